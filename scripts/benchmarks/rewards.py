@@ -4,16 +4,20 @@
 
 Builds GRPO-shaped input from the MATH-500 answers: 16 completions per problem, half correct but written
 differently from the gold (\\dfrac for \\frac, decimals for simple fractions, spacing, a trailing period
-inside the reasoning), half wrong (other problems' answers). It then grades everything twice and prints
-completions per second for
-- the sequential loop (upstream open-r1's approach): for each completion, parse the gold, parse the
-  answer, verify, in the calling process, with no caches of ours (math-verify's own small LRU caches work
-  as they do upstream). It uses the project's parsing rules and `answers_match` (including its cheap check
-  for clearly different constants, which only makes the baseline faster), so the rewards must agree;
-- `accuracy_reward` (worker pool fed in chunks, each distinct gold parsed once per call, identical answers
-  verified once, each worker parsing a short answer once),
-and whether the two produced identical rewards. The machine may be shared, so it prints the load average
-before and after. Without the data file it says so and exits with status 2.
+inside the reasoning), half wrong (other problems' answers). It then grades everything three times and prints completions per second for
+- the sequential loop (upstream open-r1's approach, the issue's baseline): for each completion, parse the
+  gold, parse the answer, `math_verify.verify` the pair, in the calling process, with no caches of ours
+  (math-verify's own small LRU caches work as they do upstream). It parses with the project's rules
+  (`parse_gold`, `parse_answer`: the TeX shorthands upstream grades 0.0 are read), so that the rewards can be
+  compared one for one;
+- the same loop with the project's cheap pre-check (`answers_match`: pairs that are clearly different
+  numbers, a number against an interval, or expressions apart at two sample points skip verify's
+  simplification), which shows how much of the gain is the pre-check and how much the pool;
+- `accuracy_reward` (pre-check, worker pool fed in chunks, each distinct gold parsed once per call,
+  identical answers verified once, each worker parsing a short answer once),
+and whether all three produced identical rewards (which also checks the pre-check against plain verify on
+4,000 wrong and 4,000 right answers). The machine may be shared, so it prints the load average before and after.
+Without the data file it says so and exits with status 2.
 
 Not covered: code rewards (see scripts/benchmarks for the sandbox's own benchmarks).
 """
@@ -27,8 +31,10 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+from math_verify import verify
+
 from open_r1.rewards import accuracy_reward
-from open_r1.rewards._grading_worker import answers_match, parse_gold
+from open_r1.rewards._grading_worker import _seconds, answers_match, parse_answer, parse_gold
 from open_r1.rewards.math import _extract, prepare_gold
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "math500.jsonl"
@@ -66,7 +72,9 @@ def build_inputs(rows: list[dict], generations: int) -> tuple[list[str], list[st
     return completions, golds
 
 
-def sequential_rewards(completions: list[str], golds: list[str], timeout: float) -> list[float | None]:
+def sequential_rewards(
+    completions: list[str], golds: list[str], timeout: float, project_pre_check: bool
+) -> list[float | None]:
     rewards = []
     for completion, gold in zip(completions, golds):
         prepared = prepare_gold(gold)
@@ -75,7 +83,14 @@ def sequential_rewards(completions: list[str], golds: list[str], timeout: float)
             rewards.append(None)
             continue
         extracted = _extract(completion)
-        rewards.append(1.0 if extracted and answers_match(gold_parsed, *extracted, timeout) else 0.0)
+        if not extracted:
+            rewards.append(0.0)
+        elif project_pre_check:
+            rewards.append(1.0 if answers_match(gold_parsed, *extracted, timeout) else 0.0)
+        else:
+            answer_parsed = parse_answer(*extracted, timeout)
+            matched = bool(answer_parsed) and verify(gold_parsed, answer_parsed, timeout_seconds=_seconds(timeout))
+            rewards.append(1.0 if matched else 0.0)
     return rewards
 
 
@@ -104,22 +119,36 @@ def main() -> int:
         pooled += accuracy_reward(conversational[offset : offset + batch], solution=golds[offset : offset + batch])
     pooled_seconds = time.perf_counter() - start
 
-    start = time.perf_counter()
-    sequential = sequential_rewards(completions, golds, timeout=5.0)
-    sequential_seconds = time.perf_counter() - start
+    timings = {}
+    sequential = {}
+    for name, pre_check in (("sequential loop (upstream approach)", False), ("sequential loop + pre-check", True)):
+        start = time.perf_counter()
+        sequential[name] = sequential_rewards(completions, golds, timeout=5.0, project_pre_check=pre_check)
+        timings[name] = time.perf_counter() - start
+    timings["accuracy_reward"] = pooled_seconds
 
     n = len(completions)
-    print(f"sequential loop : {n / sequential_seconds:8.1f} completions/s ({sequential_seconds:.1f} s)")
-    print(f"accuracy_reward : {n / pooled_seconds:8.1f} completions/s ({pooled_seconds:.1f} s)")
-    print(f"speed-up        : {sequential_seconds / pooled_seconds:.2f}x")
-    mismatches = [i for i in range(n) if pooled[i] != sequential[i]]
+    baseline = timings["sequential loop (upstream approach)"]
+    for name, seconds in timings.items():
+        print(
+            f"{name:38s}: {n / seconds:8.1f} completions/s ({seconds:.1f} s), {baseline / seconds:.2f}x the upstream loop"
+        )
+    print(f"speed-up        : {baseline / pooled_seconds:.2f}x (accuracy_reward vs the upstream-approach loop)")
+    mismatches = sorted({i for rewards in sequential.values() for i in range(n) if pooled[i] != rewards[i]})
     print(f"identical rewards: {not mismatches} ({len(mismatches)} differ)")
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     correct = sum(1 for i in range(n) if i % 2 == 0 and pooled[i] == 1.0)
     wrong = sum(1 for i in range(n) if i % 2 == 1 and pooled[i] == 0.0)
     print(f"equal forms graded 1.0: {correct}/{n // 2}; wrong answers graded 0.0: {wrong}/{n - n // 2}")
     for i in mismatches[:10]:
-        print("  differs:", repr(completions[i][-80:]), "gold", repr(golds[i]), pooled[i], sequential[i])
+        print(
+            "  differs:",
+            repr(completions[i][-80:]),
+            "gold",
+            repr(golds[i]),
+            pooled[i],
+            [r[i] for r in sequential.values()],
+        )
     return 0 if not mismatches else 1
 
 

@@ -11,6 +11,11 @@ The parsing rules live here too (`parse_gold`, `parse_answer`, `answers_match`) 
 sequential reference and the workers share them. Answer *extraction* (which part of a completion is
 the final answer) is done by the caller in `open_r1.rewards.math`; this module only sees the
 extracted strings. It does not enforce the hard time limit: the parent kills a worker that overruns.
+
+Before verify, a cheap pre-check (`_clearly_different`) settles answers that cannot match: numbers whose values
+are clearly apart, a number against an interval, expressions clearly apart at two sample points. Proving a wrong
+answer wrong is most of the cost of grading, and verify spends it in sympy's `simplify`. The pre-check only ever
+answers "different" where verify must say "not equal" (tests/test_rewards_precheck.py holds it to that).
 """
 
 import gc
@@ -24,6 +29,7 @@ import time
 import sympy
 from latex2sympy2_extended import NormalizationConfig
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+from math_verify.grader import is_assignment_relation, is_equation, take_last_relation
 from math_verify.utils import timeout as alarm_timeout
 
 # A gold answer is trusted LaTeX or a plain number: accept both notations and the default normalisation.
@@ -85,40 +91,153 @@ def parse_answer(answer: str, kind: str, timeout: float) -> list:
     )
 
 
-# Two constants whose values differ by more than this (relative) cannot be equal; math-verify itself
-# calls numbers equal only to 6 decimals, so this is far on the safe side.
+# Two values that differ by more than this (relative) cannot be equal; math-verify itself calls numbers
+# equal only to 6 decimals, so this is far on the safe side.
 _CLEARLY_DIFFERENT = 1e-4
+# Where a symbolic answer is evaluated: positive, irrational-looking, a different value per symbol (in name
+# order), so that `p - q` or `x/y` are not accidentally 0 or 1 there.
+_SAMPLE_POINTS = ((0.7317, 0.2463), (1.3813, 0.3719))
+# Expressions built only from these can be evaluated numerically at a point; anything else (integrals, sums,
+# limits, undefined functions, floor, piecewise...) is left to math-verify.
+_EVALUABLE = (
+    sympy.Add,
+    sympy.Mul,
+    sympy.Pow,
+    sympy.Number,
+    sympy.NumberSymbol,
+    sympy.core.numbers.ImaginaryUnit,
+    sympy.Symbol,
+    sympy.exp,
+    sympy.log,
+    sympy.Abs,
+    sympy.functions.elementary.trigonometric.TrigonometricFunction,
+    sympy.functions.elementary.trigonometric.InverseTrigonometricFunction,
+    sympy.functions.elementary.hyperbolic.HyperbolicFunction,
+)
 
 
-def _constant_values(parsed: list) -> list[complex] | None:
-    """Numeric values of the parsed expressions, or None unless every one is a plain constant."""
+def _finite(value: complex) -> bool:
+    return value == value and abs(value) != float("inf")
+
+
+def _clearly_apart(a: complex, b: complex) -> bool:
+    return abs(a - b) > _CLEARLY_DIFFERENT * max(1.0, abs(a), abs(b))
+
+
+def _plain_expression(item) -> bool:
+    """An expression math-verify compares numerically and symbolically only (no relation, set, matrix or lone
+    symbol, which it compares by their own rules)."""
+    return (
+        isinstance(item, sympy.Expr)
+        and not isinstance(item, (sympy.Symbol, sympy.MatrixExpr))
+        and all(isinstance(node, _EVALUABLE) for node in sympy.preorder_traversal(item))
+    )
+
+
+def _constant_value(item) -> complex | None:
+    if not (_plain_expression(item) and item.is_number):
+        return None
+    value = complex(item.evalf(30))
+    return value if _finite(value) else None
+
+
+def _values_at_sample_points(item, symbols: list) -> list[complex] | None:
     values = []
-    for item in parsed:
-        if isinstance(item, str):
-            continue
-        if not isinstance(item, sympy.Expr) or isinstance(item, sympy.Symbol) or not item.is_number:
-            return None
-        value = complex(item.evalf(30))
-        if value != value or abs(value) == float("inf"):
+    for point in _SAMPLE_POINTS:
+        substitution = {symbol: sympy.Float(point[0] + point[1] * index, 30) for index, symbol in enumerate(symbols)}
+        value = complex(item.evalf(30, subs=substitution))
+        if not _finite(value):
             return None
         values.append(value)
-    return values or None
+    return values
 
 
-def _clearly_different_constants(gold_parsed: list, answer_parsed: list, timeout: float) -> bool:
-    """True when gold and answer are constants with clearly different values, so verify's expensive
-    symbolic simplification (most of the cost of grading a wrong answer) cannot find them equal."""
+def _symbols_hold_at_sample_points(symbols: list) -> bool:
+    """Whether every symbol's assumptions (real, positive, integer...) hold for the sample values; a value that
+    breaks them (0.73 for an integer n) could tell apart expressions that are equal under the assumptions."""
+    probe = sympy.Float(_SAMPLE_POINTS[0][0], 30)
+    return all(
+        getattr(probe, f"is_{name}", None) == holds
+        for symbol in symbols
+        for name, holds in symbol.assumptions0.items()
+    )
+
+
+def _is_nondegenerate_interval_set(item) -> bool:
+    """An interval of positive length, or a union with one: never equal to a single number."""
+    if isinstance(item, sympy.Union):
+        return any(_is_nondegenerate_interval_set(part) for part in item.args)
+    if not isinstance(item, sympy.Interval):
+        return False
+    start, end = item.start, item.end
+    if start is sympy.S.NegativeInfinity or end is sympy.S.Infinity:
+        return True
+    start_value, end_value = _constant_value(start), _constant_value(end)
+    return (
+        start_value is not None
+        and end_value is not None
+        and start_value.imag == end_value.imag == 0
+        and end_value.real - start_value.real > _CLEARLY_DIFFERENT * max(1.0, abs(start_value), abs(end_value))
+    )
+
+
+def _pair_clearly_different(gold, answer) -> bool:
+    """True only where math-verify's `verify` must find `gold` and `answer` unequal, decided without its symbolic
+    simplification (most of the cost of grading a wrong answer). False means "don't know": verify decides.
+
+    It mirrors verify's first steps (an assignment gold `x = 5` is compared by its right-hand side, an equation
+    answer against a non-equation gold likewise) and then settles three cases:
+    - two constants whose values are clearly apart;
+    - a constant against an interval of positive length (or a union with one);
+    - two expressions, at least one with free symbols, built from arithmetic and elementary functions, whose
+      values are clearly apart at two sample points that satisfy the symbols' assumptions: expressions equal as
+      functions agree at every point where both are defined, so simplify(gold - answer) cannot be zero."""
+    if isinstance(gold, (sympy.Basic, sympy.MatrixBase)) and isinstance(answer, (sympy.Basic, sympy.MatrixBase)):
+        if is_assignment_relation(gold) and not is_equation(answer):
+            gold = take_last_relation(gold).rhs
+        if is_equation(answer) and not is_equation(gold):
+            answer = take_last_relation(answer).rhs
+    else:
+        return False
+    gold_constant, answer_constant = _constant_value(gold), _constant_value(answer)
+    if gold_constant is not None and answer_constant is not None:
+        return _clearly_apart(gold_constant, answer_constant)
+    if gold_constant is not None or answer_constant is not None:
+        other = answer if gold_constant is not None else gold
+        if _is_nondegenerate_interval_set(other):
+            return True
+    if not (_plain_expression(gold) and _plain_expression(answer)):
+        return False
+    symbols = sorted(gold.free_symbols | answer.free_symbols, key=lambda symbol: symbol.name)
+    if not symbols or not _symbols_hold_at_sample_points(symbols):
+        return False
+    # verify also calls expressions that print alike equal; two distinct symbols named alike (`x` real and `x`
+    # plain) would get different sample values here.
+    if str(gold).strip() == str(answer).strip() or len({symbol.name for symbol in symbols}) < len(symbols):
+        return False
+    gold_values = _values_at_sample_points(gold, symbols)
+    answer_values = _values_at_sample_points(answer, symbols) if gold_values else None
+    if not gold_values or not answer_values:
+        return False
+    return all(_clearly_apart(g, a) for g, a in zip(gold_values, answer_values))
+
+
+def _clearly_different(gold_parsed: list, answer_parsed: list, timeout: float) -> bool:
+    """True when no pair of gold and answer parses can match (see `_pair_clearly_different`); verify compares every
+    pair, text against text and sympy against sympy."""
     gold_strings = {g.strip() for g in gold_parsed if isinstance(g, str)}
     if any(isinstance(a, str) and a.strip() in gold_strings for a in answer_parsed):
         return False
+    gold_objects = [g for g in gold_parsed if not isinstance(g, str)]
+    answer_objects = [a for a in answer_parsed if not isinstance(a, str)]
+    if not gold_objects or not answer_objects:
+        return False
     try:
-        gold_values = alarm_timeout(_seconds(timeout))(_constant_values)(gold_parsed)
-        answer_values = alarm_timeout(_seconds(timeout))(_constant_values)(answer_parsed) if gold_values else None
+        return alarm_timeout(_seconds(timeout))(
+            lambda: all(_pair_clearly_different(g, a) for g in gold_objects for a in answer_objects)
+        )()
     except Exception:
         return False
-    if not gold_values or not answer_values:
-        return False
-    return all(abs(g - a) > _CLEARLY_DIFFERENT * max(1.0, abs(g), abs(a)) for g in gold_values for a in answer_values)
 
 
 def answers_match(gold_parsed: list, answer: str, kind: str, timeout: float) -> bool:
@@ -126,7 +245,7 @@ def answers_match(gold_parsed: list, answer: str, kind: str, timeout: float) -> 
 
 
 def parsed_answers_match(gold_parsed: list, answer_parsed: list, timeout: float) -> bool:
-    if not answer_parsed or _clearly_different_constants(gold_parsed, answer_parsed, timeout):
+    if not answer_parsed or _clearly_different(gold_parsed, answer_parsed, timeout):
         return False
     return bool(verify(gold_parsed, answer_parsed, timeout_seconds=_seconds(timeout)))
 

@@ -14,8 +14,9 @@ How a completion is graded:
 - Parsing and verifying use math-verify in a pool of worker processes (`_grading_pool`), each grading in
   its own main thread so math-verify's `signal.alarm` timeouts work (0.5.2 silently returns "wrong"
   from any other thread). The caller may be a thread, a worker process or async code. Each distinct gold
-  is parsed once per call, identical (gold, answer) pairs are verified once, and a completion that takes
-  longer than `timeout` seconds is killed with its worker and graded 0.0.
+  is parsed once per call, identical (gold, answer) pairs are verified once, answers that clearly cannot
+  match skip math-verify's symbolic simplification, and a completion that takes longer than `timeout`
+  seconds is killed with its worker and graded 0.0.
 
 Not covered: answers that need the problem statement to be judged (proofs, "explain why"); multiple-choice
 letters are compared as text only.

@@ -1,0 +1,204 @@
+"""The grader's cheap pre-check may only ever say "different" where math-verify's `verify` says "not equal".
+
+`_grading_worker._clearly_different` lets a wrong answer skip verify's symbolic simplification (most of the cost
+of grading it). A pre-check that wrongly calls two equal answers different would grade correct completions 0.0,
+so these tests pin it against plain `verify`: on identities that look nothing alike, on the cases it settles
+(numbers, a number against an interval, expressions at sample points), and on every pair drawn from a pool of
+answers of all shapes. With ../shared/data present, the same holds on real MATH-500 answer pairs.
+"""
+
+import itertools
+import json
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from math_verify import verify
+
+from open_r1.rewards._grading_worker import (
+    KIND_BOXED,
+    _clearly_different,
+    parse_answer,
+    parse_gold,
+    parsed_answers_match,
+)
+
+TIMEOUT = 5.0
+
+# Equal answers written very differently: the pre-check must leave every one of them to verify.
+EQUAL_PAIRS = [
+    ("1", "\\sin^2 x + \\cos^2 x"),
+    ("x+1", "\\frac{x^2-1}{x-1}"),
+    ("2\\pi r", "\\pi r + \\pi r"),
+    ("x = 5", "5"),
+    ("5", "x = 5"),
+    ("\\frac{1}{2}", "0.5"),
+    ("\\frac{1}{3}", "0.333333"),
+    ("(x+1)^2", "x^2 + 2x + 1"),
+    ("e^{\\ln 3}", "3"),
+    ("\\sqrt{8}", "2\\sqrt{2}"),
+    ("\\frac{n(n+1)}{2}", "\\frac{n^2+n}{2}"),
+    ("2\\sin x \\cos x", "\\sin 2x"),
+    ("\\tan x", "\\frac{\\sin x}{\\cos x}"),
+    ("a b", "b a"),
+    ("10\\%", "0.1"),
+    ("[2, 5]", "[2,5]"),
+    ("\\{1, 2\\}", "\\{2, 1\\}"),
+]
+
+# Answers verify finds unequal, which the pre-check should settle without verify.
+SETTLED_PAIRS = [
+    ("47", "y = 2x + 3"),
+    ("5", "(0,9) \\cup (9,36)"),
+    ("3", "[1, 2]"),
+    ("x^2+1", "x^2+2"),
+    ("0.35625", "x^8 + x^7 + x^6 + x^5 + x^4 + x^3 + x^2 + x + 1"),
+    ("\\frac{3\\sqrt{3}}{4}", "\\cot x"),
+    ("15x - 80", "p - q"),
+    ("12", "13"),
+]
+
+# Answers of every shape the benchmarks have, for the pairwise property below.
+ANSWER_POOL = [
+    "0",
+    "1",
+    "-1",
+    "2",
+    "5",
+    "12",
+    "0.5",
+    "\\frac{1}{2}",
+    "\\frac{3}{4}",
+    "\\sqrt{2}",
+    "2\\sqrt{2}",
+    "\\sqrt{8}",
+    "\\pi",
+    "2\\pi",
+    "e",
+    "i",
+    "1+2i",
+    "10\\%",
+    "x",
+    "y",
+    "k",
+    "x+1",
+    "x^2+1",
+    "x^2 - 1",
+    "(x-1)(x+1)",
+    "\\frac{x^2-1}{x-1}",
+    "\\sin^2 x + \\cos^2 x",
+    "\\sin x",
+    "\\cos x",
+    "\\tan x",
+    "\\cot x",
+    "\\ln x",
+    "e^x",
+    "|x|",
+    "\\sqrt{x^2}",
+    "2x + 3",
+    "y = 2x + 3",
+    "x = 5",
+    "x = 2",
+    "p - q",
+    "q - p",
+    "\\frac{n(n+1)}{2}",
+    "[1, 2]",
+    "(0, 9) \\cup (9, 36)",
+    "(-\\infty, 2)",
+    "[2, 2]",
+    "(1, 2)",
+    "\\{1, 2\\}",
+    "(3, 4)",
+    "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}",
+    "x \\in [-2, 7]",
+    "x < 3",
+    "\\text{Evelyn}",
+    "f(x)",
+    "\\lfloor x \\rfloor",
+    "\\int_0^1 x dx",
+    "\\frac{1}{2} x^2",
+]
+
+
+def parsed_pair(gold: str, answer: str) -> tuple[list, list]:
+    return parse_gold(gold, TIMEOUT), parse_answer(answer, KIND_BOXED, TIMEOUT)
+
+
+@pytest.mark.parametrize(("gold", "answer"), EQUAL_PAIRS)
+def test_equal_answers_are_left_to_verify_and_graded_correct(gold, answer):
+    gold_parsed, answer_parsed = parsed_pair(gold, answer)
+    assert verify(gold_parsed, answer_parsed), "the case itself must be one verify accepts"
+    assert not _clearly_different(gold_parsed, answer_parsed, TIMEOUT)
+    assert parsed_answers_match(gold_parsed, answer_parsed, TIMEOUT)
+
+
+@pytest.mark.parametrize(("gold", "answer"), SETTLED_PAIRS)
+def test_clearly_different_answers_are_settled_without_verify(gold, answer):
+    gold_parsed, answer_parsed = parsed_pair(gold, answer)
+    assert not verify(gold_parsed, answer_parsed)
+    assert _clearly_different(gold_parsed, answer_parsed, TIMEOUT)
+
+
+def test_an_integer_symbol_is_not_sampled_at_non_integer_points():
+    # (-1)^(2n) is 1 for every integer n, but not at n = 0.73: a sample there would call it different from 1.
+    import sympy
+
+    n = sympy.Symbol("n", integer=True)
+    assert not _clearly_different([sympy.Integer(1)], [(-1) ** (2 * n)], TIMEOUT)
+
+
+def test_every_pair_of_the_answer_pool_agrees_with_verify():
+    parsed = {answer: parse_answer(answer, KIND_BOXED, TIMEOUT) for answer in ANSWER_POOL}
+    golds = {answer: parse_gold(answer, TIMEOUT) for answer in ANSWER_POOL}
+    settled = 0
+    for gold, answer in itertools.product(ANSWER_POOL, repeat=2):
+        if not golds[gold] or not parsed[answer]:
+            continue
+        if _clearly_different(golds[gold], parsed[answer], TIMEOUT):
+            settled += 1
+            assert not verify(golds[gold], parsed[answer]), (gold, answer)
+    # The pre-check must be doing its job too, not only staying out of the way.
+    assert settled > len(ANSWER_POOL) ** 2 // 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    coefficients=st.lists(st.integers(-3, 3), min_size=2, max_size=4),
+    shift=st.integers(-2, 2),
+    written_expanded=st.booleans(),
+)
+def test_polynomials_equal_or_not_agree_with_verify(coefficients, shift, written_expanded):
+    """A polynomial against the same polynomial written another way (factored vs expanded), or shifted."""
+    import sympy
+
+    x = sympy.Symbol("x")
+    polynomial = sum(c * x**power for power, c in enumerate(coefficients))
+    gold = sympy.latex(polynomial)
+    other = polynomial + shift
+    answer = sympy.latex(sympy.expand(other) if written_expanded else sympy.factor(other))
+    gold_parsed, answer_parsed = parsed_pair(gold, answer)
+    if not gold_parsed or not answer_parsed:
+        return
+    if _clearly_different(gold_parsed, answer_parsed, TIMEOUT):
+        assert not verify(gold_parsed, answer_parsed), (gold, answer)
+    if shift == 0:
+        assert not _clearly_different(gold_parsed, answer_parsed, TIMEOUT), (gold, answer)
+
+
+def test_real_math500_answer_pairs_agree_with_verify(shared_data):
+    rows = [json.loads(line) for line in (shared_data / "math500.jsonl").open(encoding="utf-8")]
+    answers = [str(row["answer"]) for row in rows]
+    rng = random.Random(0)
+    pairs = [(answer, answer) for answer in answers] + [
+        (rng.choice(answers), rng.choice(answers)) for _ in range(1500)
+    ]
+    settled = 0
+    for gold, answer in pairs:
+        gold_parsed, answer_parsed = parsed_pair(gold, answer)
+        if not gold_parsed or not answer_parsed:
+            continue
+        if _clearly_different(gold_parsed, answer_parsed, TIMEOUT):
+            settled += 1
+            assert not verify(gold_parsed, answer_parsed), (gold, answer)
+    assert settled > 1000
