@@ -1,6 +1,6 @@
 """`make demo`: the whole R1 recipe in miniature (data, cold-start SFT, GRPO, evaluation) on a CPU in minutes.
 
-    make demo                # ~12 minutes on 2 CPU cores, writes data/demo/{results.json,report.md,curves.png}
+    make demo                # ~6 minutes on 2 CPU cores, writes data/demo/{results.json,report.md,curves.png}
     make demo SEED=1         # another seed (data, model initialisation, training and sampling)
     make demo FAST=1         # the same stages with tiny step counts, under 3 minutes (what `make test` runs)
     python scripts/demo.py --seed 1 --output_dir /tmp/demo [--fast]
@@ -46,7 +46,7 @@ SFT_RECIPE = "recipes/demo/sft/config_demo.yaml"
 GRPO_RECIPE = "recipes/demo/grpo/config_demo.yaml"
 STAGES = ("base", "sft", "grpo")
 OPERATOR = re.compile(r" [+-] ")
-WORKED_STEP = re.compile(r"^-?\d+ [+-] \d+ = -?\d+$", re.MULTILINE)
+WORKED_STEP = re.compile(r"^(-?\d+) ([+-]) (\d+) = (-?\d+)$", re.MULTILINE)
 # The trainers' step counts live in the recipes; FAST only shrinks them for the end-to-end test.
 FAST_SFT_OVERRIDES = ("--max_steps", "30", "--logging_steps", "10")
 FAST_GRPO_OVERRIDES = ("--max_steps", "4", "--logging_steps", "1")
@@ -136,6 +136,9 @@ def accelerate_launch(script: str, recipe: str, log_file: pathlib.Path, *overrid
         "recipes/accelerate_configs/ddp.yaml",
         "--num_processes",
         "1",
+        # accelerate launch gives each process one CPU thread unless told otherwise: half the speed on 2 cores.
+        "--num_cpu_threads_per_process",
+        str(os.cpu_count() or 1),
         f"src/open_r1/{script}",
         "--config",
         recipe,
@@ -216,20 +219,29 @@ def evaluate_stage(
     needed_steps = {problem.id: len(OPERATOR.findall(problem.problem)) for problem in load_problems(test_file)}
     details = [json.loads(line) for line in (output_dir / "details.jsonl").open(encoding="utf-8")]
     formats = format_reward([[{"role": "assistant", "content": row["completion"]}] for row in details])
+    steps = [worked_steps(row["completion"]) for row in details]
     # The imperfect teacher's mistake: fewer worked steps than the problem has operations.
-    short = [worked_steps(row["completion"]) < needed_steps[row["id"]] for row in details]
+    short = [len(written) < needed_steps[row["id"]] for row, written in zip(details, steps)]
+    all_steps = [step for written in steps for step in written]
     return {
         "pass@1": results["pass@1"],
         "pass@1_stderr": results["pass@1_stderr"],
         "format_rate": sum(formats) / len(formats),
         "short_trace_rate": sum(short) / len(short),
+        # The arithmetic itself, whatever the plan: None when the model writes no steps (the base model).
+        "step_accuracy": sum(map(step_is_right, all_steps)) / len(all_steps) if all_steps else None,
     }
 
 
-def worked_steps(completion: str) -> int:
-    """Lines of the form `a ± b = c` in the completion's reasoning."""
+def worked_steps(completion: str) -> list[tuple[int, str, int, int]]:
+    """The lines `a ± b = c` of the completion's reasoning, as (a, operator, b, c)."""
     reasoning = completion.split("</think>", 1)[0]
-    return len(WORKED_STEP.findall(reasoning))
+    return [(int(a), op, int(b), int(c)) for a, op, b, c in WORKED_STEP.findall(reasoning)]
+
+
+def step_is_right(step: tuple[int, str, int, int]) -> bool:
+    a, operator, b, c = step
+    return c == (a + b if operator == "+" else a - b)
 
 
 def grpo_curves(trainer_state: pathlib.Path, image: pathlib.Path) -> dict:
@@ -268,14 +280,17 @@ def grpo_curves(trainer_state: pathlib.Path, image: pathlib.Path) -> dict:
 
 def results_table(stages: dict) -> str:
     lines = [
-        "| stage | pass@1 ± stderr | format rate | wall time | last step skipped |",
-        "|---|---|---|---|---|",
+        "| stage | pass@1 ± stderr | format rate | wall time | last step skipped | steps right |",
+        "|---|---|---|---|---|---|",
     ]
     for stage in STAGES:
         result = stages[stage]
+        step_accuracy = result.get("step_accuracy")
+        steps_right = "-" if step_accuracy is None else f"{100 * step_accuracy:.1f}%"
         lines.append(
             f"| {stage} | {100 * result['pass@1']:.1f}% ± {100 * result['pass@1_stderr']:.1f} "
-            f"| {100 * result['format_rate']:.1f}% | {result['seconds']:.0f} s | {100 * result['short_trace_rate']:.1f}% |"
+            f"| {100 * result['format_rate']:.1f}% | {result['seconds']:.0f} s | {100 * result['short_trace_rate']:.1f}% "
+            f"| {steps_right} |"
         )
     return "\n".join(lines)
 
@@ -293,6 +308,7 @@ pass@1: mean over {results["test_problems"]} held-out problems of the share of {
 Format rate: share of all samples that `format_reward` accepts. Wall time: building (base) or training
 (SFT, GRPO) plus evaluating that checkpoint. Last step skipped: share of samples with fewer worked steps than
 the problem has operations, the imperfect teacher's mistake (a random base model writes no steps at all).
+Steps right: share of the worked steps `a ± b = c` written whose result is right (the arithmetic itself).
 
 - **Task**: "Compute a ± b ± c [± d]." with {task.min_operands}-{task.max_operands} operands in 0..{task.max_value}, \
 every running total within {task.min_total}..{task.max_total}, evaluated left to right. Worked answer: one step per line in \

@@ -21,6 +21,9 @@ def accelerate_launch(
         str(REPO_ROOT / "recipes" / "accelerate_configs" / accelerate_config),
         "--num_processes",
         str(num_processes),
+        # accelerate launch otherwise gives each process a single thread, leaving cores idle.
+        "--num_cpu_threads_per_process",
+        str(max(1, (os.cpu_count() or 1) // num_processes)),
         str(REPO_ROOT / "src" / "open_r1" / script),
         "--config",
         str(REPO_ROOT / config),

@@ -72,6 +72,18 @@ def test_skip_last_step_refuses_a_single_step_solution():
         skip_last_step(row)
 
 
+def test_demo_report_counts_the_worked_steps_and_which_of_them_are_right():
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    try:
+        import demo
+    finally:
+        sys.path.remove(str(REPO_ROOT / "scripts"))
+    completion = "<think>\n3 + 4 = 7\n7 - 2 = 4\n</think>\n<answer>\n\\boxed{4}\n</answer>\n9 + 9 = 18"
+    steps = demo.worked_steps(completion)
+    assert steps == [(3, "+", 4, 7), (7, "-", 2, 4)], "only the reasoning's steps count"
+    assert [demo.step_is_right(step) for step in steps] == [True, False]
+
+
 def test_demo_grpo_recipe_prompts_like_the_sft_data_and_the_evaluation():
     recipe = yaml.safe_load((REPO_ROOT / "recipes" / "demo" / "grpo" / "config_demo.yaml").read_text())
     assert recipe["system_prompt"] == SYSTEM_PROMPT
@@ -102,7 +114,9 @@ def test_make_demo_fast_runs_every_stage_and_writes_results_report_and_curves(tm
     assert results["test_problems"] == 48
     assert set(results["stages"]) == {"base", "sft", "grpo"}
     for stage, numbers in results["stages"].items():
-        assert {"pass@1", "pass@1_stderr", "format_rate", "short_trace_rate", "seconds"} <= set(numbers), stage
+        assert {"pass@1", "pass@1_stderr", "format_rate", "short_trace_rate", "step_accuracy", "seconds"} <= set(
+            numbers
+        ), stage
         assert 0.0 <= numbers["pass@1"] <= 1.0 and 0.0 <= numbers["format_rate"] <= 1.0, numbers
         assert math.isfinite(numbers["pass@1_stderr"]) and numbers["pass@1_stderr"] >= 0.0
         assert numbers["seconds"] > 0.0 and numbers["eval_seconds"] > 0.0
@@ -125,7 +139,7 @@ def test_make_demo_fast_runs_every_stage_and_writes_results_report_and_curves(tm
     assert (output_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     report = (output_dir / "report.md").read_text()
-    assert "| stage | pass@1 ± stderr | format rate | wall time | last step skipped |" in report
+    assert "| stage | pass@1 ± stderr | format rate | wall time | last step skipped | steps right |" in report
     for stage in ("base", "sft", "grpo"):
         assert f"| {stage} | " in report
     # The table is printed at the end, as in the report.

@@ -32,6 +32,17 @@ def test_tiny_tokenizer_speaks_chatml_and_keeps_reasoning_tags(tiny_model):
     assert tokenizer.decode(ids, skip_special_tokens=True) == "<think>12</think>", "decoding keeps the tags"
 
 
+def test_tiny_tokenizer_gives_the_prompts_it_is_trained_on_few_tokens(tiny_model):
+    """The evaluator's instruction came out one token per letter once (45 tokens against the problem's 13),
+    which made the tiny model's SFT stall: the prompts a tiny model sees must be cheap to attend over."""
+    from open_r1.eval.data import MATH_INSTRUCTION
+    from open_r1.tasks.arithmetic import SYSTEM_PROMPT
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    assert len(tokenizer(MATH_INSTRUCTION)["input_ids"]) <= 20
+    assert len(tokenizer(SYSTEM_PROMPT)["input_ids"]) <= 35
+
+
 def test_chat_template_override_replaces_the_tokenizers(tiny_model):
     template = "{% for m in messages %}[{{ m['content'] }}]{% endfor %}"
     tokenizer = get_tokenizer(ModelConfig(model_name_or_path=str(tiny_model)), training_args(chat_template=template))

@@ -25,6 +25,7 @@ import json
 import pathlib
 from dataclasses import dataclass
 
+from open_r1.eval.data import MATH_INSTRUCTION
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, as_conversation, make_problems, make_splits
 from open_r1.utils.model_utils import CHATML_TEMPLATE
 
@@ -49,8 +50,10 @@ class TinyModelSpec:
 def _tokenizer_corpus(seed: int) -> list[str]:
     rows = make_problems(2000, seed=seed + 1000)
     corpus = [row["problem"] + "\n" + row["completion"] for row in rows]
+    # The prompts the tiny model is trained and evaluated with, repeated so that BPE gives them a few tokens each
+    # (once among thousands of arithmetic lines, the evaluator's instruction came out one token per letter).
+    corpus += [SYSTEM_PROMPT, MATH_INSTRUCTION] * 50
     corpus += [
-        SYSTEM_PROMPT,
         "system\nuser\nassistant\n" * 20,
         "The answer is \\boxed{\\frac{1}{2}} because $x^2 + y^2 = z^2$ and \\sqrt{2} \\cdot \\pi.",
         "def solve():\n    n = int(input())\n    print(n * 2)\n",
