@@ -297,6 +297,13 @@ def results_table(stages: dict) -> str:
 
 def write_report(path: pathlib.Path, results: dict, settings: DemoSettings, command: str) -> None:
     task = settings.task
+    operand_count = (
+        str(task.min_operands)
+        if task.min_operands == task.max_operands
+        else f"{task.min_operands}-{task.max_operands}"
+    )
+    letters = "abcdefghij"[: task.max_operands]
+    pattern = " ± ".join(letters[: task.min_operands]) + "".join(f" [± {x}]" for x in letters[task.min_operands :])
     text = f"""# make demo: R1 in miniature
 
 `{command}` (seed {results["seed"]}, {results["total_seconds"]:.0f} s in total on this machine)
@@ -310,7 +317,7 @@ Format rate: share of all samples that `format_reward` accepts. Wall time: build
 the problem has operations, the imperfect teacher's mistake (a random base model writes no steps at all).
 Steps right: share of the worked steps `a ± b = c` written whose result is right (the arithmetic itself).
 
-- **Task**: "Compute a ± b ± c [± d]." with {task.min_operands}-{task.max_operands} operands in 0..{task.max_value}, \
+- **Task**: "Compute {pattern}." with {operand_count} operands in 0..{task.max_value}, \
 every running total within {task.min_total}..{task.max_total}, evaluated left to right. Worked answer: one step per line in \
 `<think>`, then `\\boxed{{N}}` in `<answer>`.
 - **Data**: {settings.num_train} training problems and {results["test_problems"]} disjoint test problems. The \
