@@ -134,8 +134,9 @@ def _plain_expression(item) -> bool:
     )
 
 
-def _constant_value(item) -> complex | None:
-    if not (_plain_expression(item) and item.is_number):
+def _constant_value(item, plain: bool | None = None) -> complex | None:
+    """The value of a plain constant expression; `plain`: `_plain_expression(item)` if the caller has it already."""
+    if not ((_plain_expression(item) if plain is None else plain) and item.is_number):
         return None
     value = complex(item.evalf(30))
     return value if _finite(value) else None
@@ -177,7 +178,8 @@ def _is_nondegenerate_interval_set(item) -> bool:
         start_value is not None
         and end_value is not None
         and start_value.imag == end_value.imag == 0
-        and end_value.real - start_value.real > _CLEARLY_DIFFERENT * max(1.0, abs(start_value), abs(end_value))
+        and end_value.real > start_value.real
+        and _clearly_apart(start_value, end_value)
     )
 
 
@@ -199,14 +201,16 @@ def _pair_clearly_different(gold, answer) -> bool:
             answer = take_last_relation(answer).rhs
     else:
         return False
-    gold_constant, answer_constant = _constant_value(gold), _constant_value(answer)
+    # Walking an expression tree is the costly part of this check: do it once per side.
+    gold_plain, answer_plain = _plain_expression(gold), _plain_expression(answer)
+    gold_constant, answer_constant = _constant_value(gold, gold_plain), _constant_value(answer, answer_plain)
     if gold_constant is not None and answer_constant is not None:
         return _clearly_apart(gold_constant, answer_constant)
     if gold_constant is not None or answer_constant is not None:
         other = answer if gold_constant is not None else gold
         if _is_nondegenerate_interval_set(other):
             return True
-    if not (_plain_expression(gold) and _plain_expression(answer)):
+    if not (gold_plain and answer_plain):
         return False
     symbols = sorted(gold.free_symbols | answer.free_symbols, key=lambda symbol: symbol.name)
     if not symbols or not _symbols_hold_at_sample_points(symbols):
