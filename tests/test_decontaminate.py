@@ -1,25 +1,19 @@
 """Specification of decontamination: `open_r1.data.contamination` and `scripts/decontaminate.py`."""
 
-import importlib.util
 import json
-import pathlib
 
 import datasets
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from script_module import load_module
 
 from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("decontaminate_script", REPO_ROOT / "scripts" / "decontaminate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("scripts/decontaminate.py", "decontaminate_script")
 
 
 BENCHMARK = {

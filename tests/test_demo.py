@@ -14,6 +14,7 @@ import sys
 
 import pytest
 import yaml
+from script_module import load_module
 
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, ArithmeticSpec, make_problem, make_splits, skip_last_step
 
@@ -73,11 +74,7 @@ def test_skip_last_step_refuses_a_single_step_solution():
 
 
 def test_demo_report_counts_the_worked_steps_and_which_of_them_are_right():
-    sys.path.insert(0, str(REPO_ROOT / "scripts"))
-    try:
-        import demo
-    finally:
-        sys.path.remove(str(REPO_ROOT / "scripts"))
+    demo = load_module("scripts/demo.py", "demo_script")
     completion = "<think>\n3 + 4 = 7\n7 - 2 = 4\n</think>\n<answer>\n\\boxed{4}\n</answer>\n9 + 9 = 18"
     steps = demo.worked_steps(completion)
     assert steps == [(3, "+", 4, 7), (7, "-", 2, 4)], "only the reasoning's steps count"

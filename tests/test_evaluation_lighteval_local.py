@@ -2,7 +2,6 @@
 (open_r1.eval.lighteval_tasks, `make evaluate BACKEND=accelerate`)."""
 
 import glob
-import importlib.util
 import json
 import pathlib
 import shutil
@@ -10,6 +9,7 @@ import subprocess
 
 import pytest
 from lighteval.models.model_output import ModelResponse
+from script_module import load_module
 
 from open_r1.utils.evaluation import LOCAL_TASKS_MODULE, REPO_ROOT, build_lighteval_cpu_command, main
 
@@ -38,10 +38,7 @@ def sampling_model(tmp_path, tiny_model) -> pathlib.Path:
 
 def load_tasks_module(monkeypatch, spec: str):
     monkeypatch.setenv("OPEN_R1_EVAL_DATA", spec)
-    module_spec = importlib.util.spec_from_file_location("local_tasks_under_test", REPO_ROOT / LOCAL_TASKS_MODULE)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
+    return load_module(LOCAL_TASKS_MODULE, "local_tasks_under_test")
 
 
 def test_each_named_file_becomes_a_local_task_with_the_offline_evaluator_prompt(monkeypatch, benchmark_file):

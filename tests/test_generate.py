@@ -9,7 +9,6 @@ port for this module and stopped after it. It answers one request at a time and 
 
 import asyncio
 import collections
-import importlib.util
 import json
 import os
 import pathlib
@@ -24,6 +23,7 @@ import urllib.request
 import aiohttp
 import pytest
 from aiohttp import web
+from script_module import load_module
 
 from open_r1.data.jsonl import ResumableJsonl
 
@@ -286,10 +286,7 @@ def test_a_request_the_server_rejects_is_reported_and_not_written(server, prompt
 
 
 def test_pass_rate_openai_backend_samples_each_completion_from_the_server(server, tmp_path):
-    path = REPO_ROOT / "scripts" / "pass_rate_filtering" / "compute_pass_rate.py"
-    spec = importlib.util.spec_from_file_location("compute_pass_rate", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_module("scripts/pass_rate_filtering/compute_pass_rate.py", "compute_pass_rate")
     base_url, model = server
     args = script.PassRateGenerationArguments(
         model_name_or_path=model, backend="openai", base_url=base_url, num_generations=3, max_completion_length=4

@@ -1,22 +1,15 @@
 """Specification of `scripts/pass_rate_filtering/compute_pass_rate.py`: sample, grade, filter, write pass rates."""
 
-import importlib.util
 import json
-import pathlib
 
 import datasets
 import pytest
-
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+from script_module import load_module
 
 
 @pytest.fixture(scope="module")
 def script():
-    path = REPO_ROOT / "scripts" / "pass_rate_filtering" / "compute_pass_rate.py"
-    spec = importlib.util.spec_from_file_location("compute_pass_rate", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("scripts/pass_rate_filtering/compute_pass_rate.py", "compute_pass_rate")
 
 
 def _args(script, **overrides):
