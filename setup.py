@@ -8,7 +8,7 @@ Why the pins (verified together on 2026-11-21, CPU build of torch 2.13.0, Python
   latex2sympy2_extended==1.0.6 outright (not only in its [math] extra), and math-verify 0.9.0
   requires 1.11.0, so the two cannot share an environment. We keep lighteval installable next
   to the rewards, as upstream open-r1 does, and make the grader safe to call from threads itself
-  (see open_r1/rewards/math.py) instead of relying on the newer math-verify.
+  (see open_r1/rewards/accuracy.py) instead of relying on the newer math-verify.
 - vllm 0.30.0: inside TRL 1.16's supported window (>=0.22,<=0.31) and the newest release whose
   requirements admit transformers 5.23 (vllm 0.31.0 requires transformers<5.18) and torch 2.13.0 (which it
   pins exactly). Checked from the packages' metadata with `pip install --dry-run --no-deps --report`; it

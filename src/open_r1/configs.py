@@ -19,6 +19,9 @@ from typing import Any, Literal, Optional
 
 import trl
 
+from open_r1.rewards import accuracy, length, repetition
+from open_r1.rewards import format as format_rewards
+
 # ---------------------------------------------------------------------------------------------
 # Datasets
 # ---------------------------------------------------------------------------------------------
@@ -147,46 +150,61 @@ class GRPOScriptArguments(ScriptArguments):
         metadata={"help": "Reward functions by name (see `open_r1.rewards.REWARD_FUNCS_REGISTRY`)."},
     )
     think_prefilled: bool = field(
-        default=False,
+        default=format_rewards.DEFAULT_THINK_PREFILLED,
         metadata={
             "help": "The chat template already opens `<think>` in the prompt (DeepSeek-R1-Distill models), so "
             "completions start inside the reasoning; format rewards then expect no opening tag."
         },
     )
     cosine_min_value_wrong: float = field(
-        default=0.0, metadata={"help": "Cosine-scaled reward: reward for a wrong answer at maximum length."}
+        default=length.COSINE_MIN_VALUE_WRONG,
+        metadata={"help": "Cosine-scaled reward: reward for a wrong answer at maximum length."},
     )
     cosine_max_value_wrong: float = field(
-        default=-0.5, metadata={"help": "Cosine-scaled reward: reward for a wrong answer at length 0."}
+        default=length.COSINE_MAX_VALUE_WRONG,
+        metadata={"help": "Cosine-scaled reward: reward for a wrong answer at length 0."},
     )
     cosine_min_value_correct: float = field(
-        default=0.5, metadata={"help": "Cosine-scaled reward: reward for a correct answer at maximum length."}
+        default=length.COSINE_MIN_VALUE_CORRECT,
+        metadata={"help": "Cosine-scaled reward: reward for a correct answer at maximum length."},
     )
     cosine_max_value_correct: float = field(
-        default=1.0, metadata={"help": "Cosine-scaled reward: reward for a correct answer at length 0."}
+        default=length.COSINE_MAX_VALUE_CORRECT,
+        metadata={"help": "Cosine-scaled reward: reward for a correct answer at length 0."},
     )
-    cosine_max_len: int = field(default=1000, metadata={"help": "Cosine-scaled reward: length scale in characters."})
-    repetition_n_grams: int = field(default=3, metadata={"help": "Repetition penalty: n-gram size."})
+    cosine_max_len: int = field(
+        default=length.COSINE_MAX_LEN, metadata={"help": "Cosine-scaled reward: length scale in characters."}
+    )
+    repetition_n_grams: int = field(
+        default=repetition.DEFAULT_NGRAM_SIZE, metadata={"help": "Repetition penalty: n-gram size."}
+    )
     repetition_max_penalty: float = field(
-        default=-1.0, metadata={"help": "Repetition penalty: most negative penalty (must be <= 0)."}
+        default=repetition.DEFAULT_MAX_PENALTY,
+        metadata={"help": "Repetition penalty: most negative penalty (must be <= 0)."},
     )
     repetition_language: str = field(
-        default="en", metadata={"help": "Repetition penalty: 'en' splits on whitespace, 'zh' segments with jieba."}
+        default=repetition.DEFAULT_LANGUAGE,
+        metadata={"help": "Repetition penalty: 'en' splits on whitespace, 'zh' segments with jieba."},
     )
     max_completion_len: int = field(
-        default=16384, metadata={"help": "Soft overlong punishment: the completion length (tokens) budget."}
+        default=length.SOFT_OVERLONG_MAX_COMPLETION_LEN,
+        metadata={"help": "Soft overlong punishment: the completion length (tokens) budget."},
     )
     soft_punish_cache: int = field(
-        default=4096, metadata={"help": "Soft overlong punishment: tokens before the budget where the penalty starts."}
+        default=length.SOFT_OVERLONG_PUNISH_CACHE,
+        metadata={"help": "Soft overlong punishment: tokens before the budget where the penalty starts."},
     )
     reward_num_workers: int = field(
-        default=2, metadata={"help": "Worker processes that grade math answers in parallel (per training process)."}
+        default=accuracy.DEFAULT_NUM_WORKERS,
+        metadata={"help": "Worker processes that grade math answers in parallel (per training process)."},
     )
     reward_timeout_seconds: float = field(
-        default=5.0, metadata={"help": "Hard time limit to grade one completion; past it the reward is 0."}
+        default=accuracy.DEFAULT_TIMEOUT_SECONDS,
+        metadata={"help": "Hard time limit to grade one completion; past it the reward is 0."},
     )
     code_language: str = field(
-        default="python", metadata={"help": "Language of code completions: python, cpp, javascript, ..."}
+        default=format_rewards.DEFAULT_CODE_LANGUAGE,
+        metadata={"help": "Language of code completions: python, cpp, javascript, ..."},
     )
     code_eval_test_batch_size: int = field(
         default=1,

@@ -8,7 +8,7 @@
         --predictions data/evals/tiny/math_500/details.jsonl --output_dir data/evals/regraded
 
 It needs neither a GPU nor the Hub: generation uses transformers' `generate` with the chat
-template, and grading is `open_r1.rewards.math.grade_answers`, the same code as `accuracy_reward`,
+template, and grading is `open_r1.rewards.accuracy.grade_answers`, the same code as `accuracy_reward`,
 so an evaluation number and a training reward agree on what "correct" means. It writes
 - `results.json`: task, num_problems, num_samples, pass@k / maj@k with `<metric>_stderr`, the
   number of completions that could not be graded (counted as wrong), and the settings used;
@@ -83,7 +83,7 @@ def grade_completions(
     problems: list[Problem], completions: list[list[str]], num_workers: int, timeout: float
 ) -> tuple[list[list[str | None]], list[list[float | None]]]:
     """Extracted answers and grades (1.0, 0.0, or None when ungradable) for every completion."""
-    from open_r1.rewards.math import extract_answer, grade_answers
+    from open_r1.rewards.accuracy import extract_answer, grade_answers
 
     flat_completions = [text for samples in completions for text in samples]
     flat_golds = [problem.answer for problem, samples in zip(problems, completions) for _ in samples]

@@ -8,7 +8,7 @@ line; read them with `script_default("temperature", EvaluateArguments)`, never r
 from dataclasses import dataclass, field
 from typing import Optional
 
-from open_r1.configs import script_default
+from open_r1.rewards.accuracy import DEFAULT_NUM_WORKERS, DEFAULT_TIMEOUT_SECONDS
 
 
 @dataclass
@@ -48,11 +48,9 @@ class EvaluateArguments:
     seed: int = field(default=42, metadata={"help": "Sampling seed."})
     dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16 or float16."})
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto (cuda when available)."})
-    num_workers: int = field(
-        default=script_default("reward_num_workers"), metadata={"help": "Grading worker processes."}
-    )
+    num_workers: int = field(default=DEFAULT_NUM_WORKERS, metadata={"help": "Grading worker processes."})
     grading_timeout: float = field(
-        default=script_default("reward_timeout_seconds"),
+        default=DEFAULT_TIMEOUT_SECONDS,
         metadata={"help": "Seconds allowed to grade one completion; past it the completion counts as wrong."},
     )
 

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 # DeepSeek-R1's recommended instruction for math evaluation: reason, then box the final answer,
-# which is where `open_r1.rewards.math.extract_answer` looks for it.
+# which is where `open_r1.rewards.accuracy.extract_answer` looks for it.
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 REQUIRED_PROBLEM_FIELDS = ("id", "problem", "answer")
 REQUIRED_PREDICTION_FIELDS = ("id", "completion")

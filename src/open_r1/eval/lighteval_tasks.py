@@ -8,7 +8,7 @@ lighteval's built-in math tasks download their data from the Hub; these read JSO
 `id`, `problem` and `answer` (the shape of ../shared/data/) instead. OPEN_R1_EVAL_DATA lists them
 as comma-separated `name=path` pairs; each becomes the task `local:<name>`. The prompt is the one
 of `python -m open_r1.evaluate` and the metric is pass@1 estimated from n samples (`local:math_500@n=4|0`)
-with `open_r1.rewards.math.grade_answers`, the code behind `accuracy_reward`.
+with `open_r1.rewards.accuracy.grade_answers`, the code behind `accuracy_reward`.
 
 Not covered: code benchmarks, and few-shot prompts (the files have no few-shot split).
 """
@@ -34,14 +34,14 @@ DATA_ENV = "OPEN_R1_EVAL_DATA"
 
 
 class ProjectPassAtK(SamplingMetric, SampleLevelComputation):
-    """pass@k of one problem's n samples, each graded by `open_r1.rewards.math.grade_answers`."""
+    """pass@k of one problem's n samples, each graded by `open_r1.rewards.accuracy.grade_answers`."""
 
     def __init__(self, k: int = 1, n: int | None = None):
         super().__init__()
         self.k, self.n = k, n
 
     def compute(self, doc: Doc, model_response: ModelResponse, **kwargs) -> float:
-        from open_r1.rewards.math import grade_answers
+        from open_r1.rewards.accuracy import grade_answers
 
         completions = list(model_response.final_text)
         if self.n is not None:

@@ -13,7 +13,7 @@ A benchmark score is the mean of the per-problem estimates; its standard error i
 standard deviation of those estimates over sqrt(number of problems), i.e. the uncertainty from
 the finite set of problems and samples, the number reported next to each score.
 
-Not covered here: grading itself (see `open_r1.rewards.math.grade_answers`).
+Not covered here: grading itself (see `open_r1.rewards.accuracy.grade_answers`).
 """
 
 import math

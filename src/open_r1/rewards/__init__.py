@@ -21,6 +21,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from open_r1.rewards.accuracy import accuracy_reward, extract_answer, get_accuracy_reward, grade_answers
 from open_r1.rewards.format import (
     format_reward,
     get_code_format_reward,
@@ -35,7 +36,6 @@ from open_r1.rewards.length import (
     get_soft_overlong_punishment,
     len_reward,
 )
-from open_r1.rewards.math import accuracy_reward, extract_answer, get_accuracy_reward, grade_answers
 from open_r1.rewards.repetition import get_repetition_penalty_reward
 
 CODE_REWARD_NAMES = ("code", "binary_code", "ioi_code", "cf_code")

@@ -9,7 +9,7 @@ equal" (a correct answer graded 0.0).
 
 The parsing rules live here too (`parse_gold`, `parse_answer`, `answers_match`) so the benchmark's
 sequential reference and the workers share them. Answer *extraction* (which part of a completion is
-the final answer) is done by the caller in `open_r1.rewards.math`; this module only sees the
+the final answer) is done by the caller in `open_r1.rewards.accuracy`; this module only sees the
 extracted strings. It does not enforce the hard time limit: the parent kills a worker that overruns.
 
 Before verify, a cheap pre-check (`_clearly_different`) settles answers that cannot match: numbers whose values

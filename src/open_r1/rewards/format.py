@@ -15,15 +15,18 @@ completion starts inside the reasoning and never contains the opening tag. Build
 recipe) and they grade such completions as if the prompt's `<think>\\n` were part of them; a completion
 that opens `<think>` again is then graded as written (and fails `format_reward`, as it should).
 
-Not covered: judging the content inside the tags (see `open_r1.rewards.math` and the code rewards).
+Not covered: judging the content inside the tags (see `open_r1.rewards.accuracy` and the code rewards).
 """
 
 import re
 
-from open_r1.configs import script_default
 from open_r1.rewards._completions import completion_texts
 
 THINK_OPENING = "<think>\n"
+# Default of `think_prefilled` (GRPOScriptArguments imports it from here).
+DEFAULT_THINK_PREFILLED = False
+# Default language of code completions (GRPOScriptArguments.code_language).
+DEFAULT_CODE_LANGUAGE = "python"
 _FORMAT_PATTERN = re.compile(r"<think>\n.*?\n</think>\n<answer>\n.*?\n</answer>\s*", re.DOTALL)
 _REASONING_STEP_PATTERN = re.compile(r"(Step \d+:|^\d+\.|\n-|\n\*|First,|Second,|Next,|Finally,)")
 
@@ -35,7 +38,7 @@ def _as_written(texts: list[str], think_prefilled: bool) -> list[str]:
     return [text if text.lstrip().startswith("<think>") else THINK_OPENING + text for text in texts]
 
 
-def get_format_reward(think_prefilled: bool = script_default("think_prefilled")):
+def get_format_reward(think_prefilled: bool = DEFAULT_THINK_PREFILLED):
     """`format_reward` for completions that include the opening `<think>` or, if `think_prefilled`, do not."""
 
     def format_reward(completions, **kwargs) -> list[float]:
@@ -59,7 +62,7 @@ def _count_tags(text: str) -> float:
     return count
 
 
-def get_tag_count_reward(think_prefilled: bool = script_default("think_prefilled")):
+def get_tag_count_reward(think_prefilled: bool = DEFAULT_THINK_PREFILLED):
     """`tag_count_reward` for completions that include the opening `<think>` or, if `think_prefilled`, do not."""
 
     def tag_count_reward(completions, **kwargs) -> list[float]:
@@ -79,9 +82,7 @@ def reasoning_steps_reward(completions, **kwargs) -> list[float]:
     return [min(1.0, len(_REASONING_STEP_PATTERN.findall(text)) / 3) for text in completion_texts(completions)]
 
 
-def get_code_format_reward(
-    language: str = script_default("code_language"), think_prefilled: bool = script_default("think_prefilled")
-):
+def get_code_format_reward(language: str = DEFAULT_CODE_LANGUAGE, think_prefilled: bool = DEFAULT_THINK_PREFILLED):
     """Format reward for code answers: the `<answer>` block must contain a ```language fenced block.
 
     A `language` dataset column, when present, overrides `language` per sample (mixed-language training).

@@ -9,21 +9,29 @@
   linear ramp to -1 at `max_completion_len`, -1 beyond (Eq. 13 of the DAPO paper). It reads TRL's
   `completion_ids`.
 
-Correctness comes from `open_r1.rewards.math.grade_answers`; a sample whose gold answer cannot be parsed
+Correctness comes from `open_r1.rewards.accuracy.grade_answers`; a sample whose gold answer cannot be parsed
 gets None (skipped by TRL), as in `accuracy_reward`. Lengths are in characters except for the DAPO
 punishment, which counts tokens.
 """
 
 import math
 
-from open_r1.configs import script_default
 from open_r1.rewards._completions import completion_texts, gold_column
-from open_r1.rewards.math import grade_answers
+from open_r1.rewards.accuracy import DEFAULT_NUM_WORKERS, DEFAULT_TIMEOUT_SECONDS, grade_answers
+
+# Defaults of the length rewards (GRPOScriptArguments imports them from here).
+COSINE_MIN_VALUE_WRONG = 0.0
+COSINE_MAX_VALUE_WRONG = -0.5
+COSINE_MIN_VALUE_CORRECT = 0.5
+COSINE_MAX_VALUE_CORRECT = 1.0
+COSINE_MAX_LEN = 1000
+SOFT_OVERLONG_MAX_COMPLETION_LEN = 16384
+SOFT_OVERLONG_PUNISH_CACHE = 4096
 
 
 def get_len_reward(
-    num_workers: int = script_default("reward_num_workers"),
-    timeout: float = script_default("reward_timeout_seconds"),
+    num_workers: int = DEFAULT_NUM_WORKERS,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ):
     """`len_reward` grading correctness with `num_workers` processes and a `timeout`-second limit."""
 
@@ -54,14 +62,14 @@ len_reward = get_len_reward()
 
 
 def get_cosine_scaled_reward(
-    min_value_wrong: float = script_default("cosine_min_value_wrong"),
-    max_value_wrong: float = script_default("cosine_max_value_wrong"),
-    min_value_correct: float = script_default("cosine_min_value_correct"),
-    max_value_correct: float = script_default("cosine_max_value_correct"),
-    max_len: int = script_default("cosine_max_len"),
+    min_value_wrong: float = COSINE_MIN_VALUE_WRONG,
+    max_value_wrong: float = COSINE_MAX_VALUE_WRONG,
+    min_value_correct: float = COSINE_MIN_VALUE_CORRECT,
+    max_value_correct: float = COSINE_MAX_VALUE_CORRECT,
+    max_len: int = COSINE_MAX_LEN,
     *,
-    num_workers: int = script_default("reward_num_workers"),
-    timeout: float = script_default("reward_timeout_seconds"),
+    num_workers: int = DEFAULT_NUM_WORKERS,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ):
     """A reward scaled by completion length with a cosine schedule (see the module docstring)."""
     if max_len <= 0:
@@ -92,8 +100,8 @@ def get_cosine_scaled_reward(
 
 
 def get_soft_overlong_punishment(
-    max_completion_len: int = script_default("max_completion_len"),
-    soft_punish_cache: int = script_default("soft_punish_cache"),
+    max_completion_len: int = SOFT_OVERLONG_MAX_COMPLETION_LEN,
+    soft_punish_cache: int = SOFT_OVERLONG_PUNISH_CACHE,
 ):
     """DAPO's soft overlong punishment over the completion's token count."""
     if max_completion_len <= 0:

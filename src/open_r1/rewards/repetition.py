@@ -10,8 +10,12 @@ Chinese (`language="zh"`) segments words with jieba. Text shorter than one n-gra
 Not covered: other languages (a clear error names the supported ones).
 """
 
-from open_r1.configs import script_default
 from open_r1.rewards._completions import completion_texts
+
+# Defaults of the repetition penalty (GRPOScriptArguments imports them from here).
+DEFAULT_NGRAM_SIZE = 3
+DEFAULT_MAX_PENALTY = -1.0
+DEFAULT_LANGUAGE = "en"
 
 SUPPORTED_LANGUAGES = ("en", "zh")
 
@@ -27,9 +31,9 @@ def _chinese_words(text: str) -> list[str]:
 
 
 def get_repetition_penalty_reward(
-    ngram_size: int = script_default("repetition_n_grams"),
-    max_penalty: float = script_default("repetition_max_penalty"),
-    language: str = script_default("repetition_language"),
+    ngram_size: int = DEFAULT_NGRAM_SIZE,
+    max_penalty: float = DEFAULT_MAX_PENALTY,
+    language: str = DEFAULT_LANGUAGE,
 ):
     """A reward penalising repeated `ngram_size`-grams, down to `max_penalty` (<= 0)."""
     if max_penalty > 0:

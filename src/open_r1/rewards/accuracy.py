@@ -25,10 +25,14 @@ letters are compared as text only.
 import re
 from collections import deque
 
-from open_r1.configs import script_default
 from open_r1.rewards._completions import completion_text, completion_texts, gold_column
 from open_r1.rewards._grading_pool import CRASHED, TIMED_OUT, run_tasks
 from open_r1.rewards._grading_worker import KIND_ANSWER_BLOCK, KIND_BOXED
+
+# Defaults of the accuracy-style rewards; `open_r1.configs` (reward_num_workers, reward_timeout_seconds) and the
+# evaluator import them from here.
+DEFAULT_NUM_WORKERS = 2
+DEFAULT_TIMEOUT_SECONDS = 5.0
 
 _BOXED_OPENING = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
@@ -98,8 +102,8 @@ def grade_answers(
     completions: list[str],
     golds: list[str],
     *,
-    num_workers: int = script_default("reward_num_workers"),
-    timeout: float = script_default("reward_timeout_seconds"),
+    num_workers: int = DEFAULT_NUM_WORKERS,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> list[float | None]:
     """Grades each completion against its gold: 1.0 correct, 0.0 wrong (or too slow), None if the gold is unparseable."""
     if len(completions) != len(golds):
@@ -140,8 +144,8 @@ def grade_answers(
 
 
 def get_accuracy_reward(
-    num_workers: int = script_default("reward_num_workers"),
-    timeout: float = script_default("reward_timeout_seconds"),
+    num_workers: int = DEFAULT_NUM_WORKERS,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ):
     """`accuracy_reward` grading with `num_workers` processes and a `timeout`-second limit per completion."""
 
