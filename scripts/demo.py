@@ -2,12 +2,12 @@
 
     make demo                # ~6 minutes on 2 CPU cores, writes data/demo/{results.json,report.md,curves.png}
     make demo SEED=1         # another seed (data, model initialisation, training and sampling)
-    make demo FAST=1         # the same stages with tiny step counts, under 3 minutes (what `make test` runs)
+    make demo FAST=1         # the same stages with tiny step counts, about a minute (what `make test` runs)
     python scripts/demo.py --seed 1 --output_dir /tmp/demo [--fast]
 
 Stages, each one the project's real code path:
 1. Build a tiny Qwen2 model and its tokenizer locally (`open_r1.utils.tiny_model`), no Hub.
-2. Generate the task (`open_r1.tasks.arithmetic`): chains of 3-4 one-digit additions and subtractions whose
+2. Generate the task (`open_r1.tasks.arithmetic`): chains of 4 one-digit additions and subtractions whose
    running total stays within 0..9, with worked `<think>` traces; a held-out test set of 500 problems
    disjoint from the training problems. The cold-start traces come from an imperfect teacher: a fixed
    fraction of them skip the last step and box the total before it (`skip_last_step`), like R1's cold
@@ -27,20 +27,15 @@ import argparse
 import dataclasses
 import json
 import logging
-import os
 import pathlib
 import random
 import re
 import shutil
-import subprocess
-import sys
 import time
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "src"))
-
-from open_r1.eval.data import Problem, build_messages, load_problems  # noqa: E402
-from open_r1.tasks.arithmetic import SYSTEM_PROMPT, ArithmeticSpec, make_splits, skip_last_step  # noqa: E402
+from open_r1.eval.data import Problem, build_messages, load_problems
+from open_r1.tasks.arithmetic import SYSTEM_PROMPT, ArithmeticSpec, make_splits, skip_last_step
+from open_r1.utils.launch import accelerate_launch
 
 SFT_RECIPE = "recipes/demo/sft/config_demo.yaml"
 GRPO_RECIPE = "recipes/demo/grpo/config_demo.yaml"
@@ -127,37 +122,9 @@ def build_datasets(folder: pathlib.Path, settings: DemoSettings, seed: int) -> d
     return {"sft": folder / "sft", "grpo": folder / "grpo", "test": test_file, "num_flawed": len(flawed)}
 
 
-def accelerate_launch(script: str, recipe: str, log_file: pathlib.Path, *overrides: str) -> None:
-    """Launches a training script as users do, streaming its output (progress bars) and keeping a log."""
-    command = [
-        str(pathlib.Path(sys.executable).with_name("accelerate")),
-        "launch",
-        "--config_file",
-        "recipes/accelerate_configs/ddp.yaml",
-        "--num_processes",
-        "1",
-        # accelerate launch gives each process one CPU thread unless told otherwise: half the speed on 2 cores.
-        "--num_cpu_threads_per_process",
-        str(os.cpu_count() or 1),
-        f"src/open_r1/{script}",
-        "--config",
-        recipe,
-        *overrides,
-    ]
-    print("$ " + " ".join(command), flush=True)
-    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    env.setdefault("WANDB_MODE", "disabled")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT / "src"), env.get("PYTHONPATH")]))
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
-        for chunk in iter(lambda: process.stdout.read1(65536), b""):
-            sys.stdout.buffer.write(chunk)
-            sys.stdout.flush()
-            log.write(chunk)
-        returncode = process.wait()
-    if returncode != 0:
-        tail = log_file.read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"{script} failed with exit code {returncode}; full log in {log_file}:\n{tail}")
+def launch_training(script: str, recipe: str, log_file: pathlib.Path, *overrides: str) -> None:
+    """Launches a training script as users do (`open_r1.utils.launch`), printing its progress and keeping a log."""
+    accelerate_launch(script, recipe, *overrides, log_file=log_file, stream=True)
 
 
 class _GenerationProgress(logging.Handler):
@@ -377,7 +344,7 @@ def run(output_dir: pathlib.Path, seed: int, fast: bool) -> dict:
     banner("3/6 cold-start SFT (src/open_r1/sft.py)")
     stage_started = time.perf_counter()
     sft_model = output_dir / "sft-model"
-    accelerate_launch(
+    launch_training(
         "sft.py",
         SFT_RECIPE,
         output_dir / "logs" / "sft.log",
@@ -392,7 +359,7 @@ def run(output_dir: pathlib.Path, seed: int, fast: bool) -> dict:
     banner("5/6 GRPO from the SFT checkpoint (src/open_r1/grpo.py)")
     stage_started = time.perf_counter()
     grpo_model = output_dir / "grpo-model"
-    accelerate_launch(
+    launch_training(
         "grpo.py",
         GRPO_RECIPE,
         output_dir / "logs" / "grpo.log",

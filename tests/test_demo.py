@@ -87,6 +87,7 @@ def test_demo_grpo_recipe_prompts_like_the_sft_data_and_the_evaluation():
     assert recipe["reward_funcs"] == ["accuracy", "format"]
 
 
+@pytest.mark.e2e
 def test_make_demo_fast_runs_every_stage_and_writes_results_report_and_curves(tmp_path):
     output_dir = tmp_path / "demo"
     result = subprocess.run(

@@ -39,6 +39,7 @@ def assert_two_process_deepspeed_run(output_dir):
     AutoModelForCausalLM.from_pretrained(output_dir)  # the gathered (not partitioned) model was saved
 
 
+@pytest.mark.e2e
 def test_grpo_on_two_processes_with_zero3(tiny_assets, tmp_path):
     output_dir = tmp_path / "grpo-zero3"
     run("grpo.py", "recipes/tiny/grpo/config_cpu.yaml", tiny_assets, output_dir, "zero3.yaml", "--max_steps", "2")

@@ -28,6 +28,7 @@ def grpo_args(tiny_assets, output_dir, *extra):
     ]  # fmt: skip
 
 
+@pytest.mark.e2e
 def test_grpo_trains_logs_rewards_saves_and_resumes(tiny_assets, tmp_path):
     output_dir = tmp_path / "grpo"
     accelerate_launch("grpo.py", TINY_RECIPE, *grpo_args(tiny_assets, output_dir, "--max_steps", "4"))

@@ -3,6 +3,7 @@
 import json
 import pathlib
 
+import pytest
 import yaml
 from launch import accelerate_launch, log_history
 
@@ -29,6 +30,7 @@ def write_code_datasets(folder):
             sft.write(json.dumps({"messages": messages}) + "\n")
 
 
+@pytest.mark.e2e
 def test_grpo_with_code_rewards_in_the_local_sandbox_trains_end_to_end(tiny_assets, tmp_path):
     write_code_datasets(tmp_path)
     # A random model writes no program; a short SFT teaches it to answer with one, so GRPO's rewards come from

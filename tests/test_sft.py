@@ -1,9 +1,11 @@
 """SFT end to end on CPU: the user's launch command trains the tiny model, saves it, and resumes."""
 
+import pytest
 from launch import accelerate_launch, log_history
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 
+@pytest.mark.e2e
 def test_sft_trains_saves_and_resumes_from_the_last_checkpoint(tiny_assets, tmp_path):
     output_dir = tmp_path / "sft"
     common = [

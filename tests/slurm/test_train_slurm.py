@@ -185,3 +185,16 @@ def test_readme_training_command_is_accepted_and_planned(submit, command):
     assert result.returncode == 0, result
     assert "dry run: nothing started" in result.output
     assert "accelerate launch --machine_rank $SLURM_PROCID" in result.output
+
+
+def test_default_vllm_server_is_vllm_serve_with_the_settings_trl_needs(submit):
+    # TRL 1.16 deprecates `trl vllm-serve`; the server node runs vLLM's own server with TRL's settings.
+    result = submit(["--nodes=2", "slurm/train.slurm", *GRPO_WITH_VLLM, "--tp", "2", "--dry-run"])
+    assert result.returncode == 0, result
+    server_line = next(line for line in result.output.splitlines() if line.startswith("vLLM server on "))
+    server_command = server_line.split(": ", 1)[1]
+    assert server_command.startswith("VLLM_SERVER_DEV_MODE=1 vllm serve "), server_line
+    for setting in ("--tensor-parallel-size 2", "--data-parallel-size 1", "--logprobs-mode processed_logprobs"):
+        assert setting in server_command, server_line
+    assert """--weight-transfer-config '{"backend": "nccl"}'""" in server_command, server_line
+    assert "trl vllm-serve" not in result.output
