@@ -8,13 +8,14 @@ import multiprocessing
 import os
 import resource
 import select
+import sys
 import textwrap
 import threading
 import time
 
 import pytest
 
-from open_r1.rewards import _grading_pool, _grading_worker
+from open_r1.rewards import _grading_pool, grading_worker
 from open_r1.rewards._grading_pool import GradingPool
 
 TIMEOUT = 30.0
@@ -99,7 +100,7 @@ def test_a_dead_worker_is_dropped_from_the_pool_not_handed_out_again(pool):
 def use_worker_script(monkeypatch, tmp_path, source: str) -> None:
     script = tmp_path / "worker.py"
     script.write_text(textwrap.dedent(source))
-    monkeypatch.setattr(_grading_pool, "_WORKER_SCRIPT", str(script))
+    monkeypatch.setattr(_grading_pool, "_worker_argv", lambda: [sys.executable, str(script)])
 
 
 def test_a_worker_that_cannot_import_raises_with_its_stderr(pool, monkeypatch, tmp_path):
@@ -266,21 +267,21 @@ def test_results_come_back_in_task_order_from_several_workers(pool, sent_chunks)
 
 
 def test_a_worker_parses_a_short_answer_once_and_grades_it_against_each_gold():
-    cache = _grading_worker.ParseCache()
-    golds = {gold: _grading_worker.parse_gold(gold, TIMEOUT) for gold in ("2", "3", r"\frac{4}{2}")}
+    cache = grading_worker.ParseCache()
+    golds = {gold: grading_worker.parse_gold(gold, TIMEOUT) for gold in ("2", "3", r"\frac{4}{2}")}
     first = cache.parsed_answer("2", "boxed", TIMEOUT)
     assert cache.parsed_answer("2", "boxed", TIMEOUT) is first
-    verdicts = [_grading_worker.parsed_answers_match(parsed, first, TIMEOUT) for parsed in golds.values()]
+    verdicts = [grading_worker.parsed_answers_match(parsed, first, TIMEOUT) for parsed in golds.values()]
     assert verdicts == [True, False, True]
 
 
 def test_the_answer_cache_skips_long_and_unparseable_answers_and_stays_bounded(monkeypatch):
-    cache = _grading_worker.ParseCache()
+    cache = grading_worker.ParseCache()
     long_answer = "+".join(["1"] * 150)
     assert cache.parsed_answer(long_answer, "boxed", TIMEOUT) is not cache.parsed_answer(long_answer, "boxed", TIMEOUT)
     assert cache.parsed_answer("}{", "boxed", TIMEOUT) == []
     assert cache.answers == {}
-    monkeypatch.setattr(_grading_worker.ParseCache, "MAX_ENTRIES", 3)
+    monkeypatch.setattr(grading_worker.ParseCache, "MAX_ENTRIES", 3)
     for number in range(10):
         cache.parsed_answer(str(number), "boxed", TIMEOUT)
     assert 0 < len(cache.answers) <= 3
@@ -292,7 +293,7 @@ def test_an_answer_whose_parse_came_near_the_parsing_timeout_is_not_cached(monke
         time.sleep(0.3)
         return [answer]
 
-    monkeypatch.setattr(_grading_worker, "parse_answer", slow_parse)
-    cache = _grading_worker.ParseCache()
+    monkeypatch.setattr(grading_worker, "parse_answer", slow_parse)
+    cache = grading_worker.ParseCache()
     assert cache.parsed_answer("7", "boxed", 2.0) == ["7"]  # math-verify's parsing timeout here: 1 s
     assert cache.answers == {}

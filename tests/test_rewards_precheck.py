@@ -1,6 +1,6 @@
 """The grader's cheap pre-check may only ever say "different" where math-verify's `verify` says "not equal".
 
-`_grading_worker._clearly_different` lets a wrong answer skip verify's symbolic simplification (most of the cost
+`grading_worker._clearly_different` lets a wrong answer skip verify's symbolic simplification (most of the cost
 of grading it). A pre-check that wrongly calls two equal answers different would grade correct completions 0.0,
 so these tests pin it against plain `verify`: on identities that look nothing alike, on the cases it settles
 (numbers, a number against an interval, expressions at sample points), and on every pair drawn from a pool of
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from math_verify import verify
 
-from open_r1.rewards._grading_worker import (
+from open_r1.rewards.grading_worker import (
     KIND_BOXED,
     _clearly_different,
     parse_answer,

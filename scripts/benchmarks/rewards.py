@@ -34,8 +34,8 @@ from pathlib import Path
 from math_verify import verify
 
 from open_r1.rewards import accuracy_reward
-from open_r1.rewards._grading_worker import _seconds, answers_match, parse_answer, parse_gold
 from open_r1.rewards.accuracy import _extract, prepare_gold
+from open_r1.rewards.grading_worker import _seconds, answers_match, parse_answer, parse_gold
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "math500.jsonl"
 

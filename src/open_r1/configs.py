@@ -22,7 +22,11 @@ from typing import Any, Literal, Optional
 import trl
 
 from open_r1.rewards import accuracy, length, repetition
+from open_r1.rewards import code as code_rewards
 from open_r1.rewards import format as format_rewards
+from open_r1.sandbox import factory as sandbox_factory
+from open_r1.sandbox.base import SCORING_MODES
+from open_r1.sandbox.languages import DEFAULT_LANGUAGE
 
 # ---------------------------------------------------------------------------------------------
 # Datasets
@@ -139,8 +143,8 @@ class ScriptArguments(trl.ScriptArguments):
 # Rewards
 # ---------------------------------------------------------------------------------------------
 
-CODE_PROVIDERS = ("local", "e2b", "morph")
-CODE_SCORING_MODES = ("pass_fail", "partial", "weighted_sum")
+CODE_PROVIDERS = sandbox_factory.PROVIDERS
+CODE_SCORING_MODES = SCORING_MODES
 
 
 @dataclass
@@ -205,28 +209,29 @@ class GRPOScriptArguments(ScriptArguments):
         metadata={"help": "Hard time limit to grade one completion; past it the reward is 0."},
     )
     code_language: str = field(
-        default=format_rewards.DEFAULT_CODE_LANGUAGE,
+        default=DEFAULT_LANGUAGE,
         metadata={"help": "Language of code completions: python, cpp, javascript, ..."},
     )
     code_eval_test_batch_size: int = field(
-        default=1,
+        default=code_rewards.DEFAULT_TEST_BATCH_SIZE,
         metadata={
             "help": "Test cases run together; the next batch runs only if all passed (early stopping). "
             "1 runs them one batch at a time; <=0 runs all at once."
         },
     )
     code_eval_scoring_mode: Literal["pass_fail", "partial", "weighted_sum"] = field(
-        default="weighted_sum",
+        default=code_rewards.DEFAULT_SCORING_MODE,
         metadata={"help": f"Code scoring: one of {CODE_SCORING_MODES}."},
     )
     parallel_code_exec_per_proc: int = field(
-        default=2, metadata={"help": "Programs executed concurrently per training process."}
+        default=sandbox_factory.DEFAULT_NUM_PARALLEL,
+        metadata={"help": "Programs executed concurrently per training process."},
     )
     dataset_prompt_column: str = field(
         default="prompt", metadata={"help": "Column holding the prompt (problem statement)."}
     )
     code_provider: str = field(
-        default="local",
+        default=sandbox_factory.DEFAULT_PROVIDER,
         metadata={"help": f"Where code rewards run programs: one of {CODE_PROVIDERS}. 'local' needs no account."},
     )
     e2b_router_url: Optional[str] = field(
@@ -236,7 +241,8 @@ class GRPOScriptArguments(ScriptArguments):
         default=None, metadata={"help": "URL of a Morph router (scripts/morph_router.py), e.g. 'ip:port'."}
     )
     ioi_provider: str = field(
-        default="piston", metadata={"help": "Where IOI/Codeforces solutions run: 'piston', 'morph' or 'local'."}
+        default=code_rewards.DEFAULT_IOI_PROVIDER,
+        metadata={"help": "Where IOI/Codeforces solutions run: 'piston', 'morph' or 'local'."},
     )
 
     def __post_init__(self):

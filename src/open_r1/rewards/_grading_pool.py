@@ -1,6 +1,6 @@
 """A bounded pool of grading worker processes with a hard time limit per task.
 
-`run_tasks(tasks, num_workers=..., timeout=...)` runs the tasks on worker processes (`_grading_worker.py`) and
+`run_tasks(tasks, num_workers=..., timeout=...)` runs the tasks on worker processes (`grading_worker.py`) and
 returns the results in order; a task that overruns its time limit gets `TIMED_OUT` and its worker is killed and
 replaced, a task whose worker dies under it gets `CRASHED`. Tasks travel in chunks (up to MAX_CHUNK_TASKS in one
 frame, smaller towards the end so the workers finish together) because a task takes about a millisecond and a
@@ -37,7 +37,7 @@ import threading
 import time
 from collections import deque
 
-from open_r1.rewards._grading_worker import FRAME_HEADER
+from open_r1.rewards.grading_protocol import FRAME_HEADER
 
 TIMED_OUT = object()
 CRASHED = object()
@@ -48,20 +48,32 @@ WORKER_START_TIMEOUT_SECONDS = 120.0
 MAX_FAILED_STARTS = 3
 # Most tasks per frame (see `_chunk_size`); also bounds the work requeued when a worker is killed mid-chunk.
 MAX_CHUNK_TASKS = 64
-_WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_grading_worker.py")
-# Run the worker file directly: importing it as `open_r1.rewards._grading_worker` would first import the
-# package (and through open_r1.configs, trl and torch), costing seconds and hundreds of MB per worker.
-# `-c` keeps this folder off sys.path, where our `math.py` would shadow the standard library's.
-_WORKER_LAUNCHER = "import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; import runpy; runpy.run_path(sys.argv[1], run_name='__main__')"
+WORKER_MODULE = "open_r1.rewards.grading_worker"
+# The directory that holds the `open_r1` package this process imported: the worker must import the same code
+# (a checkout on PYTHONPATH, an editable install or a worktree), wherever its working directory is.
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _worker_argv() -> list[str]:
+    """The worker's command line: `python -m open_r1.rewards.grading_worker` (the rewards package imports
+    neither torch nor TRL, so a worker starts in about the time math-verify and sympy take to import)."""
+    return [sys.executable, "-m", WORKER_MODULE]
+
+
+def _worker_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
+    return env
 
 
 class _Worker:
-    """One `_grading_worker` child process and the unread bytes of its replies."""
+    """One `grading_worker` child process and the unread bytes of its replies."""
 
     def __init__(self, failed_starts: int = 0):
         self.stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _WORKER_LAUNCHER, _WORKER_SCRIPT],
+            _worker_argv(),
+            env=_worker_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,

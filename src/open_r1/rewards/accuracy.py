@@ -27,7 +27,7 @@ from collections import deque
 
 from open_r1.rewards._completions import completion_text, completion_texts, gold_column
 from open_r1.rewards._grading_pool import CRASHED, TIMED_OUT, run_tasks
-from open_r1.rewards._grading_worker import KIND_ANSWER_BLOCK, KIND_BOXED
+from open_r1.rewards.grading_protocol import KIND_ANSWER_BLOCK, KIND_BOXED
 
 # Defaults of the accuracy-style rewards; `open_r1.configs` (reward_num_workers, reward_timeout_seconds) and the
 # evaluator import them from here.

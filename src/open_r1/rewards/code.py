@@ -32,32 +32,29 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Optional
 
-from open_r1.configs import script_default
 from open_r1.rewards._completions import completion_texts
-from open_r1.sandbox.base import SCORING_MODES, CodeExecutionProvider, Limits, Submission, TestCase
+from open_r1.sandbox.base import SCORING_MODES, CodeExecutionProvider, Submission, TestCase
+from open_r1.sandbox.factory import DEFAULT_NUM_PARALLEL, DEFAULT_PROVIDER, get_provider
+from open_r1.sandbox.languages import DEFAULT_LANGUAGE, fence_tags
 
 logger = logging.getLogger(__name__)
 
 _CODE_BLOCK = re.compile(r"```([A-Za-z0-9_+\-]*)[^\n]*\n(.*?)```", re.DOTALL)
 CF_NO_SUBMISSION_REWARD = -1.0
 CF_NO_COMPILE_REWARD = -0.1
+# Defaults of the code rewards (GRPOScriptArguments imports them from here).
+DEFAULT_TEST_BATCH_SIZE = 1
+DEFAULT_SCORING_MODE = "weighted_sum"
+# IOI and Codeforces problems run on a Piston fleet unless `ioi_provider` says otherwise.
+DEFAULT_IOI_PROVIDER = "piston"
 
 
-def extract_code(completion: str, language: str = "python") -> str:
+def extract_code(completion: str, language: str = DEFAULT_LANGUAGE) -> str:
     """The last fenced code block (preferring blocks tagged `language`), or '' when there is none."""
     blocks = _CODE_BLOCK.findall(completion)
-    tagged = [code for tag, code in blocks if tag.lower() in _language_tags(language)]
+    tagged = [code for tag, code in blocks if tag.lower() in fence_tags(language)]
     chosen = tagged or [code for tag, code in blocks if not tag]
     return chosen[-1] if chosen else ""
-
-
-def _language_tags(language: str) -> set[str]:
-    language = language.lower()
-    if language in ("python", "python3", "py"):
-        return {"python", "python3", "py"}
-    if language in ("cpp", "c++", "cc"):
-        return {"cpp", "c++", "cc", "cxx"}
-    return {language}
 
 
 def _as_test_cases(raw_tests, where: str) -> tuple[TestCase, ...]:
@@ -91,39 +88,6 @@ def _verification_info(value, index: int, reward_name: str) -> dict:
     return value
 
 
-# ---------------------------------------------------------------------------------------------
-# Providers (one per configuration, shared by every reward of a process)
-# ---------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def get_provider(
-    provider: str = script_default("code_provider"),
-    num_parallel: int = script_default("parallel_code_exec_per_proc"),
-    e2b_router_url: Optional[str] = None,
-    morph_router_url: Optional[str] = None,
-    limits: Optional[Limits] = None,
-) -> CodeExecutionProvider:
-    """The provider named `provider` ('local', 'e2b', 'morph' or 'piston'), built once per configuration."""
-    if provider == "local":
-        from open_r1.sandbox.local import LocalSandbox
-
-        return LocalSandbox(num_workers=num_parallel, limits=limits)
-    if provider == "e2b":
-        from open_r1.sandbox.e2b import E2BProvider
-
-        return E2BProvider(num_parallel=num_parallel, router_url=e2b_router_url, limits=limits)
-    if provider == "morph":
-        from open_r1.sandbox.morph import MorphProvider
-
-        return MorphProvider(num_parallel=num_parallel, router_url=morph_router_url, limits=limits)
-    if provider == "piston":
-        from open_r1.sandbox.piston import PistonProvider
-
-        return PistonProvider.from_env(limits=limits)
-    raise ValueError(f"Unknown code provider {provider!r}; expected 'local', 'e2b', 'morph' or 'piston'")
-
-
 def _run(provider: CodeExecutionProvider, submissions: list[Optional[Submission]], batch_size: int) -> list:
     """Results aligned with `submissions` (None entries are not run)."""
     to_run = [s for s in submissions if s is not None]
@@ -138,9 +102,9 @@ def _run(provider: CodeExecutionProvider, submissions: list[Optional[Submission]
 
 def get_code_reward(
     provider: Callable[[], CodeExecutionProvider],
-    language: str = script_default("code_language"),
-    test_batch_size: int = script_default("code_eval_test_batch_size"),
-    scoring_mode: str = script_default("code_eval_scoring_mode"),
+    language: str = DEFAULT_LANGUAGE,
+    test_batch_size: int = DEFAULT_TEST_BATCH_SIZE,
+    scoring_mode: str = DEFAULT_SCORING_MODE,
     binary: bool = False,
 ) -> Callable:
     if scoring_mode not in SCORING_MODES:
@@ -177,7 +141,7 @@ def get_code_reward(
 def get_ioi_code_reward(
     provider: Callable[[], CodeExecutionProvider],
     language: str = "cpp",
-    test_batch_size: int = script_default("code_eval_test_batch_size"),
+    test_batch_size: int = DEFAULT_TEST_BATCH_SIZE,
 ) -> Callable:
     def ioi_code_reward(completions, **kwargs) -> list[Optional[float]]:
         texts = completion_texts(completions)
@@ -247,8 +211,8 @@ def get_generated_tests(problem_id: str) -> list[dict]:
 def get_cf_code_reward(
     provider: Callable[[], CodeExecutionProvider],
     language: str = "cpp",
-    test_batch_size: int = script_default("code_eval_test_batch_size"),
-    scoring_mode: str = script_default("code_eval_scoring_mode"),
+    test_batch_size: int = DEFAULT_TEST_BATCH_SIZE,
+    scoring_mode: str = DEFAULT_SCORING_MODE,
 ) -> Callable:
     if scoring_mode not in SCORING_MODES:
         raise ValueError(f"code_eval_scoring_mode must be one of {SCORING_MODES}, got {scoring_mode!r}")
@@ -311,11 +275,11 @@ def build_code_reward_funcs(script_args) -> dict[str, Callable]:
 
 
 def _default_provider() -> CodeExecutionProvider:
-    return get_provider(script_default("code_provider"), script_default("parallel_code_exec_per_proc"))
+    return get_provider(DEFAULT_PROVIDER, DEFAULT_NUM_PARALLEL)
 
 
 def _default_ioi_provider() -> CodeExecutionProvider:
-    return get_provider(script_default("ioi_provider"), script_default("parallel_code_exec_per_proc"))
+    return get_provider(DEFAULT_IOI_PROVIDER, DEFAULT_NUM_PARALLEL)
 
 
 code_reward = get_code_reward(_default_provider)

@@ -21,12 +21,11 @@ Not covered: judging the content inside the tags (see `open_r1.rewards.accuracy`
 import re
 
 from open_r1.rewards._completions import completion_texts
+from open_r1.sandbox.languages import DEFAULT_LANGUAGE
 
 THINK_OPENING = "<think>\n"
 # Default of `think_prefilled` (GRPOScriptArguments imports it from here).
 DEFAULT_THINK_PREFILLED = False
-# Default language of code completions (GRPOScriptArguments.code_language).
-DEFAULT_CODE_LANGUAGE = "python"
 _FORMAT_PATTERN = re.compile(r"<think>\n.*?\n</think>\n<answer>\n.*?\n</answer>\s*", re.DOTALL)
 _REASONING_STEP_PATTERN = re.compile(r"(Step \d+:|^\d+\.|\n-|\n\*|First,|Second,|Next,|Finally,)")
 
@@ -82,7 +81,7 @@ def reasoning_steps_reward(completions, **kwargs) -> list[float]:
     return [min(1.0, len(_REASONING_STEP_PATTERN.findall(text)) / 3) for text in completion_texts(completions)]
 
 
-def get_code_format_reward(language: str = DEFAULT_CODE_LANGUAGE, think_prefilled: bool = DEFAULT_THINK_PREFILLED):
+def get_code_format_reward(language: str = DEFAULT_LANGUAGE, think_prefilled: bool = DEFAULT_THINK_PREFILLED):
     """Format reward for code answers: the `<answer>` block must contain a ```language fenced block.
 
     A `language` dataset column, when present, overrides `language` per sample (mixed-language training).

@@ -5,7 +5,8 @@
 - `e2b.E2BProvider`, `morph.MorphProvider`: cloud sandboxes (optional `code` extra), directly or through a
   router (`scripts/e2b_router.py`, `scripts/morph_router.py`).
 - `piston.PistonClient`: a self-hosted Piston fleet for IOI / Codeforces problems.
-- `get_provider(name, ...)`: builds one of them by name.
+- `get_provider(name, ...)` (`factory`): builds one of them by name, once per configuration, thread-safely.
+- `languages`: the one table of languages and aliases every provider and the code rewards use.
 
 Every provider returns the same `ProgramResult` (verdict per test, scoring) from `base`.
 """
@@ -21,6 +22,8 @@ from .base import (
     Verdict,
     outputs_match,
 )
+from .factory import PROVIDERS, get_provider
+from .languages import UnsupportedLanguageError, canonical_language
 from .local import LocalSandbox, SandboxUnavailableError, isolation_mode
 
 __all__ = [
@@ -28,12 +31,16 @@ __all__ = [
     "CodeExecutionProvider",
     "Limits",
     "LocalSandbox",
+    "PROVIDERS",
     "ProgramResult",
     "SandboxUnavailableError",
     "Submission",
     "TestCase",
     "TestOutcome",
+    "UnsupportedLanguageError",
     "Verdict",
+    "canonical_language",
+    "get_provider",
     "isolation_mode",
     "outputs_match",
 ]

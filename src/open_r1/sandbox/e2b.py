@@ -12,11 +12,10 @@ Needs the `code` extra (`pip install -e ".[code]"`); not covered: E2B templates 
 
 import asyncio
 import os
-from collections.abc import Sequence
 from typing import Optional
 
 from .base import Limits
-from .remote import RemoteProvider, post_to_router, with_retries
+from .remote import RemoteProvider
 
 MISSING_PACKAGE = 'E2B support needs e2b-code-interpreter: pip install -e ".[code]"'
 MISSING_KEY = "E2B needs an API key: add E2B_API_KEY=... to a .env file in the working directory (or the environment)"
@@ -46,9 +45,9 @@ class E2BProvider(RemoteProvider):
         retries: int = 4,
         sandbox_class=None,
     ):
-        super().__init__(num_parallel, limits, retries)
-        self.router_url = router_url
+        super().__init__(num_parallel, limits, retries, router_url)
         self.sandbox_timeout = int(self.limits.compile_wall_seconds + 30)
+        self.router_timeout = self.sandbox_timeout
         if router_url is not None:
             return
         if sandbox_class is None:
@@ -61,16 +60,10 @@ class E2BProvider(RemoteProvider):
                 raise ValueError(MISSING_KEY)
         self.sandbox_class = sandbox_class
 
-    def run_scripts(self, scripts: Sequence[str]) -> list[Optional[str]]:
-        if self.router_url is not None:
-            return with_retries(
-                lambda: post_to_router(self.router_url, scripts, self.sandbox_timeout),
-                attempts=self.retries,
-                what="e2b router request",
-            )
-        return self._map_parallel(lambda script: asyncio.run(self.run_one(script)), scripts)
+    def run_one(self, script: str) -> str:
+        return asyncio.run(self._run_one(script))
 
-    async def run_one(self, script: str) -> str:
+    async def _run_one(self, script: str) -> str:
         sandbox = await self.sandbox_class.create(timeout=self.sandbox_timeout)
         try:
             execution = await asyncio.wait_for(

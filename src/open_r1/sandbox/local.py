@@ -63,12 +63,11 @@ from .base import (
     judge_input,
     split_into_batches,
 )
+from .languages import canonical_language
 
 logger = logging.getLogger(__name__)
 
 ZYGOTE = Path(__file__).with_name("_zygote.py")
-LANGUAGES = {"python": "python", "python3": "python", "py": "python", "cpp": "cpp", "c++": "cpp", "cc": "cpp"}
-LANGUAGES["c"] = "c"
 NAMESPACE_FLAGS = ["--net", "--mount", "--pid", "--ipc", "--uts", "--fork", "--kill-child"]
 # Host files the programs may read: the dynamic loader's configuration and compiler alternatives.
 ETC_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime"]
@@ -83,13 +82,8 @@ class SandboxError(RuntimeError):
 
 
 def normalize_language(language: str) -> str:
-    try:
-        return LANGUAGES[language.lower()]
-    except KeyError:
-        raise ValueError(
-            f"The local sandbox runs python, cpp and c programs; got language {language!r} "
-            "(set code_provider to 'e2b' or 'morph' for other languages)"
-        ) from None
+    """The canonical name of a submission's language (see `open_r1.sandbox.languages`)."""
+    return canonical_language(language)
 
 
 @lru_cache(maxsize=1)

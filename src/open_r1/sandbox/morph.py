@@ -11,12 +11,11 @@ Needs the `code` extra (`pip install -e ".[code]"`); not covered: snapshot creat
 """
 
 import os
-from collections.abc import Sequence
 from typing import Optional
 
 from .base import Limits
 from .e2b import load_dotenv_if_available
-from .remote import RemoteProvider, post_to_router, with_retries
+from .remote import RemoteProvider
 
 MISSING_PACKAGE = 'Morph support needs morphcloud: pip install -e ".[code]"'
 MISSING_KEY = (
@@ -36,9 +35,9 @@ class MorphProvider(RemoteProvider):
         retries: int = 4,
         client=None,
     ):
-        super().__init__(num_parallel, limits, retries)
-        self.router_url = router_url
+        super().__init__(num_parallel, limits, retries, router_url)
         self.instance_ttl = int(self.limits.compile_wall_seconds + 60)
+        self.router_timeout = self.instance_ttl
         if router_url is not None:
             return
         load_dotenv_if_available()
@@ -54,15 +53,6 @@ class MorphProvider(RemoteProvider):
         if not self.snapshot_id:
             raise ValueError(MISSING_KEY)
         self.client = client
-
-    def run_scripts(self, scripts: Sequence[str]) -> list[Optional[str]]:
-        if self.router_url is not None:
-            return with_retries(
-                lambda: post_to_router(self.router_url, scripts, self.instance_ttl),
-                attempts=self.retries,
-                what="morph router request",
-            )
-        return self._map_parallel(self.run_one, scripts)
 
     def run_one(self, script: str) -> str:
         instance = self.client.instances.start(snapshot_id=self.snapshot_id, ttl_seconds=self.instance_ttl)

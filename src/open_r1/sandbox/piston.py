@@ -32,10 +32,8 @@ from .base import (
     judge_input,
     split_into_batches,
 )
+from .languages import PISTON_RUNTIMES, canonical_language
 from .remote import failed_result, with_retries
-
-PISTON_LANGUAGES = {"python": ("python", "main.py"), "cpp": ("c++", "main.cpp"), "c": ("c", "main.c")}
-LANGUAGE_ALIASES = {"python3": "python", "py": "python", "c++": "cpp", "cc": "cpp"}
 
 
 def slurm_piston_endpoints() -> list[str]:
@@ -120,10 +118,7 @@ class PistonProvider(CodeExecutionProvider):
         return cls(PistonClient(endpoints, per_endpoint), limits)
 
     def body(self, submission: Submission, stdin: str) -> dict:
-        language = LANGUAGE_ALIASES.get(submission.language.lower(), submission.language.lower())
-        if language not in PISTON_LANGUAGES:
-            raise ValueError(f"Piston provider runs {sorted(PISTON_LANGUAGES)}; got language {submission.language!r}")
-        piston_language, file_name = PISTON_LANGUAGES[language]
+        piston_language, file_name = PISTON_RUNTIMES[canonical_language(submission.language)]
         return {
             "language": piston_language,
             "version": "*",

@@ -31,6 +31,7 @@ from .base import (
     judge_input,
     split_into_batches,
 )
+from .languages import canonical_language
 
 logger = logging.getLogger(__name__)
 RESULT_MARKER = "OPEN_R1_RESULT "
@@ -135,25 +136,38 @@ class RemoteProvider(CodeExecutionProvider):
     """Runs evaluation scripts somewhere else; subclasses implement `run_scripts`."""
 
     name = "remote"
-    languages = {"python": "python", "python3": "python", "py": "python", "cpp": "cpp", "c++": "cpp", "c": "c"}
 
-    def __init__(self, num_parallel: int = 2, limits: Optional[Limits] = None, retries: int = 4):
+    def __init__(
+        self,
+        num_parallel: int = 2,
+        limits: Optional[Limits] = None,
+        retries: int = 4,
+        router_url: Optional[str] = None,
+        router_timeout: float = 60.0,
+    ):
         self.num_parallel = num_parallel
         self.limits = limits or Limits()
         self.retries = retries
+        self.router_url = router_url
+        self.router_timeout = router_timeout
+
+    def run_scripts(self, scripts: Sequence[str]) -> list[Optional[str]]:
+        """The stdout of each script, or None where it could not be run (already retried): through the router
+        when there is one (it holds the account and runs them), else one `run_one` per script in parallel."""
+        if self.router_url is not None:
+            return with_retries(
+                lambda: post_to_router(self.router_url, scripts, self.router_timeout),
+                attempts=self.retries,
+                what=f"{self.name} router request",
+            )
+        return self._map_parallel(self.run_one, scripts)
 
     @abc.abstractmethod
-    def run_scripts(self, scripts: Sequence[str]) -> list[Optional[str]]:
-        """The stdout of each script, or None where it could not be run (already retried)."""
-
-    def _language(self, language: str) -> str:
-        try:
-            return self.languages[language.lower()]
-        except KeyError:
-            raise ValueError(f"{self.name} provider runs python, cpp and c; got language {language!r}") from None
+    def run_one(self, script: str) -> str:
+        """Runs one evaluation script in a fresh remote sandbox and returns its stdout."""
 
     def execute(self, submissions: Sequence[Submission], test_batch_size: int = 1) -> list[ProgramResult]:
-        scripts = [evaluation_script(s, self._language(s.language), self.limits) for s in submissions]
+        scripts = [evaluation_script(s, canonical_language(s.language), self.limits) for s in submissions]
         try:
             outputs = self.run_scripts(scripts)
         except Exception as error:

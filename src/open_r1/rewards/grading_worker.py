@@ -22,7 +22,6 @@ import gc
 import os
 import pickle
 import resource
-import struct
 import sys
 import time
 
@@ -31,6 +30,8 @@ from latex2sympy2_extended import NormalizationConfig
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 from math_verify.grader import is_assignment_relation, is_equation, take_last_relation
 from math_verify.utils import timeout as alarm_timeout
+
+from open_r1.rewards.grading_protocol import FRAME_HEADER, KIND_BOXED
 
 # A gold answer is trusted LaTeX or a plain number: accept both notations and the default normalisation.
 GOLD_EXTRACTION = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
@@ -48,10 +49,6 @@ BOXED_ANSWER_EXTRACTION = [
 # An <answer> block holds free text ("The answer is $5$."), so take its first LaTeX or plain expression.
 ANSWER_BLOCK_EXTRACTION = [LatexExtractionConfig(), ExprExtractionConfig()]
 
-KIND_BOXED = "boxed"
-KIND_ANSWER_BLOCK = "answer_block"
-
-FRAME_HEADER = struct.Struct("<Q")
 WORKER_MEMORY_LIMIT_BYTES = 4 * 1024**3
 
 

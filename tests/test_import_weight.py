@@ -1,0 +1,53 @@
+"""The rewards, the grading workers, the sandbox and the offline evaluator start without torch, transformers or TRL.
+
+Grading workers are started per training process and the evaluator and data scripts are run by hand: loading
+torch, transformers and TRL (~3,500 modules) would cost each of them seconds and hundreds of MB. Each entry
+point runs in a fresh interpreter under `-X importtime`, which lists every module it imports.
+"""
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "transformers", "trl", "accelerate", "deepspeed")
+
+ENTRY_POINTS = {
+    "rewards package, used": [
+        "-c",
+        "from open_r1.rewards import accuracy_reward, format_reward, tag_count_reward;"
+        "assert accuracy_reward(['\\\\boxed{2}'], solution=['2']) == [1.0];"
+        "assert format_reward(['x']) == [0.0]",
+    ],
+    "grading worker": ["-c", "import open_r1.rewards.grading_worker"],
+    "sandbox and code rewards": ["-c", "import open_r1.sandbox, open_r1.rewards.code"],
+}
+
+
+def imported_modules(argv: list[str]) -> set[str]:
+    result = subprocess.run([sys.executable, "-X", "importtime", *argv], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Lines look like "import time:   self [us] | cumulative | imported package"; the name is the last column.
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+@pytest.mark.parametrize("argv", ENTRY_POINTS.values(), ids=ENTRY_POINTS.keys())
+def test_entry_point_imports_no_training_stack(argv):
+    modules = imported_modules(argv)
+    assert modules, "-X importtime listed nothing: the probe itself is broken"
+    loaded = sorted(name for name in HEAVY if name in modules)
+    assert not loaded, f"{argv} imported {loaded}"
+
+
+def test_the_probe_sees_a_heavy_import():
+    # The check above cannot pass by accident: the same probe sees trl when it is imported.
+    assert "trl" in imported_modules(["-c", "import open_r1.configs"])
+
+
+def test_the_trainer_side_of_the_rewards_leaves_sympy_to_the_grading_workers():
+    modules = imported_modules(["-c", "import open_r1.rewards"])
+    assert not {"sympy", "math_verify"} & modules
