@@ -45,7 +45,7 @@ demo:
 #   make evaluate BACKEND=cpu MODEL=data/tiny-model TASK=math_500 DATA=../shared/data/math500.jsonl \
 #       NUM_SAMPLES=2 LIMIT=5 MAX_NEW_TOKENS=64
 # The same through lighteval (accelerate backend on CPU, custom task local:$(TASK); the model's
-# generation_config.json must set do_sample=true, see src/open_r1/utils/evaluation.py):
+# generation_config.json must set do_sample=true, see src/open_r1/eval/lighteval_jobs.py):
 #   make evaluate BACKEND=accelerate MODEL=<folder> TASK=math_500 DATA=../shared/data/math500.jsonl LIMIT=5
 evaluate:
 	$(if $(MODEL),,$(error MODEL is required, e.g. make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B TASK=aime24))
@@ -57,12 +57,12 @@ ifeq ($(BACKEND),cpu)
 		$(if $(LIMIT),--limit $(LIMIT)) $(if $(MAX_NEW_TOKENS),--max_new_tokens $(MAX_NEW_TOKENS))
 else ifeq ($(BACKEND),accelerate)
 	$(if $(DATA),,$(error BACKEND=accelerate needs DATA=<benchmark .jsonl with id, problem, answer>))
-	$(PYTHON) -m open_r1.utils.evaluation --backend accelerate --model $(MODEL) --benchmark $(TASK) \
+	$(PYTHON) -m open_r1.eval.lighteval_jobs --backend accelerate --model $(MODEL) --benchmark $(TASK) \
 		--data_files $(DATA) $(if $(NUM_SAMPLES),--num_samples $(NUM_SAMPLES)) $(if $(LIMIT),--max_samples $(LIMIT)) \
 		$(if $(MAX_NEW_TOKENS),--max_new_tokens $(MAX_NEW_TOKENS)) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) \
 		$(if $(DRY_RUN),--dry_run)
 else
-	$(PYTHON) -m open_r1.utils.evaluation --model $(MODEL) --benchmark $(TASK) \
+	$(PYTHON) -m open_r1.eval.lighteval_jobs --model $(MODEL) --benchmark $(TASK) \
 		$(if $(PARALLEL),--parallel $(PARALLEL) --num_gpus $(or $(NUM_GPUS),8)) \
 		$(if $(NUM_SAMPLES),--num_samples $(NUM_SAMPLES)) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) \
 		$(if $(DRY_RUN),--dry_run)

@@ -32,7 +32,7 @@ import datasets
 import numpy as np
 
 from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
-from open_r1.data.loading import load_split
+from open_r1.data.loading import load_dataset_reference
 
 logger = logging.getLogger("decontaminate")
 
@@ -114,7 +114,7 @@ def load_benchmarks(args: argparse.Namespace) -> dict[str, list[str]]:
             raise FileNotFoundError(f"--benchmark_files: {path} does not exist or is not a file")
         if file.stem in benchmarks:
             raise ValueError(f"--benchmark_files: two benchmarks are named {file.stem!r}; rename one of the files")
-        loaded = load_split(str(file))
+        loaded = load_dataset_reference(str(file), split="train")
         benchmarks[file.stem] = _problem_texts(loaded, args.benchmark_column, f"benchmark file {path}")
     return benchmarks
 
@@ -147,7 +147,7 @@ def flag_dataset(
 def main(argv=None) -> dict:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    dataset = load_split(args.dataset, args.config, args.split)
+    dataset = load_dataset_reference(args.dataset, args.config, args.split)
     benchmarks = load_benchmarks(args)
     index = NgramIndex(benchmarks, args.ngram_size)
     logger.info("Indexed %d benchmark n-grams from %s", index.num_ngrams, ", ".join(benchmarks))

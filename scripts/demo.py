@@ -6,7 +6,7 @@
     python scripts/demo.py --seed 1 --output_dir /tmp/demo [--fast]
 
 Stages, each one the project's real code path:
-1. Build a tiny Qwen2 model and its tokenizer locally (`open_r1.utils.tiny_model`), no Hub.
+1. Build a tiny Qwen2 model and its tokenizer locally (`open_r1.tasks.tiny_model`), no Hub.
 2. Generate the task (`open_r1.tasks.arithmetic`): chains of 4 one-digit additions and subtractions whose
    running total stays within 0..9, with worked `<think>` traces; a held-out test set of 500 problems
    disjoint from the training problems. The cold-start traces come from an imperfect teacher: a fixed
@@ -15,7 +15,7 @@ Stages, each one the project's real code path:
 3. Cold-start SFT: `accelerate launch src/open_r1/sft.py --config recipes/demo/sft/config_demo.yaml`.
 4. GRPO from the SFT checkpoint: `accelerate launch src/open_r1/grpo.py --config recipes/demo/grpo/config_demo.yaml`
    with the accuracy and format rewards of `open_r1.rewards`.
-5. Evaluate base, SFT and GRPO on the test set with `open_r1.evaluate` (pass@1 from several samples at
+5. Evaluate base, SFT and GRPO on the test set with `open_r1.eval.offline` (pass@1 from several samples at
    temperature 0.6, top_p 0.95) and compute format compliance with `open_r1.rewards.format_reward`.
 6. Write results.json, report.md (the table plus what the task, data and model are) and curves.png
    (GRPO reward and accuracy reward per logged step, from trainer_state.json), and print the table.
@@ -26,14 +26,13 @@ Not covered: vLLM generation, multi-GPU, real benchmarks (see the README's recip
 import argparse
 import dataclasses
 import json
-import logging
 import pathlib
 import random
 import re
 import shutil
 import time
 
-from open_r1.eval.data import Problem, build_messages, load_problems
+from open_r1.data.benchmarks import Problem, build_messages, load_problems
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, ArithmeticSpec, make_splits, skip_last_step
 from open_r1.utils.launch import accelerate_launch
 
@@ -74,7 +73,7 @@ def banner(text: str) -> None:
 
 def build_model(folder: pathlib.Path, settings: DemoSettings, seed: int) -> int:
     """The randomly initialised base model and its tokenizer; returns the parameter count."""
-    from open_r1.utils.tiny_model import TinyModelSpec, build_model, build_tokenizer
+    from open_r1.tasks.tiny_model import TinyModelSpec, build_model, build_tokenizer
 
     spec = TinyModelSpec(
         hidden_size=settings.hidden_size,
@@ -127,36 +126,12 @@ def launch_training(script: str, recipe: str, log_file: pathlib.Path, *overrides
     accelerate_launch(script, recipe, *overrides, log_file=log_file, stream=True)
 
 
-class _GenerationProgress(logging.Handler):
-    """Turns the evaluator's "generated done/total problems" log records into a tqdm bar."""
-
-    def __init__(self, description: str):
-        super().__init__(logging.INFO)
-        self.description = description
-        self.bar = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if not (isinstance(record.args, tuple) and len(record.args) == 2 and record.msg.startswith("generated")):
-            return
-        from tqdm.auto import tqdm
-
-        done, total = record.args
-        if self.bar is None:
-            self.bar = tqdm(total=total, desc=self.description, unit="problem")
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        super().close()
-
-
 def evaluate_stage(
     model: pathlib.Path, test_file: pathlib.Path, output_dir: pathlib.Path, stage: str, seed: int, settings
 ):
-    """pass@1 (± stderr) and format compliance of one checkpoint on the test set, via `open_r1.evaluate`."""
+    """pass@1 (± stderr) and format compliance of one checkpoint on the test set, via `open_r1.eval.offline`."""
     from open_r1.eval.arguments import EvaluateArguments
-    from open_r1.evaluate import evaluate
+    from open_r1.eval.offline import evaluate
     from open_r1.rewards import format_reward
 
     args = EvaluateArguments(
@@ -172,17 +147,15 @@ def evaluate_stage(
         device="cpu",
         dtype="float32",
     )
-    evaluator_logger = logging.getLogger("open_r1.evaluate")
-    progress = _GenerationProgress(f"evaluating {stage}")
-    evaluator_logger.addHandler(progress)
-    previous_level = evaluator_logger.level
-    evaluator_logger.setLevel(logging.INFO)
-    try:
-        results = evaluate(args)
-    finally:
-        evaluator_logger.removeHandler(progress)
-        evaluator_logger.setLevel(previous_level)
-        progress.close()
+    from tqdm.auto import tqdm
+
+    with tqdm(desc=f"evaluating {stage}", unit="problem") as bar:
+
+        def show_progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        results = evaluate(args, on_progress=show_progress)
     needed_steps = {problem.id: len(OPERATOR.findall(problem.problem)) for problem in load_problems(test_file)}
     details = [json.loads(line) for line in (output_dir / "details.jsonl").open(encoding="utf-8")]
     formats = format_reward([[{"role": "assistant", "content": row["completion"]}] for row in details])

@@ -36,7 +36,7 @@ import aiohttp
 from tqdm.auto import tqdm
 
 from open_r1.data.jsonl import ResumableJsonl
-from open_r1.data.loading import load_split
+from open_r1.data.loading import load_dataset_reference
 
 logger = logging.getLogger("generate_reasoning")
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -107,7 +107,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def load_prompts(args: argparse.Namespace) -> list[dict]:
     """One entry per row: uuid, the user prompt and the kept columns; uuids must be unique."""
-    dataset = load_split(args.dataset_name, args.dataset_config, args.dataset_split)
+    dataset = load_dataset_reference(args.dataset_name, args.dataset_config, args.dataset_split)
     needed = [args.prompt_column] + ([args.uuid_column] if args.uuid_column else []) + list(args.keep_columns)
     missing = [column for column in needed if column not in dataset.column_names]
     if missing:

@@ -4,13 +4,13 @@
     python scripts/make_tiny_model.py --output_dir DIR --hidden_size 128 --num_layers 4
 
 Nothing is downloaded: the tokenizer is trained here and the model is randomly initialised
-(see open_r1.utils.tiny_model for what is built).
+(see open_r1.tasks.tiny_model for what is built).
 """
 
 import argparse
 import dataclasses
 
-from open_r1.utils.tiny_model import TinyModelSpec, build_all
+from open_r1.tasks.tiny_model import TinyModelSpec, build_all
 
 
 def main():

@@ -26,7 +26,7 @@ def shared_data() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def tiny_assets(tmp_path_factory) -> dict[str, pathlib.Path]:
     """Paths of a locally built tiny model and its datasets: keys tiny-model, tiny-sft, tiny-math."""
-    from open_r1.utils.tiny_model import build_all
+    from open_r1.tasks.tiny_model import build_all
 
     return build_all(tmp_path_factory.mktemp("tiny"))
 

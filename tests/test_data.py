@@ -6,7 +6,7 @@ import pytest
 from datasets import Dataset, DatasetDict
 
 from open_r1.configs import ScriptArguments
-from open_r1.utils.data import add_system_prompt, get_dataset
+from open_r1.data.mixtures import add_system_prompt, get_dataset
 
 
 def rows(prefix: str, count: int) -> list[dict]:

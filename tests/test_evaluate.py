@@ -1,4 +1,4 @@
-"""Specification of the offline evaluator `python -m open_r1.evaluate` (open_r1.evaluate, open_r1.eval.data)."""
+"""Specification of the offline evaluator `python -m open_r1.evaluate` (open_r1.evaluate, open_r1.data.benchmarks)."""
 
 import json
 import pathlib

@@ -1,4 +1,4 @@
-"""Specification of `make evaluate`, the lighteval command builder and the Slurm launcher (open_r1.utils.evaluation)."""
+"""Specification of `make evaluate`, the lighteval command builder and the Slurm launcher (open_r1.eval.lighteval_jobs)."""
 
 import inspect
 import json
@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from open_r1.utils import evaluation
-from open_r1.utils.evaluation import (
+from open_r1.eval import lighteval_jobs as evaluation
+from open_r1.eval.lighteval_jobs import (
     SUPPORTED_BENCHMARKS,
     build_lighteval_command,
     evaluation_resources,
@@ -68,7 +68,7 @@ def test_make_evaluate_builds_the_readme_command_for_each_task_and_parallelism(t
     if parallel:
         variables += [f"PARALLEL={parallel}", "NUM_GPUS=8"]
     words = make_dry_run(*variables)
-    assert words[1:3] == ["-m", "open_r1.utils.evaluation"]
+    assert words[1:3] == ["-m", "open_r1.eval.lighteval_jobs"]
 
     assert evaluation.main(words[3:]) == 0
     printed = capsys.readouterr().out.strip()
@@ -297,3 +297,27 @@ def test_the_slurm_script_runs_the_same_command_as_make_evaluate(tmp_path):
         "org/model", "math_500", parallel="tensor", num_gpus=4, output_dir="data/evals/org/model/main"
     )
     assert expected.shell() in result.stdout.splitlines()
+
+
+def test_a_model_whose_size_cannot_be_read_is_not_evaluated_as_a_small_one(monkeypatch):
+    # A Hub error while sizing the model used to read as "below 30B": a 70B model launched data-parallel.
+    import huggingface_hub
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("the Hub is unreachable")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", unreachable)
+    with pytest.raises(evaluation.ModelSizeUnknownError, match="org/big-model.*--parallel tensor"):
+        evaluation._parameter_count("org/big-model", "main")
+
+
+def test_a_custom_lighteval_suite_is_refused_rather_than_ignored():
+    with pytest.raises(ValueError, match="eval_suite 'custom' is not supported"):
+        evaluation.register_lighteval_task({}, "custom", "mine", "mine")
+
+
+def test_upstreams_module_path_still_serves_the_launcher():
+    import open_r1.utils.evaluation as upstream_path
+
+    for name in ("run_benchmark_jobs", "register_lighteval_task", "get_lighteval_tasks", "SUPPORTED_BENCHMARKS"):
+        assert getattr(upstream_path, name) is getattr(evaluation, name), name

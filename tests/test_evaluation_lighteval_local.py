@@ -11,7 +11,10 @@ import pytest
 from lighteval.models.model_output import ModelResponse
 from script_module import load_module
 
-from open_r1.utils.evaluation import LOCAL_TASKS_MODULE, REPO_ROOT, build_lighteval_cpu_command, main
+from open_r1.eval.lighteval_jobs import LOCAL_TASKS_MODULE, REPO_ROOT, build_lighteval_cpu_command, main
+
+# Most tests here are end-to-end runs: they run lighteval end to end.
+pytestmark = pytest.mark.e2e
 
 PROBLEMS = [
     {"id": "a", "problem": "What is $2+3$?", "answer": "5"},

@@ -27,6 +27,9 @@ from script_module import load_module
 
 from open_r1.data.jsonl import ResumableJsonl
 
+# Most tests here are end-to-end runs: they drive the generation scripts against a real `transformers serve`.
+pytestmark = pytest.mark.e2e
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCRIPT = REPO_ROOT / "scripts" / "generate_reasoning.py"
 DISTILABEL_SCRIPT = REPO_ROOT / "src" / "open_r1" / "generate.py"

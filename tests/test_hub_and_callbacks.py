@@ -116,8 +116,8 @@ def test_wandb_settings_reach_the_environment(monkeypatch):
 
 
 def test_benchmarks_are_launched_once_the_checkpoint_is_pushed(monkeypatch):
+    import open_r1.eval.lighteval_jobs as evaluation
     import open_r1.utils.callbacks as callbacks
-    import open_r1.utils.evaluation as evaluation
 
     launched = []
     monkeypatch.setattr(callbacks, "is_slurm_available", lambda: True)

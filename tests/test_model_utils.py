@@ -35,7 +35,7 @@ def test_tiny_tokenizer_speaks_chatml_and_keeps_reasoning_tags(tiny_model):
 def test_tiny_tokenizer_gives_the_prompts_it_is_trained_on_few_tokens(tiny_model):
     """The evaluator's instruction came out one token per letter once (45 tokens against the problem's 13),
     which made the tiny model's SFT stall: the prompts a tiny model sees must be cheap to attend over."""
-    from open_r1.eval.data import MATH_INSTRUCTION
+    from open_r1.data.benchmarks import MATH_INSTRUCTION
     from open_r1.tasks.arithmetic import SYSTEM_PROMPT
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)

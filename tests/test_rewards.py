@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from open_r1.configs import GRPOScriptArguments, script_default
+from open_r1.configs import GRPOScriptArguments
 from open_r1.rewards import (
     REWARD_FUNCS_REGISTRY,
     format_reward,
@@ -213,7 +213,9 @@ def test_get_reward_funcs_builds_the_named_functions_in_order_with_upstream_name
 
 def test_get_reward_funcs_defaults_to_the_config_default_names():
     funcs = get_reward_funcs(script_args())
-    assert [f.__name__ for f in funcs] == [UPSTREAM_NAMES[n] for n in script_default("reward_funcs")]
+    assert [f.__name__ for f in funcs] == [
+        UPSTREAM_NAMES[n] for n in GRPOScriptArguments(dataset_name="x").reward_funcs
+    ]
 
 
 def test_get_reward_funcs_passes_parameters_from_script_args():

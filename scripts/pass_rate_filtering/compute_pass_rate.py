@@ -33,7 +33,8 @@ import datasets
 from trl import TrlParser
 
 from open_r1.configs import GRPOScriptArguments
-from open_r1.data.loading import load_split
+from open_r1.data.loading import load_dataset_reference
+from open_r1.eval.offline import flatten, regroup, sample_completions
 from open_r1.rewards import get_reward_funcs
 
 logger = logging.getLogger("compute_pass_rate")
@@ -104,34 +105,17 @@ def build_conversations(prompts: list, system_prompt: str | None, column: str) -
 
 
 def sample_transformers(conversations: list[list[dict]], args: PassRateGenerationArguments) -> list[list[str]]:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    torch.manual_seed(args.seed)
-    tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path, padding_side="left")
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(args.model_name_or_path)
-    model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
-    results = []
-    for start in range(0, len(conversations), args.generation_batch_size):
-        batch = conversations[start : start + args.generation_batch_size]
-        texts = [tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in batch]
-        inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-        with torch.no_grad():
-            output = model.generate(
-                **inputs,
-                do_sample=True,
-                temperature=args.temperature,
-                top_p=args.top_p,
-                max_new_tokens=args.max_completion_length,
-                num_return_sequences=args.num_generations,
-                pad_token_id=tokenizer.pad_token_id,
-            )
-        decoded = tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-        k = args.num_generations
-        results.extend(decoded[i * k : (i + 1) * k] for i in range(len(batch)))
-    return results
+    _, completions = sample_completions(
+        args.model_name_or_path,
+        conversations,
+        num_samples=args.num_generations,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_new_tokens=args.max_completion_length,
+        batch_size=args.generation_batch_size,
+        seed=args.seed,
+    )
+    return completions
 
 
 def sample_openai(conversations: list[list[dict]], args: PassRateGenerationArguments) -> list[list[str]]:
@@ -182,18 +166,14 @@ SAMPLERS = {"transformers": sample_transformers, "openai": sample_openai, "vllm"
 
 def grade(rows: dict[str, list], generations: list[list[str]], reward_funcs: list) -> list[list[float | None]]:
     """Per row, per sample: 1.0 if every reward gives 1.0, 0.0 if one does not, None if one cannot judge."""
-    flat_completions = [[{"role": "assistant", "content": text}] for texts in generations for text in texts]
-    repeats = [len(texts) for texts in generations]
+    flat_texts, repeats = flatten(generations)
+    flat_completions = [[{"role": "assistant", "content": text}] for text in flat_texts]
     columns = {name: [v for v, r in zip(values, repeats) for _ in range(r)] for name, values in rows.items()}
     per_reward = [reward(flat_completions, **columns) for reward in reward_funcs]
-    verdicts = []
-    for scores in zip(*per_reward):
-        verdicts.append(None if any(s is None for s in scores) else float(all(s >= 1.0 for s in scores)))
-    graded, position = [], 0
-    for count in repeats:
-        graded.append(verdicts[position : position + count])
-        position += count
-    return graded
+    verdicts = [
+        None if any(s is None for s in scores) else float(all(s >= 1.0 for s in scores)) for scores in zip(*per_reward)
+    ]
+    return regroup(verdicts, repeats)
 
 
 def pass_rate(verdicts: list[float | None]) -> float | None:
@@ -205,7 +185,7 @@ def pass_rate(verdicts: list[float | None]) -> float | None:
 
 def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArguments) -> datasets.DatasetDict:
     split = script_args.dataset_train_split
-    dataset = load_split(script_args.dataset_name, script_args.dataset_config, split)
+    dataset = load_dataset_reference(script_args.dataset_name, script_args.dataset_config, split)
     if script_args.dataset_start_index is not None or script_args.dataset_end_index is not None:
         dataset = dataset.select(
             range(script_args.dataset_start_index or 0, script_args.dataset_end_index or len(dataset))

@@ -2,9 +2,9 @@
 
 Every class here is a dataclass read by TRL's `TrlParser`, so each field can be set in a recipe
 YAML (`--config recipes/...yaml`) or on the command line (`--learning_rate 1e-5`), and an unknown
-key in either is rejected with its name. Each field's default lives here and nowhere else: the
-reward factories in `open_r1.rewards` read theirs from `GRPOScriptArguments` (see
-`script_default`).
+key in either is rejected with its name. A field whose default belongs to a smaller module (a reward,
+the sandbox) takes it from that module's constant, so the default is written once, where it is used, and
+those modules never import this one (or TRL).
 
 Classes, under their upstream open-r1 names:
 - `DatasetConfig`, `DatasetMixtureConfig`: one dataset of a mixture, and the mixture.
@@ -16,7 +16,7 @@ Classes, under their upstream open-r1 names:
 
 import logging
 import os
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Optional
 
 import trl
@@ -257,18 +257,6 @@ class GRPOScriptArguments(ScriptArguments):
             raise ValueError(f"repetition_max_penalty must be <= 0, got {self.repetition_max_penalty}")
 
 
-def script_default(name: str, cls: type = GRPOScriptArguments) -> Any:
-    """The default of field `name` of `cls`, so code outside the config never restates it."""
-    for f in fields(cls):
-        if f.name == name:
-            if f.default is not MISSING:
-                return f.default
-            if f.default_factory is not MISSING:
-                return f.default_factory()
-            break
-    raise KeyError(f"{cls.__name__} has no field {name!r} with a default")
-
-
 # ---------------------------------------------------------------------------------------------
 # Training configs
 # ---------------------------------------------------------------------------------------------
@@ -280,7 +268,7 @@ class _OpenR1TrainingExtras:
 
     benchmarks: list[str] = field(
         default_factory=list,
-        metadata={"help": "Benchmarks to evaluate each pushed checkpoint on (see open_r1.utils.evaluation)."},
+        metadata={"help": "Benchmarks to evaluate each pushed checkpoint on (see open_r1.eval.lighteval_jobs)."},
     )
     callbacks: list[str] = field(
         default_factory=list, metadata={"help": "Callbacks by name (see open_r1.utils.callbacks.CALLBACKS)."}

@@ -29,7 +29,7 @@ from distilabel.pipeline import Pipeline
 from distilabel.steps import StepResources
 from distilabel.steps.tasks import TextGeneration
 
-from open_r1.data.loading import load_split
+from open_r1.data.loading import load_dataset_reference
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    dataset = load_split(args.hf_dataset, args.hf_dataset_config, args.hf_dataset_split)
+    dataset = load_dataset_reference(args.hf_dataset, args.hf_dataset_config, args.hf_dataset_split)
     if args.prompt_column not in dataset.column_names:
         raise ValueError(
             f"--prompt-column {args.prompt_column!r} is not a column of {args.hf_dataset!r}; "

@@ -12,7 +12,7 @@ and on one CPU with the tiny model (`python scripts/make_tiny_model.py` first):
 
 Any recipe field can be overridden on the command line (`--learning_rate 1e-5`). A run whose
 output_dir already holds checkpoints resumes from the last one. The dataset is conversational
-(`messages`) or any format TRL's SFTTrainer accepts; see `open_r1.utils.data` for how datasets
+(`messages`) or any format TRL's SFTTrainer accepts; see `open_r1.data.mixtures` for how datasets
 and mixtures are named.
 """
 
@@ -21,9 +21,9 @@ import logging
 from trl import ModelConfig, SFTTrainer, TrlParser, get_peft_config
 
 from open_r1.configs import ScriptArguments, SFTConfig
+from open_r1.data.mixtures import add_system_prompt
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
-from open_r1.utils.data import add_system_prompt
 from open_r1.utils.training import finish_training, start_run, training_splits
 
 logger = logging.getLogger("open_r1")

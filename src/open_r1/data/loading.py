@@ -1,13 +1,13 @@
 """Loads a dataset named by a Hub id, local data file(s) or a local folder: the project's one loader.
 
-    dataset = load_split("data/train.jsonl")                    # json/jsonl/parquet/csv/arrow file
-    dataset = load_split("data/a.jsonl,data/b.jsonl")            # several files of one format
-    dataset = load_split("data/saved", split="test")             # folder from `save_to_disk`, or of data files
-    dataset = load_split("HuggingFaceH4/MATH-500", split="test")  # Hub id
-    splits = load_dataset_reference("data/saved")                # every split, as a DatasetDict
+    dataset = load_dataset_reference("data/train.jsonl", split="train")      # json/jsonl/parquet/csv/arrow file
+    dataset = load_dataset_reference("data/a.jsonl,data/b.jsonl", split="train")  # several files of one format
+    dataset = load_dataset_reference("data/saved", split="test")             # folder from `save_to_disk`, or of files
+    dataset = load_dataset_reference("HuggingFaceH4/MATH-500", split="test")  # Hub id
+    datasets = load_dataset_reference("data/saved")                          # every split: a DatasetDict
 
 It imports only `datasets`, so the data scripts (generation, decontamination, pass-rate filtering)
-start fast; `open_r1.utils.data.get_dataset` (recipes, mixtures) builds on it. Not covered: streaming.
+start fast; `open_r1.data.mixtures.get_dataset` (recipes, mixtures) builds on it. Not covered: streaming.
 """
 
 import os
@@ -68,8 +68,3 @@ def load_dataset_reference(reference: str, config: str | None = None, split: str
     if split not in loaded:
         raise ValueError(f"Dataset {reference!r} has no split {split!r}; available splits: {sorted(loaded)}")
     return loaded[split]
-
-
-def load_split(reference: str, config: str | None = None, split: str = "train") -> Dataset:
-    """The `split` of the dataset `reference`; data files given directly form the `train` split."""
-    return load_dataset_reference(reference, config, split)

@@ -1,14 +1,18 @@
 """Arguments of the offline evaluator (`python -m open_r1.evaluate`), and the sampling defaults.
 
-The sampling defaults here (temperature 0.6, top_p 0.95, a 32,768-token budget: DeepSeek-R1's
-evaluation setting) are also the ones `open_r1.utils.evaluation` puts on the lighteval command
-line; read them with `script_default("temperature", EvaluateArguments)`, never restate them.
+The sampling defaults here (DEFAULT_TEMPERATURE 0.6, DEFAULT_TOP_P 0.95, DEFAULT_MAX_NEW_TOKENS 32,768:
+DeepSeek-R1's evaluation setting) are also the ones `open_r1.eval.lighteval_jobs` puts on the lighteval
+command line and `open_r1.eval.lighteval_tasks` gives its local tasks: import them, never restate them.
 """
 
 from dataclasses import dataclass, field
 from typing import Optional
 
 from open_r1.rewards.accuracy import DEFAULT_NUM_WORKERS, DEFAULT_TIMEOUT_SECONDS
+
+DEFAULT_TEMPERATURE = 0.6
+DEFAULT_TOP_P = 0.95
+DEFAULT_MAX_NEW_TOKENS = 32768
 
 
 @dataclass
@@ -41,9 +45,13 @@ class EvaluateArguments:
     maj_k: list[int] = field(default_factory=list, metadata={"help": "k values of maj@k (majority vote) to report."})
     limit: Optional[int] = field(default=None, metadata={"help": "Evaluate only the first N problems of the file."})
     system_prompt: Optional[str] = field(default=None, metadata={"help": "System message prepended to each prompt."})
-    temperature: float = field(default=0.6, metadata={"help": "Sampling temperature (0 means greedy decoding)."})
-    top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling threshold."})
-    max_new_tokens: int = field(default=32768, metadata={"help": "Generation budget per completion, in tokens."})
+    temperature: float = field(
+        default=DEFAULT_TEMPERATURE, metadata={"help": "Sampling temperature (0 means greedy decoding)."}
+    )
+    top_p: float = field(default=DEFAULT_TOP_P, metadata={"help": "Nucleus sampling threshold."})
+    max_new_tokens: int = field(
+        default=DEFAULT_MAX_NEW_TOKENS, metadata={"help": "Generation budget per completion, in tokens."}
+    )
     batch_size: int = field(default=8, metadata={"help": "Problems per generate() call."})
     seed: int = field(default=42, metadata={"help": "Sampling seed."})
     dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16 or float16."})

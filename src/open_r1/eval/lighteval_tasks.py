@@ -25,10 +25,10 @@ from lighteval.models.model_output import ModelResponse
 from lighteval.tasks.lighteval_task import LightevalTaskConfig
 from lighteval.tasks.requests import Doc, SamplingMethod
 
-from open_r1.configs import script_default
-from open_r1.eval.arguments import EvaluateArguments
-from open_r1.eval.data import Problem, build_messages, load_problems
+from open_r1.data.benchmarks import Problem, build_messages, load_problems
+from open_r1.eval.arguments import DEFAULT_MAX_NEW_TOKENS
 from open_r1.eval.metrics import pass_at_k
+from open_r1.rewards.accuracy import DEFAULT_TIMEOUT_SECONDS
 
 DATA_ENV = "OPEN_R1_EVAL_DATA"
 
@@ -51,7 +51,7 @@ class ProjectPassAtK(SamplingMetric, SampleLevelComputation):
             completions,
             [gold] * len(completions),
             num_workers=1,
-            timeout=script_default("reward_timeout_seconds"),
+            timeout=DEFAULT_TIMEOUT_SECONDS,
         )
         return pass_at_k(len(completions), sum(1 for grade in grades if grade), min(self.k, len(completions)))
 
@@ -121,7 +121,7 @@ def local_task(name: str, path: pathlib.Path) -> LightevalTaskConfig:
         evaluation_splits=["test"],
         few_shots_split=None,
         few_shots_select=None,
-        generation_size=script_default("max_new_tokens", EvaluateArguments),
+        generation_size=DEFAULT_MAX_NEW_TOKENS,
         metrics=[project_pass_at_k_metric()],
         stop_sequence=[],  # stop at the end-of-turn token only; reasoning can contain any text
         version=0,

@@ -1,6 +1,6 @@
 """Local benchmark files and saved predictions for the offline evaluator.
 
-    from open_r1.eval.data import load_problems, load_predictions, build_messages
+    from open_r1.data.benchmarks import load_problems, load_predictions, build_messages
     problems = load_problems("../shared/data/math500.jsonl")
 
 A benchmark file is JSONL with one problem per line and at least the fields `id`, `problem` and

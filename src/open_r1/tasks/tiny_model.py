@@ -25,7 +25,7 @@ import json
 import pathlib
 from dataclasses import dataclass
 
-from open_r1.eval.data import MATH_INSTRUCTION
+from open_r1.data.benchmarks import MATH_INSTRUCTION
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, as_conversation, make_problems, make_splits
 from open_r1.utils.model_utils import CHATML_TEMPLATE
 

@@ -1,0 +1,243 @@
+"""Offline evaluation: sample completions for a local benchmark file (or read saved ones) and grade them.
+
+    # sample 4 completions per problem from a model on CPU and grade them
+    python -m open_r1.evaluate --task math_500 --data_files ../shared/data/math500.jsonl \
+        --model data/tiny-model --num_samples 4 --max_new_tokens 64 --output_dir data/evals/tiny/math_500
+    # grade saved completions (id, completion per line), e.g. re-grade an earlier details.jsonl
+    python -m open_r1.evaluate --task math_500 --data_files ../shared/data/math500.jsonl \
+        --predictions data/evals/tiny/math_500/details.jsonl --output_dir data/evals/regraded
+
+It needs neither a GPU nor the Hub: generation uses transformers' `generate` with the chat
+template, and grading is `open_r1.rewards.accuracy.grade_answers`, the same code as `accuracy_reward`,
+so an evaluation number and a training reward agree on what "correct" means. It writes
+- `results.json`: task, num_problems, num_samples, pass@k / maj@k with `<metric>_stderr`, the
+  number of completions that could not be graded (counted as wrong), and the settings used;
+- `details.jsonl`: one line per completion (id, sample index, prompt, completion, extracted
+  answer, gold, verdict), so every number can be audited and re-graded with --predictions.
+
+For the GPU path with vLLM and lighteval's built-in tasks see `make evaluate` and
+`open_r1.eval.lighteval_jobs`. Not covered here: code benchmarks (LiveCodeBench runs through lighteval).
+"""
+
+import json
+import logging
+import pathlib
+import sys
+import time
+from collections.abc import Callable
+
+from open_r1.data.benchmarks import Problem, build_messages, load_predictions, load_problems
+from open_r1.eval.arguments import EvaluateArguments
+from open_r1.eval.metrics import summarize_scores
+
+logger = logging.getLogger(__name__)
+
+
+def sample_completions(
+    model_name: str,
+    conversations: list[list[dict]],
+    *,
+    num_samples: int,
+    temperature: float,
+    top_p: float,
+    max_new_tokens: int,
+    batch_size: int,
+    seed: int,
+    device: str = "auto",
+    dtype: str = "auto",
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[str], list[list[str]]]:
+    """Prompts (after the chat template) and `num_samples` completions per conversation, with transformers.
+
+    Temperature 0 decodes greedily. The evaluator and pass-rate filtering both sample through this function.
+    `on_progress(done, total)` is called after each batch (conversations done so far, all conversations)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    tokenizer = AutoTokenizer.from_pretrained(model_name)
+    if tokenizer.chat_template is None:
+        raise ValueError(f"model {model_name}: the tokenizer has no chat template; the prompts are chats")
+    # Decoder-only models continue the last token, so pad on the left.
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(model_name, dtype=dtype).to(device).eval()
+    torch.manual_seed(seed)
+
+    prompts = [
+        tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        for messages in conversations
+    ]
+    sampling = (
+        {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else {"do_sample": False}
+    )
+    completions: list[list[str]] = []
+    for start in range(0, len(prompts), batch_size):
+        batch = prompts[start : start + batch_size]
+        # The chat template already wrote the special tokens (BOS, <|im_start|>); don't add them twice.
+        inputs = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+        with torch.no_grad():
+            output = model.generate(
+                **inputs,
+                max_new_tokens=max_new_tokens,
+                num_return_sequences=num_samples,
+                pad_token_id=tokenizer.pad_token_id,
+                **sampling,
+            )
+        texts = tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+        completions.extend(regroup(texts, [num_samples] * len(batch)))
+        done = min(start + batch_size, len(prompts))
+        logger.info("generated %d/%d problems", done, len(prompts))
+        if on_progress is not None:
+            on_progress(done, len(prompts))
+    return prompts, completions
+
+
+def generate_completions(
+    args: EvaluateArguments, problems: list[Problem], on_progress: Callable[[int, int], None] | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """Prompts (after the chat template) and `num_samples` sampled completions per problem."""
+    return sample_completions(
+        args.model,
+        [build_messages(problem, args.system_prompt) for problem in problems],
+        num_samples=args.num_samples or 1,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        device=args.device,
+        dtype=args.dtype,
+        on_progress=on_progress,
+    )
+
+
+def flatten(groups: list[list]) -> tuple[list, list[int]]:
+    """The items of all groups in one list, and each group's size (for `regroup`)."""
+    return [item for group in groups for item in group], [len(group) for group in groups]
+
+
+def regroup(items: list, sizes: list[int]) -> list[list]:
+    """Undoes `flatten`: consecutive runs of `sizes` items."""
+    if len(items) != sum(sizes):
+        raise ValueError(f"got {len(items)} items for groups of {sum(sizes)}")
+    groups, position = [], 0
+    for size in sizes:
+        groups.append(list(items[position : position + size]))
+        position += size
+    return groups
+
+
+def grade_completions(
+    problems: list[Problem], completions: list[list[str]], num_workers: int, timeout: float
+) -> tuple[list[list[str | None]], list[list[float | None]]]:
+    """Extracted answers and grades (1.0, 0.0, or None when ungradable) for every completion."""
+    from open_r1.rewards.accuracy import extract_answer, grade_answers
+
+    flat_completions, sizes = flatten(completions)
+    flat_golds = [problem.answer for problem, samples in zip(problems, completions) for _ in samples]
+    flat_grades = grade_answers(flat_completions, flat_golds, num_workers=num_workers, timeout=timeout)
+    if len(flat_grades) != len(flat_completions):
+        raise RuntimeError(f"grader returned {len(flat_grades)} grades for {len(flat_completions)} completions")
+    answers = [[extract_answer(text) for text in samples] for samples in completions]
+    grades = regroup(flat_grades, sizes)
+    return answers, grades
+
+
+def write_outputs(
+    args: EvaluateArguments,
+    problems: list[Problem],
+    prompts: list[str],
+    completions: list[list[str]],
+    answers: list[list[str | None]],
+    grades: list[list[float | None]],
+) -> dict:
+    """Writes details.jsonl and results.json into `args.output_dir`; returns the results."""
+    output_dir = pathlib.Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    num_samples = len(completions[0])
+    verdicts = [[grade is not None and grade > 0 for grade in row] for row in grades]
+    ungraded = [(p.id, j) for p, row in zip(problems, grades) for j, grade in enumerate(row) if grade is None]
+
+    with (output_dir / "details.jsonl").open("w", encoding="utf-8") as handle:
+        for problem, prompt, samples, sample_answers, sample_grades in zip(
+            problems, prompts, completions, answers, grades
+        ):
+            for index, (completion, answer, grade) in enumerate(zip(samples, sample_answers, sample_grades)):
+                row = {
+                    "id": problem.id,
+                    "sample_index": index,
+                    "prompt": prompt,
+                    "completion": completion,
+                    "extracted_answer": answer,
+                    "gold": problem.answer,
+                    "verdict": grade,
+                    "correct": grade is not None and grade > 0,
+                }
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    pass_ks = sorted(k for k in set(args.pass_k) if k <= num_samples)
+    maj_ks = sorted(k for k in set(args.maj_k) if k <= num_samples)
+    skipped = sorted(set(args.pass_k + args.maj_k) - set(pass_ks + maj_ks))
+    if skipped:
+        raise ValueError(f"k values {skipped} exceed the {num_samples} sample(s) per problem; raise --num_samples")
+    results = {
+        "task": args.task,
+        "data_files": args.data_files,
+        "model": args.model,
+        "predictions": args.predictions,
+        "num_problems": len(problems),
+        "num_samples": num_samples,
+        **summarize_scores(verdicts, answers, pass_ks=pass_ks, maj_ks=maj_ks),
+        "num_ungraded": len(ungraded),
+        "ungraded_examples": [f"{problem_id}#{index}" for problem_id, index in ungraded[:20]],
+        "settings": {
+            "temperature": args.temperature if args.model else None,
+            "top_p": args.top_p if args.model else None,
+            "max_new_tokens": args.max_new_tokens if args.model else None,
+            "seed": args.seed if args.model else None,
+            "system_prompt": args.system_prompt,
+            "grading_timeout": args.grading_timeout,
+        },
+    }
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return results
+
+
+def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | None = None) -> dict:
+    """Runs one offline evaluation end to end and returns the contents of results.json.
+
+    `on_progress(done, total)` follows generation (see `generate_completions`)."""
+    all_problems = load_problems(args.data_files)
+    problems = all_problems[: args.limit] if args.limit is not None else all_problems
+    if args.predictions is not None:
+        left_out = {problem.id for problem in all_problems[len(problems) :]}
+        completions = load_predictions(args.predictions, problems, left_out_ids=left_out)
+        if args.num_samples is not None and len(completions[0]) != args.num_samples:
+            raise ValueError(
+                f"--predictions {args.predictions} has {len(completions[0])} completions per problem, "
+                f"but --num_samples is {args.num_samples}"
+            )
+        prompts = [build_messages(problem, args.system_prompt)[-1]["content"] for problem in problems]
+    else:
+        started = time.perf_counter()
+        prompts, completions = generate_completions(args, problems, on_progress)
+        logger.info("generation took %.1f s", time.perf_counter() - started)
+    answers, grades = grade_completions(problems, completions, args.num_workers, args.grading_timeout)
+    return write_outputs(args, problems, prompts, completions, answers, grades)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    from transformers import HfArgumentParser
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    (args,) = HfArgumentParser(EvaluateArguments).parse_args_into_dataclasses(args=argv)
+    results = evaluate(args)
+    summary = {key: value for key, value in results.items() if "@" in key or key.startswith("num_")}
+    print(json.dumps({"task": results["task"], **summary}, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
