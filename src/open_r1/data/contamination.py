@@ -11,7 +11,8 @@ n-gram hashes (the words' hashes combined with fixed multipliers) are a handful 
 operations, with no Python work per word. A bit table and a sorted array of the benchmark n-gram
 hashes pick the candidates; each candidate is confirmed by looking its normalised text up in a
 dict of the benchmark n-grams, so hash collisions cost time, never correctness.
-`flag_texts_parallel` spreads batches over processes.
+`flag_texts_parallel` spreads batches over processes. Measured against Python sets of n-gram tuples, with
+identical flags: docs/benchmarks.md (`scripts/benchmarks/decontaminate.py`).
 
 Usage:
     index = NgramIndex({"math_500": problems, "aime_2024": more_problems}, ngram_size=8)

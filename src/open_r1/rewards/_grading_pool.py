@@ -20,6 +20,9 @@ multiprocessing children) and async code; a plain child process talking over pip
 them. The pool is created lazily on first use, shared by all threads of a process, re-created in a
 forked child, and shut down at exit. Workers also exit on their own when their stdin closes.
 
+Why all this instead of a loop that parses and verifies in the caller: docs/benchmarks.md measures
+`accuracy_reward` against that loop (`scripts/benchmarks/rewards.py`), with identical rewards.
+
 Not covered: scheduling across several training processes (each has its own pool, sized by
 `reward_num_workers`).
 """

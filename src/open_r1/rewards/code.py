@@ -39,7 +39,6 @@ from open_r1.sandbox.languages import DEFAULT_LANGUAGE, fence_tags
 
 logger = logging.getLogger(__name__)
 
-_CODE_BLOCK = re.compile(r"```([A-Za-z0-9_+\-]*)[^\n]*\n(.*?)```", re.DOTALL)
 CF_NO_SUBMISSION_REWARD = -1.0
 CF_NO_COMPILE_REWARD = -0.1
 # Defaults of the code rewards (GRPOScriptArguments imports them from here).
@@ -49,10 +48,38 @@ DEFAULT_SCORING_MODE = "weighted_sum"
 DEFAULT_IOI_PROVIDER = "piston"
 
 
+_FENCE = "```"
+_FENCE_TAG = re.compile(r"[A-Za-z0-9_+\-]*")
+
+
+def code_blocks(text: str) -> list[tuple[str, str]]:
+    """(tag, code) of every fenced block, left to right: "```tag ...\n" opens one, the next "```" closes it.
+
+    A single left-to-right scan with `str.find`, so the time is linear in the text's length whatever it holds
+    (a regex with a lazy body is quadratic on long runs of backticks, which a policy can write).
+    """
+    blocks = []
+    position = 0
+    while True:
+        start = text.find(_FENCE, position)
+        if start < 0:
+            return blocks
+        line_end = text.find("\n", start + len(_FENCE))
+        if line_end < 0:
+            return blocks  # no newline after this fence, so none after any later one either
+        end = text.find(_FENCE, line_end + 1)
+        if end < 0:
+            return blocks  # unclosed: every later opening would be unclosed too
+        tag = _FENCE_TAG.match(text, start + len(_FENCE), line_end).group()
+        blocks.append((tag, text[line_end + 1 : end]))
+        position = end + len(_FENCE)
+
+
 def extract_code(completion: str, language: str = DEFAULT_LANGUAGE) -> str:
     """The last fenced code block (preferring blocks tagged `language`), or '' when there is none."""
-    blocks = _CODE_BLOCK.findall(completion)
-    tagged = [code for tag, code in blocks if tag.lower() in fence_tags(language)]
+    blocks = code_blocks(completion)
+    tags = fence_tags(language)
+    tagged = [code for tag, code in blocks if tag.lower() in tags]
     chosen = tagged or [code for tag, code in blocks if not tag]
     return chosen[-1] if chosen else ""
 

@@ -26,8 +26,31 @@ from open_r1.sandbox.languages import DEFAULT_LANGUAGE
 THINK_OPENING = "<think>\n"
 # Default of `think_prefilled` (GRPOScriptArguments imports it from here).
 DEFAULT_THINK_PREFILLED = False
-_FORMAT_PATTERN = re.compile(r"<think>\n.*?\n</think>\n<answer>\n.*?\n</answer>\s*", re.DOTALL)
+_THINK_TO_ANSWER = "\n</think>\n<answer>\n"
+_ANSWER_CLOSE = "\n</answer>"
 _REASONING_STEP_PATTERN = re.compile(r"(Step \d+:|^\d+\.|\n-|\n\*|First,|Second,|Next,|Finally,)")
+
+
+def _answer_span(text: str) -> tuple[int, int] | None:
+    """Where the answer of `<think>\\n...\\n</think>\\n<answer>\\n...\\n</answer>` lies in `text` (the whole text
+    must have that shape, trailing whitespace allowed), or None.
+
+    Equivalent to a full match of the regex `<think>\\n.*?\\n</think>\\n<answer>\\n.*?\\n</answer>\\s*` (DOTALL),
+    found in linear time: the earliest `\\n</think>\\n<answer>\\n` leaves the most room for the rest, and only the
+    last `\\n</answer>` can be followed by nothing but whitespace. The regex itself backtracks quadratically on
+    completions that repeat the blocks, which a policy truncated at its length limit writes.
+    """
+    if not text.startswith("<think>\n"):
+        return None
+    opening = text.find(_THINK_TO_ANSWER, len("<think>\n"))
+    if opening < 0:
+        return None
+    answer_start = opening + len(_THINK_TO_ANSWER)
+    closing = text.rfind(_ANSWER_CLOSE)
+    trailing = text[closing + len(_ANSWER_CLOSE) :]
+    if closing < answer_start or (trailing and not trailing.isspace()):
+        return None
+    return answer_start, closing
 
 
 def _as_written(texts: list[str], think_prefilled: bool) -> list[str]:
@@ -43,7 +66,7 @@ def get_format_reward(think_prefilled: bool = DEFAULT_THINK_PREFILLED):
     def format_reward(completions, **kwargs) -> list[float]:
         """1.0 if the completion is exactly `<think>\\n...\\n</think>\\n<answer>\\n...\\n</answer>`, else 0.0."""
         texts = _as_written(completion_texts(completions), think_prefilled)
-        return [1.0 if _FORMAT_PATTERN.fullmatch(text) else 0.0 for text in texts]
+        return [1.0 if _answer_span(text) is not None else 0.0 for text in texts]
 
     return format_reward
 
@@ -81,6 +104,22 @@ def reasoning_steps_reward(completions, **kwargs) -> list[float]:
     return [min(1.0, len(_REASONING_STEP_PATTERN.findall(text)) / 3) for text in completion_texts(completions)]
 
 
+def _answer_has_fenced_block(text: str, language: str) -> bool:
+    """Whether `text` has the think/answer layout and its answer holds "```<language>" ... "```", in linear time
+    (the same verdict as the regex `<think>\\n.*?\\n</think>\\n<answer>\\n.*?```<language>.*?```.*?\\n</answer>\\s*`)."""
+    span = _answer_span(text)
+    if span is None:
+        return False
+    answer_start, closing = span
+    fence_open = "```" + language
+    opening = text.find(fence_open, answer_start)
+    if opening < 0:
+        return False
+    # The closing fence must end before the "\n</answer>" that closes the answer.
+    end = text.find("```", opening + len(fence_open))
+    return 0 <= end and end + 3 <= closing
+
+
 def get_code_format_reward(language: str = DEFAULT_LANGUAGE, think_prefilled: bool = DEFAULT_THINK_PREFILLED):
     """Format reward for code answers: the `<answer>` block must contain a ```language fenced block.
 
@@ -94,12 +133,11 @@ def get_code_format_reward(language: str = DEFAULT_LANGUAGE, think_prefilled: bo
             raise ValueError(f"code_format_reward: got {len(texts)} completions but {len(languages)} languages")
         rewards = []
         for text, sample_language in zip(texts, languages):
-            pattern = (
-                r"<think>\n.*?\n</think>\n<answer>\n.*?```"
-                + re.escape(str(sample_language))
-                + r".*?```.*?\n</answer>\s*"
-            )
-            rewards.append(1.0 if re.fullmatch(pattern, text, re.DOTALL) else 0.0)
+            if not isinstance(sample_language, str):
+                raise ValueError(
+                    f"code_format_reward: language must be a string such as 'python', got {sample_language!r:.100}"
+                )
+            rewards.append(1.0 if _answer_has_fenced_block(text, sample_language) else 0.0)
         return rewards
 
     return code_format_reward

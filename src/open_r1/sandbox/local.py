@@ -10,7 +10,9 @@ UTS namespaces (plus a user namespace when not root). It builds a private root f
 its own mount and PID namespace, with its own /tmp (a size-limited tmpfs), as an unprivileged uid (root mode)
 or with every capability dropped (user-namespace mode), under rlimits, with no_new_privs, a scrubbed
 environment and no inherited file descriptors. Python programs run in a fork of the already-started server,
-so no interpreter starts per test; C/C++ are compiled once per program inside the sandbox.
+so no interpreter starts per test; C/C++ are compiled once per program inside the sandbox. What the fork
+server buys against a plain `subprocess.run` per test, with identical verdicts: docs/benchmarks.md
+(`scripts/benchmarks/sandbox.py`).
 
 What is protected, in both modes:
 - network: the namespace has no interface up, not even loopback; host names do not resolve;
