@@ -71,13 +71,14 @@ def test_early_stopping_counts_tests_after_a_failed_batch_as_failed(sandbox):
     assert all_at_once([answer(wrong_first)], verification_info=[INFO]) == pytest.approx([2 / 3])
 
 
-def test_rows_without_tests_are_not_judged_and_bad_rows_are_named(sandbox):
+def test_rows_without_tests_are_not_judged_and_bad_rows_are_named(sandbox, caplog):
     reward = get_code_reward(lambda: sandbox)
     assert reward([answer(ADD)], verification_info=[{"language": "python", "test_cases": []}]) == [None]
     with pytest.raises(ValueError, match="verification_info"):
-        reward([answer(ADD)])
-    with pytest.raises(ValueError, match=r"test_cases'\]\[0\] must have 'input' and 'output'"):
-        reward([answer(ADD)], verification_info=[{"language": "python", "test_cases": [{"in": "1"}]}])
+        reward([answer(ADD)])  # a missing column is the recipe's mistake: the whole call fails
+    # A malformed row is the dataset's: that row gets None and a warning naming what is wrong.
+    assert reward([answer(ADD)], verification_info=[{"language": "python", "test_cases": [{"in": "1"}]}]) == [None]
+    assert "test_cases'][0] must have 'input' and 'output'" in caplog.text
     assert reward(["```python\n" + ADD + "\n```"], verification_info=[json.dumps(INFO)]) == pytest.approx([1.1])
 
 
@@ -154,3 +155,58 @@ def test_rewards_registry_builds_code_rewards(monkeypatch, sandbox):
     code, binary = get_reward_funcs(args)
     assert (code.__name__, binary.__name__) == ("code_reward", "binary_code_reward")
     assert binary([answer(ADD)], verification_info=[INFO]) == [1.0]
+
+
+# --- bad input: a clear error or a per-row None, never a silent wrong reward, never a lost batch ----------------
+
+
+def with_language(language) -> dict:
+    return {**INFO, "language": language}
+
+
+@pytest.mark.parametrize("bad_language", [7, ["python"], "cobol"])
+def test_a_row_in_a_language_no_sandbox_runs_gets_none_and_the_others_keep_their_rewards(
+    sandbox, bad_language, caplog
+):
+    reward = get_code_reward(lambda: sandbox, scoring_mode="pass_fail")
+    rewards = reward(
+        [answer(ADD), answer(ADD), answer(ADD)], verification_info=[INFO, with_language(bad_language), INFO]
+    )
+    assert rewards == [1.0, None, 1.0]
+    assert "row 1 cannot be judged" in caplog.text and repr(bad_language)[:5] in caplog.text
+
+
+def test_a_test_whose_expected_output_is_none_is_not_compared_as_the_text_none(sandbox, caplog):
+    info = {"language": "python", "test_cases": [{"input": "", "output": None}]}
+    reward = get_code_reward(lambda: sandbox, scoring_mode="pass_fail")
+    assert reward([answer("print(None)")], verification_info=[info]) == [None]
+    assert "['output'] must be a string, got None" in caplog.text
+
+
+def test_per_call_provider_options_are_honoured_not_ignored(monkeypatch, sandbox):
+    asked = []
+
+    def recording_get_provider(*args):
+        asked.append(args)
+        return sandbox
+
+    monkeypatch.setattr(code_rewards, "get_provider", recording_get_provider)
+    reward = get_code_reward(lambda: pytest.fail("the configured provider must not be used"))
+    reward([answer(ADD)], verification_info=[INFO], provider_type="e2b", num_parallel=4, e2b_router_url="h:1")
+    assert asked == [("e2b", 4, "h:1", None)]
+
+
+def test_per_call_scoring_options_override_the_configuration(sandbox):
+    reward = get_code_reward(lambda: sandbox, scoring_mode="weighted_sum")
+    half_wrong = "a, b = map(int, input().split())\nprint(a + b if a else 1)"
+    assert reward([answer(half_wrong)], verification_info=[INFO], scoring_mode="partial", test_batch_size=0) == [
+        pytest.approx(2 / 3)
+    ]
+    with pytest.raises(ValueError, match="scoring_mode must be one of"):
+        reward([answer(ADD)], verification_info=[INFO], scoring_mode="mostly")
+
+
+def test_enforce_same_language_refuses_mixed_batches(sandbox):
+    reward = get_code_reward(lambda: sandbox)
+    with pytest.raises(ValueError, match=r"enforce_same_language.*\['cpp', 'python'\]"):
+        reward([answer(ADD), answer(ADD)], verification_info=[INFO, with_language("cpp")], enforce_same_language=True)

@@ -35,7 +35,7 @@ from typing import Optional
 from open_r1.rewards._completions import completion_texts
 from open_r1.sandbox.base import SCORING_MODES, CodeExecutionProvider, Submission, TestCase
 from open_r1.sandbox.factory import DEFAULT_NUM_PARALLEL, DEFAULT_PROVIDER, get_provider
-from open_r1.sandbox.languages import DEFAULT_LANGUAGE, fence_tags
+from open_r1.sandbox.languages import DEFAULT_LANGUAGE, canonical_language, fence_tags
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,11 @@ def _as_test_cases(raw_tests, where: str) -> tuple[TestCase, ...]:
             raise ValueError(f"{where}[{index}] must have 'input' and 'output', got {test!r:.200}")
         if test.get("type", "stdin_stdout") != "stdin_stdout":
             raise ValueError(f"{where}[{index}] has type {test['type']!r}; only 'stdin_stdout' tests are supported")
+        for field_name in ("input", "output"):
+            value = test[field_name]
+            # None would be compared as the text "None" (and pass against a program printing it).
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise ValueError(f"{where}[{index}]['{field_name}'] must be a string, got {value!r:.100}")
         tests.append(TestCase(str(test["input"]), str(test["output"])))
     return tuple(tests)
 
@@ -127,6 +132,42 @@ def _run(provider: CodeExecutionProvider, submissions: list[Optional[Submission]
 # ---------------------------------------------------------------------------------------------
 
 
+# Per-call options upstream's code_reward accepts; TRL passes dataset columns as keyword arguments too, so only
+# these names are taken as options (and honoured, never ignored).
+PER_CALL_OPTIONS = (
+    "provider_type",
+    "num_parallel",
+    "e2b_router_url",
+    "morph_router_url",
+    "enforce_same_language",
+    "test_batch_size",
+    "scoring_mode",
+)
+
+
+def _call_options(kwargs: dict, provider, test_batch_size: int, scoring_mode: str) -> dict:
+    """The options of one call: the reward's configuration, overridden by per-call options (popped from kwargs)."""
+    given = {name: kwargs.pop(name) for name in PER_CALL_OPTIONS if name in kwargs}
+    options = {
+        "provider": provider,
+        "test_batch_size": given.get("test_batch_size", test_batch_size),
+        "scoring_mode": given.get("scoring_mode", scoring_mode),
+        "enforce_same_language": bool(given.get("enforce_same_language", False)),
+    }
+    if options["scoring_mode"] not in SCORING_MODES:
+        raise ValueError(f"code_reward: scoring_mode must be one of {SCORING_MODES}, got {options['scoring_mode']!r}")
+    provider_keys = ("provider_type", "num_parallel", "e2b_router_url", "morph_router_url")
+    if any(key in given for key in provider_keys):
+        chosen = get_provider(
+            given.get("provider_type", DEFAULT_PROVIDER),
+            given.get("num_parallel", DEFAULT_NUM_PARALLEL),
+            given.get("e2b_router_url"),
+            given.get("morph_router_url"),
+        )
+        options["provider"] = lambda: chosen
+    return options
+
+
 def get_code_reward(
     provider: Callable[[], CodeExecutionProvider],
     language: str = DEFAULT_LANGUAGE,
@@ -138,26 +179,38 @@ def get_code_reward(
         raise ValueError(f"code_eval_scoring_mode must be one of {SCORING_MODES}, got {scoring_mode!r}")
 
     def code_reward(completions, **kwargs) -> list[Optional[float]]:
+        options = _call_options(kwargs, provider, test_batch_size, scoring_mode)
         texts = completion_texts(completions)
         infos = _column(kwargs, "verification_info", len(texts), "code_reward")
         submissions: list[Optional[Submission]] = []
-        has_tests = []
+        judgeable = []  # True: has tests; False: no tests (None); None: a malformed row (None, warned)
+        languages = set()
         for index, (text, info) in enumerate(zip(texts, infos)):
-            info = _verification_info(info, index, "code_reward")
-            tests = _as_test_cases(info.get("test_cases"), f"verification_info[{index}]['test_cases']")
-            sample_language = info.get("language") or language
+            try:
+                info = _verification_info(info, index, "code_reward")
+                tests = _as_test_cases(info.get("test_cases"), f"verification_info[{index}]['test_cases']")
+                sample_language = canonical_language(info.get("language") or language)
+            except ValueError as error:
+                # One bad row costs that row's reward only, never the batch's.
+                logger.warning("code_reward: row %d cannot be judged (reward None): %s", index, error)
+                judgeable.append(None)
+                submissions.append(None)
+                continue
+            languages.add(sample_language)
             code = extract_code(text, sample_language)
-            has_tests.append(bool(tests))
+            judgeable.append(bool(tests))
             submissions.append(Submission(code, sample_language, tests) if tests and code.strip() else None)
-        results = _run(provider(), submissions, test_batch_size)
+        if options["enforce_same_language"] and len(languages) > 1:
+            raise ValueError(f"code_reward: enforce_same_language is set but the rows use {sorted(languages)}")
+        results = _run(options["provider"](), submissions, options["test_batch_size"])
         rewards = []
-        for judgeable, result in zip(has_tests, results):
+        for has_tests, result in zip(judgeable, results):
             if result is None:
-                rewards.append(0.0 if judgeable else None)  # no code block: 0; no tests: cannot be judged
+                rewards.append(0.0 if has_tests else None)  # no code block: 0; no tests or a bad row: cannot judge
             elif binary:
                 rewards.append(1.0 if result.all_passed else 0.0)
             else:
-                rewards.append(result.score(scoring_mode))
+                rewards.append(result.score(options["scoring_mode"]))
         return rewards
 
     if binary:
