@@ -5,6 +5,7 @@ signals, leftover processes), in Python and, for the main cases, in C++, and the
 program saw and the state of the host afterwards. Skips only where the machine cannot isolate at all.
 """
 
+import dataclasses
 import os
 import socket
 import textwrap
@@ -408,3 +409,79 @@ def test_cpp_background_process_does_not_survive_the_run(sandbox):
     assert raw["stdout"].strip() == "bye"
     time.sleep(0.2)
     assert processes_with_cmdline(marker) == []
+
+
+# --- the wall limit is a wall, whatever the program does to its descriptors --------------------------------------
+
+CLOSES_ITS_OUTPUT_AND_LINGERS = {
+    "python": """
+        import os, time
+        print("expected", flush=True)
+        os.close(1); os.close(2)
+        time.sleep({seconds})
+    """,
+    "dup2 over them": """
+        import os, time
+        print("expected", flush=True)
+        null = os.open("/dev/null", os.O_WRONLY)
+        os.dup2(null, 1); os.dup2(null, 2)
+        time.sleep({seconds})
+    """,
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("seconds", [30, 100_000], ids=["lingers", "endless"])
+@pytest.mark.parametrize("source", CLOSES_ITS_OUTPUT_AND_LINGERS.values(), ids=CLOSES_ITS_OUTPUT_AND_LINGERS.keys())
+def test_a_program_that_prints_the_answer_then_closes_its_output_is_stopped_at_the_wall_and_fails(
+    sandbox, source, seconds
+):
+    started = time.monotonic()
+    [result] = sandbox.execute(
+        [Submission(textwrap.dedent(source.format(seconds=seconds)), "python", (TestCase("", "expected"),))]
+    )
+    elapsed = time.monotonic() - started
+    assert result.outcomes[0].verdict == Verdict.TIMEOUT, result
+    assert not result.all_passed
+    assert elapsed < LIMITS.wall_seconds + 10, elapsed
+    sandbox_still_works(sandbox)
+
+
+def _fork_servers(sandbox) -> list[int]:
+    """PIDs of the fork servers (children of each worker's `unshare`)."""
+    pids = []
+    for worker in sandbox._workers:
+        if worker.process is not None and worker.process.poll() is None:
+            path = f"/proc/{worker.process.pid}/task/{worker.process.pid}/children"
+            with open(path) as children:
+                pids += [int(pid) for pid in children.read().split()]
+    return pids
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_that_stops_answering_is_killed_and_replaced_instead_of_blocking_the_caller(monkeypatch):
+    import open_r1.sandbox.local as local
+
+    monkeypatch.setattr(local, "WORKER_ANSWER_MARGIN_SECONDS", 3.0)
+    limits = dataclasses.replace(LIMITS, compile_wall_seconds=5.0)  # a request may take its limits + the margin
+    try:
+        box = LocalSandbox(num_workers=1, limits=limits)
+    except SandboxUnavailableError as error:
+        pytest.skip(str(error))
+    try:
+        sandbox_still_works(box)
+        servers = _fork_servers(box)
+        assert servers
+        for pid in servers:
+            os.kill(pid, 19)  # SIGSTOP: the server can no longer answer anything
+        started = time.monotonic()
+        [result] = box.execute([Submission("print(1)", "python", (TestCase("", "1"),))])
+        assert result.outcomes[0].verdict == Verdict.SANDBOX_ERROR, result
+        assert time.monotonic() - started < limits.compile_wall_seconds + 3.0 + 10
+        gone_by = time.monotonic() + 10  # the kernel may still be tearing the namespaces down
+        while any(os.path.exists(f"/proc/{pid}") for pid in servers) and time.monotonic() < gone_by:
+            time.sleep(0.1)
+        assert not [pid for pid in servers if os.path.exists(f"/proc/{pid}")], "the stopped server outlived its kill"
+        sandbox_still_works(box)  # a fresh worker took its place
+    finally:
+        box.close()

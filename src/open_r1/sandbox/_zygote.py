@@ -299,7 +299,14 @@ def run_once(spec: dict, program: dict, stdin_data: str, limits: dict) -> dict:
                     del buffer[max_output:]
         if output_exceeded:
             break
-    if open_fds:
+    if not open_fds and not timed_out:
+        # The program closed its stdout and stderr (or they reached end-of-file) but may still be running: the
+        # wall limit holds until its PID 1 has exited, whatever it did to its descriptors.
+        remaining = deadline - time.monotonic()
+        ready = select.select([status_r], [], [], max(0.0, remaining))[0] if remaining > 0 else []
+        if not ready:
+            timed_out = True
+    if open_fds or timed_out:
         # Killing PID 1 of the run's namespace kills every process the program started.
         try:
             os.kill(leader, signal.SIGKILL)

@@ -42,12 +42,15 @@ import json
 import logging
 import os
 import queue
+import select
 import shutil
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -121,6 +124,20 @@ def sandbox_python() -> str:
     return os.path.realpath(getattr(sys, "_base_executable", sys.executable))
 
 
+# The trainer never waits on a worker without a deadline: a request may take its runs' own limits plus this margin
+# (process start-up, namespace set-up, reading output); a worker past that is killed and its submission gets a
+# SANDBOX_ERROR result (reward 0) instead of blocking training.
+WORKER_ANSWER_MARGIN_SECONDS = 30.0
+WORKER_START_SECONDS = 120.0
+
+
+def _answer_seconds(message: dict) -> float:
+    """How long the worker may take to answer `message`: every run's wall limit, plus the margin."""
+    limits = message.get("limits", {})
+    runs = len(message.get("inputs", ())) or 1
+    return runs * float(limits.get("wall_seconds", 0)) + WORKER_ANSWER_MARGIN_SECONDS
+
+
 class _ForkServer:
     """One `_zygote.py` process; serves one program at a time."""
 
@@ -131,6 +148,7 @@ class _ForkServer:
         self.work_mb = work_mb
         self.process: Optional[subprocess.Popen] = None
         self._log = None
+        self._buffer = bytearray()
 
     def _start(self) -> None:
         prefix = os.path.realpath(sys.base_prefix) if self.python == sandbox_python() else None
@@ -154,7 +172,8 @@ class _ForkServer:
             close_fds=True,
             start_new_session=True,
         )
-        hello = self._receive()
+        self._buffer = bytearray()
+        hello = self._receive(time.monotonic() + WORKER_START_SECONDS)
         if not hello.get("ready"):
             raise SandboxError(f"sandbox worker did not start: {hello}")
 
@@ -164,12 +183,37 @@ class _ForkServer:
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-2000:]
 
-    def _receive(self) -> dict:
-        header = self.process.stdout.read(4)
-        if len(header) < 4:
-            self.process.wait(timeout=30)
-            raise SandboxError(f"sandbox worker exited ({self.process.returncode}): {self._stderr_tail()}")
-        return json.loads(self.process.stdout.read(struct.unpack("!I", header)[0]))
+    def _read_exactly(self, size: int, deadline: float) -> bytes:
+        """`size` bytes from the worker, or raises once `deadline` passes (the worker is then killed)."""
+        fd = self.process.stdout.fileno()
+        while len(self._buffer) < size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                self._kill()
+                raise SandboxError(
+                    f"sandbox worker did not answer within its deadline ({WORKER_ANSWER_MARGIN_SECONDS:.0f} s past the "
+                    "run's limits); it was killed and will be replaced"
+                )
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                self.process.wait(timeout=30)
+                raise SandboxError(f"sandbox worker exited ({self.process.returncode}): {self._stderr_tail()}")
+            self._buffer += chunk
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def _receive(self, deadline: float) -> dict:
+        (size,) = struct.unpack("!I", self._read_exactly(4, deadline))
+        return json.loads(self._read_exactly(size, deadline))
+
+    def _kill(self) -> None:
+        """Kills the worker's whole process group (unshare, the fork server and any run) at once."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
 
     def request(self, message: dict) -> dict:
         if self.process is None or self.process.poll() is not None:
@@ -180,7 +224,7 @@ class _ForkServer:
             self.process.stdin.flush()
         except BrokenPipeError as error:
             raise SandboxError(f"sandbox worker died: {self._stderr_tail()}") from error
-        reply = self._receive()
+        reply = self._receive(time.monotonic() + _answer_seconds(message))
         if "error" in reply:
             raise SandboxError(reply["error"])
         return reply
@@ -191,8 +235,7 @@ class _ForkServer:
                 self.process.stdin.close()
                 self.process.wait(timeout=10)
             except Exception:
-                self.process.kill()
-                self.process.wait()
+                self._kill()
             self.process.stdout.close()
             self.process = None
         if self._log is not None:
