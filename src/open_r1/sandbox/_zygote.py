@@ -41,6 +41,11 @@ for _name in ("bisect", "collections", "functools", "heapq", "itertools", "math"
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWIPC = 0x08000000
+# keyctl(2): the syscall number per architecture, and the operations used to cut a run off from keyrings.
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR = 1, 7
+KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -4, -5
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, PR_CAPBSET_DROP = 38, 1, 24
@@ -161,6 +166,25 @@ def _become_unprivileged(run_uid) -> None:
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
 
 
+def _isolate_keyrings() -> None:
+    """A fresh anonymous session keyring, and empty per-uid keyrings, for this run.
+
+    The session keyring inherited from the trainer (PAM sessions and containers give it one) would let the
+    run read, revoke or plant its keys; the per-uid keyrings would carry keys from one run of this uid to the
+    next. Called after the switch to the run's uid, so the new keyring belongs to it.
+    """
+    if SYS_KEYCTL is None:
+        return
+    for operation, argument in (
+        (KEYCTL_JOIN_SESSION_KEYRING, None),
+        (KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING),
+        (KEYCTL_CLEAR, KEY_SPEC_USER_SESSION_KEYRING),
+    ):
+        if _libc.syscall(SYS_KEYCTL, operation, argument) == -1 and ctypes.get_errno() not in (38, 95):
+            # ENOSYS / EOPNOTSUPP: no keyrings in this kernel, so none to reach either.
+            raise OSError(ctypes.get_errno(), f"keyctl({operation}) failed: {os.strerror(ctypes.get_errno())}")
+
+
 def _std_stream(fd: int, mode: str, name: str, errors: str, line_buffering: bool = False):
     buffering = 1 if line_buffering else -1
     stream = open(fd, mode, buffering=buffering, encoding="utf-8", errors=errors, closefd=False)
@@ -221,6 +245,7 @@ def _grandchild(spec: dict, program: dict, limits: dict, input_fd: int, out_w: i
         os.chdir("/work" if compile_step else "/tmp")
         _set_limits(limits)
         _become_unprivileged(spec["run_uid"])
+        _isolate_keyrings()
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
         if program["kind"] == "python":
             os.environ.clear()
@@ -248,7 +273,9 @@ def run_once(spec: dict, program: dict, stdin_data: str, limits: dict) -> dict:
             os.close(out_r)
             os.close(err_r)
             os.close(status_r)
-            _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID), "unshare(mount, pid)")
+            # A new IPC namespace per run: SysV shared memory, message queues and semaphores a run creates are
+            # invisible to every other run and are freed with the namespace when the run ends.
+            _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare(mount, pid, ipc)")
             _mount(None, "/", None, MS_REC | MS_PRIVATE)
             leader = os.fork()
             if leader == 0:

@@ -38,6 +38,7 @@ If neither root nor unprivileged user namespaces are available, the sandbox refu
 """
 
 import atexit
+import fcntl
 import json
 import logging
 import os
@@ -138,6 +139,38 @@ def _answer_seconds(message: dict) -> float:
     return runs * float(limits.get("wall_seconds", 0)) + WORKER_ANSWER_MARGIN_SECONDS
 
 
+# Unprivileged uids of the runs (root mode). Each fork server claims one for its lifetime with an flock on a
+# file named after it, so every concurrently live worker on the machine (any worker index, any number of
+# sandboxes, any number of training processes) runs its programs under its own uid and one run's process
+# limit (RLIMIT_NPROC counts per uid) cannot starve another's. The kernel drops the lock when its holder dies.
+RUN_UID_BASE = 1_000_000
+RUN_UID_SLOTS = 1 << 16
+RUN_UID_LOCK_DIR = "/run/open-r1-sandbox-uids"
+
+
+class _RunUid:
+    """A run uid held exclusively until `release` (or the holding process's death)."""
+
+    def __init__(self, lock_dir: str = RUN_UID_LOCK_DIR):
+        os.makedirs(lock_dir, mode=0o700, exist_ok=True)
+        for slot in range(RUN_UID_SLOTS):
+            uid = RUN_UID_BASE + slot
+            fd = os.open(os.path.join(lock_dir, str(uid)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = uid, fd
+            return
+        raise SandboxError(f"all {RUN_UID_SLOTS} run uids from {RUN_UID_BASE} are held by live sandbox workers")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class _ForkServer:
     """One `_zygote.py` process; serves one program at a time."""
 
@@ -149,6 +182,12 @@ class _ForkServer:
         self.process: Optional[subprocess.Popen] = None
         self._log = None
         self._buffer = bytearray()
+        self._run_uid: Optional[_RunUid] = None
+
+    @property
+    def run_uid(self) -> Optional[int]:
+        """The uid this worker's programs run as (root mode), None in user-namespace mode or before start."""
+        return self._run_uid.uid if self._run_uid is not None else None
 
     def _start(self) -> None:
         prefix = os.path.realpath(sys.base_prefix) if self.python == sandbox_python() else None
@@ -158,8 +197,9 @@ class _ForkServer:
         python_dir = os.path.dirname(os.path.dirname(os.path.realpath(self.python)))
         if not python_dir.startswith("/usr") and python_dir not in read_only:
             read_only.append(python_dir)
-        run_uid = 1_000_000 + (os.getpid() % 1_000_000) * 16 + self.index % 16 if self.mode == "root" else None
-        spec = {"run_uid": run_uid, "read_only": read_only, "work_mb": self.work_mb}
+        if self.mode == "root" and self._run_uid is None:
+            self._run_uid = _RunUid()
+        spec = {"run_uid": self.run_uid, "read_only": read_only, "work_mb": self.work_mb}
         extra = ["--user", "--map-root-user"] if self.mode == "userns" else []
         command = ["unshare", *extra, *NAMESPACE_FLAGS, "--", self.python, "-I", "-B", str(ZYGOTE), json.dumps(spec)]
         self._log = tempfile.TemporaryFile()
@@ -241,6 +281,9 @@ class _ForkServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._run_uid is not None:  # only once no process of this worker can run as it any more
+            self._run_uid.release()
+            self._run_uid = None
 
 
 class LocalSandbox(CodeExecutionProvider):
@@ -330,6 +373,11 @@ class LocalSandbox(CodeExecutionProvider):
             )
         finally:
             self._idle.put(worker)
+
+    @property
+    def run_uids(self) -> set[int]:
+        """The uids the workers' programs run as (root mode; empty in user-namespace mode)."""
+        return {worker.run_uid for worker in self._workers if worker.run_uid is not None}
 
     def close(self) -> None:
         with self._lock:
