@@ -22,8 +22,16 @@ What is protected, in both modes:
 - the trainer: its environment variables, file descriptors and processes are unreachable (separate PID
   namespace; only the run's own processes can be signalled);
 - resources: CPU time (RLIMIT_CPU), wall time (the server kills the run's PID 1, which takes every process
-  of the run with it, including background ones), address space, processes/threads, file size, open
-  files, stdout size (16 MiB by default, stderr is truncated to 64 KiB) and /tmp size.
+  of the run with it, including background ones; this holds when the program closes or redirects its
+  stdout/stderr and keeps running: the run then fails with a timeout), address space, processes/threads,
+  file size, open files, stdout size (16 MiB by default, stderr is truncated to 64 KiB) and /tmp size;
+- training: the trainer never waits on a worker without a deadline (the runs' limits plus
+  WORKER_ANSWER_MARGIN_SECONDS); a worker past it is killed with its process group, the submission gets a
+  SANDBOX_ERROR result (reward 0) and a fresh worker replaces it;
+- other runs: each live worker holds its own run uid (an flock per uid under /run, across sandboxes and
+  processes), so one run's process limit cannot starve another's; each run has its own IPC namespace
+  (SysV shared memory, queues and semaphores die with the run) and a fresh session keyring, and its uid's
+  user keyrings are cleared at the start of every run.
 
 What is NOT protected:
 - kernel bugs: this is namespaces + rlimits on the host kernel, not a VM (use E2B or Morph for that);
@@ -32,7 +40,14 @@ What is NOT protected:
 - CPU contention and timing side channels: runs share the host's cores; timings under load are noisy;
 - readable host files under /usr and the Python install (they are public software, not secrets);
 - in user-namespace mode (not root) runs keep uid 0 inside the namespace, without capabilities; RLIMIT_NPROC
-  then counts the server's processes too.
+  then counts the server's processes too;
+- memory inherited from the fork server: a Python run is a fork of a server that has handled earlier
+  requests, so freed heap pages may still hold earlier programs and outputs of the same worker (reachable
+  through /proc/self/mem or gc); a fresh template process per run is not implemented yet;
+- what is visible read-only: the kernel command line (/proc/cmdline), the run's own inherited command line
+  (the server's, which names the sandbox's mounts), inotify on the read-only mounts (host file activity
+  under /usr and the Python install), and the base interpreter's site-packages when it lives under the
+  bound Python install.
 If neither root nor unprivileged user namespaces are available, the sandbox refuses to start
 (`SandboxUnavailableError`) rather than run code unisolated.
 """
