@@ -39,7 +39,7 @@ demo:
 
 # Evaluation. GPU (lighteval + vLLM, the README setting; results under data/evals/$(MODEL)):
 #   make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-32B TASK=aime24 PARALLEL=tensor NUM_GPUS=8
-#   TASK: aime24 | aime25 | math_500 | gpqa:diamond | lcb; NUM_SAMPLES=64 estimates pass@1 from 64 samples;
+#   TASK: aime24 | aime25 | math_500 | gpqa:diamond (gpqa) | lcb | lcb_v4; NUM_SAMPLES=64 estimates pass@1 from 64 samples;
 #   DRY_RUN=1 prints the lighteval command without running it.
 # CPU, no Hub (local JSONL with id/problem/answer, graded like accuracy_reward; results.json + details.jsonl):
 #   make evaluate BACKEND=cpu MODEL=data/tiny-model TASK=math_500 DATA=../shared/data/math500.jsonl \

@@ -71,6 +71,28 @@ def test_mixture_reads_the_requested_split(data_dir):
     assert sorted(get_dataset(args)["train"]["prompt"]) == sorted(r["prompt"] for r in rows("bt", 10))
 
 
+@pytest.mark.parametrize(
+    "split, expected",
+    [
+        ("train[:10]", ["b-0", "b-9"]),
+        ("train[30:]", ["b-30", "b-39"]),
+        ("train[-5:]", ["b-35", "b-39"]),
+        ("train[:25%]", ["b-0", "b-9"]),
+        ("test[2:4]", ["bt-2", "bt-3"]),
+    ],
+)
+def test_mixture_splits_take_datasets_slices(data_dir, split, expected):
+    args = mixture({"id": str(data_dir / "b_dict"), "split": split, "columns": ["prompt"]})
+    prompts = sorted(get_dataset(args)["train"]["prompt"], key=lambda p: int(p.rsplit("-", 1)[1]))
+    assert [prompts[0], prompts[-1]] == expected
+
+
+@pytest.mark.parametrize("split", ["train[:x]", "train[1:2:3]", "nope[:3]"])
+def test_a_bad_slice_or_split_name_is_named(data_dir, split):
+    with pytest.raises(ValueError, match="split"):
+        get_dataset(mixture({"id": str(data_dir / "b_dict"), "split": split, "columns": ["prompt"]}))
+
+
 def test_mixture_holds_out_a_test_split(data_dir):
     args = mixture(
         {"id": str(data_dir / "a_disk"), "columns": ["prompt"]},

@@ -311,9 +311,22 @@ def test_a_model_whose_size_cannot_be_read_is_not_evaluated_as_a_small_one(monke
         evaluation._parameter_count("org/big-model", "main")
 
 
-def test_a_custom_lighteval_suite_is_refused_rather_than_ignored():
-    with pytest.raises(ValueError, match="eval_suite 'custom' is not supported"):
-        evaluation.register_lighteval_task({}, "custom", "mine", "mine")
+def test_an_unknown_lighteval_suite_is_refused_rather_than_ignored():
+    with pytest.raises(ValueError, match="eval_suite 'mine' is not supported"):
+        evaluation.register_lighteval_task({}, "mine", "mine", "mine")
+
+
+@pytest.mark.parametrize("suite", ["lighteval", "extended", "custom"])
+def test_upstreams_suites_register_lighteval_013_task_names(suite):
+    tasks = {}
+    evaluation.register_lighteval_task(tasks, suite, "lcb_v4", "lcb:codegeneration_v4")
+    assert tasks == {"lcb_v4": "lcb:codegeneration_v4|0"}
+
+
+@pytest.mark.parametrize("name, task", [("gpqa", "gpqa:diamond|0"), ("lcb_v4", "lcb:codegeneration_v4|0")])
+def test_upstreams_benchmark_names_are_accepted(name, task):
+    assert name in evaluation.get_lighteval_tasks()
+    assert evaluation.task_string(name) == task
 
 
 def test_upstreams_module_path_still_serves_the_launcher():

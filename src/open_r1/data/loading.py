@@ -12,6 +12,7 @@ start fast; `open_r1.data.mixtures.get_dataset` (recipes, mixtures) builds on it
 
 import os
 import pathlib
+import re
 
 import datasets
 from datasets import Dataset, DatasetDict
@@ -65,6 +66,32 @@ def load_dataset_reference(reference: str, config: str | None = None, split: str
         loaded = DatasetDict({"train": loaded})
     if split is None:
         return loaded
-    if split not in loaded:
-        raise ValueError(f"Dataset {reference!r} has no split {split!r}; available splits: {sorted(loaded)}")
-    return loaded[split]
+    name, rows = _parse_split(split)
+    if name not in loaded:
+        raise ValueError(f"Dataset {reference!r} has no split {name!r}; available splits: {sorted(loaded)}")
+    return loaded[name] if rows is None else loaded[name].select(rows(len(loaded[name])))
+
+
+# `datasets`' slice syntax: "train[:100]", "train[10:20]", "test[-5:]", "train[:10%]", "train[50%:]".
+_SLICE = re.compile(r"^(?P<name>[\w.-]+)\[(?P<start>-?\d+%?)?:(?P<stop>-?\d+%?)?\]$")
+
+
+def _parse_split(split: str):
+    """(split name, function of the split's length giving the rows to keep, or None for all of them)."""
+    if "[" not in split:
+        return split, None
+    match = _SLICE.match(split.replace(" ", ""))
+    if match is None:
+        raise ValueError(
+            f"split {split!r}: expected a split name, optionally sliced as datasets does "
+            "('train[:100]', 'train[10:20]', 'train[:10%]')"
+        )
+
+    def bound(text: str | None, length: int) -> int | None:
+        if text is None:
+            return None
+        if text.endswith("%"):
+            return round(length * int(text[:-1]) / 100)
+        return int(text)
+
+    return match["name"], lambda length: range(length)[bound(match["start"], length) : bound(match["stop"], length)]

@@ -56,19 +56,24 @@ TENSOR_PARALLEL_MIN_PARAMS = 30_000_000_000
 GPUS_PER_NODE = 8
 
 
+UPSTREAM_SUITES = ("lighteval", "extended", "custom")
+
+
 def register_lighteval_task(
     configs: dict[str, str], eval_suite: str, task_name: str, task_list: str, num_fewshot: int = 0
 ) -> None:
     """Registers benchmark `task_name` as the lighteval tasks `task_list` (comma-separated names).
 
-    Upstream's signature. lighteval 0.13 selects tasks by name alone, so `eval_suite` must be "lighteval"
-    (its built-in tasks); a custom suite is refused rather than ignored: local benchmark files run through
-    the `local:<task>` tasks of `open_r1.eval.lighteval_tasks` (`--backend accelerate`).
+    Upstream's signature. Upstream's suites ("lighteval", "extended", and "custom" in older versions) named
+    where lighteval found a task; lighteval 0.13 has all of these tasks built in and selects them by name
+    alone, so the suite no longer changes the task string. Any other suite is refused rather than ignored:
+    local benchmark files run through the `local:<task>` tasks of `open_r1.eval.lighteval_tasks`
+    (`--backend accelerate`).
     """
-    if eval_suite != "lighteval":
+    if eval_suite not in UPSTREAM_SUITES:
         raise ValueError(
             f"benchmark {task_name!r}: eval_suite {eval_suite!r} is not supported; lighteval 0.13 runs built-in "
-            "tasks by name (eval_suite='lighteval'), local files through --backend accelerate --data_files"
+            f"tasks by name (suites {UPSTREAM_SUITES}), local files through --backend accelerate --data_files"
         )
     tasks = [task.strip() for task in task_list.split(",") if task.strip()]
     if not tasks:
@@ -83,11 +88,14 @@ register_lighteval_task(LIGHTEVAL_TASKS, "lighteval", "aime24", "aime24")
 register_lighteval_task(LIGHTEVAL_TASKS, "lighteval", "aime25", "aime25")
 register_lighteval_task(LIGHTEVAL_TASKS, "lighteval", "gpqa:diamond", "gpqa:diamond")
 register_lighteval_task(LIGHTEVAL_TASKS, "lighteval", "lcb", "lcb:codegeneration")
+# Upstream's names for two of them (its recipes say `benchmarks: [lcb_v4]`, its scripts `--benchmarks gpqa`).
+register_lighteval_task(LIGHTEVAL_TASKS, "lighteval", "gpqa", "gpqa:diamond")
+register_lighteval_task(LIGHTEVAL_TASKS, "extended", "lcb_v4", "lcb:codegeneration_v4")
 
 # The README's pass@1 numbers are estimated from 64 (aime24), 4 (math_500) and 8 (gpqa:diamond) samples
 # per problem: pass `num_samples` (NUM_SAMPLES=64) to match them. Only tasks scored with lighteval's
 # parametrisable pass@k metric accept it; lcb keeps lighteval's own setting.
-SAMPLE_PARAMETRISABLE = {"math_500", "aime24", "aime25", "gpqa:diamond"}
+SAMPLE_PARAMETRISABLE = {"math_500", "aime24", "aime25", "gpqa:diamond", "gpqa"}
 
 
 def get_lighteval_tasks() -> list[str]:
