@@ -11,16 +11,22 @@ Classes, under their upstream open-r1 names:
 - `ScriptArguments`: `dataset_name` / `dataset_config` or a `dataset_mixture`.
 - `GRPOScriptArguments`: the dataset plus reward functions and their parameters.
 - `SFTConfig`, `GRPOConfig`: TRL's training configs plus open-r1's extras (benchmarks,
-  callbacks, chat template, system prompt, Hub revisions, wandb).
+  callbacks, chat template, system prompt, Hub revisions, wandb) and the upstream fields whose meaning
+  TRL 1.16 dropped but this project keeps (`overwrite_output_dir`, `max_prompt_length`,
+  `wandb_log_unique_prompts`).
+- `RecipeParser`: the entry scripts' `TrlParser`; it also reads upstream open-r1 recipes (TRL 0.18 /
+  transformers 4.52 field names, see `open_r1.upstream_recipes`).
 """
 
 import logging
 import os
+import sys
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Optional
 
 import trl
 
+from open_r1 import upstream_recipes
 from open_r1.rewards import accuracy, length, repetition
 from open_r1.rewards import code as code_rewards
 from open_r1.rewards import format as format_rewards
@@ -289,6 +295,13 @@ class _OpenR1TrainingExtras:
     wandb_entity: Optional[str] = field(default=None, metadata={"help": "wandb entity (team) to log to."})
     wandb_project: Optional[str] = field(default=None, metadata={"help": "wandb project to log to."})
     wandb_run_group: Optional[str] = field(default=None, metadata={"help": "wandb run group."})
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Start fresh even when output_dir holds checkpoints: their checkpoint-N folders are deleted "
+            "instead of resumed from (transformers 4's field, which transformers 5 removed; see docs/upstream.md)."
+        },
+    )
 
 
 logger = logging.getLogger(__name__)
@@ -331,10 +344,42 @@ GRPO_LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", 
 class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
     """TRL's GRPOConfig with open-r1's extras; bad combinations fail here, before any model is loaded."""
 
+    max_prompt_length: Optional[int] = field(
+        default=None,
+        metadata={
+            "help": "Keep only the last max_prompt_length tokens of each prompt (after the chat template), as "
+            "TRL 0.18 did; with vLLM colocated, also its context length with max_completion_length unless "
+            "vllm_max_model_length is set. None keeps whole prompts (TRL 1.16, which removed the field)."
+        },
+    )
+    wandb_log_unique_prompts: Optional[bool] = field(
+        default=None,
+        metadata={
+            "help": "Upstream open-r1's name of log_unique_prompts (the completions table logged to wandb keeps "
+            "one row per prompt); when set, it sets log_unique_prompts."
+        },
+    )
+
     def __post_init__(self):
         _recipe_precision_wins(self)
         if self.loss_type not in GRPO_LOSS_TYPES:
             raise ValueError(f"loss_type must be one of {GRPO_LOSS_TYPES}, got {self.loss_type!r}")
+        if self.max_prompt_length is not None and self.max_prompt_length < 1:
+            raise ValueError(
+                f"max_prompt_length must be a positive number of tokens or None, got {self.max_prompt_length}"
+            )
+        if self.wandb_log_unique_prompts is not None:
+            if self.log_unique_prompts and not self.wandb_log_unique_prompts:
+                raise ValueError(
+                    "log_unique_prompts: true and wandb_log_unique_prompts (its upstream name): false disagree; "
+                    "keep only log_unique_prompts"
+                )
+            logger.warning(
+                "wandb_log_unique_prompts is upstream open-r1's (TRL 0.18) name; read as log_unique_prompts: %s "
+                "(TRL 1.16, which applies it to wandb and trackio)",
+                self.wandb_log_unique_prompts,
+            )
+            self.log_unique_prompts = self.wandb_log_unique_prompts
         try:
             super().__post_init__()
         except ValueError as error:
@@ -345,3 +390,79 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
                 "per_device_train_batch_size x number of processes x steps_per_generation (or generation_batch_size) "
                 "a multiple of num_generations, or change num_generations."
             ) from error
+        if (
+            self.max_prompt_length is not None
+            and self.use_vllm
+            and self.vllm_mode == "colocate"
+            and self.vllm_max_model_length is None
+        ):
+            # TRL 0.18 sized the colocated engine to the longest sequence it can be asked for.
+            self.vllm_max_model_length = self.max_prompt_length + self.max_completion_length
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing recipes and command lines
+# ---------------------------------------------------------------------------------------------
+
+
+def _on_local_main_process() -> bool:
+    # Parsing happens before any process group exists; every process of a launch parses the same recipe.
+    return os.environ.get("LOCAL_RANK", "0") == "0"
+
+
+class RecipeParser(trl.TrlParser):
+    """TRL's `TrlParser` that also reads upstream open-r1 recipes and command lines (TRL 0.18 names).
+
+        parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+        script_args, training_args, model_args = parser.parse_args_and_config()   # --config recipe.yaml ...
+
+    Before TRL sees them, the recipe's keys and the command line's options go through
+    `open_r1.upstream_recipes`: an upstream field is read under its TRL 1.16 name with one warning line
+    naming both, dropped with a warning when its value is now the only behaviour, or rejected with what to use
+    instead. After parsing, one warning lists the defaults that changed since TRL 0.18 in ways that change
+    training and that neither the recipe nor the command line set. A field any of the dataclasses has is
+    never translated, so recipes in this project's names parse exactly as with `TrlParser`.
+    """
+
+    def __init__(self, dataclass_types, **kwargs):
+        super().__init__(dataclass_types, **kwargs)
+        self._known_fields = {f.name for dataclass_type in self.dataclass_types for f in fields(dataclass_type)}
+        self._recipe_source = "recipe"
+        self._explicit_fields: set[str] = set()
+
+    def parse_args_and_config(self, args=None, return_remaining_strings=False, **kwargs):
+        args = list(args) if args is not None else sys.argv[1:]
+        if "--config" in args[:-1]:
+            self._recipe_source = args[args.index("--config") + 1]
+        args, translations, given = upstream_recipes.translate_command_line(args, self._known_fields)
+        self._explicit_fields = set(given)
+        self._warn([t.message("command line") for t in translations])
+        output = super().parse_args_and_config(args, return_remaining_strings=return_remaining_strings, **kwargs)
+        parsed = [obj for obj in output if hasattr(obj, "__dataclass_fields__")]
+        self._report_changed_defaults(parsed)
+        return output
+
+    def set_defaults_with_config(self, **settings):
+        # TrlParser hands the recipe's mapping (without `env`) here before parsing the command line.
+        settings, translations = upstream_recipes.translate_settings(settings, self._known_fields, self._recipe_source)
+        self._explicit_fields |= set(settings)
+        self._warn([t.message(self._recipe_source) for t in translations])
+        return super().set_defaults_with_config(**settings)
+
+    def _report_changed_defaults(self, parsed: list) -> None:
+        if any(isinstance(obj, trl.GRPOConfig) for obj in parsed):
+            trainer = "grpo"
+        elif any(isinstance(obj, trl.SFTConfig) for obj in parsed):
+            trainer = "sft"
+        else:
+            return
+        values = {name: getattr(obj, name) for obj in parsed for name in obj.__dataclass_fields__}
+        lines = upstream_recipes.changed_defaults(trainer, values, self._explicit_fields)
+        if lines:
+            self._warn([upstream_recipes.changed_defaults_message(lines)])
+
+    @staticmethod
+    def _warn(messages: list[str]) -> None:
+        if _on_local_main_process():
+            for message in messages:
+                logger.warning(message)

@@ -18,20 +18,44 @@ and on one CPU with the tiny model (`python scripts/make_tiny_model.py` first; t
 Each row's `dataset_prompt_column` becomes the user turn (after `system_prompt`, if set); every other
 column (solution, verification_info, ...) reaches the reward functions as a keyword argument.
 Rewards are named in `reward_funcs` (see `open_r1.rewards`). A run whose output_dir holds
-checkpoints resumes from the last one.
+checkpoints resumes from the last one (unless `overwrite_output_dir: true`). Upstream open-r1 recipes
+(TRL 0.18 names) work as they are: see recipes/README.md; `max_prompt_length` keeps the last tokens of
+each prompt as TRL 0.18 did (`PromptTruncatingGRPOTrainer`).
 """
 
 import logging
 
-from trl import GRPOTrainer, ModelConfig, TrlParser, get_peft_config
+from trl import GRPOTrainer, ModelConfig, get_peft_config
 
-from open_r1.configs import GRPOConfig, GRPOScriptArguments
+from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
 from open_r1.rewards import get_reward_funcs
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.training import finish_training, start_run, training_splits
 
 logger = logging.getLogger("open_r1")
+
+
+class PromptTruncatingGRPOTrainer(GRPOTrainer):
+    """TRL's GRPOTrainer that keeps only the last `max_prompt_length` tokens of each prompt, as TRL 0.18 did.
+
+    TRL 1.16 removed the option; upstream recipes set it. Prompts are cut after the chat template, on the left
+    (the end of a prompt, where the generation starts, is kept), before generation, so the model generates
+    from, and is trained on, the same truncated prompt with transformers and with vLLM (TRL 0.18 generated from
+    the whole prompt with vLLM). Reward functions still receive the whole prompt, as in TRL 0.18.
+    """
+
+    def _tokenize_prompts(self, prompts: list):
+        prompt_ids, images, multimodal_fields = super()._tokenize_prompts(prompts)
+        limit = self.args.max_prompt_length
+        if limit is None or all(len(ids) <= limit for ids in prompt_ids):
+            return prompt_ids, images, multimodal_fields
+        if images is not None or multimodal_fields:
+            raise ValueError(
+                f"max_prompt_length ({limit}) would cut a prompt with images, whose image tokens must stay whole; "
+                "raise max_prompt_length or unset it"
+            )
+        return [ids[-limit:] for ids in prompt_ids], images, multimodal_fields
 
 
 def make_conversation(example: dict, prompt_column: str, system_prompt: str | None) -> dict:
@@ -70,7 +94,7 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
     tokenizer = get_tokenizer(model_args, training_args)
     model = get_model(model_args, training_args, tokenizer)
 
-    trainer = GRPOTrainer(
+    trainer = PromptTruncatingGRPOTrainer(
         model=model,
         reward_funcs=reward_funcs,
         args=training_args,
@@ -87,6 +111,6 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
 
 
 if __name__ == "__main__":
-    parser = TrlParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
     script_args, training_args, model_args = parser.parse_args_and_config()
     main(script_args, training_args, model_args)

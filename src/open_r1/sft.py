@@ -11,16 +11,17 @@ and on one CPU with the tiny model (`python scripts/make_tiny_model.py` first):
         --num_cpu_threads_per_process $(nproc) src/open_r1/sft.py --config recipes/tiny/sft/config_cpu.yaml
 
 Any recipe field can be overridden on the command line (`--learning_rate 1e-5`). A run whose
-output_dir already holds checkpoints resumes from the last one. The dataset is conversational
+output_dir already holds checkpoints resumes from the last one (unless `overwrite_output_dir: true`).
+Upstream open-r1 recipes (TRL 0.18 names) work as they are: see recipes/README.md. The dataset is conversational
 (`messages`) or any format TRL's SFTTrainer accepts; see `open_r1.data.mixtures` for how datasets
 and mixtures are named.
 """
 
 import logging
 
-from trl import ModelConfig, SFTTrainer, TrlParser, get_peft_config
+from trl import ModelConfig, SFTTrainer, get_peft_config
 
-from open_r1.configs import ScriptArguments, SFTConfig
+from open_r1.configs import RecipeParser, ScriptArguments, SFTConfig
 from open_r1.data.mixtures import add_system_prompt
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
@@ -53,6 +54,6 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: Mod
 
 
 if __name__ == "__main__":
-    parser = TrlParser((ScriptArguments, SFTConfig, ModelConfig))
+    parser = RecipeParser((ScriptArguments, SFTConfig, ModelConfig))
     script_args, training_args, model_args = parser.parse_args_and_config()
     main(script_args, training_args, model_args)
