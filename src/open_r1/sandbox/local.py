@@ -36,18 +36,24 @@ If neither root nor unprivileged user namespaces are available, the sandbox refu
 """
 
 import atexit
+import fcntl
 import json
 import logging
 import os
 import queue
+import select
 import shutil
+import signal
+import stat
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
@@ -72,6 +78,15 @@ LANGUAGES["c"] = "c"
 NAMESPACE_FLAGS = ["--net", "--mount", "--pid", "--ipc", "--uts", "--fork", "--kill-child"]
 # Host files the programs may read: the dynamic loader's configuration and compiler alternatives.
 ETC_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime"]
+# Root mode: every live worker on the machine runs its programs as its own uid from this range (see RunUidLease).
+RUN_UID_BASE = 200_000_000
+RUN_UID_COUNT = 65_536
+RUN_UID_LOCKS = "/run/open-r1/sandbox-uids"
+# Deadlines of the trainer side: a worker silent past its request's own limits plus these is killed and replaced.
+STARTUP_SECONDS = 60.0
+PER_RUN_GRACE_SECONDS = 5.0  # per run, on top of wall_seconds (the worker's kill and drain take up to 3 s)
+REPLY_GRACE_SECONDS = 10.0  # per request
+CLOSE_SECONDS = 5.0  # close(): how long a worker may take to exit on end of file before it is killed
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -125,8 +140,77 @@ def sandbox_python() -> str:
     return os.path.realpath(getattr(sys, "_base_executable", sys.executable))
 
 
+class RunUidLease:
+    """A uid for the runs of one worker that no other live worker on this machine holds.
+
+    One lock file per uid under a root-owned folder; the worker holds an exclusive `flock` on its uid's file for
+    its whole life. The lock's descriptor is also inherited by the worker's own processes, so the uid stays taken
+    until the trainer *and* every process of the worker are gone (a killed trainer does not free it early). A
+    uid that some process still uses (left by anything else) is skipped.
+    """
+
+    def __init__(self):
+        folder = _run_uid_folder()
+        busy = _uids_of_live_processes(RUN_UID_BASE, RUN_UID_BASE + RUN_UID_COUNT)
+        for uid in range(RUN_UID_BASE, RUN_UID_BASE + RUN_UID_COUNT):
+            if uid in busy:
+                continue
+            fd = os.open(os.path.join(folder, str(uid)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.uid, self.fd = uid, fd
+            return
+        raise SandboxError(f"every run uid in [{RUN_UID_BASE}, {RUN_UID_BASE + RUN_UID_COUNT}) is taken")
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _run_uid_folder() -> str:
+    """RUN_UID_LOCKS, created if needed; refused unless it and its parent are root-owned folders others cannot write."""
+    parent = os.path.dirname(RUN_UID_LOCKS)
+    for path, mode in ((parent, 0o755), (RUN_UID_LOCKS, 0o700)):
+        try:
+            os.mkdir(path, mode)
+        except FileExistsError:
+            pass
+        info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+            raise SandboxUnavailableError(
+                f"{path} must be a folder owned by root and writable only by root (it holds the run uid locks)"
+            )
+    return RUN_UID_LOCKS
+
+
+def _uids_of_live_processes(low: int, high: int) -> set[int]:
+    """Real uids in [low, high) of every process on the machine (a run's /proc entry is root-owned: read status)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"Uid:"):
+                        uid = int(line.split()[1])
+                        if low <= uid < high:
+                            found.add(uid)
+                        break
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 class _ForkServer:
-    """One `_zygote.py` process; serves one program at a time."""
+    """One `_zygote.py` worker; serves one program at a time, and never waits on it without a deadline.
+
+    Used by one thread at a time (the sandbox's idle queue); `close` may come from another thread.
+    """
 
     def __init__(self, index: int, mode: str, python: str, work_mb: int):
         self.index = index
@@ -134,7 +218,15 @@ class _ForkServer:
         self.python = python
         self.work_mb = work_mb
         self.process: Optional[subprocess.Popen] = None
+        self.uids_used: set[int] = set()
+        self._lease: Optional[RunUidLease] = None
         self._log = None
+        self._lock = threading.RLock()
+        self._idle = threading.Condition(self._lock)
+        self._busy = False
+        self._closed = False
+
+    # -- life cycle ---------------------------------------------------------------------------
 
     def _start(self) -> None:
         prefix = os.path.realpath(sys.base_prefix) if self.python == sandbox_python() else None
@@ -144,10 +236,14 @@ class _ForkServer:
         python_dir = os.path.dirname(os.path.dirname(os.path.realpath(self.python)))
         if not python_dir.startswith("/usr") and python_dir not in read_only:
             read_only.append(python_dir)
-        run_uid = 1_000_000 + (os.getpid() % 1_000_000) * 16 + self.index % 16 if self.mode == "root" else None
+        self._lease = RunUidLease() if self.mode == "root" else None
+        run_uid = self._lease.uid if self._lease else None
+        if run_uid is not None:
+            self.uids_used.add(run_uid)
         spec = {"run_uid": run_uid, "read_only": read_only, "work_mb": self.work_mb}
         extra = ["--user", "--map-root-user"] if self.mode == "userns" else []
-        command = ["unshare", *extra, *NAMESPACE_FLAGS, "--", self.python, "-I", "-B", str(ZYGOTE), json.dumps(spec)]
+        # -S: no site-packages on sys.path and no .pth hooks run in the zygote (runs see only the standard library).
+        command = ["unshare", *extra, *NAMESPACE_FLAGS, "--", self.python, "-I", "-S", "-B", str(ZYGOTE)]
         self._log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             command,
@@ -156,11 +252,64 @@ class _ForkServer:
             stderr=self._log,
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
             close_fds=True,
+            pass_fds=(self._lease.fd,) if self._lease else (),
             start_new_session=True,
         )
-        hello = self._receive()
+        os.set_blocking(self.process.stdin.fileno(), False)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        self._send([spec], deadline)
+        hello = self._receive(deadline)
         if not hello.get("ready"):
+            self.kill()
             raise SandboxError(f"sandbox worker did not start: {hello}")
+
+    def kill(self) -> None:
+        """Kills the worker with every process it started (its process group; its PID namespace dies with it)."""
+        with self._lock:
+            process, self.process = self.process, None
+            if process is not None:
+                if process.poll() is None:
+                    try:
+                        os.killpg(process.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                try:
+                    process.wait(timeout=CLOSE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    logger.warning("sandbox worker %d did not die within %ss of SIGKILL", process.pid, CLOSE_SECONDS)
+                for pipe in (process.stdin, process.stdout):
+                    try:
+                        pipe.close()
+                    except OSError:
+                        pass
+            if self._lease is not None:
+                self._lease.release()  # the worker's own processes hold the lock until they are gone
+                self._lease = None
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+
+    def close(self) -> None:
+        """Ends the worker; a program in progress is killed and its caller gets SANDBOX_ERROR."""
+        with self._lock:
+            self._closed = True
+            process = self.process
+            if process is None:
+                return
+            if self._busy:
+                # The owning thread is reading the worker's pipes: kill the processes, let it clean up.
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self._idle.wait_for(lambda: not self._busy, timeout=CLOSE_SECONDS)
+            else:
+                try:
+                    process.stdin.close()  # end of file: the worker exits by itself
+                    process.wait(timeout=CLOSE_SECONDS)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+            self.kill()
 
     def _stderr_tail(self) -> str:
         if self._log is None:
@@ -168,40 +317,83 @@ class _ForkServer:
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-2000:]
 
-    def _receive(self) -> dict:
-        header = self.process.stdout.read(4)
-        if len(header) < 4:
-            self.process.wait(timeout=30)
-            raise SandboxError(f"sandbox worker exited ({self.process.returncode}): {self._stderr_tail()}")
-        return json.loads(self.process.stdout.read(struct.unpack("!I", header)[0]))
+    def _fail(self, message: str) -> SandboxError:
+        tail = self._stderr_tail()
+        self.kill()
+        return SandboxError(message + (f"; worker stderr: {tail}" if tail else ""))
 
-    def request(self, message: dict) -> dict:
-        if self.process is None or self.process.poll() is not None:
-            self._start()
-        data = json.dumps(message).encode()
-        try:
-            self.process.stdin.write(struct.pack("!I", len(data)) + data)
-            self.process.stdin.flush()
-        except BrokenPipeError as error:
-            raise SandboxError(f"sandbox worker died: {self._stderr_tail()}") from error
-        reply = self._receive()
+    # -- frames with deadlines ----------------------------------------------------------------
+
+    def _send(self, messages: list[dict], deadline: float) -> None:
+        data = b"".join(struct.pack("!I", len(body)) + body for body in (json.dumps(m).encode() for m in messages))
+        fd = self.process.stdin.fileno()
+        view = memoryview(data)
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        while view:
+            self._wait(poller, deadline)
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                continue
+            except BrokenPipeError:
+                raise self._fail("sandbox worker exited") from None
+
+    def _read_exact(self, size: int, deadline: float) -> bytes:
+        fd = self.process.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        data = bytearray()
+        while len(data) < size:
+            self._wait(poller, deadline)
+            chunk = os.read(fd, size - len(data))
+            if not chunk:
+                raise self._fail("sandbox worker exited")
+            data += chunk
+        return bytes(data)
+
+    def _wait(self, poller, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not poller.poll(remaining * 1000):
+            raise self._fail("sandbox worker did not answer in time; it was killed and will be replaced")
+
+    def _receive(self, deadline: float) -> dict:
+        size = struct.unpack("!I", self._read_exact(4, deadline))[0]
+        reply = json.loads(self._read_exact(size, deadline))
         if "error" in reply:
-            raise SandboxError(reply["error"])
+            raise self._fail(f"sandbox worker failed: {reply['error']}")
         return reply
 
-    def close(self) -> None:
-        if self.process is not None:
-            try:
-                self.process.stdin.close()
-                self.process.wait(timeout=10)
-            except Exception:
-                self.process.kill()
-                self.process.wait()
-            self.process.stdout.close()
-            self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+    # -- the protocol: program, run*, end -----------------------------------------------------
+
+    @contextmanager
+    def program(self, prepare: dict, timeout: float):
+        """A fresh template for one program (see `_zygote.py`); yields the compile outcome ({} for Python)."""
+        with self._lock:
+            if self._closed:
+                raise SandboxError("the sandbox is closed")
+            if self.process is not None and self.process.poll() is not None:
+                self.kill()  # died since its last program: reap it, free its uid
+            if self.process is None:
+                self._start()
+            self._busy = True
+        try:
+            deadline = time.monotonic() + timeout
+            self._send([{"op": "program"}, prepare], deadline)
+            yield self._receive(deadline)["compile"]
+            if self.process is not None:
+                self._send([{"op": "end"}], time.monotonic() + REPLY_GRACE_SECONDS)
+        finally:
+            with self._lock:
+                self._busy = False
+                self._idle.notify_all()
+
+    def run(self, inputs: list[str], limits: Limits) -> list[dict]:
+        if self.process is None:
+            raise SandboxError("sandbox worker was stopped")
+        deadline = time.monotonic() + len(inputs) * (limits.wall_seconds + PER_RUN_GRACE_SECONDS) + REPLY_GRACE_SECONDS
+        self._send([{"op": "run", "inputs": inputs, "limits": limits.run_limits()}], deadline)
+        return self._receive(deadline)["results"]
 
 
 class LocalSandbox(CodeExecutionProvider):
@@ -229,6 +421,15 @@ class LocalSandbox(CodeExecutionProvider):
     def __exit__(self, *exc):
         self.close()
 
+    @property
+    def run_uids(self) -> list[int]:
+        """Every uid this sandbox's runs have used (root mode; empty in user-namespace mode)."""
+        return sorted(set().union(*(worker.uids_used for worker in self._workers)))
+
+    def worker_pids(self) -> list[int]:
+        """Host pids of the live workers' `unshare` processes (each worker's processes are in its group)."""
+        return [w.process.pid for w in self._workers if w.process is not None and w.process.poll() is None]
+
     def execute(self, submissions: Sequence[Submission], test_batch_size: int = 1) -> list[ProgramResult]:
         if self._closed:
             raise RuntimeError("LocalSandbox is closed")
@@ -241,50 +442,44 @@ class LocalSandbox(CodeExecutionProvider):
 
     def run_raw(self, source: str, language: str, inputs: Sequence[str]) -> tuple[dict, list[dict]]:
         """Runs a program on inputs and returns (compile outcome, raw outcome per input), without grading."""
+        if self._closed:
+            raise RuntimeError("LocalSandbox is closed")
         worker = self._idle.get()
         try:
-            compiled = worker.request(self._prepare_message(source, language))["compile"]
-            if compiled and compiled.get("exit_code") != 0:
-                return compiled, []
-            reply = worker.request({"op": "run", "inputs": list(inputs), "limits": self.limits.run_limits()})
-            return compiled, reply["results"]
+            with self._program(worker, source, language) as compiled:
+                if compiled and compiled.get("exit_code") != 0:
+                    return compiled, []
+                return compiled, worker.run(list(inputs), self.limits)
         finally:
             self._idle.put(worker)
 
-    def _prepare_message(self, source: str, language: str) -> dict:
-        return {
-            "op": "prepare",
-            "language": normalize_language(language),
-            "source": source,
-            "limits": self.limits.compile_limits(),
-        }
+    def _program(self, worker: _ForkServer, source: str, language: str):
+        language = normalize_language(language)
+        prepare = {"op": "prepare", "language": language, "source": source, "limits": self.limits.compile_limits()}
+        compile_seconds = 0.0 if language == "python" else self.limits.compile_wall_seconds + PER_RUN_GRACE_SECONDS
+        return worker.program(prepare, compile_seconds + REPLY_GRACE_SECONDS)
 
     def _execute_one(self, submission: Submission, test_batch_size: int) -> ProgramResult:
         tests = submission.tests
         worker = self._idle.get()
         try:
-            compiled = worker.request(self._prepare_message(submission.source, submission.language))["compile"]
-            if compiled and (compiled.get("exit_code") != 0 or compiled.get("sandbox_error")):
-                message = compiled.get("sandbox_error") or compiled.get("stderr", "")
-                if compiled.get("timed_out"):
-                    message = "compilation timed out"
-                return ProgramResult(
-                    outcomes=[TestOutcome(Verdict.COMPILE_ERROR) for _ in tests], compile_error=message[-2000:]
-                )
+            with self._program(worker, submission.source, submission.language) as compiled:
+                if compiled and (compiled.get("exit_code") != 0 or compiled.get("sandbox_error")):
+                    message = compiled.get("sandbox_error") or compiled.get("stderr", "")
+                    if compiled.get("timed_out"):
+                        message = "compilation timed out"
+                    return ProgramResult(
+                        outcomes=[TestOutcome(Verdict.COMPILE_ERROR) for _ in tests], compile_error=message[-2000:]
+                    )
 
-            def run_batches():
-                for batch in split_into_batches(tests, test_batch_size):
-                    message = {
-                        "op": "run",
-                        "inputs": [judge_input(t.input) for t in batch],
-                        "limits": self.limits.run_limits(),
-                    }
-                    yield worker.request(message)["results"]
+                def run_batches():
+                    for batch in split_into_batches(tests, test_batch_size):
+                        yield worker.run([judge_input(t.input) for t in batch], self.limits)
 
-            return grade_in_batches(tests, run_batches(), test_batch_size)
+                return grade_in_batches(tests, run_batches(), test_batch_size)
         except (SandboxError, OSError, ValueError) as error:
             logger.warning("local sandbox failed on a submission (reward 0): %s", error)
-            worker.close()
+            worker.kill()
             return ProgramResult(
                 outcomes=[TestOutcome(Verdict.SANDBOX_ERROR, detail=str(error)) for _ in tests],
                 sandbox_error=str(error),
@@ -293,6 +488,7 @@ class LocalSandbox(CodeExecutionProvider):
             self._idle.put(worker)
 
     def close(self) -> None:
+        """Stops every worker; no worker, fork server or program process outlives this call."""
         with self._lock:
             if self._closed:
                 return
