@@ -11,11 +11,13 @@ import textwrap
 import time
 
 import pytest
+from sandbox_checks import processes_of_uids, wait_until_gone
 
 from open_r1.sandbox import Limits, LocalSandbox, SandboxUnavailableError, Submission, TestCase, Verdict
 
 LIMITS = Limits(wall_seconds=3.0, cpu_seconds=2, memory_mb=256, processes=16, tmp_mb=8, output_mb=1, file_size_mb=4)
-RUN_UID_FLOOR = 1_000_000  # LocalSandbox's unprivileged uids (root mode) start here
+
+pytestmark = [pytest.mark.usefixtures("sandbox_leftovers_check"), pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")
@@ -45,18 +47,9 @@ def sandbox_still_works(sandbox):
     assert raw["stdout"].strip() == "45"
 
 
-def host_processes_of_run_uids():
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/status") as status:
-                    uid = next(int(line.split()[1]) for line in status if line.startswith("Uid:"))
-            except (OSError, StopIteration):
-                continue
-            if uid >= RUN_UID_FLOOR:
-                found.append(entry)
-    return found
+def leftover_processes(sandbox):
+    """Processes of this sandbox's run uids (other sandboxes may run on the machine at the same time)."""
+    return wait_until_gone(lambda: processes_of_uids(sandbox.run_uids), 5)
 
 
 def processes_with_cmdline(marker):
@@ -256,14 +249,14 @@ def test_fork_bomb_is_contained(sandbox):
     )
     assert outcome.verdict is Verdict.TIMEOUT
     assert time.monotonic() - started < LIMITS.wall_seconds + 5
-    assert host_processes_of_run_uids() == []
+    assert leftover_processes(sandbox) == []
     sandbox_still_works(sandbox)
 
 
 def test_cpp_fork_bomb_is_contained(sandbox):
     outcome = verdict(sandbox, "#include <unistd.h>\nint main(){ while (true) fork(); }", language="cpp")
     assert outcome.verdict is Verdict.TIMEOUT
-    assert host_processes_of_run_uids() == []
+    assert leftover_processes(sandbox) == []
     sandbox_still_works(sandbox)
 
 
@@ -391,7 +384,7 @@ def test_background_processes_do_not_survive_the_run(sandbox):
     assert "left them behind" in raw["stdout"]
     time.sleep(0.2)
     assert processes_with_cmdline(marker) == []
-    assert host_processes_of_run_uids() == []
+    assert leftover_processes(sandbox) == []
 
 
 def test_cpp_background_process_does_not_survive_the_run(sandbox):
