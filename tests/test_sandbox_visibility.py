@@ -74,6 +74,14 @@ def test_the_fork_servers_command_line_shows_no_host_path(sandbox):
     assert "solution.py" in visible
 
 
+def test_a_traceback_shows_only_the_programs_frames(sandbox):
+    compiled, [raw] = within(90, sandbox.run_raw, "def f():\n    1 / 0\nf()\n", "python", [""])
+    assert raw["exit_code"] == 1
+    lines = raw["stderr"].strip().splitlines()
+    assert lines[0] == "Traceback (most recent call last):" and lines[-1].startswith("ZeroDivisionError"), lines
+    assert "_zygote" not in raw["stderr"] and all("solution.py" in line for line in lines if "File " in line)
+
+
 def test_cpp_program_sees_no_host_path_in_its_command_lines(sandbox):
     raw = run(
         sandbox,

@@ -6,31 +6,57 @@
 
 How: each worker is a fork server (`_zygote.py`) started under `unshare` in new network, mount, PID, IPC and
 UTS namespaces (plus a user namespace when not root). It builds a private root from read-only bind mounts of
-/usr, the Python install and the dynamic-loader files of /etc, and chroots into it. Every test then runs in
-its own mount and PID namespace, with its own /tmp (a size-limited tmpfs), as an unprivileged uid (root mode)
-or with every capability dropped (user-namespace mode), under rlimits, with no_new_privs, a scrubbed
-environment and no inherited file descriptors. Python programs run in a fork of the already-started server,
-so no interpreter starts per test; C/C++ are compiled once per program inside the sandbox.
+/usr, the Python install and the dynamic-loader files of /etc (site-packages folders masked by empty mounts)
+and chroots into it. Per program it forks a fresh *template* that has never seen another program; the
+template forks a *launcher* holding only that program, and every test is a fork of the launcher in its own
+mount, PID and IPC namespace, with its own /tmp (a size-limited tmpfs), as the worker's unprivileged uid
+(root mode) or with every capability dropped (user-namespace mode), under rlimits, no_new_privs, a seccomp
+filter, a fresh session keyring, a scrubbed environment and no inherited descriptors. Python programs run in
+that fork of the already-started interpreter, so no interpreter starts per test; C/C++ are compiled once per
+program inside the sandbox. See `_zygote.py` for the process layout.
 
-What is protected, in both modes:
-- network: the namespace has no interface up, not even loopback; host names do not resolve;
+What is protected (root mode unless said otherwise; tests/test_sandbox_*.py try each one):
+- network: no interface is up, not even loopback; host names do not resolve;
 - files: the host is visible only through read-only mounts of /usr, the Python install and a few /etc
   files (no /home, /root, /work, /proc of the host, no .env); writes succeed only in the run's own /tmp,
   which no other run can see and which is discarded after the run;
-- the trainer: its environment variables, file descriptors and processes are unreachable (separate PID
-  namespace; only the run's own processes can be signalled);
-- resources: CPU time (RLIMIT_CPU), wall time (the server kills the run's PID 1, which takes every process
-  of the run with it, including background ones), address space, processes/threads, file size, open
-  files, stdout size (16 MiB by default, stderr is truncated to 64 KiB) and /tmp size.
+- the trainer: its environment variables, file descriptors, processes and session keyring are unreachable
+  (separate PID namespace, a fresh session keyring per run, keyring system calls refused by seccomp);
+- the wall limit: a run is killed at `wall_seconds` whatever it does to stdout/stderr (close, redirect) and
+  is then graded TIMEOUT, never PASSED; it ends when its main process ends, and every process it left
+  (daemons, setsid, double forks) dies with its PID namespace;
+- the caller: it never waits on a worker without a deadline (`wall_seconds` per run plus a grace); a worker
+  that does not answer in time is killed with all its processes, the submission gets SANDBOX_ERROR (reward
+  0) and a fresh worker takes over. `close()` and a dead trainer (the worker sees end of file on its
+  requests, even mid-run) leave no `unshare`, fork server or program process behind;
+- time: no run can read an earlier (or later) program, input or output: a run's memory image is the zygote's
+  plus its own program; SysV IPC objects die with the run's IPC namespace; no keyring is shared between runs;
+- identities: every live worker on the machine (any sandbox, any process) runs its programs as its own uid,
+  leased with a lock file per uid under RUN_UID_LOCKS, so one run's process limit never starves another's;
+- resources: CPU time (RLIMIT_CPU), wall time, address space, processes/threads (per uid), file size, open
+  files, stdout size (16 MiB by default, stderr is truncated to 64 KiB) and /tmp size;
+- visibility: /proc/cmdline, /proc/keys and /proc/key-users read empty; the server's command line shows no
+  host path (/proc/PID/cmdline, sys.orig_argv, tracebacks); site-packages of the interpreter and of the
+  system (/usr/lib/python3*/dist-packages, /usr/local/lib/python3*/*-packages) are empty mounts, so runs get
+  the standard library only; inotify and fanotify are refused, so host file activity cannot be watched.
 
 What is NOT protected:
-- kernel bugs: this is namespaces + rlimits on the host kernel, not a VM (use E2B or Morph for that);
-- memory is limited per process (RLIMIT_AS), not per run: a program may hold up to
-  `processes x memory_mb`; there is no cgroup limit;
+- kernel bugs: this is namespaces + rlimits + a small seccomp filter on the host kernel, not a VM (use E2B or
+  Morph for that);
+- memory is limited per process (RLIMIT_AS), not per run: a program may hold up to `processes x memory_mb`;
+  there is no cgroup limit;
 - CPU contention and timing side channels: runs share the host's cores; timings under load are noisy;
-- readable host files under /usr and the Python install (they are public software, not secrets);
-- in user-namespace mode (not root) runs keep uid 0 inside the namespace, without capabilities; RLIMIT_NPROC
-  then counts the server's processes too.
+- readable host files under /usr and the Python install (public software, not secrets), including their
+  names, sizes and modification times: a run can poll them with stat() to notice software installs;
+- the fork server's own code, including the path of `_zygote.py`, is in every Python run's memory; the
+  kernel version (uname), CPU model (/proc/cpuinfo), uptime and load (/proc/uptime, /proc/loadavg) of the
+  host are visible;
+- the worker's network namespace (no interfaces) is shared by its runs one after another; nothing in it
+  outlives a run's processes;
+- in user-namespace mode (not root) every run keeps uid 0 inside the namespace, without capabilities, and
+  all workers share the trainer's uid on the host: RLIMIT_NPROC then counts every worker's processes
+  together (one run's fork bomb can starve concurrent runs), and uids are not distinct;
+- seccomp numbers are known for x86_64 and aarch64 only: elsewhere the sandbox refuses to start.
 If neither root nor unprivileged user namespaces are available, the sandbox refuses to start
 (`SandboxUnavailableError`) rather than run code unisolated.
 """
@@ -40,6 +66,7 @@ import fcntl
 import json
 import logging
 import os
+import platform
 import queue
 import select
 import shutil
@@ -115,6 +142,13 @@ def isolation_mode() -> str:
     unshare = shutil.which("unshare")
     if unshare is None:
         raise SandboxUnavailableError("The local sandbox needs `unshare` (util-linux): apt-get install util-linux.")
+    from ._zygote import SECCOMP_ARCHITECTURES
+
+    if platform.machine() not in SECCOMP_ARCHITECTURES:
+        raise SandboxUnavailableError(
+            f"The local sandbox's seccomp filter knows the system calls of {sorted(SECCOMP_ARCHITECTURES)}, "
+            f"not {platform.machine()}; use code_provider 'e2b' or 'morph'."
+        )
     attempts = [("root", [])] if os.geteuid() == 0 else []
     attempts.append(("userns", ["--user", "--map-root-user"]))
     errors = []
@@ -382,7 +416,10 @@ class _ForkServer:
             self._send([{"op": "program"}, prepare], deadline)
             yield self._receive(deadline)["compile"]
             if self.process is not None:
-                self._send([{"op": "end"}], time.monotonic() + REPLY_GRACE_SECONDS)
+                try:
+                    self._send([{"op": "end"}], time.monotonic() + REPLY_GRACE_SECONDS)
+                except SandboxError as error:  # the program's results stand; the next program gets a new worker
+                    logger.warning("local sandbox worker failed after a program: %s", error)
         finally:
             with self._lock:
                 self._busy = False
@@ -403,6 +440,8 @@ class LocalSandbox(CodeExecutionProvider):
         if num_workers < 1:
             raise ValueError(f"num_workers must be >= 1, got {num_workers}")
         self.mode = isolation_mode()
+        if self.mode == "root":
+            _run_uid_folder()  # a misconfigured lock folder is an error now, not a failed run later
         self.limits = limits or Limits()
         self.python = python or sandbox_python()
         self.num_workers = num_workers
