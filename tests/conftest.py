@@ -35,3 +35,34 @@ def tiny_assets(tmp_path_factory) -> dict[str, pathlib.Path]:
 def tiny_model(tiny_assets) -> pathlib.Path:
     """Folder of a tiny Qwen2 causal LM with a ChatML tokenizer, loadable with from_pretrained."""
     return tiny_assets["tiny-model"]
+
+
+@pytest.fixture(scope="session")
+def sandbox_leftovers_check():
+    """For sandbox test modules: once the session ends, no run left a process, mount, file, IPC object or key."""
+    from sandbox_checks import Snapshot
+
+    before = Snapshot()
+    yield
+    problems = before.leftovers()
+    assert not problems, "the local sandbox left things behind:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def make_local_sandbox():
+    """Builds LocalSandbox instances (skips where the machine cannot isolate); all are closed after the test."""
+    from open_r1.sandbox import LocalSandbox, SandboxUnavailableError
+
+    boxes = []
+
+    def make(**kwargs):
+        try:
+            box = LocalSandbox(**kwargs)
+        except SandboxUnavailableError as error:
+            pytest.skip(f"no kernel isolation on this machine: {error}")
+        boxes.append(box)
+        return box
+
+    yield make
+    for box in boxes:
+        box.close()

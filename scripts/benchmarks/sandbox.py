@@ -2,16 +2,26 @@
 
     python scripts/benchmarks/sandbox.py                       # all 226 CodeContests problems, 2 workers
     python scripts/benchmarks/sandbox.py --limit 50 --workers 1
+    python scripts/benchmarks/sandbox.py --trivial 300         # only: the sandbox's cost per test and per program
 
-Runs every test of every reference solution in ../shared/data/code_contests_py.jsonl twice: through
-`LocalSandbox` (isolated, fork server) and through a plain, unisolated loop that starts the same base
-interpreter once per test, both with `--workers` programs in parallel. Prints test cases per second for each,
-the ratio, and every problem whose verdicts differ between the two (the target: ratio >= 2, no difference).
+Runs every test of every reference solution in ../shared/data/code_contests_py.jsonl (or $OPEN_R1_SHARED_DATA)
+twice: through `LocalSandbox` (isolated, a fresh template process per program, one fork per test) and through a
+plain, unisolated loop that starts the same base interpreter once per test, both with `--workers` programs in
+parallel. The problems are split into `--rounds` chunks and the two alternate chunk by chunk (sandbox first on
+even chunks, plain first on odd ones), so a busy shared machine slows both alike. Prints test cases per second
+for each, the ratio, and every problem whose verdicts differ (the target: ratio >= 4, no difference).
+
+`--trivial N` times N runs of `print(1)`: as N tests of one program (the cost of one test: fork of the
+program's launcher, namespaces, mounts, rlimits, seccomp, collecting the output) and as N one-test programs
+(adds the cost of a program: a fresh template forked from the zygote, and its launcher), on one worker. Run it
+with PYTHONPATH pointing at another checkout to compare designs on the same machine.
+
 Not covered: C++ (the data set's solutions are Python) and wrong answers (see tests/test_sandbox.py).
 """
 
 import argparse
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -23,7 +33,12 @@ from open_r1.sandbox import Limits, LocalSandbox, Submission, TestCase
 from open_r1.sandbox.base import classify, judge_input
 from open_r1.sandbox.local import sandbox_python
 
-DATA = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data" / "code_contests_py.jsonl"
+DATA = (
+    pathlib.Path(
+        os.environ.get("OPEN_R1_SHARED_DATA", pathlib.Path(__file__).resolve().parents[3] / "shared" / "data")
+    )
+    / "code_contests_py.jsonl"
+)
 
 
 def plain_verdicts(problem: dict, python: str, limits: Limits) -> list[str]:
@@ -55,12 +70,52 @@ def plain_verdicts(problem: dict, python: str, limits: Limits) -> list[str]:
         return verdicts
 
 
+def sandbox_round(sandbox: LocalSandbox, problems: list[dict]) -> tuple[list[list[str]], float]:
+    submissions = [
+        Submission(p["solution"], "python", tuple(TestCase(t["input"], t["output"]) for t in p["tests"]))
+        for p in problems
+    ]
+    start = time.monotonic()
+    results = sandbox.execute(submissions, test_batch_size=0)
+    return [[o.verdict.value for o in r.outcomes] for r in results], time.monotonic() - start
+
+
+def plain_round(problems: list[dict], python: str, limits: Limits, workers: int) -> tuple[list[list[str]], float]:
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        verdicts = list(pool.map(lambda p: plain_verdicts(p, python, limits), problems))
+    return verdicts, time.monotonic() - start
+
+
+def trivial_costs(count: int) -> None:
+    """Per-test and per-program cost of the sandbox on trivial runs (one worker, started beforehand)."""
+    with LocalSandbox(num_workers=1) as sandbox:
+        sandbox.run_raw("print(1)", "python", [""])  # start the worker
+        start = time.monotonic()
+        _, raws = sandbox.run_raw("print(1)", "python", [""] * count)
+        per_test = (time.monotonic() - start) / count
+        assert all(raw["stdout"] == "1\n" for raw in raws), raws[:3]
+        start = time.monotonic()
+        for _ in range(count):
+            _, [raw] = sandbox.run_raw("print(1)", "python", [""])
+            assert raw["stdout"] == "1\n", raw
+        per_program = (time.monotonic() - start) / count
+    print(f"sandbox code: {sys.modules['open_r1.sandbox'].__file__}")
+    print(f"one program, {count} tests  : {per_test * 1000:7.2f} ms per test")
+    print(f"{count} one-test programs : {per_program * 1000:7.2f} ms per program (its test included)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=pathlib.Path, default=DATA)
     parser.add_argument("--limit", type=int, default=None, help="first N problems only")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4, help="chunks in which sandbox and plain loop alternate")
+    parser.add_argument("--trivial", type=int, default=0, help="only time N trivial runs (per test, per program)")
     args = parser.parse_args()
+    if args.trivial:
+        trivial_costs(args.trivial)
+        return
     if not args.data.exists():
         sys.exit(f"{args.data} not found (pass --data path/to/code_contests_py.jsonl)")
     with open(args.data, encoding="utf-8") as handle:
@@ -68,28 +123,33 @@ def main() -> None:
     limits = Limits()
     num_tests = sum(len(p["tests"]) for p in problems)
     python = sandbox_python()
-
+    rounds = max(1, min(args.rounds, len(problems)))
+    chunks = [problems[index::rounds] for index in range(rounds)]
+    sandbox_verdicts, baseline_verdicts = {}, {}
+    sandbox_seconds = plain_seconds = 0.0
+    load_before = os.getloadavg()
     with LocalSandbox(num_workers=args.workers, limits=limits) as sandbox:
         sandbox.execute([Submission("print(1)", "python", (TestCase("", "1"),))] * args.workers)  # start workers
-        submissions = [
-            Submission(p["solution"], "python", tuple(TestCase(t["input"], t["output"]) for t in p["tests"]))
-            for p in problems
-        ]
-        start = time.monotonic()
-        results = sandbox.execute(submissions, test_batch_size=0)
-        sandbox_seconds = time.monotonic() - start
-    sandbox_verdicts = [[o.verdict.value for o in r.outcomes] for r in results]
-
-    start = time.monotonic()
-    with ThreadPoolExecutor(max_workers=args.workers) as pool:
-        baseline_verdicts = list(pool.map(lambda p: plain_verdicts(p, python, limits), problems))
-    plain_seconds = time.monotonic() - start
+        for index, chunk in enumerate(chunks):
+            for side in ("sandbox", "plain") if index % 2 == 0 else ("plain", "sandbox"):
+                if side == "sandbox":
+                    verdicts, seconds = sandbox_round(sandbox, chunk)
+                    sandbox_seconds += seconds
+                    sandbox_verdicts.update((p["id"], v) for p, v in zip(chunk, verdicts))
+                else:
+                    verdicts, seconds = plain_round(chunk, python, limits, args.workers)
+                    plain_seconds += seconds
+                    baseline_verdicts.update((p["id"], v) for p, v in zip(chunk, verdicts))
 
     differing = [
-        (p["id"], s, b) for p, s, b in zip(problems, sandbox_verdicts, baseline_verdicts, strict=True) if s != b
+        (p["id"], sandbox_verdicts[p["id"]], baseline_verdicts[p["id"]])
+        for p in problems
+        if sandbox_verdicts[p["id"]] != baseline_verdicts[p["id"]]
     ]
-    all_passed = sum(all(v == "passed" for v in verdicts) for verdicts in sandbox_verdicts)
+    all_passed = sum(all(v == "passed" for v in verdicts) for verdicts in sandbox_verdicts.values())
     print(f"problems: {len(problems)}  test cases: {num_tests}  workers: {args.workers}  python: {python}")
+    print(f"sandbox code: {sys.modules['open_r1.sandbox'].__file__}")
+    print(f"load average before: {load_before[0]:.2f}  after: {os.getloadavg()[0]:.2f}  rounds: {rounds}")
     print(f"local sandbox : {num_tests / sandbox_seconds:8.1f} tests/s  ({sandbox_seconds:.1f} s)")
     print(f"plain loop    : {num_tests / plain_seconds:8.1f} tests/s  ({plain_seconds:.1f} s)")
     print(f"speed-up      : {plain_seconds / sandbox_seconds:.2f}x")

@@ -1,21 +1,33 @@
 """The fork server that runs untrusted programs inside the local sandbox (standard library only).
 
-`open_r1.sandbox.local` starts this file as `unshare --net --mount --pid --ipc --uts [--user] -- python -I
-_zygote.py ROOT_SPEC`: it is then PID 1 of fresh namespaces with no network interface up. It builds a
-private read-only root (tmpfs + read-only bind mounts of /usr, the Python install and a few /etc files),
-chroots into it and serves requests read from stdin as length-prefixed JSON frames:
+`open_r1.sandbox.local` starts this file as `unshare --net --mount --pid --ipc --uts [--user] -- python -I -S -B
+_zygote.py`, so it is PID 1 of fresh namespaces with no network interface up. It reads its spec (run uid,
+read-only host paths, /work size) as the first frame on stdin, builds a private read-only root (tmpfs +
+read-only bind mounts of /usr, the Python install and a few /etc files, with every site-packages folder
+masked by an empty mount), chroots into it, overwrites its own command line and answers {"ready": true}.
 
-- {"op": "prepare", "language", "source", "limits"}: empties /work (a fresh tmpfs) and, for C/C++, compiles
-  the source there (inside the sandbox, like any other run).
-- {"op": "run", "inputs": [...], "limits"}: runs the prepared program once per input and answers the raw
-  outcome of each (exit status, signal, stdout, stderr, wall time, limit flags). Expected outputs are never
-  sent here, so a program cannot read them from this process's memory.
+Three kinds of process, so that no run can see another run's program, input or output in inherited memory:
 
-Each run forks twice: the middle process enters a new mount and PID namespace, the grandchild is PID 1 there
-(so every process it leaves behind dies with it), mounts its own private /tmp tmpfs and /proc, sets rlimits,
-drops to an unprivileged uid (or, inside a user namespace, drops every capability), closes every inherited
-descriptor and then either execs the compiled binary or, for Python, runs the source in this already-started
-interpreter (the fork server: no interpreter start-up per test).
+- the zygote (this process, PID 1 of the worker): never reads a program, an input or an output. It reads only
+  {"op": "program"} frames and, for each, forks a *template* and waits for it to exit;
+- the template (one per program): reads {"op": "prepare", "language", "source", "limits"}, empties /work (a
+  fresh tmpfs) and forks a *launcher* that holds this program and nothing else; it then compiles (C/C++) and
+  serves {"op": "run", "inputs", "limits"} frames until {"op": "end"}, collecting each run's output itself;
+- the launcher: receives, per run, only the descriptors of that run (stdin memfd, stdout/stderr/status pipes,
+  over a socketpair) and forks the run. Its memory holds the zygote's state and this program's source, never
+  an input or an output, so every run starts from the same image whatever ran before it.
+
+Each run forks twice from the launcher: the middle process enters new mount, PID and IPC namespaces, the
+leader is PID 1 there (so every process it leaves behind dies with it, and SysV objects die with the IPC
+namespace), mounts its own /tmp tmpfs and /proc (with /proc/cmdline, /proc/keys and /proc/key-users masked),
+joins a fresh session keyring, sets rlimits, drops to the worker's unprivileged uid (or, inside a user
+namespace, drops every capability), sets no_new_privs, installs a seccomp filter that refuses the keyring
+and inotify/fanotify system calls, closes every inherited descriptor and then either execs the compiled
+binary or, for Python, runs the source in this already-started interpreter (no interpreter start-up per test).
+
+The template enforces the wall limit on the run's exit status, not on its pipes: a run that closes or
+redirects stdout and keeps going is killed at `wall_seconds` and reported as timed out. It also watches its
+stdin: if the trainer goes away mid-run, the run is killed and the worker exits.
 
 This file must import nothing outside the standard library: after the chroot the package is not visible.
 """
@@ -23,40 +35,62 @@ This file must import nothing outside the standard library: after the chroot the
 import atexit
 import builtins
 import ctypes
+import errno
 import gc
+import glob
 import json
 import os
+import platform
 import resource
 import select
 import signal
+import site
+import socket
 import struct
 import sys
+import sysconfig
 import threading
 import time
 import traceback
+import types
 
 # Modules that solutions import most; importing them once here means forked runs do not pay for it.
 for _name in ("bisect", "collections", "functools", "heapq", "itertools", "math", "random", "re", "string", "typing"):
     __import__(_name)
 
 CLONE_NEWNS = 0x00020000
-CLONE_NEWPID = 0x20000000
 CLONE_NEWIPC = 0x08000000
-# keyctl(2): the syscall number per architecture, and the operations used to cut a run off from keyrings.
-SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
-KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR = 1, 7
-KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -4, -5
+CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, PR_CAPBSET_DROP = 38, 1, 24
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 24, 22, 38
+SECCOMP_MODE_FILTER = 2
+KEYCTL_JOIN_SESSION_KEYRING = 1
+# After a kill, how long the template waits for the run's exit status before declaring the worker broken,
+# and how long it drains the pipes once the run is gone.
+KILL_GRACE_SECONDS = 2.0
+DRAIN_SECONDS = 1.0
+# /proc files a run sees as empty: the kernel command line and the kernel's key lists.
+MASKED_PROC_FILES = ("/proc/cmdline", "/proc/keys", "/proc/key-users")
+
+# Per architecture: seccomp's AUDIT_ARCH value, keyctl's number, and the refused system calls:
+# add_key, request_key, keyctl (keyrings) and inotify_init(1), fanotify_init (watching host files).
+SECCOMP_ARCHITECTURES = {
+    "x86_64": (0xC000003E, 250, (248, 249, 250, 253, 294, 300)),
+    "aarch64": (0xC00000B7, 219, (217, 218, 219, 26, 262)),
+}
 
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)  # find_library would spawn ldconfig
 
 
+class TrainerGone(Exception):
+    """The trainer closed our stdin in the middle of a request."""
+
+
 def _check(result: int, what: str) -> None:
     if result != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
 
 
 def _mount(source, target, fstype, flags, data=None) -> None:
@@ -94,11 +128,73 @@ def _drop_all_capabilities() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Seccomp: refuse the keyring and file-watching system calls
+# ---------------------------------------------------------------------------------------------
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def seccomp_filter() -> tuple:
+    """A classic BPF program (kept alive with its buffer) that fails the refused calls with EPERM.
+
+    Any other ABI than the machine's native one (i386 via int 0x80, x32) is refused as a whole: the refused
+    calls have other numbers there.
+    """
+    machine = platform.machine()
+    if machine not in SECCOMP_ARCHITECTURES:
+        raise RuntimeError(f"the local sandbox supports x86_64 and aarch64 (seccomp numbers), not {machine}")
+    audit_arch, _, refused = SECCOMP_ARCHITECTURES[machine]
+    load, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
+    allow, deny = 0x7FFF0000, 0x00050000 | errno.EPERM  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO
+    checks = ([(jump_ge, 0x40000000)] if machine == "x86_64" else []) + [(jump_eq, nr) for nr in refused]
+    program = [(load, 0, 0, 4), (jump_eq, 1, 0, audit_arch), (ret, 0, 0, deny), (load, 0, 0, 0)]
+    for index, (op, value) in enumerate(checks):
+        program.append((op, len(checks) - index, 0, value))  # true: jump to the final `deny`
+    program += [(ret, 0, 0, allow), (ret, 0, 0, deny)]
+    raw = b"".join(struct.pack("HBBI", *instruction) for instruction in program)
+    buffer = ctypes.create_string_buffer(raw, len(raw))
+    return buffer, _SockFprog(len(program), ctypes.addressof(buffer))
+
+
+def _install_seccomp(compiled: tuple) -> None:
+    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(compiled[1]), 0, 0), "seccomp")
+
+
+def _join_fresh_session_keyring() -> None:
+    """Leaves the trainer's session keyring (inherited through fork) for a new, empty, anonymous one."""
+    keyctl = SECCOMP_ARCHITECTURES[platform.machine()][1]
+    if _libc.syscall(keyctl, KEYCTL_JOIN_SESSION_KEYRING, None) < 0 and ctypes.get_errno() != errno.ENOSYS:
+        raise OSError(ctypes.get_errno(), "keyctl(JOIN_SESSION_KEYRING)")
+
+
+# ---------------------------------------------------------------------------------------------
 # Building the private root (once, at start-up)
 # ---------------------------------------------------------------------------------------------
 
 
-def build_root(spec: dict) -> None:
+def package_folders() -> list[str]:
+    """Installed third-party package folders (the interpreter's and the system's): masked in the root."""
+    found = set(site.getsitepackages()) | {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    for pattern in ("/usr/lib/python3*/dist-packages", "/usr/local/lib/python3*/*-packages"):
+        found.update(glob.glob(pattern))
+    return sorted(os.path.realpath(path) for path in found if os.path.isdir(path))
+
+
+def hide_command_line() -> None:
+    """Overwrites this process's argv area, so /proc/PID/cmdline of every run shows no host path."""
+    with open("/proc/self/stat", "rb") as handle:
+        stat = handle.read()
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    arg_start, arg_end = int(fields[45]), int(fields[46])  # fields 48 and 49 of proc(5)
+    name = b"open-r1-sandbox"
+    ctypes.memset(arg_start, 0, arg_end - arg_start)
+    ctypes.memmove(arg_start, name, min(len(name), arg_end - arg_start - 1))
+    sys.orig_argv[:] = ["python3"]
+
+
+def build_root(spec: dict, masked: list[str]) -> None:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     # A private /tmp in this mount namespace only; the new root lives inside it.
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0700")
@@ -121,6 +217,9 @@ def build_root(spec: dict) -> None:
             os.makedirs(os.path.dirname(root + path), exist_ok=True)
             open(root + path, "w").close()
         _bind_read_only(path, root + path)
+    for path in masked:
+        if os.path.isdir(root + path):
+            _mount("tmpfs", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0755")
     os.makedirs(root + "/dev")
     for device in ("null", "zero", "full", "random", "urandom"):
         open(f"{root}/dev/{device}", "w").close()
@@ -133,7 +232,7 @@ def build_root(spec: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# One run
+# One run: the leader (PID 1 of the run), the middle process, the launcher
 # ---------------------------------------------------------------------------------------------
 
 
@@ -156,7 +255,7 @@ def _set_limits(limits: dict) -> None:
     resource.setrlimit(resource.RLIMIT_STACK, (stack, stack))
 
 
-def _become_unprivileged(run_uid) -> None:
+def _become_unprivileged(run_uid, seccomp: tuple) -> None:
     if run_uid is not None:
         os.setgroups([])
         os.setresgid(run_uid, run_uid, run_uid)
@@ -164,25 +263,7 @@ def _become_unprivileged(run_uid) -> None:
     else:
         _drop_all_capabilities()
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
-
-
-def _isolate_keyrings() -> None:
-    """A fresh anonymous session keyring, and empty per-uid keyrings, for this run.
-
-    The session keyring inherited from the trainer (PAM sessions and containers give it one) would let the
-    run read, revoke or plant its keys; the per-uid keyrings would carry keys from one run of this uid to the
-    next. Called after the switch to the run's uid, so the new keyring belongs to it.
-    """
-    if SYS_KEYCTL is None:
-        return
-    for operation, argument in (
-        (KEYCTL_JOIN_SESSION_KEYRING, None),
-        (KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING),
-        (KEYCTL_CLEAR, KEY_SPEC_USER_SESSION_KEYRING),
-    ):
-        if _libc.syscall(SYS_KEYCTL, operation, argument) == -1 and ctypes.get_errno() not in (38, 95):
-            # ENOSYS / EOPNOTSUPP: no keyrings in this kernel, so none to reach either.
-            raise OSError(ctypes.get_errno(), f"keyctl({operation}) failed: {os.strerror(ctypes.get_errno())}")
+    _install_seccomp(seccomp)
 
 
 def _std_stream(fd: int, mode: str, name: str, errors: str, line_buffering: bool = False):
@@ -199,18 +280,23 @@ def _run_python_here(source: str) -> None:
     sys.stdout = sys.__stdout__ = _std_stream(1, "w", "<stdout>", "strict")
     sys.stderr = sys.__stderr__ = _std_stream(2, "w", "<stderr>", "backslashreplace", line_buffering=True)
     sys.argv = ["solution.py"]
-    sys.path[0] = "/tmp"
+    sys.orig_argv = ["python3", "solution.py"]
+    sys.path.insert(0, "/tmp")  # the script's folder comes first, as for `python solution.py`
+    main = types.ModuleType("__main__")
+    main.__dict__.update({"__builtins__": builtins, "__file__": "solution.py", "__cached__": None})
+    sys.modules["__main__"] = main
     gc.unfreeze()
     code = 0
     try:
         program = compile(source, "solution.py", "exec")
-        exec(program, {"__name__": "__main__", "__builtins__": builtins, "__file__": "solution.py"})
+        exec(program, main.__dict__)
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
         if stop.code is not None and not isinstance(stop.code, int):
             print(stop.code, file=sys.stderr)
-    except BaseException:
-        traceback.print_exc()
+    except BaseException as error:
+        # As `python solution.py` prints it: from the program's frames on, without this file's.
+        traceback.print_exception(type(error), error, error.__traceback__.tb_next)
         code = 1
     try:
         threading._shutdown()  # wait for non-daemon threads, as interpreter shutdown does
@@ -228,13 +314,17 @@ def _run_python_here(source: str) -> None:
     os._exit(code & 0xFF)
 
 
-def _grandchild(spec: dict, program: dict, limits: dict, input_fd: int, out_w: int, err_w: int) -> None:
+def _leader(spec: dict, program: dict, limits: dict, fds: list, seccomp: tuple) -> None:
     """PID 1 of the run's own PID namespace; never returns."""
+    input_fd, out_w, err_w = fds
     try:
         compile_step = program.get("compile_step", False)
         tmp_mb = int(limits["tmp_mb"])
         _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=1777")
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        for path in MASKED_PROC_FILES:
+            if os.path.exists(path):
+                _mount("/dev/null", path, None, MS_BIND)
         if not compile_step:
             _mount("/work", "/work", None, MS_BIND)
             _mount(None, "/work", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
@@ -243,14 +333,17 @@ def _grandchild(spec: dict, program: dict, limits: dict, input_fd: int, out_w: i
         os.dup2(err_w, 2)
         os.closerange(3, 65536)
         os.chdir("/work" if compile_step else "/tmp")
+        _join_fresh_session_keyring()
         _set_limits(limits)
-        _become_unprivileged(spec["run_uid"])
-        _isolate_keyrings()
+        _become_unprivileged(spec["run_uid"], seccomp)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
         if program["kind"] == "python":
             os.environ.clear()
             os.environ.update(env)
             _run_python_here(program["source"])
+        # The interpreter ignores these two; a binary started from a shell would not (subprocess's restore_signals).
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
         os.execve(program["argv"][0], program["argv"], env)
     except BaseException as error:  # the run failed to start: report it on the run's stderr
         try:
@@ -259,96 +352,136 @@ def _grandchild(spec: dict, program: dict, limits: dict, input_fd: int, out_w: i
             os._exit(126)
 
 
-def run_once(spec: dict, program: dict, stdin_data: str, limits: dict) -> dict:
+def _middle(spec: dict, program: dict, limits: dict, fds: list, seccomp: tuple) -> None:
+    """Enters the run's namespaces, forks its leader, reports the leader's pid and then its exit status."""
+    input_fd, out_w, err_w, status_w = fds
+    try:
+        _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare(mount, pid, ipc)")
+        _mount(None, "/", None, MS_REC | MS_PRIVATE)
+        leader = os.fork()
+        if leader == 0:
+            os.close(status_w)
+            _leader(spec, program, limits, [input_fd, out_w, err_w], seccomp)
+        for fd in (input_fd, out_w, err_w):
+            os.close(fd)
+        os.write(status_w, struct.pack("i", leader))
+        _, status = os.waitpid(leader, 0)
+        os.write(status_w, struct.pack("i", status))
+    finally:
+        os._exit(0)
+
+
+def launcher(spec: dict, programs: dict, channel: socket.socket, seccomp: tuple) -> None:
+    """Forks one run per message on `channel` until it closes; never returns. Holds no input or output."""
+    code = 0
+    try:
+        while True:
+            message, fds, _, _ = socket.recv_fds(channel, 1 << 16, 4)
+            if not message:
+                break
+            step = json.loads(message)
+            middle = os.fork()
+            if middle == 0:
+                os.close(channel.detach())
+                _middle(spec, programs[step["step"]], step["limits"], fds, seccomp)
+            for fd in fds:
+                os.close(fd)
+            os.waitpid(middle, 0)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def run_once(channel: socket.socket, step: str, stdin_data: str, limits: dict) -> dict:
+    """Runs one step of the prepared program on `stdin_data` through the launcher; returns its raw outcome."""
     input_fd = os.memfd_create("stdin")
-    os.write(input_fd, stdin_data.encode())
+    data = stdin_data.encode()
+    written = 0
+    while written < len(data):
+        written += os.write(input_fd, data[written:])
     os.lseek(input_fd, 0, os.SEEK_SET)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     status_r, status_w = os.pipe()
     start = time.monotonic()
-    middle = os.fork()
-    if middle == 0:
-        try:
-            os.close(out_r)
-            os.close(err_r)
-            os.close(status_r)
-            # A new IPC namespace per run: SysV shared memory, message queues and semaphores a run creates are
-            # invisible to every other run and are freed with the namespace when the run ends.
-            _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare(mount, pid, ipc)")
-            _mount(None, "/", None, MS_REC | MS_PRIVATE)
-            leader = os.fork()
-            if leader == 0:
-                os.close(status_w)
-                _grandchild(spec, program, limits, input_fd, out_w, err_w)
-            os.close(out_w)
-            os.close(err_w)
-            os.write(status_w, struct.pack("i", leader))
-            _, status = os.waitpid(leader, 0)
-            os.write(status_w, struct.pack("i", status))
-        finally:
-            os._exit(0)
-    for fd in (input_fd, out_w, err_w, status_w):
-        os.close(fd)
-
-    raw_leader = os.read(status_r, 4)
-    if len(raw_leader) < 4:
-        for fd in (out_r, err_r, status_r):
+    try:
+        socket.send_fds(
+            channel, [json.dumps({"step": step, "limits": limits}).encode()], [input_fd, out_w, err_w, status_w]
+        )
+    finally:
+        for fd in (input_fd, out_w, err_w, status_w):
             os.close(fd)
-        os.waitpid(middle, 0)
-        return {"sandbox_error": "could not create the run's namespaces"}
-    leader = struct.unpack("i", raw_leader)[0]
+    try:
+        return _collect(out_r, err_r, status_r, start, limits)
+    finally:
+        for fd in (out_r, err_r, status_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _collect(out_r: int, err_r: int, status_r: int, start: float, limits: dict) -> dict:
+    """Reads a run's output until it exits or hits a limit; the deadline applies to the exit, not to the pipes."""
     deadline = start + float(limits["wall_seconds"])
     max_output = int(limits["output_mb"]) << 20
     max_stderr = 1 << 16
-    stdout, stderr = bytearray(), bytearray()
-    open_fds = {out_r: stdout, err_r: stderr}
-    timed_out = output_exceeded = False
-    while open_fds:
-        remaining = deadline - time.monotonic()
+    stdout, stderr, status = bytearray(), bytearray(), bytearray()
+    outputs = {out_r: stdout, err_r: stderr}
+    status_open = True
+    timed_out = output_exceeded = killed = False
+    stop_at = deadline
+    while status_open or outputs:
+        remaining = stop_at - time.monotonic()
         if remaining <= 0:
-            timed_out = True
+            if not killed and status_open:
+                timed_out = True
+                _kill_leader(status)
+                killed, stop_at = True, time.monotonic() + KILL_GRACE_SECONDS
+                continue
             break
-        ready, _, _ = select.select(list(open_fds), [], [], remaining)
+        watched = list(outputs) + ([status_r] if status_open else []) + [0]
+        ready, _, _ = select.select(watched, [], [], remaining)
+        if 0 in ready:
+            _kill_leader(status)
+            raise TrainerGone()
         for fd in ready:
             chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                del open_fds[fd]
-                os.close(fd)
+            if fd == status_r:
+                status += chunk
+                if not chunk or len(status) >= 8:
+                    status_open = False  # the run is over: drain what is left in the pipes
+                    stop_at = time.monotonic() + DRAIN_SECONDS
                 continue
-            buffer = open_fds[fd]
+            if not chunk:
+                del outputs[fd]
+                continue
+            buffer = outputs[fd]
             if fd == err_r:
                 buffer += chunk[: max(0, max_stderr - len(buffer))]
             else:
                 buffer += chunk
-                if len(buffer) > max_output:
+                if len(buffer) > max_output and not output_exceeded:
                     output_exceeded = True
                     del buffer[max_output:]
-        if output_exceeded:
-            break
-    if not open_fds and not timed_out:
-        # The program closed its stdout and stderr (or they reached end-of-file) but may still be running: the
-        # wall limit holds until its PID 1 has exited, whatever it did to its descriptors.
-        remaining = deadline - time.monotonic()
-        ready = select.select([status_r], [], [], max(0.0, remaining))[0] if remaining > 0 else []
-        if not ready:
-            timed_out = True
-    if open_fds or timed_out:
-        # Killing PID 1 of the run's namespace kills every process the program started.
-        try:
-            os.kill(leader, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        for fd in open_fds:
-            os.close(fd)
-    raw = os.read(status_r, 4)
-    os.close(status_r)
-    os.waitpid(middle, 0)
+                    _kill_leader(status)
+                    killed, stop_at = True, time.monotonic() + KILL_GRACE_SECONDS
+                elif output_exceeded:
+                    del buffer[max_output:]
     wall = time.monotonic() - start
-    status = struct.unpack("i", raw)[0] if len(raw) == 4 else -1
+    if not status:
+        return {"sandbox_error": "could not create the run's namespaces"}
+    if len(status) < 8:
+        if len(status) >= 4:
+            _kill_leader(status)
+        # The run's exit was never reported: the worker is broken (raise, and it is replaced).
+        raise RuntimeError(f"run did not report its exit within {KILL_GRACE_SECONDS}s of being killed")
+    exit_status = struct.unpack("i", status[4:8])[0]
     return {
-        "exit_code": os.WEXITSTATUS(status) if status >= 0 and os.WIFEXITED(status) else None,
-        "signal": os.WTERMSIG(status) if status >= 0 and os.WIFSIGNALED(status) else None,
+        "exit_code": os.WEXITSTATUS(exit_status) if os.WIFEXITED(exit_status) else None,
+        "signal": os.WTERMSIG(exit_status) if os.WIFSIGNALED(exit_status) else None,
         "stdout": stdout.decode("utf-8", "replace"),
         "stderr": stderr.decode("utf-8", "replace"),
         "wall_seconds": round(wall, 4),
@@ -357,8 +490,17 @@ def run_once(spec: dict, program: dict, stdin_data: str, limits: dict) -> dict:
     }
 
 
+def _kill_leader(status: bytearray) -> None:
+    """Killing PID 1 of the run's namespace kills every process the program started."""
+    if len(status) >= 4:
+        try:
+            os.kill(struct.unpack("i", status[:4])[0], signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 # ---------------------------------------------------------------------------------------------
-# The request loop
+# Frames on stdin/stdout; the template; the zygote
 # ---------------------------------------------------------------------------------------------
 
 COMPILERS = {
@@ -367,72 +509,136 @@ COMPILERS = {
 }
 
 
-def prepare(spec: dict, request: dict) -> tuple[dict, dict]:
-    """Resets /work and builds the program; returns (program, compile outcome or {})."""
+def _read_exact(size: int) -> bytes:
+    """Reads exactly `size` bytes of fd 0 without reading ahead: the zygote and its template share the pipe."""
+    data = b""
+    while len(data) < size:
+        chunk = os.read(0, size - len(data))
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+def read_frame():
+    header = _read_exact(4)
+    if len(header) < 4:
+        return None
+    size = struct.unpack("!I", header)[0]
+    body = _read_exact(size)
+    if len(body) < size:
+        return None
+    return json.loads(body)
+
+
+def write_frame(message: dict) -> None:
+    data = json.dumps(message).encode()
+    data = struct.pack("!I", len(data)) + data
+    while data:
+        data = data[os.write(1, data) :]
+
+
+def _reset_work(spec: dict) -> None:
     try:
         _libc.umount2(b"/work", 2)  # MNT_DETACH; fails harmlessly the first time
     except Exception:
         pass
     owner = spec["run_uid"] if spec["run_uid"] is not None else 0
     _mount("tmpfs", "/work", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['work_mb']}m,mode=0755,uid={owner}")
+
+
+def serve_program(spec: dict, seccomp: tuple) -> int:
+    """The template: one program, from its prepare frame to its end frame. Returns the exit code."""
+    request = read_frame()
+    if request is None:
+        return 0
+    if request.get("op") != "prepare":
+        write_frame({"error": f"expected a prepare request, got {request.get('op')!r}"})
+        return 1
+    _reset_work(spec)
     language = request["language"]
     if language == "python":
-        return {"kind": "python", "source": request["source"]}, {}
-    compiler = COMPILERS[language]
-    outcome = run_once(
-        spec, {"kind": "exec", "argv": compiler, "compile_step": True}, request["source"], request["limits"]
-    )
-    return {"kind": "exec", "argv": ["/work/program"]}, outcome
+        programs = {"run": {"kind": "python", "source": request["source"]}}
+    else:
+        programs = {
+            "compile": {"kind": "exec", "argv": COMPILERS[language], "compile_step": True},
+            "run": {"kind": "exec", "argv": ["/work/program"]},
+        }
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    launcher_pid = os.fork()
+    if launcher_pid == 0:
+        ours.close()
+        launcher(spec, programs, theirs, seccomp)
+    theirs.close()
+    try:
+        outcome = {}
+        if language != "python":
+            outcome = run_once(ours, "compile", request["source"], request["limits"])
+        write_frame({"compile": outcome})
+        while True:
+            request = read_frame()
+            if request is None or request.get("op") == "end":
+                break
+            if request.get("op") != "run":
+                raise ValueError(f"unknown op {request.get('op')!r}")
+            results = [run_once(ours, "run", data, request["limits"]) for data in request["inputs"]]
+            write_frame({"results": results})
+    except TrainerGone:
+        return 0  # the zygote reads the same end of file and ends the worker, runs included
+    except Exception as error:
+        try:
+            write_frame({"error": f"{type(error).__name__}: {error}"})
+        except OSError:
+            pass  # the trainer is gone
+        return 1  # the zygote then ends the worker; a fresh one replaces it
+    ours.close()
+    os.waitpid(launcher_pid, 0)  # idle in recv: it sees the socket close and exits
+    return 0
 
 
-def _read_frame():
-    header = sys.stdin.buffer.read(4)
-    if len(header) < 4:
-        return None
-    size = struct.unpack("!I", header)[0]
-    return json.loads(sys.stdin.buffer.read(size))
-
-
-def _write_frame(message: dict) -> None:
-    data = json.dumps(message).encode()
-    sys.stdout.buffer.write(struct.pack("!I", len(data)) + data)
-    sys.stdout.buffer.flush()
+def _reap_orphans() -> None:
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
 
 
 def main() -> None:
-    spec = json.loads(sys.argv[1])
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    build_root(spec)
+    spec = read_frame()
+    if spec is None:
+        return
+    seccomp = seccomp_filter()
+    hide_command_line()
+    build_root(spec, package_folders())
+    # `python -S` skipped site: give runs its builtins (exit, quit, help...) but no site-packages on sys.path.
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
     gc.collect()
-    gc.freeze()  # keep the fork server's objects out of the runs' copy-on-write pages
-    _write_frame({"ready": True, "pid_namespace_init": os.getpid() == 1})
-    program = None
+    gc.freeze()  # keep the zygote's objects out of the runs' copy-on-write pages
+    write_frame({"ready": True, "pid_namespace_init": os.getpid() == 1})
     while True:
-        request = _read_frame()
+        request = read_frame()  # only ever {"op": "program"}: the zygote never reads a program or its data
         if request is None:
             return
-        try:
-            if request["op"] == "prepare":
-                program, outcome = prepare(spec, request)
-                _write_frame({"compile": outcome})
-            elif request["op"] == "run":
-                if program is None:
-                    raise RuntimeError("run before prepare")
-                results = [run_once(spec, program, data, request["limits"]) for data in request["inputs"]]
-                _write_frame({"results": results})
-            else:
-                raise ValueError(f"unknown op {request['op']!r}")
-        except Exception as error:
-            _write_frame({"error": f"{type(error).__name__}: {error}"})
-        finally:
-            # Reap anything the namespace's PID 1 (this process) inherited.
-            while True:
-                try:
-                    if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                        break
-                except ChildProcessError:
-                    break
+        if request != {"op": "program"}:
+            write_frame({"error": f"the zygote only forks templates, got {str(request)[:100]!r}"})
+            sys.exit(1)
+        template = os.fork()
+        if template == 0:
+            code = 1
+            try:
+                code = serve_program(spec, seccomp)
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(template, 0)
+        _reap_orphans()
+        if status != 0:
+            sys.exit(1)  # the template failed: end the worker (the trainer starts a fresh one)
 
 
 if __name__ == "__main__":

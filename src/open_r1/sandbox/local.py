@@ -6,48 +6,57 @@
 
 How: each worker is a fork server (`_zygote.py`) started under `unshare` in new network, mount, PID, IPC and
 UTS namespaces (plus a user namespace when not root). It builds a private root from read-only bind mounts of
-/usr, the Python install and the dynamic-loader files of /etc, and chroots into it. Every test then runs in
-its own mount and PID namespace, with its own /tmp (a size-limited tmpfs), as an unprivileged uid (root mode)
-or with every capability dropped (user-namespace mode), under rlimits, with no_new_privs, a scrubbed
-environment and no inherited file descriptors. Python programs run in a fork of the already-started server,
-so no interpreter starts per test; C/C++ are compiled once per program inside the sandbox. What the fork
-server buys against a plain `subprocess.run` per test, with identical verdicts: docs/benchmarks.md
-(`scripts/benchmarks/sandbox.py`).
+/usr, the Python install and the dynamic-loader files of /etc (site-packages folders masked by empty mounts)
+and chroots into it. Per program it forks a fresh *template* that has never seen another program; the
+template forks a *launcher* holding only that program, and every test is a fork of the launcher in its own
+mount, PID and IPC namespace, with its own /tmp (a size-limited tmpfs), as the worker's unprivileged uid
+(root mode) or with every capability dropped (user-namespace mode), under rlimits, no_new_privs, a seccomp
+filter, a fresh session keyring, a scrubbed environment and no inherited descriptors. Python programs run in
+that fork of the already-started interpreter, so no interpreter starts per test; C/C++ are compiled once per
+program inside the sandbox. See `_zygote.py` for the process layout.
 
-What is protected, in both modes:
-- network: the namespace has no interface up, not even loopback; host names do not resolve;
+What is protected (root mode unless said otherwise; tests/test_sandbox_*.py try each one):
+- network: no interface is up, not even loopback; host names do not resolve;
 - files: the host is visible only through read-only mounts of /usr, the Python install and a few /etc
   files (no /home, /root, /work, /proc of the host, no .env); writes succeed only in the run's own /tmp,
   which no other run can see and which is discarded after the run;
-- the trainer: its environment variables, file descriptors and processes are unreachable (separate PID
-  namespace; only the run's own processes can be signalled);
-- resources: CPU time (RLIMIT_CPU), wall time (the server kills the run's PID 1, which takes every process
-  of the run with it, including background ones; this holds when the program closes or redirects its
-  stdout/stderr and keeps running: the run then fails with a timeout), address space, processes/threads,
-  file size, open files, stdout size (16 MiB by default, stderr is truncated to 64 KiB) and /tmp size;
-- training: the trainer never waits on a worker without a deadline (the runs' limits plus
-  WORKER_ANSWER_MARGIN_SECONDS); a worker past it is killed with its process group, the submission gets a
-  SANDBOX_ERROR result (reward 0) and a fresh worker replaces it;
-- other runs: each live worker holds its own run uid (an flock per uid under /run, across sandboxes and
-  processes), so one run's process limit cannot starve another's; each run has its own IPC namespace
-  (SysV shared memory, queues and semaphores die with the run) and a fresh session keyring, and its uid's
-  user keyrings are cleared at the start of every run.
+- the trainer: its environment variables, file descriptors, processes and session keyring are unreachable
+  (separate PID namespace, a fresh session keyring per run, keyring system calls refused by seccomp);
+- the wall limit: a run is killed at `wall_seconds` whatever it does to stdout/stderr (close, redirect) and
+  is then graded TIMEOUT, never PASSED; it ends when its main process ends, and every process it left
+  (daemons, setsid, double forks) dies with its PID namespace;
+- the caller: it never waits on a worker without a deadline (`wall_seconds` per run plus a grace); a worker
+  that does not answer in time is killed with all its processes, the submission gets SANDBOX_ERROR (reward
+  0) and a fresh worker takes over. `close()` and a dead trainer (the worker sees end of file on its
+  requests, even mid-run) leave no `unshare`, fork server or program process behind;
+- time: no run can read an earlier (or later) program, input or output: a run's memory image is the zygote's
+  plus its own program; SysV IPC objects die with the run's IPC namespace; no keyring is shared between runs;
+- identities: every live worker on the machine (any sandbox, any process) runs its programs as its own uid,
+  leased with a lock file per uid under RUN_UID_LOCKS, so one run's process limit never starves another's;
+- resources: CPU time (RLIMIT_CPU), wall time, address space, processes/threads (per uid), file size, open
+  files, stdout size (16 MiB by default, stderr is truncated to 64 KiB) and /tmp size;
+- visibility: /proc/cmdline, /proc/keys and /proc/key-users read empty; the server's command line shows no
+  host path (/proc/PID/cmdline, sys.orig_argv, tracebacks); site-packages of the interpreter and of the
+  system (/usr/lib/python3*/dist-packages, /usr/local/lib/python3*/*-packages) are empty mounts, so runs get
+  the standard library only; inotify and fanotify are refused, so host file activity cannot be watched.
 
 What is NOT protected:
-- kernel bugs: this is namespaces + rlimits on the host kernel, not a VM (use E2B or Morph for that);
-- memory is limited per process (RLIMIT_AS), not per run: a program may hold up to
-  `processes x memory_mb`; there is no cgroup limit;
+- kernel bugs: this is namespaces + rlimits + a small seccomp filter on the host kernel, not a VM (use E2B or
+  Morph for that);
+- memory is limited per process (RLIMIT_AS), not per run: a program may hold up to `processes x memory_mb`;
+  there is no cgroup limit;
 - CPU contention and timing side channels: runs share the host's cores; timings under load are noisy;
-- readable host files under /usr and the Python install (they are public software, not secrets);
-- in user-namespace mode (not root) runs keep uid 0 inside the namespace, without capabilities; RLIMIT_NPROC
-  then counts the server's processes too;
-- memory inherited from the fork server: a Python run is a fork of a server that has handled earlier
-  requests, so freed heap pages may still hold earlier programs and outputs of the same worker (reachable
-  through /proc/self/mem or gc); a fresh template process per run is not implemented yet;
-- what is visible read-only: the kernel command line (/proc/cmdline), the run's own inherited command line
-  (the server's, which names the sandbox's mounts), inotify on the read-only mounts (host file activity
-  under /usr and the Python install), and the base interpreter's site-packages when it lives under the
-  bound Python install.
+- readable host files under /usr and the Python install (public software, not secrets), including their
+  names, sizes and modification times: a run can poll them with stat() to notice software installs;
+- the fork server's own code, including the path of `_zygote.py`, is in every Python run's memory; the
+  kernel version (uname), CPU model (/proc/cpuinfo), uptime and load (/proc/uptime, /proc/loadavg) of the
+  host are visible;
+- the worker's network namespace (no interfaces) is shared by its runs one after another; nothing in it
+  outlives a run's processes;
+- in user-namespace mode (not root) every run keeps uid 0 inside the namespace, without capabilities, and
+  all workers share the trainer's uid on the host: RLIMIT_NPROC then counts every worker's processes
+  together (one run's fork bomb can starve concurrent runs), and uids are not distinct;
+- seccomp numbers are known for x86_64 and aarch64 only: elsewhere the sandbox refuses to start.
 If neither root nor unprivileged user namespaces are available, the sandbox refuses to start
 (`SandboxUnavailableError`) rather than run code unisolated.
 """
@@ -57,10 +66,12 @@ import fcntl
 import json
 import logging
 import os
+import platform
 import queue
 import select
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -69,6 +80,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
@@ -92,6 +104,15 @@ ZYGOTE = Path(__file__).with_name("_zygote.py")
 NAMESPACE_FLAGS = ["--net", "--mount", "--pid", "--ipc", "--uts", "--fork", "--kill-child"]
 # Host files the programs may read: the dynamic loader's configuration and compiler alternatives.
 ETC_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime"]
+# Root mode: every live worker on the machine runs its programs as its own uid from this range (see RunUidLease).
+RUN_UID_BASE = 200_000_000
+RUN_UID_COUNT = 65_536
+RUN_UID_LOCKS = "/run/open-r1/sandbox-uids"
+# Deadlines of the trainer side: a worker silent past its request's own limits plus these is killed and replaced.
+STARTUP_SECONDS = 60.0
+PER_RUN_GRACE_SECONDS = 5.0  # per run, on top of wall_seconds (the worker's kill and drain take up to 3 s)
+REPLY_GRACE_SECONDS = 10.0  # per request
+CLOSE_SECONDS = 5.0  # close(): how long a worker may take to exit on end of file before it is killed
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -115,6 +136,13 @@ def isolation_mode() -> str:
     unshare = shutil.which("unshare")
     if unshare is None:
         raise SandboxUnavailableError("The local sandbox needs `unshare` (util-linux): apt-get install util-linux.")
+    from ._zygote import SECCOMP_ARCHITECTURES
+
+    if platform.machine() not in SECCOMP_ARCHITECTURES:
+        raise SandboxUnavailableError(
+            f"The local sandbox's seccomp filter knows the system calls of {sorted(SECCOMP_ARCHITECTURES)}, "
+            f"not {platform.machine()}; use code_provider 'e2b' or 'morph'."
+        )
     attempts = [("root", [])] if os.geteuid() == 0 else []
     attempts.append(("userns", ["--user", "--map-root-user"]))
     errors = []
@@ -140,54 +168,77 @@ def sandbox_python() -> str:
     return os.path.realpath(getattr(sys, "_base_executable", sys.executable))
 
 
-# The trainer never waits on a worker without a deadline: a request may take its runs' own limits plus this margin
-# (process start-up, namespace set-up, reading output); a worker past that is killed and its submission gets a
-# SANDBOX_ERROR result (reward 0) instead of blocking training.
-WORKER_ANSWER_MARGIN_SECONDS = 30.0
-WORKER_START_SECONDS = 120.0
+class RunUidLease:
+    """A uid for the runs of one worker that no other live worker on this machine holds.
 
+    One lock file per uid under a root-owned folder; the worker holds an exclusive `flock` on its uid's file for
+    its whole life. The lock's descriptor is also inherited by the worker's own processes, so the uid stays taken
+    until the trainer *and* every process of the worker are gone (a killed trainer does not free it early). A
+    uid that some process still uses (left by anything else) is skipped.
+    """
 
-def _answer_seconds(message: dict) -> float:
-    """How long the worker may take to answer `message`: every run's wall limit, plus the margin."""
-    limits = message.get("limits", {})
-    runs = len(message.get("inputs", ())) or 1
-    return runs * float(limits.get("wall_seconds", 0)) + WORKER_ANSWER_MARGIN_SECONDS
-
-
-# Unprivileged uids of the runs (root mode). Each fork server claims one for its lifetime with an flock on a
-# file named after it, so every concurrently live worker on the machine (any worker index, any number of
-# sandboxes, any number of training processes) runs its programs under its own uid and one run's process
-# limit (RLIMIT_NPROC counts per uid) cannot starve another's. The kernel drops the lock when its holder dies.
-RUN_UID_BASE = 1_000_000
-RUN_UID_SLOTS = 1 << 16
-RUN_UID_LOCK_DIR = "/run/open-r1-sandbox-uids"
-
-
-class _RunUid:
-    """A run uid held exclusively until `release` (or the holding process's death)."""
-
-    def __init__(self, lock_dir: str = RUN_UID_LOCK_DIR):
-        os.makedirs(lock_dir, mode=0o700, exist_ok=True)
-        for slot in range(RUN_UID_SLOTS):
-            uid = RUN_UID_BASE + slot
-            fd = os.open(os.path.join(lock_dir, str(uid)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    def __init__(self):
+        folder = _run_uid_folder()
+        busy = _uids_of_live_processes(RUN_UID_BASE, RUN_UID_BASE + RUN_UID_COUNT)
+        for uid in range(RUN_UID_BASE, RUN_UID_BASE + RUN_UID_COUNT):
+            if uid in busy:
+                continue
+            fd = os.open(os.path.join(folder, str(uid)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
                 continue
-            self.uid, self._fd = uid, fd
+            self.uid, self.fd = uid, fd
             return
-        raise SandboxError(f"all {RUN_UID_SLOTS} run uids from {RUN_UID_BASE} are held by live sandbox workers")
+        raise SandboxError(f"every run uid in [{RUN_UID_BASE}, {RUN_UID_BASE + RUN_UID_COUNT}) is taken")
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _run_uid_folder() -> str:
+    """RUN_UID_LOCKS, created if needed; refused unless it and its parent are root-owned folders others cannot write."""
+    parent = os.path.dirname(RUN_UID_LOCKS)
+    for path, mode in ((parent, 0o755), (RUN_UID_LOCKS, 0o700)):
+        try:
+            os.mkdir(path, mode)
+        except FileExistsError:
+            pass
+        info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+            raise SandboxUnavailableError(
+                f"{path} must be a folder owned by root and writable only by root (it holds the run uid locks)"
+            )
+    return RUN_UID_LOCKS
+
+
+def _uids_of_live_processes(low: int, high: int) -> set[int]:
+    """Real uids in [low, high) of every process on the machine (a run's /proc entry is root-owned: read status)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"Uid:"):
+                        uid = int(line.split()[1])
+                        if low <= uid < high:
+                            found.add(uid)
+                        break
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 class _ForkServer:
-    """One `_zygote.py` process; serves one program at a time."""
+    """One `_zygote.py` worker; serves one program at a time, and never waits on it without a deadline.
+
+    Used by one thread at a time (the sandbox's idle queue); `close` may come from another thread.
+    """
 
     def __init__(self, index: int, mode: str, python: str, work_mb: int):
         self.index = index
@@ -195,14 +246,15 @@ class _ForkServer:
         self.python = python
         self.work_mb = work_mb
         self.process: Optional[subprocess.Popen] = None
+        self.uids_used: set[int] = set()
+        self._lease: Optional[RunUidLease] = None
         self._log = None
-        self._buffer = bytearray()
-        self._run_uid: Optional[_RunUid] = None
+        self._lock = threading.RLock()
+        self._idle = threading.Condition(self._lock)
+        self._busy = False
+        self._closed = False
 
-    @property
-    def run_uid(self) -> Optional[int]:
-        """The uid this worker's programs run as (root mode), None in user-namespace mode or before start."""
-        return self._run_uid.uid if self._run_uid is not None else None
+    # -- life cycle ---------------------------------------------------------------------------
 
     def _start(self) -> None:
         prefix = os.path.realpath(sys.base_prefix) if self.python == sandbox_python() else None
@@ -212,11 +264,14 @@ class _ForkServer:
         python_dir = os.path.dirname(os.path.dirname(os.path.realpath(self.python)))
         if not python_dir.startswith("/usr") and python_dir not in read_only:
             read_only.append(python_dir)
-        if self.mode == "root" and self._run_uid is None:
-            self._run_uid = _RunUid()
-        spec = {"run_uid": self.run_uid, "read_only": read_only, "work_mb": self.work_mb}
+        self._lease = RunUidLease() if self.mode == "root" else None
+        run_uid = self._lease.uid if self._lease else None
+        if run_uid is not None:
+            self.uids_used.add(run_uid)
+        spec = {"run_uid": run_uid, "read_only": read_only, "work_mb": self.work_mb}
         extra = ["--user", "--map-root-user"] if self.mode == "userns" else []
-        command = ["unshare", *extra, *NAMESPACE_FLAGS, "--", self.python, "-I", "-B", str(ZYGOTE), json.dumps(spec)]
+        # -S: no site-packages on sys.path and no .pth hooks run in the zygote (runs see only the standard library).
+        command = ["unshare", *extra, *NAMESPACE_FLAGS, "--", self.python, "-I", "-S", "-B", str(ZYGOTE)]
         self._log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             command,
@@ -225,12 +280,64 @@ class _ForkServer:
             stderr=self._log,
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
             close_fds=True,
+            pass_fds=(self._lease.fd,) if self._lease else (),
             start_new_session=True,
         )
-        self._buffer = bytearray()
-        hello = self._receive(time.monotonic() + WORKER_START_SECONDS)
+        os.set_blocking(self.process.stdin.fileno(), False)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        self._send([spec], deadline)
+        hello = self._receive(deadline)
         if not hello.get("ready"):
+            self.kill()
             raise SandboxError(f"sandbox worker did not start: {hello}")
+
+    def kill(self) -> None:
+        """Kills the worker with every process it started (its process group; its PID namespace dies with it)."""
+        with self._lock:
+            process, self.process = self.process, None
+            if process is not None:
+                if process.poll() is None:
+                    try:
+                        os.killpg(process.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                try:
+                    process.wait(timeout=CLOSE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    logger.warning("sandbox worker %d did not die within %ss of SIGKILL", process.pid, CLOSE_SECONDS)
+                for pipe in (process.stdin, process.stdout):
+                    try:
+                        pipe.close()
+                    except OSError:
+                        pass
+            if self._lease is not None:
+                self._lease.release()  # the worker's own processes hold the lock until they are gone
+                self._lease = None
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+
+    def close(self) -> None:
+        """Ends the worker; a program in progress is killed and its caller gets SANDBOX_ERROR."""
+        with self._lock:
+            self._closed = True
+            process = self.process
+            if process is None:
+                return
+            if self._busy:
+                # The owning thread is reading the worker's pipes: kill the processes, let it clean up.
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self._idle.wait_for(lambda: not self._busy, timeout=CLOSE_SECONDS)
+            else:
+                try:
+                    process.stdin.close()  # end of file: the worker exits by itself
+                    process.wait(timeout=CLOSE_SECONDS)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+            self.kill()
 
     def _stderr_tail(self) -> str:
         if self._log is None:
@@ -238,67 +345,86 @@ class _ForkServer:
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-2000:]
 
-    def _read_exactly(self, size: int, deadline: float) -> bytes:
-        """`size` bytes from the worker, or raises once `deadline` passes (the worker is then killed)."""
+    def _fail(self, message: str) -> SandboxError:
+        tail = self._stderr_tail()
+        self.kill()
+        return SandboxError(message + (f"; worker stderr: {tail}" if tail else ""))
+
+    # -- frames with deadlines ----------------------------------------------------------------
+
+    def _send(self, messages: list[dict], deadline: float) -> None:
+        data = b"".join(struct.pack("!I", len(body)) + body for body in (json.dumps(m).encode() for m in messages))
+        fd = self.process.stdin.fileno()
+        view = memoryview(data)
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        while view:
+            self._wait(poller, deadline)
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                continue
+            except BrokenPipeError:
+                raise self._fail("sandbox worker exited") from None
+
+    def _read_exact(self, size: int, deadline: float) -> bytes:
         fd = self.process.stdout.fileno()
-        while len(self._buffer) < size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                self._kill()
-                raise SandboxError(
-                    f"sandbox worker did not answer within its deadline ({WORKER_ANSWER_MARGIN_SECONDS:.0f} s past the "
-                    "run's limits); it was killed and will be replaced"
-                )
-            chunk = os.read(fd, 1 << 20)
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        data = bytearray()
+        while len(data) < size:
+            self._wait(poller, deadline)
+            chunk = os.read(fd, size - len(data))
             if not chunk:
-                self.process.wait(timeout=30)
-                raise SandboxError(f"sandbox worker exited ({self.process.returncode}): {self._stderr_tail()}")
-            self._buffer += chunk
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return data
+                raise self._fail("sandbox worker exited")
+            data += chunk
+        return bytes(data)
+
+    def _wait(self, poller, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not poller.poll(remaining * 1000):
+            raise self._fail("sandbox worker did not answer in time; it was killed and will be replaced")
 
     def _receive(self, deadline: float) -> dict:
-        (size,) = struct.unpack("!I", self._read_exactly(4, deadline))
-        return json.loads(self._read_exactly(size, deadline))
-
-    def _kill(self) -> None:
-        """Kills the worker's whole process group (unshare, the fork server and any run) at once."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
-
-    def request(self, message: dict) -> dict:
-        if self.process is None or self.process.poll() is not None:
-            self._start()
-        data = json.dumps(message).encode()
-        try:
-            self.process.stdin.write(struct.pack("!I", len(data)) + data)
-            self.process.stdin.flush()
-        except BrokenPipeError as error:
-            raise SandboxError(f"sandbox worker died: {self._stderr_tail()}") from error
-        reply = self._receive(time.monotonic() + _answer_seconds(message))
+        size = struct.unpack("!I", self._read_exact(4, deadline))[0]
+        reply = json.loads(self._read_exact(size, deadline))
         if "error" in reply:
-            raise SandboxError(reply["error"])
+            raise self._fail(f"sandbox worker failed: {reply['error']}")
         return reply
 
-    def close(self) -> None:
-        if self.process is not None:
-            try:
-                self.process.stdin.close()
-                self.process.wait(timeout=10)
-            except Exception:
-                self._kill()
-            self.process.stdout.close()
-            self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        if self._run_uid is not None:  # only once no process of this worker can run as it any more
-            self._run_uid.release()
-            self._run_uid = None
+    # -- the protocol: program, run*, end -----------------------------------------------------
+
+    @contextmanager
+    def program(self, prepare: dict, timeout: float):
+        """A fresh template for one program (see `_zygote.py`); yields the compile outcome ({} for Python)."""
+        with self._lock:
+            if self._closed:
+                raise SandboxError("the sandbox is closed")
+            if self.process is not None and self.process.poll() is not None:
+                self.kill()  # died since its last program: reap it, free its uid
+            if self.process is None:
+                self._start()
+            self._busy = True
+        try:
+            deadline = time.monotonic() + timeout
+            self._send([{"op": "program"}, prepare], deadline)
+            yield self._receive(deadline)["compile"]
+            if self.process is not None:
+                try:
+                    self._send([{"op": "end"}], time.monotonic() + REPLY_GRACE_SECONDS)
+                except SandboxError as error:  # the program's results stand; the next program gets a new worker
+                    logger.warning("local sandbox worker failed after a program: %s", error)
+        finally:
+            with self._lock:
+                self._busy = False
+                self._idle.notify_all()
+
+    def run(self, inputs: list[str], limits: Limits) -> list[dict]:
+        if self.process is None:
+            raise SandboxError("sandbox worker was stopped")
+        deadline = time.monotonic() + len(inputs) * (limits.wall_seconds + PER_RUN_GRACE_SECONDS) + REPLY_GRACE_SECONDS
+        self._send([{"op": "run", "inputs": inputs, "limits": limits.run_limits()}], deadline)
+        return self._receive(deadline)["results"]
 
 
 class LocalSandbox(CodeExecutionProvider):
@@ -308,6 +434,8 @@ class LocalSandbox(CodeExecutionProvider):
         if num_workers < 1:
             raise ValueError(f"num_workers must be >= 1, got {num_workers}")
         self.mode = isolation_mode()
+        if self.mode == "root":
+            _run_uid_folder()  # a misconfigured lock folder is an error now, not a failed run later
         self.limits = limits or Limits()
         self.python = python or sandbox_python()
         self.num_workers = num_workers
@@ -326,6 +454,15 @@ class LocalSandbox(CodeExecutionProvider):
     def __exit__(self, *exc):
         self.close()
 
+    @property
+    def run_uids(self) -> list[int]:
+        """Every uid this sandbox's runs have used (root mode; empty in user-namespace mode)."""
+        return sorted(set().union(*(worker.uids_used for worker in self._workers)))
+
+    def worker_pids(self) -> list[int]:
+        """Host pids of the live workers' `unshare` processes (each worker's processes are in its group)."""
+        return [w.process.pid for w in self._workers if w.process is not None and w.process.poll() is None]
+
     def execute(self, submissions: Sequence[Submission], test_batch_size: int = 1) -> list[ProgramResult]:
         if self._closed:
             raise RuntimeError("LocalSandbox is closed")
@@ -338,50 +475,44 @@ class LocalSandbox(CodeExecutionProvider):
 
     def run_raw(self, source: str, language: str, inputs: Sequence[str]) -> tuple[dict, list[dict]]:
         """Runs a program on inputs and returns (compile outcome, raw outcome per input), without grading."""
+        if self._closed:
+            raise RuntimeError("LocalSandbox is closed")
         worker = self._idle.get()
         try:
-            compiled = worker.request(self._prepare_message(source, language))["compile"]
-            if compiled and compiled.get("exit_code") != 0:
-                return compiled, []
-            reply = worker.request({"op": "run", "inputs": list(inputs), "limits": self.limits.run_limits()})
-            return compiled, reply["results"]
+            with self._program(worker, source, language) as compiled:
+                if compiled and compiled.get("exit_code") != 0:
+                    return compiled, []
+                return compiled, worker.run(list(inputs), self.limits)
         finally:
             self._idle.put(worker)
 
-    def _prepare_message(self, source: str, language: str) -> dict:
-        return {
-            "op": "prepare",
-            "language": normalize_language(language),
-            "source": source,
-            "limits": self.limits.compile_limits(),
-        }
+    def _program(self, worker: _ForkServer, source: str, language: str):
+        language = normalize_language(language)
+        prepare = {"op": "prepare", "language": language, "source": source, "limits": self.limits.compile_limits()}
+        compile_seconds = 0.0 if language == "python" else self.limits.compile_wall_seconds + PER_RUN_GRACE_SECONDS
+        return worker.program(prepare, compile_seconds + REPLY_GRACE_SECONDS)
 
     def _execute_one(self, submission: Submission, test_batch_size: int) -> ProgramResult:
         tests = submission.tests
         worker = self._idle.get()
         try:
-            compiled = worker.request(self._prepare_message(submission.source, submission.language))["compile"]
-            if compiled and (compiled.get("exit_code") != 0 or compiled.get("sandbox_error")):
-                message = compiled.get("sandbox_error") or compiled.get("stderr", "")
-                if compiled.get("timed_out"):
-                    message = "compilation timed out"
-                return ProgramResult(
-                    outcomes=[TestOutcome(Verdict.COMPILE_ERROR) for _ in tests], compile_error=message[-2000:]
-                )
+            with self._program(worker, submission.source, submission.language) as compiled:
+                if compiled and (compiled.get("exit_code") != 0 or compiled.get("sandbox_error")):
+                    message = compiled.get("sandbox_error") or compiled.get("stderr", "")
+                    if compiled.get("timed_out"):
+                        message = "compilation timed out"
+                    return ProgramResult(
+                        outcomes=[TestOutcome(Verdict.COMPILE_ERROR) for _ in tests], compile_error=message[-2000:]
+                    )
 
-            def run_batches():
-                for batch in split_into_batches(tests, test_batch_size):
-                    message = {
-                        "op": "run",
-                        "inputs": [judge_input(t.input) for t in batch],
-                        "limits": self.limits.run_limits(),
-                    }
-                    yield worker.request(message)["results"]
+                def run_batches():
+                    for batch in split_into_batches(tests, test_batch_size):
+                        yield worker.run([judge_input(t.input) for t in batch], self.limits)
 
-            return grade_in_batches(tests, run_batches(), test_batch_size)
+                return grade_in_batches(tests, run_batches(), test_batch_size)
         except (SandboxError, OSError, ValueError) as error:
             logger.warning("local sandbox failed on a submission (reward 0): %s", error)
-            worker.close()
+            worker.kill()
             return ProgramResult(
                 outcomes=[TestOutcome(Verdict.SANDBOX_ERROR, detail=str(error)) for _ in tests],
                 sandbox_error=str(error),
@@ -389,12 +520,8 @@ class LocalSandbox(CodeExecutionProvider):
         finally:
             self._idle.put(worker)
 
-    @property
-    def run_uids(self) -> set[int]:
-        """The uids the workers' programs run as (root mode; empty in user-namespace mode)."""
-        return {worker.run_uid for worker in self._workers if worker.run_uid is not None}
-
     def close(self) -> None:
+        """Stops every worker; no worker, fork server or program process outlives this call."""
         with self._lock:
             if self._closed:
                 return
