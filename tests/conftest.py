@@ -46,15 +46,23 @@ def tiny_gguf(tiny_model, tmp_path_factory) -> dict[str, pathlib.Path]:
     """
     from gguf_writer import CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE, build_tiny_llama, write_gguf
     from tokenizers import pre_tokenizers
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
     folder = tmp_path_factory.mktemp("gguf")
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
-    tokenizer.chat_template = CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE
+    source = AutoTokenizer.from_pretrained(tiny_model)
+    backend = source.backend_tokenizer
     # What the files' `smollm` pre-tokenizer means (llama.cpp): single digits split off, then GPT-2's split.
-    tokenizer.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
         [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
     )
+    # A generic fast tokenizer: saved as a Qwen2Tokenizer it would get Qwen2's pre-tokenizer back on loading.
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        eos_token=source.eos_token,
+        pad_token=source.pad_token,
+        additional_special_tokens=["<|im_start|>"],
+    )
+    tokenizer.chat_template = CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE
     model = build_tiny_llama(tokenizer)
     model.save_pretrained(folder / "reference")
     tokenizer.save_pretrained(folder / "reference")
