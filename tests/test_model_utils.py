@@ -13,7 +13,13 @@ from open_r1.utils.model_utils import CHATML_TEMPLATE
 
 
 def training_args(**overrides):
-    defaults = dict(chat_template=None, eos_token=None, trust_remote_code=False, gradient_checkpointing=False)
+    defaults = dict(
+        chat_template=None,
+        eos_token=None,
+        trust_remote_code=False,
+        gradient_checkpointing=False,
+        assistant_only_loss=False,
+    )
     return types.SimpleNamespace(**{**defaults, **overrides})
 
 
@@ -98,3 +104,189 @@ def test_sft_config_keeps_open_r1_fields_with_help():
     for cls in (ScriptArguments, GRPOScriptArguments, SFTConfig, GRPOConfig):
         missing_help = [f.name for f in fields(cls) if not f.metadata.get("help")]
         assert not missing_help, f"{cls.__name__} fields without help: {missing_help}"
+
+
+# --- GGUF checkpoints -------------------------------------------------------------------------------------------
+
+TOKENIZER_PROBES = ["x =    5 and  12 apples", "<think>\n3 + 4 = 7\n</think>\n<answer>\n7\n</answer>", "    n = 10"]
+
+
+def test_gguf_file_and_folder_load_as_the_model_they_were_written_from(tiny_gguf):
+    from transformers import AutoModelForCausalLM
+
+    reference_tokenizer = AutoTokenizer.from_pretrained(tiny_gguf["reference"])
+    reference = AutoModelForCausalLM.from_pretrained(tiny_gguf["reference"]).state_dict()
+    for path in (tiny_gguf["f32"], tiny_gguf["f32"].parent):
+        model_args = ModelConfig(model_name_or_path=str(path))
+        tokenizer = get_tokenizer(model_args, training_args())
+        model = get_model(model_args, training_args(), tokenizer)
+
+        # Runs of spaces before a digit: GPT-2's split alone (transformers' fallback for `smollm`) differs here.
+        for text in TOKENIZER_PROBES:
+            assert tokenizer(text)["input_ids"] == reference_tokenizer(text)["input_ids"], text
+        assert tokenizer.chat_template == reference_tokenizer.chat_template
+        assert (tokenizer.eos_token, tokenizer.pad_token) == (
+            reference_tokenizer.eos_token,
+            reference_tokenizer.pad_token,
+        )
+        loaded = model.state_dict()
+        assert loaded.keys() == reference.keys()
+        assert all(torch.equal(loaded[name], reference[name]) for name in reference)
+
+
+def test_a_4bit_gguf_is_dequantised_into_a_plain_model_that_trains_and_saves(tiny_gguf, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    reference = AutoModelForCausalLM.from_pretrained(tiny_gguf["reference"]).state_dict()
+    model = get_model(ModelConfig(model_name_or_path=str(tiny_gguf["q4_1"])), training_args())
+
+    assert getattr(model, "hf_quantizer", None) is None and not hasattr(model.config, "quantization_config")
+    assert model.dtype == torch.float32
+    for name, weight in model.state_dict().items():
+        # Q4_1: 16 levels per block of 32 weights; the error is at most half a level of the block's range.
+        tolerance = (reference[name].max() - reference[name].min()) / 15 / 2 + 1e-6
+        assert (weight - reference[name]).abs().max() <= tolerance, name
+    assert any(not torch.equal(weight, reference[name]) for name, weight in model.state_dict().items())
+
+    loss = model(input_ids=torch.tensor([[1, 2, 3, 4]]), labels=torch.tensor([[1, 2, 3, 4]])).loss
+    loss.backward()
+    assert model.get_input_embeddings().weight.grad is not None
+    model.save_pretrained(tmp_path)  # a GGUF-quantized model raises "not serializable" here
+    reloaded = AutoModelForCausalLM.from_pretrained(tmp_path)
+    assert all(torch.equal(reloaded.state_dict()[name], weight) for name, weight in model.state_dict().items())
+
+
+def test_a_folder_with_several_gguf_files_must_name_one(tiny_gguf, tmp_path):
+    import shutil
+
+    for name in ("a.gguf", "b.gguf"):
+        shutil.copy(tiny_gguf["f32"], tmp_path / name)
+    with pytest.raises(ValueError, match="model_name_or_path.*2 GGUF files.*a.gguf, b.gguf"):
+        get_tokenizer(ModelConfig(model_name_or_path=str(tmp_path)), training_args())
+
+
+def test_a_model_folder_with_a_gguf_beside_it_loads_the_folder(tiny_model, tiny_gguf):
+    from open_r1.utils.model_utils import gguf_checkpoint
+
+    assert gguf_checkpoint(tiny_gguf["f32"]) == tiny_gguf["f32"]
+    assert gguf_checkpoint(tiny_gguf["f32"].parent) == tiny_gguf["f32"]
+    assert gguf_checkpoint(tiny_model) is None
+    assert gguf_checkpoint("Qwen/Qwen2.5-1.5B-Instruct") is None
+
+
+def test_gguf_with_4bit_loading_is_an_error(tiny_gguf):
+    model_args = ModelConfig(model_name_or_path=str(tiny_gguf["f32"]), load_in_4bit=True)
+    with pytest.raises(ValueError, match="GGUF checkpoint.*load_in_4bit"):
+        get_model(model_args, training_args())
+
+
+# --- assistant_only_loss and start-up reports --------------------------------------------------------------------
+
+SFT_CONVERSATION = [
+    {"role": "user", "content": "What is 3 + 4?"},
+    {"role": "assistant", "content": "<think>\n3 + 4 = 7\n</think>\n<answer>\n7\n</answer>"},
+]
+
+
+def test_assistant_only_loss_on_a_smollm2_style_template_trains_on_the_answer_and_its_eos(tiny_gguf, tmp_path):
+    """TRL alone fails on this template when the trainer is built; get_tokenizer adds verified markers first."""
+    from datasets import Dataset
+    from trl import SFTTrainer
+
+    model_args = ModelConfig(model_name_or_path=str(tiny_gguf["f32"]))
+    args = SFTConfig(
+        output_dir=str(tmp_path), assistant_only_loss=True, max_length=128, report_to=[], use_cpu=True, bf16=False
+    )
+    dataset = Dataset.from_list([{"messages": SFT_CONVERSATION}])
+
+    raw_tokenizer = AutoTokenizer.from_pretrained(tiny_gguf["reference"])
+    with pytest.raises(ValueError, match="not training-compatible"):
+        SFTTrainer(model=get_model(model_args, args), args=args, train_dataset=dataset, processing_class=raw_tokenizer)
+
+    tokenizer = get_tokenizer(model_args, args)
+    trainer = SFTTrainer(
+        model=get_model(model_args, args, tokenizer), args=args, train_dataset=dataset, processing_class=tokenizer
+    )
+    row = trainer.train_dataset[0]
+    trained = [label for label in row["labels"] if label != -100]
+    assert tokenizer.decode(trained) == SFT_CONVERSATION[1]["content"] + "<|im_end|>"
+
+
+def test_assistant_only_loss_on_an_unknown_template_fails_in_get_tokenizer(tiny_model):
+    template = "{% for m in messages %}{{ '### ' + m['role'] + '\n' + m['content'] + '<|im_end|>' }}{% endfor %}"
+    args = training_args(chat_template=template, assistant_only_loss=True)
+    with pytest.raises(ValueError, match=r"assistant_only_loss.*recipe's \(`chat_template`\).*Set `chat_template`"):
+        get_tokenizer(ModelConfig(model_name_or_path=str(tiny_model)), args)
+
+
+def test_an_eos_token_outside_the_vocabulary_is_an_error(tiny_model):
+    with pytest.raises(ValueError, match="eos_token '<\\|eot_id\\|>' is not a token"):
+        get_tokenizer(ModelConfig(model_name_or_path=str(tiny_model)), training_args(eos_token="<|eot_id|>"))
+
+
+def test_a_template_that_ends_turns_without_a_special_token_is_reported(tiny_model, caplog):
+    plain = "{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\n' }}{% endfor %}"
+    get_tokenizer(ModelConfig(model_name_or_path=str(tiny_model)), training_args(chat_template=plain))
+    assert "writes no special token after an assistant turn" in caplog.text
+
+
+def test_pad_equal_to_eos_is_reported_and_harmless_with_trls_collator(tiny_model, caplog):
+    import logging
+
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    caplog.set_level(logging.INFO, logger="open_r1.utils.model_utils")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    tokenizer.pad_token = None
+    tokenizer.save_pretrained(tiny_model.parent / "pad-is-eos")
+    loaded = get_tokenizer(ModelConfig(model_name_or_path=str(tiny_model.parent / "pad-is-eos")), training_args())
+    assert loaded.pad_token == loaded.eos_token == "<|im_end|>"
+    assert "pad token == eos token" in caplog.text
+    # What the report relies on: padding is masked by position, so the eos ending a short row keeps its label.
+    eos = loaded.eos_token_id
+    batch = DataCollatorForLanguageModeling(pad_token_id=eos)([{"input_ids": [5, eos]}, {"input_ids": [5, 6, 7, eos]}])
+    assert batch["labels"][0].tolist() == [5, eos, -100, -100]
+
+
+def test_a_generation_config_that_would_not_stop_at_eos_is_fixed_and_reported(tiny_model, tmp_path, caplog):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    model.generation_config.eos_token_id = 0
+    model.save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(tiny_model).save_pretrained(tmp_path)
+    model_args = ModelConfig(model_name_or_path=str(tmp_path))
+    tokenizer = get_tokenizer(model_args, training_args())
+    loaded = get_model(model_args, training_args(), tokenizer)
+    assert loaded.generation_config.eos_token_id == [tokenizer.eos_token_id, 0]
+    assert "not at the tokenizer's eos" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "prefilled_template, think_prefilled, reward_funcs, error",
+    [
+        (True, False, ["accuracy", "format"], "Set `think_prefilled: true`"),
+        (False, True, ["tag_count"], "Set `think_prefilled: false`"),
+        (True, True, ["format", "tag_count"], None),
+        (False, False, ["format"], None),
+        (True, False, ["accuracy"], None),  # nothing grades the opening tag
+    ],
+)
+def test_think_prefill_must_match_the_template_when_a_format_reward_grades_it(
+    tiny_model, prefilled_template, think_prefilled, reward_funcs, error
+):
+    from open_r1.utils.model_utils import check_think_prefill
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    if prefilled_template:
+        tokenizer.chat_template = CHATML_TEMPLATE.replace(
+            "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}",
+            "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n<think>\\n' }}",
+        )
+        assert tokenizer.chat_template != CHATML_TEMPLATE
+    script_args = types.SimpleNamespace(think_prefilled=think_prefilled, reward_funcs=reward_funcs)
+    if error is None:
+        check_think_prefill(tokenizer, script_args)
+    else:
+        with pytest.raises(ValueError, match=error):
+            check_think_prefill(tokenizer, script_args)

@@ -1,29 +1,41 @@
-"""Loads the tokenizer and model a training script works on.
+"""Loads the tokenizer and model a training script works on, and reports at start-up what would hurt training.
 
     tokenizer = get_tokenizer(model_args, training_args)
     model = get_model(model_args, training_args, tokenizer)
 
-`model_name_or_path` is a Hub id or a local folder saved with `save_pretrained`. What the
-training config can change:
+`model_name_or_path` is a Hub id, a local folder saved with `save_pretrained`, or a GGUF checkpoint: a
+`.gguf` file, or a folder with exactly one `.gguf` and no `config.json` (llama.cpp's format; the weights are
+dequantised to plain float on load, so the model trains and saves like any other). What the training config
+can change:
 - `chat_template`: replaces the tokenizer's template. A tokenizer without any template gets
   ChatML (`CHATML_TEMPLATE`), and its `<|im_start|>` / `<|im_end|>` tokens are added if missing
   (the model's embeddings are then resized by `get_model`).
 - `eos_token` (SFT): the token that ends a turn. Qwen *base* models end documents with
   `<|endoftext|>` but their chat turns with `<|im_end|>`; training them on ChatML without
-  `eos_token: <|im_end|>` teaches a model that never stops. A ChatML template with a different
-  eos is reported with a warning.
+  `eos_token: <|im_end|>` teaches a model that never stops.
+- `assistant_only_loss` (SFT): needs `{% generation %}` markers in the template. `get_tokenizer` adds them
+  to the templates it knows and fails here, naming the field, for the others (see `chat_templates`).
 - dtype, attention implementation, 4/8-bit quantization and LoRA come from TRL's `ModelConfig`
   (LoRA is applied by the TRL trainer from `get_peft_config(model_args)`).
 
-Not covered: vision-language models and tokenizers that need `trust_remote_code` beyond passing
-the flag.
+Reported at start-up (`report_special_tokens`, `check_think_prefill`): an eos that is not the token the
+template ends assistant turns with (the model never stops), a template that ends turns with no special
+token, pad == eos (harmless with TRL's collators, which mask padding by position), a ChatML template
+whose tokens had to be added (new, untrained embeddings), a generation config that would not stop at the
+tokenizer's eos, and a `<think>` pre-fill the format rewards are not told about.
+
+Not covered: vision-language models, tokenizers that need `trust_remote_code` beyond passing the flag,
+and GGUF files on the Hub (download the file and pass its path).
 """
 
 import logging
+import pathlib
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 from trl import ModelConfig, get_quantization_config
+
+from open_r1.utils.chat_templates import end_of_turn_token, prefills_think, template_text, training_chat_template
 
 logger = logging.getLogger(__name__)
 
@@ -43,28 +55,179 @@ CHATML_TEMPLATE = (
 )
 CHATML_TOKENS = ("<|im_start|>", "<|im_end|>")
 
+# llama.cpp's pre-tokenizer names (`tokenizer.ggml.pre`) for byte-level vocabularies that split digits one by
+# one before GPT-2's split (llama.cpp's llama-vocab.cpp gives them the regexes `\p{N}` and then GPT-2's).
+# transformers 5.23 does not map these names and falls back to GPT-2's split alone, which tokenizes runs of
+# spaces before a digit differently from the model's own tokenizer.
+_DIGIT_SPLIT_PRE_TOKENIZERS = ("smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b")
+# Names under which GPT-2's split alone is right.
+_GPT2_PRE_TOKENIZERS = ("default", "gpt2", "gpt-2")
+
+# Rewards that grade the `<think>` opening and take `think_prefilled` (see open_r1.rewards.format).
+THINK_PREFILL_REWARDS = ("format", "tag_count", "code_format")
+
 
 def _trust_remote_code(model_args: ModelConfig, training_args) -> bool:
     # TRL 1.16 moved trust_remote_code from ModelConfig to the training config.
     return bool(getattr(training_args, "trust_remote_code", False) or getattr(model_args, "trust_remote_code", False))
 
 
-def get_tokenizer(model_args: ModelConfig, training_args) -> PreTrainedTokenizerBase:
-    """The tokenizer of `model_args.model_name_or_path`, with the chat template and eos the config asks for."""
-    tokenizer = AutoTokenizer.from_pretrained(
-        model_args.model_name_or_path,
-        revision=model_args.model_revision,
-        trust_remote_code=_trust_remote_code(model_args, training_args),
+def gguf_checkpoint(model_name_or_path: str | pathlib.Path) -> pathlib.Path | None:
+    """The `.gguf` file `model_name_or_path` designates: the file itself, or the only one in a model-less folder.
+
+    None for anything else (a Hub id, a folder with `config.json`). A folder without `config.json` holding
+    several `.gguf` files is an error: which one to load must be said.
+    """
+    path = pathlib.Path(model_name_or_path)
+    if path.is_file() and path.suffix == ".gguf":
+        return path
+    if not path.is_dir() or (path / "config.json").exists():
+        return None
+    candidates = sorted(path.glob("*.gguf"))
+    if len(candidates) > 1:
+        names = ", ".join(candidate.name for candidate in candidates)
+        raise ValueError(
+            f"model_name_or_path {str(path)!r} holds {len(candidates)} GGUF files ({names}); "
+            "set model_name_or_path to the one to load"
+        )
+    return candidates[0] if candidates else None
+
+
+def _gguf_metadata(gguf_path: pathlib.Path) -> dict:
+    """The file's key/value metadata, arrays given as their lengths (the tokenizer's 49k tokens are not parsed)."""
+    # transformers' reader, not gguf.GGUFReader: that one parses every array element by element (~20 s here).
+    from transformers.integrations.gguf.reader import read_gguf_metadata
+
+    metadata, _ = read_gguf_metadata(str(gguf_path))
+    return metadata
+
+
+def _match_gguf_pre_tokenizer(tokenizer: PreTrainedTokenizerBase, gguf_path: pathlib.Path) -> None:
+    """Give a GGUF tokenizer the pre-tokenization its file names where transformers does not know the name."""
+    from tokenizers import pre_tokenizers
+    from transformers.integrations.gguf.gguf_tokenizer_mapping import GGUF_PRE_TOKENIZER_SPLITS
+
+    metadata = _gguf_metadata(gguf_path)
+    if metadata.get("tokenizer.ggml.model") != "gpt2":
+        return
+    name = metadata.get("tokenizer.ggml.pre")
+    if name is None or name in GGUF_PRE_TOKENIZER_SPLITS or name in _GPT2_PRE_TOKENIZERS:
+        return
+    if name in _DIGIT_SPLIT_PRE_TOKENIZERS:
+        tokenizer.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Digits(individual_digits=True),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True),
+            ]
+        )
+        return
+    logger.warning(
+        "%s: its pre-tokenizer %r is unknown to transformers and open-r1; texts are split as GPT-2 splits them, "
+        "which may differ from the tokenization the model was trained with",
+        gguf_path,
+        name,
     )
 
+
+def load_gguf_tokenizer(gguf_path: pathlib.Path, **kwargs) -> PreTrainedTokenizerBase:
+    """The tokenizer stored in a GGUF file, with its chat template, special tokens and pre-tokenization."""
+    tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name, **kwargs)
+    _match_gguf_pre_tokenizer(tokenizer, gguf_path)
+    metadata = _gguf_metadata(gguf_path)
+    context_length = metadata.get(f"{metadata.get('general.architecture')}.context_length")
+    if context_length is not None:
+        tokenizer.model_max_length = int(context_length)
+    return tokenizer
+
+
+def load_gguf_model(gguf_path: pathlib.Path, **kwargs):
+    """The causal LM stored in a GGUF file, dequantised: plain float weights, no quantizer attached.
+
+    Without `dequantize=True`, transformers keeps a GGUF quantizer on the model, which then can neither be
+    trained nor saved ("The model is quantized with gguf and is not serializable").
+    """
+    from transformers import GgufConfig
+
+    if kwargs.get("quantization_config") is not None:
+        raise ValueError(
+            f"model_name_or_path {str(gguf_path)!r} is a GGUF checkpoint, loaded dequantised; it cannot be "
+            "combined with load_in_4bit / load_in_8bit"
+        )
+    kwargs.pop("quantization_config", None)
+    model = AutoModelForCausalLM.from_pretrained(
+        gguf_path.parent,
+        gguf_file=gguf_path.name,
+        quantization_config=GgufConfig(dequantize=True),
+        **kwargs,
+    )
+    if getattr(model, "hf_quantizer", None) is not None or hasattr(model.config, "quantization_config"):
+        raise RuntimeError(f"transformers kept a quantizer on the model loaded from {gguf_path}; it cannot be trained")
+    model.config.name_or_path = str(gguf_path)
+    return model
+
+
+def report_special_tokens(tokenizer: PreTrainedTokenizerBase, model_name_or_path: str) -> str | None:
+    """Warns about eos / pad / chat-template mismatches; returns the template's end-of-turn token."""
+    template = template_text(tokenizer)
+    if not template:
+        logger.warning(
+            "%s has no chat template: conversational datasets cannot be rendered. Set `chat_template` in the recipe.",
+            model_name_or_path,
+        )
+        return None
+    end_of_turn = end_of_turn_token(tokenizer)
+    if end_of_turn is None:
+        logger.warning(
+            "The chat template of %s writes no special token after an assistant turn, so an SFT model does not "
+            "learn to stop: put an end-of-turn token in the template (`chat_template`).",
+            model_name_or_path,
+        )
+    elif tokenizer.eos_token != end_of_turn:
+        logger.warning(
+            "The chat template ends assistant turns with %s but the eos token is %r: a model trained on it keeps "
+            "writing after its answer, since generation stops at eos. Set `eos_token: %s` in the recipe "
+            "(needed for Qwen base models).",
+            end_of_turn,
+            tokenizer.eos_token,
+            end_of_turn,
+        )
+    if tokenizer.pad_token is not None and tokenizer.pad_token == tokenizer.eos_token:
+        logger.info(
+            "pad token == eos token (%r): TRL's collators mask padding by position, so the eos at the end of each "
+            "turn is still trained; a collator that masks labels equal to pad_token_id would never teach the "
+            "model to stop.",
+            tokenizer.eos_token,
+        )
+    return end_of_turn
+
+
+def get_tokenizer(model_args: ModelConfig, training_args) -> PreTrainedTokenizerBase:
+    """The tokenizer of `model_args.model_name_or_path`, with the chat template and eos the config asks for.
+
+    With `assistant_only_loss`, the template returned carries verified `{% generation %}` markers, or this
+    raises a ValueError naming the field.
+    """
+    name = model_args.model_name_or_path
+    gguf_path = gguf_checkpoint(name)
+    load_kwargs = dict(
+        revision=model_args.model_revision, trust_remote_code=_trust_remote_code(model_args, training_args)
+    )
+    if gguf_path is not None:
+        tokenizer = load_gguf_tokenizer(gguf_path, **load_kwargs)
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(name, **load_kwargs)
+
     chat_template = getattr(training_args, "chat_template", None)
+    template_source = "the tokenizer's"
     if chat_template is not None:
         tokenizer.chat_template = chat_template
+        template_source = "the recipe's (`chat_template`)"
     elif not tokenizer.chat_template:
-        logger.info("%s has no chat template; using ChatML", model_args.model_name_or_path)
+        logger.info("%s has no chat template; using ChatML", name)
         tokenizer.chat_template = CHATML_TEMPLATE
+        template_source = "open-r1's default ChatML"
 
-    if "<|im_end|>" in (tokenizer.chat_template or ""):
+    if "<|im_end|>" in (template_text(tokenizer) or ""):
         missing = [
             token
             for token in CHATML_TOKENS
@@ -72,20 +235,50 @@ def get_tokenizer(model_args: ModelConfig, training_args) -> PreTrainedTokenizer
         ]
         if missing:
             tokenizer.add_special_tokens({"additional_special_tokens": missing})
+            logger.warning(
+                "%s has no %s tokens; they were added for its ChatML template and start with untrained embeddings.",
+                name,
+                " / ".join(missing),
+            )
 
     eos_token = getattr(training_args, "eos_token", None)
     if eos_token is not None:
+        if eos_token not in tokenizer.get_vocab():
+            raise ValueError(f"eos_token {eos_token!r} is not a token of {name}'s vocabulary")
         tokenizer.eos_token = eos_token
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
 
-    if "<|im_end|>" in (tokenizer.chat_template or "") and tokenizer.eos_token != "<|im_end|>":
-        logger.warning(
-            "The chat template ends turns with <|im_end|> but the eos token is %r: generation will not stop at the "
-            "end of a turn. Set `eos_token: <|im_end|>` in the recipe (needed for Qwen base models).",
-            tokenizer.eos_token,
-        )
+    report_special_tokens(tokenizer, name)
+    if getattr(training_args, "assistant_only_loss", False):
+        marked = training_chat_template(tokenizer, source=template_source)
+        if marked != template_text(tokenizer):
+            logger.info("assistant_only_loss: added {%% generation %%} markers to the chat template (verified)")
+        tokenizer.chat_template = marked
     return tokenizer
+
+
+def check_think_prefill(tokenizer: PreTrainedTokenizerBase, script_args) -> None:
+    """Fails when `think_prefilled` disagrees with a template's `<think>` pre-fill and a format reward grades it.
+
+    A template that opens `<think>` in the prompt (DeepSeek-R1-Distill) gives completions without the opening
+    tag: with `think_prefilled: false` the format rewards are then zero for every completion. The other way
+    round, completions would be credited with a tag that the prompt never wrote.
+    """
+    graded = [name for name in getattr(script_args, "reward_funcs", []) if name in THINK_PREFILL_REWARDS]
+    if not graded or not template_text(tokenizer):
+        return
+    prefilled = prefills_think(tokenizer)
+    if prefilled and not script_args.think_prefilled:
+        raise ValueError(
+            f"The chat template ends the prompt with `<think>`, so completions never write it, and {graded} would "
+            "score every completion 0. Set `think_prefilled: true` in the recipe."
+        )
+    if script_args.think_prefilled and not prefilled:
+        raise ValueError(
+            f"think_prefilled is true but the chat template does not open `<think>` in the prompt: {graded} would "
+            "credit completions with an opening tag nobody wrote. Set `think_prefilled: false` in the recipe."
+        )
 
 
 def _dtype(model_args: ModelConfig):
@@ -119,11 +312,31 @@ def get_model_kwargs(model_args: ModelConfig, training_args) -> dict:
     )
 
 
+def _stop_at_eos(model, tokenizer: PreTrainedTokenizerBase) -> None:
+    """Make the model's generation config stop at the tokenizer's eos (it may list other stop tokens too)."""
+    eos_ids = model.generation_config.eos_token_id
+    eos_ids = [] if eos_ids is None else [eos_ids] if isinstance(eos_ids, int) else list(eos_ids)
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in eos_ids:
+        logger.warning(
+            "The model's generation config stops at token ids %s, not at the tokenizer's eos %r (id %d): added it, "
+            "so generation during training and in the saved model stops at the end of a turn.",
+            eos_ids,
+            tokenizer.eos_token,
+            tokenizer.eos_token_id,
+        )
+        model.generation_config.eos_token_id = [tokenizer.eos_token_id, *eos_ids]
+
+
 def get_model(model_args: ModelConfig, training_args, tokenizer: PreTrainedTokenizerBase | None = None):
     """The causal LM to train; embeddings are resized when `tokenizer` gained tokens."""
-    model = AutoModelForCausalLM.from_pretrained(
-        model_args.model_name_or_path, **get_model_kwargs(model_args, training_args)
-    )
-    if tokenizer is not None and len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
-        model.resize_token_embeddings(len(tokenizer))
+    kwargs = get_model_kwargs(model_args, training_args)
+    gguf_path = gguf_checkpoint(model_args.model_name_or_path)
+    if gguf_path is not None:
+        model = load_gguf_model(gguf_path, **kwargs)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path, **kwargs)
+    if tokenizer is not None:
+        if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
+            model.resize_token_embeddings(len(tokenizer))
+        _stop_at_eos(model, tokenizer)
     return model
