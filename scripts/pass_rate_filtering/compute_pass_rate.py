@@ -30,9 +30,8 @@ from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 import datasets
-from trl import TrlParser
 
-from open_r1.configs import GRPOScriptArguments
+from open_r1.configs import GRPOScriptArguments, RecipeParser
 from open_r1.data.loading import load_dataset_reference
 from open_r1.eval.offline import flatten, regroup, sample_completions
 from open_r1.rewards import get_reward_funcs
@@ -228,6 +227,7 @@ def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArgum
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    parser = TrlParser((PassRateScriptArguments, PassRateGenerationArguments))
+    # RecipeParser reads upstream open-r1 names too (e.g. dataset_split), see recipes/README.md.
+    parser = RecipeParser((PassRateScriptArguments, PassRateGenerationArguments))
     main(*parser.parse_args_and_config())
     sys.exit(0)

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-UPSTREAM = "upstream open-r1 (TRL 0.18 / transformers 4.52)"
+UPSTREAM = "upstream open-r1's TRL 0.18 / transformers 4.52"
 
 
 def _as_bool(value: Any) -> bool:
@@ -188,7 +188,9 @@ UPSTREAM_FIELDS: dict[str, UpstreamField] = {
         convert=lambda value: {"use_reentrant": _as_bool(value)},
     ),
     # SFTConfig (TRL 0.18)
-    "max_seq_length": UpstreamField("max_length", "TRL 0.20 removed max_seq_length, its old name of max_length"),
+    "max_seq_length": UpstreamField(
+        "max_length", "TRL 0.18 deprecated max_seq_length for max_length, and later removed it"
+    ),
     # GRPOConfig (TRL 0.18)
     "vllm_guided_decoding_regex": UpstreamField(
         "vllm_structured_outputs_regex", "TRL follows vLLM's rename of guided decoding to structured outputs"
@@ -200,9 +202,9 @@ UPSTREAM_FIELDS: dict[str, UpstreamField] = {
     ),
     "vllm_device": UpstreamField(
         None,
-        "TRL 0.16 removed vllm_device (upstream's TRL 0.18 rejected it too): vLLM runs either on the training GPUs "
-        "(vllm_mode: colocate, sized by vllm_gpu_memory_utilization) or as a server on GPUs of its own "
-        "(vllm_mode: server: start `trl vllm-serve --model <model>` there and set vllm_server_host / "
+        "TRL 0.16 made vllm_device do nothing and 0.18, upstream's own version, removed it: vLLM runs either on "
+        "the training GPUs (vllm_mode: colocate, sized by vllm_gpu_memory_utilization) or as a server on GPUs of "
+        "its own (vllm_mode: server: start the server as README.md shows and set vllm_server_host / "
         "vllm_server_port); remove vllm_device and set vllm_mode",
     ),
     # upstream's scripts/pass_rate_filtering/compute_pass_rate.py
@@ -224,8 +226,8 @@ class Translation:
 
     def message(self, source: str) -> str:
         if self.new is None:
-            return f"{source}: `{self.old}: {self.old_value}` ({UPSTREAM}) dropped: {self.why}"
-        return f"{source}: `{self.old}` ({UPSTREAM}) read as `{self.new}: {self.new_value}`: {self.why}"
+            return f"{source}: `{self.old}: {self.old_value}` ({UPSTREAM} field) dropped: {self.why}"
+        return f"{source}: `{self.old}` ({UPSTREAM} name) read as `{self.new}: {self.new_value}`: {self.why}"
 
 
 def _translate(key: str, value: Any, known_fields: Iterable[str], source: str) -> Translation | None:
@@ -242,10 +244,10 @@ def _translate(key: str, value: Any, known_fields: Iterable[str], source: str) -
         if inert:
             return Translation(key, value, None, None, rule.why)
     if rule.new is None:
-        raise ValueError(f"{source}: `{key}: {value}` ({UPSTREAM}) has no equivalent here: {rule.why}")
+        raise ValueError(f"{source}: `{key}: {value}` ({UPSTREAM} field) has no equivalent here: {rule.why}")
     if rule.new not in known_fields:
         raise ValueError(
-            f"{source}: `{key}` ({UPSTREAM}) is the old name of `{rule.new}`, and this script takes neither ({rule.why})"
+            f"{source}: `{key}` ({UPSTREAM} name of `{rule.new}`): this script takes neither ({rule.why})"
         )
     try:
         new_value = rule.convert(value)
@@ -277,7 +279,7 @@ def translate_settings(
             continue
         if translation.new in settings or translation.new in result:
             raise ValueError(
-                f"{source}: sets both `{key}` ({UPSTREAM}) and `{translation.new}`, which it becomes; "
+                f"{source}: sets both `{key}` ({UPSTREAM} name) and `{translation.new}`, which it becomes; "
                 f"keep only `{translation.new}`"
             )
         result[translation.new] = translation.new_value
@@ -329,7 +331,7 @@ def translate_command_line(
             continue
         if translation.new in given:
             raise ValueError(
-                f"{source}: gives both --{name} ({UPSTREAM}) and --{translation.new}, which it becomes; "
+                f"{source}: gives both --{name} ({UPSTREAM} name) and --{translation.new}, which it becomes; "
                 f"keep only --{translation.new}"
             )
         given.add(translation.new)
@@ -384,7 +386,8 @@ CHANGED_DEFAULTS: tuple[ChangedDefault, ...] = (
     ChangedDefault(
         "vllm_mode",
         "'server'",
-        "vLLM runs inside the training processes on their GPUs, not in a `trl vllm-serve` server on GPUs of its own",
+        "vLLM runs inside the training processes on their GPUs, not as a server on GPUs of its own (upstream "
+        "started it with `trl vllm-serve`)",
         ("grpo",),
         applies=lambda values: bool(values.get("use_vllm")),
     ),
