@@ -396,6 +396,8 @@ def stale_checkpoint(output_dir: pathlib.Path) -> pathlib.Path:
 
 
 @pytest.mark.e2e
+@pytest.mark.slow  # the recipe's own 16 completions of up to 1,024 tokens per prompt: 2-7 minutes on 2 cores
+@pytest.mark.timeout(1500)
 def test_upstream_grpo_recipe_trains_two_steps_on_cpu(tiny_assets, tmp_path):
     # A local dataset with OpenR1-Math-220k's columns (problem, solution), which the recipe's prompt column names.
     data = tmp_path / "openr1-math"

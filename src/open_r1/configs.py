@@ -374,11 +374,12 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
                     "log_unique_prompts: true and wandb_log_unique_prompts (its upstream name): false disagree; "
                     "keep only log_unique_prompts"
                 )
-            logger.warning(
-                "wandb_log_unique_prompts is upstream open-r1's (TRL 0.18) name; read as log_unique_prompts: %s "
-                "(TRL 1.16, which applies it to wandb and trackio)",
-                self.wandb_log_unique_prompts,
-            )
+            if _on_local_main_process():
+                logger.warning(
+                    "`wandb_log_unique_prompts` (upstream open-r1's TRL 0.18 name) read as `log_unique_prompts: %s`: "
+                    "TRL 1.16 renamed it, and applies it to trackio too",
+                    self.wandb_log_unique_prompts,
+                )
             self.log_unique_prompts = self.wandb_log_unique_prompts
         try:
             super().__post_init__()
