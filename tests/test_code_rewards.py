@@ -210,3 +210,90 @@ def test_enforce_same_language_refuses_mixed_batches(sandbox):
     reward = get_code_reward(lambda: sandbox)
     with pytest.raises(ValueError, match=r"enforce_same_language.*\['cpp', 'python'\]"):
         reward([answer(ADD), answer(ADD)], verification_info=[INFO, with_language("cpp")], enforce_same_language=True)
+
+
+def test_ioi_rows_that_cannot_be_judged_get_none_and_the_others_keep_their_rewards(sandbox, caplog):
+    reward = code_rewards.get_ioi_code_reward(lambda: sandbox, language="python")
+    subtasks = [{"score": 1, "test_cases": [{"input": "1 2", "output": "3"}]}]
+    rows = [
+        {"subtasks": subtasks},
+        {"subtasks": [{"score": 1, "test_cases": [{"input": "1 2", "output": None}]}]},  # no expected output
+        {"subtasks": subtasks, "language": "cobol"},
+        {"subtasks": subtasks, "language": 7},
+        {"subtasks": []},
+        {"subtasks": subtasks, "language": "py"},
+    ]
+    assert reward([answer(ADD)] * len(rows), verification_info=rows) == [1.0, None, None, None, None, 1.0]
+    for row in (1, 2, 3, 4):
+        assert f"ioi_code_reward: row {row} cannot be judged" in caplog.text
+
+
+def test_codeforces_rows_that_cannot_be_judged_get_none_and_the_others_keep_their_rewards(sandbox, caplog):
+    reward = get_cf_code_reward(lambda: sandbox, scoring_mode="pass_fail", language="python")
+    tests = [{"input": "1 2", "output": "3"}]
+    rewards = reward(
+        [answer(ADD)] * 5,
+        official_tests=[tests, tests, [{"input": "1 2", "output": None}], tests, "not a list"],
+        language=["python", 7, "python", None, "python"],  # None: the reward's own language
+    )
+    assert rewards == [1.0, None, None, 1.0, None]
+    assert "cf_code_reward: row 1 cannot be judged" in caplog.text and "got int 7" in caplog.text
+
+
+def test_a_column_passed_as_a_single_value_is_named():
+    reward = get_cf_code_reward(lambda: pytest.fail("nothing may run"), language="python")
+    with pytest.raises(ValueError, match=r"'language' must be a dataset column.*'cpp'"):
+        reward([answer(ADD)], official_tests=[[]], language="cpp")
+
+
+def test_a_reward_built_for_a_language_no_sandbox_runs_fails_when_built():
+    for build in (get_code_reward, code_rewards.get_ioi_code_reward, get_cf_code_reward):
+        with pytest.raises(ValueError, match="'cobol' is not supported"):
+            build(lambda: None, language="cobol")
+
+
+@pytest.mark.parametrize(
+    "reward_name, option, value",
+    [
+        ("binary_code", "scoring_mode", "partial"),
+        ("ioi_code", "scoring_mode", "partial"),
+        ("cf_code", "patch_code", True),
+        ("code", "patch_code", False),
+    ],
+)
+def test_a_per_call_option_a_reward_has_no_meaning_for_is_refused_by_name(reward_name, option, value):
+    args = GRPOScriptArguments(dataset_name="x", ioi_provider="local")
+    reward = build_code_reward_funcs(args)[reward_name]
+    with pytest.raises(TypeError, match=rf"cannot honour {option}={value!r}"):
+        reward([answer(ADD)], verification_info=[INFO], official_tests=[[]], **{option: value})
+
+
+def test_a_per_call_provider_setting_changes_only_that_setting_of_the_configured_provider(monkeypatch, sandbox):
+    asked = []
+    monkeypatch.setattr(code_rewards, "get_provider", lambda *args: asked.append(args) or sandbox)
+    args = GRPOScriptArguments(dataset_name="x", code_provider="e2b", e2b_router_url="r:1", ioi_provider="morph")
+    funcs = build_code_reward_funcs(args)
+    funcs["code"]([answer(ADD)], verification_info=[INFO], num_parallel=8)
+    funcs["cf_code"]([answer(ADD)], official_tests=[INFO["test_cases"]], test_batch_size=0)
+    ioi_info = {"language": "python", "subtasks": [{"score": 1, "test_cases": INFO["test_cases"]}]}
+    funcs["ioi_code"]([answer(ADD)], verification_info=[ioi_info], provider_type="local")
+    assert asked == [("e2b", 8, "r:1", None), ("e2b", 2, "r:1", None), ("local", 2, "r:1", None)]
+
+
+def test_a_provider_setting_without_provider_type_is_refused_for_a_custom_provider():
+    reward = get_code_reward(lambda: pytest.fail("nothing may run"))
+    with pytest.raises(TypeError, match=r"\['num_parallel'\] without provider_type"):
+        reward([answer(ADD)], verification_info=[INFO], num_parallel=4)
+
+
+def test_ioi_and_codeforces_rewards_honour_enforce_same_language(sandbox):
+    ioi = code_rewards.get_ioi_code_reward(lambda: sandbox, language="python")
+    subtasks = [{"score": 1, "test_cases": [{"input": "1 2", "output": "3"}]}]
+    with pytest.raises(ValueError, match=r"enforce_same_language.*\['cpp', 'python'\]"):
+        ioi(
+            [answer(ADD)] * 2,
+            verification_info=[{"subtasks": subtasks}, {"subtasks": subtasks, "language": "cpp"}],
+            enforce_same_language=True,
+        )
+    cf = get_cf_code_reward(lambda: sandbox, language="python")
+    assert cf([answer(ADD)], official_tests=[[]], language=["py"], enforce_same_language=True) == [None]

@@ -262,3 +262,14 @@ def test_get_reward_funcs_builds_code_rewards_through_the_code_module():
         pytest.skip("open_r1.rewards.code does not expose build_code_reward_funcs yet")
     funcs = get_reward_funcs(script_args(reward_funcs=["code", "binary_code", "ioi_code", "cf_code"]))
     assert [f.__name__ for f in funcs] == ["code_reward", "binary_code_reward", "ioi_code_reward", "cf_code_reward"]
+
+
+def test_code_format_reward_gives_a_row_whose_language_is_not_a_name_none_and_grades_the_others(caplog):
+    from open_r1.rewards.format import get_code_format_reward
+
+    reward = get_code_format_reward("python")
+    good = "<think>\nok\n</think>\n<answer>\n```python\nprint(1)\n```\n</answer>"
+    assert reward([good, good, good], language=["python", 3, None]) == [1.0, None, 1.0]
+    assert "row 1 cannot be judged" in caplog.text and "got 3" in caplog.text
+    with pytest.raises(ValueError, match=r"'language' column must hold one language per completion.*'python'"):
+        reward([good], language="python")

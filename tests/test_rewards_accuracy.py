@@ -9,6 +9,7 @@ import time
 import pytest
 
 from open_r1.rewards import _grading_pool, accuracy_reward, extract_answer, grade_answers
+from open_r1.rewards.accuracy import MAX_ANSWER_CHARS
 
 
 def chat(text: str) -> list[dict]:
@@ -182,7 +183,22 @@ def test_accuracy_reward_from_a_forked_and_a_daemonic_child_process_is_correct()
 
 # --- time limits and failures ------------------------------------------------------------------------
 
-SLOW_ANSWER = r"\boxed{" + r"\sqrt{" * 300 + "2" + "}" * 300 + "}"  # ~1 s of sympy work per parse
+# About 0.6 s of sympy work per parse, yet short enough (under accuracy.MAX_ANSWER_CHARS) to be parsed at all.
+SLOW_ANSWER = r"\boxed{" + r"\sqrt{" * 140 + "2" + "}" * 140 + "}"
+
+
+def test_an_answer_longer_than_the_limit_is_graded_zero_without_reaching_math_verify(monkeypatch):
+    assert len(SLOW_ANSWER) < MAX_ANSWER_CHARS
+    sent = []
+
+    def recording_run_tasks(tasks, *args):
+        sent.extend(tasks)
+        return _grading_pool.run_tasks(tasks, *args)
+
+    monkeypatch.setattr("open_r1.rewards.accuracy.run_tasks", recording_run_tasks)
+    long_but_right = r"\boxed{" + "+".join(["0"] * (MAX_ANSWER_CHARS // 2)) + "+1}"  # equals 1
+    assert grade_answers([long_but_right, r"\boxed{1}"], ["1", "1"]) == [0.0, 1.0]
+    assert [task[0] for task in sent] == ["gold", "grade"]  # only the short answer went to a worker
 
 
 def test_a_pathological_answer_is_cut_off_at_the_time_limit_and_graded_zero():

@@ -17,6 +17,10 @@ How a completion is graded:
   is parsed once per call, identical (gold, answer) pairs are verified once, answers that clearly cannot
   match skip math-verify's symbolic simplification, and a completion that takes longer than `timeout`
   seconds is killed with its worker and graded 0.0.
+- An answer longer than MAX_ANSWER_CHARS is graded 0.0 without math-verify, whose parsing grows faster than the
+  answer (a 1,000-character sum takes about 2 s; a 100,000-character one runs into the time limit). Finding the
+  answer is a linear scan, so a completion costs time linear in its length, plus at most `timeout` in
+  math-verify for the answer (a short adversarial answer such as a power tower can still use all of it).
 
 Not covered: answers that need the problem statement to be judged (proofs, "explain why"); multiple-choice
 letters are compared as text only.
@@ -33,6 +37,8 @@ from open_r1.rewards.grading_protocol import KIND_ANSWER_BLOCK, KIND_BOXED
 # evaluator import them from here.
 DEFAULT_NUM_WORKERS = 2
 DEFAULT_TIMEOUT_SECONDS = 5.0
+# Longest final answer worth parsing: benchmark answers are far shorter (MATH-500's longest is 53 characters).
+MAX_ANSWER_CHARS = 1000
 
 _BOXED_OPENING = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
@@ -128,7 +134,7 @@ def grade_answers(
             pair_of_completion.append(None)
             continue
         extracted = _extract(text)
-        if extracted is None:
+        if extracted is None or len(extracted[0]) > MAX_ANSWER_CHARS:
             rewards.append(0.0)
             pair_of_completion.append(None)
             continue

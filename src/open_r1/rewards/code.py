@@ -17,7 +17,15 @@ Rewards (upstream open-r1 names, each `(completions, **kwargs) -> list[float | N
   tests read from `CF_TESTS_FOLDER` (jsonl or parquet files with `problem_id`, `input`, `output`) when the
   row says its official tests are incomplete. -1.0 without a code block, -0.1 when it does not compile.
 Programs run on `code_provider` (local by default, see `open_r1.sandbox`); a provider failure yields reward 0
-and a warning, never an exception in training. A row without tests yields None (TRL then ignores it).
+and a warning, never an exception in training. A row without tests yields None (TRL then ignores it), and so
+does a row that cannot be judged (a language no sandbox runs or that is not a name, a test whose input or output
+is None, malformed test cases or subtasks), with a warning: the other rows of the batch are graded. A reward
+built for a language no sandbox runs, or a missing column, is an error at once.
+
+Upstream's per-call options (`PER_CALL_OPTIONS`: provider_type, num_parallel, router URLs, test_batch_size,
+scoring_mode, enforce_same_language, patch_code) override the configuration for that call where the reward has a
+meaning for them; where it has none (scoring_mode for the binary and IOI rewards, patch_code=True) they are a
+TypeError naming them, never ignored. Fenced blocks are found by one left-to-right scan (`code_blocks`).
 
 Not covered: custom checkers (`generated_checker`): outputs are compared line by line ignoring surrounding
 whitespace, as most judges do; interactive problems.
@@ -29,6 +37,7 @@ import logging
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Optional
 
@@ -106,10 +115,32 @@ def _column(kwargs: dict, name: str, count: int, reward_name: str) -> list:
     if kwargs.get(name) is None:
         passed = sorted(k for k in kwargs if k not in ("trainer_state", "log_extra", "log_metric"))
         raise ValueError(f"{reward_name} needs a dataset column '{name}'; the columns passed were {passed}")
-    values = list(kwargs[name])
+    return _optional_column(kwargs, name, count, reward_name)
+
+
+def _optional_column(kwargs: dict, name: str, count: int, reward_name: str, default=None) -> list:
+    """A dataset column: one value per completion (`default` for each when the column was not passed)."""
+    values = kwargs.get(name)
+    if values is None:
+        return [default] * count
+    if not isinstance(values, (list, tuple)):
+        raise ValueError(
+            f"{reward_name}: '{name}' must be a dataset column (a list with one value per completion), "
+            f"got {values!r:.100}"
+        )
     if len(values) != count:
         raise ValueError(f"{reward_name}: got {count} completions but {len(values)} values in '{name}'")
-    return values
+    return list(values)
+
+
+def _row_language(value, default: str) -> str:
+    """The canonical language of a row: its own, else the reward's; raises (ValueError) naming a bad one."""
+    return canonical_language(default if value is None or value == "" else value)
+
+
+def _skip_row(reward_name: str, index: int, error: Exception) -> None:
+    # One bad row costs that row's reward only, never the batch's.
+    logger.warning("%s: row %d cannot be judged (reward None): %s", reward_name, index, error)
 
 
 def _verification_info(value, index: int, reward_name: str) -> dict:
@@ -132,8 +163,25 @@ def _run(provider: CodeExecutionProvider, submissions: list[Optional[Submission]
 # ---------------------------------------------------------------------------------------------
 
 
-# Per-call options upstream's code_reward accepts; TRL passes dataset columns as keyword arguments too, so only
-# these names are taken as options (and honoured, never ignored).
+@dataclass(frozen=True)
+class ProviderChoice:
+    """A provider by name and settings, built once and shared (`open_r1.sandbox.get_provider`) on first use.
+
+    Rewards built from a recipe hold one, so that a per-call option (`num_parallel=4`) changes only that setting
+    of the configured provider."""
+
+    name: str = DEFAULT_PROVIDER
+    num_parallel: int = DEFAULT_NUM_PARALLEL
+    e2b_router_url: Optional[str] = None
+    morph_router_url: Optional[str] = None
+
+    def __call__(self) -> CodeExecutionProvider:
+        return get_provider(self.name, self.num_parallel, self.e2b_router_url, self.morph_router_url)
+
+
+# Per-call options of upstream's code rewards. TRL passes dataset columns as keyword arguments too, so only these
+# names are taken as options: each reward honours the ones it has a meaning for and refuses the others by name
+# (a TypeError), never ignores them.
 PER_CALL_OPTIONS = (
     "provider_type",
     "num_parallel",
@@ -142,30 +190,67 @@ PER_CALL_OPTIONS = (
     "enforce_same_language",
     "test_batch_size",
     "scoring_mode",
+    "patch_code",
 )
+_PROVIDER_OPTIONS = {"provider_type": "name", "num_parallel": "num_parallel"}
+_PROVIDER_OPTIONS |= {"e2b_router_url": "e2b_router_url", "morph_router_url": "morph_router_url"}
 
 
-def _call_options(kwargs: dict, provider, test_batch_size: int, scoring_mode: str) -> dict:
-    """The options of one call: the reward's configuration, overridden by per-call options (popped from kwargs)."""
+def _call_options(
+    kwargs: dict,
+    reward_name: str,
+    provider: Callable[[], CodeExecutionProvider],
+    test_batch_size: int,
+    scoring_mode: Optional[str],
+    fixed_scoring: str = "",
+) -> dict:
+    """The options of one call: the reward's configuration, overridden by per-call options (popped from kwargs).
+
+    `scoring_mode=None`: the reward has no scoring mode, for the reason `fixed_scoring`."""
     given = {name: kwargs.pop(name) for name in PER_CALL_OPTIONS if name in kwargs}
+    refused = {}
+    if "scoring_mode" in given and scoring_mode is None:
+        refused["scoring_mode"] = fixed_scoring
+    # Upstream patches Codeforces programs (fast I/O...) on request; here they run as written, which is what
+    # patch_code=False asks for, and only cf_code_reward has the option at all.
+    if "patch_code" in given and (given["patch_code"] or reward_name != "cf_code_reward"):
+        refused["patch_code"] = "programs run as written"
+    if refused:
+        reasons = "; ".join(f"{name}={given[name]!r:.60} ({why})" for name, why in refused.items())
+        raise TypeError(f"{reward_name} cannot honour {reasons}")
     options = {
         "provider": provider,
         "test_batch_size": given.get("test_batch_size", test_batch_size),
         "scoring_mode": given.get("scoring_mode", scoring_mode),
         "enforce_same_language": bool(given.get("enforce_same_language", False)),
     }
-    if options["scoring_mode"] not in SCORING_MODES:
-        raise ValueError(f"code_reward: scoring_mode must be one of {SCORING_MODES}, got {options['scoring_mode']!r}")
-    provider_keys = ("provider_type", "num_parallel", "e2b_router_url", "morph_router_url")
-    if any(key in given for key in provider_keys):
-        chosen = get_provider(
-            given.get("provider_type", DEFAULT_PROVIDER),
-            given.get("num_parallel", DEFAULT_NUM_PARALLEL),
-            given.get("e2b_router_url"),
-            given.get("morph_router_url"),
+    if scoring_mode is not None and options["scoring_mode"] not in SCORING_MODES:
+        raise ValueError(
+            f"{reward_name}: scoring_mode must be one of {SCORING_MODES}, got {options['scoring_mode']!r}"
         )
-        options["provider"] = lambda: chosen
+    overrides = {_PROVIDER_OPTIONS[name]: given[name] for name in _PROVIDER_OPTIONS if name in given}
+    if overrides:
+        if isinstance(provider, ProviderChoice):
+            chosen = replace(provider, **overrides)
+        elif "name" in overrides:
+            chosen = ProviderChoice(**overrides)
+        else:
+            raise TypeError(
+                f"{reward_name} got {sorted(set(given) & set(_PROVIDER_OPTIONS))} without provider_type, but it was "
+                f"built with a custom provider ({provider!r:.80}) whose settings it cannot change; pass provider_type "
+                "as well"
+            )
+        options["provider"] = chosen
     return options
+
+
+BINARY_SCORING = "binary_code_reward is 1.0 when every test passes, else 0.0"
+IOI_SCORING = "IOI subtasks earn their points only when all their tests pass"
+
+
+def _check_same_language(options: dict, languages: set, reward_name: str) -> None:
+    if options["enforce_same_language"] and len(languages) > 1:
+        raise ValueError(f"{reward_name}: enforce_same_language is set but the rows use {sorted(languages)}")
 
 
 def get_code_reward(
@@ -177,22 +262,25 @@ def get_code_reward(
 ) -> Callable:
     if scoring_mode not in SCORING_MODES:
         raise ValueError(f"code_eval_scoring_mode must be one of {SCORING_MODES}, got {scoring_mode!r}")
+    canonical_language(language)  # a reward built for a language no sandbox runs fails here, not mid-training
+    reward_name = "binary_code_reward" if binary else "code_reward"
 
     def code_reward(completions, **kwargs) -> list[Optional[float]]:
-        options = _call_options(kwargs, provider, test_batch_size, scoring_mode)
+        options = _call_options(
+            kwargs, reward_name, provider, test_batch_size, None if binary else scoring_mode, BINARY_SCORING
+        )
         texts = completion_texts(completions)
-        infos = _column(kwargs, "verification_info", len(texts), "code_reward")
+        infos = _column(kwargs, "verification_info", len(texts), reward_name)
         submissions: list[Optional[Submission]] = []
         judgeable = []  # True: has tests; False: no tests (None); None: a malformed row (None, warned)
         languages = set()
         for index, (text, info) in enumerate(zip(texts, infos)):
             try:
-                info = _verification_info(info, index, "code_reward")
+                info = _verification_info(info, index, reward_name)
                 tests = _as_test_cases(info.get("test_cases"), f"verification_info[{index}]['test_cases']")
-                sample_language = canonical_language(info.get("language") or language)
+                sample_language = _row_language(info.get("language"), language)
             except ValueError as error:
-                # One bad row costs that row's reward only, never the batch's.
-                logger.warning("code_reward: row %d cannot be judged (reward None): %s", index, error)
+                _skip_row(reward_name, index, error)
                 judgeable.append(None)
                 submissions.append(None)
                 continue
@@ -200,8 +288,7 @@ def get_code_reward(
             code = extract_code(text, sample_language)
             judgeable.append(bool(tests))
             submissions.append(Submission(code, sample_language, tests) if tests and code.strip() else None)
-        if options["enforce_same_language"] and len(languages) > 1:
-            raise ValueError(f"code_reward: enforce_same_language is set but the rows use {sorted(languages)}")
+        _check_same_language(options, languages, reward_name)
         results = _run(options["provider"](), submissions, options["test_batch_size"])
         rewards = []
         for has_tests, result in zip(judgeable, results):
@@ -213,8 +300,7 @@ def get_code_reward(
                 rewards.append(result.score(options["scoring_mode"]))
         return rewards
 
-    if binary:
-        code_reward.__name__ = "binary_code_reward"
+    code_reward.__name__ = reward_name
     return code_reward
 
 
@@ -223,35 +309,48 @@ def get_ioi_code_reward(
     language: str = "cpp",
     test_batch_size: int = DEFAULT_TEST_BATCH_SIZE,
 ) -> Callable:
+    canonical_language(language)
+
     def ioi_code_reward(completions, **kwargs) -> list[Optional[float]]:
+        options = _call_options(kwargs, "ioi_code_reward", provider, test_batch_size, None, IOI_SCORING)
         texts = completion_texts(completions)
         infos = _column(kwargs, "verification_info", len(texts), "ioi_code_reward")
-        rewards: list[Optional[float]] = []
         plan = []  # (completion index, subtask points) per submission
         submissions: list[Optional[Submission]] = []
+        languages = set()
         for index, (text, info) in enumerate(zip(texts, infos)):
-            info = _verification_info(info, index, "ioi_code_reward")
-            subtasks = info.get("subtasks")
-            if not isinstance(subtasks, list) or not subtasks:
-                raise ValueError(f"ioi_code_reward: verification_info[{index}] needs a non-empty 'subtasks' list")
-            sample_language = info.get("language") or language
+            try:
+                info = _verification_info(info, index, "ioi_code_reward")
+                subtasks = info.get("subtasks")
+                if not isinstance(subtasks, list) or not subtasks:
+                    raise ValueError(f"verification_info[{index}] needs a non-empty 'subtasks' list")
+                sample_language = _row_language(info.get("language"), language)
+                row = []
+                for number, subtask in enumerate(subtasks):
+                    where = f"verification_info[{index}]['subtasks'][{number}]"
+                    if not isinstance(subtask, dict):
+                        raise ValueError(
+                            f"{where} must be a mapping with 'score' and 'test_cases', got {subtask!r:.100}"
+                        )
+                    tests = _as_test_cases(subtask.get("test_cases"), where + "['test_cases']")
+                    row.append((float(subtask.get("score", 1.0)), tests))
+            except (ValueError, TypeError) as error:
+                _skip_row("ioi_code_reward", index, error)
+                continue  # nothing planned for the row: its reward is None
+            languages.add(sample_language)
             code = extract_code(text, sample_language)
-            for number, subtask in enumerate(subtasks):
-                where = f"verification_info[{index}]['subtasks'][{number}]"
-                tests = _as_test_cases(subtask.get("test_cases"), where + "['test_cases']")
-                points = float(subtask.get("score", 1.0))
+            for points, tests in row:
                 plan.append((index, points))
                 submissions.append(Submission(code, sample_language, tests) if code.strip() and tests else None)
+        _check_same_language(options, languages, "ioi_code_reward")
         # pass_fail per subtask: IOI awards a subtask's points only when all of its tests pass.
-        results = _run(provider(), submissions, test_batch_size)
+        results = _run(options["provider"](), submissions, options["test_batch_size"])
         earned = [0.0] * len(texts)
         available = [0.0] * len(texts)
         for (index, points), result in zip(plan, results):
             available[index] += points
             earned[index] += points if result is not None and result.all_passed else 0.0
-        for index in range(len(texts)):
-            rewards.append(earned[index] / available[index] if available[index] > 0 else None)
-        return rewards
+        return [earned[i] / available[i] if available[i] > 0 else None for i in range(len(texts))]
 
     return ioi_code_reward
 
@@ -296,33 +395,49 @@ def get_cf_code_reward(
 ) -> Callable:
     if scoring_mode not in SCORING_MODES:
         raise ValueError(f"code_eval_scoring_mode must be one of {SCORING_MODES}, got {scoring_mode!r}")
+    canonical_language(language)
 
     def cf_code_reward(completions, **kwargs) -> list[Optional[float]]:
+        options = _call_options(kwargs, "cf_code_reward", provider, test_batch_size, scoring_mode)
         texts = completion_texts(completions)
-        official = _column(kwargs, "official_tests", len(texts), "cf_code_reward")
-        ids = kwargs.get("id") or [None] * len(texts)
-        complete = kwargs.get("official_tests_complete") or [True] * len(texts)
-        languages = kwargs.get("language") or [language] * len(texts)
+        count = len(texts)
+        official = _column(kwargs, "official_tests", count, "cf_code_reward")
+        ids = _optional_column(kwargs, "id", count, "cf_code_reward")
+        complete = _optional_column(kwargs, "official_tests_complete", count, "cf_code_reward", default=True)
+        row_languages = _optional_column(kwargs, "language", count, "cf_code_reward")
         submissions: list[Optional[Submission]] = []
-        rewards: list[Optional[float]] = [None] * len(texts)
+        rewards: list[Optional[float]] = [None] * count
+        languages = set()
         for index, text in enumerate(texts):
-            raw_tests = list(official[index] or [])
-            if not complete[index] and ids[index] is not None:
-                raw_tests += get_generated_tests(ids[index])
-            tests = _as_test_cases(raw_tests, f"official_tests[{index}]")
-            code = extract_code(text, languages[index])
+            raw_tests = official[index] or []
+            # Outside the row's try: a missing CF_TESTS_FOLDER is the setup's mistake, for every row alike.
+            generated = get_generated_tests(ids[index]) if not complete[index] and ids[index] is not None else []
+            try:
+                if not isinstance(raw_tests, list):
+                    raise ValueError(f"official_tests[{index}] must be a list of test cases, got {raw_tests!r:.100}")
+                tests = _as_test_cases(raw_tests + generated, f"official_tests[{index}]")
+                sample_language = _row_language(row_languages[index], language)
+            except ValueError as error:
+                _skip_row("cf_code_reward", index, error)
+                submissions.append(None)
+                continue
+            languages.add(sample_language)
+            code = extract_code(text, sample_language)
             if not tests:
                 submissions.append(None)  # not a judgeable problem
             elif not code.strip():
                 submissions.append(None)
                 rewards[index] = CF_NO_SUBMISSION_REWARD
             else:
-                submissions.append(Submission(code, languages[index], tests))
-        results = _run(provider(), submissions, test_batch_size)
+                submissions.append(Submission(code, sample_language, tests))
+        _check_same_language(options, languages, "cf_code_reward")
+        results = _run(options["provider"](), submissions, options["test_batch_size"])
         for index, result in enumerate(results):
             if result is None:
                 continue
-            rewards[index] = CF_NO_COMPILE_REWARD if result.compile_error is not None else result.score(scoring_mode)
+            rewards[index] = (
+                CF_NO_COMPILE_REWARD if result.compile_error is not None else result.score(options["scoring_mode"])
+            )
         return rewards
 
     return cf_code_reward
@@ -331,12 +446,9 @@ def get_cf_code_reward(
 def build_code_reward_funcs(script_args) -> dict[str, Callable]:
     """The four code rewards configured from a `GRPOScriptArguments`; they share one provider per kind."""
 
-    def provider_for(name: str) -> Callable[[], CodeExecutionProvider]:
-        return lambda: get_provider(
-            name,
-            script_args.parallel_code_exec_per_proc,
-            script_args.e2b_router_url,
-            script_args.morph_router_url,
+    def provider_for(name: str) -> ProviderChoice:
+        return ProviderChoice(
+            name, script_args.parallel_code_exec_per_proc, script_args.e2b_router_url, script_args.morph_router_url
         )
 
     code_provider = provider_for(script_args.code_provider)
@@ -354,20 +466,13 @@ def build_code_reward_funcs(script_args) -> dict[str, Callable]:
     }
 
 
-def _default_provider() -> CodeExecutionProvider:
-    return get_provider(DEFAULT_PROVIDER, DEFAULT_NUM_PARALLEL)
-
-
-def _default_ioi_provider() -> CodeExecutionProvider:
-    return get_provider(DEFAULT_IOI_PROVIDER, DEFAULT_NUM_PARALLEL)
-
-
-code_reward = get_code_reward(_default_provider)
-binary_code_reward = get_code_reward(_default_provider, binary=True)
-ioi_code_reward = get_ioi_code_reward(_default_ioi_provider)
-cf_code_reward = get_cf_code_reward(_default_provider)
+code_reward = get_code_reward(ProviderChoice())
+binary_code_reward = get_code_reward(ProviderChoice(), binary=True)
+ioi_code_reward = get_ioi_code_reward(ProviderChoice(DEFAULT_IOI_PROVIDER))
+cf_code_reward = get_cf_code_reward(ProviderChoice())
 
 __all__ = [
+    "ProviderChoice",
     "binary_code_reward",
     "build_code_reward_funcs",
     "cf_code_reward",

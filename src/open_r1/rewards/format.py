@@ -18,10 +18,14 @@ that opens `<think>` again is then graded as written (and fails `format_reward`,
 Not covered: judging the content inside the tags (see `open_r1.rewards.accuracy` and the code rewards).
 """
 
+import logging
 import re
+from typing import Optional
 
 from open_r1.rewards._completions import completion_texts
 from open_r1.sandbox.languages import DEFAULT_LANGUAGE
+
+logger = logging.getLogger(__name__)
 
 THINK_OPENING = "<think>\n"
 # Default of `think_prefilled` (GRPOScriptArguments imports it from here).
@@ -123,20 +127,34 @@ def _answer_has_fenced_block(text: str, language: str) -> bool:
 def get_code_format_reward(language: str = DEFAULT_LANGUAGE, think_prefilled: bool = DEFAULT_THINK_PREFILLED):
     """Format reward for code answers: the `<answer>` block must contain a ```language fenced block.
 
-    A `language` dataset column, when present, overrides `language` per sample (mixed-language training).
+    A `language` dataset column, when present, overrides `language` per sample (mixed-language training); a row
+    without one (None) uses `language`, a row whose language is not a name gets None and a warning.
     """
 
-    def code_format_reward(completions, **kwargs) -> list[float]:
+    def code_format_reward(completions, **kwargs) -> list[Optional[float]]:
         texts = _as_written(completion_texts(completions), think_prefilled)
-        languages = kwargs.get("language") or [language] * len(texts)
-        if len(languages) != len(texts):
-            raise ValueError(f"code_format_reward: got {len(texts)} completions but {len(languages)} languages")
-        rewards = []
-        for text, sample_language in zip(texts, languages):
+        languages = kwargs.get("language")
+        if languages is None:
+            languages = [language] * len(texts)
+        elif not isinstance(languages, (list, tuple)) or len(languages) != len(texts):
+            raise ValueError(
+                f"code_format_reward: the 'language' column must hold one language per completion ({len(texts)}), "
+                f"got {languages!r:.200}"
+            )
+        rewards: list[Optional[float]] = []
+        for index, (text, sample_language) in enumerate(zip(texts, languages)):
+            if sample_language is None or sample_language == "":
+                sample_language = language
             if not isinstance(sample_language, str):
-                raise ValueError(
-                    f"code_format_reward: language must be a string such as 'python', got {sample_language!r:.100}"
+                # One bad row costs that row's reward only, never the batch's.
+                logger.warning(
+                    "code_format_reward: row %d cannot be judged (reward None): language must be a string such as "
+                    "'python', got %r",
+                    index,
+                    sample_language,
                 )
+                rewards.append(None)
+                continue
             rewards.append(1.0 if _answer_has_fenced_block(text, sample_language) else 0.0)
         return rewards
 
