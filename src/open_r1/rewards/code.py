@@ -31,6 +31,7 @@ Not covered: custom checkers (`generated_checker`): outputs are compared line by
 whitespace, as most judges do; interactive problems.
 """
 
+import asyncio
 import glob
 import json
 import logging
@@ -111,10 +112,15 @@ def _as_test_cases(raw_tests, where: str) -> tuple[TestCase, ...]:
     return tuple(tests)
 
 
+def _passed_columns(kwargs: dict) -> list[str]:
+    return sorted(k for k in kwargs if k not in ("trainer_state", "log_extra", "log_metric"))
+
+
 def _column(kwargs: dict, name: str, count: int, reward_name: str) -> list:
     if kwargs.get(name) is None:
-        passed = sorted(k for k in kwargs if k not in ("trainer_state", "log_extra", "log_metric"))
-        raise ValueError(f"{reward_name} needs a dataset column '{name}'; the columns passed were {passed}")
+        raise ValueError(
+            f"{reward_name} needs a dataset column '{name}'; the columns passed were {_passed_columns(kwargs)}"
+        )
     return _optional_column(kwargs, name, count, reward_name)
 
 
@@ -314,6 +320,13 @@ def get_ioi_code_reward(
     def ioi_code_reward(completions, **kwargs) -> list[Optional[float]]:
         options = _call_options(kwargs, "ioi_code_reward", provider, test_batch_size, None, IOI_SCORING)
         texts = completion_texts(completions)
+        if kwargs.get("verification_info") is None and kwargs.get("test_names") is not None:
+            return _score_ioi_rows(texts, kwargs, options)
+        if kwargs.get("verification_info") is None:
+            raise ValueError(
+                "ioi_code_reward needs the open-r1/ioi columns (test_names, grader_files, ...) or a "
+                f"'verification_info' column with 'subtasks'; the columns passed were {_passed_columns(kwargs)}"
+            )
         infos = _column(kwargs, "verification_info", len(texts), "ioi_code_reward")
         plan = []  # (completion index, subtask points) per submission
         submissions: list[Optional[Submission]] = []
@@ -355,6 +368,84 @@ def get_ioi_code_reward(
     return ioi_code_reward
 
 
+def _score_ioi_rows(texts: list[str], kwargs: dict, options: dict) -> list[Optional[float]]:
+    """open-r1/ioi rows (one subtask each) on Piston's cms_ioi package: each reward is the subtask's score, the
+    worst of its tests' scores (see open_r1.rewards.ioi)."""
+    from open_r1.rewards.ioi import IOI_ROW_COLUMNS, add_includes, check_subtask_row, run_coroutine, score_subtask
+    from open_r1.sandbox.piston import PistonProvider
+
+    count = len(texts)
+    columns = {
+        name: _optional_column(kwargs, name, count, "ioi_code_reward") for name in IOI_ROW_COLUMNS if name in kwargs
+    }
+    rows = [{name: values[index] for name, values in columns.items()} for index in range(count)]
+    runner = options["provider"]()
+    if not isinstance(runner, PistonProvider):
+        raise ValueError(
+            "ioi_code_reward: open-r1/ioi rows are judged with their graders by Piston's cms_ioi package, so they "
+            f"need ioi_provider (or provider_type) 'piston'; got {type(runner).__name__}. Other providers take "
+            "verification_info rows with 'subtasks' of stdin/stdout tests."
+        )
+    batch_size = options["test_batch_size"]
+
+    async def score(index: int, row: dict) -> Optional[float]:
+        try:
+            check_subtask_row(row, f"row {index}")
+        except ValueError as error:
+            _skip_row("ioi_code_reward", index, error)
+            return None
+        code = add_includes(extract_code(texts[index], "cpp"), row["id"])
+        try:
+            return float((await score_subtask(runner.client, row, code, test_batch_size=batch_size)).score)
+        except ValueError as error:  # the row's tests are malformed
+            _skip_row("ioi_code_reward", index, error)
+            return None
+        except Exception as error:  # the fleet failed, not the program: reward 0, training goes on
+            logger.warning("ioi_code_reward: row %d: Piston failed (reward 0): %s", index, error)
+            return 0.0
+
+    async def score_all() -> list[Optional[float]]:
+        return list(await asyncio.gather(*(score(index, row) for index, row in enumerate(rows))))
+
+    return run_coroutine(score_all())
+
+
+# Upstream's layout of CF_TESTS_FOLDER: one parquet file of generated tests per contest.
+CF_CONTEST_TESTS_FILE = "test_cases_{contest:04d}.parquet"
+_TEST_COLUMNS = ["problem_id", "input", "output"]
+
+
+def _read_test_rows(path: str) -> list[dict]:
+    if path.endswith(".jsonl"):
+        with open(path, encoding="utf-8") as handle:
+            rows = [json.loads(line) for line in handle if line.strip()]
+    else:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(path, columns=_TEST_COLUMNS).to_pylist()
+    for row in rows:
+        missing = set(_TEST_COLUMNS) - set(row)
+        if missing:
+            raise ValueError(f"{path}: generated test rows need problem_id, input, output; missing {missing}")
+    return rows
+
+
+@lru_cache(maxsize=32)
+def get_generated_contest_tests(folder: str, contest_id: str) -> dict[str, list[dict]]:
+    """{problem id: [{input, output}]} of one contest, from upstream's layout (`test_cases_0123.parquet`)."""
+    try:
+        contest = int(contest_id)
+    except ValueError:
+        raise ValueError(f"Codeforces problem ids look like '2063/A'; got contest {contest_id!r:.50}") from None
+    path = os.path.join(folder, CF_CONTEST_TESTS_FILE.format(contest=contest))
+    if not os.path.exists(path):
+        return {}
+    tests: dict[str, list[dict]] = {}
+    for row in _read_test_rows(path):
+        tests.setdefault(str(row["problem_id"]), []).append({"input": row["input"], "output": row["output"]})
+    return tests
+
+
 @lru_cache(maxsize=1)
 def _generated_tests_index(folder: str) -> dict[str, list[dict]]:
     index: dict[str, list[dict]] = {}
@@ -362,28 +453,31 @@ def _generated_tests_index(folder: str) -> dict[str, list[dict]]:
     if not files:
         raise ValueError(f"CF_TESTS_FOLDER={folder} holds no .jsonl or .parquet files of generated tests")
     for path in files:
-        if path.endswith(".jsonl"):
-            with open(path, encoding="utf-8") as handle:
-                rows = [json.loads(line) for line in handle if line.strip()]
-        else:
-            import pyarrow.parquet as pq
-
-            rows = pq.read_table(path, columns=["problem_id", "input", "output"]).to_pylist()
-        for row in rows:
-            missing = {"problem_id", "input", "output"} - set(row)
-            if missing:
-                raise ValueError(f"{path}: generated test rows need problem_id, input, output; missing {missing}")
+        for row in _read_test_rows(path):
             index.setdefault(str(row["problem_id"]), []).append({"input": row["input"], "output": row["output"]})
     return index
 
 
+@lru_cache(maxsize=1)
+def _has_contest_files(folder: str) -> bool:
+    return bool(glob.glob(os.path.join(folder, "test_cases_*.parquet")))
+
+
 def get_generated_tests(problem_id: str) -> list[dict]:
+    """Generated tests of a Codeforces problem ('2063/A') from CF_TESTS_FOLDER: upstream's layout (one
+    `test_cases_<contest>.parquet` per contest, read one contest at a time) or any .jsonl/.parquet files with
+    problem_id, input and output (read once)."""
     folder = os.environ.get("CF_TESTS_FOLDER")
     if not folder:
         raise ValueError(
             f"Problem {problem_id} has incomplete official tests; set CF_TESTS_FOLDER to the folder of generated "
-            "tests (jsonl/parquet files with problem_id, input, output)"
+            "tests (open-r1/codeforces' test_cases_<contest>.parquet files, or jsonl/parquet files with problem_id, "
+            "input, output)"
         )
+    if not os.path.isdir(folder):
+        raise ValueError(f"CF_TESTS_FOLDER={folder} is not a folder")
+    if _has_contest_files(folder):
+        return get_generated_contest_tests(folder, str(problem_id).split("/")[0]).get(str(problem_id), [])
     return _generated_tests_index(folder).get(str(problem_id), [])
 
 
@@ -405,14 +499,22 @@ def get_cf_code_reward(
         ids = _optional_column(kwargs, "id", count, "cf_code_reward")
         complete = _optional_column(kwargs, "official_tests_complete", count, "cf_code_reward", default=True)
         row_languages = _optional_column(kwargs, "language", count, "cf_code_reward")
+        input_modes = _optional_column(kwargs, "input_mode", count, "cf_code_reward", default="stdio")
+        # Upstream adds the generated tests of every problem; they are needed where the official ones are incomplete.
+        with_generated = bool(os.environ.get("CF_TESTS_FOLDER"))
         submissions: list[Optional[Submission]] = []
         rewards: list[Optional[float]] = [None] * count
         languages = set()
         for index, text in enumerate(texts):
             raw_tests = official[index] or []
             # Outside the row's try: a missing CF_TESTS_FOLDER is the setup's mistake, for every row alike.
-            generated = get_generated_tests(ids[index]) if not complete[index] and ids[index] is not None else []
+            wanted = with_generated or not complete[index]
+            generated = get_generated_tests(ids[index]) if wanted and ids[index] is not None else []
             try:
+                if input_modes[index] not in ("stdio", None):
+                    raise ValueError(
+                        f"input_mode[{index}] is {input_modes[index]!r:.50}: programs here read stdin (only 'stdio')"
+                    )
                 if not isinstance(raw_tests, list):
                     raise ValueError(f"official_tests[{index}] must be a list of test cases, got {raw_tests!r:.100}")
                 tests = _as_test_cases(raw_tests + generated, f"official_tests[{index}]")
@@ -452,6 +554,7 @@ def build_code_reward_funcs(script_args) -> dict[str, Callable]:
         )
 
     code_provider = provider_for(script_args.code_provider)
+    # Competitive programming (IOI and Codeforces) runs where `ioi_provider` says, as upstream ran both on Piston.
     ioi_provider = provider_for(script_args.ioi_provider)
     common = {
         "test_batch_size": script_args.code_eval_test_batch_size,
@@ -462,14 +565,14 @@ def build_code_reward_funcs(script_args) -> dict[str, Callable]:
         ),
         "binary_code": get_code_reward(code_provider, script_args.code_language, binary=True, **common),
         "ioi_code": get_ioi_code_reward(ioi_provider, **common),
-        "cf_code": get_cf_code_reward(code_provider, scoring_mode=script_args.code_eval_scoring_mode, **common),
+        "cf_code": get_cf_code_reward(ioi_provider, scoring_mode=script_args.code_eval_scoring_mode, **common),
     }
 
 
 code_reward = get_code_reward(ProviderChoice())
 binary_code_reward = get_code_reward(ProviderChoice(), binary=True)
 ioi_code_reward = get_ioi_code_reward(ProviderChoice(DEFAULT_IOI_PROVIDER))
-cf_code_reward = get_cf_code_reward(ProviderChoice())
+cf_code_reward = get_cf_code_reward(ProviderChoice(DEFAULT_IOI_PROVIDER))
 
 __all__ = [
     "ProviderChoice",
@@ -480,6 +583,7 @@ __all__ = [
     "extract_code",
     "get_cf_code_reward",
     "get_code_reward",
+    "get_generated_contest_tests",
     "get_generated_tests",
     "get_ioi_code_reward",
     "get_provider",
