@@ -79,7 +79,27 @@ def test_rows_without_tests_are_not_judged_and_bad_rows_are_named(sandbox, caplo
     # A malformed row is the dataset's: that row gets None and a warning naming what is wrong.
     assert reward([answer(ADD)], verification_info=[{"language": "python", "test_cases": [{"in": "1"}]}]) == [None]
     assert "test_cases'][0] must have 'input' and 'output'" in caplog.text
-    assert reward(["```python\n" + ADD + "\n```"], verification_info=[json.dumps(INFO)]) == pytest.approx([1.1])
+    assert reward(["```python\n" + ADD + "\n```"], verification_info=[json.dumps(INFO)]) == [1.0]
+
+
+def test_code_reward_is_upstreams_fraction_of_tests_passed_by_default(sandbox):
+    # Three of four tests pass although the first fails: upstream's code_reward gives 0.75, not 0 (early stopping).
+    info = {"language": "python", "test_cases": [{"input": "0 0", "output": "1"}] + INFO["test_cases"][:3]}
+    assert len(info["test_cases"]) == 4
+    assert get_code_reward(lambda: sandbox)([answer(ADD)], verification_info=[info]) == [0.75]
+    assert get_code_reward(lambda: sandbox)([answer(ADD)], verification_info=[INFO]) == [1.0]
+    # The weighted, early-stopping scoring is there when asked for: in a recipe with code_reward_scoring: code_eval.
+    args = GRPOScriptArguments(
+        dataset_name="x", code_reward_scoring="code_eval", code_eval_scoring_mode="weighted_sum"
+    )
+    code_eval = build_code_reward_funcs(args)["code"]
+    try:
+        assert code_eval([answer(ADD)], verification_info=[INFO]) == pytest.approx([1.1])
+        assert code_eval([answer(ADD)], verification_info=[info]) == [0.0]  # the first test failed: stop there
+    except SandboxUnavailableError as error:
+        pytest.skip(str(error))
+    with pytest.raises(ValueError, match="code_reward_scoring must be one of"):
+        GRPOScriptArguments(dataset_name="x", code_reward_scoring="weighted")
 
 
 def test_cpp_verification_info_runs_cpp(sandbox):
@@ -144,7 +164,7 @@ def test_module_level_code_reward_runs_on_the_default_local_provider():
         rewards = code_rewards.code_reward([answer(ADD)], verification_info=[INFO])
     except SandboxUnavailableError as error:
         pytest.skip(str(error))
-    assert rewards == pytest.approx([1.1])  # the config's default scoring mode is weighted_sum
+    assert rewards == [1.0]  # upstream's code_reward: the fraction of tests passed
 
 
 def test_rewards_registry_builds_code_rewards(monkeypatch, sandbox):

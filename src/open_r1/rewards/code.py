@@ -6,16 +6,21 @@
 
 Rewards (upstream open-r1 names, each `(completions, **kwargs) -> list[float | None]`):
 - `code_reward`: the last fenced code block of each completion runs on `verification_info["test_cases"]`
-  (stdin/stdout); scored with `code_eval_scoring_mode` (pass_fail, partial = fraction passed, weighted_sum =
-  pass_fail + 0.1 * fraction) and run `code_eval_test_batch_size` tests at a time, stopping after the first
-  batch with a failure (the remaining tests count as failed).
+  (stdin/stdout); as upstream, every test runs and the reward is the fraction passed. With
+  `code_reward_scoring: code_eval` it is scored like cf_code instead: `code_eval_scoring_mode` (pass_fail,
+  partial = fraction passed, weighted_sum = pass_fail + 0.1 * fraction), `code_eval_test_batch_size` tests at a
+  time, stopping after the first batch with a failure (the remaining tests count as failed).
 - `binary_code_reward`: 1.0 when every test passes, else 0.0.
-- `ioi_code_reward`: IOI subtask scoring: each subtask of `verification_info["subtasks"]`
-  ([{"score", "test_cases"}]) earns its points only if all its tests pass; the reward is the fraction of
-  points earned. Runs on `ioi_provider`.
-- `cf_code_reward`: Codeforces rows (`official_tests`, `time_limit`, `memory_limit`, `id`), plus generated
-  tests read from `CF_TESTS_FOLDER` (jsonl or parquet files with `problem_id`, `input`, `output`) when the
-  row says its official tests are incomplete. -1.0 without a code block, -0.1 when it does not compile.
+- `ioi_code_reward`: rows of open-r1/ioi (one subtask each: `id`, `subtask`, `test_names`, `grader_files`, ...)
+  run with their graders on Piston's cms_ioi package and score as upstream's (`open_r1.rewards.ioi`: the
+  subtask's worst test score). Rows with a `verification_info` column instead use this project's schema on
+  any provider: each subtask of `verification_info["subtasks"]` ([{"score", "test_cases"}]) earns its points
+  only if all its tests pass; the reward is the fraction of points earned. Runs on `ioi_provider`.
+- `cf_code_reward`: Codeforces rows of open-r1/codeforces (`official_tests`, `id` like "2063/A", `language`,
+  `input_mode`), plus generated tests from `CF_TESTS_FOLDER` (upstream's `test_cases_<contest>.parquet` files,
+  or jsonl/parquet files with `problem_id`, `input`, `output`): for every row when the folder is set, and a row
+  whose `official_tests_complete` is false needs it. -1.0 without a code block, -0.1 when it does not compile.
+  Runs on `ioi_provider` (upstream ran it on Piston).
 Programs run on `code_provider` (local by default, see `open_r1.sandbox`); a provider failure yields reward 0
 and a warning, never an exception in training. A row without tests yields None (TRL then ignores it), and so
 does a row that cannot be judged (a language no sandbox runs or that is not a name, a test whose input or output
@@ -54,6 +59,12 @@ CF_NO_COMPILE_REWARD = -0.1
 # Defaults of the code rewards (GRPOScriptArguments imports them from here).
 DEFAULT_TEST_BATCH_SIZE = 1
 DEFAULT_SCORING_MODE = "weighted_sum"
+# code_reward's own scoring, as upstream's: every test runs and the reward is the fraction passed. "code_eval"
+# scores it like cf_code, with code_eval_scoring_mode and code_eval_test_batch_size (early stopping).
+CODE_REWARD_SCORINGS = ("fraction", "code_eval")
+DEFAULT_CODE_REWARD_SCORING = "fraction"
+ALL_TESTS = 0  # a test batch size that runs every test in one batch (no early stopping)
+FRACTION_SCORING_MODE = "partial"
 # IOI and Codeforces problems run on a Piston fleet unless `ioi_provider` says otherwise.
 DEFAULT_IOI_PROVIDER = "piston"
 
@@ -262,10 +273,12 @@ def _check_same_language(options: dict, languages: set, reward_name: str) -> Non
 def get_code_reward(
     provider: Callable[[], CodeExecutionProvider],
     language: str = DEFAULT_LANGUAGE,
-    test_batch_size: int = DEFAULT_TEST_BATCH_SIZE,
-    scoring_mode: str = DEFAULT_SCORING_MODE,
+    test_batch_size: int = ALL_TESTS,
+    scoring_mode: str = FRACTION_SCORING_MODE,
     binary: bool = False,
 ) -> Callable:
+    """code_reward (or binary_code_reward) on `provider`; by default upstream's: every test runs and the reward is
+    the fraction passed (binary: 1.0 when all pass). `scoring_mode` / `test_batch_size` choose another scoring."""
     if scoring_mode not in SCORING_MODES:
         raise ValueError(f"code_eval_scoring_mode must be one of {SCORING_MODES}, got {scoring_mode!r}")
     canonical_language(language)  # a reward built for a language no sandbox runs fails here, not mid-training
@@ -554,22 +567,29 @@ def build_code_reward_funcs(script_args) -> dict[str, Callable]:
         )
 
     code_provider = provider_for(script_args.code_provider)
+    scoring = script_args.code_reward_scoring
+    if scoring not in CODE_REWARD_SCORINGS:
+        raise ValueError(f"code_reward_scoring must be one of {CODE_REWARD_SCORINGS}, got {scoring!r}")
+    code_scoring = (
+        {"scoring_mode": script_args.code_eval_scoring_mode, "test_batch_size": script_args.code_eval_test_batch_size}
+        if scoring == "code_eval"
+        else {"scoring_mode": FRACTION_SCORING_MODE, "test_batch_size": ALL_TESTS}
+    )
     # Competitive programming (IOI and Codeforces) runs where `ioi_provider` says, as upstream ran both on Piston.
     ioi_provider = provider_for(script_args.ioi_provider)
     common = {
         "test_batch_size": script_args.code_eval_test_batch_size,
     }
     return {
-        "code": get_code_reward(
-            code_provider, script_args.code_language, scoring_mode=script_args.code_eval_scoring_mode, **common
-        ),
+        "code": get_code_reward(code_provider, script_args.code_language, **code_scoring),
+        # All tests passing or not does not depend on early stopping, which only saves running the rest.
         "binary_code": get_code_reward(code_provider, script_args.code_language, binary=True, **common),
         "ioi_code": get_ioi_code_reward(ioi_provider, **common),
         "cf_code": get_cf_code_reward(ioi_provider, scoring_mode=script_args.code_eval_scoring_mode, **common),
     }
 
 
-code_reward = get_code_reward(ProviderChoice())
+code_reward = get_code_reward(ProviderChoice())  # upstream's scoring: the fraction of tests passed
 binary_code_reward = get_code_reward(ProviderChoice(), binary=True)
 ioi_code_reward = get_ioi_code_reward(ProviderChoice(DEFAULT_IOI_PROVIDER))
 cf_code_reward = get_cf_code_reward(ProviderChoice(DEFAULT_IOI_PROVIDER))
