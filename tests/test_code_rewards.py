@@ -45,6 +45,7 @@ def test_extract_code_takes_the_last_block_of_the_language():
     assert extract_code(text, "python") == "second\n"
     assert extract_code(text, "cpp") == "not python\n"
     assert extract_code("no code here") == ""
+    assert extract_code(text, None) == ""  # upstream: no language, no code
 
 
 def test_code_reward_scores_each_mode(sandbox):

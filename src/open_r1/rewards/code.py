@@ -96,8 +96,11 @@ def code_blocks(text: str) -> list[tuple[str, str]]:
         position = end + len(_FENCE)
 
 
-def extract_code(completion: str, language: str = DEFAULT_LANGUAGE) -> str:
-    """The last fenced code block (preferring blocks tagged `language`), or '' when there is none."""
+def extract_code(completion: str, language: Optional[str] = DEFAULT_LANGUAGE) -> str:
+    """The last fenced code block (preferring blocks tagged `language`), or '' when there is none or `language` is
+    None (as upstream: a row without a language has no code to run)."""
+    if language is None:
+        return ""
     blocks = code_blocks(completion)
     tags = fence_tags(language)
     tagged = [code for tag, code in blocks if tag.lower() in tags]
