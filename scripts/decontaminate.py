@@ -147,7 +147,7 @@ def flag_dataset(
 def main(argv=None) -> dict:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    dataset = load_dataset_reference(args.dataset, args.config, args.split)
+    dataset = load_dataset_reference(args.dataset, args.config, args.split, config_field="--config")
     benchmarks = load_benchmarks(args)
     index = NgramIndex(benchmarks, args.ngram_size)
     logger.info("Indexed %d benchmark n-grams from %s", index.num_ngrams, ", ".join(benchmarks))

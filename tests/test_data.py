@@ -190,3 +190,15 @@ def test_system_prompt_is_prepended_once():
 def test_system_prompt_needs_a_conversational_column():
     with pytest.raises(ValueError, match="no conversational column 'messages'"):
         add_system_prompt(DatasetDict({"train": Dataset.from_list([{"text": "x"}])}), "be brief")
+
+
+@pytest.mark.parametrize("name", ["a_disk", "b_dict", "c.jsonl", "c.jsonl,d.jsonl"])
+def test_a_dataset_config_for_a_saved_folder_or_data_files_is_an_error_naming_the_field(data_dir, name):
+    # A config selects one of a Hub dataset's configurations; here there is none, and loading everything instead
+    # would train on data the recipe did not ask for.
+    reference = ",".join(str(data_dir / part) for part in name.split(","))
+    with pytest.raises(ValueError, match="dataset_config='verifiable-prompts' cannot apply to .*no configurations"):
+        get_dataset(ScriptArguments(dataset_name=reference, dataset_config="verifiable-prompts"))
+    entry = {"id": str(data_dir / "a_disk"), "config": "default", "columns": ["prompt"]}
+    with pytest.raises(ValueError, match=r"config of .*a_disk='default' cannot apply to the save_to_disk folder"):
+        get_dataset(mixture(entry))

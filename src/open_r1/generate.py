@@ -108,7 +108,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    dataset = load_dataset_reference(args.hf_dataset, args.hf_dataset_config, args.hf_dataset_split)
+    dataset = load_dataset_reference(
+        args.hf_dataset, args.hf_dataset_config, args.hf_dataset_split, config_field="hf_dataset_config"
+    )
     if args.prompt_column not in dataset.column_names:
         raise ValueError(
             f"--prompt-column {args.prompt_column!r} is not a column of {args.hf_dataset!r}; "

@@ -26,7 +26,17 @@ def _looks_local(reference: str) -> bool:
     )
 
 
-def _load_local(reference: str, config: str | None) -> Dataset | DatasetDict:
+def _refuse_config(config: str | None, config_field: str, what: str) -> None:
+    # A config names one of a Hub dataset's builder configurations; saved folders and data files have none, and
+    # silently loading the whole thing instead would train on data the recipe did not ask for.
+    if config is not None:
+        raise ValueError(
+            f"{config_field}={config!r} cannot apply to {what}, which has no configurations: remove {config_field}, "
+            "or point the dataset at the configuration's own files"
+        )
+
+
+def _load_local(reference: str, config: str | None, config_field: str) -> Dataset | DatasetDict:
     paths = [pathlib.Path(part.strip()).expanduser() for part in reference.split(",")]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -37,6 +47,7 @@ def _load_local(reference: str, config: str | None) -> Dataset | DatasetDict:
     if len(paths) == 1 and paths[0].is_dir():
         folder = paths[0]
         if (folder / "dataset_dict.json").exists() or (folder / "state.json").exists():
+            _refuse_config(config, config_field, f"the save_to_disk folder {folder}")
             return datasets.load_from_disk(str(folder))
         return datasets.load_dataset(str(folder), config)
 
@@ -45,14 +56,21 @@ def _load_local(reference: str, config: str | None) -> Dataset | DatasetDict:
         raise ValueError(
             f"Dataset files {reference!r} must share one extension among {sorted(_FILE_BUILDERS)}; got {sorted(suffixes)}"
         )
+    _refuse_config(config, config_field, f"the data file(s) {reference}")
     builder = _FILE_BUILDERS[suffixes.pop()]
     return datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]})
 
 
-def load_dataset_reference(reference: str, config: str | None = None, split: str | None = None):
-    """Loads a Hub id or local path; returns the `split` as a Dataset, or every split as a DatasetDict."""
+def load_dataset_reference(
+    reference: str, config: str | None = None, split: str | None = None, config_field: str = "dataset_config"
+):
+    """Loads a Hub id or local path; returns the `split` as a Dataset, or every split as a DatasetDict.
+
+    `config` (a Hub builder configuration, or of a folder of data files with a loading script or card) is an error
+    for a save_to_disk folder or data files, which have none; `config_field` is its name in the caller's
+    arguments, for that error."""
     if _looks_local(reference):
-        loaded = _load_local(reference, config)
+        loaded = _load_local(reference, config, config_field)
     else:
         try:
             loaded = datasets.load_dataset(reference, config)

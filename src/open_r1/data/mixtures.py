@@ -38,7 +38,7 @@ def select_columns(dataset: Dataset, columns: list[str], name: str) -> Dataset:
 
 
 def _load_mixture_member(entry: DatasetConfig, seed: int) -> Dataset:
-    dataset = load_dataset_reference(entry.id, entry.config, entry.split)
+    dataset = load_dataset_reference(entry.id, entry.config, entry.split, config_field=f"config of {entry.id}")
     if entry.columns is not None:
         dataset = select_columns(dataset, entry.columns, entry.id)
     if entry.weight is not None:
