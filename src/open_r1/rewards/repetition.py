@@ -37,7 +37,7 @@ def get_repetition_penalty_reward(
 ):
     """A reward penalising repeated `ngram_size`-grams, down to `max_penalty` (<= 0)."""
     if max_penalty > 0:
-        raise ValueError(f"repetition_max_penalty must be <= 0, got {max_penalty}")
+        raise ValueError(f"max_penalty {max_penalty} should not be positive (repetition_max_penalty must be <= 0)")
     if ngram_size < 1:
         raise ValueError(f"repetition_n_grams must be >= 1, got {ngram_size}")
     if language == "en":
