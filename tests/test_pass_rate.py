@@ -99,8 +99,35 @@ def test_conversational_prompts_are_used_as_is_and_a_system_prompt_is_prepended(
         script.build_conversations([42], None, "prompt")
 
 
-def test_bad_bounds_and_missing_outputs_are_rejected(script):
+def test_bad_bounds_and_missing_outputs_are_rejected(script, monkeypatch):
+    import huggingface_hub
+
     with pytest.raises(ValueError, match="pass_rate_min <= pass_rate_max"):
         script.PassRateScriptArguments(dataset_name="x", pass_rate_min=0.9, pass_rate_max=0.1, output_dir="o")
-    with pytest.raises(ValueError, match="set output_dir"):
-        script.PassRateScriptArguments(dataset_name="x")
+    # No output named: upstream pushed to <dataset>-<model>-<revision>-gen; that needs a login, checked up front.
+    gen_args = script.PassRateGenerationArguments(model_name_or_path="org/Model-7B", model_revision="v1")
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
+    with pytest.raises(ValueError, match="set output_dir.*pushed to org/data-Model-7B-v1-gen.*Hub login"):
+        script.resolve_outputs(script.PassRateScriptArguments(dataset_name="org/data"), gen_args)
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: "hf_token")
+    script_args = script.PassRateScriptArguments(dataset_name="org/data")
+    script.resolve_outputs(script_args, gen_args)
+    assert script_args.output_dataset_name == "org/data-Model-7B-v1-gen"
+
+
+def test_model_loading_fields_are_refused_where_the_backend_cannot_apply_them(script):
+    with pytest.raises(ValueError, match=r"backend 'openai' cannot apply \['chat_template', 'model_revision'\]"):
+        script.PassRateGenerationArguments(
+            model_name_or_path="m", backend="openai", model_revision="v1", chat_template="x"
+        )
+    with pytest.raises(ValueError, match="attn_implementation='eager': backend 'vllm' chooses its own"):
+        script.PassRateGenerationArguments(model_name_or_path="m", attn_implementation="eager")
+    script.PassRateGenerationArguments(model_name_or_path="m", attn_implementation="flash_attention_2")  # upstream's
+    with pytest.raises(ValueError, match="one positive weight per reward"):
+        script.PassRateScriptArguments(
+            dataset_name="x", output_dir="o", reward_funcs=["accuracy"], reward_weights=[0.0]
+        )
+    weighted = script.PassRateScriptArguments(
+        dataset_name="x", output_dir="o", reward_funcs=["accuracy"], reward_weights=[1.0]
+    )
+    assert weighted.reward_weights == [1.0]

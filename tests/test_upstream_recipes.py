@@ -148,11 +148,23 @@ def parse_pass_rate(script, path: pathlib.Path):
 
 
 @pytest.mark.parametrize("recipe", fixture_recipes(("dataset_filtering",)), ids=recipe_id)
-def test_upstream_filtering_recipes_fail_naming_the_model_field_the_pass_rate_script_lacks(recipe, pass_rate_script):
-    # Not supported yet (see docs/upstream.md): the pass-rate script loads the model from model_name_or_path alone,
-    # while upstream's took TRL's ModelConfig (torch_dtype, model_revision, attn_implementation) and chat_template.
-    with pytest.raises(ValueError, match=r"`torch_dtype` \(.* name of `dtype`\): this script takes neither"):
-        parse_pass_rate(pass_rate_script, recipe)
+def test_upstream_filtering_recipe_parses_with_every_value_reaching_the_pass_rate_script(
+    recipe, pass_rate_script, caplog, tmp_path
+):
+    if "e2b_router_url" in recipe.read_text():
+        # Upstream's code_provider defaulted to e2b; here to the local sandbox, so the router would go unused.
+        with pytest.raises(ValueError, match="e2b_router_url is set but no reward runs on e2b.*code_provider: e2b"):
+            parse_pass_rate(pass_rate_script, recipe)
+        recipe = tmp_path / recipe.name
+        recipe.write_text((FIXTURES / "dataset_filtering" / recipe.name).read_text() + "code_provider: e2b\n")
+    with caplog.at_level(logging.WARNING):
+        script_args, gen_args = parse_pass_rate(pass_rate_script, recipe)
+    values = yaml.safe_load(recipe.read_text())
+    renamed = {"torch_dtype": "dtype", "dataset_split": "dataset_train_split"}
+    for name, value in values.items():
+        target = gen_args if hasattr(gen_args, renamed.get(name, name)) else script_args
+        assert getattr(target, renamed.get(name, name)) == value, name
+    assert any("`torch_dtype`" in m and "read as `dtype: bfloat16`" in m for m in upstream_warnings(caplog))
 
 
 def test_the_pass_rate_script_reads_upstreams_dataset_split(pass_rate_script, tmp_path, caplog):
@@ -450,3 +462,38 @@ def test_upstream_sft_recipe_trains_two_steps_on_cpu(tiny_assets, tmp_path):
     assert [entry["step"] for entry in losses] == [1, 2]
     assert all(entry["loss"] > 0 for entry in losses)
     assert (output_dir / "model.safetensors").exists()
+
+
+@pytest.mark.e2e
+def test_upstream_filtering_recipe_runs_on_cpu(pass_rate_script, tiny_assets, tmp_path, caplog):
+    # config_demo.yaml as upstream wrote it (its own chat template, system prompt, accuracy reward, 8 samples of up to
+    # 2,048 tokens), pointed at the tiny model and a local copy of the problems; vLLM and flash-attention need a GPU.
+    data = tmp_path / "openr1-math"
+    rows = datasets.load_from_disk(str(tiny_assets["tiny-math"]))["train"].select(range(3))
+    datasets.DatasetDict({"train": rows.rename_column("prompt", "problem")}).save_to_disk(str(data))
+    parser = RecipeParser((pass_rate_script.PassRateScriptArguments, pass_rate_script.PassRateGenerationArguments))
+    recipe = FIXTURES / "dataset_filtering" / "config_demo.yaml"
+    script_args, gen_args = parser.parse_args_and_config(
+        ["--config", str(recipe), "--model_name_or_path", str(tiny_assets["tiny-model"]), "--dataset_name", str(data),
+         "--output_dir", str(tmp_path / "out"), "--backend", "transformers", "--attn_implementation", "sdpa",
+         "--dtype", "float32", "--max_completion_length", "4"]
+    )  # fmt: skip
+    assert gen_args.chat_template.startswith("{% if not add_generation_prompt is defined %}")
+    rendered = []
+    original = pass_rate_script.sample_completions
+
+    def record_prompts(*args, **kwargs):
+        prompts, completions = original(*args, **kwargs)
+        rendered.extend(prompts)
+        return prompts, completions
+
+    pass_rate_script.sample_completions = record_prompts
+    try:
+        result = pass_rate_script.main(script_args, gen_args)
+    finally:
+        pass_rate_script.sample_completions = original
+    everything = result["train_all"]
+    assert len(everything) == 3 and all(len(row["pass_rate_generations"]) == 8 for row in everything)
+    # The recipe's chat template (DeepSeek's, with its <｜User｜> markers) rendered the prompts, not the tokenizer's.
+    assert len(rendered) == 3 and all("<｜User｜>" in prompt and "<｜Assistant｜>" in prompt for prompt in rendered)
+    assert all("You are a helpful AI Assistant" in prompt for prompt in rendered)  # the recipe's system prompt

@@ -47,8 +47,21 @@ class PassRateScriptArguments(GRPOScriptArguments):
     pass_rate_max: float = field(default=0.9, metadata={"help": "Keep rows whose pass rate is at most this."})
     dataset_start_index: Optional[int] = field(default=None, metadata={"help": "First row to process (shards)."})
     dataset_end_index: Optional[int] = field(default=None, metadata={"help": "Row after the last one to process."})
-    output_dataset_name: Optional[str] = field(default=None, metadata={"help": "Hub id to push the result to."})
+    output_dataset_name: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": "Hub id to push the result to. With neither this nor output_dir, upstream's name "
+            "<dataset_name>-<model>-<model_revision>-gen (needs a Hub login)."
+        },
+    )
     output_dir: Optional[str] = field(default=None, metadata={"help": "Folder to save the result to (offline)."})
+    reward_weights: Optional[list[float]] = field(
+        default=None,
+        metadata={
+            "help": "Upstream recipes' weights of reward_funcs: positive, one per reward. They do not change the pass "
+            "rate (a sample passes when every reward gives 1.0)."
+        },
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -58,8 +71,17 @@ class PassRateScriptArguments(GRPOScriptArguments):
             )
         if self.dataset_mixture is not None:
             raise ValueError("pass-rate filtering reads one dataset: set dataset_name, not dataset_mixture")
-        if not self.output_dir and not self.output_dataset_name:
-            raise ValueError("set output_dir (local) and/or output_dataset_name (Hub) to keep the result")
+        if self.reward_weights is not None:
+            funcs = [self.reward_funcs] if isinstance(self.reward_funcs, str) else list(self.reward_funcs)
+            if len(self.reward_weights) != len(funcs) or any(w <= 0 for w in self.reward_weights):
+                raise ValueError(
+                    f"reward_weights {self.reward_weights} must be one positive weight per reward of {funcs}: a "
+                    "sample passes when every reward gives 1.0, so a zero or negative weight has no meaning here"
+                )
+
+
+# The attention upstream's recipes name, which is what vLLM runs on GPUs that support it.
+VLLM_ATTENTION = "flash_attention_2"
 
 
 @dataclass
@@ -69,6 +91,22 @@ class PassRateGenerationArguments:
     model_name_or_path: str = field(metadata={"help": "Model (Hub id or local folder, or the served model name)."})
     backend: Literal["vllm", "openai", "transformers"] = field(
         default="vllm", metadata={"help": "vllm (local GPUs), openai (a server at base_url) or transformers."}
+    )
+    model_revision: Optional[str] = field(
+        default=None, metadata={"help": "vllm/transformers: the model's revision (branch, tag or commit)."}
+    )
+    dtype: str = field(
+        default="auto", metadata={"help": "vllm/transformers: weights dtype (auto, bfloat16, float16, float32)."}
+    )
+    attn_implementation: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": "transformers: attention implementation (sdpa, eager, flash_attention_2). vllm picks its own "
+            f"kernels: only {VLLM_ATTENTION!r} (what it uses on GPUs that have it) is accepted there."
+        },
+    )
+    chat_template: Optional[str] = field(
+        default=None, metadata={"help": "vllm/transformers: a Jinja chat template that replaces the tokenizer's."}
     )
     base_url: str = field(default="http://localhost:8000/v1", metadata={"help": "OpenAI-compatible API base URL."})
     num_generations: int = field(default=8, metadata={"help": "Completions sampled per problem (k)."})
@@ -85,6 +123,25 @@ class PassRateGenerationArguments:
     def __post_init__(self):
         if self.num_generations < 1:
             raise ValueError(f"num_generations must be at least 1, got {self.num_generations}")
+        if self.backend == "openai":
+            # The server loaded the model and holds its template: these cannot reach it from here.
+            local_only = {
+                "model_revision": self.model_revision,
+                "attn_implementation": self.attn_implementation,
+                "chat_template": self.chat_template,
+                "dtype": None if self.dtype == "auto" else self.dtype,
+            }
+            given = sorted(name for name, value in local_only.items() if value is not None)
+            if given:
+                raise ValueError(
+                    f"backend 'openai' cannot apply {given}: the server at base_url loaded the model; set them where "
+                    "the server starts (e.g. vllm serve --revision/--dtype/--chat-template)"
+                )
+        if self.backend == "vllm" and self.attn_implementation not in (None, VLLM_ATTENTION):
+            raise ValueError(
+                f"attn_implementation={self.attn_implementation!r}: backend 'vllm' chooses its own attention kernels "
+                f"(flash attention where the GPU has it); use backend 'transformers' for {self.attn_implementation!r}"
+            )
 
 
 def build_conversations(prompts: list, system_prompt: str | None, column: str) -> list[list[dict]]:
@@ -113,6 +170,10 @@ def sample_transformers(conversations: list[list[dict]], args: PassRateGeneratio
         max_new_tokens=args.max_completion_length,
         batch_size=args.generation_batch_size,
         seed=args.seed,
+        dtype=args.dtype,
+        revision=args.model_revision,
+        attn_implementation=args.attn_implementation,
+        chat_template=args.chat_template,
     )
     return completions
 
@@ -150,6 +211,8 @@ def sample_vllm(conversations: list[list[dict]], args: PassRateGenerationArgumen
         ) from error
     llm = LLM(
         args.model_name_or_path,
+        revision=args.model_revision,
+        dtype=args.dtype,
         tensor_parallel_size=args.tensor_parallel_size,
         gpu_memory_utilization=args.gpu_memory_utilization,
         seed=args.seed,
@@ -157,7 +220,8 @@ def sample_vllm(conversations: list[list[dict]], args: PassRateGenerationArgumen
     params = SamplingParams(
         n=args.num_generations, temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_completion_length
     )
-    return [[choice.text for choice in output.outputs] for output in llm.chat(conversations, params)]
+    outputs = llm.chat(conversations, params, chat_template=args.chat_template)
+    return [[choice.text for choice in output.outputs] for output in outputs]
 
 
 SAMPLERS = {"transformers": sample_transformers, "openai": sample_openai, "vllm": sample_vllm}
@@ -182,7 +246,31 @@ def pass_rate(verdicts: list[float | None]) -> float | None:
     return sum(verdicts) / len(verdicts)
 
 
+def default_output_dataset_name(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArguments) -> str:
+    """Upstream's Hub dataset for a run that names no output: <dataset>-<model>-<revision>-gen."""
+    model = gen_args.model_name_or_path.rstrip("/").split("/")[-1]
+    return f"{script_args.dataset_name}-{model}-{gen_args.model_revision}-gen"
+
+
+def resolve_outputs(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArguments) -> None:
+    """With neither output_dir nor output_dataset_name, push where upstream did; checked before any sampling, so a
+    missing Hub login fails now rather than after hours of generation."""
+    if script_args.output_dir or script_args.output_dataset_name:
+        return
+    from huggingface_hub import get_token
+
+    name = default_output_dataset_name(script_args, gen_args)
+    if get_token() is None:
+        raise ValueError(
+            f"set output_dir (local) and/or output_dataset_name (Hub) to keep the result; without them the result is "
+            f"pushed to {name} as upstream did, which needs a Hub login (hf auth login)"
+        )
+    logger.warning("No output_dir or output_dataset_name: the result will be pushed to %s (upstream's name)", name)
+    script_args.output_dataset_name = name
+
+
 def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArguments) -> datasets.DatasetDict:
+    resolve_outputs(script_args, gen_args)
     split = script_args.dataset_train_split
     dataset = load_dataset_reference(script_args.dataset_name, script_args.dataset_config, split)
     if script_args.dataset_start_index is not None or script_args.dataset_end_index is not None:

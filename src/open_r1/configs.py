@@ -272,6 +272,13 @@ class GRPOScriptArguments(ScriptArguments):
             )
         if self.code_provider not in CODE_PROVIDERS:
             raise ValueError(f"code_provider must be one of {CODE_PROVIDERS}, got {self.code_provider!r}")
+        for provider, url in (("e2b", self.e2b_router_url), ("morph", self.morph_router_url)):
+            # A router no reward runs on would be ignored; upstream's default code_provider was e2b, ours is local.
+            if url is not None and provider not in (self.code_provider, self.ioi_provider):
+                raise ValueError(
+                    f"{provider}_router_url is set but no reward runs on {provider} (code_provider: "
+                    f"{self.code_provider}, ioi_provider: {self.ioi_provider}); add code_provider: {provider}"
+                )
         if self.repetition_max_penalty > 0:
             raise ValueError(f"repetition_max_penalty must be <= 0, got {self.repetition_max_penalty}")
 

@@ -46,23 +46,32 @@ def sample_completions(
     device: str = "auto",
     dtype: str = "auto",
     on_progress: Callable[[int, int], None] | None = None,
+    revision: str | None = None,
+    attn_implementation: str | None = None,
+    chat_template: str | None = None,
 ) -> tuple[list[str], list[list[str]]]:
     """Prompts (after the chat template) and `num_samples` completions per conversation, with transformers.
 
     Temperature 0 decodes greedily. The evaluator and pass-rate filtering both sample through this function.
-    `on_progress(done, total)` is called after each batch (conversations done so far, all conversations)."""
+    `on_progress(done, total)` is called after each batch (conversations done so far, all conversations).
+    `revision`, `attn_implementation`: as in `from_pretrained`; `chat_template` replaces the tokenizer's."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    tokenizer = AutoTokenizer.from_pretrained(model_name)
+    tokenizer = AutoTokenizer.from_pretrained(model_name, revision=revision)
+    if chat_template is not None:
+        tokenizer.chat_template = chat_template
     if tokenizer.chat_template is None:
         raise ValueError(f"model {model_name}: the tokenizer has no chat template; the prompts are chats")
     # Decoder-only models continue the last token, so pad on the left.
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(model_name, dtype=dtype).to(device).eval()
+    model = AutoModelForCausalLM.from_pretrained(
+        model_name, dtype=dtype, revision=revision, attn_implementation=attn_implementation
+    )
+    model = model.to(device).eval()
     torch.manual_seed(seed)
 
     prompts = [
