@@ -12,6 +12,7 @@ skips it). Modules, one concern each:
 - `repetition`: get_repetition_penalty_reward (English and Chinese).
 - `code`: code_reward, binary_code_reward, ioi_code_reward, cf_code_reward (run programs in a sandbox).
   Imported only when one of them is used, so importing this package starts no sandbox machinery.
+- `ioi`: IOI subtask scoring of open-r1/ioi rows on Piston's cms_ioi package (used by ioi_code_reward).
 
 Names for `reward_funcs` are the keys of `REWARD_FUNCS_REGISTRY`; each entry builds its function from the
 `GRPOScriptArguments` fields, whose defaults live in `open_r1.configs` only.
