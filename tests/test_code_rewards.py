@@ -319,3 +319,14 @@ def test_ioi_and_codeforces_rewards_honour_enforce_same_language(sandbox):
         )
     cf = get_cf_code_reward(lambda: sandbox, language="python")
     assert cf([answer(ADD)], official_tests=[[]], language=["py"], enforce_same_language=True) == [None]
+
+
+def test_a_router_url_no_reward_runs_on_is_an_error_not_ignored():
+    # Upstream's code_provider defaulted to e2b; here it is local, so an upstream recipe's router would go unused.
+    with pytest.raises(ValueError, match="e2b_router_url is set but no reward runs on e2b.*add code_provider: e2b"):
+        GRPOScriptArguments(dataset_name="x", e2b_router_url="r:8000")
+    with pytest.raises(ValueError, match="morph_router_url is set but no reward runs on morph"):
+        GRPOScriptArguments(dataset_name="x", code_provider="e2b", morph_router_url="r:8001")
+    assert (
+        GRPOScriptArguments(dataset_name="x", ioi_provider="morph", morph_router_url="r:8001").ioi_provider == "morph"
+    )

@@ -358,3 +358,18 @@ def test_upstreams_piston_client_interface_sends_to_the_fake(piston):
     answer = ioi.run_coroutine(client.send_execute(body, language="python"))
     assert answer["run"]["stdout"] == "cba\n"
     assert piston.requests[0]["language"] == "python" and piston.requests[0]["version"] == "*"
+
+
+def test_the_piston_client_from_the_environment_reads_endpoints_and_in_flight_limit(monkeypatch):
+    from open_r1.sandbox.piston import piston_client_from_env
+
+    monkeypatch.setenv("PISTON_ENDPOINTS", "http://a:2000/api/v2, http://b:2000/api/v2,")
+    monkeypatch.setenv("PISTON_MAX_REQUESTS_PER_ENDPOINT", "3")
+    client = piston_client_from_env()
+    assert client.endpoints == ["http://a:2000/api/v2", "http://b:2000/api/v2"] and client.max_in_flight == 6
+    monkeypatch.setenv("PISTON_MAX_REQUESTS_PER_ENDPOINT", "many")
+    with pytest.raises(ValueError, match="PISTON_MAX_REQUESTS_PER_ENDPOINT must be an integer, got 'many'"):
+        piston_client_from_env()
+    monkeypatch.delenv("PISTON_ENDPOINTS")
+    with pytest.raises(ValueError, match="needs PISTON_ENDPOINTS"):
+        piston_client_from_env()
