@@ -105,3 +105,33 @@ def tiny_gguf(tiny_model, tmp_path_factory) -> dict[str, pathlib.Path]:
             target, model, tokenizer, CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE, quantization
         )
     return paths
+
+
+@pytest.fixture(scope="session")
+def tool_calling_model(tmp_path_factory) -> dict:
+    """A tiny tool-calling model (open_r1.tools.chat's template) that has memorised one problem's tool rollout:
+    it calls python with `print(<expression>)`, then boxes what the tool printed. Keys: path, problem (a row of
+    open_r1.tasks.tool_arithmetic)."""
+    import torch
+
+    from open_r1.tasks.tiny_model import TinyModelSpec, build_model, build_tokenizer
+    from open_r1.tasks.tool_arithmetic import make_splits, tool_trace
+
+    spec = TinyModelSpec(hidden_size=64, num_layers=2, intermediate_size=128, tool_calling=True)
+    tokenizer = build_tokenizer(spec)
+    model = build_model(tokenizer, spec)
+    [problem], _ = make_splits(1, 0, seed=7)
+    ids = torch.tensor([tokenizer.apply_chat_template(tool_trace(problem), tokenize=True, return_dict=False)])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(300):
+        loss = model(input_ids=ids, labels=ids).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if loss.item() < 0.01:
+            break
+    folder = tmp_path_factory.mktemp("tool-model") / "model"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return {"path": folder, "problem": problem, "final_loss": loss.item()}
