@@ -17,7 +17,7 @@ from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
 from open_r1.rewards import REWARD_FUNCS_REGISTRY
 from open_r1.sandbox import LocalSandbox, SandboxUnavailableError, isolation_mode
 from open_r1.sandbox.factory import clear_providers
-from open_r1.tasks.tool_arithmetic import TOOL_SYSTEM_PROMPT, tool_trace
+from open_r1.tasks.tool_arithmetic import TOOL_SYSTEM_PROMPT
 
 RECIPE = "recipes/demo/grpo/config_tools.yaml"
 pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
@@ -36,8 +36,7 @@ def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_who
         isolation_mode()
     except SandboxUnavailableError as error:
         pytest.skip(f"no kernel isolation on this machine: {error}")
-    problem = tool_calling_model["problem"]
-    user_turn = tool_trace(problem)[1]["content"]
+    problem, user_turn = tool_calling_model["problem"], tool_calling_model["user_turn"]
     DatasetDict(
         {"train": Dataset.from_list([{"prompt": user_turn, "solution": problem["solution"]}] * 8)}
     ).save_to_disk(str(tmp_path / "data"))
@@ -137,3 +136,71 @@ def test_a_template_that_cannot_render_tool_calls_fails_at_start_up(tiny_model):
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)  # plain ChatML: drops tool_calls
     with pytest.raises(ValueError, match="tools: the chat template does not render tool calls"):
         python_tool_environment(script_args, tokenizer)
+
+
+def test_the_evaluator_measures_a_tool_model_with_the_tool_as_it_was_trained(tool_calling_model, tmp_path):
+    from open_r1.eval.arguments import EvaluateArguments
+    from open_r1.eval.offline import evaluate
+
+    try:
+        isolation_mode()
+    except SandboxUnavailableError as error:
+        pytest.skip(f"no kernel isolation on this machine: {error}")
+    problem = tool_calling_model["problem"]
+    data = tmp_path / "test.jsonl"
+    data.write_text(json.dumps({"id": "p0", "problem": problem["problem"], "answer": problem["answer"]}) + "\n")
+    common = dict(
+        task="tool_arithmetic",
+        data_files=str(data),
+        model=str(tool_calling_model["path"]),
+        num_samples=1,
+        temperature=0.0,
+        max_new_tokens=96,
+        system_prompt=TOOL_SYSTEM_PROMPT,
+        device="cpu",
+        dtype="float32",
+    )
+    try:
+        with_tool = evaluate(
+            EvaluateArguments(
+                output_dir=str(tmp_path / "tool"), tools=["python"], max_tool_calling_iterations=2, **common
+            )
+        )
+    finally:
+        clear_providers()
+    [row] = [json.loads(line) for line in (tmp_path / "tool" / "details.jsonl").open()]
+    roles = [message["role"] for message in row["completion"]]
+    assert roles[:2] == ["assistant", "tool"], row["completion"]
+    assert row["completion"][1]["content"] == problem["answer"] + "\n", "the tool's real output reached the model"
+    assert with_tool["settings"]["tools"] == ["python"]
+    without_tool = evaluate(EvaluateArguments(output_dir=str(tmp_path / "plain"), **common))
+    assert with_tool["pass@1"] == 1.0, row
+    [plain] = [json.loads(line) for line in (tmp_path / "plain" / "details.jsonl").open()]
+    # Without the tool the same model's call is text that nobody runs, and it never gets to an answer.
+    assert isinstance(plain["completion"], str) and "<tool_call>" in plain["completion"], plain
+    assert without_tool["pass@1"] == 0.0 and without_tool["settings"]["tools"] == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"tools": ["bash"]}, r"--tools: unknown tool\(s\) \['bash'\]"),
+        ({"python_tool_wall_seconds": 1.0}, "--python_tool_wall_seconds is set but --tools is empty"),
+        ({"tools": ["python"], "max_tool_calling_iterations": -1}, "max_tool_calling_iterations must be >= 0"),
+        ({"tools": ["python"], "python_tool_provider": "piston"}, "provider must be one of"),
+    ],
+)
+def test_evaluator_tool_options_are_checked_naming_the_option(kwargs, message, tmp_path):
+    from open_r1.eval.arguments import EvaluateArguments
+
+    with pytest.raises(ValueError, match=message):
+        EvaluateArguments(task="t", data_files="x.jsonl", output_dir=str(tmp_path), model="m", **kwargs)
+
+
+def test_tools_do_not_apply_to_saved_predictions(tmp_path):
+    from open_r1.eval.arguments import EvaluateArguments
+
+    with pytest.raises(ValueError, match="--tools applies to generation"):
+        EvaluateArguments(
+            task="t", data_files="x.jsonl", output_dir=str(tmp_path), predictions="p.jsonl", tools=["python"]
+        )

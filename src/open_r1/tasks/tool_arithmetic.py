@@ -21,8 +21,13 @@ DEFAULT_DIGITS = 3
 
 
 def make_problem(rng: random.Random, digits: int = DEFAULT_DIGITS) -> dict:
+    """Two `digits`-digit factors whose product has exactly 2 * `digits` digits: every answer has the same length,
+    so the answer sits at the same distance from the tool's output in every rollout."""
     low, high = 10 ** (digits - 1), 10**digits - 1
-    left, right = rng.randint(low, high), rng.randint(low, high)
+    while True:
+        left, right = rng.randint(low, high), rng.randint(low, high)
+        if left * right >= 10 ** (2 * digits - 1):
+            break
     answer = str(left * right)
     return {
         "problem": f"Compute {left} * {right}.",
