@@ -31,8 +31,8 @@ unit_test:
 slow_test:
 	$(PYTHON) -m pytest -m slow tests/
 
-# The whole R1 recipe in miniature on CPU (tiny model, cold-start SFT, GRPO, evaluation; about 6 minutes on 2 cores,
-# FAST=1 about a minute):
+# The whole R1 recipe in miniature on CPU (tiny model, cold-start SFT, GRPO, evaluation; about 20 minutes on a shared
+# 2-core machine, FAST=1 a few minutes):
 #   make demo [SEED=1] [FAST=1] [OUTPUT_DIR=data/demo]   -> results.json, report.md, curves.png
 #   make demo TOOLS=1 [SEED=1] [FAST=1]   -> tool-integrated reasoning miniature (scripts/demo_tools.py, data/demo_tools)
 demo:
