@@ -45,6 +45,7 @@ def test_extract_code_takes_the_last_block_of_the_language():
     assert extract_code(text, "python") == "second\n"
     assert extract_code(text, "cpp") == "not python\n"
     assert extract_code("no code here") == ""
+    assert extract_code(text, None) == ""  # upstream: no language, no code
 
 
 def test_code_reward_scores_each_mode(sandbox):
@@ -79,7 +80,27 @@ def test_rows_without_tests_are_not_judged_and_bad_rows_are_named(sandbox, caplo
     # A malformed row is the dataset's: that row gets None and a warning naming what is wrong.
     assert reward([answer(ADD)], verification_info=[{"language": "python", "test_cases": [{"in": "1"}]}]) == [None]
     assert "test_cases'][0] must have 'input' and 'output'" in caplog.text
-    assert reward(["```python\n" + ADD + "\n```"], verification_info=[json.dumps(INFO)]) == pytest.approx([1.1])
+    assert reward(["```python\n" + ADD + "\n```"], verification_info=[json.dumps(INFO)]) == [1.0]
+
+
+def test_code_reward_is_upstreams_fraction_of_tests_passed_by_default(sandbox):
+    # Three of four tests pass although the first fails: upstream's code_reward gives 0.75, not 0 (early stopping).
+    info = {"language": "python", "test_cases": [{"input": "0 0", "output": "1"}] + INFO["test_cases"][:3]}
+    assert len(info["test_cases"]) == 4
+    assert get_code_reward(lambda: sandbox)([answer(ADD)], verification_info=[info]) == [0.75]
+    assert get_code_reward(lambda: sandbox)([answer(ADD)], verification_info=[INFO]) == [1.0]
+    # The weighted, early-stopping scoring is there when asked for: in a recipe with code_reward_scoring: code_eval.
+    args = GRPOScriptArguments(
+        dataset_name="x", code_reward_scoring="code_eval", code_eval_scoring_mode="weighted_sum"
+    )
+    code_eval = build_code_reward_funcs(args)["code"]
+    try:
+        assert code_eval([answer(ADD)], verification_info=[INFO]) == pytest.approx([1.1])
+        assert code_eval([answer(ADD)], verification_info=[info]) == [0.0]  # the first test failed: stop there
+    except SandboxUnavailableError as error:
+        pytest.skip(str(error))
+    with pytest.raises(ValueError, match="code_reward_scoring must be one of"):
+        GRPOScriptArguments(dataset_name="x", code_reward_scoring="weighted")
 
 
 def test_cpp_verification_info_runs_cpp(sandbox):
@@ -144,7 +165,7 @@ def test_module_level_code_reward_runs_on_the_default_local_provider():
         rewards = code_rewards.code_reward([answer(ADD)], verification_info=[INFO])
     except SandboxUnavailableError as error:
         pytest.skip(str(error))
-    assert rewards == pytest.approx([1.1])  # the config's default scoring mode is weighted_sum
+    assert rewards == [1.0]  # upstream's code_reward: the fraction of tests passed
 
 
 def test_rewards_registry_builds_code_rewards(monkeypatch, sandbox):
@@ -277,7 +298,8 @@ def test_a_per_call_provider_setting_changes_only_that_setting_of_the_configured
     funcs["cf_code"]([answer(ADD)], official_tests=[INFO["test_cases"]], test_batch_size=0)
     ioi_info = {"language": "python", "subtasks": [{"score": 1, "test_cases": INFO["test_cases"]}]}
     funcs["ioi_code"]([answer(ADD)], verification_info=[ioi_info], provider_type="local")
-    assert asked == [("e2b", 8, "r:1", None), ("e2b", 2, "r:1", None), ("local", 2, "r:1", None)]
+    # cf_code runs where ioi_provider says (competitive programming), as upstream ran it on Piston.
+    assert asked == [("e2b", 8, "r:1", None), ("morph", 2, "r:1", None), ("local", 2, "r:1", None)]
 
 
 def test_a_provider_setting_without_provider_type_is_refused_for_a_custom_provider():

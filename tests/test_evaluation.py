@@ -308,7 +308,7 @@ def test_a_model_whose_size_cannot_be_read_is_not_evaluated_as_a_small_one(monke
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", unreachable)
     with pytest.raises(evaluation.ModelSizeUnknownError, match="org/big-model.*--parallel tensor"):
-        evaluation._parameter_count("org/big-model", "main")
+        evaluation.parameter_count("org/big-model", "main")
 
 
 def test_an_unknown_lighteval_suite_is_refused_rather_than_ignored():
@@ -334,3 +334,22 @@ def test_upstreams_module_path_still_serves_the_launcher():
 
     for name in ("run_benchmark_jobs", "register_lighteval_task", "get_lighteval_tasks", "SUPPORTED_BENCHMARKS"):
         assert getattr(upstream_path, name) is getattr(evaluation, name), name
+
+
+def test_upstreams_run_lighteval_job_submits_one_benchmark(fake_sbatch, tmp_path):
+    from open_r1.utils.evaluation import run_lighteval_job
+
+    model = _fake_checkpoint(tmp_path / "big", 40, 32_000_000_000)
+    training_args = SimpleNamespace(hub_model_id=model, hub_model_revision="v01", system_prompt=None)
+    run_lighteval_job("math_500", training_args, SimpleNamespace(trust_remote_code=False))
+    [call] = _calls(fake_sbatch)
+    assert call["argv"][3:] == ["math_500", model, "v01", "tensor", "8", "false", ""]
+
+
+def test_upstreams_hub_sizing_helpers_read_the_checkpoint(tmp_path):
+    from open_r1.utils.hub import get_gpu_count_for_vllm, get_param_count_from_repo_id
+
+    model = _fake_checkpoint(tmp_path / "mid", 28, 7_000_000_000)
+    assert get_param_count_from_repo_id(model) == 7_000_000_000
+    assert get_gpu_count_for_vllm(model, revision=None) == 4  # 28 heads: 7 does not divide 64
+    assert get_gpu_count_for_vllm(model, revision=None, num_gpus=2) == 2

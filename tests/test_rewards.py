@@ -184,6 +184,18 @@ def test_cosine_scaled_reward_follows_the_cosine_schedule():
     assert rewards[2] == pytest.approx(-0.5 + 0.5 * (-1.0 + 0.5) * (1 + math.cos(len(wrong) / 100 * math.pi)))
 
 
+def test_gold_answers_may_be_passed_by_position_as_upstreams_signatures_allow():
+    from open_r1.rewards import accuracy_reward
+
+    completions = [chat(r"\boxed{2}"), chat(r"\boxed{3}")]
+    assert accuracy_reward(completions, ["2", "2"]) == [1.0, 0.0]
+    assert len_reward(completions, ["2", "2"]) == len_reward(completions, solution=["2", "2"])
+    cosine = get_cosine_scaled_reward()
+    assert cosine(completions, ["2", "2"]) == cosine(completions, solution=["2", "2"])
+    with pytest.raises(ValueError, match="'solution' \\(or 'answer'\\)"):
+        accuracy_reward(completions)
+
+
 def test_length_rewards_skip_samples_whose_gold_cannot_be_parsed():
     reward = get_cosine_scaled_reward()
     assert reward([chat(r"\boxed{2}")], solution=[r"\boxed{}"]) == [None]

@@ -228,7 +228,16 @@ class GRPOScriptArguments(ScriptArguments):
     )
     code_eval_scoring_mode: Literal["pass_fail", "partial", "weighted_sum"] = field(
         default=code_rewards.DEFAULT_SCORING_MODE,
-        metadata={"help": f"Code scoring: one of {CODE_SCORING_MODES}."},
+        metadata={
+            "help": f"Scoring of cf_code (and of code with code_reward_scoring: code_eval): one of {CODE_SCORING_MODES}."
+        },
+    )
+    code_reward_scoring: str = field(
+        default=code_rewards.DEFAULT_CODE_REWARD_SCORING,
+        metadata={
+            "help": "How the 'code' reward scores: 'fraction' (upstream's: every test runs, the reward is the "
+            "fraction passed) or 'code_eval' (code_eval_scoring_mode and code_eval_test_batch_size, as cf_code)."
+        },
     )
     parallel_code_exec_per_proc: int = field(
         default=sandbox_factory.DEFAULT_NUM_PARALLEL,
@@ -279,6 +288,10 @@ class GRPOScriptArguments(ScriptArguments):
         if self.code_eval_scoring_mode not in CODE_SCORING_MODES:
             raise ValueError(
                 f"code_eval_scoring_mode must be one of {CODE_SCORING_MODES}, got {self.code_eval_scoring_mode!r}"
+            )
+        if self.code_reward_scoring not in code_rewards.CODE_REWARD_SCORINGS:
+            raise ValueError(
+                f"code_reward_scoring must be one of {code_rewards.CODE_REWARD_SCORINGS}, got {self.code_reward_scoring!r}"
             )
         if self.code_provider not in CODE_PROVIDERS:
             raise ValueError(f"code_provider must be one of {CODE_PROVIDERS}, got {self.code_provider!r}")

@@ -319,7 +319,7 @@ def evaluation_resources(model: str, revision: str | None, trust_remote_code: bo
     from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code)
-    num_params = _parameter_count(model, revision)
+    num_params = parameter_count(model, revision)
     if num_params >= TENSOR_PARALLEL_MIN_PARAMS:
         return "tensor", gpus_for_tensor_parallel(config.num_attention_heads)
     return "data", GPUS_PER_NODE
@@ -329,7 +329,7 @@ class ModelSizeUnknownError(RuntimeError):
     """The model's parameter count could not be read, so its evaluation parallelism cannot be chosen."""
 
 
-def _parameter_count(model: str, revision: str | None) -> int:
+def parameter_count(model: str, revision: str | None = None) -> int:
     """Parameters of `model`, from its safetensors index (total bytes / 2 for bfloat16).
 
     A checkpoint without an index is a single file, so a small model: its size is read from the file. Any
@@ -417,14 +417,31 @@ def run_benchmark_jobs(training_args: Union["SFTConfig", "GRPOConfig"], model_ar
     model = training_args.hub_model_id
     if not model:
         raise ValueError("training_args.hub_model_id is required to evaluate pushed checkpoints")
-    revision = training_args.hub_model_revision
-    parallel, num_gpus = evaluation_resources(model, revision, model_args.trust_remote_code)
+    resources = evaluation_resources(model, training_args.hub_model_revision, model_args.trust_remote_code)
     for benchmark in benchmarks:
-        command = sbatch_command(
-            benchmark, model, revision, parallel, num_gpus, model_args.trust_remote_code, training_args.system_prompt
-        )
-        logger.info("Launching benchmark %s: %s", benchmark, shlex.join(command))
-        subprocess.run(command, check=True, cwd=REPO_ROOT, env=_submission_env())
+        run_lighteval_job(benchmark, training_args, model_args, resources=resources)
+
+
+def run_lighteval_job(
+    benchmark: str,
+    training_args: Union["SFTConfig", "GRPOConfig"],
+    model_args: "ModelConfig",
+    resources: tuple[str, int] | None = None,
+) -> None:
+    """Submits the Slurm job that evaluates `benchmark` on `training_args.hub_model_id@hub_model_revision`.
+
+    `resources`: (parallel mode, GPU count) when already known (`run_benchmark_jobs` reads them once for all
+    benchmarks); otherwise read from the model as `evaluation_resources` does."""
+    model = training_args.hub_model_id
+    if not model:
+        raise ValueError("training_args.hub_model_id is required to evaluate pushed checkpoints")
+    revision = training_args.hub_model_revision
+    parallel, num_gpus = resources or evaluation_resources(model, revision, model_args.trust_remote_code)
+    command = sbatch_command(
+        benchmark, model, revision, parallel, num_gpus, model_args.trust_remote_code, training_args.system_prompt
+    )
+    logger.info("Launching benchmark %s: %s", benchmark, shlex.join(command))
+    subprocess.run(command, check=True, cwd=REPO_ROOT, env=_submission_env())
 
 
 # --------------------------------------------------------------------------------------------------

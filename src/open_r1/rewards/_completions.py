@@ -45,5 +45,6 @@ def gold_column(kwargs: dict, reward_name: str, count: int) -> list:
             return golds
     raise ValueError(
         f"{reward_name} needs the reference answers in a dataset column named 'solution' (or 'answer'); "
-        f"the columns passed were {sorted(k for k in kwargs if k not in ('trainer_state', 'log_extra', 'log_metric'))}"
+        f"the columns passed were "
+        f"{sorted(k for k, v in kwargs.items() if v is not None and k not in ('trainer_state', 'log_extra', 'log_metric'))}"
     )

@@ -155,10 +155,10 @@ def get_accuracy_reward(
 ):
     """`accuracy_reward` grading with `num_workers` processes and a `timeout`-second limit per completion."""
 
-    def accuracy_reward(completions, **kwargs) -> list[float | None]:
+    def accuracy_reward(completions, solution=None, **kwargs) -> list[float | None]:
         """1.0 if the completion's final answer equals the gold (`solution`/`answer` column), else 0.0; None if
-        the gold cannot be parsed."""
-        golds = gold_column(kwargs, "accuracy_reward", len(completions))
+        the gold cannot be parsed. `solution` may be passed by position, as upstream's signature allows."""
+        golds = gold_column(kwargs | {"solution": solution}, "accuracy_reward", len(completions))
         return grade_answers(completions, golds, num_workers=num_workers, timeout=timeout)
 
     return accuracy_reward

@@ -6,16 +6,21 @@
 
 Rewards (upstream open-r1 names, each `(completions, **kwargs) -> list[float | None]`):
 - `code_reward`: the last fenced code block of each completion runs on `verification_info["test_cases"]`
-  (stdin/stdout); scored with `code_eval_scoring_mode` (pass_fail, partial = fraction passed, weighted_sum =
-  pass_fail + 0.1 * fraction) and run `code_eval_test_batch_size` tests at a time, stopping after the first
-  batch with a failure (the remaining tests count as failed).
+  (stdin/stdout); as upstream, every test runs and the reward is the fraction passed. With
+  `code_reward_scoring: code_eval` it is scored like cf_code instead: `code_eval_scoring_mode` (pass_fail,
+  partial = fraction passed, weighted_sum = pass_fail + 0.1 * fraction), `code_eval_test_batch_size` tests at a
+  time, stopping after the first batch with a failure (the remaining tests count as failed).
 - `binary_code_reward`: 1.0 when every test passes, else 0.0.
-- `ioi_code_reward`: IOI subtask scoring: each subtask of `verification_info["subtasks"]`
-  ([{"score", "test_cases"}]) earns its points only if all its tests pass; the reward is the fraction of
-  points earned. Runs on `ioi_provider`.
-- `cf_code_reward`: Codeforces rows (`official_tests`, `time_limit`, `memory_limit`, `id`), plus generated
-  tests read from `CF_TESTS_FOLDER` (jsonl or parquet files with `problem_id`, `input`, `output`) when the
-  row says its official tests are incomplete. -1.0 without a code block, -0.1 when it does not compile.
+- `ioi_code_reward`: rows of open-r1/ioi (one subtask each: `id`, `subtask`, `test_names`, `grader_files`, ...)
+  run with their graders on Piston's cms_ioi package and score as upstream's (`open_r1.rewards.ioi`: the
+  subtask's worst test score). Rows with a `verification_info` column instead use this project's schema on
+  any provider: each subtask of `verification_info["subtasks"]` ([{"score", "test_cases"}]) earns its points
+  only if all its tests pass; the reward is the fraction of points earned. Runs on `ioi_provider`.
+- `cf_code_reward`: Codeforces rows of open-r1/codeforces (`official_tests`, `id` like "2063/A", `language`,
+  `input_mode`), plus generated tests from `CF_TESTS_FOLDER` (upstream's `test_cases_<contest>.parquet` files,
+  or jsonl/parquet files with `problem_id`, `input`, `output`): for every row when the folder is set, and a row
+  whose `official_tests_complete` is false needs it. -1.0 without a code block, -0.1 when it does not compile.
+  Runs on `ioi_provider` (upstream ran it on Piston).
 Programs run on `code_provider` (local by default, see `open_r1.sandbox`); a provider failure yields reward 0
 and a warning, never an exception in training. A row without tests yields None (TRL then ignores it), and so
 does a row that cannot be judged (a language no sandbox runs or that is not a name, a test whose input or output
@@ -31,6 +36,7 @@ Not covered: custom checkers (`generated_checker`): outputs are compared line by
 whitespace, as most judges do; interactive problems.
 """
 
+import asyncio
 import glob
 import json
 import logging
@@ -53,6 +59,12 @@ CF_NO_COMPILE_REWARD = -0.1
 # Defaults of the code rewards (GRPOScriptArguments imports them from here).
 DEFAULT_TEST_BATCH_SIZE = 1
 DEFAULT_SCORING_MODE = "weighted_sum"
+# code_reward's own scoring, as upstream's: every test runs and the reward is the fraction passed. "code_eval"
+# scores it like cf_code, with code_eval_scoring_mode and code_eval_test_batch_size (early stopping).
+CODE_REWARD_SCORINGS = ("fraction", "code_eval")
+DEFAULT_CODE_REWARD_SCORING = "fraction"
+ALL_TESTS = 0  # a test batch size that runs every test in one batch (no early stopping)
+FRACTION_SCORING_MODE = "partial"
 # IOI and Codeforces problems run on a Piston fleet unless `ioi_provider` says otherwise.
 DEFAULT_IOI_PROVIDER = "piston"
 
@@ -84,8 +96,11 @@ def code_blocks(text: str) -> list[tuple[str, str]]:
         position = end + len(_FENCE)
 
 
-def extract_code(completion: str, language: str = DEFAULT_LANGUAGE) -> str:
-    """The last fenced code block (preferring blocks tagged `language`), or '' when there is none."""
+def extract_code(completion: str, language: Optional[str] = DEFAULT_LANGUAGE) -> str:
+    """The last fenced code block (preferring blocks tagged `language`), or '' when there is none or `language` is
+    None (as upstream: a row without a language has no code to run)."""
+    if language is None:
+        return ""
     blocks = code_blocks(completion)
     tags = fence_tags(language)
     tagged = [code for tag, code in blocks if tag.lower() in tags]
@@ -111,10 +126,15 @@ def _as_test_cases(raw_tests, where: str) -> tuple[TestCase, ...]:
     return tuple(tests)
 
 
+def _passed_columns(kwargs: dict) -> list[str]:
+    return sorted(k for k in kwargs if k not in ("trainer_state", "log_extra", "log_metric"))
+
+
 def _column(kwargs: dict, name: str, count: int, reward_name: str) -> list:
     if kwargs.get(name) is None:
-        passed = sorted(k for k in kwargs if k not in ("trainer_state", "log_extra", "log_metric"))
-        raise ValueError(f"{reward_name} needs a dataset column '{name}'; the columns passed were {passed}")
+        raise ValueError(
+            f"{reward_name} needs a dataset column '{name}'; the columns passed were {_passed_columns(kwargs)}"
+        )
     return _optional_column(kwargs, name, count, reward_name)
 
 
@@ -256,10 +276,12 @@ def _check_same_language(options: dict, languages: set, reward_name: str) -> Non
 def get_code_reward(
     provider: Callable[[], CodeExecutionProvider],
     language: str = DEFAULT_LANGUAGE,
-    test_batch_size: int = DEFAULT_TEST_BATCH_SIZE,
-    scoring_mode: str = DEFAULT_SCORING_MODE,
+    test_batch_size: int = ALL_TESTS,
+    scoring_mode: str = FRACTION_SCORING_MODE,
     binary: bool = False,
 ) -> Callable:
+    """code_reward (or binary_code_reward) on `provider`; by default upstream's: every test runs and the reward is
+    the fraction passed (binary: 1.0 when all pass). `scoring_mode` / `test_batch_size` choose another scoring."""
     if scoring_mode not in SCORING_MODES:
         raise ValueError(f"code_eval_scoring_mode must be one of {SCORING_MODES}, got {scoring_mode!r}")
     canonical_language(language)  # a reward built for a language no sandbox runs fails here, not mid-training
@@ -314,6 +336,13 @@ def get_ioi_code_reward(
     def ioi_code_reward(completions, **kwargs) -> list[Optional[float]]:
         options = _call_options(kwargs, "ioi_code_reward", provider, test_batch_size, None, IOI_SCORING)
         texts = completion_texts(completions)
+        if kwargs.get("verification_info") is None and kwargs.get("test_names") is not None:
+            return _score_ioi_rows(texts, kwargs, options)
+        if kwargs.get("verification_info") is None:
+            raise ValueError(
+                "ioi_code_reward needs the open-r1/ioi columns (test_names, grader_files, ...) or a "
+                f"'verification_info' column with 'subtasks'; the columns passed were {_passed_columns(kwargs)}"
+            )
         infos = _column(kwargs, "verification_info", len(texts), "ioi_code_reward")
         plan = []  # (completion index, subtask points) per submission
         submissions: list[Optional[Submission]] = []
@@ -355,6 +384,84 @@ def get_ioi_code_reward(
     return ioi_code_reward
 
 
+def _score_ioi_rows(texts: list[str], kwargs: dict, options: dict) -> list[Optional[float]]:
+    """open-r1/ioi rows (one subtask each) on Piston's cms_ioi package: each reward is the subtask's score, the
+    worst of its tests' scores (see open_r1.rewards.ioi)."""
+    from open_r1.rewards.ioi import IOI_ROW_COLUMNS, add_includes, check_subtask_row, run_coroutine, score_subtask
+    from open_r1.sandbox.piston import PistonProvider
+
+    count = len(texts)
+    columns = {
+        name: _optional_column(kwargs, name, count, "ioi_code_reward") for name in IOI_ROW_COLUMNS if name in kwargs
+    }
+    rows = [{name: values[index] for name, values in columns.items()} for index in range(count)]
+    runner = options["provider"]()
+    if not isinstance(runner, PistonProvider):
+        raise ValueError(
+            "ioi_code_reward: open-r1/ioi rows are judged with their graders by Piston's cms_ioi package, so they "
+            f"need ioi_provider (or provider_type) 'piston'; got {type(runner).__name__}. Other providers take "
+            "verification_info rows with 'subtasks' of stdin/stdout tests."
+        )
+    batch_size = options["test_batch_size"]
+
+    async def score(index: int, row: dict) -> Optional[float]:
+        try:
+            check_subtask_row(row, f"row {index}")
+        except ValueError as error:
+            _skip_row("ioi_code_reward", index, error)
+            return None
+        code = add_includes(extract_code(texts[index], "cpp"), row["id"])
+        try:
+            return float((await score_subtask(runner.client, row, code, test_batch_size=batch_size)).score)
+        except ValueError as error:  # the row's tests are malformed
+            _skip_row("ioi_code_reward", index, error)
+            return None
+        except Exception as error:  # the fleet failed, not the program: reward 0, training goes on
+            logger.warning("ioi_code_reward: row %d: Piston failed (reward 0): %s", index, error)
+            return 0.0
+
+    async def score_all() -> list[Optional[float]]:
+        return list(await asyncio.gather(*(score(index, row) for index, row in enumerate(rows))))
+
+    return run_coroutine(score_all())
+
+
+# Upstream's layout of CF_TESTS_FOLDER: one parquet file of generated tests per contest.
+CF_CONTEST_TESTS_FILE = "test_cases_{contest:04d}.parquet"
+_TEST_COLUMNS = ["problem_id", "input", "output"]
+
+
+def _read_test_rows(path: str) -> list[dict]:
+    if path.endswith(".jsonl"):
+        with open(path, encoding="utf-8") as handle:
+            rows = [json.loads(line) for line in handle if line.strip()]
+    else:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(path, columns=_TEST_COLUMNS).to_pylist()
+    for row in rows:
+        missing = set(_TEST_COLUMNS) - set(row)
+        if missing:
+            raise ValueError(f"{path}: generated test rows need problem_id, input, output; missing {missing}")
+    return rows
+
+
+@lru_cache(maxsize=32)
+def get_generated_contest_tests(folder: str, contest_id: str) -> dict[str, list[dict]]:
+    """{problem id: [{input, output}]} of one contest, from upstream's layout (`test_cases_0123.parquet`)."""
+    try:
+        contest = int(contest_id)
+    except ValueError:
+        raise ValueError(f"Codeforces problem ids look like '2063/A'; got contest {contest_id!r:.50}") from None
+    path = os.path.join(folder, CF_CONTEST_TESTS_FILE.format(contest=contest))
+    if not os.path.exists(path):
+        return {}
+    tests: dict[str, list[dict]] = {}
+    for row in _read_test_rows(path):
+        tests.setdefault(str(row["problem_id"]), []).append({"input": row["input"], "output": row["output"]})
+    return tests
+
+
 @lru_cache(maxsize=1)
 def _generated_tests_index(folder: str) -> dict[str, list[dict]]:
     index: dict[str, list[dict]] = {}
@@ -362,28 +469,31 @@ def _generated_tests_index(folder: str) -> dict[str, list[dict]]:
     if not files:
         raise ValueError(f"CF_TESTS_FOLDER={folder} holds no .jsonl or .parquet files of generated tests")
     for path in files:
-        if path.endswith(".jsonl"):
-            with open(path, encoding="utf-8") as handle:
-                rows = [json.loads(line) for line in handle if line.strip()]
-        else:
-            import pyarrow.parquet as pq
-
-            rows = pq.read_table(path, columns=["problem_id", "input", "output"]).to_pylist()
-        for row in rows:
-            missing = {"problem_id", "input", "output"} - set(row)
-            if missing:
-                raise ValueError(f"{path}: generated test rows need problem_id, input, output; missing {missing}")
+        for row in _read_test_rows(path):
             index.setdefault(str(row["problem_id"]), []).append({"input": row["input"], "output": row["output"]})
     return index
 
 
+@lru_cache(maxsize=1)
+def _has_contest_files(folder: str) -> bool:
+    return bool(glob.glob(os.path.join(folder, "test_cases_*.parquet")))
+
+
 def get_generated_tests(problem_id: str) -> list[dict]:
+    """Generated tests of a Codeforces problem ('2063/A') from CF_TESTS_FOLDER: upstream's layout (one
+    `test_cases_<contest>.parquet` per contest, read one contest at a time) or any .jsonl/.parquet files with
+    problem_id, input and output (read once)."""
     folder = os.environ.get("CF_TESTS_FOLDER")
     if not folder:
         raise ValueError(
             f"Problem {problem_id} has incomplete official tests; set CF_TESTS_FOLDER to the folder of generated "
-            "tests (jsonl/parquet files with problem_id, input, output)"
+            "tests (open-r1/codeforces' test_cases_<contest>.parquet files, or jsonl/parquet files with problem_id, "
+            "input, output)"
         )
+    if not os.path.isdir(folder):
+        raise ValueError(f"CF_TESTS_FOLDER={folder} is not a folder")
+    if _has_contest_files(folder):
+        return get_generated_contest_tests(folder, str(problem_id).split("/")[0]).get(str(problem_id), [])
     return _generated_tests_index(folder).get(str(problem_id), [])
 
 
@@ -405,14 +515,22 @@ def get_cf_code_reward(
         ids = _optional_column(kwargs, "id", count, "cf_code_reward")
         complete = _optional_column(kwargs, "official_tests_complete", count, "cf_code_reward", default=True)
         row_languages = _optional_column(kwargs, "language", count, "cf_code_reward")
+        input_modes = _optional_column(kwargs, "input_mode", count, "cf_code_reward", default="stdio")
+        # Upstream adds the generated tests of every problem; they are needed where the official ones are incomplete.
+        with_generated = bool(os.environ.get("CF_TESTS_FOLDER"))
         submissions: list[Optional[Submission]] = []
         rewards: list[Optional[float]] = [None] * count
         languages = set()
         for index, text in enumerate(texts):
             raw_tests = official[index] or []
             # Outside the row's try: a missing CF_TESTS_FOLDER is the setup's mistake, for every row alike.
-            generated = get_generated_tests(ids[index]) if not complete[index] and ids[index] is not None else []
+            wanted = with_generated or not complete[index]
+            generated = get_generated_tests(ids[index]) if wanted and ids[index] is not None else []
             try:
+                if input_modes[index] not in ("stdio", None):
+                    raise ValueError(
+                        f"input_mode[{index}] is {input_modes[index]!r:.50}: programs here read stdin (only 'stdio')"
+                    )
                 if not isinstance(raw_tests, list):
                     raise ValueError(f"official_tests[{index}] must be a list of test cases, got {raw_tests!r:.100}")
                 tests = _as_test_cases(raw_tests + generated, f"official_tests[{index}]")
@@ -452,24 +570,32 @@ def build_code_reward_funcs(script_args) -> dict[str, Callable]:
         )
 
     code_provider = provider_for(script_args.code_provider)
+    scoring = script_args.code_reward_scoring
+    if scoring not in CODE_REWARD_SCORINGS:
+        raise ValueError(f"code_reward_scoring must be one of {CODE_REWARD_SCORINGS}, got {scoring!r}")
+    code_scoring = (
+        {"scoring_mode": script_args.code_eval_scoring_mode, "test_batch_size": script_args.code_eval_test_batch_size}
+        if scoring == "code_eval"
+        else {"scoring_mode": FRACTION_SCORING_MODE, "test_batch_size": ALL_TESTS}
+    )
+    # Competitive programming (IOI and Codeforces) runs where `ioi_provider` says, as upstream ran both on Piston.
     ioi_provider = provider_for(script_args.ioi_provider)
     common = {
         "test_batch_size": script_args.code_eval_test_batch_size,
     }
     return {
-        "code": get_code_reward(
-            code_provider, script_args.code_language, scoring_mode=script_args.code_eval_scoring_mode, **common
-        ),
+        "code": get_code_reward(code_provider, script_args.code_language, **code_scoring),
+        # All tests passing or not does not depend on early stopping, which only saves running the rest.
         "binary_code": get_code_reward(code_provider, script_args.code_language, binary=True, **common),
         "ioi_code": get_ioi_code_reward(ioi_provider, **common),
-        "cf_code": get_cf_code_reward(code_provider, scoring_mode=script_args.code_eval_scoring_mode, **common),
+        "cf_code": get_cf_code_reward(ioi_provider, scoring_mode=script_args.code_eval_scoring_mode, **common),
     }
 
 
-code_reward = get_code_reward(ProviderChoice())
+code_reward = get_code_reward(ProviderChoice())  # upstream's scoring: the fraction of tests passed
 binary_code_reward = get_code_reward(ProviderChoice(), binary=True)
 ioi_code_reward = get_ioi_code_reward(ProviderChoice(DEFAULT_IOI_PROVIDER))
-cf_code_reward = get_cf_code_reward(ProviderChoice())
+cf_code_reward = get_cf_code_reward(ProviderChoice(DEFAULT_IOI_PROVIDER))
 
 __all__ = [
     "ProviderChoice",
@@ -480,6 +606,7 @@ __all__ = [
     "extract_code",
     "get_cf_code_reward",
     "get_code_reward",
+    "get_generated_contest_tests",
     "get_generated_tests",
     "get_ioi_code_reward",
     "get_provider",

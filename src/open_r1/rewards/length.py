@@ -35,10 +35,10 @@ def get_len_reward(
 ):
     """`len_reward` grading correctness with `num_workers` processes and a `timeout`-second limit."""
 
-    def len_reward(completions, **kwargs) -> list[float | None]:
+    def len_reward(completions, solution=None, **kwargs) -> list[float | None]:
         """Kimi 1.5 length reward: shorter is better, and length never earns a wrong answer a positive reward."""
         texts = completion_texts(completions)
-        golds = gold_column(kwargs, "len_reward", len(texts))
+        golds = gold_column(kwargs | {"solution": solution}, "len_reward", len(texts))
         correctness = grade_answers(texts, golds, num_workers=num_workers, timeout=timeout)
         lengths = [len(text) for text in texts]
         if not lengths:
@@ -75,11 +75,11 @@ def get_cosine_scaled_reward(
     if max_len <= 0:
         raise ValueError(f"cosine_max_len must be > 0, got {max_len}")
 
-    def cosine_scaled_reward(completions, **kwargs) -> list[float | None]:
+    def cosine_scaled_reward(completions, solution=None, **kwargs) -> list[float | None]:
         """Correct: from max_value_correct (length 0) down to min_value_correct (max_len); wrong: from
         max_value_wrong up to min_value_wrong. Lengths past max_len count as max_len."""
         texts = completion_texts(completions)
-        golds = gold_column(kwargs, "cosine_scaled_reward", len(texts))
+        golds = gold_column(kwargs | {"solution": solution}, "cosine_scaled_reward", len(texts))
         correctness = grade_answers(texts, golds, num_workers=num_workers, timeout=timeout)
         rewards: list[float | None] = []
         for text, correct in zip(texts, correctness):

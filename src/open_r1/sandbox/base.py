@@ -202,3 +202,11 @@ class CodeExecutionProvider(abc.ABC):
     def close(self) -> None:
         """Releases workers or sessions; the provider may not be used afterwards."""
         return None
+
+    def execute_scripts(self, scripts, languages) -> list[float]:
+        """Upstream open-r1's provider method; providers here take `Submission`s (`execute`), not scripts."""
+        raise NotImplementedError(
+            "execute_scripts (upstream open-r1) ran evaluation scripts whose last expression was the reward; "
+            "providers here run programs on test cases and score them in the training process: call "
+            "execute([Submission(code, language, tests)]) or use open_r1.rewards.code_reward (see docs/upstream.md)"
+        )

@@ -2,6 +2,7 @@
 
     PISTON_ENDPOINTS=http://node1:2000/api/v2,http://node2:2000/api/v2   (or "slurm": read from squeue)
     provider = PistonProvider.from_env()
+    client = piston_client_from_env()            # the client alone; IOI rows use it with Piston's cms_ioi package
 
 Each test is one `POST {endpoint}/execute` with Piston's v2 body
 `{"language", "version": "*", "files": [{"name", "content"}], "stdin", "run_timeout", "compile_timeout",
@@ -10,9 +11,15 @@ Each test is one `POST {endpoint}/execute` with Piston's v2 body
 are used round-robin with at most `PISTON_MAX_REQUESTS_PER_ENDPOINT` requests in flight each; failures are
 retried with back-off, then count as SANDBOX_ERROR (reward 0). Launch scripts: `slurm/piston/`.
 
-Not covered: Piston's custom `cms_ioi` package (graders, checkers); outputs are compared here.
+The client also speaks upstream open-r1's interface (`PistonClient(endpoints, session, max_requests_per_endpoint)`,
+`await client.send_execute(body, language="cms_ioi")`), which `open_r1.rewards.ioi` uses to run IOI rows with
+their graders on the `cms_ioi` package; the provider above runs plain programs on Piston's standard runtimes
+and compares outputs here.
+
+Not covered: installing the `cms_ioi` package (see slurm/piston/README.md).
 """
 
+import asyncio
 import itertools
 import os
 import re
@@ -21,6 +28,7 @@ import subprocess
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Optional
 
 from .base import (
@@ -34,6 +42,10 @@ from .base import (
 )
 from .languages import PISTON_RUNTIMES, canonical_language
 from .remote import failed_result, with_retries
+
+
+class PistonError(RuntimeError):
+    """A Piston worker failed or answered with an error (not a verdict on the program)."""
 
 
 def slurm_piston_endpoints() -> list[str]:
@@ -68,15 +80,27 @@ def raw_from_piston(response: dict) -> dict:
 
 
 class PistonClient:
-    def __init__(self, endpoints: Sequence[str], max_requests_per_endpoint: int = 1, session=None):
+    """Sends Piston v2 requests to a fleet, round-robin, at most `max_requests_per_endpoint` in flight per worker.
+
+    `endpoints`: one `http://host:port/api/v2` URL or a list of them; `session`: a `requests.Session`-like object
+    (tests pass a fake)."""
+
+    def __init__(self, endpoints: str | Sequence[str], session=None, max_requests_per_endpoint: int = 1):
+        if isinstance(endpoints, str):
+            endpoints = [endpoints]
         if not endpoints:
             raise ValueError("No Piston endpoints: set PISTON_ENDPOINTS to a comma-separated list of .../api/v2 URLs")
+        if not isinstance(max_requests_per_endpoint, int) or max_requests_per_endpoint < 1:
+            raise ValueError(
+                f"max_requests_per_endpoint must be a positive integer, got {max_requests_per_endpoint!r}"
+            )
         self.endpoints = list(endpoints)
         self.max_in_flight = max_requests_per_endpoint * len(self.endpoints)
         self._slots = threading.BoundedSemaphore(self.max_in_flight)
         self._next = itertools.cycle(self.endpoints)
         self._lock = threading.Lock()
         self._session = session
+        self._executor: Optional[ThreadPoolExecutor] = None  # for send_execute, sized to the in-flight limit
 
     @property
     def session(self):
@@ -92,11 +116,42 @@ class PistonClient:
                 endpoint = next(self._next)
             response = self.session.post(f"{endpoint.rstrip('/')}/execute", json=body, timeout=timeout)
         if response.status_code != 200:
-            raise RuntimeError(f"Piston {endpoint} answered {response.status_code}: {response.text[:300]}")
+            raise PistonError(f"Piston {endpoint} answered {response.status_code}: {response.text[:300]}")
         answer = response.json()
-        if "Resource temporarily unavailable" in (answer.get("run") or {}).get("stderr", ""):
-            raise RuntimeError(f"Piston {endpoint} is overloaded")
+        if not isinstance(answer, dict):
+            raise PistonError(f"Piston {endpoint} answered {answer!r:.300} instead of a JSON object")
+        if "Resource temporarily unavailable" in ((answer.get("run") or {}).get("stderr") or ""):
+            raise PistonError(f"Piston {endpoint} is overloaded")
         return answer
+
+    async def send_execute(self, data: dict, language: str = "cms_ioi", max_retries: int = 5) -> dict:
+        """Upstream open-r1's call: `data` (files, limits) run with `language` at its newest version, retried
+        with back-off up to `max_retries` times; the answer as Piston gives it. Runs in a worker thread, so
+        many calls can be awaited together (`asyncio.gather`) within the client's in-flight limit."""
+        body = data | {"language": language, "version": "*"}
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="piston")
+        call = partial(with_retries, lambda: self.execute(body), attempts=max_retries + 1, what="piston execute")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+
+def piston_client_from_env(session=None) -> PistonClient:
+    """The client for PISTON_ENDPOINTS (comma-separated URLs, or 'slurm' to read running workers from squeue),
+    with PISTON_MAX_REQUESTS_PER_ENDPOINT requests in flight per worker (default 1)."""
+    value = os.environ.get("PISTON_ENDPOINTS")
+    if not value:
+        raise ValueError(
+            "ioi_provider/code_provider 'piston' needs PISTON_ENDPOINTS (comma-separated http://host:port/api/v2 "
+            "URLs, or 'slurm' to read them from squeue) in the environment or a .env file"
+        )
+    endpoints = slurm_piston_endpoints() if value == "slurm" else [e.strip() for e in value.split(",") if e.strip()]
+    per_endpoint = os.environ.get("PISTON_MAX_REQUESTS_PER_ENDPOINT", "1")
+    try:
+        per_endpoint = int(per_endpoint)
+    except ValueError:
+        raise ValueError(f"PISTON_MAX_REQUESTS_PER_ENDPOINT must be an integer, got {per_endpoint!r}") from None
+    return PistonClient(endpoints, session, max_requests_per_endpoint=per_endpoint)
 
 
 class PistonProvider(CodeExecutionProvider):
@@ -107,15 +162,7 @@ class PistonProvider(CodeExecutionProvider):
 
     @classmethod
     def from_env(cls, limits: Optional[Limits] = None) -> "PistonProvider":
-        value = os.environ.get("PISTON_ENDPOINTS")
-        if not value:
-            raise ValueError(
-                "ioi_provider/code_provider 'piston' needs PISTON_ENDPOINTS (comma-separated http://host:port/api/v2 "
-                "URLs, or 'slurm' to read them from squeue) in the environment or a .env file"
-            )
-        endpoints = slurm_piston_endpoints() if value == "slurm" else [e.strip() for e in value.split(",") if e]
-        per_endpoint = int(os.environ.get("PISTON_MAX_REQUESTS_PER_ENDPOINT", "1"))
-        return cls(PistonClient(endpoints, per_endpoint), limits)
+        return cls(piston_client_from_env(), limits)
 
     def body(self, submission: Submission, stdin: str) -> dict:
         piston_language, file_name = PISTON_RUNTIMES[canonical_language(submission.language)]

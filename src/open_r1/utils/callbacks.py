@@ -28,6 +28,10 @@ def is_slurm_available() -> bool:
         return False
 
 
+# Upstream's name for the stand-in of the training arguments that a checkpoint push reads: attributes from keywords.
+DummyConfig = SimpleNamespace
+
+
 class PushToHubRevisionCallback(TrainerCallback):
     """Pushes every saved checkpoint to its own Hub revision, then optionally benchmarks it."""
 
@@ -40,7 +44,7 @@ class PushToHubRevisionCallback(TrainerCallback):
             return
         step = f"step-{state.global_step:09d}"
         # Only what the push and the benchmark launcher read; rebuilding TrainingArguments would re-run its checks.
-        checkpoint_args = SimpleNamespace(
+        checkpoint_args = DummyConfig(
             hub_model_id=args.hub_model_id,
             hub_model_revision=f"{args.hub_model_revision}-{step}",
             output_dir=f"{args.output_dir}/checkpoint-{state.global_step}",

@@ -1,0 +1,360 @@
+"""IOI and Codeforces rewards on upstream's dataset schemas, run on a local fake Piston server.
+
+The fake speaks Piston's v2 API (`POST /api/v2/execute`, `GET /api/v2/runtimes`) on 127.0.0.1 and runs what it is
+sent with plain subprocesses: the standard `python` runtime, and a `cms_ioi` package that, like the real one,
+compiles the submission with the problem's graders, runs it on `input.txt`, compares with `correct_output.txt`
+and prints the test's score. Nothing here reaches the network.
+"""
+
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from open_r1.configs import GRPOScriptArguments
+from open_r1.rewards import ioi
+from open_r1.rewards.code import build_code_reward_funcs, get_ioi_code_reward
+from open_r1.sandbox.factory import clear_providers
+from open_r1.sandbox.piston import PistonClient, PistonProvider
+
+needs_gpp = pytest.mark.skipif(shutil.which("g++") is None, reason="the fake cms_ioi package compiles with g++")
+
+
+def _run_cms_ioi(files: dict[str, str], work: pathlib.Path) -> dict:
+    compiled = subprocess.run(
+        ["g++", "-O0", "-std=c++17", "-I", "graders", "-o", "program", *sorted(glob_cpp(files))],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if compiled.returncode != 0:
+        return {"compile": {"code": compiled.returncode, "stderr": compiled.stderr[-2000:], "stdout": ""}}
+    with open(work / "input.txt") as stdin:
+        ran = subprocess.run([str(work / "program")], stdin=stdin, capture_output=True, text=True, timeout=10)
+    if ran.returncode != 0:
+        return {"compile": {"code": 0}, "run": {"stdout": "", "stderr": ran.stderr, "code": ran.returncode}}
+    correct = ran.stdout.split() == files.get("correct_output.txt", "").split()
+    feedback = "Output is correct" if correct else "Output isn't correct"
+    return {"compile": {"code": 0}, "run": {"stdout": "1\n" if correct else "0\n", "stderr": feedback, "code": 0}}
+
+
+def glob_cpp(files: dict[str, str]) -> list[str]:
+    return [name for name in files if name.endswith(".cpp")]
+
+
+def _run_python(body: dict, work: pathlib.Path) -> dict:
+    ran = subprocess.run(
+        [sys.executable, "main.py"], input=body.get("stdin", ""), cwd=work, capture_output=True, text=True, timeout=10
+    )
+    return {"run": {"stdout": ran.stdout, "stderr": ran.stderr, "code": ran.returncode, "signal": None}}
+
+
+class FakePiston:
+    """A threaded Piston v2 server on loopback; `requests` records every execute body, `answer` can override."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.answer = None  # a function body -> response, to play a misbehaving worker
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status: int, payload) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                self._reply(200, [{"language": "cms_ioi", "version": "1.0.0"}, {"language": "python"}])
+
+            def do_POST(self):
+                if self.path != "/api/v2/execute":
+                    return self._reply(404, {"message": f"no route {self.path}"})
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.requests.append(body)
+                if fake.answer is not None:
+                    return self._reply(200, fake.answer(body))
+                with tempfile.TemporaryDirectory() as folder:
+                    work = pathlib.Path(folder)
+                    files = {entry["name"]: entry["content"] for entry in body["files"]}
+                    for name, content in files.items():
+                        (work / name).parent.mkdir(parents=True, exist_ok=True)
+                        (work / name).write_text(content)
+                    if body["language"] == "cms_ioi":
+                        answer = _run_cms_ioi(files, work)
+                    elif body["language"] == "python":
+                        answer = _run_python(body, work)
+                    else:
+                        return self._reply(400, {"message": f"{body['language']}-{body['version']} not installed"})
+                self._reply(200, {"language": body["language"], "version": "1.0.0", **answer})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v2"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def piston():
+    with FakePiston() as server:
+        yield server
+
+
+@pytest.fixture
+def piston_env(piston, monkeypatch):
+    """PISTON_ENDPOINTS pointing at the fake; providers built from the environment are rebuilt for each test."""
+    monkeypatch.setenv("PISTON_ENDPOINTS", piston.url)
+    clear_providers()
+    yield piston
+    clear_providers()
+
+
+HEADER = "long long sum(long long a, long long b);\n"
+GRADER = (
+    '#include <cstdio>\n#include "sum.h"\n'
+    'int main() { long long a, b; if (scanf("%lld %lld", &a, &b) != 2) return 1; printf("%lld\\n", sum(a, b)); }\n'
+)
+RIGHT = "long long sum(long long a, long long b) { return a + b; }"
+WRONG_WHEN_EQUAL = "long long sum(long long a, long long b) { return a == b ? 0 : a + b; }"
+
+
+def ioi_row(**overrides) -> dict:
+    """One row of open-r1/ioi: a subtask of a function-style problem with its grader and header."""
+    row = {
+        "id": "sum",
+        "subtask": "01-small",
+        "score": 30,
+        "score_precision": 2,
+        "test_names": ["1-01", "1-02", "1-03"],
+        "test_cases": [["1 2\n", "3\n"], ["4 4\n", "8\n"], ["10 5\n", "15\n"]],
+        "grader_files": [["graders/sum.h", HEADER], ["graders/grader.cpp", GRADER], ["graders/empty.txt", ""]],
+        "time_limit": 1.0,
+        "memory_limit": 256,
+        "year": 2024,
+        "statement": "Add two numbers.",  # other dataset columns are passed too and not read
+    }
+    return row | overrides
+
+
+def columns(rows: list[dict]) -> dict[str, list]:
+    """Rows as TRL passes them to a reward: one keyword per dataset column."""
+    return {name: [row[name] for row in rows] for name in rows[0]}
+
+
+def cpp(code: str) -> list[dict]:
+    return [{"role": "assistant", "content": f"Here it is:\n```cpp\n{code}\n```"}]
+
+
+def piston_ioi_reward(piston, **kwargs):
+    return get_ioi_code_reward(lambda: PistonProvider(PistonClient(piston.url, max_requests_per_endpoint=2)), **kwargs)
+
+
+@needs_gpp
+def test_ioi_rows_are_judged_with_their_graders_and_score_the_worst_test(piston):
+    reward = piston_ioi_reward(piston)
+    rows = [ioi_row(), ioi_row()]
+    assert reward([cpp(RIGHT), cpp(WRONG_WHEN_EQUAL)], **columns(rows)) == [1.0, 0.0]
+    first = piston.requests[0]
+    assert first["language"] == "cms_ioi" and first["version"] == "*"
+    assert first["run_timeout"] == 4000 and first["run_memory_limit"] == 256  # time limit + 3 s, as upstream
+    names = {entry["name"] for entry in first["files"]}
+    assert names == {"graders/sum.cpp", "input.txt", "correct_output.txt", "graders/sum.h", "graders/grader.cpp"}
+    submitted = next(entry["content"] for entry in first["files"] if entry["name"] == "graders/sum.cpp")
+    assert submitted.startswith('#include <bits/stdc++.h>\n#include "sum.h"\n')  # add_includes, as upstream
+    # One test at a time (test_batch_size 1): the wrong program stopped at its first failure, test 1-02.
+    assert len(piston.requests) == 3 + 2
+
+
+@needs_gpp
+def test_a_subtask_result_keeps_each_tests_verdict_and_skips_after_a_failure(piston):
+    client = PistonClient(piston.url)
+    result = ioi.run_coroutine(ioi.score_subtask(client, ioi_row(), ioi.add_includes(WRONG_WHEN_EQUAL, "sum")))
+    assert [(t.test_name, t.score, t.status) for t in result.test_results] == [
+        ("1-01", 1.0, "AC"),
+        ("1-02", 0.0, "WA"),
+        ("1-03", 0.0, "SKIPPED"),
+    ]
+    assert (result.score, result.weighted_score, result.status) == (0.0, 0.0, "WA")
+    assert result.to_dict()["test_results"][1]["feedback"] == "Output isn't correct"
+
+
+@needs_gpp
+def test_subtasks_of_one_problem_run_shared_tests_once(piston):
+    client = PistonClient(piston.url)
+    small = ioi_row(test_names=["1-01", "1-02"], test_cases=[["1 2\n", "3\n"], ["4 4\n", "8\n"]])
+    full = ioi_row(subtask="02-full", score=70)
+    code = ioi.add_includes(RIGHT, "sum")
+    results = ioi.run_coroutine(ioi.score_subtasks(client, [small, full], code))
+    assert [(r.subtask, r.score, r.weighted_score) for r in results] == [
+        ("01-small", 1.0, 30.0),
+        ("02-full", 1.0, 70.0),
+    ]
+    assert len(piston.requests) == 3  # 1-01 and 1-02 ran for the first subtask only
+
+
+@needs_gpp
+def test_a_program_that_does_not_compile_scores_zero_with_a_compilation_error(piston):
+    result = ioi.run_coroutine(ioi.score_subtask(PistonClient(piston.url), ioi_row(), "int sum( {"))
+    assert result.score == 0.0 and result.status == "CE" and len(piston.requests) == 1
+
+
+def test_a_completion_without_code_scores_zero_without_running_anything(piston):
+    assert piston_ioi_reward(piston)([[{"role": "assistant", "content": "no idea"}]], **columns([ioi_row()])) == [0.0]
+    assert piston.requests == []
+
+
+@pytest.mark.parametrize("printed", ["7\n", "nan\n", "inf\n", "-1\n", "1 1\n", "1e308\n"])
+def test_a_worker_cannot_report_more_than_a_full_test(piston, printed):
+    # Whatever the package prints (a program may write to it), a test scores at most 1 and garbage scores 0.
+    piston.answer = lambda body: {"compile": {"code": 0}, "run": {"stdout": printed, "stderr": "", "code": 0}}
+    assert piston_ioi_reward(piston)([cpp(RIGHT)], **columns([ioi_row()])) == [0.0]
+
+
+def test_partial_scores_are_rounded_to_the_rows_precision(piston):
+    piston.answer = lambda body: {"compile": {"code": 0}, "run": {"stdout": "0.4567\n", "stderr": "", "code": 0}}
+    assert piston_ioi_reward(piston)([cpp(RIGHT)], **columns([ioi_row(score_precision=1)])) == [0.5]
+
+
+def test_a_failing_worker_costs_the_row_its_reward_not_the_batch(piston, caplog):
+    piston.answer = lambda body: {"message": "cms_ioi-* runtime is unknown"}
+    assert piston_ioi_reward(piston)([cpp(RIGHT)], **columns([ioi_row()])) == [0.0]
+    assert "Piston failed (reward 0)" in caplog.text and "runtime is unknown" in caplog.text
+
+
+def test_ioi_rows_that_cannot_be_judged_get_none_and_a_warning_naming_the_field(piston, caplog):
+    bad = [ioi_row(test_names=None), ioi_row(test_cases=[["1 2\n", "3\n"]]), ioi_row(grader_files=[["only"]])]
+    rows = [ioi_row(test_cases=None, year=None)] + bad
+    assert piston_ioi_reward(piston)([cpp(RIGHT)] * 4, **columns(rows)) == [None] * 4
+    assert "neither 'test_cases' nor 'year'" in caplog.text and "lacks ['test_names']" in caplog.text
+    assert "1 test_cases for 3 test_names" in caplog.text and "['grader_files'][0]" in caplog.text
+    assert piston.requests == []
+
+
+def test_ioi_rows_need_piston_and_say_so(sandbox_free_provider):
+    reward = get_ioi_code_reward(lambda: sandbox_free_provider)
+    with pytest.raises(ValueError, match="cms_ioi package.*ioi_provider.*'piston'"):
+        reward([cpp(RIGHT)], **columns([ioi_row()]))
+    with pytest.raises(ValueError, match="open-r1/ioi columns.*verification_info"):
+        reward([cpp(RIGHT)], id=["sum"])
+
+
+@pytest.fixture
+def sandbox_free_provider():
+    from open_r1.sandbox.base import CodeExecutionProvider
+
+    class NotPiston(CodeExecutionProvider):
+        def execute(self, submissions, test_batch_size=1):
+            raise AssertionError("nothing may run")
+
+    return NotPiston()
+
+
+@needs_gpp
+def test_the_ioi_recipe_reward_runs_on_piston_from_the_environment(piston_env):
+    args = GRPOScriptArguments(dataset_name="x", ioi_provider="piston", code_eval_test_batch_size=-1)
+    reward = build_code_reward_funcs(args)["ioi_code"]
+    assert reward([cpp(RIGHT)], **columns([ioi_row()])) == [1.0]
+    assert len(piston_env.requests) == 3  # all tests in one batch
+
+
+# --- Codeforces -----------------------------------------------------------------------------------
+
+ADD = "a, b = map(int, input().split())\nprint(a + b)"
+ADD_SMALL_ONLY = "a, b = map(int, input().split())\nprint(a + b if a < 100 else 0)"
+
+
+def python(code: str) -> list[dict]:
+    return [{"role": "assistant", "content": f"```python\n{code}\n```"}]
+
+
+def cf_row(**overrides) -> dict:
+    """One row of open-r1/codeforces (verifiable-prompts): official tests, generated tests in CF_TESTS_FOLDER."""
+    row = {
+        "id": "1/A",
+        "official_tests": [{"input": "1 2", "output": "3"}],
+        "official_tests_complete": True,
+        "language": "python",
+        "input_mode": "stdio",
+        "generated_checker": None,
+        "time_limit": 1.0,
+        "memory_limit": 256,
+    }
+    return row | overrides
+
+
+@pytest.fixture
+def cf_tests_folder(tmp_path, monkeypatch):
+    """CF_TESTS_FOLDER in upstream's layout: test_cases_0001.parquet holds contest 1's generated tests."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from open_r1.rewards import code
+
+    rows = [
+        {"problem_id": "1/A", "input": "100 1", "output": "101"},
+        {"problem_id": "1/B", "input": "x", "output": ""},
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "test_cases_0001.parquet")
+    monkeypatch.setenv("CF_TESTS_FOLDER", str(tmp_path))
+    for cached in (code.get_generated_contest_tests, code._has_contest_files, code._generated_tests_index):
+        cached.cache_clear()
+    yield tmp_path
+    for cached in (code.get_generated_contest_tests, code._has_contest_files, code._generated_tests_index):
+        cached.cache_clear()
+
+
+def test_the_codeforces_recipes_ioi_provider_piston_runs_cf_code_on_piston(piston_env, cf_tests_folder):
+    args = GRPOScriptArguments(
+        dataset_name="x", code_provider="local", ioi_provider="piston", code_eval_scoring_mode="partial"
+    )
+    reward = build_code_reward_funcs(args)["cf_code"]
+    rows = [cf_row(), cf_row()]
+    # The generated test (100 1 -> 101) catches the program that only handles small numbers.
+    assert reward([python(ADD), python(ADD_SMALL_ONLY)], **columns(rows)) == [1.0, 0.5]
+    assert {body["language"] for body in piston_env.requests} == {"python"}  # ran on Piston, not locally
+    assert len(piston_env.requests) == 4
+
+
+def test_upstream_cf_scoring_path_reads_generated_tests_per_contest(cf_tests_folder):
+    from open_r1.utils.competitive_programming import cf_scoring
+
+    assert ioi.run_coroutine(cf_scoring.get_generated_tests("1/A")) == [{"input": "100 1", "output": "101"}]
+    assert ioi.run_coroutine(cf_scoring.get_generated_tests("2/A")) == []  # no file for contest 2
+    assert set(ioi.run_coroutine(cf_scoring.get_generated_contest_tests("1"))) == {"1/A", "1/B"}
+
+
+def test_codeforces_rows_in_file_input_mode_cannot_be_judged_here(piston_env, cf_tests_folder, caplog):
+    args = GRPOScriptArguments(dataset_name="x", ioi_provider="piston")
+    reward = build_code_reward_funcs(args)["cf_code"]
+    assert reward([python(ADD)], **columns([cf_row(input_mode="file")])) == [None]
+    assert "input_mode[0] is 'file'" in caplog.text and piston_env.requests == []
+
+
+def test_upstreams_piston_client_interface_sends_to_the_fake(piston):
+    from open_r1.utils.competitive_programming.piston_client import PistonClient as UpstreamPath
+
+    client = UpstreamPath([piston.url], None, max_requests_per_endpoint=1)
+    body = {"files": [{"name": "main.py", "content": "print(input()[::-1])"}], "stdin": "abc\n"}
+    answer = ioi.run_coroutine(client.send_execute(body, language="python"))
+    assert answer["run"]["stdout"] == "cba\n"
+    assert piston.requests[0]["language"] == "python" and piston.requests[0]["version"] == "*"
