@@ -31,11 +31,12 @@ unit_test:
 slow_test:
 	$(PYTHON) -m pytest -m slow tests/
 
-# The whole R1 recipe in miniature on CPU (tiny model, cold-start SFT, GRPO, evaluation; about 6 minutes on 2 cores,
-# FAST=1 about a minute):
+# The whole R1 recipe in miniature on CPU (tiny model, cold-start SFT, GRPO, evaluation; about 20 minutes on a shared
+# 2-core machine, FAST=1 a few minutes):
 #   make demo [SEED=1] [FAST=1] [OUTPUT_DIR=data/demo]   -> results.json, report.md, curves.png
+#   make demo TOOLS=1 [SEED=1] [FAST=1]   -> tool-integrated reasoning miniature (scripts/demo_tools.py, data/demo_tools)
 demo:
-	$(PYTHON) scripts/demo.py $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR))
+	$(PYTHON) $(if $(TOOLS),scripts/demo_tools.py,scripts/demo.py) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR))
 
 # Evaluation. GPU (lighteval + vLLM, the README setting; results under data/evals/$(MODEL)):
 #   make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-32B TASK=aime24 PARALLEL=tensor NUM_GPUS=8

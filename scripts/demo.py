@@ -1,8 +1,8 @@
 """`make demo`: the whole R1 recipe in miniature (data, cold-start SFT, GRPO, evaluation) on a CPU in minutes.
 
-    make demo                # ~6 minutes on 2 CPU cores, writes data/demo/{results.json,report.md,curves.png}
+    make demo                # ~20 minutes on a shared 2-core CPU, writes data/demo/{results.json,report.md,curves.png}
     make demo SEED=1         # another seed (data, model initialisation, training and sampling)
-    make demo FAST=1         # the same stages with tiny step counts, about a minute (what `make test` runs)
+    make demo FAST=1         # the same stages with tiny step counts, a few minutes (what `make test` runs)
     python scripts/demo.py --seed 1 --output_dir /tmp/demo [--fast]
 
 Stages, each one the project's real code path:

@@ -105,3 +105,44 @@ def tiny_gguf(tiny_model, tmp_path_factory) -> dict[str, pathlib.Path]:
             target, model, tokenizer, CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE, quantization
         )
     return paths
+
+
+@pytest.fixture(scope="session")
+def tool_calling_model(tmp_path_factory) -> dict:
+    """A tiny tool-calling model (open_r1.tools.chat's template) that has memorised one problem's tool rollout:
+    it calls python with `print(<expression>)`, then boxes what the tool printed. Keys: path, problem (a row of
+    open_r1.tasks.tool_arithmetic), user_turn (the prompt it memorised: the evaluator's user turn)."""
+    import torch
+
+    from open_r1.data.benchmarks import Problem, build_messages
+    from open_r1.tasks.tiny_model import TinyModelSpec, build_model, build_tokenizer
+    from open_r1.tasks.tool_arithmetic import make_splits, tool_trace
+
+    spec = TinyModelSpec(hidden_size=64, num_layers=2, intermediate_size=128, tool_calling=True)
+    tokenizer = build_tokenizer(spec)
+    model = build_model(tokenizer, spec)
+    [problem], _ = make_splits(1, 0, seed=7)
+    # The user turn as the evaluator writes it (problem + instruction), so GRPO and evaluation prompt alike.
+    user_turn = build_messages(Problem(id="", problem=problem["problem"], answer=problem["answer"]))[-1]["content"]
+    trace = tool_trace({**problem, "problem": user_turn})
+    ids = torch.tensor([tokenizer.apply_chat_template(trace, tokenize=True, return_dict=False)])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    # One thread: on a busy 2-core machine, threads of tiny ops wait on each other (1 s here instead of ~60 s).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for _ in range(300):
+            loss = model(input_ids=ids, labels=ids).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if loss.item() < 0.01:
+                break
+    finally:
+        torch.set_num_threads(threads)
+    assert loss.item() < 0.01, f"the tool rollout was not memorised (loss {loss.item():.3f})"
+    folder = tmp_path_factory.mktemp("tool-model") / "model"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return {"path": folder, "problem": problem, "user_turn": user_turn, "final_loss": loss.item()}

@@ -439,10 +439,24 @@ def test_upstream_grpo_recipe_trains_two_steps_on_cpu(tiny_assets, tmp_path):
 
 
 @pytest.mark.e2e
+def local_dataset_with_configs(folder: pathlib.Path, configs: dict[str, datasets.Dataset]) -> pathlib.Path:
+    """A local stand-in for a Hub dataset with named configurations: one parquet folder per config and a dataset
+    card that declares them, so a recipe's `dataset_config` selects from it as on the Hub."""
+    card = ["---", "configs:"]
+    for name, rows in configs.items():
+        (folder / name).mkdir(parents=True)
+        rows.to_parquet(str(folder / name / "train.parquet"))
+        card += [f"- config_name: {name}", "  data_files:", "  - split: train", f"    path: {name}/*.parquet"]
+    (folder / "README.md").write_text("\n".join(card + ["---", ""]))
+    return folder
+
+
 def test_upstream_sft_recipe_trains_two_steps_on_cpu(tiny_assets, tmp_path):
-    data = tmp_path / "mixture-of-thoughts"
-    rows = datasets.load_from_disk(str(tiny_assets["tiny-sft"]))["train"].select(range(64))
-    datasets.DatasetDict({"train": rows}).save_to_disk(str(data))
+    # Like open-r1/Mixture-of-Thoughts, the stand-in has configurations; the recipe's `dataset_config: all` picks one.
+    rows = datasets.load_from_disk(str(tiny_assets["tiny-sft"]))["train"]
+    data = local_dataset_with_configs(
+        tmp_path / "mixture-of-thoughts", {"all": rows.select(range(64)), "math": rows.select(range(64, 66))}
+    )
     output_dir = tmp_path / "sft"
     stale = stale_checkpoint(output_dir)
 

@@ -33,6 +33,7 @@ from open_r1.rewards import format as format_rewards
 from open_r1.sandbox import factory as sandbox_factory
 from open_r1.sandbox.base import SCORING_MODES
 from open_r1.sandbox.languages import DEFAULT_LANGUAGE
+from open_r1.tools import TOOLS, python_tool
 
 # ---------------------------------------------------------------------------------------------
 # Datasets
@@ -259,6 +260,28 @@ class GRPOScriptArguments(ScriptArguments):
         default=code_rewards.DEFAULT_IOI_PROVIDER,
         metadata={"help": "Where IOI/Codeforces solutions run: 'piston', 'morph' or 'local'."},
     )
+    tools: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": f"Tools the policy may call while it generates (one of {TOOLS}); see open_r1.tools. The number "
+            "of call rounds per completion is TRL's `max_tool_calling_iterations`."
+        },
+    )
+    python_tool_provider: str = field(
+        default="local",
+        metadata={"help": f"Where the python tool runs code: one of {python_tool.TOOL_PROVIDERS}."},
+    )
+    python_tool_wall_seconds: float = field(
+        default=python_tool.DEFAULT_WALL_SECONDS,
+        metadata={"help": "Python tool: wall-time limit per call (covers the replay of earlier cells), seconds."},
+    )
+    python_tool_memory_mb: int = field(
+        default=python_tool.DEFAULT_MEMORY_MB, metadata={"help": "Python tool: memory limit per call, MiB."}
+    )
+    python_tool_max_output_chars: int = field(
+        default=python_tool.DEFAULT_MAX_OUTPUT_CHARS,
+        metadata={"help": "Python tool: characters of output shown to the model; the rest is cut with a marker."},
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -281,6 +304,13 @@ class GRPOScriptArguments(ScriptArguments):
                 )
         if self.repetition_max_penalty > 0:
             raise ValueError(f"repetition_max_penalty must be <= 0, got {self.repetition_max_penalty}")
+        unknown_tools = [tool for tool in self.tools if tool not in TOOLS]
+        if unknown_tools:
+            raise ValueError(f"tools: unknown tool(s) {unknown_tools}; expected some of {TOOLS}")
+        if self.python_tool_provider not in python_tool.TOOL_PROVIDERS:
+            raise ValueError(
+                f"python_tool_provider must be one of {python_tool.TOOL_PROVIDERS}, got {self.python_tool_provider!r}"
+            )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ column (solution, verification_info, ...) reaches the reward functions as a keyw
 Rewards are named in `reward_funcs` (see `open_r1.rewards`). A run whose output_dir holds
 checkpoints resumes from the last one (unless `overwrite_output_dir: true`). Upstream open-r1 recipes
 (TRL 0.18 names) work as they are: see recipes/README.md; `max_prompt_length` keeps the last tokens of
-each prompt as TRL 0.18 did (`PromptTruncatingGRPOTrainer`).
+each prompt as TRL 0.18 did (`PromptTruncatingGRPOTrainer`). With `tools: [python]` the policy calls a
+sandboxed Python interpreter while it generates (`open_r1.tools`; recipes/tiny/grpo/config_tools.yaml).
 """
 
 import logging
@@ -29,6 +30,7 @@ from trl import GRPOTrainer, ModelConfig, get_peft_config
 
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
 from open_r1.rewards import get_reward_funcs
+from open_r1.tools.training import python_tool_environment
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.training import finish_training, start_run, training_splits
@@ -44,6 +46,14 @@ class PromptTruncatingGRPOTrainer(GRPOTrainer):
     from, and is trained on, the same truncated prompt with transformers and with vLLM (TRL 0.18 generated from
     the whole prompt with vLLM). Reward functions still receive the whole prompt, as in TRL 0.18.
     """
+
+    tool_stats = None  # set by main() when the recipe has `tools`: their per-step metrics join the logs
+
+    def log(self, logs: dict, start_time: float | None = None) -> None:
+        if self.tool_stats is not None:
+            prefix = "" if self.model.training else "eval_"
+            logs.update({prefix + key: value for key, value in self.tool_stats.drain().items()})
+        super().log(logs, start_time)
 
     def _tokenize_prompts(self, prompts: list):
         prompt_ids, images, multimodal_fields = super()._tokenize_prompts(prompts)
@@ -93,6 +103,9 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
     reward_funcs = get_reward_funcs(script_args)
     tokenizer = get_tokenizer(model_args, training_args)
     model = get_model(model_args, training_args, tokenizer)
+    environment_factory, tool_stats = None, None
+    if script_args.tools:  # tool-integrated reasoning: one sandboxed python interpreter per rollout
+        environment_factory, tool_stats = python_tool_environment(script_args, tokenizer)
 
     trainer = PromptTruncatingGRPOTrainer(
         model=model,
@@ -103,7 +116,9 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
         callbacks=get_callbacks(training_args, model_args),
+        environment_factory=environment_factory,
     )
+    trainer.tool_stats = tool_stats
 
     logger.info("*** Train ***")
     train_result = trainer.train(resume_from_checkpoint=checkpoint)

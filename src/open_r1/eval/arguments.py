@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from open_r1.rewards.accuracy import DEFAULT_NUM_WORKERS, DEFAULT_TIMEOUT_SECONDS
+from open_r1.tools import TOOLS, python_tool
+from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
 
 DEFAULT_TEMPERATURE = 0.6
 DEFAULT_TOP_P = 0.95
@@ -61,8 +63,64 @@ class EvaluateArguments:
         default=DEFAULT_TIMEOUT_SECONDS,
         metadata={"help": "Seconds allowed to grade one completion; past it the completion counts as wrong."},
     )
+    tools: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": f"Tools the model may call while it generates (some of {TOOLS}), as in a GRPO recipe's `tools`: "
+            "a model trained with a tool is measured with it (open_r1.tools.rollout)."
+        },
+    )
+    max_tool_calling_iterations: int = field(
+        default=DEFAULT_MAX_TOOL_CALLING_ITERATIONS,
+        metadata={"help": "With --tools: rounds of tool calls per completion before the model must answer."},
+    )
+    python_tool_provider: str = field(
+        default="local", metadata={"help": f"With --tools python: one of {python_tool.TOOL_PROVIDERS}."}
+    )
+    python_tool_wall_seconds: float = field(
+        default=python_tool.DEFAULT_WALL_SECONDS, metadata={"help": "With --tools python: wall limit per call, s."}
+    )
+    python_tool_memory_mb: int = field(
+        default=python_tool.DEFAULT_MEMORY_MB, metadata={"help": "With --tools python: memory limit per call, MiB."}
+    )
+    python_tool_max_output_chars: int = field(
+        default=python_tool.DEFAULT_MAX_OUTPUT_CHARS,
+        metadata={"help": "With --tools python: output characters shown to the model per call."},
+    )
+
+    def tool_settings(self):
+        """The python tool's settings, or None without --tools."""
+        if not self.tools:
+            return None
+        return python_tool.PythonToolSettings(
+            provider=self.python_tool_provider,
+            wall_seconds=self.python_tool_wall_seconds,
+            memory_mb=self.python_tool_memory_mb,
+            max_output_chars=self.python_tool_max_output_chars,
+        )
+
+    def _check_tools(self):
+        unknown = [tool for tool in self.tools if tool not in TOOLS]
+        if unknown:
+            raise ValueError(f"--tools: unknown tool(s) {unknown}; expected some of {TOOLS}")
+        if self.tools and self.predictions is not None:
+            raise ValueError("--tools applies to generation; --predictions grades saved completions as they are")
+        tool_fields = {
+            "max_tool_calling_iterations": DEFAULT_MAX_TOOL_CALLING_ITERATIONS,
+            "python_tool_provider": "local",
+            "python_tool_wall_seconds": python_tool.DEFAULT_WALL_SECONDS,
+            "python_tool_memory_mb": python_tool.DEFAULT_MEMORY_MB,
+            "python_tool_max_output_chars": python_tool.DEFAULT_MAX_OUTPUT_CHARS,
+        }
+        unused = [name for name, default in tool_fields.items() if getattr(self, name) != default]
+        if unused and not self.tools:
+            raise ValueError(f"--{unused[0]} is set but --tools is empty: it would be ignored")
+        if self.max_tool_calling_iterations < 0:
+            raise ValueError(f"--max_tool_calling_iterations must be >= 0, got {self.max_tool_calling_iterations}")
+        self.tool_settings()  # the settings' own checks (provider, limits), now
 
     def __post_init__(self):
+        self._check_tools()
         if (self.model is None) == (self.predictions is None):
             raise ValueError("give exactly one of --model (generate completions) or --predictions (grade saved ones)")
         if not self.task.strip():

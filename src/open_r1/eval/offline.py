@@ -46,14 +46,18 @@ def sample_completions(
     device: str = "auto",
     dtype: str = "auto",
     on_progress: Callable[[int, int], None] | None = None,
+    tool_settings=None,
+    max_tool_calling_iterations: int = 0,
     revision: str | None = None,
     attn_implementation: str | None = None,
     chat_template: str | None = None,
-) -> tuple[list[str], list[list[str]]]:
+) -> tuple[list[str], list[list]]:
     """Prompts (after the chat template) and `num_samples` completions per conversation, with transformers.
 
     Temperature 0 decodes greedily. The evaluator and pass-rate filtering both sample through this function.
     `on_progress(done, total)` is called after each batch (conversations done so far, all conversations).
+    With `tool_settings` (a `PythonToolSettings`) the model may call the python tool
+    (`open_r1.tools.rollout`); each completion is then the rollout's list of messages, not a string.
     `revision`, `attn_implementation`: as in `from_pretrained`; `chat_template` replaces the tokenizer's."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -74,13 +78,37 @@ def sample_completions(
     model = model.to(device).eval()
     torch.manual_seed(seed)
 
+    sampling = (
+        {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else {"do_sample": False}
+    )
+    if tool_settings is not None:
+        from open_r1.tools.python_tool import PythonTool
+        from open_r1.tools.rollout import generate_with_tools
+
+        tool = PythonTool(tool_settings)
+        prompts = [
+            tokenizer.apply_chat_template(messages, tools=[tool.python], tokenize=False, add_generation_prompt=True)
+            for messages in conversations
+        ]
+        repeated = [messages for messages in conversations for _ in range(num_samples)]
+        rollouts = generate_with_tools(
+            model,
+            tokenizer,
+            repeated,
+            tool_settings=tool_settings,
+            max_new_tokens=max_new_tokens,
+            max_tool_calling_iterations=max_tool_calling_iterations,
+            sampling=sampling,
+            batch_size=batch_size * num_samples,
+            on_batch=None
+            if on_progress is None
+            else (lambda done, total: on_progress(done // num_samples, total // num_samples)),
+        )
+        return prompts, regroup(rollouts, [num_samples] * len(conversations))
     prompts = [
         tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         for messages in conversations
     ]
-    sampling = (
-        {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else {"do_sample": False}
-    )
     completions: list[list[str]] = []
     for start in range(0, len(prompts), batch_size):
         batch = prompts[start : start + batch_size]
@@ -119,6 +147,8 @@ def generate_completions(
         device=args.device,
         dtype=args.dtype,
         on_progress=on_progress,
+        tool_settings=args.tool_settings(),
+        max_tool_calling_iterations=args.max_tool_calling_iterations,
     )
 
 
@@ -142,8 +172,11 @@ def grade_completions(
     problems: list[Problem], completions: list[list[str]], num_workers: int, timeout: float
 ) -> tuple[list[list[str | None]], list[list[float | None]]]:
     """Extracted answers and grades (1.0, 0.0, or None when ungradable) for every completion."""
+    from open_r1.rewards._completions import completion_text
     from open_r1.rewards.accuracy import extract_answer, grade_answers
 
+    # A tool rollout (a list of messages) is graded on what the model wrote: its assistant turns, as in training.
+    completions = [[completion_text(sample) for sample in samples] for samples in completions]
     flat_completions, sizes = flatten(completions)
     flat_golds = [problem.answer for problem, samples in zip(problems, completions) for _ in samples]
     flat_grades = grade_answers(flat_completions, flat_golds, num_workers=num_workers, timeout=timeout)
@@ -208,6 +241,8 @@ def write_outputs(
             "seed": args.seed if args.model else None,
             "system_prompt": args.system_prompt,
             "grading_timeout": args.grading_timeout,
+            "tools": args.tools,
+            "max_tool_calling_iterations": args.max_tool_calling_iterations if args.tools else None,
         },
     }
     (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

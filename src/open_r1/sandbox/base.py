@@ -190,6 +190,15 @@ class CodeExecutionProvider(abc.ABC):
     def execute(self, submissions: Sequence[Submission], test_batch_size: int = 1) -> list[ProgramResult]:
         """One result per submission, in order."""
 
+    def run_raw(self, source: str, language: str, inputs: Sequence[str]) -> tuple[dict, list[dict]]:
+        """Runs a program on inputs without grading: (compile outcome, one raw outcome per input), each raw
+        outcome with `stdout`, `stderr`, `exit_code`, `timed_out`, `wall_seconds` (what tools show the model).
+        Providers that only judge submissions (Piston) cannot."""
+        raise NotImplementedError(
+            f"the {type(self).__name__} provider judges submissions only and cannot run a program's raw output "
+            "(tool calls need 'local', 'e2b' or 'morph')"
+        )
+
     def close(self) -> None:
         """Releases workers or sessions; the provider may not be used afterwards."""
         return None

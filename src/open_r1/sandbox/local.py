@@ -483,6 +483,9 @@ class LocalSandbox(CodeExecutionProvider):
                 if compiled and compiled.get("exit_code") != 0:
                     return compiled, []
                 return compiled, worker.run(list(inputs), self.limits)
+        except (SandboxError, OSError, ValueError):
+            worker.kill()  # a silent or broken worker is replaced by a fresh one on its next program
+            raise
         finally:
             self._idle.put(worker)
 

@@ -25,6 +25,7 @@ from .base import (
     Limits,
     ProgramResult,
     Submission,
+    TestCase,
     TestOutcome,
     Verdict,
     grade_in_batches,
@@ -184,6 +185,16 @@ class RemoteProvider(CodeExecutionProvider):
                 logger.warning("%s provider returned an unreadable result (reward 0): %s", self.name, error)
                 results.append(failed_result(submission, str(error)))
         return results
+
+    def run_raw(self, source: str, language: str, inputs: Sequence[str]) -> tuple[dict, list[dict]]:
+        """One evaluation script in one remote session; raises when the provider could not run it."""
+        tests = tuple(TestCase(data, "") for data in inputs)
+        script = evaluation_script(Submission(source, language, tests), canonical_language(language), self.limits)
+        [stdout] = self.run_scripts([script])
+        if stdout is None:
+            raise RuntimeError(f"{self.name} provider could not run the program")
+        parsed = parse_script_output(stdout)
+        return parsed.get("compile") or {}, parsed["results"]
 
     def _map_parallel(self, function: Callable[[str], Optional[str]], scripts: Sequence[str]) -> list[Optional[str]]:
         def guarded(script: str) -> Optional[str]:

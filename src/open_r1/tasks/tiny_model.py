@@ -26,7 +26,9 @@ import pathlib
 from dataclasses import dataclass
 
 from open_r1.data.benchmarks import MATH_INSTRUCTION
+from open_r1.tasks import tool_arithmetic
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, as_conversation, make_problems, make_splits
+from open_r1.tools.chat import CHATML_TOOLS_TEMPLATE, TOOL_CALL_TOKENS
 from open_r1.utils.model_utils import CHATML_TEMPLATE
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -45,14 +47,19 @@ class TinyModelSpec:
     intermediate_size: int = 128
     max_position_embeddings: int = 1024
     seed: int = 0
+    # The tool-calling variant (`make demo TOOLS=1`): `<tool_call>` tokens, open_r1.tools.chat's template, and a
+    # tokenizer also trained on tool traces. Off by default so the plain tiny model stays as it was measured.
+    tool_calling: bool = False
 
 
-def _tokenizer_corpus(seed: int) -> list[str]:
+def _tokenizer_corpus(seed: int, tool_calling: bool = False) -> list[str]:
     rows = make_problems(2000, seed=seed + 1000)
     corpus = [row["problem"] + "\n" + row["completion"] for row in rows]
     # The prompts the tiny model is trained and evaluated with, repeated so that BPE gives them a few tokens each
     # (once among thousands of arithmetic lines, the evaluator's instruction came out one token per letter).
     corpus += [SYSTEM_PROMPT, MATH_INSTRUCTION] * 50
+    if tool_calling:
+        corpus += tool_arithmetic.tokenizer_corpus() + ["system\nuser\nassistant\ntool\n" * 20]
     corpus += [
         "system\nuser\nassistant\n" * 20,
         "The answer is \\boxed{\\frac{1}{2}} because $x^2 + y^2 = z^2$ and \\sqrt{2} \\cdot \\pi.",
@@ -79,7 +86,7 @@ def build_tokenizer(spec: TinyModelSpec = TinyModelSpec()):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    backend.train_from_iterator(_tokenizer_corpus(spec.seed), trainer=trainer)
+    backend.train_from_iterator(_tokenizer_corpus(spec.seed, spec.tool_calling), trainer=trainer)
 
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend,
@@ -96,6 +103,9 @@ def build_tokenizer(spec: TinyModelSpec = TinyModelSpec()):
 
     tokenizer.add_tokens([AddedToken(t, special=False, normalized=False) for t in REASONING_TOKENS])
     tokenizer.chat_template = CHATML_TEMPLATE
+    if spec.tool_calling:
+        tokenizer.add_tokens([AddedToken(t, special=False, normalized=False) for t in TOOL_CALL_TOKENS])
+        tokenizer.chat_template = CHATML_TOOLS_TEMPLATE
     return tokenizer
 
 

@@ -1,0 +1,73 @@
+"""Per-call cost of the python tool (open_r1.tools) on the local sandbox, beside a bare subprocess, same run.
+
+    python scripts/benchmarks/python_tool.py                 # 200 calls of print(1), then the replay cost
+    python scripts/benchmarks/python_tool.py --calls 500 --history 0 2 4 8
+
+Prints milliseconds per call (median and 90th percentile) of:
+- `tool`: `PythonTool.python("print(1)")` on a fresh rollout (no earlier cells): what a trivial call costs a
+  rollout (a fresh template process in the sandbox, its launcher, namespaces, rlimits, seccomp, the reply);
+- `subprocess`: `subprocess.run([python, "-c", "print(1)"])`, unisolated: what SkyRL-style bare subprocess tools
+  pay to start an interpreter;
+- `replay k`: a call after k earlier successful cells (each `v_i = i`), the cost of the stateless design
+  (every call replays the rollout's earlier cells), for each k of --history.
+Calls alternate tool/subprocess so a busy machine slows both alike. Target (issue 17): tool median < 20 ms.
+Not covered: E2B/Morph (network round trips dominate there), calls that do real work.
+"""
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+from open_r1.tools import PythonTool, PythonToolSettings
+
+
+def milliseconds(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+    return f"median {1000 * statistics.median(ordered):6.1f} ms   p90 {1000 * p90:6.1f} ms"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=200, help="Calls of print(1) per design (default 200).")
+    parser.add_argument("--history", type=int, nargs="*", default=[0, 2, 4, 8], help="Earlier cells to replay.")
+    args = parser.parse_args(argv)
+
+    tool = PythonTool(PythonToolSettings(num_parallel=1))
+    tool.reset()
+    assert tool.python("print(1)") == "1\n"  # starts the worker: not part of a call's cost
+    tool_times, plain_times = [], []
+    for _ in range(args.calls):
+        tool.reset()
+        started = time.perf_counter()
+        output = tool.python("print(1)")
+        tool_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        plain = subprocess.run([sys.executable, "-I", "-S", "-c", "print(1)"], capture_output=True, text=True)
+        plain_times.append(time.perf_counter() - started)
+        if output != "1\n" or plain.stdout != "1\n":
+            raise RuntimeError(f"unexpected outputs {output!r}, {plain.stdout!r}")
+    print(f"tool        {milliseconds(tool_times)}")
+    print(f"subprocess  {milliseconds(plain_times)}")
+    ratio = statistics.median(plain_times) / statistics.median(tool_times)
+    print(f"subprocess / tool (medians): {ratio:.2f}")
+    replay = {}
+    for history in args.history:
+        samples = []
+        for _ in range(max(10, args.calls // 10)):
+            tool.reset()
+            tool.cells = [f"v_{i} = {i}" for i in range(history)]  # as if those calls had succeeded
+            started = time.perf_counter()
+            output = tool.python(f"print({history})")
+            samples.append(time.perf_counter() - started)
+            if output != f"{history}\n":
+                raise RuntimeError(f"replay of {history} cells printed {output!r}")
+        replay[history] = statistics.median(samples)
+        print(f"replay {history:2d}   {milliseconds(samples)}")
+    return {"tool": statistics.median(tool_times), "subprocess": statistics.median(plain_times), "replay": replay}
+
+
+if __name__ == "__main__":
+    main()

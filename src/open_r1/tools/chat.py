@@ -1,0 +1,78 @@
+"""Chat templates and response parsing for tool calls.
+
+A tool-calling rollout needs two things from the tokenizer: a chat template that renders assistant
+`tool_calls` and `tool` messages (and keeps earlier turns unchanged when later ones are added: TRL's
+"prefix-preserving" check), and a response parser that turns generated tokens back into a message with
+`tool_calls`. TRL 1.16 knows the parsers of the templates it ships (Qwen 2.5/3, Llama 3.1, GPT-OSS, ...);
+`ensure_tool_parsing` uses those, and adds the project's own:
+
+- `CHATML_TOOLS_TEMPLATE`: ChatML with Qwen-style calls (`<tool_call>{"name": ..., "arguments": ...}</tool_call>`)
+  and a short `tool` turn for results. Short on purpose: it is the tiny model's template (`make demo TOOLS=1`),
+  where a JSON-schema system prompt would cost more context than the problems. It does not list the tools (the
+  system prompt says which to call), so a prompt renders the same with and without them; real models keep their
+  own templates (Qwen2.5-Math/Qwen3 templates describe each tool's schema in full).
+
+Not covered: templates TRL does not know other than the one here; set `tokenizer.response_template` yourself.
+"""
+
+CHATML_TOOLS_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{%- if message['role'] == 'system' %}"
+    "{{- '<|im_start|>system\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{%- elif message['role'] == 'assistant' %}"
+    "{{- '<|im_start|>assistant\\n' }}"
+    "{% generation %}"
+    "{{- message['content'] or '' }}"
+    "{%- for call in message.get('tool_calls') or [] %}"
+    "{%- set function = call['function'] if call['function'] is defined else call %}"
+    "{{- '<tool_call>\\n{\"name\": \"' + function['name'] + '\", \"arguments\": ' }}"
+    "{{- function['arguments'] if function['arguments'] is string else function['arguments'] | tojson }}"
+    "{{- '}\\n</tool_call>' }}"
+    "{%- endfor %}"
+    "{{- '<|im_end|>' }}"
+    "{% endgeneration %}"
+    "{{- '\\n' }}"
+    "{%- elif message['role'] == 'tool' %}"
+    "{{- '<|im_start|>tool\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{%- else %}"
+    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{%- endif %}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+TOOL_CALL_TOKENS = ("<tool_call>", "</tool_call>")
+
+
+def ensure_tool_parsing(tokenizer) -> None:
+    """Gives `tokenizer` a response parser for tool calls, or raises naming the template and the fix.
+
+    Keeps a parser the tokenizer already has; else TRL's for the templates it knows; else Qwen 3's parser for
+    `CHATML_TOOLS_TEMPLATE` (the call syntax is Qwen's)."""
+    if getattr(tokenizer, "response_template", None) is not None or getattr(tokenizer, "response_schema", None):
+        return
+    from trl.chat_template_utils import add_response_schema, qwen3_template
+
+    if tokenizer.chat_template == CHATML_TOOLS_TEMPLATE:
+        tokenizer.response_template = qwen3_template
+        return
+    try:
+        add_response_schema(tokenizer)
+    except ValueError as error:
+        raise ValueError(
+            "tools: the model's chat template is not one whose tool-call syntax is known, so tool calls cannot be "
+            "parsed. Use a model whose template TRL knows (Qwen2.5/Qwen3, Llama 3.1/3.2, GPT-OSS, ...), set "
+            "`chat_template` in the recipe to open_r1.tools.chat.CHATML_TOOLS_TEMPLATE's text, or set "
+            f"tokenizer.response_template yourself ({error})"
+        ) from error
+
+
+def check_tool_template(tokenizer) -> None:
+    """Raises at start-up, naming the field, when the chat template cannot render a tool-calling conversation."""
+    from trl.chat_template_utils import supports_tool_calling
+
+    if not supports_tool_calling(tokenizer):
+        raise ValueError(
+            "tools: the chat template does not render tool calls and tool results (TRL's check: a user -> "
+            "assistant with tool_calls -> tool conversation must keep the call's name, arguments and the result). "
+            "Set `chat_template` in the recipe to a template that does (e.g. the model family's tool template)."
+        )

@@ -1,0 +1,124 @@
+"""Multi-turn generation with tools outside the trainer: evaluation, generation and the demo.
+
+    from open_r1.tools.rollout import generate_with_tools
+    rollouts = generate_with_tools(model, tokenizer, conversations, tool_settings=PythonToolSettings(),
+                                   max_new_tokens=256, max_tool_calling_iterations=4, sampling={"do_sample": False})
+    rollouts[0]   # [{"role": "assistant", "tool_calls": [...]}, {"role": "tool", ...}, {"role": "assistant", ...}]
+
+It does what TRL 1.16's `GRPOTrainer` does during training, with transformers' `generate`, so a model is
+measured the way it was trained: render the chat (with the tools' schemas), generate, parse the reply with the
+tokenizer's response parser (`open_r1.tools.chat.ensure_tool_parsing`), run each `python` call in a fresh
+`PythonTool` per rollout, append the assistant turn and the tool results, and generate again, until the model
+answers without a call, `max_tool_calling_iterations` calls rounds were made, or the rollout has used
+`max_new_tokens` generated tokens (tool results do not count, as in TRL, where they are masked out). A call of
+an unknown tool or with bad arguments gets an error message as its result, like any failing call.
+
+Not covered: vLLM (TRL's own loop covers it in training); tools other than `python`.
+"""
+
+from collections.abc import Callable
+
+from .chat import ensure_tool_parsing
+from .python_tool import PythonTool, PythonToolSettings, ToolStats
+
+DEFAULT_MAX_TOOL_CALLING_ITERATIONS = 4
+
+
+def call_tool(tool: PythonTool, call: dict) -> str:
+    """One parsed tool call's result text; a malformed call gets an error message, never an exception."""
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict):
+        return f"Error: malformed tool call {call!r:.200}"
+    name, arguments = function.get("name"), function.get("arguments")
+    if name != "python":
+        return f"Error: unknown tool {name!r}; the only tool is 'python'."
+    if not isinstance(arguments, dict) or set(arguments) != {"code"}:
+        return f"Error: python takes exactly one argument, 'code' (a string); got {arguments!r:.200}"
+    return tool.python(arguments["code"])
+
+
+def generate_with_tools(
+    model,
+    tokenizer,
+    conversations: list[list[dict]],
+    *,
+    tool_settings: PythonToolSettings,
+    max_new_tokens: int,
+    max_tool_calling_iterations: int,
+    sampling: dict,
+    batch_size: int = 16,
+    stats: ToolStats | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> list[list[dict]]:
+    """The completion messages (assistant turns and tool results) of one rollout per conversation."""
+    import torch
+    from trl.chat_template_utils import parse_response
+
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    if max_tool_calling_iterations < 0:
+        raise ValueError(f"max_tool_calling_iterations must be >= 0, got {max_tool_calling_iterations}")
+    ensure_tool_parsing(tokenizer)
+    tokenizer.padding_side = "left"
+    device = next(model.parameters()).device
+    eos_ids = set(
+        model.generation_config.eos_token_id
+        if isinstance(model.generation_config.eos_token_id, list)
+        else [model.generation_config.eos_token_id or tokenizer.eos_token_id]
+    )
+
+    rollouts: list[list[dict]] = [[] for _ in conversations]
+    tools = [PythonTool(tool_settings, stats) for _ in conversations]
+    for tool in tools:
+        tool.reset()
+    used = [0] * len(conversations)
+    rounds = [0] * len(conversations)
+    active = list(range(len(conversations)))
+    finished = 0
+    while active:
+        still_active = []
+        for start in range(0, len(active), batch_size):
+            batch = active[start : start + batch_size]
+            prompt_ids = [
+                tokenizer.apply_chat_template(
+                    conversations[i] + rollouts[i],
+                    tools=[tools[i].python],
+                    add_generation_prompt=True,
+                    tokenize=True,
+                    return_dict=False,
+                )
+                for i in batch
+            ]
+            budget = max(max_new_tokens - used[i] for i in batch)
+            width = max(len(ids) for ids in prompt_ids)
+            pad = tokenizer.pad_token_id
+            input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompt_ids], device=device)
+            attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompt_ids], device=device)
+            with torch.no_grad():
+                output = model.generate(
+                    input_ids=input_ids,
+                    attention_mask=attention,
+                    max_new_tokens=budget,
+                    pad_token_id=pad,
+                    **sampling,
+                )
+            for row, i in enumerate(batch):
+                new = output[row, width:].tolist()[: max_new_tokens - used[i]]
+                end = next((k + 1 for k, token in enumerate(new) if token in eos_ids), len(new))
+                new = new[:end]
+                used[i] += len(new)
+                message = parse_response(tokenizer, new, prefix=prompt_ids[row], tools=[tools[i].python])
+                calls = message.get("tool_calls") or []
+                rollouts[i].append(message)
+                if calls and rounds[i] < max_tool_calling_iterations and used[i] < max_new_tokens:
+                    rounds[i] += 1
+                    for call in calls:
+                        name = (call.get("function") or {}).get("name", "python") if isinstance(call, dict) else None
+                        rollouts[i].append({"role": "tool", "name": name, "content": call_tool(tools[i], call)})
+                    still_active.append(i)
+                else:
+                    finished += 1
+            if on_batch is not None:
+                on_batch(finished, len(conversations))
+        active = still_active
+    return rollouts

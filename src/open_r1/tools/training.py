@@ -1,0 +1,42 @@
+"""What `grpo.py` needs to train with tools: TRL's environment factory and the per-step tool metrics.
+
+TRL 1.16's `GRPOTrainer(environment_factory=...)` builds one environment per rollout, calls its `reset(**row)`
+before generation and exposes its public methods as tools; tool-result tokens are masked out of the loss
+(`tool_mask`), and reward functions receive the whole rollout (assistant turns, tool calls and tool results) as
+the completion's messages. Here the environment is `PythonTool` (its only public methods are `reset` and
+`python`), configured from the recipe's `tools` and `python_tool_*` fields.
+
+Logged every logging step, beside TRL's own `tools/call_frequency` and `tools/failure_frequency` (which count
+exceptions only; the python tool never raises): `tools/python_calls_per_completion`, `tools/python_error_rate`
+(calls that ended in an error, a timeout or a sandbox failure) and `tools/python_seconds_per_call`.
+"""
+
+from collections.abc import Callable
+
+from .chat import check_tool_template, ensure_tool_parsing
+from .python_tool import PythonTool, PythonToolSettings, ToolStats
+
+
+def tool_settings_from_args(script_args) -> PythonToolSettings:
+    return PythonToolSettings(
+        provider=script_args.python_tool_provider,
+        wall_seconds=script_args.python_tool_wall_seconds,
+        memory_mb=script_args.python_tool_memory_mb,
+        max_output_chars=script_args.python_tool_max_output_chars,
+        e2b_router_url=script_args.e2b_router_url,
+        morph_router_url=script_args.morph_router_url,
+    )
+
+
+def python_tool_environment(script_args, tokenizer) -> tuple[Callable[[], PythonTool], ToolStats]:
+    """The environment factory for `GRPOTrainer` and the stats its tools record; checks the tokenizer first."""
+    check_tool_template(tokenizer)
+    ensure_tool_parsing(tokenizer)
+    settings = tool_settings_from_args(script_args)
+    settings.get_provider()  # a provider that cannot start fails now, not at the first tool call
+    stats = ToolStats()
+
+    def make_environment() -> PythonTool:
+        return PythonTool(settings, stats)
+
+    return make_environment, stats
