@@ -194,6 +194,44 @@ def test_the_tiny_model_is_sampled_several_times_per_problem_through_its_chat_te
     assert [row["completion"] for row in read_details(tmp_path / "b")] == [row["completion"] for row in details]
 
 
+def test_samples_read_their_prompt_once_and_decode_as_num_return_sequences_does(tiny_model):
+    """The shared-prompt sampler equals generating from n copies of each prompt, token for token (greedy, so
+    the comparison does not depend on the random stream; generate() itself refuses num_return_sequences > 1
+    when greedy), on left-padded prompts of different lengths."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from open_r1.eval.offline import generate_sharing_prompts
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32).eval()
+    prompts = ["What is 1+1?", "Compute 3 - 2 + 7 - 1 and box the result, thinking first."]
+    inputs = tokenizer(prompts, return_tensors="pt", padding=True)
+    assert inputs["attention_mask"][0].sum() < inputs["attention_mask"][1].sum()  # the first row is padded
+    settings = {"max_new_tokens": 12, "do_sample": False, "pad_token_id": tokenizer.pad_token_id}
+
+    with torch.no_grad():
+        reference = model.generate(
+            input_ids=inputs["input_ids"].repeat_interleave(3, dim=0),
+            attention_mask=inputs["attention_mask"].repeat_interleave(3, dim=0),
+            **settings,
+        )
+    shared = generate_sharing_prompts(model, inputs["input_ids"], inputs["attention_mask"], num_samples=3, **settings)
+
+    assert shared.shape == reference.shape
+    assert torch.equal(shared, reference)
+    # The prompt prefix really is computed once per prompt: 2 rows in the first forward pass, not 6.
+    batch_sizes = []
+    hook = model.model.embed_tokens.register_forward_hook(lambda module, args, out: batch_sizes.append(args[0].shape))
+    try:
+        generate_sharing_prompts(model, inputs["input_ids"], inputs["attention_mask"], num_samples=3, **settings)
+    finally:
+        hook.remove()
+    assert batch_sizes[0] == (2, inputs["input_ids"].shape[1] - 1)
+    assert all(shape[1] == 1 for shape in batch_sizes[1:])
+
+
 def test_command_line_reports_a_missing_predictions_file_by_name(tmp_path, benchmark_file):
     argv = ["--task", "toy", "--data_files", str(benchmark_file), "--output_dir", str(tmp_path / "o")]
     with pytest.raises(FileNotFoundError, match="missing.jsonl: no such file"):

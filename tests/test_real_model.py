@@ -283,3 +283,40 @@ def test_format_reward_is_right_with_and_without_a_think_prefill_on_its_template
     assert get_format_reward(think_prefilled=False)(prefilled_completion) == [0.0]
     # ... and without it, `think_prefilled: true` credits an opening tag the model never wrote.
     assert get_format_reward(think_prefilled=True)(prefilled_completion) == [1.0]
+
+
+def test_make_demo_smollm2_fast_runs_every_stage_with_gsm8k(smollm2, tmp_path):
+    """`make demo MODEL=smollm2 FAST=1`: the real model through base, SFT and GRPO, each evaluated on the task
+    and on GSM8K (a four-problem stand-in file here, so the test needs neither ../shared nor the Hub)."""
+    gsm8k = tmp_path / "gsm8k.jsonl"
+    rows = [
+        {"id": "g1", "problem": "Tom has 3 apples and buys 4 more. How many apples does he have?", "answer": "7"},
+        {"id": "g2", "problem": "A box holds 12 eggs. How many eggs are in 2 boxes?", "answer": "24"},
+        {"id": "g3", "problem": "Sara had 10 dollars and spent 4. How many dollars are left?", "answer": "6"},
+        {"id": "g4", "problem": "There are 5 cats with 4 legs each. How many legs in total?", "answer": "20"},
+        {"id": "g5", "problem": "Not evaluated: past the demo's first four problems.", "answer": "1"},
+    ]
+    gsm8k.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    output_dir = tmp_path / "demo"
+    command = [sys.executable, str(REPO_ROOT / "scripts" / "demo.py"), "--model", "smollm2", "--fast"]
+    command += ["--seed", "1", "--output_dir", str(output_dir), "--gsm8k_file", str(gsm8k)]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=1800)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+    results = json.loads((output_dir / "results.json").read_text())
+    assert (results["model"], results["seed"], results["model_parameters"]) == ("smollm2", 1, NUM_PARAMETERS)
+    assert results["model_origin"]["original"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert results["gsm8k_file"] == str(gsm8k)
+    for stage in ("base", "sft", "grpo"):
+        numbers = results["stages"][stage]
+        assert 0.0 <= numbers["pass@1"] <= 1.0 and 0.0 <= numbers["gsm8k_pass@1"] <= 1.0, (stage, numbers)
+        gsm8k_details = (output_dir / "evals" / f"{stage}-gsm8k" / "details.jsonl").read_text().splitlines()
+        assert sorted({json.loads(line)["id"] for line in gsm8k_details}) == ["g1", "g2", "g3", "g4"]
+        assert len(gsm8k_details) == 4 * 2
+    # The base is the downloaded model itself, not a copy; SFT and GRPO wrote their own checkpoints.
+    assert not (output_dir / "base-model").exists()
+    assert json.loads((output_dir / "grpo-model" / "trainer_state.json").read_text())["global_step"] == 1
+    report = (output_dir / "report.md").read_text()
+    assert "GSM8K pass@1 ± stderr" in report and "SmolLM2-135M-Instruct" in report
+    assert "make demo MODEL=smollm2 SEED=1 FAST=1" in report
