@@ -276,3 +276,18 @@ def test_a_model_answering_with_the_gold_scores_100_percent_and_with_other_answe
             ]
     assert scores[0]["pass@1"] == 1.0, f"{name}: gold answers graded wrong: {misses[:10]}"
     assert scores[7]["pass@1"] < 0.02
+
+
+def test_the_shared_prompt_benchmark_times_both_ways_on_the_same_work(tiny_model, tmp_path):
+    from script_module import load_module
+
+    benchmark = load_module("scripts/benchmarks/shared_prompt_sampling.py", "shared_prompt_benchmark")
+    output = tmp_path / "timings.json"
+    argv = ["--model", str(tiny_model), "--prompts", "2", "--samples", "2", "3", "--new_tokens", "3"]
+    results = benchmark.main([*argv, "--repeats", "1", "--threads", "1", "--output", str(output)])
+
+    assert json.loads(output.read_text()) == results
+    assert set(results["runs"]) == {"2", "3"}
+    for run in results["runs"].values():
+        assert set(run["median_seconds"]) == {"num_return_sequences", "shared"}
+        assert run["ratio"] == run["median_seconds"]["num_return_sequences"] / run["median_seconds"]["shared"]

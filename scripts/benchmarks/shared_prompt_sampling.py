@@ -1,0 +1,108 @@
+#!/usr/bin/env python
+"""Benchmark: sampling several completions per prompt, reading each prompt once versus once per sample.
+
+The offline evaluator samples through `open_r1.eval.offline.generate_sharing_prompts`, which computes each
+prompt's key/value cache once and repeats it for the samples; `generate(num_return_sequences=n)` computes it
+n times. This times both, side by side in one process and alternating, on the same prompts and settings:
+GSM8K-length prompts (~130 tokens with the chat template, the length of a real benchmark's) and the
+evaluator's sampling settings, eos ignored so that both do the same decoding work.
+
+    python scripts/benchmarks/shared_prompt_sampling.py --model data/models/SmolLM2-135M-Instruct-f32
+    python scripts/benchmarks/shared_prompt_sampling.py --model <any model folder> --samples 2 4 --repeats 3
+
+Prints seconds per call for each way and the ratio (num_return_sequences / shared) for each sample count,
+and writes them as JSON with `--output`. Not covered: GPUs (where prompt prefill is a smaller share of the
+time), vLLM (which shares prompt prefixes by itself), tool-calling rollouts.
+"""
+
+import argparse
+import json
+import pathlib
+import statistics
+import sys
+import time
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "src"))
+
+# A GSM8K-test-like word problem (written for this benchmark), so the prompt has a real benchmark's length.
+PROBLEM = (
+    "A bakery sells muffins for $3 each and cookies for $2 each. On Monday it sold 24 muffins and twice as "
+    "many cookies as muffins. On Tuesday it sold 5 fewer muffins than on Monday and 18 cookies. How much money "
+    "did the bakery make on the two days together, in dollars?"
+)
+
+
+def main(argv=None) -> dict:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from open_r1.data.benchmarks import Problem, build_messages
+    from open_r1.eval.offline import generate_sharing_prompts
+    from open_r1.tasks.arithmetic import SYSTEM_PROMPT
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="Model folder (or Hub id) to sample from.")
+    parser.add_argument("--prompts", type=int, default=32, help="Prompts per call (the evaluator's batch).")
+    parser.add_argument("--samples", type=int, nargs="+", default=[2, 4], help="Samples per prompt to time.")
+    parser.add_argument("--new_tokens", type=int, default=32, help="New tokens per sample (eos ignored).")
+    parser.add_argument("--repeats", type=int, default=2, help="Timed calls of each way per sample count.")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's).")
+    parser.add_argument("--output", type=pathlib.Path, default=None, help="Write the results here as JSON.")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32).eval()
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, *build_messages(Problem("b", PROBLEM, "0"))]
+    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    inputs = tokenizer([prompt] * args.prompts, return_tensors="pt", add_special_tokens=False)
+    prompt_tokens = inputs["input_ids"].shape[1]
+    settings = {
+        "max_new_tokens": args.new_tokens,
+        "min_new_tokens": args.new_tokens,
+        "do_sample": True,
+        "temperature": 0.6,
+        "top_p": 0.95,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+
+    def repeated_prompts(samples: int):
+        with torch.no_grad():
+            return model.generate(**inputs, num_return_sequences=samples, **settings)
+
+    def shared_prompts(samples: int):
+        return generate_sharing_prompts(
+            model, inputs["input_ids"], inputs["attention_mask"], num_samples=samples, **settings
+        )
+
+    results = {"model": args.model, "prompts": args.prompts, "prompt_tokens": prompt_tokens, "runs": {}}
+    print(f"{args.prompts} prompts of {prompt_tokens} tokens, {args.new_tokens} new tokens per sample", flush=True)
+    shared_prompts(1)  # warm-up: first-call allocations
+    for samples in args.samples:
+        timings = {"num_return_sequences": [], "shared": []}
+        for _ in range(args.repeats):
+            for name, sample in (("num_return_sequences", repeated_prompts), ("shared", shared_prompts)):
+                started = time.perf_counter()
+                output = sample(samples)
+                timings[name].append(time.perf_counter() - started)
+                assert output.shape[0] == args.prompts * samples
+        medians = {name: statistics.median(values) for name, values in timings.items()}
+        ratio = medians["num_return_sequences"] / medians["shared"]
+        results["runs"][str(samples)] = {"seconds": timings, "median_seconds": medians, "ratio": ratio}
+        print(
+            f"{samples} samples per prompt: num_return_sequences {medians['num_return_sequences']:.1f} s, "
+            f"shared prompt {medians['shared']:.1f} s per call; ratio {ratio:.2f}x",
+            flush=True,
+        )
+    if args.output:
+        args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return results
+
+
+if __name__ == "__main__":
+    main()
