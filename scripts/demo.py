@@ -3,7 +3,7 @@
     make demo                # ~20 minutes on a shared 2-core CPU, writes data/demo/{results.json,report.md,curves.png}
     make demo SEED=1         # another seed (data, model initialisation, training and sampling)
     make demo FAST=1         # the same stages with tiny step counts, a few minutes (what `make test` runs)
-    make demo MODEL=smollm2  # the same recipe on SmolLM2-135M-Instruct, plus GSM8K per stage (~50 min on 2 cores)
+    make demo MODEL=smollm2  # the same recipe on SmolLM2-135M-Instruct, plus GSM8K per stage (~55 min on 2 cores)
     python scripts/demo.py --seed 1 --output_dir /tmp/demo [--fast] [--model smollm2 [--gsm8k_file F]]
 
 Stages, each one the project's real code path:
@@ -16,7 +16,7 @@ Stages, each one the project's real code path:
    teacher: a fixed fraction of them skip the last step and box the total before it (`skip_last_step`), like
    R1's cold start, whose traces were not all right either.
 3. Cold-start SFT: `accelerate launch src/open_r1/sft.py --config recipes/demo/sft/config_demo.yaml`
-   (smollm2: `config_smollm2.yaml`, 16 full fine-tuning steps).
+   (smollm2: `config_smollm2.yaml`, 24 full fine-tuning steps).
 4. GRPO from the SFT checkpoint: `accelerate launch src/open_r1/grpo.py --config recipes/demo/grpo/config_demo.yaml`
    with the accuracy and format rewards of `open_r1.rewards` (smollm2: `config_smollm2.yaml`, 8 steps).
 5. Evaluate base, SFT and GRPO on the test set with `open_r1.eval.offline` (pass@1 from several samples at
