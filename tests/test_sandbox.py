@@ -198,3 +198,26 @@ def test_sandbox_python_is_the_base_interpreter():
         subprocess.run([sandbox_python(), "-c", "import sys; print(sys.prefix)"], capture_output=True).returncode == 0
     )
     assert sys.executable  # the venv interpreter exists alongside
+
+
+def test_the_throughput_benchmark_agrees_on_verdicts_and_its_ceiling_bounds_the_ratio(sandbox, tmp_path, capsys):
+    """scripts/benchmarks/sandbox.py on two self-contained problems: same verdicts in both arms, and the ceiling
+    (the plain loop's time over the programs' own run time) is never below the ratio actually measured."""
+    from script_module import load_module
+
+    busy = "s = 0\nfor i in range(200000):\n    s += i\nprint(int(input()) + s % 1)\n"
+    problems = [
+        {"id": "local/echo", "solution": "print(int(input()) * 2)\n", "tests": [{"input": "21", "output": "42"}] * 3},
+        {"id": "local/busy", "solution": busy, "tests": [{"input": "7", "output": "7"}] * 3},
+    ]
+    data = tmp_path / "problems.jsonl"
+    data.write_text("".join(json.dumps(problem) + "\n" for problem in problems))
+    benchmark = load_module("scripts/benchmarks/sandbox.py", "sandbox_benchmark")
+    benchmark.main(["--data", str(data), "--workers", "1", "--rounds", "2"])
+    printed = capsys.readouterr().out
+
+    assert "reference solutions passing every test in the sandbox: 2/2" in printed
+    assert "problems with different verdicts: 0" in printed
+    speed_up = float(printed.split("speed-up      : ")[1].split("x")[0])
+    ceiling = float(printed.split("ceiling       : ")[1].split("x")[0])
+    assert ceiling >= speed_up > 0

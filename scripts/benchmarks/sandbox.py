@@ -9,7 +9,10 @@ twice: through `LocalSandbox` (isolated, a fresh template process per program, o
 plain, unisolated loop that starts the same base interpreter once per test, both with `--workers` programs in
 parallel. The problems are split into `--rounds` chunks and the two alternate chunk by chunk (sandbox first on
 even chunks, plain first on odd ones), so a busy shared machine slows both alike. Prints test cases per second
-for each, the ratio, and every problem whose verdicts differ (the target: ratio >= 4, no difference).
+for each, the ratio, and every problem whose verdicts differ (the target: ratio >= 4, no difference). It also
+prints the ceiling that the programs' own run time puts on the ratio: the plain loop's time over the time the
+sandboxed runs spend running the programs (their measured wall time minus what a run of `print(1)` takes),
+shared by the workers; no sandbox that runs the same programs in the same interpreter can beat it.
 
 `--trivial N` times N runs of `print(1)`: as N tests of one program (the cost of one test: fork of the
 program's launcher, namespaces, mounts, rlimits, seccomp, collecting the output) and as N one-test programs
@@ -23,6 +26,7 @@ import argparse
 import json
 import os
 import pathlib
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,14 +74,17 @@ def plain_verdicts(problem: dict, python: str, limits: Limits) -> list[str]:
         return verdicts
 
 
-def sandbox_round(sandbox: LocalSandbox, problems: list[dict]) -> tuple[list[list[str]], float]:
+def sandbox_round(sandbox: LocalSandbox, problems: list[dict]) -> tuple[list[list[str]], float, float]:
+    """Verdicts, wall seconds, and the runs' own seconds (each run from its fork to its exit, summed)."""
     submissions = [
         Submission(p["solution"], "python", tuple(TestCase(t["input"], t["output"]) for t in p["tests"]))
         for p in problems
     ]
     start = time.monotonic()
     results = sandbox.execute(submissions, test_batch_size=0)
-    return [[o.verdict.value for o in r.outcomes] for r in results], time.monotonic() - start
+    seconds = time.monotonic() - start
+    run_seconds = sum(o.wall_seconds for r in results for o in r.outcomes)
+    return [[o.verdict.value for o in r.outcomes] for r in results], seconds, run_seconds
 
 
 def plain_round(problems: list[dict], python: str, limits: Limits, workers: int) -> tuple[list[list[str]], float]:
@@ -105,14 +112,14 @@ def trivial_costs(count: int) -> None:
     print(f"{count} one-test programs : {per_program * 1000:7.2f} ms per program (its test included)")
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=pathlib.Path, default=DATA)
     parser.add_argument("--limit", type=int, default=None, help="first N problems only")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=4, help="chunks in which sandbox and plain loop alternate")
     parser.add_argument("--trivial", type=int, default=0, help="only time N trivial runs (per test, per program)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.trivial:
         trivial_costs(args.trivial)
         return
@@ -126,15 +133,20 @@ def main() -> None:
     rounds = max(1, min(args.rounds, len(problems)))
     chunks = [problems[index::rounds] for index in range(rounds)]
     sandbox_verdicts, baseline_verdicts = {}, {}
-    sandbox_seconds = plain_seconds = 0.0
+    sandbox_seconds = plain_seconds = run_seconds = 0.0
     load_before = os.getloadavg()
     with LocalSandbox(num_workers=args.workers, limits=limits) as sandbox:
         sandbox.execute([Submission("print(1)", "python", (TestCase("", "1"),))] * args.workers)  # start workers
+        # What isolating one run costs inside the run itself (namespaces, mounts, limits, seccomp): the median
+        # own wall time of a run of print(1). Subtracted from every test's, it leaves the programs' own time.
+        _, raws = sandbox.run_raw("print(1)", "python", [""] * 50)
+        isolation_seconds = statistics.median(raw["wall_seconds"] for raw in raws)
         for index, chunk in enumerate(chunks):
             for side in ("sandbox", "plain") if index % 2 == 0 else ("plain", "sandbox"):
                 if side == "sandbox":
-                    verdicts, seconds = sandbox_round(sandbox, chunk)
+                    verdicts, seconds, inside = sandbox_round(sandbox, chunk)
                     sandbox_seconds += seconds
+                    run_seconds += inside
                     sandbox_verdicts.update((p["id"], v) for p, v in zip(chunk, verdicts))
                 else:
                     verdicts, seconds = plain_round(chunk, python, limits, args.workers)
@@ -153,6 +165,16 @@ def main() -> None:
     print(f"local sandbox : {num_tests / sandbox_seconds:8.1f} tests/s  ({sandbox_seconds:.1f} s)")
     print(f"plain loop    : {num_tests / plain_seconds:8.1f} tests/s  ({plain_seconds:.1f} s)")
     print(f"speed-up      : {plain_seconds / sandbox_seconds:.2f}x")
+    # Amdahl: the programs' own run time is the same in both arms, so it caps the ratio whatever the sandbox does.
+    program_seconds = max(run_seconds - num_tests * isolation_seconds, 1e-9)
+    print(
+        f"inside the runs: {run_seconds:.1f} s of run time ({100 * run_seconds / (args.workers * sandbox_seconds):.0f}% "
+        f"of {args.workers} workers x {sandbox_seconds:.1f} s); a run of print(1) takes {isolation_seconds * 1000:.1f} ms"
+    )
+    print(
+        f"ceiling       : {plain_seconds * args.workers / program_seconds:.2f}x for a sandbox whose isolation and "
+        f"bookkeeping cost nothing ({program_seconds:.1f} s of the programs' own run time over {args.workers} workers)"
+    )
     print(f"reference solutions passing every test in the sandbox: {all_passed}/{len(problems)}")
     print(f"problems with different verdicts: {len(differing)}")
     for problem_id, sandboxed, plain in differing:
