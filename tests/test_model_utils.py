@@ -290,3 +290,31 @@ def test_think_prefill_must_match_the_template_when_a_format_reward_grades_it(
     else:
         with pytest.raises(ValueError, match=error):
             check_think_prefill(tokenizer, script_args)
+
+
+@pytest.mark.parametrize(
+    "dtype, use_peft, deepspeed, warned",
+    [
+        ("bfloat16", False, None, True),
+        ("float16", False, None, True),
+        ("float32", False, None, False),
+        ("bfloat16", True, None, False),  # LoRA adapters are float32
+        ("bfloat16", False, "recipes/accelerate_configs/zero3.yaml", False),  # float32 master weights
+    ],
+)
+def test_full_fine_tuning_of_half_precision_weights_without_deepspeed_is_reported(
+    tiny_model, caplog, monkeypatch, dtype, use_peft, deepspeed, warned
+):
+    monkeypatch.delenv("ACCELERATE_USE_DEEPSPEED", raising=False)
+    model_args = ModelConfig(model_name_or_path=str(tiny_model), dtype=dtype, use_peft=use_peft)
+    with caplog.at_level("WARNING"):
+        model = get_model(model_args, training_args(deepspeed=deepspeed))
+    assert next(model.parameters()).dtype == getattr(torch, dtype)
+    assert ("loses every update smaller than about 1/256" in caplog.text) is warned
+
+
+def test_deepspeed_from_the_accelerate_launcher_counts_as_float32_master_weights(tiny_model, caplog, monkeypatch):
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
+    with caplog.at_level("WARNING"):
+        get_model(ModelConfig(model_name_or_path=str(tiny_model), dtype="bfloat16"), training_args(deepspeed=None))
+    assert "1/256" not in caplog.text

@@ -29,6 +29,7 @@ and GGUF files on the Hub (download the file and pass its path).
 """
 
 import logging
+import os
 import pathlib
 
 import torch
@@ -327,6 +328,30 @@ def _stop_at_eos(model, tokenizer: PreTrainedTokenizerBase) -> None:
         model.generation_config.eos_token_id = [tokenizer.eos_token_id, *eos_ids]
 
 
+def _warn_if_weights_update_in_half_precision(model, model_args: ModelConfig, training_args) -> None:
+    """Full fine-tuning of bfloat16/float16 weights without DeepSpeed updates the weights in that precision.
+
+    An update smaller than about 1/256 of a weight (bfloat16's 8-bit mantissa) is rounded away, which at the usual
+    learning rates is most of them. Measured on an H100 with SmolLM2-135M and the demo's SFT recipe under plain
+    DDP: 24 steps at lr 5e-5 left the loss at 0.46 (0.03 with float32 weights) and the held-out pass@1 at 3.5%
+    (54%). DeepSpeed keeps float32 master weights, and LoRA adapters are float32, so neither is affected.
+    """
+    dtype = next(model.parameters()).dtype
+    if dtype not in (torch.bfloat16, torch.float16) or getattr(model_args, "use_peft", False):
+        return
+    if getattr(training_args, "deepspeed", None) or os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
+        return
+    logger.warning(
+        "dtype: %s loads the weights in %s and this run has neither DeepSpeed (which keeps float32 master weights) "
+        "nor LoRA, so the optimizer updates the weights in %s and loses every update smaller than about 1/256 of a "
+        "weight: full fine-tuning may barely move. Set `dtype: float32` and `bf16: true` to train in mixed "
+        "precision, or launch with a DeepSpeed config.",
+        getattr(model_args, "dtype", None),
+        dtype,
+        dtype,
+    )
+
+
 def get_model(model_args: ModelConfig, training_args, tokenizer: PreTrainedTokenizerBase | None = None):
     """The causal LM to train; embeddings are resized when `tokenizer` gained tokens."""
     kwargs = get_model_kwargs(model_args, training_args)
@@ -339,4 +364,5 @@ def get_model(model_args: ModelConfig, training_args, tokenizer: PreTrainedToken
         if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
             model.resize_token_embeddings(len(tokenizer))
         _stop_at_eos(model, tokenizer)
+    _warn_if_weights_update_in_half_precision(model, model_args, training_args)
     return model
