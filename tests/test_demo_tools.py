@@ -33,6 +33,17 @@ def test_the_tool_trace_calls_python_and_boxes_what_it_printed():
     assert direct_trace(row)[-1]["content"] == trace[4]["content"]
 
 
+def test_the_demo_model_has_the_settings_head_counts(tmp_path):
+    """The copying the tool arm must learn depends on the attention heads (see DemoSettings): the model the demo
+    builds has the settings' counts, not the tiny model's defaults."""
+    demo = load_module("scripts/demo_tools.py", "demo_tools")
+    demo.build_model(tmp_path / "model", demo.FAST, seed=0)
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert config["num_attention_heads"] == demo.FAST.num_attention_heads == 8
+    assert config["num_key_value_heads"] == demo.FAST.num_key_value_heads == 8
+    assert config["hidden_size"] == demo.FAST.hidden_size
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_demo_tools_fast_runs_every_stage_and_writes_its_report(tmp_path):
