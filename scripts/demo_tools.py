@@ -15,7 +15,7 @@ tiny model (`open_r1.tasks.tiny_model`, tool-calling variant), each through the 
 
 Every stage (base, SFT, GRPO) of each arm is evaluated on held-out problems with `open_r1.eval.offline`
 (greedy, the tool arm with `--tools python` as it was trained), reporting accuracy (pass@1 ± stderr) and the
-tool-call rate. Not covered: vLLM, multi-call reasoning, real models (recipes/Qwen2.5-Math-1.5B/grpo/config_tools.yaml).
+tool-call rate. Not covered: vLLM, multi-call reasoning, real models (recipes/Qwen3-1.7B/grpo/config_tools.yaml).
 """
 
 import argparse

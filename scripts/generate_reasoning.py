@@ -18,6 +18,16 @@ Each line: {"uuid", "sample_index", "prompt", "generation", "reasoning", "finish
 "prompt_tokens", "completion_tokens", "model"} plus any `--keep-columns` of the row. Requests that
 still fail after `--retries` are reported and the script exits non-zero; run it again to retry them.
 
+With `--tools python` the model may call a Python interpreter while it reasons, as `tools: [python]` trains it
+to: each request offers the `python` tool, every call the server returns runs in the project's sandbox
+(`open_r1.tools.PythonTool`: `--python-tool-provider`, `--python-tool-wall-seconds`, ...; state replayed within
+the sample's rollout, nothing shared between samples), its output goes back as a `tool` message, and the
+conversation continues for at most `--max-tool-calling-iterations` rounds. A failing or hostile call comes back
+to the model as an error message. The record then also holds `messages` (every assistant and tool turn) and
+`tool_calls` (how many ran); `generation` is the last assistant turn; a rollout is written only once it ends, so
+resuming never keeps half of one. A rollout still calling the tool after the last round ends with
+`finish_reason` "tool_calls".
+
 Not covered: several samples per request (`n` > 1 is not honoured by every server, and one
 request per sample keeps the bookkeeping exact), and several writers on one output file.
 """
@@ -50,6 +60,8 @@ RECORD_FIELDS = (
     "prompt_tokens",
     "completion_tokens",
     "model",
+    "messages",  # with --tools
+    "tool_calls",  # with --tools
 )
 
 
@@ -86,7 +98,41 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--extra-body", default=None, help="JSON object merged into every request (server-specific fields)."
     )
     parser.add_argument("--fsync", action="store_true", help="fsync after every line (survives power loss).")
+    parser.add_argument(
+        "--tools", nargs="+", default=[], choices=["python"], help="Tools the model may call (only `python`)."
+    )
+    parser.add_argument(
+        "--max-tool-calling-iterations", type=int, default=None, help="Rounds of tool calls per sample (with --tools)."
+    )
+    parser.add_argument("--python-tool-provider", default=None, help="Sandbox of the python tool: local, e2b, morph.")
+    parser.add_argument("--python-tool-wall-seconds", type=float, default=None, help="Wall-time limit per call.")
+    parser.add_argument("--python-tool-memory-mb", type=int, default=None, help="Memory limit per call.")
+    parser.add_argument("--python-tool-max-output-chars", type=int, default=None, help="Characters of output kept.")
     args = parser.parse_args(argv)
+    tool_options = {
+        name: getattr(args, name)
+        for name in (
+            "max_tool_calling_iterations",
+            "python_tool_provider",
+            "python_tool_wall_seconds",
+            "python_tool_memory_mb",
+            "python_tool_max_output_chars",
+        )
+        if getattr(args, name) is not None
+    }
+    if tool_options and not args.tools:
+        parser.error(f"{['--' + name.replace('_', '-') for name in tool_options]} given without --tools python")
+    if args.tools:
+        try:
+            args.tool_settings = python_tool_settings(args)
+        except ValueError as error:
+            parser.error(str(error))
+        if args.max_tool_calling_iterations is None:
+            from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
+
+            args.max_tool_calling_iterations = DEFAULT_MAX_TOOL_CALLING_ITERATIONS
+        if args.max_tool_calling_iterations < 1:
+            parser.error(f"--max-tool-calling-iterations must be at least 1, got {args.max_tool_calling_iterations}")
     for name in ("num_generations", "max_concurrent", "max_tokens"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
@@ -103,6 +149,70 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--keep-columns {clashing} would overwrite the record fields {list(RECORD_FIELDS)}")
     args.base_url = (args.base_url or f"http://{args.api_addr}/v1").rstrip("/")
     return args
+
+
+def python_tool_settings(args: argparse.Namespace):
+    """The python tool's settings from the `--python-tool-*` flags (the tool module's defaults for the rest)."""
+    from open_r1.tools.python_tool import PythonToolSettings
+
+    given = {
+        field: getattr(args, f"python_tool_{field}")
+        for field in ("provider", "wall_seconds", "memory_mb", "max_output_chars")
+        if getattr(args, f"python_tool_{field}") is not None
+    }
+    return PythonToolSettings(**given)
+
+
+def python_tool_schema() -> dict:
+    """The OpenAI-style schema of `PythonTool.python`, from its signature and docstring as TRL derives it."""
+    from transformers.utils import get_json_schema
+
+    from open_r1.tools.python_tool import PythonTool
+
+    return get_json_schema(PythonTool.python.__get__(object()))
+
+
+def run_tool_call(tool, call: dict) -> str:
+    """What the model reads back for one call of the server's `tool_calls`: the tool's output, or an error."""
+    function = call.get("function") or {}
+    if function.get("name") != "python":
+        return f"Error: unknown tool {function.get('name')!r}; the only tool is 'python'."
+    try:
+        arguments = json.loads(function.get("arguments") or "{}")
+    except json.JSONDecodeError:
+        arguments = None
+    if not isinstance(arguments, dict) or set(arguments) != {"code"}:
+        return "Error: the arguments must be a JSON object with one field, 'code' (a string of Python source)."
+    return tool.python(arguments["code"])
+
+
+async def tool_rollout(session, payload: dict, args: argparse.Namespace, tool) -> tuple[dict, dict, list, dict]:
+    """Requests, runs the calls the model makes and requests again, up to `max_tool_calling_iterations` rounds.
+
+    Returns the last response, its choice, the turns after the prompt and the summed token usage."""
+    messages = list(payload["messages"])
+    turns: list[dict] = []
+    usage = {"prompt_tokens": 0, "completion_tokens": 0}
+    tool.reset()
+    for round_number in range(args.max_tool_calling_iterations + 1):
+        response = await complete(session, {**payload, "messages": messages}, args)
+        choice = response["choices"][0]
+        for key in usage:
+            usage[key] += (response.get("usage") or {}).get(key) or 0
+        message = {key: value for key, value in (choice.get("message") or {}).items() if value is not None}
+        message["role"] = "assistant"
+        turns.append(message)
+        messages.append(message)
+        calls = message.get("tool_calls") or []
+        if not calls or round_number == args.max_tool_calling_iterations:
+            return response, choice, turns, usage
+        for call in calls:
+            # The sandbox call blocks; run it beside the event loop so other requests keep flowing.
+            output = await asyncio.to_thread(run_tool_call, tool, call)
+            result = {"role": "tool", "tool_call_id": call.get("id"), "name": "python", "content": output}
+            turns.append(result)
+            messages.append(result)
+    raise AssertionError("unreachable")
 
 
 def load_prompts(args: argparse.Namespace) -> list[dict]:
@@ -197,6 +307,7 @@ async def generate(args: argparse.Namespace) -> int:
     headers = {"Authorization": f"Bearer {args.api_key}"}
     timeout = aiohttp.ClientTimeout(total=args.timeout)
     connector = aiohttp.TCPConnector(limit=args.max_concurrent)
+    tools_schema = [python_tool_schema()] if args.tools else None
     async with aiohttp.ClientSession(headers=headers, timeout=timeout, connector=connector) as session:
         model = await resolve_model(session, args)
 
@@ -216,14 +327,24 @@ async def generate(args: argparse.Namespace) -> int:
                 }
                 if args.seed is not None:  # reproducible samples, independent of completion order
                     payload["seed"] = args.seed + row["number"] * args.num_generations + sample
+                rollout = {}
                 try:
-                    response = await complete(session, payload, args)
-                    choice = response["choices"][0]
+                    if tools_schema is None:
+                        response = await complete(session, payload, args)
+                        choice = response["choices"][0]
+                        usage = response.get("usage") or {}
+                    else:
+                        from open_r1.tools.python_tool import PythonTool
+
+                        payload["tools"] = tools_schema
+                        tool = PythonTool(args.tool_settings)
+                        response, choice, turns, usage = await tool_rollout(session, payload, args, tool)
+                        rollout = {"messages": turns, "tool_calls": len(tool.transcript)}
                 except (PermanentError, RuntimeError, KeyError, IndexError) as error:
                     failures.append((row["uuid"], sample, str(error)))
                     logger.error("prompt %s sample %d failed: %s", row["uuid"], sample, error)
                     continue
-                message, usage = choice.get("message") or {}, response.get("usage") or {}
+                message = choice.get("message") or {}
                 log.append(
                     {
                         "uuid": row["uuid"],
@@ -235,6 +356,7 @@ async def generate(args: argparse.Namespace) -> int:
                         "prompt_tokens": usage.get("prompt_tokens"),
                         "completion_tokens": usage.get("completion_tokens"),
                         "model": response.get("model", model),
+                        **rollout,
                         **row["kept"],
                     }
                 )

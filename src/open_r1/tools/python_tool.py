@@ -8,8 +8,8 @@
 
 One `PythonTool` serves one rollout. With TRL 1.16's `GRPOTrainer(environment_factory=...)` the trainer makes
 one instance per rollout, calls `reset(**row)` before generation and exposes the public method `python(code)`
-as a tool whose JSON schema comes from its signature and docstring; evaluation and generation use the same
-class through `open_r1.tools.rollout`.
+as a tool whose JSON schema comes from its signature and docstring; evaluation uses the same class through
+`open_r1.tools.rollout`, and `scripts/generate_reasoning.py --tools python` one instance per generated sample.
 
 State between calls (decided and measured, see docs/benchmarks.md): *stateless replay*. The sandbox gives every
 program a fresh memory image, so a call runs a program that first replays the rollout's earlier successful
