@@ -7,22 +7,20 @@ The server is `transformers serve` with the tiny local model on CPU, started on 
 port for this module and stopped after it. It answers one request at a time and ignores `n`.
 """
 
-import asyncio
 import collections
 import json
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
 import aiohttp
 import pytest
 from aiohttp import web
+from local_server import free_port, serving
 from script_module import load_module
 
 from open_r1.data.jsonl import ResumableJsonl
@@ -36,18 +34,12 @@ DISTILABEL_SCRIPT = REPO_ROOT / "src" / "open_r1" / "generate.py"
 TRANSFORMERS_CLI = pathlib.Path(sys.executable).parent / "transformers"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tiny_model, tmp_path_factory):
     """`transformers serve <tiny model> --device cpu` on 127.0.0.1; yields (base URL, model name)."""
     home = tmp_path_factory.mktemp("hf_home")
     (home / "hub").mkdir()  # /v1/models needs $HF_HOME/hub
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HF_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     command = [str(TRANSFORMERS_CLI), "serve", str(tiny_model), "--device", "cpu", "--host", "127.0.0.1"]
     log = open(home / "serve.log", "w")
@@ -249,20 +241,10 @@ def flaky_proxy(server):
                     status=response.status, body=await response.read(), content_type="application/json"
                 )
 
-    loop = asyncio.new_event_loop()
     app = web.Application()
     app.router.add_route("*", "/v1/{tail:.*}", forward)
-    runner = web.AppRunner(app)
-    port = _free_port()
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}/v1", seen
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=30)
-    loop.close()
+    with serving(app) as proxy_url:
+        yield f"{proxy_url}/v1", seen
 
 
 def test_transient_server_errors_are_retried_until_every_sample_is_written(

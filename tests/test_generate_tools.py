@@ -5,20 +5,12 @@ text as the code (so each prompt is the program a test wants run); asked after a
 tool printed. A prompt starting with `#always` makes it call the tool in every round.
 """
 
-import asyncio
 import json
-import socket
-import threading
 
 import pytest
 from aiohttp import web
+from local_server import serving
 from script_module import load_module
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _reply(message: dict, finish_reason: str) -> dict:
@@ -51,20 +43,10 @@ def scripted_server():
         }
         return web.json_response(_reply({"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"))
 
-    loop = asyncio.new_event_loop()
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
-    runner = web.AppRunner(app)
-    port = _free_port()
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}/v1", requests
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=30)
-    loop.close()
+    with serving(app) as base_url:
+        yield f"{base_url}/v1", requests
 
 
 @pytest.fixture(scope="module")
