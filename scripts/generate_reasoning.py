@@ -173,17 +173,18 @@ def python_tool_schema() -> dict:
 
 
 def run_tool_call(tool, call: dict) -> str:
-    """What the model reads back for one call of the server's `tool_calls`: the tool's output, or an error."""
-    function = call.get("function") or {}
-    if function.get("name") != "python":
-        return f"Error: unknown tool {function.get('name')!r}; the only tool is 'python'."
-    try:
-        arguments = json.loads(function.get("arguments") or "{}")
-    except json.JSONDecodeError:
-        arguments = None
-    if not isinstance(arguments, dict) or set(arguments) != {"code"}:
-        return "Error: the arguments must be a JSON object with one field, 'code' (a string of Python source)."
-    return tool.python(arguments["code"])
+    """What the model reads back for one of the server's `tool_calls`: OpenAI sends the arguments as a JSON
+    string, which is decoded here; checking the call and running it is `open_r1.tools.rollout.call_tool`'s."""
+    from open_r1.tools.rollout import call_tool
+
+    function = call.get("function") if isinstance(call, dict) else None
+    if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+        try:
+            function = {**function, "arguments": json.loads(function["arguments"])}
+        except json.JSONDecodeError:
+            pass  # left a string: call_tool answers that the arguments are not an object with 'code'
+        call = {**call, "function": function}
+    return call_tool(tool, call)
 
 
 async def tool_rollout(session, payload: dict, args: argparse.Namespace, tool) -> tuple[dict, dict, list, dict]:

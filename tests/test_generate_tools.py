@@ -127,7 +127,7 @@ def test_a_call_of_another_tool_or_with_bad_arguments_is_answered_with_an_error(
     assert unknown.startswith("Error: unknown tool 'shell'")
     for arguments in ("not json", '{"source": "print(1)"}', '["print(1)"]', '{"code": "print(1)", "x": 1}'):
         message = generator.run_tool_call(tool, {"function": {"name": "python", "arguments": arguments}})
-        assert message.startswith("Error: the arguments must be a JSON object with one field, 'code'")
+        assert message.startswith("Error: python takes exactly one argument, 'code' (a string)")
     assert tool.codes == []
     assert generator.run_tool_call(tool, {"function": {"name": "python", "arguments": '{"code": "x"}'}}) == "ran\n"
 
