@@ -217,10 +217,20 @@ def test_samples_read_their_prompt_once_and_decode_as_num_return_sequences_does(
             attention_mask=inputs["attention_mask"].repeat_interleave(3, dim=0),
             **settings,
         )
+    caches = []
+    generate = model.generate
+    model.generate = lambda **kwargs: caches.append(type(kwargs["past_key_values"]).__name__) or generate(**kwargs)
     shared = generate_sharing_prompts(model, inputs["input_ids"], inputs["attention_mask"], num_samples=3, **settings)
+    dynamic = generate_sharing_prompts(
+        model, inputs["input_ids"], inputs["attention_mask"], num_samples=3, cpu_static_cache=False, **settings
+    )
+    model.generate = generate
 
     assert shared.shape == reference.shape
     assert torch.equal(shared, reference)
+    assert torch.equal(dynamic, reference)
+    # On a CPU the default decodes with a preallocated cache; the switch really turns it off.
+    assert caches == ["StaticCache", "DynamicCache"]
     # The prompt prefix really is computed once per prompt: 2 rows in the first forward pass, not 6.
     batch_sizes = []
     hook = model.model.embed_tokens.register_forward_hook(lambda module, args, out: batch_sizes.append(args[0].shape))
@@ -230,6 +240,89 @@ def test_samples_read_their_prompt_once_and_decode_as_num_return_sequences_does(
         hook.remove()
     assert batch_sizes[0] == (2, inputs["input_ids"].shape[1] - 1)
     assert all(shape[1] == 1 for shape in batch_sizes[1:])
+
+
+def test_the_candidate_sampler_keeps_the_tokens_and_probabilities_generate_samples_from(tiny_model):
+    """generate(do_sample=True) with the evaluator's temperature and top_p (and transformers' default top-k,
+    which the model does not set) returns its processed scores; the sampler, given the raw logits of the same
+    steps, must allow the same tokens with the same probabilities."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from open_r1.eval.offline import DEFAULT_GENERATE_TOP_K, TopKCandidateSampler
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32).eval()
+    assert model.generation_config.top_k is None and model.config.vocab_size > DEFAULT_GENERATE_TOP_K
+    inputs = tokenizer(["What is 1+1?", "Compute 3 - 2 + 7"], return_tensors="pt", padding=True)
+    sampler = TopKCandidateSampler(top_k=DEFAULT_GENERATE_TOP_K, temperature=0.6, top_p=0.95)
+    with torch.no_grad():
+        output = model.generate(
+            **inputs,
+            max_new_tokens=4,
+            do_sample=True,
+            temperature=0.6,
+            top_p=0.95,
+            output_scores=True,
+            output_logits=True,
+            return_dict_in_generate=True,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    kept_counts = set()
+    for raw, processed in zip(output.logits, output.scores):
+        candidates, probabilities = sampler.candidate_probabilities(None, raw)
+        ours = torch.zeros_like(raw).scatter_(-1, candidates, probabilities)
+        torch.testing.assert_close(ours, torch.softmax(processed, dim=-1), atol=1e-6, rtol=1e-5)
+        kept_counts.update((probabilities > 0).sum(-1).tolist())
+    # Both cuts are at work: no row keeps the whole vocabulary, and top-p keeps fewer than top-k somewhere.
+    assert max(kept_counts) <= DEFAULT_GENERATE_TOP_K and min(kept_counts) < DEFAULT_GENERATE_TOP_K
+
+
+def test_the_candidate_sampler_allows_one_token_drawn_with_its_probability():
+    import torch
+
+    from open_r1.eval.offline import TopKCandidateSampler
+
+    torch.manual_seed(0)
+    logits = torch.randn(1, 100) * 2
+    sampler = TopKCandidateSampler(top_k=5, temperature=1.0, top_p=1.0)
+    scores = sampler(None, logits.repeat(20_000, 1))
+
+    allowed = torch.isfinite(scores)
+    assert allowed.sum(-1).eq(1).all() and scores[allowed].eq(0).all()
+    drawn = allowed.float().mean(0)
+    top5 = logits[0].topk(5).indices
+    assert drawn[top5].sum() == 1.0  # never outside the top 5
+    expected = torch.softmax(logits[0, top5], dim=-1)
+    torch.testing.assert_close(drawn[top5], expected, atol=0.015, rtol=0)
+    with pytest.raises(ValueError, match="top_k: expected a positive"):
+        TopKCandidateSampler(top_k=0, temperature=1.0, top_p=1.0)
+
+
+def test_prompts_are_batched_by_length_and_completions_come_back_in_the_callers_order(tiny_model, monkeypatch):
+    """Batches are formed longest prompt first (less left padding); each conversation still gets its own
+    completions. The fake generator's completion is the prompt itself, so a mix-up would show."""
+    import torch
+
+    from open_r1.eval import offline
+
+    widths = []
+
+    def echo(model, input_ids, attention_mask, *, num_samples, **kwargs):
+        widths.append(input_ids.shape[1])
+        return torch.cat([input_ids, input_ids], dim=1).repeat_interleave(num_samples, dim=0)
+
+    monkeypatch.setattr(offline, "generate_sharing_prompts", echo)
+    questions = ["1+1?", "Compute 3 - 2 + 7 - 1 - 4 + 2 - 9 + 8 please", "2*5?", "Compute 6 - 3 + 1 now", "9?"]
+    conversations = [[{"role": "user", "content": question}] for question in questions]
+    _, completions = offline.sample_completions(
+        str(tiny_model), conversations, num_samples=2, temperature=0.6, top_p=0.95, max_new_tokens=4,
+        batch_size=2, seed=0, device="cpu", dtype="float32",
+    )  # fmt: skip
+
+    assert widths == sorted(widths, reverse=True) and len(widths) == 3
+    for question, samples in zip(questions, completions):
+        assert len(samples) == 2 and all(question in sample for sample in samples)
 
 
 def test_command_line_reports_a_missing_predictions_file_by_name(tmp_path, benchmark_file):
@@ -289,5 +382,7 @@ def test_the_shared_prompt_benchmark_times_both_ways_on_the_same_work(tiny_model
     assert json.loads(output.read_text()) == results
     assert set(results["runs"]) == {"2", "3"}
     for run in results["runs"].values():
-        assert set(run["median_seconds"]) == {"num_return_sequences", "shared"}
-        assert run["ratio"] == run["median_seconds"]["num_return_sequences"] / run["median_seconds"]["shared"]
+        medians = run["median_seconds"]
+        assert set(medians) == {"num_return_sequences", "shared", "shared+static+candidates"}
+        assert run["ratio"] == medians["num_return_sequences"] / medians["shared"]
+        assert run["static_candidates_ratio"] == medians["shared"] / medians["shared+static+candidates"]

@@ -1,17 +1,20 @@
 #!/usr/bin/env python
-"""Benchmark: sampling several completions per prompt, reading each prompt once versus once per sample.
+"""Benchmark: sampling several completions per prompt the evaluator's way versus plain `generate`.
 
 The offline evaluator samples through `open_r1.eval.offline.generate_sharing_prompts`, which computes each
 prompt's key/value cache once and repeats it for the samples; `generate(num_return_sequences=n)` computes it
-n times. This times both, side by side in one process and alternating, on the same prompts and settings:
-GSM8K-length prompts (~130 tokens with the chat template, the length of a real benchmark's) and the
-evaluator's sampling settings, eos ignored so that both do the same decoding work.
+n times. On a CPU it also decodes with a preallocated static cache and draws among the top-k candidates
+instead of the whole vocabulary. This times three ways, side by side in one process and alternating, on the
+same prompts and settings: `num_return_sequences`; `shared` (the prompt read once, generate's own cache and
+sampling); `shared+static+candidates` (the evaluator's default). GSM8K-length prompts (~130 tokens with the
+chat template, the length of a real benchmark's) and the evaluator's sampling settings, eos ignored so that
+all do the same decoding work.
 
     python scripts/benchmarks/shared_prompt_sampling.py --model data/models/SmolLM2-135M-Instruct-f32
     python scripts/benchmarks/shared_prompt_sampling.py --model <any model folder> --samples 2 4 --repeats 3
 
-Prints seconds per call for each way and the ratio (num_return_sequences / shared) for each sample count,
-and writes them as JSON with `--output`. Not covered: GPUs (where prompt prefill is a smaller share of the
+Prints seconds per call for each way and the ratios (num_return_sequences / shared, shared / default) for
+each sample count, and writes them as JSON with `--output`. Not covered: GPUs (where prompt prefill is a smaller share of the
 time), vLLM (which shares prompt prefixes by itself), tool-calling rollouts.
 """
 
@@ -77,26 +80,51 @@ def main(argv=None) -> dict:
 
     def shared_prompts(samples: int):
         return generate_sharing_prompts(
+            model,
+            inputs["input_ids"],
+            inputs["attention_mask"],
+            num_samples=samples,
+            cpu_static_cache=False,
+            candidate_sampler=False,
+            **settings,
+        )
+
+    def evaluator_default(samples: int):
+        return generate_sharing_prompts(
             model, inputs["input_ids"], inputs["attention_mask"], num_samples=samples, **settings
         )
+
+    ways = {
+        "num_return_sequences": repeated_prompts,
+        "shared": shared_prompts,
+        "shared+static+candidates": evaluator_default,
+    }
 
     results = {"model": args.model, "prompts": args.prompts, "prompt_tokens": prompt_tokens, "runs": {}}
     print(f"{args.prompts} prompts of {prompt_tokens} tokens, {args.new_tokens} new tokens per sample", flush=True)
     shared_prompts(1)  # warm-up: first-call allocations
+    evaluator_default(1)
     for samples in args.samples:
-        timings = {"num_return_sequences": [], "shared": []}
+        timings = {name: [] for name in ways}
         for _ in range(args.repeats):
-            for name, sample in (("num_return_sequences", repeated_prompts), ("shared", shared_prompts)):
+            for name, sample in ways.items():
                 started = time.perf_counter()
                 output = sample(samples)
                 timings[name].append(time.perf_counter() - started)
                 assert output.shape[0] == args.prompts * samples
         medians = {name: statistics.median(values) for name, values in timings.items()}
         ratio = medians["num_return_sequences"] / medians["shared"]
-        results["runs"][str(samples)] = {"seconds": timings, "median_seconds": medians, "ratio": ratio}
+        default_ratio = medians["shared"] / medians["shared+static+candidates"]
+        results["runs"][str(samples)] = {
+            "seconds": timings,
+            "median_seconds": medians,
+            "ratio": ratio,
+            "static_candidates_ratio": default_ratio,
+        }
         print(
             f"{samples} samples per prompt: num_return_sequences {medians['num_return_sequences']:.1f} s, "
-            f"shared prompt {medians['shared']:.1f} s per call; ratio {ratio:.2f}x",
+            f"shared prompt {medians['shared']:.1f} s, with static cache and top-k candidates "
+            f"{medians['shared+static+candidates']:.1f} s per call; ratios {ratio:.2f}x and {default_ratio:.2f}x",
             flush=True,
         )
     if args.output:
