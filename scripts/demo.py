@@ -85,6 +85,7 @@ SMOLLM2 = dataclasses.replace(
     FULL,
     num_train=2000,
     num_test=200,
+    teacher_error_rate=0.7,
     eval_samples=2,
     eval_batch_size=64,
     base_model="smollm2",
