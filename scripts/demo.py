@@ -3,7 +3,7 @@
     make demo                # ~20 minutes on a shared 2-core CPU, writes data/demo/{results.json,report.md,curves.png}
     make demo SEED=1         # another seed (data, model initialisation, training and sampling)
     make demo FAST=1         # the same stages with tiny step counts, a few minutes (what `make test` runs)
-    make demo MODEL=smollm2  # the same recipe on SmolLM2-135M-Instruct, plus GSM8K per stage (~55 min on 2 cores)
+    make demo MODEL=smollm2  # the same recipe on SmolLM2-135M-Instruct, plus GSM8K per stage (~30 min on 2 cores)
     python scripts/demo.py --seed 1 --output_dir /tmp/demo [--fast] [--model smollm2 [--gsm8k_file F]]
 
 Stages, each one the project's real code path:
@@ -85,6 +85,8 @@ SMOLLM2 = dataclasses.replace(
     FULL,
     num_train=2000,
     num_test=200,
+    # At 0.5, 24 SFT steps copied the skip in 61% of seed 0's samples but only 14% of seed 1's, which left GRPO
+    # nothing but arithmetic to improve (77% -> 72%); at 0.7 both seeds copy it and GRPO unlearns it.
     teacher_error_rate=0.7,
     eval_samples=2,
     eval_batch_size=64,
