@@ -299,6 +299,31 @@ def test_the_candidate_sampler_allows_one_token_drawn_with_its_probability():
         TopKCandidateSampler(top_k=0, temperature=1.0, top_p=1.0)
 
 
+def test_candidate_sampling_takes_the_effective_top_k_and_leaves_other_warpers_to_generate():
+    from types import SimpleNamespace
+
+    from transformers import GenerationConfig
+
+    from open_r1.eval.offline import DEFAULT_GENERATE_TOP_K, candidate_sampling
+
+    model = SimpleNamespace(generation_config=GenerationConfig())
+    sampling = {"do_sample": True, "temperature": 0.6, "top_p": 0.95, "max_new_tokens": 8}
+
+    moved = candidate_sampling(model, sampling)
+    assert moved["do_sample"] is False and moved["max_new_tokens"] == 8
+    assert not {"temperature", "top_p", "top_k"} & set(moved)
+    assert moved["logits_processor"][0].top_k == DEFAULT_GENERATE_TOP_K
+    assert candidate_sampling(model, {**sampling, "top_k": 5})["logits_processor"][0].top_k == 5
+    model.generation_config.top_k = 20
+    assert candidate_sampling(model, sampling)["logits_processor"][0].top_k == 20
+    # Warpers the sampler does not apply, from the caller or the model, and top_k=0 (no cut): generate() samples.
+    for other in ({"min_p": 0.1}, {"top_h": 0.5}, {"typical_p": 0.9}, {"top_k": 0}):
+        assert candidate_sampling(model, {**sampling, **other}) == {**sampling, **other}
+    model.generation_config.min_p = 0.1
+    assert candidate_sampling(model, sampling) == sampling
+    assert candidate_sampling(model, {**sampling, "do_sample": False}) == {**sampling, "do_sample": False}
+
+
 def test_prompts_are_batched_by_length_and_completions_come_back_in_the_callers_order(tiny_model, monkeypatch):
     """Batches are formed longest prompt first (less left padding); each conversation still gets its own
     completions. The fake generator's completion is the prompt itself, so a mix-up would show."""

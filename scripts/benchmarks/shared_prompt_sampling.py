@@ -14,8 +14,8 @@ all do the same decoding work.
     python scripts/benchmarks/shared_prompt_sampling.py --model <any model folder> --samples 2 4 --repeats 3
 
 Prints seconds per call for each way and the ratios (num_return_sequences / shared, shared / default) for
-each sample count, and writes them as JSON with `--output`. Not covered: GPUs (where prompt prefill is a smaller share of the
-time), vLLM (which shares prompt prefixes by itself), tool-calling rollouts.
+each sample count, and writes them as JSON with `--output`. Not covered: GPUs (where prompt prefill is a
+smaller share of the time), vLLM (which shares prompt prefixes by itself), tool-calling rollouts.
 """
 
 import argparse

@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 # The top-k that transformers' generate() samples with when neither the caller nor the model's generation config
 # sets one (its GenerationConfig defaults); the candidate sampler must match it (tested).
 DEFAULT_GENERATE_TOP_K = 50
+# generate()'s other sampling warpers, with their "off" values: where one is on, the candidate sampler (which
+# applies only temperature, top-k and top-p) leaves sampling to generate().
+OTHER_WARPERS = (("min_p", None), ("top_h", None), ("typical_p", 1.0), ("epsilon_cutoff", 0.0), ("eta_cutoff", 0.0))
 
 
 def sample_completions(
@@ -193,12 +196,14 @@ def generate_sharing_prompts(
         if cpu_static_cache and input_ids.device.type == "cpu" and "max_new_tokens" in generate_kwargs:
             max_cache_len = input_ids.shape[1] + generate_kwargs["max_new_tokens"]
             static = static_copy(cache, model.config, num_samples=num_samples, max_cache_len=max_cache_len)
-        if static is None:
+        if static is not None:
+            cache = static
+        else:
             cache.batch_repeat_interleave(num_samples)
         return model.generate(
             input_ids=input_ids.repeat_interleave(num_samples, dim=0),
             attention_mask=attention_mask.repeat_interleave(num_samples, dim=0),
-            past_key_values=static if static is not None else cache,
+            past_key_values=cache,
             **generate_kwargs,
         )
 
@@ -228,25 +233,20 @@ def static_copy(cache, config, *, num_samples: int, max_cache_len: int):
 def candidate_sampling(model, generate_kwargs: dict) -> dict:
     """`generate_kwargs` with sampling (do_sample, temperature, top_p and the effective top_k) moved into a
     `TopKCandidateSampler` and generate() left to pick the one token it allows; unchanged when not sampling,
-    when no finite top-k applies, or when the caller already passes its own logits processors."""
+    when no finite top-k applies, when another warper is set (by the caller or the model's generation config),
+    or when the caller already passes its own logits processors."""
     if not generate_kwargs.get("do_sample") or "logits_processor" in generate_kwargs:
         return generate_kwargs
-    if any(key in generate_kwargs for key in ("top_k", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff")):
-        return generate_kwargs
     model_config = model.generation_config
-    # Warpers the sampler does not apply, set by the model's generation config: leave sampling to generate().
-    other_warpers = (
-        ("min_p", None),
-        ("top_h", None),
-        ("typical_p", 1.0),
-        ("epsilon_cutoff", 0.0),
-        ("eta_cutoff", 0.0),
-    )
-    if any(getattr(model_config, key, None) not in (None, default) for key, default in other_warpers):
+    if any(
+        key in generate_kwargs or getattr(model_config, key, None) not in (None, default)
+        for key, default in OTHER_WARPERS
+    ):
         return generate_kwargs
-    # The top-k generate() applies: the model's, else transformers' own default (GenerationConfig fills it in
-    # when neither the caller nor the model sets one).
-    top_k = model_config.top_k if model_config.top_k is not None else DEFAULT_GENERATE_TOP_K
+    # The top-k generate() applies: the caller's, else the model's, else transformers' own default
+    # (GenerationConfig fills it in when neither sets one).
+    top_k = generate_kwargs.get("top_k", model_config.top_k)
+    top_k = DEFAULT_GENERATE_TOP_K if top_k is None else top_k
     if not top_k:
         return generate_kwargs
     sampler = TopKCandidateSampler(
@@ -254,7 +254,8 @@ def candidate_sampling(model, generate_kwargs: dict) -> dict:
         temperature=generate_kwargs.get("temperature", model_config.temperature or 1.0),
         top_p=generate_kwargs.get("top_p", model_config.top_p or 1.0),
     )
-    rest = {key: value for key, value in generate_kwargs.items() if key not in ("do_sample", "temperature", "top_p")}
+    sampling_keys = ("do_sample", "temperature", "top_k", "top_p")
+    rest = {key: value for key, value in generate_kwargs.items() if key not in sampling_keys}
     return {**rest, "do_sample": False, "logits_processor": [sampler]}
 
 
