@@ -12,7 +12,7 @@ import pathlib
 
 import pytest
 
-from open_r1.utils._upstream import UpstreamNameUnavailableError
+from open_r1.compat.unavailable import UpstreamNameUnavailableError
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs" / "upstream.md"
 

@@ -19,7 +19,7 @@ from launch import accelerate_launch, log_history
 from script_module import load_module
 from trl import ModelConfig
 
-from open_r1 import upstream_recipes
+from open_r1.compat import recipes as upstream_recipes
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser, ScriptArguments, SFTConfig
 from open_r1.grpo import PromptTruncatingGRPOTrainer
 from open_r1.utils.training import resolve_checkpoint

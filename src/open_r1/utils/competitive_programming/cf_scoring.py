@@ -11,8 +11,8 @@ and say so.
 
 import os
 
+from open_r1.compat.unavailable import unavailable
 from open_r1.rewards import code as _code
-from open_r1.utils._upstream import unavailable
 
 _WHY = "Codeforces tests run through a provider with outputs compared here, not through custom cf Piston packages"
 _INSTEAD = "open_r1.rewards.cf_code_reward (or get_cf_code_reward with a provider)"

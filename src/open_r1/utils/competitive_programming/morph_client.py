@@ -5,7 +5,7 @@ runs open-r1/ioi rows (with their graders) on Piston only; Morph runs code rewar
 tests through `open_r1.sandbox.morph.MorphProvider` (`code_provider: morph` / `ioi_provider: morph`).
 """
 
-from open_r1.utils._upstream import unavailable
+from open_r1.compat.unavailable import unavailable
 
 
 class MorphCloudError(Exception):
