@@ -153,8 +153,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def python_tool_settings(args: argparse.Namespace):
     """The python tool's settings from the `--python-tool-*` flags (the tool module's defaults for the rest)."""
-    from open_r1.sandbox import SandboxConfig
-    from open_r1.tools.python_tool import PythonToolSettings
+    from open_r1.tools.python_tool import PythonToolSettings, tool_sandbox
 
     given = {
         field: getattr(args, f"python_tool_{field}")
@@ -162,7 +161,7 @@ def python_tool_settings(args: argparse.Namespace):
         if getattr(args, f"python_tool_{field}") is not None
     }
     if args.python_tool_provider is not None:
-        given["sandbox"] = SandboxConfig(args.python_tool_provider)
+        given["sandbox"] = tool_sandbox(args.python_tool_provider)
     return PythonToolSettings(**given)
 
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from open_r1.rewards.accuracy import DEFAULT_NUM_WORKERS, DEFAULT_TIMEOUT_SECONDS
-from open_r1.sandbox.config import SandboxConfig
 from open_r1.tools import TOOLS, python_tool
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
 
@@ -94,7 +93,7 @@ class EvaluateArguments:
         if not self.tools:
             return None
         return python_tool.PythonToolSettings(
-            sandbox=SandboxConfig(self.python_tool_provider),
+            sandbox=python_tool.tool_sandbox(self.python_tool_provider),
             wall_seconds=self.python_tool_wall_seconds,
             memory_mb=self.python_tool_memory_mb,
             max_output_chars=self.python_tool_max_output_chars,

@@ -74,6 +74,17 @@ except BaseException as _error:  # the cell's frames only: the replay wrapper is
 """
 
 
+def check_tool_provider(provider: str) -> str:
+    if provider not in TOOL_PROVIDERS:
+        raise ValueError(f"python tool provider must be one of {TOOL_PROVIDERS}, got {provider!r}")
+    return provider
+
+
+def tool_sandbox(provider: str) -> SandboxConfig:
+    """The python tool's sandbox on `provider` with the default settings (a tool provider is checked first)."""
+    return SandboxConfig(check_tool_provider(provider))
+
+
 @dataclass(frozen=True)
 class PythonToolSettings:
     """Where (`sandbox`: provider, workers, router) and under which limits the tool runs (the recipe's
@@ -85,8 +96,7 @@ class PythonToolSettings:
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS
 
     def __post_init__(self):
-        if self.sandbox.provider not in TOOL_PROVIDERS:
-            raise ValueError(f"python tool provider must be one of {TOOL_PROVIDERS}, got {self.sandbox.provider!r}")
+        check_tool_provider(self.sandbox.provider)
         if not self.wall_seconds > 0:
             raise ValueError(f"python tool wall_seconds must be > 0, got {self.wall_seconds!r}")
         if self.memory_mb < 64:
