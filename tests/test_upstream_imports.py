@@ -214,11 +214,10 @@ def test_import_utils_report_whether_the_cloud_clients_are_installed(monkeypatch
 
 
 def test_upstreams_get_provider_takes_its_keywords_and_refuses_others():
+    from open_r1.sandbox import SandboxConfig
     from open_r1.sandbox.base import CodeExecutionProvider
     from open_r1.sandbox.factory import get_provider as factory_get_provider
     from open_r1.utils.code_providers import get_provider
-
-    from open_r1.sandbox import SandboxConfig
 
     # The provider is the one this project's factory builds for the same configuration, not a copy.
     assert get_provider("local", num_parallel=1).provider is factory_get_provider(SandboxConfig("local", 1))
