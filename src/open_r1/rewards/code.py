@@ -22,7 +22,7 @@ tests yields None (TRL then ignores it), and so does a row that cannot be judged
 that is not a name, a test whose input or output is None, malformed test cases), with a warning: the other rows
 of the batch are graded. A reward built for a language no sandbox runs, or a missing column, is an error at once.
 Fenced blocks are found by one left-to-right scan (`code_blocks`). Rewards here take dataset columns only;
-upstream's per-call keywords (`num_parallel=...`) are `open_r1.compat.rewards`'.
+upstream's per-call keywords are `open_r1.compat.rewards`'.
 
 Not covered: custom checkers (`generated_checker`): outputs are compared line by line ignoring surrounding
 whitespace, as most judges do; interactive problems.
