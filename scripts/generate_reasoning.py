@@ -153,13 +153,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def python_tool_settings(args: argparse.Namespace):
     """The python tool's settings from the `--python-tool-*` flags (the tool module's defaults for the rest)."""
-    from open_r1.tools.python_tool import PythonToolSettings
+    from open_r1.tools.python_tool import PythonToolSettings, tool_sandbox
 
     given = {
         field: getattr(args, f"python_tool_{field}")
-        for field in ("provider", "wall_seconds", "memory_mb", "max_output_chars")
+        for field in ("wall_seconds", "memory_mb", "max_output_chars")
         if getattr(args, f"python_tool_{field}") is not None
     }
+    if args.python_tool_provider is not None:
+        given["sandbox"] = tool_sandbox(args.python_tool_provider)
     return PythonToolSettings(**given)
 
 

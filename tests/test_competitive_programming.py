@@ -18,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from open_r1.configs import GRPOScriptArguments
-from open_r1.rewards import ioi
-from open_r1.rewards.code import build_code_reward_funcs, get_ioi_code_reward
+from open_r1.rewards import REWARD_FUNCS_REGISTRY, ioi
+from open_r1.rewards.ioi import get_ioi_code_reward
 from open_r1.sandbox.factory import clear_providers
 from open_r1.sandbox.piston import PistonClient, PistonProvider
 
@@ -166,7 +166,7 @@ def cpp(code: str) -> list[dict]:
 
 
 def piston_ioi_reward(piston, **kwargs):
-    return get_ioi_code_reward(lambda: PistonProvider(PistonClient(piston.url, max_requests_per_endpoint=2)), **kwargs)
+    return get_ioi_code_reward(PistonProvider(PistonClient(piston.url, max_requests_per_endpoint=2)), **kwargs)
 
 
 @needs_gpp
@@ -251,8 +251,8 @@ def test_ioi_rows_that_cannot_be_judged_get_none_and_a_warning_naming_the_field(
 
 
 def test_ioi_rows_need_piston_and_say_so(sandbox_free_provider):
-    reward = get_ioi_code_reward(lambda: sandbox_free_provider)
-    with pytest.raises(ValueError, match="cms_ioi package.*ioi_provider.*'piston'"):
+    reward = get_ioi_code_reward(sandbox_free_provider)
+    with pytest.raises(ValueError, match="cms_ioi package.*competitive_programming_provider 'piston'"):
         reward([cpp(RIGHT)], **columns([ioi_row()]))
     with pytest.raises(ValueError, match="open-r1/ioi columns.*verification_info"):
         reward([cpp(RIGHT)], id=["sum"])
@@ -271,8 +271,8 @@ def sandbox_free_provider():
 
 @needs_gpp
 def test_the_ioi_recipe_reward_runs_on_piston_from_the_environment(piston_env):
-    args = GRPOScriptArguments(dataset_name="x", ioi_provider="piston", code_eval_test_batch_size=-1)
-    reward = build_code_reward_funcs(args)["ioi_code"]
+    args = GRPOScriptArguments(dataset_name="x", competitive_programming_provider="piston", code_test_batch_size=-1)
+    reward = REWARD_FUNCS_REGISTRY["ioi_code"](args)
     assert reward([cpp(RIGHT)], **columns([ioi_row()])) == [1.0]
     assert len(piston_env.requests) == 3  # all tests in one batch
 
@@ -308,7 +308,7 @@ def cf_tests_folder(tmp_path, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from open_r1.rewards import code
+    from open_r1.rewards import codeforces as code
 
     rows = [
         {"problem_id": "1/A", "input": "100 1", "output": "101"},
@@ -323,11 +323,13 @@ def cf_tests_folder(tmp_path, monkeypatch):
         cached.cache_clear()
 
 
-def test_the_codeforces_recipes_ioi_provider_piston_runs_cf_code_on_piston(piston_env, cf_tests_folder):
+def test_the_codeforces_recipes_competitive_programming_provider_piston_runs_cf_code_on_piston(
+    piston_env, cf_tests_folder
+):
     args = GRPOScriptArguments(
-        dataset_name="x", code_provider="local", ioi_provider="piston", code_eval_scoring_mode="partial"
+        dataset_name="x", code_provider="local", competitive_programming_provider="piston", code_scoring_mode="partial"
     )
-    reward = build_code_reward_funcs(args)["cf_code"]
+    reward = REWARD_FUNCS_REGISTRY["cf_code"](args)
     rows = [cf_row(), cf_row()]
     # The generated test (100 1 -> 101) catches the program that only handles small numbers.
     assert reward([python(ADD), python(ADD_SMALL_ONLY)], **columns(rows)) == [1.0, 0.5]
@@ -344,8 +346,8 @@ def test_upstream_cf_scoring_path_reads_generated_tests_per_contest(cf_tests_fol
 
 
 def test_codeforces_rows_in_file_input_mode_cannot_be_judged_here(piston_env, cf_tests_folder, caplog):
-    args = GRPOScriptArguments(dataset_name="x", ioi_provider="piston")
-    reward = build_code_reward_funcs(args)["cf_code"]
+    args = GRPOScriptArguments(dataset_name="x", competitive_programming_provider="piston")
+    reward = REWARD_FUNCS_REGISTRY["cf_code"](args)
     assert reward([python(ADD)], **columns([cf_row(input_mode="file")])) == [None]
     assert "input_mode[0] is 'file'" in caplog.text and piston_env.requests == []
 

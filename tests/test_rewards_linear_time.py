@@ -20,7 +20,9 @@ from open_r1.configs import GRPOScriptArguments
 from open_r1.rewards import CODE_REWARD_NAMES, REWARD_FUNCS_REGISTRY, extract_answer, format_reward
 from open_r1.rewards import code as code_rewards
 from open_r1.rewards.code import code_blocks, extract_code
+from open_r1.rewards.codeforces import get_cf_code_reward
 from open_r1.rewards.format import get_code_format_reward
+from open_r1.rewards.ioi import get_ioi_code_reward
 from open_r1.sandbox.base import CodeExecutionProvider, ProgramResult, TestOutcome, Verdict
 
 # The definitions the linear scans must agree with.
@@ -154,10 +156,10 @@ def every_reward() -> dict:
     args = GRPOScriptArguments(dataset_name="unused")
     rewards = {name: build(args) for name, build in REWARD_FUNCS_REGISTRY.items() if name not in CODE_REWARD_NAMES}
     provider = PassEverything()
-    rewards["code"] = code_rewards.get_code_reward(lambda: provider)
-    rewards["binary_code"] = code_rewards.get_code_reward(lambda: provider, binary=True)
-    rewards["ioi_code"] = code_rewards.get_ioi_code_reward(lambda: provider, language="python")
-    rewards["cf_code"] = code_rewards.get_cf_code_reward(lambda: provider, language="python")
+    rewards["code"] = code_rewards.get_code_reward(provider)
+    rewards["binary_code"] = code_rewards.get_code_reward(provider, binary=True)
+    rewards["ioi_code"] = get_ioi_code_reward(provider, language="python")
+    rewards["cf_code"] = get_cf_code_reward(provider, language="python")
     rewards["extract_code"] = lambda completions, **columns: [extract_code(c) for c in completions]
     rewards["extract_answer"] = lambda completions, **columns: [extract_answer(c) for c in completions]
     return rewards

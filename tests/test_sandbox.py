@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from open_r1.sandbox import Limits, LocalSandbox, SandboxUnavailableError, Submission, TestCase, Verdict
-from open_r1.sandbox.base import ProgramResult, TestOutcome, grade_in_batches, outputs_match
+from open_r1.sandbox.base import ProgramResult, TestOutcome, check_scoring_mode, grade_in_batches, outputs_match
 from open_r1.sandbox.local import normalize_language, sandbox_python
 
 
@@ -43,7 +43,10 @@ def test_scoring_modes():
     assert result.score("weighted_sum") == pytest.approx(0.05)
     full = ProgramResult([TestOutcome(Verdict.PASSED)] * 2)
     assert full.score("weighted_sum") == pytest.approx(1.1)
-    with pytest.raises(ValueError, match="scoring mode"):
+    # The mode is checked once, where a reward is built (check_scoring_mode); score only asserts it.
+    with pytest.raises(ValueError, match=r"scoring_mode must be one of \('pass_fail', 'partial', 'weighted_sum'\)"):
+        check_scoring_mode("best")
+    with pytest.raises(AssertionError):
         full.score("best")
 
 

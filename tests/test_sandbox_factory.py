@@ -1,4 +1,4 @@
-"""Sandbox construction in one place: the provider factory and the one language table."""
+"""Sandbox construction in one place: `SandboxConfig`, the provider factory and the one language table."""
 
 import threading
 import time
@@ -6,7 +6,7 @@ import time
 import pytest
 
 from open_r1.rewards.code import extract_code
-from open_r1.sandbox import factory
+from open_r1.sandbox import Limits, SandboxConfig, factory
 from open_r1.sandbox.languages import LANGUAGES, UnsupportedLanguageError, canonical_language, fence_tags
 
 
@@ -27,7 +27,10 @@ def counting_build(monkeypatch):
 
 def test_threads_asking_for_the_same_provider_at_once_get_one(counting_build):
     results = []
-    threads = [threading.Thread(target=lambda: results.append(factory.get_provider("local", 2))) for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: results.append(factory.get_provider(SandboxConfig("local", 2))))
+        for _ in range(8)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -37,17 +40,35 @@ def test_threads_asking_for_the_same_provider_at_once_get_one(counting_build):
 
 
 def test_each_configuration_gets_its_own_provider(counting_build):
-    assert factory.get_provider("local", 2) is factory.get_provider("local", 2)
-    assert factory.get_provider("local", 2) is not factory.get_provider("local", 3)
+    assert factory.get_provider(SandboxConfig("local", 2)) is factory.get_provider(SandboxConfig("local", 2))
+    assert factory.get_provider(SandboxConfig("local", 2)) is not factory.get_provider(SandboxConfig("local", 3))
     assert len(counting_build) == 2
+    assert counting_build[0] == (SandboxConfig("local", 2),)  # the configuration reaches the builder unchanged
 
 
 @pytest.mark.parametrize(
-    "name, num_parallel, message", [("cloud", 2, "Unknown code provider 'cloud'"), ("local", 0, "num_parallel")]
+    "settings, message",
+    [
+        ({"provider": "cloud"}, "Unknown code provider 'cloud'"),
+        ({"num_workers": 0}, "num_workers must be a positive integer, got 0"),
+        ({"num_workers": True}, "num_workers must be a positive integer, got True"),
+        ({"provider": "local", "router_url": "r:1"}, "router_url 'r:1' is set but the local provider takes no router"),
+        ({"provider": "piston", "router_url": "r:1"}, "the piston provider takes no router"),
+        ({"limits": {"wall_seconds": 1}}, "limits must be a Limits"),
+    ],
 )
-def test_bad_provider_arguments_are_named(name, num_parallel, message):
+def test_bad_sandbox_settings_are_named_when_the_config_is_made(settings, message):
     with pytest.raises(ValueError, match=message):
-        factory.get_provider(name, num_parallel)
+        SandboxConfig(**settings)
+
+
+def test_a_sandbox_config_is_frozen_and_the_factory_takes_nothing_else():
+    config = SandboxConfig("e2b", 4, "r:1", Limits(wall_seconds=3))
+    assert (config.provider, config.num_workers, config.router_url, config.limits.wall_seconds) == ("e2b", 4, "r:1", 3)
+    with pytest.raises(AttributeError):
+        config.num_workers = 8
+    with pytest.raises(TypeError, match="get_provider takes a SandboxConfig, got str"):
+        factory.get_provider("local")
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,7 @@ def hostile_completions(token_hash: str) -> list[str]:
 @pytest.mark.timeout(400)
 def test_64_completions_half_hostile_get_one_fair_reward_each(make_local_sandbox):
     sandbox = make_local_sandbox(num_workers=4, limits=LIMITS)
-    reward = get_code_reward(lambda: sandbox, language="python", test_batch_size=1, scoring_mode="pass_fail")
+    reward = get_code_reward(sandbox, language="python", test_batch_size=1, scoring_mode="pass_fail")
     token = secrets.token_hex(16)
     correct = correct_completions(token)
     hostile = hostile_completions(hashlib.sha256(token.encode()).hexdigest())

@@ -79,7 +79,7 @@ class FakeE2BSandbox:
 def test_e2b_provider_runs_scripts_in_sandboxes_and_kills_them(monkeypatch):
     monkeypatch.setattr("open_r1.sandbox.remote.time.sleep", lambda _: None)
     FakeE2BSandbox.fail_first = 1
-    provider = E2BProvider(num_parallel=2, sandbox_class=FakeE2BSandbox)
+    provider = E2BProvider(num_workers=2, sandbox_class=FakeE2BSandbox)
     [result] = provider.execute([ADD], test_batch_size=0)
     assert [o.verdict for o in result.outcomes] == [Verdict.PASSED, Verdict.FAILED]
     assert FakeE2BSandbox.killed == 1 and FakeE2BSandbox.created == 2

@@ -11,7 +11,7 @@ import pytest
 from sandbox_checks import within
 from test_sandbox_time_isolation import REPORT, scanner, sha
 
-from open_r1.sandbox import SandboxUnavailableError
+from open_r1.sandbox import SandboxConfig, SandboxUnavailableError
 from open_r1.sandbox.factory import clear_providers
 from open_r1.tools import PythonTool, PythonToolSettings, ToolStats
 from open_r1.tools.python_tool import truncate
@@ -19,7 +19,7 @@ from open_r1.tools.python_tool import truncate
 pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
 
 WALL = 2.0
-SETTINGS = PythonToolSettings(wall_seconds=WALL, memory_mb=256, max_output_chars=300, num_parallel=1)
+SETTINGS = PythonToolSettings(SandboxConfig(num_workers=1), wall_seconds=WALL, memory_mb=256, max_output_chars=300)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +161,7 @@ def test_stats_give_calls_per_rollout_error_rate_and_time():
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("provider", "piston", "provider must be one of"),
+        ("sandbox", SandboxConfig("piston"), "provider must be one of"),
         ("wall_seconds", 0, "wall_seconds must be > 0"),
         ("memory_mb", 8, "memory_mb must be >= 64"),
         ("max_output_chars", 10, "max_output_chars must be >= 50"),
@@ -170,3 +170,22 @@ def test_stats_give_calls_per_rollout_error_rate_and_time():
 def test_bad_settings_name_the_field(field, value, message):
     with pytest.raises(ValueError, match=message):
         PythonToolSettings(**{field: value})
+
+
+def test_the_recipes_tool_sandbox_reaches_the_provider_with_the_tools_limits(monkeypatch):
+    from open_r1.configs import GRPOScriptArguments
+    from open_r1.tools import python_tool
+    from open_r1.tools.training import tool_settings_from_args
+
+    args = GRPOScriptArguments(
+        dataset_name="x", tools=["python"], python_tool_provider="e2b", e2b_router_url="r:1", code_num_workers=3,
+        python_tool_wall_seconds=2.5, python_tool_memory_mb=128,
+    )  # fmt: skip
+    settings = tool_settings_from_args(args)
+    assert settings.sandbox is args.tool_sandbox
+    asked = []
+    monkeypatch.setattr(python_tool, "get_provider", lambda config: asked.append(config))
+    settings.get_provider()
+    [config] = asked
+    assert (config.provider, config.num_workers, config.router_url) == ("e2b", 3, "r:1")
+    assert (config.limits.wall_seconds, config.limits.memory_mb) == (2.5, 128)

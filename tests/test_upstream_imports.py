@@ -12,7 +12,7 @@ import pathlib
 
 import pytest
 
-from open_r1.utils._upstream import UpstreamNameUnavailableError
+from open_r1.compat.unavailable import UpstreamNameUnavailableError
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs" / "upstream.md"
 
@@ -214,10 +214,16 @@ def test_import_utils_report_whether_the_cloud_clients_are_installed(monkeypatch
 
 
 def test_upstreams_get_provider_takes_its_keywords_and_refuses_others():
+    from open_r1.sandbox import SandboxConfig
+    from open_r1.sandbox.base import CodeExecutionProvider
     from open_r1.sandbox.factory import get_provider as factory_get_provider
     from open_r1.utils.code_providers import get_provider
 
-    assert get_provider("local", num_parallel=1) is factory_get_provider("local", num_parallel=1)
+    # The provider is the one this project's factory builds for the same configuration, not a copy.
+    assert get_provider("local", num_parallel=1).provider is factory_get_provider(SandboxConfig("local", 1))
+    e2b = get_provider("e2b", num_parallel=3, e2b_router_url="r:1", morph_router_url="m:1")
+    assert e2b.provider is factory_get_provider(SandboxConfig("e2b", 3, "r:1"))  # e2b's URL; morph's is not read
+    assert isinstance(e2b, CodeExecutionProvider) and e2b.num_workers == 3 and e2b.router_url == "r:1"
     with pytest.raises(TypeError, match=r"\['verification_info'\]"):  # upstream let dataset columns through
         get_provider("local", num_parallel=1, verification_info=[{}])
 
@@ -227,6 +233,10 @@ def test_providers_refuse_upstreams_execute_scripts_with_what_to_call_instead():
 
     with pytest.raises(NotImplementedError, match=r"execute\(\[Submission"):
         get_provider("local", num_parallel=1).execute_scripts(["print(1)"], ["python"])
+    # The main path's providers have no such method: only upstream's path hands out what upstream called.
+    from open_r1.sandbox import CodeExecutionProvider
+
+    assert not hasattr(CodeExecutionProvider, "execute_scripts")
 
 
 def test_batched_splits_in_order_and_n_below_one_is_one_batch():

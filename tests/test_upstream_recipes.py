@@ -19,7 +19,7 @@ from launch import accelerate_launch, log_history
 from script_module import load_module
 from trl import ModelConfig
 
-from open_r1 import upstream_recipes
+from open_r1.compat import recipes as upstream_recipes
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser, ScriptArguments, SFTConfig
 from open_r1.grpo import PromptTruncatingGRPOTrainer
 from open_r1.utils.training import resolve_checkpoint
@@ -55,7 +55,9 @@ EXPECTED = {
         reported=GRPO_UNSET_DEFAULTS - {"beta"} | {"use_bias_correction_kl"}, processes=7
     ),
     "Qwen2.5-1.5B-Instruct/grpo/config_demo_code_ioi.yaml": Expected(
-        reported=GRPO_UNSET_DEFAULTS - {"beta"} | {"use_bias_correction_kl"}, processes=7
+        renamed=RENAMED_IN_EVERY_TRAINING_RECIPE | {"code_eval_test_batch_size": "code_test_batch_size"},
+        reported=GRPO_UNSET_DEFAULTS - {"beta"} | {"use_bias_correction_kl"},
+        processes=7,
     ),
     "Qwen2.5-Coder-7B-Instruct/grpo/config_codeforces.yaml": Expected(error=r"`vllm_device: auto`.*vllm_mode"),
     "OpenR1-Distill-7B/sft/config_distill.yaml": Expected(reported={"average_tokens_across_devices"}),
@@ -151,12 +153,6 @@ def parse_pass_rate(script, path: pathlib.Path):
 def test_upstream_filtering_recipe_parses_with_every_value_reaching_the_pass_rate_script(
     recipe, pass_rate_script, caplog, tmp_path
 ):
-    if "e2b_router_url" in recipe.read_text():
-        # Upstream's code_provider defaulted to e2b; here to the local sandbox, so the router would go unused.
-        with pytest.raises(ValueError, match="e2b_router_url is set but no reward runs on e2b.*code_provider: e2b"):
-            parse_pass_rate(pass_rate_script, recipe)
-        recipe = tmp_path / recipe.name
-        recipe.write_text((FIXTURES / "dataset_filtering" / recipe.name).read_text() + "code_provider: e2b\n")
     with caplog.at_level(logging.WARNING):
         script_args, gen_args = parse_pass_rate(pass_rate_script, recipe)
     values = yaml.safe_load(recipe.read_text())
@@ -164,7 +160,15 @@ def test_upstream_filtering_recipe_parses_with_every_value_reaching_the_pass_rat
     for name, value in values.items():
         target = gen_args if hasattr(gen_args, renamed.get(name, name)) else script_args
         assert getattr(target, renamed.get(name, name)) == value, name
-    assert any("`torch_dtype`" in m and "read as `dtype: bfloat16`" in m for m in upstream_warnings(caplog))
+    messages = upstream_warnings(caplog)
+    assert any("`torch_dtype`" in m and "read as `dtype: bfloat16`" in m for m in messages)
+    implied = [m for m in messages if "read as `code_provider: e2b`" in m]
+    if "e2b_router_url" in values:
+        # Upstream's code_provider defaulted to e2b, so a router URL alone means e2b (here the default is local).
+        assert script_args.code_provider == "e2b" and len(implied) == 1, messages
+        assert script_args.code_sandbox.router_url == values["e2b_router_url"]
+    else:
+        assert script_args.code_provider == "local" and not implied
 
 
 def test_the_pass_rate_script_reads_upstreams_dataset_split(pass_rate_script, tmp_path, caplog):
@@ -299,14 +303,92 @@ def test_a_changed_default_set_under_its_upstream_name_is_not_reported():
 # ---------------------------------------------------------------------------------------------
 
 
-def test_wandb_log_unique_prompts_sets_log_unique_prompts_with_a_warning(tmp_path, caplog):
+# ---------------------------------------------------------------------------------------------
+# Upstream open-r1's own field names
+# ---------------------------------------------------------------------------------------------
+
+GRPO_BASE = "model_name_or_path: m\ndataset_name: d\noutput_dir: out\n"
+
+
+def parse_grpo_recipe(tmp_path, text: str, *args: str):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(GRPO_BASE + text)
+    return parse(recipe, *args, kind="grpo")
+
+
+@pytest.mark.parametrize(
+    "old, value, new, parsed",
+    [
+        ("wandb_log_unique_prompts", "true", "log_unique_prompts", True),
+        ("parallel_code_exec_per_proc", "4", "code_num_workers", 4),
+        ("ioi_provider", "local", "competitive_programming_provider", "local"),
+        ("code_eval_scoring_mode", "partial", "code_scoring_mode", "partial"),
+        ("code_eval_test_batch_size", "-1", "code_test_batch_size", -1),
+    ],
+)
+def test_upstream_open_r1_field_names_are_read_under_the_new_name_with_one_warning(
+    tmp_path, caplog, old, value, new, parsed
+):
     with caplog.at_level(logging.WARNING):
-        config = GRPOConfig(output_dir=str(tmp_path), use_cpu=True, wandb_log_unique_prompts=True)
-    assert config.log_unique_prompts is True
-    assert any("wandb_log_unique_prompts" in m and "log_unique_prompts: True" in m for m in upstream_warnings(caplog))
-    assert GRPOConfig(output_dir=str(tmp_path), use_cpu=True).log_unique_prompts is False
-    with pytest.raises(ValueError, match="log_unique_prompts: true and wandb_log_unique_prompts.*false disagree"):
-        GRPOConfig(output_dir=str(tmp_path), use_cpu=True, log_unique_prompts=True, wandb_log_unique_prompts=False)
+        parsed_configs = parse_grpo_recipe(tmp_path, f"reward_funcs: [cf_code]\n{old}: {value}\n")
+    assert parsed_value(parsed_configs, new) == parsed
+    lines = [m for m in upstream_warnings(caplog) if f"`{old}`" in m]
+    assert len(lines) == 1 and f"read as `{new}: {parsed}`" in lines[0], upstream_warnings(caplog)
+    # On the command line too, and beside its new name it is an error.
+    with caplog.at_level(logging.WARNING):
+        assert parsed_value(parse_grpo_recipe(tmp_path, "", f"--{old}", value), new) == parsed
+    with pytest.raises(ValueError, match=f"sets both `{old}`.*and `{new}`"):
+        parse_grpo_recipe(tmp_path, f"{old}: {value}\n{new}: {value}\n")
+
+
+def test_the_renamed_sandbox_fields_reach_the_sandbox_configs(tmp_path):
+    script_args, _, _ = parse_grpo_recipe(
+        tmp_path, "parallel_code_exec_per_proc: 4\nioi_provider: morph\nmorph_router_url: r:1\n"
+    )
+    assert (script_args.code_sandbox.provider, script_args.code_sandbox.num_workers) == ("local", 4)
+    sandbox = script_args.competitive_programming_sandbox
+    assert (sandbox.provider, sandbox.num_workers, sandbox.router_url) == ("morph", 4, "r:1")
+
+
+def test_wandb_log_unique_prompts_sets_log_unique_prompts_and_disagreeing_with_it_is_an_error(tmp_path):
+    _, training_args, _ = parse_grpo_recipe(tmp_path, "wandb_log_unique_prompts: true\n")
+    assert training_args.log_unique_prompts is True
+    _, training_args, _ = parse_grpo_recipe(tmp_path, "")
+    assert training_args.log_unique_prompts is False
+    with pytest.raises(ValueError, match="sets both `wandb_log_unique_prompts`.*keep only `log_unique_prompts`"):
+        parse_grpo_recipe(tmp_path, "log_unique_prompts: true\nwandb_log_unique_prompts: false\n")
+
+
+@pytest.mark.parametrize("field", ["code_eval_scoring_mode: partial", "code_eval_test_batch_size: 1"])
+def test_upstreams_code_eval_fields_beside_the_code_reward_are_an_error_not_a_changed_scoring(tmp_path, field):
+    # Upstream applied code_eval_* to cf_code and ioi_code only; read as code_scoring_mode / code_test_batch_size,
+    # they would change the code reward's scoring here.
+    name = field.split(":")[0]
+    new = {"code_eval_scoring_mode": "code_scoring_mode", "code_eval_test_batch_size": "code_test_batch_size"}[name]
+    with pytest.raises(ValueError, match=f"`{name}`.*read as `{new}`.*applies to the `code` reward.*write `{new}`"):
+        parse_grpo_recipe(tmp_path, f"reward_funcs: [code, cf_code]\n{field}\n")
+    with pytest.raises(ValueError, match=f"`{name}`.*applies to the `code` reward"):  # reward_funcs given elsewhere
+        parse_grpo_recipe(tmp_path, f"{field}\n", "--reward_funcs", "code")
+    script_args, _, _ = parse_grpo_recipe(tmp_path, f"reward_funcs: [cf_code]\n{field}\n")
+    assert getattr(script_args, new) is not None
+    # In this project's names the same recipe means what it says.
+    value = field.split(": ")[1]
+    script_args, _, _ = parse_grpo_recipe(tmp_path, f"reward_funcs: [code]\n{new}: {value}\n")
+    assert str(getattr(script_args, new)) == value
+
+
+def test_an_e2b_router_url_without_code_provider_means_e2b_unless_something_else_runs_there(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        script_args, _, _ = parse_grpo_recipe(tmp_path, "e2b_router_url: r:8000\n")
+    assert script_args.code_sandbox == script_args.code_sandbox.__class__("e2b", router_url="r:8000")
+    assert len([m for m in upstream_warnings(caplog) if "read as `code_provider: e2b`" in m]) == 1
+    script_args, _, _ = parse_grpo_recipe(tmp_path, "e2b_router_url: r:8000\ncode_provider: local\n"
+        "tools: [python]\npython_tool_provider: e2b\n")  # fmt: skip
+    assert script_args.code_provider == "local" and script_args.tool_sandbox.router_url == "r:8000"
+    script_args, _, _ = parse_grpo_recipe(
+        tmp_path, "e2b_router_url: r:8000\ntools: [python]\npython_tool_provider: e2b\n"
+    )
+    assert script_args.code_provider == "local"  # the router is the tool's
 
 
 def test_max_prompt_length_sizes_a_colocated_vllm_as_trl_0_18_did(tmp_path):

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 
+from open_r1.sandbox import SandboxConfig
 from open_r1.tools import PythonTool, PythonToolSettings
 
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--history", type=int, nargs="*", default=[0, 2, 4, 8], help="Earlier cells to replay.")
     args = parser.parse_args(argv)
 
-    tool = PythonTool(PythonToolSettings(num_parallel=1))
+    tool = PythonTool(PythonToolSettings(SandboxConfig(num_workers=1)))
     tool.reset()
     assert tool.python("print(1)") == "1\n"  # starts the worker: not part of a call's cost
     tool_times, plain_times = [], []

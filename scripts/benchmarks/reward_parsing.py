@@ -27,6 +27,8 @@ import time
 from open_r1.configs import GRPOScriptArguments
 from open_r1.rewards import CODE_REWARD_NAMES, REWARD_FUNCS_REGISTRY, extract_answer
 from open_r1.rewards import code as code_rewards
+from open_r1.rewards.codeforces import get_cf_code_reward
+from open_r1.rewards.ioi import get_ioi_code_reward
 from open_r1.sandbox.base import CodeExecutionProvider, ProgramResult, TestOutcome, Verdict
 
 THINK, SEPARATOR = "<think>\n", "\n</think>\n<answer>\n"
@@ -63,10 +65,10 @@ def build_rewards() -> dict:
         if name not in CODE_REWARD_NAMES:  # the code rewards are built below, on an instant provider
             rewards[name] = build(args)
     instant = InstantProvider()
-    rewards["code"] = code_rewards.get_code_reward(lambda: instant)
-    rewards["binary_code"] = code_rewards.get_code_reward(lambda: instant, binary=True)
-    rewards["ioi_code"] = code_rewards.get_ioi_code_reward(lambda: instant, language="python")
-    rewards["cf_code"] = code_rewards.get_cf_code_reward(lambda: instant, language="python")
+    rewards["code"] = code_rewards.get_code_reward(instant)
+    rewards["binary_code"] = code_rewards.get_code_reward(instant, binary=True)
+    rewards["ioi_code"] = get_ioi_code_reward(instant, language="python")
+    rewards["cf_code"] = get_cf_code_reward(instant, language="python")
     rewards["extract_code"] = lambda completions, **columns: [code_rewards.extract_code(completions[0])]
     rewards["extract_answer"] = lambda completions, **columns: [extract_answer(completions[0])]
     return rewards

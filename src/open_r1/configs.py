@@ -9,29 +9,29 @@ those modules never import this one (or TRL).
 Classes, under their upstream open-r1 names:
 - `DatasetConfig`, `DatasetMixtureConfig`: one dataset of a mixture, and the mixture.
 - `ScriptArguments`: `dataset_name` / `dataset_config` or a `dataset_mixture`.
-- `GRPOScriptArguments`: the dataset plus reward functions and their parameters.
+- `GRPOScriptArguments`: the dataset plus reward functions and their parameters; its sandbox fields become
+  `SandboxConfig`s once, when it is made (`code_sandbox`, `competitive_programming_sandbox`, `tool_sandbox`).
 - `SFTConfig`, `GRPOConfig`: TRL's training configs plus open-r1's extras (benchmarks,
   callbacks, chat template, system prompt, Hub revisions, wandb) and the upstream fields whose meaning
-  TRL 1.16 dropped but this project keeps (`overwrite_output_dir`, `max_prompt_length`,
-  `wandb_log_unique_prompts`).
+  TRL 1.16 dropped but this project keeps (`overwrite_output_dir`, `max_prompt_length`).
 - `RecipeParser`: the entry scripts' `TrlParser`; it also reads upstream open-r1 recipes (TRL 0.18 /
-  transformers 4.52 field names, see `open_r1.upstream_recipes`).
+  transformers 4.52 field names, and upstream open-r1's own, see `open_r1.compat.recipes`).
 """
 
 import logging
 import os
 import sys
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, Optional
+from typing import Any, Optional
 
 import trl
 
-from open_r1 import upstream_recipes
+from open_r1.compat import recipes as upstream_recipes
 from open_r1.rewards import accuracy, length, repetition
-from open_r1.rewards import code as code_rewards
 from open_r1.rewards import format as format_rewards
-from open_r1.sandbox import factory as sandbox_factory
-from open_r1.sandbox.base import SCORING_MODES
+from open_r1.rewards.ioi import DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER
+from open_r1.sandbox.base import SCORING_MODES, check_scoring_mode
+from open_r1.sandbox.config import DEFAULT_NUM_WORKERS, DEFAULT_PROVIDER, PROVIDERS, SandboxConfig
 from open_r1.sandbox.languages import DEFAULT_LANGUAGE
 from open_r1.tools import TOOLS, python_tool
 
@@ -110,8 +110,10 @@ def _parse_dataset_mixture(raw: Any) -> DatasetMixtureConfig:
     column_sets = {tuple(sorted(d.columns)) for d in datasets if d.columns is not None}
     if len(column_sets) > 1 or (column_sets and any(d.columns is None for d in datasets)):
         listing = "; ".join(f"{d.id}: {d.columns}" for d in datasets)
+        # "Column names must be consistent" is upstream's wording, which its tests match.
         raise ValueError(
-            f"Every dataset of a mixture must select the same columns so the rows can be concatenated; got {listing}"
+            "Column names must be consistent across the datasets of a mixture: every dataset must select the same "
+            f"columns so the rows can be concatenated; got {listing}"
         )
 
     test_split_size = raw.get("test_split_size")
@@ -150,7 +152,7 @@ class ScriptArguments(trl.ScriptArguments):
 # Rewards
 # ---------------------------------------------------------------------------------------------
 
-CODE_PROVIDERS = sandbox_factory.PROVIDERS
+CODE_PROVIDERS = PROVIDERS
 CODE_SCORING_MODES = SCORING_MODES
 
 
@@ -219,35 +221,31 @@ class GRPOScriptArguments(ScriptArguments):
         default=DEFAULT_LANGUAGE,
         metadata={"help": "Language of code completions: python, cpp, javascript, ..."},
     )
-    code_eval_test_batch_size: int = field(
-        default=code_rewards.DEFAULT_TEST_BATCH_SIZE,
+    code_scoring_mode: Optional[str] = field(
+        default=None,
         metadata={
-            "help": "Test cases run together; the next batch runs only if all passed (early stopping). "
-            "1 runs them one batch at a time; <=0 runs all at once."
+            "help": f"Scoring of the code and cf_code rewards: one of {CODE_SCORING_MODES} (partial: the fraction of "
+            "tests passed; weighted_sum: pass_fail + 0.1 * partial). Unset: each reward's own, as upstream's (code: "
+            "partial; cf_code: weighted_sum)."
         },
     )
-    code_eval_scoring_mode: Literal["pass_fail", "partial", "weighted_sum"] = field(
-        default=code_rewards.DEFAULT_SCORING_MODE,
+    code_test_batch_size: Optional[int] = field(
+        default=None,
         metadata={
-            "help": f"Scoring of cf_code (and of code with code_reward_scoring: code_eval): one of {CODE_SCORING_MODES}."
+            "help": "Test cases of a code reward run together; the next batch runs only if all passed (early "
+            "stopping; <=0 runs all at once). Unset: each reward's own (code: all at once; binary_code, cf_code and "
+            "ioi_code: 1)."
         },
     )
-    code_reward_scoring: str = field(
-        default=code_rewards.DEFAULT_CODE_REWARD_SCORING,
-        metadata={
-            "help": "How the 'code' reward scores: 'fraction' (upstream's: every test runs, the reward is the "
-            "fraction passed) or 'code_eval' (code_eval_scoring_mode and code_eval_test_batch_size, as cf_code)."
-        },
-    )
-    parallel_code_exec_per_proc: int = field(
-        default=sandbox_factory.DEFAULT_NUM_PARALLEL,
-        metadata={"help": "Programs executed concurrently per training process."},
+    code_num_workers: int = field(
+        default=DEFAULT_NUM_WORKERS,
+        metadata={"help": "Programs the code rewards (and the python tool) run at once per training process."},
     )
     dataset_prompt_column: str = field(
         default="prompt", metadata={"help": "Column holding the prompt (problem statement)."}
     )
     code_provider: str = field(
-        default=sandbox_factory.DEFAULT_PROVIDER,
+        default=DEFAULT_PROVIDER,
         metadata={"help": f"Where code rewards run programs: one of {CODE_PROVIDERS}. 'local' needs no account."},
     )
     e2b_router_url: Optional[str] = field(
@@ -256,9 +254,12 @@ class GRPOScriptArguments(ScriptArguments):
     morph_router_url: Optional[str] = field(
         default=None, metadata={"help": "URL of a Morph router (scripts/morph_router.py), e.g. 'ip:port'."}
     )
-    ioi_provider: str = field(
-        default=code_rewards.DEFAULT_IOI_PROVIDER,
-        metadata={"help": "Where IOI/Codeforces solutions run: 'piston', 'morph' or 'local'."},
+    competitive_programming_provider: str = field(
+        default=DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER,
+        metadata={
+            "help": f"Where the IOI and Codeforces rewards (ioi_code, cf_code) run programs: one of {CODE_PROVIDERS} "
+            "(open-r1/ioi rows with graders need 'piston')."
+        },
     )
     tools: list[str] = field(
         default_factory=list,
@@ -285,22 +286,21 @@ class GRPOScriptArguments(ScriptArguments):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.code_eval_scoring_mode not in CODE_SCORING_MODES:
-            raise ValueError(
-                f"code_eval_scoring_mode must be one of {CODE_SCORING_MODES}, got {self.code_eval_scoring_mode!r}"
-            )
-        if self.code_reward_scoring not in code_rewards.CODE_REWARD_SCORINGS:
-            raise ValueError(
-                f"code_reward_scoring must be one of {code_rewards.CODE_REWARD_SCORINGS}, got {self.code_reward_scoring!r}"
-            )
-        if self.code_provider not in CODE_PROVIDERS:
-            raise ValueError(f"code_provider must be one of {CODE_PROVIDERS}, got {self.code_provider!r}")
+        if self.code_scoring_mode is not None:
+            check_scoring_mode(self.code_scoring_mode, "code_scoring_mode")
+        runs_on = {
+            "code_provider": self.code_provider,
+            "competitive_programming_provider": self.competitive_programming_provider,
+        }
+        if self.tools:
+            runs_on["python_tool_provider"] = self.python_tool_provider
         for provider, url in (("e2b", self.e2b_router_url), ("morph", self.morph_router_url)):
-            # A router no reward runs on would be ignored; upstream's default code_provider was e2b, ours is local.
-            if url is not None and provider not in (self.code_provider, self.ioi_provider):
+            # A router nothing runs on would be ignored.
+            if url is not None and provider not in runs_on.values():
+                settings = ", ".join(f"{name}: {value}" for name, value in runs_on.items())
                 raise ValueError(
-                    f"{provider}_router_url is set but no reward runs on {provider} (code_provider: "
-                    f"{self.code_provider}, ioi_provider: {self.ioi_provider}); add code_provider: {provider}"
+                    f"{provider}_router_url is set but nothing runs on {provider} ({settings}); add "
+                    f"code_provider: {provider}"
                 )
         if self.repetition_max_penalty > 0:
             raise ValueError(f"repetition_max_penalty must be <= 0, got {self.repetition_max_penalty}")
@@ -311,6 +311,19 @@ class GRPOScriptArguments(ScriptArguments):
             raise ValueError(
                 f"python_tool_provider must be one of {python_tool.TOOL_PROVIDERS}, got {self.python_tool_provider!r}"
             )
+        # Built once, here: the code rewards, the python tool and the providers get these unchanged.
+        self.code_sandbox = self._sandbox("code_provider", self.code_provider)
+        self.competitive_programming_sandbox = self._sandbox(
+            "competitive_programming_provider", self.competitive_programming_provider
+        )
+        self.tool_sandbox = self._sandbox("python_tool_provider", self.python_tool_provider)
+
+    def _sandbox(self, field_name: str, provider: str) -> SandboxConfig:
+        router_url = {"e2b": self.e2b_router_url, "morph": self.morph_router_url}.get(provider)
+        try:
+            return SandboxConfig(provider, self.code_num_workers, router_url)
+        except ValueError as error:
+            raise ValueError(f"{field_name}: {provider}, code_num_workers: {self.code_num_workers}: {error}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,13 +415,6 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
             "vllm_max_model_length is set. None keeps whole prompts (TRL 1.16, which removed the field)."
         },
     )
-    wandb_log_unique_prompts: Optional[bool] = field(
-        default=None,
-        metadata={
-            "help": "Upstream open-r1's name of log_unique_prompts (the completions table logged to wandb keeps "
-            "one row per prompt); when set, it sets log_unique_prompts."
-        },
-    )
 
     def __post_init__(self):
         _recipe_precision_wins(self)
@@ -418,19 +424,6 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
             raise ValueError(
                 f"max_prompt_length must be a positive number of tokens or None, got {self.max_prompt_length}"
             )
-        if self.wandb_log_unique_prompts is not None:
-            if self.log_unique_prompts and not self.wandb_log_unique_prompts:
-                raise ValueError(
-                    "log_unique_prompts: true and wandb_log_unique_prompts (its upstream name): false disagree; "
-                    "keep only log_unique_prompts"
-                )
-            if _on_local_main_process():
-                logger.warning(
-                    "`wandb_log_unique_prompts` (upstream open-r1's TRL 0.18 name) read as `log_unique_prompts: %s`: "
-                    "TRL 1.16 renamed it, and applies it to trackio too",
-                    self.wandb_log_unique_prompts,
-                )
-            self.log_unique_prompts = self.wandb_log_unique_prompts
         try:
             super().__post_init__()
         except ValueError as error:
@@ -468,11 +461,12 @@ class RecipeParser(trl.TrlParser):
         script_args, training_args, model_args = parser.parse_args_and_config()   # --config recipe.yaml ...
 
     Before TRL sees them, the recipe's keys and the command line's options go through
-    `open_r1.upstream_recipes`: an upstream field is read under its TRL 1.16 name with one warning line
+    `open_r1.compat.recipes`: an upstream field is read under its TRL 1.16 name with one warning line
     naming both, dropped with a warning when its value is now the only behaviour, or rejected with what to use
-    instead. After parsing, one warning lists the defaults that changed since TRL 0.18 in ways that change
-    training and that neither the recipe nor the command line set. A field any of the dataclasses has is
-    never translated, so recipes in this project's names parse exactly as with `TrlParser`.
+    instead. After parsing, combinations upstream fields cannot mean here are refused, and one warning lists the
+    defaults that changed since TRL 0.18 in ways that change training and that neither the recipe nor the
+    command line set. A field any of the dataclasses has is never translated, so recipes in this project's
+    names parse exactly as with `TrlParser`.
     """
 
     def __init__(self, dataclass_types, **kwargs):
@@ -480,6 +474,7 @@ class RecipeParser(trl.TrlParser):
         self._known_fields = {f.name for dataclass_type in self.dataclass_types for f in fields(dataclass_type)}
         self._recipe_source = "recipe"
         self._explicit_fields: set[str] = set()
+        self._translated_fields: set[str] = set()  # the upstream names read, from the recipe and the command line
 
     def parse_args_and_config(self, args=None, return_remaining_strings=False, **kwargs):
         args = list(args) if args is not None else sys.argv[1:]
@@ -487,27 +482,30 @@ class RecipeParser(trl.TrlParser):
             self._recipe_source = args[args.index("--config") + 1]
         args, translations, given = upstream_recipes.translate_command_line(args, self._known_fields)
         self._explicit_fields = set(given)
+        self._translated_fields = {t.old for t in translations}
         self._warn([t.message("command line") for t in translations])
         output = super().parse_args_and_config(args, return_remaining_strings=return_remaining_strings, **kwargs)
         parsed = [obj for obj in output if hasattr(obj, "__dataclass_fields__")]
-        self._report_changed_defaults(parsed)
+        values = {name: getattr(obj, name) for obj in parsed for name in obj.__dataclass_fields__}
+        upstream_recipes.check_parsed(self._translated_fields, values)
+        self._report_changed_defaults(parsed, values)
         return output
 
     def set_defaults_with_config(self, **settings):
         # TrlParser hands the recipe's mapping (without `env`) here before parsing the command line.
         settings, translations = upstream_recipes.translate_settings(settings, self._known_fields, self._recipe_source)
         self._explicit_fields |= set(settings)
+        self._translated_fields |= {t.old for t in translations if isinstance(t, upstream_recipes.Translation)}
         self._warn([t.message(self._recipe_source) for t in translations])
         return super().set_defaults_with_config(**settings)
 
-    def _report_changed_defaults(self, parsed: list) -> None:
+    def _report_changed_defaults(self, parsed: list, values: dict) -> None:
         if any(isinstance(obj, trl.GRPOConfig) for obj in parsed):
             trainer = "grpo"
         elif any(isinstance(obj, trl.SFTConfig) for obj in parsed):
             trainer = "sft"
         else:
             return
-        values = {name: getattr(obj, name) for obj in parsed for name in obj.__dataclass_fields__}
         lines = upstream_recipes.changed_defaults(trainer, values, self._explicit_fields)
         if lines:
             self._warn([upstream_recipes.changed_defaults_message(lines)])

@@ -93,7 +93,7 @@ class EvaluateArguments:
         if not self.tools:
             return None
         return python_tool.PythonToolSettings(
-            provider=self.python_tool_provider,
+            sandbox=python_tool.tool_sandbox(self.python_tool_provider),
             wall_seconds=self.python_tool_wall_seconds,
             memory_mb=self.python_tool_memory_mb,
             max_output_chars=self.python_tool_max_output_chars,

@@ -10,16 +10,19 @@ skips it). Modules, one concern each:
 - `format`: format_reward, tag_count_reward, reasoning_steps_reward, get_code_format_reward.
 - `length`: len_reward, get_cosine_scaled_reward, get_soft_overlong_punishment.
 - `repetition`: get_repetition_penalty_reward (English and Chinese).
-- `code`: code_reward, binary_code_reward, ioi_code_reward, cf_code_reward (run programs in a sandbox).
-  Imported only when one of them is used, so importing this package starts no sandbox machinery.
-- `ioi`: IOI subtask scoring of open-r1/ioi rows on Piston's cms_ioi package (used by ioi_code_reward).
+- `code`: code_reward, binary_code_reward (stdin/stdout tests in a sandbox), and the helpers the others share.
+- `ioi`: ioi_code_reward and IOI subtask scoring of open-r1/ioi rows on Piston's cms_ioi package.
+- `codeforces`: cf_code_reward and its generated tests (CF_TESTS_FOLDER).
+  The code rewards are imported only when one of them is used, so importing this package starts no sandbox
+  machinery.
 
-Names for `reward_funcs` are the keys of `REWARD_FUNCS_REGISTRY`; each entry builds its function from the
-`GRPOScriptArguments` fields, whose defaults live in `open_r1.configs` only.
+Names for `reward_funcs` are the keys of `REWARD_FUNCS_REGISTRY`; each entry builds its one function from the
+`GRPOScriptArguments` fields (the code rewards from its `code_sandbox` / `competitive_programming_sandbox`).
+Upstream's module-level code rewards (`code_reward`, ..., which also take upstream's per-call keywords) import from
+here and are built in `open_r1.compat.rewards`.
 """
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from open_r1.rewards.accuracy import accuracy_reward, extract_answer, get_accuracy_reward, grade_answers
@@ -40,13 +43,36 @@ from open_r1.rewards.length import (
 from open_r1.rewards.repetition import get_repetition_penalty_reward
 
 CODE_REWARD_NAMES = ("code", "binary_code", "ioi_code", "cf_code")
-_LAZY_CODE_EXPORTS = ("code_reward", "binary_code_reward", "ioi_code_reward", "cf_code_reward", "extract_code")
+_UPSTREAM_CODE_REWARDS = ("code_reward", "binary_code_reward", "ioi_code_reward", "cf_code_reward")
 
 
-def _code_reward(name: str, script_args) -> Callable:
-    from open_r1.rewards.code import build_code_reward_funcs
+# The code rewards import their modules when built, so a recipe without them loads no sandbox client.
+def _code(args) -> Callable:
+    from open_r1.rewards.code import get_code_reward
 
-    return build_code_reward_funcs(script_args)[name]
+    return get_code_reward(args.code_sandbox, args.code_language, args.code_test_batch_size, args.code_scoring_mode)
+
+
+def _binary_code(args) -> Callable:
+    from open_r1.rewards.code import get_code_reward
+
+    return get_code_reward(args.code_sandbox, args.code_language, args.code_test_batch_size, binary=True)
+
+
+def _ioi_code(args) -> Callable:
+    from open_r1.rewards.ioi import get_ioi_code_reward
+
+    return get_ioi_code_reward(args.competitive_programming_sandbox, test_batch_size=args.code_test_batch_size)
+
+
+def _cf_code(args) -> Callable:
+    from open_r1.rewards.codeforces import get_cf_code_reward
+
+    return get_cf_code_reward(
+        args.competitive_programming_sandbox,
+        test_batch_size=args.code_test_batch_size,
+        scoring_mode=args.code_scoring_mode,
+    )
 
 
 REWARD_FUNCS_REGISTRY: dict[str, Callable[[Any], Callable]] = {
@@ -75,7 +101,10 @@ REWARD_FUNCS_REGISTRY: dict[str, Callable[[Any], Callable]] = {
     "soft_overlong_punishment": lambda args: get_soft_overlong_punishment(
         max_completion_len=args.max_completion_len, soft_punish_cache=args.soft_punish_cache
     ),
-    **{name: partial(_code_reward, name) for name in CODE_REWARD_NAMES},
+    "code": _code,
+    "binary_code": _binary_code,
+    "ioi_code": _ioi_code,
+    "cf_code": _cf_code,
 }
 
 
@@ -94,10 +123,14 @@ def get_reward_funcs(script_args) -> list[Callable]:
 
 def __getattr__(name: str):
     # The code rewards pull in sandbox clients; import them only when someone asks for them.
-    if name in _LAZY_CODE_EXPORTS or name == "build_code_reward_funcs":
-        from open_r1.rewards import code
+    if name in _UPSTREAM_CODE_REWARDS:
+        from open_r1.compat import rewards as upstream_rewards
 
-        return getattr(code, name)
+        return getattr(upstream_rewards, name)
+    if name == "extract_code":
+        from open_r1.rewards.code import extract_code
+
+        return extract_code
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -1,9 +1,19 @@
-"""IOI subtask scoring on Piston's `cms_ioi` package, for rows of the open-r1/ioi dataset (one subtask a row).
+"""IOI: `ioi_code_reward`, and subtask scoring on Piston's `cms_ioi` package for rows of open-r1/ioi (one subtask a row).
+
+    from open_r1.rewards.ioi import get_ioi_code_reward
+    reward = get_ioi_code_reward(SandboxConfig("piston"))       # the recipe's competitive_programming_provider
+    reward(completions, **open_r1_ioi_columns)                  # id, subtask, test_names, grader_files, ...
 
     from open_r1.rewards.ioi import score_subtask, run_coroutine
     client = piston_client_from_env()                          # open_r1.sandbox.piston
     result = run_coroutine(score_subtask(client, row, add_includes(code, row["id"])))
     result.score                                               # 0..1: the worst test's score
+
+`ioi_code_reward` scores open-r1/ioi rows as upstream's did: each reward is the subtask's score below. Rows with a
+`verification_info` column instead use this project's schema on any provider: each subtask of
+`verification_info["subtasks"]` ([{"score", "test_cases"}], stdin/stdout tests) earns its points only if all its
+tests pass; the reward is the fraction of points earned. Rows that cannot be judged get None with a warning, as
+in `open_r1.rewards.code`, whose helpers it shares.
 
 A row holds `id` (problem), `subtask`, `score` (points), `score_precision`, `test_names`, `grader_files`
 ([name, content] pairs), `time_limit` (seconds), `memory_limit` (MB) and either `test_cases` (a list of
@@ -19,20 +29,45 @@ The score a worker prints is parsed strictly and kept within [0, 1] (anything el
 that writes to the package's output cannot earn more than a full test.
 
 Not covered: running IOI graders anywhere but Piston's `cms_ioi` package (the other providers run one program on
-stdin/stdout and compare its output; see open_r1.rewards.code for the `verification_info` schema they take).
+stdin/stdout and compare its output: the `verification_info` schema above).
 """
 
 import asyncio
+import logging
 import math
 import threading
 from collections import defaultdict
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Optional
 
-from open_r1.sandbox.base import split_into_batches
+from open_r1.rewards._completions import completion_texts
+from open_r1.rewards.code import (
+    Sandbox,
+    as_test_cases,
+    check_same_language,
+    check_sandbox,
+    extract_code,
+    optional_column,
+    parse_verification_info,
+    passed_columns,
+    provider_of,
+    required_column,
+    row_language,
+    run_submissions,
+    skip_row,
+)
+from open_r1.sandbox.base import Submission, split_into_batches
+from open_r1.sandbox.config import SandboxConfig
 from open_r1.sandbox.piston import PistonError
+
+logger = logging.getLogger(__name__)
+
+# open-r1/ioi rows need Piston's cms_ioi package; upstream ran its Codeforces reward on Piston too, so both
+# competitive-programming rewards run there unless the recipe's competitive_programming_provider says otherwise.
+DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER = "piston"
+IOI_TEST_BATCH_SIZE = 1  # one test at a time: a subtask stops at its first failure
 
 # Worst first: a subtask's status is its worst test's.
 STATUS_ORDER = {"CE": -1, "RE": 0, "WA": 1, "MLE": 2, "TLE": 3, "PA": 4, "AC": 5, "SKIPPED": 999}
@@ -320,12 +355,123 @@ def run_coroutine(coroutine: Coroutine):
     return outcome["value"]
 
 
+# ---------------------------------------------------------------------------------------------
+# The reward
+# ---------------------------------------------------------------------------------------------
+
+
+def get_ioi_code_reward(
+    sandbox: Sandbox = SandboxConfig(DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER),
+    language: str = "cpp",
+    test_batch_size: Optional[int] = None,
+    enforce_same_language: bool = False,
+) -> Callable:
+    """ioi_code_reward running programs on `sandbox`: open-r1/ioi rows on Piston's cms_ioi package, or rows with a
+    `verification_info` column of subtasks on any provider (see the module docstring). `test_batch_size` tests run
+    at a time (default `IOI_TEST_BATCH_SIZE`), stopping after a batch with a failure."""
+    check_sandbox(sandbox, "ioi_code_reward")
+    row_language(None, language)
+    if test_batch_size is None:
+        test_batch_size = IOI_TEST_BATCH_SIZE
+
+    def ioi_code_reward(completions, **kwargs) -> list[Optional[float]]:
+        texts = completion_texts(completions)
+        if kwargs.get("verification_info") is None and kwargs.get("test_names") is not None:
+            return _score_ioi_rows(texts, kwargs, sandbox, test_batch_size)
+        if kwargs.get("verification_info") is None:
+            raise ValueError(
+                "ioi_code_reward needs the open-r1/ioi columns (test_names, grader_files, ...) or a "
+                f"'verification_info' column with 'subtasks'; the columns passed were {passed_columns(kwargs)}"
+            )
+        infos = required_column(kwargs, "verification_info", len(texts), "ioi_code_reward")
+        plan = []  # (completion index, subtask points) per submission
+        submissions: list[Optional[Submission]] = []
+        languages = set()
+        for index, (text, info) in enumerate(zip(texts, infos)):
+            try:
+                info = parse_verification_info(info, index, "ioi_code_reward")
+                subtasks = info.get("subtasks")
+                if not isinstance(subtasks, list) or not subtasks:
+                    raise ValueError(f"verification_info[{index}] needs a non-empty 'subtasks' list")
+                sample_language = row_language(info.get("language"), language)
+                row = []
+                for number, subtask in enumerate(subtasks):
+                    where = f"verification_info[{index}]['subtasks'][{number}]"
+                    if not isinstance(subtask, dict):
+                        raise ValueError(
+                            f"{where} must be a mapping with 'score' and 'test_cases', got {subtask!r:.100}"
+                        )
+                    tests = as_test_cases(subtask.get("test_cases"), where + "['test_cases']")
+                    row.append((float(subtask.get("score", 1.0)), tests))
+            except (ValueError, TypeError) as error:
+                skip_row("ioi_code_reward", index, error)
+                continue  # nothing planned for the row: its reward is None
+            languages.add(sample_language)
+            code = extract_code(text, sample_language)
+            for points, tests in row:
+                plan.append((index, points))
+                submissions.append(Submission(code, sample_language, tests) if code.strip() and tests else None)
+        check_same_language(enforce_same_language, languages, "ioi_code_reward")
+        # pass_fail per subtask: IOI awards a subtask's points only when all of its tests pass.
+        results = run_submissions(sandbox, submissions, test_batch_size)
+        earned = [0.0] * len(texts)
+        available = [0.0] * len(texts)
+        for (index, points), result in zip(plan, results):
+            available[index] += points
+            earned[index] += points if result is not None and result.all_passed else 0.0
+        return [earned[i] / available[i] if available[i] > 0 else None for i in range(len(texts))]
+
+    return ioi_code_reward
+
+
+def _score_ioi_rows(texts: list[str], kwargs: dict, sandbox: Sandbox, batch_size: int) -> list[Optional[float]]:
+    """open-r1/ioi rows (one subtask each) on Piston's cms_ioi package: each reward is the subtask's score, the
+    worst of its tests' scores."""
+    from open_r1.sandbox.piston import PistonProvider
+
+    count = len(texts)
+    columns = {
+        name: optional_column(kwargs, name, count, "ioi_code_reward") for name in IOI_ROW_COLUMNS if name in kwargs
+    }
+    rows = [{name: values[index] for name, values in columns.items()} for index in range(count)]
+    runner = provider_of(sandbox)
+    if not isinstance(runner, PistonProvider):
+        raise ValueError(
+            "ioi_code_reward: open-r1/ioi rows are judged with their graders by Piston's cms_ioi package, so they "
+            f"need competitive_programming_provider 'piston'; got {type(runner).__name__}. Other providers take "
+            "verification_info rows with 'subtasks' of stdin/stdout tests."
+        )
+
+    async def score(index: int, row: dict) -> Optional[float]:
+        try:
+            check_subtask_row(row, f"row {index}")
+        except ValueError as error:
+            skip_row("ioi_code_reward", index, error)
+            return None
+        code = add_includes(extract_code(texts[index], "cpp"), row["id"])
+        try:
+            return float((await score_subtask(runner.client, row, code, test_batch_size=batch_size)).score)
+        except ValueError as error:  # the row's tests are malformed
+            skip_row("ioi_code_reward", index, error)
+            return None
+        except Exception as error:  # the fleet failed, not the program: reward 0, training goes on
+            logger.warning("ioi_code_reward: row %d: Piston failed (reward 0): %s", index, error)
+            return 0.0
+
+    async def score_all() -> list[Optional[float]]:
+        return list(await asyncio.gather(*(score(index, row) for index, row in enumerate(rows))))
+
+    return run_coroutine(score_all())
+
+
 __all__ = [
+    "DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER",
     "SubtaskResult",
     "TestResult",
     "add_includes",
     "check_subtask_row",
     "execute_ioi",
+    "get_ioi_code_reward",
     "load_ioi_tests",
     "load_ioi_tests_for_year",
     "parse_test_score",

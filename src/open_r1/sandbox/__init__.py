@@ -5,7 +5,9 @@
 - `e2b.E2BProvider`, `morph.MorphProvider`: cloud sandboxes (optional `code` extra), directly or through a
   router (`scripts/e2b_router.py`, `scripts/morph_router.py`).
 - `piston.PistonClient`: a self-hosted Piston fleet for IOI / Codeforces problems.
-- `get_provider(name, ...)` (`factory`): builds one of them by name, once per configuration, thread-safely.
+- `SandboxConfig` (`config`): provider, worker count, router URL and limits, validated once when it is made.
+- `get_provider(config)` (`factory`): builds the provider a `SandboxConfig` describes, once per configuration,
+  thread-safely.
 - `languages`: the one table of languages and aliases every provider and the code rewards use.
 
 Every provider returns the same `ProgramResult` (verdict per test, scoring) from `base`.
@@ -22,7 +24,8 @@ from .base import (
     Verdict,
     outputs_match,
 )
-from .factory import PROVIDERS, get_provider
+from .config import PROVIDERS, SandboxConfig
+from .factory import get_provider
 from .languages import UnsupportedLanguageError, canonical_language
 from .local import LocalSandbox, SandboxUnavailableError, isolation_mode
 
@@ -33,6 +36,7 @@ __all__ = [
     "LocalSandbox",
     "PROVIDERS",
     "ProgramResult",
+    "SandboxConfig",
     "SandboxUnavailableError",
     "Submission",
     "TestCase",

@@ -15,7 +15,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
+# pass_fail: 1 if every test passed; partial: the fraction passed; weighted_sum: pass_fail + 0.1 * partial.
 SCORING_MODES = ("pass_fail", "partial", "weighted_sum")
+
+
+def check_scoring_mode(mode: str, name: str = "scoring_mode") -> str:
+    """`mode` if it is one of `SCORING_MODES`; else a ValueError naming the setting `name` and the choices."""
+    if mode not in SCORING_MODES:
+        raise ValueError(f"{name} must be one of {SCORING_MODES}, got {mode!r}")
+    return mode
 
 
 class Verdict(str, enum.Enum):
@@ -110,9 +118,8 @@ class ProgramResult:
         return self.total > 0 and self.passed == self.total and self.compile_error is None
 
     def score(self, mode: str) -> float:
-        """pass_fail: 1 if every test passed; partial: fraction passed; weighted_sum: pass_fail + 0.1 * partial."""
-        if mode not in SCORING_MODES:
-            raise ValueError(f"scoring mode must be one of {SCORING_MODES}, got {mode!r}")
+        """The reward under `mode` (see `SCORING_MODES`; rewards check their mode with `check_scoring_mode`)."""
+        assert mode in SCORING_MODES, mode
         if self.total == 0:
             return 0.0
         fraction = self.passed / self.total
@@ -202,11 +209,3 @@ class CodeExecutionProvider(abc.ABC):
     def close(self) -> None:
         """Releases workers or sessions; the provider may not be used afterwards."""
         return None
-
-    def execute_scripts(self, scripts, languages) -> list[float]:
-        """Upstream open-r1's provider method; providers here take `Submission`s (`execute`), not scripts."""
-        raise NotImplementedError(
-            "execute_scripts (upstream open-r1) ran evaluation scripts whose last expression was the reward; "
-            "providers here run programs on test cases and score them in the training process: call "
-            "execute([Submission(code, language, tests)]) or use open_r1.rewards.code_reward (see docs/upstream.md)"
-        )

@@ -1,6 +1,6 @@
 """E2B cloud sandboxes (https://e2b.dev) for code rewards, directly or through `scripts/e2b_router.py`.
 
-    provider = E2BProvider(num_parallel=4)                       # needs E2B_API_KEY (environment or .env)
+    provider = E2BProvider(num_workers=4)                       # needs E2B_API_KEY (environment or .env)
     provider = E2BProvider(router_url="10.0.0.5:8000")           # a router holds the key and the quota
 
 Each submission's evaluation script (see `remote.py`) runs in a fresh `AsyncSandbox` through
@@ -39,13 +39,13 @@ class E2BProvider(RemoteProvider):
 
     def __init__(
         self,
-        num_parallel: int = 2,
+        num_workers: int = 2,
         router_url: Optional[str] = None,
         limits: Optional[Limits] = None,
         retries: int = 4,
         sandbox_class=None,
     ):
-        super().__init__(num_parallel, limits, retries, router_url)
+        super().__init__(num_workers, limits, retries, router_url)
         self.sandbox_timeout = int(self.limits.compile_wall_seconds + 30)
         self.router_timeout = self.sandbox_timeout
         if router_url is not None:

@@ -1,6 +1,6 @@
 """Morph Cloud instances (https://cloud.morph.so) for code rewards, directly or through `scripts/morph_router.py`.
 
-    provider = MorphProvider(num_parallel=4)       # needs MORPH_API_KEY and MORPH_SNAPSHOT_ID (environment or .env)
+    provider = MorphProvider(num_workers=4)       # needs MORPH_API_KEY and MORPH_SNAPSHOT_ID (environment or .env)
     provider = MorphProvider(router_url="10.0.0.5:8001")
 
 Each evaluation script (see `remote.py`) runs on an instance started from `MORPH_SNAPSHOT_ID` (a snapshot with
@@ -29,13 +29,13 @@ class MorphProvider(RemoteProvider):
 
     def __init__(
         self,
-        num_parallel: int = 2,
+        num_workers: int = 2,
         router_url: Optional[str] = None,
         limits: Optional[Limits] = None,
         retries: int = 4,
         client=None,
     ):
-        super().__init__(num_parallel, limits, retries, router_url)
+        super().__init__(num_workers, limits, retries, router_url)
         self.instance_ttl = int(self.limits.compile_wall_seconds + 60)
         self.router_timeout = self.instance_ttl
         if router_url is not None:

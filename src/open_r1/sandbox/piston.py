@@ -142,7 +142,7 @@ def piston_client_from_env(session=None) -> PistonClient:
     value = os.environ.get("PISTON_ENDPOINTS")
     if not value:
         raise ValueError(
-            "ioi_provider/code_provider 'piston' needs PISTON_ENDPOINTS (comma-separated http://host:port/api/v2 "
+            "competitive_programming_provider/code_provider 'piston' needs PISTON_ENDPOINTS (comma-separated http://host:port/api/v2 "
             "URLs, or 'slurm' to read them from squeue) in the environment or a .env file"
         )
     endpoints = slurm_piston_endpoints() if value == "slurm" else [e.strip() for e in value.split(",") if e.strip()]

@@ -140,13 +140,13 @@ class RemoteProvider(CodeExecutionProvider):
 
     def __init__(
         self,
-        num_parallel: int = 2,
+        num_workers: int = 2,
         limits: Optional[Limits] = None,
         retries: int = 4,
         router_url: Optional[str] = None,
         router_timeout: float = 60.0,
     ):
-        self.num_parallel = num_parallel
+        self.num_workers = num_workers
         self.limits = limits or Limits()
         self.retries = retries
         self.router_url = router_url
@@ -204,7 +204,7 @@ class RemoteProvider(CodeExecutionProvider):
                 logger.warning("%s execution failed after %d attempts (reward 0): %s", self.name, self.retries, error)
                 return None
 
-        with ThreadPoolExecutor(max_workers=max(1, self.num_parallel)) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, self.num_workers)) as pool:
             return list(pool.map(guarded, scripts))
 
 

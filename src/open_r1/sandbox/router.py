@@ -27,26 +27,26 @@ class BatchRequest(BaseModel):
     timeout: float = 60.0
 
 
-def e2b_backend(num_parallel: int) -> Backend:
+def e2b_backend(num_workers: int) -> Backend:
     from .e2b import E2BProvider
 
-    provider = E2BProvider(num_parallel=num_parallel)
+    provider = E2BProvider(num_workers=num_workers)
     return lambda script, timeout: asyncio.run(provider.run_one(script))
 
 
-def morph_backend(num_parallel: int) -> Backend:
+def morph_backend(num_workers: int) -> Backend:
     from .morph import MorphProvider
 
-    provider = MorphProvider(num_parallel=num_parallel)
+    provider = MorphProvider(num_workers=num_workers)
     return lambda script, timeout: provider.run_one(script)
 
 
-def local_backend(num_parallel: int) -> Backend:
+def local_backend(num_workers: int) -> Backend:
     from .base import Limits
     from .local import LocalSandbox
 
     # The evaluation script itself starts compilers and programs, so it gets room for them.
-    sandbox = LocalSandbox(num_workers=num_parallel, limits=Limits(wall_seconds=120, cpu_seconds=120, processes=64))
+    sandbox = LocalSandbox(num_workers=num_workers, limits=Limits(wall_seconds=120, cpu_seconds=120, processes=64))
 
     def run(script: str, timeout: float) -> str:
         _, [raw] = sandbox.run_raw(script, "python", [""])

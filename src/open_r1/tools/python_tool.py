@@ -1,7 +1,7 @@
 """The `python` tool: the policy runs Python in the project's sandbox while it reasons, and reads the output.
 
     from open_r1.tools import PythonTool, PythonToolSettings
-    tool = PythonTool(PythonToolSettings(provider="local", wall_seconds=5))
+    tool = PythonTool(PythonToolSettings(SandboxConfig("local"), wall_seconds=5))
     tool.reset()
     tool.python("x = 6 * 7\\nprint(x)")        # -> "42\\n"
     tool.python("print(x + 1)")                # -> "43\\n" (earlier cells are replayed, see below)
@@ -32,9 +32,9 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from open_r1.sandbox import Limits, get_provider
+from open_r1.sandbox import Limits, SandboxConfig, get_provider
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ TOOL_PROVIDERS = ("local", "e2b", "morph")
 DEFAULT_WALL_SECONDS = 5.0
 DEFAULT_MEMORY_MB = 512
 DEFAULT_MAX_OUTPUT_CHARS = 1000
-DEFAULT_NUM_PARALLEL = 2
 # The sandbox stops collecting stdout here; what the model sees is cut much shorter by `max_output_chars`.
 COLLECTED_OUTPUT_MB = 1
 
@@ -75,21 +74,29 @@ except BaseException as _error:  # the cell's frames only: the replay wrapper is
 """
 
 
+def check_tool_provider(provider: str) -> str:
+    if provider not in TOOL_PROVIDERS:
+        raise ValueError(f"python tool provider must be one of {TOOL_PROVIDERS}, got {provider!r}")
+    return provider
+
+
+def tool_sandbox(provider: str) -> SandboxConfig:
+    """The python tool's sandbox on `provider` with the default settings (a tool provider is checked first)."""
+    return SandboxConfig(check_tool_provider(provider))
+
+
 @dataclass(frozen=True)
 class PythonToolSettings:
-    """Where and under which limits the tool runs (the recipe's `python_tool_*` fields)."""
+    """Where (`sandbox`: provider, workers, router) and under which limits the tool runs (the recipe's
+    `python_tool_*` fields; `GRPOScriptArguments.tool_sandbox`). The limits below replace the sandbox's own."""
 
-    provider: str = "local"
+    sandbox: SandboxConfig = SandboxConfig()
     wall_seconds: float = DEFAULT_WALL_SECONDS
     memory_mb: int = DEFAULT_MEMORY_MB
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS
-    num_parallel: int = DEFAULT_NUM_PARALLEL
-    e2b_router_url: str | None = None
-    morph_router_url: str | None = None
 
     def __post_init__(self):
-        if self.provider not in TOOL_PROVIDERS:
-            raise ValueError(f"python tool provider must be one of {TOOL_PROVIDERS}, got {self.provider!r}")
+        check_tool_provider(self.sandbox.provider)
         if not self.wall_seconds > 0:
             raise ValueError(f"python tool wall_seconds must be > 0, got {self.wall_seconds!r}")
         if self.memory_mb < 64:
@@ -107,13 +114,7 @@ class PythonToolSettings:
         )
 
     def get_provider(self):
-        return get_provider(
-            self.provider,
-            num_parallel=self.num_parallel,
-            e2b_router_url=self.e2b_router_url,
-            morph_router_url=self.morph_router_url,
-            limits=self.limits,
-        )
+        return get_provider(replace(self.sandbox, limits=self.limits))
 
 
 class ToolStats:

@@ -19,12 +19,10 @@ from .python_tool import PythonTool, PythonToolSettings, ToolStats
 
 def tool_settings_from_args(script_args) -> PythonToolSettings:
     return PythonToolSettings(
-        provider=script_args.python_tool_provider,
+        sandbox=script_args.tool_sandbox,
         wall_seconds=script_args.python_tool_wall_seconds,
         memory_mb=script_args.python_tool_memory_mb,
         max_output_chars=script_args.python_tool_max_output_chars,
-        e2b_router_url=script_args.e2b_router_url,
-        morph_router_url=script_args.morph_router_url,
     )
 
 

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 
+from open_r1.compat.unavailable import unavailable
 from open_r1.eval.lighteval_jobs import (
     LIGHTEVAL_TASKS,
     SUPPORTED_BENCHMARKS,
@@ -27,7 +28,6 @@ from open_r1.eval.lighteval_jobs import (
     run_lighteval_job,
     task_string,
 )
-from open_r1.utils._upstream import unavailable
 from open_r1.utils.hub import get_gpu_count_for_vllm, get_param_count_from_repo_id
 
 user_home_directory = os.path.expanduser("~")

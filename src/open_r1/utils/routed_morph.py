@@ -6,7 +6,7 @@ return their stdout, and providers reach them with `router_url`: `open_r1.sandbo
 or `code_provider: morph` with `morph_router_url` in a recipe.
 """
 
-from open_r1.utils._upstream import unavailable
+from open_r1.compat.unavailable import unavailable
 
 RoutedMorphSandbox = unavailable(
     "open_r1.utils.routed_morph.RoutedMorphSandbox",

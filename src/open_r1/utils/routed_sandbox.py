@@ -6,7 +6,7 @@ their stdout, and providers reach them with `router_url`: `open_r1.sandbox.e2b.E
 or `code_provider: e2b` with `e2b_router_url` in a recipe.
 """
 
-from open_r1.utils._upstream import unavailable
+from open_r1.compat.unavailable import unavailable
 
 RoutedSandbox = unavailable(
     "open_r1.utils.routed_sandbox.RoutedSandbox",

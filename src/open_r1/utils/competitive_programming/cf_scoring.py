@@ -1,4 +1,4 @@
-"""Upstream open-r1's Codeforces scoring path; generated tests come from `open_r1.rewards.code`.
+"""Upstream open-r1's Codeforces scoring path; generated tests come from `open_r1.rewards.codeforces`.
 
     await get_generated_tests("2063/A")          # from CF_TESTS_FOLDER, as upstream
     await get_generated_contest_tests("2063")    # {problem id: [{input, output}]} of one contest
@@ -11,8 +11,8 @@ and say so.
 
 import os
 
-from open_r1.rewards import code as _code
-from open_r1.utils._upstream import unavailable
+from open_r1.compat.unavailable import unavailable
+from open_r1.rewards import codeforces as _codeforces
 
 _WHY = "Codeforces tests run through a provider with outputs compared here, not through custom cf Piston packages"
 _INSTEAD = "open_r1.rewards.cf_code_reward (or get_cf_code_reward with a provider)"
@@ -26,12 +26,12 @@ async def get_generated_contest_tests(contest_id: str) -> dict[str, list[dict]]:
     folder = os.environ.get("CF_TESTS_FOLDER")
     if not folder or not os.path.isdir(folder):
         raise ValueError(f"CF_TESTS_FOLDER must name the folder of generated tests, got {folder!r}")
-    return _code.get_generated_contest_tests(folder, str(contest_id))
+    return _codeforces.get_generated_contest_tests(folder, str(contest_id))
 
 
 async def get_generated_tests(problem_id: str) -> list[dict]:
-    """Generated tests of one problem ('2063/A') from CF_TESTS_FOLDER (see open_r1.rewards.code)."""
-    return _code.get_generated_tests(problem_id)
+    """Generated tests of one problem ('2063/A') from CF_TESTS_FOLDER (see open_r1.rewards.codeforces)."""
+    return _codeforces.get_generated_tests(problem_id)
 
 
 __all__ = ["get_generated_contest_tests", "get_generated_tests", "score_single_test_case", "score_submission"]

@@ -5,7 +5,7 @@ programs run exactly as the model wrote them, and `cf_code_reward(..., patch_cod
 patched program would earn a reward the model's own program did not.
 """
 
-from open_r1.utils._upstream import unavailable
+from open_r1.compat.unavailable import unavailable
 
 _WHY = "programs run as the model wrote them (a patched program would earn a reward the model's own did not)"
 _INSTEAD = "the submission as written"

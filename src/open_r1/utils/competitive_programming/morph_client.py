@@ -2,10 +2,10 @@
 
 Upstream's `MorphCloudExecutionClient` reproduced Piston's cms_ioi package on Morph Cloud instances. This project
 runs open-r1/ioi rows (with their graders) on Piston only; Morph runs code rewards and single-program IOI/Codeforces
-tests through `open_r1.sandbox.morph.MorphProvider` (`code_provider: morph` / `ioi_provider: morph`).
+tests through `open_r1.sandbox.morph.MorphProvider` (`code_provider: morph` / `competitive_programming_provider: morph`).
 """
 
-from open_r1.utils._upstream import unavailable
+from open_r1.compat.unavailable import unavailable
 
 
 class MorphCloudError(Exception):
@@ -13,7 +13,7 @@ class MorphCloudError(Exception):
 
 
 _WHY = "open-r1/ioi rows with graders run on Piston's cms_ioi package only; Morph runs single programs here"
-_INSTEAD = "ioi_provider: piston for open-r1/ioi rows, or open_r1.sandbox.morph.MorphProvider for programs"
+_INSTEAD = "competitive_programming_provider: piston for open-r1/ioi rows, or open_r1.sandbox.morph.MorphProvider for programs"
 MorphCloudExecutionClient = unavailable(
     "open_r1.utils.competitive_programming.morph_client.MorphCloudExecutionClient", _WHY, _INSTEAD
 )

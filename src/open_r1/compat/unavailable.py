@@ -4,6 +4,8 @@
 
 Calling (or instantiating) such a name raises `UpstreamNameUnavailableError`, which says why and what to use;
 importing it does not, so upstream code that only imports it keeps working. docs/upstream.md lists every one.
+
+Remove when: no caller imports the names that use it (the modules at upstream's paths under `open_r1.utils`).
 """
 
 from collections.abc import Callable

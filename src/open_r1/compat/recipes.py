@@ -1,8 +1,10 @@
-"""Upstream open-r1 recipes here: TRL 0.18 / transformers 4.52 field names read as TRL 1.16 / transformers 5.23.
+"""Upstream open-r1 recipes here: TRL 0.18 / transformers 4.52 field names, and upstream open-r1's own, read as ours.
 
 Upstream open-r1 (frozen on TRL 0.18 and transformers 4.52) writes recipes with field names that TRL 1.16 and
-transformers 5.23 renamed or removed. `open_r1.configs.RecipeParser` (the parser of `sft.py`, `grpo.py` and
-pass-rate filtering) runs every recipe key and command-line option through this module before TRL sees it:
+transformers 5.23 renamed or removed, and with open-r1 fields this project names by what they mean
+(`parallel_code_exec_per_proc` is `code_num_workers`). `open_r1.configs.RecipeParser` (the parser of `sft.py`,
+`grpo.py` and pass-rate filtering) runs every recipe key and command-line option through this module before TRL
+sees it:
 
     settings, notes = translate_settings({"torch_dtype": "bfloat16"}, known_fields, "recipe.yaml")
     # settings == {"dtype": "bfloat16"}; notes[0].message() names torch_dtype and dtype
@@ -13,14 +15,20 @@ pass-rate filtering) runs every recipe key and command-line option through this 
   warning line names both), dropped (the value asks for what is now the only behaviour, e.g.
   `save_safetensors: true`; one warning line), or an error that says what to use instead (`vllm_device`).
   A key the parser knows is never translated, so this project's own recipes (TRL 1.16 names) pass untouched.
+- `implied_settings`: what a recipe means by leaving a field unset where upstream's default differed and the
+  recipe depends on it (`e2b_router_url` without `code_provider` means e2b, upstream's default provider).
+- `check_parsed`: combinations that cannot be read faithfully, refused after parsing (`code_eval_scoring_mode`
+  beside the `code` reward).
 - `CHANGED_DEFAULTS` lists the defaults that changed between TRL 0.18 / transformers 4.52 and TRL 1.16 /
   transformers 5.23 in ways that change what a run trains (or where it logs); `changed_defaults` names those a
   recipe did not set, so nobody trains with a different objective without knowing.
 
 Not covered here: the fields whose meaning TRL dropped but this project keeps (`overwrite_output_dir`,
-`max_prompt_length`, `wandb_log_unique_prompts`) are ordinary fields of `open_r1.configs`, implemented where
-they act (`open_r1.utils.training`, `open_r1.grpo`). docs/upstream.md ("Recipes") explains each choice.
+`max_prompt_length`) are ordinary fields of `open_r1.configs`, implemented where they act
+(`open_r1.utils.training`, `open_r1.grpo`). docs/upstream.md ("Recipes") explains each choice.
 This module imports nothing beyond the standard library.
+
+Remove when: upstream open-r1's recipes and command lines are no longer run here.
 """
 
 import json
@@ -195,6 +203,9 @@ UPSTREAM_FIELDS: dict[str, UpstreamField] = {
     "vllm_guided_decoding_regex": UpstreamField(
         "vllm_structured_outputs_regex", "TRL follows vLLM's rename of guided decoding to structured outputs"
     ),
+    "wandb_log_unique_prompts": UpstreamField(
+        "log_unique_prompts", "TRL 1.16 renamed it, and applies it to trackio too"
+    ),
     "use_liger_loss": UpstreamField(
         None,
         "TRL 1.16 has no Liger GRPO loss; remove use_liger_loss (use_liger_kernel still patches the model's layers)",
@@ -206,6 +217,21 @@ UPSTREAM_FIELDS: dict[str, UpstreamField] = {
         "the training GPUs (vllm_mode: colocate, sized by vllm_gpu_memory_utilization) or as a server on GPUs of "
         "its own (vllm_mode: server: start the server as README.md shows and set vllm_server_host / "
         "vllm_server_port); remove vllm_device and set vllm_mode",
+    ),
+    # GRPOScriptArguments (upstream open-r1): this project names code execution settings by what they mean
+    "parallel_code_exec_per_proc": UpstreamField(
+        "code_num_workers", "upstream open-r1's name of the programs a code reward runs at once per process"
+    ),
+    "ioi_provider": UpstreamField(
+        "competitive_programming_provider",
+        "upstream open-r1's name of the provider of the IOI and Codeforces rewards (it ran cf_code there too)",
+    ),
+    "code_eval_scoring_mode": UpstreamField(
+        "code_scoring_mode", "one scoring-mode field for the code rewards (upstream applied it to cf_code only)"
+    ),
+    "code_eval_test_batch_size": UpstreamField(
+        "code_test_batch_size",
+        "one test-batch field for the code rewards (upstream applied it to cf_code and ioi_code only)",
     ),
     # upstream's scripts/pass_rate_filtering/compute_pass_rate.py
     "dataset_split": UpstreamField(
@@ -256,13 +282,73 @@ def _translate(key: str, value: Any, known_fields: Iterable[str], source: str) -
     return Translation(key, value, rule.new, new_value, rule.why)
 
 
+@dataclass(frozen=True)
+class ImpliedSetting:
+    """A field a recipe leaves unset but relies on upstream's default for: `field: value` is set, with a warning."""
+
+    field: str
+    value: Any
+    because: str
+    why: str
+
+    def message(self, source: str) -> str:
+        return f"{source}: {self.because} and no `{self.field}`: read as `{self.field}: {self.value}`: {self.why}"
+
+
+def implied_settings(settings: Mapping[str, Any], known_fields: Iterable[str]) -> list[ImpliedSetting]:
+    """The `ImpliedSetting`s of a recipe mapping (already in this project's names)."""
+    known_fields = set(known_fields)
+    implied = []
+    # Upstream's code_provider defaulted to e2b, so a router URL alone meant "run on e2b through this router"; here
+    # the default is the local sandbox. Unless something else here is set to run on e2b, the recipe means e2b.
+    others_on_e2b = any(
+        settings.get(name) == "e2b" for name in ("competitive_programming_provider", "python_tool_provider")
+    )
+    if (
+        settings.get("e2b_router_url") is not None
+        and "code_provider" not in settings
+        and "code_provider" in known_fields
+        and not others_on_e2b
+    ):
+        implied.append(
+            ImpliedSetting(
+                "code_provider",
+                "e2b",
+                "sets `e2b_router_url`",
+                "upstream open-r1's default code_provider was e2b (this project's is local)",
+            )
+        )
+    return implied
+
+
+# Upstream applied these to cf_code and ioi_code only; here their new fields apply to the code reward too.
+_CODE_EVAL_FIELDS = ("code_eval_scoring_mode", "code_eval_test_batch_size")
+
+
+def check_parsed(translated: Iterable[str], values: Mapping[str, Any]) -> None:
+    """Raises for what the recipe's upstream fields (`translated`, their old names) cannot mean here, given the
+    parsed `values`."""
+    reward_funcs = values.get("reward_funcs") or []
+    reward_funcs = [reward_funcs] if isinstance(reward_funcs, str) else reward_funcs
+    given = [name for name in _CODE_EVAL_FIELDS if name in set(translated)]
+    if given and "code" in reward_funcs:
+        new = {"code_eval_scoring_mode": "code_scoring_mode", "code_eval_test_batch_size": "code_test_batch_size"}
+        raise ValueError(
+            f"`{given[0]}` ({UPSTREAM} name) is read as `{new[given[0]]}`, which here applies to the `code` reward "
+            f"too, but upstream applied `{given[0]}` to cf_code and ioi_code only and never changed code's scoring "
+            f"(every test run, the fraction passed); with `code` in reward_funcs, write `{new[given[0]]}` instead "
+            "(or leave it unset for each reward's own default)"
+        )
+
+
 def translate_settings(
     settings: Mapping[str, Any], known_fields: Iterable[str], source: str
-) -> tuple[dict[str, Any], list[Translation]]:
+) -> tuple[dict[str, Any], list[Translation | ImpliedSetting]]:
     """The recipe mapping `settings` in this project's field names, and what was translated.
 
     `known_fields` are the fields of the parser's dataclasses: a key among them is never translated. A recipe that
     sets both an upstream field and the field it becomes is an error (they would silently override each other).
+    `implied_settings` are added last.
     """
     known_fields = set(known_fields)
     result: dict[str, Any] = {}
@@ -283,6 +369,9 @@ def translate_settings(
                 f"keep only `{translation.new}`"
             )
         result[translation.new] = translation.new_value
+    for implied in implied_settings(result, known_fields):
+        result[implied.field] = implied.value
+        translations.append(implied)
     return result, translations
 
 
