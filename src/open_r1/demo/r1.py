@@ -32,7 +32,7 @@ import time
 from open_r1.data.benchmarks import load_problems
 from open_r1.demo import pipeline
 from open_r1.demo.real_model import count_parameters, get_pretrained_model, gsm8k_test_file
-from open_r1.demo.report import grpo_curves, r1_report, results_table
+from open_r1.demo.report import grpo_curves, percent_with_stderr, r1_report, results_table
 from open_r1.demo.settings import FAST_GRPO_OVERRIDES, FAST_SFT_OVERRIDES, SETTINGS, DemoSettings
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, make_splits, skip_last_step
 
@@ -179,12 +179,12 @@ def run(
         )
         result = stages[stage]
         gsm8k = (
-            f", GSM8K pass@1 {100 * result['gsm8k_pass@1']:.1f}% ± {100 * result['gsm8k_pass@1_stderr']:.1f}"
+            f", GSM8K pass@1 {percent_with_stderr(result['gsm8k_pass@1'], result['gsm8k_pass@1_stderr'])}"
             if "gsm8k_pass@1" in result
             else ""
         )
         print(
-            f"{stage}: pass@1 {100 * result['pass@1']:.1f}% ± {100 * result['pass@1_stderr']:.1f}, "
+            f"{stage}: pass@1 {percent_with_stderr(result['pass@1'], result['pass@1_stderr'])}, "
             f"format {100 * result['format_rate']:.1f}%{gsm8k}",
             flush=True,
         )
@@ -193,7 +193,7 @@ def run(
     evaluate_and_record("base", base_model, base_seconds)
 
     def train_and_evaluate(number: int, stage: str, title: str, recipe: str, start: pathlib.Path, fast_overrides):
-        """Stage `stage` (its script src/open_r1/<stage>.py) from `start`, then its evaluation; the checkpoint."""
+        """Trains `start` with src/open_r1/<stage>.py, evaluates the checkpoint and returns it."""
         pipeline.banner(f"{number}/6 {title} (src/open_r1/{stage}.py)")
         checkpoint = output_dir / f"{stage}-model"
         log_file = output_dir / "logs" / f"{stage}.log"

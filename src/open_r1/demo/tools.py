@@ -65,9 +65,16 @@ def build_datasets(folder: pathlib.Path, settings: ToolDemoSettings, seed: int) 
 
 
 def evaluate_stage(
-    model: pathlib.Path, arm: str, stage: str, test_file: pathlib.Path, output_dir: pathlib.Path, seed: int, settings
+    model: pathlib.Path,
+    arm: str,
+    stage: str,
+    test_file: pathlib.Path,
+    output_dir: pathlib.Path,
+    seed: int,
+    settings: ToolDemoSettings,
 ) -> dict:
-    """Accuracy (greedy pass@1 ± stderr) and tool-call rate on the held-out problems."""
+    """Accuracy (greedy pass@1 ± stderr) and tool-call rate on the held-out problems (details under
+    output_dir/evals/<stage>-<arm>)."""
     with_tool = arm == "tool"
     results, details = pipeline.run_evaluator(
         model,
@@ -95,8 +102,14 @@ def evaluate_stage(
 
 
 def train_arm(
-    arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, seed: int, settings, fast: bool
-):
+    arm: str,
+    base_model: pathlib.Path,
+    data: dict,
+    output_dir: pathlib.Path,
+    seed: int,
+    settings: ToolDemoSettings,
+    fast: bool,
+) -> tuple[pathlib.Path, pathlib.Path, dict]:
     """Cold-start SFT then GRPO for one arm; returns both checkpoints and the seconds each stage took."""
     sft_model, grpo_model = output_dir / f"sft-{arm}", output_dir / f"grpo-{arm}"
     sft_overrides = TOOLS_FAST_SFT_OVERRIDES if fast else ()
