@@ -34,11 +34,11 @@ slow_test:
 # The whole R1 recipe in miniature on CPU (tiny model, cold-start SFT, GRPO, evaluation; about 20 minutes on a shared
 # 2-core machine, FAST=1 a few minutes):
 #   make demo [SEED=1] [FAST=1] [OUTPUT_DIR=data/demo]   -> results.json, report.md, curves.png
-#   make demo TOOLS=1 [SEED=1] [FAST=1]   -> tool-integrated reasoning miniature (scripts/demo_tools.py, data/demo_tools)
+#   make demo TOOLS=1 [SEED=1] [FAST=1]   -> tool-integrated reasoning miniature (scripts/demo.py --tools, data/demo_tools)
 #   make demo MODEL=smollm2 [SEED=1] [FAST=1]   -> the same recipe on SmolLM2-135M-Instruct (fetched by scripts/get_model.py
 #       on first use), each stage also scored on 200 GSM8K-test problems (data/demo-smollm2; see the README for its time)
 demo:
-	$(PYTHON) $(if $(TOOLS),scripts/demo_tools.py,scripts/demo.py) $(if $(MODEL),--model $(MODEL)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR))
+	$(PYTHON) scripts/demo.py $(if $(TOOLS),--tools) $(if $(MODEL),--model $(MODEL)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR))
 
 # Evaluation. GPU (lighteval + vLLM, the README setting; results under data/evals/$(MODEL)):
 #   make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-32B TASK=aime24 PARALLEL=tensor NUM_GPUS=8

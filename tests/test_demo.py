@@ -14,8 +14,8 @@ import sys
 
 import pytest
 import yaml
-from script_module import load_module
 
+from open_r1.demo.r1 import step_is_right, worked_steps
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, ArithmeticSpec, make_problem, make_splits, skip_last_step
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -74,11 +74,10 @@ def test_skip_last_step_refuses_a_single_step_solution():
 
 
 def test_demo_report_counts_the_worked_steps_and_which_of_them_are_right():
-    demo = load_module("scripts/demo.py", "demo_script")
     completion = "<think>\n3 + 4 = 7\n7 - 2 = 4\n</think>\n<answer>\n\\boxed{4}\n</answer>\n9 + 9 = 18"
-    steps = demo.worked_steps(completion)
+    steps = worked_steps(completion)
     assert steps == [(3, "+", 4, 7), (7, "-", 2, 4)], "only the reasoning's steps count"
-    assert [demo.step_is_right(step) for step in steps] == [True, False]
+    assert [step_is_right(step) for step in steps] == [True, False]
 
 
 def test_demo_grpo_recipe_prompts_like_the_sft_data_and_the_evaluation():

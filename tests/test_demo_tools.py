@@ -5,12 +5,19 @@ step counts the models barely train, so this checks that every stage runs and wh
 """
 
 import json
+import pathlib
 import random
+import subprocess
 
 import pytest
-from script_module import load_module
 
+from open_r1.demo import cli, tools
+from open_r1.demo.pipeline import STAGES, build_tiny_model
+from open_r1.demo.settings import TOOLS_FAST
 from open_r1.tasks.tool_arithmetic import direct_trace, make_problem, make_splits, tool_trace
+from open_r1.tools.chat import TOOL_CALL_TOKENS
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_problems_have_fixed_length_answers_and_disjoint_splits():
@@ -34,24 +41,36 @@ def test_the_tool_trace_calls_python_and_boxes_what_it_printed():
 
 
 def test_the_demo_model_has_the_settings_head_counts(tmp_path):
-    """The copying the tool arm must learn depends on the attention heads (see DemoSettings): the model the demo
-    builds has the settings' counts, not the tiny model's defaults."""
-    demo = load_module("scripts/demo_tools.py", "demo_tools")
-    demo.build_model(tmp_path / "model", demo.FAST, seed=0)
+    """The copying the tool arm must learn depends on the attention heads (see open_r1.demo.settings): the model
+    the demo builds has the settings' counts, not the tiny model's defaults, and calls tools."""
+    build_tiny_model(tmp_path / "model", TOOLS_FAST.tiny_model, seed=0)
     config = json.loads((tmp_path / "model" / "config.json").read_text())
-    assert config["num_attention_heads"] == demo.FAST.num_attention_heads == 8
-    assert config["num_key_value_heads"] == demo.FAST.num_key_value_heads == 8
-    assert config["hidden_size"] == demo.FAST.hidden_size
+    assert config["num_attention_heads"] == TOOLS_FAST.tiny_model.num_attention_heads == 8
+    assert config["num_key_value_heads"] == TOOLS_FAST.tiny_model.num_key_value_heads == 8
+    assert config["hidden_size"] == TOOLS_FAST.tiny_model.hidden_size
+    added_tokens = json.loads((tmp_path / "model" / "tokenizer.json").read_text())["added_tokens"]
+    assert set(TOOL_CALL_TOKENS) <= {token["content"] for token in added_tokens}
+
+
+def test_make_demo_tools_is_the_demo_in_its_tools_mode_writing_to_data_demo_tools():
+    dry_run = subprocess.run(
+        ["make", "-n", "demo", "TOOLS=1", "FAST=1"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert "scripts/demo.py --tools" in dry_run.stdout and "--fast" in dry_run.stdout, dry_run.stdout
+    assert cli.default_output_dir("tiny", with_tools=True) == "data/demo_tools"
+    assert cli.default_output_dir("tiny", with_tools=False) == "data/demo"
+    assert cli.default_output_dir("smollm2", with_tools=False) == "data/demo-smollm2"
+    with pytest.raises(SystemExit):
+        cli.main(["--tools", "--model", "smollm2"])
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_demo_tools_fast_runs_every_stage_and_writes_its_report(tmp_path):
-    demo = load_module("scripts/demo_tools.py", "demo_tools")
-    results = demo.main(["--fast", "--output_dir", str(tmp_path / "demo")])
-    for arm in demo.ARMS:
-        assert set(results[arm]) == set(demo.STAGES)
-        for stage in demo.STAGES:
+    results = cli.main(["--tools", "--fast", "--output_dir", str(tmp_path / "demo")])
+    for arm in tools.ARMS:
+        assert set(results[arm]) == set(STAGES)
+        for stage in STAGES:
             assert 0.0 <= results[arm][stage]["accuracy"] <= 1.0
     assert results["no_tool"]["sft"]["tool_call_rate"] is None
     assert results["grpo_tool_log"], "the tool arm's GRPO logged no step"

@@ -1,6 +1,6 @@
 """Multiplication of many-digit numbers: hard to compute in the head, easy with a Python interpreter.
 
-The task of the tool-integrated reasoning miniature (`make demo TOOLS=1`, scripts/demo_tools.py). A problem is
+The task of the tool-integrated reasoning miniature (`make demo TOOLS=1`, open_r1.demo.tools). A problem is
 `Compute 347 * 865.`; the answer is `\\boxed{300155}`. Two kinds of cold-start traces teach the format:
 
 - with the tool: the assistant calls `python` with `print(347 * 865)`, reads `300155` back, and answers;

@@ -1,0 +1,60 @@
+"""The command line of `make demo`: picks the mode (the R1 recipe, or the tool miniature with `--tools`) and its folder.
+
+    make demo                    # R1 recipe on the tiny model, ~20 min on a shared 2-core CPU -> data/demo
+    make demo SEED=1 FAST=1      # another seed; FAST: the same stages with tiny step counts, a few minutes
+    make demo MODEL=smollm2      # the same recipe on SmolLM2-135M-Instruct, plus GSM8K -> data/demo-smollm2
+    make demo TOOLS=1            # the tool-integrated reasoning miniature -> data/demo_tools
+    python scripts/demo.py [--tools] [--model smollm2 [--gsm8k_file F]] [--seed 1] [--fast] [--output_dir D]
+
+Not covered: what each mode runs (`open_r1.demo.r1`, `open_r1.demo.tools`).
+"""
+
+import argparse
+import pathlib
+
+from open_r1.demo import r1, tools
+from open_r1.demo.real_model import GSM8K_FILE
+
+
+def default_output_dir(model: str, with_tools: bool) -> str:
+    if with_tools:
+        return "data/demo_tools"
+    return "data/demo" if model == "tiny" else f"data/demo-{model}"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(
+        description=f"{__doc__}\nThe R1 recipe: {r1.__doc__}\n--tools: {tools.__doc__}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the data, the model and training (default 0).")
+    parser.add_argument(
+        "--tools", action="store_true", help="The tool-integrated reasoning miniature (tiny model only)."
+    )
+    parser.add_argument(
+        "--model",
+        choices=("tiny", "smollm2"),
+        default="tiny",
+        help="tiny: a 0.65M model built on the spot; smollm2: SmolLM2-135M-Instruct (scripts/get_model.py).",
+    )
+    parser.add_argument(
+        "--output_dir",
+        default=None,
+        help="Folder for results and the report (default data/demo, data/demo-smollm2, data/demo_tools).",
+    )
+    parser.add_argument("--fast", action="store_true", help="Tiny step counts and test set: an end-to-end check.")
+    parser.add_argument(
+        "--gsm8k_file",
+        type=pathlib.Path,
+        default=None,
+        help=f"smollm2: GSM8K test JSONL (id, problem, answer); default {GSM8K_FILE}, else the Hub's openai/gsm8k.",
+    )
+    args = parser.parse_args(argv)
+    if args.tools and (args.model != "tiny" or args.gsm8k_file is not None):
+        parser.error("--tools runs on the tiny model only, without GSM8K")
+    output_dir = pathlib.Path(args.output_dir or default_output_dir(args.model, args.tools))
+    if not output_dir.is_absolute():
+        output_dir = pathlib.Path.cwd() / output_dir
+    if args.tools:
+        return tools.run(output_dir, args.seed, args.fast)
+    return r1.run(output_dir, args.seed, args.fast, args.model, args.gsm8k_file)

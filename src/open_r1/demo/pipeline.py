@@ -1,0 +1,140 @@
+"""The steps both modes of `make demo` run through, each on the project's real code path.
+
+Output folder reset, the tiny model built on the spot, prompts and data files as the evaluator reads them,
+training launched as users launch it (`open_r1.utils.launch`), a checkpoint sampled and graded with
+`open_r1.eval.offline` on CPU, GRPO's logged rewards read back, and results.json + report.md written.
+Not covered: what a mode builds or reports (`open_r1.demo.r1`, `open_r1.demo.tools`, `open_r1.demo.report`).
+"""
+
+import dataclasses
+import json
+import pathlib
+import shutil
+import time
+
+from open_r1.data.benchmarks import Problem, build_messages
+from open_r1.tasks.tiny_model import TinyModelSpec
+from open_r1.utils.launch import accelerate_launch
+
+STAGES = ("base", "sft", "grpo")
+
+
+def banner(text: str) -> None:
+    print(f"\n{'=' * 100}\n== {text}\n{'=' * 100}", flush=True)
+
+
+def prepare_output_dir(output_dir: pathlib.Path, checkpoints: list[str]) -> None:
+    """Creates `output_dir` with an empty logs/, removing what an earlier run left there."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    # A stale checkpoint would make the trainers resume instead of training this run's model.
+    for name in ("base-model", "datasets", "evals", "logs", *checkpoints):
+        shutil.rmtree(output_dir / name, ignore_errors=True)
+    (output_dir / "logs").mkdir()
+
+
+def build_tiny_model(folder: pathlib.Path, spec: TinyModelSpec, seed: int) -> int:
+    """The randomly initialised tiny model and its tokenizer, saved in `folder`; returns the parameter count."""
+    from open_r1.tasks.tiny_model import build_model, build_tokenizer
+
+    spec = dataclasses.replace(spec, seed=seed)
+    tokenizer = build_tokenizer(spec)
+    model = build_model(tokenizer, spec)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
+def user_prompt(row: dict) -> str:
+    """The user turn exactly as the evaluator writes it, so training and evaluation prompts match."""
+    return build_messages(Problem(id="", problem=row["problem"], answer=row["answer"]))[-1]["content"]
+
+
+def save_train_split(folder: pathlib.Path, rows: list[dict]) -> pathlib.Path:
+    """`rows` as the train split of a DatasetDict on disk, which the recipes' `dataset_name` loads."""
+    from datasets import Dataset, DatasetDict
+
+    DatasetDict({"train": Dataset.from_list(rows)}).save_to_disk(str(folder))
+    return folder
+
+
+def write_test_file(path: pathlib.Path, rows: list[dict]) -> pathlib.Path:
+    """The held-out problems as the evaluator's JSONL (id, problem, answer)."""
+    with path.open("w", encoding="utf-8") as handle:
+        for index, row in enumerate(rows):
+            handle.write(
+                json.dumps({"id": f"test-{index}", "problem": row["problem"], "answer": row["answer"]}) + "\n"
+            )
+    return path
+
+
+def train(
+    script: str,
+    recipe: str,
+    model: pathlib.Path,
+    dataset: pathlib.Path,
+    output_dir: pathlib.Path,
+    seed: int,
+    log_file: pathlib.Path,
+    *overrides: str,
+) -> float:
+    """Trains `model` on `dataset` with `src/open_r1/<script>` as users launch it, printing its progress and
+    keeping a log; returns the seconds it took."""
+    started = time.perf_counter()
+    accelerate_launch(
+        script,
+        recipe,
+        *("--model_name_or_path", str(model), "--dataset_name", str(dataset)),
+        *("--output_dir", str(output_dir), "--seed", str(seed)),
+        *overrides,
+        log_file=log_file,
+        stream=True,
+    )
+    return time.perf_counter() - started
+
+
+def run_evaluator(
+    model: pathlib.Path, task: str, data_file: pathlib.Path, output_dir: pathlib.Path, *, label: str, **settings
+) -> tuple[dict, list[dict]]:
+    """Samples and grades one checkpoint with `open_r1.eval.offline` on CPU, showing a progress bar; returns its
+    results and its details (one row per sample)."""
+    from tqdm.auto import tqdm
+
+    from open_r1.eval.arguments import EvaluateArguments
+    from open_r1.eval.offline import evaluate
+
+    args = EvaluateArguments(
+        task=task,
+        data_files=str(data_file),
+        output_dir=str(output_dir),
+        model=str(model),
+        device="cpu",
+        dtype="float32",
+        **settings,
+    )
+    with tqdm(desc=f"evaluating {label}", unit="problem") as bar:
+
+        def show_progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        results = evaluate(args, on_progress=show_progress)
+    details = [json.loads(line) for line in (output_dir / "details.jsonl").open(encoding="utf-8")]
+    return results, details
+
+
+def reward_log(trainer_state: pathlib.Path) -> list[dict]:
+    """The entries of GRPO's log history that report rewards, one per logged step."""
+    return [entry for entry in json.loads(trainer_state.read_text())["log_history"] if "reward" in entry]
+
+
+def make_command(seed: int, fast: bool, *options: str) -> str:
+    """The `make demo` command line that reproduces a run, as the report quotes it."""
+    return " ".join(("make demo", *options, f"SEED={seed}", *(("FAST=1",) if fast else ())))
+
+
+def write_results(output_dir: pathlib.Path, results: dict, report: str, table: str, files: str) -> None:
+    """Writes results.json and report.md, then prints where they are and the results table."""
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (output_dir / "report.md").write_text(report, encoding="utf-8")
+    banner(f"done in {results['total_seconds']:.0f} s: {output_dir}/{files}")
+    print(table, flush=True)

@@ -1,0 +1,229 @@
+"""`make demo`: the whole R1 recipe in miniature (data, cold-start SFT, GRPO, evaluation) on a CPU in minutes.
+
+Stages, each one the project's real code path:
+1. Build a tiny Qwen2 model and its tokenizer locally (`open_r1.tasks.tiny_model`), no Hub. With
+   `--model smollm2`: take SmolLM2-135M-Instruct from `scripts/get_model.py smollm2` (`open_r1.demo.real_model`).
+2. Generate the task (`open_r1.tasks.arithmetic`): chains of 4 one-digit additions and subtractions whose
+   running total stays within 0..9, with worked `<think>` traces; 3,000 training problems and a held-out
+   test set of 500 disjoint from them (smollm2: 2,000 and 200). The cold-start traces come from an imperfect
+   teacher: a fixed fraction of them skip the last step and box the total before it (`skip_last_step`), like
+   R1's cold start, whose traces were not all right either.
+3. Cold-start SFT: `accelerate launch src/open_r1/sft.py --config recipes/demo/sft/config_demo.yaml`
+   (smollm2: `config_smollm2.yaml`, 24 full fine-tuning steps).
+4. GRPO from the SFT checkpoint: `accelerate launch src/open_r1/grpo.py --config recipes/demo/grpo/config_demo.yaml`
+   with the accuracy and format rewards of `open_r1.rewards` (smollm2: `config_smollm2.yaml`, 8 steps).
+5. Evaluate base, SFT and GRPO on the test set with `open_r1.eval.offline` (pass@1 from several samples at
+   temperature 0.6, top_p 0.95) and compute format compliance with `open_r1.rewards.format_reward`. With
+   `--model smollm2`, also on the first 200 GSM8K-test problems (2 samples, 64 new tokens): whether learning
+   the task costs the model anything on a real benchmark (`--gsm8k_file`, else ../shared/data, else the Hub).
+6. Write results.json, report.md (the table plus what the task, data and model are) and curves.png
+   (GRPO reward and accuracy reward per logged step, from trainer_state.json), and print the table.
+
+Run it with `make demo [MODEL=smollm2]` or `python scripts/demo.py` (see `open_r1.demo.cli`).
+Not covered: vLLM generation, multi-GPU, GPU timings, full-length real-benchmark evaluation (see the README's
+recipes and `make evaluate`).
+"""
+
+import pathlib
+import random
+import re
+import time
+
+from open_r1.data.benchmarks import load_problems
+from open_r1.demo import pipeline
+from open_r1.demo.real_model import count_parameters, get_pretrained_model, gsm8k_test_file
+from open_r1.demo.report import grpo_curves, percent_with_stderr, r1_report, results_table
+from open_r1.demo.settings import FAST_GRPO_OVERRIDES, FAST_SFT_OVERRIDES, SETTINGS, DemoSettings
+from open_r1.tasks.arithmetic import SYSTEM_PROMPT, make_splits, skip_last_step
+
+OPERATOR = re.compile(r" [+-] ")
+WORKED_STEP = re.compile(r"^(-?\d+) ([+-]) (\d+) = (-?\d+)$", re.MULTILINE)
+
+
+def build_datasets(folder: pathlib.Path, settings: DemoSettings, seed: int) -> dict:
+    """SFT conversations (some from the imperfect teacher), GRPO prompts and the held-out test JSONL."""
+    train_rows, test_rows = make_splits(settings.num_train, settings.num_test, seed=seed, spec=settings.task)
+    rng = random.Random(seed)
+    flawed = set(rng.sample(range(len(train_rows)), round(settings.teacher_error_rate * len(train_rows))))
+    sft_rows = []
+    for index, row in enumerate(train_rows):
+        taught = skip_last_step(row) if index in flawed else row
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": pipeline.user_prompt(row)},
+            {"role": "assistant", "content": taught["completion"]},
+        ]
+        sft_rows.append({"messages": messages})
+    return {
+        "sft": pipeline.save_train_split(folder / "sft", sft_rows),
+        "grpo": pipeline.save_train_split(
+            folder / "grpo", [{"prompt": pipeline.user_prompt(row), "solution": row["answer"]} for row in train_rows]
+        ),
+        "test": pipeline.write_test_file(folder / "test.jsonl", test_rows),
+        "num_flawed": len(flawed),
+    }
+
+
+def evaluate_stage(
+    model: pathlib.Path,
+    test_file: pathlib.Path,
+    output_dir: pathlib.Path,
+    stage: str,
+    seed: int,
+    settings: DemoSettings,
+    gsm8k_file: pathlib.Path | None,
+) -> dict:
+    """pass@1 (± stderr) and format compliance of one checkpoint on the test set, via `open_r1.eval.offline`;
+    with `gsm8k_file`, also its pass@1 on the first `settings.gsm8k_problems` GSM8K problems."""
+    from open_r1.rewards import format_reward
+
+    common = {"system_prompt": SYSTEM_PROMPT, "batch_size": settings.eval_batch_size, "seed": seed}
+    results, details = pipeline.run_evaluator(
+        model,
+        "demo_arithmetic",
+        test_file,
+        output_dir,
+        label=stage,
+        num_samples=settings.eval_samples,
+        max_new_tokens=settings.eval_max_new_tokens,
+        **common,
+    )
+    gsm8k = {}
+    if gsm8k_file is not None:
+        gsm8k_results, _ = pipeline.run_evaluator(
+            model,
+            "gsm8k",
+            gsm8k_file,
+            output_dir.parent / f"{stage}-gsm8k",
+            label=f"{stage} on GSM8K",
+            num_samples=settings.gsm8k_samples,
+            max_new_tokens=settings.gsm8k_max_new_tokens,
+            limit=settings.gsm8k_problems,
+            **common,
+        )
+        gsm8k = {"gsm8k_pass@1": gsm8k_results["pass@1"], "gsm8k_pass@1_stderr": gsm8k_results["pass@1_stderr"]}
+    needed_steps = {problem.id: len(OPERATOR.findall(problem.problem)) for problem in load_problems(test_file)}
+    formats = format_reward([[{"role": "assistant", "content": row["completion"]}] for row in details])
+    steps = [worked_steps(row["completion"]) for row in details]
+    # The imperfect teacher's mistake: fewer worked steps than the problem has operations.
+    short = [len(written) < needed_steps[row["id"]] for row, written in zip(details, steps)]
+    all_steps = [step for written in steps for step in written]
+    return {
+        "pass@1": results["pass@1"],
+        "pass@1_stderr": results["pass@1_stderr"],
+        "format_rate": sum(formats) / len(formats),
+        "short_trace_rate": sum(short) / len(short),
+        # The arithmetic itself, whatever the plan: None when the model writes no steps (the base model).
+        "step_accuracy": sum(map(step_is_right, all_steps)) / len(all_steps) if all_steps else None,
+        **gsm8k,
+    }
+
+
+def worked_steps(completion: str) -> list[tuple[int, str, int, int]]:
+    """The lines `a ± b = c` of the completion's reasoning, as (a, operator, b, c)."""
+    reasoning = completion.split("</think>", 1)[0]
+    return [(int(a), op, int(b), int(c)) for a, op, b, c in WORKED_STEP.findall(reasoning)]
+
+
+def step_is_right(step: tuple[int, str, int, int]) -> bool:
+    a, operator, b, c = step
+    return c == (a + b if operator == "+" else a - b)
+
+
+def run(
+    output_dir: pathlib.Path, seed: int, fast: bool, model: str = "tiny", gsm8k_file: pathlib.Path | None = None
+) -> dict:
+    settings = SETTINGS[model, fast]
+    started = time.perf_counter()
+    pipeline.prepare_output_dir(output_dir, ["sft-model", "grpo-model"])
+    extra = {}
+
+    what = "the tiny model" if model == "tiny" else f"{model} (scripts/get_model.py)"
+    pipeline.banner(f"1/6 building {what} and the task data (seed {seed}{', FAST' if fast else ''})")
+    base_started = time.perf_counter()
+    if model == "tiny":
+        base_model = output_dir / "base-model"
+        num_parameters = pipeline.build_tiny_model(base_model, settings.tiny_model, seed)
+    else:
+        base_model, extra["model_origin"] = get_pretrained_model(model)
+        num_parameters = count_parameters(base_model)
+    if settings.gsm8k_problems:
+        gsm8k_file = gsm8k_test_file(output_dir, gsm8k_file)
+        extra["gsm8k_file"] = str(gsm8k_file)
+    elif gsm8k_file is not None:
+        raise SystemExit(f"--gsm8k_file: the {model} demo does not evaluate on GSM8K")
+    data = build_datasets(output_dir / "datasets", settings, seed)
+    print(
+        f"model: {num_parameters / 1e6:.2f}M parameters; train: {settings.num_train} problems "
+        f"({data['num_flawed']} imperfect traces); test: {settings.num_test} problems",
+        flush=True,
+    )
+    base_seconds = time.perf_counter() - base_started
+
+    stages = {}
+
+    def evaluate_and_record(stage: str, checkpoint: pathlib.Path, train_seconds: float) -> None:
+        eval_started = time.perf_counter()
+        stages[stage] = evaluate_stage(
+            checkpoint,
+            data["test"],
+            output_dir / "evals" / stage,
+            stage,
+            seed,
+            settings,
+            gsm8k_file if settings.gsm8k_problems else None,
+        )
+        eval_seconds = time.perf_counter() - eval_started
+        stages[stage].update(
+            seconds=train_seconds + eval_seconds, train_seconds=train_seconds, eval_seconds=eval_seconds
+        )
+        result = stages[stage]
+        gsm8k = (
+            f", GSM8K pass@1 {percent_with_stderr(result['gsm8k_pass@1'], result['gsm8k_pass@1_stderr'])}"
+            if "gsm8k_pass@1" in result
+            else ""
+        )
+        print(
+            f"{stage}: pass@1 {percent_with_stderr(result['pass@1'], result['pass@1_stderr'])}, "
+            f"format {100 * result['format_rate']:.1f}%{gsm8k}",
+            flush=True,
+        )
+
+    pipeline.banner("2/6 evaluating the base model")
+    evaluate_and_record("base", base_model, base_seconds)
+
+    def train_and_evaluate(number: int, stage: str, title: str, recipe: str, start: pathlib.Path, fast_overrides):
+        """Trains `start` with src/open_r1/<stage>.py, evaluates the checkpoint and returns it."""
+        pipeline.banner(f"{number}/6 {title} (src/open_r1/{stage}.py)")
+        checkpoint = output_dir / f"{stage}-model"
+        log_file = output_dir / "logs" / f"{stage}.log"
+        overrides = fast_overrides[model] if fast else ()
+        seconds = pipeline.train(f"{stage}.py", recipe, start, data[stage], checkpoint, seed, log_file, *overrides)
+        pipeline.banner(f"{number + 1}/6 evaluating the {stage.upper()} model")
+        evaluate_and_record(stage, checkpoint, seconds)
+        return checkpoint
+
+    sft_model = train_and_evaluate(3, "sft", "cold-start SFT", settings.sft_recipe, base_model, FAST_SFT_OVERRIDES)
+    grpo_model = train_and_evaluate(
+        5, "grpo", "GRPO from the SFT checkpoint", settings.grpo_recipe, sft_model, FAST_GRPO_OVERRIDES
+    )
+
+    curves = grpo_curves(grpo_model / "trainer_state.json", output_dir / "curves.png")
+    results = {
+        "stages": stages,
+        "model": model,
+        "seed": seed,
+        "test_problems": settings.num_test,
+        "fast": fast,
+        "total_seconds": time.perf_counter() - started,
+        "model_parameters": num_parameters,
+        "train_problems": settings.num_train,
+        "sft_flawed_traces": data["num_flawed"],
+        "eval_samples": settings.eval_samples,
+        "grpo_curves": curves,
+        **extra,
+    }
+    command = pipeline.make_command(seed, fast, *((f"MODEL={model}",) if model != "tiny" else ()))
+    report = r1_report(results, settings, command)
+    pipeline.write_results(output_dir, results, report, results_table(stages), "results.json, report.md, curves.png")
+    return results

