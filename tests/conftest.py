@@ -5,7 +5,8 @@ import pathlib
 
 import pytest
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+from tests.support import REPO_ROOT
+
 SHARED_DATA = pathlib.Path(os.environ.get("OPEN_R1_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 # Tests never reach the Hugging Face Hub.
@@ -40,7 +41,7 @@ def tiny_model(tiny_assets) -> pathlib.Path:
 @pytest.fixture(scope="session")
 def sandbox_leftovers_check():
     """For sandbox test modules: once the session ends, no run left a process, mount, file, IPC object or key."""
-    from sandbox_checks import Snapshot
+    from tests.support.sandbox_checks import Snapshot
 
     before = Snapshot()
     yield
@@ -75,9 +76,10 @@ def tiny_gguf(tiny_model, tmp_path_factory) -> dict[str, pathlib.Path]:
     The tokenizer is the tiny model's vocabulary with SmolLM2's pre-tokenization and a ChatML template in
     SmolLM2's shape (default system prompt).
     """
-    from gguf_writer import CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE, build_tiny_llama, write_gguf
     from tokenizers import pre_tokenizers
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    from tests.support.gguf_writer import CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE, build_tiny_llama, write_gguf
 
     folder = tmp_path_factory.mktemp("gguf")
     source = AutoTokenizer.from_pretrained(tiny_model)

@@ -7,18 +7,17 @@ outputs have the promised structure.
 
 import json
 import math
-import pathlib
 import random
 import subprocess
 import sys
 
 import pytest
 import yaml
-from script_module import load_module
 
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, ArithmeticSpec, make_problem, make_splits, skip_last_step
+from tests.support import REPO_ROOT
+from tests.support.script_module import load_module
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEMO_TASK = ArithmeticSpec(min_operands=3, max_operands=4, max_value=9, min_total=0, max_total=9)
 
 

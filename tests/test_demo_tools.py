@@ -8,9 +8,9 @@ import json
 import random
 
 import pytest
-from script_module import load_module
 
 from open_r1.tasks.tool_arithmetic import direct_trace, make_problem, make_splits, tool_trace
+from tests.support.script_module import load_module
 
 
 def test_problems_have_fixed_length_answers_and_disjoint_splits():

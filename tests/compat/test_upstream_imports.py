@@ -8,13 +8,13 @@ in docs/upstream.md with the reason.
 
 import importlib
 import inspect
-import pathlib
 
 import pytest
 
 from open_r1.utils._upstream import UpstreamNameUnavailableError
+from tests.support import REPO_ROOT
 
-DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs" / "upstream.md"
+DOCS = REPO_ROOT / "docs" / "upstream.md"
 
 UPSTREAM_PUBLIC_NAMES = {
     "open_r1.configs": [

@@ -15,17 +15,17 @@ import datasets
 import pytest
 import transformers
 import yaml
-from launch import accelerate_launch, log_history
-from script_module import load_module
 from trl import ModelConfig
 
 from open_r1 import upstream_recipes
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser, ScriptArguments, SFTConfig
 from open_r1.grpo import PromptTruncatingGRPOTrainer
 from open_r1.utils.training import resolve_checkpoint
+from tests.support import REPO_ROOT
+from tests.support.launch import accelerate_launch, log_history
+from tests.support.script_module import load_module
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "upstream_recipes"
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "upstream_recipes"
 PARSERS = {
     "sft": (ScriptArguments, SFTConfig, ModelConfig),
     "grpo": (GRPOScriptArguments, GRPOConfig, ModelConfig),

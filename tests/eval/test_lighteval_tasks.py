@@ -9,9 +9,9 @@ import subprocess
 
 import pytest
 from lighteval.models.model_output import ModelResponse
-from script_module import load_module
 
 from open_r1.eval.lighteval_jobs import LOCAL_TASKS_MODULE, REPO_ROOT, build_lighteval_cpu_command, main
+from tests.support.script_module import load_module
 
 # Most tests here are end-to-end runs: they run lighteval end to end.
 pytestmark = pytest.mark.e2e

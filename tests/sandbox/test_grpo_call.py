@@ -15,10 +15,10 @@ import secrets
 import time
 
 import pytest
-from sandbox_checks import processes_of_uids, wait_until_gone, within
 
 from open_r1.rewards.code import get_code_reward
 from open_r1.sandbox import Limits
+from tests.support.sandbox_checks import processes_of_uids, wait_until_gone, within
 
 LIMITS = Limits(wall_seconds=3, cpu_seconds=3, memory_mb=512, processes=16, tmp_mb=8, output_mb=1)
 TESTS = [{"input": "1 2", "output": "3"}, {"input": "20 22", "output": "42"}, {"input": "-5 5", "output": "0"}]

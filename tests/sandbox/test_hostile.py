@@ -11,9 +11,9 @@ import textwrap
 import time
 
 import pytest
-from sandbox_checks import processes_of_uids, wait_until_gone
 
 from open_r1.sandbox import Limits, LocalSandbox, SandboxUnavailableError, Submission, TestCase, Verdict
+from tests.support.sandbox_checks import processes_of_uids, wait_until_gone
 
 LIMITS = Limits(wall_seconds=3.0, cpu_seconds=2, memory_mb=256, processes=16, tmp_mb=8, output_mb=1, file_size_mb=4)
 

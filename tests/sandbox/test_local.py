@@ -203,7 +203,7 @@ def test_sandbox_python_is_the_base_interpreter():
 def test_the_throughput_benchmark_agrees_on_verdicts_and_its_ceiling_bounds_the_ratio(sandbox, tmp_path, capsys):
     """scripts/benchmarks/sandbox.py on two self-contained problems: same verdicts in both arms, and the ceiling
     (the plain loop's time over the programs' own run time) is never below the ratio actually measured."""
-    from script_module import load_module
+    from tests.support.script_module import load_module
 
     busy = "s = 0\nfor i in range(200000):\n    s += i\nprint(int(input()) + s % 1)\n"
     problems = [

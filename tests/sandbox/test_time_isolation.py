@@ -9,7 +9,6 @@ The secrets are random tokens; the scanners know only their SHA-256, so a scanne
 unless it really found it.
 """
 
-import hashlib
 import os
 import platform
 import secrets
@@ -18,43 +17,14 @@ import sys
 import textwrap
 
 import pytest
-from sandbox_checks import within
 
 from open_r1.sandbox import Limits, Submission, TestCase, Verdict
+from tests.support.memory_scanner import scanner, sha
+from tests.support.sandbox_checks import within
 
 LIMITS = Limits(wall_seconds=20, cpu_seconds=20, memory_mb=1024, processes=16, tmp_mb=8, output_mb=1)
 
 pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
-
-# Scans the run's own memory for a 32-hex-digit string whose SHA-256 is in TARGETS (and is not OWN); prints what
-# it found after the marker. Reading /proc/self/mem needs the process to be dumpable, which setuid cleared.
-MEMORY_SCANNER = """
-import ctypes, hashlib, re, sys
-TARGETS = {targets!r}
-OWN = {own}
-ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
-candidates = re.compile(rb"[0-9a-f]{{32}}")
-found = {{}}
-with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
-    for line in maps:
-        fields = line.split()
-        if "r" not in fields[1] or fields[-1] in ("[vvar]", "[vvar_vclock]", "[vsyscall]"):
-            continue
-        start, end = (int(x, 16) for x in fields[0].split("-"))
-        for offset in range(start, end, 8 << 20):
-            try:
-                mem.seek(offset)
-                chunk = mem.read(min(8 << 20, end - offset) + 64)
-            except (OSError, ValueError, OverflowError):
-                continue
-            for match in candidates.finditer(chunk):
-                token = match.group().decode()
-                if token != OWN and hashlib.sha256(match.group()).hexdigest() in TARGETS:
-                    found[token] = chunk[match.end() : match.end() + 400]
-{action}
-"""
-
-REPORT = "print('FOUND' if found else 'clean', sorted(found))"
 
 # The copycat: finds the sibling's program after its token and runs it as its own.
 COPY_AND_RUN = """
@@ -79,14 +49,6 @@ print(a + b)
 )
 
 SUM_TESTS = (TestCase("1 2", "3"), TestCase("20 22", "42"))
-
-
-def sha(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def scanner(targets, action=REPORT, own="None") -> str:
-    return MEMORY_SCANNER.format(targets=set(targets), own=own, action=action)
 
 
 @pytest.mark.timeout(180)

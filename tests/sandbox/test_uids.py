@@ -12,10 +12,10 @@ import threading
 import time
 
 import pytest
-from sandbox_checks import processes_of_uids, uids_locked_by, wait_until_gone, within
 
 from open_r1.sandbox import Limits, LocalSandbox, Submission, TestCase, Verdict
 from open_r1.sandbox.local import RUN_UID_BASE, RUN_UID_COUNT, RUN_UID_LOCKS, isolation_mode
+from tests.support.sandbox_checks import processes_of_uids, uids_locked_by, wait_until_gone, within
 
 LIMITS = Limits(wall_seconds=6, cpu_seconds=6, memory_mb=256, processes=16, tmp_mb=8, output_mb=1)
 

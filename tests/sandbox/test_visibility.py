@@ -13,10 +13,10 @@ import subprocess
 import textwrap
 
 import pytest
-from sandbox_checks import within
 
 from open_r1.sandbox import Limits
 from open_r1.sandbox.local import ZYGOTE, sandbox_python
+from tests.support.sandbox_checks import within
 
 LIMITS = Limits(wall_seconds=10, cpu_seconds=10, memory_mb=512, processes=16, tmp_mb=8, output_mb=1)
 

@@ -15,9 +15,15 @@ import threading
 import time
 
 import pytest
-from sandbox_checks import processes_in_groups, processes_of_uids, sandbox_workers_of, wait_until_gone, within
 
 from open_r1.sandbox import Limits, Submission, TestCase, Verdict
+from tests.support.sandbox_checks import (
+    processes_in_groups,
+    processes_of_uids,
+    sandbox_workers_of,
+    wait_until_gone,
+    within,
+)
 
 WALL = 2.0
 LIMITS = Limits(wall_seconds=WALL, cpu_seconds=2, memory_mb=256, processes=16, tmp_mb=8, output_mb=1, file_size_mb=4)

@@ -4,7 +4,8 @@ import json
 
 import datasets
 import pytest
-from script_module import load_module
+
+from tests.support.script_module import load_module
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from script_module import load_module
 
 from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
+from tests.support.script_module import load_module
 
 
 def _load_script():

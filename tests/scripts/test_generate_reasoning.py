@@ -20,15 +20,15 @@ import urllib.request
 import aiohttp
 import pytest
 from aiohttp import web
-from local_server import free_port, serving
-from script_module import load_module
 
 from open_r1.data.jsonl import ResumableJsonl
+from tests.support import REPO_ROOT
+from tests.support.local_server import free_port, serving
+from tests.support.script_module import load_module
 
 # Most tests here are end-to-end runs: they drive the generation scripts against a real `transformers serve`.
 pytestmark = pytest.mark.e2e
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCRIPT = REPO_ROOT / "scripts" / "generate_reasoning.py"
 DISTILABEL_SCRIPT = REPO_ROOT / "src" / "open_r1" / "generate.py"
 TRANSFORMERS_CLI = pathlib.Path(sys.executable).parent / "transformers"

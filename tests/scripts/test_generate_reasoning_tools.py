@@ -9,8 +9,9 @@ import json
 
 import pytest
 from aiohttp import web
-from local_server import serving
-from script_module import load_module
+
+from tests.support.local_server import serving
+from tests.support.script_module import load_module
 
 
 def _reply(message: dict, finish_reason: str) -> dict:

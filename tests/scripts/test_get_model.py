@@ -11,8 +11,9 @@ import zipfile
 
 import pytest
 import torch
-from script_module import load_module
 from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from tests.support.script_module import load_module
 
 LICENSE_TEXT = "Apache License, Version 2.0 (test copy)\n"
 

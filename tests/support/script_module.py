@@ -4,7 +4,7 @@ import importlib.util
 import pathlib
 import types
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+from tests.support import REPO_ROOT
 
 
 def load_module(relative_path: str | pathlib.Path, name: str) -> types.ModuleType:

@@ -8,13 +8,13 @@ import secrets
 import time
 
 import pytest
-from sandbox_checks import within
-from test_sandbox_time_isolation import REPORT, scanner, sha
 
 from open_r1.sandbox import SandboxUnavailableError
 from open_r1.sandbox.factory import clear_providers
 from open_r1.tools import PythonTool, PythonToolSettings, ToolStats
 from open_r1.tools.python_tool import truncate
+from tests.support.memory_scanner import REPORT, scanner, sha
+from tests.support.sandbox_checks import within
 
 pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
 

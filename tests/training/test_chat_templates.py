@@ -1,7 +1,6 @@
 """Chat templates read by rendering them: end-of-turn token, `<think>` pre-fill, and verified generation markers."""
 
 import pytest
-from gguf_writer import CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE
 from transformers import AutoTokenizer
 from trl.chat_template_utils import llama3_chat_template, qwen2_5_chat_template
 
@@ -14,6 +13,7 @@ from open_r1.utils.chat_templates import (
     verify_training_template,
 )
 from open_r1.utils.model_utils import CHATML_TEMPLATE
+from tests.support.gguf_writer import CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE
 
 LLAMA3_TOKENS = ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
 CONVERSATION = [

@@ -8,8 +8,9 @@ and `--bf16 true` so the training config's precision matches the accelerate conf
 import json
 
 import pytest
-from launch import accelerate_launch, log_history
 from transformers import AutoModelForCausalLM
+
+from tests.support.launch import accelerate_launch, log_history
 
 
 def run(script, recipe, assets, output_dir, accelerate_config, *extra):

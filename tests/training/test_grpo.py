@@ -2,12 +2,12 @@
 
 import pytest
 import torch
-from launch import accelerate_launch, log_history
 from safetensors.torch import load_file
 from trl import ModelConfig, TrlParser
 
 from open_r1.configs import GRPOConfig, GRPOScriptArguments
 from open_r1.grpo import prepare_prompts
+from tests.support.launch import accelerate_launch, log_history
 
 TINY_RECIPE = "recipes/tiny/grpo/config_cpu.yaml"
 

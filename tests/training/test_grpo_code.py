@@ -1,13 +1,14 @@
 """GRPO with code rewards on CPU: completions' programs run in the local sandbox against each row's tests."""
 
 import json
-import pathlib
 
 import pytest
 import yaml
-from launch import accelerate_launch, log_history
 
-RECIPE = pathlib.Path(__file__).resolve().parents[1] / "recipes" / "tiny" / "grpo" / "config_cpu.yaml"
+from tests.support import REPO_ROOT
+from tests.support.launch import accelerate_launch, log_history
+
+RECIPE = REPO_ROOT / "recipes" / "tiny" / "grpo" / "config_cpu.yaml"
 GRPO_SYSTEM_PROMPT = yaml.safe_load(RECIPE.read_text())["system_prompt"]
 PROBLEMS = [
     ("Read two integers and print their sum.", "print(sum(map(int, input().split())))", [("1 2", "3"), ("5 7", "12")]),

@@ -1,8 +1,9 @@
 """SFT end to end on CPU: the user's launch command trains the tiny model, saves it, and resumes."""
 
 import pytest
-from launch import accelerate_launch, log_history
 from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from tests.support.launch import accelerate_launch, log_history
 
 
 @pytest.mark.e2e
