@@ -1,5 +1,6 @@
-"""Shared pytest fixtures: the shared benchmark folder and a tiny model built once per session."""
+"""Shared pytest fixtures: the shared benchmark folder, tiny models built once per session, local sandboxes."""
 
+import contextlib
 import os
 import pathlib
 
@@ -49,24 +50,39 @@ def sandbox_leftovers_check():
     assert not problems, "the local sandbox left things behind:\n" + "\n".join(problems)
 
 
-@pytest.fixture
-def make_local_sandbox():
-    """Builds LocalSandbox instances (skips where the machine cannot isolate); all are closed after the test."""
-    from open_r1.sandbox import LocalSandbox, SandboxUnavailableError
+@contextlib.contextmanager
+def _local_sandboxes():
+    """A `make(**LocalSandbox kwargs)` that skips where the machine cannot isolate; closes all it made on exit."""
+    from open_r1.sandbox import LocalSandbox
+    from tests.support.sandbox_checks import skip_without_isolation
 
     boxes = []
 
     def make(**kwargs):
-        try:
+        with skip_without_isolation():
             box = LocalSandbox(**kwargs)
-        except SandboxUnavailableError as error:
-            pytest.skip(f"no kernel isolation on this machine: {error}")
         boxes.append(box)
         return box
 
-    yield make
-    for box in boxes:
-        box.close()
+    try:
+        yield make
+    finally:
+        for box in boxes:
+            box.close()
+
+
+@pytest.fixture
+def make_local_sandbox():
+    """Builds LocalSandbox instances (skips where the machine cannot isolate); all are closed after the test."""
+    with _local_sandboxes() as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def make_module_local_sandbox():
+    """`make_local_sandbox` for a module's shared sandbox fixture: the sandboxes are closed after the module."""
+    with _local_sandboxes() as make:
+        yield make
 
 
 @pytest.fixture(scope="session")

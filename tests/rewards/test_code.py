@@ -11,7 +11,7 @@ import pytest
 from open_r1.configs import GRPOScriptArguments
 from open_r1.rewards import code as code_rewards
 from open_r1.rewards.code import build_code_reward_funcs, extract_code, get_cf_code_reward, get_code_reward
-from open_r1.sandbox import LocalSandbox, SandboxUnavailableError
+from tests.support.sandbox_checks import skip_without_isolation
 
 ADD = "a, b = map(int, input().split())\nprint(a + b)"
 INFO = {
@@ -25,13 +25,8 @@ INFO = {
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    try:
-        box = LocalSandbox(num_workers=2)
-    except SandboxUnavailableError as error:
-        pytest.skip(str(error))
-    yield box
-    box.close()
+def sandbox(make_module_local_sandbox):
+    return make_module_local_sandbox(num_workers=2)
 
 
 def answer(code: str, language: str = "python") -> list[dict]:
@@ -94,11 +89,9 @@ def test_code_reward_is_upstreams_fraction_of_tests_passed_by_default(sandbox):
         dataset_name="x", code_reward_scoring="code_eval", code_eval_scoring_mode="weighted_sum"
     )
     code_eval = build_code_reward_funcs(args)["code"]
-    try:
+    with skip_without_isolation():
         assert code_eval([answer(ADD)], verification_info=[INFO]) == pytest.approx([1.1])
         assert code_eval([answer(ADD)], verification_info=[info]) == [0.0]  # the first test failed: stop there
-    except SandboxUnavailableError as error:
-        pytest.skip(str(error))
     with pytest.raises(ValueError, match="code_reward_scoring must be one of"):
         GRPOScriptArguments(dataset_name="x", code_reward_scoring="weighted")
 
@@ -161,10 +154,8 @@ def test_build_code_reward_funcs_follows_the_config_and_upstream_names(monkeypat
 
 
 def test_module_level_code_reward_runs_on_the_default_local_provider():
-    try:
+    with skip_without_isolation():
         rewards = code_rewards.code_reward([answer(ADD)], verification_info=[INFO])
-    except SandboxUnavailableError as error:
-        pytest.skip(str(error))
     assert rewards == [1.0]  # upstream's code_reward: the fraction of tests passed
 
 

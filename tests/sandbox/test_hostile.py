@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from open_r1.sandbox import Limits, LocalSandbox, SandboxUnavailableError, Submission, TestCase, Verdict
+from open_r1.sandbox import Limits, Submission, TestCase, Verdict
 from tests.support.sandbox_checks import processes_of_uids, wait_until_gone
 
 LIMITS = Limits(wall_seconds=3.0, cpu_seconds=2, memory_mb=256, processes=16, tmp_mb=8, output_mb=1, file_size_mb=4)
@@ -21,13 +21,8 @@ pytestmark = [pytest.mark.usefixtures("sandbox_leftovers_check"), pytest.mark.ti
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    try:
-        box = LocalSandbox(num_workers=2, limits=LIMITS)
-    except SandboxUnavailableError as error:
-        pytest.skip(f"no kernel isolation on this machine: {error}")
-    yield box
-    box.close()
+def sandbox(make_module_local_sandbox):
+    return make_module_local_sandbox(num_workers=2, limits=LIMITS)
 
 
 def run(sandbox, source, language="python", stdin=""):
@@ -174,40 +169,34 @@ def test_writes_outside_the_run_temp_folder_fail_and_host_is_untouched(sandbox, 
     assert not os.path.exists("/usr/escaped") and not os.path.exists("/escaped")
 
 
-def test_trainer_environment_and_files_are_invisible(tmp_path, monkeypatch):
+def test_trainer_environment_and_files_are_invisible(make_local_sandbox, tmp_path, monkeypatch):
     secret = "sk-fake-secret-4f1c9e"
     monkeypatch.setenv("OPEN_R1_FAKE_API_KEY", secret)
     dotenv = tmp_path / ".env"
     dotenv.write_text(f"E2B_API_KEY={secret}\n")
     os.chmod(dotenv, 0o644)
-    try:
-        box = LocalSandbox(num_workers=1, limits=LIMITS)  # started after the secret was planted
-    except SandboxUnavailableError as error:
-        pytest.skip(str(error))
-    try:
-        compiled, [raw] = box.run_raw(
-            textwrap.dedent(
-                f"""
-                import os
-                print(dict(os.environ))
-                for pid in os.listdir("/proc"):
-                    if pid.isdigit():
-                        try:
-                            print(open(f"/proc/{{pid}}/environ", "rb").read())
-                        except OSError as error:
-                            print("no environ", pid, error.errno)
-                for path in ({str(dotenv)!r}, "/proc/{os.getpid()}/environ", "/root/.bashrc"):
+    box = make_local_sandbox(num_workers=1, limits=LIMITS)  # started after the secret was planted
+    compiled, [raw] = box.run_raw(
+        textwrap.dedent(
+            f"""
+            import os
+            print(dict(os.environ))
+            for pid in os.listdir("/proc"):
+                if pid.isdigit():
                     try:
-                        print(open(path).read())
+                        print(open(f"/proc/{{pid}}/environ", "rb").read())
                     except OSError as error:
-                        print("blocked", path, error.errno)
-                """
-            ),
-            "python",
-            [""],
-        )
-    finally:
-        box.close()
+                        print("no environ", pid, error.errno)
+            for path in ({str(dotenv)!r}, "/proc/{os.getpid()}/environ", "/root/.bashrc"):
+                try:
+                    print(open(path).read())
+                except OSError as error:
+                    print("blocked", path, error.errno)
+            """
+        ),
+        "python",
+        [""],
+    )
     assert raw["exit_code"] == 0, raw["stderr"]
     assert secret not in raw["stdout"] and secret not in raw["stderr"]
     assert raw["stdout"].count("blocked") == 3

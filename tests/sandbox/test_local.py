@@ -11,19 +11,14 @@ import sys
 
 import pytest
 
-from open_r1.sandbox import Limits, LocalSandbox, SandboxUnavailableError, Submission, TestCase, Verdict
+from open_r1.sandbox import Limits, LocalSandbox, Submission, TestCase, Verdict
 from open_r1.sandbox.base import ProgramResult, TestOutcome, grade_in_batches, outputs_match
 from open_r1.sandbox.local import normalize_language, sandbox_python
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    try:
-        box = LocalSandbox(num_workers=2, limits=Limits(wall_seconds=5, cpu_seconds=5))
-    except SandboxUnavailableError as error:
-        pytest.skip(str(error))
-    yield box
-    box.close()
+def sandbox(make_module_local_sandbox):
+    return make_module_local_sandbox(num_workers=2, limits=Limits(wall_seconds=5, cpu_seconds=5))
 
 
 def verdicts(result):

@@ -17,6 +17,7 @@ from open_r1.sandbox.e2b import MISSING_KEY, E2BProvider
 from open_r1.sandbox.morph import MorphProvider
 from open_r1.sandbox.piston import PistonClient, PistonProvider, raw_from_piston
 from open_r1.sandbox.remote import evaluation_script, parse_script_output, with_retries
+from tests.support.sandbox_checks import skip_without_isolation
 
 ADD = Submission(
     "a, b = map(int, input().split())\nprint(a + b)", "python", (TestCase("1 2", "3"), TestCase("2 2", "5"))
@@ -204,13 +205,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def router_url():
     uvicorn = pytest.importorskip("uvicorn")
-    from open_r1.sandbox.local import SandboxUnavailableError
     from open_r1.sandbox.router import build_router_app, local_backend
 
-    try:
+    with skip_without_isolation():
         backend = local_backend(2)
-    except SandboxUnavailableError as error:
-        pytest.skip(str(error))
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(build_router_app(backend, 2, "local"), host="127.0.0.1", port=port, log_level="warning")

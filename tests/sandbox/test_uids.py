@@ -15,7 +15,13 @@ import pytest
 
 from open_r1.sandbox import Limits, LocalSandbox, Submission, TestCase, Verdict
 from open_r1.sandbox.local import RUN_UID_BASE, RUN_UID_COUNT, RUN_UID_LOCKS, isolation_mode
-from tests.support.sandbox_checks import processes_of_uids, uids_locked_by, wait_until_gone, within
+from tests.support.sandbox_checks import (
+    processes_of_uids,
+    skip_without_isolation,
+    uids_locked_by,
+    wait_until_gone,
+    within,
+)
 
 LIMITS = Limits(wall_seconds=6, cpu_seconds=6, memory_mb=256, processes=16, tmp_mb=8, output_mb=1)
 
@@ -66,11 +72,10 @@ print(raw["stdout"].splitlines()[0])
 
 
 def _root_mode_or_skip():
-    try:
-        if isolation_mode() != "root":
-            pytest.skip("distinct uids per run need root (user-namespace mode runs as the trainer's uid)")
-    except Exception as error:  # SandboxUnavailableError
-        pytest.skip(str(error))
+    with skip_without_isolation():
+        mode = isolation_mode()
+    if mode != "root":
+        pytest.skip("distinct uids per run need root (user-namespace mode runs as the trainer's uid)")
 
 
 @pytest.mark.timeout(120)

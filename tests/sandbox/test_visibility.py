@@ -24,15 +24,8 @@ pytestmark = [pytest.mark.usefixtures("sandbox_leftovers_check"), pytest.mark.ti
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    from open_r1.sandbox import LocalSandbox, SandboxUnavailableError
-
-    try:
-        box = LocalSandbox(num_workers=1, limits=LIMITS)
-    except SandboxUnavailableError as error:
-        pytest.skip(f"no kernel isolation on this machine: {error}")
-    yield box
-    box.close()
+def sandbox(make_module_local_sandbox):
+    return make_module_local_sandbox(num_workers=1, limits=LIMITS)
 
 
 def run(sandbox, source: str, language: str = "python") -> dict:

@@ -7,11 +7,26 @@ every check looks only at what this test session owns: the uids it leased (their
 or by nobody) and the processes it started.
 """
 
+import contextlib
 import os
 import threading
 import time
 
-from open_r1.sandbox.local import RUN_UID_BASE, RUN_UID_COUNT, RUN_UID_LOCKS
+import pytest
+
+from open_r1.sandbox.local import RUN_UID_BASE, RUN_UID_COUNT, RUN_UID_LOCKS, SandboxUnavailableError
+
+
+@contextlib.contextmanager
+def skip_without_isolation():
+    """Skips the test where the block raises SandboxUnavailableError: this machine cannot isolate programs.
+
+    For code that starts the local sandbox itself (a reward, the python tool, a router); tests that build a
+    LocalSandbox use conftest's `make_local_sandbox` / `make_module_local_sandbox`, which skip through this."""
+    try:
+        yield
+    except SandboxUnavailableError as error:
+        pytest.skip(f"no kernel isolation on this machine: {error}")
 
 
 def within(seconds: float, call, *args, **kwargs):

@@ -9,12 +9,11 @@ import time
 
 import pytest
 
-from open_r1.sandbox import SandboxUnavailableError
 from open_r1.sandbox.factory import clear_providers
 from open_r1.tools import PythonTool, PythonToolSettings, ToolStats
 from open_r1.tools.python_tool import truncate
 from tests.support.memory_scanner import REPORT, scanner, sha
-from tests.support.sandbox_checks import within
+from tests.support.sandbox_checks import skip_without_isolation, within
 
 pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
 
@@ -28,11 +27,9 @@ def make_tool():
     stats = ToolStats()
 
     def make(settings: PythonToolSettings = SETTINGS) -> PythonTool:
-        try:
+        with skip_without_isolation():
             tool = PythonTool(settings, stats)
             tool.python("pass")  # starts the worker, or reports that this machine cannot isolate
-        except SandboxUnavailableError as error:
-            pytest.skip(f"no kernel isolation on this machine: {error}")
         tool.reset()
         return tool
 

@@ -15,9 +15,10 @@ from trl import ModelConfig
 from open_r1 import grpo
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
 from open_r1.rewards import REWARD_FUNCS_REGISTRY
-from open_r1.sandbox import LocalSandbox, SandboxUnavailableError, isolation_mode
+from open_r1.sandbox import LocalSandbox, isolation_mode
 from open_r1.sandbox.factory import clear_providers
 from open_r1.tasks.tool_arithmetic import TOOL_SYSTEM_PROMPT
+from tests.support.sandbox_checks import skip_without_isolation
 
 RECIPE = "recipes/demo/grpo/config_tools.yaml"
 pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
@@ -32,10 +33,8 @@ def parse(*args):
 def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_whole_rollouts(
     tool_calling_model, tmp_path, monkeypatch
 ):
-    try:
+    with skip_without_isolation():
         isolation_mode()
-    except SandboxUnavailableError as error:
-        pytest.skip(f"no kernel isolation on this machine: {error}")
     problem, user_turn = tool_calling_model["problem"], tool_calling_model["user_turn"]
     DatasetDict(
         {"train": Dataset.from_list([{"prompt": user_turn, "solution": problem["solution"]}] * 8)}
@@ -142,10 +141,8 @@ def test_the_evaluator_measures_a_tool_model_with_the_tool_as_it_was_trained(too
     from open_r1.eval.arguments import EvaluateArguments
     from open_r1.eval.offline import evaluate
 
-    try:
+    with skip_without_isolation():
         isolation_mode()
-    except SandboxUnavailableError as error:
-        pytest.skip(f"no kernel isolation on this machine: {error}")
     problem = tool_calling_model["problem"]
     data = tmp_path / "test.jsonl"
     data.write_text(json.dumps({"id": "p0", "problem": problem["problem"], "answer": problem["answer"]}) + "\n")
