@@ -1,7 +1,7 @@
 """Every real benchmark answer (MATH-500, AIME 2024/2025, AMC 2023, GSM8K), written as a model would write it,
 is graded correct against its own gold and wrong against another problem's: the grader on real data.
 
-Needs ../shared/data (skips without it); `tests/test_rewards_accuracy.py` covers the same code path on
+Needs ../shared/data (skips without it); `tests/rewards/test_accuracy.py` covers the same code path on
 hand-written answers of each kind ('025', '27.0', '2,125', LaTeX tuples and intervals).
 """
 

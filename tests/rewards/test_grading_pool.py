@@ -1,7 +1,7 @@
 """The math grading pool survives workers dying at any moment, and raises only for a worker that cannot start.
 
 Each test uses its own `GradingPool` (not the process-wide one) so that the workers it kills or breaks never
-reach another test. Run: `.venv/bin/python -m pytest tests/test_grading_pool.py -q`.
+reach another test. Run: `.venv/bin/python -m pytest tests/rewards/test_grading_pool.py -q`.
 """
 
 import multiprocessing

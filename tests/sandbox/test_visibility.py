@@ -1,4 +1,4 @@
-"""What a run can see of the host, beyond the defences of test_sandbox_hostile.py: each item that local.py's
+"""What a run can see of the host, beyond the defences of test_hostile.py: each item that local.py's
 docstring lists as closed is checked closed here, and each listed as open is checked to be what it says.
 
 Closed: the kernel command line (/proc/cmdline), the kernel key lists (/proc/keys, /proc/key-users), the fork
