@@ -5,7 +5,7 @@
 #
 #   sudo bash scripts/install_slurm.sh     (or as root without sudo)
 #
-# Nothing is configured or started here: the pytest fixture in tests/slurm/slurm_cluster.py writes its
+# Nothing is configured or started here: the Slurm tests' fixture (tests/support/slurm_cluster.py) writes its
 # own munge key and slurm.conf under a temporary folder and runs the daemons only while the slow
 # tests run. The packages' own system services (if the package scripts start them) are stopped
 # and disabled so that they do not hold the default ports.

@@ -1,11 +1,13 @@
-"""Shared pytest fixtures: the shared benchmark folder and a tiny model built once per session."""
+"""Shared pytest fixtures: the shared benchmark folder, tiny models built once per session, local sandboxes."""
 
+import contextlib
 import os
 import pathlib
 
 import pytest
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+from tests.support import REPO_ROOT
+
 SHARED_DATA = pathlib.Path(os.environ.get("OPEN_R1_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 # Tests never reach the Hugging Face Hub.
@@ -40,7 +42,7 @@ def tiny_model(tiny_assets) -> pathlib.Path:
 @pytest.fixture(scope="session")
 def sandbox_leftovers_check():
     """For sandbox test modules: once the session ends, no run left a process, mount, file, IPC object or key."""
-    from sandbox_checks import Snapshot
+    from tests.support.sandbox_checks import Snapshot
 
     before = Snapshot()
     yield
@@ -48,24 +50,39 @@ def sandbox_leftovers_check():
     assert not problems, "the local sandbox left things behind:\n" + "\n".join(problems)
 
 
-@pytest.fixture
-def make_local_sandbox():
-    """Builds LocalSandbox instances (skips where the machine cannot isolate); all are closed after the test."""
-    from open_r1.sandbox import LocalSandbox, SandboxUnavailableError
+@contextlib.contextmanager
+def _local_sandboxes():
+    """A `make(**LocalSandbox kwargs)` that skips where the machine cannot isolate; closes all it made on exit."""
+    from open_r1.sandbox import LocalSandbox
+    from tests.support.sandbox_checks import skip_without_isolation
 
     boxes = []
 
     def make(**kwargs):
-        try:
+        with skip_without_isolation():
             box = LocalSandbox(**kwargs)
-        except SandboxUnavailableError as error:
-            pytest.skip(f"no kernel isolation on this machine: {error}")
         boxes.append(box)
         return box
 
-    yield make
-    for box in boxes:
-        box.close()
+    try:
+        yield make
+    finally:
+        for box in boxes:
+            box.close()
+
+
+@pytest.fixture
+def make_local_sandbox():
+    """Builds LocalSandbox instances (skips where the machine cannot isolate); all are closed after the test."""
+    with _local_sandboxes() as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def make_module_local_sandbox():
+    """`make_local_sandbox` for a module's shared sandbox fixture: the sandboxes are closed after the module."""
+    with _local_sandboxes() as make:
+        yield make
 
 
 @pytest.fixture(scope="session")
@@ -75,9 +92,10 @@ def tiny_gguf(tiny_model, tmp_path_factory) -> dict[str, pathlib.Path]:
     The tokenizer is the tiny model's vocabulary with SmolLM2's pre-tokenization and a ChatML template in
     SmolLM2's shape (default system prompt).
     """
-    from gguf_writer import CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE, build_tiny_llama, write_gguf
     from tokenizers import pre_tokenizers
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    from tests.support.gguf_writer import CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE, build_tiny_llama, write_gguf
 
     folder = tmp_path_factory.mktemp("gguf")
     source = AutoTokenizer.from_pretrained(tiny_model)

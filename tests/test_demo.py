@@ -7,7 +7,6 @@ outputs have the promised structure.
 
 import json
 import math
-import pathlib
 import random
 import subprocess
 import sys
@@ -17,8 +16,8 @@ import yaml
 
 from open_r1.demo.r1 import step_is_right, worked_steps
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, ArithmeticSpec, make_problem, make_splits, skip_last_step
+from tests.support import REPO_ROOT
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEMO_TASK = ArithmeticSpec(min_operands=3, max_operands=4, max_value=9, min_total=0, max_total=9)
 
 

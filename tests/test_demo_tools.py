@@ -5,7 +5,6 @@ step counts the models barely train, so this checks that every stage runs and wh
 """
 
 import json
-import pathlib
 import random
 import subprocess
 
@@ -16,8 +15,7 @@ from open_r1.demo.pipeline import STAGES, build_tiny_model
 from open_r1.demo.settings import TOOLS_FAST
 from open_r1.tasks.tool_arithmetic import direct_trace, make_problem, make_splits, tool_trace
 from open_r1.tools.chat import TOOL_CALL_TOKENS
-
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+from tests.support import REPO_ROOT
 
 
 def test_problems_have_fixed_length_answers_and_disjoint_splits():

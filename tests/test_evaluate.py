@@ -397,7 +397,7 @@ def test_a_model_answering_with_the_gold_scores_100_percent_and_with_other_answe
 
 
 def test_the_shared_prompt_benchmark_times_both_ways_on_the_same_work(tiny_model, tmp_path):
-    from script_module import load_module
+    from tests.support.script_module import load_module
 
     benchmark = load_module("scripts/benchmarks/shared_prompt_sampling.py", "shared_prompt_benchmark")
     output = tmp_path / "timings.json"

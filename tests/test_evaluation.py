@@ -22,8 +22,8 @@ from open_r1.eval.lighteval_jobs import (
     run_benchmark_jobs,
     task_string,
 )
+from tests.support import REPO_ROOT
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 README_TASKS = {
     "aime24": "aime24|0",
     "math_500": "math_500|0",

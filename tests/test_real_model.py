@@ -18,17 +18,17 @@ import sys
 
 import pytest
 import torch
-from launch import accelerate_launch, log_history
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import ModelConfig
 
 from open_r1.configs import SFTConfig
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, as_conversation, make_splits
 from open_r1.utils import get_model, get_tokenizer
+from tests.support import REPO_ROOT
+from tests.support.launch import accelerate_launch, log_history
 
 pytestmark = pytest.mark.slow
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 NUM_PARAMETERS = 134_515_008  # SmolLM2-135M: 30 layers, hidden 576, vocabulary 49,152, tied embeddings
 DEFAULT_SYSTEM_PROMPT = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"

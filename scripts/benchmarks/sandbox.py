@@ -19,7 +19,7 @@ program's launcher, namespaces, mounts, rlimits, seccomp, collecting the output)
 (adds the cost of a program: a fresh template forked from the zygote, and its launcher), on one worker. Run it
 with PYTHONPATH pointing at another checkout to compare designs on the same machine.
 
-Not covered: C++ (the data set's solutions are Python) and wrong answers (see tests/test_sandbox.py).
+Not covered: C++ (the data set's solutions are Python) and wrong answers (see tests/sandbox/test_local.py).
 """
 
 import argparse

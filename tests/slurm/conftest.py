@@ -7,13 +7,12 @@ gloo instead of NCCL (ACCELERATE_USE_CPU=true), no environment modules.
 """
 
 import os
-import pathlib
 import socket
 
 import pytest
-from slurm_cluster import JobResult, SlurmCluster, missing_programs
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+from tests.support import REPO_ROOT
+from tests.support.slurm_cluster import JobResult, SlurmCluster, missing_programs
 
 
 def _free_port() -> int:

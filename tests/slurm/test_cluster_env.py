@@ -1,11 +1,10 @@
 """slurm/cluster.env on a real Slurm (slow): settings reach sbatch at submission and the job at run time."""
 
-import pathlib
 import subprocess
 
 import pytest
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+from tests.support import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

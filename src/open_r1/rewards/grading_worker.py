@@ -15,7 +15,7 @@ extracted strings. It does not enforce the hard time limit: the parent kills a w
 Before verify, a cheap pre-check (`_clearly_different`) settles answers that cannot match: numbers whose values
 are clearly apart, a number against an interval, expressions clearly apart at two sample points. Proving a wrong
 answer wrong is most of the cost of grading, and verify spends it in sympy's `simplify`. The pre-check only ever
-answers "different" where verify must say "not equal" (tests/test_rewards_precheck.py holds it to that).
+answers "different" where verify must say "not equal" (tests/rewards/test_grading_worker.py holds it to that).
 """
 
 import gc

@@ -15,7 +15,7 @@ filter, a fresh session keyring, a scrubbed environment and no inherited descrip
 that fork of the already-started interpreter, so no interpreter starts per test; C/C++ are compiled once per
 program inside the sandbox. See `_zygote.py` for the process layout.
 
-What is protected (root mode unless said otherwise; tests/test_sandbox_*.py try each one):
+What is protected (root mode unless said otherwise; the tests in tests/sandbox/ try each one):
 - network: no interface is up, not even loopback; host names do not resolve;
 - files: the host is visible only through read-only mounts of /usr, the Python install and a few /etc
   files (no /home, /root, /work, /proc of the host, no .env); writes succeed only in the run's own /tmp,

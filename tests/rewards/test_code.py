@@ -1,0 +1,355 @@
+"""Code rewards: upstream names and signatures, scoring modes, early stopping, IOI subtasks, Codeforces tests.
+
+They run real programs through the local sandbox (the default provider), called as TRL's GRPOTrainer calls
+them: conversational completions plus dataset columns as keyword lists.
+"""
+
+import json
+
+import pytest
+
+from open_r1.compat.rewards import accepting_upstream_options
+from open_r1.configs import GRPOScriptArguments
+from open_r1.rewards import REWARD_FUNCS_REGISTRY, codeforces, get_reward_funcs
+from open_r1.rewards import code as code_rewards
+from open_r1.rewards.code import extract_code, get_code_reward
+from open_r1.rewards.codeforces import get_cf_code_reward
+from open_r1.rewards.ioi import get_ioi_code_reward
+from open_r1.sandbox import CodeExecutionProvider, SandboxConfig
+from tests.support.sandbox_checks import skip_without_isolation
+
+ADD = "a, b = map(int, input().split())\nprint(a + b)"
+INFO = {
+    "language": "python",
+    "test_cases": [
+        {"input": "1 2", "output": "3", "type": "stdin_stdout"},
+        {"input": "10 5", "output": "15", "type": "stdin_stdout"},
+        {"input": "0 0", "output": "0", "type": "stdin_stdout"},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox(make_module_local_sandbox):
+    return make_module_local_sandbox(num_workers=2)
+
+
+class NothingMayRun(CodeExecutionProvider):
+    def execute(self, submissions, test_batch_size=1):
+        pytest.fail("nothing may run")
+
+
+def build(name: str, **recipe) -> callable:
+    """The registry's reward `name` from a recipe with `recipe`'s fields."""
+    return REWARD_FUNCS_REGISTRY[name](GRPOScriptArguments(dataset_name="x", **recipe))
+
+
+def answer(code: str, language: str = "python") -> list[dict]:
+    return [
+        {"role": "assistant", "content": f"<think>\neasy\n</think>\n<answer>\n```{language}\n{code}\n```\n</answer>"}
+    ]
+
+
+def test_extract_code_takes_the_last_block_of_the_language():
+    text = "```python\nfirst\n```\ntext\n```cpp\nnot python\n```\n```python\nsecond\n```"
+    assert extract_code(text, "python") == "second\n"
+    assert extract_code(text, "cpp") == "not python\n"
+    assert extract_code("no code here") == ""
+    assert extract_code(text, None) == ""  # upstream: no language, no code
+
+
+def test_code_reward_scores_each_mode(sandbox):
+    half_right = "a, b = map(int, input().split())\nprint(a + b if a else 99)"
+    completions = [answer(ADD), answer(half_right), [{"role": "assistant", "content": "no code"}]]
+    infos = [INFO] * 3
+    provider = sandbox  # noqa: E731
+    partial = get_code_reward(provider, scoring_mode="partial", test_batch_size=0)
+    assert partial(completions, verification_info=infos) == pytest.approx([1.0, 2 / 3, 0.0])
+    pass_fail = get_code_reward(provider, scoring_mode="pass_fail", test_batch_size=0)
+    assert pass_fail(completions, verification_info=infos) == [1.0, 0.0, 0.0]
+    weighted = get_code_reward(provider, scoring_mode="weighted_sum", test_batch_size=0)
+    assert weighted(completions, verification_info=infos) == pytest.approx([1.1, 0.2 / 3, 0.0])
+    binary = get_code_reward(provider, binary=True)
+    assert binary.__name__ == "binary_code_reward"
+    assert binary(completions, verification_info=infos) == [1.0, 0.0, 0.0]
+
+
+def test_early_stopping_counts_tests_after_a_failed_batch_as_failed(sandbox):
+    wrong_first = "a, b = map(int, input().split())\nprint(a + b if a != 1 else 0)"
+    one_at_a_time = get_code_reward(sandbox, scoring_mode="partial", test_batch_size=1)
+    all_at_once = get_code_reward(sandbox, scoring_mode="partial", test_batch_size=0)
+    assert one_at_a_time([answer(wrong_first)], verification_info=[INFO]) == [0.0]
+    assert all_at_once([answer(wrong_first)], verification_info=[INFO]) == pytest.approx([2 / 3])
+
+
+def test_rows_without_tests_are_not_judged_and_bad_rows_are_named(sandbox, caplog):
+    reward = get_code_reward(sandbox)
+    assert reward([answer(ADD)], verification_info=[{"language": "python", "test_cases": []}]) == [None]
+    with pytest.raises(ValueError, match="verification_info"):
+        reward([answer(ADD)])  # a missing column is the recipe's mistake: the whole call fails
+    # A malformed row is the dataset's: that row gets None and a warning naming what is wrong.
+    assert reward([answer(ADD)], verification_info=[{"language": "python", "test_cases": [{"in": "1"}]}]) == [None]
+    assert "test_cases'][0] must have 'input' and 'output'" in caplog.text
+    assert reward(["```python\n" + ADD + "\n```"], verification_info=[json.dumps(INFO)]) == [1.0]
+
+
+def test_code_reward_is_upstreams_fraction_of_tests_passed_by_default(sandbox):
+    # Three of four tests pass although the first fails: upstream's code_reward gives 0.75, not 0 (early stopping).
+    info = {"language": "python", "test_cases": [{"input": "0 0", "output": "1"}] + INFO["test_cases"][:3]}
+    assert len(info["test_cases"]) == 4
+    assert get_code_reward(sandbox)([answer(ADD)], verification_info=[info]) == [0.75]
+    assert get_code_reward(sandbox)([answer(ADD)], verification_info=[INFO]) == [1.0]
+    # The weighted, early-stopping scoring is there when asked for: code_scoring_mode and code_test_batch_size.
+    code_eval = build("code", code_scoring_mode="weighted_sum", code_test_batch_size=1)
+    with skip_without_isolation():
+        assert code_eval([answer(ADD)], verification_info=[INFO]) == pytest.approx([1.1])
+        assert code_eval([answer(ADD)], verification_info=[info]) == [0.0]  # the first test failed: stop there
+        # The scoring mode alone keeps code's default batch: every test runs, none counts as failed unrun.
+        weighted = build("code", code_scoring_mode="weighted_sum")
+        assert weighted([answer(ADD)], verification_info=[info]) == pytest.approx([0.075])
+    with pytest.raises(ValueError, match="code_scoring_mode must be one of"):
+        GRPOScriptArguments(dataset_name="x", code_scoring_mode="weighted")
+
+
+def test_cpp_verification_info_runs_cpp(sandbox):
+    cpp = "#include <iostream>\nint main(){ long a, b; std::cin >> a >> b; std::cout << a + b; }"
+    reward = get_code_reward(sandbox, scoring_mode="partial")
+    assert reward([answer(cpp, "cpp")], verification_info=[INFO | {"language": "cpp"}]) == [1.0]
+
+
+def test_ioi_reward_awards_subtask_points_only_when_all_tests_pass(sandbox):
+    info = {
+        "language": "python",
+        "subtasks": [
+            {"score": 30, "test_cases": [{"input": "1 2", "output": "3"}]},
+            {"score": 70, "test_cases": [{"input": "0 5", "output": "5"}, {"input": "2 2", "output": "4"}]},
+        ],
+    }
+    only_positive = "a, b = map(int, input().split())\nprint(a + b if a else -1)"
+    reward = get_ioi_code_reward(sandbox)
+    assert reward([answer(ADD), answer(only_positive)], verification_info=[info, info]) == pytest.approx([1.0, 0.3])
+
+
+def test_cf_reward_uses_generated_tests_and_penalizes_missing_or_broken_code(sandbox, tmp_path, monkeypatch):
+    (tmp_path / "tests.jsonl").write_text(
+        json.dumps({"problem_id": "1/A", "input": "100 1", "output": "101"})
+        + "\n"
+        + json.dumps({"problem_id": "2/B", "input": "1 1", "output": "2"})
+        + "\n"
+    )
+    monkeypatch.setenv("CF_TESTS_FOLDER", str(tmp_path))
+    codeforces._generated_tests_index.cache_clear()
+    small_only = "a, b = map(int, input().split())\nprint(a + b if a < 50 else 0)"
+    reward = get_cf_code_reward(sandbox, scoring_mode="pass_fail", language="python")
+    rows = {
+        "id": ["1/A"] * 4,
+        "official_tests": [[{"input": "1 2", "output": "3"}]] * 4,
+        "official_tests_complete": [False] * 4,
+    }
+    completions = [answer(ADD), answer(small_only), [{"role": "assistant", "content": "none"}], answer("def (")]
+    assert reward(completions, **rows) == [1.0, 0.0, -1.0, 0.0]
+    cpp_reward = get_cf_code_reward(sandbox, scoring_mode="pass_fail", language="cpp")
+    assert cpp_reward([answer("int main( {", "cpp")], **{k: v[:1] for k, v in rows.items()}) == [-0.1]
+    codeforces._generated_tests_index.cache_clear()
+
+
+def test_the_registry_builds_each_code_reward_from_the_recipes_sandbox(monkeypatch, sandbox):
+    asked = []
+    monkeypatch.setattr(code_rewards, "get_provider", lambda config: asked.append(config) or sandbox)
+    args = GRPOScriptArguments(
+        dataset_name="x", reward_funcs=["code", "binary_code"], code_provider="local", code_num_workers=3
+    )
+    code, binary = get_reward_funcs(args)
+    assert (code.__name__, binary.__name__) == ("code_reward", "binary_code_reward")
+    assert code([answer(ADD)], verification_info=[INFO]) == [1.0]
+    assert binary([answer(ADD)], verification_info=[INFO]) == [1.0]
+    assert asked == [SandboxConfig("local", num_workers=3)] * 2 and asked[0] is args.code_sandbox
+
+
+@pytest.mark.parametrize("name", ["code", "binary_code", "ioi_code", "cf_code"])
+def test_each_registry_reward_is_built_alone(monkeypatch, name):
+    from open_r1.rewards import code, codeforces, ioi
+
+    built = []
+    for module, factory in (
+        (code, "get_code_reward"),
+        (ioi, "get_ioi_code_reward"),
+        (codeforces, "get_cf_code_reward"),
+    ):
+        original = getattr(module, factory)
+        monkeypatch.setattr(module, factory, lambda *a, _f=factory, _o=original, **k: built.append(_f) or _o(*a, **k))
+    build(name)
+    expected = {"code": "get_code_reward", "binary_code": "get_code_reward"}.get(name, f"get_{name}_reward")
+    assert built == [expected]
+
+
+def test_module_level_code_reward_runs_on_the_default_local_provider():
+    from open_r1.rewards import code_reward
+
+    with skip_without_isolation():
+        rewards = code_reward([answer(ADD)], verification_info=[INFO])
+    assert rewards == [1.0]  # upstream's code_reward: the fraction of tests passed
+
+
+# --- bad input: a clear error or a per-row None, never a silent wrong reward, never a lost batch ----------------
+
+
+def with_language(language) -> dict:
+    return {**INFO, "language": language}
+
+
+@pytest.mark.parametrize("bad_language", [7, ["python"], "cobol"])
+def test_a_row_in_a_language_no_sandbox_runs_gets_none_and_the_others_keep_their_rewards(
+    sandbox, bad_language, caplog
+):
+    reward = get_code_reward(sandbox, scoring_mode="pass_fail")
+    rewards = reward(
+        [answer(ADD), answer(ADD), answer(ADD)], verification_info=[INFO, with_language(bad_language), INFO]
+    )
+    assert rewards == [1.0, None, 1.0]
+    assert "row 1 cannot be judged" in caplog.text and repr(bad_language)[:5] in caplog.text
+
+
+def test_a_test_whose_expected_output_is_none_is_not_compared_as_the_text_none(sandbox, caplog):
+    info = {"language": "python", "test_cases": [{"input": "", "output": None}]}
+    reward = get_code_reward(sandbox, scoring_mode="pass_fail")
+    assert reward([answer("print(None)")], verification_info=[info]) == [None]
+    assert "['output'] must be a string, got None" in caplog.text
+
+
+def test_per_call_provider_options_are_honoured_not_ignored(monkeypatch, sandbox):
+    asked = []
+    monkeypatch.setattr(code_rewards, "get_provider", lambda config: asked.append(config) or sandbox)
+    reward = accepting_upstream_options("code_reward", get_code_reward, NothingMayRun())
+    reward([answer(ADD)], verification_info=[INFO], provider_type="e2b", num_parallel=4, e2b_router_url="h:1")
+    assert asked == [SandboxConfig("e2b", num_workers=4, router_url="h:1")]
+
+
+def test_per_call_scoring_options_override_the_configuration(sandbox):
+    reward = accepting_upstream_options("code_reward", get_code_reward, sandbox, scoring_mode="weighted_sum")
+    half_wrong = "a, b = map(int, input().split())\nprint(a + b if a else 1)"
+    assert reward([answer(half_wrong)], verification_info=[INFO], scoring_mode="partial", test_batch_size=0) == [
+        pytest.approx(2 / 3)
+    ]
+    with pytest.raises(ValueError, match="scoring_mode must be one of"):
+        reward([answer(ADD)], verification_info=[INFO], scoring_mode="mostly")
+
+
+def test_enforce_same_language_refuses_mixed_batches(sandbox):
+    reward = get_code_reward(sandbox, enforce_same_language=True)
+    with pytest.raises(ValueError, match=r"enforce_same_language.*\['cpp', 'python'\]"):
+        reward([answer(ADD), answer(ADD)], verification_info=[INFO, with_language("cpp")])
+    upstream = accepting_upstream_options("code_reward", get_code_reward, sandbox)  # upstream's per-call keyword
+    with pytest.raises(ValueError, match=r"enforce_same_language.*\['cpp', 'python'\]"):
+        upstream(
+            [answer(ADD), answer(ADD)], verification_info=[INFO, with_language("cpp")], enforce_same_language=True
+        )
+
+
+def test_ioi_rows_that_cannot_be_judged_get_none_and_the_others_keep_their_rewards(sandbox, caplog):
+    reward = get_ioi_code_reward(sandbox, language="python")
+    subtasks = [{"score": 1, "test_cases": [{"input": "1 2", "output": "3"}]}]
+    rows = [
+        {"subtasks": subtasks},
+        {"subtasks": [{"score": 1, "test_cases": [{"input": "1 2", "output": None}]}]},  # no expected output
+        {"subtasks": subtasks, "language": "cobol"},
+        {"subtasks": subtasks, "language": 7},
+        {"subtasks": []},
+        {"subtasks": subtasks, "language": "py"},
+    ]
+    assert reward([answer(ADD)] * len(rows), verification_info=rows) == [1.0, None, None, None, None, 1.0]
+    for row in (1, 2, 3, 4):
+        assert f"ioi_code_reward: row {row} cannot be judged" in caplog.text
+
+
+def test_codeforces_rows_that_cannot_be_judged_get_none_and_the_others_keep_their_rewards(sandbox, caplog):
+    reward = get_cf_code_reward(sandbox, scoring_mode="pass_fail", language="python")
+    tests = [{"input": "1 2", "output": "3"}]
+    rewards = reward(
+        [answer(ADD)] * 5,
+        official_tests=[tests, tests, [{"input": "1 2", "output": None}], tests, "not a list"],
+        language=["python", 7, "python", None, "python"],  # None: the reward's own language
+    )
+    assert rewards == [1.0, None, None, 1.0, None]
+    assert "cf_code_reward: row 1 cannot be judged" in caplog.text and "got int 7" in caplog.text
+
+
+def test_a_column_passed_as_a_single_value_is_named():
+    reward = get_cf_code_reward(NothingMayRun(), language="python")
+    with pytest.raises(ValueError, match=r"'language' must be a dataset column.*'cpp'"):
+        reward([answer(ADD)], official_tests=[[]], language="cpp")
+
+
+def test_a_reward_built_for_a_language_no_sandbox_runs_fails_when_built():
+    for factory in (get_code_reward, get_ioi_code_reward, get_cf_code_reward):
+        with pytest.raises(ValueError, match="'cobol' is not supported"):
+            factory(NothingMayRun(), language="cobol")
+
+
+@pytest.mark.parametrize(
+    "reward_name, option, value",
+    [
+        ("binary_code_reward", "scoring_mode", "partial"),
+        ("ioi_code_reward", "scoring_mode", "partial"),
+        ("cf_code_reward", "patch_code", True),
+        ("code_reward", "patch_code", False),
+    ],
+)
+def test_a_per_call_option_a_reward_has_no_meaning_for_is_refused_by_name(reward_name, option, value):
+    import open_r1.rewards
+
+    reward = getattr(open_r1.rewards, reward_name)  # upstream's module-level rewards
+    with pytest.raises(TypeError, match=rf"cannot honour {option}={value!r}"):
+        reward([answer(ADD)], verification_info=[INFO], official_tests=[[]], **{option: value})
+
+
+def test_a_per_call_provider_setting_changes_only_that_setting_of_the_configured_provider(monkeypatch, sandbox):
+    from open_r1.compat.rewards import accepting_upstream_options as upstream
+
+    asked = []
+    monkeypatch.setattr(code_rewards, "get_provider", lambda config: asked.append(config) or sandbox)
+    args = GRPOScriptArguments(
+        dataset_name="x", code_provider="e2b", e2b_router_url="r:1", competitive_programming_provider="morph"
+    )
+    upstream("code_reward", get_code_reward, args.code_sandbox)(
+        [answer(ADD)], verification_info=[INFO], num_parallel=8
+    )
+    cf = upstream("cf_code_reward", get_cf_code_reward, args.competitive_programming_sandbox)
+    cf([answer(ADD)], official_tests=[INFO["test_cases"]], language=["python"], test_batch_size=0)
+    ioi_info = {"language": "python", "subtasks": [{"score": 1, "test_cases": INFO["test_cases"]}]}
+    ioi = upstream("ioi_code_reward", get_ioi_code_reward, args.competitive_programming_sandbox)
+    ioi([answer(ADD)], verification_info=[ioi_info], provider_type="local")
+    # cf_code runs on the competitive-programming provider, as upstream ran it on Piston; the e2b router is e2b's.
+    assert asked == [SandboxConfig("e2b", 8, "r:1"), SandboxConfig("morph", 2), SandboxConfig("local", 2)]
+
+
+def test_a_provider_setting_without_provider_type_is_refused_for_a_custom_provider():
+    reward = accepting_upstream_options("code_reward", get_code_reward, NothingMayRun())
+    with pytest.raises(TypeError, match=r"\['num_parallel'\] without provider_type"):
+        reward([answer(ADD)], verification_info=[INFO], num_parallel=4)
+
+
+def test_ioi_and_codeforces_rewards_honour_enforce_same_language(sandbox):
+    ioi = get_ioi_code_reward(sandbox, language="python", enforce_same_language=True)
+    subtasks = [{"score": 1, "test_cases": [{"input": "1 2", "output": "3"}]}]
+    with pytest.raises(ValueError, match=r"enforce_same_language.*\['cpp', 'python'\]"):
+        ioi(
+            [answer(ADD)] * 2,
+            verification_info=[{"subtasks": subtasks}, {"subtasks": subtasks, "language": "cpp"}],
+        )
+    cf = accepting_upstream_options("cf_code_reward", get_cf_code_reward, sandbox, language="python")
+    assert cf([answer(ADD)], official_tests=[[]], language=["py"], enforce_same_language=True) == [None]
+
+
+def test_a_router_url_no_reward_runs_on_is_an_error_not_ignored():
+    # Upstream's code_provider defaulted to e2b; here it is local, so an upstream recipe's router would go unused.
+    with pytest.raises(ValueError, match="e2b_router_url is set but nothing runs on e2b.*add code_provider: e2b"):
+        GRPOScriptArguments(dataset_name="x", e2b_router_url="r:8000")
+    with pytest.raises(ValueError, match="morph_router_url is set but nothing runs on morph"):
+        GRPOScriptArguments(dataset_name="x", code_provider="e2b", morph_router_url="r:8001")
+    args = GRPOScriptArguments(dataset_name="x", competitive_programming_provider="morph", morph_router_url="r:8001")
+    assert args.competitive_programming_sandbox == SandboxConfig("morph", router_url="r:8001")
+    assert args.code_sandbox == SandboxConfig("local")  # the router is morph's only
+    # The python tool counts as something running on e2b when the recipe has tools.
+    args = GRPOScriptArguments(dataset_name="x", tools=["python"], python_tool_provider="e2b", e2b_router_url="r:1")
+    assert args.tool_sandbox == SandboxConfig("e2b", router_url="r:1")

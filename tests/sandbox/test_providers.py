@@ -1,0 +1,251 @@
+"""E2B, Morph and Piston clients against their documented request/response shapes, without network; the
+routers against a local run of the router itself (served by uvicorn on a loopback port, local backend).
+"""
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from open_r1.sandbox import Limits, Submission, TestCase, Verdict
+from open_r1.sandbox.e2b import MISSING_KEY, E2BProvider
+from open_r1.sandbox.morph import MorphProvider
+from open_r1.sandbox.piston import PistonClient, PistonProvider, raw_from_piston
+from open_r1.sandbox.remote import evaluation_script, parse_script_output, with_retries
+from tests.support.sandbox_checks import skip_without_isolation
+
+ADD = Submission(
+    "a, b = map(int, input().split())\nprint(a + b)", "python", (TestCase("1 2", "3"), TestCase("2 2", "5"))
+)
+
+
+def run_script_here(script: str) -> str:
+    """What a cloud sandbox does with the evaluation script: run it with python3 (here, unisolated, trusted code)."""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60).stdout
+
+
+def test_evaluation_script_runs_programs_and_reports_raw_outcomes():
+    parsed = parse_script_output(run_script_here(evaluation_script(ADD, "python", Limits())))
+    assert [r["stdout"] for r in parsed["results"]] == ["3\n", "4\n"]
+    assert "SECRET" not in evaluation_script(
+        Submission("x", "python", (TestCase("in", "SECRET"),)), "python", Limits()
+    )
+
+
+def test_retries_back_off_then_give_up():
+    calls, sleeps = [], []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("429 rate limited")
+        return "ok"
+
+    assert with_retries(flaky, attempts=4, base_delay=1.0, sleep=sleeps.append) == "ok"
+    assert len(sleeps) == 2 and sleeps[1] > sleeps[0]
+    with pytest.raises(ConnectionError):
+        with_retries(lambda: (_ for _ in ()).throw(ConnectionError("down")), attempts=2, sleep=lambda _: None)
+
+
+# ---------------------------------------------------------------------------------------------
+# E2B: AsyncSandbox.create(...) -> sandbox.run_code(code, language=...) -> Execution(logs.stdout=[...])
+# ---------------------------------------------------------------------------------------------
+
+
+class FakeE2BSandbox:
+    created, killed, fail_first = 0, 0, 0
+
+    @classmethod
+    async def create(cls, timeout=None, **kwargs):
+        cls.created += 1
+        if cls.fail_first:
+            cls.fail_first -= 1
+            raise RuntimeError("RateLimitException: 429")
+        return cls()
+
+    async def run_code(self, code, language=None, timeout=None):
+        assert language == "python"
+        stdout = run_script_here(code)
+        return SimpleNamespace(logs=SimpleNamespace(stdout=[stdout[:10], stdout[10:]], stderr=[]), error=None)
+
+    async def kill(self):
+        type(self).killed += 1
+
+
+def test_e2b_provider_runs_scripts_in_sandboxes_and_kills_them(monkeypatch):
+    monkeypatch.setattr("open_r1.sandbox.remote.time.sleep", lambda _: None)
+    FakeE2BSandbox.fail_first = 1
+    provider = E2BProvider(num_workers=2, sandbox_class=FakeE2BSandbox)
+    [result] = provider.execute([ADD], test_batch_size=0)
+    assert [o.verdict for o in result.outcomes] == [Verdict.PASSED, Verdict.FAILED]
+    assert FakeE2BSandbox.killed == 1 and FakeE2BSandbox.created == 2
+
+
+def test_e2b_failures_give_reward_zero_not_an_exception(monkeypatch):
+    monkeypatch.setattr("open_r1.sandbox.remote.time.sleep", lambda _: None)
+    FakeE2BSandbox.fail_first = 100
+    [result] = E2BProvider(sandbox_class=FakeE2BSandbox, retries=2).execute([ADD])
+    FakeE2BSandbox.fail_first = 0
+    assert result.sandbox_error and result.score("weighted_sum") == 0.0
+
+
+def test_e2b_without_a_key_says_how_to_fix(monkeypatch, tmp_path):
+    monkeypatch.delenv("E2B_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env here
+    with pytest.raises(ValueError, match="E2B_API_KEY") as error:
+        E2BProvider()
+    assert str(error.value) == MISSING_KEY
+
+
+# ---------------------------------------------------------------------------------------------
+# Morph: client.instances.start(snapshot_id=...) -> instance.exec([...]) -> InstanceExecResponse
+# ---------------------------------------------------------------------------------------------
+
+
+class FakeMorphInstance:
+    def __init__(self, log):
+        self.log = log
+
+    def wait_until_ready(self, timeout=None):
+        self.log.append("ready")
+
+    def exec(self, command, timeout=None):
+        assert command[:2] == ["python3", "-c"]
+        return SimpleNamespace(exit_code=0, stdout=run_script_here(command[2]), stderr="")
+
+    def stop(self):
+        self.log.append("stopped")
+
+
+def test_morph_provider_starts_runs_and_stops_an_instance(monkeypatch):
+    log = []
+    monkeypatch.setenv("MORPH_SNAPSHOT_ID", "snapshot_test")
+
+    def start(snapshot_id, ttl_seconds):
+        log.append(snapshot_id)
+        return FakeMorphInstance(log)
+
+    client = SimpleNamespace(instances=SimpleNamespace(start=start))
+    [result] = MorphProvider(client=client).execute([ADD], test_batch_size=0)
+    assert [o.verdict for o in result.outcomes] == [Verdict.PASSED, Verdict.FAILED]
+    assert log == ["snapshot_test", "ready", "stopped"]
+
+
+def test_morph_without_snapshot_says_how_to_fix(monkeypatch, tmp_path):
+    monkeypatch.delenv("MORPH_SNAPSHOT_ID", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="MORPH_SNAPSHOT_ID"):
+        MorphProvider(client=object())
+
+
+# ---------------------------------------------------------------------------------------------
+# Piston v2: POST /execute {language, version, files, stdin, ...} -> {run: {stdout, code, signal, status}}
+# ---------------------------------------------------------------------------------------------
+
+
+class FakePistonSession:
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.requests = []
+
+    def post(self, url, json=None, timeout=None):
+        self.requests.append((url, json))
+        status, body = self.answers.pop(0)
+        return SimpleNamespace(status_code=status, json=lambda: body, text=str(body))
+
+
+def test_piston_provider_sends_v2_bodies_round_robin_and_grades():
+    answers = [
+        (503, {"message": "busy"}),
+        (200, {"language": "python", "run": {"stdout": "3\n", "stderr": "", "code": 0, "signal": None}}),
+        (200, {"run": {"stdout": "", "stderr": "", "code": None, "signal": "SIGKILL", "status": "TO"}}),
+    ]
+    session = FakePistonSession(answers)
+    client = PistonClient(["http://a:2000/api/v2", "http://b:2000/api/v2"], session=session)
+    provider = PistonProvider(client, retries=3)
+    import open_r1.sandbox.remote as remote
+
+    original = remote.time.sleep
+    remote.time.sleep = lambda _: None
+    try:
+        [result] = provider.execute([ADD], test_batch_size=1)
+    finally:
+        remote.time.sleep = original
+    assert [o.verdict for o in result.outcomes] == [Verdict.PASSED, Verdict.TIMEOUT]
+    urls = [url for url, _ in session.requests]
+    assert urls == ["http://a:2000/api/v2/execute", "http://b:2000/api/v2/execute", "http://a:2000/api/v2/execute"]
+    body = session.requests[1][1]
+    assert body["language"] == "python" and body["version"] == "*" and body["stdin"] == "1 2\n"
+    assert body["files"] == [{"name": "main.py", "content": ADD.source}]
+
+
+def test_piston_compile_errors_and_status_codes_map_to_verdicts():
+    assert raw_from_piston({"run": {"code": 0, "stdout": "x", "status": "OL"}})["output_exceeded"]
+    assert raw_from_piston({"run": {"code": None, "signal": "SIGSEGV"}})["signal"] == 11
+    with pytest.raises(ValueError, match="PISTON_ENDPOINTS"):
+        PistonProvider.from_env()
+
+
+# ---------------------------------------------------------------------------------------------
+# Routers: a real uvicorn server on loopback, backed by the local sandbox
+# ---------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def router_url():
+    uvicorn = pytest.importorskip("uvicorn")
+    from open_r1.sandbox.router import build_router_app, local_backend
+
+    with skip_without_isolation():
+        backend = local_backend(2)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(build_router_app(backend, 2, "local"), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("provider_class", [E2BProvider, MorphProvider])
+def test_routed_providers_run_through_a_local_router(router_url, provider_class):
+    cpp = Submission('#include <cstdio>\nint main(){ puts("3"); }', "cpp", (TestCase("", "3"),))
+    broken = Submission("int main( {", "cpp", (TestCase("", "3"),))
+    results = provider_class(router_url=router_url).execute([ADD, cpp, broken], test_batch_size=0)
+    assert [o.verdict for o in results[0].outcomes] == [Verdict.PASSED, Verdict.FAILED]
+    assert [o.verdict for o in results[1].outcomes] == [Verdict.PASSED]
+    assert results[2].compile_error is not None
+
+
+def test_router_reports_per_script_failures_and_health(router_url):
+    import requests
+
+    answer = requests.post(
+        f"http://{router_url}/execute_batch",
+        json={"scripts": ["print('fine')", "raise SystemExit(3)"], "languages": ["python", "python"], "timeout": 30},
+        timeout=60,
+    ).json()
+    assert answer[0] == {"stdout": "fine\n", "exception_str": None}
+    assert answer[1]["stdout"] is None and "script failed" in answer[1]["exception_str"]
+    health = requests.get(f"http://{router_url}/health", timeout=10).json()
+    assert health["backend"] == "local" and health["max_concurrency"] == 2
+    rejected = requests.post(
+        f"http://{router_url}/execute_batch", json={"scripts": ["x"], "languages": ["rust"]}, timeout=10
+    )
+    assert rejected.status_code == 422 and json.loads(rejected.text)

@@ -1,0 +1,134 @@
+"""Specification of `scripts/pass_rate_filtering/compute_pass_rate.py`: sample, grade, filter, write pass rates."""
+
+import json
+
+import datasets
+import pytest
+
+from tests.support.script_module import load_module
+
+
+@pytest.fixture(scope="module")
+def script():
+    return load_module("scripts/pass_rate_filtering/compute_pass_rate.py", "compute_pass_rate")
+
+
+def _args(script, **overrides):
+    script_fields = {"dataset_name", "dataset_train_split", "dataset_prompt_column", "reward_funcs", "output_dir"}
+    script_fields |= {"pass_rate_min", "pass_rate_max", "dataset_start_index", "dataset_end_index"}
+    script_kwargs = {k: v for k, v in overrides.items() if k in script_fields}
+    gen_kwargs = {k: v for k, v in overrides.items() if k not in script_fields}
+    return script.PassRateScriptArguments(**script_kwargs), script.PassRateGenerationArguments(**gen_kwargs)
+
+
+def test_cpu_run_with_the_tiny_model_writes_pass_rate_columns(script, tiny_model, tiny_assets, tmp_path):
+    script_args, gen_args = _args(
+        script,
+        dataset_name=str(tiny_assets["tiny-math"]),
+        dataset_train_split="test",
+        dataset_prompt_column="prompt",
+        dataset_end_index=6,
+        reward_funcs=["accuracy"],
+        pass_rate_min=0.0,
+        pass_rate_max=1.0,
+        output_dir=str(tmp_path / "out"),
+        model_name_or_path=str(tiny_model),
+        backend="transformers",
+        num_generations=3,
+        max_completion_length=8,
+        temperature=1.0,
+    )
+    script.main(script_args, gen_args)
+    saved = datasets.load_from_disk(str(tmp_path / "out"))
+    assert sorted(saved) == ["test", "test_all"]
+    everything = saved["test_all"]
+    assert len(everything) == 6 and len(saved["test"]) == 6  # [0, 1] keeps every gradable row
+    for row in everything:
+        assert len(row["pass_rate_generations"]) == 3 and len(row["pass_rate_rewards"]) == 3
+        assert row["pass_rate"] == sum(row["pass_rate_rewards"]) / 3
+
+
+@pytest.fixture
+def problems(tmp_path):
+    rows = [
+        {"problem": "What is 2+2?", "solution": "4"},
+        {"problem": "What is 3+4?", "solution": "7"},
+        {"problem": "What is 1/2?", "solution": "\\frac{1}{2}"},
+        {"problem": "Unparseable gold", "solution": "\\boxed{}"},
+    ]
+    path = tmp_path / "problems.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_rows_are_kept_only_when_their_pass_rate_lies_in_the_bounds(script, problems, tmp_path, monkeypatch):
+    canned = [
+        ["\\boxed{4}", "\\boxed{4}", "\\boxed{4}", "\\boxed{5}"],  # 0.75
+        ["\\boxed{7}", "\\boxed{1}", "\\boxed{2}", "no answer"],  # 0.25
+        ["\\boxed{0.5}", "\\boxed{\\frac{2}{4}}", "\\boxed{1/2}", "\\boxed{\\frac12}"],  # 1.0
+        ["\\boxed{1}", "\\boxed{1}", "\\boxed{1}", "\\boxed{1}"],  # gold cannot be graded
+    ]
+    monkeypatch.setitem(script.SAMPLERS, "openai", lambda conversations, args: canned[: len(conversations)])
+    script_args, gen_args = _args(
+        script,
+        dataset_name=str(problems),
+        dataset_prompt_column="problem",
+        reward_funcs=["accuracy"],
+        pass_rate_min=0.2,
+        pass_rate_max=0.8,
+        output_dir=str(tmp_path / "out"),
+        model_name_or_path="served-model",
+        backend="openai",
+        num_generations=4,
+    )
+    result = script.main(script_args, gen_args)
+    assert result["train_all"]["pass_rate"] == [0.75, 0.25, 1.0, None]
+    assert result["train_all"]["pass_rate_rewards"][1] == [1.0, 0.0, 0.0, 0.0]
+    assert result["train"]["problem"] == ["What is 2+2?", "What is 3+4?"]
+    assert datasets.load_from_disk(str(tmp_path / "out"))["train"]["pass_rate"] == [0.75, 0.25]
+
+
+def test_conversational_prompts_are_used_as_is_and_a_system_prompt_is_prepended(script):
+    conversations = script.build_conversations(
+        ["Solve x.", [{"role": "user", "content": "Hi"}]], system_prompt="Think.", column="prompt"
+    )
+    assert conversations == [
+        [{"role": "system", "content": "Think."}, {"role": "user", "content": "Solve x."}],
+        [{"role": "system", "content": "Think."}, {"role": "user", "content": "Hi"}],
+    ]
+    with pytest.raises(ValueError, match="row 0: column 'prompt' must be a string or a list of messages"):
+        script.build_conversations([42], None, "prompt")
+
+
+def test_bad_bounds_and_missing_outputs_are_rejected(script, monkeypatch):
+    import huggingface_hub
+
+    with pytest.raises(ValueError, match="pass_rate_min <= pass_rate_max"):
+        script.PassRateScriptArguments(dataset_name="x", pass_rate_min=0.9, pass_rate_max=0.1, output_dir="o")
+    # No output named: upstream pushed to <dataset>-<model>-<revision>-gen; that needs a login, checked up front.
+    gen_args = script.PassRateGenerationArguments(model_name_or_path="org/Model-7B", model_revision="v1")
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
+    with pytest.raises(ValueError, match="set output_dir.*pushed to org/data-Model-7B-v1-gen.*Hub login"):
+        script.resolve_outputs(script.PassRateScriptArguments(dataset_name="org/data"), gen_args)
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: "hf_token")
+    script_args = script.PassRateScriptArguments(dataset_name="org/data")
+    script.resolve_outputs(script_args, gen_args)
+    assert script_args.output_dataset_name == "org/data-Model-7B-v1-gen"
+
+
+def test_model_loading_fields_are_refused_where_the_backend_cannot_apply_them(script):
+    with pytest.raises(ValueError, match=r"backend 'openai' cannot apply \['chat_template', 'model_revision'\]"):
+        script.PassRateGenerationArguments(
+            model_name_or_path="m", backend="openai", model_revision="v1", chat_template="x"
+        )
+    with pytest.raises(ValueError, match="attn_implementation='eager': backend 'vllm' chooses its own"):
+        script.PassRateGenerationArguments(model_name_or_path="m", attn_implementation="eager")
+    script.PassRateGenerationArguments(model_name_or_path="m", attn_implementation="flash_attention_2")  # upstream's
+    with pytest.raises(ValueError, match="one positive weight per reward"):
+        script.PassRateScriptArguments(
+            dataset_name="x", output_dir="o", reward_funcs=["accuracy"], reward_weights=[0.0]
+        )
+    weighted = script.PassRateScriptArguments(
+        dataset_name="x", output_dir="o", reward_funcs=["accuracy"], reward_weights=[1.0]
+    )
+    assert weighted.reward_weights == [1.0]

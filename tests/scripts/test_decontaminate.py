@@ -1,0 +1,210 @@
+"""Specification of decontamination: `open_r1.data.contamination` and `scripts/decontaminate.py`."""
+
+import json
+
+import datasets
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
+from tests.support.script_module import load_module
+
+
+def _load_script():
+    return load_module("scripts/decontaminate.py", "decontaminate_script")
+
+
+BENCHMARK = {
+    "algebra": [
+        "Find all real numbers x such that x squared minus five x plus six equals zero.",
+        "Let f be a function with f of two equal to seven; compute f of f of two.",
+    ],
+    "geometry": ["A circle of radius three is inscribed in a square. What is the area of the square outside it?"],
+}
+
+
+def reference_masks(texts, benchmarks, n):
+    """Straightforward definition: shared word n-gram tuple, or whole-text equality below n words."""
+    masks = []
+    for text in texts:
+        words = text.lower().split()
+        grams = {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+        mask = 0
+        for bit, problems in enumerate(benchmarks.values()):
+            for problem in problems:
+                bench_words = problem.lower().split()
+                if len(bench_words) < n:
+                    hit = len(words) < n and words == bench_words
+                else:
+                    hit = bool(grams & {tuple(bench_words[i : i + n]) for i in range(len(bench_words) - n + 1)})
+                if hit:
+                    mask |= 1 << bit
+        masks.append(mask)
+    return masks
+
+
+def test_planted_problems_are_found_verbatim_recased_respaced_and_embedded_and_nothing_else():
+    algebra, second_algebra = BENCHMARK["algebra"]
+    geometry = BENCHMARK["geometry"][0]
+    seven_words = " ".join(algebra.split()[:7])
+    rows = [
+        algebra,  # verbatim
+        second_algebra.upper(),  # re-cased
+        "\n\t".join(geometry.split("  ")).replace(" ", "   \n "),  # whitespace changed
+        "Warm-up first. " + geometry + " Then explain.",  # embedded in other text
+        f"{seven_words} but then it changes completely here",  # only 7 shared words: not contaminated
+        "Find all real numbers x such that y squared minus five x plus six equal zero.",  # every 7th word changed
+        "An unrelated problem about counting sheep in a field of grass.",
+        "",
+    ]
+    index = NgramIndex(BENCHMARK, ngram_size=8)
+    flags = masks_to_flags(index.flag_texts(rows), index.names)
+    assert flags["algebra"] == [True, True, False, False, False, False, False, False]
+    assert flags["geometry"] == [False, False, True, True, False, False, False, False]
+
+
+def test_benchmark_problem_shorter_than_ngram_matches_only_a_row_equal_to_it():
+    index = NgramIndex({"short": ["Compute $\\dbinom{31}{28}$."]}, ngram_size=8)
+    rows = ["compute   $\\dbinom{31}{28}$.", "Please compute $\\dbinom{31}{28}$.", "Compute $\\dbinom{31}{29}$."]
+    assert index.flag_texts(rows).tolist() == [1, 0, 0]
+
+
+words = st.sampled_from(["a", "b", "c", "Σ", "ΟΣ", "x²", "İ", "déjà", "1", "$x$", "A", "B", "\ud800z"])
+spaces = st.sampled_from([" ", "  ", "\n", "\t", "\u3000", "\xa0", "\x1f"])
+texts = st.lists(st.tuples(words, spaces), max_size=14).map(lambda parts: "".join(w + s for w, s in parts))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    benchmarks=st.dictionaries(
+        st.sampled_from(["b0", "b1", "b2"]),
+        st.lists(texts.filter(lambda t: t.split()), min_size=1, max_size=3),
+        min_size=1,
+    ),
+    rows=st.lists(texts, max_size=12),
+    n=st.integers(1, 4),
+)
+def test_batched_hashing_gives_exactly_the_reference_flags(benchmarks, rows, n):
+    index = NgramIndex(benchmarks, ngram_size=n)
+    assert index.flag_texts(rows).tolist() == reference_masks(rows, benchmarks, n)
+
+
+def test_parallel_flagging_equals_one_process_and_keeps_row_order():
+    rng = np.random.default_rng(0)
+    vocabulary = " ".join(BENCHMARK["algebra"] + BENCHMARK["geometry"]).split()
+    rows = [" ".join(rng.choice(vocabulary, size=30)) for _ in range(300)]
+    rows[17], rows[250] = BENCHMARK["geometry"][0], BENCHMARK["algebra"][1]
+    index = NgramIndex(BENCHMARK, ngram_size=8)
+    parallel = flag_texts_parallel(index, rows, num_proc=2, batch_size=40)
+    assert parallel.tolist() == flag_texts_parallel(index, rows, num_proc=1, batch_size=40).tolist()
+    assert parallel.tolist() == reference_masks(rows, BENCHMARK, 8)
+    assert parallel[17] == 2 and parallel[250] == 1
+
+
+def test_bad_rows_and_benchmarks_are_rejected_with_their_position():
+    index = NgramIndex(BENCHMARK)
+    with pytest.raises(ValueError, match="row 12: expected the problem text as a string, got None"):
+        index.flag_texts(["fine", None], first_row=11)
+    with pytest.raises(ValueError, match="benchmark 'geometry', problem 1: expected a non-empty string"):
+        NgramIndex({"geometry": ["ok text", "   "]})
+    with pytest.raises(ValueError, match="ngram_size"):
+        NgramIndex(BENCHMARK, ngram_size=0)
+
+
+def _write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return str(path)
+
+
+@pytest.fixture
+def planted(tmp_path):
+    benchmark_file = _write_jsonl(
+        tmp_path / "algebra_bench.jsonl", [{"problem": p, "answer": "1"} for p in BENCHMARK["algebra"]]
+    )
+    rows = [{"problem": f"Clean problem number {i} about apples, oranges and pears.", "id": i} for i in range(20)]
+    rows[3]["problem"] = BENCHMARK["algebra"][0].upper()
+    rows[9]["problem"] = "  \n".join(BENCHMARK["algebra"][1].split(" "))
+    dataset_file = _write_jsonl(tmp_path / "train.jsonl", rows)
+    return dataset_file, benchmark_file
+
+
+def test_script_writes_flag_columns_and_contamination_counts_offline(planted, tmp_path):
+    dataset_file, benchmark_file = planted
+    output = tmp_path / "flagged"
+    report = _load_script().main(
+        [
+            "--dataset",
+            dataset_file,
+            "--benchmark_files",
+            benchmark_file,
+            "--output_dir",
+            str(output),
+            "--num_proc",
+            "2",
+        ]
+    )
+    expected = {"rows": 20, "contaminated": {"algebra_bench": 2}, "removed": 0}
+    assert report == expected
+    assert json.loads((output / "contamination.json").read_text()) == expected
+    flagged = datasets.load_from_disk(str(output))
+    assert [i for i, flag in enumerate(flagged["contaminated_algebra_bench"]) if flag] == [3, 9]
+
+
+def test_script_cleanup_removes_exactly_the_contaminated_rows(planted, tmp_path):
+    dataset_file, benchmark_file = planted
+    output = tmp_path / "clean"
+    args = ["--dataset", dataset_file, "--benchmark_files", benchmark_file, "--output_dir", str(output), "--cleanup"]
+    report = _load_script().main(args + ["--num_proc", "1"])
+    assert report["removed"] == 2
+    cleaned = datasets.load_from_disk(str(output))
+    assert cleaned.column_names == ["problem", "id"]
+    assert cleaned["id"] == [i for i in range(20) if i not in (3, 9)]
+
+
+def test_script_names_a_missing_column(planted, tmp_path):
+    dataset_file, benchmark_file = planted
+    script = _load_script()
+    with pytest.raises(ValueError, match="'question' is not a column of the dataset"):
+        script.main(
+            ["--dataset", dataset_file, "--benchmark_files", benchmark_file, "--problem_column", "question"]
+            + ["--output_dir", str(tmp_path / "o")]
+        )
+    with pytest.raises(ValueError, match=r"benchmark file .* has no column 'statement'"):
+        script.main(
+            ["--dataset", dataset_file, "--benchmark_files", benchmark_file, "--benchmark_column", "statement"]
+            + ["--output_dir", str(tmp_path / "o")]
+        )
+
+
+def test_real_benchmark_problems_planted_in_a_dataset_are_found(shared_data, tmp_path):
+    benchmark_files = [str(shared_data / name) for name in ("math500.jsonl", "aime24.jsonl", "aime25.jsonl")]
+    math500 = [json.loads(line)["problem"] for line in open(shared_data / "math500.jsonl")]
+    aime25 = [json.loads(line)["problem"] for line in open(shared_data / "aime25.jsonl")]
+    gsm8k = [json.loads(line)["problem"] for line in open(shared_data / "gsm8k_test.jsonl")][:200]
+    rows = list(gsm8k)
+    rows[10] = math500[123]
+    rows[50] = aime25[4].upper()
+    rows[150] = "  ".join(math500[-1].split())
+    dataset_file = _write_jsonl(tmp_path / "mix.jsonl", [{"problem": p} for p in rows])
+    report = _load_script().main(
+        ["--dataset", dataset_file, "--benchmark_files", *benchmark_files, "--output_dir", str(tmp_path / "out")]
+    )
+    assert report["contaminated"] == {"math500": 2, "aime24": 0, "aime25": 1}
+    flagged = datasets.load_from_disk(str(tmp_path / "out"))
+    assert [i for i, f in enumerate(flagged["contaminated_math500"]) if f] == [10, 150]
+    assert [i for i, f in enumerate(flagged["contaminated_aime25"]) if f] == [50]
+
+
+def test_hub_benchmarks_are_the_default_only_without_local_files_and_local_data_needs_a_destination(tmp_path):
+    script = _load_script()
+    assert script.parse_args(["--dataset", "org/data"]).hub_benchmarks == sorted(script.HUB_BENCHMARKS)
+    local = script.parse_args(["--dataset", "org/data", "--benchmark_files", "a.jsonl"])
+    assert local.hub_benchmarks == [] and local.benchmark_files == ["a.jsonl"]
+    both = script.parse_args(["--dataset", "org/data", "--benchmark_files", "a.jsonl", "--hub_benchmarks", "math_500"])
+    assert both.hub_benchmarks == ["math_500"]
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"problem": "x"}\n')
+    with pytest.raises(SystemExit):
+        script.parse_args(["--dataset", str(data), "--benchmark_files", "a.jsonl"])

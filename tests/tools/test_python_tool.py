@@ -1,0 +1,189 @@
+"""The python tool (open_r1.tools): what the model reads back, state within a rollout, and hostile calls.
+
+Every hostile call must come back as text within its limits, and the next call of the same rollout (and of the
+next rollout) must work: training continues whatever a completion's code does.
+"""
+
+import secrets
+import time
+
+import pytest
+
+from open_r1.sandbox import SandboxConfig
+from open_r1.sandbox.factory import clear_providers
+from open_r1.tools import PythonTool, PythonToolSettings, ToolStats
+from open_r1.tools.python_tool import truncate
+from tests.support.memory_scanner import REPORT, scanner, sha
+from tests.support.sandbox_checks import skip_without_isolation, within
+
+pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
+
+WALL = 2.0
+SETTINGS = PythonToolSettings(SandboxConfig(num_workers=1), wall_seconds=WALL, memory_mb=256, max_output_chars=300)
+
+
+@pytest.fixture(scope="module")
+def make_tool():
+    """New rollouts' tools on one shared provider (as in training); the provider is closed after the module."""
+    stats = ToolStats()
+
+    def make(settings: PythonToolSettings = SETTINGS) -> PythonTool:
+        with skip_without_isolation():
+            tool = PythonTool(settings, stats)
+            tool.python("pass")  # starts the worker, or reports that this machine cannot isolate
+        tool.reset()
+        return tool
+
+    make.stats = stats
+    yield make
+    clear_providers()
+
+
+def test_the_model_reads_stdout_and_state_carries_over_within_a_rollout(make_tool):
+    tool = make_tool()
+    assert tool.python("x = 6 * 7\nprint(x)") == "42\n"
+    assert tool.python("def double(n):\n    return 2 * n\nprint(double(x))") == "84\n"
+    # Earlier cells are replayed silently: their output is not shown again.
+    assert tool.python("print(x + 1)") == "43\n"
+    assert tool.python("y = 1") == "(no output)"
+
+
+def test_errors_come_back_as_the_cells_traceback_and_failed_cells_are_not_replayed(make_tool):
+    tool = make_tool()
+    text = tool.python("z = 5\n1 / 0")
+    assert "ZeroDivisionError: division by zero" in text and '"<cell>", line 2' in text
+    assert "solution.py" not in text, "the replay wrapper's frames are not the model's business"
+    assert "NameError" in tool.python("print(z)"), "a failed cell's assignments must not be replayed"
+    assert "SyntaxError" in tool.python("print(")
+    assert tool.python("print('still fine')") == "still fine\n"
+
+
+def test_reset_starts_a_new_rollout_with_nothing_from_the_last(make_tool):
+    tool = make_tool()
+    tool.python("secret = 'abc'")
+    tool.reset()
+    assert "NameError" in tool.python("print(secret)")
+    assert tool.cells == [], "a failed cell is not kept for replay"
+
+
+def test_a_rollout_cannot_read_another_rollouts_code_or_output_from_memory(make_tool):
+    token = secrets.token_hex(16)
+    victim, attacker = make_tool(), make_tool()
+    assert victim.python(f"answer = '{token}'\nprint(answer)") == token + "\n"
+    # The attacker scans its whole address space for the victim's token (it knows only its hash).
+    report = within(120, attacker.python, scanner([sha(token)], action=REPORT))
+    assert report.startswith("clean"), report
+
+
+def test_long_output_is_cut_with_a_marker_within_the_limit(make_tool):
+    tool = make_tool()
+    text = tool.python("print('a' * 100_000)")
+    assert len(text) <= SETTINGS.max_output_chars
+    assert text.startswith("a" * 100) and "characters cut" in text
+    assert truncate("b" * 10, 300) == "b" * 10
+    tail = truncate("x" * 500 + "\nValueError: bad", 100, keep_end=True)
+    assert len(tail) <= 100 and tail.endswith("ValueError: bad") and tail.startswith("[... ")
+
+
+HOSTILE_CALLS = {
+    "hang": ("while True:\n    pass", "time limit"),
+    "closed descriptors then hang": (
+        "import os\nprint(42, flush=True)\nos.close(1)\nos.close(2)\nwhile True: pass",
+        "time limit",
+    ),
+    "sleep past the limit": ("import time\ntime.sleep(60)", "time limit"),
+    "memory": ("blocks = []\nwhile True:\n    blocks.append(bytearray(50 << 20))", "MemoryError"),
+    "fork bomb": (
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+        "time limit",
+    ),
+    "endless output": ("while True:\n    print('x' * 1000)", "output limit"),
+    "endless stderr": ("import sys\nwhile True:\n    sys.stderr.write('e' * 1000)", "time limit"),
+    "exit with a status": ("raise SystemExit(3)", "exit status 3"),
+    "read the trainer's files": ("print(open('/work/main/README.md').read())", "FileNotFoundError"),
+    "network": ("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)", "Error"),
+}
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", list(HOSTILE_CALLS))
+def test_a_hostile_call_returns_an_error_message_within_its_limit_and_the_rollout_goes_on(make_tool, name):
+    code, expected = HOSTILE_CALLS[name]
+    tool = make_tool()
+    tool.python("kept = 1")
+    errors_before = make_tool.stats.errors
+    started = time.monotonic()
+    text = within(60, tool.python, code)
+    elapsed = time.monotonic() - started
+    assert expected in text, text
+    assert len(text) <= SETTINGS.max_output_chars
+    # The wall limit plus the sandbox's kill and drain; never the program's own 60 s or forever.
+    assert elapsed < WALL + 8, f"{name}: the call took {elapsed:.1f} s"
+    assert make_tool.stats.errors == errors_before + 1, "the call must count as a tool error"
+    assert tool.python("print(kept)") == "1\n", "the next call of the rollout must work"
+    assert make_tool().python("print('next rollout')") == "next rollout\n"
+
+
+def test_a_sandbox_failure_is_a_message_not_an_exception(make_tool, monkeypatch):
+    tool = make_tool()
+
+    def broken(*args, **kwargs):
+        raise OSError("the worker died")
+
+    monkeypatch.setattr(tool._provider, "run_raw", broken)
+    text = tool.python("print(1)")
+    assert text.startswith("Error: the interpreter failed") and "the worker died" in text
+    assert tool.cells == []
+
+
+def test_arguments_that_are_not_code_are_refused_by_name(make_tool):
+    tool = make_tool()
+    assert "'code' must be a string" in tool.python(["print(1)"])
+
+
+def test_stats_give_calls_per_rollout_error_rate_and_time():
+    stats = ToolStats()
+    stats.record_rollout()
+    stats.record_rollout()
+    stats.record_call(0.5, failed=False)
+    stats.record_call(0.25, failed=True)
+    stats.record_call(0.75, failed=False)
+    assert stats.drain() == {
+        "tools/python_calls_per_completion": 1.5,
+        "tools/python_error_rate": pytest.approx(1 / 3),
+        "tools/python_seconds_per_call": 0.5,
+    }
+    assert stats.drain() == {}, "drain starts afresh"
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("sandbox", SandboxConfig("piston"), "provider must be one of"),
+        ("wall_seconds", 0, "wall_seconds must be > 0"),
+        ("memory_mb", 8, "memory_mb must be >= 64"),
+        ("max_output_chars", 10, "max_output_chars must be >= 50"),
+    ],
+)
+def test_bad_settings_name_the_field(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        PythonToolSettings(**{field: value})
+
+
+def test_the_recipes_tool_sandbox_reaches_the_provider_with_the_tools_limits(monkeypatch):
+    from open_r1.configs import GRPOScriptArguments
+    from open_r1.tools import python_tool
+    from open_r1.tools.training import tool_settings_from_args
+
+    args = GRPOScriptArguments(
+        dataset_name="x", tools=["python"], python_tool_provider="e2b", e2b_router_url="r:1", code_num_workers=3,
+        python_tool_wall_seconds=2.5, python_tool_memory_mb=128,
+    )  # fmt: skip
+    settings = tool_settings_from_args(args)
+    assert settings.sandbox is args.tool_sandbox
+    asked = []
+    monkeypatch.setattr(python_tool, "get_provider", lambda config: asked.append(config))
+    settings.get_provider()
+    [config] = asked
+    assert (config.provider, config.num_workers, config.router_url) == ("e2b", 3, "r:1")
+    assert (config.limits.wall_seconds, config.limits.memory_mb) == (2.5, 128)

@@ -1,0 +1,203 @@
+"""GRPO with the python tool on CPU, through src/open_r1/grpo.py's main and a recipe with `tools: [python]`.
+
+The model has memorised one tool rollout (conftest's `tool_calling_model`), so its completions call the tool.
+The test checks what issue 17 asks of training: the calls ran in the sandbox, their results reached the
+model's context, the result tokens were masked out of the loss, and the rewards graded the whole rollout.
+"""
+
+import functools
+import json
+
+import pytest
+from datasets import Dataset, DatasetDict
+from trl import ModelConfig
+
+from open_r1 import grpo
+from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
+from open_r1.rewards import REWARD_FUNCS_REGISTRY
+from open_r1.sandbox import LocalSandbox, isolation_mode
+from open_r1.sandbox.factory import clear_providers
+from open_r1.tasks.tool_arithmetic import TOOL_SYSTEM_PROMPT
+from tests.support.sandbox_checks import skip_without_isolation
+
+RECIPE = "recipes/demo/grpo/config_tools.yaml"
+pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
+
+
+def parse(*args):
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    return parser.parse_args_and_config(["--config", RECIPE, *args])
+
+
+@pytest.mark.timeout(600)
+def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_whole_rollouts(
+    tool_calling_model, tmp_path, monkeypatch
+):
+    with skip_without_isolation():
+        isolation_mode()
+    problem, user_turn = tool_calling_model["problem"], tool_calling_model["user_turn"]
+    DatasetDict(
+        {"train": Dataset.from_list([{"prompt": user_turn, "solution": problem["solution"]}] * 8)}
+    ).save_to_disk(str(tmp_path / "data"))
+
+    rewarded = []  # what the accuracy reward was given
+
+    def recording(factory):
+        def build(script_args):
+            reward = factory(script_args)
+
+            @functools.wraps(reward)
+            def record(completions, **kwargs):
+                scores = reward(completions, **kwargs)
+                rewarded.extend(zip(completions, scores))
+                return scores
+
+            return record
+
+        return build
+
+    monkeypatch.setitem(REWARD_FUNCS_REGISTRY, "accuracy", recording(REWARD_FUNCS_REGISTRY["accuracy"]))
+    batches = []  # what generation handed to the loss
+
+    original = grpo.PromptTruncatingGRPOTrainer._generate_and_score_completions
+
+    def capture(self, inputs):
+        output = original(self, inputs)
+        batches.append({key: output[key].clone() for key in ("completion_ids", "completion_mask", "tool_mask")})
+        return output
+
+    monkeypatch.setattr(grpo.PromptTruncatingGRPOTrainer, "_generate_and_score_completions", capture)
+    script_args, training_args, model_args = parse(
+        *("--model_name_or_path", str(tool_calling_model["path"]), "--dataset_name", str(tmp_path / "data")),
+        *("--output_dir", str(tmp_path / "out"), "--max_steps", "2", "--logging_steps", "1"),
+        *("--num_generations", "4", "--per_device_train_batch_size", "4", "--temperature", "0.3"),
+        *("--max_completion_length", "96", "--system_prompt", TOOL_SYSTEM_PROMPT),
+    )
+    try:
+        grpo.main(script_args, training_args, model_args)
+        from open_r1.tools.training import tool_settings_from_args
+
+        provider = tool_settings_from_args(script_args).get_provider()
+        assert isinstance(provider, LocalSandbox)
+        sandbox_uids = provider.run_uids
+    finally:
+        clear_providers()
+
+    product = problem["answer"]
+    # 1. The calls ran (in the local sandbox: in root mode its runs used their own leased uids).
+    with_tool = [completion for completion, _ in rewarded if any(m["role"] == "tool" for m in completion)]
+    assert with_tool, f"no completion called the tool: {[c for c, _ in rewarded][:2]}"
+    if isolation_mode() == "root":
+        assert sandbox_uids, "the tool's programs did not run as sandbox uids"
+    # 2. Their results came back: the tool turn holds what the program printed, and the model answered after it.
+    for completion in with_tool:
+        tool_turns = [m for m in completion if m["role"] == "tool"]
+        assert tool_turns[0]["content"] == product + "\n", tool_turns
+        assert completion[0]["tool_calls"][0]["function"]["arguments"] == {"code": f"print({problem['expression']})"}
+    # 3. Rewards graded the whole rollout: the boxed answer comes after the tool turn, and it scored.
+    assert any(
+        score == 1.0 and completion[-1]["role"] == "assistant" and product in completion[-1]["content"]
+        for completion, score in rewarded
+    ), rewarded[:2]
+    # 4. The result tokens were in the sequence the model was trained on, and masked out of the loss.
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    masked_texts = []
+    for batch in batches:
+        for ids, mask, tool_mask in zip(batch["completion_ids"], batch["completion_mask"], batch["tool_mask"]):
+            masked = [int(t) for t, m, keep in zip(ids, mask, tool_mask) if m and not keep]
+            if masked:
+                masked_texts.append(tokenizer.decode(masked))
+                trained = tokenizer.decode([int(t) for t, m, keep in zip(ids, mask, tool_mask) if m and keep])
+                assert "<tool_call>" in trained and product in trained, trained
+    assert masked_texts and all(product in text and "tool" in text for text in masked_texts), masked_texts[:2]
+    # 5. The per-step tool metrics were logged.
+    history = json.loads((tmp_path / "out" / "trainer_state.json").read_text())["log_history"]
+    steps = [entry for entry in history if "tools/python_calls_per_completion" in entry]
+    assert steps and any(entry["tools/python_calls_per_completion"] > 0 for entry in steps), history
+    assert all(entry["tools/python_error_rate"] == 0 for entry in steps if entry["tools/python_calls_per_completion"])
+
+
+def test_unknown_tool_and_bad_provider_fail_at_parse_time_naming_the_field():
+    with pytest.raises(ValueError, match=r"tools: unknown tool\(s\) \['bash'\]"):
+        parse("--tools", "bash")
+    with pytest.raises(ValueError, match="python_tool_provider must be one of"):
+        parse("--python_tool_provider", "piston")
+
+
+def test_a_template_that_cannot_render_tool_calls_fails_at_start_up(tiny_model):
+    from transformers import AutoTokenizer
+
+    from open_r1.tools.training import python_tool_environment
+
+    script_args, _, _ = parse()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)  # plain ChatML: drops tool_calls
+    with pytest.raises(ValueError, match="tools: the chat template does not render tool calls"):
+        python_tool_environment(script_args, tokenizer)
+
+
+def test_the_evaluator_measures_a_tool_model_with_the_tool_as_it_was_trained(tool_calling_model, tmp_path):
+    from open_r1.eval.arguments import EvaluateArguments
+    from open_r1.eval.offline import evaluate
+
+    with skip_without_isolation():
+        isolation_mode()
+    problem = tool_calling_model["problem"]
+    data = tmp_path / "test.jsonl"
+    data.write_text(json.dumps({"id": "p0", "problem": problem["problem"], "answer": problem["answer"]}) + "\n")
+    common = dict(
+        task="tool_arithmetic",
+        data_files=str(data),
+        model=str(tool_calling_model["path"]),
+        num_samples=1,
+        temperature=0.0,
+        max_new_tokens=96,
+        system_prompt=TOOL_SYSTEM_PROMPT,
+        device="cpu",
+        dtype="float32",
+    )
+    try:
+        with_tool = evaluate(
+            EvaluateArguments(
+                output_dir=str(tmp_path / "tool"), tools=["python"], max_tool_calling_iterations=2, **common
+            )
+        )
+    finally:
+        clear_providers()
+    [row] = [json.loads(line) for line in (tmp_path / "tool" / "details.jsonl").open()]
+    roles = [message["role"] for message in row["completion"]]
+    assert roles[:2] == ["assistant", "tool"], row["completion"]
+    assert row["completion"][1]["content"] == problem["answer"] + "\n", "the tool's real output reached the model"
+    assert with_tool["settings"]["tools"] == ["python"]
+    without_tool = evaluate(EvaluateArguments(output_dir=str(tmp_path / "plain"), **common))
+    assert with_tool["pass@1"] == 1.0, row
+    [plain] = [json.loads(line) for line in (tmp_path / "plain" / "details.jsonl").open()]
+    # Without the tool the same model's call is text that nobody runs, and it never gets to an answer.
+    assert isinstance(plain["completion"], str) and "<tool_call>" in plain["completion"], plain
+    assert without_tool["pass@1"] == 0.0 and without_tool["settings"]["tools"] == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"tools": ["bash"]}, r"--tools: unknown tool\(s\) \['bash'\]"),
+        ({"python_tool_wall_seconds": 1.0}, "--python_tool_wall_seconds is set but --tools is empty"),
+        ({"tools": ["python"], "max_tool_calling_iterations": -1}, "max_tool_calling_iterations must be >= 0"),
+        ({"tools": ["python"], "python_tool_provider": "piston"}, "provider must be one of"),
+    ],
+)
+def test_evaluator_tool_options_are_checked_naming_the_option(kwargs, message, tmp_path):
+    from open_r1.eval.arguments import EvaluateArguments
+
+    with pytest.raises(ValueError, match=message):
+        EvaluateArguments(task="t", data_files="x.jsonl", output_dir=str(tmp_path), model="m", **kwargs)
+
+
+def test_tools_do_not_apply_to_saved_predictions(tmp_path):
+    from open_r1.eval.arguments import EvaluateArguments
+
+    with pytest.raises(ValueError, match="--tools applies to generation"):
+        EvaluateArguments(
+            task="t", data_files="x.jsonl", output_dir=str(tmp_path), predictions="p.jsonl", tools=["python"]
+        )

@@ -1,0 +1,104 @@
+"""GRPO end to end on CPU, and the checks that stop a bad recipe before any model is loaded."""
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from trl import ModelConfig, TrlParser
+
+from open_r1.configs import GRPOConfig, GRPOScriptArguments
+from open_r1.grpo import prepare_prompts
+from tests.support.launch import accelerate_launch, log_history
+
+TINY_RECIPE = "recipes/tiny/grpo/config_cpu.yaml"
+
+
+def grpo_args(tiny_assets, output_dir, *extra):
+    # A random model never answers correctly, so accuracy and format are all zeros; the soft overlong
+    # punishment differs between the completions that stop early and the ones cut at the budget, which gives
+    # the policy a gradient from the first step.
+    return [
+        "--model_name_or_path", str(tiny_assets["tiny-model"]),
+        "--dataset_name", str(tiny_assets["tiny-math"]),
+        "--output_dir", str(output_dir),
+        "--reward_funcs", "accuracy", "format", "soft_overlong_punishment",
+        "--reward_weights", "1.0", "0.5", "1.0",
+        "--max_completion_length", "48", "--max_completion_len", "48", "--soft_punish_cache", "44",
+        "--save_steps", "2",
+        *extra,
+    ]  # fmt: skip
+
+
+@pytest.mark.e2e
+def test_grpo_trains_logs_rewards_saves_and_resumes(tiny_assets, tmp_path):
+    output_dir = tmp_path / "grpo"
+    accelerate_launch("grpo.py", TINY_RECIPE, *grpo_args(tiny_assets, output_dir, "--max_steps", "4"))
+
+    history = [entry for entry in log_history(output_dir) if "reward" in entry]
+    assert [entry["step"] for entry in history] == [1, 2, 3, 4]
+    for entry in history:
+        for key in (
+            "rewards/accuracy_reward/mean",
+            "rewards/format_reward/mean",
+            "rewards/soft_overlong_punishment_reward/mean",
+        ):
+            assert key in entry, f"{key} missing from {sorted(entry)}"
+    assert any(entry["grad_norm"] > 0 for entry in history)
+    trained = load_file(output_dir / "model.safetensors")
+    initial = load_file(tiny_assets["tiny-model"] / "model.safetensors")
+    assert any(not torch.equal(trained[name], initial[name]) for name in initial), "weights never changed"
+
+    resumed = accelerate_launch("grpo.py", TINY_RECIPE, *grpo_args(tiny_assets, output_dir, "--max_steps", "6"))
+    assert f"resuming training at {output_dir / 'checkpoint-4'}" in resumed.stdout + resumed.stderr
+    assert [e["step"] for e in log_history(output_dir) if "reward" in e] == [1, 2, 3, 4, 5, 6]
+
+
+def parse(*args):
+    parser = TrlParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    return parser.parse_args_and_config(["--config", TINY_RECIPE, *args])
+
+
+def test_generation_batch_not_divisible_by_num_generations_fails_with_what_to_change():
+    with pytest.raises(ValueError, match="divisible by num_generations.*multiple of num_generations"):
+        parse("--per_device_train_batch_size", "6", "--num_generations", "4")
+
+
+def test_generation_batch_size_and_steps_per_generation_are_exclusive():
+    with pytest.raises(ValueError, match="can not be both configured"):
+        parse("--generation_batch_size", "8", "--steps_per_generation", "1")
+
+
+def test_unknown_loss_type_fails_at_parse_time():
+    with pytest.raises(ValueError, match="loss_type must be one of.*'dr_grpo'.*got 'drgrpo'"):
+        parse("--loss_type", "drgrpo")
+
+
+@pytest.mark.parametrize("loss_type", ["grpo", "dr_grpo", "dapo", "bnpo"])
+def test_known_loss_types_pass_through(loss_type):
+    _, training_args, _ = parse("--loss_type", loss_type, "--scale_rewards", "none", "--epsilon_high", "0.28")
+    assert training_args.loss_type == loss_type
+    assert training_args.scale_rewards == "none" and training_args.epsilon_high == 0.28
+
+
+def test_prompts_get_the_system_prompt_and_keep_the_other_columns():
+    from datasets import Dataset, DatasetDict
+
+    dataset = DatasetDict(
+        {
+            "train": Dataset.from_list(
+                [{"problem": "1+1?", "solution": "2", "messages": [{"role": "user", "content": "x"}]}]
+            )
+        }
+    )
+    prepared = prepare_prompts(dataset, "problem", "Think first.")
+    row = prepared["train"][0]
+    assert row["prompt"] == [{"role": "system", "content": "Think first."}, {"role": "user", "content": "1+1?"}]
+    assert row["solution"] == "2"
+    assert "messages" not in prepared["train"].column_names
+
+
+def test_missing_prompt_column_is_named_with_the_existing_ones():
+    from datasets import Dataset, DatasetDict
+
+    dataset = DatasetDict({"train": Dataset.from_list([{"question": "1+1?", "solution": "2"}])})
+    with pytest.raises(ValueError, match=r"dataset_prompt_column 'problem'.*\['question', 'solution'\]"):
+        prepare_prompts(dataset, "problem", None)
