@@ -6,8 +6,9 @@ import pytest
 from trl import ModelConfig, TrlParser
 
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, ScriptArguments, SFTConfig
+from tests.support import REPO_ROOT
 
-RECIPES = pathlib.Path(__file__).resolve().parents[1] / "recipes"
+RECIPES = REPO_ROOT / "recipes"
 PARSERS = {
     "sft": (ScriptArguments, SFTConfig, ModelConfig),
     "grpo": (GRPOScriptArguments, GRPOConfig, ModelConfig),

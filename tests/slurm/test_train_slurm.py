@@ -12,8 +12,9 @@ import shlex
 
 import pytest
 
-pytestmark = pytest.mark.slow
+from tests.support import REPO_ROOT
 
+pytestmark = pytest.mark.slow
 HERE = pathlib.Path(__file__).resolve().parent
 PROBE = str(HERE / "probe_distributed.py")
 FAKE_SERVER = HERE / "fake_vllm_server.py"
@@ -169,7 +170,7 @@ def test_grpo_with_colocated_vllm_trains_on_every_node_without_a_server(submit, 
 
 def readme_train_commands() -> list[list[str]]:
     """The `sbatch ... slurm/train.slurm ...` commands of slurm/README.md, continuation lines joined."""
-    text = (HERE.parents[1] / "slurm" / "README.md").read_text().replace("\\\n", " ")
+    text = (REPO_ROOT / "slurm" / "README.md").read_text().replace("\\\n", " ")
     commands = [shlex.split(line.strip()) for line in text.splitlines() if line.strip().startswith("sbatch ")]
     return [command[1:] for command in commands if "slurm/train.slurm" in command]
 
