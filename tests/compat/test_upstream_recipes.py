@@ -520,7 +520,6 @@ def test_upstream_grpo_recipe_trains_two_steps_on_cpu(tiny_assets, tmp_path):
     assert (output_dir / "model.safetensors").exists()
 
 
-@pytest.mark.e2e
 def local_dataset_with_configs(folder: pathlib.Path, configs: dict[str, datasets.Dataset]) -> pathlib.Path:
     """A local stand-in for a Hub dataset with named configurations: one parquet folder per config and a dataset
     card that declares them, so a recipe's `dataset_config` selects from it as on the Hub."""
@@ -533,6 +532,7 @@ def local_dataset_with_configs(folder: pathlib.Path, configs: dict[str, datasets
     return folder
 
 
+@pytest.mark.e2e
 def test_upstream_sft_recipe_trains_two_steps_on_cpu(tiny_assets, tmp_path):
     # Like open-r1/Mixture-of-Thoughts, the stand-in has configurations; the recipe's `dataset_config: all` picks one.
     rows = datasets.load_from_disk(str(tiny_assets["tiny-sft"]))["train"]
