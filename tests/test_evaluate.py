@@ -201,7 +201,7 @@ def test_samples_read_their_prompt_once_and_decode_as_num_return_sequences_does(
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from open_r1.eval.offline import generate_sharing_prompts
+    from open_r1.eval.decoding import generate_sharing_prompts
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     tokenizer.padding_side = "left"
@@ -249,7 +249,7 @@ def test_the_candidate_sampler_keeps_the_tokens_and_probabilities_generate_sampl
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from open_r1.eval.offline import DEFAULT_GENERATE_TOP_K, TopKCandidateSampler
+    from open_r1.eval.decoding import DEFAULT_GENERATE_TOP_K, TopKCandidateSampler
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32).eval()
@@ -281,7 +281,7 @@ def test_the_candidate_sampler_keeps_the_tokens_and_probabilities_generate_sampl
 def test_the_candidate_sampler_allows_one_token_drawn_with_its_probability():
     import torch
 
-    from open_r1.eval.offline import TopKCandidateSampler
+    from open_r1.eval.decoding import TopKCandidateSampler
 
     torch.manual_seed(0)
     logits = torch.randn(1, 100) * 2
@@ -304,7 +304,7 @@ def test_candidate_sampling_takes_the_effective_top_k_and_leaves_other_warpers_t
 
     from transformers import GenerationConfig
 
-    from open_r1.eval.offline import DEFAULT_GENERATE_TOP_K, candidate_sampling
+    from open_r1.eval.decoding import DEFAULT_GENERATE_TOP_K, candidate_sampling
 
     model = SimpleNamespace(generation_config=GenerationConfig())
     sampling = {"do_sample": True, "temperature": 0.6, "top_p": 0.95, "max_new_tokens": 8}
