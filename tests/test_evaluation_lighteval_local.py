@@ -11,7 +11,8 @@ import pytest
 from lighteval.models.model_output import ModelResponse
 from script_module import load_module
 
-from open_r1.eval.lighteval_jobs import LOCAL_TASKS_MODULE, REPO_ROOT, build_lighteval_cpu_command, main
+from open_r1.eval.lighteval_command import LOCAL_TASKS_MODULE, REPO_ROOT, build_lighteval_cpu_command
+from open_r1.eval.lighteval_jobs import main
 
 # Most tests here are end-to-end runs: they run lighteval end to end.
 pytestmark = pytest.mark.e2e

@@ -21,10 +21,9 @@ first `--prompts` problems), else one GSM8K-like problem written here (~130 toke
         --data_files ../shared/data/gsm8k_test.jsonl --prompts 32 --samples 2 --new_tokens 64 --repeats 2
 
 Prints seconds per call for each way and each way's median over the evaluator default's, for each sample
-count, and writes them as JSON with `--output` (`ratio`: num_return_sequences / shared;
-`static_candidates_ratio`: shared / default; `ratio_to_default`: every way / default). Not covered: GPUs
-(where prompt prefill is a smaller share of the time), vLLM (which shares prompt prefixes by itself),
-tool-calling rollouts, torch.compile.
+count, and writes them as JSON with `--output` (`ratio_to_default`: each way's median / the default's).
+Not covered: GPUs (where prompt prefill is a smaller share of the time), vLLM (which shares prompt prefixes by
+itself), tool-calling rollouts, torch.compile.
 """
 
 import argparse
@@ -176,10 +175,6 @@ def main(argv=None) -> dict:
         default = medians[EVALUATOR_DEFAULT]
         run = {"seconds": timings, "median_seconds": medians}
         run["ratio_to_default"] = {name: median / default for name, median in medians.items()}
-        if {"num_return_sequences", "shared"} <= set(medians):
-            run["ratio"] = medians["num_return_sequences"] / medians["shared"]
-        if "shared" in medians:
-            run["static_candidates_ratio"] = medians["shared"] / default
         results["runs"][str(samples)] = run
         print(f"{samples} samples per prompt, median seconds per call (and / {EVALUATOR_DEFAULT}):", flush=True)
         for name, median in medians.items():
