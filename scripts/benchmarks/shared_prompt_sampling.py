@@ -11,7 +11,7 @@ repeat runs every way once, in turn), on the same prompts and settings:
 - `shared+static+candidates`: the evaluator's default;
 - `generate+static`: plain `generate` with `num_return_sequences` and `cache_implementation="static"`;
 - `generate_batch`: transformers' continuous batching (`model.generate_batch`, samples forked from their
-  prompt), one call for all the prompts.
+  prompt), one call for all the prompts, its paged cache sized to them, without its one-time warm-up.
 The evaluator's sampling settings (temperature 0.6, top_p 0.95, transformers' default top-k), eos ignored so
 that all do the same decoding work. Prompts: `--data_files` (a benchmark JSONL such as GSM8K's test set, its
 first `--prompts` problems), else one GSM8K-like problem written here (~130 tokens with the chat template).
@@ -43,12 +43,14 @@ PROBLEM = (
     "did the bakery make on the two days together, in dollars?"
 )
 EVALUATOR_DEFAULT = "shared+static+candidates"
+# transformers' default page size of the continuous-batching cache, in tokens.
+PAGE_SIZE = 256
 WAYS = ("num_return_sequences", "shared", EVALUATOR_DEFAULT, "generate+static", "generate_batch")
 
 
 def main(argv=None) -> dict:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer, ContinuousBatchingConfig, GenerationConfig
 
     from open_r1.data.benchmarks import Problem, build_messages, load_problems
     from open_r1.eval.decoding import generate_sharing_prompts
@@ -132,7 +134,16 @@ def main(argv=None) -> dict:
             eos_token_id=-1,
             pad_token_id=tokenizer.pad_token_id,
         )
-        results = model.generate_batch(token_lists, generation_config=config)
+        # Sized to the work: left to itself on a CPU, the paged cache takes most of the machine's RAM (zero-filled
+        # on every call) and each step's attention mask spans all of it.
+        cache = ContinuousBatchingConfig(
+            num_blocks=len(token_lists) * samples * -(-(max(prompt_lengths) + args.new_tokens) // PAGE_SIZE),
+            max_batch_tokens=sum(prompt_lengths),
+            page_size=PAGE_SIZE,
+        )
+        results = model.generate_batch(
+            token_lists, generation_config=config, continuous_batching_config=cache, warmup=False
+        )
         lengths = [len(result.generated_tokens) for result in results.values()]
         if lengths != [args.new_tokens] * len(lengths):
             raise RuntimeError(f"generate_batch returned completions of {sorted(set(lengths))} tokens")
