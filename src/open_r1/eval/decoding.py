@@ -10,6 +10,8 @@ and hands back `num_samples` completions per conversation in the caller's order 
 transformers' `generate`, with each prompt read once for all its samples and, on a CPU, a static cache and
 `TopKCandidateSampler` (temperature, top-k, top-p over the top-k candidates only). Timings:
 scripts/benchmarks/shared_prompt_sampling.py, docs/benchmarks.md.
+Kept over transformers' own `generate(cache_implementation="static")` (1.85x slower) and `generate_batch` (4.83x)
+on this CPU workload: docs/benchmarks.md, "Against transformers' own generation paths".
 
 Not covered: vLLM or any server (scripts/pass_rate_filtering has those backends), grading and results
 (`open_r1.eval.offline`), the GRPO trainer's generation (TRL's).
