@@ -48,7 +48,7 @@ demo:
 #   make evaluate BACKEND=cpu MODEL=data/tiny-model TASK=math_500 DATA=../shared/data/math500.jsonl \
 #       NUM_SAMPLES=2 LIMIT=5 MAX_NEW_TOKENS=64
 # The same through lighteval (accelerate backend on CPU, custom task local:$(TASK); the model's
-# generation_config.json must set do_sample=true, see src/open_r1/eval/lighteval_jobs.py):
+# generation_config.json must set do_sample=true, see src/open_r1/eval/lighteval_command.py):
 #   make evaluate BACKEND=accelerate MODEL=<folder> TASK=math_500 DATA=../shared/data/math500.jsonl LIMIT=5
 evaluate:
 	$(if $(MODEL),,$(error MODEL is required, e.g. make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B TASK=aime24))

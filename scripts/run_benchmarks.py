@@ -4,7 +4,7 @@
     python scripts/run_benchmarks.py --model-id org/model --model-revision v01.00-step-000100 --benchmarks all
     python scripts/run_benchmarks.py --list-benchmarks
 
-It goes through `open_r1.eval.lighteval_jobs.run_benchmark_jobs`, the launcher the training callbacks
+It goes through `open_r1.eval.slurm_jobs.run_benchmark_jobs`, the launcher the training callbacks
 call after a push, so a manual launch and an automatic one submit identical jobs (GPU count and
 data/tensor parallelism chosen from the model's size). Needs `sbatch` on PATH.
 Not covered: evaluating without Slurm (`make evaluate`) or without a GPU (`python -m open_r1.evaluate`).
@@ -17,7 +17,8 @@ from typing import Optional
 
 from transformers import HfArgumentParser
 
-from open_r1.eval.lighteval_jobs import SUPPORTED_BENCHMARKS, run_benchmark_jobs
+from open_r1.eval.benchmark_registry import SUPPORTED_BENCHMARKS
+from open_r1.eval.slurm_jobs import run_benchmark_jobs
 
 
 @dataclass

@@ -22,7 +22,11 @@ ENTRY_POINTS = {
     "grading worker": ["-c", "import open_r1.rewards.grading_worker"],
     "sandbox and code rewards": ["-c", "import open_r1.sandbox, open_r1.rewards.code"],
     "offline evaluator --help": ["-m", "open_r1.evaluate", "--help"],
-    "evaluation and data packages": ["-c", "import open_r1.eval.offline, open_r1.eval.lighteval_jobs, open_r1.data"],
+    "evaluation and data packages": [
+        "-c",
+        "import open_r1.eval.offline, open_r1.eval.decoding, open_r1.eval.lighteval_jobs, open_r1.eval.slurm_jobs, "
+        "open_r1.data",
+    ],
 }
 
 

@@ -1,21 +1,29 @@
 #!/usr/bin/env python
-"""Benchmark: sampling several completions per prompt the evaluator's way versus plain `generate`.
+"""Benchmark: sampling several completions per prompt the evaluator's way versus transformers' own ways.
 
-The offline evaluator samples through `open_r1.eval.offline.generate_sharing_prompts`, which computes each
+The offline evaluator samples through `open_r1.eval.decoding.generate_sharing_prompts`, which computes each
 prompt's key/value cache once and repeats it for the samples; `generate(num_return_sequences=n)` computes it
 n times. On a CPU it also decodes with a preallocated static cache and draws among the top-k candidates
-instead of the whole vocabulary. This times three ways, side by side in one process and alternating, on the
-same prompts and settings: `num_return_sequences`; `shared` (the prompt read once, generate's own cache and
-sampling); `shared+static+candidates` (the evaluator's default). GSM8K-length prompts (~130 tokens with the
-chat template, the length of a real benchmark's) and the evaluator's sampling settings, eos ignored so that
-all do the same decoding work.
+instead of the whole vocabulary. This times these ways, side by side in one process and interleaved (each
+repeat runs every way once, in turn), on the same prompts and settings:
+- `num_return_sequences`: plain `generate`;
+- `shared`: the prompt read once, generate's own cache and sampling;
+- `shared+static+candidates`: the evaluator's default;
+- `generate+static`: plain `generate` with `num_return_sequences` and `cache_implementation="static"`;
+- `generate_batch`: transformers' continuous batching (`model.generate_batch`, samples forked from their
+  prompt), one call for all the prompts, its paged cache sized to them, without its one-time warm-up.
+The evaluator's sampling settings (temperature 0.6, top_p 0.95, transformers' default top-k), eos ignored so
+that all do the same decoding work. Prompts: `--data_files` (a benchmark JSONL such as GSM8K's test set, its
+first `--prompts` problems), else one GSM8K-like problem written here (~130 tokens with the chat template).
 
     python scripts/benchmarks/shared_prompt_sampling.py --model data/models/SmolLM2-135M-Instruct-f32
-    python scripts/benchmarks/shared_prompt_sampling.py --model <any model folder> --samples 2 4 --repeats 3
+    python scripts/benchmarks/shared_prompt_sampling.py --model data/models/SmolLM2-135M-Instruct-f32 \
+        --data_files ../shared/data/gsm8k_test.jsonl --prompts 32 --samples 2 --new_tokens 64 --repeats 2
 
-Prints seconds per call for each way and the ratios (num_return_sequences / shared, shared / default) for
-each sample count, and writes them as JSON with `--output`. Not covered: GPUs (where prompt prefill is a
-smaller share of the time), vLLM (which shares prompt prefixes by itself), tool-calling rollouts.
+Prints seconds per call for each way and each way's median over the evaluator default's, for each sample
+count, and writes them as JSON with `--output` (`ratio_to_default`: each way's median / the default's).
+Not covered: GPUs (where prompt prefill is a smaller share of the time), vLLM (which shares prompt prefixes by
+itself), tool-calling rollouts, torch.compile.
 """
 
 import argparse
@@ -34,25 +42,33 @@ PROBLEM = (
     "many cookies as muffins. On Tuesday it sold 5 fewer muffins than on Monday and 18 cookies. How much money "
     "did the bakery make on the two days together, in dollars?"
 )
+EVALUATOR_DEFAULT = "shared+static+candidates"
+# transformers' default page size of the continuous-batching cache, in tokens.
+PAGE_SIZE = 256
+WAYS = ("num_return_sequences", "shared", EVALUATOR_DEFAULT, "generate+static", "generate_batch")
 
 
 def main(argv=None) -> dict:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, ContinuousBatchingConfig, GenerationConfig
 
-    from open_r1.data.benchmarks import Problem, build_messages
-    from open_r1.eval.offline import generate_sharing_prompts
+    from open_r1.data.benchmarks import Problem, build_messages, load_problems
+    from open_r1.eval.decoding import generate_sharing_prompts
     from open_r1.tasks.arithmetic import SYSTEM_PROMPT
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="Model folder (or Hub id) to sample from.")
+    parser.add_argument("--data_files", default=None, help="Benchmark JSONL to take the prompts from.")
     parser.add_argument("--prompts", type=int, default=32, help="Prompts per call (the evaluator's batch).")
     parser.add_argument("--samples", type=int, nargs="+", default=[2, 4], help="Samples per prompt to time.")
     parser.add_argument("--new_tokens", type=int, default=32, help="New tokens per sample (eos ignored).")
     parser.add_argument("--repeats", type=int, default=2, help="Timed calls of each way per sample count.")
+    parser.add_argument("--ways", nargs="+", choices=WAYS, default=list(WAYS), help="Ways to time.")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's).")
     parser.add_argument("--output", type=pathlib.Path, default=None, help="Write the results here as JSON.")
     args = parser.parse_args(argv)
+    if EVALUATOR_DEFAULT not in args.ways:
+        parser.error(f"--ways must include {EVALUATOR_DEFAULT}, the way the others are compared with")
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -61,10 +77,19 @@ def main(argv=None) -> dict:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32).eval()
-    messages = [{"role": "system", "content": SYSTEM_PROMPT}, *build_messages(Problem("b", PROBLEM, "0"))]
-    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    inputs = tokenizer([prompt] * args.prompts, return_tensors="pt", add_special_tokens=False)
-    prompt_tokens = inputs["input_ids"].shape[1]
+    if args.data_files:
+        problems = load_problems(args.data_files, limit=args.prompts)
+    else:
+        problems = [Problem("b", PROBLEM, "0")] * args.prompts
+    prompts = [
+        tokenizer.apply_chat_template(
+            build_messages(problem, SYSTEM_PROMPT), tokenize=False, add_generation_prompt=True
+        )
+        for problem in problems
+    ]
+    inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    prompt_lengths = inputs["attention_mask"].sum(-1).tolist()
+    token_lists = [ids[-length:] for ids, length in zip(inputs["input_ids"].tolist(), prompt_lengths)]
     settings = {
         "max_new_tokens": args.new_tokens,
         "min_new_tokens": args.new_tokens,
@@ -94,16 +119,61 @@ def main(argv=None) -> dict:
             model, inputs["input_ids"], inputs["attention_mask"], num_samples=samples, **settings
         )
 
-    ways = {
+    def static_generate(samples: int):
+        with torch.no_grad():
+            return model.generate(**inputs, num_return_sequences=samples, cache_implementation="static", **settings)
+
+    def continuous_batching(samples: int):
+        # eos_token_id -1: no token ends a sequence, as min_new_tokens does for the other ways.
+        config = GenerationConfig(
+            max_new_tokens=args.new_tokens,
+            do_sample=True,
+            temperature=0.6,
+            top_p=0.95,
+            num_return_sequences=samples,
+            eos_token_id=-1,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        # Sized to the work: left to itself on a CPU, the paged cache takes most of the machine's RAM (zero-filled
+        # on every call) and each step's attention mask spans all of it.
+        cache = ContinuousBatchingConfig(
+            num_blocks=len(token_lists) * samples * -(-(max(prompt_lengths) + args.new_tokens) // PAGE_SIZE),
+            max_batch_tokens=sum(prompt_lengths),
+            page_size=PAGE_SIZE,
+        )
+        results = model.generate_batch(
+            token_lists, generation_config=config, continuous_batching_config=cache, warmup=False
+        )
+        lengths = [len(result.generated_tokens) for result in results.values()]
+        if lengths != [args.new_tokens] * len(lengths):
+            raise RuntimeError(f"generate_batch returned completions of {sorted(set(lengths))} tokens")
+        return results
+
+    every_way = {
         "num_return_sequences": repeated_prompts,
         "shared": shared_prompts,
-        "shared+static+candidates": evaluator_default,
+        EVALUATOR_DEFAULT: evaluator_default,
+        "generate+static": static_generate,
+        "generate_batch": continuous_batching,
     }
+    ways = {name: every_way[name] for name in WAYS if name in args.ways}
 
-    results = {"model": args.model, "prompts": args.prompts, "prompt_tokens": prompt_tokens, "runs": {}}
-    print(f"{args.prompts} prompts of {prompt_tokens} tokens, {args.new_tokens} new tokens per sample", flush=True)
-    shared_prompts(1)  # warm-up: first-call allocations
-    evaluator_default(1)
+    results = {
+        "model": args.model,
+        "data_files": args.data_files,
+        "prompts": args.prompts,
+        "prompt_tokens": {"min": min(prompt_lengths), "max": max(prompt_lengths)},
+        "new_tokens": args.new_tokens,
+        "threads": torch.get_num_threads(),
+        "runs": {},
+    }
+    print(
+        f"{args.prompts} prompts of {min(prompt_lengths)}-{max(prompt_lengths)} tokens, "
+        f"{args.new_tokens} new tokens per sample, {torch.get_num_threads()} threads",
+        flush=True,
+    )
+    for sample in ways.values():
+        sample(1)  # warm-up: first-call allocations
     for samples in args.samples:
         timings = {name: [] for name in ways}
         for _ in range(args.repeats):
@@ -111,22 +181,15 @@ def main(argv=None) -> dict:
                 started = time.perf_counter()
                 output = sample(samples)
                 timings[name].append(time.perf_counter() - started)
-                assert output.shape[0] == args.prompts * samples
+                assert len(output) == args.prompts * samples
         medians = {name: statistics.median(values) for name, values in timings.items()}
-        ratio = medians["num_return_sequences"] / medians["shared"]
-        default_ratio = medians["shared"] / medians["shared+static+candidates"]
-        results["runs"][str(samples)] = {
-            "seconds": timings,
-            "median_seconds": medians,
-            "ratio": ratio,
-            "static_candidates_ratio": default_ratio,
-        }
-        print(
-            f"{samples} samples per prompt: num_return_sequences {medians['num_return_sequences']:.1f} s, "
-            f"shared prompt {medians['shared']:.1f} s, with static cache and top-k candidates "
-            f"{medians['shared+static+candidates']:.1f} s per call; ratios {ratio:.2f}x and {default_ratio:.2f}x",
-            flush=True,
-        )
+        default = medians[EVALUATOR_DEFAULT]
+        run = {"seconds": timings, "median_seconds": medians}
+        run["ratio_to_default"] = {name: median / default for name, median in medians.items()}
+        results["runs"][str(samples)] = run
+        print(f"{samples} samples per prompt, median seconds per call (and / {EVALUATOR_DEFAULT}):", flush=True)
+        for name, median in medians.items():
+            print(f"  {name:26s} {median:8.2f} s  {median / default:5.2f}x", flush=True)
     if args.output:
         args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results

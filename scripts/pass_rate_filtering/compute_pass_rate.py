@@ -33,7 +33,7 @@ import datasets
 
 from open_r1.configs import GRPOScriptArguments, RecipeParser
 from open_r1.data.loading import load_dataset_reference
-from open_r1.eval.offline import flatten, regroup, sample_completions
+from open_r1.eval.decoding import flatten, regroup, sample_completions
 from open_r1.rewards import get_reward_funcs
 
 logger = logging.getLogger("compute_pass_rate")

@@ -337,7 +337,7 @@ class _OpenR1TrainingExtras:
 
     benchmarks: list[str] = field(
         default_factory=list,
-        metadata={"help": "Benchmarks to evaluate each pushed checkpoint on (see open_r1.eval.lighteval_jobs)."},
+        metadata={"help": "Benchmarks to evaluate each pushed checkpoint on (see open_r1.eval.benchmark_registry)."},
     )
     callbacks: list[str] = field(
         default_factory=list, metadata={"help": "Callbacks by name (see open_r1.utils.callbacks.CALLBACKS)."}

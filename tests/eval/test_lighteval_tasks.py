@@ -10,7 +10,8 @@ import subprocess
 import pytest
 from lighteval.models.model_output import ModelResponse
 
-from open_r1.eval.lighteval_jobs import LOCAL_TASKS_MODULE, REPO_ROOT, build_lighteval_cpu_command, main
+from open_r1.eval.lighteval_command import LOCAL_TASKS_MODULE, REPO_ROOT, build_lighteval_cpu_command
+from open_r1.eval.lighteval_jobs import main
 from tests.support.script_module import load_module
 
 # Most tests here are end-to-end runs: they run lighteval end to end.

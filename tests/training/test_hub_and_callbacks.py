@@ -116,12 +116,12 @@ def test_wandb_settings_reach_the_environment(monkeypatch):
 
 
 def test_benchmarks_are_launched_once_the_checkpoint_is_pushed(monkeypatch):
-    import open_r1.eval.lighteval_jobs as evaluation
+    import open_r1.eval.slurm_jobs as slurm_jobs
     import open_r1.utils.callbacks as callbacks
 
     launched = []
     monkeypatch.setattr(callbacks, "is_slurm_available", lambda: True)
-    monkeypatch.setattr(evaluation, "run_benchmark_jobs", lambda args, model_config: launched.append(args))
+    monkeypatch.setattr(slurm_jobs, "run_benchmark_jobs", lambda args, model_config: launched.append(args))
     upload = Future()
     callback = PushToHubRevisionCallback(model_config="model-args", push=lambda args, **kw: upload)
     callback.on_save(training_args(benchmarks=["aime24"]), TrainerState(global_step=5), TrainerControl())

@@ -1,7 +1,7 @@
 """Arguments of the offline evaluator (`python -m open_r1.evaluate`), and the sampling defaults.
 
 The sampling defaults here (DEFAULT_TEMPERATURE 0.6, DEFAULT_TOP_P 0.95, DEFAULT_MAX_NEW_TOKENS 32,768:
-DeepSeek-R1's evaluation setting) are also the ones `open_r1.eval.lighteval_jobs` puts on the lighteval
+DeepSeek-R1's evaluation setting) are also the ones `open_r1.eval.lighteval_command` puts on the lighteval
 command line and `open_r1.eval.lighteval_tasks` gives its local tasks: import them, never restate them.
 """
 

@@ -7,16 +7,19 @@
     python -m open_r1.evaluate --task math_500 --data_files ../shared/data/math500.jsonl \
         --predictions data/evals/tiny/math_500/details.jsonl --output_dir data/evals/regraded
 
-It needs neither a GPU nor the Hub: generation uses transformers' `generate` with the chat
-template, and grading is `open_r1.rewards.accuracy.grade_answers`, the same code as `accuracy_reward`,
-so an evaluation number and a training reward agree on what "correct" means. It writes
+It needs neither a GPU nor the Hub. This module turns problems into chats, grades and writes the results;
+the sampling itself (model loading, chat template, batching, transformers' `generate`) is
+`open_r1.eval.decoding.sample_completions`. Grading is `open_r1.rewards.accuracy.grade_answers`, the same
+code as `accuracy_reward`, so an evaluation number and a training reward agree on what "correct" means.
+It writes
 - `results.json`: task, num_problems, num_samples, pass@k / maj@k with `<metric>_stderr`, the
   number of completions that could not be graded (counted as wrong), and the settings used;
 - `details.jsonl`: one line per completion (id, sample index, prompt, completion, extracted
   answer, gold, verdict), so every number can be audited and re-graded with --predictions.
 
 For the GPU path with vLLM and lighteval's built-in tasks see `make evaluate` and
-`open_r1.eval.lighteval_jobs`. Not covered here: code benchmarks (LiveCodeBench runs through lighteval).
+`open_r1.eval.lighteval_jobs`. Not covered here: code benchmarks (LiveCodeBench runs through lighteval),
+how completions are decoded (`open_r1.eval.decoding`).
 """
 
 import json
@@ -28,274 +31,10 @@ from collections.abc import Callable
 
 from open_r1.data.benchmarks import Problem, build_messages, load_predictions, load_problems
 from open_r1.eval.arguments import EvaluateArguments
+from open_r1.eval.decoding import flatten, regroup, sample_completions
 from open_r1.eval.metrics import summarize_scores
 
 logger = logging.getLogger(__name__)
-
-# The top-k that transformers' generate() samples with when neither the caller nor the model's generation config
-# sets one (its GenerationConfig defaults); the candidate sampler must match it (tested).
-DEFAULT_GENERATE_TOP_K = 50
-# generate()'s other sampling warpers, with their "off" values: where one is on, the candidate sampler (which
-# applies only temperature, top-k and top-p) leaves sampling to generate().
-OTHER_WARPERS = (("min_p", None), ("top_h", None), ("typical_p", 1.0), ("epsilon_cutoff", 0.0), ("eta_cutoff", 0.0))
-
-
-def sample_completions(
-    model_name: str,
-    conversations: list[list[dict]],
-    *,
-    num_samples: int,
-    temperature: float,
-    top_p: float,
-    max_new_tokens: int,
-    batch_size: int,
-    seed: int,
-    device: str = "auto",
-    dtype: str = "auto",
-    on_progress: Callable[[int, int], None] | None = None,
-    tool_settings=None,
-    max_tool_calling_iterations: int = 0,
-    revision: str | None = None,
-    attn_implementation: str | None = None,
-    chat_template: str | None = None,
-) -> tuple[list[str], list[list]]:
-    """Prompts (after the chat template) and `num_samples` completions per conversation, with transformers.
-
-    Temperature 0 decodes greedily. The evaluator and pass-rate filtering both sample through this function.
-    `on_progress(done, total)` is called after each batch (conversations done so far, all conversations).
-    With `tool_settings` (a `PythonToolSettings`) the model may call the python tool
-    (`open_r1.tools.rollout`); each completion is then the rollout's list of messages, not a string.
-    `revision`, `attn_implementation`: as in `from_pretrained`; `chat_template` replaces the tokenizer's."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    tokenizer = AutoTokenizer.from_pretrained(model_name, revision=revision)
-    if chat_template is not None:
-        tokenizer.chat_template = chat_template
-    if tokenizer.chat_template is None:
-        raise ValueError(f"model {model_name}: the tokenizer has no chat template; the prompts are chats")
-    # Decoder-only models continue the last token, so pad on the left.
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(
-        model_name, dtype=dtype, revision=revision, attn_implementation=attn_implementation
-    )
-    model = model.to(device).eval()
-    torch.manual_seed(seed)
-
-    sampling = (
-        {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else {"do_sample": False}
-    )
-    if tool_settings is not None:
-        from open_r1.tools.python_tool import PythonTool
-        from open_r1.tools.rollout import generate_with_tools
-
-        tool = PythonTool(tool_settings)
-        prompts = [
-            tokenizer.apply_chat_template(messages, tools=[tool.python], tokenize=False, add_generation_prompt=True)
-            for messages in conversations
-        ]
-        repeated = [messages for messages in conversations for _ in range(num_samples)]
-        rollouts = generate_with_tools(
-            model,
-            tokenizer,
-            repeated,
-            tool_settings=tool_settings,
-            max_new_tokens=max_new_tokens,
-            max_tool_calling_iterations=max_tool_calling_iterations,
-            sampling=sampling,
-            batch_size=batch_size * num_samples,
-            on_batch=None
-            if on_progress is None
-            else (lambda done, total: on_progress(done // num_samples, total // num_samples)),
-        )
-        return prompts, regroup(rollouts, [num_samples] * len(conversations))
-    prompts = [
-        tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        for messages in conversations
-    ]
-    # The chat template already wrote the special tokens (BOS, <|im_start|>); don't add them twice.
-    lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
-    # Batches of similar lengths, longest first: a batch is left-padded to its longest prompt, and the padding
-    # costs as much as real tokens (GSM8K's first 200 prompts, in file order: 38% of a batch's prefill).
-    order = sorted(range(len(prompts)), key=lambda index: -lengths[index])
-    completions: list[list[str] | None] = [None] * len(prompts)
-    for start in range(0, len(prompts), batch_size):
-        indices = order[start : start + batch_size]
-        batch = [prompts[index] for index in indices]
-        inputs = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
-        output = generate_sharing_prompts(
-            model,
-            inputs["input_ids"],
-            inputs["attention_mask"],
-            num_samples=num_samples,
-            max_new_tokens=max_new_tokens,
-            pad_token_id=tokenizer.pad_token_id,
-            **sampling,
-        )
-        texts = tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-        for index, samples in zip(indices, regroup(texts, [num_samples] * len(batch))):
-            completions[index] = samples
-        done = min(start + batch_size, len(prompts))
-        logger.info("generated %d/%d problems", done, len(prompts))
-        if on_progress is not None:
-            on_progress(done, len(prompts))
-    return prompts, completions
-
-
-def generate_sharing_prompts(
-    model,
-    input_ids,
-    attention_mask,
-    *,
-    num_samples: int,
-    cpu_static_cache: bool = True,
-    candidate_sampler: bool = True,
-    **generate_kwargs,
-):
-    """`model.generate` of `num_samples` sequences per (left-padded) prompt, reading each prompt only once.
-
-    `num_return_sequences` would copy every prompt `num_samples` times before the first forward pass, so the
-    prompt is computed once per sample; on a CPU, where long prompts (GSM8K's are ~130 tokens) cost as much
-    as the completions, that doubles the evaluation's time at 2 samples. Here the prompts but their last
-    token go through the model once, the key/value cache is repeated per sample, and generation continues
-    from it; the result is the same as `num_return_sequences` (the same logits, tested with greedy decoding).
-    Two more savings, both exact (scripts/benchmarks/shared_prompt_sampling.py measures them):
-    - on a CPU the cache is a preallocated `StaticCache` when the model's layers allow it (`static_copy`):
-      the default `DynamicCache` concatenates every layer's whole cache at every step, which was 28% of
-      SmolLM2's decoding time at 128 sequences;
-    - sampling with a finite top-k goes through `TopKCandidateSampler`, which applies the same warpers to the
-      top-k candidates instead of the whole vocabulary (sorting and drawing over 49k tokens per sequence per
-      step was another 30%).
-    `cpu_static_cache=False` / `candidate_sampler=False` turn them off (for the benchmark's side-by-side).
-    Returns the prompt and completion tokens, samples of one prompt next to each other."""
-    import torch
-
-    with torch.no_grad():
-        if input_ids.shape[1] < 2:
-            return model.generate(
-                input_ids=input_ids, attention_mask=attention_mask, num_return_sequences=num_samples, **generate_kwargs
-            )
-        if candidate_sampler:
-            generate_kwargs = candidate_sampling(model, generate_kwargs)
-        prefix_mask = attention_mask[:, :-1]
-        # Positions as generate() derives them from the mask (rotary models are indifferent to the shift left
-        # padding would cause; models with absolute positions are not).
-        positions = (prefix_mask.long().cumsum(-1) - 1).masked_fill(prefix_mask == 0, 0)
-        prefix = model(
-            input_ids=input_ids[:, :-1],
-            attention_mask=prefix_mask,
-            position_ids=positions,
-            use_cache=True,
-            logits_to_keep=1,
-        )
-        cache = prefix.past_key_values
-        static = None
-        if cpu_static_cache and input_ids.device.type == "cpu" and "max_new_tokens" in generate_kwargs:
-            max_cache_len = input_ids.shape[1] + generate_kwargs["max_new_tokens"]
-            static = static_copy(cache, model.config, num_samples=num_samples, max_cache_len=max_cache_len)
-        if static is not None:
-            cache = static
-        else:
-            cache.batch_repeat_interleave(num_samples)
-        return model.generate(
-            input_ids=input_ids.repeat_interleave(num_samples, dim=0),
-            attention_mask=attention_mask.repeat_interleave(num_samples, dim=0),
-            past_key_values=cache,
-            **generate_kwargs,
-        )
-
-
-def static_copy(cache, config, *, num_samples: int, max_cache_len: int):
-    """A `StaticCache` of `max_cache_len` positions holding `cache` (a prefill's `DynamicCache`) repeated
-    `num_samples` times per row, or None when the cache has layers other than plain full attention (sliding
-    windows, linear attention), whose static forms keep positions differently.
-
-    On a GPU the `DynamicCache`'s concatenation is cheap and a static cache would make every step attend over
-    all `max_cache_len` positions, so the caller uses this on CPU only."""
-    from transformers import DynamicCache, StaticCache
-    from transformers.cache_utils import DynamicLayer, StaticLayer
-
-    if type(cache) is not DynamicCache or any(type(layer) is not DynamicLayer for layer in cache.layers):
-        return None
-    static = StaticCache(config=config, max_cache_len=max_cache_len)
-    if len(static.layers) != len(cache.layers) or any(type(layer) is not StaticLayer for layer in static.layers):
-        return None
-    for index, layer in enumerate(cache.layers):
-        static.update(
-            layer.keys.repeat_interleave(num_samples, dim=0), layer.values.repeat_interleave(num_samples, dim=0), index
-        )
-    return static
-
-
-def candidate_sampling(model, generate_kwargs: dict) -> dict:
-    """`generate_kwargs` with sampling (do_sample, temperature, top_p and the effective top_k) moved into a
-    `TopKCandidateSampler` and generate() left to pick the one token it allows; unchanged when not sampling,
-    when no finite top-k applies, when another warper is set (by the caller or the model's generation config),
-    or when the caller already passes its own logits processors."""
-    if not generate_kwargs.get("do_sample") or "logits_processor" in generate_kwargs:
-        return generate_kwargs
-    model_config = model.generation_config
-    if any(
-        key in generate_kwargs or getattr(model_config, key, None) not in (None, default)
-        for key, default in OTHER_WARPERS
-    ):
-        return generate_kwargs
-    # The top-k generate() applies: the caller's, else the model's, else transformers' own default
-    # (GenerationConfig fills it in when neither sets one).
-    top_k = generate_kwargs.get("top_k", model_config.top_k)
-    top_k = DEFAULT_GENERATE_TOP_K if top_k is None else top_k
-    if not top_k:
-        return generate_kwargs
-    sampler = TopKCandidateSampler(
-        top_k=top_k,
-        temperature=generate_kwargs.get("temperature", model_config.temperature or 1.0),
-        top_p=generate_kwargs.get("top_p", model_config.top_p or 1.0),
-    )
-    sampling_keys = ("do_sample", "temperature", "top_k", "top_p")
-    rest = {key: value for key, value in generate_kwargs.items() if key not in sampling_keys}
-    return {**rest, "do_sample": False, "logits_processor": [sampler]}
-
-
-class TopKCandidateSampler:
-    """A logits processor that draws the next token as `generate(do_sample=True)` does with temperature, top-k
-    and top-p, and returns scores that allow only that token (0 for it, -inf elsewhere), for greedy decoding.
-
-    transformers' warpers mask the whole vocabulary and generate() then sorts it (top-p), normalises it and
-    draws from it; after top-k only `top_k` tokens can be drawn, so this takes them first and runs the same
-    warpers (transformers' `TemperatureLogitsWarper`, `TopPLogitsWarper`) on those `top_k` scores. The
-    distribution is the same (tested against generate's own processed scores); the random stream is not."""
-
-    def __init__(self, *, top_k: int, temperature: float, top_p: float):
-        from transformers import TemperatureLogitsWarper, TopPLogitsWarper
-
-        if top_k < 1:
-            raise ValueError(f"top_k: expected a positive number of candidates, got {top_k}")
-        self.top_k = top_k
-        self.warpers = []
-        if temperature != 1.0:
-            self.warpers.append(TemperatureLogitsWarper(temperature))
-        if top_p < 1.0:
-            self.warpers.append(TopPLogitsWarper(top_p=top_p))
-
-    def candidate_probabilities(self, input_ids, scores):
-        """The `top_k` candidate tokens per row and their sampling probabilities."""
-        import torch
-
-        values, candidates = scores.topk(min(self.top_k, scores.shape[-1]), dim=-1)
-        for warper in self.warpers:
-            values = warper(input_ids, values)
-        return candidates, torch.softmax(values, dim=-1)
-
-    def __call__(self, input_ids, scores):
-        import torch
-
-        candidates, probabilities = self.candidate_probabilities(input_ids, scores)
-        chosen = candidates.gather(-1, torch.multinomial(probabilities, num_samples=1))
-        allowed = torch.full_like(scores, float("-inf"))
-        return allowed.scatter_(-1, chosen, 0.0)
 
 
 def generate_completions(
@@ -317,22 +56,6 @@ def generate_completions(
         tool_settings=args.tool_settings(),
         max_tool_calling_iterations=args.max_tool_calling_iterations,
     )
-
-
-def flatten(groups: list[list]) -> tuple[list, list[int]]:
-    """The items of all groups in one list, and each group's size (for `regroup`)."""
-    return [item for group in groups for item in group], [len(group) for group in groups]
-
-
-def regroup(items: list, sizes: list[int]) -> list[list]:
-    """Undoes `flatten`: consecutive runs of `sizes` items."""
-    if len(items) != sum(sizes):
-        raise ValueError(f"got {len(items)} items for groups of {sum(sizes)}")
-    groups, position = [], 0
-    for size in sizes:
-        groups.append(list(items[position : position + size]))
-        position += size
-    return groups
 
 
 def grade_completions(

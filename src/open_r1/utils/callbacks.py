@@ -3,7 +3,7 @@
 - `push_to_hub_revision`: after each save, uploads the checkpoint to the Hub branch
   `<hub_model_revision>-step-<global_step>` in the background and, when the recipe lists
   `benchmarks`, launches their evaluation jobs on it once the upload finishes
-  (`open_r1.eval.lighteval_jobs.run_benchmark_jobs`, which submits Slurm jobs).
+  (`open_r1.eval.slurm_jobs.run_benchmark_jobs`, which submits Slurm jobs).
 
 Not covered: callbacks that change training (early stopping etc.): use TRL's or transformers' own.
 """
@@ -53,7 +53,7 @@ class PushToHubRevisionCallback(TrainerCallback):
         )
         future = self._push(checkpoint_args, extra_ignore_patterns=["*.pt"])
         if getattr(args, "benchmarks", None) and is_slurm_available():
-            from open_r1.eval.lighteval_jobs import run_benchmark_jobs
+            from open_r1.eval.slurm_jobs import run_benchmark_jobs
 
             def launch_benchmarks(_):
                 logger.info("Checkpoint %s pushed; launching benchmark jobs", step)

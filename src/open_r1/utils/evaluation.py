@@ -1,4 +1,6 @@
-"""Upstream open-r1's path for the evaluation launcher; the code lives in `open_r1.eval.lighteval_jobs`.
+"""Upstream open-r1's path for the evaluation launcher; the code lives in `open_r1.eval`: the benchmark registry
+(`benchmark_registry`), the lighteval commands (`lighteval_command`), Slurm jobs (`slurm_jobs`) and the command
+line (`lighteval_jobs`).
 
 python -m open_r1.utils.evaluation --model <id or path> --benchmark aime24 --dry_run   # as upstream
 
@@ -12,22 +14,21 @@ import os
 import sys
 
 from open_r1.compat.unavailable import unavailable
-from open_r1.eval.lighteval_jobs import (
+from open_r1.eval.benchmark_registry import (
     LIGHTEVAL_TASKS,
     SUPPORTED_BENCHMARKS,
-    LightevalCommand,
-    ModelSizeUnknownError,
-    build_lighteval_command,
-    build_lighteval_cpu_command,
-    evaluation_resources,
     get_lighteval_tasks,
-    main,
     register_lighteval_task,
-    run_benchmark_jobs,
-    run_lighteval_command,
-    run_lighteval_job,
     task_string,
 )
+from open_r1.eval.lighteval_command import (
+    LightevalCommand,
+    build_lighteval_command,
+    build_lighteval_cpu_command,
+    run_lighteval_command,
+)
+from open_r1.eval.lighteval_jobs import main
+from open_r1.eval.slurm_jobs import ModelSizeUnknownError, evaluation_resources, run_benchmark_jobs, run_lighteval_job
 from open_r1.utils.hub import get_gpu_count_for_vllm, get_param_count_from_repo_id
 
 user_home_directory = os.path.expanduser("~")
@@ -38,7 +39,7 @@ def __getattr__(name: str):
         unavailable(
             "open_r1.utils.evaluation.VLLM_SLURM_PREFIX",
             "evaluation jobs are submitted with plain sbatch and the caller's environment minus SLURM_* variables",
-            "open_r1.eval.lighteval_jobs.sbatch_command",
+            "open_r1.eval.slurm_jobs.sbatch_command",
         )()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

@@ -6,7 +6,7 @@
 A revision is a branch of `hub_model_id`, created from the repository's first commit so that it
 holds only what is pushed to it. Every function takes an optional `api` (an `HfApi`) so tests can
 record the calls without a network. Upstream open-r1's sizing helpers live here too, over the evaluation
-launcher's (`open_r1.eval.lighteval_jobs`):
+launcher's (`open_r1.eval.slurm_jobs`):
 
     get_param_count_from_repo_id("Qwen/Qwen2.5-7B")      # parameters, from the safetensors index
     get_gpu_count_for_vllm("Qwen/Qwen2.5-7B", "main", 8)  # GPUs that divide the attention heads and 64
@@ -78,7 +78,7 @@ def get_param_count_from_repo_id(repo_id: str) -> int:
 
     Raises `ModelSizeUnknownError` when they cannot be read; upstream guessed from the name ("7b") or returned
     -1, which launched large models data-parallel (docs/upstream.md)."""
-    from open_r1.eval.lighteval_jobs import parameter_count
+    from open_r1.eval.slurm_jobs import parameter_count
 
     return parameter_count(repo_id)
 
@@ -87,7 +87,7 @@ def get_gpu_count_for_vllm(model_name: str, revision: str = "main", num_gpus: in
     """The most GPUs (<= num_gpus) vLLM can shard `model_name` over: they must divide its attention heads and 64."""
     from transformers import AutoConfig
 
-    from open_r1.eval.lighteval_jobs import gpus_for_tensor_parallel
+    from open_r1.eval.slurm_jobs import gpus_for_tensor_parallel
 
     config = AutoConfig.from_pretrained(model_name, revision=revision, trust_remote_code=True)
     return gpus_for_tensor_parallel(config.num_attention_heads, max_gpus=num_gpus)

@@ -1,0 +1,79 @@
+"""The benchmarks this project evaluates with lighteval: benchmark name -> lighteval task string.
+
+    from open_r1.eval.benchmark_registry import SUPPORTED_BENCHMARKS, task_string
+    task_string("aime24")                   # 'aime24|0'
+    task_string("aime24", num_samples=64)   # 'aime24@k=1@n=64|0', pass@1 estimated from 64 samples
+
+`make evaluate TASK=...`, a recipe's `benchmarks:` and scripts/run_benchmarks.py accept these names; upstream's
+`register_lighteval_task` / `LIGHTEVAL_TASKS` / `SUPPORTED_BENCHMARKS` (re-exported at `open_r1.utils.evaluation`)
+are this registry. Task strings are in lighteval 0.13's syntax: `task|fewshot` (`aime24|0`); the older
+`suite|task|fewshot|0` no longer parses.
+
+Not covered: local benchmark files (the `local:<task>` tasks of `open_r1.eval.lighteval_tasks`), the command
+lines (`open_r1.eval.lighteval_command`), Slurm jobs (`open_r1.eval.slurm_jobs`).
+"""
+
+UPSTREAM_SUITES = ("lighteval", "extended", "custom")
+
+
+def register_lighteval_task(
+    configs: dict[str, str], eval_suite: str, task_name: str, task_list: str, num_fewshot: int = 0
+) -> None:
+    """Registers benchmark `task_name` as the lighteval tasks `task_list` (comma-separated names).
+
+    Upstream's signature. Upstream's suites ("lighteval", "extended", and "custom" in older versions) named
+    where lighteval found a task; lighteval 0.13 has all of these tasks built in and selects them by name
+    alone, so the suite no longer changes the task string. Any other suite is refused rather than ignored:
+    local benchmark files run through the `local:<task>` tasks of `open_r1.eval.lighteval_tasks`
+    (`--backend accelerate`).
+    """
+    if eval_suite not in UPSTREAM_SUITES:
+        raise ValueError(
+            f"benchmark {task_name!r}: eval_suite {eval_suite!r} is not supported; lighteval 0.13 runs built-in "
+            f"tasks by name (suites {UPSTREAM_SUITES}), local files through --backend accelerate --data_files"
+        )
+    tasks = [task.strip() for task in task_list.split(",") if task.strip()]
+    if not tasks:
+        raise ValueError(f"benchmark {task_name!r}: task_list must name at least one lighteval task")
+    configs[task_name] = ",".join(f"{task}|{num_fewshot}" for task in tasks)
+
+
+LIGHTEVAL_TASKS: dict[str, str] = {}
+
+register_lighteval_task(LIGHTEVAL_TASKS, "lighteval", "math_500", "math_500")
+register_lighteval_task(LIGHTEVAL_TASKS, "lighteval", "aime24", "aime24")
+register_lighteval_task(LIGHTEVAL_TASKS, "lighteval", "aime25", "aime25")
+register_lighteval_task(LIGHTEVAL_TASKS, "lighteval", "gpqa:diamond", "gpqa:diamond")
+register_lighteval_task(LIGHTEVAL_TASKS, "lighteval", "lcb", "lcb:codegeneration")
+# Upstream's names for two of them (its recipes say `benchmarks: [lcb_v4]`, its scripts `--benchmarks gpqa`).
+register_lighteval_task(LIGHTEVAL_TASKS, "lighteval", "gpqa", "gpqa:diamond")
+register_lighteval_task(LIGHTEVAL_TASKS, "extended", "lcb_v4", "lcb:codegeneration_v4")
+
+# The README's pass@1 numbers are estimated from 64 (aime24), 4 (math_500) and 8 (gpqa:diamond) samples
+# per problem: pass `num_samples` (NUM_SAMPLES=64) to match them. Only tasks scored with lighteval's
+# parametrisable pass@k metric accept it; lcb keeps lighteval's own setting.
+SAMPLE_PARAMETRISABLE = {"math_500", "aime24", "aime25", "gpqa:diamond", "gpqa"}
+
+
+def get_lighteval_tasks() -> list[str]:
+    """The benchmark names `make evaluate`, `benchmarks:` in a recipe and scripts/run_benchmarks.py accept."""
+    return list(LIGHTEVAL_TASKS)
+
+
+# Upstream's name for the same list.
+SUPPORTED_BENCHMARKS = get_lighteval_tasks()
+
+
+def task_string(benchmark: str, num_samples: int | None = None) -> str:
+    """The lighteval task argument of `benchmark`, e.g. `aime24|0` or, with 64 samples, `aime24@k=1@n=64|0`."""
+    if benchmark not in LIGHTEVAL_TASKS:
+        raise ValueError(f"unknown benchmark {benchmark!r}; supported: {SUPPORTED_BENCHMARKS}")
+    tasks = LIGHTEVAL_TASKS[benchmark]
+    if num_samples is None:
+        return tasks
+    if benchmark not in SAMPLE_PARAMETRISABLE:
+        raise ValueError(f"benchmark {benchmark!r} fixes its own number of samples; do not pass num_samples")
+    if num_samples < 1:
+        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+    # lighteval parametrises a task's pass@k metric with `name@k=..@n=..|fewshot`.
+    return ",".join(f"{t.split('|')[0]}@k=1@n={num_samples}|{t.split('|')[1]}" for t in tasks.split(","))

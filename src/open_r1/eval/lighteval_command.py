@@ -1,0 +1,225 @@
+"""lighteval command lines: `lighteval vllm` for a registered benchmark, `lighteval accelerate` on CPU for a file.
+
+    from open_r1.eval.lighteval_command import build_lighteval_command, run_lighteval_command
+    command = build_lighteval_command("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", "aime24", parallel="data", num_gpus=8)
+    print(command.shell()); run_lighteval_command(command)
+
+This is the one place that turns (model, benchmark, parallelism) into a `lighteval vllm` command (the command
+line `python -m open_r1.eval.lighteval_jobs`, `make evaluate` and slurm/evaluate.slurm all come here): the
+README's setting (bfloat16, 32,768-token budget, temperature 0.6, top_p 0.95, chat template, results under
+data/evals/<model>), written in lighteval 0.13's syntax:
+- `--use-chat-template` no longer exists: the chat template is used when the tokenizer has one,
+  and `override_chat_template=true` in the model arguments makes that explicit;
+- model arguments are split on commas, so a system prompt with a comma or a newline is written
+  to a YAML model config (`model_parameters:`) next to the results and passed instead.
+
+On a CPU, `build_lighteval_cpu_command` (`make evaluate BACKEND=accelerate DATA=<file.jsonl>`) runs
+`lighteval accelerate` on a local benchmark file through the `local:<task>` custom tasks of
+`open_r1.eval.lighteval_tasks`. lighteval 0.13's transformers backend samples only if the model's
+generation_config.json sets do_sample=true (else it decodes greedily at any temperature), so such
+models are refused; `python -m open_r1.evaluate` (`make evaluate BACKEND=cpu`) has no such limit.
+
+Not covered: anything about vLLM itself (vLLM only runs where the `gpu` extra is installed), which benchmarks
+exist (`open_r1.eval.benchmark_registry`), Slurm (`open_r1.eval.slurm_jobs`).
+"""
+
+import importlib.util
+import logging
+import os
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from open_r1.eval.arguments import DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+from open_r1.eval.benchmark_registry import task_string
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+MAX_MODEL_LENGTH = 32768
+GPU_MEMORY_UTILIZATION = 0.8
+DTYPE = "bfloat16"
+PARALLEL_MODES = ("data", "tensor")
+
+
+@dataclass(frozen=True)
+class LightevalCommand:
+    """A lighteval invocation: argv, extra environment, and a YAML model config to write first (if any)."""
+
+    argv: list[str]
+    env: dict[str, str]
+    model_config_path: str | None = None
+    model_config_yaml: str | None = None
+    cwd: str | None = None
+
+    def shell(self) -> str:
+        env = " ".join(f"{key}={shlex.quote(value)}" for key, value in self.env.items())
+        cd = f"cd {shlex.quote(self.cwd)} && " if self.cwd else ""
+        return cd + (env + " " if env else "") + shlex.join(self.argv)
+
+
+def vllm_model_parameters(
+    model: str,
+    revision: str | None = None,
+    parallel: str | None = None,
+    num_gpus: int = 1,
+    system_prompt: str | None = None,
+    trust_remote_code: bool = False,
+) -> dict:
+    """The `lighteval vllm` model parameters of the README setting, in command-line order."""
+    params: dict = {"model_name": model}
+    if revision and revision != "main":
+        params["revision"] = revision
+    params["dtype"] = DTYPE
+    if parallel is not None:
+        if parallel not in PARALLEL_MODES:
+            raise ValueError(f"PARALLEL must be one of {PARALLEL_MODES}, got {parallel!r}")
+        if num_gpus < 1:
+            raise ValueError(f"NUM_GPUS must be a positive number of GPUs, got {num_gpus!r}")
+        params[f"{parallel}_parallel_size"] = num_gpus
+    params["max_model_length"] = MAX_MODEL_LENGTH
+    params["gpu_memory_utilization"] = GPU_MEMORY_UTILIZATION
+    if trust_remote_code:
+        params["trust_remote_code"] = True
+    params["override_chat_template"] = True
+    if system_prompt:
+        params["system_prompt"] = system_prompt
+    params["generation_parameters"] = {
+        "max_new_tokens": DEFAULT_MAX_NEW_TOKENS,
+        "temperature": DEFAULT_TEMPERATURE,
+        "top_p": DEFAULT_TOP_P,
+    }
+    return params
+
+
+def _inline_value(value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{key}:{_inline_value(item)}" for key, item in value.items()) + "}"
+    return str(value)
+
+
+def fits_inline(params: dict) -> bool:
+    """Whether lighteval's `key=value,...` parser would read every value back unchanged."""
+    return all(not any(c in str(v) for c in ",\n{}") for k, v in params.items() if k != "generation_parameters")
+
+
+def inline_model_args(params: dict) -> str:
+    if not fits_inline(params):
+        raise ValueError("a model parameter contains ',', '{', '}' or a newline; pass it through a YAML model config")
+    return ",".join(f"{key}={_inline_value(value)}" for key, value in params.items())
+
+
+def default_output_dir(model: str) -> str:
+    return f"data/evals/{model.strip('/')}"
+
+
+def build_lighteval_command(
+    model: str,
+    benchmark: str,
+    *,
+    revision: str | None = None,
+    parallel: str | None = None,
+    num_gpus: int = 1,
+    system_prompt: str | None = None,
+    trust_remote_code: bool = False,
+    num_samples: int | None = None,
+    output_dir: str | None = None,
+    max_samples: int | None = None,
+) -> LightevalCommand:
+    """The `lighteval vllm` command that evaluates `model` on `benchmark` (see the module docstring)."""
+    output_dir = output_dir or default_output_dir(model)
+    params = vllm_model_parameters(model, revision, parallel, num_gpus, system_prompt, trust_remote_code)
+    model_config_path = model_config_yaml = None
+    if fits_inline(params):
+        model_spec = inline_model_args(params)
+    else:
+        import yaml
+
+        model_config_path = f"{output_dir}/model_config.yaml"
+        model_config_yaml = yaml.safe_dump({"model_parameters": params}, sort_keys=False, allow_unicode=True)
+        model_spec = model_config_path
+    argv = ["lighteval", "vllm", model_spec, task_string(benchmark, num_samples)]
+    argv += ["--output-dir", output_dir, "--save-details"]
+    if max_samples is not None:
+        argv += ["--max-samples", str(max_samples)]
+    # vLLM's tensor-parallel workers must not fork a process that already initialised CUDA.
+    env = {"VLLM_WORKER_MULTIPROC_METHOD": "spawn"} if parallel == "tensor" else {}
+    return LightevalCommand(argv, env, model_config_path, model_config_yaml)
+
+
+LOCAL_TASKS_MODULE = "src/open_r1/eval/lighteval_tasks.py"
+
+
+def _check_model_samples(model: str, num_samples: int) -> None:
+    # lighteval 0.13's transformers backend never sets do_sample itself: it samples only when the
+    # model's generation_config.json says do_sample=true, and otherwise decodes greedily whatever the
+    # temperature (n > 1 then fails inside generate()). Refuse rather than report a greedy score as sampled.
+    from transformers import GenerationConfig
+
+    try:
+        do_sample = GenerationConfig.from_pretrained(model).do_sample
+    except OSError:
+        do_sample = False
+    if not do_sample:
+        raise ValueError(
+            f"{model}: its generation_config.json does not set do_sample=true, so lighteval's accelerate backend "
+            f"would decode greedily instead of sampling {num_samples} completion(s) at temperature "
+            f"{DEFAULT_TEMPERATURE}; set it there, or use BACKEND=cpu "
+            "(python -m open_r1.evaluate), which samples itself"
+        )
+
+
+def build_lighteval_cpu_command(
+    model: str,
+    task: str,
+    data_files: str,
+    *,
+    num_samples: int | None = None,
+    max_new_tokens: int | None = None,
+    max_samples: int | None = None,
+    output_dir: str | None = None,
+    batch_size: int = 4,
+) -> LightevalCommand:
+    """`lighteval accelerate` on CPU for a local benchmark file, through the `local:<task>` custom task."""
+    if not Path(data_files).is_file():
+        raise FileNotFoundError(f"DATA={data_files}: no such benchmark file (JSONL with id, problem, answer)")
+    if num_samples is not None and num_samples < 1:
+        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+    _check_model_samples(model, num_samples or 1)
+    output_dir = os.path.abspath(output_dir or default_output_dir(model))
+    cwd = None
+    if Path(model).is_dir():
+        # lighteval writes its sample cache to <cache_dir>/<model_name> and results to
+        # <output_dir>/results/<model_name>: an absolute model path (or one with "..") would land
+        # them inside or beside the model folder. Run from the folder's parent and name it alone.
+        cwd, model = str(Path(model).resolve().parent), Path(model).resolve().name
+    generation = {
+        "max_new_tokens": max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
+        "temperature": DEFAULT_TEMPERATURE,
+        "top_p": DEFAULT_TOP_P,
+    }
+    params = {"model_name": model, "device": "cpu", "dtype": "float32", "batch_size": batch_size}
+    model_args = inline_model_args({**params, "generation_parameters": generation})
+    task_arg = f"local:{task}" + (f"@k=1@n={num_samples}" if num_samples else "") + "|0"
+    argv = ["lighteval", "accelerate", model_args, task_arg, "--custom-tasks", str(REPO_ROOT / LOCAL_TASKS_MODULE)]
+    argv += ["--output-dir", output_dir, "--save-details"]
+    if max_samples is not None:
+        argv += ["--max-samples", str(max_samples)]
+    return LightevalCommand(argv, {"OPEN_R1_EVAL_DATA": f"{task}={Path(data_files).resolve()}"}, cwd=cwd)
+
+
+def run_lighteval_command(command: LightevalCommand) -> int:
+    """Runs `command` (writing its YAML model config first); returns lighteval's exit status."""
+    if command.model_config_path is not None:
+        Path(command.model_config_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(command.model_config_path).write_text(command.model_config_yaml, encoding="utf-8")
+    if command.argv[1] == "vllm" and importlib.util.find_spec("vllm") is None:
+        logger.error(
+            "lighteval's vLLM backend needs vllm, which is in the `gpu` extra (`pip install -e '.[gpu]'` on an "
+            "NVIDIA machine). On a CPU use the offline path: make evaluate BACKEND=cpu DATA=<benchmark.jsonl>."
+        )
+        return 1
+    return subprocess.run(command.argv, env={**os.environ, **command.env}, cwd=command.cwd, check=False).returncode

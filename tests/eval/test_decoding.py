@@ -1,0 +1,161 @@
+"""Specification of the evaluator's decoding (open_r1.eval.decoding): samples share their prompt's prefill and decode
+as `num_return_sequences` does, the candidate sampler draws from generate()'s distribution, and completions
+come back in the caller's order."""
+
+import pytest
+
+
+def test_samples_read_their_prompt_once_and_decode_as_num_return_sequences_does(tiny_model):
+    """The shared-prompt sampler equals generating from n copies of each prompt, token for token (greedy, so
+    the comparison does not depend on the random stream; generate() itself refuses num_return_sequences > 1
+    when greedy), on left-padded prompts of different lengths."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from open_r1.eval.decoding import generate_sharing_prompts
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32).eval()
+    prompts = ["What is 1+1?", "Compute 3 - 2 + 7 - 1 and box the result, thinking first."]
+    inputs = tokenizer(prompts, return_tensors="pt", padding=True)
+    assert inputs["attention_mask"][0].sum() < inputs["attention_mask"][1].sum()  # the first row is padded
+    settings = {"max_new_tokens": 12, "do_sample": False, "pad_token_id": tokenizer.pad_token_id}
+
+    with torch.no_grad():
+        reference = model.generate(
+            input_ids=inputs["input_ids"].repeat_interleave(3, dim=0),
+            attention_mask=inputs["attention_mask"].repeat_interleave(3, dim=0),
+            **settings,
+        )
+    caches = []
+    generate = model.generate
+    model.generate = lambda **kwargs: caches.append(type(kwargs["past_key_values"]).__name__) or generate(**kwargs)
+    shared = generate_sharing_prompts(model, inputs["input_ids"], inputs["attention_mask"], num_samples=3, **settings)
+    dynamic = generate_sharing_prompts(
+        model, inputs["input_ids"], inputs["attention_mask"], num_samples=3, cpu_static_cache=False, **settings
+    )
+    model.generate = generate
+
+    assert shared.shape == reference.shape
+    assert torch.equal(shared, reference)
+    assert torch.equal(dynamic, reference)
+    # On a CPU the default decodes with a preallocated cache; the switch really turns it off.
+    assert caches == ["StaticCache", "DynamicCache"]
+    # The prompt prefix really is computed once per prompt: 2 rows in the first forward pass, not 6.
+    batch_sizes = []
+    hook = model.model.embed_tokens.register_forward_hook(lambda module, args, out: batch_sizes.append(args[0].shape))
+    try:
+        generate_sharing_prompts(model, inputs["input_ids"], inputs["attention_mask"], num_samples=3, **settings)
+    finally:
+        hook.remove()
+    assert batch_sizes[0] == (2, inputs["input_ids"].shape[1] - 1)
+    assert all(shape[1] == 1 for shape in batch_sizes[1:])
+
+
+def test_the_candidate_sampler_keeps_the_tokens_and_probabilities_generate_samples_from(tiny_model):
+    """generate(do_sample=True) with the evaluator's temperature and top_p (and transformers' default top-k,
+    which the model does not set) returns its processed scores; the sampler, given the raw logits of the same
+    steps, must allow the same tokens with the same probabilities."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from open_r1.eval.decoding import DEFAULT_GENERATE_TOP_K, TopKCandidateSampler
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32).eval()
+    assert model.generation_config.top_k is None and model.config.vocab_size > DEFAULT_GENERATE_TOP_K
+    inputs = tokenizer(["What is 1+1?", "Compute 3 - 2 + 7"], return_tensors="pt", padding=True)
+    sampler = TopKCandidateSampler(top_k=DEFAULT_GENERATE_TOP_K, temperature=0.6, top_p=0.95)
+    with torch.no_grad():
+        output = model.generate(
+            **inputs,
+            max_new_tokens=4,
+            do_sample=True,
+            temperature=0.6,
+            top_p=0.95,
+            output_scores=True,
+            output_logits=True,
+            return_dict_in_generate=True,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    kept_counts = set()
+    for raw, processed in zip(output.logits, output.scores):
+        candidates, probabilities = sampler.candidate_probabilities(None, raw)
+        ours = torch.zeros_like(raw).scatter_(-1, candidates, probabilities)
+        torch.testing.assert_close(ours, torch.softmax(processed, dim=-1), atol=1e-6, rtol=1e-5)
+        kept_counts.update((probabilities > 0).sum(-1).tolist())
+    # Both cuts are at work: no row keeps the whole vocabulary, and top-p keeps fewer than top-k somewhere.
+    assert max(kept_counts) <= DEFAULT_GENERATE_TOP_K and min(kept_counts) < DEFAULT_GENERATE_TOP_K
+
+
+def test_the_candidate_sampler_allows_one_token_drawn_with_its_probability():
+    import torch
+
+    from open_r1.eval.decoding import TopKCandidateSampler
+
+    torch.manual_seed(0)
+    logits = torch.randn(1, 100) * 2
+    sampler = TopKCandidateSampler(top_k=5, temperature=1.0, top_p=1.0)
+    scores = sampler(None, logits.repeat(20_000, 1))
+
+    allowed = torch.isfinite(scores)
+    assert allowed.sum(-1).eq(1).all() and scores[allowed].eq(0).all()
+    drawn = allowed.float().mean(0)
+    top5 = logits[0].topk(5).indices
+    assert drawn[top5].sum() == 1.0  # never outside the top 5
+    expected = torch.softmax(logits[0, top5], dim=-1)
+    torch.testing.assert_close(drawn[top5], expected, atol=0.015, rtol=0)
+    with pytest.raises(ValueError, match="top_k: expected a positive"):
+        TopKCandidateSampler(top_k=0, temperature=1.0, top_p=1.0)
+
+
+def test_candidate_sampling_takes_the_effective_top_k_and_leaves_other_warpers_to_generate():
+    from types import SimpleNamespace
+
+    from transformers import GenerationConfig
+
+    from open_r1.eval.decoding import DEFAULT_GENERATE_TOP_K, candidate_sampling
+
+    model = SimpleNamespace(generation_config=GenerationConfig())
+    sampling = {"do_sample": True, "temperature": 0.6, "top_p": 0.95, "max_new_tokens": 8}
+
+    moved = candidate_sampling(model, sampling)
+    assert moved["do_sample"] is False and moved["max_new_tokens"] == 8
+    assert not {"temperature", "top_p", "top_k"} & set(moved)
+    assert moved["logits_processor"][0].top_k == DEFAULT_GENERATE_TOP_K
+    assert candidate_sampling(model, {**sampling, "top_k": 5})["logits_processor"][0].top_k == 5
+    model.generation_config.top_k = 20
+    assert candidate_sampling(model, sampling)["logits_processor"][0].top_k == 20
+    # Warpers the sampler does not apply, from the caller or the model, and top_k=0 (no cut): generate() samples.
+    for other in ({"min_p": 0.1}, {"top_h": 0.5}, {"typical_p": 0.9}, {"top_k": 0}):
+        assert candidate_sampling(model, {**sampling, **other}) == {**sampling, **other}
+    model.generation_config.min_p = 0.1
+    assert candidate_sampling(model, sampling) == sampling
+    assert candidate_sampling(model, {**sampling, "do_sample": False}) == {**sampling, "do_sample": False}
+
+
+def test_prompts_are_batched_by_length_and_completions_come_back_in_the_callers_order(tiny_model, monkeypatch):
+    """Batches are formed longest prompt first (less left padding); each conversation still gets its own
+    completions. The fake generator's completion is the prompt itself, so a mix-up would show."""
+    import torch
+
+    from open_r1.eval import decoding
+
+    widths = []
+
+    def echo(model, input_ids, attention_mask, *, num_samples, **kwargs):
+        widths.append(input_ids.shape[1])
+        return torch.cat([input_ids, input_ids], dim=1).repeat_interleave(num_samples, dim=0)
+
+    monkeypatch.setattr(decoding, "generate_sharing_prompts", echo)
+    questions = ["1+1?", "Compute 3 - 2 + 7 - 1 - 4 + 2 - 9 + 8 please", "2*5?", "Compute 6 - 3 + 1 now", "9?"]
+    conversations = [[{"role": "user", "content": question}] for question in questions]
+    _, completions = decoding.sample_completions(
+        str(tiny_model), conversations, num_samples=2, temperature=0.6, top_p=0.95, max_new_tokens=4,
+        batch_size=2, seed=0, device="cpu", dtype="float32",
+    )  # fmt: skip
+
+    assert widths == sorted(widths, reverse=True) and len(widths) == 3
+    for question, samples in zip(questions, completions):
+        assert len(samples) == 2 and all(question in sample for sample in samples)

@@ -1,0 +1,51 @@
+"""Specification of the lighteval command lines (open_r1.eval.lighteval_command): they parse back in the installed
+lighteval as the README's setting."""
+
+import inspect
+
+import pytest
+import yaml
+
+from open_r1.eval.lighteval_command import build_lighteval_command
+
+
+def test_model_arguments_parse_back_in_lighteval_as_the_readme_setting():
+    from lighteval.models.vllm.vllm_model import VLLMModelConfig
+
+    command = build_lighteval_command("org/model", "aime24", revision="step-100", parallel="data", num_gpus=4)
+    config = VLLMModelConfig.from_args(command.argv[2])
+    assert (config.model_name, config.revision, config.dtype) == ("org/model", "step-100", "bfloat16")
+    assert (config.data_parallel_size, config.tensor_parallel_size) == (4, 1)
+    assert (config.max_model_length, config.gpu_memory_utilization) == (32768, 0.8)
+    assert config.override_chat_template is True
+    generation = config.generation_parameters
+    assert (generation.max_new_tokens, generation.temperature, generation.top_p) == (32768, 0.6, 0.95)
+
+
+def test_a_system_prompt_with_commas_goes_through_a_yaml_model_config(tmp_path):
+    from lighteval.models.vllm.vllm_model import VLLMModelConfig
+
+    prompt = "Please reason step by step, and put your final answer within \\boxed{}.\nBe brief."
+    command = build_lighteval_command("org/model", "math_500", system_prompt=prompt, output_dir=str(tmp_path))
+    assert command.argv[2] == command.model_config_path == f"{tmp_path}/model_config.yaml"
+    config = VLLMModelConfig(**yaml.safe_load(command.model_config_yaml)["model_parameters"])
+    assert config.system_prompt == prompt
+    assert config.generation_parameters.temperature == 0.6
+
+    plain = build_lighteval_command("org/model", "math_500", system_prompt="Think first.")
+    assert plain.model_config_path is None
+    assert VLLMModelConfig.from_args(plain.argv[2]).system_prompt == "Think first."
+
+
+def test_the_command_uses_only_options_of_the_installed_lighteval_vllm_command():
+    from lighteval.main_vllm import vllm
+
+    options = {f"--{name.replace('_', '-')}" for name in inspect.signature(vllm).parameters}
+    command = build_lighteval_command("org/model", "aime24", max_samples=3, output_dir="out")
+    used = {word for word in command.argv if word.startswith("--")}
+    assert used <= options, used - options
+
+
+def test_an_unknown_parallelism_is_refused():
+    with pytest.raises(ValueError, match="PARALLEL must be one of"):
+        build_lighteval_command("m", "aime24", parallel="pipeline")

@@ -1,0 +1,142 @@
+"""Specification of `make evaluate`'s lighteval path: its command line and the Slurm script that calls it
+(open_r1.eval.lighteval_jobs, slurm/evaluate.slurm)."""
+
+import os
+import shlex
+import subprocess
+
+import pytest
+
+from open_r1.eval import lighteval_jobs
+from open_r1.eval.lighteval_command import build_lighteval_command
+from tests.support import REPO_ROOT
+
+README_TASKS = {
+    "aime24": "aime24|0",
+    "math_500": "math_500|0",
+    "gpqa:diamond": "gpqa:diamond|0",
+    "lcb": "lcb:codegeneration|0",
+}
+GENERATION = "generation_parameters={max_new_tokens:32768,temperature:0.6,top_p:0.95}"
+
+
+def readme_command(model: str, task: str, parallel: str | None, num_gpus: int = 8) -> list[str]:
+    """The README's `make evaluate` command, in lighteval 0.13 syntax (see the evaluation module docstring)."""
+    parallel_arg = f"{parallel}_parallel_size={num_gpus}," if parallel else ""
+    model_args = (
+        f"model_name={model},dtype=bfloat16,{parallel_arg}max_model_length=32768,gpu_memory_utilization=0.8,"
+        f"override_chat_template=true,{GENERATION}"
+    )
+    return [
+        "lighteval",
+        "vllm",
+        model_args,
+        README_TASKS[task],
+        "--output-dir",
+        f"data/evals/{model}",
+        "--save-details",
+    ]
+
+
+def make_dry_run(*variables: str) -> list[str]:
+    """The command `make evaluate` would run (make -n), split into words."""
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "evaluate", *variables], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return shlex.split(result.stdout.replace("\\\n", " "))
+
+
+@pytest.mark.parametrize("parallel", [None, "data", "tensor"])
+@pytest.mark.parametrize("task", list(README_TASKS))
+def test_make_evaluate_builds_the_readme_command_for_each_task_and_parallelism(task, parallel, capsys):
+    model = "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"
+    variables = [f"MODEL={model}", f"TASK={task}", "DRY_RUN=1"]
+    if parallel:
+        variables += [f"PARALLEL={parallel}", "NUM_GPUS=8"]
+    words = make_dry_run(*variables)
+    assert words[1:3] == ["-m", "open_r1.eval.lighteval_jobs"]
+
+    assert lighteval_jobs.main(words[3:]) == 0
+    printed = capsys.readouterr().out.strip()
+    env = "VLLM_WORKER_MULTIPROC_METHOD=spawn " if parallel == "tensor" else ""
+    assert printed == env + shlex.join(readme_command(model, task, parallel))
+
+
+@pytest.mark.slow  # starts Python in a subprocess; the fast tests check the same command in-process
+def test_make_evaluate_prints_the_command_end_to_end():
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-s",
+            "evaluate",
+            "MODEL=org/model",
+            "TASK=aime24",
+            "PARALLEL=tensor",
+            "NUM_GPUS=4",
+            "DRY_RUN=1",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "VLLM_WORKER_MULTIPROC_METHOD=spawn " + shlex.join(
+        readme_command("org/model", "aime24", "tensor", 4)
+    )
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (["TASK=aime24"], "MODEL is required"),
+        (["MODEL=m"], "TASK is required"),
+        (["MODEL=m", "TASK=math_500", "BACKEND=cpu"], "BACKEND=cpu needs DATA"),
+    ],
+)
+def test_make_evaluate_names_the_missing_variable(variables, message):
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "evaluate", *variables], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_make_evaluate_on_cpu_runs_the_offline_evaluator_on_the_data_file():
+    from transformers import HfArgumentParser
+
+    from open_r1.eval.arguments import EvaluateArguments
+
+    words = make_dry_run(
+        "BACKEND=cpu", "MODEL=data/tiny-model", "TASK=math_500", "DATA=bench.jsonl", "NUM_SAMPLES=4", "LIMIT=5"
+    )
+    assert words[1:3] == ["-m", "open_r1.evaluate"]
+    (args,) = HfArgumentParser(EvaluateArguments).parse_args_into_dataclasses(args=words[3:])
+    assert (args.task, args.data_files, args.model, args.num_samples, args.limit, args.device) == (
+        "math_500",
+        "bench.jsonl",
+        "data/tiny-model",
+        4,
+        5,
+        "cpu",
+    )
+    assert args.output_dir == "data/evals/data/tiny-model/math_500"
+
+
+@pytest.mark.slow  # starts Python in a subprocess; the fast tests check the same command in-process
+def test_the_slurm_script_runs_the_same_command_as_make_evaluate(tmp_path):
+    env = {**os.environ, "OPEN_R1_EVAL_DRY_RUN": "1", "OPEN_R1_ROOT": str(REPO_ROOT), "OPEN_R1_MODULES": ""}
+    env["OPEN_R1_VENV"] = str(REPO_ROOT / ".venv")
+    result = subprocess.run(
+        ["bash", "slurm/evaluate.slurm", "math_500", "org/model", "main", "tensor", "4", "false", ""],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    expected = build_lighteval_command(
+        "org/model", "math_500", parallel="tensor", num_gpus=4, output_dir="data/evals/org/model/main"
+    )
+    assert expected.shell() in result.stdout.splitlines()

@@ -1,0 +1,124 @@
+"""Specification of the Slurm evaluation jobs for pushed checkpoints (open_r1.eval.slurm_jobs): one sbatch per
+benchmark, parallelism from the model's size, and upstream's `run_lighteval_job` and sizing helpers."""
+
+import json
+import os
+import pathlib
+import stat
+from types import SimpleNamespace
+
+import pytest
+
+from open_r1.eval import slurm_jobs
+from open_r1.eval.benchmark_registry import SUPPORTED_BENCHMARKS
+from open_r1.eval.slurm_jobs import evaluation_resources, gpus_for_tensor_parallel, run_benchmark_jobs
+
+
+def test_tensor_parallel_gpu_count_divides_the_attention_heads():
+    assert gpus_for_tensor_parallel(40) == 8
+    assert gpus_for_tensor_parallel(28) == 4  # 7 divides 28 but not 64
+    assert gpus_for_tensor_parallel(12) == 4
+    assert gpus_for_tensor_parallel(5) == 1
+
+
+def _fake_checkpoint(folder: pathlib.Path, num_heads: int, num_params: int) -> str:
+    folder.mkdir()
+    config = {"model_type": "qwen2", "num_attention_heads": num_heads, "hidden_size": num_heads * 64}
+    (folder / "config.json").write_text(json.dumps(config))
+    index = {"metadata": {"total_size": 2 * num_params}, "weight_map": {}}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    return str(folder)
+
+
+def test_models_of_30b_parameters_or_more_are_evaluated_with_tensor_parallelism(tmp_path, tiny_model):
+    assert evaluation_resources(_fake_checkpoint(tmp_path / "big", 40, 32_000_000_000), None) == ("tensor", 8)
+    assert evaluation_resources(_fake_checkpoint(tmp_path / "mid", 28, 7_000_000_000), None) == ("data", 8)
+    assert evaluation_resources(str(tiny_model), None) == ("data", 8)  # single-file checkpoint: small
+
+
+@pytest.fixture
+def fake_sbatch(tmp_path, monkeypatch) -> pathlib.Path:
+    """An `sbatch` on PATH that records each call's arguments and the SLURM_* variables it saw."""
+    log = tmp_path / "sbatch.log"
+    script = tmp_path / "bin" / "sbatch"
+    script.parent.mkdir()
+    script.write_text(
+        "#!/bin/bash\n"
+        f'python3 -c \'import json,os,sys; print(json.dumps({{"argv": sys.argv[1:], "slurm": '
+        f'sorted(k for k in os.environ if k.startswith("SLURM_"))}}))\' "$@" >> {log}\n'
+        'echo "Submitted batch job 1"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("SLURM_JOB_ID", "1234")  # as when called from inside a training job
+    return log
+
+
+def _calls(log: pathlib.Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_run_benchmark_jobs_submits_one_evaluation_job_per_benchmark(fake_sbatch, tiny_model):
+    training_args = SimpleNamespace(
+        benchmarks=["aime24", "gpqa:diamond"],
+        hub_model_id=str(tiny_model),
+        hub_model_revision="v00.01-step-000010",
+        system_prompt="Think, then answer.",
+    )
+    run_benchmark_jobs(training_args, SimpleNamespace(trust_remote_code=False))
+    calls = _calls(fake_sbatch)
+    assert [call["argv"][3:] for call in calls] == [
+        [bench, str(tiny_model), "v00.01-step-000010", "data", "8", "false", "Think, then answer."]
+        for bench in ("aime24", "gpqa:diamond")
+    ]
+    assert calls[0]["argv"][:3] == [
+        "--gres=gpu:8",
+        f"--job-name=or1_aime24_{tiny_model.name}_v00.01-step-000010",
+        "slurm/evaluate.slurm",
+    ]
+    assert all(call["slurm"] == [] for call in calls)  # the training job's SLURM_* settings are not inherited
+
+
+def test_run_benchmark_jobs_expands_all_and_rejects_unknown_benchmarks_before_submitting(fake_sbatch, tiny_model):
+    args = SimpleNamespace(
+        benchmarks=["all"], hub_model_id=str(tiny_model), hub_model_revision="main", system_prompt=None
+    )
+    run_benchmark_jobs(args, SimpleNamespace(trust_remote_code=False))
+    assert [call["argv"][3] for call in _calls(fake_sbatch)] == SUPPORTED_BENCHMARKS
+
+    fake_sbatch.unlink()
+    args.benchmarks = ["aime24", "mmlu"]
+    with pytest.raises(ValueError, match=r"unknown benchmark\(s\) \['mmlu'\]"):
+        run_benchmark_jobs(args, SimpleNamespace(trust_remote_code=False))
+    assert _calls(fake_sbatch) == []
+
+
+def test_a_model_whose_size_cannot_be_read_is_not_evaluated_as_a_small_one(monkeypatch):
+    # A Hub error while sizing the model used to read as "below 30B": a 70B model launched data-parallel.
+    import huggingface_hub
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("the Hub is unreachable")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", unreachable)
+    with pytest.raises(slurm_jobs.ModelSizeUnknownError, match="org/big-model.*--parallel tensor"):
+        slurm_jobs.parameter_count("org/big-model", "main")
+
+
+def test_upstreams_run_lighteval_job_submits_one_benchmark(fake_sbatch, tmp_path):
+    from open_r1.utils.evaluation import run_lighteval_job
+
+    model = _fake_checkpoint(tmp_path / "big", 40, 32_000_000_000)
+    training_args = SimpleNamespace(hub_model_id=model, hub_model_revision="v01", system_prompt=None)
+    run_lighteval_job("math_500", training_args, SimpleNamespace(trust_remote_code=False))
+    [call] = _calls(fake_sbatch)
+    assert call["argv"][3:] == ["math_500", model, "v01", "tensor", "8", "false", ""]
+
+
+def test_upstreams_hub_sizing_helpers_read_the_checkpoint(tmp_path):
+    from open_r1.utils.hub import get_gpu_count_for_vllm, get_param_count_from_repo_id
+
+    model = _fake_checkpoint(tmp_path / "mid", 28, 7_000_000_000)
+    assert get_param_count_from_repo_id(model) == 7_000_000_000
+    assert get_gpu_count_for_vllm(model, revision=None) == 4  # 28 heads: 7 does not divide 64
+    assert get_gpu_count_for_vllm(model, revision=None, num_gpus=2) == 2
