@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from open_r1.rewards.code import Sandbox, get_code_reward
+from open_r1.rewards.code import BINARY_SCORING, Sandbox, get_code_reward
 from open_r1.rewards.codeforces import get_cf_code_reward
 from open_r1.rewards.ioi import DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER, get_ioi_code_reward
 from open_r1.sandbox.base import CodeExecutionProvider
@@ -44,7 +44,7 @@ PER_CALL_OPTIONS = (
 _SANDBOX_OPTIONS = ("provider_type", "num_parallel", "e2b_router_url", "morph_router_url")
 # Why a reward has no scoring mode (it refuses the option by name).
 _FIXED_SCORING = {
-    "binary_code_reward": "binary_code_reward is 1.0 when every test passes, else 0.0",
+    "binary_code_reward": BINARY_SCORING,
     "ioi_code_reward": "IOI subtasks earn their points only when all their tests pass",
 }
 

@@ -242,19 +242,6 @@ def get_code_reward(
     return code_reward
 
 
-def __getattr__(name: str):
-    # The competitive-programming rewards had their home here; they import from here still.
-    if name in ("get_ioi_code_reward",):
-        from open_r1.rewards import ioi
-
-        return getattr(ioi, name)
-    if name in ("get_cf_code_reward", "get_generated_tests", "get_generated_contest_tests"):
-        from open_r1.rewards import codeforces
-
-        return getattr(codeforces, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
     "ALL_TESTS",
     "Sandbox",
