@@ -141,17 +141,24 @@ def test_arguments_that_are_not_code_are_refused_by_name(make_tool):
     assert "'code' must be a string" in tool.python(["print(1)"])
 
 
-def test_stats_give_calls_per_rollout_error_rate_and_time():
+def test_stats_give_calls_per_rollout_error_rate_time_and_the_budget_used():
     stats = ToolStats()
-    stats.record_rollout()
-    stats.record_rollout()
-    stats.record_call(0.5, failed=False)
-    stats.record_call(0.25, failed=True)
-    stats.record_call(0.75, failed=False)
+    stats.record_rollout(budget_seconds=4.0)
+    stats.record_rollout(budget_seconds=4.0)
+    stats.record_call(0.5, failed=False, charged=0.25, rollout_charged=0.25)
+    stats.record_call(0.25, failed=True, charged=2.0, rollout_charged=2.25)
+    stats.record_call(0.75, failed=False, charged=0.75, rollout_charged=0.75)
+    stats.record_refusal(first_of_rollout=True)
+    stats.record_refusal(first_of_rollout=False)
     assert stats.drain() == {
-        "tools/python_calls_per_completion": 1.5,
-        "tools/python_error_rate": pytest.approx(1 / 3),
+        "tools/python_calls_per_completion": 2.5,
+        "tools/python_error_rate": pytest.approx(3 / 5),
         "tools/python_seconds_per_call": 0.5,
+        "tools/python_budget_seconds": 4.0,
+        "tools/python_budget_used_per_completion": 1.5,
+        "tools/python_budget_used_max": 2.25,
+        "tools/python_refused_calls_per_completion": 1.0,
+        "tools/python_budget_exhausted_rate": 0.5,
     }
     assert stats.drain() == {}, "drain starts afresh"
 
