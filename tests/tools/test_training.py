@@ -77,7 +77,7 @@ def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_who
         grpo.main(script_args, training_args, model_args)
         from open_r1.tools.training import tool_settings_from_args
 
-        provider = tool_settings_from_args(script_args).get_provider()
+        provider = tool_settings_from_args(script_args, training_args.max_tool_calling_iterations).get_provider()
         assert isinstance(provider, LocalSandbox)
         sandbox_uids = provider.run_uids
     finally:
@@ -117,6 +117,10 @@ def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_who
     steps = [entry for entry in history if "tools/python_calls_per_completion" in entry]
     assert steps and any(entry["tools/python_calls_per_completion"] > 0 for entry in steps), history
     assert all(entry["tools/python_error_rate"] == 0 for entry in steps if entry["tools/python_calls_per_completion"])
+    # The recipe's budget: a 5 s wall limit for each of its 2 rounds; honest calls used a sliver of it.
+    assert all(entry["tools/python_budget_seconds"] == 10.0 for entry in steps), steps
+    assert all(entry["tools/python_refused_calls_per_completion"] == 0 for entry in steps), steps
+    assert all(0 <= entry["tools/python_budget_used_max"] < 2.0 for entry in steps), steps
 
 
 def test_unknown_tool_and_bad_provider_fail_at_parse_time_naming_the_field():
@@ -134,7 +138,7 @@ def test_a_template_that_cannot_render_tool_calls_fails_at_start_up(tiny_model):
     script_args, _, _ = parse()
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)  # plain ChatML: drops tool_calls
     with pytest.raises(ValueError, match="tools: the chat template does not render tool calls"):
-        python_tool_environment(script_args, tokenizer)
+        python_tool_environment(script_args, tokenizer, max_tool_calling_iterations=2)
 
 
 def test_the_evaluator_measures_a_tool_model_with_the_tool_as_it_was_trained(tool_calling_model, tmp_path):
