@@ -189,6 +189,8 @@ def test_the_evaluator_measures_a_tool_model_with_the_tool_as_it_was_trained(too
         ({"python_tool_wall_seconds": 1.0}, "--python_tool_wall_seconds is set but --tools is empty"),
         ({"tools": ["python"], "max_tool_calling_iterations": -1}, "max_tool_calling_iterations must be >= 0"),
         ({"tools": ["python"], "python_tool_provider": "piston"}, "provider must be one of"),
+        ({"python_tool_rollout_seconds": 9.0}, "--python_tool_rollout_seconds is set but --tools is empty"),
+        ({"tools": ["python"], "python_tool_rollout_seconds": 1.0}, "rollout_seconds must be 0 .* or at least"),
     ],
 )
 def test_evaluator_tool_options_are_checked_naming_the_option(kwargs, message, tmp_path):
@@ -196,6 +198,15 @@ def test_evaluator_tool_options_are_checked_naming_the_option(kwargs, message, t
 
     with pytest.raises(ValueError, match=message):
         EvaluateArguments(task="t", data_files="x.jsonl", output_dir=str(tmp_path), model="m", **kwargs)
+
+
+def test_the_evaluators_tool_time_budget_follows_its_rounds_unless_set(tmp_path):
+    from open_r1.eval.arguments import EvaluateArguments
+
+    common = dict(task="t", data_files="x.jsonl", output_dir=str(tmp_path), model="m", tools=["python"])
+    rounds = EvaluateArguments(max_tool_calling_iterations=3, python_tool_wall_seconds=2.0, **common)
+    assert rounds.tool_settings().budget_seconds == 3 * 2.0
+    assert EvaluateArguments(python_tool_rollout_seconds=7.0, **common).tool_settings().budget_seconds == 7.0
 
 
 def test_tools_do_not_apply_to_saved_predictions(tmp_path):
