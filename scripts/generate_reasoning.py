@@ -106,6 +106,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--python-tool-provider", default=None, help="Sandbox of the python tool: local, e2b, morph.")
     parser.add_argument("--python-tool-wall-seconds", type=float, default=None, help="Wall-time limit per call.")
+    parser.add_argument(
+        "--python-tool-rollout-seconds",
+        type=float,
+        default=None,
+        help="Sandbox seconds all calls of one sample may use; later calls get an error without running "
+        "(default: rounds x wall limit).",
+    )
     parser.add_argument("--python-tool-memory-mb", type=int, default=None, help="Memory limit per call.")
     parser.add_argument("--python-tool-max-output-chars", type=int, default=None, help="Characters of output kept.")
     args = parser.parse_args(argv)
@@ -115,6 +122,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             "max_tool_calling_iterations",
             "python_tool_provider",
             "python_tool_wall_seconds",
+            "python_tool_rollout_seconds",
             "python_tool_memory_mb",
             "python_tool_max_output_chars",
         )
@@ -123,16 +131,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     if tool_options and not args.tools:
         parser.error(f"{['--' + name.replace('_', '-') for name in tool_options]} given without --tools python")
     if args.tools:
-        try:
-            args.tool_settings = python_tool_settings(args)
-        except ValueError as error:
-            parser.error(str(error))
         if args.max_tool_calling_iterations is None:
             from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
 
             args.max_tool_calling_iterations = DEFAULT_MAX_TOOL_CALLING_ITERATIONS
         if args.max_tool_calling_iterations < 1:
             parser.error(f"--max-tool-calling-iterations must be at least 1, got {args.max_tool_calling_iterations}")
+        try:
+            args.tool_settings = python_tool_settings(args)
+        except ValueError as error:
+            parser.error(str(error))
     for name in ("num_generations", "max_concurrent", "max_tokens"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
@@ -152,16 +160,25 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def python_tool_settings(args: argparse.Namespace):
-    """The python tool's settings from the `--python-tool-*` flags (the tool module's defaults for the rest)."""
-    from open_r1.tools.python_tool import PythonToolSettings, tool_sandbox
+    """The python tool's settings from the `--python-tool-*` flags (the tool module's defaults for the rest; the
+    time budget follows --max-tool-calling-iterations)."""
+    from open_r1.tools.python_tool import (
+        DEFAULT_WALL_SECONDS,
+        PythonToolSettings,
+        default_rollout_seconds,
+        tool_sandbox,
+    )
 
     given = {
         field: getattr(args, f"python_tool_{field}")
-        for field in ("wall_seconds", "memory_mb", "max_output_chars")
+        for field in ("wall_seconds", "rollout_seconds", "memory_mb", "max_output_chars")
         if getattr(args, f"python_tool_{field}") is not None
     }
     if args.python_tool_provider is not None:
         given["sandbox"] = tool_sandbox(args.python_tool_provider)
+    if "rollout_seconds" not in given:
+        wall_seconds = given.get("wall_seconds", DEFAULT_WALL_SECONDS)
+        given["rollout_seconds"] = default_rollout_seconds(wall_seconds, args.max_tool_calling_iterations)
     return PythonToolSettings(**given)
 
 

@@ -265,7 +265,8 @@ class GRPOScriptArguments(ScriptArguments):
         default_factory=list,
         metadata={
             "help": f"Tools the policy may call while it generates (one of {TOOLS}); see open_r1.tools. The number "
-            "of call rounds per completion is TRL's `max_tool_calling_iterations`."
+            "of call rounds per completion is TRL's `max_tool_calling_iterations`; their total time, "
+            "`python_tool_rollout_seconds`."
         },
     )
     python_tool_provider: str = field(
@@ -275,6 +276,16 @@ class GRPOScriptArguments(ScriptArguments):
     python_tool_wall_seconds: float = field(
         default=python_tool.DEFAULT_WALL_SECONDS,
         metadata={"help": "Python tool: wall-time limit per call (covers the replay of earlier cells), seconds."},
+    )
+    python_tool_rollout_seconds: Optional[float] = field(
+        default=None,
+        metadata={
+            "help": "Python tool: sandbox seconds all calls of one rollout may use together (one assistant turn may "
+            "hold many calls). Each call is charged its run time, at most python_tool_wall_seconds; a call starts "
+            "only while its whole wall limit fits in what is left, later calls get an error message without "
+            "running. Unset: max_tool_calling_iterations x python_tool_wall_seconds (with max_tool_calling_iterations "
+            f"unset: {python_tool.DEFAULT_MAX_TOOL_CALLING_ITERATIONS} x). 0: no call runs."
+        },
     )
     python_tool_memory_mb: int = field(
         default=python_tool.DEFAULT_MEMORY_MB, metadata={"help": "Python tool: memory limit per call, MiB."}

@@ -105,7 +105,9 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
     model = get_model(model_args, training_args, tokenizer)
     environment_factory, tool_stats = None, None
     if script_args.tools:  # tool-integrated reasoning: one sandboxed python interpreter per rollout
-        environment_factory, tool_stats = python_tool_environment(script_args, tokenizer)
+        environment_factory, tool_stats = python_tool_environment(
+            script_args, tokenizer, max_tool_calling_iterations=training_args.max_tool_calling_iterations
+        )
 
     trainer = PromptTruncatingGRPOTrainer(
         model=model,

@@ -143,12 +143,29 @@ def test_a_call_of_another_tool_or_with_bad_arguments_is_answered_with_an_error(
         ),
         (["--tools", "python", "--python-tool-provider", "docker"], "python tool provider must be one of"),
         (["--tools", "shell"], "invalid choice: 'shell'"),
+        (
+            ["--tools", "python", "--python-tool-wall-seconds", "2", "--python-tool-rollout-seconds", "1"],
+            "rollout_seconds must be 0 (no call runs) or at least wall_seconds",
+        ),
     ],
 )
 def test_tool_flags_are_checked_naming_the_flag(generator, flags, message, capsys):
     with pytest.raises(SystemExit) as raised:
         generator.parse_args(["--dataset-name", "x.jsonl", "--output-file", "y.jsonl", *flags])
     assert raised.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flags, budget",
+    [
+        ([], 4 * 5.0),  # the default rounds and wall limit
+        (["--max-tool-calling-iterations", "3", "--python-tool-wall-seconds", "2"], 3 * 2.0),
+        (["--python-tool-rollout-seconds", "7"], 7.0),
+    ],
+)
+def test_the_time_budget_of_a_sample_follows_its_rounds_unless_set(generator, flags, budget):
+    args = generator.parse_args(["--dataset-name", "x.jsonl", "--output-file", "y.jsonl", "--tools", "python", *flags])
+    assert args.tool_settings.budget_seconds == budget
 
 
 def test_nothing_carries_over_from_one_sample_to_another(generator, scripted_server, tmp_path):

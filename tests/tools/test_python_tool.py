@@ -141,17 +141,24 @@ def test_arguments_that_are_not_code_are_refused_by_name(make_tool):
     assert "'code' must be a string" in tool.python(["print(1)"])
 
 
-def test_stats_give_calls_per_rollout_error_rate_and_time():
+def test_stats_give_calls_per_rollout_error_rate_time_and_the_budget_used():
     stats = ToolStats()
-    stats.record_rollout()
-    stats.record_rollout()
-    stats.record_call(0.5, failed=False)
-    stats.record_call(0.25, failed=True)
-    stats.record_call(0.75, failed=False)
+    stats.record_rollout(budget_seconds=4.0)
+    stats.record_rollout(budget_seconds=4.0)
+    stats.record_call(0.5, failed=False, charged=0.25, rollout_charged=0.25)
+    stats.record_call(0.25, failed=True, charged=2.0, rollout_charged=2.25)
+    stats.record_call(0.75, failed=False, charged=0.75, rollout_charged=0.75)
+    stats.record_refusal(first_of_rollout=True)
+    stats.record_refusal(first_of_rollout=False)
     assert stats.drain() == {
-        "tools/python_calls_per_completion": 1.5,
-        "tools/python_error_rate": pytest.approx(1 / 3),
+        "tools/python_calls_per_completion": 2.5,
+        "tools/python_error_rate": pytest.approx(3 / 5),
         "tools/python_seconds_per_call": 0.5,
+        "tools/python_budget_seconds": 4.0,
+        "tools/python_budget_used_per_completion": 1.5,
+        "tools/python_budget_used_max": 2.25,
+        "tools/python_refused_calls_per_completion": 1.0,
+        "tools/python_budget_exhausted_rate": 0.5,
     }
     assert stats.drain() == {}, "drain starts afresh"
 
@@ -179,8 +186,14 @@ def test_the_recipes_tool_sandbox_reaches_the_provider_with_the_tools_limits(mon
         dataset_name="x", tools=["python"], python_tool_provider="e2b", e2b_router_url="r:1", code_num_workers=3,
         python_tool_wall_seconds=2.5, python_tool_memory_mb=128,
     )  # fmt: skip
-    settings = tool_settings_from_args(args)
+    settings = tool_settings_from_args(args, max_tool_calling_iterations=3)
     assert settings.sandbox is args.tool_sandbox
+    assert settings.budget_seconds == 3 * 2.5, "by default a full wall limit per round of calls"
+    assert tool_settings_from_args(args, max_tool_calling_iterations=None).budget_seconds == (
+        python_tool.DEFAULT_MAX_TOOL_CALLING_ITERATIONS * 2.5
+    ), "TRL's unbounded rounds still get a bounded budget"
+    args.python_tool_rollout_seconds = 7.0
+    assert tool_settings_from_args(args, max_tool_calling_iterations=3).budget_seconds == 7.0
     asked = []
     monkeypatch.setattr(python_tool, "get_provider", lambda config: asked.append(config))
     settings.get_provider()

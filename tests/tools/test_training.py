@@ -77,7 +77,7 @@ def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_who
         grpo.main(script_args, training_args, model_args)
         from open_r1.tools.training import tool_settings_from_args
 
-        provider = tool_settings_from_args(script_args).get_provider()
+        provider = tool_settings_from_args(script_args, training_args.max_tool_calling_iterations).get_provider()
         assert isinstance(provider, LocalSandbox)
         sandbox_uids = provider.run_uids
     finally:
@@ -117,6 +117,10 @@ def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_who
     steps = [entry for entry in history if "tools/python_calls_per_completion" in entry]
     assert steps and any(entry["tools/python_calls_per_completion"] > 0 for entry in steps), history
     assert all(entry["tools/python_error_rate"] == 0 for entry in steps if entry["tools/python_calls_per_completion"])
+    # The recipe's budget: a 5 s wall limit for each of its 2 rounds; honest calls used a sliver of it.
+    assert all(entry["tools/python_budget_seconds"] == 10.0 for entry in steps), steps
+    assert all(entry["tools/python_refused_calls_per_completion"] == 0 for entry in steps), steps
+    assert all(0 <= entry["tools/python_budget_used_max"] < 2.0 for entry in steps), steps
 
 
 def test_unknown_tool_and_bad_provider_fail_at_parse_time_naming_the_field():
@@ -134,7 +138,7 @@ def test_a_template_that_cannot_render_tool_calls_fails_at_start_up(tiny_model):
     script_args, _, _ = parse()
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)  # plain ChatML: drops tool_calls
     with pytest.raises(ValueError, match="tools: the chat template does not render tool calls"):
-        python_tool_environment(script_args, tokenizer)
+        python_tool_environment(script_args, tokenizer, max_tool_calling_iterations=2)
 
 
 def test_the_evaluator_measures_a_tool_model_with_the_tool_as_it_was_trained(tool_calling_model, tmp_path):
@@ -185,6 +189,8 @@ def test_the_evaluator_measures_a_tool_model_with_the_tool_as_it_was_trained(too
         ({"python_tool_wall_seconds": 1.0}, "--python_tool_wall_seconds is set but --tools is empty"),
         ({"tools": ["python"], "max_tool_calling_iterations": -1}, "max_tool_calling_iterations must be >= 0"),
         ({"tools": ["python"], "python_tool_provider": "piston"}, "provider must be one of"),
+        ({"python_tool_rollout_seconds": 9.0}, "--python_tool_rollout_seconds is set but --tools is empty"),
+        ({"tools": ["python"], "python_tool_rollout_seconds": 1.0}, "rollout_seconds must be 0 .* or at least"),
     ],
 )
 def test_evaluator_tool_options_are_checked_naming_the_option(kwargs, message, tmp_path):
@@ -192,6 +198,15 @@ def test_evaluator_tool_options_are_checked_naming_the_option(kwargs, message, t
 
     with pytest.raises(ValueError, match=message):
         EvaluateArguments(task="t", data_files="x.jsonl", output_dir=str(tmp_path), model="m", **kwargs)
+
+
+def test_the_evaluators_tool_time_budget_follows_its_rounds_unless_set(tmp_path):
+    from open_r1.eval.arguments import EvaluateArguments
+
+    common = dict(task="t", data_files="x.jsonl", output_dir=str(tmp_path), model="m", tools=["python"])
+    rounds = EvaluateArguments(max_tool_calling_iterations=3, python_tool_wall_seconds=2.0, **common)
+    assert rounds.tool_settings().budget_seconds == 3 * 2.0
+    assert EvaluateArguments(python_tool_rollout_seconds=7.0, **common).tool_settings().budget_seconds == 7.0
 
 
 def test_tools_do_not_apply_to_saved_predictions(tmp_path):

@@ -80,6 +80,13 @@ class EvaluateArguments:
     python_tool_wall_seconds: float = field(
         default=python_tool.DEFAULT_WALL_SECONDS, metadata={"help": "With --tools python: wall limit per call, s."}
     )
+    python_tool_rollout_seconds: Optional[float] = field(
+        default=None,
+        metadata={
+            "help": "With --tools python: sandbox seconds all calls of one completion may use together; later calls "
+            "get an error message without running. Unset: max_tool_calling_iterations x python_tool_wall_seconds."
+        },
+    )
     python_tool_memory_mb: int = field(
         default=python_tool.DEFAULT_MEMORY_MB, metadata={"help": "With --tools python: memory limit per call, MiB."}
     )
@@ -97,6 +104,9 @@ class EvaluateArguments:
             wall_seconds=self.python_tool_wall_seconds,
             memory_mb=self.python_tool_memory_mb,
             max_output_chars=self.python_tool_max_output_chars,
+            rollout_seconds=self.python_tool_rollout_seconds
+            if self.python_tool_rollout_seconds is not None
+            else python_tool.default_rollout_seconds(self.python_tool_wall_seconds, self.max_tool_calling_iterations),
         )
 
     def _check_tools(self):
@@ -109,6 +119,7 @@ class EvaluateArguments:
             "max_tool_calling_iterations": DEFAULT_MAX_TOOL_CALLING_ITERATIONS,
             "python_tool_provider": "local",
             "python_tool_wall_seconds": python_tool.DEFAULT_WALL_SECONDS,
+            "python_tool_rollout_seconds": None,
             "python_tool_memory_mb": python_tool.DEFAULT_MEMORY_MB,
             "python_tool_max_output_chars": python_tool.DEFAULT_MAX_OUTPUT_CHARS,
         }

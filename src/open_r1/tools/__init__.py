@@ -1,7 +1,7 @@
 """Tools the policy calls while it reasons (tool-integrated reasoning), for GRPO, evaluation and generation.
 
 - `python_tool.PythonTool`: the `python` tool, run in the project's sandbox (local by default, E2B or Morph),
-  one instance per rollout; `PythonToolSettings` holds its provider and per-call limits.
+  one instance per rollout; `PythonToolSettings` holds its provider, per-call limits and per-rollout time budget.
 - `rollout`: multi-turn generation with tools outside the trainer (evaluation, the demo), parsing tool calls
   with the same response templates TRL uses.
 - `training`: what `grpo.py` needs: the environment factory for `GRPOTrainer` and the per-step tool metrics.

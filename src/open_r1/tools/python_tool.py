@@ -16,13 +16,23 @@ program a fresh memory image, so a call runs a program that first replays the ro
 cells with their output discarded, then the new cell with its output captured. Variables and functions carry
 over; nothing else does (files in /tmp, processes, random state). A cell that failed (error, timeout, killed)
 is not replayed. Nothing leaks between rollouts: `reset` forgets the cells, and no program sees another's
-memory. Replay costs time quadratic in the number of calls of one rollout, which `max_tool_calling_iterations`
-bounds; each call's wall limit covers its replay too.
+memory. Replay costs time quadratic in the number of calls of one rollout; each call's wall limit covers its
+replay, and the rollout's time budget (below) covers the sum.
+
+Time budget per rollout: `max_tool_calling_iterations` bounds rounds, not calls (one assistant turn may hold any
+number of calls), so the tool bounds time itself. All calls of one rollout share `rollout_seconds` of sandbox
+time, by default a full wall limit per round (`default_rollout_seconds`). A call is charged its program's run
+time as the sandbox measured it (not the wait for a free worker, so other rollouts' calls running at the same
+time cost this one nothing), at most its wall limit; a call the sandbox could not time is charged the whole
+limit. A call starts only while its whole wall limit fits in what is left (calls of one rollout made at the same
+time reserve their limits first), so the charged time never exceeds the budget; later calls get an error
+message at once without running. Not charged: the trainer's side of each call (a few ms; the number of calls
+is bounded by the completion's tokens) and the sandbox's kill after a timeout.
 
 What comes back to the model is text, never an exception: stdout, then stderr (a traceback's last lines), or
 an error line for a timeout, memory exhaustion, too much output or a sandbox failure; all of it cut to
 `max_output_chars` with a marker saying how much was cut. Limits per call: `wall_seconds`, `memory_mb`,
-`max_output_chars` (plus the sandbox's own process, file and output caps).
+`max_output_chars` (plus the sandbox's own process, file and output caps); per rollout: `rollout_seconds`.
 
 Not covered: languages other than Python; persistent sessions (a live interpreter per rollout); a program's
 wall time on cloud providers is theirs, the local sandbox enforces all limits (see `open_r1.sandbox.local`).
@@ -33,6 +43,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, replace
+from typing import Optional
 
 from open_r1.sandbox import Limits, SandboxConfig, get_provider
 
@@ -42,6 +53,11 @@ TOOL_PROVIDERS = ("local", "e2b", "morph")
 DEFAULT_WALL_SECONDS = 5.0
 DEFAULT_MEMORY_MB = 512
 DEFAULT_MAX_OUTPUT_CHARS = 1000
+# Rounds of tool calls per completion where a caller sets none (evaluation, generation), and the rounds the
+# default time budget allows for when training leaves TRL's `max_tool_calling_iterations` unbounded.
+DEFAULT_MAX_TOOL_CALLING_ITERATIONS = 4
+# Slack for float sums of charges against the budget (3 x 0.1 s must fit a 0.3 s budget).
+BUDGET_TOLERANCE_SECONDS = 1e-6
 # The sandbox stops collecting stdout here; what the model sees is cut much shorter by `max_output_chars`.
 COLLECTED_OUTPUT_MB = 1
 
@@ -80,6 +96,15 @@ def check_tool_provider(provider: str) -> str:
     return provider
 
 
+def default_rollout_seconds(wall_seconds: float, max_tool_calling_iterations: Optional[int]) -> float:
+    """The time budget of one rollout when none is set: a full wall limit for every round of calls
+    (`DEFAULT_MAX_TOOL_CALLING_ITERATIONS` rounds when the rounds are unbounded, TRL's `None`)."""
+    rounds = (
+        DEFAULT_MAX_TOOL_CALLING_ITERATIONS if max_tool_calling_iterations is None else max_tool_calling_iterations
+    )
+    return max(0, rounds) * wall_seconds
+
+
 def tool_sandbox(provider: str) -> SandboxConfig:
     """The python tool's sandbox on `provider` with the default settings (a tool provider is checked first)."""
     return SandboxConfig(check_tool_provider(provider))
@@ -94,15 +119,30 @@ class PythonToolSettings:
     wall_seconds: float = DEFAULT_WALL_SECONDS
     memory_mb: int = DEFAULT_MEMORY_MB
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS
+    # Sandbox seconds all calls of one rollout may use together; None: `default_rollout_seconds(wall, None)`.
+    rollout_seconds: Optional[float] = None
 
     def __post_init__(self):
         check_tool_provider(self.sandbox.provider)
         if not self.wall_seconds > 0:
             raise ValueError(f"python tool wall_seconds must be > 0, got {self.wall_seconds!r}")
+        budget = self.rollout_seconds
+        if budget is not None and not (budget == 0 or budget >= self.wall_seconds):
+            raise ValueError(
+                f"python tool rollout_seconds must be 0 (no call runs) or at least wall_seconds "
+                f"({self.wall_seconds:g}: a call starts only when its whole wall limit fits), got {budget!r}"
+            )
         if self.memory_mb < 64:
             raise ValueError(f"python tool memory_mb must be >= 64 (an interpreter needs it), got {self.memory_mb!r}")
         if self.max_output_chars < 50:
             raise ValueError(f"python tool max_output_chars must be >= 50, got {self.max_output_chars!r}")
+
+    @property
+    def budget_seconds(self) -> float:
+        """The sandbox seconds one rollout's calls may use together."""
+        if self.rollout_seconds is not None:
+            return self.rollout_seconds
+        return default_rollout_seconds(self.wall_seconds, None)
 
     @property
     def limits(self) -> Limits:
@@ -122,31 +162,56 @@ class ToolStats:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self.rollouts = self.calls = self.errors = 0
-        self.seconds = 0.0
+        self._clear()
 
-    def record_rollout(self) -> None:
+    def _clear(self) -> None:
+        self.rollouts = self.calls = self.errors = self.refused = self.exhausted_rollouts = 0
+        self.seconds = self.charged_seconds = self.most_charged_seconds = self.budget_seconds = 0.0
+
+    def record_rollout(self, budget_seconds: float) -> None:
         with self._lock:
             self.rollouts += 1
+            self.budget_seconds = max(self.budget_seconds, budget_seconds)
 
-    def record_call(self, seconds: float, failed: bool) -> None:
+    def record_call(self, seconds: float, failed: bool, charged: float = 0.0, rollout_charged: float = 0.0) -> None:
+        """A call that ran (or was malformed): its time in the trainer, its charge to the rollout's budget and
+        the rollout's charges so far."""
         with self._lock:
             self.calls += 1
             self.errors += int(failed)
             self.seconds += seconds
+            self.charged_seconds += charged
+            self.most_charged_seconds = max(self.most_charged_seconds, rollout_charged)
+
+    def record_refusal(self, first_of_rollout: bool) -> None:
+        """A call refused because its rollout's time budget was spent (it counts as a failed call)."""
+        with self._lock:
+            self.calls += 1
+            self.errors += 1
+            self.refused += 1
+            self.exhausted_rollouts += int(first_of_rollout)
 
     def drain(self) -> dict[str, float]:
-        """The figures since the last drain, and a fresh start: calls per rollout, error rate, seconds per call."""
+        """The figures since the last drain, and a fresh start: calls per rollout, error rate, seconds per call
+        that ran, the rollout time budget, what rollouts used of it and how often it ran out."""
         with self._lock:
-            rollouts, calls, errors, seconds = self.rollouts, self.calls, self.errors, self.seconds
-            self.rollouts = self.calls = self.errors = 0
-            self.seconds = 0.0
+            rollouts, calls, errors, refused = self.rollouts, self.calls, self.errors, self.refused
+            exhausted, seconds, charged = self.exhausted_rollouts, self.seconds, self.charged_seconds
+            most_charged, budget = self.most_charged_seconds, self.budget_seconds
+            self._clear()
         if rollouts == 0 and calls == 0:
             return {}
+        per_rollout = max(rollouts, 1)
+        ran = calls - refused
         return {
-            "tools/python_calls_per_completion": calls / max(rollouts, 1),
+            "tools/python_calls_per_completion": calls / per_rollout,
             "tools/python_error_rate": errors / calls if calls else 0.0,
-            "tools/python_seconds_per_call": seconds / calls if calls else 0.0,
+            "tools/python_seconds_per_call": seconds / ran if ran else 0.0,
+            "tools/python_budget_seconds": budget,
+            "tools/python_budget_used_per_completion": charged / per_rollout,
+            "tools/python_budget_used_max": most_charged,
+            "tools/python_refused_calls_per_completion": refused / per_rollout,
+            "tools/python_budget_exhausted_rate": exhausted / per_rollout,
         }
 
 
@@ -160,6 +225,15 @@ def truncate(text: str, limit: int, keep_end: bool = False) -> str:
     keep = max(0, limit - len(f"[... {len(text) - limit} more characters cut ...]\n"))
     marker = f"[... {len(text) - keep} characters cut ...]"
     return marker + "\n" + text[len(text) - keep :] if keep_end else text[:keep] + "\n" + marker
+
+
+def charge(raw: dict, wall_seconds: float) -> float:
+    """The seconds one run costs its rollout's budget: its run time as the sandbox measured it, at most its wall
+    limit (the kill after a timeout is the sandbox's time); the whole limit when the sandbox did not time it."""
+    measured = raw.get("wall_seconds")
+    if isinstance(measured, (int, float)) and not isinstance(measured, bool) and math.isfinite(measured):
+        return min(max(float(measured), 0.0), wall_seconds)
+    return wall_seconds
 
 
 def describe(raw: dict, settings: PythonToolSettings) -> tuple[str, bool]:
@@ -194,15 +268,23 @@ class PythonTool:
         self.settings = settings or PythonToolSettings()
         self.stats = stats
         self._provider = self.settings.get_provider()
+        self._budget_lock = threading.Lock()
+        self._start_rollout()
+
+    def _start_rollout(self) -> None:
         self.cells: list[str] = []
         self.transcript: list[tuple[str, str]] = []  # (code, what the model read), for tests and logs
+        with self._budget_lock:
+            self.charged_seconds = 0.0  # this rollout's charges against its time budget
+            self._reserved_seconds = 0.0  # wall limits of its calls running now
+            self.refused_calls = 0
 
     def reset(self, **row) -> None:
-        """Starts a new rollout: forgets every cell. `row` (the dataset row TRL passes) is not used."""
-        self.cells = []
-        self.transcript = []
+        """Starts a new rollout: forgets every cell and renews the time budget. `row` (the dataset row TRL
+        passes) is not used."""
+        self._start_rollout()
         if self.stats is not None:
-            self.stats.record_rollout()
+            self.stats.record_rollout(self.settings.budget_seconds)
 
     def python(self, code: str) -> str:
         """Runs Python code in a fresh sandboxed interpreter and returns what it printed.
@@ -214,15 +296,53 @@ class PythonTool:
         """
         start = time.monotonic()
         if not isinstance(code, str):
-            text, failed = f"Error: 'code' must be a string of Python source, got {type(code).__name__}.", True
+            text = f"Error: 'code' must be a string of Python source, got {type(code).__name__}."
+            if self.stats is not None:
+                self.stats.record_call(time.monotonic() - start, failed=True)
+        elif not self._reserve():
+            text = self._refusal_message()
         else:
-            text, failed = self._run(code)
-        if self.stats is not None:
-            self.stats.record_call(time.monotonic() - start, failed)
+            charged = self.settings.wall_seconds  # what a call costs if it never reports back
+            try:
+                text, failed, charged = self._run(code)
+            finally:
+                rollout_charged = self._settle(charged)
+            if self.stats is not None:
+                self.stats.record_call(time.monotonic() - start, failed, charged, rollout_charged)
         self.transcript.append((code if isinstance(code, str) else repr(code), text))
         return text
 
-    def _run(self, code: str) -> tuple[str, bool]:
+    def _reserve(self) -> bool:
+        """Holds a whole wall limit of the budget for a call about to start; False (and the refusal counted)
+        when it does not fit."""
+        wall = self.settings.wall_seconds
+        with self._budget_lock:
+            committed = self.charged_seconds + self._reserved_seconds
+            if committed + wall <= self.settings.budget_seconds + BUDGET_TOLERANCE_SECONDS:
+                self._reserved_seconds += wall
+                return True
+            self.refused_calls += 1
+            first_refusal = self.refused_calls == 1
+        if self.stats is not None:
+            self.stats.record_refusal(first_of_rollout=first_refusal)
+        return False
+
+    def _settle(self, charged: float) -> float:
+        """Replaces a finished call's reservation with its charge; the rollout's charges so far."""
+        with self._budget_lock:
+            self._reserved_seconds -= self.settings.wall_seconds
+            self.charged_seconds += charged
+            return self.charged_seconds
+
+    def _refusal_message(self) -> str:
+        settings = self.settings
+        return (
+            f"Error: the python time budget of this answer is spent ({settings.budget_seconds:g} s in all, up to "
+            f"{settings.wall_seconds:g} s per call); the code did not run. Continue without the tool."
+        )
+
+    def _run(self, code: str) -> tuple[str, bool, float]:
+        """What the model reads, whether the call failed, and the seconds it is charged."""
         program = _REPLAY_PROGRAM.format(cells=[*self.cells, code])
         try:
             _, raws = self._provider.run_raw(program, "python", [""])
@@ -233,4 +353,4 @@ class PythonTool:
         text, failed = describe(raw, self.settings)
         if not failed:
             self.cells.append(code)
-        return text, failed
+        return text, failed, charge(raw, self.settings.wall_seconds)

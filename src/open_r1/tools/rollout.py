@@ -9,9 +9,10 @@ It does what TRL 1.16's `GRPOTrainer` does during training, with transformers' `
 measured the way it was trained: render the chat (with the tools' schemas), generate, parse the reply with the
 tokenizer's response parser (`open_r1.tools.chat.ensure_tool_parsing`), run each `python` call in a fresh
 `PythonTool` per rollout, append the assistant turn and the tool results, and generate again, until the model
-answers without a call, `max_tool_calling_iterations` calls rounds were made, or the rollout has used
+answers without a call, `max_tool_calling_iterations` rounds of calls were made, or the rollout has used
 `max_new_tokens` generated tokens (tool results do not count, as in TRL, where they are masked out). A call of
-an unknown tool or with bad arguments gets an error message as its result, like any failing call.
+an unknown tool or with bad arguments gets an error message as its result, like any failing call, and so does a
+call past the rollout's time budget (`PythonToolSettings.rollout_seconds`), without running.
 
 Not covered: vLLM (TRL's own loop covers it in training); tools other than `python`.
 """
@@ -19,9 +20,9 @@ Not covered: vLLM (TRL's own loop covers it in training); tools other than `pyth
 from collections.abc import Callable
 
 from .chat import ensure_tool_parsing
-from .python_tool import PythonTool, PythonToolSettings, ToolStats
+from .python_tool import DEFAULT_MAX_TOOL_CALLING_ITERATIONS, PythonTool, PythonToolSettings, ToolStats
 
-DEFAULT_MAX_TOOL_CALLING_ITERATIONS = 4
+__all__ = ["DEFAULT_MAX_TOOL_CALLING_ITERATIONS", "call_tool", "generate_with_tools"]
 
 
 def call_tool(tool: PythonTool, call: dict) -> str:
