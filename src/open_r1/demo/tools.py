@@ -44,6 +44,8 @@ GRPO_TOOL_METRICS = (
     "tools/python_calls_per_completion",
     "tools/python_error_rate",
     "tools/python_seconds_per_call",
+    "tools/python_budget_used_max",
+    "tools/python_budget_exhausted_rate",
 )
 
 
