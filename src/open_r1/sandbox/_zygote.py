@@ -38,6 +38,11 @@ what it may hold at all is bounded by its own address-space limit (`worker_memor
 RLIMIT_AS set on the zygote and inherited by templates and launchers; each run sets its own): an allocation
 past it is a MemoryError in the worker, which then exits and is replaced, never the machine's memory.
 
+Core dumps: every run gets a core size limit of 1 byte, soft and hard. An ELF core needs at least a page, and the
+kernel refuses to start a piped core_pattern handler (apport, systemd-coredump) when the soft limit is exactly 1,
+so a crashing test reaches no crash handler of the host. Python runs are also marked non-dumpable
+(PR_SET_DUMPABLE 0); a compiled program's execve makes it dumpable again, hence the limit.
+
 This file must import nothing outside the standard library: after the chroot the package is not visible.
 """
 
@@ -72,7 +77,7 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 24, 22, 38
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 22, 38
 SECCOMP_MODE_FILTER = 2
 KEYCTL_JOIN_SESSION_KEYRING = 1
 # After a kill, how long the template waits for the run's exit status before declaring the worker broken,
@@ -83,6 +88,8 @@ DRAIN_SECONDS = 1.0
 FRAME = struct.Struct("!II")
 # stderr kept per run (its tail is what a verdict's detail and the python tool show).
 MAX_STDERR_BYTES = 1 << 16
+# 1 byte: below an ELF core's page, and the value at which the kernel refuses piped core_pattern handlers.
+CORE_LIMIT_BYTES = 1
 # /proc files a run sees as empty: the kernel command line and the kernel's key lists.
 MASKED_PROC_FILES = ("/proc/cmdline", "/proc/keys", "/proc/key-users")
 
@@ -258,7 +265,7 @@ def _set_limits(limits: dict) -> None:
     file_size = int(limits["file_size_mb"]) << 20
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"]))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CORE, (CORE_LIMIT_BYTES, CORE_LIMIT_BYTES))
     resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
     # Deep recursion is normal in contest solutions, so the stack may grow past the usual 8 MiB; but glibc
     # also reserves this much address space for every thread, so it must stay well below RLIMIT_AS.
@@ -351,6 +358,8 @@ def _leader(spec: dict, program: dict, limits: dict, fds: list, seccomp: tuple) 
         _become_unprivileged(spec["run_uid"], seccomp)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
         if program["kind"] == "python":
+            # No core dump at all, whatever the core size limit (a compiled program's execve would undo this).
+            _check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(SET_DUMPABLE)")
             os.environ.clear()
             os.environ.update(env)
             _run_python_here(program["source"])

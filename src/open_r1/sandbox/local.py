@@ -43,6 +43,9 @@ What is protected (root mode unless said otherwise; the tests in tests/sandbox/ 
   have an address-space limit of their own (`WORKER_BASE_MEMORY_MB` + 2 x `output_mb`); a reply that is
   malformed, over its bounds or cannot be allocated (MemoryError) gives SANDBOX_ERROR (reward 0) and a
   fresh worker, never an exception in the trainer;
+- crash handlers: a run never dumps core: its core size limit is 1 byte (soft and hard), at which the kernel
+  writes no ELF core and refuses piped core_pattern handlers (apport, systemd-coredump), and Python runs are
+  non-dumpable (PR_SET_DUMPABLE 0);
 - visibility: /proc/cmdline, /proc/keys and /proc/key-users read empty; the server's command line shows no
   host path (/proc/PID/cmdline, sys.orig_argv, tracebacks); site-packages of the interpreter and of the
   system (/usr/lib/python3*/dist-packages, /usr/local/lib/python3*/*-packages) are empty mounts, so runs get
@@ -54,6 +57,9 @@ What is NOT protected:
 - memory is limited per process (RLIMIT_AS), not per run: a program may hold up to `processes x memory_mb`;
   there is no cgroup limit;
 - `run_raw` (the python tool, the router) returns every input's output at once: its callers pass one input;
+- the host's core_pattern is not changed: a crash of the trainer or of a worker process itself (not a run)
+  dumps core as the host decides; where core_pattern is a pipe, the kernel logs each crashing compiled run
+  ("has RLIMIT_CORE set to 1, aborting core");
 - CPU contention and timing side channels: runs share the host's cores; timings under load are noisy;
 - readable host files under /usr and the Python install (public software, not secrets), including their
   names, sizes and modification times: a run can poll them with stat() to notice software installs;
