@@ -39,6 +39,21 @@ class NothingMayRun(CodeExecutionProvider):
         pytest.fail("nothing may run")
 
 
+class OutOfMemory(CodeExecutionProvider):
+    def execute(self, submissions, test_batch_size=1):
+        raise MemoryError()
+
+
+@pytest.mark.timeout(30)
+def test_a_memory_error_in_the_provider_costs_the_rewards_not_the_training_step():
+    """A provider that runs out of memory on a batch (reading junk outputs, say): those completions get 0, a row
+    without tests still None, and nothing is raised into the trainer."""
+    completions = [answer(ADD), answer("print(1)"), answer(ADD)]
+    infos = [INFO, INFO, {"language": "python", "test_cases": []}]
+    for reward in (get_code_reward(OutOfMemory()), get_code_reward(OutOfMemory(), binary=True)):
+        assert reward(completions, verification_info=infos) == [0.0, 0.0, None]
+
+
 def build(name: str, **recipe) -> callable:
     """The registry's reward `name` from a recipe with `recipe`'s fields."""
     return REWARD_FUNCS_REGISTRY[name](GRPOScriptArguments(dataset_name="x", **recipe))

@@ -263,6 +263,86 @@ def test_cpp_memory_bomb_hits_the_memory_limit(sandbox):
     assert verdict(sandbox, source, language="cpp").verdict is Verdict.MEMORY
 
 
+# ---------------------------------------------------------------------------------------------
+# Crashes: no core dump of any kind, so no host crash handler (a piped core_pattern) ever starts
+# ---------------------------------------------------------------------------------------------
+
+PYTHON_CRASH = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None)
+with open("/proc/self/limits") as limits:
+    print([line for line in limits if line.startswith("Max core file size")][0].split()[4:6])
+print("dumpable", libc.prctl(3, 0, 0, 0, 0))  # PR_GET_DUMPABLE
+sys.stdout.flush()
+{crash}
+"""
+
+C_CRASH = """
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+int main(void) {
+    char line[256];
+    FILE* limits = fopen("/proc/self/limits", "r");
+    while (fgets(line, sizeof line, limits))
+        if (strncmp(line, "Max core file size", 18) == 0) {
+            char soft[32], hard[32];
+            sscanf(line + 18, "%31s %31s", soft, hard);
+            printf("['%s', '%s']\\n", soft, hard);
+        }
+    printf("dumpable %d\\n", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+    fflush(stdout);
+    CRASH;
+}
+"""
+
+
+def crash_report(raw) -> tuple[list[str], int]:
+    """(soft and hard core size limits, PR_GET_DUMPABLE) as the crashing program printed them."""
+    core_line, dumpable_line = raw["stdout"].splitlines()
+    return eval(core_line), int(dumpable_line.split()[1])
+
+
+@pytest.mark.parametrize("crash", ["ctypes.string_at(0)", "os.abort()"], ids=["segfault", "abort"])
+def test_a_crashing_python_run_cannot_dump_core(sandbox, crash):
+    source = PYTHON_CRASH.format(crash=crash)
+    raw = run(sandbox, source)
+    assert raw["signal"] in (6, 11), raw
+    limits, dumpable = crash_report(raw)
+    assert limits[0] == "1" and limits[1] in ("1", "unlimited"), limits  # soft 1: piped dumps are refused
+    assert dumpable == 0  # in root mode the uid switch does it; see the user-namespace test below
+    assert verdict(sandbox, source).verdict is Verdict.RUNTIME_ERROR
+
+
+def test_a_crashing_python_run_is_not_dumpable_in_user_namespace_mode_too(make_local_sandbox, monkeypatch):
+    """In root mode the switch to the run uid already makes a Python run non-dumpable; in user-namespace mode
+    (the trainer is not root) no uid changes, and PR_SET_DUMPABLE is what does it."""
+    import subprocess
+
+    from open_r1.sandbox import local
+
+    if subprocess.run(["unshare", "--user", "--map-root-user", "true"], capture_output=True).returncode != 0:
+        pytest.skip("this machine cannot create user namespaces")
+    monkeypatch.setattr(local, "isolation_mode", lambda: "userns")
+    sandbox = make_local_sandbox(num_workers=1, limits=LIMITS)
+    assert sandbox.mode == "userns"
+    raw = run(sandbox, PYTHON_CRASH.format(crash="ctypes.string_at(0)"))
+    assert raw["signal"] == 11, raw
+    assert crash_report(raw) == (["1", "1"], 0)
+
+
+@pytest.mark.parametrize("crash", ["*(volatile int*)0 = 1", "abort()"], ids=["segfault", "abort"])
+@pytest.mark.parametrize("language", ["c", "cpp"])
+def test_a_crashing_compiled_run_cannot_dump_core(sandbox, language, crash):
+    source = C_CRASH.replace("CRASH", crash)  # a C placeholder: the source is full of % and braces
+    raw = run(sandbox, source, language=language)
+    assert raw["signal"] in (6, 11), raw
+    limits, _ = crash_report(raw)  # dumpable again after execve: the limit is what stops the dump
+    assert limits[0] == "1" and limits[1] in ("1", "unlimited"), limits
+    assert verdict(sandbox, source, language=language).verdict is Verdict.RUNTIME_ERROR
+
+
 def test_disk_fill_stops_at_the_temp_folder_size(sandbox):
     raw = run(
         sandbox,

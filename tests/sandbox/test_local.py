@@ -32,6 +32,22 @@ def test_outputs_compare_like_a_judge():
     assert not outputs_match("12", "1 2")
 
 
+def test_outputs_match_reads_lines_in_place_exactly_as_the_line_lists_compare():
+    """The in-place comparison against the plain one (strip, splitlines, strip each line) on random texts built
+    from every line break and space that str.splitlines and str.strip know, and a few letters."""
+    from open_r1.sandbox.base import normalize_output
+
+    pieces = ["a", "b", "ab", " ", "\t", "\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x1f", "\x85"]
+    pieces += ["\u2028", "\u2029", "\xa0", "\u3000", "\U0001f600", "\ufffd", "\x01", ""]
+    generator = random.Random(0)
+    for _ in range(20_000):
+        texts = ["".join(generator.choices(pieces, k=generator.randint(0, 8))) for _ in range(2)]
+        if generator.random() < 0.3:
+            texts[1] = texts[0] + "".join(generator.choices(pieces[3:], k=3))  # same lines, other blanks
+        actual, expected = texts
+        assert outputs_match(actual, expected) == (normalize_output(actual) == normalize_output(expected)), texts
+
+
 def test_scoring_modes():
     result = ProgramResult([TestOutcome(Verdict.PASSED), TestOutcome(Verdict.FAILED)])
     assert result.score("partial") == 0.5 and result.score("pass_fail") == 0.0

@@ -67,7 +67,7 @@ def test_a_completion_cannot_copy_an_earlier_completions_program(make_local_sand
 
 @pytest.mark.timeout(180)
 def test_a_run_cannot_see_the_other_inputs_of_its_batch(make_local_sandbox):
-    """All tests of a program are sent in one request; each run still sees only its own input."""
+    """The tests of a program run one after another in one template; each run sees only its own input."""
     sandbox = make_local_sandbox(num_workers=1, limits=LIMITS)
     tokens = [secrets.token_hex(16) for _ in range(3)]
     program = scanner([sha(t) for t in tokens], own="input().strip()")

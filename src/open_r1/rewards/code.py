@@ -17,7 +17,8 @@ The competitive-programming rewards live beside: `open_r1.rewards.ioi` (ioi_code
 column parsing, running submissions).
 
 Programs run on a `SandboxConfig` (the provider is built on first use, see `open_r1.sandbox`) or on a provider
-given directly; a provider failure yields reward 0 and a warning, never an exception in training. A row without
+given directly; a provider failure (a MemoryError included) yields reward 0 and a warning, never an exception in
+training. A row without
 tests yields None (TRL then ignores it), and so does a row that cannot be judged (a language no sandbox runs or
 that is not a name, a test whose input or output is None, malformed test cases), with a warning: the other rows
 of the batch are graded. A reward built for a language no sandbox runs, or a missing column, is an error at once.
@@ -39,6 +40,7 @@ from open_r1.sandbox.base import CodeExecutionProvider, Submission, TestCase, ch
 from open_r1.sandbox.config import SandboxConfig
 from open_r1.sandbox.factory import get_provider
 from open_r1.sandbox.languages import DEFAULT_LANGUAGE, canonical_language, fence_tags
+from open_r1.sandbox.remote import failed_result
 
 logger = logging.getLogger(__name__)
 
@@ -172,9 +174,19 @@ def check_sandbox(sandbox: Sandbox, reward_name: str) -> None:
 
 
 def run_submissions(sandbox: Sandbox, submissions: list[Optional[Submission]], batch_size: int) -> list:
-    """Results aligned with `submissions` (None entries are not run)."""
+    """Results aligned with `submissions` (None entries are not run).
+
+    A MemoryError while the provider runs or reads them costs these submissions their reward (SANDBOX_ERROR,
+    reward 0), never the training step; providers already turn a failed worker into SANDBOX_ERROR themselves."""
     to_run = [s for s in submissions if s is not None]
-    results = iter(provider_of(sandbox).execute(to_run, test_batch_size=batch_size) if to_run else [])
+    provider = provider_of(sandbox)
+    try:
+        results = iter(provider.execute(to_run, test_batch_size=batch_size) if to_run else [])
+    except MemoryError:
+        logger.warning(
+            "the %s provider ran out of memory on %d submissions (reward 0)", type(provider).__name__, len(to_run)
+        )
+        results = iter([failed_result(s, "out of memory while running or reading the submission") for s in to_run])
     return [next(results) if s is not None else None for s in submissions]
 
 

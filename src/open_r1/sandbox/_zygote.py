@@ -12,7 +12,8 @@ Three kinds of process, so that no run can see another run's program, input or o
   {"op": "program"} frames and, for each, forks a *template* and waits for it to exit;
 - the template (one per program): reads {"op": "prepare", "language", "source", "limits"}, empties /work (a
   fresh tmpfs) and forks a *launcher* that holds this program and nothing else; it then compiles (C/C++) and
-  serves {"op": "run", "inputs", "limits"} frames until {"op": "end"}, collecting each run's output itself;
+  serves {"op": "run", "limits", "output_limit"} frames, one per test, until {"op": "end"}, collecting each
+  run's output itself and answering each with one {"result"} frame before it reads the next;
 - the launcher: receives, per run, only the descriptors of that run (stdin memfd, stdout/stderr/status pipes,
   over a socketpair) and forks the run. Its memory holds the zygote's state and this program's source, never
   an input or an output, so every run starts from the same image whatever ran before it.
@@ -28,6 +29,19 @@ binary or, for Python, runs the source in this already-started interpreter (no i
 The template enforces the wall limit on the run's exit status, not on its pipes: a run that closes or
 redirects stdout and keeps going is killed at `wall_seconds` and reported as timed out. It also watches its
 stdin: if the trainer goes away mid-run, the run is killed and the worker exits.
+
+Frames, both ways: a header `!II` (length of a JSON message, length of a raw payload), the message, then the
+payload. A run request's payload is the test's input (streamed into the run's stdin memfd, never held whole);
+a result's payload is the run's stdout, as bytes (JSON would escape a control byte to six). So what the template
+holds for a request is one run's stdout, at most that request's `output_limit` (never above `output_mb`), and
+what it may hold at all is bounded by its own address-space limit (`worker_memory_mb` of the spec, a soft
+RLIMIT_AS set on the zygote and inherited by templates and launchers; each run sets its own): an allocation
+past it is a MemoryError in the worker, which then exits and is replaced, never the machine's memory.
+
+Core dumps: every run gets a core size limit of 1 byte, soft and hard. An ELF core needs at least a page, and the
+kernel refuses to start a piped core_pattern handler (apport, systemd-coredump) when the soft limit is exactly 1,
+so a crashing test reaches no crash handler of the host. Python runs are also marked non-dumpable
+(PR_SET_DUMPABLE 0); a compiled program's execve makes it dumpable again, hence the limit.
 
 This file must import nothing outside the standard library: after the chroot the package is not visible.
 """
@@ -63,13 +77,19 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 24, 22, 38
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 22, 38
 SECCOMP_MODE_FILTER = 2
 KEYCTL_JOIN_SESSION_KEYRING = 1
 # After a kill, how long the template waits for the run's exit status before declaring the worker broken,
 # and how long it drains the pipes once the run is gone.
 KILL_GRACE_SECONDS = 2.0
 DRAIN_SECONDS = 1.0
+# A frame's header: the length of its JSON message, then of its raw payload (see the module docstring).
+FRAME = struct.Struct("!II")
+# stderr kept per run (its tail is what a verdict's detail and the python tool show).
+MAX_STDERR_BYTES = 1 << 16
+# 1 byte: below an ELF core's page, and the value at which the kernel refuses piped core_pattern handlers.
+CORE_LIMIT_BYTES = 1
 # /proc files a run sees as empty: the kernel command line and the kernel's key lists.
 MASKED_PROC_FILES = ("/proc/cmdline", "/proc/keys", "/proc/key-users")
 
@@ -245,7 +265,7 @@ def _set_limits(limits: dict) -> None:
     file_size = int(limits["file_size_mb"]) << 20
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"]))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CORE, (CORE_LIMIT_BYTES, CORE_LIMIT_BYTES))
     resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
     # Deep recursion is normal in contest solutions, so the stack may grow past the usual 8 MiB; but glibc
     # also reserves this much address space for every thread, so it must stay well below RLIMIT_AS.
@@ -338,6 +358,8 @@ def _leader(spec: dict, program: dict, limits: dict, fds: list, seccomp: tuple) 
         _become_unprivileged(spec["run_uid"], seccomp)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
         if program["kind"] == "python":
+            # No core dump at all, whatever the core size limit (a compiled program's execve would undo this).
+            _check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(SET_DUMPABLE)")
             os.environ.clear()
             os.environ.update(env)
             _run_python_here(program["source"])
@@ -394,14 +416,41 @@ def launcher(spec: dict, programs: dict, channel: socket.socket, seccomp: tuple)
         os._exit(code)
 
 
-def run_once(channel: socket.socket, step: str, stdin_data: str, limits: dict) -> dict:
-    """Runs one step of the prepared program on `stdin_data` through the launcher; returns its raw outcome."""
-    input_fd = os.memfd_create("stdin")
-    data = stdin_data.encode()
-    written = 0
-    while written < len(data):
-        written += os.write(input_fd, data[written:])
-    os.lseek(input_fd, 0, os.SEEK_SET)
+def memfd_with(data: bytes) -> int:
+    """A memfd holding `data`, at offset 0 (a run's stdin)."""
+    fd = os.memfd_create("stdin")
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def memfd_from_stdin(size: int) -> int:
+    """A memfd holding the next `size` bytes of fd 0 (a run request's payload), copied in chunks: the template
+    never holds a whole input."""
+    fd = os.memfd_create("stdin")
+    try:
+        while size:
+            chunk = os.read(0, min(size, 1 << 16))
+            if not chunk:
+                raise TrainerGone()
+            size -= len(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def run_once(channel: socket.socket, step: str, input_fd: int, limits: dict, output_limit: int) -> tuple:
+    """Runs one step of the prepared program with `input_fd` (closed here) as stdin, through the launcher.
+
+    Returns (raw outcome without stdout, stdout bytes): at most `output_limit` bytes of stdout are kept; a run
+    that writes more is killed and reported as `output_exceeded`."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     status_r, status_w = os.pipe()
@@ -414,7 +463,7 @@ def run_once(channel: socket.socket, step: str, stdin_data: str, limits: dict) -
         for fd in (input_fd, out_w, err_w, status_w):
             os.close(fd)
     try:
-        return _collect(out_r, err_r, status_r, start, limits)
+        return _collect(out_r, err_r, status_r, start, limits, output_limit)
     finally:
         for fd in (out_r, err_r, status_r):
             try:
@@ -423,11 +472,10 @@ def run_once(channel: socket.socket, step: str, stdin_data: str, limits: dict) -
                 pass
 
 
-def _collect(out_r: int, err_r: int, status_r: int, start: float, limits: dict) -> dict:
+def _collect(out_r: int, err_r: int, status_r: int, start: float, limits: dict, output_limit: int) -> tuple:
     """Reads a run's output until it exits or hits a limit; the deadline applies to the exit, not to the pipes."""
     deadline = start + float(limits["wall_seconds"])
-    max_output = int(limits["output_mb"]) << 20
-    max_stderr = 1 << 16
+    max_output = min(int(output_limit), int(limits["output_mb"]) << 20)
     stdout, stderr, status = bytearray(), bytearray(), bytearray()
     outputs = {out_r: stdout, err_r: stderr}
     status_open = True
@@ -448,46 +496,47 @@ def _collect(out_r: int, err_r: int, status_r: int, start: float, limits: dict) 
             _kill_leader(status)
             raise TrainerGone()
         for fd in ready:
-            chunk = os.read(fd, 1 << 16)
             if fd == status_r:
+                chunk = os.read(fd, 8)
                 status += chunk
                 if not chunk or len(status) >= 8:
                     status_open = False  # the run is over: drain what is left in the pipes
                     stop_at = time.monotonic() + DRAIN_SECONDS
                 continue
-            if not chunk:
-                del outputs[fd]
-                continue
-            buffer = outputs[fd]
             if fd == err_r:
-                buffer += chunk[: max(0, max_stderr - len(buffer))]
+                chunk = os.read(fd, 1 << 16)
+                stderr += chunk[: max(0, MAX_STDERR_BYTES - len(stderr))]  # the rest is read and dropped
             else:
-                buffer += chunk
-                if len(buffer) > max_output and not output_exceeded:
+                # Never more than one byte past the limit in memory: that byte tells an overflow.
+                chunk = os.read(fd, min(1 << 16, max_output + 1 - len(stdout)))
+                stdout += chunk
+                if len(stdout) > max_output:
+                    del stdout[max_output:]
                     output_exceeded = True
-                    del buffer[max_output:]
                     _kill_leader(status)
                     killed, stop_at = True, time.monotonic() + KILL_GRACE_SECONDS
-                elif output_exceeded:
-                    del buffer[max_output:]
+                    del outputs[fd]  # the run is being killed: what it wrote past the limit is never read
+                    continue
+            if not chunk:
+                del outputs[fd]
     wall = time.monotonic() - start
     if not status:
-        return {"sandbox_error": "could not create the run's namespaces"}
+        return {"sandbox_error": "could not create the run's namespaces"}, b""
     if len(status) < 8:
         if len(status) >= 4:
             _kill_leader(status)
         # The run's exit was never reported: the worker is broken (raise, and it is replaced).
         raise RuntimeError(f"run did not report its exit within {KILL_GRACE_SECONDS}s of being killed")
     exit_status = struct.unpack("i", status[4:8])[0]
-    return {
+    outcome = {
         "exit_code": os.WEXITSTATUS(exit_status) if os.WIFEXITED(exit_status) else None,
         "signal": os.WTERMSIG(exit_status) if os.WIFSIGNALED(exit_status) else None,
-        "stdout": stdout.decode("utf-8", "replace"),
         "stderr": stderr.decode("utf-8", "replace"),
         "wall_seconds": round(wall, 4),
         "timed_out": timed_out,
         "output_exceeded": output_exceeded,
     }
+    return outcome, stdout
 
 
 def _kill_leader(status: bytearray) -> None:
@@ -520,22 +569,36 @@ def _read_exact(size: int) -> bytes:
     return data
 
 
+def read_header():
+    """The next frame's message and the size of its payload, still unread on fd 0; None at end of file."""
+    header = _read_exact(FRAME.size)
+    if len(header) < FRAME.size:
+        return None
+    message_size, payload_size = FRAME.unpack(header)
+    body = _read_exact(message_size)
+    if len(body) < message_size:
+        return None
+    return json.loads(body), payload_size
+
+
 def read_frame():
-    header = _read_exact(4)
-    if len(header) < 4:
+    """The next frame's message (a frame with a payload is refused); None at end of file."""
+    frame = read_header()
+    if frame is None:
         return None
-    size = struct.unpack("!I", header)[0]
-    body = _read_exact(size)
-    if len(body) < size:
-        return None
-    return json.loads(body)
+    message, payload_size = frame
+    if payload_size:
+        raise ValueError(f"unexpected payload of {payload_size} bytes with {str(message)[:100]!r}")
+    return message
 
 
-def write_frame(message: dict) -> None:
-    data = json.dumps(message).encode()
-    data = struct.pack("!I", len(data)) + data
-    while data:
-        data = data[os.write(1, data) :]
+def write_frame(message: dict, payload=b"") -> None:
+    """One frame on fd 1; the payload (bytes-like) is written from where it lies, never copied."""
+    body = json.dumps(message).encode()
+    for data in (FRAME.pack(len(body), len(payload)) + body, payload):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(1, view) :]
 
 
 def _reset_work(spec: dict) -> None:
@@ -571,18 +634,28 @@ def serve_program(spec: dict, seccomp: tuple) -> int:
         launcher(spec, programs, theirs, seccomp)
     theirs.close()
     try:
-        outcome = {}
+        outcome, stdout = {}, b""
         if language != "python":
-            outcome = run_once(ours, "compile", request["source"], request["limits"])
-        write_frame({"compile": outcome})
+            limits = request["limits"]
+            source = memfd_with(request["source"].encode())
+            outcome, stdout = run_once(ours, "compile", source, limits, int(limits["output_mb"]) << 20)
+        write_frame({"compile": outcome}, stdout)
+        del stdout
         while True:
-            request = read_frame()
-            if request is None or request.get("op") == "end":
+            frame = read_header()
+            if frame is None:
+                break
+            request, input_size = frame
+            if request.get("op") == "end" and not input_size:
                 break
             if request.get("op") != "run":
                 raise ValueError(f"unknown op {request.get('op')!r}")
-            results = [run_once(ours, "run", data, request["limits"]) for data in request["inputs"]]
-            write_frame({"results": results})
+            # One test per request and one reply per test: the template holds one run's output at a time.
+            outcome, stdout = run_once(
+                ours, "run", memfd_from_stdin(input_size), request["limits"], request["output_limit"]
+            )
+            write_frame({"result": outcome}, stdout)
+            del stdout
     except TrainerGone:
         return 0  # the zygote reads the same end of file and ends the worker, runs included
     except Exception as error:
@@ -611,6 +684,10 @@ def main() -> None:
     spec = read_frame()
     if spec is None:
         return
+    # Soft only: each run raises it to its own memory limit (hard limits cannot be raised in a user namespace).
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = int(spec["worker_memory_mb"]) << 20
+    resource.setrlimit(resource.RLIMIT_AS, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
     seccomp = seccomp_filter()
     hide_command_line()
     build_root(spec, package_folders())

@@ -6,15 +6,28 @@ stay in the training process: providers only ever run programs on inputs and ret
 comparison and scoring below are the same for every provider, so a reward does not depend on where a program
 ran.
 
+Memory: grading holds one test's output at a time. `grade_in_batches` asks a batch's raw outcomes one by one
+and keeps only each verdict (and a stderr tail), and `outputs_match` compares an output to its expected text in
+place, line by line, without splitting it into a list of lines (which costs ~60 bytes per line). A run's stdout
+is also capped per test by `output_limit`: a few times the expected output's size (never above `output_mb`), so
+a program printing junk is stopped as soon as its output is too long to be right, whatever `output_mb` is.
+There is no total per submission: memory is already bounded per test, and the bytes a submission can move are
+bounded by the per-test limits (a few times its expected outputs, which the trainer holds anyway).
+
 Not covered here: how programs run (see `local.py`, `e2b.py`, `morph.py`, `piston.py`).
 """
 
 import abc
 import enum
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
+# A test's stdout may be this many times its expected output's UTF-8 size (padding, \r\n line ends and trailing
+# blanks of an honest program stay far below), and at least OUTPUT_FLOOR_BYTES; never more than output_mb.
+OUTPUT_RATIO = 8
+OUTPUT_FLOOR_BYTES = 256 << 10
 # pass_fail: 1 if every test passed; partial: the fraction passed; weighted_sum: pass_fail + 0.1 * partial.
 SCORING_MODES = ("pass_fail", "partial", "weighted_sum")
 
@@ -129,6 +142,11 @@ class ProgramResult:
         return pass_fail if mode == "pass_fail" else pass_fail + 0.1 * fraction
 
 
+def output_limit(expected: str, limits: Limits) -> int:
+    """The most stdout bytes a run may write for a test expecting `expected` (see `OUTPUT_RATIO`)."""
+    return min(limits.output_mb << 20, max(OUTPUT_FLOOR_BYTES, OUTPUT_RATIO * len(expected.encode())))
+
+
 def normalize_output(text: str) -> list[str]:
     """Output as judges compare it: line by line, ignoring spaces around lines and blank lines at the ends."""
     return [line.strip() for line in text.strip().splitlines()]
@@ -139,8 +157,29 @@ def judge_input(text: str) -> str:
     return text if text.endswith("\n") or not text else text + "\n"
 
 
+# The line boundaries of str.splitlines, and the whitespace of str.strip (re's \s is str.isspace).
+_LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_SPACES = re.compile(r"\s*")
+
+
 def outputs_match(actual: str, expected: str) -> bool:
-    return normalize_output(actual) == normalize_output(expected)
+    """normalize_output(actual) == normalize_output(expected), read in place: `actual`'s lines are found and
+    compared one by one without copies, and the first difference ends it (linear time, no memory per line)."""
+    size = len(actual)
+    line_start = _SPACES.match(actual).end()  # where actual.strip() starts
+    for line in normalize_output(expected):
+        if line_start > size:
+            return False  # `actual` has fewer lines
+        found = _LINE_BREAK.search(actual, line_start)
+        line_end, next_start = (found.start(), found.end()) if found else (size, size + 1)
+        text_start = _SPACES.match(actual, line_start, line_end).end()
+        # `line` is stripped: the line matches when it follows the leading blanks and only blanks follow it.
+        if not actual.startswith(line, text_start, line_end):
+            return False
+        if _SPACES.match(actual, text_start + len(line), line_end).end() != line_end:
+            return False
+        line_start = next_start
+    return line_start > size or _SPACES.match(actual, line_start).end() == size
 
 
 def classify(raw: dict, expected: str) -> TestOutcome:
@@ -171,17 +210,28 @@ def split_into_batches(tests: Sequence[TestCase], batch_size: int) -> Iterator[S
         yield tests[start : start + batch_size]
 
 
-def grade_in_batches(tests: Sequence[TestCase], raws: Iterable[Sequence[dict]], batch_size: int) -> ProgramResult:
+def _next_raw(raws: Iterator[dict]) -> dict:
+    raw = next(raws, None)
+    if raw is None:
+        raise ValueError("the provider returned fewer raw results than the batch has tests")
+    return raw
+
+
+def grade_in_batches(tests: Sequence[TestCase], raws: Iterable[Iterable[dict]], batch_size: int) -> ProgramResult:
     """Grades raw results batch by batch; after the first batch with a failure the rest are SKIPPED.
 
-    `raws` yields one list of raw results per batch of `split_into_batches(tests, batch_size)`; it is consumed
-    lazily, so a provider that runs batches on demand stops running once a batch fails.
+    `raws` yields, per batch of `split_into_batches(tests, batch_size)`, an iterable of its raw results; both are
+    consumed lazily, so a provider that runs batches on demand stops running once a batch fails, and one that
+    runs each test on demand has one raw result in memory at a time (each is graded and dropped before the
+    next is asked for).
     """
     result = ProgramResult()
     batches = list(split_into_batches(tests, batch_size))
     raw_iter = iter(raws)
     for index, batch in enumerate(batches):
-        outcomes = [classify(raw, test.output) for raw, test in zip(next(raw_iter), batch)]
+        batch_raws = iter(next(raw_iter))
+        # next() per test, not zip: zip's reused tuple would keep the previous output alive during the next run.
+        outcomes = [classify(_next_raw(batch_raws), test.output) for test in batch]
         result.outcomes.extend(outcomes)
         if any(outcome.verdict is not Verdict.PASSED for outcome in outcomes):
             for later in batches[index + 1 :]:

@@ -34,7 +34,18 @@ What is protected (root mode unless said otherwise; the tests in tests/sandbox/ 
 - identities: every live worker on the machine (any sandbox, any process) runs its programs as its own uid,
   leased with a lock file per uid under RUN_UID_LOCKS, so one run's process limit never starves another's;
 - resources: CPU time (RLIMIT_CPU), wall time, address space, processes/threads (per uid), file size, open
-  files, stdout size (16 MiB by default, stderr is truncated to 64 KiB) and /tmp size;
+  files, stdout size (per test `base.output_limit`: 8 x the expected output, at least 256 KiB, at most
+  `output_mb`, 16 MiB by default; stderr is truncated to 64 KiB) and /tmp size;
+- the trainer's and the workers' memory: tests are sent one per request and answered one per reply, the
+  output as raw bytes (not escaped text), graded as it arrives and dropped; so whatever the number of tests,
+  one submission in progress holds at most one output in the trainer (its bytes and its text: under 6 x
+  `output_mb`, measured at 5x for random bytes) and in its worker (one buffer of `output_mb`). The workers
+  have an address-space limit of their own (`WORKER_BASE_MEMORY_MB` + 2 x `output_mb`); a reply that is
+  malformed, over its bounds or cannot be allocated (MemoryError) gives SANDBOX_ERROR (reward 0) and a
+  fresh worker, never an exception in the trainer;
+- crash handlers: a run never dumps core: its core size limit is 1 byte (soft and hard), at which the kernel
+  writes no ELF core and refuses piped core_pattern handlers (apport, systemd-coredump), and Python runs are
+  non-dumpable (PR_SET_DUMPABLE 0);
 - visibility: /proc/cmdline, /proc/keys and /proc/key-users read empty; the server's command line shows no
   host path (/proc/PID/cmdline, sys.orig_argv, tracebacks); site-packages of the interpreter and of the
   system (/usr/lib/python3*/dist-packages, /usr/local/lib/python3*/*-packages) are empty mounts, so runs get
@@ -45,6 +56,10 @@ What is NOT protected:
   Morph for that);
 - memory is limited per process (RLIMIT_AS), not per run: a program may hold up to `processes x memory_mb`;
   there is no cgroup limit;
+- `run_raw` (the python tool, the router) returns every input's output at once: its callers pass one input;
+- the host's core_pattern is not changed: a crash of the trainer or of a worker process itself (not a run)
+  dumps core as the host decides; where core_pattern is a pipe, the kernel logs each crashing compiled run
+  ("has RLIMIT_CORE set to 1, aborting core");
 - CPU contention and timing side channels: runs share the host's cores; timings under load are noisy;
 - readable host files under /usr and the Python install (public software, not secrets), including their
   names, sizes and modification times: a run can poll them with stat() to notice software installs;
@@ -94,6 +109,7 @@ from .base import (
     Verdict,
     grade_in_batches,
     judge_input,
+    output_limit,
     split_into_batches,
 )
 from .languages import canonical_language
@@ -113,6 +129,13 @@ STARTUP_SECONDS = 60.0
 PER_RUN_GRACE_SECONDS = 5.0  # per run, on top of wall_seconds (the worker's kill and drain take up to 3 s)
 REPLY_GRACE_SECONDS = 10.0  # per request
 CLOSE_SECONDS = 5.0  # close(): how long a worker may take to exit on end of file before it is killed
+# Frames with a worker, as `_zygote.FRAME`: the length of a JSON message, then of a raw payload.
+FRAME = struct.Struct("!II")
+# A worker's JSON message is small (a result with at most 64 KiB of stderr, escaped); a longer one is a broken worker.
+MAX_MESSAGE_BYTES = 1 << 20
+# The fork server's own address space (a soft RLIMIT_AS on the zygote, its templates and launchers): the
+# interpreter takes under 20 MiB; a template holds one run's stdout at a time, so 2 x output_mb on top of this.
+WORKER_BASE_MEMORY_MB = 256
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -240,11 +263,12 @@ class _ForkServer:
     Used by one thread at a time (the sandbox's idle queue); `close` may come from another thread.
     """
 
-    def __init__(self, index: int, mode: str, python: str, work_mb: int):
+    def __init__(self, index: int, mode: str, python: str, work_mb: int, memory_mb: int):
         self.index = index
         self.mode = mode
         self.python = python
         self.work_mb = work_mb
+        self.memory_mb = memory_mb
         self.process: Optional[subprocess.Popen] = None
         self.uids_used: set[int] = set()
         self._lease: Optional[RunUidLease] = None
@@ -268,7 +292,12 @@ class _ForkServer:
         run_uid = self._lease.uid if self._lease else None
         if run_uid is not None:
             self.uids_used.add(run_uid)
-        spec = {"run_uid": run_uid, "read_only": read_only, "work_mb": self.work_mb}
+        spec = {
+            "run_uid": run_uid,
+            "read_only": read_only,
+            "work_mb": self.work_mb,
+            "worker_memory_mb": self.memory_mb,
+        }
         extra = ["--user", "--map-root-user"] if self.mode == "userns" else []
         # -S: no site-packages on sys.path and no .pth hooks run in the zygote (runs see only the standard library).
         command = ["unshare", *extra, *NAMESPACE_FLAGS, "--", self.python, "-I", "-S", "-B", str(ZYGOTE)]
@@ -286,7 +315,7 @@ class _ForkServer:
         os.set_blocking(self.process.stdin.fileno(), False)
         deadline = time.monotonic() + STARTUP_SECONDS
         self._send([spec], deadline)
-        hello = self._receive(deadline)
+        hello, _ = self._receive(deadline)
         if not hello.get("ready"):
             self.kill()
             raise SandboxError(f"sandbox worker did not start: {hello}")
@@ -352,45 +381,87 @@ class _ForkServer:
 
     # -- frames with deadlines ----------------------------------------------------------------
 
-    def _send(self, messages: list[dict], deadline: float) -> None:
-        data = b"".join(struct.pack("!I", len(body)) + body for body in (json.dumps(m).encode() for m in messages))
+    def _send(self, messages: list, deadline: float) -> None:
+        """Writes frames: each a message, or a (message, payload bytes) pair; a payload is written in place."""
+        pieces = []
+        for message in messages:
+            message, payload = message if isinstance(message, tuple) else (message, b"")
+            body = json.dumps(message).encode()
+            pieces += [FRAME.pack(len(body), len(payload)) + body, payload]
         fd = self.process.stdin.fileno()
-        view = memoryview(data)
         poller = select.poll()
         poller.register(fd, select.POLLOUT)
-        while view:
-            self._wait(poller, deadline)
-            try:
-                view = view[os.write(fd, view) :]
-            except BlockingIOError:
-                continue
-            except BrokenPipeError:
-                raise self._fail("sandbox worker exited") from None
+        for piece in pieces:
+            view = memoryview(piece)
+            while view:
+                self._wait(poller, deadline)
+                try:
+                    view = view[os.write(fd, view) :]
+                except BlockingIOError:
+                    continue
+                except BrokenPipeError:
+                    raise self._fail("sandbox worker exited") from None
 
-    def _read_exact(self, size: int, deadline: float) -> bytes:
+    def _read_exact(self, size: int, deadline: float) -> bytearray:
+        """Exactly `size` bytes of the worker's stdout, read straight into one buffer of that size."""
         fd = self.process.stdout.fileno()
         poller = select.poll()
         poller.register(fd, select.POLLIN)
-        data = bytearray()
-        while len(data) < size:
+        data = bytearray(size)
+        view = memoryview(data)
+        received = 0
+        while received < size:
             self._wait(poller, deadline)
-            chunk = os.read(fd, size - len(data))
-            if not chunk:
+            count = os.readv(fd, [view[received:]])
+            if not count:
                 raise self._fail("sandbox worker exited")
-            data += chunk
-        return bytes(data)
+            received += count
+        view.release()
+        return data
 
     def _wait(self, poller, deadline: float) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not poller.poll(remaining * 1000):
             raise self._fail("sandbox worker did not answer in time; it was killed and will be replaced")
 
-    def _receive(self, deadline: float) -> dict:
-        size = struct.unpack("!I", self._read_exact(4, deadline))[0]
-        reply = json.loads(self._read_exact(size, deadline))
-        if "error" in reply:
-            raise self._fail(f"sandbox worker failed: {reply['error']}")
-        return reply
+    def _receive(self, deadline: float, key: Optional[str] = None, max_payload: int = 0) -> tuple[dict, bytearray]:
+        """The worker's next frame: (its message, or the mapping under `key` in it; a payload of at most
+        `max_payload` bytes).
+
+        Anything wrong with it (a frame over its bounds, bad JSON, a MemoryError while reading) kills the
+        worker and raises SandboxError: the submission gets SANDBOX_ERROR, the trainer carries on."""
+        try:
+            message_size, payload_size = FRAME.unpack(self._read_exact(FRAME.size, deadline))
+            if message_size > MAX_MESSAGE_BYTES or payload_size > max_payload:
+                raise self._fail(
+                    f"sandbox worker sent a frame of {message_size} + {payload_size} bytes "
+                    f"(at most {MAX_MESSAGE_BYTES} + {max_payload})"
+                )
+            message = json.loads(self._read_exact(message_size, deadline))
+            payload = self._read_exact(payload_size, deadline)
+        except SandboxError:
+            raise
+        except Exception as error:  # MemoryError included
+            raise self._fail(f"could not read the sandbox worker's reply: {type(error).__name__}: {error}") from None
+        if not isinstance(message, dict):
+            raise self._fail(f"sandbox worker sent {str(message)[:100]!r}")
+        if "error" in message:
+            raise self._fail(f"sandbox worker failed: {message['error']}")
+        if key is not None:
+            message = message.get(key)
+            if not isinstance(message, dict):
+                raise self._fail(f"sandbox worker sent no {key!r} mapping")
+        return message, payload
+
+    def _with_stdout(self, outcome: dict, stdout: bytearray) -> dict:
+        """A raw outcome with its stdout as text (as `python file.py | cat` would give it, undecodable bytes
+        replaced); a failure to decode (MemoryError) is the worker's failure, not the trainer's."""
+        try:
+            if outcome:
+                outcome["stdout"] = stdout.decode("utf-8", "replace")
+            return outcome
+        except Exception as error:
+            raise self._fail(f"could not decode a run's output: {type(error).__name__}: {error}") from None
 
     # -- the protocol: program, run*, end -----------------------------------------------------
 
@@ -408,7 +479,8 @@ class _ForkServer:
         try:
             deadline = time.monotonic() + timeout
             self._send([{"op": "program"}, prepare], deadline)
-            yield self._receive(deadline)["compile"]
+            outcome, stdout = self._receive(deadline, "compile", int(prepare["limits"]["output_mb"]) << 20)
+            yield self._with_stdout(outcome, stdout)
             if self.process is not None:
                 try:
                     self._send([{"op": "end"}], time.monotonic() + REPLY_GRACE_SECONDS)
@@ -419,12 +491,15 @@ class _ForkServer:
                 self._busy = False
                 self._idle.notify_all()
 
-    def run(self, inputs: list[str], limits: Limits) -> list[dict]:
+    def run(self, stdin: str, limits: Limits, output_limit: int) -> dict:
+        """Runs the program on one input; its raw outcome, with at most `output_limit` bytes of stdout."""
         if self.process is None:
             raise SandboxError("sandbox worker was stopped")
-        deadline = time.monotonic() + len(inputs) * (limits.wall_seconds + PER_RUN_GRACE_SECONDS) + REPLY_GRACE_SECONDS
-        self._send([{"op": "run", "inputs": inputs, "limits": limits.run_limits()}], deadline)
-        return self._receive(deadline)["results"]
+        deadline = time.monotonic() + limits.wall_seconds + PER_RUN_GRACE_SECONDS + REPLY_GRACE_SECONDS
+        request = {"op": "run", "limits": limits.run_limits(), "output_limit": output_limit}
+        self._send([(request, stdin.encode())], deadline)
+        outcome, stdout = self._receive(deadline, "result", output_limit)
+        return self._with_stdout(outcome, stdout)
 
 
 class LocalSandbox(CodeExecutionProvider):
@@ -440,7 +515,8 @@ class LocalSandbox(CodeExecutionProvider):
         self.python = python or sandbox_python()
         self.num_workers = num_workers
         work_mb = max(256, self.limits.file_size_mb * 4)
-        self._workers = [_ForkServer(i, self.mode, self.python, work_mb) for i in range(num_workers)]
+        memory_mb = WORKER_BASE_MEMORY_MB + 2 * max(self.limits.output_mb, self.limits.compile_limits()["output_mb"])
+        self._workers = [_ForkServer(i, self.mode, self.python, work_mb, memory_mb) for i in range(num_workers)]
         self._idle: queue.Queue = queue.Queue()
         for worker in self._workers:
             self._idle.put(worker)
@@ -482,8 +558,9 @@ class LocalSandbox(CodeExecutionProvider):
             with self._program(worker, source, language) as compiled:
                 if compiled and compiled.get("exit_code") != 0:
                     return compiled, []
-                return compiled, worker.run(list(inputs), self.limits)
-        except (SandboxError, OSError, ValueError):
+                # Every output is kept here: callers that need bounded memory pass one input (the python tool does).
+                return compiled, [worker.run(data, self.limits, self.limits.output_mb << 20) for data in inputs]
+        except (SandboxError, OSError, ValueError, MemoryError):
             worker.kill()  # a silent or broken worker is replaced by a fresh one on its next program
             raise
         finally:
@@ -508,12 +585,8 @@ class LocalSandbox(CodeExecutionProvider):
                         outcomes=[TestOutcome(Verdict.COMPILE_ERROR) for _ in tests], compile_error=message[-2000:]
                     )
 
-                def run_batches():
-                    for batch in split_into_batches(tests, test_batch_size):
-                        yield worker.run([judge_input(t.input) for t in batch], self.limits)
-
-                return grade_in_batches(tests, run_batches(), test_batch_size)
-        except (SandboxError, OSError, ValueError) as error:
+                return grade_in_batches(tests, self._run_batches(worker, tests, test_batch_size), test_batch_size)
+        except (SandboxError, OSError, ValueError, MemoryError) as error:
             logger.warning("local sandbox failed on a submission (reward 0): %s", error)
             worker.kill()
             return ProgramResult(
@@ -522,6 +595,12 @@ class LocalSandbox(CodeExecutionProvider):
             )
         finally:
             self._idle.put(worker)
+
+    def _run_batches(self, worker: _ForkServer, tests, test_batch_size: int):
+        """Per batch, a lazy sequence of raw outcomes: each test runs when `grade_in_batches` asks for its
+        outcome, so one output at a time is in memory, and it is cut at `output_limit(test.output, limits)`."""
+        for batch in split_into_batches(tests, test_batch_size):
+            yield (worker.run(judge_input(t.input), self.limits, output_limit(t.output, self.limits)) for t in batch)
 
     def close(self) -> None:
         """Stops every worker; no worker, fork server or program process outlives this call."""
