@@ -81,6 +81,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
@@ -92,9 +93,9 @@ from .base import (
     Submission,
     TestOutcome,
     Verdict,
-    grade_in_batches,
+    grade_groups,
     judge_input,
-    split_into_batches,
+    not_run_raw,
 )
 from .languages import canonical_language
 
@@ -492,7 +493,7 @@ class LocalSandbox(CodeExecutionProvider):
     def _program(self, worker: _ForkServer, source: str, language: str):
         language = normalize_language(language)
         prepare = {"op": "prepare", "language": language, "source": source, "limits": self.limits.compile_limits()}
-        compile_seconds = 0.0 if language == "python" else self.limits.compile_wall_seconds + PER_RUN_GRACE_SECONDS
+        compile_seconds = 0.0 if language == "python" else self.limits.compile_seconds() + PER_RUN_GRACE_SECONDS
         return worker.program(prepare, compile_seconds + REPLY_GRACE_SECONDS)
 
     def _execute_one(self, submission: Submission, test_batch_size: int) -> ProgramResult:
@@ -507,12 +508,24 @@ class LocalSandbox(CodeExecutionProvider):
                     return ProgramResult(
                         outcomes=[TestOutcome(Verdict.COMPILE_ERROR) for _ in tests], compile_error=message[-2000:]
                     )
+                # The submission's clock: its compile's wall time (the worker's start-up is not the program's).
+                spent = float(compiled.get("wall_seconds") or 0.0)
+                deadline = time.monotonic() + self.limits.submission_wall_seconds - spent
 
-                def run_batches():
-                    for batch in split_into_batches(tests, test_batch_size):
-                        yield worker.run([judge_input(t.input) for t in batch], self.limits)
+                def run_batch(start: int, batch: Sequence) -> list[dict]:
+                    # One test per request, each given at most the time left: the worker itself stops the run at
+                    # the submission's bound, and the request's own deadline kills a worker that does not.
+                    raws = []
+                    for test in batch:
+                        seconds_left = deadline - time.monotonic()
+                        if seconds_left <= 0:
+                            raws.append(not_run_raw())
+                            continue
+                        limits = replace(self.limits, wall_seconds=min(self.limits.wall_seconds, seconds_left))
+                        raws.extend(worker.run([judge_input(test.input)], limits))
+                    return raws
 
-                return grade_in_batches(tests, run_batches(), test_batch_size)
+                return grade_groups(submission, run_batch, test_batch_size)
         except (SandboxError, OSError, ValueError) as error:
             logger.warning("local sandbox failed on a submission (reward 0): %s", error)
             worker.kill()
