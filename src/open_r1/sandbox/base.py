@@ -104,6 +104,10 @@ class Limits:
     # and 10 tests at ~1.3 s) and 6 tests at the default wall limit.
     submission_wall_seconds: float = 60.0
 
+    def __post_init__(self):
+        if not self.submission_wall_seconds > 0:
+            raise ValueError(f"submission_wall_seconds must be > 0, got {self.submission_wall_seconds!r}")
+
     def run_limits(self) -> dict:
         return {
             "wall_seconds": self.wall_seconds,
