@@ -13,7 +13,8 @@ mount, PID and IPC namespace, with its own /tmp (a size-limited tmpfs), as the w
 (root mode) or with every capability dropped (user-namespace mode), under rlimits, no_new_privs, a seccomp
 filter, a fresh session keyring, a scrubbed environment and no inherited descriptors. Python programs run in
 that fork of the already-started interpreter, so no interpreter starts per test; C/C++ are compiled once per
-program inside the sandbox. See `_zygote.py` for the process layout.
+submission inside the sandbox, whatever its groups of tests (IOI subtasks). See `_zygote.py` for the process
+layout.
 
 What is protected (root mode unless said otherwise; the tests in tests/sandbox/ try each one):
 - network: no interface is up, not even loopback; host names do not resolve;
@@ -35,6 +36,10 @@ What is protected (root mode unless said otherwise; the tests in tests/sandbox/ 
   leased with a lock file per uid under RUN_UID_LOCKS, so one run's process limit never starves another's;
 - resources: CPU time (RLIMIT_CPU), wall time, address space, processes/threads (per uid), file size, open
   files, stdout size (16 MiB by default, stderr is truncated to 64 KiB) and /tmp size;
+- a submission's time: its compile stops at `compile_wall_seconds` (10 s, Piston's default) and its compile plus
+  all its tests at `submission_wall_seconds` (60 s): each test is sent alone with at most the time left (the
+  worker stops it there; the trainer's deadline for that request kills a worker that does not), and tests
+  past the bound are not run and read TIMEOUT;
 - visibility: /proc/cmdline, /proc/keys and /proc/key-users read empty; the server's command line shows no
   host path (/proc/PID/cmdline, sys.orig_argv, tracebacks); site-packages of the interpreter and of the
   system (/usr/lib/python3*/dist-packages, /usr/local/lib/python3*/*-packages) are empty mounts, so runs get
