@@ -12,7 +12,9 @@
 `ioi_code_reward` scores open-r1/ioi rows as upstream's did: each reward is the subtask's score below. Rows with a
 `verification_info` column instead use this project's schema on any provider: each subtask of
 `verification_info["subtasks"]` ([{"score", "test_cases"}], stdin/stdout tests) earns its points only if all its
-tests pass; the reward is the fraction of points earned. Rows that cannot be judged get None with a warning, as
+tests pass; the reward is the fraction of points earned. A row is one submission whose subtasks are its groups
+(`Submission.grouped`): the program compiles once for the row, each subtask stops at its own first failed batch,
+and the row's time (compile plus every subtask) is bounded by the provider's `Limits.submission_wall_seconds`. Rows that cannot be judged get None with a warning, as
 in `open_r1.rewards.code`, whose helpers it shares.
 
 A row holds `id` (problem), `subtask`, `score` (points), `score_precision`, `test_names`, `grader_files`
@@ -384,42 +386,49 @@ def get_ioi_code_reward(
                 f"'verification_info' column with 'subtasks'; the columns passed were {passed_columns(kwargs)}"
             )
         infos = required_column(kwargs, "verification_info", len(texts), "ioi_code_reward")
-        plan = []  # (completion index, subtask points) per submission
+        points: list[list[float]] = []  # per completion: each subtask's points
         submissions: list[Optional[Submission]] = []
         languages = set()
         for index, (text, info) in enumerate(zip(texts, infos)):
+            points.append([])
+            submissions.append(None)
             try:
                 info = parse_verification_info(info, index, "ioi_code_reward")
                 subtasks = info.get("subtasks")
                 if not isinstance(subtasks, list) or not subtasks:
                     raise ValueError(f"verification_info[{index}] needs a non-empty 'subtasks' list")
                 sample_language = row_language(info.get("language"), language)
-                row = []
+                groups = []
                 for number, subtask in enumerate(subtasks):
                     where = f"verification_info[{index}]['subtasks'][{number}]"
                     if not isinstance(subtask, dict):
                         raise ValueError(
                             f"{where} must be a mapping with 'score' and 'test_cases', got {subtask!r:.100}"
                         )
-                    tests = as_test_cases(subtask.get("test_cases"), where + "['test_cases']")
-                    row.append((float(subtask.get("score", 1.0)), tests))
+                    groups.append(as_test_cases(subtask.get("test_cases"), where + "['test_cases']"))
+                    points[index].append(float(subtask.get("score", 1.0)))
             except (ValueError, TypeError) as error:
+                points[index] = []  # nothing planned for the row: its reward is None
                 skip_row("ioi_code_reward", index, error)
-                continue  # nothing planned for the row: its reward is None
+                continue
             languages.add(sample_language)
             code = extract_code(text, sample_language)
-            for points, tests in row:
-                plan.append((index, points))
-                submissions.append(Submission(code, sample_language, tests) if code.strip() and tests else None)
+            if code.strip() and any(groups):
+                # One submission per row, its subtasks as groups: the program compiles once for all of them.
+                submissions[index] = Submission.grouped(code, sample_language, groups)
         check_same_language(enforce_same_language, languages, "ioi_code_reward")
-        # pass_fail per subtask: IOI awards a subtask's points only when all of its tests pass.
         results = run_submissions(sandbox, submissions, test_batch_size)
-        earned = [0.0] * len(texts)
-        available = [0.0] * len(texts)
-        for (index, points), result in zip(plan, results):
-            available[index] += points
-            earned[index] += points if result is not None and result.all_passed else 0.0
-        return [earned[i] / available[i] if available[i] > 0 else None for i in range(len(texts))]
+        rewards: list[Optional[float]] = []
+        for row_points, submission, result in zip(points, submissions, results):
+            available = sum(row_points)
+            if available <= 0:
+                rewards.append(None)
+                continue
+            # pass_fail per subtask: IOI awards a subtask's points only when all of its tests pass.
+            passed = result.split(submission.group_sizes) if result is not None else [None] * len(row_points)
+            earned = sum(p for p, part in zip(row_points, passed) if part is not None and part.all_passed)
+            rewards.append(earned / available)
+        return rewards
 
     return ioi_code_reward
 

@@ -1,7 +1,9 @@
 """What every code execution provider shares: submissions, limits, verdicts, output comparison and scoring.
 
-A provider takes submissions (a program, its language and its stdin/stdout test cases) and returns one
-`ProgramResult` per submission: a verdict per test case and the reward under a scoring mode. Expected outputs
+A provider takes submissions (a program, its language and its stdin/stdout test cases, optionally in groups such as
+IOI subtasks) and returns one `ProgramResult` per submission: a verdict per test case and the reward under a
+scoring mode. A submission's program is compiled once, whatever the number of its groups and batches, and its
+whole time (compile plus tests) is bounded by `Limits.submission_wall_seconds`. Expected outputs
 stay in the training process: providers only ever run programs on inputs and return raw outcomes, and the
 comparison and scoring below are the same for every provider, so a reward does not depend on where a program
 ran.
@@ -19,8 +21,10 @@ Not covered here: how programs run (see `local.py`, `e2b.py`, `morph.py`, `pisto
 
 import abc
 import enum
+import itertools
+import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -61,14 +65,40 @@ class TestCase:
 
 @dataclass(frozen=True)
 class Submission:
+    """A program and its tests. `group_sizes` splits `tests` into consecutive groups (IOI subtasks), each graded on
+    its own: its batches stop at its own first failed batch and `ProgramResult.split` gives its verdicts apart.
+    Empty: one group of every test. The program is compiled once for all groups."""
+
     source: str
     language: str
     tests: tuple[TestCase, ...]
+    group_sizes: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        if self.group_sizes and (
+            any(not isinstance(size, int) or size < 0 for size in self.group_sizes)
+            or sum(self.group_sizes) != len(self.tests)
+        ):
+            raise ValueError(
+                f"group_sizes {self.group_sizes!r:.100} must be counts >= 0 adding up to the {len(self.tests)} tests"
+            )
+
+    @classmethod
+    def grouped(cls, source: str, language: str, groups: Sequence[Sequence[TestCase]]) -> "Submission":
+        """One submission for several groups of tests (e.g. IOI subtasks), compiled once."""
+        return cls(source, language, tuple(test for group in groups for test in group), tuple(map(len, groups)))
+
+    def groups(self) -> list[tuple[int, tuple[TestCase, ...]]]:
+        """(index of its first test in `tests`, its tests) per group."""
+        sizes = self.group_sizes or (len(self.tests),)
+        starts = itertools.accumulate(sizes[:-1], initial=0)
+        return [(start, self.tests[start : start + size]) for start, size in zip(starts, sizes)]
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-run limits. The local sandbox enforces all of them; cloud providers get the wall time."""
+    """Per-run limits, plus the compile's and the whole submission's. The local sandbox enforces all of them; cloud
+    providers get the wall times (per test, compile, submission)."""
 
     wall_seconds: float = 10.0
     cpu_seconds: int = 10
@@ -78,8 +108,18 @@ class Limits:
     tmp_mb: int = 64
     output_mb: int = 16
     open_files: int = 64
-    compile_wall_seconds: float = 60.0
+    # Piston's default compile_timeout (engineer-man/piston api/src/config.js: 10 s): an honest C++ solution with
+    # bits/stdc++.h compiles in about 2 s, and constexpr evaluation may not buy a program minutes before its tests.
+    compile_wall_seconds: float = 10.0
     compile_memory_mb: int = 4096
+    # A submission's whole time, compile plus every test (all its groups); tests it leaves no time for are not run
+    # and read TIMEOUT. 60 s is 4x the heaviest honest CodeContests submission of the benchmark (a 2 s C++ compile
+    # and 10 tests at ~1.3 s) and 6 tests at the default wall limit.
+    submission_wall_seconds: float = 60.0
+
+    def __post_init__(self):
+        if not self.submission_wall_seconds > 0:
+            raise ValueError(f"submission_wall_seconds must be > 0, got {self.submission_wall_seconds!r}")
 
     def run_limits(self) -> dict:
         return {
@@ -93,10 +133,14 @@ class Limits:
             "open_files": self.open_files,
         }
 
+    def compile_seconds(self) -> float:
+        """The compile's wall time: its own limit, within the submission's."""
+        return min(self.compile_wall_seconds, self.submission_wall_seconds)
+
     def compile_limits(self) -> dict:
         return self.run_limits() | {
-            "wall_seconds": self.compile_wall_seconds,
-            "cpu_seconds": int(self.compile_wall_seconds),
+            "wall_seconds": self.compile_seconds(),
+            "cpu_seconds": max(1, math.ceil(self.compile_seconds())),
             "memory_mb": self.compile_memory_mb,
             "file_size_mb": max(self.file_size_mb, 256),
             "tmp_mb": max(self.tmp_mb, 512),
@@ -129,6 +173,19 @@ class ProgramResult:
     @property
     def all_passed(self) -> bool:
         return self.total > 0 and self.passed == self.total and self.compile_error is None
+
+    def split(self, group_sizes: Sequence[int]) -> list["ProgramResult"]:
+        """One result per group of the submission graded (its `group_sizes`; empty: this result alone), each with
+        this result's compile and sandbox errors."""
+        if not group_sizes:
+            return [self]
+        if sum(group_sizes) != self.total:
+            raise ValueError(f"{self.total} verdicts cannot be split into groups of {list(group_sizes)}")
+        parts, start = [], 0
+        for size in group_sizes:
+            parts.append(ProgramResult(self.outcomes[start : start + size], self.compile_error, self.sandbox_error))
+            start += size
+        return parts
 
     def score(self, mode: str) -> float:
         """The reward under `mode` (see `SCORING_MODES`; rewards check their mode with `check_scoring_mode`)."""
@@ -240,12 +297,43 @@ def grade_in_batches(tests: Sequence[TestCase], raws: Iterable[Iterable[dict]], 
     return result
 
 
+def not_run_raw() -> dict:
+    """The raw outcome of a test its submission had no time left for (`Limits.submission_wall_seconds`): TIMEOUT,
+    not SKIPPED, because the program spent the time (SKIPPED says an earlier failed batch made the test moot)."""
+    return {"timed_out": True, "wall_seconds": 0.0, "stderr": "not run: the submission's total time was spent"}
+
+
+def grade_groups(
+    submission: Submission, run_batch: Callable[[int, Sequence[TestCase]], Iterable[dict]], batch_size: int
+) -> ProgramResult:
+    """Grades each group of `submission` on its own with `grade_in_batches`.
+
+    `run_batch(start, tests)` gives the raw results of one batch (`start`: the index of its first test in
+    `submission.tests`), possibly as a generator that runs each test when its result is asked for; it is
+    called lazily, so no batch of a group runs after that group's failed batch, and
+    the next group starts afresh.
+    """
+    result = ProgramResult()
+    for start, group in submission.groups():
+        if group:
+            raws = _batch_raws(group, start, run_batch, batch_size)
+            result.outcomes.extend(grade_in_batches(group, raws, batch_size).outcomes)
+    return result
+
+
+def _batch_raws(group: Sequence[TestCase], start: int, run_batch: Callable, batch_size: int) -> Iterator:
+    for batch in split_into_batches(group, batch_size):
+        yield run_batch(start, batch)
+        start += len(batch)
+
+
 class CodeExecutionProvider(abc.ABC):
     """Runs submissions against their tests; never raises for a program's behaviour, only for misconfiguration."""
 
     @abc.abstractmethod
     def execute(self, submissions: Sequence[Submission], test_batch_size: int = 1) -> list[ProgramResult]:
-        """One result per submission, in order."""
+        """One result per submission, in order: its program compiled once, each of its groups graded on its own
+        (`grade_groups`), and within `limits.submission_wall_seconds` in all."""
 
     def run_raw(self, source: str, language: str, inputs: Sequence[str]) -> tuple[dict, list[dict]]:
         """Runs a program on inputs without grading: (compile outcome, one raw outcome per input), each raw

@@ -46,7 +46,7 @@ class E2BProvider(RemoteProvider):
         sandbox_class=None,
     ):
         super().__init__(num_workers, limits, retries, router_url)
-        self.sandbox_timeout = int(self.limits.compile_wall_seconds + 30)
+        self.sandbox_timeout = int(self.limits.submission_wall_seconds + 30)  # compile and every test, plus start-up
         self.router_timeout = self.sandbox_timeout
         if router_url is not None:
             return

@@ -13,7 +13,8 @@ mount, PID and IPC namespace, with its own /tmp (a size-limited tmpfs), as the w
 (root mode) or with every capability dropped (user-namespace mode), under rlimits, no_new_privs, a seccomp
 filter, a fresh session keyring, a scrubbed environment and no inherited descriptors. Python programs run in
 that fork of the already-started interpreter, so no interpreter starts per test; C/C++ are compiled once per
-program inside the sandbox. See `_zygote.py` for the process layout.
+submission inside the sandbox, whatever its groups of tests (IOI subtasks). See `_zygote.py` for the process
+layout.
 
 What is protected (root mode unless said otherwise; the tests in tests/sandbox/ try each one):
 - network: no interface is up, not even loopback; host names do not resolve;
@@ -46,6 +47,10 @@ What is protected (root mode unless said otherwise; the tests in tests/sandbox/ 
 - crash handlers: a run never dumps core: its core size limit is 1 byte (soft and hard), at which the kernel
   writes no ELF core and refuses piped core_pattern handlers (apport, systemd-coredump), and Python runs are
   non-dumpable (PR_SET_DUMPABLE 0);
+- a submission's time: its compile stops at `compile_wall_seconds` (10 s, Piston's default) and its compile plus
+  all its tests at `submission_wall_seconds` (60 s): each test is sent alone with at most the time left (the
+  worker stops it there; the trainer's deadline for that request kills a worker that does not), and tests
+  past the bound are not run and read TIMEOUT;
 - visibility: /proc/cmdline, /proc/keys and /proc/key-users read empty; the server's command line shows no
   host path (/proc/PID/cmdline, sys.orig_argv, tracebacks); site-packages of the interpreter and of the
   system (/usr/lib/python3*/dist-packages, /usr/local/lib/python3*/*-packages) are empty mounts, so runs get
@@ -93,9 +98,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
@@ -107,10 +113,10 @@ from .base import (
     Submission,
     TestOutcome,
     Verdict,
-    grade_in_batches,
+    grade_groups,
     judge_input,
+    not_run_raw,
     output_limit,
-    split_into_batches,
 )
 from .languages import canonical_language
 
@@ -569,7 +575,7 @@ class LocalSandbox(CodeExecutionProvider):
     def _program(self, worker: _ForkServer, source: str, language: str):
         language = normalize_language(language)
         prepare = {"op": "prepare", "language": language, "source": source, "limits": self.limits.compile_limits()}
-        compile_seconds = 0.0 if language == "python" else self.limits.compile_wall_seconds + PER_RUN_GRACE_SECONDS
+        compile_seconds = 0.0 if language == "python" else self.limits.compile_seconds() + PER_RUN_GRACE_SECONDS
         return worker.program(prepare, compile_seconds + REPLY_GRACE_SECONDS)
 
     def _execute_one(self, submission: Submission, test_batch_size: int) -> ProgramResult:
@@ -584,8 +590,23 @@ class LocalSandbox(CodeExecutionProvider):
                     return ProgramResult(
                         outcomes=[TestOutcome(Verdict.COMPILE_ERROR) for _ in tests], compile_error=message[-2000:]
                     )
+                # The submission's clock: its compile's wall time (the worker's start-up is not the program's).
+                spent = float(compiled.get("wall_seconds") or 0.0)
+                deadline = time.monotonic() + self.limits.submission_wall_seconds - spent
 
-                return grade_in_batches(tests, self._run_batches(worker, tests, test_batch_size), test_batch_size)
+                def run_batch(start: int, batch: Sequence) -> Iterator[dict]:
+                    # One test per request, run when the grader asks for it (one output in memory at a time), each
+                    # given at most the time left: the worker itself stops the run at the submission's bound, and
+                    # the request's own deadline kills a worker that does not.
+                    for test in batch:
+                        seconds_left = deadline - time.monotonic()
+                        if seconds_left <= 0:
+                            yield not_run_raw()
+                            continue
+                        limits = replace(self.limits, wall_seconds=min(self.limits.wall_seconds, seconds_left))
+                        yield worker.run(judge_input(test.input), limits, output_limit(test.output, self.limits))
+
+                return grade_groups(submission, run_batch, test_batch_size)
         except (SandboxError, OSError, ValueError, MemoryError) as error:
             logger.warning("local sandbox failed on a submission (reward 0): %s", error)
             worker.kill()
@@ -595,12 +616,6 @@ class LocalSandbox(CodeExecutionProvider):
             )
         finally:
             self._idle.put(worker)
-
-    def _run_batches(self, worker: _ForkServer, tests, test_batch_size: int):
-        """Per batch, a lazy sequence of raw outcomes: each test runs when `grade_in_batches` asks for its
-        outcome, so one output at a time is in memory, and it is cut at `output_limit(test.output, limits)`."""
-        for batch in split_into_batches(tests, test_batch_size):
-            yield (worker.run(judge_input(t.input), self.limits, output_limit(t.output, self.limits)) for t in batch)
 
     def close(self) -> None:
         """Stops every worker; no worker, fork server or program process outlives this call."""

@@ -36,7 +36,7 @@ class MorphProvider(RemoteProvider):
         client=None,
     ):
         super().__init__(num_workers, limits, retries, router_url)
-        self.instance_ttl = int(self.limits.compile_wall_seconds + 60)
+        self.instance_ttl = int(self.limits.submission_wall_seconds + 60)  # compile and every test, plus start-up
         self.router_timeout = self.instance_ttl
         if router_url is not None:
             return

@@ -9,7 +9,9 @@ Each test is one `POST {endpoint}/execute` with Piston's v2 body
 "run_memory_limit"}`; the answer carries `run` (and `compile` for compiled languages) objects with `stdout`,
 `stderr`, `code`, `signal` and, in recent Piston, `status` ("TO" timeout, "OL"/"EL" output limits). Endpoints
 are used round-robin with at most `PISTON_MAX_REQUESTS_PER_ENDPOINT` requests in flight each; failures are
-retried with back-off, then count as SANDBOX_ERROR (reward 0). Launch scripts: `slurm/piston/`.
+retried with back-off, then count as SANDBOX_ERROR (reward 0). Launch scripts: `slurm/piston/`. Piston's API
+compiles the program again for every test (it keeps no binary between requests); a submission's time bound
+(`Limits.submission_wall_seconds`) counts one compile plus the runs, as Piston reports their wall times.
 
 The client also speaks upstream open-r1's interface (`PistonClient(endpoints, session, max_requests_per_endpoint)`,
 `await client.send_execute(body, language="cms_ioi")`), which `open_r1.rewards.ioi` uses to run IOI rows with
@@ -21,6 +23,7 @@ Not covered: installing the `cms_ioi` package (see slurm/piston/README.md).
 
 import asyncio
 import itertools
+import math
 import os
 import re
 import signal
@@ -36,9 +39,9 @@ from .base import (
     Limits,
     ProgramResult,
     Submission,
-    grade_in_batches,
+    grade_groups,
     judge_input,
-    split_into_batches,
+    not_run_raw,
 )
 from .languages import PISTON_RUNTIMES, canonical_language
 from .remote import failed_result, with_retries
@@ -164,36 +167,48 @@ class PistonProvider(CodeExecutionProvider):
     def from_env(cls, limits: Optional[Limits] = None) -> "PistonProvider":
         return cls(piston_client_from_env(), limits)
 
-    def body(self, submission: Submission, stdin: str) -> dict:
+    def body(self, submission: Submission, stdin: str, seconds_left: Optional[float] = None) -> dict:
+        """The execute request of one test; its compile and run get at most `seconds_left` of the submission's time."""
         piston_language, file_name = PISTON_RUNTIMES[canonical_language(submission.language)]
+        seconds_left = self.limits.submission_wall_seconds if seconds_left is None else seconds_left
         return {
             "language": piston_language,
             "version": "*",
             "files": [{"name": file_name, "content": submission.source}],
             "stdin": judge_input(stdin),
-            "run_timeout": int(self.limits.wall_seconds * 1000),
-            "compile_timeout": int(self.limits.compile_wall_seconds * 1000),
+            "run_timeout": math.ceil(min(self.limits.wall_seconds, seconds_left) * 1000),
+            "compile_timeout": math.ceil(min(self.limits.compile_seconds(), seconds_left) * 1000),
             "run_memory_limit": self.limits.memory_mb << 20,
         }
 
-    def _run_test(self, submission: Submission, stdin: str) -> dict:
-        body = self.body(submission, stdin)
+    def _run_test(self, submission: Submission, stdin: str, seconds_left: float) -> dict:
+        body = self.body(submission, stdin, seconds_left)
         return with_retries(lambda: self.client.execute(body), attempts=self.retries, what="piston execute")
 
     def _execute_one(self, submission: Submission, test_batch_size: int, pool: ThreadPoolExecutor) -> ProgramResult:
         compile_error: list[str] = []
+        # The submission's time as Piston measures the program (one compile, then each run), not the fleet's
+        # queueing; Piston's API compiles again for every test, and only the first compile counts.
+        spent = {"compile": None, "runs": 0.0}
 
-        def batches():
-            for batch in split_into_batches(submission.tests, test_batch_size):
-                answers = list(pool.map(lambda test: self._run_test(submission, test.input), batch))
-                for answer in answers:
-                    compiled = answer.get("compile")
-                    if compiled and compiled.get("code") not in (0, None):
-                        compile_error.append(compiled.get("stderr") or compiled.get("output") or "")
-                yield [raw_from_piston(answer) for answer in answers]
+        def run_batch(start: int, batch: Sequence) -> list[dict]:
+            seconds_left = self.limits.submission_wall_seconds - (spent["compile"] or 0.0) - spent["runs"]
+            if seconds_left <= 0:
+                return [not_run_raw() for _ in batch]
+            answers = list(pool.map(lambda test: self._run_test(submission, test.input, seconds_left), batch))
+            raws = []
+            for answer in answers:
+                compiled = answer.get("compile")
+                if compiled and compiled.get("code") not in (0, None):
+                    compile_error.append(compiled.get("stderr") or compiled.get("output") or "")
+                if compiled and spent["compile"] is None:
+                    spent["compile"] = (compiled.get("wall_time") or 0) / 1000
+                raws.append(raw_from_piston(answer))
+                spent["runs"] += raws[-1]["wall_seconds"]
+            return raws
 
         try:
-            result = grade_in_batches(submission.tests, batches(), test_batch_size)
+            result = grade_groups(submission, run_batch, test_batch_size)
         except Exception as error:
             return failed_result(submission, f"piston: {error}")
         if compile_error:

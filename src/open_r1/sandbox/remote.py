@@ -3,9 +3,11 @@
 A cloud sandbox receives one self-contained Python script per submission (`evaluation_script`): it writes
 the program, compiles it if needed, runs it on every test input with a timeout and prints one line
 `OPEN_R1_RESULT {json}` with the raw outcome of each run. Expected outputs are not in the script; the
-training process compares and scores (`base.grade_in_batches`), exactly as for the local sandbox. Since one
-sandbox session is the expensive part, every test runs in that one session; batch early stopping then only
-decides which tests count (later batches count as failed), so rewards match the local provider's.
+training process compares and scores (`base.grade_groups`), exactly as for the local sandbox. Since one
+sandbox session is the expensive part, every test of every group runs in that one session, after one compile;
+batch early stopping then only decides which tests count (later batches of a group count as failed), so rewards
+match the local provider's. The script keeps the submission within `Limits.submission_wall_seconds` (compile
+plus runs, on its own clock): each run gets at most the time left, and tests past it are not run (TIMEOUT).
 
 `RemoteProvider.execute` never raises for a provider failure: after retries with exponential back-off, the
 submission gets SANDBOX_ERROR verdicts (reward 0) and a warning is logged.
@@ -28,9 +30,9 @@ from .base import (
     TestCase,
     TestOutcome,
     Verdict,
-    grade_in_batches,
+    grade_groups,
     judge_input,
-    split_into_batches,
+    not_run_raw,
 )
 from .languages import canonical_language
 
@@ -42,6 +44,9 @@ _EVALUATION_SCRIPT = r"""
 import json, os, subprocess, sys, tempfile, time
 job = json.loads(__JOB__)
 work = tempfile.mkdtemp()
+started = time.monotonic()
+def left():
+    return job["submission_timeout"] - (time.monotonic() - started)
 def run(argv, stdin, timeout):
     start = time.monotonic()
     try:
@@ -62,9 +67,12 @@ if job["language"] == "python":
 else:
     compiler = ["g++", "-x", "c++", "-std=c++17"] if job["language"] == "cpp" else ["gcc", "-x", "c"]
     compiled = run(compiler + ["-O2", "-o", os.path.join(work, "program"), "-", "-lm"], job["source"],
-                   job["compile_timeout"])
+                   min(job["compile_timeout"], left()))
     argv = [os.path.join(work, "program")]
-results = [] if compiled.get("exit_code", 0) != 0 else [run(argv, data, job["timeout"]) for data in job["inputs"]]
+results = []
+for data in ([] if compiled.get("exit_code", 0) != 0 else job["inputs"]):
+    seconds = min(job["timeout"], left())
+    results.append(run(argv, data, seconds) if seconds > 0 else job["not_run"])
 print("OPEN_R1_RESULT " + json.dumps({"compile": compiled, "results": results}))
 """
 
@@ -75,7 +83,9 @@ def evaluation_script(submission: Submission, language: str, limits: Limits) -> 
         "language": language,
         "inputs": [judge_input(test.input) for test in submission.tests],
         "timeout": limits.wall_seconds,
-        "compile_timeout": limits.compile_wall_seconds,
+        "compile_timeout": limits.compile_seconds(),
+        "submission_timeout": limits.submission_wall_seconds,
+        "not_run": not_run_raw(),
         "max_output": limits.output_mb << 20,
     }
     return _EVALUATION_SCRIPT.replace("__JOB__", repr(json.dumps(job)))
@@ -120,11 +130,7 @@ def result_from_script_output(submission: Submission, stdout: str, test_batch_si
     raws = parsed["results"]
     if len(raws) != len(submission.tests):
         raise ValueError(f"the evaluation script returned {len(raws)} results for {len(submission.tests)} tests")
-    chunks, start = [], 0
-    for batch in split_into_batches(submission.tests, test_batch_size):
-        chunks.append(raws[start : start + len(batch)])
-        start += len(batch)
-    return grade_in_batches(submission.tests, chunks, test_batch_size)
+    return grade_groups(submission, lambda start, batch: raws[start : start + len(batch)], test_batch_size)
 
 
 def failed_result(submission: Submission, error: str) -> ProgramResult:
