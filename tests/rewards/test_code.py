@@ -376,7 +376,7 @@ def test_a_program_that_does_nothing_earns_nothing_from_tests_that_expect_nothin
     code = get_code_reward(sandbox, test_batch_size=0)
     assert code(completions, verification_info=rows) == [None, 0.0, None, 1.0]
     assert "code_reward: row 0 cannot be judged" in caplog.text and "row 2 cannot be judged" in caplog.text
-    assert "all 3 tests expect empty output" in caplog.text
+    assert "every test expects empty output (3 tests)" in caplog.text
     binary = get_code_reward(sandbox, binary=True)
     assert binary(completions, verification_info=rows) == [None, 0.0, None, 1.0]
 

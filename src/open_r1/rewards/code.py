@@ -128,7 +128,7 @@ def as_test_cases(raw_tests, where: str) -> tuple[TestCase, ...]:
     judgeable = tuple(test for test in tests if not expects_nothing(test.output))
     if tests and not judgeable:
         raise NoJudgeableTest(
-            f"{where}: all {len(tests)} tests expect empty output, which a program that prints nothing passes"
+            f"{where}: every test expects empty output ({len(tests)} tests), which a program that prints nothing passes"
         )
     return judgeable
 
