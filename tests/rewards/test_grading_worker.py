@@ -222,6 +222,7 @@ def test_the_hedge_check_scans_in_linear_time_and_parses_a_bounded_number_of_sid
         "}^{2}" * (megabyte // 5),
         "\\approx{" * (megabyte // 8),
         "\\approx" * (megabyte // 7),
+        "seventeen" * (megabyte // 9),
     ):
         _digits(text)
         _top_level_sides(text)

@@ -252,9 +252,16 @@ _WHOLE_CHAIN_EXTRACTION = [
 ]
 # Where latex2sympy's equation normalisation splits an answer (not in <=, >=, !=, \\=).
 _EQUALS = re.compile(r"(?<![\\<!>])=")
-_NUMBER = re.compile(r"\d+")
-# A unit's power after its text ("15\\mbox{ cm}^2"): math-verify drops it with the unit, and it states no value.
-_UNIT_POWER = re.compile(r"\}\s*\^\s*(?:\d|\{\s*\d\s*\})")
+# Numbers in digits, and in English words ("or forty-three" is as much a hedge as "or 43").
+_NUMBER = re.compile(
+    r"\d+|(?<![a-z])(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen"
+    r"|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand"
+    r"|million|billion)",
+    re.IGNORECASE,
+)
+# A single-digit power, as units have ("15\\mbox{ cm}^2", "\\mathrm{m/s^{-2}}"): math-verify drops it with the unit.
+# Both sides of the comparison leave it out, so an expression's own x^2 changes nothing.
+_UNIT_POWER = re.compile(r"\^\s*(?:\d|\{\s*[-+]?\s*\d\s*\})")
 _APPROX_OR_BRACE = re.compile(r"\\approx(?![A-Za-z])|\\.|[{}]", re.DOTALL)
 # Most sides of "a \\approx b \\approx ..." worth parsing ("\\frac{22}{7} \\approx 3.1429 \\approx 3.14" has three).
 _MAX_APPROXIMATIONS = 4
@@ -264,10 +271,14 @@ _DECIMAL = re.compile(r"\s*[-+]?\d+(?:\.(\d*))?\s*")
 
 
 def _digits(text: str) -> Counter:
-    """The digits of the numbers a text writes (leading zeros aside, so "025" and "25" agree), unit powers aside."""
+    """The digits of the numbers a text writes (leading zeros aside, so "025" and "25" agree; digits, not numbers, as
+    math-verify rewrites "\\frac43" as "\\frac{4}{3}") and its number words, unit powers aside."""
     counts = Counter()
-    for number in _NUMBER.findall(_UNIT_POWER.sub("}", text)):
-        counts.update(number.lstrip("0") or "0")
+    for number in _NUMBER.findall(_UNIT_POWER.sub(" ", text)):
+        if number[0].isdigit():
+            counts.update(number.lstrip("0") or "0")
+        else:
+            counts[number.lower()] += 1
     return counts
 
 
@@ -339,8 +350,9 @@ def _within_time(check: Callable[[], bool], timeout: float) -> bool:
 def states_another_value(answer: str, kind: str, parsed: list, timeout: float) -> bool:
     """Whether an answer states a value beside the one math-verify grades, or an equation between different numbers:
     - a number math-verify dropped ("42 \\text{ (or 43)}", "a = 41 = 42", an <answer> block's "42, or maybe 43");
-      unit powers ("15\\mbox{ cm}^2") aside. Text without numbers ("42 \\text{ cm}", "42 \\text{ (exact)}") is a unit or a
-      comment; text with another number is a hedge, even "42 \\text{ (2 s.f.)}";
+      single-digit powers ("15\\mbox{ cm}^2") aside. Text without numbers ("42 \\text{ cm}", "42 \\text{ (exact)}") is a
+      unit or a comment; text with another number, in digits or English words, is a hedge, even "42 \\text{ (2 s.f.)}"
+      or "42 \\text{ (only one)}";
     - an equation whose sides are constants clearly apart ("41 = 42", "x = 41 = 42", "41 \\equiv 42"); a boxed chain is
       parsed whole for this, and one that cannot be ("x := 41 := 42") is wrong. "x = 42", "6 \\times 7 = 42" and
       "y = 2x + 3" state one value;
