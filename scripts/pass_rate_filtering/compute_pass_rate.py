@@ -6,7 +6,9 @@ backends, graded with the project's rewards (`reward_funcs`, built by `open_r1.r
 a sample passes when every listed reward gives 1.0), and the row gets the columns `pass_rate`,
 `pass_rate_generations` and `pass_rate_rewards`. Rows whose pass rate lies in
 [`pass_rate_min`, `pass_rate_max`] are kept; rows whose gold answer cannot be graded get
-`pass_rate` None and are not kept (they are counted in the log).
+`pass_rate` None and are not kept (they are counted in the log). With a code reward, rows whose stdin/stdout tests
+all expect empty output (passed by a program that prints nothing, so the reward gives None) are reported before
+sampling, by count and by `id` (or row index).
 
     # GPU, vLLM
     python scripts/pass_rate_filtering/compute_pass_rate.py --config recipes/dataset_filtering/config_demo.yaml
@@ -23,7 +25,9 @@ Not covered: code problems (their rewards need a sandbox; add `code` to `reward_
 a provider), dataset mixtures, and resuming a killed run (shard with dataset_start/end_index).
 """
 
+import json
 import logging
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -239,6 +243,71 @@ def grade(rows: dict[str, list], generations: list[list[str]], reward_funcs: lis
     return regroup(verdicts, repeats)
 
 
+def _stdin_stdout_test_lists(reward_name: str, rows: dict[str, list], index: int) -> list:
+    """The lists of stdin/stdout tests `reward_name` judges row `index` on ([] for other rewards or no such column)."""
+    if reward_name in ("code", "binary_code", "ioi_code") and rows.get("verification_info") is not None:
+        info = rows["verification_info"][index]
+        info = json.loads(info) if isinstance(info, str) else info
+        if not isinstance(info, dict):
+            return []
+        if reward_name == "ioi_code":
+            subtasks = info.get("subtasks")
+            return [s.get("test_cases") for s in subtasks if isinstance(s, dict)] if isinstance(subtasks, list) else []
+        return [info.get("test_cases")]
+    if reward_name == "cf_code" and rows.get("official_tests") is not None:
+        tests = rows["official_tests"][index]
+        problem = (rows.get("id") or [None] * (index + 1))[index]
+        complete = (rows.get("official_tests_complete") or [True] * (index + 1))[index]
+        if isinstance(tests, list) and problem is not None and (os.environ.get("CF_TESTS_FOLDER") or not complete):
+            from open_r1.rewards.codeforces import get_generated_tests
+
+            tests = tests + get_generated_tests(problem)
+        return [tests]
+    return []
+
+
+def rows_whose_tests_expect_nothing(rows: dict[str, list], reward_names: list[str]) -> list[int]:
+    """Indices of the rows a code reward cannot judge because every test it would run (every test of a subtask, for
+    ioi_code) expects empty output, which a program that prints nothing passes: the reward gives them None."""
+    from open_r1.rewards.code import NoJudgeableTest, as_test_cases
+
+    count = len(next(iter(rows.values()), []))
+    found = []
+    for index in range(count):
+        for name in reward_names:
+            try:
+                for tests in _stdin_stdout_test_lists(name, rows, index):
+                    as_test_cases(tests, f"row {index}")
+            except NoJudgeableTest:
+                found.append(index)
+                break
+            except (ValueError, TypeError):
+                continue  # malformed in another way: the reward names it when it grades the row
+    return found
+
+
+# How many of those rows the log names.
+MAX_NAMED_ROWS = 100
+
+
+def report_rows_whose_tests_expect_nothing(rows: dict[str, list], script_args: PassRateScriptArguments) -> list:
+    """Logs (and returns) the ids, else the row numbers, of the rows no code reward of the recipe can judge."""
+    names = [script_args.reward_funcs] if isinstance(script_args.reward_funcs, str) else list(script_args.reward_funcs)
+    indices = rows_whose_tests_expect_nothing(rows, names)
+    first_row = script_args.dataset_start_index or 0
+    named = [rows["id"][i] if "id" in rows else first_row + i for i in indices]
+    if named:
+        logger.warning(
+            "%d rows cannot be judged and get pass_rate None: every test expects empty output, which a program that "
+            "prints nothing passes; %s%s: %s",
+            len(named),
+            "ids" if "id" in rows else "row numbers",
+            f" (the first {MAX_NAMED_ROWS})" if len(named) > MAX_NAMED_ROWS else "",
+            named[:MAX_NAMED_ROWS],
+        )
+    return named
+
+
 def pass_rate(verdicts: list[float | None]) -> float | None:
     """Fraction of samples that passed; None when a sample could not be judged (an ungradable gold)."""
     if not verdicts or any(v is None for v in verdicts):
@@ -281,10 +350,12 @@ def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArgum
     if column not in dataset.column_names:
         raise ValueError(f"dataset_prompt_column {column!r} is not a column of the dataset: {dataset.column_names}")
     reward_funcs = get_reward_funcs(script_args)
+    rows = dataset.to_dict()
+    report_rows_whose_tests_expect_nothing(rows, script_args)
     conversations = build_conversations(dataset[column], gen_args.system_prompt, column)
     logger.info("Sampling %d x %d completions with %s", len(dataset), gen_args.num_generations, gen_args.backend)
     generations = SAMPLERS[gen_args.backend](conversations, gen_args)
-    verdicts = grade(dataset.to_dict(), generations, reward_funcs)
+    verdicts = grade(rows, generations, reward_funcs)
     rates = [pass_rate(v) for v in verdicts]
 
     scored = dataset.add_column("pass_rate", rates)

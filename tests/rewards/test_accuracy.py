@@ -80,6 +80,83 @@ def test_accuracy_reward_accepts_equal_answers_in_another_form(answer, gold):
     assert accuracy_reward([completion], solution=[gold]) == [1.0]
 
 
+# --- hedges and false equations: one answer, one value ---------------------------------------------------------
+# math-verify grades one value of an answer and drops the rest (text after \text{}, all sides of an equation but the
+# last, the second side of \approx). Against gold 42 most of these earned 1.0 before; each states another value.
+HEDGED_BOXED = [
+    r"42 \text{ (or 43)}",
+    r"42 \text{(43)}",
+    r"42 \textbf{(maybe 43)}",
+    r"42 \mbox{ or 43}",
+    r"42 \mathrm{(43)}",
+    r"42 \mathit{ (or 43)}",
+    r"42\textnormal{ (or 43)}",
+    r"42 \quad \text{(or 43)}",
+    r"42 \text{ (or }43\text{)}",
+    r"42 \text{(or 43}",
+    r"42 \text{ (or 24)}",
+    r"42 \text{ (or forty-three)}",
+    r"41 = 42",
+    r"a = 41 = 42",
+    r"x=41=42",
+    r"43 - 1 = 41 = 42",
+    r"x = \frac{1}{2} = 42",
+    r"41 == 42",
+    r"x := 41 := 42",
+    r"41 \equiv 42",
+    r"42 \approx 41",
+    r"x = 41 \approx 42",
+    r"42 \approx 42 \approx 42 \approx 42 \approx 42",
+]
+# The same value, with a unit, a comment without numbers, or a true equation: still right.
+HONEST_BOXED = [
+    r"42",
+    r"x = 42",
+    r"42 \text{ cm}",
+    r"42 \text{ (exact)}",
+    r"42\text{ cm}^2",
+    r"42 \mbox{ inches}^{2}",
+    r"42\,\mathrm{m/s^{-2}}",
+    r"42 = 43 - 1",
+    r"6 \times 7 = 42",
+    r"x = 6 \times 7 = 42",
+    r"042",
+    r"\frac{126}{3} \approx 42",
+    r"42 \approx 42.3",
+]
+HEDGED_ANSWER_BLOCKS = ["43 or 42", "The answer is 42, though it could be 43", "41 = 42", "$41 = 42$"]
+
+
+@pytest.mark.timeout(120)
+def test_hedged_answers_and_false_equations_earn_nothing_and_honest_ones_keep_full_credit():
+    boxed = [chat(f"<think>\nworking\n</think>\nThe answer is $\\boxed{{{answer}}}$.") for answer in HEDGED_BOXED]
+    blocks = [chat(f"<think>\nworking\n</think>\n<answer>\n{answer}\n</answer>") for answer in HEDGED_ANSWER_BLOCKS]
+    honest = [chat(f"<think>\nworking\n</think>\nThe answer is $\\boxed{{{answer}}}$.") for answer in HONEST_BOXED]
+    completions = boxed + blocks + honest
+    rewards = accuracy_reward(completions, solution=["42"] * len(completions))
+    graded = dict(zip(HEDGED_BOXED + HEDGED_ANSWER_BLOCKS + HONEST_BOXED, rewards))
+    assert {a: r for a, r in graded.items() if a in HEDGED_BOXED + HEDGED_ANSWER_BLOCKS and r != 0.0} == {}
+    assert {a: r for a, r in graded.items() if a in HONEST_BOXED and r != 1.0} == {}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("answer", "gold"),
+    [
+        (r"\pi \approx 3.14", r"\pi"),
+        (r"\sqrt{2} \approx 1.4", r"\sqrt{2}"),
+        (r"\frac{2}{3} \approx 0.666", r"\frac{2}{3}"),
+        (r"\frac{1}{2} = 0.5", "0.5"),
+        ("y = 2x + 3", "y = 2x + 3"),  # golds that are equations match themselves
+        ("5x - 7y + 11z + 4 = 0", "5x - 7y + 11z + 4 = 0"),
+        (r"15\mbox{ cm}^2", r"15\mbox{ cm}^2"),
+        (r"\frac{270}7\text{ degrees}", r"\frac{270}7\text{ degrees}"),
+    ],
+)
+def test_approximations_units_and_equations_that_state_one_value_stay_right(answer, gold):
+    assert accuracy_reward([chat(f"\\boxed{{{answer}}}")], solution=[gold]) == [1.0]
+
+
 def test_accuracy_reward_reads_the_gold_from_a_worked_solution():
     solution = r"We compute $1+1$ and get \boxed{2}. Earlier we wrote \frac{1}{3} but that was a typo."
     assert accuracy_reward([chat(r"\boxed{2}"), chat(r"\boxed{\frac{1}{3}}")], solution=[solution, solution]) == [

@@ -368,3 +368,45 @@ def test_a_router_url_no_reward_runs_on_is_an_error_not_ignored():
     # The python tool counts as something running on e2b when the recipe has tools.
     args = GRPOScriptArguments(dataset_name="x", tools=["python"], python_tool_provider="e2b", e2b_router_url="r:1")
     assert args.tool_sandbox == SandboxConfig("e2b", router_url="r:1")
+
+
+# --- tests that expect nothing --------------------------------------------------------------------------------
+# A program that prints nothing passes a test whose expected output is empty or whitespace: such a test cannot tell
+# a solution from no solution. Every reward that grades stdin/stdout tests drops it, and a row left with no test
+# gets None with a warning naming the row (not the 1.0 a do-nothing program earned before).
+DOES_NOTHING = "pass"
+EXPECTS_NOTHING = [
+    {"input": "1 2", "output": ""},
+    {"input": "3 4", "output": "  \n\n"},
+    {"input": "", "output": "\t"},
+]
+
+
+@pytest.mark.timeout(120)
+def test_a_program_that_does_nothing_earns_nothing_from_tests_that_expect_nothing(sandbox, caplog):
+    info = {"language": "python", "test_cases": EXPECTS_NOTHING}
+    mixed = {"language": "python", "test_cases": EXPECTS_NOTHING + INFO["test_cases"][:1]}
+    rows = [info, mixed, info, INFO]
+    completions = [answer(DOES_NOTHING), answer(DOES_NOTHING), answer(ADD), answer(ADD)]
+    code = get_code_reward(sandbox, test_batch_size=0)
+    assert code(completions, verification_info=rows) == [None, 0.0, None, 1.0]
+    assert "code_reward: row 0 cannot be judged" in caplog.text and "row 2 cannot be judged" in caplog.text
+    assert "every test expects empty output (3 tests)" in caplog.text
+    binary = get_code_reward(sandbox, binary=True)
+    assert binary(completions, verification_info=rows) == [None, 0.0, None, 1.0]
+
+    cf = get_cf_code_reward(sandbox, scoring_mode="partial", language="python", test_batch_size=0)
+    official = [EXPECTS_NOTHING, mixed["test_cases"], EXPECTS_NOTHING, INFO["test_cases"]]
+    assert cf(completions, official_tests=official) == [None, 0.0, None, 1.0]
+    assert "cf_code_reward: row 0 cannot be judged" in caplog.text
+
+    ioi = get_ioi_code_reward(sandbox, language="python")
+    judgeable = {"score": 50, "test_cases": INFO["test_cases"][:1]}
+    ioi_rows = [
+        {"subtasks": [{"score": 100, "test_cases": EXPECTS_NOTHING}]},
+        {"subtasks": [judgeable, {"score": 50, "test_cases": mixed["test_cases"]}]},
+        {"subtasks": [judgeable, {"score": 50, "test_cases": EXPECTS_NOTHING}]},  # half the points unjudgeable
+        {"subtasks": [judgeable]},
+    ]
+    assert ioi(completions, verification_info=ioi_rows) == [None, 0.0, None, 1.0]
+    assert "ioi_code_reward: row 2 cannot be judged" in caplog.text

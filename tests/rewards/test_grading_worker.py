@@ -5,23 +5,31 @@ of grading it). A pre-check that wrongly calls two equal answers different would
 so these tests pin it against plain `verify`: on identities that look nothing alike, on the cases it settles
 (numbers, a number against an interval, expressions at sample points), and on every pair drawn from a pool of
 answers of all shapes. With ../shared/data present, the same holds on real MATH-500 answer pairs.
+
+The check for answers that state another value (`states_another_value`, whose verdicts tests/rewards/test_accuracy.py
+specifies) is held to its cost here: linear scans, a bounded number of parses.
 """
 
 import itertools
 import json
 import random
+import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from math_verify import verify
 
+from open_r1.rewards.accuracy import MAX_ANSWER_CHARS
 from open_r1.rewards.grading_worker import (
     KIND_BOXED,
     _clearly_different,
+    _digits,
+    _top_level_sides,
     parse_answer,
     parse_gold,
     parsed_answers_match,
+    states_another_value,
 )
 
 TIMEOUT = 5.0
@@ -202,3 +210,28 @@ def test_real_math500_answer_pairs_agree_with_verify(shared_data):
             settled += 1
             assert not verify(gold_parsed, answer_parsed), (gold, answer)
     assert settled > 1000
+
+
+# --- answers that state another value: the check's cost ------------------------------------------------------
+@pytest.mark.timeout(60)
+def test_the_hedge_check_scans_in_linear_time_and_parses_a_bounded_number_of_sides():
+    megabyte = 1_000_000
+    started = time.monotonic()
+    for text in (
+        "9" * megabyte,
+        "}^{2}" * (megabyte // 5),
+        "\\approx{" * (megabyte // 8),
+        "\\approx" * (megabyte // 7),
+        "seventeen" * (megabyte // 9),
+    ):
+        _digits(text)
+        _top_level_sides(text)
+    assert time.monotonic() - started < 10
+    # The longest answers that reach a worker (MAX_ANSWER_CHARS), built to make the check parse as much as it can.
+    parsed = parse_answer("1", KIND_BOXED, TIMEOUT)
+    hostile = {"1 \\approx " * 99 + "1": True, "x = " + "1 = " * 240 + "1": False, "1 \\text{1}" * 100: True}
+    for answer, hedged in hostile.items():
+        assert len(answer) <= MAX_ANSWER_CHARS
+        started = time.monotonic()
+        assert states_another_value(answer, KIND_BOXED, parsed, TIMEOUT) == hedged
+        assert time.monotonic() - started < 3, answer[:40]

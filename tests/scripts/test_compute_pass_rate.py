@@ -132,3 +132,41 @@ def test_model_loading_fields_are_refused_where_the_backend_cannot_apply_them(sc
         dataset_name="x", output_dir="o", reward_funcs=["accuracy"], reward_weights=[1.0]
     )
     assert weighted.reward_weights == [1.0]
+
+
+@pytest.mark.timeout(120)
+def test_code_rows_whose_tests_all_expect_nothing_are_reported_by_id(script, tmp_path, monkeypatch, caplog):
+    def info(*outputs):
+        return json.dumps({"language": "python", "test_cases": [{"input": "1", "output": o} for o in outputs]})
+
+    rows = [
+        {"id": "empty", "prompt": "p", "verification_info": info("", " \n")},
+        {"id": "mixed", "prompt": "p", "verification_info": info("", "2")},
+        {"id": "fine", "prompt": "p", "verification_info": info("2")},
+        {"id": "blank", "prompt": "p", "verification_info": info("\t")},
+    ]
+    path = tmp_path / "code.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    # Completions without code: nothing runs, a judgeable row gets 0.0.
+    monkeypatch.setitem(script.SAMPLERS, "openai", lambda conversations, args: [["no code"]] * len(conversations))
+    script_args, gen_args = _args(
+        script,
+        dataset_name=str(path),
+        dataset_prompt_column="prompt",
+        reward_funcs=["code"],
+        pass_rate_min=0.0,
+        pass_rate_max=1.0,
+        output_dir=str(tmp_path / "out"),
+        model_name_or_path="served-model",
+        backend="openai",
+        num_generations=1,
+    )
+    result = script.main(script_args, gen_args)
+    assert result["train_all"]["pass_rate"] == [None, 0.0, 0.0, None]
+    assert "2 rows cannot be judged and get pass_rate None: every test expects empty output" in caplog.text
+    assert "ids: ['empty', 'blank']" in caplog.text
+    ioi_rows = {"verification_info": [{"subtasks": [{"score": 1, "test_cases": [{"input": "", "output": ""}]}]}]}
+    assert script.rows_whose_tests_expect_nothing(ioi_rows, ["accuracy", "ioi_code"]) == [0]
+    assert script.rows_whose_tests_expect_nothing(ioi_rows, ["code"]) == []  # code reads test_cases, not subtasks
+    cf_rows = {"official_tests": [[{"input": "", "output": " "}], [{"input": "", "output": "1"}]]}
+    assert script.rows_whose_tests_expect_nothing(cf_rows, ["cf_code"]) == [0]

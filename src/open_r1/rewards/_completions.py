@@ -1,38 +1,74 @@
-"""Turns the `completions` TRL passes to reward functions into plain strings.
+"""Turns the `completions` TRL passes to reward functions into plain strings; every reward reads them through here.
 
 TRL 1.16 calls every reward as `reward(prompts=..., completions=..., completion_ids=..., **columns)`
 where a completion is either a string (standard datasets) or a list of messages (conversational
 datasets, `[{"role": "assistant", "content": ...}]`). Rewards grade the text the model wrote, so
-this joins the content of the assistant message(s); anything else is rejected with a clear error.
+this joins the content of the assistant message(s) (a message without a role counts as the assistant's).
+
+Shapes read: a message's content may be a string, None (a turn that only calls tools), or a list of parts as chat
+templates take them: `{"type": "text", "text": str}` parts are joined, parts of other types (an image) carry no text
+and are skipped. Any other shape (a completion that is a list of strings, a number as content, a text part whose
+`text` is not a string) is the pipeline's mistake, not the model's: it raises ValueError naming the completion's
+index and the shape found, from whichever reward reads it first, rather than grading a guess.
 """
 
 
-def completion_text(completion) -> str:
+def _shape(value) -> str:
+    """A short description of a value's shape for an error message."""
+    if isinstance(value, dict):
+        return f"a dict with keys {sorted(map(str, value))[:8]}"
+    if isinstance(value, (list, tuple)):
+        kinds = sorted({type(item).__name__ for item in value})
+        return f"a {type(value).__name__} of {', '.join(kinds)}" if kinds else f"an empty {type(value).__name__}"
+    return f"{type(value).__name__} {value!r:.80}"
+
+
+def _content_text(content, where: str) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    if not isinstance(content, list):
+        raise ValueError(f"{where}['content'] must be a string, None or a list of parts; got {_shape(content)}")
+    texts = []
+    for number, part in enumerate(content):
+        if not isinstance(part, dict):
+            raise ValueError(
+                f"{where}['content'][{number}] must be a part such as {{'type': 'text', 'text': str}}; "
+                f"got {_shape(part)}"
+            )
+        text = part.get("text")
+        if text is not None and not isinstance(text, str):
+            raise ValueError(f"{where}['content'][{number}]['text'] must be a string; got {_shape(text)}")
+        if part.get("type", "text") == "text":
+            texts.append(text or "")
+    return "".join(texts)
+
+
+def completion_text(completion, index: int | None = None) -> str:
+    """The text the model wrote in one completion (`index`: its position in the batch, for error messages)."""
+    where = "completion" if index is None else f"completions[{index}]"
     if isinstance(completion, str):
         return completion
     if isinstance(completion, dict):
         completion = [completion]
-    if isinstance(completion, (list, tuple)):
-        parts = []
-        for message in completion:
-            if not isinstance(message, dict) or "content" not in message:
-                raise TypeError(
-                    "A conversational completion must be a list of messages with a 'content' field, "
-                    f"got an element {message!r:.200}"
-                )
-            content = message["content"]
-            if isinstance(content, list):  # multimodal message: keep its text parts
-                content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-            if content is not None and message.get("role", "assistant") == "assistant":
-                parts.append(str(content))
-        return "".join(parts)
-    raise TypeError(
-        f"completions must be strings or lists of chat messages, got {type(completion).__name__}: {completion!r:.200}"
-    )
+    if not isinstance(completion, (list, tuple)):
+        raise ValueError(f"{where} must be a string or a list of chat messages; got {_shape(completion)}")
+    parts = []
+    for number, message in enumerate(completion):
+        if not isinstance(message, dict) or "content" not in message:
+            raise ValueError(
+                f"{where} must be a string or a list of chat messages with a 'content'; got {_shape(completion)} "
+                f"whose element {number} is {_shape(message)}"
+            )
+        if message.get("role", "assistant") == "assistant":
+            parts.append(_content_text(message["content"], f"{where}[{number}]"))
+    return "".join(parts)
 
 
 def completion_texts(completions) -> list[str]:
-    return [completion_text(c) for c in completions]
+    """The text of every completion of a reward call; ValueError naming the first completion of a shape not read."""
+    if not isinstance(completions, (list, tuple)):
+        raise ValueError(f"completions must be a list with one completion per sample; got {_shape(completions)}")
+    return [completion_text(completion, index) for index, completion in enumerate(completions)]
 
 
 def gold_column(kwargs: dict, reward_name: str, count: int) -> list:

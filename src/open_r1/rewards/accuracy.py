@@ -17,6 +17,10 @@ How a completion is graded:
   is parsed once per call, identical (gold, answer) pairs are verified once, answers that clearly cannot
   match skip math-verify's symbolic simplification, and a completion that takes longer than `timeout`
   seconds is killed with its worker and graded 0.0.
+- An answer that states a value beside the one math-verify grades is wrong: a number in text it drops
+  (`42 \\text{ (or 43)}`), an equation between different constants (`41 = 42`, `a = 41 = 42`), approximations that
+  disagree (`42 \\approx 41`); units, comments without numbers and true equations stay right (the rules are
+  `grading_worker.states_another_value`'s). Sets, "or", "\\pm" and lists parse to several values, never equal to one.
 - An answer longer than MAX_ANSWER_CHARS is graded 0.0 without math-verify, whose parsing grows faster than the
   answer (a 1,000-character sum takes about 2 s; a 100,000-character one runs into the time limit). Finding the
   answer is a linear scan, so a completion costs time linear in its length, plus at most `timeout` in

@@ -20,8 +20,11 @@ Programs run on a `SandboxConfig` (the provider is built on first use, see `open
 given directly; a provider failure (a MemoryError included) yields reward 0 and a warning, never an exception in
 training. A row without
 tests yields None (TRL then ignores it), and so does a row that cannot be judged (a language no sandbox runs or
-that is not a name, a test whose input or output is None, malformed test cases), with a warning: the other rows
-of the batch are graded. A reward built for a language no sandbox runs, or a missing column, is an error at once.
+that is not a name, a test whose input or output is None, malformed test cases, tests that all expect empty
+output), with a warning: the other rows of the batch are graded. A test that expects empty (or whitespace-only)
+output is passed by a program that prints nothing, so it cannot be judged: `as_test_cases` drops it beside
+judgeable tests, and a row with no other test gets None, in every reward that reads stdin/stdout tests (code,
+binary_code, cf_code, and ioi_code's `verification_info` subtasks, where such a subtask makes its row None). A reward built for a language no sandbox runs, or a missing column, is an error at once.
 Fenced blocks are found by one left-to-right scan (`code_blocks`). Rewards here take dataset columns only;
 upstream's per-call keywords are `open_r1.compat.rewards`'.
 
@@ -36,7 +39,7 @@ from collections.abc import Callable
 from typing import Optional, Union
 
 from open_r1.rewards._completions import completion_texts
-from open_r1.sandbox.base import CodeExecutionProvider, Submission, TestCase, check_scoring_mode
+from open_r1.sandbox.base import CodeExecutionProvider, Submission, TestCase, check_scoring_mode, normalize_output
 from open_r1.sandbox.config import SandboxConfig
 from open_r1.sandbox.factory import get_provider
 from open_r1.sandbox.languages import DEFAULT_LANGUAGE, canonical_language, fence_tags
@@ -94,7 +97,22 @@ def extract_code(completion: str, language: Optional[str] = DEFAULT_LANGUAGE) ->
     return chosen[-1] if chosen else ""
 
 
+class NoJudgeableTest(ValueError):
+    """A row's tests all expect empty (or whitespace-only) output: a program that does nothing passes them all."""
+
+
+def expects_nothing(expected_output: str) -> bool:
+    """Whether an expected output is empty as the judge compares outputs (blank lines and spaces aside): such a
+    test is passed by a program that prints nothing, so it cannot tell a solution from no solution."""
+    return not normalize_output(expected_output)
+
+
 def as_test_cases(raw_tests, where: str) -> tuple[TestCase, ...]:
+    """The judgeable stdin/stdout tests of a dataset row; raises ValueError naming the first malformed test, and
+    `NoJudgeableTest` when there are tests but every one expects nothing (see `expects_nothing`).
+
+    A test that expects nothing beside judgeable ones is dropped: with fraction scoring it would pay a program that
+    does nothing, and the judgeable tests decide the verdict."""
     if not isinstance(raw_tests, list):
         raise ValueError(f"{where} must be a list of {{'input', 'output'}} test cases, got {type(raw_tests).__name__}")
     tests = []
@@ -109,7 +127,12 @@ def as_test_cases(raw_tests, where: str) -> tuple[TestCase, ...]:
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                 raise ValueError(f"{where}[{index}]['{field_name}'] must be a string, got {value!r:.100}")
         tests.append(TestCase(str(test["input"]), str(test["output"])))
-    return tuple(tests)
+    judgeable = tuple(test for test in tests if not expects_nothing(test.output))
+    if tests and not judgeable:
+        raise NoJudgeableTest(
+            f"{where}: every test expects empty output ({len(tests)} tests), which a program that prints nothing passes"
+        )
+    return judgeable
 
 
 def passed_columns(kwargs: dict) -> list[str]:
@@ -256,8 +279,10 @@ def get_code_reward(
 
 __all__ = [
     "ALL_TESTS",
+    "NoJudgeableTest",
     "Sandbox",
     "code_blocks",
+    "expects_nothing",
     "extract_code",
     "get_code_reward",
 ]

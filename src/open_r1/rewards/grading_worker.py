@@ -16,14 +16,21 @@ Before verify, a cheap pre-check (`_clearly_different`) settles answers that can
 are clearly apart, a number against an interval, expressions clearly apart at two sample points. Proving a wrong
 answer wrong is most of the cost of grading, and verify spends it in sympy's `simplify`. The pre-check only ever
 answers "different" where verify must say "not equal" (tests/rewards/test_grading_worker.py holds it to that).
+
+After parsing, `states_another_value` grades wrong an answer that states a value beside the one math-verify grades
+(hedges in dropped text, false equations, approximations that disagree): `parse_answer` returns [] for it.
 """
 
+import dataclasses
 import gc
 import os
 import pickle
+import re
 import resource
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
 
 import sympy
 from latex2sympy2_extended import NormalizationConfig
@@ -71,21 +78,30 @@ def parse_gold(gold_latex: str, timeout: float) -> list:
     return parsed
 
 
-def parse_answer(answer: str, kind: str, timeout: float) -> list:
-    """Parses the model's extracted answer: the content of its last \\boxed{}, or an <answer> block."""
-    if kind == KIND_BOXED:
-        return parse(
-            "\\boxed{" + answer + "}",
-            extraction_config=BOXED_ANSWER_EXTRACTION,
-            extraction_mode="first_match",
-            parsing_timeout=_seconds(timeout),
-        )
+def _parse_boxed(answer: str, timeout: float, extraction_config: list = BOXED_ANSWER_EXTRACTION) -> list:
     return parse(
-        answer,
-        extraction_config=ANSWER_BLOCK_EXTRACTION,
+        "\\boxed{" + answer + "}",
+        extraction_config=extraction_config,
         extraction_mode="first_match",
         parsing_timeout=_seconds(timeout),
     )
+
+
+def parse_answer(answer: str, kind: str, timeout: float) -> list:
+    """Parses the model's extracted answer: the content of its last \\boxed{}, or an <answer> block; [] (graded
+    wrong) for an answer that states more than one value (`states_another_value`)."""
+    if kind == KIND_BOXED:
+        parsed = _parse_boxed(answer, timeout)
+    else:
+        parsed = parse(
+            answer,
+            extraction_config=ANSWER_BLOCK_EXTRACTION,
+            extraction_mode="first_match",
+            parsing_timeout=_seconds(timeout),
+        )
+    if parsed and states_another_value(answer, kind, parsed, timeout):
+        return []
+    return parsed
 
 
 # Two values that differ by more than this (relative) cannot be equal; math-verify itself calls numbers
@@ -221,6 +237,146 @@ def _pair_clearly_different(gold, answer) -> bool:
     if not gold_values or not answer_values:
         return False
     return all(_clearly_apart(g, a) for g, a in zip(gold_values, answer_values))
+
+
+# --- answers that state more than one value -------------------------------------------------------------------
+# math-verify grades one value of an answer and drops the rest: the text after the first \\text{} ("42 \\text{ (or
+# 43)}" is 42), every side of an equation chain but the last ("a = 41 = 42" is 42), the right-hand side of an
+# equation against a plain gold ("41 = 42" is 42), the first side of "42 \\approx 41". `states_another_value` calls
+# such an answer wrong, with linear scans of the answer plus, for a chain or an \\approx, one more parse.
+
+# The boxed configuration without equation splitting: an equation chain parses whole, as a conjunction of equations.
+_WHOLE_CHAIN_EXTRACTION = [
+    dataclasses.replace(config, normalization_config=dataclasses.replace(config.normalization_config, equations=False))
+    for config in BOXED_ANSWER_EXTRACTION
+]
+# Where latex2sympy's equation normalisation splits an answer (not in <=, >=, !=, \\=).
+_EQUALS = re.compile(r"(?<![\\<!>])=")
+# Numbers in digits, and in English words ("or forty-three" is as much a hedge as "or 43").
+_NUMBER = re.compile(
+    r"\d+|(?<![a-z])(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen"
+    r"|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand"
+    r"|million|billion)",
+    re.IGNORECASE,
+)
+# A single-digit power, as units have ("15\\mbox{ cm}^2", "\\mathrm{m/s^{-2}}"): math-verify drops it with the unit.
+# Both sides of the comparison leave it out, so an expression's own x^2 changes nothing.
+_UNIT_POWER = re.compile(r"\^\s*(?:\d|\{\s*[-+]?\s*\d\s*\})")
+_APPROX_OR_BRACE = re.compile(r"\\approx(?![A-Za-z])|\\.|[{}]", re.DOTALL)
+# Most sides of "a \\approx b \\approx ..." worth parsing ("\\frac{22}{7} \\approx 3.1429 \\approx 3.14" has three).
+_MAX_APPROXIMATIONS = 4
+# Finer places than this are below the precision the values are compared at.
+_MAX_DECIMAL_PLACES = 12
+_DECIMAL = re.compile(r"\s*[-+]?\d+(?:\.(\d*))?\s*")
+
+
+def _digits(text: str) -> Counter:
+    """The digits of the numbers a text writes (leading zeros aside, so "025" and "25" agree; digits, not numbers, as
+    math-verify rewrites "\\frac43" as "\\frac{4}{3}") and its number words, unit powers aside."""
+    counts = Counter()
+    for number in _NUMBER.findall(_UNIT_POWER.sub(" ", text)):
+        if number[0].isdigit():
+            counts.update(number.lstrip("0") or "0")
+        else:
+            counts[number.lower()] += 1
+    return counts
+
+
+def _top_level_sides(answer: str) -> list[str]:
+    """The answer split at its \\approx signs outside braces."""
+    sides, start, depth = [], 0, 0
+    for token in _APPROX_OR_BRACE.finditer(answer):
+        text = token.group()
+        if text == "{":
+            depth += 1
+        elif text == "}":
+            depth -= 1
+        elif text.startswith("\\approx") and depth == 0:
+            sides.append(answer[start : token.start()])
+            start = token.end()
+    return sides + [answer[start:]]
+
+
+def _false_equation(parsed: list) -> bool:
+    """Whether a parse holds an equation between two constants that are clearly apart ("41 = 42", "6 \\times 7 =
+    43")."""
+    for item in parsed:
+        if not isinstance(item, sympy.Basic):
+            continue
+        for node in sympy.preorder_traversal(item):
+            if isinstance(node, sympy.Eq):
+                left, right = _constant_value(node.lhs), _constant_value(node.rhs)
+                if left is not None and right is not None and _clearly_apart(left, right):
+                    return True
+    return False
+
+
+def _approximations_disagree(sides: list[str], parses: list[list]) -> bool:
+    """Whether the constant sides of "a \\approx b \\approx ..." (`parses`: each side's) differ by a unit in the last
+    place of the coarsest decimal among them or more ("42 \\approx 41"; "\\pi \\approx 3.14" agree), or clearly when none
+    is a decimal."""
+    values, last_place = [], None
+    for side, parsed in zip(sides, parses):
+        item = parsed[0] if parsed else None
+        if isinstance(item, sympy.Basic) and is_equation(item):
+            item = take_last_relation(item).rhs  # "x = 41 \\approx 42": x's value is 41
+        value = _constant_value(item) if isinstance(item, sympy.Basic) else None
+        if value is None:
+            continue
+        values.append(value)
+        decimal = _DECIMAL.fullmatch(side)
+        if decimal:
+            place = 10.0 ** -min(len(decimal.group(1) or ""), _MAX_DECIMAL_PLACES)
+            last_place = place if last_place is None else max(last_place, place)
+    if len(values) < 2:
+        return False
+    if last_place is None:
+        return any(_clearly_apart(values[0], value) for value in values[1:])
+    # A unit in the last place, less float rounding (1.2 - 1.1 is 0.0999...).
+    return any(abs(values[0] - value) >= last_place * (1 - 1e-6) for value in values[1:])
+
+
+def _within_time(check: Callable[[], bool], timeout: float) -> bool:
+    """`check()` under math-verify's alarm (not around a parse, whose own alarm would cancel it): evaluating the
+    sides of an honest answer is quick, so running out of time counts as a hedge; an error in sympy as none."""
+    try:
+        return alarm_timeout(_seconds(timeout))(check)()
+    except TimeoutError:
+        return True
+    except Exception:
+        return False
+
+
+def states_another_value(answer: str, kind: str, parsed: list, timeout: float) -> bool:
+    """Whether an answer states a value beside the one math-verify grades, or an equation between different numbers:
+    - a number math-verify dropped ("42 \\text{ (or 43)}", "a = 41 = 42", an <answer> block's "42, or maybe 43");
+      single-digit powers ("15\\mbox{ cm}^2") aside. Text without numbers ("42 \\text{ cm}", "42 \\text{ (exact)}") is a
+      unit or a comment; text with another number, in digits or English words, is a hedge, even "42 \\text{ (2 s.f.)}"
+      or "42 \\text{ (only one)}";
+    - an equation whose sides are constants clearly apart ("41 = 42", "x = 41 = 42", "41 \\equiv 42"); a boxed chain is
+      parsed whole for this, and one that cannot be ("x := 41 := 42") is wrong. "x = 42", "6 \\times 7 = 42" and
+      "y = 2x + 3" state one value;
+    - approximations that disagree ("42 \\approx 41", see `_approximations_disagree`).
+    Sets, "or", "\\pm" and lists are math-verify's: they parse to several values, which a single gold never equals.
+    The scans are linear in the answer's length; a chain costs one more parse, an \\approx one per side (at most
+    `_MAX_APPROXIMATIONS`)."""
+    whole = parsed
+    if kind == KIND_BOXED and len(_EQUALS.findall(answer)) >= 2:
+        whole = _parse_boxed(answer, timeout, _WHOLE_CHAIN_EXTRACTION)
+        if not any(isinstance(item, (sympy.Basic, sympy.MatrixBase)) for item in whole):
+            return True
+    read = next((item for item in reversed(whole) if isinstance(item, str)), "")
+    if _digits(answer) - _digits(read):
+        return True
+    if _within_time(lambda: _false_equation(whole), timeout):
+        return True
+    sides = _top_level_sides(answer) if "\\approx" in answer else [answer]
+    if len(sides) < 2:
+        return False
+    if len(sides) > _MAX_APPROXIMATIONS:
+        return True  # a final answer is one value, not a table of them; and each side costs a parse
+    parses = [_parse_boxed(side, timeout) for side in sides]
+    return _within_time(lambda: _approximations_disagree(sides, parses), timeout)
 
 
 def _clearly_different(gold_parsed: list, answer_parsed: list, timeout: float) -> bool:

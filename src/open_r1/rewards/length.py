@@ -111,8 +111,10 @@ def get_soft_overlong_punishment(
             f"soft_punish_cache must be in [0, max_completion_len={max_completion_len}], got {soft_punish_cache}"
         )
 
-    def soft_overlong_punishment_reward(completion_ids=None, **kwargs) -> list[float]:
+    def soft_overlong_punishment_reward(completion_ids=None, completions=None, **kwargs) -> list[float]:
         """0 for short completions, a linear ramp to -1 over the last `soft_punish_cache` tokens, -1 beyond."""
+        if completions is not None:
+            completion_texts(completions)  # a completion of a shape no reward reads fails here as in the others
         if completion_ids is None:
             raise ValueError(
                 "soft_overlong_punishment_reward needs `completion_ids` (token ids per completion), which TRL's "
