@@ -16,67 +16,7 @@ that fork of the already-started interpreter, so no interpreter starts per test;
 submission inside the sandbox, whatever its groups of tests (IOI subtasks). See `_zygote.py` for the process
 layout.
 
-What is protected (root mode unless said otherwise; the tests in tests/sandbox/ try each one):
-- network: no interface is up, not even loopback; host names do not resolve;
-- files: the host is visible only through read-only mounts of /usr, the Python install and a few /etc
-  files (no /home, /root, /work, /proc of the host, no .env); writes succeed only in the run's own /tmp,
-  which no other run can see and which is discarded after the run;
-- the trainer: its environment variables, file descriptors, processes and session keyring are unreachable
-  (separate PID namespace, a fresh session keyring per run, keyring system calls refused by seccomp);
-- the wall limit: a run is killed at `wall_seconds` whatever it does to stdout/stderr (close, redirect) and
-  is then graded TIMEOUT, never PASSED; it ends when its main process ends, and every process it left
-  (daemons, setsid, double forks) dies with its PID namespace;
-- the caller: it never waits on a worker without a deadline (`wall_seconds` per run plus a grace); a worker
-  that does not answer in time is killed with all its processes, the submission gets SANDBOX_ERROR (reward
-  0) and a fresh worker takes over. `close()` and a dead trainer (the worker sees end of file on its
-  requests, even mid-run) leave no `unshare`, fork server or program process behind;
-- time: no run can read an earlier (or later) program, input or output: a run's memory image is the zygote's
-  plus its own program; SysV IPC objects die with the run's IPC namespace; no keyring is shared between runs;
-- identities: every live worker on the machine (any sandbox, any process) runs its programs as its own uid,
-  leased with a lock file per uid under RUN_UID_LOCKS, so one run's process limit never starves another's;
-- resources: CPU time (RLIMIT_CPU), wall time, address space, processes/threads (per uid), file size, open
-  files, stdout size (per test `base.output_limit`: 8 x the expected output, at least 256 KiB, at most
-  `output_mb`, 16 MiB by default; stderr is truncated to 64 KiB) and /tmp size;
-- the trainer's and the workers' memory: tests are sent one per request and answered one per reply, the
-  output as raw bytes (not escaped text), graded as it arrives and dropped; so whatever the number of tests,
-  one submission in progress holds at most one output in the trainer (its bytes and its text: under 6 x
-  `output_mb`, measured at 5x for random bytes) and in its worker (one buffer of `output_mb`). The workers
-  have an address-space limit of their own (`WORKER_BASE_MEMORY_MB` + 2 x `output_mb`); a reply that is
-  malformed, over its bounds or cannot be allocated (MemoryError) gives SANDBOX_ERROR (reward 0) and a
-  fresh worker, never an exception in the trainer;
-- crash handlers: a run never dumps core: its core size limit is 1 byte (soft and hard), at which the kernel
-  writes no ELF core and refuses piped core_pattern handlers (apport, systemd-coredump), and Python runs are
-  non-dumpable (PR_SET_DUMPABLE 0);
-- a submission's time: its compile stops at `compile_wall_seconds` (10 s, Piston's default) and its compile plus
-  all its tests at `submission_wall_seconds` (60 s): each test is sent alone with at most the time left (the
-  worker stops it there; the trainer's deadline for that request kills a worker that does not), and tests
-  past the bound are not run and read TIMEOUT;
-- visibility: /proc/cmdline, /proc/keys and /proc/key-users read empty; the server's command line shows no
-  host path (/proc/PID/cmdline, sys.orig_argv, tracebacks); site-packages of the interpreter and of the
-  system (/usr/lib/python3*/dist-packages, /usr/local/lib/python3*/*-packages) are empty mounts, so runs get
-  the standard library only; inotify and fanotify are refused, so host file activity cannot be watched.
-
-What is NOT protected:
-- kernel bugs: this is namespaces + rlimits + a small seccomp filter on the host kernel, not a VM (use E2B or
-  Morph for that);
-- memory is limited per process (RLIMIT_AS), not per run: a program may hold up to `processes x memory_mb`;
-  there is no cgroup limit;
-- `run_raw` (the python tool, the router) returns every input's output at once: its callers pass one input;
-- the host's core_pattern is not changed: a crash of the trainer or of a worker process itself (not a run)
-  dumps core as the host decides; where core_pattern is a pipe, the kernel logs each crashing compiled run
-  ("has RLIMIT_CORE set to 1, aborting core");
-- CPU contention and timing side channels: runs share the host's cores; timings under load are noisy;
-- readable host files under /usr and the Python install (public software, not secrets), including their
-  names, sizes and modification times: a run can poll them with stat() to notice software installs;
-- the fork server's own code, including the path of `_zygote.py`, is in every Python run's memory; the
-  kernel version (uname), CPU model (/proc/cpuinfo), uptime and load (/proc/uptime, /proc/loadavg) of the
-  host are visible;
-- the worker's network namespace (no interfaces) is shared by its runs one after another; nothing in it
-  outlives a run's processes;
-- in user-namespace mode (not root) every run keeps uid 0 inside the namespace, without capabilities, and
-  all workers share the trainer's uid on the host: RLIMIT_NPROC then counts every worker's processes
-  together (one run's fork bomb can starve concurrent runs), and uids are not distinct;
-- seccomp numbers are known for x86_64 and aarch64 only: elsewhere the sandbox refuses to start.
+What it protects and what it does not, each item with the test that attacks it: docs/sandbox.md.
 If neither root nor unprivileged user namespaces are available, the sandbox refuses to start
 (`SandboxUnavailableError`) rather than run code unisolated.
 """
