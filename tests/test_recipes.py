@@ -2,6 +2,7 @@
 is valid for accelerate."""
 
 import pathlib
+import re
 
 import pytest
 from trl import ModelConfig
@@ -65,6 +66,22 @@ def test_a_field_the_code_recipe_does_not_use_is_refused(tmp_path, field, error)
     bad.write_text(recipe + field + "\n")
     with pytest.raises(ValueError, match=error):
         parse_recipe(bad)
+
+
+def test_every_recipe_the_code_names_exists():
+    # grpo.py's docstring once named recipes/tiny/grpo/config_tools.yaml, which never existed.
+    named = {
+        (path, match)
+        for root in ("src", "scripts")
+        for path in (REPO_ROOT / root).rglob("*.py")
+        for match in re.findall(r"recipes/[\w./-]+\.yaml", path.read_text())
+        if "..." not in match  # a placeholder: recipes/...yaml
+    }
+    assert len(named) > 10
+    missing = sorted(
+        f"{path.relative_to(REPO_ROOT)}: {match}" for path, match in named if not (REPO_ROOT / match).exists()
+    )
+    assert not missing, missing
 
 
 def test_command_line_overrides_the_recipe():
