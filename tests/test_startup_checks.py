@@ -7,9 +7,8 @@ from datasets import Dataset, DatasetDict
 from trl import ModelConfig
 
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser, ScriptArguments, SFTConfig
-from open_r1.rewards import REWARD_FUNCS_REGISTRY
+from open_r1.rewards import CODE_REWARD_NAMES, REWARD_FUNCS_REGISTRY
 from open_r1.startup_checks import (
-    CODE_REWARDS,
     REWARD_COLUMNS,
     REWARD_PARAMETERS,
     check_grpo_dataset,
@@ -126,7 +125,7 @@ def test_reward_parameters_list_exactly_the_rewards_the_registry_builds_with_the
         build(recorder)
         for name in recorder.read:
             readers.setdefault(name, set()).add(reward)
-    assert readers.pop("code_num_workers") == set(CODE_REWARDS)  # its rule also counts the python tool
+    assert readers.pop("code_num_workers") == set(CODE_REWARD_NAMES)  # its rule also counts the python tool
     assert readers == {name: set(rewards) for name, rewards in REWARD_PARAMETERS.items()}
 
 

@@ -24,10 +24,9 @@ from typing import Any
 
 from trl.data_utils import is_conversational
 
+from open_r1.rewards import CODE_REWARD_NAMES
 from open_r1.usage import UsageError
 from open_r1.utils.model_utils import THINK_PREFILL_REWARDS
-
-CODE_REWARDS = ("code", "binary_code", "ioi_code", "cf_code")
 
 # Each reward parameter of GRPOScriptArguments -> the rewards of REWARD_FUNCS_REGISTRY that read it (a test checks
 # this against the registry).
@@ -48,7 +47,7 @@ REWARD_PARAMETERS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("reward_num_workers", "reward_timeout_seconds"), ("accuracy", "cosine", "length")),
     "code_language": ("code", "binary_code", "code_format"),
     "code_scoring_mode": ("code", "cf_code"),
-    "code_test_batch_size": CODE_REWARDS,
+    "code_test_batch_size": CODE_REWARD_NAMES,
     "code_provider": ("code", "binary_code"),
     "competitive_programming_provider": ("ioi_code", "cf_code"),
 }
@@ -110,8 +109,8 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
     ModeOnlyField(
         applies=lambda name: name == "code_num_workers",
         switches=("reward_funcs", "tools"),
-        active=lambda values: bool(values["tools"]) or _with_rewards(CODE_REWARDS)(values),
-        needs=f"{_one_of(CODE_REWARDS)} in reward_funcs, or tools",
+        active=lambda values: bool(values["tools"]) or _with_rewards(CODE_REWARD_NAMES)(values),
+        needs=f"{_one_of(CODE_REWARD_NAMES)} in reward_funcs, or tools",
     ),
     ModeOnlyField(
         applies=lambda name: name in ("wandb_entity", "wandb_project", "wandb_run_group"),
