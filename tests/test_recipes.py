@@ -1,11 +1,13 @@
-"""Every recipe parses with the project's parser; every accelerate config is valid for accelerate."""
+"""Every recipe parses with the project's parser (no unknown field, none its mode ignores); every accelerate config
+is valid for accelerate."""
 
 import pathlib
+import re
 
 import pytest
-from trl import ModelConfig, TrlParser
+from trl import ModelConfig
 
-from open_r1.configs import GRPOConfig, GRPOScriptArguments, ScriptArguments, SFTConfig
+from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser, ScriptArguments, SFTConfig
 from tests.support import REPO_ROOT
 
 RECIPES = REPO_ROOT / "recipes"
@@ -21,7 +23,7 @@ def training_recipes():
 
 def parse_recipe(path: pathlib.Path, *extra_args: str):
     # `use_cpu` lets TrainingArguments accept bf16 on this GPU-less machine; every other field is checked as written.
-    parser = TrlParser(PARSERS[path.parent.name])
+    parser = RecipeParser(PARSERS[path.parent.name])
     return parser.parse_args_and_config(["--config", str(path), "--use_cpu", "true", *extra_args])
 
 
@@ -43,8 +45,43 @@ def test_unknown_recipe_key_fails_at_parse_time_with_its_name(tmp_path):
     bad = tmp_path / "sft" / "config_bad.yaml"
     bad.parent.mkdir()
     bad.write_text(recipe)
-    with pytest.raises(ValueError, match="learning_rat"):
+    with pytest.raises(ValueError, match=f"^{bad}: unknown field learning_rat \\(did you mean learning_rate\\?\\)"):
         parse_recipe(bad)
+
+
+@pytest.mark.parametrize(
+    "field, error",
+    [
+        # Upstream's name, read as code_scoring_mode: it would change the `code` reward, which upstream's never did.
+        ("code_eval_scoring_mode: weighted_sum", "applies to the `code` reward too"),
+        ("cosine_max_len: 500", "cosine_max_len: 500 has no effect with reward_funcs: \\['code', 'code_format'\\]"),
+    ],
+)
+def test_a_field_the_code_recipe_does_not_use_is_refused(tmp_path, field, error):
+    # config_demo_code.yaml once set code_eval_scoring_mode, which its `code` reward never read.
+    recipe = (RECIPES / "Qwen2.5-1.5B-Instruct" / "grpo" / "config_demo_code.yaml").read_text()
+    assert "code_eval_" not in recipe
+    bad = tmp_path / "grpo" / "config_demo_code.yaml"
+    bad.parent.mkdir()
+    bad.write_text(recipe + field + "\n")
+    with pytest.raises(ValueError, match=error):
+        parse_recipe(bad)
+
+
+def test_every_recipe_the_code_names_exists():
+    # grpo.py's docstring once named recipes/tiny/grpo/config_tools.yaml, which never existed.
+    named = {
+        (path, match)
+        for root in ("src", "scripts")
+        for path in (REPO_ROOT / root).rglob("*.py")
+        for match in re.findall(r"recipes/[\w./-]+\.yaml", path.read_text())
+        if "..." not in match  # a placeholder: recipes/...yaml
+    }
+    assert len(named) > 10
+    missing = sorted(
+        f"{path.relative_to(REPO_ROOT)}: {match}" for path, match in named if not (REPO_ROOT / match).exists()
+    )
+    assert not missing, missing
 
 
 def test_command_line_overrides_the_recipe():

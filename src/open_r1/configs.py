@@ -18,6 +18,8 @@ Classes, under their upstream open-r1 names:
   transformers 4.52 field names, and upstream open-r1's own, see `open_r1.compat.recipes`).
 """
 
+import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -27,13 +29,15 @@ from typing import Any, Optional
 import trl
 
 from open_r1.compat import recipes as upstream_recipes
-from open_r1.rewards import accuracy, length, repetition
+from open_r1.rewards import REWARD_FUNCS_REGISTRY, accuracy, length, repetition
 from open_r1.rewards import format as format_rewards
 from open_r1.rewards.ioi import DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER
 from open_r1.sandbox.base import SCORING_MODES, check_scoring_mode
 from open_r1.sandbox.config import DEFAULT_NUM_WORKERS, DEFAULT_PROVIDER, PROVIDERS, SandboxConfig
 from open_r1.sandbox.languages import DEFAULT_LANGUAGE
+from open_r1.startup_checks import check_ignored_fields
 from open_r1.tools import TOOLS, python_tool
+from open_r1.usage import UsageError, did_you_mean, one_line, read_recipe, recipe_argument, split_config_option
 
 # ---------------------------------------------------------------------------------------------
 # Datasets
@@ -162,7 +166,9 @@ class GRPOScriptArguments(ScriptArguments):
 
     reward_funcs: list[str] = field(
         default_factory=lambda: ["accuracy", "format", "tag_count"],
-        metadata={"help": "Reward functions by name (see `open_r1.rewards.REWARD_FUNCS_REGISTRY`)."},
+        metadata={
+            "help": f"Reward functions by name, any of: {', '.join(REWARD_FUNCS_REGISTRY)} (see open_r1.rewards)."
+        },
     )
     think_prefilled: bool = field(
         default=format_rewards.DEFAULT_THINK_PREFILLED,
@@ -465,10 +471,20 @@ def _on_local_main_process() -> bool:
     return os.environ.get("LOCAL_RANK", "0") == "0"
 
 
+def _default(dataclass_field: dataclasses.Field) -> Any:
+    if dataclass_field.default_factory is not dataclasses.MISSING:
+        return dataclass_field.default_factory()
+    return dataclass_field.default
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Each option's default after its help (HfArgumentParser's choice), and the description's lines as written."""
+
+
 class RecipeParser(trl.TrlParser):
     """TRL's `TrlParser` that also reads upstream open-r1 recipes and command lines (TRL 0.18 names).
 
-        parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+        parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), description="...")
         script_args, training_args, model_args = parser.parse_args_and_config()   # --config recipe.yaml ...
 
     Before TRL sees them, the recipe's keys and the command line's options go through
@@ -478,21 +494,64 @@ class RecipeParser(trl.TrlParser):
     defaults that changed since TRL 0.18 in ways that change training and that neither the recipe nor the
     command line set. A field any of the dataclasses has is never translated, so recipes in this project's
     names parse exactly as with `TrlParser`.
+
+    Every mistake is a one-line `open_r1.usage.UsageError` (the entry scripts print it and exit with status 2),
+    raised before any dataclass is built where it can be: the recipe's YAML syntax (file:line:column), an unknown
+    recipe field or command-line option (with the close known names), an option argparse cannot read, a field the
+    chosen mode ignores (`open_r1.startup_checks.check_ignored_fields`). The checks of the built configs (theirs
+    and TRL's) follow. `--help` starts with the description, then `--config`.
     """
 
     def __init__(self, dataclass_types, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        # argparse's own usage lists every field (hundreds of lines); the fields follow under "options".
+        kwargs.setdefault("usage", "%(prog)s [--config RECIPE.yaml] [--FIELD VALUE ...]")
         super().__init__(dataclass_types, **kwargs)
-        self._known_fields = {f.name for dataclass_type in self.dataclass_types for f in fields(dataclass_type)}
+        all_fields = [f for dataclass_type in self.dataclass_types for f in fields(dataclass_type)]
+        self._known_fields = {f.name for f in all_fields}
+        self._defaults = {f.name: _default(f) for f in all_fields}
         self._recipe_source = "recipe"
         self._explicit_fields: set[str] = set()
+        self._implied_fields: set[str] = set()  # set by compat for what an upstream recipe left unset
         self._translated_fields: set[str] = set()  # the upstream names read, from the recipe and the command line
+        self._refuse_unknown = True
+        recipe_options = self.add_argument_group("recipe")
+        # TrlParser takes --config out of the arguments before argparse parses them; this entry is its --help.
+        recipe_options.add_argument(
+            "--config",
+            metavar="RECIPE.yaml",
+            default=argparse.SUPPRESS,
+            help="A recipe: a YAML mapping of any of the fields below to their values (see recipes/). Options on "
+            "the command line override it.",
+        )
+        # Shown first: the other groups list every field.
+        self._action_groups.insert(0, self._action_groups.pop())
+
+    def error(self, message: str):
+        # argparse prints its whole usage before the message and exits; the entry scripts print one line instead.
+        raise UsageError(message)
 
     def parse_args_and_config(self, args=None, return_remaining_strings=False, **kwargs):
-        args = list(args) if args is not None else sys.argv[1:]
-        if "--config" in args[:-1]:
-            self._recipe_source = args[args.index("--config") + 1]
+        args = split_config_option(list(args) if args is not None else sys.argv[1:])
+        self._refuse_unknown = not return_remaining_strings and kwargs.get("fail_with_unknown_args", True)
+        try:
+            return self._parse(args, return_remaining_strings, **kwargs)
+        except UsageError:
+            raise
+        except ValueError as error:
+            # What parsing raises is about the recipe and command line: TRL's and transformers' checks, and ours.
+            raise UsageError(one_line(error)) from error
+
+    def _parse(self, args: list[str], return_remaining_strings: bool, **kwargs):
+        config = recipe_argument(args)
+        if config is not None:
+            self._recipe_source = config
+            read_recipe(config)  # its syntax errors as file:line:column, before TRL reads it
         args, translations, given = upstream_recipes.translate_command_line(args, self._known_fields)
+        if self._refuse_unknown:
+            self._refuse_unknown_options(given)
         self._explicit_fields = set(given)
+        self._implied_fields = set()
         self._translated_fields = {t.old for t in translations}
         self._warn([t.message("command line") for t in translations])
         output = super().parse_args_and_config(args, return_remaining_strings=return_remaining_strings, **kwargs)
@@ -502,13 +561,37 @@ class RecipeParser(trl.TrlParser):
         self._report_changed_defaults(parsed, values)
         return output
 
+    def parse_args_into_dataclasses(self, args=None, return_remaining_strings=False, **kwargs):
+        # TrlParser calls this once the recipe set the defaults. Checked on argparse's values, before the dataclasses
+        # are built: their __post_init__ warn, and change the environment.
+        namespace, _ = self.parse_known_args(args=args)
+        check_ignored_fields(vars(namespace), self._explicit_fields - self._implied_fields, self._defaults)
+        return super().parse_args_into_dataclasses(args, return_remaining_strings, **kwargs)
+
     def set_defaults_with_config(self, **settings):
         # TrlParser hands the recipe's mapping (without `env`) here before parsing the command line.
         settings, translations = upstream_recipes.translate_settings(settings, self._known_fields, self._recipe_source)
+        unknown = [key for key in settings if key not in self._known_fields]
+        if unknown and self._refuse_unknown:
+            raise UsageError(f"{self._recipe_source}: {self._unknown_names(unknown, 'field', '')}")
         self._explicit_fields |= set(settings)
+        self._implied_fields |= {t.field for t in translations if isinstance(t, upstream_recipes.ImpliedSetting)}
         self._translated_fields |= {t.old for t in translations if isinstance(t, upstream_recipes.Translation)}
         self._warn([t.message(self._recipe_source) for t in translations])
         return super().set_defaults_with_config(**settings)
+
+    def _refuse_unknown_options(self, names: set[str]) -> None:
+        """Raises for the `--name`s argparse would not take: neither an option nor the prefix of one."""
+        options = [option for option in self._option_string_actions if option.startswith("--")]
+        unknown = sorted(name for name in names if not any(option.startswith(f"--{name}") for option in options))
+        if unknown:
+            raise UsageError(self._unknown_names(unknown, "option", "--"))
+
+    def _unknown_names(self, names: list[str], kind: str, prefix: str) -> str:
+        listed = ", ".join(
+            f"{prefix}{name}{did_you_mean(name.replace('-', '_'), self._known_fields, prefix)}" for name in names
+        )
+        return f"unknown {kind}{'s' if len(names) > 1 else ''} {listed}; --help lists them"
 
     def _report_changed_defaults(self, parsed: list, values: dict) -> None:
         if any(isinstance(obj, trl.GRPOConfig) for obj in parsed):

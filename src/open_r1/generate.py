@@ -19,19 +19,41 @@ that ignore `n` > 1 with `--num-generations` > 1 (e.g. `transformers serve`): su
 with a message instead of keeping fewer generations than asked.
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import logging
 import pathlib
-
-from distilabel.models import OpenAILLM
-from distilabel.pipeline import Pipeline
-from distilabel.steps import StepResources
-from distilabel.steps.tasks import TextGeneration
+import warnings
+from typing import TYPE_CHECKING
 
 from open_r1.data.loading import load_dataset_reference
+from open_r1.usage import UsageError, check_local_path, exit_on_usage_error
+
+if TYPE_CHECKING:
+    from distilabel.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
+
+
+def _import_distilabel():
+    """distilabel's pipeline pieces, imported when a pipeline is built rather than for `--help` or a bad argument.
+
+    Importing distilabel defines pydantic models of its own (LlamaCppEmbeddings, OpenAIImageGeneration, DBSCAN, ...)
+    that put `Field(default=None)` inside a union, which pydantic 2.12+ reports with one
+    UnsupportedFieldAttributeWarning each; this script uses none of those models, so exactly that warning is
+    ignored during the import.
+    """
+    from pydantic.warnings import UnsupportedFieldAttributeWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UnsupportedFieldAttributeWarning)
+        from distilabel.models import OpenAILLM
+        from distilabel.pipeline import Pipeline
+        from distilabel.steps import StepResources
+        from distilabel.steps.tasks import TextGeneration
+    return OpenAILLM, Pipeline, StepResources, TextGeneration
 
 
 def build_distilabel_pipeline(
@@ -50,6 +72,7 @@ def build_distilabel_pipeline(
     use_ray: bool = False,
 ) -> Pipeline:
     """A one-step pipeline: `TextGeneration` over an OpenAI-compatible server."""
+    OpenAILLM, Pipeline, StepResources, TextGeneration = _import_distilabel()
     generation_kwargs = {"max_new_tokens": max_new_tokens}
     if temperature is not None:
         generation_kwargs["temperature"] = temperature
@@ -77,7 +100,9 @@ def build_distilabel_pipeline(
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Run a distilabel generation pipeline on a dataset")
+    parser = argparse.ArgumentParser(
+        usage="%(prog)s --hf-dataset DATASET --model MODEL [--OPTION VALUE ...]", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--hf-dataset", required=True, help="Hub dataset id, local data file or dataset folder.")
     parser.add_argument("--hf-dataset-config", default=None)
     parser.add_argument("--hf-dataset-split", default="train")
@@ -108,11 +133,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO)
+    check_local_path("--hf-dataset", args.hf_dataset)
     dataset = load_dataset_reference(
         args.hf_dataset, args.hf_dataset_config, args.hf_dataset_split, config_field="hf_dataset_config"
     )
     if args.prompt_column not in dataset.column_names:
-        raise ValueError(
+        raise UsageError(
             f"--prompt-column {args.prompt_column!r} is not a column of {args.hf_dataset!r}; "
             f"its columns: {dataset.column_names}"
         )
@@ -159,4 +185,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    with exit_on_usage_error():
+        main()

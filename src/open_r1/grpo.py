@@ -21,8 +21,21 @@ Rewards are named in `reward_funcs` (see `open_r1.rewards`). A run whose output_
 checkpoints resumes from the last one (unless `overwrite_output_dir: true`). Upstream open-r1 recipes
 (TRL 0.18 names) work as they are: see recipes/README.md; `max_prompt_length` keeps the last tokens of
 each prompt as TRL 0.18 did (`PromptTruncatingGRPOTrainer`). With `tools: [python]` the policy calls a
-sandboxed Python interpreter while it generates (`open_r1.tools`; recipes/tiny/grpo/config_tools.yaml).
+sandboxed Python interpreter while it generates (`open_r1.tools`; recipes/Qwen3-1.7B/grpo/config_tools.yaml, and
+recipes/demo/grpo/config_tools.yaml on a CPU).
+A mistake in the recipe or the command line (an unknown field, a missing local path, a column a reward
+needs, a `think_prefilled` the chat template contradicts, ...) ends the run before the model loads with one line and
+exit status 2 (`open_r1.usage`, `open_r1.startup_checks`).
 """
+
+import sys
+
+from open_r1.usage import check_command_line, exit_on_usage_error
+
+if __name__ == "__main__":
+    # Before TRL loads (seconds): a broken recipe or a mistyped local path fails at once.
+    with exit_on_usage_error():
+        check_command_line(sys.argv[1:])
 
 import logging
 
@@ -30,9 +43,11 @@ from trl import GRPOTrainer, ModelConfig, get_peft_config
 
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
 from open_r1.rewards import get_reward_funcs
+from open_r1.startup_checks import check_grpo_dataset
 from open_r1.tools.training import python_tool_environment
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
+from open_r1.utils.model_utils import check_think_prefill
 from open_r1.utils.training import finish_training, start_run, training_splits
 
 logger = logging.getLogger("open_r1")
@@ -98,10 +113,13 @@ def prepare_prompts(dataset, prompt_column: str, system_prompt: str | None):
 def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args: ModelConfig):
     checkpoint = start_run(script_args, training_args, model_args)
 
-    dataset = prepare_prompts(get_dataset(script_args), script_args.dataset_prompt_column, training_args.system_prompt)
+    dataset = get_dataset(script_args)
+    check_grpo_dataset(dataset, script_args, training_args)
+    dataset = prepare_prompts(dataset, script_args.dataset_prompt_column, training_args.system_prompt)
     train_dataset, eval_dataset = training_splits(dataset, script_args, training_args)
     reward_funcs = get_reward_funcs(script_args)
     tokenizer = get_tokenizer(model_args, training_args)
+    check_think_prefill(tokenizer, script_args)
     model = get_model(model_args, training_args, tokenizer)
     environment_factory, tool_stats = None, None
     if script_args.tools:  # tool-integrated reasoning: one sandboxed python interpreter per rollout
@@ -128,6 +146,7 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
 
 
 if __name__ == "__main__":
-    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
-    script_args, training_args, model_args = parser.parse_args_and_config()
-    main(script_args, training_args, model_args)
+    with exit_on_usage_error():
+        parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), description=__doc__.split("\n\n")[0])
+        script_args, training_args, model_args = parser.parse_args_and_config()
+        main(script_args, training_args, model_args)

@@ -14,8 +14,19 @@ Any recipe field can be overridden on the command line (`--learning_rate 1e-5`).
 output_dir already holds checkpoints resumes from the last one (unless `overwrite_output_dir: true`).
 Upstream open-r1 recipes (TRL 0.18 names) work as they are: see recipes/README.md. The dataset is conversational
 (`messages`) or any format TRL's SFTTrainer accepts; see `open_r1.data.mixtures` for how datasets
-and mixtures are named.
+and mixtures are named. A mistake in the recipe or the command line (an unknown field, a missing local path, a
+dataset without the columns SFT reads, ...) ends the run before the model loads with one line and exit status 2
+(`open_r1.usage`, `open_r1.startup_checks`).
 """
+
+import sys
+
+from open_r1.usage import check_command_line, exit_on_usage_error
+
+if __name__ == "__main__":
+    # Before TRL loads (seconds): a broken recipe or a mistyped local path fails at once.
+    with exit_on_usage_error():
+        check_command_line(sys.argv[1:])
 
 import logging
 
@@ -23,6 +34,7 @@ from trl import ModelConfig, SFTTrainer, get_peft_config
 
 from open_r1.configs import RecipeParser, ScriptArguments, SFTConfig
 from open_r1.data.mixtures import add_system_prompt
+from open_r1.startup_checks import check_sft_dataset
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.training import finish_training, start_run, training_splits
@@ -33,7 +45,9 @@ logger = logging.getLogger("open_r1")
 def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: ModelConfig):
     checkpoint = start_run(script_args, training_args, model_args)
 
-    dataset = add_system_prompt(get_dataset(script_args), training_args.system_prompt)
+    dataset = get_dataset(script_args)
+    check_sft_dataset(dataset, script_args, training_args)
+    dataset = add_system_prompt(dataset, training_args.system_prompt)
     train_dataset, eval_dataset = training_splits(dataset, script_args, training_args)
     tokenizer = get_tokenizer(model_args, training_args)
     model = get_model(model_args, training_args, tokenizer)
@@ -54,6 +68,7 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: Mod
 
 
 if __name__ == "__main__":
-    parser = RecipeParser((ScriptArguments, SFTConfig, ModelConfig))
-    script_args, training_args, model_args = parser.parse_args_and_config()
-    main(script_args, training_args, model_args)
+    with exit_on_usage_error():
+        parser = RecipeParser((ScriptArguments, SFTConfig, ModelConfig), description=__doc__.split("\n\n")[0])
+        script_args, training_args, model_args = parser.parse_args_and_config()
+        main(script_args, training_args, model_args)

@@ -336,14 +336,15 @@ def test_upstream_open_r1_field_names_are_read_under_the_new_name_with_one_warni
     assert len(lines) == 1 and f"read as `{new}: {parsed}`" in lines[0], upstream_warnings(caplog)
     # On the command line too, and beside its new name it is an error.
     with caplog.at_level(logging.WARNING):
-        assert parsed_value(parse_grpo_recipe(tmp_path, "", f"--{old}", value), new) == parsed
+        assert parsed_value(parse_grpo_recipe(tmp_path, "reward_funcs: [cf_code]\n", f"--{old}", value), new) == parsed
     with pytest.raises(ValueError, match=f"sets both `{old}`.*and `{new}`"):
         parse_grpo_recipe(tmp_path, f"{old}: {value}\n{new}: {value}\n")
 
 
 def test_the_renamed_sandbox_fields_reach_the_sandbox_configs(tmp_path):
     script_args, _, _ = parse_grpo_recipe(
-        tmp_path, "parallel_code_exec_per_proc: 4\nioi_provider: morph\nmorph_router_url: r:1\n"
+        tmp_path,
+        "reward_funcs: [code, ioi_code]\nparallel_code_exec_per_proc: 4\nioi_provider: morph\nmorph_router_url: r:1\n",
     )
     assert (script_args.code_sandbox.provider, script_args.code_sandbox.num_workers) == ("local", 4)
     sandbox = script_args.competitive_programming_sandbox

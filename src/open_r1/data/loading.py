@@ -6,24 +6,20 @@
     dataset = load_dataset_reference("HuggingFaceH4/MATH-500", split="test")  # Hub id
     datasets = load_dataset_reference("data/saved")                          # every split: a DatasetDict
 
-It imports only `datasets`, so the data scripts (generation, decontamination, pass-rate filtering)
-start fast; `open_r1.data.mixtures.get_dataset` (recipes, mixtures) builds on it. Not covered: streaming.
+A reference is a local path when `open_r1.usage.looks_local` says so (it starts with `.`, `/` or `~`, names a data
+file, or starts with a folder of the working directory, as `data/train` where `data/` exists); a missing one fails
+at once instead of being tried on the Hub. It imports only `datasets`, so the data scripts (generation,
+decontamination, pass-rate filtering) start fast; `open_r1.data.mixtures.get_dataset` (recipes, mixtures) builds on
+it. Not covered: streaming.
 """
 
-import os
 import pathlib
 import re
 
 import datasets
 from datasets import Dataset, DatasetDict
 
-_FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv", ".arrow": "arrow"}
-
-
-def _looks_local(reference: str) -> bool:
-    return (
-        reference.startswith((".", "/", "~")) or os.path.exists(reference) or reference.endswith(tuple(_FILE_BUILDERS))
-    )
+from open_r1.usage import DATA_FILE_BUILDERS, looks_local
 
 
 def _refuse_config(config: str | None, config_field: str, what: str) -> None:
@@ -52,12 +48,12 @@ def _load_local(reference: str, config: str | None, config_field: str) -> Datase
         return datasets.load_dataset(str(folder), config)
 
     suffixes = {p.suffix for p in paths}
-    if len(suffixes) != 1 or next(iter(suffixes)) not in _FILE_BUILDERS:
+    if len(suffixes) != 1 or next(iter(suffixes)) not in DATA_FILE_BUILDERS:
         raise ValueError(
-            f"Dataset files {reference!r} must share one extension among {sorted(_FILE_BUILDERS)}; got {sorted(suffixes)}"
+            f"Dataset files {reference!r} must share one extension among {sorted(DATA_FILE_BUILDERS)}; got {sorted(suffixes)}"
         )
     _refuse_config(config, config_field, f"the data file(s) {reference}")
-    builder = _FILE_BUILDERS[suffixes.pop()]
+    builder = DATA_FILE_BUILDERS[suffixes.pop()]
     return datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]})
 
 
@@ -69,7 +65,7 @@ def load_dataset_reference(
     `config` (a Hub builder configuration, or of a folder of data files with a loading script or card) is an error
     for a save_to_disk folder or data files, which have none; `config_field` is its name in the caller's
     arguments, for that error."""
-    if _looks_local(reference):
+    if looks_local(reference):
         loaded = _load_local(reference, config, config_field)
     else:
         try:

@@ -36,6 +36,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 from trl import ModelConfig, get_quantization_config
 
+from open_r1.usage import UsageError
 from open_r1.utils.chat_templates import end_of_turn_token, prefills_think, template_text, training_chat_template
 
 logger = logging.getLogger(__name__)
@@ -260,7 +261,8 @@ def get_tokenizer(model_args: ModelConfig, training_args) -> PreTrainedTokenizer
 
 
 def check_think_prefill(tokenizer: PreTrainedTokenizerBase, script_args) -> None:
-    """Fails when `think_prefilled` disagrees with a template's `<think>` pre-fill and a format reward grades it.
+    """Fails (UsageError) when `think_prefilled` disagrees with a template's `<think>` pre-fill and a format reward
+    grades it. grpo.py calls it once the tokenizer, with the recipe's chat template, is loaded, before the model.
 
     A template that opens `<think>` in the prompt (DeepSeek-R1-Distill) gives completions without the opening
     tag: with `think_prefilled: false` the format rewards are then zero for every completion. The other way
@@ -271,12 +273,12 @@ def check_think_prefill(tokenizer: PreTrainedTokenizerBase, script_args) -> None
         return
     prefilled = prefills_think(tokenizer)
     if prefilled and not script_args.think_prefilled:
-        raise ValueError(
+        raise UsageError(
             f"The chat template ends the prompt with `<think>`, so completions never write it, and {graded} would "
             "score every completion 0. Set `think_prefilled: true` in the recipe."
         )
     if script_args.think_prefilled and not prefilled:
-        raise ValueError(
+        raise UsageError(
             f"think_prefilled is true but the chat template does not open `<think>` in the prompt: {graded} would "
             "credit completions with an opening tag nobody wrote. Set `think_prefilled: false` in the recipe."
         )

@@ -1,0 +1,215 @@
+"""What the training scripts check before any model loads, beyond TRL's own checks; each failure is a `UsageError`.
+
+    check_ignored_fields(values, explicit, defaults)          # RecipeParser, once the recipe is parsed
+    check_sft_dataset(dataset, script_args, training_args)    # sft.py, once the dataset is loaded
+    check_grpo_dataset(dataset, script_args, training_args)   # grpo.py, likewise
+
+- `check_ignored_fields`: a field the recipe or command line sets (to other than its default) although the
+  chosen mode never reads it, e.g. `vllm_gpu_memory_utilization` with `use_vllm: false`, `cosine_max_len` without
+  the `cosine` reward, a `python_tool_*` field without `tools`, `wandb_project` without `report_to: wandb`. The
+  error names the field and the one that decides the mode; silently training without the setting is worse.
+- `check_sft_dataset`: the columns TRL's SFTTrainer can read (`messages` conversations, `prompt` + `completion`,
+  or `dataset_text_field`), and conversations when `assistant_only_loss` is set.
+- `check_grpo_dataset`: `dataset_prompt_column` and the columns the rewards of `reward_funcs` read
+  (`REWARD_COLUMNS`: `solution` or `answer` for accuracy, `verification_info` for code, ...).
+Column errors list the columns found and the ones expected. The tokenizer-dependent start-up check of GRPO,
+`check_think_prefill`, lives beside the tokenizer in `open_r1.utils.model_utils`.
+
+Not covered: the values inside the columns (a reward that cannot judge a row says so while training).
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from trl.data_utils import is_conversational
+
+from open_r1.rewards import CODE_REWARD_NAMES
+from open_r1.usage import UsageError
+from open_r1.utils.model_utils import THINK_PREFILL_REWARDS
+
+# Each reward parameter of GRPOScriptArguments -> the rewards of REWARD_FUNCS_REGISTRY that read it (a test checks
+# this against the registry).
+REWARD_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "think_prefilled": THINK_PREFILL_REWARDS,
+    **dict.fromkeys(
+        (
+            "cosine_min_value_wrong",
+            "cosine_max_value_wrong",
+            "cosine_min_value_correct",
+            "cosine_max_value_correct",
+            "cosine_max_len",
+        ),
+        ("cosine",),
+    ),
+    **dict.fromkeys(("repetition_n_grams", "repetition_max_penalty", "repetition_language"), ("repetition_penalty",)),
+    **dict.fromkeys(("max_completion_len", "soft_punish_cache"), ("soft_overlong_punishment",)),
+    **dict.fromkeys(("reward_num_workers", "reward_timeout_seconds"), ("accuracy", "cosine", "length")),
+    "code_language": ("code", "binary_code", "code_format"),
+    "code_scoring_mode": ("code", "cf_code"),
+    "code_test_batch_size": CODE_REWARD_NAMES,
+    "code_provider": ("code", "binary_code"),
+    "competitive_programming_provider": ("ioi_code", "cf_code"),
+}
+
+# Each reward -> the dataset columns it reads, each entry a tuple of alternatives (one of them must be there).
+# Rewards not listed read only the completions. A test checks this against the rewards themselves.
+REWARD_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "accuracy": (("solution", "answer"),),
+    "cosine": (("solution", "answer"),),
+    "length": (("solution", "answer"),),
+    "code": (("verification_info",),),
+    "binary_code": (("verification_info",),),
+    "ioi_code": (("verification_info", "test_names"),),
+    "cf_code": (("official_tests",),),
+}
+
+
+@dataclass(frozen=True)
+class ModeOnlyField:
+    """Fields that act only in one mode: `applies(name)` picks them, `switches` are the fields that choose the mode
+    and `active(values)` says whether the parsed values turn it on; `needs` says what does (for the error)."""
+
+    applies: Callable[[str], bool]
+    switches: tuple[str, ...]
+    active: Callable[[Mapping[str, Any]], bool]
+    needs: str
+
+
+def _shown(value: Any) -> str:
+    """`value` as a recipe writes it."""
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else "one of " + ", ".join(names)
+
+
+def _as_list(value: Any) -> list:
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
+
+
+def _with_rewards(rewards: tuple[str, ...]) -> Callable[[Mapping[str, Any]], bool]:
+    return lambda values: bool(set(rewards) & set(_as_list(values["reward_funcs"])))
+
+
+MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
+    ModeOnlyField(
+        applies=lambda name: name.startswith("vllm_"),
+        switches=("use_vllm",),
+        active=lambda values: bool(values["use_vllm"]),
+        needs="use_vllm: true",
+    ),
+    ModeOnlyField(
+        applies=lambda name: name.startswith("python_tool_"),
+        switches=("tools",),
+        active=lambda values: bool(values["tools"]),
+        needs="tools: [python]",
+    ),
+    ModeOnlyField(
+        applies=lambda name: name == "code_num_workers",
+        switches=("reward_funcs", "tools"),
+        active=lambda values: bool(values["tools"]) or _with_rewards(CODE_REWARD_NAMES)(values),
+        needs=f"{_one_of(CODE_REWARD_NAMES)} in reward_funcs, or tools",
+    ),
+    ModeOnlyField(
+        applies=lambda name: name in ("wandb_entity", "wandb_project", "wandb_run_group"),
+        switches=("report_to",),
+        active=lambda values: bool({"wandb", "all"} & set(_as_list(values["report_to"]))),
+        needs="report_to: [wandb]",
+    ),
+    ModeOnlyField(
+        applies=lambda name: name == "benchmarks",
+        switches=("callbacks",),
+        active=lambda values: "push_to_hub_revision" in _as_list(values["callbacks"]),
+        needs="callbacks: [push_to_hub_revision] (benchmarks run on each pushed checkpoint)",
+    ),
+    *(
+        ModeOnlyField(
+            applies=lambda name, parameter=parameter: name == parameter,
+            switches=("reward_funcs",),
+            active=_with_rewards(rewards),
+            needs=f"{_one_of(rewards)} in reward_funcs",
+        )
+        for parameter, rewards in REWARD_PARAMETERS.items()
+    ),
+)
+
+
+def check_ignored_fields(values: Mapping[str, Any], explicit: set[str], defaults: Mapping[str, Any]) -> None:
+    """Raises for the first field of `explicit` (set by the recipe or command line) that differs from its default
+    in `defaults` although the mode the parsed `values` choose never reads it (`MODE_ONLY_FIELDS`). A rule applies
+    only where `values` has its switches (SFT has no `use_vllm`). A field set to its default changes nothing either
+    way, so it passes."""
+    for name in sorted(explicit):
+        if name not in values or name not in defaults or values[name] == defaults[name]:
+            continue
+        for rule in MODE_ONLY_FIELDS:
+            if not rule.applies(name) or not all(switch in values for switch in rule.switches):
+                continue
+            if not rule.active(values):
+                mode = ", ".join(f"{switch}: {_shown(values[switch])}" for switch in rule.switches)
+                raise UsageError(
+                    f"{name}: {_shown(values[name])} has no effect with {mode}: it needs {rule.needs}; remove {name} "
+                    "or change the mode"
+                )
+
+
+def _splits_used(dataset, script_args, training_args) -> dict[str, Any]:
+    """The splits training reads: the train split, and the test split when the run evaluates."""
+    names = [script_args.dataset_train_split]
+    if getattr(training_args, "eval_strategy", "no") != "no":
+        names.append(script_args.dataset_test_split)
+    missing = [name for name in names if name not in dataset]
+    if missing:
+        raise UsageError(
+            f"the dataset has no split {missing[0]!r} (dataset_train_split / dataset_test_split); "
+            f"its splits: {sorted(dataset)}"
+        )
+    return {name: dataset[name] for name in names}
+
+
+def _dataset_name(script_args) -> str:
+    return script_args.dataset_name if script_args.dataset_name else "the dataset_mixture"
+
+
+def check_sft_dataset(dataset, script_args, training_args) -> None:
+    """Raises unless each split SFT reads has columns TRL's SFTTrainer can train on, conversations when
+    `assistant_only_loss` is set. Tokenized datasets (`input_ids`) and `skip_prepare_dataset` pass as they are."""
+    if (getattr(training_args, "dataset_kwargs", None) or {}).get("skip_prepare_dataset"):
+        return
+    text_field = getattr(training_args, "dataset_text_field", "text")
+    for split, part in _splits_used(dataset, script_args, training_args).items():
+        columns = part.column_names
+        where = f"{_dataset_name(script_args)} (split {split!r}) has columns {columns}"
+        if "input_ids" in columns:
+            continue
+        if getattr(training_args, "assistant_only_loss", False):
+            if len(part) and not is_conversational(part[0]):
+                raise UsageError(
+                    f"{where}; assistant_only_loss: true needs conversations: a 'messages' column of "
+                    "{'role', 'content'} turns (or 'prompt' and 'completion' as such turns)"
+                )
+            continue
+        forms = ({"messages"}, {"conversations"}, {"prompt", "completion"}, {text_field})
+        if not any(form <= set(columns) for form in forms):
+            raise UsageError(
+                f"{where}; SFT needs a 'messages' column (conversations), or 'prompt' and 'completion', or "
+                f"'{text_field}' (dataset_text_field)"
+            )
+
+
+def check_grpo_dataset(dataset, script_args, training_args) -> None:
+    """Raises unless each split GRPO reads has `dataset_prompt_column` and the columns its rewards read."""
+    for split, part in _splits_used(dataset, script_args, training_args).items():
+        columns = set(part.column_names)
+        where = f"{_dataset_name(script_args)} (split {split!r}) has columns {part.column_names}"
+        if script_args.dataset_prompt_column not in columns:
+            raise UsageError(
+                f"{where}; dataset_prompt_column {script_args.dataset_prompt_column!r} is not one of them"
+            )
+        for reward in _as_list(script_args.reward_funcs):
+            for alternatives in REWARD_COLUMNS.get(reward, ()):
+                if not columns & set(alternatives):
+                    wanted = " or ".join(repr(column) for column in alternatives)
+                    raise UsageError(f"{where}; the {reward!r} reward (reward_funcs) needs a {wanted} column")

@@ -1,0 +1,202 @@
+"""A user's mistake in a recipe or command line, reported in one line with exit status 2, before anything loads.
+
+    # at the top of an entry script, before TRL is imported (that import alone takes seconds):
+    if __name__ == "__main__":
+        with exit_on_usage_error():
+            check_command_line(sys.argv[1:])   # the recipe's YAML, and the local paths it and the command line name
+    ...
+    if __name__ == "__main__":
+        with exit_on_usage_error():          # any UsageError below: `sft.py: error: <one line>`, exit status 2
+            main(*RecipeParser(...).parse_args_and_config())
+
+- `UsageError`: what the user wrote cannot work. It is a ValueError, so code that catches those still does.
+  `exit_on_usage_error` prints it as `<script>: error: <message>` (argparse's form and exit status), on the
+  main process only when a launcher started several: the others wait for the launcher to stop them.
+- `read_recipe`: a recipe's YAML mapping; a syntax error is `file:line:column: problem`, a missing file one line.
+- `looks_local` / `check_local_path`: a model or dataset reference that starts with `.`, `/` or `~`, names a data
+  file, or starts with a folder of the working directory (`data/tiny-modle` where `data/` exists) is a local
+  path; when it does not exist that is an error at once, instead of a minute of Hub retries for a Hub id that
+  never existed.
+- `did_you_mean`: the close matches among known names, for unknown fields and paths.
+
+It imports only the standard library and PyYAML, so these checks run in a fraction of a second. Not covered: the
+exit status of `accelerate launch` itself, which reports any failed process with a traceback of its own and
+exits with 1 (accelerate 1.15); the scripts' own line still appears once.
+"""
+
+import contextlib
+import difflib
+import itertools
+import os
+import pathlib
+import re
+import signal
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import yaml
+
+# argparse's exit status for a command line it cannot use.
+USAGE_ERROR_STATUS = 2
+
+# The `datasets` builder that reads each kind of data file (`open_r1.data.loading`); a reference ending in one of
+# these suffixes is a local file, never a Hub id. Here, not there, so that the path checks need not import datasets.
+DATA_FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv", ".arrow": "arrow"}
+
+# The fields of the training scripts that name a model or dataset by Hub id or local path.
+PATH_FIELDS = ("model_name_or_path", "dataset_name")
+
+
+class UsageError(ValueError):
+    """The recipe or command line asks for something that cannot work; the message says what, in one line."""
+
+
+def _rank() -> str:
+    # Launchers (torchrun, accelerate) set RANK for every process they start.
+    return os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))
+
+
+# How long a process other than the main one waits for the main process to report the same error (it parses the
+# same recipe; a loaded machine can take a few seconds longer to import TRL in one process than in another).
+MAIN_PROCESS_GRACE_SECONDS = 30.0
+
+
+def one_line(message: str) -> str:
+    """`message` with its line breaks and runs of spaces folded into single spaces."""
+    return re.sub(r"\s*\n\s*", " ", str(message)).strip()
+
+
+@contextlib.contextmanager
+def exit_on_usage_error(prog: str | None = None) -> Iterator[None]:
+    """Turns a `UsageError` raised inside into `<prog>: error: <message>` on stderr and exit status 2.
+
+    Under a launcher only the main process prints. The others wait for it: a launcher stops every process once
+    one exits, and one that exited first could get the main process killed before it printed. One still alive
+    after `MAIN_PROCESS_GRACE_SECONDS` (the main process did not fail the same way) prints its own error.
+    Any other exception passes.
+    """
+    try:
+        yield
+    except UsageError as error:
+        message = f"{prog or os.path.basename(sys.argv[0])}: error: {one_line(error)}"
+        if _rank() != "0":
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the launcher's SIGTERM ends the wait, quietly
+            time.sleep(MAIN_PROCESS_GRACE_SECONDS)
+            message = f"[rank {_rank()}] {message}"
+        print(message, file=sys.stderr, flush=True)
+        sys.exit(USAGE_ERROR_STATUS)
+
+
+def did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
+    """` (did you mean --x?)` for the names of `known` close to `name`, or '' when none is."""
+    matches = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.7)
+    if not matches:
+        return ""
+    return " (did you mean " + " or ".join(f"{prefix}{match}" for match in matches) + "?)"
+
+
+def read_recipe(path: str) -> dict[str, Any]:
+    """The mapping in the recipe YAML `path`; a missing file, bad YAML or a non-mapping is a one-line UsageError."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            recipe = yaml.safe_load(file)
+    except FileNotFoundError:
+        raise UsageError(f"--config: no such file or folder: {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"--config: {path} is a folder; give a recipe .yaml file") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
+        problem = " ".join(part for part in (error.problem, f"({error.context})" if error.context else "") if part)
+        hint = "; YAML indents with spaces, not tabs" if "'\\t'" in str(error.problem) else ""
+        raise UsageError(f"{where}: {problem}{hint}") from None
+    except yaml.YAMLError as error:
+        raise UsageError(f"{path}: {one_line(error)}") from None
+    if not isinstance(recipe, dict):
+        raise UsageError(f"{path}: a recipe is a YAML mapping of fields to values, got {type(recipe).__name__}")
+    return recipe
+
+
+def looks_local(reference: str) -> bool:
+    """Whether `reference` (a model or dataset) is a local path rather than a Hub id, whether or not it exists."""
+    if (
+        reference.startswith((".", "/", "~"))
+        or reference.endswith(tuple(DATA_FILE_BUILDERS))
+        or os.path.exists(reference)
+    ):
+        return True
+    # `org/name` is a Hub id unless `org` is a folder here: then it is that folder's `name`.
+    first, separator, _ = reference.partition("/")
+    return bool(separator) and os.path.isdir(first)
+
+
+def check_local_path(field: str, reference: str) -> None:
+    """Raises a UsageError naming `field` when `reference` looks local (`looks_local`) and does not exist.
+
+    A dataset reference may list several files separated by commas; each is checked.
+    """
+    for part in str(reference).split(","):
+        part = part.strip()
+        if not part or not looks_local(part):
+            continue
+        path = pathlib.Path(part).expanduser()
+        if path.exists():
+            continue
+        parent = next((p for p in path.parents if p.is_dir()), None)
+        names = [entry.name for entry in itertools.islice(parent.iterdir(), 1000)] if parent is not None else []
+        missing = path.relative_to(parent).parts[0] if parent is not None else path.name
+        hint = did_you_mean(missing, names, prefix="" if parent in (None, pathlib.Path(".")) else f"{parent}/")
+        raise UsageError(f"{field}: no such file or folder: {part}{hint}")
+
+
+def recipe_paths(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, reference) for every model and dataset a recipe mapping names, mixture members included."""
+    found = [(name, settings[name]) for name in PATH_FIELDS if isinstance(settings.get(name), str)]
+    mixture = settings.get("dataset_mixture")
+    members = mixture.get("datasets") if isinstance(mixture, Mapping) else None
+    for index, member in enumerate(members if isinstance(members, list) else []):
+        if isinstance(member, Mapping) and isinstance(member.get("id"), str):
+            found.append((f"dataset_mixture.datasets[{index}].id", member["id"]))
+    return found
+
+
+def _command_line_value(args: list[str], name: str) -> str | None:
+    """The value of the last `--name value` / `--name=value` in `args` (argparse's rule), or None."""
+    value = None
+    for index, token in enumerate(args):
+        if token == f"--{name}" and index + 1 < len(args):
+            value = args[index + 1]
+        elif token.startswith(f"--{name}="):
+            value = token.split("=", 1)[1]
+    return value
+
+
+def split_config_option(args: list[str]) -> list[str]:
+    """`args` with `--config=RECIPE` written `--config RECIPE`, the only form TRL's parser reads."""
+    return [part for token in args for part in (token.split("=", 1) if token.startswith("--config=") else [token])]
+
+
+def recipe_argument(args: list[str]) -> str | None:
+    """The recipe of `--config RECIPE` in `args` (the first, as TRL's parser reads it), or None."""
+    args = split_config_option(args)
+    if "--config" not in args:
+        return None
+    index = args.index("--config")
+    if index + 1 == len(args):
+        raise UsageError("--config needs a recipe file, e.g. --config recipes/tiny/sft/config_cpu.yaml")
+    return args[index + 1]
+
+
+def check_command_line(args: list[str]) -> None:
+    """The checks a training script's command line gets before TRL loads: the `--config` recipe is valid YAML,
+    and the models and datasets it and the command line name exist where they look local (`check_local_path`)."""
+    config = recipe_argument(args)
+    settings = read_recipe(config) if config is not None else {}
+    for name in PATH_FIELDS:
+        value = _command_line_value(args, name)
+        if value is not None:
+            settings[name] = value
+    for field, reference in recipe_paths(settings):
+        check_local_path(field, reference)

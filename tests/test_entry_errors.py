@@ -1,0 +1,203 @@
+"""The entry scripts as users run them: a mistake is one line on stderr, exit status 2, before any model loads.
+
+Each error class of sft.py / grpo.py runs the script as a subprocess from a user's working directory whose `data/`
+holds empty `tiny-model/`, `tiny-sft/`, `tiny-math/` folders (the tiny recipes' paths): a script that got as far as
+loading them would fail there with another error. `--help` starts with what the script does and lists `--config` and the reward names, with no warning.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from open_r1.rewards import REWARD_FUNCS_REGISTRY
+from open_r1.utils.launch import accelerate_command, launch_environment
+from tests.support import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+SCRIPTS = REPO_ROOT / "src" / "open_r1"
+TINY_SFT = REPO_ROOT / "recipes" / "tiny" / "sft" / "config_cpu.yaml"
+TINY_GRPO = REPO_ROOT / "recipes" / "tiny" / "grpo" / "config_cpu.yaml"
+# What the user waits for a mistyped local path: well below the 40-60 s of Hub retries it cost before.
+LOCAL_PATH_SECONDS = 5.0
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A working directory laid out as the tiny recipes expect, but with empty `data/tiny-*` folders, and two small
+    datasets."""
+    data = tmp_path / "data"
+    for name in ("tiny-model", "tiny-sft", "tiny-math"):
+        (data / name).mkdir(parents=True)
+    (data / "plain.jsonl").write_text('{"question": "1+1?", "answer": "2"}\n')
+    (data / "prompts.jsonl").write_text('{"prompt": "1+1?", "level": 1}\n')
+    return tmp_path
+
+
+def run(script: str, *args: str, cwd, online: bool = False) -> tuple[subprocess.CompletedProcess, float]:
+    """`python src/open_r1/<script> <args>` from `cwd`; `online` lets it reach the Hub (the default is offline)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
+    if online:
+        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+            env.pop(name, None)
+    start = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / script), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+    return result, time.monotonic() - start
+
+
+def error_line(result: subprocess.CompletedProcess, script: str, whole_stderr: bool = True) -> str:
+    """The one `<script>: error: ...` line; `whole_stderr`: it is all of stderr."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith(f"{script}: error: ")]
+    assert len(errors) == 1, result.stderr[-3000:]
+    if whole_stderr:
+        assert result.stderr == errors[0] + "\n"
+    return errors[0]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("script, recipe", [("sft.py", TINY_SFT), ("grpo.py", TINY_GRPO)])
+def test_a_mistyped_local_model_path_fails_at_once_without_the_hub(workdir, script, recipe):
+    result, seconds = run(
+        script, "--config", str(recipe), "--model_name_or_path", "data/tiny-modle", cwd=workdir, online=True
+    )
+    line = error_line(result, script)
+    assert (
+        line
+        == f"{script}: error: model_name_or_path: no such file or folder: data/tiny-modle (did you mean data/tiny-model?)"
+    )
+    assert seconds < LOCAL_PATH_SECONDS
+
+
+@pytest.mark.timeout(120)
+def test_a_mistyped_local_dataset_path_fails_at_once_without_the_hub(workdir):
+    result, seconds = run(
+        "sft.py", "--config", str(TINY_SFT), "--dataset_name", "data/plian.jsonl", cwd=workdir, online=True
+    )
+    line = error_line(result, "sft.py")
+    assert line.endswith("dataset_name: no such file or folder: data/plian.jsonl (did you mean data/plain.jsonl?)")
+    assert seconds < LOCAL_PATH_SECONDS
+
+
+@pytest.mark.timeout(120)
+def test_a_tab_in_the_recipe_is_named_by_file_line_and_column(workdir):
+    recipe = workdir / "recipe.yaml"
+    recipe.write_text(TINY_SFT.read_text().replace("\nmax_steps:", "\n\tmax_steps:"))
+    line = error_line(run("sft.py", "--config", str(recipe), cwd=workdir)[0], "sft.py")
+    number = recipe.read_text().splitlines().index("\tmax_steps: 60") + 1
+    assert line.startswith(f"sft.py: error: {recipe}:{number}:1: found character '\\t' that cannot start any token")
+
+
+@pytest.mark.timeout(300)
+def test_an_unknown_recipe_field_is_named_with_the_close_known_one(workdir):
+    recipe = workdir / "recipe.yaml"
+    recipe.write_text(TINY_SFT.read_text().replace("\nlearning_rate:", "\nlearnig_rate:"))
+    line = error_line(run("sft.py", "--config", str(recipe), cwd=workdir)[0], "sft.py")
+    assert (
+        line == f"sft.py: error: {recipe}: unknown field learnig_rate (did you mean learning_rate?); --help lists them"
+    )
+
+
+@pytest.mark.timeout(300)
+def test_a_field_the_mode_ignores_names_both_fields(workdir):
+    result, _ = run("grpo.py", "--config", str(TINY_GRPO), "--vllm_gpu_memory_utilization", "0.5", cwd=workdir)
+    line = error_line(result, "grpo.py")
+    assert "vllm_gpu_memory_utilization: 0.5 has no effect with use_vllm: false" in line
+
+
+@pytest.mark.timeout(300)
+def test_sft_names_the_columns_found_and_expected_before_loading_the_model(workdir):
+    result, _ = run("sft.py", "--config", str(TINY_SFT), "--dataset_name", "data/plain.jsonl", cwd=workdir)
+    line = error_line(result, "sft.py", whole_stderr=False)  # warnings of the run's set-up come first
+    assert "data/plain.jsonl (split 'train') has columns ['question', 'answer']" in line
+    assert "assistant_only_loss: true needs conversations: a 'messages' column" in line
+
+
+@pytest.mark.timeout(300)
+def test_grpo_names_the_column_a_reward_needs_before_loading_the_model(workdir):
+    result, _ = run("grpo.py", "--config", str(TINY_GRPO), "--dataset_name", "data/prompts.jsonl", cwd=workdir)
+    line = error_line(result, "grpo.py", whole_stderr=False)
+    assert (
+        "has columns ['prompt', 'level']; the 'accuracy' reward (reward_funcs) needs a 'solution' or 'answer'" in line
+    )
+
+
+@pytest.mark.timeout(300)
+def test_grpo_checks_the_think_prefill_once_the_tokenizer_is_loaded_before_the_model(workdir, tiny_model):
+    # A tokenizer without its model: the run must stop before it looks for the weights.
+    tokenizer = workdir / "data" / "tokenizer-only"
+    tokenizer.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tiny_model / name, tokenizer / name)
+    (workdir / "data" / "math.jsonl").write_text('{"prompt": "1+1?", "solution": "2"}\n')
+    prefilling = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}"
+    )
+    result, _ = run(
+        "grpo.py", "--config", str(TINY_GRPO), "--model_name_or_path", "data/tokenizer-only",
+        "--dataset_name", "data/math.jsonl", "--chat_template", prefilling, cwd=workdir,
+    )  # fmt: skip
+    line = error_line(result, "grpo.py", whole_stderr=False)
+    assert "The chat template ends the prompt with `<think>`" in line and "think_prefilled: true" in line
+
+
+@pytest.mark.timeout(300)
+def test_under_accelerate_launch_with_two_processes_the_error_line_appears_once(workdir):
+    command = accelerate_command(
+        "sft.py", str(TINY_SFT.relative_to(REPO_ROOT)), "--learnig_rate", "1e-3", num_processes=2
+    )
+    result = subprocess.run(
+        command, cwd=workdir, env=launch_environment("ddp.yaml"), capture_output=True, text=True, timeout=280
+    )
+    output = result.stdout + result.stderr
+    wanted = "sft.py: error: unknown option --learnig_rate (did you mean --learning_rate?); --help lists them"
+    assert output.count(wanted) == 1 and output.count(": error: ") == 1, output[-4000:]
+    # Both processes stopped before any traceback of theirs; the main one with status 2, the other waiting for it.
+    assert f'File "{SCRIPTS}' not in output, output[-4000:]
+    assert re.search(r"rank\s*: 0 \(local_rank: 0\)\n\s*exitcode\s*: 2 ", output), output[-4000:]
+    # accelerate 1.15 reports a failed process with its own ChildFailedError traceback and exits with 1: not ours.
+    assert result.returncode != 0
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "script, description",
+    [
+        ("sft.py", "Supervised fine-tuning (SFT): distil reasoning traces into a model."),
+        ("grpo.py", "GRPO: reinforcement learning with verifiable rewards (the R1-Zero / R1 recipe)."),
+    ],
+)
+def test_help_starts_with_the_description_then_config_and_lists_the_rewards(workdir, script, description):
+    result, _ = run(script, "--help", cwd=workdir)
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"usage: {script} [--config RECIPE.yaml] [--FIELD VALUE ...]"
+    assert lines[2] == description
+    assert lines[4] == "recipe:" and lines[5].startswith("  --config RECIPE.yaml")
+    if script == "grpo.py":
+        reward_help = re.search(r"--reward_funcs .*?\(default", result.stdout, re.DOTALL).group(0)
+        listed = set(re.findall(r"\w+", reward_help))
+        assert set(REWARD_FUNCS_REGISTRY) <= listed, set(REWARD_FUNCS_REGISTRY) - listed
+
+
+@pytest.mark.timeout(120)
+def test_generate_help_has_its_description_and_no_warning(workdir):
+    result, _ = run("generate.py", "--help", cwd=workdir)
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "usage: generate.py --hf-dataset DATASET --model MODEL [--OPTION VALUE ...]"
+    assert lines[2].startswith("Generates completions for a dataset with a distilabel pipeline")
+    result, _ = run("generate.py", "--hf-dataset", "data/plian.jsonl", "--model", "m", cwd=workdir)
+    assert error_line(result, "generate.py").endswith(
+        "--hf-dataset: no such file or folder: data/plian.jsonl (did you mean data/plain.jsonl?)"
+    )

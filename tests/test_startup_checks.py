@@ -1,0 +1,221 @@
+"""open_r1.startup_checks: fields the chosen mode ignores, and the dataset columns SFT and GRPO need, refused at start."""
+
+import types
+
+import pytest
+from datasets import Dataset, DatasetDict
+from trl import ModelConfig
+
+from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser, ScriptArguments, SFTConfig
+from open_r1.rewards import CODE_REWARD_NAMES, REWARD_FUNCS_REGISTRY
+from open_r1.startup_checks import (
+    REWARD_COLUMNS,
+    REWARD_PARAMETERS,
+    check_grpo_dataset,
+    check_sft_dataset,
+)
+from open_r1.usage import UsageError
+
+GRPO_RECIPE = "model_name_or_path: m\ndataset_name: d\noutput_dir: out\n"  # reward_funcs: accuracy, format, tag_count
+
+
+def parse(tmp_path, text: str, *args: str, kind: str = "grpo"):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(text)
+    types_ = (
+        (GRPOScriptArguments, GRPOConfig, ModelConfig) if kind == "grpo" else (ScriptArguments, SFTConfig, ModelConfig)
+    )
+    return RecipeParser(types_).parse_args_and_config(["--config", str(recipe), "--use_cpu", "true", *args])
+
+
+# ---------------------------------------------------------------------------------------------
+# Fields the chosen mode ignores
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "setting, named",
+    [
+        ("vllm_gpu_memory_utilization: 0.5", r"vllm_gpu_memory_utilization: 0.5 .*use_vllm: false.*use_vllm: true"),
+        ("vllm_mode: server", "vllm_mode: 'server' has no effect with use_vllm: false"),
+        ("python_tool_wall_seconds: 7", r"python_tool_wall_seconds: 7.*tools: \[\].*tools: \[python\]"),
+        (
+            "cosine_max_len: 100",
+            r"cosine_max_len: 100 .*reward_funcs: \['accuracy', 'format', 'tag_count'\].*cosine in reward_funcs",
+        ),
+        (
+            "think_prefilled: true\nreward_funcs: [accuracy]",
+            r"think_prefilled: true .*\['accuracy'\].*one of format, tag_count, code_format in reward_funcs",
+        ),
+        (
+            "code_scoring_mode: weighted_sum",
+            "code_scoring_mode: 'weighted_sum' .*one of code, cf_code in reward_funcs",
+        ),
+        ("competitive_programming_provider: local", "competitive_programming_provider.*ioi_code, cf_code"),
+        ("code_num_workers: 3", "code_num_workers: 3 .*tools: \\[\\].*or tools"),
+        ("wandb_project: p\nreport_to: none", "wandb_project: 'p' has no effect with report_to: 'none'"),
+        ("benchmarks: [aime24]", r"benchmarks: \['aime24'\].*callbacks: \[\].*push_to_hub_revision"),
+    ],
+)
+def test_a_field_the_mode_ignores_is_an_error_naming_both_fields(tmp_path, setting, named):
+    with pytest.raises(UsageError, match=named):
+        parse(tmp_path, GRPO_RECIPE + setting + "\n")
+
+
+def test_the_same_field_on_the_command_line_is_refused_too(tmp_path):
+    with pytest.raises(UsageError, match="vllm_server_port: 8001 has no effect with use_vllm: false"):
+        parse(tmp_path, GRPO_RECIPE, "--vllm_server_port", "8001")
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "vllm_gpu_memory_utilization: 0.5\nuse_vllm: true",
+        "cosine_max_len: 100\nreward_funcs: [accuracy, cosine]",
+        "python_tool_wall_seconds: 7\ntools: [python]",
+        "code_num_workers: 3\ntools: [python]",
+        "code_language: cpp\nreward_funcs: [code_format]",
+        "wandb_project: p\nreport_to: [wandb]",
+        "benchmarks: [aime24]\ncallbacks: [push_to_hub_revision]",
+        "vllm_mode: colocate",  # its default: setting it changes nothing, whatever the mode
+        "think_prefilled: false",
+    ],
+)
+def test_a_field_its_mode_reads_or_left_at_its_default_passes(tmp_path, setting):
+    parse(tmp_path, GRPO_RECIPE + setting + "\n")
+
+
+def test_a_field_a_compat_rule_implies_is_not_the_recipes_to_answer_for(tmp_path):
+    # Upstream recipes with only e2b_router_url meant code_provider: e2b (read so, with a warning), with any rewards.
+    script_args, _, _ = parse(tmp_path, GRPO_RECIPE + "e2b_router_url: r:8000\n")
+    assert script_args.code_provider == "e2b"
+
+
+def test_sft_recipes_have_no_grpo_modes(tmp_path):
+    parse(
+        tmp_path,
+        "model_name_or_path: m\ndataset_name: d\noutput_dir: out\nwandb_project: p\nreport_to: [wandb]\n",
+        kind="sft",
+    )
+    with pytest.raises(UsageError, match="wandb_project: 'p' has no effect with report_to"):
+        parse(tmp_path, "model_name_or_path: m\ndataset_name: d\noutput_dir: out\nwandb_project: p\n", kind="sft")
+
+
+class _Recorder:
+    """Stands in for GRPOScriptArguments while a reward is built, recording the fields the builder reads."""
+
+    # The sandbox configs are built from these fields once, in GRPOScriptArguments.
+    DERIVED = {
+        "code_sandbox": {"code_provider", "code_num_workers"},
+        "competitive_programming_sandbox": {"competitive_programming_provider", "code_num_workers"},
+    }
+
+    def __init__(self, real):
+        self._real, self.read = real, set()
+
+    def __getattr__(self, name):
+        self.read |= self.DERIVED.get(name, {name})
+        return getattr(self._real, name)
+
+
+def test_reward_parameters_list_exactly_the_rewards_the_registry_builds_with_them():
+    readers: dict[str, set[str]] = {}
+    for reward, build in REWARD_FUNCS_REGISTRY.items():
+        recorder = _Recorder(GRPOScriptArguments(dataset_name="d"))
+        build(recorder)
+        for name in recorder.read:
+            readers.setdefault(name, set()).add(reward)
+    assert readers.pop("code_num_workers") == set(CODE_REWARD_NAMES)  # its rule also counts the python tool
+    assert readers == {name: set(rewards) for name, rewards in REWARD_PARAMETERS.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Dataset columns
+# ---------------------------------------------------------------------------------------------
+
+
+def test_reward_columns_are_the_columns_each_reward_asks_for():
+    completions = [[{"role": "assistant", "content": "```python\nprint(1)\n```"}]]
+    for reward, build in REWARD_FUNCS_REGISTRY.items():
+        function = build(GRPOScriptArguments(dataset_name="d"))
+        call = dict(completions=completions, prompts=[[{"role": "user", "content": "q"}]], completion_ids=[[1, 2]])
+        if reward not in REWARD_COLUMNS:
+            function(**call)  # needs no dataset column
+            continue
+        with pytest.raises(ValueError) as raised:
+            function(**call)
+        for alternatives in REWARD_COLUMNS[reward]:
+            for column in alternatives:
+                assert column in str(raised.value), (reward, column, str(raised.value))
+    assert set(REWARD_COLUMNS) <= set(REWARD_FUNCS_REGISTRY)
+
+
+def dataset(**splits) -> DatasetDict:
+    return DatasetDict({name: Dataset.from_list(rows) for name, rows in splits.items()})
+
+
+CONVERSATION = [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}]
+
+
+def sft_args(**training):
+    script_args = types.SimpleNamespace(dataset_name="data/x", dataset_train_split="train", dataset_test_split="test")
+    training = {"assistant_only_loss": False, "dataset_text_field": "text", "eval_strategy": "no", **training}
+    return script_args, types.SimpleNamespace(**training)
+
+
+def test_sft_reads_conversations_prompt_completion_or_the_text_field():
+    for rows in ([{"messages": CONVERSATION}], [{"prompt": "1+1?", "completion": "2"}], [{"text": "1+1=2"}]):
+        check_sft_dataset(dataset(train=rows), *sft_args())
+    check_sft_dataset(dataset(train=[{"body": "1+1=2"}]), *sft_args(dataset_text_field="body"))
+    check_sft_dataset(dataset(train=[{"input_ids": [1, 2]}]), *sft_args())  # tokenized already
+    with pytest.raises(UsageError) as raised:
+        check_sft_dataset(dataset(train=[{"question": "1+1?", "answer": "2"}]), *sft_args())
+    assert str(raised.value) == (
+        "data/x (split 'train') has columns ['question', 'answer']; SFT needs a 'messages' column (conversations), "
+        "or 'prompt' and 'completion', or 'text' (dataset_text_field)"
+    )
+
+
+def test_assistant_only_loss_needs_conversations():
+    check_sft_dataset(dataset(train=[{"messages": CONVERSATION}]), *sft_args(assistant_only_loss=True))
+    with pytest.raises(
+        UsageError, match=r"columns \['text'\]; assistant_only_loss: true needs conversations: a 'messages'"
+    ):
+        check_sft_dataset(dataset(train=[{"text": "1+1=2"}]), *sft_args(assistant_only_loss=True))
+
+
+def test_the_eval_split_is_checked_when_the_run_evaluates():
+    data = dataset(train=[{"messages": CONVERSATION}], test=[{"text": "x"}])
+    check_sft_dataset(data, *sft_args(assistant_only_loss=True))
+    with pytest.raises(UsageError, match="split 'test'"):
+        check_sft_dataset(data, *sft_args(assistant_only_loss=True, eval_strategy="steps"))
+    with pytest.raises(UsageError, match=r"no split 'validation'.*splits: \['test', 'train'\]"):
+        script_args, training_args = sft_args()
+        script_args.dataset_train_split = "validation"
+        check_sft_dataset(data, script_args, training_args)
+
+
+def grpo_args(reward_funcs, prompt_column="problem"):
+    script_args = types.SimpleNamespace(
+        dataset_name="data/x",
+        dataset_train_split="train",
+        dataset_test_split="test",
+        dataset_prompt_column=prompt_column,
+        reward_funcs=reward_funcs,
+    )
+    return script_args, types.SimpleNamespace(eval_strategy="no")
+
+
+def test_grpo_needs_the_prompt_column_and_the_columns_of_its_rewards():
+    data = dataset(train=[{"problem": "1+1?", "answer": "2"}])
+    check_grpo_dataset(data, *grpo_args(["accuracy", "format"]))  # `answer` is the accuracy reward's other name
+    with pytest.raises(UsageError) as raised:
+        check_grpo_dataset(data, *grpo_args(["accuracy"], prompt_column="prompt"))
+    assert str(raised.value) == (
+        "data/x (split 'train') has columns ['problem', 'answer']; dataset_prompt_column 'prompt' is not one of them"
+    )
+    with pytest.raises(UsageError) as raised:
+        check_grpo_dataset(data, *grpo_args(["format", "code"]))
+    assert str(raised.value).endswith("the 'code' reward (reward_funcs) needs a 'verification_info' column")
+    with pytest.raises(UsageError, match="'accuracy' reward .* needs a 'solution' or 'answer' column"):
+        check_grpo_dataset(dataset(train=[{"problem": "1+1?"}]), *grpo_args(["accuracy"]))

@@ -1,0 +1,138 @@
+"""open_r1.usage: one-line usage errors, recipe YAML errors with their place, local paths that do not exist."""
+
+import os
+
+import pytest
+
+from open_r1 import usage
+from open_r1.usage import (
+    UsageError,
+    check_command_line,
+    check_local_path,
+    exit_on_usage_error,
+    looks_local,
+    read_recipe,
+)
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A working directory with a `data/` folder holding `tiny-model/`."""
+    (tmp_path / "data" / "tiny-model").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_a_tab_in_a_recipe_is_reported_at_its_line_and_column(tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("model_name_or_path: m\nlearning_rate: 1.0e-3\n\tmax_steps: 2\n")
+    with pytest.raises(UsageError) as raised:
+        read_recipe(str(recipe))
+    message = str(raised.value)
+    assert message.startswith(f"{recipe}:3:1: found character '\\t' that cannot start any token")
+    assert "spaces, not tabs" in message and "\n" not in message
+
+
+def test_other_yaml_errors_are_one_line_with_their_place(tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("reward_funcs: [accuracy, format\nmax_steps: 2\n")
+    with pytest.raises(UsageError, match=rf"^{recipe}:\d+:\d+: .*flow sequence") as raised:
+        read_recipe(str(recipe))
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "text, error",
+    [("- a\n- b\n", "a recipe is a YAML mapping of fields to values, got list"), ("", "got NoneType")],
+)
+def test_a_recipe_must_be_a_mapping(tmp_path, text, error):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(text)
+    with pytest.raises(UsageError, match=error):
+        read_recipe(str(recipe))
+
+
+def test_a_missing_recipe_or_a_missing_recipe_argument_is_named(tmp_path):
+    with pytest.raises(UsageError, match="--config: no such file or folder: nope.yaml"):
+        check_command_line(["--config", "nope.yaml"])
+    with pytest.raises(UsageError, match="--config needs a recipe file"):
+        check_command_line(["--max_steps", "2", "--config"])
+
+
+@pytest.mark.parametrize(
+    "reference, local",
+    [
+        ("./model", True),
+        ("/abs/model", True),
+        ("~/model", True),
+        ("train.jsonl", True),
+        ("data/tiny-modle", True),  # data/ is a folder here
+        ("data", True),
+        ("Qwen/Qwen2.5-1.5B-Instruct", False),  # no Qwen/ folder here: a Hub id
+        ("gpt2", False),
+    ],
+)
+def test_what_looks_local(workdir, reference, local):
+    assert looks_local(reference) is local
+
+
+def test_a_missing_local_path_names_the_field_and_the_close_existing_one(workdir):
+    with pytest.raises(UsageError) as raised:
+        check_local_path("model_name_or_path", "data/tiny-modle")
+    assert str(raised.value) == (
+        "model_name_or_path: no such file or folder: data/tiny-modle (did you mean data/tiny-model?)"
+    )
+    check_local_path("model_name_or_path", "data/tiny-model")
+    check_local_path("model_name_or_path", "Qwen/Qwen2.5-1.5B-Instruct")  # left to the Hub
+
+
+def test_each_file_of_a_comma_separated_dataset_is_checked(workdir):
+    (workdir / "data" / "a.jsonl").write_text("{}\n")
+    check_local_path("dataset_name", "data/a.jsonl")
+    with pytest.raises(
+        UsageError, match=r"^dataset_name: no such file or folder: data/b.jsonl \(did you mean data/a.jsonl\?\)$"
+    ):
+        check_local_path("dataset_name", "data/a.jsonl, data/b.jsonl")
+
+
+def test_the_command_line_and_the_recipe_paths_are_checked_the_command_line_winning(workdir):
+    recipe = workdir / "recipe.yaml"
+    recipe.write_text(
+        "model_name_or_path: data/missing-model\ndataset_mixture:\n  datasets:\n    - id: data/missing.jsonl\n"
+    )
+    with pytest.raises(UsageError, match="^model_name_or_path: no such file or folder: data/missing-model"):
+        check_command_line(["--config", str(recipe)])
+    with pytest.raises(UsageError, match=r"^dataset_mixture.datasets\[0\].id: no such file or folder"):
+        check_command_line([f"--config={recipe}", "--model_name_or_path", "data/tiny-model"])
+    recipe.write_text("model_name_or_path: data/tiny-model\n")
+    with pytest.raises(UsageError, match="^dataset_name: no such file or folder: ./nope$"):
+        check_command_line(["--config", str(recipe), "--dataset_name=./nope"])
+    check_command_line(["--config", str(recipe), "--dataset_name", "open-r1/OpenR1-Math-220k"])
+
+
+def test_the_main_process_prints_one_line_and_exits_with_status_2(monkeypatch, capsys):
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        with exit_on_usage_error("sft.py"):
+            raise UsageError("learning_rate:\n  must be positive")
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == "sft.py: error: learning_rate: must be positive\n"
+
+
+def test_other_processes_wait_for_the_main_one_and_report_only_if_still_alive(monkeypatch, capsys):
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setattr(usage, "MAIN_PROCESS_GRACE_SECONDS", 0.01)
+    with pytest.raises(SystemExit) as exited:
+        with exit_on_usage_error("sft.py"):
+            raise UsageError("bad")
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == "[rank 1] sft.py: error: bad\n"
+
+
+def test_other_errors_pass_through():
+    with pytest.raises(KeyError):
+        with exit_on_usage_error("sft.py"):
+            raise KeyError("not the user's mistake")
+    assert issubclass(UsageError, ValueError)  # callers that catch ValueError still do
+    assert os.environ.get("RANK") in (None, "0")
