@@ -86,19 +86,3 @@ def test_r1_distill_template_prefills_think_and_the_format_rewards_accept_its_co
     completion = "Two plus two.\n</think>\n<answer>\n\\boxed{4}\n</answer>"
     rewards = {f.__name__: f([completion], solution=["$4$"]) for f in get_reward_funcs(script_args)}
     assert rewards == {"accuracy_reward": [1.0], "format_reward": [1.0], "tag_count_reward": [1.0]}
-
-
-@pytest.mark.parametrize("config_class", [SFTConfig, GRPOConfig])
-def test_a_recipes_bf16_false_wins_over_the_accelerate_configs_mixed_precision(config_class, monkeypatch, tmp_path):
-    # `accelerate launch` with recipes/accelerate_configs/*.yaml exports mixed_precision=bf16; transformers
-    # would otherwise fall back to it and train under bf16 autocast although the recipe says bf16: false.
-    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
-    config = config_class(output_dir=str(tmp_path), bf16=False, use_cpu=True)
-    assert config.mixed_precision == "no"
-
-
-@pytest.mark.parametrize("config_class", [SFTConfig, GRPOConfig])
-def test_a_recipe_that_leaves_precision_alone_keeps_bf16(config_class, monkeypatch, tmp_path):
-    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
-    config = config_class(output_dir=str(tmp_path), use_cpu=True)
-    assert config.bf16 is True and config.mixed_precision == "bf16"

@@ -1,6 +1,6 @@
 """What every training script does around `trainer.train()`: logging, resuming, saving, pushing.
 
-    checkpoint = start_run(script_args, training_args, model_args)   # seed, logging, resume point, Hub, wandb
+    checkpoint = start_run(script_args, training_args, model_args)   # seed, logging, precision, resume point, Hub, wandb
     train_dataset, eval_dataset = training_splits(dataset, script_args, training_args)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
     finish_training(trainer, training_args, script_args, tokenizer, train_result, len(train_dataset))
@@ -20,6 +20,7 @@ import transformers
 from transformers import set_seed
 
 from .hub import check_hub_revision_exists
+from .launch_settings import apply_launch_settings
 from .wandb_logging import init_wandb_training
 
 logger = logging.getLogger("open_r1")
@@ -106,9 +107,11 @@ def discard_earlier_checkpoints(training_args) -> list[str]:
 
 
 def start_run(script_args, training_args, model_args) -> str | None:
-    """Seeds, sets up logging, checks the Hub revision and wandb; returns the checkpoint to resume from."""
+    """Seeds, sets up logging, settles the launch's precision, checks the Hub revision and wandb; returns the checkpoint
+    to resume from."""
     set_seed(training_args.seed)
     setup_logging(training_args)
+    apply_launch_settings(training_args)
     logger.info("Model parameters %s", model_args)
     logger.info("Script parameters %s", script_args)
     logger.info("Training parameters %s", training_args)
