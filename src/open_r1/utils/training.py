@@ -138,6 +138,21 @@ def training_splits(dataset, script_args, training_args):
     return dataset[script_args.dataset_train_split], dataset[script_args.dataset_test_split]
 
 
+def model_card_name(training_args) -> str:
+    """The model's name on its card: the Hub repository's, else output_dir's (transformers' rule for `push_to_hub`)."""
+    if training_args.hub_model_id:
+        return training_args.hub_model_id.split("/")[-1]
+    return os.path.basename(os.path.normpath(training_args.output_dir))
+
+
+def hub_dataset_id(dataset_name: str | None) -> str | None:
+    """`dataset_name` when it is a Hub dataset id; None for local files or folders, which the card would link to the
+    Hub as if they were datasets there."""
+    if dataset_name is None or any(os.path.exists(part) for part in dataset_name.split(",")):
+        return None
+    return dataset_name
+
+
 def finish_training(trainer, training_args, script_args, tokenizer, train_result, num_train_rows: int) -> None:
     """Logs metrics, saves model and tokenizer, writes the model card, evaluates and pushes as configured."""
     metrics = train_result.metrics
@@ -151,7 +166,11 @@ def finish_training(trainer, training_args, script_args, tokenizer, train_result
     trainer.save_model(training_args.output_dir)
     logger.info("Model saved to %s", training_args.output_dir)
 
-    card_kwargs = {"dataset_name": script_args.dataset_name, "tags": ["open-r1"]}
+    card_kwargs = {
+        "model_name": model_card_name(training_args),
+        "dataset_name": hub_dataset_id(script_args.dataset_name),
+        "tags": ["open-r1"],
+    }
     if trainer.accelerator.is_main_process:
         trainer.create_model_card(**card_kwargs)
         # Training switches the KV cache off; inference wants it back on.
