@@ -21,6 +21,7 @@ from transformers import set_seed
 
 from .hub import check_hub_revision_exists
 from .launch_settings import apply_launch_settings
+from .resume import finished_run, report_changed_settings
 from .wandb_logging import init_wandb_training
 
 logger = logging.getLogger("open_r1")
@@ -108,7 +109,8 @@ def discard_earlier_checkpoints(training_args) -> list[str]:
 
 def start_run(script_args, training_args, model_args) -> str | None:
     """Seeds, sets up logging, settles the launch's precision, checks the Hub revision and wandb; returns the checkpoint
-    to resume from."""
+    to resume from. A run whose checkpoint already reached this command's max_steps (or num_train_epochs) says so and
+    exits 0 here (see open_r1.utils.resume)."""
     set_seed(training_args.seed)
     setup_logging(training_args)
     apply_launch_settings(training_args)
@@ -116,10 +118,25 @@ def start_run(script_args, training_args, model_args) -> str | None:
     logger.info("Script parameters %s", script_args)
     logger.info("Training parameters %s", training_args)
     checkpoint = resolve_checkpoint(training_args)
+    if checkpoint is not None:
+        finished = finished_run(checkpoint, training_args)
+        if finished is not None:
+            logger.info(finished)
+            _exit_without_training()
+        report_changed_settings(checkpoint, training_args)
     check_hub_revision_exists(training_args)
     if "wandb" in training_args.report_to:
         init_wandb_training(training_args)
     return checkpoint
+
+
+def _exit_without_training() -> None:
+    """Exits with status 0 on every process, leaving the process group (if any) cleanly."""
+    import torch.distributed
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    sys.exit(0)
 
 
 def training_splits(dataset, script_args, training_args):
