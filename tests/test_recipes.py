@@ -3,6 +3,7 @@ is valid for accelerate."""
 
 import pathlib
 import re
+import warnings
 
 import pytest
 from trl import ModelConfig
@@ -34,7 +35,11 @@ def test_there_are_sft_and_grpo_recipes():
 
 @pytest.mark.parametrize("recipe", training_recipes(), ids=lambda p: str(p.relative_to(RECIPES)))
 def test_recipe_parses(recipe):
-    script_args, training_args, model_args = parse_recipe(recipe)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        script_args, training_args, model_args = parse_recipe(recipe)
+    # transformers 5 renamed gradient_checkpointing*; the old names warn on every run.
+    assert not [str(w.message) for w in caught if "checkpointing" in str(w.message)]
     assert model_args.model_name_or_path
     assert training_args.output_dir
     assert script_args.dataset_name or script_args.dataset_mixture
@@ -123,19 +128,3 @@ def test_r1_distill_template_prefills_think_and_the_format_rewards_accept_its_co
     completion = "Two plus two.\n</think>\n<answer>\n\\boxed{4}\n</answer>"
     rewards = {f.__name__: f([completion], solution=["$4$"]) for f in get_reward_funcs(script_args)}
     assert rewards == {"accuracy_reward": [1.0], "format_reward": [1.0], "tag_count_reward": [1.0]}
-
-
-@pytest.mark.parametrize("config_class", [SFTConfig, GRPOConfig])
-def test_a_recipes_bf16_false_wins_over_the_accelerate_configs_mixed_precision(config_class, monkeypatch, tmp_path):
-    # `accelerate launch` with recipes/accelerate_configs/*.yaml exports mixed_precision=bf16; transformers
-    # would otherwise fall back to it and train under bf16 autocast although the recipe says bf16: false.
-    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
-    config = config_class(output_dir=str(tmp_path), bf16=False, use_cpu=True)
-    assert config.mixed_precision == "no"
-
-
-@pytest.mark.parametrize("config_class", [SFTConfig, GRPOConfig])
-def test_a_recipe_that_leaves_precision_alone_keeps_bf16(config_class, monkeypatch, tmp_path):
-    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
-    config = config_class(output_dir=str(tmp_path), use_cpu=True)
-    assert config.bf16 is True and config.mixed_precision == "bf16"

@@ -47,14 +47,19 @@ from open_r1.startup_checks import check_grpo_dataset
 from open_r1.tools.training import python_tool_environment
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
+<<<<<<< HEAD
 from open_r1.utils.model_utils import check_think_prefill
+=======
+from open_r1.utils.resume import TiedWeightsResume
+>>>>>>> h28-precision
 from open_r1.utils.training import finish_training, start_run, training_splits
 
 logger = logging.getLogger("open_r1")
 
 
-class PromptTruncatingGRPOTrainer(GRPOTrainer):
-    """TRL's GRPOTrainer that keeps only the last `max_prompt_length` tokens of each prompt, as TRL 0.18 did.
+class PromptTruncatingGRPOTrainer(TiedWeightsResume, GRPOTrainer):
+    """TRL's GRPOTrainer that keeps only the last `max_prompt_length` tokens of each prompt, as TRL 0.18 did (and
+    resumes models with tied embeddings without a false "missing keys" warning, `TiedWeightsResume`).
 
     TRL 1.16 removed the option; upstream recipes set it. Prompts are cut after the chat template, on the left
     (the end of a prompt, where the generation starts, is kept), before generation, so the model generates

@@ -37,9 +37,14 @@ from open_r1.data.mixtures import add_system_prompt
 from open_r1.startup_checks import check_sft_dataset
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
+from open_r1.utils.resume import TiedWeightsResume
 from open_r1.utils.training import finish_training, start_run, training_splits
 
 logger = logging.getLogger("open_r1")
+
+
+class ResumingSFTTrainer(TiedWeightsResume, SFTTrainer):
+    """TRL's SFTTrainer that resumes models with tied embeddings without a false "missing keys" warning."""
 
 
 def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: ModelConfig):
@@ -52,7 +57,7 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: Mod
     tokenizer = get_tokenizer(model_args, training_args)
     model = get_model(model_args, training_args, tokenizer)
 
-    trainer = SFTTrainer(
+    trainer = ResumingSFTTrainer(
         model=model,
         args=training_args,
         train_dataset=train_dataset,

@@ -1,4 +1,8 @@
-"""End-to-end tests launch the entry scripts as users do, through `open_r1.utils.launch` (as `make demo` does)."""
+"""End-to-end tests launch the entry scripts as users do, through `open_r1.utils.launch` (as `make demo` does).
+
+`accelerate_launch` for runs that must succeed, `failed_launch` for ones that must fail, and `assert_quiet` for the
+warnings the project's own recipes must not cause.
+"""
 
 import json
 import pathlib
@@ -34,3 +38,38 @@ def accelerate_launch(
 
 def log_history(output_dir: pathlib.Path) -> list[dict]:
     return json.loads((output_dir / "trainer_state.json").read_text())["log_history"]
+
+
+def failed_launch(
+    script: str, config: str, *args: str, accelerate_config: str = "ddp.yaml", num_processes: int = 1, env=None
+) -> subprocess.CompletedProcess:
+    """`accelerate_launch` for a launch expected to fail: its exit status and combined output, within 10 minutes."""
+    command = launch.accelerate_command(
+        script, config, *args, accelerate_config=accelerate_config, num_processes=num_processes
+    )
+    result = subprocess.run(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=launch.launch_environment(accelerate_config, env=env),
+        cwd=launch.REPO_ROOT,
+        timeout=600,
+    )
+    assert result.returncode != 0, f"the launch was expected to fail:\n{result.stdout[-4000:]}"
+    return result
+
+
+# Warnings that runs of the project's own recipes used to print on every run (issue 28), each a sign of a setting
+# that does not say what it means.
+NOISE = (
+    "`gradient_checkpointing` is deprecated",  # a recipe using transformers 4's name
+    "find_unused_parameters=True was specified",  # DDP searching for unused parameters that do not exist
+    "There were missing keys in the checkpoint",  # resuming a model with tied embeddings
+)
+
+
+def assert_quiet(output: str) -> None:
+    """Fails with the first line of each warning in `NOISE` that `output` holds."""
+    found = [line for line in output.splitlines() if any(noise in line for noise in NOISE)]
+    assert not found, "noise in the run's output:\n" + "\n".join(found[:10])

@@ -1,8 +1,10 @@
-"""The recipes' own DeepSpeed configs (zero2.yaml, zero3.yaml) on 2 CPU processes, as users launch them on 8 GPUs.
+"""The recipes' own accelerate configs on 2 CPU processes, as users launch them on 8 GPUs, under either precision.
 
-Only the process count and the CPU switches change on the command line: `--num_processes 2` for accelerate,
-and `--bf16 true` so the training config's precision matches the accelerate config's `mixed_precision: bf16`
-(the tiny recipes train in fp32 otherwise); the recipes already set `use_cpu: true`.
+Only the process count changes on the command line (`--num_processes 2`); the tiny recipes set `use_cpu: true`.
+Every shipped config (ddp, zero2, zero3, fsdp) x `bf16: true/false` either trains 2 steps or fails before the model
+loads with one line naming both settings: the recipe's `bf16` decides the precision although every config says
+`mixed_precision: bf16` (open_r1.utils.launch_settings), and FSDP, which accelerate runs on GPUs only, fails.
+zero3 x the recipe's own `bf16: false` runs in `make test`; the other combinations are slow.
 """
 
 import json
@@ -10,18 +12,21 @@ import json
 import pytest
 from transformers import AutoModelForCausalLM
 
-from tests.support.launch import accelerate_launch, log_history
+from tests.support.launch import accelerate_launch, failed_launch, log_history
+
+GRPO_RECIPE = "recipes/tiny/grpo/config_cpu.yaml"
+FULL_PRECISION = "Precision: full (float32), as the recipe says (bf16: false)"
 
 
-def run(script, recipe, assets, output_dir, accelerate_config, *extra):
+def run(script, recipe, assets, output_dir, accelerate_config, *extra, bf16="true", launch=accelerate_launch):
     data = assets["tiny-sft"] if script == "sft.py" else assets["tiny-math"]
-    return accelerate_launch(
+    return launch(
         script,
         recipe,
         "--model_name_or_path", str(assets["tiny-model"]),
         "--dataset_name", str(data),
         "--output_dir", str(output_dir),
-        "--bf16", "true",
+        "--bf16", bf16,
         "--save_steps", "2",
         *extra,
         accelerate_config=accelerate_config,
@@ -41,22 +46,50 @@ def assert_two_process_deepspeed_run(output_dir):
 
 
 @pytest.mark.e2e
-def test_grpo_on_two_processes_with_zero3(tiny_assets, tmp_path):
+def test_grpo_on_two_processes_with_zero3_in_the_recipes_full_precision(tiny_assets, tmp_path):
     output_dir = tmp_path / "grpo-zero3"
-    run("grpo.py", "recipes/tiny/grpo/config_cpu.yaml", tiny_assets, output_dir, "zero3.yaml", "--max_steps", "2")
+    result = run("grpo.py", GRPO_RECIPE, tiny_assets, output_dir, "zero3.yaml", "--max_steps", "2", bf16="false")
+    assert FULL_PRECISION in result.stdout
     assert_two_process_deepspeed_run(output_dir)
     assert [e["step"] for e in log_history(output_dir) if "reward" in e] == [1, 2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "accelerate_config, bf16",
+    [
+        ("ddp.yaml", "true"),
+        ("ddp.yaml", "false"),
+        ("zero2.yaml", "true"),
+        ("zero2.yaml", "false"),
+        ("zero3.yaml", "true"),
+    ],
+)
+def test_grpo_trains_two_steps_on_two_processes(tiny_assets, tmp_path, accelerate_config, bf16):
+    output_dir = tmp_path / "grpo"
+    result = run("grpo.py", GRPO_RECIPE, tiny_assets, output_dir, accelerate_config, "--max_steps", "2", bf16=bf16)
+    assert (FULL_PRECISION in result.stdout) == (bf16 == "false")
+    if accelerate_config.startswith("zero"):
+        assert_two_process_deepspeed_run(output_dir)
+    assert [e["step"] for e in log_history(output_dir) if "reward" in e] == [1, 2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bf16", ["true", "false"])
+def test_fsdp_on_a_cpu_fails_before_the_model_loads_naming_both_settings(tiny_assets, tmp_path, bf16):
+    result = run("grpo.py", GRPO_RECIPE, tiny_assets, tmp_path / "grpo", "fsdp.yaml", bf16=bf16, launch=failed_launch)
+    message = "distributed_type: FSDP cannot run with use_cpu: true"
+    assert message in result.stdout
+    assert "Loading weights" not in result.stdout, "the model loaded before the launch was refused"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("accelerate_config", ["zero2.yaml", "zero3.yaml"])
 def test_grpo_on_two_processes_trains_and_resumes(tiny_assets, tmp_path, accelerate_config):
     output_dir = tmp_path / "grpo"
-    run("grpo.py", "recipes/tiny/grpo/config_cpu.yaml", tiny_assets, output_dir, accelerate_config, "--max_steps", "4")
+    run("grpo.py", GRPO_RECIPE, tiny_assets, output_dir, accelerate_config, "--max_steps", "4")
     assert_two_process_deepspeed_run(output_dir)
-    resumed = run(
-        "grpo.py", "recipes/tiny/grpo/config_cpu.yaml", tiny_assets, output_dir, accelerate_config, "--max_steps", "6"
-    )
+    resumed = run("grpo.py", GRPO_RECIPE, tiny_assets, output_dir, accelerate_config, "--max_steps", "6")
     assert f"resuming training at {output_dir / 'checkpoint-4'}" in resumed.stdout + resumed.stderr
     assert [e["step"] for e in log_history(output_dir) if "reward" in e] == [1, 2, 3, 4, 5, 6]
 

@@ -7,7 +7,7 @@ from trl import ModelConfig, TrlParser
 
 from open_r1.configs import GRPOConfig, GRPOScriptArguments
 from open_r1.grpo import prepare_prompts
-from tests.support.launch import accelerate_launch, log_history
+from tests.support.launch import accelerate_launch, assert_quiet, log_history
 
 TINY_RECIPE = "recipes/tiny/grpo/config_cpu.yaml"
 
@@ -31,7 +31,8 @@ def grpo_args(tiny_assets, output_dir, *extra):
 @pytest.mark.e2e
 def test_grpo_trains_logs_rewards_saves_and_resumes(tiny_assets, tmp_path):
     output_dir = tmp_path / "grpo"
-    accelerate_launch("grpo.py", TINY_RECIPE, *grpo_args(tiny_assets, output_dir, "--max_steps", "4"))
+    first = accelerate_launch("grpo.py", TINY_RECIPE, *grpo_args(tiny_assets, output_dir, "--max_steps", "4"))
+    assert_quiet(first.stdout)
 
     history = [entry for entry in log_history(output_dir) if "reward" in entry]
     assert [entry["step"] for entry in history] == [1, 2, 3, 4]
@@ -49,6 +50,8 @@ def test_grpo_trains_logs_rewards_saves_and_resumes(tiny_assets, tmp_path):
 
     resumed = accelerate_launch("grpo.py", TINY_RECIPE, *grpo_args(tiny_assets, output_dir, "--max_steps", "6"))
     assert f"resuming training at {output_dir / 'checkpoint-4'}" in resumed.stdout + resumed.stderr
+    assert "max_steps: 4 -> 6 (takes effect)" in resumed.stdout
+    assert_quiet(resumed.stdout)
     assert [e["step"] for e in log_history(output_dir) if "reward" in e] == [1, 2, 3, 4, 5, 6]
 
 

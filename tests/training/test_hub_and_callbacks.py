@@ -9,6 +9,7 @@ from transformers import TrainerControl, TrainerState
 
 from open_r1.utils.callbacks import PushToHubRevisionCallback, get_callbacks
 from open_r1.utils.hub import check_hub_revision_exists, push_to_hub_revision
+from open_r1.utils.resume import RecordTrainingArguments
 from open_r1.utils.wandb_logging import init_wandb_training
 
 
@@ -101,7 +102,8 @@ def test_only_the_main_process_pushes():
 
 def test_callbacks_are_built_by_name_and_unknown_names_are_listed():
     assert [type(c) for c in get_callbacks(training_args(callbacks=["push_to_hub_revision"]), None)] == [
-        PushToHubRevisionCallback
+        RecordTrainingArguments,
+        PushToHubRevisionCallback,
     ]
     with pytest.raises(ValueError, match="Unknown callback 'push_to_hub'.*push_to_hub_revision"):
         get_callbacks(training_args(callbacks=["push_to_hub"]), None)

@@ -1,9 +1,13 @@
-"""SFT end to end on CPU: the user's launch command trains the tiny model, saves it, and resumes."""
+"""SFT end to end on CPU: the user's launch command trains the tiny model, saves it, and resumes; a finished run
+asked again does not train, a resumed one says which of its changed settings apply; none of it prints the
+warnings the project's recipes used to cause (tests.support.launch.NOISE)."""
+
+import json
 
 import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from tests.support.launch import accelerate_launch, log_history
+from tests.support.launch import accelerate_launch, assert_quiet, log_history
 
 
 @pytest.mark.e2e
@@ -16,7 +20,8 @@ def test_sft_trains_saves_and_resumes_from_the_last_checkpoint(tiny_assets, tmp_
         "--save_steps", "8", "--logging_steps", "2",
     ]  # fmt: skip
 
-    accelerate_launch("sft.py", "recipes/tiny/sft/config_cpu.yaml", *common, "--max_steps", "16")
+    first = accelerate_launch("sft.py", "recipes/tiny/sft/config_cpu.yaml", *common, "--max_steps", "16")
+    assert_quiet(first.stdout)
     losses = [entry["loss"] for entry in log_history(output_dir) if "loss" in entry]
     assert len(losses) == 8
     assert losses[-1] < losses[0] - 0.5, f"loss did not go down: {losses}"
@@ -26,10 +31,27 @@ def test_sft_trains_saves_and_resumes_from_the_last_checkpoint(tiny_assets, tmp_
     assert tokenizer.eos_token == "<|im_end|>"
     assert model.generation_config.eos_token_id == tokenizer.eos_token_id
     assert model.config.use_cache is True
-    assert (output_dir / "README.md").exists(), "model card"
+    assert "# Model Card for tiny-sft\n" in (output_dir / "README.md").read_text()  # the recipe's hub_model_id
 
-    resumed = accelerate_launch("sft.py", "recipes/tiny/sft/config_cpu.yaml", *common, "--max_steps", "24")
+    # The same run asked again, with a new learning rate: it is finished, so it says so and trains nothing.
+    again = accelerate_launch(
+        "sft.py", "recipes/tiny/sft/config_cpu.yaml", *common, "--max_steps", "16", "--learning_rate", "1e-4"
+    )
+    assert f"Nothing to train: {output_dir / 'checkpoint-16'} is at step 16" in again.stdout
+    assert "*** Train ***" not in again.stdout
+    assert not (output_dir / "checkpoint-17").exists()
+
+    resumed = accelerate_launch(
+        "sft.py", "recipes/tiny/sft/config_cpu.yaml", *common, "--max_steps", "24", "--learning_rate", "1e-4"
+    )
     assert f"resuming training at {output_dir / 'checkpoint-16'}" in resumed.stdout + resumed.stderr
+    assert "learning_rate: 0.003 -> 0.0001 (ignored: 0.003 stays" in resumed.stdout
+    assert "max_steps: 16 -> 24 (takes effect)" in resumed.stdout
+    assert_quiet(resumed.stdout)
     history = log_history(output_dir)
     steps = [entry["step"] for entry in history if "loss" in entry]
     assert steps == list(range(2, 25, 2)), "the resumed run continues the first one's log instead of restarting"
+    # As reported: the cosine schedule of 24 steps, scaled by the checkpoint's 3e-3 rather than the new 1e-4.
+    after_resume = next(entry for entry in history if entry["step"] == 18 and "learning_rate" in entry)
+    assert 2e-4 < after_resume["learning_rate"] < 3e-3, after_resume
+    assert json.loads((output_dir / "trainer_state.json").read_text())["global_step"] == 24

@@ -1,8 +1,8 @@
-"""Which checkpoint a restarted run resumes from."""
+"""Which checkpoint a restarted run resumes from; what the model card is called and which dataset it links."""
 
 import types
 
-from open_r1.utils.training import resolve_checkpoint
+from open_r1.utils.training import hub_dataset_id, model_card_name, resolve_checkpoint
 
 
 def make_checkpoint(output_dir, step, complete=True):
@@ -39,3 +39,20 @@ def test_a_checkpoint_whose_save_was_interrupted_is_skipped(tmp_path, caplog):
 def test_an_explicit_resume_path_wins(tmp_path):
     make_checkpoint(tmp_path, 10)
     assert resolve_checkpoint(args(tmp_path, "/elsewhere/checkpoint-3")) == "/elsewhere/checkpoint-3"
+
+
+def test_the_model_card_is_named_after_the_hub_repository_else_the_output_dir(tmp_path):
+    named = types.SimpleNamespace(hub_model_id="open-r1/OpenR1-Distill-7B", output_dir=str(tmp_path / "out"))
+    assert model_card_name(named) == "OpenR1-Distill-7B"
+    unnamed = types.SimpleNamespace(hub_model_id=None, output_dir=str(tmp_path / "data" / "tiny-sft-out") + "/")
+    assert model_card_name(unnamed) == "tiny-sft-out"
+
+
+def test_the_model_card_links_hub_datasets_only(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "tiny-sft").mkdir(parents=True)
+    (tmp_path / "train.jsonl").write_text("{}")
+    assert hub_dataset_id("open-r1/Mixture-of-Thoughts") == "open-r1/Mixture-of-Thoughts"
+    assert hub_dataset_id("data/tiny-sft") is None
+    assert hub_dataset_id("train.jsonl,more.jsonl") is None
+    assert hub_dataset_id(None) is None

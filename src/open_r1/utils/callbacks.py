@@ -1,4 +1,9 @@
-"""Trainer callbacks selected by name in a recipe (`callbacks: [push_to_hub_revision]`).
+"""Trainer callbacks: the ones every run has, and those selected by name in a recipe (`callbacks: [push_to_hub_revision]`).
+
+Every run: `RecordTrainingArguments` (open_r1.utils.resume) writes the training arguments into each checkpoint, for a
+resumed run to say which of its settings differ.
+
+By name:
 
 - `push_to_hub_revision`: after each save, uploads the checkpoint to the Hub branch
   `<hub_model_revision>-step-<global_step>` in the background and, when the recipe lists
@@ -15,6 +20,7 @@ from types import SimpleNamespace
 from transformers import TrainerCallback
 
 from .hub import push_to_hub_revision
+from .resume import RecordTrainingArguments
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +72,9 @@ CALLBACKS = {"push_to_hub_revision": PushToHubRevisionCallback}
 
 
 def get_callbacks(training_args, model_args) -> list[TrainerCallback]:
-    """The callbacks named by `training_args.callbacks`; an unknown name fails with the known ones."""
-    callbacks = []
+    """`RecordTrainingArguments`, then the callbacks named by `training_args.callbacks`; an unknown name fails with
+    the known ones."""
+    callbacks = [RecordTrainingArguments()]
     for name in training_args.callbacks:
         if name not in CALLBACKS:
             raise ValueError(f"Unknown callback {name!r} in `callbacks`; known callbacks: {sorted(CALLBACKS)}")

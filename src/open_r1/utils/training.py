@@ -1,6 +1,6 @@
 """What every training script does around `trainer.train()`: logging, resuming, saving, pushing.
 
-    checkpoint = start_run(script_args, training_args, model_args)   # seed, logging, resume point, Hub, wandb
+    checkpoint = start_run(script_args, training_args, model_args)   # seed, logging, precision, resume point, Hub, wandb
     train_dataset, eval_dataset = training_splits(dataset, script_args, training_args)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
     finish_training(trainer, training_args, script_args, tokenizer, train_result, len(train_dataset))
@@ -20,6 +20,8 @@ import transformers
 from transformers import set_seed
 
 from .hub import check_hub_revision_exists
+from .launch_settings import apply_launch_settings
+from .resume import finished_run, report_changed_settings
 from .wandb_logging import init_wandb_training
 
 logger = logging.getLogger("open_r1")
@@ -106,17 +108,35 @@ def discard_earlier_checkpoints(training_args) -> list[str]:
 
 
 def start_run(script_args, training_args, model_args) -> str | None:
-    """Seeds, sets up logging, checks the Hub revision and wandb; returns the checkpoint to resume from."""
+    """Seeds, sets up logging, settles the launch's precision, checks the Hub revision and wandb; returns the checkpoint
+    to resume from. A run whose checkpoint already reached this command's max_steps (or num_train_epochs) says so and
+    exits 0 here (see open_r1.utils.resume)."""
     set_seed(training_args.seed)
     setup_logging(training_args)
+    apply_launch_settings(training_args)
     logger.info("Model parameters %s", model_args)
     logger.info("Script parameters %s", script_args)
     logger.info("Training parameters %s", training_args)
     checkpoint = resolve_checkpoint(training_args)
+    if checkpoint is not None:
+        finished = finished_run(checkpoint, training_args)
+        if finished is not None:
+            logger.info(finished)
+            _exit_without_training()
+        report_changed_settings(checkpoint, training_args)
     check_hub_revision_exists(training_args)
     if "wandb" in training_args.report_to:
         init_wandb_training(training_args)
     return checkpoint
+
+
+def _exit_without_training() -> None:
+    """Exits with status 0 on every process, leaving the process group (if any) cleanly."""
+    import torch.distributed
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    sys.exit(0)
 
 
 def training_splits(dataset, script_args, training_args):
@@ -135,6 +155,21 @@ def training_splits(dataset, script_args, training_args):
     return dataset[script_args.dataset_train_split], dataset[script_args.dataset_test_split]
 
 
+def model_card_name(training_args) -> str:
+    """The model's name on its card: the Hub repository's, else output_dir's (transformers' rule for `push_to_hub`)."""
+    if training_args.hub_model_id:
+        return training_args.hub_model_id.split("/")[-1]
+    return os.path.basename(os.path.normpath(training_args.output_dir))
+
+
+def hub_dataset_id(dataset_name: str | None) -> str | None:
+    """`dataset_name` when it is a Hub dataset id; None for local files or folders, which the card would link to the
+    Hub as if they were datasets there."""
+    if dataset_name is None or any(os.path.exists(part) for part in dataset_name.split(",")):
+        return None
+    return dataset_name
+
+
 def finish_training(trainer, training_args, script_args, tokenizer, train_result, num_train_rows: int) -> None:
     """Logs metrics, saves model and tokenizer, writes the model card, evaluates and pushes as configured."""
     metrics = train_result.metrics
@@ -148,7 +183,11 @@ def finish_training(trainer, training_args, script_args, tokenizer, train_result
     trainer.save_model(training_args.output_dir)
     logger.info("Model saved to %s", training_args.output_dir)
 
-    card_kwargs = {"dataset_name": script_args.dataset_name, "tags": ["open-r1"]}
+    card_kwargs = {
+        "model_name": model_card_name(training_args),
+        "dataset_name": hub_dataset_id(script_args.dataset_name),
+        "tags": ["open-r1"],
+    }
     if trainer.accelerator.is_main_process:
         trainer.create_model_card(**card_kwargs)
         # Training switches the KV cache off; inference wants it back on.

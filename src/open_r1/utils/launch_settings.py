@@ -1,0 +1,110 @@
+"""How the recipe and the `accelerate launch` configuration combine: one precision rule, and backends that cannot run.
+
+    apply_launch_settings(training_args)   # start_run() calls it first, before any dataset or model loads
+
+- **Precision**: the recipe's `fp16` / `bf16` decide (`recipe_precision`). TRL resolves an unset `bf16` to True,
+  so `bf16: false` was asked for. transformers' TrainingArguments instead takes the accelerate config's
+  `mixed_precision` (exported as ACCELERATE_MIXED_PRECISION; bf16 in every file of recipes/accelerate_configs)
+  whenever neither is true, so `bf16: false` still trained under bf16 autocast. Here the precision the Trainer
+  hands to its Accelerator (`training_args.mixed_precision`) becomes the recipe's, and under an accelerate
+  DeepSpeed launch the DeepSpeed plugin (and the ZeRO-3 weight partitioning it sets up for `from_pretrained`)
+  is rebuilt with it, so accelerate, DeepSpeed and the Trainer agree. The environment is read, never written.
+  A DeepSpeed config file whose `bf16`/`fp16` disagrees with the recipe fails here, naming both.
+- **Backends that cannot run where the recipe runs** fail here, in one line naming both settings, instead of
+  after the model has loaded: `distributed_type: FSDP` on a CPU (accelerate 1.15 applies FSDP on accelerators
+  only: the shipped fsdp.yaml crashes in the Trainer, another one silently trains without sharding), and
+  `distributed_type: DEEPSPEED` with ACCELERATE_USE_CPU=true (accelerate then drops DeepSpeed while ZeRO-3 has
+  already partitioned the weights, and the first forward pass fails with "The size of tensor a (0) must match
+  the size of tensor b"). DeepSpeed runs on a CPU without that variable: the recipe's `use_cpu: true` is enough.
+
+Not covered: precision inside a DeepSpeed config passed with `--deepspeed` (transformers fills its "auto"
+values from the recipe and reports mismatches itself), and fp8.
+"""
+
+import logging
+import os
+
+from open_r1.usage import UsageError
+
+logger = logging.getLogger("open_r1")
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "false").lower() in ("1", "true", "yes")
+
+
+def recipe_precision(training_args) -> str:
+    """The mixed precision the recipe asks for: 'fp16', 'bf16' or 'no' (full precision)."""
+    if training_args.fp16:
+        return "fp16"
+    if training_args.bf16:
+        return "bf16"
+    return "no"
+
+
+def check_backend_runs_here(training_args) -> None:
+    """Fails, naming both settings, when the accelerate config's backend cannot run where this run trains."""
+    if _env_flag("ACCELERATE_USE_FSDP") and training_args.device.type == "cpu":
+        cpu_setting = "use_cpu: true" if training_args.use_cpu else "no GPU"
+        raise UsageError(
+            f"The accelerate config's distributed_type: FSDP cannot run with {cpu_setting}: accelerate applies FSDP on "
+            "GPUs only; on a CPU launch with recipes/accelerate_configs/ddp.yaml or zero3.yaml"
+        )
+    if _env_flag("ACCELERATE_USE_DEEPSPEED") and _env_flag("ACCELERATE_USE_CPU"):
+        raise UsageError(
+            "ACCELERATE_USE_CPU=true turns off the accelerate config's distributed_type: DEEPSPEED (accelerate would "
+            "train the ZeRO-partitioned model without DeepSpeed); unset ACCELERATE_USE_CPU: DeepSpeed runs on a CPU "
+            "by itself, with the recipe's use_cpu: true"
+        )
+
+
+def _deepspeed_plugin(precision: str):
+    """The accelerate DeepSpeed plugin of this launch, under `precision` (what TrainingArguments builds from the
+    launch's environment, with the recipe's precision instead of the accelerate config's)."""
+    from accelerate.utils import DeepSpeedPlugin
+
+    plugin = DeepSpeedPlugin()
+    try:
+        plugin.set_mixed_precision(precision)
+    except ValueError as error:  # the DeepSpeed config file enables the other 16-bit type
+        raise UsageError(f"{_precision_setting(precision)} in the recipe, but {error}") from None
+    for dtype in ("bf16", "fp16"):
+        enabled = plugin.deepspeed_config.get(dtype, {}).get("enabled")
+        if str(enabled).lower() == "true" and dtype != precision:
+            config_file = os.environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE", "the DeepSpeed config")
+            raise UsageError(
+                f"{config_file} sets {dtype}.enabled: true but the recipe sets {_precision_setting(precision)}; make "
+                f"them agree (or set {dtype}.enabled: auto)"
+            )
+    # ZeRO-3 partitions the weights inside from_pretrained, in the dtype this global configuration names.
+    plugin.set_deepspeed_weakref()
+    return plugin
+
+
+def _precision_setting(precision: str) -> str:
+    return {"fp16": "fp16: true", "bf16": "bf16: true"}.get(precision, "bf16: false")
+
+
+def apply_recipe_precision(training_args) -> str:
+    """Makes the recipe's precision the one the Trainer, accelerate and DeepSpeed use; returns it."""
+    precision = recipe_precision(training_args)
+    launched = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+    if training_args.mixed_precision != precision:
+        training_args.mixed_precision = precision
+        # An accelerate DeepSpeed launch: TrainingArguments built the plugin under the launch's precision.
+        if training_args.deepspeed_plugin is not None and not training_args.deepspeed:
+            training_args.deepspeed_plugin = _deepspeed_plugin(precision)
+    if launched != precision:
+        logger.info(
+            "Precision: %s, as the recipe says (%s); the accelerate config's mixed_precision: %s does not apply",
+            "full (float32)" if precision == "no" else precision,
+            _precision_setting(precision),
+            launched,
+        )
+    return precision
+
+
+def apply_launch_settings(training_args) -> None:
+    """The launch checks, then the recipe's precision; before anything loads."""
+    check_backend_runs_here(training_args)
+    apply_recipe_precision(training_args)

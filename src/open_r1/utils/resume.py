@@ -1,0 +1,152 @@
+"""Resuming a run from a checkpoint: never past the run's end, and saying what this command changes.
+
+    checkpoint = resolve_checkpoint(training_args)        # open_r1.utils.training: which checkpoint, if any
+    finished = finished_run(checkpoint, training_args)    # a message when nothing is left to train, else None
+    report_changed_settings(checkpoint, training_args)    # one block: what differs from the checkpoint's run
+    callbacks = [RecordTrainingArguments(), ...]          # writes training_args.json into each checkpoint
+    class MyTrainer(TiedWeightsResume, SFTTrainer): ...   # no "missing keys ['lm_head.weight']" on resume
+
+- `finished_run`: transformers checks `max_steps` only after a step, so resuming a checkpoint that already reached
+  it trained one step more (a finished `--max_steps 2` run asked again went to step 3). `start_run` logs the
+  message and exits 0 instead: the run is done; raising `max_steps` (or `num_train_epochs`) continues it and
+  `overwrite_output_dir: true` starts afresh.
+- `report_changed_settings`: compares this command's training arguments with the ones the checkpoint's run
+  recorded (`RecordTrainingArguments`, JSON beside trainer_state.json) and says, for each difference, whether it
+  takes effect. Resuming restores the optimizer and scheduler states, so the learning rate, weight decay and Adam
+  settings stay the checkpoint's (`KEPT_FROM_CHECKPOINT`); it restores the random state too, so a new seed only
+  changes the data order. Checkpoints saved before this record existed are only named as such.
+- `TiedWeightsResume`: a model whose output layer is tied to its embeddings saves the shared tensor once;
+  transformers' Trainer (5.x) loads the checkpoint, finds `lm_head.weight` "missing" and warns, though the tied
+  layer holds the loaded weights. The mixin leaves out missing keys that are tied to a loaded one.
+
+Not covered: the dataset and model arguments (only training arguments are recorded), and DeepSpeed or FSDP
+checkpoints' own loading (they report no missing keys).
+"""
+
+import json
+import logging
+import os
+
+from transformers import TrainerCallback
+
+logger = logging.getLogger("open_r1")
+
+TRAINING_ARGS_FILE = "training_args.json"
+
+# Settings that a resumed run takes from the checkpoint (the states that restore them), not from the command.
+KEPT_FROM_CHECKPOINT = {
+    "learning_rate": "optimizer and scheduler states",
+    "weight_decay": "optimizer state",
+    "adam_beta1": "optimizer state",
+    "adam_beta2": "optimizer state",
+    "adam_epsilon": "optimizer state",
+}
+# Settings that take effect with a consequence worth saying.
+PARTLY_IN_EFFECT = {
+    "seed": "only the data order follows it; the random state (sampling, dropout) is restored from the checkpoint",
+    "per_device_train_batch_size": "the batches already trained are skipped by count, so other rows are skipped",
+    "gradient_accumulation_steps": "the batches already trained are skipped by count, so other rows are skipped",
+}
+# Where a resumed run is, not how it trains.
+NOT_COMPARED = {"resume_from_checkpoint", "overwrite_output_dir"}
+
+
+def _read_json(path: str) -> dict | None:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return json.load(file)
+    except (OSError, ValueError):
+        return None
+
+
+def finished_run(checkpoint: str, training_args) -> str | None:
+    """Why there is nothing left to train from `checkpoint` under this command's limits, or None."""
+    state = _read_json(os.path.join(checkpoint, "trainer_state.json")) or {}
+    step = state.get("global_step", 0)
+    if training_args.max_steps > 0:
+        if step < training_args.max_steps:
+            return None
+        reached = f"max_steps: {training_args.max_steps}"
+    else:
+        epoch = state.get("epoch") or 0.0
+        if epoch < training_args.num_train_epochs:
+            return None
+        reached = f"num_train_epochs: {training_args.num_train_epochs:g}"
+    return (
+        f"Nothing to train: {checkpoint} is at step {step}, and this run ends at {reached}. Raise it to train further, "
+        "or set overwrite_output_dir: true to start afresh."
+    )
+
+
+def _effect(name: str, before) -> str:
+    if name in KEPT_FROM_CHECKPOINT:
+        return f"ignored: {before!r} stays, restored with the checkpoint's {KEPT_FROM_CHECKPOINT[name]}"
+    if name in PARTLY_IN_EFFECT:
+        return f"takes effect; {PARTLY_IN_EFFECT[name]}"
+    return "takes effect"
+
+
+def changed_settings(checkpoint: str, training_args) -> list[str] | None:
+    """'name: before -> now (effect)' for each training argument that differs from the checkpoint's run; None when
+    the checkpoint has no record of them."""
+    recorded = _read_json(os.path.join(checkpoint, TRAINING_ARGS_FILE))
+    if recorded is None:
+        return None
+    current = _as_json(training_args)
+    lines = []
+    for name in sorted(set(recorded) | set(current)):
+        if name in NOT_COMPARED or recorded.get(name) == current.get(name):
+            continue
+        before, now = recorded.get(name), current.get(name)
+        lines.append(f"{name}: {before!r} -> {now!r} ({_effect(name, before)})")
+    return lines
+
+
+def report_changed_settings(checkpoint: str, training_args) -> None:
+    """Logs, on the main process, which settings of this command differ from the checkpoint's and which apply."""
+    if not training_args.should_log:
+        return
+    lines = changed_settings(checkpoint, training_args)
+    if lines is None:
+        logger.info(
+            "%s has no %s (saved before open-r1 recorded it): its settings cannot be compared with this command's",
+            checkpoint,
+            TRAINING_ARGS_FILE,
+        )
+    elif lines:
+        logger.warning(
+            "Resuming from %s with settings that differ from that run's:\n  %s", checkpoint, "\n  ".join(lines)
+        )
+    else:
+        logger.info("Resuming from %s with the settings of that run", checkpoint)
+
+
+def _as_json(training_args) -> dict:
+    # A round trip through JSON, so that the comparison sees what the checkpoint's file holds (tuples as lists...).
+    return json.loads(json.dumps(training_args.to_dict(), default=str))
+
+
+class RecordTrainingArguments(TrainerCallback):
+    """Writes the run's training arguments as JSON into each checkpoint, for a later resume to compare with.
+
+    transformers' own training_args.bin is a pickle: reading it would run whatever code the file names.
+    """
+
+    def on_save(self, args, state, control, **kwargs):
+        if not args.should_save:
+            return
+        checkpoint = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+        if os.path.isdir(checkpoint):
+            with open(os.path.join(checkpoint, TRAINING_ARGS_FILE), "w", encoding="utf-8") as file:
+                json.dump(_as_json(args), file, indent=2, sort_keys=True)
+
+
+class TiedWeightsResume:
+    """Trainer mixin: resuming a model with tied weights does not report the tied copies as missing keys."""
+
+    def _issue_warnings_after_load(self, load_result) -> None:
+        tied = getattr(self.model, "all_tied_weights_keys", None) or {}
+        missing = set(load_result.missing_keys)
+        # A tied key shares its tensor with its source: loading the source loaded it.
+        really_missing = [key for key in load_result.missing_keys if key not in tied or tied[key] in missing]
+        super()._issue_warnings_after_load(load_result._replace(missing_keys=really_missing))

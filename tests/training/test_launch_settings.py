@@ -1,0 +1,118 @@
+"""The recipe's bf16/fp16 decide the precision under any accelerate config; backends that cannot run fail first.
+
+What `accelerate launch` exports is set here with monkeypatch.setenv, as the launcher would; the launched runs
+are in tests/training/test_distributed.py.
+"""
+
+import json
+import os
+
+import pytest
+
+from open_r1.configs import GRPOConfig, SFTConfig
+from open_r1.utils.launch_settings import apply_launch_settings, check_backend_runs_here, recipe_precision
+
+# What `accelerate launch --config_file recipes/accelerate_configs/zero3.yaml` exports for the DeepSpeed plugin.
+ZERO3_LAUNCH = {
+    "ACCELERATE_USE_DEEPSPEED": "true",
+    "ACCELERATE_DEEPSPEED_ZERO_STAGE": "3",
+    "ACCELERATE_DEEPSPEED_ZERO3_INIT": "true",
+    "ACCELERATE_DEEPSPEED_OFFLOAD_OPTIMIZER_DEVICE": "none",
+    "ACCELERATE_DEEPSPEED_OFFLOAD_PARAM_DEVICE": "none",
+    "ACCELERATE_MIXED_PRECISION": "bf16",
+}
+
+
+@pytest.fixture
+def clean_accelerate_state():
+    """The DeepSpeed configuration and accelerate state a test leaves are global: reset them after it."""
+    from accelerate.state import AcceleratorState
+    from transformers.integrations import unset_hf_deepspeed_config
+
+    yield
+    unset_hf_deepspeed_config()
+    AcceleratorState._reset_state(reset_partial_state=True)
+
+
+def test_the_recipes_flags_name_the_precision(tmp_path):
+    assert recipe_precision(SFTConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False)) == "no"
+    assert recipe_precision(SFTConfig(output_dir=str(tmp_path), use_cpu=True)) == "bf16"  # TRL's default
+    assert recipe_precision(SFTConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, fp16=True)) == "fp16"
+
+
+@pytest.mark.parametrize("config_class", [SFTConfig, GRPOConfig])
+def test_bf16_false_wins_over_the_accelerate_configs_mixed_precision(config_class, monkeypatch, tmp_path):
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    config = config_class(output_dir=str(tmp_path), bf16=False, use_cpu=True)
+    # transformers falls back to what the launch exported; the Trainer hands this to its Accelerator.
+    assert config.mixed_precision == "bf16"
+    environment = dict(os.environ)
+    apply_launch_settings(config)
+    assert config.mixed_precision == "no"
+    assert dict(os.environ) == environment, "the environment is read, never written"
+
+
+@pytest.mark.parametrize("config_class", [SFTConfig, GRPOConfig])
+def test_a_recipe_that_leaves_precision_alone_keeps_bf16(config_class, monkeypatch, tmp_path):
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    config = config_class(output_dir=str(tmp_path), use_cpu=True)
+    apply_launch_settings(config)
+    assert config.bf16 is True and config.mixed_precision == "bf16"
+
+
+def test_a_full_precision_recipe_under_zero3_partitions_and_trains_in_float32(
+    monkeypatch, tmp_path, clean_accelerate_state
+):
+    from transformers.integrations.deepspeed import deepspeed_config, is_deepspeed_zero3_enabled
+
+    for name, value in ZERO3_LAUNCH.items():
+        monkeypatch.setenv(name, value)
+    config = SFTConfig(output_dir=str(tmp_path), bf16=False, use_cpu=True)
+    # What TrainingArguments built from the launch: DeepSpeed in bf16, while the Trainer expects float32.
+    assert config.deepspeed_plugin.deepspeed_config["bf16"]["enabled"] is True
+    apply_launch_settings(config)
+    assert config.mixed_precision == "no"
+    assert config.deepspeed_plugin.deepspeed_config["bf16"]["enabled"] is False
+    assert config.deepspeed_plugin.zero_stage == 3
+    # The configuration from_pretrained partitions the weights under (ZeRO-3's zero.Init) says float32 too.
+    assert is_deepspeed_zero3_enabled()
+    assert deepspeed_config()["bf16"]["enabled"] is False
+
+
+def test_a_deepspeed_config_file_that_enables_bf16_against_the_recipe_is_named(
+    monkeypatch, tmp_path, clean_accelerate_state
+):
+    ds_config = tmp_path / "ds.json"
+    ds_config.write_text(json.dumps({"zero_optimization": {"stage": 2}, "bf16": {"enabled": True}}))
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
+    monkeypatch.setenv("ACCELERATE_DEEPSPEED_CONFIG_FILE", str(ds_config))
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    config = SFTConfig(output_dir=str(tmp_path / "out"), bf16=False, use_cpu=True)
+    with pytest.raises(ValueError) as error:
+        apply_launch_settings(config)
+    message = str(error.value)
+    assert "\n" not in message
+    assert f"{ds_config} sets bf16.enabled: true but the recipe sets bf16: false" in message
+
+
+def test_fsdp_on_a_cpu_fails_naming_both_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
+    config = SFTConfig(output_dir=str(tmp_path), use_cpu=True)
+    with pytest.raises(ValueError, match="distributed_type: FSDP cannot run with use_cpu: true") as error:
+        check_backend_runs_here(config)
+    assert "\n" not in str(error.value)
+
+
+def test_deepspeed_with_accelerate_use_cpu_fails_naming_both_settings(monkeypatch, tmp_path):
+    # accelerate would run the ZeRO-3-partitioned model without DeepSpeed: "The size of tensor a (0) must match".
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
+    monkeypatch.setenv("ACCELERATE_USE_CPU", "true")
+    config = SFTConfig(output_dir=str(tmp_path), use_cpu=True)
+    with pytest.raises(ValueError, match="ACCELERATE_USE_CPU=true turns off .*distributed_type: DEEPSPEED") as error:
+        check_backend_runs_here(config)
+    assert "\n" not in str(error.value)
+
+
+def test_plain_data_parallel_on_a_cpu_runs(monkeypatch, tmp_path):
+    monkeypatch.setenv("ACCELERATE_USE_CPU", "true")
+    check_backend_runs_here(SFTConfig(output_dir=str(tmp_path), use_cpu=True))
