@@ -1,14 +1,18 @@
 """Builds the tiny model, tokenizer and datasets used by the CPU recipes, the tests and `make demo`.
 
-    python scripts/make_tiny_model.py                    # data/tiny-model, data/tiny-sft, data/tiny-math
+    python scripts/make_tiny_model.py                    # data/tiny-model, data/tiny-sft, data/tiny-math, ...
     python scripts/make_tiny_model.py --output_dir DIR --hidden_size 128 --num_layers 4
 
 Nothing is downloaded: the tokenizer is trained here and the model is randomly initialised
-(see open_r1.tasks.tiny_model for what is built).
+(see open_r1.tasks.tiny_model for what is built). It also writes tiny-math's held-out problems as
+`tiny-math-test.jsonl` (id, problem, answer), the offline evaluator's format
+(`python -m open_r1.evaluate --data_files ...`), so the README's first hour needs no benchmark download.
 """
 
 import argparse
 import dataclasses
+import json
+import pathlib
 
 from open_r1.tasks.tiny_model import TinyModelSpec, build_all
 
@@ -22,8 +26,23 @@ def main():
         )
     args = parser.parse_args()
     spec = TinyModelSpec(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TinyModelSpec)})
-    for name, path in build_all(args.output_dir, spec).items():
+    paths = build_all(args.output_dir, spec)
+    paths["tiny-math-test.jsonl"] = write_evaluation_file(paths["tiny-math"], pathlib.Path(args.output_dir))
+    for name, path in paths.items():
         print(f"{name}: {path}")
+
+
+def write_evaluation_file(math_dataset: pathlib.Path, output_dir: pathlib.Path) -> pathlib.Path:
+    """tiny-math's test split as the offline evaluator's JSONL: one {id, problem, answer} per line."""
+    from datasets import load_from_disk
+
+    path = output_dir / "tiny-math-test.jsonl"
+    with path.open("w", encoding="utf-8") as handle:
+        for index, row in enumerate(load_from_disk(str(math_dataset))["test"]):
+            handle.write(
+                json.dumps({"id": f"tiny-math-{index}", "problem": row["prompt"], "answer": row["answer"]}) + "\n"
+            )
+    return path
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ skips it). Modules, one concern each:
 
 Names for `reward_funcs` are the keys of `REWARD_FUNCS_REGISTRY`; each entry builds its one function from the
 `GRPOScriptArguments` fields (the code rewards from its `code_sandbox` / `competitive_programming_sandbox`).
+`REWARD_DESCRIPTIONS` says in one line what each name scores (the README's reward list is written from it).
 Upstream's module-level code rewards (`code_reward`, ..., which also take upstream's per-call keywords) import from
 here and are built in `open_r1.compat.rewards`.
 """
@@ -108,6 +109,25 @@ REWARD_FUNCS_REGISTRY: dict[str, Callable[[Any], Callable]] = {
 }
 
 
+# One line per reward of the registry, what it scores; the README's reward list is written from it
+# (scripts/write_reward_list.py), and a test keeps its names equal to the registry's.
+REWARD_DESCRIPTIONS: dict[str, str] = {
+    "accuracy": "1 if the final `\\boxed{}` answer equals the gold one (math-verify), else 0",
+    "format": "1 if the completion is exactly `<think>\\n...\\n</think>\\n<answer>\\n...\\n</answer>`, else 0",
+    "reasoning_steps": 'step markers ("Step 1:", "1.", "First,", ...): 1 for three or more, a third each below',
+    "cosine": "correctness scaled by length on a cosine schedule: short right answers earn most (`cosine_*`)",
+    "repetition_penalty": "`repetition_max_penalty` (<= 0) times the share of repeated `repetition_n_grams`-grams",
+    "length": "Kimi 1.5's length reward: shorter is better, never positive for a wrong answer",
+    "code_format": "1 if the think/answer layout holds a fenced code block in `code_language` in its answer, else 0",
+    "tag_count": "0.25 for each of the four think/answer tags present exactly once",
+    "soft_overlong_punishment": "DAPO: 0, then to -1 over the last `soft_punish_cache` tokens of `max_completion_len`",
+    "code": "the fraction of the row's stdin/stdout tests the last code block passes (`code_provider`'s sandbox)",
+    "binary_code": "1 if the last code block passes every test, else 0",
+    "ioi_code": "IOI subtask score (open-r1/ioi rows on Piston, or `verification_info` subtasks)",
+    "cf_code": "Codeforces score (official and `CF_TESTS_FOLDER` tests; -1 without code, -0.1 if it does not compile)",
+}
+
+
 def get_reward_funcs(script_args) -> list[Callable]:
     """The reward functions named by `script_args.reward_funcs`, in order, configured from `script_args`."""
     names = script_args.reward_funcs
@@ -135,6 +155,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "REWARD_DESCRIPTIONS",
     "REWARD_FUNCS_REGISTRY",
     "accuracy_reward",
     "binary_code_reward",
