@@ -5,15 +5,15 @@ Usage, on one node of 8 GPUs with vLLM colocated with training:
     accelerate launch --config_file recipes/accelerate_configs/zero2.yaml src/open_r1/grpo.py \\
         --config recipes/Qwen2.5-1.5B-Instruct/grpo/config_demo.yaml --vllm_mode colocate
 
-with a separate vLLM server (`vllm serve ...` with TRL's settings on other GPUs; see the README):
+with a separate vLLM server (`vllm serve ...` with TRL's settings on other GPUs; see docs/gpu.md):
 
     accelerate launch --config_file recipes/accelerate_configs/zero2.yaml --num_processes 7 src/open_r1/grpo.py \\
         --config recipes/Qwen2.5-1.5B-Instruct/grpo/config_demo.yaml --vllm_mode server
 
 and on one CPU with the tiny model (`python scripts/make_tiny_model.py` first; transformers generation):
 
-    accelerate launch --config_file recipes/accelerate_configs/ddp.yaml --num_processes 1 \\
-        --num_cpu_threads_per_process $(nproc) src/open_r1/grpo.py --config recipes/tiny/grpo/config_cpu.yaml
+    accelerate launch --config_file recipes/accelerate_configs/ddp.yaml --num_processes 1 src/open_r1/grpo.py \\
+        --config recipes/tiny/grpo/config_cpu.yaml
 
 Each row's `dataset_prompt_column` becomes the user turn (after `system_prompt`, if set); every other
 column (solution, verification_info, ...) reaches the reward functions as a keyword argument.

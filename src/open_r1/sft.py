@@ -7,8 +7,8 @@ Usage, on 8 GPUs with DeepSpeed ZeRO-3:
 
 and on one CPU with the tiny model (`python scripts/make_tiny_model.py` first):
 
-    accelerate launch --config_file recipes/accelerate_configs/ddp.yaml --num_processes 1 \\
-        --num_cpu_threads_per_process $(nproc) src/open_r1/sft.py --config recipes/tiny/sft/config_cpu.yaml
+    accelerate launch --config_file recipes/accelerate_configs/ddp.yaml --num_processes 1 src/open_r1/sft.py \\
+        --config recipes/tiny/sft/config_cpu.yaml
 
 Any recipe field can be overridden on the command line (`--learning_rate 1e-5`). A run whose
 output_dir already holds checkpoints resumes from the last one (unless `overwrite_output_dir: true`).

@@ -20,7 +20,7 @@ Stages, each one the project's real code path:
    (GRPO reward and accuracy reward per logged step, from trainer_state.json), and print the table.
 
 Run it with `make demo [MODEL=smollm2]` or `python scripts/demo.py` (see `open_r1.demo.cli`).
-Not covered: vLLM generation, multi-GPU, GPU timings, full-length real-benchmark evaluation (see the README's
+Not covered: vLLM generation, multi-GPU, GPU timings, full-length real-benchmark evaluation (see docs/gpu.md's
 recipes and `make evaluate`).
 """
 
