@@ -151,7 +151,7 @@ def check_ignored_fields(values: Mapping[str, Any], explicit: set[str], defaults
                 mode = ", ".join(f"{switch}: {_shown(values[switch])}" for switch in rule.switches)
                 raise UsageError(
                     f"{name}: {_shown(values[name])} has no effect with {mode}: it needs {rule.needs}; remove {name} "
-                    "or change the mode"
+                    f"(on the command line: --{name} {_shown(defaults[name])}, its default) or change the mode"
                 )
 
 
