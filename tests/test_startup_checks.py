@@ -55,6 +55,11 @@ def parse(tmp_path, text: str, *args: str, kind: str = "grpo"):
         ("code_num_workers: 3", "code_num_workers: 3 .*tools: \\[\\].*or tools"),
         ("wandb_project: p\nreport_to: none", "wandb_project: 'p' has no effect with report_to: 'none'"),
         ("benchmarks: [aime24]", r"benchmarks: \['aime24'\].*callbacks: \[\].*push_to_hub_revision"),
+        ("vllm_enable_sleep_mode: true", "vllm_enable_sleep_mode: true has no effect with use_vllm: false"),
+        (
+            "vllm_enable_sleep_mode: true\nuse_vllm: true\nvllm_mode: server",
+            "vllm_enable_sleep_mode: true has no effect with vllm_mode: 'server': it needs vllm_mode: colocate",
+        ),
     ],
 )
 def test_a_field_the_mode_ignores_is_an_error_naming_both_fields(tmp_path, setting, named):
@@ -78,6 +83,7 @@ def test_the_same_field_on_the_command_line_is_refused_too(tmp_path):
         "wandb_project: p\nreport_to: [wandb]",
         "benchmarks: [aime24]\ncallbacks: [push_to_hub_revision]",
         "vllm_mode: colocate",  # its default: setting it changes nothing, whatever the mode
+        "vllm_enable_sleep_mode: true\nuse_vllm: true\nvllm_mode: colocate",
         "think_prefilled: false",
     ],
 )

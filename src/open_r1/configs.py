@@ -392,8 +392,15 @@ class SFTConfig(trl.SFTConfig, _OpenR1TrainingExtras):
     """TRL's SFTConfig with open-r1's extras."""
 
 
-# The loss formulations TRL 1.16's GRPOTrainer implements; TRL itself only notices another value mid-training.
+# The values TRL 1.16's GRPOTrainer implements for its string-valued fields; TRL itself notices another value only
+# mid-training (the loss, the advantages) or once the model is loaded (vLLM). scale_rewards also takes TRL's booleans.
 GRPO_LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo")
+GRPO_CHOICES: dict[str, tuple] = {
+    "loss_type": GRPO_LOSS_TYPES,
+    "importance_sampling_level": ("token", "sequence"),
+    "scale_rewards": ("group", "batch", "none", True, False),
+    "vllm_mode": ("colocate", "server"),
+}
 
 
 @dataclass
@@ -410,8 +417,12 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
     )
 
     def __post_init__(self):
-        if self.loss_type not in GRPO_LOSS_TYPES:
-            raise ValueError(f"loss_type must be one of {GRPO_LOSS_TYPES}, got {self.loss_type!r}")
+        if isinstance(self.scale_rewards, str) and self.scale_rewards.lower() in ("true", "false"):
+            # `--scale_rewards false` arrives as a string; TRL 0.18's field was a bool, and TRL maps only booleans.
+            self.scale_rewards = self.scale_rewards.lower() == "true"
+        for name, choices in GRPO_CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         if self.max_prompt_length is not None and self.max_prompt_length < 1:
             raise ValueError(
                 f"max_prompt_length must be a positive number of tokens or None, got {self.max_prompt_length}"

@@ -6,8 +6,9 @@
 
 - `check_ignored_fields`: a field the recipe or command line sets (to other than its default) although the
   chosen mode never reads it, e.g. `vllm_gpu_memory_utilization` with `use_vllm: false`, `cosine_max_len` without
-  the `cosine` reward, a `python_tool_*` field without `tools`, `wandb_project` without `report_to: wandb`. The
-  error names the field and the one that decides the mode; silently training without the setting is worse.
+  the `cosine` reward, `vllm_enable_sleep_mode` with `vllm_mode: server`, a `python_tool_*` field without `tools`,
+  `wandb_project` without `report_to: wandb`. The error names the field and the one that decides the mode; silently
+  training without the setting is worse.
 - `check_sft_dataset`: the columns TRL's SFTTrainer can read (`messages` conversations, `prompt` + `completion`,
   or `dataset_text_field`), and conversations when `assistant_only_loss` is set.
 - `check_grpo_dataset`: `dataset_prompt_column` and the columns the rewards of `reward_funcs` read
@@ -99,6 +100,13 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
         switches=("use_vllm",),
         active=lambda values: bool(values["use_vllm"]),
         needs="use_vllm: true",
+    ),
+    ModeOnlyField(
+        # TRL puts only the engine it starts itself (colocated) to sleep; a vLLM server is started apart.
+        applies=lambda name: name == "vllm_enable_sleep_mode",
+        switches=("vllm_mode",),
+        active=lambda values: values["vllm_mode"] == "colocate",
+        needs="vllm_mode: colocate",
     ),
     ModeOnlyField(
         applies=lambda name: name.startswith("python_tool_"),

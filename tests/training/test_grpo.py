@@ -70,9 +70,25 @@ def test_generation_batch_size_and_steps_per_generation_are_exclusive():
         parse("--generation_batch_size", "8", "--steps_per_generation", "1")
 
 
-def test_unknown_loss_type_fails_at_parse_time():
-    with pytest.raises(ValueError, match="loss_type must be one of.*'dr_grpo'.*got 'drgrpo'"):
-        parse("--loss_type", "drgrpo")
+@pytest.mark.parametrize(
+    "field, value, error",
+    [
+        ("loss_type", "drgrpo", "loss_type must be one of.*'dr_grpo'.*got 'drgrpo'"),
+        # TRL reads these only in the first loss or advantage computation, or once vLLM starts.
+        ("importance_sampling_level", "sequnce", r"importance_sampling_level must be one of \('token', 'sequence'\)"),
+        ("scale_rewards", "no", "scale_rewards must be one of .*'none'.*got 'no'"),
+        ("vllm_mode", "colocated", "vllm_mode must be one of .*'colocate'.*got 'colocated'"),
+    ],
+)
+def test_an_unknown_value_of_a_grpo_mode_fails_at_parse_time(field, value, error):
+    with pytest.raises(ValueError, match=error):
+        parse(f"--{field}", value, "--use_vllm", "true")
+
+
+@pytest.mark.parametrize("value, read", [("false", "none"), ("true", "group"), ("none", "none"), ("batch", "batch")])
+def test_scale_rewards_takes_trl_0_18_booleans_from_the_command_line(value, read):
+    # A recipe's `scale_rewards: false` is a YAML boolean, which TRL maps; the command line's is a string.
+    assert parse("--scale_rewards", value)[1].scale_rewards == read
 
 
 @pytest.mark.parametrize("loss_type", ["grpo", "dr_grpo", "dapo", "bnpo"])
