@@ -55,6 +55,10 @@ def parse(tmp_path, text: str, *args: str, kind: str = "grpo"):
         ("code_num_workers: 3", "code_num_workers: 3 .*tools: \\[\\].*or tools"),
         ("wandb_project: p\nreport_to: none", "wandb_project: 'p' has no effect with report_to: 'none'"),
         ("benchmarks: [aime24]", r"benchmarks: \['aime24'\].*callbacks: \[\].*push_to_hub_revision"),
+        (
+            "doctor: false\ndoctor_patience: 3",
+            "doctor_patience: 3 has no effect with doctor: false: it needs doctor: true",
+        ),
     ],
 )
 def test_a_field_the_mode_ignores_is_an_error_naming_both_fields(tmp_path, setting, named):
@@ -79,6 +83,7 @@ def test_the_same_field_on_the_command_line_is_refused_too(tmp_path):
         "benchmarks: [aime24]\ncallbacks: [push_to_hub_revision]",
         "vllm_mode: colocate",  # its default: setting it changes nothing, whatever the mode
         "think_prefilled: false",
+        "doctor_stop_on: [clipped]",
     ],
 )
 def test_a_field_its_mode_reads_or_left_at_its_default_passes(tmp_path, setting):
