@@ -49,7 +49,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from open_r1.rewards._completions import completion_text
+from open_r1.rewards._completions import GOLD_COLUMNS, completion_text
 from open_r1.rewards.accuracy import extract_answer, get_accuracy_reward, prepare_gold
 from open_r1.usage import UsageError
 from open_r1.utils.chat_templates import end_of_turn_token, template_text
@@ -72,9 +72,8 @@ DEFAULT_CLIPPED_SHARE = 0.9
 ROWS_CHECKED = 64
 # A start-up check warns when more than this share of its rows has the problem; a few odd rows are noise.
 WARN_SHARE = 0.1
-# Rewards that grade the final answer against the gold column, and the columns they read it from, in that order.
+# Rewards that grade the final answer against the gold column (GOLD_COLUMNS).
 ACCURACY_REWARDS = ("accuracy", "cosine", "length")
-GOLD_COLUMNS = ("solution", "answer")
 # Rewards whose 0 means "nothing to punish": constant at 0 is a healthy run.
 PENALTIES = ("soft_overlong_punishment", "repetition_penalty")
 TAGS = ("<think>", "</think>", "<answer>", "</answer>")
@@ -104,7 +103,7 @@ def stop_checks(stop_on: Sequence[str]) -> frozenset[str]:
 
 
 def gold_column(columns: Sequence[str]) -> str | None:
-    """The column the accuracy rewards read the gold from (`open_r1.rewards._completions.gold_column`'s order)."""
+    """The column of `columns` the accuracy rewards read the gold from."""
     return next((column for column in GOLD_COLUMNS if column in columns), None)
 
 
