@@ -60,6 +60,10 @@ def parse(tmp_path, text: str, *args: str, kind: str = "grpo"):
             "vllm_enable_sleep_mode: true\nuse_vllm: true\nvllm_mode: server",
             "vllm_enable_sleep_mode: true has no effect with vllm_mode: 'server': it needs vllm_mode: colocate",
         ),
+        (
+            "doctor: false\ndoctor_patience: 3",
+            "doctor_patience: 3 has no effect with doctor: false: it needs doctor: true",
+        ),
     ],
 )
 def test_a_field_the_mode_ignores_is_an_error_naming_both_fields(tmp_path, setting, named):
@@ -85,6 +89,7 @@ def test_the_same_field_on_the_command_line_is_refused_too(tmp_path):
         "vllm_mode: colocate",  # its default: setting it changes nothing, whatever the mode
         "vllm_enable_sleep_mode: true\nuse_vllm: true\nvllm_mode: colocate",
         "think_prefilled: false",
+        "doctor_stop_on: [clipped]",
     ],
 )
 def test_a_field_its_mode_reads_or_left_at_its_default_passes(tmp_path, setting):

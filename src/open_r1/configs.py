@@ -28,6 +28,7 @@ from typing import Any, Optional
 
 import trl
 
+from open_r1 import doctor as grpo_doctor
 from open_r1.compat import recipes as upstream_recipes
 from open_r1.rewards import REWARD_FUNCS_REGISTRY, accuracy, length, repetition
 from open_r1.rewards import format as format_rewards
@@ -415,8 +416,42 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
             "vllm_max_model_length is set. None keeps whole prompts (TRL 1.16, which removed the field)."
         },
     )
+    # The GRPO doctor (open_r1.doctor, docs/guide.md "The GRPO doctor").
+    doctor: bool = field(
+        default=grpo_doctor.DEFAULT_DOCTOR,
+        metadata={
+            "help": "Check at start-up for the causes of flat rewards (gold answers their reward cannot pay, no "
+            "stop token, solutions longer than max_completion_length) and warn while training when a reward pays "
+            "nothing, groups have no spread or completions are clipped, for doctor_patience logging steps."
+        },
+    )
+    doctor_patience: int = field(
+        default=grpo_doctor.DEFAULT_PATIENCE,
+        metadata={"help": "Consecutive logging steps a symptom must last before the doctor reports it."},
+    )
+    doctor_zero_std_share: float = field(
+        default=grpo_doctor.DEFAULT_ZERO_STD_SHARE,
+        metadata={
+            "help": "The doctor reports a share of groups without reward spread (frac_reward_zero_std) above this."
+        },
+    )
+    doctor_clipped_share: float = field(
+        default=grpo_doctor.DEFAULT_CLIPPED_SHARE,
+        metadata={
+            "help": "The doctor reports a share of completions cut at max_completion_length "
+            "(completions/clipped_ratio) above this."
+        },
+    )
+    doctor_stop_on: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Doctor checks that stop the run instead of warning (start-up ones before training, with exit "
+            f"status 2; training ones at that step): any of {', '.join(grpo_doctor.CHECKS)}, or all."
+        },
+    )
 
     def __post_init__(self):
+        self._check_doctor_fields()
         if isinstance(self.scale_rewards, str) and self.scale_rewards.lower() in ("true", "false"):
             # `--scale_rewards false` arrives as a string; TRL 0.18's field was a bool, and TRL maps only booleans.
             self.scale_rewards = self.scale_rewards.lower() == "true"
@@ -445,6 +480,14 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         ):
             # TRL 0.18 sized the colocated engine to the longest sequence it can be asked for.
             self.vllm_max_model_length = self.max_prompt_length + self.max_completion_length
+
+    def _check_doctor_fields(self) -> None:
+        grpo_doctor.stop_checks(self.doctor_stop_on)
+        if self.doctor_patience < 1:
+            raise UsageError(f"doctor_patience must be at least 1 logging step, got {self.doctor_patience}")
+        for name in ("doctor_zero_std_share", "doctor_clipped_share"):
+            if not 0 <= getattr(self, name) < 1:
+                raise UsageError(f"{name} must be a share in [0, 1), got {getattr(self, name)}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,7 +25,9 @@ sandboxed Python interpreter while it generates (`open_r1.tools`; recipes/Qwen3-
 recipes/demo/grpo/config_tools.yaml on a CPU).
 A mistake in the recipe or the command line (an unknown field, a missing local path, a column a reward
 needs, a `think_prefilled` the chat template contradicts, ...) ends the run before the model loads with one line and
-exit status 2 (`open_r1.usage`, `open_r1.startup_checks`).
+exit status 2 (`open_r1.usage`, `open_r1.startup_checks`). The GRPO doctor (`open_r1.doctor`) then warns about
+what makes rewards stay flat: at start-up, gold answers their reward cannot pay, no stop token, solutions longer than
+`max_completion_length`; while training, a reward that pays nothing, groups without spread, clipped completions.
 """
 
 import sys
@@ -42,6 +44,7 @@ import logging
 from trl import GRPOTrainer, ModelConfig, get_peft_config
 
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
+from open_r1.doctor import attach_doctor, check_before_training
 from open_r1.rewards import get_reward_funcs
 from open_r1.startup_checks import check_grpo_dataset
 from open_r1.tools.training import python_tool_environment
@@ -123,6 +126,9 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
     tokenizer = get_tokenizer(model_args, training_args)
     check_think_prefill(tokenizer, script_args)
     model = get_model(model_args, training_args, tokenizer)
+    check_before_training(
+        train_dataset, tokenizer, reward_funcs, script_args, training_args, model.generation_config.eos_token_id
+    )
     environment_factory, tool_stats = None, None
     if script_args.tools:  # tool-integrated reasoning: one sandboxed python interpreter per rollout
         environment_factory, tool_stats = python_tool_environment(
@@ -141,6 +147,7 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
         environment_factory=environment_factory,
     )
     trainer.tool_stats = tool_stats
+    attach_doctor(trainer, script_args, training_args, train_dataset)
 
     logger.info("*** Train ***")
     train_result = trainer.train(resume_from_checkpoint=checkpoint)

@@ -1,5 +1,7 @@
 """GRPO end to end on CPU, and the checks that stop a bad recipe before any model is loaded."""
 
+import re
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -33,6 +35,7 @@ def test_grpo_trains_logs_rewards_saves_and_resumes(tiny_assets, tmp_path):
     output_dir = tmp_path / "grpo"
     first = accelerate_launch("grpo.py", TINY_RECIPE, *grpo_args(tiny_assets, output_dir, "--max_steps", "4"))
     assert_quiet(first.stdout)
+    assert "GRPO doctor" not in first.stdout  # on by default, and nothing to report on the tiny recipe's data
 
     history = [entry for entry in log_history(output_dir) if "reward" in entry]
     assert [entry["step"] for entry in history] == [1, 2, 3, 4]
@@ -53,6 +56,26 @@ def test_grpo_trains_logs_rewards_saves_and_resumes(tiny_assets, tmp_path):
     assert "max_steps: 4 -> 6 (takes effect)" in resumed.stdout
     assert_quiet(resumed.stdout)
     assert [e["step"] for e in log_history(output_dir) if "reward" in e] == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.slow  # 30 to 75 s on a shared 2-core machine: a launch stopped after its first step
+def test_the_doctor_reads_a_real_batch_and_stops_training_where_asked(tiny_assets, tmp_path):
+    # The random tiny model never answers right: accuracy pays nothing from the first step.
+    output_dir = tmp_path / "grpo"
+    run = accelerate_launch(
+        "grpo.py",
+        TINY_RECIPE,
+        *grpo_args(tiny_assets, output_dir, "--max_steps", "3", "--save_strategy", "no"),
+        "--doctor_patience", "1", "--doctor_stop_on", "constant_reward",
+    )  # fmt: skip
+    assert "GRPO doctor, step 1: for the last 1 logging steps" in run.stdout
+    assert "[constant_reward] accuracy_reward gave every completion 0" in run.stdout
+    # The example comes from TRL's own record of the batch, with the row's gold found in the dataset.
+    assert "Example from the last batch: prompt ending 'Compute" in run.stdout
+    assert re.search(r"accuracy_reward = 0: (parsed answer .*|no final answer .*); gold '\$-?\d+\$'", run.stdout)
+    assert "format_reward = 0: tags <think> x" in run.stdout
+    assert "Training stops here (doctor_stop_on: constant_reward)" in run.stdout
+    assert [entry["step"] for entry in log_history(output_dir) if "reward" in entry] == [1]
 
 
 def parse(*args):

@@ -71,9 +71,13 @@ def completion_texts(completions) -> list[str]:
     return [completion_text(completion, index) for index, completion in enumerate(completions)]
 
 
+# The columns the reference answer is read from, in order of preference (`solution` is upstream's).
+GOLD_COLUMNS = ("solution", "answer")
+
+
 def gold_column(kwargs: dict, reward_name: str, count: int) -> list:
     """The reference answers: the `solution` column (upstream), else `answer`."""
-    for column in ("solution", "answer"):
+    for column in GOLD_COLUMNS:
         if kwargs.get(column) is not None:
             golds = list(kwargs[column])
             if len(golds) != count:

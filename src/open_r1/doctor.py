@@ -1,0 +1,460 @@
+"""The GRPO doctor: the few causes of rewards that stay flat, found at start-up and while training.
+
+    check_before_training(train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids)
+    attach_doctor(trainer, script_args, training_args, train_dataset)  # grpo.py, once the trainer is built
+
+After "the evaluation does not match the paper", upstream open-r1's most frequent reports are "the rewards stay
+flat", "accuracy reward is always 0", "format reward is always 0". Their causes are few and checkable, and each
+has cost users GPU-days before anyone looked. The doctor looks; each check has a name, used in `doctor_stop_on`.
+
+At start-up (main process only, on ROWS_CHECKED rows spread over the train split, with the real tokenizer and the
+configured rewards), after the model is loaded (its generation config says where generation stops):
+- `unscorable_gold`: gold answers that their own accuracy reward does not pay when a completion states them (the
+  gold boxed in the R1 layout): unparseable (None: TRL skips the sample), several values, a worked solution with no
+  final answer. Warns when more than WARN_SHARE of the rows checked fail; says how many, with one example.
+- `no_stop_token`: a chat template that ends assistant turns with no special token, or with one generation does
+  not stop at (neither the tokenizer's eos nor the generation config's): completions run to
+  `max_completion_length`. pad == eos is not a finding: TRL 1.16 masks padding by position.
+- `long_solutions`: more than WARN_SHARE of the reference solutions (`solution`, else `answer`) are longer than
+  `max_completion_length` tokens: a completion that reasons as far as the reference is cut before its answer.
+A chat template that pre-fills `<think>` while `think_prefilled` is off is not the doctor's: it is certain, so
+`open_r1.utils.model_utils.check_think_prefill` makes it an error, with or without the doctor.
+
+While training (`TrainingDoctor`, a TrainerCallback reading the metrics TRL logs at each logging step), a symptom
+that lasts `doctor_patience` consecutive logging steps:
+- `constant_reward`: a reward function gives every completion the same value that pays nothing (`rewards/<name>/std`
+  0 and the mean 0, negative or None). A reward at its full value for everyone (format 1.0 once learnt) is not a
+  symptom; nor is a penalty at 0 (`PENALTIES`: no completion was penalised).
+- `zero_spread`: the share of groups whose completions all earn the same total (`frac_reward_zero_std`) stays above
+  `doctor_zero_std_share`: those groups have no advantage, so no gradient.
+- `clipped`: the share of completions cut at `max_completion_length` (`completions/clipped_ratio`) stays above
+  `doctor_clipped_share`.
+Symptoms due at the same step make one warning, with the likely causes of each and one completion of the last batch
+(TRL's `GRPOTrainer._logs`) with what each reward read in it: the accuracy rewards' parsed answer and the row's gold,
+the format rewards' tags. Each symptom is reported once per run.
+
+It warns. `doctor_stop_on` names the findings that stop the run instead: a start-up one ends it before training
+(a `UsageError`: one line, exit status 2), a training one stops training at that step (the Trainer then saves as at
+its normal end). `doctor: false` turns it off.
+
+Not covered: code rewards' test cases (their sandbox reports those), reward models, evaluation logs.
+"""
+
+import logging
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from transformers import TrainerCallback
+
+from open_r1.rewards._completions import GOLD_COLUMNS, completion_text
+from open_r1.rewards.accuracy import extract_answer, get_accuracy_reward, prepare_gold
+from open_r1.usage import UsageError
+from open_r1.utils.chat_templates import end_of_turn_token, template_text
+from open_r1.utils.model_utils import THINK_PREFILL_REWARDS
+
+logger = logging.getLogger(__name__)
+
+STARTUP_CHECKS = ("unscorable_gold", "no_stop_token", "long_solutions")
+TRAINING_CHECKS = ("constant_reward", "zero_spread", "clipped")
+CHECKS = STARTUP_CHECKS + TRAINING_CHECKS
+ALL_CHECKS = "all"  # in doctor_stop_on: every check
+
+# Defaults of GRPOConfig's doctor fields (open_r1.configs).
+DEFAULT_DOCTOR = True
+DEFAULT_PATIENCE = 5
+DEFAULT_ZERO_STD_SHARE = 0.9
+DEFAULT_CLIPPED_SHARE = 0.9
+
+# Rows the start-up checks read: grading them takes about a second, and a cause worth a warning shows in a tenth.
+ROWS_CHECKED = 64
+# A start-up check warns when more than this share of its rows has the problem; a few odd rows are noise.
+WARN_SHARE = 0.1
+# Rewards that grade the final answer against the gold column (GOLD_COLUMNS).
+ACCURACY_REWARDS = ("accuracy", "cosine", "length")
+# Rewards whose 0 means "nothing to punish": constant at 0 is a healthy run.
+PENALTIES = ("soft_overlong_punishment", "repetition_penalty")
+TAGS = ("<think>", "</think>", "<answer>", "</answer>")
+# A logged standard deviation below this is no spread (TRL logs float32 statistics).
+_NO_SPREAD = 1e-6
+# How much of a completion an example shows: its start, and its end, where the answer is.
+_HEAD_CHARS, _TAIL_CHARS = 200, 400
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the doctor found: the check's name (one of CHECKS) and what to tell the user."""
+
+    check: str
+    message: str
+
+
+def stop_checks(stop_on: Sequence[str]) -> frozenset[str]:
+    """The checks `doctor_stop_on` names, `all` expanded; UsageError for a name that is not a check."""
+    names = set(stop_on or ())
+    unknown = sorted(names - set(CHECKS) - {ALL_CHECKS})
+    if unknown:
+        raise UsageError(
+            f"doctor_stop_on: {unknown[0]!r} is not a doctor check; the checks: {', '.join(CHECKS)}, or all"
+        )
+    return frozenset(CHECKS) if ALL_CHECKS in names else frozenset(names)
+
+
+def gold_column(columns: Sequence[str]) -> str | None:
+    """The column of `columns` the accuracy rewards read the gold from."""
+    return next((column for column in GOLD_COLUMNS if column in columns), None)
+
+
+def _names(reward_funcs) -> list[str]:
+    return [reward_funcs] if isinstance(reward_funcs, str) else list(reward_funcs)
+
+
+def _short(text: str, limit: int = _HEAD_CHARS) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _excerpt(text: str) -> str:
+    if len(text) <= _HEAD_CHARS + _TAIL_CHARS:
+        return repr(text)
+    return (
+        f"{text[:_HEAD_CHARS]!r} [... {len(text) - _HEAD_CHARS - _TAIL_CHARS} characters ...] {text[-_TAIL_CHARS:]!r}"
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# At start-up
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def gold_completion(gold: Any) -> str:
+    """The completion that states `gold` as a model is asked to: the R1 layout with the answer boxed."""
+    answer = prepare_gold(gold) or ""
+    return f"<think>\nThe reference solution.\n</think>\n<answer>\n\\boxed{{{answer}}}\n</answer>"
+
+
+def check_gold_answers(rows: Sequence[dict], column: str, accuracy_reward: Callable) -> Finding | None:
+    """`unscorable_gold`: the rows whose gold `accuracy_reward` does not pay 1 when a completion states it."""
+    golds = [row[column] for row in rows]
+    completions = [[{"role": "assistant", "content": gold_completion(gold)}] for gold in golds]
+    scores = accuracy_reward(completions, **{column: golds})
+    failed = [index for index, score in enumerate(scores) if score is None or score < 1.0]
+    if not rows or len(failed) <= WARN_SHARE * len(rows):
+        return None
+    unparsed = sum(scores[index] is None for index in failed)
+    first = failed[0]
+    return Finding(
+        "unscorable_gold",
+        f"{len(failed)} of the {len(rows)} gold answers checked (column {column!r}) are not paid by their own "
+        "accuracy reward when a completion states them"
+        + (f" ({unparsed} cannot be parsed: the reward returns None and TRL skips the sample)" if unparsed else "")
+        + f": those problems can never be rewarded. Example: gold {_short(str(golds[first]))}, stated as "
+        f"{_short(completion_text(completions[first]))}, scored {scores[first]}. Give the column a bare answer or "
+        "a worked solution whose final answer is in \\boxed{}, or drop those rows.",
+    )
+
+
+def check_stop_token(tokenizer, stop_token_ids: Sequence[int]) -> Finding | None:
+    """`no_stop_token`: the template's end of an assistant turn is no token generation stops at."""
+    if not template_text(tokenizer):
+        return None  # get_tokenizer gives every tokenizer a template; one without is reported there
+    stops = {token_id for token_id in (*stop_token_ids, tokenizer.eos_token_id) if token_id is not None}
+    stop_names = tokenizer.convert_ids_to_tokens(sorted(stops))
+    end_of_turn = end_of_turn_token(tokenizer)
+    if end_of_turn is None:
+        return Finding(
+            "no_stop_token",
+            "the chat template writes no special token after an assistant turn, so the policy never learnt a token "
+            f"that ends its answer, and generation stops only at {stop_names}: expect completions cut at "
+            "max_completion_length. Use a chat template (`chat_template`) that ends turns with the eos.",
+        )
+    if tokenizer.convert_tokens_to_ids(end_of_turn) not in stops:
+        return Finding(
+            "no_stop_token",
+            f"the chat template ends assistant turns with {end_of_turn} but generation stops only at {stop_names} "
+            "(the tokenizer's eos and the model's generation config): a completion that ends its turn runs on to "
+            f"max_completion_length. Add {end_of_turn} to eos_token_id in the model's generation_config.json, or "
+            "use a chat template (`chat_template`) that ends turns with the eos.",
+        )
+    return None
+
+
+def check_solution_length(rows: Sequence[dict], column: str, tokenizer, max_completion_length: int) -> Finding | None:
+    """`long_solutions`: the share of reference solutions longer than `max_completion_length` tokens."""
+    texts = [str(row[column]) for row in rows if row[column] is not None]
+    if not texts:
+        return None
+    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    longer = sum(length > max_completion_length for length in lengths)
+    if longer <= WARN_SHARE * len(lengths):
+        return None
+    return Finding(
+        "long_solutions",
+        f"{longer} of the {len(lengths)} reference solutions checked (column {column!r}) are longer than "
+        f"max_completion_length ({max_completion_length} tokens; median {statistics.median(lengths):g}, longest "
+        f"{max(lengths)}): a completion that reasons as far as the reference is cut before its answer. Raise "
+        "max_completion_length, or train on shorter problems.",
+    )
+
+
+def _spread_rows(dataset, columns: list[str]) -> list[dict]:
+    """Up to ROWS_CHECKED rows spread over `dataset` (a mixture's datasets are concatenated), only `columns`."""
+    step = max(1, len(dataset) // ROWS_CHECKED)
+    indices = list(range(0, len(dataset), step))[:ROWS_CHECKED]
+    return dataset.select_columns(columns).select(indices).to_list()
+
+
+def startup_findings(train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids) -> list:
+    """The start-up checks' findings for this run, in the order of STARTUP_CHECKS."""
+    names = _names(script_args.reward_funcs)
+    column = gold_column(train_dataset.column_names)
+    rows = _spread_rows(train_dataset, [column]) if column else []
+    findings = []
+    if rows and set(names) & set(ACCURACY_REWARDS):
+        if "accuracy" in names:
+            accuracy_reward = reward_funcs[names.index("accuracy")]
+        else:  # cosine and length grade correctness as accuracy does, with the same settings
+            accuracy_reward = get_accuracy_reward(script_args.reward_num_workers, script_args.reward_timeout_seconds)
+        findings.append(check_gold_answers(rows, column, accuracy_reward))
+    findings.append(check_stop_token(tokenizer, stop_token_ids))
+    if rows and training_args.max_completion_length is not None:
+        findings.append(check_solution_length(rows, column, tokenizer, training_args.max_completion_length))
+    return [finding for finding in findings if finding is not None]
+
+
+def check_before_training(train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids) -> list:
+    """Runs the start-up checks on the main process and warns about each finding; returns the findings.
+
+    Raises UsageError for the first finding `doctor_stop_on` names. Other processes return [] at once: a finding is
+    about the data and the tokenizer, which every process shares, and a launcher stops them all when one fails.
+    """
+    if not training_args.doctor or getattr(training_args, "process_index", 0) != 0:
+        return []
+    if isinstance(stop_token_ids, int):
+        stop_token_ids = [stop_token_ids]
+    findings = startup_findings(
+        train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids or []
+    )
+    for finding in findings:
+        logger.warning("GRPO doctor [%s]: %s", finding.check, finding.message)
+    fatal = [finding for finding in findings if finding.check in stop_checks(training_args.doctor_stop_on)]
+    if fatal:
+        raise UsageError(f"GRPO doctor [{fatal[0].check}] (doctor_stop_on): {fatal[0].message}")
+    return findings
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# While training
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def reward_reading(reward: str, text: str, gold: Any = None, think_prefilled: bool = False) -> str:
+    """What the reward registered as `reward` reads in a completion's `text`; '' for the rewards not described."""
+    if reward in ACCURACY_REWARDS:
+        answer = extract_answer(text)
+        read = (
+            "no final answer (no \\boxed{} after </think>, no <answer> block)"
+            if answer is None
+            else (f"parsed answer {_short(answer)}")
+        )
+        return read if gold is None else f"{read}; gold {_short(str(prepare_gold(gold)))}"
+    if reward in THINK_PREFILL_REWARDS:
+        counts = ", ".join(f"{tag} x{text.count(tag)}" for tag in TAGS)
+        return f"tags {counts}" + ("; the prompt pre-fills <think>" if think_prefilled else "")
+    return ""
+
+
+def _causes_of_constant(reward: str, value: float | None) -> str:
+    if value is None:
+        return (
+            "it could judge no completion: the gold answers do not parse (start-up check unscorable_gold) or the "
+            "rows lack the column it reads"
+        )
+    if reward in ACCURACY_REWARDS:
+        return (
+            "no completion states an answer it extracts (a final \\boxed{} after </think>, or an <answer> block: see "
+            "the example's parsed answer), the completions are cut before their answer (completions/clipped_ratio), "
+            "the gold answers do not parse (start-up check unscorable_gold), or the model cannot solve these "
+            "problems yet (a random or base model: start from a cold-start SFT, or easier problems)"
+        )
+    if reward in THINK_PREFILL_REWARDS:
+        return (
+            "the completions do not follow `<think>\\n...\\n</think>\\n<answer>\\n...\\n</answer>` exactly (see the "
+            "example's tags): the system prompt does not ask for that layout, the chat template opens <think> in "
+            "the prompt (think_prefilled), or the completions are cut before </answer>"
+        )
+    return "it pays no completion anything: compare what it expects with the example"
+
+
+class TrainingDoctor(TrainerCallback):
+    """Watches the metrics GRPOTrainer logs for flat rewards, groups without spread and clipped completions.
+
+    `last_batch()` returns TRL's `_logs` (prompt, completion and rewards by function name, of the last generation
+    batch); `reward_names` maps TRL's reward function names to the registry's; `find_gold(prompt)` returns that
+    prompt's gold, or None.
+    """
+
+    def __init__(
+        self,
+        *,
+        patience: int = DEFAULT_PATIENCE,
+        zero_std_share: float = DEFAULT_ZERO_STD_SHARE,
+        clipped_share: float = DEFAULT_CLIPPED_SHARE,
+        stop_on: Sequence[str] = (),
+        last_batch: Callable[[], dict] = dict,
+        reward_names: dict[str, str] | None = None,
+        find_gold: Callable[[Any], Any] | None = None,
+        think_prefilled: bool = False,
+        pad_is_eos: bool = False,
+    ):
+        self.patience = patience
+        self.zero_std_share = zero_std_share
+        self.clipped_share = clipped_share
+        self.stop_on = stop_checks(stop_on)
+        self.last_batch = last_batch
+        self.reward_names = reward_names or {}
+        self.find_gold = find_gold
+        self.think_prefilled = think_prefilled
+        self.pad_is_eos = pad_is_eos
+        self._streaks: dict[str, int] = {}
+        self._reported: set[str] = set()
+
+    def symptoms(self, logs: dict, max_completion_length: int | None = None) -> dict[str, Finding] | None:
+        """The symptoms one training log shows, by key (a reward's flatness is keyed by its name); None for a log
+        without GRPO's reward metrics (evaluation, the end-of-training summary)."""
+        if "frac_reward_zero_std" not in logs and not any(key.startswith("rewards/") for key in logs):
+            return None
+        found = {}
+        for key, spread in logs.items():
+            if not (key.startswith("rewards/") and key.endswith("/std")):
+                continue
+            name = key[len("rewards/") : -len("/std")]
+            value = _number(logs.get(f"rewards/{name}/mean"))
+            spread = _number(spread)
+            reward = self.reward_names.get(name, name)
+            if spread is not None and spread > _NO_SPREAD:
+                continue
+            if value is not None and (value > 0 or (value == 0 and reward in PENALTIES)):
+                continue
+            shown = "None (cannot judge it)" if value is None else f"{value:g}"
+            found[f"constant_reward:{name}"] = Finding(
+                "constant_reward",
+                f"{name} gave every completion {shown}. Likely causes: {_causes_of_constant(reward, value)}.",
+            )
+        zero_spread = _number(logs.get("frac_reward_zero_std"))
+        if zero_spread is not None and zero_spread > self.zero_std_share:
+            found["zero_spread"] = Finding(
+                "zero_spread",
+                f"{zero_spread:.0%} of the groups had no reward spread (frac_reward_zero_std above "
+                f"doctor_zero_std_share {self.zero_std_share:g}): every completion of a group earned the same, so it "
+                "has no advantage and gives no gradient. Likely causes: the problems are all too easy or all too hard "
+                "for the model, too few num_generations, or a temperature too low to vary the completions; DAPO's "
+                "dynamic sampling drops such groups.",
+            )
+        clipped = _number(logs.get("completions/clipped_ratio"))
+        if clipped is not None and clipped > self.clipped_share:
+            pad_note = (
+                " pad == eos: if the policy's SFT masked labels equal to pad_token_id, it never learnt to emit eos."
+                if self.pad_is_eos
+                else ""
+            )
+            found["clipped"] = Finding(
+                "clipped",
+                f"{clipped:.0%} of the completions were cut at max_completion_length ({max_completion_length}; "
+                f"completions/clipped_ratio above doctor_clipped_share {self.clipped_share:g}). Likely causes: the "
+                "model does not emit a token generation stops at (start-up check no_stop_token), "
+                "max_completion_length is too short for the reasoning it writes (start-up check long_solutions), or it "
+                f"repeats itself (see the example's end).{pad_note}",
+            )
+        return found
+
+    def example(self) -> str:
+        """One completion of the last batch, its prompt's end, its rewards and what each reward read in it."""
+        batch = self.last_batch() or {}
+        completions = batch.get("completion") or ()
+        if not completions:
+            return "No completion of the last batch to show."
+        prompt, text = batch["prompt"][0], completion_text(completions[0])
+        gold = self.find_gold(prompt) if self.find_gold is not None else None
+        prompt_text = prompt[-1].get("content", "") if isinstance(prompt, list) and prompt else str(prompt)
+        lines = [
+            f"Example from the last batch: prompt ending {_short(str(prompt_text)[-_HEAD_CHARS:])}",
+            f"completion ({len(text)} characters): {_excerpt(text)}",
+        ]
+        for name, values in (batch.get("rewards") or {}).items():
+            value = _number(values[0]) if len(values) else None
+            reading = reward_reading(self.reward_names.get(name, name), text, gold, self.think_prefilled)
+            lines.append(
+                f"  {name} = {'None' if value is None else f'{value:g}'}" + (f": {reading}" if reading else "")
+            )
+        return "\n".join(lines)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        symptoms = self.symptoms(logs or {}, getattr(args, "max_completion_length", None))
+        if symptoms is None:
+            return
+        self._streaks = {key: self._streaks.get(key, 0) + 1 for key in symptoms}
+        due = {key: finding for key, finding in symptoms.items() if self._streaks[key] >= self.patience}
+        due = {key: finding for key, finding in due.items() if key not in self._reported}
+        if not due:
+            return
+        self._reported.update(due)
+        fatal = sorted({finding.check for finding in due.values()} & self.stop_on)
+        if state.is_world_process_zero:
+            findings = "\n".join(f"- [{finding.check}] {finding.message}" for finding in due.values())
+            logger.warning(
+                "GRPO doctor, step %d: for the last %d logging steps:\n%s\n%s\n%s",
+                state.global_step,
+                self.patience,
+                findings,
+                self.example(),
+                f"Training stops here (doctor_stop_on: {', '.join(fatal)})."
+                if fatal
+                else "Training goes on; doctor_stop_on would stop it, `doctor: false` silences the doctor.",
+            )
+        if fatal:
+            control.should_training_stop = True
+
+
+def _number(value) -> float | None:
+    """A logged metric as a float; None for a missing one or NaN (TRL logs None for an all-None reward)."""
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def gold_finder(dataset, column: str) -> Callable[[Any], Any]:
+    """`find(prompt)`: the gold of the first row of `dataset` with that prompt, or None; a scan, run once a warning."""
+
+    def find(prompt):
+        for batch in dataset.select_columns(["prompt", column]).iter(batch_size=1024):
+            for candidate, gold in zip(batch["prompt"], batch[column]):
+                if candidate == prompt:
+                    return gold
+        return None
+
+    return find
+
+
+def attach_doctor(trainer, script_args, training_args, train_dataset) -> TrainingDoctor | None:
+    """Adds a `TrainingDoctor` configured from the recipe to `trainer` (a GRPOTrainer); None with `doctor: false`."""
+    if not training_args.doctor:
+        return None
+    column = gold_column(train_dataset.column_names)
+    tokenizer = trainer.processing_class
+    doctor = TrainingDoctor(
+        patience=training_args.doctor_patience,
+        zero_std_share=training_args.doctor_zero_std_share,
+        clipped_share=training_args.doctor_clipped_share,
+        stop_on=training_args.doctor_stop_on,
+        # TRL 1.16 keeps the last generation batch here for `log_completions`, on every process, filled either way.
+        last_batch=lambda: trainer._logs,
+        reward_names=dict(zip(trainer.reward_func_names, _names(script_args.reward_funcs))),
+        find_gold=gold_finder(train_dataset, column) if column and "prompt" in train_dataset.column_names else None,
+        think_prefilled=script_args.think_prefilled,
+        pad_is_eos=getattr(tokenizer, "pad_token_id", None) == getattr(tokenizer, "eos_token_id", None),
+    )
+    trainer.add_callback(doctor)
+    return doctor

@@ -1,0 +1,395 @@
+"""open_r1.doctor: each cause of flat rewards is found, and the project's own recipes and data are not flagged."""
+
+import copy
+import logging
+import types
+
+import pytest
+from transformers import AutoTokenizer, TrainerControl, TrainerState
+from trl import ModelConfig
+
+from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
+from open_r1.doctor import (
+    ROWS_CHECKED,
+    TrainingDoctor,
+    check_before_training,
+    check_gold_answers,
+    check_solution_length,
+    check_stop_token,
+    gold_finder,
+)
+from open_r1.grpo import prepare_prompts
+from open_r1.rewards import get_accuracy_reward, get_reward_funcs
+from open_r1.usage import UsageError
+from open_r1.utils import get_dataset, get_model, get_tokenizer
+from open_r1.utils.training import training_splits
+from tests.support import REPO_ROOT
+
+HEALTHY_GOLDS = ["$7$", "7", "\\frac{1}{2}", "Natalia sold 48/2 = 24 clips.\n#### 72", "So $x = \\boxed{3\\sqrt{2}}$."]
+# A gold math-verify cannot parse, one that states two values, and a worked solution with no final answer (longer
+# than any answer the reward parses).
+BROKEN_GOLDS = ["}{", "42 \\text{ (or 43)}", "We add the numbers one by one. " * 40 + "So the total is 5."]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_model):
+    return AutoTokenizer.from_pretrained(tiny_model)
+
+
+@pytest.fixture(scope="module")
+def accuracy_reward():
+    return get_accuracy_reward(num_workers=1)
+
+
+def run_args(reward_funcs=("accuracy", "format"), **training):
+    script_args = types.SimpleNamespace(
+        reward_funcs=list(reward_funcs), reward_num_workers=1, reward_timeout_seconds=5.0, think_prefilled=False
+    )
+    defaults = dict(doctor=True, doctor_stop_on=[], max_completion_length=10_000, process_index=0)
+    return script_args, types.SimpleNamespace(**{**defaults, **training})
+
+
+def rows(golds, column="solution"):
+    from datasets import Dataset
+
+    return Dataset.from_list(
+        [{"prompt": [{"role": "user", "content": f"Problem {i}"}], column: g} for i, g in enumerate(golds)]
+    )
+
+
+def doctor_warnings(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if "GRPO doctor" in record.getMessage()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up: gold answers their own reward cannot pay
+# ---------------------------------------------------------------------------------------------
+
+
+def test_gold_answers_their_reward_cannot_pay_are_counted_with_an_example(accuracy_reward):
+    golds = BROKEN_GOLDS + HEALTHY_GOLDS[:1]
+    finding = check_gold_answers([{"solution": gold} for gold in golds], "solution", accuracy_reward)
+    assert finding.check == "unscorable_gold"
+    assert "3 of the 4 gold answers checked (column 'solution')" in finding.message
+    assert "1 cannot be parsed: the reward returns None" in finding.message
+    assert "Example: gold '}{'" in finding.message and "scored None" in finding.message
+
+
+def test_gold_answers_in_the_forms_the_reward_reads_pass(accuracy_reward):
+    assert check_gold_answers([{"answer": gold} for gold in HEALTHY_GOLDS], "answer", accuracy_reward) is None
+
+
+def test_the_gold_check_runs_the_configured_reward_and_warns(tokenizer, caplog):
+    script_args, training_args = run_args()
+    paid = []
+
+    def accuracy_reward(completions, solution, **kwargs):  # a configured reward that pays nothing
+        paid.append(len(completions))
+        return [0.0] * len(completions)
+
+    with caplog.at_level(logging.WARNING):
+        findings = check_before_training(
+            rows(HEALTHY_GOLDS),
+            tokenizer,
+            [accuracy_reward, None],
+            script_args,
+            training_args,
+            [tokenizer.eos_token_id],
+        )
+    assert paid == [len(HEALTHY_GOLDS)]
+    assert [finding.check for finding in findings] == ["unscorable_gold"]
+    assert doctor_warnings(caplog) == [f"GRPO doctor [unscorable_gold]: {findings[0].message}"]
+
+
+def test_cosine_alone_is_checked_with_the_accuracy_grading_it_uses(tokenizer):
+    script_args, training_args = run_args(reward_funcs=["cosine"])
+    findings = check_before_training(rows(BROKEN_GOLDS), tokenizer, [None], script_args, training_args, [])
+    assert [finding.check for finding in findings] == ["unscorable_gold"]
+
+
+def test_rows_are_spread_over_the_dataset(tokenizer, accuracy_reward):
+    # A mixture concatenates its datasets: rows taken from the start would see only the first one.
+    golds = ["7"] * (ROWS_CHECKED * 2) + ["}{"] * (ROWS_CHECKED * 2)
+    script_args, training_args = run_args(reward_funcs=["accuracy"])
+    findings = check_before_training(rows(golds), tokenizer, [accuracy_reward], script_args, training_args, [])
+    assert [finding.check for finding in findings] == ["unscorable_gold"]
+    assert f"{ROWS_CHECKED // 2} of the {ROWS_CHECKED} gold answers" in findings[0].message
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up: an end of turn generation does not stop at
+# ---------------------------------------------------------------------------------------------
+
+
+def test_an_end_of_turn_that_is_not_a_stop_token_is_found(tokenizer):
+    base_model_eos = copy.deepcopy(tokenizer)
+    base_model_eos.eos_token = "<|endoftext|>"  # a Qwen base model's eos with its ChatML template
+    finding = check_stop_token(base_model_eos, [base_model_eos.eos_token_id])
+    assert finding.check == "no_stop_token"
+    assert "ends assistant turns with <|im_end|> but generation stops only at ['<|endoftext|>']" in finding.message
+
+
+def test_the_generation_configs_stop_tokens_count(tokenizer):
+    base_model_eos = copy.deepcopy(tokenizer)
+    base_model_eos.eos_token = "<|endoftext|>"
+    im_end = base_model_eos.convert_tokens_to_ids("<|im_end|>")
+    assert check_stop_token(base_model_eos, [im_end]) is None
+    assert check_stop_token(tokenizer, [tokenizer.eos_token_id]) is None
+
+
+def test_a_template_that_ends_turns_with_no_special_token_is_found(tokenizer):
+    plain = copy.deepcopy(tokenizer)
+    plain.chat_template = (
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}assistant: {% endif %}"
+    )
+    finding = check_stop_token(plain, [plain.eos_token_id])
+    assert finding.check == "no_stop_token" and "writes no special token after an assistant turn" in finding.message
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up: reference solutions longer than max_completion_length
+# ---------------------------------------------------------------------------------------------
+
+
+def test_solutions_longer_than_max_completion_length_are_reported_with_their_share(tokenizer):
+    solutions = [{"solution": "3 + 4 = 7, then 7 - 2 = 5. " * 8}] * 3 + [{"solution": "5"}]
+    finding = check_solution_length(solutions, "solution", tokenizer, max_completion_length=16)
+    assert finding.check == "long_solutions"
+    assert "3 of the 4 reference solutions checked (column 'solution') are longer than max_completion_length (16" in (
+        finding.message
+    )
+    assert check_solution_length(solutions, "solution", tokenizer, max_completion_length=4096) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up: on or off, warn or stop
+# ---------------------------------------------------------------------------------------------
+
+
+def test_doctor_stop_on_turns_a_startup_finding_into_a_usage_error(tokenizer, accuracy_reward):
+    script_args, training_args = run_args(reward_funcs=["accuracy"], doctor_stop_on=["unscorable_gold"])
+    with pytest.raises(UsageError, match=r"GRPO doctor \[unscorable_gold\] \(doctor_stop_on\): 3 of the 3"):
+        check_before_training(rows(BROKEN_GOLDS), tokenizer, [accuracy_reward], script_args, training_args, [])
+    script_args, training_args = run_args(reward_funcs=["accuracy"], doctor_stop_on=["long_solutions"])
+    assert check_before_training(rows(BROKEN_GOLDS), tokenizer, [accuracy_reward], script_args, training_args, [])
+
+
+@pytest.mark.parametrize("training", [{"doctor": False}, {"process_index": 1}])
+def test_the_startup_checks_run_only_when_on_and_on_the_main_process(tokenizer, caplog, training):
+    script_args, training_args = run_args(reward_funcs=["accuracy"], **training)
+    with caplog.at_level(logging.WARNING):
+        assert check_before_training(rows(BROKEN_GOLDS), tokenizer, [None], script_args, training_args, []) == []
+    assert doctor_warnings(caplog) == []
+
+
+def test_doctor_fields_are_checked_when_parsed(tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("model_name_or_path: m\ndataset_name: d\noutput_dir: out\nuse_cpu: true\n")
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    with pytest.raises(UsageError, match="doctor_stop_on: 'clip' is not a doctor check.*clipped"):
+        parser.parse_args_and_config(["--config", str(recipe), "--doctor_stop_on", "clip"])
+    with pytest.raises(UsageError, match="doctor_patience must be at least 1"):
+        parser.parse_args_and_config(["--config", str(recipe), "--doctor_patience", "0"])
+    _, training_args, _ = parser.parse_args_and_config(["--config", str(recipe), "--doctor_stop_on", "all"])
+    assert training_args.doctor and training_args.doctor_stop_on == ["all"]
+
+
+# ---------------------------------------------------------------------------------------------
+# While training: synthetic logs as GRPOTrainer writes them
+# ---------------------------------------------------------------------------------------------
+
+COMPLETION = "<think>\n3 + 4 = 7\n7 - 2 = 5\n</think>\nThe answer is \\boxed{5}."
+PROMPT = [{"role": "user", "content": "Compute 3 + 4 - 2."}]
+LAST_BATCH = {
+    "prompt": [PROMPT, PROMPT],
+    "completion": [[{"role": "assistant", "content": COMPLETION}]] * 2,
+    "rewards": {"accuracy_reward": [0.0, 0.0], "format_reward": [0.0, 0.0]},
+}
+
+
+def grpo_log(accuracy=(0.0, 0.0), format=(0.5, 0.5), zero_std=0.0, clipped=0.0, **extra):
+    """One training log of GRPOTrainer: each reward's (mean, std), the zero-spread share and the clipped share."""
+    logs = {"loss": 0.1, "reward": 0.3, "frac_reward_zero_std": zero_std, "completions/clipped_ratio": clipped}
+    for name, (mean, std) in (("accuracy_reward", accuracy), ("format_reward", format)):
+        logs[f"rewards/{name}/mean"], logs[f"rewards/{name}/std"] = mean, std
+    return {**logs, **extra}
+
+
+def make_doctor(**kwargs):
+    defaults = dict(
+        patience=3,
+        last_batch=lambda: LAST_BATCH,
+        reward_names={"accuracy_reward": "accuracy", "format_reward": "format"},
+        find_gold=gold_finder(rows(["7"]).map(lambda row: {"prompt": PROMPT}), "solution"),
+    )
+    return TrainingDoctor(**{**defaults, **kwargs})
+
+
+def feed(doctor, logs_per_step, caplog, max_completion_length=48) -> tuple[list[str], TrainerControl]:
+    """Passes each log to `doctor.on_log` as the Trainer does; returns the doctor's warnings and the final control."""
+    args = types.SimpleNamespace(max_completion_length=max_completion_length)
+    control = TrainerControl()
+    with caplog.at_level(logging.WARNING):
+        for step, logs in enumerate(logs_per_step, start=1):
+            doctor.on_log(args, TrainerState(global_step=step), control, logs=logs)
+    return doctor_warnings(caplog), control
+
+
+def test_a_reward_that_pays_nothing_for_patience_steps_is_reported_once_with_an_example(caplog):
+    warnings, control = feed(make_doctor(), [grpo_log()] * 6, caplog)
+    assert len(warnings) == 1 and warnings[0].startswith("GRPO doctor, step 3: for the last 3 logging steps")
+    assert (
+        "[constant_reward] accuracy_reward gave every completion 0. Likely causes: no completion states" in warnings[0]
+    )
+    # The example: what each reward read in the completion, the gold of its prompt from the dataset.
+    assert "accuracy_reward = 0: parsed answer '5'; gold '7'" in warnings[0]
+    assert "format_reward = 0: tags <think> x1, </think> x1, <answer> x0, </answer> x0" in warnings[0]
+    assert "prompt ending 'Compute 3 + 4 - 2.'" in warnings[0]
+    assert not control.should_training_stop
+
+
+def test_a_symptom_shorter_than_the_patience_or_interrupted_is_not_reported(caplog):
+    healthy = grpo_log(accuracy=(0.25, 0.4))
+    warnings, _ = feed(make_doctor(), [grpo_log(), grpo_log(), healthy, grpo_log(), grpo_log()], caplog)
+    assert warnings == []
+
+
+def test_evaluation_and_summary_logs_neither_count_nor_interrupt(caplog):
+    other = [{"eval_loss": 0.3, "eval_rewards/accuracy_reward/mean": 0.5}, {"train_runtime": 12.0}]
+    warnings, _ = feed(make_doctor(), [grpo_log(), *other, grpo_log(), grpo_log()], caplog)
+    assert len(warnings) == 1
+
+
+@pytest.mark.parametrize(
+    "accuracy, reported",
+    [
+        ((None, None), "accuracy_reward gave every completion None (cannot judge it). Likely causes: it could judge"),
+        ((-1.0, 0.0), "accuracy_reward gave every completion -1"),
+        ((1.0, 0.0), None),  # full marks for everyone: zero_spread's business, not a reward that pays nothing
+    ],
+)
+def test_which_constant_values_count_as_paying_nothing(caplog, accuracy, reported):
+    warnings, _ = feed(make_doctor(), [grpo_log(accuracy=accuracy)] * 3, caplog)
+    assert [reported in warning for warning in warnings] == ([True] if reported else [])
+
+
+def test_a_penalty_at_zero_is_a_run_without_penalties(caplog):
+    reward_names = {"accuracy_reward": "soft_overlong_punishment", "format_reward": "format"}
+    warnings, _ = feed(make_doctor(reward_names=reward_names), [grpo_log()] * 3, caplog)
+    assert warnings == []
+
+
+def test_a_format_reward_that_pays_nothing_names_the_think_prefill(caplog):
+    warnings, _ = feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4), format=(0.0, 0.0))] * 3, caplog)
+    assert len(warnings) == 1 and "format_reward gave every completion 0" in warnings[0]
+    assert "think_prefilled" in warnings[0]
+
+
+def test_groups_without_spread_above_the_threshold_are_reported(caplog):
+    spread = grpo_log(accuracy=(0.3, 0.4), zero_std=0.95)
+    warnings, _ = feed(make_doctor(), [spread] * 3, caplog)
+    assert len(warnings) == 1 and "[zero_spread] 95% of the groups had no reward spread" in warnings[0]
+    assert feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4), zero_std=0.9)] * 3, caplog)[0] == warnings
+
+
+def test_clipped_completions_above_the_threshold_are_reported(caplog):
+    clipped = grpo_log(accuracy=(0.3, 0.4), clipped=1.0)
+    warnings, _ = feed(make_doctor(pad_is_eos=True), [clipped] * 3, caplog, max_completion_length=48)
+    assert (
+        len(warnings) == 1
+        and "[clipped] 100% of the completions were cut at max_completion_length (48" in (warnings[0])
+    )
+    assert "pad == eos" in warnings[0]
+    caplog.clear()
+    assert feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4), clipped=0.9)] * 3, caplog)[0] == []
+
+
+def test_symptoms_due_at_the_same_step_make_one_warning(caplog):
+    warnings, _ = feed(make_doctor(), [grpo_log(zero_std=1.0, clipped=1.0)] * 3, caplog)
+    assert len(warnings) == 1
+    assert all(check in warnings[0] for check in ("[constant_reward]", "[zero_spread]", "[clipped]"))
+
+
+@pytest.mark.parametrize(
+    "stop_on, stops", [([], False), (["clipped"], False), (["constant_reward"], True), (["all"], True)]
+)
+def test_doctor_stop_on_stops_training_at_the_step_it_names(caplog, stop_on, stops):
+    warnings, control = feed(make_doctor(stop_on=stop_on), [grpo_log()] * 3, caplog)
+    assert control.should_training_stop is stops
+    assert ("Training stops here (doctor_stop_on: constant_reward)" in warnings[0]) is stops
+
+
+# ---------------------------------------------------------------------------------------------
+# The project's own recipes and data: no finding
+# ---------------------------------------------------------------------------------------------
+
+
+def startup_findings_of(recipe, model, dataset, tmp_path, caplog) -> list:
+    """The doctor's start-up findings for `recipe` on `model` and `dataset`, loaded as grpo.py loads them."""
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    script_args, training_args, model_args = parser.parse_args_and_config(
+        ["--config", recipe, "--model_name_or_path", str(model), "--dataset_name", str(dataset)]
+        + ["--output_dir", str(tmp_path / "out")]
+    )
+    data = prepare_prompts(get_dataset(script_args), script_args.dataset_prompt_column, training_args.system_prompt)
+    train_dataset, _ = training_splits(data, script_args, training_args)
+    tokenizer = get_tokenizer(model_args, training_args)
+    model = get_model(model_args, training_args, tokenizer)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        findings = check_before_training(
+            train_dataset,
+            tokenizer,
+            get_reward_funcs(script_args),
+            script_args,
+            training_args,
+            model.generation_config.eos_token_id,
+        )
+    assert doctor_warnings(caplog) == []
+    return findings
+
+
+def demo_model(folder, spec):
+    from open_r1.demo.pipeline import build_tiny_model
+
+    folder.mkdir()
+    build_tiny_model(folder, spec, seed=0)
+    return folder
+
+
+def test_the_tiny_cpu_recipe_has_no_finding(tiny_assets, tmp_path, caplog):
+    recipe = "recipes/tiny/grpo/config_cpu.yaml"
+    assert startup_findings_of(recipe, tiny_assets["tiny-model"], tiny_assets["tiny-math"], tmp_path, caplog) == []
+
+
+def test_the_demos_grpo_recipe_and_data_have_no_finding(tmp_path, caplog):
+    from open_r1.demo.r1 import build_datasets
+    from open_r1.demo.settings import FAST
+
+    data = build_datasets(tmp_path / "datasets", FAST, seed=0)
+    model = demo_model(tmp_path / "model", FAST.tiny_model)
+    assert startup_findings_of(FAST.grpo_recipe, model, data["grpo"], tmp_path, caplog) == []
+
+
+def test_the_tool_demos_grpo_recipe_and_data_have_no_finding(tmp_path, caplog):
+    from open_r1.demo.settings import TOOLS_FAST
+    from open_r1.demo.tools import build_datasets
+
+    data = build_datasets(tmp_path / "datasets", TOOLS_FAST, seed=0)
+    model = demo_model(tmp_path / "model", TOOLS_FAST.tiny_model)
+    assert startup_findings_of(TOOLS_FAST.grpo_recipe, model, data["grpo"], tmp_path, caplog) == []
+
+
+SMOLLM2 = REPO_ROOT / "data" / "models" / "SmolLM2-135M-Instruct-f32"
+
+
+@pytest.mark.skipif(
+    not SMOLLM2.exists(), reason="SmolLM2-135M-Instruct not fetched (python scripts/get_model.py smollm2)"
+)
+def test_the_smollm2_demos_grpo_recipe_and_data_have_no_finding(tmp_path, caplog):
+    from open_r1.demo.r1 import build_datasets
+    from open_r1.demo.settings import SMOLLM2_FAST
+
+    data = build_datasets(tmp_path / "datasets", SMOLLM2_FAST, seed=0)
+    assert startup_findings_of(SMOLLM2_FAST.grpo_recipe, SMOLLM2, data["grpo"], tmp_path, caplog) == []
