@@ -55,6 +55,10 @@ def parse(tmp_path, text: str, *args: str, kind: str = "grpo"):
         ("code_num_workers: 3", "code_num_workers: 3 .*tools: \\[\\].*or tools"),
         ("wandb_project: p\nreport_to: none", "wandb_project: 'p' has no effect with report_to: 'none'"),
         ("benchmarks: [aime24]", r"benchmarks: \['aime24'\].*callbacks: \[\].*push_to_hub_revision"),
+        (
+            "dynamic_sampling_max_rounds: 5",
+            "dynamic_sampling_max_rounds: 5 has no effect with dynamic_sampling: false: it needs dynamic_sampling: true",
+        ),
     ],
 )
 def test_a_field_the_mode_ignores_is_an_error_naming_both_fields(tmp_path, setting, named):
@@ -77,6 +81,7 @@ def test_the_same_field_on_the_command_line_is_refused_too(tmp_path):
         "code_language: cpp\nreward_funcs: [code_format]",
         "wandb_project: p\nreport_to: [wandb]",
         "benchmarks: [aime24]\ncallbacks: [push_to_hub_revision]",
+        "dynamic_sampling_max_rounds: 5\ndynamic_sampling: true",
         "vllm_mode: colocate",  # its default: setting it changes nothing, whatever the mode
         "think_prefilled: false",
     ],
