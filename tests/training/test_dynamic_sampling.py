@@ -146,6 +146,27 @@ def test_columns_no_row_uses_are_cut_keeping_the_padding_multiple():
     assert trim_padding({key: value[:2] for key, value in wide.items()}, multiple=4)["prompt_ids"].shape == (2, 4)
 
 
+def test_vllm_fields_stack_and_trim_with_the_completions():
+    """What vLLM generation adds to the scored batch: its sampling log-probabilities (per token) and the importance
+    sampling ratio, per token or per sequence (one column)."""
+
+    def with_vllm_fields(scored, per_sequence):
+        mask = scored.rows["completion_mask"]
+        ratio = torch.ones(len(mask), 1) if per_sequence else mask.float()
+        scored.rows.update(sampling_per_token_logps=-0.5 * mask, importance_sampling_ratio=ratio)
+        return scored
+
+    for per_sequence in (False, True):
+        first = with_vllm_fields(scored_round([0, 1], [True, False], lengths=[1, 1, 4, 4]), per_sequence)
+        next_round, _ = rounds_from(
+            with_vllm_fields(scored_round([2, 3], [True, False], lengths=[2, 1, 3, 3]), per_sequence)
+        )
+        rows = trim_padding(fill(first, next_round, full_groups=2).rows)
+        assert rows["completion_ids"].shape == rows["sampling_per_token_logps"].shape == (4, 2)
+        assert rows["sampling_per_token_logps"].tolist() == [[-0.5, 0], [-0.5, 0], [-0.5, -0.5], [-0.5, 0]]
+        assert rows["importance_sampling_ratio"].shape == ((4, 1) if per_sequence else (4, 2))
+
+
 def test_fields_dynamic_sampling_cannot_regroup_stop_the_batch_with_their_names():
     first = scored_round([0, 1], [True, False])
     first.rows["pixel_values"] = torch.zeros(4, 3)
