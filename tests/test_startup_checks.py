@@ -64,6 +64,10 @@ def parse(tmp_path, text: str, *args: str, kind: str = "grpo"):
             "doctor: false\ndoctor_patience: 3",
             "doctor_patience: 3 has no effect with doctor: false: it needs doctor: true",
         ),
+        (
+            "dynamic_sampling_max_rounds: 5",
+            "dynamic_sampling_max_rounds: 5 has no effect with dynamic_sampling: false: it needs dynamic_sampling: true",
+        ),
     ],
 )
 def test_a_field_the_mode_ignores_is_an_error_naming_both_fields(tmp_path, setting, named):
@@ -86,6 +90,7 @@ def test_the_same_field_on_the_command_line_is_refused_too(tmp_path):
         "code_language: cpp\nreward_funcs: [code_format]",
         "wandb_project: p\nreport_to: [wandb]",
         "benchmarks: [aime24]\ncallbacks: [push_to_hub_revision]",
+        "dynamic_sampling_max_rounds: 5\ndynamic_sampling: true",
         "vllm_mode: colocate",  # its default: setting it changes nothing, whatever the mode
         "vllm_enable_sleep_mode: true\nuse_vllm: true\nvllm_mode: colocate",
         "think_prefilled: false",

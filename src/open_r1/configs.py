@@ -39,6 +39,7 @@ from open_r1.sandbox.languages import DEFAULT_LANGUAGE
 from open_r1.startup_checks import check_ignored_fields
 from open_r1.tools import TOOLS, python_tool
 from open_r1.usage import UsageError, did_you_mean, one_line, read_recipe, recipe_argument, split_config_option
+from open_r1.utils.dynamic_sampling import DEFAULT_MAX_ROUNDS
 
 # ---------------------------------------------------------------------------------------------
 # Datasets
@@ -449,6 +450,23 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
             f"status 2; training ones at that step): any of {', '.join(grpo_doctor.CHECKS)}, or all."
         },
     )
+    dynamic_sampling: bool = field(
+        default=False,
+        metadata={
+            "help": "DAPO's dynamic sampling (arXiv 2503.14476): drop the groups whose rewards have no spread (zero "
+            "advantage, no gradient) and generate further prompts until the batch holds as many groups with spread "
+            "as it normally holds, for at most dynamic_sampling_max_rounds generation rounds (see "
+            "open_r1.utils.dynamic_sampling)."
+        },
+    )
+    dynamic_sampling_max_rounds: int = field(
+        default=DEFAULT_MAX_ROUNDS,
+        metadata={
+            "help": "With dynamic_sampling, the most generation rounds (whole generation batches, the first one "
+            "included) per batch; after the last, the step trains on the groups found so far, with a warning. At "
+            "least 2."
+        },
+    )
 
     def __post_init__(self):
         self._check_doctor_fields()
@@ -458,6 +476,11 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         for name, choices in GRPO_CHOICES.items():
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
+        if self.dynamic_sampling_max_rounds < 2:
+            raise ValueError(
+                "dynamic_sampling_max_rounds must be at least 2 (one generation batch, then refills), got "
+                f"{self.dynamic_sampling_max_rounds}"
+            )
         if self.max_prompt_length is not None and self.max_prompt_length < 1:
             raise ValueError(
                 f"max_prompt_length must be a positive number of tokens or None, got {self.max_prompt_length}"

@@ -349,8 +349,8 @@ class TrainingDoctor(TrainerCallback):
                 f"{zero_spread:.0%} of the groups had no reward spread (frac_reward_zero_std above "
                 f"doctor_zero_std_share {self.zero_std_share:g}): every completion of a group earned the same, so it "
                 "has no advantage and gives no gradient. Likely causes: the problems are all too easy or all too hard "
-                "for the model, too few num_generations, or a temperature too low to vary the completions; DAPO's "
-                "dynamic sampling drops such groups.",
+                "for the model, too few num_generations, or a temperature too low to vary the completions; "
+                "dynamic_sampling: true (DAPO's) drops such groups and generates others.",
             )
         clipped = _number(logs.get("completions/clipped_ratio"))
         if clipped is not None and clipped > self.clipped_share:

@@ -50,6 +50,7 @@ from open_r1.startup_checks import check_grpo_dataset
 from open_r1.tools.training import python_tool_environment
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
+from open_r1.utils.dynamic_sampling import DynamicSampling
 from open_r1.utils.model_utils import check_think_prefill
 from open_r1.utils.resume import TiedWeightsResume
 from open_r1.utils.training import finish_training, start_run, training_splits
@@ -57,9 +58,10 @@ from open_r1.utils.training import finish_training, start_run, training_splits
 logger = logging.getLogger("open_r1")
 
 
-class PromptTruncatingGRPOTrainer(TiedWeightsResume, GRPOTrainer):
+class PromptTruncatingGRPOTrainer(DynamicSampling, TiedWeightsResume, GRPOTrainer):
     """TRL's GRPOTrainer that keeps only the last `max_prompt_length` tokens of each prompt, as TRL 0.18 did (and
-    resumes models with tied embeddings without a false "missing keys" warning, `TiedWeightsResume`).
+    resumes models with tied embeddings without a false "missing keys" warning, `TiedWeightsResume`; refills
+    batches with groups whose rewards have spread under `dynamic_sampling: true`, `DynamicSampling`).
 
     TRL 1.16 removed the option; upstream recipes set it. Prompts are cut after the chat template, on the left
     (the end of a prompt, where the generation starts, is kept), before generation, so the model generates

@@ -7,8 +7,9 @@
 - `check_ignored_fields`: a field the recipe or command line sets (to other than its default) although the
   chosen mode never reads it, e.g. `vllm_gpu_memory_utilization` with `use_vllm: false`, `cosine_max_len` without
   the `cosine` reward, `vllm_enable_sleep_mode` with `vllm_mode: server`, a `python_tool_*` field without `tools`,
-  a `doctor_*` field with `doctor: false`, `wandb_project` without `report_to: wandb`. The error names the field and
-  the one that decides the mode; silently training without the setting is worse.
+  a `doctor_*` field with `doctor: false`, `dynamic_sampling_max_rounds` without `dynamic_sampling: true`,
+  `wandb_project` without `report_to: wandb`. The error names the field and the one that decides the mode; silently
+  training without the setting is worse.
 - `check_sft_dataset`: the columns TRL's SFTTrainer can read (`messages` conversations, `prompt` + `completion`,
   or `dataset_text_field`), and conversations when `assistant_only_loss` is set.
 - `check_grpo_dataset`: `dataset_prompt_column` and the columns the rewards of `reward_funcs` read
@@ -131,6 +132,12 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
         switches=("doctor",),
         active=lambda values: bool(values["doctor"]),
         needs="doctor: true",
+    ),
+    ModeOnlyField(
+        applies=lambda name: name == "dynamic_sampling_max_rounds",
+        switches=("dynamic_sampling",),
+        active=lambda values: bool(values["dynamic_sampling"]),
+        needs="dynamic_sampling: true",
     ),
     ModeOnlyField(
         applies=lambda name: name == "benchmarks",

@@ -22,6 +22,7 @@ VARIANTS = {
         "max_completion_len": 1024,  # = max_completion_length, DAPO's L_max
         "soft_punish_cache": 256,
         "epsilon_high": 0.28,
+        "dynamic_sampling": True,
         "mask_truncated_completions": True,
         "hub_model_id": "Qwen2.5-1.5B-Open-R1-DAPO",
         "output_dir": "data/Qwen2.5-1.5B-Open-R1-DAPO",
