@@ -47,11 +47,8 @@ from open_r1.startup_checks import check_grpo_dataset
 from open_r1.tools.training import python_tool_environment
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
-<<<<<<< HEAD
 from open_r1.utils.model_utils import check_think_prefill
-=======
 from open_r1.utils.resume import TiedWeightsResume
->>>>>>> h28-precision
 from open_r1.utils.training import finish_training, start_run, training_splits
 
 logger = logging.getLogger("open_r1")
