@@ -2,19 +2,24 @@
 
 Output folder reset, the tiny model built on the spot, prompts and data files as the evaluator reads them,
 training launched as users launch it (`open_r1.utils.launch`), a checkpoint sampled and graded with
-`open_r1.eval.offline` on CPU, GRPO's logged rewards read back, and results.json + report.md written.
+`open_r1.eval.offline` on CPU, GRPO's logged rewards read back, where and when a run was measured (date, commit,
+machine, load), and results.json + report.md written.
 Not covered: what a mode builds or reports (`open_r1.demo.r1`, `open_r1.demo.tools`, `open_r1.demo.report`).
 """
 
 import dataclasses
+import datetime
 import json
+import os
 import pathlib
+import platform
 import shutil
+import subprocess
 import time
 
 from open_r1.data.benchmarks import Problem, build_messages
 from open_r1.tasks.tiny_model import TinyModelSpec
-from open_r1.utils.launch import accelerate_launch
+from open_r1.utils.launch import REPO_ROOT, accelerate_launch
 
 STAGES = ("base", "sft", "grpo")
 
@@ -125,6 +130,44 @@ def run_evaluator(
 def reward_log(trainer_state: pathlib.Path) -> list[dict]:
     """The entries of GRPO's log history that report rewards, one per logged step."""
     return [entry for entry in json.loads(trainer_state.read_text())["log_history"] if "reward" in entry]
+
+
+def git_commit() -> str | None:
+    """This checkout's short commit, with "+changes" when tracked files differ from it; None outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+changes" if changes else "")
+
+
+def cpu_model() -> str:
+    """The CPU's model name as /proc/cpuinfo gives it (platform's guess elsewhere)."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance() -> dict:
+    """When, at which commit and on which machine a run starts: its results carry it into docs/demo.md. The load
+    average (1, 5, 15 minutes) says how much else was running; it is taken again at the end."""
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "load_average_at_start": list(os.getloadavg())},
+    }
 
 
 def make_command(seed: int, fast: bool, *options: str) -> str:

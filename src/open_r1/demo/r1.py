@@ -24,6 +24,8 @@ Not covered: vLLM generation, multi-GPU, GPU timings, full-length real-benchmark
 recipes and `make evaluate`).
 """
 
+import json
+import os
 import pathlib
 import random
 import re
@@ -135,6 +137,7 @@ def run(
 ) -> dict:
     settings = SETTINGS[model, fast]
     started = time.perf_counter()
+    provenance = pipeline.provenance()
     pipeline.prepare_output_dir(output_dir, ["sft-model", "grpo-model"])
     extra = {}
 
@@ -208,7 +211,18 @@ def run(
         5, "grpo", "GRPO from the SFT checkpoint", settings.grpo_recipe, sft_model, FAST_GRPO_OVERRIDES
     )
 
-    curves = grpo_curves(grpo_model / "trainer_state.json", output_dir / "curves.png")
+    grpo_steps = json.loads((grpo_model / "trainer_state.json").read_text())["global_step"]
+    held_out = [
+        {
+            "step": step,
+            "label": stage.upper(),
+            "pass@1": stages[stage]["pass@1"],
+            "pass@1_stderr": stages[stage]["pass@1_stderr"],
+        }
+        for step, stage in ((0, "sft"), (grpo_steps, "grpo"))
+    ]
+    curves = grpo_curves(grpo_model / "trainer_state.json", output_dir / "curves.png", held_out)
+    provenance["machine"]["load_average_at_end"] = list(os.getloadavg())
     results = {
         "stages": stages,
         "model": model,
@@ -221,6 +235,8 @@ def run(
         "sft_flawed_traces": data["num_flawed"],
         "eval_samples": settings.eval_samples,
         "grpo_curves": curves,
+        "held_out": held_out,
+        **provenance,
         **extra,
     }
     command = pipeline.make_command(seed, fast, *((f"MODEL={model}",) if model != "tiny" else ()))

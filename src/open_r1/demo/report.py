@@ -1,19 +1,32 @@
 """The tables, reports and curves of `make demo`'s two modes, from their results.
 
-- R1 recipe (`open_r1.demo.r1`): `results_table`, `r1_report` (the table plus what the task, data, model and
-  recipes are) and `grpo_curves` (curves.png: GRPO reward and accuracy reward per logged step).
+- R1 recipe (`open_r1.demo.r1`): `results_table`, `r1_report` (the table, the targets each seed must meet, the
+  GRPO curve by fifths beside the checkpoints' held-out accuracy, and what the task, data, model and recipes are)
+  and `grpo_curves` (curves.png: GRPO reward and accuracy reward per logged step, held-out accuracy marked).
+- `demo_targets`: SFT > base, GRPO >= SFT + 20 points, and an accuracy-reward curve that rises (last fifth's mean
+  >= first fifth's + 0.15), each computed from results.json, never typed.
 - Tool miniature (`open_r1.demo.tools`): `tool_results_table` (both arms side by side) and `tool_report`.
 Not covered: computing the numbers (the modes do, with `open_r1.eval.offline`).
 """
 
+import dataclasses
 import pathlib
+import statistics
 
 from open_r1.demo.pipeline import STAGES, reward_log
 from open_r1.demo.settings import DemoSettings, ToolDemoSettings
 
+# What `make demo` shows on every seed, held-out pass@1 points that GRPO adds to SFT and the rise of the GRPO
+# accuracy-reward curve (mean of its last fifth of logged steps minus that of its first fifth).
+GRPO_GAIN_TARGET = 0.20
+CURVE_RISE_TARGET = 0.15
+# Floating-point slack only: a gain of 0.2 computed as 0.19999999999999996 meets a 0.2 target.
+ROUNDING_SLACK = 1e-9
 
-def grpo_curves(trainer_state: pathlib.Path, image: pathlib.Path) -> dict:
-    """Plots reward and accuracy reward per logged GRPO step; returns the series."""
+
+def grpo_curves(trainer_state: pathlib.Path, image: pathlib.Path, held_out: list[dict] = ()) -> dict:
+    """Plots reward and accuracy reward per logged GRPO step, with the held-out pass@1 of the checkpoints in
+    `held_out` ({"step", "label", "pass@1"}) marked at their steps; returns the series."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -31,6 +44,23 @@ def grpo_curves(trainer_state: pathlib.Path, image: pathlib.Path) -> dict:
     axis.plot(series["step"], series["reward"], label="reward (weighted sum)")
     axis.plot(series["step"], series["accuracy_reward"], label="accuracy reward")
     axis.plot(series["step"], series["format_reward"], label="format reward", linestyle="--")
+    if held_out:
+        axis.plot(
+            [point["step"] for point in held_out],
+            [point["pass@1"] for point in held_out],
+            marker="o",
+            color="black",
+            linestyle=":",
+            label="held-out pass@1 of the checkpoint",
+        )
+        for point in held_out:
+            axis.annotate(
+                f"{point['label']} {100 * point['pass@1']:.0f}%",
+                (point["step"], point["pass@1"]),
+                textcoords="offset points",
+                xytext=(4, -12),
+                fontsize=8,
+            )
     axis.set_xlabel("GRPO step")
     axis.set_ylabel("mean reward over the step's completions")
     axis.set_title("GRPO on the demo task (training prompts, sampled as in training)")
@@ -41,6 +71,84 @@ def grpo_curves(trainer_state: pathlib.Path, image: pathlib.Path) -> dict:
     figure.savefig(image, dpi=120)
     plt.close(figure)
     return series
+
+
+def fifths(count: int) -> list[range]:
+    """The indices of `count` logged steps cut into five consecutive parts, the empty ones left out (FAST logs
+    fewer than five steps)."""
+    bounds = [round(part * count / 5) for part in range(6)]
+    return [range(start, end) for start, end in zip(bounds, bounds[1:]) if end > start]
+
+
+def curve_rise(accuracy_reward: list[float]) -> tuple[float, float]:
+    """The means of the accuracy-reward curve's first and last fifths."""
+    parts = fifths(len(accuracy_reward))
+    first, last = ([accuracy_reward[index] for index in part] for part in (parts[0], parts[-1]))
+    return statistics.fmean(first), statistics.fmean(last)
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """One promise of `make demo`, as measured by one run."""
+
+    name: str
+    measured: str
+    met: bool
+
+
+def demo_targets(results: dict) -> list[Target]:
+    """SFT > base, GRPO >= SFT + 20 points (held-out pass@1) and the curve's rise, from `results` alone."""
+    base, sft, grpo = (results["stages"][stage]["pass@1"] for stage in STAGES)
+    first, last = curve_rise(results["grpo_curves"]["accuracy_reward"])
+    return [
+        Target("SFT > base", f"{100 * base:.1f}% → {100 * sft:.1f}%", sft > base),
+        Target(
+            f"GRPO ≥ SFT + {100 * GRPO_GAIN_TARGET:.0f} points",
+            f"{100 * sft:.1f}% → {100 * grpo:.1f}% ({100 * (grpo - sft):+.1f} points)",
+            grpo - sft >= GRPO_GAIN_TARGET - ROUNDING_SLACK,
+        ),
+        Target(
+            f"accuracy reward: last fifth ≥ first fifth + {CURVE_RISE_TARGET:.2f}",
+            f"{first:.3f} → {last:.3f} ({last - first:+.3f})",
+            last - first >= CURVE_RISE_TARGET - ROUNDING_SLACK,
+        ),
+    ]
+
+
+def targets_table(results: dict) -> str:
+    rows = [[target.name, target.measured, "yes" if target.met else "**no**"] for target in demo_targets(results)]
+    return markdown_table(["target", "measured", "met"], rows)
+
+
+def curve_table(results: dict) -> str:
+    """The GRPO curve by fifths of its logged steps, each beside the held-out pass@1 of the checkpoints saved
+    within it (the SFT checkpoint before the first step, the GRPO checkpoint at the last)."""
+    curves = results["grpo_curves"]
+    held_out = results.get("held_out", [])
+    rows = [
+        [f"0 ({point['label']})", "-", "-", percent_with_stderr(point["pass@1"], point["pass@1_stderr"])]
+        for point in held_out
+        if point["step"] == 0
+    ]
+    for part in fifths(len(curves["step"])):
+        first_step, last_step = curves["step"][part[0]], curves["step"][part[-1]]
+        within = [point for point in held_out if 0 < point["step"] and first_step <= point["step"] <= last_step]
+        rows.append(
+            [
+                f"{first_step}-{last_step}" if last_step > first_step else str(first_step),
+                f"{statistics.fmean(curves['accuracy_reward'][index] for index in part):.3f}",
+                f"{statistics.fmean(curves['reward'][index] for index in part):.3f}",
+                "; ".join(
+                    f"{percent_with_stderr(point['pass@1'], point['pass@1_stderr'])} "
+                    f"({point['label']}, step {point['step']})"
+                    for point in within
+                )
+                or "-",
+            ]
+        )
+    return markdown_table(
+        ["GRPO steps", "accuracy reward (mean)", "reward (mean)", "held-out pass@1 of the checkpoint"], rows
+    )
 
 
 def percent_with_stderr(value: float, stderr: float) -> str:
@@ -80,13 +188,22 @@ def r1_report(results: dict, settings: DemoSettings, command: str) -> str:
         if task.min_operands == task.max_operands
         else f"{task.min_operands}-{task.max_operands}"
     )
+    fast_note = (
+        "FAST: step counts cut to a few, so the targets below are not expected to hold.\n\n" if results["fast"] else ""
+    )
     letters = "abcdefghij"[: task.max_operands]
     pattern = " ± ".join(letters[: task.min_operands]) + "".join(f" [± {x}]" for x in letters[task.min_operands :])
     return f"""# make demo: R1 in miniature
 
-`{command}` (seed {results["seed"]}, {results["total_seconds"]:.0f} s in total on this machine)
+`{command}` (seed {results["seed"]}, {results["total_seconds"]:.0f} s in total on this machine{machine_note(results)})
 
 {results_table(results["stages"])}
+
+{fast_note}{targets_table(results)}
+
+The GRPO curve (`curves.png`) by fifths of its logged steps, beside the held-out pass@1 of the checkpoints:
+
+{curve_table(results)}
 
 pass@1: mean over {results["test_problems"]} held-out problems of the share of {settings.eval_samples} samples \
 (temperature 0.6, top_p 0.95) whose boxed answer math-verify accepts; ± one standard error over problems.
@@ -104,8 +221,20 @@ cold-start SFT traces come from an imperfect teacher: {results["sft_flawed_trace
 training problems as prompts, rewarded by `accuracy_reward` (math-verify against the gold answer) and `format_reward`.
 - **Model**: {model_description(results, settings)}
 - **Recipes**: `{settings.sft_recipe}`, `{settings.grpo_recipe}`{" (FAST: step counts cut to a few)" if results["fast"] else ""}.{gsm8k_description(results, settings)}
-- **GRPO curves**: `curves.png` (reward and accuracy reward per logged step on the training prompts).
+- **GRPO curves**: `curves.png` (reward and accuracy reward per logged step on the training prompts; the
+held-out pass@1 of the checkpoints marked at their steps).
 """
+
+
+def machine_note(results: dict) -> str:
+    """The commit, cores, CPU and starting load of the run, for its report's first line (empty if not recorded)."""
+    machine = results.get("machine")
+    if not machine:
+        return ""
+    load = machine.get("load_average_at_start")
+    return f", commit {results.get('commit') or 'unknown'}, {machine['cores']} cores of {machine['cpu']}" + (
+        f", load average {load[0]:.1f} at the start" if load else ""
+    )
 
 
 def model_description(results: dict, settings: DemoSettings) -> str:

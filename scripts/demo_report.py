@@ -1,0 +1,11 @@
+"""docs/demo.md from the results.json of `make demo` runs, so the measured tables are written, never typed.
+
+    python scripts/demo_report.py data/demo-seed*/results.json > docs/demo.md
+
+The page itself is `open_r1.demo.docs_page` (its docstring says what it holds).
+"""
+
+from open_r1.demo.docs_page import main
+
+if __name__ == "__main__":
+    main()

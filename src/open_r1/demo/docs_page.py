@@ -1,0 +1,151 @@
+"""docs/demo.md, written from the results.json of `make demo` runs rather than typed.
+
+    python scripts/demo_report.py data/demo-seed*/results.json > docs/demo.md
+    python scripts/demo_report.py data/demo-seed*/results.json --output docs/demo.md
+
+For each model measured: one row per run (seed, date, commit, machine with its load, wall time, held-out pass@1 of
+base, SFT and GRPO, the GRPO accuracy-reward curve's first and last fifth, whether the run meets `make demo`'s
+targets as `open_r1.demo.report.demo_targets` computes them), then each run's curve by fifths beside the
+held-out pass@1 of its checkpoints. The page depends only on the files given, so writing it twice gives the same
+page.
+Not covered: the tool miniature (`make demo TOOLS=1` writes a different results.json) and FAST runs, whose step
+counts are not the demo's; both are refused.
+"""
+
+import argparse
+import json
+import pathlib
+
+from open_r1.demo.pipeline import STAGES
+from open_r1.demo.report import (
+    CURVE_RISE_TARGET,
+    GRPO_GAIN_TARGET,
+    curve_rise,
+    curve_table,
+    demo_targets,
+    markdown_table,
+    percent_with_stderr,
+)
+
+COMMAND = "python scripts/demo_report.py"
+
+
+def load_runs(paths: list[pathlib.Path]) -> list[dict]:
+    """The runs' results, each with the file it came from; refuses tool-miniature and FAST results."""
+    runs = []
+    for path in paths:
+        results = json.loads(path.read_text(encoding="utf-8"))
+        if "stages" not in results:
+            raise SystemExit(f"{path}: not a results.json of the R1 demo (the tool miniature's is not supported)")
+        if results["fast"]:
+            raise SystemExit(f"{path}: a FAST run (step counts cut to a few), not a measurement of `make demo`")
+        runs.append({**results, "source": str(path)})
+    return sorted(runs, key=lambda run: (run["model"], run["seed"], run.get("date") or ""))
+
+
+def machine_cell(run: dict) -> str:
+    machine = run.get("machine")
+    return f"{machine['cores']} cores, {machine['cpu']}" if machine else "not recorded"
+
+
+def load_cell(run: dict) -> str:
+    """The 1-minute load average before the run and the 5-minute one at its end (about the run's own span, the
+    run's own processes included)."""
+    machine = run.get("machine") or {}
+    before, end = machine.get("load_average_at_start"), machine.get("load_average_at_end")
+    if not before or not end:
+        return "not recorded"
+    return f"{before[0]:.1f} / {end[1]:.1f}"
+
+
+def minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {round(seconds % 60):02d} s"
+
+
+def runs_table(runs: list[dict]) -> str:
+    header = [
+        "seed",
+        "date (UTC)",
+        "commit",
+        "machine",
+        "load before / during",
+        "wall time",
+        "base",
+        "SFT",
+        "GRPO",
+        "GRPO − SFT",
+        "accuracy reward, first → last fifth",
+        "targets met",
+    ]
+    rows = []
+    for run in runs:
+        stages = run["stages"]
+        first, last = curve_rise(run["grpo_curves"]["accuracy_reward"])
+        targets = demo_targets(run)
+        missed = [target.name for target in targets if not target.met]
+        rows.append(
+            [
+                str(run["seed"]),
+                (run.get("date") or "not recorded").replace("T", " ").removesuffix("+00:00"),
+                f"`{run['commit']}`" if run.get("commit") else "not recorded",
+                machine_cell(run),
+                load_cell(run),
+                minutes(run["total_seconds"]),
+                *(percent_with_stderr(stages[stage]["pass@1"], stages[stage]["pass@1_stderr"]) for stage in STAGES),
+                f"{100 * (stages['grpo']['pass@1'] - stages['sft']['pass@1']):+.1f}",
+                f"{first:.3f} → {last:.3f} ({last - first:+.3f})",
+                "all" if not missed else "**not: " + "; ".join(missed) + "**",
+            ]
+        )
+    return markdown_table(header, rows)
+
+
+def model_section(model: str, runs: list[dict]) -> str:
+    met = sum(all(target.met for target in demo_targets(run)) for run in runs)
+    test_sets = sorted({(run["test_problems"], run["eval_samples"]) for run in runs})
+    evaluation = "; ".join(f"{problems} held-out problems, {samples} samples each" for problems, samples in test_sets)
+    curves = "\n\n".join(f"Seed {run['seed']} (`{run['source']}`):\n\n{curve_table(run)}" for run in runs)
+    return f"""## `make demo{"" if model == "tiny" else f" MODEL={model}"}`: {len(runs)} runs, all targets met on {met}
+
+Held-out pass@1 ± one standard error ({evaluation}; temperature 0.6, top_p 0.95). Load: the 1-minute load
+average before the run and the 5-minute one at its end, which covers about the run itself, its own two busy
+threads included; a quiet 2-core machine reads below 1 before.
+
+{runs_table(runs)}
+
+Each run's GRPO accuracy-reward curve (on its training prompts) by fifths of its logged steps, beside the held-out
+pass@1 of the checkpoints saved within them:
+
+{curves}
+"""
+
+
+def demo_page(runs: list[dict]) -> str:
+    """The whole page for `runs` (from `load_runs`)."""
+    if not runs:
+        raise SystemExit("no results.json given")
+    models = sorted({run["model"] for run in runs}, key=lambda model: (model != "tiny", model))
+    sections = "\n".join(model_section(model, [run for run in runs if run["model"] == model]) for model in models)
+    sources = " ".join(sorted(run["source"] for run in runs))
+    return f"""# `make demo`: measured runs
+
+Written by `{COMMAND} {sources}` from the runs' results.json, not typed; measure again, then re-run it.
+
+What `make demo` shows on every seed: SFT above base, GRPO at least {100 * GRPO_GAIN_TARGET:.0f} points of held-out
+pass@1 above SFT, and a GRPO accuracy-reward curve that rises (its last fifth of logged steps averages at least
+{CURVE_RISE_TARGET:.2f} more than its first fifth). "targets met" is computed from each file by
+`open_r1.demo.report.demo_targets`.
+
+{sections}"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", nargs="+", type=pathlib.Path, help="results.json files of `make demo` runs.")
+    parser.add_argument("--output", type=pathlib.Path, help="Write the page here (default: print it).")
+    args = parser.parse_args(argv)
+    page = demo_page(load_runs(args.results))
+    if args.output:
+        args.output.write_text(page, encoding="utf-8")
+    else:
+        print(page, end="")

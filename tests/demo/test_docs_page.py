@@ -1,0 +1,70 @@
+"""scripts/demo_report.py (`open_r1.demo.docs_page`): docs/demo.md written from results.json files, each run's
+row computed from its file (targets included), FAST and tool-miniature results refused."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from open_r1.demo.docs_page import demo_page, load_runs, main
+from tests.support import REPO_ROOT
+from tests.support.demo_results import demo_results
+
+
+@pytest.fixture
+def two_runs(tmp_path):
+    paths = []
+    for seed, grpo in ((1, 0.58), (0, 0.91)):
+        path = tmp_path / f"demo-seed{seed}" / "results.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps(demo_results(seed=seed, sft=0.45, grpo=grpo)))
+        paths.append(path)
+    return paths
+
+
+def test_one_row_per_run_in_seed_order_with_its_provenance_numbers_and_verdict(two_runs, capsys):
+    main([str(path) for path in two_runs])
+    page = capsys.readouterr().out
+    rows = [line for line in page.splitlines() if line.startswith("| 0 |") or line.startswith("| 1 |")]
+    assert rows == [
+        "| 0 | 2026-11-23 20:00:00 | `abc1234` | 2 cores, AMD EPYC | 0.3 / 1.9 | 4 min 41 s | 0.0% ± 1.0 | "
+        "45.0% ± 1.0 | 91.0% ± 1.0 | +46.0 | 0.425 → 0.900 (+0.475) | all |",
+        "| 1 | 2026-11-23 20:00:00 | `abc1234` | 2 cores, AMD EPYC | 0.3 / 1.9 | 4 min 41 s | 0.0% ± 1.0 | "
+        "45.0% ± 1.0 | 58.0% ± 1.0 | +13.0 | 0.425 → 0.900 (+0.475) | **not: GRPO ≥ SFT + 20 points** |",
+    ]
+    assert "## `make demo`: 2 runs, all targets met on 1" in page
+    assert f"`python scripts/demo_report.py {two_runs[1]} {two_runs[0]}`" in page, "the files in sorted order"
+    # Each run's curve by fifths, beside its checkpoints' held-out accuracy.
+    assert page.count("| 0 (SFT) | - | - | 45.0% ± 1.0 |") == 2
+    assert "| 36-40 | 0.900 | 1.100 | 91.0% ± 1.0 (GRPO, step 40) |" in page
+
+
+def test_the_page_depends_only_on_its_files(two_runs, tmp_path):
+    output = tmp_path / "demo.md"
+    main([*map(str, two_runs), "--output", str(output)])
+    assert output.read_text() == demo_page(load_runs(two_runs))
+    assert demo_page(load_runs(two_runs[::-1])) == output.read_text(), "the order of the files does not matter"
+
+
+def test_fast_and_tool_miniature_results_are_refused(tmp_path):
+    fast = tmp_path / "fast.json"
+    fast.write_text(json.dumps(demo_results(fast=True)))
+    with pytest.raises(SystemExit, match="FAST run"):
+        load_runs([fast])
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps({"tool": {}, "no_tool": {}, "seed": 0, "fast": False}))
+    with pytest.raises(SystemExit, match="tool miniature"):
+        load_runs([tools])
+
+
+def test_the_script_writes_the_page_as_the_docs_say(two_runs):
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "demo_report.py"), *map(str, two_runs)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == demo_page(load_runs(two_runs))

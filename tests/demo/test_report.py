@@ -1,0 +1,77 @@
+"""`open_r1.demo.report`: the targets a run's report claims are computed from its numbers, and the GRPO curve is
+shown by fifths beside the held-out accuracy of the checkpoints.
+
+Fixture results are built here, shaped as `open_r1.demo.r1.run` writes results.json; nothing trains.
+"""
+
+import pytest
+
+from open_r1.demo.report import (
+    CURVE_RISE_TARGET,
+    GRPO_GAIN_TARGET,
+    curve_rise,
+    curve_table,
+    demo_targets,
+    fifths,
+    r1_report,
+)
+from open_r1.demo.settings import FULL
+from tests.support.demo_results import demo_results
+
+
+def met(results: dict) -> list[bool]:
+    return [target.met for target in demo_targets(results)]
+
+
+def test_fifths_cut_the_logged_steps_into_five_consecutive_parts():
+    assert fifths(10) == [range(0, 2), range(2, 4), range(4, 6), range(6, 8), range(8, 10)]
+    assert [len(part) for part in fifths(50)] == [10] * 5
+    # FAST logs 4 steps: no empty part, the first and the last a step each.
+    assert fifths(4) == [range(0, 1), range(1, 2), range(2, 3), range(3, 4)]
+
+
+def test_curve_rise_compares_the_means_of_the_first_and_last_fifths():
+    first, last = curve_rise([0.1, 0.3, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0, 0.6, 0.8])
+    assert first == pytest.approx(0.2) and last == pytest.approx(0.7)
+
+
+def test_every_target_is_met_when_the_numbers_show_it():
+    assert met(demo_results()) == [True, True, True]
+
+
+def test_sft_no_better_than_base_misses_the_first_target():
+    assert met(demo_results(base=0.1, sft=0.1)) == [False, True, True]
+
+
+def test_the_gain_target_is_twenty_points_of_held_out_pass_at_1():
+    assert GRPO_GAIN_TARGET == 0.20
+    assert met(demo_results(sft=0.55, grpo=0.749))[1] is False
+    # 0.75 - 0.55 is 0.19999999999999996 in floating point: twenty points all the same.
+    assert met(demo_results(sft=0.55, grpo=0.75))[1] is True
+
+
+def test_a_flat_or_falling_curve_misses_the_rise_target_even_when_held_out_accuracy_rises():
+    assert CURVE_RISE_TARGET == 0.15
+    flat = [0.3] * 50
+    assert met(demo_results(accuracy_reward=flat)) == [True, True, False]
+    just_short = [0.3] * 10 + [0.5] * 30 + [0.449] * 10
+    assert met(demo_results(accuracy_reward=just_short))[2] is False
+    just_enough = [0.3] * 10 + [0.5] * 30 + [0.45] * 10
+    assert met(demo_results(accuracy_reward=just_enough))[2] is True
+
+
+def test_the_report_states_each_target_with_its_measured_numbers_and_verdict():
+    results = demo_results(sft=0.45, grpo=0.6, accuracy_reward=[0.3] * 10)
+    report = r1_report(results, FULL, "make demo SEED=0")
+    assert "| SFT > base | 0.0% → 45.0% | yes |" in report
+    assert "| GRPO ≥ SFT + 20 points | 45.0% → 60.0% (+15.0 points) | **no** |" in report
+    assert "| accuracy reward: last fifth ≥ first fifth + 0.15 | 0.300 → 0.300 (+0.000) | **no** |" in report
+    assert "commit abc1234, 2 cores of AMD EPYC, load average 0.3 at the start" in report
+
+
+def test_the_curve_table_puts_the_checkpoints_held_out_accuracy_beside_the_fifths():
+    table = curve_table(demo_results()).splitlines()
+    assert table[2] == "| 0 (SFT) | - | - | 45.0% ± 1.0 |"
+    assert table[3] == "| 4-8 | 0.425 | 0.625 | - |"
+    assert table[-1] == "| 36-40 | 0.900 | 1.100 | 80.0% ± 1.0 (GRPO, step 40) |"
+    assert len(table) == 2 + 1 + 5
