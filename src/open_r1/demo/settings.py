@@ -16,15 +16,12 @@ from open_r1.tasks.tiny_model import TinyModelSpec
 # The demo's tiny model, built on the spot (its seed is the run's); the tiny model's default heads (4 query,
 # 2 key-value).
 TINY_MODEL = TinyModelSpec(hidden_size=128, num_layers=4, intermediate_size=256)
-# Eight full key/value heads (head_dim 16), not the tiny model's 4 query / 2 key-value: the tool arm must copy
-# the operands into the call and the tool's output into the answer, and with 4/2 heads when that copying
-# appeared depended on the seed (seed 0 copied 1 answer in 5 after 1,200 steps; with 8/8 it was exact by 550).
+# Eight full key/value heads (head_dim 16): the tool arm must copy operands and tool output, which the default
+# 4/2 heads learnt only on some seeds (docs/demo_notes.md).
 TOOL_CALLING_MODEL = dataclasses.replace(TINY_MODEL, num_attention_heads=8, num_key_value_heads=8, tool_calling=True)
-# The R1 demo's model: at Qwen2's initial std of 0.02 (sized for hidden sizes in the thousands) attention stays
-# nearly uniform for hundreds of SFT steps and the arithmetic is not learnt in time; 0.1 is about 1/sqrt(128).
+# Qwen2's initial std of 0.02 suits hidden sizes in the thousands; 0.1 is about 1/sqrt(128) (docs/demo_notes.md).
 R1_MODEL = dataclasses.replace(TINY_MODEL, initializer_range=0.1)
-# The task's arithmetic facts (a ± b within 0..5: 42 of them) are learnt in ~250 SFT steps; within 0..9 (110) they
-# were not in 1,000 (docs/demo.md). Held-out problems must be disjoint from 1,500 training ones out of 2,058.
+# Operands and running totals within 0..5: few enough arithmetic facts for SFT to learn (docs/demo_notes.md).
 R1_TASK = ArithmeticSpec(min_operands=4, max_operands=4, max_value=5, min_total=0, max_total=5)
 
 
@@ -65,8 +62,7 @@ SMOLLM2 = dataclasses.replace(
     num_test=200,
     # The task it was measured with: every running total within 0..9.
     task=ArithmeticSpec(min_operands=4, max_operands=4, max_value=9, min_total=0, max_total=9),
-    # At 0.5, 24 SFT steps copied the skip in 61% of seed 0's samples but only 14% of seed 1's, which left GRPO
-    # nothing but arithmetic to improve (77% -> 72%); at 0.7 both seeds copy it and GRPO unlearns it.
+    # At 0.7 the skip is copied by SFT on both measured seeds, so GRPO has it to unlearn (docs/demo_notes.md).
     teacher_error_rate=0.7,
     traces_per_problem=1,
     eval_samples=2,
