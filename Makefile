@@ -31,8 +31,8 @@ unit_test:
 slow_test:
 	$(PYTHON) -m pytest -m slow tests/
 
-# The whole R1 recipe in miniature on CPU (tiny model, cold-start SFT, GRPO, evaluation; about 20 minutes on a shared
-# 2-core machine, FAST=1 a few minutes):
+# The whole R1 recipe in miniature on CPU (tiny model, cold-start SFT, GRPO, evaluation; 3-4 minutes on 2 cores,
+# FAST=1 under a minute; measured runs in docs/demo.md, written by scripts/demo_report.py from their results.json):
 #   make demo [SEED=1] [FAST=1] [OUTPUT_DIR=data/demo]   -> results.json, report.md, curves.png
 #   make demo TOOLS=1 [SEED=1] [FAST=1]   -> tool-integrated reasoning miniature (scripts/demo.py --tools, data/demo_tools)
 #   make demo MODEL=smollm2 [SEED=1] [FAST=1]   -> the same recipe on SmolLM2-135M-Instruct (fetched by scripts/get_model.py

@@ -65,5 +65,16 @@ if spec is not None:
         (module.parent / "tinyBenchmarks.pkl").touch(exist_ok=True)
 PY
 
+# `accelerate launch` of a run that stopped on a usage error: its one line and exit status 2, without the launcher's
+# traceback (src/open_r1/launcher_exit.py says why a .pth file).
+"$VENV/bin/python" - <<'PY'
+import pathlib, sysconfig
+line = (
+    'import sys; exec("try:\\n    import open_r1.launcher_exit\\nexcept ImportError:\\n    pass") '
+    'if sys.argv and sys.argv[0].endswith("accelerate") else None\n'
+)
+(pathlib.Path(sysconfig.get_paths()["purelib"]) / "open_r1_launcher_exit.pth").write_text(line)
+PY
+
 echo "$wanted" >"$STAMP"
 echo "open-r1 installed in $VENV (extras: $extras). Activate with: source $VENV/bin/activate"

@@ -6,10 +6,12 @@ loading them would fail there with another error. `--help` starts with what the 
 """
 
 import os
+import pathlib
 import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 
 import pytest
@@ -152,21 +154,30 @@ def test_grpo_checks_the_think_prefill_once_the_tokenizer_is_loaded_before_the_m
 
 
 @pytest.mark.timeout(300)
-def test_under_accelerate_launch_with_two_processes_the_error_line_appears_once(workdir):
+@pytest.mark.parametrize("accelerate_config", ["ddp.yaml", pytest.param("zero3.yaml", marks=pytest.mark.slow)])
+def test_under_accelerate_launch_with_two_processes_the_error_line_is_all_and_the_status_2(workdir, accelerate_config):
+    pth = pathlib.Path(sysconfig.get_paths()["purelib"]) / "open_r1_launcher_exit.pth"
+    assert pth.is_file(), f"{pth} is missing: `make install` (scripts/install.sh) writes it"
     command = accelerate_command(
-        "sft.py", str(TINY_SFT.relative_to(REPO_ROOT)), "--learnig_rate", "1e-3", num_processes=2
+        "sft.py",
+        str(TINY_SFT.relative_to(REPO_ROOT)),
+        "--learnig_rate",
+        "1e-3",
+        accelerate_config=accelerate_config,
+        num_processes=2,
     )
+    command[2:2] = ["--main_process_port", "0"]  # a free port: accelerate warns when its default one is taken
     result = subprocess.run(
-        command, cwd=workdir, env=launch_environment("ddp.yaml"), capture_output=True, text=True, timeout=280
+        command, cwd=workdir, env=launch_environment(accelerate_config), capture_output=True, text=True, timeout=280
     )
-    output = result.stdout + result.stderr
     wanted = "sft.py: error: unknown option --learnig_rate (did you mean --learning_rate?); --help lists them"
-    assert output.count(wanted) == 1 and output.count(": error: ") == 1, output[-4000:]
-    # Both processes stopped before any traceback of theirs; the main one with status 2, the other waiting for it.
-    assert f'File "{SCRIPTS}' not in output, output[-4000:]
-    assert re.search(r"rank\s*: 0 \(local_rank: 0\)\n\s*exitcode\s*: 2 ", output), output[-4000:]
-    # accelerate 1.15 reports a failed process with its own ChildFailedError traceback and exits with 1: not ours.
-    assert result.returncode != 0
+    # Not the launcher's ChildFailedError traceback nor its lines about the failed and the stopped process
+    # (open_r1.launcher_exit); what every launch prints on a CPU (DeepSpeed's accelerator line, torchrun's
+    # OMP_NUM_THREADS banner) is not ours to drop.
+    every_launch = ("real_accelerator.py", "torch/distributed/run.py")
+    output = (result.stdout + result.stderr).splitlines()
+    ours = [line for line in output if not any(source in line for source in every_launch)]
+    assert (result.returncode, ours) == (2, [wanted]), result.stdout[-2000:] + result.stderr[-4000:]
 
 
 @pytest.mark.timeout(300)

@@ -26,7 +26,7 @@ def two_runs(tmp_path):
 def test_one_row_per_run_in_seed_order_with_its_provenance_numbers_and_verdict(two_runs, capsys):
     main([str(path) for path in two_runs])
     page = capsys.readouterr().out
-    rows = [line for line in page.splitlines() if line.startswith("| 0 |") or line.startswith("| 1 |")]
+    rows = [line for line in page.splitlines() if "`abc1234`" in line]
     assert rows == [
         "| 0 | 2026-11-23 20:00:00 | `abc1234` | 2 cores, AMD EPYC | 0.3 / 1.9 | 4 min 41 s | 0.0% ± 1.0 | "
         "45.0% ± 1.0 | 91.0% ± 1.0 | +46.0 | 0.425 → 0.900 (+0.475) | all |",
@@ -36,8 +36,9 @@ def test_one_row_per_run_in_seed_order_with_its_provenance_numbers_and_verdict(t
     assert "## `make demo`: 2 runs, all targets met on 1" in page
     assert f"`python scripts/demo_report.py {two_runs[1]} {two_runs[0]}`" in page, "the files in sorted order"
     # Each run's curve by fifths, beside its checkpoints' held-out accuracy.
-    assert page.count("| 0 (SFT) | - | - | 45.0% ± 1.0 |") == 2
-    assert "| 36-40 | 0.900 | 1.100 | 91.0% ± 1.0 (GRPO, step 40) |" in page
+    assert page.count("| 0 | - | - | 45.0% ± 1.0 | 80.0% | SFT, step 0 |") == 2
+    assert "| 36-40 | 0.900 | 1.100 | 91.0% ± 1.0 | 0.0% | GRPO, step 40 |" in page
+    assert "[demo_notes.md](demo_notes.md)" in page, "the typed measurements of the other demos are linked"
 
 
 def test_the_page_depends_only_on_its_files(two_runs, tmp_path):

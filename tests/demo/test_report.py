@@ -71,7 +71,11 @@ def test_the_report_states_each_target_with_its_measured_numbers_and_verdict():
 
 def test_the_curve_table_puts_the_checkpoints_held_out_accuracy_beside_the_fifths():
     table = curve_table(demo_results()).splitlines()
-    assert table[2] == "| 0 (SFT) | - | - | 45.0% ± 1.0 |"
-    assert table[3] == "| 4-8 | 0.425 | 0.625 | - |"
-    assert table[-1] == "| 36-40 | 0.900 | 1.100 | 80.0% ± 1.0 (GRPO, step 40) |"
+    assert table[0] == (
+        "| GRPO steps | accuracy reward (mean) | reward (mean) | held-out pass@1 | last step skipped | checkpoint |"
+    )
+    assert table[2] == "| 0 | - | - | 45.0% ± 1.0 | 80.0% | SFT, step 0 |"
+    assert table[3] == "| 4-8 | 0.425 | 0.625 | - | - | - |"
+    assert table[4] == "| 12-16 | 0.550 | 0.750 | 70.0% ± 2.0 | 20.0% | checkpoint, step 16 |"
+    assert table[-1] == "| 36-40 | 0.900 | 1.100 | 80.0% ± 1.0 | 0.0% | GRPO, step 40 |"
     assert len(table) == 2 + 1 + 5

@@ -28,7 +28,8 @@ def demo_results(base=0.0, sft=0.45, grpo=0.80, accuracy_reward=None, seed=0, fa
         "total_seconds": 281.4,
         "model_parameters": 650_000,
         "train_problems": 3000,
-        "sft_flawed_traces": 1500,
+        "sft_traces": 9000,
+        "sft_flawed_traces": 6750,
         "eval_samples": 2,
         "grpo_curves": {
             "step": steps,
@@ -37,8 +38,9 @@ def demo_results(base=0.0, sft=0.45, grpo=0.80, accuracy_reward=None, seed=0, fa
             "format_reward": [1.0] * len(accuracy_reward),
         },
         "held_out": [
-            {"step": 0, "label": "SFT", "pass@1": sft, "pass@1_stderr": 0.01},
-            {"step": steps[-1], "label": "GRPO", "pass@1": grpo, "pass@1_stderr": 0.01},
+            {"step": 0, "label": "SFT", "pass@1": sft, "pass@1_stderr": 0.01, "short_trace_rate": 0.8},
+            {"step": 16, "label": "checkpoint", "pass@1": 0.7, "pass@1_stderr": 0.02, "short_trace_rate": 0.2},
+            {"step": steps[-1], "label": "GRPO", "pass@1": grpo, "pass@1_stderr": 0.01, "short_trace_rate": 0.0},
         ],
         "date": "2026-11-23T20:00:00+00:00",
         "commit": "abc1234",

@@ -66,6 +66,7 @@ NOISE = (
     "`gradient_checkpointing` is deprecated",  # a recipe using transformers 4's name
     "find_unused_parameters=True was specified",  # DDP searching for unused parameters that do not exist
     "There were missing keys in the checkpoint",  # resuming a model with tied embeddings
+    "`is_gradient_checkpointing` is deprecated",  # TRL reading transformers' old name at each generation
 )
 
 

@@ -4,20 +4,25 @@ Stages, each one the project's real code path:
 1. Build a tiny Qwen2 model and its tokenizer locally (`open_r1.tasks.tiny_model`), no Hub. With
    `--model smollm2`: take SmolLM2-135M-Instruct from `scripts/get_model.py smollm2` (`open_r1.demo.real_model`).
 2. Generate the task (`open_r1.tasks.arithmetic`): chains of 4 one-digit additions and subtractions whose
-   running total stays within 0..9, with worked `<think>` traces; 3,000 training problems and a held-out
-   test set of 500 disjoint from them (smollm2: 2,000 and 200). The cold-start traces come from an imperfect
-   teacher: a fixed fraction of them skip the last step and box the total before it (`skip_last_step`), like
-   R1's cold start, whose traces were not all right either.
+   running total stays within 0..5, with worked `<think>` traces; 1,500 training problems and a held-out
+   test set of 400 disjoint from them (smollm2: totals within 0..9, 2,000 and 200). The cold-start traces come
+   from an imperfect teacher that writes several traces per problem, a fixed fraction of each round skipping the
+   last step and boxing the total before it (`skip_last_step`), like R1's cold start, whose traces were not all
+   right either.
 3. Cold-start SFT: `accelerate launch src/open_r1/sft.py --config recipes/demo/sft/config_demo.yaml`
    (smollm2: `config_smollm2.yaml`, 24 full fine-tuning steps).
 4. GRPO from the SFT checkpoint: `accelerate launch src/open_r1/grpo.py --config recipes/demo/grpo/config_demo.yaml`
-   with the accuracy and format rewards of `open_r1.rewards` (smollm2: `config_smollm2.yaml`, 8 steps).
-5. Evaluate base, SFT and GRPO on the test set with `open_r1.eval.offline` (pass@1 from several samples at
-   temperature 0.6, top_p 0.95) and compute format compliance with `open_r1.rewards.format_reward`. With
-   `--model smollm2`, also on the first 200 GSM8K-test problems (2 samples, 64 new tokens): whether learning
-   the task costs the model anything on a real benchmark (`--gsm8k_file`, else ../shared/data, else the Hub).
-6. Write results.json, report.md (the table plus what the task, data and model are) and curves.png
-   (GRPO reward and accuracy reward per logged step, from trainer_state.json), and print the table.
+   with the accuracy and format rewards of `open_r1.rewards`, a checkpoint at each fifth of the run
+   (smollm2: `config_smollm2.yaml`, 8 steps, no intermediate checkpoints).
+5. Evaluate base, SFT, GRPO and GRPO's intermediate checkpoints on the test set with `open_r1.eval.offline`
+   (pass@1 from several samples at temperature 0.6, top_p 0.95) and compute format compliance with
+   `open_r1.rewards.format_reward`. With `--model smollm2`, also on the first 200 GSM8K-test problems (2 samples,
+   64 new tokens): whether learning the task costs the model anything on a real benchmark (`--gsm8k_file`, else
+   ../shared/data, else the Hub).
+6. Write results.json (with date, commit, machine and load), report.md (the table, the targets of
+   `open_r1.demo.report.demo_targets` as measured, the GRPO curve by fifths beside the checkpoints' held-out
+   pass@1, what the task, data and model are) and curves.png (GRPO reward and accuracy reward per logged step,
+   from trainer_state.json, held-out pass@1 marked), and print the table.
 
 Run it with `make demo [MODEL=smollm2]` or `python scripts/demo.py` (see `open_r1.demo.cli`).
 Not covered: vLLM generation, multi-GPU, GPU timings, full-length real-benchmark evaluation (see docs/gpu.md's
@@ -46,23 +51,28 @@ def build_datasets(folder: pathlib.Path, settings: DemoSettings, seed: int) -> d
     """SFT conversations (some from the imperfect teacher), GRPO prompts and the held-out test JSONL."""
     train_rows, test_rows = make_splits(settings.num_train, settings.num_test, seed=seed, spec=settings.task)
     rng = random.Random(seed)
-    flawed = set(rng.sample(range(len(train_rows)), round(settings.teacher_error_rate * len(train_rows))))
     sft_rows = []
-    for index, row in enumerate(train_rows):
-        taught = skip_last_step(row) if index in flawed else row
-        messages = [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": pipeline.user_prompt(row)},
-            {"role": "assistant", "content": taught["completion"]},
-        ]
-        sft_rows.append({"messages": messages})
+    num_flawed = 0
+    for _ in range(settings.traces_per_problem):
+        # Each round of traces draws its own flawed problems, so no problem is always (or never) taught the skip.
+        flawed = set(rng.sample(range(len(train_rows)), round(settings.teacher_error_rate * len(train_rows))))
+        num_flawed += len(flawed)
+        for index, row in enumerate(train_rows):
+            taught = skip_last_step(row) if index in flawed else row
+            messages = [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": pipeline.user_prompt(row)},
+                {"role": "assistant", "content": taught["completion"]},
+            ]
+            sft_rows.append({"messages": messages})
     return {
         "sft": pipeline.save_train_split(folder / "sft", sft_rows),
         "grpo": pipeline.save_train_split(
             folder / "grpo", [{"prompt": pipeline.user_prompt(row), "solution": row["answer"]} for row in train_rows]
         ),
         "test": pipeline.write_test_file(folder / "test.jsonl", test_rows),
-        "num_flawed": len(flawed),
+        "num_flawed": num_flawed,
+        "num_traces": len(sft_rows),
     }
 
 
@@ -121,6 +131,37 @@ def evaluate_stage(
     }
 
 
+def held_out_point(step: int, label: str, result: dict) -> dict:
+    """A checkpoint's held-out numbers at its GRPO step (0: the SFT checkpoint GRPO starts from)."""
+    keys = ("pass@1", "pass@1_stderr", "short_trace_rate")
+    return {"step": step, "label": label, **{key: result[key] for key in keys}}
+
+
+def evaluate_grpo_checkpoints(
+    grpo_model: pathlib.Path,
+    final_step: int,
+    test_file: pathlib.Path,
+    evals_dir: pathlib.Path,
+    seed: int,
+    settings: DemoSettings,
+) -> list[dict]:
+    """The held-out numbers of the checkpoints GRPO saved before its last step (the recipe's `save_steps`), so the
+    report shows held-out accuracy along the reward curve, not only at its ends."""
+    points = []
+    for checkpoint in sorted(grpo_model.glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[1])):
+        step = int(checkpoint.name.split("-")[1])
+        if step < final_step:
+            result = evaluate_stage(
+                checkpoint, test_file, evals_dir / f"grpo-{step}", f"GRPO step {step}", seed, settings, None
+            )
+            points.append(held_out_point(step, "checkpoint", result))
+            print(
+                f"GRPO step {step}: pass@1 {percent_with_stderr(result['pass@1'], result['pass@1_stderr'])}",
+                flush=True,
+            )
+    return points
+
+
 def worked_steps(completion: str) -> list[tuple[int, str, int, int]]:
     """The lines `a ± b = c` of the completion's reasoning, as (a, operator, b, c)."""
     reasoning = completion.split("</think>", 1)[0]
@@ -158,7 +199,7 @@ def run(
     data = build_datasets(output_dir / "datasets", settings, seed)
     print(
         f"model: {num_parameters / 1e6:.2f}M parameters; train: {settings.num_train} problems "
-        f"({data['num_flawed']} imperfect traces); test: {settings.num_test} problems",
+        f"({data['num_traces']} SFT traces, {data['num_flawed']} of them imperfect); test: {settings.num_test} problems",
         flush=True,
     )
     base_seconds = time.perf_counter() - base_started
@@ -212,14 +253,13 @@ def run(
     )
 
     grpo_steps = json.loads((grpo_model / "trainer_state.json").read_text())["global_step"]
+    checkpoints_started = time.perf_counter()
+    on_the_way = evaluate_grpo_checkpoints(grpo_model, grpo_steps, data["test"], output_dir / "evals", seed, settings)
+    extra["checkpoint_eval_seconds"] = time.perf_counter() - checkpoints_started
     held_out = [
-        {
-            "step": step,
-            "label": stage.upper(),
-            "pass@1": stages[stage]["pass@1"],
-            "pass@1_stderr": stages[stage]["pass@1_stderr"],
-        }
-        for step, stage in ((0, "sft"), (grpo_steps, "grpo"))
+        held_out_point(0, "SFT", stages["sft"]),
+        *on_the_way,
+        held_out_point(grpo_steps, "GRPO", stages["grpo"]),
     ]
     curves = grpo_curves(grpo_model / "trainer_state.json", output_dir / "curves.png", held_out)
     provenance["machine"]["load_average_at_end"] = list(os.getloadavg())
@@ -232,6 +272,7 @@ def run(
         "total_seconds": time.perf_counter() - started,
         "model_parameters": num_parameters,
         "train_problems": settings.num_train,
+        "sft_traces": data["num_traces"],
         "sft_flawed_traces": data["num_flawed"],
         "eval_samples": settings.eval_samples,
         "grpo_curves": curves,

@@ -55,7 +55,7 @@ def grpo_curves(trainer_state: pathlib.Path, image: pathlib.Path, held_out: list
         )
         for point in held_out:
             axis.annotate(
-                f"{point['label']} {100 * point['pass@1']:.0f}%",
+                f"{100 * point['pass@1']:.0f}%",
                 (point["step"], point["pass@1"]),
                 textcoords="offset points",
                 xytext=(4, -12),
@@ -121,15 +121,19 @@ def targets_table(results: dict) -> str:
 
 
 def curve_table(results: dict) -> str:
-    """The GRPO curve by fifths of its logged steps, each beside the held-out pass@1 of the checkpoints saved
-    within it (the SFT checkpoint before the first step, the GRPO checkpoint at the last)."""
+    """The GRPO curve by fifths of its logged steps, each beside the held-out pass@1 and skipped-step rate of the
+    checkpoints saved within it (the SFT checkpoint at step 0, the final GRPO model at the last step)."""
     curves = results["grpo_curves"]
     held_out = results.get("held_out", [])
-    rows = [
-        [f"0 ({point['label']})", "-", "-", percent_with_stderr(point["pass@1"], point["pass@1_stderr"])]
-        for point in held_out
-        if point["step"] == 0
-    ]
+
+    def checkpoints(points: list[dict]) -> list[str]:
+        return [
+            "; ".join(f"{percent_with_stderr(point['pass@1'], point['pass@1_stderr'])}" for point in points) or "-",
+            "; ".join(f"{100 * point['short_trace_rate']:.1f}%" for point in points) or "-",
+            "; ".join(f"{point['label']}, step {point['step']}" for point in points) or "-",
+        ]
+
+    rows = [["0", "-", "-", *checkpoints([point for point in held_out if point["step"] == 0])]]
     for part in fifths(len(curves["step"])):
         first_step, last_step = curves["step"][part[0]], curves["step"][part[-1]]
         within = [point for point in held_out if 0 < point["step"] and first_step <= point["step"] <= last_step]
@@ -138,17 +142,11 @@ def curve_table(results: dict) -> str:
                 f"{first_step}-{last_step}" if last_step > first_step else str(first_step),
                 f"{statistics.fmean(curves['accuracy_reward'][index] for index in part):.3f}",
                 f"{statistics.fmean(curves['reward'][index] for index in part):.3f}",
-                "; ".join(
-                    f"{percent_with_stderr(point['pass@1'], point['pass@1_stderr'])} "
-                    f"({point['label']}, step {point['step']})"
-                    for point in within
-                )
-                or "-",
+                *checkpoints(within),
             ]
         )
-    return markdown_table(
-        ["GRPO steps", "accuracy reward (mean)", "reward (mean)", "held-out pass@1 of the checkpoint"], rows
-    )
+    header = ["GRPO steps", "accuracy reward (mean)", "reward (mean)", "held-out pass@1", "last step skipped"]
+    return markdown_table([*header, "checkpoint"], rows)
 
 
 def percent_with_stderr(value: float, stderr: float) -> str:
@@ -216,7 +214,8 @@ Steps right: share of the worked steps `a ± b = c` written whose result is righ
 every running total within {task.min_total}..{task.max_total}, evaluated left to right. Worked answer: one step per line in \
 `<think>`, then `\\boxed{{N}}` in `<answer>`.
 - **Data**: {settings.num_train} training problems and {results["test_problems"]} disjoint test problems. The \
-cold-start SFT traces come from an imperfect teacher: {results["sft_flawed_traces"]} of {settings.num_train} \
+cold-start SFT traces ({settings.traces_per_problem} per problem) come from an imperfect teacher: \
+{results["sft_flawed_traces"]} of {results.get("sft_traces", settings.num_train)} \
 ({100 * settings.teacher_error_rate:.0f}%) skip the last step and box the total before it. GRPO uses the same \
 training problems as prompts, rewarded by `accuracy_reward` (math-verify against the gold answer) and `format_reward`.
 - **Model**: {model_description(results, settings)}

@@ -16,24 +16,31 @@ from open_r1.tasks.tiny_model import TinyModelSpec
 # The demo's tiny model, built on the spot (its seed is the run's); the tiny model's default heads (4 query,
 # 2 key-value).
 TINY_MODEL = TinyModelSpec(hidden_size=128, num_layers=4, intermediate_size=256)
-# Eight full key/value heads (head_dim 16), not the tiny model's 4 query / 2 key-value: the tool arm must copy
-# the operands into the call and the tool's output into the answer, and with 4/2 heads when that copying
-# appeared depended on the seed (seed 0 copied 1 answer in 5 after 1,200 steps; with 8/8 it was exact by 550).
+# Eight full key/value heads (head_dim 16): the tool arm must copy operands and tool output, which the default
+# 4/2 heads learnt only on some seeds (docs/demo_notes.md).
 TOOL_CALLING_MODEL = dataclasses.replace(TINY_MODEL, num_attention_heads=8, num_key_value_heads=8, tool_calling=True)
+# Qwen2's initial std of 0.02 suits hidden sizes in the thousands; 0.1 is about 1/sqrt(128) (docs/demo_notes.md).
+R1_MODEL = dataclasses.replace(TINY_MODEL, initializer_range=0.1)
+# Operands and running totals within 0..5: few enough arithmetic facts for SFT to learn (docs/demo_notes.md).
+R1_TASK = ArithmeticSpec(min_operands=4, max_operands=4, max_value=5, min_total=0, max_total=5)
 
 
 @dataclasses.dataclass(frozen=True)
 class DemoSettings:
     """What the R1 demo builds and how it evaluates."""
 
-    num_train: int = 3000
-    num_test: int = 500
-    # Share of cold-start traces written by the imperfect teacher (last step skipped).
-    teacher_error_rate: float = 0.5
-    task: ArithmeticSpec = ArithmeticSpec(min_operands=4, max_operands=4, max_value=9, min_total=0, max_total=9)
+    num_train: int = 1500
+    num_test: int = 400
+    # Share of cold-start traces written by the imperfect teacher (last step skipped). A skipped step that adds or
+    # subtracts 0 still gives the right total (about a quarter of problems), so SFT starts near 0.25 + 0.75 / 4.
+    teacher_error_rate: float = 0.75
+    # Cold-start traces per training problem, each round flawed on its own random problems: with one trace per
+    # problem SFT memorised which prompts skip, and GRPO's samples of a prompt all skipped or none did (no signal).
+    traces_per_problem: int = 6
+    task: ArithmeticSpec = R1_TASK
     # Used when `base_model` is "tiny".
-    tiny_model: TinyModelSpec = dataclasses.field(default_factory=lambda: TINY_MODEL)
-    eval_samples: int = 4
+    tiny_model: TinyModelSpec = dataclasses.field(default_factory=lambda: R1_MODEL)
+    eval_samples: int = 2
     eval_max_new_tokens: int = 64
     eval_batch_size: int = 64
     # "tiny": the model above, built on the spot; "smollm2": SmolLM2-135M-Instruct from scripts/get_model.py.
@@ -47,15 +54,17 @@ class DemoSettings:
 
 
 FULL = DemoSettings()
-FAST = dataclasses.replace(FULL, num_train=400, num_test=48, eval_samples=2)
+FAST = dataclasses.replace(FULL, num_train=400, num_test=48)
 # The real model: every forward pass costs ~200x the tiny model's, so fewer problems, samples and steps.
 SMOLLM2 = dataclasses.replace(
     FULL,
     num_train=2000,
     num_test=200,
-    # At 0.5, 24 SFT steps copied the skip in 61% of seed 0's samples but only 14% of seed 1's, which left GRPO
-    # nothing but arithmetic to improve (77% -> 72%); at 0.7 both seeds copy it and GRPO unlearns it.
+    # The task it was measured with: every running total within 0..9.
+    task=ArithmeticSpec(min_operands=4, max_operands=4, max_value=9, min_total=0, max_total=9),
+    # At 0.7 the skip is copied by SFT on both measured seeds, so GRPO has it to unlearn (docs/demo_notes.md).
     teacher_error_rate=0.7,
+    traces_per_problem=1,
     eval_samples=2,
     eval_batch_size=64,
     base_model="smollm2",

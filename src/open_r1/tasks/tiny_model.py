@@ -46,6 +46,8 @@ class TinyModelSpec:
     num_key_value_heads: int = 2
     intermediate_size: int = 128
     max_position_embeddings: int = 1024
+    # Standard deviation of the initial weights; 0.02 is Qwen2's default, sized for hidden sizes in the thousands.
+    initializer_range: float = 0.02
     seed: int = 0
     # The tool-calling variant (`make demo TOOLS=1`): `<tool_call>` tokens, open_r1.tools.chat's template, and a
     # tokenizer also trained on tool traces. Off by default so the plain tiny model stays as it was measured.
@@ -123,6 +125,7 @@ def build_model(tokenizer, spec: TinyModelSpec = TinyModelSpec()):
         num_attention_heads=spec.num_attention_heads,
         num_key_value_heads=spec.num_key_value_heads,
         max_position_embeddings=spec.max_position_embeddings,
+        initializer_range=spec.initializer_range,
         tie_word_embeddings=True,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sys
+import warnings
 
 import datasets
 import transformers
@@ -43,6 +44,9 @@ def setup_logging(training_args) -> None:
     transformers.utils.logging.set_verbosity(log_level)
     transformers.utils.logging.enable_default_handler()
     transformers.utils.logging.enable_explicit_format()
+    # TRL 1.16 reads transformers' deprecated `is_gradient_checkpointing` at every generation; no setting of ours
+    # causes it. Remove when TRL reads `is_activation_checkpointing`.
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 
 
 def _last_complete_checkpoint(output_dir: str) -> str | None:
