@@ -205,7 +205,12 @@ def test_an_unclosed_annotation_is_reported(solution):
 @pytest.mark.timeout(20)
 @pytest.mark.parametrize(
     "annotation",
-    ["9**9**9**9=1", "(10**12)**100**2=1", "__import__('os').system('touch /tmp/open_r1_gsm8k_owned')=0"],
+    [
+        "9**9**9**9=1",
+        "(10**12)**100**2=1",
+        "*".join(["999999999999**100"] * 4) + "=1",
+        "__import__('os').system('touch /tmp/open_r1_gsm8k_owned')=0",
+    ],
 )
 def test_hostile_annotations_are_reported_at_once_and_never_run(annotation):
     """A data file is not code: a power tower must not hang the conversion, a call must never execute."""

@@ -68,6 +68,8 @@ MAX_ANNOTATION_CHARS = 200
 # Powers are bounded so that an annotation cannot make the evaluator compute a number of millions of digits.
 MAX_POWER_BASE = 10**12
 MAX_POWER_EXPONENT = 100
+# Results past this are refused: GSM8K's are far smaller, and a huge integer is slow to compare and to print.
+MAX_MAGNITUDE = 10**100
 # Float noise that round() may take away: relative to the annotated value (24.000000000000004 -> 24).
 FLOAT_NOISE = 1e-9
 
@@ -215,6 +217,8 @@ def evaluate_arithmetic(expression: str) -> int | float:
                 raise AnnotationError(f"{expression!r} fails: {error}") from None
             if isinstance(result, complex):
                 raise AnnotationError(f"{expression!r} is not a real number")
+            if abs(result) > MAX_MAGNITUDE:
+                raise AnnotationError(f"{expression!r}: a value past 1e100")
             return result
         raise AnnotationError(f"{expression!r} holds {type(node).__name__}, not arithmetic on numbers")
 
