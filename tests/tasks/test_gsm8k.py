@@ -330,3 +330,33 @@ def test_all_of_gsm8k_every_annotation_is_a_call_the_sandbox_confirms_or_is_repo
 def test_gsm8k_test_has_one_known_malformed_annotation():
     conversion = convert(gsm8k_rows("test"))
     assert [(m.row_id, m.annotation) for m in conversion.malformed] == [("319", "<<3/4=3/4>>")]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("arm", ["cot", "tools"])
+def test_the_recipes_lengths_fit_gsm8k_train_traces(arm):
+    """SFT's max_length is above every trace (none is cut); GRPO's max_completion_length holds nearly every
+    trace's answer, tool results included (TRL counts them)."""
+    import yaml
+
+    rows = gsm8k_rows("train")
+    tokenizer = tokenizer_with_tool_template() if arm == "tools" else None
+    if tokenizer is None:
+        from transformers import AutoTokenizer
+
+        if not (SMOLLM2 / "tokenizer.json").is_file():
+            pytest.skip(f"{SMOLLM2} is absent")
+        tokenizer = AutoTokenizer.from_pretrained(SMOLLM2)
+    conversion = convert(rows)
+    recipes = REPO_ROOT / "recipes" / "SmolLM2-135M-Instruct"
+    sft = yaml.safe_load((recipes / "sft" / f"config_gsm8k_{arm}.yaml").read_text())
+    grpo = yaml.safe_load((recipes / "grpo" / f"config_gsm8k_{arm}.yaml").read_text())
+    traces = conversion.cot if arm == "cot" else conversion.tools
+    full = [len(tokenizer.apply_chat_template(trace, return_dict=False)) for trace in traces]
+    prompts = [
+        len(tokenizer.apply_chat_template(trace[:2], add_generation_prompt=True, return_dict=False))
+        for trace in traces
+    ]
+    assert max(full) < sft["max_length"]
+    fits = sum(whole - prompt <= grpo["max_completion_length"] for whole, prompt in zip(full, prompts))
+    assert fits >= 0.95 * len(traces)
