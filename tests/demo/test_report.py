@@ -113,3 +113,5 @@ def test_the_gsm8k_report_puts_both_arms_beside_the_published_numbers_and_names_
     assert "nanochat d20 (561M parameters) after RL, with a calculator tool | 7.58% |" in report
     assert "row 9, annotation 1 `<<3/4=3/4>>`: not a number" in report and "FAST" not in report
     assert "FAST" in gsm8k_report({**results, "fast": True}, "make gsm8k FAST=1")
+    clean = {**results["conversion"], "malformed_annotations": [], "rows_left_out_of_sft": []}
+    assert "0 malformed annotation(s)." in gsm8k_report({**results, "conversion": clean}, "make gsm8k")

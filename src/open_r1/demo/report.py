@@ -17,6 +17,7 @@ import statistics
 
 from open_r1.demo.pipeline import STAGES, reward_log
 from open_r1.demo.settings import DemoSettings, ToolDemoSettings
+from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 
 # What `make demo` shows on every seed, held-out pass@1 points that GRPO adds to SFT and the rise of the GRPO
 # accuracy-reward curve (mean of its last fifth of logged steps minus that of its first fifth).
@@ -386,6 +387,7 @@ def gsm8k_report(results: dict, command: str) -> str:
     )
     conversion = results["conversion"]
     malformed = conversion["malformed_annotations"]
+    left_out = ", their rows left out of SFT (kept as GRPO prompts)" if malformed else ""
     listed = "".join(
         f"\n  - row {item['row_id']}, annotation {item['index']} `{item['annotation']}`: {item['reason']}"
         for item in malformed[:20]
@@ -408,7 +410,7 @@ def gsm8k_report(results: dict, command: str) -> str:
 {published}
 
 Greedy pass@1: one completion per problem at temperature 0; pass@1, {results["eval_samples"]} samples: the mean \
-share of correct samples at the evaluator's temperature and top_p; both on {results["test_problems"]} GSM8K-test \
+share of correct samples at temperature {DEFAULT_TEMPERATURE}, top_p {DEFAULT_TOP_P}; both on {results["test_problems"]} GSM8K-test \
 problems (`{results["test_file"]}`), graded by math-verify as `accuracy_reward` grades, ± one standard error over \
 problems; the published numbers are greedy on all 1,319. Tool-call rate: share of the completions that called \
 python. At most {", ".join(f"{tokens} ({GSM8K_ARM_NAMES[arm]})" for arm, tokens in results["eval_max_new_tokens"].items())} \
@@ -418,8 +420,7 @@ new tokens per completion.
 the same solutions with each calculator annotation a call of the sandboxed python tool, evaluated with the tool \
 (`open_r1.tasks.gsm8k`). Each: cold-start SFT, then GRPO on GSM8K-train prompts with the accuracy reward.
 - **Data**: {conversion["rows"]} GSM8K-train rows (`{results["train_file"]}`); {conversion["sft_rows"]} SFT traces \
-per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s), their rows left \
-out of SFT (kept as GRPO prompts).{listed}
+per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed}
 - **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
 - **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}.
 - **GRPO curves**: {curves} (rewards per logged step on the training prompts; the held-out sampled pass@1 of the \

@@ -99,10 +99,11 @@ class GSM8KSettings:
     num_train: int | None = None
     # GSM8K-test problems evaluated, from the start of the file (None: all 1,319).
     num_test: int | None = None
-    # Completions per problem behind the sampled pass@1 (temperature and top_p: the evaluator's defaults).
-    eval_samples: int = 4
+    # Completions per problem behind the sampled pass@1 (temperature and top_p: the evaluator's defaults); each
+    # sample costs a pass over the test set, and the tool arm's runs every call in the sandbox one after another.
+    eval_samples: int = 2
     # Problems per generate() call; times eval_samples, the sequences a GPU decodes at once.
-    eval_batch_size: int = 128
+    eval_batch_size: int = 256
     # New tokens per evaluated completion (None: the arm's GRPO max_completion_length, as it was trained).
     eval_max_new_tokens: int | None = None
     sft_recipes: dict = dataclasses.field(
