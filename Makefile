@@ -1,4 +1,4 @@
-.PHONY: install style quality test unit_test slow_test demo evaluate
+.PHONY: install style quality test unit_test slow_test demo gsm8k evaluate
 
 # Every target runs inside the project's virtual environment, created by `make install`.
 VENV ?= .venv
@@ -39,6 +39,13 @@ slow_test:
 #       on first use), each stage also scored on 200 GSM8K-test problems (data/demo-smollm2; docs/demo.md has its times)
 demo:
 	$(PYTHON) scripts/demo.py $(if $(TOOLS),--tools) $(if $(MODEL),--model $(MODEL)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR))
+
+# The R1 recipe on GSM8K from SmolLM2-135M-Instruct, two arms (chain of thought; python tool calls), each cold-start
+# SFT, GRPO and evaluation of base, SFT and GRPO on GSM8K-test (docs/gsm8k.md). Meant for one GPU; FAST=1 runs the
+# whole pipeline on a CPU in minutes:
+#   make gsm8k [ARM=cot|tools|both] [SEED=0] [FAST=1] [OUTPUT_DIR=data/gsm8k]   -> results.json, report.md, curves-*.png
+gsm8k:
+	$(PYTHON) scripts/gsm8k.py $(if $(ARM),--arm $(ARM)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR))
 
 # Evaluation. GPU (lighteval + vLLM, the README setting; results under data/evals/$(MODEL)):
 #   make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-32B TASK=aime24 PARALLEL=tensor NUM_GPUS=8

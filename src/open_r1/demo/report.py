@@ -1,4 +1,4 @@
-"""The tables, reports and curves of `make demo`'s two modes, from their results.
+"""The tables, reports and curves of `make demo`'s two modes and of `make gsm8k`, from their results.
 
 - R1 recipe (`open_r1.demo.r1`): `results_table`, `r1_report` (the table, the targets each seed must meet, the
   GRPO curve by fifths beside the checkpoints' held-out accuracy, and what the task, data, model and recipes are)
@@ -6,6 +6,8 @@
 - `demo_targets`: SFT > base, GRPO >= SFT + 20 points, and an accuracy-reward curve that rises (last fifth's mean
   >= first fifth's + 0.15), each computed from results.json, never typed.
 - Tool miniature (`open_r1.demo.tools`): `tool_results_table` (both arms side by side) and `tool_report`.
+- GSM8K (`open_r1.demo.gsm8k`): `gsm8k_table`, `gsm8k_targets` (issue 30's goals, computed from results.json)
+  and `gsm8k_report` (beside the published numbers, `PUBLISHED_GSM8K`); curves through `grpo_curves`.
 Not covered: computing the numbers (the modes do, with `open_r1.eval.offline`).
 """
 
@@ -15,6 +17,7 @@ import statistics
 
 from open_r1.demo.pipeline import STAGES, reward_log
 from open_r1.demo.settings import DemoSettings, ToolDemoSettings
+from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 
 # What `make demo` shows on every seed, held-out pass@1 points that GRPO adds to SFT and the rise of the GRPO
 # accuracy-reward curve (mean of its last fifth of logged steps minus that of its first fifth).
@@ -24,9 +27,15 @@ CURVE_RISE_TARGET = 0.15
 ROUNDING_SLACK = 1e-9
 
 
-def grpo_curves(trainer_state: pathlib.Path, image: pathlib.Path, held_out: list[dict] = ()) -> dict:
-    """Plots reward and accuracy reward per logged GRPO step, with the held-out pass@1 of the checkpoints in
-    `held_out` ({"step", "label", "pass@1"}) marked at their steps; returns the series."""
+def grpo_curves(
+    trainer_state: pathlib.Path,
+    image: pathlib.Path,
+    held_out: list[dict] = (),
+    title: str = "GRPO on the demo task (training prompts, sampled as in training)",
+) -> dict:
+    """Plots reward and accuracy reward (and format reward, when logged) per logged GRPO step, with the held-out
+    pass@1 of the checkpoints in `held_out` ({"step", "label", "pass@1"}) marked at their steps; returns the
+    series."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -43,7 +52,8 @@ def grpo_curves(trainer_state: pathlib.Path, image: pathlib.Path, held_out: list
     figure, axis = plt.subplots(figsize=(7, 4))
     axis.plot(series["step"], series["reward"], label="reward (weighted sum)")
     axis.plot(series["step"], series["accuracy_reward"], label="accuracy reward")
-    axis.plot(series["step"], series["format_reward"], label="format reward", linestyle="--")
+    if any(value is not None for value in series["format_reward"]):
+        axis.plot(series["step"], series["format_reward"], label="format reward", linestyle="--")
     if held_out:
         axis.plot(
             [point["step"] for point in held_out],
@@ -63,7 +73,7 @@ def grpo_curves(trainer_state: pathlib.Path, image: pathlib.Path, held_out: list
             )
     axis.set_xlabel("GRPO step")
     axis.set_ylabel("mean reward over the step's completions")
-    axis.set_title("GRPO on the demo task (training prompts, sampled as in training)")
+    axis.set_title(title)
     axis.set_ylim(-0.05, 1.25)
     axis.grid(alpha=0.3)
     axis.legend()
@@ -291,3 +301,127 @@ def tool_report(results: dict, settings: ToolDemoSettings, command: str) -> str:
         f"{results['model_parameters'] / 1e6:.2f}M-parameter model; {settings.num_train} training problems, "
         f"{settings.num_test} held-out; greedy decoding.\n\n{tool_results_table(results)}\n"
     )
+
+
+# GSM8K numbers published beside which `make gsm8k` reads (percent, all 1,319 test problems).
+PUBLISHED_GSM8K = (
+    ("SmolLM2-135M-Instruct, its model card (5-shot, lighteval)", 1.4),
+    ("nanochat d20 (561M parameters) after SFT", 4.55),
+    ("nanochat d20 (561M parameters) after RL, with a calculator tool", 7.58),
+)
+# `make gsm8k`'s goals (issue 30), on greedy pass@1: the tool arm after GRPO above nanochat d20 after RL, the tool
+# arm at least 3 points above the chain-of-thought arm, GRPO at least 2 points above SFT in each arm.
+GSM8K_TOOL_GRPO_TARGET = 0.0758
+GSM8K_TOOL_OVER_COT_TARGET = 0.03
+GSM8K_GRPO_OVER_SFT_TARGET = 0.02
+GSM8K_ARM_NAMES = {"cot": "chain of thought", "tools": "python tool"}
+
+
+def gsm8k_targets(results: dict) -> list[Target]:
+    """`make gsm8k`'s goals that the arms run can show, from `results` alone (greedy pass@1 after each stage)."""
+    greedy = {
+        arm: {stage: values["greedy_pass@1"] for stage, values in stages.items()}
+        for arm, stages in results["arms"].items()
+    }
+    targets = []
+    for arm, passes in greedy.items():
+        gain = passes["grpo"] - passes["sft"]
+        targets.append(
+            Target(
+                f"{GSM8K_ARM_NAMES[arm]}: GRPO ≥ SFT + {100 * GSM8K_GRPO_OVER_SFT_TARGET:.0f} points",
+                f"{100 * passes['sft']:.1f}% → {100 * passes['grpo']:.1f}% ({100 * gain:+.1f})",
+                gain >= GSM8K_GRPO_OVER_SFT_TARGET - ROUNDING_SLACK,
+            )
+        )
+    if "tools" in greedy:
+        tool = greedy["tools"]["grpo"]
+        targets.append(
+            Target(
+                f"python tool after GRPO > nanochat d20 after RL ({100 * GSM8K_TOOL_GRPO_TARGET:.2f}%)",
+                f"{100 * tool:.1f}%",
+                tool > GSM8K_TOOL_GRPO_TARGET,
+            )
+        )
+    if {"tools", "cot"} <= set(greedy):
+        lead = greedy["tools"]["grpo"] - greedy["cot"]["grpo"]
+        targets.append(
+            Target(
+                f"after GRPO, python tool ≥ chain of thought + {100 * GSM8K_TOOL_OVER_COT_TARGET:.0f} points",
+                f"{100 * greedy['cot']['grpo']:.1f}% → {100 * greedy['tools']['grpo']:.1f}% ({100 * lead:+.1f})",
+                lead >= GSM8K_TOOL_OVER_COT_TARGET - ROUNDING_SLACK,
+            )
+        )
+    return targets
+
+
+def gsm8k_table(results: dict) -> str:
+    header = ["arm", "stage", "greedy pass@1", f"pass@1, {results['eval_samples']} samples", "tool-call rate"]
+    header += ["train time", "eval time"]
+    rows = []
+    for arm, stages in results["arms"].items():
+        for stage in STAGES:
+            values = stages[stage]
+            rate = values["tool_call_rate"]
+            rows.append(
+                [
+                    GSM8K_ARM_NAMES[arm],
+                    stage,
+                    percent_with_stderr(values["greedy_pass@1"], values["greedy_pass@1_stderr"]),
+                    percent_with_stderr(values["sampled_pass@1"], values["sampled_pass@1_stderr"]),
+                    "-" if rate is None else f"{100 * rate:.0f}%",
+                    f"{values['train_seconds']:.0f} s",
+                    f"{values['eval_seconds']:.0f} s",
+                ]
+            )
+    return markdown_table(header, rows)
+
+
+def gsm8k_report(results: dict, command: str) -> str:
+    """report.md of `make gsm8k`: both arms' table, the published numbers, the goals, the data and the curves."""
+    fast_note = (
+        "FAST: a few rows and steps, short completions and a few test problems: a check that every stage runs, "
+        "not a measurement; the goals are not expected to hold.\n\n"
+        if results["fast"]
+        else ""
+    )
+    conversion = results["conversion"]
+    malformed = conversion["malformed_annotations"]
+    left_out = ", their rows left out of SFT (kept as GRPO prompts)" if malformed else ""
+    listed = "".join(
+        f"\n  - row {item['row_id']}, annotation {item['index']} `{item['annotation']}`: {item['reason']}"
+        for item in malformed[:20]
+    )
+    published = markdown_table(["published", "GSM8K"], [[name, f"{value:.2f}%"] for name, value in PUBLISHED_GSM8K])
+    curves = ", ".join(f"`curves-{arm}.png` ({GSM8K_ARM_NAMES[arm]})" for arm in results["arms"])
+    goals = markdown_table(
+        ["goal", "measured", "met"],
+        [[target.name, target.measured, "yes" if target.met else "**no**"] for target in gsm8k_targets(results)],
+    )
+    return f"""# make gsm8k: the R1 recipe on GSM8K, SmolLM2-135M-Instruct
+
+`{command}` (seed {results["seed"]}, {results["total_seconds"]:.0f} s in total on {results["device"]}\
+{machine_note(results)})
+
+{gsm8k_table(results)}
+
+{fast_note}{goals}
+
+{published}
+
+Greedy pass@1: one completion per problem at temperature 0; pass@1, {results["eval_samples"]} samples: the mean \
+share of correct samples at temperature {DEFAULT_TEMPERATURE}, top_p {DEFAULT_TOP_P}; both on {results["test_problems"]} GSM8K-test \
+problems (`{results["test_file"]}`), graded by math-verify as `accuracy_reward` grades, ± one standard error over \
+problems; the published numbers are greedy on all 1,319. Tool-call rate: share of the completions that called \
+python. At most {", ".join(f"{tokens} ({GSM8K_ARM_NAMES[arm]})" for arm, tokens in results["eval_max_new_tokens"].items())} \
+new tokens per completion.
+
+- **Arms**: chain of thought: GSM8K-train's worked solutions as `<think>` steps and a boxed answer; python tool: \
+the same solutions with each calculator annotation a call of the sandboxed python tool, evaluated with the tool \
+(`open_r1.tasks.gsm8k`). Each: cold-start SFT, then GRPO on GSM8K-train prompts with the accuracy reward.
+- **Data**: {conversion["rows"]} GSM8K-train rows (`{results["train_file"]}`); {conversion["sft_rows"]} SFT traces \
+per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed}
+- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
+- **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}.
+- **GRPO curves**: {curves} (rewards per logged step on the training prompts; the held-out sampled pass@1 of the \
+SFT and GRPO checkpoints marked).
+"""

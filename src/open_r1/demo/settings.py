@@ -3,6 +3,8 @@
 - `DemoSettings` (the R1 recipe in miniature, `open_r1.demo.r1`): FULL and FAST on the tiny model, SMOLLM2 and
   SMOLLM2_FAST on SmolLM2-135M-Instruct, chosen from `SETTINGS` by (model, fast).
 - `ToolDemoSettings` (the tool-integrated miniature, `open_r1.demo.tools`): TOOLS_FULL and TOOLS_FAST.
+- `GSM8KSettings` (`make gsm8k`, `open_r1.demo.gsm8k`): GSM8K_FULL (meant for one GPU) and GSM8K_FAST (the CPU
+  end-to-end check), with the arms' recipes.
 - The FAST overrides: the step counts that FAST gives the trainers in place of the recipes' own.
 
 Not covered: the recipes' hyperparameters (recipes/demo/).
@@ -96,3 +98,46 @@ TOOLS_FULL = ToolDemoSettings()
 TOOLS_FAST = dataclasses.replace(TOOLS_FULL, num_train=200, num_test=16)
 TOOLS_FAST_SFT_OVERRIDES = ("--max_steps", "20", "--logging_steps", "10")
 TOOLS_FAST_GRPO_OVERRIDES = ("--max_steps", "2", "--logging_steps", "1")
+
+
+@dataclasses.dataclass(frozen=True)
+class GSM8KSettings:
+    """What `make gsm8k` trains on and how it evaluates each arm; the training schedules are in the recipes."""
+
+    # GSM8K-train rows turned into SFT traces and GRPO prompts, from the start of the file (None: all 7,473).
+    num_train: int | None = None
+    # GSM8K-test problems evaluated, from the start of the file (None: all 1,319).
+    num_test: int | None = None
+    # Completions per problem behind the sampled pass@1 (temperature and top_p: the evaluator's defaults); each
+    # sample costs a pass over the test set, and the tool arm's runs every call in the sandbox one after another.
+    eval_samples: int = 2
+    # Problems per generate() call; times eval_samples, the sequences a GPU decodes at once.
+    eval_batch_size: int = 256
+    # New tokens per evaluated completion (None: the arm's GRPO max_completion_length, as it was trained).
+    eval_max_new_tokens: int | None = None
+    sft_recipes: dict = dataclasses.field(
+        default_factory=lambda: {
+            "cot": "recipes/SmolLM2-135M-Instruct/sft/config_gsm8k_cot.yaml",
+            "tools": "recipes/SmolLM2-135M-Instruct/sft/config_gsm8k_tools.yaml",
+        }
+    )
+    grpo_recipes: dict = dataclasses.field(
+        default_factory=lambda: {
+            "cot": "recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_cot.yaml",
+            "tools": "recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml",
+        }
+    )
+
+
+GSM8K_FULL = GSM8KSettings()
+GSM8K_FAST = dataclasses.replace(
+    GSM8K_FULL, num_train=16, num_test=4, eval_samples=2, eval_batch_size=4, eval_max_new_tokens=48
+)
+# FAST: a few steps on a few rows, short completions; what each stage writes, not what it learns.
+GSM8K_FAST_SFT_OVERRIDES = ("--max_steps", "2", "--per_device_train_batch_size", "4", "--logging_steps", "1")
+GSM8K_FAST_GRPO_OVERRIDES = (
+    *("--max_steps", "1", "--logging_steps", "1", "--num_generations", "2"),
+    *("--per_device_train_batch_size", "4", "--gradient_accumulation_steps", "1", "--max_completion_length", "48"),
+)
+# The recipes are written for one GPU; without one the same recipes run on the CPU in float32.
+GSM8K_CPU_OVERRIDES = ("--use_cpu", "true", "--bf16", "false")

@@ -1,0 +1,290 @@
+"""`make gsm8k`: the R1 recipe on GSM8K from SmolLM2-135M-Instruct, in two arms: chain of thought and python tool.
+
+    make gsm8k [ARM=cot|tools|both] [SEED=0] [FAST=1] [OUTPUT_DIR=...]
+    python scripts/gsm8k.py [--arm both] [--seed 0] [--fast] [--train_file F] [--test_file F] [--output_dir D]
+
+Stages, each the project's real code path:
+1. SmolLM2-135M-Instruct from `scripts/get_model.py smollm2` (float32, `open_r1.demo.real_model`); for the tool arm a
+   copy of its folder whose tokenizer has open_r1.tools.chat's tool-calling ChatML template (base-tools/: links to
+   the weights), since SmolLM2's own template cannot write tool calls.
+2. GSM8K-train (../shared/data/gsm8k_train.jsonl, else --train_file) turned into both arms' SFT traces and the
+   GRPO prompts (`open_r1.tasks.gsm8k`); a malformed calculator annotation is printed and kept in
+   datasets/conversion.json and results.json, its row left out of SFT.
+3. Per arm: cold-start SFT (`src/open_r1/sft.py`, recipes/SmolLM2-135M-Instruct/sft/config_gsm8k_<arm>.yaml), then
+   GRPO with the accuracy reward (`src/open_r1/grpo.py`, recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_<arm>.yaml;
+   the tool arm with `tools: [python]`).
+4. Base, SFT and GRPO of each arm evaluated on GSM8K-test (../shared/data/gsm8k_test.jsonl, else --test_file; all
+   1,319 problems) with `open_r1.eval.offline`: greedy pass@1 and pass@1 from several samples, each ± its standard
+   error, with the arm's system prompt, the tool arm with `--tools python` and its GRPO recipe's tool settings, at
+   most the arm's GRPO `max_completion_length` new tokens.
+5. results.json, report.md (`open_r1.demo.report.gsm8k_report`: the table, the published numbers, the goals) and
+   curves-<arm>.png in the output folder (data/gsm8k; FAST: data/gsm8k-fast).
+
+On a GPU the recipes train in bf16 autocast over float32 weights and the evaluator runs on it in float32; without
+one, the same recipes run on the CPU in float32 (slowly). FAST: a few rows, steps and test problems, short
+completions (`open_r1.demo.settings.GSM8K_FAST`): the whole pipeline of both arms on a CPU in minutes.
+Not covered: vLLM generation, few-shot evaluation (the model card's protocol), several GPUs.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import time
+
+from open_r1.demo import pipeline
+from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
+from open_r1.demo.report import GSM8K_ARM_NAMES, grpo_curves, gsm8k_report, gsm8k_table
+from open_r1.demo.settings import (
+    GSM8K_CPU_OVERRIDES,
+    GSM8K_FAST,
+    GSM8K_FAST_GRPO_OVERRIDES,
+    GSM8K_FAST_SFT_OVERRIDES,
+    GSM8K_FULL,
+    GSM8KSettings,
+)
+from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT, convert, load_rows
+
+ARMS = ("cot", "tools")
+SYSTEM_PROMPTS = {"cot": COT_SYSTEM_PROMPT, "tools": TOOL_SYSTEM_PROMPT}
+TRAIN_FILE = GSM8K_FILE.with_name("gsm8k_train.jsonl")
+TEST_FILE = GSM8K_FILE
+# The tool arm's GRPO recipe fields the evaluator takes too, so that the arm is measured as it was trained.
+TOOL_EVAL_FIELDS = (
+    "max_tool_calling_iterations",
+    "python_tool_provider",
+    "python_tool_wall_seconds",
+    "python_tool_rollout_seconds",
+    "python_tool_memory_mb",
+    "python_tool_max_output_chars",
+)
+MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors")
+
+
+def default_output_dir(fast: bool) -> str:
+    return "data/gsm8k-fast" if fast else "data/gsm8k"
+
+
+def check_data_file(path: pathlib.Path, option: str) -> pathlib.Path:
+    if not path.is_file():
+        raise SystemExit(f"GSM8K data not found: {path} (pass {option} with a JSONL of id, problem, solution, answer)")
+    return path
+
+
+def read_recipe(recipe: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((pipeline.REPO_ROOT / recipe).read_text(encoding="utf-8"))
+
+
+def tool_template_model(base_model: pathlib.Path, folder: pathlib.Path) -> pathlib.Path:
+    """`base_model` with open_r1.tools.chat's tool-calling template: its tokenizer saved with it, the weights linked."""
+    from transformers import AutoTokenizer
+
+    from open_r1.tools.chat import CHATML_TOOLS_TEMPLATE
+
+    folder.mkdir(parents=True)
+    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    tokenizer.chat_template = CHATML_TOOLS_TEMPLATE
+    tokenizer.save_pretrained(folder)
+    for name in MODEL_FILES:
+        (folder / name).symlink_to((base_model / name).resolve())
+    return folder
+
+
+def build_datasets(folder: pathlib.Path, train_file: pathlib.Path, settings: GSM8KSettings) -> dict:
+    """Both arms' SFT conversations, the GRPO prompts, and the conversion's report (also in conversion.json)."""
+    conversion = convert(load_rows(train_file, limit=settings.num_train))
+    data = {
+        f"sft_{arm}": pipeline.save_train_split(folder / f"sft_{arm}", [{"messages": trace} for trace in traces])
+        for arm, traces in (("cot", conversion.cot), ("tools", conversion.tools))
+    }
+    data["grpo"] = pipeline.save_train_split(folder / "grpo", conversion.prompts)
+    data["conversion"] = conversion.summary()
+    (folder / "conversion.json").write_text(json.dumps(data["conversion"], indent=2) + "\n", encoding="utf-8")
+    print(
+        f"GSM8K-train: {len(conversion.prompts)} rows, {len(conversion.cot)} SFT traces per arm with "
+        f"{conversion.calls} tool calls; {len(conversion.malformed)} malformed annotation(s), "
+        f"{len(conversion.rows_left_out)} row(s) left out of SFT",
+        flush=True,
+    )
+    for malformed in conversion.malformed[:20]:
+        print(f"  malformed: {malformed}", flush=True)
+    return data
+
+
+def tool_call_rate(details: list[dict]) -> float:
+    """Share of the completions (tool rollouts) that hold a tool result."""
+    calls = [any(message.get("role") == "tool" for message in row["completion"]) for row in details]
+    return sum(calls) / len(calls)
+
+
+def evaluate_stage(model: pathlib.Path, arm: str, stage: str, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
+    """Greedy and sampled pass@1 (± stderr) of one checkpoint on GSM8K-test, and the tool arm's tool-call rate."""
+    settings: GSM8KSettings = run["settings"]
+    started = time.perf_counter()
+    common = {
+        "system_prompt": SYSTEM_PROMPTS[arm],
+        "max_new_tokens": run["max_new_tokens"][arm],
+        "limit": settings.num_test,
+        "seed": seed,
+        "device": run["device"],
+        **run["tool_settings"].get(arm, {}),
+    }
+    measured, details = {}, []
+    for kind, samples in (("greedy", 1), ("sampled", settings.eval_samples)):
+        sampling = {"temperature": 0.0} if kind == "greedy" else {}
+        results, rows = pipeline.run_evaluator(
+            model,
+            "gsm8k",
+            run["test_file"],
+            output_dir / "evals" / f"{stage}-{arm}-{kind}",
+            label=f"{GSM8K_ARM_NAMES[arm]}, {stage}, {kind}",
+            num_samples=samples,
+            batch_size=settings.eval_batch_size * settings.eval_samples // samples,
+            **sampling,
+            **common,
+        )
+        measured[f"{kind}_pass@1"], measured[f"{kind}_pass@1_stderr"] = results["pass@1"], results["pass@1_stderr"]
+        details += rows
+    measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" else None
+    measured["eval_seconds"] = time.perf_counter() - started
+    return measured
+
+
+def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
+    """Base evaluation, cold-start SFT, GRPO and their evaluations for one arm; returns the stages and curves."""
+    settings: GSM8KSettings = run["settings"]
+    cpu = run["device"] == "cpu"
+    hardware = GSM8K_CPU_OVERRIDES if cpu else ()
+    fast = run["fast"]
+    stages = {}
+    pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the base model")
+    stages["base"] = {**evaluate_stage(base_model, arm, "base", output_dir, run, seed), "train_seconds": 0.0}
+    checkpoint = base_model
+    for stage, recipe, fast_overrides in (
+        ("sft", settings.sft_recipes[arm], GSM8K_FAST_SFT_OVERRIDES),
+        ("grpo", settings.grpo_recipes[arm], GSM8K_FAST_GRPO_OVERRIDES),
+    ):
+        pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()} (src/open_r1/{stage}.py --config {recipe})")
+        trained = output_dir / f"{stage}-{arm}"
+        dataset = data[f"sft_{arm}"] if stage == "sft" else data["grpo"]
+        overrides = (*hardware, *(fast_overrides if fast else ()))
+        log_file = output_dir / "logs" / f"{stage}-{arm}.log"
+        seconds = pipeline.train(
+            f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides, cpu=cpu
+        )
+        pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the {stage.upper()} model")
+        stages[stage] = {**evaluate_stage(trained, arm, stage, output_dir, run, seed), "train_seconds": seconds}
+        checkpoint = trained
+    grpo_steps = json.loads((checkpoint / "trainer_state.json").read_text())["global_step"]
+    held_out = [
+        {
+            "step": step,
+            "label": stage.upper(),
+            "pass@1": stages[stage]["sampled_pass@1"],
+            "pass@1_stderr": stages[stage]["sampled_pass@1_stderr"],
+        }
+        for step, stage in ((0, "sft"), (grpo_steps, "grpo"))
+    ]
+    curves = grpo_curves(
+        checkpoint / "trainer_state.json",
+        output_dir / f"curves-{arm}.png",
+        held_out,
+        title=f"GRPO on GSM8K-train, {GSM8K_ARM_NAMES[arm]} (sampled as in training)",
+    )
+    return {"stages": stages, "curves": curves, "held_out": held_out}
+
+
+def run(
+    output_dir: pathlib.Path,
+    arms: tuple[str, ...],
+    seed: int,
+    fast: bool,
+    train_file: pathlib.Path = TRAIN_FILE,
+    test_file: pathlib.Path = TEST_FILE,
+) -> dict:
+    import torch
+
+    settings = GSM8K_FAST if fast else GSM8K_FULL
+    started = time.perf_counter()
+    provenance = pipeline.provenance()
+    check_data_file(train_file, "--train_file")
+    check_data_file(test_file, "--test_file")
+    checkpoints = [f"{stage}-{arm}" for stage in ("sft", "grpo") for arm in ARMS]
+    pipeline.prepare_output_dir(output_dir, ["base-tools", *checkpoints])
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    pipeline.banner(f"SmolLM2-135M-Instruct and GSM8K (seed {seed}, {device}{', FAST' if fast else ''})")
+    base_model, model_origin = get_pretrained_model("smollm2")
+    data = build_datasets(output_dir / "datasets", train_file, settings)
+    grpo_recipes = {arm: read_recipe(settings.grpo_recipes[arm]) for arm in arms}
+    run_settings = {
+        "settings": settings,
+        "fast": fast,
+        "device": device,
+        "test_file": test_file,
+        "max_new_tokens": {
+            arm: settings.eval_max_new_tokens or recipe["max_completion_length"]
+            for arm, recipe in grpo_recipes.items()
+        },
+        "tool_settings": {
+            arm: {"tools": recipe["tools"], **{key: recipe[key] for key in TOOL_EVAL_FIELDS if key in recipe}}
+            for arm, recipe in grpo_recipes.items()
+            if recipe.get("tools")
+        },
+    }
+    models = {"cot": base_model}
+    if "tools" in arms:
+        models["tools"] = tool_template_model(base_model, output_dir / "base-tools")
+
+    outcomes = {arm: run_arm(arm, models[arm], data, output_dir, run_settings, seed) for arm in arms}
+    provenance["machine"]["load_average_at_end"] = list(os.getloadavg())
+    results = {
+        "arms": {arm: outcome["stages"] for arm, outcome in outcomes.items()},
+        "grpo_curves": {arm: outcome["curves"] for arm, outcome in outcomes.items()},
+        "held_out": {arm: outcome["held_out"] for arm, outcome in outcomes.items()},
+        "model": "smollm2",
+        "model_origin": model_origin,
+        "model_parameters": count_parameters(base_model),
+        "seed": seed,
+        "fast": fast,
+        "device": torch.cuda.get_device_name(0) if device == "cuda" else "CPU",
+        "train_file": str(train_file),
+        "test_file": str(test_file),
+        "test_problems": settings.num_test or sum(1 for line in test_file.open(encoding="utf-8") if line.strip()),
+        "eval_samples": settings.eval_samples,
+        "eval_max_new_tokens": run_settings["max_new_tokens"],
+        "recipes": [recipe for arm in arms for recipe in (settings.sft_recipes[arm], settings.grpo_recipes[arm])],
+        "conversion": data["conversion"],
+        "total_seconds": time.perf_counter() - started,
+        **provenance,
+    }
+    command = " ".join(
+        ["make gsm8k", f"ARM={'both' if len(arms) > 1 else arms[0]}", f"SEED={seed}", *(["FAST=1"] if fast else [])]
+    )
+    report = gsm8k_report(results, command)
+    pipeline.write_results(output_dir, results, report, gsm8k_table(results), "results.json, report.md, curves-*.png")
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--arm", choices=("cot", "tools", "both"), default="both", help="Which arm to run (default both)."
+    )
+    parser.add_argument("--seed", type=int, default=0, help="Seed of training and sampling (default 0).")
+    parser.add_argument("--fast", action="store_true", help="A few rows, steps and problems: an end-to-end check.")
+    parser.add_argument("--train_file", type=pathlib.Path, default=TRAIN_FILE, help="GSM8K-train JSONL.")
+    parser.add_argument("--test_file", type=pathlib.Path, default=TEST_FILE, help="GSM8K-test JSONL.")
+    parser.add_argument(
+        "--output_dir",
+        default=None,
+        help="Folder for everything the run writes (default data/gsm8k, FAST data/gsm8k-fast).",
+    )
+    args = parser.parse_args(argv)
+    output_dir = pathlib.Path(args.output_dir or default_output_dir(args.fast))
+    if not output_dir.is_absolute():
+        output_dir = pathlib.Path.cwd() / output_dir
+    arms = ARMS if args.arm == "both" else (args.arm,)
+    return run(output_dir, arms, args.seed, args.fast, args.train_file, args.test_file)

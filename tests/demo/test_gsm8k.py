@@ -1,0 +1,124 @@
+"""`make gsm8k` (open_r1.demo.gsm8k): its command line, the recipes it launches and the evaluator settings it
+derives from them, the tool arm's base model, and both arms end to end in FAST mode on SmolLM2 (slow).
+
+What the arms learn is measured by a full run on a GPU (docs/gsm8k.md); at FAST step counts the model barely
+trains, so the end-to-end test checks that every stage runs and what it writes."""
+
+import dataclasses
+import json
+import subprocess
+
+import pytest
+
+from open_r1.demo import gsm8k
+from open_r1.demo.pipeline import STAGES
+from open_r1.demo.settings import GSM8K_FAST, GSM8K_FULL
+from open_r1.eval.arguments import EvaluateArguments
+from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
+from tests.conftest import SHARED_DATA
+from tests.support import REPO_ROOT
+
+SMOLLM2 = REPO_ROOT / "data" / "models" / "SmolLM2-135M-Instruct-f32"
+
+
+def test_make_gsm8k_passes_its_options_to_the_script():
+    dry_run = subprocess.run(
+        ["make", "-n", "gsm8k", "ARM=tools", "SEED=1", "FAST=1", "OUTPUT_DIR=/tmp/g"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert "scripts/gsm8k.py --arm tools --seed 1 --fast --output_dir /tmp/g" in dry_run.stdout, dry_run.stdout
+    assert gsm8k.default_output_dir(fast=True) == "data/gsm8k-fast" and gsm8k.default_output_dir(False) == "data/gsm8k"
+
+
+def test_missing_gsm8k_data_ends_the_run_with_one_line_naming_the_option(tmp_path):
+    (tmp_path / "out" / "keep").mkdir(parents=True)
+    with pytest.raises(SystemExit) as stopped:
+        gsm8k.main(["--fast", "--train_file", str(tmp_path / "absent.jsonl"), "--output_dir", str(tmp_path / "out")])
+    message = str(stopped.value)
+    assert "--train_file" in message and str(tmp_path / "absent.jsonl") in message and "\n" not in message
+    assert (tmp_path / "out" / "keep").is_dir(), "the output folder was touched before the data was found"
+
+
+@pytest.mark.parametrize("arm", gsm8k.ARMS)
+def test_the_arms_recipes_train_with_the_traces_prompt_and_the_accuracy_reward_alone(arm):
+    grpo = gsm8k.read_recipe(GSM8K_FULL.grpo_recipes[arm])
+    assert grpo["system_prompt"] == {"cot": COT_SYSTEM_PROMPT, "tools": TOOL_SYSTEM_PROMPT}[arm]
+    assert grpo["reward_funcs"] == ["accuracy"]
+    assert grpo.get("tools", []) == (["python"] if arm == "tools" else [])
+    sft = gsm8k.read_recipe(GSM8K_FULL.sft_recipes[arm])
+    assert sft["assistant_only_loss"] is True and sft["eos_token"] == "<|im_end|>"
+    # Both arms train on the same schedules, so that they differ only in the traces and the tool.
+    other = gsm8k.read_recipe(GSM8K_FULL.grpo_recipes["cot"])
+    schedule = ("learning_rate", "num_generations", "per_device_train_batch_size", "max_steps", "temperature")
+    assert {key: grpo[key] for key in schedule} == {key: other[key] for key in schedule}
+
+
+def test_the_tool_arm_is_evaluated_with_its_grpo_recipes_tool_settings():
+    recipe = gsm8k.read_recipe(GSM8K_FULL.grpo_recipes["tools"])
+    settings = {key: recipe[key] for key in gsm8k.TOOL_EVAL_FIELDS if key in recipe}
+    assert settings["max_tool_calling_iterations"] >= 9  # GSM8K-train solutions hold up to 9 annotations
+    args = EvaluateArguments(
+        task="gsm8k", data_files="x.jsonl", output_dir="o", model="m", tools=["python"], **settings
+    )
+    assert args.tool_settings().max_output_chars == recipe["python_tool_max_output_chars"]
+    assert {field.name for field in dataclasses.fields(EvaluateArguments)} >= set(gsm8k.TOOL_EVAL_FIELDS)
+
+
+def test_fast_is_small_and_full_evaluates_every_test_problem():
+    assert GSM8K_FULL.num_test is None and GSM8K_FULL.num_train is None and GSM8K_FULL.eval_samples >= 2
+    assert GSM8K_FAST.num_test <= 8 and GSM8K_FAST.num_train <= 32 and GSM8K_FAST.eval_max_new_tokens <= 64
+
+
+def test_the_tool_arms_base_model_is_smollm2_with_the_tool_calling_template(tmp_path):
+    from transformers import AutoConfig, AutoTokenizer
+
+    from open_r1.tools.chat import CHATML_TOOLS_TEMPLATE, check_tool_template
+
+    if not (SMOLLM2 / "model.safetensors").is_file():
+        pytest.skip(f"{SMOLLM2} is absent (python scripts/get_model.py smollm2)")
+    folder = gsm8k.tool_template_model(SMOLLM2, tmp_path / "base-tools")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    assert tokenizer.chat_template == CHATML_TOOLS_TEMPLATE
+    check_tool_template(tokenizer)
+    assert (folder / "model.safetensors").resolve() == (SMOLLM2 / "model.safetensors").resolve()
+    assert AutoConfig.from_pretrained(folder).num_hidden_layers == 30
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp_path):
+    if not (SMOLLM2 / "model.safetensors").is_file():
+        pytest.skip(f"{SMOLLM2} is absent (python scripts/get_model.py smollm2)")
+    if not (SHARED_DATA / "gsm8k_train.jsonl").is_file() or not (SHARED_DATA / "gsm8k_test.jsonl").is_file():
+        pytest.skip(f"GSM8K is absent from {SHARED_DATA}")
+    output_dir = tmp_path / "gsm8k"
+    results = gsm8k.main(
+        ["--fast", "--output_dir", str(output_dir)]
+        + [
+            "--train_file",
+            str(SHARED_DATA / "gsm8k_train.jsonl"),
+            "--test_file",
+            str(SHARED_DATA / "gsm8k_test.jsonl"),
+        ]
+    )
+    assert set(results["arms"]) == set(gsm8k.ARMS)
+    for arm in gsm8k.ARMS:
+        assert set(results["arms"][arm]) == set(STAGES)
+        for stage in STAGES:
+            values = results["arms"][arm][stage]
+            for kind in ("greedy", "sampled"):
+                assert 0.0 <= values[f"{kind}_pass@1"] <= 1.0 and values[f"{kind}_pass@1_stderr"] >= 0.0
+            assert (values["tool_call_rate"] is None) == (arm == "cot")
+            details = output_dir / "evals" / f"{stage}-{arm}-sampled" / "details.jsonl"
+            rows = [json.loads(line) for line in details.open()]
+            assert len(rows) == GSM8K_FAST.num_test * GSM8K_FAST.eval_samples
+        assert results["grpo_curves"][arm]["accuracy_reward"], f"{arm}: GRPO logged no step"
+        assert (output_dir / f"curves-{arm}.png").stat().st_size > 0
+    assert results["test_problems"] == GSM8K_FAST.num_test and results["fast"] is True
+    assert results["conversion"]["rows"] == GSM8K_FAST.num_train
+    saved = json.loads((output_dir / "results.json").read_text())
+    assert saved["arms"] == results["arms"] and saved["conversion"] == results["conversion"]
+    report = (output_dir / "report.md").read_text()
+    assert "| python tool | grpo |" in report and "nanochat d20" in report and "FAST" in report
