@@ -210,7 +210,9 @@ def environment(device: str) -> dict:
     except (OSError, subprocess.CalledProcessError):
         commit = None
     return {
-        "device": torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine(),
+        "device_name": torch.cuda.get_device_name()
+        if device == "cuda"
+        else platform.processor() or platform.machine(),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "trl": trl.__version__,

@@ -32,6 +32,7 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(tiny_mode
     # The project's trainer samples the same prompts and, from the same seed, the same completions as bare TRL.
     assert results["arms"]["project"]["same_batch_as_trl"]
     assert results["ratios_to_trl"]["trl"]["seconds_per_step"] == 1.0
+    assert results["settings"]["device"] == "cpu" and results["settings"]["trl"]
 
 
 def test_the_benchmark_needs_the_baseline_arm(tiny_model):
