@@ -39,3 +39,19 @@ def test_the_benchmark_needs_the_baseline_arm(tiny_model):
     benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
     with pytest.raises(SystemExit):
         benchmark.main(["--model", str(tiny_model), "--arms", "project"])
+
+
+def test_an_arm_that_fails_is_reported_and_the_others_still_run(tiny_model, monkeypatch):
+    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+    build = benchmark.build_trainer
+
+    def build_or_fail(arm, *args, **kwargs):
+        if arm == "trl_cb":
+            raise RuntimeError("no paged attention here")
+        return build(arm, *args, **kwargs)
+
+    monkeypatch.setattr(benchmark, "build_trainer", build_or_fail)
+    argv = ["--model", str(tiny_model), "--prompts", "1", "--num_generations", "2", "--max_completion_length", "2"]
+    results = benchmark.main([*argv, "--steps", "1", "--warmup_steps", "0", "--arms", "trl", "trl_cb"])
+    assert results["failed_arms"] == {"trl_cb": "RuntimeError: no paged attention here"}
+    assert set(results["arms"]) == set(results["ratios_to_trl"]) == {"trl"}
