@@ -57,20 +57,25 @@ gsm8k:
 # The same through lighteval (accelerate backend on CPU, custom task local:$(TASK); the model's
 # generation_config.json must set do_sample=true, see src/open_r1/eval/lighteval_command.py):
 #   make evaluate BACKEND=accelerate MODEL=<folder> TASK=math_500 DATA=../shared/data/math500.jsonl LIMIT=5
+# Few-shot, lighteval's GSM8K protocol (SmolLM2's model card; greedy; shots only from FEWSHOT_FILE), either backend:
+#   make evaluate BACKEND=cpu MODEL=data/models/SmolLM2-135M-Instruct-f32 TASK=gsm8k \
+#       DATA=../shared/data/gsm8k_test.jsonl NUM_FEWSHOT=5 FEWSHOT_FILE=../shared/data/gsm8k_train.jsonl MAX_NEW_TOKENS=256
 evaluate:
 	$(if $(MODEL),,$(error MODEL is required, e.g. make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B TASK=aime24))
 	$(if $(TASK),,$(error TASK is required: aime24, aime25, math_500, gpqa:diamond or lcb))
+	$(if $(NUM_FEWSHOT),$(if $(FEWSHOT_FILE),,$(error NUM_FEWSHOT needs FEWSHOT_FILE=<train .jsonl with problem, solution>)))
 ifeq ($(BACKEND),cpu)
 	$(if $(DATA),,$(error BACKEND=cpu needs DATA=<benchmark .jsonl with id, problem, answer>))
 	$(PYTHON) -m open_r1.evaluate --task $(TASK) --data_files $(DATA) --model $(MODEL) --device cpu \
 		--num_samples $(or $(NUM_SAMPLES),1) --output_dir $(or $(OUTPUT_DIR),data/evals/$(MODEL)/$(TASK)) \
-		$(if $(LIMIT),--limit $(LIMIT)) $(if $(MAX_NEW_TOKENS),--max_new_tokens $(MAX_NEW_TOKENS))
+		$(if $(LIMIT),--limit $(LIMIT)) $(if $(MAX_NEW_TOKENS),--max_new_tokens $(MAX_NEW_TOKENS)) \
+		$(if $(NUM_FEWSHOT),--prompt_style plain --temperature 0 --num_fewshot $(NUM_FEWSHOT) --fewshot_file $(FEWSHOT_FILE))
 else ifeq ($(BACKEND),accelerate)
 	$(if $(DATA),,$(error BACKEND=accelerate needs DATA=<benchmark .jsonl with id, problem, answer>))
 	$(PYTHON) -m open_r1.eval.lighteval_jobs --backend accelerate --model $(MODEL) --benchmark $(TASK) \
 		--data_files $(DATA) $(if $(NUM_SAMPLES),--num_samples $(NUM_SAMPLES)) $(if $(LIMIT),--max_samples $(LIMIT)) \
 		$(if $(MAX_NEW_TOKENS),--max_new_tokens $(MAX_NEW_TOKENS)) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) \
-		$(if $(DRY_RUN),--dry_run)
+		$(if $(NUM_FEWSHOT),--num_fewshot $(NUM_FEWSHOT) --fewshot_file $(FEWSHOT_FILE)) $(if $(DRY_RUN),--dry_run)
 else
 	$(PYTHON) -m open_r1.eval.lighteval_jobs --model $(MODEL) --benchmark $(TASK) \
 		$(if $(PARALLEL),--parallel $(PARALLEL) --num_gpus $(or $(NUM_GPUS),8)) \

@@ -9,4 +9,8 @@ from open_r1.eval.offline import evaluate, generate_completions, grade_completio
 __all__ = ["evaluate", "generate_completions", "grade_completions", "main", "write_outputs"]
 
 if __name__ == "__main__":
-    main()
+    from open_r1.usage import exit_on_usage_error
+
+    # A mistake in what to evaluate (e.g. --fewshot_file is the evaluated file): one line, before any model loads.
+    with exit_on_usage_error("open_r1.evaluate"):
+        main()

@@ -128,3 +128,157 @@ def test_make_evaluate_with_lighteval_on_cpu_writes_results_and_details(sampling
     assert len(details) == 2
     assert all(len(response["text"]) == 2 for response in details["model_response"])
     assert not list(sampling_model.glob("**/*.parquet"))  # nothing written into the model folder
+
+
+# ------------------------------------------------------------------------------------------------
+# Few-shot: lighteval's GSM8K protocol with shots from a shot file (OPEN_R1_EVAL_FEWSHOT)
+# ------------------------------------------------------------------------------------------------
+
+# Numbered alike, as GSM8K's train and test files are.
+SHOTS = [
+    {"id": str(i), "problem": f"Ann has {i} pens and buys {i} more. How many?", "answer": str(2 * i)}
+    | {"solution": f"She has {i}+{i}=<<{i}+{i}={2 * i}>>{2 * i} pens.\n#### {2 * i}"}
+    for i in range(1, 9)
+]
+GSM8K_LIKE = [
+    {"id": str(i), "problem": f"Bob has {i} cups and loses one. How many?", "answer": str(i - 1)} for i in (3, 5, 9)
+]
+
+
+@pytest.fixture
+def gsm8k_files(tmp_path) -> tuple[pathlib.Path, pathlib.Path]:
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    train.write_text("".join(json.dumps(row) + "\n" for row in SHOTS))
+    test.write_text("".join(json.dumps(row) + "\n" for row in GSM8K_LIKE))
+    return train, test
+
+
+def few_shot_docs(monkeypatch, train, test, num_fewshot: int):
+    """lighteval's own documents for `local:gsm8k|<num_fewshot>`, shots drawn by its sampler."""
+    import dataclasses
+
+    from lighteval.tasks.lighteval_task import LightevalTask
+
+    monkeypatch.setenv("OPEN_R1_EVAL_FEWSHOT", f"gsm8k={train}")
+    (config,) = load_tasks_module(monkeypatch, f"gsm8k={test}").TASKS_TABLE
+    return LightevalTask(dataclasses.replace(config, num_fewshots=num_fewshot)).get_docs()
+
+
+def test_lighteval_draws_the_shots_from_the_shot_file_only_and_prompts_as_the_offline_evaluator(
+    monkeypatch, gsm8k_files, tiny_model
+):
+    from lighteval.tasks.prompt_manager import PromptManager
+    from transformers import AutoTokenizer
+
+    from open_r1.data.benchmarks import Problem
+    from open_r1.eval.few_shot import Shot, plain_messages
+
+    train, test = gsm8k_files
+    docs = few_shot_docs(monkeypatch, train, test, num_fewshot=5)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    prompts = PromptManager(use_chat_template=True, tokenizer=tokenizer)
+    by_query = {f"Question: {row['problem']}\nAnswer:": row for row in SHOTS}
+    assert sorted(doc.get_golds()[0] for doc in docs) == sorted(row["answer"] for row in GSM8K_LIKE)
+    for doc in docs:
+        assert len(doc.fewshot_samples) == 5
+        assert all(shot.query in by_query for shot in doc.fewshot_samples)  # every shot a row of the shot file
+        shots = [by_query[shot.query] for shot in doc.fewshot_samples]
+        assert [shot.get_golds()[0] for shot in doc.fewshot_samples] == [f" {row['solution']}" for row in shots]
+        # The offline evaluator's conversation with the same shots renders to lighteval's prompt, character for character.
+        problem = Problem(id="-", problem=doc.query.removeprefix("Question: ").removesuffix("\nAnswer:"), answer="0")
+        ours = plain_messages(problem, [Shot(row["problem"], row["solution"], 0) for row in shots])
+        assert prompts.prepare_prompt(doc) == tokenizer.apply_chat_template(
+            ours, tokenize=False, add_generation_prompt=True
+        )
+
+
+def test_the_few_shot_metric_is_the_exact_match_of_the_number_after_hashes(monkeypatch, gsm8k_files):
+    train, test = gsm8k_files
+    doc = next(doc for doc in few_shot_docs(monkeypatch, train, test, 0) if doc.get_golds() == ["4"])
+    (metric,) = load_tasks_module(monkeypatch, f"gsm8k={test}").TASKS_TABLE[0].metrics
+    assert metric.metric_name == "qem"
+    doc_metric = metric.sample_level_fn
+    assert doc_metric.compute(doc, ModelResponse(text=["5-1=4\n#### 4"])) == 1.0
+    assert doc_metric.compute(doc, ModelResponse(text=["The answer is 4."])) == 0.0
+    assert doc_metric.compute(doc, ModelResponse(text=["#### 3\n#### 4"])) == 0.0
+
+
+def test_a_task_without_a_shot_file_refuses_to_take_shots_from_the_evaluated_file(monkeypatch, gsm8k_files):
+    import dataclasses
+
+    from lighteval.tasks.lighteval_task import LightevalTask
+
+    _, test = gsm8k_files
+
+    (config,) = load_tasks_module(monkeypatch, f"gsm8k={test}").TASKS_TABLE
+    assert len(LightevalTask(dataclasses.replace(config, num_fewshots=0)).get_docs()) == 3
+    with pytest.raises(ValueError, match="no shot file for this task"):
+        LightevalTask(dataclasses.replace(config, num_fewshots=2)).get_docs()
+
+
+def test_a_shot_file_that_is_or_overlaps_the_evaluated_file_is_refused(monkeypatch, gsm8k_files, tmp_path, tiny_model):
+    from open_r1.usage import UsageError
+
+    train, test = gsm8k_files
+    leaky = tmp_path / "leaky.jsonl"
+    leaky.write_text(train.read_text() + json.dumps({**GSM8K_LIKE[0], "solution": "#### 2"}) + "\n")
+    for shot_file, message in ((test, "is the evaluated file"), (leaky, "shares 1 problem")):
+        monkeypatch.setenv("OPEN_R1_EVAL_FEWSHOT", f"gsm8k={shot_file}")
+        with pytest.raises(UsageError, match=message):
+            load_tasks_module(monkeypatch, f"gsm8k={test}")
+        with pytest.raises(UsageError, match=message):
+            build_lighteval_cpu_command(
+                str(tiny_model), "gsm8k", str(test), num_fewshot=5, fewshot_file=str(shot_file)
+            )
+
+
+def test_the_few_shot_cpu_command_is_greedy_with_lighteval_gsm8k_generation_size(gsm8k_files, tiny_model):
+    train, test = gsm8k_files
+    # The tiny model does not sample by default: fine here, the protocol decodes greedily.
+    command = build_lighteval_cpu_command(str(tiny_model), "gsm8k", str(test), num_fewshot=5, fewshot_file=str(train))
+    assert command.argv[2].endswith("generation_parameters={max_new_tokens:256,temperature:0}")
+    assert command.argv[3] == "local:gsm8k|5"
+    assert command.env == {
+        "OPEN_R1_EVAL_DATA": f"gsm8k={test.resolve()}",
+        "OPEN_R1_EVAL_FEWSHOT": f"gsm8k={train.resolve()}",
+    }
+    with pytest.raises(ValueError, match="decodes greedily"):
+        build_lighteval_cpu_command(
+            str(tiny_model), "gsm8k", str(test), num_fewshot=5, fewshot_file=str(train), num_samples=4
+        )
+
+
+@pytest.mark.slow
+def test_lighteval_runs_the_five_shot_protocol_on_the_tiny_model(gsm8k_files, tiny_model, tmp_path, monkeypatch):
+    import os
+    import sys
+
+    import pandas as pd
+
+    # The `lighteval` command of this environment, as `make` puts its bin folder first.
+    monkeypatch.setenv("PATH", f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    # lighteval runs from the model's parent folder: this checkout's code, by an absolute path.
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT / "src"))
+
+    train, test = gsm8k_files
+    command = build_lighteval_cpu_command(
+        str(tiny_model),
+        "gsm8k",
+        str(test),
+        num_fewshot=5,
+        fewshot_file=str(train),
+        max_new_tokens=8,
+        output_dir=str(tmp_path / "evals"),
+    )
+    from open_r1.eval.lighteval_command import run_lighteval_command
+
+    assert run_lighteval_command(command) == 0
+    (results_file,) = glob.glob(f"{tmp_path}/evals/results/{tiny_model.name}/results_*.json")
+    results = json.loads(pathlib.Path(results_file).read_text())["results"]["local:gsm8k|5"]
+    assert 0.0 <= results["qem"] <= 1.0
+    (details_file,) = glob.glob(f"{tmp_path}/evals/details/{tiny_model.name}/*/details_local:gsm8k|5_*.parquet")
+    details = pd.read_parquet(details_file)
+    assert len(details) == 3
+    for doc in details["doc"]:
+        assert len(doc["fewshot_samples"]) == 5
+        assert all("Ann has" in shot["query"] for shot in doc["fewshot_samples"])

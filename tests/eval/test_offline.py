@@ -239,3 +239,122 @@ def test_a_model_answering_with_the_gold_scores_100_percent_and_with_other_answe
             ]
     assert scores[0]["pass@1"] == 1.0, f"{name}: gold answers graded wrong: {misses[:10]}"
     assert scores[7]["pass@1"] < 0.02
+
+
+# ------------------------------------------------------------------------------------------------
+# Few-shot mode: lighteval's GSM8K protocol (open_r1.eval.few_shot)
+# ------------------------------------------------------------------------------------------------
+
+# Train and test rows numbered alike, as GSM8K's files are.
+GSM8K_TRAIN = [
+    {"id": str(i), "problem": f"Ann has {i} pens and buys {i} more. How many?", "answer": str(2 * i)}
+    | {"solution": f"She has {i}+{i}=<<{i}+{i}={2 * i}>>{2 * i} pens.\n#### {2 * i}"}
+    for i in range(1, 9)
+]
+GSM8K_TEST = [
+    {"id": str(i), "problem": f"Bob has {i} cups and loses one. How many?", "answer": str(i - 1)} for i in (3, 5, 9)
+]
+
+
+@pytest.fixture
+def gsm8k_files(tmp_path) -> tuple[pathlib.Path, pathlib.Path]:
+    return write_jsonl(tmp_path / "train.jsonl", GSM8K_TRAIN), write_jsonl(tmp_path / "test.jsonl", GSM8K_TEST)
+
+
+def few_shot_argv(train: pathlib.Path, test: pathlib.Path, model, output_dir) -> list[str]:
+    argv = ["--task", "gsm8k", "--data_files", str(test), "--model", str(model), "--output_dir", str(output_dir)]
+    argv += ["--prompt_style", "plain", "--num_fewshot", "5", "--fewshot_file", str(train), "--temperature", "0"]
+    return argv + ["--max_new_tokens", "12", "--device", "cpu", "--num_workers", "1"]
+
+
+def test_five_shot_mode_on_the_tiny_model_prompts_with_train_shots_and_grades_the_number_after_hashes(
+    tmp_path, gsm8k_files, tiny_model
+):
+    from open_r1.eval.few_shot import grade_hash_answer
+
+    train, test = gsm8k_files
+    results = main(few_shot_argv(train, test, tiny_model, tmp_path / "a"))
+    details = read_details(tmp_path / "a")
+
+    assert (results["num_problems"], results["num_samples"]) == (3, 1)
+    settings = results["settings"]
+    assert (settings["prompt_style"], settings["num_fewshot"], settings["fewshot_seed"]) == ("plain", 5, 0)
+    assert (settings["temperature"], settings["fewshot_file"]) == (0.0, str(train))
+    for row, problem in zip(details, GSM8K_TEST):
+        prompt = row["prompt"]
+        assert prompt.count("<|im_start|>user\nQuestion: Ann has") == 5
+        assert prompt.count("<|im_start|>assistant\n She has") == 5
+        assert "Bob has" not in prompt.rsplit("<|im_start|>user\n", 1)[0]  # no test problem among the shots
+        assert prompt.endswith(
+            f"<|im_start|>user\nQuestion: {problem['problem']}\nAnswer:<|im_end|>\n<|im_start|>assistant\n"
+        )
+        assert (row["extracted_answer"], float(row["correct"])) == grade_hash_answer(
+            row["completion"], problem["answer"]
+        )
+    # Greedy, shots from a seed: the same run gives the same prompts and completions.
+    main(few_shot_argv(train, test, tiny_model, tmp_path / "b"))
+    assert read_details(tmp_path / "b") == details
+
+
+def test_stop_sequences_end_each_completion_before_the_first_of_them(tmp_path, gsm8k_files, tiny_model):
+    train, test = gsm8k_files
+    # Sampled at temperature 1 from the random model: varied text (greedily it repeats one token). The same seed,
+    # prompts and batch draw the same tokens up to the stop.
+    sampling = ["--temperature", "1.0", "--top_p", "1.0", "--seed", "3"]
+    main([*few_shot_argv(train, test, tiny_model, tmp_path / "free"), *sampling])
+    free = [row["completion"] for row in read_details(tmp_path / "free")]
+    stop = next(free[0][i : i + 2] for i in range(1, len(free[0]) - 1) if free[0][i : i + 2].strip())
+    main([*few_shot_argv(train, test, tiny_model, tmp_path / "cut"), *sampling, "--stop_sequences", stop])
+    cut = [row["completion"] for row in read_details(tmp_path / "cut")]
+    assert cut[0] == free[0][: free[0].index(stop)]
+    assert all(stop not in text for text in cut)
+    assert all(text == full.split(stop)[0] for text, full in zip(cut, free))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"num_fewshot": 5}, "--num_fewshot needs --prompt_style plain"),
+        ({"prompt_style": "plain", "num_fewshot": 5}, "go together"),
+        ({"prompt_style": "plain", "fewshot_file": "train.jsonl"}, "go together"),
+        ({"prompt_style": "fancy"}, "--prompt_style must be one of"),
+        ({"prompt_style": "plain", "tools": ["python"]}, "has no tools"),
+    ],
+)
+def test_few_shot_options_that_cannot_work_together_are_refused(overrides, message):
+    from open_r1.usage import UsageError
+
+    with pytest.raises(UsageError, match=message):
+        EvaluateArguments(task="t", data_files="d", output_dir="o", model="m", **overrides)
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("shots", ["the evaluated file", "a file sharing a problem"])
+def test_the_command_refuses_shots_from_the_evaluated_set_in_one_line_before_loading_a_model(
+    tmp_path, gsm8k_files, shots
+):
+    import subprocess
+    import sys
+
+    from tests.support import REPO_ROOT
+
+    train, test = gsm8k_files
+    if shots == "a file sharing a problem":
+        train = write_jsonl(tmp_path / "leaky.jsonl", [*GSM8K_TRAIN, {**GSM8K_TEST[1], "solution": "#### 4"}])
+    else:
+        train = test
+    # No model there: a refusal that came after loading one would fail on the model instead.
+    argv = few_shot_argv(train, test, tmp_path / "no-model-here", tmp_path / "out")
+    result = subprocess.run(
+        [sys.executable, "-m", "open_r1.evaluate", *argv],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(REPO_ROOT / "src")},
+        timeout=100,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    expected = "is the evaluated file" if shots == "the evaluated file" else "shares 1 problem(s)"
+    assert line.startswith("open_r1.evaluate: error: --fewshot_file") and expected in line, line
+    assert not (tmp_path / "out").exists()

@@ -2,6 +2,8 @@
 
 - `offline`: `python -m open_r1.evaluate` (`make evaluate BACKEND=cpu`): problems to chats, grading with the
   code behind `accuracy_reward`, results.json (pass@k, maj@k with standard errors) and details.jsonl.
+- `few_shot`: lighteval's GSM8K few-shot protocol (SmolLM2's model card): prompts with shots from a training
+  file only, and its answer matching (`--prompt_style plain`, and the lighteval tasks with a shot file).
 - `decoding`: n sampled completions per chat with transformers (`sample_completions`), for the offline evaluator
   and pass-rate filtering.
 - `benchmark_registry`: the benchmark names lighteval evaluates and their task strings.

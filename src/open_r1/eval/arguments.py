@@ -8,9 +8,11 @@ command line and `open_r1.eval.lighteval_tasks` gives its local tasks: import th
 from dataclasses import dataclass, field
 from typing import Optional
 
+from open_r1.eval.few_shot import PROMPT_STYLES
 from open_r1.rewards.accuracy import DEFAULT_NUM_WORKERS, DEFAULT_TIMEOUT_SECONDS
 from open_r1.tools import TOOLS, python_tool
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
+from open_r1.usage import UsageError
 
 DEFAULT_TEMPERATURE = 0.6
 DEFAULT_TOP_P = 0.95
@@ -47,6 +49,34 @@ class EvaluateArguments:
     maj_k: list[int] = field(default_factory=list, metadata={"help": "k values of maj@k (majority vote) to report."})
     limit: Optional[int] = field(default=None, metadata={"help": "Evaluate only the first N problems of the file."})
     system_prompt: Optional[str] = field(default=None, metadata={"help": "System message prepended to each prompt."})
+    prompt_style: str = field(
+        default="boxed",
+        metadata={
+            "help": "boxed: the problem and DeepSeek-R1's instruction to box the answer, graded like accuracy_reward; "
+            "plain: lighteval's GSM8K protocol ('Question: ...\\nAnswer:', shots as earlier turns, the number after "
+            "'####' matched exactly; open_r1.eval.few_shot)."
+        },
+    )
+    num_fewshot: int = field(
+        default=0, metadata={"help": "Worked examples shown before each problem (plain style; from --fewshot_file)."}
+    )
+    fewshot_file: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": "JSONL of worked examples (problem, solution), e.g. ../shared/data/gsm8k_train.jsonl; refused if "
+            "it is the evaluated file or shares a problem with it."
+        },
+    )
+    fewshot_seed: int = field(
+        default=0, metadata={"help": "Seed of the shots' draw (per problem), apart from the sampling --seed."}
+    )
+    stop_sequences: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Texts that end a completion (cut before the first); the end of the turn always does. lighteval "
+            "ignores a task's stop sequences when it uses a chat template, so its protocol leaves this empty."
+        },
+    )
     temperature: float = field(
         default=DEFAULT_TEMPERATURE, metadata={"help": "Sampling temperature (0 means greedy decoding)."}
     )
@@ -130,8 +160,25 @@ class EvaluateArguments:
             raise ValueError(f"--max_tool_calling_iterations must be >= 0, got {self.max_tool_calling_iterations}")
         self.tool_settings()  # the settings' own checks (provider, limits), now
 
+    def _check_prompt(self):
+        if self.prompt_style not in PROMPT_STYLES:
+            raise UsageError(f"--prompt_style must be one of {PROMPT_STYLES}, got {self.prompt_style!r}")
+        if self.num_fewshot < 0:
+            raise UsageError(f"--num_fewshot must be >= 0, got {self.num_fewshot}")
+        if self.num_fewshot and self.prompt_style != "plain":
+            raise UsageError("--num_fewshot needs --prompt_style plain (the boxed style has no worked examples)")
+        if (self.num_fewshot > 0) != (self.fewshot_file is not None):
+            raise UsageError("--num_fewshot N (N > 0) and --fewshot_file <train.jsonl> go together")
+        if self.num_fewshot and self.predictions is not None:
+            raise UsageError("--num_fewshot applies to generation; --predictions grades saved completions as they are")
+        if self.prompt_style == "plain" and self.tools:
+            raise UsageError("--prompt_style plain is lighteval's protocol, which has no tools; drop --tools")
+        if self.stop_sequences and (self.tools or self.predictions is not None):
+            raise UsageError("--stop_sequences applies to generation without tools")
+
     def __post_init__(self):
         self._check_tools()
+        self._check_prompt()
         if (self.model is None) == (self.predictions is None):
             raise ValueError("give exactly one of --model (generate completions) or --predictions (grade saved ones)")
         if not self.task.strip():

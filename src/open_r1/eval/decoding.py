@@ -20,6 +20,8 @@ Not covered: vLLM or any server (scripts/pass_rate_filtering has those backends)
 import logging
 from collections.abc import Callable
 
+from open_r1.eval.few_shot import cut_at_stop_sequences
+
 logger = logging.getLogger(__name__)
 
 # The top-k that transformers' generate() samples with when neither the caller nor the model's generation config
@@ -48,6 +50,7 @@ def sample_completions(
     revision: str | None = None,
     attn_implementation: str | None = None,
     chat_template: str | None = None,
+    stop_sequences: list[str] | None = None,
 ) -> tuple[list[str], list[list]]:
     """Prompts (after the chat template) and `num_samples` completions per conversation, with transformers.
 
@@ -55,7 +58,8 @@ def sample_completions(
     `on_progress(done, total)` is called after each batch (conversations done so far, all conversations).
     With `tool_settings` (a `PythonToolSettings`) the model may call the python tool
     (`open_r1.tools.rollout`); each completion is then the rollout's list of messages, not a string.
-    `revision`, `attn_implementation`: as in `from_pretrained`; `chat_template` replaces the tokenizer's."""
+    `revision`, `attn_implementation`: as in `from_pretrained`; `chat_template` replaces the tokenizer's.
+    `stop_sequences` (without tools): generation stops once one appears and the completion ends before it."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -79,6 +83,8 @@ def sample_completions(
         {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else {"do_sample": False}
     )
     if tool_settings is not None:
+        if stop_sequences:
+            raise ValueError("stop_sequences apply to generation without tools")
         from open_r1.tools.python_tool import PythonTool
         from open_r1.tools.rollout import generate_with_tools
 
@@ -112,6 +118,7 @@ def sample_completions(
     # costs as much as real tokens (GSM8K's first 200 prompts, in file order: 38% of a batch's prefill).
     order = sorted(range(len(prompts)), key=lambda index: -lengths[index])
     completions: list[list[str] | None] = [None] * len(prompts)
+    stops = {"stop_strings": list(stop_sequences), "tokenizer": tokenizer} if stop_sequences else {}
     for start in range(0, len(prompts), batch_size):
         indices = order[start : start + batch_size]
         batch = [prompts[index] for index in indices]
@@ -124,8 +131,11 @@ def sample_completions(
             max_new_tokens=max_new_tokens,
             pad_token_id=tokenizer.pad_token_id,
             **sampling,
+            **stops,
         )
         texts = tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+        if stop_sequences:
+            texts = [cut_at_stop_sequences(text, stop_sequences) for text in texts]
         for index, samples in zip(indices, regroup(texts, [num_samples] * len(batch))):
             completions[index] = samples
         done = min(start + batch_size, len(prompts))

@@ -17,7 +17,8 @@ On a CPU, `build_lighteval_cpu_command` (`make evaluate BACKEND=accelerate DATA=
 `lighteval accelerate` on a local benchmark file through the `local:<task>` custom tasks of
 `open_r1.eval.lighteval_tasks`. lighteval 0.13's transformers backend samples only if the model's
 generation_config.json sets do_sample=true (else it decodes greedily at any temperature), so such
-models are refused; `python -m open_r1.evaluate` (`make evaluate BACKEND=cpu`) has no such limit.
+models are refused; `python -m open_r1.evaluate` (`make evaluate BACKEND=cpu`) has no such limit. With
+NUM_FEWSHOT and FEWSHOT_FILE it runs lighteval's GSM8K few-shot protocol instead, greedily (`open_r1.eval.few_shot`).
 
 Not covered: anything about vLLM itself (vLLM only runs where the `gpu` extra is installed), which benchmarks
 exist (`open_r1.eval.benchmark_registry`), Slurm (`open_r1.eval.slurm_jobs`).
@@ -31,8 +32,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from open_r1.data.benchmarks import load_problems
+from open_r1.eval import few_shot
 from open_r1.eval.arguments import DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from open_r1.eval.benchmark_registry import task_string
+from open_r1.usage import UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -182,13 +186,28 @@ def build_lighteval_cpu_command(
     max_samples: int | None = None,
     output_dir: str | None = None,
     batch_size: int = 4,
+    num_fewshot: int = 0,
+    fewshot_file: str | None = None,
 ) -> LightevalCommand:
-    """`lighteval accelerate` on CPU for a local benchmark file, through the `local:<task>` custom task."""
+    """`lighteval accelerate` on CPU for a local benchmark file, through the `local:<task>` custom task.
+
+    With `num_fewshot` shots from `fewshot_file` it is lighteval's GSM8K protocol (`open_r1.eval.few_shot`): greedy,
+    one completion per problem, lighteval's generation size unless `max_new_tokens` says otherwise."""
     if not Path(data_files).is_file():
         raise FileNotFoundError(f"DATA={data_files}: no such benchmark file (JSONL with id, problem, answer)")
     if num_samples is not None and num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
-    _check_model_samples(model, num_samples or 1)
+    if (num_fewshot > 0) != (fewshot_file is not None) or num_fewshot < 0:
+        raise UsageError("NUM_FEWSHOT=N (N > 0) and FEWSHOT_FILE=<train.jsonl> go together")
+    if num_fewshot and num_samples not in (None, 1):
+        raise UsageError("the few-shot protocol decodes greedily, one completion per problem; drop NUM_SAMPLES")
+    env = {"OPEN_R1_EVAL_DATA": f"{task}={Path(data_files).resolve()}"}
+    if num_fewshot:
+        # Refused here, in one line, rather than in a traceback from inside lighteval.
+        few_shot.load_disjoint_shots(fewshot_file, data_files, load_problems(data_files))
+        env["OPEN_R1_EVAL_FEWSHOT"] = f"{task}={Path(fewshot_file).resolve()}"
+    else:
+        _check_model_samples(model, num_samples or 1)
     output_dir = os.path.abspath(output_dir or default_output_dir(model))
     cwd = None
     if Path(model).is_dir():
@@ -196,19 +215,23 @@ def build_lighteval_cpu_command(
         # <output_dir>/results/<model_name>: an absolute model path (or one with "..") would land
         # them inside or beside the model folder. Run from the folder's parent and name it alone.
         cwd, model = str(Path(model).resolve().parent), Path(model).resolve().name
-    generation = {
-        "max_new_tokens": max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
-        "temperature": DEFAULT_TEMPERATURE,
-        "top_p": DEFAULT_TOP_P,
-    }
+    if num_fewshot:
+        # temperature 0: lighteval's transformers backend then decodes greedily, as the card's protocol does.
+        generation = {"max_new_tokens": max_new_tokens or few_shot.LIGHTEVAL_GSM8K_GENERATION_SIZE, "temperature": 0}
+    else:
+        generation = {
+            "max_new_tokens": max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
+            "temperature": DEFAULT_TEMPERATURE,
+            "top_p": DEFAULT_TOP_P,
+        }
     params = {"model_name": model, "device": "cpu", "dtype": "float32", "batch_size": batch_size}
     model_args = inline_model_args({**params, "generation_parameters": generation})
-    task_arg = f"local:{task}" + (f"@k=1@n={num_samples}" if num_samples else "") + "|0"
+    task_arg = f"local:{task}" + (f"@k=1@n={num_samples}" if num_samples else "") + f"|{num_fewshot}"
     argv = ["lighteval", "accelerate", model_args, task_arg, "--custom-tasks", str(REPO_ROOT / LOCAL_TASKS_MODULE)]
     argv += ["--output-dir", output_dir, "--save-details"]
     if max_samples is not None:
         argv += ["--max-samples", str(max_samples)]
-    return LightevalCommand(argv, {"OPEN_R1_EVAL_DATA": f"{task}={Path(data_files).resolve()}"}, cwd=cwd)
+    return LightevalCommand(argv, env, cwd=cwd)
 
 
 def run_lighteval_command(command: LightevalCommand) -> int:

@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num_samples", type=int, default=None, help="samples per problem for pass@1 (@n=)")
     parser.add_argument("--max_samples", type=int, default=None, help="evaluate only the first N problems")
     parser.add_argument("--max_new_tokens", type=int, default=None, help="accelerate: generation budget")
+    parser.add_argument(
+        "--num_fewshot", type=int, default=0, help="accelerate: shots from --fewshot_file (GSM8K protocol, greedy)"
+    )
+    parser.add_argument(
+        "--fewshot_file", default=None, help="accelerate: JSONL of worked examples (problem, solution)"
+    )
     parser.add_argument("--output_dir", default=None, help="default: data/evals/<model>")
     parser.add_argument("--dry_run", action="store_true", help="print the command instead of running it")
     args = parser.parse_args(argv)
@@ -58,8 +64,12 @@ def main(argv: list[str] | None = None) -> int:
             max_new_tokens=args.max_new_tokens,
             max_samples=args.max_samples,
             output_dir=args.output_dir,
+            num_fewshot=args.num_fewshot,
+            fewshot_file=args.fewshot_file,
         )
     else:
+        if args.num_fewshot or args.fewshot_file:
+            parser.error("--num_fewshot and --fewshot_file apply to --backend accelerate (a local file)")
         if args.benchmark not in LIGHTEVAL_TASKS:
             parser.error(f"unknown benchmark {args.benchmark!r}; supported: {SUPPORTED_BENCHMARKS}")
         command = build_lighteval_command(
@@ -84,5 +94,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from open_r1.usage import exit_on_usage_error
+
     logging.basicConfig(level=logging.INFO)
-    sys.exit(main())
+    with exit_on_usage_error("open_r1.eval.lighteval_jobs"):
+        sys.exit(main())

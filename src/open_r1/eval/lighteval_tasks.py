@@ -10,10 +10,19 @@ as comma-separated `name=path` pairs; each becomes the task `local:<name>`. The 
 of `python -m open_r1.evaluate` and the metric is pass@1 estimated from n samples (`local:math_500@n=4|0`)
 with `open_r1.rewards.accuracy.grade_answers`, the code behind `accuracy_reward`.
 
-Not covered: code benchmarks, and few-shot prompts (the files have no few-shot split).
+Few-shot: OPEN_R1_EVAL_FEWSHOT names a shot file per task in the same `name=path` form (JSONL with `problem` and
+`solution`, e.g. GSM8K-train). Such a task is lighteval's GSM8K protocol, as `--prompt_style plain` of the offline
+evaluator (`open_r1.eval.few_shot`): `Question: ...\\nAnswer:` prompts, shots drawn by lighteval
+(`random_sampling_from_train`) from the shot file only, lighteval's GSM8K stop sequences and generation size, and
+the exact match of the number after `####` (`local:gsm8k|5`). The shot file is refused when it is the evaluated file
+or shares a problem with it; a task without one refuses to build shots (lighteval would take them from the
+evaluated file itself).
+
+Not covered: code benchmarks.
 """
 
 import hashlib
+import json
 import os
 import pathlib
 import tempfile
@@ -26,11 +35,13 @@ from lighteval.tasks.lighteval_task import LightevalTaskConfig
 from lighteval.tasks.requests import Doc, SamplingMethod
 
 from open_r1.data.benchmarks import Problem, build_messages, load_problems
+from open_r1.eval import few_shot
 from open_r1.eval.arguments import DEFAULT_MAX_NEW_TOKENS
 from open_r1.eval.metrics import pass_at_k
 from open_r1.rewards.accuracy import DEFAULT_TIMEOUT_SECONDS
 
 DATA_ENV = "OPEN_R1_EVAL_DATA"
+FEWSHOT_ENV = "OPEN_R1_EVAL_FEWSHOT"
 
 
 class ProjectPassAtK(SamplingMetric, SampleLevelComputation):
@@ -70,6 +81,12 @@ def project_pass_at_k_metric() -> SampleLevelMetric:
 
 
 def local_math_prompt(line: dict, task_name: str | None = None) -> Doc:
+    if line.get("__few_shots"):
+        # lighteval draws shots from the evaluated split when a task has no other one: never from a test set.
+        raise ValueError(
+            f"{task_name}: no shot file for this task, so lighteval would take its shots from the evaluated file; "
+            f"name one in {FEWSHOT_ENV} (or run it 0-shot, `{task_name}|0`)"
+        )
     problem = Problem(id=str(line["id"]), problem=str(line["problem"]), answer=str(line["answer"]))
     return Doc(
         task_name=task_name,
@@ -80,35 +97,84 @@ def local_math_prompt(line: dict, task_name: str | None = None) -> Doc:
     )
 
 
-def parse_data_spec(spec: str) -> dict[str, pathlib.Path]:
-    """`name=path,name=path` (the OPEN_R1_EVAL_DATA format) as {name: path}."""
+def parse_data_spec(spec: str, variable: str = DATA_ENV) -> dict[str, pathlib.Path]:
+    """`name=path,name=path` (the format of OPEN_R1_EVAL_DATA and OPEN_R1_EVAL_FEWSHOT) as {name: path}."""
     files = {}
     for item in filter(None, (part.strip() for part in spec.split(","))):
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            raise ValueError(f"{DATA_ENV}: expected comma-separated name=path pairs, got {item!r}")
+            raise ValueError(f"{variable}: expected comma-separated name=path pairs, got {item!r}")
         files[name] = pathlib.Path(path).resolve()
     return files
 
 
-def _dataset_folder(name: str, path: pathlib.Path) -> str:
+def plain_prompt(line: dict, task_name: str | None = None) -> Doc:
+    """lighteval's gsm8k Doc: a shot's gold is " " + its solution (the assistant turn), a problem's its answer."""
+    if line.get("__few_shots"):
+        return Doc(
+            task_name=task_name,
+            query=few_shot.plain_query(line["problem"]),
+            choices=[f" {line['solution']}"],
+            gold_index=0,
+        )
+    return Doc(
+        task_name=task_name,
+        query=few_shot.plain_query(line["problem"]),
+        choices=[str(line["answer"])],
+        gold_index=0,
+        id=str(line["id"]),
+    )
+
+
+class HashExactMatch(SampleLevelComputation):
+    """lighteval's GSM8K quasi-exact match (`few_shot.grade_hash_answer`) of the first completion."""
+
+    def compute(self, doc: Doc, model_response: ModelResponse, **kwargs) -> float:
+        return few_shot.grade_hash_answer(model_response.final_text[0], doc.get_golds()[0])[1]
+
+
+def hash_exact_match_metric() -> SampleLevelMetric:
+    return SampleLevelMetric(
+        metric_name="qem",
+        sample_level_fn=HashExactMatch(),
+        category=SamplingMethod.GENERATIVE,
+        corpus_level_fn=np.mean,
+        higher_is_better=True,
+    )
+
+
+def _write_once(folder: pathlib.Path, name: str, content: bytes) -> None:
+    target = folder / name
+    if not target.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{name}.{os.getpid()}"
+        partial.write_bytes(content)
+        partial.replace(target)  # atomic: a concurrent run never reads half a file
+
+
+def _dataset_folder(name: str, path: pathlib.Path, shots_path: pathlib.Path | None = None) -> str:
     # lighteval loads a task's data with load_dataset(hf_repo); a folder holding only test.jsonl loads as
     # its `test` split, so copy the file into a folder of its own, named after the file's content (a
     # link could outlive its target, and the copy stays what was evaluated).
-    load_problems(path)  # fail here, naming the file and line, rather than inside lighteval
+    problems = load_problems(path)  # fail here, naming the file and line, rather than inside lighteval
     content = path.read_bytes()
-    folder = (
-        pathlib.Path(tempfile.gettempdir())
-        / "open_r1_lighteval_data"
-        / f"{name}-{hashlib.sha256(content).hexdigest()[:16]}"
-    )
-    target = folder / "test.jsonl"
-    if not target.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".test.jsonl.{os.getpid()}"
-        partial.write_bytes(content)
-        partial.replace(target)  # atomic: a concurrent run never reads half a file
+    if shots_path is None:
+        folder = _data_root() / f"{name}-{hashlib.sha256(content).hexdigest()[:16]}"
+        _write_once(folder, "test.jsonl", content)
+        return str(folder)
+    shots = few_shot.load_disjoint_shots(str(shots_path), str(path), problems)
+    # With a train split beside it, both splits must have the same columns for load_dataset.
+    test = [{"id": p.id, "problem": p.problem, "answer": p.answer, "solution": ""} for p in problems]
+    train = [{"id": f"line-{s.line}", "problem": s.problem, "answer": "", "solution": s.solution} for s in shots]
+    test_bytes, train_bytes = (("".join(json.dumps(row) + "\n" for row in rows)).encode() for rows in (test, train))
+    folder = _data_root() / f"{name}-{hashlib.sha256(test_bytes + b'|' + train_bytes).hexdigest()[:16]}"
+    _write_once(folder, "train.jsonl", train_bytes)
+    _write_once(folder, "test.jsonl", test_bytes)
     return str(folder)
+
+
+def _data_root() -> pathlib.Path:
+    return pathlib.Path(tempfile.gettempdir()) / "open_r1_lighteval_data"
 
 
 def local_task(name: str, path: pathlib.Path) -> LightevalTaskConfig:
@@ -128,4 +194,34 @@ def local_task(name: str, path: pathlib.Path) -> LightevalTaskConfig:
     )
 
 
-TASKS_TABLE = [local_task(name, path) for name, path in parse_data_spec(os.environ.get(DATA_ENV, "")).items()]
+def local_fewshot_task(name: str, path: pathlib.Path, shots_path: pathlib.Path) -> LightevalTaskConfig:
+    return LightevalTaskConfig(
+        name=f"local:{name}",
+        prompt_function=plain_prompt,
+        hf_repo=_dataset_folder(name, path, shots_path),
+        hf_subset="default",
+        hf_avail_splits=["train", "test"],
+        evaluation_splits=["test"],
+        few_shots_split="train",
+        few_shots_select="random_sampling_from_train",
+        generation_size=few_shot.LIGHTEVAL_GSM8K_GENERATION_SIZE,
+        metrics=[hash_exact_match_metric()],
+        stop_sequence=few_shot.LIGHTEVAL_GSM8K_STOP_SEQUENCES,
+        version=0,
+    )
+
+
+def build_tasks(data_spec: str, fewshot_spec: str) -> list[LightevalTaskConfig]:
+    """The `local:<name>` tasks of OPEN_R1_EVAL_DATA, few-shot where OPEN_R1_EVAL_FEWSHOT names a shot file."""
+    files = parse_data_spec(data_spec, DATA_ENV)
+    shot_files = parse_data_spec(fewshot_spec, FEWSHOT_ENV)
+    unknown = sorted(set(shot_files) - set(files))
+    if unknown:
+        raise ValueError(f"{FEWSHOT_ENV}: shot file(s) for {unknown}, which {DATA_ENV} does not name")
+    return [
+        local_fewshot_task(name, path, shot_files[name]) if name in shot_files else local_task(name, path)
+        for name, path in files.items()
+    ]
+
+
+TASKS_TABLE = build_tasks(os.environ.get(DATA_ENV, ""), os.environ.get(FEWSHOT_ENV, ""))

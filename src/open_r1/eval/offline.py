@@ -7,10 +7,17 @@
     python -m open_r1.evaluate --task math_500 --data_files ../shared/data/math500.jsonl \
         --predictions data/evals/tiny/math_500/details.jsonl --output_dir data/evals/regraded
 
+    # SmolLM2's model-card protocol for GSM8K: 5 shots from the train file, greedy (open_r1.eval.few_shot)
+    python -m open_r1.evaluate --task gsm8k --data_files ../shared/data/gsm8k_test.jsonl --model <folder> \
+        --prompt_style plain --num_fewshot 5 --fewshot_file ../shared/data/gsm8k_train.jsonl --temperature 0 \
+        --max_new_tokens 256 --output_dir data/evals/gsm8k_5shot
+
 It needs neither a GPU nor the Hub. This module turns problems into chats, grades and writes the results;
 the sampling itself (model loading, chat template, batching, transformers' `generate`) is
 `open_r1.eval.decoding.sample_completions`. Grading is `open_r1.rewards.accuracy.grade_answers`, the same
-code as `accuracy_reward`, so an evaluation number and a training reward agree on what "correct" means.
+code as `accuracy_reward`, so an evaluation number and a training reward agree on what "correct" means; the
+`plain` prompt style (lighteval's GSM8K prompt, few-shot, exact match of the number after `####`) is
+`open_r1.eval.few_shot`.
 It writes
 - `results.json`: task, num_problems, num_samples, pass@k / maj@k with `<metric>_stderr`, the
   number of completions that could not be graded (counted as wrong), and the settings used;
@@ -30,6 +37,7 @@ import time
 from collections.abc import Callable
 
 from open_r1.data.benchmarks import Problem, build_messages, load_predictions, load_problems
+from open_r1.eval import few_shot
 from open_r1.eval.arguments import EvaluateArguments
 from open_r1.eval.decoding import flatten, regroup, sample_completions
 from open_r1.eval.metrics import summarize_scores
@@ -37,13 +45,36 @@ from open_r1.eval.metrics import summarize_scores
 logger = logging.getLogger(__name__)
 
 
+def build_conversations(args: EvaluateArguments, problems: list[Problem], all_problems: list[Problem]) -> list[list]:
+    """The chat that asks each problem, in `args.prompt_style`; with --num_fewshot, shots from --fewshot_file only,
+    after refusing a shot file that is the evaluated file or shares a problem with it (`all_problems`)."""
+    if args.prompt_style == "boxed":
+        return [build_messages(problem, args.system_prompt) for problem in problems]
+    pool = []
+    if args.num_fewshot:
+        pool = few_shot.load_disjoint_shots(args.fewshot_file, args.data_files, all_problems)
+    return [
+        few_shot.plain_messages(
+            problem, few_shot.draw_shots(pool, problem, args.num_fewshot, args.fewshot_seed), args.system_prompt
+        )
+        for problem in problems
+    ]
+
+
 def generate_completions(
-    args: EvaluateArguments, problems: list[Problem], on_progress: Callable[[int, int], None] | None = None
+    args: EvaluateArguments,
+    problems: list[Problem],
+    on_progress: Callable[[int, int], None] | None = None,
+    conversations: list[list] | None = None,
 ) -> tuple[list[str], list[list[str]]]:
-    """Prompts (after the chat template) and `num_samples` sampled completions per problem."""
+    """Prompts (after the chat template) and `num_samples` sampled completions per problem.
+
+    `conversations`: the chats to complete (`build_conversations`; by default the boxed style's)."""
+    if conversations is None:
+        conversations = [build_messages(problem, args.system_prompt) for problem in problems]
     return sample_completions(
         args.model,
-        [build_messages(problem, args.system_prompt) for problem in problems],
+        conversations,
         num_samples=args.num_samples or 1,
         temperature=args.temperature,
         top_p=args.top_p,
@@ -55,13 +86,26 @@ def generate_completions(
         on_progress=on_progress,
         tool_settings=args.tool_settings(),
         max_tool_calling_iterations=args.max_tool_calling_iterations,
+        stop_sequences=args.stop_sequences,
     )
 
 
 def grade_completions(
-    problems: list[Problem], completions: list[list[str]], num_workers: int, timeout: float
+    problems: list[Problem],
+    completions: list[list[str]],
+    num_workers: int,
+    timeout: float,
+    prompt_style: str = "boxed",
 ) -> tuple[list[list[str | None]], list[list[float | None]]]:
-    """Extracted answers and grades (1.0, 0.0, or None when ungradable) for every completion."""
+    """Extracted answers and grades (1.0, 0.0, or None when ungradable) for every completion.
+
+    The boxed style grades like `accuracy_reward`; the plain style like lighteval's GSM8K (`few_shot`)."""
+    if prompt_style == "plain":
+        graded = [
+            [few_shot.grade_hash_answer(text, problem.answer) for text in row]
+            for problem, row in zip(problems, completions)
+        ]
+        return [[answer for answer, _ in row] for row in graded], [[grade for _, grade in row] for row in graded]
     from open_r1.rewards._completions import completion_text
     from open_r1.rewards.accuracy import extract_answer, grade_answers
 
@@ -130,6 +174,11 @@ def write_outputs(
             "max_new_tokens": args.max_new_tokens if args.model else None,
             "seed": args.seed if args.model else None,
             "system_prompt": args.system_prompt,
+            "prompt_style": args.prompt_style,
+            "num_fewshot": args.num_fewshot,
+            "fewshot_file": args.fewshot_file,
+            "fewshot_seed": args.fewshot_seed if args.num_fewshot else None,
+            "stop_sequences": args.stop_sequences,
             "grading_timeout": args.grading_timeout,
             "tools": args.tools,
             "max_tool_calling_iterations": args.max_tool_calling_iterations if args.tools else None,
@@ -145,6 +194,7 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | 
     `on_progress(done, total)` follows generation (see `generate_completions`)."""
     all_problems = load_problems(args.data_files)
     problems = all_problems[: args.limit] if args.limit is not None else all_problems
+    conversations = build_conversations(args, problems, all_problems)
     if args.predictions is not None:
         left_out = {problem.id for problem in all_problems[len(problems) :]}
         completions = load_predictions(args.predictions, problems, left_out_ids=left_out)
@@ -153,12 +203,14 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | 
                 f"--predictions {args.predictions} has {len(completions[0])} completions per problem, "
                 f"but --num_samples is {args.num_samples}"
             )
-        prompts = [build_messages(problem, args.system_prompt)[-1]["content"] for problem in problems]
+        prompts = [conversation[-1]["content"] for conversation in conversations]
     else:
         started = time.perf_counter()
-        prompts, completions = generate_completions(args, problems, on_progress)
+        prompts, completions = generate_completions(args, problems, on_progress, conversations)
         logger.info("generation took %.1f s", time.perf_counter() - started)
-    answers, grades = grade_completions(problems, completions, args.num_workers, args.grading_timeout)
+    answers, grades = grade_completions(
+        problems, completions, args.num_workers, args.grading_timeout, args.prompt_style
+    )
     return write_outputs(args, problems, prompts, completions, answers, grades)
 
 
@@ -174,4 +226,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    from open_r1.usage import exit_on_usage_error
+
+    with exit_on_usage_error("open_r1.evaluate"):
+        main(sys.argv[1:])

@@ -1,0 +1,299 @@
+#!/usr/bin/env python
+"""Benchmark: seconds per GRPO step and completion tokens per second, arm beside arm, in one process.
+
+Arms (each a fresh copy of the same float32 model, the same prompts, seed and settings; pick with --arms):
+- `trl`: bare TRL `GRPOTrainer`, its plain generation (transformers `generate`, padded batch);
+- `project`: the project's trainer as `src/open_r1/grpo.py` builds it (`PromptTruncatingGRPOTrainer`, open_r1's
+  `GRPOConfig`, its callbacks and the GRPO doctor), on the same batch: its time over `trl`'s is the project's
+  overhead (both draw the same prompts and, with the same seed, the same completions: `same_batch_as_trl` compares
+  every step's completion tokens);
+- `trl_cb`: bare TRL with `use_transformers_continuous_batching: true` (transformers' `generate_batch`, paged
+  cache); `project_cb`: the project's trainer with it.
+Every arm rewards with the project's `accuracy_reward` (GSM8K's answers). Each step generates
+`--prompts` x `--num_generations` completions (one generation per step: gradient_accumulation_steps 1), takes one
+optimizer step; the first `--warmup_steps` steps are not counted. Reported per arm: seconds per step, generation
+seconds per step (TRL's `_generate`, tools included), completion tokens per step, completion tokens per second of
+step and of generation; then ratios to the `trl` arm. An arm other than `trl` that fails is reported in
+`failed_arms` (its error) and the others still run.
+
+    # GPU: one command, bf16 autocast over the float32 weights (not yet run: lower --steps if it takes too long)
+    python scripts/benchmarks/grpo_throughput.py --model data/models/SmolLM2-135M-Instruct-f32 --device cuda \\
+        --data_files ../shared/data/gsm8k_train.jsonl --output data/benchmarks/grpo_throughput_gpu.json
+    # CPU smoke with a tiny model folder (python scripts/make_tiny_model.py), a minute or two
+    python scripts/benchmarks/grpo_throughput.py --model data/tiny-model --device cpu --prompts 2 \\
+        --num_generations 2 --max_completion_length 16 --steps 2 --output /tmp/grpo_throughput_cpu.json
+
+Prompts: the first `--prompts x (warmup + steps)` problems of `--data_files` (JSONL with problem, answer: GSM8K),
+else synthetic arithmetic problems (open_r1.tasks.arithmetic). Under `--device cuda` TRL's continuous batching
+casts the policy to bfloat16 in place before generating (TRL 1.16, `bf16=True`): `policy_dtype_after` records it.
+Not covered: vLLM (`use_vllm`), several GPUs, the python tool, gradient accumulation, other recipes' settings.
+"""
+
+import argparse
+import hashlib
+import json
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from transformers import TrainerCallback
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "src"))
+
+ARMS = ("trl", "project", "trl_cb", "project_cb")
+DEFAULT_ARMS = ("trl", "project", "trl_cb")
+BASELINE = "trl"
+# transformers' default page size of the continuous-batching cache, in tokens.
+PAGE_SIZE = 256
+
+
+def load_prompts(data_files: str | None, count: int) -> list[dict]:
+    """`count` GRPO rows (conversational `prompt`, gold `solution`): a GSM8K-like file's first problems, or synthetic."""
+    if data_files is None:
+        from open_r1.tasks.arithmetic import make_problems
+
+        rows = make_problems(count, seed=0)
+    else:
+        with open(data_files, encoding="utf-8") as handle:
+            rows = [json.loads(line) for line in handle if line.strip()][:count]
+        if len(rows) < count:
+            raise SystemExit(f"{data_files}: {len(rows)} rows, the run needs {count}")
+    return [{"prompt": [{"role": "user", "content": row["problem"]}], "solution": str(row["answer"])} for row in rows]
+
+
+class StepTimer(TrainerCallback):
+    """Records each optimizer step's wall time (the device synchronised at both ends)."""
+
+    def __init__(self, synchronize):
+        self.synchronize, self.seconds, self._start = synchronize, [], None
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.synchronize()
+        self._start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.synchronize()
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def time_generation(trainer, synchronize) -> list[dict]:
+    """Wraps the trainer's `_generate` (every rollout of a step goes through it) to record its time and tokens."""
+    calls, generate = [], trainer._generate
+
+    def timed(prompts):
+        synchronize()
+        start = time.perf_counter()
+        output = generate(prompts)
+        synchronize()
+        completion_ids = [list(map(int, ids)) for ids in output[1]]
+        calls.append(
+            {
+                "seconds": time.perf_counter() - start,
+                "tokens": sum(len(ids) for ids in completion_ids),
+                "digest": hashlib.sha256(json.dumps(completion_ids).encode()).hexdigest(),
+            }
+        )
+        return output
+
+    trainer._generate = timed
+    return calls
+
+
+def cpu_paged_cache(args, tokenizer, dataset) -> dict:
+    """Continuous batching's paged cache sized to one step's work. Left to itself on a CPU it takes a share of the
+    machine's RAM and zero-fills it on every call (docs/benchmarks.md); on a GPU TRL's default stands."""
+    prompt_tokens = [
+        len(tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True)["input_ids"])
+        for row in dataset
+    ]
+    sequences = args.prompts * args.num_generations
+    pages = -(-(max(prompt_tokens) + args.max_completion_length) // PAGE_SIZE)
+    # A step's prompts are rows of the dataset, each repeated num_generations times: bounded by the longest.
+    return {
+        "num_blocks": sequences * pages,
+        "max_batch_tokens": sequences * max(prompt_tokens),
+        "page_size": PAGE_SIZE,
+    }
+
+
+def build_trainer(arm: str, args, model_path: str, dataset, output_dir: str):
+    """The arm's trainer: bare TRL or the project's (as src/open_r1/grpo.py builds it), on a fresh model copy."""
+    import torch
+    import trl
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from open_r1.rewards import accuracy_reward
+
+    settings = dict(
+        output_dir=output_dir, report_to="none", save_strategy="no", logging_steps=1, seed=args.seed,
+        max_steps=args.warmup_steps + args.steps, per_device_train_batch_size=args.prompts * args.num_generations,
+        gradient_accumulation_steps=1, num_generations=args.num_generations,
+        max_completion_length=args.max_completion_length, learning_rate=1e-6, beta=0.0,
+        use_cpu=args.device == "cpu", bf16=args.device == "cuda",
+        use_transformers_continuous_batching=arm.endswith("_cb"),
+    )  # fmt: skip
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if arm.endswith("_cb") and args.device == "cpu":
+        settings["transformers_continuous_batching_config"] = cpu_paged_cache(args, tokenizer, dataset)
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    if arm.startswith("trl"):
+        return trl.GRPOTrainer(
+            model=model,
+            reward_funcs=[accuracy_reward],
+            args=trl.GRPOConfig(**settings),
+            train_dataset=dataset,
+            processing_class=tokenizer,
+        )
+    from open_r1.configs import GRPOConfig, GRPOScriptArguments
+    from open_r1.doctor import attach_doctor
+    from open_r1.grpo import PromptTruncatingGRPOTrainer
+    from open_r1.utils.callbacks import get_callbacks
+
+    training_args = GRPOConfig(**settings)
+    script_args = GRPOScriptArguments(dataset_name="grpo_throughput", reward_funcs=["accuracy"])
+    model_args = trl.ModelConfig(model_name_or_path=model_path)
+    trainer = PromptTruncatingGRPOTrainer(
+        model=model,
+        reward_funcs=[accuracy_reward],
+        args=training_args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=get_callbacks(training_args, model_args),
+    )
+    attach_doctor(trainer, script_args, training_args, dataset)
+    return trainer
+
+
+def run_arm(arm: str, args, model_path: str, dataset) -> dict:
+    """Trains `warmup_steps + steps` steps with the arm's trainer; its timings over the counted steps."""
+    import torch
+
+    synchronize = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    with tempfile.TemporaryDirectory() as output_dir:
+        trainer = build_trainer(arm, args, model_path, dataset, output_dir)
+        timer = StepTimer(synchronize)
+        trainer.add_callback(timer)
+        generations = time_generation(trainer, synchronize)
+        trainer.train()
+        policy_dtype = str(next(trainer.model.parameters()).dtype)
+    if len(timer.seconds) != args.warmup_steps + args.steps or len(generations) != len(timer.seconds):
+        raise RuntimeError(f"{arm}: {len(timer.seconds)} steps and {len(generations)} generations timed")
+    steps, counted = timer.seconds[args.warmup_steps :], generations[args.warmup_steps :]
+    step_seconds = statistics.mean(steps)
+    generation_seconds = statistics.mean(call["seconds"] for call in counted)
+    tokens = statistics.mean(call["tokens"] for call in counted)
+    return {
+        "seconds_per_step": step_seconds,
+        "step_seconds": steps,
+        "generation_seconds_per_step": generation_seconds,
+        "completion_tokens_per_step": tokens,
+        "completion_tokens_per_second": tokens / step_seconds,
+        "generation_tokens_per_second": tokens / generation_seconds,
+        "completion_digests": [call["digest"] for call in generations],
+        "policy_dtype_after": policy_dtype,
+    }
+
+
+def environment(device: str) -> dict:
+    import torch
+    import transformers
+    import trl
+
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return {
+        "device_name": torch.cuda.get_device_name()
+        if device == "cuda"
+        else platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "trl": trl.__version__,
+        "commit": commit,
+        "date": time.strftime("%Y-%m-%d"),
+        "cpu_threads": torch.get_num_threads(),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="Model folder (float32 weights), e.g. the SmolLM2 f32 copy.")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cuda: bf16 autocast (bf16=True).")
+    parser.add_argument("--data_files", default=None, help="JSONL with problem, answer (GSM8K); else synthetic.")
+    parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(DEFAULT_ARMS), help="Trainers to time.")
+    parser.add_argument("--prompts", type=int, default=16, help="Prompts per step.")
+    parser.add_argument("--num_generations", type=int, default=8, help="Completions per prompt.")
+    parser.add_argument("--max_completion_length", type=int, default=256, help="Completion budget in tokens.")
+    parser.add_argument("--steps", type=int, default=5, help="Timed steps per arm.")
+    parser.add_argument("--warmup_steps", type=int, default=1, help="Untimed steps first (allocations, kernels).")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cpu_threads", type=int, default=None, help="torch threads on CPU (default: torch's).")
+    parser.add_argument("--output", default=None, help="Write the results JSON here.")
+    args = parser.parse_args(argv)
+    if BASELINE not in args.arms:
+        parser.error(f"--arms must include {BASELINE!r}: the ratios are to it")
+    if min(args.prompts, args.num_generations, args.max_completion_length, args.steps) < 1 or args.warmup_steps < 0:
+        parser.error("--prompts, --num_generations, --max_completion_length, --steps must be >= 1")
+
+    import datasets
+    import torch
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no GPU here")
+    if args.cpu_threads is not None:
+        torch.set_num_threads(args.cpu_threads)
+    dataset = datasets.Dataset.from_list(
+        load_prompts(args.data_files, args.prompts * (args.warmup_steps + args.steps))
+    )
+    results = {"settings": {k: v for k, v in vars(args).items() if k != "output"} | environment(args.device)}
+    arms, failed = {}, {}
+    for arm in dict.fromkeys([BASELINE, *args.arms]):
+        try:
+            arms[arm] = run_arm(arm, args, args.model, dataset)
+        except Exception as error:  # one arm's failure (e.g. a backend the device lacks) leaves the others' figures
+            if arm == BASELINE:
+                raise
+            failed[arm] = f"{type(error).__name__}: {error}"
+            print(f"{arm}: failed: {failed[arm]}", flush=True)
+            continue
+        print(f"{arm}: {arms[arm]['seconds_per_step']:.3f} s/step", flush=True)
+    baseline = arms[BASELINE]
+    for result in arms.values():
+        result["same_batch_as_trl"] = result["completion_digests"] == baseline["completion_digests"]
+    results["arms"], results["failed_arms"] = arms, failed
+    results["ratios_to_trl"] = {
+        arm: {
+            "seconds_per_step": result["seconds_per_step"] / baseline["seconds_per_step"],
+            "completion_tokens_per_second": result["completion_tokens_per_second"]
+            / baseline["completion_tokens_per_second"],
+            "generation_tokens_per_second": result["generation_tokens_per_second"]
+            / baseline["generation_tokens_per_second"],
+        }
+        for arm, result in arms.items()
+    }
+    print(f"{'arm':<12}{'s/step':>10}{'gen s/step':>12}{'tokens/step':>13}{'tokens/s':>11}{'gen tokens/s':>14}"
+          f"{'x trl s/step':>14}{'x trl tok/s':>13}  same batch")  # fmt: skip
+    for arm, result in arms.items():
+        ratio = results["ratios_to_trl"][arm]
+        print(
+            f"{arm:<12}{result['seconds_per_step']:>10.3f}{result['generation_seconds_per_step']:>12.3f}"
+            f"{result['completion_tokens_per_step']:>13.1f}{result['completion_tokens_per_second']:>11.1f}"
+            f"{result['generation_tokens_per_second']:>14.1f}{ratio['seconds_per_step']:>14.2f}"
+            f"{ratio['completion_tokens_per_second']:>13.2f}  {result['same_batch_as_trl']}"
+        )
+    if args.output:
+        pathlib.Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(args.output).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Few-shot prompts and answers for the offline evaluator: lighteval's GSM8K protocol, as behind SmolLM2's card.
+
+    python -m open_r1.evaluate --task gsm8k --data_files ../shared/data/gsm8k_test.jsonl \
+        --model data/models/SmolLM2-135M-Instruct-f32 --prompt_style plain --num_fewshot 5 \
+        --fewshot_file ../shared/data/gsm8k_train.jsonl --temperature 0 --max_new_tokens 256 \
+        --device cpu --output_dir data/evals/smollm2/gsm8k_5shot
+
+SmolLM2-135M-Instruct's model card reports "GSM8K (5-shot)" from lighteval's task `custom|gsm8k|5|1` run with
+`--use_chat_template` (huggingface/smollm, text/evaluation/smollm2, lighteval @ea46419). That protocol is:
+- prompt: `Question: {problem}\\nAnswer:`; each shot is a user turn of that form and an assistant turn holding
+  " " + the shot's worked solution as GSM8K writes it (`<<48/2=24>>` annotations, last line `#### 72`); then the
+  problem's own user turn, all in the model's chat template (SmolLM2's adds its default system prompt);
+- shots: drawn at random from GSM8K-train, a new draw for every problem;
+- decoding: greedy, at most 256 new tokens; with a chat template lighteval stops at the end of the turn only
+  (the task's stop sequences `Question:`, `Question` apply to prompts without one);
+- score: quasi-exact match (`gsm8k_normalizer`): the first `#### <number>` of the completion, commas removed,
+  equal as a string to the gold answer's.
+Here the shots come only from `--fewshot_file` (JSONL with `problem` and `solution`), drawn from a seed and the
+problem's id, so a problem gets the same shots whatever --limit or batch; lighteval draws them in its own order
+from one generator, so the shots differ but follow the same distribution. A shot file that is the evaluated file,
+or shares a problem with it (same text up to case and spacing), is refused before any model loads.
+
+Not covered: prompts without a chat template (lighteval's mode for base models), shortening the shots to fit a
+context window (lighteval's `|1`: SmolLM2's 8,192 positions hold 5 GSM8K shots with room to spare), and few-shot
+prompts in the `boxed` style (its shots would need `\\boxed{}` solutions).
+"""
+
+import json
+import pathlib
+import random
+import re
+from dataclasses import dataclass
+
+from open_r1.data.benchmarks import Problem
+from open_r1.usage import UsageError
+
+PROMPT_STYLES = ("boxed", "plain")
+# lighteval's gsm8k prompt (`default_prompts.gsm8k`).
+PLAIN_QUERY = "Question: {problem}\nAnswer:"
+# lighteval's `gsm8k_normalizer` (from openai/grade-school-math): the number after the first "#### ".
+HASH_ANSWER = re.compile(r"#### (\-?[0-9\.\,]+)")
+REQUIRED_SHOT_FIELDS = ("problem", "solution")
+# lighteval's gsm8k task: its generation size, and stop sequences that lighteval applies only without a chat template.
+LIGHTEVAL_GSM8K_GENERATION_SIZE = 256
+LIGHTEVAL_GSM8K_STOP_SEQUENCES = ["Question:", "Question"]
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One worked example of the few-shot pool: a training problem and its solution, as the model is shown them."""
+
+    problem: str
+    solution: str
+    line: int  # line of the shot file, for messages
+
+
+def load_shots(path: str | pathlib.Path) -> list[Shot]:
+    """The rows of a shot file (JSONL with non-empty string fields `problem` and `solution`; others ignored)."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise UsageError(f"--fewshot_file: no such file: {path}")
+    shots = []
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise UsageError(f"{path}:{line_number}: not valid JSON ({error.msg})") from None
+            bad = [
+                name
+                for name in REQUIRED_SHOT_FIELDS
+                if not isinstance(row, dict) or not isinstance(row.get(name), str) or not row[name].strip()
+            ]
+            if bad:
+                raise UsageError(
+                    f"{path}:{line_number}: field(s) {bad} missing or not text; a shot needs {list(REQUIRED_SHOT_FIELDS)}"
+                )
+            shots.append(Shot(problem=row["problem"], solution=row["solution"], line=line_number))
+    if not shots:
+        raise UsageError(f"{path}: the shot file holds no rows")
+    return shots
+
+
+def problem_key(text: str) -> str:
+    """A problem's text up to case and spacing: two problems with the same key are the same problem."""
+    return " ".join(text.casefold().split())
+
+
+def _same_file(a: pathlib.Path, b: pathlib.Path) -> bool:
+    # samefile also sees through hard links.
+    return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+
+
+def load_disjoint_shots(shots_path: str, data_path: str, problems: list[Problem]) -> list[Shot]:
+    """The shots of `shots_path`, refused (UsageError, one line) when it is the evaluated file `data_path` or shares
+    a problem with its `problems`."""
+    if _same_file(pathlib.Path(shots_path), pathlib.Path(data_path)):
+        raise UsageError(f"--fewshot_file {shots_path} is the evaluated file; shots must come from a training split")
+    shots = load_shots(shots_path)
+    evaluated = {problem_key(problem.problem): problem.id for problem in problems}
+    shared = [(shot, evaluated[problem_key(shot.problem)]) for shot in shots if problem_key(shot.problem) in evaluated]
+    if shared:
+        shot, problem_id = shared[0]
+        raise UsageError(
+            f"--fewshot_file {shots_path} shares {len(shared)} problem(s) with {data_path} (e.g. its line {shot.line} "
+            f"is problem {problem_id!r}); shots must not come from the evaluated set"
+        )
+    return shots
+
+
+def draw_shots(shots: list[Shot], problem: Problem, num_fewshot: int, seed: int) -> list[Shot]:
+    """`num_fewshot` distinct shots for `problem`, the same for the same seed, problem id and pool."""
+    if num_fewshot > len(shots):
+        raise UsageError(f"--num_fewshot {num_fewshot} is more than the {len(shots)} rows of the shot file")
+    # A string seed is hashed with SHA-512 by `random`, so the draw does not depend on PYTHONHASHSEED.
+    return random.Random(f"{seed}:{problem.id}").sample(shots, num_fewshot)
+
+
+def plain_query(problem_text: str) -> str:
+    return PLAIN_QUERY.format(problem=problem_text)
+
+
+def plain_messages(problem: Problem, shots: list[Shot], system_prompt: str | None = None) -> list[dict[str, str]]:
+    """The conversation of the plain style: each shot a question and its answer, then the problem's question."""
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    for shot in shots:
+        messages.append({"role": "user", "content": plain_query(shot.problem)})
+        # lighteval's gold is " " + the solution; the chat template keeps the space.
+        messages.append({"role": "assistant", "content": f" {shot.solution}"})
+    messages.append({"role": "user", "content": plain_query(problem.problem)})
+    return messages
+
+
+def extract_hash_answer(text: str) -> str | None:
+    """The number after the first `#### ` (commas removed), or None: lighteval's `gsm8k_normalizer`."""
+    match = HASH_ANSWER.search(text.strip())
+    return match.group(1).strip().replace(",", "") if match else None
+
+
+def grade_hash_answer(completion: str, gold: str) -> tuple[str | None, float]:
+    """(extracted answer, 1.0 or 0.0): lighteval's quasi-exact match of a GSM8K completion against `gold`.
+
+    `gold` is the answer as the benchmark files write it (`2,125`), compared after the same normalisation."""
+    expected = extract_hash_answer(f"#### {gold.strip()}")
+    if expected is None:
+        raise ValueError(f"gold answer {gold!r} is not a number; the plain style grades GSM8K-like numeric answers")
+    answer = extract_hash_answer(completion) if completion else None
+    return answer, float(answer == expected)
+
+
+def cut_at_stop_sequences(text: str, stop_sequences: list[str]) -> str:
+    """`text` up to (not including) the earliest of `stop_sequences`, as lighteval returns a completion."""
+    positions = [index for index in (text.find(stop) for stop in stop_sequences if stop) if index >= 0]
+    return text[: min(positions)] if positions else text
