@@ -31,12 +31,16 @@ class Problem:
     answer: str
 
 
-def _read_jsonl(path: pathlib.Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
+def read_jsonl(path: pathlib.Path, required: tuple[str, ...], limit: int | None = None) -> list[tuple[int, dict]]:
+    """(line number, row) of a JSONL file's first `limit` rows (all: None), each an object holding the `required`
+    fields (not null); a bad line is a ValueError naming file and line."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (expected JSONL with fields {list(required)})")
     rows = []
     with path.open(encoding="utf-8") as handle:
         for line_number, line in enumerate(handle, start=1):
+            if limit is not None and len(rows) >= limit:
+                break
             if not line.strip():
                 continue
             try:
@@ -68,7 +72,7 @@ def load_problems(path: str | pathlib.Path, limit: int | None = None) -> list[Pr
     """The problems of a benchmark JSONL file, in file order; `limit` keeps the first ones."""
     path = pathlib.Path(path)
     problems, seen = [], {}
-    for line_number, row in _read_jsonl(path, REQUIRED_PROBLEM_FIELDS):
+    for line_number, row in read_jsonl(path, REQUIRED_PROBLEM_FIELDS):
         problem = Problem(*(_as_text(row[name], path, line_number, name) for name in REQUIRED_PROBLEM_FIELDS))
         if problem.id in seen:
             raise ValueError(f"{path}:{line_number}: duplicate id {problem.id!r} (first on line {seen[problem.id]})")
@@ -93,7 +97,7 @@ def load_predictions(
     path = pathlib.Path(path)
     known = {problem.id for problem in problems}
     by_id: dict[str, list[str]] = defaultdict(list)
-    for line_number, row in _read_jsonl(path, REQUIRED_PREDICTION_FIELDS):
+    for line_number, row in read_jsonl(path, REQUIRED_PREDICTION_FIELDS):
         problem_id = _as_text(row["id"], path, line_number, "id")
         if problem_id in left_out_ids:
             continue

@@ -41,13 +41,12 @@ Not covered: other datasets' annotation styles; checking the solutions' prose (o
 import ast
 import dataclasses
 import decimal
-import json
 import math
 import operator
 import pathlib
 import re
 
-from open_r1.data.benchmarks import Problem, build_messages
+from open_r1.data.benchmarks import Problem, build_messages, read_jsonl
 
 COT_SYSTEM_PROMPT = (
     "Solve the math word problem. Think step by step inside <think> </think>, "
@@ -135,29 +134,14 @@ class Conversion:
 def load_rows(path: str | pathlib.Path, limit: int | None = None) -> list[dict]:
     """The rows of a GSM8K JSONL file (id, problem, solution, answer), in file order; the first `limit` ones."""
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file (GSM8K JSONL with fields {list(REQUIRED_FIELDS)})")
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if limit is not None and len(rows) >= limit:
-                break
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{line_number}: not valid JSON ({error.msg})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{line_number}: expected a JSON object, got {type(row).__name__}")
-            missing = [name for name in REQUIRED_FIELDS if not isinstance(row.get(name), (str, int))]
-            if missing:
-                raise ValueError(
-                    f"{path}:{line_number}: missing field(s) {missing}; each line needs {REQUIRED_FIELDS}"
-                )
-            rows.append({name: str(row[name]) for name in REQUIRED_FIELDS})
-    if not rows:
-        raise ValueError(f"{path}: no rows")
+    for line_number, row in read_jsonl(path, REQUIRED_FIELDS, limit):
+        wrong = [
+            name for name in REQUIRED_FIELDS if isinstance(row[name], bool) or not isinstance(row[name], (str, int))
+        ]
+        if wrong:
+            raise ValueError(f"{path}:{line_number}: field(s) {wrong} must be strings or integers")
+        rows.append({name: str(row[name]) for name in REQUIRED_FIELDS})
     return rows
 
 
