@@ -201,6 +201,17 @@ def test_groups_with_spread(rewards, weights, per_function, expected):
     assert spread.tolist() == expected
 
 
+@pytest.mark.parametrize("accuracy", [0.0, 1.0])
+def test_a_group_whose_totals_float32_cannot_average_exactly_has_no_spread(accuracy):
+    """The demo's rewards: accuracy weighted 1, format 0.2. Eight completions all earning 1.2 (or 0.2) have a
+    computed standard deviation of ~1e-7, which TRL's zero-std test calls spread; they have none."""
+    weights = torch.tensor([1.0, 0.2])
+    uniform = torch.tensor([[accuracy, 1.0]] * 8)
+    mixed = torch.tensor([[1.0, 1.0]] * 7 + [[0.0, 1.0]])
+    spread = groups_with_spread(torch.cat([uniform, mixed]), weights, num_generations=8)
+    assert spread.tolist() == [False, True]
+
+
 # The trainer on the tiny model, in this process: transformers generation, 2 steps of 4 groups of 2 completions.
 
 

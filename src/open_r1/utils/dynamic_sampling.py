@@ -10,9 +10,12 @@ a whole generation batch per round, until the batch holds as many groups with sp
 (`generation_batch_size / num_generations`), for at most `dynamic_sampling_max_rounds` rounds (the first one
 included). After the last round the run trains on the groups it found, with a warning.
 
-- No spread: the weighted sum of the rewards (what TRL's advantage is computed from) has a zero standard deviation
-  within the group, TRL's `frac_reward_zero_std` test, or fewer than two of its completions could be scored; with
+- No spread: the weighted sum of the rewards (what TRL's advantage is computed from) is the same for every scored
+  completion of the group, up to float32 rounding, or fewer than two of its completions could be scored; with
   `multi_objective_aggregation: normalize_then_sum`, every weighted reward function is constant within the group.
+  Not TRL's `frac_reward_zero_std` test (a standard deviation within 1e-8 of zero): float32 cannot average eight
+  totals of 1.2 (accuracy 1 + format 0.2) exactly, their computed deviation is ~1e-7, and TRL calls such a group
+  one with spread (and gives it advantages of ~1e-3).
 - Where: `DynamicSampling._generate_and_score_completions` wraps TRL's method of that name, above generation, so
   transformers generation, vLLM (colocated or server) and tool calling (`tools: [python]`) share this one path;
   each round is TRL's own generate-and-score. Rewards are gathered across processes by TRL, and rank 0's verdict
@@ -52,7 +55,7 @@ from dataclasses import dataclass
 import torch
 from accelerate.utils import broadcast, pad_across_processes
 from torch.utils.data import IterableDataset
-from trl.trainer.utils import RepeatSampler, nanstd
+from trl.trainer.utils import RepeatSampler
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +86,8 @@ def groups_with_spread(
     """One bool per group of `num_generations` consecutive rows of `rewards_per_func` (rows x reward functions, NaN
     where a function could not score): whether the group's rewards have spread. The weighted sum of the functions
     is judged (as TRL's `sum_then_normalize` advantage), or each weighted function with `per_function`
-    (`normalize_then_sum`). No spread: a standard deviation TRL's `frac_reward_zero_std` calls zero, or NaN (fewer
-    than two scorable completions)."""
+    (`normalize_then_sum`). No spread: the group's largest and smallest scored value are equal within
+    `torch.isclose`'s tolerances, or fewer than two of its completions are scorable."""
     weights = weights.to(rewards_per_func.device)
     if per_function:
         columns = [rewards_per_func[:, i] * weights[i] for i in range(len(weights)) if weights[i] != 0]
@@ -94,8 +97,12 @@ def groups_with_spread(
         columns = [total]
     spread = torch.zeros(rewards_per_func.size(0) // num_generations, dtype=torch.bool, device=rewards_per_func.device)
     for column in columns:
-        std = nanstd(column.view(-1, num_generations), dim=1)
-        spread |= ~torch.isnan(std) & ~torch.isclose(std, torch.zeros_like(std))
+        grouped = column.view(-1, num_generations)
+        scored = ~torch.isnan(grouped)
+        # Extremes, not a standard deviation: equal totals have no rounding error, their mean and deviation do.
+        largest = torch.where(scored, grouped, -torch.inf).amax(dim=1)
+        smallest = torch.where(scored, grouped, torch.inf).amin(dim=1)
+        spread |= (scored.sum(dim=1) >= 2) & ~torch.isclose(largest, smallest)
     return spread
 
 
