@@ -38,7 +38,10 @@ included). After the last round the run trains on the groups it found, with a wa
 - Logged at each generation (each optimizer step with TRL's default `steps_per_generation` and `num_iterations`),
   averaged over the logging window as TRL's metrics are: `dynamic_sampling/prompts_generated` (prompts generated
   and scored, all rounds; completions generated = that x num_generations), `dynamic_sampling/groups_kept` (groups
-  with spread trained on) and `dynamic_sampling/rounds`; a short batch also logs a warning.
+  with spread trained on) and `dynamic_sampling/rounds`; a short batch also logs a warning. On or off, TRL's
+  `frac_reward_zero_std` of each round is replaced by the share of its groups without spread as judged here (TRL's
+  test misses the float32 case above, and with `scale_rewards: batch` judges the whole batch, not its groups): the
+  GRPO doctor's `zero_spread` check reads it.
 - Costs: the dropped groups' generation and scoring (and TRL's old / reference log-probabilities of them, a forward
   pass each), and one gather of each round's rows to every process when a round drops a group. Saves: the steps
   spent on groups without gradient.
@@ -255,7 +258,10 @@ class DynamicSampling:
 
     def _generate_and_score_completions(self, inputs):
         if not (self._dynamic_sampling and self.model.training):
-            return super()._generate_and_score_completions(inputs)
+            local = super()._generate_and_score_completions(inputs)
+            num_generations = self.num_generations if self.model.training else self.num_generations_eval
+            self._log_zero_spread_share(self._spread(num_generations))
+            return local
         local = super()._generate_and_score_completions(inputs)
         first = ScoredRound(local, self._agreed_spread())
         full_groups = self.args.generation_batch_size // self.num_generations
@@ -274,16 +280,28 @@ class DynamicSampling:
         self._log_refill(filled, full_groups)
         return self._local_share(filled.rows)
 
-    def _agreed_spread(self) -> torch.Tensor:
-        """Which groups of the last round have spread, as rank 0 judged it from the gathered rewards."""
+    def _spread(self, num_generations: int) -> torch.Tensor:
+        """Which groups of the last round have spread, judged from the rewards TRL gathered from every process."""
         multi_objective = getattr(self, "multi_objective_aggregation", "sum_then_normalize")
-        spread = groups_with_spread(
+        return groups_with_spread(
             self._round_rewards,
             self.reward_weights,
-            self.num_generations,
+            num_generations,
             per_function=multi_objective == "normalize_then_sum",
         )
-        return broadcast(spread.to(torch.int32), from_process=0).bool()
+
+    def _agreed_spread(self) -> torch.Tensor:
+        """Which groups of the last round have spread, as rank 0 judged it from the gathered rewards."""
+        spread = broadcast(self._spread(self.num_generations).to(torch.int32), from_process=0).bool()
+        self._log_zero_spread_share(spread)
+        return spread
+
+    def _log_zero_spread_share(self, spread: torch.Tensor) -> None:
+        """Replaces the `frac_reward_zero_std` TRL just logged for the round by the share of its groups without spread
+        (`groups_with_spread`): TRL's zero-std test misses groups of equal totals float32 cannot average exactly."""
+        shares = self._metrics["train" if self.model.training else "eval"]["frac_reward_zero_std"]
+        if shares and len(spread):
+            shares[-1] = 1.0 - spread.float().mean().item()
 
     def _score_refill_round(self) -> ScoredRound:
         local = super()._generate_and_score_completions(self._next_refill_inputs())
