@@ -22,7 +22,8 @@ trainer_state.json, per step:
 The arms are compared on the baseline's budget, interpolating each arm's held-out accuracy linearly between its
 checkpoints (step 0 is the SFT checkpoint, 0 completions, 0 s): the completions each arm needs to first reach the
 baseline's final accuracy (the issue's goal: dynamic sampling at most 0.7x), and dynamic sampling's accuracy at
-the baseline's total completions and at its total training time. Each GRPO log is searched for GRPO doctor warnings.
+the baseline's total completions and at its total training time. Each GRPO log is searched for GRPO doctor warnings,
+and the doctor's training checks are replayed on the baseline's log in windows of the recipe's `logging_steps`.
 
 Writes `results.json` (with date, commit, machine, load average) in `--output_dir`; `--write_docs` writes the
 tables of results files into docs/benchmarks.md between its markers, so the page is never typed by hand.
@@ -160,6 +161,41 @@ def doctor_warnings(log_file: pathlib.Path) -> list[str]:
     return warnings
 
 
+def doctor_at_logging_steps(log_history: list[dict], logging_steps: int, max_completion_length: int) -> list[str]:
+    """The GRPO doctor's training checks (`open_r1.doctor.TrainingDoctor`, its defaults) replayed on a per-step log
+    regrouped into windows of `logging_steps`, each metric the mean of its steps as TRL averages a window: what the
+    doctor says on the recipe as it logs (the benchmark logs every step, so its own doctor watches shorter
+    windows). Exact for runs without dynamic sampling (one value of each metric per step)."""
+    import logging
+    import types
+
+    from open_r1.doctor import TrainingDoctor
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            warnings.append(record.getMessage().split("\n")[0].replace("GRPO doctor, ", ""))
+
+    warnings, handler, doctor = [], Collect(level=logging.WARNING), TrainingDoctor()
+    doctor_logger = logging.getLogger("open_r1.doctor")
+    doctor_logger.addHandler(handler)
+    try:
+        steps = [entry for entry in log_history if "step_time" in entry]
+        for start in range(0, len(steps) - logging_steps + 1, logging_steps):
+            window = steps[start : start + logging_steps]
+            logs = {}
+            for key in window[0]:
+                values = [entry.get(key) for entry in window]
+                if all(isinstance(value, (int, float)) for value in values):
+                    logs[key] = sum(values) / len(values)
+            state = types.SimpleNamespace(global_step=window[-1]["step"], is_world_process_zero=True)
+            control = types.SimpleNamespace(should_training_stop=False)
+            args = types.SimpleNamespace(max_completion_length=max_completion_length)
+            doctor.on_log(args, state, control, logs=logs)
+    finally:
+        doctor_logger.removeHandler(handler)
+    return warnings
+
+
 # Running: the demo's data, SFT checkpoint and evaluation; GRPO twice per seed.
 
 
@@ -223,6 +259,9 @@ def run_arm(seed_dir: pathlib.Path, arm: str, settings, seed: int, sft: dict, pl
         "train_runtime": next((e["train_runtime"] for e in state["log_history"] if "train_runtime" in e), None),
         **log_summary(state["log_history"]),
         "doctor_warnings": doctor_warnings(log_file),
+        f"doctor_warnings_at_logging_steps_{plan['logging_steps']}": doctor_at_logging_steps(
+            state["log_history"], plan["logging_steps"], plan["max_completion_length"]
+        ),
     }
 
 
@@ -244,6 +283,8 @@ def grpo_plan(settings, max_steps: int | None, save_steps: int | None) -> dict:
         # One process (the demo's launch): the batch is one generation batch.
         "completions_per_step": recipe["per_device_train_batch_size"] * recipe.get("gradient_accumulation_steps", 1),
         "num_generations": recipe["num_generations"],
+        "logging_steps": recipe["logging_steps"],
+        "max_completion_length": recipe["max_completion_length"],
         "dynamic_sampling_max_rounds": recipe.get("dynamic_sampling_max_rounds", 3),
     }
 
@@ -364,6 +405,7 @@ def comparison_table(all_results: list[dict]) -> str:
 
     rows = []
     for results in all_results:
+        logging_steps = results["grpo"]["logging_steps"]
         for run in results["runs"]:
             comparison, baseline, dynamic = run["comparison"], run["arms"]["baseline"], run["arms"]["dynamic_sampling"]
             final = comparison["baseline_final"]
@@ -381,7 +423,8 @@ def comparison_table(all_results: list[dict]) -> str:
                     _percent(comparison["dynamic_sampling_at_baseline_seconds"]),
                     f"{100 * baseline['zero_spread_share']:.0f}% / {100 * dynamic['zero_spread_share']:.0f}%",
                     "—" if kept is None else f"{100 * kept:.0f}%, {dynamic['rounds_per_step']:.2f} rounds",
-                    str(len(baseline["doctor_warnings"]) + len(dynamic["doctor_warnings"])),
+                    f"{len(baseline['doctor_warnings'])} / {len(dynamic['doctor_warnings'])} / "
+                    f"{len(baseline[f'doctor_warnings_at_logging_steps_{logging_steps}'])}",
                 ]
             )
     header = [
@@ -393,7 +436,7 @@ def comparison_table(all_results: list[dict]) -> str:
         "DS at the baseline's training time",
         "groups without spread: baseline / DS",
         "DS: groups kept of generated, rounds per step",
-        "doctor warnings",
+        "doctor warnings: baseline / DS (every step) / baseline at the recipe's logging_steps",
     ]
     return markdown_table(header, rows)
 

@@ -115,11 +115,26 @@ def test_doctor_warnings_are_read_from_the_training_log(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("logging_steps, warned_at", [(1, 5), (2, 10), (4, None)])
+def test_the_doctor_is_replayed_in_windows_of_the_recipes_logging_steps(logging_steps, warned_at):
+    """Ten steps whose groups all lack spread, then one with spread: the doctor (patience 5 logs) warns after five
+    windows, so at step 5 when every step is a log, at step 10 with logs every 2 steps, never with every 4."""
+    history = [log_entry(step, 1.0, zero_spread=1.0) for step in range(1, 11)] + [log_entry(11, 1.0, zero_spread=0.0)]
+    warnings = benchmark.doctor_at_logging_steps(history, logging_steps, max_completion_length=48)
+    if warned_at is None:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1 and warnings[0].startswith(f"step {warned_at}:"), warnings
+
+
 def synthetic_results() -> dict:
     baseline = curve((0, 0.4), (64, 0.8), (128, 0.9))
     dynamic = curve((0, 0.4), (96, 0.9), (192, 0.95))
     arms = {
-        "baseline": {"checkpoints": baseline, "zero_spread_share": 0.5, "doctor_warnings": []},
+        "baseline": {
+            "checkpoints": baseline, "zero_spread_share": 0.5, "doctor_warnings": [],
+            "doctor_warnings_at_logging_steps_2": ["step 10: ..."],
+        },
         "dynamic_sampling": {
             "checkpoints": dynamic, "zero_spread_share": 0.4, "doctor_warnings": [],
             "groups_kept_share": 0.66, "rounds_per_step": 1.5,
@@ -143,7 +158,8 @@ def synthetic_results() -> dict:
             "completions_per_step": 64,
             "num_generations": 8,
             "dynamic_sampling_max_rounds": 3,
-        },  # fmt: skip
+            "logging_steps": 2,
+        },
         "test_problems": 400,
         "eval_samples": 2,
         "runs": [
@@ -166,7 +182,7 @@ def test_the_page_is_written_between_its_markers_from_the_results(tmp_path):
     text = page.read_text()
     assert "old table" not in text and text.startswith("# Benchmarks\n\nprose\n") and text.endswith("more prose\n")
     assert "128 / 96 (**0.75×**)" in text  # completions to reach the baseline's 90.0%
-    assert "--seeds 0" in text and "abc1234" in text
+    assert "--seeds 0" in text and "abc1234" in text and "| 0 / 0 / 1 |" in text
     written = text
     benchmark.write_docs([results], page)
     assert page.read_text() == written
