@@ -201,10 +201,22 @@ def test_groups_with_spread(rewards, weights, per_function, expected):
     assert spread.tolist() == expected
 
 
+@pytest.mark.parametrize("accuracy", [0.0, 1.0])
+def test_a_group_whose_totals_float32_cannot_average_exactly_has_no_spread(accuracy):
+    """The demo's rewards: accuracy weighted 1, format 0.2. Eight completions all earning 1.2 (or 0.2) have a
+    computed standard deviation of ~1e-7, which TRL's zero-std test calls spread; they have none."""
+    weights = torch.tensor([1.0, 0.2])
+    uniform = torch.tensor([[accuracy, 1.0]] * 8)
+    mixed = torch.tensor([[1.0, 1.0]] * 7 + [[0.0, 1.0]])
+    spread = groups_with_spread(torch.cat([uniform, mixed]), weights, num_generations=8)
+    assert spread.tolist() == [False, True]
+
+
 # The trainer on the tiny model, in this process: transformers generation, 2 steps of 4 groups of 2 completions.
 
 
 def tiny_trainer(tiny_model, tmp_path, reward, **overrides):
+    """The trainer of the tiny model with `reward` (a function, or a list of them), dynamic sampling on."""
     settings = dict(
         output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", seed=0, max_steps=2, logging_steps=1,
         save_strategy="no", per_device_train_batch_size=8, num_generations=G, max_completion_length=6,
@@ -213,7 +225,7 @@ def tiny_trainer(tiny_model, tmp_path, reward, **overrides):
     settings.update(overrides)
     return PromptTruncatingGRPOTrainer(
         model=str(tiny_model),
-        reward_funcs=[reward],
+        reward_funcs=reward if isinstance(reward, list) else [reward],
         args=GRPOConfig(**settings),
         train_dataset=Dataset.from_list(probe.flagged_rows(64)),
     )
@@ -291,6 +303,27 @@ def test_without_dynamic_sampling_the_trainer_is_trls(tiny_model, tmp_path):
     trainer.train()
     assert not any("dynamic_sampling/rounds" in entry for entry in trainer.state.log_history)
     assert [len(batch["advantages"]) for batch in batches] == [8, 8]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("dynamic_sampling", [False, True])
+def test_the_logged_zero_spread_share_counts_groups_of_equal_totals(tiny_model, tmp_path, dynamic_sampling):
+    """The demo's rewards (accuracy 1, format 0.2) paying every completion: every group has no spread, and
+    frac_reward_zero_std says so (TRL's own test logs 0 here), which the GRPO doctor's zero_spread check reads."""
+
+    def accuracy(completions, **kwargs):
+        return [1.0] * len(completions)
+
+    def format_reward(completions, **kwargs):
+        return [1.0] * len(completions)
+
+    trainer = tiny_trainer(
+        tiny_model, tmp_path, [accuracy, format_reward], num_generations=8, reward_weights=[1.0, 0.2],
+        dynamic_sampling=dynamic_sampling, dynamic_sampling_max_rounds=2,
+    )  # fmt: skip
+    trainer.train()
+    shares = [entry["frac_reward_zero_std"] for entry in trainer.state.log_history if "frac_reward_zero_std" in entry]
+    assert shares == [1.0, 1.0]
 
 
 @pytest.mark.timeout(600)

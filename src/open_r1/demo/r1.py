@@ -76,6 +76,16 @@ def build_datasets(folder: pathlib.Path, settings: DemoSettings, seed: int) -> d
     }
 
 
+def build_base_model(output_dir: pathlib.Path, settings: DemoSettings, seed: int) -> tuple[pathlib.Path, int, dict]:
+    """The model SFT starts from (the tiny model, built in `output_dir`/base-model, or a real model's folder), its
+    parameter count, and for a real model where it came from (`model_origin`)."""
+    if settings.base_model == "tiny":
+        base_model = output_dir / "base-model"
+        return base_model, pipeline.build_tiny_model(base_model, settings.tiny_model, seed), {}
+    base_model, origin = get_pretrained_model(settings.base_model)
+    return base_model, count_parameters(base_model), {"model_origin": origin}
+
+
 def evaluate_stage(
     model: pathlib.Path,
     test_file: pathlib.Path,
@@ -185,12 +195,8 @@ def run(
     what = "the tiny model" if model == "tiny" else f"{model} (scripts/get_model.py)"
     pipeline.banner(f"1/6 building {what} and the task data (seed {seed}{', FAST' if fast else ''})")
     base_started = time.perf_counter()
-    if model == "tiny":
-        base_model = output_dir / "base-model"
-        num_parameters = pipeline.build_tiny_model(base_model, settings.tiny_model, seed)
-    else:
-        base_model, extra["model_origin"] = get_pretrained_model(model)
-        num_parameters = count_parameters(base_model)
+    base_model, num_parameters, origin = build_base_model(output_dir, settings, seed)
+    extra.update(origin)
     if settings.gsm8k_problems:
         gsm8k_file = gsm8k_test_file(output_dir, gsm8k_file)
         extra["gsm8k_file"] = str(gsm8k_file)

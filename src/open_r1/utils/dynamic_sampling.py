@@ -10,9 +10,12 @@ a whole generation batch per round, until the batch holds as many groups with sp
 (`generation_batch_size / num_generations`), for at most `dynamic_sampling_max_rounds` rounds (the first one
 included). After the last round the run trains on the groups it found, with a warning.
 
-- No spread: the weighted sum of the rewards (what TRL's advantage is computed from) has a zero standard deviation
-  within the group, TRL's `frac_reward_zero_std` test, or fewer than two of its completions could be scored; with
+- No spread: the weighted sum of the rewards (what TRL's advantage is computed from) is the same for every scored
+  completion of the group, up to float32 rounding, or fewer than two of its completions could be scored; with
   `multi_objective_aggregation: normalize_then_sum`, every weighted reward function is constant within the group.
+  Not TRL's `frac_reward_zero_std` test (a standard deviation within 1e-8 of zero): float32 cannot average eight
+  totals of 1.2 (accuracy 1 + format 0.2) exactly, their computed deviation is ~1e-7, and TRL calls such a group
+  one with spread (and gives it advantages of ~1e-3).
 - Where: `DynamicSampling._generate_and_score_completions` wraps TRL's method of that name, above generation, so
   transformers generation, vLLM (colocated or server) and tool calling (`tools: [python]`) share this one path;
   each round is TRL's own generate-and-score. Rewards are gathered across processes by TRL, and rank 0's verdict
@@ -35,10 +38,14 @@ included). After the last round the run trains on the groups it found, with a wa
 - Logged at each generation (each optimizer step with TRL's default `steps_per_generation` and `num_iterations`),
   averaged over the logging window as TRL's metrics are: `dynamic_sampling/prompts_generated` (prompts generated
   and scored, all rounds; completions generated = that x num_generations), `dynamic_sampling/groups_kept` (groups
-  with spread trained on) and `dynamic_sampling/rounds`; a short batch also logs a warning.
+  with spread trained on) and `dynamic_sampling/rounds`; a short batch also logs a warning. On or off, TRL's
+  `frac_reward_zero_std` of each round is replaced by the share of its groups without spread as judged here (TRL's
+  test misses the float32 case above, and with `scale_rewards: batch` judges the whole batch, not its groups): the
+  GRPO doctor's `zero_spread` check reads it.
 - Costs: the dropped groups' generation and scoring (and TRL's old / reference log-probabilities of them, a forward
   pass each), and one gather of each round's rows to every process when a round drops a group. Saves: the steps
-  spent on groups without gradient.
+  spent on groups without gradient. Measured against the same run without it (held-out accuracy per completion
+  generated and per second, the demos' GRPO stages): docs/benchmarks.md, scripts/benchmarks/dynamic_sampling.py.
 
 Not covered: evaluation (it scores every group, as TRL does); image prompts (their pixel fields are not regrouped:
 such a batch stops with an error); streamed (iterable) datasets (no sampler can draw refill prompts from them); the
@@ -52,7 +59,7 @@ from dataclasses import dataclass
 import torch
 from accelerate.utils import broadcast, pad_across_processes
 from torch.utils.data import IterableDataset
-from trl.trainer.utils import RepeatSampler, nanstd
+from trl.trainer.utils import RepeatSampler
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +90,8 @@ def groups_with_spread(
     """One bool per group of `num_generations` consecutive rows of `rewards_per_func` (rows x reward functions, NaN
     where a function could not score): whether the group's rewards have spread. The weighted sum of the functions
     is judged (as TRL's `sum_then_normalize` advantage), or each weighted function with `per_function`
-    (`normalize_then_sum`). No spread: a standard deviation TRL's `frac_reward_zero_std` calls zero, or NaN (fewer
-    than two scorable completions)."""
+    (`normalize_then_sum`). No spread: the group's largest and smallest scored value are equal within
+    `torch.isclose`'s tolerances, or fewer than two of its completions are scorable."""
     weights = weights.to(rewards_per_func.device)
     if per_function:
         columns = [rewards_per_func[:, i] * weights[i] for i in range(len(weights)) if weights[i] != 0]
@@ -94,8 +101,12 @@ def groups_with_spread(
         columns = [total]
     spread = torch.zeros(rewards_per_func.size(0) // num_generations, dtype=torch.bool, device=rewards_per_func.device)
     for column in columns:
-        std = nanstd(column.view(-1, num_generations), dim=1)
-        spread |= ~torch.isnan(std) & ~torch.isclose(std, torch.zeros_like(std))
+        grouped = column.view(-1, num_generations)
+        scored = ~torch.isnan(grouped)
+        # Extremes, not a standard deviation: equal totals have no rounding error, their mean and deviation do.
+        largest = torch.where(scored, grouped, -torch.inf).amax(dim=1)
+        smallest = torch.where(scored, grouped, torch.inf).amin(dim=1)
+        spread |= (scored.sum(dim=1) >= 2) & ~torch.isclose(largest, smallest)
     return spread
 
 
@@ -248,7 +259,10 @@ class DynamicSampling:
 
     def _generate_and_score_completions(self, inputs):
         if not (self._dynamic_sampling and self.model.training):
-            return super()._generate_and_score_completions(inputs)
+            local = super()._generate_and_score_completions(inputs)
+            num_generations = self.num_generations if self.model.training else self.num_generations_eval
+            self._log_zero_spread_share(self._spread(num_generations))
+            return local
         local = super()._generate_and_score_completions(inputs)
         first = ScoredRound(local, self._agreed_spread())
         full_groups = self.args.generation_batch_size // self.num_generations
@@ -267,16 +281,28 @@ class DynamicSampling:
         self._log_refill(filled, full_groups)
         return self._local_share(filled.rows)
 
-    def _agreed_spread(self) -> torch.Tensor:
-        """Which groups of the last round have spread, as rank 0 judged it from the gathered rewards."""
+    def _spread(self, num_generations: int) -> torch.Tensor:
+        """Which groups of the last round have spread, judged from the rewards TRL gathered from every process."""
         multi_objective = getattr(self, "multi_objective_aggregation", "sum_then_normalize")
-        spread = groups_with_spread(
+        return groups_with_spread(
             self._round_rewards,
             self.reward_weights,
-            self.num_generations,
+            num_generations,
             per_function=multi_objective == "normalize_then_sum",
         )
-        return broadcast(spread.to(torch.int32), from_process=0).bool()
+
+    def _agreed_spread(self) -> torch.Tensor:
+        """Which groups of the last round have spread, as rank 0 judged it from the gathered rewards."""
+        spread = broadcast(self._spread(self.num_generations).to(torch.int32), from_process=0).bool()
+        self._log_zero_spread_share(spread)
+        return spread
+
+    def _log_zero_spread_share(self, spread: torch.Tensor) -> None:
+        """Replaces the `frac_reward_zero_std` TRL just logged for the round by the share of its groups without spread
+        (`groups_with_spread`): TRL's zero-std test misses groups of equal totals float32 cannot average exactly."""
+        shares = self._metrics["train" if self.model.training else "eval"]["frac_reward_zero_std"]
+        if shares and len(spread):
+            shares[-1] = 1.0 - spread.float().mean().item()
 
     def _score_refill_round(self) -> ScoredRound:
         local = super()._generate_and_score_completions(self._next_refill_inputs())
