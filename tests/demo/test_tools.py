@@ -16,6 +16,7 @@ from open_r1.demo.settings import TOOLS_FAST
 from open_r1.tasks.tool_arithmetic import direct_trace, make_problem, make_splits, tool_trace
 from open_r1.tools.chat import TOOL_CALL_TOKENS
 from tests.support import REPO_ROOT
+from tests.support.launch import assert_quiet
 
 
 def test_problems_have_fixed_length_answers_and_disjoint_splits():
@@ -75,3 +76,5 @@ def test_demo_tools_fast_runs_every_stage_and_writes_its_report(tmp_path):
     assert "tools/python_calls_per_completion" in results["grpo_tool_log"][0]
     saved = json.loads((tmp_path / "demo" / "results.json").read_text())
     assert saved["fast"] is True and "| grpo |" in (tmp_path / "demo" / "report.md").read_text()
+    for log in sorted((tmp_path / "demo" / "logs").glob("*.log")):
+        assert_quiet(log.read_text())

@@ -67,6 +67,7 @@ NOISE = (
     "find_unused_parameters=True was specified",  # DDP searching for unused parameters that do not exist
     "There were missing keys in the checkpoint",  # resuming a model with tied embeddings
     "`is_gradient_checkpointing` is deprecated",  # TRL reading transformers' old name at each generation
+    "which is an experimental feature",  # TRL on environment_factory, which the python tool is built on
 )
 
 
