@@ -71,7 +71,7 @@ PY
 import pathlib, sysconfig
 line = (
     'import sys; exec("try:\\n    import open_r1.launcher_exit\\nexcept ImportError:\\n    pass") '
-    'if sys.argv and sys.argv[0].endswith("accelerate") else None\n'
+    'if getattr(sys, "argv", None) and sys.argv[0].endswith("accelerate") else None\n'
 )
 (pathlib.Path(sysconfig.get_paths()["purelib"]) / "open_r1_launcher_exit.pth").write_text(line)
 PY
