@@ -107,8 +107,11 @@ def test_the_evaluated_file_itself_is_refused_as_shot_file_also_through_a_link(t
 
 def test_a_shot_file_without_solutions_or_with_too_few_rows_is_refused(tmp_path, files):
     no_solution = write_jsonl(tmp_path / "bad.jsonl", [{"problem": "q", "answer": "1"}])
-    with pytest.raises(UsageError, match=r"bad.jsonl:1: field\(s\) \['solution'\] missing"):
+    with pytest.raises(UsageError, match=r"--fewshot_file: .*bad.jsonl:1: missing field\(s\) \['solution'\]"):
         few_shot.load_shots(no_solution)
+    numeric = write_jsonl(tmp_path / "numeric.jsonl", [{"problem": "q", "solution": 4}])
+    with pytest.raises(UsageError, match=r"numeric.jsonl:1: field\(s\) \['solution'\] not text"):
+        few_shot.load_shots(numeric)
     with pytest.raises(UsageError, match="no such file"):
         few_shot.load_shots(tmp_path / "missing.jsonl")
     with pytest.raises(UsageError, match="--num_fewshot 13 is more than the 12 rows"):

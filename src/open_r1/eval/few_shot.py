@@ -25,13 +25,12 @@ context window (lighteval's `|1`: SmolLM2's 8,192 positions hold 5 GSM8K shots w
 prompts in the `boxed` style (its shots would need `\\boxed{}` solutions).
 """
 
-import json
 import pathlib
 import random
 import re
 from dataclasses import dataclass
 
-from open_r1.data.benchmarks import Problem
+from open_r1.data.benchmarks import Problem, read_jsonl
 from open_r1.usage import UsageError
 
 PROMPT_STYLES = ("boxed", "plain")
@@ -57,29 +56,16 @@ class Shot:
 def load_shots(path: str | pathlib.Path) -> list[Shot]:
     """The rows of a shot file (JSONL with non-empty string fields `problem` and `solution`; others ignored)."""
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise UsageError(f"--fewshot_file: no such file: {path}")
+    try:
+        rows = read_jsonl(path, REQUIRED_SHOT_FIELDS)
+    except (FileNotFoundError, ValueError) as error:
+        raise UsageError(f"--fewshot_file: {error}") from None
     shots = []
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise UsageError(f"{path}:{line_number}: not valid JSON ({error.msg})") from None
-            bad = [
-                name
-                for name in REQUIRED_SHOT_FIELDS
-                if not isinstance(row, dict) or not isinstance(row.get(name), str) or not row[name].strip()
-            ]
-            if bad:
-                raise UsageError(
-                    f"{path}:{line_number}: field(s) {bad} missing or not text; a shot needs {list(REQUIRED_SHOT_FIELDS)}"
-                )
-            shots.append(Shot(problem=row["problem"], solution=row["solution"], line=line_number))
-    if not shots:
-        raise UsageError(f"{path}: the shot file holds no rows")
+    for line_number, row in rows:
+        bad = [name for name in REQUIRED_SHOT_FIELDS if not isinstance(row[name], str) or not row[name].strip()]
+        if bad:
+            raise UsageError(f"--fewshot_file: {path}:{line_number}: field(s) {bad} not text; a shot needs both")
+        shots.append(Shot(problem=row["problem"], solution=row["solution"], line=line_number))
     return shots
 
 
