@@ -107,6 +107,17 @@ def test_a_field_a_compat_rule_implies_is_not_the_recipes_to_answer_for(tmp_path
     assert script_args.code_provider == "e2b"
 
 
+def test_a_soft_overlong_punishment_that_no_completion_can_reach_is_refused(tmp_path):
+    recipe = GRPO_RECIPE + "reward_funcs: [accuracy, soft_overlong_punishment]\nmax_completion_length: 256\n"
+    # TRL's defaults (16384, 4096): the ramp starts at 12288 tokens, far beyond the 256 generated.
+    with pytest.raises(UsageError, match="soft_overlong_punishment pays 0 for every completion: .* = 12288 tokens"):
+        parse(tmp_path, recipe)
+    with pytest.raises(UsageError, match="= 256 tokens"):  # the ramp starting at the longest completion
+        parse(tmp_path, recipe, "--max_completion_len", "320", "--soft_punish_cache", "64")
+    script_args, _, _ = parse(tmp_path, recipe, "--max_completion_len", "256", "--soft_punish_cache", "64")
+    assert script_args.max_completion_len == 256
+
+
 def test_sft_recipes_have_no_grpo_modes(tmp_path):
     parse(
         tmp_path,

@@ -1,6 +1,7 @@
 """What the training scripts check before any model loads, beyond TRL's own checks; each failure is a `UsageError`.
 
     check_ignored_fields(values, explicit, defaults)          # RecipeParser, once the recipe is parsed
+    check_soft_overlong_reach(values)                         # likewise
     check_sft_dataset(dataset, script_args, training_args)    # sft.py, once the dataset is loaded
     check_grpo_dataset(dataset, script_args, training_args)   # grpo.py, likewise
 
@@ -10,6 +11,8 @@
   a `doctor_*` field with `doctor: false`, `dynamic_sampling_max_rounds` without `dynamic_sampling: true`,
   `wandb_project` without `report_to: wandb`. The error names the field and the one that decides the mode; silently
   training without the setting is worse.
+- `check_soft_overlong_reach`: `soft_overlong_punishment` whose ramp starts beyond `max_completion_length`, so it
+  pays 0 for every completion.
 - `check_sft_dataset`: the columns TRL's SFTTrainer can read (`messages` conversations, `prompt` + `completion`,
   or `dataset_text_field`), and conversations when `assistant_only_loss` is set.
 - `check_grpo_dataset`: `dataset_prompt_column` and the columns the rewards of `reward_funcs` read
@@ -174,6 +177,23 @@ def check_ignored_fields(values: Mapping[str, Any], explicit: set[str], defaults
                     f"{name}: {_shown(values[name])} has no effect with {mode}: it needs {rule.needs}; remove {name} "
                     f"(on the command line: --{name} {_shown(defaults[name])}, its default) or change the mode"
                 )
+
+
+def check_soft_overlong_reach(values: Mapping[str, Any]) -> None:
+    """Raises when `soft_overlong_punishment` is a reward but its ramp starts beyond `max_completion_length`, the
+    longest completion generated: it would pay 0 for every completion (TRL's defaults 16384 and 4096 do, under any
+    `max_completion_length` up to 12288)."""
+    names = ("reward_funcs", "max_completion_len", "soft_punish_cache", "max_completion_length")
+    if not all(name in values for name in names) or "soft_overlong_punishment" not in _as_list(values["reward_funcs"]):
+        return
+    start = values["max_completion_len"] - values["soft_punish_cache"]
+    if values["max_completion_length"] is not None and start >= values["max_completion_length"]:
+        raise UsageError(
+            f"soft_overlong_punishment pays 0 for every completion: its ramp starts at max_completion_len "
+            f"{values['max_completion_len']} - soft_punish_cache {values['soft_punish_cache']} = {start} tokens, and "
+            f"no completion is longer than max_completion_length {values['max_completion_length']}; set "
+            f"max_completion_len to at most max_completion_length (DAPO's L_max) and soft_punish_cache below it"
+        )
 
 
 def _splits_used(dataset, script_args, training_args) -> dict[str, Any]:
