@@ -3,6 +3,7 @@
 
 import glob
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -92,6 +93,8 @@ def test_the_cpu_command_runs_lighteval_accelerate_on_the_local_task(sampling_mo
     assert printed == command.shell()
     # Run from the model's parent under its bare name, so lighteval's cache and results stay out of the folder.
     assert command.cwd == str(sampling_model.parent)
+    # ... and with this checkout's open_r1 first on the path, whatever relative PYTHONPATH make exported.
+    assert command.env["PYTHONPATH"].split(os.pathsep)[0] == str(REPO_ROOT / "src")
     assert command.argv[:4] == [
         "lighteval",
         "accelerate",
@@ -99,7 +102,7 @@ def test_the_cpu_command_runs_lighteval_accelerate_on_the_local_task(sampling_mo
         "generation_parameters={max_new_tokens:4,temperature:0.6,top_p:0.95}",
         "local:toy@k=1@n=2|0",
     ]
-    assert command.env == {"OPEN_R1_EVAL_DATA": f"toy={benchmark_file.resolve()}"}
+    assert command.env["OPEN_R1_EVAL_DATA"] == f"toy={benchmark_file.resolve()}"
 
 
 def test_a_model_that_would_decode_greedily_is_refused_instead_of_reported_as_sampled(tiny_model, benchmark_file):
@@ -238,10 +241,8 @@ def test_the_few_shot_cpu_command_is_greedy_with_lighteval_gsm8k_generation_size
     command = build_lighteval_cpu_command(str(tiny_model), "gsm8k", str(test), num_fewshot=5, fewshot_file=str(train))
     assert command.argv[2].endswith("generation_parameters={max_new_tokens:256,temperature:0}")
     assert command.argv[3] == "local:gsm8k|5"
-    assert command.env == {
-        "OPEN_R1_EVAL_DATA": f"gsm8k={test.resolve()}",
-        "OPEN_R1_EVAL_FEWSHOT": f"gsm8k={train.resolve()}",
-    }
+    assert command.env["OPEN_R1_EVAL_DATA"] == f"gsm8k={test.resolve()}"
+    assert command.env["OPEN_R1_EVAL_FEWSHOT"] == f"gsm8k={train.resolve()}"
     with pytest.raises(ValueError, match="decodes greedily"):
         build_lighteval_cpu_command(
             str(tiny_model), "gsm8k", str(test), num_fewshot=5, fewshot_file=str(train), num_samples=4

@@ -215,6 +215,9 @@ def build_lighteval_cpu_command(
         # <output_dir>/results/<model_name>: an absolute model path (or one with "..") would land
         # them inside or beside the model folder. Run from the folder's parent and name it alone.
         cwd, model = str(Path(model).resolve().parent), Path(model).resolve().name
+    # The custom tasks import open_r1: this checkout's, from any working directory (`make` exports PYTHONPATH=src).
+    inherited = [os.path.abspath(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(REPO_ROOT / "src"), *inherited]))
     if num_fewshot:
         # temperature 0: lighteval's transformers backend then decodes greedily, as the card's protocol does.
         generation = {"max_new_tokens": max_new_tokens or few_shot.LIGHTEVAL_GSM8K_GENERATION_SIZE, "temperature": 0}
