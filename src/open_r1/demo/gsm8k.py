@@ -129,6 +129,8 @@ def evaluate_stage(model: pathlib.Path, arm: str, stage: str, output_dir: pathli
         "limit": settings.num_test,
         "seed": seed,
         "device": run["device"],
+        # Grading processes and, in the tool arm, tool calls at once: half the cores (8 on a 16-core GPU machine).
+        "num_workers": max(2, (os.cpu_count() or 2) // 2),
         **run["tool_settings"].get(arm, {}),
     }
     measured, details = {}, []

@@ -88,7 +88,10 @@ class EvaluateArguments:
     seed: int = field(default=42, metadata={"help": "Sampling seed."})
     dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16 or float16."})
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto (cuda when available)."})
-    num_workers: int = field(default=DEFAULT_NUM_WORKERS, metadata={"help": "Grading worker processes."})
+    num_workers: int = field(
+        default=DEFAULT_NUM_WORKERS,
+        metadata={"help": "Grading worker processes; with --tools python also the tool calls run at once."},
+    )
     grading_timeout: float = field(
         default=DEFAULT_TIMEOUT_SECONDS,
         metadata={"help": "Seconds allowed to grade one completion; past it the completion counts as wrong."},
@@ -130,7 +133,7 @@ class EvaluateArguments:
         if not self.tools:
             return None
         return python_tool.PythonToolSettings(
-            sandbox=python_tool.tool_sandbox(self.python_tool_provider),
+            sandbox=python_tool.tool_sandbox(self.python_tool_provider, self.num_workers),
             wall_seconds=self.python_tool_wall_seconds,
             memory_mb=self.python_tool_memory_mb,
             max_output_chars=self.python_tool_max_output_chars,

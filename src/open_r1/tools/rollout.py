@@ -12,12 +12,16 @@ tokenizer's response parser (`open_r1.tools.chat.ensure_tool_parsing`), run each
 answers without a call, `max_tool_calling_iterations` rounds of calls were made, or the rollout has used
 `max_new_tokens` generated tokens (tool results do not count, as in TRL, where they are masked out). A call of
 an unknown tool or with bad arguments gets an error message as its result, like any failing call, and so does a
-call past the rollout's time budget (`PythonToolSettings.rollout_seconds`), without running.
+call past the rollout's time budget (`PythonToolSettings.rollout_seconds`), without running. The calls of a
+generated batch run at once across rollouts, as many as the sandbox has workers (`tool_settings.sandbox`'s
+`num_workers`); one rollout's calls run one after another in the order written, since each replays the cells of
+those before it.
 
 Not covered: vLLM (TRL's own loop covers it in training); tools other than `python`.
 """
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from .chat import ensure_tool_parsing
 from .python_tool import DEFAULT_MAX_TOOL_CALLING_ITERATIONS, PythonTool, PythonToolSettings, ToolStats
@@ -38,6 +42,30 @@ def call_tool(tool: PythonTool, call: dict) -> str:
     return tool.python(arguments["code"])
 
 
+def tool_messages(tool: PythonTool, calls: list) -> list[dict]:
+    """The tool turns answering one assistant turn's calls, run one after another in the order written."""
+    messages = []
+    for call in calls:
+        name = (call.get("function") or {}).get("name", "python") if isinstance(call, dict) else None
+        messages.append({"role": "tool", "name": name, "content": call_tool(tool, call)})
+    return messages
+
+
+def _generate(model, pad: int, prompt_ids: list[list[int]], max_new_tokens: int, sampling: dict) -> list[list[int]]:
+    """The new token ids of each left-padded prompt."""
+    import torch
+
+    device = next(model.parameters()).device
+    width = max(len(ids) for ids in prompt_ids)
+    input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompt_ids], device=device)
+    attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompt_ids], device=device)
+    with torch.no_grad():
+        output = model.generate(
+            input_ids=input_ids, attention_mask=attention, max_new_tokens=max_new_tokens, pad_token_id=pad, **sampling
+        )
+    return output[:, width:].tolist()
+
+
 def generate_with_tools(
     model,
     tokenizer,
@@ -52,7 +80,6 @@ def generate_with_tools(
     on_batch: Callable[[int, int], None] | None = None,
 ) -> list[list[dict]]:
     """The completion messages (assistant turns and tool results) of one rollout per conversation."""
-    import torch
     from trl.chat_template_utils import parse_response
 
     if max_new_tokens < 1:
@@ -61,7 +88,6 @@ def generate_with_tools(
         raise ValueError(f"max_tool_calling_iterations must be >= 0, got {max_tool_calling_iterations}")
     ensure_tool_parsing(tokenizer)
     tokenizer.padding_side = "left"
-    device = next(model.parameters()).device
     eos_ids = set(
         model.generation_config.eos_token_id
         if isinstance(model.generation_config.eos_token_id, list)
@@ -76,50 +102,42 @@ def generate_with_tools(
     rounds = [0] * len(conversations)
     active = list(range(len(conversations)))
     finished = 0
-    while active:
-        still_active = []
-        for start in range(0, len(active), batch_size):
-            batch = active[start : start + batch_size]
-            prompt_ids = [
-                tokenizer.apply_chat_template(
-                    conversations[i] + rollouts[i],
-                    tools=[tools[i].python],
-                    add_generation_prompt=True,
-                    tokenize=True,
-                    return_dict=False,
-                )
-                for i in batch
-            ]
-            budget = max(max_new_tokens - used[i] for i in batch)
-            width = max(len(ids) for ids in prompt_ids)
-            pad = tokenizer.pad_token_id
-            input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompt_ids], device=device)
-            attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompt_ids], device=device)
-            with torch.no_grad():
-                output = model.generate(
-                    input_ids=input_ids,
-                    attention_mask=attention,
-                    max_new_tokens=budget,
-                    pad_token_id=pad,
-                    **sampling,
-                )
-            for row, i in enumerate(batch):
-                new = output[row, width:].tolist()[: max_new_tokens - used[i]]
-                end = next((k + 1 for k, token in enumerate(new) if token in eos_ids), len(new))
-                new = new[:end]
-                used[i] += len(new)
-                message = parse_response(tokenizer, new, prefix=prompt_ids[row], tools=[tools[i].python])
-                calls = message.get("tool_calls") or []
-                rollouts[i].append(message)
-                if calls and rounds[i] < max_tool_calling_iterations and used[i] < max_new_tokens:
-                    rounds[i] += 1
-                    for call in calls:
-                        name = (call.get("function") or {}).get("name", "python") if isinstance(call, dict) else None
-                        rollouts[i].append({"role": "tool", "name": name, "content": call_tool(tools[i], call)})
-                    still_active.append(i)
-                else:
-                    finished += 1
-            if on_batch is not None:
-                on_batch(finished, len(conversations))
-        active = still_active
+    with ThreadPoolExecutor(max_workers=max(1, tool_settings.sandbox.num_workers)) as pool:
+        while active:
+            still_active = []
+            for start in range(0, len(active), batch_size):
+                calling = []  # (rollout, its calls) of this batch
+                batch = active[start : start + batch_size]
+                prompt_ids = [
+                    tokenizer.apply_chat_template(
+                        conversations[i] + rollouts[i],
+                        tools=[tools[i].python],
+                        add_generation_prompt=True,
+                        tokenize=True,
+                        return_dict=False,
+                    )
+                    for i in batch
+                ]
+                budget = max(max_new_tokens - used[i] for i in batch)
+                generated = _generate(model, tokenizer.pad_token_id, prompt_ids, budget, sampling)
+                for row, i in enumerate(batch):
+                    new = generated[row][: max_new_tokens - used[i]]
+                    end = next((k + 1 for k, token in enumerate(new) if token in eos_ids), len(new))
+                    new = new[:end]
+                    used[i] += len(new)
+                    message = parse_response(tokenizer, new, prefix=prompt_ids[row], tools=[tools[i].python])
+                    calls = message.get("tool_calls") or []
+                    rollouts[i].append(message)
+                    if calls and rounds[i] < max_tool_calling_iterations and used[i] < max_new_tokens:
+                        rounds[i] += 1
+                        calling.append((i, calls))
+                        still_active.append(i)
+                    else:
+                        finished += 1
+                answers = pool.map(lambda item: tool_messages(tools[item[0]], item[1]), calling)
+                for (i, _), messages in zip(calling, answers):
+                    rollouts[i].extend(messages)
+                if on_batch is not None:
+                    on_batch(finished, len(conversations))
+            active = still_active
     return rollouts
