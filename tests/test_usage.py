@@ -68,7 +68,8 @@ def test_a_missing_recipe_or_a_missing_recipe_argument_is_named(tmp_path):
         ("train.jsonl", True),
         ("data/tiny-modle", True),  # data/ is a folder here
         ("data", True),
-        ("runs/models/SmolLM2", True),  # no runs/ folder here, but a Hub id has at most one slash
+        ("runs/models/SmolLM2", True),  # no runs/ folder here, but a Hub repo id has at most one slash
+        ("buckets/org/bucket/dir", False),  # a Hub Storage Bucket (datasets 5.2), left to the loader
         ("hf://datasets/org/name", False),  # a URL, left to the loader
         ("Qwen/Qwen2.5-1.5B-Instruct", False),  # no Qwen/ folder here: a Hub id
         ("gpt2", False),

@@ -127,8 +127,9 @@ def looks_local(reference: str) -> bool:
         or os.path.exists(reference)
     ):
         return True
-    # A Hub id is `name` or `org/name`: a deeper path (`data/models/x`) is local even before its first folder exists.
-    if reference.count("/") >= 2 and "://" not in reference:
+    # A Hub repo id is `name` or `org/name`, and the Hub's only deeper reference is a bucket's
+    # (`buckets/org/bucket/dir`, datasets 5.2): any other deeper path (`data/models/x`) is local before it exists.
+    if reference.count("/") >= 2 and "://" not in reference and not reference.startswith("buckets/"):
         return True
     # `org/name` is a Hub id unless `org` is a folder here: then it is that folder's `name`.
     first, separator, _ = reference.partition("/")
