@@ -41,6 +41,17 @@ def test_missing_gsm8k_data_ends_the_run_with_one_line_naming_the_option(tmp_pat
     assert (tmp_path / "out" / "keep").is_dir(), "the output folder was touched before the data was found"
 
 
+@pytest.mark.parametrize(
+    ("options", "at_once"), [([], None), (["--arms_at_once"], True), (["--no-arms_at_once"], False)]
+)
+def test_the_arms_run_at_once_on_a_gpu_unless_told_otherwise(monkeypatch, options, at_once):
+    called = []
+    monkeypatch.setattr(gsm8k, "run", lambda *args: called.append(args))
+    gsm8k.main(["--fast", *options])
+    assert called[0][-1] is at_once  # None: run() decides, at once on a GPU only
+    assert "--no-arms_at_once" in gsm8k.__doc__
+
+
 @pytest.mark.parametrize("arm", gsm8k.ARMS)
 def test_the_arms_recipes_train_with_the_traces_prompt_and_the_accuracy_reward_alone(arm):
     grpo = gsm8k.read_recipe(GSM8K_FULL.grpo_recipes[arm])
@@ -94,8 +105,9 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
     if not (SHARED_DATA / "gsm8k_train.jsonl").is_file() or not (SHARED_DATA / "gsm8k_test.jsonl").is_file():
         pytest.skip(f"GSM8K is absent from {SHARED_DATA}")
     output_dir = tmp_path / "gsm8k"
+    # Both arms at once, each in its own process, as on a GPU.
     results = gsm8k.main(
-        ["--fast", "--output_dir", str(output_dir)]
+        ["--fast", "--arms_at_once", "--output_dir", str(output_dir)]
         + [
             "--train_file",
             str(SHARED_DATA / "gsm8k_train.jsonl"),
@@ -116,6 +128,10 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
             assert len(rows) == GSM8K_FAST.num_test * GSM8K_FAST.eval_samples
         assert results["grpo_curves"][arm]["accuracy_reward"], f"{arm}: GRPO logged no step"
         assert (output_dir / f"curves-{arm}.png").stat().st_size > 0
+    assert results["arms_at_once"] is True
+    for arm, other in (("cot", "tools"), ("tools", "cot")):  # each arm's output, its launches' too, in its own log
+        log = (output_dir / "logs" / f"{arm}.log").read_text()
+        assert f"config_gsm8k_{arm}.yaml" in log and f"config_gsm8k_{other}" not in log
     assert results["test_problems"] == GSM8K_FAST.num_test and results["fast"] is True
     assert results["conversion"]["rows"] == GSM8K_FAST.num_train
     saved = json.loads((output_dir / "results.json").read_text())

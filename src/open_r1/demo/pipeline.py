@@ -85,7 +85,8 @@ def train(
     cpu: bool = True,
 ) -> float:
     """Trains `model` on `dataset` with `src/open_r1/<script>` as users launch it (`cpu`: on the CPU, else on the
-    GPU), printing its progress and keeping a log; returns the seconds it took."""
+    GPU), printing its progress and keeping a log; returns the seconds it took. A GPU launch takes a free rendezvous
+    port, so that both `make gsm8k` arms can train at once."""
     started = time.perf_counter()
     accelerate_launch(
         script,
@@ -93,6 +94,7 @@ def train(
         *("--model_name_or_path", str(model), "--dataset_name", str(dataset)),
         *("--output_dir", str(output_dir), "--seed", str(seed)),
         *overrides,
+        main_process_port=None if cpu else 0,
         log_file=log_file,
         stream=True,
         cpu=cpu,

@@ -4,10 +4,13 @@
     accelerate_launch("sft.py", "recipes/tiny/sft/config_cpu.yaml", "--max_steps", "2")            # captured
     accelerate_launch("grpo.py", recipe, *overrides, log_file=path, stream=True)                  # printed live
 
+`run_at_once` runs functions each in its own process at the same time (`make gsm8k`'s arms on a GPU).
+
 `make demo` (scripts/demo.py) and the end-to-end tests both launch training through this module, so the
 command line and environment they use are the ones the README gives users:
-- `--num_cpu_threads_per_process` is set to the cores per process: accelerate otherwise gives each
-  process a single thread (it sets OMP_NUM_THREADS=1), leaving the other cores idle on a CPU machine.
+- `--num_cpu_threads_per_process` is set to the cores per process (`OMP_NUM_THREADS` cores where it is set):
+  accelerate otherwise gives each process a single thread (it sets OMP_NUM_THREADS=1), leaving the other cores
+  idle on a CPU machine.
 - Plain data-parallel configs get `ACCELERATE_USE_CPU=true` (gloo) when `cpu` is set. DeepSpeed
   configs never do: accelerate would then wrap a ZeRO-3-partitioned model in DDP and crash; they run on a
   CPU through the training config's `use_cpu: true`.
@@ -17,30 +20,49 @@ command line and environment they use are the ones the README gives users:
 Not covered: Slurm (see slurm/train.slurm) and multi-node launches.
 """
 
+import multiprocessing
 import os
 import pathlib
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 ACCELERATE_CONFIGS = REPO_ROOT / "recipes" / "accelerate_configs"
 
 
+def cores_for_launches() -> int:
+    """The cores a launch may spread its processes' threads over: the machine's, or `OMP_NUM_THREADS` where it is
+    set (as `run_at_once` sets it for each of its jobs), so that launches running at once do not oversubscribe."""
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    return int(threads) if threads.isdigit() and int(threads) > 0 else (os.cpu_count() or 1)
+
+
 def accelerate_command(
-    script: str, config: str, *args: str, accelerate_config: str = "ddp.yaml", num_processes: int = 1
+    script: str,
+    config: str,
+    *args: str,
+    accelerate_config: str = "ddp.yaml",
+    num_processes: int = 1,
+    main_process_port: int | None = None,
 ) -> list[str]:
-    """The `accelerate launch` command line for `src/open_r1/<script> --config <config> <args>`."""
+    """The `accelerate launch` command line for `src/open_r1/<script> --config <config> <args>`. `main_process_port`
+    is torchrun's rendezvous port, which a GPU launch uses even with one process (accelerate's default 29500; 0: a
+    free one, so that launches running at once on one machine neither collide nor warn)."""
+    port = ["--main_process_port", str(main_process_port)] if main_process_port is not None else []
     return [
         str(pathlib.Path(sys.executable).with_name("accelerate")),
         "launch",
+        *port,
         "--config_file",
         str(ACCELERATE_CONFIGS / accelerate_config),
         "--num_processes",
         str(num_processes),
         "--num_cpu_threads_per_process",
-        str(max(1, (os.cpu_count() or 1) // num_processes)),
+        str(max(1, cores_for_launches() // num_processes)),
         str(REPO_ROOT / "src" / "open_r1" / script),
         "--config",
         str(REPO_ROOT / config),
@@ -69,6 +91,7 @@ def accelerate_launch(
     *args: str,
     accelerate_config: str = "ddp.yaml",
     num_processes: int = 1,
+    main_process_port: int | None = None,
     cpu: bool = True,
     env: Mapping[str, str] | None = None,
     log_file: pathlib.Path | None = None,
@@ -80,7 +103,12 @@ def accelerate_launch(
     `stream=True` also prints the output as it comes (progress bars); `log_file` keeps all of it.
     """
     command = accelerate_command(
-        script, config, *args, accelerate_config=accelerate_config, num_processes=num_processes
+        script,
+        config,
+        *args,
+        accelerate_config=accelerate_config,
+        num_processes=num_processes,
+        main_process_port=main_process_port,
     )
     if stream:
         print("$ " + " ".join(command), flush=True)
@@ -123,3 +151,48 @@ def accelerate_launch(
         where = f"; full log in {log_file}" if log_file is not None else ""
         raise RuntimeError(f"{' '.join(command)} failed with exit code {returncode}{where}:\n{output[-8000:]}")
     return output
+
+
+def _run_logged(log_file: pathlib.Path, threads: int, function, args: tuple):
+    """In a child process: `function(*args)` on `threads` CPU threads (its launches too), with everything the
+    process writes in `log_file`. Jobs that each took every core would oversubscribe them, and torch's threads then
+    spin against each other (small CPU matmuls ran many times slower)."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:  # imported with the job's module, before OMP_NUM_THREADS was set
+        sys.modules["torch"].set_num_threads(threads)
+    log = log_file.open("ab", buffering=0)
+    for stream, descriptor in ((sys.stdout, 1), (sys.stderr, 2)):
+        stream.flush()
+        os.dup2(log.fileno(), descriptor)
+    return function(*args)
+
+
+def run_at_once(function, jobs: dict[str, tuple], log_dir: pathlib.Path) -> dict:
+    """`function(*args)` for every job of `jobs` (name -> args), each in its own process, all at the same time;
+    each job's output goes to `log_dir/<name>.log`, and each gets an equal share of the cores (`OMP_NUM_THREADS`).
+    Returns each job's result once all have ended; if any raised, raises a RuntimeError naming each failed job, its
+    error and its log (the others still run to the end).
+
+    `function` must be importable by name: the processes are spawned, not forked, since a forked child cannot use
+    CUDA once its parent has."""
+    logs = {name: log_dir / f"{name}.log" for name in jobs}
+    started = time.perf_counter()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=len(jobs), mp_context=context) as pool:
+        threads = max(1, cores_for_launches() // len(jobs))
+        futures = {pool.submit(_run_logged, logs[name], threads, function, args): name for name, args in jobs.items()}
+        for name in jobs:
+            print(f"{name}: running in its own process; its output: {logs[name]}", flush=True)
+        results, failures = {}, {}
+        for future in as_completed(futures):
+            name = futures[future]
+            try:
+                results[name] = future.result()
+            except Exception as error:  # noqa: BLE001 - reported with its job's name and log below
+                failures[name] = f"{name} failed ({type(error).__name__}: {str(error)[-2000:]}); its log: {logs[name]}"
+                print(failures[name], flush=True)
+                continue
+            print(f"{name}: done after {time.perf_counter() - started:.0f} s", flush=True)
+    if failures:
+        raise RuntimeError("\n".join(failures[name] for name in jobs if name in failures))
+    return {name: results[name] for name in jobs}

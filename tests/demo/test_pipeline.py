@@ -1,0 +1,87 @@
+"""Jobs run at the same time in their own processes (`open_r1.utils.launch.run_at_once`: `make gsm8k`'s two arms on a
+GPU), and the demo pipeline's GPU training launches, which take a free rendezvous port so that such jobs do not
+collide. The jobs are this module's functions, spawned: the module imports nothing heavy at its top."""
+
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import pytest
+
+from open_r1.utils.launch import accelerate_command, run_at_once
+
+
+def meet(folder: str, name: str, other: str) -> str:
+    """A job that can only finish while `other` runs too: it marks its start and waits for the other's mark."""
+    (pathlib.Path(folder) / name).touch()
+    deadline = time.monotonic() + 60
+    while not (pathlib.Path(folder) / other).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{other} never started while {name} ran")
+        time.sleep(0.05)
+    print(f"{name} met {other}", flush=True)
+    subprocess.run([sys.executable, "-c", f"print('a launch of {name}')"], check=True)
+    return name.upper()
+
+
+def threads_seen() -> tuple[str, list[str]]:
+    """What a job and a launch it would make see of the cores."""
+    from open_r1.utils.launch import accelerate_command
+
+    command = accelerate_command("sft.py", "recipe.yaml")
+    return os.environ["OMP_NUM_THREADS"], command[command.index("--num_cpu_threads_per_process") + 1]
+
+
+def fail(message: str) -> None:
+    print("about to fail", flush=True)
+    raise ValueError(message)
+
+
+def test_jobs_run_at_the_same_time_each_with_its_output_in_its_own_log(tmp_path):
+    jobs = {"cot": (str(tmp_path), "cot", "tools"), "tools": (str(tmp_path), "tools", "cot")}
+    results = run_at_once(meet, jobs, tmp_path)
+    assert results == {"cot": "COT", "tools": "TOOLS"} and list(results) == ["cot", "tools"]
+    for name, other in (("cot", "tools"), ("tools", "cot")):
+        log = (tmp_path / f"{name}.log").read_text()
+        # what the job printed and what a process it launched printed, and nothing of the other job
+        assert f"{name} met {other}" in log and f"a launch of {name}" in log and f"{other} met" not in log
+
+
+def test_jobs_share_the_cores_and_their_launches_keep_to_their_share(monkeypatch, tmp_path):
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")  # a machine of 4 cores, as far as launches are concerned
+    jobs = {name: () for name in ("a", "b", "c")}
+    assert run_at_once(threads_seen, jobs, tmp_path) == {name: ("1", "1") for name in jobs}
+    assert run_at_once(threads_seen, {"a": ()}, tmp_path) == {"a": ("4", "4")}
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    command = accelerate_command("sft.py", "recipe.yaml", num_processes=1)
+    assert command[command.index("--num_cpu_threads_per_process") + 1] == str(os.cpu_count())
+
+
+def test_a_failed_job_is_named_with_its_error_and_log_and_the_others_still_finish(tmp_path):
+    (tmp_path / "tools").touch()  # the meeting job's partner has "started"
+    with pytest.raises(RuntimeError) as failed:
+        run_at_once(meet, {"cot": (str(tmp_path), "cot", "tools"), "bad": ("no reward model",)}, tmp_path)
+    message = str(failed.value)
+    assert message == f"bad failed (TypeError: {message.split('TypeError: ')[1]}"  # meet() called with 1 argument
+    assert "cot" not in message.split(";")[0] and str(tmp_path / "bad.log") in message
+    assert "cot met tools" in (tmp_path / "cot.log").read_text()
+    with pytest.raises(RuntimeError) as failed:
+        run_at_once(fail, {"bad": ("no reward model",)}, tmp_path)
+    message = str(failed.value)
+    assert message == f"bad failed (ValueError: no reward model); its log: {tmp_path / 'bad.log'}"
+    assert "about to fail" in (tmp_path / "bad.log").read_text()
+
+
+def test_a_gpu_training_launch_asks_for_a_free_rendezvous_port_and_a_cpu_one_for_none(monkeypatch, tmp_path):
+    from open_r1.demo import pipeline
+
+    launched = []
+    monkeypatch.setattr(pipeline, "accelerate_launch", lambda *args, **kwargs: launched.append(kwargs))
+    for cpu in (False, True):
+        pipeline.train("sft.py", "recipe.yaml", tmp_path, tmp_path, tmp_path, 0, tmp_path / "log", cpu=cpu)
+    assert [kwargs["main_process_port"] for kwargs in launched] == [0, None]
+    command = accelerate_command("sft.py", "recipe.yaml", accelerate_config="ddp.yaml", main_process_port=0)
+    assert command[1:4] == ["launch", "--main_process_port", "0"]
+    assert "--main_process_port" not in accelerate_command("sft.py", "recipe.yaml")
