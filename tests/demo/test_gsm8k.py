@@ -77,6 +77,24 @@ def test_the_tool_arm_is_evaluated_with_its_grpo_recipes_tool_settings():
     assert {field.name for field in dataclasses.fields(EvaluateArguments)} >= set(gsm8k.TOOL_EVAL_FIELDS)
 
 
+def test_the_card_protocol_takes_its_shots_from_the_train_file_never_the_test_file(monkeypatch, tmp_path):
+    calls = []
+
+    def evaluator(model, task, data_file, output_dir, **settings):
+        calls.append({"data_file": data_file, **settings})
+        return {"pass@1": 0.02, "pass@1_stderr": 0.004}, []
+
+    monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", evaluator)
+    train, test = tmp_path / "gsm8k_train.jsonl", tmp_path / "gsm8k_test.jsonl"
+    run = {"settings": GSM8K_FULL, "device": "cuda", "train_file": train, "test_file": test}
+    measured = gsm8k.evaluate_card_protocol(tmp_path / "base", tmp_path, run, seed=0)
+    (call,) = calls
+    assert call["data_file"] == test and call["fewshot_file"] == str(train) != str(test)
+    assert (call["num_fewshot"], call["prompt_style"], call["temperature"]) == (5, "plain", 0.0)
+    assert call["max_new_tokens"] == 256 and call["limit"] is None  # every test problem, the card's budget
+    assert measured["pass@1"] == 0.02 and measured["shots_from"] == str(train)
+
+
 def test_fast_is_small_and_full_evaluates_every_test_problem():
     assert GSM8K_FULL.num_test is None and GSM8K_FULL.num_train is None and GSM8K_FULL.eval_samples >= 2
     assert GSM8K_FAST.num_test <= 8 and GSM8K_FAST.num_train <= 32 and GSM8K_FAST.eval_max_new_tokens <= 64
@@ -129,9 +147,14 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
         assert results["grpo_curves"][arm]["accuracy_reward"], f"{arm}: GRPO logged no step"
         assert (output_dir / f"curves-{arm}.png").stat().st_size > 0
     assert results["arms_at_once"] is True
+    card = results["card_protocol"]
+    assert 0.0 <= card["pass@1"] <= 1.0 and card["shots"] == 5
+    rows = [json.loads(line) for line in (output_dir / "evals" / "base-card" / "details.jsonl").open()]
+    assert len(rows) == GSM8K_FAST.num_test and "Question:" in json.dumps(rows[0])
     for arm, other in (("cot", "tools"), ("tools", "cot")):  # each arm's output, its launches' too, in its own log
         log = (output_dir / "logs" / f"{arm}.log").read_text()
         assert f"config_gsm8k_{arm}.yaml" in log and f"config_gsm8k_{other}" not in log
+    assert "card's 5-shot protocol" in (output_dir / "logs" / "card.log").read_text()
     assert results["test_problems"] == GSM8K_FAST.num_test and results["fast"] is True
     assert results["conversion"]["rows"] == GSM8K_FAST.num_train
     saved = json.loads((output_dir / "results.json").read_text())

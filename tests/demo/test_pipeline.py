@@ -40,8 +40,8 @@ def fail(message: str) -> None:
 
 
 def test_jobs_run_at_the_same_time_each_with_its_output_in_its_own_log(tmp_path):
-    jobs = {"cot": (str(tmp_path), "cot", "tools"), "tools": (str(tmp_path), "tools", "cot")}
-    results = run_at_once(meet, jobs, tmp_path)
+    jobs = {"cot": (meet, (str(tmp_path), "cot", "tools")), "tools": (meet, (str(tmp_path), "tools", "cot"))}
+    results = run_at_once(jobs, tmp_path)
     assert results == {"cot": "COT", "tools": "TOOLS"} and list(results) == ["cot", "tools"]
     for name, other in (("cot", "tools"), ("tools", "cot")):
         log = (tmp_path / f"{name}.log").read_text()
@@ -51,9 +51,9 @@ def test_jobs_run_at_the_same_time_each_with_its_output_in_its_own_log(tmp_path)
 
 def test_jobs_share_the_cores_and_their_launches_keep_to_their_share(monkeypatch, tmp_path):
     monkeypatch.setenv("OMP_NUM_THREADS", "4")  # a machine of 4 cores, as far as launches are concerned
-    jobs = {name: () for name in ("a", "b", "c")}
-    assert run_at_once(threads_seen, jobs, tmp_path) == {name: ("1", "1") for name in jobs}
-    assert run_at_once(threads_seen, {"a": ()}, tmp_path) == {"a": ("4", "4")}
+    jobs = {name: (threads_seen, ()) for name in ("a", "b", "c")}
+    assert run_at_once(jobs, tmp_path) == {name: ("1", "1") for name in jobs}
+    assert run_at_once({"a": (threads_seen, ())}, tmp_path) == {"a": ("4", "4")}
     monkeypatch.delenv("OMP_NUM_THREADS")
     command = accelerate_command("sft.py", "recipe.yaml", num_processes=1)
     assert command[command.index("--num_cpu_threads_per_process") + 1] == str(os.cpu_count())
@@ -62,13 +62,13 @@ def test_jobs_share_the_cores_and_their_launches_keep_to_their_share(monkeypatch
 def test_a_failed_job_is_named_with_its_error_and_log_and_the_others_still_finish(tmp_path):
     (tmp_path / "tools").touch()  # the meeting job's partner has "started"
     with pytest.raises(RuntimeError) as failed:
-        run_at_once(meet, {"cot": (str(tmp_path), "cot", "tools"), "bad": ("no reward model",)}, tmp_path)
+        run_at_once({"cot": (meet, (str(tmp_path), "cot", "tools")), "bad": (meet, ("no reward model",))}, tmp_path)
     message = str(failed.value)
     assert message == f"bad failed (TypeError: {message.split('TypeError: ')[1]}"  # meet() called with 1 argument
     assert "cot" not in message.split(";")[0] and str(tmp_path / "bad.log") in message
     assert "cot met tools" in (tmp_path / "cot.log").read_text()
     with pytest.raises(RuntimeError) as failed:
-        run_at_once(fail, {"bad": ("no reward model",)}, tmp_path)
+        run_at_once({"bad": (fail, ("no reward model",))}, tmp_path)
     message = str(failed.value)
     assert message == f"bad failed (ValueError: no reward model); its log: {tmp_path / 'bad.log'}"
     assert "about to fail" in (tmp_path / "bad.log").read_text()

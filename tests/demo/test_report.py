@@ -102,6 +102,29 @@ def test_gsm8k_goals_are_met_only_by_the_numbers_that_show_them():
     assert [met for met in gsm8k_verdicts(flat).values()] == [False, True, True, True]
 
 
+@pytest.mark.parametrize(
+    ("measured", "stderr", "met"),
+    [(0.0205, 0.0039, True), (0.0235, 0.0042, False), (0.0, 0.0, False), (0.0083, 0.0, True)],
+)
+def test_the_card_protocol_goal_is_the_cards_score_within_two_standard_errors(measured, stderr, met):
+    # 0.0 ± 0.0 (no problem solved): judged with the card value's standard error at 1,319 problems (0.32 points),
+    # so 0% is 4.3 SE from 1.4% and 0.83% is 1.8 SE from it.
+    results = gsm8k_results({"cot": {"base": 0.0, "sft": 0.03, "grpo": 0.05}}, arms=("cot",))
+    results["card_protocol"] = {
+        "pass@1": measured,
+        "pass@1_stderr": stderr,
+        "shots": 5,
+        "shots_from": "../shared/data/gsm8k_train.jsonl",
+        "max_new_tokens": 256,
+        "eval_seconds": 90.0,
+    }
+    (card_goal,) = [target for target in gsm8k_targets(results) if "card" in target.name]
+    assert card_goal.met is met and card_goal.name.endswith("the card's 1.4% within 2 standard errors")
+    report = gsm8k_report(results, "make gsm8k ARM=cot")
+    assert f"{100 * measured:.1f}% ± {100 * stderr:.1f} against the card's 1.4%" in report
+    assert "5 worked solutions from `../shared/data/gsm8k_train.jsonl`" in report
+
+
 def test_one_arm_is_held_only_to_its_own_goals():
     verdicts = gsm8k_verdicts({"cot": {"base": 0.0, "sft": 0.02, "grpo": 0.05}}, arms=("cot",))
     assert verdicts == {"chain of thought: GRPO ≥ SFT + 2 points": True}

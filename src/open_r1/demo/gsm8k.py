@@ -16,15 +16,17 @@ Stages, each the project's real code path:
 4. Base, SFT and GRPO of each arm evaluated on GSM8K-test (../shared/data/gsm8k_test.jsonl, else --test_file; all
    1,319 problems) with `open_r1.eval.offline`: greedy pass@1 and pass@1 from several samples, each ± its standard
    error, with the arm's system prompt, the tool arm with `--tools python` and its GRPO recipe's tool settings, at
-   most the arm's GRPO `max_completion_length` new tokens.
+   most the arm's GRPO `max_completion_length` new tokens. The base model also scored as its model card scores it
+   (5 GSM8K-train shots, greedy; `open_r1.eval.few_shot`), to be read beside the card's 1.4%.
 5. results.json, report.md (`open_r1.demo.report.gsm8k_report`: the table, the published numbers, the goals) and
    curves-<arm>.png in the output folder (data/gsm8k; FAST: data/gsm8k-fast).
 
 On a GPU the recipes train in bf16 autocast over float32 weights and the evaluator runs on it in float32, and the
-two arms run at the same time, each in its own process with its output in logs/<arm>.log (`--no-arms_at_once`: one
-after the other); without one, the same recipes run on the CPU in float32 (slowly), one arm after the other. FAST: a few rows, steps and test problems, short
-completions (`open_r1.demo.settings.GSM8K_FAST`): the whole pipeline of both arms on a CPU in minutes.
-Not covered: vLLM generation, few-shot evaluation (the model card's protocol), several GPUs.
+arms and the card-protocol evaluation run at the same time, each in its own process with its output in
+logs/<arm>.log and logs/card.log (`--no-arms_at_once`: one after the other); without one, the same recipes run on
+the CPU in float32 (slowly), one after the other. FAST: a few rows, steps and test problems, short completions
+(`open_r1.demo.settings.GSM8K_FAST`): the whole pipeline of both arms on a CPU in minutes.
+Not covered: vLLM generation, several GPUs.
 """
 
 import argparse
@@ -61,6 +63,9 @@ TOOL_EVAL_FIELDS = (
     "python_tool_max_output_chars",
 )
 MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors")
+# SmolLM2-135M-Instruct's model card scores GSM8K 5-shot, greedy, at most 256 new tokens (docs/gsm8k_fidelity.md).
+CARD_SHOTS = 5
+CARD_MAX_NEW_TOKENS = 256
 
 
 def default_output_dir(fast: bool) -> str:
@@ -121,6 +126,11 @@ def tool_call_rate(details: list[dict]) -> float:
     return sum(calls) / len(calls)
 
 
+def grading_workers() -> int:
+    """Grading processes and, in the tool arm, tool calls at once: half the cores (8 on a 16-core GPU machine)."""
+    return max(2, (os.cpu_count() or 2) // 2)
+
+
 def evaluate_stage(model: pathlib.Path, arm: str, stage: str, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
     """Greedy and sampled pass@1 (± stderr) of one checkpoint on GSM8K-test, and the tool arm's tool-call rate."""
     settings: GSM8KSettings = run["settings"]
@@ -131,8 +141,7 @@ def evaluate_stage(model: pathlib.Path, arm: str, stage: str, output_dir: pathli
         "limit": settings.num_test,
         "seed": seed,
         "device": run["device"],
-        # Grading processes and, in the tool arm, tool calls at once: half the cores (8 on a 16-core GPU machine).
-        "num_workers": max(2, (os.cpu_count() or 2) // 2),
+        "num_workers": grading_workers(),
         **run["tool_settings"].get(arm, {}),
     }
     measured, details = {}, []
@@ -154,6 +163,38 @@ def evaluate_stage(model: pathlib.Path, arm: str, stage: str, output_dir: pathli
     measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" else None
     measured["eval_seconds"] = time.perf_counter() - started
     return measured
+
+
+def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
+    """The base model scored as its model card scores it: 5 worked GSM8K-train solutions before each test problem
+    (`open_r1.eval.few_shot`), greedy, the number after `####` matched; beside the card's 1.4%."""
+    settings: GSM8KSettings = run["settings"]
+    started = time.perf_counter()
+    results, _ = pipeline.run_evaluator(
+        base_model,
+        "gsm8k",
+        run["test_file"],
+        output_dir / "evals" / "base-card",
+        label=f"base, the model card's {CARD_SHOTS}-shot protocol",
+        device=run["device"],
+        prompt_style="plain",
+        num_fewshot=CARD_SHOTS,
+        fewshot_file=str(run["train_file"]),
+        temperature=0.0,
+        max_new_tokens=settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS,
+        limit=settings.num_test,
+        seed=seed,
+        batch_size=settings.eval_batch_size,
+        num_workers=grading_workers(),
+    )
+    return {
+        "pass@1": results["pass@1"],
+        "pass@1_stderr": results["pass@1_stderr"],
+        "shots": CARD_SHOTS,
+        "shots_from": str(run["train_file"]),
+        "max_new_tokens": settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS,
+        "eval_seconds": time.perf_counter() - started,
+    }
 
 
 def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
@@ -232,6 +273,7 @@ def run(
         "settings": settings,
         "fast": fast,
         "device": device,
+        "train_file": train_file,
         "test_file": test_file,
         "max_new_tokens": {
             arm: settings.eval_max_new_tokens or recipe["max_completion_length"]
@@ -247,23 +289,29 @@ def run(
     if "tools" in arms:
         models["tools"] = tool_template_model(base_model, output_dir / "base-tools")
 
-    arm_args = {arm: (arm, models[arm], data, output_dir, run_settings, seed) for arm in arms}
-    if arms_at_once and len(arms) > 1:
-        pipeline.banner(f"both arms at once on {device}, each in its own process")
-        outcomes = run_at_once(run_arm, arm_args, output_dir / "logs")
+    jobs = {
+        "card": (evaluate_card_protocol, (base_model, output_dir, run_settings, seed)),
+        **{arm: (run_arm, (arm, models[arm], data, output_dir, run_settings, seed)) for arm in arms},
+    }
+    if arms_at_once:
+        pipeline.banner(f"the arms and the card's protocol at once on {device}, each in its own process")
+        outcomes = run_at_once(jobs, output_dir / "logs")
     else:
-        outcomes = {arm: run_arm(*arm_args[arm]) for arm in arms}
+        pipeline.banner(f"the base model under its card's protocol ({CARD_SHOTS}-shot GSM8K)")
+        outcomes = {name: function(*args) for name, (function, args) in jobs.items()}
+    card = outcomes.pop("card")
     provenance["machine"]["load_average_at_end"] = list(os.getloadavg())
     results = {
         "arms": {arm: outcome["stages"] for arm, outcome in outcomes.items()},
         "grpo_curves": {arm: outcome["curves"] for arm, outcome in outcomes.items()},
         "held_out": {arm: outcome["held_out"] for arm, outcome in outcomes.items()},
+        "card_protocol": card,
         "model": "smollm2",
         "model_origin": model_origin,
         "model_parameters": count_parameters(base_model),
         "seed": seed,
         "fast": fast,
-        "arms_at_once": arms_at_once and len(arms) > 1,
+        "arms_at_once": arms_at_once,
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "CPU",
         "train_file": str(train_file),
         "test_file": str(test_file),
@@ -301,8 +349,8 @@ def main(argv: list[str] | None = None) -> dict:
         "--arms_at_once",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="Run both arms at the same time, each in its own process (default: on a GPU, which one arm of a 135M "
-        "model leaves mostly idle; not on a CPU, whose cores one arm already uses).",
+        help="Run the arms and the card-protocol evaluation at the same time, each in its own process (default: on "
+        "a GPU, which one arm of a 135M model leaves mostly idle; not on a CPU, whose cores one arm already uses).",
     )
     args = parser.parse_args(argv)
     output_dir = pathlib.Path(args.output_dir or default_output_dir(args.fast))

@@ -12,6 +12,7 @@ Not covered: computing the numbers (the modes do, with `open_r1.eval.offline`).
 """
 
 import dataclasses
+import math
 import pathlib
 import statistics
 
@@ -315,6 +316,17 @@ GSM8K_TOOL_GRPO_TARGET = 0.0758
 GSM8K_TOOL_OVER_COT_TARGET = 0.03
 GSM8K_GRPO_OVER_SFT_TARGET = 0.02
 GSM8K_ARM_NAMES = {"cot": "chain of thought", "tools": "python tool"}
+# The model card's GSM8K (5-shot), which the base model under the card's protocol should reproduce within 2 SE.
+SMOLLM2_CARD_GSM8K = 0.014
+CARD_AGREEMENT_STDERRS = 2
+
+
+def card_agreement(card_protocol: dict, problems: int) -> tuple[float, float]:
+    """The card-protocol score's distance from the card's, in points and in standard errors: ours, or where ours is
+    0 (no problem solved) the card value's at the same number of problems."""
+    stderr = card_protocol["pass@1_stderr"] or math.sqrt(SMOLLM2_CARD_GSM8K * (1 - SMOLLM2_CARD_GSM8K) / problems)
+    difference = card_protocol["pass@1"] - SMOLLM2_CARD_GSM8K
+    return difference, abs(difference) / stderr
 
 
 def gsm8k_targets(results: dict) -> list[Target]:
@@ -324,6 +336,18 @@ def gsm8k_targets(results: dict) -> list[Target]:
         for arm, stages in results["arms"].items()
     }
     targets = []
+    if "card_protocol" in results:
+        card = results["card_protocol"]
+        difference, stderrs = card_agreement(card, results["test_problems"])
+        targets.append(
+            Target(
+                f"base model, the card's {card['shots']}-shot protocol: the card's "
+                f"{100 * SMOLLM2_CARD_GSM8K:.1f}% within {CARD_AGREEMENT_STDERRS} standard errors",
+                f"{percent_with_stderr(card['pass@1'], card['pass@1_stderr'])} ({100 * difference:+.1f} points, "
+                f"{stderrs:.1f} SE)",
+                stderrs <= CARD_AGREEMENT_STDERRS,
+            )
+        )
     for arm, passes in greedy.items():
         gain = passes["grpo"] - passes["sft"]
         targets.append(
@@ -376,6 +400,21 @@ def gsm8k_table(results: dict) -> str:
     return markdown_table(header, rows)
 
 
+def card_line(results: dict) -> str:
+    """The report's line on the base model under its card's protocol, where the run measured it."""
+    card = results.get("card_protocol")
+    if card is None:
+        return ""
+    return (
+        f"- **The model card's protocol** (docs/gsm8k_fidelity.md): the base model with {card['shots']} worked "
+        f"solutions from `{card['shots_from']}` before each problem, `Question: ...\\nAnswer:`, greedy, at most "
+        f"{card['max_new_tokens']} new tokens, the number after `####` matched: "
+        f"{percent_with_stderr(card['pass@1'], card['pass@1_stderr'])} against the card's "
+        f"{100 * SMOLLM2_CARD_GSM8K:.1f}% ({card['eval_seconds']:.0f} s). Our copy of the model is 4-bit quantised; "
+        "the arms' numbers above are 0-shot with each arm's own prompt.\n"
+    )
+
+
 def gsm8k_report(results: dict, command: str) -> str:
     """report.md of `make gsm8k`: both arms' table, the published numbers, the goals, the data and the curves."""
     fast_note = (
@@ -420,7 +459,7 @@ the same solutions with each calculator annotation a call of the sandboxed pytho
 (`open_r1.tasks.gsm8k`). Each: cold-start SFT, then GRPO on GSM8K-train prompts with the accuracy reward.
 - **Data**: {conversion["rows"]} GSM8K-train rows (`{results["train_file"]}`); {conversion["sft_rows"]} SFT traces \
 per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed}
-- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
+{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
 - **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}.
 - **GRPO curves**: {curves} (rewards per logged step on the training prompts; the held-out sampled pass@1 of the \
 SFT and GRPO checkpoints marked).

@@ -167,20 +167,23 @@ def _run_logged(log_file: pathlib.Path, threads: int, function, args: tuple):
     return function(*args)
 
 
-def run_at_once(function, jobs: dict[str, tuple], log_dir: pathlib.Path) -> dict:
-    """`function(*args)` for every job of `jobs` (name -> args), each in its own process, all at the same time;
+def run_at_once(jobs: dict[str, tuple], log_dir: pathlib.Path) -> dict:
+    """`function(*args)` for every job of `jobs` (name -> (function, args)), each in its own process, all at once;
     each job's output goes to `log_dir/<name>.log`, and each gets an equal share of the cores (`OMP_NUM_THREADS`).
     Returns each job's result once all have ended; if any raised, raises a RuntimeError naming each failed job, its
     error and its log (the others still run to the end).
 
-    `function` must be importable by name: the processes are spawned, not forked, since a forked child cannot use
+    Each function must be importable by name: the processes are spawned, not forked, since a forked child cannot use
     CUDA once its parent has."""
     logs = {name: log_dir / f"{name}.log" for name in jobs}
     started = time.perf_counter()
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=len(jobs), mp_context=context) as pool:
         threads = max(1, cores_for_launches() // len(jobs))
-        futures = {pool.submit(_run_logged, logs[name], threads, function, args): name for name, args in jobs.items()}
+        futures = {
+            pool.submit(_run_logged, logs[name], threads, function, args): name
+            for name, (function, args) in jobs.items()
+        }
         for name in jobs:
             print(f"{name}: running in its own process; its output: {logs[name]}", flush=True)
         results, failures = {}, {}
