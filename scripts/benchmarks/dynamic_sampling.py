@@ -26,7 +26,8 @@ the baseline's total completions and at its total training time. Each GRPO log i
 and the doctor's training checks are replayed on the baseline's log in windows of the recipe's `logging_steps`.
 
 Writes `results.json` (with date, commit, machine, load average) in `--output_dir`; `--write_docs` writes the
-tables of results files into docs/benchmarks.md between its markers, so the page is never typed by hand.
+tables of results files into docs/benchmarks.md between each model's markers (a model's files replace its block
+only), so the page is never typed by hand.
 Not covered: GPUs, vLLM, several processes (the demo trains on one).
 """
 
@@ -42,7 +43,17 @@ sys.path.insert(0, str(REPO_ROOT / "src"))
 ARMS = {"baseline": "false", "dynamic_sampling": "true"}  # arm -> the recipe's `dynamic_sampling`
 GOAL_COMPLETIONS_RATIO = 0.7  # issue 29: the same held-out accuracy with at most 0.7x the completions
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- dynamic_sampling.py results: begin -->", "<!-- dynamic_sampling.py results: end -->"
+MODELS = ("tiny", "smollm2")
+
+
+def markers(model: str) -> tuple[str, str]:
+    """The page's markers around one model's tables: each model's results are written on their own."""
+    return (
+        f"<!-- dynamic_sampling.py results ({model}): begin -->",
+        f"<!-- dynamic_sampling.py results ({model}): end -->",
+    )
+
+
 COMMAND = "PYTHONPATH=src .venv/bin/python scripts/benchmarks/dynamic_sampling.py"
 
 
@@ -442,29 +453,37 @@ def comparison_table(all_results: list[dict]) -> str:
 
 
 def docs_section(all_results: list[dict]) -> str:
+    """One model's block of the page: the commands, where and when they ran, the comparison and every checkpoint."""
+    begin, end = markers(all_results[0]["model"])
     commands = "\n".join(results["command"] for results in all_results)
     return "\n\n".join(
         [
-            BEGIN,
+            begin,
             f"```shell\n{commands}\n```",
             provenance_table(all_results),
             comparison_table(all_results),
             "Every checkpoint (step 0 is the SFT checkpoint both arms start from):",
             checkpoints_table(all_results),
-            END,
+            end,
         ]
     )
 
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
-    """Replaces what lies between the page's markers with the tables of the results files."""
+    """For each model among the results files, replaces what lies between that model's markers on the page with
+    the tables of its results; the other models' blocks are left as they are."""
     all_results = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
     text = page.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{page} has no {BEGIN} ... {END} markers to write between")
-    before, rest = text.split(BEGIN, 1)
-    after = rest.split(END, 1)[1]
-    page.write_text(before + docs_section(all_results) + after, encoding="utf-8")
+    for model in MODELS:
+        results = [result for result in all_results if result["model"] == model]
+        if not results:
+            continue
+        begin, end = markers(model)
+        if begin not in text or end not in text:
+            raise SystemExit(f"{page} has no {begin} ... {end} markers to write {model}'s results between")
+        before, rest = text.split(begin, 1)
+        text = before + docs_section(results) + rest.split(end, 1)[1]
+    page.write_text(text, encoding="utf-8")
     print(f"wrote {len(all_results)} results into {page}", flush=True)
 
 

@@ -176,16 +176,29 @@ def synthetic_results() -> dict:
 def test_the_page_is_written_between_its_markers_from_the_results(tmp_path):
     results = tmp_path / "results.json"
     results.write_text(__import__("json").dumps(synthetic_results()))
+    tiny, smollm2 = benchmark.markers("tiny"), benchmark.markers("smollm2")
     page = tmp_path / "benchmarks.md"
-    page.write_text(f"# Benchmarks\n\nprose\n\n{benchmark.BEGIN}\nold table\n{benchmark.END}\n\nmore prose\n")
+    page.write_text(
+        f"# Benchmarks\n\nprose\n\n{tiny[0]}\nold table\n{tiny[1]}\n\nbetween\n\n{smollm2[0]}\nsmollm2 table\n"
+        f"{smollm2[1]}\n\nmore prose\n"
+    )
     benchmark.write_docs([results], page)
     text = page.read_text()
     assert "old table" not in text and text.startswith("# Benchmarks\n\nprose\n") and text.endswith("more prose\n")
     assert "128 / 96 (**0.75×**)" in text  # completions to reach the baseline's 90.0%
     assert "--seeds 0" in text and "abc1234" in text and "| 0 / 0 / 1 |" in text
+    # Another model's block is not touched by results of this one.
+    assert f"between\n\n{smollm2[0]}\nsmollm2 table\n{smollm2[1]}" in text
     written = text
     benchmark.write_docs([results], page)
     assert page.read_text() == written
-    page.write_text("# no markers\n")
-    with pytest.raises(SystemExit, match="markers"):
+    page.write_text(f"# only smollm2's markers\n{smollm2[0]}\n{smollm2[1]}\n")
+    with pytest.raises(SystemExit, match=r"markers to write tiny's results"):
         benchmark.write_docs([results], page)
+
+
+def test_the_page_has_a_block_for_each_model():
+    text = benchmark.DOCS_PAGE.read_text()
+    for model in benchmark.MODELS:
+        begin, end = benchmark.markers(model)
+        assert text.count(begin) == 1 and text.count(end) == 1 and text.index(begin) < text.index(end)
