@@ -202,3 +202,12 @@ def test_the_page_has_a_block_for_each_model():
     for model in benchmark.MODELS:
         begin, end = benchmark.markers(model)
         assert text.count(begin) == 1 and text.count(end) == 1 and text.index(begin) < text.index(end)
+
+
+def test_the_smollm2_tables_on_the_page_are_those_of_the_kept_results_files(tmp_path):
+    kept = sorted((benchmark.REPO_ROOT / "docs" / "results").glob("dynamic_sampling-smollm2-seed*.json"))
+    assert len(kept) == 2
+    page = tmp_path / "benchmarks.md"
+    page.write_text(benchmark.DOCS_PAGE.read_text())
+    benchmark.write_docs(kept, page)
+    assert page.read_text() == benchmark.DOCS_PAGE.read_text(), "docs/benchmarks.md was edited by hand"
