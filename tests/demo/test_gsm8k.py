@@ -7,6 +7,7 @@ trains, so the end-to-end test checks that every stage runs and what it writes."
 import dataclasses
 import json
 import subprocess
+import threading
 
 import pytest
 
@@ -93,6 +94,49 @@ def test_the_card_protocol_takes_its_shots_from_the_train_file_never_the_test_fi
     assert (call["num_fewshot"], call["prompt_style"], call["temperature"]) == (5, "plain", 0.0)
     assert call["max_new_tokens"] == 256 and call["limit"] is None  # every test problem, the card's budget
     assert measured["pass@1"] == 0.02 and measured["shots_from"] == str(train)
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_an_arm_evaluates_each_checkpoint_while_the_next_stage_trains_only_when_told(monkeypatch, tmp_path, overlap):
+    events, gate = [], threading.Event()
+
+    def train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+        events.append(f"train {output_dir.name} from {model.name}")
+        if overlap:  # the evaluation of the model it starts from must run meanwhile, or this waits forever
+            assert gate.wait(timeout=30), "the evaluation did not run while the stage trained"
+            gate.clear()
+        output_dir.mkdir()
+        (output_dir / "trainer_state.json").write_text(json.dumps({"global_step": 3, "log_history": []}))
+        events.append(f"trained {output_dir.name}")
+        return 1.0
+
+    def evaluate(model, arm, stage, output_dir, run, seed):
+        events.append(f"evaluate {stage} ({model.name})")
+        gate.set()
+        return {"sampled_pass@1": 0.5, "sampled_pass@1_stderr": 0.1}
+
+    monkeypatch.setattr(gsm8k.pipeline, "train", train)
+    monkeypatch.setattr(gsm8k, "evaluate_stage", evaluate)
+    monkeypatch.setattr(gsm8k, "grpo_curves", lambda *args, **kwargs: {})
+    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "overlap": overlap}
+    data = {"sft_cot": tmp_path / "sft_data", "grpo": tmp_path / "grpo_data"}
+    outcome = gsm8k.run_arm("cot", tmp_path / "base", data, tmp_path, run, seed=0)
+    if overlap:  # each training finished only after the evaluation of the checkpoint it started from had begun
+        assert set(events[0:2]) == {"train sft-cot from base", "evaluate base (base)"}
+        assert events[2] == "trained sft-cot"
+        assert set(events[3:5]) == {"train grpo-cot from sft-cot", "evaluate sft (sft-cot)"}
+    else:
+        assert events == [
+            "evaluate base (base)",
+            "train sft-cot from base",
+            "trained sft-cot",
+            "evaluate sft (sft-cot)",
+            "train grpo-cot from sft-cot",
+            "trained grpo-cot",
+            "evaluate grpo (grpo-cot)",
+        ]
+    assert events[-1] == "evaluate grpo (grpo-cot)"
+    assert [outcome["stages"][stage]["train_seconds"] for stage in STAGES] == [0.0, 1.0, 1.0]
 
 
 def test_fast_is_small_and_full_evaluates_every_test_problem():

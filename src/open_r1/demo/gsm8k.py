@@ -23,17 +23,20 @@ Stages, each the project's real code path:
 
 On a GPU the recipes train in bf16 autocast over float32 weights and the evaluator runs on it in float32, and the
 arms and the card-protocol evaluation run at the same time, each in its own process with its output in
-logs/<arm>.log and logs/card.log (`--no-arms_at_once`: one after the other); without one, the same recipes run on
+logs/<arm>.log and logs/card.log, and each arm evaluates a checkpoint while its next stage trains from it
+(`--no-arms_at_once`: one thing after another); without one, the same recipes run on
 the CPU in float32 (slowly), one after the other. FAST: a few rows, steps and test problems, short completions
 (`open_r1.demo.settings.GSM8K_FAST`): the whole pipeline of both arms on a CPU in minutes.
 Not covered: vLLM generation, several GPUs.
 """
 
 import argparse
+import functools
 import json
 import os
 import pathlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from open_r1.demo import pipeline
 from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
@@ -198,30 +201,42 @@ def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, r
 
 
 def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
-    """Base evaluation, cold-start SFT, GRPO and their evaluations for one arm; returns the stages and curves."""
+    """Base evaluation, cold-start SFT, GRPO and their evaluations for one arm; returns the stages and curves. With
+    `run["overlap"]` (on a GPU) each checkpoint is evaluated while the next stage trains from it, in its own process:
+    base during SFT, SFT during GRPO."""
     settings: GSM8KSettings = run["settings"]
     cpu = run["device"] == "cpu"
     hardware = GSM8K_CPU_OVERRIDES if cpu else ()
     fast = run["fast"]
-    stages = {}
-    pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the base model")
-    stages["base"] = {**evaluate_stage(base_model, arm, "base", output_dir, run, seed), "train_seconds": 0.0}
-    checkpoint = base_model
-    for stage, recipe, fast_overrides in (
-        ("sft", settings.sft_recipes[arm], GSM8K_FAST_SFT_OVERRIDES),
-        ("grpo", settings.grpo_recipes[arm], GSM8K_FAST_GRPO_OVERRIDES),
-    ):
-        pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()} (src/open_r1/{stage}.py --config {recipe})")
-        trained = output_dir / f"{stage}-{arm}"
-        dataset = data[f"sft_{arm}"] if stage == "sft" else data["grpo"]
-        overrides = (*hardware, *(fast_overrides if fast else ()))
-        log_file = output_dir / "logs" / f"{stage}-{arm}.log"
-        seconds = pipeline.train(
-            f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides, cpu=cpu
-        )
-        pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the {stage.upper()} model")
-        stages[stage] = {**evaluate_stage(trained, arm, stage, output_dir, run, seed), "train_seconds": seconds}
-        checkpoint = trained
+    stages, train_seconds = {}, {"base": 0.0}
+    checkpoint, previous = base_model, "base"
+    with ThreadPoolExecutor(max_workers=1) as trainer:
+        for stage, recipe, fast_overrides in (
+            ("sft", settings.sft_recipes[arm], GSM8K_FAST_SFT_OVERRIDES),
+            ("grpo", settings.grpo_recipes[arm], GSM8K_FAST_GRPO_OVERRIDES),
+        ):
+            trained = output_dir / f"{stage}-{arm}"
+            dataset = data[f"sft_{arm}"] if stage == "sft" else data["grpo"]
+            overrides = (*hardware, *(fast_overrides if fast else ()))
+            log_file = output_dir / "logs" / f"{stage}-{arm}.log"
+            arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides)
+            train = functools.partial(pipeline.train, *arguments, cpu=cpu)
+            banner = f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()} (src/open_r1/{stage}.py --config {recipe})"
+            if run["overlap"]:
+                pipeline.banner(f"{banner}, while the {previous} model is evaluated; its log: {log_file}")
+                training = trainer.submit(train)
+                stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed)
+                train_seconds[stage] = training.result()
+            else:
+                pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the {previous} model")
+                stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed)
+                pipeline.banner(banner)
+                train_seconds[stage] = train()
+            checkpoint, previous = trained, stage
+    pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the {previous} model")
+    stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed)
+    for stage, seconds in train_seconds.items():
+        stages[stage]["train_seconds"] = seconds
     grpo_steps = json.loads((checkpoint / "trainer_state.json").read_text())["global_step"]
     held_out = [
         {
@@ -273,6 +288,7 @@ def run(
         "settings": settings,
         "fast": fast,
         "device": device,
+        "overlap": arms_at_once,
         "train_file": train_file,
         "test_file": test_file,
         "max_new_tokens": {
@@ -349,8 +365,9 @@ def main(argv: list[str] | None = None) -> dict:
         "--arms_at_once",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="Run the arms and the card-protocol evaluation at the same time, each in its own process (default: on "
-        "a GPU, which one arm of a 135M model leaves mostly idle; not on a CPU, whose cores one arm already uses).",
+        help="Run the arms and the card-protocol evaluation at the same time, each in its own process, and evaluate "
+        "each checkpoint while the next stage trains from it (default: on a GPU, which one arm of a 135M model "
+        "leaves mostly idle; not on a CPU, whose cores one arm already uses).",
     )
     args = parser.parse_args(argv)
     output_dir = pathlib.Path(args.output_dir or default_output_dir(args.fast))
