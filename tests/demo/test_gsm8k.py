@@ -49,7 +49,7 @@ def test_the_arms_run_at_once_on_a_gpu_unless_told_otherwise(monkeypatch, option
     called = []
     monkeypatch.setattr(gsm8k, "run", lambda *args: called.append(args))
     gsm8k.main(["--fast", *options])
-    assert called[0][-1] is at_once  # None: run() decides, at once on a GPU only
+    assert called[0][6] is at_once  # None: run() decides, at once on a GPU only
     assert "--no-arms_at_once" in gsm8k.__doc__
 
 
