@@ -450,6 +450,14 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
             f"status 2; training ones at that step): any of {', '.join(grpo_doctor.CHECKS)}, or all."
         },
     )
+    skip_nonfinite_updates: bool = field(
+        default=True,
+        metadata={
+            "help": "Skip an optimizer update whose gradient holds a NaN or inf, with a warning, and stop training "
+            "after several in a row (open_r1.utils.finite_updates); one such update makes every weight NaN. Not "
+            "under DeepSpeed ZeRO, which keeps the gradients in its own buffers."
+        },
+    )
     dynamic_sampling: bool = field(
         default=False,
         metadata={

@@ -51,6 +51,7 @@ from open_r1.tools.training import python_tool_environment
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.dynamic_sampling import DynamicSampling
+from open_r1.utils.finite_updates import MAX_CONSECUTIVE_NONFINITE, SkipNonFiniteUpdates
 from open_r1.utils.model_utils import check_think_prefill
 from open_r1.utils.resume import TiedWeightsResume
 from open_r1.utils.training import finish_training, start_run, training_splits
@@ -150,6 +151,8 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
     )
     trainer.tool_stats = tool_stats
     attach_doctor(trainer, script_args, training_args, train_dataset)
+    if training_args.skip_nonfinite_updates and not trainer.is_deepspeed_enabled:
+        trainer.add_callback(SkipNonFiniteUpdates(max_consecutive=MAX_CONSECUTIVE_NONFINITE))
 
     logger.info("*** Train ***")
     train_result = trainer.train(resume_from_checkpoint=checkpoint)

@@ -1,0 +1,68 @@
+"""A step whose gradient is not finite is skipped, not applied (open_r1.utils.finite_updates), in grpo.py's run."""
+
+import logging
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import TrainerControl, TrainerState
+from trl import ModelConfig
+
+from open_r1 import grpo
+from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
+from open_r1.utils.finite_updates import SkipNonFiniteUpdates
+from tests.support.launch import log_history
+from tests.training.test_grpo import TINY_RECIPE, grpo_args
+
+POISONED_STEP = 2
+
+
+@pytest.mark.parametrize("skip", [True, False])
+def test_a_step_with_a_nan_gradient_is_skipped_and_training_goes_on(tiny_assets, tmp_path, monkeypatch, caplog, skip):
+    compute_loss = grpo.PromptTruncatingGRPOTrainer.compute_loss
+
+    def poisoned(self, *args, **kwargs):
+        loss = compute_loss(self, *args, **kwargs)
+        return loss * float("nan") if self.state.global_step + 1 == POISONED_STEP else loss
+
+    monkeypatch.setattr(grpo.PromptTruncatingGRPOTrainer, "compute_loss", poisoned)
+    output_dir = tmp_path / "grpo"
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    arguments = ["--config", TINY_RECIPE, *grpo_args(tiny_assets, output_dir, "--max_steps", "3")]
+    arguments += ["--save_strategy", "no", "--skip_nonfinite_updates", str(skip).lower()]
+    if not skip:  # what the guard prevents: the NaN weights make the next generation fail (a device assert on GPU)
+        with pytest.raises(RuntimeError, match="probability tensor contains either `inf`, `nan`"):
+            grpo.main(*parser.parse_args_and_config(arguments))
+        return
+    with caplog.at_level(logging.WARNING, logger="open_r1.utils.finite_updates"):
+        grpo.main(*parser.parse_args_and_config(arguments))
+
+    trained = load_file(output_dir / "model.safetensors")
+    grad_norms = [entry["grad_norm"] for entry in log_history(output_dir) if "grad_norm" in entry]
+    assert len(grad_norms) == 3 and grad_norms[POISONED_STEP - 1] != grad_norms[POISONED_STEP - 1]  # NaN
+    assert all(torch.isfinite(tensor).all() for tensor in trained.values())
+    initial = load_file(tiny_assets["tiny-model"] / "model.safetensors")
+    assert any(not torch.equal(trained[name], initial[name]) for name in initial), "the finite steps did not train"
+    assert f"step {POISONED_STEP}: the gradient is not finite" in caplog.text
+
+
+def test_several_nonfinite_steps_in_a_row_stop_training_and_a_finite_one_resets_the_count(caplog):
+    model = torch.nn.Linear(2, 1)
+    guard, state, control = SkipNonFiniteUpdates(max_consecutive=2), TrainerState(), TrainerControl()
+
+    def step(value: float) -> None:
+        for parameter in model.parameters():
+            parameter.grad = torch.full_like(parameter, value)
+        guard.on_pre_optimizer_step(None, state, control, model=model)
+        state.global_step += 1
+
+    with caplog.at_level(logging.WARNING, logger="open_r1.utils.finite_updates"):
+        step(float("nan"))
+        assert all(parameter.grad is None for parameter in model.parameters())  # the optimizer will skip them
+        step(1.0)
+        assert all(parameter.grad is not None for parameter in model.parameters())
+        step(float("inf"))
+        assert not control.should_training_stop
+        step(float("-inf"))
+    assert control.should_training_stop and guard.skipped == 3
+    assert "step 4: the gradient was not finite at 2 steps in a row; training stops here" in caplog.text
