@@ -13,6 +13,7 @@ import pytest
 
 from open_r1.demo import gsm8k
 from open_r1.demo.pipeline import STAGES
+from open_r1.demo.report import card_line
 from open_r1.demo.settings import GSM8K_FAST, GSM8K_FULL
 from open_r1.eval.arguments import EvaluateArguments
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
@@ -97,12 +98,12 @@ def test_the_card_protocol_takes_its_shots_from_the_train_file_never_the_test_fi
 
 
 @pytest.mark.parametrize("overlap", [True, False])
-def test_an_arm_evaluates_each_checkpoint_while_the_next_stage_trains_only_when_told(monkeypatch, tmp_path, overlap):
+def test_an_arm_evaluates_its_sft_model_while_grpo_trains_only_when_told(monkeypatch, tmp_path, overlap):
     events, gate = [], threading.Event()
 
     def train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
         events.append(f"train {output_dir.name} from {model.name}")
-        if overlap:  # the evaluation of the model it starts from must run meanwhile, or this waits forever
+        if overlap and script == "grpo.py":  # the SFT model's evaluation must run meanwhile, or this waits forever
             assert gate.wait(timeout=30), "the evaluation did not run while the stage trained"
             gate.clear()
         output_dir.mkdir()
@@ -121,9 +122,8 @@ def test_an_arm_evaluates_each_checkpoint_while_the_next_stage_trains_only_when_
     run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "overlap": overlap}
     data = {"sft_cot": tmp_path / "sft_data", "grpo": tmp_path / "grpo_data"}
     outcome = gsm8k.run_arm("cot", tmp_path / "base", data, tmp_path, run, seed=0)
-    if overlap:  # each training finished only after the evaluation of the checkpoint it started from had begun
-        assert set(events[0:2]) == {"train sft-cot from base", "evaluate base (base)"}
-        assert events[2] == "trained sft-cot"
+    if overlap:  # GRPO finished only after the SFT model's evaluation had begun; the base one came before SFT
+        assert events[0:3] == ["evaluate base (base)", "train sft-cot from base", "trained sft-cot"]
         assert set(events[3:5]) == {"train grpo-cot from sft-cot", "evaluate sft (sft-cot)"}
     else:
         assert events == [
@@ -137,6 +137,36 @@ def test_an_arm_evaluates_each_checkpoint_while_the_next_stage_trains_only_when_
         ]
     assert events[-1] == "evaluate grpo (grpo-cot)"
     assert [outcome["stages"][stage]["train_seconds"] for stage in STAGES] == [0.0, 1.0, 1.0]
+
+
+GPU_RUN = REPO_ROOT / "docs" / "results" / "gsm8k-h100-2026-11-24"  # its evals/ as the run wrote them
+
+
+def test_reuse_base_takes_an_earlier_runs_base_and_card_evaluations(tmp_path):
+    run = {"settings": GSM8K_FULL, "reuse_base": GPU_RUN, "test_file": tmp_path / "gsm8k_test.jsonl"}
+    run["train_file"] = tmp_path / "gsm8k_train.jsonl"
+    tools = gsm8k.evaluate_stage(tmp_path / "never-loaded", "tools", "base", tmp_path, run, seed=0)
+    assert tools["reused_from"] == str(GPU_RUN) and tools["greedy_pass@1"] == 0.0 and tools["tool_call_rate"] is None
+    card = gsm8k.evaluate_card_protocol(tmp_path / "never-loaded", tmp_path, run, seed=0)
+    assert round(100 * card["pass@1"], 2) == 2.05 and card["reused_from"] == str(GPU_RUN)
+    assert "measured by an earlier run" in card_line({"card_protocol": card})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"eval_samples": 4}, "has samples 2, this run 4"),
+        ({"num_test": 8}, "has problems 1319, this run 8"),
+    ],
+)
+def test_reuse_base_refuses_evaluations_of_other_settings_in_one_line(tmp_path, change, message):
+    settings = dataclasses.replace(GSM8K_FULL, **change)
+    run = {"settings": settings, "reuse_base": GPU_RUN, "test_file": tmp_path / "gsm8k_test.jsonl"}
+    with pytest.raises(SystemExit, match=message):
+        gsm8k.evaluate_stage(tmp_path, "cot", "base", tmp_path, run, seed=0)
+    run["reuse_base"] = tmp_path / "absent"
+    with pytest.raises(SystemExit, match=r"--reuse_base: .*absent/evals/base-card/results.json not found"):
+        gsm8k.evaluate_card_protocol(tmp_path, tmp_path, run, seed=0)
 
 
 def test_fast_is_small_and_full_evaluates_every_test_problem():

@@ -23,8 +23,8 @@ Stages, each the project's real code path:
 
 On a GPU the recipes train in bf16 autocast over float32 weights and the evaluator runs on it in float32, and the
 arms and the card-protocol evaluation run at the same time, each in its own process with its output in
-logs/<arm>.log and logs/card.log, and each arm evaluates a checkpoint while its next stage trains from it
-(`--no-arms_at_once`: one thing after another); without one, the same recipes run on
+logs/<arm>.log and logs/card.log, and each arm evaluates its SFT checkpoint while GRPO trains from it
+(`--no-arms_at_once`: one thing after another); `--reuse_base` takes the base evaluations of an earlier run; without one, the same recipes run on
 the CPU in float32 (slowly), one after the other. FAST: a few rows, steps and test problems, short completions
 (`open_r1.demo.settings.GSM8K_FAST`): the whole pipeline of both arms on a CPU in minutes.
 Not covered: vLLM generation, several GPUs.
@@ -247,8 +247,7 @@ def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, r
 
 def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
     """Base evaluation, cold-start SFT, GRPO and their evaluations for one arm; returns the stages and curves. With
-    `run["overlap"]` (on a GPU) each checkpoint is evaluated while the next stage trains from it, in its own process:
-    base during SFT, SFT during GRPO."""
+    `run["overlap"]` (on a GPU) the SFT checkpoint is evaluated while GRPO trains from it, in its own process."""
     settings: GSM8KSettings = run["settings"]
     cpu = run["device"] == "cpu"
     hardware = GSM8K_CPU_OVERRIDES if cpu else ()
@@ -267,7 +266,8 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
             arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides)
             train = functools.partial(pipeline.train, *arguments, cpu=cpu)
             banner = f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()} (src/open_r1/{stage}.py --config {recipe})"
-            if run["overlap"]:
+            # Not the base evaluations during SFT: with the card's beside them, an H100's 80 GB did not hold both.
+            if run["overlap"] and previous != "base":
                 pipeline.banner(f"{banner}, while the {previous} model is evaluated; its log: {log_file}")
                 training = trainer.submit(train)
                 stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed)
@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> dict:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="Run the arms and the card-protocol evaluation at the same time, each in its own process, and evaluate "
-        "each checkpoint while the next stage trains from it (default: on a GPU, which one arm of a 135M model "
+        "the SFT checkpoint while GRPO trains from it (default: on a GPU, which one arm of a 135M model "
         "leaves mostly idle; not on a CPU, whose cores one arm already uses).",
     )
     parser.add_argument(
