@@ -169,6 +169,15 @@ def test_reuse_base_refuses_evaluations_of_other_settings_in_one_line(tmp_path, 
         gsm8k.evaluate_card_protocol(tmp_path, tmp_path, run, seed=0)
 
 
+def test_the_gpu_runs_table_in_the_docs_is_the_one_its_results_files_give(capsys):
+    gsm8k.main(["--evaluations_table", str(GPU_RUN)])
+    table = capsys.readouterr().out.strip()
+    page = (REPO_ROOT / "docs" / "gsm8k.md").read_text(encoding="utf-8")
+    block = page.split("<!-- gsm8k-h100-2026-11-24: begin -->\n")[1].split("\n<!-- gsm8k-h100-2026-11-24: end -->")[0]
+    assert block == table
+    assert len(table.splitlines()) == 2 + 9  # header, rule, the card and 4 evaluations of each of 2 stages
+
+
 def test_fast_is_small_and_full_evaluates_every_test_problem():
     assert GSM8K_FULL.num_test is None and GSM8K_FULL.num_train is None and GSM8K_FULL.eval_samples >= 2
     assert GSM8K_FAST.num_test <= 8 and GSM8K_FAST.num_train <= 32 and GSM8K_FAST.eval_max_new_tokens <= 64

@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from open_r1.demo import pipeline
 from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
-from open_r1.demo.report import GSM8K_ARM_NAMES, grpo_curves, gsm8k_report, gsm8k_table
+from open_r1.demo.report import GSM8K_ARM_NAMES, grpo_curves, gsm8k_evaluations_table, gsm8k_report, gsm8k_table
 from open_r1.demo.settings import (
     GSM8K_CPU_OVERRIDES,
     GSM8K_FAST,
@@ -424,7 +424,17 @@ def main(argv: list[str] | None = None) -> dict:
         help="An earlier run's output folder whose base-model evaluations (evals/base-*) this run takes instead of "
         "repeating them; they must score the same test file with the same samples.",
     )
+    parser.add_argument(
+        "--evaluations_table",
+        type=pathlib.Path,
+        default=None,
+        metavar="OUTPUT_DIR",
+        help="Print the table of the evaluations a run (finished or not) wrote in OUTPUT_DIR, and exit.",
+    )
     args = parser.parse_args(argv)
+    if args.evaluations_table:
+        print(gsm8k_evaluations_table(args.evaluations_table))
+        return {}
     output_dir = pathlib.Path(args.output_dir or default_output_dir(args.fast))
     if not output_dir.is_absolute():
         output_dir = pathlib.Path.cwd() / output_dir

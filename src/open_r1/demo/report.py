@@ -400,6 +400,35 @@ def gsm8k_table(results: dict) -> str:
     return markdown_table(header, rows)
 
 
+def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
+    """The evaluations a `make gsm8k` run wrote under `output_dir`/evals, finished or not: each stage, arm and kind
+    with its pass@1 ± stderr, samples and problems (a run cut short still gives its numbers)."""
+    import json
+
+    header = ["stage", "arm", "decoding", "pass@1", "samples", "problems"]
+    rows = []
+    for stage in STAGES:
+        for arm in ("card", *GSM8K_ARM_NAMES):
+            for kind in ("card",) if arm == "card" else ("greedy", "sampled"):
+                path = output_dir / "evals" / (f"{stage}-card" if arm == "card" else f"{stage}-{arm}-{kind}")
+                if not (path / "results.json").is_file():
+                    continue
+                results = json.loads((path / "results.json").read_text(encoding="utf-8"))
+                rows.append(
+                    [
+                        stage,
+                        "5-shot, the model card's protocol" if arm == "card" else GSM8K_ARM_NAMES[arm],
+                        "greedy"
+                        if kind != "sampled"
+                        else f"sampled (temperature {results['settings']['temperature']})",
+                        percent_with_stderr(results["pass@1"], results["pass@1_stderr"]),
+                        str(results["num_samples"]),
+                        f"{results['num_problems']:,}",
+                    ]
+                )
+    return markdown_table(header, rows)
+
+
 def card_line(results: dict) -> str:
     """The report's line on the base model under its card's protocol, where the run measured it."""
     card = results.get("card_protocol")
