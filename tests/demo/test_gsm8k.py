@@ -139,6 +139,71 @@ def test_an_arm_evaluates_its_sft_model_while_grpo_trains_only_when_told(monkeyp
     assert [outcome["stages"][stage]["train_seconds"] for stage in STAGES] == [0.0, 1.0, 1.0]
 
 
+class RecordingSlots:
+    """A GPU job semaphore that remembers how many slots were held at each moment something asked."""
+
+    def __init__(self, capacity: int):
+        self.semaphore, self.lock, self.held = threading.BoundedSemaphore(capacity), threading.Lock(), 0
+
+    def acquire(self):
+        self.semaphore.acquire()
+        with self.lock:
+            self.held += 1
+
+    def release(self):
+        with self.lock:
+            self.held -= 1
+        self.semaphore.release()
+
+
+def test_on_a_shared_gpu_every_training_run_and_evaluation_holds_a_job_slot(monkeypatch, tmp_path):
+    slots, held_during = RecordingSlots(gsm8k.GPU_JOBS_AT_ONCE), []
+
+    def train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+        held_during.append((f"train {output_dir.name}", slots.held))
+        output_dir.mkdir()
+        (output_dir / "trainer_state.json").write_text(json.dumps({"global_step": 3, "log_history": []}))
+        return 1.0
+
+    def evaluator(model, task, data_file, output_dir, **settings):
+        held_during.append((f"evaluate {output_dir.name}", slots.held))
+        return {"pass@1": 0.05, "pass@1_stderr": 0.01}, []
+
+    monkeypatch.setattr(gsm8k.pipeline, "train", train)
+    monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", evaluator)
+    monkeypatch.setattr(gsm8k, "grpo_curves", lambda *args, **kwargs: {})
+    run = {
+        "settings": GSM8K_FULL,
+        "device": "cuda",
+        "fast": False,
+        "overlap": True,
+        "gpu_slots": slots,
+        "test_file": tmp_path / "gsm8k_test.jsonl",
+        "train_file": tmp_path / "gsm8k_train.jsonl",
+        "max_new_tokens": {"cot": 256},
+        "tool_settings": {},
+    }
+    data = {"sft_cot": tmp_path / "sft_data", "grpo": tmp_path / "grpo_data"}
+    gsm8k.run_arm("cot", tmp_path / "base", data, tmp_path, run, seed=0)
+    gsm8k.evaluate_card_protocol(tmp_path / "base", tmp_path, run, seed=0)
+    assert len(held_during) == 2 + 3 * 2 + 1  # 2 trainings, greedy and sampled of 3 stages, the card
+    assert all(held >= 1 for _, held in held_during), held_during
+    assert slots.held == 0  # every slot given back
+
+
+def test_gpu_jobs_are_bounded_across_processes_only_where_they_share_a_gpu():
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        assert gsm8k.gpu_job_slots(stack, "cpu", arms_at_once=True) is None
+        assert gsm8k.gpu_job_slots(stack, "cuda", arms_at_once=False) is None
+        slots = gsm8k.gpu_job_slots(stack, "cuda", arms_at_once=True)
+        assert all(slots.acquire(False) for _ in range(gsm8k.GPU_JOBS_AT_ONCE))
+        assert slots.acquire(False) is False  # the next job waits
+        slots.release()
+        assert slots.acquire(False) is True
+
+
 GPU_RUN = REPO_ROOT / "docs" / "results" / "gsm8k-h100-2026-11-24"  # its evals/ as the run wrote them
 
 

@@ -1,6 +1,7 @@
 """Jobs run at the same time in their own processes (`open_r1.utils.launch.run_at_once`: `make gsm8k`'s two arms on a
 GPU), and the demo pipeline's GPU training launches, which take a free rendezvous port so that such jobs do not
-collide. The jobs are this module's functions, spawned: the module imports nothing heavy at its top."""
+collide, and the evaluator's GPU memory given back when it ends. The jobs are this module's functions, spawned: the
+module imports nothing heavy at its top."""
 
 import os
 import pathlib
@@ -85,3 +86,26 @@ def test_a_gpu_training_launch_asks_for_a_free_rendezvous_port_and_a_cpu_one_for
     command = accelerate_command("sft.py", "recipe.yaml", accelerate_config="ddp.yaml", main_process_port=0)
     assert command[1:4] == ["launch", "--main_process_port", "0"]
     assert "--main_process_port" not in accelerate_command("sft.py", "recipe.yaml")
+
+
+@pytest.mark.parametrize("device", ["cuda", "cpu"])
+def test_an_evaluation_on_a_gpu_gives_its_memory_back_when_it_ends(monkeypatch, tmp_path, device):
+    import torch
+
+    import open_r1.eval.offline
+    from open_r1.demo import pipeline
+
+    events = []
+
+    def evaluate(args, on_progress):
+        events.append("evaluated")
+        (tmp_path / "details.jsonl").write_text('{"id": "1"}\n')
+        return {"pass@1": 0.5}
+
+    monkeypatch.setattr(open_r1.eval.offline, "evaluate", evaluate)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: events.append("cache emptied"))
+    results, details = pipeline.run_evaluator(
+        tmp_path / "model", "gsm8k", tmp_path / "test.jsonl", tmp_path, label="x", device=device
+    )
+    assert results == {"pass@1": 0.5} and details == [{"id": "1"}]
+    assert events == (["evaluated", "cache emptied"] if device == "cuda" else ["evaluated"])

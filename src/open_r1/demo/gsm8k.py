@@ -23,16 +23,17 @@ Stages, each the project's real code path:
 
 On a GPU the recipes train in bf16 autocast over float32 weights and the evaluator runs on it in float32, and the
 arms and the card-protocol evaluation run at the same time, each in its own process with its output in
-logs/<arm>.log and logs/card.log, and each arm evaluates its SFT checkpoint while GRPO trains from it
-(`--no-arms_at_once`: one thing after another); `--reuse_base` takes the base evaluations of an earlier run; without one, the same recipes run on
+logs/<arm>.log and logs/card.log, and each arm evaluates its SFT checkpoint while GRPO trains from it, at most
+`GPU_JOBS_AT_ONCE` training runs and evaluations at a time (`--no-arms_at_once`: one thing after another); `--reuse_base` takes the base evaluations of an earlier run; without one, the same recipes run on
 the CPU in float32 (slowly), one after the other. FAST: a few rows, steps and test problems, short completions
 (`open_r1.demo.settings.GSM8K_FAST`): the whole pipeline of both arms on a CPU in minutes.
 Not covered: vLLM generation, several GPUs.
 """
 
 import argparse
-import functools
+import contextlib
 import json
+import multiprocessing
 import os
 import pathlib
 import time
@@ -69,6 +70,32 @@ MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors")
 # SmolLM2-135M-Instruct's model card scores GSM8K 5-shot, greedy, at most 256 new tokens (docs/gsm8k_fidelity.md).
 CARD_SHOTS = 5
 CARD_MAX_NEW_TOKENS = 256
+# On a GPU, the training runs and evaluations that may run at once, all of the run's processes together: on an
+# 80 GB H100 any two of them took at most 64 GB (docs/gsm8k.md), three up to 95.
+GPU_JOBS_AT_ONCE = 2
+
+
+def gpu_job_slots(stack: contextlib.ExitStack, device: str, arms_at_once: bool):
+    """The semaphore that bounds the GPU jobs of a run whose processes share one GPU (None: no bound); it lives as
+    long as `stack`, in a manager process, so that the arms' spawned processes can share it."""
+    if device != "cuda" or not arms_at_once:
+        return None
+    manager = stack.enter_context(multiprocessing.get_context("spawn").Manager())
+    return manager.BoundedSemaphore(GPU_JOBS_AT_ONCE)
+
+
+@contextlib.contextmanager
+def gpu_job(run: dict):
+    """Holds one of the run's GPU job slots (`run["gpu_slots"]`) while a training run or an evaluation runs."""
+    slots = run.get("gpu_slots")
+    if slots is None:
+        yield
+        return
+    slots.acquire()
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def default_output_dir(fast: bool) -> str:
@@ -139,7 +166,7 @@ def evaluate_stage(model: pathlib.Path, arm: str, stage: str, output_dir: pathli
     settings: GSM8KSettings = run["settings"]
     if stage == "base" and run.get("reuse_base"):
         return reused_evaluation(run["reuse_base"], arm, run, settings.eval_samples)
-    started = time.perf_counter()
+    eval_seconds = 0.0  # evaluating, not waiting for a GPU job slot
     common = {
         "system_prompt": SYSTEM_PROMPTS[arm],
         "max_new_tokens": run["max_new_tokens"][arm],
@@ -152,21 +179,24 @@ def evaluate_stage(model: pathlib.Path, arm: str, stage: str, output_dir: pathli
     measured, details = {}, []
     for kind, samples in (("greedy", 1), ("sampled", settings.eval_samples)):
         sampling = {"temperature": 0.0} if kind == "greedy" else {}
-        results, rows = pipeline.run_evaluator(
-            model,
-            "gsm8k",
-            run["test_file"],
-            output_dir / "evals" / f"{stage}-{arm}-{kind}",
-            label=f"{GSM8K_ARM_NAMES[arm]}, {stage}, {kind}",
-            num_samples=samples,
-            batch_size=settings.eval_batch_size * settings.eval_samples // samples,
-            **sampling,
-            **common,
-        )
+        with gpu_job(run):
+            started = time.perf_counter()
+            results, rows = pipeline.run_evaluator(
+                model,
+                "gsm8k",
+                run["test_file"],
+                output_dir / "evals" / f"{stage}-{arm}-{kind}",
+                label=f"{GSM8K_ARM_NAMES[arm]}, {stage}, {kind}",
+                num_samples=samples,
+                batch_size=settings.eval_batch_size * settings.eval_samples // samples,
+                **sampling,
+                **common,
+            )
+            eval_seconds += time.perf_counter() - started
         measured[f"{kind}_pass@1"], measured[f"{kind}_pass@1_stderr"] = results["pass@1"], results["pass@1_stderr"]
         details += rows
     measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" else None
-    measured["eval_seconds"] = time.perf_counter() - started
+    measured["eval_seconds"] = eval_seconds
     return measured
 
 
@@ -217,31 +247,33 @@ def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, r
             "eval_seconds": 0.0,
             "reused_from": str(run["reuse_base"]),
         }
-    started = time.perf_counter()
-    results, _ = pipeline.run_evaluator(
-        base_model,
-        "gsm8k",
-        run["test_file"],
-        output_dir / "evals" / "base-card",
-        label=f"base, the model card's {CARD_SHOTS}-shot protocol",
-        device=run["device"],
-        prompt_style="plain",
-        num_fewshot=CARD_SHOTS,
-        fewshot_file=str(run["train_file"]),
-        temperature=0.0,
-        max_new_tokens=settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS,
-        limit=settings.num_test,
-        seed=seed,
-        batch_size=settings.eval_batch_size,
-        num_workers=grading_workers(),
-    )
+    with gpu_job(run):
+        started = time.perf_counter()
+        results, _ = pipeline.run_evaluator(
+            base_model,
+            "gsm8k",
+            run["test_file"],
+            output_dir / "evals" / "base-card",
+            label=f"base, the model card's {CARD_SHOTS}-shot protocol",
+            device=run["device"],
+            prompt_style="plain",
+            num_fewshot=CARD_SHOTS,
+            fewshot_file=str(run["train_file"]),
+            temperature=0.0,
+            max_new_tokens=settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS,
+            limit=settings.num_test,
+            seed=seed,
+            batch_size=settings.eval_batch_size,
+            num_workers=grading_workers(),
+        )
+        eval_seconds = time.perf_counter() - started
     return {
         "pass@1": results["pass@1"],
         "pass@1_stderr": results["pass@1_stderr"],
         "shots": CARD_SHOTS,
         "shots_from": str(run["train_file"]),
         "max_new_tokens": settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS,
-        "eval_seconds": time.perf_counter() - started,
+        "eval_seconds": eval_seconds,
     }
 
 
@@ -264,7 +296,11 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
             overrides = (*hardware, *(fast_overrides if fast else ()))
             log_file = output_dir / "logs" / f"{stage}-{arm}.log"
             arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides)
-            train = functools.partial(pipeline.train, *arguments, cpu=cpu)
+
+            def train(arguments=arguments) -> float:
+                with gpu_job(run):
+                    return pipeline.train(*arguments, cpu=cpu)
+
             banner = f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()} (src/open_r1/{stage}.py --config {recipe})"
             # Not the base evaluations during SFT: with the card's beside them, an H100's 80 GB did not hold both.
             if run["overlap"] and previous != "base":
@@ -358,7 +394,9 @@ def run(
     }
     if arms_at_once:
         pipeline.banner(f"the arms and the card's protocol at once on {device}, each in its own process")
-        outcomes = run_at_once(jobs, output_dir / "logs")
+        with contextlib.ExitStack() as stack:
+            run_settings["gpu_slots"] = gpu_job_slots(stack, device, arms_at_once)
+            outcomes = run_at_once(jobs, output_dir / "logs")
     else:
         pipeline.banner(f"the base model under its card's protocol ({CARD_SHOTS}-shot GSM8K)")
         outcomes = {name: function(*args) for name, (function, args) in jobs.items()}
