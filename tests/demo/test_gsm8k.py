@@ -234,13 +234,20 @@ def test_reuse_base_refuses_evaluations_of_other_settings_in_one_line(tmp_path, 
         gsm8k.evaluate_card_protocol(tmp_path, tmp_path, run, seed=0)
 
 
-def test_the_gpu_runs_table_in_the_docs_is_the_one_its_results_files_give(capsys):
-    gsm8k.main(["--evaluations_table", str(GPU_RUN)])
+@pytest.mark.parametrize(
+    ("run", "evaluations"),
+    [
+        ("gsm8k-h100-2026-11-24", 9),  # the card and 4 evaluations of each of base and SFT
+        ("gsm8k-h100-2026-11-24-grpo", 7),  # SFT without the tool arm's sampled evaluation, and GRPO
+    ],
+)
+def test_the_gpu_runs_tables_in_the_docs_are_the_ones_their_results_files_give(capsys, run, evaluations):
+    gsm8k.main(["--evaluations_table", str(REPO_ROOT / "docs" / "results" / run)])
     table = capsys.readouterr().out.strip()
     page = (REPO_ROOT / "docs" / "gsm8k.md").read_text(encoding="utf-8")
-    block = page.split("<!-- gsm8k-h100-2026-11-24: begin -->\n")[1].split("\n<!-- gsm8k-h100-2026-11-24: end -->")[0]
+    block = page.split(f"<!-- {run}: begin -->\n")[1].split(f"\n<!-- {run}: end -->")[0]
     assert block == table
-    assert len(table.splitlines()) == 2 + 9  # header, rule, the card and 4 evaluations of each of 2 stages
+    assert len(table.splitlines()) == 2 + evaluations
 
 
 def test_fast_is_small_and_full_evaluates_every_test_problem():
