@@ -118,6 +118,22 @@ def test_a_soft_overlong_punishment_that_no_completion_can_reach_is_refused(tmp_
     assert script_args.max_completion_len == 256
 
 
+def test_continuous_batching_over_float32_weights_in_mixed_precision_is_refused(tmp_path, monkeypatch):
+    monkeypatch.delenv("ACCELERATE_USE_DEEPSPEED", raising=False)
+    recipe = GRPO_RECIPE + "use_transformers_continuous_batching: true\ndtype: float32\n"
+    with pytest.raises(UsageError, match=r"with bf16: true casts the float32 weights .* to bfloat16 in place"):
+        parse(tmp_path, recipe, "--bf16", "true")
+    with pytest.raises(UsageError, match="to float16 in place"):
+        parse(tmp_path, recipe, "--fp16", "true")
+    # Full precision, or weights that are half precision already, or float32 master weights under DeepSpeed: no cast
+    # that loses anything.
+    parse(tmp_path, recipe, "--bf16", "false")
+    parse(tmp_path, recipe.replace("float32", "bfloat16"), "--bf16", "true")
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")  # as accelerate launch sets it for a DeepSpeed config
+    _, training_args, _ = parse(tmp_path, recipe, "--bf16", "true")
+    assert training_args.use_transformers_continuous_batching and training_args.bf16
+
+
 def test_sft_recipes_have_no_grpo_modes(tmp_path):
     parse(
         tmp_path,

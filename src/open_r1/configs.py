@@ -36,7 +36,11 @@ from open_r1.rewards.ioi import DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER
 from open_r1.sandbox.base import SCORING_MODES, check_scoring_mode
 from open_r1.sandbox.config import DEFAULT_NUM_WORKERS, DEFAULT_PROVIDER, PROVIDERS, SandboxConfig
 from open_r1.sandbox.languages import DEFAULT_LANGUAGE
-from open_r1.startup_checks import check_ignored_fields, check_soft_overlong_reach
+from open_r1.startup_checks import (
+    check_continuous_batching_precision,
+    check_ignored_fields,
+    check_soft_overlong_reach,
+)
 from open_r1.tools import TOOLS, python_tool
 from open_r1.usage import UsageError, did_you_mean, one_line, read_recipe, recipe_argument, split_config_option
 from open_r1.utils.dynamic_sampling import DEFAULT_MAX_ROUNDS
@@ -627,6 +631,7 @@ class RecipeParser(trl.TrlParser):
         namespace, _ = self.parse_known_args(args=args)
         check_ignored_fields(vars(namespace), self._explicit_fields - self._implied_fields, self._defaults)
         check_soft_overlong_reach(vars(namespace))
+        check_continuous_batching_precision(vars(namespace))
         return super().parse_args_into_dataclasses(args, return_remaining_strings, **kwargs)
 
     def set_defaults_with_config(self, **settings):

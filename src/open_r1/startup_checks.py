@@ -2,6 +2,7 @@
 
     check_ignored_fields(values, explicit, defaults)          # RecipeParser, once the recipe is parsed
     check_soft_overlong_reach(values)                         # likewise
+    check_continuous_batching_precision(values)               # likewise
     check_sft_dataset(dataset, script_args, training_args)    # sft.py, once the dataset is loaded
     check_grpo_dataset(dataset, script_args, training_args)   # grpo.py, likewise
 
@@ -13,6 +14,9 @@
   training without the setting is worse.
 - `check_soft_overlong_reach`: `soft_overlong_punishment` whose ramp starts beyond `max_completion_length`, so it
   pays 0 for every completion.
+- `check_continuous_batching_precision`: `use_transformers_continuous_batching` in mixed precision over float32
+  weights without DeepSpeed: TRL 1.16 casts the policy to bf16/fp16 in place before generating and never back, so
+  the run would go on updating half-precision weights.
 - `check_sft_dataset`: the columns TRL's SFTTrainer can read (`messages` conversations, `prompt` + `completion`,
   or `dataset_text_field`), and conversations when `assistant_only_loss` is set.
 - `check_grpo_dataset`: `dataset_prompt_column` and the columns the rewards of `reward_funcs` read
@@ -23,6 +27,7 @@ Column errors list the columns found and the ones expected. The tokenizer-depend
 Not covered: the values inside the columns (a reward that cannot judge a row says so while training).
 """
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -194,6 +199,27 @@ def check_soft_overlong_reach(values: Mapping[str, Any]) -> None:
             f"no completion is longer than max_completion_length {values['max_completion_length']}; set "
             f"max_completion_len to at most max_completion_length (DAPO's L_max) and soft_punish_cache below it"
         )
+
+
+def check_continuous_batching_precision(values: Mapping[str, Any]) -> None:
+    """Raises when `use_transformers_continuous_batching` would turn float32 weights into half precision for the
+    rest of the run: TRL 1.16's `generate_batch` path casts the policy to bfloat16 (`bf16`) or float16 (`fp16`) in
+    place before each generation, outside autocast and without casting back. Under DeepSpeed the engine keeps
+    float32 master weights, and a LoRA run updates float32 adapters, so neither is refused."""
+    names = ("use_transformers_continuous_batching", "dtype")
+    if not all(name in values for name in names) or not values["use_transformers_continuous_batching"]:
+        return
+    half = next((name for name in ("bf16", "fp16") if values.get(name)), None)
+    deepspeed = values.get("deepspeed") or os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true"
+    if half is None or values["dtype"] != "float32" or deepspeed or values.get("use_peft"):
+        return
+    raise UsageError(
+        f"use_transformers_continuous_batching: true with {half}: true casts the float32 weights (dtype: float32) "
+        f"to {'bfloat16' if half == 'bf16' else 'float16'} in place before the first generation (TRL 1.16) and "
+        f"never back, so every later update rounds in half precision; use transformers generation "
+        f"(use_transformers_continuous_batching: false), or launch with a DeepSpeed config, which keeps float32 "
+        f"master weights"
+    )
 
 
 def _splits_used(dataset, script_args, training_args) -> dict[str, Any]:
