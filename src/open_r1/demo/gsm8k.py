@@ -71,7 +71,7 @@ MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors")
 CARD_SHOTS = 5
 CARD_MAX_NEW_TOKENS = 256
 # On a GPU, the training runs and evaluations that may run at once, all of the run's processes together: on an
-# 80 GB H100 any two of them took at most 64 GB (docs/gsm8k.md), three up to 95.
+# 80 GB H100 any two that can run together fit (at most 64 GB where measured), three took up to 95 (docs/gsm8k.md).
 GPU_JOBS_AT_ONCE = 2
 
 
