@@ -161,42 +161,52 @@ def grading_workers() -> int:
     return max(2, (os.cpu_count() or 2) // 2)
 
 
+def run_evaluation(model: pathlib.Path, name: str, output_dir: pathlib.Path, run: dict, **settings):
+    """One evaluator run on GSM8K-test into `output_dir`/evals/<name>, on the run's device and holding one of its
+    GPU job slots; returns its results, its details and the seconds it evaluated (not the wait for a slot)."""
+    with gpu_job(run):
+        started = time.perf_counter()
+        results, rows = pipeline.run_evaluator(
+            model, "gsm8k", run["test_file"], output_dir / "evals" / name, device=run["device"], **settings
+        )
+        return results, rows, time.perf_counter() - started
+
+
 def evaluate_stage(model: pathlib.Path, arm: str, stage: str, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
-    """Greedy and sampled pass@1 (± stderr) of one checkpoint on GSM8K-test, and the tool arm's tool-call rate."""
+    """Greedy and sampled pass@1 (± stderr) of one checkpoint on GSM8K-test, and the tool arm's tool-call rate; the
+    base stage from an earlier run's evaluations where `run["reuse_base"]` names one."""
     settings: GSM8KSettings = run["settings"]
-    if stage == "base" and run.get("reuse_base"):
-        return reused_evaluation(run["reuse_base"], arm, run, settings.eval_samples)
-    eval_seconds = 0.0  # evaluating, not waiting for a GPU job slot
-    common = {
-        "system_prompt": SYSTEM_PROMPTS[arm],
-        "max_new_tokens": run["max_new_tokens"][arm],
-        "limit": settings.num_test,
-        "seed": seed,
-        "device": run["device"],
-        "num_workers": grading_workers(),
-        **run["tool_settings"].get(arm, {}),
-    }
-    measured, details = {}, []
+    reuse = run.get("reuse_base") if stage == "base" else None
+    measured, details, eval_seconds = {}, [], 0.0
     for kind, samples in (("greedy", 1), ("sampled", settings.eval_samples)):
-        sampling = {"temperature": 0.0} if kind == "greedy" else {}
-        with gpu_job(run):
-            started = time.perf_counter()
-            results, rows = pipeline.run_evaluator(
+        name = f"{stage}-{arm}-{kind}"
+        if reuse:
+            results, rows, seconds = reused_evaluation(reuse, name, run, samples)
+        else:
+            results, rows, seconds = run_evaluation(
                 model,
-                "gsm8k",
-                run["test_file"],
-                output_dir / "evals" / f"{stage}-{arm}-{kind}",
+                name,
+                output_dir,
+                run,
                 label=f"{GSM8K_ARM_NAMES[arm]}, {stage}, {kind}",
                 num_samples=samples,
                 batch_size=settings.eval_batch_size * settings.eval_samples // samples,
-                **sampling,
-                **common,
+                **({"temperature": 0.0} if kind == "greedy" else {}),
+                system_prompt=SYSTEM_PROMPTS[arm],
+                max_new_tokens=run["max_new_tokens"][arm],
+                limit=settings.num_test,
+                seed=seed,
+                num_workers=grading_workers(),
+                **run["tool_settings"].get(arm, {}),
             )
-            eval_seconds += time.perf_counter() - started
         measured[f"{kind}_pass@1"], measured[f"{kind}_pass@1_stderr"] = results["pass@1"], results["pass@1_stderr"]
         details += rows
-    measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" else None
+        eval_seconds += seconds
+    # An earlier run's folder may keep its results without their details (docs/results does).
+    measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" and details else None
     measured["eval_seconds"] = eval_seconds
+    if reuse:
+        measured["reused_from"] = str(reuse)
     return measured
 
 
@@ -219,62 +229,49 @@ def read_reused(earlier_run: pathlib.Path, name: str, run: dict, num_samples: in
     return results
 
 
-def reused_evaluation(earlier_run: pathlib.Path, arm: str, run: dict, eval_samples: int) -> dict:
-    """The base stage of `arm` as an earlier run measured it (the base model does not change between runs)."""
-    measured = {"reused_from": str(earlier_run), "eval_seconds": 0.0}
-    details = []
-    for kind, samples in (("greedy", 1), ("sampled", eval_samples)):
-        results = read_reused(earlier_run, f"base-{arm}-{kind}", run, samples)
-        measured[f"{kind}_pass@1"], measured[f"{kind}_pass@1_stderr"] = results["pass@1"], results["pass@1_stderr"]
-        rows = earlier_run / "evals" / f"base-{arm}-{kind}" / "details.jsonl"
-        details += [json.loads(line) for line in rows.open(encoding="utf-8")] if rows.is_file() else []
-    measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" and details else None
-    return measured
+def reused_evaluation(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int):
+    """Evaluation `name` as an earlier run measured it (the base model does not change between runs), like
+    `run_evaluation`'s return: its results, its details where that run kept them, and 0 seconds."""
+    results = read_reused(earlier_run, name, run, num_samples)
+    rows = earlier_run / "evals" / name / "details.jsonl"
+    return results, [json.loads(line) for line in rows.open(encoding="utf-8")] if rows.is_file() else [], 0.0
 
 
 def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
     """The base model scored as its model card scores it: 5 worked GSM8K-train solutions before each test problem
     (`open_r1.eval.few_shot`), greedy, the number after `####` matched; beside the card's 1.4%."""
     settings: GSM8KSettings = run["settings"]
+    max_new_tokens = settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS
     if run.get("reuse_base"):
-        results = read_reused(run["reuse_base"], "base-card", run, 1)
-        return {
-            "pass@1": results["pass@1"],
-            "pass@1_stderr": results["pass@1_stderr"],
-            "shots": CARD_SHOTS,
-            "shots_from": str(run["train_file"]),
-            "max_new_tokens": settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS,
-            "eval_seconds": 0.0,
-            "reused_from": str(run["reuse_base"]),
-        }
-    with gpu_job(run):
-        started = time.perf_counter()
-        results, _ = pipeline.run_evaluator(
+        results, seconds = read_reused(run["reuse_base"], "base-card", run, 1), 0.0
+    else:
+        results, _, seconds = run_evaluation(
             base_model,
-            "gsm8k",
-            run["test_file"],
-            output_dir / "evals" / "base-card",
+            "base-card",
+            output_dir,
+            run,
             label=f"base, the model card's {CARD_SHOTS}-shot protocol",
-            device=run["device"],
             prompt_style="plain",
             num_fewshot=CARD_SHOTS,
             fewshot_file=str(run["train_file"]),
             temperature=0.0,
-            max_new_tokens=settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS,
+            max_new_tokens=max_new_tokens,
             limit=settings.num_test,
             seed=seed,
             batch_size=settings.eval_batch_size,
             num_workers=grading_workers(),
         )
-        eval_seconds = time.perf_counter() - started
-    return {
+    card = {
         "pass@1": results["pass@1"],
         "pass@1_stderr": results["pass@1_stderr"],
         "shots": CARD_SHOTS,
         "shots_from": str(run["train_file"]),
-        "max_new_tokens": settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS,
-        "eval_seconds": eval_seconds,
+        "max_new_tokens": max_new_tokens,
+        "eval_seconds": seconds,
     }
+    if run.get("reuse_base"):
+        card["reused_from"] = str(run["reuse_base"])
+    return card
 
 
 def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
