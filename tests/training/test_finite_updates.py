@@ -66,3 +66,34 @@ def test_several_nonfinite_steps_in_a_row_stop_training_and_a_finite_one_resets_
         step(float("-inf"))
     assert control.should_training_stop and guard.skipped == 3
     assert "step 4: the gradient was not finite at 2 steps in a row; training stops here" in caplog.text
+
+
+def _gradients_seen_by(rank: int, init_file: str, results) -> None:
+    """One of two gloo processes: its verdict on finite gradients, before and after rank 1 alone gets a NaN."""
+    import torch.distributed as dist
+
+    from open_r1.utils.finite_updates import gradients_finite
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    model = torch.nn.Linear(2, 2)
+    model.weight.grad, model.bias.grad = torch.ones(2, 2), torch.ones(2)
+    before = gradients_finite(model)
+    if rank == 1:
+        model.bias.grad[0] = float("nan")
+    results.put((rank, before, gradients_finite(model)))
+    dist.destroy_process_group()
+
+
+def test_a_nonfinite_gradient_on_one_process_makes_every_process_skip(tmp_path):
+    context = torch.multiprocessing.get_context("spawn")
+    results = context.Queue()
+    processes = [
+        context.Process(target=_gradients_seen_by, args=(rank, str(tmp_path / "rendezvous"), results))
+        for rank in range(2)
+    ]
+    for process in processes:
+        process.start()
+    seen = sorted(results.get(timeout=120) for _ in processes)
+    for process in processes:
+        process.join(timeout=60)
+    assert seen == [(0, True, False), (1, True, False)]  # rank 0's own gradients are finite, yet it skips too

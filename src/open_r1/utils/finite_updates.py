@@ -30,14 +30,14 @@ CAUSES = (
 
 
 def gradients_finite(model: torch.nn.Module) -> bool:
-    """Whether every gradient of `model` is finite on every process (one small all-reduce when distributed)."""
-    finite = all(bool(torch.isfinite(p.grad).all()) for p in model.parameters() if p.grad is not None)
+    """Whether every gradient of `model` is finite on every process: reduced on the device and read once (one host
+    sync per step rather than one per parameter), after one small all-reduce when distributed."""
+    device = next(model.parameters()).device
+    flags = [(~torch.isfinite(p.grad)).any() for p in model.parameters() if p.grad is not None]
+    not_finite = torch.stack(flags).any().float() if flags else torch.zeros((), device=device)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
-        device = next(model.parameters()).device
-        flag = torch.tensor([0.0 if finite else 1.0], device=device)
-        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-        finite = flag.item() == 0.0
-    return finite
+        torch.distributed.all_reduce(not_finite, op=torch.distributed.ReduceOp.MAX)
+    return not_finite.item() == 0.0
 
 
 class SkipNonFiniteUpdates(TrainerCallback):
