@@ -8,6 +8,8 @@ import dataclasses
 import json
 import subprocess
 import threading
+import types
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -111,7 +113,7 @@ def test_an_arm_evaluates_its_sft_model_while_grpo_trains_only_when_told(monkeyp
         events.append(f"trained {output_dir.name}")
         return 1.0
 
-    def evaluate(model, arm, stage, output_dir, run, seed):
+    def evaluate(model, arm, stage, output_dir, run, seed, critical=False):
         events.append(f"evaluate {stage} ({model.name})")
         gate.set()
         return {"sampled_pass@1": 0.5, "sampled_pass@1_stderr": 0.1}
@@ -140,55 +142,106 @@ def test_an_arm_evaluates_its_sft_model_while_grpo_trains_only_when_told(monkeyp
 
 
 class RecordingSlots:
-    """A GPU job semaphore that remembers how many slots were held at each moment something asked."""
+    """GPU job slots that remember how many were held, and whether the job that holds one in a thread is critical."""
 
     def __init__(self, capacity: int):
-        self.semaphore, self.lock, self.held = threading.BoundedSemaphore(capacity), threading.Lock(), 0
+        self.semaphore, self.lock, self.held, self.mine = threading.BoundedSemaphore(capacity), threading.Lock(), 0, {}
 
-    def acquire(self):
+    def acquire(self, critical=False):
         self.semaphore.acquire()
         with self.lock:
             self.held += 1
+            self.mine[threading.get_ident()] = critical
 
     def release(self):
         with self.lock:
             self.held -= 1
+            del self.mine[threading.get_ident()]
         self.semaphore.release()
 
 
-def test_on_a_shared_gpu_every_training_run_and_evaluation_holds_a_job_slot(monkeypatch, tmp_path):
-    slots, held_during = RecordingSlots(gsm8k.GPU_JOBS_AT_ONCE), []
+def run_in_threads(jobs: dict, log_dir) -> dict:
+    """`run_at_once` in threads of this process, so that the test's stand-ins for training and evaluation apply."""
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = {name: pool.submit(function, *args) for name, (function, args) in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.fixture
+def shared_gpu(monkeypatch, tmp_path):
+    """One arm's run on a shared GPU with training and evaluation stood in for: each records (job, slots held, the
+    job's slot critical), and run() gives the arm's outcome."""
+    slots, jobs = RecordingSlots(gsm8k.GPU_JOBS_AT_ONCE), []
+
+    def held(job: str) -> None:
+        with slots.lock:
+            jobs.append((job, slots.held, slots.mine.get(threading.get_ident())))
 
     def train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
-        held_during.append((f"train {output_dir.name}", slots.held))
+        held(f"train {output_dir.name}")
         output_dir.mkdir()
         (output_dir / "trainer_state.json").write_text(json.dumps({"global_step": 3, "log_history": []}))
         return 1.0
 
     def evaluator(model, task, data_file, output_dir, **settings):
-        held_during.append((f"evaluate {output_dir.name}", slots.held))
-        return {"pass@1": 0.05, "pass@1_stderr": 0.01}, []
+        held(f"evaluate {output_dir.name}")
+        return {"pass@1": 0.05, "pass@1_stderr": 0.01}, [{"completion": [{"role": "tool"}]}]
 
     monkeypatch.setattr(gsm8k.pipeline, "train", train)
     monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", evaluator)
+    monkeypatch.setattr(gsm8k, "run_at_once", run_in_threads)
     monkeypatch.setattr(gsm8k, "grpo_curves", lambda *args, **kwargs: {})
     run = {
         "settings": GSM8K_FULL,
         "device": "cuda",
         "fast": False,
         "overlap": True,
+        "critical_arm": "tools",
         "gpu_slots": slots,
         "test_file": tmp_path / "gsm8k_test.jsonl",
         "train_file": tmp_path / "gsm8k_train.jsonl",
-        "max_new_tokens": {"cot": 256},
-        "tool_settings": {},
+        "max_new_tokens": {"cot": 256, "tools": 512},
+        "tool_settings": {"tools": {"tools": ["python"]}},
     }
-    data = {"sft_cot": tmp_path / "sft_data", "grpo": tmp_path / "grpo_data"}
-    gsm8k.run_arm("cot", tmp_path / "base", data, tmp_path, run, seed=0)
-    gsm8k.evaluate_card_protocol(tmp_path / "base", tmp_path, run, seed=0)
-    assert len(held_during) == 2 + 3 * 2 + 1  # 2 trainings, greedy and sampled of 3 stages, the card
-    assert all(held >= 1 for _, held in held_during), held_during
-    assert slots.held == 0  # every slot given back
+    data = {"sft_cot": tmp_path / "sft_cot", "sft_tools": tmp_path / "sft_tools", "grpo": tmp_path / "grpo_data"}
+
+    def run_one(arm: str) -> dict:
+        return gsm8k.run_arm(arm, tmp_path / "base", data, tmp_path, run, seed=0)
+
+    return types.SimpleNamespace(slots=slots, jobs=jobs, run=run, tmp_path=tmp_path, run_arm=run_one)
+
+
+def test_on_a_shared_gpu_every_training_run_and_evaluation_holds_a_job_slot(shared_gpu):
+    shared_gpu.run_arm("cot")
+    gsm8k.evaluate_card_protocol(shared_gpu.tmp_path / "base", shared_gpu.tmp_path, shared_gpu.run, seed=0)
+    assert len(shared_gpu.jobs) == 2 + 3 * 2 + 1  # 2 trainings, greedy and sampled of 3 stages, the card
+    assert all(held >= 1 for _, held, _ in shared_gpu.jobs), shared_gpu.jobs
+    assert shared_gpu.slots.held == 0  # every slot given back
+
+
+def test_the_critical_arms_jobs_that_the_run_waits_for_go_first_and_no_other_arms(shared_gpu):
+    shared_gpu.run_arm("tools")
+    shared_gpu.run_arm("cot")
+    critical = {job for job, _, is_critical in shared_gpu.jobs if is_critical}
+    assert critical == {
+        "train sft-tools",
+        "train grpo-tools",
+        *(f"evaluate {stage}-tools-{kind}" for stage in ("base", "grpo") for kind in ("greedy", "sampled")),
+    }  # not the SFT model's evaluations, which overlap GRPO, nor any of the chain-of-thought arm's jobs
+
+
+def test_on_a_shared_gpu_a_stages_greedy_and_sampled_evaluations_run_at_once(shared_gpu, monkeypatch):
+    both_running = threading.Barrier(2, timeout=30)  # broken if the second evaluation waits for the first
+    evaluator = gsm8k.pipeline.run_evaluator
+
+    def meeting_evaluator(*args, **settings):
+        both_running.wait()
+        return evaluator(*args, **settings)
+
+    monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", meeting_evaluator)
+    stages = shared_gpu.run_arm("tools")["stages"]
+    assert stages["grpo"]["greedy_pass@1"] == 0.05 and stages["grpo"]["tool_call_rate"] == 1.0
+    assert stages["grpo"]["eval_seconds"] >= 0.0
 
 
 def test_gpu_jobs_are_bounded_across_processes_only_where_they_share_a_gpu():
@@ -198,10 +251,10 @@ def test_gpu_jobs_are_bounded_across_processes_only_where_they_share_a_gpu():
         assert gsm8k.gpu_job_slots(stack, "cpu", arms_at_once=True) is None
         assert gsm8k.gpu_job_slots(stack, "cuda", arms_at_once=False) is None
         slots = gsm8k.gpu_job_slots(stack, "cuda", arms_at_once=True)
-        assert all(slots.acquire(False) for _ in range(gsm8k.GPU_JOBS_AT_ONCE))
-        assert slots.acquire(False) is False  # the next job waits
+        assert all(slots.acquire(False, False) for _ in range(gsm8k.GPU_JOBS_AT_ONCE))
+        assert slots.acquire(True, False) is False  # the next job waits, critical or not
         slots.release()
-        assert slots.acquire(False) is True
+        assert slots.acquire(False, False) is True
 
 
 GPU_RUN = REPO_ROOT / "docs" / "results" / "gsm8k-h100-2026-11-24"  # its evals/ as the run wrote them

@@ -24,7 +24,9 @@ Stages, each the project's real code path:
 On a GPU the recipes train in bf16 autocast over float32 weights and the evaluator runs on it in float32, and the
 arms and the card-protocol evaluation run at the same time, each in its own process with its output in
 logs/<arm>.log and logs/card.log, and each arm evaluates its SFT checkpoint while GRPO trains from it, at most
-`GPU_JOBS_AT_ONCE` training runs and evaluations at a time (`--no-arms_at_once`: one thing after another); `--reuse_base` takes the base evaluations of an earlier run; without one, the same recipes run on
+`GPU_JOBS_AT_ONCE` training runs and evaluations at a time (`open_r1.utils.gpu_jobs`), the tool arm's first
+(`CRITICAL_ARM`), a stage's greedy and sampled evaluations two of them (`--no-arms_at_once`: one thing after
+another); `--reuse_base` takes the base evaluations of an earlier run; without one, the same recipes run on
 the CPU in float32 (slowly), one after the other. FAST: a few rows, steps and test problems, short completions
 (`open_r1.demo.settings.GSM8K_FAST`): the whole pipeline of both arms on a CPU in minutes.
 Not covered: vLLM generation, several GPUs.
@@ -33,7 +35,6 @@ Not covered: vLLM generation, several GPUs.
 import argparse
 import contextlib
 import json
-import multiprocessing
 import os
 import pathlib
 import time
@@ -51,6 +52,7 @@ from open_r1.demo.settings import (
     GSM8KSettings,
 )
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT, convert, load_rows
+from open_r1.utils.gpu_jobs import job_slot, shared_job_slots
 from open_r1.utils.launch import run_at_once
 
 ARMS = ("cot", "tools")
@@ -73,29 +75,23 @@ CARD_MAX_NEW_TOKENS = 256
 # On a GPU, the training runs and evaluations that may run at once, all of the run's processes together: on an
 # 80 GB H100 any two that can run together fit (at most 64 GB where measured), three took up to 95 (docs/gsm8k.md).
 GPU_JOBS_AT_ONCE = 2
+# The arm whose jobs go first on a shared GPU: its GRPO steps took 3-5 times the chain of thought's on an H100
+# (docs/gsm8k.md), so its chain of SFT, GRPO and GRPO's evaluations decides when the run ends.
+CRITICAL_ARM = "tools"
 
 
 def gpu_job_slots(stack: contextlib.ExitStack, device: str, arms_at_once: bool):
-    """The semaphore that bounds the GPU jobs of a run whose processes share one GPU (None: no bound); it lives as
-    long as `stack`, in a manager process, so that the arms' spawned processes can share it."""
+    """The slots that bound the GPU jobs of a run whose processes share one GPU (None: no bound); they live as long
+    as `stack`, in a manager process, so that the arms' spawned processes can share them."""
     if device != "cuda" or not arms_at_once:
         return None
-    manager = stack.enter_context(multiprocessing.get_context("spawn").Manager())
-    return manager.BoundedSemaphore(GPU_JOBS_AT_ONCE)
+    return shared_job_slots(stack, GPU_JOBS_AT_ONCE)
 
 
-@contextlib.contextmanager
-def gpu_job(run: dict):
-    """Holds one of the run's GPU job slots (`run["gpu_slots"]`) while a training run or an evaluation runs."""
-    slots = run.get("gpu_slots")
-    if slots is None:
-        yield
-        return
-    slots.acquire()
-    try:
-        yield
-    finally:
-        slots.release()
+def gpu_job(run: dict, critical: bool = False):
+    """Holds one of the run's GPU job slots (`run["gpu_slots"]`) while a training run or an evaluation runs; a
+    `critical` job (on the critical arm's path) takes a free slot before the others."""
+    return job_slot(run.get("gpu_slots"), critical)
 
 
 def default_output_dir(fast: bool) -> str:
@@ -161,10 +157,13 @@ def grading_workers() -> int:
     return max(2, (os.cpu_count() or 2) // 2)
 
 
-def run_evaluation(model: pathlib.Path, name: str, output_dir: pathlib.Path, run: dict, **settings):
-    """One evaluator run on GSM8K-test into `output_dir`/evals/<name>, on the run's device and holding one of its
-    GPU job slots; returns its results, its details and the seconds it evaluated (not the wait for a slot)."""
-    with gpu_job(run):
+def run_evaluation(
+    model: pathlib.Path, name: str, output_dir: pathlib.Path, run: dict, settings: dict, critical: bool = False
+):
+    """One evaluator run on GSM8K-test into `output_dir`/evals/<name> with the evaluator's `settings`, on the run's
+    device and holding one of its GPU job slots; returns its results, its details and the seconds it evaluated (not
+    the wait for a slot)."""
+    with gpu_job(run, critical):
         started = time.perf_counter()
         results, rows = pipeline.run_evaluator(
             model, "gsm8k", run["test_file"], output_dir / "evals" / name, device=run["device"], **settings
@@ -172,39 +171,64 @@ def run_evaluation(model: pathlib.Path, name: str, output_dir: pathlib.Path, run
         return results, rows, time.perf_counter() - started
 
 
-def evaluate_stage(model: pathlib.Path, arm: str, stage: str, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
+def stage_settings(arm: str, stage: str, kind: str, num_samples: int, run: dict, seed: int) -> dict:
+    """The evaluator's settings for one of a stage's evaluations: greedy (one sample) or sampled, with the arm's
+    system prompt, completion budget and, in the tool arm, its GRPO recipe's tool settings."""
+    settings: GSM8KSettings = run["settings"]
+    return {
+        "label": f"{GSM8K_ARM_NAMES[arm]}, {stage}, {kind}",
+        "num_samples": num_samples,
+        "batch_size": settings.eval_batch_size * settings.eval_samples // num_samples,
+        **({"temperature": 0.0} if kind == "greedy" else {}),
+        "system_prompt": SYSTEM_PROMPTS[arm],
+        "max_new_tokens": run["max_new_tokens"][arm],
+        "limit": settings.num_test,
+        "seed": seed,
+        "num_workers": grading_workers(),
+        **run["tool_settings"].get(arm, {}),
+    }
+
+
+def evaluate_stage(
+    model: pathlib.Path, arm: str, stage: str, output_dir: pathlib.Path, run: dict, seed: int, critical: bool = False
+) -> dict:
     """Greedy and sampled pass@1 (± stderr) of one checkpoint on GSM8K-test, and the tool arm's tool-call rate; the
-    base stage from an earlier run's evaluations where `run["reuse_base"]` names one."""
+    base stage from an earlier run's evaluations where `run["reuse_base"]` names one. With `run["overlap"]` (a
+    shared GPU) the two evaluations are two jobs that run at once where slots allow, each in its own process: the
+    evaluator seeds torch's global generator, which two evaluations in one process would share."""
     settings: GSM8KSettings = run["settings"]
     reuse = run.get("reuse_base") if stage == "base" else None
-    measured, details, eval_seconds = {}, [], 0.0
-    for kind, samples in (("greedy", 1), ("sampled", settings.eval_samples)):
-        name = f"{stage}-{arm}-{kind}"
-        if reuse:
-            results, rows, seconds = reused_evaluation(reuse, name, run, samples)
-        else:
-            results, rows, seconds = run_evaluation(
-                model,
-                name,
-                output_dir,
-                run,
-                label=f"{GSM8K_ARM_NAMES[arm]}, {stage}, {kind}",
-                num_samples=samples,
-                batch_size=settings.eval_batch_size * settings.eval_samples // samples,
-                **({"temperature": 0.0} if kind == "greedy" else {}),
-                system_prompt=SYSTEM_PROMPTS[arm],
-                max_new_tokens=run["max_new_tokens"][arm],
-                limit=settings.num_test,
-                seed=seed,
-                num_workers=grading_workers(),
-                **run["tool_settings"].get(arm, {}),
+    samples = {"greedy": 1, "sampled": settings.eval_samples}
+    names = {kind: f"{stage}-{arm}-{kind}" for kind in samples}
+    if reuse:
+        evaluations = {kind: reused_evaluation(reuse, names[kind], run, samples[kind]) for kind in samples}
+    else:
+        jobs = {
+            names[kind]: (
+                run_evaluation,
+                (
+                    model,
+                    names[kind],
+                    output_dir,
+                    run,
+                    stage_settings(arm, stage, kind, samples[kind], run, seed),
+                    critical,
+                ),
             )
+            for kind in samples
+        }
+        if run["overlap"]:
+            outcomes = run_at_once(jobs, output_dir / "logs")
+        else:
+            outcomes = {name: function(*args) for name, (function, args) in jobs.items()}
+        evaluations = {kind: outcomes[names[kind]] for kind in samples}
+    measured, details = {}, []
+    for kind, (results, rows, _) in evaluations.items():
         measured[f"{kind}_pass@1"], measured[f"{kind}_pass@1_stderr"] = results["pass@1"], results["pass@1_stderr"]
         details += rows
-        eval_seconds += seconds
     # An earlier run's folder may keep its results without their details (docs/results does).
     measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" and details else None
-    measured["eval_seconds"] = eval_seconds
+    measured["eval_seconds"] = sum(seconds for _, _, seconds in evaluations.values())
     if reuse:
         measured["reused_from"] = str(reuse)
     return measured
@@ -250,16 +274,18 @@ def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, r
             "base-card",
             output_dir,
             run,
-            label=f"base, the model card's {CARD_SHOTS}-shot protocol",
-            prompt_style="plain",
-            num_fewshot=CARD_SHOTS,
-            fewshot_file=str(run["train_file"]),
-            temperature=0.0,
-            max_new_tokens=max_new_tokens,
-            limit=settings.num_test,
-            seed=seed,
-            batch_size=settings.eval_batch_size,
-            num_workers=grading_workers(),
+            {
+                "label": f"base, the model card's {CARD_SHOTS}-shot protocol",
+                "prompt_style": "plain",
+                "num_fewshot": CARD_SHOTS,
+                "fewshot_file": str(run["train_file"]),
+                "temperature": 0.0,
+                "max_new_tokens": max_new_tokens,
+                "limit": settings.num_test,
+                "seed": seed,
+                "batch_size": settings.eval_batch_size,
+                "num_workers": grading_workers(),
+            },
         )
     card = {
         "pass@1": results["pass@1"],
@@ -276,8 +302,10 @@ def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, r
 
 def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
     """Base evaluation, cold-start SFT, GRPO and their evaluations for one arm; returns the stages and curves. With
-    `run["overlap"]` (on a GPU) the SFT checkpoint is evaluated while GRPO trains from it, in its own process."""
+    `run["overlap"]` (on a GPU) the SFT checkpoint is evaluated while GRPO trains from it, in its own process. The
+    jobs of `run["critical_arm"]` that the run waits for (all but that overlapping evaluation) are critical ones."""
     settings: GSM8KSettings = run["settings"]
+    critical = run.get("critical_arm") == arm
     cpu = run["device"] == "cpu"
     hardware = GSM8K_CPU_OVERRIDES if cpu else ()
     fast = run["fast"]
@@ -295,7 +323,7 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
             arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides)
 
             def train(arguments=arguments) -> float:
-                with gpu_job(run):
+                with gpu_job(run, critical):
                     return pipeline.train(*arguments, cpu=cpu)
 
             banner = f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()} (src/open_r1/{stage}.py --config {recipe})"
@@ -307,12 +335,12 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
                 train_seconds[stage] = training.result()
             else:
                 pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the {previous} model")
-                stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed)
+                stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed, critical)
                 pipeline.banner(banner)
                 train_seconds[stage] = train()
             checkpoint, previous = trained, stage
     pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the {previous} model")
-    stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed)
+    stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed, critical)
     for stage, seconds in train_seconds.items():
         stages[stage]["train_seconds"] = seconds
     grpo_steps = json.loads((checkpoint / "trainer_state.json").read_text())["global_step"]
@@ -368,6 +396,7 @@ def run(
         "fast": fast,
         "device": device,
         "overlap": arms_at_once,
+        "critical_arm": CRITICAL_ARM if CRITICAL_ARM in arms else arms[0],
         "reuse_base": reuse_base,
         "train_file": train_file,
         "test_file": test_file,

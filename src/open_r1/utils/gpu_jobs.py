@@ -1,0 +1,97 @@
+"""Job slots for processes that share one GPU: at most `capacity` training runs or evaluations at a time, and a free
+slot goes to a job on the run's critical path before any other.
+
+    with contextlib.ExitStack() as stack:
+        slots = shared_job_slots(stack, capacity=2)   # a proxy that spawned processes can be handed
+        with job_slot(slots, critical=True):          # waits for a slot, holds it while the block runs
+            train(...)
+
+`make gsm8k` runs its two arms in separate processes on one GPU; two of its jobs fit in an H100's memory, three do
+not, and the tool arm's chain of jobs (SFT, GRPO, GRPO's evaluations) decides when the run ends, so its jobs are the
+critical ones: a chain-of-thought job or an evaluation that overlaps training waits while one of them does.
+The slots live in a manager process so that every process of the run sees the same ones.
+
+Not covered: several GPUs, memory accounting (a slot is a job, whatever its size), taking a slot back from a job
+that holds one.
+"""
+
+import contextlib
+import multiprocessing
+import threading
+from multiprocessing.managers import BaseManager
+
+
+class JobSlots:
+    """`capacity` slots. `acquire` takes one, waiting while none is free or, for a job off the critical path, while
+    a critical job waits for one."""
+
+    def __init__(self, capacity: int):
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        self._capacity, self._free, self._critical_waiting = capacity, capacity, 0
+        self._changed = threading.Condition()
+
+    def _may_take(self, critical: bool) -> bool:
+        return self._free > 0 and (critical or self._critical_waiting == 0)
+
+    def acquire(self, critical: bool = False, blocking: bool = True) -> bool:
+        """Takes a slot, waiting for one unless `blocking` is false; returns whether it took one."""
+        with self._changed:
+            if not blocking:
+                taken = self._may_take(critical)
+            else:
+                self._critical_waiting += critical
+                try:
+                    self._changed.wait_for(lambda: self._may_take(critical))
+                finally:
+                    self._critical_waiting -= critical
+                taken = True
+            if taken:
+                self._free -= 1
+            # A critical job that stops waiting may let another job take the slot that remains.
+            self._changed.notify_all()
+            return taken
+
+    def release(self) -> None:
+        with self._changed:
+            if self._free == self._capacity:
+                raise ValueError("release() without a slot held")
+            self._free += 1
+            self._changed.notify_all()
+
+    def held(self) -> int:
+        """How many slots jobs hold now."""
+        with self._changed:
+            return self._capacity - self._free
+
+    def critical_waiting(self) -> int:
+        """How many critical jobs wait for a slot now."""
+        with self._changed:
+            return self._critical_waiting
+
+
+class _SlotsManager(BaseManager):
+    pass
+
+
+_SlotsManager.register("JobSlots", JobSlots)
+
+
+def shared_job_slots(stack: contextlib.ExitStack, capacity: int):
+    """A `JobSlots` in a manager process that lives as long as `stack`; its proxy can be passed to spawned
+    processes."""
+    manager = stack.enter_context(_SlotsManager(ctx=multiprocessing.get_context("spawn")))
+    return manager.JobSlots(capacity)
+
+
+@contextlib.contextmanager
+def job_slot(slots, critical: bool = False):
+    """Holds one of `slots` (None: no bound) while the block runs."""
+    if slots is None:
+        yield
+        return
+    slots.acquire(critical)
+    try:
+        yield
+    finally:
+        slots.release()

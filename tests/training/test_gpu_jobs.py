@@ -1,0 +1,83 @@
+"""GPU job slots (open_r1.utils.gpu_jobs): at most `capacity` jobs hold one, a free slot goes to a critical job
+before any other, and the slots are shared by spawned processes."""
+
+import contextlib
+import multiprocessing
+import threading
+import time
+
+import pytest
+
+from open_r1.utils.gpu_jobs import JobSlots, job_slot, shared_job_slots
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_at_most_capacity_jobs_hold_a_slot():
+    slots = JobSlots(2)
+    assert slots.acquire(blocking=False) and slots.acquire(critical=True, blocking=False)
+    assert slots.acquire(blocking=False) is False and slots.acquire(critical=True, blocking=False) is False
+    slots.release()
+    assert slots.held() == 1 and slots.acquire(blocking=False) is True
+
+
+def test_releasing_a_slot_nobody_holds_is_an_error():
+    with pytest.raises(ValueError, match="without a slot held"):
+        JobSlots(1).release()
+    with pytest.raises(ValueError, match="at least 1"):
+        JobSlots(0)
+
+
+@pytest.mark.parametrize("trial", range(10))
+def test_a_freed_slot_goes_to_the_waiting_critical_job_before_an_other_one_that_waited_longer(trial):
+    slots, order = JobSlots(1), []
+    slots.acquire()
+
+    def job(name: str, critical: bool) -> None:
+        with job_slot(slots, critical):
+            order.append(name)
+
+    other = threading.Thread(target=job, args=("other", False))
+    other.start()
+    time.sleep(0.01)  # the other job waits first
+    critical = threading.Thread(target=job, args=("critical", True))
+    critical.start()
+    wait_until(lambda: slots.critical_waiting() == 1)
+    slots.release()
+    for thread in (other, critical):
+        thread.join(timeout=10)
+    assert order == ["critical", "other"]
+    assert slots.held() == 0
+
+
+def test_an_other_job_takes_a_free_slot_while_no_critical_job_waits():
+    slots = JobSlots(2)
+    with job_slot(slots, critical=True), job_slot(slots):
+        assert slots.held() == 2
+    assert slots.held() == 0
+
+
+def hold_one_slot(slots) -> int:
+    """A spawned process takes a slot, critical, and keeps it (it ends without giving it back)."""
+    slots.acquire(True)
+    return slots.held()
+
+
+def test_spawned_processes_share_the_slots():
+    with contextlib.ExitStack() as stack:
+        slots = shared_job_slots(stack, capacity=2)
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(1) as pool:
+            assert pool.apply(hold_one_slot, (slots,)) == 1
+        assert slots.held() == 1  # the child's slot, seen from here
+        assert slots.acquire(False, False) is True and slots.acquire(False, False) is False
+
+
+def test_no_slots_means_no_bound():
+    with job_slot(None, critical=True), job_slot(None):
+        pass
