@@ -11,14 +11,20 @@ Arms (each a fresh copy of the same float32 model, the same prompts, seed and se
   cache); `project_cb`: the project's trainer with it.
 Every arm rewards with the project's `accuracy_reward` (GSM8K's answers). Each step generates
 `--prompts` x `--num_generations` completions (one generation per step: gradient_accumulation_steps 1), takes one
-optimizer step; the first `--warmup_steps` steps are not counted. Reported per arm: seconds per step, generation
+optimizer step; the first `--warmup_steps` steps are not counted. With `--recipe` (a GRPO recipe, e.g. make gsm8k's)
+the arms take its batch (per_device_train_batch_size x gradient_accumulation_steps completions per step, generated
+at once), sampling, loss, learning rate and system prompt, and with `tools: [python]` its sandboxed python tool:
+`--model` then needs the recipe's tool-calling chat template (make gsm8k's base-tools/ or sft-tools/). Reported per arm: seconds per step, generation
 seconds per step (TRL's `_generate`, tools included), completion tokens per step, completion tokens per second of
-step and of generation; then ratios to the `trl` arm. An arm other than `trl` that fails is reported in
+step and of generation, tool calls per completion (with the tool); then ratios to the `trl` arm. An arm other than `trl` that fails is reported in
 `failed_arms` (its error) and the others still run.
 
     # GPU: one command, bf16 autocast over the float32 weights (not yet run: lower --steps if it takes too long)
     python scripts/benchmarks/grpo_throughput.py --model data/models/SmolLM2-135M-Instruct-f32 --device cuda \\
         --data_files ../shared/data/gsm8k_train.jsonl --output data/benchmarks/grpo_throughput_gpu.json
+    # GPU, make gsm8k's tool arm as its recipe trains it, from the run's SFT model
+    python scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-tools --device cuda --steps 3 \\
+        --recipe recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml --data_files ../shared/data/gsm8k_train.jsonl
     # CPU smoke with a tiny model folder (python scripts/make_tiny_model.py), a minute or two
     python scripts/benchmarks/grpo_throughput.py --model data/tiny-model --device cpu --prompts 2 \\
         --num_generations 2 --max_completion_length 16 --steps 2 --output /tmp/grpo_throughput_cpu.json
@@ -26,7 +32,7 @@ step and of generation; then ratios to the `trl` arm. An arm other than `trl` th
 Prompts: the first `--prompts x (warmup + steps)` problems of `--data_files` (JSONL with problem, answer: GSM8K),
 else synthetic arithmetic problems (open_r1.tasks.arithmetic). Under `--device cuda` TRL's continuous batching
 casts the policy to bfloat16 in place before generating (TRL 1.16, `bf16=True`): `policy_dtype_after` records it.
-Not covered: vLLM (`use_vllm`), several GPUs, the python tool, gradient accumulation, other recipes' settings.
+Not covered: vLLM (`use_vllm`), several GPUs, a recipe's other fields (its model, data, rewards, schedule).
 """
 
 import argparse
@@ -52,8 +58,64 @@ BASELINE = "trl"
 PAGE_SIZE = 256
 
 
-def load_prompts(data_files: str | None, count: int) -> list[dict]:
-    """`count` GRPO rows (conversational `prompt`, gold `solution`): a GSM8K-like file's first problems, or synthetic."""
+# A recipe's fields the arms take with --recipe (bare TRL's GRPOConfig knows each), and its python tool's.
+RECIPE_TRAINING_FIELDS = (
+    "num_generations",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "max_completion_length",
+    "temperature",
+    "top_p",
+    "learning_rate",
+    "beta",
+    "loss_type",
+    "max_tool_calling_iterations",
+)
+RECIPE_TOOL_FIELDS = (
+    "tools",
+    "python_tool_provider",
+    "python_tool_wall_seconds",
+    "python_tool_rollout_seconds",
+    "python_tool_memory_mb",
+    "python_tool_max_output_chars",
+)
+# What the benchmark sets when no recipe does.
+DEFAULT_PROMPTS, DEFAULT_NUM_GENERATIONS, DEFAULT_MAX_COMPLETION_LENGTH = 16, 8, 256
+
+
+def read_recipe(path: str) -> dict:
+    """The fields of a GRPO recipe the arms take: `training` (GRPOConfig fields), `tools` (the python tool's
+    settings, empty without `tools`), `system_prompt`, and `prompts` per step."""
+    import yaml
+
+    try:
+        recipe = yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SystemExit(f"--recipe: cannot read {path} ({error.strerror})") from None
+    training = {key: recipe[key] for key in RECIPE_TRAINING_FIELDS if key in recipe}
+    training.setdefault("gradient_accumulation_steps", 1)
+    for key in ("num_generations", "per_device_train_batch_size"):
+        if key not in training:
+            raise SystemExit(f"--recipe {path}: no {key}")
+    completions = training["per_device_train_batch_size"] * training["gradient_accumulation_steps"]
+    if completions % training["num_generations"]:
+        raise SystemExit(
+            f"--recipe {path}: per_device_train_batch_size x gradient_accumulation_steps ({completions}) is not a "
+            f"multiple of num_generations ({training['num_generations']})"
+        )
+    tools = {key: recipe[key] for key in RECIPE_TOOL_FIELDS if key in recipe} if recipe.get("tools") else {}
+    return {
+        "training": training,
+        "tools": tools,
+        "system_prompt": recipe.get("system_prompt"),
+        "prompts": completions // training["num_generations"],
+    }
+
+
+def load_prompts(data_files: str | None, count: int, recipe: dict | None = None) -> list[dict]:
+    """`count` GRPO rows (conversational `prompt`, gold `solution`): a GSM8K-like file's first problems, or synthetic.
+    With a `recipe`, as make gsm8k writes its GRPO prompts (the evaluator's user turn) after the recipe's system
+    prompt; else the bare problem."""
     if data_files is None:
         from open_r1.tasks.arithmetic import make_problems
 
@@ -63,7 +125,18 @@ def load_prompts(data_files: str | None, count: int) -> list[dict]:
             rows = [json.loads(line) for line in handle if line.strip()][:count]
         if len(rows) < count:
             raise SystemExit(f"{data_files}: {len(rows)} rows, the run needs {count}")
-    return [{"prompt": [{"role": "user", "content": row["problem"]}], "solution": str(row["answer"])} for row in rows]
+    if recipe is None:
+        return [
+            {"prompt": [{"role": "user", "content": row["problem"]}], "solution": str(row["answer"])} for row in rows
+        ]
+    from open_r1.tasks.gsm8k import prompt_row
+
+    system = [{"role": "system", "content": recipe["system_prompt"]}] if recipe["system_prompt"] else []
+    prompts = [prompt_row({"id": "", **row, "answer": str(row["answer"])}) for row in rows]
+    return [
+        {"prompt": [*system, {"role": "user", "content": row["prompt"]}], "solution": row["solution"]}
+        for row in prompts
+    ]
 
 
 class StepTimer(TrainerCallback):
@@ -137,10 +210,25 @@ def build_trainer(arm: str, args, model_path: str, dataset, output_dir: str):
         use_cpu=args.device == "cpu", bf16=args.device == "cuda",
         use_transformers_continuous_batching=arm.endswith("_cb"),
     )  # fmt: skip
+    recipe = args.recipe_fields
+    if recipe:
+        settings.update(recipe["training"])
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if arm.endswith("_cb") and args.device == "cpu":
         settings["transformers_continuous_batching_config"] = cpu_paged_cache(args, tokenizer, dataset)
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    from open_r1.configs import GRPOConfig, GRPOScriptArguments
+
+    script_args = GRPOScriptArguments(
+        dataset_name="grpo_throughput", reward_funcs=["accuracy"], **(recipe["tools"] if recipe else {})
+    )
+    environment_factory = None
+    if script_args.tools:  # the recipe's python tool, for both trainers, as src/open_r1/grpo.py builds it
+        from open_r1.tools.training import python_tool_environment
+
+        environment_factory, _ = python_tool_environment(
+            script_args, tokenizer, max_tool_calling_iterations=settings.get("max_tool_calling_iterations")
+        )
     if arm.startswith("trl"):
         return trl.GRPOTrainer(
             model=model,
@@ -148,14 +236,13 @@ def build_trainer(arm: str, args, model_path: str, dataset, output_dir: str):
             args=trl.GRPOConfig(**settings),
             train_dataset=dataset,
             processing_class=tokenizer,
+            environment_factory=environment_factory,
         )
-    from open_r1.configs import GRPOConfig, GRPOScriptArguments
     from open_r1.doctor import attach_doctor
     from open_r1.grpo import PromptTruncatingGRPOTrainer
     from open_r1.utils.callbacks import get_callbacks
 
     training_args = GRPOConfig(**settings)
-    script_args = GRPOScriptArguments(dataset_name="grpo_throughput", reward_funcs=["accuracy"])
     model_args = trl.ModelConfig(model_name_or_path=model_path)
     trainer = PromptTruncatingGRPOTrainer(
         model=model,
@@ -164,6 +251,7 @@ def build_trainer(arm: str, args, model_path: str, dataset, output_dir: str):
         train_dataset=dataset,
         processing_class=tokenizer,
         callbacks=get_callbacks(training_args, model_args),
+        environment_factory=environment_factory,
     )
     attach_doctor(trainer, script_args, training_args, dataset)
     return trainer
@@ -181,6 +269,7 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
         generations = time_generation(trainer, synchronize)
         trainer.train()
         policy_dtype = str(next(trainer.model.parameters()).dtype)
+        logged = [entry for entry in trainer.state.log_history if "tools/call_frequency" in entry]
     if len(timer.seconds) != args.warmup_steps + args.steps or len(generations) != len(timer.seconds):
         raise RuntimeError(f"{arm}: {len(timer.seconds)} steps and {len(generations)} generations timed")
     steps, counted = timer.seconds[args.warmup_steps :], generations[args.warmup_steps :]
@@ -196,6 +285,12 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
         "generation_tokens_per_second": tokens / generation_seconds,
         "completion_digests": [call["digest"] for call in generations],
         "policy_dtype_after": policy_dtype,
+        # With the python tool: TRL's tool calls per completion, over the counted steps.
+        "tool_calls_per_completion": statistics.mean(
+            entry["tools/call_frequency"] for entry in logged[args.warmup_steps :]
+        )
+        if logged
+        else None,
     }
 
 
@@ -229,9 +324,25 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cuda: bf16 autocast (bf16=True).")
     parser.add_argument("--data_files", default=None, help="JSONL with problem, answer (GSM8K); else synthetic.")
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(DEFAULT_ARMS), help="Trainers to time.")
-    parser.add_argument("--prompts", type=int, default=16, help="Prompts per step.")
-    parser.add_argument("--num_generations", type=int, default=8, help="Completions per prompt.")
-    parser.add_argument("--max_completion_length", type=int, default=256, help="Completion budget in tokens.")
+    parser.add_argument(
+        "--recipe",
+        default=None,
+        help="A GRPO recipe (YAML) whose batch, sampling, loss, learning rate, system prompt and python tool the "
+        "arms take (not with --prompts, --num_generations, --max_completion_length).",
+    )
+    parser.add_argument("--prompts", type=int, default=None, help=f"Prompts per step (default {DEFAULT_PROMPTS}).")
+    parser.add_argument(
+        "--num_generations",
+        type=int,
+        default=None,
+        help=f"Completions per prompt (default {DEFAULT_NUM_GENERATIONS}).",
+    )
+    parser.add_argument(
+        "--max_completion_length",
+        type=int,
+        default=None,
+        help=f"Completion budget in tokens (default {DEFAULT_MAX_COMPLETION_LENGTH}).",
+    )
     parser.add_argument("--steps", type=int, default=5, help="Timed steps per arm.")
     parser.add_argument("--warmup_steps", type=int, default=1, help="Untimed steps first (allocations, kernels).")
     parser.add_argument("--seed", type=int, default=0)
@@ -240,6 +351,19 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if BASELINE not in args.arms:
         parser.error(f"--arms must include {BASELINE!r}: the ratios are to it")
+    sizes = {"prompts": DEFAULT_PROMPTS, "num_generations": DEFAULT_NUM_GENERATIONS}
+    sizes["max_completion_length"] = DEFAULT_MAX_COMPLETION_LENGTH
+    args.recipe_fields = None
+    if args.recipe:
+        given = [f"--{name}" for name in sizes if getattr(args, name) is not None]
+        if given:
+            parser.error(f"{', '.join(given)}: --recipe sets it")
+        args.recipe_fields = read_recipe(args.recipe)
+        training = args.recipe_fields["training"]
+        sizes = {"prompts": args.recipe_fields["prompts"], "num_generations": training["num_generations"]}
+        sizes["max_completion_length"] = training.get("max_completion_length", DEFAULT_MAX_COMPLETION_LENGTH)
+    for name, default in sizes.items():
+        setattr(args, name, default if getattr(args, name) is None else getattr(args, name))
     if min(args.prompts, args.num_generations, args.max_completion_length, args.steps) < 1 or args.warmup_steps < 0:
         parser.error("--prompts, --num_generations, --max_completion_length, --steps must be >= 1")
 
@@ -251,7 +375,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.cpu_threads is not None:
         torch.set_num_threads(args.cpu_threads)
     dataset = datasets.Dataset.from_list(
-        load_prompts(args.data_files, args.prompts * (args.warmup_steps + args.steps))
+        load_prompts(args.data_files, args.prompts * (args.warmup_steps + args.steps), args.recipe_fields)
     )
     results = {"settings": {k: v for k, v in vars(args).items() if k != "output"} | environment(args.device)}
     arms, failed = {}, {}

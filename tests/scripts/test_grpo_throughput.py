@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from open_r1.tasks.tool_arithmetic import TOOL_SYSTEM_PROMPT
 from tests.support.script_module import load_module
 
 
@@ -55,3 +56,40 @@ def test_an_arm_that_fails_is_reported_and_the_others_still_run(tiny_model, monk
     results = benchmark.main([*argv, "--steps", "1", "--warmup_steps", "0", "--arms", "trl", "trl_cb"])
     assert results["failed_arms"] == {"trl_cb": "RuntimeError: no paged attention here"}
     assert set(results["arms"]) == set(results["ratios_to_trl"]) == {"trl"}
+
+
+def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(tool_calling_model, tmp_path):
+    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        "num_generations: 2\nper_device_train_batch_size: 2\ngradient_accumulation_steps: 2\n"
+        "max_completion_length: 96\ntemperature: 0.3\nlearning_rate: 1.0e-6\nbeta: 0.0\nloss_type: dapo\n"
+        f"system_prompt: {json.dumps(TOOL_SYSTEM_PROMPT)}\nmodel_name_or_path: unused\n"
+        "tools:\n- python\npython_tool_provider: local\nmax_tool_calling_iterations: 2\n"
+    )
+    problem = tool_calling_model["problem"]  # the one the model calls python for
+    data = tmp_path / "problems.jsonl"
+    data.write_text(
+        "".join(json.dumps({"problem": problem["problem"], "answer": problem["answer"]}) + "\n" for _ in range(4))
+    )
+    argv = ["--model", str(tool_calling_model["path"]), "--recipe", str(recipe), "--data_files", str(data)]
+    results = benchmark.main(
+        [*argv, "--steps", "1", "--warmup_steps", "1", "--cpu_threads", "1", "--arms", "trl", "project"]
+    )
+
+    assert results["settings"]["prompts"] == 2  # 2 x 2 completions per step, 2 per prompt
+    assert results["settings"]["max_completion_length"] == 96
+    for result in results["arms"].values():
+        assert result["tool_calls_per_completion"] > 0  # the recipe's tool ran in both trainers
+        assert result["completion_tokens_per_step"] > 0
+    assert results["arms"]["project"]["same_batch_as_trl"]
+
+
+def test_a_recipe_and_a_size_given_by_hand_are_refused_together(tiny_model, tmp_path):
+    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("num_generations: 3\nper_device_train_batch_size: 4\n")
+    with pytest.raises(SystemExit):
+        benchmark.main(["--model", str(tiny_model), "--recipe", str(recipe), "--prompts", "2"])
+    with pytest.raises(SystemExit, match="not a multiple of num_generations"):
+        benchmark.main(["--model", str(tiny_model), "--recipe", str(recipe)])
