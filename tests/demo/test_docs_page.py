@@ -39,6 +39,7 @@ def test_one_row_per_run_in_seed_order_with_its_provenance_numbers_and_verdict(t
     assert page.count("| 0 | - | - | 45.0% ± 1.0 | 80.0% | SFT, step 0 |") == 2
     assert "| 36-40 | 0.900 | 1.100 | 91.0% ± 1.0 | 0.0% | GRPO, step 40 |" in page
     assert "[demo_notes.md](demo_notes.md)" in page, "the typed measurements of the other demos are linked"
+    assert "[gsm8k.md](gsm8k.md)" in page, "and make gsm8k's"
 
 
 def test_the_page_depends_only_on_its_files(two_runs, tmp_path):

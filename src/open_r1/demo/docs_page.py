@@ -135,7 +135,8 @@ What `make demo` shows on every seed: SFT above base, GRPO at least {100 * GRPO_
 pass@1 above SFT, and a GRPO accuracy-reward curve that rises (its last fifth of logged steps averages at least
 {CURVE_RISE_TARGET:.2f} more than its first fifth). "targets met" is computed from each file by
 `open_r1.demo.report.demo_targets`. The tool miniature's and the SmolLM2 demo's measurements, typed before this
-page was written by script, and how each demo was tuned: [demo_notes.md](demo_notes.md).
+page was written by script, and how each demo was tuned: [demo_notes.md](demo_notes.md). `make gsm8k` (GSM8K itself,
+with and without a python tool, on a GPU) writes its own: [gsm8k.md](gsm8k.md).
 
 {sections}"""
 
