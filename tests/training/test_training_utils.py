@@ -1,8 +1,11 @@
-"""Which checkpoint a restarted run resumes from; what the model card is called and which dataset it links."""
+"""Which checkpoint a restarted run resumes from; what the model card is called and which dataset it links; a finished
+run leaves the process group its launch made."""
 
 import types
 
-from open_r1.utils.training import hub_dataset_id, model_card_name, resolve_checkpoint
+import pytest
+
+from open_r1.utils.training import hub_dataset_id, leave_process_group, model_card_name, resolve_checkpoint
 
 
 def make_checkpoint(output_dir, step, complete=True):
@@ -56,3 +59,34 @@ def test_the_model_card_links_hub_datasets_only(tmp_path, monkeypatch):
     assert hub_dataset_id("data/tiny-sft") is None
     assert hub_dataset_id("train.jsonl,more.jsonl") is None
     assert hub_dataset_id(None) is None
+
+
+@pytest.fixture
+def process_group(tmp_path):
+    """A one-process gloo group, as a launch makes one (on GPUs an NCCL one, which PyTorch warns of if left)."""
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", store=dist.FileStore(str(tmp_path / "store"), 1), rank=0, world_size=1)
+    yield dist
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def test_a_finished_grpo_run_leaves_its_process_group(process_group, tiny_assets, tmp_path):
+    from trl import ModelConfig
+
+    from open_r1 import grpo
+    from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
+    from tests.training.test_grpo import TINY_RECIPE, grpo_args
+
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    arguments = ["--config", TINY_RECIPE, *grpo_args(tiny_assets, tmp_path / "grpo", "--max_steps", "1")]
+    grpo.main(*parser.parse_args_and_config([*arguments, "--save_strategy", "no"]))
+    assert not process_group.is_initialized()
+
+
+def test_where_vllm_generates_its_engine_is_left_to_end_the_group(process_group):
+    leave_process_group(use_vllm=True)
+    assert process_group.is_initialized()
+    leave_process_group()
+    assert not process_group.is_initialized()

@@ -137,12 +137,20 @@ def start_run(script_args, training_args, model_args) -> str | None:
     return checkpoint
 
 
-def _exit_without_training() -> None:
-    """Exits with status 0 on every process, leaving the process group (if any) cleanly."""
+def leave_process_group(use_vllm: bool = False) -> None:
+    """Destroys the process group a launch made, if any, as accelerate asks scripts to at their end
+    (`Accelerator.end_training`): PyTorch warns at exit of every GPU run (NCCL) that leaves one. Not where vLLM
+    generates, whose engine builds its own groups on that one and tears them down itself (untested here: vLLM does
+    not install on these machines)."""
     import torch.distributed
 
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
+    if not use_vllm and torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
+
+
+def _exit_without_training() -> None:
+    """Exits with status 0 on every process, leaving the process group (if any) cleanly."""
+    leave_process_group()
     sys.exit(0)
 
 
@@ -178,7 +186,8 @@ def hub_dataset_id(dataset_name: str | None) -> str | None:
 
 
 def finish_training(trainer, training_args, script_args, tokenizer, train_result, num_train_rows: int) -> None:
-    """Logs metrics, saves model and tokenizer, writes the model card, evaluates and pushes as configured."""
+    """Logs metrics, saves model and tokenizer, writes the model card, evaluates and pushes as configured, then
+    leaves the process group."""
     metrics = train_result.metrics
     metrics["train_samples"] = num_train_rows
     trainer.log_metrics("train", metrics)
@@ -210,3 +219,4 @@ def finish_training(trainer, training_args, script_args, tokenizer, train_result
     if training_args.push_to_hub:
         logger.info("Pushing to the Hub (revision %s)", training_args.hub_model_revision)
         trainer.push_to_hub(**card_kwargs, revision=training_args.hub_model_revision)
+    leave_process_group(use_vllm=getattr(training_args, "use_vllm", False))
