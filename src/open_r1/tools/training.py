@@ -15,6 +15,7 @@ exceptions only; the python tool never raises): `tools/python_calls_per_completi
 refused).
 """
 
+import warnings
 from collections.abc import Callable
 from typing import Optional
 
@@ -40,6 +41,9 @@ def python_tool_environment(
     script_args, tokenizer, *, max_tool_calling_iterations: Optional[int]
 ) -> tuple[Callable[[], PythonTool], ToolStats]:
     """The environment factory for `GRPOTrainer` and the stats its tools record; checks the tokenizer first."""
+    # Built on TRL's experimental `environment_factory` by choice (docs/guide.md, the python tool); TRL warns of that
+    # on every trainer that takes one.
+    warnings.filterwarnings("ignore", message="You are using 'environment_factory', which is an experimental feature")
     check_tool_template(tokenizer)
     ensure_tool_parsing(tokenizer)
     settings = tool_settings_from_args(script_args, max_tool_calling_iterations)

@@ -47,9 +47,6 @@ def setup_logging(training_args) -> None:
     # TRL 1.16 reads transformers' deprecated `is_gradient_checkpointing` at every generation; no setting of ours
     # causes it. Remove when TRL reads `is_activation_checkpointing`.
     warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
-    # `tools: [python]` is built on TRL's experimental `environment_factory` by choice (docs/guide.md, the python
-    # tool); TRL warns of that on every run that uses it.
-    warnings.filterwarnings("ignore", message="You are using 'environment_factory', which is an experimental feature")
 
 
 def _last_complete_checkpoint(output_dir: str) -> str | None:
