@@ -11,20 +11,22 @@ Arms (each a fresh copy of the same float32 model, the same prompts, seed and se
   cache); `project_cb`: the project's trainer with it.
 Every arm rewards with the project's `accuracy_reward` (GSM8K's answers). Each step generates
 `--prompts` x `--num_generations` completions (one generation per step: gradient_accumulation_steps 1), takes one
-optimizer step; the first `--warmup_steps` steps are not counted. With `--recipe` (a GRPO recipe, e.g. make gsm8k's)
-the arms take its batch (per_device_train_batch_size x gradient_accumulation_steps completions per step, generated
-at once), sampling, loss, learning rate and system prompt, and with `tools: [python]` its sandboxed python tool:
-`--model` then needs the recipe's tool-calling chat template (make gsm8k's base-tools/ or sft-tools/). Reported per arm: seconds per step, generation
-seconds per step (TRL's `_generate`, tools included), completion tokens per step, completion tokens per second of
-step and of generation, tool calls per completion (with the tool); then ratios to the `trl` arm. An arm other than `trl` that fails is reported in
-`failed_arms` (its error) and the others still run.
+optimizer step; the first `--warmup_steps` steps are not counted. With `--recipe` (a GRPO recipe, e.g. make
+gsm8k's) the arms take its batch (per_device_train_batch_size x gradient_accumulation_steps completions per step,
+generated at once), sampling, loss, learning rate and system prompt, and with `tools: [python]` its sandboxed python
+tool: `--model` then needs the recipe's tool-calling chat template (make gsm8k's base-tools/ or sft-tools/).
+Reported per arm: seconds per step, generation seconds per step (TRL's `_generate`, tools included), completion
+tokens per step, completion tokens per second of step and of generation, tool calls per completion (with the tool);
+then ratios to the `trl` arm. An arm other than `trl` that fails is reported in `failed_arms` (its error) and the
+others still run.
 
     # GPU: one command, bf16 autocast over the float32 weights (not yet run: lower --steps if it takes too long)
     python scripts/benchmarks/grpo_throughput.py --model data/models/SmolLM2-135M-Instruct-f32 --device cuda \\
         --data_files ../shared/data/gsm8k_train.jsonl --output data/benchmarks/grpo_throughput_gpu.json
     # GPU, make gsm8k's tool arm as its recipe trains it, from the run's SFT model
     python scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-tools --device cuda --steps 3 \\
-        --recipe recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml --data_files ../shared/data/gsm8k_train.jsonl
+        --recipe recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml \\
+        --data_files ../shared/data/gsm8k_train.jsonl
     # CPU smoke with a tiny model folder (python scripts/make_tiny_model.py), a minute or two
     python scripts/benchmarks/grpo_throughput.py --model data/tiny-model --device cpu --prompts 2 \\
         --num_generations 2 --max_completion_length 16 --steps 2 --output /tmp/grpo_throughput_cpu.json
@@ -58,7 +60,8 @@ BASELINE = "trl"
 PAGE_SIZE = 256
 
 
-# A recipe's fields the arms take with --recipe (bare TRL's GRPOConfig knows each), and its python tool's.
+# A recipe's fields the arms take with --recipe (bare TRL's GRPOConfig knows each); its python tool's are `tools`
+# and the `python_tool_*` fields (GRPOScriptArguments).
 RECIPE_TRAINING_FIELDS = (
     "num_generations",
     "per_device_train_batch_size",
@@ -71,21 +74,13 @@ RECIPE_TRAINING_FIELDS = (
     "loss_type",
     "max_tool_calling_iterations",
 )
-RECIPE_TOOL_FIELDS = (
-    "tools",
-    "python_tool_provider",
-    "python_tool_wall_seconds",
-    "python_tool_rollout_seconds",
-    "python_tool_memory_mb",
-    "python_tool_max_output_chars",
-)
 # What the benchmark sets when no recipe does.
 DEFAULT_PROMPTS, DEFAULT_NUM_GENERATIONS, DEFAULT_MAX_COMPLETION_LENGTH = 16, 8, 256
 
 
 def read_recipe(path: str) -> dict:
     """The fields of a GRPO recipe the arms take: `training` (GRPOConfig fields), `tools` (the python tool's
-    settings, empty without `tools`), `system_prompt`, and `prompts` per step."""
+    settings), `system_prompt`, and `prompts` per step."""
     import yaml
 
     try:
@@ -103,7 +98,7 @@ def read_recipe(path: str) -> dict:
             f"--recipe {path}: per_device_train_batch_size x gradient_accumulation_steps ({completions}) is not a "
             f"multiple of num_generations ({training['num_generations']})"
         )
-    tools = {key: recipe[key] for key in RECIPE_TOOL_FIELDS if key in recipe} if recipe.get("tools") else {}
+    tools = {key: value for key, value in recipe.items() if key == "tools" or key.startswith("python_tool_")}
     return {
         "training": training,
         "tools": tools,
@@ -351,8 +346,11 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if BASELINE not in args.arms:
         parser.error(f"--arms must include {BASELINE!r}: the ratios are to it")
-    sizes = {"prompts": DEFAULT_PROMPTS, "num_generations": DEFAULT_NUM_GENERATIONS}
-    sizes["max_completion_length"] = DEFAULT_MAX_COMPLETION_LENGTH
+    sizes = {
+        "prompts": DEFAULT_PROMPTS,
+        "num_generations": DEFAULT_NUM_GENERATIONS,
+        "max_completion_length": DEFAULT_MAX_COMPLETION_LENGTH,
+    }
     args.recipe_fields = None
     if args.recipe:
         given = [f"--{name}" for name in sizes if getattr(args, name) is not None]
@@ -360,10 +358,11 @@ def main(argv: list[str] | None = None) -> dict:
             parser.error(f"{', '.join(given)}: --recipe sets it")
         args.recipe_fields = read_recipe(args.recipe)
         training = args.recipe_fields["training"]
-        sizes = {"prompts": args.recipe_fields["prompts"], "num_generations": training["num_generations"]}
+        sizes.update(prompts=args.recipe_fields["prompts"], num_generations=training["num_generations"])
         sizes["max_completion_length"] = training.get("max_completion_length", DEFAULT_MAX_COMPLETION_LENGTH)
-    for name, default in sizes.items():
-        setattr(args, name, default if getattr(args, name) is None else getattr(args, name))
+    for name, size in sizes.items():
+        if getattr(args, name) is None:
+            setattr(args, name, size)
     if min(args.prompts, args.num_generations, args.max_completion_length, args.steps) < 1 or args.warmup_steps < 0:
         parser.error("--prompts, --num_generations, --max_completion_length, --steps must be >= 1")
 

@@ -94,6 +94,14 @@ def gpu_job(run: dict, critical: bool = False):
     return job_slot(run.get("gpu_slots"), critical)
 
 
+def run_jobs(jobs: dict[str, tuple], log_dir: pathlib.Path, at_once: bool) -> dict:
+    """`function(*args)` of every job (name -> (function, args)): each in its own process at the same time
+    (`run_at_once`, its output in `log_dir`), or one after the other in this one."""
+    if at_once:
+        return run_at_once(jobs, log_dir)
+    return {name: function(*args) for name, (function, args) in jobs.items()}
+
+
 def default_output_dir(fast: bool) -> str:
     return "data/gsm8k-fast" if fast else "data/gsm8k"
 
@@ -203,24 +211,11 @@ def evaluate_stage(
     if reuse:
         evaluations = {kind: reused_evaluation(reuse, names[kind], run, samples[kind]) for kind in samples}
     else:
-        jobs = {
-            names[kind]: (
-                run_evaluation,
-                (
-                    model,
-                    names[kind],
-                    output_dir,
-                    run,
-                    stage_settings(arm, stage, kind, samples[kind], run, seed),
-                    critical,
-                ),
-            )
-            for kind in samples
-        }
-        if run["overlap"]:
-            outcomes = run_at_once(jobs, output_dir / "logs")
-        else:
-            outcomes = {name: function(*args) for name, (function, args) in jobs.items()}
+        jobs = {}
+        for kind, num_samples in samples.items():
+            evaluation = stage_settings(arm, stage, kind, num_samples, run, seed)
+            jobs[names[kind]] = (run_evaluation, (model, names[kind], output_dir, run, evaluation, critical))
+        outcomes = run_jobs(jobs, output_dir / "logs", at_once=run["overlap"])
         evaluations = {kind: outcomes[names[kind]] for kind in samples}
     measured, details = {}, []
     for kind, (results, rows, _) in evaluations.items():
@@ -420,12 +415,11 @@ def run(
     }
     if arms_at_once:
         pipeline.banner(f"the arms and the card's protocol at once on {device}, each in its own process")
-        with contextlib.ExitStack() as stack:
-            run_settings["gpu_slots"] = gpu_job_slots(stack, device, arms_at_once)
-            outcomes = run_at_once(jobs, output_dir / "logs")
     else:
         pipeline.banner(f"the base model under its card's protocol ({CARD_SHOTS}-shot GSM8K)")
-        outcomes = {name: function(*args) for name, (function, args) in jobs.items()}
+    with contextlib.ExitStack() as stack:
+        run_settings["gpu_slots"] = gpu_job_slots(stack, device, arms_at_once)
+        outcomes = run_jobs(jobs, output_dir / "logs", at_once=arms_at_once)
     card = outcomes.pop("card")
     provenance["machine"]["load_average_at_end"] = list(os.getloadavg())
     results = {
