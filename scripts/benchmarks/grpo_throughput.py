@@ -26,14 +26,14 @@ others still run.
     # GPU, make gsm8k's tool arm as its recipe trains it, from the run's SFT model
     python scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-tools --device cuda --steps 3 \\
         --recipe recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml \\
-        --data_files ../shared/data/gsm8k_train.jsonl
+        --data_files ../shared/data/gsm8k_train.jsonl --gsm8k_grpo_prompts
     # CPU smoke with a tiny model folder (python scripts/make_tiny_model.py), a minute or two
     python scripts/benchmarks/grpo_throughput.py --model data/tiny-model --device cpu --prompts 2 \\
         --num_generations 2 --max_completion_length 16 --steps 2 --output /tmp/grpo_throughput_cpu.json
 
-Prompts: the first `--prompts x (warmup + steps)` problems of `--data_files` (JSONL with problem, answer: GSM8K),
-else synthetic arithmetic problems (open_r1.tasks.arithmetic). Under `--device cuda` TRL's continuous batching
-casts the policy to bfloat16 in place before generating (TRL 1.16, `bf16=True`): `policy_dtype_after` records it.
+Prompts: the first `--prompts x (warmup + steps)` problems of `--data_files` (JSONL with problem, answer: GSM8K;
+`--gsm8k_grpo_prompts`: of those make gsm8k's GRPO trains on), else synthetic arithmetic problems
+(open_r1.tasks.arithmetic). Under `--device cuda` TRL's continuous batching casts the policy to bfloat16 in place before generating (TRL 1.16, `bf16=True`): `policy_dtype_after` records it.
 Not covered: vLLM (`use_vllm`), several GPUs, a recipe's other fields (its model, data, rewards, schedule).
 """
 
@@ -107,17 +107,25 @@ def read_recipe(path: str) -> dict:
     }
 
 
-def load_prompts(data_files: str | None, count: int, recipe: dict | None = None) -> list[dict]:
-    """`count` GRPO rows (conversational `prompt`, gold `solution`): a GSM8K-like file's first problems, or synthetic.
-    With a `recipe`, as make gsm8k writes its GRPO prompts (the evaluator's user turn) after the recipe's system
-    prompt; else the bare problem."""
+def load_prompts(
+    data_files: str | None, count: int, recipe: dict | None = None, gsm8k_grpo_prompts: bool = False
+) -> list[dict]:
+    """`count` GRPO rows (conversational `prompt`, gold `solution`): a GSM8K-like file's first problems (with
+    `gsm8k_grpo_prompts`, of those make gsm8k trains GRPO on), or synthetic. With a `recipe`, as make gsm8k writes
+    its GRPO prompts (the evaluator's user turn) after the recipe's system prompt; else the bare problem."""
     if data_files is None:
         from open_r1.tasks.arithmetic import make_problems
 
         rows = make_problems(count, seed=0)
     else:
         with open(data_files, encoding="utf-8") as handle:
-            rows = [json.loads(line) for line in handle if line.strip()][:count]
+            rows = [json.loads(line) for line in handle if line.strip()]
+        if gsm8k_grpo_prompts:
+            from open_r1.demo.settings import GSM8K_FULL
+            from open_r1.tasks.gsm8k import calculations
+
+            rows = [row for row in rows if calculations(row) <= GSM8K_FULL.grpo_max_calculations]
+        rows = rows[:count]
         if len(rows) < count:
             raise SystemExit(f"{data_files}: {len(rows)} rows, the run needs {count}")
     if recipe is None:
@@ -318,6 +326,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--model", required=True, help="Model folder (float32 weights), e.g. the SmolLM2 f32 copy.")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cuda: bf16 autocast (bf16=True).")
     parser.add_argument("--data_files", default=None, help="JSONL with problem, answer (GSM8K); else synthetic.")
+    parser.add_argument(
+        "--gsm8k_grpo_prompts",
+        action="store_true",
+        help="Take only the --data_files rows make gsm8k trains GRPO on: worked solutions (`solution`) with at most "
+        "GSM8KSettings.grpo_max_calculations calculations.",
+    )
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(DEFAULT_ARMS), help="Trainers to time.")
     parser.add_argument(
         "--recipe",
@@ -374,7 +388,12 @@ def main(argv: list[str] | None = None) -> dict:
     if args.cpu_threads is not None:
         torch.set_num_threads(args.cpu_threads)
     dataset = datasets.Dataset.from_list(
-        load_prompts(args.data_files, args.prompts * (args.warmup_steps + args.steps), args.recipe_fields)
+        load_prompts(
+            args.data_files,
+            args.prompts * (args.warmup_steps + args.steps),
+            args.recipe_fields,
+            args.gsm8k_grpo_prompts,
+        )
     )
     results = {"settings": {k: v for k, v in vars(args).items() if k != "output"} | environment(args.device)}
     arms, failed = {}, {}

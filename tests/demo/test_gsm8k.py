@@ -115,7 +115,8 @@ def test_an_arm_evaluates_its_sft_model_while_grpo_trains_only_when_told(monkeyp
 
     def evaluate(model, arm, stage, output_dir, run, seed, critical=False):
         events.append(f"evaluate {stage} ({model.name})")
-        gate.set()
+        if stage == "sft":  # the one GRPO waits for; the base model's comes before SFT
+            gate.set()
         return {"sampled_pass@1": 0.5, "sampled_pass@1_stderr": 0.1}
 
     monkeypatch.setattr(gsm8k.pipeline, "train", train)
@@ -185,7 +186,9 @@ def shared_gpu(monkeypatch, tmp_path):
 
     def evaluator(model, task, data_file, output_dir, **settings):
         held(f"evaluate {output_dir.name}")
-        return {"pass@1": 0.05, "pass@1_stderr": 0.01}, [{"completion": [{"role": "tool"}]}]
+        return {"pass@1": 0.05, "pass@1_stderr": 0.01}, [
+            {"id": "7", "correct": True, "completion": [{"role": "tool"}]}
+        ]
 
     monkeypatch.setattr(gsm8k.pipeline, "train", train)
     monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", evaluator)
@@ -200,6 +203,7 @@ def shared_gpu(monkeypatch, tmp_path):
         "gpu_slots": slots,
         "test_file": tmp_path / "gsm8k_test.jsonl",
         "train_file": tmp_path / "gsm8k_train.jsonl",
+        "test_calculations": {"7": 3},
         "max_new_tokens": {"cot": 256, "tools": 512},
         "tool_settings": {"tools": {"tools": ["python"]}},
     }
@@ -241,6 +245,7 @@ def test_on_a_shared_gpu_a_stages_greedy_and_sampled_evaluations_run_at_once(sha
     monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", meeting_evaluator)
     stages = shared_gpu.run_arm("tools")["stages"]
     assert stages["grpo"]["greedy_pass@1"] == 0.05 and stages["grpo"]["tool_call_rate"] == 1.0
+    assert stages["grpo"]["by_calculations"]["sampled"] == {"3": {"problems": 1, "pass@1": 1.0}}
     assert stages["grpo"]["eval_seconds"] >= 0.0
 
 
@@ -301,6 +306,81 @@ def test_the_gpu_runs_tables_in_the_docs_are_the_ones_their_results_files_give(c
     block = page.split(f"<!-- {run}: begin -->\n")[1].split(f"\n<!-- {run}: end -->")[0]
     assert block == table
     assert len(table.splitlines()) == 2 + evaluations
+
+
+def gsm8k_row(row_id: str, steps: int) -> dict:
+    """A GSM8K row whose worked solution has `steps` calculations (1+1, 2+1, ...) and whose answer is the last."""
+    lines = [f"Then {n}+1 = <<{n}+1={n + 1}>>{n + 1}." for n in range(1, steps + 1)]
+    return {
+        "id": row_id,
+        "problem": f"Count {steps} times.",
+        "solution": "\n".join([*lines, f"#### {steps + 1}"]),
+        "answer": str(steps + 1),
+    }
+
+
+def write_rows(path, rows: list[dict]):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_grpo_prompts_are_the_rows_with_at_most_the_settings_calculations_and_sft_keeps_every_row(tmp_path):
+    from datasets import load_from_disk
+
+    train = write_rows(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3, 5, 2)])
+    settings = dataclasses.replace(GSM8K_FULL, grpo_max_calculations=2)
+    data = gsm8k.build_datasets(tmp_path / "datasets", train, settings)
+    assert load_from_disk(str(data["grpo"]))["train"]["id"] == ["1", "2", "2"]
+    assert len(load_from_disk(str(data["sft_tools"]))["train"]) == 5
+    assert (data["conversion"]["grpo_prompts"], data["conversion"]["grpo_max_calculations"]) == (3, 2)
+    everything = gsm8k.build_datasets(
+        tmp_path / "all", train, dataclasses.replace(settings, grpo_max_calculations=None)
+    )
+    assert everything["conversion"]["grpo_prompts"] == 5
+
+
+def test_no_grpo_prompt_left_by_the_calculation_limit_ends_the_run_in_one_line_naming_the_setting(tmp_path):
+    train = write_rows(tmp_path / "train.jsonl", [gsm8k_row("hard", 4)])
+    settings = dataclasses.replace(GSM8K_FULL, grpo_max_calculations=2)
+    with pytest.raises(SystemExit, match=r"GSM8KSettings.grpo_max_calculations=2: none of the 1 GSM8K-train rows"):
+        gsm8k.build_datasets(tmp_path / "datasets", train, settings)
+
+
+def test_pass_at_1_by_calculations_groups_every_sample_of_a_problem_by_its_worked_solution():
+    calculations_of = {"a": 1, "b": 2, "c": 2, "d": 7}
+    details = [
+        {"id": "a", "correct": True},
+        {"id": "a", "correct": False},
+        {"id": "b", "correct": True},
+        {"id": "b", "correct": True},
+        {"id": "c", "correct": False},
+        {"id": "c", "correct": False},
+        {"id": "d", "correct": False},
+        {"id": "d", "correct": True},
+    ]
+    assert gsm8k.pass_by_calculations(details, calculations_of) == {
+        "≤1": {"problems": 1, "pass@1": 0.5},
+        "2": {"problems": 2, "pass@1": 0.5},
+        "≥5": {"problems": 1, "pass@1": 0.5},
+    }
+
+
+def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_their_details(tmp_path, capsys):
+    test = write_rows(tmp_path / "test.jsonl", [gsm8k_row("0", 2), gsm8k_row("1", 2), gsm8k_row("2", 3)])
+    for name, verdicts in (("sft-tools-greedy", [True, False, True]), ("grpo-tools-greedy", [True, True, False])):
+        folder = tmp_path / "run" / "evals" / name
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(
+            json.dumps({"pass@1": 0.5, "pass@1_stderr": 0.1, "num_samples": 1, "num_problems": 3, "settings": {}})
+        )
+        write_rows(folder / "details.jsonl", [{"id": str(i), "correct": v} for i, v in enumerate(verdicts)])
+    gsm8k.main(["--evaluations_table", str(tmp_path / "run"), "--test_file", str(test)])
+    printed = capsys.readouterr().out
+    assert "| stage | arm | 2 (2 problems) | 3 (1 problems) |" in printed
+    assert "| sft | python tool | 50.0% | 100.0% |" in printed and "| grpo | python tool | 100.0% | 0.0% |" in printed
+    write_rows(test, [gsm8k_row("0", 2)])
+    with pytest.raises(SystemExit, match=r"problem id\(s\) \['1', '2'\] are not in .*test.jsonl"):
+        gsm8k.evaluations_calculations_table(tmp_path / "run", test)
 
 
 def test_fast_is_small_and_full_evaluates_every_test_problem():

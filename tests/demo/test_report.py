@@ -142,3 +142,19 @@ def test_the_gsm8k_report_puts_both_arms_beside_the_published_numbers_and_names_
     assert "FAST" in gsm8k_report({**results, "fast": True}, "make gsm8k FAST=1")
     clean = {**results["conversion"], "malformed_annotations": [], "rows_left_out_of_sft": []}
     assert "0 malformed annotation(s)." in gsm8k_report({**results, "conversion": clean}, "make gsm8k")
+
+
+def test_the_gsm8k_report_breaks_greedy_scores_down_by_calculations_and_names_the_grpo_prompts():
+    results = gsm8k_results(
+        {"cot": {"base": 0.0, "sft": 0.03, "grpo": 0.05}, "tools": {"base": 0.0, "sft": 0.06, "grpo": 0.09}}
+    )
+    report = gsm8k_report(results, "make gsm8k")
+    assert "| arm | stage | 2 (357 problems) | 3 (364 problems) |" in report
+    assert "| python tool | grpo | 18.0% | 9.0% |" in report and "| chain of thought | sft | 6.0% | 3.0% |" in report
+    assert "GRPO prompts: the 2674 rows whose worked solution has at most 2 calculations" in report
+    everything = {**results["conversion"], "grpo_prompts": 7473, "grpo_max_calculations": None}
+    assert "GRPO prompts: all 7473 rows." in gsm8k_report({**results, "conversion": everything}, "make gsm8k")
+    for stages in results["arms"].values():  # base evaluations taken from an earlier run's docs/results: no details
+        for values in stages.values():
+            values["by_calculations"] = None
+    assert "by calculations" not in gsm8k_report(results, "make gsm8k")

@@ -93,3 +93,22 @@ def test_a_recipe_and_a_size_given_by_hand_are_refused_together(tiny_model, tmp_
         benchmark.main(["--model", str(tiny_model), "--recipe", str(recipe), "--prompts", "2"])
     with pytest.raises(SystemExit, match="not a multiple of num_generations"):
         benchmark.main(["--model", str(tiny_model), "--recipe", str(recipe)])
+
+
+def test_gsm8k_grpo_prompts_are_the_rows_make_gsm8k_trains_grpo_on(tmp_path):
+    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+    rows = [
+        {"problem": f"Problem with {steps} steps", "answer": "1", "solution": "a <<1+1=2>>2. " * steps + "#### 1"}
+        for steps in (4, 1, 3, 2, 5)
+    ]
+    data = tmp_path / "gsm8k.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    recipe = {"system_prompt": None}
+    easy = benchmark.load_prompts(str(data), 2, recipe, gsm8k_grpo_prompts=True)
+    assert [row["prompt"][0]["content"].split("\n")[0] for row in easy] == [
+        "Problem with 1 steps",
+        "Problem with 2 steps",
+    ]  # GSM8K_FULL.grpo_max_calculations is 2
+    assert len(benchmark.load_prompts(str(data), 5, recipe)) == 5  # without it, the file's first rows
+    with pytest.raises(SystemExit, match="2 rows, the run needs 3"):
+        benchmark.load_prompts(str(data), 3, recipe, gsm8k_grpo_prompts=True)

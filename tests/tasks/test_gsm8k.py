@@ -11,10 +11,13 @@ import pytest
 
 from open_r1.rewards import accuracy_reward, format_reward
 from open_r1.tasks.gsm8k import (
+    CALCULATION_BUCKETS,
     COT_SYSTEM_PROMPT,
     TOOL_SYSTEM_PROMPT,
     AnnotationError,
     annotation_calls,
+    calculation_bucket,
+    calculations,
     calculator_call,
     convert,
     cot_trace,
@@ -111,6 +114,12 @@ def test_each_annotation_becomes_code_printing_the_annotated_result_plainly(anno
     printed = []
     exec(code, {"print": lambda value: printed.append(f"{value}\n")})
     assert printed == [output]
+
+
+def test_a_rows_calculations_are_its_worked_solutions_annotations_grouped_from_at_most_one_to_five_or_more():
+    assert [calculations(row) for row in ROWS] == [2, 4, 1, 0]
+    assert [calculation_bucket(count) for count in range(8)] == ["≤1", "≤1", "2", "3", "4", "≥5", "≥5", "≥5"]
+    assert set(map(calculation_bucket, range(20))) == set(CALCULATION_BUCKETS)
 
 
 def test_round_only_takes_away_float_noise_never_a_real_difference():

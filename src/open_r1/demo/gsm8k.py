@@ -8,7 +8,8 @@ Stages, each the project's real code path:
    copy of its folder whose tokenizer has open_r1.tools.chat's tool-calling ChatML template (base-tools/: links to
    the weights), since SmolLM2's own template cannot write tool calls.
 2. GSM8K-train (../shared/data/gsm8k_train.jsonl, else --train_file) turned into both arms' SFT traces and the
-   GRPO prompts (`open_r1.tasks.gsm8k`); a malformed calculator annotation is printed and kept in
+   GRPO prompts (`open_r1.tasks.gsm8k`; the rows of at most `GSM8KSettings.grpo_max_calculations` calculations,
+   where GRPO's groups have reward spread most often); a malformed calculator annotation is printed and kept in
    datasets/conversion.json and results.json, its row left out of SFT.
 3. Per arm: cold-start SFT (`src/open_r1/sft.py`, recipes/SmolLM2-135M-Instruct/sft/config_gsm8k_<arm>.yaml), then
    GRPO with the accuracy reward (`src/open_r1/grpo.py`, recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_<arm>.yaml;
@@ -18,7 +19,8 @@ Stages, each the project's real code path:
    error, with the arm's system prompt, the tool arm with `--tools python` and its GRPO recipe's tool settings, at
    most the arm's GRPO `max_completion_length` new tokens. The base model also scored as its model card scores it
    (5 GSM8K-train shots, greedy; `open_r1.eval.few_shot`), to be read beside the card's 1.4%.
-5. results.json, report.md (`open_r1.demo.report.gsm8k_report`: the table, the published numbers, the goals) and
+5. results.json, report.md (`open_r1.demo.report.gsm8k_report`: the table, greedy pass@1 by calculations in the
+   worked solution, the published numbers, the goals) and
    curves-<arm>.png in the output folder (data/gsm8k; FAST: data/gsm8k-fast).
 
 On a GPU the recipes train in bf16 autocast over float32 weights and the evaluator runs on it in float32, and the
@@ -42,7 +44,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from open_r1.demo import pipeline
 from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
-from open_r1.demo.report import GSM8K_ARM_NAMES, grpo_curves, gsm8k_evaluations_table, gsm8k_report, gsm8k_table
+from open_r1.demo.report import (
+    GSM8K_ARM_NAMES,
+    calculations_table,
+    grpo_curves,
+    gsm8k_evaluations_table,
+    gsm8k_report,
+    gsm8k_table,
+)
 from open_r1.demo.settings import (
     GSM8K_CPU_OVERRIDES,
     GSM8K_FAST,
@@ -51,7 +60,15 @@ from open_r1.demo.settings import (
     GSM8K_FULL,
     GSM8KSettings,
 )
-from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT, convert, load_rows
+from open_r1.tasks.gsm8k import (
+    CALCULATION_BUCKETS,
+    COT_SYSTEM_PROMPT,
+    TOOL_SYSTEM_PROMPT,
+    calculation_bucket,
+    calculations,
+    convert,
+    load_rows,
+)
 from open_r1.utils.gpu_jobs import job_slot, shared_job_slots
 from open_r1.utils.launch import run_at_once
 
@@ -133,20 +150,44 @@ def tool_template_model(base_model: pathlib.Path, folder: pathlib.Path) -> pathl
     return folder
 
 
+def grpo_prompts(rows: list[dict], prompts: list[dict], max_calculations: int | None) -> list[dict]:
+    """The GRPO prompts of the rows whose worked solution has at most `max_calculations` calculations (None: all)."""
+    if max_calculations is None:
+        return prompts
+    kept = [prompt for row, prompt in zip(rows, prompts, strict=True) if calculations(row) <= max_calculations]
+    if not kept:
+        raise SystemExit(
+            f"GSM8KSettings.grpo_max_calculations={max_calculations}: none of the {len(rows)} GSM8K-train rows has a "
+            "worked solution with that few calculations, so GRPO would have no prompt"
+        )
+    return kept
+
+
 def build_datasets(folder: pathlib.Path, train_file: pathlib.Path, settings: GSM8KSettings) -> dict:
     """Both arms' SFT conversations, the GRPO prompts, and the conversion's report (also in conversion.json)."""
-    conversion = convert(load_rows(train_file, limit=settings.num_train))
+    rows = load_rows(train_file, limit=settings.num_train)
+    conversion = convert(rows)
     data = {
         f"sft_{arm}": pipeline.save_train_split(folder / f"sft_{arm}", [{"messages": trace} for trace in traces])
         for arm, traces in (("cot", conversion.cot), ("tools", conversion.tools))
     }
-    data["grpo"] = pipeline.save_train_split(folder / "grpo", conversion.prompts)
-    data["conversion"] = conversion.summary()
+    prompts = grpo_prompts(rows, conversion.prompts, settings.grpo_max_calculations)
+    data["grpo"] = pipeline.save_train_split(folder / "grpo", prompts)
+    data["conversion"] = {
+        **conversion.summary(),
+        "grpo_prompts": len(prompts),
+        "grpo_max_calculations": settings.grpo_max_calculations,
+    }
     (folder / "conversion.json").write_text(json.dumps(data["conversion"], indent=2) + "\n", encoding="utf-8")
     print(
         f"GSM8K-train: {len(conversion.prompts)} rows, {len(conversion.cot)} SFT traces per arm with "
         f"{conversion.calls} tool calls; {len(conversion.malformed)} malformed annotation(s), "
-        f"{len(conversion.rows_left_out)} row(s) left out of SFT",
+        f"{len(conversion.rows_left_out)} row(s) left out of SFT; {len(prompts)} GRPO prompts"
+        + (
+            ""
+            if settings.grpo_max_calculations is None
+            else f" (at most {settings.grpo_max_calculations} calculations)"
+        ),
         flush=True,
     )
     for malformed in conversion.malformed[:20]:
@@ -158,6 +199,43 @@ def tool_call_rate(details: list[dict]) -> float:
     """Share of the completions (tool rollouts) that hold a tool result."""
     calls = [any(message.get("role") == "tool" for message in row["completion"]) for row in details]
     return sum(calls) / len(calls)
+
+
+def pass_by_calculations(details: list[dict], calculations_of: dict[str, int]) -> dict:
+    """pass@1 of an evaluation's completions (`details`, one row per sample) grouped by the number of calculations
+    in the problem's worked solution (`calculations_of`: test row id -> count): bucket -> problems and pass@1."""
+    correct, problems = {}, {}
+    for row in details:
+        bucket = calculation_bucket(calculations_of[row["id"]])
+        correct.setdefault(bucket, []).append(row["correct"])
+        problems.setdefault(bucket, set()).add(row["id"])
+    order = [bucket for bucket in CALCULATION_BUCKETS if bucket in correct]
+    return {
+        bucket: {"problems": len(problems[bucket]), "pass@1": sum(correct[bucket]) / len(correct[bucket])}
+        for bucket in order
+    }
+
+
+def evaluations_calculations_table(output_dir: pathlib.Path, test_file: pathlib.Path) -> str:
+    """Greedy pass@1 by calculations of the evaluations whose details a run (finished or not) wrote under
+    `output_dir`/evals, their problems' worked solutions read from `test_file`; "" when none kept details."""
+    found = {
+        (stage, arm): path
+        for stage in pipeline.STAGES
+        for arm in ARMS
+        if (path := output_dir / "evals" / f"{stage}-{arm}-greedy" / "details.jsonl").is_file()
+    }
+    if not found:
+        return ""
+    calculations_of = {row["id"]: calculations(row) for row in load_rows(check_data_file(test_file, "--test_file"))}
+    rows = []
+    for (stage, arm), path in found.items():
+        details = [json.loads(line) for line in path.open(encoding="utf-8")]
+        unknown = sorted({row["id"] for row in details} - calculations_of.keys())
+        if unknown:
+            raise SystemExit(f"{path}: problem id(s) {unknown[:5]} are not in {test_file} (pass its --test_file)")
+        rows.append(([stage, GSM8K_ARM_NAMES[arm]], pass_by_calculations(details, calculations_of)))
+    return calculations_table(["stage", "arm"], rows)
 
 
 def grading_workers() -> int:
@@ -217,12 +295,15 @@ def evaluate_stage(
             jobs[names[kind]] = (run_evaluation, (model, names[kind], output_dir, run, evaluation, critical))
         outcomes = run_jobs(jobs, output_dir / "logs", at_once=run["overlap"])
         evaluations = {kind: outcomes[names[kind]] for kind in samples}
-    measured, details = {}, []
+    measured, by_calculations, details = {}, {}, []
     for kind, (results, rows, _) in evaluations.items():
         measured[f"{kind}_pass@1"], measured[f"{kind}_pass@1_stderr"] = results["pass@1"], results["pass@1_stderr"]
+        if rows:
+            by_calculations[kind] = pass_by_calculations(rows, run["test_calculations"])
         details += rows
     # An earlier run's folder may keep its results without their details (docs/results does).
     measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" and details else None
+    measured["by_calculations"] = by_calculations or None
     measured["eval_seconds"] = sum(seconds for _, _, seconds in evaluations.values())
     if reuse:
         measured["reused_from"] = str(reuse)
@@ -395,6 +476,7 @@ def run(
         "reuse_base": reuse_base,
         "train_file": train_file,
         "test_file": test_file,
+        "test_calculations": {row["id"]: calculations(row) for row in load_rows(test_file, limit=settings.num_test)},
         "max_new_tokens": {
             arm: settings.eval_max_new_tokens or recipe["max_completion_length"]
             for arm, recipe in grpo_recipes.items()
@@ -487,11 +569,15 @@ def main(argv: list[str] | None = None) -> dict:
         type=pathlib.Path,
         default=None,
         metavar="OUTPUT_DIR",
-        help="Print the table of the evaluations a run (finished or not) wrote in OUTPUT_DIR, and exit.",
+        help="Print the table of the evaluations a run (finished or not) wrote in OUTPUT_DIR and, where they kept "
+        "their details, greedy pass@1 by calculations in the worked solutions of --test_file; then exit.",
     )
     args = parser.parse_args(argv)
     if args.evaluations_table:
         print(gsm8k_evaluations_table(args.evaluations_table))
+        by_calculations = evaluations_calculations_table(args.evaluations_table, args.test_file)
+        if by_calculations:
+            print(f"\nGreedy pass@1 by calculations in the worked solution ({args.test_file}):\n\n{by_calculations}")
         return {}
     output_dir = pathlib.Path(args.output_dir or default_output_dir(args.fast))
     if not output_dir.is_absolute():

@@ -19,6 +19,7 @@ import statistics
 from open_r1.demo.pipeline import STAGES, reward_log
 from open_r1.demo.settings import DemoSettings, ToolDemoSettings
 from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+from open_r1.tasks.gsm8k import CALCULATION_BUCKETS
 
 # What `make demo` shows on every seed, held-out pass@1 points that GRPO adds to SFT and the rise of the GRPO
 # accuracy-reward curve (mean of its last fifth of logged steps minus that of its first fifth).
@@ -400,6 +401,39 @@ def gsm8k_table(results: dict) -> str:
     return markdown_table(header, rows)
 
 
+def calculations_table(labels: list[str], rows: list[tuple[list[str], dict]]) -> str:
+    """pass@1 by calculations in the problem's worked solution, one row per evaluation: its `labels` cells, then
+    each group's pass@1 (`open_r1.demo.gsm8k.pass_by_calculations`); the header gives each group's problems."""
+    problems = {}
+    for _, breakdown in rows:
+        for bucket, values in breakdown.items():
+            problems[bucket] = values["problems"]
+    buckets = [bucket for bucket in CALCULATION_BUCKETS if bucket in problems]
+    header = [*labels, *(f"{bucket} ({problems[bucket]:,} problems)" for bucket in buckets)]
+    body = [
+        [*cells, *(f"{100 * breakdown[bucket]['pass@1']:.1f}%" if bucket in breakdown else "-" for bucket in buckets)]
+        for cells, breakdown in rows
+    ]
+    return markdown_table(header, body)
+
+
+def gsm8k_calculations_table(results: dict) -> str:
+    """The report's greedy pass@1 of each arm and stage by calculations in the worked solution ("" when no stage
+    kept its details, as a base taken from an earlier run's docs/results may not)."""
+    rows = [
+        ([GSM8K_ARM_NAMES[arm], stage], values["by_calculations"]["greedy"])
+        for arm, stages in results["arms"].items()
+        for stage in STAGES
+        if (values := stages[stage]).get("by_calculations") and "greedy" in values["by_calculations"]
+    ]
+    if not rows:
+        return ""
+    return (
+        "Greedy pass@1 by calculations in the problem's GSM8K worked solution (its calculator annotations), the "
+        "difficulty GRPO's prompts are chosen by:\n\n" + calculations_table(["arm", "stage"], rows) + "\n\n"
+    )
+
+
 def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
     """The evaluations a `make gsm8k` run wrote under `output_dir`/evals, finished or not: each stage, arm and kind
     with its pass@1 ± stderr, samples and problems (a run cut short still gives its numbers)."""
@@ -446,6 +480,16 @@ def card_line(results: dict) -> str:
     )
 
 
+def grpo_prompts_line(conversion: dict) -> str:
+    limit = conversion["grpo_max_calculations"]
+    if limit is None:
+        return f"GRPO prompts: all {conversion['grpo_prompts']} rows."
+    return (
+        f"GRPO prompts: the {conversion['grpo_prompts']} rows whose worked solution has at most {limit} "
+        "calculations (`GSM8KSettings.grpo_max_calculations`)."
+    )
+
+
 def gsm8k_report(results: dict, command: str) -> str:
     """report.md of `make gsm8k`: both arms' table, the published numbers, the goals, the data and the curves."""
     fast_note = (
@@ -474,7 +518,7 @@ def gsm8k_report(results: dict, command: str) -> str:
 
 {gsm8k_table(results)}
 
-{fast_note}{goals}
+{gsm8k_calculations_table(results)}{fast_note}{goals}
 
 {published}
 
@@ -489,7 +533,8 @@ new tokens per completion.
 the same solutions with each calculator annotation a call of the sandboxed python tool, evaluated with the tool \
 (`open_r1.tasks.gsm8k`). Each: cold-start SFT, then GRPO on GSM8K-train prompts with the accuracy reward.
 - **Data**: {conversion["rows"]} GSM8K-train rows (`{results["train_file"]}`); {conversion["sft_rows"]} SFT traces \
-per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed}
+per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed} \
+{grpo_prompts_line(conversion)}
 {card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
 - **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}.
 - **GRPO curves**: {curves} (rewards per logged step on the training prompts; the held-out sampled pass@1 of the \

@@ -115,6 +115,9 @@ class GSM8KSettings:
     eval_batch_size: int = 256
     # New tokens per evaluated completion (None: the arm's GRPO max_completion_length, as it was trained).
     eval_max_new_tokens: int | None = None
+    # GRPO prompts: the rows whose worked solution has at most this many calculations (None: every row). GRPO
+    # learns only from groups whose rewards differ, which SFT's 2-9% on all rows seldom gave (docs/gsm8k.md).
+    grpo_max_calculations: int | None = 2
     sft_recipes: dict = dataclasses.field(
         default_factory=lambda: {
             "cot": "recipes/SmolLM2-135M-Instruct/sft/config_gsm8k_cot.yaml",

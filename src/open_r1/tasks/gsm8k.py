@@ -34,6 +34,7 @@ arms learn from the same problems; its prompt and gold answer stay usable for GR
     from open_r1.tasks.gsm8k import load_rows, convert
     conversion = convert(load_rows("../shared/data/gsm8k_train.jsonl"))
     conversion.cot[0], conversion.tools[0], conversion.prompts[0], conversion.malformed
+    calculations(row)  # calculator annotations in the worked solution: its number of calculation steps
 
 Not covered: other datasets' annotation styles; checking the solutions' prose (only the annotations are verified).
 """
@@ -57,6 +58,8 @@ TOOL_SYSTEM_PROMPT = (
     "prints, then give the final answer inside <answer> </answer> as \\boxed{N}."
 )
 REQUIRED_FIELDS = ("id", "problem", "solution", "answer")
+# Problems grouped by calculations in their worked solution: 0 and 1 together (6% of the test), 5 or more (17%).
+CALCULATION_BUCKETS = ("≤1", "2", "3", "4", "≥5")
 
 ANNOTATION = re.compile(r"<<([^<>]*)>>")
 # GSM8K's final line, `#### 72`: the answer, which the row's `answer` field repeats.
@@ -253,6 +256,19 @@ def annotation_calls(row: dict) -> tuple[list[Call], list[Malformed]]:
         fragment = leftover[max(0, stray - 20) : stray + 20]
         malformed.append(Malformed(row["id"], index, fragment, "an unclosed or nested '<<' '>>' annotation"))
     return calls, malformed
+
+
+def calculations(row: dict) -> int:
+    """How many calculator annotations the row's worked solution has: its number of calculation steps, the
+    difficulty measure `make gsm8k` selects GRPO prompts by and breaks its test scores down by."""
+    return len(ANNOTATION.findall(worked_text(row["solution"])))
+
+
+def calculation_bucket(count: int) -> str:
+    """The group of a problem with `count` calculations in `make gsm8k`'s breakdown of scores (CALCULATION_BUCKETS)."""
+    if count <= 1:
+        return CALCULATION_BUCKETS[0]
+    return CALCULATION_BUCKETS[min(count, len(CALCULATION_BUCKETS)) - 1]
 
 
 def answer_block(row: dict) -> str:
