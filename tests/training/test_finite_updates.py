@@ -43,7 +43,19 @@ def test_a_step_with_a_nan_gradient_is_skipped_and_training_goes_on(tiny_assets,
     assert all(torch.isfinite(tensor).all() for tensor in trained.values())
     initial = load_file(tiny_assets["tiny-model"] / "model.safetensors")
     assert any(not torch.equal(trained[name], initial[name]) for name in initial), "the finite steps did not train"
-    assert f"step {POISONED_STEP}: the gradient is not finite" in caplog.text
+    assert f"step {POISONED_STEP}: the gradient is not finite (NaN or inf) in " in caplog.text
+
+
+def test_the_warning_names_the_parameters_whose_gradient_is_not_finite(caplog):
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1))
+    for parameter in model.parameters():
+        parameter.grad = torch.ones_like(parameter)
+    model[1].weight.grad[0, 1] = float("inf")
+    with caplog.at_level(logging.WARNING, logger="open_r1.utils.finite_updates"):
+        SkipNonFiniteUpdates(max_consecutive=3).on_pre_optimizer_step(
+            None, TrainerState(), TrainerControl(), model=model
+        )
+    assert "step 1: the gradient is not finite (NaN or inf) in 1 of 4 parameter tensors (1.weight);" in caplog.text
 
 
 def test_several_nonfinite_steps_in_a_row_stop_training_and_a_finite_one_resets_the_count(caplog):
@@ -65,7 +77,10 @@ def test_several_nonfinite_steps_in_a_row_stop_training_and_a_finite_one_resets_
         assert not control.should_training_stop
         step(float("-inf"))
     assert control.should_training_stop and guard.skipped == 3
-    assert "step 4: the gradient was not finite at 2 steps in a row; training stops here" in caplog.text
+    assert (
+        "step 4: the gradient was not finite at 2 steps in a row (this time in 2 of 2 parameter tensors" in caplog.text
+    )
+    assert "training stops here" in caplog.text
 
 
 def _gradients_seen_by(rank: int, init_file: str, results) -> None:
