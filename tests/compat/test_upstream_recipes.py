@@ -594,3 +594,32 @@ def test_upstream_filtering_recipe_runs_on_cpu(pass_rate_script, tiny_assets, tm
     # The recipe's chat template (DeepSeek's, with its <｜User｜> markers) rendered the prompts, not the tokenizer's.
     assert len(rendered) == 3 and all("<｜User｜>" in prompt and "<｜Assistant｜>" in prompt for prompt in rendered)
     assert all("You are a helpful AI Assistant" in prompt for prompt in rendered)  # the recipe's system prompt
+
+
+OWN_RECIPE_FOLDERS = ("demo", "tiny", "SmolLM2-135M-Instruct")  # written for this project, not after upstream's
+
+
+@pytest.mark.parametrize(
+    "recipe",
+    sorted(
+        p
+        for folder in OWN_RECIPE_FOLDERS
+        for p in (REPO_ROOT / "recipes" / folder).rglob("*.yaml")
+        if p.parent.name in PARSERS
+    ),
+    ids=lambda path: str(path.relative_to(REPO_ROOT / "recipes")),
+)
+def test_this_projects_own_recipes_leave_no_upstream_default_to_report(recipe, caplog):
+    with caplog.at_level(logging.WARNING):
+        parse(recipe)
+    assert not [m for m in upstream_warnings(caplog) if m.startswith("Defaults that differ")]
+
+
+def test_make_gsm8k_grpo_on_vllm_leaves_no_upstream_default_to_report(caplog):
+    from open_r1.demo.settings import GSM8K_FULL, GSM8K_VLLM_GRPO_OVERRIDES
+
+    for recipe in GSM8K_FULL.grpo_recipes.values():
+        with caplog.at_level(logging.WARNING):
+            _, training_args, _ = parse(REPO_ROOT / recipe, *GSM8K_VLLM_GRPO_OVERRIDES)
+        assert training_args.use_vllm and training_args.vllm_mode == "colocate"
+        assert not [m for m in upstream_warnings(caplog) if m.startswith("Defaults that differ")]

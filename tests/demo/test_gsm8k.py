@@ -33,6 +33,8 @@ def test_make_gsm8k_passes_its_options_to_the_script():
         text=True,
     )
     assert "scripts/gsm8k.py --arm tools --seed 1 --fast --output_dir /tmp/g" in dry_run.stdout, dry_run.stdout
+    with_vllm = subprocess.run(["make", "-n", "gsm8k", "VLLM=1"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert with_vllm.stdout.split("scripts/gsm8k.py")[1].split() == ["--use_vllm"], with_vllm.stdout
     assert gsm8k.default_output_dir(fast=True) == "data/gsm8k-fast" and gsm8k.default_output_dir(False) == "data/gsm8k"
 
 
@@ -140,6 +142,46 @@ def test_an_arm_evaluates_its_sft_model_while_grpo_trains_only_when_told(monkeyp
         ]
     assert events[-1] == "evaluate grpo (grpo-cot)"
     assert [outcome["stages"][stage]["train_seconds"] for stage in STAGES] == [0.0, 1.0, 1.0]
+
+
+def test_use_vllm_needs_a_gpu_and_vllm_and_says_so_in_one_line_before_the_output_folder_is_touched(
+    monkeypatch, tmp_path
+):
+    import importlib.util
+
+    output_dir = tmp_path / "out"
+    with pytest.raises(SystemExit, match=r"^--use_vllm: vLLM generates on a GPU and this machine has none"):
+        gsm8k.main(["--use_vllm", "--output_dir", str(output_dir), "--train_file", __file__, "--test_file", __file__])
+    assert not output_dir.exists()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SystemExit, match=r"--use_vllm: vllm is not installed; it is in the `gpu` extra"):
+        gsm8k.check_vllm("cuda")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
+    gsm8k.check_vllm("cuda")
+
+
+@pytest.mark.parametrize("use_vllm", [False, True])
+def test_with_use_vllm_grpo_generates_with_colocated_vllm_and_sft_is_unchanged(monkeypatch, tmp_path, use_vllm):
+    from open_r1.demo.settings import GSM8K_VLLM_GRPO_OVERRIDES
+
+    launches = {}
+
+    def train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+        launches[script] = overrides
+        output_dir.mkdir()
+        (output_dir / "trainer_state.json").write_text(json.dumps({"global_step": 3, "log_history": []}))
+        return 1.0
+
+    monkeypatch.setattr(gsm8k.pipeline, "train", train)
+    monkeypatch.setattr(
+        gsm8k, "evaluate_stage", lambda *args, **kwargs: {"sampled_pass@1": 0.5, "sampled_pass@1_stderr": 0.1}
+    )
+    monkeypatch.setattr(gsm8k, "grpo_curves", lambda *args, **kwargs: {})
+    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "overlap": False, "use_vllm": use_vllm}
+    data = {"sft_tools": tmp_path / "sft_data", "grpo": tmp_path / "grpo_data"}
+    gsm8k.run_arm("tools", tmp_path / "base", data, tmp_path, run, seed=0)
+    assert launches["sft.py"] == ()
+    assert launches["grpo.py"] == (GSM8K_VLLM_GRPO_OVERRIDES if use_vllm else ())
 
 
 class RecordingSlots:

@@ -89,6 +89,7 @@ def gsm8k_results(greedy: dict, arms=("cot", "tools"), fast=False) -> dict:
         "seed": 0,
         "fast": fast,
         "device": "NVIDIA H100 80GB HBM3",
+        "grpo_generation": "transformers",
         "train_file": "../shared/data/gsm8k_train.jsonl",
         "test_file": "../shared/data/gsm8k_test.jsonl",
         "test_problems": 1319,

@@ -31,7 +31,9 @@ logs/<arm>.log and logs/card.log, and each arm evaluates its SFT checkpoint whil
 another); `--reuse_base` takes the base evaluations of an earlier run; without one, the same recipes run on
 the CPU in float32 (slowly), one after the other. FAST: a few rows, steps and test problems, short completions
 (`open_r1.demo.settings.GSM8K_FAST`): the whole pipeline of both arms on a CPU in minutes.
-Not covered: vLLM generation, several GPUs.
+`--use_vllm` (`make gsm8k VLLM=1`): GRPO generates with vLLM colocated on the GPU (`GSM8K_VLLM_GRPO_OVERRIDES`); the
+evaluator keeps transformers. Not covered: several GPUs; the vLLM path has not run here (vLLM is not installable
+on the machines this was built on).
 """
 
 import argparse
@@ -58,6 +60,7 @@ from open_r1.demo.settings import (
     GSM8K_FAST_GRPO_OVERRIDES,
     GSM8K_FAST_SFT_OVERRIDES,
     GSM8K_FULL,
+    GSM8K_VLLM_GRPO_OVERRIDES,
     GSM8KSettings,
 )
 from open_r1.tasks.gsm8k import (
@@ -117,6 +120,18 @@ def run_jobs(jobs: dict[str, tuple], log_dir: pathlib.Path, at_once: bool) -> di
     if at_once:
         return run_at_once(jobs, log_dir)
     return {name: function(*args) for name, (function, args) in jobs.items()}
+
+
+def check_vllm(device: str) -> None:
+    """`--use_vllm` needs a GPU and vllm installed; said in one line before anything loads."""
+    import importlib.util
+
+    if device != "cuda":
+        raise SystemExit("--use_vllm: vLLM generates on a GPU and this machine has none (leave --use_vllm out)")
+    if importlib.util.find_spec("vllm") is None:
+        raise SystemExit(
+            "--use_vllm: vllm is not installed; it is in the `gpu` extra (pip install -e '.[gpu]' on an NVIDIA machine)"
+        )
 
 
 def default_output_dir(fast: bool) -> str:
@@ -394,7 +409,8 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
         ):
             trained = output_dir / f"{stage}-{arm}"
             dataset = data[f"sft_{arm}"] if stage == "sft" else data["grpo"]
-            overrides = (*hardware, *(fast_overrides if fast else ()))
+            generation = GSM8K_VLLM_GRPO_OVERRIDES if stage == "grpo" and run.get("use_vllm") else ()
+            overrides = (*hardware, *generation, *(fast_overrides if fast else ()))
             log_file = output_dir / "logs" / f"{stage}-{arm}.log"
             arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides)
 
@@ -447,6 +463,7 @@ def run(
     test_file: pathlib.Path = TEST_FILE,
     arms_at_once: bool | None = None,
     reuse_base: pathlib.Path | None = None,
+    use_vllm: bool = False,
 ) -> dict:
     """Runs the arms (`arms_at_once`: in two processes at the same time; None: so on a GPU, one after the other on
     a CPU) and writes results.json, report.md and the curves in `output_dir`."""
@@ -457,11 +474,13 @@ def run(
     provenance = pipeline.provenance()
     check_data_file(train_file, "--train_file")
     check_data_file(test_file, "--test_file")
-    checkpoints = [f"{stage}-{arm}" for stage in ("sft", "grpo") for arm in ARMS]
-    pipeline.prepare_output_dir(output_dir, ["base-tools", *checkpoints])
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    if use_vllm:
+        check_vllm(device)
     if arms_at_once is None:
         arms_at_once = device == "cuda"
+    checkpoints = [f"{stage}-{arm}" for stage in ("sft", "grpo") for arm in ARMS]
+    pipeline.prepare_output_dir(output_dir, ["base-tools", *checkpoints])
 
     pipeline.banner(f"SmolLM2-135M-Instruct and GSM8K (seed {seed}, {device}{', FAST' if fast else ''})")
     base_model, model_origin = get_pretrained_model("smollm2")
@@ -474,6 +493,7 @@ def run(
         "overlap": arms_at_once,
         "critical_arm": CRITICAL_ARM if CRITICAL_ARM in arms else arms[0],
         "reuse_base": reuse_base,
+        "use_vllm": use_vllm,
         "train_file": train_file,
         "test_file": test_file,
         "test_calculations": {row["id"]: calculations(row) for row in load_rows(test_file, limit=settings.num_test)},
@@ -516,6 +536,7 @@ def run(
         "fast": fast,
         "base_reused_from": str(reuse_base) if reuse_base else None,
         "arms_at_once": arms_at_once,
+        "grpo_generation": "vLLM (colocated)" if use_vllm else "transformers",
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "CPU",
         "train_file": str(train_file),
         "test_file": str(test_file),
@@ -528,7 +549,13 @@ def run(
         **provenance,
     }
     command = " ".join(
-        ["make gsm8k", f"ARM={'both' if len(arms) > 1 else arms[0]}", f"SEED={seed}", *(["FAST=1"] if fast else [])]
+        [
+            "make gsm8k",
+            f"ARM={'both' if len(arms) > 1 else arms[0]}",
+            f"SEED={seed}",
+            *(["FAST=1"] if fast else []),
+            *(["VLLM=1"] if use_vllm else []),
+        ]
     )
     report = gsm8k_report(results, command)
     pipeline.write_results(output_dir, results, report, gsm8k_table(results), "results.json, report.md, curves-*.png")
@@ -565,6 +592,12 @@ def main(argv: list[str] | None = None) -> dict:
         "repeating them; they must score the same test file with the same samples.",
     )
     parser.add_argument(
+        "--use_vllm",
+        action="store_true",
+        help="GRPO generates with vLLM, colocated on the GPU (needs the `gpu` extra); the evaluator keeps "
+        "transformers, so that scores do not depend on whether vLLM is installed.",
+    )
+    parser.add_argument(
         "--evaluations_table",
         type=pathlib.Path,
         default=None,
@@ -584,5 +617,13 @@ def main(argv: list[str] | None = None) -> dict:
         output_dir = pathlib.Path.cwd() / output_dir
     arms = ARMS if args.arm == "both" else (args.arm,)
     return run(
-        output_dir, arms, args.seed, args.fast, args.train_file, args.test_file, args.arms_at_once, args.reuse_base
+        output_dir,
+        arms,
+        args.seed,
+        args.fast,
+        args.train_file,
+        args.test_file,
+        args.arms_at_once,
+        args.reuse_base,
+        args.use_vllm,
     )

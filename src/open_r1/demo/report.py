@@ -536,7 +536,8 @@ the same solutions with each calculator annotation a call of the sandboxed pytho
 per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed} \
 {grpo_prompts_line(conversion)}
 {card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
-- **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}.
+- **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}; GRPO generates with \
+{results["grpo_generation"]}, the evaluator with transformers.
 - **GRPO curves**: {curves} (rewards per logged step on the training prompts; the held-out sampled pass@1 of the \
 SFT and GRPO checkpoints marked).
 """

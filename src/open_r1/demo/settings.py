@@ -144,3 +144,10 @@ GSM8K_FAST_GRPO_OVERRIDES = (
 )
 # The recipes are written for one GPU; without one the same recipes run on the CPU in float32.
 GSM8K_CPU_OVERRIDES = ("--use_cpu", "true", "--bf16", "false")
+# `--use_vllm`: GRPO generates with vLLM, colocated in the GRPO process; 0.15 of an 80 GB H100 holds the 135M model
+# and its cache beside the one other job that may share the GPU (GPU_JOBS_AT_ONCE in open_r1.demo.gsm8k).
+GSM8K_VLLM_GRPO_OVERRIDES = (
+    *("--use_vllm", "true", "--vllm_mode", "colocate", "--vllm_gpu_memory_utilization", "0.15"),
+    # TRL's correction for vLLM's sampling probabilities differing from the trainer's, set so no run asks.
+    *("--vllm_importance_sampling_correction", "true"),
+)
