@@ -596,20 +596,12 @@ def test_upstream_filtering_recipe_runs_on_cpu(pass_rate_script, tiny_assets, tm
     assert all("You are a helpful AI Assistant" in prompt for prompt in rendered)  # the recipe's system prompt
 
 
-OWN_RECIPE_FOLDERS = ("demo", "tiny", "SmolLM2-135M-Instruct")  # written for this project, not after upstream's
-
-
 @pytest.mark.parametrize(
     "recipe",
-    sorted(
-        p
-        for folder in OWN_RECIPE_FOLDERS
-        for p in (REPO_ROOT / "recipes" / folder).rglob("*.yaml")
-        if p.parent.name in PARSERS
-    ),
+    sorted(p for p in (REPO_ROOT / "recipes").rglob("*.yaml") if p.parent.name in PARSERS),
     ids=lambda path: str(path.relative_to(REPO_ROOT / "recipes")),
 )
-def test_this_projects_own_recipes_leave_no_upstream_default_to_report(recipe, caplog):
+def test_this_projects_recipes_leave_no_upstream_default_to_report(recipe, caplog):
     with caplog.at_level(logging.WARNING):
         parse(recipe)
     assert not [m for m in upstream_warnings(caplog) if m.startswith("Defaults that differ")]
