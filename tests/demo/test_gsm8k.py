@@ -34,7 +34,8 @@ def test_make_gsm8k_passes_its_options_to_the_script():
     )
     assert "scripts/gsm8k.py --arm tools --seed 1 --fast --output_dir /tmp/g" in dry_run.stdout, dry_run.stdout
     with_vllm = subprocess.run(["make", "-n", "gsm8k", "VLLM=1"], cwd=REPO_ROOT, capture_output=True, text=True)
-    assert with_vllm.stdout.split("scripts/gsm8k.py")[1].split() == ["--use_vllm"], with_vllm.stdout
+    (command,) = [line for line in with_vllm.stdout.splitlines() if "scripts/gsm8k.py" in line]
+    assert command.split("scripts/gsm8k.py")[1].split() == ["--use_vllm"], with_vllm.stdout
     assert gsm8k.default_output_dir(fast=True) == "data/gsm8k-fast" and gsm8k.default_output_dir(False) == "data/gsm8k"
 
 
