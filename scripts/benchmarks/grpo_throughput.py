@@ -33,7 +33,8 @@ others still run.
 
 Prompts: the first `--prompts x (warmup + steps)` problems of `--data_files` (JSONL with problem, answer: GSM8K;
 `--gsm8k_grpo_prompts`: of those make gsm8k's GRPO trains on), else synthetic arithmetic problems
-(open_r1.tasks.arithmetic). Under `--device cuda` TRL's continuous batching casts the policy to bfloat16 in place before generating (TRL 1.16, `bf16=True`): `policy_dtype_after` records it.
+(open_r1.tasks.arithmetic). Under `--device cuda` TRL's continuous batching casts the policy to bfloat16 in place
+before generating (TRL 1.16, `bf16=True`): `policy_dtype_after` records it.
 Not covered: vLLM (`use_vllm`), several GPUs, a recipe's other fields (its model, data, rewards, schedule).
 """
 
@@ -121,10 +122,10 @@ def load_prompts(
         with open(data_files, encoding="utf-8") as handle:
             rows = [json.loads(line) for line in handle if line.strip()]
         if gsm8k_grpo_prompts:
+            from open_r1.demo.gsm8k import grpo_prompts
             from open_r1.demo.settings import GSM8K_FULL
-            from open_r1.tasks.gsm8k import calculations
 
-            rows = [row for row in rows if calculations(row) <= GSM8K_FULL.grpo_max_calculations]
+            rows = grpo_prompts(rows, rows, GSM8K_FULL.grpo_max_calculations)
         rows = rows[:count]
         if len(rows) < count:
             raise SystemExit(f"{data_files}: {len(rows)} rows, the run needs {count}")

@@ -216,6 +216,11 @@ def tool_call_rate(details: list[dict]) -> float:
     return sum(calls) / len(calls)
 
 
+def calculations_by_id(test_file: pathlib.Path, limit: int | None = None) -> dict[str, int]:
+    """Test row id -> calculations in its worked solution, for the first `limit` rows of `test_file` (None: all)."""
+    return {row["id"]: calculations(row) for row in load_rows(test_file, limit=limit)}
+
+
 def pass_by_calculations(details: list[dict], calculations_of: dict[str, int]) -> dict:
     """pass@1 of an evaluation's completions (`details`, one row per sample) grouped by the number of calculations
     in the problem's worked solution (`calculations_of`: test row id -> count): bucket -> problems and pass@1."""
@@ -242,7 +247,7 @@ def evaluations_calculations_table(output_dir: pathlib.Path, test_file: pathlib.
     }
     if not found:
         return ""
-    calculations_of = {row["id"]: calculations(row) for row in load_rows(check_data_file(test_file, "--test_file"))}
+    calculations_of = calculations_by_id(check_data_file(test_file, "--test_file"))
     rows = []
     for (stage, arm), path in found.items():
         details = [json.loads(line) for line in path.open(encoding="utf-8")]
@@ -496,7 +501,7 @@ def run(
         "use_vllm": use_vllm,
         "train_file": train_file,
         "test_file": test_file,
-        "test_calculations": {row["id"]: calculations(row) for row in load_rows(test_file, limit=settings.num_test)},
+        "test_calculations": calculations_by_id(test_file, settings.num_test),
         "max_new_tokens": {
             arm: settings.eval_max_new_tokens or recipe["max_completion_length"]
             for arm, recipe in grpo_recipes.items()

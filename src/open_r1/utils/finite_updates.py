@@ -7,8 +7,8 @@ samples from NaN probabilities and the run dies with a CUDA "device-side assert"
 an H100 in bf16 autocast, docs/gsm8k.md). Before each optimizer step (after clipping, where the Trainer logs
 `grad_norm`), this callback checks the gradients; when any is not finite on any process, it drops them all, so the
 optimizer leaves the weights as they were, and warns with the step and the parameters whose gradient was not
-finite on this process (where in the model it went wrong: embeddings, a layer, the head). After `max_consecutive` such steps in a row it
-stops training with the likely causes, since the weights can no longer learn.
+finite on this process (where in the model it went wrong: embeddings, a layer, the head). After `max_consecutive`
+such steps in a row it stops training with the likely causes, since the weights can no longer learn.
 
 Not covered: DeepSpeed ZeRO, which keeps the gradients in its own buffers (its fp16 loss scaler skips overflowing
 steps itself; bf16 has none), and fp16 with a GradScaler, which already skips them.
