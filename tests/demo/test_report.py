@@ -151,10 +151,10 @@ def test_the_gsm8k_report_breaks_greedy_scores_down_by_calculations_and_names_th
     report = gsm8k_report(results, "make gsm8k")
     assert "| arm | stage | 2 (357 problems) | 3 (364 problems) |" in report
     assert "| python tool | grpo | 18.0% | 9.0% |" in report and "| chain of thought | sft | 6.0% | 3.0% |" in report
-    assert "GRPO prompts: the 2674 rows whose worked solution has at most 2 calculations" in report
+    assert "not a number\n- **GRPO prompts**: the 2674 rows whose worked solution has at most 2 calculations" in report
     assert "GRPO generates with transformers, the evaluator with transformers." in report
     everything = {**results["conversion"], "grpo_prompts": 7473, "grpo_max_calculations": None}
-    assert "GRPO prompts: all 7473 rows." in gsm8k_report({**results, "conversion": everything}, "make gsm8k")
+    assert "- **GRPO prompts**: all 7473 rows." in gsm8k_report({**results, "conversion": everything}, "make gsm8k")
     for stages in results["arms"].values():  # base evaluations taken from an earlier run's docs/results: no details
         for values in stages.values():
             values["by_calculations"] = None

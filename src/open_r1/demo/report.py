@@ -483,9 +483,9 @@ def card_line(results: dict) -> str:
 def grpo_prompts_line(conversion: dict) -> str:
     limit = conversion["grpo_max_calculations"]
     if limit is None:
-        return f"GRPO prompts: all {conversion['grpo_prompts']} rows."
+        return f"all {conversion['grpo_prompts']} rows."
     return (
-        f"GRPO prompts: the {conversion['grpo_prompts']} rows whose worked solution has at most {limit} "
+        f"the {conversion['grpo_prompts']} rows whose worked solution has at most {limit} "
         "calculations (`GSM8KSettings.grpo_max_calculations`)."
     )
 
@@ -533,8 +533,8 @@ new tokens per completion.
 the same solutions with each calculator annotation a call of the sandboxed python tool, evaluated with the tool \
 (`open_r1.tasks.gsm8k`). Each: cold-start SFT, then GRPO on GSM8K-train prompts with the accuracy reward.
 - **Data**: {conversion["rows"]} GSM8K-train rows (`{results["train_file"]}`); {conversion["sft_rows"]} SFT traces \
-per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed} \
-{grpo_prompts_line(conversion)}
+per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed}
+- **GRPO prompts**: {grpo_prompts_line(conversion)}
 {card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
 - **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}; GRPO generates with \
 {results["grpo_generation"]}, the evaluator with transformers.
