@@ -528,7 +528,7 @@ def run(
         run_settings["gpu_slots"] = gpu_job_slots(stack, device, arms_at_once)
         outcomes = run_jobs(jobs, output_dir / "logs", at_once=arms_at_once)
     card = outcomes.pop("card")
-    provenance["machine"]["load_average_at_end"] = list(os.getloadavg())
+    provenance = pipeline.with_end_load(provenance)
     results = {
         "arms": {arm: outcome["stages"] for arm, outcome in outcomes.items()},
         "grpo_curves": {arm: outcome["curves"] for arm, outcome in outcomes.items()},

@@ -195,6 +195,12 @@ def provenance() -> dict:
     }
 
 
+def with_end_load(provenance_at_start: dict) -> dict:
+    """`provenance()` taken at a run's start, with the load average at its end added (which covers about the run)."""
+    machine = {**provenance_at_start["machine"], "load_average_at_end": list(os.getloadavg())}
+    return {**provenance_at_start, "machine": machine}
+
+
 def make_command(seed: int, fast: bool, *options: str) -> str:
     """The `make demo` command line that reproduces a run, as the report quotes it."""
     return " ".join(("make demo", *options, f"SEED={seed}", *(("FAST=1",) if fast else ())))

@@ -30,7 +30,6 @@ recipes and `make evaluate`).
 """
 
 import json
-import os
 import pathlib
 import random
 import re
@@ -268,7 +267,7 @@ def run(
         held_out_point(grpo_steps, "GRPO", stages["grpo"]),
     ]
     curves = grpo_curves(grpo_model / "trainer_state.json", output_dir / "curves.png", held_out)
-    provenance["machine"]["load_average_at_end"] = list(os.getloadavg())
+    provenance = pipeline.with_end_load(provenance)
     results = {
         "stages": stages,
         "model": model,

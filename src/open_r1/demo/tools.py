@@ -140,6 +140,7 @@ def grpo_tool_log(trainer_state: pathlib.Path) -> list[dict]:
 def run(output_dir: pathlib.Path, seed: int, fast: bool) -> dict:
     settings = TOOLS_FAST if fast else TOOLS_FULL
     started = time.perf_counter()
+    provenance = pipeline.provenance()
     pipeline.prepare_output_dir(output_dir, [f"{stage}-{arm}" for stage in ("sft", "grpo") for arm in ARMS])
 
     pipeline.banner(f"building the tiny tool-calling model and the task (seed {seed}{', FAST' if fast else ''})")
@@ -166,6 +167,7 @@ def run(output_dir: pathlib.Path, seed: int, fast: bool) -> dict:
         "train_seconds": seconds,
         "grpo_tool_log": grpo_tool_log(output_dir / "grpo-tool" / "trainer_state.json"),
         "total_seconds": time.perf_counter() - started,
+        **pipeline.with_end_load(provenance),
     }
     report = tool_report(summary, settings, pipeline.make_command(seed, fast, "TOOLS=1"))
     pipeline.write_results(output_dir, summary, report, tool_results_table(summary), "results.json, report.md")
