@@ -267,14 +267,14 @@ def run_evaluation(
     model: pathlib.Path, name: str, output_dir: pathlib.Path, run: dict, settings: dict, critical: bool = False
 ):
     """One evaluator run on GSM8K-test into `output_dir`/evals/<name> with the evaluator's `settings`, on the run's
-    device and holding one of its GPU job slots; returns its results, its details and the seconds it evaluated (not
-    the wait for a slot)."""
+    device and holding one of its GPU job slots; returns its results, its details and when it started and ended
+    evaluating (the wait for a slot left out; wall-clock seconds, comparable between processes)."""
     with gpu_job(run, critical):
-        started = time.perf_counter()
+        started = time.time()
         results, rows = pipeline.run_evaluator(
             model, "gsm8k", run["test_file"], output_dir / "evals" / name, device=run["device"], **settings
         )
-        return results, rows, time.perf_counter() - started
+        return results, rows, (started, time.time())
 
 
 def stage_settings(arm: str, stage: str, kind: str, num_samples: int, run: dict, seed: int) -> dict:
@@ -324,7 +324,10 @@ def evaluate_stage(
     # An earlier run's folder may keep its results without their details (docs/results does).
     measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" and details else None
     measured["by_calculations"] = by_calculations or None
-    measured["eval_seconds"] = sum(seconds for _, _, seconds in evaluations.values())
+    # Wall time from the first evaluation's start to the last one's end: at once on a GPU, one after another else.
+    spans = {kind: span for kind, (_, _, span) in evaluations.items()}
+    measured["eval_seconds"] = max(end for _, end in spans.values()) - min(start for start, _ in spans.values())
+    measured["eval_job_seconds"] = {kind: end - start for kind, (start, end) in spans.items()}
     if reuse:
         measured["reused_from"] = str(reuse)
     return measured
@@ -351,10 +354,11 @@ def read_reused(earlier_run: pathlib.Path, name: str, run: dict, num_samples: in
 
 def reused_evaluation(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int):
     """Evaluation `name` as an earlier run measured it (the base model does not change between runs), like
-    `run_evaluation`'s return: its results, its details where that run kept them, and 0 seconds."""
+    `run_evaluation`'s return: its results, its details where that run kept them, and an empty span of time."""
     results = read_reused(earlier_run, name, run, num_samples)
     rows = earlier_run / "evals" / name / "details.jsonl"
-    return results, [json.loads(line) for line in rows.open(encoding="utf-8")] if rows.is_file() else [], 0.0
+    details = [json.loads(line) for line in rows.open(encoding="utf-8")] if rows.is_file() else []
+    return results, details, (0.0, 0.0)
 
 
 def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
@@ -365,7 +369,7 @@ def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, r
     if run.get("reuse_base"):
         results, seconds = read_reused(run["reuse_base"], "base-card", run, 1), 0.0
     else:
-        results, _, seconds = run_evaluation(
+        results, _, (started, ended) = run_evaluation(
             base_model,
             "base-card",
             output_dir,
@@ -383,6 +387,7 @@ def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, r
                 "num_workers": grading_workers(),
             },
         )
+        seconds = ended - started
     card = {
         "pass@1": results["pass@1"],
         "pass@1_stderr": results["pass@1_stderr"],
