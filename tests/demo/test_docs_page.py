@@ -1,5 +1,6 @@
 """scripts/demo_report.py (`open_r1.demo.docs_page`): docs/demo.md written from results.json files, each run's
-row computed from its file (targets included), FAST and tool-miniature results refused."""
+row computed from its file (targets included), the tool miniature's runs in their own section, FAST results
+refused."""
 
 import json
 import subprocess
@@ -9,7 +10,7 @@ import pytest
 
 from open_r1.demo.docs_page import demo_page, load_runs, main
 from tests.support import REPO_ROOT
-from tests.support.demo_results import demo_results
+from tests.support.demo_results import demo_results, tool_demo_results
 
 
 @pytest.fixture
@@ -49,15 +50,36 @@ def test_the_page_depends_only_on_its_files(two_runs, tmp_path):
     assert demo_page(load_runs(two_runs[::-1])) == output.read_text(), "the order of the files does not matter"
 
 
-def test_fast_and_tool_miniature_results_are_refused(tmp_path):
-    fast = tmp_path / "fast.json"
-    fast.write_text(json.dumps(demo_results(fast=True)))
-    with pytest.raises(SystemExit, match="FAST run"):
-        load_runs([fast])
-    tools = tmp_path / "tools.json"
-    tools.write_text(json.dumps({"tool": {}, "no_tool": {}, "seed": 0, "fast": False}))
-    with pytest.raises(SystemExit, match="tool miniature"):
-        load_runs([tools])
+def test_the_tool_miniature_runs_get_their_own_section_after_the_r1_demo(two_runs, tmp_path, capsys):
+    tool_runs = []
+    for seed, (tool_sft, tool_grpo) in ((0, (0.765, 0.95)), (1, (0.9, 0.85))):
+        path = tmp_path / f"demo-tools-seed{seed}" / "results.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps(tool_demo_results(tool_sft=tool_sft, tool_grpo=tool_grpo, seed=seed)))
+        tool_runs.append(path)
+    main([*map(str, tool_runs), *map(str, two_runs)])
+    page = capsys.readouterr().out
+    assert page.index("## `make demo`: 2 runs") < page.index("## `make demo TOOLS=1`: 2 runs, all targets met on 1")
+    rows = [line for line in page.splitlines() if line.startswith("| ") and "19 min 10 s" in line]
+    assert rows == [
+        "| 0 | 2026-11-23 20:00:00 | `abc1234` | 2 cores, AMD EPYC | 0.3 / 1.9 | 19 min 10 s | "
+        "0.0% ± 2.0 / 76.5% ± 2.0 / 95.0% ± 2.0 | 100% | 0.5% ± 2.0 / 1.0% ± 2.0 | +94.0 | all |",
+        "| 1 | 2026-11-23 20:00:00 | `abc1234` | 2 cores, AMD EPYC | 0.3 / 1.9 | 19 min 10 s | "
+        "0.0% ± 2.0 / 90.0% ± 2.0 / 85.0% ± 2.0 | 100% | 0.5% ± 2.0 / 1.0% ± 2.0 | +84.0 | "
+        "**not: GRPO ≥ SFT, tool arm** |",
+    ]
+
+
+def test_fast_results_and_other_files_are_refused(tmp_path):
+    for name, results in (("fast.json", demo_results(fast=True)), ("tools.json", tool_demo_results(fast=True))):
+        fast = tmp_path / name
+        fast.write_text(json.dumps(results))
+        with pytest.raises(SystemExit, match="FAST run"):
+            load_runs([fast])
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"arms": {}, "seed": 0, "fast": False}))
+    with pytest.raises(SystemExit, match="not a results.json of `make demo`"):
+        load_runs([other])
 
 
 def test_the_script_writes_the_page_as_the_docs_say(two_runs):

@@ -9,6 +9,7 @@ import pytest
 from open_r1.demo.report import (
     CURVE_RISE_TARGET,
     GRPO_GAIN_TARGET,
+    TOOL_GAIN_TARGET,
     curve_rise,
     curve_table,
     demo_targets,
@@ -16,9 +17,11 @@ from open_r1.demo.report import (
     gsm8k_report,
     gsm8k_targets,
     r1_report,
+    tool_demo_targets,
+    tool_report,
 )
-from open_r1.demo.settings import FULL
-from tests.support.demo_results import demo_results, gsm8k_results
+from open_r1.demo.settings import FULL, TOOLS_FULL
+from tests.support.demo_results import demo_results, gsm8k_results, tool_demo_results
 
 
 def met(results: dict) -> list[bool]:
@@ -69,6 +72,29 @@ def test_the_report_states_each_target_with_its_measured_numbers_and_verdict():
     assert "| GRPO ≥ SFT + 20 points | 45.0% → 60.0% (+15.0 points) | **no** |" in report
     assert "| accuracy reward: last fifth ≥ first fifth + 0.15 | 0.300 → 0.300 (+0.000) | **no** |" in report
     assert "commit abc1234, 2 cores of AMD EPYC, load average 0.3 at the start" in report
+
+
+def test_the_tool_miniature_is_held_to_twenty_points_over_no_tool_and_to_grpo_keeping_what_sft_taught():
+    def tool_met(**numbers) -> list[bool]:
+        return [target.met for target in tool_demo_targets(tool_demo_results(**numbers))]
+
+    assert TOOL_GAIN_TARGET == 0.20
+    assert tool_met(tool_grpo=0.95, no_tool_grpo=0.01) == [True, True]
+    assert tool_met(tool_sft=0.3, tool_grpo=0.209, no_tool_grpo=0.01) == [False, False]
+    # 0.21 - 0.01 is 0.19999999999999998 in floating point: twenty points all the same.
+    assert tool_met(tool_sft=0.2, tool_grpo=0.21, no_tool_grpo=0.01)[0] is True
+    # GRPO that loses what SFT taught misses the second target however far above no tool it stays.
+    assert tool_met(tool_sft=0.215, tool_grpo=0.125, no_tool_grpo=0.0) == [False, False]
+    assert tool_met(tool_sft=0.9, tool_grpo=0.85, no_tool_grpo=0.0) == [True, False]
+
+
+def test_the_tool_report_states_its_targets_and_provenance():
+    report = tool_report(tool_demo_results(tool_sft=0.9, tool_grpo=0.85), TOOLS_FULL, "make demo TOOLS=1 SEED=0")
+    assert "| tool ≥ no tool + 20 points, after GRPO | 1.0% → 85.0% (+84.0 points) | yes |" in report
+    assert "| GRPO ≥ SFT, tool arm | 90.0% → 85.0% (-5.0 points) | **no** |" in report
+    assert "commit abc1234, 2 cores of AMD EPYC" in report
+    assert "FAST" not in report
+    assert "FAST: step counts cut" in tool_report(tool_demo_results(fast=True), TOOLS_FULL, "make demo TOOLS=1")
 
 
 def test_the_curve_table_puts_the_checkpoints_held_out_accuracy_beside_the_fifths():

@@ -76,5 +76,6 @@ def test_demo_tools_fast_runs_every_stage_and_writes_its_report(tmp_path):
     assert "tools/python_calls_per_completion" in results["grpo_tool_log"][0]
     saved = json.loads((tmp_path / "demo" / "results.json").read_text())
     assert saved["fast"] is True and "| grpo |" in (tmp_path / "demo" / "report.md").read_text()
+    assert saved["date"] and saved["machine"]["load_average_at_end"], "docs/demo.md's provenance cells"
     for log in sorted((tmp_path / "demo" / "logs").glob("*.log")):
         assert_quiet(log.read_text())

@@ -1,5 +1,16 @@
-"""A results.json of `make demo` (the R1 miniature) with chosen numbers, shaped as `open_r1.demo.r1.run` writes it,
-for the tests of the report and of docs/demo.md; nothing trains."""
+"""Results.json files with chosen numbers, shaped as the demos write them (`open_r1.demo.r1.run`,
+`open_r1.demo.tools.run`, `open_r1.demo.gsm8k`), for the tests of the reports and of docs/demo.md; nothing trains."""
+
+PROVENANCE = {
+    "date": "2026-11-23T20:00:00+00:00",
+    "commit": "abc1234",
+    "machine": {
+        "cpu": "AMD EPYC",
+        "cores": 2,
+        "load_average_at_start": [0.3, 0.5, 0.6],
+        "load_average_at_end": [2.1, 1.9, 1.2],
+    },
+}
 
 
 def demo_results(base=0.0, sft=0.45, grpo=0.80, accuracy_reward=None, seed=0, fast=False) -> dict:
@@ -42,14 +53,28 @@ def demo_results(base=0.0, sft=0.45, grpo=0.80, accuracy_reward=None, seed=0, fa
             {"step": 16, "label": "checkpoint", "pass@1": 0.7, "pass@1_stderr": 0.02, "short_trace_rate": 0.2},
             {"step": steps[-1], "label": "GRPO", "pass@1": grpo, "pass@1_stderr": 0.01, "short_trace_rate": 0.0},
         ],
-        "date": "2026-11-23T20:00:00+00:00",
-        "commit": "abc1234",
-        "machine": {
-            "cpu": "AMD EPYC",
-            "cores": 2,
-            "load_average_at_start": [0.3, 0.5, 0.6],
-            "load_average_at_end": [2.1, 1.9, 1.2],
-        },
+        **PROVENANCE,
+    }
+
+
+def tool_demo_results(tool_sft=0.765, tool_grpo=0.95, no_tool_grpo=0.01, seed=0, fast=False) -> dict:
+    """A results.json of `make demo TOOLS=1` with the given greedy held-out accuracy of its stages."""
+
+    def stage(accuracy, tool_call_rate):
+        return {"accuracy": accuracy, "accuracy_stderr": 0.02, "tool_call_rate": tool_call_rate}
+
+    return {
+        "tool": {"base": stage(0.0, 0.0), "sft": stage(tool_sft, 1.0), "grpo": stage(tool_grpo, 1.0)},
+        "no_tool": {"base": stage(0.0, None), "sft": stage(0.005, None), "grpo": stage(no_tool_grpo, None)},
+        "seed": seed,
+        "fast": fast,
+        "model_parameters": 720_000,
+        "train_problems": 3000,
+        "test_problems": 200,
+        "train_seconds": {"tool": {"sft": 400.0, "grpo": 200.0}, "no_tool": {"sft": 380.0, "grpo": 60.0}},
+        "grpo_tool_log": [{"step": 2, "reward": 0.8, "tools/python_calls_per_completion": 1.0}],
+        "total_seconds": 1150.0,
+        **PROVENANCE,
     }
 
 

@@ -6,10 +6,10 @@
 For each model measured: one row per run (seed, date, commit, machine with its load, wall time, held-out pass@1 of
 base, SFT and GRPO, the GRPO accuracy-reward curve's first and last fifth, whether the run meets `make demo`'s
 targets as `open_r1.demo.report.demo_targets` computes them), then each run's curve by fifths beside the
-held-out pass@1 of its checkpoints. The page depends only on the files given, so writing it twice gives the same
-page.
-Not covered: the tool miniature (`make demo TOOLS=1` writes a different results.json) and FAST runs, whose step
-counts are not the demo's; both are refused.
+held-out pass@1 of its checkpoints. The tool miniature's runs (`make demo TOOLS=1`) get a section of their own: both
+arms' held-out accuracy per stage and the targets `open_r1.demo.report.tool_demo_targets` computes. The page depends
+only on the files given, so writing it twice gives the same page.
+Not covered: FAST runs, whose step counts are not the demo's; they are refused.
 """
 
 import argparse
@@ -20,23 +20,31 @@ from open_r1.demo.pipeline import STAGES
 from open_r1.demo.report import (
     CURVE_RISE_TARGET,
     GRPO_GAIN_TARGET,
+    TOOL_GAIN_TARGET,
     curve_rise,
     curve_table,
     demo_targets,
     markdown_table,
     percent_with_stderr,
+    tool_demo_targets,
 )
 
 COMMAND = "python scripts/demo_report.py"
 
 
+TOOL_MINIATURE = "tools"
+
+
 def load_runs(paths: list[pathlib.Path]) -> list[dict]:
-    """The runs' results, each with the file it came from; refuses tool-miniature and FAST results."""
+    """The runs' results, each with the file it came from; the tool miniature's have model "tools". FAST results
+    and files of neither demo are refused."""
     runs = []
     for path in paths:
         results = json.loads(path.read_text(encoding="utf-8"))
-        if "stages" not in results:
-            raise SystemExit(f"{path}: not a results.json of the R1 demo (the tool miniature's is not supported)")
+        if "tool" in results and "no_tool" in results:
+            results = {**results, "model": TOOL_MINIATURE}
+        elif "stages" not in results:
+            raise SystemExit(f"{path}: not a results.json of `make demo` or `make demo TOOLS=1`")
         if results["fast"]:
             raise SystemExit(f"{path}: a FAST run (step counts cut to a few), not a measurement of `make demo`")
         runs.append({**results, "source": str(path)})
@@ -62,14 +70,28 @@ def minutes(seconds: float) -> str:
     return f"{int(seconds // 60)} min {round(seconds % 60):02d} s"
 
 
+PROVENANCE_HEADER = ["seed", "date (UTC)", "commit", "machine", "load before / during", "wall time"]
+
+
+def provenance_cells(run: dict) -> list[str]:
+    return [
+        str(run["seed"]),
+        (run.get("date") or "not recorded").replace("T", " ").removesuffix("+00:00"),
+        f"`{run['commit']}`" if run.get("commit") else "not recorded",
+        machine_cell(run),
+        load_cell(run),
+        minutes(run["total_seconds"]),
+    ]
+
+
+def verdict_cell(targets: list) -> str:
+    missed = [target.name for target in targets if not target.met]
+    return "all" if not missed else "**not: " + "; ".join(missed) + "**"
+
+
 def runs_table(runs: list[dict]) -> str:
     header = [
-        "seed",
-        "date (UTC)",
-        "commit",
-        "machine",
-        "load before / during",
-        "wall time",
+        *PROVENANCE_HEADER,
         "base",
         "SFT",
         "GRPO",
@@ -81,23 +103,60 @@ def runs_table(runs: list[dict]) -> str:
     for run in runs:
         stages = run["stages"]
         first, last = curve_rise(run["grpo_curves"]["accuracy_reward"])
-        targets = demo_targets(run)
-        missed = [target.name for target in targets if not target.met]
         rows.append(
             [
-                str(run["seed"]),
-                (run.get("date") or "not recorded").replace("T", " ").removesuffix("+00:00"),
-                f"`{run['commit']}`" if run.get("commit") else "not recorded",
-                machine_cell(run),
-                load_cell(run),
-                minutes(run["total_seconds"]),
+                *provenance_cells(run),
                 *(percent_with_stderr(stages[stage]["pass@1"], stages[stage]["pass@1_stderr"]) for stage in STAGES),
                 f"{100 * (stages['grpo']['pass@1'] - stages['sft']['pass@1']):+.1f}",
                 f"{first:.3f} → {last:.3f} ({last - first:+.3f})",
-                "all" if not missed else "**not: " + "; ".join(missed) + "**",
+                verdict_cell(demo_targets(run)),
             ]
         )
     return markdown_table(header, rows)
+
+
+def tool_runs_table(runs: list[dict]) -> str:
+    header = [
+        *PROVENANCE_HEADER,
+        "tool: base / SFT / GRPO",
+        "tool-call rate after GRPO",
+        "no tool: SFT / GRPO",
+        "tool − no tool, after GRPO",
+        "targets met",
+    ]
+    rows = []
+    for run in runs:
+        tool, no_tool = run["tool"], run["no_tool"]
+
+        def accuracy(arm: dict, stages: tuple[str, ...]) -> str:
+            return " / ".join(percent_with_stderr(arm[s]["accuracy"], arm[s]["accuracy_stderr"]) for s in stages)
+
+        rows.append(
+            [
+                *provenance_cells(run),
+                accuracy(tool, STAGES),
+                f"{100 * tool['grpo']['tool_call_rate']:.0f}%",
+                accuracy(no_tool, ("sft", "grpo")),
+                f"{100 * (tool['grpo']['accuracy'] - no_tool['grpo']['accuracy']):+.1f}",
+                verdict_cell(tool_demo_targets(run)),
+            ]
+        )
+    return markdown_table(header, rows)
+
+
+def tool_section(runs: list[dict]) -> str:
+    met = sum(all(target.met for target in tool_demo_targets(run)) for run in runs)
+    problems = ", ".join(str(count) for count in sorted({run["test_problems"] for run in runs}))
+    return f"""## `make demo TOOLS=1`: {len(runs)} runs, all targets met on {met}
+
+What the tool miniature shows on every seed: after GRPO, the arm that calls python at least
+{100 * TOOL_GAIN_TARGET:.0f} points of held-out accuracy above the arm that answers at once, and GRPO at least as
+accurate as SFT in the tool arm (`open_r1.demo.report.tool_demo_targets`). Greedy held-out accuracy ± one standard
+error ({problems} held-out products of two 3-digit numbers); the base model of both arms is the same and scores 0.
+Load as above.
+
+{tool_runs_table(runs)}
+"""
 
 
 def model_section(model: str, runs: list[dict]) -> str:
@@ -124,8 +183,14 @@ def demo_page(runs: list[dict]) -> str:
     """The whole page for `runs` (from `load_runs`)."""
     if not runs:
         raise SystemExit("no results.json given")
-    models = sorted({run["model"] for run in runs}, key=lambda model: (model != "tiny", model))
-    sections = "\n".join(model_section(model, [run for run in runs if run["model"] == model]) for model in models)
+    models = sorted(
+        {run["model"] for run in runs}, key=lambda model: (model == TOOL_MINIATURE, model != "tiny", model)
+    )
+    sections = []
+    for model in models:
+        model_runs = [run for run in runs if run["model"] == model]
+        sections.append(tool_section(model_runs) if model == TOOL_MINIATURE else model_section(model, model_runs))
+    sections_text = "\n".join(sections)
     sources = " ".join(sorted(run["source"] for run in runs))
     return f"""# `make demo`: measured runs
 
@@ -134,11 +199,11 @@ Written by `{COMMAND} {sources}` from the runs' results.json, not typed; measure
 What `make demo` shows on every seed: SFT above base, GRPO at least {100 * GRPO_GAIN_TARGET:.0f} points of held-out
 pass@1 above SFT, and a GRPO accuracy-reward curve that rises (its last fifth of logged steps averages at least
 {CURVE_RISE_TARGET:.2f} more than its first fifth). "targets met" is computed from each file by
-`open_r1.demo.report.demo_targets`. The tool miniature's and the SmolLM2 demo's measurements, typed before this
-page was written by script, and how each demo was tuned: [demo_notes.md](demo_notes.md). `make gsm8k` (GSM8K itself,
-with and without a python tool, on a GPU) writes its own: [gsm8k.md](gsm8k.md).
+`open_r1.demo.report.demo_targets`. The SmolLM2 demo's measurements, typed before this page was written by
+script, the tool miniature's older ones, and how each demo was tuned: [demo_notes.md](demo_notes.md). `make gsm8k`
+(GSM8K itself, with and without a python tool, on a GPU) writes its own: [gsm8k.md](gsm8k.md).
 
-{sections}"""
+{sections_text}"""
 
 
 def main(argv: list[str] | None = None) -> None:
