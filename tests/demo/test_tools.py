@@ -40,13 +40,15 @@ def test_the_tool_trace_calls_python_and_boxes_what_it_printed():
 
 
 def test_the_demo_model_has_the_settings_head_counts(tmp_path):
-    """The copying the tool arm must learn depends on the attention heads (see open_r1.demo.settings): the model
-    the demo builds has the settings' counts, not the tiny model's defaults, and calls tools."""
+    """The copying the tool arm must learn depends on the attention heads and the initial std (see
+    open_r1.demo.settings): the model the demo builds has the settings' values, not the tiny model's defaults, and
+    calls tools."""
     build_tiny_model(tmp_path / "model", TOOLS_FAST.tiny_model, seed=0)
     config = json.loads((tmp_path / "model" / "config.json").read_text())
     assert config["num_attention_heads"] == TOOLS_FAST.tiny_model.num_attention_heads == 8
     assert config["num_key_value_heads"] == TOOLS_FAST.tiny_model.num_key_value_heads == 8
     assert config["hidden_size"] == TOOLS_FAST.tiny_model.hidden_size
+    assert config["initializer_range"] == TOOLS_FAST.tiny_model.initializer_range == 0.1
     added_tokens = json.loads((tmp_path / "model" / "tokenizer.json").read_text())["added_tokens"]
     assert set(TOOL_CALL_TOKENS) <= {token["content"] for token in added_tokens}
 

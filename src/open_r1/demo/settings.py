@@ -18,11 +18,13 @@ from open_r1.tasks.tiny_model import TinyModelSpec
 # The demo's tiny model, built on the spot (its seed is the run's); the tiny model's default heads (4 query,
 # 2 key-value).
 TINY_MODEL = TinyModelSpec(hidden_size=128, num_layers=4, intermediate_size=256)
-# Eight full key/value heads (head_dim 16): the tool arm must copy operands and tool output, which the default
-# 4/2 heads learnt only on some seeds (docs/demo_notes.md).
-TOOL_CALLING_MODEL = dataclasses.replace(TINY_MODEL, num_attention_heads=8, num_key_value_heads=8, tool_calling=True)
-# Qwen2's initial std of 0.02 suits hidden sizes in the thousands; 0.1 is about 1/sqrt(128) (docs/demo_notes.md).
-R1_MODEL = dataclasses.replace(TINY_MODEL, initializer_range=0.1)
+# Qwen2's initial std of 0.02 suits hidden sizes in the thousands; 0.1 is about 1/sqrt(128): at 0.02 attention
+# stays near uniform for hundreds of steps (docs/demo_notes.md).
+DEMO_INITIALIZER_RANGE = 0.1
+R1_MODEL = dataclasses.replace(TINY_MODEL, initializer_range=DEMO_INITIALIZER_RANGE)
+# Eight full key/value heads (head_dim 16) and the same initial std: the tool arm must copy operands and tool
+# output, which the default 4/2 heads, or std 0.02, learnt only on some seeds (docs/demo_notes.md).
+TOOL_CALLING_MODEL = dataclasses.replace(R1_MODEL, num_attention_heads=8, num_key_value_heads=8, tool_calling=True)
 # Operands and running totals within 0..5: few enough arithmetic facts for SFT to learn (docs/demo_notes.md).
 R1_TASK = ArithmeticSpec(min_operands=4, max_operands=4, max_value=5, min_total=0, max_total=5)
 
