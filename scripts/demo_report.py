@@ -1,6 +1,6 @@
 """docs/demo.md from the results.json of `make demo` runs, so the measured tables are written, never typed.
 
-    python scripts/demo_report.py data/demo-seed*/results.json > docs/demo.md
+    python scripts/demo_report.py docs/results/demo/*.json --output docs/demo.md   # the measured runs kept there
 
 The page itself is `open_r1.demo.docs_page` (its docstring says what it holds).
 """
