@@ -3,6 +3,7 @@ row computed from its file (targets included), the tool miniature's runs in thei
 refused."""
 
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -92,3 +93,15 @@ def test_the_script_writes_the_page_as_the_docs_say(two_runs):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == demo_page(load_runs(two_runs))
+
+
+def test_docs_demo_md_is_the_page_of_the_results_kept_in_docs_results_demo():
+    kept = sorted((REPO_ROOT / "docs" / "results" / "demo").glob("*.json"))
+    assert kept, "docs/results/demo holds the measured runs docs/demo.md is written from"
+    # The page names its files as the command in its first line does: relative to the repository.
+    runs = [{**run, "source": str(pathlib.Path(run["source"]).relative_to(REPO_ROOT))} for run in load_runs(kept)]
+    page = demo_page(runs)
+    assert (REPO_ROOT / "docs" / "demo.md").read_text(encoding="utf-8") == page, (
+        "docs/demo.md was edited by hand or its results changed: "
+        "python scripts/demo_report.py docs/results/demo/*.json --output docs/demo.md"
+    )

@@ -149,11 +149,11 @@ def tool_section(runs: list[dict]) -> str:
     problems = ", ".join(str(count) for count in sorted({run["test_problems"] for run in runs}))
     return f"""## `make demo TOOLS=1`: {len(runs)} runs, all targets met on {met}
 
-What the tool miniature is meant to show on every seed: after GRPO, the arm that calls python at least
-{100 * TOOL_GAIN_TARGET:.0f} points of held-out accuracy above the arm that answers at once, and GRPO at least as
-accurate as SFT in the tool arm (`open_r1.demo.report.tool_demo_targets`). Greedy held-out accuracy ± one standard
-error ({problems} held-out products of two 3-digit numbers); both arms start from the same base model. Load: the
-1-minute load average before the run and the 5-minute one at its end.
+What the tool miniature is meant to show on every seed: after GRPO, the arm that calls python at least {100 * TOOL_GAIN_TARGET:.0f} points
+of held-out accuracy above the arm that answers at once, and GRPO at least as accurate as SFT in the tool arm
+(`open_r1.demo.report.tool_demo_targets`). Greedy held-out accuracy ± one standard error ({problems} held-out
+products of two 3-digit numbers); both arms start from the same base model. Load: the 1-minute load average before
+the run and the 5-minute one at its end.
 
 {tool_runs_table(runs)}
 """
