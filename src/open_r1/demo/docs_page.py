@@ -115,6 +115,11 @@ def runs_table(runs: list[dict]) -> str:
     return markdown_table(header, rows)
 
 
+def arm_accuracies(arm: dict, stages: tuple[str, ...]) -> str:
+    """One tool-miniature arm's held-out accuracy at `stages`, "a / b / c"."""
+    return " / ".join(percent_with_stderr(arm[stage]["accuracy"], arm[stage]["accuracy_stderr"]) for stage in stages)
+
+
 def tool_runs_table(runs: list[dict]) -> str:
     header = [
         *PROVENANCE_HEADER,
@@ -127,16 +132,12 @@ def tool_runs_table(runs: list[dict]) -> str:
     rows = []
     for run in runs:
         tool, no_tool = run["tool"], run["no_tool"]
-
-        def accuracy(arm: dict, stages: tuple[str, ...]) -> str:
-            return " / ".join(percent_with_stderr(arm[s]["accuracy"], arm[s]["accuracy_stderr"]) for s in stages)
-
         rows.append(
             [
                 *provenance_cells(run),
-                accuracy(tool, STAGES),
+                arm_accuracies(tool, STAGES),
                 f"{100 * tool['grpo']['tool_call_rate']:.0f}%",
-                accuracy(no_tool, ("sft", "grpo")),
+                arm_accuracies(no_tool, ("sft", "grpo")),
                 f"{100 * (tool['grpo']['accuracy'] - no_tool['grpo']['accuracy']):+.1f}",
                 verdict_cell(tool_demo_targets(run)),
             ]

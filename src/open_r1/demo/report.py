@@ -151,9 +151,12 @@ def tool_demo_targets(results: dict) -> list[Target]:
     ]
 
 
-def targets_table(targets: list[Target]) -> str:
+def targets_table(targets: list[Target], fast: bool) -> str:
+    """A demo run's targets with their measured numbers and verdicts, after a line saying a FAST run's are not
+    expected to hold."""
     rows = [[target.name, target.measured, "yes" if target.met else "**no**"] for target in targets]
-    return markdown_table(["target", "measured", "met"], rows)
+    note = "FAST: step counts cut to a few, so the targets below are not expected to hold.\n\n" if fast else ""
+    return note + markdown_table(["target", "measured", "met"], rows)
 
 
 def curve_table(results: dict) -> str:
@@ -222,9 +225,6 @@ def r1_report(results: dict, settings: DemoSettings, command: str) -> str:
         if task.min_operands == task.max_operands
         else f"{task.min_operands}-{task.max_operands}"
     )
-    fast_note = (
-        "FAST: step counts cut to a few, so the targets below are not expected to hold.\n\n" if results["fast"] else ""
-    )
     letters = "abcdefghij"[: task.max_operands]
     pattern = " ± ".join(letters[: task.min_operands]) + "".join(f" [± {x}]" for x in letters[task.min_operands :])
     return f"""# make demo: R1 in miniature
@@ -233,7 +233,7 @@ def r1_report(results: dict, settings: DemoSettings, command: str) -> str:
 
 {results_table(results["stages"])}
 
-{fast_note}{targets_table(demo_targets(results))}
+{targets_table(demo_targets(results), results["fast"])}
 
 The GRPO curve (`curves.png`) by fifths of its logged steps, beside the held-out pass@1 of the checkpoints:
 
@@ -321,13 +321,12 @@ def tool_results_table(results: dict) -> str:
 
 
 def tool_report(results: dict, settings: ToolDemoSettings, command: str) -> str:
-    fast_note = "FAST: step counts cut to a few, so the targets below are not expected to hold.\n\n" * results["fast"]
     return (
         f"# Tool-integrated reasoning miniature (seed {results['seed']})\n\n`{command}`: "
         f"{results['total_seconds']:.0f} s{machine_note(results)}. Products of two 3-digit numbers; a "
         f"{results['model_parameters'] / 1e6:.2f}M-parameter model; {settings.num_train} training problems, "
         f"{settings.num_test} held-out; greedy decoding.\n\n{tool_results_table(results)}\n\n"
-        f"{fast_note}{targets_table(tool_demo_targets(results))}\n"
+        f"{targets_table(tool_demo_targets(results), results['fast'])}\n"
     )
 
 
