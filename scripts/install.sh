@@ -4,9 +4,10 @@
 #   bash scripts/install.sh          (what `make install` runs)
 #
 # - torch 2.13.0 goes in first and is then held by a constraint file, so that no dependency can
-#   replace it with a newer (CUDA) build on a CPU machine. Set TORCH_INDEX_URL to pick the wheel
-#   index (for example https://download.pytorch.org/whl/cpu on a CPU machine that otherwise
-#   would get the CUDA build from PyPI).
+#   replace it with a newer (CUDA) build on a CPU machine. On Linux without a GPU it is the CPU
+#   build, 2.13.0+cpu (PyPI's Linux torch is the CUDA one, several GB): from the configured pip
+#   sources if they have it, else from PyTorch's CPU index. TORCH_INDEX_URL, when set, is the
+#   one index torch comes from instead.
 # - DeepSpeed ships only as a source archive whose build imports torch; it is built against the
 #   torch already installed (no build isolation) with its CUDA ops disabled (DS_BUILD_OPS=0),
 #   which is what DeepSpeed JIT-compiles on demand on a GPU machine anyway.
@@ -19,6 +20,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 TORCH_VERSION=2.13.0
+CPU_TORCH_INDEX=https://download.pytorch.org/whl/cpu
 STAMP="$VENV/.open-r1-installed"
 
 has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; }
@@ -33,9 +35,20 @@ fi
 PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check)
 "${PIP[@]}" -q --upgrade pip setuptools wheel
 
-torch_args=("torch==$TORCH_VERSION")
-[ -n "${TORCH_INDEX_URL:-}" ] && torch_args+=(--index-url "$TORCH_INDEX_URL")
-"${PIP[@]}" "${torch_args[@]}"
+if [ -n "${TORCH_INDEX_URL:-}" ]; then
+    "${PIP[@]}" "torch==$TORCH_VERSION" --index-url "$TORCH_INDEX_URL"
+elif [ "$(uname -s)" = Linux ] && ! has_gpu; then
+    cpu_torch="torch==$TORCH_VERSION+cpu"
+    if ! "${PIP[@]}" -q "$cpu_torch" 2>/dev/null; then
+        echo "$cpu_torch is not in pip's configured sources; taking it from $CPU_TORCH_INDEX"
+        "${PIP[@]}" "$cpu_torch" --index-url "$CPU_TORCH_INDEX" || {
+            echo "install.sh: could not install $cpu_torch; set TORCH_INDEX_URL to an index that has torch $TORCH_VERSION" >&2
+            exit 1
+        }
+    fi
+else
+    "${PIP[@]}" "torch==$TORCH_VERSION"
+fi
 
 constraints="$VENV/constraints.txt"
 echo "torch==$("$VENV/bin/python" -c 'import torch; print(torch.__version__)')" >"$constraints"
