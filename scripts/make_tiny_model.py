@@ -4,9 +4,10 @@
     python scripts/make_tiny_model.py --output_dir DIR --hidden_size 128 --num_layers 4
 
 Nothing is downloaded: the tokenizer is trained here and the model is randomly initialised
-(see open_r1.tasks.tiny_model for what is built). It also writes tiny-math's held-out problems as
-`tiny-math-test.jsonl` (id, problem, answer), the offline evaluator's format
-(`python -m open_r1.evaluate --data_files ...`), so the README's first hour needs no benchmark download.
+(see open_r1.tasks.tiny_model for what is built). It also writes tiny-math's splits as JSONL files of
+(id, problem, answer): `tiny-math-test.jsonl`, the held-out problems in the offline evaluator's format
+(`python -m open_r1.evaluate --data_files ...`), and `tiny-math-train.jsonl`, the README's "your own file" to train
+GRPO on, so the README needs no download and never trains on what it evaluates.
 """
 
 import argparse
@@ -27,21 +28,21 @@ def main():
     args = parser.parse_args()
     spec = TinyModelSpec(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TinyModelSpec)})
     paths = build_all(args.output_dir, spec)
-    paths["tiny-math-test.jsonl"] = write_evaluation_file(paths["tiny-math"], pathlib.Path(args.output_dir))
+    for split in ("train", "test"):
+        paths[f"tiny-math-{split}.jsonl"] = write_jsonl(paths["tiny-math"], split, pathlib.Path(args.output_dir))
     for name, path in paths.items():
         print(f"{name}: {path}")
 
 
-def write_evaluation_file(math_dataset: pathlib.Path, output_dir: pathlib.Path) -> pathlib.Path:
-    """tiny-math's test split as the offline evaluator's JSONL: one {id, problem, answer} per line."""
+def write_jsonl(math_dataset: pathlib.Path, split: str, output_dir: pathlib.Path) -> pathlib.Path:
+    """One split of tiny-math in the offline evaluator's JSONL: one {id, problem, answer} per line."""
     from datasets import load_from_disk
 
-    path = output_dir / "tiny-math-test.jsonl"
+    path = output_dir / f"tiny-math-{split}.jsonl"
     with path.open("w", encoding="utf-8") as handle:
-        for index, row in enumerate(load_from_disk(str(math_dataset))["test"]):
-            handle.write(
-                json.dumps({"id": f"tiny-math-{index}", "problem": row["prompt"], "answer": row["answer"]}) + "\n"
-            )
+        for index, row in enumerate(load_from_disk(str(math_dataset))[split]):
+            row = {"id": f"tiny-math-{split}-{index}", "problem": row["prompt"], "answer": row["answer"]}
+            handle.write(json.dumps(row) + "\n")
     return path
 
 

@@ -1,16 +1,28 @@
-"""scripts/make_tiny_model.py: besides the model and datasets, tiny-math's held-out problems for the evaluator."""
+"""scripts/make_tiny_model.py: besides the model and datasets, tiny-math's splits as JSONL files: the held-out
+problems for the evaluator, the training problems for the README's GRPO on a file of one's own."""
+
+import pytest
 
 from open_r1.data.benchmarks import load_problems
 from tests.support.script_module import load_module
 
 
-def test_the_evaluation_file_holds_tiny_maths_test_split_in_the_evaluators_format(tiny_assets, tmp_path):
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_each_split_is_written_in_the_evaluators_format(tiny_assets, tmp_path, split):
     from datasets import load_from_disk
 
     script = load_module("scripts/make_tiny_model.py", "make_tiny_model")
-    path = script.write_evaluation_file(tiny_assets["tiny-math"], tmp_path)
-    assert path == tmp_path / "tiny-math-test.jsonl"
-    test_split = load_from_disk(str(tiny_assets["tiny-math"]))["test"]
+    path = script.write_jsonl(tiny_assets["tiny-math"], split, tmp_path)
+    assert path == tmp_path / f"tiny-math-{split}.jsonl"
+    rows = load_from_disk(str(tiny_assets["tiny-math"]))[split]
     problems = load_problems(path)
-    assert [(p.problem, p.answer) for p in problems] == list(zip(test_split["prompt"], test_split["answer"]))
+    assert [(p.problem, p.answer) for p in problems] == list(zip(rows["prompt"], rows["answer"]))
     assert len({p.id for p in problems}) == len(problems) > 0
+
+
+def test_the_training_file_shares_no_problem_with_the_held_out_one(tiny_assets, tmp_path):
+    script = load_module("scripts/make_tiny_model.py", "make_tiny_model")
+    train, test = (
+        load_problems(script.write_jsonl(tiny_assets["tiny-math"], split, tmp_path)) for split in ("train", "test")
+    )
+    assert not {p.problem for p in train} & {p.problem for p in test}
