@@ -105,3 +105,12 @@ def test_docs_demo_md_is_the_page_of_the_results_kept_in_docs_results_demo():
         "docs/demo.md was edited by hand or its results changed: "
         "python scripts/demo_report.py docs/results/demo/*.json --output docs/demo.md"
     )
+
+
+def test_a_runs_machine_cell_names_its_thread_setting_when_one_was_set(tmp_path, capsys):
+    results = demo_results(seed=0, sft=0.45, grpo=0.91)
+    results["machine"]["omp_num_threads"] = "1"
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results))
+    main([str(path)])
+    assert "| 2 cores, AMD EPYC, OMP_NUM_THREADS=1 |" in capsys.readouterr().out

@@ -53,7 +53,10 @@ def load_runs(paths: list[pathlib.Path]) -> list[dict]:
 
 def machine_cell(run: dict) -> str:
     machine = run.get("machine")
-    return f"{machine['cores']} cores, {machine['cpu']}" if machine else "not recorded"
+    if not machine:
+        return "not recorded"
+    threads = machine.get("omp_num_threads")
+    return f"{machine['cores']} cores, {machine['cpu']}" + (f", OMP_NUM_THREADS={threads}" if threads else "")
 
 
 def load_cell(run: dict) -> str:

@@ -187,11 +187,17 @@ def cpu_model() -> str:
 
 def provenance() -> dict:
     """When, at which commit and on which machine a run starts: its results carry it into docs/demo.md. The load
-    average (1, 5, 15 minutes) says how much else was running; it is taken again at the end."""
+    average (1, 5, 15 minutes) says how much else was running; it is taken again at the end. `omp_num_threads` is
+    the environment's OMP_NUM_THREADS (None: torch's default, one thread per core), since it changes every time."""
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "commit": git_commit(),
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "load_average_at_start": list(os.getloadavg())},
+        "machine": {
+            "cpu": cpu_model(),
+            "cores": os.cpu_count(),
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+            "load_average_at_start": list(os.getloadavg()),
+        },
     }
 
 
