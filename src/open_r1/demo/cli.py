@@ -1,7 +1,7 @@
 """The command line of `make demo`: picks the mode (the R1 recipe, or the tool miniature with `--tools`) and its folder.
 
-    make demo                    # R1 recipe on the tiny model, 3-4 minutes on 2 CPU cores -> data/demo
-    make demo SEED=1 FAST=1      # another seed; FAST: the same stages with tiny step counts, under a minute
+    make demo                    # R1 recipe on the tiny model, about 2.5 minutes on 2 CPU cores -> data/demo
+    make demo SEED=1 FAST=1      # another seed; FAST: the same stages with tiny step counts, about 40 s
     make demo MODEL=smollm2      # the same recipe on SmolLM2-135M-Instruct, plus GSM8K -> data/demo-smollm2
     make demo TOOLS=1            # the tool-integrated reasoning miniature -> data/demo_tools
     python scripts/demo.py [--tools] [--model smollm2 [--gsm8k_file F]] [--seed 1] [--fast] [--output_dir D]
