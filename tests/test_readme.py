@@ -12,12 +12,10 @@ one of:
   the scripts fails the fast suite too.
 """
 
-import os
 import pathlib
 import re
 import shlex
 import subprocess
-import sys
 
 import pytest
 from trl import ModelConfig
@@ -48,28 +46,14 @@ WRITES = {
     "WANDB_MODE=offline accelerate launch": ["wandb/offline-run-*", "data/my-grpo/checkpoint-2"],
 }
 
+# The README's parsing and scratch checkout are the first-hour benchmark's, which times the same commands.
+FIRST_HOUR = load_module("scripts/benchmarks/first_hour.py", "first_hour")
+shell_blocks = FIRST_HOUR.shell_blocks
+
 PARSERS = {
     "sft.py": (ScriptArguments, SFTConfig, ModelConfig),
     "grpo.py": (GRPOScriptArguments, GRPOConfig, ModelConfig),
 }
-
-
-def shell_blocks(text: str) -> list[tuple[int, list[str]]]:
-    """(line number of the opening fence, commands) of each ```shell block; continuation lines are joined."""
-    blocks, lines = [], text.split("\n")
-    index = 0
-    while index < len(lines):
-        if lines[index].strip() == "```shell":
-            start, body = index + 1, []
-            index += 1
-            while lines[index].strip() != "```":
-                body.append(lines[index].strip())
-                index += 1
-            joined = "\n".join(body).replace("\\\n", " ")
-            commands = [" ".join(line.split()) for line in joined.split("\n") if line and not line.startswith("#")]
-            blocks.append((start, commands))
-        index += 1
-    return blocks
 
 
 def readme_blocks() -> list[tuple[int, list[str]]]:
@@ -195,19 +179,7 @@ def test_the_reward_list_is_written_from_the_registry():
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> pathlib.Path:
     """A folder that looks like the checkout (its src, recipes, scripts, Makefile) with `.venv` this interpreter's."""
-    root = tmp_path_factory.mktemp("readme")
-    for name in ("src", "recipes", "scripts", "Makefile"):
-        (root / name).symlink_to(REPO_ROOT / name)
-    (root / ".venv").symlink_to(sys.prefix)
-    return root
-
-
-def activated_environment() -> dict:
-    """The environment after `source .venv/bin/activate`, importing this checkout's package."""
-    env = {**os.environ, "VIRTUAL_ENV": sys.prefix}
-    env["PATH"] = os.pathsep.join([str(pathlib.Path(sys.prefix) / "bin"), env.get("PATH", "")])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT / "src"), env.get("PYTHONPATH")]))
-    return env
+    return FIRST_HOUR.scratch_checkout(tmp_path_factory.mktemp("readme"))
 
 
 def written_paths(block_line: int) -> list[str]:
@@ -245,7 +217,7 @@ def test_readme_block_runs_as_written(block, workspace):
         result = subprocess.run(
             ["bash", "-c", command],
             cwd=workspace,
-            env=activated_environment(),
+            env=FIRST_HOUR.activated_environment(),
             capture_output=True,
             text=True,
             timeout=3000,

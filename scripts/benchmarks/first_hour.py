@@ -1,0 +1,196 @@
+#!/usr/bin/env python
+"""Benchmark: the README's first hour, command by command, and the README's times written from the result.
+
+    python scripts/benchmarks/first_hour.py                      # -> data/benchmarks/first_hour.json
+    python scripts/benchmarks/first_hour.py --write_docs docs/results/first_hour.json   # runs nothing
+
+The first ```shell block under the README's "## Your first hour" heading runs as a reader types it (continuation
+lines joined, each command through `bash -c`, in order), in a scratch folder that looks like the checkout (its
+src, recipes, scripts and Makefile linked, this interpreter's environment activated, as after `source
+.venv/bin/activate`). Each command's wall seconds go to the results file with when, at which commit and on which
+machine it ran (`open_r1.demo.pipeline.provenance`, load average included: start-up dominates these commands and
+a busy machine stretches it). A command that fails stops the run with its output; nothing is written then.
+
+`--write_docs` puts a results file's seconds into the `time` column of the table that follows the block (one row
+per command, in order) and its provenance into docs/benchmarks.md between this script's markers;
+tests/scripts/test_first_hour.py checks the README and that page agree with docs/results/first_hour.json.
+Not covered: `make install`, the demos (docs/demo.md), anything on a GPU.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "src"))
+
+README = REPO_ROOT / "README.md"
+DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
+HEADING = "## Your first hour"
+BEGIN, END = "<!-- first_hour.py results: begin -->", "<!-- first_hour.py results: end -->"
+
+
+def shell_blocks(text: str) -> list[tuple[int, list[str]]]:
+    """(line number of the opening fence, commands) of each ```shell block; continuation lines are joined."""
+    blocks, lines = [], text.split("\n")
+    index = 0
+    while index < len(lines):
+        if lines[index].strip() == "```shell":
+            start, body = index + 1, []
+            index += 1
+            while lines[index].strip() != "```":
+                body.append(lines[index].strip())
+                index += 1
+            joined = "\n".join(body).replace("\\\n", " ")
+            commands = [" ".join(line.split()) for line in joined.split("\n") if line and not line.startswith("#")]
+            blocks.append((start, commands))
+        index += 1
+    return blocks
+
+
+def first_hour_block(text: str) -> tuple[int, list[str]]:
+    """The first shell block under the first-hour heading: (line number of its fence, its commands)."""
+    lines = text.split("\n")
+    heading = next((number for number, line in enumerate(lines) if line.startswith(HEADING)), None)
+    if heading is None:
+        raise SystemExit(f"README has no heading starting {HEADING!r}")
+    block = next((block for block in shell_blocks(text) if block[0] > heading), None)
+    if block is None:
+        raise SystemExit(f"README has no ```shell block under {HEADING!r}")
+    return block
+
+
+def scratch_checkout(root: pathlib.Path) -> pathlib.Path:
+    """A folder that looks like the checkout, with `.venv` the running interpreter's."""
+    for name in ("src", "recipes", "scripts", "Makefile"):
+        (root / name).symlink_to(REPO_ROOT / name)
+    (root / ".venv").symlink_to(sys.prefix)
+    return root
+
+
+def activated_environment() -> dict:
+    """The environment after `source .venv/bin/activate`, importing this checkout's package."""
+    env = {**os.environ, "VIRTUAL_ENV": sys.prefix}
+    env["PATH"] = os.pathsep.join([str(pathlib.Path(sys.prefix) / "bin"), env.get("PATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT / "src"), env.get("PYTHONPATH")]))
+    return env
+
+
+def time_commands(commands: list[str], workdir: pathlib.Path) -> list[dict]:
+    """Runs each command in `workdir`, in order; its wall seconds. Stops at the first that fails, with its output."""
+    timed = []
+    for command in commands:
+        print(f"$ {command}", flush=True)
+        started = time.perf_counter()
+        result = subprocess.run(
+            ["bash", "-c", command], cwd=workdir, env=activated_environment(), capture_output=True, text=True
+        )
+        seconds = time.perf_counter() - started
+        if result.returncode != 0:
+            output = (result.stdout + result.stderr)[-3000:]
+            raise SystemExit(f"first_hour.py: `{command}` failed (exit {result.returncode}):\n{output}")
+        print(f"  {seconds:.1f} s", flush=True)
+        timed.append({"command": command, "seconds": round(seconds, 2)})
+    return timed
+
+
+def run(output: pathlib.Path, readme: pathlib.Path = README) -> dict:
+    from open_r1.demo import pipeline
+
+    _, commands = first_hour_block(readme.read_text(encoding="utf-8"))
+    provenance = pipeline.provenance()
+    with tempfile.TemporaryDirectory(prefix="first-hour-") as scratch:
+        timed = time_commands(commands, scratch_checkout(pathlib.Path(scratch)))
+    results = {
+        "benchmark": "first_hour",
+        **pipeline.with_end_load(provenance),
+        "commands": timed,
+        "total_seconds": round(sum(entry["seconds"] for entry in timed), 2),
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {output}", flush=True)
+    return results
+
+
+def readme_with_times(text: str, results: dict) -> str:
+    """The README with the `time` cell of each row of the block's table set from `results`, row i for command i.
+    The block's commands must be the ones that were timed."""
+    fence, commands = first_hour_block(text)
+    timed = [entry["command"] for entry in results["commands"]]
+    if commands != timed:
+        raise SystemExit("the README's first-hour commands are not the ones the results file timed: run it again")
+    lines = text.split("\n")
+    table_start = next(number for number in range(fence, len(lines)) if lines[number].startswith("|"))
+    header = [cell.strip() for cell in lines[table_start].strip("|").split("|")]
+    if "time" not in header:
+        raise SystemExit("the table after the README's first-hour block has no `time` column")
+    column = header.index("time")
+    rows = range(table_start + 2, table_start + 2 + len(commands))
+    if not all(lines[number].startswith("|") for number in rows) or lines[rows[-1] + 1].startswith("|"):
+        raise SystemExit(
+            f"the table after the README's first-hour block must have one row per command ({len(commands)})"
+        )
+    for number, entry in zip(rows, results["commands"]):
+        cells = lines[number].strip("|").split("|")
+        cells[column] = f" {entry['seconds']:.0f} s "
+        lines[number] = "|" + "|".join(cells) + "|"
+    return "\n".join(lines)
+
+
+def docs_section(results: dict) -> str:
+    from open_r1.demo.docs_page import load_cell, machine_cell
+    from open_r1.demo.report import markdown_table
+
+    rows = [[f"`{entry['command']}`", f"{entry['seconds']:.1f}"] for entry in results["commands"]]
+    when = results["date"].replace("T", " ").removesuffix("+00:00")
+    return "\n\n".join(
+        [
+            BEGIN,
+            f"{when} UTC, commit `{results['commit']}`, {machine_cell(results)}, load average before / at the end "
+            f"(5 min): {load_cell(results)}; {results['total_seconds']:.0f} s in all.",
+            markdown_table(["command", "seconds"], rows),
+            END,
+        ]
+    )
+
+
+def page_with_results(text: str, results: dict) -> str:
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{DOCS_PAGE} has no {BEGIN} ... {END} markers to write the results between")
+    before, rest = text.split(BEGIN, 1)
+    return before + docs_section(results) + rest.split(END, 1)[1]
+
+
+def write_docs(results_file: pathlib.Path, readme: pathlib.Path = README, page: pathlib.Path = DOCS_PAGE) -> None:
+    results = json.loads(results_file.read_text(encoding="utf-8"))
+    readme.write_text(readme_with_times(readme.read_text(encoding="utf-8"), results), encoding="utf-8")
+    page.write_text(page_with_results(page.read_text(encoding="utf-8"), results), encoding="utf-8")
+    print(f"wrote {results_file}'s times into {readme} and {page}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> dict | None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--output",
+        type=pathlib.Path,
+        default=REPO_ROOT / "data" / "benchmarks" / "first_hour.json",
+        help="Results file to write (default data/benchmarks/first_hour.json).",
+    )
+    parser.add_argument(
+        "--write_docs", type=pathlib.Path, help="A results file to write into the README and docs/benchmarks.md."
+    )
+    args = parser.parse_args(argv)
+    if args.write_docs:
+        write_docs(args.write_docs)
+        return None
+    return run(args.output)
+
+
+if __name__ == "__main__":
+    main()
