@@ -7,7 +7,8 @@
 #   replace it with a newer (CUDA) build on a CPU machine. On Linux without a GPU it is the CPU
 #   build, 2.13.0+cpu (PyPI's Linux torch is the CUDA one, several GB): from the configured pip
 #   sources if they have it, else from PyTorch's CPU index. TORCH_INDEX_URL, when set, is the
-#   one index torch comes from instead.
+#   one index torch comes from instead. A .venv holding the CPU build on a GPU machine is
+#   refused (delete it): pip would keep it.
 # - DeepSpeed ships only as a source archive whose build imports torch; it is built against the
 #   torch already installed (no build isolation) with its CUDA ops disabled (DS_BUILD_OPS=0),
 #   which is what DeepSpeed JIT-compiles on demand on a GPU machine anyway.
@@ -25,7 +26,10 @@ STAMP="$VENV/.open-r1-installed"
 
 has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; }
 
-wanted="$(cat setup.py scripts/install.sh | sha256sum | cut -c1-16)-gpu=$(has_gpu && echo 1 || echo 0)"
+# What the install depends on: these files, whether there is a GPU, and where torch comes from.
+sources_hash="$("$PYTHON" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])' \
+    < <(cat setup.py scripts/install.sh))"
+wanted="$sources_hash-gpu=$(has_gpu && echo 1 || echo 0)-torch_index=${TORCH_INDEX_URL:-}"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$wanted" ]; then
     echo "open-r1 is already installed in $VENV (delete $STAMP to force a reinstall)."
     exit 0
@@ -35,17 +39,25 @@ fi
 PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check)
 "${PIP[@]}" -q --upgrade pip setuptools wheel
 
+# torch==2.13.0 is satisfied by an installed 2.13.0+cpu, so a .venv first built without a GPU would keep it.
+if has_gpu && "$VENV/bin/python" -c 'import sys, torch; sys.exit(torch.version.cuda is not None)' 2>/dev/null; then
+    echo "install.sh: $VENV has torch's CPU build and this machine has a GPU: delete $VENV, then run it again" >&2
+    exit 1
+fi
 if [ -n "${TORCH_INDEX_URL:-}" ]; then
     "${PIP[@]}" "torch==$TORCH_VERSION" --index-url "$TORCH_INDEX_URL"
 elif [ "$(uname -s)" = Linux ] && ! has_gpu; then
     cpu_torch="torch==$TORCH_VERSION+cpu"
-    if ! "${PIP[@]}" -q "$cpu_torch" 2>/dev/null; then
-        echo "$cpu_torch is not in pip's configured sources; taking it from $CPU_TORCH_INDEX"
-        "${PIP[@]}" "$cpu_torch" --index-url "$CPU_TORCH_INDEX" || {
-            echo "install.sh: could not install $cpu_torch; set TORCH_INDEX_URL to an index that has torch $TORCH_VERSION" >&2
+    first_try="$VENV/torch-install.log"
+    if ! "${PIP[@]}" -q "$cpu_torch" >"$first_try" 2>&1; then
+        echo "$cpu_torch could not be installed from pip's configured sources ($(tail -n 1 "$first_try"));"
+        echo "trying $CPU_TORCH_INDEX"
+        "${PIP[@]}" -q "$cpu_torch" --index-url "$CPU_TORCH_INDEX" || {
+            echo "install.sh: could not install $cpu_torch; set TORCH_INDEX_URL to an index that has it" >&2
             exit 1
         }
     fi
+    rm -f "$first_try"
 else
     "${PIP[@]}" "torch==$TORCH_VERSION"
 fi

@@ -1,38 +1,44 @@
 """scripts/install.sh (`make install`) picks torch's build for the machine: on Linux without a GPU the CPU build
-(2.13.0+cpu) from pip's configured sources, else from PyPI's sibling, PyTorch's CPU index, never PyPI's CUDA build;
-with a GPU the plain release; TORCH_INDEX_URL overrides both. The script runs against a stand-in interpreter that
-records what pip was asked for and installs nothing."""
+(2.13.0+cpu) from pip's configured sources, else from PyTorch's own CPU index, never PyPI's (CUDA) Linux build;
+with a GPU, or off Linux, the plain release; TORCH_INDEX_URL overrides both; a .venv holding the CPU build on a GPU
+machine is refused. The script runs against a stand-in interpreter that records what pip was asked for and installs
+nothing, with stand-ins for nvidia-smi and uname."""
 
 import os
 import pathlib
-import platform
 import subprocess
 
-import pytest
-
 from tests.support import REPO_ROOT
-
-pytestmark = pytest.mark.skipif(platform.system() != "Linux", reason="the CPU build is chosen on Linux only")
 
 FAKE_PYTHON = """#!/usr/bin/env bash
 echo "$*" >> "$INSTALL_LOG"
 [ "$1" = - ] && cat > /dev/null
+# Is the installed torch the CPU build? Only when the test says one is installed.
+if [[ "$*" == *torch.version.cuda* ]]; then [ -n "$CPU_TORCH_INSTALLED" ] && exit 0 || exit 1; fi
 # pip's configured sources have no CPU torch: only an install from an index hands it out.
-if [ -n "$NO_LOCAL_CPU_TORCH" ] && [[ "$*" == *+cpu* ]] && [[ "$*" != *--index-url* ]]; then exit 1; fi
+if [ -n "$NO_LOCAL_CPU_TORCH" ] && [[ "$*" == *+cpu* ]] && [[ "$*" != *--index-url* ]]; then
+    echo "ERROR: No matching distribution found for torch==2.13.0+cpu"; exit 1
+fi
 if [ -n "$NO_CPU_TORCH_ANYWHERE" ] && [[ "$*" == *+cpu* ]]; then exit 1; fi
 exit 0
 """
 
 
-def run_install(tmp_path: pathlib.Path, gpu: bool, **env: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+def run_install(
+    tmp_path: pathlib.Path, gpu: bool, system: str = "Linux", **env: str
+) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """install.sh on a stand-in machine kept in `tmp_path` (a second call reuses its .venv); the torch installs
+    pip was asked for in this call."""
     venv, tools = tmp_path / "venv", tmp_path / "bin"
-    (venv / "bin").mkdir(parents=True)
-    tools.mkdir()
+    (venv / "bin").mkdir(parents=True, exist_ok=True)
+    tools.mkdir(exist_ok=True)
     (venv / "bin" / "python").write_text(FAKE_PYTHON)
     (tools / "nvidia-smi").write_text(f"#!/usr/bin/env bash\nexit {0 if gpu else 1}\n")
-    for script in (venv / "bin" / "python", tools / "nvidia-smi"):
+    (tools / "uname").write_text(f"#!/usr/bin/env bash\necho {system}\n")
+    for script in (venv / "bin" / "python", tools / "nvidia-smi", tools / "uname"):
         script.chmod(0o755)
     log = tmp_path / "pip.log"
+    log.unlink(missing_ok=True)
     environment = {
         **{key: value for key, value in os.environ.items() if key != "TORCH_INDEX_URL"},
         "PATH": f"{tools}:{os.environ['PATH']}",
@@ -47,8 +53,8 @@ def run_install(tmp_path: pathlib.Path, gpu: bool, **env: str) -> tuple[subproce
         text=True,
         timeout=60,
     )
-    torch_installs = [line for line in log.read_text().splitlines() if " torch==" in f" {line}"]
-    return result, torch_installs
+    lines = log.read_text().splitlines() if log.exists() else []
+    return result, [line for line in lines if " torch==" in f" {line}"]
 
 
 def test_without_a_gpu_the_cpu_build_comes_from_the_configured_sources_when_they_have_it(tmp_path):
@@ -60,19 +66,23 @@ def test_without_a_gpu_the_cpu_build_comes_from_the_configured_sources_when_they
 def test_without_a_gpu_the_cpu_build_comes_from_pytorchs_cpu_index_when_they_do_not(tmp_path):
     result, torch_installs = run_install(tmp_path, gpu=False, NO_LOCAL_CPU_TORCH="1")
     assert result.returncode == 0, result.stderr
-    assert torch_installs[-1] == (
-        "-m pip install --disable-pip-version-check torch==2.13.0+cpu --index-url https://download.pytorch.org/whl/cpu"
-    )
-    assert "taking it from https://download.pytorch.org/whl/cpu" in result.stdout
+    assert torch_installs == [
+        "-m pip install --disable-pip-version-check -q torch==2.13.0+cpu",
+        "-m pip install --disable-pip-version-check -q torch==2.13.0+cpu --index-url https://download.pytorch.org/whl/cpu",
+    ]
+    assert (
+        "torch==2.13.0+cpu could not be installed from pip's configured sources "
+        "(ERROR: No matching distribution found for torch==2.13.0+cpu);\ntrying https://download.pytorch.org/whl/cpu\n"
+    ) in result.stdout, "pip's own reason, then where it tries next"
 
 
-def test_without_a_gpu_and_no_cpu_build_anywhere_it_stops_in_one_line_rather_than_take_the_cuda_build(tmp_path):
+def test_without_a_gpu_and_no_cpu_build_anywhere_it_stops_rather_than_take_the_cuda_build(tmp_path):
     result, torch_installs = run_install(tmp_path, gpu=False, NO_CPU_TORCH_ANYWHERE="1")
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        "install.sh: could not install torch==2.13.0+cpu; set TORCH_INDEX_URL to an index that has torch 2.13.0"
-    ]
-    assert all("+cpu" in line for line in torch_installs), "never the plain (on Linux, CUDA) release"
+    assert result.stderr.strip().splitlines()[-1] == (
+        "install.sh: could not install torch==2.13.0+cpu; set TORCH_INDEX_URL to an index that has it"
+    )
+    assert torch_installs and all("+cpu" in line for line in torch_installs), "never the plain (CUDA) release"
 
 
 def test_with_a_gpu_torch_is_the_plain_release(tmp_path):
@@ -81,9 +91,36 @@ def test_with_a_gpu_torch_is_the_plain_release(tmp_path):
     assert torch_installs == ["-m pip install --disable-pip-version-check torch==2.13.0"]
 
 
+def test_off_linux_torch_is_the_plain_release_which_is_the_cpu_build_there(tmp_path):
+    result, torch_installs = run_install(tmp_path, gpu=False, system="Darwin")
+    assert result.returncode == 0, result.stderr
+    assert torch_installs == ["-m pip install --disable-pip-version-check torch==2.13.0"]
+
+
+def test_a_venv_holding_the_cpu_build_on_a_gpu_machine_is_refused_since_pip_would_keep_it(tmp_path):
+    result, torch_installs = run_install(tmp_path, gpu=True, CPU_TORCH_INSTALLED="1")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"install.sh: {tmp_path / 'venv'} has torch's CPU build and this machine has a GPU: delete "
+        f"{tmp_path / 'venv'}, then run it again"
+    ]
+    assert torch_installs == []
+
+
 def test_torch_index_url_is_the_one_index_torch_comes_from(tmp_path):
     result, torch_installs = run_install(tmp_path, gpu=False, TORCH_INDEX_URL="https://example.org/whl")
     assert result.returncode == 0, result.stderr
+    assert torch_installs == [
+        "-m pip install --disable-pip-version-check torch==2.13.0 --index-url https://example.org/whl"
+    ]
+
+
+def test_a_second_run_installs_nothing_unless_where_torch_comes_from_changed(tmp_path):
+    run_install(tmp_path, gpu=False)
+    again, torch_installs = run_install(tmp_path, gpu=False)
+    assert "is already installed" in again.stdout and torch_installs == []
+    elsewhere, torch_installs = run_install(tmp_path, gpu=False, TORCH_INDEX_URL="https://example.org/whl")
+    assert elsewhere.returncode == 0, elsewhere.stderr
     assert torch_installs == [
         "-m pip install --disable-pip-version-check torch==2.13.0 --index-url https://example.org/whl"
     ]
