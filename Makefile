@@ -36,7 +36,8 @@ slow_test:
 #   make demo [SEED=1] [FAST=1] [OUTPUT_DIR=data/demo]   -> results.json, report.md, curves.png
 #   make demo TOOLS=1 [SEED=1] [FAST=1]   -> tool-integrated reasoning miniature (scripts/demo.py --tools, data/demo_tools)
 #   make demo MODEL=smollm2 [SEED=1] [FAST=1]   -> the same recipe on SmolLM2-135M-Instruct (fetched by scripts/get_model.py
-#       on first use), each stage also scored on 200 GSM8K-test problems (data/demo-smollm2; docs/demo_notes.md has its times)
+#       on first use), each stage also scored on 200 GSM8K-test problems
+#       (data/demo-smollm2; docs/demo_notes.md has its times)
 demo:
 	$(PYTHON) scripts/demo.py $(if $(TOOLS),--tools) $(if $(MODEL),--model $(MODEL)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR))
 

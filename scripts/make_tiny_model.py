@@ -41,8 +41,8 @@ def write_jsonl(math_dataset: pathlib.Path, split: str, output_dir: pathlib.Path
     path = output_dir / f"tiny-math-{split}.jsonl"
     with path.open("w", encoding="utf-8") as handle:
         for index, row in enumerate(load_from_disk(str(math_dataset))[split]):
-            row = {"id": f"tiny-math-{split}-{index}", "problem": row["prompt"], "answer": row["answer"]}
-            handle.write(json.dumps(row) + "\n")
+            record = {"id": f"tiny-math-{split}-{index}", "problem": row["prompt"], "answer": row["answer"]}
+            handle.write(json.dumps(record) + "\n")
     return path
 
 

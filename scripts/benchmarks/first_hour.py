@@ -27,7 +27,8 @@ import tempfile
 import time
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "src"))
+if str(REPO_ROOT / "src") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "src"))
 
 README = REPO_ROOT / "README.md"
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
@@ -118,6 +119,27 @@ def run(output: pathlib.Path, readme: pathlib.Path = README) -> dict:
     return results
 
 
+def table_after(lines: list[str], fence: int) -> tuple[int, list[int]]:
+    """(line of the header, lines of the rows) of the table that follows the block whose fence opens on line
+    `fence` (0-based), blank lines between them and nothing else."""
+    end = next((number for number in range(fence + 1, len(lines)) if lines[number].strip() == "```"), None)
+    number = (end if end is not None else len(lines)) + 1
+    while number < len(lines) and not lines[number].strip():
+        number += 1
+    if number >= len(lines) or not lines[number].startswith("|"):
+        raise SystemExit("the README's first-hour block must be followed by its table (step | time | writes)")
+    rows = []
+    for row in range(number + 2, len(lines)):
+        if not lines[row].startswith("|"):
+            break
+        rows.append(row)
+    return number, rows
+
+
+def cells(line: str) -> list[str]:
+    return line.strip().strip("|").split("|")
+
+
 def readme_with_times(text: str, results: dict) -> str:
     """The README with the `time` cell of each row of the block's table set from `results`, row i for command i.
     The block's commands must be the ones that were timed."""
@@ -126,34 +148,37 @@ def readme_with_times(text: str, results: dict) -> str:
     if commands != timed:
         raise SystemExit("the README's first-hour commands are not the ones the results file timed: run it again")
     lines = text.split("\n")
-    table_start = next(number for number in range(fence, len(lines)) if lines[number].startswith("|"))
-    header = [cell.strip() for cell in lines[table_start].strip("|").split("|")]
+    header_line, rows = table_after(lines, fence - 1)
+    header = [cell.strip() for cell in cells(lines[header_line])]
     if "time" not in header:
         raise SystemExit("the table after the README's first-hour block has no `time` column")
     column = header.index("time")
-    rows = range(table_start + 2, table_start + 2 + len(commands))
-    if not all(lines[number].startswith("|") for number in rows) or lines[rows[-1] + 1].startswith("|"):
+    if len(rows) != len(commands):
         raise SystemExit(
             f"the table after the README's first-hour block must have one row per command ({len(commands)})"
         )
     for number, entry in zip(rows, results["commands"]):
-        cells = lines[number].strip("|").split("|")
-        cells[column] = f" {entry['seconds']:.0f} s "
-        lines[number] = "|" + "|".join(cells) + "|"
+        row = cells(lines[number])
+        if len(row) != len(header):
+            raise SystemExit(f"README line {number + 1}: {len(row)} cells, the table's header has {len(header)}")
+        row[column] = f" {entry['seconds']:.0f} s "
+        lines[number] = "|" + "|".join(row) + "|"
     return "\n".join(lines)
 
 
 def docs_section(results: dict) -> str:
-    from open_r1.demo.docs_page import load_cell, machine_cell
+    from open_r1.demo.docs_page import machine_cell
     from open_r1.demo.report import markdown_table
 
     rows = [[f"`{entry['command']}`", f"{entry['seconds']:.1f}"] for entry in results["commands"]]
     when = results["date"].replace("T", " ").removesuffix("+00:00")
+    machine = results["machine"]
+    before, after = machine["load_average_at_start"][0], machine["load_average_at_end"][0]
     return "\n\n".join(
         [
             BEGIN,
-            f"{when} UTC, commit `{results['commit']}`, {machine_cell(results)}, load average before / at the end "
-            f"(5 min): {load_cell(results)}; {results['total_seconds']:.0f} s in all.",
+            f"{when} UTC, commit `{results['commit']}`, {machine_cell(results)}, 1-minute load average before / "
+            f"after: {before:.1f} / {after:.1f}; {results['total_seconds']:.0f} s in all.",
             markdown_table(["command", "seconds"], rows),
             END,
         ]
@@ -169,8 +194,10 @@ def page_with_results(text: str, results: dict) -> str:
 
 def write_docs(results_file: pathlib.Path, readme: pathlib.Path = README, page: pathlib.Path = DOCS_PAGE) -> None:
     results = json.loads(results_file.read_text(encoding="utf-8"))
-    readme.write_text(readme_with_times(readme.read_text(encoding="utf-8"), results), encoding="utf-8")
-    page.write_text(page_with_results(page.read_text(encoding="utf-8"), results), encoding="utf-8")
+    new_readme = readme_with_times(readme.read_text(encoding="utf-8"), results)
+    new_page = page_with_results(page.read_text(encoding="utf-8"), results)  # both built before either is written
+    readme.write_text(new_readme, encoding="utf-8")
+    page.write_text(new_page, encoding="utf-8")
     print(f"wrote {results_file}'s times into {readme} and {page}", flush=True)
 
 

@@ -57,9 +57,10 @@ def test_each_command_runs_in_order_in_the_scratch_folder_and_is_timed(tmp_path)
     results = FIRST_HOUR.run(output, readme=readme)
     assert json.loads(output.read_text()) == results
     assert [entry["command"] for entry in results["commands"]] == FIRST_HOUR.first_hour_block(readme.read_text())[1]
-    assert results["commands"][0]["seconds"] >= 0.3, "the second command read what the first one wrote"
+    assert results["commands"][0]["seconds"] >= 0.3, "the first command's own time"
     assert results["total_seconds"] == pytest.approx(sum(entry["seconds"] for entry in results["commands"]))
     assert results["commit"] and results["machine"]["load_average_at_end"]
+    assert not (REPO_ROOT / "data" / "two.txt").exists(), "it ran in a scratch folder, not in the checkout"
 
 
 def test_a_failing_command_stops_the_run_with_its_output_and_writes_nothing(tmp_path):
@@ -92,6 +93,30 @@ def test_a_table_without_a_row_per_command_is_refused():
         FIRST_HOUR.readme_with_times(one_row_short, results_for(commands, [1.0, 1.0]))
 
 
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        (("\n| step | time | writes |", "\nSome text.\n\n| step | time | writes |"), "must be followed by its table"),
+        (
+            ("| the first | 99 s |", "| the first | 99 s | extra |"),
+            r"README line 13: 4 cells, the table's header has 3",
+        ),
+        (("| step | time | writes |", "| step | seconds | writes |"), "has no `time` column"),
+    ],
+)
+def test_a_table_that_is_not_the_blocks_own_is_refused_in_one_line(change, error):
+    commands = FIRST_HOUR.first_hour_block(README)[1]
+    with pytest.raises(SystemExit, match=error):
+        FIRST_HOUR.readme_with_times(README.replace(*change), results_for(commands, [1.0, 1.0]))
+
+
+def test_a_row_with_trailing_spaces_keeps_its_cells():
+    commands = FIRST_HOUR.first_hour_block(README)[1]
+    spaced = README.replace("`data/two.txt` |", "`data/two.txt` |  ")
+    written = FIRST_HOUR.readme_with_times(spaced, results_for(commands, [1.0, 2.0]))
+    assert "| the second | 2 s | `data/two.txt` |\n" in written
+
+
 def test_the_readme_and_the_benchmarks_page_are_what_the_kept_results_write():
     results = json.loads((REPO_ROOT / "docs" / "results" / "first_hour.json").read_text(encoding="utf-8"))
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
@@ -100,4 +125,4 @@ def test_the_readme_and_the_benchmarks_page_are_what_the_kept_results_write():
         "python scripts/benchmarks/first_hour.py --output docs/results/first_hour.json, then --write_docs it"
     )
     assert FIRST_HOUR.page_with_results(page, results) == page
-    assert "+changes" not in results["commit"], "measured at a commit, not on uncommitted code"
+    assert results["commit"] and "+changes" not in results["commit"], "measured at a commit, not uncommitted code"

@@ -188,7 +188,7 @@ def cpu_model() -> str:
 def provenance() -> dict:
     """When, at which commit and on which machine a run starts: its results carry it into docs/demo.md. The load
     average (1, 5, 15 minutes) says how much else was running; it is taken again at the end. `omp_num_threads` is
-    the environment's OMP_NUM_THREADS (None: torch's default, one thread per core), since it changes every time."""
+    the environment's OMP_NUM_THREADS (None: torch's default, one thread per core): timings depend on it."""
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "commit": git_commit(),
