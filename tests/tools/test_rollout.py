@@ -71,3 +71,68 @@ def test_the_calls_of_one_turn_run_in_order_each_seeing_the_cells_before_it(sett
     ]
     messages = rollout.tool_messages(tool, calls)
     assert [message["content"] for message in messages] == ["(no output)", "(no output)", "42 43\n"]
+
+
+def memorised_rollout_lengths(model_folder, user_turn: str, problem: dict) -> tuple[int, int, int]:
+    """(first assistant turn, tool turn and next header, final assistant turn) of the memorised rollout, in tokens
+    as TRL counts a completion: read off the rendered trace, each turn up to and including its end-of-turn token."""
+    from open_r1.tasks.tool_arithmetic import tool_trace
+
+    tokenizer = AutoTokenizer.from_pretrained(model_folder)
+    trace = tool_trace({**problem, "problem": user_turn})
+    prompt = tokenizer.apply_chat_template(trace[:2], add_generation_prompt=True, tokenize=True, return_dict=False)
+    completion = tokenizer.apply_chat_template(trace, tokenize=True, return_dict=False)[len(prompt) :]
+    ends = [index for index, token in enumerate(completion) if token == tokenizer.eos_token_id]
+    header = tokenizer.apply_chat_template(trace[:4], add_generation_prompt=True, tokenize=True, return_dict=False)
+    first, final_start = ends[0] + 1, len(header) - len(prompt)
+    return first, final_start - first, ends[-1] + 1 - final_start
+
+
+@pytest.mark.parametrize(
+    "budget, roles",
+    [
+        ("whole", ["assistant", "tool", "assistant"]),
+        ("first turn and tool turn", ["assistant", "tool"]),
+        ("one token short of the tool turn", ["assistant"]),
+    ],
+)
+def test_the_tool_turns_count_towards_the_budget_as_trl_counts_them(tool_calling_model, settings, budget, roles):
+    problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
+    first, tool_turn, final = memorised_rollout_lengths(
+        tool_calling_model["path"], tool_calling_model["user_turn"], tool_calling_model["problem"]
+    )
+    max_new_tokens = {
+        "whole": first + tool_turn + final,
+        "first turn and tool turn": first + tool_turn,
+        "one token short of the tool turn": first + tool_turn - 1,
+    }[budget]
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    model = AutoModelForCausalLM.from_pretrained(tool_calling_model["path"])
+    [messages] = rollout.generate_with_tools(
+        model,
+        tokenizer,
+        [prompt_messages(problem, with_tool=True)],
+        tool_settings=settings(1),
+        max_new_tokens=max_new_tokens,
+        max_tool_calling_iterations=2,
+        sampling={"do_sample": False},
+    )
+    assert [message["role"] for message in messages] == roles, messages
+    if budget == "whole":
+        assert f"\\boxed{{{tool_calling_model['problem']['answer']}}}" in messages[-1]["content"]
+
+
+def test_a_tool_turns_tokens_are_the_ones_trls_trainer_appends(tool_calling_model):
+    from types import SimpleNamespace
+
+    from trl import GRPOTrainer
+
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    messages = [
+        {"role": "tool", "name": "python", "content": "123\n"},
+        {"role": "tool", "name": "python", "content": ""},
+    ]
+    trainer = SimpleNamespace(
+        processing_class=tokenizer, _tokenizer=tokenizer, chat_template=None, chat_template_kwargs={}, _is_vlm=False
+    )
+    assert rollout.tool_suffix_ids(tokenizer, messages) == GRPOTrainer._get_tool_suffix_ids(trainer, messages)

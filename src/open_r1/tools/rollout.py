@@ -10,7 +10,9 @@ measured the way it was trained: render the chat (with the tools' schemas), gene
 tokenizer's response parser (`open_r1.tools.chat.ensure_tool_parsing`), run each `python` call in a fresh
 `PythonTool` per rollout, append the assistant turn and the tool results, and generate again, until the model
 answers without a call, `max_tool_calling_iterations` rounds of calls were made, or the rollout has used
-`max_new_tokens` generated tokens (tool results do not count, as in TRL, where they are masked out). A call of
+`max_new_tokens` tokens. As in TRL 1.16, the tool turns count towards that budget, though they are masked out of
+the loss (`tool_suffix_ids`: the tokens after an assistant turn's end-of-turn token up to the next assistant
+header), and tool results that would take a rollout past it are dropped and the rollout ends there. A call of
 an unknown tool or with bad arguments gets an error message as its result, like any failing call, and so does a
 call past the rollout's time budget (`PythonToolSettings.rollout_seconds`), without running. The calls of a
 generated batch run at once across rollouts, as many as the sandbox has workers (`tool_settings.sandbox`'s
@@ -49,6 +51,30 @@ def tool_messages(tool: PythonTool, calls: list) -> list[dict]:
         name = (call.get("function") or {}).get("name", "python") if isinstance(call, dict) else None
         messages.append({"role": "tool", "name": name, "content": call_tool(tool, call)})
     return messages
+
+
+def tool_suffix_ids(tokenizer, messages: list[dict]) -> list[int]:
+    """The tokens TRL 1.16's GRPOTrainer appends to a rollout after the end-of-turn token of an assistant turn that
+    called tools: the tool turns `messages` and the next assistant header (`_get_tool_suffix_ids`, rendered the same
+    way: after a dummy call, the template's text after its last end-of-turn token)."""
+    dummy = [
+        {"role": "user", "content": "dummy"},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"type": "function", "function": {"name": messages[0]["name"], "arguments": {}}}],
+        },
+    ]
+    prefix = tokenizer.apply_chat_template(dummy, add_generation_prompt=False, tokenize=True, return_dict=False)
+    full = tokenizer.apply_chat_template(
+        dummy + messages, add_generation_prompt=True, tokenize=True, return_dict=False
+    )
+    ends = [index for index, token in enumerate(prefix) if token == tokenizer.eos_token_id]
+    if ends:
+        prefix = prefix[: ends[-1] + 1]
+    if full[: len(prefix)] != prefix:
+        raise ValueError("the chat template renders an assistant turn differently once tool turns follow it")
+    return full[len(prefix) :]
 
 
 def _generate(model, pad: int, prompt_ids: list[list[int]], max_new_tokens: int, sampling: dict) -> list[list[int]]:
@@ -136,7 +162,16 @@ def generate_with_tools(
                         finished += 1
                 answers = pool.map(lambda item: tool_messages(tools[item[0]], item[1]), calling)
                 for (i, _), messages in zip(calling, answers):
+                    suffix = len(tool_suffix_ids(tokenizer, messages))
+                    if used[i] + suffix > max_new_tokens:
+                        still_active.remove(i)  # TRL drops results that would overrun the budget, and stops
+                        finished += 1
+                        continue
                     rollouts[i].extend(messages)
+                    used[i] += suffix
+                    if used[i] >= max_new_tokens:
+                        still_active.remove(i)
+                        finished += 1
                 if on_batch is not None:
                     on_batch(finished, len(conversations))
             active = still_active
