@@ -19,6 +19,7 @@ from open_r1.demo.report import card_line
 from open_r1.demo.settings import GSM8K_FAST, GSM8K_FULL
 from open_r1.eval.arguments import EvaluateArguments
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
+from open_r1.usage import read_recipe
 from tests.conftest import SHARED_DATA
 from tests.support import REPO_ROOT
 
@@ -74,7 +75,7 @@ def test_the_arms_recipes_train_with_the_traces_prompt_and_the_accuracy_reward_a
 
 
 def test_the_tool_arm_is_evaluated_with_its_grpo_recipes_tool_settings():
-    recipe = gsm8k.read_recipe(GSM8K_FULL.grpo_recipes["tools"])
+    recipe = read_recipe(str(REPO_ROOT / GSM8K_FULL.grpo_recipes["tools"]))
     settings = {key: recipe[key] for key in gsm8k.TOOL_EVAL_FIELDS if key in recipe}
     assert settings["max_tool_calling_iterations"] >= 9  # GSM8K-train solutions hold up to 9 annotations
     args = EvaluateArguments(

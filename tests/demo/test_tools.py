@@ -53,6 +53,29 @@ def test_the_demo_model_has_the_settings_head_counts(tmp_path):
     assert set(TOOL_CALL_TOKENS) <= {token["content"] for token in added_tokens}
 
 
+@pytest.mark.parametrize("arm", tools.ARMS)
+def test_each_arm_is_evaluated_within_the_grpo_recipes_budget_and_rounds_as_it_trains(monkeypatch, tmp_path, arm):
+    from open_r1.usage import read_recipe
+
+    asked = {}
+
+    def evaluator(model, task, test_file, output_dir, **options):
+        asked.update(options)
+        return {"pass@1": 1.0, "pass@1_stderr": 0.0}, [{"completion": "\\boxed{1}"}]
+
+    monkeypatch.setattr(tools.pipeline, "run_evaluator", evaluator)
+    tools.evaluate_stage(tmp_path / "model", arm, "sft", tmp_path / "test.jsonl", tmp_path, 0, TOOLS_FAST)
+    recipe = read_recipe(str(REPO_ROOT / TOOLS_FAST.grpo_recipe))
+    assert asked["max_new_tokens"] == recipe["max_completion_length"]
+    if arm == "tool":
+        assert (asked["tools"], asked["max_tool_calling_iterations"]) == (
+            ["python"],
+            recipe["max_tool_calling_iterations"],
+        )
+    else:
+        assert "tools" not in asked
+
+
 def test_make_demo_tools_is_the_demo_in_its_tools_mode_writing_to_data_demo_tools():
     dry_run = subprocess.run(
         ["make", "-n", "demo", "TOOLS=1", "FAST=1"], cwd=REPO_ROOT, capture_output=True, text=True

@@ -72,6 +72,7 @@ from open_r1.tasks.gsm8k import (
     convert,
     load_rows,
 )
+from open_r1.usage import read_recipe
 from open_r1.utils.gpu_jobs import job_slot, shared_job_slots
 from open_r1.utils.launch import run_at_once
 
@@ -142,12 +143,6 @@ def check_data_file(path: pathlib.Path, option: str) -> pathlib.Path:
     if not path.is_file():
         raise SystemExit(f"GSM8K data not found: {path} (pass {option} with a JSONL of id, problem, solution, answer)")
     return path
-
-
-def read_recipe(recipe: str) -> dict:
-    import yaml
-
-    return yaml.safe_load((pipeline.REPO_ROOT / recipe).read_text(encoding="utf-8"))
 
 
 def tool_template_model(base_model: pathlib.Path, folder: pathlib.Path) -> pathlib.Path:
@@ -495,7 +490,7 @@ def run(
     pipeline.banner(f"SmolLM2-135M-Instruct and GSM8K (seed {seed}, {device}{', FAST' if fast else ''})")
     base_model, model_origin = get_pretrained_model("smollm2")
     data = build_datasets(output_dir / "datasets", train_file, settings)
-    grpo_recipes = {arm: read_recipe(settings.grpo_recipes[arm]) for arm in arms}
+    grpo_recipes = {arm: read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipes[arm])) for arm in arms}
     run_settings = {
         "settings": settings,
         "fast": fast,

@@ -90,7 +90,6 @@ class ToolDemoSettings:
     num_train: int = 3000
     num_test: int = 200
     tiny_model: TinyModelSpec = dataclasses.field(default_factory=lambda: TOOL_CALLING_MODEL)
-    eval_max_new_tokens: int = 48
     eval_batch_size: int = 100
     sft_recipe: str = "recipes/demo/sft/config_tools.yaml"
     grpo_recipe: str = "recipes/demo/grpo/config_tools.yaml"

@@ -36,6 +36,7 @@ from open_r1.tasks.tool_arithmetic import (
     make_splits,
     tool_trace,
 )
+from open_r1.usage import read_recipe
 
 ARMS = ("tool", "no_tool")
 GRPO_TOOL_METRICS = (
@@ -76,8 +77,9 @@ def evaluate_stage(
     settings: ToolDemoSettings,
 ) -> dict:
     """Accuracy (greedy pass@1 ± stderr) and tool-call rate on the held-out problems (details under
-    output_dir/evals/<stage>-<arm>)."""
+    output_dir/evals/<stage>-<arm>), within the GRPO recipe's token budget and tool-call rounds, as it trains."""
     with_tool = arm == "tool"
+    grpo = read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipe))
     results, details = pipeline.run_evaluator(
         model,
         "demo_tool_arithmetic",
@@ -87,10 +89,14 @@ def evaluate_stage(
         num_samples=1,
         temperature=0.0,
         system_prompt=TOOL_SYSTEM_PROMPT if with_tool else DIRECT_SYSTEM_PROMPT,
-        max_new_tokens=settings.eval_max_new_tokens,
+        max_new_tokens=grpo["max_completion_length"],
         batch_size=settings.eval_batch_size,
         seed=seed,
-        **({"tools": ["python"], "max_tool_calling_iterations": 2} if with_tool else {}),
+        **(
+            {"tools": ["python"], "max_tool_calling_iterations": grpo["max_tool_calling_iterations"]}
+            if with_tool
+            else {}
+        ),
     )
     calls = [
         isinstance(row["completion"], list) and any(m.get("role") == "tool" for m in row["completion"])
