@@ -165,7 +165,7 @@ def build_conversations(prompts: list, system_prompt: str | None, column: str) -
 
 
 def sample_transformers(conversations: list[list[dict]], args: PassRateGenerationArguments) -> list[list[str]]:
-    _, completions = sample_completions(
+    _, completions, _ = sample_completions(
         args.model_name_or_path,
         conversations,
         num_samples=args.num_generations,

@@ -580,9 +580,9 @@ def test_upstream_filtering_recipe_runs_on_cpu(pass_rate_script, tiny_assets, tm
     original = pass_rate_script.sample_completions
 
     def record_prompts(*args, **kwargs):
-        prompts, completions = original(*args, **kwargs)
+        prompts, completions, finish_reasons = original(*args, **kwargs)
         rendered.extend(prompts)
-        return prompts, completions
+        return prompts, completions, finish_reasons
 
     pass_rate_script.sample_completions = record_prompts
     try:

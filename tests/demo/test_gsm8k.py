@@ -430,6 +430,22 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
         gsm8k.evaluations_calculations_table(tmp_path / "run", test)
 
 
+def test_the_share_of_completions_out_of_tokens_is_reported_where_the_evaluator_recorded_it(tmp_path, capsys):
+    details = [{"finish_reason": reason} for reason in ("stop", "length", "stop", "tool_rounds")]
+    assert gsm8k.out_of_tokens_rate(details) == 0.25
+    assert gsm8k.out_of_tokens_rate([{"correct": True}]) is None  # an earlier run's details
+    results = {"pass@1": 0.5, "pass@1_stderr": 0.1, "num_samples": 2, "num_problems": 4, "settings": {}}
+    for name, reasons in (("sft-tools-greedy", None), ("grpo-tools-greedy", {"stop": 3, "length": 1})):
+        folder = tmp_path / "run" / "evals" / name
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(json.dumps({**results, "finish_reasons": reasons}))
+    table = gsm8k.gsm8k_evaluations_table(tmp_path / "run")
+    assert table.splitlines()[0].endswith("| problems | out of tokens |")
+    assert table.splitlines()[2].endswith("| 4 | - |") and table.splitlines()[3].endswith("| 4 | 25.0% |")
+    (tmp_path / "run" / "evals" / "grpo-tools-greedy" / "results.json").write_text(json.dumps(results))
+    assert gsm8k.gsm8k_evaluations_table(tmp_path / "run").splitlines()[0].endswith("| problems |")
+
+
 def test_fast_is_small_and_full_evaluates_every_test_problem():
     assert GSM8K_FULL.num_test is None and GSM8K_FULL.num_train is None and GSM8K_FULL.eval_samples >= 2
     assert GSM8K_FAST.num_test <= 8 and GSM8K_FAST.num_train <= 32 and GSM8K_FAST.eval_max_new_tokens <= 64
@@ -476,6 +492,7 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
             for kind in ("greedy", "sampled"):
                 assert 0.0 <= values[f"{kind}_pass@1"] <= 1.0 and values[f"{kind}_pass@1_stderr"] >= 0.0
             assert (values["tool_call_rate"] is None) == (arm == "cot")
+            assert 0.0 <= values["out_of_tokens_rate"] <= 1.0
             details = output_dir / "evals" / f"{stage}-{arm}-sampled" / "details.jsonl"
             rows = [json.loads(line) for line in details.open()]
             assert len(rows) == GSM8K_FAST.num_test * GSM8K_FAST.eval_samples

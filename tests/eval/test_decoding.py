@@ -151,7 +151,7 @@ def test_prompts_are_batched_by_length_and_completions_come_back_in_the_callers_
     monkeypatch.setattr(decoding, "generate_sharing_prompts", echo)
     questions = ["1+1?", "Compute 3 - 2 + 7 - 1 - 4 + 2 - 9 + 8 please", "2*5?", "Compute 6 - 3 + 1 now", "9?"]
     conversations = [[{"role": "user", "content": question}] for question in questions]
-    _, completions = decoding.sample_completions(
+    _, completions, _ = decoding.sample_completions(
         str(tiny_model), conversations, num_samples=2, temperature=0.6, top_p=0.95, max_new_tokens=4,
         batch_size=2, seed=0, device="cpu", dtype="float32",
     )  # fmt: skip
@@ -159,3 +159,46 @@ def test_prompts_are_batched_by_length_and_completions_come_back_in_the_callers_
     assert widths == sorted(widths, reverse=True) and len(widths) == 3
     for question, samples in zip(questions, completions):
         assert len(samples) == 2 and all(question in sample for sample in samples)
+
+
+def test_each_completion_says_whether_it_ended_its_turn_or_ran_out_of_tokens(tiny_model, monkeypatch):
+    """A completion holding an end of turn (padded after it, as generate() pads finished rows) finished with
+    "stop"; one that used every new token without one, with "length"; in the caller's order, per sample."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from open_r1.eval import decoding
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    word = tokenizer.convert_tokens_to_ids(tokenizer.tokenize("7"))[0]
+    end, pad = tokenizer.eos_token_id, tokenizer.pad_token_id or tokenizer.eos_token_id
+    max_new_tokens = 4
+
+    def scripted(model, input_ids, attention_mask, *, num_samples, **kwargs):
+        rows = []
+        for prompt in input_ids:
+            text = tokenizer.decode(prompt)
+            new = [word, end, pad, pad] if "ends" in text else [word] * max_new_tokens
+            rows.append(torch.cat([prompt, torch.tensor(new)]))
+        return torch.stack(rows).repeat_interleave(num_samples, dim=0)
+
+    monkeypatch.setattr(decoding, "generate_sharing_prompts", scripted)
+    questions = ["This one ends early, after a word or so?", "Runs on?", "Also ends?"]
+    conversations = [[{"role": "user", "content": question}] for question in questions]
+    _, completions, finish_reasons = decoding.sample_completions(
+        str(tiny_model), conversations, num_samples=2, temperature=0.6, top_p=0.95, max_new_tokens=max_new_tokens,
+        batch_size=2, seed=0, device="cpu", dtype="float32",
+    )  # fmt: skip
+
+    assert finish_reasons == [["stop", "stop"], ["length", "length"], ["stop", "stop"]]
+    assert [len(samples) for samples in completions] == [2, 2, 2]
+
+
+def test_finish_reason_is_length_only_for_a_full_row_without_an_end_of_turn():
+    from open_r1.eval.decoding import finish_reason
+
+    ends = {0, 2}
+    assert finish_reason([5, 6, 7], ends, 3) == "length"
+    assert finish_reason([5, 6, 2], ends, 3) == "stop"  # its last allowed token ended the turn
+    assert finish_reason([5, 0, 0], ends, 3) == "stop"  # padded after finishing
+    assert finish_reason([5, 6], ends, 3) == "stop"  # a batch that finished early (stop strings)

@@ -88,6 +88,9 @@ def test_details_record_every_completion_with_its_extracted_answer_and_verdict(
     assert [row["correct"] for row in details] == [False, True, True, False, True, True]
     assert all(row["gold"] == next(p["answer"] for p in PROBLEMS if p["id"] == row["id"]) for row in details)
     assert all("What is" in row["prompt"] or "AIME" in row["prompt"] for row in details)
+    # Saved completions do not say how they ended.
+    assert all(row["finish_reason"] is None for row in details)
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["finish_reasons"] is None
 
 
 def test_details_can_be_graded_again_as_predictions_with_the_same_results(tmp_path, benchmark_file, predictions_file):
@@ -190,6 +193,9 @@ def test_the_tiny_model_is_sampled_several_times_per_problem_through_its_chat_te
     assert all("\\boxed{}" in row["prompt"] for row in details)
     # Sampling at temperature 0.6 from a random model: the samples of a problem differ.
     assert len({row["completion"] for row in details if row["id"] == "p1"}) > 1
+    # Six new tokens from a random model: each completion's end is recorded and counted.
+    counted = {reason: sum(row["finish_reason"] == reason for row in details) for reason in ("stop", "length")}
+    assert results["finish_reasons"] == {**counted, "tool_rounds": 0} and sum(counted.values()) == 9
 
     main([*argv, "--output_dir", str(tmp_path / "b")])
     assert [row["completion"] for row in read_details(tmp_path / "b")] == [row["completion"] for row in details]
@@ -309,6 +315,8 @@ def test_stop_sequences_end_each_completion_before_the_first_of_them(tmp_path, g
     assert cut[0] == free[0][: free[0].index(stop)]
     assert all(stop not in text for text in cut)
     assert all(text == full.split(stop)[0] for text, full in zip(cut, free))
+    stopped = [row["finish_reason"] for row, full in zip(read_details(tmp_path / "cut"), free) if stop in full]
+    assert stopped and set(stopped) == {"stop"}
 
 
 @pytest.mark.parametrize(

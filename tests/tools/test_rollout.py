@@ -28,7 +28,7 @@ def settings():
     clear_providers()
 
 
-def generate(model_folder, problem, settings) -> list[list[dict]]:
+def generate(model_folder, problem, settings) -> tuple[list[list[dict]], list[str]]:
     tokenizer = AutoTokenizer.from_pretrained(model_folder)
     model = AutoModelForCausalLM.from_pretrained(model_folder)
     conversation = prompt_messages(problem, with_tool=True)
@@ -55,8 +55,9 @@ def test_the_calls_of_different_rollouts_run_at_once(tool_calling_model, setting
         return real_call(tool, call)
 
     monkeypatch.setattr(rollout, "call_tool", call_when_all_have_started)
-    at_once = generate(tool_calling_model["path"], problem, settings(ROLLOUTS))
-    assert at_once == one_at_a_time
+    at_once, finish_reasons = generate(tool_calling_model["path"], problem, settings(ROLLOUTS))
+    assert (at_once, finish_reasons) == one_at_a_time
+    assert finish_reasons == ["stop"] * ROLLOUTS
     for messages in at_once:
         assert [message["role"] for message in messages][:2] == ["assistant", "tool"], messages
         assert messages[1]["content"] == tool_calling_model["problem"]["answer"] + "\n"
@@ -89,14 +90,17 @@ def memorised_rollout_lengths(model_folder, user_turn: str, problem: dict) -> tu
 
 
 @pytest.mark.parametrize(
-    "budget, roles",
+    "budget, roles, finish_reason",
     [
-        ("whole", ["assistant", "tool", "assistant"]),
-        ("first turn and tool turn", ["assistant", "tool"]),
-        ("one token short of the tool turn", ["assistant"]),
+        ("whole", ["assistant", "tool", "assistant"], "stop"),
+        ("first turn and tool turn", ["assistant", "tool"], "length"),
+        ("one token short of the tool turn", ["assistant"], "length"),
+        ("one token short of the final turn", ["assistant", "tool", "assistant"], "length"),
     ],
 )
-def test_the_tool_turns_count_towards_the_budget_as_trl_counts_them(tool_calling_model, settings, budget, roles):
+def test_the_tool_turns_count_towards_the_budget_as_trl_counts_them(
+    tool_calling_model, settings, budget, roles, finish_reason
+):
     problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
     first, tool_turn, final = memorised_rollout_lengths(
         tool_calling_model["path"], tool_calling_model["user_turn"], tool_calling_model["problem"]
@@ -105,10 +109,11 @@ def test_the_tool_turns_count_towards_the_budget_as_trl_counts_them(tool_calling
         "whole": first + tool_turn + final,
         "first turn and tool turn": first + tool_turn,
         "one token short of the tool turn": first + tool_turn - 1,
+        "one token short of the final turn": first + tool_turn + final - 1,
     }[budget]
     tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
     model = AutoModelForCausalLM.from_pretrained(tool_calling_model["path"])
-    [messages] = rollout.generate_with_tools(
+    [messages], [reason] = rollout.generate_with_tools(
         model,
         tokenizer,
         [prompt_messages(problem, with_tool=True)],
@@ -118,8 +123,26 @@ def test_the_tool_turns_count_towards_the_budget_as_trl_counts_them(tool_calling
         sampling={"do_sample": False},
     )
     assert [message["role"] for message in messages] == roles, messages
+    assert reason == finish_reason
     if budget == "whole":
         assert f"\\boxed{{{tool_calling_model['problem']['answer']}}}" in messages[-1]["content"]
+
+
+def test_a_rollout_that_calls_after_its_last_round_ends_there_and_says_so(tool_calling_model, settings):
+    problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    model = AutoModelForCausalLM.from_pretrained(tool_calling_model["path"])
+    [messages], [reason] = rollout.generate_with_tools(
+        model,
+        tokenizer,
+        [prompt_messages(problem, with_tool=True)],
+        tool_settings=settings(1),
+        max_new_tokens=96,
+        max_tool_calling_iterations=0,
+        sampling={"do_sample": False},
+    )
+    assert [message["role"] for message in messages] == ["assistant"] and messages[0]["tool_calls"], messages
+    assert reason == "tool_rounds"
 
 
 def test_a_tool_turns_tokens_are_the_ones_trls_trainer_appends(tool_calling_model):

@@ -406,12 +406,12 @@ def gsm8k_targets(results: dict) -> list[Target]:
 
 def gsm8k_table(results: dict) -> str:
     header = ["arm", "stage", "greedy pass@1", f"pass@1, {results['eval_samples']} samples", "tool-call rate"]
-    header += ["train time", "eval time"]
+    header += ["out of tokens", "train time", "eval time"]
     rows = []
     for arm, stages in results["arms"].items():
         for stage in STAGES:
             values = stages[stage]
-            rate = values["tool_call_rate"]
+            rate, cut = values["tool_call_rate"], values.get("out_of_tokens_rate")
             rows.append(
                 [
                     GSM8K_ARM_NAMES[arm],
@@ -419,6 +419,7 @@ def gsm8k_table(results: dict) -> str:
                     percent_with_stderr(values["greedy_pass@1"], values["greedy_pass@1_stderr"]),
                     percent_with_stderr(values["sampled_pass@1"], values["sampled_pass@1_stderr"]),
                     "-" if rate is None else f"{100 * rate:.0f}%",
+                    "-" if cut is None else f"{100 * cut:.1f}%",
                     f"{values['train_seconds']:.0f} s",
                     "earlier run" if "reused_from" in values else f"{values['eval_seconds']:.0f} s",
                 ]
@@ -461,10 +462,11 @@ def gsm8k_calculations_table(results: dict) -> str:
 
 def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
     """The evaluations a `make gsm8k` run wrote under `output_dir`/evals, finished or not: each stage, arm and kind
-    with its pass@1 ± stderr, samples and problems (a run cut short still gives its numbers)."""
+    with its pass@1 ± stderr, samples and problems (a run cut short still gives its numbers), and the share of its
+    completions that ran out of tokens where the evaluator recorded it (a column only then)."""
     import json
 
-    header = ["stage", "arm", "decoding", "pass@1", "samples", "problems"]
+    header = ["stage", "arm", "decoding", "pass@1", "samples", "problems", "out of tokens"]
     rows = []
     for stage in STAGES:
         for arm in ("card", *GSM8K_ARM_NAMES):
@@ -483,9 +485,19 @@ def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
                         percent_with_stderr(results["pass@1"], results["pass@1_stderr"]),
                         str(results["num_samples"]),
                         f"{results['num_problems']:,}",
+                        out_of_tokens_cell(results.get("finish_reasons")),
                     ]
                 )
+    if all(row[-1] == "-" for row in rows):
+        header, rows = header[:-1], [row[:-1] for row in rows]
     return markdown_table(header, rows)
+
+
+def out_of_tokens_cell(finish_reasons: dict | None) -> str:
+    """An evaluation's share of completions cut by its token budget, from results.json's `finish_reasons`."""
+    if not finish_reasons:
+        return "-"
+    return f"{100 * finish_reasons['length'] / sum(finish_reasons.values()):.1f}%"
 
 
 def card_line(results: dict) -> str:
@@ -552,7 +564,8 @@ share of correct samples at temperature {DEFAULT_TEMPERATURE}, top_p {DEFAULT_TO
 problems (`{results["test_file"]}`), graded by math-verify as `accuracy_reward` grades, ± one standard error over \
 problems; the published numbers are greedy on all 1,319. Tool-call rate: share of the completions that called \
 python. At most {", ".join(f"{tokens} ({GSM8K_ARM_NAMES[arm]})" for arm, tokens in results["eval_max_new_tokens"].items())} \
-new tokens per completion.
+new tokens per completion, tool turns included; out of tokens: share of the completions (greedy and sampled) \
+cut there before they ended.
 
 - **Arms**: chain of thought: GSM8K-train's worked solutions as `<think>` steps and a boxed answer; python tool: \
 the same solutions with each calculator annotation a call of the sandboxed python tool, evaluated with the tool \

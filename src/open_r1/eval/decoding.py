@@ -1,12 +1,12 @@
 """Decoding for the offline evaluator and pass-rate filtering: n sampled completions per chat, with transformers.
 
     from open_r1.eval.decoding import sample_completions
-    prompts, completions = sample_completions("data/models/SmolLM2-135M-Instruct-f32", conversations,
+    prompts, completions, finish_reasons = sample_completions("data/models/SmolLM2-135M-Instruct-f32", conversations,
         num_samples=2, temperature=0.6, top_p=0.95, max_new_tokens=64, batch_size=32, seed=0)
 
 `sample_completions` loads the model and its tokenizer, applies the chat template, batches prompts longest first
 and hands back `num_samples` completions per conversation in the caller's order (or tool rollouts, through
-`open_r1.tools.rollout`, when the python tool is on). Each batch goes through `generate_sharing_prompts`:
+`open_r1.tools.rollout`, when the python tool is on), each with why it ended (`FINISH_REASONS`). Each batch goes through `generate_sharing_prompts`:
 transformers' `generate`, with each prompt read once for all its samples and, on a CPU, a static cache and
 `TopKCandidateSampler` (temperature, top-k, top-p over the top-k candidates only). Timings:
 scripts/benchmarks/shared_prompt_sampling.py, docs/benchmarks.md.
@@ -23,6 +23,10 @@ from collections.abc import Callable
 from open_r1.eval.few_shot import cut_at_stop_sequences
 
 logger = logging.getLogger(__name__)
+
+# Why a completion ended, as vLLM and OpenAI's API name it: "stop" (end of turn or a stop sequence), "length" (the
+# token budget ran out first); tool rollouts add "tool_rounds" (the last turn called a tool after the last round).
+FINISH_REASONS = ("stop", "length", "tool_rounds")
 
 # The top-k that transformers' generate() samples with when neither the caller nor the model's generation config
 # sets one (its GenerationConfig defaults); the candidate sampler must match it (tested).
@@ -51,8 +55,9 @@ def sample_completions(
     attn_implementation: str | None = None,
     chat_template: str | None = None,
     stop_sequences: list[str] | None = None,
-) -> tuple[list[str], list[list]]:
-    """Prompts (after the chat template) and `num_samples` completions per conversation, with transformers.
+) -> tuple[list[str], list[list], list[list[str]]]:
+    """Prompts (after the chat template), `num_samples` completions per conversation and each completion's finish
+    reason (one of `FINISH_REASONS`, in the completions' shape), with transformers.
 
     Temperature 0 decodes greedily. The evaluator and pass-rate filtering both sample through this function.
     `on_progress(done, total)` is called after each batch (conversations done so far, all conversations).
@@ -94,7 +99,7 @@ def sample_completions(
             for messages in conversations
         ]
         repeated = [messages for messages in conversations for _ in range(num_samples)]
-        rollouts = generate_with_tools(
+        rollouts, reasons = generate_with_tools(
             model,
             tokenizer,
             repeated,
@@ -107,7 +112,8 @@ def sample_completions(
             if on_progress is None
             else (lambda done, total: on_progress(done // num_samples, total // num_samples)),
         )
-        return prompts, regroup(rollouts, [num_samples] * len(conversations))
+        sizes = [num_samples] * len(conversations)
+        return prompts, regroup(rollouts, sizes), regroup(reasons, sizes)
     prompts = [
         tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         for messages in conversations
@@ -118,6 +124,8 @@ def sample_completions(
     # costs as much as real tokens (GSM8K's first 200 prompts, in file order: 38% of a batch's prefill).
     order = sorted(range(len(prompts)), key=lambda index: -lengths[index])
     completions: list[list[str] | None] = [None] * len(prompts)
+    finish_reasons: list[list[str] | None] = [None] * len(prompts)
+    ends = end_of_turn_ids(model, tokenizer)
     stops = {"stop_strings": list(stop_sequences), "tokenizer": tokenizer} if stop_sequences else {}
     for start in range(0, len(prompts), batch_size):
         indices = order[start : start + batch_size]
@@ -133,16 +141,38 @@ def sample_completions(
             **sampling,
             **stops,
         )
-        texts = tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+        generated = output[:, inputs["input_ids"].shape[1] :]
+        texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
+        reasons = [finish_reason(ids, ends, max_new_tokens) for ids in generated.tolist()]
         if stop_sequences:
-            texts = [cut_at_stop_sequences(text, stop_sequences) for text in texts]
-        for index, samples in zip(indices, regroup(texts, [num_samples] * len(batch))):
-            completions[index] = samples
+            cut = [cut_at_stop_sequences(text, stop_sequences) for text in texts]
+            reasons = ["stop" if short != text else reason for short, text, reason in zip(cut, texts, reasons)]
+            texts = cut
+        sizes = [num_samples] * len(batch)
+        for index, samples, sample_reasons in zip(indices, regroup(texts, sizes), regroup(reasons, sizes)):
+            completions[index], finish_reasons[index] = samples, sample_reasons
         done = min(start + batch_size, len(prompts))
         logger.info("generated %d/%d problems", done, len(prompts))
         if on_progress is not None:
             on_progress(done, len(prompts))
-    return prompts, completions
+    return prompts, completions, finish_reasons
+
+
+def end_of_turn_ids(model, tokenizer) -> set[int]:
+    """The tokens after which generate() pads a finished sequence: the generation config's end-of-sequence
+    tokens (one or several), the tokenizer's, and the padding token itself."""
+    configured = model.generation_config.eos_token_id
+    ids = set(configured if isinstance(configured, list) else [configured])
+    ids |= {tokenizer.eos_token_id, tokenizer.pad_token_id}
+    return ids - {None}
+
+
+def finish_reason(generated_ids: list[int], end_ids: set[int], max_new_tokens: int) -> str:
+    """Why a sequence ended: "stop" when its new tokens hold an end of turn (finished sequences are padded after
+    it), "length" when it used all `max_new_tokens` without one."""
+    if len(generated_ids) >= max_new_tokens and not end_ids.intersection(generated_ids):
+        return "length"
+    return "stop"
 
 
 def generate_sharing_prompts(

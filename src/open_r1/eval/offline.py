@@ -20,9 +20,10 @@ code as `accuracy_reward`, so an evaluation number and a training reward agree o
 `open_r1.eval.few_shot`.
 It writes
 - `results.json`: task, num_problems, num_samples, pass@k / maj@k with `<metric>_stderr`, the
-  number of completions that could not be graded (counted as wrong), and the settings used;
+  number of completions that could not be graded (counted as wrong), how many ended for each finish reason
+  (`finish_reasons`: "length" counts those cut by --max_new_tokens), and the settings used;
 - `details.jsonl`: one line per completion (id, sample index, prompt, completion, extracted
-  answer, gold, verdict), so every number can be audited and re-graded with --predictions.
+  answer, gold, verdict, finish reason), so every number can be audited and re-graded with --predictions.
 
 For the GPU path with vLLM and lighteval's built-in tasks see `make evaluate` and
 `open_r1.eval.lighteval_jobs`. Not covered here: code benchmarks (LiveCodeBench runs through lighteval),
@@ -34,12 +35,13 @@ import logging
 import pathlib
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from open_r1.data.benchmarks import Problem, build_messages, load_predictions, load_problems
 from open_r1.eval import few_shot
 from open_r1.eval.arguments import EvaluateArguments
-from open_r1.eval.decoding import flatten, regroup, sample_completions
+from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, sample_completions
 from open_r1.eval.metrics import summarize_scores
 
 logger = logging.getLogger(__name__)
@@ -66,8 +68,9 @@ def generate_completions(
     problems: list[Problem],
     on_progress: Callable[[int, int], None] | None = None,
     conversations: list[list] | None = None,
-) -> tuple[list[str], list[list[str]]]:
-    """Prompts (after the chat template) and `num_samples` sampled completions per problem.
+) -> tuple[list[str], list[list[str]], list[list[str]]]:
+    """Prompts (after the chat template), `num_samples` sampled completions per problem, and why each ended
+    (`open_r1.eval.decoding.FINISH_REASONS`).
 
     `conversations`: the chats to complete (`build_conversations`; by default the boxed style's)."""
     if conversations is None:
@@ -128,8 +131,12 @@ def write_outputs(
     completions: list[list[str]],
     answers: list[list[str | None]],
     grades: list[list[float | None]],
+    finish_reasons: list[list[str]] | None = None,
 ) -> dict:
-    """Writes details.jsonl and results.json into `args.output_dir`; returns the results."""
+    """Writes details.jsonl and results.json into `args.output_dir`; returns the results.
+
+    `finish_reasons` (None for --predictions, whose ends are unknown): each completion's, in the completions' shape;
+    results.json counts them, so completions cut by --max_new_tokens show without reading them."""
     output_dir = pathlib.Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     num_samples = len(completions[0])
@@ -137,10 +144,12 @@ def write_outputs(
     ungraded = [(p.id, j) for p, row in zip(problems, grades) for j, grade in enumerate(row) if grade is None]
 
     with (output_dir / "details.jsonl").open("w", encoding="utf-8") as handle:
-        for problem, prompt, samples, sample_answers, sample_grades in zip(
-            problems, prompts, completions, answers, grades
+        for problem, prompt, samples, sample_answers, sample_grades, sample_reasons in zip(
+            problems, prompts, completions, answers, grades, finish_reasons or [[None] * num_samples] * len(problems)
         ):
-            for index, (completion, answer, grade) in enumerate(zip(samples, sample_answers, sample_grades)):
+            for index, (completion, answer, grade, reason) in enumerate(
+                zip(samples, sample_answers, sample_grades, sample_reasons)
+            ):
                 row = {
                     "id": problem.id,
                     "sample_index": index,
@@ -150,6 +159,7 @@ def write_outputs(
                     "gold": problem.answer,
                     "verdict": grade,
                     "correct": grade is not None and grade > 0,
+                    "finish_reason": reason,
                 }
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
@@ -167,6 +177,7 @@ def write_outputs(
         "num_samples": num_samples,
         **summarize_scores(verdicts, answers, pass_ks=pass_ks, maj_ks=maj_ks),
         "num_ungraded": len(ungraded),
+        "finish_reasons": count_finish_reasons(finish_reasons),
         "ungraded_examples": [f"{problem_id}#{index}" for problem_id, index in ungraded[:20]],
         "settings": {
             "temperature": args.temperature if args.model else None,
@@ -204,14 +215,30 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | 
                 f"but --num_samples is {args.num_samples}"
             )
         prompts = [conversation[-1]["content"] for conversation in conversations]
+        finish_reasons = None
     else:
         started = time.perf_counter()
-        prompts, completions = generate_completions(args, problems, on_progress, conversations)
+        prompts, completions, finish_reasons = generate_completions(args, problems, on_progress, conversations)
         logger.info("generation took %.1f s", time.perf_counter() - started)
     answers, grades = grade_completions(
         problems, completions, args.num_workers, args.grading_timeout, args.prompt_style
     )
-    return write_outputs(args, problems, prompts, completions, answers, grades)
+    return write_outputs(args, problems, prompts, completions, answers, grades, finish_reasons)
+
+
+def count_finish_reasons(finish_reasons: list[list[str]] | None) -> dict[str, int] | None:
+    """How many completions ended for each reason (every reason listed, zeros included); None when unknown. Logs
+    how many ran out of tokens, the usual cause of a completion without an answer."""
+    if finish_reasons is None:
+        return None
+    counts = Counter(reason for row in finish_reasons for reason in row)
+    unknown = set(counts) - set(FINISH_REASONS)
+    if unknown:
+        raise ValueError(f"unknown finish reasons {sorted(unknown)}; expected one of {FINISH_REASONS}")
+    if counts["length"]:
+        total = sum(counts.values())
+        logger.warning("%d of %d completions ran out of --max_new_tokens before they ended", counts["length"], total)
+    return {reason: counts[reason] for reason in FINISH_REASONS}
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -1,16 +1,17 @@
 """Multi-turn generation with tools outside the trainer: evaluation, generation and the demo.
 
     from open_r1.tools.rollout import generate_with_tools
-    rollouts = generate_with_tools(model, tokenizer, conversations, tool_settings=PythonToolSettings(),
+    rollouts, finish_reasons = generate_with_tools(model, tokenizer, conversations, tool_settings=PythonToolSettings(),
                                    max_new_tokens=256, max_tool_calling_iterations=4, sampling={"do_sample": False})
     rollouts[0]   # [{"role": "assistant", "tool_calls": [...]}, {"role": "tool", ...}, {"role": "assistant", ...}]
+    finish_reasons[0]   # "stop": it answered; "length": out of tokens; "tool_rounds": it called after the last round
 
 It does what TRL 1.16's `GRPOTrainer` does during training, with transformers' `generate`, so a model is
 measured the way it was trained: render the chat (with the tools' schemas), generate, parse the reply with the
 tokenizer's response parser (`open_r1.tools.chat.ensure_tool_parsing`), run each `python` call in a fresh
 `PythonTool` per rollout, append the assistant turn and the tool results, and generate again, until the model
 answers without a call, `max_tool_calling_iterations` rounds of calls were made, or the rollout has used
-`max_new_tokens` tokens. As in TRL 1.16, the tool turns count towards that budget, though they are masked out of
+`max_new_tokens` tokens (each rollout's finish reason says which). As in TRL 1.16, the tool turns count towards that budget, though they are masked out of
 the loss (`tool_suffix_ids`: the tokens after an assistant turn's end-of-turn token up to the next assistant
 header), and tool results that would take a rollout past it are dropped and the rollout ends there. A call of
 an unknown tool or with bad arguments gets an error message as its result, like any failing call, and so does a
@@ -104,8 +105,10 @@ def generate_with_tools(
     batch_size: int = 16,
     stats: ToolStats | None = None,
     on_batch: Callable[[int, int], None] | None = None,
-) -> list[list[dict]]:
-    """The completion messages (assistant turns and tool results) of one rollout per conversation."""
+) -> tuple[list[list[dict]], list[str]]:
+    """The completion messages (assistant turns and tool results) of one rollout per conversation, and why each
+    ended: "stop" (a turn without calls), "length" (out of tokens: mid-turn, or before a tool result or the next
+    turn would fit), "tool_rounds" (its last turn called a tool after `max_tool_calling_iterations` rounds)."""
     from trl.chat_template_utils import parse_response
 
     if max_new_tokens < 1:
@@ -121,6 +124,7 @@ def generate_with_tools(
     )
 
     rollouts: list[list[dict]] = [[] for _ in conversations]
+    reasons = ["stop"] * len(conversations)
     tools = [PythonTool(tool_settings, stats) for _ in conversations]
     for tool in tools:
         tool.reset()
@@ -148,7 +152,7 @@ def generate_with_tools(
                 generated = _generate(model, tokenizer.pad_token_id, prompt_ids, budget, sampling)
                 for row, i in enumerate(batch):
                     new = generated[row][: max_new_tokens - used[i]]
-                    end = next((k + 1 for k, token in enumerate(new) if token in eos_ids), len(new))
+                    end = next((k + 1 for k, token in enumerate(new) if token in eos_ids), None)
                     new = new[:end]
                     used[i] += len(new)
                     message = parse_response(tokenizer, new, prefix=prompt_ids[row], tools=[tools[i].python])
@@ -160,19 +164,25 @@ def generate_with_tools(
                         still_active.append(i)
                     else:
                         finished += 1
+                        if end is None:
+                            reasons[i] = "length"
+                        elif calls:
+                            reasons[i] = "tool_rounds" if rounds[i] >= max_tool_calling_iterations else "length"
                 answers = pool.map(lambda item: tool_messages(tools[item[0]], item[1]), calling)
                 for (i, _), messages in zip(calling, answers):
                     suffix = len(tool_suffix_ids(tokenizer, messages))
                     if used[i] + suffix > max_new_tokens:
                         still_active.remove(i)  # TRL drops results that would overrun the budget, and stops
                         finished += 1
+                        reasons[i] = "length"
                         continue
                     rollouts[i].extend(messages)
                     used[i] += suffix
                     if used[i] >= max_new_tokens:
                         still_active.remove(i)
                         finished += 1
+                        reasons[i] = "length"
                 if on_batch is not None:
                     on_batch(finished, len(conversations))
             active = still_active
-    return rollouts
+    return rollouts, reasons
