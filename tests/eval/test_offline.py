@@ -108,6 +108,18 @@ def test_details_can_be_graded_again_as_predictions_with_the_same_results(tmp_pa
         assert again[key] == first[key]
 
 
+def test_regrading_an_evaluations_details_keeps_how_each_completion_ended(tmp_path, benchmark_file, tiny_model):
+    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--num_workers", "1"]
+    sampled = main([*argv, "--model", str(tiny_model), "--num_samples", "2", "--max_new_tokens", "3",
+                    "--device", "cpu", "--output_dir", str(tmp_path / "sampled")])  # fmt: skip
+    regraded = main([*argv, "--predictions", str(tmp_path / "sampled" / "details.jsonl"),
+                     "--output_dir", str(tmp_path / "regraded")])  # fmt: skip
+    assert sum(sampled["finish_reasons"].values()) == 6
+    assert regraded["finish_reasons"] == sampled["finish_reasons"]
+    ends = [(row["id"], row["finish_reason"]) for row in read_details(tmp_path / "sampled")]
+    assert [(row["id"], row["finish_reason"]) for row in read_details(tmp_path / "regraded")] == ends
+
+
 def test_limit_grades_only_the_first_problems_and_sets_the_other_predictions_aside(
     tmp_path, benchmark_file, predictions_file
 ):
@@ -138,6 +150,10 @@ def test_a_gold_that_cannot_be_parsed_is_counted_as_ungraded_and_wrong(tmp_path)
             "same number of completions",
         ),
         ([{"id": "p1"}], "missing field"),
+        (
+            [{"id": p, "completion": "a", "finish_reason": "eos"} for p in ("p1", "p2", "p3")],
+            r"bad.jsonl:1: finish_reason must be one of \['stop', 'length', 'tool_rounds'\], got 'eos'",
+        ),
     ],
 )
 def test_bad_predictions_files_are_rejected_with_the_reason(tmp_path, benchmark_file, rows, message):

@@ -116,6 +116,25 @@ def load_predictions(
     return [by_id[problem.id] for problem in problems]
 
 
+def load_prediction_finish_reasons(
+    path: str | pathlib.Path, problems: list[Problem], reasons: tuple[str, ...], left_out_ids: set[str] = frozenset()
+) -> list[list[str]] | None:
+    """Each prediction's `finish_reason` per problem (as `load_predictions` orders the completions), when every row
+    of the file has one of `reasons` (an evaluator's details.jsonl); None when any row does not say."""
+    path = pathlib.Path(path)
+    by_id: dict[str, list[str]] = defaultdict(list)
+    for line_number, row in read_jsonl(path, REQUIRED_PREDICTION_FIELDS):
+        reason = row.get("finish_reason")
+        if reason is None:
+            return None
+        if reason not in reasons:
+            raise ValueError(f"{path}:{line_number}: finish_reason must be one of {list(reasons)}, got {reason!r}")
+        problem_id = _as_text(row["id"], path, line_number, "id")
+        if problem_id not in left_out_ids:
+            by_id[problem_id].append(reason)
+    return [by_id[problem.id] for problem in problems]
+
+
 def build_messages(problem: Problem, system_prompt: str | None = None) -> list[dict[str, str]]:
     """The chat conversation that asks the model to solve `problem`."""
     messages = [{"role": "system", "content": system_prompt}] if system_prompt else []

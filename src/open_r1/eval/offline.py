@@ -38,7 +38,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from open_r1.data.benchmarks import Problem, build_messages, load_predictions, load_problems
+from open_r1.data.benchmarks import (
+    Problem,
+    build_messages,
+    load_prediction_finish_reasons,
+    load_predictions,
+    load_problems,
+)
 from open_r1.eval import few_shot
 from open_r1.eval.arguments import EvaluateArguments
 from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, sample_completions
@@ -135,7 +141,7 @@ def write_outputs(
 ) -> dict:
     """Writes details.jsonl and results.json into `args.output_dir`; returns the results.
 
-    `finish_reasons` (None for --predictions, whose ends are unknown): each completion's, in the completions' shape;
+    `finish_reasons` (None for --predictions that do not give them): each completion's, in the completions' shape;
     results.json counts them, so completions cut by --max_new_tokens show without reading them."""
     output_dir = pathlib.Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -215,7 +221,7 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | 
                 f"but --num_samples is {args.num_samples}"
             )
         prompts = [conversation[-1]["content"] for conversation in conversations]
-        finish_reasons = None
+        finish_reasons = load_prediction_finish_reasons(args.predictions, problems, FINISH_REASONS, left_out)
     else:
         started = time.perf_counter()
         prompts, completions, finish_reasons = generate_completions(args, problems, on_progress, conversations)
