@@ -355,6 +355,18 @@ def test_the_gpu_runs_tables_in_the_docs_are_the_ones_their_results_files_give(c
     assert len(table.splitlines()) == 2 + evaluations
 
 
+def test_the_fidelity_page_quotes_the_card_protocols_gpu_run_from_its_results_file():
+    results = json.loads(
+        (REPO_ROOT / "docs" / "results" / "gsm8k-h100-2026-11-24" / "evals" / "base-card" / "results.json").read_text()
+    )
+    score, stderr, problems = results["pass@1"], results["pass@1_stderr"], results["num_problems"]
+    page = (REPO_ROOT / "docs" / "gsm8k_fidelity.md").read_text(encoding="utf-8")
+    quoted = f"**{100 * score:.1f}% ± {100 * stderr:.1f}** ({round(score * problems)} of {problems:,}) against"
+    assert quoted in page
+    assert f"{(score - 0.014) / stderr:.1f} standard errors above, **within 2 standard errors**" in page
+    assert f"give {100 * score:.1f}% ± {100 * stderr:.1f} on all\n{problems:,}." in page
+
+
 def gsm8k_row(row_id: str, steps: int) -> dict:
     """A GSM8K row whose worked solution has `steps` calculations (1+1, 2+1, ...) and whose answer is the last."""
     lines = [f"Then {n}+1 = <<{n}+1={n + 1}>>{n + 1}." for n in range(1, steps + 1)]
