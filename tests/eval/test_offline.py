@@ -108,13 +108,21 @@ def test_details_can_be_graded_again_as_predictions_with_the_same_results(tmp_pa
         assert again[key] == first[key]
 
 
-def test_regrading_an_evaluations_details_keeps_how_each_completion_ended(tmp_path, benchmark_file, tiny_model):
+def test_regrading_an_evaluations_details_keeps_how_each_completion_ended(
+    tmp_path, benchmark_file, tiny_model, caplog
+):
+    caplog.set_level("INFO", logger="open_r1.eval.offline")
     argv = ["--task", "toy", "--data_files", str(benchmark_file), "--num_workers", "1"]
     sampled = main([*argv, "--model", str(tiny_model), "--num_samples", "2", "--max_new_tokens", "3",
                     "--device", "cpu", "--output_dir", str(tmp_path / "sampled")])  # fmt: skip
     regraded = main([*argv, "--predictions", str(tmp_path / "sampled" / "details.jsonl"),
                      "--output_dir", str(tmp_path / "regraded")])  # fmt: skip
     assert sum(sampled["finish_reasons"].values()) == 6
+    cut = sampled["finish_reasons"]["length"]
+    assert cut > 0  # 3 tokens of a random model
+    assert f"{cut} of 6 completions ran out of --max_new_tokens" in caplog.text
+    # Said, not warned: a base model that never stops is no fault of the run.
+    assert not [record for record in caplog.records if record.levelname == "WARNING"]
     assert regraded["finish_reasons"] == sampled["finish_reasons"]
     ends = [(row["id"], row["finish_reason"]) for row in read_details(tmp_path / "sampled")]
     assert [(row["id"], row["finish_reason"]) for row in read_details(tmp_path / "regraded")] == ends
