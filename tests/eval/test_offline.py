@@ -159,6 +159,11 @@ def test_a_gold_that_cannot_be_parsed_is_counted_as_ungraded_and_wrong(tmp_path)
         ),
         ([{"id": "p1"}], "missing field"),
         (
+            [{"id": p, "completion": [{"role": "assistant"}]} for p in ("p1", "p2", "p3")],
+            r"bad.jsonl:1: field 'completion' must be a string or a non-empty list of chat messages",
+        ),
+        ([{"id": p, "completion": []} for p in ("p1", "p2", "p3")], "bad.jsonl:1: field 'completion' must be"),
+        (
             [{"id": p, "completion": "a", "finish_reason": "eos"} for p in ("p1", "p2", "p3")],
             r"bad.jsonl:1: finish_reason must be one of \['stop', 'length', 'tool_rounds'\], got 'eos'",
         ),
@@ -390,3 +395,24 @@ def test_the_command_refuses_shots_from_the_evaluated_set_in_one_line_before_loa
     expected = "is the evaluated file" if shots == "the evaluated file" else "shares 1 problem(s)"
     assert line.startswith("open_r1.evaluate: error: --fewshot_file") and expected in line, line
     assert not (tmp_path / "out").exists()
+
+
+def test_tool_rollouts_are_graded_on_what_the_model_wrote_and_not_under_the_plain_style(tmp_path, gsm8k_files):
+    _, test = gsm8k_files
+    rollout = [
+        {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "python"}}]},
+        {"role": "tool", "name": "python", "content": "\\boxed{999}"},  # what the tool printed earns nothing
+        {"role": "assistant", "content": "So \\boxed{ANSWER}."},
+    ]
+    rows = [
+        {"id": problem["id"], "completion": json.loads(json.dumps(rollout).replace("ANSWER", problem["answer"]))}
+        for problem in GSM8K_TEST
+    ]
+    predictions = write_jsonl(tmp_path / "rollouts.jsonl", rows)
+    boxed = run(tmp_path, test, predictions=str(predictions))
+    assert boxed["pass@1"] == 1.0
+    wrong = write_jsonl(tmp_path / "wrong.jsonl", [{**row, "completion": rollout[:2]} for row in rows])
+    assert run(tmp_path, test, predictions=str(wrong))["pass@1"] == 0.0
+    argv = ["--task", "gsm8k", "--data_files", str(test), "--predictions", str(predictions), "--prompt_style", "plain"]
+    with pytest.raises(ValueError, match="--prompt_style plain grades text completions"):
+        main([*argv, "--output_dir", str(tmp_path / "plain"), "--num_workers", "1"])

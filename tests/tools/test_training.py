@@ -174,6 +174,17 @@ def test_the_evaluator_measures_a_tool_model_with_the_tool_as_it_was_trained(too
     assert roles[:2] == ["assistant", "tool"], row["completion"]
     assert row["completion"][1]["content"] == problem["answer"] + "\n", "the tool's real output reached the model"
     assert with_tool["settings"]["tools"] == ["python"]
+    assert with_tool["finish_reasons"] == {"stop": 1, "length": 0, "tool_rounds": 0}
+    # Its details are graded again, rollouts and all, to the same numbers.
+    regraded = evaluate(
+        EvaluateArguments(
+            task="tool_arithmetic",
+            data_files=str(data),
+            predictions=str(tmp_path / "tool" / "details.jsonl"),
+            output_dir=str(tmp_path / "regraded"),
+        )
+    )
+    assert (regraded["pass@1"], regraded["finish_reasons"]) == (1.0, with_tool["finish_reasons"])
     without_tool = evaluate(EvaluateArguments(output_dir=str(tmp_path / "plain"), **common))
     assert with_tool["pass@1"] == 1.0, row
     [plain] = [json.loads(line) for line in (tmp_path / "plain" / "details.jsonl").open()]

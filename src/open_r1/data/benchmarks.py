@@ -5,8 +5,9 @@
 
 A benchmark file is JSONL with one problem per line and at least the fields `id`, `problem` and
 `answer` (the shape of `../shared/data/*.jsonl`; other fields are ignored). A predictions file is
-JSONL with `id` and `completion` per line, several lines per id for several samples; the
-evaluator's own `details.jsonl` has that shape, so saved outputs can be graded again.
+JSONL with `id` and `completion` per line (a string, or a tool rollout's list of chat messages), several
+lines per id for several samples; the evaluator's own `details.jsonl` has that shape, so saved outputs
+can be graded again.
 
 Every malformed line is an error naming the file, the line and the field; nothing is skipped.
 Not covered: code benchmarks (their tests need the sandboxed executor, see `open_r1.rewards`).
@@ -87,7 +88,7 @@ def load_problems(path: str | pathlib.Path, limit: int | None = None) -> list[Pr
 
 def load_predictions(
     path: str | pathlib.Path, problems: list[Problem], left_out_ids: set[str] = frozenset()
-) -> list[list[str]]:
+) -> list[list[str | list[dict]]]:
     """Completions per problem (in `problems` order) from a predictions JSONL file.
 
     Every problem must have the same number of completions, and every id must be one of the
@@ -103,9 +104,7 @@ def load_predictions(
             continue
         if problem_id not in known:
             raise ValueError(f"{path}:{line_number}: id {problem_id!r} is not a problem of the benchmark file")
-        if not isinstance(row["completion"], str):
-            raise ValueError(f"{path}:{line_number}: field 'completion' must be a string, got {row['completion']!r}")
-        by_id[problem_id].append(row["completion"])
+        by_id[problem_id].append(_as_completion(row["completion"], path, line_number))
     missing = [problem.id for problem in problems if problem.id not in by_id]
     if missing:
         raise ValueError(f"{path}: no completion for {len(missing)} problem(s), e.g. {missing[:5]}")
@@ -114,6 +113,24 @@ def load_predictions(
         uneven = sorted(set(counts.values()))
         raise ValueError(f"{path}: every problem needs the same number of completions, found counts {uneven}")
     return [by_id[problem.id] for problem in problems]
+
+
+def _as_completion(value, path: pathlib.Path, line_number: int) -> str | list[dict]:
+    """A prediction's completion: a string, or a tool rollout's messages, whose assistant turns are graded."""
+    from open_r1.rewards._completions import completion_text
+
+    if isinstance(value, str):
+        return value
+    try:
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"got {value!r:.80}")
+        completion_text(value)
+    except ValueError as error:
+        raise ValueError(
+            f"{path}:{line_number}: field 'completion' must be a string or a non-empty list of chat messages "
+            f"(a tool rollout); {error}"
+        ) from None
+    return value
 
 
 def load_prediction_finish_reasons(

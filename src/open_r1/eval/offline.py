@@ -110,6 +110,8 @@ def grade_completions(
 
     The boxed style grades like `accuracy_reward`; the plain style like lighteval's GSM8K (`few_shot`)."""
     if prompt_style == "plain":
+        if any(not isinstance(text, str) for row in completions for text in row):
+            raise ValueError("--prompt_style plain grades text completions; tool rollouts are graded as boxed")
         graded = [
             [few_shot.grade_hash_answer(text, problem.answer) for text in row]
             for problem, row in zip(problems, completions)
