@@ -109,12 +109,14 @@ def test_details_can_be_graded_again_as_predictions_with_the_same_results(tmp_pa
 
 
 def test_regrading_an_evaluations_details_keeps_how_each_completion_ended(
-    tmp_path, benchmark_file, tiny_model, caplog
+    tmp_path, benchmark_file, tiny_model, caplog, capsys
 ):
     caplog.set_level("INFO", logger="open_r1.eval.offline")
     argv = ["--task", "toy", "--data_files", str(benchmark_file), "--num_workers", "1"]
     sampled = main([*argv, "--model", str(tiny_model), "--num_samples", "2", "--max_new_tokens", "3",
                     "--device", "cpu", "--output_dir", str(tmp_path / "sampled")])  # fmt: skip
+    printed = json.loads(capsys.readouterr().out)  # the command's summary says how the completions ended
+    assert printed["finish_reasons"] == sampled["finish_reasons"] and printed["pass@1"] == sampled["pass@1"]
     regraded = main([*argv, "--predictions", str(tmp_path / "sampled" / "details.jsonl"),
                      "--output_dir", str(tmp_path / "regraded")])  # fmt: skip
     assert sum(sampled["finish_reasons"].values()) == 6
