@@ -87,9 +87,14 @@ def load_problems(path: str | pathlib.Path, limit: int | None = None) -> list[Pr
 
 
 def load_predictions(
-    path: str | pathlib.Path, problems: list[Problem], left_out_ids: set[str] = frozenset()
-) -> list[list[str | list[dict]]]:
-    """Completions per problem (in `problems` order) from a predictions JSONL file.
+    path: str | pathlib.Path,
+    problems: list[Problem],
+    left_out_ids: set[str] = frozenset(),
+    finish_reasons: tuple[str, ...] = (),
+) -> tuple[list[list[str | list[dict]]], list[list[str]] | None]:
+    """Completions per problem (in `problems` order) from a predictions JSONL file, and each one's `finish_reason`
+    in the same shape when every row of the file gives one of `finish_reasons` (an evaluator's details.jsonl), else
+    None; a row giving another reason is an error.
 
     Every problem must have the same number of completions, and every id must be one of the
     problems: a prediction for an unknown id, or a problem without predictions, is an error.
@@ -98,13 +103,23 @@ def load_predictions(
     path = pathlib.Path(path)
     known = {problem.id for problem in problems}
     by_id: dict[str, list[str]] = defaultdict(list)
+    reasons_by_id: dict[str, list[str]] = defaultdict(list)
+    every_row_says = True
     for line_number, row in read_jsonl(path, REQUIRED_PREDICTION_FIELDS):
+        reason = row.get("finish_reason")
+        if reason is None:
+            every_row_says = False
+        elif reason not in finish_reasons:
+            raise ValueError(
+                f"{path}:{line_number}: finish_reason must be one of {list(finish_reasons)}, got {reason!r}"
+            )
         problem_id = _as_text(row["id"], path, line_number, "id")
         if problem_id in left_out_ids:
             continue
         if problem_id not in known:
             raise ValueError(f"{path}:{line_number}: id {problem_id!r} is not a problem of the benchmark file")
         by_id[problem_id].append(_as_completion(row["completion"], path, line_number))
+        reasons_by_id[problem_id].append(reason)
     missing = [problem.id for problem in problems if problem.id not in by_id]
     if missing:
         raise ValueError(f"{path}: no completion for {len(missing)} problem(s), e.g. {missing[:5]}")
@@ -112,7 +127,8 @@ def load_predictions(
     if len(set(counts.values())) != 1:
         uneven = sorted(set(counts.values()))
         raise ValueError(f"{path}: every problem needs the same number of completions, found counts {uneven}")
-    return [by_id[problem.id] for problem in problems]
+    reasons = [reasons_by_id[problem.id] for problem in problems] if every_row_says else None
+    return [by_id[problem.id] for problem in problems], reasons
 
 
 def _as_completion(value, path: pathlib.Path, line_number: int) -> str | list[dict]:
@@ -131,25 +147,6 @@ def _as_completion(value, path: pathlib.Path, line_number: int) -> str | list[di
             f"(a tool rollout); {error}"
         ) from None
     return value
-
-
-def load_prediction_finish_reasons(
-    path: str | pathlib.Path, problems: list[Problem], reasons: tuple[str, ...], left_out_ids: set[str] = frozenset()
-) -> list[list[str]] | None:
-    """Each prediction's `finish_reason` per problem (as `load_predictions` orders the completions), when every row
-    of the file has one of `reasons` (an evaluator's details.jsonl); None when any row does not say."""
-    path = pathlib.Path(path)
-    by_id: dict[str, list[str]] = defaultdict(list)
-    for line_number, row in read_jsonl(path, REQUIRED_PREDICTION_FIELDS):
-        reason = row.get("finish_reason")
-        if reason is None:
-            return None
-        if reason not in reasons:
-            raise ValueError(f"{path}:{line_number}: finish_reason must be one of {list(reasons)}, got {reason!r}")
-        problem_id = _as_text(row["id"], path, line_number, "id")
-        if problem_id not in left_out_ids:
-            by_id[problem_id].append(reason)
-    return [by_id[problem.id] for problem in problems]
 
 
 def build_messages(problem: Problem, system_prompt: str | None = None) -> list[dict[str, str]]:

@@ -38,13 +38,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from open_r1.data.benchmarks import (
-    Problem,
-    build_messages,
-    load_prediction_finish_reasons,
-    load_predictions,
-    load_problems,
-)
+from open_r1.data.benchmarks import Problem, build_messages, load_predictions, load_problems
 from open_r1.eval import few_shot
 from open_r1.eval.arguments import EvaluateArguments
 from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, sample_completions
@@ -216,14 +210,13 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | 
     conversations = build_conversations(args, problems, all_problems)
     if args.predictions is not None:
         left_out = {problem.id for problem in all_problems[len(problems) :]}
-        completions = load_predictions(args.predictions, problems, left_out_ids=left_out)
+        completions, finish_reasons = load_predictions(args.predictions, problems, left_out, FINISH_REASONS)
         if args.num_samples is not None and len(completions[0]) != args.num_samples:
             raise ValueError(
                 f"--predictions {args.predictions} has {len(completions[0])} completions per problem, "
                 f"but --num_samples is {args.num_samples}"
             )
         prompts = [conversation[-1]["content"] for conversation in conversations]
-        finish_reasons = load_prediction_finish_reasons(args.predictions, problems, FINISH_REASONS, left_out)
     else:
         started = time.perf_counter()
         prompts, completions, finish_reasons = generate_completions(args, problems, on_progress, conversations)
