@@ -1,15 +1,16 @@
 """Decoding for the offline evaluator and pass-rate filtering: n sampled completions per chat, with transformers.
 
     from open_r1.eval.decoding import sample_completions
-    prompts, completions, finish_reasons = sample_completions("data/models/SmolLM2-135M-Instruct-f32", conversations,
-        num_samples=2, temperature=0.6, top_p=0.95, max_new_tokens=64, batch_size=32, seed=0)
+    prompts, completions, finish_reasons = sample_completions(
+        "data/models/SmolLM2-135M-Instruct-f32", conversations, num_samples=2, temperature=0.6, top_p=0.95,
+        max_new_tokens=64, batch_size=32, seed=0)
 
 `sample_completions` loads the model and its tokenizer, applies the chat template, batches prompts longest first
 and hands back `num_samples` completions per conversation in the caller's order (or tool rollouts, through
-`open_r1.tools.rollout`, when the python tool is on), each with why it ended (`FINISH_REASONS`). Each batch goes through `generate_sharing_prompts`:
-transformers' `generate`, with each prompt read once for all its samples and, on a CPU, a static cache and
-`TopKCandidateSampler` (temperature, top-k, top-p over the top-k candidates only). Timings:
-scripts/benchmarks/shared_prompt_sampling.py, docs/benchmarks.md.
+`open_r1.tools.rollout`, when the python tool is on), each with why it ended (`FINISH_REASONS`). Each batch goes
+through `generate_sharing_prompts`: transformers' `generate`, with each prompt read once for all its samples and,
+on a CPU, a static cache and `TopKCandidateSampler` (temperature, top-k, top-p over the top-k candidates only).
+Timings: scripts/benchmarks/shared_prompt_sampling.py, docs/benchmarks.md.
 Kept over transformers' own `generate(cache_implementation="static")` (1.85x slower) and `generate_batch` (4.83x)
 on this CPU workload: docs/benchmarks.md, "Against transformers' own generation paths".
 
@@ -125,7 +126,8 @@ def sample_completions(
     order = sorted(range(len(prompts)), key=lambda index: -lengths[index])
     completions: list[list[str] | None] = [None] * len(prompts)
     finish_reasons: list[list[str] | None] = [None] * len(prompts)
-    ends = end_of_turn_ids(model, tokenizer)
+    # A finished row is padded after its end of turn, so a padding token also says it stopped.
+    ends = end_of_turn_ids(model, tokenizer) | {tokenizer.pad_token_id}
     stops = {"stop_strings": list(stop_sequences), "tokenizer": tokenizer} if stop_sequences else {}
     for start in range(0, len(prompts), batch_size):
         indices = order[start : start + batch_size]
@@ -159,12 +161,10 @@ def sample_completions(
 
 
 def end_of_turn_ids(model, tokenizer) -> set[int]:
-    """The tokens after which generate() pads a finished sequence: the generation config's end-of-sequence
-    tokens (one or several), the tokenizer's, and the padding token itself."""
+    """The tokens generate() ends a sequence at: the generation config's end-of-sequence token(s), else the
+    tokenizer's (the evaluator's decoding and `open_r1.tools.rollout` both cut there)."""
     configured = model.generation_config.eos_token_id
-    ids = set(configured if isinstance(configured, list) else [configured])
-    ids |= {tokenizer.eos_token_id, tokenizer.pad_token_id}
-    return ids - {None}
+    return set(configured if isinstance(configured, list) else [configured or tokenizer.eos_token_id])
 
 
 def finish_reason(generated_ids: list[int], end_ids: set[int], max_new_tokens: int) -> str:

@@ -1,8 +1,9 @@
 """Multi-turn generation with tools outside the trainer: evaluation, generation and the demo.
 
     from open_r1.tools.rollout import generate_with_tools
-    rollouts, finish_reasons = generate_with_tools(model, tokenizer, conversations, tool_settings=PythonToolSettings(),
-                                   max_new_tokens=256, max_tool_calling_iterations=4, sampling={"do_sample": False})
+    rollouts, finish_reasons = generate_with_tools(
+        model, tokenizer, conversations, tool_settings=PythonToolSettings(), max_new_tokens=256,
+        max_tool_calling_iterations=4, sampling={"do_sample": False})
     rollouts[0]   # [{"role": "assistant", "tool_calls": [...]}, {"role": "tool", ...}, {"role": "assistant", ...}]
     finish_reasons[0]   # "stop": it answered; "length": out of tokens; "tool_rounds": it called after the last round
 
@@ -11,20 +12,22 @@ measured the way it was trained: render the chat (with the tools' schemas), gene
 tokenizer's response parser (`open_r1.tools.chat.ensure_tool_parsing`), run each `python` call in a fresh
 `PythonTool` per rollout, append the assistant turn and the tool results, and generate again, until the model
 answers without a call, `max_tool_calling_iterations` rounds of calls were made, or the rollout has used
-`max_new_tokens` tokens (each rollout's finish reason says which). As in TRL 1.16, the tool turns count towards that budget, though they are masked out of
-the loss (`tool_suffix_ids`: the tokens after an assistant turn's end-of-turn token up to the next assistant
-header), and tool results that would take a rollout past it are dropped and the rollout ends there. A call of
-an unknown tool or with bad arguments gets an error message as its result, like any failing call, and so does a
-call past the rollout's time budget (`PythonToolSettings.rollout_seconds`), without running. The calls of a
-generated batch run at once across rollouts, as many as the sandbox has workers (`tool_settings.sandbox`'s
-`num_workers`); one rollout's calls run one after another in the order written, since each replays the cells of
-those before it.
+`max_new_tokens` tokens (each rollout's finish reason says which). As in TRL 1.16, the tool turns count towards
+that budget, though they are masked out of the loss (`tool_suffix_ids`: the tokens after an assistant turn's
+end-of-turn token up to the next assistant header), and tool results that would take a rollout past it are
+dropped and the rollout ends there. A call of an unknown tool or with bad arguments gets an error message as its
+result, like any failing call, and so does a call past the rollout's time budget
+(`PythonToolSettings.rollout_seconds`), without running. The calls of a generated batch run at once across
+rollouts, as many as the sandbox has workers (`tool_settings.sandbox`'s `num_workers`); one rollout's calls run one
+after another in the order written, since each replays the cells of those before it.
 
 Not covered: vLLM (TRL's own loop covers it in training); tools other than `python`.
 """
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+
+from open_r1.eval.decoding import end_of_turn_ids
 
 from .chat import ensure_tool_parsing
 from .python_tool import DEFAULT_MAX_TOOL_CALLING_ITERATIONS, PythonTool, PythonToolSettings, ToolStats
@@ -117,11 +120,7 @@ def generate_with_tools(
         raise ValueError(f"max_tool_calling_iterations must be >= 0, got {max_tool_calling_iterations}")
     ensure_tool_parsing(tokenizer)
     tokenizer.padding_side = "left"
-    eos_ids = set(
-        model.generation_config.eos_token_id
-        if isinstance(model.generation_config.eos_token_id, list)
-        else [model.generation_config.eos_token_id or tokenizer.eos_token_id]
-    )
+    eos_ids = end_of_turn_ids(model, tokenizer)
 
     rollouts: list[list[dict]] = [[] for _ in conversations]
     reasons = ["stop"] * len(conversations)
