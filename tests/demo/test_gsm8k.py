@@ -443,9 +443,9 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
 
 
 def test_the_share_of_completions_out_of_tokens_is_reported_where_the_evaluator_recorded_it(tmp_path, capsys):
-    details = [{"finish_reason": reason} for reason in ("stop", "length", "stop", "tool_rounds")]
-    assert gsm8k.out_of_tokens_rate(details) == 0.25
-    assert gsm8k.out_of_tokens_rate([{"correct": True}]) is None  # an earlier run's details
+    greedy, sampled = {"stop": 2, "length": 1, "tool_rounds": 1}, {"stop": 3, "length": 1, "tool_rounds": 0}
+    assert gsm8k.out_of_tokens_share(greedy) == 0.25 and gsm8k.out_of_tokens_share(greedy, sampled) == 0.25
+    assert gsm8k.out_of_tokens_share(greedy, None) is None  # an earlier run's evaluation, from before it was recorded
     results = {"pass@1": 0.5, "pass@1_stderr": 0.1, "num_samples": 2, "num_problems": 4, "settings": {}}
     for name, reasons in (("sft-tools-greedy", None), ("grpo-tools-greedy", {"stop": 3, "length": 1})):
         folder = tmp_path / "run" / "evals" / name

@@ -53,6 +53,7 @@ from open_r1.demo.report import (
     gsm8k_evaluations_table,
     gsm8k_report,
     gsm8k_table,
+    out_of_tokens_share,
 )
 from open_r1.demo.settings import (
     GSM8K_CPU_OVERRIDES,
@@ -211,15 +212,6 @@ def tool_call_rate(details: list[dict]) -> float:
     return sum(calls) / len(calls)
 
 
-def out_of_tokens_rate(details: list[dict]) -> float | None:
-    """Share of the completions that ran out of tokens before they ended (the evaluator's finish reason "length");
-    None when the details do not say (an earlier run's, from before the evaluator recorded it)."""
-    reasons = [row.get("finish_reason") for row in details]
-    if not reasons or None in reasons:
-        return None
-    return sum(reason == "length" for reason in reasons) / len(reasons)
-
-
 def calculations_by_id(test_file: pathlib.Path, limit: int | None = None) -> dict[str, int]:
     """Test row id -> calculations in its worked solution, for the first `limit` rows of `test_file` (None: all)."""
     return {row["id"]: calculations(row) for row in load_rows(test_file, limit=limit)}
@@ -327,7 +319,9 @@ def evaluate_stage(
         details += rows
     # An earlier run's folder may keep its results without their details (docs/results does).
     measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" and details else None
-    measured["out_of_tokens_rate"] = out_of_tokens_rate(details)
+    measured["out_of_tokens_rate"] = out_of_tokens_share(
+        *(results.get("finish_reasons") for results, _, _ in evaluations.values())
+    )
     measured["by_calculations"] = by_calculations or None
     # Wall time from the first evaluation's start to the last one's end: at once on a GPU, one after another else.
     spans = {kind: span for kind, (_, _, span) in evaluations.items()}

@@ -493,11 +493,18 @@ def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
     return markdown_table(header, rows)
 
 
+def out_of_tokens_share(*finish_reasons: dict | None) -> float | None:
+    """The share of the completions of one or more evaluations that ran out of tokens before they ended, from their
+    results.json's `finish_reasons` counts; None when one of them did not record it (an evaluator before it did)."""
+    if not finish_reasons or not all(finish_reasons):
+        return None
+    return sum(counts["length"] for counts in finish_reasons) / sum(sum(counts.values()) for counts in finish_reasons)
+
+
 def out_of_tokens_cell(finish_reasons: dict | None) -> str:
-    """An evaluation's share of completions cut by its token budget, from results.json's `finish_reasons`."""
-    if not finish_reasons:
-        return "-"
-    return f"{100 * finish_reasons['length'] / sum(finish_reasons.values()):.1f}%"
+    """An evaluation's share of completions cut by its token budget, "-" when not recorded."""
+    share = out_of_tokens_share(finish_reasons)
+    return "-" if share is None else f"{100 * share:.1f}%"
 
 
 def card_line(results: dict) -> str:
