@@ -28,17 +28,20 @@ def settings():
     clear_providers()
 
 
-def generate(model_folder, problem, settings) -> tuple[list[list[dict]], list[str]]:
+def generate(
+    model_folder, problem, settings, rollouts=ROLLOUTS, max_new_tokens=96, max_tool_calling_iterations=2
+) -> tuple[list[list[dict]], list[str]]:
+    """`rollouts` greedy rollouts of the memorised model on `problem`, and their finish reasons."""
     tokenizer = AutoTokenizer.from_pretrained(model_folder)
     model = AutoModelForCausalLM.from_pretrained(model_folder)
     conversation = prompt_messages(problem, with_tool=True)
     return rollout.generate_with_tools(
         model,
         tokenizer,
-        [conversation] * ROLLOUTS,
+        [conversation] * rollouts,
         tool_settings=settings,
-        max_new_tokens=96,
-        max_tool_calling_iterations=2,
+        max_new_tokens=max_new_tokens,
+        max_tool_calling_iterations=max_tool_calling_iterations,
         sampling={"do_sample": False},
     )
 
@@ -111,16 +114,8 @@ def test_the_tool_turns_count_towards_the_budget_as_trl_counts_them(
         "one token short of the tool turn": first + tool_turn - 1,
         "one token short of the final turn": first + tool_turn + final - 1,
     }[budget]
-    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
-    model = AutoModelForCausalLM.from_pretrained(tool_calling_model["path"])
-    [messages], [reason] = rollout.generate_with_tools(
-        model,
-        tokenizer,
-        [prompt_messages(problem, with_tool=True)],
-        tool_settings=settings(1),
-        max_new_tokens=max_new_tokens,
-        max_tool_calling_iterations=2,
-        sampling={"do_sample": False},
+    [messages], [reason] = generate(
+        tool_calling_model["path"], problem, settings(1), rollouts=1, max_new_tokens=max_new_tokens
     )
     assert [message["role"] for message in messages] == roles, messages
     assert reason == finish_reason
@@ -130,16 +125,8 @@ def test_the_tool_turns_count_towards_the_budget_as_trl_counts_them(
 
 def test_a_rollout_that_calls_after_its_last_round_ends_there_and_says_so(tool_calling_model, settings):
     problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
-    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
-    model = AutoModelForCausalLM.from_pretrained(tool_calling_model["path"])
-    [messages], [reason] = rollout.generate_with_tools(
-        model,
-        tokenizer,
-        [prompt_messages(problem, with_tool=True)],
-        tool_settings=settings(1),
-        max_new_tokens=96,
-        max_tool_calling_iterations=0,
-        sampling={"do_sample": False},
+    [messages], [reason] = generate(
+        tool_calling_model["path"], problem, settings(1), rollouts=1, max_tool_calling_iterations=0
     )
     assert [message["role"] for message in messages] == ["assistant"] and messages[0]["tool_calls"], messages
     assert reason == "tool_rounds"
