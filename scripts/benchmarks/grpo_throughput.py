@@ -6,7 +6,9 @@ Arms (each a fresh copy of the same float32 model, the same prompts, seed and se
 - `project`: the project's trainer as `src/open_r1/grpo.py` builds it (`PromptTruncatingGRPOTrainer`, open_r1's
   `GRPOConfig`, its callbacks and the GRPO doctor), on the same batch: its time over `trl`'s is the project's
   overhead (both draw the same prompts and, with the same seed, the same completions: `same_batch_as_trl` compares
-  every step's completion tokens);
+  every step's completion tokens). With a tool recipe its rounds after tool results decode only the budget their
+  rows have left (`open_r1.tools.training.ToolRoundBudget`), so its time over `trl`'s includes that saving, and
+  its completions leave TRL's once a round is cut shorter (the sampler then draws fewer random numbers);
 - `trl_cb`: bare TRL with `use_transformers_continuous_batching: true` (transformers' `generate_batch`, paged
   cache); `project_cb`: the project's trainer with it.
 Every arm rewards with the project's `accuracy_reward` (GSM8K's answers). Each step generates

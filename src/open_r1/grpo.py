@@ -47,7 +47,7 @@ from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
 from open_r1.doctor import attach_doctor, check_before_training
 from open_r1.rewards import get_reward_funcs
 from open_r1.startup_checks import check_grpo_dataset
-from open_r1.tools.training import python_tool_environment
+from open_r1.tools.training import ToolRoundBudget, python_tool_environment
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.dynamic_sampling import DynamicSampling
@@ -59,10 +59,11 @@ from open_r1.utils.training import finish_training, start_run, training_splits
 logger = logging.getLogger("open_r1")
 
 
-class PromptTruncatingGRPOTrainer(DynamicSampling, TiedWeightsResume, GRPOTrainer):
+class PromptTruncatingGRPOTrainer(DynamicSampling, TiedWeightsResume, ToolRoundBudget, GRPOTrainer):
     """TRL's GRPOTrainer that keeps only the last `max_prompt_length` tokens of each prompt, as TRL 0.18 did (and
     resumes models with tied embeddings without a false "missing keys" warning, `TiedWeightsResume`; refills
-    batches with groups whose rewards have spread under `dynamic_sampling: true`, `DynamicSampling`).
+    batches with groups whose rewards have spread under `dynamic_sampling: true`, `DynamicSampling`; decodes no
+    token past every row's budget in the rounds after tool results, `ToolRoundBudget`).
 
     TRL 1.16 removed the option; upstream recipes set it. Prompts are cut after the chat template, on the left
     (the end of a prompt, where the generation starts, is kept), before generation, so the model generates

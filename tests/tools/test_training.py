@@ -9,6 +9,7 @@ import functools
 import json
 
 import pytest
+import torch
 from datasets import Dataset, DatasetDict
 from trl import ModelConfig
 
@@ -227,3 +228,97 @@ def test_tools_do_not_apply_to_saved_predictions(tmp_path):
         EvaluateArguments(
             task="t", data_files="x.jsonl", output_dir=str(tmp_path), predictions="p.jsonl", tools=["python"]
         )
+
+
+def test_largest_budget_left_matches_each_row_to_its_prompt_and_never_cuts_what_trl_keeps():
+    from open_r1.tools.training import largest_budget_left
+
+    short, long = [1, 2, 3], [4, 5, 6, 7, 8]
+    # A row holds its prompt, then what it generated and the tool results so far: 6 and 2 tokens used of 10.
+    assert largest_budget_left([short + [9] * 6, long + [9] * 2], [short, long, long], 10) == 8
+    # A prompt that is the start of another: the row is given the longer one, the smaller use (a larger budget).
+    assert largest_budget_left([short + [7, 9]], [short, short + [7]], 10) == 9
+    # A row that starts with no prompt of the batch gets the whole budget; a row at its budget, one token.
+    assert largest_budget_left([[9, 9, 9, 9]], [short], 10) == 10
+    assert largest_budget_left([short + [9] * 10], [short], 10) == 1
+
+
+def _tool_trainers(tool_calling_model, tmp_path, max_completion_length: int):
+    """Bare TRL's GRPOTrainer and the project's, greedy, on the memorised tool rollout; each records the
+    `max_new_tokens` of every generation round and the number of prompt tokens it generated from."""
+    import trl
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from open_r1.configs import GRPOConfig as ProjectGRPOConfig
+    from open_r1.rewards import accuracy_reward
+    from open_r1.tools.training import python_tool_environment
+
+    path, problem = tool_calling_model["path"], tool_calling_model["problem"]
+    prompt = [
+        {"role": "system", "content": TOOL_SYSTEM_PROMPT},
+        {"role": "user", "content": tool_calling_model["user_turn"]},
+    ]
+    row = {"prompt": prompt, "solution": problem["solution"]}
+    settings = dict(
+        output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True, bf16=False, num_generations=2,
+        per_device_train_batch_size=2, max_completion_length=max_completion_length, max_tool_calling_iterations=2,
+        generation_kwargs={"do_sample": False}, beta=0.0, logging_steps=1,
+    )  # fmt: skip
+    script_args, _, _ = parse()
+    trainers = {}
+    for name, trainer_class, config_class in (
+        ("trl", trl.GRPOTrainer, trl.GRPOConfig),
+        ("project", grpo.PromptTruncatingGRPOTrainer, ProjectGRPOConfig),
+    ):
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path)
+        rounds = []
+
+        def recording_generate(*args, generate=model.generate, rounds=rounds, **kwargs):
+            rounds.append((kwargs["input_ids"].shape[1], kwargs["generation_config"].max_new_tokens))
+            return generate(*args, **kwargs)
+
+        model.generate = recording_generate
+        environment_factory, _ = python_tool_environment(script_args, tokenizer, max_tool_calling_iterations=2)
+        trainer = trainer_class(
+            model=model,
+            reward_funcs=[accuracy_reward],
+            args=config_class(**settings),
+            train_dataset=Dataset.from_list([row] * 2),
+            processing_class=tokenizer,
+            environment_factory=environment_factory,
+        )
+        trainers[name] = (trainer, rounds)
+    return trainers, [row] * 2
+
+
+@pytest.mark.timeout(300)
+def test_rounds_after_tool_results_decode_only_the_budget_left_and_keep_trls_tokens(tool_calling_model, tmp_path):
+    with skip_without_isolation():
+        isolation_mode()
+    try:
+        trainers, batch = _tool_trainers(tool_calling_model, tmp_path, max_completion_length=96)
+        outputs = {name: trainer._generate_and_score_completions(batch) for name, (trainer, _) in trainers.items()}
+        tool_mask = outputs["project"]["tool_mask"][0].tolist()
+        assert 0 in tool_mask, "the rollout made no tool call"
+        # The second round starts after the tool result: the last masked (tool) token.
+        used_before_answer = len(tool_mask) - tool_mask[::-1].index(0)
+        for name in ("trl", "project"):
+            rounds = trainers[name][1]
+            assert len(rounds) == 2 and rounds[0][1] == 96, (name, rounds)
+        # TRL asks the answer round for the whole budget again; the project for what the rows have left.
+        assert trainers["trl"][1][1][1] == 96
+        assert trainers["project"][1][1][1] == 96 - used_before_answer
+        for key in ("completion_ids", "completion_mask", "tool_mask"):
+            assert torch.equal(outputs["trl"][key], outputs["project"][key]), key
+
+        # A budget that ends inside the answer: the project decodes 2 tokens where TRL decodes the answer and cuts
+        # it to 2; both keep the same tokens.
+        trainers, batch = _tool_trainers(tool_calling_model, tmp_path, max_completion_length=used_before_answer + 2)
+        outputs = {name: trainer._generate_and_score_completions(batch) for name, (trainer, _) in trainers.items()}
+        assert trainers["project"][1][1][1] == 2
+        assert outputs["project"]["tool_mask"].shape[1] == used_before_answer + 2
+        for key in ("completion_ids", "completion_mask", "tool_mask"):
+            assert torch.equal(outputs["trl"][key], outputs["project"][key]), key
+    finally:
+        clear_providers()

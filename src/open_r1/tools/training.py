@@ -13,8 +13,16 @@ exceptions only; the python tool never raises): `tools/python_calls_per_completi
 `tools/python_budget_used_per_completion` (mean sandbox seconds charged), `tools/python_budget_used_max`,
 `tools/python_refused_calls_per_completion` and `tools/python_budget_exhausted_rate` (rollouts that had a call
 refused).
+
+`ToolRoundBudget` (a mixin of `open_r1.grpo.PromptTruncatingGRPOTrainer`): TRL 1.16 generates every round after a
+tool result with `max_new_tokens = max_completion_length` and cuts each row to the budget it had left afterwards.
+With transformers generation a round decodes until its longest row stops, so one row that does not stop makes the
+round's whole batch decode a full budget again, most of it cut. Here each such round asks for the largest budget
+any of its rows has left: the rows keep exactly the tokens TRL keeps, and no token past every row's budget is
+decoded. Not for vLLM, which TRL gives its own `max_tokens` and which stops each request by itself.
 """
 
+import copy
 import warnings
 from collections.abc import Callable
 from typing import Optional
@@ -54,3 +62,48 @@ def python_tool_environment(
         return PythonTool(settings, stats)
 
     return make_environment, stats
+
+
+def largest_budget_left(rows: list[list[int]], prompts: list[list[int]], max_completion_length: int) -> int:
+    """The most completion tokens any of `rows` (a prompt, then its completion so far and tool results) has left
+    under `max_completion_length`, at least 1. A row's prompt is the longest of `prompts` it starts with; a row
+    that starts with none gets the whole budget, so the answer never cuts what TRL would keep."""
+    by_length: dict[int, set[tuple[int, ...]]] = {}
+    for prompt in prompts:
+        by_length.setdefault(len(prompt), set()).add(tuple(prompt))
+    longest_first = sorted(by_length, reverse=True)
+    largest = 1
+    for row in rows:
+        prompt_length = next((n for n in longest_first if tuple(row[:n]) in by_length[n]), None)
+        if prompt_length is None:
+            return max_completion_length
+        largest = max(largest, max_completion_length - (len(row) - prompt_length))
+    return min(largest, max_completion_length)
+
+
+class ToolRoundBudget:
+    """Mixin for TRL's `GRPOTrainer`: a generation round after tool results decodes at most the largest budget its
+    rows have left (module docstring), with transformers generation, plain or continuous batching."""
+
+    _tool_round_prompts = None  # the batch's prompt ids while TRL's tool loop runs
+
+    def _tool_call_loop(self, prompts, prompt_ids, *args, **kwargs):
+        self._tool_round_prompts = prompt_ids
+        try:
+            return super()._tool_call_loop(prompts, prompt_ids, *args, **kwargs)
+        finally:
+            self._tool_round_prompts = None
+
+    def _generate_single_turn(self, prompt_ids, *args, **kwargs):
+        if self._tool_round_prompts is None or self.use_vllm:  # the first round, or vLLM
+            return super()._generate_single_turn(prompt_ids, *args, **kwargs)
+        full = self.generation_config
+        budget = largest_budget_left(prompt_ids, self._tool_round_prompts, self.max_completion_length)
+        if full.max_new_tokens is not None and budget >= full.max_new_tokens:
+            return super()._generate_single_turn(prompt_ids, *args, **kwargs)
+        self.generation_config = copy.deepcopy(full)
+        self.generation_config.max_new_tokens = budget
+        try:
+            return super()._generate_single_turn(prompt_ids, *args, **kwargs)
+        finally:
+            self.generation_config = full
