@@ -6,6 +6,7 @@ trains, so the end-to-end test checks that every stage runs and what it writes."
 
 import dataclasses
 import json
+import shutil
 import subprocess
 import threading
 import types
@@ -312,8 +313,18 @@ def test_gpu_jobs_are_bounded_across_processes_only_where_they_share_a_gpu():
 GPU_RUN = REPO_ROOT / "docs" / "results" / "gsm8k-h100-2026-11-24"  # its evals/ as the run wrote them
 
 
+def reusing_run(tmp_path, settings=GSM8K_FULL, problems: int = 1319, earlier_run=GPU_RUN) -> dict:
+    """The run settings evaluate_stage reads, for a run of `problems` test problems reusing `earlier_run`."""
+    return {
+        "settings": settings,
+        "reuse_base": earlier_run,
+        "test_file": tmp_path / "gsm8k_test.jsonl",
+        "test_calculations": {f"test-{index}": 2 for index in range(problems)},
+    }
+
+
 def test_reuse_base_takes_an_earlier_runs_base_and_card_evaluations(tmp_path):
-    run = {"settings": GSM8K_FULL, "reuse_base": GPU_RUN, "test_file": tmp_path / "gsm8k_test.jsonl"}
+    run = reusing_run(tmp_path)
     run["train_file"] = tmp_path / "gsm8k_train.jsonl"
     tools = gsm8k.evaluate_stage(tmp_path / "never-loaded", "tools", "base", tmp_path, run, seed=0)
     assert tools["reused_from"] == str(GPU_RUN) and tools["greedy_pass@1"] == 0.0 and tools["tool_call_rate"] is None
@@ -331,11 +342,25 @@ def test_reuse_base_takes_an_earlier_runs_base_and_card_evaluations(tmp_path):
 )
 def test_reuse_base_refuses_evaluations_of_other_settings_in_one_line(tmp_path, change, message):
     settings = dataclasses.replace(GSM8K_FULL, **change)
-    run = {"settings": settings, "reuse_base": GPU_RUN, "test_file": tmp_path / "gsm8k_test.jsonl"}
+    run = reusing_run(tmp_path, settings, problems=change.get("num_test", 1319))
     with pytest.raises(SystemExit, match=message):
         gsm8k.evaluate_stage(tmp_path, "cot", "base", tmp_path, run, seed=0)
     run["reuse_base"] = tmp_path / "absent"
     with pytest.raises(SystemExit, match=r"--reuse_base: .*absent/evals/base-card/results.json not found"):
+        gsm8k.evaluate_card_protocol(tmp_path, tmp_path, run, seed=0)
+
+
+def test_a_full_run_refuses_a_fast_runs_base_evaluations(tmp_path):
+    # A FAST run scores 4 problems with the same samples and test file name as a full run.
+    fast_run = tmp_path / "gsm8k-fast"
+    shutil.copytree(GPU_RUN / "evals", fast_run / "evals")
+    for results_file in (fast_run / "evals").glob("*/results.json"):
+        results = json.loads(results_file.read_text())
+        results_file.write_text(json.dumps({**results, "num_problems": 4}))
+    run = reusing_run(tmp_path, earlier_run=fast_run)
+    with pytest.raises(SystemExit, match=r"base-tools-greedy/results.json has problems 4, this run 1319"):
+        gsm8k.evaluate_stage(tmp_path, "tools", "base", tmp_path, run, seed=0)
+    with pytest.raises(SystemExit, match=r"base-card/results.json has problems 4, this run 1319"):
         gsm8k.evaluate_card_protocol(tmp_path, tmp_path, run, seed=0)
 
 

@@ -333,8 +333,9 @@ def evaluate_stage(
 
 
 def read_reused(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int) -> dict:
-    """The evaluator's results.json of evaluation `name` in an earlier run's output folder, checked to score the
-    same test problems with the same number of samples."""
+    """The evaluator's results.json of evaluation `name` in an earlier run's output folder, checked to score as
+    many problems of a test file of the same name with the same number of samples (a FAST run's 4 problems are
+    refused by a full run)."""
     path = earlier_run / "evals" / name / "results.json"
     if not path.is_file():
         raise SystemExit(f"--reuse_base: {path} not found (the earlier run's evaluation {name})")
@@ -342,9 +343,8 @@ def read_reused(earlier_run: pathlib.Path, name: str, run: dict, num_samples: in
     expected = {
         "test file": (pathlib.Path(results["data_files"]).name, pathlib.Path(run["test_file"]).name),
         "samples": (results["num_samples"], num_samples),
+        "problems": (results["num_problems"], len(run["test_calculations"])),
     }
-    if run["settings"].num_test is not None:
-        expected["problems"] = (results["num_problems"], run["settings"].num_test)
     for what, (found, wanted) in expected.items():
         if found != wanted:
             raise SystemExit(f"--reuse_base: {path} has {what} {found}, this run {wanted}")
@@ -598,7 +598,7 @@ def main(argv: list[str] | None = None) -> dict:
         type=pathlib.Path,
         default=None,
         help="An earlier run's output folder whose base-model evaluations (evals/base-*) this run takes instead of "
-        "repeating them; they must score the same test file with the same samples.",
+        "repeating them; they must score as many problems of a test file of the same name with the same samples.",
     )
     parser.add_argument(
         "--use_vllm",
