@@ -215,7 +215,7 @@ UPSTREAM_FIELDS: dict[str, UpstreamField] = {
         None,
         "TRL 0.16 made vllm_device do nothing and 0.18, upstream's own version, removed it: vLLM runs either on "
         "the training GPUs (vllm_mode: colocate, sized by vllm_gpu_memory_utilization) or as a server on GPUs of "
-        "its own (vllm_mode: server: start the server as README.md shows and set vllm_server_host / "
+        "its own (vllm_mode: server: start the server as docs/gpu.md shows and set vllm_server_host / "
         "vllm_server_port); remove vllm_device and set vllm_mode",
     ),
     # GRPOScriptArguments (upstream open-r1): this project names code execution settings by what they mean
