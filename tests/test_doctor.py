@@ -226,9 +226,13 @@ def make_doctor(**kwargs):
     return TrainingDoctor(**{**defaults, **kwargs})
 
 
-def feed(doctor, logs_per_step, caplog, max_completion_length=48) -> tuple[list[str], TrainerControl]:
+def feed(
+    doctor, logs_per_step, caplog, max_completion_length=48, max_tool_calling_iterations=None
+) -> tuple[list[str], TrainerControl]:
     """Passes each log to `doctor.on_log` as the Trainer does; returns the doctor's warnings and the final control."""
-    args = types.SimpleNamespace(max_completion_length=max_completion_length)
+    args = types.SimpleNamespace(
+        max_completion_length=max_completion_length, max_tool_calling_iterations=max_tool_calling_iterations
+    )
     control = TrainerControl()
     with caplog.at_level(logging.WARNING):
         for step, logs in enumerate(logs_per_step, start=1):
@@ -309,6 +313,61 @@ def test_symptoms_due_at_the_same_step_make_one_warning(caplog):
     warnings, _ = feed(make_doctor(), [grpo_log(zero_std=1.0, clipped=1.0)] * 3, caplog)
     assert len(warnings) == 1
     assert all(check in warnings[0] for check in ("[constant_reward]", "[zero_spread]", "[clipped]"))
+
+
+TOOL_ROLLOUT = [
+    {"role": "assistant", "content": "3 + 4 - 2 is", "tool_calls": [{"type": "function", "function": {
+        "name": "python", "arguments": {"code": "print(3 + 4 - 2"}}}]},
+    {"role": "tool", "name": "python", "content": "SyntaxError: '(' was never closed"},
+    {"role": "assistant", "content": "\\boxed{7}"},
+]  # fmt: skip
+
+
+def tool_log(calls: float, error_rate: float) -> dict:
+    """A training log of a GRPO run with the python tool: TRL's call frequency, the tool's error rate."""
+    return grpo_log(accuracy=(0.3, 0.4), **{"tools/call_frequency": calls, "tools/python_error_rate": error_rate})
+
+
+def test_a_policy_that_never_calls_its_tools_is_reported(caplog):
+    warnings, _ = feed(make_doctor(), [tool_log(calls=0.0, error_rate=0.0)] * 3, caplog)
+    assert len(warnings) == 1 and "[no_tool_calls] no completion called a tool (tools/call_frequency 0)" in warnings[0]
+    assert "SFT on tool-calling traces first" in warnings[0]
+    caplog.clear()
+    # Calls in some completions, or a run without tools (no call frequency logged): nothing to report.
+    assert feed(make_doctor(), [tool_log(calls=0.1, error_rate=0.0)] * 3, caplog)[0] == []
+    assert feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4))] * 3, caplog)[0] == []
+    # max_tool_calling_iterations 0 runs no call (the tool demo's arm without the tool): none is expected.
+    assert (
+        feed(make_doctor(), [tool_log(calls=0.0, error_rate=0.0)] * 3, caplog, max_tool_calling_iterations=0)[0] == []
+    )
+
+
+def test_python_calls_that_mostly_fail_are_reported_with_the_rollouts_tool_results(caplog):
+    batch = {**LAST_BATCH, "completion": [TOOL_ROLLOUT] * 2}
+    doctor = make_doctor(last_batch=lambda: batch)
+    warnings, _ = feed(doctor, [tool_log(calls=2.0, error_rate=0.8)] * 3, caplog)
+    assert len(warnings) == 1 and "[tool_errors] 80% of the python calls failed" in warnings[0]
+    assert "doctor_tool_error_share 0.5" in warnings[0]
+    assert "tool results (1): \"SyntaxError: '(' was never closed\"" in warnings[0]
+    caplog.clear()
+    assert feed(make_doctor(), [tool_log(calls=2.0, error_rate=0.5)] * 3, caplog)[0] == []
+    assert feed(make_doctor(tool_error_share=0.2), [tool_log(calls=2.0, error_rate=0.3)] * 3, caplog)[0]
+
+
+def test_the_tool_error_share_is_checked_and_needs_tools(tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("model_name_or_path: m\ndataset_name: d\noutput_dir: out\nuse_cpu: true\n")
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    with pytest.raises(UsageError, match=r"doctor_tool_error_share must be a share in \[0, 1\), got 1.5"):
+        parser.parse_args_and_config(
+            ["--config", str(recipe), "--doctor_tool_error_share", "1.5", "--tools", "python"]
+        )
+    with pytest.raises(UsageError, match="doctor_tool_error_share: 0.2 has no effect with tools: .*needs tools"):
+        parser.parse_args_and_config(["--config", str(recipe), "--doctor_tool_error_share", "0.2"])
+    _, training_args, _ = parser.parse_args_and_config(
+        ["--config", str(recipe), "--doctor_tool_error_share", "0.2", "--tools", "python"]
+    )
+    assert training_args.doctor_tool_error_share == 0.2
 
 
 @pytest.mark.parametrize(

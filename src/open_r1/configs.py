@@ -427,7 +427,8 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         metadata={
             "help": "Check at start-up for the causes of flat rewards (gold answers their reward cannot pay, no "
             "stop token, solutions longer than max_completion_length) and warn while training when a reward pays "
-            "nothing, groups have no spread or completions are clipped, for doctor_patience logging steps."
+            "nothing, groups have no spread, completions are clipped, or with tools the policy never calls them or "
+            "its calls mostly fail, for doctor_patience logging steps."
         },
     )
     doctor_patience: int = field(
@@ -445,6 +446,13 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         metadata={
             "help": "The doctor reports a share of completions cut at max_completion_length "
             "(completions/clipped_ratio) above this."
+        },
+    )
+    doctor_tool_error_share: float = field(
+        default=grpo_doctor.DEFAULT_TOOL_ERROR_SHARE,
+        metadata={
+            "help": "With tools: the doctor reports a share of python calls that failed (tools/python_error_rate) "
+            "above this."
         },
     )
     doctor_stop_on: list[str] = field(
@@ -520,7 +528,7 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         grpo_doctor.stop_checks(self.doctor_stop_on)
         if self.doctor_patience < 1:
             raise UsageError(f"doctor_patience must be at least 1 logging step, got {self.doctor_patience}")
-        for name in ("doctor_zero_std_share", "doctor_clipped_share"):
+        for name in ("doctor_zero_std_share", "doctor_clipped_share", "doctor_tool_error_share"):
             if not 0 <= getattr(self, name) < 1:
                 raise UsageError(f"{name} must be a share in [0, 1), got {getattr(self, name)}")
 

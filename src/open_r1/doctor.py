@@ -29,9 +29,13 @@ that lasts `doctor_patience` consecutive logging steps:
   `doctor_zero_std_share`: those groups have no advantage, so no gradient.
 - `clipped`: the share of completions cut at `max_completion_length` (`completions/clipped_ratio`) stays above
   `doctor_clipped_share`.
+- With `tools` (TRL logs `tools/call_frequency`) and `max_tool_calling_iterations` not 0 (the tool demo's arm
+  without calls): `no_tool_calls`, no completion called a tool; `tool_errors`, the share of python calls that
+  failed (`tools/python_error_rate`: an error, a timeout, a sandbox failure or a call refused for the rollout's
+  time budget) stays above `doctor_tool_error_share`.
 Symptoms due at the same step make one warning, with the likely causes of each and one completion of the last batch
 (TRL's `GRPOTrainer._logs`) with what each reward read in it: the accuracy rewards' parsed answer and the row's gold,
-the format rewards' tags. Each symptom is reported once per run.
+the format rewards' tags, and a tool rollout's first tool results. Each symptom is reported once per run.
 
 It warns. `doctor_stop_on` names the findings that stop the run instead: a start-up one ends it before training
 (a `UsageError`: one line, exit status 2), a training one stops training at that step (the Trainer then saves as at
@@ -58,7 +62,7 @@ from open_r1.utils.model_utils import THINK_PREFILL_REWARDS
 logger = logging.getLogger(__name__)
 
 STARTUP_CHECKS = ("unscorable_gold", "no_stop_token", "long_solutions")
-TRAINING_CHECKS = ("constant_reward", "zero_spread", "clipped")
+TRAINING_CHECKS = ("constant_reward", "zero_spread", "clipped", "no_tool_calls", "tool_errors")
 CHECKS = STARTUP_CHECKS + TRAINING_CHECKS
 ALL_CHECKS = "all"  # in doctor_stop_on: every check
 
@@ -67,6 +71,7 @@ DEFAULT_DOCTOR = True
 DEFAULT_PATIENCE = 5
 DEFAULT_ZERO_STD_SHARE = 0.9
 DEFAULT_CLIPPED_SHARE = 0.9
+DEFAULT_TOOL_ERROR_SHARE = 0.5
 
 # Rows the start-up checks read: grading them takes about a second, and a cause worth a warning shows in a tenth.
 ROWS_CHECKED = 64
@@ -81,6 +86,8 @@ TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 _NO_SPREAD = 1e-6
 # How much of a completion an example shows: its start, and its end, where the answer is.
 _HEAD_CHARS, _TAIL_CHARS = 200, 400
+# How many of a tool rollout's tool results an example shows.
+_TOOL_RESULTS_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -288,7 +295,8 @@ def _causes_of_constant(reward: str, value: float | None) -> str:
 
 
 class TrainingDoctor(TrainerCallback):
-    """Watches the metrics GRPOTrainer logs for flat rewards, groups without spread and clipped completions.
+    """Watches the metrics GRPOTrainer logs for flat rewards, groups without spread, clipped completions, and with
+    tools, a policy that never calls them or whose calls mostly fail.
 
     `last_batch()` returns TRL's `_logs` (prompt, completion and rewards by function name, of the last generation
     batch); `reward_names` maps TRL's reward function names to the registry's; `find_gold(prompt)` returns that
@@ -301,6 +309,7 @@ class TrainingDoctor(TrainerCallback):
         patience: int = DEFAULT_PATIENCE,
         zero_std_share: float = DEFAULT_ZERO_STD_SHARE,
         clipped_share: float = DEFAULT_CLIPPED_SHARE,
+        tool_error_share: float = DEFAULT_TOOL_ERROR_SHARE,
         stop_on: Sequence[str] = (),
         last_batch: Callable[[], dict] = dict,
         reward_names: dict[str, str] | None = None,
@@ -311,6 +320,7 @@ class TrainingDoctor(TrainerCallback):
         self.patience = patience
         self.zero_std_share = zero_std_share
         self.clipped_share = clipped_share
+        self.tool_error_share = tool_error_share
         self.stop_on = stop_checks(stop_on)
         self.last_batch = last_batch
         self.reward_names = reward_names or {}
@@ -320,9 +330,12 @@ class TrainingDoctor(TrainerCallback):
         self._streaks: dict[str, int] = {}
         self._reported: set[str] = set()
 
-    def symptoms(self, logs: dict, max_completion_length: int | None = None) -> dict[str, Finding] | None:
+    def symptoms(
+        self, logs: dict, max_completion_length: int | None = None, tool_rounds: int | None = None
+    ) -> dict[str, Finding] | None:
         """The symptoms one training log shows, by key (a reward's flatness is keyed by its name); None for a log
-        without GRPO's reward metrics (evaluation, the end-of-training summary)."""
+        without GRPO's reward metrics (evaluation, the end-of-training summary). `tool_rounds` is the run's
+        `max_tool_calling_iterations`: 0 runs no call, so no tool check applies."""
         if "frac_reward_zero_std" not in logs and not any(key.startswith("rewards/") for key in logs):
             return None
         found = {}
@@ -367,6 +380,34 @@ class TrainingDoctor(TrainerCallback):
                 "max_completion_length is too short for the reasoning it writes (start-up check long_solutions), or it "
                 f"repeats itself (see the example's end).{pad_note}",
             )
+        if tool_rounds != 0:
+            found.update(self.tool_symptoms(logs))
+        return found
+
+    def tool_symptoms(self, logs: dict) -> dict[str, Finding]:
+        """A policy given tools that never calls them, or whose python calls mostly fail (TRL logs
+        `tools/call_frequency` only when the trainer has tools; `open_r1.tools.training` the python tool's metrics)."""
+        found = {}
+        calls = _number(logs.get("tools/call_frequency"))
+        if calls == 0:
+            found["no_tool_calls"] = Finding(
+                "no_tool_calls",
+                "no completion called a tool (tools/call_frequency 0) although the recipe gives the policy `tools`. "
+                "Likely causes: the model was never taught to call them (SFT on tool-calling traces first, as make "
+                "gsm8k's tool arm does), the system prompt does not ask for calls, or the model writes calls in a "
+                "format its tokenizer's response parser does not read (see the example: a call in its text that "
+                "was not run).",
+            )
+        errors = _number(logs.get("tools/python_error_rate"))
+        if calls and errors is not None and errors > self.tool_error_share:
+            found["tool_errors"] = Finding(
+                "tool_errors",
+                f"{errors:.0%} of the python calls failed (tools/python_error_rate above doctor_tool_error_share "
+                f"{self.tool_error_share:g}): an error, a timeout, a sandbox failure or a call refused for the "
+                "rollout's time budget, so the model reads an error where it expected a value. Likely causes: the "
+                "code it writes does not run (see the example's tool results), or python_tool_wall_seconds, "
+                "python_tool_memory_mb or python_tool_rollout_seconds are too tight for it.",
+            )
         return found
 
     def example(self) -> str:
@@ -382,6 +423,18 @@ class TrainingDoctor(TrainerCallback):
             f"Example from the last batch: prompt ending {_short(str(prompt_text)[-_HEAD_CHARS:])}",
             f"completion ({len(text)} characters): {_excerpt(text)}",
         ]
+        tool_results = (
+            [
+                message.get("content")
+                for message in completions[0]
+                if isinstance(message, dict) and message.get("role") == "tool"
+            ]
+            if isinstance(completions[0], list)
+            else []
+        )
+        if tool_results:
+            shown = ", ".join(_short(str(result)) for result in tool_results[:_TOOL_RESULTS_SHOWN])
+            lines.append(f"tool results ({len(tool_results)}): {shown}")
         for name, values in (batch.get("rewards") or {}).items():
             value = _number(values[0]) if len(values) else None
             reading = reward_reading(self.reward_names.get(name, name), text, gold, self.think_prefilled)
@@ -391,7 +444,11 @@ class TrainingDoctor(TrainerCallback):
         return "\n".join(lines)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        symptoms = self.symptoms(logs or {}, getattr(args, "max_completion_length", None))
+        symptoms = self.symptoms(
+            logs or {},
+            getattr(args, "max_completion_length", None),
+            getattr(args, "max_tool_calling_iterations", None),
+        )
         if symptoms is None:
             return
         self._streaks = {key: self._streaks.get(key, 0) + 1 for key in symptoms}
@@ -448,6 +505,7 @@ def attach_doctor(trainer, script_args, training_args, train_dataset) -> Trainin
         patience=training_args.doctor_patience,
         zero_std_share=training_args.doctor_zero_std_share,
         clipped_share=training_args.doctor_clipped_share,
+        tool_error_share=training_args.doctor_tool_error_share,
         stop_on=training_args.doctor_stop_on,
         # TRL 1.16 keeps the last generation batch here for `log_completions`, on every process, filled either way.
         last_batch=lambda: trainer._logs,

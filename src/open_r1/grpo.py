@@ -27,7 +27,8 @@ A mistake in the recipe or the command line (an unknown field, a missing local p
 needs, a `think_prefilled` the chat template contradicts, ...) ends the run before the model loads with one line and
 exit status 2 (`open_r1.usage`, `open_r1.startup_checks`). The GRPO doctor (`open_r1.doctor`) then warns about
 what makes rewards stay flat: at start-up, gold answers their reward cannot pay, no stop token, solutions longer than
-`max_completion_length`; while training, a reward that pays nothing, groups without spread, clipped completions.
+`max_completion_length`; while training, a reward that pays nothing, groups without spread, clipped completions,
+tool calls never made or mostly failing.
 """
 
 import sys

@@ -142,6 +142,12 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
         needs="doctor: true",
     ),
     ModeOnlyField(
+        applies=lambda name: name == "doctor_tool_error_share",
+        switches=("tools",),
+        active=lambda values: bool(values["tools"]),
+        needs="tools: [python]",
+    ),
+    ModeOnlyField(
         applies=lambda name: name == "dynamic_sampling_max_rounds",
         switches=("dynamic_sampling",),
         active=lambda values: bool(values["dynamic_sampling"]),

@@ -117,6 +117,8 @@ def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_who
     history = json.loads((tmp_path / "out" / "trainer_state.json").read_text())["log_history"]
     steps = [entry for entry in history if "tools/python_calls_per_completion" in entry]
     assert steps and any(entry["tools/python_calls_per_completion"] > 0 for entry in steps), history
+    # The two metrics the GRPO doctor's tool checks read (no_tool_calls, tool_errors) are in every training log.
+    assert all("tools/call_frequency" in entry and "tools/python_error_rate" in entry for entry in steps), steps
     assert all(entry["tools/python_error_rate"] == 0 for entry in steps if entry["tools/python_calls_per_completion"])
     # The recipe's budget: a 5 s wall limit for each of its 2 rounds; honest calls used a sliver of it.
     assert all(entry["tools/python_budget_seconds"] == 10.0 for entry in steps), steps
