@@ -18,8 +18,9 @@ gsm8k's) the arms take its batch (per_device_train_batch_size x gradient_accumul
 generated at once), sampling, loss, learning rate and system prompt, and with `tools: [python]` its sandboxed python
 tool: `--model` then needs the recipe's tool-calling chat template (make gsm8k's base-tools/ or sft-tools/).
 Reported per arm: seconds per step, generation seconds per step (TRL's `_generate`, tools included), completion
-tokens per step, completion tokens per second of step and of generation, tool calls per completion (with the tool);
-then ratios to the `trl` arm. An arm other than `trl` that fails is reported in `failed_arms` (its error) and the
+tokens per step, the token slots transformers' padded generation decoded per step (every round's rows x new tokens,
+finished rows included: the work a padded batch does; not counted under continuous batching), completion tokens
+per second of step and of generation, tool calls per completion (with the tool); then ratios to the `trl` arm. An arm other than `trl` that fails is reported in `failed_arms` (its error) and the
 others still run.
 
     # GPU: one command, bf16 autocast over the float32 weights (not yet run: lower --steps if it takes too long)
@@ -37,12 +38,15 @@ Prompts: the first `--prompts x (warmup + steps)` problems of `--data_files` (JS
 `--gsm8k_grpo_prompts`: of those make gsm8k's GRPO trains on), else synthetic arithmetic problems
 (open_r1.tasks.arithmetic). Under `--device cuda` TRL's continuous batching casts the policy to bfloat16 in place
 before generating (TRL 1.16, `bf16=True`): `policy_dtype_after` records it.
+`--write_docs RESULTS.json ...` writes the tables of results files (kept in docs/results/grpo_throughput/) into
+docs/benchmarks.md between this script's markers, so the page is never typed by hand; it runs nothing.
 Not covered: vLLM (`use_vllm`), several GPUs, a recipe's other fields (its model, data, rewards, schedule).
 """
 
 import argparse
 import hashlib
 import json
+import os
 import pathlib
 import platform
 import statistics
@@ -58,6 +62,8 @@ sys.path.insert(0, str(REPO_ROOT / "src"))
 
 ARMS = ("trl", "project", "trl_cb", "project_cb")
 DEFAULT_ARMS = ("trl", "project", "trl_cb")
+DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- grpo_throughput.py results: begin -->", "<!-- grpo_throughput.py results: end -->"
 BASELINE = "trl"
 # transformers' default page size of the continuous-batching cache, in tokens.
 PAGE_SIZE = 256
@@ -160,13 +166,51 @@ class StepTimer(TrainerCallback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
+def count_decoded_slots(trainer) -> dict[str, int]:
+    """Wraps the trainer's `model.generate` (transformers' padded generation, each round of a tool rollout included)
+    to add up the token slots it decodes: rows x new tokens of each call, the finished rows' padding included, since
+    a padded batch computes them all (`decoded`); and, of those, the slots decoded past the largest budget any row of
+    a round after tool results had left (`past_budget`: what `ToolRoundBudget` does not decode; TRL cuts them).
+    Continuous batching (`generate_batch`) is not counted."""
+    from open_r1.tools.training import largest_budget_left
+
+    slots, generate, tool_loop = {"decoded": 0, "past_budget": 0}, trainer.model.generate, trainer._tool_call_loop
+    batch_prompts = []  # the prompt ids of the batch while TRL's tool loop runs
+
+    def counted(*args, **kwargs):
+        output = generate(*args, **kwargs)
+        inputs = kwargs["input_ids"] if "input_ids" in kwargs else args[0]
+        new_tokens = output.shape[1] - inputs.shape[1]
+        slots["decoded"] += output.shape[0] * new_tokens
+        if batch_prompts:
+            mask = kwargs.get("attention_mask")
+            rows = (
+                [ids[keep.bool()].tolist() for ids, keep in zip(inputs, mask)] if mask is not None else inputs.tolist()
+            )
+            budget = largest_budget_left(rows, batch_prompts[0], trainer.max_completion_length)
+            slots["past_budget"] += output.shape[0] * max(0, new_tokens - budget)
+        return output
+
+    def in_tool_loop(prompts, prompt_ids, *args, **kwargs):
+        batch_prompts.append(prompt_ids)
+        try:
+            return tool_loop(prompts, prompt_ids, *args, **kwargs)
+        finally:
+            batch_prompts.clear()
+
+    trainer.model.generate, trainer._tool_call_loop = counted, in_tool_loop
+    return slots
+
+
 def time_generation(trainer, synchronize) -> list[dict]:
-    """Wraps the trainer's `_generate` (every rollout of a step goes through it) to record its time and tokens."""
+    """Wraps the trainer's `_generate` (every rollout of a step goes through it) to record its time, its tokens and
+    the token slots its transformers generation decoded (`count_decoded_slots`)."""
     calls, generate = [], trainer._generate
+    slots = count_decoded_slots(trainer)
 
     def timed(prompts):
         synchronize()
-        start = time.perf_counter()
+        start, before = time.perf_counter(), dict(slots)
         output = generate(prompts)
         synchronize()
         completion_ids = [list(map(int, ids)) for ids in output[1]]
@@ -174,6 +218,8 @@ def time_generation(trainer, synchronize) -> list[dict]:
             {
                 "seconds": time.perf_counter() - start,
                 "tokens": sum(len(ids) for ids in completion_ids),
+                "decoded_slots": slots["decoded"] - before["decoded"],
+                "decoded_slots_past_budget": slots["past_budget"] - before["past_budget"],
                 "digest": hashlib.sha256(json.dumps(completion_ids).encode()).hexdigest(),
             }
         )
@@ -282,11 +328,17 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
     step_seconds = statistics.mean(steps)
     generation_seconds = statistics.mean(call["seconds"] for call in counted)
     tokens = statistics.mean(call["tokens"] for call in counted)
+    decoded_slots = statistics.mean(call["decoded_slots"] for call in counted)
+    past_budget = statistics.mean(call["decoded_slots_past_budget"] for call in counted)
     return {
         "seconds_per_step": step_seconds,
         "step_seconds": steps,
         "generation_seconds_per_step": generation_seconds,
         "completion_tokens_per_step": tokens,
+        # Padded token slots transformers' generate decoded per step (None: continuous batching, not counted).
+        "decoded_slots_per_step": decoded_slots or None,
+        # Of those, the slots decoded past every row's budget in rounds after tool results (TRL cuts them).
+        "decoded_slots_past_budget_per_step": past_budget if decoded_slots else None,
         "completion_tokens_per_second": tokens / step_seconds,
         "generation_tokens_per_second": tokens / generation_seconds,
         "completion_digests": [call["digest"] for call in generations],
@@ -321,12 +373,75 @@ def environment(device: str) -> dict:
         "commit": commit,
         "date": time.strftime("%Y-%m-%d"),
         "cpu_threads": torch.get_num_threads(),
+        "cpu_cores": os.cpu_count(),
+        "load_average_at_start": os.getloadavg()[0],
     }
+
+
+def results_section(results: dict, path: pathlib.Path) -> str:
+    """One results file on the page: where, when and what ran, then each arm's figures and ratios to `trl`."""
+    from open_r1.demo.report import markdown_table
+
+    settings = results["settings"]
+    recipe = f"recipe {settings['recipe']}" if settings.get("recipe") else "no recipe"
+    settings_line = (
+        f"**{settings['device_name']}** ({settings['device']}, {settings.get('cpu_cores', '?')} cores, "
+        f"{settings['cpu_threads']} threads, load average "
+        f"{settings.get('load_average_at_start', float('nan')):.1f} at the start), commit {settings['commit']}, "
+        f"{settings['date']}: model {settings['model']}, {recipe}, {settings['prompts']} prompts x "
+        f"{settings['num_generations']} completions of at most {settings['max_completion_length']} tokens per step, "
+        f"{settings['warmup_steps']} warm-up + {settings['steps']} timed steps (`{path.as_posix()}`)"
+    )
+    rows = []
+    for arm, result in results["arms"].items():
+        ratio, decoded = results["ratios_to_trl"][arm], result.get("decoded_slots_per_step")
+        past = result.get("decoded_slots_past_budget_per_step")
+        calls = result.get("tool_calls_per_completion")
+        rows.append(
+            [
+                arm,
+                f"{result['seconds_per_step']:.3f}",
+                f"{result['generation_seconds_per_step']:.3f}",
+                f"{result['completion_tokens_per_step']:,.1f}",
+                "—" if decoded is None else f"{decoded:,.1f}",
+                "—" if decoded is None or past is None else f"{past:,.1f} ({past / decoded:.1%})",
+                "—" if calls is None else f"{calls:.2f}",
+                f"{ratio['seconds_per_step']:.2f}",
+                "yes" if result["same_batch_as_trl"] else "no",
+            ]
+        )
+    rows += [[arm, f"failed: {error}", *[""] * 7] for arm, error in results.get("failed_arms", {}).items()]
+    header = [
+        "arm",
+        "s/step",
+        "generation s/step",
+        "completion tokens/step",
+        "decoded slots/step",
+        "of which past the round's budget",
+        "tool calls per completion",
+        "× trl s/step",
+        "same batch as trl",
+    ]
+    return settings_line + "\n\n" + markdown_table(header, rows)
+
+
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+    """Replaces what lies between the page's markers with the tables of `paths`, in the order given."""
+    text = page.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{page} has no {BEGIN} ... {END} markers to write the results between")
+    sections = []
+    for path in paths:
+        shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
+        sections.append(results_section(json.loads(path.read_text(encoding="utf-8")), shown))
+    before, rest = text.split(BEGIN, 1)
+    page.write_text(before + "\n\n".join([BEGIN, *sections, END]) + rest.split(END, 1)[1], encoding="utf-8")
+    print(f"wrote {len(paths)} results into {page}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="Model folder (float32 weights), e.g. the SmolLM2 f32 copy.")
+    parser.add_argument("--model", help="Model folder (float32 weights), e.g. the SmolLM2 f32 copy.")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cuda: bf16 autocast (bf16=True).")
     parser.add_argument("--data_files", default=None, help="JSONL with problem, answer (GSM8K); else synthetic.")
     parser.add_argument(
@@ -360,7 +475,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cpu_threads", type=int, default=None, help="torch threads on CPU (default: torch's).")
     parser.add_argument("--output", default=None, help="Write the results JSON here.")
+    parser.add_argument(
+        "--write_docs",
+        type=pathlib.Path,
+        nargs="+",
+        help="Results files to write into docs/benchmarks.md; runs nothing.",
+    )
     args = parser.parse_args(argv)
+    if args.write_docs:
+        write_docs(args.write_docs)
+        return {}
+    if args.model is None:
+        parser.error("--model is required (unless --write_docs)")
     if BASELINE not in args.arms:
         parser.error(f"--arms must include {BASELINE!r}: the ratios are to it")
     sizes = {
@@ -421,16 +547,22 @@ def main(argv: list[str] | None = None) -> dict:
             / baseline["completion_tokens_per_second"],
             "generation_tokens_per_second": result["generation_tokens_per_second"]
             / baseline["generation_tokens_per_second"],
+            "decoded_slots_per_step": result["decoded_slots_per_step"] / baseline["decoded_slots_per_step"]
+            if result["decoded_slots_per_step"] and baseline["decoded_slots_per_step"]
+            else None,
         }
         for arm, result in arms.items()
     }
-    print(f"{'arm':<12}{'s/step':>10}{'gen s/step':>12}{'tokens/step':>13}{'tokens/s':>11}{'gen tokens/s':>14}"
-          f"{'x trl s/step':>14}{'x trl tok/s':>13}  same batch")  # fmt: skip
+    print(f"{'arm':<12}{'s/step':>10}{'gen s/step':>12}{'tokens/step':>13}{'decoded/step':>14}{'past budget':>13}"
+          f"{'tokens/s':>11}{'gen tokens/s':>14}{'x trl s/step':>14}{'x trl tok/s':>13}  same batch")  # fmt: skip
     for arm, result in arms.items():
         ratio = results["ratios_to_trl"][arm]
+        decoded = result["decoded_slots_per_step"]
         print(
             f"{arm:<12}{result['seconds_per_step']:>10.3f}{result['generation_seconds_per_step']:>12.3f}"
-            f"{result['completion_tokens_per_step']:>13.1f}{result['completion_tokens_per_second']:>11.1f}"
+            f"{result['completion_tokens_per_step']:>13.1f}{decoded or float('nan'):>14.1f}"
+            f"{result['decoded_slots_past_budget_per_step'] if decoded else float('nan'):>13.1f}"
+            f"{result['completion_tokens_per_second']:>11.1f}"
             f"{result['generation_tokens_per_second']:>14.1f}{ratio['seconds_per_step']:>14.2f}"
             f"{ratio['completion_tokens_per_second']:>13.2f}  {result['same_batch_as_trl']}"
         )

@@ -2,6 +2,7 @@
 tiny model: every arm trains and is timed on the same prompts, and the ratios are those of the arms' figures."""
 
 import json
+import types
 
 import pytest
 
@@ -32,6 +33,28 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(tiny_mode
         assert ratios["seconds_per_step"] == pytest.approx(result["seconds_per_step"] / trl["seconds_per_step"])
     # The project's trainer samples the same prompts and, from the same seed, the same completions as bare TRL.
     assert results["arms"]["project"]["same_batch_as_trl"]
+    # Padded generation: 4 rows x at most 4 new tokens, all counted; no tool rounds, so nothing past a round's budget.
+    for arm in ("trl", "project"):
+        assert 0 < results["arms"][arm]["decoded_slots_per_step"] <= 16
+        assert results["arms"][arm]["decoded_slots_past_budget_per_step"] == 0
+    assert results["arms"]["trl_cb"]["decoded_slots_per_step"] is None  # continuous batching is not counted
+
+    # The page's table is written from the results file, between the script's markers, the rest left as it was.
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"before\n{benchmark.BEGIN}\nan older table\n{benchmark.END}\nafter\n")
+    benchmark.write_docs([output], page)
+    text = page.read_text()
+    assert text.startswith("before\n") and text.endswith("\nafter\n") and "an older table" not in text
+    assert "2 prompts x 2 completions of at most 4 tokens per step, 1 warm-up + 1 timed steps" in text
+    decoded = results["arms"]["trl"]["decoded_slots_per_step"]
+    assert (
+        f"| trl | {trl['seconds_per_step']:.3f} |" in text
+        and f"| {decoded:,.1f} | 0.0 (0.0%) | — | 1.00 | yes |" in text
+    )
+    assert "| trl_cb |" in text and "| — | — | — |" in text
+    page.write_text("no markers\n")
+    with pytest.raises(SystemExit, match="has no <!-- grpo_throughput.py results: begin -->"):
+        benchmark.write_docs([output], page)
     assert results["ratios_to_trl"]["trl"]["seconds_per_step"] == 1.0
     assert results["settings"]["device"] == "cpu" and results["settings"]["trl"]
 
@@ -82,6 +105,8 @@ def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(tool_callin
     for result in results["arms"].values():
         assert result["tool_calls_per_completion"] > 0  # the recipe's tool ran in both trainers
         assert result["completion_tokens_per_step"] > 0
+        assert result["decoded_slots_per_step"] > 0
+    assert results["arms"]["project"]["decoded_slots_past_budget_per_step"] == 0  # ToolRoundBudget
     assert results["arms"]["project"]["same_batch_as_trl"]
 
 
@@ -112,3 +137,36 @@ def test_gsm8k_grpo_prompts_are_the_rows_make_gsm8k_trains_grpo_on(tmp_path):
     assert len(benchmark.load_prompts(str(data), 5, recipe)) == 5  # without it, the file's first rows
     with pytest.raises(SystemExit, match="2 rows, the run needs 3"):
         benchmark.load_prompts(str(data), 3, recipe, gsm8k_grpo_prompts=True)
+
+
+def test_decoded_slots_count_every_round_and_those_past_the_rounds_budget():
+    import torch
+
+    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+    prompts = [[1, 2, 3], [4, 5]]
+
+    class Trainer:
+        """A generation round of 6 new tokens, then a tool round whose rows have 4 and 2 of 10 tokens left."""
+
+        max_completion_length = 10
+
+        def __init__(self):
+            self.model = types.SimpleNamespace(generate=self.generate)
+
+        @staticmethod
+        def generate(input_ids, attention_mask, new_tokens):
+            return torch.cat([input_ids, torch.zeros(len(input_ids), new_tokens, dtype=torch.long)], dim=1)
+
+        def _tool_call_loop(self, prompts, prompt_ids):
+            rows = [prompt_ids[0] + [7] * 6, prompt_ids[1] + [7] * 8]  # 6 and 8 tokens used: 4 and 2 left
+            padded = torch.tensor([[0] + rows[0], rows[1]])  # left-padded to the same length
+            mask = torch.tensor([[0] + [1] * 9, [1] * 10])
+            self.model.generate(input_ids=padded, attention_mask=mask, new_tokens=6)
+
+    trainer = Trainer()
+    slots = benchmark.count_decoded_slots(trainer)
+    trainer.model.generate(input_ids=torch.ones(2, 3, dtype=torch.long), attention_mask=None, new_tokens=6)
+    assert slots == {"decoded": 12, "past_budget": 0}  # the first round: the whole budget is left
+    trainer._tool_call_loop(None, prompts)
+    # The tool round decoded 2 x 6 slots; the largest budget left was 4, so 2 x 2 of them were past it.
+    assert slots == {"decoded": 24, "past_budget": 4}
