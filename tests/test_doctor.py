@@ -323,9 +323,15 @@ TOOL_ROLLOUT = [
 ]  # fmt: skip
 
 
-def tool_log(calls: float, error_rate: float) -> dict:
-    """A training log of a GRPO run with the python tool: TRL's call frequency, the tool's error rate."""
-    return grpo_log(accuracy=(0.3, 0.4), **{"tools/call_frequency": calls, "tools/python_error_rate": error_rate})
+def tool_log(calls: float, error_rate: float, not_made: float = 0.0) -> dict:
+    """A training log of a GRPO run with the python tool: TRL's call frequency and share of calls it could not make,
+    the python tool's error rate."""
+    metrics = {
+        "tools/call_frequency": calls,
+        "tools/failure_frequency": not_made,
+        "tools/python_error_rate": error_rate,
+    }
+    return grpo_log(accuracy=(0.3, 0.4), **metrics)
 
 
 def test_a_policy_that_never_calls_its_tools_is_reported(caplog):
@@ -342,16 +348,23 @@ def test_a_policy_that_never_calls_its_tools_is_reported(caplog):
     )
 
 
-def test_python_calls_that_mostly_fail_are_reported_with_the_rollouts_tool_results(caplog):
-    batch = {**LAST_BATCH, "completion": [TOOL_ROLLOUT] * 2}
+def test_tool_calls_that_mostly_fail_are_reported_with_a_rollouts_tool_results(caplog):
+    # The first completion answered without a call; the second one's call failed.
+    batch = {**LAST_BATCH, "completion": [LAST_BATCH["completion"][0], TOOL_ROLLOUT]}
     doctor = make_doctor(last_batch=lambda: batch)
     warnings, _ = feed(doctor, [tool_log(calls=2.0, error_rate=0.8)] * 3, caplog)
-    assert len(warnings) == 1 and "[tool_errors] 80% of the python calls failed" in warnings[0]
-    assert "doctor_tool_error_share 0.5" in warnings[0]
-    assert "tool results (1): \"SyntaxError: '(' was never closed\"" in warnings[0]
+    assert len(warnings) == 1 and "[tool_errors] 80% of the tool calls gave no value" in warnings[0]
+    assert "doctor_tool_error_share 0.5" in warnings[0] and "80% of the python calls failed" in warnings[0]
+    assert "tool results of completion 2 (1): \"SyntaxError: '(' was never closed\"" in warnings[0]
     caplog.clear()
     assert feed(make_doctor(), [tool_log(calls=2.0, error_rate=0.5)] * 3, caplog)[0] == []
     assert feed(make_doctor(tool_error_share=0.2), [tool_log(calls=2.0, error_rate=0.3)] * 3, caplog)[0]
+    caplog.clear()
+    # Calls TRL could not make (an unknown tool, bad arguments) never reach python: they count too. 40% not made,
+    # and half of the other 60% failed in python: 70% gave no value.
+    warnings, _ = feed(make_doctor(), [tool_log(calls=2.0, error_rate=0.5, not_made=0.4)] * 3, caplog)
+    assert len(warnings) == 1 and "70% of the tool calls gave no value" in warnings[0]
+    assert "40% could not be made (tools/failure_frequency" in warnings[0]
 
 
 def test_the_tool_error_share_is_checked_and_needs_tools(tmp_path):

@@ -30,12 +30,14 @@ that lasts `doctor_patience` consecutive logging steps:
 - `clipped`: the share of completions cut at `max_completion_length` (`completions/clipped_ratio`) stays above
   `doctor_clipped_share`.
 - With `tools` (TRL logs `tools/call_frequency`) and `max_tool_calling_iterations` not 0 (the tool demo's arm
-  without calls): `no_tool_calls`, no completion called a tool; `tool_errors`, the share of python calls that
-  failed (`tools/python_error_rate`: an error, a timeout, a sandbox failure or a call refused for the rollout's
-  time budget) stays above `doctor_tool_error_share`.
+  without calls): `no_tool_calls`, no completion called a tool; `tool_errors`, the share of calls that gave no
+  value stays above `doctor_tool_error_share`: those TRL could not make (`tools/failure_frequency`: an unknown
+  tool, arguments it does not take) and the python calls that failed (`tools/python_error_rate`: an error, a
+  timeout, a sandbox failure or a call refused for the rollout's time budget).
 Symptoms due at the same step make one warning, with the likely causes of each and one completion of the last batch
 (TRL's `GRPOTrainer._logs`) with what each reward read in it: the accuracy rewards' parsed answer and the row's gold,
-the format rewards' tags, and a tool rollout's first tool results. Each symptom is reported once per run.
+the format rewards' tags, and the first tool results of a completion that called a tool. Each symptom is
+reported once per run.
 
 It warns. `doctor_stop_on` names the findings that stop the run instead: a start-up one ends it before training
 (a `UsageError`: one line, exit status 2), a training one stops training at that step (the Trainer then saves as at
@@ -398,15 +400,21 @@ class TrainingDoctor(TrainerCallback):
                 "format its tokenizer's response parser does not read (see the example: a call in its text that "
                 "was not run).",
             )
-        errors = _number(logs.get("tools/python_error_rate"))
-        if calls and errors is not None and errors > self.tool_error_share:
+        # TRL's failures are calls it could not make (an unknown tool, arguments the tool does not take); the
+        # python tool's errors are calls it made that failed. Together: the share of calls that gave no value.
+        not_made = _number(logs.get("tools/failure_frequency")) or 0.0
+        failed = _number(logs.get("tools/python_error_rate")) or 0.0
+        share = not_made + (1 - not_made) * failed
+        if calls and share > self.tool_error_share:
             found["tool_errors"] = Finding(
                 "tool_errors",
-                f"{errors:.0%} of the python calls failed (tools/python_error_rate above doctor_tool_error_share "
-                f"{self.tool_error_share:g}): an error, a timeout, a sandbox failure or a call refused for the "
-                "rollout's time budget, so the model reads an error where it expected a value. Likely causes: the "
-                "code it writes does not run (see the example's tool results), or python_tool_wall_seconds, "
-                "python_tool_memory_mb or python_tool_rollout_seconds are too tight for it.",
+                f"{share:.0%} of the tool calls gave no value (above doctor_tool_error_share "
+                f"{self.tool_error_share:g}): {not_made:.0%} could not be made (tools/failure_frequency: an unknown "
+                f"tool or arguments it does not take) and {failed:.0%} of the python calls failed "
+                "(tools/python_error_rate: an error, a timeout, a sandbox failure or a call refused for the rollout's "
+                "time budget), so the model reads an error where it expected a value. Likely causes: the calls or "
+                "the code the model writes are malformed (see the example's tool results), or "
+                "python_tool_wall_seconds, python_tool_memory_mb or python_tool_rollout_seconds are too tight for it.",
             )
         return found
 
@@ -423,18 +431,17 @@ class TrainingDoctor(TrainerCallback):
             f"Example from the last batch: prompt ending {_short(str(prompt_text)[-_HEAD_CHARS:])}",
             f"completion ({len(text)} characters): {_excerpt(text)}",
         ]
-        tool_results = (
-            [
+        # The first completion of the batch that called a tool: what its calls gave back.
+        for number, completion in enumerate(completions):
+            tool_results = [
                 message.get("content")
-                for message in completions[0]
+                for message in (completion if isinstance(completion, list) else ())
                 if isinstance(message, dict) and message.get("role") == "tool"
             ]
-            if isinstance(completions[0], list)
-            else []
-        )
-        if tool_results:
-            shown = ", ".join(_short(str(result)) for result in tool_results[:_TOOL_RESULTS_SHOWN])
-            lines.append(f"tool results ({len(tool_results)}): {shown}")
+            if tool_results:
+                shown = ", ".join(_short(str(result)) for result in tool_results[:_TOOL_RESULTS_SHOWN])
+                lines.append(f"tool results of completion {number + 1} ({len(tool_results)}): {shown}")
+                break
         for name, values in (batch.get("rewards") or {}).items():
             value = _number(values[0]) if len(values) else None
             reading = reward_reading(self.reward_names.get(name, name), text, gold, self.think_prefilled)

@@ -48,7 +48,7 @@ from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
 from open_r1.doctor import attach_doctor, check_before_training
 from open_r1.rewards import get_reward_funcs
 from open_r1.startup_checks import check_grpo_dataset
-from open_r1.tools.training import ToolRoundBudget, python_tool_environment
+from open_r1.tools.training import ToolRoundBudget, logged_tool_metrics, python_tool_environment
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.dynamic_sampling import DynamicSampling
@@ -77,7 +77,9 @@ class PromptTruncatingGRPOTrainer(DynamicSampling, TiedWeightsResume, ToolRoundB
     def log(self, logs: dict, start_time: float | None = None) -> None:
         if self.tool_stats is not None:
             prefix = "" if self.model.training else "eval_"
-            logs.update({prefix + key: value for key, value in self.tool_stats.drain().items()})
+            logs.update(
+                {prefix + key: value for key, value in logged_tool_metrics(self.tool_stats, self.accelerator).items()}
+            )
         super().log(logs, start_time)
 
     def _tokenize_prompts(self, prompts: list):

@@ -7,6 +7,7 @@ model's context, the result tokens were masked out of the loss, and the rewards 
 
 import functools
 import json
+import types
 
 import pytest
 import torch
@@ -324,3 +325,62 @@ def test_rounds_after_tool_results_decode_only_the_budget_left_and_keep_trls_tok
             assert torch.equal(outputs["trl"][key], outputs["project"][key]), key
     finally:
         clear_providers()
+
+
+def test_the_logged_tool_figures_combine_every_processs_calls():
+    from open_r1.tools.python_tool import TOOL_COUNTS, TOOL_MAXIMA, ToolStats
+    from open_r1.tools.training import logged_tool_metrics
+
+    stats = ToolStats()  # this process: 2 rollouts, 4 calls, 1 failed
+    for _ in range(2):
+        stats.record_rollout(budget_seconds=10.0)
+    for failed in (False, False, False, True):
+        stats.record_call(0.01, failed, charged=0.5, rollout_charged=1.0)
+    # Another process: 2 rollouts, 4 calls, all failed, one rollout charged 3 s.
+    other = {"rollouts": 2, "calls": 4, "errors": 4, "refused": 0, "exhausted_rollouts": 0, "seconds": 0.04}
+    other |= {"charged_seconds": 2.0, "most_charged_seconds": 3.0, "budget_seconds": 10.0}
+
+    class TwoProcesses:
+        num_processes, device = 2, "cpu"
+
+        @staticmethod
+        def gather(local):
+            theirs = torch.tensor([[float(other[name]) for name in TOOL_COUNTS + TOOL_MAXIMA]], dtype=local.dtype)
+            return torch.cat([local, theirs])
+
+    metrics = logged_tool_metrics(stats, TwoProcesses())
+    assert metrics["tools/python_error_rate"] == 5 / 8  # not this process's 1 / 4
+    assert metrics["tools/python_calls_per_completion"] == 2.0
+    assert metrics["tools/python_budget_used_max"] == 3.0  # the largest, not a sum
+    assert metrics["tools/python_budget_seconds"] == 10.0
+    # One process: its own figures, as before.
+    stats.record_rollout(budget_seconds=10.0)
+    stats.record_call(0.01, True)
+    single = logged_tool_metrics(stats, types.SimpleNamespace(num_processes=1))
+    assert single["tools/python_error_rate"] == 1.0 and single["tools/python_calls_per_completion"] == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_grpo_with_the_tool_on_two_processes_logs_every_processs_calls(tool_calling_model, tmp_path):
+    from tests.support.launch import accelerate_launch, log_history
+
+    with skip_without_isolation():
+        isolation_mode()
+    problem, user_turn = tool_calling_model["problem"], tool_calling_model["user_turn"]
+    DatasetDict(
+        {"train": Dataset.from_list([{"prompt": user_turn, "solution": problem["solution"]}] * 16)}
+    ).save_to_disk(str(tmp_path / "data"))
+    accelerate_launch(
+        "grpo.py",
+        RECIPE,
+        *("--model_name_or_path", str(tool_calling_model["path"]), "--dataset_name", str(tmp_path / "data")),
+        *("--output_dir", str(tmp_path / "out"), "--max_steps", "2", "--logging_steps", "1"),
+        *("--num_generations", "4", "--per_device_train_batch_size", "4", "--temperature", "0.3"),
+        *("--max_completion_length", "96", "--system_prompt", TOOL_SYSTEM_PROMPT),
+        num_processes=2,
+    )
+    steps = [entry for entry in log_history(tmp_path / "out") if "tools/python_calls_per_completion" in entry]
+    # Both processes' calls, gathered at each logging step (a collective every process reached: the run ended).
+    assert [entry["step"] for entry in steps] == [1, 2]
+    assert all(entry["tools/python_calls_per_completion"] > 0 for entry in steps), steps

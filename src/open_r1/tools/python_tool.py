@@ -159,6 +159,11 @@ class PythonToolSettings:
         return get_provider(replace(self.sandbox, limits=self.limits))
 
 
+# ToolStats' counts: summed across processes; its maxima: the largest of any process (`tool_metrics` reads both).
+TOOL_COUNTS = ("rollouts", "calls", "errors", "refused", "exhausted_rollouts", "seconds", "charged_seconds")
+TOOL_MAXIMA = ("most_charged_seconds", "budget_seconds")
+
+
 class ToolStats:
     """Counts every call of every rollout in this process, for the trainer's per-step logs (thread-safe)."""
 
@@ -193,28 +198,37 @@ class ToolStats:
             self.refused += 1
             self.exhausted_rollouts += int(first_of_rollout)
 
-    def drain(self) -> dict[str, float]:
-        """The figures since the last drain, and a fresh start: calls per rollout, error rate, seconds per call
-        that ran, the rollout time budget, what rollouts used of it and how often it ran out."""
+    def drain_counts(self) -> dict[str, float]:
+        """The counts since the last drain (`TOOL_COUNTS`, `TOOL_MAXIMA`), and a fresh start."""
         with self._lock:
-            rollouts, calls, errors, refused = self.rollouts, self.calls, self.errors, self.refused
-            exhausted, seconds, charged = self.exhausted_rollouts, self.seconds, self.charged_seconds
-            most_charged, budget = self.most_charged_seconds, self.budget_seconds
+            counts = {name: getattr(self, name) for name in TOOL_COUNTS + TOOL_MAXIMA}
             self._clear()
-        if rollouts == 0 and calls == 0:
-            return {}
-        per_rollout = max(rollouts, 1)
-        ran = calls - refused
-        return {
-            "tools/python_calls_per_completion": calls / per_rollout,
-            "tools/python_error_rate": errors / calls if calls else 0.0,
-            "tools/python_seconds_per_call": seconds / ran if ran else 0.0,
-            "tools/python_budget_seconds": budget,
-            "tools/python_budget_used_per_completion": charged / per_rollout,
-            "tools/python_budget_used_max": most_charged,
-            "tools/python_refused_calls_per_completion": refused / per_rollout,
-            "tools/python_budget_exhausted_rate": exhausted / per_rollout,
-        }
+        return counts
+
+    def drain(self) -> dict[str, float]:
+        """The figures since the last drain (`tool_metrics`), and a fresh start."""
+        return tool_metrics(self.drain_counts())
+
+
+def tool_metrics(counts: dict[str, float]) -> dict[str, float]:
+    """The logged figures of `ToolStats` counts (one process's, or every process's combined): calls per rollout,
+    error rate, seconds per call that ran, the rollout time budget, what rollouts used of it and how often it ran
+    out; none without a rollout or a call."""
+    rollouts, calls, refused = counts["rollouts"], counts["calls"], counts["refused"]
+    if rollouts == 0 and calls == 0:
+        return {}
+    per_rollout = max(rollouts, 1)
+    ran = calls - refused
+    return {
+        "tools/python_calls_per_completion": calls / per_rollout,
+        "tools/python_error_rate": counts["errors"] / calls if calls else 0.0,
+        "tools/python_seconds_per_call": counts["seconds"] / ran if ran else 0.0,
+        "tools/python_budget_seconds": counts["budget_seconds"],
+        "tools/python_budget_used_per_completion": counts["charged_seconds"] / per_rollout,
+        "tools/python_budget_used_max": counts["most_charged_seconds"],
+        "tools/python_refused_calls_per_completion": refused / per_rollout,
+        "tools/python_budget_exhausted_rate": counts["exhausted_rollouts"] / per_rollout,
+    }
 
 
 def truncate(text: str, limit: int, keep_end: bool = False) -> str:

@@ -6,7 +6,7 @@ before generation and exposes its public methods as tools; tool-result tokens ar
 the completion's messages. Here the environment is `PythonTool` (its only public methods are `reset` and
 `python`), configured from the recipe's `tools` and `python_tool_*` fields.
 
-Logged every logging step, beside TRL's own `tools/call_frequency` and `tools/failure_frequency` (which count
+Logged every logging step, of every process's calls (`logged_tool_metrics`), beside TRL's own `tools/call_frequency` and `tools/failure_frequency` (which count
 exceptions only; the python tool never raises): `tools/python_calls_per_completion`, `tools/python_error_rate`
 (calls that ended in an error, a timeout or a sandbox failure, or were refused for the time budget),
 `tools/python_seconds_per_call` (calls that ran), and each rollout's time budget: `tools/python_budget_seconds`,
@@ -28,7 +28,14 @@ from collections.abc import Callable
 from typing import Optional
 
 from .chat import check_tool_template, ensure_tool_parsing
-from .python_tool import PythonTool, PythonToolSettings, ToolStats, default_rollout_seconds
+from .python_tool import (
+    TOOL_MAXIMA,
+    PythonTool,
+    PythonToolSettings,
+    ToolStats,
+    default_rollout_seconds,
+    tool_metrics,
+)
 
 
 def tool_settings_from_args(script_args, max_tool_calling_iterations: Optional[int]) -> PythonToolSettings:
@@ -62,6 +69,25 @@ def python_tool_environment(
         return PythonTool(settings, stats)
 
     return make_environment, stats
+
+
+def logged_tool_metrics(stats: ToolStats, accelerator) -> dict[str, float]:
+    """The tool figures of every process's calls since the last log, as TRL's own metrics are: each process's
+    counts gathered and combined (sums; the largest of the maxima). A collective: every process logs at the same
+    steps, as the Trainer does; one process's own figures would differ from another's, and so would the GRPO doctor's
+    verdict on them."""
+    counts = stats.drain_counts()
+    if accelerator.num_processes > 1:
+        import torch
+
+        names = list(counts)
+        local = torch.tensor([[float(counts[name]) for name in names]], device=accelerator.device, dtype=torch.float64)
+        every = accelerator.gather(local)
+        counts = {
+            name: (every[:, i].max() if name in TOOL_MAXIMA else every[:, i].sum()).item()
+            for i, name in enumerate(names)
+        }
+    return tool_metrics(counts)
 
 
 def largest_budget_left(rows: list[list[int]], prompts: list[list[int]], max_completion_length: int) -> int:
