@@ -125,7 +125,8 @@ class ToolRoundBudget:
             return super()._generate_single_turn(prompt_ids, *args, **kwargs)
         full = self.generation_config
         budget = largest_budget_left(prompt_ids, self._tool_round_prompts, self.max_completion_length)
-        if full.max_new_tokens is not None and budget >= full.max_new_tokens:
+        # A config without max_new_tokens (generation_kwargs giving max_length instead) is left as the user set it.
+        if full.max_new_tokens is None or budget >= full.max_new_tokens:
             return super()._generate_single_turn(prompt_ids, *args, **kwargs)
         self.generation_config = copy.deepcopy(full)
         self.generation_config.max_new_tokens = budget
