@@ -386,7 +386,7 @@ def results_section(results: dict, path: pathlib.Path) -> str:
     recipe = f"recipe {settings['recipe']}" if settings.get("recipe") else "no recipe"
     settings_line = (
         f"**{settings['device_name']}** ({settings['device']}, {settings.get('cpu_cores', '?')} cores, "
-        f"{settings['cpu_threads']} threads, load average "
+        f"{settings['cpu_threads']} thread{'s' if settings['cpu_threads'] != 1 else ''}, load average "
         f"{settings.get('load_average_at_start', float('nan')):.1f} at the start), commit {settings['commit']}, "
         f"{settings['date']}: model {settings['model']}, {recipe}, {settings['prompts']} prompts x "
         f"{settings['num_generations']} completions of at most {settings['max_completion_length']} tokens per step, "
