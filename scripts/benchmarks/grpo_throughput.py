@@ -20,8 +20,8 @@ tool: `--model` then needs the recipe's tool-calling chat template (make gsm8k's
 Reported per arm: seconds per step, generation seconds per step (TRL's `_generate`, tools included), completion
 tokens per step, the token slots transformers' padded generation decoded per step (every round's rows x new tokens,
 finished rows included: the work a padded batch does; not counted under continuous batching), completion tokens
-per second of step and of generation, tool calls per completion (with the tool); then ratios to the `trl` arm. An arm other than `trl` that fails is reported in `failed_arms` (its error) and the
-others still run.
+per second of step and of generation, tool calls per completion (with the tool); then ratios to the `trl` arm.
+An arm other than `trl` that fails is reported in `failed_arms` (its error) and the others still run.
 
     # GPU: one command, bf16 autocast over the float32 weights (not yet run: lower --steps if it takes too long)
     python scripts/benchmarks/grpo_throughput.py --model data/models/SmolLM2-135M-Instruct-f32 --device cuda \\

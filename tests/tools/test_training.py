@@ -31,16 +31,29 @@ def parse(*args):
     return parser.parse_args_and_config(["--config", RECIPE, *args])
 
 
-@pytest.mark.timeout(600)
-def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_whole_rollouts(
-    tool_calling_model, tmp_path, monkeypatch
-):
+def memorised_tool_run(tool_calling_model, tmp_path, rows: int) -> list[str]:
+    """Saves the memorised problem `rows` times as a GRPO dataset; the recipe arguments the GRPO runs of this file
+    train it with (2 steps of 4 completions, into tmp_path/out). Skips where the sandbox cannot isolate."""
     with skip_without_isolation():
         isolation_mode()
     problem, user_turn = tool_calling_model["problem"], tool_calling_model["user_turn"]
     DatasetDict(
-        {"train": Dataset.from_list([{"prompt": user_turn, "solution": problem["solution"]}] * 8)}
+        {"train": Dataset.from_list([{"prompt": user_turn, "solution": problem["solution"]}] * rows)}
     ).save_to_disk(str(tmp_path / "data"))
+    return [
+        *("--model_name_or_path", str(tool_calling_model["path"]), "--dataset_name", str(tmp_path / "data")),
+        *("--output_dir", str(tmp_path / "out"), "--max_steps", "2", "--logging_steps", "1"),
+        *("--num_generations", "4", "--per_device_train_batch_size", "4", "--temperature", "0.3"),
+        *("--max_completion_length", "96", "--system_prompt", TOOL_SYSTEM_PROMPT),
+    ]
+
+
+@pytest.mark.timeout(600)
+def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_whole_rollouts(
+    tool_calling_model, tmp_path, monkeypatch
+):
+    training_arguments = memorised_tool_run(tool_calling_model, tmp_path, rows=8)
+    problem = tool_calling_model["problem"]
 
     rewarded = []  # what the accuracy reward was given
 
@@ -69,12 +82,7 @@ def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_who
         return output
 
     monkeypatch.setattr(grpo.PromptTruncatingGRPOTrainer, "_generate_and_score_completions", capture)
-    script_args, training_args, model_args = parse(
-        *("--model_name_or_path", str(tool_calling_model["path"]), "--dataset_name", str(tmp_path / "data")),
-        *("--output_dir", str(tmp_path / "out"), "--max_steps", "2", "--logging_steps", "1"),
-        *("--num_generations", "4", "--per_device_train_batch_size", "4", "--temperature", "0.3"),
-        *("--max_completion_length", "96", "--system_prompt", TOOL_SYSTEM_PROMPT),
-    )
+    script_args, training_args, model_args = parse(*training_arguments)
     try:
         grpo.main(script_args, training_args, model_args)
         from open_r1.tools.training import tool_settings_from_args
@@ -365,21 +373,7 @@ def test_the_logged_tool_figures_combine_every_processs_calls():
 def test_grpo_with_the_tool_on_two_processes_logs_every_processs_calls(tool_calling_model, tmp_path):
     from tests.support.launch import accelerate_launch, log_history
 
-    with skip_without_isolation():
-        isolation_mode()
-    problem, user_turn = tool_calling_model["problem"], tool_calling_model["user_turn"]
-    DatasetDict(
-        {"train": Dataset.from_list([{"prompt": user_turn, "solution": problem["solution"]}] * 16)}
-    ).save_to_disk(str(tmp_path / "data"))
-    accelerate_launch(
-        "grpo.py",
-        RECIPE,
-        *("--model_name_or_path", str(tool_calling_model["path"]), "--dataset_name", str(tmp_path / "data")),
-        *("--output_dir", str(tmp_path / "out"), "--max_steps", "2", "--logging_steps", "1"),
-        *("--num_generations", "4", "--per_device_train_batch_size", "4", "--temperature", "0.3"),
-        *("--max_completion_length", "96", "--system_prompt", TOOL_SYSTEM_PROMPT),
-        num_processes=2,
-    )
+    accelerate_launch("grpo.py", RECIPE, *memorised_tool_run(tool_calling_model, tmp_path, rows=16), num_processes=2)
     steps = [entry for entry in log_history(tmp_path / "out") if "tools/python_calls_per_completion" in entry]
     # Both processes' calls, gathered at each logging step (a collective every process reached: the run ended).
     assert [entry["step"] for entry in steps] == [1, 2]

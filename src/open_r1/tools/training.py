@@ -6,13 +6,13 @@ before generation and exposes its public methods as tools; tool-result tokens ar
 the completion's messages. Here the environment is `PythonTool` (its only public methods are `reset` and
 `python`), configured from the recipe's `tools` and `python_tool_*` fields.
 
-Logged every logging step, of every process's calls (`logged_tool_metrics`), beside TRL's own `tools/call_frequency` and `tools/failure_frequency` (which count
-exceptions only; the python tool never raises): `tools/python_calls_per_completion`, `tools/python_error_rate`
-(calls that ended in an error, a timeout or a sandbox failure, or were refused for the time budget),
-`tools/python_seconds_per_call` (calls that ran), and each rollout's time budget: `tools/python_budget_seconds`,
-`tools/python_budget_used_per_completion` (mean sandbox seconds charged), `tools/python_budget_used_max`,
-`tools/python_refused_calls_per_completion` and `tools/python_budget_exhausted_rate` (rollouts that had a call
-refused).
+Logged every logging step, of every process's calls (`logged_tool_metrics`), beside TRL's own
+`tools/call_frequency` and `tools/failure_frequency` (which count exceptions only; the python tool never raises):
+`tools/python_calls_per_completion`, `tools/python_error_rate` (calls that ended in an error, a timeout or a sandbox
+failure, or were refused for the time budget), `tools/python_seconds_per_call` (calls that ran), and each rollout's
+time budget: `tools/python_budget_seconds`, `tools/python_budget_used_per_completion` (mean sandbox seconds
+charged), `tools/python_budget_used_max`, `tools/python_refused_calls_per_completion` and
+`tools/python_budget_exhausted_rate` (rollouts that had a call refused).
 
 `ToolRoundBudget` (a mixin of `open_r1.grpo.PromptTruncatingGRPOTrainer`): TRL 1.16 generates every round after a
 tool result with `max_new_tokens = max_completion_length` and cuts each row to the budget it had left afterwards.
