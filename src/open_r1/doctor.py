@@ -55,6 +55,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from open_r1.rewards import ACCURACY_REWARD_NAMES
 from open_r1.rewards._completions import GOLD_COLUMNS, completion_text
 from open_r1.rewards.accuracy import extract_answer, get_accuracy_reward, prepare_gold
 from open_r1.usage import UsageError
@@ -79,8 +80,6 @@ DEFAULT_TOOL_ERROR_SHARE = 0.5
 ROWS_CHECKED = 64
 # A start-up check warns when more than this share of its rows has the problem; a few odd rows are noise.
 WARN_SHARE = 0.1
-# Rewards that grade the final answer against the gold column (GOLD_COLUMNS).
-ACCURACY_REWARDS = ("accuracy", "cosine", "length")
 # Rewards whose 0 means "nothing to punish": constant at 0 is a healthy run.
 PENALTIES = ("soft_overlong_punishment", "repetition_penalty")
 TAGS = ("<think>", "</think>", "<answer>", "</answer>")
@@ -220,7 +219,7 @@ def startup_findings(train_dataset, tokenizer, reward_funcs, script_args, traini
     column = gold_column(train_dataset.column_names)
     rows = _spread_rows(train_dataset, [column]) if column else []
     findings = []
-    if rows and set(names) & set(ACCURACY_REWARDS):
+    if rows and set(names) & set(ACCURACY_REWARD_NAMES):
         if "accuracy" in names:
             accuracy_reward = reward_funcs[names.index("accuracy")]
         else:  # cosine and length grade correctness as accuracy does, with the same settings
@@ -260,7 +259,7 @@ def check_before_training(train_dataset, tokenizer, reward_funcs, script_args, t
 
 def reward_reading(reward: str, text: str, gold: Any = None, think_prefilled: bool = False) -> str:
     """What the reward registered as `reward` reads in a completion's `text`; '' for the rewards not described."""
-    if reward in ACCURACY_REWARDS:
+    if reward in ACCURACY_REWARD_NAMES:
         answer = extract_answer(text)
         read = (
             "no final answer (no \\boxed{} after </think>, no <answer> block)"
@@ -280,7 +279,7 @@ def _causes_of_constant(reward: str, value: float | None) -> str:
             "it could judge no completion: the gold answers do not parse (start-up check unscorable_gold) or the "
             "rows lack the column it reads"
         )
-    if reward in ACCURACY_REWARDS:
+    if reward in ACCURACY_REWARD_NAMES:
         return (
             "no completion states an answer it extracts (a final \\boxed{} after </think>, or an <answer> block: see "
             "the example's parsed answer), the completions are cut before their answer (completions/clipped_ratio), "

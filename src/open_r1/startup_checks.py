@@ -34,7 +34,8 @@ from typing import Any
 
 from trl.data_utils import is_conversational
 
-from open_r1.rewards import CODE_REWARD_NAMES
+from open_r1.rewards import ACCURACY_REWARD_NAMES, CODE_REWARD_NAMES
+from open_r1.rewards._completions import GOLD_COLUMNS
 from open_r1.usage import UsageError
 from open_r1.utils.model_utils import THINK_PREFILL_REWARDS
 
@@ -54,7 +55,7 @@ REWARD_PARAMETERS: dict[str, tuple[str, ...]] = {
     ),
     **dict.fromkeys(("repetition_n_grams", "repetition_max_penalty", "repetition_language"), ("repetition_penalty",)),
     **dict.fromkeys(("max_completion_len", "soft_punish_cache"), ("soft_overlong_punishment",)),
-    **dict.fromkeys(("reward_num_workers", "reward_timeout_seconds"), ("accuracy", "cosine", "length")),
+    **dict.fromkeys(("reward_num_workers", "reward_timeout_seconds"), ACCURACY_REWARD_NAMES),
     "code_language": ("code", "binary_code", "code_format"),
     "code_scoring_mode": ("code", "cf_code"),
     "code_test_batch_size": CODE_REWARD_NAMES,
@@ -65,9 +66,7 @@ REWARD_PARAMETERS: dict[str, tuple[str, ...]] = {
 # Each reward -> the dataset columns it reads, each entry a tuple of alternatives (one of them must be there).
 # Rewards not listed read only the completions. A test checks this against the rewards themselves.
 REWARD_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "accuracy": (("solution", "answer"),),
-    "cosine": (("solution", "answer"),),
-    "length": (("solution", "answer"),),
+    **dict.fromkeys(ACCURACY_REWARD_NAMES, (GOLD_COLUMNS,)),
     "code": (("verification_info",),),
     "binary_code": (("verification_info",),),
     "ioi_code": (("verification_info", "test_names"),),

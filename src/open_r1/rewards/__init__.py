@@ -44,6 +44,8 @@ from open_r1.rewards.length import (
 from open_r1.rewards.repetition import get_repetition_penalty_reward
 
 CODE_REWARD_NAMES = ("code", "binary_code", "ioi_code", "cf_code")
+# The rewards that grade the final answer against the gold column (`_completions.GOLD_COLUMNS`).
+ACCURACY_REWARD_NAMES = ("accuracy", "cosine", "length")
 _UPSTREAM_CODE_REWARDS = ("code_reward", "binary_code_reward", "ioi_code_reward", "cf_code_reward")
 
 

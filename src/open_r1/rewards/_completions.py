@@ -75,7 +75,7 @@ def completion_texts(completions) -> list[str]:
 GOLD_COLUMNS = ("solution", "answer")
 
 
-def gold_column(kwargs: dict, reward_name: str, count: int) -> list:
+def gold_answers(kwargs: dict, reward_name: str, count: int) -> list:
     """The reference answers: the `solution` column (upstream), else `answer`."""
     for column in GOLD_COLUMNS:
         if kwargs.get(column) is not None:

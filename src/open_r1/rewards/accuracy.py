@@ -33,7 +33,7 @@ letters are compared as text only.
 import re
 from collections import deque
 
-from open_r1.rewards._completions import completion_text, completion_texts, gold_column
+from open_r1.rewards._completions import completion_text, completion_texts, gold_answers
 from open_r1.rewards._grading_pool import CRASHED, TIMED_OUT, run_tasks
 from open_r1.rewards.grading_protocol import KIND_ANSWER_BLOCK, KIND_BOXED
 
@@ -162,7 +162,7 @@ def get_accuracy_reward(
     def accuracy_reward(completions, solution=None, **kwargs) -> list[float | None]:
         """1.0 if the completion's final answer equals the gold (`solution`/`answer` column), else 0.0; None if
         the gold cannot be parsed. `solution` may be passed by position, as upstream's signature allows."""
-        golds = gold_column(kwargs | {"solution": solution}, "accuracy_reward", len(completions))
+        golds = gold_answers(kwargs | {"solution": solution}, "accuracy_reward", len(completions))
         return grade_answers(completions, golds, num_workers=num_workers, timeout=timeout)
 
     return accuracy_reward

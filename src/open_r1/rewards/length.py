@@ -16,7 +16,7 @@ punishment, which counts tokens.
 
 import math
 
-from open_r1.rewards._completions import completion_texts, gold_column
+from open_r1.rewards._completions import completion_texts, gold_answers
 from open_r1.rewards.accuracy import DEFAULT_NUM_WORKERS, DEFAULT_TIMEOUT_SECONDS, grade_answers
 
 # Defaults of the length rewards (GRPOScriptArguments imports them from here).
@@ -38,7 +38,7 @@ def get_len_reward(
     def len_reward(completions, solution=None, **kwargs) -> list[float | None]:
         """Kimi 1.5 length reward: shorter is better, and length never earns a wrong answer a positive reward."""
         texts = completion_texts(completions)
-        golds = gold_column(kwargs | {"solution": solution}, "len_reward", len(texts))
+        golds = gold_answers(kwargs | {"solution": solution}, "len_reward", len(texts))
         correctness = grade_answers(texts, golds, num_workers=num_workers, timeout=timeout)
         lengths = [len(text) for text in texts]
         if not lengths:
@@ -79,7 +79,7 @@ def get_cosine_scaled_reward(
         """Correct: from max_value_correct (length 0) down to min_value_correct (max_len); wrong: from
         max_value_wrong up to min_value_wrong. Lengths past max_len count as max_len."""
         texts = completion_texts(completions)
-        golds = gold_column(kwargs | {"solution": solution}, "cosine_scaled_reward", len(texts))
+        golds = gold_answers(kwargs | {"solution": solution}, "cosine_scaled_reward", len(texts))
         correctness = grade_answers(texts, golds, num_workers=num_workers, timeout=timeout)
         rewards: list[float | None] = []
         for text, correct in zip(texts, correctness):
