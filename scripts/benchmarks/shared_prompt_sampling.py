@@ -12,8 +12,8 @@ repeat runs every way once, in turn), on the same prompts and settings:
 - `generate+static`: plain `generate` with `num_return_sequences` and `cache_implementation="static"`;
 - `generate_batch`: transformers' continuous batching (`model.generate_batch`, samples forked from their
   prompt), one call for all the prompts, its paged cache sized to them, without its one-time warm-up.
-The evaluator's sampling settings (temperature 0.6, top_p 0.95, transformers' default top-k), eos ignored so
-that all do the same decoding work. Prompts: `--data_files` (a benchmark JSONL such as GSM8K's test set, its
+The evaluator's sampling settings (`open_r1.eval.arguments`' temperature and top_p, transformers' default top-k), eos
+ignored so that all do the same decoding work. Prompts: `--data_files` (a benchmark JSONL such as GSM8K's test set, its
 first `--prompts` problems), else one GSM8K-like problem written here (~130 tokens with the chat template).
 
     python scripts/benchmarks/shared_prompt_sampling.py --model data/models/SmolLM2-135M-Instruct-f32
@@ -53,6 +53,7 @@ def main(argv=None) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer, ContinuousBatchingConfig, GenerationConfig
 
     from open_r1.data.benchmarks import Problem, build_messages, load_problems
+    from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
     from open_r1.eval.decoding import generate_sharing_prompts
     from open_r1.tasks.arithmetic import SYSTEM_PROMPT
 
@@ -94,8 +95,8 @@ def main(argv=None) -> dict:
         "max_new_tokens": args.new_tokens,
         "min_new_tokens": args.new_tokens,
         "do_sample": True,
-        "temperature": 0.6,
-        "top_p": 0.95,
+        "temperature": DEFAULT_TEMPERATURE,
+        "top_p": DEFAULT_TOP_P,
         "pad_token_id": tokenizer.pad_token_id,
     }
 
@@ -128,8 +129,8 @@ def main(argv=None) -> dict:
         config = GenerationConfig(
             max_new_tokens=args.new_tokens,
             do_sample=True,
-            temperature=0.6,
-            top_p=0.95,
+            temperature=DEFAULT_TEMPERATURE,
+            top_p=DEFAULT_TOP_P,
             num_return_sequences=samples,
             eos_token_id=-1,
             pad_token_id=tokenizer.pad_token_id,

@@ -14,6 +14,7 @@ import os
 from typing import Optional
 
 from .base import Limits
+from .config import DEFAULT_NUM_WORKERS
 from .e2b import load_dotenv_if_available
 from .remote import RemoteProvider
 
@@ -29,7 +30,7 @@ class MorphProvider(RemoteProvider):
 
     def __init__(
         self,
-        num_workers: int = 2,
+        num_workers: int = DEFAULT_NUM_WORKERS,
         router_url: Optional[str] = None,
         limits: Optional[Limits] = None,
         retries: int = 4,

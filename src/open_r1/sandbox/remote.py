@@ -34,6 +34,7 @@ from .base import (
     judge_input,
     not_run_raw,
 )
+from .config import DEFAULT_NUM_WORKERS
 from .languages import canonical_language
 
 logger = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ class RemoteProvider(CodeExecutionProvider):
 
     def __init__(
         self,
-        num_workers: int = 2,
+        num_workers: int = DEFAULT_NUM_WORKERS,
         limits: Optional[Limits] = None,
         retries: int = 4,
         router_url: Optional[str] = None,
