@@ -282,7 +282,7 @@ class GRPOScriptArguments(ScriptArguments):
         },
     )
     python_tool_provider: str = field(
-        default="local",
+        default=DEFAULT_PROVIDER,
         metadata={"help": f"Where the python tool runs code: one of {python_tool.TOOL_PROVIDERS}."},
     )
     python_tool_wall_seconds: float = field(

@@ -18,7 +18,7 @@ from open_r1.demo import gsm8k
 from open_r1.demo.pipeline import STAGES
 from open_r1.demo.report import card_line
 from open_r1.demo.settings import GSM8K_FAST, GSM8K_FULL
-from open_r1.eval.arguments import EvaluateArguments
+from open_r1.eval.arguments import TOOL_FIELDS, EvaluateArguments
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
 from open_r1.usage import read_recipe
 from tests.conftest import SHARED_DATA
@@ -77,13 +77,13 @@ def test_the_arms_recipes_train_with_the_traces_prompt_and_the_accuracy_reward_a
 
 def test_the_tool_arm_is_evaluated_with_its_grpo_recipes_tool_settings():
     recipe = read_recipe(str(REPO_ROOT / GSM8K_FULL.grpo_recipes["tools"]))
-    settings = {key: recipe[key] for key in gsm8k.TOOL_EVAL_FIELDS if key in recipe}
+    settings = {key: recipe[key] for key in TOOL_FIELDS if key in recipe}
     assert settings["max_tool_calling_iterations"] >= 9  # GSM8K-train solutions hold up to 9 annotations
     args = EvaluateArguments(
         task="gsm8k", data_files="x.jsonl", output_dir="o", model="m", tools=["python"], **settings
     )
     assert args.tool_settings().max_output_chars == recipe["python_tool_max_output_chars"]
-    assert {field.name for field in dataclasses.fields(EvaluateArguments)} >= set(gsm8k.TOOL_EVAL_FIELDS)
+    assert {field.name for field in dataclasses.fields(EvaluateArguments)} >= set(TOOL_FIELDS)
 
 
 def test_the_card_protocol_takes_its_shots_from_the_train_file_never_the_test_file(monkeypatch, tmp_path):

@@ -223,6 +223,32 @@ def test_evaluator_tool_options_are_checked_naming_the_option(kwargs, message, t
         EvaluateArguments(task="t", data_files="x.jsonl", output_dir=str(tmp_path), model="m", **kwargs)
 
 
+def test_the_evaluator_takes_every_python_tool_field_of_grpo_with_its_default_and_refuses_each_without_tools(tmp_path):
+    import dataclasses
+
+    from open_r1.eval.arguments import TOOL_FIELDS, EvaluateArguments
+    from open_r1.sandbox.config import DEFAULT_PROVIDER
+
+    def tool_defaults(arguments):
+        return {
+            item.name: item.default for item in dataclasses.fields(arguments) if item.name.startswith("python_tool_")
+        }
+
+    # `make gsm8k` evaluates the tool arm with its GRPO recipe's TOOL_FIELDS: a field only GRPO had would be dropped.
+    assert tool_defaults(EvaluateArguments) == tool_defaults(GRPOScriptArguments)
+    assert tool_defaults(GRPOScriptArguments)["python_tool_provider"] == DEFAULT_PROVIDER
+    assert set(TOOL_FIELDS) == {"max_tool_calling_iterations", *tool_defaults(EvaluateArguments)}
+    other_values = {
+        "max_tool_calling_iterations": 2,
+        "python_tool_provider": "e2b",
+        "python_tool_rollout_seconds": 9.0,
+    }
+    for name in TOOL_FIELDS:
+        value = other_values.get(name) or 2 * tool_defaults(EvaluateArguments)[name]
+        with pytest.raises(ValueError, match=f"--{name} is set but --tools is empty"):
+            EvaluateArguments(task="t", data_files="x.jsonl", output_dir=str(tmp_path), model="m", **{name: value})
+
+
 def test_the_evaluators_tool_time_budget_follows_its_rounds_unless_set(tmp_path):
     from open_r1.eval.arguments import EvaluateArguments
 

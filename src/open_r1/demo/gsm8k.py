@@ -64,6 +64,7 @@ from open_r1.demo.settings import (
     GSM8K_VLLM_GRPO_OVERRIDES,
     GSM8KSettings,
 )
+from open_r1.eval.arguments import TOOL_FIELDS
 from open_r1.tasks.gsm8k import (
     CALCULATION_BUCKETS,
     COT_SYSTEM_PROMPT,
@@ -81,15 +82,6 @@ ARMS = ("cot", "tools")
 SYSTEM_PROMPTS = {"cot": COT_SYSTEM_PROMPT, "tools": TOOL_SYSTEM_PROMPT}
 TRAIN_FILE = GSM8K_FILE.with_name("gsm8k_train.jsonl")
 TEST_FILE = GSM8K_FILE
-# The tool arm's GRPO recipe fields the evaluator takes too, so that the arm is measured as it was trained.
-TOOL_EVAL_FIELDS = (
-    "max_tool_calling_iterations",
-    "python_tool_provider",
-    "python_tool_wall_seconds",
-    "python_tool_rollout_seconds",
-    "python_tool_memory_mb",
-    "python_tool_max_output_chars",
-)
 MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors")
 # SmolLM2-135M-Instruct's model card scores GSM8K 5-shot, greedy, at most 256 new tokens (docs/gsm8k_fidelity.md).
 CARD_SHOTS = 5
@@ -511,7 +503,7 @@ def run(
             for arm, recipe in grpo_recipes.items()
         },
         "tool_settings": {
-            arm: {"tools": recipe["tools"], **{key: recipe[key] for key in TOOL_EVAL_FIELDS if key in recipe}}
+            arm: {"tools": recipe["tools"], **{key: recipe[key] for key in TOOL_FIELDS if key in recipe}}
             for arm, recipe in grpo_recipes.items()
             if recipe.get("tools")
         },

@@ -5,11 +5,12 @@ DeepSeek-R1's evaluation setting) are also the ones `open_r1.eval.lighteval_comm
 command line and `open_r1.eval.lighteval_tasks` gives its local tasks: import them, never restate them.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Optional
 
 from open_r1.eval.few_shot import PROMPT_STYLES
 from open_r1.rewards.accuracy import DEFAULT_NUM_WORKERS, DEFAULT_TIMEOUT_SECONDS
+from open_r1.sandbox.config import DEFAULT_PROVIDER
 from open_r1.tools import TOOLS, python_tool
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
 from open_r1.usage import UsageError
@@ -108,7 +109,8 @@ class EvaluateArguments:
         metadata={"help": "With --tools: rounds of tool calls per completion before the model must answer."},
     )
     python_tool_provider: str = field(
-        default="local", metadata={"help": f"With --tools python: one of {python_tool.TOOL_PROVIDERS}."}
+        default=DEFAULT_PROVIDER,
+        metadata={"help": f"With --tools python: one of {python_tool.TOOL_PROVIDERS}."},
     )
     python_tool_wall_seconds: float = field(
         default=python_tool.DEFAULT_WALL_SECONDS, metadata={"help": "With --tools python: wall limit per call, s."}
@@ -148,15 +150,8 @@ class EvaluateArguments:
             raise ValueError(f"--tools: unknown tool(s) {unknown}; expected some of {TOOLS}")
         if self.tools and self.predictions is not None:
             raise ValueError("--tools applies to generation; --predictions grades saved completions as they are")
-        tool_fields = {
-            "max_tool_calling_iterations": DEFAULT_MAX_TOOL_CALLING_ITERATIONS,
-            "python_tool_provider": "local",
-            "python_tool_wall_seconds": python_tool.DEFAULT_WALL_SECONDS,
-            "python_tool_rollout_seconds": None,
-            "python_tool_memory_mb": python_tool.DEFAULT_MEMORY_MB,
-            "python_tool_max_output_chars": python_tool.DEFAULT_MAX_OUTPUT_CHARS,
-        }
-        unused = [name for name, default in tool_fields.items() if getattr(self, name) != default]
+        defaults = {item.name: item.default for item in fields(self)}
+        unused = [name for name in TOOL_FIELDS if getattr(self, name) != defaults[name]]
         if unused and not self.tools:
             raise ValueError(f"--{unused[0]} is set but --tools is empty: it would be ignored")
         if self.max_tool_calling_iterations < 0:
@@ -202,3 +197,9 @@ class EvaluateArguments:
             raise ValueError(f"need temperature >= 0 and 0 < top_p <= 1, got {self.temperature}, {self.top_p}")
         if self.max_new_tokens < 1 or self.batch_size < 1:
             raise ValueError("--max_new_tokens and --batch_size must be >= 1")
+
+
+# The fields that set up tool use (`--tools` and the settings it takes), each without effect when `tools` is empty.
+TOOL_FIELDS = ("max_tool_calling_iterations",) + tuple(
+    item.name for item in fields(EvaluateArguments) if item.name.startswith("python_tool_")
+)
