@@ -33,9 +33,11 @@ import subprocess
 import sys
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
+sys.path[:0] = [str(REPO_ROOT / "scripts"), str(REPO_ROOT / "src")]
 
 import get_model  # noqa: E402  (the model wheel's name and cache folder are its own)
+
+from open_r1.utils.launch import SHARED_DATA  # noqa: E402  (standard library only: runs before the unpacked install)
 
 MIB = 1 << 20
 MANIFEST = "manifest.json"
@@ -222,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     pack_parser.add_argument("--part_mib", type=int, default=40, help="Largest part of a file, in MiB.")
     pack_parser.add_argument("--python_version", default="3.12", help="The GPU machine's Python, for the wheels.")
     pack_parser.add_argument("--platform", default="manylinux2014_x86_64", help="Its platform tag, for the wheels.")
-    pack_parser.add_argument("--shared_dir", type=pathlib.Path, default=REPO_ROOT.parent / "shared" / "data")
+    pack_parser.add_argument("--shared_dir", type=pathlib.Path, default=SHARED_DATA)
     pack_parser.add_argument(
         "--file",
         action="append",

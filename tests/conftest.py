@@ -6,9 +6,7 @@ import pathlib
 
 import pytest
 
-from tests.support import REPO_ROOT
-
-SHARED_DATA = pathlib.Path(os.environ.get("OPEN_R1_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+from open_r1.utils.launch import SHARED_DATA
 
 # Tests never reach the Hugging Face Hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 from decontaminate import flag_dataset  # noqa: E402
 
 from open_r1.data.contamination import NgramIndex  # noqa: E402
+from open_r1.utils.launch import SHARED_DATA  # noqa: E402
 
 BENCHMARK_FILES = ["math500", "aime24", "aime25", "amc23", "gsm8k_test", "code_contests_py"]
 
@@ -106,7 +107,7 @@ def main() -> None:
     parser.add_argument("--ngram_size", type=int, default=8)
     parser.add_argument("--num_proc", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=3, help="Runs per variant; the best time counts.")
-    parser.add_argument("--shared_data", default=str(REPO_ROOT.parent / "shared" / "data"))
+    parser.add_argument("--shared_data", default=str(SHARED_DATA))
     args = parser.parse_args()
     if args.rows < 100_000:
         parser.error("the benchmark is defined on at least 100,000 rows")

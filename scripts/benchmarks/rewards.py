@@ -36,8 +36,9 @@ from math_verify import verify
 from open_r1.rewards import accuracy_reward
 from open_r1.rewards.accuracy import _extract, prepare_gold
 from open_r1.rewards.grading_worker import _seconds, answers_match, parse_answer, parse_gold
+from open_r1.utils.launch import SHARED_DATA
 
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "math500.jsonl"
+DEFAULT_DATA = SHARED_DATA / "math500.jsonl"
 
 
 def equal_forms(answer: str) -> list[str]:

@@ -36,13 +36,9 @@ from concurrent.futures import ThreadPoolExecutor
 from open_r1.sandbox import Limits, LocalSandbox, Submission, TestCase
 from open_r1.sandbox.base import classify, judge_input
 from open_r1.sandbox.local import sandbox_python
+from open_r1.utils.launch import SHARED_DATA
 
-DATA = (
-    pathlib.Path(
-        os.environ.get("OPEN_R1_SHARED_DATA", pathlib.Path(__file__).resolve().parents[3] / "shared" / "data")
-    )
-    / "code_contests_py.jsonl"
-)
+DATA = SHARED_DATA / "code_contests_py.jsonl"
 
 
 def plain_verdicts(problem: dict, python: str, limits: Limits) -> list[str]:

@@ -9,8 +9,9 @@ Not covered: any other real model or benchmark.
 import json
 import pathlib
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
-GSM8K_FILE = REPO_ROOT.parent / "shared" / "data" / "gsm8k_test.jsonl"
+from open_r1.utils.launch import REPO_ROOT, SHARED_DATA
+
+GSM8K_FILE = SHARED_DATA / "gsm8k_test.jsonl"
 
 
 def get_pretrained_model(name: str) -> tuple[pathlib.Path, dict]:

@@ -37,10 +37,10 @@ from open_r1.eval import few_shot
 from open_r1.eval.arguments import DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from open_r1.eval.benchmark_registry import task_string
 from open_r1.usage import UsageError
+from open_r1.utils.launch import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 MAX_MODEL_LENGTH = 32768
 GPU_MEMORY_UTILIZATION = 0.8
 DTYPE = "bfloat16"

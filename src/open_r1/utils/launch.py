@@ -31,6 +31,9 @@ from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
+# The real benchmark files (MATH-500, AIME, GSM8K, CodeContests; their README says what each is): ../shared/data
+# beside the checkout, or where OPEN_R1_SHARED_DATA points.
+SHARED_DATA = pathlib.Path(os.environ.get("OPEN_R1_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 ACCELERATE_CONFIGS = REPO_ROOT / "recipes" / "accelerate_configs"
 
 
