@@ -135,7 +135,7 @@ class ScriptOnThisMachine(RemoteProvider):
 @pytest.mark.timeout(30)
 def test_the_evaluation_script_stops_at_the_submission_bound():
     provider = ScriptOnThisMachine(
-        num_workers=1, retries=1, limits=Limits(wall_seconds=5, submission_wall_seconds=2.5)
+        num_workers=1, attempts=1, limits=Limits(wall_seconds=5, submission_wall_seconds=2.5)
     )
     groups = [tuple(TestCase(str(i), str(i)) for i in range(5))] * 2
     [result], seconds = timed(provider.execute, [Submission.grouped(SLEEP_ONE_SECOND, "python", groups)], 0)

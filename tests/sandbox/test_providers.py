@@ -89,7 +89,7 @@ def test_e2b_provider_runs_scripts_in_sandboxes_and_kills_them(monkeypatch):
 def test_e2b_failures_give_reward_zero_not_an_exception(monkeypatch):
     monkeypatch.setattr("open_r1.sandbox.remote.time.sleep", lambda _: None)
     FakeE2BSandbox.fail_first = 100
-    [result] = E2BProvider(sandbox_class=FakeE2BSandbox, retries=2).execute([ADD])
+    [result] = E2BProvider(sandbox_class=FakeE2BSandbox, attempts=2).execute([ADD])
     FakeE2BSandbox.fail_first = 0
     assert result.sandbox_error and result.score("weighted_sum") == 0.0
 
@@ -167,7 +167,7 @@ def test_piston_provider_sends_v2_bodies_round_robin_and_grades():
     ]
     session = FakePistonSession(answers)
     client = PistonClient(["http://a:2000/api/v2", "http://b:2000/api/v2"], session=session)
-    provider = PistonProvider(client, retries=3)
+    provider = PistonProvider(client, attempts=3)
     import open_r1.sandbox.remote as remote
 
     original = remote.time.sleep

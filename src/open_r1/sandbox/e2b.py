@@ -16,7 +16,7 @@ from typing import Optional
 
 from .base import Limits
 from .config import DEFAULT_NUM_WORKERS
-from .remote import RemoteProvider
+from .remote import DEFAULT_ATTEMPTS, RemoteProvider
 
 MISSING_PACKAGE = 'E2B support needs e2b-code-interpreter: pip install -e ".[code]"'
 MISSING_KEY = "E2B needs an API key: add E2B_API_KEY=... to a .env file in the working directory (or the environment)"
@@ -43,10 +43,10 @@ class E2BProvider(RemoteProvider):
         num_workers: int = DEFAULT_NUM_WORKERS,
         router_url: Optional[str] = None,
         limits: Optional[Limits] = None,
-        retries: int = 4,
+        attempts: int = DEFAULT_ATTEMPTS,
         sandbox_class=None,
     ):
-        super().__init__(num_workers, limits, retries, router_url)
+        super().__init__(num_workers, limits, attempts, router_url)
         self.sandbox_timeout = int(self.limits.submission_wall_seconds + 30)  # compile and every test, plus start-up
         self.router_timeout = self.sandbox_timeout
         if router_url is not None:

@@ -16,7 +16,7 @@ from typing import Optional
 from .base import Limits
 from .config import DEFAULT_NUM_WORKERS
 from .e2b import load_dotenv_if_available
-from .remote import RemoteProvider
+from .remote import DEFAULT_ATTEMPTS, RemoteProvider
 
 MISSING_PACKAGE = 'Morph support needs morphcloud: pip install -e ".[code]"'
 MISSING_KEY = (
@@ -33,10 +33,10 @@ class MorphProvider(RemoteProvider):
         num_workers: int = DEFAULT_NUM_WORKERS,
         router_url: Optional[str] = None,
         limits: Optional[Limits] = None,
-        retries: int = 4,
+        attempts: int = DEFAULT_ATTEMPTS,
         client=None,
     ):
-        super().__init__(num_workers, limits, retries, router_url)
+        super().__init__(num_workers, limits, attempts, router_url)
         self.instance_ttl = int(self.limits.submission_wall_seconds + 60)  # compile and every test, plus start-up
         self.router_timeout = self.instance_ttl
         if router_url is not None:

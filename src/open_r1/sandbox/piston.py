@@ -44,7 +44,7 @@ from .base import (
     not_run_raw,
 )
 from .languages import PISTON_RUNTIMES, canonical_language
-from .remote import failed_result, with_retries
+from .remote import DEFAULT_ATTEMPTS, failed_result, with_retries
 
 
 class PistonError(RuntimeError):
@@ -158,10 +158,10 @@ def piston_client_from_env(session=None) -> PistonClient:
 
 
 class PistonProvider(CodeExecutionProvider):
-    def __init__(self, client: PistonClient, limits: Optional[Limits] = None, retries: int = 4):
+    def __init__(self, client: PistonClient, limits: Optional[Limits] = None, attempts: int = DEFAULT_ATTEMPTS):
         self.client = client
         self.limits = limits or Limits()
-        self.retries = retries
+        self.attempts = attempts
 
     @classmethod
     def from_env(cls, limits: Optional[Limits] = None) -> "PistonProvider":
@@ -183,7 +183,7 @@ class PistonProvider(CodeExecutionProvider):
 
     def _run_test(self, submission: Submission, stdin: str, seconds_left: float) -> dict:
         body = self.body(submission, stdin, seconds_left)
-        return with_retries(lambda: self.client.execute(body), attempts=self.retries, what="piston execute")
+        return with_retries(lambda: self.client.execute(body), attempts=self.attempts, what="piston execute")
 
     def _execute_one(self, submission: Submission, test_batch_size: int, pool: ThreadPoolExecutor) -> ProgramResult:
         compile_error: list[str] = []

@@ -99,9 +99,13 @@ def parse_script_output(stdout: str) -> dict:
     raise ValueError(f"the evaluation script printed no {RESULT_MARKER.strip()} line; output tail: {stdout[-500:]!r}")
 
 
+# Tries of a provider request (the first included) before it counts as failed.
+DEFAULT_ATTEMPTS = 4
+
+
 def with_retries(
     call: Callable[[], T],
-    attempts: int = 4,
+    attempts: int = DEFAULT_ATTEMPTS,
     base_delay: float = 1.0,
     max_delay: float = 30.0,
     what: str = "request",
@@ -149,13 +153,13 @@ class RemoteProvider(CodeExecutionProvider):
         self,
         num_workers: int = DEFAULT_NUM_WORKERS,
         limits: Optional[Limits] = None,
-        retries: int = 4,
+        attempts: int = DEFAULT_ATTEMPTS,
         router_url: Optional[str] = None,
         router_timeout: float = 60.0,
     ):
         self.num_workers = num_workers
         self.limits = limits or Limits()
-        self.retries = retries
+        self.attempts = attempts
         self.router_url = router_url
         self.router_timeout = router_timeout
 
@@ -165,7 +169,7 @@ class RemoteProvider(CodeExecutionProvider):
         if self.router_url is not None:
             return with_retries(
                 lambda: post_to_router(self.router_url, scripts, self.router_timeout),
-                attempts=self.retries,
+                attempts=self.attempts,
                 what=f"{self.name} router request",
             )
         return self._map_parallel(self.run_one, scripts)
@@ -206,9 +210,9 @@ class RemoteProvider(CodeExecutionProvider):
     def _map_parallel(self, function: Callable[[str], Optional[str]], scripts: Sequence[str]) -> list[Optional[str]]:
         def guarded(script: str) -> Optional[str]:
             try:
-                return with_retries(lambda: function(script), attempts=self.retries, what=f"{self.name} execution")
+                return with_retries(lambda: function(script), attempts=self.attempts, what=f"{self.name} execution")
             except Exception as error:
-                logger.warning("%s execution failed after %d attempts (reward 0): %s", self.name, self.retries, error)
+                logger.warning("%s execution failed after %d attempts (reward 0): %s", self.name, self.attempts, error)
                 return None
 
         with ThreadPoolExecutor(max_workers=max(1, self.num_workers)) as pool:
