@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 from open_r1.eval.benchmark_registry import LIGHTEVAL_TASKS, SUPPORTED_BENCHMARKS, get_lighteval_tasks
-from open_r1.eval.lighteval_command import REPO_ROOT
+from open_r1.utils.launch import REPO_ROOT
 
 if TYPE_CHECKING:
     from trl import ModelConfig
