@@ -42,7 +42,7 @@ from open_r1.startup_checks import (
     check_soft_overlong_reach,
 )
 from open_r1.tools import TOOLS, python_tool
-from open_r1.usage import UsageError, did_you_mean, one_line, read_recipe, recipe_argument, split_config_option
+from open_r1.usage import UsageError, one_line, read_recipe, recipe_argument, split_config_option, unknown_names
 from open_r1.utils.dynamic_sampling import DEFAULT_MAX_ROUNDS
 
 # ---------------------------------------------------------------------------------------------
@@ -647,7 +647,7 @@ class RecipeParser(trl.TrlParser):
         settings, translations = upstream_recipes.translate_settings(settings, self._known_fields, self._recipe_source)
         unknown = [key for key in settings if key not in self._known_fields]
         if unknown and self._refuse_unknown:
-            raise UsageError(f"{self._recipe_source}: {self._unknown_names(unknown, 'field', '')}")
+            raise UsageError(f"{self._recipe_source}: {unknown_names(unknown, self._known_fields, 'field')}")
         self._explicit_fields |= set(settings)
         self._implied_fields |= {t.field for t in translations if isinstance(t, upstream_recipes.ImpliedSetting)}
         self._translated_fields |= {t.old for t in translations if isinstance(t, upstream_recipes.Translation)}
@@ -659,13 +659,7 @@ class RecipeParser(trl.TrlParser):
         options = [option for option in self._option_string_actions if option.startswith("--")]
         unknown = sorted(name for name in names if not any(option.startswith(f"--{name}") for option in options))
         if unknown:
-            raise UsageError(self._unknown_names(unknown, "option", "--"))
-
-    def _unknown_names(self, names: list[str], kind: str, prefix: str) -> str:
-        listed = ", ".join(
-            f"{prefix}{name}{did_you_mean(name.replace('-', '_'), self._known_fields, prefix)}" for name in names
-        )
-        return f"unknown {kind}{'s' if len(names) > 1 else ''} {listed}; --help lists them"
+            raise UsageError(unknown_names(unknown, self._known_fields, "option", "--"))
 
     def _report_changed_defaults(self, parsed: list, values: dict) -> None:
         if any(isinstance(obj, trl.GRPOConfig) for obj in parsed):

@@ -17,7 +17,8 @@
   file, or starts with a folder of the working directory (`data/tiny-modle` where `data/` exists) is a local
   path; when it does not exist that is an error at once, instead of a minute of Hub retries for a Hub id that
   never existed.
-- `did_you_mean`: the close matches among known names, for unknown fields and paths.
+- `did_you_mean`: the close matches among known names, for unknown fields and paths; `unknown_names` the whole
+  message for unknown options or fields.
 
 It imports only the standard library and PyYAML, so these checks run in a fraction of a second. Not covered: the
 exit status of `accelerate launch` itself, which reports any failed process with a traceback of its own and
@@ -95,6 +96,14 @@ def did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
     if not matches:
         return ""
     return " (did you mean " + " or ".join(f"{prefix}{match}" for match in matches) + "?)"
+
+
+def unknown_names(names: Iterable[str], known: Iterable[str], kind: str, prefix: str = "") -> str:
+    """`unknown option --x (did you mean --y?); --help lists them` for the `names` a parser does not know (`kind`:
+    option or field; `prefix`: how the user wrote them, `--` or nothing)."""
+    names, known = list(names), set(known)
+    listed = ", ".join(f"{prefix}{name}{did_you_mean(name.replace('-', '_'), known, prefix)}" for name in names)
+    return f"unknown {kind}{'s' if len(names) > 1 else ''} {listed}; --help lists them"
 
 
 def read_recipe(path: str) -> dict[str, Any]:

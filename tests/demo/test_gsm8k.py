@@ -75,6 +75,22 @@ def test_the_arms_recipes_train_with_the_traces_prompt_and_the_accuracy_reward_a
     assert {key: grpo[key] for key in schedule} == {key: other[key] for key in schedule}
 
 
+@pytest.mark.parametrize("arm", ["cot", "tools"])
+def test_each_arms_evaluations_are_settings_the_evaluator_takes_with_grading_and_tool_workers(arm):
+    run = {
+        "settings": GSM8K_FULL,
+        "max_new_tokens": {"cot": 256, "tools": 512},
+        "tool_settings": {"tools": {"tools": ["python"], "max_tool_calling_iterations": 9}},
+    }
+    for kind, num_samples in (("greedy", 1), ("sampled", GSM8K_FULL.eval_samples)):
+        settings = gsm8k.stage_settings(arm, "sft", kind, num_samples, run, seed=0)
+        del settings["label"]  # the progress bar's
+        args = EvaluateArguments(task="gsm8k", data_files="x.jsonl", output_dir="o", model="m", **settings)
+        assert args.reward_num_workers == gsm8k.grading_workers()
+        tools = args.tool_settings()
+        assert (tools.sandbox.num_workers if tools else None) == (gsm8k.grading_workers() if arm == "tools" else None)
+
+
 def test_the_tool_arm_is_evaluated_with_its_grpo_recipes_tool_settings():
     recipe = read_recipe(str(REPO_ROOT / GSM8K_FULL.grpo_recipes["tools"]))
     settings = {key: recipe[key] for key in TOOL_FIELDS if key in recipe}

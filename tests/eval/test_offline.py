@@ -6,9 +6,10 @@ import pathlib
 
 import pytest
 
-from open_r1.eval.arguments import EvaluateArguments
+from open_r1.eval.arguments import EvaluateArguments, parse_command_line
 from open_r1.eval.metrics import mean_and_stderr
 from open_r1.evaluate import evaluate, main
+from open_r1.usage import UsageError
 
 PROBLEMS = [
     {"id": "p1", "problem": "What is $1+1$?", "answer": "2"},
@@ -48,7 +49,7 @@ def read_details(output_dir: pathlib.Path) -> list[dict]:
 
 def run(tmp_path, benchmark_file, **overrides) -> dict:
     args = EvaluateArguments(
-        task="toy", data_files=str(benchmark_file), output_dir=str(tmp_path / "out"), num_workers=1, **overrides
+        task="toy", data_files=str(benchmark_file), output_dir=str(tmp_path / "out"), reward_num_workers=1, **overrides
     )
     return evaluate(args)
 
@@ -101,7 +102,7 @@ def test_details_can_be_graded_again_as_predictions_with_the_same_results(tmp_pa
             data_files=str(benchmark_file),
             predictions=str(tmp_path / "out" / "details.jsonl"),
             output_dir=str(tmp_path / "again"),
-            num_workers=1,
+            reward_num_workers=1,
         )
     )
     for key in ("num_problems", "num_samples", "pass@1", "pass@1_stderr"):
@@ -112,7 +113,7 @@ def test_regrading_an_evaluations_details_keeps_how_each_completion_ended(
     tmp_path, benchmark_file, tiny_model, caplog, capsys
 ):
     caplog.set_level("INFO", logger="open_r1.eval.offline")
-    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--num_workers", "1"]
+    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--reward_num_workers", "1"]
     sampled = main([*argv, "--model", str(tiny_model), "--num_samples", "2", "--max_new_tokens", "3",
                     "--device", "cpu", "--output_dir", str(tmp_path / "sampled")])  # fmt: skip
     printed = json.loads(capsys.readouterr().out)  # the command's summary says how the completions ended
@@ -211,7 +212,7 @@ def test_the_tiny_model_is_sampled_several_times_per_problem_through_its_chat_te
     tmp_path, benchmark_file, tiny_model
 ):
     argv = ["--task", "toy", "--data_files", str(benchmark_file), "--model", str(tiny_model), "--num_samples", "3"]
-    argv += ["--max_new_tokens", "6", "--device", "cpu", "--num_workers", "1", "--seed", "7"]
+    argv += ["--max_new_tokens", "6", "--device", "cpu", "--reward_num_workers", "1", "--seed", "7"]
     results = main([*argv, "--output_dir", str(tmp_path / "a")])
     details = read_details(tmp_path / "a")
 
@@ -234,9 +235,67 @@ def test_the_tiny_model_is_sampled_several_times_per_problem_through_its_chat_te
 
 def test_command_line_reports_a_missing_predictions_file_by_name(tmp_path, benchmark_file):
     argv = ["--task", "toy", "--data_files", str(benchmark_file), "--output_dir", str(tmp_path / "o")]
-    with pytest.raises(FileNotFoundError, match="missing.jsonl: no such file"):
+    with pytest.raises(UsageError, match="--predictions: no such file or folder: .*missing.jsonl"):
         main([*argv, "--predictions", str(tmp_path / "missing.jsonl")])
     assert not (tmp_path / "o" / "results.json").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            ["--num_workers", "2"],
+            "unknown option --num_workers (did you mean --code_num_workers or --reward_num_workers?)",
+        ),
+        (
+            ["--reward_timeout_second", "3"],
+            "unknown option --reward_timeout_second (did you mean --reward_timeout_seconds?)",
+        ),
+        (["--max_new_tokens", "abc"], "argument --max_new_tokens/--max-new-tokens: invalid int value: 'abc'"),
+        (["--max_new_tokens", "0"], "--max_new_tokens and --batch_size must be >= 1"),
+        (["--code_num_workers", "3"], "--code_num_workers is set but --tools is empty"),
+        (["5"], "unexpected argument(s) ['5']"),
+    ],
+)
+def test_every_mistake_on_the_command_line_is_one_usage_error_before_anything_loads(
+    tmp_path, benchmark_file, extra, message
+):
+    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--output_dir", str(tmp_path / "o"), "--model", "m"]
+    with pytest.raises(UsageError) as raised:
+        parse_command_line([*argv, *extra])
+    assert message in str(raised.value)
+
+
+def test_a_missing_local_benchmark_file_is_named_with_the_close_existing_ones(tmp_path, benchmark_file):
+    argv = ["--task", "toy", "--output_dir", str(tmp_path / "o"), "--model", "m"]
+    with pytest.raises(
+        UsageError, match=r"--data_files: no such file or folder: .*bnech.jsonl \(did you mean .*bench.jsonl\?\)"
+    ):
+        parse_command_line([*argv, "--data_files", str(tmp_path / "bnech.jsonl")])
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+def test_the_command_prints_a_mistake_as_one_line_with_status_2(tmp_path, benchmark_file):
+    import os
+    import subprocess
+    import sys
+
+    from tests.support import REPO_ROOT
+
+    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--output_dir", str(tmp_path / "o"), "--model", "m"]
+    result = subprocess.run(
+        [sys.executable, "-m", "open_r1.evaluate", *argv, "--num_workers", "2"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")},
+        timeout=100,
+    )
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr[-2000:]
+    assert result.stderr == (
+        "open_r1.evaluate: error: unknown option --num_workers (did you mean --code_num_workers or "
+        "--reward_num_workers?); --help lists them\n"
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -301,7 +360,7 @@ def gsm8k_files(tmp_path) -> tuple[pathlib.Path, pathlib.Path]:
 def few_shot_argv(train: pathlib.Path, test: pathlib.Path, model, output_dir) -> list[str]:
     argv = ["--task", "gsm8k", "--data_files", str(test), "--model", str(model), "--output_dir", str(output_dir)]
     argv += ["--prompt_style", "plain", "--num_fewshot", "5", "--fewshot_file", str(train), "--temperature", "0"]
-    return argv + ["--max_new_tokens", "12", "--device", "cpu", "--num_workers", "1"]
+    return argv + ["--max_new_tokens", "12", "--device", "cpu", "--reward_num_workers", "1"]
 
 
 def test_five_shot_mode_on_the_tiny_model_prompts_with_train_shots_and_grades_the_number_after_hashes(
@@ -361,8 +420,6 @@ def test_stop_sequences_end_each_completion_before_the_first_of_them(tmp_path, g
     ],
 )
 def test_few_shot_options_that_cannot_work_together_are_refused(overrides, message):
-    from open_r1.usage import UsageError
-
     with pytest.raises(UsageError, match=message):
         EvaluateArguments(task="t", data_files="d", output_dir="o", model="m", **overrides)
 
@@ -383,7 +440,8 @@ def test_the_command_refuses_shots_from_the_evaluated_set_in_one_line_before_loa
         train = write_jsonl(tmp_path / "leaky.jsonl", [*GSM8K_TRAIN, {**GSM8K_TEST[1], "solution": "#### 4"}])
     else:
         train = test
-    # No model there: a refusal that came after loading one would fail on the model instead.
+    # An empty model folder: a refusal that came after loading the model would fail on the model instead.
+    (tmp_path / "no-model-here").mkdir()
     argv = few_shot_argv(train, test, tmp_path / "no-model-here", tmp_path / "out")
     result = subprocess.run(
         [sys.executable, "-m", "open_r1.evaluate", *argv],
@@ -417,4 +475,4 @@ def test_tool_rollouts_are_graded_on_what_the_model_wrote_and_not_under_the_plai
     assert run(tmp_path, test, predictions=str(wrong))["pass@1"] == 0.0
     argv = ["--task", "gsm8k", "--data_files", str(test), "--predictions", str(predictions), "--prompt_style", "plain"]
     with pytest.raises(ValueError, match="--prompt_style plain grades text completions"):
-        main([*argv, "--output_dir", str(tmp_path / "plain"), "--num_workers", "1"])
+        main([*argv, "--output_dir", str(tmp_path / "plain"), "--reward_num_workers", "1"])

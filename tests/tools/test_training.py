@@ -237,14 +237,20 @@ def test_the_evaluator_takes_every_python_tool_field_of_grpo_with_its_default_an
     # `make gsm8k` evaluates the tool arm with its GRPO recipe's TOOL_FIELDS: a field only GRPO had would be dropped.
     assert tool_defaults(EvaluateArguments) == tool_defaults(GRPOScriptArguments)
     assert tool_defaults(GRPOScriptArguments)["python_tool_provider"] == DEFAULT_PROVIDER
-    assert set(TOOL_FIELDS) == {"max_tool_calling_iterations", *tool_defaults(EvaluateArguments)}
+    assert set(TOOL_FIELDS) == {"max_tool_calling_iterations", "code_num_workers", *tool_defaults(EvaluateArguments)}
+    for name in ("code_num_workers", "reward_num_workers", "reward_timeout_seconds"):  # one name, one default
+        assert (
+            EvaluateArguments.__dataclass_fields__[name].default
+            == GRPOScriptArguments.__dataclass_fields__[name].default
+        )
     other_values = {
         "max_tool_calling_iterations": 2,
         "python_tool_provider": "e2b",
         "python_tool_rollout_seconds": 9.0,
+        "code_num_workers": 3,
     }
     for name in TOOL_FIELDS:
-        value = other_values.get(name) or 2 * tool_defaults(EvaluateArguments)[name]
+        value = other_values[name] if name in other_values else 2 * tool_defaults(EvaluateArguments)[name]
         with pytest.raises(ValueError, match=f"--{name} is set but --tools is empty"):
             EvaluateArguments(task="t", data_files="x.jsonl", output_dir=str(tmp_path), model="m", **{name: value})
 
@@ -404,3 +410,11 @@ def test_grpo_with_the_tool_on_two_processes_logs_every_processs_calls(tool_call
     # Both processes' calls, gathered at each logging step (a collective every process reached: the run ended).
     assert [entry["step"] for entry in steps] == [1, 2]
     assert all(entry["tools/python_calls_per_completion"] > 0 for entry in steps), steps
+
+
+def test_the_evaluators_tool_sandbox_runs_code_num_workers_programs_not_the_grading_workers(tmp_path):
+    from open_r1.eval.arguments import EvaluateArguments
+
+    common = dict(task="t", data_files="x.jsonl", output_dir=str(tmp_path), model="m", tools=["python"])
+    settings = EvaluateArguments(code_num_workers=3, reward_num_workers=1, **common).tool_settings()
+    assert settings.sandbox.num_workers == 3

@@ -278,8 +278,10 @@ def stage_settings(arm: str, stage: str, kind: str, num_samples: int, run: dict,
         "max_new_tokens": run["max_new_tokens"][arm],
         "limit": settings.num_test,
         "seed": seed,
-        "num_workers": grading_workers(),
+        "reward_num_workers": grading_workers(),
         **run["tool_settings"].get(arm, {}),
+        # The tool runs as many programs at once as grading has workers (training's count is per GPU process).
+        **({"code_num_workers": grading_workers()} if arm in run["tool_settings"] else {}),
     }
 
 
@@ -375,7 +377,7 @@ def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, r
                 "limit": settings.num_test,
                 "seed": seed,
                 "batch_size": settings.eval_batch_size,
-                "num_workers": grading_workers(),
+                "reward_num_workers": grading_workers(),
             },
         )
         seconds = ended - started

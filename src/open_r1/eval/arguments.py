@@ -10,10 +10,11 @@ from typing import Optional
 
 from open_r1.eval.few_shot import PROMPT_STYLES
 from open_r1.rewards.accuracy import DEFAULT_NUM_WORKERS, DEFAULT_TIMEOUT_SECONDS
+from open_r1.sandbox.config import DEFAULT_NUM_WORKERS as DEFAULT_SANDBOX_WORKERS
 from open_r1.sandbox.config import DEFAULT_PROVIDER
 from open_r1.tools import TOOLS, python_tool
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
-from open_r1.usage import UsageError
+from open_r1.usage import UsageError, check_local_path, one_line, unknown_names
 
 DEFAULT_TEMPERATURE = 0.6
 DEFAULT_TOP_P = 0.95
@@ -89,11 +90,11 @@ class EvaluateArguments:
     seed: int = field(default=42, metadata={"help": "Sampling seed."})
     dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16 or float16."})
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto (cuda when available)."})
-    num_workers: int = field(
+    reward_num_workers: int = field(
         default=DEFAULT_NUM_WORKERS,
-        metadata={"help": "Grading worker processes; with --tools python also the tool calls run at once."},
+        metadata={"help": "Worker processes that grade answers in parallel (GRPO's field of the same name)."},
     )
-    grading_timeout: float = field(
+    reward_timeout_seconds: float = field(
         default=DEFAULT_TIMEOUT_SECONDS,
         metadata={"help": "Seconds allowed to grade one completion; past it the completion counts as wrong."},
     )
@@ -107,6 +108,10 @@ class EvaluateArguments:
     max_tool_calling_iterations: int = field(
         default=DEFAULT_MAX_TOOL_CALLING_ITERATIONS,
         metadata={"help": "With --tools: rounds of tool calls per completion before the model must answer."},
+    )
+    code_num_workers: int = field(
+        default=DEFAULT_SANDBOX_WORKERS,
+        metadata={"help": "With --tools python: tool programs run at once (GRPO's field of the same name)."},
     )
     python_tool_provider: str = field(
         default=DEFAULT_PROVIDER,
@@ -135,7 +140,7 @@ class EvaluateArguments:
         if not self.tools:
             return None
         return python_tool.PythonToolSettings(
-            sandbox=python_tool.tool_sandbox(self.python_tool_provider, self.num_workers),
+            sandbox=python_tool.tool_sandbox(self.python_tool_provider, self.code_num_workers),
             wall_seconds=self.python_tool_wall_seconds,
             memory_mb=self.python_tool_memory_mb,
             max_output_chars=self.python_tool_max_output_chars,
@@ -200,6 +205,45 @@ class EvaluateArguments:
 
 
 # The fields that set up tool use (`--tools` and the settings it takes), each without effect when `tools` is empty.
-TOOL_FIELDS = ("max_tool_calling_iterations",) + tuple(
+TOOL_FIELDS = ("max_tool_calling_iterations", "code_num_workers") + tuple(
     item.name for item in fields(EvaluateArguments) if item.name.startswith("python_tool_")
 )
+
+# The arguments that name files or folders: a missing local one is reported before anything loads (a model that is
+# not a local path is a Hub id).
+LOCAL_PATH_FIELDS = ("model", "data_files", "predictions", "fewshot_file")
+
+
+def parse_command_line(argv: list[str] | None = None) -> EvaluateArguments:
+    """The evaluator's command line as `EvaluateArguments`; every mistake in it (an unknown or misspelt option, a
+    value that cannot be read, a check of the arguments) is a one-line `UsageError`, raised before any model loads."""
+    from transformers import HfArgumentParser
+
+    class Parser(HfArgumentParser):
+        def error(self, message: str):
+            # argparse prints its whole usage before the message and exits; the command prints one line instead.
+            raise UsageError(message)
+
+    parser = Parser(
+        EvaluateArguments,
+        prog="python -m open_r1.evaluate",
+        usage="%(prog)s --task NAME --data_files FILE --output_dir DIR (--model M | --predictions FILE) [--FIELD VALUE ...]",
+        description=EvaluateArguments.__doc__,
+        allow_abbrev=False,  # a misspelt option is reported, not read as the option it starts
+    )
+    _, remaining = parser.parse_known_args(argv)
+    unknown = [argument.split("=")[0].removeprefix("--") for argument in remaining if argument.startswith("--")]
+    if unknown:
+        raise UsageError(unknown_names(unknown, (item.name for item in fields(EvaluateArguments)), "option", "--"))
+    if remaining:
+        raise UsageError(f"unexpected argument(s) {remaining}; every setting is --FIELD VALUE, --help lists them")
+    try:
+        (args,) = parser.parse_args_into_dataclasses(args=argv)
+    except UsageError:
+        raise
+    except ValueError as error:  # the arguments' own checks (__post_init__)
+        raise UsageError(one_line(error)) from error
+    for name in LOCAL_PATH_FIELDS:
+        if getattr(args, name) is not None:
+            check_local_path(f"--{name}", getattr(args, name))
+    return args

@@ -40,7 +40,7 @@ from collections.abc import Callable
 
 from open_r1.data.benchmarks import Problem, build_messages, load_predictions, load_problems
 from open_r1.eval import few_shot
-from open_r1.eval.arguments import EvaluateArguments
+from open_r1.eval.arguments import EvaluateArguments, parse_command_line
 from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, sample_completions
 from open_r1.eval.metrics import summarize_scores
 
@@ -192,7 +192,7 @@ def write_outputs(
             "fewshot_file": args.fewshot_file,
             "fewshot_seed": args.fewshot_seed if args.num_fewshot else None,
             "stop_sequences": args.stop_sequences,
-            "grading_timeout": args.grading_timeout,
+            "reward_timeout_seconds": args.reward_timeout_seconds,
             "tools": args.tools,
             "max_tool_calling_iterations": args.max_tool_calling_iterations if args.tools else None,
         },
@@ -222,7 +222,7 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | 
         prompts, completions, finish_reasons = generate_completions(args, problems, on_progress, conversations)
         logger.info("generation took %.1f s", time.perf_counter() - started)
     answers, grades = grade_completions(
-        problems, completions, args.num_workers, args.grading_timeout, args.prompt_style
+        problems, completions, args.reward_num_workers, args.reward_timeout_seconds, args.prompt_style
     )
     return write_outputs(args, problems, prompts, completions, answers, grades, finish_reasons)
 
@@ -244,10 +244,8 @@ def count_finish_reasons(finish_reasons: list[list[str]] | None) -> dict[str, in
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from transformers import HfArgumentParser
-
+    args = parse_command_line(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    (args,) = HfArgumentParser(EvaluateArguments).parse_args_into_dataclasses(args=argv)
     results = evaluate(args)
     summary = {key: value for key, value in results.items() if "@" in key or key.startswith("num_")}
     print(json.dumps({"task": results["task"], **summary, "finish_reasons": results["finish_reasons"]}, indent=2))
