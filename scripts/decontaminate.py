@@ -33,6 +33,7 @@ import numpy as np
 
 from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
 from open_r1.data.loading import load_dataset_reference
+from open_r1.usage import ArgumentParser, UsageError, check_local_path, exit_on_usage_error
 
 logger = logging.getLogger("decontaminate")
 
@@ -54,7 +55,7 @@ HUB_BENCHMARKS = {
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True, help="Hub dataset id, local data file, or saved dataset folder.")
     parser.add_argument("--config", default=None, help="Dataset configuration (subset) name.")
     parser.add_argument("--split", default="train", help="Split to check.")
@@ -92,12 +93,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("nothing to check against: give --benchmark_files and/or --hub_benchmarks")
     if not args.output_dir and not args.new_dataset_name and pathlib.Path(args.dataset).expanduser().exists():
         parser.error(f"--dataset {args.dataset} is local: give --output_dir, or --new_dataset_name to push to the Hub")
+    check_local_path("--dataset", args.dataset)
+    for path in args.benchmark_files:
+        check_local_path("--benchmark_files", path)
+        if not pathlib.Path(path).is_file():
+            parser.error(f"--benchmark_files: {path} is not a file")
     return args
 
 
 def _problem_texts(dataset: datasets.Dataset, column: str, source: str) -> list[str]:
     if column not in dataset.column_names:
-        raise ValueError(f"{source} has no column {column!r}; its columns are {dataset.column_names}")
+        raise UsageError(f"{source} has no column {column!r}; its columns are {dataset.column_names}")
     return dataset[column]
 
 
@@ -110,10 +116,8 @@ def load_benchmarks(args: argparse.Namespace) -> dict[str, list[str]]:
         benchmarks[name] = _problem_texts(loaded, column, f"benchmark {name} ({hub_id})")
     for path in args.benchmark_files:
         file = pathlib.Path(path)
-        if not file.is_file():
-            raise FileNotFoundError(f"--benchmark_files: {path} does not exist or is not a file")
         if file.stem in benchmarks:
-            raise ValueError(f"--benchmark_files: two benchmarks are named {file.stem!r}; rename one of the files")
+            raise UsageError(f"--benchmark_files: two benchmarks are named {file.stem!r}; rename one of the files")
         loaded = load_dataset_reference(str(file), split="train")
         benchmarks[file.stem] = _problem_texts(loaded, args.benchmark_column, f"benchmark file {path}")
     return benchmarks
@@ -137,7 +141,7 @@ def flag_dataset(
 ) -> dict[str, list[bool]]:
     """One boolean list per benchmark: whether each row shares an n-gram with it."""
     if column not in dataset.column_names:
-        raise ValueError(
+        raise UsageError(
             f"--problem_column {column!r} is not a column of the dataset; columns: {dataset.column_names}"
         )
     masks = flag_texts_parallel(index, ColumnSlices(dataset, column), num_proc=num_proc, batch_size=batch_size)
@@ -182,5 +186,7 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    json.dump(main(), sys.stdout)
+    with exit_on_usage_error("decontaminate.py"):
+        report = main()
+    json.dump(report, sys.stdout)
     print()

@@ -39,6 +39,7 @@ from open_r1.configs import GRPOScriptArguments, RecipeParser
 from open_r1.data.loading import load_dataset_reference
 from open_r1.eval.decoding import flatten, regroup, sample_completions
 from open_r1.rewards import get_reward_funcs
+from open_r1.usage import UsageError, check_command_line, exit_on_usage_error
 
 logger = logging.getLogger("compute_pass_rate")
 
@@ -330,7 +331,7 @@ def resolve_outputs(script_args: PassRateScriptArguments, gen_args: PassRateGene
 
     name = default_output_dataset_name(script_args, gen_args)
     if get_token() is None:
-        raise ValueError(
+        raise UsageError(
             f"set output_dir (local) and/or output_dataset_name (Hub) to keep the result; without them the result is "
             f"pushed to {name} as upstream did, which needs a Hub login (hf auth login)"
         )
@@ -338,8 +339,9 @@ def resolve_outputs(script_args: PassRateScriptArguments, gen_args: PassRateGene
     script_args.output_dataset_name = name
 
 
-def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArguments) -> datasets.DatasetDict:
-    resolve_outputs(script_args, gen_args)
+def load_rows(script_args: PassRateScriptArguments) -> datasets.Dataset:
+    """The rows to score (the shard `dataset_start_index`:`dataset_end_index` of the split), checked to hold the
+    prompt column."""
     split = script_args.dataset_train_split
     dataset = load_dataset_reference(script_args.dataset_name, script_args.dataset_config, split)
     if script_args.dataset_start_index is not None or script_args.dataset_end_index is not None:
@@ -348,7 +350,21 @@ def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArgum
         )
     column = script_args.dataset_prompt_column
     if column not in dataset.column_names:
-        raise ValueError(f"dataset_prompt_column {column!r} is not a column of the dataset: {dataset.column_names}")
+        raise UsageError(f"dataset_prompt_column {column!r} is not a column of the dataset: {dataset.column_names}")
+    return dataset
+
+
+def main(
+    script_args: PassRateScriptArguments,
+    gen_args: PassRateGenerationArguments,
+    dataset: datasets.Dataset | None = None,
+) -> datasets.DatasetDict:
+    """Samples, grades and filters `dataset` (default: `load_rows(script_args)`); returns the kept and all rows."""
+    split = script_args.dataset_train_split
+    if dataset is None:
+        resolve_outputs(script_args, gen_args)
+        dataset = load_rows(script_args)
+    column = script_args.dataset_prompt_column
     reward_funcs = get_reward_funcs(script_args)
     rows = dataset.to_dict()
     report_rows_whose_tests_expect_nothing(rows, script_args)
@@ -384,9 +400,20 @@ def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArgum
     return result
 
 
+def cli(argv: list[str] | None = None) -> datasets.DatasetDict:
+    """The command line: a mistake in the recipe or the options is one line and exit status 2, before sampling."""
+    argv = sys.argv[1:] if argv is None else argv
+    with exit_on_usage_error("compute_pass_rate.py"):
+        check_command_line(argv)  # the recipe's YAML, and the local model and dataset paths it and argv name
+        # RecipeParser reads upstream open-r1 names too (e.g. dataset_split), see recipes/README.md.
+        parser = RecipeParser((PassRateScriptArguments, PassRateGenerationArguments))
+        script_args, gen_args = parser.parse_args_and_config(argv)
+        resolve_outputs(script_args, gen_args)
+        dataset = load_rows(script_args)
+    return main(script_args, gen_args, dataset)
+
+
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    # RecipeParser reads upstream open-r1 names too (e.g. dataset_split), see recipes/README.md.
-    parser = RecipeParser((PassRateScriptArguments, PassRateGenerationArguments))
-    main(*parser.parse_args_and_config())
+    cli()
     sys.exit(0)

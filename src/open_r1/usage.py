@@ -17,6 +17,7 @@
   file, or starts with a folder of the working directory (`data/tiny-modle` where `data/` exists) is a local
   path; when it does not exist that is an error at once, instead of a minute of Hub retries for a Hub id that
   never existed.
+- `ArgumentParser`: argparse's, with its mistakes raised as `UsageError`.
 - `did_you_mean`: the close matches among known names, for unknown fields and paths; `unknown_names` the whole
   message for unknown options or fields.
 
@@ -25,6 +26,7 @@ exit status of `accelerate launch` itself, which reports any failed process with
 exits with 1 (accelerate 1.15); the scripts' own line still appears once.
 """
 
+import argparse
 import contextlib
 import difflib
 import itertools
@@ -88,6 +90,14 @@ def exit_on_usage_error(prog: str | None = None) -> Iterator[None]:
             message = f"[rank {_rank()}] {message}"
         print(message, file=sys.stderr, flush=True)
         sys.exit(USAGE_ERROR_STATUS)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser whose mistakes are `UsageError`s: `exit_on_usage_error` prints one line for them, where
+    argparse prints its whole usage first."""
+
+    def error(self, message: str):
+        raise UsageError(message)
 
 
 def did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:

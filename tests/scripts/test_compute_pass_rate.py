@@ -5,6 +5,7 @@ import json
 import datasets
 import pytest
 
+from tests.support import REPO_ROOT
 from tests.support.script_module import load_module
 
 
@@ -170,3 +171,31 @@ def test_code_rows_whose_tests_all_expect_nothing_are_reported_by_id(script, tmp
     assert script.rows_whose_tests_expect_nothing(ioi_rows, ["code"]) == []  # code reads test_cases, not subtasks
     cf_rows = {"official_tests": [[{"input": "", "output": " "}], [{"input": "", "output": "1"}]]}
     assert script.rows_whose_tests_expect_nothing(cf_rows, ["cf_code"]) == [0]
+
+
+RECIPE = REPO_ROOT / "recipes" / "dataset_filtering" / "config_tiny_cpu.yaml"
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--dataset_name", "data/tiny-maht"], "dataset_name: no such file or folder: data/tiny-maht (did you mean"),
+        (
+            ["--pass_rate_mni", "0.2"],
+            "unknown option --pass_rate_mni (did you mean --pass_rate_min or --pass_rate_max?)",
+        ),
+        (["--dataset_prompt_column", "question"], "dataset_prompt_column 'question' is not a column of the dataset"),
+    ],
+)
+def test_the_command_line_reports_a_mistake_in_one_line_with_status_2_before_sampling(
+    script, tiny_model, tiny_assets, tmp_path, monkeypatch, capsys, options, message
+):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "tiny-math").symlink_to(tiny_assets["tiny-math"])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        script.cli(["--config", str(RECIPE), "--model_name_or_path", str(tiny_model), *options])
+    error = capsys.readouterr().err
+    assert exited.value.code == 2 and error.count("\n") == 1, error
+    assert error.startswith("compute_pass_rate.py: error: ") and message in error, error
+    assert not (tmp_path / "data" / "tiny-math-pass-rate").exists()

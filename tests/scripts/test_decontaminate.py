@@ -198,13 +198,60 @@ def test_real_benchmark_problems_planted_in_a_dataset_are_found(shared_data, tmp
 
 
 def test_hub_benchmarks_are_the_default_only_without_local_files_and_local_data_needs_a_destination(tmp_path):
+    from open_r1.usage import UsageError
+
     script = _load_script()
+    benchmark = tmp_path / "a.jsonl"
+    benchmark.write_text('{"problem": "y"}\n')
     assert script.parse_args(["--dataset", "org/data"]).hub_benchmarks == sorted(script.HUB_BENCHMARKS)
-    local = script.parse_args(["--dataset", "org/data", "--benchmark_files", "a.jsonl"])
-    assert local.hub_benchmarks == [] and local.benchmark_files == ["a.jsonl"]
-    both = script.parse_args(["--dataset", "org/data", "--benchmark_files", "a.jsonl", "--hub_benchmarks", "math_500"])
+    local = script.parse_args(["--dataset", "org/data", "--benchmark_files", str(benchmark)])
+    assert local.hub_benchmarks == [] and local.benchmark_files == [str(benchmark)]
+    both = script.parse_args(
+        ["--dataset", "org/data", "--benchmark_files", str(benchmark), "--hub_benchmarks", "math_500"]
+    )
     assert both.hub_benchmarks == ["math_500"]
     data = tmp_path / "train.jsonl"
     data.write_text('{"problem": "x"}\n')
-    with pytest.raises(SystemExit):
-        script.parse_args(["--dataset", str(data), "--benchmark_files", "a.jsonl"])
+    with pytest.raises(UsageError, match="is local: give --output_dir, or --new_dataset_name"):
+        script.parse_args(["--dataset", str(data), "--benchmark_files", str(benchmark)])
+
+
+def test_missing_local_files_are_named_with_the_close_existing_ones(planted, tmp_path):
+    from open_r1.usage import UsageError
+
+    dataset_file, benchmark_file = planted
+    script = _load_script()
+    output = ["--output_dir", str(tmp_path / "o")]
+    with pytest.raises(
+        UsageError, match=r"--dataset: no such file or folder: .*trian.jsonl \(did you mean .*train.jsonl"
+    ):
+        script.main(["--dataset", str(tmp_path / "trian.jsonl"), "--benchmark_files", benchmark_file, *output])
+    with pytest.raises(UsageError, match=r"--benchmark_files: no such file or folder: .*algebra.jsonl \(did you mean"):
+        script.main(["--dataset", dataset_file, "--benchmark_files", str(tmp_path / "algebra.jsonl"), *output])
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+def test_the_command_prints_a_mistake_as_one_line_with_status_2(planted, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.support import REPO_ROOT
+
+    dataset_file, benchmark_file = planted
+    command = [sys.executable, str(REPO_ROOT / "scripts" / "decontaminate.py"), "--dataset", dataset_file]
+    command += [
+        "--benchmark_files",
+        benchmark_file,
+        "--problem_column",
+        "question",
+        "--output_dir",
+        str(tmp_path / "o"),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=100)
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and len(errors) == 1, result.stderr[-2000:]
+    assert errors[0].startswith("decontaminate.py: error: --problem_column 'question' is not a column of the dataset")
