@@ -368,6 +368,16 @@ def test_reuse_base_refuses_evaluations_of_other_settings_in_one_line(tmp_path, 
         gsm8k.evaluate_card_protocol(tmp_path, tmp_path, run, seed=0)
 
 
+def test_the_command_refuses_a_reuse_base_folder_without_evaluations_before_anything_runs(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr(gsm8k, "run", lambda *args: pytest.fail("the run started"))
+    with pytest.raises(SystemExit) as exited:
+        gsm8k.main(["--reuse_base", str(tmp_path / "gsm8k-h100"), "--output_dir", str(tmp_path / "out")])
+    assert exited.value.code == 2
+    assert f"--reuse_base: {tmp_path / 'gsm8k-h100'} has no evals/ folder" in capsys.readouterr().err
+
+
 def test_a_full_run_refuses_a_fast_runs_base_evaluations(tmp_path):
     # A FAST run scores 4 problems with the same samples and test file name as a full run.
     fast_run = tmp_path / "gsm8k-fast"

@@ -615,6 +615,9 @@ def main(argv: list[str] | None = None) -> dict:
         if by_calculations:
             print(f"\nGreedy pass@1 by calculations in the worked solution ({args.test_file}):\n\n{by_calculations}")
         return {}
+    if args.reuse_base is not None and not (args.reuse_base / "evals").is_dir():
+        # Checked here, not when the base stage comes: that is after the card protocol's evaluation.
+        parser.error(f"--reuse_base: {args.reuse_base} has no evals/ folder (expected an earlier run's output folder)")
     output_dir = pathlib.Path(args.output_dir or default_output_dir(args.fast))
     if not output_dir.is_absolute():
         output_dir = pathlib.Path.cwd() / output_dir
