@@ -262,3 +262,17 @@ def test_grpo_needs_the_prompt_column_and_the_columns_of_its_rewards():
     assert str(raised.value).endswith("the 'code' reward (reward_funcs) needs a 'verification_info' column")
     with pytest.raises(UsageError, match="'accuracy' reward .* needs a 'solution' or 'answer' column"):
         check_grpo_dataset(dataset(train=[{"problem": "1+1?"}]), *grpo_args(["accuracy"]))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--reward_funcs", "accuracy", "formatt"), "reward_funcs: unknown reward 'formatt' (did you mean format?)"),
+        # Read first: the ignored-field check would otherwise blame reward_num_workers for a reward it cannot find.
+        (("--reward_funcs", "accuracy,format", "--reward_num_workers", "1"), "'accuracy,format' is not one reward"),
+    ],
+)
+def test_a_misspelt_reward_is_named_before_any_other_check_reads_the_names(tmp_path, args, message):
+    with pytest.raises(UsageError) as raised:
+        parse(tmp_path, GRPO_RECIPE, *args)
+    assert message in str(raised.value)

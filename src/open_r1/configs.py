@@ -30,7 +30,7 @@ import trl
 
 from open_r1 import doctor as grpo_doctor
 from open_r1.compat import recipes as upstream_recipes
-from open_r1.rewards import REWARD_FUNCS_REGISTRY, accuracy, length, repetition
+from open_r1.rewards import REWARD_FUNCS_REGISTRY, accuracy, check_reward_names, length, repetition
 from open_r1.rewards import format as format_rewards
 from open_r1.rewards.ioi import DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER
 from open_r1.sandbox.base import SCORING_MODES, check_scoring_mode
@@ -309,6 +309,7 @@ class GRPOScriptArguments(ScriptArguments):
 
     def __post_init__(self):
         super().__post_init__()
+        check_reward_names(self.reward_funcs)
         if self.code_scoring_mode is not None:
             check_scoring_mode(self.code_scoring_mode, "code_scoring_mode")
         runs_on = {
@@ -637,6 +638,8 @@ class RecipeParser(trl.TrlParser):
         # TrlParser calls this once the recipe set the defaults. Checked on argparse's values, before the dataclasses
         # are built: their __post_init__ warn, and change the environment.
         namespace, _ = self.parse_known_args(args=args)
+        if "reward_funcs" in vars(namespace):
+            check_reward_names(namespace.reward_funcs)  # first: the checks below read the names
         check_ignored_fields(vars(namespace), self._explicit_fields - self._implied_fields, self._defaults)
         check_soft_overlong_reach(vars(namespace))
         check_continuous_batching_precision(vars(namespace))

@@ -243,12 +243,24 @@ def test_get_reward_funcs_passes_parameters_from_script_args():
     assert repetition([chat("a a")]) == [pytest.approx(-1.0)]
 
 
-def test_get_reward_funcs_rejects_an_unknown_name_listing_the_known_ones():
-    with pytest.raises(ValueError, match="Unknown reward function") as error:
+def test_get_reward_funcs_rejects_an_unknown_name_with_the_close_one_listing_the_known_ones():
+    from open_r1.usage import UsageError
+
+    with pytest.raises(
+        UsageError, match=r"reward_funcs: unknown reward 'acuracy' \(did you mean accuracy\?\)"
+    ) as error:
         get_reward_funcs(script_args(reward_funcs=["accuracy", "acuracy"]))
-    assert "'acuracy'" in str(error.value)
     for known in UPSTREAM_NAMES:
         assert known in str(error.value)
+
+
+def test_comma_separated_reward_names_are_refused_with_the_spelling_that_works():
+    from open_r1.rewards import check_reward_names
+    from open_r1.usage import UsageError
+
+    with pytest.raises(UsageError, match=r"'accuracy,format' is not one reward: .*--reward_funcs accuracy format\)"):
+        check_reward_names(["accuracy,format"])
+    assert check_reward_names("format") == ["format"]
 
 
 def test_registry_lists_every_upstream_reward_name_including_code():

@@ -42,6 +42,7 @@ from open_r1.rewards.length import (
     len_reward,
 )
 from open_r1.rewards.repetition import get_repetition_penalty_reward
+from open_r1.usage import UsageError, did_you_mean
 
 CODE_REWARD_NAMES = ("code", "binary_code", "ioi_code", "cf_code")
 # The rewards that grade the final answer against the gold column (`_completions.GOLD_COLUMNS`).
@@ -130,17 +131,28 @@ REWARD_DESCRIPTIONS: dict[str, str] = {
 }
 
 
+def check_reward_names(names: str | list[str]) -> list[str]:
+    """`names` (a recipe's `reward_funcs`) as a list; a name that is not a registered reward is a one-line
+    `UsageError` with the close known ones."""
+    names = [names] if isinstance(names, str) else list(names)
+    for name in names:
+        if name in REWARD_FUNCS_REGISTRY:
+            continue
+        if "," in name:
+            raise UsageError(
+                f"reward_funcs: {name!r} is not one reward: list the names separated by spaces on the command line "
+                f"(--reward_funcs {' '.join(part.strip() for part in name.split(','))}) or as a YAML list"
+            )
+        raise UsageError(
+            f"reward_funcs: unknown reward {name!r}{did_you_mean(name, REWARD_FUNCS_REGISTRY)}; known: "
+            f"{', '.join(REWARD_FUNCS_REGISTRY)}"
+        )
+    return names
+
+
 def get_reward_funcs(script_args) -> list[Callable]:
     """The reward functions named by `script_args.reward_funcs`, in order, configured from `script_args`."""
-    names = script_args.reward_funcs
-    if isinstance(names, str):
-        names = [names]
-    unknown = [name for name in names if name not in REWARD_FUNCS_REGISTRY]
-    if unknown:
-        raise ValueError(
-            f"Unknown reward function(s) {unknown} in reward_funcs; known: {sorted(REWARD_FUNCS_REGISTRY)}"
-        )
-    return [REWARD_FUNCS_REGISTRY[name](script_args) for name in names]
+    return [REWARD_FUNCS_REGISTRY[name](script_args) for name in check_reward_names(script_args.reward_funcs)]
 
 
 def __getattr__(name: str):
