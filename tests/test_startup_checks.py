@@ -276,3 +276,27 @@ def test_a_misspelt_reward_is_named_before_any_other_check_reads_the_names(tmp_p
     with pytest.raises(UsageError) as raised:
         parse(tmp_path, GRPO_RECIPE, *args)
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("per_device_train_batch_size: 16.5", "per_device_train_batch_size: expected int, got 16.5"),
+        ("max_steps: [1, 2]", "max_steps: expected int, got [1, 2]"),
+        ("bf16: 3", "bf16: expected bool | None, got 3"),
+    ],
+)
+def test_a_recipe_value_of_the_wrong_type_is_named_before_the_model_loads(tmp_path, setting, message):
+    # argparse converts a recipe's strings only: these reached the trainer, after the model loaded.
+    with pytest.raises(UsageError) as raised:
+        parse(tmp_path, f"{GRPO_RECIPE}{setting}\n")
+    assert str(raised.value) == f"{tmp_path / 'recipe.yaml'}: {message}"
+
+
+def test_recipe_values_of_the_field_types_parse_as_they_are(tmp_path):
+    script_args, training_args, _ = parse(
+        tmp_path,
+        f"{GRPO_RECIPE}learning_rate: 1\nsave_steps: 0.5\nmax_steps: 3\nbf16: false\nreward_weights: [1, 0.5, 2]\n",
+    )
+    assert (training_args.learning_rate, training_args.save_steps, training_args.max_steps) == (1.0, 0.5, 3)
+    assert training_args.reward_weights == [1.0, 0.5, 2.0]

@@ -544,6 +544,13 @@ def _on_local_main_process() -> bool:
     return os.environ.get("LOCAL_RANK", "0") == "0"
 
 
+def _type_name(annotation: Any) -> str:
+    """`int`, `Optional[int]`, ...: a field's type as its dataclass writes it."""
+    if isinstance(annotation, str):
+        return annotation
+    return annotation.__name__ if isinstance(annotation, type) else str(annotation).replace("typing.", "")
+
+
 def _default(dataclass_field: dataclasses.Field) -> Any:
     if dataclass_field.default_factory is not dataclasses.MISSING:
         return dataclass_field.default_factory()
@@ -583,6 +590,7 @@ class RecipeParser(trl.TrlParser):
         all_fields = [f for dataclass_type in self.dataclass_types for f in fields(dataclass_type)]
         self._known_fields = {f.name for f in all_fields}
         self._defaults = {f.name: _default(f) for f in all_fields}
+        self._field_types = {f.name: _type_name(f.type) for f in all_fields}
         self._recipe_source = "recipe"
         self._explicit_fields: set[str] = set()
         self._implied_fields: set[str] = set()  # set by compat for what an upstream recipe left unset
@@ -651,11 +659,30 @@ class RecipeParser(trl.TrlParser):
         unknown = [key for key in settings if key not in self._known_fields]
         if unknown and self._refuse_unknown:
             raise UsageError(f"{self._recipe_source}: {unknown_names(unknown, self._known_fields, 'field')}")
+        self._check_recipe_values(settings)
         self._explicit_fields |= set(settings)
         self._implied_fields |= {t.field for t in translations if isinstance(t, upstream_recipes.ImpliedSetting)}
         self._translated_fields |= {t.old for t in translations if isinstance(t, upstream_recipes.Translation)}
         self._warn([t.message(self._recipe_source) for t in translations])
         return super().set_defaults_with_config(**settings)
+
+    def _check_recipe_values(self, settings: dict) -> None:
+        """Raises for a recipe value argparse would not read from the command line: it converts only the recipe's
+        strings, so a float where an integer goes (`per_device_train_batch_size: 16.5`) or a list where one value
+        goes would otherwise reach the trainer, after the model loaded."""
+        for name, value in settings.items():
+            action = self._option_string_actions.get(f"--{name}")
+            if action is None or action.type in (None, str) or value is None or isinstance(value, str):
+                continue
+            items = value if isinstance(value, list) and action.nargs in ("+", "*") else [value]
+            for item in items:
+                try:
+                    if isinstance(item, (list, dict)) or (isinstance(item, float) and action.type is int):
+                        raise ValueError
+                    action.type(str(item))
+                except (TypeError, ValueError, argparse.ArgumentTypeError):
+                    expected = self._field_types.get(name, getattr(action.type, "__name__", "another value"))
+                    raise UsageError(f"{self._recipe_source}: {name}: expected {expected}, got {value!r}") from None
 
     def _refuse_unknown_options(self, names: set[str]) -> None:
         """Raises for the `--name`s argparse would not take: neither an option nor the prefix of one."""
