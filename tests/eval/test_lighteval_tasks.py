@@ -13,6 +13,7 @@ from lighteval.models.model_output import ModelResponse
 
 from open_r1.eval.lighteval_command import LOCAL_TASKS_MODULE, REPO_ROOT, build_lighteval_cpu_command
 from open_r1.eval.lighteval_jobs import main
+from open_r1.usage import UsageError
 from tests.support.script_module import load_module
 
 # Most tests here are end-to-end runs: they run lighteval end to end.
@@ -106,8 +107,29 @@ def test_the_cpu_command_runs_lighteval_accelerate_on_the_local_task(sampling_mo
 
 
 def test_a_model_that_would_decode_greedily_is_refused_instead_of_reported_as_sampled(tiny_model, benchmark_file):
-    with pytest.raises(ValueError, match="does not set do_sample=true"):
+    with pytest.raises(UsageError, match="does not set do_sample=true"):
         build_lighteval_cpu_command(str(tiny_model), "toy", str(benchmark_file))
+
+
+@pytest.mark.parametrize(
+    "model, data, message",
+    [
+        ("{model}e", "{data}", "MODEL: no such file or folder: {model}e (did you mean"),
+        ("{model}", "{data}l", "DATA: no such file or folder: {data}l (did you mean"),
+        ("{model}", "{folder}", "DATA={folder}: not a file"),
+        ("{model}", "{no_ids}", "DATA={no_ids}:1: missing field(s) ['id']"),
+    ],
+)
+def test_the_model_and_benchmark_file_are_checked_before_lighteval_runs(
+    tiny_model, benchmark_file, tmp_path, model, data, message
+):
+    no_ids = tmp_path / "no_ids.jsonl"
+    no_ids.write_text('{"problem": "1+1?", "answer": "2"}\n')
+    names = {"model": tiny_model, "data": benchmark_file, "folder": tmp_path, "no_ids": no_ids}
+    with pytest.raises(UsageError) as raised:
+        main(["--backend", "accelerate", "--model", model.format(**names), "--benchmark", "toy"]
+             + ["--data_files", data.format(**names), "--dry_run"])  # fmt: skip
+    assert message.format(**names) in str(raised.value)
 
 
 @pytest.mark.slow

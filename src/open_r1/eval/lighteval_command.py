@@ -36,7 +36,7 @@ from open_r1.data.benchmarks import load_problems
 from open_r1.eval import few_shot
 from open_r1.eval.arguments import DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from open_r1.eval.benchmark_registry import task_string
-from open_r1.usage import UsageError
+from open_r1.usage import UsageError, check_local_path, one_line
 from open_r1.utils.launch import REPO_ROOT
 
 logger = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def _check_model_samples(model: str, num_samples: int) -> None:
     except OSError:
         do_sample = False
     if not do_sample:
-        raise ValueError(
+        raise UsageError(
             f"{model}: its generation_config.json does not set do_sample=true, so lighteval's accelerate backend "
             f"would decode greedily instead of sampling {num_samples} completion(s) at temperature "
             f"{DEFAULT_TEMPERATURE}; set it there, or use BACKEND=cpu "
@@ -193,10 +193,16 @@ def build_lighteval_cpu_command(
 
     With `num_fewshot` shots from `fewshot_file` it is lighteval's GSM8K protocol (`open_r1.eval.few_shot`): greedy,
     one completion per problem, lighteval's generation size unless `max_new_tokens` says otherwise."""
+    check_local_path("MODEL", model)
+    check_local_path("DATA", data_files)
     if not Path(data_files).is_file():
-        raise FileNotFoundError(f"DATA={data_files}: no such benchmark file (JSONL with id, problem, answer)")
+        raise UsageError(f"DATA={data_files}: not a file (expected a benchmark JSONL with id, problem, answer)")
+    try:
+        problems = load_problems(data_files)  # its fields and JSON checked here, not in a traceback from lighteval
+    except ValueError as error:
+        raise UsageError(f"DATA={one_line(error)}") from None
     if num_samples is not None and num_samples < 1:
-        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+        raise UsageError(f"NUM_SAMPLES must be >= 1, got {num_samples}")
     if (num_fewshot > 0) != (fewshot_file is not None) or num_fewshot < 0:
         raise UsageError("NUM_FEWSHOT=N (N > 0) and FEWSHOT_FILE=<train.jsonl> go together")
     if num_fewshot and num_samples not in (None, 1):
@@ -204,7 +210,7 @@ def build_lighteval_cpu_command(
     env = {"OPEN_R1_EVAL_DATA": f"{task}={Path(data_files).resolve()}"}
     if num_fewshot:
         # Refused here, in one line, rather than in a traceback from inside lighteval.
-        few_shot.load_disjoint_shots(fewshot_file, data_files, load_problems(data_files))
+        few_shot.load_disjoint_shots(fewshot_file, data_files, problems)
         env["OPEN_R1_EVAL_FEWSHOT"] = f"{task}={Path(fewshot_file).resolve()}"
     else:
         _check_model_samples(model, num_samples or 1)

@@ -11,7 +11,6 @@ evaluations of pushed checkpoints is `open_r1.eval.slurm_jobs`. Not covered: the
 (`python -m open_r1.evaluate`, `make evaluate BACKEND=cpu`).
 """
 
-import argparse
 import logging
 import sys
 
@@ -22,12 +21,11 @@ from open_r1.eval.lighteval_command import (
     build_lighteval_cpu_command,
     run_lighteval_command,
 )
+from open_r1.usage import ArgumentParser, check_local_path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Evaluate a model with lighteval (vLLM on GPUs, or accelerate on CPU)."
-    )
+    parser = ArgumentParser(description="Evaluate a model with lighteval (vLLM on GPUs, or accelerate on CPU).")
     parser.add_argument("--model", required=True, help="Hub id or local folder of the model")
     parser.add_argument(
         "--benchmark", required=True, help=f"one of {SUPPORTED_BENCHMARKS} (vllm), any name (accelerate)"
@@ -51,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output_dir", default=None, help="default: data/evals/<model>")
     parser.add_argument("--dry_run", action="store_true", help="print the command instead of running it")
     args = parser.parse_args(argv)
+    check_local_path("MODEL", args.model)  # a mistyped local folder, before minutes of Hub retries
     if args.parallel is None and args.num_gpus != 1:
         parser.error("--num_gpus needs --parallel data or --parallel tensor")
     if args.backend == "accelerate":
