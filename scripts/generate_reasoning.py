@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 
 from open_r1.data.jsonl import ResumableJsonl
 from open_r1.data.loading import load_dataset_reference
+from open_r1.usage import ArgumentParser, UsageError, check_local_path, exit_on_usage_error, one_line
 
 logger = logging.getLogger("generate_reasoning")
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -66,7 +67,7 @@ RECORD_FIELDS = (
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset-name", required=True, help="Hub id, local data file or saved dataset folder.")
     parser.add_argument("--dataset-config", default=None)
     parser.add_argument("--dataset-split", default="train")
@@ -155,6 +156,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     clashing = sorted(set(args.keep_columns) & set(RECORD_FIELDS))
     if clashing:
         parser.error(f"--keep-columns {clashing} would overwrite the record fields {list(RECORD_FIELDS)}")
+    if "://" in args.api_addr:
+        parser.error(f"--api-addr {args.api_addr}: give host:port; a whole URL goes in --base-url")
+    if os.path.isdir(args.output_file):
+        parser.error(f"--output-file {args.output_file} is a folder; name the JSONL file to write")
     args.base_url = (args.base_url or f"http://{args.api_addr}/v1").rstrip("/")
     return args
 
@@ -236,22 +241,27 @@ async def tool_rollout(session, payload: dict, args: argparse.Namespace, tool) -
 
 
 def load_prompts(args: argparse.Namespace) -> list[dict]:
-    """One entry per row: uuid, the user prompt and the kept columns; uuids must be unique."""
-    dataset = load_dataset_reference(args.dataset_name, args.dataset_config, args.dataset_split)
+    """One entry per row: uuid, the user prompt and the kept columns; uuids must be unique. A mistake in the
+    dataset or its columns is a `UsageError`."""
+    check_local_path("--dataset-name", args.dataset_name)
+    try:
+        dataset = load_dataset_reference(args.dataset_name, args.dataset_config, args.dataset_split)
+    except ValueError as error:  # e.g. no such split
+        raise UsageError(f"--dataset-name {args.dataset_name}: {one_line(error)}") from None
     needed = [args.prompt_column] + ([args.uuid_column] if args.uuid_column else []) + list(args.keep_columns)
     missing = [column for column in needed if column not in dataset.column_names]
     if missing:
-        raise ValueError(
+        raise UsageError(
             f"dataset {args.dataset_name!r} has no column(s) {missing}; its columns: {dataset.column_names}"
         )
     rows, seen = [], set()
     for number, row in enumerate(dataset.select_columns(list(dict.fromkeys(needed)))):
         prompt = row[args.prompt_column]
         if not isinstance(prompt, str) or not prompt.strip():
-            raise ValueError(f"row {number}: column {args.prompt_column!r} must be a non-empty string, got {prompt!r}")
+            raise UsageError(f"row {number}: column {args.prompt_column!r} must be a non-empty string, got {prompt!r}")
         uuid = str(row[args.uuid_column]) if args.uuid_column else str(number)
         if uuid in seen:
-            raise ValueError(f"row {number}: --uuid-column {args.uuid_column!r} value {uuid!r} is not unique")
+            raise UsageError(f"row {number}: --uuid-column {args.uuid_column!r} value {uuid!r} is not unique")
         seen.add(uuid)
         kept = {column: row[column] for column in args.keep_columns}
         rows.append(
@@ -275,6 +285,25 @@ def completed_pairs(records: list[dict], rows: list[dict], num_generations: int,
             raise ValueError(f"{path}, line {number}: duplicate record {key}")
         done.add(key)
     return done
+
+
+# Seconds the first request waits for the server before the run stops, naming the address.
+SERVER_CHECK_SECONDS = 30
+
+
+async def check_server(session: aiohttp.ClientSession, args: argparse.Namespace) -> None:
+    """One request before any sample: a server that does not answer is one `UsageError` naming its address, not an
+    error for each of thousands of samples."""
+    try:
+        async with session.get(
+            f"{args.base_url}/models", timeout=aiohttp.ClientTimeout(total=SERVER_CHECK_SECONDS)
+        ) as response:
+            await response.read()
+    except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as error:
+        reason = one_line(error) or f"no answer in {SERVER_CHECK_SECONDS} s"
+        raise UsageError(
+            f"no server answers at {args.base_url} ({reason}); is it running? (--api-addr, --base-url)"
+        ) from None
 
 
 async def resolve_model(session: aiohttp.ClientSession, args: argparse.Namespace) -> str:
@@ -315,6 +344,9 @@ async def complete(session: aiohttp.ClientSession, payload: dict, args: argparse
 
 async def generate(args: argparse.Namespace) -> int:
     rows = load_prompts(args)
+    headers = {"Authorization": f"Bearer {args.api_key}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        await check_server(session, args)
     log = ResumableJsonl(args.output_file, fsync=args.fsync)
     done = completed_pairs(log.recover(), rows, args.num_generations, args.output_file)
     pending: Iterator[tuple[dict, int]] = (
@@ -324,7 +356,6 @@ async def generate(args: argparse.Namespace) -> int:
     logger.info("%d prompts x %d samples: %d done, %d to go", len(rows), args.num_generations, len(done), total)
     failures, completion_tokens, start = [], 0, time.monotonic()
     progress = tqdm(total=total, desc="samples", unit="sample", dynamic_ncols=True)
-    headers = {"Authorization": f"Bearer {args.api_key}"}
     timeout = aiohttp.ClientTimeout(total=args.timeout)
     connector = aiohttp.TCPConnector(limit=args.max_concurrent)
     tools_schema = [python_tool_schema()] if args.tools else None
@@ -400,7 +431,8 @@ async def generate(args: argparse.Namespace) -> int:
 
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    return asyncio.run(generate(parse_args(argv)))
+    with exit_on_usage_error("generate_reasoning.py"):  # a mistake: one line and exit status 2
+        return asyncio.run(generate(parse_args(argv)))
 
 
 if __name__ == "__main__":

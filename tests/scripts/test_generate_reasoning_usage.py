@@ -1,0 +1,53 @@
+"""`scripts/generate_reasoning.py`: each mistake on its command line, in its dataset or in the server's address is
+one line on stderr with exit status 2, before any request; the output file is not created."""
+
+import pytest
+
+from tests.support.local_server import free_port
+from tests.support.script_module import load_module
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return load_module("scripts/generate_reasoning.py", "generate_reasoning_usage")
+
+
+@pytest.fixture
+def problems(tmp_path):
+    path = tmp_path / "problems.jsonl"
+    path.write_text('{"id": "a", "problem": "1+1?"}\n{"id": "b", "problem": "2+2?"}\n')
+    return path
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (
+            ["--dataset-name", "{folder}/problmes.jsonl"],
+            "--dataset-name: no such file or folder: {folder}/problmes.jsonl",
+        ),
+        (["--prompt-column", "question"], "has no column(s) ['question']; its columns: ['id', 'problem']"),
+        (["--dataset-split", "test"], "has no split 'test'"),
+        (["--output-file", "{folder}"], "--output-file {folder} is a folder"),
+        (["--api-addr", "http://127.0.0.1:8000"], "--api-addr http://127.0.0.1:8000: give host:port"),
+        (["--api-addr", "127.0.0.1:{port}"], "no server answers at http://127.0.0.1:{port}/v1"),
+    ],
+)
+def test_a_mistake_is_one_line_with_status_2_before_any_request(generator, problems, tmp_path, capsys, flags, message):
+    names = {"folder": tmp_path, "port": free_port()}  # nothing listens on a port just freed
+    given = {flag: value.format(**names) for flag, value in zip(flags[::2], flags[1::2])}
+    options = {
+        "--dataset-name": str(problems),
+        "--prompt-column": "problem",
+        "--output-file": str(tmp_path / "o.jsonl"),
+    }
+    options |= {"--api-addr": f"127.0.0.1:{names['port']}", "--model": "m", **given}
+    with pytest.raises(SystemExit) as exited:
+        generator.main([item for pair in options.items() for item in pair])
+    stderr = capsys.readouterr().err
+    errors = [line for line in stderr.splitlines() if line.startswith("generate_reasoning.py: error: ")]
+    assert exited.value.code == 2
+    # Before the error only what loading a data file prints (datasets' progress bars).
+    assert len(errors) == 1 and stderr.endswith(errors[0] + "\n") and "Traceback" not in stderr, stderr
+    assert message.format(**names) in errors[0]
+    assert not (tmp_path / "o.jsonl").exists()
