@@ -47,7 +47,14 @@ from tqdm.auto import tqdm
 
 from open_r1.data.jsonl import ResumableJsonl
 from open_r1.data.loading import load_dataset_reference
-from open_r1.usage import ArgumentParser, UsageError, check_local_path, exit_on_usage_error, one_line
+from open_r1.usage import (
+    ArgumentParser,
+    UsageError,
+    check_local_path,
+    check_server_answers,
+    exit_on_usage_error,
+    one_line,
+)
 
 logger = logging.getLogger("generate_reasoning")
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -160,6 +167,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--api-addr {args.api_addr}: give host:port; a whole URL goes in --base-url")
     if os.path.isdir(args.output_file):
         parser.error(f"--output-file {args.output_file} is a folder; name the JSONL file to write")
+    args.base_url_given = args.base_url is not None
     args.base_url = (args.base_url or f"http://{args.api_addr}/v1").rstrip("/")
     return args
 
@@ -287,25 +295,6 @@ def completed_pairs(records: list[dict], rows: list[dict], num_generations: int,
     return done
 
 
-# Seconds the first request waits for the server before the run stops, naming the address.
-SERVER_CHECK_SECONDS = 30
-
-
-async def check_server(session: aiohttp.ClientSession, args: argparse.Namespace) -> None:
-    """One request before any sample: a server that does not answer is one `UsageError` naming its address, not an
-    error for each of thousands of samples."""
-    try:
-        async with session.get(
-            f"{args.base_url}/models", timeout=aiohttp.ClientTimeout(total=SERVER_CHECK_SECONDS)
-        ) as response:
-            await response.read()
-    except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as error:
-        reason = one_line(error) or f"no answer in {SERVER_CHECK_SECONDS} s"
-        raise UsageError(
-            f"no server answers at {args.base_url} ({reason}); is it running? (--api-addr, --base-url)"
-        ) from None
-
-
 async def resolve_model(session: aiohttp.ClientSession, args: argparse.Namespace) -> str:
     if args.model:
         return args.model
@@ -344,9 +333,8 @@ async def complete(session: aiohttp.ClientSession, payload: dict, args: argparse
 
 async def generate(args: argparse.Namespace) -> int:
     rows = load_prompts(args)
+    check_server_answers(args.base_url, "--base-url" if args.base_url_given else "--api-addr")
     headers = {"Authorization": f"Bearer {args.api_key}"}
-    async with aiohttp.ClientSession(headers=headers) as session:
-        await check_server(session, args)
     log = ResumableJsonl(args.output_file, fsync=args.fsync)
     done = completed_pairs(log.recover(), rows, args.num_generations, args.output_file)
     pending: Iterator[tuple[dict, int]] = (

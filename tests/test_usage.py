@@ -139,3 +139,27 @@ def test_other_errors_pass_through():
             raise KeyError("not the user's mistake")
     assert issubclass(UsageError, ValueError)  # callers that catch ValueError still do
     assert os.environ.get("RANK") in (None, "0")
+
+
+def test_a_generation_server_that_does_not_answer_is_named_and_any_http_answer_counts():
+    from aiohttp import web
+
+    from open_r1.usage import check_server_answers
+    from tests.support.local_server import free_port, serving
+
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(UsageError, match=f"--vllm-server-url {dead}: no server answers .*; is it running"):
+        check_server_answers(dead, "--vllm-server-url")
+    with serving(web.Application()) as url:  # answers 404 to /v1/models: a server is there
+        check_server_answers(f"{url}/v1", "--vllm-server-url")
+
+
+def test_generate_py_checks_its_server_before_building_the_pipeline(tmp_path, monkeypatch):
+    from open_r1 import generate
+    from tests.support.local_server import free_port
+
+    monkeypatch.setattr(generate, "build_distilabel_pipeline", lambda **_: pytest.fail("the pipeline was built"))
+    (tmp_path / "p.jsonl").write_text('{"prompt": "1+1?"}\n')
+    argv = ["--hf-dataset", str(tmp_path / "p.jsonl"), "--model", "m", "--output-file", str(tmp_path / "out.jsonl")]
+    with pytest.raises(UsageError, match="no server answers"):
+        generate.main([*argv, "--vllm-server-url", f"http://127.0.0.1:{free_port()}/v1"])

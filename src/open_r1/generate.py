@@ -29,7 +29,7 @@ import warnings
 from typing import TYPE_CHECKING
 
 from open_r1.data.loading import load_dataset_reference
-from open_r1.usage import UsageError, check_local_path, exit_on_usage_error
+from open_r1.usage import UsageError, check_local_path, check_server_answers, exit_on_usage_error
 
 if TYPE_CHECKING:
     from distilabel.pipeline import Pipeline
@@ -142,6 +142,7 @@ def main(argv=None):
             f"--prompt-column {args.prompt_column!r} is not a column of {args.hf_dataset!r}; "
             f"its columns: {dataset.column_names}"
         )
+    check_server_answers(args.vllm_server_url, "--vllm-server-url")
     logger.info("Generating %d x %d completions with %s", len(dataset), args.num_generations, args.model)
     pipeline = build_distilabel_pipeline(
         model=args.model,

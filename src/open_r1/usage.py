@@ -18,6 +18,7 @@
   path; when it does not exist that is an error at once, instead of a minute of Hub retries for a Hub id that
   never existed.
 - `ArgumentParser`: argparse's, with its mistakes raised as `UsageError`.
+- `check_server_answers`: a generation server that does not answer, before the first request.
 - `did_you_mean`: the close matches among known names, for unknown fields and paths; `unknown_names` the whole
   message for unknown options or fields.
 
@@ -114,6 +115,26 @@ def unknown_names(names: Iterable[str], known: Iterable[str], kind: str, prefix:
     names, known = list(names), set(known)
     listed = ", ".join(f"{prefix}{name}{did_you_mean(name.replace('-', '_'), known, prefix)}" for name in names)
     return f"unknown {kind}{'s' if len(names) > 1 else ''} {listed}; --help lists them"
+
+
+# Seconds a generation script waits for its server's first answer before it stops, naming the address.
+SERVER_CHECK_SECONDS = 30
+
+
+def check_server_answers(base_url: str, option: str, seconds: float = SERVER_CHECK_SECONDS) -> None:
+    """Raises a UsageError naming `option` when nothing answers an OpenAI-compatible server's `base_url`/models:
+    one line before a generation starts, not one error per request. Any HTTP answer (401, 404) counts."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{base_url.rstrip('/')}/models", timeout=seconds):
+            pass
+    except urllib.error.HTTPError:
+        pass
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise UsageError(f"{option} {base_url}: no server answers ({reason}); is it running?") from None
 
 
 def read_recipe(path: str) -> dict[str, Any]:

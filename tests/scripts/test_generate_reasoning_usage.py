@@ -30,7 +30,7 @@ def problems(tmp_path):
         (["--dataset-split", "test"], "has no split 'test'"),
         (["--output-file", "{folder}"], "--output-file {folder} is a folder"),
         (["--api-addr", "http://127.0.0.1:8000"], "--api-addr http://127.0.0.1:8000: give host:port"),
-        (["--api-addr", "127.0.0.1:{port}"], "no server answers at http://127.0.0.1:{port}/v1"),
+        (["--api-addr", "127.0.0.1:{port}"], "--api-addr http://127.0.0.1:{port}/v1: no server answers"),
     ],
 )
 def test_a_mistake_is_one_line_with_status_2_before_any_request(generator, problems, tmp_path, capsys, flags, message):
