@@ -10,6 +10,7 @@ data/tensor parallelism chosen from the model's size). Needs `sbatch` on PATH.
 Not covered: evaluating without Slurm (`make evaluate`) or without a GPU (`python -m open_r1.evaluate`).
 """
 
+import shutil
 import sys
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -17,8 +18,9 @@ from typing import Optional
 
 from transformers import HfArgumentParser
 
-from open_r1.eval.benchmark_registry import SUPPORTED_BENCHMARKS
+from open_r1.eval.benchmark_registry import SUPPORTED_BENCHMARKS, resolve_benchmarks
 from open_r1.eval.slurm_jobs import run_benchmark_jobs
+from open_r1.usage import UsageError, check_local_path, exit_on_usage_error
 
 
 @dataclass
@@ -39,8 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(SUPPORTED_BENCHMARKS))
         return 0
     if not args.model_id or not args.benchmarks:
-        print("--model-id and --benchmarks are required (or --list-benchmarks)", file=sys.stderr)
-        return 2
+        raise UsageError("--model-id and --benchmarks are required (or --list-benchmarks)")
+    # Each mistake now, before the Hub is asked for the model's size.
+    resolve_benchmarks(args.benchmarks, "--benchmarks")
+    check_local_path("--model-id", args.model_id)
+    if shutil.which("sbatch") is None:
+        raise UsageError("sbatch is not on PATH: this script submits Slurm jobs; without Slurm, use make evaluate")
     # run_benchmark_jobs reads the fields the training configs carry.
     training_args = SimpleNamespace(
         hub_model_id=args.model_id,
@@ -53,4 +59,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    with exit_on_usage_error("run_benchmarks.py"):
+        sys.exit(main(sys.argv[1:]))

@@ -300,3 +300,9 @@ def test_recipe_values_of_the_field_types_parse_as_they_are(tmp_path):
     )
     assert (training_args.learning_rate, training_args.save_steps, training_args.max_steps) == (1.0, 0.5, 3)
     assert training_args.reward_weights == [1.0, 0.5, 2.0]
+
+
+def test_an_unknown_benchmark_is_refused_at_start_not_when_the_first_checkpoint_is_pushed(tmp_path):
+    recipe = f"{GRPO_RECIPE}benchmarks: [aime42]\ncallbacks: [push_to_hub_revision]\nhub_model_id: org/m\n"
+    with pytest.raises(UsageError, match=r"benchmarks: unknown benchmark 'aime42' \(did you mean"):
+        parse(tmp_path, recipe)

@@ -30,6 +30,7 @@ import trl
 
 from open_r1 import doctor as grpo_doctor
 from open_r1.compat import recipes as upstream_recipes
+from open_r1.eval.benchmark_registry import resolve_benchmarks
 from open_r1.rewards import REWARD_FUNCS_REGISTRY, accuracy, check_reward_names, length, repetition
 from open_r1.rewards import format as format_rewards
 from open_r1.rewards.ioi import DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER
@@ -648,6 +649,8 @@ class RecipeParser(trl.TrlParser):
         namespace, _ = self.parse_known_args(args=args)
         if "reward_funcs" in vars(namespace):
             check_reward_names(namespace.reward_funcs)  # first: the checks below read the names
+        if "benchmarks" in vars(namespace):
+            resolve_benchmarks(namespace.benchmarks)  # now, not when the first checkpoint is pushed
         check_ignored_fields(vars(namespace), self._explicit_fields - self._implied_fields, self._defaults)
         check_soft_overlong_reach(vars(namespace))
         check_continuous_batching_precision(vars(namespace))

@@ -88,7 +88,7 @@ def test_run_benchmark_jobs_expands_all_and_rejects_unknown_benchmarks_before_su
 
     fake_sbatch.unlink()
     args.benchmarks = ["aime24", "mmlu"]
-    with pytest.raises(ValueError, match=r"unknown benchmark\(s\) \['mmlu'\]"):
+    with pytest.raises(ValueError, match=r"benchmarks: unknown benchmark 'mmlu'; supported: "):
         run_benchmark_jobs(args, SimpleNamespace(trust_remote_code=False))
     assert _calls(fake_sbatch) == []
 
@@ -122,3 +122,48 @@ def test_upstreams_hub_sizing_helpers_read_the_checkpoint(tmp_path):
     assert get_param_count_from_repo_id(model) == 7_000_000_000
     assert get_gpu_count_for_vllm(model, revision=None) == 4  # 28 heads: 7 does not divide 64
     assert get_gpu_count_for_vllm(model, revision=None, num_gpus=2) == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# scripts/run_benchmarks.py: the same jobs by hand; its mistakes are one line before the Hub is asked
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def run_benchmarks():
+    from tests.support.script_module import load_module
+
+    return load_module("scripts/run_benchmarks.py", "run_benchmarks")
+
+
+def test_run_benchmarks_submits_the_jobs_run_benchmark_jobs_would(run_benchmarks, fake_sbatch, tiny_model):
+    assert run_benchmarks.main(["--model-id", str(tiny_model), "--benchmarks", "aime24", "math_500"]) == 0
+    assert [call["argv"][3] for call in _calls(fake_sbatch)] == ["aime24", "math_500"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--model-id", "{model}", "--benchmarks", "aime42"],
+            "--benchmarks: unknown benchmark 'aime42' (did you mean",
+        ),
+        (["--model-id", "{model}-typo", "--benchmarks", "aime24"], "--model-id: no such file or folder: {model}-typo"),
+        (["--model-id", "{model}"], "--model-id and --benchmarks are required"),
+    ],
+)
+def test_run_benchmarks_names_a_mistake_before_submitting(run_benchmarks, fake_sbatch, tiny_model, argv, message):
+    from open_r1.usage import UsageError
+
+    with pytest.raises(UsageError) as raised:
+        run_benchmarks.main([item.format(model=tiny_model) for item in argv])
+    assert message.format(model=tiny_model) in str(raised.value)
+    assert _calls(fake_sbatch) == []
+
+
+def test_run_benchmarks_without_sbatch_says_so(run_benchmarks, tiny_model, tmp_path, monkeypatch):
+    from open_r1.usage import UsageError
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(UsageError, match="sbatch is not on PATH"):
+        run_benchmarks.main(["--model-id", str(tiny_model), "--benchmarks", "aime24"])

@@ -64,6 +64,23 @@ def get_lighteval_tasks() -> list[str]:
 SUPPORTED_BENCHMARKS = get_lighteval_tasks()
 
 
+def resolve_benchmarks(names: list[str], option: str = "benchmarks") -> list[str]:
+    """`names` (`all` stands for every benchmark); a name that is not registered is a one-line `UsageError` naming
+    `option`, with the close known names."""
+    from open_r1.usage import UsageError, did_you_mean
+
+    names = list(names)
+    if names == ["all"]:
+        return get_lighteval_tasks()
+    for name in names:
+        if name not in LIGHTEVAL_TASKS:
+            raise UsageError(
+                f"{option}: unknown benchmark {name!r}{did_you_mean(name, LIGHTEVAL_TASKS)}; supported: "
+                f"{', '.join(SUPPORTED_BENCHMARKS)} or all"
+            )
+    return names
+
+
 def task_string(benchmark: str, num_samples: int | None = None) -> str:
     """The lighteval task argument of `benchmark`, e.g. `aime24|0` or, with 64 samples, `aime24@k=1@n=64|0`."""
     if benchmark not in LIGHTEVAL_TASKS:

@@ -22,7 +22,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-from open_r1.eval.benchmark_registry import LIGHTEVAL_TASKS, SUPPORTED_BENCHMARKS, get_lighteval_tasks
+from open_r1.eval.benchmark_registry import LIGHTEVAL_TASKS, SUPPORTED_BENCHMARKS, resolve_benchmarks
 from open_r1.utils.launch import REPO_ROOT
 
 if TYPE_CHECKING:
@@ -131,14 +131,7 @@ def sbatch_command(
 
 def run_benchmark_jobs(training_args: Union["SFTConfig", "GRPOConfig"], model_args: "ModelConfig") -> None:
     """Submits one Slurm evaluation job per benchmark of `training_args.benchmarks` for the pushed model."""
-    benchmarks = list(training_args.benchmarks)
-    if benchmarks == ["all"]:
-        benchmarks = get_lighteval_tasks()
-    unknown = [b for b in benchmarks if b not in LIGHTEVAL_TASKS]
-    if unknown:
-        raise ValueError(
-            f"training_args.benchmarks: unknown benchmark(s) {unknown}; supported: {SUPPORTED_BENCHMARKS}"
-        )
+    benchmarks = resolve_benchmarks(training_args.benchmarks)
     if not benchmarks:
         return
     model = training_args.hub_model_id
