@@ -33,7 +33,7 @@ import numpy as np
 
 from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
 from open_r1.data.loading import load_dataset_reference
-from open_r1.usage import ArgumentParser, UsageError, check_local_path, exit_on_usage_error
+from open_r1.usage import ArgumentParser, UsageError, check_local_path, exit_on_usage_error, one_line
 
 logger = logging.getLogger("decontaminate")
 
@@ -93,6 +93,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("nothing to check against: give --benchmark_files and/or --hub_benchmarks")
     if not args.output_dir and not args.new_dataset_name and pathlib.Path(args.dataset).expanduser().exists():
         parser.error(f"--dataset {args.dataset} is local: give --output_dir, or --new_dataset_name to push to the Hub")
+    if args.output_dir and pathlib.Path(args.output_dir).exists() and not pathlib.Path(args.output_dir).is_dir():
+        parser.error(f"--output_dir {args.output_dir} is a file; name a folder to save the dataset in")
     check_local_path("--dataset", args.dataset)
     for path in args.benchmark_files:
         check_local_path("--benchmark_files", path)
@@ -151,7 +153,10 @@ def flag_dataset(
 def main(argv=None) -> dict:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    dataset = load_dataset_reference(args.dataset, args.config, args.split, config_field="--config")
+    try:
+        dataset = load_dataset_reference(args.dataset, args.config, args.split, config_field="--config")
+    except ValueError as error:  # e.g. no such split
+        raise UsageError(f"--dataset {args.dataset}: {one_line(error)}") from None
     benchmarks = load_benchmarks(args)
     index = NgramIndex(benchmarks, args.ngram_size)
     logger.info("Indexed %d benchmark n-grams from %s", index.num_ngrams, ", ".join(benchmarks))

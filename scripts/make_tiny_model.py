@@ -17,15 +17,40 @@ import pathlib
 
 from open_r1.tasks.tiny_model import TinyModelSpec, build_all
 
+# The spec's sizes: each a positive count.
+SIZE_FIELDS = (
+    "vocab_size",
+    "hidden_size",
+    "num_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "intermediate_size",
+    "max_position_embeddings",
+)
 
-def main():
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output_dir", default="data", help="Folder that receives tiny-model, tiny-sft, tiny-math.")
     for spec_field in dataclasses.fields(TinyModelSpec):
+        kind = type(spec_field.default)
         parser.add_argument(
-            f"--{spec_field.name}", type=int, default=spec_field.default, help=f"Model {spec_field.name}."
+            f"--{spec_field.name}",
+            type=(lambda text: text.lower() in ("1", "true", "yes")) if kind is bool else kind,
+            default=spec_field.default,
+            help=f"Model {spec_field.name}.",
         )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    for name in SIZE_FIELDS:
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if pathlib.Path(args.output_dir).exists() and not pathlib.Path(args.output_dir).is_dir():
+        parser.error(f"--output_dir {args.output_dir} is a file; name a folder")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     spec = TinyModelSpec(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TinyModelSpec)})
     paths = build_all(args.output_dir, spec)
     for split in ("train", "test"):

@@ -81,6 +81,15 @@ def test_fast_results_and_other_files_are_refused(tmp_path):
     other.write_text(json.dumps({"arms": {}, "seed": 0, "fast": False}))
     with pytest.raises(SystemExit, match="not a results.json of `make demo`"):
         load_runs([other])
+    details = tmp_path / "details.jsonl"
+    details.write_text('{"a": 1}\n{"a": 2}\n')
+    for path, message in (
+        (tmp_path / "absent.json", "no such file"),
+        (tmp_path, "no such file"),
+        (details, "not JSON"),
+    ):
+        with pytest.raises(SystemExit, match=f"{path}: {message}"):
+            load_runs([path])
 
 
 def test_the_script_writes_the_page_as_the_docs_say(two_runs):

@@ -226,6 +226,10 @@ def test_missing_local_files_are_named_with_the_close_existing_ones(planted, tmp
         UsageError, match=r"--dataset: no such file or folder: .*trian.jsonl \(did you mean .*train.jsonl"
     ):
         script.main(["--dataset", str(tmp_path / "trian.jsonl"), "--benchmark_files", benchmark_file, *output])
+    with pytest.raises(UsageError, match=r"--dataset .*train.jsonl: .*has no split 'test'"):
+        script.main(["--dataset", dataset_file, "--split", "test", "--benchmark_files", benchmark_file, *output])
+    with pytest.raises(UsageError, match=r"--output_dir .*algebra_bench.jsonl is a file"):
+        script.main(["--dataset", dataset_file, "--benchmark_files", benchmark_file, "--output_dir", benchmark_file])
     with pytest.raises(UsageError, match=r"--benchmark_files: no such file or folder: .*algebra.jsonl \(did you mean"):
         script.main(["--dataset", dataset_file, "--benchmark_files", str(tmp_path / "algebra.jsonl"), *output])
 

@@ -26,3 +26,17 @@ def test_the_training_file_shares_no_problem_with_the_held_out_one(tiny_assets, 
         load_problems(script.write_jsonl(tiny_assets["tiny-math"], split, tmp_path)) for split in ("train", "test")
     )
     assert not {p.problem for p in train} & {p.problem for p in test}
+
+
+def test_each_spec_field_is_read_in_its_own_type_and_a_size_below_1_is_refused(tmp_path, capsys):
+    script = load_module("scripts/make_tiny_model.py", "make_tiny_model")
+    args = script.parse_args(["--initializer_range", "0.01", "--tool_calling", "true", "--seed", "0"])
+    assert (args.initializer_range, args.tool_calling, args.seed) == (0.01, True, 0)
+    (tmp_path / "file").write_text("")
+    for argv, message in (
+        (["--hidden_size", "-8"], "--hidden_size must be at least 1, got -8"),
+        (["--output_dir", str(tmp_path / "file")], "is a file; name a folder"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            script.parse_args(argv)
+        assert exited.value.code == 2 and message in capsys.readouterr().err

@@ -40,7 +40,16 @@ def load_runs(paths: list[pathlib.Path]) -> list[dict]:
     and files of neither demo are refused."""
     runs = []
     for path in paths:
-        results = json.loads(path.read_text(encoding="utf-8"))
+        if not path.is_file():
+            raise SystemExit(
+                f"{path}: no such file (a results.json that `make demo` wrote, e.g. data/demo/results.json)"
+            )
+        try:
+            results = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise SystemExit(f"{path}: not JSON ({error}); expected a results.json of `make demo`") from None
+        if not isinstance(results, dict):
+            raise SystemExit(f"{path}: not a results.json of `make demo` or `make demo TOOLS=1`")
         if "tool" in results and "no_tool" in results:
             results = {**results, "model": TOOL_MINIATURE}
         elif "stages" not in results:
