@@ -1,4 +1,5 @@
-"""The rewards, the grading workers, the sandbox and the offline evaluator start without torch, transformers or TRL.
+"""The rewards, the grading workers, the sandbox, the offline evaluator and the demos' command lines start without
+torch, transformers or TRL.
 
 Grading workers are started per training process and the evaluator and data scripts are run by hand: loading
 torch, transformers and TRL (~3,500 modules) would cost each of them seconds and hundreds of MB. Each entry
@@ -22,6 +23,8 @@ ENTRY_POINTS = {
     "grading worker": ["-c", "import open_r1.rewards.grading_worker"],
     "sandbox and code rewards": ["-c", "import open_r1.sandbox, open_r1.rewards.code"],
     "offline evaluator --help": ["-m", "open_r1.evaluate", "--help"],
+    # A typo in `make demo` / `make gsm8k` arguments is answered at once, not after 10 s of imports.
+    "demo and gsm8k command lines": ["-c", "import open_r1.demo.cli, open_r1.demo.gsm8k"],
     "evaluation and data packages": [
         "-c",
         "import open_r1.eval.offline, open_r1.eval.decoding, open_r1.eval.lighteval_jobs, open_r1.eval.slurm_jobs, "

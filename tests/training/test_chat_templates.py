@@ -5,6 +5,7 @@ from transformers import AutoTokenizer
 from trl.chat_template_utils import llama3_chat_template, qwen2_5_chat_template
 
 from open_r1.utils.chat_templates import (
+    CHATML_TEMPLATE,
     add_chatml_generation_markers,
     end_of_turn_token,
     has_generation_markers,
@@ -12,7 +13,6 @@ from open_r1.utils.chat_templates import (
     training_chat_template,
     verify_training_template,
 )
-from open_r1.utils.model_utils import CHATML_TEMPLATE
 from tests.support.gguf_writer import CHATML_WITH_DEFAULT_SYSTEM_TEMPLATE
 
 LLAMA3_TOKENS = ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]

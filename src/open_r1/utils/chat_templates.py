@@ -25,9 +25,28 @@ Not covered: templates for multimodal processors, and templates that raise on th
 (system turns, several turns) — those fail step 3 and get the ValueError.
 """
 
-import re
+from __future__ import annotations
 
-from transformers import PreTrainedTokenizerBase
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the module is read by code that must not import transformers (`make demo`'s command line)
+    from transformers import PreTrainedTokenizerBase
+
+# ChatML as Qwen writes it, with `{% generation %}` around assistant turns so TRL's
+# `assistant_only_loss` can mask everything else.
+CHATML_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{%- if message['role'] == 'assistant' %}"
+    "{{- '<|im_start|>assistant\\n' }}"
+    "{% generation %}{{- message['content'] + '<|im_end|>' }}{% endgeneration %}"
+    "{{- '\\n' }}"
+    "{%- else %}"
+    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{%- endif %}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
 
 # Probe conversations: contents without leading or trailing whitespace (Llama 3 trims them), with digits,
 # a newline and reasoning tags, so a rewrite that changes any of them shows up in the rendered text.

@@ -37,24 +37,16 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenize
 from trl import ModelConfig, get_quantization_config
 
 from open_r1.usage import UsageError
-from open_r1.utils.chat_templates import end_of_turn_token, prefills_think, template_text, training_chat_template
+from open_r1.utils.chat_templates import (
+    CHATML_TEMPLATE,
+    end_of_turn_token,
+    prefills_think,
+    template_text,
+    training_chat_template,
+)
 
 logger = logging.getLogger(__name__)
 
-# ChatML as Qwen writes it, with `{% generation %}` around assistant turns so TRL's
-# `assistant_only_loss` can mask everything else.
-CHATML_TEMPLATE = (
-    "{%- for message in messages %}"
-    "{%- if message['role'] == 'assistant' %}"
-    "{{- '<|im_start|>assistant\\n' }}"
-    "{% generation %}{{- message['content'] + '<|im_end|>' }}{% endgeneration %}"
-    "{{- '\\n' }}"
-    "{%- else %}"
-    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
-    "{%- endif %}"
-    "{%- endfor %}"
-    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
-)
 CHATML_TOKENS = ("<|im_start|>", "<|im_end|>")
 
 # llama.cpp's pre-tokenizer names (`tokenizer.ggml.pre`) for byte-level vocabularies that split digits one by
