@@ -171,3 +171,23 @@ def test_make_demo_fast_runs_every_stage_and_writes_results_report_and_curves(tm
         assert f"| {stage} | " in report
     # The table is printed at the end, as in the report.
     assert "| grpo | " in result.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--gsm8k_file", "{gsm8k}"], "--gsm8k_file: only --model smollm2 evaluates on GSM8K, not tiny"),
+        (["--model", "smollm2", "--gsm8k_file", "{missing}"], "--gsm8k_file {missing}: no such file"),
+    ],
+)
+def test_the_command_line_refuses_a_gsm8k_file_it_cannot_use_before_building_anything(
+    tmp_path, monkeypatch, capsys, argv, message
+):
+    from open_r1.demo import cli, r1
+
+    monkeypatch.setattr(r1, "run", lambda *args: pytest.fail("the demo started"))
+    names = {"gsm8k": tmp_path / "gsm8k.jsonl", "missing": tmp_path / "gsm8k_tset.jsonl"}
+    names["gsm8k"].write_text('{"id": "1", "problem": "1+1?", "answer": "2"}\n')
+    with pytest.raises(SystemExit) as exited:
+        cli.main([item.format(**names) for item in argv])
+    assert exited.value.code == 2 and message.format(**names) in capsys.readouterr().err

@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.tools and (args.model != "tiny" or args.gsm8k_file is not None):
         parser.error("--tools runs on the tiny model only, without GSM8K")
+    if args.gsm8k_file is not None and args.model != "smollm2":
+        parser.error(f"--gsm8k_file: only --model smollm2 evaluates on GSM8K, not {args.model}")
+    if args.gsm8k_file is not None and not args.gsm8k_file.is_file():
+        parser.error(f"--gsm8k_file {args.gsm8k_file}: no such file (expected a JSONL of id, problem, answer)")
     output_dir = pathlib.Path(args.output_dir or default_output_dir(args.model, args.tools))
     if not output_dir.is_absolute():
         output_dir = pathlib.Path.cwd() / output_dir
