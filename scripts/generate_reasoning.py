@@ -333,7 +333,6 @@ async def complete(session: aiohttp.ClientSession, payload: dict, args: argparse
 
 async def generate(args: argparse.Namespace) -> int:
     rows = load_prompts(args)
-    check_server_answers(args.base_url, "--base-url" if args.base_url_given else "--api-addr")
     headers = {"Authorization": f"Bearer {args.api_key}"}
     log = ResumableJsonl(args.output_file, fsync=args.fsync)
     done = completed_pairs(log.recover(), rows, args.num_generations, args.output_file)
@@ -341,6 +340,8 @@ async def generate(args: argparse.Namespace) -> int:
         (row, sample) for row in rows for sample in range(args.num_generations) if (row["uuid"], sample) not in done
     )
     total = len(rows) * args.num_generations - len(done)
+    if total:  # aiohttp's client below does not read the http_proxy variables; neither does the check
+        check_server_answers(args.base_url, "--base-url" if args.base_url_given else "--api-addr", use_proxy=False)
     logger.info("%d prompts x %d samples: %d done, %d to go", len(rows), args.num_generations, len(done), total)
     failures, completion_tokens, start = [], 0, time.monotonic()
     progress = tqdm(total=total, desc="samples", unit="sample", dynamic_ncols=True)

@@ -29,6 +29,12 @@ SIZE_FIELDS = (
 )
 
 
+def read_bool(text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return text.lower() in ("true", "1", "yes")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output_dir", default="data", help="Folder that receives tiny-model, tiny-sft, tiny-math.")
@@ -36,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         kind = type(spec_field.default)
         parser.add_argument(
             f"--{spec_field.name}",
-            type=(lambda text: text.lower() in ("1", "true", "yes")) if kind is bool else kind,
+            type=read_bool if kind is bool else kind,
             default=spec_field.default,
             help=f"Model {spec_field.name}.",
         )

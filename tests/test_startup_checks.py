@@ -300,6 +300,20 @@ def test_recipe_values_of_the_field_types_parse_as_they_are(tmp_path):
     )
     assert (training_args.learning_rate, training_args.save_steps, training_args.max_steps) == (1.0, 0.5, 3)
     assert training_args.reward_weights == [1.0, 0.5, 2.0]
+    mixture = (
+        "dataset_mixture:\n  datasets:\n    - {id: a.jsonl, columns: [prompt, solution], weight: 0.5}\n  seed: 0\n"
+    )
+    script_args, _, _ = parse(tmp_path, GRPO_RECIPE.replace("dataset_name: d\n", "") + mixture)
+    assert script_args.dataset_mixture.datasets[0].weight == 0.5  # a mapping-typed field takes the mapping
+
+
+def test_one_benchmark_may_be_written_as_a_string(tmp_path):
+    recipe = f"{GRPO_RECIPE}benchmarks: aime24\ncallbacks: [push_to_hub_revision]\nhub_model_id: org/m\n"
+    _, training_args, _ = parse(tmp_path, recipe)
+    from open_r1.eval.benchmark_registry import resolve_benchmarks
+
+    assert resolve_benchmarks(training_args.benchmarks) == ["aime24"]
+    assert resolve_benchmarks("all") == resolve_benchmarks(["all"])
 
 
 def test_an_unknown_benchmark_is_refused_at_start_not_when_the_first_checkpoint_is_pushed(tmp_path):

@@ -152,6 +152,23 @@ def test_a_generation_server_that_does_not_answer_is_named_and_any_http_answer_c
         check_server_answers(dead, "--vllm-server-url")
     with serving(web.Application()) as url:  # answers 404 to /v1/models: a server is there
         check_server_answers(f"{url}/v1", "--vllm-server-url")
+    with pytest.raises(UsageError, match="--vllm-server-url 8000: no server answers"):
+        check_server_answers("8000", "--vllm-server-url")  # not a URL: one line too
+
+
+def test_the_server_check_goes_through_the_proxy_only_where_the_client_does(monkeypatch):
+    from aiohttp import web
+
+    from open_r1.usage import check_server_answers
+    from tests.support.local_server import free_port, serving
+
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{free_port()}")  # a proxy nothing listens on
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with serving(web.Application()) as url:
+        check_server_answers(f"{url}/v1", "--api-addr", use_proxy=False)  # generate_reasoning.py's aiohttp client
+        with pytest.raises(UsageError, match="no server answers"):
+            check_server_answers(f"{url}/v1", "--vllm-server-url")
 
 
 def test_generate_py_checks_its_server_before_building_the_pipeline(tmp_path, monkeypatch):

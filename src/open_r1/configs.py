@@ -677,6 +677,8 @@ class RecipeParser(trl.TrlParser):
             action = self._option_string_actions.get(f"--{name}")
             if action is None or action.type in (None, str) or value is None or isinstance(value, str):
                 continue
+            if isinstance(value, dict) and "dict" in self._field_types.get(name, ""):
+                continue  # a mapping-typed field (dataset_mixture) takes the recipe's mapping as it is
             items = value if isinstance(value, list) and action.nargs in ("+", "*") else [value]
             for item in items:
                 try:

@@ -121,19 +121,24 @@ def unknown_names(names: Iterable[str], known: Iterable[str], kind: str, prefix:
 SERVER_CHECK_SECONDS = 30
 
 
-def check_server_answers(base_url: str, option: str, seconds: float = SERVER_CHECK_SECONDS) -> None:
+def check_server_answers(
+    base_url: str, option: str, use_proxy: bool = True, seconds: float = SERVER_CHECK_SECONDS
+) -> None:
     """Raises a UsageError naming `option` when nothing answers an OpenAI-compatible server's `base_url`/models:
-    one line before a generation starts, not one error per request. Any HTTP answer (401, 404) counts."""
+    one line before a generation starts, not one error per request. Any HTTP answer (401, 404) counts.
+    `use_proxy`: whether the `http_proxy` variables apply, as they do for the client the caller uses."""
+    import http.client
     import urllib.error
     import urllib.request
 
+    handlers = [] if use_proxy else [urllib.request.ProxyHandler({})]
     try:
-        with urllib.request.urlopen(f"{base_url.rstrip('/')}/models", timeout=seconds):
+        with urllib.request.build_opener(*handlers).open(f"{base_url.rstrip('/')}/models", timeout=seconds):
             pass
     except urllib.error.HTTPError:
         pass
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as error:
+        reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
         raise UsageError(f"{option} {base_url}: no server answers ({reason}); is it running?") from None
 
 

@@ -85,7 +85,7 @@ def test_fast_results_and_other_files_are_refused(tmp_path):
     details.write_text('{"a": 1}\n{"a": 2}\n')
     for path, message in (
         (tmp_path / "absent.json", "no such file"),
-        (tmp_path, "no such file"),
+        (tmp_path, "a folder"),
         (details, "not JSON"),
     ):
         with pytest.raises(SystemExit, match=f"{path}: {message}"):

@@ -35,6 +35,7 @@ def test_each_spec_field_is_read_in_its_own_type_and_a_size_below_1_is_refused(t
     (tmp_path / "file").write_text("")
     for argv, message in (
         (["--hidden_size", "-8"], "--hidden_size must be at least 1, got -8"),
+        (["--tool_calling", "ture"], "expected true or false, got 'ture'"),
         (["--output_dir", str(tmp_path / "file")], "is a file; name a folder"),
     ):
         with pytest.raises(SystemExit) as exited:

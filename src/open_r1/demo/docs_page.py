@@ -41,8 +41,9 @@ def load_runs(paths: list[pathlib.Path]) -> list[dict]:
     runs = []
     for path in paths:
         if not path.is_file():
+            what = "a folder" if path.is_dir() else "no such file"
             raise SystemExit(
-                f"{path}: no such file (a results.json that `make demo` wrote, e.g. data/demo/results.json)"
+                f"{path}: {what}; expected a results.json that `make demo` wrote (data/demo/results.json)"
             )
         try:
             results = json.loads(path.read_text(encoding="utf-8"))

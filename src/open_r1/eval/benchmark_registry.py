@@ -64,12 +64,12 @@ def get_lighteval_tasks() -> list[str]:
 SUPPORTED_BENCHMARKS = get_lighteval_tasks()
 
 
-def resolve_benchmarks(names: list[str], option: str = "benchmarks") -> list[str]:
-    """`names` (`all` stands for every benchmark); a name that is not registered is a one-line `UsageError` naming
-    `option`, with the close known names."""
+def resolve_benchmarks(names: str | list[str], option: str = "benchmarks") -> list[str]:
+    """`names` as a list (`all` stands for every benchmark); a name that is not registered is a one-line
+    `UsageError` naming `option`, with the close known names."""
     from open_r1.usage import UsageError, did_you_mean
 
-    names = list(names)
+    names = [names] if isinstance(names, str) else list(names)
     if names == ["all"]:
         return get_lighteval_tasks()
     for name in names:
