@@ -578,3 +578,11 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
     assert saved["arms"] == results["arms"] and saved["conversion"] == results["conversion"]
     report = (output_dir / "report.md").read_text()
     assert "| python tool | grpo |" in report and "nanochat d20" in report and "FAST" in report
+
+
+def test_a_missing_data_file_is_named_with_the_close_existing_ones(tmp_path):
+    (tmp_path / "gsm8k_train.jsonl").write_text("")
+    with pytest.raises(SystemExit, match=r"--train_file: no such file or folder: .*gsm8k_trian.jsonl \(did you mean"):
+        gsm8k.check_data_file(tmp_path / "gsm8k_trian.jsonl", "--train_file")
+    with pytest.raises(SystemExit, match=r"--test_file: .* is not a file"):
+        gsm8k.check_data_file(tmp_path, "--test_file")

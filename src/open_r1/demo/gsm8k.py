@@ -74,7 +74,7 @@ from open_r1.tasks.gsm8k import (
     convert,
     load_rows,
 )
-from open_r1.usage import read_recipe
+from open_r1.usage import UsageError, check_local_path, read_recipe
 from open_r1.utils.gpu_jobs import job_slot, shared_job_slots
 from open_r1.utils.launch import run_at_once
 
@@ -133,8 +133,15 @@ def default_output_dir(fast: bool) -> str:
 
 
 def check_data_file(path: pathlib.Path, option: str) -> pathlib.Path:
+    """`path`, a GSM8K JSONL file; else one line naming `option` and the close file names."""
     if not path.is_file():
-        raise SystemExit(f"GSM8K data not found: {path} (pass {option} with a JSONL of id, problem, solution, answer)")
+        try:
+            check_local_path(option, str(path))
+        except UsageError as error:
+            missing = str(error)
+        else:
+            missing = f"{option}: {path} is not a file"
+        raise SystemExit(f"GSM8K data not found: {missing} (expected a JSONL of id, problem, solution, answer)")
     return path
 
 
