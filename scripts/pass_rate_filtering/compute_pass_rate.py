@@ -354,16 +354,10 @@ def load_rows(script_args: PassRateScriptArguments) -> datasets.Dataset:
     return dataset
 
 
-def main(
-    script_args: PassRateScriptArguments,
-    gen_args: PassRateGenerationArguments,
-    dataset: datasets.Dataset | None = None,
-) -> datasets.DatasetDict:
-    """Samples, grades and filters `dataset` (default: `load_rows(script_args)`); returns the kept and all rows."""
+def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArguments) -> datasets.DatasetDict:
+    resolve_outputs(script_args, gen_args)
+    dataset = load_rows(script_args)
     split = script_args.dataset_train_split
-    if dataset is None:
-        resolve_outputs(script_args, gen_args)
-        dataset = load_rows(script_args)
     column = script_args.dataset_prompt_column
     reward_funcs = get_reward_funcs(script_args)
     rows = dataset.to_dict()
@@ -407,10 +401,7 @@ def cli(argv: list[str] | None = None) -> datasets.DatasetDict:
         check_command_line(argv)  # the recipe's YAML, and the local model and dataset paths it and argv name
         # RecipeParser reads upstream open-r1 names too (e.g. dataset_split), see recipes/README.md.
         parser = RecipeParser((PassRateScriptArguments, PassRateGenerationArguments))
-        script_args, gen_args = parser.parse_args_and_config(argv)
-        resolve_outputs(script_args, gen_args)
-        dataset = load_rows(script_args)
-    return main(script_args, gen_args, dataset)
+        return main(*parser.parse_args_and_config(argv))
 
 
 if __name__ == "__main__":

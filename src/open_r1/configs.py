@@ -43,7 +43,15 @@ from open_r1.startup_checks import (
     check_soft_overlong_reach,
 )
 from open_r1.tools import TOOLS, python_tool
-from open_r1.usage import UsageError, one_line, read_recipe, recipe_argument, split_config_option, unknown_names
+from open_r1.usage import (
+    ArgumentParser,
+    UsageError,
+    one_line,
+    read_recipe,
+    recipe_argument,
+    split_config_option,
+    unknown_names,
+)
 from open_r1.utils.dynamic_sampling import DEFAULT_MAX_ROUNDS
 
 # ---------------------------------------------------------------------------------------------
@@ -562,7 +570,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
     """Each option's default after its help (HfArgumentParser's choice), and the description's lines as written."""
 
 
-class RecipeParser(trl.TrlParser):
+class RecipeParser(trl.TrlParser, ArgumentParser):
     """TRL's `TrlParser` that also reads upstream open-r1 recipes and command lines (TRL 0.18 names).
 
         parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), description="...")
@@ -608,10 +616,6 @@ class RecipeParser(trl.TrlParser):
         )
         # Shown first: the other groups list every field.
         self._action_groups.insert(0, self._action_groups.pop())
-
-    def error(self, message: str):
-        # argparse prints its whole usage before the message and exits; the entry scripts print one line instead.
-        raise UsageError(message)
 
     def parse_args_and_config(self, args=None, return_remaining_strings=False, **kwargs):
         args = split_config_option(list(args) if args is not None else sys.argv[1:])
@@ -682,7 +686,7 @@ class RecipeParser(trl.TrlParser):
             items = value if isinstance(value, list) and action.nargs in ("+", "*") else [value]
             for item in items:
                 try:
-                    if isinstance(item, (list, dict)) or (isinstance(item, float) and action.type is int):
+                    if isinstance(item, (list, dict)):  # str() of one would pass a str-typed conversion
                         raise ValueError
                     action.type(str(item))
                 except (TypeError, ValueError, argparse.ArgumentTypeError):

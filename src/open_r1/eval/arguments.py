@@ -14,7 +14,7 @@ from open_r1.sandbox.config import DEFAULT_NUM_WORKERS as DEFAULT_SANDBOX_WORKER
 from open_r1.sandbox.config import DEFAULT_PROVIDER
 from open_r1.tools import TOOLS, python_tool
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
-from open_r1.usage import UsageError, check_local_path, one_line, unknown_names
+from open_r1.usage import ArgumentParser, UsageError, check_local_path, one_line, unknown_names
 
 DEFAULT_TEMPERATURE = 0.6
 DEFAULT_TOP_P = 0.95
@@ -219,10 +219,8 @@ def parse_command_line(argv: list[str] | None = None) -> EvaluateArguments:
     value that cannot be read, a check of the arguments) is a one-line `UsageError`, raised before any model loads."""
     from transformers import HfArgumentParser
 
-    class Parser(HfArgumentParser):
-        def error(self, message: str):
-            # argparse prints its whole usage before the message and exits; the command prints one line instead.
-            raise UsageError(message)
+    class Parser(HfArgumentParser, ArgumentParser):  # ArgumentParser: its mistakes are UsageErrors
+        pass
 
     parser = Parser(
         EvaluateArguments,

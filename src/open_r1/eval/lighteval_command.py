@@ -193,7 +193,6 @@ def build_lighteval_cpu_command(
 
     With `num_fewshot` shots from `fewshot_file` it is lighteval's GSM8K protocol (`open_r1.eval.few_shot`): greedy,
     one completion per problem, lighteval's generation size unless `max_new_tokens` says otherwise."""
-    check_local_path("MODEL", model)
     check_local_path("DATA", data_files)
     if not Path(data_files).is_file():
         raise UsageError(f"DATA={data_files}: not a file (expected a benchmark JSONL with id, problem, answer)")
