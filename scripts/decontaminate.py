@@ -33,6 +33,7 @@ import numpy as np
 
 from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
 from open_r1.data.loading import load_dataset_reference
+from open_r1.hub_access import Push, check_references
 from open_r1.usage import ArgumentParser, UsageError, check_local_path, exit_on_usage_error, one_line
 
 logger = logging.getLogger("decontaminate")
@@ -95,11 +96,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--dataset {args.dataset} is local: give --output_dir, or --new_dataset_name to push to the Hub")
     if args.output_dir and pathlib.Path(args.output_dir).exists() and not pathlib.Path(args.output_dir).is_dir():
         parser.error(f"--output_dir {args.output_dir} is a file; name a folder to save the dataset in")
-    check_local_path("--dataset", args.dataset)
     for path in args.benchmark_files:
         check_local_path("--benchmark_files", path)
         if not pathlib.Path(path).is_file():
             parser.error(f"--benchmark_files: {path} is not a file")
+    references = [("--dataset", args.dataset, "dataset")]
+    references += [(f"--hub_benchmarks {name}", HUB_BENCHMARKS[name][0], "dataset") for name in args.hub_benchmarks]
+    push = None if args.output_dir else Push("without --output_dir the result goes to the Hub", "give --output_dir")
+    check_references(references, push)
     return args
 
 

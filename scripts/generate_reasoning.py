@@ -47,10 +47,10 @@ from tqdm.auto import tqdm
 
 from open_r1.data.jsonl import ResumableJsonl
 from open_r1.data.loading import load_dataset_reference
+from open_r1.hub_access import check_references
 from open_r1.usage import (
     ArgumentParser,
     UsageError,
-    check_local_path,
     check_server_answers,
     exit_on_usage_error,
     one_line,
@@ -251,7 +251,7 @@ async def tool_rollout(session, payload: dict, args: argparse.Namespace, tool) -
 def load_prompts(args: argparse.Namespace) -> list[dict]:
     """One entry per row: uuid, the user prompt and the kept columns; uuids must be unique. A mistake in the
     dataset or its columns is a `UsageError`."""
-    check_local_path("--dataset-name", args.dataset_name)
+    check_references([("--dataset-name", args.dataset_name, "dataset")])
     try:
         dataset = load_dataset_reference(args.dataset_name, args.dataset_config, args.dataset_split)
     except ValueError as error:  # e.g. no such split

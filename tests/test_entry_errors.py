@@ -19,6 +19,7 @@ import pytest
 from open_r1.rewards import REWARD_FUNCS_REGISTRY
 from open_r1.utils.launch import accelerate_command, launch_environment
 from tests.support import REPO_ROOT
+from tests.support.local_server import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -87,6 +88,26 @@ def test_a_mistyped_local_dataset_path_fails_at_once_without_the_hub(workdir):
     )
     line = error_line(result, "sft.py")
     assert line.endswith("dataset_name: no such file or folder: data/plian.jsonl (did you mean data/plain.jsonl?)")
+    assert seconds < LOCAL_PATH_SECONDS
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("offline", [True, False], ids=["offline mode", "no network"])
+def test_hub_ids_the_hub_cannot_give_and_a_push_fail_at_once(tmp_path, monkeypatch, offline):
+    """A GPU recipe (Hub model and dataset, push_to_hub: true) where the Hub is out of reach: one line in seconds,
+    where the libraries' retries took half a minute and the push failed once the model had loaded."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    recipe = REPO_ROOT / "recipes" / "Qwen2.5-1.5B-Instruct" / "grpo" / "config_demo.yaml"
+    result, seconds = run("grpo.py", "--config", str(recipe), cwd=tmp_path, online=not offline)
+    line = error_line(result, "grpo.py")
+    why = "offline mode (HF_HUB_OFFLINE) keeps the Hub out of reach" if offline else "does not answer"
+    assert why in line
+    assert (
+        "so model_name_or_path Qwen/Qwen2.5-1.5B-Instruct and dataset_name open-r1/OpenR1-Math-220k are neither "
+        f"local paths nor in the Hugging Face cache ({tmp_path / 'hf' / 'hub'})"
+    ) in line
+    assert line.endswith("; push_to_hub would push to the Hub: add --push_to_hub false")
     assert seconds < LOCAL_PATH_SECONDS
 
 

@@ -20,6 +20,7 @@ import subprocess
 import pytest
 from trl import ModelConfig
 
+from open_r1 import hub_access
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser, ScriptArguments, SFTConfig
 from open_r1.usage import check_command_line
 from tests.support import REPO_ROOT
@@ -137,7 +138,10 @@ def test_every_accelerate_command_of_the_readme_parses(command, monkeypatch):
 def test_commands_not_runnable_here_name_what_exists_and_keep_the_recipes_batch(command, monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
     launcher, cluster, (_, training_args, _) = parse_accelerate_command(command)
+    hub = []
+    monkeypatch.setattr(hub_access, "check_hub_access", lambda references, push: hub.extend(references))
     check_command_line(launcher.training_script_args)  # the recipe's YAML, and no local path that is missing
+    assert {reference.kind for reference in hub} == {"model", "dataset"}  # what the Hub gives these commands
     processes = launcher.num_processes or cluster.num_processes
     if isinstance(training_args, GRPOConfig):
         generation_batch = training_args.per_device_train_batch_size * processes * training_args.steps_per_generation

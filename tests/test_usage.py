@@ -110,7 +110,9 @@ def test_the_command_line_and_the_recipe_paths_are_checked_the_command_line_winn
     recipe.write_text("model_name_or_path: data/tiny-model\n")
     with pytest.raises(UsageError, match="^dataset_name: no such file or folder: ./nope$"):
         check_command_line(["--config", str(recipe), "--dataset_name=./nope"])
-    check_command_line(["--config", str(recipe), "--dataset_name", "open-r1/OpenR1-Math-220k"])
+    # A Hub id is no missing local path: it goes to the Hub check (tests run offline, so to the cache).
+    with pytest.raises(UsageError, match="dataset_name open-r1/OpenR1-Math-220k is neither a local path nor in"):
+        check_command_line(["--config", str(recipe), "--dataset_name", "open-r1/OpenR1-Math-220k"])
 
 
 def test_the_main_process_prints_one_line_and_exits_with_status_2(monkeypatch, capsys):

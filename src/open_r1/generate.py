@@ -29,7 +29,8 @@ import warnings
 from typing import TYPE_CHECKING
 
 from open_r1.data.loading import load_dataset_reference
-from open_r1.usage import UsageError, check_local_path, check_server_answers, exit_on_usage_error
+from open_r1.hub_access import Push, check_references
+from open_r1.usage import UsageError, check_server_answers, exit_on_usage_error
 
 if TYPE_CHECKING:
     from distilabel.pipeline import Pipeline
@@ -133,7 +134,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    check_local_path("--hf-dataset", args.hf_dataset)
+    push = Push("--hf-output-dataset would push to the Hub", "leave it out") if args.hf_output_dataset else None
+    check_references([("--hf-dataset", args.hf_dataset, "dataset")], push)
     dataset = load_dataset_reference(
         args.hf_dataset, args.hf_dataset_config, args.hf_dataset_split, config_field="hf_dataset_config"
     )

@@ -16,7 +16,8 @@
 - `looks_local` / `check_local_path`: a model or dataset reference that starts with `.`, `/` or `~`, names a data
   file, or starts with a folder of the working directory (`data/tiny-modle` where `data/` exists) is a local
   path; when it does not exist that is an error at once, instead of a minute of Hub retries for a Hub id that
-  never existed.
+  never existed. `check_command_line` also checks that the Hub ids can be had and a push made
+  (`open_r1.hub_access`: in the cache when offline or when the Hub does not answer).
 - `ArgumentParser`: argparse's, with its mistakes raised as `UsageError`.
 - `check_server_answers`: a generation server that does not answer, before the first request.
 - `did_you_mean`: the close matches among known names, for unknown fields and paths; `unknown_names` the whole
@@ -62,6 +63,11 @@ def _rank() -> str:
     return os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))
 
 
+def main_process() -> bool:
+    """Whether this is the process that reports, the only one or a launcher's rank 0."""
+    return _rank() == "0"
+
+
 # How long a process other than the main one waits for the main process to report the same error (it parses the
 # same recipe; a loaded machine can take a few seconds longer to import TRL in one process than in another).
 MAIN_PROCESS_GRACE_SECONDS = 30.0
@@ -85,7 +91,7 @@ def exit_on_usage_error(prog: str | None = None) -> Iterator[None]:
         yield
     except UsageError as error:
         message = f"{prog or os.path.basename(sys.argv[0])}: error: {one_line(error)}"
-        if _rank() != "0":
+        if not main_process():
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the launcher's SIGTERM ends the wait, quietly
             time.sleep(MAIN_PROCESS_GRACE_SECONDS)
             message = f"[rank {_rank()}] {message}"
@@ -211,15 +217,29 @@ def recipe_paths(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def _command_line_value(args: list[str], name: str) -> str | None:
-    """The value of the last `--name value` / `--name=value` in `args` (argparse's rule), or None."""
+def _command_line_value(args: list[str], name: str, flag: str | None = None) -> str | None:
+    """The value of the last `--name value` / `--name=value` in `args` (argparse's rule), or None; `flag`: the
+    value of a bare `--name` (followed by another option or nothing), for boolean fields."""
     value = None
     for index, token in enumerate(args):
-        if token == f"--{name}" and index + 1 < len(args):
-            value = args[index + 1]
+        if token == f"--{name}":
+            following = args[index + 1] if index + 1 < len(args) else None
+            if following is not None and not (flag is not None and following.startswith("--")):
+                value = following
+            elif flag is not None:
+                value = flag
         elif token.startswith(f"--{name}="):
             value = token.split("=", 1)[1]
     return value
+
+
+# The training fields that push to the Hub (transformers' at the end and at each save; ours at each save).
+PUSH_FIELDS = ("push_to_hub", "push_to_hub_revision")
+
+
+def _true(value: Any) -> bool:
+    # HfArgumentParser's reading of a boolean written on the command line; a recipe's YAML gives a bool.
+    return value is True or (isinstance(value, str) and value.lower() in ("true", "yes", "y", "1"))
 
 
 def split_config_option(args: list[str]) -> list[str]:
@@ -240,12 +260,30 @@ def recipe_argument(args: list[str]) -> str | None:
 
 def check_command_line(args: list[str]) -> None:
     """The checks a training script's command line gets before TRL loads: the `--config` recipe is valid YAML,
-    and the models and datasets it and the command line name exist where they look local (`check_local_path`)."""
+    the models and datasets it and the command line name exist where they look local (`check_local_path`), and
+    the others, and any push, can be had from the Hub or the cache (`open_r1.hub_access`)."""
+    from open_r1.hub_access import Push, check_references
+
     config = recipe_argument(args)
     settings = read_recipe(config) if config is not None else {}
     for name in PATH_FIELDS:
         value = _command_line_value(args, name)
         if value is not None:
             settings[name] = value
-    for field, reference in recipe_paths(settings):
-        check_local_path(field, reference)
+    for name in PUSH_FIELDS:
+        value = _command_line_value(args, name, flag="true")
+        if value is not None:
+            settings[name] = value
+    references = [
+        (field, reference, "model" if field == "model_name_or_path" else "dataset")
+        for field, reference in recipe_paths(settings)
+    ]
+    push = next(
+        (
+            Push(f"{name} would push to the Hub", f"add --{name} false")
+            for name in PUSH_FIELDS
+            if _true(settings.get(name))
+        ),
+        None,
+    )
+    check_references(references, push)

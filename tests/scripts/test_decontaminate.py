@@ -197,10 +197,14 @@ def test_real_benchmark_problems_planted_in_a_dataset_are_found(shared_data, tmp
     assert [i for i, f in enumerate(flagged["contaminated_aime25"]) if f] == [50]
 
 
-def test_hub_benchmarks_are_the_default_only_without_local_files_and_local_data_needs_a_destination(tmp_path):
+def test_hub_benchmarks_are_the_default_only_without_local_files_and_local_data_needs_a_destination(
+    tmp_path, monkeypatch
+):
     from open_r1.usage import UsageError
 
     script = _load_script()
+    asked = []
+    monkeypatch.setattr(script, "check_references", lambda references, push: asked.append((list(references), push)))
     benchmark = tmp_path / "a.jsonl"
     benchmark.write_text('{"problem": "y"}\n')
     assert script.parse_args(["--dataset", "org/data"]).hub_benchmarks == sorted(script.HUB_BENCHMARKS)
@@ -210,6 +214,12 @@ def test_hub_benchmarks_are_the_default_only_without_local_files_and_local_data_
         ["--dataset", "org/data", "--benchmark_files", str(benchmark), "--hub_benchmarks", "math_500"]
     )
     assert both.hub_benchmarks == ["math_500"]
+    references, push = asked[-1]  # what the Hub must give: the dataset and the benchmarks, and the push
+    assert references == [
+        ("--dataset", "org/data", "dataset"),
+        ("--hub_benchmarks math_500", "HuggingFaceH4/MATH-500", "dataset"),
+    ]
+    assert push.instead == "give --output_dir"
     data = tmp_path / "train.jsonl"
     data.write_text('{"problem": "x"}\n')
     with pytest.raises(UsageError, match="is local: give --output_dir, or --new_dataset_name"):
@@ -259,3 +269,19 @@ def test_the_command_prints_a_mistake_as_one_line_with_status_2(planted, tmp_pat
     assert (result.returncode, result.stdout) == (2, ""), result.stderr[-2000:]
     assert "Traceback" not in result.stderr and len(errors) == 1, result.stderr[-2000:]
     assert errors[0].startswith("decontaminate.py: error: --problem_column 'question' is not a column of the dataset")
+
+
+def test_hub_benchmarks_out_of_reach_are_named_before_anything_loads(tmp_path, monkeypatch):
+    """Offline without --benchmark_files: one line naming each Hub benchmark, where datasets retried for 26 s."""
+    from open_r1.usage import UsageError
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"problem": "x"}\n')
+    script = _load_script()
+    with pytest.raises(UsageError) as error:
+        script.parse_args(["--dataset", str(data), "--output_dir", str(tmp_path / "o")])
+    assert str(error.value).startswith("offline mode (HF_HUB_OFFLINE) keeps the Hub out of reach, so ")
+    named = [f"--hub_benchmarks {name} {script.HUB_BENCHMARKS[name][0]}" for name in sorted(script.HUB_BENCHMARKS)]
+    assert ", ".join(named[:-1]) + " and " + named[-1] + " are neither local paths" in str(error.value)

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field, fields
 from typing import Optional
 
 from open_r1.eval.few_shot import PROMPT_STYLES
+from open_r1.hub_access import check_references
 from open_r1.rewards.accuracy import DEFAULT_NUM_WORKERS, DEFAULT_TIMEOUT_SECONDS
 from open_r1.sandbox.config import DEFAULT_NUM_WORKERS as DEFAULT_SANDBOX_WORKERS
 from open_r1.sandbox.config import DEFAULT_PROVIDER
 from open_r1.tools import TOOLS, python_tool
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
-from open_r1.usage import ArgumentParser, UsageError, check_local_path, one_line, unknown_names
+from open_r1.usage import ArgumentParser, UsageError, one_line, unknown_names
 
 DEFAULT_TEMPERATURE = 0.6
 DEFAULT_TOP_P = 0.95
@@ -241,7 +242,9 @@ def parse_command_line(argv: list[str] | None = None) -> EvaluateArguments:
         raise
     except ValueError as error:  # the arguments' own checks (__post_init__)
         raise UsageError(one_line(error)) from error
-    for name in LOCAL_PATH_FIELDS:
-        if getattr(args, name) is not None:
-            check_local_path(f"--{name}", getattr(args, name))
+    check_references(
+        (f"--{name}", getattr(args, name), "model" if name == "model" else "dataset")
+        for name in LOCAL_PATH_FIELDS
+        if getattr(args, name) is not None
+    )
     return args

@@ -21,6 +21,7 @@ from open_r1.eval.lighteval_command import (
     build_lighteval_cpu_command,
     run_lighteval_command,
 )
+from open_r1.hub_access import check_references
 from open_r1.usage import ArgumentParser, check_local_path
 
 
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output_dir", default=None, help="default: data/evals/<model>")
     parser.add_argument("--dry_run", action="store_true", help="print the command instead of running it")
     args = parser.parse_args(argv)
-    check_local_path("MODEL", args.model)  # a mistyped local folder, before minutes of Hub retries
+    # A mistyped local folder, or a Hub id out of reach, before minutes of Hub retries (a dry run only prints).
+    check_local_path("MODEL", args.model) if args.dry_run else check_references([("MODEL", args.model, "model")])
     if args.parallel is None and args.num_gpus != 1:
         parser.error("--num_gpus needs --parallel data or --parallel tensor")
     if args.backend == "accelerate":

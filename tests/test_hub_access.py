@@ -1,0 +1,198 @@
+"""Hub models and datasets, and pushes, are checked before anything loads: in the cache when offline or when the
+Hub does not answer, one line naming each field otherwise, and never a network request in offline mode."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from open_r1 import hub_access
+from open_r1.hub_access import HubReference, Push, check_hub_access
+from open_r1.usage import UsageError, check_command_line
+from tests.support.local_server import free_port, serving
+
+MODEL = HubReference("model_name_or_path", "Org/Some-Model", "model")
+DATASET = HubReference("dataset_name", "org/MathProblems", "dataset")
+PUSH = Push("push_to_hub would push to the Hub", "add --push_to_hub false")
+ENVIRONMENT = (
+    "HF_HOME",
+    "HF_HUB_CACHE",
+    "HUGGINGFACE_HUB_CACHE",
+    "HF_DATASETS_CACHE",
+    "XDG_CACHE_HOME",
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "HF_DATASETS_OFFLINE",
+    "HF_ENDPOINT",
+)
+
+
+@pytest.fixture
+def hub_home(tmp_path, monkeypatch):
+    """An empty Hugging Face home, online, with the Hub's endpoint where nothing listens and no pause between
+    tries; yields the home folder."""
+    for name in ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setattr(hub_access, "HUB_CHECK_PAUSE_SECONDS", 0.0)
+    return tmp_path / "hf"
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fails the test if anything asks the Hub."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the Hub was asked in offline mode")
+
+    monkeypatch.setattr(hub_access.urllib.request, "urlopen", refuse)
+
+
+def cache_model(home, repo_id: str) -> None:
+    (home / "hub" / f"models--{repo_id.replace('/', '--')}" / "snapshots" / "0123abc").mkdir(parents=True)
+
+
+def test_the_cache_folders_are_the_libraries_own(tmp_path):
+    """Read in a fresh interpreter under each setting, as the libraries read them at import."""
+    settings = [
+        {},
+        {"XDG_CACHE_HOME": str(tmp_path / "xdg")},
+        {"HF_HOME": "~/hf-home"},
+        {"HF_HOME": str(tmp_path / "home"), "HUGGINGFACE_HUB_CACHE": str(tmp_path / "legacy")},
+        {"HF_HUB_CACHE": str(tmp_path / "hub"), "HUGGINGFACE_HUB_CACHE": str(tmp_path / "legacy")},
+        {"HF_HOME": str(tmp_path / "home"), "HF_DATASETS_CACHE": str(tmp_path / "datasets")},
+    ]
+    probe = (
+        "import json, huggingface_hub.constants as c, datasets.config as d\n"
+        "from open_r1 import hub_access as h\n"
+        "print(json.dumps([[h.hf_home(), h.hub_cache(), h.datasets_cache()],"
+        " [c.HF_HOME, c.HF_HUB_CACHE, str(d.HF_DATASETS_CACHE)]]))"
+    )
+    for setting in settings:
+        env = {key: value for key, value in os.environ.items() if key not in ENVIRONMENT}
+        ours, theirs = json.loads(
+            subprocess.run(
+                [sys.executable, "-c", probe], env={**env, **setting}, capture_output=True, text=True, check=True
+            ).stdout
+        )
+        assert ours == theirs, setting
+
+
+@pytest.mark.parametrize(
+    "environment, model, dataset",
+    [
+        ({}, False, False),
+        ({"HF_HUB_OFFLINE": "1"}, True, True),
+        ({"TRANSFORMERS_OFFLINE": "yes"}, True, True),
+        ({"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "1"}, False, False),  # huggingface_hub reads the first set
+        ({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "0"}, True, False),
+        ({"HF_DATASETS_OFFLINE": "ON"}, False, True),
+    ],
+)
+def test_offline_mode_is_read_as_each_library_reads_it(hub_home, monkeypatch, environment, model, dataset):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert (hub_access.offline("model"), hub_access.offline("dataset")) == (model, dataset)
+
+
+def test_offline_a_reference_missing_from_the_cache_is_named_without_asking_the_hub(hub_home, monkeypatch, no_network):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UsageError) as error:
+        check_hub_access([MODEL, DATASET])
+    assert str(error.value) == (
+        "offline mode (HF_HUB_OFFLINE) keeps the Hub out of reach, so model_name_or_path Org/Some-Model and "
+        "dataset_name org/MathProblems are neither local paths nor in the Hugging Face cache "
+        f"({hub_home / 'hub'}): give a local path, or download it where the Hub answers"
+    )
+
+
+def test_offline_what_the_cache_holds_loads(hub_home, monkeypatch, no_network):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cache_model(hub_home, MODEL.repo_id)
+    # datasets' own copy: `<org>___<name in snake case>`, as `load_dataset` left it
+    (hub_home / "datasets" / "org___math_problems" / "default" / "0.0.0" / "abc").mkdir(parents=True)
+    check_hub_access([MODEL, DATASET])
+    with pytest.raises(UsageError, match="dataset_name org/Other is neither a local path"):
+        check_hub_access([MODEL, HubReference("dataset_name", "org/Other", "dataset")])
+
+
+def test_offline_a_push_is_refused_with_the_option_that_turns_it_off(hub_home, monkeypatch, no_network):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UsageError) as error:
+        check_hub_access([], Push("push_to_hub_revision would push to the Hub", "add --push_to_hub_revision false"))
+    assert str(error.value) == (
+        "offline mode (HF_HUB_OFFLINE) keeps the Hub out of reach, so push_to_hub_revision would push to the Hub: "
+        "add --push_to_hub_revision false"
+    )
+
+
+def test_local_work_asks_nothing(hub_home, no_network):
+    check_hub_access([])
+
+
+def test_a_hub_that_does_not_answer_refuses_what_the_cache_lacks_and_any_push(hub_home):
+    with pytest.raises(UsageError) as error:
+        check_hub_access([MODEL], PUSH)
+    message = str(error.value)
+    assert message.startswith(f"the Hub ({os.environ['HF_ENDPOINT']}) does not answer (Connection refused), so ")
+    assert "model_name_or_path Org/Some-Model is neither a local path nor in the Hugging Face cache" in message
+    assert message.endswith("; push_to_hub would push to the Hub: add --push_to_hub false")
+    assert "HF_HUB_OFFLINE" not in os.environ
+
+
+def test_a_hub_that_does_not_answer_with_everything_cached_goes_on_offline(hub_home, caplog):
+    cache_model(hub_home, MODEL.repo_id)
+    check_hub_access([MODEL])
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert "loading Org/Some-Model from the Hugging Face cache, as with HF_HUB_OFFLINE=1" in caplog.text
+
+
+def test_any_answer_of_the_hub_counts_and_changes_nothing(hub_home, monkeypatch):
+    from aiohttp import web
+
+    with serving(web.Application()) as url:  # answers 404: the Hub is there
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        check_hub_access([MODEL, DATASET], PUSH)
+    assert "HF_HUB_OFFLINE" not in os.environ
+
+
+def test_a_blip_is_retried_before_the_hub_counts_as_out_of_reach(hub_home, monkeypatch):
+    from aiohttp import web
+
+    calls = []
+    real_urlopen = hub_access.urllib.request.urlopen
+
+    def fail_once(request, timeout):
+        calls.append(request.full_url)
+        if len(calls) == 1:
+            raise hub_access.urllib.error.URLError("temporary failure in name resolution")
+        return real_urlopen(request, timeout=timeout)
+
+    monkeypatch.setattr(hub_access.urllib.request, "urlopen", fail_once)
+    with serving(web.Application()) as url:
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        check_hub_access([MODEL])
+    assert len(calls) == 2
+
+
+def test_the_training_command_line_checks_its_hub_ids_and_pushes(hub_home, tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("model_name_or_path: Org/Some-Model\ndataset_name: org/MathProblems\npush_to_hub: true\n")
+    cache_model(hub_home, MODEL.repo_id)
+    (tmp_path / "train.jsonl").write_text('{"prompt": "1+1?"}\n')
+    local = ["--dataset_name", "train.jsonl"]
+    with pytest.raises(UsageError, match=r"so push_to_hub would push to the Hub: add --push_to_hub false$"):
+        check_command_line(["--config", str(recipe), *local])
+    check_command_line(["--config", str(recipe), *local, "--push_to_hub", "false"])
+    check_command_line(["--config", str(recipe), *local, "--push_to_hub=False"])
+    with pytest.raises(UsageError, match="push_to_hub would push"):  # a bare flag means true
+        check_command_line(["--config", str(recipe), *local, "--push_to_hub", "false", "--push_to_hub"])
+    with pytest.raises(UsageError, match="push_to_hub_revision would push"):
+        check_command_line(["--config", str(recipe), *local, "--push_to_hub", "false", "--push_to_hub_revision"])
+    with pytest.raises(UsageError, match="dataset_name org/MathProblems is neither a local path"):
+        check_command_line(["--config", str(recipe), "--push_to_hub", "false"])
