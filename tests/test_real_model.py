@@ -224,7 +224,7 @@ def test_offline_evaluation_runs_on_the_real_model(smollm2, arithmetic, tmp_path
         sys.executable, "-m", "open_r1.evaluate",
         "--task", "arithmetic", "--data_files", str(arithmetic["test"]), "--model", str(smollm2["f32"]),
         "--limit", "4", "--num_samples", "1", "--temperature", "0", "--max_new_tokens", "64",
-        "--batch_size", "4", "--device", "cpu", "--num_workers", "1", "--system_prompt", SYSTEM_PROMPT,
+        "--batch_size", "4", "--device", "cpu", "--reward_num_workers", "1", "--system_prompt", SYSTEM_PROMPT,
         "--output_dir", str(tmp_path),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src"), "HF_HUB_OFFLINE": "1"}
