@@ -190,6 +190,7 @@ def test_the_training_command_line_checks_its_hub_ids_and_pushes(hub_home, tmp_p
         check_command_line(["--config", str(recipe), *local])
     check_command_line(["--config", str(recipe), *local, "--push_to_hub", "false"])
     check_command_line(["--config", str(recipe), *local, "--push_to_hub=False"])
+    check_command_line(["--config", str(recipe), "--dataset-name", "train.jsonl", "--push-to-hub", "false"])
     with pytest.raises(UsageError, match="push_to_hub would push"):  # a bare flag means true
         check_command_line(["--config", str(recipe), *local, "--push_to_hub", "false", "--push_to_hub"])
     with pytest.raises(UsageError, match="push_to_hub_revision would push"):

@@ -219,16 +219,18 @@ def recipe_paths(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _command_line_value(args: list[str], name: str, flag: str | None = None) -> str | None:
     """The value of the last `--name value` / `--name=value` in `args` (argparse's rule), or None; `flag`: the
-    value of a bare `--name` (followed by another option or nothing), for boolean fields."""
+    value of a bare `--name` (followed by another option or nothing), for boolean fields. `--name-with-dashes`
+    counts too, as HfArgumentParser reads it."""
+    options = {f"--{name}", f"--{name.replace('_', '-')}"}
     value = None
     for index, token in enumerate(args):
-        if token == f"--{name}":
+        if token in options:
             following = args[index + 1] if index + 1 < len(args) else None
             if following is not None and not (flag is not None and following.startswith("--")):
                 value = following
             elif flag is not None:
                 value = flag
-        elif token.startswith(f"--{name}="):
+        elif token.split("=", 1)[0] in options and "=" in token:
             value = token.split("=", 1)[1]
     return value
 
