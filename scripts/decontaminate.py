@@ -103,7 +103,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     references = [("--dataset", args.dataset, "dataset")]
     references += [(f"--hub_benchmarks {name}", HUB_BENCHMARKS[name][0], "dataset") for name in args.hub_benchmarks]
     push = None if args.output_dir else Push("without --output_dir the result goes to the Hub", "give --output_dir")
-    check_references(references, push)
+    instead = "give a local --dataset, and --benchmark_files for the benchmarks (the Hub's are then left out)"
+    check_references(references, push, instead)
     return args
 
 

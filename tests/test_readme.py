@@ -139,7 +139,7 @@ def test_commands_not_runnable_here_name_what_exists_and_keep_the_recipes_batch(
     monkeypatch.chdir(REPO_ROOT)
     launcher, cluster, (_, training_args, _) = parse_accelerate_command(command)
     hub = []
-    monkeypatch.setattr(hub_access, "check_hub_access", lambda references, push: hub.extend(references))
+    monkeypatch.setattr(hub_access, "check_hub_access", lambda references, push, instead: hub.extend(references))
     check_command_line(launcher.training_script_args)  # the recipe's YAML, and no local path that is missing
     assert {reference.kind for reference in hub} == {"model", "dataset"}  # what the Hub gives these commands
     processes = launcher.num_processes or cluster.num_processes

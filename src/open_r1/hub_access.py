@@ -145,29 +145,32 @@ def hub_unreachable_reason(
 OFFLINE_MODE = "offline mode (HF_HUB_OFFLINE) keeps the Hub out of reach"
 
 
-def _refusal(why: str, missing: Sequence[HubReference], push: Push | None) -> UsageError:
+LOCAL_INSTEAD = "give a local path, or download it where the Hub answers"
+
+
+def _refusal(why: str, missing: Sequence[HubReference], push: Push | None, instead: str) -> UsageError:
     """One line: `why` the Hub cannot be used, then the references it leaves `missing` and the push it stops."""
     parts = []
     if missing:
         names = [f"{reference.field} {reference.repo_id}" for reference in missing]
         names = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         what = "is neither a local path nor" if len(missing) == 1 else "are neither local paths nor"
-        parts.append(
-            f"{names} {what} in the Hugging Face cache ({hub_cache()}): give a local path, or download it where "
-            "the Hub answers"
-        )
+        parts.append(f"{names} {what} in the Hugging Face cache ({hub_cache()}): {instead}")
     if push is not None:
         parts.append(f"{push.what}: {push.instead}")
     return UsageError(f"{why}, so {'; '.join(parts)}")
 
 
-def check_hub_access(references: Sequence[HubReference], push: Push | None = None) -> None:
-    """Raises a UsageError when a Hub reference cannot be loaded or the `push` (None when nothing pushes) cannot be
-    made; goes on offline where the Hub does not answer and every reference is cached."""
+def check_hub_access(
+    references: Sequence[HubReference], push: Push | None = None, instead: str = LOCAL_INSTEAD
+) -> None:
+    """Raises a UsageError when a Hub reference cannot be loaded (`instead`: what the user can do) or the `push`
+    (None when nothing pushes) cannot be made; goes on offline where the Hub does not answer and every reference is
+    cached."""
     missing = [reference for reference in references if offline(reference.kind) and not is_cached(reference)]
     push_offline = push if push is not None and offline("model") else None
     if missing or push_offline:
-        raise _refusal(OFFLINE_MODE, missing, push_offline)
+        raise _refusal(OFFLINE_MODE, missing, push_offline, instead)
     online = [reference for reference in references if not offline(reference.kind)]
     if not online and push is None:
         return
@@ -177,7 +180,7 @@ def check_hub_access(references: Sequence[HubReference], push: Push | None = Non
     why = f"the Hub ({hub_endpoint()}) does not answer ({reason})"
     missing = [reference for reference in online if not is_cached(reference)]
     if missing or push is not None:
-        raise _refusal(why, missing, push)
+        raise _refusal(why, missing, push, instead)
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.pop("HF_DATASETS_OFFLINE", None)
     if main_process():
@@ -185,7 +188,9 @@ def check_hub_access(references: Sequence[HubReference], push: Push | None = Non
         logger.warning("%s: loading %s from the Hugging Face cache, as with HF_HUB_OFFLINE=1", why, names)
 
 
-def check_references(references: Iterable[tuple[str, str, str]], push: Push | None = None) -> None:
+def check_references(
+    references: Iterable[tuple[str, str, str]], push: Push | None = None, instead: str = LOCAL_INSTEAD
+) -> None:
     """For each (field, reference, kind: model or dataset): a local path must exist (`check_local_path`, with its
     did-you-mean); the others, and the `push`, go to `check_hub_access` together (the Hub is asked once)."""
     hub = []
@@ -194,4 +199,4 @@ def check_references(references: Iterable[tuple[str, str, str]], push: Push | No
         hub += [
             HubReference(field, part.strip(), kind) for part in reference.split(",") if not looks_local(part.strip())
         ]
-    check_hub_access(hub, push)
+    check_hub_access(hub, push, instead)

@@ -204,7 +204,7 @@ def test_hub_benchmarks_are_the_default_only_without_local_files_and_local_data_
 
     script = _load_script()
     asked = []
-    monkeypatch.setattr(script, "check_references", lambda references, push: asked.append((list(references), push)))
+    monkeypatch.setattr(script, "check_references", lambda references, push, _: asked.append((list(references), push)))
     benchmark = tmp_path / "a.jsonl"
     benchmark.write_text('{"problem": "y"}\n')
     assert script.parse_args(["--dataset", "org/data"]).hub_benchmarks == sorted(script.HUB_BENCHMARKS)
@@ -285,3 +285,4 @@ def test_hub_benchmarks_out_of_reach_are_named_before_anything_loads(tmp_path, m
     assert str(error.value).startswith("offline mode (HF_HUB_OFFLINE) keeps the Hub out of reach, so ")
     named = [f"--hub_benchmarks {name} {script.HUB_BENCHMARKS[name][0]}" for name in sorted(script.HUB_BENCHMARKS)]
     assert ", ".join(named[:-1]) + " and " + named[-1] + " are neither local paths" in str(error.value)
+    assert str(error.value).endswith("and --benchmark_files for the benchmarks (the Hub's are then left out)")
