@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from open_r1 import hub_access
@@ -26,6 +27,12 @@ ENVIRONMENT = (
     "TRANSFORMERS_OFFLINE",
     "HF_DATASETS_OFFLINE",
     "HF_ENDPOINT",
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
 )
 
 
@@ -48,7 +55,7 @@ def no_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the Hub was asked in offline mode")
 
-    monkeypatch.setattr(hub_access.urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(httpx, "head", refuse)
 
 
 def cache_model(home, repo_id: str) -> None:
@@ -103,9 +110,9 @@ def test_offline_a_reference_missing_from_the_cache_is_named_without_asking_the_
     with pytest.raises(UsageError) as error:
         check_hub_access([MODEL, DATASET])
     assert str(error.value) == (
-        "offline mode (HF_HUB_OFFLINE) keeps the Hub out of reach, so model_name_or_path Org/Some-Model and "
-        "dataset_name org/MathProblems are neither local paths nor in the Hugging Face cache "
-        f"({hub_home / 'hub'}): give a local path, or download it where the Hub answers"
+        "offline mode (HF_HUB_OFFLINE=1) keeps the Hub out of reach, so model_name_or_path Org/Some-Model and "
+        f"dataset_name org/MathProblems are neither local paths nor in the cache ({hub_home / 'hub'} and "
+        f"{hub_home / 'datasets'}): give a local path, or load it once where the Hub answers, which caches it"
     )
 
 
@@ -119,12 +126,20 @@ def test_offline_what_the_cache_holds_loads(hub_home, monkeypatch, no_network):
         check_hub_access([MODEL, HubReference("dataset_name", "org/Other", "dataset")])
 
 
+def test_a_dataset_only_in_the_hub_cache_is_not_cached(hub_home, monkeypatch, no_network):
+    """`hf download --repo-type dataset` leaves a snapshot that datasets does not load a Hub id from offline."""
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    (hub_home / "hub" / "datasets--org--MathProblems" / "snapshots" / "0123abc").mkdir(parents=True)
+    with pytest.raises(UsageError, match=r"^offline mode \(HF_DATASETS_OFFLINE=1\) keeps the Hub out of reach"):
+        check_hub_access([DATASET])
+
+
 def test_offline_a_push_is_refused_with_the_option_that_turns_it_off(hub_home, monkeypatch, no_network):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(UsageError) as error:
         check_hub_access([], Push("push_to_hub_revision would push to the Hub", "add --push_to_hub_revision false"))
     assert str(error.value) == (
-        "offline mode (HF_HUB_OFFLINE) keeps the Hub out of reach, so push_to_hub_revision would push to the Hub: "
+        "offline mode (HF_HUB_OFFLINE=1) keeps the Hub out of reach, so push_to_hub_revision would push to the Hub: "
         "add --push_to_hub_revision false"
     )
 
@@ -137,17 +152,39 @@ def test_a_hub_that_does_not_answer_refuses_what_the_cache_lacks_and_any_push(hu
     with pytest.raises(UsageError) as error:
         check_hub_access([MODEL], PUSH)
     message = str(error.value)
-    assert message.startswith(f"the Hub ({os.environ['HF_ENDPOINT']}) does not answer (Connection refused), so ")
-    assert "model_name_or_path Org/Some-Model is neither a local path nor in the Hugging Face cache" in message
+    assert message.startswith(
+        f"the Hub ({os.environ['HF_ENDPOINT']}) does not answer ([Errno 111] Connection refused), so "
+    )
+    assert (
+        f"model_name_or_path Org/Some-Model is neither a local path nor in the cache ({hub_home / 'hub'})" in message
+    )
     assert message.endswith("; push_to_hub would push to the Hub: add --push_to_hub false")
     assert "HF_HUB_OFFLINE" not in os.environ
 
 
-def test_a_hub_that_does_not_answer_with_everything_cached_goes_on_offline(hub_home, caplog):
+def test_a_hub_that_does_not_answer_with_everything_cached_goes_on_offline(hub_home, monkeypatch, caplog):
+    import datasets.config
+    import huggingface_hub.constants
+
+    # The libraries read the variable once, at import: their flags must follow it too.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", False)
     cache_model(hub_home, MODEL.repo_id)
     check_hub_access([MODEL])
     assert os.environ["HF_HUB_OFFLINE"] == "1"
-    assert "loading Org/Some-Model from the Hugging Face cache, as with HF_HUB_OFFLINE=1" in caplog.text
+    assert huggingface_hub.constants.is_offline_mode() and datasets.config.HF_HUB_OFFLINE
+    assert "loading Org/Some-Model from the cache, as with HF_HUB_OFFLINE=1" in caplog.text
+
+
+def test_only_the_main_process_says_it_goes_offline(hub_home, monkeypatch, caplog):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("RANK", "1")
+    cache_model(hub_home, MODEL.repo_id)
+    check_hub_access([MODEL])
+    assert os.environ["HF_HUB_OFFLINE"] == "1" and "from the cache" not in caplog.text
 
 
 def test_any_answer_of_the_hub_counts_and_changes_nothing(hub_home, monkeypatch):
@@ -159,19 +196,31 @@ def test_any_answer_of_the_hub_counts_and_changes_nothing(hub_home, monkeypatch)
     assert "HF_HUB_OFFLINE" not in os.environ
 
 
+def test_the_hub_is_asked_through_the_proxies_huggingface_hub_uses(hub_home, monkeypatch):
+    """ALL_PROXY too, which urllib would ignore: a Hub reached only through it answers."""
+    from aiohttp import web
+
+    monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")  # no such host: only the proxy can answer
+    monkeypatch.setattr(hub_access, "HUB_CHECK_ATTEMPTS", 1)
+    assert hub_access.hub_unreachable_reason() is not None
+    with serving(web.Application()) as proxy:
+        monkeypatch.setenv("ALL_PROXY", proxy)
+        assert hub_access.hub_unreachable_reason() is None
+
+
 def test_a_blip_is_retried_before_the_hub_counts_as_out_of_reach(hub_home, monkeypatch):
     from aiohttp import web
 
     calls = []
-    real_urlopen = hub_access.urllib.request.urlopen
+    real_head = httpx.head
 
-    def fail_once(request, timeout):
-        calls.append(request.full_url)
+    def fail_once(url, timeout):
+        calls.append(url)
         if len(calls) == 1:
-            raise hub_access.urllib.error.URLError("temporary failure in name resolution")
-        return real_urlopen(request, timeout=timeout)
+            raise httpx.ConnectError("temporary failure in name resolution")
+        return real_head(url, timeout=timeout)
 
-    monkeypatch.setattr(hub_access.urllib.request, "urlopen", fail_once)
+    monkeypatch.setattr(httpx, "head", fail_once)
     with serving(web.Application()) as url:
         monkeypatch.setenv("HF_ENDPOINT", url)
         check_hub_access([MODEL])
@@ -186,14 +235,46 @@ def test_the_training_command_line_checks_its_hub_ids_and_pushes(hub_home, tmp_p
     cache_model(hub_home, MODEL.repo_id)
     (tmp_path / "train.jsonl").write_text('{"prompt": "1+1?"}\n')
     local = ["--dataset_name", "train.jsonl"]
-    with pytest.raises(UsageError, match=r"so push_to_hub would push to the Hub: add --push_to_hub false$"):
+    with pytest.raises(UsageError, match=r"so push_to_hub needs the Hub: add --push_to_hub false$"):
         check_command_line(["--config", str(recipe), *local])
     check_command_line(["--config", str(recipe), *local, "--push_to_hub", "false"])
     check_command_line(["--config", str(recipe), *local, "--push_to_hub=False"])
-    check_command_line(["--config", str(recipe), "--dataset-name", "train.jsonl", "--push-to-hub", "false"])
-    with pytest.raises(UsageError, match="push_to_hub would push"):  # a bare flag means true
+    check_command_line(["--config", str(recipe), "--dataset-name", "train.jsonl", "--push-to-hub", "f"])
+    with pytest.raises(UsageError, match="push_to_hub needs the Hub"):  # a bare flag means true, so does t
         check_command_line(["--config", str(recipe), *local, "--push_to_hub", "false", "--push_to_hub"])
-    with pytest.raises(UsageError, match="push_to_hub_revision would push"):
+    with pytest.raises(UsageError, match="push_to_hub needs the Hub"):
+        check_command_line(["--config", str(recipe), *local, "--push_to_hub", "t"])
+    with pytest.raises(UsageError, match="push_to_hub_revision needs the Hub: add --push_to_hub_revision false$"):
         check_command_line(["--config", str(recipe), *local, "--push_to_hub", "false", "--push_to_hub_revision"])
     with pytest.raises(UsageError, match="dataset_name org/MathProblems is neither a local path"):
         check_command_line(["--config", str(recipe), "--push_to_hub", "false"])
+
+
+def test_the_callback_that_pushes_each_checkpoint_is_a_push(hub_home, tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.jsonl").write_text('{"prompt": "1+1?"}\n')
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("dataset_name: train.jsonl\npush_to_hub: true\ncallbacks: [push_to_hub_revision]\n")
+    with pytest.raises(UsageError) as error:
+        check_command_line(["--config", str(recipe)])
+    assert str(error.value).endswith(
+        "so push_to_hub needs the Hub and callbacks: [push_to_hub_revision] pushes each checkpoint: add "
+        "--push_to_hub false and leave push_to_hub_revision out of callbacks"
+    )
+    check_command_line(["--config", str(recipe), "--push_to_hub", "false", "--callbacks"])
+    with pytest.raises(UsageError, match="callbacks: \\[push_to_hub_revision\\] pushes each checkpoint"):
+        check_command_line(["--config", str(recipe), "--push_to_hub", "false", "--callbacks", "push_to_hub_revision"])
+
+
+def test_a_mixture_replaces_the_dataset_name_it_comes_with(hub_home, tmp_path, monkeypatch, no_network):
+    """The run loads the mixture's members; an unused dataset_name is not asked for."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.jsonl").write_text('{"prompt": "1+1?"}\n')
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("dataset_name: org/MathProblems\ndataset_mixture:\n  datasets:\n    - id: train.jsonl\n")
+    check_command_line(["--config", str(recipe)])
+    recipe.write_text("dataset_mixture:\n  datasets:\n    - id: org/MathProblems\n")
+    with pytest.raises(UsageError, match=r"dataset_mixture.datasets\[0\].id org/MathProblems is neither"):
+        check_command_line(["--config", str(recipe)])

@@ -54,6 +54,12 @@ def test_unknown_recipe_key_fails_at_parse_time_with_its_name(tmp_path):
         parse_recipe(bad)
 
 
+def test_a_shortened_option_is_named_not_read_as_the_field_it_starts():
+    recipe = RECIPES / "tiny" / "sft" / "config_cpu.yaml"
+    with pytest.raises(ValueError, match="unknown option --model_name \\(did you mean --model_name_or_path\\?\\)"):
+        parse_recipe(recipe, "--model_name", "data/other-model")
+
+
 @pytest.mark.parametrize(
     "field, error",
     [

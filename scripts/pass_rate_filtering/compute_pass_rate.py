@@ -38,8 +38,9 @@ import datasets
 from open_r1.configs import GRPOScriptArguments, RecipeParser
 from open_r1.data.loading import load_dataset_reference
 from open_r1.eval.decoding import flatten, regroup, sample_completions
+from open_r1.hub_access import Push, check_references
 from open_r1.rewards import get_reward_funcs
-from open_r1.usage import UsageError, check_command_line, exit_on_usage_error
+from open_r1.usage import PATH_FIELDS, UsageError, command_line_settings, exit_on_usage_error, hub_references
 
 logger = logging.getLogger("compute_pass_rate")
 
@@ -394,11 +395,23 @@ def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArgum
     return result
 
 
+def check_paths_and_hub(argv: list[str]) -> None:
+    """The recipe's YAML, the local paths it and argv name, and the Hub for the others and for the push, before
+    sampling; a model served at base_url (backend openai) is a name, not something to load."""
+    settings = command_line_settings(argv, (*PATH_FIELDS, "backend", "output_dir", "output_dataset_name"))
+    push = None
+    if settings.get("output_dataset_name"):
+        push = Push("output_dataset_name pushes the result to the Hub", "leave it out and set output_dir")
+    elif not settings.get("output_dir"):
+        push = Push("without output_dir or output_dataset_name the result goes to the Hub", "set output_dir")
+    check_references(hub_references(settings, models=settings.get("backend") != "openai"), push)
+
+
 def cli(argv: list[str] | None = None) -> datasets.DatasetDict:
     """The command line: a mistake in the recipe or the options is one line and exit status 2, before sampling."""
     argv = sys.argv[1:] if argv is None else argv
     with exit_on_usage_error("compute_pass_rate.py"):
-        check_command_line(argv)  # the recipe's YAML, and the local model and dataset paths it and argv name
+        check_paths_and_hub(argv)
         # RecipeParser reads upstream open-r1 names too (e.g. dataset_split), see recipes/README.md.
         parser = RecipeParser((PassRateScriptArguments, PassRateGenerationArguments))
         return main(*parser.parse_args_and_config(argv))

@@ -595,6 +595,9 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         kwargs.setdefault("formatter_class", _HelpFormatter)
         # argparse's own usage lists every field (hundreds of lines); the fields follow under "options".
         kwargs.setdefault("usage", "%(prog)s [--config RECIPE.yaml] [--FIELD VALUE ...]")
+        # A misspelt or shortened option is named, not read as the field it starts (the checks before TRL loads
+        # read whole names only).
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(dataclass_types, **kwargs)
         all_fields = [f for dataclass_type in self.dataclass_types for f in fields(dataclass_type)]
         self._known_fields = {f.name for f in all_fields}
@@ -694,9 +697,8 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
                     raise UsageError(f"{self._recipe_source}: {name}: expected {expected}, got {value!r}") from None
 
     def _refuse_unknown_options(self, names: set[str]) -> None:
-        """Raises for the `--name`s argparse would not take: neither an option nor the prefix of one."""
-        options = [option for option in self._option_string_actions if option.startswith("--")]
-        unknown = sorted(name for name in names if not any(option.startswith(f"--{name}") for option in options))
+        """Raises for the `--name`s argparse would not take: not an option (shortened ones included)."""
+        unknown = sorted(name for name in names if f"--{name}" not in self._option_string_actions)
         if unknown:
             raise UsageError(unknown_names(unknown, self._known_fields, "option", "--"))
 

@@ -1,31 +1,34 @@
 """Whether the Hub models and datasets a command names can be had, and its pushes made: checked before anything loads.
 
     check_references([("model_name_or_path", "Qwen/Qwen2.5-1.5B-Instruct", "model")], push=None)
-    # a missing local path, then the Hub: the training scripts (usage.check_command_line), the evaluator,
-    # make evaluate, generate.py, generate_reasoning.py and decontaminate.py call it before they load anything
+    # a missing local path, then the Hub: the training scripts (usage.check_command_line), compute_pass_rate.py,
+    # the evaluator, make evaluate, generate.py, generate_reasoning.py and decontaminate.py, before they load anything
 
 Without a network, a Hub id cost half a minute of retries in the libraries, then a traceback after the
-configuration dump; a push failed once the model had loaded (`push_to_hub`) or at the first checkpoint
-(`push_to_hub_revision`). Here, in a fraction of a second (a few when the network drops packets):
+configuration dump; a push failed once the model had loaded (`push_to_hub`), at the first checkpoint
+(`callbacks: [push_to_hub_revision]`) or after hours of sampling (`compute_pass_rate.py`). Here, in a fraction of
+a second (a few where the network drops packets):
 
 - With offline mode on (`HF_HUB_OFFLINE` or `TRANSFORMERS_OFFLINE`; `HF_DATASETS_OFFLINE`, where set, for
-  datasets, as `datasets` reads them), a Hub id must be in the Hugging Face cache, and nothing may push.
-- Otherwise, when the command names a Hub id or pushes, the Hub's endpoint (`HF_ENDPOINT`) is asked once
-  (any HTTP answer counts; the proxy variables apply, as they do for huggingface_hub's client). Where it does
-  not answer, a push is refused and so is a Hub id that is not in the cache; when every Hub id is cached the
-  process goes on offline (`HF_HUB_OFFLINE=1`, set before any library reads it), and says so in one line.
+  datasets, as `datasets` reads them), a Hub id must be in the cache and nothing may push.
+- Otherwise, when the command names a Hub id or pushes, the Hub's endpoint (`HF_ENDPOINT`) is asked, up to
+  `HUB_CHECK_ATTEMPTS` times, with httpx as huggingface_hub asks it (the same proxy variables, `ALL_PROXY`
+  included, and certificates); any HTTP answer counts. Where it does not answer, a push is refused and so is a Hub
+  id that is not in the cache; when every Hub id is cached the process goes on offline (`HF_HUB_OFFLINE=1`, and
+  the libraries' own flags where they are already imported), and says so in one line.
 
-Each refusal is a `UsageError` naming the field. It imports only the standard library. Not covered: whether a Hub
-id exists or is gated when the Hub answers (the libraries say so within seconds), a revision missing from a cached
-repository, and whether the token can push.
+In the cache means: a model with a snapshot in huggingface_hub's cache (`HF_HUB_CACHE`); a dataset prepared in
+datasets' own cache (`HF_DATASETS_CACHE`), the only copy `datasets` loads a Hub id from offline (a snapshot that
+`hf download` left in the Hub cache is not one). Each refusal is one `UsageError` naming every field it concerns.
+It imports httpx only to ask the Hub. Not covered: whether a Hub id exists or is gated when the Hub answers (the
+libraries say so within seconds), a revision missing from a cached repository, and whether the token can push.
 """
 
 import logging
 import os
 import re
+import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -43,15 +46,8 @@ HUB_CHECK_PAUSE_SECONDS = 1.0
 
 # huggingface_hub's and datasets' reading of a boolean environment variable.
 _TRUE_VALUES = {"1", "ON", "YES", "TRUE"}
-
-
-@dataclass(frozen=True)
-class Push:
-    """A push to the Hub the command would make: what asks for it (`push_to_hub would push to the Hub`), and how to
-    do without (`add --push_to_hub false`)."""
-
-    what: str
-    instead: str
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+LOCAL_INSTEAD = "give a local path, or load it once where the Hub answers, which caches it"
 
 
 @dataclass(frozen=True)
@@ -61,6 +57,15 @@ class HubReference:
     field: str
     repo_id: str
     kind: Literal["model", "dataset"]
+
+
+@dataclass(frozen=True)
+class Push:
+    """A push to the Hub the command would make: what asks for it (`push_to_hub would push to the Hub`), and how to
+    do without (`add --push_to_hub false`)."""
+
+    what: str
+    instead: str
 
 
 def _is_true(value: str | None) -> bool:
@@ -88,7 +93,7 @@ def hf_home() -> str:
 
 
 def hub_cache() -> str:
-    """huggingface_hub's HF_HUB_CACHE, where both libraries download repositories."""
+    """huggingface_hub's HF_HUB_CACHE, where the libraries download repositories."""
     legacy = os.environ.get("HUGGINGFACE_HUB_CACHE", os.path.join(hf_home(), "hub"))
     return _expand(os.environ.get("HF_HUB_CACHE", legacy))
 
@@ -98,25 +103,29 @@ def datasets_cache() -> str:
     return _expand(os.environ.get("HF_DATASETS_CACHE", os.path.join(hf_home(), "datasets")))
 
 
+def cache_of(kind: str) -> str:
+    """The cache a `kind` of Hub id loads from offline."""
+    return hub_cache() if kind == "model" else datasets_cache()
+
+
 def _squashed(name: str) -> str:
     # datasets names its cache folder `<org>___<name in snake case>`: compare names without case or separators.
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 def is_cached(reference: HubReference) -> bool:
-    """Whether the libraries can load `reference` offline: a downloaded snapshot in the Hub cache, or, for a
-    dataset, the Arrow files datasets prepared from it. Lenient where unsure: the libraries have the last word."""
-    folder = os.path.join(hub_cache(), "--".join([f"{reference.kind}s", *reference.repo_id.split("/")]))
-    snapshots = os.path.join(folder, "snapshots")
-    if os.path.isdir(snapshots) and any(os.scandir(snapshots)):
-        return True
-    if reference.kind != "dataset" or not os.path.isdir(datasets_cache()):
+    """Whether the libraries can load `reference` offline (see the module's docstring); lenient where unsure, since
+    the libraries have the last word."""
+    if reference.kind == "model":
+        snapshots = os.path.join(hub_cache(), "--".join(["models", *reference.repo_id.split("/")]), "snapshots")
+        return os.path.isdir(snapshots) and any(os.scandir(snapshots))
+    if not os.path.isdir(datasets_cache()):
         return False
     wanted = [_squashed(part) for part in reference.repo_id.split("/")]
-    for entry in os.scandir(datasets_cache()):
-        if entry.is_dir() and [_squashed(part) for part in entry.name.split("___")] == wanted:
-            return True
-    return False
+    return any(
+        entry.is_dir() and [_squashed(part) for part in entry.name.split("___")] == wanted
+        for entry in os.scandir(datasets_cache())
+    )
 
 
 def hub_endpoint() -> str:
@@ -127,25 +136,24 @@ def hub_unreachable_reason(
     attempts: int = HUB_CHECK_ATTEMPTS, seconds: float = HUB_CHECK_SECONDS, pause: float = HUB_CHECK_PAUSE_SECONDS
 ) -> str | None:
     """None when the Hub's endpoint gives any HTTP answer within `attempts` tries, else why it did not."""
+    import httpx
+
     reason = ""
     for attempt in range(attempts):
         if attempt:
             time.sleep(pause)
         try:
-            with urllib.request.urlopen(urllib.request.Request(hub_endpoint(), method="HEAD"), timeout=seconds):
-                return None
-        except urllib.error.HTTPError:
+            httpx.head(hub_endpoint(), timeout=seconds)
             return None
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            cause = getattr(error, "reason", None) or error
-            reason = str(getattr(cause, "strerror", None) or cause) or type(cause).__name__
+        except Exception as error:  # noqa: BLE001 - whatever stops the request, the Hub did not answer it
+            reason = str(error) or type(error).__name__
     return reason
 
 
-OFFLINE_MODE = "offline mode (HF_HUB_OFFLINE) keeps the Hub out of reach"
-
-
-LOCAL_INSTEAD = "give a local path, or download it where the Hub answers"
+def _offline_mode() -> str:
+    """`offline mode (HF_HUB_OFFLINE=1)`, naming the variables that are set."""
+    settings = ", ".join(f"{name}={os.environ[name]}" for name in OFFLINE_VARIABLES if name in os.environ)
+    return f"offline mode ({settings}) keeps the Hub out of reach"
 
 
 def _refusal(why: str, missing: Sequence[HubReference], push: Push | None, instead: str) -> UsageError:
@@ -155,10 +163,25 @@ def _refusal(why: str, missing: Sequence[HubReference], push: Push | None, inste
         names = [f"{reference.field} {reference.repo_id}" for reference in missing]
         names = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         what = "is neither a local path nor" if len(missing) == 1 else "are neither local paths nor"
-        parts.append(f"{names} {what} in the Hugging Face cache ({hub_cache()}): {instead}")
+        caches = " and ".join(dict.fromkeys(cache_of(reference.kind) for reference in missing))
+        parts.append(f"{names} {what} in the cache ({caches}): {instead}")
     if push is not None:
         parts.append(f"{push.what}: {push.instead}")
     return UsageError(f"{why}, so {'; '.join(parts)}")
+
+
+def go_offline() -> None:
+    """Offline mode for the rest of this process and its children, the libraries already imported included."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.pop("HF_DATASETS_OFFLINE", None)
+    # Both read the variable once, at import; `datasets` also keeps it under its older name.
+    for module, names in (
+        ("huggingface_hub.constants", ("HF_HUB_OFFLINE",)),
+        ("datasets.config", ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")),
+    ):
+        if module in sys.modules:
+            for name in names:
+                setattr(sys.modules[module], name, True)
 
 
 def check_hub_access(
@@ -170,7 +193,7 @@ def check_hub_access(
     missing = [reference for reference in references if offline(reference.kind) and not is_cached(reference)]
     push_offline = push if push is not None and offline("model") else None
     if missing or push_offline:
-        raise _refusal(OFFLINE_MODE, missing, push_offline, instead)
+        raise _refusal(_offline_mode(), missing, push_offline, instead)
     online = [reference for reference in references if not offline(reference.kind)]
     if not online and push is None:
         return
@@ -181,11 +204,10 @@ def check_hub_access(
     missing = [reference for reference in online if not is_cached(reference)]
     if missing or push is not None:
         raise _refusal(why, missing, push, instead)
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ.pop("HF_DATASETS_OFFLINE", None)
+    go_offline()
     if main_process():
         names = ", ".join(reference.repo_id for reference in online)
-        logger.warning("%s: loading %s from the Hugging Face cache, as with HF_HUB_OFFLINE=1", why, names)
+        logger.warning("%s: loading %s from the cache, as with HF_HUB_OFFLINE=1", why, names)
 
 
 def check_references(

@@ -187,14 +187,15 @@ def looks_local(reference: str) -> bool:
     return bool(separator) and os.path.isdir(first)
 
 
-def check_local_path(field: str, reference: str) -> None:
-    """Raises a UsageError naming `field` when `reference` looks local (`looks_local`) and does not exist.
+def check_local_path(field: str, reference: str, local_only: bool = False) -> None:
+    """Raises a UsageError naming `field` when `reference` looks local (`looks_local`), or `local_only` (the field
+    takes no Hub id), and does not exist.
 
     A dataset reference may list several files separated by commas; each is checked.
     """
     for part in str(reference).split(","):
         part = part.strip()
-        if not part or not looks_local(part):
+        if not part or not (local_only or looks_local(part)):
             continue
         path = pathlib.Path(part).expanduser()
         if path.exists():
@@ -207,9 +208,11 @@ def check_local_path(field: str, reference: str) -> None:
 
 
 def recipe_paths(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(field, reference) for every model and dataset a recipe mapping names, mixture members included."""
-    found = [(name, settings[name]) for name in PATH_FIELDS if isinstance(settings.get(name), str)]
+    """(field, reference) for every model and dataset a recipe mapping names that the run loads: mixture members,
+    and `dataset_name` only without a mixture (which then takes its place)."""
     mixture = settings.get("dataset_mixture")
+    names = [name for name in PATH_FIELDS if not (name == "dataset_name" and mixture is not None)]
+    found = [(name, settings[name]) for name in names if isinstance(settings.get(name), str)]
     members = mixture.get("datasets") if isinstance(mixture, Mapping) else None
     for index, member in enumerate(members if isinstance(members, list) else []):
         if isinstance(member, Mapping) and isinstance(member.get("id"), str):
@@ -235,13 +238,27 @@ def _command_line_value(args: list[str], name: str, flag: str | None = None) -> 
     return value
 
 
-# The training fields that push to the Hub (transformers' at the end and at each save; ours at each save).
+# What makes a training run use the Hub for its model: transformers' push at the end (`push_to_hub`), the branch
+# check at start (`push_to_hub_revision`), the callback that pushes each checkpoint.
 PUSH_FIELDS = ("push_to_hub", "push_to_hub_revision")
+PUSH_CALLBACK = "push_to_hub_revision"
 
 
 def _true(value: Any) -> bool:
     # HfArgumentParser's reading of a boolean written on the command line; a recipe's YAML gives a bool.
-    return value is True or (isinstance(value, str) and value.lower() in ("true", "yes", "y", "1"))
+    return value is True or (isinstance(value, str) and value.lower() in ("true", "yes", "t", "y", "1"))
+
+
+def _command_line_list(args: list[str], name: str) -> list[str] | None:
+    """The values after the last `--name` (up to the next option), as argparse reads a list field, or None."""
+    options = {f"--{name}", f"--{name.replace('_', '-')}"}
+    found = None
+    for index, token in enumerate(args):
+        if token in options:
+            found = list(itertools.takewhile(lambda value: not value.startswith("--"), args[index + 1 :]))
+        elif token.split("=", 1)[0] in options and "=" in token:
+            found = [token.split("=", 1)[1]]
+    return found
 
 
 def split_config_option(args: list[str]) -> list[str]:
@@ -260,32 +277,41 @@ def recipe_argument(args: list[str]) -> str | None:
     return args[index + 1]
 
 
+def command_line_settings(args: list[str], names: Iterable[str], flags: Iterable[str] = ()) -> dict[str, Any]:
+    """The `--config` recipe's mapping with the command line's values of `names` (and of the boolean `flags`, which
+    may stand bare) on top, as the parser will read them."""
+    config = recipe_argument(args)
+    settings = read_recipe(config) if config is not None else {}
+    for name, flag in [(name, None) for name in names] + [(name, "true") for name in flags]:
+        value = _command_line_value(args, name, flag=flag)
+        if value is not None:
+            settings[name] = value
+    return settings
+
+
+def hub_references(settings: Mapping[str, Any], models: bool = True) -> list[tuple[str, str, str]]:
+    """(field, reference, model or dataset) of what a run loads (`recipe_paths`); `models`: whether the model is
+    loaded, rather than a name a server answers to."""
+    return [
+        (field, reference, "model" if field == "model_name_or_path" else "dataset")
+        for field, reference in recipe_paths(settings)
+        if models or field != "model_name_or_path"
+    ]
+
+
 def check_command_line(args: list[str]) -> None:
     """The checks a training script's command line gets before TRL loads: the `--config` recipe is valid YAML,
     the models and datasets it and the command line name exist where they look local (`check_local_path`), and
     the others, and any push, can be had from the Hub or the cache (`open_r1.hub_access`)."""
     from open_r1.hub_access import Push, check_references
 
-    config = recipe_argument(args)
-    settings = read_recipe(config) if config is not None else {}
-    for name in PATH_FIELDS:
-        value = _command_line_value(args, name)
-        if value is not None:
-            settings[name] = value
-    for name in PUSH_FIELDS:
-        value = _command_line_value(args, name, flag="true")
-        if value is not None:
-            settings[name] = value
-    references = [
-        (field, reference, "model" if field == "model_name_or_path" else "dataset")
-        for field, reference in recipe_paths(settings)
-    ]
-    push = next(
-        (
-            Push(f"{name} would push to the Hub", f"add --{name} false")
-            for name in PUSH_FIELDS
-            if _true(settings.get(name))
-        ),
-        None,
-    )
-    check_references(references, push)
+    settings = command_line_settings(args, PATH_FIELDS, flags=PUSH_FIELDS)
+    callbacks = _command_line_list(args, "callbacks")
+    callbacks = callbacks if callbacks is not None else settings.get("callbacks")
+    pushes = [(f"{name} needs the Hub", f"add --{name} false") for name in PUSH_FIELDS if _true(settings.get(name))]
+    if isinstance(callbacks, list) and PUSH_CALLBACK in callbacks:
+        pushes.append(
+            (f"callbacks: [{PUSH_CALLBACK}] pushes each checkpoint", f"leave {PUSH_CALLBACK} out of callbacks")
+        )
+    push = Push(" and ".join(what for what, _ in pushes), " and ".join(how for _, how in pushes)) if pushes else None
+    check_references(hub_references(settings), push)

@@ -476,3 +476,14 @@ def test_tool_rollouts_are_graded_on_what_the_model_wrote_and_not_under_the_plai
     argv = ["--task", "gsm8k", "--data_files", str(test), "--predictions", str(predictions), "--prompt_style", "plain"]
     with pytest.raises(ValueError, match="--prompt_style plain grades text completions"):
         main([*argv, "--output_dir", str(tmp_path / "plain"), "--reward_num_workers", "1"])
+
+
+def test_the_evaluators_files_are_never_hub_ids_and_its_model_may_be_one(tmp_path, benchmark_file, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.chdir(tmp_path)
+    argv = ["--task", "toy", "--output_dir", str(tmp_path / "o")]
+    with pytest.raises(UsageError, match="^--data_files: no such file or folder: math-500$"):
+        parse_command_line([*argv, "--model", "m", "--data_files", "math-500"])
+    with pytest.raises(UsageError, match="so --model Org/Model is neither a local path nor in the cache"):
+        parse_command_line([*argv, "--model", "Org/Model", "--data_files", str(benchmark_file)])

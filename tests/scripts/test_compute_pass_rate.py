@@ -199,3 +199,33 @@ def test_the_command_line_reports_a_mistake_in_one_line_with_status_2_before_sam
     assert exited.value.code == 2 and error.count("\n") == 1, error
     assert error.startswith("compute_pass_rate.py: error: ") and message in error, error
     assert not (tmp_path / "data" / "tiny-math-pass-rate").exists()
+
+
+@pytest.mark.parametrize(
+    "options, refusal",
+    [
+        ([], "model_name_or_path Org/Served-Model is neither a local path"),
+        (["--backend", "openai", "--output_dataset_name", "me/rates"], "output_dataset_name pushes the result"),
+        (["--backend", "openai", "--output_dir", ""], "without output_dir or output_dataset_name the result goes to"),
+        (["--backend", "openai"], None),
+    ],
+    ids=["loaded model", "push", "upstream's push", "served model"],
+)
+def test_the_hub_is_checked_for_what_the_run_loads_and_pushes_before_sampling(
+    script, tiny_assets, tmp_path, monkeypatch, options, refusal
+):
+    """Offline: a model the run loads must be cached, a model served at base_url is only a name; a push of the
+    result, named or upstream's default, would fail after hours of sampling."""
+    from open_r1.usage import UsageError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "tiny-math").symlink_to(tiny_assets["tiny-math"])
+    argv = ["--config", str(RECIPE), "--model_name_or_path", "Org/Served-Model", *options]
+    if refusal is None:
+        script.check_paths_and_hub(argv)
+    else:
+        with pytest.raises(UsageError, match=refusal):
+            script.check_paths_and_hub(argv)

@@ -15,7 +15,7 @@ from open_r1.sandbox.config import DEFAULT_NUM_WORKERS as DEFAULT_SANDBOX_WORKER
 from open_r1.sandbox.config import DEFAULT_PROVIDER
 from open_r1.tools import TOOLS, python_tool
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
-from open_r1.usage import ArgumentParser, UsageError, one_line, unknown_names
+from open_r1.usage import ArgumentParser, UsageError, check_local_path, one_line, unknown_names
 
 DEFAULT_TEMPERATURE = 0.6
 DEFAULT_TOP_P = 0.95
@@ -212,7 +212,8 @@ TOOL_FIELDS = ("max_tool_calling_iterations", "code_num_workers") + tuple(
 
 # The arguments that name files or folders: a missing local one is reported before anything loads (a model that is
 # not a local path is a Hub id).
-LOCAL_PATH_FIELDS = ("model", "data_files", "predictions", "fewshot_file")
+# The evaluator's files, which are never Hub ids; `--model` may be one.
+LOCAL_FILE_FIELDS = ("data_files", "predictions", "fewshot_file")
 
 
 def parse_command_line(argv: list[str] | None = None) -> EvaluateArguments:
@@ -242,9 +243,9 @@ def parse_command_line(argv: list[str] | None = None) -> EvaluateArguments:
         raise
     except ValueError as error:  # the arguments' own checks (__post_init__)
         raise UsageError(one_line(error)) from error
-    check_references(
-        (f"--{name}", getattr(args, name), "model" if name == "model" else "dataset")
-        for name in LOCAL_PATH_FIELDS
-        if getattr(args, name) is not None
-    )
+    for name in LOCAL_FILE_FIELDS:
+        if getattr(args, name) is not None:
+            check_local_path(f"--{name}", getattr(args, name), local_only=True)
+    if args.model is not None:
+        check_references([("--model", args.model, "model")])
     return args
