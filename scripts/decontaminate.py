@@ -108,9 +108,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def _problem_texts(dataset: datasets.Dataset, column: str, source: str) -> list[str]:
+def _check_text_column(dataset: datasets.Dataset, column: str, source: str, option: str) -> None:
+    """`column` of `dataset` exists and holds text: a UsageError naming `option` otherwise, before any matching."""
     if column not in dataset.column_names:
-        raise UsageError(f"{source} has no column {column!r}; its columns are {dataset.column_names}")
+        raise UsageError(f"{option} {column!r} is not a column of {source}; its columns are {dataset.column_names}")
+    feature = dataset.features[column]
+    if getattr(feature, "dtype", None) not in ("string", "large_string"):
+        raise UsageError(f"{option} {column!r} of {source} holds {feature}, not problem text; name a text column")
+
+
+def _problem_texts(dataset: datasets.Dataset, column: str, source: str, option: str) -> list[str]:
+    _check_text_column(dataset, column, source, option)
     return dataset[column]
 
 
@@ -120,13 +128,15 @@ def load_benchmarks(args: argparse.Namespace) -> dict[str, list[str]]:
     for name in args.hub_benchmarks:
         hub_id, config, split, column, kwargs = HUB_BENCHMARKS[name]
         loaded = datasets.load_dataset(hub_id, config, split=split, **kwargs)
-        benchmarks[name] = _problem_texts(loaded, column, f"benchmark {name} ({hub_id})")
+        benchmarks[name] = _problem_texts(loaded, column, f"benchmark {name} ({hub_id})", "its problem column")
     for path in args.benchmark_files:
         file = pathlib.Path(path)
         if file.stem in benchmarks:
             raise UsageError(f"--benchmark_files: two benchmarks are named {file.stem!r}; rename one of the files")
         loaded = load_dataset_reference(str(file), split="train")
-        benchmarks[file.stem] = _problem_texts(loaded, args.benchmark_column, f"benchmark file {path}")
+        benchmarks[file.stem] = _problem_texts(
+            loaded, args.benchmark_column, f"benchmark file {path}", "--benchmark_column"
+        )
     return benchmarks
 
 
@@ -147,10 +157,7 @@ def flag_dataset(
     dataset: datasets.Dataset, column: str, index: NgramIndex, num_proc: int, batch_size: int = 2000
 ) -> dict[str, list[bool]]:
     """One boolean list per benchmark: whether each row shares an n-gram with it."""
-    if column not in dataset.column_names:
-        raise UsageError(
-            f"--problem_column {column!r} is not a column of the dataset; columns: {dataset.column_names}"
-        )
+    _check_text_column(dataset, column, "the dataset", "--problem_column")
     masks = flag_texts_parallel(index, ColumnSlices(dataset, column), num_proc=num_proc, batch_size=batch_size)
     return masks_to_flags(masks, index.names)
 

@@ -298,6 +298,46 @@ def test_the_command_prints_a_mistake_as_one_line_with_status_2(tmp_path, benchm
     )
 
 
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"problem": "1+1?"}', "missing field(s) ['id', 'answer']; each line needs ['id', 'problem', 'answer']"),
+        ("{not json", "not valid JSON"),
+    ],
+)
+def test_a_benchmark_file_it_cannot_read_is_one_line_naming_its_line_before_the_model_loads(
+    tmp_path, tiny_model, line, message
+):
+    import os
+    import subprocess
+    import sys
+
+    from tests.support import REPO_ROOT
+
+    data = tmp_path / "bench.jsonl"
+    data.write_text(line + "\n")
+    argv = [
+        "--task",
+        "toy",
+        "--data_files",
+        str(data),
+        "--output_dir",
+        str(tmp_path / "o"),
+        "--model",
+        str(tiny_model),
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "open_r1.evaluate", *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")},
+        timeout=100,
+    )
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr[-2000:]
+    assert result.stderr.startswith(f"open_r1.evaluate: error: {data}:1: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr
+
+
 # ------------------------------------------------------------------------------------------------
 # Real benchmarks from ../shared/data (skipped when the folder is absent)
 # ------------------------------------------------------------------------------------------------

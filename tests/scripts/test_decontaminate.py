@@ -172,9 +172,25 @@ def test_script_names_a_missing_column(planted, tmp_path):
             ["--dataset", dataset_file, "--benchmark_files", benchmark_file, "--problem_column", "question"]
             + ["--output_dir", str(tmp_path / "o")]
         )
-    with pytest.raises(ValueError, match=r"benchmark file .* has no column 'statement'"):
+    with pytest.raises(ValueError, match=r"--benchmark_column 'statement' is not a column of benchmark file "):
         script.main(
             ["--dataset", dataset_file, "--benchmark_files", benchmark_file, "--benchmark_column", "statement"]
+            + ["--output_dir", str(tmp_path / "o")]
+        )
+
+
+def test_a_column_that_is_not_text_is_named_before_any_matching(planted, tmp_path):
+    """A column of chat messages (an SFT dataset's) failed inside the worker pool with a traceback."""
+    from open_r1.usage import UsageError
+
+    _, benchmark_file = planted
+    chats = tmp_path / "chats.jsonl"
+    chats.write_text('{"messages": [{"role": "user", "content": "1+1?"}]}\n')
+    with pytest.raises(
+        UsageError, match=r"^--problem_column 'messages' of the dataset holds List\(.*not problem text"
+    ):
+        _load_script().main(
+            ["--dataset", str(chats), "--benchmark_files", benchmark_file, "--problem_column", "messages"]
             + ["--output_dir", str(tmp_path / "o")]
         )
 

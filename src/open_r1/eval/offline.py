@@ -43,6 +43,7 @@ from open_r1.eval import few_shot
 from open_r1.eval.arguments import EvaluateArguments, parse_command_line
 from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, sample_completions
 from open_r1.eval.metrics import summarize_scores
+from open_r1.usage import UsageError, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -205,14 +206,18 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | 
     """Runs one offline evaluation end to end and returns the contents of results.json.
 
     `on_progress(done, total)` follows generation (see `generate_completions`)."""
-    all_problems = load_problems(args.data_files)
-    problems = all_problems[: args.limit] if args.limit is not None else all_problems
-    conversations = build_conversations(args, problems, all_problems)
+    try:  # the files' contents: each mistake names its file and line, in one line before the model loads
+        all_problems = load_problems(args.data_files)
+        problems = all_problems[: args.limit] if args.limit is not None else all_problems
+        conversations = build_conversations(args, problems, all_problems)
+        if args.predictions is not None:
+            left_out = {problem.id for problem in all_problems[len(problems) :]}
+            completions, finish_reasons = load_predictions(args.predictions, problems, left_out, FINISH_REASONS)
+    except ValueError as error:
+        raise UsageError(one_line(error)) from error
     if args.predictions is not None:
-        left_out = {problem.id for problem in all_problems[len(problems) :]}
-        completions, finish_reasons = load_predictions(args.predictions, problems, left_out, FINISH_REASONS)
         if args.num_samples is not None and len(completions[0]) != args.num_samples:
-            raise ValueError(
+            raise UsageError(
                 f"--predictions {args.predictions} has {len(completions[0])} completions per problem, "
                 f"but --num_samples is {args.num_samples}"
             )
