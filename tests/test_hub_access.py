@@ -33,6 +33,9 @@ ENVIRONMENT = (
     "http_proxy",
     "HTTPS_PROXY",
     "https_proxy",
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HF_OIDC_RESOURCE",
 )
 
 
@@ -190,10 +193,31 @@ def test_only_the_main_process_says_it_goes_offline(hub_home, monkeypatch, caplo
 def test_any_answer_of_the_hub_counts_and_changes_nothing(hub_home, monkeypatch):
     from aiohttp import web
 
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
     with serving(web.Application()) as url:  # answers 404: the Hub is there
         monkeypatch.setenv("HF_ENDPOINT", url)
         check_hub_access([MODEL, DATASET], PUSH)
     assert "HF_HUB_OFFLINE" not in os.environ
+
+
+def test_a_push_where_the_hub_answers_needs_a_token(hub_home, monkeypatch):
+    """Without one, transformers' push failed once the model had loaded (401)."""
+    import huggingface_hub.constants
+    from aiohttp import web
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(hub_home / "token"))  # no login here
+    with serving(web.Application()) as url:
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        with pytest.raises(UsageError) as error:
+            check_hub_access([MODEL], PUSH)
+        assert str(error.value) == (
+            "push_to_hub would push to the Hub and no Hub token is set: log in with `hf auth login` or set "
+            "HF_TOKEN, or add --push_to_hub false"
+        )
+        check_hub_access([MODEL], Push(PUSH.what, PUSH.instead, token_given=True))  # the recipe's hub_token
+        hub_home.mkdir()
+        (hub_home / "token").write_text("hf_test\n")  # what `hf auth login` writes
+        check_hub_access([MODEL], PUSH)
 
 
 def test_the_hub_is_asked_through_the_proxies_huggingface_hub_uses(hub_home, monkeypatch):

@@ -19,9 +19,10 @@ a second (a few where the network drops packets):
 
 In the cache means: a model with a snapshot in huggingface_hub's cache (`HF_HUB_CACHE`); a dataset prepared in
 datasets' own cache (`HF_DATASETS_CACHE`), the only copy `datasets` loads a Hub id from offline (a snapshot that
-`hf download` left in the Hub cache is not one). Each refusal is one `UsageError` naming every field it concerns.
+`hf download` left in the Hub cache is not one). A push where the Hub answers needs a token (`hub_token`, `HF_TOKEN`, `hf auth login`). Each refusal is one
+`UsageError` naming every field it concerns.
 It imports httpx only to ask the Hub. Not covered: whether a Hub id exists or is gated when the Hub answers (the
-libraries say so within seconds), a revision missing from a cached repository, and whether the token can push.
+libraries say so within seconds), a revision missing from a cached repository, and whether a token may push there.
 """
 
 import logging
@@ -66,6 +67,7 @@ class Push:
 
     what: str
     instead: str
+    token_given: bool = False  # the command passes its own token (`hub_token`)
 
 
 def _is_true(value: str | None) -> bool:
@@ -170,6 +172,17 @@ def _refusal(why: str, missing: Sequence[HubReference], push: Push | None, inste
     return UsageError(f"{why}, so {'; '.join(parts)}")
 
 
+def has_token() -> bool:
+    """Whether huggingface_hub finds a token to push with (HF_TOKEN, `hf auth login`'s file, ...); where looking
+    fails, the libraries have the last word."""
+    from huggingface_hub import get_token
+
+    try:
+        return get_token() is not None
+    except Exception:  # noqa: BLE001 - e.g. an OIDC exchange that failed: the push will say why
+        return True
+
+
 def go_offline() -> None:
     """Offline mode for the rest of this process and its children, the libraries already imported included."""
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -199,6 +212,10 @@ def check_hub_access(
         return
     reason = hub_unreachable_reason()
     if reason is None:
+        if push is not None and not push.token_given and not has_token():
+            raise UsageError(
+                f"{push.what} and no Hub token is set: log in with `hf auth login` or set HF_TOKEN, or {push.instead}"
+            )
         return
     why = f"the Hub ({hub_endpoint()}) does not answer ({reason})"
     missing = [reference for reference in online if not is_cached(reference)]

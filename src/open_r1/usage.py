@@ -305,7 +305,7 @@ def check_command_line(args: list[str]) -> None:
     the others, and any push, can be had from the Hub or the cache (`open_r1.hub_access`)."""
     from open_r1.hub_access import Push, check_references
 
-    settings = command_line_settings(args, PATH_FIELDS, flags=PUSH_FIELDS)
+    settings = command_line_settings(args, (*PATH_FIELDS, "hub_token"), flags=PUSH_FIELDS)
     callbacks = _command_line_list(args, "callbacks")
     callbacks = callbacks if callbacks is not None else settings.get("callbacks")
     pushes = [(f"{name} needs the Hub", f"add --{name} false") for name in PUSH_FIELDS if _true(settings.get(name))]
@@ -313,5 +313,6 @@ def check_command_line(args: list[str]) -> None:
         pushes.append(
             (f"callbacks: [{PUSH_CALLBACK}] pushes each checkpoint", f"leave {PUSH_CALLBACK} out of callbacks")
         )
-    push = Push(" and ".join(what for what, _ in pushes), " and ".join(how for _, how in pushes)) if pushes else None
+    what, instead = " and ".join(what for what, _ in pushes), " and ".join(how for _, how in pushes)
+    push = Push(what, instead, token_given=bool(settings.get("hub_token"))) if pushes else None
     check_references(hub_references(settings), push)
