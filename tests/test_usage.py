@@ -79,6 +79,18 @@ def test_what_looks_local(workdir, reference, local):
     assert looks_local(reference) is local
 
 
+def test_a_hub_id_under_a_folder_of_the_same_name_says_why_it_was_read_as_local(workdir):
+    (workdir / "open-r1" / ".git").mkdir(parents=True)  # the folder that holds a clone named open-r1
+    with pytest.raises(UsageError) as raised:
+        check_local_path("dataset_name", "open-r1/OpenR1-Math-220k")
+    assert str(raised.value) == (
+        "dataset_name: no such file or folder: open-r1/OpenR1-Math-220k (read as a local path because open-r1/ is "
+        "a folder here; to load the Hub id, run elsewhere)"
+    )
+    with pytest.raises(UsageError, match="^dataset_name: no such file or folder: data/missing$"):  # no clone: no hint
+        check_local_path("dataset_name", "data/missing")
+
+
 def test_a_missing_local_path_names_the_field_and_the_close_existing_one(workdir):
     with pytest.raises(UsageError) as raised:
         check_local_path("model_name_or_path", "data/tiny-modle")

@@ -204,7 +204,17 @@ def check_local_path(field: str, reference: str, local_only: bool = False) -> No
         names = [entry.name for entry in itertools.islice(parent.iterdir(), 1000)] if parent is not None else []
         missing = path.relative_to(parent).parts[0] if parent is not None else path.name
         hint = did_you_mean(missing, names, prefix="" if parent in (None, pathlib.Path(".")) else f"{parent}/")
+        org = part.split("/")[0]
+        if not hint and not local_only and _hub_id_shaped(part) and (pathlib.Path(org) / ".git").exists():
+            # `open-r1/OpenR1-Math-220k` run from the folder that holds a clone named open-r1
+            hint = f" (read as a local path because {org}/ is a folder here; to load the Hub id, run elsewhere)"
         raise UsageError(f"{field}: no such file or folder: {part}{hint}")
+
+
+def _hub_id_shaped(reference: str) -> bool:
+    """Whether `reference` is written as a Hub id `org/name` would be."""
+    shaped = re.fullmatch(r"\w[\w.-]*/[\w.-]+", reference) is not None
+    return shaped and not reference.endswith(tuple(DATA_FILE_BUILDERS))
 
 
 def recipe_paths(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
