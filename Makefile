@@ -19,7 +19,7 @@ quality:
 	$(PYTHON) -m ruff format --check $(check_dirs) setup.py
 	shellcheck -x $$(find slurm -name '*.slurm' -o -name '*.sh' | sort)
 
-# Fast suite: everything not marked slow (15 to 19 minutes on 2 cores, by the host's speed).
+# Fast suite: everything not marked slow (10 to 19 minutes on 2 cores, by the host's speed).
 test:
 	$(PYTHON) -m pytest -m "not slow" tests/
 
