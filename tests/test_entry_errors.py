@@ -229,7 +229,20 @@ def test_generate_help_has_its_description_and_no_warning(workdir):
     lines = result.stdout.splitlines()
     assert lines[0] == "usage: generate.py --hf-dataset DATASET --model MODEL [--OPTION VALUE ...]"
     assert lines[2].startswith("Generates completions for a dataset with a distilabel pipeline")
-    result, _ = run("generate.py", "--hf-dataset", "data/plian.jsonl", "--model", "m", cwd=workdir)
+    result, _ = run(
+        "generate.py", "--hf-dataset", "data/plian.jsonl", "--model", "m", "--output-file", "o.jsonl", cwd=workdir
+    )
     assert error_line(result, "generate.py").endswith(
         "--hf-dataset: no such file or folder: data/plian.jsonl (did you mean data/plain.jsonl?)"
+    )
+    result, _ = run("generate.py", "--hf-dataset", "data/plain.jsonl", "--model", "m", cwd=workdir)
+    assert error_line(result, "generate.py") == (
+        "generate.py: error: nothing would keep the result: give --output-file, --output-dir or --hf-output-dataset"
+    )
+    # Offline, a push of the result is named before the server is asked or the dataset loaded.
+    result, _ = run(
+        "generate.py", "--hf-dataset", "data/plain.jsonl", "--model", "m", "--hf-output-dataset", "me/x", cwd=workdir
+    )
+    assert error_line(result, "generate.py").endswith(
+        "so --hf-output-dataset pushes the result: give --output-file or --output-dir instead"
     )

@@ -44,7 +44,8 @@ def hub_home(tmp_path, monkeypatch):
     """An empty Hugging Face home, online, with the Hub's endpoint where nothing listens and no pause between
     tries; yields the home folder."""
     for name in ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")  # recorded, so that what a check sets is undone too
+        monkeypatch.delenv(name)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setattr(hub_access, "HUB_CHECK_PAUSE_SECONDS", 0.0)
@@ -120,13 +121,20 @@ def test_offline_a_reference_missing_from_the_cache_is_named_without_asking_the_
 
 
 def test_offline_what_the_cache_holds_loads(hub_home, monkeypatch, no_network):
+    from datasets.load import CachedDatasetModuleFactory
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cache_model(hub_home, MODEL.repo_id)
     # datasets' own copy: `<org>___<name in snake case>`, as `load_dataset` left it
     (hub_home / "datasets" / "org___math_problems" / "default" / "0.0.0" / "abc").mkdir(parents=True)
     check_hub_access([MODEL, DATASET])
+    other = HubReference("dataset_name", "org/Other", "dataset")
     with pytest.raises(UsageError, match="dataset_name org/Other is neither a local path"):
-        check_hub_access([MODEL, HubReference("dataset_name", "org/Other", "dataset")])
+        check_hub_access([MODEL, other])
+    # datasets' own lookup of its cache agrees on both
+    CachedDatasetModuleFactory(DATASET.repo_id, cache_dir=str(hub_home / "datasets")).get_module()
+    with pytest.raises(FileNotFoundError):
+        CachedDatasetModuleFactory(other.repo_id, cache_dir=str(hub_home / "datasets")).get_module()
 
 
 def test_a_dataset_only_in_the_hub_cache_is_not_cached(hub_home, monkeypatch, no_network):
@@ -211,8 +219,8 @@ def test_a_push_where_the_hub_answers_needs_a_token(hub_home, monkeypatch):
         with pytest.raises(UsageError) as error:
             check_hub_access([MODEL], PUSH)
         assert str(error.value) == (
-            "push_to_hub would push to the Hub and no Hub token is set: log in with `hf auth login` or set "
-            "HF_TOKEN, or add --push_to_hub false"
+            "push_to_hub would push to the Hub and no Hub token is set: log in with `hf auth login`, set HF_TOKEN "
+            "or hub_token, or add --push_to_hub false"
         )
         check_hub_access([MODEL], Push(PUSH.what, PUSH.instead, token_given=True))  # the recipe's hub_token
         hub_home.mkdir()
@@ -302,3 +310,45 @@ def test_a_mixture_replaces_the_dataset_name_it_comes_with(hub_home, tmp_path, m
     recipe.write_text("dataset_mixture:\n  datasets:\n    - id: org/MathProblems\n")
     with pytest.raises(UsageError, match=r"dataset_mixture.datasets\[0\].id org/MathProblems is neither"):
         check_command_line(["--config", str(recipe)])
+
+
+@pytest.mark.parametrize(
+    "settings, needs_token",
+    [
+        ({"push_to_hub": True}, True),
+        ({"push_to_hub": "true", "hub_token": "hf_recipe"}, False),
+        ({"push_to_hub": True, "push_to_hub_token": "hf_upstream"}, False),  # upstream's name of hub_token
+        ({"push_to_hub_revision": True}, False),  # only reads the Hub's branches
+        ({"callbacks": ["push_to_hub_revision"], "hub_token": "hf_recipe"}, True),  # the callback pushes as the login
+    ],
+)
+def test_a_push_where_the_hub_answers_needs_a_token_only_where_it_writes_without_one(
+    hub_home, monkeypatch, settings, needs_token
+):
+    import huggingface_hub.constants
+    from aiohttp import web
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(hub_home / "token"))  # no login here
+    with serving(web.Application()) as url:
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        if needs_token:
+            with pytest.raises(UsageError, match="and no Hub token is set: log in with `hf auth login`"):
+                check_hub_access([], hub_access.training_push(settings))
+        else:
+            check_hub_access([], hub_access.training_push(settings))
+
+
+def test_a_recipes_env_counts_for_the_checks_as_it_will_for_the_run(hub_home, tmp_path, monkeypatch):
+    """TRL sets the recipe's `env` while parsing; the token it sets is there for the push."""
+    import huggingface_hub.constants
+    from aiohttp import web
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(hub_home / "token"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.jsonl").write_text('{"prompt": "1+1?"}\n')
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("dataset_name: train.jsonl\npush_to_hub: true\nenv:\n  HF_TOKEN: hf_from_recipe\n")
+    with serving(web.Application()) as url:
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        check_command_line(["--config", str(recipe)])
+    assert os.environ["HF_TOKEN"] == "hf_from_recipe"

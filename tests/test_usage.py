@@ -110,7 +110,8 @@ def test_each_file_of_a_comma_separated_dataset_is_checked(workdir):
         check_local_path("dataset_name", "data/a.jsonl, data/b.jsonl")
 
 
-def test_the_command_line_and_the_recipe_paths_are_checked_the_command_line_winning(workdir):
+def test_the_command_line_and_the_recipe_paths_are_checked_the_command_line_winning(workdir, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(workdir / "hf"))  # an empty cache, whatever this machine's holds
     recipe = workdir / "recipe.yaml"
     recipe.write_text(
         "model_name_or_path: data/missing-model\ndataset_mixture:\n  datasets:\n    - id: data/missing.jsonl\n"

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from open_r1.data.loading import load_dataset_reference
 from open_r1.hub_access import Push, check_references
-from open_r1.usage import UsageError, check_server_answers, exit_on_usage_error
+from open_r1.usage import ArgumentParser, UsageError, check_server_answers, exit_on_usage_error
 
 if TYPE_CHECKING:
     from distilabel.pipeline import Pipeline
@@ -101,7 +101,7 @@ def build_distilabel_pipeline(
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         usage="%(prog)s --hf-dataset DATASET --model MODEL [--OPTION VALUE ...]", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--hf-dataset", required=True, help="Hub dataset id, local data file or dataset folder.")
@@ -128,13 +128,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     for name in ("num_generations", "input_batch_size", "client_replicas", "max_new_tokens"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if not (args.hf_output_dataset or args.output_file or args.output_dir):
+        parser.error("nothing would keep the result: give --output-file, --output-dir or --hf-output-dataset")
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    push = Push("--hf-output-dataset would push to the Hub", "leave it out") if args.hf_output_dataset else None
+    push = None
+    if args.hf_output_dataset:
+        push = Push("--hf-output-dataset pushes the result", "give --output-file or --output-dir instead")
     check_references([("--hf-dataset", args.hf_dataset, "dataset")], push)
     dataset = load_dataset_reference(
         args.hf_dataset, args.hf_dataset_config, args.hf_dataset_split, config_field="hf_dataset_config"

@@ -6,23 +6,25 @@
 
 Without a network, a Hub id cost half a minute of retries in the libraries, then a traceback after the
 configuration dump; a push failed once the model had loaded (`push_to_hub`), at the first checkpoint
-(`callbacks: [push_to_hub_revision]`) or after hours of sampling (`compute_pass_rate.py`). Here, in a fraction of
-a second (a few where the network drops packets):
+(`callbacks: [push_to_hub_revision]`) or after hours of sampling (`compute_pass_rate.py`). Here, before anything
+loads (at most `HUB_CHECK_ATTEMPTS` × `HUB_CHECK_SECONDS` where the network drops packets; 2 s where the Hub's name
+does not resolve):
 
 - With offline mode on (`HF_HUB_OFFLINE` or `TRANSFORMERS_OFFLINE`; `HF_DATASETS_OFFLINE`, where set, for
   datasets, as `datasets` reads them), a Hub id must be in the cache and nothing may push.
-- Otherwise, when the command names a Hub id or pushes, the Hub's endpoint (`HF_ENDPOINT`) is asked, up to
-  `HUB_CHECK_ATTEMPTS` times, with httpx as huggingface_hub asks it (the same proxy variables, `ALL_PROXY`
-  included, and certificates); any HTTP answer counts. Where it does not answer, a push is refused and so is a Hub
-  id that is not in the cache; when every Hub id is cached the process goes on offline (`HF_HUB_OFFLINE=1`, and
-  the libraries' own flags where they are already imported), and says so in one line.
+- Otherwise, when the command names a Hub id or pushes, the Hub's endpoint (`HF_ENDPOINT`) is asked with httpx as
+  huggingface_hub asks it (the same proxy variables, `ALL_PROXY` included, and certificates); any HTTP answer
+  counts, a proxy's included. Where it does not answer, a push is refused and so is a Hub id that is not in the
+  cache; when every Hub id is cached the process goes on offline (`HF_HUB_OFFLINE=1`, and the libraries' own flags
+  where they are already imported), and says so in one line. Where it answers, a push needs a token (`hub_token`,
+  `HF_TOKEN`, `hf auth login`), except `push_to_hub_revision` alone, which only reads.
 
 In the cache means: a model with a snapshot in huggingface_hub's cache (`HF_HUB_CACHE`); a dataset prepared in
 datasets' own cache (`HF_DATASETS_CACHE`), the only copy `datasets` loads a Hub id from offline (a snapshot that
-`hf download` left in the Hub cache is not one). A push where the Hub answers needs a token (`hub_token`, `HF_TOKEN`, `hf auth login`). Each refusal is one
-`UsageError` naming every field it concerns.
-It imports httpx only to ask the Hub. Not covered: whether a Hub id exists or is gated when the Hub answers (the
-libraries say so within seconds), a revision missing from a cached repository, and whether a token may push there.
+`hf download` left in the Hub cache is not one). Each refusal is one `UsageError` naming every field it concerns.
+Under a launcher every process checks for itself. It imports httpx and huggingface_hub only where it asks the Hub.
+Not covered: whether a Hub id exists or is gated when the Hub answers (the libraries say so within seconds), a
+revision missing from a cached repository, and whether a token may push there.
 """
 
 import logging
@@ -30,9 +32,9 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from open_r1.usage import UsageError, check_local_path, looks_local, main_process
 
@@ -62,12 +64,49 @@ class HubReference:
 
 @dataclass(frozen=True)
 class Push:
-    """A push to the Hub the command would make: what asks for it (`push_to_hub would push to the Hub`), and how to
-    do without (`add --push_to_hub false`)."""
+    """What the command would do on the Hub besides loading: what asks for it (`push_to_hub needs the Hub`), how to
+    do without (`add --push_to_hub false`), and whether it needs a token where the command gives none."""
 
     what: str
     instead: str
-    token_given: bool = False  # the command passes its own token (`hub_token`)
+    needs_token: bool = True
+    token_given: bool = False  # the command passes its own token (`hub_token`), which this push uses
+
+
+# What makes a training run use the Hub beyond loading: transformers' push at the end (`push_to_hub`), the check of
+# the branch at start (`push_to_hub_revision`, which only reads), the callback that pushes each checkpoint (with
+# the login's token: it does not read hub_token). `push_to_hub_token` is upstream's name of `hub_token`.
+PUSH_FIELDS = ("push_to_hub", "push_to_hub_revision")
+PUSH_CALLBACK = "push_to_hub_revision"
+TOKEN_FIELDS = ("hub_token", "push_to_hub_token")
+
+
+def _true(value: Any) -> bool:
+    # HfArgumentParser's reading of a boolean written on the command line; a recipe's YAML gives a bool.
+    return value is True or (isinstance(value, str) and value.lower() in ("true", "yes", "t", "y", "1"))
+
+
+def training_push(settings: Mapping[str, Any]) -> Push | None:
+    """The Hub work of a training run's `settings` (a recipe with its command line on top), or None."""
+    parts = []  # (what asks for the Hub, how to do without, whether a token is needed)
+    if _true(settings.get("push_to_hub")):
+        parts.append(("push_to_hub needs the Hub", "add --push_to_hub false", True))
+    if _true(settings.get("push_to_hub_revision")):
+        parts.append(("push_to_hub_revision needs the Hub", "add --push_to_hub_revision false", False))
+    callbacks = settings.get("callbacks")
+    callback = isinstance(callbacks, list) and PUSH_CALLBACK in callbacks
+    if callback:
+        parts.append(
+            (f"callbacks: [{PUSH_CALLBACK}] pushes each checkpoint", f"leave {PUSH_CALLBACK} out of callbacks", True)
+        )
+    if not parts:
+        return None
+    return Push(
+        " and ".join(what for what, _, _ in parts),
+        " and ".join(instead for _, instead, _ in parts),
+        needs_token=any(needs for _, _, needs in parts),
+        token_given=not callback and any(settings.get(name) for name in TOKEN_FIELDS),
+    )
 
 
 def _is_true(value: str | None) -> bool:
@@ -120,14 +159,17 @@ def is_cached(reference: HubReference) -> bool:
     the libraries have the last word."""
     if reference.kind == "model":
         snapshots = os.path.join(hub_cache(), "--".join(["models", *reference.repo_id.split("/")]), "snapshots")
-        return os.path.isdir(snapshots) and any(os.scandir(snapshots))
+        if not os.path.isdir(snapshots):
+            return False
+        with os.scandir(snapshots) as entries:
+            return any(entries)
     if not os.path.isdir(datasets_cache()):
         return False
     wanted = [_squashed(part) for part in reference.repo_id.split("/")]
-    return any(
-        entry.is_dir() and [_squashed(part) for part in entry.name.split("___")] == wanted
-        for entry in os.scandir(datasets_cache())
-    )
+    with os.scandir(datasets_cache()) as entries:
+        return any(
+            entry.is_dir() and [_squashed(part) for part in entry.name.split("___")] == wanted for entry in entries
+        )
 
 
 def hub_endpoint() -> str:
@@ -212,9 +254,10 @@ def check_hub_access(
         return
     reason = hub_unreachable_reason()
     if reason is None:
-        if push is not None and not push.token_given and not has_token():
+        if push is not None and push.needs_token and not push.token_given and not has_token():
             raise UsageError(
-                f"{push.what} and no Hub token is set: log in with `hf auth login` or set HF_TOKEN, or {push.instead}"
+                f"{push.what} and no Hub token is set: log in with `hf auth login`, set HF_TOKEN or hub_token, or "
+                f"{push.instead}"
             )
         return
     why = f"the Hub ({hub_endpoint()}) does not answer ({reason})"
@@ -235,7 +278,6 @@ def check_references(
     hub = []
     for field, reference, kind in references:
         check_local_path(field, reference)
-        hub += [
-            HubReference(field, part.strip(), kind) for part in reference.split(",") if not looks_local(part.strip())
-        ]
+        parts = [part.strip() for part in reference.split(",")]
+        hub += [HubReference(field, part, kind) for part in parts if part and not looks_local(part)]
     check_hub_access(hub, push, instead)

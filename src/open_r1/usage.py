@@ -3,7 +3,7 @@
     # at the top of an entry script, before TRL is imported (that import alone takes seconds):
     if __name__ == "__main__":
         with exit_on_usage_error():
-            check_command_line(sys.argv[1:])   # the recipe's YAML, and the local paths it and the command line name
+            check_command_line(sys.argv[1:])   # the recipe's YAML, its local paths, its Hub ids and pushes
     ...
     if __name__ == "__main__":
         with exit_on_usage_error():          # any UsageError below: `sft.py: error: <one line>`, exit status 2
@@ -23,7 +23,8 @@
 - `did_you_mean`: the close matches among known names, for unknown fields and paths; `unknown_names` the whole
   message for unknown options or fields.
 
-It imports only the standard library and PyYAML, so these checks run in a fraction of a second. Not covered: the
+It imports only the standard library and PyYAML, so these checks run in a fraction of a second (asking the Hub, where
+a command names a Hub id or pushes, takes what `open_r1.hub_access` says). Not covered: the
 exit status of `accelerate launch` itself, which reports any failed process with a traceback of its own and
 exits with 1 (accelerate 1.15); the scripts' own line still appears once.
 """
@@ -248,17 +249,6 @@ def _command_line_value(args: list[str], name: str, flag: str | None = None) -> 
     return value
 
 
-# What makes a training run use the Hub for its model: transformers' push at the end (`push_to_hub`), the branch
-# check at start (`push_to_hub_revision`), the callback that pushes each checkpoint.
-PUSH_FIELDS = ("push_to_hub", "push_to_hub_revision")
-PUSH_CALLBACK = "push_to_hub_revision"
-
-
-def _true(value: Any) -> bool:
-    # HfArgumentParser's reading of a boolean written on the command line; a recipe's YAML gives a bool.
-    return value is True or (isinstance(value, str) and value.lower() in ("true", "yes", "t", "y", "1"))
-
-
 def _command_line_list(args: list[str], name: str) -> list[str] | None:
     """The values after the last `--name` (up to the next option), as argparse reads a list field, or None."""
     options = {f"--{name}", f"--{name.replace('_', '-')}"}
@@ -313,16 +303,15 @@ def check_command_line(args: list[str]) -> None:
     """The checks a training script's command line gets before TRL loads: the `--config` recipe is valid YAML,
     the models and datasets it and the command line name exist where they look local (`check_local_path`), and
     the others, and any push, can be had from the Hub or the cache (`open_r1.hub_access`)."""
-    from open_r1.hub_access import Push, check_references
+    # hub_access builds on this module, hence the import here
+    from open_r1.hub_access import PUSH_FIELDS, TOKEN_FIELDS, check_references, training_push
 
-    settings = command_line_settings(args, (*PATH_FIELDS, "hub_token"), flags=PUSH_FIELDS)
+    settings = command_line_settings(args, (*PATH_FIELDS, *TOKEN_FIELDS), flags=PUSH_FIELDS)
+    # TRL sets the recipe's `env` variables as it parses; set now, they count for the checks too (HF_TOKEN, ...).
+    environment = settings.get("env")
+    for name, value in environment.items() if isinstance(environment, Mapping) else ():
+        os.environ[str(name)] = str(value)
     callbacks = _command_line_list(args, "callbacks")
-    callbacks = callbacks if callbacks is not None else settings.get("callbacks")
-    pushes = [(f"{name} needs the Hub", f"add --{name} false") for name in PUSH_FIELDS if _true(settings.get(name))]
-    if isinstance(callbacks, list) and PUSH_CALLBACK in callbacks:
-        pushes.append(
-            (f"callbacks: [{PUSH_CALLBACK}] pushes each checkpoint", f"leave {PUSH_CALLBACK} out of callbacks")
-        )
-    what, instead = " and ".join(what for what, _ in pushes), " and ".join(how for _, how in pushes)
-    push = Push(what, instead, token_given=bool(settings.get("hub_token"))) if pushes else None
-    check_references(hub_references(settings), push)
+    if callbacks is not None:
+        settings["callbacks"] = callbacks
+    check_references(hub_references(settings), training_push(settings))

@@ -140,3 +140,13 @@ def test_the_slurm_script_runs_the_same_command_as_make_evaluate(tmp_path):
         "org/model", "math_500", parallel="tensor", num_gpus=4, output_dir="data/evals/org/model/main"
     )
     assert expected.shell() in result.stdout.splitlines()
+
+
+def test_make_evaluate_names_a_hub_model_out_of_reach_unless_it_only_prints(tmp_path, monkeypatch, capsys):
+    from open_r1.usage import UsageError
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # offline (the tests' setting) with an empty cache
+    with pytest.raises(UsageError, match="so MODEL Org/Model is neither a local path nor in the cache"):
+        lighteval_jobs.main(["--model", "Org/Model", "--benchmark", "math_500"])
+    lighteval_jobs.main(["--model", "Org/Model", "--benchmark", "math_500", "--dry_run"])
+    assert capsys.readouterr().out.startswith("lighteval vllm 'model_name=Org/Model,")

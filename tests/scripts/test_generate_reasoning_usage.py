@@ -31,9 +31,16 @@ def problems(tmp_path):
         (["--output-file", "{folder}"], "--output-file {folder} is a folder"),
         (["--api-addr", "http://127.0.0.1:8000"], "--api-addr http://127.0.0.1:8000: give host:port"),
         (["--api-addr", "127.0.0.1:{port}"], "--api-addr http://127.0.0.1:{port}/v1: no server answers"),
+        (
+            ["--dataset-name", "org/problems"],
+            "so --dataset-name org/problems is neither a local path nor in the cache",
+        ),
     ],
 )
-def test_a_mistake_is_one_line_with_status_2_before_any_request(generator, problems, tmp_path, capsys, flags, message):
+def test_a_mistake_is_one_line_with_status_2_before_any_request(
+    generator, problems, tmp_path, capsys, monkeypatch, flags, message
+):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # offline (the tests' setting) with an empty cache
     names = {"folder": tmp_path, "port": free_port()}  # nothing listens on a port just freed
     given = {flag: value.format(**names) for flag, value in zip(flags[::2], flags[1::2])}
     options = {

@@ -210,9 +210,7 @@ TOOL_FIELDS = ("max_tool_calling_iterations", "code_num_workers") + tuple(
     item.name for item in fields(EvaluateArguments) if item.name.startswith("python_tool_")
 )
 
-# The arguments that name files or folders: a missing local one is reported before anything loads (a model that is
-# not a local path is a Hub id).
-# The evaluator's files, which are never Hub ids; `--model` may be one.
+# The evaluator's files, which are never Hub ids (`--model` may be one): a missing one is named before anything loads.
 LOCAL_FILE_FIELDS = ("data_files", "predictions", "fewshot_file")
 
 

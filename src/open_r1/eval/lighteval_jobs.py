@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry_run", action="store_true", help="print the command instead of running it")
     args = parser.parse_args(argv)
     # A mistyped local folder, or a Hub id out of reach, before minutes of Hub retries (a dry run only prints).
-    check_local_path("MODEL", args.model) if args.dry_run else check_references([("MODEL", args.model, "model")])
+    if args.dry_run:
+        check_local_path("MODEL", args.model)
+    else:
+        check_references([("MODEL", args.model, "model")])
     if args.parallel is None and args.num_gpus != 1:
         parser.error("--num_gpus needs --parallel data or --parallel tensor")
     if args.backend == "accelerate":
