@@ -282,12 +282,23 @@ def test_the_training_command_line_checks_its_hub_ids_and_pushes(hub_home, tmp_p
         check_command_line(["--config", str(recipe), "--push_to_hub", "false"])
 
 
-def test_the_callback_that_pushes_each_checkpoint_is_a_push(hub_home, tmp_path, monkeypatch, no_network):
+@pytest.fixture
+def offline_recipe(hub_home, tmp_path, monkeypatch, no_network):
+    """Offline, in a working directory holding `train.jsonl`: writes its text to a recipe and returns its path."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "train.jsonl").write_text('{"prompt": "1+1?"}\n')
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("dataset_name: train.jsonl\npush_to_hub: true\ncallbacks: [push_to_hub_revision]\n")
+
+    def write(text: str):
+        recipe.write_text(text)
+        return recipe
+
+    return write
+
+
+def test_the_callback_that_pushes_each_checkpoint_is_a_push(offline_recipe):
+    recipe = offline_recipe("dataset_name: train.jsonl\npush_to_hub: true\ncallbacks: [push_to_hub_revision]\n")
     with pytest.raises(UsageError) as error:
         check_command_line(["--config", str(recipe)])
     assert str(error.value).endswith(
@@ -299,15 +310,11 @@ def test_the_callback_that_pushes_each_checkpoint_is_a_push(hub_home, tmp_path, 
         check_command_line(["--config", str(recipe), "--push_to_hub", "false", "--callbacks", "push_to_hub_revision"])
 
 
-def test_a_mixture_replaces_the_dataset_name_it_comes_with(hub_home, tmp_path, monkeypatch, no_network):
+def test_a_mixture_replaces_the_dataset_name_it_comes_with(offline_recipe):
     """The run loads the mixture's members; an unused dataset_name is not asked for."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "train.jsonl").write_text('{"prompt": "1+1?"}\n')
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("dataset_name: org/MathProblems\ndataset_mixture:\n  datasets:\n    - id: train.jsonl\n")
+    recipe = offline_recipe("dataset_name: org/MathProblems\ndataset_mixture:\n  datasets:\n    - id: train.jsonl\n")
     check_command_line(["--config", str(recipe)])
-    recipe.write_text("dataset_mixture:\n  datasets:\n    - id: org/MathProblems\n")
+    offline_recipe("dataset_mixture:\n  datasets:\n    - id: org/MathProblems\n")
     with pytest.raises(UsageError, match=r"dataset_mixture.datasets\[0\].id org/MathProblems is neither"):
         check_command_line(["--config", str(recipe)])
 
