@@ -251,3 +251,21 @@ def test_dummy_config_holds_its_keywords_as_attributes():
 
     config = DummyConfig(hub_model_id="org/model", hub_model_revision="v1")
     assert (config.hub_model_id, config.hub_model_revision) == ("org/model", "v1")
+
+
+def test_upstreams_evaluation_launcher_reports_a_mistake_in_one_line(tmp_path):
+    """`python -m open_r1.utils.evaluation`, as upstream ran it: a usage error is one line and status 2."""
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "open_r1.utils.evaluation", "--model", "./no-model", "--benchmark", "aime24"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")},
+        timeout=120,
+    )
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr[-2000:]
+    assert result.stderr == "open_r1.utils.evaluation: error: MODEL: no such file or folder: ./no-model\n"

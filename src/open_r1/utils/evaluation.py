@@ -65,5 +65,8 @@ __all__ = [
 ]
 
 if __name__ == "__main__":
+    from open_r1.usage import exit_on_usage_error
+
     logging.basicConfig(level=logging.INFO)
-    sys.exit(main())
+    with exit_on_usage_error("open_r1.utils.evaluation"):
+        sys.exit(main())
