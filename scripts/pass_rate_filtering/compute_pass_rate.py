@@ -40,7 +40,7 @@ from open_r1.data.loading import load_dataset_reference
 from open_r1.eval.decoding import flatten, regroup, sample_completions
 from open_r1.hub_access import Push, check_references
 from open_r1.rewards import get_reward_funcs
-from open_r1.usage import PATH_FIELDS, UsageError, command_line_settings, exit_on_usage_error, hub_references
+from open_r1.usage import PATH_FIELDS, UsageError, command_line_settings, exit_on_usage_error, loaded_references
 
 logger = logging.getLogger("compute_pass_rate")
 
@@ -404,7 +404,7 @@ def check_paths_and_hub(argv: list[str]) -> None:
         push = Push("output_dataset_name pushes the result to the Hub", "leave it out and set output_dir")
     elif not settings.get("output_dir"):
         push = Push("without output_dir or output_dataset_name the result goes to the Hub", "set output_dir")
-    check_references(hub_references(settings, models=settings.get("backend") != "openai"), push)
+    check_references(loaded_references(settings, models=settings.get("backend") != "openai"), push)
 
 
 def cli(argv: list[str] | None = None) -> datasets.DatasetDict:

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from open_r1.usage import UsageError, check_local_path, looks_local, main_process
+from open_r1.usage import UsageError, as_bool, check_local_path, looks_local, main_process
 
 logger = logging.getLogger(__name__)
 
@@ -81,17 +81,19 @@ PUSH_CALLBACK = "push_to_hub_revision"
 TOKEN_FIELDS = ("hub_token", "push_to_hub_token")
 
 
-def _true(value: Any) -> bool:
-    # HfArgumentParser's reading of a boolean written on the command line; a recipe's YAML gives a bool.
-    return value is True or (isinstance(value, str) and value.lower() in ("true", "yes", "t", "y", "1"))
+def _flag_is_true(value: Any) -> bool:
+    try:
+        return as_bool(value)
+    except ValueError:  # not a boolean: the parser names it, after these checks
+        return False
 
 
 def training_push(settings: Mapping[str, Any]) -> Push | None:
     """The Hub work of a training run's `settings` (a recipe with its command line on top), or None."""
     parts = []  # (what asks for the Hub, how to do without, whether a token is needed)
-    if _true(settings.get("push_to_hub")):
+    if _flag_is_true(settings.get("push_to_hub")):
         parts.append(("push_to_hub needs the Hub", "add --push_to_hub false", True))
-    if _true(settings.get("push_to_hub_revision")):
+    if _flag_is_true(settings.get("push_to_hub_revision")):
         parts.append(("push_to_hub_revision needs the Hub", "add --push_to_hub_revision false", False))
     callbacks = settings.get("callbacks")
     callback = isinstance(callbacks, list) and PUSH_CALLBACK in callbacks
@@ -109,17 +111,17 @@ def training_push(settings: Mapping[str, Any]) -> Push | None:
     )
 
 
-def _is_true(value: str | None) -> bool:
+def _variable_is_true(value: str | None) -> bool:
     return value is not None and value.upper() in _TRUE_VALUES
 
 
 def offline(kind: str) -> bool:
     """Whether the libraries load a `kind` of repository offline, by the environment variables they read."""
     # huggingface_hub: HF_HUB_OFFLINE, else TRANSFORMERS_OFFLINE; datasets: HF_DATASETS_OFFLINE where it is set.
-    hub_offline = _is_true(os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE"))
+    hub_offline = _variable_is_true(os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE"))
     datasets_setting = os.environ.get("HF_DATASETS_OFFLINE")
     if kind == "dataset" and datasets_setting is not None:
-        return _is_true(datasets_setting)
+        return _variable_is_true(datasets_setting)
     return hub_offline
 
 

@@ -108,6 +108,17 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def as_bool(value: Any) -> bool:
+    """A boolean as HfArgumentParser reads one written as text (a recipe's YAML gives a bool); ValueError else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "yes", "1", "t", "y"):
+        return True
+    if isinstance(value, str) and value.lower() in ("false", "no", "0", "f", "n"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 def did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
     """` (did you mean --x?)` for the names of `known` close to `name`, or '' when none is."""
     matches = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.7)
@@ -231,33 +242,40 @@ def recipe_paths(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
+def _occurrences(args: list[str], name: str) -> Iterator[tuple[int, str | None]]:
+    """(index, value written `--name=value`, else None) of each `--name` in `args`; `--name-with-dashes` counts
+    too, as HfArgumentParser reads it."""
+    options = {f"--{name}", f"--{name.replace('_', '-')}"}
+    for index, token in enumerate(args):
+        option, equals, value = token.partition("=")
+        if option in options:
+            yield index, value if equals else None
+
+
 def _command_line_value(args: list[str], name: str, flag: str | None = None) -> str | None:
     """The value of the last `--name value` / `--name=value` in `args` (argparse's rule), or None; `flag`: the
-    value of a bare `--name` (followed by another option or nothing), for boolean fields. `--name-with-dashes`
-    counts too, as HfArgumentParser reads it."""
-    options = {f"--{name}", f"--{name.replace('_', '-')}"}
+    value of a bare `--name` (followed by another option or nothing), for boolean fields."""
     value = None
-    for index, token in enumerate(args):
-        if token in options:
-            following = args[index + 1] if index + 1 < len(args) else None
-            if following is not None and not (flag is not None and following.startswith("--")):
-                value = following
-            elif flag is not None:
-                value = flag
-        elif token.split("=", 1)[0] in options and "=" in token:
-            value = token.split("=", 1)[1]
+    for index, inline in _occurrences(args, name):
+        following = args[index + 1] if index + 1 < len(args) else None
+        if inline is not None:
+            value = inline
+        elif following is not None and not (flag is not None and following.startswith("--")):
+            value = following
+        elif flag is not None:
+            value = flag
     return value
 
 
 def _command_line_list(args: list[str], name: str) -> list[str] | None:
     """The values after the last `--name` (up to the next option), as argparse reads a list field, or None."""
-    options = {f"--{name}", f"--{name.replace('_', '-')}"}
     found = None
-    for index, token in enumerate(args):
-        if token in options:
-            found = list(itertools.takewhile(lambda value: not value.startswith("--"), args[index + 1 :]))
-        elif token.split("=", 1)[0] in options and "=" in token:
-            found = [token.split("=", 1)[1]]
+    for index, inline in _occurrences(args, name):
+        found = (
+            [inline]
+            if inline is not None
+            else list(itertools.takewhile(lambda v: not v.startswith("--"), args[index + 1 :]))
+        )
     return found
 
 
@@ -289,7 +307,7 @@ def command_line_settings(args: list[str], names: Iterable[str], flags: Iterable
     return settings
 
 
-def hub_references(settings: Mapping[str, Any], models: bool = True) -> list[tuple[str, str, str]]:
+def loaded_references(settings: Mapping[str, Any], models: bool = True) -> list[tuple[str, str, str]]:
     """(field, reference, model or dataset) of what a run loads (`recipe_paths`); `models`: whether the model is
     loaded, rather than a name a server answers to."""
     return [
@@ -314,4 +332,4 @@ def check_command_line(args: list[str]) -> None:
     callbacks = _command_line_list(args, "callbacks")
     if callbacks is not None:
         settings["callbacks"] = callbacks
-    check_references(hub_references(settings), training_push(settings))
+    check_references(loaded_references(settings), training_push(settings))

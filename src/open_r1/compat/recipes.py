@@ -36,25 +36,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from open_r1.usage import as_bool
+
 UPSTREAM = "upstream open-r1's TRL 0.18 / transformers 4.52"
 
 
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "yes", "1", "t", "y"):
-        return True
-    if isinstance(value, str) and value.lower() in ("false", "no", "0", "f", "n"):
-        return False
-    raise ValueError(f"expected true or false, got {value!r}")
-
-
 def _is_false(value: Any) -> bool:
-    return _as_bool(value) is False
+    return as_bool(value) is False
 
 
 def _is_true(value: Any) -> bool:
-    return _as_bool(value) is True
+    return as_bool(value) is True
 
 
 def _is_none(value: Any) -> bool:
@@ -193,7 +185,7 @@ UPSTREAM_FIELDS: dict[str, UpstreamField] = {
     "gradient_checkpointing_use_reentrant": UpstreamField(
         "gradient_checkpointing_kwargs",
         "TRL 1.16 removed it: use_reentrant goes inside gradient_checkpointing_kwargs",
-        convert=lambda value: {"use_reentrant": _as_bool(value)},
+        convert=lambda value: {"use_reentrant": as_bool(value)},
     ),
     # SFTConfig (TRL 0.18)
     "max_seq_length": UpstreamField(
