@@ -44,6 +44,7 @@ _deps = {
     "morphcloud": "morphcloud>=0.1.67",
     "packaging": "packaging>=23.0",
     "peft": "peft>=0.14.0",
+    "psutil": "psutil>=5.9",  # open_r1.utils.time_limit: a process's start time
     "pytest": "pytest>=8.0",
     "pytest-timeout": "pytest-timeout>=2.3",
     "python-dotenv": "python-dotenv>=1.0",
@@ -82,6 +83,7 @@ install_requires = deps_list(
     "matplotlib",
     "packaging",
     "peft",
+    "psutil",
     "python-dotenv",
     "pyyaml",
     "requests",

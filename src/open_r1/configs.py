@@ -398,6 +398,21 @@ class _OpenR1TrainingExtras:
             "instead of resumed from (transformers 4's field, which transformers 5 removed; see docs/upstream.md)."
         },
     )
+    max_run_minutes: Optional[float] = field(
+        default=None,
+        metadata={
+            "help": "Stop training, saved, at the last step that ends within this many minutes of the process's "
+            "start (the longest step so far predicts the next): for a job with a time limit, leaving room for "
+            "saving and what follows; a checkpoint is written where save_strategy writes them, to resume from "
+            "(open_r1.utils.time_limit). None: no limit."
+        },
+    )
+
+    def _check_extras(self) -> None:
+        if self.max_run_minutes is not None and not self.max_run_minutes > 0:
+            raise ValueError(
+                f"max_run_minutes must be a positive number of minutes or None, got {self.max_run_minutes}"
+            )
 
 
 logger = logging.getLogger(__name__)
@@ -406,6 +421,10 @@ logger = logging.getLogger(__name__)
 @dataclass
 class SFTConfig(trl.SFTConfig, _OpenR1TrainingExtras):
     """TRL's SFTConfig with open-r1's extras."""
+
+    def __post_init__(self):
+        self._check_extras()
+        super().__post_init__()
 
 
 # The values TRL 1.16's GRPOTrainer implements for its string-valued fields; TRL itself notices another value only
@@ -499,6 +518,7 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
     )
 
     def __post_init__(self):
+        self._check_extras()
         self._check_doctor_fields()
         if isinstance(self.scale_rewards, str) and self.scale_rewards.lower() in ("true", "false"):
             # `--scale_rewards false` arrives as a string; TRL 0.18's field was a bool, and TRL maps only booleans.

@@ -1,7 +1,8 @@
 """Trainer callbacks: the ones every run has, and those selected by name in a recipe (`callbacks: [push_to_hub_revision]`).
 
 Every run: `RecordTrainingArguments` (open_r1.utils.resume) writes the training arguments into each checkpoint, for a
-resumed run to say which of its settings differ.
+resumed run to say which of its settings differ; with `max_run_minutes` set, `RunTimeLimit` (open_r1.utils.time_limit)
+stops training at the last step that ends within it.
 
 By name:
 
@@ -21,6 +22,7 @@ from transformers import TrainerCallback
 
 from .hub import push_to_hub_revision
 from .resume import RecordTrainingArguments
+from .time_limit import RunTimeLimit
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +74,11 @@ CALLBACKS = {"push_to_hub_revision": PushToHubRevisionCallback}
 
 
 def get_callbacks(training_args, model_args) -> list[TrainerCallback]:
-    """`RecordTrainingArguments`, then the callbacks named by `training_args.callbacks`; an unknown name fails with
-    the known ones."""
+    """`RecordTrainingArguments`, `RunTimeLimit` under `max_run_minutes`, then the callbacks named by
+    `training_args.callbacks`; an unknown name fails with the known ones."""
     callbacks = [RecordTrainingArguments()]
+    if getattr(training_args, "max_run_minutes", None) is not None:
+        callbacks.append(RunTimeLimit(training_args.max_run_minutes))
     for name in training_args.callbacks:
         if name not in CALLBACKS:
             raise ValueError(f"Unknown callback {name!r} in `callbacks`; known callbacks: {sorted(CALLBACKS)}")

@@ -1,0 +1,79 @@
+"""`max_run_minutes`: training stops, saved, at the last step that ends within a time limit.
+
+A job with a wall-clock limit (Slurm's `--time`, a lent GPU, a pipeline that must keep time to evaluate what it
+trained) is killed at its limit and loses every step since its last checkpoint, and the final model. With
+`max_run_minutes` set in a recipe or on the command line of sft.py or grpo.py, after each optimizer step the run
+compares the minutes since its process started plus its longest step so far (its estimate of the next one) with
+the limit; when the next step would end past it, training stops at that step. The model is then saved as at the
+end of any run, and a checkpoint is written where `save_strategy` writes them, so a requeued job resumes from that
+step (open_r1.utils.training). Every process of a launch stops at the same step.
+
+    accelerate launch ... src/open_r1/grpo.py --config recipes/...yaml --max_run_minutes 230   # a 4-hour job
+
+Not covered: what comes after training (saving, pushing, evaluating) is not timed; a limit must leave room for it.
+At least one step always trains. Each launch has its own clock: a resumed run's starts again.
+"""
+
+import logging
+import time
+
+import psutil
+from transformers import TrainerCallback
+
+logger = logging.getLogger(__name__)
+
+
+def process_start_time() -> float:
+    """When this process started, in seconds since the epoch (`time.time()`'s clock)."""
+    return psutil.Process().create_time()
+
+
+def any_process(flag: bool, device) -> bool:
+    """`flag` of any process of the launch: every process must take the same decision, or the ones that go on wait
+    forever for the others in their next collective."""
+    import torch.distributed
+
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return flag
+    vote = torch.tensor([int(flag)], device=device)
+    torch.distributed.all_reduce(vote, op=torch.distributed.ReduceOp.MAX)
+    return bool(vote.item())
+
+
+class RunTimeLimit(TrainerCallback):
+    """Stops training when the next step would end more than `minutes` after `started` (default: the process's
+    start); the longest step so far is the estimate of the next."""
+
+    def __init__(self, minutes: float, started: float | None = None, clock=time.time):
+        self.limit_seconds = 60.0 * minutes
+        self.started = process_start_time() if started is None else started
+        self._clock = clock
+        self._last_step_end = None
+        self.longest_step = 0.0
+        self.stopped_at = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._last_step_end = self._clock()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        now = self._clock()
+        self.longest_step = max(self.longest_step, now - self._last_step_end)
+        self._last_step_end = now
+        elapsed = now - self.started
+        out_of_time = not control.should_training_stop and elapsed + self.longest_step > self.limit_seconds
+        if not any_process(out_of_time, args.device):
+            return
+        control.should_training_stop = True
+        saves_checkpoints = args.save_strategy != "no"
+        control.should_save = control.should_save or saves_checkpoints
+        self.stopped_at = state.global_step
+        logger.warning(
+            "max_run_minutes %g: training stops after step %d of %d, since the next step would end past the limit "
+            "(%.1f min since the process started; steps took up to %.1f min); the model is saved%s",
+            self.limit_seconds / 60,
+            state.global_step,
+            state.max_steps,
+            elapsed / 60,
+            self.longest_step / 60,
+            f", and checkpoint-{state.global_step} to resume from" if saves_checkpoints else "",
+        )

@@ -1,0 +1,147 @@
+"""`max_run_minutes` (open_r1.utils.time_limit): training stops, saved, before the step that would end past the limit."""
+
+import functools
+import logging
+import multiprocessing
+import os
+import socket
+
+import pytest
+from transformers import TrainerControl, TrainerState
+from trl import ModelConfig
+
+from open_r1 import grpo
+from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser, SFTConfig
+from open_r1.utils import callbacks, time_limit
+from open_r1.utils.time_limit import RunTimeLimit
+from tests.support.launch import log_history
+from tests.training.test_grpo import TINY_RECIPE, grpo_args
+
+
+class Steps:
+    """A clock that moves on by the given seconds at each reading."""
+
+    def __init__(self, *seconds: float, start: float = 0.0):
+        self.now, self.seconds = start, list(seconds)
+
+    def __call__(self) -> float:
+        self.now += self.seconds.pop(0) if self.seconds else 0.0
+        return self.now
+
+
+def run_steps(limit: RunTimeLimit, steps: int, max_steps: int = 100, save_strategy: str = "steps"):
+    """Drives the callback as the Trainer does; returns the control and state after the last step it allowed."""
+    args = SFTConfig(output_dir="unused", use_cpu=True, bf16=False, save_strategy=save_strategy, report_to="none")
+    state, control = TrainerState(max_steps=max_steps), TrainerControl()
+    limit.on_train_begin(args, state, control)
+    for _ in range(steps):
+        state.global_step += 1
+        control.should_save = False
+        limit.on_step_end(args, state, control)
+        if control.should_training_stop:
+            break
+    return control, state
+
+
+def test_training_stops_at_the_last_step_whose_successor_would_end_past_the_limit(caplog):
+    # The process started at 0, training at 60 s (loading); steps of 50, 100 then 50 s; the limit is 5 minutes.
+    # After step 2 (210 s, longest 100 s): 310 > 300, so step 3 would end past the limit.
+    limit = RunTimeLimit(5, started=0.0, clock=Steps(60, 50, 100, 50))
+    with caplog.at_level(logging.WARNING, logger="open_r1.utils.time_limit"):
+        control, state = run_steps(limit, steps=10, max_steps=10)
+    assert state.global_step == 2 and limit.stopped_at == 2
+    assert control.should_training_stop and control.should_save
+    assert (
+        "max_run_minutes 5: training stops after step 2 of 10, since the next step would end past the limit "
+        "(3.5 min since the process started; steps took up to 1.7 min); the model is saved, and checkpoint-2 to "
+        "resume from" in caplog.text
+    )
+
+
+def test_within_the_limit_training_goes_on_to_max_steps(caplog):
+    limit = RunTimeLimit(5, started=0.0, clock=Steps(10, *[20] * 10))
+    with caplog.at_level(logging.WARNING, logger="open_r1.utils.time_limit"):
+        control, state = run_steps(limit, steps=10, max_steps=10)
+    assert state.global_step == 10 and limit.stopped_at is None and not control.should_save
+    assert caplog.text == ""
+
+
+def test_the_last_step_of_a_run_is_not_reported_as_stopped_by_the_limit(caplog):
+    # Step 3 is max_steps: the Trainer's own flow has stopped training already.
+    limit = RunTimeLimit(1, started=0.0, clock=Steps(0, 50, 50, 50))
+    args = SFTConfig(output_dir="unused", use_cpu=True, bf16=False, report_to="none")
+    state, control = TrainerState(max_steps=3, global_step=3), TrainerControl(should_training_stop=True)
+    limit.on_train_begin(args, state, control)
+    with caplog.at_level(logging.WARNING, logger="open_r1.utils.time_limit"):
+        limit.on_step_end(args, state, control)
+    assert limit.stopped_at is None and caplog.text == ""
+
+
+def test_without_checkpoints_only_the_model_is_saved(caplog):
+    limit = RunTimeLimit(1, started=0.0, clock=Steps(0, 40))
+    with caplog.at_level(logging.WARNING, logger="open_r1.utils.time_limit"):
+        control, state = run_steps(limit, steps=5, save_strategy="no")
+    assert state.global_step == 1 and control.should_training_stop and not control.should_save
+    assert caplog.text.rstrip().endswith("the model is saved")
+
+
+def test_the_clock_starts_with_the_process():
+    assert RunTimeLimit(1).started == pytest.approx(time_limit.psutil.Process(os.getpid()).create_time())
+
+
+def _vote(rank: int, port: int, flags: list[bool], results) -> None:
+    import torch.distributed
+
+    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    results[rank] = time_limit.any_process(flags[rank], "cpu")
+    torch.distributed.destroy_process_group()
+
+
+@pytest.mark.parametrize("flags", [[True, False], [False, True], [False, False]])
+def test_every_process_takes_the_decision_any_process_takes(flags):
+    # One process that stopped alone would leave the others waiting for it in their next collective, for ever.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        results = manager.dict()
+        processes = [context.Process(target=_vote, args=(rank, port, flags, results)) for rank in range(2)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=120)
+        assert [process.exitcode for process in processes] == [0, 0]
+        assert dict(results) == {0: any(flags), 1: any(flags)}
+
+
+@pytest.mark.parametrize("config", [SFTConfig, GRPOConfig])
+@pytest.mark.parametrize("minutes", [0, -5.0])
+def test_a_limit_that_is_not_positive_fails_before_training(config, minutes):
+    with pytest.raises(
+        ValueError, match=f"max_run_minutes must be a positive number of minutes or None, got {minutes}"
+    ):
+        config(output_dir="out", use_cpu=True, bf16=False, max_run_minutes=minutes)
+
+
+@pytest.mark.e2e
+def test_a_grpo_run_stopped_by_its_limit_is_saved_and_resumes_from_that_step(
+    tiny_assets, tmp_path, monkeypatch, caplog
+):
+    # Each reading of the clock is a minute later: training begins at minute 1, step k ends at minute k + 1, and the
+    # next step would end a minute after that; under a limit of 3.5 minutes, step 2 is the last (3 + 1 > 3.5).
+    minutes = Steps(60, *[60] * 10)
+    monkeypatch.setattr(callbacks, "RunTimeLimit", functools.partial(RunTimeLimit, started=0.0, clock=minutes))
+    output_dir = tmp_path / "grpo"
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    arguments = ["--config", TINY_RECIPE, *grpo_args(tiny_assets, output_dir, "--max_steps", "4")]
+    with caplog.at_level(logging.WARNING, logger="open_r1.utils.time_limit"):
+        grpo.main(*parser.parse_args_and_config([*arguments, "--save_steps", "10", "--max_run_minutes", "3.5"]))
+
+    assert "training stops after step 2 of 4" in caplog.text
+    assert [entry["step"] for entry in log_history(output_dir) if "reward" in entry] == [1, 2]
+    assert (output_dir / "model.safetensors").is_file()
+    assert sorted(path.name for path in output_dir.glob("checkpoint-*")) == ["checkpoint-2"]
+
+    grpo.main(*parser.parse_args_and_config([*arguments, "--save_steps", "10"]))
+    assert [entry["step"] for entry in log_history(output_dir) if "reward" in entry] == [1, 2, 3, 4]
