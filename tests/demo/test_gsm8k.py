@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import threading
+import time
 import types
 from concurrent.futures import ThreadPoolExecutor
 
@@ -35,9 +36,10 @@ def test_make_gsm8k_passes_its_options_to_the_script():
         text=True,
     )
     assert "scripts/gsm8k.py --arm tools --seed 1 --fast --output_dir /tmp/g" in dry_run.stdout, dry_run.stdout
-    with_vllm = subprocess.run(["make", "-n", "gsm8k", "VLLM=1"], cwd=REPO_ROOT, capture_output=True, text=True)
-    (command,) = [line for line in with_vllm.stdout.splitlines() if "scripts/gsm8k.py" in line]
-    assert command.split("scripts/gsm8k.py")[1].split() == ["--use_vllm"], with_vllm.stdout
+    for variable, options in (("VLLM=1", ["--use_vllm"]), ("MINUTES=26", ["--time_budget_minutes", "26"])):
+        dry_run = subprocess.run(["make", "-n", "gsm8k", variable], cwd=REPO_ROOT, capture_output=True, text=True)
+        (command,) = [line for line in dry_run.stdout.splitlines() if "scripts/gsm8k.py" in line]
+        assert command.split("scripts/gsm8k.py")[1].split() == options, dry_run.stdout
     assert gsm8k.default_output_dir(fast=True) == "data/gsm8k-fast" and gsm8k.default_output_dir(False) == "data/gsm8k"
 
 
@@ -58,6 +60,14 @@ def test_the_arms_run_at_once_on_a_gpu_unless_told_otherwise(monkeypatch, option
     monkeypatch.setattr(gsm8k, "run", lambda *args: called.append(args))
     gsm8k.main(["--fast", *options])
     assert called[0][6] is at_once  # None: run() decides, at once on a GPU only
+    assert called[0][9] is None  # no time budget unless asked
+
+
+def test_the_time_budget_reaches_the_run(monkeypatch):
+    called = []
+    monkeypatch.setattr(gsm8k, "run", lambda *args: called.append(args))
+    gsm8k.main(["--fast", "--time_budget_minutes", "26.5"])
+    assert called[0][9] == 26.5
     assert "--no-arms_at_once" in gsm8k.__doc__
 
 
@@ -163,6 +173,51 @@ def test_an_arm_evaluates_its_sft_model_while_grpo_trains_only_when_told(monkeyp
         ]
     assert events[-1] == "evaluate grpo (grpo-cot)"
     assert [outcome["stages"][stage]["train_seconds"] for stage in STAGES] == [0.0, 1.0, 1.0]
+
+
+def test_under_a_time_budget_grpo_is_given_the_minutes_its_models_evaluation_leaves(monkeypatch, tmp_path):
+    launches = {}
+
+    def train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+        launches[script] = overrides
+        output_dir.mkdir()
+        state = {"global_step": 6, "max_steps": 10, "log_history": []}  # GRPO stopped by its limit
+        (output_dir / "trainer_state.json").write_text(json.dumps(state))
+        return 1.0
+
+    monkeypatch.setattr(gsm8k.pipeline, "train", train)
+    monkeypatch.setattr(
+        gsm8k, "evaluate_stage", lambda *args, **kwargs: {"sampled_pass@1": 0.5, "sampled_pass@1_stderr": 0.1}
+    )
+    monkeypatch.setattr(gsm8k, "grpo_curves", lambda *args, **kwargs: {})
+    deadline = time.time() + 20 * 60
+    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "overlap": False, "deadline": deadline}
+    data = {"sft_tools": tmp_path / "sft_data", "grpo": tmp_path / "grpo_data"}
+    outcome = gsm8k.run_arm("tools", tmp_path / "base", data, tmp_path, run, seed=0)
+
+    assert launches["sft.py"] == ()  # SFT's two epochs are short; GRPO is what the budget cuts
+    option, minutes = launches["grpo.py"]
+    expected = 20 - GSM8K_FULL.grpo_evaluation_seconds["tools"] / 60
+    assert option == "--max_run_minutes" and expected - 0.1 < float(minutes) <= expected
+    grpo = outcome["stages"]["grpo"]
+    assert (grpo["steps"], grpo["max_steps"], grpo["max_run_minutes"]) == (6, 10, pytest.approx(float(minutes), 0.01))
+
+
+def test_with_no_time_left_for_its_evaluation_grpo_trains_one_step_and_says_so(capsys):
+    now = 1000.0
+    assert gsm8k.grpo_minutes(deadline=now + 200, evaluation_seconds=330, now=now) == gsm8k.MIN_GRPO_MINUTES
+    assert "--time_budget_minutes: 3.3 min left, less than the GRPO model's evaluation needs (5.5 min)" in (
+        capsys.readouterr().out
+    )
+    assert gsm8k.grpo_minutes(deadline=now + 930, evaluation_seconds=330, now=now) == 10.0
+
+
+@pytest.mark.parametrize("minutes", ["0", "-3"])
+def test_a_time_budget_that_is_not_positive_is_refused_in_one_line(capsys, minutes):
+    with pytest.raises(SystemExit) as stopped:
+        gsm8k.main(["--fast", "--time_budget_minutes", minutes])
+    assert stopped.value.code == 2
+    assert f"--time_budget_minutes: expected a positive number of minutes, got {minutes}" in capsys.readouterr().err
 
 
 def test_use_vllm_needs_a_gpu_and_vllm_and_says_so_in_one_line_before_the_output_folder_is_touched(
@@ -539,9 +594,9 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
     if not (SHARED_DATA / "gsm8k_train.jsonl").is_file() or not (SHARED_DATA / "gsm8k_test.jsonl").is_file():
         pytest.skip(f"GSM8K is absent from {SHARED_DATA}")
     output_dir = tmp_path / "gsm8k"
-    # Both arms at once, each in its own process, as on a GPU.
+    # Both arms at once, each in its own process, as on a GPU, under a time budget that cuts nothing.
     results = gsm8k.main(
-        ["--fast", "--arms_at_once", "--output_dir", str(output_dir)]
+        ["--fast", "--arms_at_once", "--time_budget_minutes", "120", "--output_dir", str(output_dir)]
         + [
             "--train_file",
             str(SHARED_DATA / "gsm8k_train.jsonl"),
@@ -562,6 +617,8 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
             rows = [json.loads(line) for line in details.open()]
             assert len(rows) == GSM8K_FAST.num_test * GSM8K_FAST.eval_samples
         assert results["grpo_curves"][arm]["accuracy_reward"], f"{arm}: GRPO logged no step"
+        grpo = results["arms"][arm]["grpo"]
+        assert grpo["steps"] == grpo["max_steps"] == 1 and 60 < grpo["max_run_minutes"] < 120
         assert (output_dir / f"curves-{arm}.png").stat().st_size > 0
     assert results["arms_at_once"] is True
     card = results["card_protocol"]
@@ -578,6 +635,7 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
     assert saved["arms"] == results["arms"] and saved["conversion"] == results["conversion"]
     report = (output_dir / "report.md").read_text()
     assert "| python tool | grpo |" in report and "nanochat d20" in report and "FAST" in report
+    assert "the run's time budget was 120 minutes" in report
 
 
 def test_a_missing_data_file_is_named_with_the_close_existing_ones(tmp_path):

@@ -185,3 +185,18 @@ def test_the_gsm8k_report_breaks_greedy_scores_down_by_calculations_and_names_th
         for values in stages.values():
             values["by_calculations"] = None
     assert "by calculations" not in gsm8k_report(results, "make gsm8k")
+
+
+def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_time_budget_gave_it():
+    results = gsm8k_results({arm: {"base": 0.0, "sft": 0.05, "grpo": 0.07} for arm in ("cot", "tools")})
+    assert "- **GRPO steps**: chain of thought 10 of 10, python tool 10 of 10.\n" in gsm8k_report(
+        results, "make gsm8k"
+    )
+    results["time_budget_minutes"] = 26.0
+    results["arms"]["cot"]["grpo"].update(max_run_minutes=18.25)
+    results["arms"]["tools"]["grpo"].update(steps=6, max_run_minutes=14.04)
+    assert (
+        "- **GRPO steps**: chain of thought 10 of 10 (given 18.2 min), python tool 6 of 10 (given 14.0 min); the "
+        "run's time budget was 26 minutes, and each arm's GRPO trained the steps that left time for its model's "
+        "evaluation (`max_run_minutes`).\n"
+    ) in gsm8k_report(results, "make gsm8k MINUTES=26")

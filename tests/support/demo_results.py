@@ -100,8 +100,11 @@ def gsm8k_results(greedy: dict, arms=("cot", "tools"), fast=False) -> dict:
             },
         }
 
+    arms_results = {arm: {name: stage(arm, greedy[arm][name]) for name in ("base", "sft", "grpo")} for arm in arms}
+    for stages in arms_results.values():
+        stages["grpo"].update(steps=10, max_steps=10, max_run_minutes=None)
     return {
-        "arms": {arm: {name: stage(arm, greedy[arm][name]) for name in ("base", "sft", "grpo")} for arm in arms},
+        "arms": arms_results,
         "grpo_curves": {arm: {"step": [1, 2], "reward": [0.1, 0.2], "accuracy_reward": [0.1, 0.2]} for arm in arms},
         "model": "smollm2",
         "model_origin": {

@@ -1,6 +1,6 @@
 """`make gsm8k`: the R1 recipe on GSM8K from SmolLM2-135M-Instruct, in two arms: chain of thought and python tool.
 
-    make gsm8k [ARM=cot|tools|both] [SEED=0] [FAST=1] [OUTPUT_DIR=...]
+    make gsm8k [ARM=cot|tools|both] [SEED=0] [FAST=1] [MINUTES=26] [OUTPUT_DIR=...]
     python scripts/gsm8k.py [--arm both] [--seed 0] [--fast] [--train_file F] [--test_file F] [--output_dir D]
 
 Stages, each the project's real code path:
@@ -31,7 +31,9 @@ logs/<arm>.log and logs/card.log, and each arm evaluates its SFT checkpoint whil
 another); `--reuse_base` takes the base evaluations of an earlier run; without one, the same recipes run on
 the CPU in float32 (slowly), one after the other. FAST: a few rows, steps and test problems, short completions
 (`open_r1.demo.settings.GSM8K_FAST`): the whole pipeline of both arms on a CPU in minutes.
-`--use_vllm` (`make gsm8k VLLM=1`): GRPO generates with vLLM colocated on the GPU (`GSM8K_VLLM_GRPO_OVERRIDES`); the
+`--time_budget_minutes` (`make gsm8k MINUTES=26`): each arm's GRPO stops at the last step that leaves time for its
+model's evaluation before the budget is up (`max_run_minutes`, open_r1.utils.time_limit), for a GPU lent for a
+fixed time. `--use_vllm` (`make gsm8k VLLM=1`): GRPO generates with vLLM colocated on the GPU (`GSM8K_VLLM_GRPO_OVERRIDES`); the
 evaluator keeps transformers. Not covered: several GPUs; the vLLM path has not run here (vLLM is not installable
 on the machines this was built on).
 """
@@ -92,6 +94,8 @@ GPU_JOBS_AT_ONCE = 2
 # The arm whose jobs go first on a shared GPU: its GRPO steps took 3-5 times the chain of thought's on an H100
 # (docs/gsm8k.md), so its chain of SFT, GRPO and GRPO's evaluations decides when the run ends.
 CRITICAL_ARM = "tools"
+# Under --time_budget_minutes, the least GRPO is given (max_run_minutes): it trains one step, the least it can.
+MIN_GRPO_MINUTES = 0.01
 
 
 def gpu_job_slots(stack: contextlib.ExitStack, device: str, arms_at_once: bool):
@@ -401,6 +405,19 @@ def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, r
     return card
 
 
+def grpo_minutes(deadline: float, evaluation_seconds: float, now: float) -> float:
+    """The minutes a GRPO run launched `now` may train so that its model's evaluation, `evaluation_seconds` long,
+    ends by `deadline` (seconds since the epoch); at least MIN_GRPO_MINUTES, in which GRPO trains one step."""
+    minutes = (deadline - now - evaluation_seconds) / 60
+    if minutes < MIN_GRPO_MINUTES:
+        print(
+            f"--time_budget_minutes: {(deadline - now) / 60:.1f} min left, less than the GRPO model's evaluation "
+            f"needs ({evaluation_seconds / 60:.1f} min); GRPO trains one step",
+            flush=True,
+        )
+    return max(minutes, MIN_GRPO_MINUTES)
+
+
 def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
     """Base evaluation, cold-start SFT, GRPO and their evaluations for one arm; returns the stages and curves. With
     `run["overlap"]` (on a GPU) the SFT checkpoint is evaluated while GRPO trains from it, in its own process. The
@@ -410,7 +427,7 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
     cpu = run["device"] == "cpu"
     hardware = GSM8K_CPU_OVERRIDES if cpu else ()
     fast = run["fast"]
-    stages, train_seconds = {}, {"base": 0.0}
+    stages, train_seconds, grpo_limit = {}, {"base": 0.0}, {}
     checkpoint, previous = base_model, "base"
     with ThreadPoolExecutor(max_workers=1) as trainer:
         for stage, recipe, fast_overrides in (
@@ -424,9 +441,15 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
             log_file = output_dir / "logs" / f"{stage}-{arm}.log"
             arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides)
 
-            def train(arguments=arguments) -> float:
+            def train(arguments=arguments, stage=stage) -> float:
                 with gpu_job(run, critical):
-                    return pipeline.train(*arguments, cpu=cpu)
+                    limit = ()
+                    if stage == "grpo" and run.get("deadline") is not None:
+                        # Computed once GRPO holds its GPU slot: the wait for one is time GRPO cannot train.
+                        minutes = grpo_minutes(run["deadline"], settings.grpo_evaluation_seconds[arm], time.time())
+                        grpo_limit["minutes"] = minutes
+                        limit = ("--max_run_minutes", f"{minutes:.2f}")
+                    return pipeline.train(*arguments, *limit, cpu=cpu)
 
             banner = f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()} (src/open_r1/{stage}.py --config {recipe})"
             # Not the base evaluations during SFT: with the card's beside them, an H100's 80 GB did not hold both.
@@ -445,7 +468,10 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
     stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed, critical)
     for stage, seconds in train_seconds.items():
         stages[stage]["train_seconds"] = seconds
-    grpo_steps = json.loads((checkpoint / "trainer_state.json").read_text())["global_step"]
+    grpo_state = json.loads((checkpoint / "trainer_state.json").read_text())
+    grpo_steps = grpo_state["global_step"]
+    stages["grpo"]["steps"], stages["grpo"]["max_steps"] = grpo_steps, grpo_state.get("max_steps")
+    stages["grpo"]["max_run_minutes"] = grpo_limit.get("minutes")
     held_out = [
         {
             "step": step,
@@ -474,13 +500,15 @@ def run(
     arms_at_once: bool | None = None,
     reuse_base: pathlib.Path | None = None,
     use_vllm: bool = False,
+    time_budget_minutes: float | None = None,
 ) -> dict:
     """Runs the arms (`arms_at_once`: in two processes at the same time; None: so on a GPU, one after the other on
-    a CPU) and writes results.json, report.md and the curves in `output_dir`."""
+    a CPU) and writes results.json, report.md and the curves in `output_dir`. Under `time_budget_minutes` each arm's
+    GRPO trains the steps that leave time for its model's evaluation before the budget ends (`grpo_minutes`)."""
     import torch
 
     settings = GSM8K_FAST if fast else GSM8K_FULL
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     provenance = pipeline.provenance()
     check_data_file(train_file, "--train_file")
     check_data_file(test_file, "--test_file")
@@ -504,6 +532,7 @@ def run(
         "critical_arm": CRITICAL_ARM if CRITICAL_ARM in arms else arms[0],
         "reuse_base": reuse_base,
         "use_vllm": use_vllm,
+        "deadline": None if time_budget_minutes is None else started_at + 60 * time_budget_minutes,
         "train_file": train_file,
         "test_file": test_file,
         "test_calculations": calculations_by_id(test_file, settings.num_test),
@@ -545,6 +574,7 @@ def run(
         "seed": seed,
         "fast": fast,
         "base_reused_from": str(reuse_base) if reuse_base else None,
+        "time_budget_minutes": time_budget_minutes,
         "arms_at_once": arms_at_once,
         "grpo_generation": "vLLM (colocated)" if use_vllm else "transformers",
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "CPU",
@@ -565,6 +595,7 @@ def run(
             f"SEED={seed}",
             *(["FAST=1"] if fast else []),
             *(["VLLM=1"] if use_vllm else []),
+            *([f"MINUTES={time_budget_minutes:g}"] if time_budget_minutes is not None else []),
         ]
     )
     report = gsm8k_report(results, command)
@@ -608,6 +639,14 @@ def main(argv: list[str] | None = None) -> dict:
         "transformers, so that scores do not depend on whether vLLM is installed.",
     )
     parser.add_argument(
+        "--time_budget_minutes",
+        type=float,
+        default=None,
+        help="Minutes the whole run may take: each arm's GRPO stops (max_run_minutes) at the last step that leaves "
+        "time for its model's evaluation (GSM8KSettings.grpo_evaluation_seconds) before they are up; default: "
+        "no budget, every recipe step.",
+    )
+    parser.add_argument(
         "--evaluations_table",
         type=pathlib.Path,
         default=None,
@@ -625,6 +664,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.reuse_base is not None and not (args.reuse_base / "evals").is_dir():
         # Checked here, not when the base stage comes: that is after the card protocol's evaluation.
         parser.error(f"--reuse_base: {args.reuse_base} has no evals/ folder (expected an earlier run's output folder)")
+    if args.time_budget_minutes is not None and not args.time_budget_minutes > 0:
+        parser.error(f"--time_budget_minutes: expected a positive number of minutes, got {args.time_budget_minutes:g}")
     output_dir = pathlib.Path(args.output_dir or default_output_dir(args.fast))
     if not output_dir.is_absolute():
         output_dir = pathlib.Path.cwd() / output_dir
@@ -639,4 +680,5 @@ def main(argv: list[str] | None = None) -> dict:
         args.arms_at_once,
         args.reuse_base,
         args.use_vllm,
+        args.time_budget_minutes,
     )

@@ -534,6 +534,28 @@ def grpo_prompts_line(conversion: dict) -> str:
     )
 
 
+def grpo_steps_line(results: dict) -> str:
+    """The report's line on how many GRPO steps each arm trained, and what a time budget gave each to train in."""
+    arms = []
+    for arm, stages in results["arms"].items():
+        grpo = stages.get("grpo", {})
+        if grpo.get("steps") is None:
+            continue
+        limit = grpo.get("max_run_minutes")
+        given = "" if limit is None else f" (given {limit:.1f} min)"
+        arms.append(f"{GSM8K_ARM_NAMES[arm]} {grpo['steps']} of {grpo['max_steps']}{given}")
+    if not arms:
+        return ""
+    budget = results.get("time_budget_minutes")
+    under = (
+        ""
+        if budget is None
+        else f"; the run's time budget was {budget:g} minutes, and each arm's GRPO trained the steps that left "
+        "time for its model's evaluation (`max_run_minutes`)"
+    )
+    return f"- **GRPO steps**: {', '.join(arms)}{under}.\n"
+
+
 def gsm8k_report(results: dict, command: str) -> str:
     """report.md of `make gsm8k`: both arms' table, the published numbers, the goals, the data and the curves."""
     fast_note = (
@@ -580,7 +602,7 @@ the same solutions with each calculator annotation a call of the sandboxed pytho
 - **Data**: {conversion["rows"]} GSM8K-train rows (`{results["train_file"]}`); {conversion["sft_rows"]} SFT traces \
 per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed}
 - **GRPO prompts**: {grpo_prompts_line(conversion)}
-{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
+{grpo_steps_line(results)}{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
 - **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}; GRPO generates with \
 {results["grpo_generation"]}, the evaluator with transformers.
 - **GRPO curves**: {curves} (rewards per logged step on the training prompts; the held-out sampled pass@1 of the \

@@ -119,6 +119,10 @@ class GSM8KSettings:
     # GRPO prompts: the rows whose worked solution has at most this many calculations (None: every row). GRPO
     # learns only from groups whose rewards differ, which SFT's 2-9% on all rows seldom gave (docs/gsm8k.md).
     grpo_max_calculations: int | None = 2
+    # Under --time_budget_minutes, the seconds each arm's GRPO model's evaluation (greedy and sampled) is given
+    # before the budget ends; on an H100 it took 78 s (chain of thought) and 291 s (tool: its greedy and sampled
+    # passes at once), 424 s one after the other (docs/gsm8k.md, second lease), plus GRPO's save and exit.
+    grpo_evaluation_seconds: dict = dataclasses.field(default_factory=lambda: {"cot": 120, "tools": 330})
     sft_recipes: dict = dataclasses.field(
         default_factory=lambda: {
             "cot": "recipes/SmolLM2-135M-Instruct/sft/config_gsm8k_cot.yaml",
@@ -135,7 +139,14 @@ class GSM8KSettings:
 
 GSM8K_FULL = GSM8KSettings()
 GSM8K_FAST = dataclasses.replace(
-    GSM8K_FULL, num_train=16, num_test=4, eval_samples=2, eval_batch_size=4, eval_max_new_tokens=48
+    GSM8K_FULL,
+    num_train=16,
+    num_test=4,
+    eval_samples=2,
+    eval_batch_size=4,
+    eval_max_new_tokens=48,
+    # On 2 CPU cores each FAST evaluation took 12-16 s.
+    grpo_evaluation_seconds={"cot": 60, "tools": 60},
 )
 # FAST: a few steps on a few rows, short completions; what each stage writes, not what it learns.
 GSM8K_FAST_SFT_OVERRIDES = ("--max_steps", "2", "--per_device_train_batch_size", "4", "--logging_steps", "1")
