@@ -1,0 +1,24 @@
+"""Open R1: the DeepSeek-R1 training pipeline (SFT, GRPO, generation, evaluation), laid out like Hugging Face's
+open-r1; see README.md. Importing the package only quiets one start-up notice (below)."""
+
+import logging
+import os
+
+# Device files a GPU driver creates (NVIDIA's, AMD ROCm's); where there are none, DeepSpeed can only use the CPU.
+GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/kfd")
+
+
+class _CpuFallbackNotice(logging.Filter):
+    """Drops DeepSpeed's import-time warning "Setting accelerator to CPU. If you have GPU or other accelerator, we were
+    unable to detect it." on a machine with no GPU device, where the CPU is what it has (every command of the first
+    hour, the tests, the CPU demos printed it). DeepSpeed's choice is unchanged; where a GPU device exists but was
+    not detected, the warning stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "Setting accelerator to CPU" not in record.getMessage():
+            return True
+        return any(os.path.exists(path) for path in GPU_DEVICE_FILES)
+
+
+# Before DeepSpeed is imported (transformers imports it when installed): it warns while it imports.
+logging.getLogger("DeepSpeed").addFilter(_CpuFallbackNotice())

@@ -68,6 +68,7 @@ NOISE = (
     "There were missing keys in the checkpoint",  # resuming a model with tied embeddings
     "`is_gradient_checkpointing` is deprecated",  # TRL reading transformers' old name at each generation
     "which is an experimental feature",  # TRL on environment_factory, which the python tool is built on
+    "Setting accelerator to CPU",  # DeepSpeed, installed here, on a machine without a GPU (open_r1/__init__.py)
 )
 
 
