@@ -190,17 +190,38 @@ def test_under_a_time_budget_grpo_is_given_the_minutes_its_models_evaluation_lea
         gsm8k, "evaluate_stage", lambda *args, **kwargs: {"sampled_pass@1": 0.5, "sampled_pass@1_stderr": 0.1}
     )
     monkeypatch.setattr(gsm8k, "grpo_curves", lambda *args, **kwargs: {})
-    deadline = time.time() + 20 * 60
-    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "overlap": False, "deadline": deadline}
+    budget = gsm8k.time_budget(GSM8K_FULL, ("tools",), arms_at_once=False, started_at=time.time(), minutes=20)
+    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "overlap": False, **budget}
     data = {"sft_tools": tmp_path / "sft_data", "grpo": tmp_path / "grpo_data"}
     outcome = gsm8k.run_arm("tools", tmp_path / "base", data, tmp_path, run, seed=0)
 
     assert launches["sft.py"] == ()  # SFT's two epochs are short; GRPO is what the budget cuts
     option, minutes = launches["grpo.py"]
     expected = 20 - GSM8K_FULL.grpo_evaluation_seconds["tools"] / 60
-    assert option == "--max_run_minutes" and expected - 0.1 < float(minutes) <= expected
+    assert option == "--max_run_minutes" and expected - 0.1 < float(minutes) <= expected + 0.01
     grpo = outcome["stages"]["grpo"]
     assert (grpo["steps"], grpo["max_steps"], grpo["max_run_minutes"]) == (6, 10, pytest.approx(float(minutes), 0.01))
+
+
+def test_under_a_time_budget_every_arms_grpo_leaves_the_longest_arms_evaluation_time():
+    # The tool arm's two GRPO evaluations take both GPU slots at once; a chain-of-thought GRPO still training would
+    # hold one of them past the deadline.
+    both = gsm8k.time_budget(GSM8K_FULL, gsm8k.ARMS, arms_at_once=True, started_at=100.0, minutes=26)
+    assert both == {
+        "deadline": 100.0 + 26 * 60,
+        "grpo_evaluation_seconds": GSM8K_FULL.grpo_evaluation_seconds["tools"],
+    }
+    cot = gsm8k.time_budget(GSM8K_FULL, ("cot",), arms_at_once=False, started_at=100.0, minutes=26)
+    assert cot["grpo_evaluation_seconds"] == GSM8K_FULL.grpo_evaluation_seconds["cot"]
+    assert gsm8k.time_budget(GSM8K_FULL, gsm8k.ARMS, arms_at_once=True, started_at=0.0, minutes=None) == {
+        "deadline": None
+    }
+
+
+def test_a_time_budget_for_both_arms_one_after_the_other_is_refused_in_one_line():
+    # The first arm's GRPO would be given the time the second arm's whole chain needs.
+    with pytest.raises(SystemExit, match=r"^--time_budget_minutes: the arms run one after the other here; add "):
+        gsm8k.time_budget(GSM8K_FULL, gsm8k.ARMS, arms_at_once=False, started_at=0.0, minutes=26)
 
 
 def test_with_no_time_left_for_its_evaluation_grpo_trains_one_step_and_says_so(capsys):

@@ -85,6 +85,16 @@ def test_without_checkpoints_only_the_model_is_saved(caplog):
     assert caplog.text.rstrip().endswith("the model is saved")
 
 
+def test_under_epoch_saves_the_epochs_end_saves_the_stop_once(caplog):
+    # The stop breaks out of the epoch, whose end the Trainer reaches next and saves at: a second save would be
+    # minutes of a large model's time past the limit.
+    limit = RunTimeLimit(1, started=0.0, clock=Steps(0, 40))
+    with caplog.at_level(logging.WARNING, logger="open_r1.utils.time_limit"):
+        control, state = run_steps(limit, steps=5, save_strategy="epoch")
+    assert state.global_step == 1 and control.should_training_stop and not control.should_save
+    assert "checkpoint-1 to resume from" in caplog.text
+
+
 def test_the_clock_starts_with_the_process():
     assert RunTimeLimit(1).started == pytest.approx(time_limit.psutil.Process(os.getpid()).create_time())
 

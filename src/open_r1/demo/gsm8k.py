@@ -406,9 +406,10 @@ def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, r
 
 
 def grpo_minutes(deadline: float, evaluation_seconds: float, now: float) -> float:
-    """The minutes a GRPO run launched `now` may train so that its model's evaluation, `evaluation_seconds` long,
-    ends by `deadline` (seconds since the epoch); at least MIN_GRPO_MINUTES, in which GRPO trains one step."""
-    minutes = (deadline - now - evaluation_seconds) / 60
+    """The minutes (to the hundredth) a GRPO run launched `now` may train so that the GRPO evaluations,
+    `evaluation_seconds` long, end by `deadline` (seconds since the epoch); at least MIN_GRPO_MINUTES, in which GRPO
+    trains one step."""
+    minutes = round((deadline - now - evaluation_seconds) / 60, 2)
     if minutes < MIN_GRPO_MINUTES:
         print(
             f"--time_budget_minutes: {(deadline - now) / 60:.1f} min left, less than the GRPO model's evaluation "
@@ -416,6 +417,25 @@ def grpo_minutes(deadline: float, evaluation_seconds: float, now: float) -> floa
             flush=True,
         )
     return max(minutes, MIN_GRPO_MINUTES)
+
+
+def time_budget(
+    settings: GSM8KSettings, arms: tuple[str, ...], arms_at_once: bool, started_at: float, minutes: float | None
+) -> dict:
+    """The run's `deadline` (None: no budget) and the seconds every arm's GRPO leaves before it for the GRPO
+    evaluations: the longest arm's, since a GRPO still training would hold a GPU slot that the critical arm's two
+    evaluations need at once. Refused for both arms one after the other, where the first arm's GRPO would be given
+    the time the second arm's whole chain needs."""
+    if minutes is None:
+        return {"deadline": None}
+    if len(arms) > 1 and not arms_at_once:
+        raise SystemExit(
+            "--time_budget_minutes: the arms run one after the other here; add --arms_at_once or run one --arm"
+        )
+    return {
+        "deadline": started_at + 60 * minutes,
+        "grpo_evaluation_seconds": max(settings.grpo_evaluation_seconds[arm] for arm in arms),
+    }
 
 
 def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
@@ -446,7 +466,7 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
                     limit = ()
                     if stage == "grpo" and run.get("deadline") is not None:
                         # Computed once GRPO holds its GPU slot: the wait for one is time GRPO cannot train.
-                        minutes = grpo_minutes(run["deadline"], settings.grpo_evaluation_seconds[arm], time.time())
+                        minutes = grpo_minutes(run["deadline"], run["grpo_evaluation_seconds"], time.time())
                         grpo_limit["minutes"] = minutes
                         limit = ("--max_run_minutes", f"{minutes:.2f}")
                     return pipeline.train(*arguments, *limit, cpu=cpu)
@@ -517,6 +537,7 @@ def run(
         check_vllm(device)
     if arms_at_once is None:
         arms_at_once = device == "cuda"
+    budget = time_budget(settings, arms, arms_at_once, started_at, time_budget_minutes)
     checkpoints = [f"{stage}-{arm}" for stage in ("sft", "grpo") for arm in ARMS]
     pipeline.prepare_output_dir(output_dir, ["base-tools", *checkpoints])
 
@@ -532,7 +553,7 @@ def run(
         "critical_arm": CRITICAL_ARM if CRITICAL_ARM in arms else arms[0],
         "reuse_base": reuse_base,
         "use_vllm": use_vllm,
-        "deadline": None if time_budget_minutes is None else started_at + 60 * time_budget_minutes,
+        **budget,
         "train_file": train_file,
         "test_file": test_file,
         "test_calculations": calculations_by_id(test_file, settings.num_test),

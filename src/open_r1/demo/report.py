@@ -542,7 +542,7 @@ def grpo_steps_line(results: dict) -> str:
         if grpo.get("steps") is None:
             continue
         limit = grpo.get("max_run_minutes")
-        given = "" if limit is None else f" (given {limit:.1f} min)"
+        given = "" if limit is None else f" (given {limit:g} min)"
         arms.append(f"{GSM8K_ARM_NAMES[arm]} {grpo['steps']} of {grpo['max_steps']}{given}")
     if not arms:
         return ""

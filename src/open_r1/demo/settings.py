@@ -120,8 +120,9 @@ class GSM8KSettings:
     # learns only from groups whose rewards differ, which SFT's 2-9% on all rows seldom gave (docs/gsm8k.md).
     grpo_max_calculations: int | None = 2
     # Under --time_budget_minutes, the seconds each arm's GRPO model's evaluation (greedy and sampled) is given
-    # before the budget ends; on an H100 it took 78 s (chain of thought) and 291 s (tool: its greedy and sampled
-    # passes at once), 424 s one after the other (docs/gsm8k.md, second lease), plus GRPO's save and exit.
+    # before the budget ends, the longest of the arms run for every arm's GRPO; on an H100 it took 78 s (chain of
+    # thought) and 291 s (tool: its greedy and sampled passes at once), 424 s one after the other (docs/gsm8k.md,
+    # second lease), plus GRPO's save and exit.
     grpo_evaluation_seconds: dict = dataclasses.field(default_factory=lambda: {"cot": 120, "tools": 330})
     sft_recipes: dict = dataclasses.field(
         default_factory=lambda: {

@@ -11,7 +11,8 @@ step (open_r1.utils.training). Every process of a launch stops at the same step.
     accelerate launch ... src/open_r1/grpo.py --config recipes/...yaml --max_run_minutes 230   # a 4-hour job
 
 Not covered: what comes after training (saving, pushing, evaluating) is not timed; a limit must leave room for it.
-At least one step always trains. Each launch has its own clock: a resumed run's starts again.
+At least one step always trains. Each launch has its own clock: a resumed run's starts again. With
+`load_best_model_at_end` the Trainer may rotate the stop's checkpoint away when it is not the best.
 """
 
 import logging
@@ -65,7 +66,9 @@ class RunTimeLimit(TrainerCallback):
             return
         control.should_training_stop = True
         saves_checkpoints = args.save_strategy != "no"
-        control.should_save = control.should_save or saves_checkpoints
+        # Under save_strategy "epoch" the Trainer saves at the epoch's end, which the stop reaches next.
+        if args.save_strategy != "epoch":
+            control.should_save = control.should_save or saves_checkpoints
         self.stopped_at = state.global_step
         logger.warning(
             "max_run_minutes %g: training stops after step %d of %d, since the next step would end past the limit "
