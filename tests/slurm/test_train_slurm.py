@@ -101,6 +101,41 @@ def test_two_node_job_runs_one_rank_per_node_against_the_first_nodes_address(sub
     assert len({rank["master_port"] for rank in ranks}) == 1
 
 
+def limit_of(rank: dict) -> list[str]:
+    """The values of --max_run_minutes on a rank's command line."""
+    argv = rank["argv"]
+    return [argv[index + 1] for index, arg in enumerate(argv) if arg == "--max_run_minutes"]
+
+
+def test_a_job_with_a_time_limit_stops_training_before_it_less_a_tenth_for_saving(submit, tmp_path):
+    result = submit(
+        ["--nodes=1", "--time=30", "slurm/train.slurm", *SFT], OPEN_R1_TRAIN_SCRIPT=PROBE, PROBE_OUT=str(tmp_path)
+    )
+    assert result.returncode == 0, result
+    (rank,) = read_ranks(tmp_path)
+    (minutes,) = limit_of(rank)
+    assert 26.0 <= float(minutes) <= 27.0  # 30 minutes less 3, less the seconds before the launch
+    assert f"the job's time limit: training stops, saved, by --max_run_minutes {minutes}" in result.output
+
+
+@pytest.mark.parametrize(
+    ("sbatch_args", "expected"),
+    [(["--time=30"], ["5"]), ([], [])],  # the command's own limit; a partition without a time limit (INFINITE)
+    ids=["--args sets it", "no time limit"],
+)
+def test_the_commands_own_limit_or_no_job_limit_adds_none(submit, tmp_path, sbatch_args, expected):
+    args = ["--args", "--max_run_minutes 5"] if expected else []
+    result = submit(
+        ["--nodes=1", *sbatch_args, "slurm/train.slurm", *SFT, *args],
+        OPEN_R1_TRAIN_SCRIPT=PROBE,
+        PROBE_OUT=str(tmp_path),
+    )
+    assert result.returncode == 0, result
+    (rank,) = read_ranks(tmp_path)
+    assert limit_of(rank) == expected
+    assert "the job's time limit" not in result.output
+
+
 def test_grpo_with_vllm_trains_on_the_first_nodes_after_the_server_on_the_last_node_answers(submit, tmp_path):
     record = tmp_path / "server.json"
     result = submit(
