@@ -411,7 +411,8 @@ class _OpenR1TrainingExtras:
     def _check_extras(self) -> None:
         if self.max_run_minutes is not None and not self.max_run_minutes > 0:
             raise ValueError(
-                f"max_run_minutes must be a positive number of minutes or None, got {self.max_run_minutes}"
+                f"max_run_minutes must be a positive number of minutes (leave it out for no limit), got "
+                f"{self.max_run_minutes:g}"
             )
 
 

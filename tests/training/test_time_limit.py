@@ -4,6 +4,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import re
 import socket
 
 import pytest
@@ -126,11 +127,10 @@ def test_every_process_takes_the_decision_any_process_takes(flags):
 
 
 @pytest.mark.parametrize("config", [SFTConfig, GRPOConfig])
-@pytest.mark.parametrize("minutes", [0, -5.0])
+@pytest.mark.parametrize("minutes", [0, -5.0, float("nan")])
 def test_a_limit_that_is_not_positive_fails_before_training(config, minutes):
-    with pytest.raises(
-        ValueError, match=f"max_run_minutes must be a positive number of minutes or None, got {minutes}"
-    ):
+    expected = f"max_run_minutes must be a positive number of minutes (leave it out for no limit), got {minutes:g}"
+    with pytest.raises(ValueError, match=re.escape(expected)):
         config(output_dir="out", use_cpu=True, bf16=False, max_run_minutes=minutes)
 
 

@@ -118,15 +118,15 @@ def start_run(script_args, training_args, model_args) -> str | None:
     set_seed(training_args.seed)
     setup_logging(training_args)
     apply_launch_settings(training_args)
+    checkpoint = resolve_checkpoint(training_args)
+    finished = None if checkpoint is None else finished_run(checkpoint, training_args)
+    if finished is not None:  # before the parameters: the run's whole output is why it has nothing to do
+        logger.info(finished)
+        _exit_without_training()
     logger.info("Model parameters %s", model_args)
     logger.info("Script parameters %s", script_args)
     logger.info("Training parameters %s", training_args)
-    checkpoint = resolve_checkpoint(training_args)
     if checkpoint is not None:
-        finished = finished_run(checkpoint, training_args)
-        if finished is not None:
-            logger.info(finished)
-            _exit_without_training()
         report_changed_settings(checkpoint, training_args)
     check_hub_revision_exists(training_args)
     if "wandb" in training_args.report_to:
