@@ -143,6 +143,7 @@ def test_sft_names_the_columns_found_and_expected_before_loading_the_model(workd
     line = error_line(result, "sft.py", whole_stderr=False)  # warnings of the run's set-up come first
     assert "data/plain.jsonl (split 'train') has columns ['question', 'answer']" in line
     assert "assistant_only_loss: true needs conversations: a 'messages' column" in line
+    assert "Training parameters" not in result.stdout + result.stderr  # no settings dump above the one line
 
 
 @pytest.mark.timeout(300)
@@ -152,6 +153,7 @@ def test_grpo_names_the_column_a_reward_needs_before_loading_the_model(workdir):
     assert (
         "has columns ['prompt', 'level']; the 'accuracy' reward (reward_funcs) needs a 'solution' or 'answer'" in line
     )
+    assert "Training parameters" not in result.stdout + result.stderr
 
 
 @pytest.mark.timeout(300)

@@ -255,8 +255,15 @@ def test_grpo_needs_the_prompt_column_and_the_columns_of_its_rewards():
     with pytest.raises(UsageError) as raised:
         check_grpo_dataset(data, *grpo_args(["accuracy"], prompt_column="prompt"))
     assert str(raised.value) == (
-        "data/x (split 'train') has columns ['problem', 'answer']; dataset_prompt_column 'prompt' is not one of them"
+        "data/x (split 'train') has columns ['problem', 'answer']; dataset_prompt_column 'prompt' is not one of them "
+        "(did you mean --dataset_prompt_column problem?)"  # the column problems are usually in
     )
+    with pytest.raises(
+        UsageError, match=r"'problme' is not one of them \(did you mean --dataset_prompt_column problem"
+    ):
+        check_grpo_dataset(data, *grpo_args(["accuracy"], prompt_column="problme"))  # a typo of a column it has
+    with pytest.raises(UsageError, match=r"'prompt' is not one of them$"):
+        check_grpo_dataset(dataset(train=[{"text": "1+1?", "answer": "2"}]), *grpo_args(["accuracy"], "prompt"))
     with pytest.raises(UsageError) as raised:
         check_grpo_dataset(data, *grpo_args(["format", "code"]))
     assert str(raised.value).endswith("the 'code' reward (reward_funcs) needs a 'verification_info' column")

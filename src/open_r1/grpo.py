@@ -55,7 +55,7 @@ from open_r1.utils.dynamic_sampling import DynamicSampling
 from open_r1.utils.finite_updates import MAX_CONSECUTIVE_NONFINITE, SkipNonFiniteUpdates
 from open_r1.utils.model_utils import check_think_prefill
 from open_r1.utils.resume import TiedWeightsResume
-from open_r1.utils.training import finish_training, start_run, training_splits
+from open_r1.utils.training import finish_training, log_settings, start_run, training_splits
 
 logger = logging.getLogger("open_r1")
 
@@ -127,6 +127,7 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
 
     dataset = get_dataset(script_args)
     check_grpo_dataset(dataset, script_args, training_args)
+    log_settings(script_args, training_args, model_args, checkpoint)
     dataset = prepare_prompts(dataset, script_args.dataset_prompt_column, training_args.system_prompt)
     train_dataset, eval_dataset = training_splits(dataset, script_args, training_args)
     reward_funcs = get_reward_funcs(script_args)

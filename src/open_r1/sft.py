@@ -38,7 +38,7 @@ from open_r1.startup_checks import check_sft_dataset
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.resume import TiedWeightsResume
-from open_r1.utils.training import finish_training, start_run, training_splits
+from open_r1.utils.training import finish_training, log_settings, start_run, training_splits
 
 logger = logging.getLogger("open_r1")
 
@@ -52,6 +52,7 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: Mod
 
     dataset = get_dataset(script_args)
     check_sft_dataset(dataset, script_args, training_args)
+    log_settings(script_args, training_args, model_args, checkpoint)
     dataset = add_system_prompt(dataset, training_args.system_prompt)
     train_dataset, eval_dataset = training_splits(dataset, script_args, training_args)
     tokenizer = get_tokenizer(model_args, training_args)

@@ -36,7 +36,7 @@ from trl.data_utils import is_conversational
 
 from open_r1.rewards import ACCURACY_REWARD_NAMES, CODE_REWARD_NAMES
 from open_r1.rewards._completions import GOLD_COLUMNS
-from open_r1.usage import UsageError
+from open_r1.usage import UsageError, did_you_mean
 from open_r1.utils.model_utils import THINK_PREFILL_REWARDS
 
 # Each reward parameter of GRPOScriptArguments -> the rewards of REWARD_FUNCS_REGISTRY that read it (a test checks
@@ -62,6 +62,9 @@ REWARD_PARAMETERS: dict[str, tuple[str, ...]] = {
     "code_provider": ("code", "binary_code"),
     "competitive_programming_provider": ("ioi_code", "cf_code"),
 }
+
+# Columns that usually hold a dataset's problems, suggested for a dataset_prompt_column the dataset lacks.
+PROMPT_COLUMNS = ("problem", "question", "prompt", "query", "instruction", "input")
 
 # Each reward -> the dataset columns it reads, each entry a tuple of alternatives (one of them must be there).
 # Rewards not listed read only the completions. A test checks this against the rewards themselves.
@@ -276,10 +279,12 @@ def check_grpo_dataset(dataset, script_args, training_args) -> None:
     for split, part in _splits_used(dataset, script_args, training_args).items():
         columns = set(part.column_names)
         where = f"{_dataset_name(script_args)} (split {split!r}) has columns {part.column_names}"
-        if script_args.dataset_prompt_column not in columns:
-            raise UsageError(
-                f"{where}; dataset_prompt_column {script_args.dataset_prompt_column!r} is not one of them"
+        prompt_column = script_args.dataset_prompt_column
+        if prompt_column not in columns:
+            hint = did_you_mean(prompt_column, columns, "--dataset_prompt_column ") or next(
+                (f" (did you mean --dataset_prompt_column {name}?)" for name in PROMPT_COLUMNS if name in columns), ""
             )
+            raise UsageError(f"{where}; dataset_prompt_column {prompt_column!r} is not one of them{hint}")
         for reward in _as_list(script_args.reward_funcs):
             for alternatives in REWARD_COLUMNS.get(reward, ()):
                 if not columns & set(alternatives):

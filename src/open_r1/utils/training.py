@@ -1,6 +1,7 @@
 """What every training script does around `trainer.train()`: logging, resuming, saving, pushing.
 
     checkpoint = start_run(script_args, training_args, model_args)   # seed, logging, precision, resume point, Hub, wandb
+    log_settings(script_args, training_args, model_args, checkpoint)  # once the dataset passed its checks
     train_dataset, eval_dataset = training_splits(dataset, script_args, training_args)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
     finish_training(trainer, training_args, script_args, tokenizer, train_result, len(train_dataset))
@@ -113,25 +114,30 @@ def discard_earlier_checkpoints(training_args) -> list[str]:
 
 def start_run(script_args, training_args, model_args) -> str | None:
     """Seeds, sets up logging, settles the launch's precision, checks the Hub revision and wandb; returns the checkpoint
-    to resume from. A run whose checkpoint already reached this command's max_steps (or num_train_epochs) says so and
-    exits 0 here (see open_r1.utils.resume)."""
+    to resume from (`log_settings` logs the settings). A run whose checkpoint already reached this command's
+    max_steps (or num_train_epochs) says so and exits 0 here (see open_r1.utils.resume)."""
     set_seed(training_args.seed)
     setup_logging(training_args)
     apply_launch_settings(training_args)
     checkpoint = resolve_checkpoint(training_args)
     finished = None if checkpoint is None else finished_run(checkpoint, training_args)
-    if finished is not None:  # before the parameters: the run's whole output is why it has nothing to do
+    if finished is not None:  # the run's whole output is why it has nothing to do
         logger.info(finished)
         _exit_without_training()
+    check_hub_revision_exists(training_args)
+    if "wandb" in training_args.report_to:
+        init_wandb_training(training_args)
+    return checkpoint
+
+
+def log_settings(script_args, training_args, model_args, checkpoint: str | None) -> None:
+    """Logs the run's settings and, when it resumes, which of them differ from the checkpoint's; the entry scripts
+    call it once the dataset passed its checks, so that a dataset mistake is not the last line under the dump."""
     logger.info("Model parameters %s", model_args)
     logger.info("Script parameters %s", script_args)
     logger.info("Training parameters %s", training_args)
     if checkpoint is not None:
         report_changed_settings(checkpoint, training_args)
-    check_hub_revision_exists(training_args)
-    if "wandb" in training_args.report_to:
-        init_wandb_training(training_args)
-    return checkpoint
 
 
 def leave_process_group(use_vllm: bool = False) -> None:
