@@ -57,6 +57,10 @@ def test_a_missing_recipe_or_a_missing_recipe_argument_is_named(tmp_path):
         check_command_line(["--config", "nope.yaml"])
     with pytest.raises(UsageError, match="--config needs a recipe file"):
         check_command_line(["--max_steps", "2", "--config"])
+    (tmp_path / "config_cpu.yaml").write_text("max_steps: 2\n")
+    misspelt = str(tmp_path / "config_cpus.yaml")
+    with pytest.raises(UsageError, match=rf"no such file or folder: {misspelt} \(did you mean .*config_cpu.yaml\?\)$"):
+        check_command_line(["--config", misspelt])
 
 
 @pytest.mark.parametrize(

@@ -166,6 +166,7 @@ def read_recipe(path: str) -> dict[str, Any]:
         with open(path, encoding="utf-8") as file:
             recipe = yaml.safe_load(file)
     except FileNotFoundError:
+        check_local_path("--config", path, local_only=True)  # names the close files, with its usual message
         raise UsageError(f"--config: no such file or folder: {path}") from None
     except IsADirectoryError:
         raise UsageError(f"--config: {path} is a folder; give a recipe .yaml file") from None
