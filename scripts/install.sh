@@ -63,7 +63,8 @@ else
 fi
 
 constraints="$VENV/constraints.txt"
-echo "torch==$("$VENV/bin/python" -c 'import torch; print(torch.__version__)')" >"$constraints"
+# From its metadata: importing torch before numpy is installed warns "Failed to initialize NumPy".
+echo "torch==$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("torch"))')" >"$constraints"
 
 if ! "$VENV/bin/python" -c "import deepspeed" >/dev/null 2>&1; then
     DS_BUILD_OPS=0 "${PIP[@]}" -c "$constraints" --no-build-isolation "deepspeed==0.19.8"

@@ -124,3 +124,12 @@ def test_a_second_run_installs_nothing_unless_where_torch_comes_from_changed(tmp
     assert torch_installs == [
         "-m pip install --disable-pip-version-check torch==2.13.0 --index-url https://example.org/whl"
     ]
+
+
+def test_the_torch_constraint_is_read_from_its_metadata_without_importing_torch(tmp_path):
+    # Importing torch before numpy is installed prints "Failed to initialize NumPy" in the install's first lines.
+    result, _ = run_install(tmp_path, gpu=False)
+    assert result.returncode == 0, result.stderr
+    calls = (tmp_path / "pip.log").read_text()
+    assert 'm.version("torch")' in calls
+    assert "import torch" not in calls
