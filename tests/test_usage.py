@@ -105,6 +105,20 @@ def test_a_missing_local_path_names_the_field_and_the_close_existing_one(workdir
     check_local_path("model_name_or_path", "Qwen/Qwen2.5-1.5B-Instruct")  # left to the Hub
 
 
+@pytest.mark.parametrize(
+    ("kind", "suggested"),
+    [("dataset", "data/tiny-sft"), ("model", "data/tiny-sft-out"), (None, "data/tiny-sft or data/tiny-sft-out")],
+)
+def test_a_reference_of_one_kind_is_not_offered_a_folder_of_the_other(workdir, kind, suggested):
+    (workdir / "data" / "tiny-sft").mkdir()
+    (workdir / "data" / "tiny-sft" / "dataset_dict.json").write_text("{}")  # save_to_disk's
+    (workdir / "data" / "tiny-sft-out").mkdir()
+    (workdir / "data" / "tiny-sft-out" / "config.json").write_text("{}")  # a trained model's
+    with pytest.raises(UsageError) as raised:
+        check_local_path("a_field", "data/tiny-sfft", kind=kind)
+    assert str(raised.value).endswith(f"(did you mean {suggested}?)")
+
+
 def test_each_file_of_a_comma_separated_dataset_is_checked(workdir):
     (workdir / "data" / "a.jsonl").write_text("{}\n")
     check_local_path("dataset_name", "data/a.jsonl")

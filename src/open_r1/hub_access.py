@@ -279,7 +279,7 @@ def check_references(
     did-you-mean); the others, and the `push`, go to `check_hub_access` together (the Hub is asked once)."""
     hub = []
     for field, reference, kind in references:
-        check_local_path(field, reference)
+        check_local_path(field, reference, kind=kind)
         parts = [part.strip() for part in reference.split(",")]
         hub += [HubReference(field, part, kind) for part in parts if part and not looks_local(part)]
     check_hub_access(hub, push, instead)

@@ -200,9 +200,20 @@ def looks_local(reference: str) -> bool:
     return bool(separator) and os.path.isdir(first)
 
 
-def check_local_path(field: str, reference: str, local_only: bool = False) -> None:
+# A folder transformers saved a model in, and one datasets saved a dataset in (`save_to_disk`): not suggested for a
+# reference of the other kind.
+KIND_MARKERS = {"model": ("config.json",), "dataset": ("dataset_dict.json", "state.json", "dataset_info.json")}
+
+
+def _of_other_kind(entry: pathlib.Path, kind: str | None) -> bool:
+    others = [markers for other, markers in KIND_MARKERS.items() if kind is not None and other != kind]
+    return entry.is_dir() and any((entry / marker).is_file() for markers in others for marker in markers)
+
+
+def check_local_path(field: str, reference: str, local_only: bool = False, kind: str | None = None) -> None:
     """Raises a UsageError naming `field` when `reference` looks local (`looks_local`), or `local_only` (the field
-    takes no Hub id), and does not exist.
+    takes no Hub id), and does not exist; the close names it suggests leave out folders of the other `kind` (model or
+    dataset) where it is given.
 
     A dataset reference may list several files separated by commas; each is checked.
     """
@@ -214,7 +225,8 @@ def check_local_path(field: str, reference: str, local_only: bool = False) -> No
         if path.exists():
             continue
         parent = next((p for p in path.parents if p.is_dir()), None)
-        names = [entry.name for entry in itertools.islice(parent.iterdir(), 1000)] if parent is not None else []
+        entries = list(itertools.islice(parent.iterdir(), 1000)) if parent is not None else []
+        names = [entry.name for entry in entries if not _of_other_kind(entry, kind)]
         missing = path.relative_to(parent).parts[0] if parent is not None else path.name
         hint = did_you_mean(missing, names, prefix="" if parent in (None, pathlib.Path(".")) else f"{parent}/")
         org = part.split("/")[0]
