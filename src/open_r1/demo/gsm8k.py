@@ -31,11 +31,11 @@ logs/<arm>.log and logs/card.log, and each arm evaluates its SFT checkpoint whil
 another); `--reuse_base` takes the base evaluations of an earlier run; without one, the same recipes run on
 the CPU in float32 (slowly), one after the other. FAST: a few rows, steps and test problems, short completions
 (`open_r1.demo.settings.GSM8K_FAST`): the whole pipeline of both arms on a CPU in minutes.
-`--time_budget_minutes` (`make gsm8k MINUTES=26`): each arm's GRPO stops at the last step that leaves time for its
-model's evaluation before the budget is up (`max_run_minutes`, open_r1.utils.time_limit), for a GPU lent for a
-fixed time. `--use_vllm` (`make gsm8k VLLM=1`): GRPO generates with vLLM colocated on the GPU (`GSM8K_VLLM_GRPO_OVERRIDES`); the
-evaluator keeps transformers. Not covered: several GPUs; the vLLM path has not run here (vLLM is not installable
-on the machines this was built on).
+`--time_budget_minutes` (`make gsm8k MINUTES=26`): each arm's GRPO stops at the last step that leaves time for the
+GRPO evaluations before the budget is up (`max_run_minutes`, open_r1.utils.time_limit), for a GPU lent for a
+fixed time. `--use_vllm` (`make gsm8k VLLM=1`): GRPO generates with vLLM colocated on the GPU
+(`GSM8K_VLLM_GRPO_OVERRIDES`); the evaluator keeps transformers. Not covered: several GPUs; the vLLM path has not
+run here (vLLM is not installable on the machines this was built on).
 """
 
 import argparse
@@ -524,7 +524,7 @@ def run(
 ) -> dict:
     """Runs the arms (`arms_at_once`: in two processes at the same time; None: so on a GPU, one after the other on
     a CPU) and writes results.json, report.md and the curves in `output_dir`. Under `time_budget_minutes` each arm's
-    GRPO trains the steps that leave time for its model's evaluation before the budget ends (`grpo_minutes`)."""
+    GRPO trains the steps that leave time for the GRPO evaluations before the budget ends (`time_budget`)."""
     import torch
 
     settings = GSM8K_FAST if fast else GSM8K_FULL
@@ -664,8 +664,8 @@ def main(argv: list[str] | None = None) -> dict:
         type=float,
         default=None,
         help="Minutes the whole run may take: each arm's GRPO stops (max_run_minutes) at the last step that leaves "
-        "time for its model's evaluation (GSM8KSettings.grpo_evaluation_seconds) before they are up; default: "
-        "no budget, every recipe step.",
+        "time for the GRPO evaluations (GSM8KSettings.grpo_evaluation_seconds) before they are up; both arms need "
+        "--arms_at_once (a GPU's default); default: no budget, every recipe step.",
     )
     parser.add_argument(
         "--evaluations_table",
