@@ -4,7 +4,12 @@ upstream's registration function and names."""
 import pytest
 
 from open_r1.eval import benchmark_registry
-from open_r1.eval.benchmark_registry import SUPPORTED_BENCHMARKS, register_lighteval_task, task_string
+from open_r1.eval.benchmark_registry import (
+    SUPPORTED_BENCHMARKS,
+    benchmark_datasets,
+    register_lighteval_task,
+    task_string,
+)
 
 
 def test_every_registered_task_string_resolves_in_lighteval_with_the_requested_samples():
@@ -59,3 +64,11 @@ def test_upstreams_module_path_still_serves_the_launcher():
         assert getattr(upstream_path, name) is getattr(benchmark_registry, name), name
     for name in ("run_benchmark_jobs", "run_lighteval_job"):
         assert getattr(upstream_path, name) is getattr(slurm_jobs, name), name
+
+
+def test_each_benchmarks_datasets_are_the_ones_lighteval_loads_for_its_tasks():
+    from lighteval.tasks.registry import Registry
+
+    for benchmark in SUPPORTED_BENCHMARKS:
+        configs = Registry(tasks=task_string(benchmark)).task_to_configs.values()
+        assert benchmark_datasets(benchmark) == sorted({config.hf_repo for task in configs for config in task})

@@ -146,7 +146,25 @@ def test_make_evaluate_names_a_hub_model_out_of_reach_unless_it_only_prints(tmp_
     from open_r1.usage import UsageError
 
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # offline (the tests' setting) with an empty cache
-    with pytest.raises(UsageError, match="so MODEL Org/Model is neither a local path nor in the cache"):
+    with pytest.raises(UsageError, match="so MODEL Org/Model and TASK=math_500's dataset .* are neither local paths"):
         lighteval_jobs.main(["--model", "Org/Model", "--benchmark", "math_500"])
     lighteval_jobs.main(["--model", "Org/Model", "--benchmark", "math_500", "--dry_run"])
     assert capsys.readouterr().out.startswith("lighteval vllm 'model_name=Org/Model,")
+
+
+def test_make_evaluate_names_a_benchmark_dataset_out_of_reach_before_lighteval_starts(tmp_path, monkeypatch):
+    from open_r1.usage import UsageError
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # offline (the tests' setting) with an empty cache
+    model = tmp_path / "model"
+    model.mkdir()
+    with pytest.raises(UsageError) as raised:
+        lighteval_jobs.main(["--model", str(model), "--benchmark", "aime24"])
+    assert "so TASK=aime24's dataset (lighteval's; BACKEND=accelerate DATA=<file> runs a local copy) " in str(
+        raised.value
+    )
+    assert "HuggingFaceH4/aime_2024 is neither a local path nor in the cache" in str(raised.value)
+    cached = tmp_path / "hf" / "datasets" / "HuggingFaceH4___aime_2024" / "default"
+    cached.mkdir(parents=True)  # where datasets keeps it once loaded
+    monkeypatch.setattr(lighteval_jobs, "run_lighteval_command", lambda command: 0)
+    assert lighteval_jobs.main(["--model", str(model), "--benchmark", "aime24"]) == 0

@@ -49,6 +49,24 @@ register_lighteval_task(LIGHTEVAL_TASKS, "lighteval", "lcb", "lcb:codegeneration
 register_lighteval_task(LIGHTEVAL_TASKS, "lighteval", "gpqa", "gpqa:diamond")
 register_lighteval_task(LIGHTEVAL_TASKS, "extended", "lcb_v4", "lcb:codegeneration_v4")
 
+# The Hub dataset each lighteval task above loads (the hf_repo of lighteval 0.13's task config; a test compares them
+# with lighteval's registry), so that a run can be refused in one line where the Hub cannot give it (hub_access).
+LIGHTEVAL_DATASETS = {
+    "math_500": "HuggingFaceH4/MATH-500",
+    "aime24": "HuggingFaceH4/aime_2024",
+    "aime25": "yentinglin/aime_2025",
+    "gpqa:diamond": "Idavidrein/gpqa",
+    "lcb:codegeneration": "lighteval/code_generation_lite",
+    "lcb:codegeneration_v4": "lighteval/code_generation_lite",
+}
+
+
+def benchmark_datasets(benchmark: str) -> list[str]:
+    """The Hub datasets lighteval loads to run `benchmark`, of the tasks whose dataset `LIGHTEVAL_DATASETS` knows."""
+    tasks = [task.split("|")[0] for task in LIGHTEVAL_TASKS[benchmark].split(",")]
+    return sorted({LIGHTEVAL_DATASETS[task] for task in tasks if task in LIGHTEVAL_DATASETS})
+
+
 # The README's pass@1 numbers are estimated from 64 (aime24), 4 (math_500) and 8 (gpqa:diamond) samples
 # per problem: pass `num_samples` (NUM_SAMPLES=64) to match them. Only tasks scored with lighteval's
 # parametrisable pass@k metric accept it; lcb keeps lighteval's own setting.

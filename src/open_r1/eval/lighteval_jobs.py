@@ -14,7 +14,7 @@ evaluations of pushed checkpoints is `open_r1.eval.slurm_jobs`. Not covered: the
 import logging
 import sys
 
-from open_r1.eval.benchmark_registry import LIGHTEVAL_TASKS, SUPPORTED_BENCHMARKS
+from open_r1.eval.benchmark_registry import LIGHTEVAL_TASKS, SUPPORTED_BENCHMARKS, benchmark_datasets
 from open_r1.eval.lighteval_command import (
     PARALLEL_MODES,
     build_lighteval_command,
@@ -50,11 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output_dir", default=None, help="default: data/evals/<model>")
     parser.add_argument("--dry_run", action="store_true", help="print the command instead of running it")
     args = parser.parse_args(argv)
-    # A mistyped local folder, or a Hub id out of reach, before minutes of Hub retries (a dry run only prints).
+    # A mistyped local folder, or a Hub model or benchmark dataset out of reach, before minutes of Hub retries (a dry
+    # run only prints).
     if args.dry_run:
         check_local_path("MODEL", args.model)
     else:
-        check_references([("MODEL", args.model, "model")])
+        known = args.backend == "vllm" and args.benchmark in LIGHTEVAL_TASKS
+        datasets = benchmark_datasets(args.benchmark) if known else []
+        task = f"TASK={args.benchmark}'s dataset (lighteval's; BACKEND=accelerate DATA=<file> runs a local copy)"
+        check_references([("MODEL", args.model, "model"), *((task, name, "dataset") for name in datasets)])
     if args.parallel is None and args.num_gpus != 1:
         parser.error("--num_gpus needs --parallel data or --parallel tensor")
     if args.backend == "accelerate":
