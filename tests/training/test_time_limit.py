@@ -2,10 +2,8 @@
 
 import functools
 import logging
-import multiprocessing
 import os
 import re
-import socket
 
 import pytest
 from transformers import TrainerControl, TrainerState
@@ -98,32 +96,6 @@ def test_under_epoch_saves_the_epochs_end_saves_the_stop_once(caplog):
 
 def test_the_clock_starts_with_the_process():
     assert RunTimeLimit(1).started == pytest.approx(time_limit.psutil.Process(os.getpid()).create_time())
-
-
-def _vote(rank: int, port: int, flags: list[bool], results) -> None:
-    import torch.distributed
-
-    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    results[rank] = time_limit.any_process(flags[rank], "cpu")
-    torch.distributed.destroy_process_group()
-
-
-@pytest.mark.parametrize("flags", [[True, False], [False, True], [False, False]])
-def test_every_process_takes_the_decision_any_process_takes(flags):
-    # One process that stopped alone would leave the others waiting for it in their next collective, for ever.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager:
-        results = manager.dict()
-        processes = [context.Process(target=_vote, args=(rank, port, flags, results)) for rank in range(2)]
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.join(timeout=120)
-        assert [process.exitcode for process in processes] == [0, 0]
-        assert dict(results) == {0: any(flags), 1: any(flags)}
 
 
 @pytest.mark.parametrize("config", [SFTConfig, GRPOConfig])

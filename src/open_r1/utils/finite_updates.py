@@ -19,6 +19,8 @@ import logging
 import torch
 from transformers import TrainerCallback
 
+from .distributed import any_process
+
 logger = logging.getLogger(__name__)
 
 # Updates in a row whose gradient is not finite before training stops: past a few, the cause is not a stray batch.
@@ -35,10 +37,8 @@ def gradients_finite(model: torch.nn.Module) -> bool:
     sync per step rather than one per parameter), after one small all-reduce when distributed."""
     device = next(model.parameters()).device
     flags = [(~torch.isfinite(p.grad)).any() for p in model.parameters() if p.grad is not None]
-    not_finite = torch.stack(flags).any().float() if flags else torch.zeros((), device=device)
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.all_reduce(not_finite, op=torch.distributed.ReduceOp.MAX)
-    return not_finite.item() == 0.0
+    not_finite = torch.stack(flags).any() if flags else torch.zeros((), dtype=torch.bool, device=device)
+    return not any_process(not_finite)
 
 
 # Parameter names a warning lists; the count of all of them follows.

@@ -6,7 +6,7 @@ trained) is killed at its limit and loses every step since its last checkpoint, 
 compares the minutes since its process started plus its longest step so far (its estimate of the next one) with
 the limit; when the next step would end past it, training stops at that step. The model is then saved as at the
 end of any run, and a checkpoint is written where `save_strategy` writes them, so a requeued job resumes from that
-step (open_r1.utils.training). Every process of a launch stops at the same step.
+step (open_r1.utils.training). Every process of a launch stops at the same step (open_r1.utils.distributed).
 
     accelerate launch ... src/open_r1/grpo.py --config recipes/...yaml --max_run_minutes 230   # a 4-hour job
 
@@ -21,24 +21,14 @@ import time
 import psutil
 from transformers import TrainerCallback
 
+from .distributed import any_process
+
 logger = logging.getLogger(__name__)
 
 
 def process_start_time() -> float:
     """When this process started, in seconds since the epoch (`time.time()`'s clock)."""
     return psutil.Process().create_time()
-
-
-def any_process(flag: bool, device) -> bool:
-    """`flag` of any process of the launch: every process must take the same decision, or the ones that go on wait
-    forever for the others in their next collective."""
-    import torch.distributed
-
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return flag
-    vote = torch.tensor([int(flag)], device=device)
-    torch.distributed.all_reduce(vote, op=torch.distributed.ReduceOp.MAX)
-    return bool(vote.item())
 
 
 class RunTimeLimit(TrainerCallback):
@@ -67,8 +57,8 @@ class RunTimeLimit(TrainerCallback):
         control.should_training_stop = True
         saves_checkpoints = args.save_strategy != "no"
         # Under save_strategy "epoch" the Trainer saves at the epoch's end, which the stop reaches next.
-        if args.save_strategy != "epoch":
-            control.should_save = control.should_save or saves_checkpoints
+        if args.save_strategy not in ("no", "epoch"):
+            control.should_save = True
         self.stopped_at = state.global_step
         logger.warning(
             "max_run_minutes %g: training stops after step %d of %d, since the next step would end past the limit "
