@@ -206,8 +206,10 @@ KIND_MARKERS = {"model": ("config.json",), "dataset": ("dataset_dict.json", "sta
 
 
 def _of_other_kind(entry: pathlib.Path, kind: str | None) -> bool:
-    others = [markers for other, markers in KIND_MARKERS.items() if kind is not None and other != kind]
-    return entry.is_dir() and any((entry / marker).is_file() for markers in others for marker in markers)
+    if kind is None or not entry.is_dir():
+        return False
+    others = [marker for other, markers in KIND_MARKERS.items() if other != kind for marker in markers]
+    return any((entry / marker).is_file() for marker in others)
 
 
 def check_local_path(field: str, reference: str, local_only: bool = False, kind: str | None = None) -> None:

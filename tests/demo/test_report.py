@@ -197,6 +197,6 @@ def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_t
     results["arms"]["tools"]["grpo"].update(steps=6, max_run_minutes=14.04)
     assert (
         "- **GRPO steps**: chain of thought 10 of 10 (given 18.25 min), python tool 6 of 10 (given 14.04 min); the "
-        "run's time budget was 26 minutes, and each arm's GRPO trained the steps that left time for its model's "
-        "evaluation (`max_run_minutes`).\n"
+        "run's time budget was 26 minutes, and each arm's GRPO trained the steps that left time for the GRPO "
+        "evaluations (`max_run_minutes`).\n"
     ) in gsm8k_report(results, "make gsm8k MINUTES=26")

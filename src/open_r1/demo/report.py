@@ -551,7 +551,7 @@ def grpo_steps_line(results: dict) -> str:
         ""
         if budget is None
         else f"; the run's time budget was {budget:g} minutes, and each arm's GRPO trained the steps that left "
-        "time for its model's evaluation (`max_run_minutes`)"
+        "time for the GRPO evaluations (`max_run_minutes`)"
     )
     return f"- **GRPO steps**: {', '.join(arms)}{under}.\n"
 
