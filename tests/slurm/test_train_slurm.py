@@ -136,6 +136,37 @@ def test_the_commands_own_limit_or_no_job_limit_adds_none(submit, tmp_path, sbat
     assert "the job's time limit" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("sbatch_args", "args", "message"),
+    [
+        (
+            ["--time=30"],
+            "--save_strategy no",
+            "--requeue-at-time-limit needs checkpoints to resume from, but recipes/tiny/sft/config_cpu.yaml (or "
+            "--args) sets save_strategy: no; set save_strategy: steps",
+        ),
+        (
+            [],
+            "",
+            "--requeue-at-time-limit has nothing to do: the job has no time limit (sbatch --time) and the recipe "
+            "sets no max_run_minutes",
+        ),
+    ],
+    ids=["without checkpoints", "without a time limit"],
+)
+def test_requeue_at_the_time_limit_where_it_cannot_work_fails_before_training(
+    submit, tmp_path, sbatch_args, args, message
+):
+    result = submit(
+        ["--nodes=1", *sbatch_args, "slurm/train.slurm", *SFT, "--requeue-at-time-limit", "--args", args],
+        OPEN_R1_TRAIN_SCRIPT=PROBE,
+        PROBE_OUT=str(tmp_path),
+    )
+    assert result.returncode != 0, result
+    assert f"train.slurm: error: {message}" in result.output, result
+    assert read_ranks(tmp_path) == []
+
+
 def test_grpo_with_vllm_trains_on_the_first_nodes_after_the_server_on_the_last_node_answers(submit, tmp_path):
     record = tmp_path / "server.json"
     result = submit(

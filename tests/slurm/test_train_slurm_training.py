@@ -81,6 +81,36 @@ def test_a_requeued_job_resumes_from_the_checkpoint_it_had_saved(submit, slurm_c
     assert global_step(output_dir) == 200
 
 
+def test_a_job_stopped_at_its_time_limit_requeues_itself_until_training_ends(submit, tiny_assets, tmp_path):
+    output_dir = tmp_path / "out"
+    # A limit of under a second: each run trains one step, the least a run trains, and stops there.
+    args = sft_args(tiny_assets, output_dir, max_steps=2) + " --max_run_minutes 0.01"
+    result = submit(["--nodes=1", *SFT, "--requeue-at-time-limit", "--args", args])
+    assert result.returncode == 0, result
+    assert (
+        f"training stopped at its time limit after step 1 of 2: requeueing job {result.job_id} to continue from "
+        f"{output_dir}/checkpoint-1" in result.output
+    ), result
+    assert "requeued (restart 1)" in result.output, result
+    assert re.search(r"resuming training at \S*checkpoint-1", result.output), result
+    assert "requeued (restart 2)" not in result.output, result  # the second run reached max_steps
+    assert global_step(output_dir) == 2
+    assert not (output_dir / "time_limit_stop.json").exists()
+
+
+def test_a_job_stopped_at_its_time_limit_without_requeue_says_how_to_continue(submit, tiny_assets, tmp_path):
+    output_dir = tmp_path / "out"
+    args = sft_args(tiny_assets, output_dir, max_steps=2) + " --max_run_minutes 0.01"
+    result = submit(["--nodes=1", *SFT, "--args", args])
+    assert result.returncode == 0, result
+    assert (
+        "training stopped at its time limit after step 1 of 2; submit the same command again (or with "
+        f"--requeue-at-time-limit) to continue from {output_dir}/checkpoint-1" in result.output
+    ), result
+    assert "requeued" not in result.output, result
+    assert global_step(output_dir) == 1
+
+
 def test_grpo_without_vllm_trains_on_every_node(submit, tiny_assets, tmp_path):
     output_dir = tmp_path / "out"
     args = (

@@ -1,8 +1,10 @@
 """`max_run_minutes` (open_r1.utils.time_limit): training stops, saved, before the step that would end past the limit."""
 
 import functools
+import json
 import logging
 import os
+import pathlib
 import re
 
 import pytest
@@ -12,7 +14,7 @@ from trl import ModelConfig
 from open_r1 import grpo
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser, SFTConfig
 from open_r1.utils import callbacks, time_limit
-from open_r1.utils.time_limit import RunTimeLimit
+from open_r1.utils.time_limit import TIME_LIMIT_STOP_FILE, RunTimeLimit
 from tests.support.launch import log_history
 from tests.training.test_grpo import TINY_RECIPE, grpo_args
 
@@ -28,9 +30,17 @@ class Steps:
         return self.now
 
 
-def run_steps(limit: RunTimeLimit, steps: int, max_steps: int = 100, save_strategy: str = "steps"):
-    """Drives the callback as the Trainer does; returns the control and state after the last step it allowed."""
-    args = SFTConfig(output_dir="unused", use_cpu=True, bf16=False, save_strategy=save_strategy, report_to="none")
+def run_steps(
+    limit: RunTimeLimit,
+    steps: int,
+    max_steps: int = 100,
+    save_strategy: str = "steps",
+    output_dir: str = "unused",
+    end: bool = False,
+):
+    """Drives the callback as the Trainer does (`end`: to the end of training, a checkpoint saved where the Trainer
+    would save one); returns the control and state after the last step it allowed."""
+    args = SFTConfig(output_dir=output_dir, use_cpu=True, bf16=False, save_strategy=save_strategy, report_to="none")
     state, control = TrainerState(max_steps=max_steps), TrainerControl()
     limit.on_train_begin(args, state, control)
     for _ in range(steps):
@@ -39,7 +49,16 @@ def run_steps(limit: RunTimeLimit, steps: int, max_steps: int = 100, save_strate
         limit.on_step_end(args, state, control)
         if control.should_training_stop:
             break
+    if end:
+        if limit.stopped_at is not None and save_strategy != "no":
+            (pathlib.Path(output_dir) / f"checkpoint-{state.global_step}").mkdir(parents=True)
+        limit.on_train_end(args, state, control)
     return control, state
+
+
+def stop_record(output_dir) -> dict | None:
+    path = pathlib.Path(output_dir) / TIME_LIMIT_STOP_FILE
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def test_training_stops_at_the_last_step_whose_successor_would_end_past_the_limit(caplog):
@@ -94,6 +113,36 @@ def test_under_epoch_saves_the_epochs_end_saves_the_stop_once(caplog):
     assert "checkpoint-1 to resume from" in caplog.text
 
 
+def test_a_stopped_run_leaves_its_launcher_the_step_and_the_checkpoint_to_resume_from(tmp_path):
+    limit = RunTimeLimit(5, started=0.0, clock=Steps(60, 50, 100, 50))
+    run_steps(limit, steps=10, max_steps=10, output_dir=str(tmp_path), end=True)
+    assert stop_record(tmp_path) == {"step": 2, "max_steps": 10, "max_run_minutes": 5, "checkpoint": "checkpoint-2"}
+
+
+def test_a_stop_without_a_checkpoint_says_there_is_none_to_resume_from(tmp_path):
+    limit = RunTimeLimit(1, started=0.0, clock=Steps(0, 40))
+    run_steps(limit, steps=5, save_strategy="no", output_dir=str(tmp_path), end=True)
+    assert stop_record(tmp_path)["checkpoint"] is None
+
+
+def test_a_run_that_ends_within_its_limit_removes_an_earlier_runs_stop(tmp_path):
+    (tmp_path / TIME_LIMIT_STOP_FILE).write_text(json.dumps({"step": 2, "checkpoint": "checkpoint-2"}))
+    limit = RunTimeLimit(5, started=0.0, clock=Steps(10, *[20] * 10))
+    run_steps(limit, steps=10, max_steps=10, output_dir=str(tmp_path), end=True)
+    assert stop_record(tmp_path) is None
+
+
+def test_only_the_main_process_writes_the_stop(tmp_path):
+    limit = RunTimeLimit(1, started=0.0, clock=Steps(0, 40))
+    args = SFTConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none")
+    state, control = TrainerState(max_steps=5, is_world_process_zero=False), TrainerControl()
+    limit.on_train_begin(args, state, control)
+    state.global_step = 1
+    limit.on_step_end(args, state, control)
+    limit.on_train_end(args, state, control)
+    assert limit.stopped_at == 1 and stop_record(tmp_path) is None
+
+
 def test_the_clock_starts_with_the_process():
     assert RunTimeLimit(1).started == pytest.approx(time_limit.psutil.Process(os.getpid()).create_time())
 
@@ -124,6 +173,8 @@ def test_a_grpo_run_stopped_by_its_limit_is_saved_and_resumes_from_that_step(
     assert [entry["step"] for entry in log_history(output_dir) if "reward" in entry] == [1, 2]
     assert (output_dir / "model.safetensors").is_file()
     assert sorted(path.name for path in output_dir.glob("checkpoint-*")) == ["checkpoint-2"]
+    assert stop_record(output_dir) == {"step": 2, "max_steps": 4, "max_run_minutes": 3.5, "checkpoint": "checkpoint-2"}
 
-    grpo.main(*parser.parse_args_and_config([*arguments, "--save_steps", "10"]))
+    grpo.main(*parser.parse_args_and_config([*arguments, "--save_steps", "10", "--max_run_minutes", "60"]))
+    assert stop_record(output_dir) is None
     assert [entry["step"] for entry in log_history(output_dir) if "reward" in entry] == [1, 2, 3, 4]

@@ -7,6 +7,9 @@ compares the minutes since its process started plus its longest step so far (its
 the limit; when the next step would end past it, training stops at that step. The model is then saved as at the
 end of any run, and a checkpoint is written where `save_strategy` writes them, so a requeued job resumes from that
 step (open_r1.utils.training). Every process of a launch stops at the same step (open_r1.utils.distributed).
+A run that stopped so leaves `time_limit_stop.json` in its output_dir (`TIME_LIMIT_STOP_FILE`: the step, the
+steps planned, the checkpoint to resume from or null) for its launcher: `slurm/train.slurm --requeue-at-time-limit`
+requeues the job from it. A later run under a limit removes it at its start, and train.slurm before each launch.
 
     accelerate launch ... src/open_r1/grpo.py --config recipes/...yaml --max_run_minutes 230   # a 4-hour job
 
@@ -15,7 +18,10 @@ At least one step always trains. Each launch has its own clock: a resumed run's 
 `load_best_model_at_end` the Trainer may rotate the stop's checkpoint away when it is not the best.
 """
 
+import contextlib
+import json
 import logging
+import os
 import time
 
 import psutil
@@ -24,6 +30,9 @@ from transformers import TrainerCallback
 from .distributed import any_process
 
 logger = logging.getLogger(__name__)
+
+# In output_dir, written by a run that stopped at its time limit (module docstring).
+TIME_LIMIT_STOP_FILE = "time_limit_stop.json"
 
 
 def process_start_time() -> float:
@@ -45,6 +54,9 @@ class RunTimeLimit(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._last_step_end = self._clock()
+        if state.is_world_process_zero:  # an earlier run's stop; this one has not stopped yet
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(args.output_dir, TIME_LIMIT_STOP_FILE))
 
     def on_step_end(self, args, state, control, **kwargs):
         now = self._clock()
@@ -70,3 +82,18 @@ class RunTimeLimit(TrainerCallback):
             self.longest_step / 60,
             f", and checkpoint-{state.global_step} to resume from" if saves_checkpoints else "",
         )
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.stopped_at is None or not state.is_world_process_zero:
+            return
+        # Written once the Trainer has saved the stop's checkpoint (under "epoch", at the epoch's end).
+        checkpoint = f"checkpoint-{self.stopped_at}"
+        stop = {
+            "step": self.stopped_at,
+            "max_steps": state.max_steps,
+            "max_run_minutes": self.limit_seconds / 60,
+            "checkpoint": checkpoint if os.path.isdir(os.path.join(args.output_dir, checkpoint)) else None,
+        }
+        os.makedirs(args.output_dir, exist_ok=True)
+        with open(os.path.join(args.output_dir, TIME_LIMIT_STOP_FILE), "w") as handle:
+            json.dump(stop, handle)
