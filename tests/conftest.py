@@ -123,24 +123,16 @@ def tiny_gguf(tiny_model, tmp_path_factory) -> dict[str, pathlib.Path]:
     return paths
 
 
-@pytest.fixture(scope="session")
-def tool_calling_model(tmp_path_factory) -> dict:
-    """A tiny tool-calling model (open_r1.tools.chat's template) that has memorised one problem's tool rollout:
-    it calls python with `print(<expression>)`, then boxes what the tool printed. Keys: path, problem (a row of
-    open_r1.tasks.tool_arithmetic), user_turn (the prompt it memorised: the evaluator's user turn)."""
+def memorised_tool_model(tmp_path_factory, trace: list[dict], name: str) -> tuple[pathlib.Path, float]:
+    """A tiny tool-calling model (open_r1.tools.chat's template) trained until it has memorised `trace`, saved with
+    its tokenizer; its folder and final loss."""
     import torch
 
-    from open_r1.data.benchmarks import Problem, build_messages
     from open_r1.tasks.tiny_model import TinyModelSpec, build_model, build_tokenizer
-    from open_r1.tasks.tool_arithmetic import make_splits, tool_trace
 
     spec = TinyModelSpec(hidden_size=64, num_layers=2, intermediate_size=128, tool_calling=True)
     tokenizer = build_tokenizer(spec)
     model = build_model(tokenizer, spec)
-    [problem], _ = make_splits(1, 0, seed=7)
-    # The user turn as the evaluator writes it (problem + instruction), so GRPO and evaluation prompt alike.
-    user_turn = build_messages(Problem(id="", problem=problem["problem"], answer=problem["answer"]))[-1]["content"]
-    trace = tool_trace({**problem, "problem": user_turn})
     ids = torch.tensor([tokenizer.apply_chat_template(trace, tokenize=True, return_dict=False)])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     model.train()
@@ -148,7 +140,7 @@ def tool_calling_model(tmp_path_factory) -> dict:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        for _ in range(300):
+        for _ in range(400):
             loss = model(input_ids=ids, labels=ids).loss
             optimizer.zero_grad()
             loss.backward()
@@ -158,7 +150,52 @@ def tool_calling_model(tmp_path_factory) -> dict:
     finally:
         torch.set_num_threads(threads)
     assert loss.item() < 0.01, f"the tool rollout was not memorised (loss {loss.item():.3f})"
-    folder = tmp_path_factory.mktemp("tool-model") / "model"
+    folder = tmp_path_factory.mktemp(name) / "model"
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    return {"path": folder, "problem": problem, "user_turn": user_turn, "final_loss": loss.item()}
+    return folder, loss.item()
+
+
+@pytest.fixture(scope="session")
+def tool_calling_model(tmp_path_factory) -> dict:
+    """A tiny tool-calling model that has memorised one problem's tool rollout: it calls python with
+    `print(<expression>)`, then boxes what the tool printed. Keys: path, problem (a row of
+    open_r1.tasks.tool_arithmetic), user_turn (the prompt it memorised: the evaluator's user turn)."""
+    from open_r1.data.benchmarks import Problem, build_messages
+    from open_r1.tasks.tool_arithmetic import make_splits, tool_trace
+
+    [problem], _ = make_splits(1, 0, seed=7)
+    # The user turn as the evaluator writes it (problem + instruction), so GRPO and evaluation prompt alike.
+    user_turn = build_messages(Problem(id="", problem=problem["problem"], answer=problem["answer"]))[-1]["content"]
+    folder, loss = memorised_tool_model(tmp_path_factory, tool_trace({**problem, "problem": user_turn}), "tool-model")
+    return {"path": folder, "problem": problem, "user_turn": user_turn, "final_loss": loss}
+
+
+@pytest.fixture(scope="session")
+def two_call_tool_model(tmp_path_factory) -> dict:
+    """A tiny tool-calling model that has memorised a rollout of two rounds of calls, the second using a variable of
+    the first (`x = 6 * 7` and `print(x)`, then `print(x + 1)`), then its answer. Keys: path, user_turn, solution,
+    codes (the calls' code, in order)."""
+    from open_r1.tasks.tool_arithmetic import TOOL_SYSTEM_PROMPT
+
+    def call(code: str) -> dict:
+        return {"role": "assistant", "content": "", "tool_calls": [python_call(code)]}
+
+    user_turn = "What is 6 * 7 + 1? Put the final answer in \\boxed{}."
+    codes = ["x = 6 * 7\nprint(x)", "print(x + 1)"]
+    trace = [
+        {"role": "system", "content": TOOL_SYSTEM_PROMPT},
+        {"role": "user", "content": user_turn},
+        call(codes[0]),
+        {"role": "tool", "name": "python", "content": "42\n"},
+        call(codes[1]),
+        {"role": "tool", "name": "python", "content": "43\n"},
+        {"role": "assistant", "content": "The answer is \\boxed{43}."},
+    ]
+    folder, _ = memorised_tool_model(tmp_path_factory, trace, "two-call-tool-model")
+    return {"path": folder, "user_turn": user_turn, "solution": "\\boxed{43}", "codes": codes}
+
+
+def python_call(code: str) -> dict:
+    """A `python` tool call as TRL's parser gives it."""
+    return {"type": "function", "function": {"name": "python", "arguments": {"code": code}}}

@@ -48,7 +48,7 @@ from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
 from open_r1.doctor import attach_doctor, check_before_training
 from open_r1.rewards import get_reward_funcs
 from open_r1.startup_checks import check_grpo_dataset
-from open_r1.tools.training import ToolRoundBudget, logged_tool_metrics, python_tool_environment
+from open_r1.tools.training import ToolCallsAhead, ToolRoundBudget, logged_tool_metrics, python_tool_environment
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.dynamic_sampling import DynamicSampling
@@ -60,11 +60,12 @@ from open_r1.utils.training import finish_training, log_settings, start_run, tra
 logger = logging.getLogger("open_r1")
 
 
-class PromptTruncatingGRPOTrainer(DynamicSampling, TiedWeightsResume, ToolRoundBudget, GRPOTrainer):
+class PromptTruncatingGRPOTrainer(DynamicSampling, TiedWeightsResume, ToolCallsAhead, ToolRoundBudget, GRPOTrainer):
     """TRL's GRPOTrainer that keeps only the last `max_prompt_length` tokens of each prompt, as TRL 0.18 did (and
     resumes models with tied embeddings without a false "missing keys" warning, `TiedWeightsResume`; refills
     batches with groups whose rewards have spread under `dynamic_sampling: true`, `DynamicSampling`; decodes no
-    token past every row's budget in the rounds after tool results, `ToolRoundBudget`).
+    token past every row's budget in the rounds after tool results, `ToolRoundBudget`; runs each round's tool calls
+    at once across rollouts, `ToolCallsAhead`).
 
     TRL 1.16 removed the option; upstream recipes set it. Prompts are cut after the chat template, on the left
     (the end of a prompt, where the generation starts, is kept), before generation, so the model generates

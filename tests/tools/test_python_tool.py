@@ -200,3 +200,75 @@ def test_the_recipes_tool_sandbox_reaches_the_provider_with_the_tools_limits(mon
     [config] = asked
     assert (config.provider, config.num_workers, config.router_url) == ("e2b", 3, "r:1")
     assert (config.limits.wall_seconds, config.limits.memory_mb) == (2.5, 128)
+
+
+# Calls run ahead (`PythonTool._speculate`): the trainer starts a round's calls at once across rollouts; each
+# rollout then reads exactly what running its calls in place would have given it.
+
+AHEAD_SETTINGS = PythonToolSettings(
+    SandboxConfig(num_workers=4), wall_seconds=WALL, memory_mb=256, max_output_chars=300
+)
+
+
+@pytest.fixture
+def pool():
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as executor:
+        yield executor
+
+
+def test_calls_run_ahead_give_each_rollout_what_running_them_in_place_gives(make_tool, pool):
+    turn = ["x = 6 * 7\nprint(x)", "print(undefined_name)", "print(x + 1)"]
+    in_place, ahead = make_tool(AHEAD_SETTINGS), make_tool(AHEAD_SETTINGS)
+    expected = [in_place.python(code) for code in turn]
+
+    ahead._speculate(turn, pool)
+    assert [ahead.python(code) for code in turn] == expected
+    assert expected[0] == "42\n" and "NameError" in expected[1] and expected[2] == "43\n"
+    assert ahead.calls_ahead == 3
+    assert ahead.cells == in_place.cells == [turn[0], turn[2]]  # the failed cell is not replayed, ahead or not
+    assert ahead.charged_seconds > 0
+
+
+def test_a_call_other_than_the_one_run_ahead_runs_itself_and_what_ran_ahead_never_reaches_the_rollout(make_tool, pool):
+    tool = make_tool(AHEAD_SETTINGS)
+    tool._speculate(["secret = 1\nprint(secret)", "print(secret + 1)"], pool)
+    assert tool.python("print('something else')") == "something else\n"
+    # The first cell ran ahead, but the rollout never called it: its variable does not exist here.
+    assert "NameError" in tool.python("print(secret + 1)")
+    assert tool.calls_ahead == 0 and tool.cells == ["print('something else')"]
+
+
+def test_a_new_rollout_drops_what_ran_ahead_for_the_last_one(make_tool, pool):
+    tool = make_tool(AHEAD_SETTINGS)
+    tool._speculate(["y = 5\nprint(y)"], pool)
+    tool.reset()
+    assert "NameError" in tool.python("print(y)")
+    assert tool.calls_ahead == 0
+
+
+def test_calls_run_ahead_keep_the_rollouts_time_budget_and_refuse_as_in_place(make_tool, pool):
+    one_call = PythonToolSettings(
+        SandboxConfig(num_workers=4), wall_seconds=WALL, memory_mb=256, max_output_chars=300, rollout_seconds=WALL
+    )
+    turn = ["print(1)", "print(2)"]
+    in_place, ahead = make_tool(one_call), make_tool(one_call)
+    expected = [in_place.python(code) for code in turn]
+    assert expected[0] == "1\n" and "time budget of this answer is spent" in expected[1]
+
+    ahead._speculate(turn, pool)
+    assert [ahead.python(code) for code in turn] == expected
+    assert ahead.calls_ahead == 1 and ahead.refused_calls == in_place.refused_calls == 1
+    assert ahead.runs_ahead == 1  # the call past the budget did not run ahead either
+
+
+def test_different_rollouts_calls_run_at_the_same_time(make_tool, pool):
+    # Each program prints when it started and ended; run ahead, the four sleeps overlap.
+    code = "import time\nstart = time.time()\ntime.sleep(0.5)\nprint(start, time.time())"
+    tools = [make_tool(AHEAD_SETTINGS) for _ in range(4)]
+    for tool in tools:
+        tool._speculate([code], pool)
+    spans = [[float(value) for value in tool.python(code).split()] for tool in tools]
+    assert all(tool.calls_ahead == 1 for tool in tools)
+    assert max(start for start, _ in spans) < min(end for _, end in spans), spans

@@ -286,9 +286,12 @@ def test_largest_budget_left_matches_each_row_to_its_prompt_and_never_cuts_what_
     assert largest_budget_left([short + [9] * 10], [short], 10) == 1
 
 
-def _tool_trainers(tool_calling_model, tmp_path, max_completion_length: int):
-    """Bare TRL's GRPOTrainer and the project's, greedy, on the memorised tool rollout; each records the
-    `max_new_tokens` of every generation round and the number of prompt tokens it generated from."""
+def _tool_trainers(
+    tool_calling_model, tmp_path, max_completion_length: int, max_tool_calling_iterations: int = 2, tool_args=()
+):
+    """Bare TRL's GRPOTrainer and the project's, greedy, on the memorised tool rollout (`tool_calling_model`, or
+    `two_call_tool_model`); each records the `max_new_tokens` of every generation round and the number of prompt
+    tokens it generated from."""
     import trl
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -296,18 +299,24 @@ def _tool_trainers(tool_calling_model, tmp_path, max_completion_length: int):
     from open_r1.rewards import accuracy_reward
     from open_r1.tools.training import python_tool_environment
 
-    path, problem = tool_calling_model["path"], tool_calling_model["problem"]
+    path = tool_calling_model["path"]
+    solution = (
+        tool_calling_model["solution"]
+        if "solution" in tool_calling_model
+        else tool_calling_model["problem"]["solution"]
+    )
     prompt = [
         {"role": "system", "content": TOOL_SYSTEM_PROMPT},
         {"role": "user", "content": tool_calling_model["user_turn"]},
     ]
-    row = {"prompt": prompt, "solution": problem["solution"]}
+    row = {"prompt": prompt, "solution": solution}
     settings = dict(
         output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True, bf16=False, num_generations=2,
-        per_device_train_batch_size=2, max_completion_length=max_completion_length, max_tool_calling_iterations=2,
-        generation_kwargs={"do_sample": False}, beta=0.0, logging_steps=1,
+        per_device_train_batch_size=2, max_completion_length=max_completion_length,
+        max_tool_calling_iterations=max_tool_calling_iterations, generation_kwargs={"do_sample": False}, beta=0.0,
+        logging_steps=1,
     )  # fmt: skip
-    script_args, _, _ = parse()
+    script_args, _, _ = parse(*tool_args)
     trainers = {}
     for name, trainer_class, config_class in (
         ("trl", trl.GRPOTrainer, trl.GRPOConfig),
@@ -322,7 +331,9 @@ def _tool_trainers(tool_calling_model, tmp_path, max_completion_length: int):
             return generate(*args, **kwargs)
 
         model.generate = recording_generate
-        environment_factory, _ = python_tool_environment(script_args, tokenizer, max_tool_calling_iterations=2)
+        environment_factory, _ = python_tool_environment(
+            script_args, tokenizer, max_tool_calling_iterations=max_tool_calling_iterations
+        )
         trainer = trainer_class(
             model=model,
             reward_funcs=[accuracy_reward],
@@ -365,6 +376,60 @@ def test_rounds_after_tool_results_decode_only_the_budget_left_and_keep_trls_tok
             assert torch.equal(outputs["trl"][key], outputs["project"][key]), key
     finally:
         clear_providers()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("rounds_of_calls", [2, 1])
+def test_each_rounds_calls_run_ahead_and_the_rollouts_are_trls(two_call_tool_model, tmp_path, rounds_of_calls):
+    with skip_without_isolation():
+        isolation_mode()
+    try:
+        # A time budget for more calls than the rounds allow, so that only the rounds keep the second call from running.
+        trainers, batch = _tool_trainers(
+            two_call_tool_model,
+            tmp_path,
+            max_completion_length=160,
+            max_tool_calling_iterations=rounds_of_calls,
+            tool_args=("--python_tool_rollout_seconds", "50"),
+        )
+        outputs = {name: trainer._generate_and_score_completions(batch) for name, (trainer, _) in trainers.items()}
+        for key in ("completion_ids", "completion_mask", "tool_mask"):
+            assert torch.equal(outputs["trl"][key], outputs["project"][key]), key
+        trainers["project"][0]._tools_ahead_pool.shutdown(wait=True)  # whatever was started ahead has run
+        codes = two_call_tool_model["codes"][:rounds_of_calls]
+        expected = [(code, value) for code, value in zip(codes, ["42\n", "43\n"])]
+        for environment in trainers["project"][0].environments:
+            # Every call TRL made took the result run ahead, the second one replaying the first one's cell; under one
+            # round of calls, the second call, which TRL does not make, did not run either.
+            assert environment.transcript == expected
+            assert environment.calls_ahead == environment.runs_ahead == rounds_of_calls
+    finally:
+        clear_providers()
+
+
+def test_python_codes_stop_at_the_first_call_trl_would_not_make_of_the_python_tool():
+    from open_r1.tools.training import python_codes
+    from tests.conftest import python_call
+
+    assert python_codes([python_call("a = 1"), python_call("print(a)")]) == ["a = 1", "print(a)"]
+    other_tool = {"type": "function", "function": {"name": "search", "arguments": {"query": "x"}}}
+    bad_arguments = {"type": "function", "function": {"name": "python", "arguments": {"code": "1", "extra": 2}}}
+    not_code = {"type": "function", "function": {"name": "python", "arguments": {"code": 7}}}
+    for stop in (other_tool, bad_arguments, not_code, {"type": "other"}, "not a call"):
+        assert python_codes([python_call("a = 1"), stop, python_call("print(a)")]) == ["a = 1"]
+
+
+def test_rows_of_a_round_are_matched_to_their_rollouts_in_order_and_unknown_rows_to_none():
+    from open_r1.tools.training import rows_of_round
+
+    prompts = [[1, 2], [1, 2], [3]]
+    completions = [[7, 8], [7, 9], [5]]
+    # Rollouts 0 and 2 called a tool; 1 did not. Each row: prompt, completion so far, tool result.
+    rows = [[1, 2, 7, 8, 40], [3, 5, 41]]
+    assert rows_of_round(rows, prompts, completions, active=[0, 2]) == [0, 2]
+    # TRL dropped rollout 0 (its result overran the budget): the first row is rollout 2's.
+    assert rows_of_round([[3, 5, 41]], prompts, completions, active=[0, 2]) == [2]
+    assert rows_of_round([[1, 2, 7, 9, 40]], prompts, completions, active=[0, 2]) is None
 
 
 def test_the_logged_tool_figures_combine_every_processs_calls():

@@ -34,6 +34,15 @@ an error line for a timeout, memory exhaustion, too much output or a sandbox fai
 `max_output_chars` with a marker saying how much was cut. Limits per call: `wall_seconds`, `memory_mb`,
 `max_output_chars` (plus the sandbox's own process, file and output caps); per rollout: `rollout_seconds`.
 
+Calls run ahead (`_speculate`, private since TRL exposes every public method as a tool): the trainer knows a
+round's calls once it has generated them, and TRL 1.16 then makes them one rollout after another.
+`_speculate(codes, pool)` runs one assistant turn's calls in `pool` at once
+with other rollouts', each as `python` would run it then (the same cells replayed, the same budget check), without
+changing the rollout: when `python` is then called with the same code on the same cells, it takes that run's
+result, charges it and keeps the cell as if it had run the code itself; any other call drops what ran ahead and
+runs as before. So the model reads exactly what it would have read, and a round's calls take about the longest
+rollout's time rather than the sum of all of them (`open_r1.tools.training.ToolCallsAhead`).
+
 Not covered: languages other than Python; persistent sessions (a live interpreter per rollout); a program's
 wall time on cloud providers is theirs, the local sandbox enforces all limits (see `open_r1.sandbox.local`).
 """
@@ -42,8 +51,10 @@ import logging
 import math
 import threading
 import time
+from collections import deque
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from open_r1.sandbox import Limits, SandboxConfig, get_provider
 from open_r1.sandbox.config import DEFAULT_NUM_WORKERS
@@ -277,6 +288,17 @@ def describe(raw: dict, settings: PythonToolSettings) -> tuple[str, bool]:
     return (truncate(stdout, room) + "\n" if stdout else "") + error, True
 
 
+class _Run(NamedTuple):
+    """One run of a cell: the cells replayed before it, what the model reads, whether it failed, its charge and
+    how long it ran."""
+
+    cells: tuple[str, ...]
+    text: str
+    failed: bool
+    charged: float
+    seconds: float
+
+
 class PythonTool:
     """One rollout's Python interpreter, run in the sandbox (see the module docstring)."""
 
@@ -288,7 +310,10 @@ class PythonTool:
         self._start_rollout()
 
     def _start_rollout(self) -> None:
+        self._drop_runs_ahead()
         self.cells: list[str] = []
+        self.calls_ahead = 0  # calls of this rollout answered by a run ahead
+        self.runs_ahead = 0  # programs run ahead for this rollout, taken or not
         self.transcript: list[tuple[str, str]] = []  # (code, what the model read), for tests and logs
         with self._budget_lock:
             self.charged_seconds = 0.0  # this rollout's charges against its time budget
@@ -311,6 +336,7 @@ class PythonTool:
             code: The Python source code to run.
         """
         start = time.monotonic()
+        ahead = self._run_ahead(code)
         if not isinstance(code, str):
             text = f"Error: 'code' must be a string of Python source, got {type(code).__name__}."
             if self.stats is not None:
@@ -320,11 +346,16 @@ class PythonTool:
         else:
             charged = self.settings.wall_seconds  # what a call costs if it never reports back
             try:
-                text, failed, charged = self._run(code)
+                run = ahead if ahead is not None else self._execute(tuple(self.cells), code)
+                text, failed, charged = run.text, run.failed, run.charged
+                if not failed:
+                    self.cells.append(code)
+                self.calls_ahead += ahead is not None
             finally:
                 rollout_charged = self._settle(charged)
             if self.stats is not None:
-                self.stats.record_call(time.monotonic() - start, failed, charged, rollout_charged)
+                seconds = ahead.seconds if ahead is not None else time.monotonic() - start
+                self.stats.record_call(seconds, failed, charged, rollout_charged)
         self.transcript.append((code if isinstance(code, str) else repr(code), text))
         return text
 
@@ -357,9 +388,10 @@ class PythonTool:
             f"{settings.wall_seconds:g} s per call); the code did not run. Continue without the tool."
         )
 
-    def _run(self, code: str) -> tuple[str, bool, float]:
-        """What the model reads, whether the call failed, and the seconds it is charged."""
-        program = _REPLAY_PROGRAM.format(cells=[*self.cells, code])
+    def _execute(self, cells: tuple[str, ...], code: str) -> _Run:
+        """`code` run after `cells` replayed; changes nothing of the rollout."""
+        start = time.monotonic()
+        program = _REPLAY_PROGRAM.format(cells=[*cells, code])
         try:
             _, raws = self._provider.run_raw(program, "python", [""])
             raw = raws[0] if raws else {"sandbox_error": "no result"}
@@ -367,6 +399,56 @@ class PythonTool:
             logger.warning("python tool: the sandbox failed on a call: %s", error)
             raw = {"sandbox_error": f"{type(error).__name__}: {error}"[:300]}
         text, failed = describe(raw, self.settings)
-        if not failed:
-            self.cells.append(code)
-        return text, failed, charge(raw, self.settings.wall_seconds)
+        return _Run(cells, text, failed, charge(raw, self.settings.wall_seconds), time.monotonic() - start)
+
+    def _speculate(self, codes: list[str], pool: Executor) -> None:
+        """Runs one assistant turn's calls (`codes`, in the order written) ahead in `pool`, one after another, each
+        after the cells the earlier ones would leave, while its whole wall limit fits what the budget would have
+        left (module docstring). Replaces any earlier run ahead."""
+        self._drop_runs_ahead()
+        with self._budget_lock:
+            committed = self.charged_seconds + self._reserved_seconds
+        futures = [Future() for _ in codes]
+        self._ahead = deque(zip(codes, futures))
+        pool.submit(self._run_chain, list(codes), futures, tuple(self.cells), committed)
+
+    def _run_chain(self, codes: list[str], futures: list[Future], cells: tuple[str, ...], committed: float) -> None:
+        for index, (code, future) in enumerate(zip(codes, futures)):
+            if not future.set_running_or_notify_cancel():  # dropped: the rollout moved on
+                return
+            try:
+                if committed + self.settings.wall_seconds > self.settings.budget_seconds + BUDGET_TOLERANCE_SECONDS:
+                    raise RuntimeError("over the time budget")  # `python` will refuse it, as it would have
+                with self._budget_lock:
+                    self.runs_ahead += 1
+                run = self._execute(cells, code)
+            except Exception as error:
+                future.set_exception(error)
+                for later in futures[index + 1 :]:
+                    if later.set_running_or_notify_cancel():
+                        later.set_exception(error)
+                return
+            future.set_result(run)
+            committed += run.charged
+            if not run.failed:
+                cells = (*cells, code)
+
+    def _run_ahead(self, code) -> Optional[_Run]:
+        """The run ahead of this call, if one ran `code` on the rollout's cells as they are; otherwise every run
+        ahead is dropped and None."""
+        ahead = getattr(self, "_ahead", None)
+        if ahead and isinstance(code, str) and ahead[0][0] == code:
+            _, future = ahead.popleft()
+            try:
+                run = future.result()
+            except Exception:  # over the budget, or the run failed outside the sandbox: run it as before
+                run = None
+            if run is not None and run.cells == tuple(self.cells):
+                return run
+        self._drop_runs_ahead()
+        return None
+
+    def _drop_runs_ahead(self) -> None:
+        for _, future in getattr(self, "_ahead", ()):
+            future.cancel()
+        self._ahead = deque()

@@ -20,11 +20,19 @@ With transformers generation a round decodes until its longest row stops, so one
 round's whole batch decode a full budget again, most of it cut. Here each such round asks for the largest budget
 any of its rows has left: the rows keep exactly the tokens TRL keeps, and no token past every row's budget is
 decoded. Not for vLLM, which TRL gives its own `max_tokens` and which stops each request by itself.
+
+`ToolCallsAhead` (a mixin of the same trainer): TRL 1.16 makes a round's tool calls one rollout after another, the
+GPU idle meanwhile. Here, as soon as a round is generated, every rollout's `python` calls start in a pool of the
+sandbox's workers (`code_num_workers`), one rollout's in the order written (`PythonTool._speculate`); TRL's own calls
+then take those results. Each round's calls are read as TRL reads them (its response parser, each row cut to the
+budget it had left) and only for the rounds TRL runs calls for (`max_tool_calling_iterations`); a call TRL then makes
+differently runs as before, so rollouts, results and budgets are TRL's. With transformers, vLLM or continuous batching.
 """
 
 import copy
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 from .chat import check_tool_template, ensure_tool_parsing
@@ -134,3 +142,99 @@ class ToolRoundBudget:
             return super()._generate_single_turn(prompt_ids, *args, **kwargs)
         finally:
             self.generation_config = full
+
+
+def python_codes(tool_calls: list) -> list[str]:
+    """The code of each `python` call of one assistant turn, as TRL would call the tool, up to the first call that is
+    not one (TRL answers that one itself, and a call after it may depend on it)."""
+    codes = []
+    for call in tool_calls:
+        if not isinstance(call, dict) or call.get("type") != "function":
+            break
+        function = call.get("function")
+        if not isinstance(function, dict) or function.get("name") != "python":
+            break
+        arguments = function.get("arguments")
+        if not isinstance(arguments, dict) or set(arguments) != {"code"} or not isinstance(arguments["code"], str):
+            break
+        codes.append(arguments["code"])
+    return codes
+
+
+def rows_of_round(
+    rows: list[list[int]], prompt_ids: list[list[int]], completion_ids: list[list[int]], active: list[int]
+):
+    """The batch index of each row of a round after tool results, each row being a prompt, its completion so far and
+    tool results: `active` (the rollouts that called a tool, in batch order) less those TRL dropped; None where a row
+    matches none."""
+    indices, position = [], 0
+    for row in rows:
+        while position < len(active):
+            index = active[position]
+            position += 1
+            prompt, completion = prompt_ids[index], completion_ids[index]
+            start = len(prompt) + len(completion)
+            if len(row) > start and row[: len(prompt)] == prompt and row[len(prompt) : start] == completion:
+                indices.append(index)
+                break
+        else:
+            return None
+    return indices
+
+
+class ToolCallsAhead:
+    """Mixin for TRL's `GRPOTrainer`: each round's `python` calls run at once across rollouts, ahead of TRL's own
+    calls, which take their results (module docstring)."""
+
+    _tool_round = None  # while TRL's tool loop runs: the batch's prompt and completion ids, who called, rounds so far
+    _tools_ahead_pool = None
+
+    def _tool_call_loop(self, prompts, prompt_ids, completion_ids, completions, *args, **kwargs):
+        if not any(isinstance(environment, PythonTool) for environment in self.environments or ()):
+            return super()._tool_call_loop(prompts, prompt_ids, completion_ids, completions, *args, **kwargs)
+        calls = {index: completion[0].get("tool_calls") for index, completion in enumerate(completions) if completion}
+        calls = {index: tool_calls for index, tool_calls in calls.items() if tool_calls}
+        if self.max_tool_calling_iterations > 0:
+            self._run_calls_ahead(calls)
+        self._tool_round = {"prompt_ids": prompt_ids, "completion_ids": completion_ids, "active": sorted(calls)}
+        self._tool_round["rounds"] = 0
+        try:
+            return super()._tool_call_loop(prompts, prompt_ids, completion_ids, completions, *args, **kwargs)
+        finally:
+            self._tool_round = None
+
+    def _generate_single_turn(self, prompt_ids, *args, **kwargs):
+        generated = super()._generate_single_turn(prompt_ids, *args, **kwargs)
+        batch = self._tool_round
+        if batch is None:  # the first round: TRL parses it before its tool loop, which runs its calls ahead
+            return generated
+        batch["rounds"] += 1
+        indices = rows_of_round(prompt_ids, batch["prompt_ids"], batch["completion_ids"], batch["active"])
+        calls = {}
+        if indices is not None and batch["rounds"] < self.max_tool_calling_iterations:
+            from trl.chat_template_utils import parse_response
+
+            for row, index, ids in zip(prompt_ids, indices, generated[0]):
+                # TRL cuts what a row generated to the budget it had left before it reads it.
+                ids = ids[: max(0, self.max_completion_length - (len(row) - len(batch["prompt_ids"][index])))]
+                if not ids:
+                    continue
+                tools = self._env_tools[self._batch_environments[index]]
+                tool_calls = parse_response(self._tokenizer, ids, prefix=row, tools=tools).get("tool_calls")
+                if tool_calls:
+                    calls[index] = tool_calls
+        batch["active"] = sorted(calls)
+        self._run_calls_ahead(calls)
+        return generated
+
+    def _run_calls_ahead(self, calls: dict[int, list]) -> None:
+        environments = self.environments or []
+        for index, tool_calls in calls.items():
+            environment = environments[index] if index < len(environments) else None
+            codes = python_codes(tool_calls) if isinstance(environment, PythonTool) else []
+            if not codes:
+                continue
+            if self._tools_ahead_pool is None:
+                workers = max(1, environment.settings.sandbox.num_workers)
+                self._tools_ahead_pool = ThreadPoolExecutor(workers, thread_name_prefix="python-tool")
+            environment._speculate(codes, self._tools_ahead_pool)
