@@ -472,6 +472,8 @@ def docs_section(all_results: list[dict]) -> str:
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """For each model among the results files, replaces what lies between that model's markers on the page with
     the tables of its results; the other models' blocks are left as they are."""
+    from open_r1.demo.report import between_markers
+
     all_results = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
     text = page.read_text(encoding="utf-8")
     for model in MODELS:
@@ -479,10 +481,7 @@ def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> Non
         if not results:
             continue
         begin, end = markers(model)
-        if begin not in text or end not in text:
-            raise SystemExit(f"{page} has no {begin} ... {end} markers to write {model}'s results between")
-        before, rest = text.split(begin, 1)
-        text = before + docs_section(results) + rest.split(end, 1)[1]
+        text = between_markers(text, begin, end, docs_section(results), page, what=f"{model}'s results")
     page.write_text(text, encoding="utf-8")
     print(f"wrote {len(all_results)} results into {page}", flush=True)
 

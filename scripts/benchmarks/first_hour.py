@@ -186,10 +186,9 @@ def docs_section(results: dict) -> str:
 
 
 def page_with_results(text: str, results: dict) -> str:
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{DOCS_PAGE} has no {BEGIN} ... {END} markers to write the results between")
-    before, rest = text.split(BEGIN, 1)
-    return before + docs_section(results) + rest.split(END, 1)[1]
+    from open_r1.demo.report import between_markers
+
+    return between_markers(text, BEGIN, END, docs_section(results), DOCS_PAGE)
 
 
 def write_docs(results_file: pathlib.Path, readme: pathlib.Path = README, page: pathlib.Path = DOCS_PAGE) -> None:

@@ -427,15 +427,14 @@ def results_section(results: dict, path: pathlib.Path) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces what lies between the page's markers with the tables of `paths`, in the order given."""
-    text = page.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{page} has no {BEGIN} ... {END} markers to write the results between")
+    from open_r1.demo.report import between_markers
+
     sections = []
     for path in paths:
         shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
         sections.append(results_section(json.loads(path.read_text(encoding="utf-8")), shown))
-    before, rest = text.split(BEGIN, 1)
-    page.write_text(before + "\n\n".join([BEGIN, *sections, END]) + rest.split(END, 1)[1], encoding="utf-8")
+    text = between_markers(page.read_text(encoding="utf-8"), BEGIN, END, "\n\n".join([BEGIN, *sections, END]), page)
+    page.write_text(text, encoding="utf-8")
     print(f"wrote {len(paths)} results into {page}", flush=True)
 
 

@@ -197,6 +197,15 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
+def between_markers(text: str, begin: str, end: str, section: str, page, what: str = "the results") -> str:
+    """`text` (the contents of `page`) with everything from `begin` to `end` replaced by `section`, which carries
+    the markers itself, so that a results block is written again in place; a page without them is refused."""
+    if begin not in text or end not in text:
+        raise SystemExit(f"{page} has no {begin} ... {end} markers to write {what} between")
+    before, rest = text.split(begin, 1)
+    return before + section + rest.split(end, 1)[1]
+
+
 def results_table(stages: dict) -> str:
     with_gsm8k = "gsm8k_pass@1" in stages["base"]
     header = ["stage", "pass@1 ± stderr", "format rate", "wall time", "last step skipped", "steps right"]
