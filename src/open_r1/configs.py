@@ -260,7 +260,10 @@ class GRPOScriptArguments(ScriptArguments):
     )
     code_num_workers: int = field(
         default=DEFAULT_NUM_WORKERS,
-        metadata={"help": "Programs the code rewards (and the python tool) run at once per training process."},
+        metadata={
+            "help": "Programs the code rewards run at once per training process, and the python tool's calls of "
+            "different rollouts in one generation round."
+        },
     )
     dataset_prompt_column: str = field(
         default="prompt", metadata={"help": "Column holding the prompt (problem statement)."}
