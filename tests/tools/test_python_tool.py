@@ -272,3 +272,27 @@ def test_different_rollouts_calls_run_at_the_same_time(make_tool, pool):
     spans = [[float(value) for value in tool.python(code).split()] for tool in tools]
     assert all(tool.calls_ahead == 1 for tool in tools)
     assert max(start for start, _ in spans) < min(end for _, end in spans), spans
+
+
+@pytest.mark.timeout(60)
+def test_a_run_ahead_that_dies_of_a_base_exception_leaves_the_call_to_run_in_place(make_tool, pool):
+    import asyncio
+
+    tool = make_tool(AHEAD_SETTINGS)
+    sandbox = tool._provider
+
+    class DiesOnce:
+        """The sandbox, but its first program ends in a BaseException (a cloud provider's cancelled event loop)."""
+
+        calls = 0
+
+        def run_raw(self, *args, **kwargs):
+            DiesOnce.calls += 1
+            if DiesOnce.calls == 1:
+                raise asyncio.CancelledError()
+            return sandbox.run_raw(*args, **kwargs)
+
+    tool._provider = DiesOnce()
+    tool._speculate(["print(6 * 7)"], pool)
+    assert tool.python("print(6 * 7)") == "42\n"  # in place, instead of waiting for a run that never ends
+    assert tool.calls_ahead == 0 and DiesOnce.calls == 2

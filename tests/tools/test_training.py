@@ -430,6 +430,31 @@ def test_rows_of_a_round_are_matched_to_their_rollouts_in_order_and_unknown_rows
     # TRL dropped rollout 0 (its result overran the budget): the first row is rollout 2's.
     assert rows_of_round([[3, 5, 41]], prompts, completions, active=[0, 2]) == [2]
     assert rows_of_round([[1, 2, 7, 9, 40]], prompts, completions, active=[0, 2]) is None
+    # None dropped: each row must be its rollout's, in order.
+    assert rows_of_round([[3, 5, 41], [1, 2, 7, 8, 40]], prompts, completions, active=[0, 2]) is None
+
+
+def test_a_row_whose_rollout_cannot_be_told_apart_from_a_dropped_one_is_not_matched():
+    from open_r1.tools.training import rows_of_round
+
+    # Rollouts 0 and 1 are alike so far and TRL dropped one of them: the row may be either's.
+    prompts, completions = [[1, 2], [1, 2], [3]], [[7, 8], [7, 8], [5]]
+    assert rows_of_round([[1, 2, 7, 8, 41], [3, 5, 4]], prompts, completions, active=[0, 1, 2]) == [None, 2]
+    # Both kept: the rows are theirs in order, alike or not.
+    assert rows_of_round([[1, 2, 7, 8, 40], [1, 2, 7, 8, 41]], prompts, completions, active=[0, 1]) == [0, 1]
+
+
+def test_calls_run_ahead_use_at_most_this_processs_share_of_the_cores(monkeypatch):
+    from open_r1.tools import training
+
+    monkeypatch.setattr(training.os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert training.calls_ahead_workers(4) == 4
+    assert training.calls_ahead_workers(32) == 16
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")  # eight training processes on this machine
+    assert training.calls_ahead_workers(4) == 2
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "32")
+    assert training.calls_ahead_workers(4) == 1
 
 
 def test_the_logged_tool_figures_combine_every_processs_calls():

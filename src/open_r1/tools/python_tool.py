@@ -22,7 +22,7 @@ replay, and the rollout's time budget (below) covers the sum.
 Time budget per rollout: `max_tool_calling_iterations` bounds rounds, not calls (one assistant turn may hold any
 number of calls), so the tool bounds time itself. All calls of one rollout share `rollout_seconds` of sandbox
 time, by default a full wall limit per round (`default_rollout_seconds`). A call is charged its program's run
-time as the sandbox measured it (not the wait for a free worker, so other rollouts' calls running at the same
+time as the sandbox measured it (not the wait for a free worker, so other rollouts' calls waiting at the same
 time cost this one nothing), at most its wall limit; a call the sandbox could not time is charged the whole
 limit. A call starts only while its whole wall limit fits in what is left (calls of one rollout made at the same
 time reserve their limits first), so the charged time never exceeds the budget; later calls get an error
@@ -40,8 +40,11 @@ round's calls once it has generated them, and TRL 1.16 then makes them one rollo
 with other rollouts', each as `python` would run it then (the same cells replayed, the same budget check), without
 changing the rollout: when `python` is then called with the same code on the same cells, it takes that run's
 result, charges it and keeps the cell as if it had run the code itself; any other call drops what ran ahead and
-runs as before. So the model reads exactly what it would have read, and a round's calls take about the longest
-rollout's time rather than the sum of all of them (`open_r1.tools.training.ToolCallsAhead`).
+runs as before. So the model reads what it would have read, and a round's calls take about the longest rollout's
+time rather than the sum of all of them (`open_r1.tools.training.ToolCallsAhead`). The one difference: programs
+running at once share the machine's cores, so a program near its wall limit may reach it where, alone, it would
+not; the trainer runs at most as many at once as its share of the cores (`calls_ahead_workers`), so that one
+rollout's spinning program does not slow the others' towards their limits.
 
 Not covered: languages other than Python; persistent sessions (a live interpreter per rollout); a program's
 wall time on cloud providers is theirs, the local sandbox enforces all limits (see `open_r1.sandbox.local`).
@@ -192,8 +195,8 @@ class ToolStats:
             self.budget_seconds = max(self.budget_seconds, budget_seconds)
 
     def record_call(self, seconds: float, failed: bool, charged: float = 0.0, rollout_charged: float = 0.0) -> None:
-        """A call that ran (or was malformed): its time in the trainer, its charge to the rollout's budget and
-        the rollout's charges so far."""
+        """A call that ran (or was malformed): its time in the trainer (or ahead of it, `PythonTool._speculate`),
+        its charge to the rollout's budget and the rollout's charges so far."""
         with self._lock:
             self.calls += 1
             self.errors += int(failed)
@@ -313,9 +316,10 @@ class PythonTool:
         self._drop_runs_ahead()
         self.cells: list[str] = []
         self.calls_ahead = 0  # calls of this rollout answered by a run ahead
-        self.runs_ahead = 0  # programs run ahead for this rollout, taken or not
         self.transcript: list[tuple[str, str]] = []  # (code, what the model read), for tests and logs
         with self._budget_lock:
+            self._rollout = getattr(self, "_rollout", 0) + 1  # a chain of an earlier rollout counts for none
+            self.runs_ahead = 0  # programs run ahead for this rollout, taken or not
             self.charged_seconds = 0.0  # this rollout's charges against its time budget
             self._reserved_seconds = 0.0  # wall limits of its calls running now
             self.refused_calls = 0
@@ -410,9 +414,11 @@ class PythonTool:
             committed = self.charged_seconds + self._reserved_seconds
         futures = [Future() for _ in codes]
         self._ahead = deque(zip(codes, futures))
-        pool.submit(self._run_chain, list(codes), futures, tuple(self.cells), committed)
+        pool.submit(self._run_chain, list(codes), futures, tuple(self.cells), committed, self._rollout)
 
-    def _run_chain(self, codes: list[str], futures: list[Future], cells: tuple[str, ...], committed: float) -> None:
+    def _run_chain(
+        self, codes: list[str], futures: list[Future], cells: tuple[str, ...], committed: float, rollout: int
+    ) -> None:
         for index, (code, future) in enumerate(zip(codes, futures)):
             if not future.set_running_or_notify_cancel():  # dropped: the rollout moved on
                 return
@@ -420,9 +426,13 @@ class PythonTool:
                 if committed + self.settings.wall_seconds > self.settings.budget_seconds + BUDGET_TOLERANCE_SECONDS:
                     raise RuntimeError("over the time budget")  # `python` will refuse it, as it would have
                 with self._budget_lock:
-                    self.runs_ahead += 1
+                    self.runs_ahead += rollout == self._rollout
                 run = self._execute(cells, code)
-            except Exception as error:
+            except BaseException as error:  # every future ends, or its call would wait for it forever
+                if not isinstance(
+                    error, Exception
+                ):  # a BaseException would be lost in the pool: run the call in place
+                    error = RuntimeError(f"the run ahead stopped: {error!r}")
                 future.set_exception(error)
                 for later in futures[index + 1 :]:
                     if later.set_running_or_notify_cancel():

@@ -22,15 +22,19 @@ any of its rows has left: the rows keep exactly the tokens TRL keeps, and no tok
 decoded. Not for vLLM, which TRL gives its own `max_tokens` and which stops each request by itself.
 
 `ToolCallsAhead` (a mixin of the same trainer): TRL 1.16 makes a round's tool calls one rollout after another, the
-GPU idle meanwhile. Here, as soon as a round is generated, every rollout's `python` calls start in a pool of the
-sandbox's workers (`code_num_workers`), one rollout's in the order written (`PythonTool._speculate`); TRL's own calls
-then take those results. Each round's calls are read as TRL reads them (its response parser, each row cut to the
-budget it had left) and only for the rounds TRL runs calls for (`max_tool_calling_iterations`); a call TRL then makes
-differently runs as before, so rollouts, results and budgets are TRL's. With transformers, vLLM or continuous batching.
+GPU idle meanwhile. Here, as soon as a round is generated, every rollout's `python` calls start in a pool of
+`code_num_workers` threads (at most this process's share of the cores, `calls_ahead_workers`), one rollout's in the
+order written (`PythonTool._speculate`); TRL's own calls then take those results. Each round's calls are read as TRL
+reads them (its response parser, each row cut to the budget it had left) and only for the rounds TRL runs calls for
+(`max_tool_calling_iterations`); a call TRL then makes differently runs as before, so rollouts, results and budgets
+are TRL's. A row whose rollout cannot be told apart from another's that TRL dropped ends the running ahead for the
+batch. With transformers, vLLM or continuous batching.
 """
 
 import copy
+import os
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
@@ -163,23 +167,40 @@ def python_codes(tool_calls: list) -> list[str]:
 
 def rows_of_round(
     rows: list[list[int]], prompt_ids: list[list[int]], completion_ids: list[list[int]], active: list[int]
-):
+) -> Optional[list[Optional[int]]]:
     """The batch index of each row of a round after tool results, each row being a prompt, its completion so far and
-    tool results: `active` (the rollouts that called a tool, in batch order) less those TRL dropped; None where a row
-    matches none."""
+    tool results: `active` (the rollouts that called a tool, in batch order) less those TRL dropped. None for a row
+    whose rollout cannot be told apart (TRL dropped one of two rollouts alike so far); None in all where a row
+    matches no rollout."""
+
+    def starts(row: list[int], index: int) -> bool:
+        prompt, completion = prompt_ids[index], completion_ids[index]
+        start = len(prompt) + len(completion)
+        return len(row) > start and row[: len(prompt)] == prompt and row[len(prompt) : start] == completion
+
+    if len(rows) == len(active):  # none dropped: the rows are the active rollouts, in order
+        return list(active) if all(starts(row, index) for row, index in zip(rows, active)) else None
+    so_far = Counter(tuple(prompt_ids[index] + completion_ids[index]) for index in active)
     indices, position = [], 0
     for row in rows:
         while position < len(active):
             index = active[position]
             position += 1
-            prompt, completion = prompt_ids[index], completion_ids[index]
-            start = len(prompt) + len(completion)
-            if len(row) > start and row[: len(prompt)] == prompt and row[len(prompt) : start] == completion:
-                indices.append(index)
+            if starts(row, index):
+                alike = so_far[tuple(prompt_ids[index] + completion_ids[index])] > 1
+                indices.append(None if alike else index)
                 break
         else:
             return None
     return indices
+
+
+def calls_ahead_workers(requested: int) -> int:
+    """Threads running a round's calls ahead in one training process: `code_num_workers`, at most this process's
+    share of the cores it may use (the launcher's processes on this machine share them), so that a program that
+    spins does not slow other rollouts' programs towards their wall limits."""
+    processes = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return max(1, min(requested, len(os.sched_getaffinity(0)) // processes))
 
 
 class ToolCallsAhead:
@@ -215,6 +236,8 @@ class ToolCallsAhead:
             from trl.chat_template_utils import parse_response
 
             for row, index, ids in zip(prompt_ids, indices, generated[0]):
+                if index is None:
+                    continue
                 # TRL cuts what a row generated to the budget it had left before it reads it.
                 ids = ids[: max(0, self.max_completion_length - (len(row) - len(batch["prompt_ids"][index])))]
                 if not ids:
@@ -223,7 +246,8 @@ class ToolCallsAhead:
                 tool_calls = parse_response(self._tokenizer, ids, prefix=row, tools=tools).get("tool_calls")
                 if tool_calls:
                     calls[index] = tool_calls
-        batch["active"] = sorted(calls)
+        # After a row that could not be told apart, the next rounds' rows cannot be either: nothing more runs ahead.
+        batch["active"] = [] if indices is None or None in indices else sorted(calls)
         self._run_calls_ahead(calls)
         return generated
 
@@ -235,6 +259,6 @@ class ToolCallsAhead:
             if not codes:
                 continue
             if self._tools_ahead_pool is None:
-                workers = max(1, environment.settings.sandbox.num_workers)
+                workers = calls_ahead_workers(environment.settings.sandbox.num_workers)
                 self._tools_ahead_pool = ThreadPoolExecutor(workers, thread_name_prefix="python-tool")
             environment._speculate(codes, self._tools_ahead_pool)
