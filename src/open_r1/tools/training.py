@@ -217,8 +217,12 @@ class ToolCallsAhead:
         calls = {index: tool_calls for index, tool_calls in calls.items() if tool_calls}
         if self.max_tool_calling_iterations > 0:
             self._run_calls_ahead(calls)
-        self._tool_round = {"prompt_ids": prompt_ids, "completion_ids": completion_ids, "active": sorted(calls)}
-        self._tool_round["rounds"] = 0
+        self._tool_round = {
+            "prompt_ids": prompt_ids,
+            "completion_ids": completion_ids,  # TRL's own list: it writes each round's ids into it
+            "active": sorted(calls),
+            "rounds": 0,
+        }
         try:
             return super()._tool_call_loop(prompts, prompt_ids, completion_ids, completions, *args, **kwargs)
         finally:
