@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO_ROOT / "src"))
 
 from open_r1.sandbox import SandboxConfig  # noqa: E402
 from open_r1.tools import PythonTool, PythonToolSettings  # noqa: E402
+from open_r1.utils.launch import usable_cores  # noqa: E402
 
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- tool_round.py results: begin -->", "<!-- tool_round.py results: end -->"
@@ -47,7 +48,7 @@ def settings_of(args) -> dict:
         "code": list(args.code),
         "workers": args.workers,
         "repeats": args.repeats,
-        "cores_usable": len(os.sched_getaffinity(0)),
+        "cores_usable": usable_cores(),
         "machine": platform.machine(),
         "load_average_at_start": os.getloadavg()[0],
         "commit": subprocess.run(

@@ -447,7 +447,7 @@ def test_a_row_whose_rollout_cannot_be_told_apart_from_a_dropped_one_is_not_matc
 def test_calls_run_ahead_use_at_most_this_processs_share_of_the_cores(monkeypatch):
     from open_r1.tools import training
 
-    monkeypatch.setattr(training.os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setattr(training, "usable_cores", lambda: 16)
     monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
     assert training.calls_ahead_workers(4) == 4
     assert training.calls_ahead_workers(32) == 16

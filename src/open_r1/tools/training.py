@@ -39,6 +39,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
+from open_r1.utils.launch import usable_cores
+
 from .chat import check_tool_template, ensure_tool_parsing
 from .python_tool import (
     TOOL_MAXIMA,
@@ -200,7 +202,7 @@ def calls_ahead_workers(requested: int) -> int:
     share of the cores it may use (the launcher's processes on this machine share them), so that a program that
     spins does not slow other rollouts' programs towards their wall limits."""
     processes = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-    return max(1, min(requested, len(os.sched_getaffinity(0)) // processes))
+    return max(1, min(requested, usable_cores() // processes))
 
 
 class ToolCallsAhead:

@@ -37,6 +37,13 @@ SHARED_DATA = pathlib.Path(os.environ.get("OPEN_R1_SHARED_DATA", REPO_ROOT.paren
 ACCELERATE_CONFIGS = REPO_ROOT / "recipes" / "accelerate_configs"
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system has one; else the machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def cores_for_launches() -> int:
     """The cores a launch may spread its processes' threads over: the machine's, or `OMP_NUM_THREADS` where it is
     set (as `run_at_once` sets it for each of its jobs), so that launches running at once do not oversubscribe."""
