@@ -167,6 +167,13 @@ def test_requeue_at_the_time_limit_where_it_cannot_work_fails_before_training(
     assert read_ranks(tmp_path) == []
 
 
+def test_the_plan_says_the_job_requeues_itself_at_its_time_limit(submit):
+    result = submit(["--nodes=1", "--time=30", "slurm/train.slurm", *SFT, "--requeue-at-time-limit", "--dry-run"])
+    assert result.returncode == 0, result
+    assert "when training stops at its time limit, the job requeues itself to continue" in result.output, result
+    assert "dry run: nothing started" in result.output
+
+
 def test_grpo_with_vllm_trains_on_the_first_nodes_after_the_server_on_the_last_node_answers(submit, tmp_path):
     record = tmp_path / "server.json"
     result = submit(
