@@ -454,6 +454,18 @@ def test_the_command_refuses_a_reuse_base_folder_without_evaluations_before_anyt
     assert f"--reuse_base: {tmp_path / 'gsm8k-h100'} has no evals/ folder" in capsys.readouterr().err
 
 
+def test_a_reuse_base_of_other_settings_is_refused_before_anything_loads(tmp_path, monkeypatch):
+    # A FAST run scores 4 test problems; the GPU run's base evaluations scored 1,319.
+    monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: pytest.fail("the model was loaded"))
+    row = {"problem": "1 + 1?", "solution": "1+1 = <<1+1=2>>2\n#### 2", "answer": "2"}
+    test = tmp_path / "gsm8k_test.jsonl"
+    test.write_text("".join(json.dumps({"id": f"test-{index}", **row}) + "\n" for index in range(4)))
+    with pytest.raises(SystemExit, match=r"--reuse_base: .*base-card/results.json has problems 1319, this run 4"):
+        gsm8k.run(tmp_path / "out", ("cot", "tools"), seed=0, fast=True, train_file=test, test_file=test,
+                  reuse_base=GPU_RUN)  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_full_run_refuses_a_fast_runs_base_evaluations(tmp_path):
     # A FAST run scores 4 problems with the same samples and test file name as a full run.
     fast_run = tmp_path / "gsm8k-fast"

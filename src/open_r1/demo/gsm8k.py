@@ -296,6 +296,11 @@ def stage_settings(arm: str, stage: str, kind: str, num_samples: int, run: dict,
     }
 
 
+def evaluation_samples(settings: GSM8KSettings) -> dict[str, int]:
+    """Each evaluation of a stage (`<stage>-<arm>-<kind>`) and its samples per problem."""
+    return {"greedy": 1, "sampled": settings.eval_samples}
+
+
 def evaluate_stage(
     model: pathlib.Path, arm: str, stage: str, output_dir: pathlib.Path, run: dict, seed: int, critical: bool = False
 ) -> dict:
@@ -305,7 +310,7 @@ def evaluate_stage(
     evaluator seeds torch's global generator, which two evaluations in one process would share."""
     settings: GSM8KSettings = run["settings"]
     reuse = run.get("reuse_base") if stage == "base" else None
-    samples = {"greedy": 1, "sampled": settings.eval_samples}
+    samples = evaluation_samples(settings)
     names = {kind: f"{stage}-{arm}-{kind}" for kind in samples}
     if reuse:
         evaluations = {kind: reused_evaluation(reuse, names[kind], run, samples[kind]) for kind in samples}
@@ -354,6 +359,16 @@ def read_reused(earlier_run: pathlib.Path, name: str, run: dict, num_samples: in
         if found != wanted:
             raise SystemExit(f"--reuse_base: {path} has {what} {found}, this run {wanted}")
     return results
+
+
+def check_reusable(earlier_run: pathlib.Path, arms: tuple[str, ...], settings: GSM8KSettings, test_file) -> None:
+    """Every base evaluation a run takes from `earlier_run` (`read_reused`), checked before anything loads: found
+    in an arm's process, a mismatch would end the run only once the other processes had ended."""
+    run = {"test_file": test_file, "test_calculations": calculations_by_id(test_file, settings.num_test)}
+    read_reused(earlier_run, "base-card", run, 1)
+    for arm in arms:
+        for kind, num_samples in evaluation_samples(settings).items():
+            read_reused(earlier_run, f"base-{arm}-{kind}", run, num_samples)
 
 
 def reused_evaluation(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int):
@@ -538,6 +553,8 @@ def run(
     if arms_at_once is None:
         arms_at_once = device == "cuda"
     budget = time_budget(settings, arms, arms_at_once, started_at, time_budget_minutes)
+    if reuse_base is not None:
+        check_reusable(reuse_base, arms, settings, test_file)
     checkpoints = [f"{stage}-{arm}" for stage in ("sft", "grpo") for arm in ARMS]
     pipeline.prepare_output_dir(output_dir, ["base-tools", *checkpoints])
 
