@@ -40,6 +40,10 @@ def fail(message: str) -> None:
     raise ValueError(message)
 
 
+def refuse(message: str) -> None:
+    raise SystemExit(message)
+
+
 def test_jobs_run_at_the_same_time_each_with_its_output_in_its_own_log(tmp_path):
     jobs = {"cot": (meet, (str(tmp_path), "cot", "tools")), "tools": (meet, (str(tmp_path), "tools", "cot"))}
     results = run_at_once(jobs, tmp_path)
@@ -73,6 +77,14 @@ def test_a_failed_job_is_named_with_its_error_and_log_and_the_others_still_finis
     message = str(failed.value)
     assert message == f"bad failed (ValueError: no reward model); its log: {tmp_path / 'bad.log'}"
     assert "about to fail" in (tmp_path / "bad.log").read_text()
+
+
+def test_a_job_that_refuses_with_a_system_exit_is_reported_as_failed_and_the_others_still_finish(tmp_path):
+    (tmp_path / "tools").touch()
+    with pytest.raises(RuntimeError) as failed:
+        run_at_once({"cot": (meet, (str(tmp_path), "cot", "tools")), "bad": (refuse, ("--reuse_base: no",))}, tmp_path)
+    assert str(failed.value) == f"bad failed (SystemExit: --reuse_base: no); its log: {tmp_path / 'bad.log'}"
+    assert "cot met tools" in (tmp_path / "cot.log").read_text()
 
 
 def test_a_gpu_training_launch_asks_for_a_free_rendezvous_port_and_a_cpu_one_for_none(monkeypatch, tmp_path):

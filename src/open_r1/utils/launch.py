@@ -201,7 +201,9 @@ def run_at_once(jobs: dict[str, tuple], log_dir: pathlib.Path) -> dict:
             name = futures[future]
             try:
                 results[name] = future.result()
-            except Exception as error:  # noqa: BLE001 - reported with its job's name and log below
+            # A job's SystemExit too (its one-line refusal): raised here, it would end this run unreported, and
+            # only once every other job had run to its end.
+            except (Exception, SystemExit) as error:  # noqa: BLE001 - reported with its job's name and log below
                 failures[name] = f"{name} failed ({type(error).__name__}: {str(error)[-2000:]}); its log: {logs[name]}"
                 print(failures[name], flush=True)
                 continue
