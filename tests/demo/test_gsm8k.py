@@ -36,7 +36,11 @@ def test_make_gsm8k_passes_its_options_to_the_script():
         text=True,
     )
     assert "scripts/gsm8k.py --arm tools --seed 1 --fast --output_dir /tmp/g" in dry_run.stdout, dry_run.stdout
-    for variable, options in (("VLLM=1", ["--use_vllm"]), ("MINUTES=26", ["--time_budget_minutes", "26"])):
+    for variable, options in (
+        ("VLLM=1", ["--use_vllm"]),
+        ("MINUTES=26", ["--time_budget_minutes", "26"]),
+        ("GRPO_STEPS=30", ["--grpo_max_steps", "30"]),
+    ):
         dry_run = subprocess.run(["make", "-n", "gsm8k", variable], cwd=REPO_ROOT, capture_output=True, text=True)
         (command,) = [line for line in dry_run.stdout.splitlines() if "scripts/gsm8k.py" in line]
         assert command.split("scripts/gsm8k.py")[1].split() == options, dry_run.stdout
@@ -69,6 +73,17 @@ def test_the_time_budget_reaches_the_run(monkeypatch):
     gsm8k.main(["--fast", "--time_budget_minutes", "26.5"])
     assert called[0][9] == 26.5
     assert "--no-arms_at_once" in gsm8k.__doc__
+
+
+def test_grpos_steps_reach_the_run_and_must_be_positive(monkeypatch, capsys):
+    called = []
+    monkeypatch.setattr(gsm8k, "run", lambda *args: called.append(args))
+    gsm8k.main(["--fast", "--arm", "cot", "--time_budget_minutes", "11", "--grpo_max_steps", "40"])
+    assert called[0][10] == 40
+    with pytest.raises(SystemExit) as stopped:
+        gsm8k.main(["--fast", "--grpo_max_steps", "0"])
+    assert stopped.value.code == 2
+    assert "--grpo_max_steps: expected a positive number of steps, got 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("arm", gsm8k.ARMS)
@@ -360,6 +375,21 @@ def test_on_a_shared_gpu_every_training_run_and_evaluation_holds_a_job_slot(shar
     assert len(shared_gpu.jobs) == 2 + 3 * 2 + 1  # 2 trainings, greedy and sampled of 3 stages, the card
     assert all(held >= 1 for _, held, _ in shared_gpu.jobs), shared_gpu.jobs
     assert shared_gpu.slots.held == 0  # every slot given back
+
+
+def test_grpo_max_steps_sets_grpos_steps_and_leaves_sfts_alone(shared_gpu, monkeypatch):
+    launches, train = [], gsm8k.pipeline.train
+
+    def recording(*arguments, cpu):
+        launches.append(arguments)
+        return train(*arguments, cpu=cpu)
+
+    monkeypatch.setattr(gsm8k.pipeline, "train", recording)
+    shared_gpu.run["grpo_max_steps"] = 40
+    shared_gpu.run_arm("cot")
+    sft, grpo = launches
+    assert sft[0] == "sft.py" and "--max_steps" not in sft
+    assert grpo[0] == "grpo.py" and grpo[-2:] == ("--max_steps", "40")
 
 
 def test_the_critical_arms_jobs_that_the_run_waits_for_go_first_and_no_other_arms(shared_gpu):

@@ -472,7 +472,10 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
             trained = output_dir / f"{stage}-{arm}"
             dataset = data[f"sft_{arm}"] if stage == "sft" else data["grpo"]
             generation = GSM8K_VLLM_GRPO_OVERRIDES if stage == "grpo" and run.get("use_vllm") else ()
-            overrides = (*hardware, *generation, *(fast_overrides if fast else ()))
+            steps = (
+                ("--max_steps", str(run["grpo_max_steps"])) if stage == "grpo" and run.get("grpo_max_steps") else ()
+            )
+            overrides = (*hardware, *generation, *(fast_overrides if fast else ()), *steps)
             log_file = output_dir / "logs" / f"{stage}-{arm}.log"
             arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides)
 
@@ -536,6 +539,7 @@ def run(
     reuse_base: pathlib.Path | None = None,
     use_vllm: bool = False,
     time_budget_minutes: float | None = None,
+    grpo_max_steps: int | None = None,
 ) -> dict:
     """Runs the arms (`arms_at_once`: in two processes at the same time; None: so on a GPU, one after the other on
     a CPU) and writes results.json, report.md and the curves in `output_dir`. Under `time_budget_minutes` each arm's
@@ -570,6 +574,7 @@ def run(
         "critical_arm": CRITICAL_ARM if CRITICAL_ARM in arms else arms[0],
         "reuse_base": reuse_base,
         "use_vllm": use_vllm,
+        "grpo_max_steps": grpo_max_steps,
         **budget,
         "train_file": train_file,
         "test_file": test_file,
@@ -613,6 +618,7 @@ def run(
         "fast": fast,
         "base_reused_from": str(reuse_base) if reuse_base else None,
         "time_budget_minutes": time_budget_minutes,
+        "grpo_max_steps": grpo_max_steps,
         "arms_at_once": arms_at_once,
         "grpo_generation": "vLLM (colocated)" if use_vllm else "transformers",
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "CPU",
@@ -634,6 +640,7 @@ def run(
             *(["FAST=1"] if fast else []),
             *(["VLLM=1"] if use_vllm else []),
             *([f"MINUTES={time_budget_minutes:g}"] if time_budget_minutes is not None else []),
+            *([f"GRPO_STEPS={grpo_max_steps}"] if grpo_max_steps is not None else []),
         ]
     )
     report = gsm8k_report(results, command)
@@ -685,6 +692,13 @@ def main(argv: list[str] | None = None) -> dict:
         "--arms_at_once (a GPU's default); default: no budget, every recipe step.",
     )
     parser.add_argument(
+        "--grpo_max_steps",
+        type=int,
+        default=None,
+        help="GRPO steps of each arm (default: its recipe's max_steps, 10). Under --time_budget_minutes GRPO stops "
+        "earlier where the budget ends, so a large value gives GRPO whatever time the budget leaves it.",
+    )
+    parser.add_argument(
         "--evaluations_table",
         type=pathlib.Path,
         default=None,
@@ -702,6 +716,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.reuse_base is not None and not (args.reuse_base / "evals").is_dir():
         # Checked here, not when the base stage comes: that is after the card protocol's evaluation.
         parser.error(f"--reuse_base: {args.reuse_base} has no evals/ folder (expected an earlier run's output folder)")
+    if args.grpo_max_steps is not None and args.grpo_max_steps < 1:
+        parser.error(f"--grpo_max_steps: expected a positive number of steps, got {args.grpo_max_steps}")
     if args.time_budget_minutes is not None and not args.time_budget_minutes > 0:
         parser.error(f"--time_budget_minutes: expected a positive number of minutes, got {args.time_budget_minutes:g}")
     output_dir = pathlib.Path(args.output_dir or default_output_dir(args.fast))
@@ -719,4 +735,5 @@ def main(argv: list[str] | None = None) -> dict:
         args.reuse_base,
         args.use_vllm,
         args.time_budget_minutes,
+        args.grpo_max_steps,
     )
