@@ -707,3 +707,39 @@ def test_a_missing_data_file_is_named_with_the_close_existing_ones(tmp_path):
         gsm8k.check_data_file(tmp_path / "gsm8k_trian.jsonl", "--train_file")
     with pytest.raises(SystemExit, match=r"--test_file: .* is not a file"):
         gsm8k.check_data_file(tmp_path, "--test_file")
+
+
+def test_sft_only_trains_each_arms_sft_as_the_run_does_and_evaluates_nothing(tmp_path, monkeypatch):
+    launches = []
+
+    def train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+        launches.append((script, recipe, model.name, dataset.name, output_dir.name, seed, overrides, cpu))
+        return 1.0
+
+    monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: (tmp_path / "smollm2", {}))
+    monkeypatch.setattr(gsm8k, "tool_template_model", lambda base, folder: folder)
+    monkeypatch.setattr(gsm8k.pipeline, "train", train)
+    monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", lambda *args, **kwargs: pytest.fail("evaluated"))
+    train_file = write_rows(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3)])
+    out = tmp_path / "out"
+    folders = gsm8k.main(["--sft_only", "--fast", "--train_file", str(train_file), "--output_dir", str(out)])
+
+    assert folders == {arm: str(out / f"sft-{arm}") for arm in gsm8k.ARMS}
+    import torch
+
+    on_cpu = not torch.cuda.is_available()
+    overrides = (*(gsm8k.GSM8K_CPU_OVERRIDES if on_cpu else ()), *gsm8k.GSM8K_FAST_SFT_OVERRIDES)
+    assert launches == [
+        ("sft.py", GSM8K_FAST.sft_recipes["cot"], "smollm2", "sft_cot", "sft-cot", 0, overrides, on_cpu),
+        ("sft.py", GSM8K_FAST.sft_recipes["tools"], "base-tools", "sft_tools", "sft-tools", 0, overrides, on_cpu),
+    ]
+    assert not (out / "evals").exists()
+
+
+@pytest.mark.parametrize("option", [["--grpo_max_steps", "5"], ["--time_budget_minutes", "11"], ["--use_vllm"]])
+def test_sft_only_refuses_what_it_would_ignore(option, capsys, monkeypatch):
+    monkeypatch.setattr(gsm8k, "sft_only", lambda *args: pytest.fail("SFT started"))
+    with pytest.raises(SystemExit) as stopped:
+        gsm8k.main(["--sft_only", *option])
+    assert stopped.value.code == 2
+    assert f"{option[0]} has no effect with --sft_only" in capsys.readouterr().err

@@ -453,6 +453,16 @@ def time_budget(
     }
 
 
+def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
+    """What an arm's SFT or GRPO launch adds to its recipe: the CPU's settings, vLLM's (GRPO), FAST's, and
+    `--grpo_max_steps`'s."""
+    hardware = GSM8K_CPU_OVERRIDES if run["device"] == "cpu" else ()
+    generation = GSM8K_VLLM_GRPO_OVERRIDES if stage == "grpo" and run.get("use_vllm") else ()
+    fast = (GSM8K_FAST_SFT_OVERRIDES if stage == "sft" else GSM8K_FAST_GRPO_OVERRIDES) if run["fast"] else ()
+    steps = ("--max_steps", str(run["grpo_max_steps"])) if stage == "grpo" and run.get("grpo_max_steps") else ()
+    return (*hardware, *generation, *fast, *steps)
+
+
 def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
     """Base evaluation, cold-start SFT, GRPO and their evaluations for one arm; returns the stages and curves. With
     `run["overlap"]` (on a GPU) the SFT checkpoint is evaluated while GRPO trains from it, in its own process. The
@@ -460,22 +470,13 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
     settings: GSM8KSettings = run["settings"]
     critical = run.get("critical_arm") == arm
     cpu = run["device"] == "cpu"
-    hardware = GSM8K_CPU_OVERRIDES if cpu else ()
-    fast = run["fast"]
     stages, train_seconds, grpo_limit = {}, {"base": 0.0}, {}
     checkpoint, previous = base_model, "base"
     with ThreadPoolExecutor(max_workers=1) as trainer:
-        for stage, recipe, fast_overrides in (
-            ("sft", settings.sft_recipes[arm], GSM8K_FAST_SFT_OVERRIDES),
-            ("grpo", settings.grpo_recipes[arm], GSM8K_FAST_GRPO_OVERRIDES),
-        ):
+        for stage, recipe in (("sft", settings.sft_recipes[arm]), ("grpo", settings.grpo_recipes[arm])):
             trained = output_dir / f"{stage}-{arm}"
             dataset = data[f"sft_{arm}"] if stage == "sft" else data["grpo"]
-            generation = GSM8K_VLLM_GRPO_OVERRIDES if stage == "grpo" and run.get("use_vllm") else ()
-            steps = (
-                ("--max_steps", str(run["grpo_max_steps"])) if stage == "grpo" and run.get("grpo_max_steps") else ()
-            )
-            overrides = (*hardware, *generation, *(fast_overrides if fast else ()), *steps)
+            overrides = stage_overrides(stage, run)
             log_file = output_dir / "logs" / f"{stage}-{arm}.log"
             arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides)
 
@@ -526,6 +527,33 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
         title=f"GRPO on GSM8K-train, {GSM8K_ARM_NAMES[arm]} (sampled as in training)",
     )
     return {"stages": stages, "curves": curves, "held_out": held_out}
+
+
+def sft_only(output_dir: pathlib.Path, arms: tuple[str, ...], seed: int, fast: bool, train_file: pathlib.Path) -> dict:
+    """Each arm's cold-start SFT alone, one arm after the other, into `output_dir/sft-<arm>`, as `run` trains it; no
+    evaluation, no GRPO. For what starts from an SFT model without the rest of the run: GRPO throughput
+    (scripts/benchmarks/grpo_throughput.py), a GRPO run of one's own."""
+    import torch
+
+    settings = GSM8K_FAST if fast else GSM8K_FULL
+    check_data_file(train_file, "--train_file")
+    run = {"device": "cuda" if torch.cuda.is_available() else "cpu", "fast": fast}
+    pipeline.prepare_output_dir(output_dir, ["base-tools", *(f"sft-{arm}" for arm in arms)])
+    pipeline.banner(f"SmolLM2-135M-Instruct: the GSM8K SFT of {', '.join(arms)} (seed {seed}, {run['device']})")
+    base_model, _ = get_pretrained_model("smollm2")
+    data = build_datasets(output_dir / "datasets", train_file, settings)
+    models = {"cot": base_model}
+    if "tools" in arms:
+        models["tools"] = tool_template_model(base_model, output_dir / "base-tools")
+    trained = {}
+    for arm in arms:
+        trained[arm] = output_dir / f"sft-{arm}"
+        pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: SFT (src/open_r1/sft.py --config {settings.sft_recipes[arm]})")
+        log_file = output_dir / "logs" / f"sft-{arm}.log"
+        arguments = (settings.sft_recipes[arm], models[arm], data[f"sft_{arm}"], trained[arm], seed, log_file)
+        seconds = pipeline.train("sft.py", *arguments, *stage_overrides("sft", run), cpu=run["device"] == "cpu")
+        print(f"{GSM8K_ARM_NAMES[arm]}: SFT model in {trained[arm]} after {seconds:.0f} s", flush=True)
+    return {arm: str(folder) for arm, folder in trained.items()}
 
 
 def run(
@@ -699,6 +727,12 @@ def main(argv: list[str] | None = None) -> dict:
         "earlier where the budget ends, so a large value gives GRPO whatever time the budget leaves it.",
     )
     parser.add_argument(
+        "--sft_only",
+        action="store_true",
+        help="Only each arm's cold-start SFT, into OUTPUT_DIR/sft-<arm>: no evaluation, no GRPO (for the GRPO "
+        "throughput benchmark, docs/benchmarks.md).",
+    )
+    parser.add_argument(
         "--evaluations_table",
         type=pathlib.Path,
         default=None,
@@ -724,6 +758,11 @@ def main(argv: list[str] | None = None) -> dict:
     if not output_dir.is_absolute():
         output_dir = pathlib.Path.cwd() / output_dir
     arms = ARMS if args.arm == "both" else (args.arm,)
+    if args.sft_only:
+        for option in ("reuse_base", "use_vllm", "time_budget_minutes", "grpo_max_steps", "arms_at_once"):
+            if getattr(args, option) not in (None, False):
+                parser.error(f"--{option} has no effect with --sft_only, which neither evaluates nor runs GRPO")
+        return sft_only(output_dir, arms, args.seed, args.fast, args.train_file)
     return run(
         output_dir,
         arms,
