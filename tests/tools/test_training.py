@@ -444,6 +444,31 @@ def test_a_row_whose_rollout_cannot_be_told_apart_from_a_dropped_one_is_not_matc
     assert rows_of_round([[1, 2, 7, 8, 40], [1, 2, 7, 8, 41]], prompts, completions, active=[0, 1]) == [0, 1]
 
 
+def test_training_ends_with_the_pool_of_calls_run_ahead_shut_down_and_its_waiting_runs_cancelled():
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from open_r1.tools.training import ToolCallsAhead
+
+    release = threading.Event()
+
+    class Trainer:
+        def train(self):
+            self._tools_ahead_pool = ThreadPoolExecutor(1)
+            self._tools_ahead_pool.submit(release.wait)  # a run ahead still going when training ends
+            self.waiting = self._tools_ahead_pool.submit(print, "never run")
+            raise RuntimeError("training failed")
+
+    class Training(ToolCallsAhead, Trainer):
+        pass
+
+    trainer = Training()
+    with pytest.raises(RuntimeError, match="training failed"):
+        trainer.train()
+    release.set()
+    assert trainer._tools_ahead_pool is None and trainer.waiting.cancelled()
+
+
 def test_calls_run_ahead_use_at_most_this_processs_share_of_the_cores(monkeypatch):
     from open_r1.tools import training
 

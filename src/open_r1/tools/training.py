@@ -212,6 +212,14 @@ class ToolCallsAhead:
     _tool_round = None  # while TRL's tool loop runs: the batch's prompt and completion ids, who called, rounds so far
     _tools_ahead_pool = None
 
+    def train(self, *args, **kwargs):
+        try:
+            return super().train(*args, **kwargs)
+        finally:  # what still runs ahead is no call's any more; its threads would hold the interpreter's exit
+            if self._tools_ahead_pool is not None:
+                self._tools_ahead_pool.shutdown(wait=False, cancel_futures=True)
+                self._tools_ahead_pool = None
+
     def _tool_call_loop(self, prompts, prompt_ids, completion_ids, completions, *args, **kwargs):
         if not any(isinstance(environment, PythonTool) for environment in self.environments or ()):
             return super()._tool_call_loop(prompts, prompt_ids, completion_ids, completions, *args, **kwargs)
