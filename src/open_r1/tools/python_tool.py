@@ -310,6 +310,8 @@ class PythonTool:
         self.stats = stats
         self._provider = self.settings.get_provider()
         self._budget_lock = threading.Lock()
+        self._ahead: deque[tuple[str, Future]] = deque()  # this turn's calls run ahead, in order, with their runs
+        self._rollout = 0  # which rollout this is: a chain of an earlier one counts for none
         self._start_rollout()
 
     def _start_rollout(self) -> None:
@@ -318,7 +320,7 @@ class PythonTool:
         self.calls_ahead = 0  # calls of this rollout answered by a run ahead
         self.transcript: list[tuple[str, str]] = []  # (code, what the model read), for tests and logs
         with self._budget_lock:
-            self._rollout = getattr(self, "_rollout", 0) + 1  # a chain of an earlier rollout counts for none
+            self._rollout += 1
             self.runs_ahead = 0  # programs run ahead for this rollout, taken or not
             self.charged_seconds = 0.0  # this rollout's charges against its time budget
             self._reserved_seconds = 0.0  # wall limits of its calls running now
@@ -429,9 +431,8 @@ class PythonTool:
                     self.runs_ahead += rollout == self._rollout
                 run = self._execute(cells, code)
             except BaseException as error:  # every future ends, or its call would wait for it forever
-                if not isinstance(
-                    error, Exception
-                ):  # a BaseException would be lost in the pool: run the call in place
+                # A BaseException would be lost in the pool: its call runs in place instead.
+                if not isinstance(error, Exception):
                     error = RuntimeError(f"the run ahead stopped: {error!r}")
                 future.set_exception(error)
                 for later in futures[index + 1 :]:
@@ -446,9 +447,8 @@ class PythonTool:
     def _run_ahead(self, code) -> Optional[_Run]:
         """The run ahead of this call, if one ran `code` on the rollout's cells as they are; otherwise every run
         ahead is dropped and None."""
-        ahead = getattr(self, "_ahead", None)
-        if ahead and isinstance(code, str) and ahead[0][0] == code:
-            _, future = ahead.popleft()
+        if self._ahead and isinstance(code, str) and self._ahead[0][0] == code:
+            _, future = self._ahead.popleft()
             try:
                 run = future.result()
             except Exception:  # over the budget, or the run failed outside the sandbox: run it as before
@@ -459,6 +459,6 @@ class PythonTool:
         return None
 
     def _drop_runs_ahead(self) -> None:
-        for _, future in getattr(self, "_ahead", ()):
+        for _, future in self._ahead:
             future.cancel()
         self._ahead = deque()
