@@ -177,6 +177,15 @@ def grpo_prompts(rows: list[dict], prompts: list[dict], max_calculations: int | 
     return kept
 
 
+def arm_start_models(base_model: pathlib.Path, arms: tuple[str, ...], output_dir: pathlib.Path) -> dict:
+    """The model each arm's SFT starts from: SmolLM2 itself, or for the tool arm SmolLM2 with the tool-calling
+    template (`tool_template_model`, in `output_dir/base-tools`)."""
+    models = {"cot": base_model}
+    if "tools" in arms:
+        models["tools"] = tool_template_model(base_model, output_dir / "base-tools")
+    return models
+
+
 def build_datasets(folder: pathlib.Path, train_file: pathlib.Path, settings: GSM8KSettings) -> dict:
     """Both arms' SFT conversations, the GRPO prompts, and the conversion's report (also in conversion.json)."""
     rows = load_rows(train_file, limit=settings.num_train)
@@ -542,9 +551,7 @@ def sft_only(output_dir: pathlib.Path, arms: tuple[str, ...], seed: int, fast: b
     pipeline.banner(f"SmolLM2-135M-Instruct: the GSM8K SFT of {', '.join(arms)} (seed {seed}, {run['device']})")
     base_model, _ = get_pretrained_model("smollm2")
     data = build_datasets(output_dir / "datasets", train_file, settings)
-    models = {"cot": base_model}
-    if "tools" in arms:
-        models["tools"] = tool_template_model(base_model, output_dir / "base-tools")
+    models = arm_start_models(base_model, arms, output_dir)
     trained = {}
     for arm in arms:
         trained[arm] = output_dir / f"sft-{arm}"
@@ -617,9 +624,7 @@ def run(
             if recipe.get("tools")
         },
     }
-    models = {"cot": base_model}
-    if "tools" in arms:
-        models["tools"] = tool_template_model(base_model, output_dir / "base-tools")
+    models = arm_start_models(base_model, arms, output_dir)
 
     jobs = {
         "card": (evaluate_card_protocol, (base_model, output_dir, run_settings, seed)),
