@@ -23,7 +23,6 @@ import os
 import pathlib
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
+from open_r1.demo import pipeline  # noqa: E402
 from open_r1.sandbox import SandboxConfig  # noqa: E402
 from open_r1.tools import PythonTool, PythonToolSettings  # noqa: E402
 from open_r1.utils.launch import usable_cores  # noqa: E402
@@ -51,9 +51,7 @@ def settings_of(args) -> dict:
         "cores_usable": usable_cores(),
         "machine": platform.machine(),
         "load_average_at_start": os.getloadavg()[0],
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
-        ).stdout.strip(),
+        "commit": pipeline.git_commit(),
         "date": datetime.date.today().isoformat(),
     }
 
