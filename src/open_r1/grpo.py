@@ -55,17 +55,20 @@ from open_r1.utils.dynamic_sampling import DynamicSampling
 from open_r1.utils.finite_updates import MAX_CONSECUTIVE_NONFINITE, SkipNonFiniteUpdates
 from open_r1.utils.model_utils import check_think_prefill
 from open_r1.utils.resume import TiedWeightsResume
+from open_r1.utils.step_profile import StepProfile
 from open_r1.utils.training import finish_training, log_settings, start_run, training_splits
 
 logger = logging.getLogger("open_r1")
 
 
-class PromptTruncatingGRPOTrainer(DynamicSampling, TiedWeightsResume, ToolCallsAhead, ToolRoundBudget, GRPOTrainer):
+class PromptTruncatingGRPOTrainer(
+    DynamicSampling, TiedWeightsResume, ToolCallsAhead, ToolRoundBudget, StepProfile, GRPOTrainer
+):
     """TRL's GRPOTrainer that keeps only the last `max_prompt_length` tokens of each prompt, as TRL 0.18 did (and
     resumes models with tied embeddings without a false "missing keys" warning, `TiedWeightsResume`; refills
     batches with groups whose rewards have spread under `dynamic_sampling: true`, `DynamicSampling`; decodes no
     token past every row's budget in the rounds after tool results, `ToolRoundBudget`; runs each round's tool calls
-    at once across rollouts, `ToolCallsAhead`).
+    at once across rollouts, `ToolCallsAhead`; logs where each step's time went, `StepProfile`).
 
     TRL 1.16 removed the option; upstream recipes set it. Prompts are cut after the chat template, on the left
     (the end of a prompt, where the generation starts, is kept), before generation, so the model generates

@@ -682,6 +682,7 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
         assert results["grpo_curves"][arm]["accuracy_reward"], f"{arm}: GRPO logged no step"
         grpo = results["arms"][arm]["grpo"]
         assert grpo["steps"] == grpo["max_steps"] == 1 and 60 < grpo["max_run_minutes"] < 120
+        assert grpo["step_profile"]["steps"] == 1 and grpo["step_profile"]["decoding_rounds"] >= 1
         assert (output_dir / f"curves-{arm}.png").stat().st_size > 0
     assert results["arms_at_once"] is True
     card = results["card_protocol"]
@@ -698,7 +699,7 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
     assert saved["arms"] == results["arms"] and saved["conversion"] == results["conversion"]
     report = (output_dir / "report.md").read_text()
     assert "| python tool | grpo |" in report and "nanochat d20" in report and "FAST" in report
-    assert "the run's time budget was 120 minutes" in report
+    assert "the run's time budget was 120 minutes" in report and "A GRPO step's time" in report
 
 
 def test_a_missing_data_file_is_named_with_the_close_existing_ones(tmp_path):

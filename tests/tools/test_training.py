@@ -20,6 +20,7 @@ from open_r1.rewards import REWARD_FUNCS_REGISTRY
 from open_r1.sandbox import LocalSandbox, isolation_mode
 from open_r1.sandbox.factory import clear_providers
 from open_r1.tasks.tool_arithmetic import TOOL_SYSTEM_PROMPT
+from open_r1.utils.step_profile import PROFILE_SECONDS
 from tests.support.sandbox_checks import skip_without_isolation
 
 RECIPE = "recipes/demo/grpo/config_tools.yaml"
@@ -133,6 +134,14 @@ def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_who
     assert all(entry["tools/python_budget_seconds"] == 10.0 for entry in steps), steps
     assert all(entry["tools/python_refused_calls_per_completion"] == 0 for entry in steps), steps
     assert all(0 <= entry["tools/python_budget_used_max"] < 2.0 for entry in steps), steps
+    # 6. Each step says where its time went (open_r1.utils.step_profile): the parts add up to its step_time, and a
+    # step whose rollouts called the tool decoded a round after the results.
+    for entry in steps:
+        parts = [entry[f"profile/{part}_seconds"] for part in PROFILE_SECONDS]
+        assert sum(parts) == pytest.approx(entry["step_time"]) and min(parts) >= 0, entry
+        assert entry["profile/decode_steps"] >= entry["completions/max_length"], entry
+        assert 0 < entry["profile/slot_use"] <= 1, entry
+    assert any(entry["profile/decoding_rounds"] >= 2 for entry in steps if entry["tools/call_frequency"]), steps
 
 
 def test_unknown_tool_and_bad_provider_fail_at_parse_time_naming_the_field():

@@ -79,6 +79,7 @@ from open_r1.tasks.gsm8k import (
 from open_r1.usage import UsageError, check_local_path, read_recipe
 from open_r1.utils.gpu_jobs import job_slot, shared_job_slots
 from open_r1.utils.launch import run_at_once
+from open_r1.utils.step_profile import summarise as summarise_step_profile
 
 ARMS = ("cot", "tools")
 SYSTEM_PROMPTS = {"cot": COT_SYSTEM_PROMPT, "tools": TOOL_SYSTEM_PROMPT}
@@ -520,6 +521,7 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
     grpo_steps = grpo_state["global_step"]
     stages["grpo"]["steps"], stages["grpo"]["max_steps"] = grpo_steps, grpo_state.get("max_steps")
     stages["grpo"]["max_run_minutes"] = grpo_limit.get("minutes")
+    stages["grpo"]["step_profile"] = summarise_step_profile(grpo_state["log_history"])
     held_out = [
         {
             "step": step,

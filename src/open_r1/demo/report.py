@@ -22,6 +22,7 @@ from open_r1.demo.pipeline import STAGES, reward_log
 from open_r1.demo.settings import DemoSettings, ToolDemoSettings
 from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from open_r1.tasks.gsm8k import CALCULATION_BUCKETS
+from open_r1.utils.step_profile import PROFILE_SECONDS
 
 # What `make demo` shows on every seed, held-out pass@1 points that GRPO adds to SFT and the rise of the GRPO
 # accuracy-reward curve (mean of its last fifth of logged steps minus that of its first fifth).
@@ -565,6 +566,24 @@ def grpo_steps_line(results: dict) -> str:
     return f"- **GRPO steps**: {', '.join(arms)}{under}.\n"
 
 
+def grpo_step_time_line(results: dict) -> str:
+    """The report's line on where each arm's mean GRPO step spent its time (`open_r1.utils.step_profile`)."""
+    arms = []
+    for arm, stages in results["arms"].items():
+        profile = stages.get("grpo", {}).get("step_profile")
+        if not profile:
+            continue
+        decoding = f"decoding {profile['decoding_seconds']:.1f} s ({profile['decoding_rounds']:.1f} rounds, "
+        decoding += f"{profile['decode_steps']:,.0f} decode steps"
+        if profile["slot_use"] is not None:
+            decoding += f", {profile['slot_use']:.0%} of the padded slots holding a token"
+        rest = ", ".join(f"{part} {profile[f'{part}_seconds']:.1f} s" for part in PROFILE_SECONDS[1:])
+        arms.append(f"{GSM8K_ARM_NAMES[arm]} {profile['step_seconds']:.1f} s: {decoding}), {rest}")
+    if not arms:
+        return ""
+    return f"- **A GRPO step's time** (mean over its logged steps, `open_r1.utils.step_profile`): {'; '.join(arms)}.\n"
+
+
 def gsm8k_report(results: dict, command: str) -> str:
     """report.md of `make gsm8k`: both arms' table, the published numbers, the goals, the data and the curves."""
     fast_note = (
@@ -611,7 +630,7 @@ the same solutions with each calculator annotation a call of the sandboxed pytho
 - **Data**: {conversion["rows"]} GSM8K-train rows (`{results["train_file"]}`); {conversion["sft_rows"]} SFT traces \
 per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed}
 - **GRPO prompts**: {grpo_prompts_line(conversion)}
-{grpo_steps_line(results)}{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
+{grpo_steps_line(results)}{grpo_step_time_line(results)}{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
 - **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}; GRPO generates with \
 {results["grpo_generation"]}, the evaluator with transformers.
 - **GRPO curves**: {curves} (rewards per logged step on the training prompts; the held-out sampled pass@1 of the \

@@ -1,0 +1,131 @@
+"""Where each GRPO step's time goes, logged with the step: so that a slow run says what made it slow.
+
+Every GRPO run of src/open_r1/grpo.py (`PromptTruncatingGRPOTrainer`) logs, for each optimizer step, beside TRL's
+`step_time` and averaged over `logging_steps` as TRL's own figures are:
+
+- `profile/decoding_seconds`: the model generating (TRL's `_generate_single_turn`: transformers' `generate`,
+  continuous batching or vLLM, with vLLM's weight sync), every round of a tool rollout;
+- `profile/tools_seconds`: the rest of making rollouts (TRL's `_generate`): tool calls, reading replies, tokenising;
+- `profile/rewards_seconds`: the reward functions;
+- `profile/scoring_seconds`: the rest of making the batch (TRL's `_generate_and_score_completions`): log-probabilities
+  of the old and reference policies, advantages, gathering;
+- `profile/training_seconds`: the rest of `step_time`: the micro-batches' forward and backward passes;
+- `profile/decoding_rounds`: generation calls (one per batch, and one more per round of tool calls);
+- `profile/decode_steps`: the longest completion of each call, added up: the forward passes a padded batch makes one
+  after another, whatever its size;
+- `profile/slot_use`: the tokens the calls kept over their rows x decode steps: the share of a padded batch's
+  decoded slots that hold a token (the rest decode for rows that already ended); logged for steps that generated.
+
+The five seconds add up to `step_time`. A step that reuses an earlier step's rollouts (`steps_per_generation` above
+`gradient_accumulation_steps`, or `num_iterations` > 1) logs 0 for what it did not do. `summarise` reduces a run's
+`log_history` to its mean step, which `make gsm8k`'s report prints for each arm's GRPO.
+
+Times are this process's wall clock (the logs show the main process's). On a GPU, decoding ends synchronised (TRL
+reads the tokens back); a backward pass still running when its step returns is counted in the next step's time.
+Not covered: evaluation during training (`eval_strategy`), which is not a training step.
+"""
+
+from collections import Counter
+from time import perf_counter
+from typing import Optional
+
+__all__ = ["PROFILE_SECONDS", "StepProfile", "summarise"]
+
+# The parts of a step, in the order they happen; their seconds add up to TRL's step_time.
+PROFILE_SECONDS = ("decoding", "tools", "rewards", "scoring", "training")
+PROFILE_COUNTS = ("decoding_rounds", "decode_steps")
+
+
+class StepProfile:
+    """Mixin for TRL's `GRPOTrainer`, just above it in the bases (so that what the project's other mixins do around
+    a generation call counts as tool time, not decoding): times the parts of each training step (module docstring)."""
+
+    _step_profile: Optional[Counter] = None  # the running optimizer step's sums, while a training step runs
+
+    def training_step(self, model, inputs, num_items_in_batch):
+        if self._step_profile is None:
+            self._step_profile = Counter()
+        output = super().training_step(model, inputs, num_items_in_batch)
+        # TRL has just appended step_time if this was the optimizer step's last micro-batch.
+        if self._step % self.current_gradient_accumulation_steps == 0:
+            self._log_step_profile(self._step_profile, self._metrics["train"]["step_time"][-1])
+            self._step_profile = None
+        return output
+
+    def _log_step_profile(self, sums: Counter, step_time: float) -> None:
+        metrics = self._metrics["train"]
+        parts = {
+            "decoding": sums["decoding"],
+            "tools": sums["generation"] - sums["decoding"],
+            "rewards": sums["rewards"],
+            "scoring": sums["batch"] - sums["generation"] - sums["rewards"],
+            "training": step_time - sums["batch"],
+        }
+        for part in PROFILE_SECONDS:
+            metrics[f"profile/{part}_seconds"].append(parts[part])
+        for count in PROFILE_COUNTS:
+            metrics[f"profile/{count}"].append(float(sums[count]))
+        if sums["decoded_slots"]:
+            metrics["profile/slot_use"].append(sums["kept_tokens"] / sums["decoded_slots"])
+
+    def _generate_and_score_completions(self, inputs):
+        with self._timed("batch"):
+            return super()._generate_and_score_completions(inputs)
+
+    def _generate(self, prompts):
+        with self._timed("generation"):
+            return super()._generate(prompts)
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        with self._timed("rewards"):
+            return super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+
+    def _generate_single_turn(self, prompt_ids, *args, **kwargs):
+        with self._timed("decoding"):
+            completion_ids, logprobs = super()._generate_single_turn(prompt_ids, *args, **kwargs)
+        sums = self._step_profile
+        if sums is not None:
+            lengths = [len(ids) for ids in completion_ids]
+            longest = max(lengths, default=0)
+            sums["decoding_rounds"] += 1
+            sums["decode_steps"] += longest
+            sums["kept_tokens"] += sum(lengths)
+            sums["decoded_slots"] += longest * len(lengths)
+        return completion_ids, logprobs
+
+    def _timed(self, part: str):
+        return _Timer(self._step_profile, part)
+
+
+class _Timer:
+    """Adds the seconds its block took to `sums[part]`; does nothing outside a training step (`sums` None)."""
+
+    def __init__(self, sums: Optional[Counter], part: str):
+        self.sums, self.part = sums, part
+
+    def __enter__(self):
+        self.start = perf_counter()
+
+    def __exit__(self, *exc_info):
+        if self.sums is not None:
+            self.sums[self.part] += perf_counter() - self.start
+        return False
+
+
+def summarise(log_history: list[dict]) -> Optional[dict]:
+    """A run's mean training step from its `log_history` (trainer_state.json): `steps` (log entries read),
+    `step_seconds`, each part's seconds (`PROFILE_SECONDS`), `decoding_rounds`, `decode_steps` and `slot_use`
+    (None where no step generated). None for a run that logged no profile."""
+    entries = [entry for entry in log_history if "profile/training_seconds" in entry and "step_time" in entry]
+    if not entries:
+        return None
+
+    def mean(key: str) -> Optional[float]:
+        values = [entry[key] for entry in entries if entry.get(key) is not None]
+        return sum(values) / len(values) if values else None
+
+    summary = {"steps": len(entries), "step_seconds": mean("step_time")}
+    summary.update({f"{part}_seconds": mean(f"profile/{part}_seconds") for part in PROFILE_SECONDS})
+    summary.update({count: mean(f"profile/{count}") for count in PROFILE_COUNTS})
+    summary["slot_use"] = mean("profile/slot_use")
+    return summary
