@@ -127,6 +127,12 @@ def test_regrading_an_evaluations_details_keeps_how_each_completion_ended(
     # Said, not warned: a base model that never stops is no fault of the run.
     assert not [record for record in caplog.records if record.levelname == "WARNING"]
     assert regraded["finish_reasons"] == sampled["finish_reasons"]
+    # What generation decoded: the 3 problems x 2 samples in one padded call, which ran 3 steps for the rows cut.
+    decoding = sampled["decoding"]
+    assert decoding["calls"] == 1 and decoding["decode_steps"] == 3
+    assert 3 * cut <= decoding["kept_tokens"] <= 6 * 3 and decoding["slot_use"] == decoding["kept_tokens"] / 18
+    assert 0 < decoding["seconds"] <= decoding["generation_seconds"]
+    assert regraded["decoding"] is None  # graded from saved completions: nothing decoded
     ends = [(row["id"], row["finish_reason"]) for row in read_details(tmp_path / "sampled")]
     assert [(row["id"], row["finish_reason"]) for row in read_details(tmp_path / "regraded")] == ends
 

@@ -196,6 +196,10 @@ def test_the_evaluator_measures_a_tool_model_with_the_tool_as_it_was_trained(too
     assert row["completion"][1]["content"] == problem["answer"] + "\n", "the tool's real output reached the model"
     assert with_tool["settings"]["tools"] == ["python"]
     assert with_tool["finish_reasons"] == {"stop": 1, "length": 0, "tool_rounds": 0}
+    # Two generate calls, the second after the tool result; one row, so every decoded slot holds a kept token.
+    decoding = with_tool["decoding"]
+    assert decoding["calls"] == 2 and decoding["slot_use"] == 1.0, decoding
+    assert decoding["decode_steps"] == decoding["kept_tokens"] > 0 and decoding["seconds"] > 0
     # Its details are graded again, rollouts and all, to the same numbers.
     regraded = evaluate(
         EvaluateArguments(

@@ -19,6 +19,7 @@ Not covered: vLLM or any server (scripts/pass_rate_filtering has those backends)
 """
 
 import logging
+import time
 from collections.abc import Callable
 
 from open_r1.eval.few_shot import cut_at_stop_sequences
@@ -56,6 +57,7 @@ def sample_completions(
     attn_implementation: str | None = None,
     chat_template: str | None = None,
     stop_sequences: list[str] | None = None,
+    decoding=None,
 ) -> tuple[list[str], list[list], list[list[str]]]:
     """Prompts (after the chat template), `num_samples` completions per conversation and each completion's finish
     reason (one of `FINISH_REASONS`, in the completions' shape), with transformers.
@@ -65,7 +67,8 @@ def sample_completions(
     With `tool_settings` (a `PythonToolSettings`) the model may call the python tool
     (`open_r1.tools.rollout`); each completion is then the rollout's list of messages, not a string.
     `revision`, `attn_implementation`: as in `from_pretrained`; `chat_template` replaces the tokenizer's.
-    `stop_sequences` (without tools): generation stops once one appears and the completion ends before it."""
+    `stop_sequences` (without tools): generation stops once one appears and the completion ends before it.
+    `decoding` (an `open_r1.utils.decoding_tally.DecodingTally`) counts every generate call: rows' kept tokens, time."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -109,6 +112,7 @@ def sample_completions(
             max_tool_calling_iterations=max_tool_calling_iterations,
             sampling=sampling,
             batch_size=batch_size * num_samples,
+            decoding=decoding,
             on_batch=None
             if on_progress is None
             else (lambda done, total: on_progress(done // num_samples, total // num_samples)),
@@ -133,6 +137,7 @@ def sample_completions(
         indices = order[start : start + batch_size]
         batch = [prompts[index] for index in indices]
         inputs = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+        started = time.perf_counter()
         output = generate_sharing_prompts(
             model,
             inputs["input_ids"],
@@ -144,8 +149,11 @@ def sample_completions(
             **stops,
         )
         generated = output[:, inputs["input_ids"].shape[1] :]
+        generated_ids = generated.tolist()
+        if decoding is not None:
+            decoding.add([kept_length(ids, ends) for ids in generated_ids], time.perf_counter() - started)
         texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
-        reasons = [finish_reason(ids, ends, max_new_tokens) for ids in generated.tolist()]
+        reasons = [finish_reason(ids, ends, max_new_tokens) for ids in generated_ids]
         if stop_sequences:
             cut = [cut_at_stop_sequences(text, stop_sequences) for text in texts]
             reasons = ["stop" if short != text else reason for short, text, reason in zip(cut, texts, reasons)]
@@ -165,6 +173,11 @@ def end_of_turn_ids(model, tokenizer) -> set[int]:
     tokenizer's (the evaluator's decoding and `open_r1.tools.rollout` both cut there)."""
     configured = model.generation_config.eos_token_id
     return set(configured if isinstance(configured, list) else [configured or tokenizer.eos_token_id])
+
+
+def kept_length(generated_ids: list[int], end_ids: set[int]) -> int:
+    """The tokens a row generated up to its first end token, that token included (all of them if none)."""
+    return next((index + 1 for index, token in enumerate(generated_ids) if token in end_ids), len(generated_ids))
 
 
 def finish_reason(generated_ids: list[int], end_ids: set[int], max_new_tokens: int) -> str:

@@ -21,7 +21,9 @@ code as `accuracy_reward`, so an evaluation number and a training reward agree o
 It writes
 - `results.json`: task, num_problems, num_samples, pass@k / maj@k with `<metric>_stderr`, the
   number of completions that could not be graded (counted as wrong), how many ended for each finish reason
-  (`finish_reasons`: "length" counts those cut by --max_new_tokens), and the settings used;
+  (`finish_reasons`: "length" counts those cut by --max_new_tokens), what generation decoded and how long it
+  took (`decoding`: generate calls, decode steps, slot use, their seconds and the whole generation's, as
+  `open_r1.utils.decoding_tally` counts them), and the settings used;
 - `details.jsonl`: one line per completion (id, sample index, prompt, completion, extracted
   answer, gold, verdict, finish reason), so every number can be audited and re-graded with --predictions.
 
@@ -44,6 +46,7 @@ from open_r1.eval.arguments import EvaluateArguments, parse_command_line
 from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, sample_completions
 from open_r1.eval.metrics import summarize_scores
 from open_r1.usage import UsageError, one_line
+from open_r1.utils.decoding_tally import DecodingTally
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +72,13 @@ def generate_completions(
     problems: list[Problem],
     on_progress: Callable[[int, int], None] | None = None,
     conversations: list[list] | None = None,
+    decoding: DecodingTally | None = None,
 ) -> tuple[list[str], list[list[str]], list[list[str]]]:
     """Prompts (after the chat template), `num_samples` sampled completions per problem, and why each ended
     (`open_r1.eval.decoding.FINISH_REASONS`).
 
-    `conversations`: the chats to complete (`build_conversations`; by default the boxed style's)."""
+    `conversations`: the chats to complete (`build_conversations`; by default the boxed style's); `decoding`
+    counts the generate calls."""
     if conversations is None:
         conversations = [build_messages(problem, args.system_prompt) for problem in problems]
     return sample_completions(
@@ -91,6 +96,7 @@ def generate_completions(
         tool_settings=args.tool_settings(),
         max_tool_calling_iterations=args.max_tool_calling_iterations,
         stop_sequences=args.stop_sequences,
+        decoding=decoding,
     )
 
 
@@ -135,11 +141,13 @@ def write_outputs(
     answers: list[list[str | None]],
     grades: list[list[float | None]],
     finish_reasons: list[list[str]] | None = None,
+    decoding: dict | None = None,
 ) -> dict:
     """Writes details.jsonl and results.json into `args.output_dir`; returns the results.
 
     `finish_reasons` (None for --predictions that do not give them): each completion's, in the completions' shape;
-    results.json counts them, so completions cut by --max_new_tokens show without reading them."""
+    results.json counts them, so completions cut by --max_new_tokens show without reading them. `decoding`: what
+    generation decoded and how long it took (None for --predictions)."""
     output_dir = pathlib.Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     num_samples = len(completions[0])
@@ -181,6 +189,7 @@ def write_outputs(
         **summarize_scores(verdicts, answers, pass_ks=pass_ks, maj_ks=maj_ks),
         "num_ungraded": len(ungraded),
         "finish_reasons": count_finish_reasons(finish_reasons),
+        "decoding": decoding,
         "ungraded_examples": [f"{problem_id}#{index}" for problem_id, index in ungraded[:20]],
         "settings": {
             "temperature": args.temperature if args.model else None,
@@ -222,14 +231,19 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | 
                 f"but --num_samples is {args.num_samples}"
             )
         prompts = [conversation[-1]["content"] for conversation in conversations]
+        decoding = None
     else:
-        started = time.perf_counter()
-        prompts, completions, finish_reasons = generate_completions(args, problems, on_progress, conversations)
-        logger.info("generation took %.1f s", time.perf_counter() - started)
+        started, tally = time.perf_counter(), DecodingTally()
+        prompts, completions, finish_reasons = generate_completions(
+            args, problems, on_progress, conversations, decoding=tally
+        )
+        # The generation's time beyond the generate calls: chat templates, tool calls, reading replies.
+        decoding = {**tally.as_dict(), "generation_seconds": time.perf_counter() - started}
+        logger.info("generation took %.1f s", decoding["generation_seconds"])
     answers, grades = grade_completions(
         problems, completions, args.reward_num_workers, args.reward_timeout_seconds, args.prompt_style
     )
-    return write_outputs(args, problems, prompts, completions, answers, grades, finish_reasons)
+    return write_outputs(args, problems, prompts, completions, answers, grades, finish_reasons, decoding)
 
 
 def count_finish_reasons(finish_reasons: list[list[str]] | None) -> dict[str, int] | None:

@@ -24,10 +24,12 @@ after another in the order written, since each replays the cells of those before
 Not covered: vLLM (TRL's own loop covers it in training); tools other than `python`.
 """
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from open_r1.eval.decoding import end_of_turn_ids
+from open_r1.utils.decoding_tally import DecodingTally
 
 from .chat import ensure_tool_parsing
 from .python_tool import DEFAULT_MAX_TOOL_CALLING_ITERATIONS, PythonTool, PythonToolSettings, ToolStats
@@ -108,10 +110,12 @@ def generate_with_tools(
     batch_size: int = 16,
     stats: ToolStats | None = None,
     on_batch: Callable[[int, int], None] | None = None,
+    decoding: DecodingTally | None = None,
 ) -> tuple[list[list[dict]], list[str]]:
     """The completion messages (assistant turns and tool results) of one rollout per conversation, and why each
     ended: "stop" (a turn without calls), "length" (out of tokens: mid-turn, or before a tool result or the next
-    turn would fit), "tool_rounds" (its last turn called a tool after `max_tool_calling_iterations` rounds)."""
+    turn would fit), "tool_rounds" (its last turn called a tool after `max_tool_calling_iterations` rounds).
+    `decoding` counts every generate call: the tokens each row kept of it, its time."""
     from trl.chat_template_utils import parse_response
 
     if max_new_tokens < 1:
@@ -148,11 +152,14 @@ def generate_with_tools(
                     for i in batch
                 ]
                 budget = max(max_new_tokens - used[i] for i in batch)
+                started = time.perf_counter()
                 generated = _generate(model, tokenizer.pad_token_id, prompt_ids, budget, sampling)
+                seconds, kept = time.perf_counter() - started, []
                 for row, i in enumerate(batch):
                     new = generated[row][: max_new_tokens - used[i]]
                     end = next((k + 1 for k, token in enumerate(new) if token in eos_ids), None)
                     new = new[:end]
+                    kept.append(len(new))
                     used[i] += len(new)
                     message = parse_response(tokenizer, new, prefix=prompt_ids[row], tools=[tools[i].python])
                     calls = message.get("tool_calls") or []
@@ -167,6 +174,8 @@ def generate_with_tools(
                             reasons[i] = "length"
                         elif calls:
                             reasons[i] = "tool_rounds" if rounds[i] >= max_tool_calling_iterations else "length"
+                if decoding is not None:
+                    decoding.add(kept, seconds)
                 answers = pool.map(lambda item: tool_messages(tools[item[0]], item[1]), calling)
                 for (i, _), messages in zip(calling, answers):
                     suffix = len(tool_suffix_ids(tokenizer, messages))

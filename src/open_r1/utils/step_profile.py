@@ -29,22 +29,24 @@ from collections import Counter
 from time import perf_counter
 from typing import Optional
 
+from open_r1.utils.decoding_tally import DecodingTally
+
 __all__ = ["PROFILE_SECONDS", "StepProfile", "summarise"]
 
 # The parts of a step, in the order they happen; their seconds add up to TRL's step_time.
 PROFILE_SECONDS = ("decoding", "tools", "rewards", "scoring", "training")
-PROFILE_COUNTS = ("decoding_rounds", "decode_steps")
+PROFILE_COUNTS = ("decoding_rounds", "decode_steps")  # logged as floats, as TRL logs its counts
 
 
 class StepProfile:
     """Mixin for TRL's `GRPOTrainer`, just above it in the bases (so that what the project's other mixins do around
     a generation call counts as tool time, not decoding): times the parts of each training step (module docstring)."""
 
-    _step_profile: Optional[Counter] = None  # the running optimizer step's sums, while a training step runs
+    _step_profile: Optional["_StepSums"] = None  # the running optimizer step's sums, while a training step runs
 
     def training_step(self, model, inputs, num_items_in_batch):
         if self._step_profile is None:
-            self._step_profile = Counter()
+            self._step_profile = _StepSums()
         output = super().training_step(model, inputs, num_items_in_batch)
         # TRL has just appended step_time if this was the optimizer step's last micro-batch.
         if self._step % self.current_gradient_accumulation_steps == 0:
@@ -52,21 +54,21 @@ class StepProfile:
             self._step_profile = None
         return output
 
-    def _log_step_profile(self, sums: Counter, step_time: float) -> None:
-        metrics = self._metrics["train"]
+    def _log_step_profile(self, sums: "_StepSums", step_time: float) -> None:
+        metrics, seconds, decoding = self._metrics["train"], sums.seconds, sums.decoding
         parts = {
-            "decoding": sums["decoding"],
-            "tools": sums["generation"] - sums["decoding"],
-            "rewards": sums["rewards"],
-            "scoring": sums["batch"] - sums["generation"] - sums["rewards"],
-            "training": step_time - sums["batch"],
+            "decoding": decoding.seconds,
+            "tools": seconds["generation"] - decoding.seconds,
+            "rewards": seconds["rewards"],
+            "scoring": seconds["batch"] - seconds["generation"] - seconds["rewards"],
+            "training": step_time - seconds["batch"],
         }
         for part in PROFILE_SECONDS:
             metrics[f"profile/{part}_seconds"].append(parts[part])
-        for count in PROFILE_COUNTS:
-            metrics[f"profile/{count}"].append(float(sums[count]))
-        if sums["decoded_slots"]:
-            metrics["profile/slot_use"].append(sums["kept_tokens"] / sums["decoded_slots"])
+        metrics["profile/decoding_rounds"].append(float(decoding.calls))
+        metrics["profile/decode_steps"].append(float(decoding.decode_steps))
+        if decoding.slot_use is not None:
+            metrics["profile/slot_use"].append(decoding.slot_use)
 
     def _generate_and_score_completions(self, inputs):
         with self._timed("batch"):
@@ -81,20 +83,21 @@ class StepProfile:
             return super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
 
     def _generate_single_turn(self, prompt_ids, *args, **kwargs):
-        with self._timed("decoding"):
-            completion_ids, logprobs = super()._generate_single_turn(prompt_ids, *args, **kwargs)
-        sums = self._step_profile
-        if sums is not None:
-            lengths = [len(ids) for ids in completion_ids]
-            longest = max(lengths, default=0)
-            sums["decoding_rounds"] += 1
-            sums["decode_steps"] += longest
-            sums["kept_tokens"] += sum(lengths)
-            sums["decoded_slots"] += longest * len(lengths)
+        start = perf_counter()
+        completion_ids, logprobs = super()._generate_single_turn(prompt_ids, *args, **kwargs)
+        if self._step_profile is not None:
+            self._step_profile.decoding.add([len(ids) for ids in completion_ids], perf_counter() - start)
         return completion_ids, logprobs
 
     def _timed(self, part: str):
-        return _Timer(self._step_profile, part)
+        return _Timer(None if self._step_profile is None else self._step_profile.seconds, part)
+
+
+class _StepSums:
+    """One optimizer step's sums: seconds of the nested parts it timed, and its decoding calls."""
+
+    def __init__(self):
+        self.seconds, self.decoding = Counter(), DecodingTally()
 
 
 class _Timer:

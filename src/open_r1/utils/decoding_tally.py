@@ -1,0 +1,50 @@
+"""What padded batch generation decoded: calls, the forward passes made one after another, and the share of the
+decoded slots that held a token a row kept. GRPO's step profile (`open_r1.utils.step_profile`) and the offline
+evaluator (`results.json`'s `decoding`) count their generation with it.
+
+    tally = DecodingTally()
+    tally.add([len(ids) for ids in kept_ids], seconds=2.5)   # one generate call: each row's kept new tokens
+    tally.as_dict()   # {"calls": 1, "decode_steps": ..., "kept_tokens": ..., "slot_use": ..., "seconds": 2.5}
+
+A call of a padded batch decodes until its longest row stops: `decode_steps` adds up each call's longest row, the
+forward passes made one after another whatever the batch's size, and `slot_use` is the kept tokens over rows x
+those steps (the rest decode for rows that already ended). Not covered: what continuous batching or vLLM decode
+(they do not pad; their calls count the same way, and their slot use then says how uneven the rows were).
+"""
+
+from dataclasses import dataclass
+from typing import Optional
+
+__all__ = ["DecodingTally"]
+
+
+@dataclass
+class DecodingTally:
+    calls: int = 0
+    decode_steps: int = 0
+    kept_tokens: int = 0
+    decoded_slots: int = 0
+    seconds: float = 0.0
+
+    def add(self, lengths: list[int], seconds: float = 0.0) -> None:
+        """One generation call whose rows kept `lengths` new tokens each, taking `seconds`."""
+        longest = max(lengths, default=0)
+        self.calls += 1
+        self.decode_steps += longest
+        self.kept_tokens += sum(lengths)
+        self.decoded_slots += longest * len(lengths)
+        self.seconds += seconds
+
+    @property
+    def slot_use(self) -> Optional[float]:
+        """Kept tokens over decoded slots; None before any row decoded a token."""
+        return self.kept_tokens / self.decoded_slots if self.decoded_slots else None
+
+    def as_dict(self) -> dict:
+        return {
+            "calls": self.calls,
+            "decode_steps": self.decode_steps,
+            "kept_tokens": self.kept_tokens,
+            "slot_use": self.slot_use,
+            "seconds": self.seconds,
+        }
