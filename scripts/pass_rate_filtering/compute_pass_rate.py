@@ -323,10 +323,15 @@ def default_output_dataset_name(script_args: PassRateScriptArguments, gen_args: 
     return f"{script_args.dataset_name}-{model}-{gen_args.model_revision}-gen"
 
 
+def pushes_to_upstreams_name(output_dir: str | None, output_dataset_name: str | None) -> bool:
+    """Upstream's rule: a run that names neither output pushes to `default_output_dataset_name`."""
+    return not output_dir and not output_dataset_name
+
+
 def resolve_outputs(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArguments) -> None:
     """With neither output_dir nor output_dataset_name, push where upstream did; checked before any sampling, so a
     missing Hub login fails now rather than after hours of generation."""
-    if script_args.output_dir or script_args.output_dataset_name:
+    if not pushes_to_upstreams_name(script_args.output_dir, script_args.output_dataset_name):
         return
     from huggingface_hub import get_token
 
@@ -402,7 +407,7 @@ def check_paths_and_hub(argv: list[str]) -> None:
     push = None
     if settings.get("output_dataset_name"):
         push = Push("output_dataset_name pushes the result to the Hub", "leave it out and set output_dir")
-    elif not settings.get("output_dir"):
+    elif pushes_to_upstreams_name(settings.get("output_dir"), settings.get("output_dataset_name")):
         push = Push("without output_dir or output_dataset_name the result goes to the Hub", "set output_dir")
     check_references(loaded_references(settings, models=settings.get("backend") != "openai"), push)
 

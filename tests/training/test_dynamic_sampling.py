@@ -28,6 +28,7 @@ from open_r1.utils.dynamic_sampling import (
     stack_rows,
     trim_padding,
 )
+from open_r1.utils.step_profile import PROFILE_SECONDS
 from tests.support import REPO_ROOT
 from tests.support import dynamic_sampling_probe as probe
 from tests.support.launch import accelerate_launch, log_history
@@ -264,6 +265,11 @@ def test_the_trainer_refills_from_new_prompts_and_trains_only_on_groups_with_spr
     for entry in history:
         assert entry["dynamic_sampling/prompts_generated"] == 4 * entry["dynamic_sampling/rounds"]
     assert len(seen) == sum(entry["dynamic_sampling/rounds"] for entry in history)
+    # Each step's profile (open_r1.utils.step_profile): a decoding call per round, parts adding up to step_time.
+    for entry in history:
+        assert entry["profile/decoding_rounds"] == entry["dynamic_sampling/rounds"], entry
+        parts = [entry[f"profile/{part}_seconds"] for part in PROFILE_SECONDS]
+        assert sum(parts) == pytest.approx(entry["step_time"]) and min(parts) >= 0, entry
     assert any(set(later) - set(first) for first, later in zip(seen, seen[1:])), "a refill round drew no new prompt"
     for batch in batches:
         assert len(batch["advantages"]) == 8

@@ -37,14 +37,17 @@ class FakeGRPOTrainer:
 
     def training_step(self, model, inputs, num_items_in_batch):
         start = self.clock.now
-        if self._step % self.generate_every == 0:
-            self._generate_and_score_completions(inputs)
+        self._prepare_inputs(inputs)
         self.clock.advance(MICRO_BATCH)
         self._step += 1
         self._step_time += self.clock.now - start
         if self._step % self.current_gradient_accumulation_steps == 0:
             self._metrics["train"]["step_time"].append(self._step_time)
             self._step_time = 0.0
+
+    def _prepare_inputs(self, generation_batch):
+        if self._step % self.generate_every == 0:
+            self._generate_and_score_completions(generation_batch)
 
     def _generate_and_score_completions(self, inputs):
         self._generate(inputs)
@@ -66,6 +69,22 @@ class FakeGRPOTrainer:
 
 
 class ProfiledTrainer(StepProfile, FakeGRPOTrainer):
+    pass
+
+
+REFILL_BOOKKEEPING = 7.0
+
+
+class DynamicSamplingLike:
+    """Dynamic sampling's place in the project's trainer, above StepProfile: a second round, with gathers between."""
+
+    def _generate_and_score_completions(self, inputs):
+        super()._generate_and_score_completions(inputs)
+        self.clock.advance(REFILL_BOOKKEEPING)
+        return super()._generate_and_score_completions(inputs)
+
+
+class RefillingTrainer(DynamicSamplingLike, StepProfile, FakeGRPOTrainer):
     pass
 
 
@@ -99,6 +118,33 @@ def test_each_steps_parts_add_up_to_trls_step_time_and_decoding_is_counted_per_r
     assert metrics["profile/decode_steps"] == [3.0 + 2.0]
     # 6 tokens kept of the 3 x 2 + 2 x 1 slots the padded rounds decoded.
     assert metrics["profile/slot_use"] == [6 / 8]
+
+
+def test_a_refill_rounds_generation_and_the_bookkeeping_around_it_are_not_counted_as_training(clock):
+    trainer = RefillingTrainer(clock, [[[1, 2]]], gradient_accumulation_steps=1, generate_every=1)
+    metrics = train(trainer, micro_batches=1)
+
+    assert metrics["profile/decoding_rounds"] == [2.0]
+    assert metrics["profile/decoding_seconds"] == [2 * DECODE]
+    assert metrics["profile/rewards_seconds"] == [2 * REWARDS]
+    assert metrics["profile/scoring_seconds"] == [2 * SCORING + REFILL_BOOKKEEPING]
+    assert metrics["profile/training_seconds"] == [MICRO_BATCH]
+
+
+def test_a_training_step_that_fails_leaves_nothing_to_the_next_one(clock):
+    trainer = ProfiledTrainer(clock, [[[1, 2]]], gradient_accumulation_steps=1, generate_every=1)
+
+    def out_of_memory(*args):
+        clock.advance(REWARDS)
+        raise MemoryError("out of memory")
+
+    trainer._calculate_rewards = out_of_memory
+    with pytest.raises(MemoryError):
+        trainer.training_step(None, ["prompt"], None)
+    del trainer._calculate_rewards  # the retry, as transformers' auto_find_batch_size makes one
+    metrics = train(trainer, micro_batches=1)
+    assert metrics["profile/decoding_rounds"] == [1.0]
+    assert metrics["profile/training_seconds"] == [MICRO_BATCH]
 
 
 def test_a_step_that_reuses_earlier_rollouts_logs_zero_generation_and_no_slot_use(clock):

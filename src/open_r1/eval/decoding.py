@@ -151,7 +151,8 @@ def sample_completions(
         generated = output[:, inputs["input_ids"].shape[1] :]
         generated_ids = generated.tolist()
         if decoding is not None:
-            decoding.add([kept_length(ids, ends) for ids in generated_ids], time.perf_counter() - started)
+            kept = [kept_length(ids, ends) for ids in generated_ids]
+            decoding.add(kept, time.perf_counter() - started, steps=generated.shape[1])
         texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
         reasons = [finish_reason(ids, ends, max_new_tokens) for ids in generated_ids]
         if stop_sequences:

@@ -3,13 +3,15 @@ decoded slots that held a token a row kept. GRPO's step profile (`open_r1.utils.
 evaluator (`results.json`'s `decoding`) count their generation with it.
 
     tally = DecodingTally()
-    tally.add([len(ids) for ids in kept_ids], seconds=2.5)   # one generate call: each row's kept new tokens
+    tally.add([len(ids) for ids in kept_ids], seconds=2.5, steps=width)   # one generate call, its rows' kept tokens
     tally.as_dict()   # {"calls": 1, "decode_steps": ..., "kept_tokens": ..., "slot_use": ..., "seconds": 2.5}
 
-A call of a padded batch decodes until its longest row stops: `decode_steps` adds up each call's longest row, the
-forward passes made one after another whatever the batch's size, and `slot_use` is the kept tokens over rows x
-those steps (the rest decode for rows that already ended). Not covered: what continuous batching or vLLM decode
-(they do not pad; their calls count the same way, and their slot use then says how uneven the rows were).
+A call of a padded batch decodes until its longest row stops: `decode_steps` adds up each call's forward passes,
+made one after another whatever the batch's size (its output's width, else its longest row), and `slot_use` is
+the kept tokens over rows x those steps (the rest decode for rows that already ended or ran out of budget).
+Not covered: what continuous batching or vLLM decode (they do not pad; their calls count by their longest row,
+and their slot use then says how uneven the rows were); under DeepSpeed ZeRO-3 or FSDP on several processes,
+generation keeps every process stepping until all are done, so a process's own rows undercount its steps.
 """
 
 from dataclasses import dataclass
@@ -26,13 +28,15 @@ class DecodingTally:
     decoded_slots: int = 0
     seconds: float = 0.0
 
-    def add(self, lengths: list[int], seconds: float = 0.0) -> None:
-        """One generation call whose rows kept `lengths` new tokens each, taking `seconds`."""
-        longest = max(lengths, default=0)
+    def add(self, lengths: list[int], seconds: float = 0.0, steps: Optional[int] = None) -> None:
+        """One generation call whose rows kept `lengths` new tokens each, taking `seconds`. `steps`: the forward
+        passes it made, its output's width where known (a row cut to a budget shorter than the call's kept fewer);
+        else its longest row."""
+        steps = max(lengths, default=0) if steps is None else steps
         self.calls += 1
-        self.decode_steps += longest
+        self.decode_steps += steps
         self.kept_tokens += sum(lengths)
-        self.decoded_slots += longest * len(lengths)
+        self.decoded_slots += steps * len(lengths)
         self.seconds += seconds
 
     @property

@@ -7,14 +7,14 @@ Every GRPO run of src/open_r1/grpo.py (`PromptTruncatingGRPOTrainer`) logs, for 
   continuous batching or vLLM, with vLLM's weight sync), every round of a tool rollout;
 - `profile/tools_seconds`: the rest of making rollouts (TRL's `_generate`): tool calls, reading replies, tokenising;
 - `profile/rewards_seconds`: the reward functions;
-- `profile/scoring_seconds`: the rest of making the batch (TRL's `_generate_and_score_completions`): log-probabilities
-  of the old and reference policies, advantages, gathering;
+- `profile/scoring_seconds`: the rest of making the micro-batches (TRL's `_prepare_inputs`): log-probabilities of
+  the old and reference policies, advantages, gathering, dynamic sampling's refills, shuffling and splitting;
 - `profile/training_seconds`: the rest of `step_time`: the micro-batches' forward and backward passes;
-- `profile/decoding_rounds`: generation calls (one per batch, and one more per round of tool calls);
-- `profile/decode_steps`: the longest completion of each call, added up: the forward passes a padded batch makes one
-  after another, whatever its size;
-- `profile/slot_use`: the tokens the calls kept over their rows x decode steps: the share of a padded batch's
-  decoded slots that hold a token (the rest decode for rows that already ended); logged for steps that generated.
+- `profile/decoding_rounds`: generation calls (one per batch, one more per round of tool calls and per refill of
+  dynamic sampling);
+- `profile/decode_steps`, `profile/slot_use`: the forward passes the calls made one after another and the share of
+  their decoded slots that held a token, as `open_r1.utils.decoding_tally` counts them from what each call
+  returned (its longest completion: TRL returns no padding); slot use only for steps that generated.
 
 The five seconds add up to `step_time`. A step that reuses an earlier step's rollouts (`steps_per_generation` above
 `gradient_accumulation_steps`, or `num_iterations` > 1) logs 0 for what it did not do. `summarise` reduces a run's
@@ -22,7 +22,8 @@ The five seconds add up to `step_time`. A step that reuses an earlier step's rol
 
 Times are this process's wall clock (the logs show the main process's). On a GPU, decoding ends synchronised (TRL
 reads the tokens back); a backward pass still running when its step returns is counted in the next step's time.
-Not covered: evaluation during training (`eval_strategy`), which is not a training step.
+Not covered: evaluation during training (`eval_strategy`), which is not a training step; decode steps under
+DeepSpeed ZeRO-3 or FSDP on several processes (`open_r1.utils.decoding_tally`).
 """
 
 from collections import Counter
@@ -47,7 +48,11 @@ class StepProfile:
     def training_step(self, model, inputs, num_items_in_batch):
         if self._step_profile is None:
             self._step_profile = _StepSums()
-        output = super().training_step(model, inputs, num_items_in_batch)
+        try:
+            output = super().training_step(model, inputs, num_items_in_batch)
+        except BaseException:  # TRL timed none of it: a step that goes on after this (a retry) starts afresh
+            self._step_profile = None
+            raise
         # TRL has just appended step_time if this was the optimizer step's last micro-batch.
         if self._step % self.current_gradient_accumulation_steps == 0:
             self._log_step_profile(self._step_profile, self._metrics["train"]["step_time"][-1])
@@ -60,8 +65,8 @@ class StepProfile:
             "decoding": decoding.seconds,
             "tools": seconds["generation"] - decoding.seconds,
             "rewards": seconds["rewards"],
-            "scoring": seconds["batch"] - seconds["generation"] - seconds["rewards"],
-            "training": step_time - seconds["batch"],
+            "scoring": seconds["inputs"] - seconds["generation"] - seconds["rewards"],
+            "training": step_time - seconds["inputs"],
         }
         for part in PROFILE_SECONDS:
             metrics[f"profile/{part}_seconds"].append(parts[part])
@@ -70,9 +75,10 @@ class StepProfile:
         if decoding.slot_use is not None:
             metrics["profile/slot_use"].append(decoding.slot_use)
 
-    def _generate_and_score_completions(self, inputs):
-        with self._timed("batch"):
-            return super()._generate_and_score_completions(inputs)
+    def _prepare_inputs(self, generation_batch):
+        # Outermost of what makes a micro-batch: dynamic sampling's refills and gathers, TRL's shuffling, included.
+        with self._timed("inputs"):
+            return super()._prepare_inputs(generation_batch)
 
     def _generate(self, prompts):
         with self._timed("generation"):
