@@ -20,7 +20,8 @@ tool: `--model` then needs the recipe's tool-calling chat template (make gsm8k's
 Reported per arm: seconds per step, generation seconds per step (TRL's `_generate`, tools included), completion
 tokens per step, the token slots transformers' padded generation decoded per step (every round's rows x new tokens,
 finished rows included: the work a padded batch does; not counted under continuous batching), completion tokens
-per second of step and of generation, tool calls per completion (with the tool); then ratios to the `trl` arm.
+per second of step and of generation, tool calls per completion (with the tool), and for the project's arms the
+mean counted step as its step profile splits it (`open_r1.utils.step_profile`); then ratios to the `trl` arm.
 An arm other than `trl` that fails is reported in `failed_arms` (its error) and the others still run.
 
     # GPU: one command, bf16 autocast over the float32 weights (not yet run: lower --steps if it takes too long)
@@ -313,6 +314,8 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
     """Trains `warmup_steps + steps` steps with the arm's trainer; its timings over the counted steps."""
     import torch
 
+    from open_r1.utils.step_profile import summarise as summarise_step_profile
+
     synchronize = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     with tempfile.TemporaryDirectory() as output_dir:
         trainer = build_trainer(arm, args, model_path, dataset, output_dir)
@@ -322,6 +325,7 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
         trainer.train()
         policy_dtype = str(next(trainer.model.parameters()).dtype)
         logged = [entry for entry in trainer.state.log_history if "tools/call_frequency" in entry]
+        counted_log = [entry for entry in trainer.state.log_history if entry.get("step", 0) > args.warmup_steps]
     if len(timer.seconds) != args.warmup_steps + args.steps or len(generations) != len(timer.seconds):
         raise RuntimeError(f"{arm}: {len(timer.seconds)} steps and {len(generations)} generations timed")
     steps, counted = timer.seconds[args.warmup_steps :], generations[args.warmup_steps :]
@@ -343,6 +347,8 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
         "generation_tokens_per_second": tokens / generation_seconds,
         "completion_digests": [call["digest"] for call in generations],
         "policy_dtype_after": policy_dtype,
+        # The project's arms: their counted steps' mean as the trainer's step profile logs it (None for bare TRL).
+        "step_profile": summarise_step_profile(counted_log),
         # With the python tool: TRL's tool calls per completion, over the counted steps.
         "tool_calls_per_completion": statistics.mean(
             entry["tools/call_frequency"] for entry in logged[args.warmup_steps :]

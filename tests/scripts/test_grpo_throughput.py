@@ -38,6 +38,11 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(tiny_mode
         assert 0 < results["arms"][arm]["decoded_slots_per_step"] <= 16
         assert results["arms"][arm]["decoded_slots_past_budget_per_step"] == 0
     assert results["arms"]["trl_cb"]["decoded_slots_per_step"] is None  # continuous batching is not counted
+    # The project's arms say where their counted step's time went; bare TRL logs no profile.
+    for arm in ("project", "project_cb"):
+        profile = results["arms"][arm]["step_profile"]
+        assert profile["steps"] == 1 and profile["decoding_rounds"] == 1 and 0 < profile["decode_steps"] <= 4
+    assert results["arms"]["trl"]["step_profile"] is None and results["arms"]["trl_cb"]["step_profile"] is None
 
     # The page's table is written from the results file, between the script's markers, the rest left as it was.
     page = tmp_path / "benchmarks.md"
