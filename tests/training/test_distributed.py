@@ -12,6 +12,7 @@ import json
 import pytest
 from transformers import AutoModelForCausalLM
 
+from open_r1.utils.step_profile import PROFILE_SECONDS
 from tests.support.launch import accelerate_launch, failed_launch, log_history
 
 GRPO_RECIPE = "recipes/tiny/grpo/config_cpu.yaml"
@@ -51,7 +52,11 @@ def test_grpo_on_two_processes_with_zero3_in_the_recipes_full_precision(tiny_ass
     result = run("grpo.py", GRPO_RECIPE, tiny_assets, output_dir, "zero3.yaml", "--max_steps", "2", bf16="false")
     assert FULL_PRECISION in result.stdout
     assert_two_process_deepspeed_run(output_dir)
-    assert [e["step"] for e in log_history(output_dir) if "reward" in e] == [1, 2]
+    steps = [entry for entry in log_history(output_dir) if "reward" in entry]
+    assert [entry["step"] for entry in steps] == [1, 2]
+    for entry in steps:  # under DeepSpeed too, each step says where its time went (open_r1.utils.step_profile)
+        parts = [entry[f"profile/{part}_seconds"] for part in PROFILE_SECONDS]
+        assert sum(parts) == pytest.approx(entry["step_time"]) and min(parts) >= 0, entry
 
 
 @pytest.mark.slow
