@@ -8,6 +8,7 @@ import dataclasses
 import json
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import types
@@ -21,7 +22,7 @@ from open_r1.demo.report import card_line
 from open_r1.demo.settings import GSM8K_FAST, GSM8K_FULL
 from open_r1.eval.arguments import TOOL_FIELDS, EvaluateArguments
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
-from open_r1.usage import read_recipe
+from open_r1.usage import UsageError, read_recipe
 from tests.conftest import SHARED_DATA
 from tests.support import REPO_ROOT
 
@@ -47,9 +48,25 @@ def test_make_gsm8k_passes_its_options_to_the_script():
     assert gsm8k.default_output_dir(fast=True) == "data/gsm8k-fast" and gsm8k.default_output_dir(False) == "data/gsm8k"
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--grpo_max_steps", "0"], "--grpo_max_steps: expected a positive number of steps, got 0"),
+        (["--arm", "tool"], "argument --arm: invalid choice: 'tool'"),
+        (["--train_file", "gsm8k_trian.jsonl"], "GSM8K data not found: --train_file: no such file or folder"),
+    ],
+)
+def test_a_mistake_in_the_command_is_one_line_and_exit_status_2(options, message):
+    result = subprocess.run(
+        [sys.executable, "scripts/gsm8k.py", "--fast", *options], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"gsm8k.py: error: {message}") and result.stderr.count("\n") == 1, result.stderr
+
+
 def test_missing_gsm8k_data_ends_the_run_with_one_line_naming_the_option(tmp_path):
     (tmp_path / "out" / "keep").mkdir(parents=True)
-    with pytest.raises(SystemExit) as stopped:
+    with pytest.raises(UsageError) as stopped:
         gsm8k.main(["--fast", "--train_file", str(tmp_path / "absent.jsonl"), "--output_dir", str(tmp_path / "out")])
     message = str(stopped.value)
     assert "--train_file" in message and str(tmp_path / "absent.jsonl") in message and "\n" not in message
@@ -75,15 +92,14 @@ def test_the_time_budget_reaches_the_run(monkeypatch):
     assert "--no-arms_at_once" in gsm8k.__doc__
 
 
-def test_grpos_steps_reach_the_run_and_must_be_positive(monkeypatch, capsys):
+def test_grpos_steps_reach_the_run_and_must_be_positive(monkeypatch):
     called = []
     monkeypatch.setattr(gsm8k, "run", lambda *args: called.append(args))
     gsm8k.main(["--fast", "--arm", "cot", "--time_budget_minutes", "11", "--grpo_max_steps", "40"])
     assert called[0][10] == 40
-    with pytest.raises(SystemExit) as stopped:
+    with pytest.raises(UsageError) as stopped:
         gsm8k.main(["--fast", "--grpo_max_steps", "0"])
-    assert stopped.value.code == 2
-    assert "--grpo_max_steps: expected a positive number of steps, got 0" in capsys.readouterr().err
+    assert "--grpo_max_steps: expected a positive number of steps, got 0" in str(stopped.value)
 
 
 @pytest.mark.parametrize("arm", gsm8k.ARMS)
@@ -235,7 +251,7 @@ def test_under_a_time_budget_every_arms_grpo_leaves_the_longest_arms_evaluation_
 
 def test_a_time_budget_for_both_arms_one_after_the_other_is_refused_in_one_line():
     # The first arm's GRPO would be given the time the second arm's whole chain needs.
-    with pytest.raises(SystemExit, match=r"^--time_budget_minutes: the arms run one after the other here; add "):
+    with pytest.raises(UsageError, match=r"^--time_budget_minutes: the arms run one after the other here; add "):
         gsm8k.time_budget(GSM8K_FULL, gsm8k.ARMS, arms_at_once=False, started_at=0.0, minutes=26)
 
 
@@ -249,11 +265,10 @@ def test_with_no_time_left_for_its_evaluation_grpo_trains_one_step_and_says_so(c
 
 
 @pytest.mark.parametrize("minutes", ["0", "-3"])
-def test_a_time_budget_that_is_not_positive_is_refused_in_one_line(capsys, minutes):
-    with pytest.raises(SystemExit) as stopped:
+def test_a_time_budget_that_is_not_positive_is_refused_in_one_line(minutes):
+    with pytest.raises(UsageError) as stopped:
         gsm8k.main(["--fast", "--time_budget_minutes", minutes])
-    assert stopped.value.code == 2
-    assert f"--time_budget_minutes: expected a positive number of minutes, got {minutes}" in capsys.readouterr().err
+    assert f"--time_budget_minutes: expected a positive number of minutes, got {minutes}" in str(stopped.value)
 
 
 def test_use_vllm_needs_a_gpu_and_vllm_and_says_so_in_one_line_before_the_output_folder_is_touched(
@@ -262,11 +277,11 @@ def test_use_vllm_needs_a_gpu_and_vllm_and_says_so_in_one_line_before_the_output
     import importlib.util
 
     output_dir = tmp_path / "out"
-    with pytest.raises(SystemExit, match=r"^--use_vllm: vLLM generates on a GPU and this machine has none"):
+    with pytest.raises(UsageError, match=r"^--use_vllm: vLLM generates on a GPU and this machine has none"):
         gsm8k.main(["--use_vllm", "--output_dir", str(output_dir), "--train_file", __file__, "--test_file", __file__])
     assert not output_dir.exists()
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(SystemExit, match=r"--use_vllm: vllm is not installed; it is in the `gpu` extra"):
+    with pytest.raises(UsageError, match=r"--use_vllm: vllm is not installed; it is in the `gpu` extra"):
         gsm8k.check_vllm("cuda")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
     gsm8k.check_vllm("cuda")
@@ -467,21 +482,18 @@ def test_reuse_base_takes_an_earlier_runs_base_and_card_evaluations(tmp_path):
 def test_reuse_base_refuses_evaluations_of_other_settings_in_one_line(tmp_path, change, message):
     settings = dataclasses.replace(GSM8K_FULL, **change)
     run = reusing_run(tmp_path, settings, problems=change.get("num_test", 1319))
-    with pytest.raises(SystemExit, match=message):
+    with pytest.raises(UsageError, match=message):
         gsm8k.evaluate_stage(tmp_path, "cot", "base", tmp_path, run, seed=0)
     run["reuse_base"] = tmp_path / "absent"
-    with pytest.raises(SystemExit, match=r"--reuse_base: .*absent/evals/base-card/results.json not found"):
+    with pytest.raises(UsageError, match=r"--reuse_base: .*absent/evals/base-card/results.json not found"):
         gsm8k.evaluate_card_protocol(tmp_path, tmp_path, run, seed=0)
 
 
-def test_the_command_refuses_a_reuse_base_folder_without_evaluations_before_anything_runs(
-    tmp_path, capsys, monkeypatch
-):
+def test_the_command_refuses_a_reuse_base_folder_without_evaluations_before_anything_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(gsm8k, "run", lambda *args: pytest.fail("the run started"))
-    with pytest.raises(SystemExit) as exited:
+    with pytest.raises(UsageError) as exited:
         gsm8k.main(["--reuse_base", str(tmp_path / "gsm8k-h100"), "--output_dir", str(tmp_path / "out")])
-    assert exited.value.code == 2
-    assert f"--reuse_base: {tmp_path / 'gsm8k-h100'} has no evals/ folder" in capsys.readouterr().err
+    assert f"--reuse_base: {tmp_path / 'gsm8k-h100'} has no evals/ folder" in str(exited.value)
 
 
 def test_a_reuse_base_of_other_settings_is_refused_before_anything_loads(tmp_path, monkeypatch):
@@ -490,7 +502,7 @@ def test_a_reuse_base_of_other_settings_is_refused_before_anything_loads(tmp_pat
     row = {"problem": "1 + 1?", "solution": "1+1 = <<1+1=2>>2\n#### 2", "answer": "2"}
     test = tmp_path / "gsm8k_test.jsonl"
     test.write_text("".join(json.dumps({"id": f"test-{index}", **row}) + "\n" for index in range(4)))
-    with pytest.raises(SystemExit, match=r"--reuse_base: .*base-card/results.json has problems 1319, this run 4"):
+    with pytest.raises(UsageError, match=r"--reuse_base: .*base-card/results.json has problems 1319, this run 4"):
         gsm8k.run(tmp_path / "out", ("cot", "tools"), seed=0, fast=True, train_file=test, test_file=test,
                   reuse_base=GPU_RUN)  # fmt: skip
     assert not (tmp_path / "out").exists()
@@ -504,9 +516,9 @@ def test_a_full_run_refuses_a_fast_runs_base_evaluations(tmp_path):
         results = json.loads(results_file.read_text())
         results_file.write_text(json.dumps({**results, "num_problems": 4}))
     run = reusing_run(tmp_path, earlier_run=fast_run)
-    with pytest.raises(SystemExit, match=r"base-tools-greedy/results.json has problems 4, this run 1319"):
+    with pytest.raises(UsageError, match=r"base-tools-greedy/results.json has problems 4, this run 1319"):
         gsm8k.evaluate_stage(tmp_path, "tools", "base", tmp_path, run, seed=0)
-    with pytest.raises(SystemExit, match=r"base-card/results.json has problems 4, this run 1319"):
+    with pytest.raises(UsageError, match=r"base-card/results.json has problems 4, this run 1319"):
         gsm8k.evaluate_card_protocol(tmp_path, tmp_path, run, seed=0)
 
 
@@ -572,7 +584,7 @@ def test_grpo_prompts_are_the_rows_with_at_most_the_settings_calculations_and_sf
 def test_no_grpo_prompt_left_by_the_calculation_limit_ends_the_run_in_one_line_naming_the_setting(tmp_path):
     train = write_rows(tmp_path / "train.jsonl", [gsm8k_row("hard", 4)])
     settings = dataclasses.replace(GSM8K_FULL, grpo_max_calculations=2)
-    with pytest.raises(SystemExit, match=r"GSM8KSettings.grpo_max_calculations=2: none of the 1 GSM8K-train rows"):
+    with pytest.raises(UsageError, match=r"GSM8KSettings.grpo_max_calculations=2: none of the 1 GSM8K-train rows"):
         gsm8k.build_datasets(tmp_path / "datasets", train, settings)
 
 
@@ -609,7 +621,7 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
     assert "| stage | arm | 2 (2 problems) | 3 (1 problems) |" in printed
     assert "| sft | python tool | 50.0% | 100.0% |" in printed and "| grpo | python tool | 100.0% | 0.0% |" in printed
     write_rows(test, [gsm8k_row("0", 2)])
-    with pytest.raises(SystemExit, match=r"problem id\(s\) \['1', '2'\] are not in .*test.jsonl"):
+    with pytest.raises(UsageError, match=r"problem id\(s\) \['1', '2'\] are not in .*test.jsonl"):
         gsm8k.evaluations_calculations_table(tmp_path / "run", test)
 
 
@@ -704,9 +716,9 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
 
 def test_a_missing_data_file_is_named_with_the_close_existing_ones(tmp_path):
     (tmp_path / "gsm8k_train.jsonl").write_text("")
-    with pytest.raises(SystemExit, match=r"--train_file: no such file or folder: .*gsm8k_trian.jsonl \(did you mean"):
+    with pytest.raises(UsageError, match=r"--train_file: no such file or folder: .*gsm8k_trian.jsonl \(did you mean"):
         gsm8k.check_data_file(tmp_path / "gsm8k_trian.jsonl", "--train_file")
-    with pytest.raises(SystemExit, match=r"--test_file: .* is not a file"):
+    with pytest.raises(UsageError, match=r"--test_file: .* is not a file"):
         gsm8k.check_data_file(tmp_path, "--test_file")
 
 
@@ -738,9 +750,8 @@ def test_sft_only_trains_each_arms_sft_as_the_run_does_and_evaluates_nothing(tmp
 
 
 @pytest.mark.parametrize("option", [["--grpo_max_steps", "5"], ["--time_budget_minutes", "11"], ["--use_vllm"]])
-def test_sft_only_refuses_what_it_would_ignore(option, capsys, monkeypatch):
+def test_sft_only_refuses_what_it_would_ignore(option, monkeypatch):
     monkeypatch.setattr(gsm8k, "sft_only", lambda *args: pytest.fail("SFT started"))
-    with pytest.raises(SystemExit) as stopped:
+    with pytest.raises(UsageError) as stopped:
         gsm8k.main(["--sft_only", *option])
-    assert stopped.value.code == 2
-    assert f"{option[0]} has no effect with --sft_only" in capsys.readouterr().err
+    assert f"{option[0]} has no effect with --sft_only" in str(stopped.value)

@@ -76,7 +76,7 @@ from open_r1.tasks.gsm8k import (
     convert,
     load_rows,
 )
-from open_r1.usage import UsageError, check_local_path, read_recipe
+from open_r1.usage import ArgumentParser, UsageError, check_local_path, read_recipe
 from open_r1.utils.gpu_jobs import job_slot, shared_job_slots
 from open_r1.utils.launch import run_at_once
 from open_r1.utils.step_profile import summarise as summarise_step_profile
@@ -126,9 +126,9 @@ def check_vllm(device: str) -> None:
     import importlib.util
 
     if device != "cuda":
-        raise SystemExit("--use_vllm: vLLM generates on a GPU and this machine has none (leave --use_vllm out)")
+        raise UsageError("--use_vllm: vLLM generates on a GPU and this machine has none (leave --use_vllm out)")
     if importlib.util.find_spec("vllm") is None:
-        raise SystemExit(
+        raise UsageError(
             "--use_vllm: vllm is not installed; it is in the `gpu` extra (pip install -e '.[gpu]' on an NVIDIA machine)"
         )
 
@@ -146,7 +146,7 @@ def check_data_file(path: pathlib.Path, option: str) -> pathlib.Path:
             missing = str(error)
         else:
             missing = f"{option}: {path} is not a file"
-        raise SystemExit(f"GSM8K data not found: {missing} (expected a JSONL of id, problem, solution, answer)")
+        raise UsageError(f"GSM8K data not found: {missing} (expected a JSONL of id, problem, solution, answer)")
     return path
 
 
@@ -171,7 +171,7 @@ def grpo_prompts(rows: list[dict], prompts: list[dict], max_calculations: int | 
         return prompts
     kept = [prompt for row, prompt in zip(rows, prompts, strict=True) if calculations(row) <= max_calculations]
     if not kept:
-        raise SystemExit(
+        raise UsageError(
             f"GSM8KSettings.grpo_max_calculations={max_calculations}: none of the {len(rows)} GSM8K-train rows has a "
             "worked solution with that few calculations, so GRPO would have no prompt"
         )
@@ -262,7 +262,7 @@ def evaluations_calculations_table(output_dir: pathlib.Path, test_file: pathlib.
         details = [json.loads(line) for line in path.open(encoding="utf-8")]
         unknown = sorted({row["id"] for row in details} - calculations_of.keys())
         if unknown:
-            raise SystemExit(f"{path}: problem id(s) {unknown[:5]} are not in {test_file} (pass its --test_file)")
+            raise UsageError(f"{path}: problem id(s) {unknown[:5]} are not in {test_file} (pass its --test_file)")
         rows.append(([stage, GSM8K_ARM_NAMES[arm]], pass_by_calculations(details, calculations_of)))
     return calculations_table(["stage", "arm"], rows)
 
@@ -358,7 +358,7 @@ def read_reused(earlier_run: pathlib.Path, name: str, run: dict, num_samples: in
     refused by a full run)."""
     path = earlier_run / "evals" / name / "results.json"
     if not path.is_file():
-        raise SystemExit(f"--reuse_base: {path} not found (the earlier run's evaluation {name})")
+        raise UsageError(f"--reuse_base: {path} not found (the earlier run's evaluation {name})")
     results = json.loads(path.read_text(encoding="utf-8"))
     expected = {
         "test file": (pathlib.Path(results["data_files"]).name, pathlib.Path(run["test_file"]).name),
@@ -367,7 +367,7 @@ def read_reused(earlier_run: pathlib.Path, name: str, run: dict, num_samples: in
     }
     for what, (found, wanted) in expected.items():
         if found != wanted:
-            raise SystemExit(f"--reuse_base: {path} has {what} {found}, this run {wanted}")
+            raise UsageError(f"--reuse_base: {path} has {what} {found}, this run {wanted}")
     return results
 
 
@@ -454,7 +454,7 @@ def time_budget(
     if minutes is None:
         return {"deadline": None}
     if len(arms) > 1 and not arms_at_once:
-        raise SystemExit(
+        raise UsageError(
             "--time_budget_minutes: the arms run one after the other here; add --arms_at_once or run one --arm"
         )
     return {
@@ -684,7 +684,7 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--arm", choices=("cot", "tools", "both"), default="both", help="Which arm to run (default both)."
     )
