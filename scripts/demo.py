@@ -6,6 +6,8 @@ The demo itself is the package `open_r1.demo` (its docstring maps the modules).
 """
 
 from open_r1.demo.cli import main
+from open_r1.usage import exit_on_usage_error
 
 if __name__ == "__main__":
-    main()
+    with exit_on_usage_error():  # a mistake in the command or its files: one line and exit status 2
+        main()

@@ -22,6 +22,7 @@ from datasets import load_from_disk
 from open_r1.demo.r1 import build_datasets, step_is_right, worked_steps
 from open_r1.demo.settings import FAST, FULL
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, ArithmeticSpec, make_problem, make_splits, skip_last_step
+from open_r1.usage import UsageError
 from tests.support import REPO_ROOT
 
 DEMO_TASK = ArithmeticSpec(min_operands=3, max_operands=4, max_value=9, min_total=0, max_total=9)
@@ -181,13 +182,24 @@ def test_make_demo_fast_runs_every_stage_and_writes_results_report_and_curves(tm
     ],
 )
 def test_the_command_line_refuses_a_gsm8k_file_it_cannot_use_before_building_anything(
-    tmp_path, monkeypatch, capsys, argv, message
+    tmp_path, monkeypatch, argv, message
 ):
     from open_r1.demo import cli, r1
 
     monkeypatch.setattr(r1, "run", lambda *args: pytest.fail("the demo started"))
     names = {"gsm8k": tmp_path / "gsm8k.jsonl", "missing": tmp_path / "gsm8k_tset.jsonl"}
     names["gsm8k"].write_text('{"id": "1", "problem": "1+1?", "answer": "2"}\n')
-    with pytest.raises(SystemExit) as exited:
+    with pytest.raises(UsageError) as refused:
         cli.main([item.format(**names) for item in argv])
-    assert exited.value.code == 2 and message.format(**names) in capsys.readouterr().err
+    assert message.format(**names) in str(refused.value)
+
+
+def test_a_mistake_in_make_demos_command_is_one_line_and_exit_status_2():
+    result = subprocess.run(
+        [sys.executable, "scripts/demo.py", "--gsm8k_file", "gsm8k.jsonl"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == "demo.py: error: --gsm8k_file: only --model smollm2 evaluates on GSM8K, not tiny\n"

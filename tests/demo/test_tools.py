@@ -15,6 +15,7 @@ from open_r1.demo.pipeline import STAGES, build_tiny_model
 from open_r1.demo.settings import TOOLS_FAST
 from open_r1.tasks.tool_arithmetic import direct_trace, make_problem, make_splits, tool_trace
 from open_r1.tools.chat import TOOL_CALL_TOKENS
+from open_r1.usage import UsageError
 from tests.support import REPO_ROOT
 from tests.support.launch import assert_quiet
 
@@ -84,7 +85,7 @@ def test_make_demo_tools_is_the_demo_in_its_tools_mode_writing_to_data_demo_tool
     assert cli.default_output_dir("tiny", with_tools=True) == "data/demo_tools"
     assert cli.default_output_dir("tiny", with_tools=False) == "data/demo"
     assert cli.default_output_dir("smollm2", with_tools=False) == "data/demo-smollm2"
-    with pytest.raises(SystemExit):
+    with pytest.raises(UsageError, match="--tools runs on the tiny model only"):
         cli.main(["--tools", "--model", "smollm2"])
 
 

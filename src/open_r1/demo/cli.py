@@ -14,6 +14,7 @@ import pathlib
 
 from open_r1.demo import r1, tools
 from open_r1.demo.real_model import GSM8K_FILE
+from open_r1.usage import ArgumentParser
 
 
 def default_output_dir(model: str, with_tools: bool) -> str:
@@ -23,7 +24,7 @@ def default_output_dir(model: str, with_tools: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description=f"{__doc__}\nThe R1 recipe: {r1.__doc__}\n--tools: {tools.__doc__}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

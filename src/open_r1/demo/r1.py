@@ -41,6 +41,7 @@ from open_r1.demo.real_model import count_parameters, get_pretrained_model, gsm8
 from open_r1.demo.report import grpo_curves, percent_with_stderr, r1_report, results_table
 from open_r1.demo.settings import FAST_GRPO_OVERRIDES, FAST_SFT_OVERRIDES, SETTINGS, DemoSettings
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, make_splits, skip_last_step
+from open_r1.usage import UsageError
 
 OPERATOR = re.compile(r" [+-] ")
 WORKED_STEP = re.compile(r"^(-?\d+) ([+-]) (\d+) = (-?\d+)$", re.MULTILINE)
@@ -200,7 +201,7 @@ def run(
         gsm8k_file = gsm8k_test_file(output_dir, gsm8k_file)
         extra["gsm8k_file"] = str(gsm8k_file)
     elif gsm8k_file is not None:
-        raise SystemExit(f"--gsm8k_file: the {model} demo does not evaluate on GSM8K")
+        raise UsageError(f"--gsm8k_file: the {model} demo does not evaluate on GSM8K")
     data = build_datasets(output_dir / "datasets", settings, seed)
     print(
         f"model: {num_parameters / 1e6:.2f}M parameters; train: {settings.num_train} problems "

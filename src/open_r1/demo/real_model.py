@@ -9,6 +9,7 @@ Not covered: any other real model or benchmark.
 import json
 import pathlib
 
+from open_r1.usage import UsageError
 from open_r1.utils.launch import REPO_ROOT, SHARED_DATA
 
 GSM8K_FILE = SHARED_DATA / "gsm8k_test.jsonl"
@@ -49,7 +50,7 @@ def gsm8k_test_file(output_dir: pathlib.Path, path: pathlib.Path | None) -> path
     """GSM8K test as the evaluator's JSONL: `path`, else ../shared/data/gsm8k_test.jsonl, else the Hub's openai/gsm8k."""
     if path is not None:
         if not path.is_file():
-            raise SystemExit(f"--gsm8k_file {path}: no such file")
+            raise UsageError(f"--gsm8k_file {path}: no such file")
         return path
     if GSM8K_FILE.is_file():
         return GSM8K_FILE
@@ -59,7 +60,7 @@ def gsm8k_test_file(output_dir: pathlib.Path, path: pathlib.Path | None) -> path
 
         rows = load_dataset("openai/gsm8k", "main", split="test")
     except Exception as error:  # the Hub's errors have many types; the message says what failed
-        raise SystemExit(
+        raise UsageError(
             f"GSM8K test not found: {GSM8K_FILE} does not exist and the Hub's openai/gsm8k failed ({error}); "
             "pass --gsm8k_file with a JSONL of id, problem, answer"
         ) from error
