@@ -473,10 +473,11 @@ def gsm8k_calculations_table(results: dict) -> str:
 def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
     """The evaluations a `make gsm8k` run wrote under `output_dir`/evals, finished or not: each stage, arm and kind
     with its pass@1 ± stderr, samples and problems (a run cut short still gives its numbers), and the share of its
-    completions that ran out of tokens where the evaluator recorded it (a column only then)."""
+    completions that ran out of tokens and what its generation decoded (`generation_cell`), each where the evaluator
+    recorded it (a column only then)."""
     import json
 
-    header = ["stage", "arm", "decoding", "pass@1", "samples", "problems", "out of tokens"]
+    header = ["stage", "arm", "decoding", "pass@1", "samples", "problems", "out of tokens", "generation"]
     rows = []
     for stage in STAGES:
         for arm in ("card", *GSM8K_ARM_NAMES):
@@ -496,11 +497,19 @@ def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
                         str(results["num_samples"]),
                         f"{results['num_problems']:,}",
                         out_of_tokens_cell(results.get("finish_reasons")),
+                        generation_cell(results.get("decoding")),
                     ]
                 )
-    if all(row[-1] == "-" for row in rows):
-        header, rows = header[:-1], [row[:-1] for row in rows]
-    return markdown_table(header, rows)
+    recorded = [index for index in range(len(header)) if index < 6 or any(row[index] != "-" for row in rows)]
+    return markdown_table([header[i] for i in recorded], [[row[i] for i in recorded] for row in rows])
+
+
+def generation_cell(decoding: dict | None) -> str:
+    """An evaluation's generate calls, decode steps and time per decode step (`open_r1.utils.decoding_tally`)."""
+    if not decoding or not decoding["decode_steps"]:
+        return "-"
+    per_step = 1000 * decoding["seconds"] / decoding["decode_steps"]
+    return f"{decoding['calls']} calls, {decoding['decode_steps']:,} decode steps, {per_step:.1f} ms each"
 
 
 def out_of_tokens_share(*finish_reasons: dict | None) -> float | None:
