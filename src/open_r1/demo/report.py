@@ -22,7 +22,7 @@ from open_r1.demo.pipeline import STAGES, reward_log
 from open_r1.demo.settings import DemoSettings, ToolDemoSettings
 from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from open_r1.tasks.gsm8k import CALCULATION_BUCKETS
-from open_r1.utils.step_profile import PROFILE_SECONDS
+from open_r1.utils.step_profile import describe as describe_step_profile
 
 # What `make demo` shows on every seed, held-out pass@1 points that GRPO adds to SFT and the rise of the GRPO
 # accuracy-reward curve (mean of its last fifth of logged steps minus that of its first fifth).
@@ -577,17 +577,11 @@ def grpo_steps_line(results: dict) -> str:
 
 def grpo_step_time_line(results: dict) -> str:
     """The report's line on where each arm's mean GRPO step spent its time (`open_r1.utils.step_profile`)."""
-    arms = []
-    for arm, stages in results["arms"].items():
-        profile = stages.get("grpo", {}).get("step_profile")
-        if not profile:
-            continue
-        decoding = f"decoding {profile['decoding_seconds']:.1f} s ({profile['decoding_rounds']:.1f} rounds, "
-        decoding += f"{profile['decode_steps']:,.0f} decode steps"
-        if profile["slot_use"] is not None:
-            decoding += f", {profile['slot_use']:.0%} of the padded slots holding a token"
-        rest = ", ".join(f"{part} {profile[f'{part}_seconds']:.1f} s" for part in PROFILE_SECONDS[1:])
-        arms.append(f"{GSM8K_ARM_NAMES[arm]} {profile['step_seconds']:.1f} s: {decoding}), {rest}")
+    arms = [
+        f"{GSM8K_ARM_NAMES[arm]} {describe_step_profile(stages['grpo']['step_profile'])}"
+        for arm, stages in results["arms"].items()
+        if stages.get("grpo", {}).get("step_profile")
+    ]
     if not arms:
         return ""
     return f"- **A GRPO step's time** (mean over its logged steps, `open_r1.utils.step_profile`): {'; '.join(arms)}.\n"

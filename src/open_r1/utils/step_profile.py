@@ -18,7 +18,8 @@ Every GRPO run of src/open_r1/grpo.py (`PromptTruncatingGRPOTrainer`) logs, for 
 
 The five seconds add up to `step_time`. A step that reuses an earlier step's rollouts (`steps_per_generation` above
 `gradient_accumulation_steps`, or `num_iterations` > 1) logs 0 for what it did not do. `summarise` reduces a run's
-`log_history` to its mean step, which `make gsm8k`'s report prints for each arm's GRPO.
+`log_history` to its mean step, which the run logs when training ends and `make gsm8k`'s report prints for each
+arm's GRPO (`describe`).
 
 Times are this process's wall clock (the logs show the main process's). On a GPU, decoding ends synchronised (TRL
 reads the tokens back); a backward pass still running when its step returns is counted in the next step's time.
@@ -26,13 +27,16 @@ Not covered: evaluation during training (`eval_strategy`), which is not a traini
 DeepSpeed ZeRO-3 or FSDP on several processes (`open_r1.utils.decoding_tally`).
 """
 
+import logging
 from collections import Counter
 from time import perf_counter
 from typing import Optional
 
 from open_r1.utils.decoding_tally import DecodingTally
 
-__all__ = ["PROFILE_SECONDS", "StepProfile", "summarise"]
+__all__ = ["PROFILE_SECONDS", "StepProfile", "describe", "summarise"]
+
+logger = logging.getLogger(__name__)
 
 # The parts of a step, in the order they happen; their seconds add up to TRL's step_time.
 PROFILE_SECONDS = ("decoding", "tools", "rewards", "scoring", "training")
@@ -57,6 +61,13 @@ class StepProfile:
         if self._step % self.current_gradient_accumulation_steps == 0:
             self._log_step_profile(self._step_profile, self._metrics["train"]["step_time"][-1])
             self._step_profile = None
+        return output
+
+    def train(self, *args, **kwargs):
+        output = super().train(*args, **kwargs)
+        summary = summarise(self.state.log_history)
+        if summary is not None and self.accelerator.is_main_process:
+            logger.info("GRPO's mean step over %d logged steps took %s", summary["steps"], describe(summary))
         return output
 
     def _log_step_profile(self, sums: "_StepSums", step_time: float) -> None:
@@ -119,6 +130,20 @@ class _Timer:
         if self.sums is not None:
             self.sums[self.part] += perf_counter() - self.start
         return False
+
+
+def describe(summary: dict) -> str:
+    """A mean step (`summarise`) in words: its seconds, then each part's, decoding with its rounds and steps."""
+
+    def seconds(value: float) -> str:  # a GPU's steps in tenths, a tiny CPU model's in two figures
+        return f"{value:.1f} s" if abs(value) >= 1 else f"{value:.2g} s"
+
+    decoding = f"decoding {seconds(summary['decoding_seconds'])} ({summary['decoding_rounds']:.1f} rounds, "
+    decoding += f"{summary['decode_steps']:,.0f} decode steps"
+    if summary["slot_use"] is not None:
+        decoding += f", {summary['slot_use']:.0%} of the padded slots holding a token"
+    rest = ", ".join(f"{part} {seconds(summary[f'{part}_seconds'])}" for part in PROFILE_SECONDS[1:])
+    return f"{seconds(summary['step_seconds'])}: {decoding}), {rest}"
 
 
 def summarise(log_history: list[dict]) -> Optional[dict]:
