@@ -348,6 +348,8 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
         "completion_digests": [call["digest"] for call in generations],
         "policy_dtype_after": policy_dtype,
         # The project's arms: their counted steps' mean as the trainer's step profile logs it (None for bare TRL).
+        # time_generation's device synchronisations fall outside the profile's _generate: waiting for the previous
+        # step's GPU work counts as scoring here, where a run without the benchmark counts it in decoding.
         "step_profile": summarise_step_profile(counted_log),
         # With the python tool: TRL's tool calls per completion, over the counted steps.
         "tool_calls_per_completion": statistics.mean(
@@ -578,4 +580,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    from open_r1.usage import exit_on_usage_error
+
+    with exit_on_usage_error():  # --gsm8k_grpo_prompts with no row in the calculation limit: one line
+        main()

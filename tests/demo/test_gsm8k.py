@@ -61,7 +61,9 @@ def test_a_mistake_in_the_command_is_one_line_and_exit_status_2(options, message
         [sys.executable, "scripts/gsm8k.py", "--fast", *options], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith(f"gsm8k.py: error: {message}") and result.stderr.count("\n") == 1, result.stderr
+    # One line of the script's own (what a library prints on import may come before it): no usage, no traceback.
+    assert result.stderr.splitlines()[-1].startswith(f"gsm8k.py: error: {message}"), result.stderr
+    assert "usage:" not in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
 def test_missing_gsm8k_data_ends_the_run_with_one_line_naming_the_option(tmp_path):
@@ -694,7 +696,7 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
         assert results["grpo_curves"][arm]["accuracy_reward"], f"{arm}: GRPO logged no step"
         grpo = results["arms"][arm]["grpo"]
         assert grpo["steps"] == grpo["max_steps"] == 1 and 60 < grpo["max_run_minutes"] < 120
-        assert grpo["step_profile"]["steps"] == 1 and grpo["step_profile"]["decoding_rounds"] >= 1
+        assert grpo["step_profile"]["log_entries"] == 1 and grpo["step_profile"]["decoding_rounds"] >= 1
         assert (output_dir / f"curves-{arm}.png").stat().st_size > 0
     assert results["arms_at_once"] is True
     card = results["card_protocol"]

@@ -206,12 +206,12 @@ def test_the_gsm8k_report_says_where_each_arms_grpo_step_spent_its_time():
     results = gsm8k_results({arm: {"base": 0.0, "sft": 0.05, "grpo": 0.07} for arm in ("cot", "tools")})
     assert "A GRPO step's time" not in gsm8k_report(results, "make gsm8k")  # a run from before the profile
     results["arms"]["tools"]["grpo"]["step_profile"] = {
-        "steps": 10, "step_seconds": 75.0, "decoding_seconds": 60.0, "tools_seconds": 4.0, "rewards_seconds": 0.5,
+        "log_entries": 10, "step_seconds": 75.0, "decoding_seconds": 60.0, "tools_seconds": 4.0, "rewards_seconds": 0.5,
         "scoring_seconds": 2.5, "training_seconds": 8.0, "decoding_rounds": 7.2, "decode_steps": 1845.0,
         "slot_use": 0.384,
     }  # fmt: skip
     assert (
         "- **A GRPO step's time** (mean over its logged steps, `open_r1.utils.step_profile`): python tool 75.0 s: "
-        "decoding 60.0 s (7.2 rounds, 1,845 decode steps, 38% of the padded slots holding a token), tools 4.0 s, "
+        "decoding 60.0 s (7.2 rounds, 1,845 decode steps, slot use 38%), tools 4.0 s, "
         "rewards 0.5 s, scoring 2.5 s, training 8.0 s.\n"
     ) in gsm8k_report(results, "make gsm8k")

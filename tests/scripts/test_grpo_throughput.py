@@ -41,7 +41,7 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(tiny_mode
     # The project's arms say where their counted step's time went; bare TRL logs no profile.
     for arm in ("project", "project_cb"):
         profile = results["arms"][arm]["step_profile"]
-        assert profile["steps"] == 1 and profile["decoding_rounds"] == 1 and 0 < profile["decode_steps"] <= 4
+        assert profile["log_entries"] == 1 and profile["decoding_rounds"] == 1 and 0 < profile["decode_steps"] <= 4
     assert results["arms"]["trl"]["step_profile"] is None and results["arms"]["trl_cb"]["step_profile"] is None
 
     # The page's table is written from the results file, between the script's markers, the rest left as it was.

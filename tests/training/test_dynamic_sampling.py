@@ -271,7 +271,7 @@ def test_the_trainer_refills_from_new_prompts_and_trains_only_on_groups_with_spr
         assert entry["profile/decoding_rounds"] == entry["dynamic_sampling/rounds"], entry
         parts = [entry[f"profile/{part}_seconds"] for part in PROFILE_SECONDS]
         assert sum(parts) == pytest.approx(entry["step_time"]) and min(parts) >= 0, entry
-    assert "GRPO's mean step over 2 logged steps took " in caplog.text  # said once training ends
+    assert "GRPO's mean step (2 log entries) took " in caplog.text  # said once training ends
     assert any(set(later) - set(first) for first, later in zip(seen, seen[1:])), "a refill round drew no new prompt"
     for batch in batches:
         assert len(batch["advantages"]) == 8

@@ -185,7 +185,7 @@ def test_a_runs_mean_step_is_read_from_its_log_history():
         {"train_runtime": 30.0, "step": 2},
     ]  # fmt: skip
     summary = summarise(history)
-    assert summary["steps"] == 2
+    assert summary["log_entries"] == 2
     assert summary["step_seconds"] == 15.0
     assert summary["decoding_seconds"] == 6.0 and summary["training_seconds"] == 7.0
     assert summary["decoding_rounds"] == 1.5 and summary["decode_steps"] == 150.0

@@ -60,7 +60,7 @@ def gsm8k_test_file(output_dir: pathlib.Path, path: pathlib.Path | None) -> path
 
         rows = load_dataset("openai/gsm8k", "main", split="test")
     except Exception as error:  # the Hub's errors have many types; the message says what failed
-        raise UsageError(
+        raise SystemExit(
             f"GSM8K test not found: {GSM8K_FILE} does not exist and the Hub's openai/gsm8k failed ({error}); "
             "pass --gsm8k_file with a JSONL of id, problem, answer"
         ) from error

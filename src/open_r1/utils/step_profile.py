@@ -64,10 +64,11 @@ class StepProfile:
         return output
 
     def train(self, *args, **kwargs):
+        self._step_profile = None  # what an earlier train() left, stopped between micro-batches, is not this run's
         output = super().train(*args, **kwargs)
         summary = summarise(self.state.log_history)
         if summary is not None and self.accelerator.is_main_process:
-            logger.info("GRPO's mean step over %d logged steps took %s", summary["steps"], describe(summary))
+            logger.info("GRPO's mean step (%d log entries) took %s", summary["log_entries"], describe(summary))
         return output
 
     def _log_step_profile(self, sums: "_StepSums", step_time: float) -> None:
@@ -141,15 +142,16 @@ def describe(summary: dict) -> str:
     decoding = f"decoding {seconds(summary['decoding_seconds'])} ({summary['decoding_rounds']:.1f} rounds, "
     decoding += f"{summary['decode_steps']:,.0f} decode steps"
     if summary["slot_use"] is not None:
-        decoding += f", {summary['slot_use']:.0%} of the padded slots holding a token"
+        decoding += f", slot use {summary['slot_use']:.0%}"
     rest = ", ".join(f"{part} {seconds(summary[f'{part}_seconds'])}" for part in PROFILE_SECONDS[1:])
     return f"{seconds(summary['step_seconds'])}: {decoding}), {rest}"
 
 
 def summarise(log_history: list[dict]) -> Optional[dict]:
-    """A run's mean training step from its `log_history` (trainer_state.json): `steps` (log entries read),
-    `step_seconds`, each part's seconds (`PROFILE_SECONDS`), `decoding_rounds`, `decode_steps` and `slot_use`
-    (None where no step generated). None for a run that logged no profile."""
+    """A run's mean training step from its `log_history` (trainer_state.json), each log entry (a `logging_steps`
+    window's mean) counted alike: `log_entries` (how many), `step_seconds`, each part's seconds
+    (`PROFILE_SECONDS`), `decoding_rounds`, `decode_steps` and `slot_use` (None where no step generated). None for
+    a run that logged no profile."""
     entries = [entry for entry in log_history if "profile/training_seconds" in entry and "step_time" in entry]
     if not entries:
         return None
@@ -158,7 +160,7 @@ def summarise(log_history: list[dict]) -> Optional[dict]:
         values = [entry[key] for entry in entries if entry.get(key) is not None]
         return sum(values) / len(values) if values else None
 
-    summary = {"steps": len(entries), "step_seconds": mean("step_time")}
+    summary = {"log_entries": len(entries), "step_seconds": mean("step_time")}
     summary.update({f"{part}_seconds": mean(f"profile/{part}_seconds") for part in PROFILE_SECONDS})
     summary.update({count: mean(f"profile/{count}") for count in PROFILE_COUNTS})
     summary["slot_use"] = mean("profile/slot_use")
