@@ -16,6 +16,7 @@ import json
 import pathlib
 
 from open_r1.tasks.tiny_model import TinyModelSpec, build_all
+from open_r1.usage import ArgumentParser, exit_on_usage_error
 
 # The spec's sizes: each a positive count.
 SIZE_FIELDS = (
@@ -36,7 +37,7 @@ def read_bool(text: str) -> bool:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output_dir", default="data", help="Folder that receives tiny-model, tiny-sft, tiny-math.")
     for spec_field in dataclasses.fields(TinyModelSpec):
         kind = type(spec_field.default)
@@ -78,4 +79,5 @@ def write_jsonl(math_dataset: pathlib.Path, split: str, output_dir: pathlib.Path
 
 
 if __name__ == "__main__":
-    main()
+    with exit_on_usage_error():  # a mistake in the command: one line and exit status 2
+        main()

@@ -1,9 +1,15 @@
 """scripts/make_tiny_model.py: besides the model and datasets, tiny-math's splits as JSONL files: the held-out
 problems for the evaluator, the training problems for the README's GRPO on a file of one's own."""
 
+import re
+import subprocess
+import sys
+
 import pytest
 
 from open_r1.data.benchmarks import load_problems
+from open_r1.usage import UsageError
+from tests.support import REPO_ROOT
 from tests.support.script_module import load_module
 
 
@@ -28,7 +34,7 @@ def test_the_training_file_shares_no_problem_with_the_held_out_one(tiny_assets, 
     assert not {p.problem for p in train} & {p.problem for p in test}
 
 
-def test_each_spec_field_is_read_in_its_own_type_and_a_size_below_1_is_refused(tmp_path, capsys):
+def test_each_spec_field_is_read_in_its_own_type_and_a_size_below_1_is_refused(tmp_path):
     script = load_module("scripts/make_tiny_model.py", "make_tiny_model")
     args = script.parse_args(["--initializer_range", "0.01", "--tool_calling", "true", "--seed", "0"])
     assert (args.initializer_range, args.tool_calling, args.seed) == (0.01, True, 0)
@@ -38,6 +44,14 @@ def test_each_spec_field_is_read_in_its_own_type_and_a_size_below_1_is_refused(t
         (["--tool_calling", "ture"], "expected true or false, got 'ture'"),
         (["--output_dir", str(tmp_path / "file")], "is a file; name a folder"),
     ):
-        with pytest.raises(SystemExit) as exited:
+        with pytest.raises(UsageError, match=re.escape(message)):
             script.parse_args(argv)
-        assert exited.value.code == 2 and message in capsys.readouterr().err
+    # The command itself: one line and exit status 2, no usage block.
+    result = subprocess.run(
+        [sys.executable, "scripts/make_tiny_model.py", "--hidden_size", "0"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "usage:" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1] == "make_tiny_model.py: error: --hidden_size must be at least 1, got 0"
