@@ -102,15 +102,19 @@ def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(tool_callin
     )
     argv = ["--model", str(tool_calling_model["path"]), "--recipe", str(recipe), "--data_files", str(data)]
     results = benchmark.main(
-        [*argv, "--steps", "1", "--warmup_steps", "1", "--cpu_threads", "1", "--arms", "trl", "project"]
+        [*argv, "--steps", "1", "--warmup_steps", "1", "--cpu_threads", "1", "--arms", *benchmark.ARMS]
     )
 
     assert results["settings"]["prompts"] == 2  # 2 x 2 completions per step, 2 per prompt
     assert results["settings"]["max_completion_length"] == 96
-    for result in results["arms"].values():
-        assert result["tool_calls_per_completion"] > 0  # the recipe's tool ran in both trainers
+    assert not results["failed_arms"] and set(results["arms"]) == set(benchmark.ARMS)
+    for arm, result in results["arms"].items():
+        assert result["tool_calls_per_completion"] > 0  # the recipe's tool ran in every trainer
         assert result["completion_tokens_per_step"] > 0
-        assert result["decoded_slots_per_step"] > 0
+        assert (result["decoded_slots_per_step"] is None) == arm.endswith("_cb")
+        # Continuous batching generates tool rollouts too, the same ones: a round after the tool result each.
+        assert result["same_batch_as_trl"] and (result["step_profile"] is None) == arm.startswith("trl")
+    assert results["arms"]["project_cb"]["step_profile"]["decoding_rounds"] == 2
     assert results["arms"]["project"]["decoded_slots_past_budget_per_step"] == 0  # ToolRoundBudget
     assert results["arms"]["project"]["same_batch_as_trl"]
 
