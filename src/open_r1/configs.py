@@ -521,9 +521,23 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         },
     )
 
+    tool_rollout_chunk_tokens: Optional[int] = field(
+        default=None,
+        metadata={
+            "help": "With tools and transformers generation: decode each batch's tool rollouts ahead of TRL's rounds, "
+            "at most this many tokens per generate call, each rollout going on after its tool results without "
+            "waiting for the other rows' turns to end (open_r1.tools.rollouts_ahead). Unset: TRL's rounds, each "
+            "decoding until its longest row stops."
+        },
+    )
+
     def __post_init__(self):
         self._check_extras()
         self._check_doctor_fields()
+        if self.tool_rollout_chunk_tokens is not None and self.tool_rollout_chunk_tokens < 1:
+            raise UsageError(
+                f"tool_rollout_chunk_tokens must be a positive number of tokens, got {self.tool_rollout_chunk_tokens}"
+            )
         if isinstance(self.scale_rewards, str) and self.scale_rewards.lower() in ("true", "false"):
             # `--scale_rewards false` arrives as a string; TRL 0.18's field was a bool, and TRL maps only booleans.
             self.scale_rewards = self.scale_rewards.lower() == "true"

@@ -48,6 +48,7 @@ from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
 from open_r1.doctor import attach_doctor, check_before_training
 from open_r1.rewards import get_reward_funcs
 from open_r1.startup_checks import check_grpo_dataset
+from open_r1.tools.rollouts_ahead import ToolRolloutsAhead
 from open_r1.tools.training import ToolCallsAhead, ToolRoundBudget, logged_tool_metrics, python_tool_environment
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
@@ -62,13 +63,14 @@ logger = logging.getLogger("open_r1")
 
 
 class PromptTruncatingGRPOTrainer(
-    DynamicSampling, TiedWeightsResume, ToolCallsAhead, ToolRoundBudget, StepProfile, GRPOTrainer
+    DynamicSampling, TiedWeightsResume, ToolRolloutsAhead, ToolCallsAhead, ToolRoundBudget, StepProfile, GRPOTrainer
 ):
     """TRL's GRPOTrainer that keeps only the last `max_prompt_length` tokens of each prompt, as TRL 0.18 did (and
     resumes models with tied embeddings without a false "missing keys" warning, `TiedWeightsResume`; refills
     batches with groups whose rewards have spread under `dynamic_sampling: true`, `DynamicSampling`; decodes no
     token past every row's budget in the rounds after tool results, `ToolRoundBudget`; runs each round's tool calls
-    at once across rollouts, `ToolCallsAhead`; logs where each step's time went, `StepProfile`).
+    at once across rollouts, `ToolCallsAhead`; decodes tool rollouts ahead of TRL's rounds under
+    `tool_rollout_chunk_tokens`, `ToolRolloutsAhead`; logs where each step's time went, `StepProfile`).
 
     TRL 1.16 removed the option; upstream recipes set it. Prompts are cut after the chat template, on the left
     (the end of a prompt, where the generation starts, is kept), before generation, so the model generates

@@ -126,6 +126,13 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
         needs="tools: [python]",
     ),
     ModeOnlyField(
+        # vLLM schedules each request by itself: no round waits for another row's turn.
+        applies=lambda name: name == "tool_rollout_chunk_tokens",
+        switches=("tools", "use_vllm"),
+        active=lambda values: bool(values["tools"]) and not values["use_vllm"],
+        needs="tools: [python] and use_vllm: false",
+    ),
+    ModeOnlyField(
         applies=lambda name: name == "code_num_workers",
         switches=("reward_funcs", "tools"),
         active=lambda values: bool(values["tools"]) or _with_rewards(CODE_REWARD_NAMES)(values),

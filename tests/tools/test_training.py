@@ -300,11 +300,16 @@ def test_largest_budget_left_matches_each_row_to_its_prompt_and_never_cuts_what_
 
 
 def _tool_trainers(
-    tool_calling_model, tmp_path, max_completion_length: int, max_tool_calling_iterations: int = 2, tool_args=()
+    tool_calling_model,
+    tmp_path,
+    max_completion_length: int,
+    max_tool_calling_iterations: int = 2,
+    tool_args=(),
+    chunk_tokens: int | None = None,
 ):
     """Bare TRL's GRPOTrainer and the project's, greedy, on the memorised tool rollout (`tool_calling_model`, or
-    `two_call_tool_model`); each records the `max_new_tokens` of every generation round and the number of prompt
-    tokens it generated from."""
+    `two_call_tool_model`); each records the number of prompt tokens and the `max_new_tokens` of every generate
+    call. With `chunk_tokens`, a third: the project's decoding rollouts ahead in chunks of that many tokens."""
     import trl
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -331,10 +336,15 @@ def _tool_trainers(
     )  # fmt: skip
     script_args, _, _ = parse(*tool_args)
     trainers = {}
-    for name, trainer_class, config_class in (
-        ("trl", trl.GRPOTrainer, trl.GRPOConfig),
-        ("project", grpo.PromptTruncatingGRPOTrainer, ProjectGRPOConfig),
-    ):
+    arms = [
+        ("trl", trl.GRPOTrainer, trl.GRPOConfig, {}),
+        ("project", grpo.PromptTruncatingGRPOTrainer, ProjectGRPOConfig, {}),
+    ]
+    if chunk_tokens is not None:
+        arms.append(
+            ("ahead", grpo.PromptTruncatingGRPOTrainer, ProjectGRPOConfig, {"tool_rollout_chunk_tokens": chunk_tokens})
+        )
+    for name, trainer_class, config_class, extra in arms:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path)
         rounds = []
@@ -350,7 +360,7 @@ def _tool_trainers(
         trainer = trainer_class(
             model=model,
             reward_funcs=[accuracy_reward],
-            args=config_class(**settings),
+            args=config_class(**settings, **extra),
             train_dataset=Dataset.from_list([row] * 2),
             processing_class=tokenizer,
             environment_factory=environment_factory,
@@ -416,6 +426,45 @@ def test_each_rounds_calls_run_ahead_and_the_rollouts_are_trls(two_call_tool_mod
             # round of calls, the second call, which TRL does not make, did not run either.
             assert environment.transcript == expected
             assert environment.calls_ahead == environment.runs_ahead == rounds_of_calls
+    finally:
+        clear_providers()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "max_completion_length, calls, results",
+    [
+        (160, 2, 2),  # the whole rollout: a turn of 31 tokens, a result of 12, a turn of 25, a result of 12, the answer
+        (43, 1, 1),  # the first result fills the budget: TRL asks for the next turn and keeps none of it
+        (75, 2, 1),  # the second result would overrun the budget: TRL drops it and the rollout ends
+        (40, 1, 0),  # so would the first
+    ],
+)
+def test_rollouts_decoded_ahead_in_chunks_are_trls_and_every_call_takes_its_run_ahead(
+    two_call_tool_model, tmp_path, max_completion_length, calls, results
+):
+    with skip_without_isolation():
+        isolation_mode()
+    try:
+        trainers, batch = _tool_trainers(
+            two_call_tool_model,
+            tmp_path,
+            max_completion_length=max_completion_length,
+            tool_args=("--python_tool_rollout_seconds", "50"),
+            chunk_tokens=4,
+        )
+        outputs = {name: trainer._generate_and_score_completions(batch) for name, (trainer, _) in trainers.items()}
+        for key in ("completion_ids", "completion_mask", "tool_mask"):
+            assert torch.equal(outputs["trl"][key], outputs["ahead"][key]), key
+        ahead, generate_calls = trainers["ahead"]
+        # Every generate call decoded at most a chunk: TRL's rounds after the first read the turns decoded ahead.
+        assert generate_calls and all(max_new_tokens <= 4 for _, max_new_tokens in generate_calls), generate_calls
+        tool_mask = outputs["ahead"]["tool_mask"][0].tolist()
+        assert sum(1 for before, now in zip([1, *tool_mask], tool_mask) if before == 1 and now == 0) == results
+        expected = list(zip(two_call_tool_model["codes"], ["42\n", "43\n"]))[:calls]
+        for environment in ahead.environments:
+            assert environment.transcript == expected
+            assert environment.calls_ahead == environment.runs_ahead == calls
     finally:
         clear_providers()
 

@@ -44,7 +44,9 @@ runs as before. So the model reads what it would have read, and a round's calls 
 time rather than the sum of all of them (`open_r1.tools.training.ToolCallsAhead`). The one difference: programs
 running at once share the machine's cores, so a program near its wall limit may reach it where, alone, it would
 not; the trainer runs at most as many at once as its share of the cores (`calls_ahead_workers`), so that one
-rollout's spinning program does not slow the others' towards their limits.
+rollout's spinning program does not slow the others' towards their limits. `_speculate(...,
+after_runs_ahead=True)` queues a later turn's calls behind those already run ahead, from the cells and charges they
+leave: a whole rollout decoded ahead of the trainer (`open_r1.tools.rollouts_ahead`).
 
 Not covered: languages other than Python; persistent sessions (a live interpreter per rollout); a program's
 wall time on cloud providers is theirs, the local sandbox enforces all limits (see `open_r1.sandbox.local`).
@@ -302,6 +304,10 @@ class _Run(NamedTuple):
     seconds: float
 
 
+class OverBudget(RuntimeError):
+    """A call run ahead that did not start: its wall limit did not fit what the rollout's budget had left."""
+
+
 class PythonTool:
     """One rollout's Python interpreter, run in the sandbox (see the module docstring)."""
 
@@ -407,16 +413,33 @@ class PythonTool:
         text, failed = describe(raw, self.settings)
         return _Run(cells, text, failed, charge(raw, self.settings.wall_seconds), time.monotonic() - start)
 
-    def _speculate(self, codes: list[str], pool: Executor) -> None:
+    def _speculate(self, codes: list[str], pool: Executor, *, after_runs_ahead: bool = False) -> list[Future]:
         """Runs one assistant turn's calls (`codes`, in the order written) ahead in `pool`, one after another, each
         after the cells the earlier ones would leave, while its whole wall limit fits what the budget would have
-        left (module docstring). Replaces any earlier run ahead."""
-        self._drop_runs_ahead()
+        left (module docstring); their futures, each a run or `OverBudget`. Replaces any earlier run ahead, unless
+        `after_runs_ahead`: then the calls follow those already run ahead, which must have ended."""
+        cells = tuple(self.cells)
         with self._budget_lock:
             committed = self.charged_seconds + self._reserved_seconds
+        if not after_runs_ahead:
+            self._drop_runs_ahead()
+        for code, earlier in self._ahead:
+            if earlier.exception(timeout=0) is None:  # a call refused for the budget leaves no charge, no cell
+                run = earlier.result()
+                committed += run.charged
+                cells = cells if run.failed else (*cells, code)
         futures = [Future() for _ in codes]
-        self._ahead = deque(zip(codes, futures))
-        pool.submit(self._run_chain, list(codes), futures, tuple(self.cells), committed, self._rollout)
+        self._ahead.extend(zip(codes, futures))
+        pool.submit(self._run_chain, list(codes), futures, cells, committed, self._rollout)
+        return futures
+
+    def _answer_ahead(self, future: Future) -> Optional[str]:
+        """What `python` will answer the call run ahead in `future` (ended) with: its run's text, or the refusal of a
+        call over the budget; None where the run failed outside the sandbox (`python` then runs the call itself)."""
+        error = future.exception(timeout=0)
+        if error is None:
+            return future.result().text
+        return self._refusal_message() if isinstance(error, OverBudget) else None
 
     def _run_chain(
         self, codes: list[str], futures: list[Future], cells: tuple[str, ...], committed: float, rollout: int
@@ -426,7 +449,7 @@ class PythonTool:
                 return
             try:
                 if committed + self.settings.wall_seconds > self.settings.budget_seconds + BUDGET_TOLERANCE_SECONDS:
-                    raise RuntimeError("over the time budget")  # `python` will refuse it, as it would have
+                    raise OverBudget("over the time budget")  # `python` will refuse it, as it would have
                 with self._budget_lock:
                     self.runs_ahead += rollout == self._rollout
                 run = self._execute(cells, code)

@@ -270,9 +270,12 @@ class ToolCallsAhead:
         for index, tool_calls in calls.items():
             environment = environments[index] if index < len(environments) else None
             codes = python_codes(tool_calls) if isinstance(environment, PythonTool) else []
-            if not codes:
-                continue
-            if self._tools_ahead_pool is None:
-                workers = calls_ahead_workers(environment.settings.sandbox.num_workers)
-                self._tools_ahead_pool = ThreadPoolExecutor(workers, thread_name_prefix="python-tool")
-            environment._speculate(codes, self._tools_ahead_pool)
+            if codes:
+                environment._speculate(codes, self._calls_ahead_pool(environment))
+
+    def _calls_ahead_pool(self, environment: PythonTool) -> ThreadPoolExecutor:
+        """The threads that run calls ahead, started at the first call; shut down when training ends."""
+        if self._tools_ahead_pool is None:
+            workers = calls_ahead_workers(environment.settings.sandbox.num_workers)
+            self._tools_ahead_pool = ThreadPoolExecutor(workers, thread_name_prefix="python-tool")
+        return self._tools_ahead_pool
