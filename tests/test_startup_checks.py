@@ -53,7 +53,10 @@ def parse(tmp_path, text: str, *args: str, kind: str = "grpo"):
         ),
         ("competitive_programming_provider: local", "competitive_programming_provider.*ioi_code, cf_code"),
         ("code_num_workers: 3", "code_num_workers: 3 .*tools: \\[\\].*or tools"),
-        ("tool_rollout_chunk_tokens: 64", r"tool_rollout_chunk_tokens: 64 .*tools: \[\].*tools: \[python\] and use_vllm"),
+        (
+            "tool_rollout_chunk_tokens: 64",
+            r"tool_rollout_chunk_tokens: 64 .*tools: \[\].*tools: \[python\] and use_vllm",
+        ),
         (
             "tool_rollout_chunk_tokens: 64\ntools: [python]\nuse_vllm: true",
             r"tool_rollout_chunk_tokens: 64 has no effect with tools: \['python'\], use_vllm: true",

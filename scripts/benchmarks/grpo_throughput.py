@@ -10,7 +10,9 @@ Arms (each a fresh copy of the same float32 model, the same prompts, seed and se
   rows have left (`open_r1.tools.training.ToolRoundBudget`), so its time over `trl`'s includes that saving, and
   its completions leave TRL's once a round is cut shorter (the sampler then draws fewer random numbers);
 - `trl_cb`: bare TRL with `use_transformers_continuous_batching: true` (transformers' `generate_batch`, paged
-  cache); `project_cb`: the project's trainer with it.
+  cache); `project_cb`: the project's trainer with it;
+- `project_ahead` (a tool recipe only): the project's trainer decoding each batch's tool rollouts ahead of TRL's
+  rounds, `--chunk_tokens` tokens per generate call (`tool_rollout_chunk_tokens`, open_r1.tools.rollouts_ahead).
 Every arm rewards with the project's `accuracy_reward` (GSM8K's answers). Each step generates
 `--prompts` x `--num_generations` completions (one generation per step: gradient_accumulation_steps 1), takes one
 optimizer step; the first `--warmup_steps` steps are not counted. With `--recipe` (a GRPO recipe, e.g. make
@@ -61,11 +63,14 @@ from transformers import TrainerCallback
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
-ARMS = ("trl", "project", "trl_cb", "project_cb")
+ARMS = ("trl", "project", "trl_cb", "project_cb", "project_ahead")
+TOOL_ARMS = ("project_ahead",)  # arms for a tool recipe only
 DEFAULT_ARMS = ("trl", "project", "trl_cb")
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- grpo_throughput.py results: begin -->", "<!-- grpo_throughput.py results: end -->"
 BASELINE = "trl"
+# The project_ahead arm's chunk: make gsm8k's tool recipe's (recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml).
+DEFAULT_CHUNK_TOKENS = 64
 # transformers' default page size of the continuous-batching cache, in tokens.
 PAGE_SIZE = 256
 
@@ -272,6 +277,9 @@ def build_trainer(arm: str, args, model_path: str, dataset, output_dir: str):
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
     from open_r1.configs import GRPOConfig, GRPOScriptArguments
 
+    if arm == "project_ahead":
+        settings["tool_rollout_chunk_tokens"] = args.chunk_tokens
+
     script_args = GRPOScriptArguments(
         dataset_name="grpo_throughput", reward_funcs=["accuracy"], **(recipe["tools"] if recipe else {})
     )
@@ -477,6 +485,12 @@ def main(argv: list[str] | None = None) -> dict:
         default=None,
         help=f"Completion budget in tokens (default {DEFAULT_MAX_COMPLETION_LENGTH}).",
     )
+    parser.add_argument(
+        "--chunk_tokens",
+        type=int,
+        default=DEFAULT_CHUNK_TOKENS,
+        help="The project_ahead arm's tool_rollout_chunk_tokens: at most this many tokens per generate call.",
+    )
     parser.add_argument("--steps", type=int, default=5, help="Timed steps per arm.")
     parser.add_argument("--warmup_steps", type=int, default=1, help="Untimed steps first (allocations, kernels).")
     parser.add_argument("--seed", type=int, default=0)
@@ -515,6 +529,11 @@ def main(argv: list[str] | None = None) -> dict:
             setattr(args, name, size)
     if min(args.prompts, args.num_generations, args.max_completion_length, args.steps) < 1 or args.warmup_steps < 0:
         parser.error("--prompts, --num_generations, --max_completion_length, --steps must be >= 1")
+    tool_arms = [arm for arm in args.arms if arm in TOOL_ARMS]
+    if tool_arms and not (args.recipe_fields and args.recipe_fields["tools"].get("tools")):
+        parser.error(f"--arms {' '.join(tool_arms)}: decodes tool rollouts, it needs a --recipe with tools: [python]")
+    if args.chunk_tokens < 1:
+        parser.error(f"--chunk_tokens must be >= 1, got {args.chunk_tokens}")
 
     import datasets
     import torch

@@ -16,10 +16,11 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(tiny_mode
     output = tmp_path / "throughput.json"
     argv = ["--model", str(tiny_model), "--device", "cpu", "--prompts", "2", "--num_generations", "2"]
     argv += ["--max_completion_length", "4", "--steps", "1", "--warmup_steps", "1", "--cpu_threads", "1"]
-    results = benchmark.main([*argv, "--arms", *benchmark.ARMS, "--output", str(output)])
+    arms = [arm for arm in benchmark.ARMS if arm not in benchmark.TOOL_ARMS]
+    results = benchmark.main([*argv, "--arms", *arms, "--output", str(output)])
 
     assert json.loads(output.read_text()) == results
-    assert set(results["arms"]) == set(benchmark.ARMS)
+    assert set(results["arms"]) == set(arms)
     trl = results["arms"]["trl"]
     for arm, result in results["arms"].items():
         assert len(result["step_seconds"]) == 1 and result["seconds_per_step"] > 0
@@ -103,6 +104,7 @@ def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(tool_callin
     argv = ["--model", str(tool_calling_model["path"]), "--recipe", str(recipe), "--data_files", str(data)]
     results = benchmark.main(
         [*argv, "--steps", "1", "--warmup_steps", "1", "--cpu_threads", "1", "--arms", *benchmark.ARMS]
+        + ["--chunk_tokens", "8"]
     )
 
     assert results["settings"]["prompts"] == 2  # 2 x 2 completions per step, 2 per prompt
@@ -115,8 +117,20 @@ def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(tool_callin
         # Continuous batching generates tool rollouts too, the same ones: a round after the tool result each.
         assert result["same_batch_as_trl"] and (result["step_profile"] is None) == arm.startswith("trl")
     assert results["arms"]["project_cb"]["step_profile"]["decoding_rounds"] == 2
+    # Decoded ahead, 8 tokens per generate call: more calls, the same rollouts.
+    assert results["arms"]["project_ahead"]["step_profile"]["decoding_rounds"] > 2
     assert results["arms"]["project"]["decoded_slots_past_budget_per_step"] == 0  # ToolRoundBudget
     assert results["arms"]["project"]["same_batch_as_trl"]
+
+
+def test_the_arm_that_decodes_tool_rollouts_ahead_needs_a_tool_recipe(tiny_model, capsys):
+    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+    with pytest.raises(SystemExit):
+        benchmark.main(["--model", str(tiny_model), "--arms", "trl", "project_ahead"])
+    assert (
+        "--arms project_ahead: decodes tool rollouts, it needs a --recipe with tools: [python]"
+        in capsys.readouterr().err
+    )
 
 
 def test_a_recipe_and_a_size_given_by_hand_are_refused_together(tiny_model, tmp_path):

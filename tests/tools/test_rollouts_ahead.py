@@ -119,7 +119,9 @@ def test_a_row_the_run_ahead_cannot_follow_is_left_to_trls_rounds():
     script = [[CALL, END], [CALL, END], [END]]
     # A turn whose calls are not all python calls: no call starts and no later turn is decoded for that row.
     model = ScriptedModel([script, script])
-    turns = run(model, 2, turn_calls=lambda row, context, turn: None if row == 1 else (["code"] if CALL in turn else []))
+    turns = run(
+        model, 2, turn_calls=lambda row, context, turn: None if row == 1 else (["code"] if CALL in turn else [])
+    )
     assert turns.take([ROW, CALL, END, RESULT]) == script[1]
     assert turns.take([ROW + 1, CALL, END, RESULT]) is None
     # A run that failed outside the sandbox: the same.

@@ -434,7 +434,11 @@ def test_each_rounds_calls_run_ahead_and_the_rollouts_are_trls(two_call_tool_mod
 @pytest.mark.parametrize(
     "max_completion_length, calls, results",
     [
-        (160, 2, 2),  # the whole rollout: a turn of 31 tokens, a result of 12, a turn of 25, a result of 12, the answer
+        (
+            160,
+            2,
+            2,
+        ),  # the whole rollout: a turn of 31 tokens, a result of 12, a turn of 25, a result of 12, the answer
         (43, 1, 1),  # the first result fills the budget: TRL asks for the next turn and keeps none of it
         (75, 2, 1),  # the second result would overrun the budget: TRL drops it and the rollout ends
         (40, 1, 0),  # so would the first
