@@ -263,6 +263,44 @@ def test_calls_run_ahead_keep_the_rollouts_time_budget_and_refuse_as_in_place(ma
     assert ahead.runs_ahead == 1  # the call past the budget did not run ahead either
 
 
+@pytest.mark.parametrize(
+    "rollout_seconds, turns",
+    [
+        (None, [["x = 6 * 7\nprint(x)", "print(undefined_name)"], ["print(x + 1)"]]),  # cells carry over
+        (WALL, [["print(1)"], ["print(2)"]]),  # and charges: the first call leaves less than a wall limit
+    ],
+)
+def test_later_turns_run_ahead_after_the_cells_and_charges_the_earlier_ones_leave(
+    make_tool, pool, rollout_seconds, turns
+):
+    from concurrent.futures import wait
+
+    settings = PythonToolSettings(
+        SandboxConfig(num_workers=4), wall_seconds=WALL, memory_mb=256, max_output_chars=300,
+        rollout_seconds=rollout_seconds,
+    )  # fmt: skip
+    in_place, ahead = make_tool(settings), make_tool(settings)
+    expected = [[in_place.python(code) for code in turn] for turn in turns]
+    assert expected[1] == ["43\n"] or "time budget of this answer is spent" in expected[1][0]
+
+    answers = []
+    for turn in turns:  # a rollout decoded ahead: each turn once the one before it has ended
+        futures = ahead._speculate(turn, pool, after_runs_ahead=True)
+        wait(futures)
+        answers.append([ahead._answer_ahead(future) for future in futures])
+    assert answers == expected
+    assert [[ahead.python(code) for code in turn] for turn in turns] == expected
+    assert ahead.cells == in_place.cells and ahead.refused_calls == in_place.refused_calls
+    assert ahead.calls_ahead == ahead.runs_ahead == sum(map(len, turns)) - in_place.refused_calls
+
+
+def test_a_dropped_run_ahead_has_no_answer(make_tool, pool):
+    tool = make_tool(AHEAD_SETTINGS)
+    dropped = tool._speculate(["import time\ntime.sleep(1)"] * 2, pool)
+    tool.reset()  # drops the runs ahead: the second waits for the first, so it has not started
+    assert dropped[1].cancelled() and tool._answer_ahead(dropped[1]) is None
+
+
 def test_different_rollouts_calls_run_at_the_same_time(make_tool, pool):
     # Each program prints when it started and ended; run ahead, the four sleeps overlap.
     code = "import time\nstart = time.time()\ntime.sleep(0.5)\nprint(start, time.time())"

@@ -435,7 +435,10 @@ class PythonTool:
 
     def _answer_ahead(self, future: Future) -> Optional[str]:
         """What `python` will answer the call run ahead in `future` (ended) with: its run's text, or the refusal of a
-        call over the budget; None where the run failed outside the sandbox (`python` then runs the call itself)."""
+        call over the budget; None where the run failed outside the sandbox or was dropped (`python` then runs the
+        call itself)."""
+        if future.cancelled():
+            return None
         error = future.exception(timeout=0)
         if error is None:
             return future.result().text
