@@ -176,11 +176,13 @@ def count_decoded_slots(trainer) -> dict[str, int]:
     """Wraps the trainer's `model.generate` (transformers' padded generation, each round of a tool rollout included)
     to add up the token slots it decodes: rows x new tokens of each call, the finished rows' padding included, since
     a padded batch computes them all (`decoded`); and, of those, the slots decoded past the largest budget any row of
-    a round after tool results had left (`past_budget`: what `ToolRoundBudget` does not decode; TRL cuts them).
-    Continuous batching (`generate_batch`) is not counted."""
+    a round after tool results had left (`past_budget`: what `ToolRoundBudget` does not decode; TRL cuts them); the
+    calls (`calls`) and their new tokens (`decode_steps`: forward passes one after another). Continuous batching
+    (`generate_batch`) is not counted."""
     from open_r1.tools.training import largest_budget_left
 
-    slots, generate, tool_loop = {"decoded": 0, "past_budget": 0}, trainer.model.generate, trainer._tool_call_loop
+    slots = {"decoded": 0, "past_budget": 0, "calls": 0, "decode_steps": 0}
+    generate, tool_loop = trainer.model.generate, trainer._tool_call_loop
     batch_prompts = []  # the prompt ids of the batch while TRL's tool loop runs
 
     def counted(*args, **kwargs):
@@ -188,6 +190,8 @@ def count_decoded_slots(trainer) -> dict[str, int]:
         inputs = kwargs["input_ids"] if "input_ids" in kwargs else args[0]
         new_tokens = output.shape[1] - inputs.shape[1]
         slots["decoded"] += output.shape[0] * new_tokens
+        slots["calls"] += 1
+        slots["decode_steps"] += new_tokens
         if batch_prompts:
             mask = kwargs.get("attention_mask")
             rows = (
@@ -226,6 +230,8 @@ def time_generation(trainer, synchronize) -> list[dict]:
                 "tokens": sum(len(ids) for ids in completion_ids),
                 "decoded_slots": slots["decoded"] - before["decoded"],
                 "decoded_slots_past_budget": slots["past_budget"] - before["past_budget"],
+                "generate_calls": slots["calls"] - before["calls"],
+                "decode_steps": slots["decode_steps"] - before["decode_steps"],
                 "digest": hashlib.sha256(json.dumps(completion_ids).encode()).hexdigest(),
             }
         )
@@ -342,6 +348,8 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
     tokens = statistics.mean(call["tokens"] for call in counted)
     decoded_slots = statistics.mean(call["decoded_slots"] for call in counted)
     past_budget = statistics.mean(call["decoded_slots_past_budget"] for call in counted)
+    generate_calls = statistics.mean(call["generate_calls"] for call in counted)
+    decode_steps = statistics.mean(call["decode_steps"] for call in counted)
     return {
         "seconds_per_step": step_seconds,
         "step_seconds": steps,
@@ -351,6 +359,11 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
         "decoded_slots_per_step": decoded_slots or None,
         # Of those, the slots decoded past every row's budget in rounds after tool results (TRL cuts them).
         "decoded_slots_past_budget_per_step": past_budget if decoded_slots else None,
+        # transformers' generate calls per step and their new tokens added up: the forward passes made one after
+        # another, what a step's decoding costs where a pass costs the same whatever its rows (None: continuous
+        # batching, not counted).
+        "generate_calls_per_step": generate_calls if decoded_slots else None,
+        "decode_steps_per_step": decode_steps if decoded_slots else None,
         "completion_tokens_per_second": tokens / step_seconds,
         "generation_tokens_per_second": tokens / generation_seconds,
         "completion_digests": [call["digest"] for call in generations],
@@ -413,6 +426,7 @@ def results_section(results: dict, path: pathlib.Path) -> str:
         ratio, decoded = results["ratios_to_trl"][arm], result.get("decoded_slots_per_step")
         past = result.get("decoded_slots_past_budget_per_step")
         calls = result.get("tool_calls_per_completion")
+        steps, generate_calls = result.get("decode_steps_per_step"), result.get("generate_calls_per_step")
         rows.append(
             [
                 arm,
@@ -421,12 +435,13 @@ def results_section(results: dict, path: pathlib.Path) -> str:
                 f"{result['completion_tokens_per_step']:,.1f}",
                 "—" if decoded is None else f"{decoded:,.1f}",
                 "—" if decoded is None or past is None else f"{past:,.1f} ({past / decoded:.1%})",
+                "—" if steps is None else f"{steps:,.1f} ({generate_calls:,.1f})",
                 "—" if calls is None else f"{calls:.2f}",
                 f"{ratio['seconds_per_step']:.2f}",
                 "yes" if result["same_batch_as_trl"] else "no",
             ]
         )
-    rows += [[arm, f"failed: {error}", *[""] * 7] for arm, error in results.get("failed_arms", {}).items()]
+    rows += [[arm, f"failed: {error}", *[""] * 8] for arm, error in results.get("failed_arms", {}).items()]
     header = [
         "arm",
         "s/step",
@@ -434,6 +449,7 @@ def results_section(results: dict, path: pathlib.Path) -> str:
         "completion tokens/step",
         "decoded slots/step",
         "of which past the round's budget",
+        "decode steps/step (generate calls)",
         "tool calls per completion",
         "× trl s/step",
         "same batch as trl",

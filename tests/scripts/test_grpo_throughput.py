@@ -38,7 +38,11 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(tiny_mode
     for arm in ("trl", "project"):
         assert 0 < results["arms"][arm]["decoded_slots_per_step"] <= 16
         assert results["arms"][arm]["decoded_slots_past_budget_per_step"] == 0
+        # One generate call per step, of at most 4 new tokens.
+        assert results["arms"][arm]["generate_calls_per_step"] == 1
+        assert 0 < results["arms"][arm]["decode_steps_per_step"] <= 4
     assert results["arms"]["trl_cb"]["decoded_slots_per_step"] is None  # continuous batching is not counted
+    assert results["arms"]["trl_cb"]["decode_steps_per_step"] is None
     # The project's arms say where their counted step's time went; bare TRL logs no profile.
     for arm in ("project", "project_cb"):
         profile = results["arms"][arm]["step_profile"]
@@ -55,9 +59,9 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(tiny_mode
     decoded = results["arms"]["trl"]["decoded_slots_per_step"]
     assert (
         f"| trl | {trl['seconds_per_step']:.3f} |" in text
-        and f"| {decoded:,.1f} | 0.0 (0.0%) | — | 1.00 | yes |" in text
+        and f"| {decoded:,.1f} | 0.0 (0.0%) | {trl['decode_steps_per_step']:,.1f} (1.0) | — | 1.00 | yes |" in text
     )
-    assert "| trl_cb |" in text and "| — | — | — |" in text
+    assert "| trl_cb |" in text and "| — | — | — | — |" in text
     page.write_text("no markers\n")
     with pytest.raises(SystemExit, match="has no <!-- grpo_throughput.py results: begin -->"):
         benchmark.write_docs([output], page)
@@ -118,7 +122,10 @@ def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(tool_callin
         assert result["same_batch_as_trl"] and (result["step_profile"] is None) == arm.startswith("trl")
     assert results["arms"]["project_cb"]["step_profile"]["decoding_rounds"] == 2
     # Decoded ahead, 8 tokens per generate call: more calls, the same rollouts.
-    assert results["arms"]["project_ahead"]["step_profile"]["decoding_rounds"] > 2
+    ahead = results["arms"]["project_ahead"]
+    assert ahead["step_profile"]["decoding_rounds"] > 2
+    assert ahead["generate_calls_per_step"] > results["arms"]["project"]["generate_calls_per_step"]
+    assert ahead["decode_steps_per_step"] <= 8 * ahead["generate_calls_per_step"]
     assert results["arms"]["project"]["decoded_slots_past_budget_per_step"] == 0  # ToolRoundBudget
     assert results["arms"]["project"]["same_batch_as_trl"]
 
@@ -189,7 +196,7 @@ def test_decoded_slots_count_every_round_and_those_past_the_rounds_budget():
     trainer = Trainer()
     slots = benchmark.count_decoded_slots(trainer)
     trainer.model.generate(input_ids=torch.ones(2, 3, dtype=torch.long), attention_mask=None, new_tokens=6)
-    assert slots == {"decoded": 12, "past_budget": 0}  # the first round: the whole budget is left
+    assert slots == {"decoded": 12, "past_budget": 0, "calls": 1, "decode_steps": 6}  # the whole budget is left
     trainer._tool_call_loop(None, prompts)
     # The tool round decoded 2 x 6 slots; the largest budget left was 4, so 2 x 2 of them were past it.
-    assert slots == {"decoded": 24, "past_budget": 4}
+    assert slots == {"decoded": 24, "past_budget": 4, "calls": 2, "decode_steps": 12}
