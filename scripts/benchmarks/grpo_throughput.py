@@ -69,8 +69,9 @@ DEFAULT_ARMS = ("trl", "project", "trl_cb")
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- grpo_throughput.py results: begin -->", "<!-- grpo_throughput.py results: end -->"
 BASELINE = "trl"
-# The project_ahead arm's chunk: make gsm8k's tool recipe's (recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml).
-DEFAULT_CHUNK_TOKENS = 64
+# The project_ahead arm's chunk: where replayed GSM8K tool rollouts save most decode steps for their generate calls
+# (scripts/benchmarks/tool_rollout_schedule.py, docs/benchmarks.md).
+DEFAULT_CHUNK_TOKENS = 32
 # transformers' default page size of the continuous-batching cache, in tokens.
 PAGE_SIZE = 256
 

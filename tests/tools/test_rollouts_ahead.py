@@ -7,6 +7,7 @@ same turn. TRL's rollouts in the trainer, and the calls run ahead, are checked i
 """
 
 import threading
+import time
 from concurrent.futures import Future
 
 import pytest
@@ -144,6 +145,28 @@ def test_rows_waiting_for_their_tools_are_waited_for_without_decoding():
     turns = run(model, 1, run_calls=run_calls)
     assert turns.take([ROW, CALL, END, RESULT]) == [END]
     assert len(model.calls) == 2  # one per turn: nothing decoded while the call ran
+
+
+def later(seconds: float, value) -> Future:
+    """A future that ends `seconds` from now, as a sandboxed call does."""
+    future = Future()
+    threading.Timer(seconds, future.set_result, [value]).start()
+    return future
+
+
+def test_calls_that_end_soon_after_their_turn_are_waited_for_so_the_row_joins_the_next_call():
+    quick = [[5, CALL, END], [6, END]]
+    slow = [[7] * 20 + [END]]
+
+    class SlowModel(ScriptedModel):
+        def __call__(self, contexts, max_new_tokens):
+            time.sleep(0.2)  # a generate call's time: the wait before the next one is up to half of it
+            return super().__call__(contexts, max_new_tokens)
+
+    model = SlowModel([quick, slow])
+    turns = run(model, 2, run_calls=lambda row, codes: [later(0.02, "answer") for _ in codes])
+    assert turns.take([ROW, *quick[0], RESULT]) == quick[1]
+    assert model.calls[1] == ([1, 0], 4)  # the quick row's answer, in the call right after its tool call's turn
 
 
 def test_the_chunk_is_a_positive_number_of_tokens():

@@ -8,7 +8,7 @@ tool result; a batch's decode steps are the sum of its rounds' longest turns. `T
 (`decode_ahead`): each generate call decodes at most `tool_rollout_chunk_tokens` tokens; a row whose turn has not
 ended goes on from where it stopped at the next call, and a row whose turn ended with `python` calls has them run in
 its `PythonTool` (in the pool of `ToolCallsAhead`, while the other rows decode) and goes on after their results at
-the first call once they are back. A batch then costs about its longest rollout's tokens in decode steps, plus at
+the first call once they are back (each call first waits for running tool calls up to half the last call's time). A batch then costs about its longest rollout's tokens in decode steps, plus at
 most a chunk per turn, and a re-read of each row's context per call.
 
 TRL's loop then runs as before, and each of its rounds takes every row's next turn from those decoded ahead
@@ -25,6 +25,7 @@ of calls (refused when the trainer starts); images in prompts or tool results.
 """
 
 import copy
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -33,6 +34,10 @@ from typing import Optional
 
 from .python_tool import PythonTool
 from .training import python_codes
+
+# Before a generate call, the tool calls still running are waited for up to this share of the last call's time: a row
+# whose calls end just after the call starts would sit out the whole chunk, while a sandboxed call takes ~10 ms.
+CALL_WAIT_SHARE = 0.5
 
 
 class TurnsAhead:
@@ -119,17 +124,21 @@ def decode_ahead(
             return
         decoding.append(rollout)
 
+    last_call_seconds = 0.0
     while decoding or calling:
-        ended = [row for row, (_, futures) in calling.items() if all(future.done() for future in futures)]
-        if not ended and not decoding:
-            wait([futures[-1] for _, futures in calling.values()], return_when=FIRST_COMPLETED)
-            continue
-        for row in ended:
+        pending = [futures[-1] for _, futures in calling.values()]  # a chain's last call ends last
+        if not decoding:
+            wait(pending, return_when=FIRST_COMPLETED)
+        elif pending:  # a row that misses the next call waits a whole chunk; a call takes milliseconds
+            wait(pending, timeout=last_call_seconds * CALL_WAIT_SHARE)
+        for row in [row for row, (_, futures) in calling.items() if all(future.done() for future in futures)]:
             resume(*calling.pop(row))
         if not decoding:
             continue
         width = min(chunk_tokens, max(budget_left(rollout) for rollout in decoding))
+        started = time.perf_counter()
         generated = generate([rollout.context + rollout.turn for rollout in decoding], width)
+        last_call_seconds = time.perf_counter() - started
         still = []
         for rollout, new in zip(decoding, generated):
             new = list(new[: budget_left(rollout)])
