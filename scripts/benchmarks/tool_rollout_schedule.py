@@ -17,7 +17,8 @@ many. Calibrate against the trainer: `scripts/benchmarks/grpo_throughput.py` mea
 
     python -m open_r1.evaluate ... --tools python --output_dir data/evals/rollouts   # sampled tool rollouts
     python scripts/benchmarks/tool_rollout_schedule.py --details data/evals/rollouts/details.jsonl \\
-        --model data/gsm8k-cpu-sft48/sft-tools --rows 16 128 --chunks 16 32 64 --output /tmp/schedule.json
+        --model data/gsm8k-cpu-sft48/sft-tools --rows 16 128 --chunks 8 16 32 64 --output /tmp/schedule.json
+    python scripts/benchmarks/tool_rollout_schedule.py --write_docs docs/results/tool_rollout_schedule/*.json
 
 Not covered: tools' time (run beside decoding in both schedules), prefill's cost, vLLM.
 """
@@ -27,12 +28,19 @@ import json
 import pathlib
 import random
 import statistics
+import subprocess
 import sys
+import time
 from concurrent.futures import Future
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
+DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
+BEGIN, END_MARKER = (
+    "<!-- tool_rollout_schedule.py results: begin -->",
+    "<!-- tool_rollout_schedule.py results: end -->",
+)
 END = -1  # the end-of-turn token of the replayed turns
 FILLER, RESULT = 0, -2
 
@@ -143,17 +151,62 @@ def ahead_steps(batch: list[list[tuple[int, int]]], budget: int, chunk: int) -> 
     return sum(widths), len(widths)
 
 
+def results_section(results: dict, path: pathlib.Path) -> str:
+    """One results file on the page: what was replayed, then each schedule's figures per batch size."""
+    from open_r1.demo.report import markdown_table
+
+    settings = results["settings"]
+    line = (
+        f"Commit {settings['commit']}, {settings['date']}: {results['rollouts']} rollouts of {settings['details']} "
+        f"({results['tool_rounds_per_rollout']:.2f} tool rounds each), tokens of {settings['model']}, budget "
+        f"{settings['max_completion_length']}, {settings['batches']} batches per size, seed {settings['seed']} "
+        f"(`{path.as_posix()}`)"
+    )
+    rows = [
+        [
+            size,
+            name.replace("ahead_", "ahead, chunks of "),
+            f"{figure['decode_steps']:,.1f}",
+            f"{figure['generate_calls']:.1f}",
+            f"{figure['decode_steps_to_rounds']:.2f}",
+        ]
+        for size, figures in results["rows"].items()
+        for name, figure in figures.items()
+    ]
+    header = ["rows", "schedule", "decode steps per batch", "generate calls", "× rounds"]
+    return line + "\n\n" + markdown_table(header, rows)
+
+
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+    """Replaces what lies between the page's markers with the tables of `paths`, in the order given."""
+    from open_r1.demo.report import between_markers
+
+    sections = []
+    for path in paths:
+        shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
+        sections.append(results_section(json.loads(path.read_text(encoding="utf-8")), shown))
+    text = page.read_text(encoding="utf-8")
+    page.write_text(between_markers(text, BEGIN, END_MARKER, "\n\n".join([BEGIN, *sections, END_MARKER]), page))
+    print(f"wrote {len(paths)} results into {page}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--details", required=True, help="An offline evaluation's details.jsonl, with --tools python.")
-    parser.add_argument("--model", required=True, help="The model folder whose tokenizer counts the tokens.")
+    parser.add_argument("--details", help="An offline evaluation's details.jsonl, with --tools python.")
+    parser.add_argument("--model", help="The model folder whose tokenizer counts the tokens.")
     parser.add_argument("--rows", type=int, nargs="+", default=[16, 128], help="Rollouts per batch.")
     parser.add_argument("--chunks", type=int, nargs="+", default=[16, 32, 64], help="Tokens per generate call.")
     parser.add_argument("--max_completion_length", type=int, default=512)
     parser.add_argument("--batches", type=int, default=200, help="Batches drawn per row count.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=None)
+    parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", help="Results files to write into the docs.")
     args = parser.parse_args(argv)
+    if args.write_docs:
+        write_docs(args.write_docs)
+        return {}
+    if args.details is None or args.model is None:
+        parser.error("--details and --model are required (unless --write_docs)")
 
     from transformers import AutoTokenizer
 
@@ -161,7 +214,15 @@ def main(argv: list[str] | None = None) -> dict:
     lines = pathlib.Path(args.details).read_text(encoding="utf-8").splitlines()
     rollouts = [rollout_turns(tokenizer, json.loads(line)["completion"]) for line in lines if line.strip()]
     calls = statistics.mean(sum(1 for _, suffix in turns if suffix) for turns in rollouts)
-    results = {"settings": vars(args), "rollouts": len(rollouts), "tool_rounds_per_rollout": calls, "rows": {}}
+    settings = {key: value for key, value in vars(args).items() if key not in ("output", "write_docs")}
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    settings.update(commit=commit, date=time.strftime("%Y-%m-%d"))
+    results = {"settings": settings, "rollouts": len(rollouts), "tool_rounds_per_rollout": calls, "rows": {}}
     rng = random.Random(args.seed)
     for rows in args.rows:
         batches = [[rng.choice(rollouts) for _ in range(rows)] for _ in range(args.batches)]

@@ -47,11 +47,23 @@ def test_rollouts_are_counted_in_the_tokens_of_their_turns_and_tool_results(sche
 
     details = tmp_path / "details.jsonl"
     details.write_text(json.dumps({"completion": messages}) + "\n")
+    output = tmp_path / "schedule.json"
     results = schedule.main(
         ["--details", str(details), "--model", str(tool_calling_model["path"]), "--rows", "4", "--chunks", "8"]
-        + ["--batches", "3"]
+        + ["--batches", "3", "--output", str(output)]
     )
+    assert json.loads(output.read_text()) == results
     assert results["rollouts"] == 1 and results["tool_rounds_per_rollout"] == 1
     figures = results["rows"]["4"]
     assert figures["rounds"]["generate_calls"] == 2 and figures["rounds"]["decode_steps_to_rounds"] == 1
     assert figures["ahead_8"]["generate_calls"] > 2
+
+    # The page's table is written from the results file, between the script's markers.
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"before\n{schedule.BEGIN}\nold\n{schedule.END_MARKER}\nafter\n")
+    schedule.write_docs([output], page)
+    text = page.read_text()
+    assert text.startswith("before\n") and text.endswith("\nafter\n") and "old" not in text
+    rounds = figures["rounds"]
+    assert f"| 4 | rounds | {rounds['decode_steps']:,.1f} | 2.0 | 1.00 |" in text
+    assert "| 4 | ahead, chunks of 8 |" in text and "1 rollouts of" in text
