@@ -420,8 +420,11 @@ def results_section(results: dict, path: pathlib.Path) -> str:
         f"{settings.get('load_average_at_start', float('nan')):.1f} at the start), commit {settings['commit']}, "
         f"{settings['date']}: model {settings['model']}, {recipe}, {settings['prompts']} prompts x "
         f"{settings['num_generations']} completions of at most {settings['max_completion_length']} tokens per step, "
-        f"{settings['warmup_steps']} warm-up + {settings['steps']} timed steps (`{path.as_posix()}`)"
+        f"{settings['warmup_steps']} warm-up + {settings['steps']} timed steps"
     )
+    if "project_ahead" in results["arms"]:
+        settings_line += f", project_ahead in chunks of {settings['chunk_tokens']} tokens"
+    settings_line += f" (`{path.as_posix()}`)"
     rows = []
     for arm, result in results["arms"].items():
         ratio, decoded = results["ratios_to_trl"][arm], result.get("decoded_slots_per_step")

@@ -126,6 +126,7 @@ def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(tool_callin
     assert ahead["step_profile"]["decoding_rounds"] > 2
     assert ahead["generate_calls_per_step"] > results["arms"]["project"]["generate_calls_per_step"]
     assert ahead["decode_steps_per_step"] <= 8 * ahead["generate_calls_per_step"]
+    assert "project_ahead in chunks of 8 tokens" in benchmark.results_section(results, tmp_path / "r.json")
     assert results["arms"]["project"]["decoded_slots_past_budget_per_step"] == 0  # ToolRoundBudget
     assert results["arms"]["project"]["same_batch_as_trl"]
 
