@@ -28,7 +28,9 @@ def test_both_schedules_keep_the_budget(schedule):
     assert schedule.rounds_steps([rollout], budget=35) == (30, 2)
     assert schedule.ahead_steps([rollout], budget=35, chunk=8) == (10 + 20, 2 + 3)
     # A result that would overrun the budget ends the rollout in both.
-    assert schedule.rounds_steps([rollout], budget=12)[1] == schedule.ahead_steps([rollout], budget=12, chunk=64)[1] == 1
+    assert (
+        schedule.rounds_steps([rollout], budget=12)[1] == schedule.ahead_steps([rollout], budget=12, chunk=64)[1] == 1
+    )
 
 
 def test_rollouts_are_counted_in_the_tokens_of_their_turns_and_tool_results(schedule, tool_calling_model, tmp_path):

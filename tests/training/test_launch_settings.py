@@ -113,6 +113,30 @@ def test_deepspeed_with_accelerate_use_cpu_fails_naming_both_settings(monkeypatc
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "environment, named",
+    [
+        ({"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_DEEPSPEED_ZERO_STAGE": "3"}, "zero_stage: 3"),
+        ({"ACCELERATE_USE_FSDP": "true"}, "distributed_type: FSDP"),
+    ],
+)
+def test_tool_rollouts_decoded_ahead_under_sharded_parameters_fail_before_the_model_loads(
+    monkeypatch, tmp_path, environment, named
+):
+    from open_r1.configs import GRPOConfig
+
+    config = GRPOConfig(output_dir=str(tmp_path), tool_rollout_chunk_tokens=32, report_to="none", use_cpu=True)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=f"tool_rollout_chunk_tokens cannot run with the accelerate config's {named}"):
+        check_backend_runs_here(config)
+    # ZeRO-2 keeps whole parameters on each process: each decodes its rollouts by itself.
+    monkeypatch.delenv("ACCELERATE_USE_FSDP", raising=False)
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
+    monkeypatch.setenv("ACCELERATE_DEEPSPEED_ZERO_STAGE", "2")
+    check_backend_runs_here(config)
+
+
 def test_plain_data_parallel_on_a_cpu_runs(monkeypatch, tmp_path):
     monkeypatch.setenv("ACCELERATE_USE_CPU", "true")
     check_backend_runs_here(SFTConfig(output_dir=str(tmp_path), use_cpu=True))

@@ -8,8 +8,10 @@ tool result; a batch's decode steps are the sum of its rounds' longest turns. `T
 (`decode_ahead`): each generate call decodes at most `tool_rollout_chunk_tokens` tokens; a row whose turn has not
 ended goes on from where it stopped at the next call, and a row whose turn ended with `python` calls has them run in
 its `PythonTool` (in the pool of `ToolCallsAhead`, while the other rows decode) and goes on after their results at
-the first call once they are back (each call first waits for running tool calls up to half the last call's time). A batch then costs about its longest rollout's tokens in decode steps, plus at
-most a chunk per turn, and a re-read of each row's context per call.
+the first call once they are back (each call first waits for running tool calls up to half the last call's time).
+A batch then costs about its longest rollout's tokens in decode steps, plus up to a chunk per turn, and a re-read of
+each row's context per call (what that saves, replayed and measured: docs/benchmarks.md). In a GRPO recipe with
+`tools: [python]`: `tool_rollout_chunk_tokens: 32`.
 
 TRL's loop then runs as before, and each of its rounds takes every row's next turn from those decoded ahead
 (`TurnsAhead`), by the exact token ids TRL would generate it from; TRL makes its own tool calls, which take the runs
@@ -105,9 +107,10 @@ def decode_ahead(
             first[rollout.row] = rollout.turn
         else:
             turns.add(rollout.context, rollout.turn)
-        codes = turn_calls(rollout.row, rollout.context, rollout.turn) if rollout.turn else []
-        if codes and rollout.rounds < max_rounds:
-            calling[rollout.row] = (rollout, run_calls(rollout.row, codes))
+        if rollout.turn and rollout.rounds < max_rounds:  # TRL runs no call after its last round
+            codes = turn_calls(rollout.row, rollout.context, rollout.turn)
+            if codes:
+                calling[rollout.row] = (rollout, run_calls(rollout.row, codes))
 
     def resume(rollout: _Rollout, futures: list[Future]) -> None:
         answers = call_answers(rollout.row, futures)

@@ -16,6 +16,7 @@
   `distributed_type: DEEPSPEED` with ACCELERATE_USE_CPU=true (accelerate then drops DeepSpeed while ZeRO-3 has
   already partitioned the weights, and the first forward pass fails with "The size of tensor a (0) must match
   the size of tensor b"). DeepSpeed runs on a CPU without that variable: the recipe's `use_cpu: true` is enough.
+  `tool_rollout_chunk_tokens` fails here under ZeRO-3 or FSDP, whose generate calls are collective.
 
 Not covered: precision inside a DeepSpeed config passed with `--deepspeed` (transformers fills its "auto"
 values from the recipe and reports mismatches itself), and fp8.
@@ -44,6 +45,17 @@ def recipe_precision(training_args) -> str:
 
 def check_backend_runs_here(training_args) -> None:
     """Fails, naming both settings, when the accelerate config's backend cannot run where this run trains."""
+    zero3 = _env_flag("ACCELERATE_USE_DEEPSPEED") and os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE") == "3"
+    if getattr(training_args, "tool_rollout_chunk_tokens", None) is not None and (
+        zero3 or _env_flag("ACCELERATE_USE_FSDP")
+    ):
+        # open_r1.tools.rollouts_ahead: each process decodes its rollouts in its own number of generate calls, while
+        # sharded parameters make every call a collective of all processes.
+        raise UsageError(
+            "tool_rollout_chunk_tokens cannot run with the accelerate config's "
+            f"{'zero_stage: 3' if zero3 else 'distributed_type: FSDP'} (parameters sharded across processes); unset it, "
+            "or launch with recipes/accelerate_configs/zero2.yaml or ddp.yaml"
+        )
     if _env_flag("ACCELERATE_USE_FSDP") and training_args.device.type == "cpu":
         cpu_setting = "use_cpu: true" if training_args.use_cpu else "no GPU"
         raise UsageError(
