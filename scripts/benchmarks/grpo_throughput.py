@@ -463,14 +463,10 @@ def results_section(results: dict, path: pathlib.Path) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces what lies between the page's markers with the tables of `paths`, in the order given."""
-    from open_r1.demo.report import between_markers
+    from open_r1.demo.report import read_results_files, write_between_markers
 
-    sections = []
-    for path in paths:
-        shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
-        sections.append(results_section(json.loads(path.read_text(encoding="utf-8")), shown))
-    text = between_markers(page.read_text(encoding="utf-8"), BEGIN, END, "\n\n".join([BEGIN, *sections, END]), page)
-    page.write_text(text, encoding="utf-8")
+    runs = read_results_files(paths, REPO_ROOT)
+    write_between_markers(page, BEGIN, END, "\n\n".join(results_section(results, shown) for results, shown in runs))
     print(f"wrote {len(paths)} results into {page}", flush=True)
 
 

@@ -28,7 +28,6 @@ import json
 import pathlib
 import random
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import Future
@@ -179,14 +178,11 @@ def results_section(results: dict, path: pathlib.Path) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces what lies between the page's markers with the tables of `paths`, in the order given."""
-    from open_r1.demo.report import between_markers
+    from open_r1.demo.report import read_results_files, write_between_markers
 
-    sections = []
-    for path in paths:
-        shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
-        sections.append(results_section(json.loads(path.read_text(encoding="utf-8")), shown))
-    text = page.read_text(encoding="utf-8")
-    page.write_text(between_markers(text, BEGIN, END_MARKER, "\n\n".join([BEGIN, *sections, END_MARKER]), page))
+    runs = read_results_files(paths, REPO_ROOT)
+    body = "\n\n".join(results_section(results, shown) for results, shown in runs)
+    write_between_markers(page, BEGIN, END_MARKER, body)
     print(f"wrote {len(paths)} results into {page}", flush=True)
 
 
@@ -215,13 +211,9 @@ def main(argv: list[str] | None = None) -> dict:
     rollouts = [rollout_turns(tokenizer, json.loads(line)["completion"]) for line in lines if line.strip()]
     calls = statistics.mean(sum(1 for _, suffix in turns if suffix) for turns in rollouts)
     settings = {key: value for key, value in vars(args).items() if key not in ("output", "write_docs")}
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = None
-    settings.update(commit=commit, date=time.strftime("%Y-%m-%d"))
+    from open_r1.demo.pipeline import git_commit
+
+    settings.update(commit=git_commit(), date=time.strftime("%Y-%m-%d"))
     results = {"settings": settings, "rollouts": len(rollouts), "tool_rounds_per_rollout": calls, "rows": {}}
     rng = random.Random(args.seed)
     for rows in args.rows:

@@ -136,14 +136,9 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.demo.report import between_markers
+    from open_r1.demo.report import read_results_files, write_between_markers
 
-    runs = []
-    for path in paths:
-        shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
-        runs.append((json.loads(path.read_text(encoding="utf-8")), shown))
-    section = "\n\n".join([BEGIN, docs_section(runs), END])
-    page.write_text(between_markers(page.read_text(encoding="utf-8"), BEGIN, END, section, page), encoding="utf-8")
+    write_between_markers(page, BEGIN, END, docs_section(read_results_files(paths, REPO_ROOT)))
     print(f"wrote {len(paths)} results into {page}", flush=True)
 
 

@@ -369,13 +369,21 @@ def _tool_trainers(
     return trainers, [row] * 2
 
 
+def rollouts_as_trls(trainers: dict, batch: list[dict], arm: str) -> dict:
+    """Each trainer's generated and scored batch; fails unless `arm`'s tokens and masks are bare TRL's."""
+    outputs = {name: trainer._generate_and_score_completions(batch) for name, (trainer, _) in trainers.items()}
+    for key in ("completion_ids", "completion_mask", "tool_mask"):
+        assert torch.equal(outputs["trl"][key], outputs[arm][key]), key
+    return outputs
+
+
 @pytest.mark.timeout(300)
 def test_rounds_after_tool_results_decode_only_the_budget_left_and_keep_trls_tokens(tool_calling_model, tmp_path):
     with skip_without_isolation():
         isolation_mode()
     try:
         trainers, batch = _tool_trainers(tool_calling_model, tmp_path, max_completion_length=96)
-        outputs = {name: trainer._generate_and_score_completions(batch) for name, (trainer, _) in trainers.items()}
+        outputs = rollouts_as_trls(trainers, batch, "project")
         tool_mask = outputs["project"]["tool_mask"][0].tolist()
         assert 0 in tool_mask, "the rollout made no tool call"
         # The second round starts after the tool result: the last masked (tool) token.
@@ -386,17 +394,13 @@ def test_rounds_after_tool_results_decode_only_the_budget_left_and_keep_trls_tok
         # TRL asks the answer round for the whole budget again; the project for what the rows have left.
         assert trainers["trl"][1][1][1] == 96
         assert trainers["project"][1][1][1] == 96 - used_before_answer
-        for key in ("completion_ids", "completion_mask", "tool_mask"):
-            assert torch.equal(outputs["trl"][key], outputs["project"][key]), key
 
         # A budget that ends inside the answer: the project decodes 2 tokens where TRL decodes the answer and cuts
         # it to 2; both keep the same tokens.
         trainers, batch = _tool_trainers(tool_calling_model, tmp_path, max_completion_length=used_before_answer + 2)
-        outputs = {name: trainer._generate_and_score_completions(batch) for name, (trainer, _) in trainers.items()}
+        outputs = rollouts_as_trls(trainers, batch, "project")
         assert trainers["project"][1][1][1] == 2
         assert outputs["project"]["tool_mask"].shape[1] == used_before_answer + 2
-        for key in ("completion_ids", "completion_mask", "tool_mask"):
-            assert torch.equal(outputs["trl"][key], outputs["project"][key]), key
     finally:
         clear_providers()
 
@@ -415,9 +419,7 @@ def test_each_rounds_calls_run_ahead_and_the_rollouts_are_trls(two_call_tool_mod
             max_tool_calling_iterations=rounds_of_calls,
             tool_args=("--python_tool_rollout_seconds", "50"),
         )
-        outputs = {name: trainer._generate_and_score_completions(batch) for name, (trainer, _) in trainers.items()}
-        for key in ("completion_ids", "completion_mask", "tool_mask"):
-            assert torch.equal(outputs["trl"][key], outputs["project"][key]), key
+        rollouts_as_trls(trainers, batch, "project")
         trainers["project"][0]._tools_ahead_pool.shutdown(wait=True)  # whatever was started ahead has run
         codes = two_call_tool_model["codes"][:rounds_of_calls]
         expected = [(code, value) for code, value in zip(codes, ["42\n", "43\n"])]
@@ -434,11 +436,8 @@ def test_each_rounds_calls_run_ahead_and_the_rollouts_are_trls(two_call_tool_mod
 @pytest.mark.parametrize(
     "max_completion_length, calls, results",
     [
-        (
-            160,
-            2,
-            2,
-        ),  # the whole rollout: a turn of 31 tokens, a result of 12, a turn of 25, a result of 12, the answer
+        # The whole rollout: a turn of 31 tokens, a result of 12, a turn of 25, a result of 12, the answer.
+        (160, 2, 2),
         (43, 1, 1),  # the first result fills the budget: TRL asks for the next turn and keeps none of it
         (75, 2, 1),  # the second result would overrun the budget: TRL drops it and the rollout ends
         (40, 1, 0),  # so would the first
@@ -457,9 +456,7 @@ def test_rollouts_decoded_ahead_in_chunks_are_trls_and_every_call_takes_its_run_
             tool_args=("--python_tool_rollout_seconds", "50"),
             chunk_tokens=4,
         )
-        outputs = {name: trainer._generate_and_score_completions(batch) for name, (trainer, _) in trainers.items()}
-        for key in ("completion_ids", "completion_mask", "tool_mask"):
-            assert torch.equal(outputs["trl"][key], outputs["ahead"][key]), key
+        outputs = rollouts_as_trls(trainers, batch, "ahead")
         ahead, generate_calls = trainers["ahead"]
         # Every generate call decoded at most a chunk: TRL's rounds after the first read the turns decoded ahead.
         assert generate_calls and all(max_new_tokens <= 4 for _, max_new_tokens in generate_calls), generate_calls

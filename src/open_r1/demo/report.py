@@ -14,6 +14,7 @@ Not covered: computing the numbers (the modes do, with `open_r1.eval.offline`).
 """
 
 import dataclasses
+import json
 import math
 import pathlib
 import statistics
@@ -205,6 +206,21 @@ def between_markers(text: str, begin: str, end: str, section: str, page, what: s
         raise SystemExit(f"{page} has no {begin} ... {end} markers to write {what} between")
     before, rest = text.split(begin, 1)
     return before + section + rest.split(end, 1)[1]
+
+
+def read_results_files(paths: list[pathlib.Path], root: pathlib.Path) -> list[tuple[dict, pathlib.Path]]:
+    """Each results file's contents, with its path as a docs page names it: relative to `root` where it lies under."""
+    runs = []
+    for path in paths:
+        shown = path.resolve().relative_to(root) if path.resolve().is_relative_to(root) else path
+        runs.append((json.loads(path.read_text(encoding="utf-8")), shown))
+    return runs
+
+
+def write_between_markers(page: pathlib.Path, begin: str, end: str, body: str) -> None:
+    """Writes `body` into `page` between its markers, in place of what was there (`between_markers`)."""
+    section = "\n\n".join([begin, body, end])
+    page.write_text(between_markers(page.read_text(encoding="utf-8"), begin, end, section, page), encoding="utf-8")
 
 
 def results_table(stages: dict) -> str:
