@@ -580,14 +580,19 @@ def test_the_logged_tool_figures_combine_every_processs_calls():
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_grpo_with_the_tool_on_two_processes_logs_every_processs_calls(tool_calling_model, tmp_path):
+@pytest.mark.parametrize("decoded_ahead", [False, True])
+def test_grpo_with_the_tool_on_two_processes_logs_every_processs_calls(tool_calling_model, tmp_path, decoded_ahead):
     from tests.support.launch import accelerate_launch, log_history
 
-    accelerate_launch("grpo.py", RECIPE, *memorised_tool_run(tool_calling_model, tmp_path, rows=16), num_processes=2)
+    ahead = ("--tool_rollout_chunk_tokens", "8") if decoded_ahead else ()
+    arguments = memorised_tool_run(tool_calling_model, tmp_path, rows=16)
+    accelerate_launch("grpo.py", RECIPE, *arguments, *ahead, num_processes=2)
     steps = [entry for entry in log_history(tmp_path / "out") if "tools/python_calls_per_completion" in entry]
     # Both processes' calls, gathered at each logging step (a collective every process reached: the run ended).
     assert [entry["step"] for entry in steps] == [1, 2]
     assert all(entry["tools/python_calls_per_completion"] > 0 for entry in steps), steps
+    # Decoded ahead, each process makes its own generate calls of at most 8 tokens: more than the rounds' 2.
+    assert all((entry["profile/decoding_rounds"] > 2) == decoded_ahead for entry in steps), steps
 
 
 def test_the_evaluators_tool_sandbox_runs_code_num_workers_programs_not_the_grading_workers(tmp_path):
