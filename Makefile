@@ -17,7 +17,7 @@ style:
 quality:
 	$(PYTHON) -m ruff check $(check_dirs) setup.py
 	$(PYTHON) -m ruff format --check $(check_dirs) setup.py
-	shellcheck -x $$(find slurm -name '*.slurm' -o -name '*.sh' | sort)
+	shellcheck -x $$(find slurm -name '*.slurm' -o -name '*.sh' | sort) scripts/*.sh
 
 # Fast suite: everything not marked slow (10 to 19 minutes on 2 cores, by the host's speed).
 test:

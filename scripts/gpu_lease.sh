@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Issue 30's GPU measurements on a lent GPU machine without network access, run in the background so that a
+# short-lived command can start it, poll it and collect it (docs/gpu.md, "A GPU machine without network access").
+#
+#   bash scripts/gpu_lease.sh start PLAN    # unpack and install data/offline/load* once, then run PLAN; returns
+#   bash scripts/gpu_lease.sh status        # whether the run ended (and how), and its last lines
+#   bash scripts/gpu_lease.sh collect DIR   # what the run wrote, into DIR/lease.tgz (small files only)
+#
+# PLAN (what fits a 15-minute lease, docs/gpu.md):
+#   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project and project_ahead arms, a step each
+#   cot               make gsm8k's chain-of-thought arm, GRPO for as many of 40 steps as 11 minutes leave
+#   tools             make gsm8k's tool arm within 11 minutes
+# GPU_LEASE_DRY_RUN=1 prints the plan's commands instead of running them. GPU_LEASE_DATA: the folder the lease's
+# files are under (data, where make gsm8k writes; tests point it elsewhere).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DATA=${GPU_LEASE_DATA:-data}
+LEASE_DIR=$DATA/lease
+TRAIN=data/shared/gsm8k_train.jsonl
+TEST=data/shared/gsm8k_test.jsonl
+BASE_EVALS=docs/results/gsm8k-h100-2026-11-24
+TOOL_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml
+
+plan_commands() {
+    case "$1" in
+        tools-throughput)
+            echo "python3 scripts/gsm8k.py --sft_only --arm tools --train_file $TRAIN"
+            echo "python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-tools --device cuda --steps 1" \
+                "--arms trl project project_ahead --recipe $TOOL_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
+                "--output $LEASE_DIR/grpo_throughput_gsm8k_tools.json"
+            ;;
+        cot | tools)
+            local steps=""
+            if [ "$1" = cot ]; then steps="--grpo_max_steps 40"; fi
+            echo "python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
+                "--arm $1 --time_budget_minutes 11 $steps"
+            ;;
+        *)
+            echo "gpu_lease.sh: unknown plan '$1' (one of tools-throughput, cot, tools)" >&2
+            exit 2
+            ;;
+    esac
+}
+
+run_plan() {
+    if [ ! -f "$LEASE_DIR/installed" ]; then
+        python3 scripts/offline_bundle.py unpack --install
+        touch "$LEASE_DIR/installed"
+    fi
+    while read -r command; do
+        echo "+ $command"
+        # shellcheck disable=SC2086  # each plan command is split into its words on purpose
+        PYTHONPATH=src $command
+    done < <(plan_commands "$1")
+}
+
+case "${1:-}" in
+    start)
+        if [ $# -ne 2 ]; then
+            echo "gpu_lease.sh: start takes one plan (tools-throughput, cot or tools)" >&2
+            exit 2
+        fi
+        commands=$(plan_commands "$2")
+        if [ "${GPU_LEASE_DRY_RUN:-0}" = 1 ]; then
+            echo "$commands"
+            exit 0
+        fi
+        mkdir -p "$LEASE_DIR"
+        rm -f "$LEASE_DIR/exit_status"
+        # The run outlives this command; its exit status lands in a file for `status`.
+        setsid nohup bash -c "bash '$0' run '$2' > '$LEASE_DIR/run.log' 2>&1; echo \$? > '$LEASE_DIR/exit_status'" \
+            > /dev/null 2>&1 &
+        echo "started $2: bash scripts/gpu_lease.sh status"
+        ;;
+    run)
+        run_plan "$2"
+        ;;
+    status)
+        if [ ! -f "$LEASE_DIR/run.log" ]; then
+            echo "no run started here"
+            exit 0
+        fi
+        if [ -f "$LEASE_DIR/exit_status" ]; then
+            echo "ended with exit status $(cat "$LEASE_DIR/exit_status")"
+        else
+            echo "running"
+        fi
+        tail -n 5 "$LEASE_DIR/run.log"
+        ;;
+    collect)
+        if [ $# -ne 2 ]; then
+            echo "gpu_lease.sh: collect takes the folder to write lease.tgz into" >&2
+            exit 2
+        fi
+        found=()
+        for path in lease/run.log lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
+            gsm8k/logs gsm8k/evals; do
+            if [ -e "$DATA/$path" ]; then found+=("$path"); fi
+        done
+        # The evaluations' details.jsonl are the largest files; results.json and logs say what was measured.
+        if [ ${#found[@]} -eq 0 ]; then
+            echo "gpu_lease.sh: nothing to collect under $DATA" >&2
+            exit 1
+        fi
+        tar czf "$2/lease.tgz" -C "$DATA" --exclude='*.safetensors' "${found[@]}"
+        echo "wrote $2/lease.tgz: ${found[*]}"
+        ;;
+    *)
+        echo "gpu_lease.sh: usage: bash scripts/gpu_lease.sh start PLAN | status | collect DIR" >&2
+        exit 2
+        ;;
+esac

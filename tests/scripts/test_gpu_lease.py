@@ -1,0 +1,67 @@
+"""scripts/gpu_lease.sh: the plans a lent GPU runs, checked here against the scripts they call."""
+
+import re
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+from tests.support import REPO_ROOT
+
+SCRIPT = REPO_ROOT / "scripts" / "gpu_lease.sh"
+PLANS = ("tools-throughput", "cot", "tools")
+
+
+def lease(*args, **environment) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", str(SCRIPT), *args], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **environment}
+    )
+
+
+@pytest.mark.parametrize("plan", PLANS)
+def test_each_plan_calls_scripts_with_options_they_take_and_files_that_exist(plan):
+    run = lease("start", plan, GPU_LEASE_DRY_RUN="1")
+    assert run.returncode == 0, run.stderr
+    for command in run.stdout.splitlines():
+        words = command.split()
+        assert words[0] == "python3" and (REPO_ROOT / words[1]).is_file(), command
+        usage = subprocess.run(
+            [sys.executable, words[1], "--help"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": "src"},
+        ).stdout
+        for option in (word for word in words[2:] if word.startswith("--")):
+            assert re.search(rf"{re.escape(option)}\b", usage), f"{words[1]} has no {option}"
+        for value in ("--recipe", "--reuse_base"):  # files of this repository, unlike the bundle's data
+            if value in words:
+                assert (REPO_ROOT / words[words.index(value) + 1]).exists(), command
+
+
+def test_a_mistake_is_one_line_and_exit_status_2():
+    run = lease("start", "nope", GPU_LEASE_DRY_RUN="1")
+    assert run.returncode == 2 and run.stderr.strip().splitlines() == [
+        "gpu_lease.sh: unknown plan 'nope' (one of tools-throughput, cot, tools)"
+    ]
+    assert lease("collect").returncode == 2 and lease().returncode == 2
+
+
+def test_status_and_collect_read_what_the_run_wrote(tmp_path):
+    data = tmp_path / "data"
+    assert lease("status", GPU_LEASE_DATA=str(data)).stdout.strip() == "no run started here"
+    (data / "lease").mkdir(parents=True)
+    (data / "lease" / "run.log").write_text("+ python3 scripts/gsm8k.py\nGRPO's mean step took 30.0 s\n")
+    (data / "gsm8k" / "sft-tools").mkdir(parents=True)
+    (data / "gsm8k" / "results.json").write_text("{}")
+    status = lease("status", GPU_LEASE_DATA=str(data)).stdout
+    assert status.startswith("running\n") and "mean step took 30.0 s" in status
+    (data / "lease" / "exit_status").write_text("0\n")
+    assert lease("status", GPU_LEASE_DATA=str(data)).stdout.startswith("ended with exit status 0\n")
+
+    out = tmp_path / "out"
+    out.mkdir()
+    assert lease("collect", str(out), GPU_LEASE_DATA=str(data)).returncode == 0
+    with tarfile.open(out / "lease.tgz") as archive:
+        assert sorted(archive.getnames()) == ["gsm8k/results.json", "lease/run.log"]
