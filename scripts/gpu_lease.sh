@@ -14,7 +14,8 @@
 # files are under (data, where make gsm8k writes; tests point it elsewhere).
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
+SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+cd "$(dirname "$SELF")/.."
 DATA=${GPU_LEASE_DATA:-data}
 LEASE_DIR=$DATA/lease
 TRAIN=data/shared/gsm8k_train.jsonl
@@ -69,7 +70,7 @@ case "${1:-}" in
         mkdir -p "$LEASE_DIR"
         rm -f "$LEASE_DIR/exit_status"
         # The run outlives this command; its exit status lands in a file for `status`.
-        setsid nohup bash -c "bash '$0' run '$2' > '$LEASE_DIR/run.log' 2>&1; echo \$? > '$LEASE_DIR/exit_status'" \
+        setsid nohup bash -c "bash '$SELF' run '$2' > '$LEASE_DIR/run.log' 2>&1; echo \$? > '$LEASE_DIR/exit_status'" \
             > /dev/null 2>&1 &
         echo "started $2: bash scripts/gpu_lease.sh status"
         ;;
