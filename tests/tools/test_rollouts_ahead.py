@@ -13,7 +13,7 @@ from concurrent.futures import Future
 import pytest
 
 from open_r1.configs import GRPOConfig
-from open_r1.tools.rollouts_ahead import ToolRolloutsAhead, TurnsAhead, decode_ahead
+from open_r1.tools.rollouts_ahead import ToolRolloutsAhead, TurnsAhead, chunked_differently, decode_ahead
 from open_r1.usage import UsageError
 
 ROW, CALL, END, RESULT = 1000, 90, 99, 80
@@ -169,13 +169,41 @@ def test_calls_that_end_soon_after_their_turn_are_waited_for_so_the_row_joins_th
     assert model.calls[1] == ([1, 0], 4)  # the quick row's answer, in the call right after its tool call's turn
 
 
+def test_rows_of_one_context_get_their_own_turns_in_batch_order():
+    turns = TurnsAhead(first=[])
+    turns.add([1, 2], [9, END], row=3)  # row 3's turn ended first
+    turns.add([1, 2], [8, END], row=0)
+    # TRL asks for a round's rows in batch order: row 0 gets its own turn, whose calls ran ahead in its tool.
+    assert turns.take([1, 2]) == [8, END] and turns.take([1, 2]) == [9, END] and turns.take([1, 2]) is None
+
+
+def test_generation_settings_a_chunk_would_apply_afresh_are_named():
+    from transformers import GenerationConfig
+
+    plain = GenerationConfig(max_new_tokens=64, eos_token_id=[2, 5], do_sample=True, temperature=0.8, top_p=0.95)
+    assert chunked_differently(plain, 64, [5, 2]) == []
+    assert chunked_differently(GenerationConfig(max_new_tokens=32, eos_token_id=2), 64, [2]) == ["max_new_tokens=32"]
+    changed = GenerationConfig(max_new_tokens=64, eos_token_id=7, min_new_tokens=5, repetition_penalty=1.2)
+    assert chunked_differently(changed, 64, [2]) == ["min_new_tokens=5", "repetition_penalty=1.2", "eos_token_id=7"]
+
+
 def test_the_chunk_is_a_positive_number_of_tokens():
     with pytest.raises(UsageError, match="tool_rollout_chunk_tokens must be a positive number"):
         GRPOConfig(output_dir="/tmp/unused", tool_rollout_chunk_tokens=0, report_to="none")
 
 
-@pytest.mark.parametrize("sharding", ["zero3", "fsdp"])
-def test_parameters_sharded_across_processes_are_refused_when_the_trainer_starts(sharding):
+@pytest.mark.parametrize(
+    "sharding, generation, refusal",
+    [
+        ("zero3", {}, "cannot run with parameters sharded"),
+        ("fsdp", {}, "cannot run with parameters sharded"),
+        (None, {"min_new_tokens": 4}, r"cannot decode in chunks with generation settings \['min_new_tokens=4'\]"),
+        (None, {}, None),
+    ],
+)
+def test_what_chunks_cannot_decode_is_refused_when_the_trainer_starts(sharding, generation, refusal):
+    from transformers import GenerationConfig
+
     class Trainer:
         def __init__(self):
             self.args = type("Args", (), {"tool_rollout_chunk_tokens": 8})()
@@ -183,9 +211,14 @@ def test_parameters_sharded_across_processes_are_refused_when_the_trainer_starts
             self.is_fsdp_enabled = sharding == "fsdp"
             plugin = type("Plugin", (), {"zero_stage": 3})()
             self.accelerator = type("Accelerator", (), {"state": type("State", (), {"deepspeed_plugin": plugin})()})()
+            self.generation_config = GenerationConfig(max_new_tokens=64, eos_token_id=[2], **generation)
+            self.max_completion_length, self.eos_token_ids = 64, [2]
 
     class Ahead(ToolRolloutsAhead, Trainer):
         pass
 
-    with pytest.raises(ValueError, match="tool_rollout_chunk_tokens cannot run with parameters sharded"):
+    if refusal is None:
         Ahead()
+    else:
+        with pytest.raises(ValueError, match=f"tool_rollout_chunk_tokens {refusal}"):
+            Ahead()

@@ -429,8 +429,9 @@ class PythonTool:
                 committed += run.charged
                 cells = cells if run.failed else (*cells, code)
         futures = [Future() for _ in codes]
-        self._ahead.extend(zip(codes, futures))
+        # Submitted first: a pool that refuses the chain leaves no future for `python` to wait on forever.
         pool.submit(self._run_chain, list(codes), futures, cells, committed, self._rollout)
+        self._ahead.extend(zip(codes, futures))
         return futures
 
     def _answer_ahead(self, future: Future) -> Optional[str]:

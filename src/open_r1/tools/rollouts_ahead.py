@@ -19,7 +19,9 @@ ahead (`PythonTool._speculate(..., after_runs_ahead=True)`), so rollouts, tool r
 A row whose turn has a call that is not a `python` call with its code, or whose run failed outside the sandbox, is
 followed no further: TRL's rounds generate its next turns as before. A turn continued at a later call is drawn from
 the same distribution as one decoded at once (the same sampler reads the same ids); with greedy decoding it is the
-same turn (tested). The step profile counts each call as a decoding round (`open_r1.utils.step_profile`).
+same turn, up to the numerics of other padding (tested in float32). Generation settings that a chunk would apply
+afresh (`min_new_tokens`, a penalty or forced token counted from the call's start, stop strings, a turn budget other
+than `max_completion_length`, ...) are refused when the trainer starts. The step profile counts each call as a decoding round (`open_r1.utils.step_profile`).
 
 Not covered: vLLM, which schedules requests by itself (refused at parse time); parameters sharded across processes
 (DeepSpeed ZeRO-3, FSDP), whose generate calls are collective while each process's rollouts need their own number
@@ -28,7 +30,7 @@ of calls (refused when the trainer starts); images in prompts or tool results.
 
 import copy
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -48,15 +50,19 @@ class TurnsAhead:
 
     def __init__(self, first: list[list[int]]):
         self.first = first
-        self._later: dict[tuple[int, ...], deque[list[int]]] = defaultdict(deque)
+        self._later: dict[tuple[int, ...], list[tuple[int, list[int]]]] = defaultdict(list)
 
-    def add(self, context: list[int], turn: list[int]) -> None:
-        self._later[tuple(context)].append(turn)
+    def add(self, context: list[int], turn: list[int], row: int) -> None:
+        self._later[tuple(context)].append((row, turn))
 
     def take(self, context: list[int]) -> Optional[list[int]]:
-        """A turn decoded from `context`, once; None if none was (or each was taken)."""
+        """A turn decoded from `context`, once; None if none was (or each was taken). Rows of the same context are
+        served in batch order, as TRL asks for them, so that each gets its own turn and its own calls run ahead."""
         turns = self._later.get(tuple(context))
-        return turns.popleft() if turns else None
+        if not turns:
+            return None
+        lowest = min(range(len(turns)), key=lambda index: turns[index][0])
+        return turns.pop(lowest)[1]
 
 
 @dataclass
@@ -106,7 +112,7 @@ def decode_ahead(
         if rollout.rounds == 0:
             first[rollout.row] = rollout.turn
         else:
-            turns.add(rollout.context, rollout.turn)
+            turns.add(rollout.context, rollout.turn, rollout.row)
         if rollout.turn and rollout.rounds < max_rounds:  # TRL runs no call after its last round
             codes = turn_calls(rollout.row, rollout.context, rollout.turn)
             if codes:
@@ -123,7 +129,7 @@ def decode_ahead(
         if len(rollout.completion) > max_completion_length or len(rollout.context) >= max_model_len:
             return
         if budget_left(rollout) == 0:  # TRL still asks for the turn, and keeps none of it
-            turns.add(rollout.context, [])
+            turns.add(rollout.context, [], rollout.row)
             return
         decoding.append(rollout)
 
@@ -143,7 +149,7 @@ def decode_ahead(
         generated = generate([rollout.context + rollout.turn for rollout in decoding], width)
         last_call_seconds = time.perf_counter() - started
         still = []
-        for rollout, new in zip(decoding, generated):
+        for rollout, new in zip(decoding, generated, strict=True):
             new = list(new[: budget_left(rollout)])
             rollout.turn = rollout.turn + new
             stopped = (new and new[-1] in end_ids) or len(new) < width or budget_left(rollout) == 0
@@ -153,6 +159,38 @@ def decode_ahead(
                 still.append(rollout)
         decoding = still
     return turns
+
+
+# Generation settings a generate call applies from its own start, whose effect on a turn decoded over several calls
+# differs from one call's; with their neutral values.
+CALL_SCOPED_SETTINGS = (
+    ("min_new_tokens", None),
+    ("min_length", 0),
+    ("forced_eos_token_id", None),
+    ("exponential_decay_length_penalty", None),
+    ("begin_suppress_tokens", None),
+    ("stop_strings", None),
+    ("repetition_penalty", 1.0),  # counts the left padding, which differs from call to call
+    ("no_repeat_ngram_size", 0),
+)
+
+
+def chunked_differently(generation_config, max_completion_length: int, end_ids) -> list[str]:
+    """The settings of `generation_config` under which a turn decoded in chunks would not be the turn TRL decodes in
+    one call: those of `CALL_SCOPED_SETTINGS` away from neutral, a turn budget other than the completion's, end
+    tokens other than TRL's."""
+    changed = [
+        f"{name}={getattr(generation_config, name, neutral)!r}"
+        for name, neutral in CALL_SCOPED_SETTINGS
+        if getattr(generation_config, name, neutral) not in (neutral, None)
+    ]
+    if generation_config.max_new_tokens != max_completion_length:
+        changed.append(f"max_new_tokens={generation_config.max_new_tokens!r}")
+    eos = generation_config.eos_token_id
+    eos = set(eos if isinstance(eos, (list, tuple)) else [] if eos is None else [eos])
+    if eos and eos != set(end_ids):
+        changed.append(f"eos_token_id={generation_config.eos_token_id!r}")
+    return changed
 
 
 def follows_rollouts(trainer) -> bool:
@@ -185,6 +223,12 @@ class ToolRolloutsAhead:
                 "tool_rollout_chunk_tokens cannot run with parameters sharded across processes (DeepSpeed ZeRO-3, "
                 "FSDP): each process would need its own number of generate calls. Unset it, or launch with "
                 "zero2.yaml or ddp.yaml."
+            )
+        changed = chunked_differently(self.generation_config, self.max_completion_length, self.eos_token_ids)
+        if changed:
+            raise ValueError(
+                f"tool_rollout_chunk_tokens cannot decode in chunks with generation settings {changed} "
+                "(generation_kwargs): each chunk would apply them afresh. Unset them or tool_rollout_chunk_tokens."
             )
 
     def _generate(self, prompts):
@@ -260,7 +304,9 @@ class ToolRolloutsAhead:
             generate=generate,
             chunk_tokens=self.args.tool_rollout_chunk_tokens,
             max_completion_length=self.max_completion_length,
-            max_model_len=self.model.config.max_position_embeddings,
+            max_model_len=(
+                self.model.config.text_config if self._is_vlm else self.model.config
+            ).max_position_embeddings,
             end_ids=set(self.eos_token_ids),
             max_rounds=self.max_tool_calling_iterations,
             turn_calls=turn_calls,
