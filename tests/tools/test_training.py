@@ -377,6 +377,16 @@ def rollouts_as_trls(trainers: dict, batch: list[dict], arm: str) -> dict:
     return outputs
 
 
+def every_call_took_its_run_ahead(trainer, codes: list[str], calls: int) -> None:
+    """Fails unless each rollout of the two-call model made its first `calls` calls (printing 42, then 43), each
+    taking the result run ahead (the second replaying the first one's cell), and no other program ran ahead."""
+    trainer._tools_ahead_pool.shutdown(wait=True)  # whatever was started ahead has run
+    expected = list(zip(codes, ["42\n", "43\n"]))[:calls]
+    for environment in trainer.environments:
+        assert environment.transcript == expected
+        assert environment.calls_ahead == environment.runs_ahead == calls
+
+
 @pytest.mark.timeout(300)
 def test_rounds_after_tool_results_decode_only_the_budget_left_and_keep_trls_tokens(tool_calling_model, tmp_path):
     with skip_without_isolation():
@@ -420,14 +430,8 @@ def test_each_rounds_calls_run_ahead_and_the_rollouts_are_trls(two_call_tool_mod
             tool_args=("--python_tool_rollout_seconds", "50"),
         )
         rollouts_as_trls(trainers, batch, "project")
-        trainers["project"][0]._tools_ahead_pool.shutdown(wait=True)  # whatever was started ahead has run
-        codes = two_call_tool_model["codes"][:rounds_of_calls]
-        expected = [(code, value) for code, value in zip(codes, ["42\n", "43\n"])]
-        for environment in trainers["project"][0].environments:
-            # Every call TRL made took the result run ahead, the second one replaying the first one's cell; under one
-            # round of calls, the second call, which TRL does not make, did not run either.
-            assert environment.transcript == expected
-            assert environment.calls_ahead == environment.runs_ahead == rounds_of_calls
+        # Under one round of calls, the second call, which TRL does not make, did not run either.
+        every_call_took_its_run_ahead(trainers["project"][0], two_call_tool_model["codes"], rounds_of_calls)
     finally:
         clear_providers()
 
@@ -462,10 +466,7 @@ def test_rollouts_decoded_ahead_in_chunks_are_trls_and_every_call_takes_its_run_
         assert generate_calls and all(max_new_tokens <= 4 for _, max_new_tokens in generate_calls), generate_calls
         tool_mask = outputs["ahead"]["tool_mask"][0].tolist()
         assert sum(1 for before, now in zip([1, *tool_mask], tool_mask) if before == 1 and now == 0) == results
-        expected = list(zip(two_call_tool_model["codes"], ["42\n", "43\n"]))[:calls]
-        for environment in ahead.environments:
-            assert environment.transcript == expected
-            assert environment.calls_ahead == environment.runs_ahead == calls
+        every_call_took_its_run_ahead(ahead, two_call_tool_model["codes"], calls)
     finally:
         clear_providers()
 
