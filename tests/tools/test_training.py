@@ -377,6 +377,12 @@ def rollouts_as_trls(trainers: dict, batch: list[dict], arm: str) -> dict:
     return outputs
 
 
+def two_call_trainers(two_call_tool_model, tmp_path, **settings):
+    """`_tool_trainers` on the two-call model, with a time budget for more calls than the rounds allow: only the
+    rounds or the token budget keep the second call from running."""
+    return _tool_trainers(two_call_tool_model, tmp_path, tool_args=("--python_tool_rollout_seconds", "50"), **settings)
+
+
 def every_call_took_its_run_ahead(trainer, codes: list[str], calls: int) -> None:
     """Fails unless each rollout of the two-call model made its first `calls` calls (printing 42, then 43), each
     taking the result run ahead (the second replaying the first one's cell), and no other program ran ahead."""
@@ -421,13 +427,8 @@ def test_each_rounds_calls_run_ahead_and_the_rollouts_are_trls(two_call_tool_mod
     with skip_without_isolation():
         isolation_mode()
     try:
-        # A time budget for more calls than the rounds allow, so that only the rounds keep the second call from running.
-        trainers, batch = _tool_trainers(
-            two_call_tool_model,
-            tmp_path,
-            max_completion_length=160,
-            max_tool_calling_iterations=rounds_of_calls,
-            tool_args=("--python_tool_rollout_seconds", "50"),
+        trainers, batch = two_call_trainers(
+            two_call_tool_model, tmp_path, max_completion_length=160, max_tool_calling_iterations=rounds_of_calls
         )
         rollouts_as_trls(trainers, batch, "project")
         # Under one round of calls, the second call, which TRL does not make, did not run either.
@@ -453,12 +454,8 @@ def test_rollouts_decoded_ahead_in_chunks_are_trls_and_every_call_takes_its_run_
     with skip_without_isolation():
         isolation_mode()
     try:
-        trainers, batch = _tool_trainers(
-            two_call_tool_model,
-            tmp_path,
-            max_completion_length=max_completion_length,
-            tool_args=("--python_tool_rollout_seconds", "50"),
-            chunk_tokens=4,
+        trainers, batch = two_call_trainers(
+            two_call_tool_model, tmp_path, max_completion_length=max_completion_length, chunk_tokens=4
         )
         outputs = rollouts_as_trls(trainers, batch, "ahead")
         ahead, generate_calls = trainers["ahead"]
