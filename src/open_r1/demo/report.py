@@ -491,8 +491,6 @@ def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
     with its pass@1 ± stderr, samples and problems (a run cut short still gives its numbers), and the share of its
     completions that ran out of tokens and what its generation decoded (`generation_cell`), each where the evaluator
     recorded it (a column only then)."""
-    import json
-
     header = ["stage", "arm", "decoding", "pass@1", "samples", "problems", "out of tokens", "generation"]
     rows = []
     for stage in STAGES:

@@ -194,13 +194,12 @@ def chunked_differently(generation_config, max_completion_length: int, end_ids) 
 
 
 def follows_rollouts(trainer) -> bool:
-    """Whether this batch's rollouts can be decoded ahead: the python tool in every environment, a token budget per
-    turn (`max_new_tokens`), no vLLM."""
+    """Whether this batch's rollouts can be decoded ahead: the python tool in every environment, no vLLM (the turn
+    budget and the other generation settings were checked when the trainer started)."""
     environments = trainer.environments or ()
     return (
         trainer.args.tool_rollout_chunk_tokens is not None
         and not trainer.use_vllm
-        and trainer.generation_config.max_new_tokens is not None
         and bool(environments)
         and all(isinstance(environment, PythonTool) for environment in environments)
     )
@@ -232,10 +231,9 @@ class ToolRolloutsAhead:
             )
 
     def _generate(self, prompts):
-        self._turns_ahead = None
         try:
             return super()._generate(prompts)
-        finally:
+        finally:  # a batch's turns are no other batch's, whether its generation ended or failed
             self._turns_ahead = None
 
     def _run_calls_ahead(self, calls):
