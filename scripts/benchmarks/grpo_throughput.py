@@ -47,6 +47,7 @@ Not covered: vLLM (`use_vllm`), several GPUs, a recipe's other fields (its model
 """
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -173,33 +174,34 @@ class StepTimer(TrainerCallback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def count_decoded_slots(trainer) -> dict[str, int]:
+def count_decoded_slots(trainer) -> dict:
     """Wraps the trainer's `model.generate` (transformers' padded generation, each round of a tool rollout included)
-    to add up the token slots it decodes: rows x new tokens of each call, the finished rows' padding included, since
-    a padded batch computes them all (`decoded`); and, of those, the slots decoded past the largest budget any row of
-    a round after tool results had left (`past_budget`: what `ToolRoundBudget` does not decode; TRL cuts them); the
-    calls (`calls`) and their new tokens (`decode_steps`: forward passes one after another). Continuous batching
-    (`generate_batch`) is not counted."""
+    to count what it decodes in a `DecodingTally` (`tally`: calls, decode steps, and the token slots, rows x new
+    tokens of each call, the finished rows' padding included, since a padded batch computes them all); and the slots
+    decoded past the largest budget any row of a round after tool results had left (`past_budget`: what
+    `ToolRoundBudget` does not decode; TRL cuts them). Continuous batching (`generate_batch`) is not counted."""
+    from open_r1.eval.decoding import kept_length
     from open_r1.tools.training import largest_budget_left
+    from open_r1.utils.decoding_tally import DecodingTally
 
-    slots = {"decoded": 0, "past_budget": 0, "calls": 0, "decode_steps": 0}
+    counts = {"tally": DecodingTally(), "past_budget": 0}
     generate, tool_loop = trainer.model.generate, trainer._tool_call_loop
+    end_ids = set(trainer.eos_token_ids)
     batch_prompts = []  # the prompt ids of the batch while TRL's tool loop runs
 
     def counted(*args, **kwargs):
         output = generate(*args, **kwargs)
         inputs = kwargs["input_ids"] if "input_ids" in kwargs else args[0]
         new_tokens = output.shape[1] - inputs.shape[1]
-        slots["decoded"] += output.shape[0] * new_tokens
-        slots["calls"] += 1
-        slots["decode_steps"] += new_tokens
+        kept = [kept_length(ids, end_ids) for ids in output[:, inputs.shape[1] :].tolist()]
+        counts["tally"].add(kept, steps=new_tokens)
         if batch_prompts:
             mask = kwargs.get("attention_mask")
             rows = (
                 [ids[keep.bool()].tolist() for ids, keep in zip(inputs, mask)] if mask is not None else inputs.tolist()
             )
             budget = largest_budget_left(rows, batch_prompts[0], trainer.max_completion_length)
-            slots["past_budget"] += output.shape[0] * max(0, new_tokens - budget)
+            counts["past_budget"] += output.shape[0] * max(0, new_tokens - budget)
         return output
 
     def in_tool_loop(prompts, prompt_ids, *args, **kwargs):
@@ -210,18 +212,19 @@ def count_decoded_slots(trainer) -> dict[str, int]:
             batch_prompts.clear()
 
     trainer.model.generate, trainer._tool_call_loop = counted, in_tool_loop
-    return slots
+    return counts
 
 
 def time_generation(trainer, synchronize) -> list[dict]:
     """Wraps the trainer's `_generate` (every rollout of a step goes through it) to record its time, its tokens and
-    the token slots its transformers generation decoded (`count_decoded_slots`)."""
+    what its transformers generation decoded (`count_decoded_slots`)."""
     calls, generate = [], trainer._generate
-    slots = count_decoded_slots(trainer)
+    counts = count_decoded_slots(trainer)
 
     def timed(prompts):
         synchronize()
-        start, before = time.perf_counter(), dict(slots)
+        start = time.perf_counter()
+        tally, past_budget = dataclasses.replace(counts["tally"]), counts["past_budget"]  # before this generation
         output = generate(prompts)
         synchronize()
         completion_ids = [list(map(int, ids)) for ids in output[1]]
@@ -229,10 +232,10 @@ def time_generation(trainer, synchronize) -> list[dict]:
             {
                 "seconds": time.perf_counter() - start,
                 "tokens": sum(len(ids) for ids in completion_ids),
-                "decoded_slots": slots["decoded"] - before["decoded"],
-                "decoded_slots_past_budget": slots["past_budget"] - before["past_budget"],
-                "generate_calls": slots["calls"] - before["calls"],
-                "decode_steps": slots["decode_steps"] - before["decode_steps"],
+                "decoded_slots": counts["tally"].decoded_slots - tally.decoded_slots,
+                "decoded_slots_past_budget": counts["past_budget"] - past_budget,
+                "generate_calls": counts["tally"].calls - tally.calls,
+                "decode_steps": counts["tally"].decode_steps - tally.decode_steps,
                 "digest": hashlib.sha256(json.dumps(completion_ids).encode()).hexdigest(),
             }
         )

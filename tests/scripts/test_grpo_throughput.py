@@ -180,6 +180,7 @@ def test_decoded_slots_count_every_round_and_those_past_the_rounds_budget():
         """A generation round of 6 new tokens, then a tool round whose rows have 4 and 2 of 10 tokens left."""
 
         max_completion_length = 10
+        eos_token_ids = [1]
 
         def __init__(self):
             self.model = types.SimpleNamespace(generate=self.generate)
@@ -195,9 +196,14 @@ def test_decoded_slots_count_every_round_and_those_past_the_rounds_budget():
             self.model.generate(input_ids=padded, attention_mask=mask, new_tokens=6)
 
     trainer = Trainer()
-    slots = benchmark.count_decoded_slots(trainer)
+    counts = benchmark.count_decoded_slots(trainer)
+
+    def counted() -> tuple[int, int, int, int]:
+        tally = counts["tally"]
+        return tally.decoded_slots, counts["past_budget"], tally.calls, tally.decode_steps
+
     trainer.model.generate(input_ids=torch.ones(2, 3, dtype=torch.long), attention_mask=None, new_tokens=6)
-    assert slots == {"decoded": 12, "past_budget": 0, "calls": 1, "decode_steps": 6}  # the whole budget is left
+    assert counted() == (12, 0, 1, 6)  # the whole budget is left
     trainer._tool_call_loop(None, prompts)
     # The tool round decoded 2 x 6 slots; the largest budget left was 4, so 2 x 2 of them were past it.
-    assert slots == {"decoded": 24, "past_budget": 4, "calls": 2, "decode_steps": 12}
+    assert counted() == (24, 4, 2, 12)
