@@ -1,26 +1,33 @@
 #!/usr/bin/env python
-"""Benchmark by replay: decode steps per GRPO batch of tool rollouts, TRL's rounds against decoding ahead in chunks.
+"""Benchmark by replay: what a batch of tool rollouts costs to decode, TRL's rounds against decoding ahead in chunks,
+and the offline evaluator's rounds against rows joining as others end.
 
 A padded batch on a GPU costs about the same per decode step whatever its rows (a small model is bound by kernel
 launches, not work), so a GRPO step's decoding costs its decode steps: the forward passes made one after another.
-This replays real tool rollouts (an offline evaluation's details.jsonl with `--tools python`: each rollout's
-assistant turns and tool results, counted in tokens with the model's tokenizer) through the two schedules, for
-batches of `--rows` rollouts drawn at random, without a model:
-- `rounds`: TRL 1.16's loop with the project's `ToolRoundBudget`: each round decodes until its longest row's turn
-  ends, at most the largest budget any of its rows has left;
+Each generate call also reads every row's context again (the prompt and the rollout so far, left-padded to the
+longest: transformers' generate keeps no cache between calls), which costs per token. This replays real tool
+rollouts (an offline evaluation's details.jsonl with `--tools python`: each rollout's prompt, assistant turns and
+tool results, counted in tokens with the model's tokenizer) through the schedules, without a model:
+- `rounds`: TRL 1.16's loop with the project's `ToolRoundBudget`, for batches of `--rows` rollouts drawn at random:
+  each round decodes until its longest row's turn ends, at most the largest budget any of its rows has left;
 - `ahead_<C>`: `open_r1.tools.rollouts_ahead.decode_ahead` itself (the trainer's scheduler, with the turns replayed
-  in place of a model), at most C tokens per generate call.
-Reported per row count: mean decode steps and generate calls per batch, and their ratios to `rounds`. A generate
-call also re-reads every row's context (on a GPU, a few decode steps' time at 128 rows); the calls column says how
-many. Calibrate against the trainer: `scripts/benchmarks/grpo_throughput.py` measures both schedules' decode steps
-(`decode_steps_per_step`) on real steps.
+  in place of a model), at most C tokens per generate call;
+- with `--evaluator_rollouts N`: the offline evaluator's rounds (`open_r1.tools.rollout`: the same rounds, each
+  split into calls of at most `--evaluator_rows_per_call` rows) on N rollouts, against `joining_<C>`, a schedule the
+  evaluator does not have: that many rows decoded at once, C tokens per call, the next rollout joining as one ends.
+Reported: mean decode steps, generate calls and context tokens read, and their ratios to `rounds`. A schedule with
+fewer decode steps pays off where the steps it saves cost more than the extra tokens it reads; on a CPU they did not
+(docs/benchmarks.md). Calibrate against the trainer: `scripts/benchmarks/grpo_throughput.py` measures decode steps
+and context tokens (`decode_steps_per_step`, `context_tokens_per_step`) on real steps.
 
     python -m open_r1.evaluate ... --tools python --output_dir data/evals/rollouts   # sampled tool rollouts
     python scripts/benchmarks/tool_rollout_schedule.py --details data/evals/rollouts/details.jsonl \\
-        --model data/gsm8k-cpu-sft48/sft-tools --rows 16 128 --chunks 8 16 32 64 --output /tmp/schedule.json
+        --model data/gsm8k-cpu-sft48/sft-tools --rows 16 128 --chunks 8 16 32 64 --evaluator_rollouts 1319 \\
+        --output /tmp/schedule.json
     python scripts/benchmarks/tool_rollout_schedule.py --write_docs docs/results/tool_rollout_schedule/*.json
 
-Not covered: tools' time (run beside decoding in both schedules), prefill's cost, vLLM.
+Not covered: tools' time (run beside decoding in every schedule; none here), the price of a decode step and of a
+context token on a given machine, vLLM and continuous batching (which keep each row's cache between its turns).
 """
 
 import argparse
@@ -42,6 +49,8 @@ BEGIN, END_MARKER = (
 )
 END = -1  # the end-of-turn token of the replayed turns
 FILLER, RESULT = 0, -2
+# A replayed rollout: its prompt's tokens, then each assistant turn's tokens and the tokens appended after it.
+Replayed = tuple[int, list[tuple[int, int]]]
 
 
 def rollout_turns(tokenizer, messages: list[dict]) -> list[tuple[int, int]]:
@@ -69,49 +78,83 @@ def rollout_turns(tokenizer, messages: list[dict]) -> list[tuple[int, int]]:
     return turns
 
 
-def rounds_steps(batch: list[list[tuple[int, int]]], budget: int) -> tuple[int, int]:
-    """Decode steps and generate calls of TRL's rounds under ToolRoundBudget for one batch."""
+def rounds_steps(batch: list[Replayed], budget: int, rows_per_call: int | None = None) -> tuple[int, int, int]:
+    """Decode steps, generate calls and context tokens read of TRL's rounds under ToolRoundBudget for one batch, or
+    of the offline evaluator's rounds (`open_r1.tools.rollout`), which split each round's rows into calls of at most
+    `rows_per_call`."""
     used = [0] * len(batch)
-    active, turn, steps, calls = list(range(len(batch))), 0, 0, 0
+    active, turn, steps, calls, read = list(range(len(batch))), 0, 0, 0, 0
     while active:
-        left = {row: budget - used[row] for row in active}
-        lengths = {row: min(batch[row][turn][0], left[row]) for row in active}
-        # A row decodes past its own budget (cut afterwards) until every row's turn has ended or the largest budget.
-        steps += min(max(batch[row][turn][0] for row in active), max(left.values()))
-        calls += 1
         still = []
-        for row in active:
-            used[row] += lengths[row]
-            suffix = batch[row][turn][1]
-            if turn + 1 < len(batch[row]) and suffix and used[row] + suffix <= budget:
-                used[row] += suffix
-                still.append(row)
+        for start in range(0, len(active), rows_per_call or len(active)):
+            rows = active[start : start + (rows_per_call or len(active))]
+            left = {row: budget - used[row] for row in rows}
+            # A row decodes past its own budget (cut afterwards) until every row's turn has ended or the largest one.
+            steps += min(max(batch[row][1][turn][0] for row in rows), max(left.values()))
+            calls += 1
+            read += len(rows) * max(batch[row][0] + used[row] for row in rows)  # left-padded to the longest
+            for row in rows:
+                used[row] += min(batch[row][1][turn][0], left[row])
+                suffix = batch[row][1][turn][1]
+                if turn + 1 < len(batch[row][1]) and suffix and used[row] + suffix <= budget:
+                    used[row] += suffix
+                    still.append(row)
         active, turn = still, turn + 1
-    return steps, calls
+    return steps, calls, read
 
 
-def ahead_steps(batch: list[list[tuple[int, int]]], budget: int, chunk: int) -> tuple[int, int]:
-    """Decode steps and generate calls of decode_ahead for one batch, the turns replayed as a model's. A row's prompt
-    is its index; a turn is FILLER tokens and END; tool results are FILLER tokens and RESULT, so a context's RESULT
-    tokens count its rounds."""
+def joining_steps(rollouts: list[Replayed], budget: int, chunk: int, rows_per_call: int) -> tuple[int, int, int]:
+    """Decode steps, generate calls and context tokens read of a schedule the evaluator does not have: at most
+    `rows_per_call` rollouts decoded at once, at most `chunk` tokens per call, a rollout going on after its tool
+    results at the next call (tools take no time here) and the next rollout joining as soon as one ends."""
+    waiting = list(range(len(rollouts)))[::-1]
+    live: list[list[int]] = []  # [rollout, its turn, tokens of the turn decoded, tokens of the rollout so far]
+    steps = calls = read = 0
+    while waiting or live:
+        while waiting and len(live) < rows_per_call:
+            live.append([waiting.pop(), 0, 0, 0])
+        width = min(chunk, max(budget - used for *_, used in live))
+        steps += min(width, max(rollouts[row][1][turn][0] - done for row, turn, done, _ in live))
+        calls += 1
+        read += len(live) * max(rollouts[row][0] + used for row, *_, used in live)
+        still = []
+        for state in live:
+            row, turn, done, used = state
+            length, suffix = rollouts[row][1][turn]
+            taken = min(width, length - done, budget - used)
+            state[2], state[3] = done + taken, used + taken
+            if state[2] < length and state[3] < budget:
+                still.append(state)  # its turn goes on at the next call
+            elif state[2] == length and turn + 1 < len(rollouts[row][1]) and suffix and state[3] + suffix < budget:
+                state[1], state[2], state[3] = turn + 1, 0, state[3] + suffix
+                still.append(state)
+        live = still
+    return steps, calls, read
+
+
+def ahead_steps(batch: list[Replayed], budget: int, chunk: int) -> tuple[int, int, int]:
+    """Decode steps, generate calls and context tokens read of decode_ahead for one batch, the turns replayed as a
+    model's. A row's replayed prompt is its index alone; a turn is FILLER tokens and END; tool results are FILLER
+    tokens and RESULT, so a context's RESULT tokens count its rounds."""
     from open_r1.tools.rollouts_ahead import decode_ahead
 
-    widths = []
+    widths, read = [], []
 
     def generate(contexts: list[list[int]], max_new_tokens: int) -> list[list[int]]:
         out = []
         for context in contexts:
             row, turn = context[0], context.count(RESULT)
             start = max((i for i, token in enumerate(context) if token == RESULT), default=0) + 1
-            tokens = [FILLER] * (batch[row][turn][0] - 1) + [END]
+            tokens = [FILLER] * (batch[row][1][turn][0] - 1) + [END]
             so_far = len(context) - start
             out.append(tokens[so_far : so_far + max_new_tokens])
         widths.append(max(map(len, out)))  # generate stops once every row has ended its turn
+        read.append(len(contexts) * max(batch[c[0]][0] - 1 + len(c) for c in contexts))
         return out
 
     def turn_calls(row: int, context: list[int], turn: list[int]) -> list[str]:
         index = context.count(RESULT)
-        return [str(row)] if index + 1 < len(batch[row]) and batch[row][index][1] else []
+        return [str(row)] if index + 1 < len(batch[row][1]) and batch[row][1][index][1] else []
 
     def ended() -> Future:
         future = Future()
@@ -129,7 +172,7 @@ def ahead_steps(batch: list[list[tuple[int, int]]], budget: int, chunk: int) -> 
 
     def call_answers(row: int, futures: list[Future]) -> list[str]:
         # The rounds this row has run are those of its rollout so far: the next suffix is its current turn's.
-        suffix_of[row] = batch[row][rounds_run[row]][1]
+        suffix_of[row] = batch[row][1][rounds_run[row]][1]
         rounds_run[row] += 1
         return [str(row)]
 
@@ -147,11 +190,36 @@ def ahead_steps(batch: list[list[tuple[int, int]]], budget: int, chunk: int) -> 
         call_answers=call_answers,
         tool_suffix=tool_suffix,
     )
-    return sum(widths), len(widths)
+    return sum(widths), len(widths), sum(read)
+
+
+SCHEDULE_NAMES = (("ahead_", "ahead, chunks of "), ("joining_", "rows joining, chunks of "))
+HEADER = [
+    "schedule",
+    "decode steps",
+    "generate calls",
+    "context tokens read",
+    "steps × rounds",
+    "tokens read × rounds",
+]
+
+
+def schedule_row(name: str, figure: dict) -> list[str]:
+    for prefix, words in SCHEDULE_NAMES:
+        name = name.replace(prefix, words)
+    return [
+        name,
+        f"{figure['decode_steps']:,.1f}",
+        f"{figure['generate_calls']:.1f}",
+        f"{figure['context_tokens']:,.0f}",
+        f"{figure['decode_steps_to_rounds']:.2f}",
+        f"{figure['context_tokens_to_rounds']:.2f}",
+    ]
 
 
 def results_section(results: dict, path: pathlib.Path) -> str:
-    """One results file on the page: what was replayed, then each schedule's figures per batch size."""
+    """One results file on the page: what was replayed, then each schedule's figures per batch size, then the
+    evaluator's where the file has them."""
     from open_r1.demo.report import markdown_table
 
     settings = results["settings"]
@@ -159,21 +227,47 @@ def results_section(results: dict, path: pathlib.Path) -> str:
         f"Commit {settings['commit']}, {settings['date']}: {results['rollouts']} rollouts of {settings['details']} "
         f"({results['tool_rounds_per_rollout']:.2f} tool rounds each), tokens of {settings['model']}, budget "
         f"{settings['max_completion_length']}, {settings['batches']} batches per size, seed {settings['seed']} "
-        f"(`{path.as_posix()}`)"
+        f"(`{path.as_posix()}`). GRPO batches, per batch:"
     )
     rows = [
-        [
-            size,
-            name.replace("ahead_", "ahead, chunks of "),
-            f"{figure['decode_steps']:,.1f}",
-            f"{figure['generate_calls']:.1f}",
-            f"{figure['decode_steps_to_rounds']:.2f}",
-        ]
+        [size, *schedule_row(name, figure)]
         for size, figures in results["rows"].items()
         for name, figure in figures.items()
     ]
-    header = ["rows", "schedule", "decode steps per batch", "generate calls", "× rounds"]
-    return line + "\n\n" + markdown_table(header, rows)
+    section = line + "\n\n" + markdown_table(["rows", *HEADER], rows)
+    evaluator = results.get("evaluator")
+    if evaluator:
+        section += (
+            f"\n\nThe offline evaluator: {evaluator['rollouts']:,} rollouts at most {evaluator['rows_per_call']} per "
+            f"generate call, mean of {evaluator['draws']} draws:\n\n"
+        )
+        section += markdown_table(HEADER, [schedule_row(name, f) for name, f in evaluator["schedules"].items()])
+    return section
+
+
+def figures_of(schedules: dict[str, list[tuple[int, int, int]]]) -> dict[str, dict]:
+    """Each schedule's mean decode steps, generate calls and context tokens read, and its ratios to `rounds`."""
+    figures = {
+        name: {
+            "decode_steps": statistics.mean(steps for steps, _, _ in runs),
+            "generate_calls": statistics.mean(calls for _, calls, _ in runs),
+            "context_tokens": statistics.mean(read for _, _, read in runs),
+        }
+        for name, runs in schedules.items()
+    }
+    for figure in figures.values():
+        figure["decode_steps_to_rounds"] = figure["decode_steps"] / figures["rounds"]["decode_steps"]
+        figure["context_tokens_to_rounds"] = figure["context_tokens"] / figures["rounds"]["context_tokens"]
+    return figures
+
+
+def print_figures(label: str, figures: dict[str, dict]) -> None:
+    for name, figure in figures.items():
+        print(
+            f"{label}  {name:11s}  {figure['decode_steps']:7.1f} decode steps  {figure['generate_calls']:5.1f} calls  "
+            f"{figure['context_tokens']:10,.0f} tokens read  x{figure['decode_steps_to_rounds']:.2f} steps  "
+            f"x{figure['context_tokens_to_rounds']:.2f} read"
+        )
 
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
@@ -195,6 +289,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--max_completion_length", type=int, default=512)
     parser.add_argument("--batches", type=int, default=200, help="Batches drawn per row count.")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--evaluator_rollouts",
+        type=int,
+        default=0,
+        help="Also replay the offline evaluator's rounds on this many rollouts (make gsm8k: 1319 greedy) against rows "
+        "joining as others end.",
+    )
+    parser.add_argument(
+        "--evaluator_rows_per_call",
+        type=int,
+        default=512,
+        help="The evaluator's rows per generate call (make gsm8k: 512).",
+    )
+    parser.add_argument("--evaluator_draws", type=int, default=5, help="Draws of --evaluator_rollouts rollouts.")
     parser.add_argument("--output", default=None)
     parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", help="Results files to write into the docs.")
     args = parser.parse_args(argv)
@@ -208,34 +316,45 @@ def main(argv: list[str] | None = None) -> dict:
 
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     lines = pathlib.Path(args.details).read_text(encoding="utf-8").splitlines()
-    rollouts = [rollout_turns(tokenizer, json.loads(line)["completion"]) for line in lines if line.strip()]
-    calls = statistics.mean(sum(1 for _, suffix in turns if suffix) for turns in rollouts)
+    records = [json.loads(line) for line in lines if line.strip()]
+    if any("prompt" not in record for record in records):
+        parser.error(f"--details {args.details}: every line needs its 'prompt' (the evaluator's details.jsonl)")
+    rollouts = [
+        (
+            len(tokenizer(record["prompt"], add_special_tokens=False)["input_ids"]),
+            rollout_turns(tokenizer, record["completion"]),
+        )
+        for record in records
+    ]
+    calls = statistics.mean(sum(1 for _, suffix in turns if suffix) for _, turns in rollouts)
     settings = {key: value for key, value in vars(args).items() if key not in ("output", "write_docs")}
     from open_r1.demo.pipeline import git_commit
 
     settings.update(commit=git_commit(), date=time.strftime("%Y-%m-%d"))
     results = {"settings": settings, "rollouts": len(rollouts), "tool_rounds_per_rollout": calls, "rows": {}}
     rng = random.Random(args.seed)
+    budget = args.max_completion_length
     for rows in args.rows:
         batches = [[rng.choice(rollouts) for _ in range(rows)] for _ in range(args.batches)]
-        schedules = {"rounds": [rounds_steps(batch, args.max_completion_length) for batch in batches]}
+        schedules = {"rounds": [rounds_steps(batch, budget) for batch in batches]}
         for chunk in args.chunks:
-            schedules[f"ahead_{chunk}"] = [ahead_steps(batch, args.max_completion_length, chunk) for batch in batches]
-        figures = {
-            name: {
-                "decode_steps": statistics.mean(steps for steps, _ in runs),
-                "generate_calls": statistics.mean(calls for _, calls in runs),
-            }
-            for name, runs in schedules.items()
+            schedules[f"ahead_{chunk}"] = [ahead_steps(batch, budget, chunk) for batch in batches]
+        results["rows"][str(rows)] = figures = figures_of(schedules)
+        print_figures(f"{rows:4d} rows", figures)
+    if args.evaluator_rollouts:
+        per_call = args.evaluator_rows_per_call
+        draws = [[rng.choice(rollouts) for _ in range(args.evaluator_rollouts)] for _ in range(args.evaluator_draws)]
+        schedules = {"rounds": [rounds_steps(draw, budget, per_call) for draw in draws]}
+        for chunk in args.chunks:
+            schedules[f"joining_{chunk}"] = [joining_steps(draw, budget, chunk, per_call) for draw in draws]
+        figures = figures_of(schedules)
+        results["evaluator"] = {
+            "rollouts": args.evaluator_rollouts,
+            "rows_per_call": per_call,
+            "draws": args.evaluator_draws,
+            "schedules": figures,
         }
-        for figure in figures.values():
-            figure["decode_steps_to_rounds"] = figure["decode_steps"] / figures["rounds"]["decode_steps"]
-        results["rows"][str(rows)] = figures
-        for name, figure in figures.items():
-            print(
-                f"{rows:4d} rows  {name:9s}  {figure['decode_steps']:7.1f} decode steps  "
-                f"{figure['generate_calls']:5.1f} calls  x{figure['decode_steps_to_rounds']:.2f}"
-            )
+        print_figures("evaluator", figures)
     if args.output:
         pathlib.Path(args.output).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results
