@@ -21,9 +21,13 @@ generated at once), sampling, loss, learning rate and system prompt, and with `t
 tool: `--model` then needs the recipe's tool-calling chat template (make gsm8k's base-tools/ or sft-tools/).
 Reported per arm: seconds per step, generation seconds per step (TRL's `_generate`, tools included), completion
 tokens per step, the token slots transformers' padded generation decoded per step (every round's rows x new tokens,
-finished rows included: the work a padded batch does; not counted under continuous batching), completion tokens
-per second of step and of generation, tool calls per completion (with the tool), and for the project's arms the
-mean counted step as its step profile splits it (`open_r1.utils.step_profile`); then ratios to the `trl` arm.
+finished rows included: the work a padded batch does; not counted under continuous batching), the generate calls,
+their decode steps and the context tokens they read (rows x left-padded width), completion tokens per second of
+step and of generation, tool calls per completion (with the tool), and for the project's arms the mean counted step
+as its step profile splits it (`open_r1.utils.step_profile`); then ratios to the `trl` arm. Where the arms' calls
+differ in shape (rounds against `project_ahead`), the page also gives generation's two prices fitted to them
+(`generation_prices`: milliseconds per decode step and per 1,000 context tokens read), which say whether decoding
+ahead pays off on that machine, and price the replays of scripts/benchmarks/tool_rollout_schedule.py.
 An arm other than `trl` that fails is reported in `failed_arms` (its error) and the others still run.
 
     # GPU: one command, bf16 autocast over the float32 weights (not yet run: lower --steps if it takes too long)
@@ -194,7 +198,7 @@ def count_decoded_slots(trainer) -> dict:
         inputs = kwargs["input_ids"] if "input_ids" in kwargs else args[0]
         new_tokens = output.shape[1] - inputs.shape[1]
         kept = [kept_length(ids, end_ids) for ids in output[:, inputs.shape[1] :].tolist()]
-        counts["tally"].add(kept, steps=new_tokens)
+        counts["tally"].add(kept, steps=new_tokens, context_tokens=inputs.numel())
         if batch_prompts:
             mask = kwargs.get("attention_mask")
             rows = (
@@ -236,6 +240,7 @@ def time_generation(trainer, synchronize) -> list[dict]:
                 "decoded_slots_past_budget": counts["past_budget"] - past_budget,
                 "generate_calls": counts["tally"].calls - tally.calls,
                 "decode_steps": counts["tally"].decode_steps - tally.decode_steps,
+                "context_tokens": counts["tally"].context_tokens - tally.context_tokens,
                 "digest": hashlib.sha256(json.dumps(completion_ids).encode()).hexdigest(),
             }
         )
@@ -354,6 +359,7 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
     past_budget = statistics.mean(call["decoded_slots_past_budget"] for call in counted)
     generate_calls = statistics.mean(call["generate_calls"] for call in counted)
     decode_steps = statistics.mean(call["decode_steps"] for call in counted)
+    context_tokens = statistics.mean(call["context_tokens"] for call in counted)
     return {
         "seconds_per_step": step_seconds,
         "step_seconds": steps,
@@ -368,6 +374,9 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
         # batching, not counted).
         "generate_calls_per_step": generate_calls if decoded_slots else None,
         "decode_steps_per_step": decode_steps if decoded_slots else None,
+        # The tokens those calls read before decoding, rows x left-padded width: each call reads every row's context
+        # again (transformers keeps no cache between calls).
+        "context_tokens_per_step": context_tokens if decoded_slots else None,
         "completion_tokens_per_second": tokens / step_seconds,
         "generation_tokens_per_second": tokens / generation_seconds,
         "completion_digests": [call["digest"] for call in generations],
@@ -411,8 +420,32 @@ def environment(device: str) -> dict:
     }
 
 
+def generation_prices(results: dict) -> dict | None:
+    """Milliseconds per decode step and per 1,000 context tokens read, fitted (least squares, no intercept) to the
+    arms' generation seconds per step; None where fewer than two arms counted both, where the arms' calls do not
+    separate the two (the same shape, scaled), or where a price comes out negative. Tool calls run within
+    generation: the prices include them."""
+    import numpy as np
+
+    points = [
+        (arm["decode_steps_per_step"], arm["context_tokens_per_step"], arm["generation_seconds_per_step"])
+        for arm in results["arms"].values()
+        if arm.get("decode_steps_per_step") and arm.get("context_tokens_per_step")
+    ]
+    if len(points) < 2:
+        return None
+    design = np.array([[steps, tokens / 1000] for steps, tokens, _ in points])
+    if np.linalg.cond(design) > 1e6:
+        return None
+    (per_step, per_thousand), *_ = np.linalg.lstsq(design, np.array([seconds for *_, seconds in points]), rcond=None)
+    if per_step < 0 or per_thousand < 0:
+        return None
+    return {"ms_per_decode_step": 1000 * per_step, "ms_per_1k_context_tokens": 1000 * per_thousand}
+
+
 def results_section(results: dict, path: pathlib.Path) -> str:
-    """One results file on the page: where, when and what ran, then each arm's figures and ratios to `trl`."""
+    """One results file on the page: where, when and what ran, then each arm's figures and ratios to `trl`, and the
+    generation prices the arms give (`generation_prices`)."""
     from open_r1.demo.report import markdown_table
 
     settings = results["settings"]
@@ -434,6 +467,7 @@ def results_section(results: dict, path: pathlib.Path) -> str:
         past = result.get("decoded_slots_past_budget_per_step")
         calls = result.get("tool_calls_per_completion")
         steps, generate_calls = result.get("decode_steps_per_step"), result.get("generate_calls_per_step")
+        context = result.get("context_tokens_per_step")  # None in results files from before 2026-11-26
         rows.append(
             [
                 arm,
@@ -443,12 +477,13 @@ def results_section(results: dict, path: pathlib.Path) -> str:
                 "—" if decoded is None else f"{decoded:,.1f}",
                 "—" if decoded is None or past is None else f"{past:,.1f} ({past / decoded:.1%})",
                 "—" if steps is None else f"{steps:,.1f} ({generate_calls:,.1f})",
+                "—" if context is None else f"{context:,.0f}",
                 "—" if calls is None else f"{calls:.2f}",
                 f"{ratio['seconds_per_step']:.2f}",
                 "yes" if result["same_batch_as_trl"] else "no",
             ]
         )
-    rows += [[arm, f"failed: {error}", *[""] * 8] for arm, error in results.get("failed_arms", {}).items()]
+    rows += [[arm, f"failed: {error}", *[""] * 9] for arm, error in results.get("failed_arms", {}).items()]
     header = [
         "arm",
         "s/step",
@@ -457,11 +492,19 @@ def results_section(results: dict, path: pathlib.Path) -> str:
         "decoded slots/step",
         "of which past the round's budget",
         "decode steps/step (generate calls)",
+        "context tokens read/step",
         "tool calls per completion",
         "× trl s/step",
         "same batch as trl",
     ]
-    return settings_line + "\n\n" + markdown_table(header, rows)
+    section = settings_line + "\n\n" + markdown_table(header, rows)
+    prices = generation_prices(results)
+    if prices:
+        section += (
+            f"\n\nGeneration's prices, fitted to these arms: {prices['ms_per_decode_step']:.1f} ms per decode step, "
+            f"{prices['ms_per_1k_context_tokens']:.1f} ms per 1,000 context tokens read (tool calls included)."
+        )
+    return section
 
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:

@@ -132,6 +132,13 @@ def test_regrading_an_evaluations_details_keeps_how_each_completion_ended(
     assert decoding["calls"] == 1 and decoding["decode_steps"] == 3
     assert 3 * cut <= decoding["kept_tokens"] <= 6 * 3 and decoding["slot_use"] == decoding["kept_tokens"] / 18
     assert 0 < decoding["seconds"] <= decoding["generation_seconds"]
+    # Each prompt read once for its 2 samples, left-padded to the longest of the 3.
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    prompts = [json.loads(line)["prompt"] for line in (tmp_path / "sampled" / "details.jsonl").open()]
+    longest = max(len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) for prompt in set(prompts))
+    assert decoding["context_tokens"] == 3 * longest
     assert regraded["decoding"] is None  # graded from saved completions: nothing decoded
     ends = [(row["id"], row["finish_reason"]) for row in read_details(tmp_path / "sampled")]
     assert [(row["id"], row["finish_reason"]) for row in read_details(tmp_path / "regraded")] == ends

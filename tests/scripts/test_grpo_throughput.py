@@ -10,9 +10,13 @@ from open_r1.tasks.tool_arithmetic import TOOL_SYSTEM_PROMPT
 from tests.support.script_module import load_module
 
 
+@pytest.fixture(scope="module")
+def benchmark():
+    return load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+
+
 @pytest.mark.timeout(600)
-def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(tiny_model, tmp_path):
-    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(benchmark, tiny_model, tmp_path):
     output = tmp_path / "throughput.json"
     argv = ["--model", str(tiny_model), "--device", "cpu", "--prompts", "2", "--num_generations", "2"]
     argv += ["--max_completion_length", "4", "--steps", "1", "--warmup_steps", "1", "--cpu_threads", "1"]
@@ -41,6 +45,12 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(tiny_mode
         # One generate call per step, of at most 4 new tokens.
         assert results["arms"][arm]["generate_calls_per_step"] == 1
         assert 0 < results["arms"][arm]["decode_steps_per_step"] <= 4
+        # The call read its 4 rows' prompts, left-padded to the longest.
+        assert (
+            results["arms"][arm]["context_tokens_per_step"] % 4 == 0
+            and results["arms"][arm]["context_tokens_per_step"] > 0
+        )
+    assert results["arms"]["project"]["context_tokens_per_step"] == trl["context_tokens_per_step"]
     assert results["arms"]["trl_cb"]["decoded_slots_per_step"] is None  # continuous batching is not counted
     assert results["arms"]["trl_cb"]["decode_steps_per_step"] is None
     # The project's arms say where their counted step's time went; bare TRL logs no profile.
@@ -59,9 +69,11 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(tiny_mode
     decoded = results["arms"]["trl"]["decoded_slots_per_step"]
     assert (
         f"| trl | {trl['seconds_per_step']:.3f} |" in text
-        and f"| {decoded:,.1f} | 0.0 (0.0%) | {trl['decode_steps_per_step']:,.1f} (1.0) | — | 1.00 | yes |" in text
+        and f"| {decoded:,.1f} | 0.0 (0.0%) | {trl['decode_steps_per_step']:,.1f} (1.0) "
+        f"| {trl['context_tokens_per_step']:,.0f} | — | 1.00 | yes |"
+        in text
     )
-    assert "| trl_cb |" in text and "| — | — | — | — |" in text
+    assert "| trl_cb |" in text and "| — | — | — | — | — |" in text
     page.write_text("no markers\n")
     with pytest.raises(SystemExit, match="has no <!-- grpo_throughput.py results: begin -->"):
         benchmark.write_docs([output], page)
@@ -69,14 +81,12 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(tiny_mode
     assert results["settings"]["device"] == "cpu" and results["settings"]["trl"]
 
 
-def test_the_benchmark_needs_the_baseline_arm(tiny_model):
-    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+def test_the_benchmark_needs_the_baseline_arm(benchmark, tiny_model):
     with pytest.raises(SystemExit):
         benchmark.main(["--model", str(tiny_model), "--arms", "project"])
 
 
-def test_an_arm_that_fails_is_reported_and_the_others_still_run(tiny_model, monkeypatch):
-    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+def test_an_arm_that_fails_is_reported_and_the_others_still_run(benchmark, tiny_model, monkeypatch):
     build = benchmark.build_trainer
 
     def build_or_fail(arm, *args, **kwargs):
@@ -91,8 +101,7 @@ def test_an_arm_that_fails_is_reported_and_the_others_still_run(tiny_model, monk
     assert set(results["arms"]) == set(results["ratios_to_trl"]) == {"trl"}
 
 
-def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(tool_calling_model, tmp_path):
-    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(benchmark, tool_calling_model, tmp_path):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
         "num_generations: 2\nper_device_train_batch_size: 2\ngradient_accumulation_steps: 2\n"
@@ -131,8 +140,7 @@ def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(tool_callin
     assert results["arms"]["project"]["same_batch_as_trl"]
 
 
-def test_the_arm_that_decodes_tool_rollouts_ahead_needs_a_tool_recipe(tiny_model, capsys):
-    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+def test_the_arm_that_decodes_tool_rollouts_ahead_needs_a_tool_recipe(benchmark, tiny_model, capsys):
     with pytest.raises(SystemExit):
         benchmark.main(["--model", str(tiny_model), "--arms", "trl", "project_ahead"])
     assert (
@@ -141,8 +149,7 @@ def test_the_arm_that_decodes_tool_rollouts_ahead_needs_a_tool_recipe(tiny_model
     )
 
 
-def test_a_recipe_and_a_size_given_by_hand_are_refused_together(tiny_model, tmp_path):
-    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+def test_a_recipe_and_a_size_given_by_hand_are_refused_together(benchmark, tiny_model, tmp_path):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("num_generations: 3\nper_device_train_batch_size: 4\n")
     with pytest.raises(SystemExit):
@@ -151,8 +158,7 @@ def test_a_recipe_and_a_size_given_by_hand_are_refused_together(tiny_model, tmp_
         benchmark.main(["--model", str(tiny_model), "--recipe", str(recipe)])
 
 
-def test_gsm8k_grpo_prompts_are_the_rows_make_gsm8k_trains_grpo_on(tmp_path):
-    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
+def test_gsm8k_grpo_prompts_are_the_rows_make_gsm8k_trains_grpo_on(benchmark, tmp_path):
     rows = [
         {"problem": f"Problem with {steps} steps", "answer": "1", "solution": "a <<1+1=2>>2. " * steps + "#### 1"}
         for steps in (4, 1, 3, 2, 5)
@@ -170,10 +176,9 @@ def test_gsm8k_grpo_prompts_are_the_rows_make_gsm8k_trains_grpo_on(tmp_path):
         benchmark.load_prompts(str(data), 3, recipe, gsm8k_grpo_prompts=True)
 
 
-def test_decoded_slots_count_every_round_and_those_past_the_rounds_budget():
+def test_decoded_slots_count_every_round_and_those_past_the_rounds_budget(benchmark):
     import torch
 
-    benchmark = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_benchmark")
     prompts = [[1, 2, 3], [4, 5]]
 
     class Trainer:
@@ -207,3 +212,31 @@ def test_decoded_slots_count_every_round_and_those_past_the_rounds_budget():
     trainer._tool_call_loop(None, prompts)
     # The tool round decoded 2 x 6 slots; the largest budget left was 4, so 2 x 2 of them were past it.
     assert counted() == (24, 4, 2, 12)
+    # The calls read 2 rows of 3 tokens, then 2 rows left-padded to 10.
+    assert counts["tally"].context_tokens == 2 * 3 + 2 * 10
+
+
+def arm_figures(steps: float, tokens: float, seconds: float) -> dict:
+    return {"decode_steps_per_step": steps, "context_tokens_per_step": tokens, "generation_seconds_per_step": seconds}
+
+
+def test_generation_prices_are_fitted_to_arms_whose_calls_differ_in_shape(benchmark):
+    # 40 ms a decode step, 3 ms per 1,000 context tokens: rounds, and decoding ahead (fewer steps, more tokens read).
+    price = lambda steps, tokens: 0.040 * steps + 0.003 * tokens / 1000  # noqa: E731
+    arms = {
+        "trl": arm_figures(675, 207_100, price(675, 207_100)),
+        "project": arm_figures(670, 205_000, price(670, 205_000)),
+        "project_ahead": arm_figures(527, 421_500, price(527, 421_500)),
+    }
+    prices = benchmark.generation_prices({"arms": arms})
+    assert prices["ms_per_decode_step"] == pytest.approx(40.0)
+    assert prices["ms_per_1k_context_tokens"] == pytest.approx(3.0)
+    # One arm, or arms whose calls are the same shape scaled, cannot tell the two prices apart.
+    assert benchmark.generation_prices({"arms": {"trl": arms["trl"]}}) is None
+    scaled = {"trl": arm_figures(100, 20_000, 5.0), "project": arm_figures(200, 40_000, 10.0)}
+    assert benchmark.generation_prices({"arms": scaled}) is None
+    # Continuous batching's arms are not counted, and a negative price is no price.
+    counted_once = {"trl": arms["trl"], "trl_cb": arm_figures(None, None, 3.0)}
+    assert benchmark.generation_prices({"arms": counted_once}) is None
+    negative = {"trl": arm_figures(100, 10_000, 1.0), "project": arm_figures(50, 30_000, 5.0)}
+    assert benchmark.generation_prices({"arms": negative}) is None

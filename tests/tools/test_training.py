@@ -200,6 +200,11 @@ def test_the_evaluator_measures_a_tool_model_with_the_tool_as_it_was_trained(too
     decoding = with_tool["decoding"]
     assert decoding["calls"] == 2 and decoding["slot_use"] == 1.0, decoding
     assert decoding["decode_steps"] == decoding["kept_tokens"] > 0 and decoding["seconds"] > 0
+    # The second call reads the prompt again, with the first turn and its tool result.
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    assert decoding["context_tokens"] > 2 * len(tokenizer(row["prompt"], add_special_tokens=False)["input_ids"])
     # Its details are graded again, rollouts and all, to the same numbers.
     regraded = evaluate(
         EvaluateArguments(

@@ -11,7 +11,7 @@ import pytest
 from open_r1.grpo import PromptTruncatingGRPOTrainer
 from open_r1.tools.training import ToolCallsAhead, ToolRoundBudget
 from open_r1.utils import step_profile
-from open_r1.utils.step_profile import PROFILE_SECONDS, StepProfile, summarise
+from open_r1.utils.step_profile import PROFILE_SECONDS, StepProfile, describe, summarise
 
 # What each part of the fake trainer's work takes on the fake clock, in seconds.
 TOKENISE, DECODE, TOOL_CALLS, REWARDS, SCORING, MICRO_BATCH = 0.5, 3.0, 0.25, 2.0, 1.0, 5.0
@@ -118,6 +118,8 @@ def test_each_steps_parts_add_up_to_trls_step_time_and_decoding_is_counted_per_r
     assert metrics["profile/decode_steps"] == [3.0 + 2.0]
     # 6 tokens kept of the 3 x 2 + 2 x 1 slots the padded rounds decoded.
     assert metrics["profile/slot_use"] == [6 / 8]
+    # Each call reads its rows padded to the longest (the fake's rows are what it is given): 2 x 3, then 1 x 2.
+    assert metrics["profile/context_tokens"] == [2 * 3 + 1 * 2]
 
 
 def test_a_refill_rounds_generation_and_the_bookkeeping_around_it_are_not_counted_as_training(clock):
@@ -179,9 +181,10 @@ def test_a_runs_mean_step_is_read_from_its_log_history():
     logged = {"step_time": 10.0, "profile/decoding_seconds": 6.0, "profile/tools_seconds": 1.0}
     logged |= {"profile/rewards_seconds": 0.5, "profile/scoring_seconds": 0.5, "profile/training_seconds": 2.0}
     history = [
-        {"step": 1, **logged, "profile/decoding_rounds": 3.0, "profile/decode_steps": 300.0, "profile/slot_use": 0.5},
+        {"step": 1, **logged, "profile/decoding_rounds": 3.0, "profile/decode_steps": 300.0, "profile/slot_use": 0.5,
+         "profile/context_tokens": 9000.0},
         {"step": 2, **logged, "step_time": 20.0, "profile/training_seconds": 12.0, "profile/decoding_rounds": 0.0,
-         "profile/decode_steps": 0.0, "profile/slot_use": None},
+         "profile/decode_steps": 0.0, "profile/slot_use": None, "profile/context_tokens": 0.0},
         {"train_runtime": 30.0, "step": 2},
     ]  # fmt: skip
     summary = summarise(history)
@@ -190,4 +193,11 @@ def test_a_runs_mean_step_is_read_from_its_log_history():
     assert summary["decoding_seconds"] == 6.0 and summary["training_seconds"] == 7.0
     assert summary["decoding_rounds"] == 1.5 and summary["decode_steps"] == 150.0
     assert summary["slot_use"] == 0.5  # the one step that generated
+    assert summary["context_tokens"] == 4500.0
+    assert "150 decode steps, 4,500 context tokens read, slot use 50%" in describe(summary)
+    # A run from before context tokens were logged is described without them.
+    for entry in history:
+        entry.pop("profile/context_tokens", None)
+    older = summarise(history)
+    assert older["context_tokens"] is None and "150 decode steps, slot use 50%" in describe(older)
     assert summarise([{"step": 1, "loss": 0.1, "step_time": 3.0}]) is None  # a run from before the profile

@@ -152,7 +152,8 @@ def sample_completions(
         generated_ids = generated.tolist()
         if decoding is not None:
             kept = [kept_length(ids, ends) for ids in generated_ids]
-            decoding.add(kept, time.perf_counter() - started, steps=generated.shape[1])
+            seconds, read = time.perf_counter() - started, inputs["input_ids"].numel()  # each prompt read once
+            decoding.add(kept, seconds, steps=generated.shape[1], context_tokens=read)
         texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
         reasons = [finish_reason(ids, ends, max_new_tokens) for ids in generated_ids]
         if stop_sequences:

@@ -175,7 +175,8 @@ def generate_with_tools(
                         elif calls:
                             reasons[i] = "tool_rounds" if rounds[i] >= max_tool_calling_iterations else "length"
                 if decoding is not None:  # the call decoded to the largest budget of its rows, or all stopped
-                    decoding.add(kept, seconds, steps=max(map(len, generated), default=0))
+                    read = len(prompt_ids) * max(map(len, prompt_ids))  # left-padded to the longest
+                    decoding.add(kept, seconds, steps=max(map(len, generated), default=0), context_tokens=read)
                 answers = pool.map(lambda item: tool_messages(tools[item[0]], item[1]), calling)
                 for (i, _), messages in zip(calling, answers):
                     suffix = len(tool_suffix_ids(tokenizer, messages))

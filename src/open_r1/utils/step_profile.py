@@ -14,7 +14,9 @@ Every GRPO run of src/open_r1/grpo.py (`PromptTruncatingGRPOTrainer`) logs, for 
   dynamic sampling);
 - `profile/decode_steps`, `profile/slot_use`: the forward passes the calls made one after another and the share of
   their decoded slots that held a token, as `open_r1.utils.decoding_tally` counts them from what each call
-  returned (its longest completion: TRL returns no padding); slot use only for steps that generated.
+  returned (its longest completion: TRL returns no padding); slot use only for steps that generated;
+- `profile/context_tokens`: the tokens the calls read before decoding (rows x longest input, as transformers pads
+  them; a tool rollout's later rounds read the rollout so far again).
 
 The five seconds add up to `step_time`. A step that reuses an earlier step's rollouts (`steps_per_generation` above
 `gradient_accumulation_steps`, or `num_iterations` > 1) logs 0 for what it did not do. `summarise` reduces a run's
@@ -40,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 # The parts of a step, in the order they happen; their seconds add up to TRL's step_time.
 PROFILE_SECONDS = ("decoding", "tools", "rewards", "scoring", "training")
-PROFILE_COUNTS = ("decoding_rounds", "decode_steps")  # logged as floats, as TRL logs its counts
+PROFILE_COUNTS = ("decoding_rounds", "decode_steps", "context_tokens")  # logged as floats, as TRL logs its counts
 
 
 class StepProfile:
@@ -84,6 +86,7 @@ class StepProfile:
             metrics[f"profile/{part}_seconds"].append(parts[part])
         metrics["profile/decoding_rounds"].append(float(decoding.calls))
         metrics["profile/decode_steps"].append(float(decoding.decode_steps))
+        metrics["profile/context_tokens"].append(float(decoding.context_tokens))
         if decoding.slot_use is not None:
             metrics["profile/slot_use"].append(decoding.slot_use)
 
@@ -104,7 +107,10 @@ class StepProfile:
         start = perf_counter()
         completion_ids, logprobs = super()._generate_single_turn(prompt_ids, *args, **kwargs)
         if self._step_profile is not None:
-            self._step_profile.decoding.add([len(ids) for ids in completion_ids], perf_counter() - start)
+            read = len(prompt_ids) * max(map(len, prompt_ids), default=0)  # transformers pads to the longest
+            self._step_profile.decoding.add(
+                [len(ids) for ids in completion_ids], perf_counter() - start, context_tokens=read
+            )
         return completion_ids, logprobs
 
     def _timed(self, part: str):
@@ -141,6 +147,8 @@ def describe(summary: dict) -> str:
 
     decoding = f"decoding {seconds(summary['decoding_seconds'])} ({summary['decoding_rounds']:.1f} rounds, "
     decoding += f"{summary['decode_steps']:,.0f} decode steps"
+    if summary.get("context_tokens") is not None:  # runs before 2026-11-26 did not log it
+        decoding += f", {summary['context_tokens']:,.0f} context tokens read"
     if summary["slot_use"] is not None:
         decoding += f", slot use {summary['slot_use']:.0%}"
     rest = ", ".join(f"{part} {seconds(summary[f'{part}_seconds'])}" for part in PROFILE_SECONDS[1:])
@@ -150,7 +158,8 @@ def describe(summary: dict) -> str:
 def summarise(log_history: list[dict]) -> Optional[dict]:
     """A run's mean training step from its `log_history` (trainer_state.json), each log entry (a `logging_steps`
     window's mean) counted alike: `log_entries` (how many), `step_seconds`, each part's seconds
-    (`PROFILE_SECONDS`), `decoding_rounds`, `decode_steps` and `slot_use` (None where no step generated). None for
+    (`PROFILE_SECONDS`), `decoding_rounds`, `decode_steps`, `context_tokens` and `slot_use` (None where no step
+    generated, or the run did not log it). None for
     a run that logged no profile."""
     entries = [entry for entry in log_history if "profile/training_seconds" in entry and "step_time" in entry]
     if not entries:
