@@ -4,7 +4,7 @@
 #
 #   bash scripts/gpu_lease.sh start PLAN    # unpack and install data/offline/load* once, then run PLAN; returns
 #   bash scripts/gpu_lease.sh status        # whether the run ended (and how), and its last lines
-#   bash scripts/gpu_lease.sh collect DIR   # what the run wrote, into DIR/lease.tgz (small files only)
+#   bash scripts/gpu_lease.sh collect DIR   # what the run wrote: DIR/lease.tgz, and the evaluations' details.tgz
 #
 # PLAN (what fits a 15-minute lease, docs/gpu.md):
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project and project_ahead arms, a step each
@@ -94,18 +94,29 @@ case "${1:-}" in
             echo "gpu_lease.sh: collect takes the folder to write lease.tgz into" >&2
             exit 2
         fi
+        destination=$(cd "$2" && pwd)
         found=()
         for path in lease/run.log lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
             gsm8k/logs gsm8k/evals; do
             if [ -e "$DATA/$path" ]; then found+=("$path"); fi
         done
-        # The evaluations' details.jsonl are the largest files; results.json and logs say what was measured.
         if [ ${#found[@]} -eq 0 ]; then
             echo "gpu_lease.sh: nothing to collect under $DATA" >&2
             exit 1
         fi
-        tar czf "$2/lease.tgz" -C "$DATA" --exclude='*.safetensors' "${found[@]}"
-        echo "wrote $2/lease.tgz: ${found[*]}"
+        # The evaluations' details.jsonl are the largest files: a tarball of their own, so that the device holding
+        # one back over its size limit keeps the results files, logs and report of lease.tgz.
+        tar czf "$destination/lease.tgz" -C "$DATA" --exclude='*.safetensors' --exclude=details.jsonl "${found[@]}"
+        echo "wrote $destination/lease.tgz: ${found[*]}"
+        details=()
+        if [ -d "$DATA/gsm8k/evals" ]; then
+            while IFS= read -r -d '' path; do details+=("${path#"$DATA"/}"); done \
+                < <(find "$DATA/gsm8k/evals" -name details.jsonl -print0 | sort -z)
+        fi
+        if [ ${#details[@]} -gt 0 ]; then
+            tar czf "$destination/details.tgz" -C "$DATA" "${details[@]}"
+            echo "wrote $destination/details.tgz: ${#details[@]} evaluations' details.jsonl"
+        fi
         ;;
     *)
         echo "gpu_lease.sh: usage: bash scripts/gpu_lease.sh start PLAN | status | collect DIR" >&2

@@ -55,6 +55,10 @@ def test_status_and_collect_read_what_the_run_wrote(tmp_path):
     (data / "lease" / "run.log").write_text("+ python3 scripts/gsm8k.py\nGRPO's mean step took 30.0 s\n")
     (data / "gsm8k" / "sft-tools").mkdir(parents=True)
     (data / "gsm8k" / "results.json").write_text("{}")
+    for evaluation in ("sft-tools-greedy", "grpo-tools-sampled"):
+        (data / "gsm8k" / "evals" / evaluation).mkdir(parents=True)
+        (data / "gsm8k" / "evals" / evaluation / "results.json").write_text("{}")
+        (data / "gsm8k" / "evals" / evaluation / "details.jsonl").write_text("{}\n")
     status = lease("status", GPU_LEASE_DATA=str(data)).stdout
     assert status.startswith("running\n") and "mean step took 30.0 s" in status
     (data / "lease" / "exit_status").write_text("0\n")
@@ -63,5 +67,28 @@ def test_status_and_collect_read_what_the_run_wrote(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     assert lease("collect", str(out), GPU_LEASE_DATA=str(data)).returncode == 0
+    # The evaluations' details in a tarball of their own: one held back for its size leaves the other whole.
     with tarfile.open(out / "lease.tgz") as archive:
-        assert sorted(archive.getnames()) == ["gsm8k/results.json", "lease/run.log"]
+        names = sorted(name for name in archive.getnames() if archive.getmember(name).isfile())
+    assert names == [
+        "gsm8k/evals/grpo-tools-sampled/results.json",
+        "gsm8k/evals/sft-tools-greedy/results.json",
+        "gsm8k/results.json",
+        "lease/run.log",
+    ]
+    with tarfile.open(out / "details.tgz") as archive:
+        assert sorted(archive.getnames()) == [
+            "gsm8k/evals/grpo-tools-sampled/details.jsonl",
+            "gsm8k/evals/sft-tools-greedy/details.jsonl",
+        ]
+
+
+def test_a_plan_without_evaluations_collects_no_details(tmp_path):
+    data, out = tmp_path / "data", tmp_path / "out"
+    (data / "lease").mkdir(parents=True)
+    (data / "lease" / "run.log").write_text("+ python3 scripts/benchmarks/grpo_throughput.py\n")
+    (data / "lease" / "grpo_throughput_gsm8k_tools.json").write_text("{}")
+    out.mkdir()
+    collected = lease("collect", str(out), GPU_LEASE_DATA=str(data))
+    assert collected.returncode == 0 and "details.tgz" not in collected.stdout
+    assert sorted(path.name for path in out.iterdir()) == ["lease.tgz"]
