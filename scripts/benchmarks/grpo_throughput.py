@@ -94,6 +94,7 @@ RECIPE_TRAINING_FIELDS = (
     "beta",
     "loss_type",
     "max_tool_calling_iterations",
+    "activation_checkpointing",
 )
 # What the benchmark sets when no recipe does.
 DEFAULT_PROMPTS, DEFAULT_NUM_GENERATIONS, DEFAULT_MAX_COMPLETION_LENGTH = 16, 8, 256
@@ -282,6 +283,8 @@ def build_trainer(arm: str, args, model_path: str, dataset, output_dir: str):
         max_completion_length=args.max_completion_length, learning_rate=1e-6, beta=0.0,
         use_cpu=args.device == "cpu", bf16=args.device == "cuda",
         use_transformers_continuous_batching=arm.endswith("_cb"),
+        # As the project's SmolLM2 recipes train (TRL's default recomputes activations in every backward pass).
+        activation_checkpointing=False,
     )  # fmt: skip
     recipe = args.recipe_fields
     if recipe:
@@ -347,6 +350,7 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
         generations = time_generation(trainer, synchronize)
         trainer.train()
         policy_dtype = str(next(trainer.model.parameters()).dtype)
+        checkpointing = trainer.args.activation_checkpointing
         logged = [entry for entry in trainer.state.log_history if "tools/call_frequency" in entry]
         counted_log = [entry for entry in trainer.state.log_history if entry.get("step", 0) > args.warmup_steps]
     if len(timer.seconds) != args.warmup_steps + args.steps or len(generations) != len(timer.seconds):
@@ -381,6 +385,8 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
         "generation_tokens_per_second": tokens / generation_seconds,
         "completion_digests": [call["digest"] for call in generations],
         "policy_dtype_after": policy_dtype,
+        # Recomputing activations in the backward pass (the recipe's activation_checkpointing; else off).
+        "activation_checkpointing": checkpointing,
         # The project's arms: their counted steps' mean as the trainer's step profile logs it (None for bare TRL).
         # time_generation's device synchronisations fall outside the profile's _generate: waiting for the previous
         # step's GPU work counts as scoring here, where a run without the benchmark counts it in decoding.

@@ -36,6 +36,8 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(benchmark
         )
         ratios = results["ratios_to_trl"][arm]
         assert ratios["seconds_per_step"] == pytest.approx(result["seconds_per_step"] / trl["seconds_per_step"])
+    # Every arm trains as the project's SmolLM2 recipes do, without recomputing activations (TRL's default would).
+    assert not any(result["activation_checkpointing"] for result in results["arms"].values())
     # The project's trainer samples the same prompts and, from the same seed, the same completions as bare TRL.
     assert results["arms"]["project"]["same_batch_as_trl"]
     # Padded generation: 4 rows x at most 4 new tokens, all counted; no tool rounds, so nothing past a round's budget.
@@ -108,6 +110,7 @@ def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(benchmark, 
         "max_completion_length: 96\ntemperature: 0.3\nlearning_rate: 1.0e-6\nbeta: 0.0\nloss_type: dapo\n"
         f"system_prompt: {json.dumps(TOOL_SYSTEM_PROMPT)}\nmodel_name_or_path: unused\n"
         "tools:\n- python\npython_tool_provider: local\nmax_tool_calling_iterations: 2\n"
+        "activation_checkpointing: true\n"
     )
     problem = tool_calling_model["problem"]  # the one the model calls python for
     data = tmp_path / "problems.jsonl"
@@ -125,6 +128,7 @@ def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(benchmark, 
     assert not results["failed_arms"] and set(results["arms"]) == set(benchmark.ARMS)
     for arm, result in results["arms"].items():
         assert result["tool_calls_per_completion"] > 0  # the recipe's tool ran in every trainer
+        assert result["activation_checkpointing"]  # as the recipe says
         assert result["completion_tokens_per_step"] > 0
         assert (result["decoded_slots_per_step"] is None) == arm.endswith("_cb")
         # Continuous batching generates tool rollouts too, the same ones: a round after the tool result each.
