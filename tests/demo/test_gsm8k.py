@@ -762,11 +762,15 @@ def test_sft_only_refuses_what_it_would_ignore(option, monkeypatch):
 def test_what_each_evaluations_generation_decoded_is_a_column_where_the_evaluator_recorded_it(tmp_path):
     results = {"pass@1": 0.5, "pass@1_stderr": 0.1, "num_samples": 1, "num_problems": 4, "settings": {}}
     decoding = {"calls": 14, "decode_steps": 4327, "kept_tokens": 90000, "slot_use": 0.2, "seconds": 164.4}
-    for name, decoded in (("sft-tools-greedy", None), ("grpo-tools-greedy", decoding)):
+    counted = {**decoding, "context_tokens": 2_141_376}
+    evaluations = (("sft-tools-greedy", None), ("grpo-tools-greedy", decoding), ("grpo-cot-greedy", counted))
+    for name, decoded in evaluations:
         folder = tmp_path / "run" / "evals" / name
         folder.mkdir(parents=True)
         (folder / "results.json").write_text(json.dumps({**results, "decoding": decoded}))
     lines = gsm8k.gsm8k_evaluations_table(tmp_path / "run").splitlines()
     assert lines[0].endswith("| problems | generation |")  # no finish reasons recorded: no column for them
     assert lines[2].endswith("| 4 | - |")
-    assert lines[3].endswith("| 4 | 14 calls, 4,327 decode steps, 38.0 ms each |")
+    # The chain-of-thought arm's row comes first; the tool arm's evaluation predates counting context tokens.
+    assert lines[3].endswith("| 4 | 14 calls, 4,327 decode steps, 38.0 ms each, 2,141,376 context tokens read |")
+    assert lines[4].endswith("| 4 | 14 calls, 4,327 decode steps, 38.0 ms each |")

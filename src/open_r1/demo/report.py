@@ -519,11 +519,15 @@ def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
 
 
 def generation_cell(decoding: dict | None) -> str:
-    """An evaluation's generate calls, decode steps and time per decode step (`open_r1.utils.decoding_tally`)."""
+    """An evaluation's generate calls, decode steps, time per decode step and the context tokens its calls read
+    (`open_r1.utils.decoding_tally`; evaluations before 2026-11-26 did not count them)."""
     if not decoding or not decoding["decode_steps"]:
         return "-"
     per_step = 1000 * decoding["seconds"] / decoding["decode_steps"]
-    return f"{decoding['calls']} calls, {decoding['decode_steps']:,} decode steps, {per_step:.1f} ms each"
+    cell = f"{decoding['calls']} calls, {decoding['decode_steps']:,} decode steps, {per_step:.1f} ms each"
+    if decoding.get("context_tokens"):
+        cell += f", {decoding['context_tokens']:,} context tokens read"
+    return cell
 
 
 def out_of_tokens_share(*finish_reasons: dict | None) -> float | None:
