@@ -7,7 +7,7 @@
 #   bash scripts/gpu_lease.sh collect DIR   # what the run wrote: DIR/lease.tgz, and the evaluations' details.tgz
 #
 # PLAN (what fits a 15-minute lease, docs/gpu.md):
-#   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project and project_ahead arms, a step each
+#   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project, project_ahead and trl_cb arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO for as many of 40 steps as 11 minutes leave
 #   tools             make gsm8k's tool arm within 11 minutes
 # GPU_LEASE_DRY_RUN=1 prints the plan's commands instead of running them. GPU_LEASE_DATA: the folder the lease's
@@ -28,7 +28,7 @@ plan_commands() {
         tools-throughput)
             echo "python3 scripts/gsm8k.py --sft_only --arm tools --train_file $TRAIN"
             echo "python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-tools --device cuda --steps 1" \
-                "--arms trl project project_ahead --recipe $TOOL_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
+                "--arms trl project project_ahead trl_cb --recipe $TOOL_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
                 "--output $LEASE_DIR/grpo_throughput_gsm8k_tools.json"
             ;;
         cot | tools)

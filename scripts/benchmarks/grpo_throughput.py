@@ -522,6 +522,33 @@ def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> Non
     print(f"wrote {len(paths)} results into {page}", flush=True)
 
 
+def compare_to_baseline(results: dict, arms: dict, failed: dict) -> None:
+    """Puts the arms timed so far into `results`, each with whether it generated the baseline's completions and its
+    ratios to the baseline."""
+    baseline = arms[BASELINE]
+    for result in arms.values():
+        result["same_batch_as_trl"] = result["completion_digests"] == baseline["completion_digests"]
+    results["arms"], results["failed_arms"] = arms, failed
+    results["ratios_to_trl"] = {
+        arm: {
+            "seconds_per_step": result["seconds_per_step"] / baseline["seconds_per_step"],
+            "completion_tokens_per_second": result["completion_tokens_per_second"]
+            / baseline["completion_tokens_per_second"],
+            "generation_tokens_per_second": result["generation_tokens_per_second"]
+            / baseline["generation_tokens_per_second"],
+            "decoded_slots_per_step": result["decoded_slots_per_step"] / baseline["decoded_slots_per_step"]
+            if result["decoded_slots_per_step"] and baseline["decoded_slots_per_step"]
+            else None,
+        }
+        for arm, result in arms.items()
+    }
+
+
+def write_results(path: pathlib.Path, results: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="Model folder (float32 weights), e.g. the SmolLM2 f32 copy.")
@@ -620,33 +647,18 @@ def main(argv: list[str] | None = None) -> dict:
     )
     results = {"settings": {k: v for k, v in vars(args).items() if k != "output"} | environment(args.device)}
     arms, failed = {}, {}
-    for arm in dict.fromkeys([BASELINE, *args.arms]):
+    for arm in dict.fromkeys([BASELINE, *args.arms]):  # the baseline first
         try:
             arms[arm] = run_arm(arm, args, args.model, dataset)
+            print(f"{arm}: {arms[arm]['seconds_per_step']:.3f} s/step", flush=True)
         except Exception as error:  # one arm's failure (e.g. a backend the device lacks) leaves the others' figures
             if arm == BASELINE:
                 raise
             failed[arm] = f"{type(error).__name__}: {error}"
             print(f"{arm}: failed: {failed[arm]}", flush=True)
-            continue
-        print(f"{arm}: {arms[arm]['seconds_per_step']:.3f} s/step", flush=True)
-    baseline = arms[BASELINE]
-    for result in arms.values():
-        result["same_batch_as_trl"] = result["completion_digests"] == baseline["completion_digests"]
-    results["arms"], results["failed_arms"] = arms, failed
-    results["ratios_to_trl"] = {
-        arm: {
-            "seconds_per_step": result["seconds_per_step"] / baseline["seconds_per_step"],
-            "completion_tokens_per_second": result["completion_tokens_per_second"]
-            / baseline["completion_tokens_per_second"],
-            "generation_tokens_per_second": result["generation_tokens_per_second"]
-            / baseline["generation_tokens_per_second"],
-            "decoded_slots_per_step": result["decoded_slots_per_step"] / baseline["decoded_slots_per_step"]
-            if result["decoded_slots_per_step"] and baseline["decoded_slots_per_step"]
-            else None,
-        }
-        for arm, result in arms.items()
-    }
+        compare_to_baseline(results, arms, failed)
+        if args.output:  # after every arm: a run cut short (a lease that ends) keeps the arms it finished
+            write_results(pathlib.Path(args.output), results)
     print(f"{'arm':<12}{'s/step':>10}{'gen s/step':>12}{'tokens/step':>13}{'decoded/step':>14}{'past budget':>13}"
           f"{'tokens/s':>11}{'gen tokens/s':>14}{'x trl s/step':>14}{'x trl tok/s':>13}  same batch")  # fmt: skip
     for arm, result in arms.items():
@@ -660,9 +672,6 @@ def main(argv: list[str] | None = None) -> dict:
             f"{result['generation_tokens_per_second']:>14.1f}{ratio['seconds_per_step']:>14.2f}"
             f"{ratio['completion_tokens_per_second']:>13.2f}  {result['same_batch_as_trl']}"
         )
-    if args.output:
-        pathlib.Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        pathlib.Path(args.output).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results
 
 

@@ -103,6 +103,25 @@ def test_an_arm_that_fails_is_reported_and_the_others_still_run(benchmark, tiny_
     assert set(results["arms"]) == set(results["ratios_to_trl"]) == {"trl"}
 
 
+def test_a_run_cut_short_keeps_the_arms_it_finished(benchmark, tiny_model, monkeypatch, tmp_path):
+    build = benchmark.build_trainer
+
+    def build_or_stop(arm, *args, **kwargs):
+        if arm == "project":
+            raise KeyboardInterrupt  # the lease ends while the second arm trains
+        return build(arm, *args, **kwargs)
+
+    monkeypatch.setattr(benchmark, "build_trainer", build_or_stop)
+    output = tmp_path / "throughput.json"
+    argv = ["--model", str(tiny_model), "--prompts", "1", "--num_generations", "2", "--max_completion_length", "2"]
+    with pytest.raises(KeyboardInterrupt):
+        benchmark.main(
+            [*argv, "--steps", "1", "--warmup_steps", "0", "--arms", "trl", "project", "--output", str(output)]
+        )
+    written = json.loads(output.read_text())
+    assert set(written["arms"]) == set(written["ratios_to_trl"]) == {"trl"} and not written["failed_arms"]
+
+
 def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(benchmark, tool_calling_model, tmp_path):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
