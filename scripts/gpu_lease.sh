@@ -15,6 +15,7 @@
 set -euo pipefail
 
 SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+CALLER_DIR=$PWD  # collect's DIR is the caller's, not the repository's
 cd "$(dirname "$SELF")/.."
 DATA=${GPU_LEASE_DATA:-data}
 LEASE_DIR=$DATA/lease
@@ -94,7 +95,11 @@ case "${1:-}" in
             echo "gpu_lease.sh: collect takes the folder to write lease.tgz into" >&2
             exit 2
         fi
-        destination=$(cd "$2" && pwd)
+        if ! destination=$(cd "$CALLER_DIR" && cd "$2" 2> /dev/null && pwd); then
+            echo "gpu_lease.sh: collect: no folder $2" >&2
+            exit 2
+        fi
+        rm -f "$destination/details.tgz"  # an earlier collect's, not this run's
         found=()
         for path in lease/run.log lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
             gsm8k/logs gsm8k/evals; do

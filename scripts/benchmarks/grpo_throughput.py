@@ -25,9 +25,10 @@ finished rows included: the work a padded batch does; not counted under continuo
 their decode steps and the context tokens they read (rows x left-padded width), completion tokens per second of
 step and of generation, tool calls per completion (with the tool), and for the project's arms the mean counted step
 as its step profile splits it (`open_r1.utils.step_profile`); then ratios to the `trl` arm. Where the arms' calls
-differ in shape (rounds against `project_ahead`), the page also gives generation's two prices fitted to them
-(`generation_prices`: milliseconds per decode step and per 1,000 context tokens read), which say whether decoding
-ahead pays off on that machine, and price the replays of scripts/benchmarks/tool_rollout_schedule.py.
+differ in shape (rounds against `project_ahead`), the page also gives a generate call's price fitted to every
+counted call (`generation_prices`: milliseconds per decode step, per 1,000 context tokens read and per call, from
+each call's own synchronised time), which says whether decoding ahead pays off on that machine and prices the
+replays of scripts/benchmarks/tool_rollout_schedule.py.
 An arm other than `trl` that fails is reported in `failed_arms` (its error) and the others still run.
 
     # GPU: one command, bf16 autocast over the float32 weights (not yet run: lower --steps if it takes too long)
@@ -179,7 +180,7 @@ class StepTimer(TrainerCallback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def count_decoded_slots(trainer) -> dict:
+def count_decoded_slots(trainer, synchronize=lambda: None) -> dict:
     """Wraps the trainer's `model.generate` (transformers' padded generation, each round of a tool rollout included)
     to count what it decodes in a `DecodingTally` (`tally`: calls, decode steps, and the token slots, rows x new
     tokens of each call, the finished rows' padding included, since a padded batch computes them all); and the slots
@@ -189,17 +190,23 @@ def count_decoded_slots(trainer) -> dict:
     from open_r1.tools.training import largest_budget_left
     from open_r1.utils.decoding_tally import DecodingTally
 
-    counts = {"tally": DecodingTally(), "past_budget": 0}
+    # `calls`: each generate call's decode steps, context tokens read and seconds (the device synchronised around it).
+    counts = {"tally": DecodingTally(), "past_budget": 0, "calls": []}
     generate, tool_loop = trainer.model.generate, trainer._tool_call_loop
     end_ids = set(trainer.eos_token_ids)
     batch_prompts = []  # the prompt ids of the batch while TRL's tool loop runs
 
     def counted(*args, **kwargs):
+        synchronize()
+        start = time.perf_counter()
         output = generate(*args, **kwargs)
+        synchronize()
+        seconds = time.perf_counter() - start
         inputs = kwargs["input_ids"] if "input_ids" in kwargs else args[0]
         new_tokens = output.shape[1] - inputs.shape[1]
         kept = [kept_length(ids, end_ids) for ids in output[:, inputs.shape[1] :].tolist()]
-        counts["tally"].add(kept, steps=new_tokens, context_tokens=inputs.numel())
+        counts["tally"].add(kept, seconds, steps=new_tokens, context_tokens=inputs.numel())
+        counts["calls"].append([new_tokens, inputs.numel(), seconds])
         if batch_prompts:
             mask = kwargs.get("attention_mask")
             rows = (
@@ -224,12 +231,13 @@ def time_generation(trainer, synchronize) -> list[dict]:
     """Wraps the trainer's `_generate` (every rollout of a step goes through it) to record its time, its tokens and
     what its transformers generation decoded (`count_decoded_slots`)."""
     calls, generate = [], trainer._generate
-    counts = count_decoded_slots(trainer)
+    counts = count_decoded_slots(trainer, synchronize)
 
     def timed(prompts):
         synchronize()
         start = time.perf_counter()
         tally, past_budget = dataclasses.replace(counts["tally"]), counts["past_budget"]  # before this generation
+        calls_before = len(counts["calls"])
         output = generate(prompts)
         synchronize()
         completion_ids = [list(map(int, ids)) for ids in output[1]]
@@ -242,6 +250,7 @@ def time_generation(trainer, synchronize) -> list[dict]:
                 "generate_calls": counts["tally"].calls - tally.calls,
                 "decode_steps": counts["tally"].decode_steps - tally.decode_steps,
                 "context_tokens": counts["tally"].context_tokens - tally.context_tokens,
+                "generate_call_timings": counts["calls"][calls_before:],
                 "digest": hashlib.sha256(json.dumps(completion_ids).encode()).hexdigest(),
             }
         )
@@ -381,6 +390,8 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
         # The tokens those calls read before decoding, rows x left-padded width: each call reads every row's context
         # again (transformers keeps no cache between calls).
         "context_tokens_per_step": context_tokens if decoded_slots else None,
+        # Each counted generate call's [decode steps, context tokens read, seconds]: what generation_prices fits.
+        "generate_call_timings": [timing for call in counted for timing in call["generate_call_timings"]],
         "completion_tokens_per_second": tokens / step_seconds,
         "generation_tokens_per_second": tokens / generation_seconds,
         "completion_digests": [call["digest"] for call in generations],
@@ -427,26 +438,29 @@ def environment(device: str) -> dict:
 
 
 def generation_prices(results: dict) -> dict | None:
-    """Milliseconds per decode step and per 1,000 context tokens read, fitted (least squares, no intercept) to the
-    arms' generation seconds per step; None where fewer than two arms counted both, where the arms' calls do not
-    separate the two (the same shape, scaled), or where a price comes out negative. Tool calls run within
-    generation: the prices include them."""
+    """What a generate call costs on the machine that ran the arms: milliseconds per decode step, per 1,000 context
+    tokens read and per call, fitted (least squares) to every counted generate call of every arm
+    (`generate_call_timings`: transformers' generate alone, without the tools or the waits around it). None with
+    fewer than 4 calls, calls whose shapes do not separate the three (one shape only, or steps and tokens in
+    proportion), or a negative price per step or per token."""
     import numpy as np
 
-    points = [
-        (arm["decode_steps_per_step"], arm["context_tokens_per_step"], arm["generation_seconds_per_step"])
-        for arm in results["arms"].values()
-        if arm.get("decode_steps_per_step") and arm.get("context_tokens_per_step")
-    ]
-    if len(points) < 2:
+    calls = [call for arm in results["arms"].values() for call in arm.get("generate_call_timings") or []]
+    if len(calls) < 4:
         return None
-    design = np.array([[steps, tokens / 1000] for steps, tokens, _ in points])
-    if np.linalg.cond(design) > 1e6:
+    design = np.array([[steps, tokens / 1000, 1.0] for steps, tokens, _ in calls])
+    if np.linalg.matrix_rank(design) < 3 or np.linalg.cond(design) > 1e6:
         return None
-    (per_step, per_thousand), *_ = np.linalg.lstsq(design, np.array([seconds for *_, seconds in points]), rcond=None)
+    seconds = np.array([call[2] for call in calls])
+    (per_step, per_thousand, per_call), *_ = np.linalg.lstsq(design, seconds, rcond=None)
     if per_step < 0 or per_thousand < 0:
         return None
-    return {"ms_per_decode_step": 1000 * per_step, "ms_per_1k_context_tokens": 1000 * per_thousand}
+    return {
+        "ms_per_decode_step": 1000 * per_step,
+        "ms_per_1k_context_tokens": 1000 * per_thousand,
+        "ms_per_call": 1000 * per_call,
+        "calls": len(calls),
+    }
 
 
 def results_section(results: dict, path: pathlib.Path) -> str:
@@ -507,8 +521,9 @@ def results_section(results: dict, path: pathlib.Path) -> str:
     prices = generation_prices(results)
     if prices:
         section += (
-            f"\n\nGeneration's prices, fitted to these arms: {prices['ms_per_decode_step']:.1f} ms per decode step, "
-            f"{prices['ms_per_1k_context_tokens']:.1f} ms per 1,000 context tokens read (tool calls included)."
+            f"\n\nA generate call's price, fitted to these arms' {prices['calls']} calls: "
+            f"{prices['ms_per_decode_step']:.1f} ms per decode step, {prices['ms_per_1k_context_tokens']:.1f} ms per "
+            f"1,000 context tokens read, {prices['ms_per_call']:.0f} ms per call."
         )
     return section
 
@@ -545,8 +560,11 @@ def compare_to_baseline(results: dict, arms: dict, failed: dict) -> None:
 
 
 def write_results(path: pathlib.Path, results: dict) -> None:
+    """Writes `results` whole or not at all: a run killed while writing leaves the last complete file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, path)
 
 
 def main(argv: list[str] | None = None) -> dict:

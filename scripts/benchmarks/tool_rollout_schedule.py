@@ -82,6 +82,7 @@ def rounds_steps(batch: list[Replayed], budget: int, rows_per_call: int | None =
     """Decode steps, generate calls and context tokens read of TRL's rounds under ToolRoundBudget for one batch, or
     of the offline evaluator's rounds (`open_r1.tools.rollout`), which split each round's rows into calls of at most
     `rows_per_call`."""
+    evaluator = rows_per_call is not None
     used = [0] * len(batch)
     active, turn, steps, calls, read = list(range(len(batch))), 0, 0, 0, 0
     while active:
@@ -89,15 +90,19 @@ def rounds_steps(batch: list[Replayed], budget: int, rows_per_call: int | None =
         for start in range(0, len(active), rows_per_call or len(active)):
             rows = active[start : start + (rows_per_call or len(active))]
             left = {row: budget - used[row] for row in rows}
-            # A row decodes past its own budget (cut afterwards) until every row's turn has ended or the largest one.
-            steps += min(max(batch[row][1][turn][0] for row in rows), max(left.values()))
+            # A row decodes past its own budget (cut afterwards) until every row's turn has ended or the largest one;
+            # ToolRoundBudget decodes at least a token where every row's budget is spent (TRL still asks).
+            largest = max(left.values()) if evaluator else max(1, max(left.values()))
+            steps += min(max(batch[row][1][turn][0] for row in rows), largest)
             calls += 1
             read += len(rows) * max(batch[row][0] + used[row] for row in rows)  # left-padded to the longest
             for row in rows:
                 used[row] += min(batch[row][1][turn][0], left[row])
                 suffix = batch[row][1][turn][1]
-                if turn + 1 < len(batch[row][1]) and suffix and used[row] + suffix <= budget:
-                    used[row] += suffix
+                after = used[row] + suffix
+                # TRL drops results past the budget; the evaluator also ends a rollout they leave without a token.
+                if turn + 1 < len(batch[row][1]) and suffix and (after < budget if evaluator else after <= budget):
+                    used[row] = after
                     still.append(row)
         active, turn = still, turn + 1
     return steps, calls, read

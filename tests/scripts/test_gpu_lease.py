@@ -13,9 +13,13 @@ SCRIPT = REPO_ROOT / "scripts" / "gpu_lease.sh"
 PLANS = ("tools-throughput", "cot", "tools")
 
 
-def lease(*args, **environment) -> subprocess.CompletedProcess:
+def lease(*args, cwd=None, **environment) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["bash", str(SCRIPT), *args], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **environment}
+        ["bash", str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", **environment},
+        cwd=cwd,
     )
 
 
@@ -89,6 +93,16 @@ def test_a_plan_without_evaluations_collects_no_details(tmp_path):
     (data / "lease" / "run.log").write_text("+ python3 scripts/benchmarks/grpo_throughput.py\n")
     (data / "lease" / "grpo_throughput_gsm8k_tools.json").write_text("{}")
     out.mkdir()
+    (out / "details.tgz").write_bytes(b"an earlier lease's")
     collected = lease("collect", str(out), GPU_LEASE_DATA=str(data))
     assert collected.returncode == 0 and "details.tgz" not in collected.stdout
     assert sorted(path.name for path in out.iterdir()) == ["lease.tgz"]
+    # A relative folder is the caller's.
+    (out / "lease.tgz").unlink()
+    assert lease("collect", "out", cwd=tmp_path, GPU_LEASE_DATA=str(data)).returncode == 0
+    assert (out / "lease.tgz").is_file()
+    missing = lease("collect", str(tmp_path / "nowhere"), GPU_LEASE_DATA=str(data))
+    assert (
+        missing.returncode == 2
+        and missing.stderr.strip() == f"gpu_lease.sh: collect: no folder {tmp_path / 'nowhere'}"
+    )

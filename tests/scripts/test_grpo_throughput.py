@@ -53,6 +53,10 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(benchmark
             and results["arms"][arm]["context_tokens_per_step"] > 0
         )
     assert results["arms"]["project"]["context_tokens_per_step"] == trl["context_tokens_per_step"]
+    # Each counted call's own decode steps, context tokens and seconds, for generation_prices.
+    [(steps, tokens, seconds)] = trl["generate_call_timings"]
+    assert (steps, tokens) == (trl["decode_steps_per_step"], trl["context_tokens_per_step"]) and seconds > 0
+    assert results["arms"]["trl_cb"]["generate_call_timings"] == []  # continuous batching is not counted
     assert results["arms"]["trl_cb"]["decoded_slots_per_step"] is None  # continuous batching is not counted
     assert results["arms"]["trl_cb"]["decode_steps_per_step"] is None
     # The project's arms say where their counted step's time went; bare TRL logs no profile.
@@ -239,27 +243,22 @@ def test_decoded_slots_count_every_round_and_those_past_the_rounds_budget(benchm
     assert counts["tally"].context_tokens == 2 * 3 + 2 * 10
 
 
-def arm_figures(steps: float, tokens: float, seconds: float) -> dict:
-    return {"decode_steps_per_step": steps, "context_tokens_per_step": tokens, "generation_seconds_per_step": seconds}
+def test_a_generate_calls_price_is_fitted_to_every_counted_call(benchmark):
+    # 40 ms a decode step, 3 ms per 1,000 context tokens read, 50 ms a call: rounds, and chunks decoded ahead.
+    def timed(steps: int, tokens: int) -> list:
+        return [steps, tokens, 0.040 * steps + 0.003 * tokens / 1000 + 0.050]
 
-
-def test_generation_prices_are_fitted_to_arms_whose_calls_differ_in_shape(benchmark):
-    # 40 ms a decode step, 3 ms per 1,000 context tokens: rounds, and decoding ahead (fewer steps, more tokens read).
-    price = lambda steps, tokens: 0.040 * steps + 0.003 * tokens / 1000  # noqa: E731
-    arms = {
-        "trl": arm_figures(675, 207_100, price(675, 207_100)),
-        "project": arm_figures(670, 205_000, price(670, 205_000)),
-        "project_ahead": arm_figures(527, 421_500, price(527, 421_500)),
-    }
-    prices = benchmark.generation_prices({"arms": arms})
+    rounds = {"generate_call_timings": [timed(412, 20_000), timed(120, 60_000), timed(96, 70_000)]}
+    ahead = {"generate_call_timings": [timed(32, 20_000), timed(32, 26_000), timed(17, 45_000)]}
+    prices = benchmark.generation_prices({"arms": {"trl": rounds, "project_ahead": ahead}})
     assert prices["ms_per_decode_step"] == pytest.approx(40.0)
     assert prices["ms_per_1k_context_tokens"] == pytest.approx(3.0)
-    # One arm, or arms whose calls are the same shape scaled, cannot tell the two prices apart.
-    assert benchmark.generation_prices({"arms": {"trl": arms["trl"]}}) is None
-    scaled = {"trl": arm_figures(100, 20_000, 5.0), "project": arm_figures(200, 40_000, 10.0)}
-    assert benchmark.generation_prices({"arms": scaled}) is None
-    # Continuous batching's arms are not counted, and a negative price is no price.
-    counted_once = {"trl": arms["trl"], "trl_cb": arm_figures(None, None, 3.0)}
-    assert benchmark.generation_prices({"arms": counted_once}) is None
-    negative = {"trl": arm_figures(100, 10_000, 1.0), "project": arm_figures(50, 30_000, 5.0)}
-    assert benchmark.generation_prices({"arms": negative}) is None
+    assert prices["ms_per_call"] == pytest.approx(50.0) and prices["calls"] == 6
+    # Too few calls, or calls of one shape, cannot tell the prices apart.
+    assert benchmark.generation_prices({"arms": {"trl": rounds}}) is None
+    same = {"generate_call_timings": [timed(32, 20_000)] * 5}
+    assert benchmark.generation_prices({"arms": {"trl": same}}) is None
+    # Continuous batching's arms are not counted (no timings), and a negative price is no price.
+    assert benchmark.generation_prices({"arms": {"trl": rounds, "trl_cb": {"generate_call_timings": None}}}) is None
+    noisy = {"generate_call_timings": [[100, 10_000, 1.0], [50, 30_000, 5.0], [10, 5_000, 1.0], [80, 1_000, 0.1]]}
+    assert benchmark.generation_prices({"arms": {"trl": noisy}}) is None

@@ -49,6 +49,11 @@ def test_the_evaluators_rounds_split_each_round_into_calls_of_at_most_its_rows(s
     assert schedule.rounds_steps(rollouts, budget=100, rows_per_call=2) == (8 + 8 + 6, 3, 2 * 5 + 5 + 12)
     # One batch of all three: a call per round.
     assert schedule.rounds_steps(rollouts, budget=100)[:2] == (8 + 6, 2)
+    # A tool result that fills the budget exactly: TRL asks for one more turn (and decodes a token of it), the
+    # evaluator ends the rollout there.
+    filled = (5, [(10, 5), (3, 0)])
+    assert schedule.rounds_steps([filled], budget=15) == (10 + 1, 2, 5 + 20)
+    assert schedule.rounds_steps([filled], budget=15, rows_per_call=2) == (10, 1, 5)
 
 
 def test_rows_join_as_others_end(schedule):

@@ -121,6 +121,11 @@ def test_each_steps_parts_add_up_to_trls_step_time_and_decoding_is_counted_per_r
     # Each call reads its rows padded to the longest (the fake's rows are what it is given): 2 x 3, then 1 x 2.
     assert metrics["profile/context_tokens"] == [2 * 3 + 1 * 2]
 
+    # vLLM reads each row as it is: 3 + 1, then 2.
+    unpadded = ProfiledTrainer(clock, rounds, gradient_accumulation_steps=2, generate_every=2)
+    unpadded.use_vllm = True
+    assert train(unpadded, micro_batches=2)["profile/context_tokens"] == [3 + 1 + 2]
+
 
 def test_a_refill_rounds_generation_and_the_bookkeeping_around_it_are_not_counted_as_training(clock):
     trainer = RefillingTrainer(clock, [[[1, 2]]], gradient_accumulation_steps=1, generate_every=1)

@@ -15,8 +15,9 @@ Every GRPO run of src/open_r1/grpo.py (`PromptTruncatingGRPOTrainer`) logs, for 
 - `profile/decode_steps`, `profile/slot_use`: the forward passes the calls made one after another and the share of
   their decoded slots that held a token, as `open_r1.utils.decoding_tally` counts them from what each call
   returned (its longest completion: TRL returns no padding); slot use only for steps that generated;
-- `profile/context_tokens`: the tokens the calls read before decoding (rows x longest input, as transformers pads
-  them; a tool rollout's later rounds read the rollout so far again).
+- `profile/context_tokens`: the tokens the calls read before decoding (rows x longest input, as transformers'
+  generate pads them; each input's own length with vLLM or continuous batching, which may also cache shared
+  prefixes); a tool rollout's later rounds read the rollout so far again.
 
 The five seconds add up to `step_time`. A step that reuses an earlier step's rollouts (`steps_per_generation` above
 `gradient_accumulation_steps`, or `num_iterations` > 1) logs 0 for what it did not do. `summarise` reduces a run's
@@ -107,11 +108,20 @@ class StepProfile:
         start = perf_counter()
         completion_ids, logprobs = super()._generate_single_turn(prompt_ids, *args, **kwargs)
         if self._step_profile is not None:
-            read = len(prompt_ids) * max(map(len, prompt_ids), default=0)  # transformers pads to the longest
+            read = (
+                sum(map(len, prompt_ids))
+                if self._unpadded_generation()
+                else len(prompt_ids) * max(map(len, prompt_ids), default=0)
+            )
             self._step_profile.decoding.add(
                 [len(ids) for ids in completion_ids], perf_counter() - start, context_tokens=read
             )
         return completion_ids, logprobs
+
+    def _unpadded_generation(self) -> bool:
+        """vLLM and continuous batching read each prompt as it is; transformers' generate pads to the longest."""
+        args = getattr(self, "args", None)
+        return bool(getattr(self, "use_vllm", False) or getattr(args, "use_transformers_continuous_batching", False))
 
     def _timed(self, part: str):
         return _Timer(None if self._step_profile is None else self._step_profile.seconds, part)
