@@ -17,17 +17,19 @@ tool results, counted in tokens with the model's tokenizer) through the schedule
   evaluator does not have: that many rows decoded at once, C tokens per call, the next rollout joining as one ends.
 Reported: mean decode steps, generate calls and context tokens read, and their ratios to `rounds`. A schedule with
 fewer decode steps pays off where the steps it saves cost more than the extra tokens it reads; on a CPU they did not
-(docs/benchmarks.md). Calibrate against the trainer: `scripts/benchmarks/grpo_throughput.py` measures decode steps
-and context tokens (`decode_steps_per_step`, `context_tokens_per_step`) on real steps.
+(docs/benchmarks.md). `--prices RESULTS.json` (a `scripts/benchmarks/grpo_throughput.py` results file) prices each
+schedule in seconds at the machine's fitted cost of a decode step, a context token and a call (its
+`generation_prices`). Calibrate against the trainer: grpo_throughput.py measures decode steps and context tokens
+(`decode_steps_per_step`, `context_tokens_per_step`) on real steps.
 
     python -m open_r1.evaluate ... --tools python --output_dir data/evals/rollouts   # sampled tool rollouts
     python scripts/benchmarks/tool_rollout_schedule.py --details data/evals/rollouts/details.jsonl \\
         --model data/gsm8k-cpu-sft48/sft-tools --rows 16 128 --chunks 8 16 32 64 --evaluator_rollouts 1319 \\
-        --output /tmp/schedule.json
+        --output /tmp/schedule.json [--prices data/lease/grpo_throughput_gsm8k_tools.json]
     python scripts/benchmarks/tool_rollout_schedule.py --write_docs docs/results/tool_rollout_schedule/*.json
 
-Not covered: tools' time (run beside decoding in every schedule; none here), the price of a decode step and of a
-context token on a given machine, vLLM and continuous batching (which keep each row's cache between its turns).
+Not covered: tools' time (run beside decoding in every schedule; none here), vLLM and continuous batching (which
+keep each row's cache between its turns).
 """
 
 import argparse
@@ -207,12 +209,13 @@ HEADER = [
     "steps × rounds",
     "tokens read × rounds",
 ]
+PRICED_HEADER = ["seconds at the prices", "seconds × rounds"]
 
 
 def schedule_row(name: str, figure: dict) -> list[str]:
     for prefix, words in SCHEDULE_NAMES:
         name = name.replace(prefix, words)
-    return [
+    row = [
         name,
         f"{figure['decode_steps']:,.1f}",
         f"{figure['generate_calls']:.1f}",
@@ -220,38 +223,49 @@ def schedule_row(name: str, figure: dict) -> list[str]:
         f"{figure['decode_steps_to_rounds']:.2f}",
         f"{figure['context_tokens_to_rounds']:.2f}",
     ]
+    if "seconds" in figure:
+        row += [f"{figure['seconds']:,.1f}", f"{figure['seconds_to_rounds']:.2f}"]
+    return row
 
 
 def results_section(results: dict, path: pathlib.Path) -> str:
     """One results file on the page: what was replayed, then each schedule's figures per batch size, then the
-    evaluator's where the file has them."""
+    evaluator's where the file has them; priced in seconds where the run was given a machine's prices."""
     from open_r1.demo.report import markdown_table
 
-    settings = results["settings"]
+    settings, prices = results["settings"], results.get("prices")
     line = (
         f"Commit {settings['commit']}, {settings['date']}: {results['rollouts']} rollouts of {settings['details']} "
         f"({results['tool_rounds_per_rollout']:.2f} tool rounds each), tokens of {settings['model']}, budget "
         f"{settings['max_completion_length']}, {settings['batches']} batches per size, seed {settings['seed']} "
-        f"(`{path.as_posix()}`). GRPO batches, per batch:"
+        f"(`{path.as_posix()}`)"
     )
+    if prices:
+        line += (
+            f", priced at {prices['ms_per_decode_step']:.1f} ms per decode step, {prices['ms_per_1k_context_tokens']:.1f} "
+            f"ms per 1,000 context tokens and {prices['ms_per_call']:.0f} ms per call (fitted by grpo_throughput.py to "
+            f"`{prices['file']}`)"
+        )
+    header = HEADER + (PRICED_HEADER if prices else [])
     rows = [
         [size, *schedule_row(name, figure)]
         for size, figures in results["rows"].items()
         for name, figure in figures.items()
     ]
-    section = line + "\n\n" + markdown_table(["rows", *HEADER], rows)
+    section = line + ". GRPO batches, per batch:\n\n" + markdown_table(["rows", *header], rows)
     evaluator = results.get("evaluator")
     if evaluator:
         section += (
             f"\n\nThe offline evaluator: {evaluator['rollouts']:,} rollouts at most {evaluator['rows_per_call']} per "
             f"generate call, mean of {evaluator['draws']} draws:\n\n"
         )
-        section += markdown_table(HEADER, [schedule_row(name, f) for name, f in evaluator["schedules"].items()])
+        section += markdown_table(header, [schedule_row(name, f) for name, f in evaluator["schedules"].items()])
     return section
 
 
-def figures_of(schedules: dict[str, list[tuple[int, int, int]]]) -> dict[str, dict]:
-    """Each schedule's mean decode steps, generate calls and context tokens read, and its ratios to `rounds`."""
+def figures_of(schedules: dict[str, list[tuple[int, int, int]]], prices: dict | None = None) -> dict[str, dict]:
+    """Each schedule's mean decode steps, generate calls and context tokens read, and its ratios to `rounds`; with
+    `prices` (generation_prices of grpo_throughput.py), also what those cost in seconds."""
     figures = {
         name: {
             "decode_steps": statistics.mean(steps for steps, _, _ in runs),
@@ -261,18 +275,37 @@ def figures_of(schedules: dict[str, list[tuple[int, int, int]]]) -> dict[str, di
         for name, runs in schedules.items()
     }
     for figure in figures.values():
+        if prices:
+            figure["seconds"] = (
+                figure["decode_steps"] * prices["ms_per_decode_step"]
+                + figure["context_tokens"] / 1000 * prices["ms_per_1k_context_tokens"]
+                + figure["generate_calls"] * prices["ms_per_call"]
+            ) / 1000
+    for figure in figures.values():
         figure["decode_steps_to_rounds"] = figure["decode_steps"] / figures["rounds"]["decode_steps"]
         figure["context_tokens_to_rounds"] = figure["context_tokens"] / figures["rounds"]["context_tokens"]
+        if prices:
+            figure["seconds_to_rounds"] = figure["seconds"] / figures["rounds"]["seconds"]
     return figures
 
 
 def print_figures(label: str, figures: dict[str, dict]) -> None:
     for name, figure in figures.items():
+        priced = f"  {figure['seconds']:7.1f} s  x{figure['seconds_to_rounds']:.2f} s" if "seconds" in figure else ""
         print(
             f"{label}  {name:11s}  {figure['decode_steps']:7.1f} decode steps  {figure['generate_calls']:5.1f} calls  "
             f"{figure['context_tokens']:10,.0f} tokens read  x{figure['decode_steps_to_rounds']:.2f} steps  "
-            f"x{figure['context_tokens_to_rounds']:.2f} read"
+            f"x{figure['context_tokens_to_rounds']:.2f} read{priced}"
         )
+
+
+def read_prices(path: str) -> dict | None:
+    """The prices grpo_throughput.py fits to a results file of its own; None where they cannot be told apart."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    from grpo_throughput import generation_prices
+
+    prices = generation_prices(json.loads(pathlib.Path(path).read_text(encoding="utf-8")))
+    return None if prices is None else {**prices, "file": path}
 
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
@@ -308,6 +341,11 @@ def main(argv: list[str] | None = None) -> dict:
         help="The evaluator's rows per generate call (make gsm8k: 512).",
     )
     parser.add_argument("--evaluator_draws", type=int, default=5, help="Draws of --evaluator_rollouts rollouts.")
+    parser.add_argument(
+        "--prices",
+        help="A grpo_throughput.py results file whose arms' generate calls give a machine's prices: each schedule is "
+        "then also priced in seconds.",
+    )
     parser.add_argument("--output", default=None)
     parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", help="Results files to write into the docs.")
     args = parser.parse_args(argv)
@@ -316,6 +354,13 @@ def main(argv: list[str] | None = None) -> dict:
         return {}
     if args.details is None or args.model is None:
         parser.error("--details and --model are required (unless --write_docs)")
+    prices = None
+    if args.prices:
+        prices = read_prices(args.prices)
+        if prices is None:
+            parser.error(
+                f"--prices {args.prices}: its generate calls do not separate the prices (see generation_prices)"
+            )
 
     from transformers import AutoTokenizer
 
@@ -332,11 +377,13 @@ def main(argv: list[str] | None = None) -> dict:
         for record in records
     ]
     calls = statistics.mean(sum(1 for _, suffix in turns if suffix) for _, turns in rollouts)
-    settings = {key: value for key, value in vars(args).items() if key not in ("output", "write_docs")}
+    settings = {key: value for key, value in vars(args).items() if key not in ("output", "write_docs", "prices")}
     from open_r1.demo.pipeline import git_commit
 
     settings.update(commit=git_commit(), date=time.strftime("%Y-%m-%d"))
     results = {"settings": settings, "rollouts": len(rollouts), "tool_rounds_per_rollout": calls, "rows": {}}
+    if prices:
+        results["prices"] = prices
     rng = random.Random(args.seed)
     budget = args.max_completion_length
     for rows in args.rows:
@@ -344,7 +391,7 @@ def main(argv: list[str] | None = None) -> dict:
         schedules = {"rounds": [rounds_steps(batch, budget) for batch in batches]}
         for chunk in args.chunks:
             schedules[f"ahead_{chunk}"] = [ahead_steps(batch, budget, chunk) for batch in batches]
-        results["rows"][str(rows)] = figures = figures_of(schedules)
+        results["rows"][str(rows)] = figures = figures_of(schedules, prices)
         print_figures(f"{rows:4d} rows", figures)
     if args.evaluator_rollouts:
         per_call = args.evaluator_rows_per_call
@@ -352,7 +399,7 @@ def main(argv: list[str] | None = None) -> dict:
         schedules = {"rounds": [rounds_steps(draw, budget, per_call) for draw in draws]}
         for chunk in args.chunks:
             schedules[f"joining_{chunk}"] = [joining_steps(draw, budget, chunk, per_call) for draw in draws]
-        figures = figures_of(schedules)
+        figures = figures_of(schedules, prices)
         results["evaluator"] = {
             "rollouts": args.evaluator_rollouts,
             "rows_per_call": per_call,

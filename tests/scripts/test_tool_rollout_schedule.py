@@ -114,3 +114,27 @@ def test_rollouts_are_counted_in_the_tokens_of_their_turns_and_tool_results(sche
     assert "| 4 | ahead, chunks of 8 |" in text and "1 rollouts of" in text
     assert "The offline evaluator: 3 rollouts at most 2 per generate call" in text
     assert "| rows joining, chunks of 8 |" in text
+
+    # Priced with a machine's generate calls (a grpo_throughput.py results file): 40 ms a decode step, 3 ms per
+    # 1,000 context tokens, 50 ms a call.
+    def timed(steps: int, tokens: int) -> list:
+        return [steps, tokens, 0.040 * steps + 0.003 * tokens / 1000 + 0.050]
+
+    timings = [timed(412, 20_000), timed(120, 60_000), timed(96, 70_000), timed(32, 26_000), timed(17, 45_000)]
+    throughput = tmp_path / "throughput.json"
+    throughput.write_text(json.dumps({"arms": {"trl": {"generate_call_timings": timings}}}))
+    argv = ["--details", str(details), "--model", str(tool_calling_model["path"]), "--rows", "4", "--chunks", "8"]
+    priced = schedule.main([*argv, "--batches", "3", "--prices", str(throughput)])
+    rounds = priced["rows"]["4"]["rounds"]
+    expected = (
+        0.040 * rounds["decode_steps"] + 0.003 * rounds["context_tokens"] / 1000 + 0.050 * rounds["generate_calls"]
+    )
+    assert rounds["seconds"] == pytest.approx(expected) and rounds["seconds_to_rounds"] == 1
+    assert priced["prices"]["file"] == str(throughput)
+    section = schedule.results_section(priced, output)
+    assert "priced at 40.0 ms per decode step, 3.0 ms per 1,000 context tokens and 50 ms per call" in section
+    assert f"| {rounds['seconds']:,.1f} | 1.00 |" in section
+    # Calls that cannot tell the prices apart are refused before anything is replayed.
+    throughput.write_text(json.dumps({"arms": {"trl": {"generate_call_timings": timings[:1] * 5}}}))
+    with pytest.raises(SystemExit):
+        schedule.main([*argv, "--prices", str(throughput)])
