@@ -440,25 +440,30 @@ def environment(device: str) -> dict:
 def generation_prices(results: dict) -> dict | None:
     """What a generate call costs on the machine that ran the arms: milliseconds per decode step, per 1,000 context
     tokens read and per call, fitted (least squares) to every counted generate call of every arm
-    (`generate_call_timings`: transformers' generate alone, without the tools or the waits around it). None with
-    fewer than 4 calls, calls whose shapes do not separate the three (one shape only, or steps and tokens in
-    proportion), or a negative price per step or per token."""
+    (`generate_call_timings`: transformers' generate alone, without the tools or the waits around it), with the fit's
+    R². A call's price cannot be negative: where the fit makes it so, it is refitted at 0. None with fewer than 4
+    calls, calls whose shapes do not separate the prices (one shape only, or steps and tokens in proportion), or a
+    negative price per step or per token."""
     import numpy as np
 
     calls = [call for arm in results["arms"].values() for call in arm.get("generate_call_timings") or []]
     if len(calls) < 4:
         return None
     design = np.array([[steps, tokens / 1000, 1.0] for steps, tokens, _ in calls])
+    seconds = np.array([call[2] for call in calls])
     if np.linalg.matrix_rank(design) < 3 or np.linalg.cond(design) > 1e6:
         return None
-    seconds = np.array([call[2] for call in calls])
-    (per_step, per_thousand, per_call), *_ = np.linalg.lstsq(design, seconds, rcond=None)
-    if per_step < 0 or per_thousand < 0:
+    prices, *_ = np.linalg.lstsq(design, seconds, rcond=None)
+    if prices[2] < 0:
+        prices = np.append(np.linalg.lstsq(design[:, :2], seconds, rcond=None)[0], 0.0)
+    if prices[0] < 0 or prices[1] < 0:
         return None
+    residual = seconds - design @ prices
     return {
-        "ms_per_decode_step": 1000 * per_step,
-        "ms_per_1k_context_tokens": 1000 * per_thousand,
-        "ms_per_call": 1000 * per_call,
+        "ms_per_decode_step": 1000 * float(prices[0]),
+        "ms_per_1k_context_tokens": 1000 * float(prices[1]),
+        "ms_per_call": 1000 * float(prices[2]),
+        "r_squared": float(1 - (residual**2).sum() / ((seconds - seconds.mean()) ** 2).sum()),
         "calls": len(calls),
     }
 
@@ -521,8 +526,8 @@ def results_section(results: dict, path: pathlib.Path) -> str:
     prices = generation_prices(results)
     if prices:
         section += (
-            f"\n\nA generate call's price, fitted to these arms' {prices['calls']} calls: "
-            f"{prices['ms_per_decode_step']:.1f} ms per decode step, {prices['ms_per_1k_context_tokens']:.1f} ms per "
+            f"\n\nA generate call's price, fitted to these arms' {prices['calls']} calls (R² {prices['r_squared']:.3f}): "
+            f"{prices['ms_per_decode_step']:.1f} ms per decode step, {prices['ms_per_1k_context_tokens']:,.1f} ms per "
             f"1,000 context tokens read, {prices['ms_per_call']:.0f} ms per call."
         )
     return section

@@ -19,7 +19,8 @@ Reported: mean decode steps, generate calls and context tokens read, and their r
 fewer decode steps pays off where the steps it saves cost more than the extra tokens it reads; on a CPU they did not
 (docs/benchmarks.md). `--prices RESULTS.json` (a `scripts/benchmarks/grpo_throughput.py` results file) prices each
 schedule in seconds at the machine's fitted cost of a decode step, a context token and a call (its
-`generation_prices`). Calibrate against the trainer: grpo_throughput.py measures decode steps and context tokens
+`generation_prices`), for batches of as many rows as its calls had (a decode step's price depends on its rows on a
+CPU). Calibrate against the trainer: grpo_throughput.py measures decode steps and context tokens
 (`decode_steps_per_step`, `context_tokens_per_step`) on real steps.
 
     python -m open_r1.evaluate ... --tools python --output_dir data/evals/rollouts   # sampled tool rollouts
@@ -212,7 +213,7 @@ HEADER = [
 PRICED_HEADER = ["seconds at the prices", "seconds × rounds"]
 
 
-def schedule_row(name: str, figure: dict) -> list[str]:
+def schedule_row(name: str, figure: dict, priced: bool = False) -> list[str]:
     for prefix, words in SCHEDULE_NAMES:
         name = name.replace(prefix, words)
     row = [
@@ -223,8 +224,10 @@ def schedule_row(name: str, figure: dict) -> list[str]:
         f"{figure['decode_steps_to_rounds']:.2f}",
         f"{figure['context_tokens_to_rounds']:.2f}",
     ]
-    if "seconds" in figure:
-        row += [f"{figure['seconds']:,.1f}", f"{figure['seconds_to_rounds']:.2f}"]
+    if priced:
+        row += (
+            [f"{figure['seconds']:,.1f}", f"{figure['seconds_to_rounds']:.2f}"] if "seconds" in figure else ["—"] * 2
+        )
     return row
 
 
@@ -242,13 +245,14 @@ def results_section(results: dict, path: pathlib.Path) -> str:
     )
     if prices:
         line += (
-            f", priced at {prices['ms_per_decode_step']:.1f} ms per decode step, {prices['ms_per_1k_context_tokens']:.1f} "
-            f"ms per 1,000 context tokens and {prices['ms_per_call']:.0f} ms per call (fitted by grpo_throughput.py to "
-            f"`{prices['file']}`)"
+            f"; batches of {prices['rows']} rows priced at {prices['ms_per_decode_step']:.1f} ms per decode step, "
+            f"{prices['ms_per_1k_context_tokens']:,.1f} ms per 1,000 context tokens and {prices['ms_per_call']:.0f} ms "
+            f"per call (grpo_throughput.py's calls of {prices['rows']} rows in `{prices['file']}`; a decode step's "
+            "price holds for the rows it was measured at)"
         )
     header = HEADER + (PRICED_HEADER if prices else [])
     rows = [
-        [size, *schedule_row(name, figure)]
+        [size, *schedule_row(name, figure, bool(prices))]
         for size, figures in results["rows"].items()
         for name, figure in figures.items()
     ]
@@ -259,7 +263,9 @@ def results_section(results: dict, path: pathlib.Path) -> str:
             f"\n\nThe offline evaluator: {evaluator['rollouts']:,} rollouts at most {evaluator['rows_per_call']} per "
             f"generate call, mean of {evaluator['draws']} draws:\n\n"
         )
-        section += markdown_table(header, [schedule_row(name, f) for name, f in evaluator["schedules"].items()])
+        section += markdown_table(
+            header, [schedule_row(name, f, bool(prices)) for name, f in evaluator["schedules"].items()]
+        )
     return section
 
 
@@ -300,12 +306,15 @@ def print_figures(label: str, figures: dict[str, dict]) -> None:
 
 
 def read_prices(path: str) -> dict | None:
-    """The prices grpo_throughput.py fits to a results file of its own; None where they cannot be told apart."""
+    """The prices grpo_throughput.py fits to a results file of its own, with the rows its first generate calls
+    decoded (a step's prompts x num_generations); None where they cannot be told apart."""
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
     from grpo_throughput import generation_prices
 
-    prices = generation_prices(json.loads(pathlib.Path(path).read_text(encoding="utf-8")))
-    return None if prices is None else {**prices, "file": path}
+    results = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+    prices = generation_prices(results)
+    rows = results["settings"]["prompts"] * results["settings"]["num_generations"]  # per generate call, at first
+    return None if prices is None else {**prices, "file": path, "rows": rows}
 
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
@@ -391,7 +400,8 @@ def main(argv: list[str] | None = None) -> dict:
         schedules = {"rounds": [rounds_steps(batch, budget) for batch in batches]}
         for chunk in args.chunks:
             schedules[f"ahead_{chunk}"] = [ahead_steps(batch, budget, chunk) for batch in batches]
-        results["rows"][str(rows)] = figures = figures_of(schedules, prices)
+        priced = prices if prices and prices["rows"] == rows else None
+        results["rows"][str(rows)] = figures = figures_of(schedules, priced)
         print_figures(f"{rows:4d} rows", figures)
     if args.evaluator_rollouts:
         per_call = args.evaluator_rows_per_call
@@ -399,7 +409,7 @@ def main(argv: list[str] | None = None) -> dict:
         schedules = {"rounds": [rounds_steps(draw, budget, per_call) for draw in draws]}
         for chunk in args.chunks:
             schedules[f"joining_{chunk}"] = [joining_steps(draw, budget, chunk, per_call) for draw in draws]
-        figures = figures_of(schedules, prices)
+        figures = figures_of(schedules, prices if prices and prices["rows"] == per_call else None)
         results["evaluator"] = {
             "rollouts": args.evaluator_rollouts,
             "rows_per_call": per_call,

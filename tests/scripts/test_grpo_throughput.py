@@ -254,6 +254,15 @@ def test_a_generate_calls_price_is_fitted_to_every_counted_call(benchmark):
     assert prices["ms_per_decode_step"] == pytest.approx(40.0)
     assert prices["ms_per_1k_context_tokens"] == pytest.approx(3.0)
     assert prices["ms_per_call"] == pytest.approx(50.0) and prices["calls"] == 6
+    assert prices["r_squared"] == pytest.approx(1.0)
+
+    # Where the best fit would make a call pay back time, a call is free and the other two are fitted alone.
+    def pay_back(steps: int, tokens: int) -> list:
+        return [steps, tokens, 0.040 * steps + 0.003 * tokens / 1000 - 0.050]
+
+    free = {"generate_call_timings": [pay_back(412, 20_000), pay_back(120, 60_000), pay_back(32, 26_000)] * 2}
+    refitted = benchmark.generation_prices({"arms": {"trl": free}})
+    assert refitted["ms_per_call"] == 0 and refitted["ms_per_decode_step"] < 40.0 and refitted["r_squared"] < 1
     # Too few calls, or calls of one shape, cannot tell the prices apart.
     assert benchmark.generation_prices({"arms": {"trl": rounds}}) is None
     same = {"generate_call_timings": [timed(32, 20_000)] * 5}

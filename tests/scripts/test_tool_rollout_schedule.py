@@ -122,9 +122,11 @@ def test_rollouts_are_counted_in_the_tokens_of_their_turns_and_tool_results(sche
 
     timings = [timed(412, 20_000), timed(120, 60_000), timed(96, 70_000), timed(32, 26_000), timed(17, 45_000)]
     throughput = tmp_path / "throughput.json"
-    throughput.write_text(json.dumps({"arms": {"trl": {"generate_call_timings": timings}}}))
-    argv = ["--details", str(details), "--model", str(tool_calling_model["path"]), "--rows", "4", "--chunks", "8"]
+    settings = {"prompts": 2, "num_generations": 2}  # its calls decoded 4 rows
+    throughput.write_text(json.dumps({"settings": settings, "arms": {"trl": {"generate_call_timings": timings}}}))
+    argv = ["--details", str(details), "--model", str(tool_calling_model["path"]), "--rows", "4", "8", "--chunks", "8"]
     priced = schedule.main([*argv, "--batches", "3", "--prices", str(throughput)])
+    assert "seconds" not in priced["rows"]["8"]["rounds"]  # a decode step of 8 rows was not priced
     rounds = priced["rows"]["4"]["rounds"]
     expected = (
         0.040 * rounds["decode_steps"] + 0.003 * rounds["context_tokens"] / 1000 + 0.050 * rounds["generate_calls"]
@@ -132,9 +134,11 @@ def test_rollouts_are_counted_in_the_tokens_of_their_turns_and_tool_results(sche
     assert rounds["seconds"] == pytest.approx(expected) and rounds["seconds_to_rounds"] == 1
     assert priced["prices"]["file"] == str(throughput)
     section = schedule.results_section(priced, output)
-    assert "priced at 40.0 ms per decode step, 3.0 ms per 1,000 context tokens and 50 ms per call" in section
-    assert f"| {rounds['seconds']:,.1f} | 1.00 |" in section
+    assert "batches of 4 rows priced at 40.0 ms per decode step, 3.0 ms per 1,000 context tokens and 50 ms" in section
+    assert f"| {rounds['seconds']:,.1f} | 1.00 |" in section and "| 8 | rounds |" in section and "| — | — |" in section
     # Calls that cannot tell the prices apart are refused before anything is replayed.
-    throughput.write_text(json.dumps({"arms": {"trl": {"generate_call_timings": timings[:1] * 5}}}))
+    throughput.write_text(
+        json.dumps({"settings": settings, "arms": {"trl": {"generate_call_timings": timings[:1] * 5}}})
+    )
     with pytest.raises(SystemExit):
         schedule.main([*argv, "--prices", str(throughput)])
