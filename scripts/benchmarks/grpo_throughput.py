@@ -190,8 +190,8 @@ def count_decoded_slots(trainer, synchronize=lambda: None) -> dict:
     from open_r1.tools.training import largest_budget_left
     from open_r1.utils.decoding_tally import DecodingTally
 
-    # `calls`: each generate call's decode steps, context tokens read and seconds (the device synchronised around it).
-    counts = {"tally": DecodingTally(), "past_budget": 0, "calls": []}
+    # The tally's `timings`: each generate call's decode steps, context tokens and seconds (device synchronised).
+    counts = {"tally": DecodingTally(), "past_budget": 0}
     generate, tool_loop = trainer.model.generate, trainer._tool_call_loop
     end_ids = set(trainer.eos_token_ids)
     batch_prompts = []  # the prompt ids of the batch while TRL's tool loop runs
@@ -206,7 +206,6 @@ def count_decoded_slots(trainer, synchronize=lambda: None) -> dict:
         new_tokens = output.shape[1] - inputs.shape[1]
         kept = [kept_length(ids, end_ids) for ids in output[:, inputs.shape[1] :].tolist()]
         counts["tally"].add(kept, seconds, steps=new_tokens, context_tokens=inputs.numel())
-        counts["calls"].append([new_tokens, inputs.numel(), seconds])
         if batch_prompts:
             mask = kwargs.get("attention_mask")
             rows = (
@@ -237,7 +236,7 @@ def time_generation(trainer, synchronize) -> list[dict]:
         synchronize()
         start = time.perf_counter()
         tally, past_budget = dataclasses.replace(counts["tally"]), counts["past_budget"]  # before this generation
-        calls_before = len(counts["calls"])
+        calls_before = len(counts["tally"].timings)
         output = generate(prompts)
         synchronize()
         completion_ids = [list(map(int, ids)) for ids in output[1]]
@@ -250,7 +249,7 @@ def time_generation(trainer, synchronize) -> list[dict]:
                 "generate_calls": counts["tally"].calls - tally.calls,
                 "decode_steps": counts["tally"].decode_steps - tally.decode_steps,
                 "context_tokens": counts["tally"].context_tokens - tally.context_tokens,
-                "generate_call_timings": counts["calls"][calls_before:],
+                "generate_call_timings": counts["tally"].timings[calls_before:],
                 "digest": hashlib.sha256(json.dumps(completion_ids).encode()).hexdigest(),
             }
         )
@@ -438,34 +437,14 @@ def environment(device: str) -> dict:
 
 
 def generation_prices(results: dict) -> dict | None:
-    """What a generate call costs on the machine that ran the arms: milliseconds per decode step, per 1,000 context
-    tokens read and per call, fitted (least squares) to every counted generate call of every arm
-    (`generate_call_timings`: transformers' generate alone, without the tools or the waits around it), with the fit's
-    R². A call's price cannot be negative: where the fit makes it so, it is refitted at 0. None with fewer than 4
-    calls, calls whose shapes do not separate the prices (one shape only, or steps and tokens in proportion), or a
-    negative price per step or per token."""
-    import numpy as np
+    """What a generate call costs on the machine that ran the arms (`open_r1.utils.decoding_tally.fit_call_prices`),
+    fitted to every counted call of every arm (`generate_call_timings`: transformers' generate alone, without the
+    tools or the waits around it); None where the calls do not separate the prices."""
+    from open_r1.utils.decoding_tally import fit_call_prices
 
-    calls = [call for arm in results["arms"].values() for call in arm.get("generate_call_timings") or []]
-    if len(calls) < 4:
-        return None
-    design = np.array([[steps, tokens / 1000, 1.0] for steps, tokens, _ in calls])
-    seconds = np.array([call[2] for call in calls])
-    if np.linalg.matrix_rank(design) < 3 or np.linalg.cond(design) > 1e6:
-        return None
-    prices, *_ = np.linalg.lstsq(design, seconds, rcond=None)
-    if prices[2] < 0:
-        prices = np.append(np.linalg.lstsq(design[:, :2], seconds, rcond=None)[0], 0.0)
-    if prices[0] < 0 or prices[1] < 0:
-        return None
-    residual = seconds - design @ prices
-    return {
-        "ms_per_decode_step": 1000 * float(prices[0]),
-        "ms_per_1k_context_tokens": 1000 * float(prices[1]),
-        "ms_per_call": 1000 * float(prices[2]),
-        "r_squared": float(1 - (residual**2).sum() / ((seconds - seconds.mean()) ** 2).sum()),
-        "calls": len(calls),
-    }
+    return fit_call_prices(
+        [call for arm in results["arms"].values() for call in arm.get("generate_call_timings") or []]
+    )
 
 
 def results_section(results: dict, path: pathlib.Path) -> str:

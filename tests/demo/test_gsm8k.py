@@ -762,7 +762,10 @@ def test_sft_only_refuses_what_it_would_ignore(option, monkeypatch):
 def test_what_each_evaluations_generation_decoded_is_a_column_where_the_evaluator_recorded_it(tmp_path):
     results = {"pass@1": 0.5, "pass@1_stderr": 0.1, "num_samples": 1, "num_problems": 4, "settings": {}}
     decoding = {"calls": 14, "decode_steps": 4327, "kept_tokens": 90000, "slot_use": 0.2, "seconds": 164.4}
-    counted = {**decoding, "context_tokens": 2_141_376}
+    # Calls at 40 ms a decode step and 3 ms per 1,000 context tokens: their price is fitted.
+    timings = [[steps, tokens, 0.040 * steps + 0.003 * tokens / 1000] for steps, tokens in
+               [(412, 200_000), (120, 600_000), (96, 700_000), (32, 200_000), (17, 441_376)]]  # fmt: skip
+    counted = {**decoding, "context_tokens": 2_141_376, "call_timings": timings}
     evaluations = (("sft-tools-greedy", None), ("grpo-tools-greedy", decoding), ("grpo-cot-greedy", counted))
     for name, decoded in evaluations:
         folder = tmp_path / "run" / "evals" / name
@@ -772,5 +775,8 @@ def test_what_each_evaluations_generation_decoded_is_a_column_where_the_evaluato
     assert lines[0].endswith("| problems | generation |")  # no finish reasons recorded: no column for them
     assert lines[2].endswith("| 4 | - |")
     # The chain-of-thought arm's row comes first; the tool arm's evaluation predates counting context tokens.
-    assert lines[3].endswith("| 4 | 14 calls, 4,327 decode steps, 38.0 ms each, 2,141,376 context tokens read |")
+    assert lines[3].endswith(
+        "| 4 | 14 calls, 4,327 decode steps, 38.0 ms each, 2,141,376 context tokens read (fitted to its calls: "
+        "40.0 ms per decode step, 3.0 ms per 1,000 context tokens, R² 1.00) |"
+    )
     assert lines[4].endswith("| 4 | 14 calls, 4,327 decode steps, 38.0 ms each |")

@@ -139,6 +139,8 @@ def test_regrading_an_evaluations_details_keeps_how_each_completion_ended(
     prompts = [json.loads(line)["prompt"] for line in (tmp_path / "sampled" / "details.jsonl").open()]
     longest = max(len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) for prompt in set(prompts))
     assert decoding["context_tokens"] == 3 * longest
+    [(steps, read, seconds)] = decoding["call_timings"]  # the one call's own figures, for a call's price
+    assert (steps, read) == (3, 3 * longest) and seconds == decoding["seconds"]
     assert regraded["decoding"] is None  # graded from saved completions: nothing decoded
     ends = [(row["id"], row["finish_reason"]) for row in read_details(tmp_path / "sampled")]
     assert [(row["id"], row["finish_reason"]) for row in read_details(tmp_path / "regraded")] == ends

@@ -23,6 +23,7 @@ from open_r1.demo.pipeline import STAGES, reward_log
 from open_r1.demo.settings import DemoSettings, ToolDemoSettings
 from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from open_r1.tasks.gsm8k import CALCULATION_BUCKETS
+from open_r1.utils.decoding_tally import fit_call_prices
 from open_r1.utils.step_profile import describe as describe_step_profile
 
 # What `make demo` shows on every seed, held-out pass@1 points that GRPO adds to SFT and the rise of the GRPO
@@ -519,14 +520,21 @@ def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
 
 
 def generation_cell(decoding: dict | None) -> str:
-    """An evaluation's generate calls, decode steps, time per decode step and the context tokens its calls read
-    (`open_r1.utils.decoding_tally`; evaluations before 2026-11-26 did not count them)."""
+    """An evaluation's generate calls, decode steps, time per decode step and the context tokens its calls read, and
+    a call's price fitted to its calls where they tell it (`open_r1.utils.decoding_tally`; evaluations before
+    2026-11-26 counted neither)."""
     if not decoding or not decoding["decode_steps"]:
         return "-"
     per_step = 1000 * decoding["seconds"] / decoding["decode_steps"]
     cell = f"{decoding['calls']} calls, {decoding['decode_steps']:,} decode steps, {per_step:.1f} ms each"
     if decoding.get("context_tokens"):
         cell += f", {decoding['context_tokens']:,} context tokens read"
+    prices = fit_call_prices(decoding.get("call_timings") or [])
+    if prices:
+        cell += (
+            f" (fitted to its calls: {prices['ms_per_decode_step']:.1f} ms per decode step, "
+            f"{prices['ms_per_1k_context_tokens']:,.1f} ms per 1,000 context tokens, R² {prices['r_squared']:.2f})"
+        )
     return cell
 
 
