@@ -487,7 +487,6 @@ def results_section(results: dict, path: pathlib.Path) -> str:
                 "yes" if result["same_batch_as_trl"] else "no",
             ]
         )
-    rows += [[arm, f"failed: {error}", *[""] * 9] for arm, error in results.get("failed_arms", {}).items()]
     header = [
         "arm",
         "s/step",
@@ -501,6 +500,8 @@ def results_section(results: dict, path: pathlib.Path) -> str:
         "× trl s/step",
         "same batch as trl",
     ]
+    failed = results.get("failed_arms", {}).items()
+    rows += [[arm, f"failed: {error}", *[""] * (len(header) - 2)] for arm, error in failed]
     section = settings_line + "\n\n" + markdown_table(header, rows)
     prices = generation_prices(results)
     if prices:

@@ -90,8 +90,9 @@ def rounds_steps(batch: list[Replayed], budget: int, rows_per_call: int | None =
     active, turn, steps, calls, read = list(range(len(batch))), 0, 0, 0, 0
     while active:
         still = []
-        for start in range(0, len(active), rows_per_call or len(active)):
-            rows = active[start : start + (rows_per_call or len(active))]
+        per_call = rows_per_call or len(active)
+        for start in range(0, len(active), per_call):
+            rows = active[start : start + per_call]
             left = {row: budget - used[row] for row in rows}
             # A row decodes past its own budget (cut afterwards) until every row's turn has ended or the largest one;
             # ToolRoundBudget decodes at least a token where every row's budget is spent (TRL still asks).
