@@ -1,4 +1,5 @@
-"""docs/demo.md from the results.json of `make demo` runs, so the measured tables are written, never typed.
+"""docs/demo.md from the results.json of `make demo` and `make gsm8k` runs, so the measured tables are written, never
+typed.
 
     python scripts/demo_report.py docs/results/demo/*.json --output docs/demo.md   # the measured runs kept there
 

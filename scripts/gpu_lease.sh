@@ -6,6 +6,9 @@
 #   bash scripts/gpu_lease.sh status        # whether the run ended (and how), and its last lines
 #   bash scripts/gpu_lease.sh collect DIR   # what the run wrote: DIR/lease.tgz, and the evaluations' details.tgz
 #
+# The cot and tools plans are one arm each, on leases of their own: `python scripts/gsm8k.py --combine` reads the
+# two runs' folders (lease.tgz unpacked) as one run of both arms.
+#
 # PLAN (what fits a 15-minute lease, docs/gpu.md):
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project, project_ahead and trl_cb arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO for as many of 40 steps as 11 minutes leave
@@ -101,8 +104,9 @@ case "${1:-}" in
         fi
         rm -f "$destination/details.tgz"  # an earlier collect's, not this run's
         found=()
+        # The curves too: `scripts/gsm8k.py --combine` copies them beside the report of the leases' arms together.
         for path in lease/run.log lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
-            gsm8k/logs gsm8k/evals; do
+            gsm8k/curves-cot.png gsm8k/curves-tools.png gsm8k/logs gsm8k/evals; do
             if [ -e "$DATA/$path" ]; then found+=("$path"); fi
         done
         if [ ${#found[@]} -eq 0 ]; then

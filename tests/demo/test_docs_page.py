@@ -11,7 +11,7 @@ import pytest
 
 from open_r1.demo.docs_page import demo_page, load_runs, main
 from tests.support import REPO_ROOT
-from tests.support.demo_results import demo_results, tool_demo_results
+from tests.support.demo_results import GSM8K_CARD, demo_results, gsm8k_results, tool_demo_results
 
 
 @pytest.fixture
@@ -123,3 +123,38 @@ def test_a_runs_machine_cell_names_its_thread_setting_when_one_was_set(tmp_path,
     path.write_text(json.dumps(results))
     main([str(path)])
     assert "| 2 cores, AMD EPYC, OMP_NUM_THREADS=1 |" in capsys.readouterr().out
+
+
+def test_make_gsm8k_runs_get_a_section_of_their_own_with_their_gpu_time_and_goals(two_runs, tmp_path, capsys):
+    both = {
+        **gsm8k_results(
+            {"cot": {"base": 0.0, "sft": 0.059, "grpo": 0.066}, "tools": {"base": 0.0, "sft": 0.086, "grpo": 0.099}}
+        ),
+        "card_protocol": GSM8K_CARD,
+    }
+    combined = {**both, "seed": 1, "total_seconds": 1950.0, "command": "python scripts/gsm8k.py --combine a b"}
+    paths = []
+    for name, results in (("gsm8k-seed0", both), ("gsm8k-seed1", combined)):
+        path = tmp_path / name / "results.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps(results))
+        paths.append(path)
+    main([*map(str, paths), *map(str, two_runs)])
+    page = capsys.readouterr().out
+    assert page.index("## `make demo`: 2 runs") < page.index("## `make gsm8k`: 2 runs, all goals met on 0")
+    rows = [line for line in page.splitlines() if "| NVIDIA H100 80GB HBM3 |" in line]
+    assert rows == [
+        "| 0 | 2026-11-23 20:00:00 | `abc1234` | NVIDIA H100 80GB HBM3 | 28 min 20 s | 5.9% ± 0.7 → 6.6% ± 0.7 | "
+        "8.6% ± 0.7 → 9.9% ± 0.7 | **not: chain of thought: GRPO ≥ SFT + 2 points; python tool: GRPO ≥ SFT + 2 "
+        "points** |",
+        "| 1 | 2026-11-23 20:00:00 | `abc1234` | NVIDIA H100 80GB HBM3 | 32 min 30 s | 5.9% ± 0.7 → 6.6% ± 0.7 | "
+        "8.6% ± 0.7 → 9.9% ± 0.7 | **not: chain of thought: GRPO ≥ SFT + 2 points; python tool: GRPO ≥ SFT + 2 "
+        "points; both arms within 30 minutes of one GPU (a lease's start and install not counted)** |",
+    ]
+    assert f"Seed 0 (`{paths[0]}`), `make gsm8k ARM=both SEED=0`:" in page
+    assert f"Seed 1 (`{paths[1]}`), `python scripts/gsm8k.py --combine a b`:" in page
+    assert "| python tool after GRPO > nanochat d20 after RL (7.58%) | 9.9% | yes |" in page
+    fast = tmp_path / "fast.json"
+    fast.write_text(json.dumps({**both, "fast": True}))
+    with pytest.raises(SystemExit, match="FAST run"):
+        load_runs([fast])

@@ -14,6 +14,7 @@ from open_r1.demo.report import (
     curve_table,
     demo_targets,
     fifths,
+    gsm8k_command,
     gsm8k_report,
     gsm8k_targets,
     r1_report,
@@ -115,7 +116,7 @@ def gsm8k_verdicts(greedy: dict, arms=("cot", "tools")) -> dict[str, bool]:
 
 def test_gsm8k_goals_are_met_only_by_the_numbers_that_show_them():
     good = {"cot": {"base": 0.01, "sft": 0.03, "grpo": 0.05}, "tools": {"base": 0.0, "sft": 0.07, "grpo": 0.09}}
-    assert list(gsm8k_verdicts(good).values()) == [True] * 4
+    assert list(gsm8k_verdicts(good).values()) == [True] * 5
     # Tool arm at 7.58% exactly is not above nanochat d20; 2.9 points over chain of thought is not 3.
     close = {"cot": {"base": 0.0, "sft": 0.02, "grpo": 0.0468}, "tools": {"base": 0.0, "sft": 0.05, "grpo": 0.0758}}
     verdicts = gsm8k_verdicts(close)
@@ -125,7 +126,36 @@ def test_gsm8k_goals_are_met_only_by_the_numbers_that_show_them():
     ]
     # GRPO 1 point above SFT misses that arm's goal only.
     flat = {"cot": {"base": 0.0, "sft": 0.04, "grpo": 0.05}, "tools": {"base": 0.0, "sft": 0.08, "grpo": 0.10}}
-    assert [met for met in gsm8k_verdicts(flat).values()] == [False, True, True, True]
+    assert [met for met in gsm8k_verdicts(flat).values()] == [False, True, True, True, True]
+
+
+@pytest.mark.parametrize(("seconds", "met"), [(1700.0, True), (1800.0, True), (1803.0, False)])
+def test_both_arms_on_a_gpu_are_held_to_thirty_minutes_of_its_time(seconds, met):
+    results = gsm8k_results({arm: {"base": 0.0, "sft": 0.05, "grpo": 0.09} for arm in ("cot", "tools")})
+    results["total_seconds"] = seconds
+    (gpu_time,) = [target for target in gsm8k_targets(results) if "minutes of one GPU" in target.name]
+    assert gpu_time.met is met and gpu_time.measured == f"{seconds / 60:.1f} min (one run)"
+    results["base_reused_from"] = "docs/results/gsm8k-h100-2026-11-24"
+    (gpu_time,) = [target for target in gsm8k_targets(results) if "minutes of one GPU" in target.name]
+    assert gpu_time.measured.endswith(
+        "(one run; the base evaluations from docs/results/gsm8k-h100-2026-11-24, not counted)"
+    )
+    # Not a goal for one arm, nor for a run on a CPU.
+    for other in (
+        {**results, "device": "CPU"},
+        gsm8k_results({"cot": {"base": 0.0, "sft": 0.05, "grpo": 0.09}}, ("cot",)),
+    ):
+        assert not [target for target in gsm8k_targets(other) if "minutes of one GPU" in target.name]
+
+
+def test_a_gsm8k_runs_command_is_written_from_its_results():
+    results = gsm8k_results({arm: {"base": 0.0, "sft": 0.05, "grpo": 0.09} for arm in ("cot", "tools")})
+    assert gsm8k_command(results) == "make gsm8k ARM=both SEED=0"
+    one_arm = gsm8k_results({"tools": {"base": 0.0, "sft": 0.05, "grpo": 0.09}}, ("tools",), fast=True)
+    changes = {"seed": 1, "grpo_generation": "vLLM (colocated)", "time_budget_minutes": 11.0, "grpo_max_steps": 40}
+    assert (
+        gsm8k_command({**one_arm, **changes}) == "make gsm8k ARM=tools SEED=1 FAST=1 VLLM=1 MINUTES=11 GRPO_STEPS=40"
+    )
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,7 @@ def test_status_and_collect_read_what_the_run_wrote(tmp_path):
     (data / "lease" / "run.log").write_text("+ python3 scripts/gsm8k.py\nGRPO's mean step took 30.0 s\n")
     (data / "gsm8k" / "sft-tools").mkdir(parents=True)
     (data / "gsm8k" / "results.json").write_text("{}")
+    (data / "gsm8k" / "curves-tools.png").write_bytes(b"png")
     for evaluation in ("sft-tools-greedy", "grpo-tools-sampled"):
         (data / "gsm8k" / "evals" / evaluation).mkdir(parents=True)
         (data / "gsm8k" / "evals" / evaluation / "results.json").write_text("{}")
@@ -75,6 +76,7 @@ def test_status_and_collect_read_what_the_run_wrote(tmp_path):
     with tarfile.open(out / "lease.tgz") as archive:
         names = sorted(name for name in archive.getnames() if archive.getmember(name).isfile())
     assert names == [
+        "gsm8k/curves-tools.png",
         "gsm8k/evals/grpo-tools-sampled/results.json",
         "gsm8k/evals/sft-tools-greedy/results.json",
         "gsm8k/results.json",

@@ -1,4 +1,4 @@
-"""docs/demo.md, written from the results.json of `make demo` runs rather than typed.
+"""docs/demo.md, written from the results.json of `make demo` and `make gsm8k` runs rather than typed.
 
     python scripts/demo_report.py docs/results/demo/*.json --output docs/demo.md   # the measured runs kept there
     python scripts/demo_report.py data/demo-seed*/results.json data/demo_tools/results.json   # print the page
@@ -7,8 +7,11 @@ For each model measured: one row per run (seed, date, commit, machine with its l
 base, SFT and GRPO, the GRPO accuracy-reward curve's first and last fifth, whether the run meets `make demo`'s
 targets as `open_r1.demo.report.demo_targets` computes them), then each run's curve by fifths beside the
 held-out pass@1 of its checkpoints. The tool miniature's runs (`make demo TOOLS=1`) get a section of their own: both
-arms' held-out accuracy per stage and the targets `open_r1.demo.report.tool_demo_targets` computes. The page depends
-only on the files given, so writing it twice gives the same page.
+arms' held-out accuracy per stage and the targets `open_r1.demo.report.tool_demo_targets` computes. `make gsm8k`'s
+runs (a run of both arms, or one combined from one-arm runs by `scripts/gsm8k.py --combine`) get one too: each
+arm's greedy pass@1 after SFT and GRPO on GSM8K-test, the GPU and its time, and issue 30's goals as
+`open_r1.demo.report.gsm8k_targets` computes them, with each run's command. The page depends only on the files
+given, so writing it twice gives the same page.
 Not covered: FAST runs, whose step counts are not the demo's; they are refused.
 """
 
@@ -20,10 +23,13 @@ from open_r1.demo.pipeline import STAGES
 from open_r1.demo.report import (
     CURVE_RISE_TARGET,
     GRPO_GAIN_TARGET,
+    GSM8K_ARM_NAMES,
     TOOL_GAIN_TARGET,
     curve_rise,
     curve_table,
     demo_targets,
+    gsm8k_command,
+    gsm8k_targets,
     markdown_table,
     percent_with_stderr,
     tool_demo_targets,
@@ -33,6 +39,7 @@ COMMAND = "python scripts/demo_report.py"
 
 
 TOOL_MINIATURE = "tools"
+GSM8K = "gsm8k"
 
 
 def load_runs(paths: list[pathlib.Path]) -> list[dict]:
@@ -53,8 +60,10 @@ def load_runs(paths: list[pathlib.Path]) -> list[dict]:
             raise SystemExit(f"{path}: not a results.json of `make demo` or `make demo TOOLS=1`")
         if "tool" in results and "no_tool" in results:
             results = {**results, "model": TOOL_MINIATURE}
+        elif "arms" in results and "card_protocol" in results:
+            results = {**results, "model": GSM8K}
         elif "stages" not in results:
-            raise SystemExit(f"{path}: not a results.json of `make demo` or `make demo TOOLS=1`")
+            raise SystemExit(f"{path}: not a results.json of `make demo`, `make demo TOOLS=1` or `make gsm8k`")
         if results["fast"]:
             raise SystemExit(f"{path}: a FAST run (step counts cut to a few), not a measurement of `make demo`")
         runs.append({**results, "source": str(path)})
@@ -173,6 +182,56 @@ the run and the 5-minute one at its end.
 """
 
 
+def sft_to_grpo(stages: dict | None) -> str:
+    """One arm's greedy pass@1 after SFT and after GRPO, "a → b"; "-" for an arm the run has not."""
+    if stages is None:
+        return "-"
+    return " → ".join(
+        percent_with_stderr(stages[stage]["greedy_pass@1"], stages[stage]["greedy_pass@1_stderr"])
+        for stage in ("sft", "grpo")
+    )
+
+
+def gsm8k_section(runs: list[dict]) -> str:
+    met = sum(all(target.met for target in gsm8k_targets(run)) for run in runs)
+    problems = ", ".join(f"{count:,}" for count in sorted({run["test_problems"] for run in runs}))
+    header = ["seed", "date (UTC)", "commit", "GPU", "GPU time"]
+    header += [f"{name}: SFT → GRPO" for name in GSM8K_ARM_NAMES.values()] + ["goals met"]
+    rows = [
+        [
+            str(run["seed"]),
+            (run.get("date") or "not recorded").replace("T", " ").removesuffix("+00:00"),
+            f"`{run['commit']}`" if run.get("commit") else "not recorded",
+            run["device"],
+            minutes(run["total_seconds"]),
+            *(sft_to_grpo(run["arms"].get(arm)) for arm in GSM8K_ARM_NAMES),
+            verdict_cell(gsm8k_targets(run)),
+        ]
+        for run in runs
+    ]
+    goals = "\n\n".join(
+        f"Seed {run['seed']} (`{run['source']}`), `{run.get('command') or gsm8k_command(run)}`:\n\n"
+        + markdown_table(
+            ["goal", "measured", "met"],
+            [[target.name, target.measured, "yes" if target.met else "**no**"] for target in gsm8k_targets(run)],
+        )
+        for run in runs
+    )
+    return f"""## `make gsm8k`: {len(runs)} run{"s" if len(runs) > 1 else ""}, all goals met on {met}
+
+SmolLM2-135M-Instruct trained on GSM8K-train in two arms (docs/gsm8k.md); greedy pass@1 ± one standard error on
+{problems} GSM8K-test problems. GPU time: the run's seconds, or the sum of the one-arm runs combined into it
+(`scripts/gsm8k.py --combine`); a lease's start and install are not in it. The goals are issue 30's
+(`open_r1.demo.report.gsm8k_targets`).
+
+{markdown_table(header, rows)}
+
+Each run's goals, and the command that ran it:
+
+{goals}
+"""
+
+
 def model_section(model: str, runs: list[dict]) -> str:
     met = sum(all(target.met for target in demo_targets(run)) for run in runs)
     test_sets = sorted({(run["test_problems"], run["eval_samples"]) for run in runs})
@@ -198,12 +257,18 @@ def demo_page(runs: list[dict]) -> str:
     if not runs:
         raise SystemExit("no results.json given")
     models = sorted(
-        {run["model"] for run in runs}, key=lambda model: (model == TOOL_MINIATURE, model != "tiny", model)
+        {run["model"] for run in runs},
+        key=lambda model: (model == GSM8K, model == TOOL_MINIATURE, model != "tiny", model),
     )
     sections = []
     for model in models:
         model_runs = [run for run in runs if run["model"] == model]
-        sections.append(tool_section(model_runs) if model == TOOL_MINIATURE else model_section(model, model_runs))
+        if model == GSM8K:
+            sections.append(gsm8k_section(model_runs))
+        elif model == TOOL_MINIATURE:
+            sections.append(tool_section(model_runs))
+        else:
+            sections.append(model_section(model, model_runs))
     sections_text = "\n".join(sections)
     sources = " ".join(sorted(run["source"] for run in runs))
     return f"""# `make demo`: measured runs
@@ -222,7 +287,9 @@ script, the tool miniature's older ones, and how each demo was tuned: [demo_note
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", nargs="+", type=pathlib.Path, help="results.json files of `make demo` runs.")
+    parser.add_argument(
+        "results", nargs="+", type=pathlib.Path, help="results.json files of `make demo` and `make gsm8k` runs."
+    )
     parser.add_argument("--output", type=pathlib.Path, help="Write the page here (default: print it).")
     args = parser.parse_args(argv)
     page = demo_page(load_runs(args.results))

@@ -46,12 +46,13 @@ import pathlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from open_r1.demo import pipeline
+from open_r1.demo import gsm8k_combine, pipeline
 from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
 from open_r1.demo.report import (
     GSM8K_ARM_NAMES,
     calculations_table,
     grpo_curves,
+    gsm8k_command,
     gsm8k_evaluations_table,
     gsm8k_report,
     gsm8k_table,
@@ -667,17 +668,7 @@ def run(
         "total_seconds": time.perf_counter() - started,
         **provenance,
     }
-    command = " ".join(
-        [
-            "make gsm8k",
-            f"ARM={'both' if len(arms) > 1 else arms[0]}",
-            f"SEED={seed}",
-            *(["FAST=1"] if fast else []),
-            *(["VLLM=1"] if use_vllm else []),
-            *([f"MINUTES={time_budget_minutes:g}"] if time_budget_minutes is not None else []),
-            *([f"GRPO_STEPS={grpo_max_steps}"] if grpo_max_steps is not None else []),
-        ]
-    )
+    command = gsm8k_command(results)
     report = gsm8k_report(results, command)
     pipeline.write_results(output_dir, results, report, gsm8k_table(results), "results.json, report.md, curves-*.png")
     return results
@@ -740,6 +731,16 @@ def main(argv: list[str] | None = None) -> dict:
         "throughput benchmark, docs/benchmarks.md).",
     )
     parser.add_argument(
+        "--combine",
+        type=pathlib.Path,
+        nargs="+",
+        default=None,
+        metavar="RUN",
+        help="Combine the output folders of runs of one arm each (one per GPU lease) into one results.json and "
+        "report.md, goals included, in --output_dir (default data/gsm8k-combined); nothing trains "
+        "(open_r1.demo.gsm8k_combine).",
+    )
+    parser.add_argument(
         "--evaluations_table",
         type=pathlib.Path,
         default=None,
@@ -761,6 +762,21 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--grpo_max_steps: expected a positive number of steps, got {args.grpo_max_steps}")
     if args.time_budget_minutes is not None and not args.time_budget_minutes > 0:
         parser.error(f"--time_budget_minutes: expected a positive number of minutes, got {args.time_budget_minutes:g}")
+    if args.combine:
+        for option in (
+            "fast",
+            "reuse_base",
+            "use_vllm",
+            "time_budget_minutes",
+            "grpo_max_steps",
+            "arms_at_once",
+            "sft_only",
+        ):
+            if getattr(args, option) not in (None, False):
+                parser.error(f"--{option} has no effect with --combine, which reads finished runs")
+        if args.arm != "both":
+            parser.error("--arm has no effect with --combine: the runs' own arms are combined")
+        return gsm8k_combine.main(args.combine, pathlib.Path(args.output_dir or gsm8k_combine.OUTPUT_DIR))
     output_dir = pathlib.Path(args.output_dir or default_output_dir(args.fast))
     if not output_dir.is_absolute():
         output_dir = pathlib.Path.cwd() / output_dir

@@ -1,0 +1,186 @@
+"""One `make gsm8k` results.json and report.md from runs of one arm each, so that arms measured on different GPU
+leases are read, and held to the goals, together.
+
+    python scripts/gsm8k.py --combine data/lease-cot/gsm8k data/lease-tools/gsm8k --output_dir data/gsm8k-combined
+
+A GPU lent 15 minutes at a time runs one arm per lease (`scripts/gpu_lease.sh start cot`, then `start tools`,
+each taking the base evaluations of the same earlier run with `--reuse_base`); each lease brings back its output
+folder (results.json, and curves-<arm>.png where kept). The runs must have measured the same thing: the same seed,
+FAST or not, model, training data and its conversion, test file and problems, samples per problem and GRPO
+generation, each arm in one run only, and the same score under the model card's protocol. The combined results.json
+keeps each run's provenance under `runs` (its `make gsm8k` command, arms, date, commit, GPU, seconds); its
+`total_seconds` is their sum, the GPU time of the two arms without the leases' start and install. The report is
+`open_r1.demo.report.gsm8k_report`'s, goals included; each run's curves are copied beside it.
+Not covered: two runs of the same arm (another seed is another run, read beside this one, not averaged into it).
+"""
+
+import json
+import pathlib
+import shutil
+
+from open_r1.demo import pipeline
+from open_r1.demo.report import GSM8K_ARM_NAMES, gsm8k_command, gsm8k_report, gsm8k_table
+from open_r1.usage import UsageError
+
+# What each run must share with the others for their arms to be compared: a difference in any is refused.
+SHARED_FIELDS = (
+    "seed",
+    "fast",
+    "model",
+    "model_origin",
+    "model_parameters",
+    "test_problems",
+    "eval_samples",
+    "grpo_generation",
+    "conversion",
+)
+# Files named by their path in results.json; compared by name, since each lease has its own folders.
+SHARED_FILE_FIELDS = ("train_file", "test_file")
+# The card-protocol evaluation's fields that say it scored the same model the same way.
+CARD_FIELDS = ("pass@1", "shots", "max_new_tokens")
+ARMS_ORDER = tuple(GSM8K_ARM_NAMES)
+OUTPUT_DIR = "data/gsm8k-combined"
+
+
+def read_run(folder: pathlib.Path) -> dict:
+    """The results.json of a finished `make gsm8k` run in `folder` (or the file itself), with `source` its path."""
+    path = folder if folder.suffix == ".json" else folder / "results.json"
+    if not path.is_file():
+        raise UsageError(f"--combine: {path} not found (expected the output folder of a finished make gsm8k run)")
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"--combine: {path} is not JSON ({error})") from None
+    if not isinstance(results, dict) or "arms" not in results or "card_protocol" not in results:
+        raise UsageError(f"--combine: {path} is not the results.json of a make gsm8k run (no arms or card_protocol)")
+    return {**results, "source": str(path)}
+
+
+def measured_alike(run: dict) -> dict:
+    """What `run` must share with the runs it is combined with, by name."""
+    return {
+        **{field: run.get(field) for field in SHARED_FIELDS},
+        **{field: pathlib.Path(run[field]).name for field in SHARED_FILE_FIELDS},
+        **{f"card_protocol {field}": run["card_protocol"].get(field) for field in CARD_FIELDS},
+    }
+
+
+def shortened(value, width: int = 60) -> str:
+    """`value` written for a one-line message: a long one (the conversion's summary) cut to `width` characters."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def check_combinable(runs: list[dict]) -> None:
+    """Refuses, in one line naming both files, runs that share an arm or measured differently."""
+    if len(runs) < 2:
+        raise UsageError("--combine: give at least two runs' output folders (one arm each)")
+    owner = {}
+    expected = measured_alike(runs[0])
+    for run in runs:
+        for arm in run["arms"]:
+            if arm in owner:
+                raise UsageError(
+                    f"--combine: {owner[arm]} and {run['source']} both ran the {GSM8K_ARM_NAMES[arm]} arm; "
+                    "combine runs of different arms"
+                )
+            owner[arm] = run["source"]
+        found = measured_alike(run)
+        for field, value in expected.items():
+            if found[field] != value:
+                raise UsageError(
+                    f"--combine: {runs[0]['source']} and {run['source']} differ in {field} ({shortened(value)} "
+                    f"against {shortened(found[field])}); their arms were not measured alike"
+                )
+
+
+def run_summary(run: dict) -> dict:
+    """What the combined results keep of one run: where it came from and how it ran."""
+    return {
+        "source": run["source"],
+        "command": gsm8k_command(run),
+        "arms": list(run["arms"]),
+        "date": run.get("date"),
+        "commit": run.get("commit"),
+        "device": run["device"],
+        "machine": run.get("machine"),
+        "total_seconds": run["total_seconds"],
+        "time_budget_minutes": run.get("time_budget_minutes"),
+        "grpo_max_steps": run.get("grpo_max_steps"),
+        "arms_at_once": run.get("arms_at_once"),
+        "base_reused_from": run.get("base_reused_from"),
+    }
+
+
+def common(runs: list[dict], field: str):
+    """The runs' common value of `field`, None where they differ."""
+    values = [run.get(field) for run in runs]
+    return values[0] if all(value == values[0] for value in values) else None
+
+
+def one_or_each(runs: list[dict], field: str):
+    """The runs' common value of `field`, else each run's, labelled with its arms ("a (chain of thought), b (...)")."""
+    values = [run.get(field) for run in runs]
+    if all(value == values[0] for value in values):
+        return values[0]
+    return ", ".join(
+        f"{value} ({' and '.join(GSM8K_ARM_NAMES[arm] for arm in run['arms'])})" for value, run in zip(values, runs)
+    )
+
+
+def combine(runs: list[dict], command: str) -> dict:
+    """The combined results.json of `runs` (checked by `check_combinable`), its arms in the report's order."""
+    check_combinable(runs)
+    runs = sorted(runs, key=lambda run: min(ARMS_ORDER.index(arm) for arm in run["arms"]))
+    by_arm = {arm: run for run in runs for arm in run["arms"]}
+    arms = [arm for arm in ARMS_ORDER if arm in by_arm]
+    # The card's score is the same in every run (checked); keep one that measured it, if any did.
+    measured_card = [run["card_protocol"] for run in runs if "reused_from" not in run["card_protocol"]]
+    machines = [run.get("machine") for run in runs]
+    first = runs[0]
+    return {
+        "arms": {arm: by_arm[arm]["arms"][arm] for arm in arms},
+        "grpo_curves": {arm: by_arm[arm]["grpo_curves"][arm] for arm in arms},
+        "held_out": {arm: by_arm[arm]["held_out"][arm] for arm in arms if arm in by_arm[arm].get("held_out", {})},
+        "card_protocol": (measured_card or [first["card_protocol"]])[0],
+        **{field: first[field] for field in SHARED_FIELDS},
+        **{field: first[field] for field in SHARED_FILE_FIELDS},
+        "eval_max_new_tokens": {arm: by_arm[arm]["eval_max_new_tokens"][arm] for arm in arms},
+        "recipes": [recipe for run in runs for recipe in run["recipes"]],
+        "base_reused_from": one_or_each(runs, "base_reused_from"),
+        # Each run's own are under `runs` (and in its command); the report reads a common one.
+        "time_budget_minutes": common(runs, "time_budget_minutes"),
+        "grpo_max_steps": common(runs, "grpo_max_steps"),
+        "arms_at_once": common(runs, "arms_at_once"),
+        "device": one_or_each(runs, "device"),
+        "date": min(run.get("date") or "" for run in runs) or None,
+        "commit": one_or_each(runs, "commit"),
+        **({"machine": machines[0]} if all(machine == machines[0] for machine in machines) else {}),
+        # One GPU's time for both arms: the runs', one after the other.
+        "total_seconds": sum(run["total_seconds"] for run in runs),
+        "runs": [run_summary(run) for run in runs],
+        "command": command,
+    }
+
+
+def main(folders: list[pathlib.Path], output_dir: pathlib.Path) -> dict:
+    """Reads the runs in `folders`, writes the combined results.json, report.md and the runs' curves into
+    `output_dir`, and returns the combined results."""
+    runs = [read_run(folder) for folder in folders]
+    command = "python scripts/gsm8k.py --combine " + " ".join(str(folder) for folder in folders)
+    results = combine(runs, command)
+    sources = {pathlib.Path(run["source"]).resolve().parent for run in runs}
+    if output_dir.resolve() in sources:
+        raise UsageError(
+            f"--output_dir: {output_dir} holds one of the runs; give the combined results a folder of their own"
+        )
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for run in runs:
+        for arm in run["arms"]:
+            curves = pathlib.Path(run["source"]).parent / f"curves-{arm}.png"
+            if curves.is_file():
+                shutil.copyfile(curves, output_dir / curves.name)
+    pipeline.write_results(
+        output_dir, results, gsm8k_report(results, command), gsm8k_table(results), "results.json, report.md"
+    )
+    return results

@@ -1,0 +1,148 @@
+"""`python scripts/gsm8k.py --combine` (`open_r1.demo.gsm8k_combine`): one-arm runs of `make gsm8k`, measured on
+different GPU leases, read as one two-arm run: its table, goals and GPU time; runs that did not measure alike are
+refused in one line."""
+
+import json
+
+import pytest
+
+from open_r1.demo import gsm8k, gsm8k_combine
+from open_r1.demo.report import gsm8k_targets
+from open_r1.usage import UsageError
+from tests.support.demo_results import GSM8K_CARD, gsm8k_results
+
+COT = {"cot": {"base": 0.0, "sft": 0.055, "grpo": 0.08}}
+TOOLS = {"tools": {"base": 0.0, "sft": 0.086, "grpo": 0.12}}
+
+
+def one_arm_run(folder, greedy: dict, seconds: float, **changes) -> dict:
+    """A finished one-arm run's output folder: its results.json and curves."""
+    (arm,) = greedy
+    results = {
+        **gsm8k_results(greedy, arms=(arm,)),
+        "card_protocol": GSM8K_CARD,
+        "total_seconds": seconds,
+        "time_budget_minutes": 11.0,
+        "base_reused_from": "docs/results/gsm8k-h100-2026-11-24",
+        "commit": f"{arm}1234",
+        **changes,
+    }
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    (folder / f"curves-{arm}.png").write_bytes(b"png of " + arm.encode())
+    return results
+
+
+@pytest.fixture
+def two_leases(tmp_path):
+    """The chain-of-thought arm's run of 10 minutes and the tool arm's of 12.5, each from its own lease."""
+    one_arm_run(tmp_path / "lease-cot", COT, 600.0)
+    one_arm_run(tmp_path / "lease-tools", TOOLS, 750.0, grpo_max_steps=None)
+    return tmp_path / "lease-cot", tmp_path / "lease-tools"
+
+
+def test_two_one_arm_runs_make_one_run_of_both_arms_held_to_every_goal(two_leases, tmp_path):
+    cot, tools = two_leases
+    output = tmp_path / "combined"
+    # The tool arm's run given first: the arms keep the report's order.
+    results = gsm8k.main(["--combine", str(tools), str(cot), "--output_dir", str(output)])
+    assert list(results["arms"]) == ["cot", "tools"]
+    both = gsm8k_results({**COT, **TOOLS})
+    assert results["arms"] == both["arms"] and results["grpo_curves"] == both["grpo_curves"]
+    assert results["total_seconds"] == 1350.0, "one GPU's time for both arms: the runs' summed"
+    assert [run["arms"] for run in results["runs"]] == [["cot"], ["tools"]]
+    assert [run["command"] for run in results["runs"]] == [
+        "make gsm8k ARM=cot SEED=0 MINUTES=11",
+        "make gsm8k ARM=tools SEED=0 MINUTES=11",
+    ]
+    assert results["commit"] == "cot1234 (chain of thought), tools1234 (python tool)"
+    assert results["device"] == "NVIDIA H100 80GB HBM3" and results["time_budget_minutes"] == 11.0
+    verdicts = {target.name: target for target in gsm8k_targets(results)}
+    assert verdicts["after GRPO, python tool ≥ chain of thought + 3 points"].met, "held to the goals across arms"
+    gpu_time = verdicts["both arms within 30 minutes of one GPU (a lease's start and install not counted)"]
+    assert gpu_time.met and gpu_time.measured == (
+        "22.5 min (2 runs, one after the other; the base evaluations from docs/results/gsm8k-h100-2026-11-24, "
+        "not counted)"
+    )
+    assert json.loads((output / "results.json").read_text()) == results
+    report = (output / "report.md").read_text()
+    assert report.startswith(
+        f"# make gsm8k: the R1 recipe on GSM8K, SmolLM2-135M-Instruct\n\n`python scripts/gsm8k.py --combine {tools} "
+        f"{cot}` (seed 0, 1350 s in total on NVIDIA H100 80GB HBM3, commit cot1234 (chain of thought), tools1234"
+    )
+    assert (
+        f"- **Runs**: 2, one arm each, their seconds summed above: `make gsm8k ARM=cot SEED=0 MINUTES=11` (chain of "
+        f"thought: 2026-11-23 20:00:00, commit cot1234, NVIDIA H100 80GB HBM3, 600 s, `{cot / 'results.json'}`); "
+    ) in report
+    assert "| after GRPO, python tool ≥ chain of thought + 3 points | 8.0% → 12.0% (+4.0) | yes |" in report
+    assert "each run's time budget was 11 minutes" in report
+    assert (output / "curves-cot.png").read_bytes() == b"png of cot"
+    assert (output / "curves-tools.png").read_bytes() == b"png of tools"
+
+
+def test_the_gpu_time_goal_is_at_most_thirty_minutes_summed_over_the_runs(tmp_path):
+    one_arm_run(tmp_path / "cot", COT, 840.0)
+    one_arm_run(tmp_path / "tools", TOOLS, 960.0)
+    results = gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
+    (gpu_time,) = [target for target in gsm8k_targets(results) if "minutes of one GPU" in target.name]
+    assert gpu_time.met and gpu_time.measured.startswith("30.0 min")
+    one_arm_run(tmp_path / "tools-slower", TOOLS, 961.0)
+    results = gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools-slower"], tmp_path / "combined")
+    (gpu_time,) = [target for target in gsm8k_targets(results) if "minutes of one GPU" in target.name]
+    assert not gpu_time.met and gpu_time.measured.startswith("30.0 min")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seed": 1}, r"differ in seed \(0 against 1\)"),
+        ({"test_file": "other/gsm8k_test_small.jsonl"}, r"differ in test_file \('gsm8k_test.jsonl' against"),
+        ({"eval_samples": 2}, r"differ in eval_samples \(4 against 2\)"),
+        ({"grpo_generation": "vLLM (colocated)"}, r"differ in grpo_generation \('transformers' against 'vLLM"),
+        ({"card_protocol": {**GSM8K_CARD, "pass@1": 0.03}}, r"differ in card_protocol pass@1 \(0.0205 against 0.03\)"),
+        ({"conversion": {"rows": 100}}, r"differ in conversion \(\{'rows': 7473, 'sft_rows': 7472, .*\.\.\. against"),
+    ],
+)
+def test_runs_that_did_not_measure_alike_are_refused_naming_both_and_what_differs(tmp_path, change, message):
+    one_arm_run(tmp_path / "cot", COT, 600.0)
+    one_arm_run(tmp_path / "tools", TOOLS, 750.0, **change)
+    with pytest.raises(UsageError, match=rf"^--combine: {tmp_path / 'cot'}/results.json and {tmp_path / 'tools'}"):
+        gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
+    with pytest.raises(UsageError, match=message):
+        gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
+    assert not (tmp_path / "combined").exists(), "refused before anything is written"
+
+
+def test_the_same_arm_twice_one_run_and_files_that_are_not_runs_are_refused_in_one_line(two_leases, tmp_path):
+    cot, tools = two_leases
+    one_arm_run(tmp_path / "cot-again", COT, 600.0)
+    (tmp_path / "not-json").mkdir()
+    (tmp_path / "not-json" / "results.json").write_text("{", encoding="utf-8")
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "results.json").write_text(json.dumps({"stages": {}}), encoding="utf-8")
+    refused = [
+        ([cot, tmp_path / "cot-again"], "both ran the chain of thought arm; combine runs of different arms"),
+        ([cot], "give at least two runs' output folders"),
+        ([cot, tmp_path / "absent"], "absent/results.json not found"),
+        ([cot, tmp_path / "not-json"], "not-json/results.json is not JSON"),
+        ([cot, tmp_path / "demo"], "demo/results.json is not the results.json of a make gsm8k run"),
+    ]
+    for folders, message in refused:
+        with pytest.raises(UsageError, match=message):
+            gsm8k_combine.main(folders, tmp_path / "combined")
+    with pytest.raises(UsageError, match="--output_dir: .*lease-cot holds one of the runs"):
+        gsm8k_combine.main([cot, tools], cot)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--fast"], "--fast has no effect with --combine"),
+        (["--time_budget_minutes", "11"], "--time_budget_minutes has no effect with --combine"),
+        (["--arms_at_once"], "--arms_at_once has no effect with --combine"),
+        (["--arm", "cot"], "--arm has no effect with --combine"),
+    ],
+)
+def test_options_of_a_run_are_refused_with_combine(two_leases, option, message):
+    with pytest.raises(UsageError, match=message):
+        gsm8k.main(["--combine", *map(str, two_leases), *option])
