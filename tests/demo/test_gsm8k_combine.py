@@ -9,6 +9,8 @@ import pytest
 from open_r1.demo import gsm8k, gsm8k_combine
 from open_r1.demo.report import gsm8k_targets
 from open_r1.usage import UsageError
+from tests.conftest import SHARED_DATA
+from tests.support import REPO_ROOT
 from tests.support.demo_results import GSM8K_CARD, gsm8k_results
 
 COT = {"cot": {"base": 0.0, "sft": 0.055, "grpo": 0.08}}
@@ -57,6 +59,7 @@ def test_two_one_arm_runs_make_one_run_of_both_arms_held_to_every_goal(two_lease
     ]
     assert results["commit"] == "cot1234 (chain of thought), tools1234 (python tool)"
     assert results["device"] == "NVIDIA H100 80GB HBM3" and results["time_budget_minutes"] == 11.0
+    assert results["machine"] == {"cpu": "AMD EPYC", "cores": 16}, "the machine without each run's load"
     verdicts = {target.name: target for target in gsm8k_targets(results)}
     assert verdicts["after GRPO, python tool ≥ chain of thought + 3 points"].met, "held to the goals across arms"
     gpu_time = verdicts["both arms within 30 minutes of one GPU (a lease's start and install not counted)"]
@@ -99,7 +102,10 @@ def test_the_gpu_time_goal_is_at_most_thirty_minutes_summed_over_the_runs(tmp_pa
         ({"test_file": "other/gsm8k_test_small.jsonl"}, r"differ in test_file \('gsm8k_test.jsonl' against"),
         ({"eval_samples": 2}, r"differ in eval_samples \(4 against 2\)"),
         ({"grpo_generation": "vLLM (colocated)"}, r"differ in grpo_generation \('transformers' against 'vLLM"),
-        ({"card_protocol": {**GSM8K_CARD, "pass@1": 0.03}}, r"differ in card_protocol pass@1 \(0.0205 against 0.03\)"),
+        (
+            {"card_protocol": {**GSM8K_CARD, "pass@1": 0.03}},
+            r"card_protocol pass@1 \(0.0205 against 0.03\).*--reuse_base",
+        ),
         ({"conversion": {"rows": 100}}, r"differ in conversion \(\{'rows': 7473, 'sft_rows': 7472, .*\.\.\. against"),
     ],
 )
@@ -146,3 +152,36 @@ def test_the_same_arm_twice_one_run_and_files_that_are_not_runs_are_refused_in_o
 def test_options_of_a_run_are_refused_with_combine(two_leases, option, message):
     with pytest.raises(UsageError, match=message):
         gsm8k.main(["--combine", *map(str, two_leases), *option])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_two_fast_one_arm_runs_combine_as_two_leases_would(tmp_path):
+    if not (REPO_ROOT / "data" / "models" / "SmolLM2-135M-Instruct-f32" / "model.safetensors").is_file():
+        pytest.skip("SmolLM2 is absent (python scripts/get_model.py smollm2)")
+    if not (SHARED_DATA / "gsm8k_train.jsonl").is_file() or not (SHARED_DATA / "gsm8k_test.jsonl").is_file():
+        pytest.skip(f"GSM8K is absent from {SHARED_DATA}")
+    files = [
+        "--train_file",
+        str(SHARED_DATA / "gsm8k_train.jsonl"),
+        "--test_file",
+        str(SHARED_DATA / "gsm8k_test.jsonl"),
+    ]
+    runs = {
+        arm: gsm8k.main(["--fast", "--arm", arm, "--output_dir", str(tmp_path / arm), *files]) for arm in gsm8k.ARMS
+    }
+    results = gsm8k.main(
+        ["--combine", str(tmp_path / "cot"), str(tmp_path / "tools"), "--output_dir", str(tmp_path / "both")]
+    )
+    for arm, run in runs.items():
+        assert results["arms"][arm] == run["arms"][arm] and results["held_out"][arm] == run["held_out"][arm]
+        assert (tmp_path / "both" / f"curves-{arm}.png").read_bytes() == (
+            tmp_path / arm / f"curves-{arm}.png"
+        ).read_bytes()
+    assert results["total_seconds"] == runs["cot"]["total_seconds"] + runs["tools"]["total_seconds"]
+    assert results["card_protocol"] == runs["cot"]["card_protocol"], "greedy on a CPU: both runs scored the card alike"
+    report = (tmp_path / "both" / "report.md").read_text()
+    assert (
+        "| after GRPO, python tool ≥ chain of thought + 3 points |" in report
+        and "- **Runs**: 2, one arm each" in report
+    )

@@ -40,6 +40,7 @@ SHARED_FILE_FIELDS = ("train_file", "test_file")
 CARD_FIELDS = ("pass@1", "shots", "max_new_tokens")
 ARMS_ORDER = tuple(GSM8K_ARM_NAMES)
 OUTPUT_DIR = "data/gsm8k-combined"
+MACHINE_FIELDS = ("cpu", "cores", "omp_num_threads")
 
 
 def read_run(folder: pathlib.Path) -> dict:
@@ -88,9 +89,14 @@ def check_combinable(runs: list[dict]) -> None:
         found = measured_alike(run)
         for field, value in expected.items():
             if found[field] != value:
+                hint = (
+                    " (take the base evaluations of one earlier run in both: --reuse_base)"
+                    if field.startswith("card_protocol")
+                    else ""
+                )
                 raise UsageError(
                     f"--combine: {runs[0]['source']} and {run['source']} differ in {field} ({shortened(value)} "
-                    f"against {shortened(found[field])}); their arms were not measured alike"
+                    f"against {shortened(found[field])}); their arms were not measured alike{hint}"
                 )
 
 
@@ -136,7 +142,10 @@ def combine(runs: list[dict], command: str) -> dict:
     arms = [arm for arm in ARMS_ORDER if arm in by_arm]
     # The card's score is the same in every run (checked); keep one that measured it, if any did.
     measured_card = [run["card_protocol"] for run in runs if "reused_from" not in run["card_protocol"]]
-    machines = [run.get("machine") for run in runs]
+    # The machine without its load averages, which are each run's own.
+    machines = [
+        {key: value for key, value in (run.get("machine") or {}).items() if key in MACHINE_FIELDS} for run in runs
+    ]
     first = runs[0]
     return {
         "arms": {arm: by_arm[arm]["arms"][arm] for arm in arms},
@@ -155,7 +164,7 @@ def combine(runs: list[dict], command: str) -> dict:
         "device": one_or_each(runs, "device"),
         "date": min(run.get("date") or "" for run in runs) or None,
         "commit": one_or_each(runs, "commit"),
-        **({"machine": machines[0]} if all(machine == machines[0] for machine in machines) else {}),
+        **({"machine": machines[0]} if machines[0] and all(machine == machines[0] for machine in machines) else {}),
         # One GPU's time for both arms: the runs', one after the other.
         "total_seconds": sum(run["total_seconds"] for run in runs),
         "runs": [run_summary(run) for run in runs],
