@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from open_r1.demo import gsm8k_combine
 from open_r1.demo.docs_page import demo_page, load_runs, main
 from tests.support import REPO_ROOT
 from tests.support.demo_results import GSM8K_CARD, demo_results, gsm8k_results, tool_demo_results
@@ -126,13 +127,14 @@ def test_a_runs_machine_cell_names_its_thread_setting_when_one_was_set(tmp_path,
 
 
 def test_make_gsm8k_runs_get_a_section_of_their_own_with_their_gpu_time_and_goals(two_runs, tmp_path, capsys):
-    both = {
-        **gsm8k_results(
-            {"cot": {"base": 0.0, "sft": 0.059, "grpo": 0.066}, "tools": {"base": 0.0, "sft": 0.086, "grpo": 0.099}}
-        ),
-        "card_protocol": GSM8K_CARD,
-    }
-    combined = {**both, "seed": 1, "total_seconds": 1950.0, "command": "python scripts/gsm8k.py --combine a b"}
+    greedy = {"cot": {"base": 0.0, "sft": 0.059, "grpo": 0.066}, "tools": {"base": 0.0, "sft": 0.086, "grpo": 0.099}}
+    both = {**gsm8k_results(greedy), "card_protocol": GSM8K_CARD}
+    # Seed 1's arms from two leases of 16 and 16.5 minutes, combined as `scripts/gsm8k.py --combine` combines them.
+    leases = []
+    for arm, seconds, commit in (("cot", 960.0, None), ("tools", 990.0, "def5678")):
+        one_arm = {**gsm8k_results({arm: greedy[arm]}, (arm,)), "card_protocol": GSM8K_CARD, "seed": 1}
+        leases.append({**one_arm, "total_seconds": seconds, "commit": commit, "source": f"lease-{arm}/results.json"})
+    combined = gsm8k_combine.combine(leases, "python scripts/gsm8k.py --combine lease-cot lease-tools")
     paths = []
     for name, results in (("gsm8k-seed0", both), ("gsm8k-seed1", combined)):
         path = tmp_path / name / "results.json"
@@ -147,14 +149,28 @@ def test_make_gsm8k_runs_get_a_section_of_their_own_with_their_gpu_time_and_goal
         "| 0 | 2026-11-23 20:00:00 | `abc1234` | NVIDIA H100 80GB HBM3 | 28 min 20 s | 5.9% ± 0.7 → 6.6% ± 0.7 | "
         "8.6% ± 0.7 → 9.9% ± 0.7 | **not: chain of thought: GRPO ≥ SFT + 2 points; python tool: GRPO ≥ SFT + 2 "
         "points** |",
-        "| 1 | 2026-11-23 20:00:00 | `abc1234` | NVIDIA H100 80GB HBM3 | 32 min 30 s | 5.9% ± 0.7 → 6.6% ± 0.7 | "
-        "8.6% ± 0.7 → 9.9% ± 0.7 | **not: chain of thought: GRPO ≥ SFT + 2 points; python tool: GRPO ≥ SFT + 2 "
-        "points; both arms within 30 minutes of one GPU (a lease's start and install not counted)** |",
+        "| 1 | 2026-11-23 20:00:00 | `not recorded (chain of thought), def5678 (python tool)` | NVIDIA H100 80GB HBM3 | "
+        "32 min 30 s | 5.9% ± 0.7 → 6.6% ± 0.7 | 8.6% ± 0.7 → 9.9% ± 0.7 | **not: chain of thought: GRPO ≥ SFT + 2 "
+        "points; python tool: GRPO ≥ SFT + 2 points; both arms within 30 minutes of one GPU (a lease's start and "
+        "install not counted)** |",
     ]
     assert f"Seed 0 (`{paths[0]}`), `make gsm8k ARM=both SEED=0`:" in page
-    assert f"Seed 1 (`{paths[1]}`), `python scripts/gsm8k.py --combine a b`:" in page
+    assert f"Seed 1 (`{paths[1]}`), `python scripts/gsm8k.py --combine lease-cot lease-tools`:" in page
     assert "| python tool after GRPO > nanochat d20 after RL (7.58%) | 9.9% | yes |" in page
-    fast = tmp_path / "fast.json"
-    fast.write_text(json.dumps({**both, "fast": True}))
-    with pytest.raises(SystemExit, match="FAST run"):
-        load_runs([fast])
+    assert "| 32.5 min (2 runs, one after the other) | **no** |" in page
+
+
+def test_make_gsm8k_runs_of_one_arm_or_fast_are_refused(tmp_path):
+    greedy = {"cot": {"base": 0.0, "sft": 0.059, "grpo": 0.066}, "tools": {"base": 0.0, "sft": 0.086, "grpo": 0.099}}
+    refused = {
+        "fast.json": ({**gsm8k_results(greedy, fast=True), "card_protocol": GSM8K_CARD}, "FAST run"),
+        "tools.json": (
+            {**gsm8k_results({"tools": greedy["tools"]}, ("tools",)), "card_protocol": GSM8K_CARD},
+            r"a make gsm8k run of one arm, .* \(python scripts/gsm8k.py --combine\)",
+        ),
+    }
+    for name, (results, message) in refused.items():
+        path = tmp_path / name
+        path.write_text(json.dumps(results))
+        with pytest.raises(SystemExit, match=message):
+            load_runs([path])

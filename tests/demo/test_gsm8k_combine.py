@@ -3,6 +3,7 @@ different GPU leases, read as one two-arm run: its table, goals and GPU time; ru
 refused in one line."""
 
 import json
+import re
 
 import pytest
 
@@ -50,7 +51,8 @@ def test_two_one_arm_runs_make_one_run_of_both_arms_held_to_every_goal(two_lease
     results = gsm8k.main(["--combine", str(tools), str(cot), "--output_dir", str(output)])
     assert list(results["arms"]) == ["cot", "tools"]
     both = gsm8k_results({**COT, **TOOLS})
-    assert results["arms"] == both["arms"] and results["grpo_curves"] == both["grpo_curves"]
+    for field in ("arms", "grpo_curves", "held_out", "eval_max_new_tokens", "recipes"):
+        assert results[field] == both[field], f"{field}: each arm's as its own run wrote it"
     assert results["total_seconds"] == 1350.0, "one GPU's time for both arms: the runs' summed"
     assert [run["arms"] for run in results["runs"]] == [["cot"], ["tools"]]
     assert [run["command"] for run in results["runs"]] == [
@@ -71,7 +73,8 @@ def test_two_one_arm_runs_make_one_run_of_both_arms_held_to_every_goal(two_lease
     report = (output / "report.md").read_text()
     assert report.startswith(
         f"# make gsm8k: the R1 recipe on GSM8K, SmolLM2-135M-Instruct\n\n`python scripts/gsm8k.py --combine {tools} "
-        f"{cot}` (seed 0, 1350 s in total on NVIDIA H100 80GB HBM3, commit cot1234 (chain of thought), tools1234"
+        f"{cot} --output_dir {output}` (seed 0, 1350 s in total on NVIDIA H100 80GB HBM3, commit cot1234 (chain of "
+        "thought), tools1234"
     )
     assert (
         f"- **Runs**: 2, one arm each, their seconds summed above: `make gsm8k ARM=cot SEED=0 MINUTES=11` (chain of "
@@ -106,13 +109,18 @@ def test_the_gpu_time_goal_is_at_most_thirty_minutes_summed_over_the_runs(tmp_pa
             {"card_protocol": {**GSM8K_CARD, "pass@1": 0.03}},
             r"card_protocol pass@1 \(0.0205 against 0.03\).*--reuse_base",
         ),
-        ({"conversion": {"rows": 100}}, r"differ in conversion \(\{'rows': 7473, 'sft_rows': 7472, .*\.\.\. against"),
+        ({"device": "CPU"}, r"differ in device \('a GPU' against 'CPU'\)"),
+        (
+            {"conversion": {**gsm8k_results(COT, ("cot",))["conversion"], "grpo_prompts": 7473}},
+            r"differ in conversion.grpo_prompts \(2674 against 7473\)",
+        ),
     ],
 )
 def test_runs_that_did_not_measure_alike_are_refused_naming_both_and_what_differs(tmp_path, change, message):
     one_arm_run(tmp_path / "cot", COT, 600.0)
     one_arm_run(tmp_path / "tools", TOOLS, 750.0, **change)
-    with pytest.raises(UsageError, match=rf"^--combine: {tmp_path / 'cot'}/results.json and {tmp_path / 'tools'}"):
+    both_files = f"{tmp_path / 'cot' / 'results.json'} and {tmp_path / 'tools' / 'results.json'}"
+    with pytest.raises(UsageError, match=f"^--combine: {re.escape(both_files)} differ in "):
         gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
     with pytest.raises(UsageError, match=message):
         gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
@@ -126,18 +134,46 @@ def test_the_same_arm_twice_one_run_and_files_that_are_not_runs_are_refused_in_o
     (tmp_path / "not-json" / "results.json").write_text("{", encoding="utf-8")
     (tmp_path / "demo").mkdir()
     (tmp_path / "demo" / "results.json").write_text(json.dumps({"stages": {}}), encoding="utf-8")
+    older = one_arm_run(tmp_path / "older", TOOLS, 750.0)  # from before make gsm8k recorded its GRPO generation
+    del older["grpo_generation"]
+    (tmp_path / "older" / "results.json").write_text(json.dumps(older), encoding="utf-8")
+    gsm8k_combine.main([cot, tools], tmp_path / "combined")
     refused = [
         ([cot, tmp_path / "cot-again"], "both ran the chain of thought arm; combine runs of different arms"),
         ([cot], "give at least two runs' output folders"),
         ([cot, tmp_path / "absent"], "absent/results.json not found"),
         ([cot, tmp_path / "not-json"], "not-json/results.json is not JSON"),
         ([cot, tmp_path / "demo"], "demo/results.json is not the results.json of a make gsm8k run"),
+        ([cot, tmp_path / "older"], "older/results.json has no grpo_generation .*; run it again"),
+        ([cot, tmp_path / "combined"], "combined/results.json is already a combination of runs"),
     ]
     for folders, message in refused:
         with pytest.raises(UsageError, match=message):
-            gsm8k_combine.main(folders, tmp_path / "combined")
+            gsm8k_combine.main(folders, tmp_path / "combined-again")
+    assert not (tmp_path / "combined-again").exists()
     with pytest.raises(UsageError, match="--output_dir: .*lease-cot holds one of the runs"):
         gsm8k_combine.main([cot, tools], cot)
+    # Another run's folder is not written over; an earlier combination's is, its stale curves gone.
+    one_arm_run(tmp_path / "elsewhere", COT, 600.0)
+    with pytest.raises(UsageError, match="--output_dir: .*elsewhere/results.json is a run's results, not an earlier"):
+        gsm8k_combine.main([cot, tools], tmp_path / "elsewhere")
+    (tools / "curves-tools.png").unlink()
+    gsm8k_combine.main([cot, tools], tmp_path / "combined")
+    assert sorted(path.name for path in (tmp_path / "combined").glob("curves-*.png")) == ["curves-cot.png"]
+
+
+def test_runs_of_two_gpu_kinds_or_that_took_the_base_apart_are_named_arm_by_arm(tmp_path):
+    one_arm_run(tmp_path / "cot", COT, 600.0, base_reused_from=None, commit=None)
+    one_arm_run(tmp_path / "tools", TOOLS, 750.0, device="NVIDIA H200")
+    results = gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
+    assert results["device"] == "NVIDIA H100 80GB HBM3 (chain of thought), NVIDIA H200 (python tool)"
+    assert results["commit"] == "not recorded (chain of thought), tools1234 (python tool)"
+    assert results["base_reused_from"] == "docs/results/gsm8k-h100-2026-11-24 (python tool)"
+    (gpu_time,) = [target for target in gsm8k_targets(results) if "minutes of one GPU" in target.name]
+    assert gpu_time.measured == (
+        "22.5 min (2 runs, one after the other; on NVIDIA H100 80GB HBM3 (chain of thought), NVIDIA H200 (python "
+        "tool); the base evaluations from docs/results/gsm8k-h100-2026-11-24 (python tool), not counted)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -147,6 +183,10 @@ def test_the_same_arm_twice_one_run_and_files_that_are_not_runs_are_refused_in_o
         (["--time_budget_minutes", "11"], "--time_budget_minutes has no effect with --combine"),
         (["--arms_at_once"], "--arms_at_once has no effect with --combine"),
         (["--arm", "cot"], "--arm has no effect with --combine"),
+        (["--seed", "1"], "--seed has no effect with --combine"),
+        (["--test_file", "other.jsonl"], "--test_file has no effect with --combine"),
+        (["--reuse_base", "elsewhere"], "--reuse_base has no effect with --combine"),
+        (["--evaluations_table", "elsewhere"], "--evaluations_table has no effect with --combine"),
     ],
 )
 def test_options_of_a_run_are_refused_with_combine(two_leases, option, message):

@@ -119,6 +119,13 @@ def gsm8k_results(greedy: dict, arms=("cot", "tools"), fast=False) -> dict:
     return {
         "arms": arms_results,
         "grpo_curves": {arm: {"step": [1, 2], "reward": [0.1, 0.2], "accuracy_reward": [0.1, 0.2]} for arm in arms},
+        "held_out": {
+            arm: [
+                {"step": 0, "label": "SFT", "pass@1": greedy[arm]["sft"] / 2, "pass@1_stderr": 0.005},
+                {"step": 10, "label": "GRPO", "pass@1": greedy[arm]["grpo"] / 2, "pass@1_stderr": 0.005},
+            ]
+            for arm in arms
+        },
         "model": "smollm2",
         "model_origin": {
             "source": "pypi",
@@ -137,7 +144,11 @@ def gsm8k_results(greedy: dict, arms=("cot", "tools"), fast=False) -> dict:
         "test_problems": 1319,
         "eval_samples": 4,
         "eval_max_new_tokens": {arm: 256 for arm in arms},
-        "recipes": ["recipes/SmolLM2-135M-Instruct/sft/config_gsm8k_cot.yaml"],
+        "recipes": [
+            f"recipes/SmolLM2-135M-Instruct/{stage}/config_gsm8k_{arm}.yaml"
+            for arm in arms
+            for stage in ("sft", "grpo")
+        ],
         "conversion": {
             "rows": 7473,
             "sft_rows": 7472,

@@ -61,11 +61,16 @@ def load_runs(paths: list[pathlib.Path]) -> list[dict]:
         if "tool" in results and "no_tool" in results:
             results = {**results, "model": TOOL_MINIATURE}
         elif "arms" in results and "card_protocol" in results:
+            if set(results["arms"]) != set(GSM8K_ARM_NAMES):
+                raise SystemExit(
+                    f"{path}: a make gsm8k run of one arm, whose goals across arms were not measured; combine it with "
+                    "a run of the other arm first (python scripts/gsm8k.py --combine)"
+                )
             results = {**results, "model": GSM8K}
         elif "stages" not in results:
             raise SystemExit(f"{path}: not a results.json of `make demo`, `make demo TOOLS=1` or `make gsm8k`")
         if results["fast"]:
-            raise SystemExit(f"{path}: a FAST run (step counts cut to a few), not a measurement of `make demo`")
+            raise SystemExit(f"{path}: a FAST run (step counts cut to a few), not a measurement")
         runs.append({**results, "source": str(path)})
     return sorted(runs, key=lambda run: (run["model"], run["seed"], run.get("date") or ""))
 

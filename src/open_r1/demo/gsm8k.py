@@ -2,6 +2,7 @@
 
     make gsm8k [ARM=cot|tools|both] [SEED=0] [FAST=1] [MINUTES=26] [OUTPUT_DIR=...]
     python scripts/gsm8k.py [--arm both] [--seed 0] [--fast] [--train_file F] [--test_file F] [--output_dir D]
+    python scripts/gsm8k.py --combine RUN RUN [--output_dir D]   # one-arm runs (a GPU lease each) as one of both
 
 Stages, each the project's real code path:
 1. SmolLM2-135M-Instruct from `scripts/get_model.py smollm2` (float32, `open_r1.demo.real_model`); for the tool arm a
@@ -686,7 +687,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--output_dir",
         default=None,
-        help="Folder for everything the run writes (default data/gsm8k, FAST data/gsm8k-fast).",
+        help="Folder for everything the run writes (default data/gsm8k, FAST data/gsm8k-fast; with --combine "
+        f"{gsm8k_combine.OUTPUT_DIR}).",
     )
     parser.add_argument(
         "--arms_at_once",
@@ -737,7 +739,7 @@ def main(argv: list[str] | None = None) -> dict:
         default=None,
         metavar="RUN",
         help="Combine the output folders of runs of one arm each (one per GPU lease) into one results.json and "
-        "report.md, goals included, in --output_dir (default data/gsm8k-combined); nothing trains "
+        f"report.md, goals included, in --output_dir (default {gsm8k_combine.OUTPUT_DIR}); nothing trains "
         "(open_r1.demo.gsm8k_combine).",
     )
     parser.add_argument(
@@ -749,6 +751,22 @@ def main(argv: list[str] | None = None) -> dict:
         "their details, greedy pass@1 by calculations in the worked solutions of --test_file; then exit.",
     )
     args = parser.parse_args(argv)
+    if args.combine:
+        given = {
+            "--arm": args.arm != "both",
+            "--seed": args.seed != 0,
+            "--train_file": args.train_file != TRAIN_FILE,
+            "--test_file": args.test_file != TEST_FILE,
+            **{
+                f"--{option}": getattr(args, option) not in (None, False)
+                for option in ("fast", "reuse_base", "use_vllm", "time_budget_minutes", "grpo_max_steps")
+                + ("arms_at_once", "sft_only", "evaluations_table")
+            },
+        }
+        for option, is_given in given.items():
+            if is_given:
+                parser.error(f"{option} has no effect with --combine, which reads finished runs with their own")
+        return gsm8k_combine.main(args.combine, pathlib.Path(args.output_dir or gsm8k_combine.OUTPUT_DIR))
     if args.evaluations_table:
         print(gsm8k_evaluations_table(args.evaluations_table))
         by_calculations = evaluations_calculations_table(args.evaluations_table, args.test_file)
@@ -762,21 +780,6 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--grpo_max_steps: expected a positive number of steps, got {args.grpo_max_steps}")
     if args.time_budget_minutes is not None and not args.time_budget_minutes > 0:
         parser.error(f"--time_budget_minutes: expected a positive number of minutes, got {args.time_budget_minutes:g}")
-    if args.combine:
-        for option in (
-            "fast",
-            "reuse_base",
-            "use_vllm",
-            "time_budget_minutes",
-            "grpo_max_steps",
-            "arms_at_once",
-            "sft_only",
-        ):
-            if getattr(args, option) not in (None, False):
-                parser.error(f"--{option} has no effect with --combine, which reads finished runs")
-        if args.arm != "both":
-            parser.error("--arm has no effect with --combine: the runs' own arms are combined")
-        return gsm8k_combine.main(args.combine, pathlib.Path(args.output_dir or gsm8k_combine.OUTPUT_DIR))
     output_dir = pathlib.Path(args.output_dir or default_output_dir(args.fast))
     if not output_dir.is_absolute():
         output_dir = pathlib.Path.cwd() / output_dir

@@ -7,7 +7,8 @@ A GPU lent 15 minutes at a time runs one arm per lease (`scripts/gpu_lease.sh st
 each taking the base evaluations of the same earlier run with `--reuse_base`); each lease brings back its output
 folder (results.json, and curves-<arm>.png where kept). The runs must have measured the same thing: the same seed,
 FAST or not, model, training data and its conversion, test file and problems, samples per problem and GRPO
-generation, each arm in one run only, and the same score under the model card's protocol. The combined results.json
+generation, all on GPUs or all on the CPU, each arm in one run only, and the same score under the model card's
+protocol; GPUs of different kinds (an H100 lease and an H200 one) are named in the report, arm by arm. The combined results.json
 keeps each run's provenance under `runs` (its `make gsm8k` command, arms, date, commit, GPU, seconds); its
 `total_seconds` is their sum, the GPU time of the two arms without the leases' start and install. The report is
 `open_r1.demo.report.gsm8k_report`'s, goals included; each run's curves are copied beside it.
@@ -38,8 +39,11 @@ SHARED_FIELDS = (
 SHARED_FILE_FIELDS = ("train_file", "test_file")
 # The card-protocol evaluation's fields that say it scored the same model the same way.
 CARD_FIELDS = ("pass@1", "shots", "max_new_tokens")
+# Everything else the combined results are made of; a results.json without one is refused, not half-read.
+REQUIRED_FIELDS = ("arms", "card_protocol", "grpo_curves", "eval_max_new_tokens", "recipes", "total_seconds", "device")
 ARMS_ORDER = tuple(GSM8K_ARM_NAMES)
 OUTPUT_DIR = "data/gsm8k-combined"
+# The machine as the runs share it: its load averages (`open_r1.demo.pipeline.provenance`) are each run's own.
 MACHINE_FIELDS = ("cpu", "cores", "omp_num_threads")
 
 
@@ -54,14 +58,23 @@ def read_run(folder: pathlib.Path) -> dict:
         raise UsageError(f"--combine: {path} is not JSON ({error})") from None
     if not isinstance(results, dict) or "arms" not in results or "card_protocol" not in results:
         raise UsageError(f"--combine: {path} is not the results.json of a make gsm8k run (no arms or card_protocol)")
+    if "runs" in results:
+        raise UsageError(f"--combine: {path} is already a combination of runs; combine the runs themselves")
+    for field in (*REQUIRED_FIELDS, *SHARED_FIELDS, *SHARED_FILE_FIELDS):
+        if field not in results:
+            raise UsageError(
+                f"--combine: {path} has no {field} (written before make gsm8k recorded it?); run it again"
+            )
     return {**results, "source": str(path)}
 
 
 def measured_alike(run: dict) -> dict:
-    """What `run` must share with the runs it is combined with, by name."""
+    """What `run` must share with the runs it is combined with, by name (the conversion's summary key by key)."""
     return {
-        **{field: run.get(field) for field in SHARED_FIELDS},
+        **{field: run[field] for field in SHARED_FIELDS if field != "conversion"},
+        **{f"conversion.{key}": value for key, value in run["conversion"].items()},
         **{field: pathlib.Path(run[field]).name for field in SHARED_FILE_FIELDS},
+        "device": "CPU" if run["device"] == "CPU" else "a GPU",
         **{f"card_protocol {field}": run["card_protocol"].get(field) for field in CARD_FIELDS},
     }
 
@@ -87,8 +100,9 @@ def check_combinable(runs: list[dict]) -> None:
                 )
             owner[arm] = run["source"]
         found = measured_alike(run)
-        for field, value in expected.items():
-            if found[field] != value:
+        for field in {**expected, **found}:
+            value = expected.get(field)
+            if found.get(field) != value:
                 hint = (
                     " (take the base evaluations of one earlier run in both: --reuse_base)"
                     if field.startswith("card_protocol")
@@ -96,7 +110,7 @@ def check_combinable(runs: list[dict]) -> None:
                 )
                 raise UsageError(
                     f"--combine: {runs[0]['source']} and {run['source']} differ in {field} ({shortened(value)} "
-                    f"against {shortened(found[field])}); their arms were not measured alike{hint}"
+                    f"against {shortened(found.get(field))}); their arms were not measured alike{hint}"
                 )
 
 
@@ -124,13 +138,20 @@ def common(runs: list[dict], field: str):
     return values[0] if all(value == values[0] for value in values) else None
 
 
-def one_or_each(runs: list[dict], field: str):
-    """The runs' common value of `field`, else each run's, labelled with its arms ("a (chain of thought), b (...)")."""
+def arms_of(run: dict) -> str:
+    return " and ".join(GSM8K_ARM_NAMES[arm] for arm in run["arms"])
+
+
+def one_or_each(runs: list[dict], field: str, only_recorded: bool = False):
+    """The runs' common value of `field`, else each run's labelled with its arms ("a (chain of thought), b (python
+    tool)"; "not recorded" for a run without one, or, with `only_recorded`, that run left out)."""
     values = [run.get(field) for run in runs]
     if all(value == values[0] for value in values):
         return values[0]
     return ", ".join(
-        f"{value} ({' and '.join(GSM8K_ARM_NAMES[arm] for arm in run['arms'])})" for value, run in zip(values, runs)
+        f"{'not recorded' if value is None else value} ({arms_of(run)})"
+        for value, run in zip(values, runs)
+        if value is not None or not only_recorded
     )
 
 
@@ -156,7 +177,8 @@ def combine(runs: list[dict], command: str) -> dict:
         **{field: first[field] for field in SHARED_FILE_FIELDS},
         "eval_max_new_tokens": {arm: by_arm[arm]["eval_max_new_tokens"][arm] for arm in arms},
         "recipes": [recipe for run in runs for recipe in run["recipes"]],
-        "base_reused_from": one_or_each(runs, "base_reused_from"),
+        # Where only some runs took the base evaluations of an earlier run: those runs, each named.
+        "base_reused_from": one_or_each(runs, "base_reused_from", only_recorded=True),
         # Each run's own are under `runs` (and in its command); the report reads a common one.
         "time_budget_minutes": common(runs, "time_budget_minutes"),
         "grpo_max_steps": common(runs, "grpo_max_steps"),
@@ -172,18 +194,38 @@ def combine(runs: list[dict], command: str) -> dict:
     }
 
 
+def check_output_dir(output_dir: pathlib.Path, runs: list[dict]) -> None:
+    """Refuses a folder that holds one of the runs or another run's results: only an earlier combination's are
+    written over."""
+    if output_dir.resolve() in {pathlib.Path(run["source"]).resolve().parent for run in runs}:
+        raise UsageError(
+            f"--output_dir: {output_dir} holds one of the runs; give the combined results a folder of their own"
+        )
+    earlier = output_dir / "results.json"
+    if earlier.is_file():
+        try:
+            combined = "runs" in json.loads(earlier.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError):
+            combined = False
+        if not combined:
+            raise UsageError(
+                f"--output_dir: {earlier} is a run's results, not an earlier combination; give the combined results "
+                "a folder of their own"
+            )
+
+
 def main(folders: list[pathlib.Path], output_dir: pathlib.Path) -> dict:
     """Reads the runs in `folders`, writes the combined results.json, report.md and the runs' curves into
     `output_dir`, and returns the combined results."""
     runs = [read_run(folder) for folder in folders]
-    command = "python scripts/gsm8k.py --combine " + " ".join(str(folder) for folder in folders)
+    command = " ".join(
+        ["python scripts/gsm8k.py --combine", *(str(folder) for folder in folders), "--output_dir", str(output_dir)]
+    )
     results = combine(runs, command)
-    sources = {pathlib.Path(run["source"]).resolve().parent for run in runs}
-    if output_dir.resolve() in sources:
-        raise UsageError(
-            f"--output_dir: {output_dir} holds one of the runs; give the combined results a folder of their own"
-        )
+    check_output_dir(output_dir, runs)
     output_dir.mkdir(parents=True, exist_ok=True)
+    for stale in output_dir.glob("curves-*.png"):  # an earlier combination's, which these runs may not have
+        stale.unlink()
     for run in runs:
         for arm in run["arms"]:
             curves = pathlib.Path(run["source"]).parent / f"curves-{arm}.png"

@@ -441,6 +441,8 @@ def gpu_time_target(results: dict) -> Target:
     minutes = results["total_seconds"] / 60
     runs = results.get("runs")
     counted = [f"{len(runs)} runs, one after the other" if runs else "one run"]
+    if runs and len({run["device"] for run in runs}) > 1:
+        counted.append(f"on {results['device']}")
     if results.get("base_reused_from"):
         counted.append(f"the base evaluations from {results['base_reused_from']}, not counted")
     return Target(
