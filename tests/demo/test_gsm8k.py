@@ -18,7 +18,7 @@ import pytest
 
 from open_r1.demo import gsm8k
 from open_r1.demo.pipeline import STAGES
-from open_r1.demo.report import card_line
+from open_r1.demo.report import card_line, gsm8k_evaluations_goals
 from open_r1.demo.settings import GSM8K_FAST, GSM8K_FULL
 from open_r1.eval.arguments import TOOL_FIELDS, EvaluateArguments
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
@@ -533,11 +533,13 @@ def test_a_full_run_refuses_a_fast_runs_base_evaluations(tmp_path):
 )
 def test_the_gpu_runs_tables_in_the_docs_are_the_ones_their_results_files_give(capsys, run, evaluations):
     gsm8k.main(["--evaluations_table", str(REPO_ROOT / "docs" / "results" / run)])
-    table = capsys.readouterr().out.strip()
+    printed = capsys.readouterr().out.strip()
     page = (REPO_ROOT / "docs" / "gsm8k.md").read_text(encoding="utf-8")
     block = page.split(f"<!-- {run}: begin -->\n")[1].split(f"\n<!-- {run}: end -->")[0]
-    assert block == table
+    assert block == printed, "the table and the goals as the evaluations give them, not typed"
+    table, goals_heading, goals = printed.split("\n\n")
     assert len(table.splitlines()) == 2 + evaluations
+    assert goals_heading == "The goals these evaluations show (greedy pass@1):" and goals.startswith("| goal |")
 
 
 def test_the_fidelity_page_quotes_the_card_protocols_gpu_run_from_its_results_file():
@@ -625,6 +627,35 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
     write_rows(test, [gsm8k_row("0", 2)])
     with pytest.raises(UsageError, match=r"problem id\(s\) \['1', '2'\] are not in .*test.jsonl"):
         gsm8k.evaluations_calculations_table(tmp_path / "run", test)
+
+
+def write_evaluation(run, name: str, pass_at_1: float, problems: int = 1319, fewshot: int = 0) -> None:
+    folder = run / "evals" / name
+    folder.mkdir(parents=True)
+    results = {"pass@1": pass_at_1, "pass@1_stderr": 0.008, "num_samples": 1, "num_problems": problems}
+    (folder / "results.json").write_text(json.dumps({**results, "settings": {"num_fewshot": fewshot}}))
+
+
+def test_the_evaluations_of_a_run_cut_short_give_the_goals_they_show(tmp_path):
+    run = tmp_path / "run"
+    write_evaluation(run, "sft-cot-greedy", 0.055)
+    assert gsm8k_evaluations_goals(run) == "", "no GRPO evaluation, no goal"
+    write_evaluation(run, "base-card", 0.0205, fewshot=5)
+    assert gsm8k_evaluations_goals(run).splitlines()[2].startswith("| base model, the card's 5-shot protocol")
+    write_evaluation(run, "grpo-cot-greedy", 0.08)
+    write_evaluation(run, "sft-tools-greedy", 0.086)
+    assert "| chain of thought: GRPO ≥ SFT + 2 points | 5.5% → 8.0% (+2.5) | yes |" in gsm8k_evaluations_goals(run)
+    assert "python tool" not in gsm8k_evaluations_goals(run), "the tool arm's GRPO model was not evaluated"
+    write_evaluation(run, "grpo-tools-greedy", 0.099)
+    goals = gsm8k_evaluations_goals(run)
+    assert "| after GRPO, python tool ≥ chain of thought + 3 points | 8.0% → 9.9% (+1.9) | **no** |" in goals
+    assert "minutes of one GPU" not in goals, "evaluations alone say nothing of the run's time"
+    write_evaluation(run, "base-cot-greedy", 0.0, problems=4)  # not read: no goal is on the base stage
+    (run / "evals" / "sft-cot-greedy" / "results.json").write_text(
+        json.dumps({"pass@1": 0.0, "pass@1_stderr": 0.0, "num_samples": 1, "num_problems": 4, "settings": {}})
+    )
+    with pytest.raises(UsageError, match=r"run/evals: evaluations of \[4, 1319\] problems"):
+        gsm8k_evaluations_goals(run)
 
 
 def test_the_share_of_completions_out_of_tokens_is_reported_where_the_evaluator_recorded_it(tmp_path, capsys):

@@ -54,6 +54,7 @@ from open_r1.demo.report import (
     calculations_table,
     grpo_curves,
     gsm8k_command,
+    gsm8k_evaluations_goals,
     gsm8k_evaluations_table,
     gsm8k_report,
     gsm8k_table,
@@ -747,8 +748,9 @@ def main(argv: list[str] | None = None) -> dict:
         type=pathlib.Path,
         default=None,
         metavar="OUTPUT_DIR",
-        help="Print the table of the evaluations a run (finished or not) wrote in OUTPUT_DIR and, where they kept "
-        "their details, greedy pass@1 by calculations in the worked solutions of --test_file; then exit.",
+        help="Print the table of the evaluations a run (finished or not) wrote in OUTPUT_DIR, the goals they show "
+        "and, where they kept their details, greedy pass@1 by calculations in the worked solutions of --test_file; "
+        "then exit.",
     )
     args = parser.parse_args(argv)
     if args.combine:
@@ -769,6 +771,9 @@ def main(argv: list[str] | None = None) -> dict:
         return gsm8k_combine.main(args.combine, pathlib.Path(args.output_dir or gsm8k_combine.OUTPUT_DIR))
     if args.evaluations_table:
         print(gsm8k_evaluations_table(args.evaluations_table))
+        goals = gsm8k_evaluations_goals(args.evaluations_table)
+        if goals:
+            print(f"\nThe goals these evaluations show (greedy pass@1):\n\n{goals}")
         by_calculations = evaluations_calculations_table(args.evaluations_table, args.test_file)
         if by_calculations:
             print(f"\nGreedy pass@1 by calculations in the worked solution ({args.test_file}):\n\n{by_calculations}")

@@ -9,7 +9,8 @@
   tool arm after GRPO at least 20 points above the arm without it, GRPO at least SFT in the tool arm) and
   `tool_report`.
 - GSM8K (`open_r1.demo.gsm8k`): `gsm8k_table`, `gsm8k_targets` (issue 30's goals, computed from results.json)
-  and `gsm8k_report` (beside the published numbers, `PUBLISHED_GSM8K`); curves through `grpo_curves`.
+  and `gsm8k_report` (beside the published numbers, `PUBLISHED_GSM8K`); curves through `grpo_curves`; for a run
+  cut short, `gsm8k_evaluations_table` and `gsm8k_evaluations_goals` from its evaluations alone.
 Not covered: computing the numbers (the modes do, with `open_r1.eval.offline`).
 """
 
@@ -23,6 +24,7 @@ from open_r1.demo.pipeline import STAGES, reward_log
 from open_r1.demo.settings import DemoSettings, ToolDemoSettings
 from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from open_r1.tasks.gsm8k import CALCULATION_BUCKETS
+from open_r1.usage import UsageError
 from open_r1.utils.decoding_tally import fit_call_prices
 from open_r1.utils.step_profile import describe as describe_step_profile
 
@@ -430,7 +432,8 @@ def gsm8k_targets(results: dict) -> list[Target]:
                 lead >= GSM8K_TOOL_OVER_COT_TARGET - ROUNDING_SLACK,
             )
         )
-        if results["device"] != "CPU":
+        # A run's time on a GPU; evaluations read from a folder (`gsm8k_evaluations_goals`) have none.
+        if results.get("total_seconds") is not None and results.get("device", "CPU") != "CPU":
             targets.append(gpu_time_target(results))
     return targets
 
@@ -538,6 +541,44 @@ def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
                 )
     recorded = [index for index in range(len(header)) if index < 6 or any(row[index] != "-" for row in rows)]
     return markdown_table([header[i] for i in recorded], [[row[i] for i in recorded] for row in rows])
+
+
+def gsm8k_evaluations_goals(output_dir: pathlib.Path) -> str:
+    """The goals (`gsm8k_targets`) that the evaluations under `output_dir`/evals show, for a run cut short or
+    finished by hand: the card's protocol where evaluated, each arm's where both its SFT and GRPO models were
+    evaluated greedily, the goals across arms where both were; "" where none. The time goal needs a results.json."""
+
+    def evaluation(name: str) -> dict | None:
+        path = output_dir / "evals" / name / "results.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+    arms, problems = {}, set()
+    for arm in GSM8K_ARM_NAMES:
+        greedy = {stage: evaluation(f"{stage}-{arm}-greedy") for stage in ("sft", "grpo")}
+        if all(greedy.values()):
+            arms[arm] = {
+                stage: {"greedy_pass@1": values["pass@1"], "greedy_pass@1_stderr": values["pass@1_stderr"]}
+                for stage, values in greedy.items()
+            }
+            problems |= {values["num_problems"] for values in greedy.values()}
+    results = {"arms": arms}
+    card = evaluation("base-card")
+    if card is not None:
+        results["card_protocol"] = {
+            "pass@1": card["pass@1"],
+            "pass@1_stderr": card["pass@1_stderr"],
+            "shots": card["settings"]["num_fewshot"],
+        }
+        problems.add(card["num_problems"])
+    if len(problems) > 1:
+        raise UsageError(f"{output_dir}/evals: evaluations of {sorted(problems)} problems; goals compare one test set")
+    if not arms and card is None:
+        return ""
+    targets = gsm8k_targets({**results, "test_problems": problems.pop()})
+    return markdown_table(
+        ["goal", "measured", "met"],
+        [[target.name, target.measured, "yes" if target.met else "**no**"] for target in targets],
+    )
 
 
 def generation_cell(decoding: dict | None) -> str:
