@@ -369,3 +369,12 @@ def test_the_recipes_lengths_fit_gsm8k_train_traces(arm):
     assert max(full) < sft["max_length"]
     fits = sum(whole - prompt <= grpo["max_completion_length"] for whole, prompt in zip(full, prompts))
     assert fits >= 0.95 * len(traces)
+
+
+def test_the_docs_count_of_problems_by_calculations_is_the_shared_datas(shared_data):
+    page = (REPO_ROOT / "docs" / "gsm8k.md").read_text(encoding="utf-8")
+    for label, name in (("GSM8K-train rows", "gsm8k_train.jsonl"), ("GSM8K-test problems", "gsm8k_test.jsonl")):
+        counts = dict.fromkeys(CALCULATION_BUCKETS, 0)
+        for row in load_rows(shared_data / name):
+            counts[calculation_bucket(calculations(row))] += 1
+        assert f"| {label} | " + " | ".join(f"{count:,}" for count in counts.values()) + " |" in page
