@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from open_r1.demo import gsm8k
+from open_r1.demo.gsm8k_report import card_line, gsm8k_evaluations_goals
 from open_r1.demo.pipeline import STAGES
-from open_r1.demo.report import card_line, gsm8k_evaluations_goals
 from open_r1.demo.settings import GSM8K_FAST, GSM8K_FULL
 from open_r1.eval.arguments import TOOL_FIELDS, EvaluateArguments
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT

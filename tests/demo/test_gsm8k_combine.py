@@ -8,7 +8,7 @@ import re
 import pytest
 
 from open_r1.demo import gsm8k, gsm8k_combine
-from open_r1.demo.report import gsm8k_targets
+from open_r1.demo.gsm8k_report import gsm8k_targets
 from open_r1.usage import UsageError
 from tests.conftest import SHARED_DATA
 from tests.support import REPO_ROOT

@@ -14,15 +14,12 @@ from open_r1.demo.report import (
     curve_table,
     demo_targets,
     fifths,
-    gsm8k_command,
-    gsm8k_report,
-    gsm8k_targets,
     r1_report,
     tool_demo_targets,
     tool_report,
 )
 from open_r1.demo.settings import FULL, TOOLS_FULL
-from tests.support.demo_results import demo_results, gsm8k_results, tool_demo_results
+from tests.support.demo_results import demo_results, tool_demo_results
 
 
 def met(results: dict) -> list[bool]:
@@ -108,140 +105,3 @@ def test_the_curve_table_puts_the_checkpoints_held_out_accuracy_beside_the_fifth
     assert table[4] == "| 12-16 | 0.550 | 0.750 | 70.0% ± 2.0 | 20.0% | checkpoint, step 16 |"
     assert table[-1] == "| 36-40 | 0.900 | 1.100 | 80.0% ± 1.0 | 0.0% | GRPO, step 40 |"
     assert len(table) == 2 + 1 + 5
-
-
-def gsm8k_verdicts(greedy: dict, arms=("cot", "tools")) -> dict[str, bool]:
-    return {target.name: target.met for target in gsm8k_targets(gsm8k_results(greedy, arms))}
-
-
-def test_gsm8k_goals_are_met_only_by_the_numbers_that_show_them():
-    good = {"cot": {"base": 0.01, "sft": 0.03, "grpo": 0.05}, "tools": {"base": 0.0, "sft": 0.07, "grpo": 0.09}}
-    assert list(gsm8k_verdicts(good).values()) == [True] * 5
-    # Tool arm at 7.58% exactly is not above nanochat d20; 2.9 points over chain of thought is not 3.
-    close = {"cot": {"base": 0.0, "sft": 0.02, "grpo": 0.0468}, "tools": {"base": 0.0, "sft": 0.05, "grpo": 0.0758}}
-    verdicts = gsm8k_verdicts(close)
-    assert [name for name, met in verdicts.items() if not met] == [
-        "python tool after GRPO > nanochat d20 after RL (7.58%)",
-        "after GRPO, python tool ≥ chain of thought + 3 points",
-    ]
-    # GRPO 1 point above SFT misses that arm's goal only.
-    flat = {"cot": {"base": 0.0, "sft": 0.04, "grpo": 0.05}, "tools": {"base": 0.0, "sft": 0.08, "grpo": 0.10}}
-    assert [met for met in gsm8k_verdicts(flat).values()] == [False, True, True, True, True]
-
-
-@pytest.mark.parametrize(("seconds", "met"), [(1700.0, True), (1800.0, True), (1803.0, False)])
-def test_both_arms_on_a_gpu_are_held_to_thirty_minutes_of_its_time(seconds, met):
-    results = gsm8k_results({arm: {"base": 0.0, "sft": 0.05, "grpo": 0.09} for arm in ("cot", "tools")})
-    results["total_seconds"] = seconds
-    (gpu_time,) = [target for target in gsm8k_targets(results) if "minutes of one GPU" in target.name]
-    assert gpu_time.met is met and gpu_time.measured == f"{seconds / 60:.1f} min (one run)"
-    results["base_reused_from"] = "docs/results/gsm8k-h100-2026-11-24"
-    (gpu_time,) = [target for target in gsm8k_targets(results) if "minutes of one GPU" in target.name]
-    assert gpu_time.measured.endswith(
-        "(one run; the base evaluations from docs/results/gsm8k-h100-2026-11-24, not counted)"
-    )
-    # Not a goal for one arm, nor for a run on a CPU.
-    for other in (
-        {**results, "device": "CPU"},
-        gsm8k_results({"cot": {"base": 0.0, "sft": 0.05, "grpo": 0.09}}, ("cot",)),
-    ):
-        assert not [target for target in gsm8k_targets(other) if "minutes of one GPU" in target.name]
-
-
-def test_a_gsm8k_runs_command_is_written_from_its_results():
-    results = gsm8k_results({arm: {"base": 0.0, "sft": 0.05, "grpo": 0.09} for arm in ("cot", "tools")})
-    assert gsm8k_command(results) == "make gsm8k ARM=both SEED=0"
-    one_arm = gsm8k_results({"tools": {"base": 0.0, "sft": 0.05, "grpo": 0.09}}, ("tools",), fast=True)
-    changes = {"seed": 1, "grpo_generation": "vLLM (colocated)", "time_budget_minutes": 11.0, "grpo_max_steps": 40}
-    assert (
-        gsm8k_command({**one_arm, **changes}) == "make gsm8k ARM=tools SEED=1 FAST=1 VLLM=1 MINUTES=11 GRPO_STEPS=40"
-    )
-
-
-@pytest.mark.parametrize(
-    ("measured", "stderr", "met"),
-    [(0.0205, 0.0039, True), (0.0235, 0.0042, False), (0.0, 0.0, False), (0.0083, 0.0, True)],
-)
-def test_the_card_protocol_goal_is_the_cards_score_within_two_standard_errors(measured, stderr, met):
-    # 0.0 ± 0.0 (no problem solved): judged with the card value's standard error at 1,319 problems (0.32 points),
-    # so 0% is 4.3 SE from 1.4% and 0.83% is 1.8 SE from it.
-    results = gsm8k_results({"cot": {"base": 0.0, "sft": 0.03, "grpo": 0.05}}, arms=("cot",))
-    results["card_protocol"] = {
-        "pass@1": measured,
-        "pass@1_stderr": stderr,
-        "shots": 5,
-        "shots_from": "../shared/data/gsm8k_train.jsonl",
-        "max_new_tokens": 256,
-        "eval_seconds": 90.0,
-    }
-    (card_goal,) = [target for target in gsm8k_targets(results) if "card" in target.name]
-    assert card_goal.met is met and card_goal.name.endswith("the card's 1.4% within 2 standard errors")
-    report = gsm8k_report(results, "make gsm8k ARM=cot")
-    assert f"{100 * measured:.1f}% ± {100 * stderr:.1f} against the card's 1.4%" in report
-    assert "5 worked solutions from `../shared/data/gsm8k_train.jsonl`" in report
-
-
-def test_one_arm_is_held_only_to_its_own_goals():
-    verdicts = gsm8k_verdicts({"cot": {"base": 0.0, "sft": 0.02, "grpo": 0.05}}, arms=("cot",))
-    assert verdicts == {"chain of thought: GRPO ≥ SFT + 2 points": True}
-
-
-def test_the_gsm8k_report_puts_both_arms_beside_the_published_numbers_and_names_malformed_annotations():
-    results = gsm8k_results(
-        {"cot": {"base": 0.0, "sft": 0.03, "grpo": 0.05}, "tools": {"base": 0.0, "sft": 0.06, "grpo": 0.09}}
-    )
-    report = gsm8k_report(results, "make gsm8k ARM=both SEED=0")
-    assert "| python tool | grpo | 9.0% ± 0.7 | 4.5% ± 0.5 | 90% | 2.5% | 120 s | 60 s |" in report
-    assert "| chain of thought | sft | 3.0% ± 0.7 | 1.5% ± 0.5 | - | - | 120 s |" in report
-    assert "nanochat d20 (561M parameters) after RL, with a calculator tool | 7.58% |" in report
-    assert "row 9, annotation 1 `<<3/4=3/4>>`: not a number" in report and "FAST" not in report
-    assert "FAST" in gsm8k_report({**results, "fast": True}, "make gsm8k FAST=1")
-    clean = {**results["conversion"], "malformed_annotations": [], "rows_left_out_of_sft": []}
-    assert "0 malformed annotation(s)." in gsm8k_report({**results, "conversion": clean}, "make gsm8k")
-
-
-def test_the_gsm8k_report_breaks_greedy_scores_down_by_calculations_and_names_the_grpo_prompts():
-    results = gsm8k_results(
-        {"cot": {"base": 0.0, "sft": 0.03, "grpo": 0.05}, "tools": {"base": 0.0, "sft": 0.06, "grpo": 0.09}}
-    )
-    report = gsm8k_report(results, "make gsm8k")
-    assert "| arm | stage | 2 (357 problems) | 3 (364 problems) |" in report
-    assert "| python tool | grpo | 18.0% | 9.0% |" in report and "| chain of thought | sft | 6.0% | 3.0% |" in report
-    assert "not a number\n- **GRPO prompts**: the 2674 rows whose worked solution has at most 2 calculations" in report
-    assert "GRPO generates with transformers, the evaluator with transformers." in report
-    everything = {**results["conversion"], "grpo_prompts": 7473, "grpo_max_calculations": None}
-    assert "- **GRPO prompts**: all 7473 rows." in gsm8k_report({**results, "conversion": everything}, "make gsm8k")
-    for stages in results["arms"].values():  # base evaluations taken from an earlier run's docs/results: no details
-        for values in stages.values():
-            values["by_calculations"] = None
-    assert "by calculations" not in gsm8k_report(results, "make gsm8k")
-
-
-def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_time_budget_gave_it():
-    results = gsm8k_results({arm: {"base": 0.0, "sft": 0.05, "grpo": 0.07} for arm in ("cot", "tools")})
-    assert "- **GRPO steps**: chain of thought 10 of 10, python tool 10 of 10.\n" in gsm8k_report(
-        results, "make gsm8k"
-    )
-    results["time_budget_minutes"] = 26.0
-    results["arms"]["cot"]["grpo"].update(max_run_minutes=18.25)
-    results["arms"]["tools"]["grpo"].update(steps=6, max_run_minutes=14.04)
-    assert (
-        "- **GRPO steps**: chain of thought 10 of 10 (given 18.25 min), python tool 6 of 10 (given 14.04 min); the "
-        "run's time budget was 26 minutes, and each arm's GRPO trained the steps that left time for the GRPO "
-        "evaluations (`max_run_minutes`).\n"
-    ) in gsm8k_report(results, "make gsm8k MINUTES=26")
-
-
-def test_the_gsm8k_report_says_where_each_arms_grpo_step_spent_its_time():
-    results = gsm8k_results({arm: {"base": 0.0, "sft": 0.05, "grpo": 0.07} for arm in ("cot", "tools")})
-    assert "A GRPO step's time" not in gsm8k_report(results, "make gsm8k")  # a run from before the profile
-    results["arms"]["tools"]["grpo"]["step_profile"] = {
-        "log_entries": 10, "step_seconds": 75.0, "decoding_seconds": 60.0, "tools_seconds": 4.0, "rewards_seconds": 0.5,
-        "scoring_seconds": 2.5, "training_seconds": 8.0, "decoding_rounds": 7.2, "decode_steps": 1845.0,
-        "slot_use": 0.384,
-    }  # fmt: skip
-    assert (
-        "- **A GRPO step's time** (mean over its logged steps, `open_r1.utils.step_profile`): python tool 75.0 s: "
-        "decoding 60.0 s (7.2 rounds, 1,845 decode steps, slot use 38%), tools 4.0 s, "
-        "rewards 0.5 s, scoring 2.5 s, training 8.0 s.\n"
-    ) in gsm8k_report(results, "make gsm8k")

@@ -10,7 +10,7 @@ held-out pass@1 of its checkpoints. The tool miniature's runs (`make demo TOOLS=
 arms' held-out accuracy per stage and the targets `open_r1.demo.report.tool_demo_targets` computes. `make gsm8k`'s
 runs (a run of both arms, or one combined from one-arm runs by `scripts/gsm8k.py --combine`) get one too: each
 arm's greedy pass@1 after SFT and GRPO on GSM8K-test, the GPU and its time, and issue 30's goals as
-`open_r1.demo.report.gsm8k_targets` computes them, with each run's command. The page depends only on the files
+`open_r1.demo.gsm8k_report.gsm8k_targets` computes them, with each run's command. The page depends only on the files
 given, so writing it twice gives the same page.
 Not covered: FAST runs, whose step counts are not the demo's; they are refused.
 """
@@ -19,17 +19,15 @@ import argparse
 import json
 import pathlib
 
+from open_r1.demo.gsm8k_report import GSM8K_ARM_NAMES, gsm8k_command, gsm8k_targets
 from open_r1.demo.pipeline import STAGES
 from open_r1.demo.report import (
     CURVE_RISE_TARGET,
     GRPO_GAIN_TARGET,
-    GSM8K_ARM_NAMES,
     TOOL_GAIN_TARGET,
     curve_rise,
     curve_table,
     demo_targets,
-    gsm8k_command,
-    gsm8k_targets,
     markdown_table,
     percent_with_stderr,
     tool_demo_targets,
@@ -227,7 +225,7 @@ def gsm8k_section(runs: list[dict]) -> str:
 SmolLM2-135M-Instruct trained on GSM8K-train in two arms (docs/gsm8k.md); greedy pass@1 ± one standard error on
 {problems} GSM8K-test problems. GPU time: the run's seconds, or the sum of the one-arm runs combined into it
 (`scripts/gsm8k.py --combine`); a lease's start and install are not in it. The goals are issue 30's
-(`open_r1.demo.report.gsm8k_targets`).
+(`open_r1.demo.gsm8k_report.gsm8k_targets`).
 
 {markdown_table(header, rows)}
 

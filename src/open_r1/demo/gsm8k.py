@@ -20,7 +20,7 @@ Stages, each the project's real code path:
    error, with the arm's system prompt, the tool arm with `--tools python` and its GRPO recipe's tool settings, at
    most the arm's GRPO `max_completion_length` new tokens. The base model also scored as its model card scores it
    (5 GSM8K-train shots, greedy; `open_r1.eval.few_shot`), to be read beside the card's 1.4%.
-5. results.json, report.md (`open_r1.demo.report.gsm8k_report`: the table, greedy pass@1 by calculations in the
+5. results.json, report.md (`open_r1.demo.gsm8k_report.gsm8k_report`: the table, greedy pass@1 by calculations in the
    worked solution, the published numbers, the goals) and
    curves-<arm>.png in the output folder (data/gsm8k; FAST: data/gsm8k-fast).
 
@@ -48,11 +48,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from open_r1.demo import gsm8k_combine, pipeline
-from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
-from open_r1.demo.report import (
+from open_r1.demo.gsm8k_report import (
     GSM8K_ARM_NAMES,
     calculations_table,
-    grpo_curves,
     gsm8k_command,
     gsm8k_evaluations_goals,
     gsm8k_evaluations_table,
@@ -60,6 +58,8 @@ from open_r1.demo.report import (
     gsm8k_table,
     out_of_tokens_share,
 )
+from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
+from open_r1.demo.report import grpo_curves
 from open_r1.demo.settings import (
     GSM8K_CPU_OVERRIDES,
     GSM8K_FAST,

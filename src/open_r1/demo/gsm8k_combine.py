@@ -11,7 +11,7 @@ generation, all on GPUs or all on the CPU, each arm in one run only, and the sam
 protocol; GPUs of different kinds (an H100 lease and an H200 one) are named in the report, arm by arm. The combined results.json
 keeps each run's provenance under `runs` (its `make gsm8k` command, arms, date, commit, GPU, seconds); its
 `total_seconds` is their sum, the GPU time of the two arms without the leases' start and install. The report is
-`open_r1.demo.report.gsm8k_report`'s, goals included; each run's curves are copied beside it.
+`open_r1.demo.gsm8k_report.gsm8k_report`'s, goals included; each run's curves are copied beside it.
 Not covered: two runs of the same arm (another seed is another run, read beside this one, not averaged into it).
 """
 
@@ -20,7 +20,7 @@ import pathlib
 import shutil
 
 from open_r1.demo import pipeline
-from open_r1.demo.report import GSM8K_ARM_NAMES, gsm8k_command, gsm8k_report, gsm8k_table
+from open_r1.demo.gsm8k_report import GSM8K_ARM_NAMES, gsm8k_command, gsm8k_report, gsm8k_table
 from open_r1.usage import UsageError
 
 # What each run must share with the others for their arms to be compared: a difference in any is refused.
