@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from open_r1.demo import gsm8k
-from open_r1.demo.gsm8k_report import card_line, gsm8k_evaluations_goals
+from open_r1.demo import gsm8k, gsm8k_evals
+from open_r1.demo.gsm8k_report import card_line, gsm8k_evaluations_goals, out_of_tokens_share
 from open_r1.demo.pipeline import STAGES
 from open_r1.demo.settings import GSM8K_FAST, GSM8K_FULL
 from open_r1.eval.arguments import TOOL_FIELDS, EvaluateArguments
@@ -126,12 +126,14 @@ def test_each_arms_evaluations_are_settings_the_evaluator_takes_with_grading_and
         "tool_settings": {"tools": {"tools": ["python"], "max_tool_calling_iterations": 9}},
     }
     for kind, num_samples in (("greedy", 1), ("sampled", GSM8K_FULL.eval_samples)):
-        settings = gsm8k.stage_settings(arm, "sft", kind, num_samples, run, seed=0)
+        settings = gsm8k_evals.stage_settings(arm, "sft", kind, num_samples, run, seed=0)
         del settings["label"]  # the progress bar's
         args = EvaluateArguments(task="gsm8k", data_files="x.jsonl", output_dir="o", model="m", **settings)
-        assert args.reward_num_workers == gsm8k.grading_workers()
+        assert args.reward_num_workers == gsm8k_evals.grading_workers()
         tools = args.tool_settings()
-        assert (tools.sandbox.num_workers if tools else None) == (gsm8k.grading_workers() if arm == "tools" else None)
+        assert (tools.sandbox.num_workers if tools else None) == (
+            gsm8k_evals.grading_workers() if arm == "tools" else None
+        )
 
 
 def test_the_tool_arm_is_evaluated_with_its_grpo_recipes_tool_settings():
@@ -363,7 +365,7 @@ def shared_gpu(monkeypatch, tmp_path):
 
     monkeypatch.setattr(gsm8k.pipeline, "train", train)
     monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", evaluator)
-    monkeypatch.setattr(gsm8k, "run_at_once", run_in_threads)
+    monkeypatch.setattr(gsm8k.pipeline, "run_at_once", run_in_threads)
     monkeypatch.setattr(gsm8k, "grpo_curves", lambda *args, **kwargs: {})
     run = {
         "settings": GSM8K_FULL,
@@ -660,8 +662,8 @@ def test_the_evaluations_of_a_run_cut_short_give_the_goals_they_show(tmp_path):
 
 def test_the_share_of_completions_out_of_tokens_is_reported_where_the_evaluator_recorded_it(tmp_path, capsys):
     greedy, sampled = {"stop": 2, "length": 1, "tool_rounds": 1}, {"stop": 3, "length": 1, "tool_rounds": 0}
-    assert gsm8k.out_of_tokens_share(greedy) == 0.25 and gsm8k.out_of_tokens_share(greedy, sampled) == 0.25
-    assert gsm8k.out_of_tokens_share(greedy, None) is None  # an earlier run's evaluation, from before it was recorded
+    assert out_of_tokens_share(greedy) == 0.25 and out_of_tokens_share(greedy, sampled) == 0.25
+    assert out_of_tokens_share(greedy, None) is None  # an earlier run's evaluation, from before it was recorded
     results = {"pass@1": 0.5, "pass@1_stderr": 0.1, "num_samples": 2, "num_problems": 4, "settings": {}}
     for name, reasons in (("sft-tools-greedy", None), ("grpo-tools-greedy", {"stop": 3, "length": 1})):
         folder = tmp_path / "run" / "evals" / name

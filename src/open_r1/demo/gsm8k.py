@@ -42,12 +42,19 @@ run here (vLLM is not installable on the machines this was built on).
 import argparse
 import contextlib
 import json
-import os
 import pathlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from open_r1.demo import gsm8k_combine, pipeline
+from open_r1.demo.gsm8k_evals import (
+    CARD_SHOTS,
+    calculations_by_id,
+    check_reusable,
+    evaluate_card_protocol,
+    evaluate_stage,
+    pass_by_calculations,
+)
 from open_r1.demo.gsm8k_report import (
     GSM8K_ARM_NAMES,
     calculations_table,
@@ -56,7 +63,6 @@ from open_r1.demo.gsm8k_report import (
     gsm8k_evaluations_table,
     gsm8k_report,
     gsm8k_table,
-    out_of_tokens_share,
 )
 from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
 from open_r1.demo.report import grpo_curves
@@ -71,27 +77,18 @@ from open_r1.demo.settings import (
 )
 from open_r1.eval.arguments import TOOL_FIELDS
 from open_r1.tasks.gsm8k import (
-    CALCULATION_BUCKETS,
-    COT_SYSTEM_PROMPT,
-    TOOL_SYSTEM_PROMPT,
-    calculation_bucket,
     calculations,
     convert,
     load_rows,
 )
 from open_r1.usage import ArgumentParser, UsageError, check_local_path, read_recipe
 from open_r1.utils.gpu_jobs import job_slot, shared_job_slots
-from open_r1.utils.launch import run_at_once
 from open_r1.utils.step_profile import summarise as summarise_step_profile
 
 ARMS = ("cot", "tools")
-SYSTEM_PROMPTS = {"cot": COT_SYSTEM_PROMPT, "tools": TOOL_SYSTEM_PROMPT}
 TRAIN_FILE = GSM8K_FILE.with_name("gsm8k_train.jsonl")
 TEST_FILE = GSM8K_FILE
 MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors")
-# SmolLM2-135M-Instruct's model card scores GSM8K 5-shot, greedy, at most 256 new tokens (docs/gsm8k_fidelity.md).
-CARD_SHOTS = 5
-CARD_MAX_NEW_TOKENS = 256
 # On a GPU, the training runs and evaluations that may run at once, all of the run's processes together: on an
 # 80 GB H100 any two that can run together fit (at most 64 GB where measured), three took up to 95 (docs/gsm8k.md).
 GPU_JOBS_AT_ONCE = 2
@@ -108,20 +105,6 @@ def gpu_job_slots(stack: contextlib.ExitStack, device: str, arms_at_once: bool):
     if device != "cuda" or not arms_at_once:
         return None
     return shared_job_slots(stack, GPU_JOBS_AT_ONCE)
-
-
-def gpu_job(run: dict, critical: bool = False):
-    """Holds one of the run's GPU job slots (`run["gpu_slots"]`) while a training run or an evaluation runs; a
-    `critical` job (on the critical arm's path) takes a free slot before the others."""
-    return job_slot(run.get("gpu_slots"), critical)
-
-
-def run_jobs(jobs: dict[str, tuple], log_dir: pathlib.Path, at_once: bool) -> dict:
-    """`function(*args)` of every job (name -> (function, args)): each in its own process at the same time
-    (`run_at_once`, its output in `log_dir`), or one after the other in this one."""
-    if at_once:
-        return run_at_once(jobs, log_dir)
-    return {name: function(*args) for name, (function, args) in jobs.items()}
 
 
 def check_vllm(device: str) -> None:
@@ -222,32 +205,6 @@ def build_datasets(folder: pathlib.Path, train_file: pathlib.Path, settings: GSM
     return data
 
 
-def tool_call_rate(details: list[dict]) -> float:
-    """Share of the completions (tool rollouts) that hold a tool result."""
-    calls = [any(message.get("role") == "tool" for message in row["completion"]) for row in details]
-    return sum(calls) / len(calls)
-
-
-def calculations_by_id(test_file: pathlib.Path, limit: int | None = None) -> dict[str, int]:
-    """Test row id -> calculations in its worked solution, for the first `limit` rows of `test_file` (None: all)."""
-    return {row["id"]: calculations(row) for row in load_rows(test_file, limit=limit)}
-
-
-def pass_by_calculations(details: list[dict], calculations_of: dict[str, int]) -> dict:
-    """pass@1 of an evaluation's completions (`details`, one row per sample) grouped by the number of calculations
-    in the problem's worked solution (`calculations_of`: test row id -> count): bucket -> problems and pass@1."""
-    correct, problems = {}, {}
-    for row in details:
-        bucket = calculation_bucket(calculations_of[row["id"]])
-        correct.setdefault(bucket, []).append(row["correct"])
-        problems.setdefault(bucket, set()).add(row["id"])
-    order = [bucket for bucket in CALCULATION_BUCKETS if bucket in correct]
-    return {
-        bucket: {"problems": len(problems[bucket]), "pass@1": sum(correct[bucket]) / len(correct[bucket])}
-        for bucket in order
-    }
-
-
 def evaluations_calculations_table(output_dir: pathlib.Path, test_file: pathlib.Path) -> str:
     """Greedy pass@1 by calculations of the evaluations whose details a run (finished or not) wrote under
     `output_dir`/evals, their problems' worked solutions read from `test_file`; "" when none kept details."""
@@ -268,169 +225,6 @@ def evaluations_calculations_table(output_dir: pathlib.Path, test_file: pathlib.
             raise UsageError(f"{path}: problem id(s) {unknown[:5]} are not in {test_file} (pass its --test_file)")
         rows.append(([stage, GSM8K_ARM_NAMES[arm]], pass_by_calculations(details, calculations_of)))
     return calculations_table(["stage", "arm"], rows)
-
-
-def grading_workers() -> int:
-    """Grading processes and, in the tool arm, tool calls at once: half the cores (8 on a 16-core GPU machine)."""
-    return max(2, (os.cpu_count() or 2) // 2)
-
-
-def run_evaluation(
-    model: pathlib.Path, name: str, output_dir: pathlib.Path, run: dict, settings: dict, critical: bool = False
-):
-    """One evaluator run on GSM8K-test into `output_dir`/evals/<name> with the evaluator's `settings`, on the run's
-    device and holding one of its GPU job slots; returns its results, its details and when it started and ended
-    evaluating (the wait for a slot left out; wall-clock seconds, comparable between processes)."""
-    with gpu_job(run, critical):
-        started = time.time()
-        results, rows = pipeline.run_evaluator(
-            model, "gsm8k", run["test_file"], output_dir / "evals" / name, device=run["device"], **settings
-        )
-        return results, rows, (started, time.time())
-
-
-def stage_settings(arm: str, stage: str, kind: str, num_samples: int, run: dict, seed: int) -> dict:
-    """The evaluator's settings for one of a stage's evaluations: greedy (one sample) or sampled, with the arm's
-    system prompt, completion budget and, in the tool arm, its GRPO recipe's tool settings."""
-    settings: GSM8KSettings = run["settings"]
-    return {
-        "label": f"{GSM8K_ARM_NAMES[arm]}, {stage}, {kind}",
-        "num_samples": num_samples,
-        "batch_size": settings.eval_batch_size * settings.eval_samples // num_samples,
-        **({"temperature": 0.0} if kind == "greedy" else {}),
-        "system_prompt": SYSTEM_PROMPTS[arm],
-        "max_new_tokens": run["max_new_tokens"][arm],
-        "limit": settings.num_test,
-        "seed": seed,
-        "reward_num_workers": grading_workers(),
-        **run["tool_settings"].get(arm, {}),
-        # The tool runs as many programs at once as grading has workers (training's count is per GPU process).
-        **({"code_num_workers": grading_workers()} if arm in run["tool_settings"] else {}),
-    }
-
-
-def evaluation_samples(settings: GSM8KSettings) -> dict[str, int]:
-    """Each evaluation of a stage (`<stage>-<arm>-<kind>`) and its samples per problem."""
-    return {"greedy": 1, "sampled": settings.eval_samples}
-
-
-def evaluate_stage(
-    model: pathlib.Path, arm: str, stage: str, output_dir: pathlib.Path, run: dict, seed: int, critical: bool = False
-) -> dict:
-    """Greedy and sampled pass@1 (± stderr) of one checkpoint on GSM8K-test, and the tool arm's tool-call rate; the
-    base stage from an earlier run's evaluations where `run["reuse_base"]` names one. With `run["overlap"]` (a
-    shared GPU) the two evaluations are two jobs that run at once where slots allow, each in its own process: the
-    evaluator seeds torch's global generator, which two evaluations in one process would share."""
-    settings: GSM8KSettings = run["settings"]
-    reuse = run.get("reuse_base") if stage == "base" else None
-    samples = evaluation_samples(settings)
-    names = {kind: f"{stage}-{arm}-{kind}" for kind in samples}
-    if reuse:
-        evaluations = {kind: reused_evaluation(reuse, names[kind], run, samples[kind]) for kind in samples}
-    else:
-        jobs = {}
-        for kind, num_samples in samples.items():
-            evaluation = stage_settings(arm, stage, kind, num_samples, run, seed)
-            jobs[names[kind]] = (run_evaluation, (model, names[kind], output_dir, run, evaluation, critical))
-        outcomes = run_jobs(jobs, output_dir / "logs", at_once=run["overlap"])
-        evaluations = {kind: outcomes[names[kind]] for kind in samples}
-    measured, by_calculations, details = {}, {}, []
-    for kind, (results, rows, _) in evaluations.items():
-        measured[f"{kind}_pass@1"], measured[f"{kind}_pass@1_stderr"] = results["pass@1"], results["pass@1_stderr"]
-        if rows:
-            by_calculations[kind] = pass_by_calculations(rows, run["test_calculations"])
-        details += rows
-    # An earlier run's folder may keep its results without their details (docs/results does).
-    measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" and details else None
-    measured["out_of_tokens_rate"] = out_of_tokens_share(
-        *(results.get("finish_reasons") for results, _, _ in evaluations.values())
-    )
-    measured["by_calculations"] = by_calculations or None
-    # Wall time from the first evaluation's start to the last one's end: at once on a GPU, one after another else.
-    spans = {kind: span for kind, (_, _, span) in evaluations.items()}
-    measured["eval_seconds"] = max(end for _, end in spans.values()) - min(start for start, _ in spans.values())
-    measured["eval_job_seconds"] = {kind: end - start for kind, (start, end) in spans.items()}
-    if reuse:
-        measured["reused_from"] = str(reuse)
-    return measured
-
-
-def read_reused(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int) -> dict:
-    """The evaluator's results.json of evaluation `name` in an earlier run's output folder, checked to score as
-    many problems of a test file of the same name with the same number of samples (a FAST run's 4 problems are
-    refused by a full run)."""
-    path = earlier_run / "evals" / name / "results.json"
-    if not path.is_file():
-        raise UsageError(f"--reuse_base: {path} not found (the earlier run's evaluation {name})")
-    results = json.loads(path.read_text(encoding="utf-8"))
-    expected = {
-        "test file": (pathlib.Path(results["data_files"]).name, pathlib.Path(run["test_file"]).name),
-        "samples": (results["num_samples"], num_samples),
-        "problems": (results["num_problems"], len(run["test_calculations"])),
-    }
-    for what, (found, wanted) in expected.items():
-        if found != wanted:
-            raise UsageError(f"--reuse_base: {path} has {what} {found}, this run {wanted}")
-    return results
-
-
-def check_reusable(earlier_run: pathlib.Path, arms: tuple[str, ...], settings: GSM8KSettings, test_file) -> None:
-    """Every base evaluation a run takes from `earlier_run` (`read_reused`), checked before anything loads: found
-    in an arm's process, a mismatch would end the run only once the other processes had ended."""
-    run = {"test_file": test_file, "test_calculations": calculations_by_id(test_file, settings.num_test)}
-    read_reused(earlier_run, "base-card", run, 1)
-    for arm in arms:
-        for kind, num_samples in evaluation_samples(settings).items():
-            read_reused(earlier_run, f"base-{arm}-{kind}", run, num_samples)
-
-
-def reused_evaluation(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int):
-    """Evaluation `name` as an earlier run measured it (the base model does not change between runs), like
-    `run_evaluation`'s return: its results, its details where that run kept them, and an empty span of time."""
-    results = read_reused(earlier_run, name, run, num_samples)
-    rows = earlier_run / "evals" / name / "details.jsonl"
-    details = [json.loads(line) for line in rows.open(encoding="utf-8")] if rows.is_file() else []
-    return results, details, (0.0, 0.0)
-
-
-def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
-    """The base model scored as its model card scores it: 5 worked GSM8K-train solutions before each test problem
-    (`open_r1.eval.few_shot`), greedy, the number after `####` matched; beside the card's 1.4%."""
-    settings: GSM8KSettings = run["settings"]
-    max_new_tokens = settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS
-    if run.get("reuse_base"):
-        results, seconds = read_reused(run["reuse_base"], "base-card", run, 1), 0.0
-    else:
-        results, _, (started, ended) = run_evaluation(
-            base_model,
-            "base-card",
-            output_dir,
-            run,
-            {
-                "label": f"base, the model card's {CARD_SHOTS}-shot protocol",
-                "prompt_style": "plain",
-                "num_fewshot": CARD_SHOTS,
-                "fewshot_file": str(run["train_file"]),
-                "temperature": 0.0,
-                "max_new_tokens": max_new_tokens,
-                "limit": settings.num_test,
-                "seed": seed,
-                "batch_size": settings.eval_batch_size,
-                "reward_num_workers": grading_workers(),
-            },
-        )
-        seconds = ended - started
-    card = {
-        "pass@1": results["pass@1"],
-        "pass@1_stderr": results["pass@1_stderr"],
-        "shots": CARD_SHOTS,
-        "shots_from": str(run["train_file"]),
-        "max_new_tokens": max_new_tokens,
-        "eval_seconds": seconds,
-    }
-    if run.get("reuse_base"):
-        card["reused_from"] = str(run["reuse_base"])
-    return card
 
 
 def grpo_minutes(deadline: float, evaluation_seconds: float, now: float) -> float:
@@ -494,7 +288,7 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
             arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides)
 
             def train(arguments=arguments, stage=stage) -> float:
-                with gpu_job(run, critical):
+                with job_slot(run.get("gpu_slots"), critical):
                     limit = ()
                     if stage == "grpo" and run.get("deadline") is not None:
                         # Computed once GRPO holds its GPU slot: the wait for one is time GRPO cannot train.
@@ -641,7 +435,7 @@ def run(
         pipeline.banner(f"the base model under its card's protocol ({CARD_SHOTS}-shot GSM8K)")
     with contextlib.ExitStack() as stack:
         run_settings["gpu_slots"] = gpu_job_slots(stack, device, arms_at_once)
-        outcomes = run_jobs(jobs, output_dir / "logs", at_once=arms_at_once)
+        outcomes = pipeline.run_jobs(jobs, output_dir / "logs", at_once=arms_at_once)
     card = outcomes.pop("card")
     provenance = pipeline.with_end_load(provenance)
     results = {

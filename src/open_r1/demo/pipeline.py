@@ -3,7 +3,8 @@
 Output folder reset, the tiny model built on the spot, prompts and data files as the evaluator reads them,
 training launched as users launch it (`open_r1.utils.launch`), a checkpoint sampled and graded with
 `open_r1.eval.offline` (on CPU unless told otherwise), GRPO's logged rewards read back, where and when a run was
-measured (date, commit, machine, load), and results.json + report.md written.
+measured (date, commit, machine, load), and results.json + report.md written; a run's jobs one after the other or
+each in its own process at once (`run_jobs`).
 Not covered: what a mode builds or reports (`open_r1.demo.r1`, `open_r1.demo.tools`, `open_r1.demo.gsm8k`,
 `open_r1.demo.report`).
 """
@@ -20,7 +21,7 @@ import time
 
 from open_r1.data.benchmarks import Problem, build_messages
 from open_r1.tasks.tiny_model import TinyModelSpec
-from open_r1.utils.launch import REPO_ROOT, accelerate_launch
+from open_r1.utils.launch import REPO_ROOT, accelerate_launch, run_at_once
 
 STAGES = ("base", "sft", "grpo")
 
@@ -100,6 +101,14 @@ def train(
         cpu=cpu,
     )
     return time.perf_counter() - started
+
+
+def run_jobs(jobs: dict[str, tuple], log_dir: pathlib.Path, at_once: bool) -> dict:
+    """`function(*args)` of every job (name -> (function, args)): each in its own process at the same time
+    (`run_at_once`, its output in `log_dir`), or one after the other in this one."""
+    if at_once:
+        return run_at_once(jobs, log_dir)
+    return {name: function(*args) for name, (function, args) in jobs.items()}
 
 
 def release_gpu_memory() -> None:

@@ -1,0 +1,228 @@
+"""The evaluations of a `make gsm8k` run on GSM8K-test, each through the offline evaluator (`open_r1.eval.offline`).
+
+    evaluate_stage(model, arm, stage, output_dir, run, seed)   # a checkpoint's greedy and sampled pass@1
+    evaluate_card_protocol(base_model, output_dir, run, seed)  # the base model as its model card scores it
+
+- `evaluate_stage`: one checkpoint's greedy pass@1 and pass@1 from `GSM8KSettings.eval_samples` samples, each
+  ± its standard error, with the arm's system prompt, token budget and (tool arm) its GRPO recipe's tool settings
+  (`stage_settings`); the tool-call rate, the share out of tokens, and pass@1 by calculations in the worked
+  solution (`pass_by_calculations`). On a shared GPU the two evaluations are two jobs, each in its own process,
+  each holding a GPU job slot (`open_r1.utils.gpu_jobs`).
+- `evaluate_card_protocol`: 5 GSM8K-train shots before each problem, greedy (docs/gsm8k_fidelity.md).
+- `--reuse_base`: `check_reusable`, `read_reused` and `reused_evaluation` take an earlier run's base evaluations,
+  checked to score as many problems of a test file of the same name with the same samples.
+Not covered: training, the run's order and time budget (`open_r1.demo.gsm8k`), the tables (`open_r1.demo.gsm8k_report`).
+"""
+
+import json
+import os
+import pathlib
+import time
+
+from open_r1.demo import pipeline
+from open_r1.demo.gsm8k_report import GSM8K_ARM_NAMES, out_of_tokens_share
+from open_r1.demo.settings import GSM8KSettings
+from open_r1.tasks.gsm8k import (
+    CALCULATION_BUCKETS,
+    COT_SYSTEM_PROMPT,
+    TOOL_SYSTEM_PROMPT,
+    calculation_bucket,
+    calculations,
+    load_rows,
+)
+from open_r1.usage import UsageError
+from open_r1.utils.gpu_jobs import job_slot
+
+SYSTEM_PROMPTS = {"cot": COT_SYSTEM_PROMPT, "tools": TOOL_SYSTEM_PROMPT}
+# SmolLM2-135M-Instruct's model card scores GSM8K 5-shot, greedy, at most 256 new tokens (docs/gsm8k_fidelity.md).
+CARD_SHOTS = 5
+CARD_MAX_NEW_TOKENS = 256
+
+
+def tool_call_rate(details: list[dict]) -> float:
+    """Share of the completions (tool rollouts) that hold a tool result."""
+    calls = [any(message.get("role") == "tool" for message in row["completion"]) for row in details]
+    return sum(calls) / len(calls)
+
+
+def calculations_by_id(test_file: pathlib.Path, limit: int | None = None) -> dict[str, int]:
+    """Test row id -> calculations in its worked solution, for the first `limit` rows of `test_file` (None: all)."""
+    return {row["id"]: calculations(row) for row in load_rows(test_file, limit=limit)}
+
+
+def pass_by_calculations(details: list[dict], calculations_of: dict[str, int]) -> dict:
+    """pass@1 of an evaluation's completions (`details`, one row per sample) grouped by the number of calculations
+    in the problem's worked solution (`calculations_of`: test row id -> count): bucket -> problems and pass@1."""
+    correct, problems = {}, {}
+    for row in details:
+        bucket = calculation_bucket(calculations_of[row["id"]])
+        correct.setdefault(bucket, []).append(row["correct"])
+        problems.setdefault(bucket, set()).add(row["id"])
+    order = [bucket for bucket in CALCULATION_BUCKETS if bucket in correct]
+    return {
+        bucket: {"problems": len(problems[bucket]), "pass@1": sum(correct[bucket]) / len(correct[bucket])}
+        for bucket in order
+    }
+
+
+def grading_workers() -> int:
+    """Grading processes and, in the tool arm, tool calls at once: half the cores (8 on a 16-core GPU machine)."""
+    return max(2, (os.cpu_count() or 2) // 2)
+
+
+def run_evaluation(
+    model: pathlib.Path, name: str, output_dir: pathlib.Path, run: dict, settings: dict, critical: bool = False
+):
+    """One evaluator run on GSM8K-test into `output_dir`/evals/<name> with the evaluator's `settings`, on the run's
+    device and holding one of its GPU job slots; returns its results, its details and when it started and ended
+    evaluating (the wait for a slot left out; wall-clock seconds, comparable between processes)."""
+    with job_slot(run.get("gpu_slots"), critical):
+        started = time.time()
+        results, rows = pipeline.run_evaluator(
+            model, "gsm8k", run["test_file"], output_dir / "evals" / name, device=run["device"], **settings
+        )
+        return results, rows, (started, time.time())
+
+
+def stage_settings(arm: str, stage: str, kind: str, num_samples: int, run: dict, seed: int) -> dict:
+    """The evaluator's settings for one of a stage's evaluations: greedy (one sample) or sampled, with the arm's
+    system prompt, completion budget and, in the tool arm, its GRPO recipe's tool settings."""
+    settings: GSM8KSettings = run["settings"]
+    return {
+        "label": f"{GSM8K_ARM_NAMES[arm]}, {stage}, {kind}",
+        "num_samples": num_samples,
+        "batch_size": settings.eval_batch_size * settings.eval_samples // num_samples,
+        **({"temperature": 0.0} if kind == "greedy" else {}),
+        "system_prompt": SYSTEM_PROMPTS[arm],
+        "max_new_tokens": run["max_new_tokens"][arm],
+        "limit": settings.num_test,
+        "seed": seed,
+        "reward_num_workers": grading_workers(),
+        **run["tool_settings"].get(arm, {}),
+        # The tool runs as many programs at once as grading has workers (training's count is per GPU process).
+        **({"code_num_workers": grading_workers()} if arm in run["tool_settings"] else {}),
+    }
+
+
+def evaluation_samples(settings: GSM8KSettings) -> dict[str, int]:
+    """Each evaluation of a stage (`<stage>-<arm>-<kind>`) and its samples per problem."""
+    return {"greedy": 1, "sampled": settings.eval_samples}
+
+
+def evaluate_stage(
+    model: pathlib.Path, arm: str, stage: str, output_dir: pathlib.Path, run: dict, seed: int, critical: bool = False
+) -> dict:
+    """Greedy and sampled pass@1 (± stderr) of one checkpoint on GSM8K-test, and the tool arm's tool-call rate; the
+    base stage from an earlier run's evaluations where `run["reuse_base"]` names one. With `run["overlap"]` (a
+    shared GPU) the two evaluations are two jobs that run at once where slots allow, each in its own process: the
+    evaluator seeds torch's global generator, which two evaluations in one process would share."""
+    settings: GSM8KSettings = run["settings"]
+    reuse = run.get("reuse_base") if stage == "base" else None
+    samples = evaluation_samples(settings)
+    names = {kind: f"{stage}-{arm}-{kind}" for kind in samples}
+    if reuse:
+        evaluations = {kind: reused_evaluation(reuse, names[kind], run, samples[kind]) for kind in samples}
+    else:
+        jobs = {}
+        for kind, num_samples in samples.items():
+            evaluation = stage_settings(arm, stage, kind, num_samples, run, seed)
+            jobs[names[kind]] = (run_evaluation, (model, names[kind], output_dir, run, evaluation, critical))
+        outcomes = pipeline.run_jobs(jobs, output_dir / "logs", at_once=run["overlap"])
+        evaluations = {kind: outcomes[names[kind]] for kind in samples}
+    measured, by_calculations, details = {}, {}, []
+    for kind, (results, rows, _) in evaluations.items():
+        measured[f"{kind}_pass@1"], measured[f"{kind}_pass@1_stderr"] = results["pass@1"], results["pass@1_stderr"]
+        if rows:
+            by_calculations[kind] = pass_by_calculations(rows, run["test_calculations"])
+        details += rows
+    # An earlier run's folder may keep its results without their details (docs/results does).
+    measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" and details else None
+    measured["out_of_tokens_rate"] = out_of_tokens_share(
+        *(results.get("finish_reasons") for results, _, _ in evaluations.values())
+    )
+    measured["by_calculations"] = by_calculations or None
+    # Wall time from the first evaluation's start to the last one's end: at once on a GPU, one after another else.
+    spans = {kind: span for kind, (_, _, span) in evaluations.items()}
+    measured["eval_seconds"] = max(end for _, end in spans.values()) - min(start for start, _ in spans.values())
+    measured["eval_job_seconds"] = {kind: end - start for kind, (start, end) in spans.items()}
+    if reuse:
+        measured["reused_from"] = str(reuse)
+    return measured
+
+
+def read_reused(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int) -> dict:
+    """The evaluator's results.json of evaluation `name` in an earlier run's output folder, checked to score as
+    many problems of a test file of the same name with the same number of samples (a FAST run's 4 problems are
+    refused by a full run)."""
+    path = earlier_run / "evals" / name / "results.json"
+    if not path.is_file():
+        raise UsageError(f"--reuse_base: {path} not found (the earlier run's evaluation {name})")
+    results = json.loads(path.read_text(encoding="utf-8"))
+    expected = {
+        "test file": (pathlib.Path(results["data_files"]).name, pathlib.Path(run["test_file"]).name),
+        "samples": (results["num_samples"], num_samples),
+        "problems": (results["num_problems"], len(run["test_calculations"])),
+    }
+    for what, (found, wanted) in expected.items():
+        if found != wanted:
+            raise UsageError(f"--reuse_base: {path} has {what} {found}, this run {wanted}")
+    return results
+
+
+def check_reusable(earlier_run: pathlib.Path, arms: tuple[str, ...], settings: GSM8KSettings, test_file) -> None:
+    """Every base evaluation a run takes from `earlier_run` (`read_reused`), checked before anything loads: found
+    in an arm's process, a mismatch would end the run only once the other processes had ended."""
+    run = {"test_file": test_file, "test_calculations": calculations_by_id(test_file, settings.num_test)}
+    read_reused(earlier_run, "base-card", run, 1)
+    for arm in arms:
+        for kind, num_samples in evaluation_samples(settings).items():
+            read_reused(earlier_run, f"base-{arm}-{kind}", run, num_samples)
+
+
+def reused_evaluation(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int):
+    """Evaluation `name` as an earlier run measured it (the base model does not change between runs), like
+    `run_evaluation`'s return: its results, its details where that run kept them, and an empty span of time."""
+    results = read_reused(earlier_run, name, run, num_samples)
+    rows = earlier_run / "evals" / name / "details.jsonl"
+    details = [json.loads(line) for line in rows.open(encoding="utf-8")] if rows.is_file() else []
+    return results, details, (0.0, 0.0)
+
+
+def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
+    """The base model scored as its model card scores it: 5 worked GSM8K-train solutions before each test problem
+    (`open_r1.eval.few_shot`), greedy, the number after `####` matched; beside the card's 1.4%."""
+    settings: GSM8KSettings = run["settings"]
+    max_new_tokens = settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS
+    if run.get("reuse_base"):
+        results, seconds = read_reused(run["reuse_base"], "base-card", run, 1), 0.0
+    else:
+        results, _, (started, ended) = run_evaluation(
+            base_model,
+            "base-card",
+            output_dir,
+            run,
+            {
+                "label": f"base, the model card's {CARD_SHOTS}-shot protocol",
+                "prompt_style": "plain",
+                "num_fewshot": CARD_SHOTS,
+                "fewshot_file": str(run["train_file"]),
+                "temperature": 0.0,
+                "max_new_tokens": max_new_tokens,
+                "limit": settings.num_test,
+                "seed": seed,
+                "batch_size": settings.eval_batch_size,
+                "reward_num_workers": grading_workers(),
+            },
+        )
+        seconds = ended - started
+    card = {
+        "pass@1": results["pass@1"],
+        "pass@1_stderr": results["pass@1_stderr"],
+        "shots": CARD_SHOTS,
+        "shots_from": str(run["train_file"]),
+        "max_new_tokens": max_new_tokens,
+        "eval_seconds": seconds,
+    }
+    if run.get("reuse_base"):
+        card["reused_from"] = str(run["reuse_base"])
+    return card
