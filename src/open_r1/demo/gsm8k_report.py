@@ -362,7 +362,8 @@ def gsm8k_command(results: dict) -> str:
             f"ARM={'both' if len(arms) > 1 else arms[0]}",
             f"SEED={results['seed']}",
             *(["FAST=1"] if results["fast"] else []),
-            *(["VLLM=1"] if results["grpo_generation"].startswith("vLLM") else []),
+            # Runs from before VLLM=1 existed recorded no generation: they generated with transformers.
+            *(["VLLM=1"] if results.get("grpo_generation", "transformers").startswith("vLLM") else []),
             *([f"MINUTES={budget:g}"] if budget is not None else []),
             *([f"GRPO_STEPS={steps}"] if steps is not None else []),
         ]
