@@ -1,6 +1,8 @@
 """Benchmark: the project's `accuracy_reward` against a plain sequential grading loop, in one run.
 
     .venv/bin/python scripts/benchmarks/rewards.py [--data ../shared/data/math500.jsonl] [--generations 16]
+    .venv/bin/python scripts/benchmarks/rewards.py --output docs/results/rewards/<name>.json   # keep the results
+    .venv/bin/python scripts/benchmarks/rewards.py --write_docs docs/results/rewards/*.json   # the table, into docs/
 
 Builds GRPO-shaped input from the MATH-500 answers: 16 completions per problem, half correct but written
 differently from the gold (\\dfrac for \\frac, decimals for simple fractions, spacing, a trailing period
@@ -17,14 +19,18 @@ inside the reasoning), half wrong (other problems' answers). It then grades ever
   identical answers verified once, each worker parsing a short answer once),
 and whether all three produced identical rewards (which also checks the pre-check against plain verify on
 4,000 wrong and 4,000 right answers). The machine may be shared, so it prints the load average before and after.
-Without the data file it says so and exits with status 2.
+Without the data file it says so and exits with status 2; with rewards that differ, status 1. `--output` writes the
+results (with date, commit, machine and load) as JSON; `--write_docs` writes the table of results files into
+docs/benchmarks.md between this script's markers, so the page is never typed by hand.
 
 Not covered: code rewards (see scripts/benchmarks for the sandbox's own benchmarks).
 """
 
 import argparse
+import datetime
 import json
 import os
+import platform
 import re
 import sys
 import time
@@ -36,9 +42,12 @@ from math_verify import verify
 from open_r1.rewards import accuracy_reward
 from open_r1.rewards.accuracy import _extract, prepare_gold
 from open_r1.rewards.grading_worker import _seconds, answers_match, parse_answer, parse_gold
-from open_r1.utils.launch import SHARED_DATA
+from open_r1.utils.launch import REPO_ROOT, SHARED_DATA
 
 DEFAULT_DATA = SHARED_DATA / "math500.jsonl"
+DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- rewards.py results: begin -->", "<!-- rewards.py results: end -->"
+BASELINE, PRE_CHECK, PROJECT = "sequential loop (upstream approach)", "sequential loop + pre-check", "accuracy_reward"
 
 
 def equal_forms(answer: str) -> list[str]:
@@ -95,41 +104,45 @@ def sequential_rewards(
     return rewards
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--generations", type=int, default=16)
-    parser.add_argument("--problems", type=int, default=None, help="use only the first N problems")
-    args = parser.parse_args()
-    if not args.data.exists():
-        print(f"MATH-500 not found at {args.data}; pass --data path/to/math500.jsonl", file=sys.stderr)
-        return 2
-    rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows = rows[: args.problems] if args.problems else rows
-    completions, golds = build_inputs(rows, args.generations)
+def run(rows: list[dict], generations: int) -> dict:
+    """Grades the inputs of `rows` three ways and returns what the table needs: completions per second of each,
+    the ratios, whether the rewards are identical, and the verdicts on the equal forms and the wrong answers."""
+    from open_r1.demo.pipeline import git_commit
+
+    completions, golds = build_inputs(rows, generations)
     conversational = [[{"role": "assistant", "content": c}] for c in completions]
-    print(f"{len(rows)} problems x {args.generations} completions = {len(completions)}; {os.cpu_count()} CPUs")
+    settings = {
+        "problems": len(rows),
+        "generations": generations,
+        "completions": len(completions),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "load_average_at_start": list(os.getloadavg()),
+        "commit": git_commit(),
+        "date": datetime.date.today().isoformat(),
+    }
+    print(f"{len(rows)} problems x {generations} completions = {len(completions)}; {os.cpu_count()} CPUs")
     print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
     accuracy_reward(conversational[:2], solution=golds[:2])  # start the worker processes outside the timing
     start = time.perf_counter()
     pooled = []
     # GRPO grades one batch per step; a call per 64 problems keeps the benchmark step-shaped.
-    batch = 64 * args.generations
+    batch = 64 * generations
     for offset in range(0, len(completions), batch):
         pooled += accuracy_reward(conversational[offset : offset + batch], solution=golds[offset : offset + batch])
     pooled_seconds = time.perf_counter() - start
 
     timings = {}
     sequential = {}
-    for name, pre_check in (("sequential loop (upstream approach)", False), ("sequential loop + pre-check", True)):
+    for name, pre_check in ((BASELINE, False), (PRE_CHECK, True)):
         start = time.perf_counter()
         sequential[name] = sequential_rewards(completions, golds, timeout=5.0, project_pre_check=pre_check)
         timings[name] = time.perf_counter() - start
-    timings["accuracy_reward"] = pooled_seconds
+    timings[PROJECT] = pooled_seconds
 
     n = len(completions)
-    baseline = timings["sequential loop (upstream approach)"]
+    baseline = timings[BASELINE]
     for name, seconds in timings.items():
         print(
             f"{name:38s}: {n / seconds:8.1f} completions/s ({seconds:.1f} s), {baseline / seconds:.2f}x the upstream loop"
@@ -137,7 +150,8 @@ def main() -> int:
     print(f"speed-up        : {baseline / pooled_seconds:.2f}x (accuracy_reward vs the upstream-approach loop)")
     mismatches = sorted({i for rewards in sequential.values() for i in range(n) if pooled[i] != rewards[i]})
     print(f"identical rewards: {not mismatches} ({len(mismatches)} differ)")
-    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    settings["load_average_at_end"] = list(os.getloadavg())
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*settings["load_average_at_end"]))
     correct = sum(1 for i in range(n) if i % 2 == 0 and pooled[i] == 1.0)
     wrong = sum(1 for i in range(n) if i % 2 == 1 and pooled[i] == 0.0)
     print(f"equal forms graded 1.0: {correct}/{n // 2}; wrong answers graded 0.0: {wrong}/{n - n // 2}")
@@ -150,7 +164,74 @@ def main() -> int:
             pooled[i],
             [r[i] for r in sequential.values()],
         )
-    return 0 if not mismatches else 1
+    return {
+        "settings": settings,
+        "completions_per_second": {name: n / seconds for name, seconds in timings.items()},
+        "ratio": baseline / pooled_seconds,
+        "pre_check_ratio": baseline / timings[PRE_CHECK],
+        "rewards_differing": len(mismatches),
+        "equal_forms_graded_1": correct,
+        "wrong_answers_graded_0": wrong,
+    }
+
+
+def docs_section(runs: list[tuple[dict, Path | None]]) -> str:
+    from open_r1.demo.report import markdown_table
+
+    header = ["date", "commit", "machine, load before", "completions", "baseline", "loop + pre-check"]
+    header += ["`accuracy_reward`", "ratio", "rewards identical", "results"]
+    rows = []
+    for results, path in runs:
+        settings, speed = results["settings"], results["completions_per_second"]
+        differing = results["rewards_differing"]
+        rows.append(
+            [
+                settings["date"],
+                settings["commit"] or "unknown",
+                f"{settings['machine']}, {settings['cpus']} CPUs, {settings['load_average_at_start'][0]:.2f}",
+                f"{settings['completions']:,}",
+                f"{speed[BASELINE]:,.0f} completions/s",
+                f"{speed[PRE_CHECK]:,.0f} ({results['pre_check_ratio']:.2f}×)",
+                f"{speed[PROJECT]:,.0f} completions/s",
+                f"**{results['ratio']:.2f}×**",
+                f"{'yes' if not differing else '**no**'} ({differing} of {settings['completions']:,} differ)",
+                f"`{path.as_posix()}`" if path else "",
+            ]
+        )
+    return markdown_table(header, rows)
+
+
+def write_docs(paths: list[Path], page: Path = DOCS_PAGE) -> None:
+    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
+    from open_r1.demo.report import read_results_files, write_between_markers
+
+    write_between_markers(page, BEGIN, END, docs_section(read_results_files(paths, REPO_ROOT)))
+    print(f"wrote {len(paths)} results into {page}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--generations", type=int, default=16)
+    parser.add_argument("--problems", type=int, default=None, help="use only the first N problems")
+    parser.add_argument("--output", type=Path, default=None, help="Where to write the results (JSON).")
+    parser.add_argument("--write_docs", type=Path, nargs="+", default=None, help="Results files to tabulate.")
+    args = parser.parse_args(argv)
+    if args.write_docs:
+        write_docs(args.write_docs)
+        return 0
+    if not args.data.exists():
+        print(f"MATH-500 not found at {args.data}; pass --data path/to/math500.jsonl", file=sys.stderr)
+        return 2
+    rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = rows[: args.problems] if args.problems else rows
+    results = run(rows, args.generations)
+    print(docs_section([(results, None)]))
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
+    return 0 if not results["rewards_differing"] else 1
 
 
 if __name__ == "__main__":
