@@ -15,14 +15,21 @@ asserts they give identical flags for every row and benchmark, and prints the sp
 with one process and with `--num_proc`, default every core).
 
     python scripts/benchmarks/decontaminate.py [--rows 200000] [--num_proc N] [--shared_data ../shared/data]
+    python scripts/benchmarks/decontaminate.py --output docs/results/decontaminate/<name>.json   # keep the results
+    python scripts/benchmarks/decontaminate.py --write_docs docs/results/decontaminate/*.json   # the table, into docs/
+
+`--output` writes the results (with date, commit, machine and load) as JSON; `--write_docs` writes the table of
+results files into docs/benchmarks.md between this script's markers, so the page is never typed by hand.
 
 Not covered: loading from the Hub and writing the output, which are the same for any matcher.
 """
 
 import argparse
+import datetime
 import json
 import os
 import pathlib
+import platform
 import random
 import sys
 import time
@@ -38,6 +45,8 @@ from open_r1.data.contamination import NgramIndex  # noqa: E402
 from open_r1.utils.launch import SHARED_DATA  # noqa: E402
 
 BENCHMARK_FILES = ["math500", "aime24", "aime25", "amc23", "gsm8k_test", "code_contests_py"]
+DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- decontaminate.py results: begin -->", "<!-- decontaminate.py results: end -->"
 
 
 def load_benchmarks(folder: pathlib.Path) -> dict[str, list[str]]:
@@ -101,34 +110,39 @@ def best_of(repeats: int, run):
     return best, result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Decontamination throughput: fast vs straightforward")
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--ngram_size", type=int, default=8)
-    parser.add_argument("--num_proc", type=int, default=os.cpu_count())
-    parser.add_argument("--repeats", type=int, default=3, help="Runs per variant; the best time counts.")
-    parser.add_argument("--shared_data", default=str(SHARED_DATA))
-    args = parser.parse_args()
-    if args.rows < 100_000:
-        parser.error("the benchmark is defined on at least 100,000 rows")
+def run(benchmarks: dict[str, list[str]], rows: int, ngram_size: int, num_proc: int, repeats: int) -> dict:
+    """Times both ways on `rows` synthetic rows against `benchmarks`; returns rows per second of each (the fast one
+    with one process and with `num_proc`), their ratios and how many flags differ."""
+    from open_r1.demo.pipeline import git_commit
 
-    benchmarks = load_benchmarks(pathlib.Path(args.shared_data))
-    texts = synthetic_rows(benchmarks, args.rows)
+    settings = {
+        "rows": rows,
+        "ngram_size": ngram_size,
+        "num_proc": num_proc,
+        "repeats": repeats,
+        "benchmarks": sorted(benchmarks),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "load_average_at_start": list(os.getloadavg()),
+        "commit": git_commit(),
+        "date": datetime.date.today().isoformat(),
+    }
+    texts = synthetic_rows(benchmarks, rows)
     dataset = datasets.Dataset.from_dict({"problem": texts})
     words = sum(len(text.split()) for text in texts)
     print(
-        f"{len(texts)} rows, {words / len(texts):.0f} words per row, {len(benchmarks)} benchmarks, {args.num_proc} processes"
+        f"{len(texts)} rows, {words / len(texts):.0f} words per row, {len(benchmarks)} benchmarks, {num_proc} processes"
     )
 
-    # The machine may be shared: each variant runs `--repeats` times and its best time counts.
-    baseline_seconds, slow = best_of(args.repeats, lambda: baseline_flags(texts, benchmarks, args.ngram_size))
+    # The machine may be shared: each variant runs `repeats` times and its best time counts.
+    baseline_seconds, slow = best_of(repeats, lambda: baseline_flags(texts, benchmarks, ngram_size))
     # Everything the script does per run is timed: building the index, reading the dataset, the processes.
     timings = {}
-    for num_proc in sorted({1, args.num_proc}):
-        timings[num_proc], fast = best_of(
-            args.repeats,
-            lambda num_proc=num_proc: flag_dataset(
-                dataset, "problem", NgramIndex(benchmarks, args.ngram_size), num_proc
+    for processes in sorted({1, num_proc}):
+        timings[processes], fast = best_of(
+            repeats,
+            lambda processes=processes: flag_dataset(
+                dataset, "problem", NgramIndex(benchmarks, ngram_size), processes
             ),
         )
 
@@ -137,14 +151,82 @@ def main() -> None:
     print(
         f"baseline (sets of tuples, row by row): {len(texts) / baseline_seconds:10,.0f} rows/s ({baseline_seconds:.2f} s)"
     )
-    for num_proc, seconds in timings.items():
+    for processes, seconds in timings.items():
         print(
-            f"fast (hashed n-grams, batched), {num_proc} proc: {len(texts) / seconds:10,.0f} rows/s ({seconds:.2f} s)  "
+            f"fast (hashed n-grams, batched), {processes} proc: {len(texts) / seconds:10,.0f} rows/s ({seconds:.2f} s)  "
             f"speed-up {baseline_seconds / seconds:.1f}x"
         )
-    print(f"rows with different flags ({args.num_proc} proc vs baseline): {mismatches}")
-    if mismatches:
+    print(f"rows with different flags ({num_proc} proc vs baseline): {mismatches}")
+    return {
+        "settings": settings,
+        "baseline_rows_per_second": len(texts) / baseline_seconds,
+        "fast_rows_per_second": {str(processes): len(texts) / seconds for processes, seconds in timings.items()},
+        "ratios": {str(processes): baseline_seconds / seconds for processes, seconds in timings.items()},
+        "flags_differing": mismatches,
+        "contaminated_rows": {name: sum(column) for name, column in fast.items()},
+    }
+
+
+def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
+    from open_r1.demo.report import markdown_table
+
+    header = ["date", "commit", "machine, load before", "rows", "baseline", "project, 1 process"]
+    header += ["project, all processes", "flags identical", "results"]
+    rows = []
+    for results, path in runs:
+        settings, fast, ratios = results["settings"], results["fast_rows_per_second"], results["ratios"]
+        processes = str(settings["num_proc"])
+        differing = results["flags_differing"]
+        rows.append(
+            [
+                settings["date"],
+                settings["commit"] or "unknown",
+                f"{settings['machine']}, {settings['cpus']} CPUs, {settings['load_average_at_start'][0]:.2f}",
+                f"{settings['rows']:,}",
+                f"{results['baseline_rows_per_second']:,.0f} rows/s",
+                f"{fast['1']:,.0f} rows/s (**{ratios['1']:.1f}×**)",
+                f"{processes}: {fast[processes]:,.0f} rows/s (**{ratios[processes]:.1f}×**)",
+                f"{'yes' if not differing else '**no**'} ({differing} rows differ)",
+                f"`{path.as_posix()}`" if path else "",
+            ]
+        )
+    return markdown_table(header, rows)
+
+
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
+    from open_r1.demo.report import read_results_files, write_between_markers
+
+    write_between_markers(page, BEGIN, END, docs_section(read_results_files(paths, REPO_ROOT)))
+    print(f"wrote {len(paths)} results into {page}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> dict | None:
+    parser = argparse.ArgumentParser(description="Decontamination throughput: fast vs straightforward")
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--ngram_size", type=int, default=8)
+    parser.add_argument("--num_proc", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=3, help="Runs per variant; the best time counts.")
+    parser.add_argument("--shared_data", default=str(SHARED_DATA))
+    parser.add_argument("--output", type=pathlib.Path, default=None, help="Where to write the results (JSON).")
+    parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", default=None, help="Results files to tabulate.")
+    args = parser.parse_args(argv)
+    if args.write_docs:
+        write_docs(args.write_docs)
+        return None
+    if args.rows < 100_000:
+        parser.error("the benchmark is defined on at least 100,000 rows")
+
+    benchmarks = load_benchmarks(pathlib.Path(args.shared_data))
+    results = run(benchmarks, args.rows, args.ngram_size, args.num_proc, args.repeats)
+    print(docs_section([(results, None)]))
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
+    if results["flags_differing"]:
         sys.exit("FAIL: the fast flags differ from the baseline")
+    return results
 
 
 if __name__ == "__main__":
