@@ -1,0 +1,60 @@
+"""scripts/benchmarks/decontaminate.py at a small size: both ways flag the same rows, the ratios are their speeds',
+and the docs table is written from the results files kept in docs/results."""
+
+import json
+
+import pytest
+
+from open_r1.demo.report import read_results_files
+from tests.support import REPO_ROOT
+from tests.support.script_module import load_module
+
+BENCHMARKS = {
+    "tiny_math": [
+        "What is the sum of the first ten positive integers when each of them is doubled and then added together",
+        "Find the number of ways to arrange the letters of the word banana so that no two a are next to each other",
+    ],
+    "tiny_code": ["Write a program that reads a list of numbers and prints the largest one followed by the smallest"],
+}
+
+
+def benchmark():
+    return load_module("scripts/benchmarks/decontaminate.py", "decontaminate_benchmark")
+
+
+def test_the_decontamination_benchmark_flags_alike_both_ways_and_tabulates_the_results(tmp_path):
+    script = benchmark()
+    results = script.run(BENCHMARKS, rows=2_000, ngram_size=8, num_proc=2, repeats=1)
+    assert results["flags_differing"] == 0 and results["settings"]["rows"] == 2_000
+    # About 1% of the rows are planted benchmark problems: each is flagged.
+    assert 0 < sum(results["contaminated_rows"].values()) < 100
+    for processes in ("1", "2"):
+        assert results["ratios"][processes] == pytest.approx(
+            results["fast_rows_per_second"][processes] / results["baseline_rows_per_second"]
+        )
+
+    output = tmp_path / "results.json"
+    output.write_text(json.dumps(results))
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"before\n{script.BEGIN}\nan older table\n{script.END}\nafter\n")
+    script.write_docs([output], page)
+    text = page.read_text()
+    assert text.startswith("before\n") and text.endswith("\nafter\n") and "an older table" not in text
+    assert f"(**{results['ratios']['2']:.1f}×**) | yes (0 rows differ) |" in text
+
+
+def test_the_benchmark_is_refused_below_its_defined_size():
+    with pytest.raises(SystemExit):
+        benchmark().main(["--rows", "1000"])
+
+
+def test_the_docs_table_is_the_one_the_kept_results_give():
+    script = benchmark()
+    kept = sorted((REPO_ROOT / "docs" / "results" / "decontaminate").glob("*.json"))
+    assert kept, "docs/results/decontaminate holds the runs docs/benchmarks.md tabulates"
+    page = (REPO_ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    block = page.split(script.BEGIN, 1)[1].split(script.END, 1)[0]
+    assert block.strip() == script.docs_section(read_results_files(kept, REPO_ROOT)).strip(), (
+        "docs/benchmarks.md's decontamination table was typed or its results changed: "
+        "python scripts/benchmarks/decontaminate.py --write_docs docs/results/decontaminate/*.json"
+    )
