@@ -3,6 +3,8 @@
     python scripts/benchmarks/sandbox.py                       # all 226 CodeContests problems, 2 workers
     python scripts/benchmarks/sandbox.py --limit 50 --workers 1
     python scripts/benchmarks/sandbox.py --trivial 300         # only: the sandbox's cost per test and per program
+    python scripts/benchmarks/sandbox.py --output docs/results/sandbox/<name>.json   # keep the results
+    python scripts/benchmarks/sandbox.py --write_docs docs/results/sandbox/*.json   # the table, into docs/
 
 Runs every test of every reference solution in ../shared/data/code_contests_py.jsonl (or $OPEN_R1_SHARED_DATA)
 twice: through `LocalSandbox` (isolated, a fresh template process per program, one fork per test) and through a
@@ -17,15 +19,19 @@ shared by the workers; no sandbox that runs the same programs in the same interp
 `--trivial N` times N runs of `print(1)`: as N tests of one program (the cost of one test: fork of the
 program's launcher, namespaces, mounts, rlimits, seccomp, collecting the output) and as N one-test programs
 (adds the cost of a program: a fresh template forked from the zygote, and its launcher), on one worker. Run it
-with PYTHONPATH pointing at another checkout to compare designs on the same machine.
+with PYTHONPATH pointing at another checkout to compare designs on the same machine. `--output` writes a full
+run's results (with date, commit, machine and load) as JSON; `--write_docs` writes the table of results files into
+docs/benchmarks.md between this script's markers, so the page is never typed by hand.
 
 Not covered: C++ (the data set's solutions are Python) and wrong answers (see tests/sandbox/test_local.py).
 """
 
 import argparse
+import datetime
 import json
 import os
 import pathlib
+import platform
 import statistics
 import subprocess
 import sys
@@ -36,9 +42,11 @@ from concurrent.futures import ThreadPoolExecutor
 from open_r1.sandbox import Limits, LocalSandbox, Submission, TestCase
 from open_r1.sandbox.base import classify, judge_input
 from open_r1.sandbox.local import sandbox_python
-from open_r1.utils.launch import SHARED_DATA
+from open_r1.utils.launch import REPO_ROOT, SHARED_DATA
 
 DATA = SHARED_DATA / "code_contests_py.jsonl"
+DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- sandbox.py results: begin -->", "<!-- sandbox.py results: end -->"
 
 
 def plain_verdicts(problem: dict, python: str, limits: Limits) -> list[str]:
@@ -108,17 +116,59 @@ def trivial_costs(count: int) -> None:
     print(f"{count} one-test programs : {per_program * 1000:7.2f} ms per program (its test included)")
 
 
-def main(argv=None) -> None:
+def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
+    from open_r1.demo.report import markdown_table
+
+    header = ["date", "commit", "machine, load before → after", "problems, tests, workers", "baseline", "sandbox"]
+    header += ["ratio", "ceiling", "ratio / ceiling", "verdicts", "results"]
+    rows = []
+    for results, path in runs:
+        settings, differing = results["settings"], results["problems_differing"]
+        load = settings["load_average"]
+        rows.append(
+            [
+                settings["date"],
+                settings["commit"] or "unknown",
+                f"{settings['machine']}, {settings['cpus']} CPUs, {load[0]:.2f} → {load[1]:.2f}",
+                f"{settings['problems']}, {settings['tests']:,}, {settings['workers']}",
+                f"{results['baseline_tests_per_second']:.1f} tests/s",
+                f"{results['sandbox_tests_per_second']:.1f} tests/s",
+                f"**{results['ratio']:.2f}×**",
+                f"{results['ceiling']:.2f}×",
+                f"{results['ratio'] / results['ceiling']:.2f}",
+                f"identical ({results['all_passed']}/{settings['problems']} pass)"
+                if not differing
+                else f"**{len(differing)} differ**",
+                f"`{path.as_posix()}`" if path else "",
+            ]
+        )
+    return markdown_table(header, rows)
+
+
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
+    from open_r1.demo.report import read_results_files, write_between_markers
+
+    write_between_markers(page, BEGIN, END, docs_section(read_results_files(paths, REPO_ROOT)))
+    print(f"wrote {len(paths)} results into {page}", flush=True)
+
+
+def main(argv=None) -> dict | None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=pathlib.Path, default=DATA)
     parser.add_argument("--limit", type=int, default=None, help="first N problems only")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=4, help="chunks in which sandbox and plain loop alternate")
     parser.add_argument("--trivial", type=int, default=0, help="only time N trivial runs (per test, per program)")
+    parser.add_argument("--output", type=pathlib.Path, default=None, help="Where to write the results (JSON).")
+    parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", default=None, help="Results files to tabulate.")
     args = parser.parse_args(argv)
+    if args.write_docs:
+        write_docs(args.write_docs)
+        return None
     if args.trivial:
         trivial_costs(args.trivial)
-        return
+        return None
     if not args.data.exists():
         sys.exit(f"{args.data} not found (pass --data path/to/code_contests_py.jsonl)")
     with open(args.data, encoding="utf-8") as handle:
@@ -175,6 +225,35 @@ def main(argv=None) -> None:
     print(f"problems with different verdicts: {len(differing)}")
     for problem_id, sandboxed, plain in differing:
         print(f"  {problem_id}: sandbox {sandboxed} vs plain {plain}")
+    from open_r1.demo.pipeline import git_commit
+
+    results = {
+        "settings": {
+            "problems": len(problems),
+            "tests": num_tests,
+            "workers": args.workers,
+            "rounds": rounds,
+            "python": python,
+            "cpus": os.cpu_count(),
+            "machine": platform.machine(),
+            "load_average": [load_before[0], os.getloadavg()[0]],
+            "commit": git_commit(),
+            "date": datetime.date.today().isoformat(),
+        },
+        "sandbox_tests_per_second": num_tests / sandbox_seconds,
+        "baseline_tests_per_second": num_tests / plain_seconds,
+        "ratio": plain_seconds / sandbox_seconds,
+        "ceiling": plain_seconds * args.workers / program_seconds,
+        "print_1_run_ms": isolation_seconds * 1000,
+        "all_passed": all_passed,
+        "problems_differing": [problem_id for problem_id, _, _ in differing],
+    }
+    print(docs_section([(results, None)]))
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
+    return results
 
 
 if __name__ == "__main__":
