@@ -35,7 +35,9 @@ def test_the_sandbox_benchmark_gives_both_arms_the_same_verdicts_and_tabulates_t
     assert json.loads(output.read_text()) == results
     assert results["problems_differing"] == [] and results["all_passed"] == 2
     assert results["settings"]["tests"] == 6 and results["settings"]["workers"] == 2
-    assert results["ratio"] == pytest.approx(results["sandbox_tests_per_second"] / results["baseline_tests_per_second"])
+    assert results["ratio"] == pytest.approx(
+        results["sandbox_tests_per_second"] / results["baseline_tests_per_second"]
+    )
     assert results["ceiling"] > 0
 
     page = tmp_path / "benchmarks.md"
