@@ -2,6 +2,8 @@
 
     python scripts/benchmarks/python_tool.py                 # 200 calls of print(1), then the replay cost
     python scripts/benchmarks/python_tool.py --calls 500 --history 0 2 4 8
+    python scripts/benchmarks/python_tool.py --output docs/results/python_tool/<name>.json   # keep the results
+    python scripts/benchmarks/python_tool.py --write_docs docs/results/python_tool/*.json   # the table, into docs/
 
 Prints milliseconds per call (median and 90th percentile) of:
 - `tool`: `PythonTool.python("print(1)")` on a fresh rollout (no earlier cells): what a trivial call costs a
@@ -11,10 +13,17 @@ Prints milliseconds per call (median and 90th percentile) of:
 - `replay k`: a call after k earlier successful cells (each `v_i = i`), the cost of the stateless design
   (every call replays the rollout's earlier cells), for each k of --history.
 Calls alternate tool/subprocess so a busy machine slows both alike. Target (issue 17): tool median < 20 ms.
+`--output` writes the results (with date, commit, machine and load) as JSON; `--write_docs` writes the table of
+results files into docs/benchmarks.md between this script's markers, so the page is never typed by hand.
 Not covered: E2B/Morph (network round trips dominate there), calls that do real work.
 """
 
 import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
 import statistics
 import subprocess
 import sys
@@ -22,19 +31,73 @@ import time
 
 from open_r1.sandbox import SandboxConfig
 from open_r1.tools import PythonTool, PythonToolSettings
+from open_r1.utils.launch import REPO_ROOT
+
+DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- python_tool.py results: begin -->", "<!-- python_tool.py results: end -->"
+
+
+def p90(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
 
 
 def milliseconds(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
-    return f"median {1000 * statistics.median(ordered):6.1f} ms   p90 {1000 * p90:6.1f} ms"
+    return f"median {1000 * statistics.median(samples):6.1f} ms   p90 {1000 * p90(samples):6.1f} ms"
 
 
-def main(argv: list[str] | None = None) -> dict:
+def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
+    from open_r1.demo.report import markdown_table
+
+    header = ["date", "commit", "machine, load before", "calls", "tool, print(1)", "bare subprocess"]
+    header += ["replay of earlier cells", "results"]
+    rows = []
+    for results, path in runs:
+        settings = results["settings"]
+        replay = " / ".join(f"{cells}: {1000 * seconds:.1f} ms" for cells, seconds in results["replay"].items())
+        rows.append(
+            [
+                settings["date"],
+                settings["commit"] or "unknown",
+                f"{settings['machine']}, {settings['cpus']} CPUs, {settings['load_average_at_start']:.2f}",
+                str(settings["calls"]),
+                f"**{1000 * results['tool']:.1f} ms** median, {1000 * results['tool_p90']:.1f} ms p90",
+                f"{1000 * results['subprocess']:.1f} ms median",
+                replay,
+                f"`{path.as_posix()}`" if path else "",
+            ]
+        )
+    return markdown_table(header, rows)
+
+
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
+    from open_r1.demo.report import read_results_files, write_between_markers
+
+    write_between_markers(page, BEGIN, END, docs_section(read_results_files(paths, REPO_ROOT)))
+    print(f"wrote {len(paths)} results into {page}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> dict | None:
+    from open_r1.demo.pipeline import git_commit
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=200, help="Calls of print(1) per design (default 200).")
     parser.add_argument("--history", type=int, nargs="*", default=[0, 2, 4, 8], help="Earlier cells to replay.")
+    parser.add_argument("--output", type=pathlib.Path, default=None, help="Where to write the results (JSON).")
+    parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", default=None, help="Results files to tabulate.")
     args = parser.parse_args(argv)
+    if args.write_docs:
+        write_docs(args.write_docs)
+        return None
+    settings = {
+        "calls": args.calls,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "load_average_at_start": os.getloadavg()[0],
+        "commit": git_commit(),
+        "date": datetime.date.today().isoformat(),
+    }
 
     tool = PythonTool(PythonToolSettings(SandboxConfig(num_workers=1)))
     tool.reset()
@@ -67,7 +130,19 @@ def main(argv: list[str] | None = None) -> dict:
                 raise RuntimeError(f"replay of {history} cells printed {output!r}")
         replay[history] = statistics.median(samples)
         print(f"replay {history:2d}   {milliseconds(samples)}")
-    return {"tool": statistics.median(tool_times), "subprocess": statistics.median(plain_times), "replay": replay}
+    results = {
+        "settings": settings,
+        "tool": statistics.median(tool_times),
+        "tool_p90": p90(tool_times),
+        "subprocess": statistics.median(plain_times),
+        "replay": {str(history): seconds for history, seconds in replay.items()},
+    }
+    print(docs_section([(results, None)]))
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
+    return results
 
 
 if __name__ == "__main__":
