@@ -195,10 +195,9 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.demo.report import read_results_files, write_between_markers
+    from open_r1.demo.report import write_results_table
 
-    write_between_markers(page, BEGIN, END, docs_section(read_results_files(paths, REPO_ROOT)))
-    print(f"wrote {len(paths)} results into {page}", flush=True)
+    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
 
 
 def main(argv: list[str] | None = None) -> dict | None:
@@ -208,8 +207,9 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--num_proc", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=3, help="Runs per variant; the best time counts.")
     parser.add_argument("--shared_data", default=str(SHARED_DATA))
-    parser.add_argument("--output", type=pathlib.Path, default=None, help="Where to write the results (JSON).")
-    parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", default=None, help="Results files to tabulate.")
+    from open_r1.demo.report import add_results_options
+
+    add_results_options(parser)
     args = parser.parse_args(argv)
     if args.write_docs:
         write_docs(args.write_docs)
@@ -221,9 +221,9 @@ def main(argv: list[str] | None = None) -> dict | None:
     results = run(benchmarks, args.rows, args.ngram_size, args.num_proc, args.repeats)
     print(docs_section([(results, None)]))
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.output}")
+        from open_r1.demo.report import save_results
+
+        save_results(args.output, results)
     if results["flags_differing"]:
         sys.exit("FAIL: the fast flags differ from the baseline")
     return results

@@ -203,10 +203,9 @@ def docs_section(runs: list[tuple[dict, Path | None]]) -> str:
 
 def write_docs(paths: list[Path], page: Path = DOCS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.demo.report import read_results_files, write_between_markers
+    from open_r1.demo.report import write_results_table
 
-    write_between_markers(page, BEGIN, END, docs_section(read_results_files(paths, REPO_ROOT)))
-    print(f"wrote {len(paths)} results into {page}", flush=True)
+    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,8 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--generations", type=int, default=16)
     parser.add_argument("--problems", type=int, default=None, help="use only the first N problems")
-    parser.add_argument("--output", type=Path, default=None, help="Where to write the results (JSON).")
-    parser.add_argument("--write_docs", type=Path, nargs="+", default=None, help="Results files to tabulate.")
+    from open_r1.demo.report import add_results_options
+
+    add_results_options(parser)
     args = parser.parse_args(argv)
     if args.write_docs:
         write_docs(args.write_docs)
@@ -228,9 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     results = run(rows, args.generations)
     print(docs_section([(results, None)]))
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.output}")
+        from open_r1.demo.report import save_results
+
+        save_results(args.output, results)
     return 0 if not results["rewards_differing"] else 1
 
 

@@ -147,10 +147,9 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.demo.report import read_results_files, write_between_markers
+    from open_r1.demo.report import write_results_table
 
-    write_between_markers(page, BEGIN, END, docs_section(read_results_files(paths, REPO_ROOT)))
-    print(f"wrote {len(paths)} results into {page}", flush=True)
+    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
 
 
 def main(argv=None) -> dict | None:
@@ -160,8 +159,9 @@ def main(argv=None) -> dict | None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=4, help="chunks in which sandbox and plain loop alternate")
     parser.add_argument("--trivial", type=int, default=0, help="only time N trivial runs (per test, per program)")
-    parser.add_argument("--output", type=pathlib.Path, default=None, help="Where to write the results (JSON).")
-    parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", default=None, help="Results files to tabulate.")
+    from open_r1.demo.report import add_results_options
+
+    add_results_options(parser)
     args = parser.parse_args(argv)
     if args.write_docs:
         write_docs(args.write_docs)
@@ -250,9 +250,9 @@ def main(argv=None) -> dict | None:
     }
     print(docs_section([(results, None)]))
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.output}")
+        from open_r1.demo.report import save_results
+
+        save_results(args.output, results)
     return results
 
 

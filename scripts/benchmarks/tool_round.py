@@ -18,7 +18,6 @@ Not covered: the trainer's side (parsing, the GPU idle or not), E2B and Morph (n
 
 import argparse
 import datetime
-import json
 import os
 import pathlib
 import platform
@@ -136,10 +135,9 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.demo.report import read_results_files, write_between_markers
+    from open_r1.demo.report import write_results_table
 
-    write_between_markers(page, BEGIN, END, docs_section(read_results_files(paths, REPO_ROOT)))
-    print(f"wrote {len(paths)} results into {page}", flush=True)
+    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
 
 
 def main(argv: list[str] | None = None) -> dict | None:
@@ -148,8 +146,9 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--code", nargs="+", default=list(DEFAULT_CODE), help="Each rollout's calls, in order.")
     parser.add_argument("--workers", type=int, default=2, help="Sandbox workers and pool threads (code_num_workers).")
     parser.add_argument("--repeats", type=int, default=5, help="Rounds timed per arm (default 5).")
-    parser.add_argument("--output", type=pathlib.Path, default=None, help="Where to write the results (JSON).")
-    parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", default=None, help="Results files to tabulate.")
+    from open_r1.demo.report import add_results_options
+
+    add_results_options(parser)
     args = parser.parse_args(argv)
     if args.write_docs:
         write_docs(args.write_docs)
@@ -159,9 +158,9 @@ def main(argv: list[str] | None = None) -> dict | None:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     results = run(args)
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.output}")
+        from open_r1.demo.report import save_results
+
+        save_results(args.output, results)
     return results
 
 

@@ -5,8 +5,7 @@ import json
 
 import pytest
 
-from open_r1.demo.report import read_results_files
-from tests.support import REPO_ROOT
+from tests.support.benchmark_docs import assert_docs_table_is_the_kept_results, tabulated
 from tests.support.script_module import load_module
 
 BENCHMARKS = {
@@ -35,11 +34,7 @@ def test_the_decontamination_benchmark_flags_alike_both_ways_and_tabulates_the_r
 
     output = tmp_path / "results.json"
     output.write_text(json.dumps(results))
-    page = tmp_path / "benchmarks.md"
-    page.write_text(f"before\n{script.BEGIN}\nan older table\n{script.END}\nafter\n")
-    script.write_docs([output], page)
-    text = page.read_text()
-    assert text.startswith("before\n") and text.endswith("\nafter\n") and "an older table" not in text
+    text = tabulated(script, output, tmp_path)
     assert f"(**{results['ratios']['2']:.1f}×**) | yes (0 rows differ) |" in text
 
 
@@ -49,12 +44,4 @@ def test_the_benchmark_is_refused_below_its_defined_size():
 
 
 def test_the_docs_table_is_the_one_the_kept_results_give():
-    script = benchmark()
-    kept = sorted((REPO_ROOT / "docs" / "results" / "decontaminate").glob("*.json"))
-    assert kept, "docs/results/decontaminate holds the runs docs/benchmarks.md tabulates"
-    page = (REPO_ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
-    block = page.split(script.BEGIN, 1)[1].split(script.END, 1)[0]
-    assert block.strip() == script.docs_section(read_results_files(kept, REPO_ROOT)).strip(), (
-        "docs/benchmarks.md's decontamination table was typed or its results changed: "
-        "python scripts/benchmarks/decontaminate.py --write_docs docs/results/decontaminate/*.json"
-    )
+    assert_docs_table_is_the_kept_results(benchmark(), "decontaminate")

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from open_r1.demo.report import read_results_files
-from tests.support import REPO_ROOT
+from tests.support.benchmark_docs import assert_docs_table_is_the_kept_results, tabulated
 from tests.support.sandbox_checks import skip_without_isolation
 from tests.support.script_module import load_module
 
@@ -40,22 +39,10 @@ def test_the_sandbox_benchmark_gives_both_arms_the_same_verdicts_and_tabulates_t
     )
     assert results["ceiling"] > 0
 
-    page = tmp_path / "benchmarks.md"
-    page.write_text(f"before\n{script.BEGIN}\nan older table\n{script.END}\nafter\n")
-    script.write_docs([output], page)
-    text = page.read_text()
-    assert text.startswith("before\n") and text.endswith("\nafter\n") and "an older table" not in text
+    text = tabulated(script, output, tmp_path)
     assert f"| 2, 6, 2 | {results['baseline_tests_per_second']:.1f} tests/s |" in text
     assert "| identical (2/2 pass) |" in text
 
 
 def test_the_docs_table_is_the_one_the_kept_results_give():
-    script = benchmark()
-    kept = sorted((REPO_ROOT / "docs" / "results" / "sandbox").glob("*.json"))
-    assert kept, "docs/results/sandbox holds the runs docs/benchmarks.md tabulates"
-    page = (REPO_ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
-    block = page.split(script.BEGIN, 1)[1].split(script.END, 1)[0]
-    assert block.strip() == script.docs_section(read_results_files(kept, REPO_ROOT)).strip(), (
-        "docs/benchmarks.md's sandbox table was typed or its results changed: "
-        "python scripts/benchmarks/sandbox.py --write_docs docs/results/sandbox/*.json"
-    )
+    assert_docs_table_is_the_kept_results(benchmark(), "sandbox")

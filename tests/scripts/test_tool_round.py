@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from tests.support.benchmark_docs import tabulated
 from tests.support.sandbox_checks import skip_without_isolation
 from tests.support.script_module import load_module
 
@@ -25,11 +26,7 @@ def test_the_round_benchmark_times_both_arms_on_the_same_calls_and_tabulates_the
     assert results["ceiling"] == min(2, 3, results["settings"]["cores_usable"])
     assert results["settings"]["calls_per_rollout"] == 2
 
-    page = tmp_path / "benchmarks.md"
-    page.write_text(f"before\n{benchmark.BEGIN}\nan older table\n{benchmark.END}\nafter\n")
-    benchmark.write_docs([output], page)
-    text = page.read_text()
-    assert text.startswith("before\n") and text.endswith("\nafter\n") and "an older table" not in text
+    text = tabulated(benchmark, output, tmp_path)
     assert f"| 3 × 2 | 2 | {medians['in place']:.3f} | {medians['ahead']:.3f} | **{results['ratio']:.2f}×** |" in text
 
 

@@ -220,6 +220,29 @@ def write_between_markers(page: pathlib.Path, begin: str, end: str, body: str) -
     page.write_text(between_markers(page.read_text(encoding="utf-8"), begin, end, section, page), encoding="utf-8")
 
 
+def add_results_options(parser) -> None:
+    """A benchmark script's `--output` (its results, as JSON: `save_results`) and `--write_docs` (the table of
+    results files, into its docs page: `write_results_table`)."""
+    parser.add_argument("--output", type=pathlib.Path, default=None, help="Where to write the results (JSON).")
+    parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", default=None, help="Results files to tabulate.")
+
+
+def write_results_table(
+    paths: list[pathlib.Path], page: pathlib.Path, begin: str, end: str, section, root: pathlib.Path
+) -> None:
+    """A benchmark script's `--write_docs`: `section` of the results files at `paths` (each with its path as
+    `read_results_files` shows it under `root`), in the order given, written into `page` between its markers."""
+    write_between_markers(page, begin, end, section(read_results_files(paths, root)))
+    print(f"wrote {len(paths)} results into {page}", flush=True)
+
+
+def save_results(path: pathlib.Path, results: dict) -> None:
+    """A benchmark script's `--output`: `results` as indented JSON at `path`, its folder made if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {path}", flush=True)
+
+
 def results_table(stages: dict) -> str:
     with_gsm8k = "gsm8k_pass@1" in stages["base"]
     header = ["stage", "pass@1 ± stderr", "format rate", "wall time", "last step skipped", "steps right"]
