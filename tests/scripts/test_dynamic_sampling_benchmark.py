@@ -213,3 +213,24 @@ def test_the_tables_on_the_page_are_those_of_the_kept_results_files(tmp_path):
     page.write_text(benchmark.DOCS_PAGE.read_text())
     benchmark.write_docs(kept, page)
     assert page.read_text() == benchmark.DOCS_PAGE.read_text(), "docs/benchmarks.md was edited by hand"
+
+
+def test_the_pages_summary_of_the_goal_quotes_the_kept_results_files():
+    """The short table above the models' blocks repeats, per run, the ratio of completions to the baseline's final
+    accuracy and the two arms at the baseline's completions: each row must be what the results files say."""
+    text = benchmark.DOCS_PAGE.read_text()
+    labels = {"tiny": "tiny", "smollm2": "SmolLM2"}
+    quoted = [line for line in text.splitlines() if line.startswith(("| tiny, ", "| SmolLM2, "))]
+    checked = 0
+    for path in sorted((benchmark.REPO_ROOT / "docs" / "results").glob("dynamic_sampling-*.json")):
+        results = json.loads(path.read_text())
+        for run in results["runs"]:
+            comparison = run["comparison"]
+            row = (
+                f"| {labels[results['model']]}, {run['seed']} | {comparison['completions_to_target']['ratio']:.2f}× | "
+                f"{100 * comparison['dynamic_sampling_at_baseline_completions']['pass@1']:.1f}% / "
+                f"{100 * comparison['baseline_final']['pass@1']:.1f}% |"
+            )
+            assert row in quoted, f"docs/benchmarks.md's summary row for {path.name} seed {run['seed']}: {row}"
+            checked += 1
+    assert checked == len(quoted) > 0, "every summary row comes from a kept results file"
