@@ -29,7 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from open_r1.eval.decoding import end_of_turn_ids
-from open_r1.utils.decoding_tally import DecodingTally
+from open_r1.utils.decoding_tally import DecodingTally, padded_tokens
 
 from .chat import ensure_tool_parsing
 from .python_tool import DEFAULT_MAX_TOOL_CALLING_ITERATIONS, PythonTool, PythonToolSettings, ToolStats
@@ -175,7 +175,7 @@ def generate_with_tools(
                         elif calls:
                             reasons[i] = "tool_rounds" if rounds[i] >= max_tool_calling_iterations else "length"
                 if decoding is not None:  # the call decoded to the largest budget of its rows, or all stopped
-                    read = len(prompt_ids) * max(map(len, prompt_ids))  # left-padded to the longest
+                    read = padded_tokens(prompt_ids)  # left-padded to the longest
                     decoding.add(kept, seconds, steps=max(map(len, generated), default=0), context_tokens=read)
                 answers = pool.map(lambda item: tool_messages(tools[item[0]], item[1]), calling)
                 for (i, _), messages in zip(calling, answers):

@@ -25,7 +25,7 @@ generation keeps every process stepping until all are done, so a process's own r
 from dataclasses import dataclass, field
 from typing import Optional
 
-__all__ = ["DecodingTally", "fit_call_prices"]
+__all__ = ["DecodingTally", "fit_call_prices", "padded_tokens"]
 
 
 @dataclass
@@ -68,6 +68,11 @@ class DecodingTally:
             "seconds": self.seconds,
             "call_timings": list(self.timings),
         }
+
+
+def padded_tokens(inputs: list) -> int:
+    """The context tokens a padded generate call reads for `inputs` (token id lists): rows x the longest."""
+    return len(inputs) * max(map(len, inputs), default=0)
 
 
 def fit_call_prices(timings: list[list]) -> Optional[dict]:

@@ -35,7 +35,7 @@ from collections import Counter
 from time import perf_counter
 from typing import Optional
 
-from open_r1.utils.decoding_tally import DecodingTally
+from open_r1.utils.decoding_tally import DecodingTally, padded_tokens
 
 __all__ = ["PROFILE_SECONDS", "StepProfile", "describe", "summarise"]
 
@@ -108,11 +108,7 @@ class StepProfile:
         start = perf_counter()
         completion_ids, logprobs = super()._generate_single_turn(prompt_ids, *args, **kwargs)
         if self._step_profile is not None:
-            read = (
-                sum(map(len, prompt_ids))
-                if self._unpadded_generation()
-                else len(prompt_ids) * max(map(len, prompt_ids), default=0)
-            )
+            read = sum(map(len, prompt_ids)) if self._unpadded_generation() else padded_tokens(prompt_ids)
             self._step_profile.decoding.add(
                 [len(ids) for ids in completion_ids], perf_counter() - start, context_tokens=read
             )
