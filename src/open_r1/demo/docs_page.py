@@ -31,6 +31,7 @@ from open_r1.demo.report import (
     markdown_table,
     percent_with_stderr,
     tool_demo_targets,
+    verdicts_table,
 )
 
 COMMAND = "python scripts/demo_report.py"
@@ -214,10 +215,7 @@ def gsm8k_section(runs: list[dict]) -> str:
     ]
     goals = "\n\n".join(
         f"Seed {run['seed']} (`{run['source']}`), `{run.get('command') or gsm8k_command(run)}`:\n\n"
-        + markdown_table(
-            ["goal", "measured", "met"],
-            [[target.name, target.measured, "yes" if target.met else "**no**"] for target in gsm8k_targets(run)],
-        )
+        + verdicts_table(gsm8k_targets(run), "goal")
         for run in runs
     )
     return f"""## `make gsm8k`: {len(runs)} run{"s" if len(runs) > 1 else ""}, all goals met on {met}

@@ -27,6 +27,7 @@ from open_r1.demo.report import (
     markdown_table,
     model_description,
     percent_with_stderr,
+    verdicts_table,
 )
 from open_r1.demo.settings import DemoSettings
 from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
@@ -187,6 +188,12 @@ def gsm8k_calculations_table(results: dict) -> str:
     )
 
 
+def evaluation_results(output_dir: pathlib.Path, name: str) -> dict | None:
+    """The evaluator's results.json of evaluation `name` of a run (`output_dir`/evals/<name>), None where absent."""
+    path = output_dir / "evals" / name / "results.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
     """The evaluations a `make gsm8k` run wrote under `output_dir`/evals, finished or not: each stage, arm and kind
     with its pass@1 ± stderr, samples and problems (a run cut short still gives its numbers), and the share of its
@@ -197,10 +204,9 @@ def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
     for stage in STAGES:
         for arm in ("card", *GSM8K_ARM_NAMES):
             for kind in ("card",) if arm == "card" else ("greedy", "sampled"):
-                path = output_dir / "evals" / (f"{stage}-card" if arm == "card" else f"{stage}-{arm}-{kind}")
-                if not (path / "results.json").is_file():
+                results = evaluation_results(output_dir, f"{stage}-card" if arm == "card" else f"{stage}-{arm}-{kind}")
+                if results is None:
                     continue
-                results = json.loads((path / "results.json").read_text(encoding="utf-8"))
                 rows.append(
                     [
                         stage,
@@ -224,13 +230,9 @@ def gsm8k_evaluations_goals(output_dir: pathlib.Path) -> str:
     finished by hand: the card's protocol where evaluated, each arm's where both its SFT and GRPO models were
     evaluated greedily, the goals across arms where both were; "" where none. The time goal needs a results.json."""
 
-    def evaluation(name: str) -> dict | None:
-        path = output_dir / "evals" / name / "results.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
     arms, problems = {}, set()
     for arm in GSM8K_ARM_NAMES:
-        greedy = {stage: evaluation(f"{stage}-{arm}-greedy") for stage in ("sft", "grpo")}
+        greedy = {stage: evaluation_results(output_dir, f"{stage}-{arm}-greedy") for stage in ("sft", "grpo")}
         if all(greedy.values()):
             arms[arm] = {
                 stage: {"greedy_pass@1": values["pass@1"], "greedy_pass@1_stderr": values["pass@1_stderr"]}
@@ -238,7 +240,7 @@ def gsm8k_evaluations_goals(output_dir: pathlib.Path) -> str:
             }
             problems |= {values["num_problems"] for values in greedy.values()}
     results = {"arms": arms}
-    card = evaluation("base-card")
+    card = evaluation_results(output_dir, "base-card")
     if card is not None:
         results["card_protocol"] = {
             "pass@1": card["pass@1"],
@@ -251,10 +253,7 @@ def gsm8k_evaluations_goals(output_dir: pathlib.Path) -> str:
     if not arms and card is None:
         return ""
     targets = gsm8k_targets({**results, "test_problems": problems.pop()})
-    return markdown_table(
-        ["goal", "measured", "met"],
-        [[target.name, target.measured, "yes" if target.met else "**no**"] for target in targets],
-    )
+    return verdicts_table(targets, "goal")
 
 
 def generation_cell(decoding: dict | None) -> str:
@@ -401,10 +400,7 @@ def gsm8k_report(results: dict, command: str) -> str:
     )
     published = markdown_table(["published", "GSM8K"], [[name, f"{value:.2f}%"] for name, value in PUBLISHED_GSM8K])
     curves = ", ".join(f"`curves-{arm}.png` ({GSM8K_ARM_NAMES[arm]})" for arm in results["arms"])
-    goals = markdown_table(
-        ["goal", "measured", "met"],
-        [[target.name, target.measured, "yes" if target.met else "**no**"] for target in gsm8k_targets(results)],
-    )
+    goals = verdicts_table(gsm8k_targets(results), "goal")
     return f"""# make gsm8k: the R1 recipe on GSM8K, SmolLM2-135M-Instruct
 
 `{command}` (seed {results["seed"]}, {results["total_seconds"]:.0f} s in total on {results["device"]}\

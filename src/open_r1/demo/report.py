@@ -150,12 +150,17 @@ def tool_demo_targets(results: dict) -> list[Target]:
     ]
 
 
+def verdicts_table(targets: list[Target], heading: str = "target") -> str:
+    """Each target (or goal: `heading`) with its measured numbers and whether it was met."""
+    rows = [[target.name, target.measured, "yes" if target.met else "**no**"] for target in targets]
+    return markdown_table([heading, "measured", "met"], rows)
+
+
 def targets_table(targets: list[Target], fast: bool) -> str:
     """A demo run's targets with their measured numbers and verdicts, after a line saying a FAST run's are not
     expected to hold."""
-    rows = [[target.name, target.measured, "yes" if target.met else "**no**"] for target in targets]
     note = "FAST: step counts cut to a few, so the targets below are not expected to hold.\n\n" if fast else ""
-    return note + markdown_table(["target", "measured", "met"], rows)
+    return note + verdicts_table(targets)
 
 
 def curve_table(results: dict) -> str:
