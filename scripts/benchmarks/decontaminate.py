@@ -25,11 +25,9 @@ Not covered: loading from the Hub and writing the output, which are the same for
 """
 
 import argparse
-import datetime
 import json
 import os
 import pathlib
-import platform
 import random
 import sys
 import time
@@ -113,7 +111,7 @@ def best_of(repeats: int, run):
 def run(benchmarks: dict[str, list[str]], rows: int, ngram_size: int, num_proc: int, repeats: int) -> dict:
     """Times both ways on `rows` synthetic rows against `benchmarks`; returns rows per second of each (the fast one
     with one process and with `num_proc`), their ratios and how many flags differ."""
-    from open_r1.demo.pipeline import git_commit
+    from open_r1.demo.report import benchmark_provenance
 
     settings = {
         "rows": rows,
@@ -121,11 +119,8 @@ def run(benchmarks: dict[str, list[str]], rows: int, ngram_size: int, num_proc: 
         "num_proc": num_proc,
         "repeats": repeats,
         "benchmarks": sorted(benchmarks),
-        "cpus": os.cpu_count(),
-        "machine": platform.machine(),
         "load_average_at_start": list(os.getloadavg()),
-        "commit": git_commit(),
-        "date": datetime.date.today().isoformat(),
+        **benchmark_provenance(),
     }
     texts = synthetic_rows(benchmarks, rows)
     dataset = datasets.Dataset.from_dict({"problem": texts})

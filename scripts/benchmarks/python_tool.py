@@ -19,10 +19,8 @@ Not covered: E2B/Morph (network round trips dominate there), calls that do real 
 """
 
 import argparse
-import datetime
 import os
 import pathlib
-import platform
 import statistics
 import subprocess
 import sys
@@ -77,7 +75,7 @@ def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> Non
 
 
 def main(argv: list[str] | None = None) -> dict | None:
-    from open_r1.demo.pipeline import git_commit
+    from open_r1.demo.report import benchmark_provenance
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=200, help="Calls of print(1) per design (default 200).")
@@ -91,11 +89,8 @@ def main(argv: list[str] | None = None) -> dict | None:
         return None
     settings = {
         "calls": args.calls,
-        "cpus": os.cpu_count(),
-        "machine": platform.machine(),
         "load_average_at_start": os.getloadavg()[0],
-        "commit": git_commit(),
-        "date": datetime.date.today().isoformat(),
+        **benchmark_provenance(),
     }
 
     tool = PythonTool(PythonToolSettings(SandboxConfig(num_workers=1)))

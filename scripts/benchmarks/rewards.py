@@ -27,10 +27,8 @@ Not covered: code rewards (see scripts/benchmarks for the sandbox's own benchmar
 """
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import re
 import sys
 import time
@@ -107,7 +105,7 @@ def sequential_rewards(
 def run(rows: list[dict], generations: int) -> dict:
     """Grades the inputs of `rows` three ways and returns what the table needs: completions per second of each,
     the ratios, whether the rewards are identical, and the verdicts on the equal forms and the wrong answers."""
-    from open_r1.demo.pipeline import git_commit
+    from open_r1.demo.report import benchmark_provenance
 
     completions, golds = build_inputs(rows, generations)
     conversational = [[{"role": "assistant", "content": c}] for c in completions]
@@ -115,11 +113,8 @@ def run(rows: list[dict], generations: int) -> dict:
         "problems": len(rows),
         "generations": generations,
         "completions": len(completions),
-        "cpus": os.cpu_count(),
-        "machine": platform.machine(),
         "load_average_at_start": list(os.getloadavg()),
-        "commit": git_commit(),
-        "date": datetime.date.today().isoformat(),
+        **benchmark_provenance(),
     }
     print(f"{len(rows)} problems x {generations} completions = {len(completions)}; {os.cpu_count()} CPUs")
     print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))

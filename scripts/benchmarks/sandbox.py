@@ -27,11 +27,9 @@ Not covered: C++ (the data set's solutions are Python) and wrong answers (see te
 """
 
 import argparse
-import datetime
 import json
 import os
 import pathlib
-import platform
 import statistics
 import subprocess
 import sys
@@ -225,7 +223,7 @@ def main(argv=None) -> dict | None:
     print(f"problems with different verdicts: {len(differing)}")
     for problem_id, sandboxed, plain in differing:
         print(f"  {problem_id}: sandbox {sandboxed} vs plain {plain}")
-    from open_r1.demo.pipeline import git_commit
+    from open_r1.demo.report import benchmark_provenance
 
     results = {
         "settings": {
@@ -234,11 +232,8 @@ def main(argv=None) -> dict | None:
             "workers": args.workers,
             "rounds": rounds,
             "python": python,
-            "cpus": os.cpu_count(),
-            "machine": platform.machine(),
             "load_average": [load_before[0], os.getloadavg()[0]],
-            "commit": git_commit(),
-            "date": datetime.date.today().isoformat(),
+            **benchmark_provenance(),
         },
         "sandbox_tests_per_second": num_tests / sandbox_seconds,
         "baseline_tests_per_second": num_tests / plain_seconds,

@@ -241,6 +241,23 @@ def write_results_table(
     print(f"wrote {len(paths)} results into {page}", flush=True)
 
 
+def benchmark_provenance() -> dict:
+    """Where and when a benchmark script ran, for its results' settings: CPUs, machine, commit and date (the load,
+    which each script takes at its own moments, is its own)."""
+    import datetime
+    import os
+    import platform
+
+    from open_r1.demo.pipeline import git_commit
+
+    return {
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "commit": git_commit(),
+        "date": datetime.date.today().isoformat(),
+    }
+
+
 def save_results(path: pathlib.Path, results: dict) -> None:
     """A benchmark script's `--output`: `results` as indented JSON at `path`, its folder made if needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
