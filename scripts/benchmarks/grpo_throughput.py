@@ -515,11 +515,12 @@ def results_section(results: dict, path: pathlib.Path) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces what lies between the page's markers with the tables of `paths`, in the order given."""
-    from open_r1.demo.report import read_results_files, write_between_markers
+    from open_r1.demo.report import write_results_table
 
-    runs = read_results_files(paths, REPO_ROOT)
-    write_between_markers(page, BEGIN, END, "\n\n".join(results_section(results, shown) for results, shown in runs))
-    print(f"wrote {len(paths)} results into {page}", flush=True)
+    def section(runs):
+        return "\n\n".join(results_section(results, shown) for results, shown in runs)
+
+    write_results_table(paths, page, BEGIN, END, section, REPO_ROOT)
 
 
 def compare_to_baseline(results: dict, arms: dict, failed: dict) -> None:

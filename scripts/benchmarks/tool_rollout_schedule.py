@@ -320,12 +320,12 @@ def read_prices(path: str) -> dict | None:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces what lies between the page's markers with the tables of `paths`, in the order given."""
-    from open_r1.demo.report import read_results_files, write_between_markers
+    from open_r1.demo.report import write_results_table
 
-    runs = read_results_files(paths, REPO_ROOT)
-    body = "\n\n".join(results_section(results, shown) for results, shown in runs)
-    write_between_markers(page, BEGIN, END_MARKER, body)
-    print(f"wrote {len(paths)} results into {page}", flush=True)
+    def section(runs):
+        return "\n\n".join(results_section(results, shown) for results, shown in runs)
+
+    write_results_table(paths, page, BEGIN, END_MARKER, section, REPO_ROOT)
 
 
 def main(argv: list[str] | None = None) -> dict:
