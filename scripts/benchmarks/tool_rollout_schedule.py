@@ -27,7 +27,7 @@ CPU). Calibrate against the trainer: grpo_throughput.py measures decode steps an
     python scripts/benchmarks/tool_rollout_schedule.py --details data/evals/rollouts/details.jsonl \\
         --model data/gsm8k-cpu-sft48/sft-tools --rows 16 128 --chunks 8 16 32 64 --evaluator_rollouts 1319 \\
         --output /tmp/schedule.json [--prices data/lease/grpo_throughput_gsm8k_tools.json]
-    python scripts/benchmarks/tool_rollout_schedule.py --write_docs docs/results/tool_rollout_schedule/*.json
+    python scripts/benchmarks/tool_rollout_schedule.py --write_docs docs/results/tool_rollout_schedule/<name>.json
 
 Not covered: tools' time (run beside decoding in every schedule; none here), vLLM and continuous batching (which
 keep each row's cache between its turns).

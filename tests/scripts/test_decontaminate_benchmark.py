@@ -1,11 +1,12 @@
 """scripts/benchmarks/decontaminate.py at a small size: both ways flag the same rows, the ratios are their speeds',
-and the docs table is written from the results files kept in docs/results."""
+and the docs table is written from its results file (the kept
+files' tables: test_benchmark_docs.py)."""
 
 import json
 
 import pytest
 
-from tests.support.benchmark_docs import assert_docs_table_is_the_kept_results, tabulated
+from tests.support.benchmark_docs import tabulated
 from tests.support.script_module import load_module
 
 BENCHMARKS = {
@@ -41,7 +42,3 @@ def test_the_decontamination_benchmark_flags_alike_both_ways_and_tabulates_the_r
 def test_the_benchmark_is_refused_below_its_defined_size():
     with pytest.raises(SystemExit):
         benchmark().main(["--rows", "1000"])
-
-
-def test_the_docs_table_is_the_one_the_kept_results_give():
-    assert_docs_table_is_the_kept_results(benchmark(), "decontaminate")

@@ -1,11 +1,12 @@
 """scripts/benchmarks/python_tool.py at a small size: the tool and a bare subprocess print the same, each call's
-time is kept, and the docs table is written from the results files kept in docs/results."""
+time is kept, and the docs table is written from its results file (the kept
+files' tables: test_benchmark_docs.py)."""
 
 import json
 
 import pytest
 
-from tests.support.benchmark_docs import assert_docs_table_is_the_kept_results, tabulated
+from tests.support.benchmark_docs import tabulated
 from tests.support.sandbox_checks import skip_without_isolation
 from tests.support.script_module import load_module
 
@@ -27,7 +28,3 @@ def test_the_tool_benchmark_times_both_ways_and_each_replay_and_tabulates_them(t
 
     text = tabulated(script, output, tmp_path)
     assert f"| 4 | **{1000 * results['tool']:.1f} ms** median, {1000 * results['tool_p90']:.1f} ms p90 |" in text
-
-
-def test_the_docs_table_is_the_one_the_kept_results_give():
-    assert_docs_table_is_the_kept_results(benchmark(), "python_tool")

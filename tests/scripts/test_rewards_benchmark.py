@@ -1,11 +1,12 @@
 """scripts/benchmarks/rewards.py at a small size: the three ways of grading give the same rewards on the same
-inputs, the ratio is their speeds', and the docs table is written from the results files kept in docs/results."""
+inputs, the ratio is their speeds', and the docs table is written from its results file (the kept
+files' tables: test_benchmark_docs.py)."""
 
 import json
 
 import pytest
 
-from tests.support.benchmark_docs import assert_docs_table_is_the_kept_results, tabulated
+from tests.support.benchmark_docs import tabulated
 from tests.support.script_module import load_module
 
 ANSWERS = ["3", "\\frac{1}{2}", "12", "x = 5", "\\sqrt{2}", "(1, 2)"]
@@ -35,7 +36,3 @@ def test_the_grading_benchmark_grades_three_ways_alike_and_tabulates_the_results
 def test_without_its_data_the_benchmark_says_so_and_exits_2(tmp_path, capsys):
     assert benchmark().main(["--data", str(tmp_path / "absent.jsonl")]) == 2
     assert "MATH-500 not found at" in capsys.readouterr().err
-
-
-def test_the_docs_table_is_the_one_the_kept_results_give():
-    assert_docs_table_is_the_kept_results(benchmark(), "rewards")

@@ -1,12 +1,12 @@
 """scripts/benchmarks/sandbox.py at a small size: the sandbox and the plain loop give every test the same verdict,
-the ratio and ceiling come from the same run, and the docs table is written from the results files kept in
-docs/results."""
+the ratio and ceiling come from the same run, and the docs table is written from its results file (the kept
+files' tables: test_benchmark_docs.py)."""
 
 import json
 
 import pytest
 
-from tests.support.benchmark_docs import assert_docs_table_is_the_kept_results, tabulated
+from tests.support.benchmark_docs import tabulated
 from tests.support.sandbox_checks import skip_without_isolation
 from tests.support.script_module import load_module
 
@@ -42,7 +42,3 @@ def test_the_sandbox_benchmark_gives_both_arms_the_same_verdicts_and_tabulates_t
     text = tabulated(script, output, tmp_path)
     assert f"| 2, 6, 2 | {results['baseline_tests_per_second']:.1f} tests/s |" in text
     assert "| identical (2/2 pass) |" in text
-
-
-def test_the_docs_table_is_the_one_the_kept_results_give():
-    assert_docs_table_is_the_kept_results(benchmark(), "sandbox")
