@@ -547,21 +547,11 @@ def main(argv: list[str] | None = None) -> dict:
         "then exit.",
     )
     args = parser.parse_args(argv)
+    given = [name for name, value in vars(args).items() if value != parser.get_default(name)]
     if args.combine:
-        given = {
-            "--arm": args.arm != "both",
-            "--seed": args.seed != 0,
-            "--train_file": args.train_file != TRAIN_FILE,
-            "--test_file": args.test_file != TEST_FILE,
-            **{
-                f"--{option}": getattr(args, option) not in (None, False)
-                for option in ("fast", "reuse_base", "use_vllm", "time_budget_minutes", "grpo_max_steps")
-                + ("arms_at_once", "sft_only", "evaluations_table")
-            },
-        }
-        for option, is_given in given.items():
-            if is_given:
-                parser.error(f"{option} has no effect with --combine, which reads finished runs with their own")
+        for name in given:
+            if name not in ("combine", "output_dir"):
+                parser.error(f"--{name} has no effect with --combine, which reads finished runs with their own")
         return gsm8k_combine.main(args.combine, pathlib.Path(args.output_dir or gsm8k_combine.OUTPUT_DIR))
     if args.evaluations_table:
         print(gsm8k_evaluations_table(args.evaluations_table))
@@ -584,9 +574,9 @@ def main(argv: list[str] | None = None) -> dict:
         output_dir = pathlib.Path.cwd() / output_dir
     arms = ARMS if args.arm == "both" else (args.arm,)
     if args.sft_only:
-        for option in ("reuse_base", "use_vllm", "time_budget_minutes", "grpo_max_steps", "arms_at_once"):
-            if getattr(args, option) not in (None, False):
-                parser.error(f"--{option} has no effect with --sft_only, which neither evaluates nor runs GRPO")
+        for name in given:
+            if name in ("reuse_base", "use_vllm", "time_budget_minutes", "grpo_max_steps", "arms_at_once"):
+                parser.error(f"--{name} has no effect with --sft_only, which neither evaluates nor runs GRPO")
         return sft_only(output_dir, arms, args.seed, args.fast, args.train_file)
     return run(
         output_dir,
