@@ -168,10 +168,10 @@ def readme_with_times(text: str, results: dict) -> str:
 
 def docs_section(results: dict) -> str:
     from open_r1.demo.docs_page import machine_cell
-    from open_r1.demo.report import markdown_table
+    from open_r1.demo.report import markdown_table, utc_time
 
     rows = [[f"`{entry['command']}`", f"{entry['seconds']:.1f}"] for entry in results["commands"]]
-    when = results["date"].replace("T", " ").removesuffix("+00:00")
+    when = utc_time(results["date"])
     machine = results["machine"]
     before, after = machine["load_average_at_start"][0], machine["load_average_at_end"][0]
     return "\n\n".join(

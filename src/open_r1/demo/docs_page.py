@@ -31,6 +31,7 @@ from open_r1.demo.report import (
     markdown_table,
     percent_with_stderr,
     tool_demo_targets,
+    utc_time,
     verdicts_table,
 )
 
@@ -99,11 +100,18 @@ def minutes(seconds: float) -> str:
 PROVENANCE_HEADER = ["seed", "date (UTC)", "commit", "machine", "load before / during", "wall time"]
 
 
-def provenance_cells(run: dict) -> list[str]:
+def run_cells(run: dict) -> list[str]:
+    """A run's seed, date and commit, the first cells of its row in every section."""
     return [
         str(run["seed"]),
-        (run.get("date") or "not recorded").replace("T", " ").removesuffix("+00:00"),
+        utc_time(run["date"]) if run.get("date") else "not recorded",
         f"`{run['commit']}`" if run.get("commit") else "not recorded",
+    ]
+
+
+def provenance_cells(run: dict) -> list[str]:
+    return [
+        *run_cells(run),
         machine_cell(run),
         load_cell(run),
         minutes(run["total_seconds"]),
@@ -203,9 +211,7 @@ def gsm8k_section(runs: list[dict]) -> str:
     header += [f"{name}: SFT → GRPO" for name in GSM8K_ARM_NAMES.values()] + ["goals met"]
     rows = [
         [
-            str(run["seed"]),
-            (run.get("date") or "not recorded").replace("T", " ").removesuffix("+00:00"),
-            f"`{run['commit']}`" if run.get("commit") else "not recorded",
+            *run_cells(run),
             run["device"],
             minutes(run["total_seconds"]),
             *(sft_to_grpo(run["arms"].get(arm)) for arm in GSM8K_ARM_NAMES),

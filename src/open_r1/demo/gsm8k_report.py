@@ -27,6 +27,7 @@ from open_r1.demo.report import (
     markdown_table,
     model_description,
     percent_with_stderr,
+    utc_time,
     verdicts_table,
 )
 from open_r1.demo.settings import DemoSettings
@@ -376,7 +377,7 @@ def combined_runs_line(results: dict) -> str:
         return ""
     described = "; ".join(
         f"`{run['command']}` ({' and '.join(GSM8K_ARM_NAMES[arm] for arm in run['arms'])}: "
-        f"{(run['date'] or 'date not recorded').replace('T', ' ').removesuffix('+00:00')}, "
+        f"{utc_time(run['date']) if run['date'] else 'date not recorded'}, "
         f"commit {run['commit'] or 'unknown'}, {run['device']}, {run['total_seconds']:.0f} s, `{run['source']}`)"
         for run in runs
     )

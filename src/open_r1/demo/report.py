@@ -192,6 +192,11 @@ def curve_table(results: dict) -> str:
     return markdown_table([*header, "checkpoint"], rows)
 
 
+def utc_time(date: str) -> str:
+    """A results file's ISO date (`pipeline.provenance`) as the pages write it: "2026-11-23 20:00:00"."""
+    return date.replace("T", " ").removesuffix("+00:00")
+
+
 def percent_with_stderr(value: float, stderr: float) -> str:
     return f"{100 * value:.1f}% ± {100 * stderr:.1f}"
 
