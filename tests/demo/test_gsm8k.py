@@ -23,10 +23,8 @@ from open_r1.demo.settings import GSM8K_FAST, GSM8K_FULL
 from open_r1.eval.arguments import TOOL_FIELDS, EvaluateArguments
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
 from open_r1.usage import UsageError, read_recipe
-from tests.conftest import SHARED_DATA
+from tests.demo.conftest import SMOLLM2
 from tests.support import REPO_ROOT
-
-SMOLLM2 = REPO_ROOT / "data" / "models" / "SmolLM2-135M-Instruct-f32"
 
 
 def test_make_gsm8k_passes_its_options_to_the_script():
@@ -698,21 +696,11 @@ def test_the_tool_arms_base_model_is_smollm2_with_the_tool_calling_template(tmp_
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp_path):
-    if not (SMOLLM2 / "model.safetensors").is_file():
-        pytest.skip(f"{SMOLLM2} is absent (python scripts/get_model.py smollm2)")
-    if not (SHARED_DATA / "gsm8k_train.jsonl").is_file() or not (SHARED_DATA / "gsm8k_test.jsonl").is_file():
-        pytest.skip(f"GSM8K is absent from {SHARED_DATA}")
+def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp_path, gsm8k_files):
     output_dir = tmp_path / "gsm8k"
     # Both arms at once, each in its own process, as on a GPU, under a time budget that cuts nothing.
     results = gsm8k.main(
-        ["--fast", "--arms_at_once", "--time_budget_minutes", "120", "--output_dir", str(output_dir)]
-        + [
-            "--train_file",
-            str(SHARED_DATA / "gsm8k_train.jsonl"),
-            "--test_file",
-            str(SHARED_DATA / "gsm8k_test.jsonl"),
-        ]
+        ["--fast", "--arms_at_once", "--time_budget_minutes", "120", "--output_dir", str(output_dir), *gsm8k_files]
     )
     assert set(results["arms"]) == set(gsm8k.ARMS)
     for arm in gsm8k.ARMS:

@@ -10,8 +10,6 @@ import pytest
 from open_r1.demo import gsm8k, gsm8k_combine
 from open_r1.demo.gsm8k_report import gsm8k_targets
 from open_r1.usage import UsageError
-from tests.conftest import SHARED_DATA
-from tests.support import REPO_ROOT
 from tests.support.demo_results import GSM8K_CARD, gsm8k_results
 
 COT = {"cot": {"base": 0.0, "sft": 0.055, "grpo": 0.08}}
@@ -196,19 +194,10 @@ def test_options_of_a_run_are_refused_with_combine(two_leases, option, message):
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_two_fast_one_arm_runs_combine_as_two_leases_would(tmp_path):
-    if not (REPO_ROOT / "data" / "models" / "SmolLM2-135M-Instruct-f32" / "model.safetensors").is_file():
-        pytest.skip("SmolLM2 is absent (python scripts/get_model.py smollm2)")
-    if not (SHARED_DATA / "gsm8k_train.jsonl").is_file() or not (SHARED_DATA / "gsm8k_test.jsonl").is_file():
-        pytest.skip(f"GSM8K is absent from {SHARED_DATA}")
-    files = [
-        "--train_file",
-        str(SHARED_DATA / "gsm8k_train.jsonl"),
-        "--test_file",
-        str(SHARED_DATA / "gsm8k_test.jsonl"),
-    ]
+def test_two_fast_one_arm_runs_combine_as_two_leases_would(tmp_path, gsm8k_files):
     runs = {
-        arm: gsm8k.main(["--fast", "--arm", arm, "--output_dir", str(tmp_path / arm), *files]) for arm in gsm8k.ARMS
+        arm: gsm8k.main(["--fast", "--arm", arm, "--output_dir", str(tmp_path / arm), *gsm8k_files])
+        for arm in gsm8k.ARMS
     }
     results = gsm8k.main(
         ["--combine", str(tmp_path / "cot"), str(tmp_path / "tools"), "--output_dir", str(tmp_path / "both")]
