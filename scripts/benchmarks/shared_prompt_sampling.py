@@ -19,15 +19,18 @@ first `--prompts` problems), else one GSM8K-like problem written here (~130 toke
     python scripts/benchmarks/shared_prompt_sampling.py --model data/models/SmolLM2-135M-Instruct-f32
     python scripts/benchmarks/shared_prompt_sampling.py --model data/models/SmolLM2-135M-Instruct-f32 \
         --data_files ../shared/data/gsm8k_test.jsonl --prompts 32 --samples 2 --new_tokens 64 --repeats 2
+    python scripts/benchmarks/shared_prompt_sampling.py --write_docs docs/results/shared_prompt_sampling/*.json
 
 Prints seconds per call for each way and each way's median over the evaluator default's, for each sample
-count, and writes them as JSON with `--output` (`ratio_to_default`: each way's median / the default's).
+count. `--output` writes them as JSON (`ratio_to_default`: each way's median / the default's; `settings`: the
+command's settings, date, commit, machine and load); `--write_docs` writes the table of results files into
+docs/benchmarks.md between this script's markers, so the page is never typed by hand.
 Not covered: GPUs (where prompt prefill is a smaller share of the time), vLLM (which shares prompt prefixes by
 itself), tool-calling rollouts, torch.compile.
 """
 
 import argparse
-import json
+import os
 import pathlib
 import statistics
 import sys
@@ -42,13 +45,86 @@ PROBLEM = (
     "many cookies as muffins. On Tuesday it sold 5 fewer muffins than on Monday and 18 cookies. How much money "
     "did the bakery make on the two days together, in dollars?"
 )
+DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
+BEGIN = "<!-- shared_prompt_sampling.py results: begin -->"
+END = "<!-- shared_prompt_sampling.py results: end -->"
 EVALUATOR_DEFAULT = "shared+static+candidates"
 # transformers' default page size of the continuous-batching cache, in tokens.
 PAGE_SIZE = 256
 WAYS = ("num_return_sequences", "shared", EVALUATOR_DEFAULT, "generate+static", "generate_batch")
 
 
-def main(argv=None) -> dict:
+def prompts_shown(results: dict) -> str:
+    source = pathlib.Path(results["data_files"]).name if results["data_files"] else "one written problem"
+    tokens = results["prompt_tokens"]
+    return f"{results['prompts']} of {source}, {tokens['min']}-{tokens['max']} tokens"
+
+
+def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
+    """A row per results file and sample count: each way's median seconds per call and its ratio over the
+    evaluator's default; a way that run did not time is a dash."""
+    from open_r1.demo.report import markdown_table
+
+    timed = {way for results, _ in runs for run in results["runs"].values() for way in run["median_seconds"]}
+    ways = [way for way in WAYS if way in timed]
+    header = ["date", "commit", "machine, load before → after", "prompts", "samples × new tokens", "repeats"]
+    header += [f"`{way}`" + (" (the evaluator's)" if way == EVALUATOR_DEFAULT else "") for way in ways]
+    header.append("results")
+    rows = []
+    for results, path in runs:
+        settings = results["settings"]
+        load = settings["load_average"]
+        for samples, run in results["runs"].items():
+            medians, ratios = run["median_seconds"], run["ratio_to_default"]
+            rows.append(
+                [
+                    settings["date"],
+                    settings["commit"] or "unknown",
+                    f"{settings['machine']}, {settings['cpus']} CPUs, {results['threads']} threads, "
+                    f"{load[0]:.2f} → {load[1]:.2f}",
+                    prompts_shown(results),
+                    f"{samples} × {results['new_tokens']}",
+                    str(settings["repeats"]),
+                    *[
+                        f"{medians[way]:.1f} s" + ("" if way == EVALUATOR_DEFAULT else f", **{ratios[way]:.2f}×**")
+                        if way in medians
+                        else "-"
+                        for way in ways
+                    ],
+                    f"`{path.as_posix()}`" if path else "",
+                ]
+            )
+    return markdown_table(header, rows)
+
+
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
+    from open_r1.demo.report import write_results_table
+
+    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+
+
+def main(argv=None) -> dict | None:
+    from open_r1.demo.report import add_results_options, benchmark_provenance, save_results
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="Model folder (or Hub id) to sample from (required to time).")
+    parser.add_argument("--data_files", default=None, help="Benchmark JSONL to take the prompts from.")
+    parser.add_argument("--prompts", type=int, default=32, help="Prompts per call (the evaluator's batch).")
+    parser.add_argument("--samples", type=int, nargs="+", default=[2, 4], help="Samples per prompt to time.")
+    parser.add_argument("--new_tokens", type=int, default=32, help="New tokens per sample (eos ignored).")
+    parser.add_argument("--repeats", type=int, default=2, help="Timed calls of each way per sample count.")
+    parser.add_argument("--ways", nargs="+", choices=WAYS, default=list(WAYS), help="Ways to time.")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's).")
+    add_results_options(parser)
+    args = parser.parse_args(argv)
+    if args.write_docs:
+        write_docs(args.write_docs)
+        return None
+    if args.model is None:
+        parser.error("--model is required to time the ways (only --write_docs runs without one)")
+    if EVALUATOR_DEFAULT not in args.ways:
+        parser.error(f"--ways must include {EVALUATOR_DEFAULT}, the way the others are compared with")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, ContinuousBatchingConfig, GenerationConfig
 
@@ -57,21 +133,9 @@ def main(argv=None) -> dict:
     from open_r1.eval.decoding import generate_sharing_prompts
     from open_r1.tasks.arithmetic import SYSTEM_PROMPT
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="Model folder (or Hub id) to sample from.")
-    parser.add_argument("--data_files", default=None, help="Benchmark JSONL to take the prompts from.")
-    parser.add_argument("--prompts", type=int, default=32, help="Prompts per call (the evaluator's batch).")
-    parser.add_argument("--samples", type=int, nargs="+", default=[2, 4], help="Samples per prompt to time.")
-    parser.add_argument("--new_tokens", type=int, default=32, help="New tokens per sample (eos ignored).")
-    parser.add_argument("--repeats", type=int, default=2, help="Timed calls of each way per sample count.")
-    parser.add_argument("--ways", nargs="+", choices=WAYS, default=list(WAYS), help="Ways to time.")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's).")
-    parser.add_argument("--output", type=pathlib.Path, default=None, help="Write the results here as JSON.")
-    args = parser.parse_args(argv)
-    if EVALUATOR_DEFAULT not in args.ways:
-        parser.error(f"--ways must include {EVALUATOR_DEFAULT}, the way the others are compared with")
     if args.threads:
         torch.set_num_threads(args.threads)
+    provenance = {"repeats": args.repeats, "load_average": [os.getloadavg()[0]], **benchmark_provenance()}
 
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     tokenizer.padding_side = "left"
@@ -191,8 +255,10 @@ def main(argv=None) -> dict:
         print(f"{samples} samples per prompt, median seconds per call (and / {EVALUATOR_DEFAULT}):", flush=True)
         for name, median in medians.items():
             print(f"  {name:26s} {median:8.2f} s  {median / default:5.2f}x", flush=True)
+    provenance["load_average"].append(os.getloadavg()[0])
+    results["settings"] = provenance
     if args.output:
-        args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        save_results(args.output, results)
     return results
 
 

@@ -1,10 +1,12 @@
 """Smoke test of the decoding benchmark scripts/benchmarks/shared_prompt_sampling.py: every way does the same work
-on a benchmark file's prompts, and the reported ratios are those of the medians."""
+on a benchmark file's prompts, the reported ratios are those of the medians, and the docs table is written from the
+results file (the kept files' table: test_benchmark_docs.py)."""
 
 import json
 
 import pytest
 
+from tests.support.benchmark_docs import tabulated
 from tests.support.script_module import load_module
 
 
@@ -32,9 +34,38 @@ def test_the_shared_prompt_benchmark_times_every_way_on_the_same_work(tiny_model
         assert set(medians) == set(benchmark.WAYS)
         default = medians[benchmark.EVALUATOR_DEFAULT]
         assert run["ratio_to_default"] == {way: median / default for way, median in medians.items()}
+    assert results["settings"]["repeats"] == 1 and len(results["settings"]["load_average"]) == 2
+
+    text = tabulated(benchmark, output, tmp_path)
+    three = results["runs"]["3"]
+    shared = f"{three['median_seconds']['shared']:.1f} s, **{three['ratio_to_default']['shared']:.2f}×**"
+    assert f"| 2 of bench.jsonl, {results['prompt_tokens']['min']}-" in text and "| 3 × 3 | 1 |" in text
+    assert shared in text.split("| 3 × 3 |")[1].splitlines()[0]
+
+
+def test_the_docs_table_has_a_dash_for_a_way_a_run_did_not_time(tiny_model, tmp_path):
+    benchmark = load_module("scripts/benchmarks/shared_prompt_sampling.py", "shared_prompt_benchmark")
+    output = tmp_path / "timings.json"
+    ways = ["--ways", "shared", benchmark.EVALUATOR_DEFAULT]
+    argv = ["--model", str(tiny_model), "--prompts", "1", "--samples", "2", "--new_tokens", "2", "--repeats", "1"]
+    benchmark.main([*argv, *ways, "--threads", "1", "--output", str(output)])
+    header, _, row = (
+        tabulated(benchmark, output, tmp_path)
+        .split("<!-- shared_prompt_sampling.py results: begin -->")[1]
+        .strip()
+        .splitlines()[:3]
+    )
+    assert "`num_return_sequences`" not in header and "`shared`" in header and "1 of one written problem" in row
 
 
 def test_the_shared_prompt_benchmark_compares_with_the_evaluators_way(tiny_model):
     benchmark = load_module("scripts/benchmarks/shared_prompt_sampling.py", "shared_prompt_benchmark")
     with pytest.raises(SystemExit):
         benchmark.main(["--model", str(tiny_model), "--ways", "num_return_sequences"])
+
+
+def test_timing_without_a_model_is_refused_in_one_line(capsys):
+    benchmark = load_module("scripts/benchmarks/shared_prompt_sampling.py", "shared_prompt_benchmark")
+    with pytest.raises(SystemExit):
+        benchmark.main(["--prompts", "2"])
+    assert "--model is required" in capsys.readouterr().err
