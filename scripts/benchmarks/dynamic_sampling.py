@@ -27,7 +27,8 @@ and the doctor's training checks are replayed on the baseline's log in windows o
 
 Writes `results.json` (with date, commit, machine, load average) in `--output_dir`; `--write_docs` writes the
 tables of results files into docs/benchmarks.md between each model's markers (a model's files replace its block
-only), so the page is never typed by hand.
+only), and, when the files cover every model, the summary of the goal across them, so the page is never typed by
+hand.
 Not covered: GPUs, vLLM, several processes (the demo trains on one).
 """
 
@@ -44,6 +45,11 @@ ARMS = {"baseline": "false", "dynamic_sampling": "true"}  # arm -> the recipe's 
 GOAL_COMPLETIONS_RATIO = 0.7  # issue 29: the same held-out accuracy with at most 0.7x the completions
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 MODELS = ("tiny", "smollm2")
+MODEL_LABELS = {"tiny": "tiny", "smollm2": "SmolLM2"}
+SUMMARY_MARKERS = (
+    "<!-- dynamic_sampling.py results (summary): begin -->",
+    "<!-- dynamic_sampling.py results (summary): end -->",
+)
 
 
 def markers(model: str) -> tuple[str, str]:
@@ -452,6 +458,33 @@ def comparison_table(all_results: list[dict]) -> str:
     return markdown_table(header, rows)
 
 
+def summary_table(all_results: list[dict]) -> str:
+    """The goal in short, a row per run of every model: completions to reach the baseline's final accuracy, and
+    dynamic sampling against the baseline at the baseline's completions and at its training time."""
+    from open_r1.demo.report import markdown_table
+
+    header = [
+        "demo, seed",
+        "completions to reach the baseline's final accuracy",
+        "at the baseline's completions: DS / baseline",
+        "at the baseline's training time: DS / baseline",
+    ]
+    rows = []
+    for results in all_results:
+        for run in results["runs"]:
+            comparison = run["comparison"]
+            final = _percent(comparison["baseline_final"])
+            rows.append(
+                [
+                    f"{MODEL_LABELS[results['model']]}, {run['seed']}",
+                    _ratio(comparison["completions_to_target"]["ratio"]),
+                    f"{_percent(comparison['dynamic_sampling_at_baseline_completions'])} / {final}",
+                    f"{_percent(comparison['dynamic_sampling_at_baseline_seconds'])} / {final}",
+                ]
+            )
+    return markdown_table(header, rows)
+
+
 def docs_section(all_results: list[dict]) -> str:
     """One model's block of the page: the commands, where and when they ran, the comparison and every checkpoint."""
     begin, end = markers(all_results[0]["model"])
@@ -471,7 +504,8 @@ def docs_section(all_results: list[dict]) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """For each model among the results files, replaces what lies between that model's markers on the page with
-    the tables of its results; the other models' blocks are left as they are."""
+    the tables of its results; the other models' blocks are left as they are. Files of every model also rewrite
+    the summary between its markers, models in `MODELS`' order."""
     from open_r1.demo.report import between_markers
 
     all_results = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
@@ -482,6 +516,11 @@ def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> Non
             continue
         begin, end = markers(model)
         text = between_markers(text, begin, end, docs_section(results), page, what=f"{model}'s results")
+    if {result["model"] for result in all_results} == set(MODELS):
+        ordered = sorted(all_results, key=lambda result: MODELS.index(result["model"]))
+        begin, end = SUMMARY_MARKERS
+        summary = "\n\n".join([begin, summary_table(ordered), end])
+        text = between_markers(text, begin, end, summary, page, what="the summary of every model's results")
     page.write_text(text, encoding="utf-8")
     print(f"wrote {len(all_results)} results into {page}", flush=True)
 
