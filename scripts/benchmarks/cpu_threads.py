@@ -1,0 +1,203 @@
+#!/usr/bin/env python
+"""Benchmark: one CPU thread per training process (accelerate's default) against one per core, on idle cores and
+beside a busy neighbour.
+
+    python scripts/benchmarks/cpu_threads.py --output docs/results/cpu_threads/cpu-2cores.json
+    python scripts/benchmarks/cpu_threads.py --write_docs docs/results/cpu_threads/*.json   # runs nothing
+
+The README's first-hour recipes (`recipes/tiny/{sft,grpo}/config_cpu.yaml`, on the tiny model that
+scripts/make_tiny_model.py builds into `--work_dir`) run through `accelerate launch` with
+`--num_cpu_threads_per_process` 1 and then one per core (`open_r1.utils.launch`, which takes the count from
+OMP_NUM_THREADS), each alone and beside a neighbour that keeps every core busy (one spinning Python process per
+core, started before the launch and stopped after it). A step's seconds are the trainer's `train_runtime` over its
+steps (start-up and model loading left out). Every setting runs once per `--repeats`, interleaved (each repeat runs
+all of them in turn); the table gives their medians and, per workload and neighbour, one thread per core's time over
+one thread's.
+
+`--output` writes the results (with date, commit, machine and load) as JSON; `--write_docs` writes their table into
+docs/benchmarks.md between this script's markers, so the page is never typed by hand.
+Not covered: GPUs (one process per GPU, threads do not matter there), several processes per machine, the real model.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import time
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+if str(REPO_ROOT / "src") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "src"))
+
+DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- cpu_threads.py results: begin -->", "<!-- cpu_threads.py results: end -->"
+NEIGHBOURS = ("idle", "busy")
+WORKLOADS = {
+    "sft": ("sft.py", "recipes/tiny/sft/config_cpu.yaml"),
+    "grpo": ("grpo.py", "recipes/tiny/grpo/config_cpu.yaml"),
+}
+SPIN = "while True: pass"
+
+
+def busy_neighbour(cores: int) -> list[subprocess.Popen]:
+    """One spinning interpreter per core: a machine whose cores another job holds."""
+    return [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(cores)]
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.wait()
+
+
+def seconds_per_step(output_dir: pathlib.Path, steps: int) -> float:
+    """The trainer's own `train_runtime` (the training loop, no start-up) over the steps it ran."""
+    history = json.loads((output_dir / "trainer_state.json").read_text(encoding="utf-8"))["log_history"]
+    trained = max(entry["step"] for entry in history)
+    if trained != steps:
+        raise RuntimeError(f"{output_dir}: trained {trained} steps, not {steps}")
+    return next(entry["train_runtime"] for entry in history if "train_runtime" in entry) / steps
+
+
+def train(workload: str, work_dir: pathlib.Path, threads: int, steps: int) -> float:
+    """One launch of `workload`'s tiny recipe on `threads` threads; its seconds per step."""
+    from open_r1.utils import launch
+
+    script, recipe = WORKLOADS[workload]
+    output_dir = work_dir / f"{workload}-out"
+    arguments = [
+        f"--model_name_or_path={work_dir / ('sft-out' if workload == 'grpo' else 'tiny-model')}",
+        f"--output_dir={output_dir}",
+        f"--max_steps={steps}",
+        "--save_strategy=no",
+        "--logging_steps=1",
+    ]
+    if workload == "sft":
+        arguments.append(f"--dataset_name={work_dir / 'tiny-sft'}")
+    else:
+        arguments.append(f"--dataset_name={work_dir / 'tiny-math'}")
+    previous = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # launch.cores_for_launches reads it: --num_cpu_threads_per_process
+    try:
+        launch.accelerate_launch(script, recipe, *arguments, timeout=1800)
+    finally:
+        if previous is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = previous
+    return seconds_per_step(output_dir, steps)
+
+
+def prepare(work_dir: pathlib.Path) -> None:
+    """The tiny model and its data, and an SFT model for GRPO to start from (the README's first two commands)."""
+    from open_r1.utils import launch
+
+    subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "make_tiny_model.py"), "--output_dir", str(work_dir)],
+        check=True,
+        capture_output=True,
+    )
+    sft = [f"--model_name_or_path={work_dir / 'tiny-model'}", f"--dataset_name={work_dir / 'tiny-sft'}"]
+    sft += [f"--output_dir={work_dir / 'sft-out'}", "--save_strategy=no"]
+    launch.accelerate_launch("sft.py", WORKLOADS["sft"][1], *sft, timeout=1800)
+
+
+def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
+    from open_r1.demo.report import markdown_table
+
+    header = ["date", "commit", "machine, load before → after", "workload", "neighbour", "1 thread"]
+    header += ["a thread per core", "a thread per core / 1 thread", "repeats", "results"]
+    rows = []
+    for results, path in runs:
+        settings = results["settings"]
+        load = settings["load_average"]
+        for workload in results["medians"]:
+            for neighbour, medians in results["medians"][workload].items():
+                one, every = medians["1"], medians[str(settings["cores"])]
+                ratio = every / one
+                verdict = f"{ratio:.2f}× ({1 / ratio:.1f}× faster)" if ratio < 1 else f"{ratio:.1f}× slower"
+                rows.append(
+                    [
+                        settings["date"],
+                        settings["commit"] or "unknown",
+                        f"{settings['machine']}, {settings['cpus']} CPUs, {load[0]:.2f} → {load[1]:.2f}",
+                        f"tiny {workload.upper()}, {settings['steps'][workload]} step"
+                        + ("s" if settings["steps"][workload] != 1 else ""),
+                        "every core busy" if neighbour == "busy" else "idle",
+                        f"{one:.2f} s/step",
+                        f"{every:.2f} s/step ({settings['cores']} threads)",
+                        f"**{verdict}**",
+                        str(settings["repeats"]),
+                        f"`{path.as_posix()}`" if path else "",
+                    ]
+                )
+    return markdown_table(header, rows)
+
+
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
+    from open_r1.demo.report import write_results_table
+
+    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+
+
+def main(argv: list[str] | None = None) -> dict | None:
+    from open_r1.demo.report import add_results_options, benchmark_provenance, save_results
+    from open_r1.utils.launch import usable_cores
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sft_steps", type=int, default=30, help="SFT steps per launch (default 30).")
+    parser.add_argument("--grpo_steps", type=int, default=5, help="GRPO steps per launch (default 5).")
+    parser.add_argument("--repeats", type=int, default=1, help="Launches of each setting (default 1).")
+    parser.add_argument(
+        "--work_dir", type=pathlib.Path, default=REPO_ROOT / "data" / "benchmarks" / "cpu_threads",
+        help="Where the tiny model, its data and the launches' outputs go.",
+    )  # fmt: skip
+    add_results_options(parser)
+    args = parser.parse_args(argv)
+    if args.write_docs:
+        write_docs(args.write_docs)
+        return None
+    cores = usable_cores()
+    if cores < 2:
+        parser.error("one thread per core is one thread on this machine: nothing to compare")
+    steps = {"sft": args.sft_steps, "grpo": args.grpo_steps}
+    settings = {
+        "cores": cores, "steps": steps, "repeats": args.repeats, "load_average": [os.getloadavg()[0]],
+        **benchmark_provenance(),
+    }  # fmt: skip
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    prepare(args.work_dir)
+    timings = {workload: {n: {"1": [], str(cores): []} for n in NEIGHBOURS} for workload in WORKLOADS}
+    for _ in range(args.repeats):
+        for workload in WORKLOADS:
+            for neighbour in NEIGHBOURS:
+                for threads in (1, cores):
+                    spinning = busy_neighbour(cores) if neighbour == "busy" else []
+                    try:
+                        time.sleep(0.5 if spinning else 0)  # the neighbour's interpreters up before the launch
+                        seconds = train(workload, args.work_dir, threads, steps[workload])
+                    finally:
+                        stop(spinning)
+                    timings[workload][neighbour][str(threads)].append(seconds)
+                    print(f"{workload} {neighbour:4s} {threads} threads: {seconds:.3f} s/step", flush=True)
+    settings["load_average"].append(os.getloadavg()[0])
+    medians = {
+        workload: {
+            n: {t: statistics.median(values) for t, values in by_threads.items()} for n, by_threads in w.items()
+        }
+        for workload, w in timings.items()
+    }
+    results = {"settings": settings, "seconds_per_step": timings, "medians": medians}
+    print(docs_section([(results, None)]))
+    if args.output is not None:
+        save_results(args.output, results)
+    return results
+
+
+if __name__ == "__main__":
+    main()
