@@ -12,7 +12,7 @@ OMP_NUM_THREADS), each alone and beside a neighbour that keeps every core busy (
 core, started before the launch and stopped after it). A step's seconds are the trainer's `train_runtime` over its
 steps (start-up and model loading left out). Every setting runs once per `--repeats`, interleaved (each repeat runs
 all of them in turn); the table gives their medians and, per workload and neighbour, one thread per core's time over
-one thread's.
+one thread's. As a control, a fixed pure-Python loop runs in the script's own process, idle and beside the neighbour.
 
 `--output` writes the results (with date, commit, machine and load) as JSON; `--write_docs` writes their table into
 docs/benchmarks.md between this script's markers, so the page is never typed by hand.
@@ -40,6 +40,7 @@ WORKLOADS = {
     "grpo": ("grpo.py", "recipes/tiny/grpo/config_cpu.yaml"),
 }
 SPIN = "while True: pass"
+LOOP_ITERATIONS = 20_000_000
 
 
 def busy_neighbour(cores: int) -> list[subprocess.Popen]:
@@ -52,6 +53,14 @@ def stop(processes: list[subprocess.Popen]) -> None:
         process.kill()
     for process in processes:
         process.wait()
+
+
+def python_loop_seconds() -> float:
+    """A fixed pure-Python loop in this process: what the neighbour leaves a process of the script's own session."""
+    started, total = time.perf_counter(), 0
+    for number in range(LOOP_ITERATIONS):
+        total += number
+    return time.perf_counter() - started
 
 
 def seconds_per_step(output_dir: pathlib.Path, steps: int) -> float:
@@ -128,14 +137,21 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
                         f"tiny {workload.upper()}, {settings['steps'][workload]} step"
                         + ("s" if settings["steps"][workload] != 1 else ""),
                         "every core busy" if neighbour == "busy" else "idle",
-                        f"{one:.2f} s/step",
-                        f"{every:.2f} s/step ({settings['cores']} threads)",
+                        f"{one:.3g} s/step",
+                        f"{every:.3g} s/step ({settings['cores']} threads)",
                         f"**{verdict}**",
                         str(settings["repeats"]),
                         f"`{path.as_posix()}`" if path else "",
                     ]
                 )
-    return markdown_table(header, rows)
+    table = markdown_table(header, rows)
+    loops = [
+        f"{results['settings']['commit'] or 'unknown'}: {loop['idle']:.2f} s idle, {loop['busy']:.2f} s beside the "
+        f"neighbour (**{loop['busy'] / loop['idle']:.2f}×**)"
+        for results, _ in runs
+        for loop in [results["python_loop_seconds"]]
+    ]
+    return f"{table}\n\nA pure-Python loop in the script's own process, as a control: " + "; ".join(loops) + "."
 
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
@@ -172,6 +188,14 @@ def main(argv: list[str] | None = None) -> dict | None:
     }  # fmt: skip
     args.work_dir.mkdir(parents=True, exist_ok=True)
     prepare(args.work_dir)
+    loop = {"idle": python_loop_seconds()}
+    spinning = busy_neighbour(cores)
+    try:
+        time.sleep(0.5)
+        loop["busy"] = python_loop_seconds()
+    finally:
+        stop(spinning)
+    print(f"python loop: {loop['idle']:.2f} s idle, {loop['busy']:.2f} s beside the neighbour", flush=True)
     timings = {workload: {n: {"1": [], str(cores): []} for n in NEIGHBOURS} for workload in WORKLOADS}
     for _ in range(args.repeats):
         for workload in WORKLOADS:
@@ -192,7 +216,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         }
         for workload, w in timings.items()
     }
-    results = {"settings": settings, "seconds_per_step": timings, "medians": medians}
+    results = {"settings": settings, "seconds_per_step": timings, "medians": medians, "python_loop_seconds": loop}
     print(docs_section([(results, None)]))
     if args.output is not None:
         save_results(args.output, results)

@@ -55,9 +55,10 @@ WAYS = ("num_return_sequences", "shared", EVALUATOR_DEFAULT, "generate+static", 
 
 
 def prompts_shown(results: dict) -> str:
-    source = pathlib.Path(results["data_files"]).name if results["data_files"] else "one written problem"
-    tokens = results["prompt_tokens"]
-    return f"{results['prompts']} of {source}, {tokens['min']}-{tokens['max']} tokens"
+    data = results["data_files"]
+    source = f"of {pathlib.Path(data).name}" if data else "copies of one written problem"
+    low, high = results["prompt_tokens"]["min"], results["prompt_tokens"]["max"]
+    return f"{results['prompts']} {source}, {low if low == high else f'{low}-{high}'} tokens"
 
 
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:

@@ -50,18 +50,22 @@ def synthetic_results() -> dict:
         "sft": {"idle": {"1": 0.30, "2": 0.20}, "busy": {"1": 0.60, "2": 0.90}},
         "grpo": {"idle": {"1": 1.0, "2": 0.8}, "busy": {"1": 2.0, "2": 26.0}},
     }
-    return {"settings": settings, "seconds_per_step": {}, "medians": medians}
+    return {
+        "settings": settings,
+        "seconds_per_step": {},
+        "medians": medians,
+        "python_loop_seconds": {"idle": 0.4, "busy": 0.7},
+    }
 
 
 def test_the_table_says_how_much_faster_or_slower_a_thread_per_core_was(tmp_path):
     results = tmp_path / "results.json"
     results.write_text(json.dumps(synthetic_results()))
     text = tabulated(benchmark, results, tmp_path)
-    assert "| tiny SFT, 100 steps | idle | 0.30 s/step | 0.20 s/step (2 threads) | **0.67× (1.5× faster)** |" in text
-    assert (
-        "| tiny GRPO, 5 steps | every core busy | 2.00 s/step | 26.00 s/step (2 threads) | **13.0× slower** |" in text
-    )
+    assert "| tiny SFT, 100 steps | idle | 0.3 s/step | 0.2 s/step (2 threads) | **0.67× (1.5× faster)** |" in text
+    assert "| tiny GRPO, 5 steps | every core busy | 2 s/step | 26 s/step (2 threads) | **13.0× slower** |" in text
     assert "x86_64, 2 CPUs, 0.50 → 1.50" in text
+    assert "own process, as a control: abc1234: 0.40 s idle, 0.70 s beside the neighbour (**1.75×**)." in text
 
 
 @pytest.mark.slow
@@ -71,6 +75,7 @@ def test_the_whole_comparison_runs_at_a_small_size(tmp_path):
     results = benchmark.main(argv)
     assert json.loads(output.read_text()) == results
     cores = str(results["settings"]["cores"])
+    assert results["python_loop_seconds"]["busy"] > 0 and results["python_loop_seconds"]["idle"] > 0
     for workload in ("sft", "grpo"):
         for neighbour in ("idle", "busy"):
             assert set(results["medians"][workload][neighbour]) == {"1", cores}

@@ -55,7 +55,11 @@ def test_the_docs_table_has_a_dash_for_a_way_a_run_did_not_time(tiny_model, tmp_
         .strip()
         .splitlines()[:3]
     )
-    assert "`num_return_sequences`" not in header and "`shared`" in header and "1 of one written problem" in row
+    assert (
+        "`num_return_sequences`" not in header
+        and "`shared`" in header
+        and "| 1 copies of one written problem, " in row
+    )
 
 
 def test_the_shared_prompt_benchmark_compares_with_the_evaluators_way(tiny_model):
