@@ -7,12 +7,15 @@
 #   bash scripts/gpu_lease.sh collect DIR   # what the run wrote: DIR/lease.tgz, and the evaluations' details.tgz
 #
 # The cot and tools plans are one arm each, on leases of their own: `python scripts/gsm8k.py --combine` reads the
-# two runs' folders (lease.tgz unpacked) as one run of both arms.
+# two runs' folders (lease.tgz unpacked) as one run of both arms. The tool arm's SFT, its four evaluations and GRPO
+# do not fit one lease, so its SFT evaluations come from a tools-sft lease first (docs/gpu.md).
 #
 # PLAN (what fits a 15-minute lease, docs/gpu.md):
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project, project_ahead and trl_cb arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO for as many of 40 steps as 11 minutes leave
-#   tools             make gsm8k's tool arm within 11 minutes
+#   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate)
+#   tools             make gsm8k's tool arm within 11 minutes, its SFT evaluations those of a tools-sft lease, whose
+#                     lease.tgz is unpacked into data/lease-tools-sft and carried here
 # GPU_LEASE_DRY_RUN=1 prints the plan's commands instead of running them. GPU_LEASE_DATA: the folder the lease's
 # files are under (data, where make gsm8k writes; tests point it elsewhere).
 set -euo pipefail
@@ -26,6 +29,8 @@ TRAIN=data/shared/gsm8k_train.jsonl
 TEST=data/shared/gsm8k_test.jsonl
 BASE_EVALS=docs/results/gsm8k-h100-2026-11-24
 TOOL_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml
+TOOLS_SFT_RUN=$DATA/lease-tools-sft/gsm8k
+PLANS="tools-throughput, cot, tools-sft, tools"
 
 plan_commands() {
     case "$1" in
@@ -35,14 +40,19 @@ plan_commands() {
                 "--arms trl project project_ahead trl_cb --recipe $TOOL_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
                 "--output $LEASE_DIR/grpo_throughput_gsm8k_tools.json"
             ;;
-        cot | tools)
-            local steps=""
-            if [ "$1" = cot ]; then steps="--grpo_max_steps 40"; fi
+        cot)
             echo "python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
-                "--arm $1 --time_budget_minutes 11 $steps"
+                "--arm cot --time_budget_minutes 11 --grpo_max_steps 40"
+            ;;
+        tools-sft)
+            echo "python3 scripts/gsm8k.py --sft_only --evaluate --arm tools --train_file $TRAIN --test_file $TEST"
+            ;;
+        tools)
+            echo "python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
+                "--reuse_sft $TOOLS_SFT_RUN --arm tools --time_budget_minutes 11"
             ;;
         *)
-            echo "gpu_lease.sh: unknown plan '$1' (one of tools-throughput, cot, tools)" >&2
+            echo "gpu_lease.sh: unknown plan '$1' (one of $PLANS)" >&2
             exit 2
             ;;
     esac
@@ -63,13 +73,19 @@ run_plan() {
 case "${1:-}" in
     start)
         if [ $# -ne 2 ]; then
-            echo "gpu_lease.sh: start takes one plan (tools-throughput, cot or tools)" >&2
+            echo "gpu_lease.sh: start takes one plan ($PLANS)" >&2
             exit 2
         fi
         commands=$(plan_commands "$2")
         if [ "${GPU_LEASE_DRY_RUN:-0}" = 1 ]; then
             echo "$commands"
             exit 0
+        fi
+        # Before the bundle's install: a minute and a half of the lease that the run would spend to then stop.
+        if [ "$2" = tools ] && [ ! -d "$TOOLS_SFT_RUN/evals" ]; then
+            echo "gpu_lease.sh: the tools plan takes a tools-sft lease's SFT evaluations from $TOOLS_SFT_RUN, which" \
+                "has none: unpack that lease's lease.tgz into $DATA/lease-tools-sft and carry it" >&2
+            exit 2
         fi
         mkdir -p "$LEASE_DIR"
         rm -f "$LEASE_DIR/exit_status"

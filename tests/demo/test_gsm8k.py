@@ -6,6 +6,7 @@ trains, so the end-to-end test checks that every stage runs and what it writes."
 
 import dataclasses
 import json
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -801,3 +802,138 @@ def test_what_each_evaluations_generation_decoded_is_a_column_where_the_evaluato
         "40.0 ms per decode step, 3.0 ms per 1,000 context tokens, R² 1.00) |"
     )
     assert lines[4].endswith("| 4 | 14 calls, 4,327 decode steps, 38.0 ms each |")
+
+
+def test_reuse_sft_takes_the_sft_evaluations_of_an_earlier_run_and_still_trains_sft(shared_gpu):
+    shared_gpu.run["reuse_sft"] = GPU_RUN
+    # As many problems as that run scored, among them the one the stand-in evaluator answers.
+    shared_gpu.run["test_calculations"] = {"7": 3, **{f"test-{index}": 2 for index in range(1318)}}
+    stages = shared_gpu.run_arm("tools")["stages"]
+    assert stages["sft"]["reused_from"] == str(GPU_RUN) and round(100 * stages["sft"]["greedy_pass@1"], 1) == 8.6
+    jobs = [job for job, _, _ in shared_gpu.jobs]
+    assert "train sft-tools" in jobs and not any(job.startswith("evaluate sft-") for job in jobs), jobs
+    assert "reused_from" not in stages["grpo"] and "reused_from" not in stages["base"]
+
+
+def sft_run_folder(folder: pathlib.Path, arms=("tools",), **changes) -> pathlib.Path:
+    """`folder` as `--sft_only --evaluate --fast` writes it for `arms`, on 4 problems of gsm8k_test.jsonl."""
+    results = {
+        "sft_only": True, "seed": 0, "fast": True, "recipes": [GSM8K_FAST.sft_recipes[arm] for arm in arms],
+        "conversion": {"rows": 16, "calls": 30}, **changes,
+    }  # fmt: skip
+    folder.mkdir()
+    (folder / "results.json").write_text(json.dumps(results))
+    for kind, samples in (("greedy", 1), ("sampled", GSM8K_FAST.eval_samples)):
+        evaluation = {"data_files": "x/gsm8k_test.jsonl", "num_samples": samples, "num_problems": 4, "pass@1": 0.25}
+        (folder / "evals" / f"sft-tools-{kind}").mkdir(parents=True)
+        (folder / "evals" / f"sft-tools-{kind}" / "results.json").write_text(json.dumps(evaluation))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"seed": 1}, r"results.json has seed 1, this run 0"),
+        ({"fast": False}, r"results.json has fast False, this run True"),
+        ({"recipes": []}, r"did not train .*config_gsm8k_tools.yaml \(tools's SFT recipe\)"),
+    ],
+)
+def test_reuse_sft_refuses_an_earlier_sft_trained_otherwise_in_one_line(tmp_path, changes, message):
+    test_file = write_rows(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(str(index), 2) for index in range(4)])
+    alike = sft_run_folder(tmp_path / "alike")
+    assert gsm8k.check_reusable_sft(alike, ("tools",), GSM8K_FAST, test_file, seed=0, fast=True)["sft_only"]
+    otherwise = sft_run_folder(tmp_path / "otherwise", **changes)
+    with pytest.raises(UsageError, match=f"--reuse_sft: .*{message}"):
+        gsm8k.check_reusable_sft(otherwise, ("tools",), GSM8K_FAST, test_file, seed=0, fast=True)
+
+
+def test_reuse_sft_refuses_a_run_without_an_arms_sft_evaluations(tmp_path):
+    test_file = write_rows(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(str(index), 2) for index in range(4)])
+    both = sft_run_folder(tmp_path / "both", arms=("cot", "tools"))  # the recipes of both, the evaluations of one
+    with pytest.raises(UsageError, match=r"--reuse_sft: .*evals/sft-cot-greedy/results.json not found"):
+        gsm8k.check_reusable_sft(both, ("cot", "tools"), GSM8K_FAST, test_file, seed=0, fast=True)
+    with pytest.raises(UsageError, match=r"--reuse_sft: .*nowhere/results.json not found"):
+        gsm8k.check_reusable_sft(tmp_path / "nowhere", ("tools",), GSM8K_FAST, test_file, seed=0, fast=True)
+
+
+def test_reuse_sft_refuses_sft_trained_on_other_data(tmp_path):
+    with pytest.raises(
+        UsageError, match=r"--reuse_sft: .*trained SFT on other data \(conversion: rows 16, this run 32\)"
+    ):
+        gsm8k.check_same_conversion({"conversion": {"rows": 16, "calls": 30}}, {"rows": 32, "calls": 30}, tmp_path)
+    gsm8k.check_same_conversion({"conversion": {"rows": 16, "calls": 30}}, {"rows": 16, "calls": 30}, tmp_path)
+
+
+def test_sft_only_evaluate_writes_the_sft_evaluations_a_later_run_reuses(tmp_path, monkeypatch):
+    def train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+        output_dir.mkdir(parents=True)
+        return 2.0
+
+    def evaluator(model, task, data_file, output_dir, **settings):
+        results = {"data_files": str(data_file), "num_samples": settings["num_samples"], "num_problems": 3,
+                   "pass@1": 0.5, "pass@1_stderr": 0.1, "settings": {"temperature": settings.get("temperature", 0.6)}}  # fmt: skip
+        output_dir.mkdir(parents=True)
+        (output_dir / "results.json").write_text(json.dumps(results))
+        return results, []
+
+    monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: (tmp_path / "smollm2", {}))
+    monkeypatch.setattr(gsm8k, "tool_template_model", lambda base, folder: folder)
+    monkeypatch.setattr(gsm8k.pipeline, "train", train)
+    monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", evaluator)
+    train_file = write_rows(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3)])
+    test_file = write_rows(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(f"t{steps}", steps) for steps in (1, 2, 3)])
+    out = tmp_path / "out"
+    files = ["--train_file", str(train_file), "--test_file", str(test_file)]
+    gsm8k.main(["--sft_only", "--evaluate", "--fast", "--arm", "tools", *files, "--output_dir", str(out)])
+
+    results = json.loads((out / "results.json").read_text())
+    assert results["sft_only"] is True and results["recipes"] == [GSM8K_FAST.sft_recipes["tools"]]
+    sft = results["arms"]["tools"]["sft"]
+    assert sft["greedy_pass@1"] == sft["sampled_pass@1"] == 0.5 and sft["train_seconds"] == 2.0
+    assert "| sft | python tool | greedy | 50.0% ± 10.0 |" in (out / "report.md").read_text()
+    # What a later run of the same arm, seed and data checks before anything loads.
+    earlier = gsm8k.check_reusable_sft(out, ("tools",), GSM8K_FAST, test_file, seed=0, fast=True)
+    gsm8k.check_same_conversion(earlier, results["conversion"], out)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--evaluate"], "--evaluate has no effect without --sft_only"),
+        (["--sft_only", "--test_file", "x.jsonl"], "--test_file has no effect with --sft_only without --evaluate"),
+        (["--sft_only", "--evaluate", "--reuse_sft", "."], "--reuse_sft has no effect with --sft_only"),
+    ],
+)
+def test_sft_evaluation_options_refuse_what_they_would_ignore(argv, message, monkeypatch, tmp_path):
+    monkeypatch.setattr(gsm8k, "sft_only", lambda *args: pytest.fail("SFT started"))
+    monkeypatch.setattr(gsm8k, "run", lambda *args: pytest.fail("the run started"))
+    (tmp_path / "evals").mkdir()
+    argv = [str(tmp_path) if value == "." else value for value in argv]
+    with pytest.raises(UsageError) as stopped:
+        gsm8k.main(argv)
+    assert message in str(stopped.value)
+
+
+def test_a_reuse_sft_folder_without_evaluations_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(gsm8k, "run", lambda *args: pytest.fail("the run started"))
+    with pytest.raises(UsageError, match=f"--reuse_sft: {tmp_path / 'lease'} has no evals/ folder"):
+        gsm8k.main(["--reuse_sft", str(tmp_path / "lease")])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_a_fast_tool_arm_takes_its_sft_evaluations_from_an_sft_only_run_as_two_leases_would(tmp_path, gsm8k_files):
+    sft_lease, tools_lease = tmp_path / "tools-sft", tmp_path / "tools"
+    gsm8k.main(["--sft_only", "--evaluate", "--fast", "--arm", "tools", "--output_dir", str(sft_lease), *gsm8k_files])
+    measured = json.loads((sft_lease / "results.json").read_text())["arms"]["tools"]["sft"]
+    assert (sft_lease / "evals" / "sft-tools-sampled" / "details.jsonl").is_file()
+
+    argv = ["--fast", "--arm", "tools", "--reuse_sft", str(sft_lease), "--output_dir", str(tools_lease)]
+    results = gsm8k.main([*argv, *gsm8k_files])
+    sft = results["arms"]["tools"]["sft"]
+    assert sft["reused_from"] == str(sft_lease) == results["sft_reused_from"]
+    for kind in ("greedy", "sampled"):
+        assert sft[f"{kind}_pass@1"] == measured[f"{kind}_pass@1"]
+        assert not (tools_lease / "evals" / f"sft-tools-{kind}").exists()  # this run's SFT model is not evaluated
+    assert (tools_lease / "sft-tools" / "model.safetensors").is_file()  # but trained, for GRPO to start from
+    assert results["arms"]["tools"]["grpo"]["steps"] == 1 and "reused_from" not in results["arms"]["tools"]["grpo"]

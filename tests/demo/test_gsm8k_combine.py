@@ -162,15 +162,18 @@ def test_the_same_arm_twice_one_run_and_files_that_are_not_runs_are_refused_in_o
 
 def test_runs_of_two_gpu_kinds_or_that_took_the_base_apart_are_named_arm_by_arm(tmp_path):
     one_arm_run(tmp_path / "cot", COT, 600.0, base_reused_from=None, commit=None)
-    one_arm_run(tmp_path / "tools", TOOLS, 750.0, device="NVIDIA H200")
+    one_arm_run(tmp_path / "tools", TOOLS, 750.0, device="NVIDIA H200", sft_reused_from="data/lease-tools-sft")
     results = gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
+    assert results["sft_reused_from"] == "data/lease-tools-sft (python tool)"
+    assert [run["sft_reused_from"] for run in results["runs"]] == [None, "data/lease-tools-sft"]
     assert results["device"] == "NVIDIA H100 80GB HBM3 (chain of thought), NVIDIA H200 (python tool)"
     assert results["commit"] == "not recorded (chain of thought), tools1234 (python tool)"
     assert results["base_reused_from"] == "docs/results/gsm8k-h100-2026-11-24 (python tool)"
     (gpu_time,) = [target for target in gsm8k_targets(results) if "minutes of one GPU" in target.name]
     assert gpu_time.measured == (
         "22.5 min (2 runs, one after the other; on NVIDIA H100 80GB HBM3 (chain of thought), NVIDIA H200 (python "
-        "tool); the base evaluations from docs/results/gsm8k-h100-2026-11-24 (python tool), not counted)"
+        "tool); the base evaluations from docs/results/gsm8k-h100-2026-11-24 (python tool), not counted; the SFT "
+        "evaluations from data/lease-tools-sft (python tool), not counted)"
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from tests.support import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "gpu_lease.sh"
-PLANS = ("tools-throughput", "cot", "tools")
+PLANS = ("tools-throughput", "cot", "tools-sft", "tools")
 
 
 def lease(*args, cwd=None, **environment) -> subprocess.CompletedProcess:
@@ -47,9 +47,18 @@ def test_each_plan_calls_scripts_with_options_they_take_and_files_that_exist(pla
 def test_a_mistake_is_one_line_and_exit_status_2():
     run = lease("start", "nope", GPU_LEASE_DRY_RUN="1")
     assert run.returncode == 2 and run.stderr.strip().splitlines() == [
-        "gpu_lease.sh: unknown plan 'nope' (one of tools-throughput, cot, tools)"
+        "gpu_lease.sh: unknown plan 'nope' (one of tools-throughput, cot, tools-sft, tools)"
     ]
     assert lease("collect").returncode == 2 and lease().returncode == 2
+
+
+def test_the_tools_plan_without_a_tools_sft_leases_evaluations_stops_before_installing(tmp_path):
+    run = lease("start", "tools", GPU_LEASE_DATA=str(tmp_path / "data"))
+    assert run.returncode == 2 and run.stderr.strip().splitlines() == [
+        f"gpu_lease.sh: the tools plan takes a tools-sft lease's SFT evaluations from {tmp_path / 'data'}/lease-tools-sft"
+        f"/gsm8k, which has none: unpack that lease's lease.tgz into {tmp_path / 'data'}/lease-tools-sft and carry it"
+    ]
+    assert not (tmp_path / "data" / "lease").exists()  # nothing started
 
 
 def test_status_and_collect_read_what_the_run_wrote(tmp_path):

@@ -29,7 +29,8 @@ arms and the card-protocol evaluation run at the same time, each in its own proc
 logs/<arm>.log and logs/card.log, and each arm evaluates its SFT checkpoint while GRPO trains from it, at most
 `GPU_JOBS_AT_ONCE` training runs and evaluations at a time (`open_r1.utils.gpu_jobs`), the tool arm's first
 (`CRITICAL_ARM`), a stage's greedy and sampled evaluations two of them (`--no-arms_at_once`: one thing after
-another); `--reuse_base` takes the base evaluations of an earlier run; without one, the same recipes run on
+another); `--reuse_base` takes the base evaluations of an earlier run, `--reuse_sft` the SFT evaluations of an earlier
+run that trained SFT alike (`--sft_only --evaluate` makes one); without a GPU, the same recipes run on
 the CPU in float32 (slowly), one after the other. FAST: a few rows, steps and test problems, short completions
 (`open_r1.demo.settings.GSM8K_FAST`): the whole pipeline of both arms on a CPU in minutes.
 `--time_budget_minutes` (`make gsm8k MINUTES=26`): each arm's GRPO stops at the last step that leaves time for the
@@ -51,6 +52,8 @@ from open_r1.demo.gsm8k_evals import (
     CARD_SHOTS,
     calculations_by_id,
     check_reusable,
+    check_reusable_sft,
+    check_same_conversion,
     evaluate_card_protocol,
     evaluate_stage,
     pass_by_calculations,
@@ -337,28 +340,100 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
     return {"stages": stages, "curves": curves, "held_out": held_out}
 
 
-def sft_only(output_dir: pathlib.Path, arms: tuple[str, ...], seed: int, fast: bool, train_file: pathlib.Path) -> dict:
+def evaluation_settings(
+    settings: GSM8KSettings, arms: tuple[str, ...], device: str, fast: bool, train_file, test_file, overlap: bool
+) -> dict:
+    """What `evaluate_stage` reads of a run: each arm's token budget and (tool arm) tool settings from its GRPO recipe,
+    the test problems' calculations, and whether a stage's two evaluations run at once (`overlap`)."""
+    grpo_recipes = {arm: read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipes[arm])) for arm in arms}
+    return {
+        "settings": settings,
+        "fast": fast,
+        "device": device,
+        "overlap": overlap,
+        "train_file": train_file,
+        "test_file": test_file,
+        "test_calculations": calculations_by_id(test_file, settings.num_test),
+        "max_new_tokens": {
+            arm: settings.eval_max_new_tokens or recipe["max_completion_length"]
+            for arm, recipe in grpo_recipes.items()
+        },
+        "tool_settings": {
+            arm: {"tools": recipe["tools"], **{key: recipe[key] for key in TOOL_FIELDS if key in recipe}}
+            for arm, recipe in grpo_recipes.items()
+            if recipe.get("tools")
+        },
+    }
+
+
+def sft_only(
+    output_dir: pathlib.Path,
+    arms: tuple[str, ...],
+    seed: int,
+    fast: bool,
+    train_file: pathlib.Path,
+    test_file: pathlib.Path | None = None,
+) -> dict:
     """Each arm's cold-start SFT alone, one arm after the other, into `output_dir/sft-<arm>`, as `run` trains it; no
-    evaluation, no GRPO. For what starts from an SFT model without the rest of the run: GRPO throughput
-    (scripts/benchmarks/grpo_throughput.py), a GRPO run of one's own."""
+    GRPO. For what starts from an SFT model without the rest of the run: GRPO throughput
+    (scripts/benchmarks/grpo_throughput.py), a GRPO run of one's own. With `test_file` (`--evaluate`) each SFT model
+    is also evaluated as `run` evaluates it (on a GPU its greedy and sampled evaluations at once), and results.json
+    and report.md record them, for a later run's `--reuse_sft`."""
     import torch
 
     settings = GSM8K_FAST if fast else GSM8K_FULL
+    started = time.perf_counter()
+    provenance = pipeline.provenance()
     check_data_file(train_file, "--train_file")
-    run = {"device": "cuda" if torch.cuda.is_available() else "cpu", "fast": fast}
+    if test_file is not None:
+        check_data_file(test_file, "--test_file")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    run = {"device": device, "fast": fast}
+    if test_file is not None:
+        run.update(evaluation_settings(settings, arms, device, fast, train_file, test_file, device == "cuda"))
     pipeline.prepare_output_dir(output_dir, ["base-tools", *(f"sft-{arm}" for arm in arms)])
-    pipeline.banner(f"SmolLM2-135M-Instruct: the GSM8K SFT of {', '.join(arms)} (seed {seed}, {run['device']})")
+    pipeline.banner(f"SmolLM2-135M-Instruct: the GSM8K SFT of {', '.join(arms)} (seed {seed}, {device})")
     base_model, _ = get_pretrained_model("smollm2")
     data = build_datasets(output_dir / "datasets", train_file, settings)
     models = arm_start_models(base_model, arms, output_dir)
-    trained = {}
-    for arm in arms:
-        trained[arm] = output_dir / f"sft-{arm}"
-        pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: SFT (src/open_r1/sft.py --config {settings.sft_recipes[arm]})")
-        log_file = output_dir / "logs" / f"sft-{arm}.log"
-        arguments = (settings.sft_recipes[arm], models[arm], data[f"sft_{arm}"], trained[arm], seed, log_file)
-        seconds = pipeline.train("sft.py", *arguments, *stage_overrides("sft", run), cpu=run["device"] == "cpu")
-        print(f"{GSM8K_ARM_NAMES[arm]}: SFT model in {trained[arm]} after {seconds:.0f} s", flush=True)
+    trained, stages = {}, {}
+    with contextlib.ExitStack() as stack:
+        run["gpu_slots"] = gpu_job_slots(stack, device, arms_at_once=True)
+        for arm in arms:
+            trained[arm] = output_dir / f"sft-{arm}"
+            pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: SFT (src/open_r1/sft.py --config {settings.sft_recipes[arm]})")
+            log_file = output_dir / "logs" / f"sft-{arm}.log"
+            arguments = (settings.sft_recipes[arm], models[arm], data[f"sft_{arm}"], trained[arm], seed, log_file)
+            seconds = pipeline.train("sft.py", *arguments, *stage_overrides("sft", run), cpu=device == "cpu")
+            print(f"{GSM8K_ARM_NAMES[arm]}: SFT model in {trained[arm]} after {seconds:.0f} s", flush=True)
+            if test_file is not None:
+                pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the sft model")
+                stages[arm] = {"sft": {**evaluate_stage(trained[arm], arm, "sft", output_dir, run, seed)}}
+                stages[arm]["sft"]["train_seconds"] = seconds
+    if test_file is not None:
+        results = {
+            "sft_only": True,
+            "arms": stages,
+            "model": "smollm2",
+            "seed": seed,
+            "fast": fast,
+            "device": torch.cuda.get_device_name(0) if device == "cuda" else "CPU",
+            "train_file": str(train_file),
+            "test_file": str(test_file),
+            "test_problems": len(run["test_calculations"]),
+            "eval_samples": settings.eval_samples,
+            "recipes": [settings.sft_recipes[arm] for arm in arms],
+            "conversion": data["conversion"],
+            "total_seconds": time.perf_counter() - started,
+            **pipeline.with_end_load(provenance),
+        }
+        table = gsm8k_evaluations_table(output_dir)
+        report = (
+            f"# `make gsm8k`'s SFT alone, evaluated (seed {seed}, {results['device']})\n\n{table}\n\n"
+            f"For a later run's `--reuse_sft {output_dir}`: the SFT of {', '.join(arms)} trained as `make gsm8k` "
+            f"trains it, in {results['total_seconds']:.0f} s with its evaluations.\n"
+        )
+        pipeline.write_results(output_dir, results, report, table, "results.json, report.md")
     return {arm: str(folder) for arm, folder in trained.items()}
 
 
@@ -374,6 +449,7 @@ def run(
     use_vllm: bool = False,
     time_budget_minutes: float | None = None,
     grpo_max_steps: int | None = None,
+    reuse_sft: pathlib.Path | None = None,
 ) -> dict:
     """Runs the arms (`arms_at_once`: in two processes at the same time; None: so on a GPU, one after the other on
     a CPU) and writes results.json, report.md and the curves in `output_dir`. Under `time_budget_minutes` each arm's
@@ -393,35 +469,23 @@ def run(
     budget = time_budget(settings, arms, arms_at_once, started_at, time_budget_minutes)
     if reuse_base is not None:
         check_reusable(reuse_base, arms, settings, test_file)
+    earlier_sft = check_reusable_sft(reuse_sft, arms, settings, test_file, seed, fast) if reuse_sft else None
     checkpoints = [f"{stage}-{arm}" for stage in ("sft", "grpo") for arm in ARMS]
     pipeline.prepare_output_dir(output_dir, ["base-tools", *checkpoints])
 
     pipeline.banner(f"SmolLM2-135M-Instruct and GSM8K (seed {seed}, {device}{', FAST' if fast else ''})")
     base_model, model_origin = get_pretrained_model("smollm2")
     data = build_datasets(output_dir / "datasets", train_file, settings)
-    grpo_recipes = {arm: read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipes[arm])) for arm in arms}
+    if earlier_sft is not None:
+        check_same_conversion(earlier_sft, data["conversion"], reuse_sft)
     run_settings = {
-        "settings": settings,
-        "fast": fast,
-        "device": device,
-        "overlap": arms_at_once,
+        **evaluation_settings(settings, arms, device, fast, train_file, test_file, arms_at_once),
         "critical_arm": CRITICAL_ARM if CRITICAL_ARM in arms else arms[0],
         "reuse_base": reuse_base,
+        "reuse_sft": reuse_sft,
         "use_vllm": use_vllm,
         "grpo_max_steps": grpo_max_steps,
         **budget,
-        "train_file": train_file,
-        "test_file": test_file,
-        "test_calculations": calculations_by_id(test_file, settings.num_test),
-        "max_new_tokens": {
-            arm: settings.eval_max_new_tokens or recipe["max_completion_length"]
-            for arm, recipe in grpo_recipes.items()
-        },
-        "tool_settings": {
-            arm: {"tools": recipe["tools"], **{key: recipe[key] for key in TOOL_FIELDS if key in recipe}}
-            for arm, recipe in grpo_recipes.items()
-            if recipe.get("tools")
-        },
     }
     models = arm_start_models(base_model, arms, output_dir)
 
@@ -449,6 +513,7 @@ def run(
         "seed": seed,
         "fast": fast,
         "base_reused_from": str(reuse_base) if reuse_base else None,
+        "sft_reused_from": str(reuse_sft) if reuse_sft else None,
         "time_budget_minutes": time_budget_minutes,
         "grpo_max_steps": grpo_max_steps,
         "arms_at_once": arms_at_once,
@@ -501,6 +566,14 @@ def main(argv: list[str] | None = None) -> dict:
         "repeating them; they must score as many problems of a test file of the same name with the same samples.",
     )
     parser.add_argument(
+        "--reuse_sft",
+        type=pathlib.Path,
+        default=None,
+        help="An earlier run's output folder (a run, or --sft_only --evaluate) that trained each arm's SFT as this run "
+        "does (seed, FAST, recipe, training data): this run trains SFT again for GRPO but takes that run's SFT "
+        "evaluations (evals/sft-*) instead of repeating them.",
+    )
+    parser.add_argument(
         "--use_vllm",
         action="store_true",
         help="GRPO generates with vLLM, colocated on the GPU (needs the `gpu` extra); the evaluator keeps "
@@ -524,8 +597,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--sft_only",
         action="store_true",
-        help="Only each arm's cold-start SFT, into OUTPUT_DIR/sft-<arm>: no evaluation, no GRPO (for the GRPO "
-        "throughput benchmark, docs/benchmarks.md).",
+        help="Only each arm's cold-start SFT, into OUTPUT_DIR/sft-<arm>: no GRPO, and no evaluation unless "
+        "--evaluate (for the GRPO throughput benchmark, docs/benchmarks.md).",
+    )
+    parser.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="With --sft_only: evaluate each SFT model as a run does, into OUTPUT_DIR/evals, and write results.json "
+        "for a later run's --reuse_sft.",
     )
     parser.add_argument(
         "--combine",
@@ -562,9 +641,12 @@ def main(argv: list[str] | None = None) -> dict:
         if by_calculations:
             print(f"\nGreedy pass@1 by calculations in the worked solution ({args.test_file}):\n\n{by_calculations}")
         return {}
-    if args.reuse_base is not None and not (args.reuse_base / "evals").is_dir():
-        # Checked here, not when the base stage comes: that is after the card protocol's evaluation.
-        parser.error(f"--reuse_base: {args.reuse_base} has no evals/ folder (expected an earlier run's output folder)")
+    for option, folder in (("reuse_base", args.reuse_base), ("reuse_sft", args.reuse_sft)):
+        if folder is not None and not (folder / "evals").is_dir():
+            # Checked here, not when the stage comes: that is after the card protocol's evaluation.
+            parser.error(f"--{option}: {folder} has no evals/ folder (expected an earlier run's output folder)")
+    if args.evaluate and not args.sft_only:
+        parser.error("--evaluate has no effect without --sft_only (a run evaluates every stage)")
     if args.grpo_max_steps is not None and args.grpo_max_steps < 1:
         parser.error(f"--grpo_max_steps: expected a positive number of steps, got {args.grpo_max_steps}")
     if args.time_budget_minutes is not None and not args.time_budget_minutes > 0:
@@ -575,9 +657,20 @@ def main(argv: list[str] | None = None) -> dict:
     arms = ARMS if args.arm == "both" else (args.arm,)
     if args.sft_only:
         for name in given:
-            if name in ("reuse_base", "use_vllm", "time_budget_minutes", "grpo_max_steps", "arms_at_once"):
-                parser.error(f"--{name} has no effect with --sft_only, which neither evaluates nor runs GRPO")
-        return sft_only(output_dir, arms, args.seed, args.fast, args.train_file)
+            if name in (
+                "reuse_base",
+                "reuse_sft",
+                "use_vllm",
+                "time_budget_minutes",
+                "grpo_max_steps",
+                "arms_at_once",
+            ):
+                parser.error(f"--{name} has no effect with --sft_only, which runs no GRPO and evaluates only SFT")
+            if name == "test_file" and not args.evaluate:
+                parser.error("--test_file has no effect with --sft_only without --evaluate")
+        return sft_only(
+            output_dir, arms, args.seed, args.fast, args.train_file, args.test_file if args.evaluate else None
+        )
     return run(
         output_dir,
         arms,
@@ -590,4 +683,5 @@ def main(argv: list[str] | None = None) -> dict:
         args.use_vllm,
         args.time_budget_minutes,
         args.grpo_max_steps,
+        args.reuse_sft,
     )

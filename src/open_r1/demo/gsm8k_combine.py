@@ -129,6 +129,7 @@ def run_summary(run: dict) -> dict:
         "grpo_max_steps": run.get("grpo_max_steps"),
         "arms_at_once": run.get("arms_at_once"),
         "base_reused_from": run.get("base_reused_from"),
+        "sft_reused_from": run.get("sft_reused_from"),
     }
 
 
@@ -179,6 +180,7 @@ def combine(runs: list[dict], command: str) -> dict:
         "recipes": [recipe for run in runs for recipe in run["recipes"]],
         # Where only some runs took the base evaluations of an earlier run: those runs, each named.
         "base_reused_from": one_or_each(runs, "base_reused_from", only_recorded=True),
+        "sft_reused_from": one_or_each(runs, "sft_reused_from", only_recorded=True),
         # Each run's own are under `runs` (and in its command); the report reads a common one.
         "time_budget_minutes": common(runs, "time_budget_minutes"),
         "grpo_max_steps": common(runs, "grpo_max_steps"),

@@ -11,6 +11,9 @@
 - `evaluate_card_protocol`: 5 GSM8K-train shots before each problem, greedy (docs/gsm8k_fidelity.md).
 - `--reuse_base`: `check_reusable`, `read_reused` and `reused_evaluation` take an earlier run's base evaluations,
   checked to score as many problems of a test file of the same name with the same samples.
+- `--reuse_sft`: `check_reusable_sft` takes the SFT evaluations of an earlier run that trained each arm's SFT alike
+  (seed, FAST, recipe, training data), for a run that trains SFT again but has no time to evaluate it (a GPU
+  lease of 15 minutes holds the tool arm's SFT, GRPO and GRPO evaluations, not its SFT evaluations too).
 Not covered: training, the run's order and time budget (`open_r1.demo.gsm8k`), the tables (`open_r1.demo.gsm8k_report`).
 """
 
@@ -37,6 +40,10 @@ SYSTEM_PROMPTS = {"cot": COT_SYSTEM_PROMPT, "tools": TOOL_SYSTEM_PROMPT}
 # SmolLM2-135M-Instruct's model card scores GSM8K 5-shot, greedy, at most 256 new tokens (docs/gsm8k_fidelity.md).
 CARD_SHOTS = 5
 CARD_MAX_NEW_TOKENS = 256
+
+
+# The stages whose evaluations a run may take from an earlier run, and the option that names that run.
+REUSE_OPTIONS = {"base": "reuse_base", "sft": "reuse_sft"}
 
 
 def tool_call_rate(details: list[dict]) -> float:
@@ -113,15 +120,17 @@ def evaluate_stage(
     model: pathlib.Path, arm: str, stage: str, output_dir: pathlib.Path, run: dict, seed: int, critical: bool = False
 ) -> dict:
     """Greedy and sampled pass@1 (± stderr) of one checkpoint on GSM8K-test, and the tool arm's tool-call rate; the
-    base stage from an earlier run's evaluations where `run["reuse_base"]` names one. With `run["overlap"]` (a
+    base stage from an earlier run's evaluations where `run["reuse_base"]` names one, the SFT stage where
+    `run["reuse_sft"]` does. With `run["overlap"]` (a
     shared GPU) the two evaluations are two jobs that run at once where slots allow, each in its own process: the
     evaluator seeds torch's global generator, which two evaluations in one process would share."""
     settings: GSM8KSettings = run["settings"]
-    reuse = run.get("reuse_base") if stage == "base" else None
+    reuse = run.get(REUSE_OPTIONS[stage]) if stage in REUSE_OPTIONS else None
     samples = evaluation_samples(settings)
     names = {kind: f"{stage}-{arm}-{kind}" for kind in samples}
     if reuse:
-        evaluations = {kind: reused_evaluation(reuse, names[kind], run, samples[kind]) for kind in samples}
+        option = f"--{REUSE_OPTIONS[stage]}"
+        evaluations = {kind: reused_evaluation(reuse, names[kind], run, samples[kind], option) for kind in samples}
     else:
         jobs = {}
         for kind, num_samples in samples.items():
@@ -150,13 +159,15 @@ def evaluate_stage(
     return measured
 
 
-def read_reused(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int) -> dict:
+def read_reused(
+    earlier_run: pathlib.Path, name: str, run: dict, num_samples: int, option: str = "--reuse_base"
+) -> dict:
     """The evaluator's results.json of evaluation `name` in an earlier run's output folder, checked to score as
     many problems of a test file of the same name with the same number of samples (a FAST run's 4 problems are
-    refused by a full run)."""
+    refused by a full run); `option` names the option that asked for it in a refusal."""
     path = earlier_run / "evals" / name / "results.json"
     if not path.is_file():
-        raise UsageError(f"--reuse_base: {path} not found (the earlier run's evaluation {name})")
+        raise UsageError(f"{option}: {path} not found (the earlier run's evaluation {name})")
     results = json.loads(path.read_text(encoding="utf-8"))
     expected = {
         "test file": (pathlib.Path(results["data_files"]).name, pathlib.Path(run["test_file"]).name),
@@ -165,7 +176,7 @@ def read_reused(earlier_run: pathlib.Path, name: str, run: dict, num_samples: in
     }
     for what, (found, wanted) in expected.items():
         if found != wanted:
-            raise UsageError(f"--reuse_base: {path} has {what} {found}, this run {wanted}")
+            raise UsageError(f"{option}: {path} has {what} {found}, this run {wanted}")
     return results
 
 
@@ -179,10 +190,45 @@ def check_reusable(earlier_run: pathlib.Path, arms: tuple[str, ...], settings: G
             read_reused(earlier_run, f"base-{arm}-{kind}", run, num_samples)
 
 
-def reused_evaluation(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int):
-    """Evaluation `name` as an earlier run measured it (the base model does not change between runs), like
+def check_reusable_sft(
+    earlier_run: pathlib.Path, arms: tuple[str, ...], settings: GSM8KSettings, test_file, seed: int, fast: bool
+) -> dict:
+    """The earlier run's results.json, checked before anything loads to have trained each arm's SFT as this run
+    will (seed, FAST, the arm's SFT recipe) and to hold its SFT evaluations (`read_reused`). The training data's
+    conversion is compared once this run has built it (`check_same_conversion`)."""
+    path = earlier_run / "results.json"
+    if not path.is_file():
+        raise UsageError(
+            f"--reuse_sft: {path} not found (expected the output folder of an earlier run, or of --sft_only --evaluate)"
+        )
+    earlier = json.loads(path.read_text(encoding="utf-8"))
+    for field, wanted in (("seed", seed), ("fast", fast)):
+        if earlier.get(field) != wanted:
+            raise UsageError(f"--reuse_sft: {path} has {field} {earlier.get(field)}, this run {wanted}")
+    for arm in arms:
+        if settings.sft_recipes[arm] not in earlier.get("recipes", []):
+            raise UsageError(f"--reuse_sft: {path} did not train {settings.sft_recipes[arm]} ({arm}'s SFT recipe)")
+    run = {"test_file": test_file, "test_calculations": calculations_by_id(test_file, settings.num_test)}
+    for arm in arms:
+        for kind, num_samples in evaluation_samples(settings).items():
+            read_reused(earlier_run, f"sft-{arm}-{kind}", run, num_samples, "--reuse_sft")
+    return earlier
+
+
+def check_same_conversion(earlier: dict, conversion: dict, earlier_run: pathlib.Path) -> None:
+    """The SFT traces of the earlier run were converted from the same training data as this run's."""
+    differing = sorted(key for key in conversion if earlier.get("conversion", {}).get(key) != conversion[key])
+    if differing:
+        raise UsageError(
+            f"--reuse_sft: {earlier_run / 'results.json'} trained SFT on other data (conversion: {differing[0]} "
+            f"{earlier.get('conversion', {}).get(differing[0])}, this run {conversion[differing[0]]})"
+        )
+
+
+def reused_evaluation(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int, option: str):
+    """Evaluation `name` as an earlier run measured it (the base model, or an SFT model trained alike), like
     `run_evaluation`'s return: its results, its details where that run kept them, and an empty span of time."""
-    results = read_reused(earlier_run, name, run, num_samples)
+    results = read_reused(earlier_run, name, run, num_samples, option)
     rows = earlier_run / "evals" / name / "details.jsonl"
     details = [json.loads(line) for line in rows.open(encoding="utf-8")] if rows.is_file() else []
     return results, details, (0.0, 0.0)

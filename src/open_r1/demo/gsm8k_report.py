@@ -126,6 +126,8 @@ def gpu_time_target(results: dict) -> Target:
         counted.append(f"on {results['device']}")
     if results.get("base_reused_from"):
         counted.append(f"the base evaluations from {results['base_reused_from']}, not counted")
+    if results.get("sft_reused_from"):
+        counted.append(f"the SFT evaluations from {results['sft_reused_from']}, not counted")
     return Target(
         f"both arms within {GSM8K_GPU_MINUTES_TARGET} minutes of one GPU (a lease's start and install not counted)",
         f"{minutes:.1f} min ({'; '.join(counted)})",
