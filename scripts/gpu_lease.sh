@@ -82,7 +82,7 @@ case "${1:-}" in
             exit 0
         fi
         # Before the bundle's install: a minute and a half of the lease that the run would spend to then stop.
-        if [ "$2" = tools ] && [ ! -d "$TOOLS_SFT_RUN/evals" ]; then
+        if [ "$2" = tools ] && { [ ! -d "$TOOLS_SFT_RUN/evals" ] || [ ! -f "$TOOLS_SFT_RUN/results.json" ]; }; then
             echo "gpu_lease.sh: the tools plan takes a tools-sft lease's SFT evaluations from $TOOLS_SFT_RUN, which" \
                 "has none: unpack that lease's lease.tgz into $DATA/lease-tools-sft and carry it" >&2
             exit 2

@@ -815,16 +815,22 @@ def test_reuse_sft_takes_the_sft_evaluations_of_an_earlier_run_and_still_trains_
     assert "reused_from" not in stages["grpo"] and "reused_from" not in stages["base"]
 
 
-def sft_run_folder(folder: pathlib.Path, arms=("tools",), **changes) -> pathlib.Path:
-    """`folder` as `--sft_only --evaluate --fast` writes it for `arms`, on 4 problems of gsm8k_test.jsonl."""
+SFT_ONLY_TOKENS = {"cot": 48, "tools": 48}  # FAST's evaluation budget
+
+
+def sft_run_folder(folder: pathlib.Path, arms=("tools",), prompt=TOOL_SYSTEM_PROMPT, **changes) -> pathlib.Path:
+    """`folder` as `--sft_only --evaluate --fast` writes it on a CPU for `arms`, on 4 problems of gsm8k_test.jsonl."""
     results = {
-        "sft_only": True, "seed": 0, "fast": True, "recipes": [GSM8K_FAST.sft_recipes[arm] for arm in arms],
+        "sft_only": True, "seed": 0, "fast": True, "device": "CPU",
+        "recipes": [GSM8K_FAST.sft_recipes[arm] for arm in arms],
+        "sft_recipe_sha256": gsm8k_evals.recipe_digests(GSM8K_FAST, arms),
         "conversion": {"rows": 16, "calls": 30}, **changes,
     }  # fmt: skip
     folder.mkdir()
     (folder / "results.json").write_text(json.dumps(results))
     for kind, samples in (("greedy", 1), ("sampled", GSM8K_FAST.eval_samples)):
-        evaluation = {"data_files": "x/gsm8k_test.jsonl", "num_samples": samples, "num_problems": 4, "pass@1": 0.25}
+        evaluation = {"data_files": "x/gsm8k_test.jsonl", "num_samples": samples, "num_problems": 4, "pass@1": 0.25,
+                      "settings": {"system_prompt": prompt, "max_new_tokens": 48}}  # fmt: skip
         (folder / "evals" / f"sft-tools-{kind}").mkdir(parents=True)
         (folder / "evals" / f"sft-tools-{kind}" / "results.json").write_text(json.dumps(evaluation))
     return folder
@@ -835,25 +841,31 @@ def sft_run_folder(folder: pathlib.Path, arms=("tools",), **changes) -> pathlib.
     [
         ({"seed": 1}, r"results.json has seed 1, this run 0"),
         ({"fast": False}, r"results.json has fast False, this run True"),
-        ({"recipes": []}, r"did not train .*config_gsm8k_tools.yaml \(tools's SFT recipe\)"),
+        ({"recipes": []}, r"did not train .*config_gsm8k_tools.yaml \(tools's SFT recipe\) as it is now"),
+        ({"sft_recipe_sha256": {"tools": "0" * 64}}, r"did not train .*config_gsm8k_tools.yaml .* as it is now$"),
+        ({"sft_recipe_sha256": None}, r"as it is now \(it records no sft_recipe_sha256\)"),
+        ({"device": "NVIDIA H100 80GB HBM3"}, r"results.json has hardware GPU, this run CPU"),
+        ({"prompt": COT_SYSTEM_PROMPT}, r"evals/sft-tools-greedy was evaluated with another system_prompt"),
     ],
 )
 def test_reuse_sft_refuses_an_earlier_sft_trained_otherwise_in_one_line(tmp_path, changes, message):
     test_file = write_rows(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(str(index), 2) for index in range(4)])
     alike = sft_run_folder(tmp_path / "alike")
-    assert gsm8k.check_reusable_sft(alike, ("tools",), GSM8K_FAST, test_file, seed=0, fast=True)["sft_only"]
+    checked = {"seed": 0, "fast": True, "device": "cpu", "max_new_tokens": SFT_ONLY_TOKENS}
+    assert gsm8k.check_reusable_sft(alike, ("tools",), GSM8K_FAST, test_file, **checked)["sft_only"]
     otherwise = sft_run_folder(tmp_path / "otherwise", **changes)
     with pytest.raises(UsageError, match=f"--reuse_sft: .*{message}"):
-        gsm8k.check_reusable_sft(otherwise, ("tools",), GSM8K_FAST, test_file, seed=0, fast=True)
+        gsm8k.check_reusable_sft(otherwise, ("tools",), GSM8K_FAST, test_file, **checked)
 
 
 def test_reuse_sft_refuses_a_run_without_an_arms_sft_evaluations(tmp_path):
     test_file = write_rows(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(str(index), 2) for index in range(4)])
     both = sft_run_folder(tmp_path / "both", arms=("cot", "tools"))  # the recipes of both, the evaluations of one
+    checked = {"seed": 0, "fast": True, "device": "cpu", "max_new_tokens": SFT_ONLY_TOKENS}
     with pytest.raises(UsageError, match=r"--reuse_sft: .*evals/sft-cot-greedy/results.json not found"):
-        gsm8k.check_reusable_sft(both, ("cot", "tools"), GSM8K_FAST, test_file, seed=0, fast=True)
+        gsm8k.check_reusable_sft(both, ("cot", "tools"), GSM8K_FAST, test_file, **checked)
     with pytest.raises(UsageError, match=r"--reuse_sft: .*nowhere/results.json not found"):
-        gsm8k.check_reusable_sft(tmp_path / "nowhere", ("tools",), GSM8K_FAST, test_file, seed=0, fast=True)
+        gsm8k.check_reusable_sft(tmp_path / "nowhere", ("tools",), GSM8K_FAST, test_file, **checked)
 
 
 def test_reuse_sft_refuses_sft_trained_on_other_data(tmp_path):
@@ -892,7 +904,8 @@ def test_sft_only_evaluate_writes_the_sft_evaluations_a_later_run_reuses(tmp_pat
     assert sft["greedy_pass@1"] == sft["sampled_pass@1"] == 0.5 and sft["train_seconds"] == 2.0
     assert "| sft | python tool | greedy | 50.0% ± 10.0 |" in (out / "report.md").read_text()
     # What a later run of the same arm, seed and data checks before anything loads.
-    earlier = gsm8k.check_reusable_sft(out, ("tools",), GSM8K_FAST, test_file, seed=0, fast=True)
+    tokens = {"tools": GSM8K_FAST.eval_max_new_tokens}
+    earlier = gsm8k.check_reusable_sft(out, ("tools",), GSM8K_FAST, test_file, 0, True, "cpu", tokens)
     gsm8k.check_same_conversion(earlier, results["conversion"], out)
 
 
@@ -912,6 +925,14 @@ def test_sft_evaluation_options_refuse_what_they_would_ignore(argv, message, mon
     with pytest.raises(UsageError) as stopped:
         gsm8k.main(argv)
     assert message in str(stopped.value)
+
+
+@pytest.mark.parametrize("option", ["--reuse_base", "--reuse_sft"])
+def test_reusing_the_runs_own_output_folder_is_refused_before_it_is_emptied(option, tmp_path, monkeypatch):
+    monkeypatch.setattr(gsm8k, "run", lambda *args: pytest.fail("the run started"))
+    (tmp_path / "gsm8k" / "evals").mkdir(parents=True)
+    with pytest.raises(UsageError, match=f"{option}: .* is this run's own output folder, which it empties first"):
+        gsm8k.main([option, str(tmp_path / "gsm8k"), "--output_dir", str(tmp_path / "gsm8k")])
 
 
 def test_a_reuse_sft_folder_without_evaluations_is_refused_before_anything_runs(tmp_path, monkeypatch):

@@ -130,3 +130,13 @@ def test_a_runs_provenance_records_the_thread_setting_its_timings_depend_on(monk
     assert provenance()["machine"]["omp_num_threads"] == "1"
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert provenance()["machine"]["omp_num_threads"] is None, "unset: torch's default, a thread per core"
+
+
+def test_an_output_folder_keeps_nothing_of_an_earlier_run(tmp_path):
+    from open_r1.demo.pipeline import prepare_output_dir
+
+    for name in ("results.json", "report.md", "evals/sft-cot-greedy/results.json", "sft-cot/model.safetensors"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("earlier")
+    prepare_output_dir(tmp_path, ["sft-cot"])
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["logs"]

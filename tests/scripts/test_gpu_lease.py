@@ -59,6 +59,8 @@ def test_the_tools_plan_without_a_tools_sft_leases_evaluations_stops_before_inst
         f"/gsm8k, which has none: unpack that lease's lease.tgz into {tmp_path / 'data'}/lease-tools-sft and carry it"
     ]
     assert not (tmp_path / "data" / "lease").exists()  # nothing started
+    (tmp_path / "data" / "lease-tools-sft" / "gsm8k" / "evals").mkdir(parents=True)  # a lease that died early
+    assert lease("start", "tools", GPU_LEASE_DATA=str(tmp_path / "data")).returncode == 2
 
 
 def test_status_and_collect_read_what_the_run_wrote(tmp_path):

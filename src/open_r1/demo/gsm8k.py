@@ -57,6 +57,7 @@ from open_r1.demo.gsm8k_evals import (
     evaluate_card_protocol,
     evaluate_stage,
     pass_by_calculations,
+    recipe_digests,
 )
 from open_r1.demo.gsm8k_report import (
     GSM8K_ARM_NAMES,
@@ -423,6 +424,7 @@ def sft_only(
             "test_problems": len(run["test_calculations"]),
             "eval_samples": settings.eval_samples,
             "recipes": [settings.sft_recipes[arm] for arm in arms],
+            "sft_recipe_sha256": recipe_digests(settings, arms),
             "conversion": data["conversion"],
             "total_seconds": time.perf_counter() - started,
             **pipeline.with_end_load(provenance),
@@ -469,7 +471,12 @@ def run(
     budget = time_budget(settings, arms, arms_at_once, started_at, time_budget_minutes)
     if reuse_base is not None:
         check_reusable(reuse_base, arms, settings, test_file)
-    earlier_sft = check_reusable_sft(reuse_sft, arms, settings, test_file, seed, fast) if reuse_sft else None
+    earlier_sft = None
+    if reuse_sft is not None:
+        max_new_tokens = evaluation_settings(settings, arms, device, fast, train_file, test_file, False)[
+            "max_new_tokens"
+        ]
+        earlier_sft = check_reusable_sft(reuse_sft, arms, settings, test_file, seed, fast, device, max_new_tokens)
     checkpoints = [f"{stage}-{arm}" for stage in ("sft", "grpo") for arm in ARMS]
     pipeline.prepare_output_dir(output_dir, ["base-tools", *checkpoints])
 
@@ -514,6 +521,11 @@ def run(
         "fast": fast,
         "base_reused_from": str(reuse_base) if reuse_base else None,
         "sft_reused_from": str(reuse_sft) if reuse_sft else None,
+        # The GPU time of the SFT evaluations taken from that run, which this run's total leaves out.
+        "sft_reused_seconds": sum(earlier_sft["arms"][arm]["sft"].get("eval_seconds", 0.0) for arm in arms)
+        if earlier_sft
+        else None,
+        "sft_recipe_sha256": recipe_digests(settings, arms),
         "time_budget_minutes": time_budget_minutes,
         "grpo_max_steps": grpo_max_steps,
         "arms_at_once": arms_at_once,
@@ -654,6 +666,12 @@ def main(argv: list[str] | None = None) -> dict:
     output_dir = pathlib.Path(args.output_dir or default_output_dir(args.fast))
     if not output_dir.is_absolute():
         output_dir = pathlib.Path.cwd() / output_dir
+    for option, folder in (("reuse_base", args.reuse_base), ("reuse_sft", args.reuse_sft)):
+        if folder is not None and folder.resolve() == output_dir.resolve():
+            parser.error(
+                f"--{option}: {folder} is this run's own output folder, which it empties first; run the earlier one "
+                "with another --output_dir"
+            )
     arms = ARMS if args.arm == "both" else (args.arm,)
     if args.sft_only:
         for name in given:

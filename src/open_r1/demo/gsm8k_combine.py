@@ -130,6 +130,7 @@ def run_summary(run: dict) -> dict:
         "arms_at_once": run.get("arms_at_once"),
         "base_reused_from": run.get("base_reused_from"),
         "sft_reused_from": run.get("sft_reused_from"),
+        "sft_reused_seconds": run.get("sft_reused_seconds"),
     }
 
 
@@ -181,6 +182,9 @@ def combine(runs: list[dict], command: str) -> dict:
         # Where only some runs took the base evaluations of an earlier run: those runs, each named.
         "base_reused_from": one_or_each(runs, "base_reused_from", only_recorded=True),
         "sft_reused_from": one_or_each(runs, "sft_reused_from", only_recorded=True),
+        "sft_reused_seconds": sum(run.get("sft_reused_seconds") or 0.0 for run in runs)
+        if any(run.get("sft_reused_seconds") for run in runs)
+        else None,
         # Each run's own are under `runs` (and in its command); the report reads a common one.
         "time_budget_minutes": common(runs, "time_budget_minutes"),
         "grpo_max_steps": common(runs, "grpo_max_steps"),

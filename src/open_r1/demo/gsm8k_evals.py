@@ -17,6 +17,7 @@
 Not covered: training, the run's order and time budget (`open_r1.demo.gsm8k`), the tables (`open_r1.demo.gsm8k_report`).
 """
 
+import hashlib
 import json
 import os
 import pathlib
@@ -190,28 +191,58 @@ def check_reusable(earlier_run: pathlib.Path, arms: tuple[str, ...], settings: G
             read_reused(earlier_run, f"base-{arm}-{kind}", run, num_samples)
 
 
+def recipe_digests(settings: GSM8KSettings, arms: tuple[str, ...]) -> dict[str, str]:
+    """Each arm's SFT recipe file's SHA-256: two runs whose recipes differ in content did not train alike."""
+    return {
+        arm: hashlib.sha256((pathlib.Path(pipeline.REPO_ROOT) / settings.sft_recipes[arm]).read_bytes()).hexdigest()
+        for arm in arms
+    }
+
+
 def check_reusable_sft(
-    earlier_run: pathlib.Path, arms: tuple[str, ...], settings: GSM8KSettings, test_file, seed: int, fast: bool
+    earlier_run: pathlib.Path,
+    arms: tuple[str, ...],
+    settings: GSM8KSettings,
+    test_file,
+    seed: int,
+    fast: bool,
+    device: str,
+    max_new_tokens: dict[str, int],
 ) -> dict:
     """The earlier run's results.json, checked before anything loads to have trained each arm's SFT as this run
-    will (seed, FAST, the arm's SFT recipe) and to hold its SFT evaluations (`read_reused`). The training data's
-    conversion is compared once this run has built it (`check_same_conversion`)."""
+    will (seed, FAST, CPU or GPU, the arm's SFT recipe, to its content) and to hold its SFT evaluations
+    (`read_reused`), evaluated with this run's system prompt and token budget (`max_new_tokens`, per arm). The
+    training data's conversion is compared once this run has built it (`check_same_conversion`)."""
     path = earlier_run / "results.json"
     if not path.is_file():
         raise UsageError(
             f"--reuse_sft: {path} not found (expected the output folder of an earlier run, or of --sft_only --evaluate)"
         )
     earlier = json.loads(path.read_text(encoding="utf-8"))
-    for field, wanted in (("seed", seed), ("fast", fast)):
-        if earlier.get(field) != wanted:
-            raise UsageError(f"--reuse_sft: {path} has {field} {earlier.get(field)}, this run {wanted}")
-    for arm in arms:
-        if settings.sft_recipes[arm] not in earlier.get("recipes", []):
-            raise UsageError(f"--reuse_sft: {path} did not train {settings.sft_recipes[arm]} ({arm}'s SFT recipe)")
+    hardware = "CPU" if device == "cpu" else "GPU"
+    earlier_hardware = "CPU" if earlier.get("device") == "CPU" else "GPU"
+    for field, found, wanted in (
+        ("seed", earlier.get("seed"), seed),
+        ("fast", earlier.get("fast"), fast),
+        ("hardware", earlier_hardware, hardware),
+    ):
+        if found != wanted:
+            raise UsageError(f"--reuse_sft: {path} has {field} {found}, this run {wanted}")
+    digests = earlier.get("sft_recipe_sha256") or {}
+    for arm, digest in recipe_digests(settings, arms).items():
+        if settings.sft_recipes[arm] not in earlier.get("recipes", []) or digests.get(arm) != digest:
+            raise UsageError(
+                f"--reuse_sft: {path} did not train {settings.sft_recipes[arm]} ({arm}'s SFT recipe) as it is now"
+                + ("" if arm in digests else " (it records no sft_recipe_sha256)")
+            )
     run = {"test_file": test_file, "test_calculations": calculations_by_id(test_file, settings.num_test)}
     for arm in arms:
         for kind, num_samples in evaluation_samples(settings).items():
-            read_reused(earlier_run, f"sft-{arm}-{kind}", run, num_samples, "--reuse_sft")
+            name = f"sft-{arm}-{kind}"
+            recorded = read_reused(earlier_run, name, run, num_samples, "--reuse_sft").get("settings", {})
+            for key, wanted in (("system_prompt", SYSTEM_PROMPTS[arm]), ("max_new_tokens", max_new_tokens[arm])):
+                if key in recorded and recorded[key] != wanted:
+                    raise UsageError(f"--reuse_sft: {earlier_run / 'evals' / name} was evaluated with another {key}")
     return earlier
 
 

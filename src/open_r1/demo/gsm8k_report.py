@@ -127,7 +127,9 @@ def gpu_time_target(results: dict) -> Target:
     if results.get("base_reused_from"):
         counted.append(f"the base evaluations from {results['base_reused_from']}, not counted")
     if results.get("sft_reused_from"):
-        counted.append(f"the SFT evaluations from {results['sft_reused_from']}, not counted")
+        seconds = results.get("sft_reused_seconds")
+        spent = f" ({seconds:.0f} s)" if isinstance(seconds, (int, float)) else ""
+        counted.append(f"the SFT evaluations from {results['sft_reused_from']}{spent}, not counted")
     return Target(
         f"both arms within {GSM8K_GPU_MINUTES_TARGET} minutes of one GPU (a lease's start and install not counted)",
         f"{minutes:.1f} min ({'; '.join(counted)})",

@@ -36,6 +36,9 @@ def prepare_output_dir(output_dir: pathlib.Path, checkpoints: list[str]) -> None
     # A stale checkpoint would make the trainers resume instead of training this run's model.
     for name in ("base-model", "datasets", "evals", "logs", *checkpoints):
         shutil.rmtree(output_dir / name, ignore_errors=True)
+    # An earlier run's results beside this run's evaluations, were this one to stop before writing its own.
+    for name in ("results.json", "report.md"):
+        (output_dir / name).unlink(missing_ok=True)
     (output_dir / "logs").mkdir()
 
 
