@@ -1,0 +1,218 @@
+"""Rehearses a `make gsm8k` run on one GPU at the times the H100 leases measured, in seconds on any machine, to say
+whether a plan fits a GPU lease before a lease is spent on it.
+
+    python -m open_r1.demo.gsm8k_rehearsal --arm tools --time_budget_minutes 11 --reuse_sft
+    python -m open_r1.demo.gsm8k_rehearsal --arm both --time_budget_minutes 26
+    python -m open_r1.demo.gsm8k_rehearsal --arm tools --sft_only     # scripts/gsm8k.py --sft_only --evaluate
+
+The run's own scheduling code runs (`open_r1.demo.gsm8k.run_arm` for each arm, at once in threads as the run's
+processes are: its stages in order, the SFT model's evaluations beside GRPO, the GRPO evaluations once both have
+ended; the GPU job slots of `open_r1.utils.gpu_jobs`, the tool arm's jobs first; the time budget's
+`grpo_minutes`), with each training launch and evaluation replaced by a wait as long as the leases of 2026-11-24
+measured it (`LEASE_SECONDS`, docs/gsm8k.md), a second of the GPU's a 60th of a second here. GRPO steps as
+`open_r1.utils.time_limit` lets it under `max_run_minutes`. The base and card evaluations are taken from an earlier
+run, as every lease plan takes them (`--reuse_base`); `--reuse_sft` takes the SFT evaluations so too.
+Prints when each job started and ended, GRPO's steps and the run's minutes, and whether they and a lease's start
+and install (`LEASE_SETUP_SECONDS`) fit a lease of `--lease_minutes`.
+Not covered: how jobs at once slow each other on the GPU (each takes the time it took alone, or as the leases ran
+it: an optimistic estimate), memory, a GPU other than the leases' H100.
+"""
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import math
+import pathlib
+import tempfile
+import threading
+import time
+import types
+from concurrent.futures import ThreadPoolExecutor
+
+from open_r1.demo import gsm8k, pipeline
+from open_r1.demo.settings import GSM8K_FULL
+from open_r1.usage import read_recipe
+from open_r1.utils.gpu_jobs import JobSlots
+
+
+@dataclasses.dataclass(frozen=True)
+class LeaseSeconds:
+    """Seconds of the H100 leases of 2026-11-24 (docs/gsm8k.md, "On one H100")."""
+
+    # Both arms' SFT, at once on lease 2.
+    sft: dict = dataclasses.field(default_factory=lambda: {"cot": 134.0, "tools": 198.0})
+    # A GRPO step: 144 s for 10 (chain of thought), 390 s for 5 (tool arm) on lease 2, the two at once.
+    grpo_step: dict = dataclasses.field(default_factory=lambda: {"cot": 14.4, "tools": 78.0})
+    # A training launch's start-up before its first step, and its save and exit after the last (not measured apart).
+    launch_start: float = 20.0
+    launch_end: float = 10.0
+    # Each evaluation of all 1,319 problems alone. Tool arm: greedy and sampled at once took 291 s (the sampled
+    # one's), one after the other 424 s. Chain of thought: 78 s (GRPO) and 126 s (SFT, beside GRPO) for both.
+    evaluation: dict = dataclasses.field(
+        default_factory=lambda: {
+            "cot": {"greedy": 40.0, "sampled": 60.0},
+            "tools": {"greedy": 133.0, "sampled": 291.0},
+        }
+    )
+
+
+LEASE_SECONDS = LeaseSeconds()
+# A lease's start (35 s) and the offline bundle's unpack, install and the model's dequantisation (107 s).
+LEASE_SETUP_SECONDS = 142.0
+# Seconds here per second of the GPU's.
+SCALE = 1 / 60
+# The earlier run whose base, card and SFT evaluations the rehearsal takes, as `--reuse_base` and `--reuse_sft` do.
+EARLIER_RUN = pipeline.REPO_ROOT / "docs" / "results" / "gsm8k-h100-2026-11-24"
+
+
+class Rehearsal:
+    """Stand-ins for a run's training launches and evaluations that wait as the leases took, on a clock that counts
+    the GPU's seconds (`now`), and the timeline of what ran."""
+
+    def __init__(self, times: LeaseSeconds, scale: float):
+        self.times, self.scale = times, scale
+        self.started = time.time()
+        self.timeline, self.grpo_steps = [], {}
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        """Seconds since the epoch on the rehearsal's clock: the GPU's seconds since the rehearsal started."""
+        return self.started + (time.time() - self.started) / self.scale
+
+    def _wait(self, name: str, seconds: float) -> None:
+        begin = self.now()
+        time.sleep(seconds * self.scale)
+        with self._lock:
+            self.timeline.append((name, begin - self.started, self.now() - self.started))
+
+    def train(self, script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+        arm = "tools" if output_dir.name.endswith("tools") else "cot"
+        if script == "sft.py":
+            self._wait(output_dir.name, self.times.launch_start + self.times.sft[arm] + self.times.launch_end)
+            return 0.0
+        option = dict(zip(overrides[::2], overrides[1::2]))
+        max_steps = int(option.get("--max_steps", read_recipe(str(pipeline.REPO_ROOT / recipe))["max_steps"]))
+        limit = 60 * float(option.get("--max_run_minutes", math.inf))
+        # open_r1.utils.time_limit: after each step, stop where the next (as long as the longest) would end past the
+        # limit, counted from the process's start; at least one step.
+        step, steps, elapsed = self.times.grpo_step[arm], 0, self.times.launch_start
+        while steps < max_steps:
+            steps, elapsed = steps + 1, elapsed + step
+            if elapsed + step > limit:
+                break
+        self.grpo_steps[arm] = steps
+        self._wait(f"{output_dir.name} ({steps} steps)", elapsed + self.times.launch_end)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        state = {"global_step": steps, "max_steps": max_steps, "log_history": []}
+        (output_dir / "trainer_state.json").write_text(json.dumps(state), encoding="utf-8")
+        return 0.0
+
+    def evaluate(self, model, task, data_file, output_dir, **settings):
+        stage, arm, kind = output_dir.name.split("-")
+        self._wait(output_dir.name, self.times.evaluation[arm][kind])
+        return {"pass@1": 0.0, "pass@1_stderr": 0.0, "num_samples": settings["num_samples"]}, []
+
+
+def in_threads(jobs: dict, log_dir) -> dict:
+    """`run_at_once` in threads, so that the stand-ins apply in every job."""
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = {name: pool.submit(function, *args) for name, (function, args) in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+@contextlib.contextmanager
+def replaced(owner, name: str, value):
+    original = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
+def rehearse(
+    arms: tuple[str, ...],
+    time_budget_minutes: float | None = None,
+    reuse_sft: bool = False,
+    grpo_max_steps: int | None = None,
+    sft_only: bool = False,
+    times: LeaseSeconds = LEASE_SECONDS,
+    scale: float = SCALE,
+) -> dict:
+    """One rehearsal of `make gsm8k` with these options on a GPU (module docstring): its seconds on the GPU, each
+    arm's GRPO steps and the timeline of its jobs (name, start, end: seconds from the run's start). `sft_only`:
+    `--sft_only --evaluate`, each arm's SFT and then its evaluations, as `gsm8k.sft_only` runs them."""
+    settings = GSM8K_FULL
+    rehearsal = Rehearsal(times, scale)
+    test_problems = 1319  # what the earlier run's evaluations scored
+    budget = gsm8k.time_budget(settings, arms, True, rehearsal.started, time_budget_minutes)
+    with contextlib.ExitStack() as stack:
+        output_dir = pathlib.Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        for owner, name, value in (
+            (pipeline, "train", rehearsal.train),
+            (pipeline, "run_evaluator", rehearsal.evaluate),
+            (pipeline, "run_at_once", in_threads),
+            (gsm8k, "grpo_curves", lambda *args, **kwargs: {}),
+            (gsm8k, "time", types.SimpleNamespace(time=rehearsal.now)),
+        ):
+            stack.enter_context(replaced(owner, name, value))
+        run = {
+            "settings": settings,
+            "fast": False,
+            "device": "cuda",
+            "overlap": True,
+            "critical_arm": gsm8k.CRITICAL_ARM if gsm8k.CRITICAL_ARM in arms else arms[0],
+            "reuse_base": EARLIER_RUN,
+            "reuse_sft": EARLIER_RUN if reuse_sft else None,
+            "grpo_max_steps": grpo_max_steps,
+            **budget,
+            "gpu_slots": JobSlots(gsm8k.GPU_JOBS_AT_ONCE),
+            "test_file": EARLIER_RUN / "gsm8k_test.jsonl",
+            "train_file": EARLIER_RUN / "gsm8k_train.jsonl",
+            "test_calculations": {str(index): 2 for index in range(test_problems)},
+            "max_new_tokens": {"cot": 256, "tools": 512},
+            "tool_settings": {"tools": {"tools": ["python"]}},
+        }
+        data = {"sft_cot": output_dir, "sft_tools": output_dir, "grpo": output_dir}
+        if sft_only:
+            for arm in arms:
+                trained = output_dir / f"sft-{arm}"
+                pipeline.train(
+                    "sft.py", settings.sft_recipes[arm], output_dir, output_dir, trained, 0, None, cpu=False
+                )
+                gsm8k.evaluate_stage(trained, arm, "sft", output_dir, run, 0)
+        else:
+            jobs = {arm: (gsm8k.run_arm, (arm, output_dir / "base", data, output_dir, run, 0)) for arm in arms}
+            in_threads(jobs, output_dir)
+    seconds = rehearsal.now() - rehearsal.started
+    return {
+        "seconds": seconds,
+        "grpo_steps": rehearsal.grpo_steps,
+        "timeline": sorted(rehearsal.timeline, key=lambda job: job[1]),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arm", choices=("cot", "tools", "both"), default="both", help="The arms (default both).")
+    parser.add_argument("--time_budget_minutes", type=float, default=None, help="As scripts/gsm8k.py takes it.")
+    parser.add_argument("--grpo_max_steps", type=int, default=None, help="As scripts/gsm8k.py takes it.")
+    parser.add_argument("--reuse_sft", action="store_true", help="The SFT evaluations taken from an earlier run.")
+    parser.add_argument("--sft_only", action="store_true", help="scripts/gsm8k.py --sft_only --evaluate.")
+    parser.add_argument("--lease_minutes", type=float, default=15.0, help="The lease to fit (default 15).")
+    args = parser.parse_args(argv)
+    arms = gsm8k.ARMS if args.arm == "both" else (args.arm,)
+    result = rehearse(arms, args.time_budget_minutes, args.reuse_sft, args.grpo_max_steps, args.sft_only)
+    for name, start, end in result["timeline"]:
+        print(f"{start / 60:6.1f} - {end / 60:5.1f} min  {name}")
+    minutes = result["seconds"] / 60
+    with_setup = minutes + LEASE_SETUP_SECONDS / 60
+    verdict = "fits" if with_setup <= args.lease_minutes else "does not fit"
+    print(f"the run: {minutes:.1f} min; with a lease's start and install {with_setup:.1f} min: {verdict} a lease of "
+          f"{args.lease_minutes:g} min; GRPO steps: {result['grpo_steps']}")  # fmt: skip
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""open_r1.demo.gsm8k_rehearsal: the make gsm8k plans of scripts/gpu_lease.sh, rehearsed through the run's own
+scheduling at the H100 leases' times, fit a 15-minute lease; the tool arm with its SFT evaluations does not, since
+its GRPO evaluations wait for them."""
+
+import subprocess
+
+import pytest
+
+from open_r1.demo import gsm8k_rehearsal as rehearsal
+from tests.support import REPO_ROOT
+
+LEASE_SECONDS = 15 * 60
+SCALE = 1 / 120  # half the module's: rehearsals in seconds, the clock's rounding still far below a GRPO step
+
+
+def plan_options(plan: str) -> dict:
+    """`rehearse`'s arguments for the scripts/gsm8k.py command of a gpu_lease.sh plan, as its dry run prints it."""
+    printed = subprocess.run(
+        ["bash", "scripts/gpu_lease.sh", "start", plan],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "GPU_LEASE_DRY_RUN": "1"},
+        check=True,
+    ).stdout.split()
+    value = {word: printed[index + 1] for index, word in enumerate(printed[:-1]) if word.startswith("--")}
+    return {
+        "arms": ("cot", "tools") if value.get("--arm", "both") == "both" else (value["--arm"],),
+        "time_budget_minutes": float(value["--time_budget_minutes"]) if "--time_budget_minutes" in value else None,
+        "grpo_max_steps": int(value["--grpo_max_steps"]) if "--grpo_max_steps" in value else None,
+        "reuse_sft": "--reuse_sft" in printed,
+        "sft_only": "--sft_only" in printed,
+    }
+
+
+@pytest.mark.parametrize("plan", ["cot", "tools-sft", "tools"])
+def test_each_make_gsm8k_lease_plan_fits_a_lease_at_the_leases_times(plan):
+    options = plan_options(plan)
+    result = rehearsal.rehearse(**options, scale=SCALE)
+    assert result["seconds"] + rehearsal.LEASE_SETUP_SECONDS <= LEASE_SECONDS, result["timeline"]
+    if not options["sft_only"]:
+        assert set(result["grpo_steps"]) == set(options["arms"]) and min(result["grpo_steps"].values()) >= 1
+
+
+def test_the_chain_of_thought_plan_trains_more_grpo_steps_than_its_recipe():
+    result = rehearsal.rehearse(**plan_options("cot"), scale=SCALE)
+    assert result["grpo_steps"]["cot"] > 10, result["timeline"]
+
+
+def test_the_tool_arm_with_its_own_sft_evaluations_does_not_fit_a_lease_whatever_its_budget():
+    result = rehearsal.rehearse(("tools",), time_budget_minutes=11, scale=SCALE)
+    assert result["seconds"] + rehearsal.LEASE_SETUP_SECONDS > LEASE_SECONDS
+    started = {name.split(" ")[0]: (start, end) for name, start, end in result["timeline"]}
+    # The GRPO evaluations start only once the SFT evaluations, which the GRPO run's slot leaves one at a time, end.
+    assert started["grpo-tools-greedy"][0] >= started["sft-tools-sampled"][1] - 5
+    assert result["grpo_steps"] == {"tools": 1}
+
+
+def test_the_command_prints_the_timeline_and_whether_the_run_fits(capsys):
+    rehearsal.main(["--arm", "tools", "--sft_only", "--lease_minutes", "10"])
+    printed = capsys.readouterr().out
+    assert "sft-tools-sampled" in printed and "does not fit a lease of 10 min" in printed
