@@ -4,6 +4,7 @@ whether a plan fits a GPU lease before a lease is spent on it.
     python -m open_r1.demo.gsm8k_rehearsal --arm tools --time_budget_minutes 11 --reuse_sft
     python -m open_r1.demo.gsm8k_rehearsal --arm both --time_budget_minutes 26
     python -m open_r1.demo.gsm8k_rehearsal --arm tools --sft_only     # scripts/gsm8k.py --sft_only --evaluate
+    python -m open_r1.demo.gsm8k_rehearsal --arm tools --reuse_sft --time_budget_minutes 11 --grpo_step_seconds tools=35
 
 The run's own scheduling code runs (`open_r1.demo.gsm8k.run_arm` for each arm, at once in threads as the run's
 processes are: its stages in order, the SFT model's evaluations beside GRPO, the GRPO evaluations once both have
@@ -201,9 +202,23 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--reuse_sft", action="store_true", help="The SFT evaluations taken from an earlier run.")
     parser.add_argument("--sft_only", action="store_true", help="scripts/gsm8k.py --sft_only --evaluate.")
     parser.add_argument("--lease_minutes", type=float, default=15.0, help="The lease to fit (default 15).")
+    parser.add_argument(
+        "--grpo_step_seconds",
+        nargs="+",
+        default=[],
+        metavar="ARM=SECONDS",
+        help="A GRPO step's seconds in place of lease 2's (cot=14.4, tools=78), e.g. from grpo_throughput.py.",
+    )
     args = parser.parse_args(argv)
+    steps = dict(LEASE_SECONDS.grpo_step)
+    for given in args.grpo_step_seconds:
+        arm, _, seconds = given.partition("=")
+        if arm not in steps or not seconds.replace(".", "", 1).isdigit() or float(seconds) <= 0:
+            parser.error(f"--grpo_step_seconds: expected ARM=SECONDS with ARM cot or tools, got {given!r}")
+        steps[arm] = float(seconds)
+    times = dataclasses.replace(LEASE_SECONDS, grpo_step=steps)
     arms = gsm8k.ARMS if args.arm == "both" else (args.arm,)
-    result = rehearse(arms, args.time_budget_minutes, args.reuse_sft, args.grpo_max_steps, args.sft_only)
+    result = rehearse(arms, args.time_budget_minutes, args.reuse_sft, args.grpo_max_steps, args.sft_only, times)
     for name, start, end in result["timeline"]:
         print(f"{start / 60:6.1f} - {end / 60:5.1f} min  {name}")
     minutes = result["seconds"] / 60
