@@ -162,7 +162,7 @@ def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> Non
 
 
 def main(argv: list[str] | None = None) -> dict | None:
-    from open_r1.demo.report import add_results_options, benchmark_provenance, save_results
+    from open_r1.demo.report import add_results_options, benchmark_provenance, report_results
     from open_r1.utils.launch import usable_cores
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -217,9 +217,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         for workload, w in timings.items()
     }
     results = {"settings": settings, "seconds_per_step": timings, "medians": medians, "python_loop_seconds": loop}
-    print(docs_section([(results, None)]))
-    if args.output is not None:
-        save_results(args.output, results)
+    report_results(results, args.output, docs_section)
     return results
 
 

@@ -214,11 +214,9 @@ def main(argv: list[str] | None = None) -> dict | None:
 
     benchmarks = load_benchmarks(pathlib.Path(args.shared_data))
     results = run(benchmarks, args.rows, args.ngram_size, args.num_proc, args.repeats)
-    print(docs_section([(results, None)]))
-    if args.output is not None:
-        from open_r1.demo.report import save_results
+    from open_r1.demo.report import report_results
 
-        save_results(args.output, results)
+    report_results(results, args.output, docs_section)
     if results["flags_differing"]:
         sys.exit("FAIL: the fast flags differ from the baseline")
     return results

@@ -131,11 +131,9 @@ def main(argv: list[str] | None = None) -> dict | None:
         "subprocess": statistics.median(plain_times),
         "replay": {str(history): seconds for history, seconds in replay.items()},
     }
-    print(docs_section([(results, None)]))
-    if args.output is not None:
-        from open_r1.demo.report import save_results
+    from open_r1.demo.report import report_results
 
-        save_results(args.output, results)
+    report_results(results, args.output, docs_section)
     return results
 
 

@@ -221,11 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
     rows = rows[: args.problems] if args.problems else rows
     results = run(rows, args.generations)
-    print(docs_section([(results, None)]))
-    if args.output is not None:
-        from open_r1.demo.report import save_results
+    from open_r1.demo.report import report_results
 
-        save_results(args.output, results)
+    report_results(results, args.output, docs_section)
     return 0 if not results["rewards_differing"] else 1
 
 

@@ -243,11 +243,9 @@ def main(argv=None) -> dict | None:
         "all_passed": all_passed,
         "problems_differing": [problem_id for problem_id, _, _ in differing],
     }
-    print(docs_section([(results, None)]))
-    if args.output is not None:
-        from open_r1.demo.report import save_results
+    from open_r1.demo.report import report_results
 
-        save_results(args.output, results)
+    report_results(results, args.output, docs_section)
     return results
 
 

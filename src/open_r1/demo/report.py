@@ -263,6 +263,14 @@ def benchmark_provenance() -> dict:
     }
 
 
+def report_results(results: dict, output: pathlib.Path | None, section) -> None:
+    """A benchmark script's end: `section` (its docs table) of `results` printed, and the results saved at `output`
+    where one is given (`save_results`)."""
+    print(section([(results, None)]), flush=True)
+    if output is not None:
+        save_results(output, results)
+
+
 def save_results(path: pathlib.Path, results: dict) -> None:
     """A benchmark script's `--output`: `results` as indented JSON at `path`, its folder made if needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
