@@ -326,7 +326,7 @@ class RecordingSlots:
             self.held += 1
             self.mine[threading.get_ident()] = critical
 
-    def release(self):
+    def release(self, to_critical=False):
         with self.lock:
             self.held -= 1
             del self.mine[threading.get_ident()]

@@ -69,3 +69,10 @@ def test_a_measured_grpo_step_replaces_the_leases_and_a_malformed_one_is_refused
     with pytest.raises(SystemExit):
         rehearsal.main(["--grpo_step_seconds", "tool=35"])
     assert "expected ARM=SECONDS with ARM cot or tools, got 'tool=35'" in capsys.readouterr().err
+
+
+def test_with_both_arms_the_tool_arms_grpo_starts_as_its_sft_ends():
+    result = rehearsal.rehearse(("cot", "tools"), time_budget_minutes=26, scale=SCALE)
+    ends = {name.split(" ")[0]: (start, end) for name, start, end in result["timeline"]}
+    # A chain-of-thought job waiting for a slot does not take the one the tool arm's SFT gives back.
+    assert ends["grpo-tools"][0] - ends["sft-tools"][1] < 5, result["timeline"]

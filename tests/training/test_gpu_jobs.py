@@ -81,3 +81,29 @@ def test_spawned_processes_share_the_slots():
 def test_no_slots_means_no_bound():
     with job_slot(None, critical=True), job_slot(None):
         pass
+
+
+def test_a_slot_handed_to_the_next_critical_job_is_not_taken_by_one_that_waited_off_the_critical_path():
+    slots, taken = JobSlots(1), []
+    slots.acquire(critical=True)
+    waiting = threading.Thread(target=lambda: (slots.acquire(), taken.append("other")))
+    waiting.start()
+    time.sleep(0.05)
+    slots.release(to_critical=True)  # the critical chain's next job has not asked yet
+    time.sleep(0.05)
+    assert taken == [] and slots.acquire(blocking=False) is False
+    assert slots.acquire(critical=True, blocking=False) is True  # the next critical job takes it
+    slots.release()  # an ordinary release: the other job takes the slot
+    waiting.join(timeout=10)
+    assert taken == ["other"]
+
+
+def test_job_slot_hands_its_slot_over_only_when_asked():
+    slots = JobSlots(1)
+    with job_slot(slots, critical=True, hand_to_critical=True):
+        pass
+    assert slots.acquire(blocking=False) is False and slots.acquire(critical=True, blocking=False) is True
+    slots.release()
+    with job_slot(slots, critical=True):
+        pass
+    assert slots.acquire(blocking=False) is True

@@ -292,7 +292,8 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
             arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides)
 
             def train(arguments=arguments, stage=stage) -> float:
-                with job_slot(run.get("gpu_slots"), critical):
+                # The critical arm's GRPO follows its SFT at once: SFT's slot is kept for it.
+                with job_slot(run.get("gpu_slots"), critical, hand_to_critical=critical and stage == "sft"):
                     limit = ()
                     if stage == "grpo" and run.get("deadline") is not None:
                         # Computed once GRPO holds its GPU slot: the wait for one is time GRPO cannot train.

@@ -5,11 +5,15 @@ slot goes to a job on the run's critical path before any other.
         slots = shared_job_slots(stack, capacity=2)   # a proxy that spawned processes can be handed
         with job_slot(slots, critical=True):          # waits for a slot, holds it while the block runs
             train(...)
+        with job_slot(slots, critical=True, hand_to_critical=True):  # its slot kept for the critical job next
+            ...
 
 `make gsm8k` runs its two arms in separate processes on one GPU; two of its jobs fit in an H100's memory, three do
 not, and the tool arm's chain of jobs (SFT, GRPO, GRPO's evaluations) decides when the run ends, so its jobs are the
-critical ones: a chain-of-thought job or an evaluation that overlaps training waits while one of them does.
-The slots live in a manager process so that every process of the run sees the same ones.
+critical ones: a chain-of-thought job or an evaluation that overlaps training waits while one of them does. A
+critical job whose successor in the chain is critical hands its slot to it (`hand_to_critical`): released, the slot
+goes to a critical job only, so that a job that waited off the critical path does not take it in the moment between
+the two. The slots live in a manager process so that every process of the run sees the same ones.
 
 Not covered: several GPUs, memory accounting (a slot is a job, whatever its size), taking a slot back from a job
 that holds one.
@@ -29,10 +33,13 @@ class JobSlots:
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1, got {capacity}")
         self._capacity, self._free, self._critical_waiting = capacity, capacity, 0
+        self._handed = 0  # free slots kept for a critical job (`release(to_critical=True)`)
         self._changed = threading.Condition()
 
     def _may_take(self, critical: bool) -> bool:
-        return self._free > 0 and (critical or self._critical_waiting == 0)
+        if critical:
+            return self._free > 0
+        return self._free > self._handed and self._critical_waiting == 0
 
     def acquire(self, critical: bool = False, blocking: bool = True) -> bool:
         """Takes a slot, waiting for one unless `blocking` is false; returns whether it took one."""
@@ -48,15 +55,19 @@ class JobSlots:
                 taken = True
             if taken:
                 self._free -= 1
+                if critical and self._handed:
+                    self._handed -= 1
             # A critical job that stops waiting may let another job take the slot that remains.
             self._changed.notify_all()
             return taken
 
-    def release(self) -> None:
+    def release(self, to_critical: bool = False) -> None:
+        """Gives a slot back; `to_critical`: to the next critical job only, which the caller knows will ask for it."""
         with self._changed:
             if self._free == self._capacity:
                 raise ValueError("release() without a slot held")
             self._free += 1
+            self._handed += to_critical
             self._changed.notify_all()
 
     def held(self) -> int:
@@ -85,8 +96,9 @@ def shared_job_slots(stack: contextlib.ExitStack, capacity: int):
 
 
 @contextlib.contextmanager
-def job_slot(slots, critical: bool = False):
-    """Holds one of `slots` (None: no bound) while the block runs."""
+def job_slot(slots, critical: bool = False, hand_to_critical: bool = False):
+    """Holds one of `slots` (None: no bound) while the block runs; `hand_to_critical`: then gives it to the next
+    critical job only (`JobSlots.release`), for a job that a critical one always follows."""
     if slots is None:
         yield
         return
@@ -94,4 +106,4 @@ def job_slot(slots, critical: bool = False):
     try:
         yield
     finally:
-        slots.release()
+        slots.release(hand_to_critical)
