@@ -116,7 +116,7 @@ def prepare(work_dir: pathlib.Path) -> None:
 
 
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
-    from open_r1.demo.report import markdown_table
+    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
 
     header = ["date", "commit", "machine, load before → after", "workload", "neighbour", "1 thread"]
     header += ["a thread per core", "a thread per core / 1 thread", "repeats", "results"]
@@ -131,9 +131,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
                 verdict = f"{ratio:.2f}× ({1 / ratio:.1f}× faster)" if ratio < 1 else f"{ratio:.1f}× slower"
                 rows.append(
                     [
-                        settings["date"],
-                        settings["commit"] or "unknown",
-                        f"{settings['machine']}, {settings['cpus']} CPUs, {load[0]:.2f} → {load[1]:.2f}",
+                        *provenance_cells(settings, f"{load[0]:.2f} → {load[1]:.2f}"),
                         f"tiny {workload.upper()}, {settings['steps'][workload]} step"
                         + ("s" if settings["steps"][workload] != 1 else ""),
                         "every core busy" if neighbour == "busy" else "idle",
@@ -141,7 +139,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
                         f"{every:.3g} s/step ({settings['cores']} threads)",
                         f"**{verdict}**",
                         str(settings["repeats"]),
-                        f"`{path.as_posix()}`" if path else "",
+                        results_cell(path),
                     ]
                 )
     table = markdown_table(header, rows)

@@ -163,7 +163,7 @@ def run(benchmarks: dict[str, list[str]], rows: int, ngram_size: int, num_proc: 
 
 
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
-    from open_r1.demo.report import markdown_table
+    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
 
     header = ["date", "commit", "machine, load before", "rows", "baseline", "project, 1 process"]
     header += ["project, all processes", "flags identical", "results"]
@@ -174,15 +174,13 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
         differing = results["flags_differing"]
         rows.append(
             [
-                settings["date"],
-                settings["commit"] or "unknown",
-                f"{settings['machine']}, {settings['cpus']} CPUs, {settings['load_average_at_start'][0]:.2f}",
+                *provenance_cells(settings, f"{settings['load_average_at_start'][0]:.2f}"),
                 f"{settings['rows']:,}",
                 f"{results['baseline_rows_per_second']:,.0f} rows/s",
                 f"{fast['1']:,.0f} rows/s (**{ratios['1']:.1f}×**)",
                 f"{processes}: {fast[processes]:,.0f} rows/s (**{ratios[processes]:.1f}×**)",
                 f"{'yes' if not differing else '**no**'} ({differing} rows differ)",
-                f"`{path.as_posix()}`" if path else "",
+                results_cell(path),
             ]
         )
     return markdown_table(header, rows)

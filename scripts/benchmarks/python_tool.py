@@ -44,7 +44,7 @@ def milliseconds(samples: list[float]) -> str:
 
 
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
-    from open_r1.demo.report import markdown_table
+    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
 
     header = ["date", "commit", "machine, load before", "calls", "tool, print(1)", "bare subprocess"]
     header += ["replay of earlier cells", "results"]
@@ -54,14 +54,12 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
         replay = " / ".join(f"{cells}: {1000 * seconds:.1f} ms" for cells, seconds in results["replay"].items())
         rows.append(
             [
-                settings["date"],
-                settings["commit"] or "unknown",
-                f"{settings['machine']}, {settings['cpus']} CPUs, {settings['load_average_at_start']:.2f}",
+                *provenance_cells(settings, f"{settings['load_average_at_start']:.2f}"),
                 str(settings["calls"]),
                 f"**{1000 * results['tool']:.1f} ms** median, {1000 * results['tool_p90']:.1f} ms p90",
                 f"{1000 * results['subprocess']:.1f} ms median",
                 replay,
-                f"`{path.as_posix()}`" if path else "",
+                results_cell(path),
             ]
         )
     return markdown_table(header, rows)

@@ -171,7 +171,7 @@ def run(rows: list[dict], generations: int) -> dict:
 
 
 def docs_section(runs: list[tuple[dict, Path | None]]) -> str:
-    from open_r1.demo.report import markdown_table
+    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
 
     header = ["date", "commit", "machine, load before", "completions", "baseline", "loop + pre-check"]
     header += ["`accuracy_reward`", "ratio", "rewards identical", "results"]
@@ -181,16 +181,14 @@ def docs_section(runs: list[tuple[dict, Path | None]]) -> str:
         differing = results["rewards_differing"]
         rows.append(
             [
-                settings["date"],
-                settings["commit"] or "unknown",
-                f"{settings['machine']}, {settings['cpus']} CPUs, {settings['load_average_at_start'][0]:.2f}",
+                *provenance_cells(settings, f"{settings['load_average_at_start'][0]:.2f}"),
                 f"{settings['completions']:,}",
                 f"{speed[BASELINE]:,.0f} completions/s",
                 f"{speed[PRE_CHECK]:,.0f} ({results['pre_check_ratio']:.2f}×)",
                 f"{speed[PROJECT]:,.0f} completions/s",
                 f"**{results['ratio']:.2f}×**",
                 f"{'yes' if not differing else '**no**'} ({differing} of {settings['completions']:,} differ)",
-                f"`{path.as_posix()}`" if path else "",
+                results_cell(path),
             ]
         )
     return markdown_table(header, rows)

@@ -115,7 +115,7 @@ def trivial_costs(count: int) -> None:
 
 
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
-    from open_r1.demo.report import markdown_table
+    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
 
     header = ["date", "commit", "machine, load before → after", "problems, tests, workers", "baseline", "sandbox"]
     header += ["ratio", "ceiling", "ratio / ceiling", "verdicts", "results"]
@@ -125,9 +125,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
         load = settings["load_average"]
         rows.append(
             [
-                settings["date"],
-                settings["commit"] or "unknown",
-                f"{settings['machine']}, {settings['cpus']} CPUs, {load[0]:.2f} → {load[1]:.2f}",
+                *provenance_cells(settings, f"{load[0]:.2f} → {load[1]:.2f}"),
                 f"{settings['problems']}, {settings['tests']:,}, {settings['workers']}",
                 f"{results['baseline_tests_per_second']:.1f} tests/s",
                 f"{results['sandbox_tests_per_second']:.1f} tests/s",
@@ -137,7 +135,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
                 f"identical ({results['all_passed']}/{settings['problems']} pass)"
                 if not differing
                 else f"**{len(differing)} differ**",
-                f"`{path.as_posix()}`" if path else "",
+                results_cell(path),
             ]
         )
     return markdown_table(header, rows)

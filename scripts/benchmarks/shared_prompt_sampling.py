@@ -64,7 +64,7 @@ def prompts_shown(results: dict) -> str:
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     """A row per results file and sample count: each way's median seconds per call and its ratio over the
     evaluator's default; a way that run did not time is a dash."""
-    from open_r1.demo.report import markdown_table
+    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
 
     timed = {way for results, _ in runs for run in results["runs"].values() for way in run["median_seconds"]}
     ways = [way for way in WAYS if way in timed]
@@ -79,10 +79,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
             medians, ratios = run["median_seconds"], run["ratio_to_default"]
             rows.append(
                 [
-                    settings["date"],
-                    settings["commit"] or "unknown",
-                    f"{settings['machine']}, {settings['cpus']} CPUs, {results['threads']} threads, "
-                    f"{load[0]:.2f} → {load[1]:.2f}",
+                    *provenance_cells(settings, f"{results['threads']} threads, {load[0]:.2f} → {load[1]:.2f}"),
                     prompts_shown(results),
                     f"{samples} × {results['new_tokens']}",
                     str(settings["repeats"]),
@@ -92,7 +89,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
                         else "-"
                         for way in ways
                     ],
-                    f"`{path.as_posix()}`" if path else "",
+                    results_cell(path),
                 ]
             )
     return markdown_table(header, rows)

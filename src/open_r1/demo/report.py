@@ -271,6 +271,21 @@ def report_results(results: dict, output: pathlib.Path | None, section) -> None:
         save_results(output, results)
 
 
+def provenance_cells(settings: dict, load: str) -> list[str]:
+    """A benchmark table row's first cells, from its results' `benchmark_provenance` settings: date, commit, and the
+    machine with its CPUs and `load` (which each script measures at its own moments)."""
+    return [
+        settings["date"],
+        settings["commit"] or "unknown",
+        f"{settings['machine']}, {settings['cpus']} CPUs, {load}",
+    ]
+
+
+def results_cell(path: pathlib.Path | None) -> str:
+    """A benchmark table row's last cell: the results file the row was read from ("" for a run's own printout)."""
+    return f"`{path.as_posix()}`" if path else ""
+
+
 def save_results(path: pathlib.Path, results: dict) -> None:
     """A benchmark script's `--output`: `results` as indented JSON at `path`, its folder made if needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
