@@ -815,7 +815,9 @@ def test_reuse_sft_takes_the_sft_evaluations_of_an_earlier_run_and_still_trains_
     assert "reused_from" not in stages["grpo"] and "reused_from" not in stages["base"]
 
 
-SFT_ONLY_TOKENS = {"cot": 48, "tools": 48}  # FAST's evaluation budget
+def fast_cpu_evaluation(test_file: pathlib.Path) -> dict:
+    """A FAST run's evaluation settings on a CPU (`gsm8k.evaluation_settings`)."""
+    return gsm8k.evaluation_settings(GSM8K_FAST, gsm8k.ARMS, "cpu", True, test_file, test_file, False)
 
 
 def sft_run_folder(folder: pathlib.Path, arms=("tools",), prompt=TOOL_SYSTEM_PROMPT, **changes) -> pathlib.Path:
@@ -851,21 +853,21 @@ def sft_run_folder(folder: pathlib.Path, arms=("tools",), prompt=TOOL_SYSTEM_PRO
 def test_reuse_sft_refuses_an_earlier_sft_trained_otherwise_in_one_line(tmp_path, changes, message):
     test_file = write_rows(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(str(index), 2) for index in range(4)])
     alike = sft_run_folder(tmp_path / "alike")
-    checked = {"seed": 0, "fast": True, "device": "cpu", "max_new_tokens": SFT_ONLY_TOKENS}
-    assert gsm8k.check_reusable_sft(alike, ("tools",), GSM8K_FAST, test_file, **checked)["sft_only"]
+    run = fast_cpu_evaluation(test_file)
+    assert gsm8k.check_reusable_sft(alike, ("tools",), run, seed=0)["sft_only"]
     otherwise = sft_run_folder(tmp_path / "otherwise", **changes)
     with pytest.raises(UsageError, match=f"--reuse_sft: .*{message}"):
-        gsm8k.check_reusable_sft(otherwise, ("tools",), GSM8K_FAST, test_file, **checked)
+        gsm8k.check_reusable_sft(otherwise, ("tools",), run, seed=0)
 
 
 def test_reuse_sft_refuses_a_run_without_an_arms_sft_evaluations(tmp_path):
     test_file = write_rows(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(str(index), 2) for index in range(4)])
     both = sft_run_folder(tmp_path / "both", arms=("cot", "tools"))  # the recipes of both, the evaluations of one
-    checked = {"seed": 0, "fast": True, "device": "cpu", "max_new_tokens": SFT_ONLY_TOKENS}
+    run = fast_cpu_evaluation(test_file)
     with pytest.raises(UsageError, match=r"--reuse_sft: .*evals/sft-cot-greedy/results.json not found"):
-        gsm8k.check_reusable_sft(both, ("cot", "tools"), GSM8K_FAST, test_file, **checked)
+        gsm8k.check_reusable_sft(both, ("cot", "tools"), run, seed=0)
     with pytest.raises(UsageError, match=r"--reuse_sft: .*nowhere/results.json not found"):
-        gsm8k.check_reusable_sft(tmp_path / "nowhere", ("tools",), GSM8K_FAST, test_file, **checked)
+        gsm8k.check_reusable_sft(tmp_path / "nowhere", ("tools",), run, seed=0)
 
 
 def test_reuse_sft_refuses_sft_trained_on_other_data(tmp_path):
@@ -904,8 +906,7 @@ def test_sft_only_evaluate_writes_the_sft_evaluations_a_later_run_reuses(tmp_pat
     assert sft["greedy_pass@1"] == sft["sampled_pass@1"] == 0.5 and sft["train_seconds"] == 2.0
     assert "| sft | python tool | greedy | 50.0% ± 10.0 |" in (out / "report.md").read_text()
     # What a later run of the same arm, seed and data checks before anything loads.
-    tokens = {"tools": GSM8K_FAST.eval_max_new_tokens}
-    earlier = gsm8k.check_reusable_sft(out, ("tools",), GSM8K_FAST, test_file, 0, True, "cpu", tokens)
+    earlier = gsm8k.check_reusable_sft(out, ("tools",), fast_cpu_evaluation(test_file), seed=0)
     gsm8k.check_same_conversion(earlier, results["conversion"], out)
 
 

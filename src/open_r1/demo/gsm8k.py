@@ -410,7 +410,7 @@ def sft_only(
             print(f"{GSM8K_ARM_NAMES[arm]}: SFT model in {trained[arm]} after {seconds:.0f} s", flush=True)
             if test_file is not None:
                 pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the sft model")
-                stages[arm] = {"sft": {**evaluate_stage(trained[arm], arm, "sft", output_dir, run, seed)}}
+                stages[arm] = {"sft": evaluate_stage(trained[arm], arm, "sft", output_dir, run, seed)}
                 stages[arm]["sft"]["train_seconds"] = seconds
     if test_file is not None:
         results = {
@@ -470,14 +470,10 @@ def run(
     if arms_at_once is None:
         arms_at_once = device == "cuda"
     budget = time_budget(settings, arms, arms_at_once, started_at, time_budget_minutes)
+    evaluation = evaluation_settings(settings, arms, device, fast, train_file, test_file, arms_at_once)
     if reuse_base is not None:
-        check_reusable(reuse_base, arms, settings, test_file)
-    earlier_sft = None
-    if reuse_sft is not None:
-        max_new_tokens = evaluation_settings(settings, arms, device, fast, train_file, test_file, False)[
-            "max_new_tokens"
-        ]
-        earlier_sft = check_reusable_sft(reuse_sft, arms, settings, test_file, seed, fast, device, max_new_tokens)
+        check_reusable(reuse_base, arms, evaluation)
+    earlier_sft = check_reusable_sft(reuse_sft, arms, evaluation, seed) if reuse_sft is not None else None
     checkpoints = [f"{stage}-{arm}" for stage in ("sft", "grpo") for arm in ARMS]
     pipeline.prepare_output_dir(output_dir, ["base-tools", *checkpoints])
 
@@ -487,7 +483,7 @@ def run(
     if earlier_sft is not None:
         check_same_conversion(earlier_sft, data["conversion"], reuse_sft)
     run_settings = {
-        **evaluation_settings(settings, arms, device, fast, train_file, test_file, arms_at_once),
+        **evaluation,
         "critical_arm": CRITICAL_ARM if CRITICAL_ARM in arms else arms[0],
         "reuse_base": reuse_base,
         "reuse_sft": reuse_sft,

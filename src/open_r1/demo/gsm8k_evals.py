@@ -181,13 +181,13 @@ def read_reused(
     return results
 
 
-def check_reusable(earlier_run: pathlib.Path, arms: tuple[str, ...], settings: GSM8KSettings, test_file) -> None:
+def check_reusable(earlier_run: pathlib.Path, arms: tuple[str, ...], run: dict) -> None:
     """Every base evaluation a run takes from `earlier_run` (`read_reused`), checked before anything loads: found
-    in an arm's process, a mismatch would end the run only once the other processes had ended."""
-    run = {"test_file": test_file, "test_calculations": calculations_by_id(test_file, settings.num_test)}
+    in an arm's process, a mismatch would end the run only once the other processes had ended. `run`: the run's
+    evaluation settings (`gsm8k.evaluation_settings`)."""
     read_reused(earlier_run, "base-card", run, 1)
     for arm in arms:
-        for kind, num_samples in evaluation_samples(settings).items():
+        for kind, num_samples in evaluation_samples(run["settings"]).items():
             read_reused(earlier_run, f"base-{arm}-{kind}", run, num_samples)
 
 
@@ -199,31 +199,23 @@ def recipe_digests(settings: GSM8KSettings, arms: tuple[str, ...]) -> dict[str, 
     }
 
 
-def check_reusable_sft(
-    earlier_run: pathlib.Path,
-    arms: tuple[str, ...],
-    settings: GSM8KSettings,
-    test_file,
-    seed: int,
-    fast: bool,
-    device: str,
-    max_new_tokens: dict[str, int],
-) -> dict:
+def check_reusable_sft(earlier_run: pathlib.Path, arms: tuple[str, ...], run: dict, seed: int) -> dict:
     """The earlier run's results.json, checked before anything loads to have trained each arm's SFT as this run
-    will (seed, FAST, CPU or GPU, the arm's SFT recipe, to its content) and to hold its SFT evaluations
-    (`read_reused`), evaluated with this run's system prompt and token budget (`max_new_tokens`, per arm). The
-    training data's conversion is compared once this run has built it (`check_same_conversion`)."""
+    (its evaluation settings `run`, `gsm8k.evaluation_settings`) will (seed, FAST, CPU or GPU, the arm's SFT recipe,
+    to its content) and to hold its SFT evaluations (`read_reused`), evaluated with this run's system prompt and
+    token budget. The training data's conversion is compared once this run has built it (`check_same_conversion`)."""
+    settings: GSM8KSettings = run["settings"]
     path = earlier_run / "results.json"
     if not path.is_file():
         raise UsageError(
             f"--reuse_sft: {path} not found (expected the output folder of an earlier run, or of --sft_only --evaluate)"
         )
     earlier = json.loads(path.read_text(encoding="utf-8"))
-    hardware = "CPU" if device == "cpu" else "GPU"
+    hardware = "CPU" if run["device"] == "cpu" else "GPU"
     earlier_hardware = "CPU" if earlier.get("device") == "CPU" else "GPU"
     for field, found, wanted in (
         ("seed", earlier.get("seed"), seed),
-        ("fast", earlier.get("fast"), fast),
+        ("fast", earlier.get("fast"), run["fast"]),
         ("hardware", earlier_hardware, hardware),
     ):
         if found != wanted:
@@ -235,12 +227,14 @@ def check_reusable_sft(
                 f"--reuse_sft: {path} did not train {settings.sft_recipes[arm]} ({arm}'s SFT recipe) as it is now"
                 + ("" if arm in digests else " (it records no sft_recipe_sha256)")
             )
-    run = {"test_file": test_file, "test_calculations": calculations_by_id(test_file, settings.num_test)}
     for arm in arms:
         for kind, num_samples in evaluation_samples(settings).items():
             name = f"sft-{arm}-{kind}"
             recorded = read_reused(earlier_run, name, run, num_samples, "--reuse_sft").get("settings", {})
-            for key, wanted in (("system_prompt", SYSTEM_PROMPTS[arm]), ("max_new_tokens", max_new_tokens[arm])):
+            for key, wanted in (
+                ("system_prompt", SYSTEM_PROMPTS[arm]),
+                ("max_new_tokens", run["max_new_tokens"][arm]),
+            ):
                 if key in recorded and recorded[key] != wanted:
                     raise UsageError(f"--reuse_sft: {earlier_run / 'evals' / name} was evaluated with another {key}")
     return earlier
