@@ -13,11 +13,11 @@ import sys
 import threading
 import time
 import types
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from open_r1.demo import gsm8k, gsm8k_evals
+from open_r1.demo.gsm8k_rehearsal import in_threads
 from open_r1.demo.gsm8k_report import card_line, gsm8k_evaluations_goals, out_of_tokens_share
 from open_r1.demo.pipeline import STAGES
 from open_r1.demo.settings import GSM8K_FAST, GSM8K_FULL
@@ -333,13 +333,6 @@ class RecordingSlots:
         self.semaphore.release()
 
 
-def run_in_threads(jobs: dict, log_dir) -> dict:
-    """`run_at_once` in threads of this process, so that the test's stand-ins for training and evaluation apply."""
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = {name: pool.submit(function, *args) for name, (function, args) in jobs.items()}
-        return {name: future.result() for name, future in futures.items()}
-
-
 @pytest.fixture
 def shared_gpu(monkeypatch, tmp_path):
     """One arm's run on a shared GPU with training and evaluation stood in for: each records (job, slots held, the
@@ -364,7 +357,8 @@ def shared_gpu(monkeypatch, tmp_path):
 
     monkeypatch.setattr(gsm8k.pipeline, "train", train)
     monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", evaluator)
-    monkeypatch.setattr(gsm8k.pipeline, "run_at_once", run_in_threads)
+    # In threads of this process, so that the test's stand-ins for training and evaluation apply.
+    monkeypatch.setattr(gsm8k.pipeline, "run_at_once", in_threads)
     monkeypatch.setattr(gsm8k, "grpo_curves", lambda *args, **kwargs: {})
     run = {
         "settings": GSM8K_FULL,
