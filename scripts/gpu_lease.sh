@@ -11,6 +11,7 @@
 # do not fit one lease, so its SFT evaluations come from a tools-sft lease first (docs/gpu.md).
 #
 # PLAN (what fits a 15-minute lease, docs/gpu.md):
+#   decoding          decode_step.py: a decode step's price in each of transformers' ways, host ops and kernel time
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project, project_ahead and trl_cb arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO for as many of 40 steps as 11 minutes leave
 #   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate)
@@ -30,10 +31,14 @@ TEST=data/shared/gsm8k_test.jsonl
 BASE_EVALS=docs/results/gsm8k-h100-2026-11-24
 TOOL_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml
 TOOLS_SFT_RUN=$DATA/lease-tools-sft/gsm8k
-PLANS="tools-throughput, cot, tools-sft, tools"
+PLANS="decoding, tools-throughput, cot, tools-sft, tools"
 
 plan_commands() {
     case "$1" in
+        decoding)
+            echo "python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32 --device cuda" \
+                "--data_files $TRAIN --output $LEASE_DIR/decode_step.json"
+            ;;
         tools-throughput)
             echo "python3 scripts/gsm8k.py --sft_only --arm tools --train_file $TRAIN"
             echo "python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-tools --device cuda --steps 1" \
@@ -121,7 +126,7 @@ case "${1:-}" in
         rm -f "$destination/details.tgz"  # an earlier collect's, not this run's
         found=()
         # The curves too: `scripts/gsm8k.py --combine` copies them beside the report of the leases' arms together.
-        for path in lease/run.log lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
+        for path in lease/run.log lease/decode_step.json lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
             gsm8k/curves-cot.png gsm8k/curves-tools.png gsm8k/logs gsm8k/evals; do
             if [ -e "$DATA/$path" ]; then found+=("$path"); fi
         done

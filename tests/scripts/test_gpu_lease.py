@@ -10,7 +10,7 @@ import pytest
 from tests.support import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "gpu_lease.sh"
-PLANS = ("tools-throughput", "cot", "tools-sft", "tools")
+PLANS = ("decoding", "tools-throughput", "cot", "tools-sft", "tools")
 
 
 def lease(*args, cwd=None, **environment) -> subprocess.CompletedProcess:
@@ -47,7 +47,7 @@ def test_each_plan_calls_scripts_with_options_they_take_and_files_that_exist(pla
 def test_a_mistake_is_one_line_and_exit_status_2():
     run = lease("start", "nope", GPU_LEASE_DRY_RUN="1")
     assert run.returncode == 2 and run.stderr.strip().splitlines() == [
-        "gpu_lease.sh: unknown plan 'nope' (one of tools-throughput, cot, tools-sft, tools)"
+        "gpu_lease.sh: unknown plan 'nope' (one of decoding, tools-throughput, cot, tools-sft, tools)"
     ]
     assert lease("collect").returncode == 2 and lease().returncode == 2
 

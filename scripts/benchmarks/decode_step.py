@@ -1,0 +1,265 @@
+#!/usr/bin/env python
+"""Benchmark: what one decode step of transformers' `generate` costs at GRPO's and the evaluator's batch sizes, in
+each way transformers offers to decode, and whether the device's kernels or the host's Python set that cost.
+
+    # GPU (make gsm8k's model, as docs/gpu.md's `decoding` lease plan runs it; a few minutes, compiling included)
+    python scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32 --device cuda \\
+        --data_files data/shared/gsm8k_train.jsonl --output data/lease/decode_step.json
+    # CPU smoke (tiny model of scripts/make_tiny_model.py), seconds
+    python scripts/benchmarks/decode_step.py --model data/tiny-model --device cpu --rows 4 --ways float32 static
+    python scripts/benchmarks/decode_step.py --write_docs docs/results/decode_step/*.json   # runs nothing
+
+Ways (`--ways`), each on the same left-padded prompts, eos ignored so that every row decodes every step:
+- `float32`: float32 weights and transformers' dynamic cache: how TRL 1.16's GRPOTrainer generates without vLLM
+  (no autocast around `generate`, `disable_compile=True`);
+- `autocast`: the same weights under bfloat16 autocast;
+- `bfloat16`: the weights cast to bfloat16;
+- `static`: float32 with a preallocated static cache (`cache_implementation="static"`), not compiled;
+- `static_compiled` (GPU only): the static cache with transformers' own compilation of the decode step
+  (`torch.compile`, mode "reduce-overhead": CUDA graphs), whose first call compiles: `first_call_seconds`, and
+  `new_shape_seconds` for a call whose prompts are padded 16 tokens wider (a GRPO step's prompts differ in width).
+A way's price per decode step is the difference between a call of `--long_tokens` and one of `--short_tokens` new
+tokens over their difference, so that the prompt's prefill and the call's set-up cancel; the median over
+`--repeats`, the ways interleaved (each repeat runs every way once, in turn). On a GPU, one more call of each way runs
+under `torch.profiler`: the device's kernel time per decode step beside the wall time says whether the kernels
+(ratio near 1) or the host launching them (ratio well above 1) set the price.
+
+`--output` writes the results (settings, date, commit, machine and load) as JSON; `--write_docs` writes their table
+into docs/benchmarks.md between this script's markers, so the page is never typed by hand.
+Not covered: vLLM, continuous batching (`grpo_throughput.py`'s `trl_cb` arm), tool rounds, sampling (greedy here:
+the price of sampling is a few kernels per step, the same in every way), several GPUs.
+"""
+
+import argparse
+import os
+import pathlib
+import statistics
+import sys
+import time
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+if str(REPO_ROOT / "src") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "src"))
+
+DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- decode_step.py results: begin -->", "<!-- decode_step.py results: end -->"
+WAYS = ("float32", "autocast", "bfloat16", "static", "static_compiled")
+GPU_ONLY_WAYS = ("static_compiled",)
+BASELINE = "float32"
+# How much wider the prompts of the compiled way's second shape are: a static cache and its graphs are per shape.
+NEW_SHAPE_PADDING = 16
+PROBLEM = "Natalia sold 48 clips in April and half as many in May. How many clips did she sell in the two months?"
+
+
+def prompt_batch(tokenizer, problems: list[str], rows: int, device: str, extra_padding: int = 0) -> dict:
+    """`rows` chat prompts (the problems in turn), left-padded, with `extra_padding` more pad columns on the left."""
+    import torch
+
+    texts = [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": problems[row % len(problems)]}], tokenize=False, add_generation_prompt=True
+        )
+        for row in range(rows)
+    ]
+    batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    if extra_padding:
+        pad = torch.full((rows, extra_padding), tokenizer.pad_token_id, dtype=batch["input_ids"].dtype)
+        batch["input_ids"] = torch.cat([pad, batch["input_ids"]], dim=1)
+        batch["attention_mask"] = torch.cat([torch.zeros_like(pad), batch["attention_mask"]], dim=1)
+    return {name: tensor.to(device) for name, tensor in batch.items()}
+
+
+class Way:
+    """One way to decode: the model in the way's dtype and the generate settings that select the way's cache."""
+
+    def __init__(self, name: str, model_path: str, device: str):
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        self.name = name
+        dtype = torch.bfloat16 if name == "bfloat16" else torch.float32
+        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(device).eval()
+        self.device = device
+        self.settings = {"do_sample": False, "disable_compile": name != "static_compiled"}
+        if name.startswith("static"):
+            self.settings["cache_implementation"] = "static"
+
+    def generate(self, batch: dict, new_tokens: int, pad_token_id: int) -> float:
+        """One call's wall seconds, the device synchronised before and after."""
+        import contextlib
+
+        import torch
+
+        autocast = torch.autocast(self.device, dtype=torch.bfloat16) if self.name == "autocast" else None
+        synchronize = torch.cuda.synchronize if self.device == "cuda" else (lambda: None)
+        synchronize()
+        started = time.perf_counter()
+        with torch.no_grad(), autocast or contextlib.nullcontext():
+            output = self.model.generate(
+                **batch, max_new_tokens=new_tokens, min_new_tokens=new_tokens, pad_token_id=pad_token_id,
+                **self.settings,
+            )  # fmt: skip
+        synchronize()
+        seconds = time.perf_counter() - started
+        if output.shape[1] != batch["input_ids"].shape[1] + new_tokens:
+            raise RuntimeError(f"{self.name}: decoded {output.shape[1] - batch['input_ids'].shape[1]} tokens")
+        return seconds
+
+    def profile(self, batch: dict, new_tokens: int, pad_token_id: int) -> tuple[int, float | None]:
+        """One call under torch.profiler: the operators the host dispatched from Python (aten calls not made by
+        another aten call) and, on a GPU, the device's kernel seconds."""
+        from torch.autograd import DeviceType
+        from torch.profiler import ProfilerActivity, profile
+
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.device == "cuda" else [])
+        with profile(activities=activities) as profiler:
+            self.generate(batch, new_tokens, pad_token_id)
+        dispatched = sum(
+            1
+            for event in profiler.events()
+            if event.name.startswith("aten::")
+            and (event.cpu_parent is None or not event.cpu_parent.name.startswith("aten::"))
+        )
+        if self.device != "cuda":
+            return dispatched, None
+        kernels = [event for event in profiler.events() if event.device_type == DeviceType.CUDA]
+        return dispatched, sum(event.self_device_time_total for event in kernels) / 1e6  # as torch's own table sums
+
+
+def measure(args, tokenizer, problems: list[str]) -> dict:
+    """Every way at every row count: its first call, its price per decode step and, on a GPU, its kernel time."""
+    import torch
+
+    pad = tokenizer.pad_token_id
+    steps = args.long_tokens - args.short_tokens
+    ways = {name: Way(name, args.model, args.device) for name in args.ways}
+    results = {name: {} for name in args.ways}
+    for rows in args.rows:
+        batch = prompt_batch(tokenizer, problems, rows, args.device)
+        timings = {name: {"short": [], "long": []} for name in args.ways}
+        for name, way in ways.items():
+            first = way.generate(batch, args.short_tokens, pad)  # compiling, the allocator's first blocks
+            results[name][str(rows)] = {"first_call_seconds": first, "prompt_width": batch["input_ids"].shape[1]}
+        for _ in range(args.repeats):
+            for name, way in ways.items():
+                timings[name]["short"].append(way.generate(batch, args.short_tokens, pad))
+                timings[name]["long"].append(way.generate(batch, args.long_tokens, pad))
+        for name, way in ways.items():
+            short, long = statistics.median(timings[name]["short"]), statistics.median(timings[name]["long"])
+            figures = results[name][str(rows)]
+            figures.update(short_call_seconds=short, long_call_seconds=long)
+            figures["ms_per_decode_step"] = 1000 * (long - short) / steps
+            figures["calls"] = timings[name]
+            (short_ops, short_device), (long_ops, long_device) = (
+                way.profile(batch, tokens, pad) for tokens in (args.short_tokens, args.long_tokens)
+            )
+            figures["host_ops_per_decode_step"] = (long_ops - short_ops) / steps
+            if args.device == "cuda":
+                figures["device_ms_per_decode_step"] = 1000 * (long_device - short_device) / steps
+            if name == "static_compiled":
+                wider = prompt_batch(tokenizer, problems, rows, args.device, extra_padding=NEW_SHAPE_PADDING)
+                figures["new_shape_seconds"] = way.generate(wider, args.short_tokens, pad)
+                figures["new_shape_again_seconds"] = way.generate(wider, args.short_tokens, pad)
+            print(f"{rows:4d} rows  {name:16s} {figures['ms_per_decode_step']:8.2f} ms/step", flush=True)
+    del ways
+    if args.device == "cuda":
+        torch.cuda.empty_cache()
+    return results
+
+
+def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
+    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
+
+    header = ["date", "commit", "machine, load", "model", "rows", "way", "ms per decode step", f"× {BASELINE}"]
+    header += ["host ops per step", "device ms per step (wall / device)", "first call s", "results"]
+    rows = []
+    for results, path in runs:
+        settings = results["settings"]
+        for count in map(str, settings["rows"]):
+            baseline = results["ways"].get(BASELINE, {}).get(count, {}).get("ms_per_decode_step")
+            for name, by_rows in results["ways"].items():
+                figures = by_rows[count]
+                price = figures["ms_per_decode_step"]
+                device = figures.get("device_ms_per_decode_step")
+                first = f"{figures['first_call_seconds']:.1f}"
+                if "new_shape_seconds" in figures:
+                    first += f" (+{NEW_SHAPE_PADDING} columns: {figures['new_shape_seconds']:.1f})"
+                rows.append(
+                    [
+                        *provenance_cells(settings, f"{settings['load_average'][0]:.1f}"),
+                        pathlib.Path(settings["model"]).name,
+                        count,
+                        name,
+                        f"{price:.2f}",
+                        f"**{price / baseline:.2f}**" if baseline else "—",
+                        f"{figures['host_ops_per_decode_step']:,.0f}",
+                        f"{device:.2f} ({price / device:.1f})" if device else "—",
+                        first,
+                        results_cell(path),
+                    ]
+                )
+    return markdown_table(header, rows)
+
+
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
+    from open_r1.demo.report import write_results_table
+
+    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+
+
+def main(argv: list[str] | None = None) -> dict | None:
+    from open_r1.demo.report import add_results_options, benchmark_provenance, report_results
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="Model folder to decode with (required to time).")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="Where to decode (default cpu).")
+    parser.add_argument("--data_files", default=None, help="JSONL with a `problem` column (GSM8K's); else one problem.")
+    parser.add_argument("--rows", type=int, nargs="+", default=[128, 512],
+                        help="Rows per generate call: make gsm8k's GRPO step (128) and evaluator batch (512).")  # fmt: skip
+    parser.add_argument("--short_tokens", type=int, default=8, help="New tokens of the short call (default 8).")
+    parser.add_argument("--long_tokens", type=int, default=72, help="New tokens of the long call (default 72).")
+    parser.add_argument("--repeats", type=int, default=3, help="Timed pairs of calls per way and rows (default 3).")
+    parser.add_argument("--ways", nargs="+", choices=WAYS, default=None,
+                        help=f"Ways to time (default: all the device runs; {BASELINE} always).")  # fmt: skip
+    add_results_options(parser)
+    args = parser.parse_args(argv)
+    if args.write_docs:
+        write_docs(args.write_docs)
+        return None
+    if args.model is None:
+        parser.error("--model is required to time the ways (only --write_docs runs without one)")
+    if args.long_tokens <= args.short_tokens:
+        parser.error(f"--long_tokens ({args.long_tokens}) must be more than --short_tokens ({args.short_tokens})")
+    ways = args.ways or [way for way in WAYS if args.device == "cuda" or way not in GPU_ONLY_WAYS]
+    if args.device == "cpu" and set(ways) & set(GPU_ONLY_WAYS):
+        parser.error("--ways static_compiled needs --device cuda: on a CPU transformers does not compile the step")
+    args.ways = list(dict.fromkeys([BASELINE, *ways]))
+    import torch
+    from transformers import AutoTokenizer
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no GPU here")
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    problems = [PROBLEM]
+    if args.data_files:
+        from open_r1.data.benchmarks import load_problems
+
+        problems = [problem.problem for problem in load_problems(args.data_files, limit=max(args.rows))]
+    settings = {
+        "model": args.model, "device": args.device, "data_files": args.data_files, "rows": args.rows,
+        "short_tokens": args.short_tokens, "long_tokens": args.long_tokens, "repeats": args.repeats,
+        "ways": args.ways, "load_average": [os.getloadavg()[0]], **benchmark_provenance(),
+        "device_name": torch.cuda.get_device_name() if args.device == "cuda" else None,
+        "torch": torch.__version__,
+    }  # fmt: skip
+    results = {"settings": settings, "ways": measure(args, tokenizer, problems)}
+    report_results(results, args.output, docs_section)
+    return results
+
+
+if __name__ == "__main__":
+    main()

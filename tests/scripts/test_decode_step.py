@@ -1,0 +1,79 @@
+"""Smoke test of scripts/benchmarks/decode_step.py on a CPU: each way decodes every step of both calls, its price
+is the long call's extra seconds over its extra steps, the host's operators per step are counted, and the docs table
+is written from the results file (the kept files' table: test_benchmark_docs.py). The GPU-only way is refused here
+in one line."""
+
+import json
+
+import pytest
+
+from tests.support.benchmark_docs import tabulated
+from tests.support.script_module import load_module
+
+
+@pytest.fixture
+def benchmark():
+    return load_module("scripts/benchmarks/decode_step.py", "decode_step_benchmark")
+
+
+def test_each_way_is_priced_per_decode_step_from_two_calls(benchmark, tiny_model, tmp_path):
+    output = tmp_path / "decode.json"
+    argv = ["--model", str(tiny_model), "--rows", "2", "3", "--short_tokens", "2", "--long_tokens", "6"]
+    results = benchmark.main([*argv, "--repeats", "2", "--ways", "static", "bfloat16", "--output", str(output)])
+
+    assert json.loads(output.read_text()) == results
+    assert list(results["ways"]) == ["float32", "static", "bfloat16"]  # the baseline always, first
+    for by_rows in results["ways"].values():
+        assert set(by_rows) == {"2", "3"}
+        for figures in by_rows.values():
+            calls = figures["calls"]
+            assert len(calls["short"]) == len(calls["long"]) == 2
+            assert figures["ms_per_decode_step"] == pytest.approx(
+                1000 * ((calls["long"][0] + calls["long"][1]) - (calls["short"][0] + calls["short"][1])) / 2 / 4
+            )
+            # every decode step dispatches the same model's operators, so the count per step is whole and positive
+            assert figures["host_ops_per_decode_step"] > 0
+            assert "device_ms_per_decode_step" not in figures
+    text = tabulated(benchmark, output, tmp_path)
+    float32 = results["ways"]["float32"]["3"]
+    row = next(line for line in text.splitlines() if "| 3 | float32 |" in line)
+    assert f"| {float32['ms_per_decode_step']:.2f} | **1.00** | {float32['host_ops_per_decode_step']:,.0f} | — |" in row
+
+
+def test_a_call_that_stops_early_is_an_error_not_a_cheaper_price(benchmark, tiny_model):
+    import torch
+    from transformers import AutoTokenizer
+
+    way = benchmark.Way("float32", str(tiny_model), "cpu")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    tokenizer.padding_side = "left"
+    batch = benchmark.prompt_batch(tokenizer, ["What is 1+1?"], 2, "cpu")
+    # eos after one token: the call returns 1 new token where 4 were asked for
+    way.model.generate = lambda **inputs: torch.cat([inputs["input_ids"], inputs["input_ids"][:, -1:]], dim=1)
+    with pytest.raises(RuntimeError, match="float32: decoded 1 tokens"):
+        way.generate(batch, 4, tokenizer.pad_token_id)
+
+
+def test_wider_prompts_keep_the_rows_and_add_masked_columns(benchmark, tiny_model):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    tokenizer.padding_side = "left"
+    narrow = benchmark.prompt_batch(tokenizer, ["a", "a longer problem"], 3, "cpu")
+    wide = benchmark.prompt_batch(tokenizer, ["a", "a longer problem"], 3, "cpu", extra_padding=5)
+    assert wide["input_ids"].shape == (3, narrow["input_ids"].shape[1] + 5)
+    assert wide["attention_mask"][:, :5].sum() == 0
+    assert (wide["input_ids"][:, 5:] == narrow["input_ids"]).all()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--ways", "static_compiled"], "--ways static_compiled needs --device cuda"),
+        (["--short_tokens", "8", "--long_tokens", "8"], "--long_tokens (8) must be more than --short_tokens (8)"),
+    ],
+)
+def test_settings_that_cannot_be_timed_are_refused_in_one_line(benchmark, tiny_model, capsys, argv, message):
+    with pytest.raises(SystemExit):
+        benchmark.main(["--model", str(tiny_model), *argv])
+    assert message in capsys.readouterr().err
