@@ -37,7 +37,7 @@ plan_commands() {
     case "$1" in
         decoding)
             echo "python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32 --device cuda" \
-                "--data_files $TRAIN --output $LEASE_DIR/decode_step.json"
+                "--data_files $TRAIN --repeats 2 --long_tokens 40 --output $LEASE_DIR/decode_step.json"
             ;;
         tools-throughput)
             echo "python3 scripts/gsm8k.py --sft_only --arm tools --train_file $TRAIN"

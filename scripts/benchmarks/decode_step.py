@@ -214,7 +214,9 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="Model folder to decode with (required to time).")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="Where to decode (default cpu).")
-    parser.add_argument("--data_files", default=None, help="JSONL with a `problem` column (GSM8K's); else one problem.")
+    parser.add_argument(
+        "--data_files", default=None, help="JSONL with a `problem` column (GSM8K's); else one problem."
+    )
     parser.add_argument("--rows", type=int, nargs="+", default=[128, 512],
                         help="Rows per generate call: make gsm8k's GRPO step (128) and evaluator batch (512).")  # fmt: skip
     parser.add_argument("--short_tokens", type=int, default=8, help="New tokens of the short call (default 8).")

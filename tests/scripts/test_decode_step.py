@@ -37,7 +37,9 @@ def test_each_way_is_priced_per_decode_step_from_two_calls(benchmark, tiny_model
     text = tabulated(benchmark, output, tmp_path)
     float32 = results["ways"]["float32"]["3"]
     row = next(line for line in text.splitlines() if "| 3 | float32 |" in line)
-    assert f"| {float32['ms_per_decode_step']:.2f} | **1.00** | {float32['host_ops_per_decode_step']:,.0f} | — |" in row
+    assert (
+        f"| {float32['ms_per_decode_step']:.2f} | **1.00** | {float32['host_ops_per_decode_step']:,.0f} | — |" in row
+    )
 
 
 def test_a_call_that_stops_early_is_an_error_not_a_cheaper_price(benchmark, tiny_model):
