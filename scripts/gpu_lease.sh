@@ -11,7 +11,8 @@
 # do not fit one lease, so its SFT evaluations come from a tools-sft lease first (docs/gpu.md).
 #
 # PLAN (what fits a 15-minute lease, docs/gpu.md):
-#   decoding          decode_step.py: a decode step's price in each of transformers' ways, host ops and kernel time
+#   decoding          decode_step.py (a decode step's price in transformers' ways, eager and compiled), then the
+#                     chain-of-thought arm's SFT and grpo_throughput.py's trl and project_compiled arms on it
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project, project_ahead and trl_cb arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO for as many of 40 steps as 11 minutes leave
 #   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate)
@@ -30,6 +31,7 @@ TRAIN=data/shared/gsm8k_train.jsonl
 TEST=data/shared/gsm8k_test.jsonl
 BASE_EVALS=docs/results/gsm8k-h100-2026-11-24
 TOOL_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml
+COT_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_cot.yaml
 TOOLS_SFT_RUN=$DATA/lease-tools-sft/gsm8k
 PLANS="decoding, tools-throughput, cot, tools-sft, tools"
 
@@ -37,7 +39,12 @@ plan_commands() {
     case "$1" in
         decoding)
             echo "python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32 --device cuda" \
-                "--data_files $TRAIN --repeats 2 --long_tokens 40 --output $LEASE_DIR/decode_step.json"
+                "--ways float32 bfloat16 static static_compiled --data_files $TRAIN --repeats 2 --long_tokens 40" \
+                "--output $LEASE_DIR/decode_step.json"
+            echo "python3 scripts/gsm8k.py --sft_only --arm cot --train_file $TRAIN"
+            echo "python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-cot --device cuda --steps 1" \
+                "--arms trl project_compiled --recipe $COT_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
+                "--output $LEASE_DIR/grpo_throughput_gsm8k_cot.json"
             ;;
         tools-throughput)
             echo "python3 scripts/gsm8k.py --sft_only --arm tools --train_file $TRAIN"
@@ -126,7 +133,8 @@ case "${1:-}" in
         rm -f "$destination/details.tgz"  # an earlier collect's, not this run's
         found=()
         # The curves too: `scripts/gsm8k.py --combine` copies them beside the report of the leases' arms together.
-        for path in lease/run.log lease/decode_step.json lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
+        for path in lease/run.log lease/decode_step.json lease/grpo_throughput_gsm8k_cot.json \
+            lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
             gsm8k/curves-cot.png gsm8k/curves-tools.png gsm8k/logs gsm8k/evals; do
             if [ -e "$DATA/$path" ]; then found+=("$path"); fi
         done

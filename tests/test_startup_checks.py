@@ -62,6 +62,15 @@ def parse(tmp_path, text: str, *args: str, kind: str = "grpo"):
             r"tool_rollout_chunk_tokens: 64 has no effect with tools: \['python'\], use_vllm: true",
         ),
         ("wandb_project: p\nreport_to: none", "wandb_project: 'p' has no effect with report_to: 'none'"),
+        (
+            "compile_generation: true\nuse_vllm: true",
+            "compile_generation: true has no effect with use_vllm: true, use_transformers_continuous_batching: false",
+        ),
+        (
+            "compile_generation: true\nuse_transformers_continuous_batching: true",
+            r"compile_generation: true has no effect with .*use_transformers_continuous_batching: true: it needs "
+            "use_vllm: false and use_transformers_continuous_batching: false",
+        ),
         ("benchmarks: [aime24]", r"benchmarks: \['aime24'\].*callbacks: \[\].*push_to_hub_revision"),
         ("vllm_enable_sleep_mode: true", "vllm_enable_sleep_mode: true has no effect with use_vllm: false"),
         (
@@ -96,6 +105,7 @@ def test_the_same_field_on_the_command_line_is_refused_too(tmp_path):
         "python_tool_wall_seconds: 7\ntools: [python]",
         "code_num_workers: 3\ntools: [python]",
         "tool_rollout_chunk_tokens: 64\ntools: [python]",
+        "compile_generation: true",  # the parse passes; the machine without a GPU is refused when the run starts
         "code_language: cpp\nreward_funcs: [code_format]",
         "wandb_project: p\nreport_to: [wandb]",
         "benchmarks: [aime24]\ncallbacks: [push_to_hub_revision]",

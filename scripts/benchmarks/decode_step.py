@@ -126,45 +126,98 @@ class Way:
         return dispatched, sum(event.self_device_time_total for event in kernels) / 1e6  # as torch's own table sums
 
 
-def measure(args, tokenizer, problems: list[str]) -> dict:
-    """Every way at every row count: its first call, its price per decode step and, on a GPU, its kernel time."""
+def measure(args, tokenizer, problems: list[str], failed: dict, on_rows=None) -> dict:
+    """Every way at every row count: its first call, its price per decode step, the host's operators per step and, on
+    a GPU, the kernels' time. A way other than the baseline that fails (e.g. a machine without the compiler
+    `torch.compile` needs) is left out from then on, its error in `failed`; `on_rows(results)` after each row count."""
     import torch
 
     pad = tokenizer.pad_token_id
     steps = args.long_tokens - args.short_tokens
-    ways = {name: Way(name, args.model, args.device) for name in args.ways}
     results = {name: {} for name in args.ways}
+    ways = {}
+
+    def attempt(name: str, call, *arguments):
+        if name in failed:
+            return None
+        try:
+            return call(*arguments)
+        except Exception as error:  # one way's failure leaves the others' figures
+            if name == BASELINE:
+                raise
+            failed[name] = f"{type(error).__name__}: {error}"[:500]
+            ways.pop(name, None)
+            print(f"{name} failed: {failed[name]}", flush=True)
+            return None
+
+    for name in args.ways:
+        way = attempt(name, Way, name, args.model, args.device)
+        if way is not None:
+            ways[name] = way
     for rows in args.rows:
         batch = prompt_batch(tokenizer, problems, rows, args.device)
-        timings = {name: {"short": [], "long": []} for name in args.ways}
-        for name, way in ways.items():
-            first = way.generate(batch, args.short_tokens, pad)  # compiling, the allocator's first blocks
-            results[name][str(rows)] = {"first_call_seconds": first, "prompt_width": batch["input_ids"].shape[1]}
+        timings = {name: {"short": [], "long": []} for name in ways}
+        for name, way in list(ways.items()):
+            first = attempt(name, way.generate, batch, args.short_tokens, pad)  # compiling; first blocks
+            if first is not None:
+                results[name][str(rows)] = {"first_call_seconds": first, "prompt_width": batch["input_ids"].shape[1]}
         for _ in range(args.repeats):
-            for name, way in ways.items():
-                timings[name]["short"].append(way.generate(batch, args.short_tokens, pad))
-                timings[name]["long"].append(way.generate(batch, args.long_tokens, pad))
-        for name, way in ways.items():
+            for name, way in list(ways.items()):
+                for length, tokens in (("short", args.short_tokens), ("long", args.long_tokens)):
+                    seconds = attempt(name, way.generate, batch, tokens, pad)
+                    if seconds is not None:
+                        timings[name][length].append(seconds)
+        for name, way in list(ways.items()):
             short, long = statistics.median(timings[name]["short"]), statistics.median(timings[name]["long"])
             figures = results[name][str(rows)]
-            figures.update(short_call_seconds=short, long_call_seconds=long)
+            figures.update(short_call_seconds=short, long_call_seconds=long, calls=timings[name])
             figures["ms_per_decode_step"] = 1000 * (long - short) / steps
-            figures["calls"] = timings[name]
-            (short_ops, short_device), (long_ops, long_device) = (
-                way.profile(batch, tokens, pad) for tokens in (args.short_tokens, args.long_tokens)
-            )
-            figures["host_ops_per_decode_step"] = (long_ops - short_ops) / steps
-            if args.device == "cuda":
-                figures["device_ms_per_decode_step"] = 1000 * (long_device - short_device) / steps
-            if name == "static_compiled":
+            profiles = [
+                attempt(name, way.profile, batch, tokens, pad) for tokens in (args.short_tokens, args.long_tokens)
+            ]
+            if None not in profiles:
+                (short_ops, short_device), (long_ops, long_device) = profiles
+                figures["host_ops_per_decode_step"] = (long_ops - short_ops) / steps
+                if args.device == "cuda":
+                    figures["device_ms_per_decode_step"] = 1000 * (long_device - short_device) / steps
+            if name == "static_compiled" and name in ways:
                 wider = prompt_batch(tokenizer, problems, rows, args.device, extra_padding=NEW_SHAPE_PADDING)
-                figures["new_shape_seconds"] = way.generate(wider, args.short_tokens, pad)
-                figures["new_shape_again_seconds"] = way.generate(wider, args.short_tokens, pad)
+                figures["new_shape_seconds"] = attempt(name, way.generate, wider, args.short_tokens, pad)
+                figures["new_shape_again_seconds"] = attempt(name, way.generate, wider, args.short_tokens, pad)
             print(f"{rows:4d} rows  {name:16s} {figures['ms_per_decode_step']:8.2f} ms/step", flush=True)
-    del ways
+        if on_rows is not None:
+            on_rows(priced(results))
+    ways.clear()
     if args.device == "cuda":
         torch.cuda.empty_cache()
-    return results
+    return priced(results)
+
+
+def priced(results: dict) -> dict:
+    """Each way's row counts that it was priced at (a way that failed during one keeps the earlier ones)."""
+    kept = {
+        name: {rows: f for rows, f in by_rows.items() if "ms_per_decode_step" in f}
+        for name, by_rows in results.items()
+    }
+    return {name: by_rows for name, by_rows in kept.items() if by_rows}
+
+
+def price_cells(figures: dict, baseline: float | None) -> list[str]:
+    """A way's cells at one row count: its price, over the baseline's, its host operators and kernel time per step,
+    and its first call's seconds (and, compiled, those of the wider prompts' first call)."""
+    price, device, ops = (
+        figures.get(key) for key in ("ms_per_decode_step", "device_ms_per_decode_step", "host_ops_per_decode_step")
+    )
+    first = f"{figures['first_call_seconds']:.1f}"
+    if figures.get("new_shape_seconds") is not None:
+        first += f" (+{NEW_SHAPE_PADDING} columns: {figures['new_shape_seconds']:.1f})"
+    return [
+        f"{price:.2f}",
+        f"**{price / baseline:.2f}**" if baseline else "—",
+        f"{ops:,.0f}" if ops is not None else "—",
+        f"{device:.2f} ({price / device:.1f})" if device else "—",
+        first,
+    ]
 
 
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
@@ -175,29 +228,20 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     rows = []
     for results, path in runs:
         settings = results["settings"]
+        machine = settings.get("device_name") or settings["machine"]
+        first_cells = [*provenance_cells({**settings, "machine": machine}, f"{settings['load_average'][0]:.1f}")]
+        first_cells.append(pathlib.Path(settings["model"]).name)
         for count in map(str, settings["rows"]):
             baseline = results["ways"].get(BASELINE, {}).get(count, {}).get("ms_per_decode_step")
-            for name, by_rows in results["ways"].items():
-                figures = by_rows[count]
-                price = figures["ms_per_decode_step"]
-                device = figures.get("device_ms_per_decode_step")
-                first = f"{figures['first_call_seconds']:.1f}"
-                if "new_shape_seconds" in figures:
-                    first += f" (+{NEW_SHAPE_PADDING} columns: {figures['new_shape_seconds']:.1f})"
-                rows.append(
-                    [
-                        *provenance_cells(settings, f"{settings['load_average'][0]:.1f}"),
-                        pathlib.Path(settings["model"]).name,
-                        count,
-                        name,
-                        f"{price:.2f}",
-                        f"**{price / baseline:.2f}**" if baseline else "—",
-                        f"{figures['host_ops_per_decode_step']:,.0f}",
-                        f"{device:.2f} ({price / device:.1f})" if device else "—",
-                        first,
-                        results_cell(path),
-                    ]
-                )
+            for name in settings["ways"]:
+                figures = results["ways"].get(name, {}).get(count)
+                if figures is not None:
+                    cells = price_cells(figures, baseline)
+                elif name in results.get("failed_ways", {}):
+                    cells = [f"failed: {results['failed_ways'][name]}", "", "", "", ""]
+                else:
+                    continue  # a run cut short before this row count
+                rows.append([*first_cells, count, name, *cells, results_cell(path)])
     return markdown_table(header, rows)
 
 
@@ -209,7 +253,7 @@ def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> Non
 
 
 def main(argv: list[str] | None = None) -> dict | None:
-    from open_r1.demo.report import add_results_options, benchmark_provenance, report_results
+    from open_r1.demo.report import add_results_options, benchmark_provenance, report_results, save_results
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="Model folder to decode with (required to time).")
@@ -258,7 +302,14 @@ def main(argv: list[str] | None = None) -> dict | None:
         "device_name": torch.cuda.get_device_name() if args.device == "cuda" else None,
         "torch": torch.__version__,
     }  # fmt: skip
-    results = {"settings": settings, "ways": measure(args, tokenizer, problems)}
+    failed = {}
+
+    def save_so_far(ways: dict) -> None:  # a lease that ends during a later row count keeps the earlier ones
+        if args.output is not None:
+            save_results(args.output, {"settings": settings, "ways": ways, "failed_ways": failed, "complete": False})
+
+    results = {"settings": settings, "ways": measure(args, tokenizer, problems, failed, save_so_far)}
+    results.update(failed_ways=failed, complete=True)
     report_results(results, args.output, docs_section)
     return results
 

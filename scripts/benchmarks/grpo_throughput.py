@@ -12,7 +12,9 @@ Arms (each a fresh copy of the same float32 model, the same prompts, seed and se
 - `trl_cb`: bare TRL with `use_transformers_continuous_batching: true` (transformers' `generate_batch`, paged
   cache); `project_cb`: the project's trainer with it;
 - `project_ahead` (a tool recipe only): the project's trainer decoding each batch's tool rollouts ahead of TRL's
-  rounds, `--chunk_tokens` tokens per generate call (`tool_rollout_chunk_tokens`, open_r1.tools.rollouts_ahead).
+  rounds, `--chunk_tokens` tokens per generate call (`tool_rollout_chunk_tokens`, open_r1.tools.rollouts_ahead);
+- `project_compiled` (GPU only): the project's trainer with `compile_generation` (a static cache and transformers'
+  compiled decode step, open_r1.utils.compiled_generation); its warm-up step includes the compilation.
 Every arm rewards with the project's `accuracy_reward` (GSM8K's answers). Each step generates
 `--prompts` x `--num_generations` completions (one generation per step: gradient_accumulation_steps 1), takes one
 optimizer step; the first `--warmup_steps` steps are not counted. With `--recipe` (a GRPO recipe, e.g. make
@@ -69,8 +71,9 @@ from transformers import TrainerCallback
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
-ARMS = ("trl", "project", "trl_cb", "project_cb", "project_ahead")
+ARMS = ("trl", "project", "trl_cb", "project_cb", "project_ahead", "project_compiled")
 TOOL_ARMS = ("project_ahead",)  # arms for a tool recipe only
+GPU_ARMS = ("project_compiled",)  # arms that transformers runs as they are meant only on a GPU
 DEFAULT_ARMS = ("trl", "project", "trl_cb")
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- grpo_throughput.py results: begin -->", "<!-- grpo_throughput.py results: end -->"
@@ -305,6 +308,8 @@ def build_trainer(arm: str, args, model_path: str, dataset, output_dir: str):
 
     if arm == "project_ahead":
         settings["tool_rollout_chunk_tokens"] = args.chunk_tokens
+    if arm == "project_compiled":
+        settings["compile_generation"] = True
 
     script_args = GRPOScriptArguments(
         dataset_name="grpo_throughput", reward_funcs=["accuracy"], **(recipe["tools"] if recipe else {})
@@ -633,6 +638,9 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--arms {' '.join(tool_arms)}: decodes tool rollouts, it needs a --recipe with tools: [python]")
     if args.chunk_tokens < 1:
         parser.error(f"--chunk_tokens must be >= 1, got {args.chunk_tokens}")
+    gpu_arms = [arm for arm in args.arms if arm in GPU_ARMS]
+    if gpu_arms and args.device != "cuda":
+        parser.error(f"--arms {' '.join(gpu_arms)}: transformers compiles the decode step on a GPU only (--device cuda)")
 
     import datasets
     import torch

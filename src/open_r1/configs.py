@@ -531,6 +531,17 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         },
     )
 
+    compile_generation: bool = field(
+        default=False,
+        metadata={
+            "help": "With transformers generation on a GPU (use_vllm and use_transformers_continuous_batching false): "
+            "decode with a static cache and transformers' compiled decode step (torch.compile, mode "
+            "reduce-overhead: CUDA graphs) in place of TRL's eager decoding, whose every step the host dispatches "
+            "operator by operator (open_r1.utils.compiled_generation). Each new batch shape compiles on its first "
+            "generate call. Not with parameters sharded across processes (ZeRO-3, FSDP)."
+        },
+    )
+
     def __post_init__(self):
         self._check_extras()
         self._check_doctor_fields()

@@ -52,6 +52,7 @@ from open_r1.tools.rollouts_ahead import ToolRolloutsAhead
 from open_r1.tools.training import ToolCallsAhead, ToolRoundBudget, logged_tool_metrics, python_tool_environment
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
+from open_r1.utils.compiled_generation import CompiledGeneration
 from open_r1.utils.dynamic_sampling import DynamicSampling
 from open_r1.utils.finite_updates import MAX_CONSECUTIVE_NONFINITE, SkipNonFiniteUpdates
 from open_r1.utils.model_utils import check_think_prefill
@@ -63,14 +64,22 @@ logger = logging.getLogger("open_r1")
 
 
 class PromptTruncatingGRPOTrainer(
-    DynamicSampling, TiedWeightsResume, ToolRolloutsAhead, ToolCallsAhead, ToolRoundBudget, StepProfile, GRPOTrainer
+    DynamicSampling,
+    TiedWeightsResume,
+    CompiledGeneration,
+    ToolRolloutsAhead,
+    ToolCallsAhead,
+    ToolRoundBudget,
+    StepProfile,
+    GRPOTrainer,
 ):
     """TRL's GRPOTrainer that keeps only the last `max_prompt_length` tokens of each prompt, as TRL 0.18 did (and
     resumes models with tied embeddings without a false "missing keys" warning, `TiedWeightsResume`; refills
     batches with groups whose rewards have spread under `dynamic_sampling: true`, `DynamicSampling`; decodes no
     token past every row's budget in the rounds after tool results, `ToolRoundBudget`; runs each round's tool calls
     at once across rollouts, `ToolCallsAhead`; decodes tool rollouts ahead of TRL's rounds under
-    `tool_rollout_chunk_tokens`, `ToolRolloutsAhead`; logs where each step's time went, `StepProfile`).
+    `tool_rollout_chunk_tokens`, `ToolRolloutsAhead`; decodes with a compiled decode step under
+    `compile_generation`, `CompiledGeneration`; logs where each step's time went, `StepProfile`).
 
     TRL 1.16 removed the option; upstream recipes set it. Prompts are cut after the chat template, on the left
     (the end of a prompt, where the generation starts, is kept), before generation, so the model generates

@@ -10,7 +10,7 @@
   chosen mode never reads it, e.g. `vllm_gpu_memory_utilization` with `use_vllm: false`, `cosine_max_len` without
   the `cosine` reward, `vllm_enable_sleep_mode` with `vllm_mode: server`, a `python_tool_*` field without `tools`,
   a `doctor_*` field with `doctor: false`, `dynamic_sampling_max_rounds` without `dynamic_sampling: true`,
-  `wandb_project` without `report_to: wandb`. The error names the field and the one that decides the mode; silently
+  `wandb_project` without `report_to: wandb`, `compile_generation` with vLLM. The error names the field and the one that decides the mode; silently
   training without the setting is worse.
 - `check_soft_overlong_reach`: `soft_overlong_punishment` whose ramp starts beyond `max_completion_length`, so it
   pays 0 for every completion.
@@ -131,6 +131,13 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
         switches=("tools", "use_vllm"),
         active=lambda values: bool(values["tools"]) and not values["use_vllm"],
         needs="tools: [python] and use_vllm: false",
+    ),
+    ModeOnlyField(
+        # vLLM and continuous batching have their own decoding; the field compiles transformers' generate().
+        applies=lambda name: name == "compile_generation",
+        switches=("use_vllm", "use_transformers_continuous_batching"),
+        active=lambda values: not values["use_vllm"] and not values["use_transformers_continuous_batching"],
+        needs="use_vllm: false and use_transformers_continuous_batching: false",
     ),
     ModeOnlyField(
         applies=lambda name: name == "code_num_workers",

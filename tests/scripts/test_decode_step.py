@@ -79,3 +79,42 @@ def test_settings_that_cannot_be_timed_are_refused_in_one_line(benchmark, tiny_m
     with pytest.raises(SystemExit):
         benchmark.main(["--model", str(tiny_model), *argv])
     assert message in capsys.readouterr().err
+
+
+def test_a_way_that_fails_is_reported_and_the_others_are_still_priced(benchmark, tiny_model, tmp_path, monkeypatch):
+    generate = benchmark.Way.generate
+
+    def failing_static(way, batch, new_tokens, pad_token_id):
+        if way.name == "static" and new_tokens > 2:
+            raise RuntimeError("no compiler here")
+        return generate(way, batch, new_tokens, pad_token_id)
+
+    monkeypatch.setattr(benchmark.Way, "generate", failing_static)
+    output = tmp_path / "decode.json"
+    argv = ["--model", str(tiny_model), "--rows", "2", "--short_tokens", "2", "--long_tokens", "4", "--repeats", "1"]
+    results = benchmark.main([*argv, "--ways", "static", "bfloat16", "--output", str(output)])
+
+    assert results["failed_ways"] == {"static": "RuntimeError: no compiler here"}
+    assert set(results["ways"]) == {"float32", "bfloat16"} and results["complete"]
+    text = tabulated(benchmark, output, tmp_path)
+    assert "| 2 | static | failed: RuntimeError: no compiler here |" in text
+    assert "| 2 | bfloat16 |" in text
+
+
+def test_a_run_that_stops_keeps_the_row_counts_it_finished(benchmark, tiny_model, tmp_path, monkeypatch):
+    generate = benchmark.Way.generate
+
+    def baseline_failing_at_three_rows(way, batch, new_tokens, pad_token_id):
+        if batch["input_ids"].shape[0] == 3:
+            raise RuntimeError("the lease ended")
+        return generate(way, batch, new_tokens, pad_token_id)
+
+    monkeypatch.setattr(benchmark.Way, "generate", baseline_failing_at_three_rows)
+    output = tmp_path / "decode.json"
+    argv = ["--model", str(tiny_model), "--rows", "2", "3", "--short_tokens", "2", "--long_tokens", "4"]
+    with pytest.raises(RuntimeError, match="the lease ended"):  # the baseline's failure ends the run
+        benchmark.main([*argv, "--repeats", "1", "--output", str(output)])
+
+    saved = json.loads(output.read_text())
+    assert not saved["complete"] and set(saved["ways"]["float32"]) == {"2"}
+    assert "| 2 | float32 |" in tabulated(benchmark, output, tmp_path)

@@ -20,7 +20,7 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(benchmark
     output = tmp_path / "throughput.json"
     argv = ["--model", str(tiny_model), "--device", "cpu", "--prompts", "2", "--num_generations", "2"]
     argv += ["--max_completion_length", "4", "--steps", "1", "--warmup_steps", "1", "--cpu_threads", "1"]
-    arms = [arm for arm in benchmark.ARMS if arm not in benchmark.TOOL_ARMS]
+    arms = [arm for arm in benchmark.ARMS if arm not in (*benchmark.TOOL_ARMS, *benchmark.GPU_ARMS)]
     results = benchmark.main([*argv, "--arms", *arms, "--output", str(output)])
 
     assert json.loads(output.read_text()) == results
@@ -141,14 +141,15 @@ def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(benchmark, 
         "".join(json.dumps({"problem": problem["problem"], "answer": problem["answer"]}) + "\n" for _ in range(4))
     )
     argv = ["--model", str(tool_calling_model["path"]), "--recipe", str(recipe), "--data_files", str(data)]
+    cpu_arms = [arm for arm in benchmark.ARMS if arm not in benchmark.GPU_ARMS]
     results = benchmark.main(
-        [*argv, "--steps", "1", "--warmup_steps", "1", "--cpu_threads", "1", "--arms", *benchmark.ARMS]
+        [*argv, "--steps", "1", "--warmup_steps", "1", "--cpu_threads", "1", "--arms", *cpu_arms]
         + ["--chunk_tokens", "8"]
     )
 
     assert results["settings"]["prompts"] == 2  # 2 x 2 completions per step, 2 per prompt
     assert results["settings"]["max_completion_length"] == 96
-    assert not results["failed_arms"] and set(results["arms"]) == set(benchmark.ARMS)
+    assert not results["failed_arms"] and set(results["arms"]) == set(cpu_arms)
     for arm, result in results["arms"].items():
         assert result["tool_calls_per_completion"] > 0  # the recipe's tool ran in every trainer
         assert result["activation_checkpointing"]  # as the recipe says
@@ -172,6 +173,15 @@ def test_the_arm_that_decodes_tool_rollouts_ahead_needs_a_tool_recipe(benchmark,
         benchmark.main(["--model", str(tiny_model), "--arms", "trl", "project_ahead"])
     assert (
         "--arms project_ahead: decodes tool rollouts, it needs a --recipe with tools: [python]"
+        in capsys.readouterr().err
+    )
+
+
+def test_the_compiled_arm_is_refused_off_a_gpu_in_one_line(benchmark, tiny_model, capsys):
+    with pytest.raises(SystemExit):
+        benchmark.main(["--model", str(tiny_model), "--arms", "trl", "project_compiled"])
+    assert (
+        "--arms project_compiled: transformers compiles the decode step on a GPU only (--device cuda)"
         in capsys.readouterr().err
     )
 

@@ -311,10 +311,12 @@ def _tool_trainers(
     max_tool_calling_iterations: int = 2,
     tool_args=(),
     chunk_tokens: int | None = None,
+    compiled: bool = False,
 ):
     """Bare TRL's GRPOTrainer and the project's, greedy, on the memorised tool rollout (`tool_calling_model`, or
     `two_call_tool_model`); each records the number of prompt tokens and the `max_new_tokens` of every generate
-    call. With `chunk_tokens`, a third: the project's decoding rollouts ahead in chunks of that many tokens."""
+    call. With `chunk_tokens`, a third: the project's decoding rollouts ahead in chunks of that many tokens; with
+    `compiled`, the project's under `compile_generation`."""
     import trl
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -349,6 +351,8 @@ def _tool_trainers(
         arms.append(
             ("ahead", grpo.PromptTruncatingGRPOTrainer, ProjectGRPOConfig, {"tool_rollout_chunk_tokens": chunk_tokens})
         )
+    if compiled:
+        arms.append(("compiled", grpo.PromptTruncatingGRPOTrainer, ProjectGRPOConfig, {"compile_generation": True}))
     for name, trainer_class, config_class, extra in arms:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path)
@@ -469,6 +473,45 @@ def test_rollouts_decoded_ahead_in_chunks_are_trls_and_every_call_takes_its_run_
         tool_mask = outputs["ahead"]["tool_mask"][0].tolist()
         assert sum(1 for before, now in zip([1, *tool_mask], tool_mask) if before == 1 and now == 0) == results
         every_call_took_its_run_ahead(ahead, two_call_tool_model["codes"], calls)
+    finally:
+        clear_providers()
+
+
+@pytest.mark.timeout(300)
+def test_compiled_generation_decodes_trls_tool_rollouts_through_a_static_cache_in_every_round(
+    tool_calling_model, tmp_path, monkeypatch
+):
+    """`compile_generation` (open_r1.utils.compiled_generation) on a CPU, where transformers does not compile: every
+    round's generate call gets the static cache and compilation on, and the rollouts stay TRL's. (The start-up check
+    refuses it on a CPU; the trainer is built here directly.)"""
+    import transformers.generation.utils as generation_utils
+
+    static_caches = []
+
+    class CountedStaticCache(generation_utils.StaticCache):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            static_caches.append(self)
+
+    monkeypatch.setattr(generation_utils, "StaticCache", CountedStaticCache)
+    with skip_without_isolation():
+        isolation_mode()
+    try:
+        trainers, batch = _tool_trainers(tool_calling_model, tmp_path, max_completion_length=96, compiled=True)
+        trainer, rounds = trainers["compiled"]
+        configs = []
+
+        def config_recording_generate(*args, generate=trainer.model.generate, **kwargs):
+            configs.append(kwargs["generation_config"])
+            return generate(*args, **kwargs)
+
+        trainer.model.generate = config_recording_generate
+        static_caches.clear()
+        rollouts_as_trls(trainers, batch, "compiled")
+        assert len(rounds) == 2 and rounds == trainers["project"][1]  # the tool call's round and the answer's
+        assert [(config.cache_implementation, config.disable_compile) for config in configs] == [("static", False)] * 2
+        assert len(static_caches) == 2  # one per round of the compiled arm; the other arms' caches are dynamic
+        assert trainers["project"][0].generation_config.disable_compile is True  # TRL's, without the field
     finally:
         clear_providers()
 

@@ -137,6 +137,40 @@ def test_tool_rollouts_decoded_ahead_under_sharded_parameters_fail_before_the_mo
     check_backend_runs_here(config)
 
 
+@pytest.mark.parametrize(
+    "environment, named",
+    [
+        ({"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_DEEPSPEED_ZERO_STAGE": "3"}, "zero_stage: 3"),
+        ({"ACCELERATE_USE_FSDP": "true"}, "distributed_type: FSDP"),
+    ],
+)
+def test_compiled_generation_under_sharded_parameters_fails_before_the_model_loads(
+    monkeypatch, tmp_path, environment, named
+):
+    from open_r1.configs import GRPOConfig
+
+    config = GRPOConfig(output_dir=str(tmp_path), compile_generation=True, report_to="none", use_cpu=True)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=f"compile_generation cannot run with the accelerate config's {named}"):
+        check_backend_runs_here(config)
+
+
+def test_compiled_generation_needs_a_gpu(monkeypatch, tmp_path):
+    from open_r1.configs import GRPOConfig
+
+    config = GRPOConfig(output_dir=str(tmp_path), compile_generation=True, report_to="none", use_cpu=True)
+    with pytest.raises(ValueError, match="compile_generation: true cannot run with use_cpu: true: transformers") as error:
+        check_backend_runs_here(config)
+    assert "\n" not in str(error.value)
+    # ZeRO-2 keeps whole parameters on each process; so, on a GPU, the run would start.
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
+    monkeypatch.setenv("ACCELERATE_DEEPSPEED_ZERO_STAGE", "2")
+    with pytest.raises(ValueError, match="cannot run with use_cpu: true"):
+        check_backend_runs_here(config)
+    check_backend_runs_here(GRPOConfig(output_dir=str(tmp_path), report_to="none", use_cpu=True))
+
+
 def test_plain_data_parallel_on_a_cpu_runs(monkeypatch, tmp_path):
     monkeypatch.setenv("ACCELERATE_USE_CPU", "true")
     check_backend_runs_here(SFTConfig(output_dir=str(tmp_path), use_cpu=True))

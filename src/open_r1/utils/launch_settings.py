@@ -16,7 +16,8 @@
   `distributed_type: DEEPSPEED` with ACCELERATE_USE_CPU=true (accelerate then drops DeepSpeed while ZeRO-3 has
   already partitioned the weights, and the first forward pass fails with "The size of tensor a (0) must match
   the size of tensor b"). DeepSpeed runs on a CPU without that variable: the recipe's `use_cpu: true` is enough.
-  `tool_rollout_chunk_tokens` fails here under ZeRO-3 or FSDP, whose generate calls are collective.
+  `tool_rollout_chunk_tokens` fails here under ZeRO-3 or FSDP, whose generate calls are collective, and
+  `compile_generation` under ZeRO-3 or FSDP (each generation gathers the parameters anew) and without a GPU.
 
 Not covered: precision inside a DeepSpeed config passed with `--deepspeed` (transformers fills its "auto"
 values from the recipe and reports mismatches itself), and fp8.
@@ -56,6 +57,20 @@ def check_backend_runs_here(training_args) -> None:
             f"{'zero_stage: 3' if zero3 else 'distributed_type: FSDP'} (parameters sharded across processes); unset it, "
             "or launch with recipes/accelerate_configs/zero2.yaml or ddp.yaml"
         )
+    if getattr(training_args, "compile_generation", False):
+        if zero3 or _env_flag("ACCELERATE_USE_FSDP"):
+            # The parameters are gathered into new tensors for each generation; CUDA graphs replay the old addresses.
+            raise UsageError(
+                "compile_generation cannot run with the accelerate config's "
+                f"{'zero_stage: 3' if zero3 else 'distributed_type: FSDP'} (parameters sharded across processes); "
+                "unset it, or launch with recipes/accelerate_configs/zero2.yaml or ddp.yaml"
+            )
+        if training_args.device.type != "cuda":
+            cpu_setting = "use_cpu: true" if training_args.use_cpu else "no GPU"
+            raise UsageError(
+                f"compile_generation: true cannot run with {cpu_setting}: transformers compiles the decode step on a "
+                "GPU only; unset it"
+            )
     if _env_flag("ACCELERATE_USE_FSDP") and training_args.device.type == "cpu":
         cpu_setting = "use_cpu: true" if training_args.use_cpu else "no GPU"
         raise UsageError(
