@@ -640,7 +640,9 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--chunk_tokens must be >= 1, got {args.chunk_tokens}")
     gpu_arms = [arm for arm in args.arms if arm in GPU_ARMS]
     if gpu_arms and args.device != "cuda":
-        parser.error(f"--arms {' '.join(gpu_arms)}: transformers compiles the decode step on a GPU only (--device cuda)")
+        parser.error(
+            f"--arms {' '.join(gpu_arms)}: transformers compiles the decode step on a GPU only (--device cuda)"
+        )
 
     import datasets
     import torch

@@ -160,7 +160,9 @@ def test_compiled_generation_needs_a_gpu(monkeypatch, tmp_path):
     from open_r1.configs import GRPOConfig
 
     config = GRPOConfig(output_dir=str(tmp_path), compile_generation=True, report_to="none", use_cpu=True)
-    with pytest.raises(ValueError, match="compile_generation: true cannot run with use_cpu: true: transformers") as error:
+    with pytest.raises(
+        ValueError, match="compile_generation: true cannot run with use_cpu: true: transformers"
+    ) as error:
         check_backend_runs_here(config)
     assert "\n" not in str(error.value)
     # ZeRO-2 keeps whole parameters on each process; so, on a GPU, the run would start.
