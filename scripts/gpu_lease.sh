@@ -12,7 +12,7 @@
 #
 # PLAN (what fits a 15-minute lease, docs/gpu.md):
 #   decoding          decode_step.py (a decode step's price in transformers' ways, eager and compiled), then the
-#                     chain-of-thought arm's SFT and grpo_throughput.py's trl and project_compiled arms on it
+#                     chain-of-thought arm's SFT and grpo_throughput.py's trl, project_compiled and project arms
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project, project_ahead and trl_cb arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO for as many of 40 steps as 11 minutes leave
 #   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate)
@@ -42,8 +42,8 @@ plan_commands() {
                 "--ways float32 bfloat16 static static_compiled --data_files $TRAIN --repeats 2 --long_tokens 40" \
                 "--output $LEASE_DIR/decode_step.json"
             echo "python3 scripts/gsm8k.py --sft_only --arm cot --train_file $TRAIN"
-            echo "python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-cot --device cuda --steps 1" \
-                "--arms trl project_compiled --recipe $COT_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
+            echo "python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-cot --device cuda --steps 2" \
+                "--arms trl project_compiled project --recipe $COT_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
                 "--output $LEASE_DIR/grpo_throughput_gsm8k_cot.json"
             ;;
         tools-throughput)

@@ -42,6 +42,9 @@ def test_each_plan_calls_scripts_with_options_they_take_and_files_that_exist(pla
         for value in ("--recipe", "--reuse_base"):  # files of this repository, unlike the bundle's data
             if value in words:
                 assert (REPO_ROOT / words[words.index(value) + 1]).exists(), command
+        if words[1] == "scripts/benchmarks/grpo_throughput.py":  # it refuses arms without its baseline
+            arms = words[words.index("--arms") + 1 :]
+            assert "trl" in arms[: next((i for i, word in enumerate(arms) if word.startswith("--")), len(arms))]
 
 
 def test_a_mistake_is_one_line_and_exit_status_2():
