@@ -12,7 +12,7 @@
 #
 # PLAN (what fits a 15-minute lease, docs/gpu.md):
 #   decoding          decode_step.py (a decode step's price in transformers' ways, eager and compiled), then the
-#                     chain-of-thought arm's SFT and grpo_throughput.py's trl, project_compiled and project arms
+#                     chain-of-thought arm's SFT and grpo_throughput.py's trl, project and project_compiled arms
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project, project_ahead and trl_cb arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO for as many of 40 steps as 11 minutes leave
 #   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate)
@@ -39,11 +39,12 @@ plan_commands() {
     case "$1" in
         decoding)
             echo "python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32 --device cuda" \
-                "--ways float32 bfloat16 static static_compiled --data_files $TRAIN --repeats 2 --long_tokens 40" \
+                "--ways float32 autocast static_compiled autocast_static_compiled --data_files $TRAIN --repeats 2" \
+                "--rows 128 --long_tokens 40" \
                 "--output $LEASE_DIR/decode_step.json"
             echo "python3 scripts/gsm8k.py --sft_only --arm cot --train_file $TRAIN"
             echo "python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-cot --device cuda --steps 2" \
-                "--arms trl project_compiled project --recipe $COT_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
+                "--arms trl project project_compiled --recipe $COT_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
                 "--output $LEASE_DIR/grpo_throughput_gsm8k_cot.json"
             ;;
         tools-throughput)
@@ -75,11 +76,18 @@ run_plan() {
         python3 scripts/offline_bundle.py unpack --install
         touch "$LEASE_DIR/installed"
     fi
+    local failed=0
     while read -r command; do
         echo "+ $command"
+        # Each command runs whatever an earlier one did: the lease is spent either way, and a later measurement
+        # may stand on its own (a failed one names itself here and in the exit status).
         # shellcheck disable=SC2086  # each plan command is split into its words on purpose
-        PYTHONPATH=src $command
+        if ! PYTHONPATH=src $command; then
+            echo "gpu_lease.sh: failed: $command"
+            failed=1
+        fi
     done < <(plan_commands "$1")
+    return $failed
 }
 
 case "${1:-}" in

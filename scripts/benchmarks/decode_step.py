@@ -10,19 +10,25 @@ each way transformers offers to decode, and whether the device's kernels or the 
     python scripts/benchmarks/decode_step.py --write_docs docs/results/decode_step/*.json   # runs nothing
 
 Ways (`--ways`), each on the same left-padded prompts, eos ignored so that every row decodes every step:
-- `float32`: float32 weights and transformers' dynamic cache: how TRL 1.16's GRPOTrainer generates without vLLM
-  (no autocast around `generate`, `disable_compile=True`);
-- `autocast`: the same weights under bfloat16 autocast;
+- `float32`: float32 weights and transformers' dynamic cache, eager (`disable_compile=True`, as TRL 1.16 builds its
+  generation config);
+- `autocast`: the same under bfloat16 autocast: how GRPO generates with `bf16: true` over float32 weights (accelerate
+  wraps the model's forward in autocast), make gsm8k's recipes included;
 - `bfloat16`: the weights cast to bfloat16;
-- `static`: float32 with a preallocated static cache (`cache_implementation="static"`), not compiled;
-- `static_compiled` (GPU only): the static cache with transformers' own compilation of the decode step
-  (`torch.compile`, mode "reduce-overhead": CUDA graphs), whose first call compiles: `first_call_seconds`, and
-  `new_shape_seconds` for a call whose prompts are padded 16 tokens wider (a GRPO step's prompts differ in width).
+- `static`: float32 with a preallocated static cache (`cache_implementation="static"`), eager;
+- `static_compiled` and `autocast_static_compiled` (GPU only): the static cache with transformers' own compilation
+  of the decode step (`torch.compile`, mode "reduce-overhead": CUDA graphs), as `compile_generation: true` decodes
+  (open_r1.utils.compiled_generation); the graphs dynamo compiled and the CUDA graphs inductor skipped are counted.
+Each way's first call, untimed, is the long one (`first_call_seconds`: compiling, for the compiled ways), so that
+the static cache, which transformers keeps as long as the longest call so far, has its timed calls' shape (checked:
+a timed call that grew it would time a compilation). Then `new_shape_seconds` for a long call on prompts padded 16
+columns wider, whose cache is longer (a GRPO step's prompts differ in width; compiled, a new shape compiles again), and
+`new_shape_again_seconds` for the same call again.
 A way's price per decode step is the difference between a call of `--long_tokens` and one of `--short_tokens` new
 tokens over their difference, so that the prompt's prefill and the call's set-up cancel; the median over
-`--repeats`, the ways interleaved (each repeat runs every way once, in turn). On a GPU, one more call of each way runs
-under `torch.profiler`: the device's kernel time per decode step beside the wall time says whether the kernels
-(ratio near 1) or the host launching them (ratio well above 1) set the price.
+`--repeats`, the ways interleaved (each repeat runs every way once, in turn). One more call of each length runs under
+`torch.profiler`: the operators the host dispatches per step and, on a GPU, the kernels' time per step, whose ratio
+to the wall time says whether the kernels (near 1) or the host launching them (well above 1) set the price.
 
 `--output` writes the results (settings, date, commit, machine and load) as JSON; `--write_docs` writes their table
 into docs/benchmarks.md between this script's markers, so the page is never typed by hand.
@@ -43,10 +49,10 @@ if str(REPO_ROOT / "src") not in sys.path:
 
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- decode_step.py results: begin -->", "<!-- decode_step.py results: end -->"
-WAYS = ("float32", "autocast", "bfloat16", "static", "static_compiled")
-GPU_ONLY_WAYS = ("static_compiled",)
+WAYS = ("float32", "autocast", "bfloat16", "static", "static_compiled", "autocast_static_compiled")
+GPU_ONLY_WAYS = tuple(way for way in WAYS if way.endswith("_compiled"))
 BASELINE = "float32"
-# How much wider the prompts of the compiled way's second shape are: a static cache and its graphs are per shape.
+# How much wider the prompts of the second shape are: a static cache and its compiled graphs are per shape.
 NEW_SHAPE_PADDING = 16
 PROBLEM = "Natalia sold 48 clips in April and half as many in May. How many clips did she sell in the two months?"
 
@@ -70,37 +76,51 @@ def prompt_batch(tokenizer, problems: list[str], rows: int, device: str, extra_p
 
 
 class Way:
-    """One way to decode: the model in the way's dtype and the generate settings that select the way's cache."""
+    """One way to decode: the model in the way's dtype, the generate settings that select its cache and compilation,
+    and, compiled, the graphs dynamo compiled and the CUDA graphs inductor skipped over its calls."""
 
     def __init__(self, name: str, model_path: str, device: str):
         import torch
         from transformers import AutoModelForCausalLM
 
-        self.name = name
+        self.name, self.device = name, device
+        self.autocast, self.static, self.compiled = (
+            name.startswith("autocast"),
+            "static" in name,
+            name in GPU_ONLY_WAYS,
+        )
         dtype = torch.bfloat16 if name == "bfloat16" else torch.float32
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(device).eval()
-        self.device = device
-        self.settings = {"do_sample": False, "disable_compile": name != "static_compiled"}
-        if name.startswith("static"):
+        self.settings = {"do_sample": False, "disable_compile": not self.compiled}
+        if self.static:
             self.settings["cache_implementation"] = "static"
+        self.graphs_compiled = self.cudagraph_skips = 0
+
+    def static_cache_length(self) -> int | None:
+        """The static cache's length, which transformers keeps at the longest call's so far (None: not static)."""
+        return getattr(self.model, "_previous_max_cache_length", None) if self.static else None
 
     def generate(self, batch: dict, new_tokens: int, pad_token_id: int) -> float:
         """One call's wall seconds, the device synchronised before and after."""
         import contextlib
 
         import torch
+        from torch._dynamo.utils import counters
 
-        autocast = torch.autocast(self.device, dtype=torch.bfloat16) if self.name == "autocast" else None
+        autocast = torch.autocast(self.device, dtype=torch.bfloat16) if self.autocast else contextlib.nullcontext()
         synchronize = torch.cuda.synchronize if self.device == "cuda" else (lambda: None)
+        graphs, skips = counters["stats"]["unique_graphs"], counters["inductor"]["cudagraph_skips"]
         synchronize()
         started = time.perf_counter()
-        with torch.no_grad(), autocast or contextlib.nullcontext():
+        with torch.no_grad(), autocast:
             output = self.model.generate(
                 **batch, max_new_tokens=new_tokens, min_new_tokens=new_tokens, pad_token_id=pad_token_id,
                 **self.settings,
             )  # fmt: skip
         synchronize()
         seconds = time.perf_counter() - started
+        self.graphs_compiled += counters["stats"]["unique_graphs"] - graphs
+        self.cudagraph_skips += counters["inductor"]["cudagraph_skips"] - skips
         if output.shape[1] != batch["input_ids"].shape[1] + new_tokens:
             raise RuntimeError(f"{self.name}: decoded {output.shape[1] - batch['input_ids'].shape[1]} tokens")
         return seconds
@@ -158,9 +178,10 @@ def measure(args, tokenizer, problems: list[str], failed: dict, on_rows=None) ->
         batch = prompt_batch(tokenizer, problems, rows, args.device)
         timings = {name: {"short": [], "long": []} for name in ways}
         for name, way in list(ways.items()):
-            first = attempt(name, way.generate, batch, args.short_tokens, pad)  # compiling; first blocks
+            first = attempt(name, way.generate, batch, args.long_tokens, pad)  # compiling; the cache's timed shape
             if first is not None:
-                results[name][str(rows)] = {"first_call_seconds": first, "prompt_width": batch["input_ids"].shape[1]}
+                figures = {"first_call_seconds": first, "prompt_width": batch["input_ids"].shape[1]}
+                results[name][str(rows)] = {**figures, "static_cache_length": way.static_cache_length()}
         for _ in range(args.repeats):
             for name, way in list(ways.items()):
                 for length, tokens in (("short", args.short_tokens), ("long", args.long_tokens)):
@@ -168,29 +189,38 @@ def measure(args, tokenizer, problems: list[str], failed: dict, on_rows=None) ->
                     if seconds is not None:
                         timings[name][length].append(seconds)
         for name, way in list(ways.items()):
-            short, long = statistics.median(timings[name]["short"]), statistics.median(timings[name]["long"])
             figures = results[name][str(rows)]
+            if way.static_cache_length() != figures["static_cache_length"]:
+                attempt(name, grown_cache, name, figures["static_cache_length"], way.static_cache_length())
+                continue
+            short, long = statistics.median(timings[name]["short"]), statistics.median(timings[name]["long"])
             figures.update(short_call_seconds=short, long_call_seconds=long, calls=timings[name])
             figures["ms_per_decode_step"] = 1000 * (long - short) / steps
-            profiles = [
-                attempt(name, way.profile, batch, tokens, pad) for tokens in (args.short_tokens, args.long_tokens)
-            ]
-            if None not in profiles:
-                (short_ops, short_device), (long_ops, long_device) = profiles
+            try:  # the price stands without the profile
+                (short_ops, short_device), (long_ops, long_device) = (
+                    way.profile(batch, tokens, pad) for tokens in (args.short_tokens, args.long_tokens)
+                )
                 figures["host_ops_per_decode_step"] = (long_ops - short_ops) / steps
                 if args.device == "cuda":
                     figures["device_ms_per_decode_step"] = 1000 * (long_device - short_device) / steps
-            if name == "static_compiled" and name in ways:
+            except Exception as error:
+                figures["profile_error"] = f"{type(error).__name__}: {error}"[:500]
+            if way.compiled:  # what a new shape costs where shapes are compiled
                 wider = prompt_batch(tokenizer, problems, rows, args.device, extra_padding=NEW_SHAPE_PADDING)
-                figures["new_shape_seconds"] = attempt(name, way.generate, wider, args.short_tokens, pad)
-                figures["new_shape_again_seconds"] = attempt(name, way.generate, wider, args.short_tokens, pad)
-            print(f"{rows:4d} rows  {name:16s} {figures['ms_per_decode_step']:8.2f} ms/step", flush=True)
+                figures["new_shape_seconds"] = attempt(name, way.generate, wider, args.long_tokens, pad)
+                figures["new_shape_again_seconds"] = attempt(name, way.generate, wider, args.long_tokens, pad)
+                figures.update(graphs_compiled=way.graphs_compiled, cudagraph_skips=way.cudagraph_skips)
+            print(f"{rows:4d} rows  {name:24s} {figures['ms_per_decode_step']:8.2f} ms/step", flush=True)
         if on_rows is not None:
             on_rows(priced(results))
     ways.clear()
     if args.device == "cuda":
         torch.cuda.empty_cache()
     return priced(results)
+
+
+def grown_cache(name: str, before: int, after: int) -> None:
+    raise RuntimeError(f"{name}: the static cache grew from {before} to {after} during the timed calls")
 
 
 def priced(results: dict) -> dict:
@@ -210,7 +240,11 @@ def price_cells(figures: dict, baseline: float | None) -> list[str]:
     )
     first = f"{figures['first_call_seconds']:.1f}"
     if figures.get("new_shape_seconds") is not None:
-        first += f" (+{NEW_SHAPE_PADDING} columns: {figures['new_shape_seconds']:.1f})"
+        again = figures.get("new_shape_again_seconds")
+        first += f" (+{NEW_SHAPE_PADDING} columns: {figures['new_shape_seconds']:.1f}"
+        first += f", again {again:.1f})" if again is not None else ")"
+    if "graphs_compiled" in figures:
+        first += f"; {figures['graphs_compiled']} graphs compiled, {figures['cudagraph_skips']} CUDA graphs skipped"
     return [
         f"{price:.2f}",
         f"**{price / baseline:.2f}**" if baseline else "—",
@@ -224,7 +258,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     from open_r1.demo.report import markdown_table, provenance_cells, results_cell
 
     header = ["date", "commit", "machine, load", "model", "rows", "way", "ms per decode step", f"× {BASELINE}"]
-    header += ["host ops per step", "device ms per step (wall / device)", "first call s", "results"]
+    header += ["host ops per step", "device ms per step (wall / device)", "first (long) call s", "results"]
     rows = []
     for results, path in runs:
         settings = results["settings"]

@@ -352,10 +352,12 @@ def build_trainer(arm: str, args, model_path: str, dataset, output_dir: str):
 def run_arm(arm: str, args, model_path: str, dataset) -> dict:
     """Trains `warmup_steps + steps` steps with the arm's trainer; its timings over the counted steps."""
     import torch
+    from torch._dynamo.utils import counters
 
     from open_r1.utils.step_profile import summarise as summarise_step_profile
 
     synchronize = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    compiled_before = counters["stats"]["unique_graphs"], counters["inductor"]["cudagraph_skips"]
     with tempfile.TemporaryDirectory() as output_dir:
         trainer = build_trainer(arm, args, model_path, dataset, output_dir)
         timer = StepTimer(synchronize)
@@ -400,6 +402,10 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
         "generation_tokens_per_second": tokens / generation_seconds,
         "completion_digests": [call["digest"] for call in generations],
         "policy_dtype_after": policy_dtype,
+        # Graphs torch.compile compiled and CUDA graphs inductor skipped during the arm (compile_generation's; an
+        # arm that compiled nothing decoded eagerly).
+        "graphs_compiled": counters["stats"]["unique_graphs"] - compiled_before[0],
+        "cudagraph_skips": counters["inductor"]["cudagraph_skips"] - compiled_before[1],
         # Recomputing activations in the backward pass (the recipe's activation_checkpointing; else off).
         "activation_checkpointing": checkpointing,
         # The project's arms: their counted steps' mean as the trainer's step profile logs it (None for bare TRL).
@@ -477,9 +483,13 @@ def results_section(results: dict, path: pathlib.Path) -> str:
         calls = result.get("tool_calls_per_completion")
         steps, generate_calls = result.get("decode_steps_per_step"), result.get("generate_calls_per_step")
         context = result.get("context_tokens_per_step")  # None in results files from before 2026-11-26
+        compiled = result.get("graphs_compiled")  # absent from results files before compile_generation
+        label = (
+            f"{arm} ({compiled} graphs compiled, {result['cudagraph_skips']} CUDA graphs skipped)" if compiled else arm
+        )
         rows.append(
             [
-                arm,
+                label,
                 f"{result['seconds_per_step']:.3f}",
                 f"{result['generation_seconds_per_step']:.3f}",
                 f"{result['completion_tokens_per_step']:,.1f}",

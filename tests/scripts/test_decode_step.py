@@ -118,3 +118,45 @@ def test_a_run_that_stops_keeps_the_row_counts_it_finished(benchmark, tiny_model
     saved = json.loads(output.read_text())
     assert not saved["complete"] and set(saved["ways"]["float32"]) == {"2"}
     assert "| 2 | float32 |" in tabulated(benchmark, output, tmp_path)
+
+
+def test_the_static_cache_has_the_timed_calls_shape_from_the_untimed_first_call(benchmark, tiny_model, tmp_path):
+    argv = ["--model", str(tiny_model), "--rows", "2", "--short_tokens", "2", "--long_tokens", "6"]
+    results = benchmark.main([*argv, "--repeats", "1", "--ways", "static"])
+    figures = results["ways"]["static"]["2"]
+    # transformers keeps a static cache as long as the longest call so far: the long warm-up's, for every timed call
+    assert figures["static_cache_length"] == figures["prompt_width"] + 6 - 1
+    assert results["ways"]["float32"]["2"]["static_cache_length"] is None
+
+
+def test_a_static_cache_that_grows_during_the_timed_calls_fails_the_way(benchmark, tiny_model, monkeypatch):
+    asked = []
+
+    def cache_that_grows_after_the_first_call(way):  # 10 after the warm-up, 11 once the timed calls ran
+        if not way.static:
+            return None
+        asked.append(way)
+        return 10 if len(asked) == 1 else 11
+
+    monkeypatch.setattr(benchmark.Way, "static_cache_length", cache_that_grows_after_the_first_call)
+    argv = ["--model", str(tiny_model), "--rows", "2", "--short_tokens", "2", "--long_tokens", "4", "--repeats", "1"]
+    results = benchmark.main([*argv, "--ways", "static"])
+    assert results["failed_ways"] == {
+        "static": "RuntimeError: static: the static cache grew from 10 to 11 during the timed calls"
+    }
+    assert set(results["ways"]) == {"float32"}
+
+
+def test_a_compiled_ways_row_shows_its_new_shape_and_what_was_compiled(benchmark):
+    figures = {
+        "first_call_seconds": 31.0, "ms_per_decode_step": 4.0, "host_ops_per_decode_step": 12.0,
+        "device_ms_per_decode_step": 2.0, "new_shape_seconds": 9.5, "new_shape_again_seconds": 0.4,
+        "graphs_compiled": 2, "cudagraph_skips": 0,
+    }  # fmt: skip
+    assert benchmark.price_cells(figures, 40.0) == [
+        "4.00",
+        "**0.10**",
+        "12",
+        "2.00 (2.0)",
+        "31.0 (+16 columns: 9.5, again 0.4); 2 graphs compiled, 0 CUDA graphs skipped",
+    ]

@@ -13,6 +13,20 @@ SCRIPT = REPO_ROOT / "scripts" / "gpu_lease.sh"
 PLANS = ("decoding", "tools-throughput", "cot", "tools-sft", "tools")
 
 
+def _choices() -> dict[str, dict[str, tuple[str, ...]]]:
+    from tests.support.script_module import load_module
+
+    decode_step = load_module("scripts/benchmarks/decode_step.py", "decode_step_choices")
+    throughput = load_module("scripts/benchmarks/grpo_throughput.py", "grpo_throughput_choices")
+    return {
+        "scripts/benchmarks/decode_step.py": {"--ways": decode_step.WAYS},
+        "scripts/benchmarks/grpo_throughput.py": {"--arms": throughput.ARMS},
+    }
+
+
+CHOICES = _choices()
+
+
 def lease(*args, cwd=None, **environment) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["bash", str(SCRIPT), *args],
@@ -42,9 +56,41 @@ def test_each_plan_calls_scripts_with_options_they_take_and_files_that_exist(pla
         for value in ("--recipe", "--reuse_base"):  # files of this repository, unlike the bundle's data
             if value in words:
                 assert (REPO_ROOT / words[words.index(value) + 1]).exists(), command
+        for option, choices in CHOICES.get(words[1], {}).items():  # each value one the script takes
+            assert set(option_values(words, option)) <= set(choices), command
         if words[1] == "scripts/benchmarks/grpo_throughput.py":  # it refuses arms without its baseline
-            arms = words[words.index("--arms") + 1 :]
-            assert "trl" in arms[: next((i for i, word in enumerate(arms) if word.startswith("--")), len(arms))]
+            assert "trl" in option_values(words, "--arms"), command
+
+
+def option_values(words: list[str], option: str) -> list[str]:
+    """The values a command gives `option`: the words after it up to the next option."""
+    if option not in words:
+        return []
+    values = words[words.index(option) + 1 :]
+    return values[: next((i for i, word in enumerate(values) if word.startswith("--")), len(values))]
+
+
+def test_a_plans_commands_all_run_though_one_fails_and_the_run_says_which(tmp_path):
+    data, bin_dir = tmp_path / "data", tmp_path / "bin"
+    (data / "lease").mkdir(parents=True)
+    (data / "lease" / "installed").touch()  # the bundle installed by an earlier plan on this machine
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    fake = bin_dir / "python3"  # the plan's scripts, the first of which fails
+    fake.write_text(f'#!/bin/bash\necho "$1" >> {calls}\n[[ "$1" != *decode_step.py ]]\n')
+    fake.chmod(0o755)
+    run = subprocess.run(
+        ["bash", str(SCRIPT), "run", "decoding"],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "GPU_LEASE_DATA": str(data)},
+    )
+    assert calls.read_text().split() == [
+        "scripts/benchmarks/decode_step.py",
+        "scripts/gsm8k.py",
+        "scripts/benchmarks/grpo_throughput.py",
+    ]
+    assert run.returncode == 1 and "gpu_lease.sh: failed: python3 scripts/benchmarks/decode_step.py" in run.stdout
 
 
 def test_a_mistake_is_one_line_and_exit_status_2():

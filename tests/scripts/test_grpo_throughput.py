@@ -5,6 +5,7 @@ import json
 import types
 
 import pytest
+from datasets import Dataset
 
 from open_r1.tasks.tool_arithmetic import TOOL_SYSTEM_PROMPT
 from tests.support.script_module import load_module
@@ -184,6 +185,49 @@ def test_the_compiled_arm_is_refused_off_a_gpu_in_one_line(benchmark, tiny_model
         "--arms project_compiled: transformers compiles the decode step on a GPU only (--device cuda)"
         in capsys.readouterr().err
     )
+
+
+def test_the_compiled_arm_trains_the_project_trainer_with_compile_generation(benchmark, tiny_model, tmp_path):
+    # Built on a CPU, the trainer refuses the field it was given, which is how the arm asks for it.
+    args = types.SimpleNamespace(
+        seed=0, warmup_steps=0, steps=1, prompts=1, num_generations=2, max_completion_length=4, device="cpu",
+        recipe_fields=None, chunk_tokens=8,
+    )  # fmt: skip
+    dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": "1+1?"}], "answer": "2"}] * 2)
+    with pytest.raises(ValueError, match="compile_generation cannot run here: transformers compiles the decode step"):
+        benchmark.build_trainer("project_compiled", args, str(tiny_model), dataset, str(tmp_path))
+    assert (
+        benchmark.build_trainer("project", args, str(tiny_model), dataset, str(tmp_path)).args.compile_generation
+        is False
+    )
+
+
+def test_a_compiled_arms_row_says_what_it_compiled(benchmark, tmp_path):
+    arm = {
+        "seconds_per_step": 2.0, "generation_seconds_per_step": 1.5, "completion_tokens_per_step": 100.0,
+        "graphs_compiled": 3, "cudagraph_skips": 1, "same_batch_as_trl": False,
+    }  # fmt: skip
+    results = {
+        "settings": {
+            "device_name": "GPU",
+            "device": "cuda",
+            "cpu_threads": 1,
+            "commit": "abc",
+            "date": "d",
+            "model": "m",
+            "prompts": 1,
+            "num_generations": 2,
+            "max_completion_length": 4,
+            "warmup_steps": 1,
+            "steps": 1,
+        },
+        "arms": {"trl": {**arm, "graphs_compiled": 0, "cudagraph_skips": 0}, "project_compiled": arm},
+        "ratios_to_trl": {"trl": {"seconds_per_step": 1.0}, "project_compiled": {"seconds_per_step": 1.0}},
+        "failed_arms": {},
+    }
+    section = benchmark.results_section(results, tmp_path / "r.json")
+    assert "| project_compiled (3 graphs compiled, 1 CUDA graphs skipped) | 2.000 |" in section
+    assert "| trl | 2.000 |" in section
 
 
 def test_a_recipe_and_a_size_given_by_hand_are_refused_together(benchmark, tiny_model, tmp_path):

@@ -228,7 +228,11 @@ def orphan_workers() -> list[tuple[int, str]]:
 
     live_groups = set()
     for item in gc.get_objects():
-        if isinstance(item, LocalSandbox) and not item._closed:
+        try:
+            sandbox = isinstance(item, LocalSandbox) and not item._closed
+        except ReferenceError:  # a weakref proxy whose object is gone (torch.compile leaves some)
+            continue
+        if sandbox:
             live_groups.update(item.worker_pids())
     parents, commands = {}, {}
     for entry in _proc_entries():

@@ -478,13 +478,17 @@ def test_rollouts_decoded_ahead_in_chunks_are_trls_and_every_call_takes_its_run_
 
 
 @pytest.mark.timeout(300)
-def test_compiled_generation_decodes_trls_tool_rollouts_through_a_static_cache_in_every_round(
+def test_compiled_generation_decodes_trls_tool_rollouts_through_a_compiled_static_cache_in_every_round(
     tool_calling_model, tmp_path, monkeypatch
 ):
-    """`compile_generation` (open_r1.utils.compiled_generation) on a CPU, where transformers does not compile: every
-    round's generate call gets the static cache and compilation on, and the rollouts stay TRL's. (The start-up check
-    refuses it on a CPU; the trainer is built here directly.)"""
+    """`compile_generation` (open_r1.utils.compiled_generation) on a CPU: every round's generate call decodes from a
+    static cache through transformers' compiled step (torch.compile's eager backend here, as transformers compiles
+    only on a GPU unless told to), and the rollouts stay TRL's. The refusal of a CPU is lifted for the test (its own
+    test: tests/training/test_compiled_generation.py)."""
     import transformers.generation.utils as generation_utils
+    from transformers import CompileConfig
+
+    from open_r1.utils import compiled_generation
 
     static_caches = []
 
@@ -494,11 +498,14 @@ def test_compiled_generation_decodes_trls_tool_rollouts_through_a_static_cache_i
             static_caches.append(self)
 
     monkeypatch.setattr(generation_utils, "StaticCache", CountedStaticCache)
+    monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
     with skip_without_isolation():
         isolation_mode()
     try:
         trainers, batch = _tool_trainers(tool_calling_model, tmp_path, max_completion_length=96, compiled=True)
         trainer, rounds = trainers["compiled"]
+        trainer.generation_config.compile_config = CompileConfig(backend="eager", mode=None)
+        trainer.generation_config.compile_config._compile_all_devices = True  # transformers' switch for a CPU
         configs = []
 
         def config_recording_generate(*args, generate=trainer.model.generate, **kwargs):
@@ -511,6 +518,8 @@ def test_compiled_generation_decodes_trls_tool_rollouts_through_a_static_cache_i
         assert len(rounds) == 2 and rounds == trainers["project"][1]  # the tool call's round and the answer's
         assert [(config.cache_implementation, config.disable_compile) for config in configs] == [("static", False)] * 2
         assert len(static_caches) == 2  # one per round of the compiled arm; the other arms' caches are dynamic
+        assert hasattr(trainer.model, "_compiled_call")  # transformers compiled the decode step
+        assert not hasattr(trainers["project"][0].model, "_compiled_call")
         assert trainers["project"][0].generation_config.disable_compile is True  # TRL's, without the field
     finally:
         clear_providers()
