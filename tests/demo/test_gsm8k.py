@@ -38,6 +38,7 @@ def test_make_gsm8k_passes_its_options_to_the_script():
     assert "scripts/gsm8k.py --arm tools --seed 1 --fast --output_dir /tmp/g" in dry_run.stdout, dry_run.stdout
     for variable, options in (
         ("VLLM=1", ["--use_vllm"]),
+        ("COMPILE=1", ["--compile_generation"]),
         ("MINUTES=26", ["--time_budget_minutes", "26"]),
         ("GRPO_STEPS=30", ["--grpo_max_steps", "30"]),
     ):
@@ -290,8 +291,30 @@ def test_use_vllm_needs_a_gpu_and_vllm_and_says_so_in_one_line_before_the_output
     gsm8k.check_vllm("cuda")
 
 
-@pytest.mark.parametrize("use_vllm", [False, True])
-def test_with_use_vllm_grpo_generates_with_colocated_vllm_and_sft_is_unchanged(monkeypatch, tmp_path, use_vllm):
+def test_compile_generation_needs_a_gpu_and_transformers_generation_in_one_line_before_the_output_folder(tmp_path):
+    output_dir = tmp_path / "out"
+    files = ["--train_file", __file__, "--test_file", __file__]
+    with pytest.raises(
+        UsageError, match=r"^--compile_generation: transformers compiles the decode step on a GPU only"
+    ):
+        gsm8k.main(["--compile_generation", "--output_dir", str(output_dir), *files])
+    assert not output_dir.exists()
+    with pytest.raises(UsageError, match=r"^--compile_generation has no effect with --use_vllm"):
+        gsm8k.check_compile_generation("cuda", use_vllm=True)
+    gsm8k.check_compile_generation("cuda", use_vllm=False)
+
+
+@pytest.mark.parametrize(
+    ("generation", "grpo_overrides"),
+    [
+        ({}, ()),
+        ({"use_vllm": True}, "vllm"),
+        ({"compile_generation": True}, ("--compile_generation", "true")),
+    ],
+)
+def test_grpo_launches_with_the_runs_generation_and_sft_is_unchanged(
+    monkeypatch, tmp_path, generation, grpo_overrides
+):
     from open_r1.demo.settings import GSM8K_VLLM_GRPO_OVERRIDES
 
     launches = {}
@@ -307,11 +330,11 @@ def test_with_use_vllm_grpo_generates_with_colocated_vllm_and_sft_is_unchanged(m
         gsm8k, "evaluate_stage", lambda *args, **kwargs: {"sampled_pass@1": 0.5, "sampled_pass@1_stderr": 0.1}
     )
     monkeypatch.setattr(gsm8k, "grpo_curves", lambda *args, **kwargs: {})
-    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "overlap": False, "use_vllm": use_vllm}
+    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "overlap": False, **generation}
     data = {"sft_tools": tmp_path / "sft_data", "grpo": tmp_path / "grpo_data"}
     gsm8k.run_arm("tools", tmp_path / "base", data, tmp_path, run, seed=0)
     assert launches["sft.py"] == ()
-    assert launches["grpo.py"] == (GSM8K_VLLM_GRPO_OVERRIDES if use_vllm else ())
+    assert launches["grpo.py"] == (GSM8K_VLLM_GRPO_OVERRIDES if grpo_overrides == "vllm" else grpo_overrides)
 
 
 class RecordingSlots:
@@ -767,7 +790,9 @@ def test_sft_only_trains_each_arms_sft_as_the_run_does_and_evaluates_nothing(tmp
     assert not (out / "evals").exists()
 
 
-@pytest.mark.parametrize("option", [["--grpo_max_steps", "5"], ["--time_budget_minutes", "11"], ["--use_vllm"]])
+@pytest.mark.parametrize(
+    "option", [["--grpo_max_steps", "5"], ["--time_budget_minutes", "11"], ["--use_vllm"], ["--compile_generation"]]
+)
 def test_sft_only_refuses_what_it_would_ignore(option, monkeypatch):
     monkeypatch.setattr(gsm8k, "sft_only", lambda *args: pytest.fail("SFT started"))
     with pytest.raises(UsageError) as stopped:

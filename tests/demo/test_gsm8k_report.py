@@ -65,6 +65,8 @@ def test_a_gsm8k_runs_command_is_written_from_its_results():
     assert (
         gsm8k_command({**one_arm, **changes}) == "make gsm8k ARM=tools SEED=1 FAST=1 VLLM=1 MINUTES=11 GRPO_STEPS=40"
     )
+    compiled = {**one_arm, "grpo_generation": "transformers, compiled decode step"}
+    assert gsm8k_command(compiled) == "make gsm8k ARM=tools SEED=0 FAST=1 COMPILE=1"
 
 
 @pytest.mark.parametrize(

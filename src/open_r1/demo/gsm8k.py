@@ -36,8 +36,10 @@ the CPU in float32 (slowly), one after the other. FAST: a few rows, steps and te
 `--time_budget_minutes` (`make gsm8k MINUTES=26`): each arm's GRPO stops at the last step that leaves time for the
 GRPO evaluations before the budget is up (`max_run_minutes`, open_r1.utils.time_limit), for a GPU lent for a
 fixed time. `--use_vllm` (`make gsm8k VLLM=1`): GRPO generates with vLLM colocated on the GPU
-(`GSM8K_VLLM_GRPO_OVERRIDES`); the evaluator keeps transformers. Not covered: several GPUs; the vLLM path has not
-run here (vLLM is not installable on the machines this was built on).
+(`GSM8K_VLLM_GRPO_OVERRIDES`); the evaluator keeps transformers. `--compile_generation` (`make gsm8k COMPILE=1`):
+GRPO's transformers generation decodes with a compiled decode step (`compile_generation: true`,
+open_r1.utils.compiled_generation), GPU only. Not covered: several GPUs; the vLLM path has not run here (vLLM is not
+installable on the machines this was built on).
 """
 
 import argparse
@@ -109,6 +111,17 @@ def gpu_job_slots(stack: contextlib.ExitStack, device: str, arms_at_once: bool):
     if device != "cuda" or not arms_at_once:
         return None
     return shared_job_slots(stack, GPU_JOBS_AT_ONCE)
+
+
+def check_compile_generation(device: str, use_vllm: bool) -> None:
+    """`--compile_generation` needs a GPU and transformers generation; said in one line before anything loads."""
+    if device != "cuda":
+        raise UsageError(
+            "--compile_generation: transformers compiles the decode step on a GPU only, and this machine has none "
+            "(leave --compile_generation out)"
+        )
+    if use_vllm:
+        raise UsageError("--compile_generation has no effect with --use_vllm: vLLM decodes by itself")
 
 
 def check_vllm(device: str) -> None:
@@ -265,10 +278,12 @@ def time_budget(
 
 
 def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
-    """What an arm's SFT or GRPO launch adds to its recipe: the CPU's settings, vLLM's (GRPO), FAST's, and
-    `--grpo_max_steps`'s."""
+    """What an arm's SFT or GRPO launch adds to its recipe: the CPU's settings, vLLM's or the compiled decode step's
+    (GRPO), FAST's, and `--grpo_max_steps`'s."""
     hardware = GSM8K_CPU_OVERRIDES if run["device"] == "cpu" else ()
     generation = GSM8K_VLLM_GRPO_OVERRIDES if stage == "grpo" and run.get("use_vllm") else ()
+    if stage == "grpo" and run.get("compile_generation"):
+        generation = ("--compile_generation", "true")
     fast = (GSM8K_FAST_SFT_OVERRIDES if stage == "sft" else GSM8K_FAST_GRPO_OVERRIDES) if run["fast"] else ()
     steps = ("--max_steps", str(run["grpo_max_steps"])) if stage == "grpo" and run.get("grpo_max_steps") else ()
     return (*hardware, *generation, *fast, *steps)
@@ -453,6 +468,7 @@ def run(
     time_budget_minutes: float | None = None,
     grpo_max_steps: int | None = None,
     reuse_sft: pathlib.Path | None = None,
+    compile_generation: bool = False,
 ) -> dict:
     """Runs the arms (`arms_at_once`: in two processes at the same time; None: so on a GPU, one after the other on
     a CPU) and writes results.json, report.md and the curves in `output_dir`. Under `time_budget_minutes` each arm's
@@ -467,6 +483,8 @@ def run(
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if use_vllm:
         check_vllm(device)
+    if compile_generation:
+        check_compile_generation(device, use_vllm)
     if arms_at_once is None:
         arms_at_once = device == "cuda"
     budget = time_budget(settings, arms, arms_at_once, started_at, time_budget_minutes)
@@ -488,6 +506,7 @@ def run(
         "reuse_base": reuse_base,
         "reuse_sft": reuse_sft,
         "use_vllm": use_vllm,
+        "compile_generation": compile_generation,
         "grpo_max_steps": grpo_max_steps,
         **budget,
     }
@@ -526,7 +545,9 @@ def run(
         "time_budget_minutes": time_budget_minutes,
         "grpo_max_steps": grpo_max_steps,
         "arms_at_once": arms_at_once,
-        "grpo_generation": "vLLM (colocated)" if use_vllm else "transformers",
+        "grpo_generation": "vLLM (colocated)"
+        if use_vllm
+        else ("transformers, compiled decode step" if compile_generation else "transformers"),
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "CPU",
         "train_file": str(train_file),
         "test_file": str(test_file),
@@ -587,6 +608,12 @@ def main(argv: list[str] | None = None) -> dict:
         action="store_true",
         help="GRPO generates with vLLM, colocated on the GPU (needs the `gpu` extra); the evaluator keeps "
         "transformers, so that scores do not depend on whether vLLM is installed.",
+    )
+    parser.add_argument(
+        "--compile_generation",
+        action="store_true",
+        help="GRPO's transformers generation decodes with a static cache and transformers' compiled decode step "
+        "(compile_generation: true in the GRPO recipes; a GPU only); the evaluator is unchanged.",
     )
     parser.add_argument(
         "--time_budget_minutes",
@@ -676,6 +703,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "reuse_base",
                 "reuse_sft",
                 "use_vllm",
+                "compile_generation",
                 "time_budget_minutes",
                 "grpo_max_steps",
                 "arms_at_once",
@@ -699,4 +727,5 @@ def main(argv: list[str] | None = None) -> dict:
         args.time_budget_minutes,
         args.grpo_max_steps,
         args.reuse_sft,
+        args.compile_generation,
     )

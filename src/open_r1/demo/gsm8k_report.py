@@ -368,6 +368,7 @@ def gsm8k_command(results: dict) -> str:
             *(["FAST=1"] if results["fast"] else []),
             # Runs from before VLLM=1 existed recorded no generation: they generated with transformers.
             *(["VLLM=1"] if results.get("grpo_generation", "transformers").startswith("vLLM") else []),
+            *(["COMPILE=1"] if "compiled" in results.get("grpo_generation", "") else []),
             *([f"MINUTES={budget:g}"] if budget is not None else []),
             *([f"GRPO_STEPS={steps}"] if steps is not None else []),
         ]
