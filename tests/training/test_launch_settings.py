@@ -113,47 +113,35 @@ def test_deepspeed_with_accelerate_use_cpu_fails_naming_both_settings(monkeypatc
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize(
-    "environment, named",
-    [
-        ({"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_DEEPSPEED_ZERO_STAGE": "3"}, "zero_stage: 3"),
-        ({"ACCELERATE_USE_FSDP": "true"}, "distributed_type: FSDP"),
-    ],
-)
-def test_tool_rollouts_decoded_ahead_under_sharded_parameters_fail_before_the_model_loads(
-    monkeypatch, tmp_path, environment, named
+SHARDED_LAUNCHES = [
+    ({"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_DEEPSPEED_ZERO_STAGE": "3"}, "zero_stage: 3"),
+    ({"ACCELERATE_USE_FSDP": "true"}, "distributed_type: FSDP"),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), [("tool_rollout_chunk_tokens", 32), ("compile_generation", True)])
+@pytest.mark.parametrize(("environment", "named"), SHARDED_LAUNCHES)
+def test_generation_settings_that_need_whole_parameters_fail_before_the_model_loads_when_they_are_sharded(
+    monkeypatch, tmp_path, environment, named, field, value
 ):
+    # Decoding ahead: each process would make its own number of collective generate calls. Compiled: the gathered
+    # parameters are new tensors at each generation, which CUDA graphs would not follow.
     from open_r1.configs import GRPOConfig
 
-    config = GRPOConfig(output_dir=str(tmp_path), tool_rollout_chunk_tokens=32, report_to="none", use_cpu=True)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    with pytest.raises(ValueError, match=f"tool_rollout_chunk_tokens cannot run with the accelerate config's {named}"):
+    config = GRPOConfig(output_dir=str(tmp_path), report_to="none", use_cpu=True, **{field: value})
+    for name, variable in environment.items():
+        monkeypatch.setenv(name, variable)
+    with pytest.raises(ValueError, match=f"{field} cannot run with the accelerate config's {named}"):
         check_backend_runs_here(config)
+
+
+def test_tool_rollouts_decoded_ahead_run_under_zero2(monkeypatch, tmp_path):
+    from open_r1.configs import GRPOConfig
+
     # ZeRO-2 keeps whole parameters on each process: each decodes its rollouts by itself.
-    monkeypatch.delenv("ACCELERATE_USE_FSDP", raising=False)
     monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
     monkeypatch.setenv("ACCELERATE_DEEPSPEED_ZERO_STAGE", "2")
-    check_backend_runs_here(config)
-
-
-@pytest.mark.parametrize(
-    "environment, named",
-    [
-        ({"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_DEEPSPEED_ZERO_STAGE": "3"}, "zero_stage: 3"),
-        ({"ACCELERATE_USE_FSDP": "true"}, "distributed_type: FSDP"),
-    ],
-)
-def test_compiled_generation_under_sharded_parameters_fails_before_the_model_loads(
-    monkeypatch, tmp_path, environment, named
-):
-    from open_r1.configs import GRPOConfig
-
-    config = GRPOConfig(output_dir=str(tmp_path), compile_generation=True, report_to="none", use_cpu=True)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    with pytest.raises(ValueError, match=f"compile_generation cannot run with the accelerate config's {named}"):
-        check_backend_runs_here(config)
+    check_backend_runs_here(GRPOConfig(output_dir=str(tmp_path), tool_rollout_chunk_tokens=32, use_cpu=True))
 
 
 def test_compiled_generation_needs_a_gpu(monkeypatch, tmp_path):
