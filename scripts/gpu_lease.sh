@@ -82,7 +82,7 @@ run_plan() {
         # Each command runs whatever an earlier one did: the lease is spent either way, and a later measurement
         # may stand on its own (a failed one names itself here and in the exit status).
         # shellcheck disable=SC2086  # each plan command is split into its words on purpose
-        if ! PYTHONPATH=src $command; then
+        if ! PYTHONPATH=src $command < /dev/null; then  # the plan's lines are this loop's stdin, not theirs
             echo "gpu_lease.sh: failed: $command"
             failed=1
         fi

@@ -15,7 +15,9 @@ Ways (`--ways`), each on the same left-padded prompts, eos ignored so that every
 - `autocast`: the same under bfloat16 autocast: how GRPO generates with `bf16: true` over float32 weights (accelerate
   wraps the model's forward in autocast), make gsm8k's recipes included;
 - `bfloat16`: the weights cast to bfloat16;
-- `static`: float32 with a preallocated static cache (`cache_implementation="static"`), eager;
+- `static` and `autocast_static`: float32 with a preallocated static cache (`cache_implementation="static"`), eager,
+  without and with autocast (under which the static cache casts what it stores to its dtype, as GRPO's does:
+  `open_r1.utils.compiled_generation.static_cache_casting_to_its_dtype`);
 - `static_compiled` and `autocast_static_compiled` (GPU only): the static cache with transformers' own compilation
   of the decode step (`torch.compile`, mode "reduce-overhead": CUDA graphs), as `compile_generation: true` decodes
   (open_r1.utils.compiled_generation); the graphs dynamo compiled and the CUDA graphs inductor skipped are counted.
@@ -49,7 +51,7 @@ if str(REPO_ROOT / "src") not in sys.path:
 
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- decode_step.py results: begin -->", "<!-- decode_step.py results: end -->"
-WAYS = ("float32", "autocast", "bfloat16", "static", "static_compiled", "autocast_static_compiled")
+WAYS = ("float32", "autocast", "bfloat16", "static", "autocast_static", "static_compiled", "autocast_static_compiled")
 GPU_ONLY_WAYS = tuple(way for way in WAYS if way.endswith("_compiled"))
 BASELINE = "float32"
 # How much wider the prompts of the second shape are: a static cache and its compiled graphs are per shape.
@@ -107,12 +109,15 @@ class Way:
         import torch
         from torch._dynamo.utils import counters
 
+        from open_r1.utils.compiled_generation import static_cache_casting_to_its_dtype
+
         autocast = torch.autocast(self.device, dtype=torch.bfloat16) if self.autocast else contextlib.nullcontext()
+        casting = static_cache_casting_to_its_dtype() if self.static else contextlib.nullcontext()
         synchronize = torch.cuda.synchronize if self.device == "cuda" else (lambda: None)
         graphs, skips = counters["stats"]["unique_graphs"], counters["inductor"]["cudagraph_skips"]
         synchronize()
         started = time.perf_counter()
-        with torch.no_grad(), autocast:
+        with torch.no_grad(), autocast, casting:
             output = self.model.generate(
                 **batch, max_new_tokens=new_tokens, min_new_tokens=new_tokens, pad_token_id=pad_token_id,
                 **self.settings,
@@ -309,6 +314,8 @@ def main(argv: list[str] | None = None) -> dict | None:
         return None
     if args.model is None:
         parser.error("--model is required to time the ways (only --write_docs runs without one)")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
     if args.long_tokens <= args.short_tokens:
         parser.error(f"--long_tokens ({args.long_tokens}) must be more than --short_tokens ({args.short_tokens})")
     ways = args.ways or [way for way in WAYS if args.device == "cuda" or way not in GPU_ONLY_WAYS]

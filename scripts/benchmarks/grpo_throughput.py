@@ -169,18 +169,25 @@ def load_prompts(
 
 
 class StepTimer(TrainerCallback):
-    """Records each optimizer step's wall time (the device synchronised at both ends)."""
+    """Records each optimizer step's wall time (the device synchronised at both ends), and the graphs torch.compile
+    compiled during each (a compiled arm's counted step that compiled timed its compilation)."""
 
     def __init__(self, synchronize):
-        self.synchronize, self.seconds, self._start = synchronize, [], None
+        self.synchronize, self.seconds, self.graphs_compiled, self._start = synchronize, [], [], None
 
     def on_step_begin(self, args, state, control, **kwargs):
+        from torch._dynamo.utils import counters
+
         self.synchronize()
+        self._graphs = counters["stats"]["unique_graphs"]
         self._start = time.perf_counter()
 
     def on_step_end(self, args, state, control, **kwargs):
+        from torch._dynamo.utils import counters
+
         self.synchronize()
         self.seconds.append(time.perf_counter() - self._start)
+        self.graphs_compiled.append(counters["stats"]["unique_graphs"] - self._graphs)
 
 
 def count_decoded_slots(trainer, synchronize=lambda: None) -> dict:
@@ -406,6 +413,8 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
         # arm that compiled nothing decoded eagerly).
         "graphs_compiled": counters["stats"]["unique_graphs"] - compiled_before[0],
         "cudagraph_skips": counters["inductor"]["cudagraph_skips"] - compiled_before[1],
+        # Of those, each counted step's: where not 0, that step's time includes compiling a new shape.
+        "graphs_compiled_per_counted_step": timer.graphs_compiled[args.warmup_steps :],
         # Recomputing activations in the backward pass (the recipe's activation_checkpointing; else off).
         "activation_checkpointing": checkpointing,
         # The project's arms: their counted steps' mean as the trainer's step profile logs it (None for bare TRL).
@@ -458,6 +467,12 @@ def generation_prices(results: dict) -> dict | None:
     )
 
 
+def counted_compilations(result: dict) -> str:
+    """ ", N of them in counted steps" where a compiled arm's counted steps compiled (their times include it)."""
+    counted = sum(result.get("graphs_compiled_per_counted_step") or [])
+    return f", {counted} of them in counted steps" if counted else ""
+
+
 def results_section(results: dict, path: pathlib.Path) -> str:
     """One results file on the page: where, when and what ran, then each arm's figures and ratios to `trl`, and the
     generation prices the arms give (`generation_prices`)."""
@@ -485,7 +500,10 @@ def results_section(results: dict, path: pathlib.Path) -> str:
         context = result.get("context_tokens_per_step")  # None in results files from before 2026-11-26
         compiled = result.get("graphs_compiled")  # absent from results files before compile_generation
         label = (
-            f"{arm} ({compiled} graphs compiled, {result['cudagraph_skips']} CUDA graphs skipped)" if compiled else arm
+            f"{arm} ({compiled} graphs compiled, {result['cudagraph_skips']} CUDA graphs skipped"
+            f"{counted_compilations(result)})"
+            if compiled
+            else arm
         )
         rows.append(
             [

@@ -66,10 +66,10 @@ logger = logging.getLogger("open_r1")
 class PromptTruncatingGRPOTrainer(
     DynamicSampling,
     TiedWeightsResume,
-    CompiledGeneration,
     ToolRolloutsAhead,
     ToolCallsAhead,
     ToolRoundBudget,
+    CompiledGeneration,  # beneath the tool mixins: every generate call goes through it, decoding ahead's included
     StepProfile,
     GRPOTrainer,
 ):

@@ -7,9 +7,16 @@ so every decode step of a small model is a few thousand operators the host dispa
 GPU waits on them (docs/benchmarks.md, "A decode step's price"). Under `compile_generation` the trainer's generation
 config asks for a static cache and lets transformers compile the decode step (`torch.compile`, mode
 "reduce-overhead": CUDA graphs replayed each step). Every generate call of the trainer goes through that config, the
-tool rounds' (`ToolRoundBudget`, `ToolRolloutsAhead` copy it) included. transformers sizes the static cache to the
-longest call so far and compiles again when it grows or the rows change (a new CUDA graph for each new shape, dynamic
-shapes after the first recompilation).
+tool rounds' (`ToolRoundBudget`, `ToolRolloutsAhead` copy it) included. With `max_prompt_length` set, the cache is
+sized once for the longest rollout (`max_cache_len`: prompt plus completion), so prompts of other widths reuse it;
+without, transformers sizes it to the longest call so far and compiles again when it grows or the rows change (a new
+CUDA graph for each new shape, dynamic shapes after the first recompilation).
+
+Under bf16 autocast over float32 weights (the project's GPU recipes), rotary embeddings leave each layer's keys in
+float32 and its values in bfloat16, and transformers 5.23's static cache stores both at the keys' dtype with
+`index_copy_`, which refuses the values: while the trainer generates, the static cache casts what it stores to its
+own dtype (`static_cache_casting_to_its_dtype`; exact, bfloat16 to float32; attention under autocast reads both in
+bfloat16 as the dynamic cache's would).
 
 Where it cannot take effect it is refused: with vLLM or continuous batching (also at parse time,
 `check_ignored_fields`), on a CPU and under parameters sharded across processes, whose gathered copies the graphs
@@ -18,6 +25,28 @@ quantisation transformers does not compile, without a cache, and over another `c
 
 Not covered: the offline evaluator's decoding (open_r1.eval.decoding), padding calls to fewer shapes.
 """
+
+import contextlib
+
+
+@contextlib.contextmanager
+def static_cache_casting_to_its_dtype():
+    """transformers' `StaticLayer.update`, while the block runs, casting the keys and values it stores to the cache's
+    dtype (the keys' of the first update), so that keys and values of different dtypes fit (module docstring).
+    Can go once transformers' static cache casts them itself."""
+    from transformers.cache_utils import StaticLayer
+
+    original = StaticLayer.update
+
+    def update(self, key_states, value_states, *args, **kwargs):
+        dtype = self.keys.dtype if self.is_initialized else key_states.dtype
+        return original(self, key_states.to(dtype), value_states.to(dtype), *args, **kwargs)
+
+    StaticLayer.update = update
+    try:
+        yield
+    finally:
+        StaticLayer.update = original
 
 
 def compiled_generation_refusal(trainer) -> str | None:
@@ -58,3 +87,11 @@ class CompiledGeneration:
         # generate() reads this config on every call; TRL built it with compilation off.
         self.generation_config.cache_implementation = "static"
         self.generation_config.disable_compile = False
+        if self.args.max_prompt_length is not None:  # prompts are cut to it: one cache length for every call
+            self.generation_config.max_cache_len = self.args.max_prompt_length + self.max_completion_length
+
+    def _generate_single_turn(self, *args, **kwargs):
+        if not self.args.compile_generation:
+            return super()._generate_single_turn(*args, **kwargs)
+        with static_cache_casting_to_its_dtype():
+            return super()._generate_single_turn(*args, **kwargs)
