@@ -352,7 +352,8 @@ def _tool_trainers(
             ("ahead", grpo.PromptTruncatingGRPOTrainer, ProjectGRPOConfig, {"tool_rollout_chunk_tokens": chunk_tokens})
         )
     if compiled:
-        arms.append(("compiled", grpo.PromptTruncatingGRPOTrainer, ProjectGRPOConfig, {"compile_generation": True}))
+        compiled_settings = {"compile_generation": True, "activation_checkpointing": False}
+        arms.append(("compiled", grpo.PromptTruncatingGRPOTrainer, ProjectGRPOConfig, compiled_settings))
     for name, trainer_class, config_class, extra in arms:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path)

@@ -36,7 +36,7 @@ class Trainer(CompiledGeneration, StubGRPOTrainer):
 def settings(**fields):
     values = {
         "compile_generation": True, "use_vllm": False, "use_transformers_continuous_batching": False,
-        "max_prompt_length": None,
+        "max_prompt_length": None, "activation_checkpointing": False,
     }  # fmt: skip
     return SimpleNamespace(**{**values, **fields})
 
@@ -60,6 +60,7 @@ def test_the_trainers_generation_decodes_from_a_static_cache_with_compilation_on
         ({}, {"zero_stage": 3}, r"parameters sharded across processes \(DeepSpeed ZeRO-3, FSDP\)"),
         ({}, {"fsdp": True}, "gathered anew for each generation"),
         ({}, {"device": "cpu"}, "transformers compiles the decode step on a GPU only"),
+        ({"activation_checkpointing": True}, {}, "set activation_checkpointing: false"),
         ({}, {"quantizer": SimpleNamespace(is_compileable=False)}, "does not compile a model quantised with"),
         ({}, {"use_cache": False}, "generation_kwargs sets use_cache: false"),
         ({}, {"cache_implementation": "offloaded"}, "cache_implementation is 'offloaded'"),
@@ -110,6 +111,11 @@ def test_a_static_cache_holds_the_keys_and_values_bf16_autocast_leaves_in_differ
     from transformers.cache_utils import StaticLayer
 
     assert StaticLayer.update.__qualname__ == "StaticLayer.update"  # transformers' own again after the block
+    # The same casting function in every block: torch.compile guards on the method it traced.
+    with static_cache_casting_to_its_dtype():
+        first = StaticLayer.update
+    with static_cache_casting_to_its_dtype():
+        assert StaticLayer.update is first
 
 
 def test_grpo_under_bf16_autocast_trains_with_the_compiled_static_cache(tiny_model, tmp_path, monkeypatch):
@@ -117,16 +123,16 @@ def test_grpo_under_bf16_autocast_trains_with_the_compiled_static_cache(tiny_mod
     project's GPU recipes' precision), on a CPU: the refusal of a CPU lifted and torch.compile's eager backend in
     place of CUDA graphs."""
     from datasets import Dataset
-    from transformers import AutoTokenizer, CompileConfig
+    from transformers import AutoTokenizer, CompileConfig, TrainerCallback
 
     from open_r1.configs import GRPOConfig
     from open_r1.utils import compiled_generation
 
     monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
     args = GRPOConfig(
-        output_dir=str(tmp_path), report_to="none", use_cpu=True, bf16=True, compile_generation=True, max_steps=1,
+        output_dir=str(tmp_path), report_to="none", use_cpu=True, bf16=True, compile_generation=True, max_steps=2,
         num_generations=2, per_device_train_batch_size=2, max_completion_length=4, max_prompt_length=32,
-        save_strategy="no", beta=0.0,
+        save_strategy="no", beta=0.0, activation_checkpointing=False,
     )  # fmt: skip
     prompts = Dataset.from_list([{"prompt": [{"role": "user", "content": "What is 1+1?"}]}] * 2)
     trainer = PromptTruncatingGRPOTrainer(
@@ -138,6 +144,17 @@ def test_grpo_under_bf16_autocast_trains_with_the_compiled_static_cache(tiny_mod
     )
     trainer.generation_config.compile_config = CompileConfig(backend="eager", mode=None)
     trainer.generation_config.compile_config._compile_all_devices = True  # transformers' switch for a CPU
+    graphs = []
+
+    class GraphsCompiled(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            from torch._dynamo.utils import counters
+
+            graphs.append(counters["stats"]["unique_graphs"])
+
+    trainer.add_callback(GraphsCompiled())
     trainer.train()
-    assert trainer.state.global_step == 1
+    assert trainer.state.global_step == 2
+    # The second step's generation reuses the first one's compiled step: one cache length, the same casting update.
+    assert graphs[0] > 0 and graphs[1] == graphs[0]
     assert hasattr(trainer.model, "_compiled_call") and trainer.generation_config.max_cache_len == 32 + 4

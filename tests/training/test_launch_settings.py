@@ -144,10 +144,19 @@ def test_tool_rollouts_decoded_ahead_run_under_zero2(monkeypatch, tmp_path):
     check_backend_runs_here(GRPOConfig(output_dir=str(tmp_path), tool_rollout_chunk_tokens=32, use_cpu=True))
 
 
-def test_compiled_generation_needs_a_gpu(monkeypatch, tmp_path):
+def test_compiled_generation_needs_a_gpu_and_no_activation_checkpointing(monkeypatch, tmp_path):
     from open_r1.configs import GRPOConfig
 
-    config = GRPOConfig(output_dir=str(tmp_path), compile_generation=True, report_to="none", use_cpu=True)
+    checkpointing = GRPOConfig(output_dir=str(tmp_path), compile_generation=True, report_to="none", use_cpu=True)
+    with pytest.raises(ValueError, match="compile_generation: true cannot run with activation_checkpointing: true"):
+        check_backend_runs_here(checkpointing)
+    config = GRPOConfig(
+        output_dir=str(tmp_path),
+        compile_generation=True,
+        activation_checkpointing=False,
+        report_to="none",
+        use_cpu=True,
+    )
     with pytest.raises(
         ValueError, match="compile_generation: true cannot run with use_cpu: true: transformers"
     ) as error:

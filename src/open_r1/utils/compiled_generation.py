@@ -20,7 +20,8 @@ bfloat16 as the dynamic cache's would).
 
 Where it cannot take effect it is refused: with vLLM or continuous batching (also at parse time,
 `check_ignored_fields`), on a CPU and under parameters sharded across processes, whose gathered copies the graphs
-would not follow (also before the model loads, `open_r1.utils.launch_settings.check_backend_runs_here`), with a
+would not follow (also before the model loads, `open_r1.utils.launch_settings.check_backend_runs_here`), with
+activation checkpointing (its hooks change around each generation, which compiles the step again), with a
 quantisation transformers does not compile, without a cache, and over another `cache_implementation`.
 
 Not covered: the offline evaluator's decoding (open_r1.eval.decoding), padding calls to fewer shapes.
@@ -28,25 +29,27 @@ Not covered: the offline evaluator's decoding (open_r1.eval.decoding), padding c
 
 import contextlib
 
+from transformers.cache_utils import StaticLayer
+
+TRANSFORMERS_STATIC_UPDATE = StaticLayer.update
+
+
+def update_casting_to_the_cache_dtype(self, key_states, value_states, *args, **kwargs):
+    """`StaticLayer.update` storing keys and values at the cache's dtype (the keys' of the first update)."""
+    dtype = self.keys.dtype if self.is_initialized else key_states.dtype
+    return TRANSFORMERS_STATIC_UPDATE(self, key_states.to(dtype), value_states.to(dtype), *args, **kwargs)
+
 
 @contextlib.contextmanager
 def static_cache_casting_to_its_dtype():
-    """transformers' `StaticLayer.update`, while the block runs, casting the keys and values it stores to the cache's
-    dtype (the keys' of the first update), so that keys and values of different dtypes fit (module docstring).
-    Can go once transformers' static cache casts them itself."""
-    from transformers.cache_utils import StaticLayer
-
-    original = StaticLayer.update
-
-    def update(self, key_states, value_states, *args, **kwargs):
-        dtype = self.keys.dtype if self.is_initialized else key_states.dtype
-        return original(self, key_states.to(dtype), value_states.to(dtype), *args, **kwargs)
-
-    StaticLayer.update = update
+    """transformers' static cache casting what it stores to its own dtype while the block runs, so that keys and
+    values of different dtypes fit (module docstring). The same function each time: torch.compile guards on it, and a
+    new one would compile the decode step again. Can go once transformers' static cache casts them itself."""
+    StaticLayer.update = update_casting_to_the_cache_dtype
     try:
         yield
     finally:
-        StaticLayer.update = original
+        StaticLayer.update = TRANSFORMERS_STATIC_UPDATE
 
 
 def compiled_generation_refusal(trainer) -> str | None:
@@ -62,6 +65,12 @@ def compiled_generation_refusal(trainer) -> str | None:
         )
     if trainer.accelerator.device.type != "cuda":
         return "transformers compiles the decode step on a GPU only"
+    if args.activation_checkpointing:
+        # Measured on a CPU: each step's generation found other hooks on the model and compiled the step again.
+        return (
+            "activation_checkpointing changes the model's hooks around every generation, and each change compiles "
+            "the decode step again; set activation_checkpointing: false"
+        )
     quantizer = getattr(trainer.model, "hf_quantizer", None)
     if quantizer is not None and not quantizer.is_compileable:
         return f"transformers does not compile a model quantised with {type(quantizer).__name__}"

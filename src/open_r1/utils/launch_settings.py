@@ -17,7 +17,8 @@
   already partitioned the weights, and the first forward pass fails with "The size of tensor a (0) must match
   the size of tensor b"). DeepSpeed runs on a CPU without that variable: the recipe's `use_cpu: true` is enough.
   `tool_rollout_chunk_tokens` fails here under ZeRO-3 or FSDP, whose generate calls are collective, and
-  `compile_generation` under ZeRO-3 or FSDP (each generation gathers the parameters anew) and without a GPU.
+  `compile_generation` under ZeRO-3 or FSDP (each generation gathers the parameters anew), with activation
+  checkpointing, and without a GPU.
 
 Not covered: precision inside a DeepSpeed config passed with `--deepspeed` (transformers fills its "auto"
 values from the recipe and reports mismatches itself), and fp8.
@@ -64,6 +65,11 @@ def check_backend_runs_here(training_args) -> None:
                 "compile_generation cannot run with the accelerate config's "
                 f"{'zero_stage: 3' if zero3 else 'distributed_type: FSDP'} (parameters sharded across processes); "
                 "unset it, or launch with recipes/accelerate_configs/zero2.yaml or ddp.yaml"
+            )
+        if getattr(training_args, "activation_checkpointing", False):
+            raise UsageError(
+                "compile_generation: true cannot run with activation_checkpointing: true, whose hooks change around "
+                "every generation and compile the decode step again; set activation_checkpointing: false"
             )
         if training_args.device.type != "cuda":
             cpu_setting = "use_cpu: true" if training_args.use_cpu else "no GPU"
