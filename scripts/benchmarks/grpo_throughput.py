@@ -14,7 +14,9 @@ Arms (each a fresh copy of the same float32 model, the same prompts, seed and se
 - `project_ahead` (a tool recipe only): the project's trainer decoding each batch's tool rollouts ahead of TRL's
   rounds, `--chunk_tokens` tokens per generate call (`tool_rollout_chunk_tokens`, open_r1.tools.rollouts_ahead);
 - `project_compiled` (GPU only): the project's trainer with `compile_generation` (a static cache and transformers'
-  compiled decode step, open_r1.utils.compiled_generation); its warm-up step includes the compilation.
+  compiled decode step, open_r1.utils.compiled_generation), `max_prompt_length` 512 where the recipe sets none (one
+  cache length for every step; nothing GSM8K's is cut); its warm-up step includes the compilation, and the
+  compilations of each counted step are recorded.
 Every arm rewards with the project's `accuracy_reward` (GSM8K's answers). Each step generates
 `--prompts` x `--num_generations` completions (one generation per step: gradient_accumulation_steps 1), takes one
 optimizer step; the first `--warmup_steps` steps are not counted. With `--recipe` (a GRPO recipe, e.g. make
@@ -74,6 +76,7 @@ sys.path.insert(0, str(REPO_ROOT / "src"))
 ARMS = ("trl", "project", "trl_cb", "project_cb", "project_ahead", "project_compiled")
 TOOL_ARMS = ("project_ahead",)  # arms for a tool recipe only
 GPU_ARMS = ("project_compiled",)  # arms that transformers runs as they are meant only on a GPU
+COMPILED_MAX_PROMPT_LENGTH = 512  # the compiled arm's, where the recipe sets none
 DEFAULT_ARMS = ("trl", "project", "trl_cb")
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- grpo_throughput.py results: begin -->", "<!-- grpo_throughput.py results: end -->"
@@ -317,6 +320,10 @@ def build_trainer(arm: str, args, model_path: str, dataset, output_dir: str):
         settings["tool_rollout_chunk_tokens"] = args.chunk_tokens
     if arm == "project_compiled":
         settings["compile_generation"] = True
+        # One static cache length for every step (compile_generation sizes it from max_prompt_length): no GSM8K prompt
+        # comes near it, so nothing is cut, and a wider step's prompts do not compile the decode step again.
+        if settings.get("max_prompt_length") is None:
+            settings["max_prompt_length"] = COMPILED_MAX_PROMPT_LENGTH
 
     script_args = GRPOScriptArguments(
         dataset_name="grpo_throughput", reward_funcs=["accuracy"], **(recipe["tools"] if recipe else {})

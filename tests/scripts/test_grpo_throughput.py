@@ -189,7 +189,9 @@ def test_the_compiled_arm_is_refused_off_a_gpu_in_one_line(benchmark, tiny_model
     )
 
 
-def test_the_compiled_arm_trains_the_project_trainer_with_compile_generation(benchmark, tiny_model, tmp_path):
+def test_the_compiled_arm_trains_the_project_trainer_with_compile_generation(
+    benchmark, tiny_model, tmp_path, monkeypatch
+):
     # Built on a CPU, the trainer refuses the field it was given, which is how the arm asks for it.
     args = types.SimpleNamespace(
         seed=0, warmup_steps=0, steps=1, prompts=1, num_generations=2, max_completion_length=4, device="cpu",
@@ -202,6 +204,13 @@ def test_the_compiled_arm_trains_the_project_trainer_with_compile_generation(ben
         benchmark.build_trainer("project", args, str(tiny_model), dataset, str(tmp_path)).args.compile_generation
         is False
     )
+    # With the refusal of a CPU lifted: the arm's trainer, its cache sized once.
+    from open_r1.utils import compiled_generation
+
+    monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
+    trainer = benchmark.build_trainer("project_compiled", args, str(tiny_model), dataset, str(tmp_path))
+    assert trainer.args.compile_generation and trainer.args.max_prompt_length == benchmark.COMPILED_MAX_PROMPT_LENGTH
+    assert trainer.generation_config.max_cache_len == benchmark.COMPILED_MAX_PROMPT_LENGTH + 4
 
 
 def test_a_compiled_arms_row_says_what_it_compiled(benchmark, tmp_path):
