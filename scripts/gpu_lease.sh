@@ -39,9 +39,8 @@ plan_commands() {
     case "$1" in
         decoding)
             echo "python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32 --device cuda" \
-                "--ways float32 autocast static_compiled autocast_static_compiled --data_files $TRAIN --repeats 2" \
-                "--rows 128 --long_tokens 40" \
-                "--output $LEASE_DIR/decode_step.json"
+                "--ways float32 autocast static_compiled autocast_static_compiled --data_files $TRAIN --rows 128" \
+                "--repeats 2 --long_tokens 40 --output $LEASE_DIR/decode_step.json"
             echo "python3 scripts/gsm8k.py --sft_only --arm cot --train_file $TRAIN"
             echo "python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-cot --device cuda --steps 2" \
                 "--arms trl project project_compiled --recipe $COT_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \

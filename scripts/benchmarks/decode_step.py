@@ -162,6 +162,11 @@ def measure(args, tokenizer, problems: list[str], failed: dict, on_rows=None) ->
     results = {name: {} for name in args.ways}
     ways = {}
 
+    def give_up(name: str, reason: str) -> None:
+        failed[name] = reason[:500]
+        ways.pop(name, None)
+        print(f"{name} failed: {failed[name]}", flush=True)
+
     def attempt(name: str, call, *arguments):
         if name in failed:
             return None
@@ -170,9 +175,7 @@ def measure(args, tokenizer, problems: list[str], failed: dict, on_rows=None) ->
         except Exception as error:  # one way's failure leaves the others' figures
             if name == BASELINE:
                 raise
-            failed[name] = f"{type(error).__name__}: {error}"[:500]
-            ways.pop(name, None)
-            print(f"{name} failed: {failed[name]}", flush=True)
+            give_up(name, f"{type(error).__name__}: {error}")
             return None
 
     for name in args.ways:
@@ -195,8 +198,12 @@ def measure(args, tokenizer, problems: list[str], failed: dict, on_rows=None) ->
                         timings[name][length].append(seconds)
         for name, way in list(ways.items()):
             figures = results[name][str(rows)]
-            if way.static_cache_length() != figures["static_cache_length"]:
-                attempt(name, grown_cache, name, figures["static_cache_length"], way.static_cache_length())
+            if way.static_cache_length() != figures["static_cache_length"]:  # a timed call would have compiled
+                before, after = figures["static_cache_length"], way.static_cache_length()
+                give_up(
+                    name,
+                    f"RuntimeError: {name}: the static cache grew from {before} to {after} during the timed calls",
+                )
                 continue
             short, long = statistics.median(timings[name]["short"]), statistics.median(timings[name]["long"])
             figures.update(short_call_seconds=short, long_call_seconds=long, calls=timings[name])
@@ -222,10 +229,6 @@ def measure(args, tokenizer, problems: list[str], failed: dict, on_rows=None) ->
     if args.device == "cuda":
         torch.cuda.empty_cache()
     return priced(results)
-
-
-def grown_cache(name: str, before: int, after: int) -> None:
-    raise RuntimeError(f"{name}: the static cache grew from {before} to {after} during the timed calls")
 
 
 def priced(results: dict) -> dict:

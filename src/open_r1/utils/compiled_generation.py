@@ -88,7 +88,7 @@ class CompiledGeneration:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not getattr(self.args, "compile_generation", False):
+        if not self.args.compile_generation:
             return
         refusal = compiled_generation_refusal(self)
         if refusal is not None:
