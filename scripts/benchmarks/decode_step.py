@@ -28,9 +28,11 @@ columns wider, whose cache is longer (a GRPO step's prompts differ in width; com
 `new_shape_again_seconds` for the same call again.
 A way's price per decode step is the difference between a call of `--long_tokens` and one of `--short_tokens` new
 tokens over their difference, so that the prompt's prefill and the call's set-up cancel; the median over
-`--repeats`, the ways interleaved (each repeat runs every way once, in turn). One more call of each length runs under
-`torch.profiler`: the operators the host dispatches per step and, on a GPU, the kernels' time per step, whose ratio
-to the wall time says whether the kernels (near 1) or the host launching them (well above 1) set the price.
+`--repeats`, the eager ways interleaved (each repeat runs each once, in turn), then each compiled way alone, the
+results file saved after each (a compilation stopped at the lease's limit leaves the prices before it). One more
+call of each length runs under `torch.profiler`: the operators the host dispatches per step and, on a GPU, the
+kernels' time per step, whose ratio to the wall time says whether the kernels (near 1) or the host launching them
+(well above 1) set the price.
 
 `--output` writes the results (settings, date, commit, machine and load) as JSON; `--write_docs` writes their table
 into docs/benchmarks.md between this script's markers, so the page is never typed by hand.
@@ -151,10 +153,18 @@ class Way:
         return dispatched, sum(event.self_device_time_total for event in kernels) / 1e6  # as torch's own table sums
 
 
-def measure(args, tokenizer, problems: list[str], failed: dict, on_rows=None) -> dict:
+def timing_groups(ways: list[str]) -> list[list[str]]:
+    """The ways in the order they are timed: the eager ways together (their calls interleaved), then each compiled way
+    alone, so that the results saved after each group keep the eager prices when a compilation runs past the
+    lease (`gpu_lease.sh` stops a command at its limit)."""
+    return [[name for name in ways if name not in GPU_ONLY_WAYS]] + [[name] for name in ways if name in GPU_ONLY_WAYS]
+
+
+def measure(args, tokenizer, problems: list[str], failed: dict, on_progress=None) -> dict:
     """Every way at every row count: its first call, its price per decode step, the host's operators per step and, on
     a GPU, the kernels' time. A way other than the baseline that fails (e.g. a machine without the compiler
-    `torch.compile` needs) is left out from then on, its error in `failed`; `on_rows(results)` after each row count."""
+    `torch.compile` needs) is left out from then on, its error in `failed`; `on_progress(results)` after each group
+    of `timing_groups` at each row count."""
     import torch
 
     pad = tokenizer.pad_token_id
@@ -178,26 +188,24 @@ def measure(args, tokenizer, problems: list[str], failed: dict, on_rows=None) ->
             give_up(name, f"{type(error).__name__}: {error}")
             return None
 
-    for name in args.ways:
-        way = attempt(name, Way, name, args.model, args.device)
-        if way is not None:
-            ways[name] = way
-    for rows in args.rows:
-        batch = prompt_batch(tokenizer, problems, rows, args.device)
-        timings = {name: {"short": [], "long": []} for name in ways}
-        for name, way in list(ways.items()):
-            first = attempt(name, way.generate, batch, args.long_tokens, pad)  # compiling; the cache's timed shape
-            if first is not None:
-                figures = {"first_call_seconds": first, "prompt_width": batch["input_ids"].shape[1]}
-                results[name][str(rows)] = {**figures, "static_cache_length": way.static_cache_length()}
+    def time_group(group: list[str], rows: int, batch: dict) -> None:
+        timings = {name: {"short": [], "long": []} for name in group}
+        for name in group:
+            if name in ways:
+                first = attempt(name, ways[name].generate, batch, args.long_tokens, pad)  # compiling; the timed shape
+                if first is not None:
+                    figures = {"first_call_seconds": first, "prompt_width": batch["input_ids"].shape[1]}
+                    results[name][str(rows)] = {**figures, "static_cache_length": ways[name].static_cache_length()}
         for _ in range(args.repeats):
-            for name, way in list(ways.items()):
+            for name in group:
                 for length, tokens in (("short", args.short_tokens), ("long", args.long_tokens)):
-                    seconds = attempt(name, way.generate, batch, tokens, pad)
+                    seconds = attempt(name, ways[name].generate, batch, tokens, pad) if name in ways else None
                     if seconds is not None:
                         timings[name][length].append(seconds)
-        for name, way in list(ways.items()):
-            figures = results[name][str(rows)]
+        for name in group:
+            if name not in ways:
+                continue
+            way, figures = ways[name], results[name][str(rows)]
             if way.static_cache_length() != figures["static_cache_length"]:  # a timed call would have compiled
                 before, after = figures["static_cache_length"], way.static_cache_length()
                 give_up(
@@ -223,8 +231,17 @@ def measure(args, tokenizer, problems: list[str], failed: dict, on_rows=None) ->
                 figures["new_shape_again_seconds"] = attempt(name, way.generate, wider, args.long_tokens, pad)
                 figures.update(graphs_compiled=way.graphs_compiled, cudagraph_skips=way.cudagraph_skips)
             print(f"{rows:4d} rows  {name:24s} {figures['ms_per_decode_step']:8.2f} ms/step", flush=True)
-        if on_rows is not None:
-            on_rows(priced(results))
+
+    for name in args.ways:
+        way = attempt(name, Way, name, args.model, args.device)
+        if way is not None:
+            ways[name] = way
+    for rows in args.rows:
+        batch = prompt_batch(tokenizer, problems, rows, args.device)
+        for group in timing_groups(args.ways):
+            time_group(group, rows, batch)
+            if on_progress is not None:
+                on_progress(priced(results))
     ways.clear()
     if args.device == "cuda":
         torch.cuda.empty_cache()
@@ -348,7 +365,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     }  # fmt: skip
     failed = {}
 
-    def save_so_far(ways: dict) -> None:  # a lease that ends during a later row count keeps the earlier ones
+    def save_so_far(ways: dict) -> None:  # a lease that ends during a later way or row count keeps the earlier ones
         if args.output is not None:
             save_results(args.output, {"settings": settings, "ways": ways, "failed_ways": failed, "complete": False})
 

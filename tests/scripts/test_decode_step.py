@@ -162,3 +162,34 @@ def test_a_compiled_ways_row_shows_its_new_shape_and_what_was_compiled(benchmark
         "2.00 (2.0)",
         "31.0 (+16 columns: 9.5, again 0.4); 2 graphs compiled, 0 CUDA graphs skipped",
     ]
+
+
+def test_a_compiled_way_stopped_mid_compilation_leaves_the_eager_prices_saved(benchmark, tiny_model, monkeypatch):
+    """gpu_lease.sh stops a command at its limit: the eager ways are timed and saved first, each compiled way after."""
+    import argparse
+
+    from transformers import AutoTokenizer
+
+    order = ["float32", "autocast", "autocast_static_compiled", "static_compiled"]
+    assert benchmark.timing_groups(order) == [["float32", "autocast"], ["autocast_static_compiled"], ["static_compiled"]]
+
+    monkeypatch.setattr(benchmark, "GPU_ONLY_WAYS", ("bfloat16",))  # a CPU stand-in for a compiled way
+    generate = benchmark.Way.generate
+
+    def compiling_until_stopped(way, batch, new_tokens, pad_token_id):
+        if way.compiled:
+            raise KeyboardInterrupt  # the process ends here, as the limit's signal ends it
+        return generate(way, batch, new_tokens, pad_token_id)
+
+    monkeypatch.setattr(benchmark.Way, "generate", compiling_until_stopped)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    tokenizer.padding_side = "left"
+    args = argparse.Namespace(
+        model=str(tiny_model), device="cpu", rows=[2], short_tokens=2, long_tokens=4, repeats=1,
+        ways=["float32", "bfloat16", "static"],
+    )  # fmt: skip
+    saved = []
+    with pytest.raises(KeyboardInterrupt):
+        benchmark.measure(args, tokenizer, ["What is 1+1?"], {}, saved.append)
+    assert len(saved) == 1 and set(saved[0]) == {"float32", "static"}
+    assert saved[0]["static"]["2"]["ms_per_decode_step"] is not None

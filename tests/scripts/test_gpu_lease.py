@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 import tarfile
+import time
 
 import pytest
 
@@ -39,9 +40,7 @@ def lease(*args, cwd=None, **environment) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("plan", PLANS)
 def test_each_plan_calls_scripts_with_options_they_take_and_files_that_exist(plan):
-    run = lease("start", plan, GPU_LEASE_DRY_RUN="1")
-    assert run.returncode == 0, run.stderr
-    for command in run.stdout.splitlines():
+    for limit, command in plan_lines(plan):
         words = command.split()
         assert words[0] == "python3" and (REPO_ROOT / words[1]).is_file(), command
         usage = subprocess.run(
@@ -60,6 +59,22 @@ def test_each_plan_calls_scripts_with_options_they_take_and_files_that_exist(pla
             assert set(option_values(words, option)) <= set(choices), command
         if words[1] == "scripts/benchmarks/grpo_throughput.py":  # it refuses arms without its baseline
             assert "trl" in option_values(words, "--arms"), command
+
+
+def plan_lines(plan: str) -> list[tuple[int, str]]:
+    """A plan's commands, each with the seconds it may run, as `start` dry-runs them."""
+    run = lease("start", plan, GPU_LEASE_DRY_RUN="1")
+    assert run.returncode == 0, run.stderr
+    lines = [line.split(" ", 1) for line in run.stdout.splitlines()]
+    return [(int(limit), command) for limit, command in lines]
+
+
+@pytest.mark.parametrize("plan", PLANS)
+def test_each_plans_limits_its_start_install_and_collect_fit_a_lease(plan):
+    from open_r1.demo.gsm8k_rehearsal import LEASE_SETUP_SECONDS
+
+    collect_seconds = 60  # collect, the last poll and handing the machine back
+    assert sum(limit for limit, _ in plan_lines(plan)) + LEASE_SETUP_SECONDS + collect_seconds <= 15 * 60
 
 
 def option_values(words: list[str], option: str) -> list[str]:
@@ -91,6 +106,36 @@ def test_a_plans_commands_all_run_though_one_fails_and_the_run_says_which(tmp_pa
         "scripts/benchmarks/grpo_throughput.py",
     ]
     assert run.returncode == 1 and "gpu_lease.sh: failed: python3 scripts/benchmarks/decode_step.py" in run.stdout
+
+
+def test_a_command_past_its_limit_is_stopped_with_its_children_and_the_plan_goes_on(tmp_path):
+    data, bin_dir = tmp_path / "data", tmp_path / "bin"
+    (data / "lease").mkdir(parents=True)
+    (data / "lease" / "installed").touch()
+    bin_dir.mkdir()
+    calls, orphan = tmp_path / "calls", tmp_path / "orphan"
+    fake = bin_dir / "python3"  # the first script hangs in a child process (a compilation that never ends)
+    fake.write_text(
+        f'#!/bin/bash\necho "$1" >> {calls}\n'
+        f'if [[ "$1" == *decode_step.py ]]; then (sleep 30; touch {orphan}) & wait; fi\n'
+    )
+    fake.chmod(0o755)
+    plan = tmp_path / "scripts" / "gpu_lease.sh"  # the decoding plan with a limit of one second for its first command
+    plan.parent.mkdir()
+    plan.write_text(SCRIPT.read_text().replace('echo "210 python3', 'echo "1 python3'))
+    started = time.monotonic()
+    run = subprocess.run(
+        ["bash", str(plan), "run", "decoding"],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "GPU_LEASE_DATA": str(data)},
+    )
+    assert time.monotonic() - started < 20
+    assert len(calls.read_text().split()) == 3
+    assert run.returncode == 1
+    assert "gpu_lease.sh: stopped at its limit of 1 s: python3 scripts/benchmarks/decode_step.py" in run.stdout
+    time.sleep(1)
+    assert not orphan.exists()  # the hung command's child went with it
 
 
 def test_a_mistake_is_one_line_and_exit_status_2():
