@@ -40,7 +40,7 @@ def lease(*args, cwd=None, **environment) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("plan", PLANS)
 def test_each_plan_calls_scripts_with_options_they_take_and_files_that_exist(plan):
-    for limit, command in plan_lines(plan):
+    for _, command in plan_lines(plan):
         words = command.split()
         assert words[0] == "python3" and (REPO_ROOT / words[1]).is_file(), command
         usage = subprocess.run(
