@@ -171,7 +171,11 @@ def test_a_compiled_way_stopped_mid_compilation_leaves_the_eager_prices_saved(be
     from transformers import AutoTokenizer
 
     order = ["float32", "autocast", "autocast_static_compiled", "static_compiled"]
-    assert benchmark.timing_groups(order) == [["float32", "autocast"], ["autocast_static_compiled"], ["static_compiled"]]
+    assert benchmark.timing_groups(order) == [
+        ["float32", "autocast"],
+        ["autocast_static_compiled"],
+        ["static_compiled"],
+    ]
 
     monkeypatch.setattr(benchmark, "GPU_ONLY_WAYS", ("bfloat16",))  # a CPU stand-in for a compiled way
     generate = benchmark.Way.generate
