@@ -28,11 +28,11 @@ columns wider, whose cache is longer (a GRPO step's prompts differ in width; com
 `new_shape_again_seconds` for the same call again.
 A way's price per decode step is the difference between a call of `--long_tokens` and one of `--short_tokens` new
 tokens over their difference, so that the prompt's prefill and the call's set-up cancel; the median over
-`--repeats`, the eager ways interleaved (each repeat runs each once, in turn), then each compiled way alone, the
-results file saved after each (a compilation stopped at the lease's limit leaves the prices before it). One more
-call of each length runs under `torch.profiler`: the operators the host dispatches per step and, on a GPU, the
-kernels' time per step, whose ratio to the wall time says whether the kernels (near 1) or the host launching them
-(well above 1) set the price.
+`--repeats`, the eager ways interleaved (each repeat runs each once, in turn) at every row count, then each compiled
+way alone, the results file saved after each (a compilation stopped at the lease's limit leaves the prices before
+it). One more call of each length runs under `torch.profiler`: the operators the host dispatches per step and, on
+a GPU, the kernels' time per step, whose ratio to the wall time says whether the kernels (near 1) or the host
+launching them (well above 1) set the price.
 
 `--output` writes the results (settings, date, commit, machine and load) as JSON; `--write_docs` writes their table
 into docs/benchmarks.md between this script's markers, so the page is never typed by hand.
@@ -163,8 +163,8 @@ def timing_groups(ways: list[str]) -> list[list[str]]:
 def measure(args, tokenizer, problems: list[str], failed: dict, on_progress=None) -> dict:
     """Every way at every row count: its first call, its price per decode step, the host's operators per step and, on
     a GPU, the kernels' time. A way other than the baseline that fails (e.g. a machine without the compiler
-    `torch.compile` needs) is left out from then on, its error in `failed`; `on_progress(results)` after each group
-    of `timing_groups` at each row count."""
+    `torch.compile` needs) is left out from then on, its error in `failed`. The groups of `timing_groups` in turn,
+    each at every row count; `on_progress(results)` after each."""
     import torch
 
     pad = tokenizer.pad_token_id
@@ -236,9 +236,9 @@ def measure(args, tokenizer, problems: list[str], failed: dict, on_progress=None
         way = attempt(name, Way, name, args.model, args.device)
         if way is not None:
             ways[name] = way
-    for rows in args.rows:
-        batch = prompt_batch(tokenizer, problems, rows, args.device)
-        for group in timing_groups(args.ways):
+    batches = {rows: prompt_batch(tokenizer, problems, rows, args.device) for rows in args.rows}
+    for group in timing_groups(args.ways):  # the eager prices at every row count before any compilation
+        for rows, batch in batches.items():
             time_group(group, rows, batch)
             if on_progress is not None:
                 on_progress(priced(results))

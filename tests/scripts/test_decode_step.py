@@ -165,7 +165,8 @@ def test_a_compiled_ways_row_shows_its_new_shape_and_what_was_compiled(benchmark
 
 
 def test_a_compiled_way_stopped_mid_compilation_leaves_the_eager_prices_saved(benchmark, tiny_model, monkeypatch):
-    """gpu_lease.sh stops a command at its limit: the eager ways are timed and saved first, each compiled way after."""
+    """gpu_lease.sh stops a command at its limit: the eager ways are timed and saved first, at every row count, and
+    each compiled way after them."""
     import argparse
 
     from transformers import AutoTokenizer
@@ -189,11 +190,14 @@ def test_a_compiled_way_stopped_mid_compilation_leaves_the_eager_prices_saved(be
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     tokenizer.padding_side = "left"
     args = argparse.Namespace(
-        model=str(tiny_model), device="cpu", rows=[2], short_tokens=2, long_tokens=4, repeats=1,
+        model=str(tiny_model), device="cpu", rows=[2, 3], short_tokens=2, long_tokens=4, repeats=1,
         ways=["float32", "bfloat16", "static"],
     )  # fmt: skip
     saved = []
     with pytest.raises(KeyboardInterrupt):
         benchmark.measure(args, tokenizer, ["What is 1+1?"], {}, saved.append)
-    assert len(saved) == 1 and set(saved[0]) == {"float32", "static"}
-    assert saved[0]["static"]["2"]["ms_per_decode_step"] is not None
+    # saved after each row count of the eager group, which has every row count before the compiled way starts
+    assert len(saved) == 2 and {name: set(by_rows) for name, by_rows in saved[-1].items()} == {
+        "float32": {"2", "3"},
+        "static": {"2", "3"},
+    }
