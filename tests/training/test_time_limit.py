@@ -37,11 +37,15 @@ def run_steps(
     save_strategy: str = "steps",
     output_dir: str = "unused",
     end: bool = False,
+    args=None,
+    first_step: int = 0,
 ):
     """Drives the callback as the Trainer does (`end`: to the end of training, a checkpoint saved where the Trainer
-    would save one); returns the control and state after the last step it allowed."""
-    args = SFTConfig(output_dir=output_dir, use_cpu=True, bf16=False, save_strategy=save_strategy, report_to="none")
-    state, control = TrainerState(max_steps=max_steps), TrainerControl()
+    would save one; `first_step`: the step a resumed run starts after); returns the control and state after the last
+    step it allowed."""
+    if args is None:
+        args = SFTConfig(output_dir=output_dir, use_cpu=True, bf16=False, save_strategy=save_strategy, report_to="none")
+    state, control = TrainerState(max_steps=max_steps, global_step=first_step), TrainerControl()
     limit.on_train_begin(args, state, control)
     for _ in range(steps):
         state.global_step += 1
@@ -74,6 +78,46 @@ def test_training_stops_at_the_last_step_whose_successor_would_end_past_the_limi
         "(3.5 min since the process started; steps took up to 1.7 min); the model is saved, and checkpoint-2 to "
         "resume from" in caplog.text
     )
+
+
+def generating_every(optimizer_steps: int, **fields) -> GRPOConfig:
+    """GRPO settings whose each generation trains `optimizer_steps` steps of 4 micro-batches."""
+    settings = dict(
+        output_dir="unused", use_cpu=True, bf16=False, report_to="none", save_strategy="no",
+        per_device_train_batch_size=8, num_generations=8, gradient_accumulation_steps=4,
+        steps_per_generation=4 * optimizer_steps,
+    )  # fmt: skip
+    return GRPOConfig(**{**settings, **fields})
+
+
+def test_optimizer_steps_per_generation_follow_trls_generation_schedule():
+    sft = SFTConfig(output_dir="unused", use_cpu=True, bf16=False, report_to="none")
+    assert time_limit.optimizer_steps_per_generation(sft) == 1
+    assert time_limit.optimizer_steps_per_generation(generating_every(1)) == 1  # TRL's default
+    assert time_limit.optimizer_steps_per_generation(generating_every(2)) == 2
+    assert time_limit.optimizer_steps_per_generation(generating_every(1, num_iterations=3)) == 3
+    # 6 micro-batches per generation, 4 per step: generations start mid-step, and the steps are not two kinds
+    assert time_limit.optimizer_steps_per_generation(generating_every(1, steps_per_generation=6)) == 1
+
+
+def test_a_step_that_reuses_a_generation_is_estimated_by_such_steps_not_by_the_generating_ones(caplog):
+    # Two optimizer steps per generation: steps of 55 s (generating) and 1 s (reusing) after a 20 s start; 3 minutes.
+    # After step 3 (131 s) the next reuses its generation (1 s more fits); after step 4 (132 s) the next would
+    # generate (55 s: 187 > 180). The longest step of all would have stopped after step 3.
+    limit = RunTimeLimit(3, started=0.0, clock=Steps(20, 55, 1, 55, 1, 55, 1))
+    with caplog.at_level(logging.WARNING, logger="open_r1.utils.time_limit"):
+        control, state = run_steps(limit, steps=10, max_steps=10, args=generating_every(2))
+    assert state.global_step == 4 and limit.stopped_at == 4
+    assert "(2.2 min since the process started; steps that generate took up to 0.9 min)" in caplog.text
+    # Until a reusing step has run, the longest step of all stands in for one: none is estimated at nothing.
+    limit = RunTimeLimit(2, started=0.0, clock=Steps(20, 55, 1))
+    assert run_steps(limit, steps=10, max_steps=10, args=generating_every(2))[1].global_step == 1
+
+
+def test_a_resumed_run_generates_at_its_first_step_whatever_its_number():
+    limit = RunTimeLimit(3, started=0.0, clock=Steps(20, 55, 1, 55, 1, 55, 1))
+    control, state = run_steps(limit, steps=10, max_steps=20, args=generating_every(2), first_step=7)
+    assert state.global_step == 11 and limit.longest_of_kind == {True: 55, False: 1}
 
 
 def test_within_the_limit_training_goes_on_to_max_steps(caplog):

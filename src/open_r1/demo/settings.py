@@ -152,8 +152,10 @@ GSM8K_FAST = dataclasses.replace(
 # FAST: a few steps on a few rows, short completions; what each stage writes, not what it learns.
 GSM8K_FAST_SFT_OVERRIDES = ("--max_steps", "2", "--per_device_train_batch_size", "4", "--logging_steps", "1")
 GSM8K_FAST_GRPO_OVERRIDES = (
-    *("--max_steps", "1", "--logging_steps", "1", "--num_generations", "2"),
+    *("--max_steps", "2", "--logging_steps", "1", "--num_generations", "2"),
     *("--per_device_train_batch_size", "4", "--gradient_accumulation_steps", "1", "--max_completion_length", "48"),
+    # One generation of 4 prompts for the 2 steps, as the recipes' generations each train two.
+    *("--steps_per_generation", "2"),
 )
 # The recipes are written for one GPU; without one the same recipes run on the CPU in float32.
 GSM8K_CPU_OVERRIDES = ("--use_cpu", "true", "--bf16", "false")

@@ -4,7 +4,11 @@ A job with a wall-clock limit (Slurm's `--time`, a lent GPU, a pipeline that mus
 trained) is killed at its limit and loses every step since its last checkpoint, and the final model. With
 `max_run_minutes` set in a recipe or on the command line of sft.py or grpo.py, after each optimizer step the run
 compares the minutes since its process started plus its longest step so far (its estimate of the next one) with
-the limit; when the next step would end past it, training stops at that step. The model is then saved as at the
+the limit; when the next step would end past it, training stops at that step. Where GRPO trains several optimizer
+steps on one generation (`steps_per_generation` a multiple of `gradient_accumulation_steps` above it), the steps
+that generate and those that reuse a generation are estimated apart, each by the longest of its kind so far (by the
+longest step of all until one of its kind has run), so a cheap step that would still fit is not given up for the
+price of a generation it does not make. The model is then saved as at the
 end of any run, and a checkpoint is written where `save_strategy` writes them, so a requeued job resumes from that
 step (open_r1.utils.training). Every process of a launch stops at the same step (open_r1.utils.distributed).
 A run that stopped so leaves `time_limit_stop.json` in its output_dir (`TIME_LIMIT_STOP_FILE`: the step, the
@@ -40,9 +44,18 @@ def process_start_time() -> float:
     return psutil.Process().create_time()
 
 
+def optimizer_steps_per_generation(args) -> int:
+    """The optimizer steps one GRPO generation trains: TRL generates every `steps_per_generation` x `num_iterations`
+    micro-batches. 1 for a trainer without generations (SFT) and where a generation does not start with a step."""
+    micro_batches = (getattr(args, "steps_per_generation", None) or 0) * getattr(args, "num_iterations", 1)
+    if micro_batches == 0 or micro_batches % args.gradient_accumulation_steps:
+        return 1
+    return micro_batches // args.gradient_accumulation_steps
+
+
 class RunTimeLimit(TrainerCallback):
     """Stops training when the next step would end more than `minutes` after `started` (default: the process's
-    start); the longest step so far is the estimate of the next."""
+    start); the longest step so far of the next one's kind (generating or reusing a generation) is its estimate."""
 
     def __init__(self, minutes: float, started: float | None = None, clock=time.time):
         self.limit_seconds = 60.0 * minutes
@@ -50,20 +63,32 @@ class RunTimeLimit(TrainerCallback):
         self._clock = clock
         self._last_step_end = None
         self.longest_step = 0.0
+        # The longest step that generated (True) and that reused a generation (False), once one of each has run.
+        self.longest_of_kind = {}
+        self._first_step = 0
         self.stopped_at = None
+
+    def generates(self, step: int, args) -> bool:
+        """Whether `step` starts a generation: the trainer generates at its first step, resumed or not."""
+        return (step - self._first_step - 1) % optimizer_steps_per_generation(args) == 0
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._last_step_end = self._clock()
+        self._first_step = state.global_step
         if state.is_world_process_zero:  # an earlier run's stop; this one has not stopped yet
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(args.output_dir, TIME_LIMIT_STOP_FILE))
 
     def on_step_end(self, args, state, control, **kwargs):
         now = self._clock()
-        self.longest_step = max(self.longest_step, now - self._last_step_end)
+        took, kind = now - self._last_step_end, self.generates(state.global_step, args)
+        self.longest_step = max(self.longest_step, took)
+        self.longest_of_kind[kind] = max(self.longest_of_kind.get(kind, 0.0), took)
         self._last_step_end = now
         elapsed = now - self.started
-        out_of_time = not control.should_training_stop and elapsed + self.longest_step > self.limit_seconds
+        next_kind = self.generates(state.global_step + 1, args)
+        estimate = self.longest_of_kind.get(next_kind, self.longest_step)
+        out_of_time = not control.should_training_stop and elapsed + estimate > self.limit_seconds
         if not any_process(out_of_time, args.device):
             return
         control.should_training_stop = True
@@ -74,14 +99,21 @@ class RunTimeLimit(TrainerCallback):
         self.stopped_at = state.global_step
         logger.warning(
             "max_run_minutes %g: training stops after step %d of %d, since the next step would end past the limit "
-            "(%.1f min since the process started; steps took up to %.1f min); the model is saved%s",
+            "(%.1f min since the process started; %s took up to %.1f min); the model is saved%s",
             self.limit_seconds / 60,
             state.global_step,
             state.max_steps,
             elapsed / 60,
-            self.longest_step / 60,
+            self.kind_name(next_kind, args),
+            estimate / 60,
             f", and checkpoint-{state.global_step} to resume from" if saves_checkpoints else "",
         )
+
+    def kind_name(self, generates: bool, args) -> str:
+        """The steps the estimate of the next step came from, as the stop's warning names them."""
+        if optimizer_steps_per_generation(args) == 1 or generates not in self.longest_of_kind:
+            return "steps"
+        return "steps that generate" if generates else "steps that reuse a generation"
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.stopped_at is None or not state.is_world_process_zero:
