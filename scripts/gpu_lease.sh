@@ -14,7 +14,7 @@
 #   decoding          decode_step.py (a decode step's price in transformers' ways, eager and compiled), then the
 #                     chain-of-thought arm's SFT and grpo_throughput.py's trl, project and project_compiled arms
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project, project_ahead and trl_cb arms, a step each
-#   cot               make gsm8k's chain-of-thought arm, GRPO for as many of 40 steps as 11 minutes leave
+#   cot               make gsm8k's chain-of-thought arm, GRPO for as many of 80 steps as 11 minutes leave
 #   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate)
 #   tools             make gsm8k's tool arm within 11 minutes, its SFT evaluations those of a tools-sft lease, whose
 #                     lease.tgz is unpacked into data/lease-tools-sft and carried here
@@ -59,7 +59,7 @@ plan_commands() {
             ;;
         cot)
             echo "690 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
-                "--arm cot --time_budget_minutes 11 --grpo_max_steps 40"
+                "--arm cot --time_budget_minutes 11 --grpo_max_steps 80"
             ;;
         tools-sft)
             echo "690 python3 scripts/gsm8k.py --sft_only --evaluate --arm tools --train_file $TRAIN --test_file $TEST"

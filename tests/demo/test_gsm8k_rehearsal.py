@@ -65,7 +65,8 @@ def test_the_command_prints_the_timeline_and_whether_the_run_fits(capsys):
 def test_a_measured_grpo_step_replaces_the_leases_and_a_malformed_one_is_refused(capsys):
     result = rehearsal.main(["--arm", "tools", "--reuse_sft", "--time_budget_minutes", "11", "--grpo_step_seconds",
                              "tools=35"])  # fmt: skip
-    assert result["grpo_steps"] == {"tools": 2}  # 20 s of start-up, then steps while the next still ends in time
+    # 20 s of start-up, then steps while the next still ends in time: two generations, each trained twice
+    assert result["grpo_steps"] == {"tools": 4}
     with pytest.raises(SystemExit):
         rehearsal.main(["--grpo_step_seconds", "tool=35"])
     assert "expected ARM=SECONDS with ARM cot or tools, got 'tool=35'" in capsys.readouterr().err

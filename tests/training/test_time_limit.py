@@ -109,9 +109,16 @@ def test_a_step_that_reuses_a_generation_is_estimated_by_such_steps_not_by_the_g
         control, state = run_steps(limit, steps=10, max_steps=10, args=generating_every(2))
     assert state.global_step == 4 and limit.stopped_at == 4
     assert "(2.2 min since the process started; steps that generate took up to 0.9 min)" in caplog.text
-    # Until a reusing step has run, the longest step of all stands in for one: none is estimated at nothing.
+    # Until a reusing step has run, it is estimated at the generating step's share of its generation, 27.5 s: after
+    # step 1 (75 s) it fits 2 minutes (102.5 s), not 1.7 (102 s).
     limit = RunTimeLimit(2, started=0.0, clock=Steps(20, 55, 1))
-    assert run_steps(limit, steps=10, max_steps=10, args=generating_every(2))[1].global_step == 1
+    assert run_steps(limit, steps=10, max_steps=10, args=generating_every(2))[1].global_step == 2
+    limit = RunTimeLimit(1.7, started=0.0, clock=Steps(20, 55, 1))
+    with caplog.at_level(logging.WARNING, logger="open_r1.utils.time_limit"):
+        assert run_steps(limit, steps=10, max_steps=10, args=generating_every(2))[1].global_step == 1
+    assert "(1.2 min since the process started; a step that reuses a generation, its share of one: 0.5 min)" in (
+        caplog.text
+    )
 
 
 def test_a_resumed_run_generates_at_its_first_step_whatever_its_number():

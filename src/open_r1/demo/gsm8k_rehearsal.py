@@ -11,7 +11,8 @@ processes are: its stages in order, the SFT model's evaluations beside GRPO, the
 ended; the GPU job slots of `open_r1.utils.gpu_jobs`, the tool arm's jobs first; the time budget's
 `grpo_minutes`), with each training launch and evaluation replaced by a wait as long as the leases of 2026-11-24
 measured it (`LEASE_SECONDS`, docs/gsm8k.md), a second of the GPU's a 60th of a second here. GRPO steps as
-`open_r1.utils.time_limit` lets it under `max_run_minutes`. The base and card evaluations are taken from an earlier
+`open_r1.utils.time_limit.RunTimeLimit` lets it under `max_run_minutes` (the callback itself, on the rehearsal's
+clock), each step as long as a generating or a reusing one, as the recipe's `steps_per_generation` orders them. The base and card evaluations are taken from an earlier
 run, as every lease plan takes them (`--reuse_base`); `--reuse_sft` takes the SFT evaluations so too.
 Prints when each job started and ended, GRPO's steps and the run's minutes, and whether they and a lease's start
 and install (`LEASE_SETUP_SECONDS`) fit a lease of `--lease_minutes`.
@@ -31,10 +32,13 @@ import time
 import types
 from concurrent.futures import ThreadPoolExecutor
 
+from transformers import TrainerControl, TrainerState
+
 from open_r1.demo import gsm8k, pipeline
 from open_r1.demo.settings import GSM8K_FULL
 from open_r1.usage import read_recipe
 from open_r1.utils.gpu_jobs import JobSlots
+from open_r1.utils.time_limit import RunTimeLimit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,8 +47,13 @@ class LeaseSeconds:
 
     # Both arms' SFT, at once on lease 2.
     sft: dict = dataclasses.field(default_factory=lambda: {"cot": 134.0, "tools": 198.0})
-    # A GRPO step: 144 s for 10 (chain of thought), 390 s for 5 (tool arm) on lease 2, the two at once.
+    # A GRPO step that generates: 144 s for 10 (chain of thought), 390 s for 5 (tool arm) on lease 2, the two at once,
+    # each generating 128 rows. The recipes' 256 rows are taken to cost the same: decoding is bound by the host's
+    # dispatching (docs/gsm8k.md), which the `decoding` lease plan checks at 512 rows.
     grpo_step: dict = dataclasses.field(default_factory=lambda: {"cot": 14.4, "tools": 78.0})
+    # A GRPO step that trains on an earlier step's generation (steps_per_generation): the training share of a tool-arm
+    # step on the lease of 2026-11-26 (0.66 s; the chain of thought's shorter rows train in less).
+    grpo_reuse_step: float = 0.7
     # A training launch's start-up before its first step, and its save and exit after the last (not measured apart).
     launch_start: float = 20.0
     launch_end: float = 10.0
@@ -93,21 +102,37 @@ class Rehearsal:
             self._wait(output_dir.name, self.times.launch_start + self.times.sft[arm] + self.times.launch_end)
             return 0.0
         option = dict(zip(overrides[::2], overrides[1::2]))
-        max_steps = int(option.get("--max_steps", read_recipe(str(pipeline.REPO_ROOT / recipe))["max_steps"]))
-        limit = 60 * float(option.get("--max_run_minutes", math.inf))
-        # open_r1.utils.time_limit: after each step, stop where the next (as long as the longest) would end past the
-        # limit, counted from the process's start; at least one step.
-        step, steps, elapsed = self.times.grpo_step[arm], 0, self.times.launch_start
-        while steps < max_steps:
-            steps, elapsed = steps + 1, elapsed + step
-            if elapsed + step > limit:
-                break
-        self.grpo_steps[arm] = steps
-        self._wait(f"{output_dir.name} ({steps} steps)", elapsed + self.times.launch_end)
+        fields = read_recipe(str(pipeline.REPO_ROOT / recipe))
+        max_steps = int(option.get("--max_steps", fields["max_steps"]))
+        steps = self.grpo_steps_within(arm, fields, max_steps, float(option.get("--max_run_minutes", math.inf)))
+        elapsed = self.times.launch_start + sum(
+            self.times.grpo_step[arm] if generates else self.times.grpo_reuse_step for generates in steps
+        )
+        self.grpo_steps[arm] = len(steps)
+        self._wait(f"{output_dir.name} ({len(steps)} steps)", elapsed + self.times.launch_end)
         output_dir.mkdir(parents=True, exist_ok=True)
-        state = {"global_step": steps, "max_steps": max_steps, "log_history": []}
+        state = {"global_step": len(steps), "max_steps": max_steps, "log_history": []}
         (output_dir / "trainer_state.json").write_text(json.dumps(state), encoding="utf-8")
         return 0.0
+
+    def grpo_steps_within(self, arm: str, recipe: dict, max_steps: int, minutes: float) -> list[bool]:
+        """The steps GRPO trains under `max_run_minutes` (each: whether it generates), as the run's own
+        `RunTimeLimit` stops it, on a clock that moves on by the steps' lease times."""
+        args = types.SimpleNamespace(
+            output_dir=tempfile.gettempdir(), save_strategy="no", device="cpu",
+            steps_per_generation=recipe.get("steps_per_generation"), num_iterations=recipe.get("num_iterations", 1),
+            gradient_accumulation_steps=recipe.get("gradient_accumulation_steps", 1),
+        )  # fmt: skip
+        clock = [self.times.launch_start]
+        limit = RunTimeLimit(minutes, started=0.0, clock=lambda: clock[0])
+        state, control, steps = TrainerState(max_steps=max_steps), TrainerControl(), []
+        limit.on_train_begin(args, state, control)
+        while state.global_step < max_steps and not control.should_training_stop:
+            steps.append(limit.generates(state.global_step + 1, args))
+            clock[0] += self.times.grpo_step[arm] if steps[-1] else self.times.grpo_reuse_step
+            state.global_step += 1
+            limit.on_step_end(args, state, control)
+        return steps
 
     def evaluate(self, model, task, data_file, output_dir, **settings):
         stage, arm, kind = output_dir.name.split("-")
@@ -207,7 +232,8 @@ def main(argv: list[str] | None = None) -> dict:
         nargs="+",
         default=[],
         metavar="ARM=SECONDS",
-        help="A GRPO step's seconds in place of lease 2's (cot=14.4, tools=78), e.g. from grpo_throughput.py.",
+        help="A generating GRPO step's seconds in place of lease 2's (cot=14.4, tools=78), e.g. from "
+        "grpo_throughput.py; a step that reuses a generation takes LeaseSeconds.grpo_reuse_step.",
     )
     args = parser.parse_args(argv)
     steps = dict(LEASE_SECONDS.grpo_step)

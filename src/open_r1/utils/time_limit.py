@@ -6,9 +6,11 @@ trained) is killed at its limit and loses every step since its last checkpoint, 
 compares the minutes since its process started plus its longest step so far (its estimate of the next one) with
 the limit; when the next step would end past it, training stops at that step. Where GRPO trains several optimizer
 steps on one generation (`steps_per_generation` a multiple of `gradient_accumulation_steps` above it), the steps
-that generate and those that reuse a generation are estimated apart, each by the longest of its kind so far (by the
-longest step of all until one of its kind has run), so a cheap step that would still fit is not given up for the
-price of a generation it does not make. The model is then saved as at the
+that generate and those that reuse a generation are estimated apart, each by the longest of its kind so far, so a
+cheap step that would still fit is not given up for the price of a generation it does not make. Until a reusing step
+has run, its estimate is the longest generating step's share of its generation (divided by the optimizer steps per
+generation): above what a reusing step costs wherever generating outweighs training, which is why a recipe reuses
+generations at all. The model is then saved as at the
 end of any run, and a checkpoint is written where `save_strategy` writes them, so a requeued job resumes from that
 step (open_r1.utils.training). Every process of a launch stops at the same step (open_r1.utils.distributed).
 A run that stopped so leaves `time_limit_stop.json` in its output_dir (`TIME_LIMIT_STOP_FILE`: the step, the
@@ -87,7 +89,7 @@ class RunTimeLimit(TrainerCallback):
         self._last_step_end = now
         elapsed = now - self.started
         next_kind = self.generates(state.global_step + 1, args)
-        estimate = self.longest_of_kind.get(next_kind, self.longest_step)
+        estimate = self.longest_of_kind.get(next_kind, self.longest_step / optimizer_steps_per_generation(args))
         out_of_time = not control.should_training_stop and elapsed + estimate > self.limit_seconds
         if not any_process(out_of_time, args.device):
             return
@@ -99,21 +101,23 @@ class RunTimeLimit(TrainerCallback):
         self.stopped_at = state.global_step
         logger.warning(
             "max_run_minutes %g: training stops after step %d of %d, since the next step would end past the limit "
-            "(%.1f min since the process started; %s took up to %.1f min); the model is saved%s",
+            "(%.1f min since the process started; %s); the model is saved%s",
             self.limit_seconds / 60,
             state.global_step,
             state.max_steps,
             elapsed / 60,
-            self.kind_name(next_kind, args),
-            estimate / 60,
+            self.estimate_clause(next_kind, estimate, args),
             f", and checkpoint-{state.global_step} to resume from" if saves_checkpoints else "",
         )
 
-    def kind_name(self, generates: bool, args) -> str:
-        """The steps the estimate of the next step came from, as the stop's warning names them."""
-        if optimizer_steps_per_generation(args) == 1 or generates not in self.longest_of_kind:
-            return "steps"
-        return "steps that generate" if generates else "steps that reuse a generation"
+    def estimate_clause(self, generates: bool, estimate: float, args) -> str:
+        """Where the estimate of the next step came from, as the stop's warning says it."""
+        if optimizer_steps_per_generation(args) == 1:
+            return f"steps took up to {estimate / 60:.1f} min"
+        if generates not in self.longest_of_kind:
+            return f"a step that reuses a generation, its share of one: {estimate / 60:.1f} min"
+        kind = "steps that generate" if generates else "steps that reuse a generation"
+        return f"{kind} took up to {estimate / 60:.1f} min"
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.stopped_at is None or not state.is_world_process_zero:
