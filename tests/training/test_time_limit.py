@@ -44,7 +44,9 @@ def run_steps(
     would save one; `first_step`: the step a resumed run starts after); returns the control and state after the last
     step it allowed."""
     if args is None:
-        args = SFTConfig(output_dir=output_dir, use_cpu=True, bf16=False, save_strategy=save_strategy, report_to="none")
+        args = SFTConfig(
+            output_dir=output_dir, use_cpu=True, bf16=False, save_strategy=save_strategy, report_to="none"
+        )
     state, control = TrainerState(max_steps=max_steps, global_step=first_step), TrainerControl()
     limit.on_train_begin(args, state, control)
     for _ in range(steps):
