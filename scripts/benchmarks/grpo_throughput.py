@@ -21,7 +21,8 @@ Every arm rewards with the project's `accuracy_reward` (GSM8K's answers). Each s
 `--prompts` x `--num_generations` completions (one generation per step: gradient_accumulation_steps 1), takes one
 optimizer step; the first `--warmup_steps` steps are not counted. With `--recipe` (a GRPO recipe, e.g. make
 gsm8k's) the arms take its batch (per_device_train_batch_size x gradient_accumulation_steps completions per step,
-generated at once), sampling, loss, learning rate and system prompt, and with `tools: [python]` its sandboxed python
+generated at once; with `steps_per_generation`, a step is the recipe's whole generation, trained in one optimizer
+step here), sampling, loss, learning rate and system prompt, and with `tools: [python]` its sandboxed python
 tool: `--model` then needs the recipe's tool-calling chat template (make gsm8k's base-tools/ or sft-tools/).
 Reported per arm: seconds per step, generation seconds per step (TRL's `_generate`, tools included), completion
 tokens per step, the token slots transformers' padded generation decoded per step (every round's rows x new tokens,
@@ -109,7 +110,8 @@ DEFAULT_PROMPTS, DEFAULT_NUM_GENERATIONS, DEFAULT_MAX_COMPLETION_LENGTH = 16, 8,
 
 def read_recipe(path: str) -> dict:
     """The fields of a GRPO recipe the arms take: `training` (GRPOConfig fields), `tools` (the python tool's
-    settings), `system_prompt`, and `prompts` per step."""
+    settings), `system_prompt`, `prompts` per step (a step: one of the recipe's generations) and the optimizer steps
+    the recipe trains on each generation."""
     import yaml
 
     try:
@@ -121,6 +123,16 @@ def read_recipe(path: str) -> dict:
     for key in ("num_generations", "per_device_train_batch_size"):
         if key not in training:
             raise SystemExit(f"--recipe {path}: no {key}")
+    # A recipe that trains several optimizer steps on each generation: a step here is one whole generation, its
+    # micro-batches trained in one optimizer step (the updates themselves cost next to nothing beside them).
+    micro_batches = recipe.get("steps_per_generation") or training["gradient_accumulation_steps"]
+    if micro_batches % training["gradient_accumulation_steps"]:
+        raise SystemExit(
+            f"--recipe {path}: steps_per_generation ({micro_batches}) is not a multiple of gradient_accumulation_steps "
+            f"({training['gradient_accumulation_steps']}): its generations do not start with an optimizer step"
+        )
+    optimizer_steps = micro_batches // training["gradient_accumulation_steps"]
+    training["gradient_accumulation_steps"] = micro_batches
     completions = training["per_device_train_batch_size"] * training["gradient_accumulation_steps"]
     if completions % training["num_generations"]:
         raise SystemExit(
@@ -133,6 +145,7 @@ def read_recipe(path: str) -> dict:
         "tools": tools,
         "system_prompt": recipe.get("system_prompt"),
         "prompts": completions // training["num_generations"],
+        "optimizer_steps_per_generation": optimizer_steps,
     }
 
 
@@ -495,6 +508,11 @@ def results_section(results: dict, path: pathlib.Path) -> str:
         f"{settings['num_generations']} completions of at most {settings['max_completion_length']} tokens per step, "
         f"{settings['warmup_steps']} warm-up + {settings['steps']} timed steps"
     )
+    per_generation = (settings.get("recipe_fields") or {}).get("optimizer_steps_per_generation", 1)
+    if per_generation > 1:
+        settings_line += (
+            f", each step one generation of the recipe's, which the recipe trains in {per_generation} optimizer steps"
+        )
     if "project_ahead" in results["arms"]:
         settings_line += f", project_ahead in chunks of {settings['chunk_tokens']} tokens"
     settings_line += f" (`{path.as_posix()}`)"

@@ -8,6 +8,7 @@ import pytest
 from datasets import Dataset
 
 from open_r1.tasks.tool_arithmetic import TOOL_SYSTEM_PROMPT
+from tests.support import REPO_ROOT
 from tests.support.script_module import load_module
 
 
@@ -243,6 +244,30 @@ def test_a_compiled_arms_row_says_what_it_compiled(benchmark, tmp_path):
         in section
     )
     assert "| trl | 2.000 |" in section
+    assert "optimizer steps" not in section  # a step of its own generation
+    results["settings"]["recipe_fields"] = {"optimizer_steps_per_generation": 2}
+    section = benchmark.results_section(results, tmp_path / "r.json")
+    assert "each step one generation of the recipe's, which the recipe trains in 2 optimizer steps" in section
+
+
+@pytest.mark.parametrize("arm", ["cot", "tools"])
+def test_a_step_is_one_of_the_recipes_generations_whatever_steps_it_trains_on_it(benchmark, arm):
+    fields = benchmark.read_recipe(str(REPO_ROOT / f"recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_{arm}.yaml"))
+    # 32 prompts x 8 completions generated at once, in 8 micro-batches of 32 that the recipe steps the optimizer on
+    # every 4 of: here all 8 go into one step, so that a step's time is a generation's
+    assert fields["prompts"] == 32 and fields["optimizer_steps_per_generation"] == 2
+    assert fields["training"]["gradient_accumulation_steps"] == 8
+
+
+def test_a_recipe_whose_generations_start_mid_step_is_refused(benchmark, tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        "num_generations: 2\nper_device_train_batch_size: 2\ngradient_accumulation_steps: 4\nsteps_per_generation: 6\n"
+    )
+    with pytest.raises(
+        SystemExit, match=r"steps_per_generation \(6\) is not a multiple of gradient_accumulation_steps"
+    ):
+        benchmark.read_recipe(str(recipe))
 
 
 def test_a_recipe_and_a_size_given_by_hand_are_refused_together(benchmark, tiny_model, tmp_path):
