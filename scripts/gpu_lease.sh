@@ -19,8 +19,8 @@
 #   tools             make gsm8k's tool arm within 11 minutes, its SFT evaluations those of a tools-sft lease, whose
 #                     lease.tgz is unpacked into data/lease-tools-sft and carried here
 # Each plan line is the seconds its command may run, then the command: one past its limit is stopped (its process
-# group), so that every plan's limits, the lease's start and install and collect fit 15 minutes (tested); each
-# results file is written as it goes, so a stopped command leaves what it finished.
+# group), so that every plan's limits (each with KILL_AFTER), the lease's start and install and collect fit 15
+# minutes (tested); each results file is written as it goes, so a stopped command leaves what it finished.
 # GPU_LEASE_DRY_RUN=1 prints the plan's lines instead of running them. GPU_LEASE_DATA: the folder the lease's
 # files are under (data, where make gsm8k writes; tests point it elsewhere).
 set -euo pipefail
@@ -37,35 +37,36 @@ TOOL_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml
 COT_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_cot.yaml
 TOOLS_SFT_RUN=$DATA/lease-tools-sft/gsm8k
 PLANS="decoding, tools-throughput, cot, tools-sft, tools"
+KILL_AFTER=10  # seconds a command stopped at its limit has to end before it is killed
 
 plan_commands() {
     case "$1" in
         decoding)
             # The eager ways at GRPO's 128 rows and the evaluator's 512 first, then GRPO's way (autocast) compiled
             # before float32's: a compilation past the limit costs only what comes after it.
-            echo "210 python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32" \
+            echo "200 python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32" \
                 "--device cuda --ways float32 autocast autocast_static_compiled static_compiled --data_files $TRAIN" \
                 "--rows 128 512 --repeats 2 --long_tokens 40 --output $LEASE_DIR/decode_step.json"
-            echo "180 python3 scripts/gsm8k.py --sft_only --arm cot --train_file $TRAIN"
-            echo "300 python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-cot --device cuda --steps 2" \
+            echo "170 python3 scripts/gsm8k.py --sft_only --arm cot --train_file $TRAIN"
+            echo "290 python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-cot --device cuda --steps 2" \
                 "--arms trl project project_compiled --recipe $COT_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
                 "--output $LEASE_DIR/grpo_throughput_gsm8k_cot.json"
             ;;
         tools-throughput)
             echo "200 python3 scripts/gsm8k.py --sft_only --arm tools --train_file $TRAIN"
-            echo "490 python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-tools --device cuda --steps 1" \
+            echo "470 python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-tools --device cuda --steps 1" \
                 "--arms trl project project_ahead trl_cb --recipe $TOOL_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
                 "--output $LEASE_DIR/grpo_throughput_gsm8k_tools.json"
             ;;
         cot)
-            echo "690 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
+            echo "680 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
                 "--arm cot --time_budget_minutes 11 --grpo_max_steps 80"
             ;;
         tools-sft)
-            echo "690 python3 scripts/gsm8k.py --sft_only --evaluate --arm tools --train_file $TRAIN --test_file $TEST"
+            echo "680 python3 scripts/gsm8k.py --sft_only --evaluate --arm tools --train_file $TRAIN --test_file $TEST"
             ;;
         tools)
-            echo "690 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
+            echo "680 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
                 "--reuse_sft $TOOLS_SFT_RUN --arm tools --time_budget_minutes 11"
             ;;
         *)
@@ -81,15 +82,17 @@ run_plan() {
         touch "$LEASE_DIR/installed"
     fi
     local failed=0
-    local status
+    local status started
     while read -r limit command; do
         echo "+ $command"
         # Each command runs whatever an earlier one did: the lease is spent either way, and a later measurement
         # may stand on its own (a failed one names itself here and in the exit status).
         status=0
+        started=$SECONDS
         # shellcheck disable=SC2086  # each plan command is split into its words on purpose
-        PYTHONPATH=src timeout --kill-after=10 "$limit" $command < /dev/null || status=$?  # stdin: the plan's lines
-        if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+        PYTHONPATH=src timeout --kill-after=$KILL_AFTER "$limit" $command < /dev/null || status=$?  # stdin: the plan's
+        # 124: timeout's own signal ended it; 137 is also any other SIGKILL (out of memory), hence the time too.
+        if { [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; } && [ $((SECONDS - started)) -ge "$limit" ]; then
             echo "gpu_lease.sh: stopped at its limit of $limit s: $command"
             failed=1
         elif [ "$status" -ne 0 ]; then
