@@ -603,14 +603,6 @@ def compare_to_baseline(results: dict, arms: dict, failed: dict) -> None:
     }
 
 
-def write_results(path: pathlib.Path, results: dict) -> None:
-    """Writes `results` whole or not at all: a run killed while writing leaves the last complete file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
-
-
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="Model folder (float32 weights), e.g. the SmolLM2 f32 copy.")
@@ -663,6 +655,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.write_docs:
         write_docs(args.write_docs)
         return {}
+    from open_r1.demo.report import save_results
+
     if args.model is None:
         parser.error("--model is required (unless --write_docs)")
     if BASELINE not in args.arms:
@@ -725,7 +719,7 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"{arm}: failed: {failed[arm]}", flush=True)
         compare_to_baseline(results, arms, failed)
         if args.output:  # after every arm: a run cut short (a lease that ends) keeps the arms it finished
-            write_results(pathlib.Path(args.output), results)
+            save_results(pathlib.Path(args.output), results, quiet=True)
     print(f"{'arm':<12}{'s/step':>10}{'gen s/step':>12}{'tokens/step':>13}{'decoded/step':>14}{'past budget':>13}"
           f"{'tokens/s':>11}{'gen tokens/s':>14}{'x trl s/step':>14}{'x trl tok/s':>13}  same batch")  # fmt: skip
     for arm, result in arms.items():

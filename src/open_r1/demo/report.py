@@ -16,6 +16,7 @@ report (`open_r1.demo.gsm8k_report`, which draws its curves with `grpo_curves`).
 
 import dataclasses
 import json
+import os
 import pathlib
 import statistics
 
@@ -286,11 +287,16 @@ def results_cell(path: pathlib.Path | None) -> str:
     return f"`{path.as_posix()}`" if path else ""
 
 
-def save_results(path: pathlib.Path, results: dict) -> None:
-    """A benchmark script's `--output`: `results` as indented JSON at `path`, its folder made if needed."""
+def save_results(path: pathlib.Path, results: dict, quiet: bool = False) -> None:
+    """A benchmark script's `--output`: `results` as indented JSON at `path`, its folder made if needed, whole or not
+    at all (a run stopped while saving, at a lease's limit, leaves its last complete save)."""
+    path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {path}", flush=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+    if not quiet:
+        print(f"wrote {path}", flush=True)
 
 
 def results_table(stages: dict) -> str:
