@@ -77,3 +77,20 @@ def test_with_both_arms_the_tool_arms_grpo_starts_as_its_sft_ends():
     ends = {name.split(" ")[0]: (start, end) for name, start, end in result["timeline"]}
     # A chain-of-thought job waiting for a slot does not take the one the tool arm's SFT gives back.
     assert ends["grpo-tools"][0] - ends["sft-tools"][1] < 5, result["timeline"]
+
+
+def test_grpos_steps_follow_the_recipes_generations_and_the_launchs_own_schedule(tmp_path):
+    recipe = {"steps_per_generation": 8, "gradient_accumulation_steps": 4}
+    times = rehearsal.LeaseSeconds(grpo_step={"cot": 30.0, "tools": 30.0}, grpo_reuse_step=1.0, launch_start=20.0)
+    steps = rehearsal.Rehearsal(times, SCALE, tmp_path)
+    # 2 minutes from the process's start: generating steps of 30 s, each followed by one of 1 s on its generation
+    assert steps.grpo_steps_within("cot", recipe, 10, 2.0) == [True, False, True, False, True, False]
+    assert steps.grpo_steps_within("cot", {**recipe, "steps_per_generation": 4}, 10, 2.0) == [True, True, True]
+    assert list(tmp_path.iterdir()) == []  # the callback's output_dir is the rehearsal's own
+    # A launch's own --steps_per_generation is the schedule, over the recipe's (8, two steps per generation)
+    recipe_file = "recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_cot.yaml"
+    launch = ("grpo.py", recipe_file, None, None, tmp_path / "grpo-cot", 0, None, "--max_run_minutes", "2")
+    steps.train(*launch, cpu=False)
+    assert steps.grpo_steps == {"cot": 6}
+    steps.train(*launch, "--steps_per_generation", "4", cpu=False)
+    assert steps.grpo_steps == {"cot": 3}

@@ -70,6 +70,8 @@ class LeaseSeconds:
 LEASE_SECONDS = LeaseSeconds()
 # A lease's start (35 s) and the offline bundle's unpack, install and the model's dequantisation (107 s).
 LEASE_SETUP_SECONDS = 142.0
+# The launch options that set how many optimizer steps GRPO trains on each generation.
+SCHEDULE_OPTIONS = ("--steps_per_generation", "--gradient_accumulation_steps", "--num_iterations")
 # Seconds here per second of the GPU's.
 SCALE = 1 / 60
 # The earlier run whose base, card and SFT evaluations the rehearsal takes, as `--reuse_base` and `--reuse_sft` do.
@@ -80,8 +82,8 @@ class Rehearsal:
     """Stand-ins for a run's training launches and evaluations that wait as the leases took, on a clock that counts
     the GPU's seconds (`now`), and the timeline of what ran."""
 
-    def __init__(self, times: LeaseSeconds, scale: float):
-        self.times, self.scale = times, scale
+    def __init__(self, times: LeaseSeconds, scale: float, output_dir: pathlib.Path):
+        self.times, self.scale, self.output_dir = times, scale, str(output_dir)  # output_dir: the callback's
         self.started = time.time()
         self.timeline, self.grpo_steps = [], {}
         self._lock = threading.Lock()
@@ -104,6 +106,7 @@ class Rehearsal:
         option = dict(zip(overrides[::2], overrides[1::2]))
         fields = read_recipe(str(pipeline.REPO_ROOT / recipe))
         max_steps = int(option.get("--max_steps", fields["max_steps"]))
+        fields.update({name[2:]: int(option[name]) for name in SCHEDULE_OPTIONS if name in option})
         steps = self.grpo_steps_within(arm, fields, max_steps, float(option.get("--max_run_minutes", math.inf)))
         elapsed = self.times.launch_start + sum(
             self.times.grpo_step[arm] if generates else self.times.grpo_reuse_step for generates in steps
@@ -119,7 +122,7 @@ class Rehearsal:
         """The steps GRPO trains under `max_run_minutes` (each: whether it generates), as the run's own
         `RunTimeLimit` stops it, on a clock that moves on by the steps' lease times."""
         args = types.SimpleNamespace(
-            output_dir=tempfile.gettempdir(), save_strategy="no", device="cpu",
+            output_dir=self.output_dir, save_strategy="no", device="cpu",
             steps_per_generation=recipe.get("steps_per_generation"), num_iterations=recipe.get("num_iterations", 1),
             gradient_accumulation_steps=recipe.get("gradient_accumulation_steps", 1),
         )  # fmt: skip
@@ -170,11 +173,11 @@ def rehearse(
     arm's GRPO steps and the timeline of its jobs (name, start, end: seconds from the run's start). `sft_only`:
     `--sft_only --evaluate`, each arm's SFT and then its evaluations, as `gsm8k.sft_only` runs them."""
     settings = GSM8K_FULL
-    rehearsal = Rehearsal(times, scale)
     test_problems = 1319  # what the earlier run's evaluations scored
-    budget = gsm8k.time_budget(settings, arms, True, rehearsal.started, time_budget_minutes)
     with contextlib.ExitStack() as stack:
         output_dir = pathlib.Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        rehearsal = Rehearsal(times, scale, output_dir)
+        budget = gsm8k.time_budget(settings, arms, True, rehearsal.started, time_budget_minutes)
         for owner, name, value in (
             (pipeline, "train", rehearsal.train),
             (pipeline, "run_evaluator", rehearsal.evaluate),
