@@ -200,6 +200,12 @@ def test_a_runs_mean_step_is_read_from_its_log_history():
     assert summary["slot_use"] == 0.5  # the one step that generated
     assert summary["context_tokens"] == 4500.0
     assert "150 decode steps, 4,500 context tokens read, slot use 50%" in describe(summary)
+    # Step 2 trained on step 1's generation: the step that generated is given apart from the mean.
+    assert summary["generating_entries"] == 1 and summary["generating_step_seconds"] == 10.0
+    assert describe(summary).endswith(
+        "; the 1 of 2 logged steps that generated took 10.0 s, the others trained on their generations"
+    )
+    assert "generated took" not in describe(summarise(history[:1]))  # every step generated
     # A run from before context tokens were logged is described without them.
     for entry in history:
         entry.pop("profile/context_tokens", None)

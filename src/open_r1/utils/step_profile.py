@@ -158,15 +158,22 @@ def describe(summary: dict) -> str:
     if summary["slot_use"] is not None:
         decoding += f", slot use {summary['slot_use']:.0%}"
     rest = ", ".join(f"{part} {seconds(summary[f'{part}_seconds'])}" for part in PROFILE_SECONDS[1:])
-    return f"{seconds(summary['step_seconds'])}: {decoding}), {rest}"
+    described = f"{seconds(summary['step_seconds'])}: {decoding}), {rest}"
+    generating = summary.get("generating_entries")  # absent from summaries written before 2026-11-26
+    if generating is not None and 0 < generating < summary["log_entries"]:
+        described += (
+            f"; the {generating} of {summary['log_entries']} logged steps that generated took "
+            f"{seconds(summary['generating_step_seconds'])}, the others trained on their generations"
+        )
+    return described
 
 
 def summarise(log_history: list[dict]) -> Optional[dict]:
     """A run's mean training step from its `log_history` (trainer_state.json), each log entry (a `logging_steps`
     window's mean) counted alike: `log_entries` (how many), `step_seconds`, each part's seconds
     (`PROFILE_SECONDS`), `decoding_rounds`, `decode_steps`, `context_tokens` and `slot_use` (None where no step
-    generated, or the run did not log it). None for
-    a run that logged no profile."""
+    generated, or the run did not log it), and the entries that generated, `generating_entries`, with their mean
+    `generating_step_seconds`. None for a run that logged no profile."""
     entries = [entry for entry in log_history if "profile/training_seconds" in entry and "step_time" in entry]
     if not entries:
         return None
@@ -179,4 +186,9 @@ def summarise(log_history: list[dict]) -> Optional[dict]:
     summary.update({f"{part}_seconds": mean(f"profile/{part}_seconds") for part in PROFILE_SECONDS})
     summary.update({count: mean(f"profile/{count}") for count in PROFILE_COUNTS})
     summary["slot_use"] = mean("profile/slot_use")
+    # Where some logged steps trained on an earlier step's generation, the mean step is no step's time: the steps
+    # that generated are given apart (each entry one step where logging_steps is 1, as the recipes log).
+    generating = [entry["step_time"] for entry in entries if entry.get("profile/decoding_rounds")]
+    summary["generating_entries"] = len(generating)
+    summary["generating_step_seconds"] = sum(generating) / len(generating) if generating else None
     return summary
