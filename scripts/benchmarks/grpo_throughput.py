@@ -123,6 +123,9 @@ def read_recipe(path: str) -> dict:
     for key in ("num_generations", "per_device_train_batch_size"):
         if key not in training:
             raise SystemExit(f"--recipe {path}: no {key}")
+    other = [key for key in ("generation_batch_size", "num_iterations") if recipe.get(key) not in (None, 1)]
+    if other:
+        raise SystemExit(f"--recipe {path}: {', '.join(other)}: not timed here (steps_per_generation is)")
     # A recipe that trains several optimizer steps on each generation: a step here is one whole generation, its
     # micro-batches trained in one optimizer step (the updates themselves cost next to nothing beside them).
     micro_batches = recipe.get("steps_per_generation") or training["gradient_accumulation_steps"]

@@ -259,7 +259,7 @@ def test_a_step_is_one_of_the_recipes_generations_whatever_steps_it_trains_on_it
     assert fields["training"]["gradient_accumulation_steps"] == 8
 
 
-def test_a_recipe_whose_generations_start_mid_step_is_refused(benchmark, tmp_path):
+def test_a_recipe_whose_generations_start_mid_step_or_repeat_is_refused(benchmark, tmp_path):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
         "num_generations: 2\nper_device_train_batch_size: 2\ngradient_accumulation_steps: 4\nsteps_per_generation: 6\n"
@@ -267,6 +267,9 @@ def test_a_recipe_whose_generations_start_mid_step_is_refused(benchmark, tmp_pat
     with pytest.raises(
         SystemExit, match=r"steps_per_generation \(6\) is not a multiple of gradient_accumulation_steps"
     ):
+        benchmark.read_recipe(str(recipe))
+    recipe.write_text("num_generations: 2\nper_device_train_batch_size: 2\nnum_iterations: 2\n")
+    with pytest.raises(SystemExit, match=r"num_iterations: not timed here \(steps_per_generation is\)"):
         benchmark.read_recipe(str(recipe))
 
 
