@@ -321,7 +321,8 @@ def main(argv: list[str] | None = None) -> dict | None:
         "--data_files", default=None, help="JSONL with a `problem` column (GSM8K's); else one problem."
     )
     parser.add_argument("--rows", type=int, nargs="+", default=[128, 512],
-                        help="Rows per generate call: make gsm8k's GRPO step (128) and evaluator batch (512).")  # fmt: skip
+                        help="Rows per generate call: a GRPO step's generation as the leases ran it (128; the recipes "
+                             "generate 256 since 2026-11-26) and the evaluator's batch (512).")  # fmt: skip
     parser.add_argument("--short_tokens", type=int, default=8, help="New tokens of the short call (default 8).")
     parser.add_argument("--long_tokens", type=int, default=72, help="New tokens of the long call (default 72).")
     parser.add_argument("--repeats", type=int, default=3, help="Timed pairs of calls per way and rows (default 3).")
