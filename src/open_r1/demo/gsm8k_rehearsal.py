@@ -12,8 +12,9 @@ ended; the GPU job slots of `open_r1.utils.gpu_jobs`, the tool arm's jobs first;
 `grpo_minutes`), with each training launch and evaluation replaced by a wait as long as the leases of 2026-11-24
 measured it (`LEASE_SECONDS`, docs/gsm8k.md), a second of the GPU's a 60th of a second here. GRPO steps as
 `open_r1.utils.time_limit.RunTimeLimit` lets it under `max_run_minutes` (the callback itself, on the rehearsal's
-clock), each step as long as a generating or a reusing one, as the recipe's `steps_per_generation` orders them. The base and card evaluations are taken from an earlier
-run, as every lease plan takes them (`--reuse_base`); `--reuse_sft` takes the SFT evaluations so too.
+clock), each step as long as a generating or a reusing one, as the recipe's `steps_per_generation` orders them. The
+base and card evaluations are taken from an earlier run, as every lease plan takes them (`--reuse_base`);
+`--reuse_sft` takes the SFT evaluations so too.
 Prints when each job started and ended, GRPO's steps and the run's minutes, and whether they and a lease's start
 and install (`LEASE_SETUP_SECONDS`) fit a lease of `--lease_minutes`.
 Not covered: how jobs at once slow each other on the GPU (each takes the time it took alone, or as the leases ran
