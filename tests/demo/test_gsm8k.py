@@ -980,4 +980,4 @@ def test_a_fast_tool_arm_takes_its_sft_evaluations_from_an_sft_only_run_as_two_l
         assert sft[f"{kind}_pass@1"] == measured[f"{kind}_pass@1"]
         assert not (tools_lease / "evals" / f"sft-tools-{kind}").exists()  # this run's SFT model is not evaluated
     assert (tools_lease / "sft-tools" / "model.safetensors").is_file()  # but trained, for GRPO to start from
-    assert results["arms"]["tools"]["grpo"]["steps"] == 1 and "reused_from" not in results["arms"]["tools"]["grpo"]
+    assert results["arms"]["tools"]["grpo"]["steps"] == 2 and "reused_from" not in results["arms"]["tools"]["grpo"]

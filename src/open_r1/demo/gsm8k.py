@@ -627,7 +627,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--grpo_max_steps",
         type=int,
         default=None,
-        help="GRPO steps of each arm (default: its recipe's max_steps, 10). Under --time_budget_minutes GRPO stops "
+        help="GRPO steps of each arm (default: its recipe's max_steps, 20). Under --time_budget_minutes GRPO stops "
         "earlier where the budget ends, so a large value gives GRPO whatever time the budget leaves it.",
     )
     parser.add_argument(
