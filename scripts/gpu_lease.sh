@@ -48,7 +48,7 @@ plan_commands() {
                 "--device cuda --ways float32 autocast autocast_static_compiled static_compiled --data_files $TRAIN" \
                 "--rows 128 512 --repeats 2 --long_tokens 40 --output $LEASE_DIR/decode_step.json"
             echo "170 python3 scripts/gsm8k.py --sft_only --arm cot --train_file $TRAIN"
-            echo "290 python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-cot --device cuda --steps 2" \
+            echo "290 python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-cot --device cuda --steps 1" \
                 "--arms trl project project_compiled --recipe $COT_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
                 "--output $LEASE_DIR/grpo_throughput_gsm8k_cot.json"
             ;;
