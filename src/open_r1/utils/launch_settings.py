@@ -48,24 +48,17 @@ def recipe_precision(training_args) -> str:
 def check_backend_runs_here(training_args) -> None:
     """Fails, naming both settings, when the accelerate config's backend cannot run where this run trains."""
     zero3 = _env_flag("ACCELERATE_USE_DEEPSPEED") and os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE") == "3"
-    if getattr(training_args, "tool_rollout_chunk_tokens", None) is not None and (
-        zero3 or _env_flag("ACCELERATE_USE_FSDP")
-    ):
-        # open_r1.tools.rollouts_ahead: each process decodes its rollouts in its own number of generate calls, while
-        # sharded parameters make every call a collective of all processes.
-        raise UsageError(
-            "tool_rollout_chunk_tokens cannot run with the accelerate config's "
-            f"{'zero_stage: 3' if zero3 else 'distributed_type: FSDP'} (parameters sharded across processes); unset it, "
-            "or launch with recipes/accelerate_configs/zero2.yaml or ddp.yaml"
-        )
-    if getattr(training_args, "compile_generation", False):
-        if zero3 or _env_flag("ACCELERATE_USE_FSDP"):
-            # The parameters are gathered into new tensors for each generation; CUDA graphs replay the old addresses.
+    sharding = "zero_stage: 3" if zero3 else "distributed_type: FSDP" if _env_flag("ACCELERATE_USE_FSDP") else None
+    # Fields that need each process's parameters whole: decoding ahead (open_r1.tools.rollouts_ahead) makes its own
+    # number of generate calls per process, each a collective of all processes under sharding; compiled decoding's
+    # CUDA graphs replay the addresses of one generation's gathered parameters, new tensors at the next.
+    for name in ("tool_rollout_chunk_tokens", "compile_generation"):
+        if sharding is not None and getattr(training_args, name, None) not in (None, False):
             raise UsageError(
-                "compile_generation cannot run with the accelerate config's "
-                f"{'zero_stage: 3' if zero3 else 'distributed_type: FSDP'} (parameters sharded across processes); "
+                f"{name} cannot run with the accelerate config's {sharding} (parameters sharded across processes); "
                 "unset it, or launch with recipes/accelerate_configs/zero2.yaml or ddp.yaml"
             )
+    if getattr(training_args, "compile_generation", False):
         if getattr(training_args, "activation_checkpointing", False):
             raise UsageError(
                 "compile_generation: true cannot run with activation_checkpointing: true, whose hooks change around "
