@@ -10,8 +10,8 @@
   chosen mode never reads it, e.g. `vllm_gpu_memory_utilization` with `use_vllm: false`, `cosine_max_len` without
   the `cosine` reward, `vllm_enable_sleep_mode` with `vllm_mode: server`, a `python_tool_*` field without `tools`,
   a `doctor_*` field with `doctor: false`, `dynamic_sampling_max_rounds` without `dynamic_sampling: true`,
-  `wandb_project` without `report_to: wandb`, `compile_generation` with vLLM. The error names the field and the one that decides the mode; silently
-  training without the setting is worse.
+  `wandb_project` without `report_to: wandb`, `compile_generation` with vLLM. The error names the field and the one
+  that decides the mode; silently training without the setting is worse.
 - `check_soft_overlong_reach`: `soft_overlong_punishment` whose ramp starts beyond `max_completion_length`, so it
   pays 0 for every completion.
 - `check_continuous_batching_precision`: `use_transformers_continuous_batching` in mixed precision over float32

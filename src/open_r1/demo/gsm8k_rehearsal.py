@@ -109,15 +109,17 @@ class Rehearsal:
         max_steps = int(option.get("--max_steps", fields["max_steps"]))
         fields.update({name[2:]: int(option[name]) for name in SCHEDULE_OPTIONS if name in option})
         steps = self.grpo_steps_within(arm, fields, max_steps, float(option.get("--max_run_minutes", math.inf)))
-        elapsed = self.times.launch_start + sum(
-            self.times.grpo_step[arm] if generates else self.times.grpo_reuse_step for generates in steps
-        )
+        elapsed = self.times.launch_start + sum(self.grpo_step_seconds(arm, generates) for generates in steps)
         self.grpo_steps[arm] = len(steps)
         self._wait(f"{output_dir.name} ({len(steps)} steps)", elapsed + self.times.launch_end)
         output_dir.mkdir(parents=True, exist_ok=True)
         state = {"global_step": len(steps), "max_steps": max_steps, "log_history": []}
         (output_dir / "trainer_state.json").write_text(json.dumps(state), encoding="utf-8")
         return 0.0
+
+    def grpo_step_seconds(self, arm: str, generates: bool) -> float:
+        """A GRPO step's lease time: one that generates, or one that trains on an earlier step's generation."""
+        return self.times.grpo_step[arm] if generates else self.times.grpo_reuse_step
 
     def grpo_steps_within(self, arm: str, recipe: dict, max_steps: int, minutes: float) -> list[bool]:
         """The steps GRPO trains under `max_run_minutes` (each: whether it generates), as the run's own
@@ -133,7 +135,7 @@ class Rehearsal:
         limit.on_train_begin(args, state, control)
         while state.global_step < max_steps and not control.should_training_stop:
             steps.append(limit.generates(state.global_step + 1, args))
-            clock[0] += self.times.grpo_step[arm] if steps[-1] else self.times.grpo_reuse_step
+            clock[0] += self.grpo_step_seconds(arm, steps[-1])
             state.global_step += 1
             limit.on_step_end(args, state, control)
         return steps

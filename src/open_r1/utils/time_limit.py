@@ -12,9 +12,9 @@ has run, its estimate is the longest generating step's share of its generation (
 generation): above what a reusing step costs wherever generating outweighs training, which is why a recipe reuses
 generations at all. The model is then saved as at the end of any run, and a checkpoint is written where
 `save_strategy` writes them, so a requeued job resumes from that step (open_r1.utils.training). Every process of a
-launch stops at the same step (open_r1.utils.distributed). A run that stopped so leaves `time_limit_stop.json` in its output_dir (`TIME_LIMIT_STOP_FILE`: the step, the
-steps planned, the checkpoint to resume from or null) for its launcher: `slurm/train.slurm --requeue-at-time-limit`
-requeues the job from it. A later run under a limit removes it at its start, and train.slurm before each launch.
+launch stops at the same step (open_r1.utils.distributed). A run that stopped so leaves `time_limit_stop.json` in
+its output_dir (`TIME_LIMIT_STOP_FILE`: the step, the steps planned, the checkpoint to resume from or null) for its
+launcher: `slurm/train.slurm --requeue-at-time-limit` requeues the job from it. A later run under a limit removes it at its start, and train.slurm before each launch.
 
     accelerate launch ... src/open_r1/grpo.py --config recipes/...yaml --max_run_minutes 230   # a 4-hour job
 
