@@ -6,6 +6,8 @@
 #   bash scripts/gpu_lease.sh status        # whether the run ended (and how), and its last lines
 #   bash scripts/gpu_lease.sh collect DIR   # what the run wrote: DIR/lease.tgz, and the evaluations' details.tgz
 #
+# While a plan runs, lease/gpu_memory.txt (in lease.tgz) records each GPU process's memory every second.
+#
 # The cot and tools plans are one arm each, on leases of their own: `python scripts/gsm8k.py --combine` reads the
 # two runs' folders (lease.tgz unpacked) as one run of both arms. The tool arm's SFT, its four evaluations and GRPO
 # do not fit one lease, so its SFT evaluations come from a tools-sft lease first (docs/gpu.md).
@@ -76,7 +78,27 @@ plan_commands() {
     esac
 }
 
+# Every second until killed: the GPU's memory in use and each GPU process's, with its command (`<epoch> gpu <MiB>`,
+# `<epoch> <pid> <MiB> <command>`), so that an out-of-memory names who held the memory (none recorded it on 2026-11-26).
+sample_gpu_memory() {
+    local now pid mib
+    while true; do
+        now=$(date +%s)
+        echo "$now gpu $(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -n 1)"
+        nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits |
+            while IFS=', ' read -r pid mib; do
+                echo "$now $pid $mib $(ps -o args= -p "$pid" | cut -c 1-200)"
+            done || true  # a process gone between the two calls, or nvidia-smi failing once: the next second
+        sleep 1
+    done
+}
+
 run_plan() {
+    if command -v nvidia-smi > /dev/null; then
+        sample_gpu_memory >> "$LEASE_DIR/gpu_memory.txt" 2> /dev/null &
+        # shellcheck disable=SC2064  # the sampler's pid now, for whichever way the plan ends
+        trap "kill $! 2> /dev/null || true" EXIT
+    fi
     if [ ! -f "$LEASE_DIR/installed" ]; then
         python3 scripts/offline_bundle.py unpack --install
         touch "$LEASE_DIR/installed"
@@ -154,7 +176,7 @@ case "${1:-}" in
         rm -f "$destination/details.tgz"  # an earlier collect's, not this run's
         found=()
         # The curves too: `scripts/gsm8k.py --combine` copies them beside the report of the leases' arms together.
-        for path in lease/run.log lease/decode_step.json lease/grpo_throughput_gsm8k_cot.json \
+        for path in lease/run.log lease/gpu_memory.txt lease/decode_step.json lease/grpo_throughput_gsm8k_cot.json \
             lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
             gsm8k/curves-cot.png gsm8k/curves-tools.png gsm8k/logs gsm8k/evals; do
             if [ -e "$DATA/$path" ]; then found+=("$path"); fi

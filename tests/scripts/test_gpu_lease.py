@@ -140,6 +140,35 @@ def test_a_command_past_its_limit_is_stopped_with_its_children_and_the_plan_goes
     assert not orphan.exists()  # the hung command's child went with it
 
 
+def test_a_run_samples_each_gpu_process_memory_every_second_until_it_ends(tmp_path):
+    data, bin_dir = tmp_path / "data", tmp_path / "bin"
+    (data / "lease").mkdir(parents=True)
+    (data / "lease" / "installed").touch()
+    bin_dir.mkdir()
+    python = bin_dir / "python3"  # each of the plan's commands takes a second and a half
+    python.write_text("#!/bin/bash\nsleep 1.5\n")
+    nvidia_smi = bin_dir / "nvidia-smi"  # one GPU process: the sampler's own shell, so that ps finds its command
+    nvidia_smi.write_text(
+        '#!/bin/bash\nif [[ "$*" == *query-gpu* ]]; then echo 70123; else echo "$PPID, 65432"; fi\n'
+    )
+    for fake in (python, nvidia_smi):
+        fake.chmod(0o755)
+    run = subprocess.run(
+        ["bash", str(SCRIPT), "run", "cot"],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "GPU_LEASE_DATA": str(data)},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    samples = data / "lease" / "gpu_memory.txt"
+    lines = samples.read_text().splitlines()
+    assert any(re.fullmatch(r"\d+ gpu 70123", line) for line in lines)
+    assert any(re.fullmatch(r"\d+ \d+ 65432 bash .*gpu_lease\.sh run cot", line) for line in lines)
+    size = samples.stat().st_size
+    time.sleep(2.5)
+    assert samples.stat().st_size == size  # the sampler ended with the run
+
+
 def test_a_mistake_is_one_line_and_exit_status_2():
     run = lease("start", "nope", GPU_LEASE_DRY_RUN="1")
     assert run.returncode == 2 and run.stderr.strip().splitlines() == [
@@ -164,6 +193,7 @@ def test_status_and_collect_read_what_the_run_wrote(tmp_path):
     assert lease("status", GPU_LEASE_DATA=str(data)).stdout.strip() == "no run started here"
     (data / "lease").mkdir(parents=True)
     (data / "lease" / "run.log").write_text("+ python3 scripts/gsm8k.py\nGRPO's mean step took 30.0 s\n")
+    (data / "lease" / "gpu_memory.txt").write_text("1764182400 gpu 70123\n")
     (data / "gsm8k" / "sft-tools").mkdir(parents=True)
     (data / "gsm8k" / "results.json").write_text("{}")
     (data / "gsm8k" / "curves-tools.png").write_bytes(b"png")
@@ -187,6 +217,7 @@ def test_status_and_collect_read_what_the_run_wrote(tmp_path):
         "gsm8k/evals/grpo-tools-sampled/results.json",
         "gsm8k/evals/sft-tools-greedy/results.json",
         "gsm8k/results.json",
+        "lease/gpu_memory.txt",
         "lease/run.log",
     ]
     with tarfile.open(out / "details.tgz") as archive:
