@@ -456,6 +456,66 @@ def test_on_a_shared_gpu_a_stages_greedy_and_sampled_evaluations_run_at_once(sha
     assert stages["grpo"]["by_calculations"]["sampled"] == {"3": {"problems": 1, "pass@1": 1.0}}
 
 
+def out_of_gpu_memory_once(monkeypatch, evaluation_running: threading.Event | None = None):
+    """GRPO's first launch fails as the 2026-11-26 lease's did (`evaluation_running`: only once the SFT model's
+    evaluation has started); returns each launch's (script, time) as it starts, and the event of that failure."""
+    from open_r1.utils.launch import LaunchFailed
+
+    launches, train = [], gsm8k.pipeline.train
+    failed = threading.Event()
+
+    def failing_once(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+        launches.append((script, time.monotonic()))
+        if script == "grpo.py" and not failed.is_set():
+            if evaluation_running is not None:
+                assert evaluation_running.wait(30)
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            log_file.write_text("[rank0]: torch.AcceleratorError: CUDA error: out of memory\n")
+            failed.set()
+            raise LaunchFailed("it ran out of GPU memory", out_of_gpu_memory=True)
+        return train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu=cpu)
+
+    monkeypatch.setattr(gsm8k.pipeline, "train", failing_once)
+    return launches, failed
+
+
+def test_grpo_out_of_gpu_memory_beside_its_start_models_evaluation_starts_again_once_that_has_ended(
+    shared_gpu, monkeypatch
+):
+    evaluation_running, ended = threading.Event(), []
+    evaluator = gsm8k.pipeline.run_evaluator
+
+    def slow_sft_evaluator(model, task, data_file, output_dir, **settings):
+        if output_dir.name.startswith("sft-"):
+            evaluation_running.set()
+            assert failed.wait(30)  # still evaluating when GRPO fails
+        try:
+            return evaluator(model, task, data_file, output_dir, **settings)
+        finally:
+            ended.append((output_dir.name, time.monotonic()))
+
+    launches, failed = out_of_gpu_memory_once(monkeypatch, evaluation_running)
+    monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", slow_sft_evaluator)
+    stages = shared_gpu.run_arm("cot")["stages"]
+    assert [script for script, _ in launches] == ["sft.py", "grpo.py", "grpo.py"]
+    sft_evaluations_ended = max(at for name, at in ended if name.startswith("sft-"))
+    assert launches[2][1] >= sft_evaluations_ended  # alone beside no evaluation of its own arm
+    restart = stages["grpo"]["out_of_memory_restart"]
+    kept = shared_gpu.tmp_path / "logs" / "grpo-cot.out-of-memory.log"
+    assert restart["log"] == str(kept) and "CUDA error: out of memory" in kept.read_text()
+    assert restart["seconds_lost"] >= 0 and stages["grpo"]["steps"] == 3
+
+
+def test_grpo_out_of_gpu_memory_with_no_evaluation_beside_it_fails_the_arm(shared_gpu, monkeypatch):
+    from open_r1.utils.launch import LaunchFailed
+
+    out_of_gpu_memory_once(monkeypatch)
+    shared_gpu.run["overlap"] = False  # GRPO starts after the SFT model's evaluation: a restart would fail alike
+    with pytest.raises(LaunchFailed):
+        shared_gpu.run_arm("cot")
+    assert not (shared_gpu.tmp_path / "logs" / "grpo-cot.out-of-memory.log").exists()
+
+
 def test_gpu_jobs_are_bounded_across_processes_only_where_they_share_a_gpu():
     import contextlib
 

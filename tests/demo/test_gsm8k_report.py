@@ -141,6 +141,14 @@ def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_t
         "run's time budget was 26 minutes, and each arm's GRPO trained the steps that left time for the GRPO "
         "evaluations (`max_run_minutes`).\n"
     ) in gsm8k_report(results, "make gsm8k MINUTES=26")
+    results["arms"]["cot"]["grpo"]["out_of_memory_restart"] = {
+        "seconds_lost": 29.4,
+        "log": "x/grpo-cot.out-of-memory.log",
+    }
+    assert (
+        "chain of thought 10 of 10 (given 18.25 min), started again after running out of GPU memory beside the SFT "
+        "model's evaluation (29 s lost; grpo-cot.out-of-memory.log), python tool 6 of 10"
+    ) in gsm8k_report(results, "make gsm8k MINUTES=26")
 
 
 def test_the_gsm8k_report_says_where_each_arms_grpo_step_spent_its_time():

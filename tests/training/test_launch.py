@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.support import REPO_ROOT
 
 
@@ -18,3 +20,27 @@ def shared_data_seen(**env) -> str:
 def test_the_benchmark_folder_is_shared_data_beside_the_checkout_unless_the_environment_names_another(tmp_path):
     assert shared_data_seen() == str(REPO_ROOT.parent / "shared" / "data")
     assert shared_data_seen(OPEN_R1_SHARED_DATA=str(tmp_path)) == str(tmp_path)
+
+
+def failing_launch(monkeypatch, output: str):
+    """`accelerate_launch` of a command that prints `output` and exits 1, without accelerate."""
+    from open_r1.utils import launch
+
+    program = f"import sys; print({output!r}); sys.exit(1)"
+    monkeypatch.setattr(launch, "accelerate_command", lambda *args, **kwargs: [sys.executable, "-c", program])
+    with pytest.raises(launch.LaunchFailed) as failed:
+        launch.accelerate_launch("grpo.py", "recipe.yaml")
+    return failed.value
+
+
+def test_a_launch_that_ran_out_of_gpu_memory_says_so_in_its_last_line(monkeypatch):
+    for said in (
+        "[rank0]: torch.AcceleratorError: CUDA error: out of memory",  # the CUDA runtime's, as NCCL's was
+        "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",  # PyTorch's allocator's
+    ):
+        failure = failing_launch(monkeypatch, f"{said}\n" + "elastic traceback\n" * 50)
+        assert failure.out_of_gpu_memory
+        assert str(failure).splitlines()[-1] == f"it ran out of GPU memory: {said}"
+    failure = failing_launch(monkeypatch, "ValueError: a mistyped field")
+    assert not failure.out_of_gpu_memory and "GPU memory" not in str(failure)
+    assert isinstance(failure, RuntimeError)  # what callers that predate it catch

@@ -26,7 +26,8 @@ Stages, each the project's real code path:
 
 On a GPU the recipes train in bf16 autocast over float32 weights and the evaluator runs on it in float32, and the
 arms and the card-protocol evaluation run at the same time, each in its own process with its output in
-logs/<arm>.log and logs/card.log, and each arm evaluates its SFT checkpoint while GRPO trains from it, at most
+logs/<arm>.log and logs/card.log, and each arm evaluates its SFT checkpoint while GRPO trains from it (a GRPO
+that runs out of GPU memory meanwhile starts again once that evaluation has ended), at most
 `GPU_JOBS_AT_ONCE` training runs and evaluations at a time (`open_r1.utils.gpu_jobs`), the tool arm's first
 (`CRITICAL_ARM`), a stage's greedy and sampled evaluations two of them (`--no-arms_at_once`: one thing after
 another); `--reuse_base` takes the base evaluations of an earlier run, `--reuse_sft` the SFT evaluations of an earlier
@@ -46,6 +47,7 @@ import argparse
 import contextlib
 import json
 import pathlib
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -89,6 +91,7 @@ from open_r1.tasks.gsm8k import (
 )
 from open_r1.usage import ArgumentParser, UsageError, check_local_path, read_recipe
 from open_r1.utils.gpu_jobs import job_slot, shared_job_slots
+from open_r1.utils.launch import LaunchFailed
 from open_r1.utils.step_profile import summarise as summarise_step_profile
 
 ARMS = ("cot", "tools")
@@ -292,11 +295,13 @@ def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
 def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
     """Base evaluation, cold-start SFT, GRPO and their evaluations for one arm; returns the stages and curves. With
     `run["overlap"]` (on a GPU) the SFT checkpoint is evaluated while GRPO trains from it, in its own process. The
-    jobs of `run["critical_arm"]` that the run waits for (all but that overlapping evaluation) are critical ones."""
+    jobs of `run["critical_arm"]` that the run waits for (all but that overlapping evaluation) are critical ones. A
+    training that runs out of GPU memory while that evaluation runs starts again, once, when the evaluation has ended
+    (results: the stage's `out_of_memory_restart`)."""
     settings: GSM8KSettings = run["settings"]
     critical = run.get("critical_arm") == arm
     cpu = run["device"] == "cpu"
-    stages, train_seconds, grpo_limit = {}, {"base": 0.0}, {}
+    stages, train_seconds, grpo_limit, restarts = {}, {"base": 0.0}, {}, {}
     checkpoint, previous = base_model, "base"
     with ThreadPoolExecutor(max_workers=1) as trainer:
         for stage, recipe in (("sft", settings.sft_recipes[arm]), ("grpo", settings.grpo_recipes[arm])):
@@ -306,7 +311,7 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
             log_file = output_dir / "logs" / f"{stage}-{arm}.log"
             arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides)
 
-            def train(arguments=arguments, stage=stage) -> float:
+            def launch(arguments=arguments, stage=stage) -> float:
                 # The critical arm's GRPO follows its SFT at once: SFT's slot is kept for it.
                 with job_slot(run.get("gpu_slots"), critical, hand_to_critical=critical and stage == "sft"):
                     limit = ()
@@ -317,16 +322,43 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
                         limit = ("--max_run_minutes", f"{minutes:.2f}")
                     return pipeline.train(*arguments, *limit, cpu=cpu)
 
-            banner = f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()} (src/open_r1/{stage}.py --config {recipe})"
+            evaluated = threading.Event()  # the previous model's evaluation, which may run beside this training
+            what = f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()}"
+
+            def train(launch=launch, evaluated=evaluated, what=what, log_file=log_file, stage=stage) -> float:
+                started = time.time()
+                try:
+                    return launch()
+                except LaunchFailed as failure:
+                    if not failure.out_of_gpu_memory or evaluated.is_set():
+                        raise  # alone on its GPU slot, it would run out again
+                kept = log_file.with_name(f"{log_file.stem}.out-of-memory.log")
+                if log_file.exists():  # the restart writes a log of its own
+                    log_file.replace(kept)
+                restarts[stage] = {"seconds_lost": round(time.time() - started, 1), "log": str(kept)}
+                print(
+                    f"{what} ran out of GPU memory after {restarts[stage]['seconds_lost']:.0f} s beside the "
+                    f"evaluation of the model it starts from; it starts again once that evaluation ends "
+                    f"(the failed launch's log: {kept})",
+                    flush=True,
+                )
+                evaluated.wait()
+                return launch()
+
+            banner = f"{what} (src/open_r1/{stage}.py --config {recipe})"
             # Not the base evaluations during SFT: with the card's beside them, an H100's 80 GB did not hold both.
             if run["overlap"] and previous != "base":
                 pipeline.banner(f"{banner}, while the {previous} model is evaluated; its log: {log_file}")
                 training = trainer.submit(train)
-                stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed)
+                try:
+                    stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed)
+                finally:
+                    evaluated.set()
                 train_seconds[stage] = training.result()
             else:
                 pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the {previous} model")
                 stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed, critical)
+                evaluated.set()
                 pipeline.banner(banner)
                 train_seconds[stage] = train()
             checkpoint, previous = trained, stage
@@ -334,6 +366,8 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
     stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed, critical)
     for stage, seconds in train_seconds.items():
         stages[stage]["train_seconds"] = seconds
+    for stage, restart in restarts.items():
+        stages[stage]["out_of_memory_restart"] = restart
     grpo_state = json.loads((checkpoint / "trainer_state.json").read_text())
     grpo_steps = grpo_state["global_step"]
     stages["grpo"]["steps"], stages["grpo"]["max_steps"] = grpo_steps, grpo_state.get("max_steps")

@@ -322,7 +322,8 @@ def grpo_prompts_line(conversion: dict) -> str:
 
 
 def grpo_steps_line(results: dict) -> str:
-    """The report's line on how many GRPO steps each arm trained, and what a time budget gave each to train in."""
+    """The report's line on how many GRPO steps each arm trained, what a time budget gave each to train in, and a
+    restart after running out of GPU memory."""
     arms = []
     for arm, stages in results["arms"].items():
         grpo = stages.get("grpo", {})
@@ -330,7 +331,14 @@ def grpo_steps_line(results: dict) -> str:
             continue
         limit = grpo.get("max_run_minutes")
         given = "" if limit is None else f" (given {limit:g} min)"
-        arms.append(f"{GSM8K_ARM_NAMES[arm]} {grpo['steps']} of {grpo['max_steps']}{given}")
+        restart = grpo.get("out_of_memory_restart")
+        restarted = (
+            ""
+            if restart is None
+            else f", started again after running out of GPU memory beside the SFT model's evaluation "
+            f"({restart['seconds_lost']:.0f} s lost; {pathlib.Path(restart['log']).name})"
+        )
+        arms.append(f"{GSM8K_ARM_NAMES[arm]} {grpo['steps']} of {grpo['max_steps']}{given}{restarted}")
     if not arms:
         return ""
     budget = results.get("time_budget_minutes")

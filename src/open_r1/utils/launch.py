@@ -37,6 +37,27 @@ SHARED_DATA = pathlib.Path(os.environ.get("OPEN_R1_SHARED_DATA", REPO_ROOT.paren
 ACCELERATE_CONFIGS = REPO_ROOT / "recipes" / "accelerate_configs"
 
 
+# What a launch prints where a CUDA allocation failed: PyTorch's allocator ("CUDA out of memory. Tried to allocate")
+# or the CUDA runtime, as for NCCL's own buffers on 2026-11-26 ("CUDA error: out of memory").
+GPU_OUT_OF_MEMORY = ("CUDA out of memory", "CUDA error: out of memory")
+
+
+class LaunchFailed(RuntimeError):
+    """A launch that exited with an error; `out_of_gpu_memory`: its output says a CUDA allocation failed."""
+
+    def __init__(self, message: str, out_of_gpu_memory: bool = False):
+        super().__init__(message)
+        self.out_of_gpu_memory = out_of_gpu_memory
+
+
+def out_of_gpu_memory_line(output: str) -> str | None:
+    """The first line of a launch's output that says a CUDA allocation failed, or None."""
+    for line in output.splitlines():
+        if any(marker in line for marker in GPU_OUT_OF_MEMORY):
+            return line.strip()
+    return None
+
+
 def usable_cores() -> int:
     """The cores this process may run on (its CPU affinity, where the system has one; else the machine's)."""
     if hasattr(os, "sched_getaffinity"):
@@ -108,7 +129,8 @@ def accelerate_launch(
     stream: bool = False,
     timeout: float | None = None,
 ) -> str:
-    """Launches `src/open_r1/<script>` and returns its combined output; raises with the output's tail on failure.
+    """Launches `src/open_r1/<script>` and returns its combined output; raises `LaunchFailed` with the output's tail
+    on failure.
 
     `stream=True` also prints the output as it comes (progress bars); `log_file` keeps all of it.
     """
@@ -159,7 +181,12 @@ def accelerate_launch(
         raise TimeoutError(f"{' '.join(command)} did not finish within {timeout} s:\n{output[-8000:]}")
     if returncode != 0:
         where = f"; full log in {log_file}" if log_file is not None else ""
-        raise RuntimeError(f"{' '.join(command)} failed with exit code {returncode}{where}:\n{output[-8000:]}")
+        message = f"{' '.join(command)} failed with exit code {returncode}{where}:\n{output[-8000:]}"
+        # Last, where a caller that keeps only the message's tail (run_at_once) still shows it.
+        out_of_memory = out_of_gpu_memory_line(output)
+        if out_of_memory is not None:
+            message += f"\nit ran out of GPU memory: {out_of_memory}"
+        raise LaunchFailed(message, out_of_gpu_memory=out_of_memory is not None)
     return output
 
 
