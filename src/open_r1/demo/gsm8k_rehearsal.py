@@ -50,7 +50,8 @@ class LeaseSeconds:
     sft: dict = dataclasses.field(default_factory=lambda: {"cot": 134.0, "tools": 198.0})
     # A GRPO step that generates: 144 s for 10 (chain of thought), 390 s for 5 (tool arm) on lease 2, the two at once,
     # each generating 128 rows. The recipes' 256 rows are taken to cost the same: decoding is bound by the host's
-    # dispatching (docs/gsm8k.md), which the `decoding` lease plan checks at 512 rows.
+    # dispatching (docs/gsm8k.md); on the lease of 2026-11-26 a decode step cost 29 ms at 128 rows and 41-45 ms at
+    # 512, and the chain of thought's first 256-row generation had ended 29 s into GRPO (lease 2's first step: 45 s).
     grpo_step: dict = dataclasses.field(default_factory=lambda: {"cot": 14.4, "tools": 78.0})
     # A GRPO step that trains on an earlier step's generation (steps_per_generation): the training share of a tool-arm
     # step on the lease of 2026-11-26 (0.66 s; the chain of thought's shorter rows train in less).
