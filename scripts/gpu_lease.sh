@@ -22,7 +22,9 @@
 #                     lease.tgz is unpacked into data/lease-tools-sft and carried here
 # Each plan line is the seconds its command may run, then the command: one past its limit is stopped (its process
 # group), so that every plan's limits (each with KILL_AFTER), the lease's start and install and collect fit 15
-# minutes (tested); each results file is written as it goes, so a stopped command leaves what it finished.
+# minutes (tested); each results file is written as it goes, so a stopped command leaves what it finished. A line
+# `rest <seconds> <command>` runs its command in what the plan's limits leave unspent, if at least <seconds>: the
+# single-run plans then price the compiled decode step where their run failed early (the cot lease of 2026-11-26).
 # GPU_LEASE_DRY_RUN=1 prints the plan's lines instead of running them. GPU_LEASE_DATA: the folder the lease's
 # files are under (data, where make gsm8k writes; tests point it elsewhere).
 set -euo pipefail
@@ -40,6 +42,14 @@ COT_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_cot.yaml
 TOOLS_SFT_RUN=$DATA/lease-tools-sft/gsm8k
 PLANS="decoding, tools-throughput, cot, tools-sft, tools"
 KILL_AFTER=10  # seconds a command stopped at its limit has to end before it is killed
+
+# What a single-run plan's lease still owes, in the time its run leaves if it fails early: the compiled decode step
+# against float32 (the decoding plan's question; its results file written after each way).
+rest_of_a_failed_run() {
+    echo "rest 120 python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32" \
+        "--device cuda --ways float32 autocast_static_compiled static_compiled --data_files $TRAIN" \
+        "--rows 128 512 --repeats 2 --long_tokens 40 --output $LEASE_DIR/decode_step_rest.json"
+}
 
 plan_commands() {
     case "$1" in
@@ -63,13 +73,16 @@ plan_commands() {
         cot)
             echo "680 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
                 "--arm cot --time_budget_minutes 11 --grpo_max_steps 80"
+            rest_of_a_failed_run
             ;;
         tools-sft)
             echo "680 python3 scripts/gsm8k.py --sft_only --evaluate --arm tools --train_file $TRAIN --test_file $TEST"
+            rest_of_a_failed_run
             ;;
         tools)
             echo "680 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
                 "--reuse_sft $TOOLS_SFT_RUN --arm tools --time_budget_minutes 11"
+            rest_of_a_failed_run
             ;;
         *)
             echo "gpu_lease.sh: unknown plan '$1' (one of $PLANS)" >&2
@@ -104,8 +117,20 @@ run_plan() {
         touch "$LEASE_DIR/installed"
     fi
     local failed=0
-    local status started
+    local status started least
+    local budget=0 plan_started=$SECONDS
+    while read -r limit _; do
+        if [ "$limit" != rest ]; then budget=$((budget + limit + KILL_AFTER)); fi
+    done < <(plan_commands "$1")
     while read -r limit command; do
+        if [ "$limit" = rest ]; then
+            read -r least command <<< "$command"
+            limit=$((budget - (SECONDS - plan_started) - KILL_AFTER))
+            if [ "$limit" -lt "$least" ]; then
+                echo "gpu_lease.sh: skipped, ${limit} s left of the ${least} s it needs: $command"
+                continue
+            fi
+        fi
         echo "+ $command"
         # Each command runs whatever an earlier one did: the lease is spent either way, and a later measurement
         # may stand on its own (a failed one names itself here and in the exit status).
@@ -176,7 +201,8 @@ case "${1:-}" in
         rm -f "$destination/details.tgz"  # an earlier collect's, not this run's
         found=()
         # The curves too: `scripts/gsm8k.py --combine` copies them beside the report of the leases' arms together.
-        for path in lease/run.log lease/gpu_memory.txt lease/decode_step.json lease/grpo_throughput_gsm8k_cot.json \
+        for path in lease/run.log lease/gpu_memory.txt lease/decode_step.json lease/decode_step_rest.json \
+            lease/grpo_throughput_gsm8k_cot.json \
             lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
             gsm8k/curves-cot.png gsm8k/curves-tools.png gsm8k/logs gsm8k/evals; do
             if [ -e "$DATA/$path" ]; then found+=("$path"); fi

@@ -22,7 +22,9 @@ def plan_options(plan: str) -> dict:
         text=True,
         env={"PATH": "/usr/bin:/bin", "GPU_LEASE_DRY_RUN": "1"},
         check=True,
-    ).stdout.split()
+    ).stdout
+    # Its make gsm8k line, not the decode step's that a failed run leaves the rest of the lease to.
+    printed = next(line for line in printed.splitlines() if "scripts/gsm8k.py" in line).split()
     value = {word: printed[index + 1] for index, word in enumerate(printed[:-1]) if word.startswith("--")}
     return {
         "arms": ("cot", "tools") if value.get("--arm", "both") == "both" else (value["--arm"],),

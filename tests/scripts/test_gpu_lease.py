@@ -61,12 +61,20 @@ def test_each_plan_calls_scripts_with_options_they_take_and_files_that_exist(pla
             assert "trl" in option_values(words, "--arms"), command
 
 
-def plan_lines(plan: str) -> list[tuple[int, str]]:
-    """A plan's commands, each with the seconds it may run, as `start` dry-runs them."""
+def plan_lines(plan: str) -> list[tuple[int | None, str]]:
+    """A plan's commands, each with the seconds it may run, as `start` dry-runs them (None: what the others leave)."""
     run = lease("start", plan, GPU_LEASE_DRY_RUN="1")
     assert run.returncode == 0, run.stderr
-    lines = [line.split(" ", 1) for line in run.stdout.splitlines()]
-    return [(int(limit), command) for limit, command in lines]
+    lines = []
+    for line in run.stdout.splitlines():
+        limit, command = line.split(" ", 1)
+        if limit == "rest":
+            least, command = command.split(" ", 1)
+            assert int(least) > 0, line
+            lines.append((None, command))
+        else:
+            lines.append((int(limit), command))
+    return lines
 
 
 @pytest.mark.parametrize("plan", PLANS)
@@ -75,7 +83,8 @@ def test_each_plans_limits_its_start_install_and_collect_fit_a_lease(plan):
 
     collect_seconds = 60  # collect, the last poll and handing the machine back
     kill_after = int(re.search(r"^KILL_AFTER=(\d+)", SCRIPT.read_text(), re.MULTILINE).group(1))
-    worst = sum(limit + kill_after for limit, _ in plan_lines(plan))  # each command stopped, then killed
+    # Each command stopped, then killed; a line of the time the others leave adds none.
+    worst = sum(limit + kill_after for limit, _ in plan_lines(plan) if limit is not None)
     assert worst + LEASE_SETUP_SECONDS + collect_seconds <= 15 * 60
 
 
@@ -140,6 +149,56 @@ def test_a_command_past_its_limit_is_stopped_with_its_children_and_the_plan_goes
     assert not orphan.exists()  # the hung command's child went with it
 
 
+def run_with_fakes(tmp_path, plan: str, python: str, edit=lambda script: script) -> subprocess.CompletedProcess:
+    """`gpu_lease.sh run PLAN` (its text through `edit`) with python3 the bash script `python`, the bundle installed."""
+    data, bin_dir = tmp_path / "data", tmp_path / "bin"
+    (data / "lease").mkdir(parents=True)
+    (data / "lease" / "installed").touch()
+    bin_dir.mkdir()
+    (bin_dir / "python3").write_text(f"#!/bin/bash\n{python}\n")
+    (bin_dir / "python3").chmod(0o755)
+    script = tmp_path / "scripts" / "gpu_lease.sh"
+    script.parent.mkdir()
+    script.write_text(edit(SCRIPT.read_text()))
+    return subprocess.run(
+        ["bash", str(script), "run", plan],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "GPU_LEASE_DATA": str(data)},
+    )
+
+
+def test_a_run_that_fails_early_leaves_its_time_to_the_compiled_decode_step(tmp_path):
+    calls = tmp_path / "calls"
+    run = run_with_fakes(tmp_path, "cot", f'echo "$1" >> {calls}; [[ "$1" != *gsm8k.py ]] || exit 1')
+    assert run.returncode == 1 and "gpu_lease.sh: failed: python3 scripts/gsm8k.py" in run.stdout
+    first, rest = calls.read_text().splitlines()
+    assert first.startswith("scripts/gsm8k.py") and rest.startswith("scripts/benchmarks/decode_step.py")
+    assert "+ python3 scripts/benchmarks/decode_step.py" in run.stdout and "compiled" in run.stdout
+
+
+def test_the_rest_of_a_plan_runs_within_what_its_limits_leave_and_not_at_all_below_its_least(tmp_path):
+    # The cot plan with 5 s for its run, which takes 1: 4 s and KILL_AFTER's 10 left, of which the rest's own kill
+    # grace takes 10 (3 or 4 s left, by bash's whole seconds); a rest of at least 6 s is skipped, one of at least 2
+    # runs and is stopped at its limit.
+    def plan(least: int):
+        return lambda script: script.replace('echo "680 python3', 'echo "5 python3').replace(
+            'echo "rest 120 python3', f'echo "rest {least} python3'
+        )
+
+    python = 'if [[ "$1" == *gsm8k.py ]]; then sleep 1; else sleep 30; fi'
+    skipped = run_with_fakes(tmp_path / "a", "cot", python, plan(least=6))
+    assert skipped.returncode == 0
+    assert re.search(
+        r"gpu_lease.sh: skipped, [34] s left of the 6 s it needs: python3 scripts/benchmarks/decode_step",
+        skipped.stdout,
+    )
+    stopped = run_with_fakes(tmp_path / "b", "cot", python, plan(least=2))
+    assert re.search(
+        r"gpu_lease.sh: stopped at its limit of [34] s: python3 scripts/benchmarks/decode_step", stopped.stdout
+    )
+
+
 def test_a_run_samples_each_gpu_process_memory_every_second_until_it_ends(tmp_path):
     data, bin_dir = tmp_path / "data", tmp_path / "bin"
     (data / "lease").mkdir(parents=True)
@@ -148,9 +207,7 @@ def test_a_run_samples_each_gpu_process_memory_every_second_until_it_ends(tmp_pa
     python = bin_dir / "python3"  # each of the plan's commands takes a second and a half
     python.write_text("#!/bin/bash\nsleep 1.5\n")
     nvidia_smi = bin_dir / "nvidia-smi"  # one GPU process: the sampler's own shell, so that ps finds its command
-    nvidia_smi.write_text(
-        '#!/bin/bash\nif [[ "$*" == *query-gpu* ]]; then echo 70123; else echo "$PPID, 65432"; fi\n'
-    )
+    nvidia_smi.write_text('#!/bin/bash\nif [[ "$*" == *query-gpu* ]]; then echo 70123; else echo "$PPID, 65432"; fi\n')
     for fake in (python, nvidia_smi):
         fake.chmod(0o755)
     run = subprocess.run(
