@@ -95,6 +95,7 @@ plan_commands() {
 # `<epoch> <pid> <MiB> <command>`), so that an out-of-memory names who held the memory (none recorded it on 2026-11-26).
 sample_gpu_memory() {
     local now pid mib
+    trap 'exit 0' TERM  # run once the sample being written is whole: no line lands after the run ends
     while true; do
         now=$(date +%s)
         echo "$now gpu $(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -n 1)"
@@ -102,15 +103,16 @@ sample_gpu_memory() {
             while IFS=', ' read -r pid mib; do
                 echo "$now $pid $mib $(ps -o args= -p "$pid" | cut -c 1-200)"
             done || true  # a process gone between the two calls, or nvidia-smi failing once: the next second
-        sleep 1
+        sleep 1 &
+        wait $! || true  # a wait that TERM interrupts at once, unlike a sleep in the foreground
     done
 }
 
 run_plan() {
     if command -v nvidia-smi > /dev/null; then
-        sample_gpu_memory >> "$LEASE_DIR/gpu_memory.txt" 2> /dev/null &
+        sample_gpu_memory > "$LEASE_DIR/gpu_memory.txt" 2> /dev/null &
         # shellcheck disable=SC2064  # the sampler's pid now, for whichever way the plan ends
-        trap "kill $! 2> /dev/null || true" EXIT
+        trap "kill $! 2> /dev/null && wait $! || true" EXIT
     fi
     if [ ! -f "$LEASE_DIR/installed" ]; then
         python3 scripts/offline_bundle.py unpack --install

@@ -506,6 +506,34 @@ def test_grpo_out_of_gpu_memory_beside_its_start_models_evaluation_starts_again_
     assert restart["seconds_lost"] >= 0 and stages["grpo"]["steps"] == 3
 
 
+def test_grpo_out_of_gpu_memory_beside_an_evaluation_that_fails_too_is_not_launched_again(shared_gpu, monkeypatch):
+
+    evaluation_running, evaluator = threading.Event(), gsm8k.pipeline.run_evaluator
+
+    def failing_sft_evaluator(model, task, data_file, output_dir, **settings):
+        if output_dir.name.startswith("sft-"):
+            evaluation_running.set()
+            assert failed.wait(30)
+            raise RuntimeError("the evaluation ran out of GPU memory too")
+        return evaluator(model, task, data_file, output_dir, **settings)
+
+    launches, failed = out_of_gpu_memory_once(monkeypatch, evaluation_running)
+    monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", failing_sft_evaluator)
+    with pytest.raises(RuntimeError, match="the evaluation ran out of GPU memory too"):
+        shared_gpu.run_arm("cot")
+    assert [script for script, _ in launches] == ["sft.py", "grpo.py"]  # no second GRPO after the arm failed
+
+
+def test_a_launch_out_of_memory_counts_as_beside_an_evaluation_until_its_launcher_could_have_exited(monkeypatch):
+    beside = gsm8k.EvaluationBeside()
+    assert beside.ran_until(time.time())  # still running
+    beside.end(failed=False)
+    ended = time.time()
+    assert beside.ran_until(ended + gsm8k.LAUNCH_EXIT_SECONDS - 1)  # the failure took the launcher this long to say
+    assert not beside.ran_until(ended + gsm8k.LAUNCH_EXIT_SECONDS + 1)
+    assert beside.wait() is True
+
+
 def test_grpo_out_of_gpu_memory_with_no_evaluation_beside_it_fails_the_arm(shared_gpu, monkeypatch):
     from open_r1.utils.launch import LaunchFailed
 
