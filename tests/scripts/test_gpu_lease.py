@@ -96,21 +96,33 @@ def option_values(words: list[str], option: str) -> list[str]:
     return values[: next((i for i, word in enumerate(values) if word.startswith("--")), len(values))]
 
 
-def test_a_plans_commands_all_run_though_one_fails_and_the_run_says_which(tmp_path):
+def run_with_fakes(tmp_path, plan: str, fakes: dict[str, str], edit=lambda script: script):
+    """`gpu_lease.sh run PLAN` (its text through `edit`), the bundle installed, with each of `fakes` (a command's
+    name -> its bash lines) first on the PATH; returns the run and its data folder."""
     data, bin_dir = tmp_path / "data", tmp_path / "bin"
     (data / "lease").mkdir(parents=True)
     (data / "lease" / "installed").touch()  # the bundle installed by an earlier plan on this machine
     bin_dir.mkdir()
-    calls = tmp_path / "calls"
-    fake = bin_dir / "python3"  # the plan's scripts, the first of which is killed at once (as out of memory)
-    fake.write_text(f'#!/bin/bash\necho "$1" >> {calls}\n[[ "$1" != *decode_step.py ]] || kill -9 $$\n')
-    fake.chmod(0o755)
+    for name, lines in fakes.items():
+        (bin_dir / name).write_text(f"#!/bin/bash\n{lines}\n")
+        (bin_dir / name).chmod(0o755)
+    script = tmp_path / "scripts" / "gpu_lease.sh"
+    script.parent.mkdir()
+    script.write_text(edit(SCRIPT.read_text()))
     run = subprocess.run(
-        ["bash", str(SCRIPT), "run", "decoding"],
+        ["bash", str(script), "run", plan],
         capture_output=True,
         text=True,
         env={"PATH": f"{bin_dir}:/usr/bin:/bin", "GPU_LEASE_DATA": str(data)},
     )
+    return run, data
+
+
+def test_a_plans_commands_all_run_though_one_fails_and_the_run_says_which(tmp_path):
+    calls = tmp_path / "calls"
+    # The plan's scripts, the first of which is killed at once (as out of memory).
+    python = f'echo "$1" >> {calls}\n[[ "$1" != *decode_step.py ]] || kill -9 $$'
+    run, _ = run_with_fakes(tmp_path, "decoding", {"python3": python})
     assert calls.read_text().split() == [
         "scripts/benchmarks/decode_step.py",
         "scripts/gsm8k.py",
@@ -120,26 +132,15 @@ def test_a_plans_commands_all_run_though_one_fails_and_the_run_says_which(tmp_pa
 
 
 def test_a_command_past_its_limit_is_stopped_with_its_children_and_the_plan_goes_on(tmp_path):
-    data, bin_dir = tmp_path / "data", tmp_path / "bin"
-    (data / "lease").mkdir(parents=True)
-    (data / "lease" / "installed").touch()
-    bin_dir.mkdir()
     calls, orphan = tmp_path / "calls", tmp_path / "orphan"
-    fake = bin_dir / "python3"  # the first script hangs in a child process (a compilation that never ends)
-    fake.write_text(
-        f'#!/bin/bash\necho "$1" >> {calls}\n'
-        f'if [[ "$1" == *decode_step.py ]]; then (sleep 30; touch {orphan}) & wait; fi\n'
-    )
-    fake.chmod(0o755)
-    plan = tmp_path / "scripts" / "gpu_lease.sh"  # the decoding plan with a limit of one second for its first command
-    plan.parent.mkdir()
-    plan.write_text(SCRIPT.read_text().replace('echo "200 python3', 'echo "1 python3'))
+    # The first script hangs in a child process (a compilation that never ends), its limit one second.
+    python = f'echo "$1" >> {calls}\nif [[ "$1" == *decode_step.py ]]; then (sleep 30; touch {orphan}) & wait; fi'
     started = time.monotonic()
-    run = subprocess.run(
-        ["bash", str(plan), "run", "decoding"],
-        capture_output=True,
-        text=True,
-        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "GPU_LEASE_DATA": str(data)},
+    run, _ = run_with_fakes(
+        tmp_path,
+        "decoding",
+        {"python3": python},
+        lambda script: script.replace('echo "200 python3', 'echo "1 python3'),
     )
     assert time.monotonic() - started < 20
     assert len(calls.read_text().split()) == 3
@@ -149,28 +150,9 @@ def test_a_command_past_its_limit_is_stopped_with_its_children_and_the_plan_goes
     assert not orphan.exists()  # the hung command's child went with it
 
 
-def run_with_fakes(tmp_path, plan: str, python: str, edit=lambda script: script) -> subprocess.CompletedProcess:
-    """`gpu_lease.sh run PLAN` (its text through `edit`) with python3 the bash script `python`, the bundle installed."""
-    data, bin_dir = tmp_path / "data", tmp_path / "bin"
-    (data / "lease").mkdir(parents=True)
-    (data / "lease" / "installed").touch()
-    bin_dir.mkdir()
-    (bin_dir / "python3").write_text(f"#!/bin/bash\n{python}\n")
-    (bin_dir / "python3").chmod(0o755)
-    script = tmp_path / "scripts" / "gpu_lease.sh"
-    script.parent.mkdir()
-    script.write_text(edit(SCRIPT.read_text()))
-    return subprocess.run(
-        ["bash", str(script), "run", plan],
-        capture_output=True,
-        text=True,
-        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "GPU_LEASE_DATA": str(data)},
-    )
-
-
 def test_a_run_that_fails_early_leaves_its_time_to_the_compiled_decode_step(tmp_path):
     calls = tmp_path / "calls"
-    run = run_with_fakes(tmp_path, "cot", f'echo "$1" >> {calls}; [[ "$1" != *gsm8k.py ]] || exit 1')
+    run, _ = run_with_fakes(tmp_path, "cot", {"python3": f'echo "$1" >> {calls}; [[ "$1" != *gsm8k.py ]] || exit 1'})
     assert run.returncode == 1 and "gpu_lease.sh: failed: python3 scripts/gsm8k.py" in run.stdout
     first, rest = calls.read_text().splitlines()
     assert first.startswith("scripts/gsm8k.py") and rest.startswith("scripts/benchmarks/decode_step.py")
@@ -187,35 +169,25 @@ def test_the_rest_of_a_plan_runs_within_what_its_limits_leave_and_not_at_all_bel
         )
 
     python = 'if [[ "$1" == *gsm8k.py ]]; then sleep 1; else sleep 30; fi'
-    skipped = run_with_fakes(tmp_path / "a", "cot", python, plan(least=6))
+    skipped, _ = run_with_fakes(tmp_path / "a", "cot", {"python3": python}, plan(least=6))
     assert skipped.returncode == 0
     assert re.search(
         r"gpu_lease.sh: skipped, [34] s left of the 6 s it needs: python3 scripts/benchmarks/decode_step",
         skipped.stdout,
     )
-    stopped = run_with_fakes(tmp_path / "b", "cot", python, plan(least=2))
+    stopped, _ = run_with_fakes(tmp_path / "b", "cot", {"python3": python}, plan(least=2))
     assert re.search(
         r"gpu_lease.sh: stopped at its limit of [34] s: python3 scripts/benchmarks/decode_step", stopped.stdout
     )
 
 
 def test_a_run_samples_each_gpu_process_memory_every_second_until_it_ends(tmp_path):
-    data, bin_dir = tmp_path / "data", tmp_path / "bin"
-    (data / "lease").mkdir(parents=True)
-    (data / "lease" / "installed").touch()
-    bin_dir.mkdir()
-    python = bin_dir / "python3"  # each of the plan's commands takes a second and a half
-    python.write_text("#!/bin/bash\nsleep 1.5\n")
-    nvidia_smi = bin_dir / "nvidia-smi"  # one GPU process: the sampler's own shell, so that ps finds its command
-    nvidia_smi.write_text('#!/bin/bash\nif [[ "$*" == *query-gpu* ]]; then echo 70123; else echo "$PPID, 65432"; fi\n')
-    for fake in (python, nvidia_smi):
-        fake.chmod(0o755)
-    run = subprocess.run(
-        ["bash", str(SCRIPT), "run", "cot"],
-        capture_output=True,
-        text=True,
-        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "GPU_LEASE_DATA": str(data)},
-    )
+    fakes = {
+        "python3": "sleep 1.5",  # each of the plan's commands takes a second and a half
+        # One GPU process: the sampler's own shell, so that ps finds its command.
+        "nvidia-smi": 'if [[ "$*" == *query-gpu* ]]; then echo 70123; else echo "$PPID, 65432"; fi',
+    }
+    run, data = run_with_fakes(tmp_path, "cot", fakes)
     assert run.returncode == 0, run.stdout + run.stderr
     samples = data / "lease" / "gpu_memory.txt"
     lines = samples.read_text().splitlines()
