@@ -3,7 +3,7 @@
 # short-lived command can start it, poll it and collect it (docs/gpu.md, "A GPU machine without network access").
 #
 #   bash scripts/gpu_lease.sh start PLAN    # unpack and install data/offline/load* once, then run PLAN; returns
-#   bash scripts/gpu_lease.sh status        # whether the run ended (and how), and its last lines
+#   bash scripts/gpu_lease.sh status        # whether the run ended (and how), its last lines, its GPU memory
 #   bash scripts/gpu_lease.sh collect DIR   # what the run wrote: DIR/lease.tgz, and the evaluations' details.tgz
 #
 # While a plan runs, lease/gpu_memory.txt (in lease.tgz) records each GPU process's memory every second.
@@ -190,6 +190,11 @@ case "${1:-}" in
             echo "running"
         fi
         tail -n 5 "$LEASE_DIR/run.log"
+        if [ -s "$LEASE_DIR/gpu_memory.txt" ]; then
+            awk '$2 == "gpu" { if ($3 > peak) peak = $3; last = $3 }
+                END { if (peak != "") print "GPU memory in use: " last " MiB now, " peak " MiB at most" }' \
+                "$LEASE_DIR/gpu_memory.txt"
+        fi
         ;;
     collect)
         if [ $# -ne 2 ]; then

@@ -232,6 +232,12 @@ def test_status_and_collect_read_what_the_run_wrote(tmp_path):
         (data / "gsm8k" / "evals" / evaluation / "details.jsonl").write_text("{}\n")
     status = lease("status", GPU_LEASE_DATA=str(data)).stdout
     assert status.startswith("running\n") and "mean step took 30.0 s" in status
+    assert status.endswith("GPU memory in use: 70123 MiB now, 70123 MiB at most\n")
+    samples = "1764182401 4242 40000 python3 src/open_r1/grpo.py\n1764182401 gpu 79000\n1764182402 gpu 900\n"
+    with (data / "lease" / "gpu_memory.txt").open("a") as memory:
+        memory.write(samples)
+    status = lease("status", GPU_LEASE_DATA=str(data)).stdout
+    assert status.endswith("GPU memory in use: 900 MiB now, 79000 MiB at most\n")
     (data / "lease" / "exit_status").write_text("0\n")
     assert lease("status", GPU_LEASE_DATA=str(data)).stdout.startswith("ended with exit status 0\n")
 
