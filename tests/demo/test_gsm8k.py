@@ -7,6 +7,7 @@ trains, so the end-to-end test checks that every stage runs and what it writes."
 import dataclasses
 import json
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -480,7 +481,7 @@ def out_of_gpu_memory_once(monkeypatch, evaluation_running: threading.Event | No
 
 
 def test_grpo_out_of_gpu_memory_beside_its_start_models_evaluation_starts_again_once_that_has_ended(
-    shared_gpu, monkeypatch
+    shared_gpu, monkeypatch, capsys
 ):
     evaluation_running, ended = threading.Event(), []
     evaluator = gsm8k.pipeline.run_evaluator
@@ -504,6 +505,12 @@ def test_grpo_out_of_gpu_memory_beside_its_start_models_evaluation_starts_again_
     kept = shared_gpu.tmp_path / "logs" / "grpo-cot.out-of-memory.log"
     assert restart["log"] == str(kept) and "CUDA error: out of memory" in kept.read_text()
     assert restart["seconds_lost"] >= 0 and stages["grpo"]["steps"] == 3
+    said = [line for line in capsys.readouterr().out.splitlines() if "ran out of GPU memory" in line]
+    assert len(said) == 1 and re.fullmatch(
+        r"chain of thought: GRPO ran out of GPU memory after \d+ s beside the evaluation of the model it starts "
+        rf"from; it starts again once that evaluation ends \(the failed launch's log: {re.escape(str(kept))}\)",
+        said[0],
+    )
 
 
 def test_grpo_out_of_gpu_memory_beside_an_evaluation_that_fails_too_is_not_launched_again(shared_gpu, monkeypatch):
