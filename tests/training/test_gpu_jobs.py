@@ -1,5 +1,6 @@
 """GPU job slots (open_r1.utils.gpu_jobs): at most `capacity` jobs hold one, a free slot goes to a critical job
-before any other, and the slots are shared by spawned processes."""
+before any other, and the slots are shared by spawned processes; a training out of GPU memory beside another job
+starts again once that job has ended well, and only then."""
 
 import contextlib
 import multiprocessing
@@ -8,7 +9,7 @@ import time
 
 import pytest
 
-from open_r1.utils.gpu_jobs import JobSlots, job_slot, shared_job_slots
+from open_r1.utils.gpu_jobs import LAUNCH_EXIT_SECONDS, JobBeside, JobSlots, job_slot, launch_beside, shared_job_slots
 
 
 def wait_until(condition, timeout: float = 10.0) -> None:
@@ -107,3 +108,56 @@ def test_job_slot_hands_its_slot_over_only_when_asked():
     with job_slot(slots, critical=True):
         pass
     assert slots.acquire(blocking=False) is True
+
+
+def test_a_launch_out_of_memory_counts_as_beside_a_job_until_its_launcher_could_have_exited():
+    beside = JobBeside("an evaluation")
+    assert beside.ran_until(time.time())  # still running
+    beside.end(failed=False)
+    ended = time.time()
+    assert beside.ran_until(ended + LAUNCH_EXIT_SECONDS - 1)  # the failure took the launcher this long to say
+    assert not beside.ran_until(ended + LAUNCH_EXIT_SECONDS + 1)
+    assert beside.wait() is True
+
+
+def failing_launches(*failures):
+    """A launch that raises each of `failures` in turn (None: succeeds, taking 1 s), counting its calls."""
+    calls = []
+
+    def launch() -> float:
+        calls.append(len(calls))
+        failure = failures[len(calls) - 1]
+        if failure is not None:
+            raise failure
+        return 1.0
+
+    return launch, calls
+
+
+@pytest.mark.parametrize("failure", ["not out of memory", "alone", "beside a failed job"])
+def test_a_launch_that_fails_otherwise_is_not_launched_again(tmp_path, failure):
+    from open_r1.utils.launch import LaunchFailed
+
+    out_of_memory = LaunchFailed("out", out_of_gpu_memory=failure != "not out of memory")
+    launch, calls = failing_launches(out_of_memory, None)
+    beside = None if failure == "alone" else JobBeside("an evaluation")
+    if failure == "beside a failed job":
+        threading.Timer(0.1, beside.end, kwargs={"failed": True}).start()
+    with pytest.raises(LaunchFailed):
+        launch_beside(launch, beside, tmp_path / "train.log", "GRPO")
+    assert calls == [0]
+
+
+def test_a_launch_out_of_memory_beside_a_job_runs_again_when_it_has_ended(tmp_path):
+    from open_r1.utils.launch import LaunchFailed
+
+    log = tmp_path / "train.log"
+    log.write_text("CUDA error: out of memory\n")
+    launch, calls = failing_launches(LaunchFailed("out", out_of_gpu_memory=True), None)
+    beside = JobBeside("an evaluation")
+    threading.Timer(0.2, beside.end, kwargs={"failed": False}).start()
+    seconds, restart = launch_beside(launch, beside, log, "GRPO")
+    assert seconds == 1.0 and calls == [0, 1]
+    assert restart["seconds_lost"] >= 0.2  # the wait for the job beside counts
+    assert restart["log"] == str(tmp_path / "train.out-of-memory.log")
+    assert (tmp_path / "train.out-of-memory.log").read_text() == "CUDA error: out of memory\n" and not log.exists()

@@ -47,7 +47,6 @@ import argparse
 import contextlib
 import json
 import pathlib
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -90,8 +89,7 @@ from open_r1.tasks.gsm8k import (
     load_rows,
 )
 from open_r1.usage import ArgumentParser, UsageError, check_local_path, read_recipe
-from open_r1.utils.gpu_jobs import job_slot, shared_job_slots
-from open_r1.utils.launch import LaunchFailed
+from open_r1.utils.gpu_jobs import JobBeside, job_slot, launch_beside, shared_job_slots
 from open_r1.utils.step_profile import summarise as summarise_step_profile
 
 ARMS = ("cot", "tools")
@@ -106,8 +104,6 @@ GPU_JOBS_AT_ONCE = 2
 CRITICAL_ARM = "tools"
 # Under --time_budget_minutes, the least GRPO is given (max_run_minutes): it trains one step, the least it can.
 MIN_GRPO_MINUTES = 0.01
-# Seconds from a training process running out of GPU memory to its launcher's exit (torchrun's shutdown).
-LAUNCH_EXIT_SECONDS = 30.0
 
 
 def gpu_job_slots(stack: contextlib.ExitStack, device: str, arms_at_once: bool):
@@ -294,27 +290,6 @@ def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
     return (*hardware, *generation, *fast, *steps)
 
 
-class EvaluationBeside:
-    """The evaluation of the model a training starts from, run beside that training: a training launch that ran out
-    of GPU memory while it ran (or up to `LAUNCH_EXIT_SECONDS` after it ended) starts again once it has ended."""
-
-    def __init__(self):
-        self._ended, self._ended_at, self._failed = threading.Event(), None, False
-
-    def end(self, failed: bool) -> None:
-        self._failed, self._ended_at = failed, time.time()
-        self._ended.set()
-
-    def ran_until(self, failed_at: float) -> bool:
-        """Whether it ran when a launch that failed at `failed_at` ran out of memory, up to its launcher's exit."""
-        return self._ended_at is None or self._ended_at >= failed_at - LAUNCH_EXIT_SECONDS
-
-    def wait(self) -> bool:
-        """Waits until it has ended; whether it succeeded."""
-        self._ended.wait()
-        return not self._failed
-
-
 def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
     """Base evaluation, cold-start SFT, GRPO and their evaluations for one arm; returns the stages and curves. With
     `run["overlap"]` (on a GPU) the SFT checkpoint is evaluated while GRPO trains from it, in its own process. The
@@ -347,30 +322,14 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
 
             # Not the base evaluations during SFT: with the card's beside them, an H100's 80 GB did not hold both.
             overlap = run["overlap"] and previous != "base"
-            beside = EvaluationBeside() if overlap else None
+            beside = JobBeside(f"the {previous} model's evaluation") if overlap else None
             what = f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()}"
 
             def train(launch=launch, beside=beside, what=what, log_file=log_file, stage=stage) -> float:
-                started = time.time()
-                try:
-                    return launch()
-                except LaunchFailed as failure:
-                    if not failure.out_of_gpu_memory or beside is None or not beside.ran_until(time.time()):
-                        raise  # alone on its GPU slot, it would run out again
-                    kept = log_file.with_name(f"{log_file.stem}.out-of-memory.log")
-                    if log_file.exists():  # the restart writes a log of its own
-                        log_file.replace(kept)
-                    print(
-                        f"{what} ran out of GPU memory after {time.time() - started:.0f} s beside the evaluation of "
-                        f"the model it starts from; it starts again once that evaluation ends (the failed launch's "
-                        f"log: {kept})",
-                        flush=True,
-                    )
-                    if not beside.wait():
-                        raise  # the evaluation failed too, and the arm with it: no second launch
-                # The time the failed launch and the wait took from the stage.
-                restarts[stage] = {"seconds_lost": round(time.time() - started, 1), "log": str(kept)}
-                return launch()
+                seconds, restart = launch_beside(launch, beside, log_file, what)
+                if restart is not None:
+                    restarts[stage] = restart
+                return seconds
 
             banner = f"{what} (src/open_r1/{stage}.py --config {recipe})"
             if overlap:

@@ -15,14 +15,26 @@ critical job whose successor in the chain is critical hands its slot to it (`han
 goes to a critical job only, so that a job that waited off the critical path does not take it in the moment between
 the two. The slots live in a manager process so that every process of the run sees the same ones.
 
+A training that runs out of GPU memory while a job beside it runs (`launch_beside`, `JobBeside`: make gsm8k's GRPO
+beside the evaluation of the model it starts from, which ran out on the lease of 2026-11-26) starts again, once,
+when that job has ended.
+
 Not covered: several GPUs, memory accounting (a slot is a job, whatever its size), taking a slot back from a job
 that holds one.
 """
 
 import contextlib
 import multiprocessing
+import pathlib
 import threading
+import time
+from collections.abc import Callable
 from multiprocessing.managers import BaseManager
+
+from open_r1.utils.launch import LaunchFailed
+
+# Seconds from a training process running out of GPU memory to its launcher's exit (torchrun's shutdown).
+LAUNCH_EXIT_SECONDS = 30.0
 
 
 class JobSlots:
@@ -107,3 +119,54 @@ def job_slot(slots, critical: bool = False, hand_to_critical: bool = False):
         yield
     finally:
         slots.release(hand_to_critical)
+
+
+class JobBeside:
+    """A job running beside a training on the same GPU: whether it ran when the training ran out of memory, and how
+    it ended. Its runner calls `end` however it ends."""
+
+    def __init__(self, name: str):
+        self.name = name  # what the restart's line calls it
+        self._ended, self._ended_at, self._failed = threading.Event(), None, False
+
+    def end(self, failed: bool) -> None:
+        self._failed, self._ended_at = failed, time.time()
+        self._ended.set()
+
+    def ran_until(self, failed_at: float) -> bool:
+        """Whether it ran when a launch whose failure came at `failed_at` ran out of memory (its launcher's exit
+        taking up to `LAUNCH_EXIT_SECONDS`)."""
+        return self._ended_at is None or self._ended_at >= failed_at - LAUNCH_EXIT_SECONDS
+
+    def wait(self) -> bool:
+        """Waits until it has ended; whether it succeeded."""
+        self._ended.wait()
+        return not self._failed
+
+
+def launch_beside(
+    launch: Callable[[], float], beside: JobBeside | None, log_file: pathlib.Path, what: str
+) -> tuple[float, dict | None]:
+    """`launch()`, a training launch that writes `log_file` and returns its seconds; where it fails out of GPU memory
+    while `beside` runs, once more after `beside` has ended well (the failed launch's log kept as
+    `<stem>.out-of-memory.log`, the line `what` begins printed). Returns the seconds and the restart's record
+    (`seconds_lost`: the failed launch and the wait; `log`), None without one. Alone on the GPU, or beside a job that
+    failed too, the failure is raised: a second launch would fail alike."""
+    started = time.time()
+    try:
+        return launch(), None
+    except LaunchFailed as failure:
+        if not failure.out_of_gpu_memory or beside is None or not beside.ran_until(time.time()):
+            raise
+        kept = log_file.with_name(f"{log_file.stem}.out-of-memory.log")
+        if log_file.exists():  # the second launch writes a log of its own
+            log_file.replace(kept)
+        print(
+            f"{what} ran out of GPU memory after {time.time() - started:.0f} s beside {beside.name}; it starts again "
+            f"once that has ended (the failed launch's log: {kept})",
+            flush=True,
+        )
+        if not beside.wait():
+            raise
+    restart = {"seconds_lost": round(time.time() - started, 1), "log": str(kept)}
+    return launch(), restart
