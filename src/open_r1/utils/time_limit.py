@@ -14,7 +14,8 @@ generations at all. The model is then saved as at the end of any run, and a chec
 `save_strategy` writes them, so a requeued job resumes from that step (open_r1.utils.training). Every process of a
 launch stops at the same step (open_r1.utils.distributed). A run that stopped so leaves `time_limit_stop.json` in
 its output_dir (`TIME_LIMIT_STOP_FILE`: the step, the steps planned, the checkpoint to resume from or null) for its
-launcher: `slurm/train.slurm --requeue-at-time-limit` requeues the job from it. A later run under a limit removes it at its start, and train.slurm before each launch.
+launcher: `slurm/train.slurm --requeue-at-time-limit` requeues the job from it. A later run under a limit removes
+it at its start, and train.slurm before each launch.
 
     accelerate launch ... src/open_r1/grpo.py --config recipes/...yaml --max_run_minutes 230   # a 4-hour job
 
