@@ -105,8 +105,12 @@ def test_accelerate_config_is_valid(config):
     from accelerate.commands.config.config_args import load_config_from_file
 
     cluster = load_config_from_file(str(config))
-    assert cluster.num_processes == 8 and cluster.mixed_precision == "bf16"
-    assert str(cluster.distributed_type).split(".")[-1] in {"MULTI_GPU", "DEEPSPEED", "FSDP"}
+    if config.name == "one_process.yaml":
+        assert cluster.num_processes == 1 and str(cluster.distributed_type).split(".")[-1] == "NO"
+    else:
+        assert cluster.num_processes == 8
+        assert str(cluster.distributed_type).split(".")[-1] in {"MULTI_GPU", "DEEPSPEED", "FSDP"}
+    assert cluster.mixed_precision == "bf16"
     if cluster.distributed_type == "DEEPSPEED" or str(cluster.distributed_type).endswith("DEEPSPEED"):
         assert cluster.deepspeed_config["zero_stage"] == int(config.stem[-1])
 

@@ -87,17 +87,18 @@ def test_a_job_that_refuses_with_a_system_exit_is_reported_as_failed_and_the_oth
     assert "cot met tools" in (tmp_path / "cot.log").read_text()
 
 
-def test_a_gpu_training_launch_asks_for_a_free_rendezvous_port_and_a_cpu_one_for_none(monkeypatch, tmp_path):
+def test_training_launches_one_process_directly_on_a_gpu_and_on_a_cpu(monkeypatch, tmp_path):
     from open_r1.demo import pipeline
 
     launched = []
     monkeypatch.setattr(pipeline, "accelerate_launch", lambda *args, **kwargs: launched.append(kwargs))
     for cpu in (False, True):
         pipeline.train("sft.py", "recipe.yaml", tmp_path, tmp_path, tmp_path, 0, tmp_path / "log", cpu=cpu)
-    assert [kwargs["main_process_port"] for kwargs in launched] == [0, None]
-    command = accelerate_command("sft.py", "recipe.yaml", accelerate_config="ddp.yaml", main_process_port=0)
-    assert command[1:4] == ["launch", "--main_process_port", "0"]
-    assert "--main_process_port" not in accelerate_command("sft.py", "recipe.yaml")
+    assert [(kwargs["accelerate_config"], kwargs["cpu"]) for kwargs in launched] == [
+        ("one_process.yaml", False),
+        ("one_process.yaml", True),
+    ]
+    assert "num_processes" not in launched[0]  # one, the launcher's default
 
 
 @pytest.mark.parametrize("device", ["cuda", "cpu"])

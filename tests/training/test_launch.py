@@ -1,4 +1,5 @@
-"""Where `open_r1.utils.launch` says the repository and the real benchmark files are."""
+"""`open_r1.utils.launch`: where it says the repository and the benchmark files are, how a failed launch reads, and
+what a one-process launch starts."""
 
 import os
 import subprocess
@@ -44,3 +45,40 @@ def test_a_launch_that_ran_out_of_gpu_memory_says_so_in_its_last_line(monkeypatc
     failure = failing_launch(monkeypatch, "ValueError: a mistyped field")
     assert not failure.out_of_gpu_memory and "GPU memory" not in str(failure)
     assert isinstance(failure, RuntimeError)  # what callers that predate it catch
+
+
+# Which process group accelerate would open on a GPU machine (CUDA made to look available), from the environment the
+# launcher gave the process: torchrun's LOCAL_RANK makes it NCCL, even for one process.
+BACKEND_PROBE = """
+import os, torch
+from accelerate.state import PartialState
+torch.cuda.is_available = lambda: True
+backend, distributed_type = PartialState._prepare_backend(None)
+print(os.environ.get("LOCAL_RANK"), backend, distributed_type.value)
+"""
+
+
+@pytest.mark.parametrize(
+    "accelerate_config, seen",
+    [("one_process.yaml", "None None NO"), ("ddp.yaml", "0 nccl MULTI_GPU")],
+)
+def test_a_one_process_launch_starts_the_script_without_torchrun_so_a_gpu_gets_no_nccl_group(
+    tmp_path, accelerate_config, seen
+):
+    from open_r1.utils.launch import accelerate_command, launch_environment
+
+    probe = tmp_path / "probe.py"
+    probe.write_text(BACKEND_PROBE)
+    command = accelerate_command(str(probe), "recipe.yaml", accelerate_config=accelerate_config, num_processes=1)
+    result = subprocess.run(
+        command, env=launch_environment(accelerate_config, cpu=False), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == seen
+
+
+def test_the_one_process_config_refuses_more_processes_which_accelerate_would_drop_silently():
+    from open_r1.utils.launch import accelerate_command
+
+    with pytest.raises(ValueError, match="one_process.yaml starts one process, not 2; use ddp.yaml or zero2.yaml"):
+        accelerate_command("grpo.py", "recipe.yaml", accelerate_config="one_process.yaml", num_processes=2)

@@ -21,7 +21,7 @@ import time
 
 from open_r1.data.benchmarks import Problem, build_messages
 from open_r1.tasks.tiny_model import TinyModelSpec
-from open_r1.utils.launch import REPO_ROOT, accelerate_launch, run_at_once
+from open_r1.utils.launch import ONE_PROCESS_CONFIG, REPO_ROOT, accelerate_launch, run_at_once
 
 STAGES = ("base", "sft", "grpo")
 
@@ -89,8 +89,9 @@ def train(
     cpu: bool = True,
 ) -> float:
     """Trains `model` on `dataset` with `src/open_r1/<script>` as users launch it (`cpu`: on the CPU, else on the
-    GPU), printing its progress and keeping a log; returns the seconds it took. A GPU launch takes a free rendezvous
-    port, so that both `make gsm8k` arms can train at once."""
+    GPU), printing its progress and keeping a log; returns the seconds it took. The launch is one process started
+    directly (`one_process.yaml`): under torchrun a single GPU process still opens an NCCL process group, whose
+    buffers are allocated outside PyTorch's cache, and on 2026-11-26 its first collective ran out of GPU memory."""
     started = time.perf_counter()
     accelerate_launch(
         script,
@@ -98,7 +99,7 @@ def train(
         *("--model_name_or_path", str(model), "--dataset_name", str(dataset)),
         *("--output_dir", str(output_dir), "--seed", str(seed)),
         *overrides,
-        main_process_port=None if cpu else 0,
+        accelerate_config=ONE_PROCESS_CONFIG,
         log_file=log_file,
         stream=True,
         cpu=cpu,

@@ -7,13 +7,15 @@
 `run_at_once` runs functions each in its own process at the same time (`make gsm8k`'s arms on a GPU).
 
 `make demo` (scripts/demo.py) and the end-to-end tests both launch training through this module, so the
-command line and environment they use are the ones the README gives users:
+command line and environment they use are the ones the README gives users, with these settings:
 - `--num_cpu_threads_per_process` is set to the cores per process (`OMP_NUM_THREADS` cores where it is set):
   accelerate otherwise gives each process a single thread (it sets OMP_NUM_THREADS=1), leaving the other cores
   idle on a CPU machine.
 - Plain data-parallel configs get `ACCELERATE_USE_CPU=true` (gloo) when `cpu` is set. DeepSpeed
   configs never do: accelerate would then wrap a ZeRO-3-partitioned model in DDP and crash; they run on a
   CPU through the training config's `use_cpu: true`.
+- `one_process.yaml` starts the script directly, without torchrun: `make demo` and `make gsm8k` train that way, so a
+  single GPU holds no NCCL process group.
 - The Hub is switched off (`HF_HUB_OFFLINE=1`) and wandb disabled unless the caller's environment says
   otherwise.
 
@@ -35,6 +37,8 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 # beside the checkout, or where OPEN_R1_SHARED_DATA points.
 SHARED_DATA = pathlib.Path(os.environ.get("OPEN_R1_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 ACCELERATE_CONFIGS = REPO_ROOT / "recipes" / "accelerate_configs"
+# One process started directly, without torchrun: on a GPU, no NCCL process group (`make gsm8k`'s launches).
+ONE_PROCESS_CONFIG = "one_process.yaml"
 
 
 # What a launch prints where a CUDA allocation failed: PyTorch's allocator ("CUDA out of memory. Tried to allocate")
@@ -78,16 +82,14 @@ def accelerate_command(
     *args: str,
     accelerate_config: str = "ddp.yaml",
     num_processes: int = 1,
-    main_process_port: int | None = None,
 ) -> list[str]:
-    """The `accelerate launch` command line for `src/open_r1/<script> --config <config> <args>`. `main_process_port`
-    is torchrun's rendezvous port, which a GPU launch uses even with one process (accelerate's default 29500; 0: a
-    free one, so that launches running at once on one machine neither collide nor warn)."""
-    port = ["--main_process_port", str(main_process_port)] if main_process_port is not None else []
+    """The `accelerate launch` command line for `src/open_r1/<script> --config <config> <args>`."""
+    if accelerate_config == ONE_PROCESS_CONFIG and num_processes != 1:
+        # accelerate would start one process and say nothing.
+        raise ValueError(f"{ONE_PROCESS_CONFIG} starts one process, not {num_processes}; use ddp.yaml or zero2.yaml")
     return [
         str(pathlib.Path(sys.executable).with_name("accelerate")),
         "launch",
-        *port,
         "--config_file",
         str(ACCELERATE_CONFIGS / accelerate_config),
         "--num_processes",
@@ -107,7 +109,8 @@ def launch_environment(accelerate_config: str, cpu: bool = True, env: Mapping[st
     full_env.setdefault("HF_HUB_OFFLINE", "1")
     full_env.setdefault("HF_DATASETS_OFFLINE", "1")
     full_env.setdefault("WANDB_MODE", "disabled")
-    if cpu and not accelerate_config.startswith("zero"):
+    # one_process.yaml's launcher sets the variable itself, from the recipe's side: it starts no process group.
+    if cpu and not accelerate_config.startswith("zero") and accelerate_config != ONE_PROCESS_CONFIG:
         full_env["ACCELERATE_USE_CPU"] = "true"
     # The launched script must import this checkout's package, whatever the caller's working directory.
     src = str(REPO_ROOT / "src")
@@ -122,7 +125,6 @@ def accelerate_launch(
     *args: str,
     accelerate_config: str = "ddp.yaml",
     num_processes: int = 1,
-    main_process_port: int | None = None,
     cpu: bool = True,
     env: Mapping[str, str] | None = None,
     log_file: pathlib.Path | None = None,
@@ -140,7 +142,6 @@ def accelerate_launch(
         *args,
         accelerate_config=accelerate_config,
         num_processes=num_processes,
-        main_process_port=main_process_port,
     )
     if stream:
         print("$ " + " ".join(command), flush=True)
