@@ -504,6 +504,7 @@ def test_grpo_out_of_gpu_memory_beside_its_start_models_evaluation_starts_again_
     restart = stages["grpo"]["out_of_memory_restart"]
     kept = shared_gpu.tmp_path / "logs" / "grpo-cot.out-of-memory.log"
     assert restart["log"] == str(kept) and "CUDA error: out of memory" in kept.read_text()
+    assert restart["beside"] == "the sft model's evaluation"
     assert restart["seconds_lost"] >= 0 and stages["grpo"]["steps"] == 3
     said = [line for line in capsys.readouterr().out.splitlines() if "ran out of GPU memory" in line]
     assert len(said) == 1 and re.fullmatch(

@@ -144,9 +144,10 @@ def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_t
     results["arms"]["cot"]["grpo"]["out_of_memory_restart"] = {
         "seconds_lost": 29.4,
         "log": "x/grpo-cot.out-of-memory.log",
+        "beside": "the sft model's evaluation",
     }
     assert (
-        "chain of thought 10 of 10 (given 18.25 min), started again after running out of GPU memory beside the SFT "
+        "chain of thought 10 of 10 (given 18.25 min), started again after running out of GPU memory beside the sft "
         "model's evaluation (29 s lost; grpo-cot.out-of-memory.log), python tool 6 of 10"
     ) in gsm8k_report(results, "make gsm8k MINUTES=26")
 

@@ -159,5 +159,5 @@ def test_a_launch_out_of_memory_beside_a_job_runs_again_when_it_has_ended(tmp_pa
     seconds, restart = launch_beside(launch, beside, log, "GRPO")
     assert seconds == 1.0 and calls == [0, 1]
     assert restart["seconds_lost"] >= 0.2  # the wait for the job beside counts
-    assert restart["log"] == str(tmp_path / "train.out-of-memory.log")
+    assert restart["log"] == str(tmp_path / "train.out-of-memory.log") and restart["beside"] == "an evaluation"
     assert (tmp_path / "train.out-of-memory.log").read_text() == "CUDA error: out of memory\n" and not log.exists()

@@ -335,7 +335,7 @@ def grpo_steps_line(results: dict) -> str:
         restarted = (
             ""
             if restart is None
-            else f", started again after running out of GPU memory beside the SFT model's evaluation "
+            else f", started again after running out of GPU memory beside {restart['beside']} "
             f"({restart['seconds_lost']:.0f} s lost; {pathlib.Path(restart['log']).name})"
         )
         arms.append(f"{GSM8K_ARM_NAMES[arm]} {grpo['steps']} of {grpo['max_steps']}{given}{restarted}")
