@@ -150,8 +150,8 @@ def launch_beside(
     """`launch()`, a training launch that writes `log_file` and returns its seconds; where it fails out of GPU memory
     while `beside` runs, once more after `beside` has ended well (the failed launch's log kept as
     `<stem>.out-of-memory.log`, the line `what` begins printed). Returns the seconds and the restart's record
-    (`seconds_lost`: the failed launch and the wait; `log`; `beside`: its name), None without one. Alone on the GPU, or beside a job that
-    failed too, the failure is raised: a second launch would fail alike."""
+    (`seconds_lost`: the failed launch and the wait; `log`; `beside`: its name), None without one. Alone on the
+    GPU, or beside a job that failed too, the failure is raised: a second launch would fail alike."""
     started = time.time()
     try:
         return launch(), None

@@ -109,7 +109,8 @@ def launch_environment(accelerate_config: str, cpu: bool = True, env: Mapping[st
     full_env.setdefault("HF_HUB_OFFLINE", "1")
     full_env.setdefault("HF_DATASETS_OFFLINE", "1")
     full_env.setdefault("WANDB_MODE", "disabled")
-    # one_process.yaml's launcher sets the variable itself, from the recipe's side: it starts no process group.
+    # Not for one_process.yaml: its launcher overwrites the variable, and with no process group there is no gloo to
+    # ask for; such a run is on the CPU by its recipe's use_cpu or for want of a GPU.
     if cpu and not accelerate_config.startswith("zero") and accelerate_config != ONE_PROCESS_CONFIG:
         full_env["ACCELERATE_USE_CPU"] = "true"
     # The launched script must import this checkout's package, whatever the caller's working directory.
