@@ -33,8 +33,8 @@ from multiprocessing.managers import BaseManager
 
 from open_r1.utils.launch import LaunchFailed
 
-# Seconds from a training process running out of GPU memory to its launcher's exit (a bound: torchrun's shutdown took
-# up to that, and make gsm8k's launches now have no torchrun).
+# Seconds from a training process running out of GPU memory to its launcher's exit, at most: room for torchrun's
+# shutdown, which make gsm8k's launches no longer go through (one_process.yaml).
 LAUNCH_EXIT_SECONDS = 30.0
 
 
