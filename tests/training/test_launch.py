@@ -77,6 +77,35 @@ def test_a_one_process_launch_starts_the_script_without_torchrun_so_a_gpu_gets_n
     assert result.stdout.strip().splitlines()[-1] == seen
 
 
+DEVICE_PROBE = """
+import os
+print(os.environ.get("ACCELERATE_USE_CPU"), os.environ.get("CUDA_VISIBLE_DEVICES"))
+"""
+
+
+@pytest.mark.parametrize(
+    "cpu, visible, seen",
+    [(True, None, "True 0"), (False, None, "False 0"), (False, "3,5", "False 3"), (False, "", "False ")],
+)
+def test_a_one_process_launch_runs_on_the_first_visible_gpu_or_on_the_cpu_when_told(
+    monkeypatch, tmp_path, cpu, visible, seen
+):
+    from open_r1.utils.launch import accelerate_command, launch_environment
+
+    if visible is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    probe = tmp_path / "probe.py"
+    probe.write_text(DEVICE_PROBE)
+    command = accelerate_command(str(probe), "recipe.yaml", accelerate_config="one_process.yaml", cpu=cpu)
+    result = subprocess.run(
+        command, env=launch_environment("one_process.yaml", cpu=cpu), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-1] == seen
+
+
 def test_the_one_process_config_refuses_more_processes_which_accelerate_would_drop_silently():
     from open_r1.utils.launch import accelerate_command
 

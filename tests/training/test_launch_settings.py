@@ -173,3 +173,17 @@ def test_compiled_generation_needs_a_gpu_and_no_activation_checkpointing(monkeyp
 def test_plain_data_parallel_on_a_cpu_runs(monkeypatch, tmp_path):
     monkeypatch.setenv("ACCELERATE_USE_CPU", "true")
     check_backend_runs_here(SFTConfig(output_dir=str(tmp_path), use_cpu=True))
+
+
+def test_one_process_that_sees_several_gpus_fails_before_the_model_loads(tmp_path):
+    config = SFTConfig(output_dir=str(tmp_path), use_cpu=True, report_to="none")
+    config._n_gpu = 4  # what transformers counts for one process on a machine of 4 GPUs without a distributed launch
+    with pytest.raises(ValueError) as error:
+        check_backend_runs_here(config)
+    assert str(error.value) == (
+        "4 GPUs are visible to this one process (no distributed launch), and TRL's trainers cannot spread one over "
+        "several GPUs (nn.DataParallel): make one visible (CUDA_VISIBLE_DEVICES=0), or launch one process per GPU "
+        "(recipes/accelerate_configs/ddp.yaml --num_processes 4)"
+    )
+    config._n_gpu = 1
+    check_backend_runs_here(config)

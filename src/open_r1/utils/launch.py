@@ -15,7 +15,7 @@ command line and environment they use are the ones the README gives users, with 
   configs never do: accelerate would then wrap a ZeRO-3-partitioned model in DDP and crash; they run on a
   CPU through the training config's `use_cpu: true`.
 - `one_process.yaml` starts the script directly, without torchrun: `make demo` and `make gsm8k` train that way, so a
-  single GPU holds no NCCL process group.
+  single GPU holds no NCCL process group. It gets the first visible GPU, or the CPU with `cpu` (accelerate's `--cpu`).
 - The Hub is switched off (`HF_HUB_OFFLINE=1`) and wandb disabled unless the caller's environment says
   otherwise.
 
@@ -82,14 +82,19 @@ def accelerate_command(
     *args: str,
     accelerate_config: str = "ddp.yaml",
     num_processes: int = 1,
+    cpu: bool = False,
 ) -> list[str]:
-    """The `accelerate launch` command line for `src/open_r1/<script> --config <config> <args>`."""
-    if accelerate_config == ONE_PROCESS_CONFIG and num_processes != 1:
+    """The `accelerate launch` command line for `src/open_r1/<script> --config <config> <args>`. `cpu` matters to
+    `one_process.yaml` only (its `--cpu`); the data-parallel configs take it from the environment
+    (`launch_environment`), since accelerate's `--cpu` would start them as one process."""
+    one_process = accelerate_config == ONE_PROCESS_CONFIG
+    if one_process and num_processes != 1:
         # accelerate would start one process and say nothing.
         raise ValueError(f"{ONE_PROCESS_CONFIG} starts one process, not {num_processes}; use ddp.yaml or zero2.yaml")
     return [
         str(pathlib.Path(sys.executable).with_name("accelerate")),
         "launch",
+        *(["--cpu"] if one_process and cpu else []),
         "--config_file",
         str(ACCELERATE_CONFIGS / accelerate_config),
         "--num_processes",
@@ -109,10 +114,14 @@ def launch_environment(accelerate_config: str, cpu: bool = True, env: Mapping[st
     full_env.setdefault("HF_HUB_OFFLINE", "1")
     full_env.setdefault("HF_DATASETS_OFFLINE", "1")
     full_env.setdefault("WANDB_MODE", "disabled")
-    # Not for one_process.yaml: its launcher overwrites the variable, and with no process group there is no gloo to
-    # ask for; such a run is on the CPU by its recipe's use_cpu or for want of a GPU.
+    # Not for one_process.yaml: its launcher overwrites the variable from its own --cpu (`accelerate_command`).
     if cpu and not accelerate_config.startswith("zero") and accelerate_config != ONE_PROCESS_CONFIG:
         full_env["ACCELERATE_USE_CPU"] = "true"
+    if accelerate_config == ONE_PROCESS_CONFIG:
+        # One GPU, the first visible, as torchrun's LOCAL_RANK=0 gave it: with several visible and no process group,
+        # transformers would spread the process over all of them (nn.DataParallel), which TRL refuses.
+        visible = full_env.get("CUDA_VISIBLE_DEVICES")
+        full_env["CUDA_VISIBLE_DEVICES"] = "0" if visible is None else visible.split(",")[0]
     # The launched script must import this checkout's package, whatever the caller's working directory.
     src = str(REPO_ROOT / "src")
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, full_env.get("PYTHONPATH")]))
@@ -143,6 +152,7 @@ def accelerate_launch(
         *args,
         accelerate_config=accelerate_config,
         num_processes=num_processes,
+        cpu=cpu,
     )
     if stream:
         print("$ " + " ".join(command), flush=True)

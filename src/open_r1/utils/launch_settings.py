@@ -18,7 +18,8 @@
   the size of tensor b"). DeepSpeed runs on a CPU without that variable: the recipe's `use_cpu: true` is enough.
   `tool_rollout_chunk_tokens` fails here under ZeRO-3 or FSDP, whose generate calls are collective, and
   `compile_generation` under ZeRO-3 or FSDP (each generation gathers the parameters anew), with activation
-  checkpointing, and without a GPU.
+  checkpointing, and without a GPU. So does one process that sees several GPUs without a distributed launch
+  (`one_process.yaml`, or `python` alone, on a machine of several), which TRL refuses once the model has loaded.
 
 Not covered: precision inside a DeepSpeed config passed with `--deepspeed` (transformers fills its "auto"
 values from the recipe and reports mismatches itself), and fp8.
@@ -70,6 +71,13 @@ def check_backend_runs_here(training_args) -> None:
                 f"compile_generation: true cannot run with {cpu_setting}: transformers compiles the decode step on a "
                 "GPU only; unset it"
             )
+    if training_args.n_gpu > 1:
+        # Checked by TRL's trainers too, but after the model has loaded.
+        raise UsageError(
+            f"{training_args.n_gpu} GPUs are visible to this one process (no distributed launch), and TRL's trainers "
+            "cannot spread one over several GPUs (nn.DataParallel): make one visible (CUDA_VISIBLE_DEVICES=0), or "
+            f"launch one process per GPU (recipes/accelerate_configs/ddp.yaml --num_processes {training_args.n_gpu})"
+        )
     if _env_flag("ACCELERATE_USE_FSDP") and training_args.device.type == "cpu":
         cpu_setting = "use_cpu: true" if training_args.use_cpu else "no GPU"
         raise UsageError(
