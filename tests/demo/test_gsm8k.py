@@ -515,7 +515,6 @@ def test_grpo_out_of_gpu_memory_beside_its_start_models_evaluation_starts_again_
 
 
 def test_grpo_out_of_gpu_memory_beside_an_evaluation_that_fails_too_is_not_launched_again(shared_gpu, monkeypatch):
-
     evaluation_running, evaluator = threading.Event(), gsm8k.pipeline.run_evaluator
 
     def failing_sft_evaluator(model, task, data_file, output_dir, **settings):

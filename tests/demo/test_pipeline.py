@@ -1,7 +1,7 @@
 """Jobs run at the same time in their own processes (`open_r1.utils.launch.run_at_once`: `make gsm8k`'s two arms on a
 GPU), the demo pipeline's training launches, one process each (`one_process.yaml`), and the evaluator's GPU memory
-given back when it ends. The jobs are this module's functions, spawned: the
-module imports nothing heavy at its top."""
+given back when it ends. The jobs are this module's functions, spawned: the module imports nothing heavy at its
+top."""
 
 import os
 import pathlib

@@ -114,14 +114,14 @@ def launch_environment(accelerate_config: str, cpu: bool = True, env: Mapping[st
     full_env.setdefault("HF_HUB_OFFLINE", "1")
     full_env.setdefault("HF_DATASETS_OFFLINE", "1")
     full_env.setdefault("WANDB_MODE", "disabled")
-    # Not for one_process.yaml: its launcher overwrites the variable from its own --cpu (`accelerate_command`).
-    if cpu and not accelerate_config.startswith("zero") and accelerate_config != ONE_PROCESS_CONFIG:
-        full_env["ACCELERATE_USE_CPU"] = "true"
     if accelerate_config == ONE_PROCESS_CONFIG:
-        # One GPU, the first visible, as torchrun's LOCAL_RANK=0 gave it: with several visible and no process group,
-        # transformers would spread the process over all of them (nn.DataParallel), which TRL refuses.
+        # No ACCELERATE_USE_CPU: its launcher overwrites it from its own --cpu (`accelerate_command`). One GPU, the
+        # first visible, as torchrun's LOCAL_RANK=0 gave it: with several visible and no process group, transformers
+        # would spread the process over all of them (nn.DataParallel), which TRL refuses.
         visible = full_env.get("CUDA_VISIBLE_DEVICES")
         full_env["CUDA_VISIBLE_DEVICES"] = "0" if visible is None else visible.split(",")[0]
+    elif cpu and not accelerate_config.startswith("zero"):
+        full_env["ACCELERATE_USE_CPU"] = "true"
     # The launched script must import this checkout's package, whatever the caller's working directory.
     src = str(REPO_ROOT / "src")
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, full_env.get("PYTHONPATH")]))
