@@ -4,6 +4,8 @@ come back in the caller's order."""
 
 import pytest
 
+from tests.support.out_of_memory import out_of_memory_above
+
 
 def test_samples_read_their_prompt_once_and_decode_as_num_return_sequences_does(tiny_model):
     """The shared-prompt sampler equals generating from n copies of each prompt, token for token (greedy, so
@@ -202,3 +204,66 @@ def test_finish_reason_is_length_only_for_a_full_row_without_an_end_of_turn():
     assert finish_reason([5, 6, 2], ends, 3) == "stop"  # its last allowed token ended the turn
     assert finish_reason([5, 0, 0], ends, 3) == "stop"  # padded after finishing
     assert finish_reason([5, 6], ends, 3) == "stop"  # a batch that finished early (stop strings)
+
+
+def test_rows_that_run_out_of_gpu_memory_go_again_in_halves_in_their_order():
+    from open_r1.eval.decoding import in_halves_on_out_of_memory
+    from open_r1.utils.decoding_tally import DecodingTally
+
+    tried, tally = [], DecodingTally()
+    squares = out_of_memory_above(2, lambda rows: [row * row for row in rows], tried)
+    assert in_halves_on_out_of_memory(squares, [1, 2, 3, 4, 5], tally) == [1, 4, 9, 16, 25]
+    # 5 -> 3 + 2, 3 -> 2 + 1: each failed batch split once, the rows' order kept.
+    assert tried == [5, 3, 2, 1, 2] and tally.out_of_memory_splits == 2
+
+
+def test_a_row_that_does_not_fit_alone_and_any_other_error_are_raised_as_they_are():
+    import torch
+
+    from open_r1.eval.decoding import in_halves_on_out_of_memory
+
+    tried = []
+    with pytest.raises(torch.OutOfMemoryError):
+        in_halves_on_out_of_memory(out_of_memory_above(0, list, tried), [1, 2])
+    assert tried == [2, 1]
+
+    def broken(rows):
+        tried.append(len(rows))
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    tried.clear()
+    with pytest.raises(RuntimeError, match="illegal memory access"):
+        in_halves_on_out_of_memory(broken, [1, 2, 3, 4])
+    assert tried == [4]  # not retried: only the allocator's out-of-memory error is
+
+
+def test_an_evaluation_batch_that_runs_out_of_gpu_memory_completes_in_halves_with_the_same_completions(
+    tiny_model, monkeypatch
+):
+    """Greedy completions of a batch of 4 prompts that runs out of memory are those of the batch that fits, in the
+    caller's order, and the tally counts the split and each half's call."""
+    from open_r1.eval import decoding
+    from open_r1.utils.decoding_tally import DecodingTally
+
+    questions = ["1+1?", "Compute 3 - 2 + 7 - 1 - 4 + 2 - 9 + 8 please", "2*5?", "Compute 6 - 3 + 1 now"]
+    conversations = [[{"role": "user", "content": question}] for question in questions]
+    settings = {"num_samples": 2, "temperature": 0.0, "top_p": 1.0, "max_new_tokens": 6, "batch_size": 4}
+
+    def sample(tally):
+        return decoding.sample_completions(
+            str(tiny_model), conversations, **settings, seed=0, device="cpu", dtype="float32", decoding=tally
+        )
+
+    fits, split = DecodingTally(), DecodingTally()
+    reference = sample(fits)
+    tried = []
+    monkeypatch.setattr(
+        decoding,
+        "generate_sharing_prompts",
+        out_of_memory_above(2, decoding.generate_sharing_prompts, tried, batch_argument=1),
+    )
+    assert sample(split) == reference
+    assert tried == [4, 2, 2]
+    assert (fits.calls, fits.out_of_memory_splits) == (1, 0)
+    assert (split.calls, split.out_of_memory_splits) == (2, 1)
+    assert split.kept_tokens == fits.kept_tokens

@@ -14,6 +14,7 @@ from open_r1.sandbox.factory import clear_providers
 from open_r1.tasks.tool_arithmetic import prompt_messages
 from open_r1.tools import rollout
 from open_r1.tools.python_tool import PythonTool, PythonToolSettings, tool_sandbox
+from tests.support.out_of_memory import out_of_memory_above
 from tests.support.sandbox_checks import skip_without_isolation
 
 pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
@@ -29,7 +30,7 @@ def settings():
 
 
 def generate(
-    model_folder, problem, settings, rollouts=ROLLOUTS, max_new_tokens=96, max_tool_calling_iterations=2
+    model_folder, problem, settings, rollouts=ROLLOUTS, max_new_tokens=96, max_tool_calling_iterations=2, decoding=None
 ) -> tuple[list[list[dict]], list[str]]:
     """`rollouts` greedy rollouts of the memorised model on `problem`, and their finish reasons."""
     tokenizer = AutoTokenizer.from_pretrained(model_folder)
@@ -43,6 +44,7 @@ def generate(
         max_new_tokens=max_new_tokens,
         max_tool_calling_iterations=max_tool_calling_iterations,
         sampling={"do_sample": False},
+        decoding=decoding,
     )
 
 
@@ -64,6 +66,21 @@ def test_the_calls_of_different_rollouts_run_at_once(tool_calling_model, setting
     for messages in at_once:
         assert [message["role"] for message in messages][:2] == ["assistant", "tool"], messages
         assert messages[1]["content"] == tool_calling_model["problem"]["answer"] + "\n"
+
+
+def test_a_batch_that_runs_out_of_gpu_memory_goes_again_in_halves_with_the_same_rollouts(
+    tool_calling_model, settings, monkeypatch
+):
+    from open_r1.utils.decoding_tally import DecodingTally
+
+    problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
+    fits, split, tried = DecodingTally(), DecodingTally(), []
+    reference = generate(tool_calling_model["path"], problem, settings(2), decoding=fits)
+    monkeypatch.setattr(rollout, "_generate", out_of_memory_above(1, rollout._generate, tried, batch_argument=2))
+    assert generate(tool_calling_model["path"], problem, settings(2), decoding=split) == reference
+    # Each round (the call, then the answer) of 4 rollouts: 4 -> 2 + 2, each 2 -> 1 + 1.
+    assert tried == [4, 2, 1, 1, 2, 1, 1] * 2 and split.out_of_memory_splits == 6
+    assert (fits.calls, split.calls, split.kept_tokens) == (2, 8, fits.kept_tokens)
 
 
 def test_the_calls_of_one_turn_run_in_order_each_seeing_the_cells_before_it(settings):

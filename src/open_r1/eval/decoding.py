@@ -133,8 +133,9 @@ def sample_completions(
     # A finished row is padded after its end of turn, so a padding token also says it stopped.
     ends = end_of_turn_ids(model, tokenizer) | {tokenizer.pad_token_id}
     stops = {"stop_strings": list(stop_sequences), "tokenizer": tokenizer} if stop_sequences else {}
-    for start in range(0, len(prompts), batch_size):
-        indices = order[start : start + batch_size]
+
+    def decode(indices: list[int]) -> list[tuple[list[str], list[str]]]:
+        """Each prompt's samples and their finish reasons, from one generate call."""
         batch = [prompts[index] for index in indices]
         inputs = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         started = time.perf_counter()
@@ -161,7 +162,11 @@ def sample_completions(
             reasons = ["stop" if short != text else reason for short, text, reason in zip(cut, texts, reasons)]
             texts = cut
         sizes = [num_samples] * len(batch)
-        for index, samples, sample_reasons in zip(indices, regroup(texts, sizes), regroup(reasons, sizes)):
+        return list(zip(regroup(texts, sizes), regroup(reasons, sizes)))
+
+    for start in range(0, len(prompts), batch_size):
+        indices = order[start : start + batch_size]
+        for index, (samples, sample_reasons) in zip(indices, in_halves_on_out_of_memory(decode, indices, decoding)):
             completions[index], finish_reasons[index] = samples, sample_reasons
         done = min(start + batch_size, len(prompts))
         logger.info("generated %d/%d problems", done, len(prompts))
@@ -341,6 +346,32 @@ class TopKCandidateSampler:
         chosen = candidates.gather(-1, torch.multinomial(probabilities, num_samples=1))
         allowed = torch.full_like(scores, float("-inf"))
         return allowed.scatter_(-1, chosen, 0.0)
+
+
+def in_halves_on_out_of_memory(generate_rows: Callable[[list], list], rows: list, decoding=None) -> list:
+    """`generate_rows(rows)`, one result per row; where the GPU runs out of memory, the same rows again in two
+    halves, each halved again where it must, and their results joined in the rows' order. A row that does not fit
+    alone raises. Beside a training on a shared GPU the free memory shrinks as the training's grows, and a failed
+    batch would otherwise lose the whole evaluation. Sampled rows then draw other random numbers than they would
+    have in one batch; `decoding` (a DecodingTally) counts the splits, which the evaluator's results.json reports."""
+    import torch
+
+    try:
+        return generate_rows(rows)
+    except torch.OutOfMemoryError as error:
+        if len(rows) < 2:
+            raise
+        reason = str(error).split(".")[0]
+    # Outside the except block: its traceback holds the failed call's tensors until then.
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    if decoding is not None:
+        decoding.out_of_memory_splits += 1
+    half = (len(rows) + 1) // 2
+    logger.warning("%s generating %d rows: again as %d and %d", reason, len(rows), half, len(rows) - half)
+    return in_halves_on_out_of_memory(generate_rows, rows[:half], decoding) + in_halves_on_out_of_memory(
+        generate_rows, rows[half:], decoding
+    )
 
 
 def flatten(groups: list[list]) -> tuple[list, list[int]]:

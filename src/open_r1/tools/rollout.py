@@ -24,11 +24,12 @@ after another in the order written, since each replays the cells of those before
 Not covered: vLLM (TRL's own loop covers it in training); tools other than `python`.
 """
 
+import functools
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from open_r1.eval.decoding import end_of_turn_ids
+from open_r1.eval.decoding import end_of_turn_ids, in_halves_on_out_of_memory
 from open_r1.utils.decoding_tally import DecodingTally, padded_tokens
 
 from .chat import ensure_tool_parsing
@@ -81,6 +82,39 @@ def tool_suffix_ids(tokenizer, messages: list[dict]) -> list[int]:
     if full[: len(prefix)] != prefix:
         raise ValueError("the chat template renders an assistant turn differently once tool turns follow it")
     return full[len(prefix) :]
+
+
+def _decode(
+    model,
+    pad: int,
+    prompt_ids: list,
+    budgets: list[int],
+    sampling: dict,
+    rows: list[int],
+    *,
+    eos_ids: set[int],
+    decoding: DecodingTally | None,
+) -> list[list[int]]:
+    """The new tokens of `rows` (indices into `prompt_ids` and `budgets`) from one generate call, each cut to its
+    budget and after its first end-of-turn token; `decoding` counts the call."""
+    started = time.perf_counter()
+    inputs = [prompt_ids[row] for row in rows]
+    generated = _generate(model, pad, inputs, max(budgets[row] for row in rows), sampling)
+    kept = []
+    for ids, row in zip(generated, rows):
+        ids = ids[: budgets[row]]
+        end = next((k + 1 for k, token in enumerate(ids) if token in eos_ids), None)
+        kept.append(ids[:end])
+    if decoding is not None:  # the call decoded to the largest budget of its rows, or all stopped
+        width = max(map(len, generated), default=0)
+        # Its input was left-padded to the longest prompt.
+        decoding.add(
+            [len(ids) for ids in kept],
+            time.perf_counter() - started,
+            steps=width,
+            context_tokens=padded_tokens(inputs),
+        )
+    return kept
 
 
 def _generate(model, pad: int, prompt_ids: list[list[int]], max_new_tokens: int, sampling: dict) -> list[list[int]]:
@@ -151,15 +185,19 @@ def generate_with_tools(
                     )
                     for i in batch
                 ]
-                budget = max(max_new_tokens - used[i] for i in batch)
-                started = time.perf_counter()
-                generated = _generate(model, tokenizer.pad_token_id, prompt_ids, budget, sampling)
-                seconds, kept = time.perf_counter() - started, []
-                for row, i in enumerate(batch):
-                    new = generated[row][: max_new_tokens - used[i]]
-                    end = next((k + 1 for k, token in enumerate(new) if token in eos_ids), None)
-                    new = new[:end]
-                    kept.append(len(new))
+                budgets = [max_new_tokens - used[i] for i in batch]
+                decode = functools.partial(
+                    _decode,
+                    model,
+                    tokenizer.pad_token_id,
+                    prompt_ids,
+                    budgets,
+                    sampling,
+                    eos_ids=eos_ids,
+                    decoding=decoding,
+                )
+                for row, new in enumerate(in_halves_on_out_of_memory(decode, list(range(len(batch))), decoding)):
+                    i = batch[row]
                     used[i] += len(new)
                     message = parse_response(tokenizer, new, prefix=prompt_ids[row], tools=[tools[i].python])
                     calls = message.get("tool_calls") or []
@@ -170,13 +208,10 @@ def generate_with_tools(
                         still_active.append(i)
                     else:
                         finished += 1
-                        if end is None:
+                        if not new or new[-1] not in eos_ids:
                             reasons[i] = "length"
                         elif calls:
                             reasons[i] = "tool_rounds" if rounds[i] >= max_tool_calling_iterations else "length"
-                if decoding is not None:  # the call decoded to the largest budget of its rows, or all stopped
-                    read = padded_tokens(prompt_ids)  # left-padded to the longest
-                    decoding.add(kept, seconds, steps=max(map(len, generated), default=0), context_tokens=read)
                 answers = pool.map(lambda item: tool_messages(tools[item[0]], item[1]), calling)
                 for (i, _), messages in zip(calling, answers):
                     suffix = len(tool_suffix_ids(tokenizer, messages))
