@@ -111,3 +111,31 @@ def test_the_one_process_config_refuses_more_processes_which_accelerate_would_dr
 
     with pytest.raises(ValueError, match="one_process.yaml starts one process, not 2; use ddp.yaml or zero2.yaml"):
         accelerate_command("grpo.py", "recipe.yaml", accelerate_config="one_process.yaml", num_processes=2)
+
+
+def test_a_launch_past_its_time_limit_is_killed_with_the_training_it_started(monkeypatch, tmp_path):
+    """accelerate's simple launcher starts the script as its child and dies alone on a SIGKILL; the watchdog must
+    kill the child too, or it goes on holding the GPU and the pipe that the launch's output is read through."""
+    import time
+
+    import psutil
+
+    from open_r1.utils import launch
+
+    pid_file = tmp_path / "training.pid"
+    training = (
+        f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); print('step', flush=True); "
+        "time.sleep(60)"
+    )
+    launcher = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {training!r}]).wait()"
+    monkeypatch.setattr(launch, "accelerate_command", lambda *args, **kwargs: [sys.executable, "-c", launcher])
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="did not finish within 3 s") as stopped:
+        launch.accelerate_launch("grpo.py", "recipe.yaml", timeout=3)
+    assert time.monotonic() - started < 20
+    assert "step" in str(stopped.value)
+    training_pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while psutil.pid_exists(training_pid) and psutil.Process(training_pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the training the launch started still runs"
+        time.sleep(0.05)

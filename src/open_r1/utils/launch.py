@@ -144,7 +144,8 @@ def accelerate_launch(
     """Launches `src/open_r1/<script>` and returns its combined output; raises `LaunchFailed` with the output's tail
     on failure.
 
-    `stream=True` also prints the output as it comes (progress bars); `log_file` keeps all of it.
+    `stream=True` also prints the output as it comes (progress bars); `log_file` keeps all of it. Past `timeout`
+    seconds the launch and the processes it started are killed and a TimeoutError raised.
     """
     command = accelerate_command(
         script,
@@ -167,7 +168,7 @@ def accelerate_launch(
     log = log_file.open("wb") if log_file is not None else None
     # The output is read until the process closes it, so the time limit is a watchdog that kills the launch.
     timed_out = threading.Event()
-    watchdog = threading.Timer(timeout, lambda: (timed_out.set(), process.kill())) if timeout else None
+    watchdog = threading.Timer(timeout, lambda: (timed_out.set(), kill_with_children(process))) if timeout else None
     if watchdog is not None:
         watchdog.start()
     try:
@@ -180,7 +181,7 @@ def accelerate_launch(
                 sys.stdout.flush()
         returncode = process.wait()
     except BaseException:
-        process.kill()
+        kill_with_children(process)
         process.wait()
         raise
     finally:
@@ -200,6 +201,23 @@ def accelerate_launch(
             message += f"\nit ran out of GPU memory: {out_of_memory}"
         raise LaunchFailed(message, out_of_gpu_memory=out_of_memory is not None)
     return output
+
+
+def kill_with_children(process: subprocess.Popen) -> None:
+    """SIGKILLs a launch and every process below it. accelerate's launchers do not pass a SIGKILL on: the training
+    they started would go on, holding its GPU and the output pipe the launch is read through."""
+    import psutil
+
+    try:
+        children = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    process.kill()  # first, so that it starts no other
+    for child in children:
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 def _run_logged(log_file: pathlib.Path, threads: int, function, args: tuple):
