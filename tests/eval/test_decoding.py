@@ -206,35 +206,79 @@ def test_finish_reason_is_length_only_for_a_full_row_without_an_end_of_turn():
     assert finish_reason([5, 6], ends, 3) == "stop"  # a batch that finished early (stop strings)
 
 
-def test_rows_that_run_out_of_gpu_memory_go_again_in_halves_in_their_order():
-    from open_r1.eval.decoding import in_halves_on_out_of_memory
+def test_rows_that_run_out_of_gpu_memory_go_again_in_halves_and_later_calls_are_no_larger():
+    from open_r1.eval.decoding import BatchesThatFit
     from open_r1.utils.decoding_tally import DecodingTally
 
     tried, tally = [], DecodingTally()
     squares = out_of_memory_above(2, lambda rows: [row * row for row in rows], tried)
-    assert in_halves_on_out_of_memory(squares, [1, 2, 3, 4, 5], tally) == [1, 4, 9, 16, 25]
-    # 5 -> 3 + 2, 3 -> 2 + 1: each failed batch split once, the rows' order kept.
-    assert tried == [5, 3, 2, 1, 2] and tally.out_of_memory_splits == 2
+    fit = BatchesThatFit(tally)
+    assert fit(squares, [1, 2, 3, 4, 5]) == [1, 4, 9, 16, 25]
+    # 5 -> 3 + 2, 3 -> 2 + 1: each failed call split once, the rows' order kept.
+    assert tried == [5, 3, 2, 1, 2] and tally.out_of_memory_splits == 2 and tally.out_of_memory_seconds > 0
+    tried.clear()
+    # Once a half failed, the other half goes no larger than the one that failed did next: 4 -> 2 (fails) -> 1s.
+    assert BatchesThatFit()(out_of_memory_above(1, list, tried), [1, 2, 3, 4]) == [1, 2, 3, 4]
+    assert tried == [4, 2, 1, 1, 1, 1]
+    tried.clear()
+    # The next call of the same evaluation goes in parts of the last half tried, without failing first.
+    assert fit(squares, [6, 7, 8, 9, 10]) == [36, 49, 64, 81, 100]
+    assert tried == [2, 2, 1] and tally.out_of_memory_splits == 2
+    # A fresh evaluation starts whole.
+    tried.clear()
+    assert BatchesThatFit()(squares, [1, 2]) == [1, 4] and tried == [2]
+
+
+def test_a_call_that_ran_out_of_memory_holds_nothing_when_its_halves_run():
+    """The failed call's tensors are referenced from its traceback's frames: the halves run after they are gone
+    (garbage collection off, as between its automatic runs), or the GPU memory they hold is not free to retry."""
+    import gc
+    import weakref
+
+    import torch
+
+    from open_r1.eval.decoding import BatchesThatFit
+
+    class Activations:  # stands for the key/value cache of the call that failed
+        pass
+
+    held = []
+
+    def generate_rows(rows):
+        cache = Activations()
+        if len(rows) > 1:
+            held.append(weakref.ref(cache))
+            frame_cycle = [cache]
+            frame_cycle.append(frame_cycle)  # a cycle: freed by the collector only, as a traceback's often are
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        assert all(ref() is None for ref in held), "the failed call's cache is still alive"
+        return rows
+
+    gc.disable()
+    try:
+        assert BatchesThatFit()(generate_rows, [1, 2]) == [1, 2]
+    finally:
+        gc.enable()
 
 
 def test_a_row_that_does_not_fit_alone_and_any_other_error_are_raised_as_they_are():
     import torch
 
-    from open_r1.eval.decoding import in_halves_on_out_of_memory
+    from open_r1.eval.decoding import BatchesThatFit
 
     tried = []
     with pytest.raises(torch.OutOfMemoryError):
-        in_halves_on_out_of_memory(out_of_memory_above(0, list, tried), [1, 2])
+        BatchesThatFit()(out_of_memory_above(0, list, tried), [1, 2])
     assert tried == [2, 1]
 
     def broken(rows):
         tried.append(len(rows))
-        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        raise RuntimeError("CUDA error: out of memory")  # the CUDA runtime's: the GPU may be unusable after it
 
     tried.clear()
-    with pytest.raises(RuntimeError, match="illegal memory access"):
-        in_halves_on_out_of_memory(broken, [1, 2, 3, 4])
-    assert tried == [4]  # not retried: only the allocator's out-of-memory error is
+    with pytest.raises(RuntimeError, match="CUDA error: out of memory"):
+        BatchesThatFit()(broken, [1, 2, 3, 4])
+    assert tried == [4]  # not retried: only PyTorch's allocator's out-of-memory error is
 
 
 def test_an_evaluation_batch_that_runs_out_of_gpu_memory_completes_in_halves_with_the_same_completions(
@@ -265,5 +309,5 @@ def test_an_evaluation_batch_that_runs_out_of_gpu_memory_completes_in_halves_wit
     assert sample(split) == reference
     assert tried == [4, 2, 2]
     assert (fits.calls, fits.out_of_memory_splits) == (1, 0)
-    assert (split.calls, split.out_of_memory_splits) == (2, 1)
+    assert (split.calls, split.out_of_memory_splits) == (2, 1) and split.out_of_memory_seconds > 0
     assert split.kept_tokens == fits.kept_tokens

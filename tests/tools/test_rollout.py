@@ -78,9 +78,30 @@ def test_a_batch_that_runs_out_of_gpu_memory_goes_again_in_halves_with_the_same_
     reference = generate(tool_calling_model["path"], problem, settings(2), decoding=fits)
     monkeypatch.setattr(rollout, "_generate", out_of_memory_above(1, rollout._generate, tried, batch_argument=2))
     assert generate(tool_calling_model["path"], problem, settings(2), decoding=split) == reference
-    # Each round (the call, then the answer) of 4 rollouts: 4 -> 2 + 2, each 2 -> 1 + 1.
-    assert tried == [4, 2, 1, 1, 2, 1, 1] * 2 and split.out_of_memory_splits == 6
+    # The first round (the call) of 4 rollouts: 4 -> 2 (fails) -> 1 + 1, then 1 + 1; the second (the answer) in ones.
+    assert tried == [4, 2, 1, 1, 1, 1] + [1, 1, 1, 1] and split.out_of_memory_splits == 2
     assert (fits.calls, split.calls, split.kept_tokens) == (2, 8, fits.kept_tokens)
+
+
+def test_each_row_of_a_call_is_cut_to_its_own_budget_and_after_its_end_of_turn(monkeypatch):
+    """Rows of one generate call that have used different shares of their rollout's budget: the call decodes to the
+    largest budget, each row keeps at most its own, up to and with its first end-of-turn token."""
+    from open_r1.utils.decoding_tally import DecodingTally
+
+    end = 0
+    asked = []
+
+    def scripted(model, pad, prompt_ids, max_new_tokens, sampling):
+        asked.append((len(prompt_ids), max_new_tokens))
+        return [[5, 6, end, 7, 8][:max_new_tokens], [5, 6, 7, 8, 9][:max_new_tokens]][: len(prompt_ids)]
+
+    monkeypatch.setattr(rollout, "_generate", scripted)
+    tally = DecodingTally()
+    budgets = [5, 3]  # the first row ends its turn at its third token; the second runs out at its third
+    kept = rollout._decode(None, 1, [[1, 2], [3]], budgets, {}, [0, 1], eos_ids={end}, decoding=tally)
+    assert kept == [[5, 6, end], [5, 6, 7]]
+    assert asked == [(2, 5)]
+    assert (tally.calls, tally.kept_tokens, tally.decode_steps, tally.context_tokens) == (1, 6, 5, 4)
 
 
 def test_the_calls_of_one_turn_run_in_order_each_seeing_the_cells_before_it(settings):

@@ -18,6 +18,7 @@ def test_a_call_decodes_as_many_steps_as_its_output_is_wide_for_every_row():
     assert tally.as_dict() == {
         "calls": 2, "decode_steps": 104, "kept_tokens": 23, "slot_use": 23 / 212, "context_tokens": 101, "seconds": 2.0,
         "call_timings": [[100, 80, 1.5], [4, 21, 0.5]], "out_of_memory_splits": 0,
+        "out_of_memory_seconds": 0.0,
     }  # fmt: skip
 
 

@@ -115,27 +115,38 @@ def test_the_one_process_config_refuses_more_processes_which_accelerate_would_dr
 
 def test_a_launch_past_its_time_limit_is_killed_with_the_training_it_started(monkeypatch, tmp_path):
     """accelerate's simple launcher starts the script as its child and dies alone on a SIGKILL; the watchdog must
-    kill the child too, or it goes on holding the GPU and the pipe that the launch's output is read through."""
+    kill the child too, and what the child started (a sandbox or grading worker), or they go on holding the GPU and
+    the pipe that the launch's output is read through."""
     import time
 
     import psutil
 
     from open_r1.utils import launch
 
-    pid_file = tmp_path / "training.pid"
-    training = (
-        f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); print('step', flush=True); "
-        "time.sleep(60)"
+    def sleeper(name: str, then: str = "") -> str:
+        """A program that writes its pid into `name`, runs `then` and sleeps a minute."""
+        pid_file = tmp_path / name
+        return f"import os, subprocess, sys, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); {then}time.sleep(60)"
+
+    worker = sleeper("worker.pid")
+    training = sleeper(
+        "training.pid", f"subprocess.Popen([sys.executable, '-c', {worker!r}]); print('step', flush=True); "
     )
     launcher = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {training!r}]).wait()"
     monkeypatch.setattr(launch, "accelerate_command", lambda *args, **kwargs: [sys.executable, "-c", launcher])
     started = time.monotonic()
-    with pytest.raises(TimeoutError, match="did not finish within 3 s") as stopped:
-        launch.accelerate_launch("grpo.py", "recipe.yaml", timeout=3)
+    with pytest.raises(TimeoutError, match="did not finish within 5 s") as stopped:
+        launch.accelerate_launch("grpo.py", "recipe.yaml", timeout=5)
     assert time.monotonic() - started < 20
     assert "step" in str(stopped.value)
-    training_pid = int(pid_file.read_text())
     deadline = time.monotonic() + 5
-    while psutil.pid_exists(training_pid) and psutil.Process(training_pid).status() != psutil.STATUS_ZOMBIE:
-        assert time.monotonic() < deadline, "the training the launch started still runs"
-        time.sleep(0.05)
+    for name in ("training.pid", "worker.pid"):
+        pid = int((tmp_path / name).read_text())
+        while True:
+            try:
+                if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            assert time.monotonic() < deadline, f"{name}'s process still runs"
+            time.sleep(0.05)

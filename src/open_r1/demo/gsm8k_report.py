@@ -278,7 +278,10 @@ def generation_cell(decoding: dict | None) -> str:
             f"{prices['ms_per_1k_context_tokens']:,.1f} ms per 1,000 context tokens, R² {prices['r_squared']:.2f})"
         )
     if decoding.get("out_of_memory_splits"):
-        cell += f"; out of GPU memory, a batch went again in halves {decoding['out_of_memory_splits']} times"
+        cell += (
+            f"; out of GPU memory, a batch went again in halves {decoding['out_of_memory_splits']} times "
+            f"({decoding.get('out_of_memory_seconds', 0):.0f} s in the calls that failed)"
+        )
     return cell
 
 

@@ -68,7 +68,8 @@ def sample_completions(
     (`open_r1.tools.rollout`); each completion is then the rollout's list of messages, not a string.
     `revision`, `attn_implementation`: as in `from_pretrained`; `chat_template` replaces the tokenizer's.
     `stop_sequences` (without tools): generation stops once one appears and the completion ends before it.
-    `decoding` (an `open_r1.utils.decoding_tally.DecodingTally`) counts every generate call: rows' kept tokens, time."""
+    `decoding` (an `open_r1.utils.decoding_tally.DecodingTally`) counts every generate call that returned: rows' kept
+    tokens, time; and a batch that ran out of GPU memory and went again in halves (`BatchesThatFit`)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -164,9 +165,10 @@ def sample_completions(
         sizes = [num_samples] * len(batch)
         return list(zip(regroup(texts, sizes), regroup(reasons, sizes)))
 
+    fit = BatchesThatFit(decoding)
     for start in range(0, len(prompts), batch_size):
         indices = order[start : start + batch_size]
-        for index, (samples, sample_reasons) in zip(indices, in_halves_on_out_of_memory(decode, indices, decoding)):
+        for index, (samples, sample_reasons) in zip(indices, fit(decode, indices)):
             completions[index], finish_reasons[index] = samples, sample_reasons
         done = min(start + batch_size, len(prompts))
         logger.info("generated %d/%d problems", done, len(prompts))
@@ -348,30 +350,53 @@ class TopKCandidateSampler:
         return allowed.scatter_(-1, chosen, 0.0)
 
 
-def in_halves_on_out_of_memory(generate_rows: Callable[[list], list], rows: list, decoding=None) -> list:
-    """`generate_rows(rows)`, one result per row; where the GPU runs out of memory, the same rows again in two
-    halves, each halved again where it must, and their results joined in the rows' order. A row that does not fit
-    alone raises. Beside a training on a shared GPU the free memory shrinks as the training's grows, and a failed
-    batch would otherwise lose the whole evaluation. Sampled rows then draw other random numbers than they would
-    have in one batch; `decoding` (a DecodingTally) counts the splits, which the evaluator's results.json reports."""
-    import torch
+class BatchesThatFit:
+    """Generate calls over rows that fit the GPU's memory: `fit(generate_rows, rows)` is `generate_rows(rows)`, one
+    result per row, except that where the GPU runs out of memory the same rows go again in two halves, each halved
+    again where it must, their results joined in the rows' order; and the calls after that take no more rows at
+    once than the last half that was tried. A row that does not fit alone raises, and so does any other error
+    (the CUDA runtime's own "out of memory", as NCCL or cuBLAS raise it, included: PyTorch's allocator's error is
+    the one after which the GPU is still usable). Beside a training on a shared GPU the free memory shrinks as the
+    training's grows, and a failed batch would otherwise lose the whole evaluation. Rows generated in smaller
+    batches may differ: sampled rows draw other random numbers, and on a GPU other batch shapes round otherwise.
+    `decoding` (a DecodingTally) counts the splits and the seconds the failed calls took, which the evaluator's
+    results.json reports."""
 
-    try:
-        return generate_rows(rows)
-    except torch.OutOfMemoryError as error:
-        if len(rows) < 2:
-            raise
-        reason = str(error).split(".")[0]
-    # Outside the except block: its traceback holds the failed call's tensors until then.
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    if decoding is not None:
-        decoding.out_of_memory_splits += 1
-    half = (len(rows) + 1) // 2
-    logger.warning("%s generating %d rows: again as %d and %d", reason, len(rows), half, len(rows) - half)
-    return in_halves_on_out_of_memory(generate_rows, rows[:half], decoding) + in_halves_on_out_of_memory(
-        generate_rows, rows[half:], decoding
-    )
+    def __init__(self, decoding=None):
+        self.decoding = decoding
+        self.most_rows: int | None = None  # the size of the last half tried, once a call ran out of memory
+
+    def __call__(self, generate_rows: Callable[[list], list], rows: list) -> list:
+        step = self.most_rows or max(1, len(rows))
+        return [
+            result
+            for start in range(0, len(rows), step)
+            for result in self._in_halves(generate_rows, rows[start : start + step])
+        ]
+
+    def _in_halves(self, generate_rows: Callable[[list], list], rows: list) -> list:
+        import gc
+
+        import torch
+
+        started = time.perf_counter()
+        try:
+            return generate_rows(rows)
+        except torch.OutOfMemoryError as error:
+            if len(rows) < 2:
+                raise
+            reason = str(error).split(".")[0]
+        # Out of the except block, whose traceback held the failed call's tensors; collected before the cache empties.
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        half = (len(rows) + 1) // 2
+        self.most_rows = half if self.most_rows is None else min(self.most_rows, half)
+        if self.decoding is not None:
+            self.decoding.out_of_memory_splits += 1
+            self.decoding.out_of_memory_seconds += time.perf_counter() - started
+        logger.warning("%s generating %d rows: again as %d and %d", reason, len(rows), half, len(rows) - half)
+        return self(generate_rows, rows[:half]) + self(generate_rows, rows[half:])
 
 
 def flatten(groups: list[list]) -> tuple[list, list[int]]:

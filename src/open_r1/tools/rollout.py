@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from open_r1.eval.decoding import end_of_turn_ids, in_halves_on_out_of_memory
+from open_r1.eval.decoding import BatchesThatFit, end_of_turn_ids
 from open_r1.utils.decoding_tally import DecodingTally, padded_tokens
 
 from .chat import ensure_tool_parsing
@@ -149,7 +149,8 @@ def generate_with_tools(
     """The completion messages (assistant turns and tool results) of one rollout per conversation, and why each
     ended: "stop" (a turn without calls), "length" (out of tokens: mid-turn, or before a tool result or the next
     turn would fit), "tool_rounds" (its last turn called a tool after `max_tool_calling_iterations` rounds).
-    `decoding` counts every generate call: the tokens each row kept of it, its time."""
+    `decoding` counts every generate call that returned: the tokens each row kept of it, its time; and a batch that
+    ran out of GPU memory and went again in halves (`open_r1.eval.decoding.BatchesThatFit`)."""
     from trl.chat_template_utils import parse_response
 
     if max_new_tokens < 1:
@@ -169,6 +170,7 @@ def generate_with_tools(
     rounds = [0] * len(conversations)
     active = list(range(len(conversations)))
     finished = 0
+    fit = BatchesThatFit(decoding)
     with ThreadPoolExecutor(max_workers=max(1, tool_settings.sandbox.num_workers)) as pool:
         while active:
             still_active = []
@@ -196,7 +198,7 @@ def generate_with_tools(
                     eos_ids=eos_ids,
                     decoding=decoding,
                 )
-                for row, new in enumerate(in_halves_on_out_of_memory(decode, list(range(len(batch))), decoding)):
+                for row, new in enumerate(fit(decode, list(range(len(batch))))):
                     i = batch[row]
                     used[i] += len(new)
                     message = parse_response(tokenizer, new, prefix=prompt_ids[row], tools=[tools[i].python])

@@ -6,7 +6,8 @@ scripts/benchmarks/grpo_throughput.py count their generation with it.
     tally = DecodingTally()
     tally.add([len(ids) for ids in kept_ids], seconds=2.5, steps=width, context_tokens=rows * input_width)
     tally.as_dict()   # {"calls": 1, "decode_steps": ..., "kept_tokens": ..., "slot_use": ..., "context_tokens": ...,
-                      #  "seconds": 2.5, "call_timings": [[width, rows * input_width, 2.5]], "out_of_memory_splits": 0}
+                      #  "seconds": 2.5, "call_timings": [[width, rows * input_width, 2.5]], "out_of_memory_splits": 0,
+                      #  "out_of_memory_seconds": 0.0}
     fit_call_prices(tally.timings)   # {"ms_per_decode_step": ..., "ms_per_1k_context_tokens": ..., ...} or None
 
 A call of a padded batch decodes until its longest row stops: `decode_steps` adds up each call's forward passes,
@@ -37,8 +38,10 @@ class DecodingTally:
     context_tokens: int = 0
     seconds: float = 0.0
     timings: list[list] = field(default_factory=list)  # each call's [decode steps, context tokens, seconds]
-    # Batches that ran out of GPU memory and went again in halves (`open_r1.eval.decoding.in_halves_on_out_of_memory`).
+    # Calls that ran out of GPU memory, their rows then generated in halves (`open_r1.eval.decoding.BatchesThatFit`),
+    # and the seconds those calls took (not in `calls`, `seconds` or `timings`, which count the calls that returned).
     out_of_memory_splits: int = 0
+    out_of_memory_seconds: float = 0.0
 
     def add(
         self, lengths: list[int], seconds: float = 0.0, steps: Optional[int] = None, context_tokens: int = 0
@@ -70,6 +73,7 @@ class DecodingTally:
             "seconds": self.seconds,
             "call_timings": list(self.timings),
             "out_of_memory_splits": self.out_of_memory_splits,
+            "out_of_memory_seconds": self.out_of_memory_seconds,
         }
 
 

@@ -22,6 +22,7 @@ command line and environment they use are the ones the README gives users, with 
 Not covered: Slurm (see slurm/train.slurm) and multi-node launches.
 """
 
+import contextlib
 import multiprocessing
 import os
 import pathlib
@@ -205,19 +206,29 @@ def accelerate_launch(
 
 def kill_with_children(process: subprocess.Popen) -> None:
     """SIGKILLs a launch and every process below it. accelerate's launchers do not pass a SIGKILL on: the training
-    they started would go on, holding its GPU and the output pipe the launch is read through."""
+    they started would go on, holding its GPU and the output pipe the launch is read through. The tree is stopped
+    from the top down first (a stopped process starts no other), listed again until it no longer grows, then killed.
+    """
     import psutil
 
+    if process.returncode is not None:  # already reaped: its pid may be another process's by now
+        return
     try:
-        children = psutil.Process(process.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        children = []
-    process.kill()  # first, so that it starts no other
-    for child in children:
-        try:
-            child.kill()
-        except psutil.NoSuchProcess:
-            pass
+        family = [psutil.Process(process.pid)]
+    except psutil.Error:
+        return
+    stopped = 0
+    while stopped < len(family):
+        for member in family[stopped:]:
+            with contextlib.suppress(psutil.Error):
+                member.suspend()
+        listed, stopped = family[stopped:], len(family)
+        for member in listed:
+            with contextlib.suppress(psutil.Error):
+                family += [child for child in member.children() if child not in family]
+    for member in family:
+        with contextlib.suppress(psutil.Error):
+            member.kill()
 
 
 def _run_logged(log_file: pathlib.Path, threads: int, function, args: tuple):
