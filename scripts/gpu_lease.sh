@@ -5,6 +5,11 @@
 #   bash scripts/gpu_lease.sh start PLAN    # unpack and install data/offline/load* once, then run PLAN; returns
 #   bash scripts/gpu_lease.sh status        # whether the run ended (and how), its last lines, its GPU memory
 #   bash scripts/gpu_lease.sh collect DIR   # what the run wrote: DIR/lease.tgz, and the evaluations' details.tgz
+#   bash scripts/gpu_lease.sh wait SECONDS DIR   # until the run ends or SECONDS pass, collecting into DIR each
+#                                           # minute and at the end, then status: a call cut short keeps the last
+#
+# A lent machine goes back after half a minute without a call, the run with it: chain `start PLAN && wait` and
+# further `wait`s without a pause (docs/gpu.md). `start` refuses at once where a load has not arrived.
 #
 # While a plan runs, lease/gpu_memory.txt (in lease.tgz) records each GPU process's memory every second.
 #
@@ -42,6 +47,7 @@ COT_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_cot.yaml
 TOOLS_SFT_RUN=$DATA/lease-tools-sft/gsm8k
 PLANS="decoding, tools-throughput, cot, tools-sft, tools"
 KILL_AFTER=10  # seconds a command stopped at its limit has to end before it is killed
+COLLECT_EVERY=60  # seconds between a wait's collects
 
 # What a single-run plan's lease still owes, in the time its run leaves if it fails early: the compiled decode step
 # against float32 (the decoding plan's question; its results file written after each way).
@@ -115,7 +121,8 @@ run_plan() {
         trap "kill $! 2> /dev/null && wait $! || true" EXIT
     fi
     if [ ! -f "$LEASE_DIR/installed" ]; then
-        python3 scripts/offline_bundle.py unpack --install
+        echo "+ [$(date -u +%H:%M:%S), ${SECONDS} s] unpack and install"
+        python3 scripts/offline_bundle.py unpack --install --bundle_dir "$DATA/offline"
         touch "$LEASE_DIR/installed"
     fi
     local failed=0
@@ -133,7 +140,7 @@ run_plan() {
                 continue
             fi
         fi
-        echo "+ $command"
+        echo "+ [$(date -u +%H:%M:%S), ${SECONDS} s] $command"
         # Each command runs whatever an earlier one did: the lease is spent either way, and a later measurement
         # may stand on its own (a failed one names itself here and in the exit status).
         status=0
@@ -149,7 +156,66 @@ run_plan() {
             failed=1
         fi
     done < <(plan_commands "$1")
+    echo "gpu_lease.sh: [$(date -u +%H:%M:%S), ${SECONDS} s] the plan ended"
     return $failed
+}
+
+# What the run wrote, into the caller's folder $1: lease.tgz (results, logs, report; no weights, no details) and
+# details.tgz (the evaluations' details.jsonl). Each tarball is written beside its name and then renamed: a
+# command cut short mid-write leaves the last whole one.
+collect() {
+    local destination path
+    if ! destination=$(cd "$CALLER_DIR" && cd "$1" 2> /dev/null && pwd); then
+        echo "gpu_lease.sh: collect: no folder $1" >&2
+        return 2
+    fi
+    local found=()
+    # The curves too: `scripts/gsm8k.py --combine` copies them beside the report of the leases' arms together.
+    for path in lease/run.log lease/gpu_memory.txt lease/decode_step.json lease/decode_step_rest.json \
+        lease/grpo_throughput_gsm8k_cot.json \
+        lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
+        gsm8k/curves-cot.png gsm8k/curves-tools.png gsm8k/logs gsm8k/evals; do
+        if [ -e "$DATA/$path" ]; then found+=("$path"); fi
+    done
+    if [ ${#found[@]} -eq 0 ]; then
+        echo "gpu_lease.sh: nothing to collect under $DATA" >&2
+        return 1
+    fi
+    # The evaluations' details.jsonl are the largest files: a tarball of their own, so that the device holding
+    # one back over its size limit keeps the results files, logs and report of lease.tgz.
+    tar czf "$destination/lease.tgz.part" -C "$DATA" --exclude='*.safetensors' --exclude=details.jsonl "${found[@]}"
+    mv "$destination/lease.tgz.part" "$destination/lease.tgz"
+    echo "wrote $destination/lease.tgz: ${found[*]}"
+    local details=()
+    if [ -d "$DATA/gsm8k/evals" ]; then
+        while IFS= read -r -d '' path; do details+=("${path#"$DATA"/}"); done \
+            < <(find "$DATA/gsm8k/evals" -name details.jsonl -print0 | sort -z)
+    fi
+    if [ ${#details[@]} -gt 0 ]; then
+        tar czf "$destination/details.tgz.part" -C "$DATA" "${details[@]}"
+        mv "$destination/details.tgz.part" "$destination/details.tgz"
+        echo "wrote $destination/details.tgz: ${#details[@]} evaluations' details.jsonl"
+    else
+        rm -f "$destination/details.tgz"  # an earlier run's, not this one's
+    fi
+}
+
+show_status() {
+    if [ ! -f "$LEASE_DIR/run.log" ]; then
+        echo "no run started here"
+        return 0
+    fi
+    if [ -f "$LEASE_DIR/exit_status" ]; then
+        echo "ended with exit status $(cat "$LEASE_DIR/exit_status")"
+    else
+        echo "running"
+    fi
+    tail -n 5 "$LEASE_DIR/run.log"
+    if [ -s "$LEASE_DIR/gpu_memory.txt" ]; then
+        awk '$2 == "gpu" { if ($3 > peak) peak = $3; last = $3 }
+            END { if (peak != "") print "GPU memory in use: " last " MiB now, " peak " MiB at most" }' \
+            "$LEASE_DIR/gpu_memory.txt"
+    fi
 }
 
 case "${1:-}" in
@@ -169,6 +235,11 @@ case "${1:-}" in
                 "has none: unpack that lease's lease.tgz into $DATA/lease-tools-sft and carry it" >&2
             exit 2
         fi
+        # A load lost with an earlier machine would fail the run's unpack in the background: say so now.
+        if [ ! -f "$LEASE_DIR/installed" ] && ! python3 scripts/offline_bundle.py unpack --check --bundle_dir "$DATA/offline"; then
+            echo "gpu_lease.sh: not started: carry the loads into $DATA/offline first" >&2
+            exit 2
+        fi
         mkdir -p "$LEASE_DIR"
         rm -f "$LEASE_DIR/exit_status"
         # The run outlives this command; its exit status lands in a file for `status`.
@@ -180,60 +251,42 @@ case "${1:-}" in
         run_plan "$2"
         ;;
     status)
-        if [ ! -f "$LEASE_DIR/run.log" ]; then
-            echo "no run started here"
-            exit 0
-        fi
-        if [ -f "$LEASE_DIR/exit_status" ]; then
-            echo "ended with exit status $(cat "$LEASE_DIR/exit_status")"
-        else
-            echo "running"
-        fi
-        tail -n 5 "$LEASE_DIR/run.log"
-        if [ -s "$LEASE_DIR/gpu_memory.txt" ]; then
-            awk '$2 == "gpu" { if ($3 > peak) peak = $3; last = $3 }
-                END { if (peak != "") print "GPU memory in use: " last " MiB now, " peak " MiB at most" }' \
-                "$LEASE_DIR/gpu_memory.txt"
-        fi
+        show_status
         ;;
     collect)
         if [ $# -ne 2 ]; then
             echo "gpu_lease.sh: collect takes the folder to write lease.tgz into" >&2
             exit 2
         fi
-        if ! destination=$(cd "$CALLER_DIR" && cd "$2" 2> /dev/null && pwd); then
-            echo "gpu_lease.sh: collect: no folder $2" >&2
+        collect "$2"
+        ;;
+    wait)
+        if [ $# -ne 3 ] || ! [[ "$2" =~ ^[0-9]+$ ]]; then
+            echo "gpu_lease.sh: wait takes the seconds to wait at most and the folder to collect into" >&2
             exit 2
         fi
-        rm -f "$destination/details.tgz"  # an earlier collect's, not this run's
-        found=()
-        # The curves too: `scripts/gsm8k.py --combine` copies them beside the report of the leases' arms together.
-        for path in lease/run.log lease/gpu_memory.txt lease/decode_step.json lease/decode_step_rest.json \
-            lease/grpo_throughput_gsm8k_cot.json \
-            lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
-            gsm8k/curves-cot.png gsm8k/curves-tools.png gsm8k/logs gsm8k/evals; do
-            if [ -e "$DATA/$path" ]; then found+=("$path"); fi
+        if [ ! -f "$LEASE_DIR/run.log" ]; then
+            echo "gpu_lease.sh: wait: no run started here" >&2
+            exit 2
+        fi
+        if ! (cd "$CALLER_DIR" && cd "$3" 2> /dev/null); then
+            echo "gpu_lease.sh: wait: no folder $3" >&2
+            exit 2
+        fi
+        waited_since=$SECONDS
+        collected_at=$SECONDS
+        while [ ! -f "$LEASE_DIR/exit_status" ] && [ $((SECONDS - waited_since)) -lt "$2" ]; do
+            sleep 5
+            if [ $((SECONDS - collected_at)) -ge "$COLLECT_EVERY" ]; then
+                collect "$3" > /dev/null 2>&1 || true
+                collected_at=$SECONDS
+            fi
         done
-        if [ ${#found[@]} -eq 0 ]; then
-            echo "gpu_lease.sh: nothing to collect under $DATA" >&2
-            exit 1
-        fi
-        # The evaluations' details.jsonl are the largest files: a tarball of their own, so that the device holding
-        # one back over its size limit keeps the results files, logs and report of lease.tgz.
-        tar czf "$destination/lease.tgz" -C "$DATA" --exclude='*.safetensors' --exclude=details.jsonl "${found[@]}"
-        echo "wrote $destination/lease.tgz: ${found[*]}"
-        details=()
-        if [ -d "$DATA/gsm8k/evals" ]; then
-            while IFS= read -r -d '' path; do details+=("${path#"$DATA"/}"); done \
-                < <(find "$DATA/gsm8k/evals" -name details.jsonl -print0 | sort -z)
-        fi
-        if [ ${#details[@]} -gt 0 ]; then
-            tar czf "$destination/details.tgz" -C "$DATA" "${details[@]}"
-            echo "wrote $destination/details.tgz: ${#details[@]} evaluations' details.jsonl"
-        fi
+        collect "$3" || true
+        show_status
         ;;
     *)
-        echo "gpu_lease.sh: usage: bash scripts/gpu_lease.sh start PLAN | status | collect DIR" >&2
+        echo "gpu_lease.sh: usage: bash scripts/gpu_lease.sh start PLAN | status | collect DIR | wait SECONDS DIR" >&2
         exit 2
         ;;
 esac

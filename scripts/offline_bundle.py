@@ -4,6 +4,7 @@
     python scripts/offline_bundle.py pack                      # here: data/offline/load1, load2, ...
     python scripts/offline_bundle.py pack --load_mib 60 --file ../shared/data/gsm8k_test.jsonl=data/shared/gsm8k_test.jsonl
     python3 scripts/offline_bundle.py unpack --install        # there, once every load has arrived
+    python3 scripts/offline_bundle.py unpack --check          # there: whether every load has arrived whole
 
 Compute nodes are often cut off from PyPI and the Hub, and some transfers cap their size (the machines lent to this
 project take 64 MiB per call; `docs/gpu.md`). `pack` gathers:
@@ -142,8 +143,9 @@ def write_loads(manifest: dict, output_dir: pathlib.Path) -> None:
                 (output_dir / part["load"] / part["name"]).write_bytes(source.read(part["size"]))
 
 
-def unpack(bundle_dir: pathlib.Path, root: pathlib.Path) -> list[pathlib.Path]:
-    """Joins every file's parts into its destination under `root`, checked against its sha256; returns them."""
+def check_loads(bundle_dir: pathlib.Path) -> dict:
+    """The manifest, once every load it names has arrived with each part at its size; SystemExit naming what has not.
+    Writes nothing."""
     manifests = sorted(bundle_dir.glob(f"load*/{MANIFEST}"))
     if not manifests:
         raise SystemExit(f"{bundle_dir}: no load*/{MANIFEST}; carry the loads `pack` wrote into this folder")
@@ -157,6 +159,12 @@ def unpack(bundle_dir: pathlib.Path, root: pathlib.Path) -> list[pathlib.Path]:
             path = bundle_dir / part["load"] / part["name"]
             if not path.is_file() or path.stat().st_size != part["size"]:
                 raise SystemExit(f"{path}: part of {destination} missing or of the wrong size; carry its load again")
+    return manifest
+
+
+def unpack(bundle_dir: pathlib.Path, root: pathlib.Path) -> list[pathlib.Path]:
+    """Joins every file's parts into its destination under `root`, checked against its sha256; returns them."""
+    manifest = check_loads(bundle_dir)
     written = []
     for destination, entry in manifest["files"].items():
         target = root / destination
@@ -238,8 +246,17 @@ def main(argv: list[str] | None = None) -> None:
     unpack_parser.add_argument(
         "--install", action="store_true", help="Then install the wheels, build the model (root: the repository)."
     )
+    unpack_parser.add_argument(
+        "--check", action="store_true", help="Only check that every load has arrived whole; write nothing."
+    )
     args = parser.parse_args(argv)
 
+    if args.command == "unpack" and args.check:
+        if args.install:
+            raise SystemExit("--check writes nothing: it cannot --install")
+        manifest = check_loads(args.bundle_dir)
+        print(f"{args.bundle_dir}: all {len(manifest['loads'])} loads have arrived whole", flush=True)
+        return
     if args.command == "unpack":
         if args.install and args.root.resolve() != REPO_ROOT:
             raise SystemExit(f"--install builds the model in this repository: leave --root at {REPO_ROOT}")

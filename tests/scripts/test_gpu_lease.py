@@ -1,6 +1,8 @@
 """scripts/gpu_lease.sh: the plans a lent GPU runs, checked here against the scripts they call."""
 
+import os
 import re
+import signal
 import subprocess
 import sys
 import tarfile
@@ -156,7 +158,10 @@ def test_a_run_that_fails_early_leaves_its_time_to_the_compiled_decode_step(tmp_
     assert run.returncode == 1 and "gpu_lease.sh: failed: python3 scripts/gsm8k.py" in run.stdout
     first, rest = calls.read_text().splitlines()
     assert first.startswith("scripts/gsm8k.py") and rest.startswith("scripts/benchmarks/decode_step.py")
-    assert "+ python3 scripts/benchmarks/decode_step.py" in run.stdout and "compiled" in run.stdout
+    # Each command's line says when it started (the time of day, and seconds into the run).
+    assert re.search(
+        r"^\+ \[\d\d:\d\d:\d\d, \d+ s\] python3 scripts/benchmarks/decode_step.py .*compiled", run.stdout, re.M
+    )
 
 
 def test_the_rest_of_a_plan_runs_within_what_its_limits_leave_and_not_at_all_below_its_least(tmp_path):
@@ -281,3 +286,74 @@ def test_a_plan_without_evaluations_collects_no_details(tmp_path):
         missing.returncode == 2
         and missing.stderr.strip() == f"gpu_lease.sh: collect: no folder {tmp_path / 'nowhere'}"
     )
+
+
+def test_start_refuses_at_once_where_a_load_of_the_bundle_has_not_arrived(tmp_path):
+    """A load lost with an earlier machine would fail the run's unpack in the background, unseen until `status`."""
+    from tests.support.script_module import load_module
+
+    data = tmp_path / "data"
+    nothing = lease("start", "cot", GPU_LEASE_DATA=str(data))
+    assert nothing.returncode == 2 and "no load*/manifest.json" in nothing.stderr
+    bundle = load_module("scripts/offline_bundle.py", "offline_bundle_for_lease")
+    source = tmp_path / "model.whl"
+    source.write_bytes(b"w" * 3000)
+    manifest = bundle.plan_loads({"data/model.whl": source}, 1500, 3500)
+    bundle.write_loads(manifest, data / "offline")
+    for path in (data / "offline" / "load2").iterdir():
+        path.unlink()
+    (data / "offline" / "load2").rmdir()
+    refused = lease("start", "cot", GPU_LEASE_DATA=str(data))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"{data / 'offline'}: load(s) ['load2'] have not arrived (expected ['load1', 'load2'])",
+        f"gpu_lease.sh: not started: carry the loads into {data}/offline first",
+    ]
+    assert not (data / "lease").exists()  # nothing started
+
+
+def test_wait_collects_as_it_waits_so_a_call_cut_short_keeps_the_last_collect(tmp_path):
+    data, out = tmp_path / "data", tmp_path / "out"
+    (data / "lease").mkdir(parents=True)
+    out.mkdir()
+    (data / "lease" / "run.log").write_text("+ python3 scripts/gsm8k.py\n")
+    script = tmp_path / "scripts" / "gpu_lease.sh"
+    script.parent.mkdir()
+    script.write_text(
+        SCRIPT.read_text().replace("COLLECT_EVERY=60", "COLLECT_EVERY=1").replace("sleep 5", "sleep 0.2")
+    )
+    environment = {"PATH": "/usr/bin:/bin", "GPU_LEASE_DATA": str(data)}
+    waiting = subprocess.Popen(["bash", str(script), "wait", "60", str(out)], env=environment, start_new_session=True)
+    try:
+        time.sleep(1)
+        (data / "gsm8k").mkdir()
+        (data / "gsm8k" / "results.json").write_text("{}")  # written while the call waits
+        time.sleep(2.5)
+        assert waiting.poll() is None  # the run has not ended: still waiting
+    finally:
+        os.killpg(waiting.pid, signal.SIGKILL)  # the device's limit ends the call
+        waiting.wait()
+    with tarfile.open(out / "lease.tgz") as archive:
+        assert sorted(name for name in archive.getnames() if archive.getmember(name).isfile()) == [
+            "gsm8k/results.json",
+            "lease/run.log",
+        ]
+
+    (data / "lease" / "exit_status").write_text("0\n")
+    ended = subprocess.run(
+        ["bash", str(script), "wait", "60", str(out)], env=environment, capture_output=True, text=True, timeout=30
+    )
+    assert ended.returncode == 0
+    assert f"wrote {out}/lease.tgz" in ended.stdout and "ended with exit status 0" in ended.stdout
+
+
+def test_wait_without_its_seconds_folder_or_run_is_one_line_and_exit_status_2(tmp_path):
+    data = tmp_path / "data"
+    assert lease("wait", "60", GPU_LEASE_DATA=str(data)).returncode == 2
+    assert lease("wait", "soon", str(tmp_path), GPU_LEASE_DATA=str(data)).returncode == 2
+    no_run = lease("wait", "60", str(tmp_path), GPU_LEASE_DATA=str(data))
+    assert no_run.returncode == 2 and no_run.stderr == "gpu_lease.sh: wait: no run started here\n"
+    (data / "lease").mkdir(parents=True)
+    (data / "lease" / "run.log").write_text("")
+    no_folder = lease("wait", "60", str(tmp_path / "nowhere"), GPU_LEASE_DATA=str(data))
+    assert no_folder.returncode == 2 and no_folder.stderr == f"gpu_lease.sh: wait: no folder {tmp_path / 'nowhere'}\n"

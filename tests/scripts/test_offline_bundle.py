@@ -143,3 +143,14 @@ def test_every_load_with_its_manifest_stays_under_the_cap(sources, tmp_path):
         assert sum(p.stat().st_size for p in (tmp_path / "bundle" / load).iterdir()) <= 8 * KIB
     with pytest.raises(SystemExit, match="leaves no room for the .*manifest"):
         bundle.plan_loads(sources, 6 * KIB, 6 * KIB)
+
+
+def test_check_says_whether_every_load_arrived_whole_and_writes_nothing(sources, tmp_path, capsys):
+    manifest = pack(sources, tmp_path / "bundle")
+    bundle.main(["unpack", "--check", "--bundle_dir", str(tmp_path / "bundle"), "--root", str(tmp_path / "there")])
+    assert f"all {len(manifest['loads'])} loads have arrived whole" in capsys.readouterr().out
+    assert not (tmp_path / "there").exists()
+    part = manifest["files"]["dest/model.whl"]["parts"][0]
+    (tmp_path / "bundle" / part["load"] / part["name"]).write_bytes(b"cut short")
+    with pytest.raises(SystemExit, match="missing or of the wrong size"):
+        bundle.main(["unpack", "--check", "--bundle_dir", str(tmp_path / "bundle")])
