@@ -895,11 +895,13 @@ def test_what_each_evaluations_generation_decoded_is_a_column_where_the_evaluato
     timings = [[steps, tokens, 0.040 * steps + 0.003 * tokens / 1000] for steps, tokens in
                [(412, 200_000), (120, 600_000), (96, 700_000), (32, 200_000), (17, 441_376)]]  # fmt: skip
     counted = {**decoding, "context_tokens": 2_141_376, "call_timings": timings, "out_of_memory_splits": 0}
+    # On a GPU: two batches that ran out of memory went again in halves, and the process's peak reservation.
     split = {
         **decoding,
         "out_of_memory_splits": 2,
         "out_of_memory_seconds": 31.6,
-    }  # two batches that ran out of GPU memory went again in halves
+        "gpu_memory_reserved_peak_gib": 15.64,
+    }
     evaluations = (("sft-tools-greedy", None), ("grpo-tools-greedy", split), ("grpo-cot-greedy", counted))
     for name, decoded in evaluations:
         folder = tmp_path / "run" / "evals" / name
@@ -914,7 +916,8 @@ def test_what_each_evaluations_generation_decoded_is_a_column_where_the_evaluato
         "40.0 ms per decode step, 3.0 ms per 1,000 context tokens, R² 1.00) |"
     )
     assert lines[4].endswith(
-        "| 4 | 14 calls, 4,327 decode steps, 38.0 ms each; out of GPU memory, a batch went again in halves 2 times "
+        "| 4 | 14 calls, 4,327 decode steps, 38.0 ms each, at most 15.6 GiB of GPU memory reserved; out of GPU "
+        "memory, a batch went again in halves 2 times "
         "(32 s in the calls that failed) |"
     )
 

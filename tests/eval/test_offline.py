@@ -132,6 +132,7 @@ def test_regrading_an_evaluations_details_keeps_how_each_completion_ended(
     assert decoding["calls"] == 1 and decoding["decode_steps"] == 3
     assert 3 * cut <= decoding["kept_tokens"] <= 6 * 3 and decoding["slot_use"] == decoding["kept_tokens"] / 18
     assert 0 < decoding["seconds"] <= decoding["generation_seconds"]
+    assert decoding["gpu_memory_reserved_peak_gib"] is None  # no GPU used
     # Each prompt read once for its 2 samples, left-padded to the longest of the 3.
     from transformers import AutoTokenizer
 
@@ -542,3 +543,17 @@ def test_the_evaluators_files_are_never_hub_ids_and_its_model_may_be_one(tmp_pat
         parse_command_line([*argv, "--model", "m", "--data_files", "math-500"])
     with pytest.raises(UsageError, match="so --model Org/Model is neither a local path nor in the cache"):
         parse_command_line([*argv, "--model", "Org/Model", "--data_files", str(benchmark_file)])
+
+
+def test_on_a_gpu_the_results_say_the_most_memory_the_evaluation_reserved(monkeypatch):
+    """Beside a training on one GPU, what an evaluation held is what it left the training."""
+    import torch
+
+    from open_r1.eval.offline import gpu_memory_reserved_peak_gib
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "max_memory_reserved", lambda: 15 * 2**30 + 2**29)
+    assert gpu_memory_reserved_peak_gib() == 15.5
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)  # CUDA present, the evaluation on the CPU
+    assert gpu_memory_reserved_peak_gib() is None

@@ -264,7 +264,8 @@ def gsm8k_evaluations_goals(output_dir: pathlib.Path) -> str:
 def generation_cell(decoding: dict | None) -> str:
     """An evaluation's generate calls, decode steps, time per decode step and the context tokens its calls read, and
     a call's price fitted to its calls where they tell it (`open_r1.utils.decoding_tally`; evaluations before
-    2026-11-26 counted neither), and how often a batch ran out of GPU memory and went again in halves."""
+    2026-11-26 counted neither), the most GPU memory it reserved, and how often a batch ran out of GPU memory and
+    went again in halves."""
     if not decoding or not decoding["decode_steps"]:
         return "-"
     per_step = 1000 * decoding["seconds"] / decoding["decode_steps"]
@@ -277,6 +278,8 @@ def generation_cell(decoding: dict | None) -> str:
             f" (fitted to its calls: {prices['ms_per_decode_step']:.1f} ms per decode step, "
             f"{prices['ms_per_1k_context_tokens']:,.1f} ms per 1,000 context tokens, R² {prices['r_squared']:.2f})"
         )
+    if decoding.get("gpu_memory_reserved_peak_gib") is not None:
+        cell += f", at most {decoding['gpu_memory_reserved_peak_gib']:.1f} GiB of GPU memory reserved"
     if decoding.get("out_of_memory_splits"):
         cell += (
             f"; out of GPU memory, a batch went again in halves {decoding['out_of_memory_splits']} times "

@@ -23,7 +23,8 @@ It writes
   number of completions that could not be graded (counted as wrong), how many ended for each finish reason
   (`finish_reasons`: "length" counts those cut by --max_new_tokens), what generation decoded and how long it
   took (`decoding`: generate calls, decode steps, slot use, their seconds and the whole generation's, as
-  `open_r1.utils.decoding_tally` counts them), and the settings used;
+  `open_r1.utils.decoding_tally` counts them, and on a GPU the most memory the process reserved), and the settings
+  used;
 - `details.jsonl`: one line per completion (id, sample index, prompt, completion, extracted
   answer, gold, verdict, finish reason), so every number can be audited and re-graded with --predictions.
 
@@ -238,12 +239,26 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | 
             args, problems, on_progress, conversations, decoding=tally
         )
         # The generation's time beyond the generate calls: chat templates, tool calls, reading replies.
-        decoding = {**tally.as_dict(), "generation_seconds": time.perf_counter() - started}
+        decoding = {
+            **tally.as_dict(),
+            "generation_seconds": time.perf_counter() - started,
+            "gpu_memory_reserved_peak_gib": gpu_memory_reserved_peak_gib(),
+        }
         logger.info("generation took %.1f s", decoding["generation_seconds"])
     answers, grades = grade_completions(
         problems, completions, args.reward_num_workers, args.reward_timeout_seconds, args.prompt_style
     )
     return write_outputs(args, problems, prompts, completions, answers, grades, finish_reasons, decoding)
+
+
+def gpu_memory_reserved_peak_gib() -> float | None:
+    """The most GPU memory PyTorch's allocator has reserved in this process, in GiB (an evaluation beside a training
+    on one GPU: what it left the training); None where CUDA was not used."""
+    import torch
+
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return None
+    return torch.cuda.max_memory_reserved() / 2**30
 
 
 def count_finish_reasons(finish_reasons: list[list[str]] | None) -> dict[str, int] | None:
