@@ -160,9 +160,23 @@ run_plan() {
     return $failed
 }
 
+# tar's arguments (paths under $DATA) into the tarball $1, written beside it and renamed once whole. tar's status 1
+# says a file changed while it was read (a log the running plan appends to): the tarball is whole all the same.
+pack_as() {
+    local tarball=$1 status=0
+    shift
+    tar czf "$tarball.part" -C "$DATA" "$@" || status=$?
+    if [ "$status" -gt 1 ]; then
+        rm -f "$tarball.part"
+        echo "gpu_lease.sh: tar failed ($status) writing $tarball; the last whole one stays" >&2
+        return 1
+    fi
+    mv "$tarball.part" "$tarball"
+}
+
 # What the run wrote, into the caller's folder $1: lease.tgz (results, logs, report; no weights, no details) and
-# details.tgz (the evaluations' details.jsonl). Each tarball is written beside its name and then renamed: a
-# command cut short mid-write leaves the last whole one.
+# details.tgz (the evaluations' details.jsonl), each through `pack_as`: a command cut short mid-write leaves the last
+# whole one.
 collect() {
     local destination path
     if ! destination=$(cd "$CALLER_DIR" && cd "$1" 2> /dev/null && pwd); then
@@ -183,8 +197,7 @@ collect() {
     fi
     # The evaluations' details.jsonl are the largest files: a tarball of their own, so that the device holding
     # one back over its size limit keeps the results files, logs and report of lease.tgz.
-    tar czf "$destination/lease.tgz.part" -C "$DATA" --exclude='*.safetensors' --exclude=details.jsonl "${found[@]}"
-    mv "$destination/lease.tgz.part" "$destination/lease.tgz"
+    pack_as "$destination/lease.tgz" --exclude='*.safetensors' --exclude=details.jsonl "${found[@]}" || return 1
     echo "wrote $destination/lease.tgz: ${found[*]}"
     local details=()
     if [ -d "$DATA/gsm8k/evals" ]; then
@@ -192,8 +205,7 @@ collect() {
             < <(find "$DATA/gsm8k/evals" -name details.jsonl -print0 | sort -z)
     fi
     if [ ${#details[@]} -gt 0 ]; then
-        tar czf "$destination/details.tgz.part" -C "$DATA" "${details[@]}"
-        mv "$destination/details.tgz.part" "$destination/details.tgz"
+        pack_as "$destination/details.tgz" "${details[@]}" || return 1
         echo "wrote $destination/details.tgz: ${#details[@]} evaluations' details.jsonl"
     else
         rm -f "$destination/details.tgz"  # an earlier run's, not this one's

@@ -357,3 +357,26 @@ def test_wait_without_its_seconds_folder_or_run_is_one_line_and_exit_status_2(tm
     (data / "lease" / "run.log").write_text("")
     no_folder = lease("wait", "60", str(tmp_path / "nowhere"), GPU_LEASE_DATA=str(data))
     assert no_folder.returncode == 2 and no_folder.stderr == f"gpu_lease.sh: wait: no folder {tmp_path / 'nowhere'}\n"
+
+
+@pytest.mark.parametrize(("status", "kept"), [(1, "new"), (2, "old")])
+def test_a_tarball_is_replaced_only_by_a_whole_one(tmp_path, status, kept):
+    """tar's status 1 says a file changed while it was read (the running plan's log): the tarball is whole and
+    replaces the last; a failure (2) leaves the last whole one and no part behind."""
+    data, out, bin_dir = tmp_path / "data", tmp_path / "out", tmp_path / "bin"
+    (data / "lease").mkdir(parents=True)
+    (data / "lease" / "run.log").write_text("new\n")
+    out.mkdir()
+    (out / "lease.tgz").write_bytes(b"old")
+    bin_dir.mkdir()
+    (bin_dir / "tar").write_text(f'#!/bin/bash\n/usr/bin/tar "$@"\nexit {status}\n')
+    (bin_dir / "tar").chmod(0o755)
+    collected = lease("collect", str(out), GPU_LEASE_DATA=str(data), PATH=f"{bin_dir}:/usr/bin:/bin")
+    assert collected.returncode == (0 if kept == "new" else 1)
+    assert sorted(path.name for path in out.iterdir()) == ["lease.tgz"]
+    if kept == "new":
+        with tarfile.open(out / "lease.tgz") as archive:
+            assert archive.extractfile("lease/run.log").read() == b"new\n"
+    else:
+        assert (out / "lease.tgz").read_bytes() == b"old"
+        assert "tar failed (2)" in collected.stderr
