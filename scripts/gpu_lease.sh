@@ -254,8 +254,9 @@ case "${1:-}" in
         fi
         mkdir -p "$LEASE_DIR"
         rm -f "$LEASE_DIR/exit_status"
+        : > "$LEASE_DIR/run.log"  # here, not in the background: a `wait` chained after this finds the run at once
         # The run outlives this command; its exit status lands in a file for `status`.
-        setsid nohup bash -c "bash '$SELF' run '$2' > '$LEASE_DIR/run.log' 2>&1; echo \$? > '$LEASE_DIR/exit_status'" \
+        setsid nohup bash -c "bash '$SELF' run '$2' >> '$LEASE_DIR/run.log' 2>&1; echo \$? > '$LEASE_DIR/exit_status'" \
             > /dev/null 2>&1 &
         echo "started $2: bash scripts/gpu_lease.sh status"
         ;;

@@ -220,6 +220,12 @@ def test_rows_that_run_out_of_gpu_memory_go_again_in_halves_and_later_calls_are_
     # Once a half failed, the other half goes no larger than the one that failed did next: 4 -> 2 (fails) -> 1s.
     assert BatchesThatFit()(out_of_memory_above(1, list, tried), [1, 2, 3, 4]) == [1, 2, 3, 4]
     assert tried == [4, 2, 1, 1, 1, 1]
+    # A part of a capped call that fails lowers the cap for the parts after it too.
+    tried.clear()
+    capped = BatchesThatFit()
+    capped.most_rows = 4
+    assert capped(out_of_memory_above(1, list, tried), list(range(12))) == list(range(12))
+    assert tried == [4, 2, 1, 1, 1, 1] + [1] * 8
     tried.clear()
     # The next call of the same evaluation goes in parts of the last half tried, without failing first.
     assert fit(squares, [6, 7, 8, 9, 10]) == [36, 49, 64, 81, 100]

@@ -549,11 +549,16 @@ def test_on_a_gpu_the_results_say_the_most_memory_the_evaluation_reserved(monkey
     """Beside a training on one GPU, what an evaluation held is what it left the training."""
     import torch
 
-    from open_r1.eval.offline import gpu_memory_reserved_peak_gib
+    from open_r1.eval.offline import gpu_memory_reserved_peak_gib, reset_gpu_memory_peak
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
     monkeypatch.setattr(torch.cuda, "max_memory_reserved", lambda: 15 * 2**30 + 2**29)
     assert gpu_memory_reserved_peak_gib() == 15.5
+    # Each evaluation's own peak: one run earlier in the process (on a GPU, one after another) is forgotten.
+    resets = []
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda: resets.append(True))
+    reset_gpu_memory_peak()
+    assert resets == [True]
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)  # CUDA present, the evaluation on the CPU
     assert gpu_memory_reserved_peak_gib() is None

@@ -380,3 +380,20 @@ def test_a_tarball_is_replaced_only_by_a_whole_one(tmp_path, status, kept):
     else:
         assert (out / "lease.tgz").read_bytes() == b"old"
         assert "tar failed (2)" in collected.stderr
+
+
+def test_start_writes_the_run_log_itself_so_a_wait_chained_after_it_finds_the_run(tmp_path):
+    """The background run only appends: a `wait` right after `start` must not find "no run started here"."""
+    data, bin_dir = tmp_path / "data", tmp_path / "bin"
+    (data / "lease").mkdir(parents=True)
+    (data / "lease" / "installed").touch()
+    bin_dir.mkdir()
+    (bin_dir / "setsid").write_text("#!/bin/bash\nexit 0\n")  # the run never starts: only start's own writes
+    (bin_dir / "setsid").chmod(0o755)
+    started = lease("start", "cot", GPU_LEASE_DATA=str(data), PATH=f"{bin_dir}:/usr/bin:/bin")
+    assert started.returncode == 0, started.stderr
+    assert (data / "lease" / "run.log").read_text() == ""
+    out = tmp_path / "out"
+    out.mkdir()
+    waited = lease("wait", "0", str(out), GPU_LEASE_DATA=str(data))
+    assert waited.returncode == 0 and waited.stdout.endswith("running\n")

@@ -367,12 +367,13 @@ class BatchesThatFit:
         self.most_rows: int | None = None  # the size of the last half tried, once a call ran out of memory
 
     def __call__(self, generate_rows: Callable[[list], list], rows: list) -> list:
-        step = self.most_rows or max(1, len(rows))
-        return [
-            result
-            for start in range(0, len(rows), step)
-            for result in self._in_halves(generate_rows, rows[start : start + step])
-        ]
+        results, start = [], 0
+        while start < len(rows):
+            # The cap read again before each part: a part that ran out of memory lowers it for the next.
+            step = self.most_rows or len(rows)
+            results += self._in_halves(generate_rows, rows[start : start + step])
+            start += step
+        return results
 
     def _in_halves(self, generate_rows: Callable[[list], list], rows: list) -> list:
         import gc

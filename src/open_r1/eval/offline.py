@@ -235,6 +235,7 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | 
         decoding = None
     else:
         started, tally = time.perf_counter(), DecodingTally()
+        reset_gpu_memory_peak()  # an earlier evaluation in this process (one after another on a GPU) is not this one
         prompts, completions, finish_reasons = generate_completions(
             args, problems, on_progress, conversations, decoding=tally
         )
@@ -252,13 +253,20 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | 
 
 
 def gpu_memory_reserved_peak_gib() -> float | None:
-    """The most GPU memory PyTorch's allocator has reserved in this process, in GiB (an evaluation beside a training
-    on one GPU: what it left the training); None where CUDA was not used."""
+    """The most GPU memory PyTorch's allocator has reserved in this process since `reset_gpu_memory_peak`, in GiB
+    (an evaluation beside a training on one GPU: what it left the training); None where CUDA was not used."""
     import torch
 
     if not torch.cuda.is_available() or not torch.cuda.is_initialized():
         return None
     return torch.cuda.max_memory_reserved() / 2**30
+
+
+def reset_gpu_memory_peak() -> None:
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.reset_peak_memory_stats()
 
 
 def count_finish_reasons(finish_reasons: list[list[str]] | None) -> dict[str, int] | None:
