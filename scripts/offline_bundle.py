@@ -251,13 +251,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    if args.command == "unpack" and args.check:
-        if args.install:
-            raise SystemExit("--check writes nothing: it cannot --install")
-        manifest = check_loads(args.bundle_dir)
-        print(f"{args.bundle_dir}: all {len(manifest['loads'])} loads have arrived whole", flush=True)
-        return
     if args.command == "unpack":
+        if args.check:
+            if args.install:
+                raise SystemExit("--check writes nothing: it cannot --install")
+            manifest = check_loads(args.bundle_dir)
+            print(f"{args.bundle_dir}: all {len(manifest['loads'])} loads have arrived whole", flush=True)
+            return
         if args.install and args.root.resolve() != REPO_ROOT:
             raise SystemExit(f"--install builds the model in this repository: leave --root at {REPO_ROOT}")
         written = unpack(args.bundle_dir, args.root)
