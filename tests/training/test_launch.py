@@ -113,10 +113,12 @@ def test_the_one_process_config_refuses_more_processes_which_accelerate_would_dr
         accelerate_command("grpo.py", "recipe.yaml", accelerate_config="one_process.yaml", num_processes=2)
 
 
-def test_a_launch_past_its_time_limit_is_killed_with_the_training_it_started(monkeypatch, tmp_path):
+@pytest.mark.parametrize("launcher_waits", [True, False], ids=["launcher-waits", "launcher-exited"])
+def test_a_launch_past_its_time_limit_is_killed_with_the_training_it_started(monkeypatch, tmp_path, launcher_waits):
     """accelerate's simple launcher starts the script as its child and dies alone on a SIGKILL; the watchdog must
     kill the child too, and what the child started (a sandbox or grading worker), or they go on holding the GPU and
-    the pipe that the launch's output is read through."""
+    the pipe that the launch's output is read through. A launcher that has already exited no longer has the
+    training as its child (it was handed to init): it is found all the same."""
     import time
 
     import psutil
@@ -132,7 +134,8 @@ def test_a_launch_past_its_time_limit_is_killed_with_the_training_it_started(mon
     training = sleeper(
         "training.pid", f"subprocess.Popen([sys.executable, '-c', {worker!r}]); print('step', flush=True); "
     )
-    launcher = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {training!r}]).wait()"
+    wait = ".wait()" if launcher_waits else ""
+    launcher = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {training!r}]){wait}"
     monkeypatch.setattr(launch, "accelerate_command", lambda *args, **kwargs: [sys.executable, "-c", launcher])
     started = time.monotonic()
     with pytest.raises(TimeoutError, match="did not finish within 5 s") as stopped:

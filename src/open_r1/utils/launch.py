@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -40,6 +41,8 @@ SHARED_DATA = pathlib.Path(os.environ.get("OPEN_R1_SHARED_DATA", REPO_ROOT.paren
 ACCELERATE_CONFIGS = REPO_ROOT / "recipes" / "accelerate_configs"
 # One process started directly, without torchrun: on a GPU, no NCCL process group (`make gsm8k`'s launches).
 ONE_PROCESS_CONFIG = "one_process.yaml"
+# Set in a launch's environment, one value per launch: how `kill_with_children` finds what the launcher left behind.
+LAUNCH_ID_VARIABLE = "OPEN_R1_LAUNCH_ID"
 
 
 # What a launch prints where a CUDA allocation failed: PyTorch's allocator ("CUDA out of memory. Tried to allocate")
@@ -158,18 +161,24 @@ def accelerate_launch(
     )
     if stream:
         print("$ " + " ".join(command), flush=True)
+    # Inherited by everything the launch starts, so that what outlives the launcher is still found and killed.
+    launch_id = f"{os.getpid()}-{uuid.uuid4().hex}"
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env=launch_environment(accelerate_config, cpu, env),
+        env={**launch_environment(accelerate_config, cpu, env), LAUNCH_ID_VARIABLE: launch_id},
         cwd=REPO_ROOT,
     )
     chunks = []
     log = log_file.open("wb") if log_file is not None else None
     # The output is read until the process closes it, so the time limit is a watchdog that kills the launch.
     timed_out = threading.Event()
-    watchdog = threading.Timer(timeout, lambda: (timed_out.set(), kill_with_children(process))) if timeout else None
+    watchdog = (
+        threading.Timer(timeout, lambda: (timed_out.set(), kill_with_children(process, launch_id)))
+        if timeout
+        else None
+    )
     if watchdog is not None:
         watchdog.start()
     try:
@@ -182,7 +191,7 @@ def accelerate_launch(
                 sys.stdout.flush()
         returncode = process.wait()
     except BaseException:
-        kill_with_children(process)
+        kill_with_children(process, launch_id)
         process.wait()
         raise
     finally:
@@ -204,19 +213,21 @@ def accelerate_launch(
     return output
 
 
-def kill_with_children(process: subprocess.Popen) -> None:
+def kill_with_children(process: subprocess.Popen, launch_id: str | None = None) -> None:
     """SIGKILLs a launch and every process below it. accelerate's launchers do not pass a SIGKILL on: the training
     they started would go on, holding its GPU and the output pipe the launch is read through. The tree is stopped
     from the top down first (a stopped process starts no other), listed again until it no longer grows, then killed.
+    With `launch_id` (the launch's `OPEN_R1_LAUNCH_ID`), the processes that carry it in their environment are part
+    of the tree too: a launcher that has exited no longer lists the training it started as its child.
     """
     import psutil
 
-    if process.returncode is not None:  # already reaped: its pid may be another process's by now
-        return
-    try:
-        family = [psutil.Process(process.pid)]
-    except psutil.Error:
-        return
+    family = []
+    if process.returncode is None:  # once reaped, its pid may be another process's by now
+        with contextlib.suppress(psutil.Error):
+            family.append(psutil.Process(process.pid))
+    if launch_id is not None:
+        family += [member for member in processes_of_launch(launch_id) if member not in family]
     stopped = 0
     while stopped < len(family):
         for member in family[stopped:]:
@@ -229,6 +240,18 @@ def kill_with_children(process: subprocess.Popen) -> None:
     for member in family:
         with contextlib.suppress(psutil.Error):
             member.kill()
+
+
+def processes_of_launch(launch_id: str) -> list:
+    """The running processes whose environment carries `launch_id` (those of other users cannot be read)."""
+    import psutil
+
+    found = []
+    for candidate in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if candidate.pid != os.getpid() and candidate.environ().get(LAUNCH_ID_VARIABLE) == launch_id:
+                found.append(candidate)
+    return found
 
 
 def _run_logged(log_file: pathlib.Path, threads: int, function, args: tuple):
