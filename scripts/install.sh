@@ -11,7 +11,8 @@
 #   refused (delete it): pip would keep it.
 # - DeepSpeed ships only as a source archive whose build imports torch; it is built against the
 #   torch already installed (no build isolation) with its CUDA ops disabled (DS_BUILD_OPS=0),
-#   which is what DeepSpeed JIT-compiles on demand on a GPU machine anyway.
+#   which is what DeepSpeed JIT-compiles on demand on a GPU machine anyway. Without a GPU, the CPU op that a
+#   multi-process DeepSpeed run JIT-compiles (shared-memory communication) is compiled at install instead.
 # - The `gpu` extra (vLLM, flash-attn, liger-kernel) is added only when nvidia-smi sees a GPU.
 # - Re-running is cheap: a stamp file records the hash of setup.py and this script, and nothing
 #   is reinstalled while they are unchanged.
@@ -68,6 +69,18 @@ echo "torch==$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.ve
 
 if ! "$VENV/bin/python" -c "import deepspeed" >/dev/null 2>&1; then
     DS_BUILD_OPS=0 "${PIP[@]}" -c "$constraints" --no-build-isolation "deepspeed==0.19.8"
+fi
+
+# DeepSpeed JIT-compiles its CPU shared-memory op in the first multi-process run on a CPU (half a minute, the
+# first DeepSpeed test's): compiled here instead, into torch's extension cache. A failure is said, not fatal.
+if ! has_gpu; then
+    DS_ACCELERATOR=cpu "$VENV/bin/python" - <<'PY' || echo "install.sh: DeepSpeed's CPU communication op did not build; the first multi-process DeepSpeed run on this CPU will try again" >&2
+import deepspeed.ops
+from deepspeed.accelerator import get_accelerator
+builder = get_accelerator().create_op_builder("ShareMemCommBuilder")
+if builder is not None and deepspeed.ops.__compatible_ops__.get(builder.NAME, False):
+    builder.load(verbose=False)
+PY
 fi
 
 extras="dev"
