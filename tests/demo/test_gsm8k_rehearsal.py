@@ -35,17 +35,30 @@ def plan_options(plan: str) -> dict:
     }
 
 
+@pytest.fixture(scope="module")
+def rehearsed_plans() -> dict:
+    """Each plan's options and rehearsal, rehearsed once for the tests that read them (seconds each)."""
+    rehearsed = {}
+
+    def rehearsed_plan(plan: str) -> tuple[dict, dict]:
+        if plan not in rehearsed:
+            options = plan_options(plan)
+            rehearsed[plan] = options, rehearsal.rehearse(**options, scale=SCALE)
+        return rehearsed[plan]
+
+    return rehearsed_plan
+
+
 @pytest.mark.parametrize("plan", ["cot", "tools-sft", "tools"])
-def test_each_make_gsm8k_lease_plan_fits_a_lease_at_the_leases_times(plan):
-    options = plan_options(plan)
-    result = rehearsal.rehearse(**options, scale=SCALE)
+def test_each_make_gsm8k_lease_plan_fits_a_lease_at_the_leases_times(plan, rehearsed_plans):
+    options, result = rehearsed_plans(plan)
     assert result["seconds"] + rehearsal.LEASE_SETUP_SECONDS <= LEASE_SECONDS, result["timeline"]
     if not options["sft_only"]:
         assert set(result["grpo_steps"]) == set(options["arms"]) and min(result["grpo_steps"].values()) >= 1
 
 
-def test_the_chain_of_thought_plan_trains_more_grpo_steps_than_its_recipe():
-    result = rehearsal.rehearse(**plan_options("cot"), scale=SCALE)
+def test_the_chain_of_thought_plan_trains_more_grpo_steps_than_its_recipe(rehearsed_plans):
+    _, result = rehearsed_plans("cot")
     assert result["grpo_steps"]["cot"] > 10, result["timeline"]
 
 
@@ -59,19 +72,22 @@ def test_the_tool_arm_with_its_own_sft_evaluations_does_not_fit_a_lease_whatever
 
 
 def test_the_command_prints_the_timeline_and_whether_the_run_fits(capsys):
-    rehearsal.main(["--arm", "tools", "--sft_only", "--lease_minutes", "10"])
+    rehearsal.main(["--arm", "tools", "--sft_only", "--lease_minutes", "10", "--speedup", f"{1 / SCALE:g}"])
     printed = capsys.readouterr().out
     assert "sft-tools-sampled" in printed and "does not fit a lease of 10 min" in printed
 
 
 def test_a_measured_grpo_step_replaces_the_leases_and_a_malformed_one_is_refused(capsys):
     result = rehearsal.main(["--arm", "tools", "--reuse_sft", "--time_budget_minutes", "11", "--grpo_step_seconds",
-                             "tools=35"])  # fmt: skip
+                             "tools=35", "--speedup", f"{1 / SCALE:g}"])  # fmt: skip
     # 20 s of start-up, then steps while the next still ends in time: two generations, each trained twice
     assert result["grpo_steps"] == {"tools": 4}
     with pytest.raises(SystemExit):
         rehearsal.main(["--grpo_step_seconds", "tool=35"])
     assert "expected ARM=SECONDS with ARM cot or tools, got 'tool=35'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        rehearsal.main(["--speedup", "0"])
+    assert "--speedup: expected a positive number, got 0" in capsys.readouterr().err
 
 
 def test_with_both_arms_the_tool_arms_grpo_starts_as_its_sft_ends():

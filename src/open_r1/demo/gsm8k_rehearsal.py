@@ -242,7 +242,16 @@ def main(argv: list[str] | None = None) -> dict:
         help="A generating GRPO step's seconds in place of lease 2's (cot=14.4, tools=78), e.g. from "
         "grpo_throughput.py; a step that reuses a generation takes LeaseSeconds.grpo_reuse_step.",
     )
+    parser.add_argument(
+        "--speedup",
+        type=float,
+        default=1 / SCALE,
+        help=f"Seconds of the lease rehearsed in one second (default {1 / SCALE:g}); far higher, and the "
+        "rehearsal's own overheads, which are not sped up, start to count.",
+    )
     args = parser.parse_args(argv)
+    if args.speedup <= 0:
+        parser.error(f"--speedup: expected a positive number, got {args.speedup:g}")
     steps = dict(LEASE_SECONDS.grpo_step)
     for given in args.grpo_step_seconds:
         arm, _, seconds = given.partition("=")
@@ -251,7 +260,9 @@ def main(argv: list[str] | None = None) -> dict:
         steps[arm] = float(seconds)
     times = dataclasses.replace(LEASE_SECONDS, grpo_step=steps)
     arms = gsm8k.ARMS if args.arm == "both" else (args.arm,)
-    result = rehearse(arms, args.time_budget_minutes, args.reuse_sft, args.grpo_max_steps, args.sft_only, times)
+    result = rehearse(
+        arms, args.time_budget_minutes, args.reuse_sft, args.grpo_max_steps, args.sft_only, times, 1 / args.speedup
+    )
     for name, start, end in result["timeline"]:
         print(f"{start / 60:6.1f} - {end / 60:5.1f} min  {name}")
     minutes = result["seconds"] / 60
