@@ -29,7 +29,8 @@
 # group), so that every plan's limits (each with KILL_AFTER), the lease's start and install and collect fit 15
 # minutes (tested); each results file is written as it goes, so a stopped command leaves what it finished. A line
 # `rest <seconds> <command>` runs its command in what the plan's limits leave unspent, if at least <seconds>: the
-# single-run plans then price the compiled decode step where their run failed early (the cot lease of 2026-11-26).
+# single-run plans then price the compiled decode step in what their run leaves, most where it failed early (the
+# cot lease of 2026-11-26), some after a run that ended well within its limit.
 # GPU_LEASE_DRY_RUN=1 prints the plan's lines instead of running them. GPU_LEASE_DATA: the folder the lease's
 # files are under (data, where make gsm8k writes; tests point it elsewhere).
 set -euo pipefail
@@ -49,9 +50,10 @@ PLANS="decoding, tools-throughput, cot, tools-sft, tools"
 KILL_AFTER=10  # seconds a command stopped at its limit has to end before it is killed
 COLLECT_EVERY=60  # seconds between a wait's collects
 
-# What a single-run plan's lease still owes, in the time its run leaves if it fails early: the compiled decode step
-# against float32 (the decoding plan's question; its results file written after each way).
-rest_of_a_failed_run() {
+# What a single-run plan's lease still owes, in the time its run leaves (failed early or ended well within its
+# limit): the compiled decode step against float32 (the decoding plan's question; its results file written after
+# each way).
+rest_of_the_lease() {
     echo "rest 120 python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32" \
         "--device cuda --ways float32 autocast_static_compiled static_compiled --data_files $TRAIN" \
         "--rows 128 512 --repeats 2 --long_tokens 40 --output $LEASE_DIR/decode_step_rest.json"
@@ -79,16 +81,16 @@ plan_commands() {
         cot)
             echo "680 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
                 "--arm cot --time_budget_minutes 11 --grpo_max_steps 80"
-            rest_of_a_failed_run
+            rest_of_the_lease
             ;;
         tools-sft)
             echo "680 python3 scripts/gsm8k.py --sft_only --evaluate --arm tools --train_file $TRAIN --test_file $TEST"
-            rest_of_a_failed_run
+            rest_of_the_lease
             ;;
         tools)
             echo "680 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
                 "--reuse_sft $TOOLS_SFT_RUN --arm tools --time_budget_minutes 11"
-            rest_of_a_failed_run
+            rest_of_the_lease
             ;;
         *)
             echo "gpu_lease.sh: unknown plan '$1' (one of $PLANS)" >&2
