@@ -72,9 +72,11 @@ if ! "$VENV/bin/python" -c "import deepspeed" >/dev/null 2>&1; then
 fi
 
 # DeepSpeed JIT-compiles its CPU shared-memory op in the first multi-process run on a CPU (half a minute, the
-# first DeepSpeed test's): compiled here instead, into torch's extension cache. A failure is said, not fatal.
+# first DeepSpeed test's): compiled here instead, into torch's extension cache. With the venv's ninja, which `make`
+# and an activated venv run: another ninja version reads the build log as stale and compiles again. A build that
+# fails, or waits past 5 minutes on a lock an interrupted one left, is said, not fatal.
 if ! has_gpu; then
-    DS_ACCELERATOR=cpu "$VENV/bin/python" - <<'PY' || echo "install.sh: DeepSpeed's CPU communication op did not build; the first multi-process DeepSpeed run on this CPU will try again" >&2
+    PATH="$(cd "$VENV" && pwd)/bin:$PATH" DS_ACCELERATOR=cpu timeout 300 "$VENV/bin/python" - <<'PY' || echo "install.sh: DeepSpeed's CPU communication op did not build; the first multi-process DeepSpeed run on this CPU will try again" >&2
 import deepspeed.ops
 from deepspeed.accelerator import get_accelerator
 builder = get_accelerator().create_op_builder("ShareMemCommBuilder")

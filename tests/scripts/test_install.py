@@ -12,7 +12,8 @@ from tests.support import REPO_ROOT
 
 FAKE_PYTHON = """#!/usr/bin/env bash
 echo "$*" >> "$INSTALL_LOG"
-if [ "$1" = - ]; then program=$(cat); echo "$program" >> "$INSTALL_LOG.programs"; fi
+# Each program given on stdin, then the first folder of its PATH, then a separator line.
+if [ "$1" = - ]; then program=$(cat); printf '%s\n%s\n----\n' "$program" "${PATH%%:*}" >> "$INSTALL_LOG.programs"; fi
 # DeepSpeed's op build fails where the test says so (no compiler).
 if [ -n "$OP_BUILD_FAILS" ] && [[ "${program:-}" == *ShareMemCommBuilder* ]]; then exit 1; fi
 # Is the installed torch the CPU build? Only when the test says one is installed.
@@ -138,19 +139,28 @@ def test_the_torch_constraint_is_read_from_its_metadata_without_importing_torch(
     assert "import torch" not in calls
 
 
-def python_programs_run(tmp_path: pathlib.Path) -> str:
-    """The programs the last run_install gave the venv's python on its standard input."""
+def python_programs_run(tmp_path: pathlib.Path) -> dict[str, str]:
+    """The programs the last run_install gave the venv's python on its standard input, each with the first folder
+    of the PATH it ran with."""
     programs = tmp_path / "pip.log.programs"
-    return programs.read_text() if programs.exists() else ""
+    blocks = programs.read_text().split("\n----\n") if programs.exists() else []
+    return {program: path_head for program, _, path_head in (block.rpartition("\n") for block in blocks if block)}
+
+
+def op_build(programs: dict[str, str]) -> list[tuple[str, str]]:
+    return [(program, path) for program, path in programs.items() if "ShareMemCommBuilder" in program]
 
 
 def test_without_a_gpu_deepspeeds_cpu_communication_op_is_compiled_at_install_not_in_the_first_run(tmp_path):
     result, _ = run_install(tmp_path, gpu=False)
     assert result.returncode == 0, result.stderr
-    assert 'create_op_builder("ShareMemCommBuilder")' in python_programs_run(tmp_path)
+    [(program, path_head)] = op_build(python_programs_run(tmp_path))
+    assert "builder.load(" in program
+    # With the venv's ninja, as make test's runs find it: a build by another ninja version is compiled again.
+    assert path_head == str(tmp_path / "venv" / "bin")
     result, _ = run_install(tmp_path / "gpu", gpu=True)
     assert result.returncode == 0, result.stderr
-    assert "ShareMemCommBuilder" not in python_programs_run(tmp_path / "gpu"), "a GPU machine has no use for it"
+    assert op_build(python_programs_run(tmp_path / "gpu")) == [], "a GPU machine has no use for it"
 
 
 def test_an_op_that_does_not_compile_is_said_and_the_install_goes_on(tmp_path):

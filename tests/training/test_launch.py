@@ -113,17 +113,30 @@ def test_the_one_process_config_refuses_more_processes_which_accelerate_would_dr
         accelerate_command("grpo.py", "recipe.yaml", accelerate_config="one_process.yaml", num_processes=2)
 
 
-@pytest.mark.parametrize("launcher_waits", [True, False], ids=["launcher-waits", "launcher-exited"])
-def test_a_launch_past_its_time_limit_is_killed_with_the_training_it_started(monkeypatch, tmp_path, launcher_waits):
+@pytest.mark.parametrize("launcher_waits, first_scan_misses", [(True, False), (False, False), (False, True)],
+                         ids=["launcher-waits", "launcher-exited", "launcher-exited-first-scan-misses"])  # fmt: skip
+def test_a_launch_past_its_time_limit_is_killed_with_the_training_it_started(
+    monkeypatch, tmp_path, launcher_waits, first_scan_misses
+):
     """accelerate's simple launcher starts the script as its child and dies alone on a SIGKILL; the watchdog must
     kill the child too, and what the child started (a sandbox or grading worker), or they go on holding the GPU and
     the pipe that the launch's output is read through. A launcher that has already exited no longer has the
-    training as its child (it was handed to init): it is found all the same."""
+    training as its child (it was handed to init): it is found all the same, also where it appeared only after the
+    first look (a process that exits between that look and its stop hands its children to init)."""
     import time
 
     import psutil
 
     from open_r1.utils import launch
+
+    if first_scan_misses:
+        real_scan, scans = launch.processes_of_launch, []
+
+        def late_scan(launch_id: str) -> list:
+            scans.append(launch_id)
+            return [] if len(scans) == 1 else real_scan(launch_id)
+
+        monkeypatch.setattr(launch, "processes_of_launch", late_scan)
 
     def sleeper(name: str, then: str = "") -> str:
         """A program that writes its pid into `name`, runs `then` and sleeps a minute."""
@@ -153,3 +166,34 @@ def test_a_launch_past_its_time_limit_is_killed_with_the_training_it_started(mon
                 break
             assert time.monotonic() < deadline, f"{name}'s process still runs"
             time.sleep(0.05)
+
+
+def test_a_launch_carries_its_own_id_after_those_of_the_launches_it_runs_in(monkeypatch):
+    """A launch inside another's training: killing the outer launch finds the inner one's processes by the outer id."""
+    import time
+
+    import psutil
+
+    from open_r1.utils import launch
+
+    program = f"import os; print(os.environ[{launch.LAUNCH_ID_VARIABLE!r}])"
+    monkeypatch.setattr(launch, "accelerate_command", lambda *args, **kwargs: [sys.executable, "-c", program])
+    monkeypatch.setenv(launch.LAUNCH_ID_VARIABLE, "outer-id")
+    outer, inner = launch.accelerate_launch("grpo.py", "recipe.yaml").strip().split(",")
+    assert outer == "outer-id" and inner and inner != launch.accelerate_launch("grpo.py", "recipe.yaml").split(",")[1]
+
+    sleeper = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        env={**os.environ, launch.LAUNCH_ID_VARIABLE: "outer-id,inner-id"},
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while launch.LAUNCH_ID_VARIABLE not in psutil.Process(sleeper.pid).environ():  # until its exec
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        # Found by either id, never by a part of one.
+        for launch_id, found in (("outer-id", True), ("inner-id", True), ("outer", False), ("id", False)):
+            assert (psutil.Process(sleeper.pid) in launch.processes_of_launch(launch_id)) is found, launch_id
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -161,13 +161,17 @@ def accelerate_launch(
     )
     if stream:
         print("$ " + " ".join(command), flush=True)
-    # Inherited by everything the launch starts, so that what outlives the launcher is still found and killed.
+    # Inherited by everything the launch starts, so that what outlives the launcher is still found and killed;
+    # after the ids of the launches this one runs in, which kill it with theirs.
     launch_id = f"{os.getpid()}-{uuid.uuid4().hex}"
+    environment = launch_environment(accelerate_config, cpu, env)
+    outer_ids = environment.get(LAUNCH_ID_VARIABLE)
+    environment[LAUNCH_ID_VARIABLE] = f"{outer_ids},{launch_id}" if outer_ids else launch_id
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**launch_environment(accelerate_config, cpu, env), LAUNCH_ID_VARIABLE: launch_id},
+        env=environment,
         cwd=REPO_ROOT,
     )
     chunks = []
@@ -226,30 +230,35 @@ def kill_with_children(process: subprocess.Popen, launch_id: str | None = None) 
     if process.returncode is None:  # once reaped, its pid may be another process's by now
         with contextlib.suppress(psutil.Error):
             family.append(psutil.Process(process.pid))
-    if launch_id is not None:
-        family += [member for member in processes_of_launch(launch_id) if member not in family]
     stopped = 0
-    while stopped < len(family):
-        for member in family[stopped:]:
-            with contextlib.suppress(psutil.Error):
-                member.suspend()
-        listed, stopped = family[stopped:], len(family)
-        for member in listed:
-            with contextlib.suppress(psutil.Error):
-                family += [child for child in member.children() if child not in family]
+    while True:
+        if launch_id is not None:  # again once all are stopped: one that exited meanwhile left its children to init
+            family += [member for member in processes_of_launch(launch_id) if member not in family]
+        if stopped == len(family):
+            break
+        while stopped < len(family):
+            for member in family[stopped:]:
+                with contextlib.suppress(psutil.Error):
+                    member.suspend()
+            listed, stopped = family[stopped:], len(family)
+            for member in listed:
+                with contextlib.suppress(psutil.Error):
+                    family += [child for child in member.children() if child not in family]
     for member in family:
         with contextlib.suppress(psutil.Error):
             member.kill()
 
 
 def processes_of_launch(launch_id: str) -> list:
-    """The running processes whose environment carries `launch_id` (those of other users cannot be read)."""
+    """The running processes whose environment carries `launch_id`, alone or among the ids of the launches they are
+    nested in (those of other users cannot be read)."""
     import psutil
 
     found = []
     for candidate in psutil.process_iter():
         with contextlib.suppress(psutil.Error):
-            if candidate.pid != os.getpid() and candidate.environ().get(LAUNCH_ID_VARIABLE) == launch_id:
+            ids = candidate.environ().get(LAUNCH_ID_VARIABLE, "")
+            if candidate.pid != os.getpid() and launch_id in ids.split(","):
                 found.append(candidate)
     return found
 
