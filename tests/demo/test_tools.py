@@ -73,6 +73,10 @@ def test_each_arm_is_evaluated_within_the_grpo_recipes_budget_and_rounds_as_it_t
             ["python"],
             recipe["max_tool_calling_iterations"],
         )
+        # Every tool setting the recipe trains with: its tool's output cut as in training, not at the default.
+        tool_settings = {name: value for name, value in recipe.items() if name.startswith("python_tool_")}
+        assert tool_settings["python_tool_max_output_chars"] == 200
+        assert {name: asked[name] for name in tool_settings} == tool_settings
     else:
         assert "tools" not in asked
 

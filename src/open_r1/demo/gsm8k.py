@@ -82,7 +82,7 @@ from open_r1.demo.settings import (
     GSM8K_VLLM_GRPO_OVERRIDES,
     GSM8KSettings,
 )
-from open_r1.eval.arguments import TOOL_FIELDS
+from open_r1.eval.arguments import recipe_tool_settings
 from open_r1.tasks.gsm8k import (
     calculations,
     convert,
@@ -396,9 +396,7 @@ def evaluation_settings(
             for arm, recipe in grpo_recipes.items()
         },
         "tool_settings": {
-            arm: {"tools": recipe["tools"], **{key: recipe[key] for key in TOOL_FIELDS if key in recipe}}
-            for arm, recipe in grpo_recipes.items()
-            if recipe.get("tools")
+            arm: recipe_tool_settings(recipe) for arm, recipe in grpo_recipes.items() if recipe.get("tools")
         },
     }
 

@@ -29,6 +29,7 @@ from open_r1.demo.settings import (
     TOOLS_FULL,
     ToolDemoSettings,
 )
+from open_r1.eval.arguments import recipe_tool_settings
 from open_r1.tasks.tool_arithmetic import (
     DIRECT_SYSTEM_PROMPT,
     TOOL_SYSTEM_PROMPT,
@@ -92,11 +93,7 @@ def evaluate_stage(
         max_new_tokens=grpo["max_completion_length"],
         batch_size=settings.eval_batch_size,
         seed=seed,
-        **(
-            {"tools": ["python"], "max_tool_calling_iterations": grpo["max_tool_calling_iterations"]}
-            if with_tool
-            else {}
-        ),
+        **(recipe_tool_settings(grpo) if with_tool else {}),
     )
     calls = [
         isinstance(row["completion"], list) and any(m.get("role") == "tool" for m in row["completion"])

@@ -210,6 +210,15 @@ TOOL_FIELDS = ("max_tool_calling_iterations", "code_num_workers") + tuple(
     item.name for item in fields(EvaluateArguments) if item.name.startswith("python_tool_")
 )
 
+
+def recipe_tool_settings(recipe: dict) -> dict:
+    """The evaluator's tool options for a model trained with the GRPO `recipe` (its fields as read from YAML): its
+    tools and every tool setting it gives, so that evaluation calls the tool as training did; none without tools."""
+    if not recipe.get("tools"):
+        return {}
+    return {"tools": recipe["tools"], **{name: recipe[name] for name in TOOL_FIELDS if name in recipe}}
+
+
 # The evaluator's files, which are never Hub ids (`--model` may be one): a missing one is named before anything loads.
 LOCAL_FILE_FIELDS = ("data_files", "predictions", "fewshot_file")
 
