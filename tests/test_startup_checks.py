@@ -310,10 +310,13 @@ def test_a_misspelt_reward_is_named_before_any_other_check_reads_the_names(tmp_p
         ("per_device_train_batch_size: 16.5", "per_device_train_batch_size: expected int, got 16.5"),
         ("max_steps: [1, 2]", "max_steps: expected int, got [1, 2]"),
         ("bf16: 3", "bf16: expected bool | None, got 3"),
+        ("learning_rate: fast", "learning_rate: expected float, got 'fast'"),
+        ("bf16: maybe", "bf16: expected bool | None, got 'maybe'"),
     ],
 )
 def test_a_recipe_value_of_the_wrong_type_is_named_before_the_model_loads(tmp_path, setting, message):
-    # argparse converts a recipe's strings only: these reached the trainer, after the model loaded.
+    # argparse converts a recipe's strings only: the others reached the trainer, after the model loaded; and the
+    # strings it could not convert it named as options of the command line, without the recipe.
     with pytest.raises(UsageError) as raised:
         parse(tmp_path, f"{GRPO_RECIPE}{setting}\n")
     assert str(raised.value) == f"{tmp_path / 'recipe.yaml'}: {message}"

@@ -728,10 +728,11 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
     def _check_recipe_values(self, settings: dict) -> None:
         """Raises for a recipe value argparse would not read from the command line: it converts only the recipe's
         strings, so a float where an integer goes (`per_device_train_batch_size: 16.5`) or a list where one value
-        goes would otherwise reach the trainer, after the model loaded."""
+        goes would otherwise reach the trainer, after the model loaded; and a string it cannot convert
+        (`learning_rate: fast`) it would name as if from the command line, without the recipe."""
         for name, value in settings.items():
             action = self._option_string_actions.get(f"--{name}")
-            if action is None or action.type in (None, str) or value is None or isinstance(value, str):
+            if action is None or action.type in (None, str) or value is None:
                 continue
             if isinstance(value, dict) and "dict" in self._field_types.get(name, ""):
                 continue  # a mapping-typed field (dataset_mixture) takes the recipe's mapping as it is
