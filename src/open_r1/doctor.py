@@ -55,12 +55,11 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from open_r1.rewards import ACCURACY_REWARD_NAMES
+from open_r1.rewards import ACCURACY_REWARD_NAMES, THINK_PREFILL_REWARDS
 from open_r1.rewards._completions import GOLD_COLUMNS, completion_text
 from open_r1.rewards.accuracy import extract_answer, get_accuracy_reward, prepare_gold
 from open_r1.usage import UsageError
 from open_r1.utils.chat_templates import end_of_turn_token, template_text
-from open_r1.utils.model_utils import THINK_PREFILL_REWARDS
 
 logger = logging.getLogger(__name__)
 

@@ -34,10 +34,9 @@ from typing import Any
 
 from trl.data_utils import is_conversational
 
-from open_r1.rewards import ACCURACY_REWARD_NAMES, CODE_REWARD_NAMES
+from open_r1.rewards import ACCURACY_REWARD_NAMES, CODE_REWARD_NAMES, THINK_PREFILL_REWARDS
 from open_r1.rewards._completions import GOLD_COLUMNS
 from open_r1.usage import UsageError, did_you_mean
-from open_r1.utils.model_utils import THINK_PREFILL_REWARDS
 
 # Each reward parameter of GRPOScriptArguments -> the rewards of REWARD_FUNCS_REGISTRY that read it (a test checks
 # this against the registry).

@@ -47,6 +47,8 @@ from open_r1.usage import UsageError, did_you_mean
 CODE_REWARD_NAMES = ("code", "binary_code", "ioi_code", "cf_code")
 # The rewards that grade the final answer against the gold column (`_completions.GOLD_COLUMNS`).
 ACCURACY_REWARD_NAMES = ("accuracy", "cosine", "length")
+# The rewards that grade the `<think>` opening and so take `think_prefilled` (open_r1.rewards.format).
+THINK_PREFILL_REWARDS = ("format", "tag_count", "code_format")
 _UPSTREAM_CODE_REWARDS = ("code_reward", "binary_code_reward", "ioi_code_reward", "cf_code_reward")
 
 

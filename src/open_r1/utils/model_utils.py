@@ -36,6 +36,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 from trl import ModelConfig, get_quantization_config
 
+from open_r1.rewards import THINK_PREFILL_REWARDS
 from open_r1.usage import UsageError
 from open_r1.utils.chat_templates import (
     CHATML_TEMPLATE,
@@ -56,9 +57,6 @@ CHATML_TOKENS = ("<|im_start|>", "<|im_end|>")
 _DIGIT_SPLIT_PRE_TOKENIZERS = ("smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b")
 # Names under which GPT-2's split alone is right.
 _GPT2_PRE_TOKENIZERS = ("default", "gpt2", "gpt-2")
-
-# Rewards that grade the `<think>` opening and take `think_prefilled` (see open_r1.rewards.format).
-THINK_PREFILL_REWARDS = ("format", "tag_count", "code_format")
 
 
 def _trust_remote_code(model_args: ModelConfig, training_args) -> bool:
