@@ -11,6 +11,8 @@ recipes, imports and calls keep working through the pieces below, each of which 
   (`provider_type`, `num_parallel`, ...).
 - `providers`: upstream's `get_provider(provider_type, num_parallel=...)` and its providers' `execute_scripts`
   (`open_r1.utils.code_providers`).
+- `hub`: upstream's model-sizing helpers (`get_param_count_from_repo_id`, `get_gpu_count_for_vllm`), over the
+  evaluation launcher's `open_r1.eval.slurm_jobs`.
 - `unavailable`: upstream names that import here but cannot mean what they meant (they raise when used, saying
   why; docs/upstream.md lists them).
 

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 
+from open_r1.compat.hub import get_gpu_count_for_vllm, get_param_count_from_repo_id
 from open_r1.compat.unavailable import unavailable
 from open_r1.eval.benchmark_registry import (
     LIGHTEVAL_TASKS,
@@ -29,7 +30,6 @@ from open_r1.eval.lighteval_command import (
 )
 from open_r1.eval.lighteval_jobs import main
 from open_r1.eval.slurm_jobs import ModelSizeUnknownError, evaluation_resources, run_benchmark_jobs, run_lighteval_job
-from open_r1.utils.hub import get_gpu_count_for_vllm, get_param_count_from_repo_id
 
 user_home_directory = os.path.expanduser("~")
 

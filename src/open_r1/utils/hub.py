@@ -5,11 +5,8 @@
 
 A revision is a branch of `hub_model_id`, created from the repository's first commit so that it
 holds only what is pushed to it. Every function takes an optional `api` (an `HfApi`) so tests can
-record the calls without a network. Upstream open-r1's sizing helpers live here too, over the evaluation
-launcher's (`open_r1.eval.slurm_jobs`):
-
-    get_param_count_from_repo_id("Qwen/Qwen2.5-7B")      # parameters, from the safetensors index
-    get_gpu_count_for_vllm("Qwen/Qwen2.5-7B", "main", 8)  # GPUs that divide the attention heads and 64
+record the calls without a network. Upstream open-r1's sizing helpers import from here too
+(`get_param_count_from_repo_id`, `get_gpu_count_for_vllm`); they live in `open_r1.compat.hub`.
 
 Not covered: dataset repositories.
 """
@@ -18,6 +15,8 @@ import logging
 from concurrent.futures import Future
 
 from huggingface_hub import HfApi
+
+from open_r1.compat.hub import get_gpu_count_for_vllm, get_param_count_from_repo_id  # noqa: F401  upstream's path
 
 logger = logging.getLogger(__name__)
 
@@ -71,23 +70,3 @@ def check_hub_revision_exists(training_args, api: HfApi | None = None) -> None:
                 f"Revision {revision!r} of {training_args.hub_model_id} already holds a model. Pick another "
                 "`hub_model_revision`, or set `overwrite_hub_revision: true` to replace it."
             )
-
-
-def get_param_count_from_repo_id(repo_id: str) -> int:
-    """Parameters of `repo_id` (a Hub id or a local folder), read from its safetensors weights.
-
-    Raises `ModelSizeUnknownError` when they cannot be read; upstream guessed from the name ("7b") or returned
-    -1, which launched large models data-parallel (docs/upstream.md)."""
-    from open_r1.eval.slurm_jobs import parameter_count
-
-    return parameter_count(repo_id)
-
-
-def get_gpu_count_for_vllm(model_name: str, revision: str = "main", num_gpus: int = 8) -> int:
-    """The most GPUs (<= num_gpus) vLLM can shard `model_name` over: they must divide its attention heads and 64."""
-    from transformers import AutoConfig
-
-    from open_r1.eval.slurm_jobs import gpus_for_tensor_parallel
-
-    config = AutoConfig.from_pretrained(model_name, revision=revision, trust_remote_code=True)
-    return gpus_for_tensor_parallel(config.num_attention_heads, max_gpus=num_gpus)
