@@ -24,6 +24,7 @@ from open_r1.demo.pipeline import STAGES
 from open_r1.demo.report import (
     CURVE_RISE_TARGET,
     GRPO_GAIN_TARGET,
+    SAMPLING,
     TOOL_GAIN_TARGET,
     curve_rise,
     curve_table,
@@ -246,7 +247,7 @@ def model_section(model: str, runs: list[dict]) -> str:
     curves = "\n\n".join(f"Seed {run['seed']} (`{run['source']}`):\n\n{curve_table(run)}" for run in runs)
     return f"""## `make demo{"" if model == "tiny" else f" MODEL={model}"}`: {len(runs)} runs, all targets met on {met}
 
-Held-out pass@1 ± one standard error ({evaluation}; temperature 0.6, top_p 0.95). Load: the 1-minute load
+Held-out pass@1 ± one standard error ({evaluation}; {SAMPLING}). Load: the 1-minute load
 average before the run and the 5-minute one at its end, which covers about the run itself, its own two busy
 threads included; a quiet 2-core machine reads below 1 before.
 

@@ -22,6 +22,10 @@ import statistics
 
 from open_r1.demo.pipeline import STAGES, reward_log
 from open_r1.demo.settings import DemoSettings, ToolDemoSettings
+from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+
+# How the evaluator samples where a run does not say otherwise, as the reports name it.
+SAMPLING = f"temperature {DEFAULT_TEMPERATURE:g}, top_p {DEFAULT_TOP_P:g}"
 
 # What `make demo` shows on every seed, held-out pass@1 points that GRPO adds to SFT and the rise of the GRPO
 # accuracy-reward curve (mean of its last fifth of logged steps minus that of its first fifth).
@@ -342,7 +346,7 @@ The GRPO curve (`curves.png`) by fifths of its logged steps, beside the held-out
 {curve_table(results)}
 
 pass@1: mean over {results["test_problems"]} held-out problems of the share of {settings.eval_samples} samples \
-(temperature 0.6, top_p 0.95) whose boxed answer math-verify accepts; ± one standard error over problems.
+({SAMPLING}) whose boxed answer math-verify accepts; ± one standard error over problems.
 Format rate: share of all samples that `format_reward` accepts. Wall time: building (base) or training
 (SFT, GRPO) plus evaluating that checkpoint. Last step skipped: share of samples with fewer worked steps than
 the problem has operations, the imperfect teacher's mistake (a base model that never saw the format writes none).
@@ -399,7 +403,7 @@ def gsm8k_description(results: dict, settings: DemoSettings) -> str:
         return ""
     return (
         f"\n- **GSM8K pass@1**: the first {settings.gsm8k_problems} problems of GSM8K test "
-        f"(`{results['gsm8k_file']}`), {settings.gsm8k_samples} samples each at temperature 0.6, top_p 0.95, "
+        f"(`{results['gsm8k_file']}`), {settings.gsm8k_samples} samples each at {SAMPLING}, "
         f"at most {settings.gsm8k_max_new_tokens} new tokens, the same system prompt; what happens to a real "
         "benchmark while the model learns the task (a drop of more than 2 standard errors would be forgetting)."
     )
