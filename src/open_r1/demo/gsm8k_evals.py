@@ -26,6 +26,7 @@ import time
 from open_r1.demo import pipeline
 from open_r1.demo.gsm8k_report import GSM8K_ARM_NAMES, out_of_tokens_share
 from open_r1.demo.settings import GSM8KSettings
+from open_r1.eval.few_shot import LIGHTEVAL_GSM8K_GENERATION_SIZE
 from open_r1.tasks.gsm8k import (
     CALCULATION_BUCKETS,
     COT_SYSTEM_PROMPT,
@@ -38,9 +39,10 @@ from open_r1.usage import UsageError
 from open_r1.utils.gpu_jobs import job_slot
 
 SYSTEM_PROMPTS = {"cot": COT_SYSTEM_PROMPT, "tools": TOOL_SYSTEM_PROMPT}
-# SmolLM2-135M-Instruct's model card scores GSM8K 5-shot, greedy, at most 256 new tokens (docs/gsm8k_fidelity.md).
+# SmolLM2-135M-Instruct's model card scores GSM8K 5-shot, greedy, within lighteval's generation size for the task
+# (docs/gsm8k_fidelity.md).
 CARD_SHOTS = 5
-CARD_MAX_NEW_TOKENS = 256
+CARD_MAX_NEW_TOKENS = LIGHTEVAL_GSM8K_GENERATION_SIZE
 
 
 # The stages whose evaluations a run may take from an earlier run, and the option that names that run.
