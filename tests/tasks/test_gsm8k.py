@@ -378,3 +378,15 @@ def test_the_docs_count_of_problems_by_calculations_is_the_shared_datas(shared_d
         for row in load_rows(shared_data / name):
             counts[calculation_bucket(calculations(row))] += 1
         assert f"| {label} | " + " | ".join(f"{count:,}" for count in counts.values()) + " |" in page
+
+
+def test_every_training_prompt_is_the_evaluators_user_turn():
+    """SFT traces, tool traces and GRPO prompts ask each problem exactly as the offline evaluator asks it."""
+    from open_r1.data.benchmarks import Problem, build_messages
+
+    for row in ROWS:
+        evaluator_turn = build_messages(Problem(id=row["id"], problem=row["problem"], answer="0"), "system")[-1]
+        assert evaluator_turn["role"] == "user" and row["problem"] in evaluator_turn["content"]
+        assert cot_trace(row)[1] == evaluator_turn
+        assert tool_trace(row)[1] == evaluator_turn
+        assert prompt_row(row)["prompt"] == evaluator_turn["content"]

@@ -184,3 +184,11 @@ def test_a_tool_turns_tokens_are_the_ones_trls_trainer_appends(tool_calling_mode
         processing_class=tokenizer, _tokenizer=tokenizer, chat_template=None, chat_template_kwargs={}, _is_vlm=False
     )
     assert rollout.tool_suffix_ids(tokenizer, messages) == GRPOTrainer._get_tool_suffix_ids(trainer, messages)
+
+
+def test_the_tool_call_rate_counts_rollouts_holding_a_tool_result():
+    from open_r1.tools.rollout import tool_call_rate
+
+    called = [{"role": "assistant", "content": "", "tool_calls": []}, {"role": "tool", "content": "4"}]
+    unanswered = [{"role": "assistant", "content": "<tool_call>"}]  # a call never run holds no result
+    assert tool_call_rate([called, unanswered, "plain text \\boxed{4}", called]) == 0.5

@@ -154,3 +154,9 @@ def build_messages(problem: Problem, system_prompt: str | None = None) -> list[d
     messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
     messages.append({"role": "user", "content": f"{problem.problem}\n\n{MATH_INSTRUCTION}"})
     return messages
+
+
+def user_prompt(problem: str) -> str:
+    """The user turn `build_messages` asks `problem` with: what training prompts hold, so that they match the
+    evaluator's."""
+    return build_messages(Problem(id="", problem=problem, answer=""))[-1]["content"]

@@ -35,6 +35,7 @@ from open_r1.tasks.gsm8k import (
     calculations,
     load_rows,
 )
+from open_r1.tools.rollout import tool_call_rate
 from open_r1.usage import UsageError
 from open_r1.utils.gpu_jobs import job_slot
 
@@ -47,12 +48,6 @@ CARD_MAX_NEW_TOKENS = LIGHTEVAL_GSM8K_GENERATION_SIZE
 
 # The stages whose evaluations a run may take from an earlier run, and the option that names that run.
 REUSE_OPTIONS = {"base": "reuse_base", "sft": "reuse_sft"}
-
-
-def tool_call_rate(details: list[dict]) -> float:
-    """Share of the completions (tool rollouts) that hold a tool result."""
-    calls = [any(message.get("role") == "tool" for message in row["completion"]) for row in details]
-    return sum(calls) / len(calls)
 
 
 def calculations_by_id(test_file: pathlib.Path, limit: int | None = None) -> dict[str, int]:
@@ -148,7 +143,9 @@ def evaluate_stage(
             by_calculations[kind] = pass_by_calculations(rows, run["test_calculations"])
         details += rows
     # An earlier run's folder may keep its results without their details (docs/results does).
-    measured["tool_call_rate"] = tool_call_rate(details) if arm == "tools" and details else None
+    measured["tool_call_rate"] = (
+        tool_call_rate([row["completion"] for row in details]) if arm == "tools" and details else None
+    )
     measured["out_of_tokens_rate"] = out_of_tokens_share(
         *(results.get("finish_reasons") for results, _, _ in evaluations.values())
     )

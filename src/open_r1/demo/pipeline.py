@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import time
 
-from open_r1.data.benchmarks import Problem, build_messages
 from open_r1.tasks.tiny_model import TinyModelSpec
 from open_r1.utils.launch import ONE_PROCESS_CONFIG, REPO_ROOT, accelerate_launch, run_at_once
 
@@ -52,11 +51,6 @@ def build_tiny_model(folder: pathlib.Path, spec: TinyModelSpec, seed: int) -> in
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return sum(parameter.numel() for parameter in model.parameters())
-
-
-def user_prompt(row: dict) -> str:
-    """The user turn exactly as the evaluator writes it, so training and evaluation prompts match."""
-    return build_messages(Problem(id="", problem=row["problem"], answer=row["answer"]))[-1]["content"]
 
 
 def save_train_split(folder: pathlib.Path, rows: list[dict]) -> pathlib.Path:

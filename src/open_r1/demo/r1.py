@@ -35,7 +35,7 @@ import random
 import re
 import time
 
-from open_r1.data.benchmarks import load_problems
+from open_r1.data.benchmarks import load_problems, user_prompt
 from open_r1.demo import pipeline
 from open_r1.demo.real_model import count_parameters, get_pretrained_model, gsm8k_test_file
 from open_r1.demo.report import grpo_curves, percent_with_stderr, r1_report, results_table
@@ -61,14 +61,14 @@ def build_datasets(folder: pathlib.Path, settings: DemoSettings, seed: int) -> d
             taught = skip_last_step(row) if index in flawed else row
             messages = [
                 {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": pipeline.user_prompt(row)},
+                {"role": "user", "content": user_prompt(row["problem"])},
                 {"role": "assistant", "content": taught["completion"]},
             ]
             sft_rows.append({"messages": messages})
     return {
         "sft": pipeline.save_train_split(folder / "sft", sft_rows),
         "grpo": pipeline.save_train_split(
-            folder / "grpo", [{"prompt": pipeline.user_prompt(row), "solution": row["answer"]} for row in train_rows]
+            folder / "grpo", [{"prompt": user_prompt(row["problem"]), "solution": row["answer"]} for row in train_rows]
         ),
         "test": pipeline.write_test_file(folder / "test.jsonl", test_rows),
         "num_flawed": num_flawed,

@@ -20,6 +20,7 @@ Not covered: vLLM, multi-call reasoning, real models (recipes/Qwen3-1.7B/grpo/co
 import pathlib
 import time
 
+from open_r1.data.benchmarks import user_prompt
 from open_r1.demo import pipeline
 from open_r1.demo.report import tool_report, tool_results_table
 from open_r1.demo.settings import (
@@ -37,6 +38,7 @@ from open_r1.tasks.tool_arithmetic import (
     make_splits,
     tool_trace,
 )
+from open_r1.tools.rollout import tool_call_rate
 from open_r1.usage import read_recipe
 
 ARMS = ("tool", "no_tool")
@@ -55,7 +57,7 @@ def build_datasets(folder: pathlib.Path, settings: ToolDemoSettings, seed: int) 
     """Each arm's SFT conversations, the GRPO prompts both arms share and the held-out test JSONL."""
     train_rows, test_rows = make_splits(settings.num_train, settings.num_test, seed=seed)
     # Train on the user turn exactly as the evaluator writes it (the problem plus its boxed-answer instruction).
-    train_rows = [{**row, "problem": pipeline.user_prompt(row)} for row in train_rows]
+    train_rows = [{**row, "problem": user_prompt(row["problem"])} for row in train_rows]
     data = {
         f"sft_{arm}": pipeline.save_train_split(
             folder / f"sft_{arm}", [{"messages": trace(row)} for row in train_rows]
@@ -95,14 +97,10 @@ def evaluate_stage(
         seed=seed,
         **(recipe_tool_settings(grpo) if with_tool else {}),
     )
-    calls = [
-        isinstance(row["completion"], list) and any(m.get("role") == "tool" for m in row["completion"])
-        for row in details
-    ]
     return {
         "accuracy": results["pass@1"],
         "accuracy_stderr": results["pass@1_stderr"],
-        "tool_call_rate": sum(calls) / len(calls) if with_tool else None,
+        "tool_call_rate": tool_call_rate([row["completion"] for row in details]) if with_tool else None,
     }
 
 

@@ -47,7 +47,7 @@ import operator
 import pathlib
 import re
 
-from open_r1.data.benchmarks import Problem, build_messages, read_jsonl
+from open_r1.data.benchmarks import read_jsonl, user_prompt
 
 COT_SYSTEM_PROMPT = (
     "Solve the math word problem. Think step by step inside <think> </think>, "
@@ -152,11 +152,6 @@ def gold_answer(answer: str) -> str:
     """The answer as the traces box it and the reward grades it: thousands separators removed ("2,125" -> "2125")."""
     answer = answer.strip()
     return answer.replace(",", "") if THOUSANDS.match(answer) else answer
-
-
-def user_prompt(row: dict) -> str:
-    """The user turn exactly as the offline evaluator writes it, so training and evaluation prompts match."""
-    return build_messages(Problem(id=row["id"], problem=row["problem"], answer=row["answer"]))[-1]["content"]
 
 
 def worked_text(solution: str) -> str:
@@ -280,7 +275,7 @@ def cot_trace(row: dict) -> list[dict]:
     steps = visible_text(worked_text(row["solution"]))
     return [
         {"role": "system", "content": COT_SYSTEM_PROMPT},
-        {"role": "user", "content": user_prompt(row)},
+        {"role": "user", "content": user_prompt(row["problem"])},
         {"role": "assistant", "content": f"<think>\n{steps}\n</think>\n{answer_block(row)}"},
     ]
 
@@ -292,7 +287,10 @@ def tool_trace(row: dict) -> list[dict]:
     if malformed:
         raise AnnotationError("; ".join(map(str, malformed)))
     text = worked_text(row["solution"])
-    messages = [{"role": "system", "content": TOOL_SYSTEM_PROMPT}, {"role": "user", "content": user_prompt(row)}]
+    messages = [
+        {"role": "system", "content": TOOL_SYSTEM_PROMPT},
+        {"role": "user", "content": user_prompt(row["problem"])},
+    ]
     position = 0
     for call, match in zip(calls, ANNOTATION.finditer(text)):
         function = {"name": "python", "arguments": {"code": call.code}}
@@ -310,7 +308,7 @@ def tool_trace(row: dict) -> list[dict]:
 def prompt_row(row: dict) -> dict:
     """A GRPO row: the user turn (the recipe adds the arm's system prompt) and the gold `solution` the accuracy
     reward grades against."""
-    return {"prompt": user_prompt(row), "solution": gold_answer(row["answer"]), "id": row["id"]}
+    return {"prompt": user_prompt(row["problem"]), "solution": gold_answer(row["answer"]), "id": row["id"]}
 
 
 def convert(rows: list[dict]) -> Conversion:

@@ -60,6 +60,15 @@ def tool_messages(tool: PythonTool, calls: list) -> list[dict]:
     return messages
 
 
+def tool_call_rate(completions: list) -> float:
+    """Share of `completions` that are rollouts holding a tool result (a plain-text completion holds none)."""
+    called = [
+        isinstance(completion, list) and any(message.get("role") == "tool" for message in completion)
+        for completion in completions
+    ]
+    return sum(called) / len(called)
+
+
 def tool_suffix_ids(tokenizer, messages: list[dict]) -> list[int]:
     """The tokens TRL 1.16's GRPOTrainer appends to a rollout after the end-of-turn token of an assistant turn that
     called tools: the tool turns `messages` and the next assistant header (`_get_tool_suffix_ids`, rendered the same
