@@ -2,10 +2,10 @@
 
     python scripts/gsm8k.py [--arm cot|tools|both] [--seed 0] [--fast] [--output_dir D]   # --help for more
 
-The pipeline itself is `open_r1.demo.gsm8k` (its docstring lists the stages).
+The pipeline itself is `open_r1.demo.gsm8k` (its docstring lists the stages), its command line `open_r1.demo.gsm8k_cli`.
 """
 
-from open_r1.demo.gsm8k import main
+from open_r1.demo.gsm8k_cli import main
 from open_r1.usage import exit_on_usage_error
 
 if __name__ == "__main__":

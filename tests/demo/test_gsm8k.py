@@ -17,7 +17,7 @@ import types
 
 import pytest
 
-from open_r1.demo import gsm8k, gsm8k_evals
+from open_r1.demo import gsm8k, gsm8k_cli, gsm8k_evals
 from open_r1.demo.gsm8k_rehearsal import in_threads
 from open_r1.demo.gsm8k_report import card_line, gsm8k_evaluations_goals, out_of_tokens_share
 from open_r1.demo.pipeline import STAGES
@@ -70,7 +70,9 @@ def test_a_mistake_in_the_command_is_one_line_and_exit_status_2(options, message
 def test_missing_gsm8k_data_ends_the_run_with_one_line_naming_the_option(tmp_path):
     (tmp_path / "out" / "keep").mkdir(parents=True)
     with pytest.raises(UsageError) as stopped:
-        gsm8k.main(["--fast", "--train_file", str(tmp_path / "absent.jsonl"), "--output_dir", str(tmp_path / "out")])
+        gsm8k_cli.main(
+            ["--fast", "--train_file", str(tmp_path / "absent.jsonl"), "--output_dir", str(tmp_path / "out")]
+        )
     message = str(stopped.value)
     assert "--train_file" in message and str(tmp_path / "absent.jsonl") in message and "\n" not in message
     assert (tmp_path / "out" / "keep").is_dir(), "the output folder was touched before the data was found"
@@ -82,7 +84,7 @@ def test_missing_gsm8k_data_ends_the_run_with_one_line_naming_the_option(tmp_pat
 def test_the_arms_run_at_once_on_a_gpu_unless_told_otherwise(monkeypatch, options, at_once):
     called = []
     monkeypatch.setattr(gsm8k, "run", lambda *args: called.append(args))
-    gsm8k.main(["--fast", *options])
+    gsm8k_cli.main(["--fast", *options])
     assert called[0][6] is at_once  # None: run() decides, at once on a GPU only
     assert called[0][9] is None  # no time budget unless asked
 
@@ -90,7 +92,7 @@ def test_the_arms_run_at_once_on_a_gpu_unless_told_otherwise(monkeypatch, option
 def test_the_time_budget_reaches_the_run(monkeypatch):
     called = []
     monkeypatch.setattr(gsm8k, "run", lambda *args: called.append(args))
-    gsm8k.main(["--fast", "--time_budget_minutes", "26.5"])
+    gsm8k_cli.main(["--fast", "--time_budget_minutes", "26.5"])
     assert called[0][9] == 26.5
     assert "--no-arms_at_once" in gsm8k.__doc__
 
@@ -98,10 +100,10 @@ def test_the_time_budget_reaches_the_run(monkeypatch):
 def test_grpos_steps_reach_the_run_and_must_be_positive(monkeypatch):
     called = []
     monkeypatch.setattr(gsm8k, "run", lambda *args: called.append(args))
-    gsm8k.main(["--fast", "--arm", "cot", "--time_budget_minutes", "11", "--grpo_max_steps", "40"])
+    gsm8k_cli.main(["--fast", "--arm", "cot", "--time_budget_minutes", "11", "--grpo_max_steps", "40"])
     assert called[0][10] == 40
     with pytest.raises(UsageError) as stopped:
-        gsm8k.main(["--fast", "--grpo_max_steps", "0"])
+        gsm8k_cli.main(["--fast", "--grpo_max_steps", "0"])
     assert "--grpo_max_steps: expected a positive number of steps, got 0" in str(stopped.value)
 
 
@@ -272,7 +274,7 @@ def test_with_no_time_left_for_its_evaluation_grpo_trains_one_step_and_says_so(c
 @pytest.mark.parametrize("minutes", ["0", "-3"])
 def test_a_time_budget_that_is_not_positive_is_refused_in_one_line(minutes):
     with pytest.raises(UsageError) as stopped:
-        gsm8k.main(["--fast", "--time_budget_minutes", minutes])
+        gsm8k_cli.main(["--fast", "--time_budget_minutes", minutes])
     assert f"--time_budget_minutes: expected a positive number of minutes, got {minutes}" in str(stopped.value)
 
 
@@ -283,7 +285,9 @@ def test_use_vllm_needs_a_gpu_and_vllm_and_says_so_in_one_line_before_the_output
 
     output_dir = tmp_path / "out"
     with pytest.raises(UsageError, match=r"^--use_vllm: vLLM generates on a GPU and this machine has none"):
-        gsm8k.main(["--use_vllm", "--output_dir", str(output_dir), "--train_file", __file__, "--test_file", __file__])
+        gsm8k_cli.main(
+            ["--use_vllm", "--output_dir", str(output_dir), "--train_file", __file__, "--test_file", __file__]
+        )
     assert not output_dir.exists()
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(UsageError, match=r"--use_vllm: vllm is not installed; it is in the `gpu` extra"):
@@ -298,7 +302,7 @@ def test_compile_generation_needs_a_gpu_and_transformers_generation_in_one_line_
     with pytest.raises(
         UsageError, match=r"^--compile_generation: transformers compiles the decode step on a GPU only"
     ):
-        gsm8k.main(["--compile_generation", "--output_dir", str(output_dir), *files])
+        gsm8k_cli.main(["--compile_generation", "--output_dir", str(output_dir), *files])
     assert not output_dir.exists()
     with pytest.raises(UsageError, match=r"^--compile_generation has no effect with --use_vllm"):
         gsm8k.check_compile_generation("cuda", use_vllm=True)
@@ -597,7 +601,7 @@ def test_reuse_base_refuses_evaluations_of_other_settings_in_one_line(tmp_path, 
 def test_the_command_refuses_a_reuse_base_folder_without_evaluations_before_anything_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(gsm8k, "run", lambda *args: pytest.fail("the run started"))
     with pytest.raises(UsageError) as exited:
-        gsm8k.main(["--reuse_base", str(tmp_path / "gsm8k-h100"), "--output_dir", str(tmp_path / "out")])
+        gsm8k_cli.main(["--reuse_base", str(tmp_path / "gsm8k-h100"), "--output_dir", str(tmp_path / "out")])
     assert f"--reuse_base: {tmp_path / 'gsm8k-h100'} has no evals/ folder" in str(exited.value)
 
 
@@ -635,7 +639,7 @@ def test_a_full_run_refuses_a_fast_runs_base_evaluations(tmp_path):
     ],
 )
 def test_the_gpu_runs_tables_in_the_docs_are_the_ones_their_results_files_give(capsys, run, evaluations):
-    gsm8k.main(["--evaluations_table", str(REPO_ROOT / "docs" / "results" / run)])
+    gsm8k_cli.main(["--evaluations_table", str(REPO_ROOT / "docs" / "results" / run)])
     printed = capsys.readouterr().out.strip()
     page = (REPO_ROOT / "docs" / "gsm8k.md").read_text(encoding="utf-8")
     block = page.split(f"<!-- {run}: begin -->\n")[1].split(f"\n<!-- {run}: end -->")[0]
@@ -723,7 +727,7 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
             json.dumps({"pass@1": 0.5, "pass@1_stderr": 0.1, "num_samples": 1, "num_problems": 3, "settings": {}})
         )
         write_rows(folder / "details.jsonl", [{"id": str(i), "correct": v} for i, v in enumerate(verdicts)])
-    gsm8k.main(["--evaluations_table", str(tmp_path / "run"), "--test_file", str(test)])
+    gsm8k_cli.main(["--evaluations_table", str(tmp_path / "run"), "--test_file", str(test)])
     printed = capsys.readouterr().out
     assert "| stage | arm | 2 (2 problems) | 3 (1 problems) |" in printed
     assert "| sft | python tool | 50.0% | 100.0% |" in printed and "| grpo | python tool | 100.0% | 0.0% |" in printed
@@ -802,7 +806,7 @@ def test_the_tool_arms_base_model_is_smollm2_with_the_tool_calling_template(tmp_
 def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp_path, gsm8k_files):
     output_dir = tmp_path / "gsm8k"
     # Both arms at once, each in its own process, as on a GPU, under a time budget that cuts nothing.
-    results = gsm8k.main(
+    results = gsm8k_cli.main(
         ["--fast", "--arms_at_once", "--time_budget_minutes", "120", "--output_dir", str(output_dir), *gsm8k_files]
     )
     assert set(results["arms"]) == set(gsm8k.ARMS)
@@ -864,7 +868,7 @@ def test_sft_only_trains_each_arms_sft_as_the_run_does_and_evaluates_nothing(tmp
     monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", lambda *args, **kwargs: pytest.fail("evaluated"))
     train_file = write_rows(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3)])
     out = tmp_path / "out"
-    folders = gsm8k.main(["--sft_only", "--fast", "--train_file", str(train_file), "--output_dir", str(out)])
+    folders = gsm8k_cli.main(["--sft_only", "--fast", "--train_file", str(train_file), "--output_dir", str(out)])
 
     assert folders == {arm: str(out / f"sft-{arm}") for arm in gsm8k.ARMS}
     import torch
@@ -884,7 +888,7 @@ def test_sft_only_trains_each_arms_sft_as_the_run_does_and_evaluates_nothing(tmp
 def test_sft_only_refuses_what_it_would_ignore(option, monkeypatch):
     monkeypatch.setattr(gsm8k, "sft_only", lambda *args: pytest.fail("SFT started"))
     with pytest.raises(UsageError) as stopped:
-        gsm8k.main(["--sft_only", *option])
+        gsm8k_cli.main(["--sft_only", *option])
     assert f"{option[0]} has no effect with --sft_only" in str(stopped.value)
 
 
@@ -1016,7 +1020,7 @@ def test_sft_only_evaluate_writes_the_sft_evaluations_a_later_run_reuses(tmp_pat
     test_file = write_rows(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(f"t{steps}", steps) for steps in (1, 2, 3)])
     out = tmp_path / "out"
     files = ["--train_file", str(train_file), "--test_file", str(test_file)]
-    gsm8k.main(["--sft_only", "--evaluate", "--fast", "--arm", "tools", *files, "--output_dir", str(out)])
+    gsm8k_cli.main(["--sft_only", "--evaluate", "--fast", "--arm", "tools", *files, "--output_dir", str(out)])
 
     results = json.loads((out / "results.json").read_text())
     assert results["sft_only"] is True and results["recipes"] == [GSM8K_FAST.sft_recipes["tools"]]
@@ -1042,7 +1046,7 @@ def test_sft_evaluation_options_refuse_what_they_would_ignore(argv, message, mon
     (tmp_path / "evals").mkdir()
     argv = [str(tmp_path) if value == "." else value for value in argv]
     with pytest.raises(UsageError) as stopped:
-        gsm8k.main(argv)
+        gsm8k_cli.main(argv)
     assert message in str(stopped.value)
 
 
@@ -1051,25 +1055,27 @@ def test_reusing_the_runs_own_output_folder_is_refused_before_it_is_emptied(opti
     monkeypatch.setattr(gsm8k, "run", lambda *args: pytest.fail("the run started"))
     (tmp_path / "gsm8k" / "evals").mkdir(parents=True)
     with pytest.raises(UsageError, match=f"{option}: .* is this run's own output folder, which it empties first"):
-        gsm8k.main([option, str(tmp_path / "gsm8k"), "--output_dir", str(tmp_path / "gsm8k")])
+        gsm8k_cli.main([option, str(tmp_path / "gsm8k"), "--output_dir", str(tmp_path / "gsm8k")])
 
 
 def test_a_reuse_sft_folder_without_evaluations_is_refused_before_anything_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(gsm8k, "run", lambda *args: pytest.fail("the run started"))
     with pytest.raises(UsageError, match=f"--reuse_sft: {tmp_path / 'lease'} has no evals/ folder"):
-        gsm8k.main(["--reuse_sft", str(tmp_path / "lease")])
+        gsm8k_cli.main(["--reuse_sft", str(tmp_path / "lease")])
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_a_fast_tool_arm_takes_its_sft_evaluations_from_an_sft_only_run_as_two_leases_would(tmp_path, gsm8k_files):
     sft_lease, tools_lease = tmp_path / "tools-sft", tmp_path / "tools"
-    gsm8k.main(["--sft_only", "--evaluate", "--fast", "--arm", "tools", "--output_dir", str(sft_lease), *gsm8k_files])
+    gsm8k_cli.main(
+        ["--sft_only", "--evaluate", "--fast", "--arm", "tools", "--output_dir", str(sft_lease), *gsm8k_files]
+    )
     measured = json.loads((sft_lease / "results.json").read_text())["arms"]["tools"]["sft"]
     assert (sft_lease / "evals" / "sft-tools-sampled" / "details.jsonl").is_file()
 
     argv = ["--fast", "--arm", "tools", "--reuse_sft", str(sft_lease), "--output_dir", str(tools_lease)]
-    results = gsm8k.main([*argv, *gsm8k_files])
+    results = gsm8k_cli.main([*argv, *gsm8k_files])
     sft = results["arms"]["tools"]["sft"]
     assert sft["reused_from"] == str(sft_lease) == results["sft_reused_from"]
     for kind in ("greedy", "sampled"):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from open_r1.demo import gsm8k, gsm8k_combine
+from open_r1.demo import gsm8k, gsm8k_cli, gsm8k_combine
 from open_r1.demo.gsm8k_report import gsm8k_targets
 from open_r1.usage import UsageError
 from tests.support.demo_results import GSM8K_CARD, gsm8k_results
@@ -46,7 +46,7 @@ def test_two_one_arm_runs_make_one_run_of_both_arms_held_to_every_goal(two_lease
     cot, tools = two_leases
     output = tmp_path / "combined"
     # The tool arm's run given first: the arms keep the report's order.
-    results = gsm8k.main(["--combine", str(tools), str(cot), "--output_dir", str(output)])
+    results = gsm8k_cli.main(["--combine", str(tools), str(cot), "--output_dir", str(output)])
     assert list(results["arms"]) == ["cot", "tools"]
     both = gsm8k_results({**COT, **TOOLS})
     for field in ("arms", "grpo_curves", "held_out", "eval_max_new_tokens", "recipes"):
@@ -192,17 +192,17 @@ def test_runs_of_two_gpu_kinds_or_that_took_the_base_apart_are_named_arm_by_arm(
 )
 def test_options_of_a_run_are_refused_with_combine(two_leases, option, message):
     with pytest.raises(UsageError, match=message):
-        gsm8k.main(["--combine", *map(str, two_leases), *option])
+        gsm8k_cli.main(["--combine", *map(str, two_leases), *option])
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_two_fast_one_arm_runs_combine_as_two_leases_would(tmp_path, gsm8k_files):
     runs = {
-        arm: gsm8k.main(["--fast", "--arm", arm, "--output_dir", str(tmp_path / arm), *gsm8k_files])
+        arm: gsm8k_cli.main(["--fast", "--arm", arm, "--output_dir", str(tmp_path / arm), *gsm8k_files])
         for arm in gsm8k.ARMS
     }
-    results = gsm8k.main(
+    results = gsm8k_cli.main(
         ["--combine", str(tmp_path / "cot"), str(tmp_path / "tools"), "--output_dir", str(tmp_path / "both")]
     )
     for arm, run in runs.items():

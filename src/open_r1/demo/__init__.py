@@ -8,7 +8,7 @@ One module per concern:
 - `cli`: the command line; picks the mode and its default folder (data/demo, data/demo-smollm2, data/demo_tools).
 - `r1`: the R1 recipe (tiny model or SmolLM2): imperfect-teacher SFT data, SFT, GRPO, evaluation per stage.
 - `tools`: the tool miniature: two arms (tool, no tool) from one tiny tool-calling model.
-- `gsm8k`: `make gsm8k`, its command line and its two arms (chain of thought, python tool) on SmolLM2.
+- `gsm8k`: `make gsm8k`'s two arms (chain of thought, python tool) on SmolLM2; `gsm8k_cli` its command line.
 - `pipeline`: the steps all of them share (model building, data files, training launches, evaluation, outputs).
 - `settings`: what each mode (and `make gsm8k`) builds and evaluates, FAST included.
 - `report`: tables, report.md and curves.png.

@@ -43,14 +43,13 @@ open_r1.utils.compiled_generation), GPU only. Not covered: several GPUs; the vLL
 installable on the machines this was built on).
 """
 
-import argparse
 import contextlib
 import json
 import pathlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from open_r1.demo import gsm8k_combine, pipeline
+from open_r1.demo import pipeline
 from open_r1.demo.gsm8k_evals import (
     CARD_SHOTS,
     calculations_by_id,
@@ -66,7 +65,6 @@ from open_r1.demo.gsm8k_report import (
     GSM8K_ARM_NAMES,
     calculations_table,
     gsm8k_command,
-    gsm8k_evaluations_goals,
     gsm8k_evaluations_table,
     gsm8k_report,
     gsm8k_table,
@@ -88,7 +86,7 @@ from open_r1.tasks.gsm8k import (
     convert,
     load_rows,
 )
-from open_r1.usage import ArgumentParser, UsageError, check_local_path, read_recipe
+from open_r1.usage import UsageError, check_local_path, read_recipe
 from open_r1.utils.gpu_jobs import JobBeside, job_slot, launch_beside, shared_job_slots
 from open_r1.utils.step_profile import summarise as summarise_step_profile
 
@@ -581,169 +579,3 @@ def run(
     report = gsm8k_report(results, command)
     pipeline.write_results(output_dir, results, report, gsm8k_table(results), "results.json, report.md, curves-*.png")
     return results
-
-
-def main(argv: list[str] | None = None) -> dict:
-    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--arm", choices=("cot", "tools", "both"), default="both", help="Which arm to run (default both)."
-    )
-    parser.add_argument("--seed", type=int, default=0, help="Seed of training and sampling (default 0).")
-    parser.add_argument("--fast", action="store_true", help="A few rows, steps and problems: an end-to-end check.")
-    parser.add_argument("--train_file", type=pathlib.Path, default=TRAIN_FILE, help="GSM8K-train JSONL.")
-    parser.add_argument("--test_file", type=pathlib.Path, default=TEST_FILE, help="GSM8K-test JSONL.")
-    parser.add_argument(
-        "--output_dir",
-        default=None,
-        help="Folder for everything the run writes (default data/gsm8k, FAST data/gsm8k-fast; with --combine "
-        f"{gsm8k_combine.OUTPUT_DIR}).",
-    )
-    parser.add_argument(
-        "--arms_at_once",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="Run the arms and the card-protocol evaluation at the same time, each in its own process, and evaluate "
-        "the SFT checkpoint while GRPO trains from it (default: on a GPU, which one arm of a 135M model "
-        "leaves mostly idle; not on a CPU, whose cores one arm already uses).",
-    )
-    parser.add_argument(
-        "--reuse_base",
-        type=pathlib.Path,
-        default=None,
-        help="An earlier run's output folder whose base-model evaluations (evals/base-*) this run takes instead of "
-        "repeating them; they must score as many problems of a test file of the same name with the same samples.",
-    )
-    parser.add_argument(
-        "--reuse_sft",
-        type=pathlib.Path,
-        default=None,
-        help="An earlier run's output folder (a run, or --sft_only --evaluate) that trained each arm's SFT as this run "
-        "does (seed, FAST, recipe, training data): this run trains SFT again for GRPO but takes that run's SFT "
-        "evaluations (evals/sft-*) instead of repeating them.",
-    )
-    parser.add_argument(
-        "--use_vllm",
-        action="store_true",
-        help="GRPO generates with vLLM, colocated on the GPU (needs the `gpu` extra); the evaluator keeps "
-        "transformers, so that scores do not depend on whether vLLM is installed.",
-    )
-    parser.add_argument(
-        "--compile_generation",
-        action="store_true",
-        help="GRPO's transformers generation decodes with a static cache and transformers' compiled decode step "
-        "(compile_generation: true in the GRPO recipes; a GPU only); the evaluator is unchanged.",
-    )
-    parser.add_argument(
-        "--time_budget_minutes",
-        type=float,
-        default=None,
-        help="Minutes the whole run may take: each arm's GRPO stops (max_run_minutes) at the last step that leaves "
-        "time for the GRPO evaluations (GSM8KSettings.grpo_evaluation_seconds) before they are up; both arms need "
-        "--arms_at_once (a GPU's default); default: no budget, every recipe step.",
-    )
-    parser.add_argument(
-        "--grpo_max_steps",
-        type=int,
-        default=None,
-        help="GRPO steps of each arm (default: its recipe's max_steps, 20). Under --time_budget_minutes GRPO stops "
-        "earlier where the budget ends, so a large value gives GRPO whatever time the budget leaves it.",
-    )
-    parser.add_argument(
-        "--sft_only",
-        action="store_true",
-        help="Only each arm's cold-start SFT, into OUTPUT_DIR/sft-<arm>: no GRPO, and no evaluation unless "
-        "--evaluate (for the GRPO throughput benchmark, docs/benchmarks.md).",
-    )
-    parser.add_argument(
-        "--evaluate",
-        action="store_true",
-        help="With --sft_only: evaluate each SFT model as a run does, into OUTPUT_DIR/evals, and write results.json "
-        "for a later run's --reuse_sft.",
-    )
-    parser.add_argument(
-        "--combine",
-        type=pathlib.Path,
-        nargs="+",
-        default=None,
-        metavar="RUN",
-        help="Combine the output folders of runs of one arm each (one per GPU lease) into one results.json and "
-        f"report.md, goals included, in --output_dir (default {gsm8k_combine.OUTPUT_DIR}); nothing trains "
-        "(open_r1.demo.gsm8k_combine).",
-    )
-    parser.add_argument(
-        "--evaluations_table",
-        type=pathlib.Path,
-        default=None,
-        metavar="OUTPUT_DIR",
-        help="Print the table of the evaluations a run (finished or not) wrote in OUTPUT_DIR, the goals they show "
-        "and, where they kept their details, greedy pass@1 by calculations in the worked solutions of --test_file; "
-        "then exit.",
-    )
-    args = parser.parse_args(argv)
-    given = [name for name, value in vars(args).items() if value != parser.get_default(name)]
-    if args.combine:
-        for name in given:
-            if name not in ("combine", "output_dir"):
-                parser.error(f"--{name} has no effect with --combine, which reads finished runs with their own")
-        return gsm8k_combine.main(args.combine, pathlib.Path(args.output_dir or gsm8k_combine.OUTPUT_DIR))
-    if args.evaluations_table:
-        print(gsm8k_evaluations_table(args.evaluations_table))
-        goals = gsm8k_evaluations_goals(args.evaluations_table)
-        if goals:
-            print(f"\nThe goals these evaluations show (greedy pass@1):\n\n{goals}")
-        by_calculations = evaluations_calculations_table(args.evaluations_table, args.test_file)
-        if by_calculations:
-            print(f"\nGreedy pass@1 by calculations in the worked solution ({args.test_file}):\n\n{by_calculations}")
-        return {}
-    for option, folder in (("reuse_base", args.reuse_base), ("reuse_sft", args.reuse_sft)):
-        if folder is not None and not (folder / "evals").is_dir():
-            # Checked here, not when the stage comes: that is after the card protocol's evaluation.
-            parser.error(f"--{option}: {folder} has no evals/ folder (expected an earlier run's output folder)")
-    if args.evaluate and not args.sft_only:
-        parser.error("--evaluate has no effect without --sft_only (a run evaluates every stage)")
-    if args.grpo_max_steps is not None and args.grpo_max_steps < 1:
-        parser.error(f"--grpo_max_steps: expected a positive number of steps, got {args.grpo_max_steps}")
-    if args.time_budget_minutes is not None and not args.time_budget_minutes > 0:
-        parser.error(f"--time_budget_minutes: expected a positive number of minutes, got {args.time_budget_minutes:g}")
-    output_dir = pathlib.Path(args.output_dir or default_output_dir(args.fast))
-    if not output_dir.is_absolute():
-        output_dir = pathlib.Path.cwd() / output_dir
-    for option, folder in (("reuse_base", args.reuse_base), ("reuse_sft", args.reuse_sft)):
-        if folder is not None and folder.resolve() == output_dir.resolve():
-            parser.error(
-                f"--{option}: {folder} is this run's own output folder, which it empties first; run the earlier one "
-                "with another --output_dir"
-            )
-    arms = ARMS if args.arm == "both" else (args.arm,)
-    if args.sft_only:
-        for name in given:
-            if name in (
-                "reuse_base",
-                "reuse_sft",
-                "use_vllm",
-                "compile_generation",
-                "time_budget_minutes",
-                "grpo_max_steps",
-                "arms_at_once",
-            ):
-                parser.error(f"--{name} has no effect with --sft_only, which runs no GRPO and evaluates only SFT")
-            if name == "test_file" and not args.evaluate:
-                parser.error("--test_file has no effect with --sft_only without --evaluate")
-        return sft_only(
-            output_dir, arms, args.seed, args.fast, args.train_file, args.test_file if args.evaluate else None
-        )
-    return run(
-        output_dir,
-        arms,
-        args.seed,
-        args.fast,
-        args.train_file,
-        args.test_file,
-        args.arms_at_once,
-        args.reuse_base,
-        args.use_vllm,
-        args.time_budget_minutes,
-        args.grpo_max_steps,
-        args.reuse_sft,
-        args.compile_generation,
-    )
