@@ -6,7 +6,7 @@ recipes, imports and calls keep working through the pieces below, each of which 
 - `recipes`: upstream recipe fields and command-line options read under this project's names (`torch_dtype`,
   `parallel_code_exec_per_proc`, `wandb_log_unique_prompts`, ...), what a recipe means by relying on upstream's
   defaults (`e2b_router_url` alone means e2b), and the TRL 0.18 defaults that changed. Used by
-  `open_r1.configs.RecipeParser`.
+  `open_r1.recipe_parser.RecipeParser`.
 - `rewards`: upstream's module-level code rewards (`open_r1.rewards.code_reward`, ...) and its per-call keywords
   (`provider_type`, `num_parallel`, ...).
 - `providers`: upstream's `get_provider(provider_type, num_parallel=...)` and its providers' `execute_scripts`

@@ -2,7 +2,7 @@
 
 Upstream open-r1 (frozen on TRL 0.18 and transformers 4.52) writes recipes with field names that TRL 1.16 and
 transformers 5.23 renamed or removed, and with open-r1 fields this project names by what they mean
-(`parallel_code_exec_per_proc` is `code_num_workers`). `open_r1.configs.RecipeParser` (the parser of `sft.py`,
+(`parallel_code_exec_per_proc` is `code_num_workers`). `open_r1.recipe_parser.RecipeParser` (the parser of `sft.py`,
 `grpo.py` and pass-rate filtering) runs every recipe key and command-line option through this module before TRL
 sees it:
 

@@ -1,0 +1,213 @@
+"""The entry scripts' recipe and command-line parser: TRL's `TrlParser` over the dataclasses of `open_r1.configs`,
+which also reads upstream open-r1's recipes and names every mistake in one line before any model loads.
+
+    from open_r1.configs import GRPOConfig, GRPOScriptArguments, ModelConfig, RecipeParser
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), description="...")
+    script_args, training_args, model_args = parser.parse_args_and_config()   # --config recipe.yaml ...
+
+Not covered: the fields themselves and their checks (`open_r1.configs`, `open_r1.startup_checks`); the upstream
+names it translates (`open_r1.compat.recipes`).
+"""
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+from dataclasses import fields
+from typing import Any
+
+import trl
+
+from open_r1.compat import recipes as upstream_recipes
+from open_r1.eval.benchmark_registry import resolve_benchmarks
+from open_r1.rewards import check_reward_names
+from open_r1.startup_checks import (
+    check_continuous_batching_precision,
+    check_ignored_fields,
+    check_soft_overlong_reach,
+)
+from open_r1.usage import (
+    ArgumentParser,
+    UsageError,
+    one_line,
+    read_recipe,
+    recipe_argument,
+    split_config_option,
+    unknown_names,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _on_local_main_process() -> bool:
+    # Parsing happens before any process group exists; every process of a launch parses the same recipe.
+    return os.environ.get("LOCAL_RANK", "0") == "0"
+
+
+def _type_name(annotation: Any) -> str:
+    """`int`, `Optional[int]`, ...: a field's type as its dataclass writes it."""
+    if isinstance(annotation, str):
+        return annotation
+    return annotation.__name__ if isinstance(annotation, type) else str(annotation).replace("typing.", "")
+
+
+def _default(dataclass_field: dataclasses.Field) -> Any:
+    if dataclass_field.default_factory is not dataclasses.MISSING:
+        return dataclass_field.default_factory()
+    return dataclass_field.default
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Each option's default after its help (HfArgumentParser's choice), and the description's lines as written."""
+
+
+class RecipeParser(trl.TrlParser, ArgumentParser):
+    """TRL's `TrlParser` that also reads upstream open-r1 recipes and command lines (TRL 0.18 names).
+
+        parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), description="...")
+        script_args, training_args, model_args = parser.parse_args_and_config()   # --config recipe.yaml ...
+
+    Before TRL sees them, the recipe's keys and the command line's options go through
+    `open_r1.compat.recipes`: an upstream field is read under its TRL 1.16 name with one warning line
+    naming both, dropped with a warning when its value is now the only behaviour, or rejected with what to use
+    instead. After parsing, combinations upstream fields cannot mean here are refused, and one warning lists the
+    defaults that changed since TRL 0.18 in ways that change training and that neither the recipe nor the
+    command line set. A field any of the dataclasses has is never translated, so recipes in this project's
+    names parse exactly as with `TrlParser`.
+
+    Every mistake is a one-line `open_r1.usage.UsageError` (the entry scripts print it and exit with status 2),
+    raised before any dataclass is built where it can be: the recipe's YAML syntax (file:line:column), an unknown
+    recipe field or command-line option (with the close known names), an option argparse cannot read, a field the
+    chosen mode ignores (`open_r1.startup_checks.check_ignored_fields`). The checks of the built configs (theirs
+    and TRL's) follow. `--help` starts with the description, then `--config`.
+    """
+
+    def __init__(self, dataclass_types, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        # argparse's own usage lists every field (hundreds of lines); the fields follow under "options".
+        kwargs.setdefault("usage", "%(prog)s [--config RECIPE.yaml] [--FIELD VALUE ...]")
+        # A misspelt or shortened option is named, not read as the field it starts (the checks before TRL loads
+        # read whole names only).
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(dataclass_types, **kwargs)
+        all_fields = [f for dataclass_type in self.dataclass_types for f in fields(dataclass_type)]
+        self._known_fields = {f.name for f in all_fields}
+        self._defaults = {f.name: _default(f) for f in all_fields}
+        self._field_types = {f.name: _type_name(f.type) for f in all_fields}
+        self._recipe_source = "recipe"
+        self._explicit_fields: set[str] = set()
+        self._implied_fields: set[str] = set()  # set by compat for what an upstream recipe left unset
+        self._translated_fields: set[str] = set()  # the upstream names read, from the recipe and the command line
+        self._refuse_unknown = True
+        recipe_options = self.add_argument_group("recipe")
+        # TrlParser takes --config out of the arguments before argparse parses them; this entry is its --help.
+        recipe_options.add_argument(
+            "--config",
+            metavar="RECIPE.yaml",
+            default=argparse.SUPPRESS,
+            help="A recipe: a YAML mapping of any of the fields below to their values (see recipes/). Options on "
+            "the command line override it.",
+        )
+        # Shown first: the other groups list every field.
+        self._action_groups.insert(0, self._action_groups.pop())
+
+    def parse_args_and_config(self, args=None, return_remaining_strings=False, **kwargs):
+        args = split_config_option(list(args) if args is not None else sys.argv[1:])
+        self._refuse_unknown = not return_remaining_strings and kwargs.get("fail_with_unknown_args", True)
+        try:
+            return self._parse(args, return_remaining_strings, **kwargs)
+        except UsageError:
+            raise
+        except ValueError as error:
+            # What parsing raises is about the recipe and command line: TRL's and transformers' checks, and ours.
+            raise UsageError(one_line(error)) from error
+
+    def _parse(self, args: list[str], return_remaining_strings: bool, **kwargs):
+        config = recipe_argument(args)
+        if config is not None:
+            self._recipe_source = config
+            read_recipe(config)  # its syntax errors as file:line:column, before TRL reads it
+        args, translations, given = upstream_recipes.translate_command_line(args, self._known_fields)
+        if self._refuse_unknown:
+            self._refuse_unknown_options(given)
+        self._explicit_fields = set(given)
+        self._implied_fields = set()
+        self._translated_fields = {t.old for t in translations}
+        self._warn([t.message("command line") for t in translations])
+        output = super().parse_args_and_config(args, return_remaining_strings=return_remaining_strings, **kwargs)
+        parsed = [obj for obj in output if hasattr(obj, "__dataclass_fields__")]
+        values = {name: getattr(obj, name) for obj in parsed for name in obj.__dataclass_fields__}
+        upstream_recipes.check_parsed(self._translated_fields, values)
+        self._report_changed_defaults(parsed, values)
+        return output
+
+    def parse_args_into_dataclasses(self, args=None, return_remaining_strings=False, **kwargs):
+        # TrlParser calls this once the recipe set the defaults. Checked on argparse's values, before the dataclasses
+        # are built: their __post_init__ warn, and change the environment.
+        namespace, _ = self.parse_known_args(args=args)
+        if "reward_funcs" in vars(namespace):
+            check_reward_names(namespace.reward_funcs)  # first: the checks below read the names
+        if "benchmarks" in vars(namespace):
+            resolve_benchmarks(namespace.benchmarks)  # now, not when the first checkpoint is pushed
+        check_ignored_fields(vars(namespace), self._explicit_fields - self._implied_fields, self._defaults)
+        check_soft_overlong_reach(vars(namespace))
+        check_continuous_batching_precision(vars(namespace))
+        return super().parse_args_into_dataclasses(args, return_remaining_strings, **kwargs)
+
+    def set_defaults_with_config(self, **settings):
+        # TrlParser hands the recipe's mapping (without `env`) here before parsing the command line.
+        settings, translations = upstream_recipes.translate_settings(settings, self._known_fields, self._recipe_source)
+        unknown = [key for key in settings if key not in self._known_fields]
+        if unknown and self._refuse_unknown:
+            raise UsageError(f"{self._recipe_source}: {unknown_names(unknown, self._known_fields, 'field')}")
+        self._check_recipe_values(settings)
+        self._explicit_fields |= set(settings)
+        self._implied_fields |= {t.field for t in translations if isinstance(t, upstream_recipes.ImpliedSetting)}
+        self._translated_fields |= {t.old for t in translations if isinstance(t, upstream_recipes.Translation)}
+        self._warn([t.message(self._recipe_source) for t in translations])
+        return super().set_defaults_with_config(**settings)
+
+    def _check_recipe_values(self, settings: dict) -> None:
+        """Raises for a recipe value argparse would not read from the command line: it converts only the recipe's
+        strings, so a float where an integer goes (`per_device_train_batch_size: 16.5`) or a list where one value
+        goes would otherwise reach the trainer, after the model loaded; and a string it cannot convert
+        (`learning_rate: fast`) it would name as if from the command line, without the recipe."""
+        for name, value in settings.items():
+            action = self._option_string_actions.get(f"--{name}")
+            if action is None or action.type in (None, str) or value is None:
+                continue
+            if isinstance(value, dict) and "dict" in self._field_types.get(name, ""):
+                continue  # a mapping-typed field (dataset_mixture) takes the recipe's mapping as it is
+            items = value if isinstance(value, list) and action.nargs in ("+", "*") else [value]
+            for item in items:
+                try:
+                    if isinstance(item, (list, dict)):  # str() of one would pass a str-typed conversion
+                        raise ValueError
+                    action.type(str(item))
+                except (TypeError, ValueError, argparse.ArgumentTypeError):
+                    expected = self._field_types.get(name, getattr(action.type, "__name__", "another value"))
+                    raise UsageError(f"{self._recipe_source}: {name}: expected {expected}, got {value!r}") from None
+
+    def _refuse_unknown_options(self, names: set[str]) -> None:
+        """Raises for the `--name`s argparse would not take: not an option (shortened ones included)."""
+        unknown = sorted(name for name in names if f"--{name}" not in self._option_string_actions)
+        if unknown:
+            raise UsageError(unknown_names(unknown, self._known_fields, "option", "--"))
+
+    def _report_changed_defaults(self, parsed: list, values: dict) -> None:
+        if any(isinstance(obj, trl.GRPOConfig) for obj in parsed):
+            trainer = "grpo"
+        elif any(isinstance(obj, trl.SFTConfig) for obj in parsed):
+            trainer = "sft"
+        else:
+            return
+        lines = upstream_recipes.changed_defaults(trainer, values, self._explicit_fields)
+        if lines:
+            self._warn([upstream_recipes.changed_defaults_message(lines)])
+
+    @staticmethod
+    def _warn(messages: list[str]) -> None:
+        if _on_local_main_process():
+            for message in messages:
+                logger.warning(message)
