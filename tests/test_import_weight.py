@@ -24,7 +24,7 @@ ENTRY_POINTS = {
     "sandbox and code rewards": ["-c", "import open_r1.sandbox, open_r1.rewards.code"],
     "offline evaluator --help": ["-m", "open_r1.evaluate", "--help"],
     # A typo in `make demo` / `make gsm8k` arguments is answered at once, not after 10 s of imports.
-    "demo and gsm8k command lines": ["-c", "import open_r1.demo.cli, open_r1.demo.gsm8k"],
+    "demo and gsm8k command lines": ["-c", "import open_r1.demo.cli, open_r1.demo.gsm8k_cli"],
     "evaluation and data packages": [
         "-c",
         "import open_r1.eval.offline, open_r1.eval.decoding, open_r1.eval.lighteval_jobs, open_r1.eval.slurm_jobs, "
