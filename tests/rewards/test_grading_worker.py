@@ -194,6 +194,7 @@ def test_polynomials_equal_or_not_agree_with_verify(coefficients, shift, written
         assert not _clearly_different(gold_parsed, answer_parsed, TIMEOUT), (gold, answer)
 
 
+@pytest.mark.slow  # all of MATH-500; the answer pool above is the self-contained check of the same code
 def test_real_math500_answer_pairs_agree_with_verify(shared_data):
     rows = [json.loads(line) for line in (shared_data / "math500.jsonl").open(encoding="utf-8")]
     answers = [str(row["answer"]) for row in rows]

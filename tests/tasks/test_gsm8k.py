@@ -341,6 +341,7 @@ def test_gsm8k_test_has_one_known_malformed_annotation():
     assert [(m.row_id, m.annotation) for m in conversion.malformed] == [("319", "<<3/4=3/4>>")]
 
 
+@pytest.mark.slow  # every GSM8K-train trace through SmolLM2's chat template: 20 s
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("arm", ["cot", "tools"])
 def test_the_recipes_lengths_fit_gsm8k_train_traces(arm):
