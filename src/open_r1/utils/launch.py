@@ -232,18 +232,17 @@ def kill_with_children(process: subprocess.Popen, launch_id: str | None = None) 
             family.append(psutil.Process(process.pid))
     stopped = 0
     while True:
-        if launch_id is not None:  # again once all are stopped: one that exited meanwhile left its children to init
+        if launch_id is not None:  # each round: one that exited before it was stopped left its children to init
             family += [member for member in processes_of_launch(launch_id) if member not in family]
         if stopped == len(family):
             break
-        while stopped < len(family):
-            for member in family[stopped:]:
-                with contextlib.suppress(psutil.Error):
-                    member.suspend()
-            listed, stopped = family[stopped:], len(family)
-            for member in listed:
-                with contextlib.suppress(psutil.Error):
-                    family += [child for child in member.children() if child not in family]
+        for member in family[stopped:]:
+            with contextlib.suppress(psutil.Error):
+                member.suspend()
+        listed, stopped = family[stopped:], len(family)
+        for member in listed:
+            with contextlib.suppress(psutil.Error):
+                family += [child for child in member.children() if child not in family]
     for member in family:
         with contextlib.suppress(psutil.Error):
             member.kill()
