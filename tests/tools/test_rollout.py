@@ -170,6 +170,15 @@ def test_a_rollout_that_calls_after_its_last_round_ends_there_and_says_so(tool_c
     assert reason == "tool_rounds"
 
 
+def test_unbounded_rounds_as_trls_none_leave_the_rollout_to_its_token_budget(tool_calling_model, settings):
+    problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
+    [messages], [reason] = generate(
+        tool_calling_model["path"], problem, settings(1), rollouts=1, max_tool_calling_iterations=None
+    )
+    assert [message["role"] for message in messages] == ["assistant", "tool", "assistant"], messages
+    assert reason == "stop"
+
+
 def test_a_tool_turns_tokens_are_the_ones_trls_trainer_appends(tool_calling_model):
     from types import SimpleNamespace
 

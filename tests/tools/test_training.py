@@ -282,6 +282,19 @@ def test_the_evaluators_tool_time_budget_follows_its_rounds_unless_set(tmp_path)
     assert EvaluateArguments(python_tool_rollout_seconds=7.0, **common).tool_settings().budget_seconds == 7.0
 
 
+def test_a_grpo_recipes_unbounded_rounds_reach_the_evaluator_as_trls_none(tmp_path):
+    from open_r1.eval.arguments import EvaluateArguments, recipe_tool_settings
+    from open_r1.tools.python_tool import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
+
+    recipe = {"tools": ["python"], "max_tool_calling_iterations": None, "python_tool_wall_seconds": 2.0}
+    args = EvaluateArguments(
+        task="t", data_files="x.jsonl", output_dir=str(tmp_path), model="m", **recipe_tool_settings(recipe)
+    )
+    assert args.max_tool_calling_iterations is None
+    # The time budget GRPO gives such a recipe's rollouts (tool_settings_from_args), not another.
+    assert args.tool_settings().budget_seconds == DEFAULT_MAX_TOOL_CALLING_ITERATIONS * 2.0
+
+
 def test_tools_do_not_apply_to_saved_predictions(tmp_path):
     from open_r1.eval.arguments import EvaluateArguments
 

@@ -106,9 +106,12 @@ class EvaluateArguments:
             "a model trained with a tool is measured with it (open_r1.tools.rollout)."
         },
     )
-    max_tool_calling_iterations: int = field(
+    max_tool_calling_iterations: Optional[int] = field(
         default=DEFAULT_MAX_TOOL_CALLING_ITERATIONS,
-        metadata={"help": "With --tools: rounds of tool calls per completion before the model must answer."},
+        metadata={
+            "help": "With --tools: rounds of tool calls per completion before the model must answer. None (from "
+            "Python or a GRPO recipe, as TRL's None) leaves the rounds to the token budget, --max_new_tokens."
+        },
     )
     code_num_workers: int = field(
         default=DEFAULT_SANDBOX_WORKERS,
@@ -160,7 +163,7 @@ class EvaluateArguments:
         unused = [name for name in TOOL_FIELDS if getattr(self, name) != defaults[name]]
         if unused and not self.tools:
             raise ValueError(f"--{unused[0]} is set but --tools is empty: it would be ignored")
-        if self.max_tool_calling_iterations < 0:
+        if self.max_tool_calling_iterations is not None and self.max_tool_calling_iterations < 0:
             raise ValueError(f"--max_tool_calling_iterations must be >= 0, got {self.max_tool_calling_iterations}")
         self.tool_settings()  # the settings' own checks (provider, limits), now
 

@@ -52,7 +52,7 @@ def sample_completions(
     dtype: str = "auto",
     on_progress: Callable[[int, int], None] | None = None,
     tool_settings=None,
-    max_tool_calling_iterations: int = 0,
+    max_tool_calling_iterations: int | None = 0,
     revision: str | None = None,
     attn_implementation: str | None = None,
     chat_template: str | None = None,

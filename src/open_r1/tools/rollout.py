@@ -148,7 +148,7 @@ def generate_with_tools(
     *,
     tool_settings: PythonToolSettings,
     max_new_tokens: int,
-    max_tool_calling_iterations: int,
+    max_tool_calling_iterations: int | None,
     sampling: dict,
     batch_size: int = 16,
     stats: ToolStats | None = None,
@@ -157,15 +157,17 @@ def generate_with_tools(
 ) -> tuple[list[list[dict]], list[str]]:
     """The completion messages (assistant turns and tool results) of one rollout per conversation, and why each
     ended: "stop" (a turn without calls), "length" (out of tokens: mid-turn, or before a tool result or the next
-    turn would fit), "tool_rounds" (its last turn called a tool after `max_tool_calling_iterations` rounds).
+    turn would fit), "tool_rounds" (its last turn called a tool after `max_tool_calling_iterations` rounds; None,
+    as in TRL, leaves the rounds to `max_new_tokens`).
     `decoding` counts every generate call that returned: the tokens each row kept of it, its time; and a batch that
     ran out of GPU memory and went again in halves (`open_r1.eval.decoding.BatchesThatFit`)."""
     from trl.chat_template_utils import parse_response
 
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
-    if max_tool_calling_iterations < 0:
+    if max_tool_calling_iterations is not None and max_tool_calling_iterations < 0:
         raise ValueError(f"max_tool_calling_iterations must be >= 0, got {max_tool_calling_iterations}")
+    most_rounds = float("inf") if max_tool_calling_iterations is None else max_tool_calling_iterations
     ensure_tool_parsing(tokenizer)
     tokenizer.padding_side = "left"
     eos_ids = end_of_turn_ids(model, tokenizer)
@@ -213,7 +215,7 @@ def generate_with_tools(
                     message = parse_response(tokenizer, new, prefix=prompt_ids[row], tools=[tools[i].python])
                     calls = message.get("tool_calls") or []
                     rollouts[i].append(message)
-                    if calls and rounds[i] < max_tool_calling_iterations and used[i] < max_new_tokens:
+                    if calls and rounds[i] < most_rounds and used[i] < max_new_tokens:
                         rounds[i] += 1
                         calling.append((i, calls))
                         still_active.append(i)
@@ -222,7 +224,7 @@ def generate_with_tools(
                         if not new or new[-1] not in eos_ids:
                             reasons[i] = "length"
                         elif calls:
-                            reasons[i] = "tool_rounds" if rounds[i] >= max_tool_calling_iterations else "length"
+                            reasons[i] = "tool_rounds" if rounds[i] >= most_rounds else "length"
                 answers = pool.map(lambda item: tool_messages(tools[item[0]], item[1]), calling)
                 for (i, _), messages in zip(calling, answers):
                     suffix = len(tool_suffix_ids(tokenizer, messages))
