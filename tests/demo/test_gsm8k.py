@@ -170,13 +170,15 @@ def test_the_card_protocol_takes_its_shots_from_the_train_file_never_the_test_fi
     assert measured["pass@1"] == 0.02 and measured["shots_from"] == str(train)
 
 
-@pytest.mark.parametrize("overlap", [True, False])
-def test_an_arm_evaluates_its_sft_model_while_grpo_trains_only_when_told(monkeypatch, tmp_path, overlap):
+@pytest.mark.parametrize("arms_at_once", [True, False])
+def test_an_arm_evaluates_its_sft_model_while_grpo_trains_only_when_told(monkeypatch, tmp_path, arms_at_once):
     events, gate = [], threading.Event()
 
     def train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
         events.append(f"train {output_dir.name} from {model.name}")
-        if overlap and script == "grpo.py":  # the SFT model's evaluation must run meanwhile, or this waits forever
+        if (
+            arms_at_once and script == "grpo.py"
+        ):  # the SFT model's evaluation must run meanwhile, or this waits forever
             assert gate.wait(timeout=30), "the evaluation did not run while the stage trained"
             gate.clear()
         output_dir.mkdir()
@@ -193,10 +195,10 @@ def test_an_arm_evaluates_its_sft_model_while_grpo_trains_only_when_told(monkeyp
     monkeypatch.setattr(gsm8k.pipeline, "train", train)
     monkeypatch.setattr(gsm8k, "evaluate_stage", evaluate)
     monkeypatch.setattr(gsm8k, "grpo_curves", lambda *args, **kwargs: {})
-    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "overlap": overlap}
+    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "arms_at_once": arms_at_once}
     data = {"sft_cot": tmp_path / "sft_data", "grpo": tmp_path / "grpo_data"}
     outcome = gsm8k.run_arm("cot", tmp_path / "base", data, tmp_path, run, seed=0)
-    if overlap:  # GRPO finished only after the SFT model's evaluation had begun; the base one came before SFT
+    if arms_at_once:  # GRPO finished only after the SFT model's evaluation had begun; the base one came before SFT
         assert events[0:3] == ["evaluate base (base)", "train sft-cot from base", "trained sft-cot"]
         assert set(events[3:5]) == {"train grpo-cot from sft-cot", "evaluate sft (sft-cot)"}
     else:
@@ -229,7 +231,7 @@ def test_under_a_time_budget_grpo_is_given_the_minutes_its_models_evaluation_lea
     )
     monkeypatch.setattr(gsm8k, "grpo_curves", lambda *args, **kwargs: {})
     budget = gsm8k.time_budget(GSM8K_FULL, ("tools",), arms_at_once=False, started_at=time.time(), minutes=20)
-    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "overlap": False, **budget}
+    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "arms_at_once": False, **budget}
     data = {"sft_tools": tmp_path / "sft_data", "grpo": tmp_path / "grpo_data"}
     outcome = gsm8k.run_arm("tools", tmp_path / "base", data, tmp_path, run, seed=0)
 
@@ -335,7 +337,7 @@ def test_grpo_launches_with_the_runs_generation_and_sft_is_unchanged(
         gsm8k, "evaluate_stage", lambda *args, **kwargs: {"sampled_pass@1": 0.5, "sampled_pass@1_stderr": 0.1}
     )
     monkeypatch.setattr(gsm8k, "grpo_curves", lambda *args, **kwargs: {})
-    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "overlap": False, **generation}
+    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "arms_at_once": False, **generation}
     data = {"sft_tools": tmp_path / "sft_data", "grpo": tmp_path / "grpo_data"}
     gsm8k.run_arm("tools", tmp_path / "base", data, tmp_path, run, seed=0)
     assert launches["sft.py"] == ()
@@ -392,7 +394,7 @@ def shared_gpu(monkeypatch, tmp_path):
         "settings": GSM8K_FULL,
         "device": "cuda",
         "fast": False,
-        "overlap": True,
+        "arms_at_once": True,
         "critical_arm": "tools",
         "gpu_slots": slots,
         "test_file": tmp_path / "gsm8k_test.jsonl",
@@ -539,7 +541,7 @@ def test_grpo_out_of_gpu_memory_with_no_evaluation_beside_it_fails_the_arm(share
     from open_r1.utils.launch import LaunchFailed
 
     out_of_gpu_memory_once(monkeypatch)
-    shared_gpu.run["overlap"] = False  # GRPO starts after the SFT model's evaluation: a restart would fail alike
+    shared_gpu.run["arms_at_once"] = False  # GRPO starts after the SFT model's evaluation: a restart would fail alike
     with pytest.raises(LaunchFailed):
         shared_gpu.run_arm("cot")
     assert not (shared_gpu.tmp_path / "logs" / "grpo-cot.out-of-memory.log").exists()

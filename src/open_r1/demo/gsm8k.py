@@ -290,7 +290,7 @@ def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
 
 def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
     """Base evaluation, cold-start SFT, GRPO and their evaluations for one arm; returns the stages and curves. With
-    `run["overlap"]` (on a GPU) the SFT checkpoint is evaluated while GRPO trains from it, in its own process. The
+    `run["arms_at_once"]` (on a GPU) the SFT checkpoint is evaluated while GRPO trains from it, in its own process. The
     jobs of `run["critical_arm"]` that the run waits for (all but that overlapping evaluation) are critical ones. A
     training that runs out of GPU memory while that evaluation runs starts again, once, when the evaluation has ended
     (results: the stage's `out_of_memory_restart`)."""
@@ -319,8 +319,8 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
                     return pipeline.train(*arguments, *limit, cpu=cpu)
 
             # Not the base evaluations during SFT: with the card's beside them, an H100's 80 GB did not hold both.
-            overlap = run["overlap"] and previous != "base"
-            beside = JobBeside(f"the {previous} model's evaluation") if overlap else None
+            evaluated_beside = run["arms_at_once"] and previous != "base"
+            beside = JobBeside(f"the {previous} model's evaluation") if evaluated_beside else None
             what = f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()}"
 
             def train(launch=launch, beside=beside, what=what, log_file=log_file, stage=stage) -> float:
@@ -330,7 +330,7 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
                 return seconds
 
             banner = f"{what} (src/open_r1/{stage}.py --config {recipe})"
-            if overlap:
+            if evaluated_beside:
                 pipeline.banner(f"{banner}, while the {previous} model is evaluated; its log: {log_file}")
                 training = trainer.submit(train)
                 evaluation_failed = True
@@ -376,16 +376,17 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
 
 
 def evaluation_settings(
-    settings: GSM8KSettings, arms: tuple[str, ...], device: str, fast: bool, train_file, test_file, overlap: bool
+    settings: GSM8KSettings, arms: tuple[str, ...], device: str, fast: bool, train_file, test_file, arms_at_once: bool
 ) -> dict:
     """What `evaluate_stage` reads of a run: each arm's token budget and (tool arm) tool settings from its GRPO recipe,
-    the test problems' calculations, and whether a stage's two evaluations run at once (`overlap`)."""
+    the test problems' calculations, and whether jobs share the GPU (`arms_at_once`, which also runs a stage's two
+    evaluations at once and the SFT model's beside GRPO)."""
     grpo_recipes = {arm: read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipes[arm])) for arm in arms}
     return {
         "settings": settings,
         "fast": fast,
         "device": device,
-        "overlap": overlap,
+        "arms_at_once": arms_at_once,
         "train_file": train_file,
         "test_file": test_file,
         "test_calculations": calculations_by_id(test_file, settings.num_test),

@@ -119,7 +119,7 @@ def evaluate_stage(
 ) -> dict:
     """Greedy and sampled pass@1 (± stderr) of one checkpoint on GSM8K-test, and the tool arm's tool-call rate; the
     base stage from an earlier run's evaluations where `run["reuse_base"]` names one, the SFT stage where
-    `run["reuse_sft"]` does. With `run["overlap"]` (a
+    `run["reuse_sft"]` does. With `run["arms_at_once"]` (a
     shared GPU) the two evaluations are two jobs that run at once where slots allow, each in its own process: the
     evaluator seeds torch's global generator, which two evaluations in one process would share."""
     settings: GSM8KSettings = run["settings"]
@@ -134,7 +134,7 @@ def evaluate_stage(
         for kind, num_samples in samples.items():
             evaluation = stage_settings(arm, stage, kind, num_samples, run, seed)
             jobs[names[kind]] = (run_evaluation, (model, names[kind], output_dir, run, evaluation, critical))
-        outcomes = pipeline.run_jobs(jobs, output_dir / "logs", at_once=run["overlap"])
+        outcomes = pipeline.run_jobs(jobs, output_dir / "logs", at_once=run["arms_at_once"])
         evaluations = {kind: outcomes[names[kind]] for kind in samples}
     measured, by_calculations, details = {}, {}, []
     for kind, (results, rows, _) in evaluations.items():

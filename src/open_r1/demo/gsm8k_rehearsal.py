@@ -194,7 +194,7 @@ def rehearse(
             "settings": settings,
             "fast": False,
             "device": "cuda",
-            "overlap": True,
+            "arms_at_once": True,
             "critical_arm": gsm8k.CRITICAL_ARM if gsm8k.CRITICAL_ARM in arms else arms[0],
             "reuse_base": EARLIER_RUN,
             "reuse_sft": EARLIER_RUN if reuse_sft else None,
