@@ -140,7 +140,7 @@ def test_a_field_the_mode_ignores_names_both_fields(workdir):
 @pytest.mark.timeout(300)
 def test_sft_names_the_columns_found_and_expected_before_loading_the_model(workdir):
     result, _ = run("sft.py", "--config", str(TINY_SFT), "--dataset_name", "data/plain.jsonl", cwd=workdir)
-    line = error_line(result, "sft.py", whole_stderr=False)  # warnings of the run's set-up come first
+    line = error_line(result, "sft.py")  # the whole of stderr: no datasets progress bar above it
     assert "data/plain.jsonl (split 'train') has columns ['question', 'answer']" in line
     assert "assistant_only_loss: true needs conversations: a 'messages' column" in line
     assert "Training parameters" not in result.stdout + result.stderr  # no settings dump above the one line
@@ -149,7 +149,7 @@ def test_sft_names_the_columns_found_and_expected_before_loading_the_model(workd
 @pytest.mark.timeout(300)
 def test_grpo_names_the_column_a_reward_needs_before_loading_the_model(workdir):
     result, _ = run("grpo.py", "--config", str(TINY_GRPO), "--dataset_name", "data/prompts.jsonl", cwd=workdir)
-    line = error_line(result, "grpo.py", whole_stderr=False)
+    line = error_line(result, "grpo.py")
     assert (
         "has columns ['prompt', 'level']; the 'accuracy' reward (reward_funcs) needs a 'solution' or 'answer'" in line
     )

@@ -13,6 +13,7 @@ decontamination, pass-rate filtering) start fast; `open_r1.data.mixtures.get_dat
 it. Not covered: streaming.
 """
 
+import contextlib
 import pathlib
 import re
 
@@ -54,7 +55,25 @@ def _load_local(reference: str, config: str | None, config_field: str) -> Datase
         )
     _refuse_config(config, config_field, f"the data file(s) {reference}")
     builder = DATA_FILE_BUILDERS[suffixes.pop()]
-    return datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]})
+    if sum(p.stat().st_size for p in paths) > QUIET_BUILD_BYTES:
+        return datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]})
+    with _without_progress_bars():  # built in a second: its bar would only stand above an error about its columns
+        return datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]})
+
+
+# Local data files up to this size are built without datasets' progress bar; larger ones keep it.
+QUIET_BUILD_BYTES = 64 * 2**20
+
+
+@contextlib.contextmanager
+def _without_progress_bars():
+    enabled = not datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if enabled:
+            datasets.enable_progress_bars()
 
 
 def load_dataset_reference(

@@ -1,0 +1,27 @@
+"""open_r1.data.loading: how local data files are built (the loading paths themselves: tests/data/test_mixtures.py)."""
+
+import datasets
+import pytest
+
+from open_r1.data import loading
+
+
+@pytest.mark.parametrize(("quiet_bytes", "bar_shown"), [(2**20, False), (0, True)])
+def test_a_small_local_file_builds_without_a_progress_bar_and_a_large_one_keeps_it(
+    tmp_path, monkeypatch, quiet_bytes, bar_shown
+):
+    (tmp_path / "rows.jsonl").write_text('{"prompt": "1+1?", "answer": "2"}\n')
+    monkeypatch.setattr(loading, "QUIET_BUILD_BYTES", quiet_bytes)
+    seen = []
+    real_load = datasets.load_dataset
+
+    def load_and_see_the_bar(*args, **kwargs):
+        seen.append(not datasets.are_progress_bars_disabled())
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(datasets, "load_dataset", load_and_see_the_bar)
+    datasets.enable_progress_bars()
+    loaded = loading.load_dataset_reference(str(tmp_path / "rows.jsonl"), split="train")
+    assert loaded.column_names == ["prompt", "answer"]
+    assert seen == [bar_shown]
+    assert not datasets.are_progress_bars_disabled(), "the user's setting is back after the load"
