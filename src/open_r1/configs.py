@@ -154,9 +154,6 @@ class ScriptArguments(trl.ScriptArguments):
 # Rewards
 # ---------------------------------------------------------------------------------------------
 
-CODE_PROVIDERS = PROVIDERS
-CODE_SCORING_MODES = SCORING_MODES
-
 
 @dataclass
 class GRPOScriptArguments(ScriptArguments):
@@ -228,7 +225,7 @@ class GRPOScriptArguments(ScriptArguments):
     code_scoring_mode: Optional[str] = field(
         default=None,
         metadata={
-            "help": f"Scoring of the code and cf_code rewards: one of {CODE_SCORING_MODES} (partial: the fraction of "
+            "help": f"Scoring of the code and cf_code rewards: one of {SCORING_MODES} (partial: the fraction of "
             "tests passed; weighted_sum: pass_fail + 0.1 * partial). Unset: each reward's own, as upstream's (code: "
             "partial; cf_code: weighted_sum)."
         },
@@ -253,7 +250,7 @@ class GRPOScriptArguments(ScriptArguments):
     )
     code_provider: str = field(
         default=DEFAULT_PROVIDER,
-        metadata={"help": f"Where code rewards run programs: one of {CODE_PROVIDERS}. 'local' needs no account."},
+        metadata={"help": f"Where code rewards run programs: one of {PROVIDERS}. 'local' needs no account."},
     )
     e2b_router_url: Optional[str] = field(
         default=None, metadata={"help": "URL of an E2B router (scripts/e2b_router.py), e.g. 'ip:port'."}
@@ -264,7 +261,7 @@ class GRPOScriptArguments(ScriptArguments):
     competitive_programming_provider: str = field(
         default=DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER,
         metadata={
-            "help": f"Where the IOI and Codeforces rewards (ioi_code, cf_code) run programs: one of {CODE_PROVIDERS} "
+            "help": f"Where the IOI and Codeforces rewards (ioi_code, cf_code) run programs: one of {PROVIDERS} "
             "(open-r1/ioi rows with graders need 'piston')."
         },
     )
