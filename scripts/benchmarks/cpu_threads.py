@@ -116,14 +116,16 @@ def prepare(work_dir: pathlib.Path) -> None:
 
 
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
-    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
+    from open_r1.utils.provenance import provenance_cells, read_provenance
+    from open_r1.utils.results_docs import markdown_table, results_cell
 
     header = ["date", "commit", "machine, load before → after", "workload", "neighbour", "1 thread"]
     header += ["a thread per core", "a thread per core / 1 thread", "repeats", "results"]
     rows = []
     for results, path in runs:
         settings = results["settings"]
-        load = settings["load_average"]
+        machine = read_provenance(settings)["machine"]
+        start, end = machine["load_average_at_start"], machine["load_average_at_end"]
         for workload in results["medians"]:
             for neighbour, medians in results["medians"][workload].items():
                 one, every = medians["1"], medians[str(settings["cores"])]
@@ -131,7 +133,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
                 verdict = f"{ratio:.2f}× ({1 / ratio:.1f}× faster)" if ratio < 1 else f"{ratio:.1f}× slower"
                 rows.append(
                     [
-                        *provenance_cells(settings, f"{load[0]:.2f} → {load[1]:.2f}"),
+                        *provenance_cells(settings, f"{start[0]:.2f} → {end[0]:.2f}"),
                         f"tiny {workload.upper()}, {settings['steps'][workload]} step"
                         + ("s" if settings["steps"][workload] != 1 else ""),
                         "every core busy" if neighbour == "busy" else "idle",
@@ -154,14 +156,15 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.demo.report import write_results_table
+    from open_r1.utils.results_docs import write_results_table
 
     write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
 
 
 def main(argv: list[str] | None = None) -> dict | None:
-    from open_r1.demo.report import add_results_options, benchmark_provenance, report_results
     from open_r1.utils.launch import usable_cores
+    from open_r1.utils.provenance import provenance_record, with_end_load
+    from open_r1.utils.results_docs import add_results_options, report_results
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sft_steps", type=int, default=30, help="SFT steps per launch (default 30).")
@@ -180,10 +183,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     if cores < 2:
         parser.error("one thread per core is one thread on this machine: nothing to compare")
     steps = {"sft": args.sft_steps, "grpo": args.grpo_steps}
-    settings = {
-        "cores": cores, "steps": steps, "repeats": args.repeats, "load_average": [os.getloadavg()[0]],
-        **benchmark_provenance(),
-    }  # fmt: skip
+    settings = {"cores": cores, "steps": steps, "repeats": args.repeats, **provenance_record()}
     args.work_dir.mkdir(parents=True, exist_ok=True)
     prepare(args.work_dir)
     loop = {"idle": python_loop_seconds()}
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> dict | None:
                         stop(spinning)
                     timings[workload][neighbour][str(threads)].append(seconds)
                     print(f"{workload} {neighbour:4s} {threads} threads: {seconds:.3f} s/step", flush=True)
-    settings["load_average"].append(os.getloadavg()[0])
+    settings = with_end_load(settings)
     medians = {
         workload: {
             n: {t: statistics.median(values) for t, values in by_threads.items()} for n, by_threads in w.items()

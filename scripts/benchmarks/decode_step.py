@@ -41,7 +41,6 @@ the price of sampling is a few kernels per step, the same in every way), several
 """
 
 import argparse
-import os
 import pathlib
 import statistics
 import sys
@@ -280,15 +279,16 @@ def price_cells(figures: dict, baseline: float | None) -> list[str]:
 
 
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
-    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
+    from open_r1.utils.provenance import provenance_cells, read_provenance
+    from open_r1.utils.results_docs import markdown_table, results_cell
 
     header = ["date", "commit", "machine, load", "model", "rows", "way", "ms per decode step", f"× {BASELINE}"]
     header += ["host ops per step", "device ms per step (wall / device)", "first (long) call s", "results"]
     rows = []
     for results, path in runs:
         settings = results["settings"]
-        machine = settings.get("device_name") or settings["machine"]
-        first_cells = [*provenance_cells({**settings, "machine": machine}, f"{settings['load_average'][0]:.1f}")]
+        start = read_provenance(settings)["machine"]["load_average_at_start"]
+        first_cells = [*provenance_cells(settings, f"{start[0]:.1f}", machine=settings.get("device_name"))]
         first_cells.append(pathlib.Path(settings["model"]).name)
         for count in map(str, settings["rows"]):
             baseline = results["ways"].get(BASELINE, {}).get(count, {}).get("ms_per_decode_step")
@@ -306,13 +306,14 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.demo.report import write_results_table
+    from open_r1.utils.results_docs import write_results_table
 
     write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
 
 
 def main(argv: list[str] | None = None) -> dict | None:
-    from open_r1.demo.report import add_results_options, benchmark_provenance, report_results, save_results
+    from open_r1.utils.provenance import provenance_record
+    from open_r1.utils.results_docs import add_results_options, report_results, save_results
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="Model folder to decode with (required to time).")
@@ -360,9 +361,8 @@ def main(argv: list[str] | None = None) -> dict | None:
     settings = {
         "model": args.model, "device": args.device, "data_files": args.data_files, "rows": args.rows,
         "short_tokens": args.short_tokens, "long_tokens": args.long_tokens, "repeats": args.repeats,
-        "ways": args.ways, "load_average": [os.getloadavg()[0]], **benchmark_provenance(),
+        "ways": args.ways, **provenance_record(),
         "device_name": torch.cuda.get_device_name() if args.device == "cuda" else None,
-        "torch": torch.__version__,
     }  # fmt: skip
     failed = {}
 

@@ -111,7 +111,7 @@ def best_of(repeats: int, run):
 def run(benchmarks: dict[str, list[str]], rows: int, ngram_size: int, num_proc: int, repeats: int) -> dict:
     """Times both ways on `rows` synthetic rows against `benchmarks`; returns rows per second of each (the fast one
     with one process and with `num_proc`), their ratios and how many flags differ."""
-    from open_r1.demo.report import benchmark_provenance
+    from open_r1.utils.provenance import provenance_record
 
     settings = {
         "rows": rows,
@@ -119,8 +119,7 @@ def run(benchmarks: dict[str, list[str]], rows: int, ngram_size: int, num_proc: 
         "num_proc": num_proc,
         "repeats": repeats,
         "benchmarks": sorted(benchmarks),
-        "load_average_at_start": list(os.getloadavg()),
-        **benchmark_provenance(),
+        **provenance_record(),
     }
     texts = synthetic_rows(benchmarks, rows)
     dataset = datasets.Dataset.from_dict({"problem": texts})
@@ -163,7 +162,8 @@ def run(benchmarks: dict[str, list[str]], rows: int, ngram_size: int, num_proc: 
 
 
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
-    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
+    from open_r1.utils.provenance import provenance_cells, read_provenance
+    from open_r1.utils.results_docs import markdown_table, results_cell
 
     header = ["date", "commit", "machine, load before", "rows", "baseline", "project, 1 process"]
     header += ["project, all processes", "flags identical", "results"]
@@ -172,9 +172,10 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
         settings, fast, ratios = results["settings"], results["fast_rows_per_second"], results["ratios"]
         processes = str(settings["num_proc"])
         differing = results["flags_differing"]
+        start = read_provenance(settings)["machine"]["load_average_at_start"]
         rows.append(
             [
-                *provenance_cells(settings, f"{settings['load_average_at_start'][0]:.2f}"),
+                *provenance_cells(settings, f"{start[0]:.2f}"),
                 f"{settings['rows']:,}",
                 f"{results['baseline_rows_per_second']:,.0f} rows/s",
                 f"{fast['1']:,.0f} rows/s (**{ratios['1']:.1f}×**)",
@@ -188,7 +189,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.demo.report import write_results_table
+    from open_r1.utils.results_docs import write_results_table
 
     write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
 
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--num_proc", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=3, help="Runs per variant; the best time counts.")
     parser.add_argument("--shared_data", default=str(SHARED_DATA))
-    from open_r1.demo.report import add_results_options
+    from open_r1.utils.results_docs import add_results_options
 
     add_results_options(parser)
     args = parser.parse_args(argv)
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> dict | None:
 
     benchmarks = load_benchmarks(pathlib.Path(args.shared_data))
     results = run(benchmarks, args.rows, args.ngram_size, args.num_proc, args.repeats)
-    from open_r1.demo.report import report_results
+    from open_r1.utils.results_docs import report_results
 
     report_results(results, args.output, docs_section)
     if results["flags_differing"]:

@@ -34,7 +34,6 @@ Not covered: GPUs, vLLM, several processes (the demo trains on one).
 
 import argparse
 import json
-import os
 import pathlib
 import sys
 
@@ -307,8 +306,8 @@ def grpo_plan(settings, max_steps: int | None, save_steps: int | None) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from open_r1.demo import pipeline
     from open_r1.demo.settings import SETTINGS
+    from open_r1.utils.provenance import provenance_record, with_end_load
 
     settings = SETTINGS[args.model, False]
     plan = grpo_plan(settings, args.max_steps, args.save_steps)
@@ -322,7 +321,7 @@ def run(args: argparse.Namespace) -> dict:
         "model": args.model,
         "seeds": args.seeds,
         "command": " ".join([COMMAND, *sys.argv[1:]]),
-        **pipeline.provenance(),
+        **provenance_record(),
         "grpo": plan,
         "test_problems": settings.num_test,
         "eval_samples": settings.eval_samples,
@@ -344,7 +343,7 @@ def run(args: argparse.Namespace) -> dict:
                 "comparison": comparison,
             }
         )
-        results["machine"]["load_average_at_end"] = list(os.getloadavg())
+        results["machine"] = with_end_load(results)["machine"]
         (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         print(comparison_table([results]), flush=True)
     print(f"results: {output_dir / 'results.json'}", flush=True)
@@ -369,12 +368,13 @@ def _ratio(value: float | None) -> str:
 
 
 def provenance_table(all_results: list[dict]) -> str:
-    from open_r1.demo.report import markdown_table
+    from open_r1.utils.provenance import read_provenance
+    from open_r1.utils.results_docs import markdown_table
 
     rows = []
     for results in all_results:
-        machine, plan = results["machine"], results["grpo"]
-        load = machine["load_average_at_start"][0], machine.get("load_average_at_end", [None, None])[1]
+        machine, plan = read_provenance(results)["machine"], results["grpo"]
+        load = machine["load_average_at_start"][0], machine["load_average_at_end"][1]
         rows.append(
             [
                 results["model"],
@@ -394,7 +394,7 @@ def provenance_table(all_results: list[dict]) -> str:
 
 def checkpoints_table(all_results: list[dict]) -> str:
     """Every checkpoint of every run: its budget spent and its held-out pass@1."""
-    from open_r1.demo.report import markdown_table
+    from open_r1.utils.results_docs import markdown_table
 
     rows = []
     for results in all_results:
@@ -418,7 +418,7 @@ def checkpoints_table(all_results: list[dict]) -> str:
 def comparison_table(all_results: list[dict]) -> str:
     """Per run, the goal's measures: completions to reach the baseline's final pass@1, dynamic sampling's pass@1 at
     the baseline's completions and time, and what the runs spent their groups on."""
-    from open_r1.demo.report import markdown_table
+    from open_r1.utils.results_docs import markdown_table
 
     rows = []
     for results in all_results:
@@ -461,7 +461,7 @@ def comparison_table(all_results: list[dict]) -> str:
 def summary_table(all_results: list[dict]) -> str:
     """The goal in short, a row per run of every model: completions to reach the baseline's final accuracy, and
     dynamic sampling against the baseline at the baseline's completions and at its training time."""
-    from open_r1.demo.report import markdown_table
+    from open_r1.utils.results_docs import markdown_table
 
     header = [
         "demo, seed",
@@ -506,7 +506,7 @@ def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> Non
     """For each model among the results files, replaces what lies between that model's markers on the page with
     the tables of its results; the other models' blocks are left as they are. Files of every model also rewrite
     the summary between its markers, models in `MODELS`' order."""
-    from open_r1.demo.report import between_markers
+    from open_r1.utils.results_docs import between_markers
 
     all_results = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
     text = page.read_text(encoding="utf-8")

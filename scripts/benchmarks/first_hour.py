@@ -8,7 +8,7 @@ The first ```shell block under the README's "## Your first hour" heading runs as
 lines joined, each command through `bash -c`, in order), in a scratch folder that looks like the checkout (its
 src, recipes, scripts and Makefile linked, this interpreter's environment activated, as after `source
 .venv/bin/activate`). Each command's wall seconds go to the results file with when, at which commit and on which
-machine it ran (`open_r1.demo.pipeline.provenance`, load average included: start-up dominates these commands and
+machine it ran (`open_r1.utils.provenance`, load average included: start-up dominates these commands and
 a busy machine stretches it). A command that fails stops the run with its output; nothing is written then.
 
 `--write_docs` puts a results file's seconds into the `time` column of the table that follows the block (one row
@@ -101,15 +101,15 @@ def time_commands(commands: list[str], workdir: pathlib.Path) -> list[dict]:
 
 
 def run(output: pathlib.Path, readme: pathlib.Path = README) -> dict:
-    from open_r1.demo import pipeline
+    from open_r1.utils.provenance import provenance_record, with_end_load
 
     _, commands = first_hour_block(readme.read_text(encoding="utf-8"))
-    provenance = pipeline.provenance()
+    provenance = provenance_record()
     with tempfile.TemporaryDirectory(prefix="first-hour-") as scratch:
         timed = time_commands(commands, scratch_checkout(pathlib.Path(scratch)))
     results = {
         "benchmark": "first_hour",
-        **pipeline.with_end_load(provenance),
+        **with_end_load(provenance),
         "commands": timed,
         "total_seconds": round(sum(entry["seconds"] for entry in timed), 2),
     }
@@ -168,11 +168,12 @@ def readme_with_times(text: str, results: dict) -> str:
 
 def docs_section(results: dict) -> str:
     from open_r1.demo.docs_page import machine_cell
-    from open_r1.demo.report import markdown_table, utc_time
+    from open_r1.utils.provenance import read_provenance, utc_time
+    from open_r1.utils.results_docs import markdown_table
 
     rows = [[f"`{entry['command']}`", f"{entry['seconds']:.1f}"] for entry in results["commands"]]
     when = utc_time(results["date"])
-    machine = results["machine"]
+    machine = read_provenance(results)["machine"]
     before, after = machine["load_average_at_start"][0], machine["load_average_at_end"][0]
     return "\n\n".join(
         [
@@ -186,7 +187,7 @@ def docs_section(results: dict) -> str:
 
 
 def page_with_results(text: str, results: dict) -> str:
-    from open_r1.demo.report import between_markers
+    from open_r1.utils.results_docs import between_markers
 
     return between_markers(text, BEGIN, END, docs_section(results), DOCS_PAGE)
 

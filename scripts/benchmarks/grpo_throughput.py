@@ -60,11 +60,9 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import os
 import pathlib
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -455,27 +453,15 @@ def run_arm(arm: str, args, model_path: str, dataset) -> dict:
 
 def environment(device: str) -> dict:
     import torch
-    import transformers
-    import trl
 
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = None
+    from open_r1.utils.provenance import provenance_record
+
     return {
         "device_name": torch.cuda.get_device_name()
         if device == "cuda"
         else platform.processor() or platform.machine(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "trl": trl.__version__,
-        "commit": commit,
-        "date": time.strftime("%Y-%m-%d"),
         "cpu_threads": torch.get_num_threads(),
-        "cpu_cores": os.cpu_count(),
-        "load_average_at_start": os.getloadavg()[0],
+        **provenance_record(),
     }
 
 
@@ -499,15 +485,19 @@ def counted_compilations(result: dict) -> str:
 def results_section(results: dict, path: pathlib.Path) -> str:
     """One results file on the page: where, when and what ran, then each arm's figures and ratios to `trl`, and the
     generation prices the arms give (`generation_prices`)."""
-    from open_r1.demo.report import markdown_table
+    from open_r1.utils.provenance import read_provenance
+    from open_r1.utils.results_docs import markdown_table
 
     settings = results["settings"]
+    record = read_provenance(settings)
+    # Results made by hand (the tests') may lack both: "?" cores and a nan load, as before.
+    cores, start = record["machine"]["cores"], record["machine"]["load_average_at_start"] or [float("nan")]
     recipe = f"recipe {settings['recipe']}" if settings.get("recipe") else "no recipe"
     settings_line = (
-        f"**{settings['device_name']}** ({settings['device']}, {settings.get('cpu_cores', '?')} cores, "
+        f"**{settings['device_name']}** ({settings['device']}, {'?' if cores is None else cores} cores, "
         f"{settings['cpu_threads']} thread{'s' if settings['cpu_threads'] != 1 else ''}, load average "
-        f"{settings.get('load_average_at_start', float('nan')):.1f} at the start), commit {settings['commit']}, "
-        f"{settings['date']}: model {settings['model']}, {recipe}, {settings['prompts']} prompts x "
+        f"{start[0]:.1f} at the start), commit {record['commit']}, "
+        f"{record['date'][:10]}: model {settings['model']}, {recipe}, {settings['prompts']} prompts x "
         f"{settings['num_generations']} completions of at most {settings['max_completion_length']} tokens per step, "
         f"{settings['warmup_steps']} warm-up + {settings['steps']} timed steps"
     )
@@ -576,7 +566,7 @@ def results_section(results: dict, path: pathlib.Path) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces what lies between the page's markers with the tables of `paths`, in the order given."""
-    from open_r1.demo.report import write_results_table
+    from open_r1.utils.results_docs import write_results_table
 
     def section(runs):
         return "\n\n".join(results_section(results, shown) for results, shown in runs)
@@ -658,7 +648,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.write_docs:
         write_docs(args.write_docs)
         return {}
-    from open_r1.demo.report import save_results
+    from open_r1.utils.results_docs import save_results
 
     if args.model is None:
         parser.error("--model is required (unless --write_docs)")

@@ -19,7 +19,6 @@ Not covered: E2B/Morph (network round trips dominate there), calls that do real 
 """
 
 import argparse
-import os
 import pathlib
 import statistics
 import subprocess
@@ -44,7 +43,8 @@ def milliseconds(samples: list[float]) -> str:
 
 
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
-    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
+    from open_r1.utils.provenance import provenance_cells, read_provenance
+    from open_r1.utils.results_docs import markdown_table, results_cell
 
     header = ["date", "commit", "machine, load before", "calls", "tool, print(1)", "bare subprocess"]
     header += ["replay of earlier cells", "results"]
@@ -52,9 +52,10 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     for results, path in runs:
         settings = results["settings"]
         replay = " / ".join(f"{cells}: {1000 * seconds:.1f} ms" for cells, seconds in results["replay"].items())
+        start = read_provenance(settings)["machine"]["load_average_at_start"]
         rows.append(
             [
-                *provenance_cells(settings, f"{settings['load_average_at_start']:.2f}"),
+                *provenance_cells(settings, f"{start[0]:.2f}"),
                 str(settings["calls"]),
                 f"**{1000 * results['tool']:.1f} ms** median, {1000 * results['tool_p90']:.1f} ms p90",
                 f"{1000 * results['subprocess']:.1f} ms median",
@@ -67,29 +68,25 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.demo.report import write_results_table
+    from open_r1.utils.results_docs import write_results_table
 
     write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
 
 
 def main(argv: list[str] | None = None) -> dict | None:
-    from open_r1.demo.report import benchmark_provenance
+    from open_r1.utils.provenance import provenance_record
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=200, help="Calls of print(1) per design (default 200).")
     parser.add_argument("--history", type=int, nargs="*", default=[0, 2, 4, 8], help="Earlier cells to replay.")
-    from open_r1.demo.report import add_results_options
+    from open_r1.utils.results_docs import add_results_options
 
     add_results_options(parser)
     args = parser.parse_args(argv)
     if args.write_docs:
         write_docs(args.write_docs)
         return None
-    settings = {
-        "calls": args.calls,
-        "load_average_at_start": os.getloadavg()[0],
-        **benchmark_provenance(),
-    }
+    settings = {"calls": args.calls, **provenance_record()}
 
     tool = PythonTool(PythonToolSettings(SandboxConfig(num_workers=1)))
     tool.reset()
@@ -129,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         "subprocess": statistics.median(plain_times),
         "replay": {str(history): seconds for history, seconds in replay.items()},
     }
-    from open_r1.demo.report import report_results
+    from open_r1.utils.results_docs import report_results
 
     report_results(results, args.output, docs_section)
     return results

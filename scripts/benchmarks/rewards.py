@@ -105,7 +105,7 @@ def sequential_rewards(
 def run(rows: list[dict], generations: int) -> dict:
     """Grades the inputs of `rows` three ways and returns what the table needs: completions per second of each,
     the ratios, whether the rewards are identical, and the verdicts on the equal forms and the wrong answers."""
-    from open_r1.demo.report import benchmark_provenance
+    from open_r1.utils.provenance import provenance_record, with_end_load
 
     completions, golds = build_inputs(rows, generations)
     conversational = [[{"role": "assistant", "content": c}] for c in completions]
@@ -113,11 +113,10 @@ def run(rows: list[dict], generations: int) -> dict:
         "problems": len(rows),
         "generations": generations,
         "completions": len(completions),
-        "load_average_at_start": list(os.getloadavg()),
-        **benchmark_provenance(),
+        **provenance_record(),
     }
     print(f"{len(rows)} problems x {generations} completions = {len(completions)}; {os.cpu_count()} CPUs")
-    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*settings["machine"]["load_average_at_start"]))
 
     accuracy_reward(conversational[:2], solution=golds[:2])  # start the worker processes outside the timing
     start = time.perf_counter()
@@ -145,8 +144,8 @@ def run(rows: list[dict], generations: int) -> dict:
     print(f"speed-up        : {baseline / pooled_seconds:.2f}x (accuracy_reward vs the upstream-approach loop)")
     mismatches = sorted({i for rewards in sequential.values() for i in range(n) if pooled[i] != rewards[i]})
     print(f"identical rewards: {not mismatches} ({len(mismatches)} differ)")
-    settings["load_average_at_end"] = list(os.getloadavg())
-    print("load average after: {:.2f} {:.2f} {:.2f}".format(*settings["load_average_at_end"]))
+    settings = with_end_load(settings)
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*settings["machine"]["load_average_at_end"]))
     correct = sum(1 for i in range(n) if i % 2 == 0 and pooled[i] == 1.0)
     wrong = sum(1 for i in range(n) if i % 2 == 1 and pooled[i] == 0.0)
     print(f"equal forms graded 1.0: {correct}/{n // 2}; wrong answers graded 0.0: {wrong}/{n - n // 2}")
@@ -171,7 +170,8 @@ def run(rows: list[dict], generations: int) -> dict:
 
 
 def docs_section(runs: list[tuple[dict, Path | None]]) -> str:
-    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
+    from open_r1.utils.provenance import provenance_cells, read_provenance
+    from open_r1.utils.results_docs import markdown_table, results_cell
 
     header = ["date", "commit", "machine, load before", "completions", "baseline", "loop + pre-check"]
     header += ["`accuracy_reward`", "ratio", "rewards identical", "results"]
@@ -179,9 +179,10 @@ def docs_section(runs: list[tuple[dict, Path | None]]) -> str:
     for results, path in runs:
         settings, speed = results["settings"], results["completions_per_second"]
         differing = results["rewards_differing"]
+        start = read_provenance(settings)["machine"]["load_average_at_start"]
         rows.append(
             [
-                *provenance_cells(settings, f"{settings['load_average_at_start'][0]:.2f}"),
+                *provenance_cells(settings, f"{start[0]:.2f}"),
                 f"{settings['completions']:,}",
                 f"{speed[BASELINE]:,.0f} completions/s",
                 f"{speed[PRE_CHECK]:,.0f} ({results['pre_check_ratio']:.2f}×)",
@@ -196,7 +197,7 @@ def docs_section(runs: list[tuple[dict, Path | None]]) -> str:
 
 def write_docs(paths: list[Path], page: Path = DOCS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.demo.report import write_results_table
+    from open_r1.utils.results_docs import write_results_table
 
     write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
 
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--generations", type=int, default=16)
     parser.add_argument("--problems", type=int, default=None, help="use only the first N problems")
-    from open_r1.demo.report import add_results_options
+    from open_r1.utils.results_docs import add_results_options
 
     add_results_options(parser)
     args = parser.parse_args(argv)
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
     rows = rows[: args.problems] if args.problems else rows
     results = run(rows, args.generations)
-    from open_r1.demo.report import report_results
+    from open_r1.utils.results_docs import report_results
 
     report_results(results, args.output, docs_section)
     return 0 if not results["rewards_differing"] else 1

@@ -28,7 +28,6 @@ Not covered: C++ (the data set's solutions are Python) and wrong answers (see te
 
 import argparse
 import json
-import os
 import pathlib
 import statistics
 import subprocess
@@ -115,17 +114,19 @@ def trivial_costs(count: int) -> None:
 
 
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
-    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
+    from open_r1.utils.provenance import provenance_cells, read_provenance
+    from open_r1.utils.results_docs import markdown_table, results_cell
 
     header = ["date", "commit", "machine, load before → after", "problems, tests, workers", "baseline", "sandbox"]
     header += ["ratio", "ceiling", "ratio / ceiling", "verdicts", "results"]
     rows = []
     for results, path in runs:
         settings, differing = results["settings"], results["problems_differing"]
-        load = settings["load_average"]
+        machine = read_provenance(settings)["machine"]
+        start, end = machine["load_average_at_start"], machine["load_average_at_end"]
         rows.append(
             [
-                *provenance_cells(settings, f"{load[0]:.2f} → {load[1]:.2f}"),
+                *provenance_cells(settings, f"{start[0]:.2f} → {end[0]:.2f}"),
                 f"{settings['problems']}, {settings['tests']:,}, {settings['workers']}",
                 f"{results['baseline_tests_per_second']:.1f} tests/s",
                 f"{results['sandbox_tests_per_second']:.1f} tests/s",
@@ -143,7 +144,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.demo.report import write_results_table
+    from open_r1.utils.results_docs import write_results_table
 
     write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
 
@@ -155,7 +156,7 @@ def main(argv=None) -> dict | None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=4, help="chunks in which sandbox and plain loop alternate")
     parser.add_argument("--trivial", type=int, default=0, help="only time N trivial runs (per test, per program)")
-    from open_r1.demo.report import add_results_options
+    from open_r1.utils.results_docs import add_results_options
 
     add_results_options(parser)
     args = parser.parse_args(argv)
@@ -176,7 +177,9 @@ def main(argv=None) -> dict | None:
     chunks = [problems[index::rounds] for index in range(rounds)]
     sandbox_verdicts, baseline_verdicts = {}, {}
     sandbox_seconds = plain_seconds = run_seconds = 0.0
-    load_before = os.getloadavg()
+    from open_r1.utils.provenance import provenance_record, with_end_load
+
+    provenance = provenance_record()
     with LocalSandbox(num_workers=args.workers, limits=limits) as sandbox:
         sandbox.execute([Submission("print(1)", "python", (TestCase("", "1"),))] * args.workers)  # start workers
         # What isolating one run costs inside the run itself (namespaces, mounts, limits, seccomp): the median
@@ -203,7 +206,9 @@ def main(argv=None) -> dict | None:
     all_passed = sum(all(v == "passed" for v in verdicts) for verdicts in sandbox_verdicts.values())
     print(f"problems: {len(problems)}  test cases: {num_tests}  workers: {args.workers}  python: {python}")
     print(f"sandbox code: {sys.modules['open_r1.sandbox'].__file__}")
-    print(f"load average before: {load_before[0]:.2f}  after: {os.getloadavg()[0]:.2f}  rounds: {rounds}")
+    provenance = with_end_load(provenance)
+    before, after = provenance["machine"]["load_average_at_start"][0], provenance["machine"]["load_average_at_end"][0]
+    print(f"load average before: {before:.2f}  after: {after:.2f}  rounds: {rounds}")
     print(f"local sandbox : {num_tests / sandbox_seconds:8.1f} tests/s  ({sandbox_seconds:.1f} s)")
     print(f"plain loop    : {num_tests / plain_seconds:8.1f} tests/s  ({plain_seconds:.1f} s)")
     print(f"speed-up      : {plain_seconds / sandbox_seconds:.2f}x")
@@ -221,8 +226,6 @@ def main(argv=None) -> dict | None:
     print(f"problems with different verdicts: {len(differing)}")
     for problem_id, sandboxed, plain in differing:
         print(f"  {problem_id}: sandbox {sandboxed} vs plain {plain}")
-    from open_r1.demo.report import benchmark_provenance
-
     results = {
         "settings": {
             "problems": len(problems),
@@ -230,8 +233,7 @@ def main(argv=None) -> dict | None:
             "workers": args.workers,
             "rounds": rounds,
             "python": python,
-            "load_average": [load_before[0], os.getloadavg()[0]],
-            **benchmark_provenance(),
+            **provenance,
         },
         "sandbox_tests_per_second": num_tests / sandbox_seconds,
         "baseline_tests_per_second": num_tests / plain_seconds,
@@ -241,7 +243,7 @@ def main(argv=None) -> dict | None:
         "all_passed": all_passed,
         "problems_differing": [problem_id for problem_id, _, _ in differing],
     }
-    from open_r1.demo.report import report_results
+    from open_r1.utils.results_docs import report_results
 
     report_results(results, args.output, docs_section)
     return results

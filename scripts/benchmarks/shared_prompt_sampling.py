@@ -30,7 +30,6 @@ itself), tool-calling rollouts, torch.compile.
 """
 
 import argparse
-import os
 import pathlib
 import statistics
 import sys
@@ -64,7 +63,8 @@ def prompts_shown(results: dict) -> str:
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     """A row per results file and sample count: each way's median seconds per call and its ratio over the
     evaluator's default; a way that run did not time is a dash."""
-    from open_r1.demo.report import markdown_table, provenance_cells, results_cell
+    from open_r1.utils.provenance import provenance_cells, read_provenance
+    from open_r1.utils.results_docs import markdown_table, results_cell
 
     timed = {way for results, _ in runs for run in results["runs"].values() for way in run["median_seconds"]}
     ways = [way for way in WAYS if way in timed]
@@ -74,12 +74,13 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     rows = []
     for results, path in runs:
         settings = results["settings"]
-        load = settings["load_average"]
+        machine = read_provenance(settings)["machine"]
+        start, end = machine["load_average_at_start"], machine["load_average_at_end"]
         for samples, run in results["runs"].items():
             medians, ratios = run["median_seconds"], run["ratio_to_default"]
             rows.append(
                 [
-                    *provenance_cells(settings, f"{results['threads']} threads, {load[0]:.2f} → {load[1]:.2f}"),
+                    *provenance_cells(settings, f"{results['threads']} threads, {start[0]:.2f} → {end[0]:.2f}"),
                     prompts_shown(results),
                     f"{samples} × {results['new_tokens']}",
                     str(settings["repeats"]),
@@ -97,13 +98,14 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.demo.report import write_results_table
+    from open_r1.utils.results_docs import write_results_table
 
     write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
 
 
 def main(argv=None) -> dict | None:
-    from open_r1.demo.report import add_results_options, benchmark_provenance, save_results
+    from open_r1.utils.provenance import provenance_record, with_end_load
+    from open_r1.utils.results_docs import add_results_options, save_results
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="Model folder (or Hub id) to sample from (required to time).")
@@ -133,7 +135,7 @@ def main(argv=None) -> dict | None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    provenance = {"repeats": args.repeats, "load_average": [os.getloadavg()[0]], **benchmark_provenance()}
+    provenance = {"repeats": args.repeats, **provenance_record()}
 
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     tokenizer.padding_side = "left"
@@ -253,8 +255,7 @@ def main(argv=None) -> dict | None:
         print(f"{samples} samples per prompt, median seconds per call (and / {EVALUATOR_DEFAULT}):", flush=True)
         for name, median in medians.items():
             print(f"  {name:26s} {median:8.2f} s  {median / default:5.2f}x", flush=True)
-    provenance["load_average"].append(os.getloadavg()[0])
-    results["settings"] = provenance
+    results["settings"] = with_end_load(provenance)
     if args.output:
         save_results(args.output, results)
     return results

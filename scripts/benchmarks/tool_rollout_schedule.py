@@ -39,7 +39,6 @@ import pathlib
 import random
 import statistics
 import sys
-import time
 from concurrent.futures import Future
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -235,11 +234,13 @@ def schedule_row(name: str, figure: dict, priced: bool = False) -> list[str]:
 def results_section(results: dict, path: pathlib.Path) -> str:
     """One results file on the page: what was replayed, then each schedule's figures per batch size, then the
     evaluator's where the file has them; priced in seconds where the run was given a machine's prices."""
-    from open_r1.demo.report import markdown_table
+    from open_r1.utils.provenance import read_provenance
+    from open_r1.utils.results_docs import markdown_table
 
     settings, prices = results["settings"], results.get("prices")
+    record = read_provenance(settings)
     line = (
-        f"Commit {settings['commit']}, {settings['date']}: {results['rollouts']} rollouts of {settings['details']} "
+        f"Commit {record['commit']}, {record['date'][:10]}: {results['rollouts']} rollouts of {settings['details']} "
         f"({results['tool_rounds_per_rollout']:.2f} tool rounds each), tokens of {settings['model']}, budget "
         f"{settings['max_completion_length']}, {settings['batches']} batches per size, seed {settings['seed']} "
         f"(`{path.as_posix()}`)"
@@ -320,7 +321,7 @@ def read_prices(path: str) -> dict | None:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces what lies between the page's markers with the tables of `paths`, in the order given."""
-    from open_r1.demo.report import write_results_table
+    from open_r1.utils.results_docs import write_results_table
 
     def section(runs):
         return "\n\n".join(results_section(results, shown) for results, shown in runs)
@@ -388,9 +389,9 @@ def main(argv: list[str] | None = None) -> dict:
     ]
     calls = statistics.mean(sum(1 for _, suffix in turns if suffix) for _, turns in rollouts)
     settings = {key: value for key, value in vars(args).items() if key not in ("output", "write_docs", "prices")}
-    from open_r1.demo.pipeline import git_commit
+    from open_r1.utils.provenance import provenance_record
 
-    settings.update(commit=git_commit(), date=time.strftime("%Y-%m-%d"))
+    settings.update(provenance_record())
     results = {"settings": settings, "rollouts": len(rollouts), "tool_rounds_per_rollout": calls, "rows": {}}
     if prices:
         results["prices"] = prices

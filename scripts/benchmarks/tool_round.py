@@ -17,10 +17,7 @@ Not covered: the trainer's side (parsing, the GPU idle or not), E2B and Morph (n
 """
 
 import argparse
-import datetime
-import os
 import pathlib
-import platform
 import statistics
 import sys
 import time
@@ -29,10 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
-from open_r1.demo import pipeline  # noqa: E402
 from open_r1.sandbox import SandboxConfig  # noqa: E402
 from open_r1.tools import PythonTool, PythonToolSettings  # noqa: E402
-from open_r1.utils.launch import usable_cores  # noqa: E402
+from open_r1.utils.provenance import provenance_record, read_provenance  # noqa: E402
 
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- tool_round.py results: begin -->", "<!-- tool_round.py results: end -->"
@@ -47,11 +43,7 @@ def settings_of(args) -> dict:
         "code": list(args.code),
         "workers": args.workers,
         "repeats": args.repeats,
-        "cores_usable": usable_cores(),
-        "machine": platform.machine(),
-        "load_average_at_start": os.getloadavg()[0],
-        "commit": pipeline.git_commit(),
-        "date": datetime.date.today().isoformat(),
+        **provenance_record(),
     }
 
 
@@ -92,23 +84,24 @@ def run(args) -> dict:
         "seconds_per_round": medians,
         "all_seconds": seconds,
         "ratio": medians["in place"] / medians["ahead"],
-        "ceiling": min(args.workers, args.rollouts, settings["cores_usable"]),
+        "ceiling": min(args.workers, args.rollouts, settings["machine"]["cores"]),
     }
     print(docs_section([(results, None)]))
     return results
 
 
 def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
-    from open_r1.demo.report import markdown_table
+    from open_r1.utils.results_docs import markdown_table
 
     rows = []
     for results, path in runs:
-        s = results["settings"]
+        s, record = results["settings"], read_provenance(results["settings"])
+        machine = record["machine"]
         rows.append(
             [
-                s["date"],
-                s["commit"],
-                f"{s['machine']}, {s['cores_usable']} cores, load {s['load_average_at_start']:.1f}",
+                record["date"][:10],
+                record["commit"],
+                f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_average_at_start'][0]:.1f}",
                 f"{s['rollouts']} × {s['calls_per_rollout']}",
                 str(s["workers"]),
                 f"{results['seconds_per_round']['in place']:.3f}",
@@ -135,7 +128,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
 
 def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.demo.report import write_results_table
+    from open_r1.utils.results_docs import write_results_table
 
     write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
 
@@ -146,7 +139,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--code", nargs="+", default=list(DEFAULT_CODE), help="Each rollout's calls, in order.")
     parser.add_argument("--workers", type=int, default=2, help="Sandbox workers and pool threads (code_num_workers).")
     parser.add_argument("--repeats", type=int, default=5, help="Rounds timed per arm (default 5).")
-    from open_r1.demo.report import add_results_options
+    from open_r1.utils.results_docs import add_results_options
 
     add_results_options(parser)
     args = parser.parse_args(argv)
@@ -158,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict | None:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     results = run(args)
     if args.output is not None:
-        from open_r1.demo.report import save_results
+        from open_r1.utils.results_docs import save_results
 
         save_results(args.output, results)
     return results

@@ -123,15 +123,6 @@ def test_an_evaluation_on_a_gpu_gives_its_memory_back_when_it_ends(monkeypatch, 
     assert events == (["evaluated", "cache emptied"] if device == "cuda" else ["evaluated"])
 
 
-def test_a_runs_provenance_records_the_thread_setting_its_timings_depend_on(monkeypatch):
-    from open_r1.demo.pipeline import provenance
-
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert provenance()["machine"]["omp_num_threads"] == "1"
-    monkeypatch.delenv("OMP_NUM_THREADS")
-    assert provenance()["machine"]["omp_num_threads"] is None, "unset: torch's default, a thread per core"
-
-
 def test_an_output_folder_keeps_nothing_of_an_earlier_run(tmp_path):
     from open_r1.demo.pipeline import prepare_output_dir
 

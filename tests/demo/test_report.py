@@ -4,9 +4,6 @@ shown by fifths beside the held-out accuracy of the checkpoints.
 Fixture results are built here, shaped as `open_r1.demo.r1.run` writes results.json; nothing trains.
 """
 
-import json
-import pathlib
-
 import pytest
 
 from open_r1.demo.report import (
@@ -18,7 +15,6 @@ from open_r1.demo.report import (
     demo_targets,
     fifths,
     r1_report,
-    save_results,
     tool_demo_targets,
     tool_report,
 )
@@ -109,19 +105,3 @@ def test_the_curve_table_puts_the_checkpoints_held_out_accuracy_beside_the_fifth
     assert table[4] == "| 12-16 | 0.550 | 0.750 | 70.0% ± 2.0 | 20.0% | checkpoint, step 16 |"
     assert table[-1] == "| 36-40 | 0.900 | 1.100 | 80.0% ± 1.0 | 0.0% | GRPO, step 40 |"
     assert len(table) == 2 + 1 + 5
-
-
-def test_a_benchmarks_results_file_is_saved_whole_or_not_at_all(tmp_path, monkeypatch):
-    path = tmp_path / "results.json"
-    save_results(path, {"ways": {"float32": 1}})
-    write_text = pathlib.Path.write_text
-
-    def stopped_halfway(self, text, *args, **kwargs):  # a lease's limit stops the run while it writes
-        write_text(self, text[: len(text) // 2], *args, **kwargs)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(pathlib.Path, "write_text", stopped_halfway)
-    with pytest.raises(KeyboardInterrupt):
-        save_results(path, {"ways": {"float32": 1, "autocast": 2}})
-    monkeypatch.undo()
-    assert json.loads(path.read_text()) == {"ways": {"float32": 1}}

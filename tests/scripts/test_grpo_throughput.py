@@ -88,7 +88,7 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(benchmark
     with pytest.raises(SystemExit, match="has no <!-- grpo_throughput.py results: begin -->"):
         benchmark.write_docs([output], page)
     assert results["ratios_to_trl"]["trl"]["seconds_per_step"] == 1.0
-    assert results["settings"]["device"] == "cpu" and results["settings"]["trl"]
+    assert results["settings"]["device"] == "cpu" and results["settings"]["versions"]["trl"]
 
 
 def test_the_benchmark_needs_the_baseline_arm(benchmark, tiny_model):

@@ -23,7 +23,7 @@ def test_the_round_benchmark_times_both_arms_on_the_same_calls_and_tabulates_the
     assert all(len(values) == 2 for values in results["all_seconds"].values())
     medians = results["seconds_per_round"]
     assert results["ratio"] == pytest.approx(medians["in place"] / medians["ahead"])
-    assert results["ceiling"] == min(2, 3, results["settings"]["cores_usable"])
+    assert results["ceiling"] == min(2, 3, results["settings"]["machine"]["cores"])
     assert results["settings"]["calls_per_rollout"] == 2
 
     text = tabulated(benchmark, output, tmp_path)

@@ -29,12 +29,12 @@ from open_r1.demo.report import (
     curve_rise,
     curve_table,
     demo_targets,
-    markdown_table,
     percent_with_stderr,
     tool_demo_targets,
-    utc_time,
     verdicts_table,
 )
+from open_r1.utils.provenance import read_provenance, utc_time
+from open_r1.utils.results_docs import markdown_table
 
 COMMAND = "python scripts/demo_report.py"
 
@@ -77,18 +77,18 @@ def load_runs(paths: list[pathlib.Path]) -> list[dict]:
 
 
 def machine_cell(run: dict) -> str:
-    machine = run.get("machine")
-    if not machine:
+    machine = read_provenance(run)["machine"]
+    if machine["cpu"] is None:
         return "not recorded"
-    threads = machine.get("omp_num_threads")
+    threads = machine["omp_num_threads"]
     return f"{machine['cores']} cores, {machine['cpu']}" + (f", OMP_NUM_THREADS={threads}" if threads else "")
 
 
 def load_cell(run: dict) -> str:
     """The 1-minute load average before the run and the 5-minute one at its end (about the run's own span, the
     run's own processes included)."""
-    machine = run.get("machine") or {}
-    before, end = machine.get("load_average_at_start"), machine.get("load_average_at_end")
+    machine = read_provenance(run)["machine"]
+    before, end = machine["load_average_at_start"], machine["load_average_at_end"]
     if not before or not end:
         return "not recorded"
     return f"{before[0]:.1f} / {end[1]:.1f}"

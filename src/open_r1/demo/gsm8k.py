@@ -88,6 +88,7 @@ from open_r1.tasks.gsm8k import (
 )
 from open_r1.usage import UsageError, check_local_path, read_recipe
 from open_r1.utils.gpu_jobs import JobBeside, job_slot, launch_beside, shared_job_slots
+from open_r1.utils.provenance import provenance_record, with_end_load
 from open_r1.utils.step_profile import summarise as summarise_step_profile
 
 ARMS = ("cot", "tools")
@@ -417,7 +418,7 @@ def sft_only(
 
     settings = GSM8K_FAST if fast else GSM8K_FULL
     started = time.perf_counter()
-    provenance = pipeline.provenance()
+    provenance = provenance_record()
     check_data_file(train_file, "--train_file")
     if test_file is not None:
         check_data_file(test_file, "--test_file")
@@ -460,7 +461,7 @@ def sft_only(
             "sft_recipe_sha256": recipe_digests(settings, arms),
             "conversion": data["conversion"],
             "total_seconds": time.perf_counter() - started,
-            **pipeline.with_end_load(provenance),
+            **with_end_load(provenance),
         }
         table = gsm8k_evaluations_table(output_dir)
         report = (
@@ -494,7 +495,7 @@ def run(
 
     settings = GSM8K_FAST if fast else GSM8K_FULL
     started, started_at = time.perf_counter(), time.time()
-    provenance = pipeline.provenance()
+    provenance = provenance_record()
     check_data_file(train_file, "--train_file")
     check_data_file(test_file, "--test_file")
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -541,7 +542,7 @@ def run(
         run_settings["gpu_slots"] = gpu_job_slots(stack, device, arms_at_once)
         outcomes = pipeline.run_jobs(jobs, output_dir / "logs", at_once=arms_at_once)
     card = outcomes.pop("card")
-    provenance = pipeline.with_end_load(provenance)
+    provenance = with_end_load(provenance)
     results = {
         "arms": {arm: outcome["stages"] for arm, outcome in outcomes.items()},
         "grpo_curves": {arm: outcome["curves"] for arm, outcome in outcomes.items()},

@@ -43,7 +43,7 @@ CARD_FIELDS = ("pass@1", "shots", "max_new_tokens")
 REQUIRED_FIELDS = ("arms", "card_protocol", "grpo_curves", "eval_max_new_tokens", "recipes", "total_seconds", "device")
 ARMS_ORDER = tuple(GSM8K_ARM_NAMES)
 OUTPUT_DIR = "data/gsm8k-combined"
-# The machine as the runs share it: its load averages (`open_r1.demo.pipeline.provenance`) are each run's own.
+# The machine as the runs share it: its load averages (`open_r1.utils.provenance`) are each run's own.
 MACHINE_FIELDS = ("cpu", "cores", "omp_num_threads")
 
 

@@ -24,10 +24,8 @@ from open_r1.demo.report import (
     ROUNDING_SLACK,
     Target,
     machine_note,
-    markdown_table,
     model_description,
     percent_with_stderr,
-    utc_time,
     verdicts_table,
 )
 from open_r1.demo.settings import DemoSettings
@@ -35,6 +33,8 @@ from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from open_r1.tasks.gsm8k import CALCULATION_BUCKETS
 from open_r1.usage import UsageError
 from open_r1.utils.decoding_tally import fit_call_prices
+from open_r1.utils.provenance import utc_time
+from open_r1.utils.results_docs import markdown_table
 from open_r1.utils.step_profile import describe as describe_step_profile
 
 # GSM8K numbers published beside which `make gsm8k` reads (pass@1 on all 1,319 test problems).

@@ -2,25 +2,21 @@
 
 Output folder reset, the tiny model built on the spot, prompts and data files as the evaluator reads them,
 training launched as users launch it (`open_r1.utils.launch`), a checkpoint sampled and graded with
-`open_r1.eval.offline` (on CPU unless told otherwise), GRPO's logged rewards read back, where and when a run was
-measured (date, commit, machine, load), and results.json + report.md written; a run's jobs one after the other or
-each in its own process at once (`run_jobs`).
+`open_r1.eval.offline` (on CPU unless told otherwise), GRPO's logged rewards read back, and results.json +
+report.md written; a run's jobs one after the other or each in its own process at once (`run_jobs`).
 Not covered: what a mode builds or reports (`open_r1.demo.r1`, `open_r1.demo.tools`, `open_r1.demo.gsm8k`,
-`open_r1.demo.report`).
+`open_r1.demo.report`); where and when a run was measured (`open_r1.utils.provenance`).
 """
 
 import dataclasses
-import datetime
 import json
-import os
 import pathlib
-import platform
 import shutil
-import subprocess
 import time
 
 from open_r1.tasks.tiny_model import TinyModelSpec
-from open_r1.utils.launch import ONE_PROCESS_CONFIG, REPO_ROOT, accelerate_launch, run_at_once
+from open_r1.utils.launch import ONE_PROCESS_CONFIG, accelerate_launch, run_at_once
+from open_r1.utils.launch import REPO_ROOT as REPO_ROOT  # the demo modules find the checkout as pipeline.REPO_ROOT
 
 STAGES = ("base", "sft", "grpo")
 
@@ -162,56 +158,6 @@ def run_evaluator(
 def reward_log(trainer_state: pathlib.Path) -> list[dict]:
     """The entries of GRPO's log history that report rewards, one per logged step."""
     return [entry for entry in json.loads(trainer_state.read_text())["log_history"] if "reward" in entry]
-
-
-def git_commit() -> str | None:
-    """This checkout's short commit, with "+changes" when tracked files differ from it; None outside git."""
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        changes = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return commit + ("+changes" if changes else "")
-
-
-def cpu_model() -> str:
-    """The CPU's model name as /proc/cpuinfo gives it (platform's guess elsewhere)."""
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def provenance() -> dict:
-    """When, at which commit and on which machine a run starts: its results carry it into docs/demo.md. The load
-    average (1, 5, 15 minutes) says how much else was running; it is taken again at the end. `omp_num_threads` is
-    the environment's OMP_NUM_THREADS (None: torch's default, one thread per core): timings depend on it."""
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "commit": git_commit(),
-        "machine": {
-            "cpu": cpu_model(),
-            "cores": os.cpu_count(),
-            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-            "load_average_at_start": list(os.getloadavg()),
-        },
-    }
-
-
-def with_end_load(provenance_at_start: dict) -> dict:
-    """`provenance()` taken at a run's start, with the load average at its end added (which covers about the run)."""
-    machine = {**provenance_at_start["machine"], "load_average_at_end": list(os.getloadavg())}
-    return {**provenance_at_start, "machine": machine}
 
 
 def make_command(seed: int, fast: bool, *options: str) -> str:

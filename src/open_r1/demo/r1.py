@@ -42,6 +42,7 @@ from open_r1.demo.report import grpo_curves, percent_with_stderr, r1_report, res
 from open_r1.demo.settings import FAST_GRPO_OVERRIDES, FAST_SFT_OVERRIDES, SETTINGS, DemoSettings
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, make_splits, skip_last_step
 from open_r1.usage import UsageError
+from open_r1.utils.provenance import provenance_record, with_end_load
 
 OPERATOR = re.compile(r" [+-] ")
 WORKED_STEP = re.compile(r"^(-?\d+) ([+-]) (\d+) = (-?\d+)$", re.MULTILINE)
@@ -188,7 +189,7 @@ def run(
 ) -> dict:
     settings = SETTINGS[model, fast]
     started = time.perf_counter()
-    provenance = pipeline.provenance()
+    provenance = provenance_record()
     pipeline.prepare_output_dir(output_dir, ["sft-model", "grpo-model"])
     extra = {}
 
@@ -268,7 +269,7 @@ def run(
         held_out_point(grpo_steps, "GRPO", stages["grpo"]),
     ]
     curves = grpo_curves(grpo_model / "trainer_state.json", output_dir / "curves.png", held_out)
-    provenance = pipeline.with_end_load(provenance)
+    provenance = with_end_load(provenance)
     results = {
         "stages": stages,
         "model": model,

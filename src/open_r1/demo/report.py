@@ -8,21 +8,21 @@
 - Tool miniature (`open_r1.demo.tools`): `tool_results_table` (both arms side by side), `tool_demo_targets` (the
   tool arm after GRPO at least 20 points above the arm without it, GRPO at least SFT in the tool arm) and
   `tool_report`.
-- The markdown and docs helpers the other reports and the benchmark scripts share (`markdown_table`,
-  `percent_with_stderr`, `between_markers`, `write_between_markers`, `read_results_files`).
+- `percent_with_stderr`, as every demo page writes a pass@1.
 Not covered: computing the numbers (the modes do, with `open_r1.eval.offline`); `make gsm8k`'s tables, goals and
-report (`open_r1.demo.gsm8k_report`, which draws its curves with `grpo_curves`).
+report (`open_r1.demo.gsm8k_report`, which draws its curves with `grpo_curves`); the markdown tables and benchmark
+results files (`open_r1.utils.results_docs`); where and when a run was measured (`open_r1.utils.provenance`).
 """
 
 import dataclasses
-import json
-import os
 import pathlib
 import statistics
 
 from open_r1.demo.pipeline import STAGES, reward_log
 from open_r1.demo.settings import DemoSettings, ToolDemoSettings
 from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+from open_r1.utils.provenance import read_provenance
+from open_r1.utils.results_docs import markdown_table
 
 # How the evaluator samples where a run does not say otherwise, as the reports name it.
 SAMPLING = f"temperature {DEFAULT_TEMPERATURE:g}, top_p {DEFAULT_TOP_P:g}"
@@ -197,110 +197,8 @@ def curve_table(results: dict) -> str:
     return markdown_table([*header, "checkpoint"], rows)
 
 
-def utc_time(date: str) -> str:
-    """A results file's ISO date (`pipeline.provenance`) as the pages write it: "2026-11-23 20:00:00"."""
-    return date.replace("T", " ").removesuffix("+00:00")
-
-
 def percent_with_stderr(value: float, stderr: float) -> str:
     return f"{100 * value:.1f}% ± {100 * stderr:.1f}"
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-
-
-def between_markers(text: str, begin: str, end: str, section: str, page, what: str = "the results") -> str:
-    """`text` (the contents of `page`) with everything from `begin` to `end` replaced by `section`, which carries
-    the markers itself, so that a results block is written again in place; a page without them is refused."""
-    if begin not in text or end not in text:
-        raise SystemExit(f"{page} has no {begin} ... {end} markers to write {what} between")
-    before, rest = text.split(begin, 1)
-    return before + section + rest.split(end, 1)[1]
-
-
-def read_results_files(paths: list[pathlib.Path], root: pathlib.Path) -> list[tuple[dict, pathlib.Path]]:
-    """Each results file's contents, with its path as a docs page names it: relative to `root` where it lies under."""
-    runs = []
-    for path in paths:
-        shown = path.resolve().relative_to(root) if path.resolve().is_relative_to(root) else path
-        runs.append((json.loads(path.read_text(encoding="utf-8")), shown))
-    return runs
-
-
-def write_between_markers(page: pathlib.Path, begin: str, end: str, body: str) -> None:
-    """Writes `body` into `page` between its markers, in place of what was there (`between_markers`)."""
-    section = "\n\n".join([begin, body, end])
-    page.write_text(between_markers(page.read_text(encoding="utf-8"), begin, end, section, page), encoding="utf-8")
-
-
-def add_results_options(parser) -> None:
-    """A benchmark script's `--output` (its results, as JSON: `save_results`) and `--write_docs` (the table of
-    results files, into its docs page: `write_results_table`)."""
-    parser.add_argument("--output", type=pathlib.Path, default=None, help="Where to write the results (JSON).")
-    parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", default=None, help="Results files to tabulate.")
-
-
-def write_results_table(
-    paths: list[pathlib.Path], page: pathlib.Path, begin: str, end: str, section, root: pathlib.Path
-) -> None:
-    """A benchmark script's `--write_docs`: `section` of the results files at `paths` (each with its path as
-    `read_results_files` shows it under `root`), in the order given, written into `page` between its markers."""
-    write_between_markers(page, begin, end, section(read_results_files(paths, root)))
-    print(f"wrote {len(paths)} results into {page}", flush=True)
-
-
-def benchmark_provenance() -> dict:
-    """Where and when a benchmark script ran, for its results' settings: CPUs, machine, commit and date (the load,
-    which each script takes at its own moments, is its own)."""
-    import datetime
-    import os
-    import platform
-
-    from open_r1.demo.pipeline import git_commit
-
-    return {
-        "cpus": os.cpu_count(),
-        "machine": platform.machine(),
-        "commit": git_commit(),
-        "date": datetime.date.today().isoformat(),
-    }
-
-
-def report_results(results: dict, output: pathlib.Path | None, section) -> None:
-    """A benchmark script's end: `section` (its docs table) of `results` printed, and the results saved at `output`
-    where one is given (`save_results`)."""
-    print(section([(results, None)]), flush=True)
-    if output is not None:
-        save_results(output, results)
-
-
-def provenance_cells(settings: dict, load: str) -> list[str]:
-    """A benchmark table row's first cells, from its results' `benchmark_provenance` settings: date, commit, and the
-    machine with its CPUs and `load` (which each script measures at its own moments)."""
-    return [
-        settings["date"],
-        settings["commit"] or "unknown",
-        f"{settings['machine']}, {settings['cpus']} CPUs, {load}",
-    ]
-
-
-def results_cell(path: pathlib.Path | None) -> str:
-    """A benchmark table row's last cell: the results file the row was read from ("" for a run's own printout)."""
-    return f"`{path.as_posix()}`" if path else ""
-
-
-def save_results(path: pathlib.Path, results: dict, quiet: bool = False) -> None:
-    """A benchmark script's `--output`: `results` as indented JSON at `path`, its folder made if needed, whole or not
-    at all (a run stopped while saving, at a lease's limit, leaves its last complete save)."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
-    if not quiet:
-        print(f"wrote {path}", flush=True)
 
 
 def results_table(stages: dict) -> str:
@@ -369,11 +267,12 @@ held-out pass@1 of the checkpoints marked at their steps).
 
 def machine_note(results: dict) -> str:
     """The commit, cores, CPU and starting load of the run, for its report's first line (empty if not recorded)."""
-    machine = results.get("machine")
-    if not machine:
+    record = read_provenance(results)
+    machine = record["machine"]
+    if machine["cpu"] is None:
         return ""
-    load = machine.get("load_average_at_start")
-    return f", commit {results.get('commit') or 'unknown'}, {machine['cores']} cores of {machine['cpu']}" + (
+    load = machine["load_average_at_start"]
+    return f", commit {record['commit'] or 'unknown'}, {machine['cores']} cores of {machine['cpu']}" + (
         f", load average {load[0]:.1f} at the start" if load else ""
     )
 

@@ -40,6 +40,7 @@ from open_r1.tasks.tool_arithmetic import (
 )
 from open_r1.tools.rollout import tool_call_rate
 from open_r1.usage import read_recipe
+from open_r1.utils.provenance import provenance_record, with_end_load
 
 ARMS = ("tool", "no_tool")
 GRPO_TOOL_METRICS = (
@@ -141,7 +142,7 @@ def grpo_tool_log(trainer_state: pathlib.Path) -> list[dict]:
 def run(output_dir: pathlib.Path, seed: int, fast: bool) -> dict:
     settings = TOOLS_FAST if fast else TOOLS_FULL
     started = time.perf_counter()
-    provenance = pipeline.provenance()
+    provenance = provenance_record()
     pipeline.prepare_output_dir(output_dir, [f"{stage}-{arm}" for stage in ("sft", "grpo") for arm in ARMS])
 
     pipeline.banner(f"building the tiny tool-calling model and the task (seed {seed}{', FAST' if fast else ''})")
@@ -168,7 +169,7 @@ def run(output_dir: pathlib.Path, seed: int, fast: bool) -> dict:
         "train_seconds": seconds,
         "grpo_tool_log": grpo_tool_log(output_dir / "grpo-tool" / "trainer_state.json"),
         "total_seconds": time.perf_counter() - started,
-        **pipeline.with_end_load(provenance),
+        **with_end_load(provenance),
     }
     report = tool_report(summary, settings, pipeline.make_command(seed, fast, "TOOLS=1"))
     pipeline.write_results(output_dir, summary, report, tool_results_table(summary), "results.json, report.md")

@@ -1,0 +1,1 @@
+"""Tests of open_r1.utils."""
