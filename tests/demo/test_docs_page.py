@@ -72,6 +72,30 @@ def test_the_tool_miniature_runs_get_their_own_section_after_the_r1_demo(two_run
     ]
 
 
+def test_tool_miniature_results_written_before_pass_at_1_was_their_name_read_the_same(tmp_path):
+    written_now = tool_demo_results()
+    written_before = {
+        **written_now,
+        **{
+            arm: {
+                stage: {
+                    "accuracy": s["pass@1"],
+                    "accuracy_stderr": s["pass@1_stderr"],
+                    "tool_call_rate": s["tool_call_rate"],
+                }
+                for stage, s in written_now[arm].items()
+            }
+            for arm in ("tool", "no_tool")
+        },
+    }
+    paths = []
+    for name, results in (("now", written_now), ("before", written_before)):
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(results))
+    now, before = load_runs(paths)
+    assert {**before, "source": None} == {**now, "source": None}
+
+
 def test_fast_results_and_other_files_are_refused(tmp_path):
     for name, results in (("fast.json", demo_results(fast=True)), ("tools.json", tool_demo_results(fast=True))):
         fast = tmp_path / name

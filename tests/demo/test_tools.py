@@ -100,7 +100,7 @@ def test_demo_tools_fast_runs_every_stage_and_writes_its_report(tmp_path):
     for arm in tools.ARMS:
         assert set(results[arm]) == set(STAGES)
         for stage in STAGES:
-            assert 0.0 <= results[arm][stage]["accuracy"] <= 1.0
+            assert 0.0 <= results[arm][stage]["pass@1"] <= 1.0
     assert results["no_tool"]["sft"]["tool_call_rate"] is None
     assert results["grpo_tool_log"], "the tool arm's GRPO logged no step"
     assert "tools/python_calls_per_completion" in results["grpo_tool_log"][0]

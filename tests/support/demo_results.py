@@ -60,8 +60,8 @@ def demo_results(base=0.0, sft=0.45, grpo=0.80, accuracy_reward=None, seed=0, fa
 def tool_demo_results(tool_sft=0.765, tool_grpo=0.95, no_tool_grpo=0.01, seed=0, fast=False) -> dict:
     """A results.json of `make demo TOOLS=1` with the given greedy held-out accuracy of its stages."""
 
-    def stage(accuracy, tool_call_rate):
-        return {"accuracy": accuracy, "accuracy_stderr": 0.02, "tool_call_rate": tool_call_rate}
+    def stage(pass_at_1, tool_call_rate):
+        return {"pass@1": pass_at_1, "pass@1_stderr": 0.02, "tool_call_rate": tool_call_rate}
 
     return {
         "tool": {"base": stage(0.0, 0.0), "sft": stage(tool_sft, 1.0), "grpo": stage(tool_grpo, 1.0)},

@@ -30,6 +30,7 @@ from open_r1.demo.report import (
     curve_table,
     demo_targets,
     percent_with_stderr,
+    read_tool_demo_results,
     tool_demo_targets,
     verdicts_table,
 )
@@ -60,7 +61,7 @@ def load_runs(paths: list[pathlib.Path]) -> list[dict]:
         if not isinstance(results, dict):
             raise SystemExit(f"{path}: not a results.json of `make demo` or `make demo TOOLS=1`")
         if "tool" in results and "no_tool" in results:
-            results = {**results, "model": TOOL_MINIATURE}
+            results = {**read_tool_demo_results(results), "model": TOOL_MINIATURE}
         elif "arms" in results and "card_protocol" in results:
             if set(results["arms"]) != set(GSM8K_ARM_NAMES):
                 raise SystemExit(
@@ -152,7 +153,7 @@ def runs_table(runs: list[dict]) -> str:
 
 def arm_accuracies(arm: dict, stages: tuple[str, ...]) -> str:
     """One tool-miniature arm's held-out accuracy at `stages`, "a / b / c"."""
-    return " / ".join(percent_with_stderr(arm[stage]["accuracy"], arm[stage]["accuracy_stderr"]) for stage in stages)
+    return " / ".join(percent_with_stderr(arm[stage]["pass@1"], arm[stage]["pass@1_stderr"]) for stage in stages)
 
 
 def tool_runs_table(runs: list[dict]) -> str:
@@ -173,7 +174,7 @@ def tool_runs_table(runs: list[dict]) -> str:
                 arm_accuracies(tool, STAGES),
                 f"{100 * tool['grpo']['tool_call_rate']:.0f}%",
                 arm_accuracies(no_tool, ("sft", "grpo")),
-                f"{100 * (tool['grpo']['accuracy'] - no_tool['grpo']['accuracy']):+.1f}",
+                f"{100 * (tool['grpo']['pass@1'] - no_tool['grpo']['pass@1']):+.1f}",
                 verdict_cell(tool_demo_targets(run)),
             ]
         )

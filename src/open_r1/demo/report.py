@@ -136,11 +136,28 @@ def demo_targets(results: dict) -> list[Target]:
     ]
 
 
+def read_tool_demo_results(results: dict) -> dict:
+    """A `make demo TOOLS=1` results.json in today's form: files written before 2026-11-27 named each stage's
+    greedy pass@1 `accuracy` (and `accuracy_stderr`)."""
+    renamed = {"accuracy": "pass@1", "accuracy_stderr": "pass@1_stderr"}
+    return {
+        **results,
+        **{
+            arm: {
+                stage: {renamed.get(key, key): value for key, value in scores.items()}
+                for stage, scores in stages.items()
+            }
+            for arm, stages in results.items()
+            if arm in ("tool", "no_tool")
+        },
+    }
+
+
 def tool_demo_targets(results: dict) -> list[Target]:
     """The tool arm after GRPO >= the no-tool arm after GRPO + 20 points, and GRPO >= SFT in the tool arm (GRPO
     keeps what SFT taught), on greedy held-out accuracy, from `results` alone."""
-    tool_sft, tool_grpo = (results["tool"][stage]["accuracy"] for stage in ("sft", "grpo"))
-    no_tool_grpo = results["no_tool"]["grpo"]["accuracy"]
+    tool_sft, tool_grpo = (results["tool"][stage]["pass@1"] for stage in ("sft", "grpo"))
+    no_tool_grpo = results["no_tool"]["grpo"]["pass@1"]
     return [
         Target(
             f"tool ≥ no tool + {100 * TOOL_GAIN_TARGET:.0f} points, after GRPO",
@@ -309,17 +326,17 @@ def gsm8k_description(results: dict, settings: DemoSettings) -> str:
 
 
 def tool_results_table(results: dict) -> str:
-    header = ["stage", "accuracy, tool", "tool-call rate", "accuracy, no tool", "difference"]
+    header = ["stage", "pass@1, tool", "tool-call rate", "pass@1, no tool", "difference"]
     rows = []
     for stage in STAGES:
         tool, plain = results["tool"][stage], results["no_tool"][stage]
         rows.append(
             [
                 stage,
-                percent_with_stderr(tool["accuracy"], tool["accuracy_stderr"]),
+                percent_with_stderr(tool["pass@1"], tool["pass@1_stderr"]),
                 f"{100 * tool['tool_call_rate']:.0f}%",
-                percent_with_stderr(plain["accuracy"], plain["accuracy_stderr"]),
-                f"{100 * (tool['accuracy'] - plain['accuracy']):+.1f}",
+                percent_with_stderr(plain["pass@1"], plain["pass@1_stderr"]),
+                f"{100 * (tool['pass@1'] - plain['pass@1']):+.1f}",
             ]
         )
     return markdown_table(header, rows)

@@ -99,8 +99,8 @@ def evaluate_stage(
         **(recipe_tool_settings(grpo) if with_tool else {}),
     )
     return {
-        "accuracy": results["pass@1"],
-        "accuracy_stderr": results["pass@1_stderr"],
+        "pass@1": results["pass@1"],
+        "pass@1_stderr": results["pass@1_stderr"],
         "tool_call_rate": tool_call_rate([row["completion"] for row in details]) if with_tool else None,
     }
 
