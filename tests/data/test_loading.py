@@ -1,5 +1,7 @@
 """open_r1.data.loading: how local data files are built (the loading paths themselves: tests/data/test_mixtures.py)."""
 
+import sys
+
 import datasets
 import pytest
 
@@ -25,3 +27,12 @@ def test_a_small_local_file_builds_without_a_progress_bar_and_a_large_one_keeps_
     assert loaded.column_names == ["prompt", "answer"]
     assert seen == [bar_shown]
     assert not datasets.are_progress_bars_disabled(), "the user's setting is back after the load"
+
+
+def test_a_progress_bar_setting_in_the_environment_is_the_users_and_left_alone(tmp_path, monkeypatch, recwarn):
+    (tmp_path / "rows.jsonl").write_text('{"prompt": "1+1?", "answer": "2"}\n')
+    # HF_DATASETS_DISABLE_PROGRESS_BARS=0 in the environment, as datasets read it at import (its tqdm module keeps a copy)
+    for module in (datasets.config, sys.modules["datasets.utils.tqdm"]):
+        monkeypatch.setattr(module, "HF_DATASETS_DISABLE_PROGRESS_BARS", False)
+    loading.load_dataset_reference(str(tmp_path / "rows.jsonl"), split="train")
+    assert not [w for w in recwarn if "progress bar" in str(w.message).lower()], [str(w.message) for w in recwarn]

@@ -67,6 +67,9 @@ QUIET_BUILD_BYTES = 64 * 2**20
 
 @contextlib.contextmanager
 def _without_progress_bars():
+    if datasets.config.HF_DATASETS_DISABLE_PROGRESS_BARS is not None:  # set in the environment: the user's to decide
+        yield
+        return
     enabled = not datasets.are_progress_bars_disabled()
     datasets.disable_progress_bars()
     try:
