@@ -58,6 +58,7 @@ from open_r1.demo.gsm8k_evals import (
     check_same_conversion,
     evaluate_card_protocol,
     evaluate_stage,
+    kept_details,
     pass_by_calculations,
     recipe_digests,
 )
@@ -226,20 +227,19 @@ def evaluations_calculations_table(output_dir: pathlib.Path, test_file: pathlib.
     """Greedy pass@1 by calculations of the evaluations whose details a run (finished or not) wrote under
     `output_dir`/evals, their problems' worked solutions read from `test_file`; "" when none kept details."""
     found = {
-        (stage, arm): path
+        (stage, arm, folder): details
         for stage in pipeline.STAGES
         for arm in ARMS
-        if (path := output_dir / "evals" / f"{stage}-{arm}-greedy" / "details.jsonl").is_file()
+        if (details := kept_details(folder := output_dir / "evals" / f"{stage}-{arm}-greedy")) is not None
     }
     if not found:
         return ""
     calculations_of = calculations_by_id(check_data_file(test_file, "--test_file"))
     rows = []
-    for (stage, arm), path in found.items():
-        details = [json.loads(line) for line in path.open(encoding="utf-8")]
+    for (stage, arm, folder), details in found.items():
         unknown = sorted({row["id"] for row in details} - calculations_of.keys())
         if unknown:
-            raise UsageError(f"{path}: problem id(s) {unknown[:5]} are not in {test_file} (pass its --test_file)")
+            raise UsageError(f"{folder}: problem id(s) {unknown[:5]} are not in {test_file} (pass its --test_file)")
         rows.append(([stage, GSM8K_ARM_NAMES[arm]], pass_by_calculations(details, calculations_of)))
     return calculations_table(["stage", "arm"], rows)
 

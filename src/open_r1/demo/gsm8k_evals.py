@@ -17,6 +17,7 @@
 Not covered: training, the run's order and time budget (`open_r1.demo.gsm8k`), the tables (`open_r1.demo.gsm8k_report`).
 """
 
+import gzip
 import hashlib
 import json
 import os
@@ -253,9 +254,17 @@ def reused_evaluation(earlier_run: pathlib.Path, name: str, run: dict, num_sampl
     """Evaluation `name` as an earlier run measured it (the base model, or an SFT model trained alike), like
     `run_evaluation`'s return: its results, its details where that run kept them, and an empty span of time."""
     results = read_reused(earlier_run, name, run, num_samples, option)
-    rows = earlier_run / "evals" / name / "details.jsonl"
-    details = [json.loads(line) for line in rows.open(encoding="utf-8")] if rows.is_file() else []
-    return results, details, (0.0, 0.0)
+    return results, kept_details(earlier_run / "evals" / name) or [], (0.0, 0.0)
+
+
+def kept_details(evaluation: pathlib.Path) -> list[dict] | None:
+    """The rows of an evaluation folder's details.jsonl, or of details.jsonl.gz (as docs/results keeps them);
+    None where it kept neither."""
+    for name, opener in (("details.jsonl", open), ("details.jsonl.gz", gzip.open)):
+        if (evaluation / name).is_file():
+            with opener(evaluation / name, "rt", encoding="utf-8") as rows:
+                return [json.loads(line) for line in rows]
+    return None
 
 
 def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
