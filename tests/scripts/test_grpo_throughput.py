@@ -130,6 +130,8 @@ def test_a_run_cut_short_keeps_the_arms_it_finished(benchmark, tiny_model, monke
     assert set(written["arms"]) == set(written["ratios_to_trl"]) == {"trl"} and not written["failed_arms"]
 
 
+@pytest.mark.slow  # 15-19 s of make test's 15 minutes: every CPU arm through a tool recipe (the rollouts decoded
+# ahead: tests/tools/test_rollouts_ahead.py; each arm without a tool: the test of the same batch above)
 def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(benchmark, tool_calling_model, tmp_path):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
