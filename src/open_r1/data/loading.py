@@ -55,9 +55,9 @@ def _load_local(reference: str, config: str | None, config_field: str) -> Datase
         )
     _refuse_config(config, config_field, f"the data file(s) {reference}")
     builder = DATA_FILE_BUILDERS[suffixes.pop()]
-    if sum(p.stat().st_size for p in paths) > QUIET_BUILD_BYTES:
-        return datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]})
-    with _without_progress_bars():  # built in a second: its bar would only stand above an error about its columns
+    # A small file builds in a second: its bar would only stand above an error about its columns.
+    quiet = sum(p.stat().st_size for p in paths) <= QUIET_BUILD_BYTES
+    with _without_progress_bars() if quiet else contextlib.nullcontext():
         return datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]})
 
 
