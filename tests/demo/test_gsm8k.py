@@ -7,6 +7,7 @@ trains, so the end-to-end test checks that every stage runs and what it writes."
 import dataclasses
 import gzip
 import json
+import math
 import pathlib
 import re
 import shutil
@@ -446,6 +447,24 @@ def test_the_critical_arms_jobs_that_the_run_waits_for_go_first_and_no_other_arm
     }  # not the SFT model's evaluations, which overlap GRPO, nor any of the chain-of-thought arm's jobs
 
 
+def test_grpos_change_over_sft_is_paired_by_problem_from_the_greedy_details_each_wrote(shared_gpu, monkeypatch):
+    solved = {"sft": {"1", "2", "3"}, "grpo": {"2", "3", "4", "5"}}
+
+    def evaluator(model, task, data_file, output_dir, **settings):  # writes its details as the evaluator does
+        stage = output_dir.name.split("-")[0]
+        rows = [{"id": id_, "correct": id_ in solved.get(stage, ()), "completion": "x"} for id_ in "0123456789"]
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_rows(output_dir / "details.jsonl", rows)
+        return {"pass@1": sum(row["correct"] for row in rows) / 10, "pass@1_stderr": 0.1}, rows
+
+    monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", evaluator)
+    shared_gpu.run["test_calculations"] = dict.fromkeys("0123456789", 2)
+    stages = shared_gpu.run_arm("cot")["stages"]
+    change = stages["grpo"]["greedy_change_from_sft"]
+    assert (change["problems"], change["gained"], change["lost"]) == (10, 2, 1)
+    assert change["stderr"] == pytest.approx(math.sqrt(2.9 / 90))  # the stdev of (-1, 0, 0, 1, 1, 0 x 5) / √10
+
+
 def test_on_a_shared_gpu_a_stages_greedy_and_sampled_evaluations_run_at_once(shared_gpu, monkeypatch):
     both_running = threading.Barrier(2, timeout=30)  # broken if the second evaluation waits for the first
     evaluator = gsm8k.pipeline.run_evaluator
@@ -645,6 +664,8 @@ SHARED_TEST_FILE = "../shared/data/gsm8k_test.jsonl"
         ("gsm8k-h100-2026-11-24-grpo", 7, ["The goals"]),  # SFT without the tool arm's sampled one, and GRPO
         # The chain-of-thought SFT alone (no goal to read without the base); its greedy details kept, gzipped.
         ("gsm8k-h100-2026-11-27-cot", 2, ["Greedy pass@1 by calculations"]),
+        # The chain-of-thought arm to its end: the goal, with its change paired by problem from both details.
+        ("gsm8k-h100-2026-11-27-cot-2", 4, ["The goals", "Greedy pass@1 by calculations"]),
     ],
 )
 def test_the_gpu_runs_tables_in_the_docs_are_the_ones_their_results_files_give(
@@ -775,6 +796,10 @@ def test_the_evaluations_of_a_run_cut_short_give_the_goals_they_show(tmp_path):
     write_evaluation(run, "sft-tools-greedy", 0.086)
     assert "| chain of thought: GRPO ≥ SFT + 2 points | 5.5% → 8.0% (+2.5) | yes |" in gsm8k_evaluations_goals(run)
     assert "python tool" not in gsm8k_evaluations_goals(run), "the tool arm's GRPO model was not evaluated"
+    for name, solved in (("sft-cot-greedy", {0, 1}), ("grpo-cot-greedy", {1, 2, 3})):  # their details, paired
+        write_rows(run / "evals" / name / "details.jsonl", [{"id": str(i), "correct": i in solved} for i in range(4)])
+    goal = "| chain of thought: GRPO ≥ SFT + 2 points | 5.5% → 8.0% (+2.5 ± 47.9 paired: 2 problems gained, 1 lost) |"
+    assert goal in gsm8k_evaluations_goals(run)
     write_evaluation(run, "grpo-tools-greedy", 0.099)
     goals = gsm8k_evaluations_goals(run)
     assert "| after GRPO, python tool ≥ chain of thought + 3 points | 8.0% → 9.9% (+1.9) | **no** |" in goals

@@ -84,6 +84,21 @@ def test_two_one_arm_runs_make_one_run_of_both_arms_held_to_every_goal(two_lease
     assert (output / "curves-tools.png").read_bytes() == b"png of tools"
 
 
+def test_a_run_from_before_the_paired_goal_is_paired_from_the_details_it_kept(two_leases, tmp_path):
+    cot, tools = two_leases
+    for name, solved in (("sft-cot-greedy", {0, 1}), ("grpo-cot-greedy", {1, 2, 3})):
+        (cot / "evals" / name).mkdir(parents=True)
+        rows = [{"id": str(index), "correct": index in solved} for index in range(4)]
+        (cot / "evals" / name / "details.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    results = gsm8k_cli.main(["--combine", str(cot), str(tools), "--output_dir", str(tmp_path / "combined")])
+    change = results["arms"]["cot"]["grpo"]["greedy_change_from_sft"]
+    assert (change["problems"], change["gained"], change["lost"]) == (4, 2, 1)
+    assert "greedy_change_from_sft" not in results["arms"]["tools"]["grpo"], "its run kept no details"
+    assert (
+        "(+2.5 ± 47.9 paired: 2 problems gained, 1 lost) | yes |" in (tmp_path / "combined" / "report.md").read_text()
+    )
+
+
 def test_the_gpu_time_goal_is_at_most_thirty_minutes_summed_over_the_runs(tmp_path):
     one_arm_run(tmp_path / "cot", COT, 840.0)
     one_arm_run(tmp_path / "tools", TOOLS, 960.0)

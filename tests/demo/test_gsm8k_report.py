@@ -5,9 +5,11 @@ Fixture results are `tests.support.demo_results.gsm8k_results`, shaped as `open_
 results.json; nothing trains.
 """
 
+import statistics
+
 import pytest
 
-from open_r1.demo.gsm8k_report import gsm8k_command, gsm8k_report, gsm8k_targets
+from open_r1.demo.gsm8k_report import greedy_change, gsm8k_command, gsm8k_report, gsm8k_targets
 from tests.support.demo_results import gsm8k_results
 
 
@@ -90,6 +92,29 @@ def test_the_card_protocol_goal_is_the_cards_score_within_two_standard_errors(me
     report = gsm8k_report(results, "make gsm8k ARM=cot")
     assert f"{100 * measured:.1f}% ± {100 * stderr:.1f} against the card's 1.4%" in report
     assert "5 worked solutions from `../shared/data/gsm8k_train.jsonl`" in report
+
+
+def details(solved: set[int], problems: int = 8) -> list[dict]:
+    return [{"id": str(index), "correct": index in solved} for index in range(problems)]
+
+
+def test_grpos_change_over_sft_counts_the_problems_each_solved_alone_and_its_paired_standard_error():
+    change = greedy_change(details({0, 1, 2, 3}), details({2, 3, 4, 5, 6}))
+    differences = [-1, -1, 0, 0, 1, 1, 1, 0]
+    assert (change["problems"], change["gained"], change["lost"]) == (8, 3, 2)
+    assert change["stderr"] == pytest.approx(statistics.stdev(differences) / 8**0.5)
+    assert greedy_change(details({1}), details({1}))["stderr"] == 0.0  # no verdict changed: no doubt
+    assert greedy_change(None, details({1})) is None  # an earlier run's evaluation kept without its details
+    assert greedy_change(details({1}), details({1}, problems=7)) is None, "other problems are not paired"
+    assert greedy_change(details({1}) * 2, details({1}) * 2) is None, "several samples a problem are not greedy"
+
+
+def test_the_grpo_goal_gives_its_paired_standard_error_where_the_run_kept_its_details():
+    results = gsm8k_results({"cot": {"base": 0.0, "sft": 0.061, "grpo": 0.065}}, ("cot",))
+    results["arms"]["cot"]["grpo"]["greedy_change_from_sft"] = {"problems": 1319, "gained": 49, "lost": 43,
+                                                                 "stderr": 0.0073}  # fmt: skip
+    (goal,) = gsm8k_targets(results)
+    assert goal.measured == "6.1% → 6.5% (+0.4 ± 0.7 paired: 49 problems gained, 43 lost)" and not goal.met
 
 
 def test_one_arm_is_held_only_to_its_own_goals():

@@ -20,7 +20,14 @@ import pathlib
 import shutil
 
 from open_r1.demo import pipeline
-from open_r1.demo.gsm8k_report import GSM8K_ARM_NAMES, gsm8k_command, gsm8k_report, gsm8k_table
+from open_r1.demo.gsm8k_report import (
+    GSM8K_ARM_NAMES,
+    greedy_change,
+    gsm8k_command,
+    gsm8k_report,
+    gsm8k_table,
+    kept_details,
+)
 from open_r1.usage import UsageError
 
 # What each run must share with the others for their arms to be compared: a difference in any is refused.
@@ -65,6 +72,11 @@ def read_run(folder: pathlib.Path) -> dict:
             raise UsageError(
                 f"--combine: {path} has no {field} (written before make gsm8k recorded it?); run it again"
             )
+    for arm, stages in results["arms"].items():
+        if "greedy_change_from_sft" not in stages["grpo"]:  # a run from before make gsm8k paired its GRPO goal
+            details = (kept_details(path.parent / "evals" / f"{stage}-{arm}-greedy") for stage in ("sft", "grpo"))
+            if (change := greedy_change(*details)) is not None:
+                stages["grpo"]["greedy_change_from_sft"] = change
     return {**results, "source": str(path)}
 
 

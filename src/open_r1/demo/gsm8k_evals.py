@@ -17,7 +17,6 @@
 Not covered: training, the run's order and time budget (`open_r1.demo.gsm8k`), the tables (`open_r1.demo.gsm8k_report`).
 """
 
-import gzip
 import hashlib
 import json
 import os
@@ -25,7 +24,7 @@ import pathlib
 import time
 
 from open_r1.demo import pipeline
-from open_r1.demo.gsm8k_report import GSM8K_ARM_NAMES, out_of_tokens_share
+from open_r1.demo.gsm8k_report import GSM8K_ARM_NAMES, kept_details, out_of_tokens_share
 from open_r1.demo.settings import GSM8KSettings
 from open_r1.eval.few_shot import LIGHTEVAL_GSM8K_GENERATION_SIZE
 from open_r1.tasks.gsm8k import (
@@ -255,16 +254,6 @@ def reused_evaluation(earlier_run: pathlib.Path, name: str, run: dict, num_sampl
     `run_evaluation`'s return: its results, its details where that run kept them, and an empty span of time."""
     results = read_reused(earlier_run, name, run, num_samples, option)
     return results, kept_details(earlier_run / "evals" / name) or [], (0.0, 0.0)
-
-
-def kept_details(evaluation: pathlib.Path) -> list[dict] | None:
-    """The rows of an evaluation folder's details.jsonl, or of details.jsonl.gz (as docs/results keeps them);
-    None where it kept neither."""
-    for name, opener in (("details.jsonl", open), ("details.jsonl.gz", gzip.open)):
-        if (evaluation / name).is_file():
-            with opener(evaluation / name, "rt", encoding="utf-8") as rows:
-                return [json.loads(line) for line in rows]
-    return None
 
 
 def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, run: dict, seed: int) -> dict:

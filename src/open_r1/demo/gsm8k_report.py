@@ -7,7 +7,8 @@
 
 - `gsm8k_targets`: issue 30's goals, computed from results.json (the card's score within 2 standard errors, GRPO
   at least 2 points above SFT in each arm, the tool arm after GRPO above nanochat d20's 7.58% and at least 3 points
-  above the chain of thought, both arms within 30 minutes of one GPU), beside `PUBLISHED_GSM8K`.
+  above the chain of thought, both arms within 30 minutes of one GPU), beside `PUBLISHED_GSM8K`; the GRPO goal with
+  its change paired by problem where both greedy evaluations kept their details (`greedy_change`, `kept_details`).
 - `gsm8k_table`, `gsm8k_calculations_table` (greedy pass@1 by calculations in the worked solution), the report's
   lines (GRPO prompts, steps, step time, the card's protocol, the runs a combined results.json was made of) and
   `gsm8k_command` (a run's `make gsm8k` command line, from its results).
@@ -15,6 +16,7 @@ Not covered: computing the numbers (`open_r1.demo.gsm8k` runs the arms; `open_r1
 runs as one); `make demo`'s own reports (`open_r1.demo.report`, whose helpers this uses).
 """
 
+import gzip
 import json
 import math
 import pathlib
@@ -86,10 +88,11 @@ def gsm8k_targets(results: dict) -> list[Target]:
         )
     for arm, passes in greedy.items():
         gain = passes["grpo"] - passes["sft"]
+        change = results["arms"][arm]["grpo"].get("greedy_change_from_sft")
         targets.append(
             Target(
                 f"{GSM8K_ARM_NAMES[arm]}: GRPO ≥ SFT + {100 * GSM8K_GRPO_OVER_SFT_TARGET:.0f} points",
-                f"{100 * passes['sft']:.1f}% → {100 * passes['grpo']:.1f}% ({100 * gain:+.1f})",
+                f"{100 * passes['sft']:.1f}% → {100 * passes['grpo']:.1f}% ({100 * gain:+.1f}{change_cell(change)})",
                 gain >= GSM8K_GRPO_OVER_SFT_TARGET - ROUNDING_SLACK,
             )
         )
@@ -115,6 +118,31 @@ def gsm8k_targets(results: dict) -> list[Target]:
         if results.get("total_seconds") is not None and results.get("device", "CPU") != "CPU":
             targets.append(gpu_time_target(results))
     return targets
+
+
+def greedy_change(before: list[dict] | None, after: list[dict] | None) -> dict | None:
+    """How greedy pass@1 changed between two evaluations of the same problems (`before`, `after`: their details, one
+    row per problem): the problems each solved that the other did not, and the standard error of the difference in
+    pass@1 paired by problem, which counts only the problems whose verdict changed. None without both details, or
+    where they score other problems."""
+    if not before or not after:
+        return None
+    solved_before = {row["id"]: bool(row["correct"]) for row in before}
+    solved_after = {row["id"]: bool(row["correct"]) for row in after}
+    if solved_before.keys() != solved_after.keys() or len(solved_before) != len(before) or len(before) < 2:
+        return None
+    problems = len(solved_before)
+    gained = sum(solved_after[id_] and not solved_before[id_] for id_ in solved_before)
+    lost = sum(solved_before[id_] and not solved_after[id_] for id_ in solved_before)
+    variance = (gained + lost - (gained - lost) ** 2 / problems) / (problems - 1)
+    return {"problems": problems, "gained": gained, "lost": lost, "stderr": math.sqrt(variance / problems)}
+
+
+def change_cell(change: dict | None) -> str:
+    """`greedy_change` as the GRPO goal's cell words it ("" without one)."""
+    if change is None:
+        return ""
+    return f" ± {100 * change['stderr']:.1f} paired: {change['gained']} problems gained, {change['lost']} lost"
 
 
 def gpu_time_target(results: dict) -> Target:
@@ -200,6 +228,16 @@ def evaluation_results(output_dir: pathlib.Path, name: str) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+def kept_details(evaluation: pathlib.Path) -> list[dict] | None:
+    """The rows of an evaluation folder's details.jsonl, or of details.jsonl.gz (as docs/results keeps them);
+    None where it kept neither."""
+    for name, opener in (("details.jsonl", open), ("details.jsonl.gz", gzip.open)):
+        if (evaluation / name).is_file():
+            with opener(evaluation / name, "rt", encoding="utf-8") as rows:
+                return [json.loads(line) for line in rows]
+    return None
+
+
 def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
     """The evaluations a `make gsm8k` run wrote under `output_dir`/evals, finished or not: each stage, arm and kind
     with its pass@1 ± stderr, samples and problems (a run cut short still gives its numbers), and the share of its
@@ -244,6 +282,8 @@ def gsm8k_evaluations_goals(output_dir: pathlib.Path) -> str:
                 stage: {"greedy_pass@1": values["pass@1"], "greedy_pass@1_stderr": values["pass@1_stderr"]}
                 for stage, values in greedy.items()
             }
+            details = (kept_details(output_dir / "evals" / f"{stage}-{arm}-greedy") for stage in ("sft", "grpo"))
+            arms[arm]["grpo"]["greedy_change_from_sft"] = greedy_change(*details)
             problems |= {values["num_problems"] for values in greedy.values()}
     results = {"arms": arms}
     card = evaluation_results(output_dir, "base-card")
