@@ -2,6 +2,7 @@
 scheduling at the H100 leases' times, fit a 15-minute lease; the tool arm with its SFT evaluations does not, since
 its GRPO evaluations wait for them."""
 
+import dataclasses
 import subprocess
 
 import pytest
@@ -79,9 +80,9 @@ def test_the_command_prints_the_timeline_and_whether_the_run_fits(capsys):
 
 def test_a_measured_grpo_step_replaces_the_leases_and_a_malformed_one_is_refused(capsys):
     result = rehearsal.main(["--arm", "tools", "--reuse_sft", "--time_budget_minutes", "11", "--grpo_step_seconds",
-                             "tools=35", "--speedup", f"{1 / SCALE:g}"])  # fmt: skip
-    # 20 s of start-up, then steps while the next still ends in time: two generations, each trained twice
-    assert result["grpo_steps"] == {"tools": 4}
+                             "tools=10", "--speedup", f"{1 / SCALE:g}"])  # fmt: skip
+    # 20 s of start-up, the first generation (10 s and 24 of warm-up) trained twice; the next is estimated at the first's
+    assert result["grpo_steps"] == {"tools": 2}
     with pytest.raises(SystemExit):
         rehearsal.main(["--grpo_step_seconds", "tool=35"])
     assert "expected ARM=SECONDS with ARM cot or tools, got 'tool=35'" in capsys.readouterr().err
@@ -99,10 +100,15 @@ def test_with_both_arms_the_tool_arms_grpo_starts_as_its_sft_ends():
 
 def test_grpos_steps_follow_the_recipes_generations_and_the_launchs_own_schedule(tmp_path):
     recipe = {"steps_per_generation": 8, "gradient_accumulation_steps": 4}
-    times = rehearsal.LeaseSeconds(grpo_step={"cot": 30.0, "tools": 30.0}, grpo_reuse_step=1.0, launch_start=20.0)
+    times = rehearsal.LeaseSeconds(
+        grpo_step={"cot": 30.0, "tools": 30.0}, grpo_reuse_step=1.0, launch_start=20.0, grpo_first_step_extra=0.0
+    )
     steps = rehearsal.Rehearsal(times, SCALE, tmp_path)
     # 2 minutes from the process's start: generating steps of 30 s, each followed by one of 1 s on its generation
     assert steps.grpo_steps_within("cot", recipe, 10, 2.0) == [True, False, True, False, True, False]
+    # A first generation 30 s dearer (warming up): 20 + 60 + 1 s, and the next generation is estimated at the first's
+    warming_up = rehearsal.Rehearsal(dataclasses.replace(times, grpo_first_step_extra=30.0), SCALE, tmp_path)
+    assert warming_up.grpo_steps_within("cot", recipe, 10, 2.0) == [True, False]
     assert steps.grpo_steps_within("cot", {**recipe, "steps_per_generation": 4}, 10, 2.0) == [True, True, True]
     assert list(tmp_path.iterdir()) == []  # the callback's output_dir is the rehearsal's own
     # A launch's own --steps_per_generation is the schedule, over the recipe's (8, two steps per generation)

@@ -77,9 +77,24 @@ def test_training_stops_at_the_last_step_whose_successor_would_end_past_the_limi
     assert control.should_training_stop and control.should_save
     assert (
         "max_run_minutes 5: training stops after step 2 of 10, since the next step would end past the limit "
-        "(3.5 min since the process started; steps took up to 1.7 min); the model is saved, and checkpoint-2 to "
-        "resume from" in caplog.text
+        "(3.5 min since the process started; steps after the first took up to 1.7 min); the model is saved, and "
+        "checkpoint-2 to resume from" in caplog.text
     )
+
+
+def test_the_first_steps_warm_up_is_not_taken_for_the_price_of_the_later_ones(caplog):
+    # A 10 s start, a first step of 60 s (warming up), then steps of 20 s; 2.5 minutes. Estimated by the first step,
+    # the run would stop after step 3 (110 + 60 > 150); by the later ones it trains 5 (150 + 20 > 150).
+    limit = RunTimeLimit(2.5, started=0.0, clock=Steps(10, 60, 20, 20, 20, 20, 20))
+    with caplog.at_level(logging.WARNING, logger="open_r1.utils.time_limit"):
+        assert run_steps(limit, steps=10, max_steps=10)[1].global_step == 5
+    assert "(2.5 min since the process started; steps after the first took up to 0.3 min)" in caplog.text
+    # A later step slower than the first is the estimate: after step 2 (10 + 20 + 60 s), 90 + 60 > 2.4 minutes.
+    limit = RunTimeLimit(2.4, started=0.0, clock=Steps(10, 20, 60, 20))
+    assert run_steps(limit, steps=10, max_steps=10)[1].global_step == 2
+    # With one step run, it is all there is to go by: 10 + 60 + 60 > 2 minutes.
+    limit = RunTimeLimit(2, started=0.0, clock=Steps(10, 60, 5))
+    assert run_steps(limit, steps=10, max_steps=10)[1].global_step == 1
 
 
 def generating_every(optimizer_steps: int, **fields) -> GRPOConfig:
@@ -110,7 +125,7 @@ def test_a_step_that_reuses_a_generation_is_estimated_by_such_steps_not_by_the_g
     with caplog.at_level(logging.WARNING, logger="open_r1.utils.time_limit"):
         control, state = run_steps(limit, steps=10, max_steps=10, args=generating_every(2))
     assert state.global_step == 4 and limit.stopped_at == 4
-    assert "(2.2 min since the process started; steps that generate took up to 0.9 min)" in caplog.text
+    assert "(2.2 min since the process started; steps that generate after the first took up to 0.9 min)" in caplog.text
     # Until a reusing step has run, it is estimated at the generating step's share of its generation, 27.5 s: after
     # step 1 (75 s) it fits 2 minutes (102.5 s), not 1.7 (102 s).
     limit = RunTimeLimit(2, started=0.0, clock=Steps(20, 55, 1))

@@ -9,8 +9,9 @@ whether a plan fits a GPU lease before a lease is spent on it.
 The run's own scheduling code runs (`open_r1.demo.gsm8k.run_arm` for each arm, at once in threads as the run's
 processes are: its stages in order, the SFT model's evaluations beside GRPO, the GRPO evaluations once both have
 ended; the GPU job slots of `open_r1.utils.gpu_jobs`, the tool arm's jobs first; the time budget's
-`grpo_minutes`), with each training launch and evaluation replaced by a wait as long as the leases of 2026-11-24
-measured it (`LEASE_SECONDS`, docs/gsm8k.md), a second of the GPU's a 60th of a second here. GRPO steps as
+`grpo_minutes`), with the datasets' building, each training launch and evaluation replaced by a wait as long as
+the leases measured it (`LEASE_SECONDS`, docs/gsm8k.md), a second of the GPU's a 60th of a second here, a GRPO run's
+first generation longer than the others. GRPO steps as
 `open_r1.utils.time_limit.RunTimeLimit` lets it under `max_run_minutes` (the callback itself, on the rehearsal's
 clock), each step as long as a generating or a reusing one, as the recipe's `steps_per_generation` orders them. The
 base and card evaluations are taken from an earlier run, as every lease plan takes them (`--reuse_base`);
@@ -44,18 +45,25 @@ from open_r1.utils.time_limit import RunTimeLimit
 
 @dataclasses.dataclass(frozen=True)
 class LeaseSeconds:
-    """Seconds of the H100 leases of 2026-11-24 (docs/gsm8k.md, "On one H100")."""
+    """Seconds of the H100 leases (docs/gsm8k.md, "On one H100"): those of 2026-11-24 unless said."""
 
     # Both arms' SFT, at once on lease 2.
     sft: dict = dataclasses.field(default_factory=lambda: {"cot": 134.0, "tools": 198.0})
-    # A GRPO step that generates: 144 s for 10 (chain of thought), 390 s for 5 (tool arm) on lease 2, the two at once,
-    # each generating 128 rows. The recipes' 256 rows are taken to cost the same: decoding is bound by the host's
-    # dispatching (docs/gsm8k.md); on the lease of 2026-11-26 a decode step cost 29 ms at 128 rows and 41-45 ms at
-    # 512, and the chain of thought's first 256-row generation had ended 29 s into GRPO (lease 2's first step: 45 s).
-    grpo_step: dict = dataclasses.field(default_factory=lambda: {"cot": 14.4, "tools": 78.0})
+    # A GRPO step that generates the recipes' 256 rows. Chain of thought: 14.6 s and 13.8 s on average after the first
+    # on the leases of 2026-11-27. Tool arm: 390 s for 5 steps of 128 rows on lease 2, both arms at once, taken for
+    # 256 rows too: decoding is bound by the host's dispatching (docs/gsm8k.md; lease 2's chain-of-thought steps of
+    # 128 rows took 14.4 s).
+    grpo_step: dict = dataclasses.field(default_factory=lambda: {"cot": 14.2, "tools": 78.0})
+    # What a GRPO run's first generating step takes beyond the later ones (warm-up, the evaluation starting beside
+    # it): on the chain-of-thought leases of 2026-11-27, 31 s against 14.6 s and 44.6 s against 13.8 s. The tool arm's
+    # is taken to be the same (not measured apart).
+    grpo_first_step_extra: float = 24.0
     # A GRPO step that trains on an earlier step's generation (steps_per_generation): the training share of a tool-arm
     # step on the lease of 2026-11-26 (0.66 s; the chain of thought's shorter rows train in less).
     grpo_reuse_step: float = 0.7
+    # From the run's start (its time budget's) to its first launch: the model checked, GSM8K's datasets built; on the
+    # lease of 2026-11-27 SFT loaded its dataset 41 s after the run started, of which `launch_start` is taken for 20.
+    data_prep: float = 20.0
     # A training launch's start-up before its first step, and its save and exit after the last (not measured apart).
     launch_start: float = 20.0
     launch_end: float = 10.0
@@ -110,7 +118,9 @@ class Rehearsal:
         max_steps = int(option.get("--max_steps", fields["max_steps"]))
         fields.update({name[2:]: int(option[name]) for name in SCHEDULE_OPTIONS if name in option})
         steps = self.grpo_steps_within(arm, fields, max_steps, float(option.get("--max_run_minutes", math.inf)))
-        elapsed = self.times.launch_start + sum(self.grpo_step_seconds(arm, generates) for generates in steps)
+        elapsed = self.times.launch_start + sum(
+            self.grpo_step_seconds(arm, generates, first=step == 0) for step, generates in enumerate(steps)
+        )
         self.grpo_steps[arm] = len(steps)
         self._wait(f"{output_dir.name} ({len(steps)} steps)", elapsed + self.times.launch_end)
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -118,9 +128,12 @@ class Rehearsal:
         (output_dir / "trainer_state.json").write_text(json.dumps(state), encoding="utf-8")
         return 0.0
 
-    def grpo_step_seconds(self, arm: str, generates: bool) -> float:
-        """A GRPO step's lease time: one that generates, or one that trains on an earlier step's generation."""
-        return self.times.grpo_step[arm] if generates else self.times.grpo_reuse_step
+    def grpo_step_seconds(self, arm: str, generates: bool, first: bool = False) -> float:
+        """A GRPO step's lease time: one that generates (the run's `first`, more), or one that trains on an earlier
+        step's generation."""
+        if not generates:
+            return self.times.grpo_reuse_step
+        return self.times.grpo_step[arm] + (self.times.grpo_first_step_extra if first else 0.0)
 
     def grpo_steps_within(self, arm: str, recipe: dict, max_steps: int, minutes: float) -> list[bool]:
         """The steps GRPO trains under `max_run_minutes` (each: whether it generates), as the run's own
@@ -136,7 +149,7 @@ class Rehearsal:
         limit.on_train_begin(args, state, control)
         while state.global_step < max_steps and not control.should_training_stop:
             steps.append(limit.generates(state.global_step + 1, args))
-            clock[0] += self.grpo_step_seconds(arm, steps[-1])
+            clock[0] += self.grpo_step_seconds(arm, steps[-1], first=len(steps) == 1)
             state.global_step += 1
             limit.on_step_end(args, state, control)
         return steps
@@ -208,6 +221,7 @@ def rehearse(
             "tool_settings": {"tools": {"tools": ["python"]}},
         }
         data = {"sft_cot": output_dir, "sft_tools": output_dir, "grpo": output_dir}
+        rehearsal._wait("datasets", times.data_prep)
         if sft_only:
             for arm in arms:
                 trained = output_dir / f"sft-{arm}"
@@ -239,7 +253,7 @@ def main(argv: list[str] | None = None) -> dict:
         nargs="+",
         default=[],
         metavar="ARM=SECONDS",
-        help="A generating GRPO step's seconds in place of lease 2's (cot=14.4, tools=78), e.g. from "
+        help="A generating GRPO step's seconds in place of the leases' (cot=14.2, tools=78), e.g. from "
         "grpo_throughput.py; a step that reuses a generation takes LeaseSeconds.grpo_reuse_step.",
     )
     parser.add_argument(

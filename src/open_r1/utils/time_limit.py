@@ -4,9 +4,12 @@ A job with a wall-clock limit (Slurm's `--time`, a lent GPU, a pipeline that mus
 trained) is killed at its limit and loses every step since its last checkpoint, and the final model. With
 `max_run_minutes` set in a recipe or on the command line of sft.py or grpo.py, after each optimizer step the run
 compares the minutes since its process started plus its longest step so far (its estimate of the next one) with
-the limit; when the next step would end past it, training stops at that step. Where GRPO trains several optimizer
+the limit; when the next step would end past it, training stops at that step. The first step warms up (kernels,
+allocations, on a shared GPU the evaluation that starts beside it): once a later step has run, the longest of the
+later ones is the estimate. Where GRPO trains several optimizer
 steps on one generation (`steps_per_generation` a multiple of `gradient_accumulation_steps` above it), the steps
-that generate and those that reuse a generation are estimated apart, each by the longest of its kind so far, so a
+that generate and those that reuse a generation are estimated apart, each by the longest of its kind so far (after
+its first, as above), so a
 cheap step that would still fit is not given up for the price of a generation it does not make. Until a reusing step
 has run, its estimate is the longest generating step's share of its generation (divided by the optimizer steps per
 generation): above what a reusing step costs wherever generating outweighs training, which is why a recipe reuses
@@ -65,8 +68,9 @@ class RunTimeLimit(TrainerCallback):
         self._clock = clock
         self._last_step_end = None
         self.longest_step = 0.0
-        # The longest step that generated (True) and that reused a generation (False), once one of each has run.
-        self.longest_of_kind = {}
+        # The longest step that generated (True) and that reused a generation (False), once one of each has run;
+        # and the longest after the first of its kind, once a second has run (the estimate from then on).
+        self.longest_of_kind, self.longest_after_first = {}, {}
         self._first_step = 0
         self.stopped_at = None
 
@@ -85,11 +89,16 @@ class RunTimeLimit(TrainerCallback):
         now = self._clock()
         took, kind = now - self._last_step_end, self.generates(state.global_step, args)
         self.longest_step = max(self.longest_step, took)
+        if kind in self.longest_of_kind:
+            self.longest_after_first[kind] = max(self.longest_after_first.get(kind, 0.0), took)
         self.longest_of_kind[kind] = max(self.longest_of_kind.get(kind, 0.0), took)
         self._last_step_end = now
         elapsed = now - self.started
         next_kind = self.generates(state.global_step + 1, args)
-        estimate = self.longest_of_kind.get(next_kind, self.longest_step / optimizer_steps_per_generation(args))
+        if next_kind in self.longest_after_first:
+            estimate = self.longest_after_first[next_kind]
+        else:
+            estimate = self.longest_of_kind.get(next_kind, self.longest_step / optimizer_steps_per_generation(args))
         out_of_time = not control.should_training_stop and elapsed + estimate > self.limit_seconds
         if not any_process(out_of_time, args.device):
             return
@@ -112,12 +121,13 @@ class RunTimeLimit(TrainerCallback):
 
     def estimate_clause(self, generates: bool, estimate: float, args) -> str:
         """Where the estimate of the next step came from, as the stop's warning says it."""
+        after_first = " after the first" if generates in self.longest_after_first else ""
         if optimizer_steps_per_generation(args) == 1:
-            return f"steps took up to {estimate / 60:.1f} min"
+            return f"steps{after_first} took up to {estimate / 60:.1f} min"
         if generates not in self.longest_of_kind:
             return f"a step that reuses a generation, its share of one: {estimate / 60:.1f} min"
         kind = "steps that generate" if generates else "steps that reuse a generation"
-        return f"{kind} took up to {estimate / 60:.1f} min"
+        return f"{kind}{after_first} took up to {estimate / 60:.1f} min"
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.stopped_at is None or not state.is_world_process_zero:
