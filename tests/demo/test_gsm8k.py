@@ -447,19 +447,34 @@ def test_the_critical_arms_jobs_that_the_run_waits_for_go_first_and_no_other_arm
     }  # not the SFT model's evaluations, which overlap GRPO, nor any of the chain-of-thought arm's jobs
 
 
-def test_grpos_change_over_sft_is_paired_by_problem_from_the_greedy_details_each_wrote(shared_gpu, monkeypatch):
+@pytest.mark.parametrize("sft_reused", [False, True], ids=["sft evaluated", "sft evaluations reused"])
+def test_grpos_change_over_sft_is_paired_by_problem_from_the_greedy_details_each_wrote(
+    shared_gpu, monkeypatch, sft_reused
+):
     solved = {"sft": {"1", "2", "3"}, "grpo": {"2", "3", "4", "5"}}
 
+    def details(stage: str) -> list[dict]:
+        return [{"id": id_, "correct": id_ in solved.get(stage, ()), "completion": "x"} for id_ in "0123456789"]
+
     def evaluator(model, task, data_file, output_dir, **settings):  # writes its details as the evaluator does
-        stage = output_dir.name.split("-")[0]
-        rows = [{"id": id_, "correct": id_ in solved.get(stage, ()), "completion": "x"} for id_ in "0123456789"]
+        rows = details(output_dir.name.split("-")[0])
         output_dir.mkdir(parents=True, exist_ok=True)
         write_rows(output_dir / "details.jsonl", rows)
         return {"pass@1": sum(row["correct"] for row in rows) / 10, "pass@1_stderr": 0.1}, rows
 
     monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", evaluator)
     shared_gpu.run["test_calculations"] = dict.fromkeys("0123456789", 2)
+    if sft_reused:  # SFT's evaluations, details and all, only in the earlier run that --reuse_sft names
+        earlier = shared_gpu.tmp_path / "earlier"
+        for kind, samples in gsm8k_evals.evaluation_samples(GSM8K_FULL).items():
+            folder = earlier / "evals" / f"sft-cot-{kind}"
+            folder.mkdir(parents=True)
+            results = {"pass@1": 0.3, "pass@1_stderr": 0.1, "num_samples": samples, "num_problems": 10}
+            (folder / "results.json").write_text(json.dumps({**results, "data_files": "gsm8k_test.jsonl"}))
+            write_rows(folder / "details.jsonl", details("sft"))
+        shared_gpu.run["reuse_sft"] = earlier
     stages = shared_gpu.run_arm("cot")["stages"]
+    assert (stages["sft"].get("reused_from") is not None) == sft_reused
     change = stages["grpo"]["greedy_change_from_sft"]
     assert (change["problems"], change["gained"], change["lost"]) == (10, 2, 1)
     assert change["stderr"] == pytest.approx(math.sqrt(2.9 / 90))  # the stdev of (-1, 0, 0, 1, 1, 0 x 5) / √10

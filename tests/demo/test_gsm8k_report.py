@@ -107,6 +107,9 @@ def test_grpos_change_over_sft_counts_the_problems_each_solved_alone_and_its_pai
     assert greedy_change(None, details({1})) is None  # an earlier run's evaluation kept without its details
     assert greedy_change(details({1}), details({1}, problems=7)) is None, "other problems are not paired"
     assert greedy_change(details({1}) * 2, details({1}) * 2) is None, "several samples a problem are not greedy"
+    assert (
+        greedy_change(details({1}), details({1}) * 2) is None and greedy_change(details({1}) * 2, details({1})) is None
+    )
 
 
 def test_the_grpo_goal_gives_its_paired_standard_error_where_the_run_kept_its_details():

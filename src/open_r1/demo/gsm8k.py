@@ -63,8 +63,8 @@ from open_r1.demo.gsm8k_evals import (
 )
 from open_r1.demo.gsm8k_report import (
     GSM8K_ARM_NAMES,
+    arm_greedy_change,
     calculations_table,
-    greedy_change,
     gsm8k_command,
     gsm8k_evaluations_table,
     gsm8k_report,
@@ -350,14 +350,7 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
             checkpoint, previous = trained, stage
     pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the {previous} model")
     stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed, critical)
-    # SFT's greedy details lie in the run that evaluated it: this one, or the one --reuse_sft names.
-    details = {
-        stage: kept_details(
-            pathlib.Path(stages[stage].get("reused_from") or output_dir) / "evals" / f"{stage}-{arm}-greedy"
-        )
-        for stage in ("sft", "grpo")
-    }
-    stages["grpo"]["greedy_change_from_sft"] = greedy_change(details["sft"], details["grpo"])
+    stages["grpo"]["greedy_change_from_sft"] = arm_greedy_change(output_dir, arm, stages)
     for stage, seconds in train_seconds.items():
         stages[stage]["train_seconds"] = seconds
     for stage, restart in restarts.items():

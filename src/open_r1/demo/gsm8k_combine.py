@@ -22,11 +22,10 @@ import shutil
 from open_r1.demo import pipeline
 from open_r1.demo.gsm8k_report import (
     GSM8K_ARM_NAMES,
-    greedy_change,
+    arm_greedy_change,
     gsm8k_command,
     gsm8k_report,
     gsm8k_table,
-    kept_details,
 )
 from open_r1.usage import UsageError
 
@@ -73,9 +72,9 @@ def read_run(folder: pathlib.Path) -> dict:
                 f"--combine: {path} has no {field} (written before make gsm8k recorded it?); run it again"
             )
     for arm, stages in results["arms"].items():
-        if "greedy_change_from_sft" not in stages["grpo"]:  # a run from before make gsm8k paired its GRPO goal
-            details = (kept_details(path.parent / "evals" / f"{stage}-{arm}-greedy") for stage in ("sft", "grpo"))
-            if (change := greedy_change(*details)) is not None:
+        # A run from before make gsm8k paired its GRPO goal, or whose details were not at hand then.
+        if stages["grpo"].get("greedy_change_from_sft") is None:
+            if (change := arm_greedy_change(path.parent, arm, stages)) is not None:
                 stages["grpo"]["greedy_change_from_sft"] = change
     return {**results, "source": str(path)}
 

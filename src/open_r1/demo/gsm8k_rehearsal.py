@@ -62,7 +62,8 @@ class LeaseSeconds:
     # step on the lease of 2026-11-26 (0.66 s; the chain of thought's shorter rows train in less).
     grpo_reuse_step: float = 0.7
     # From the run's start (its time budget's) to its first launch: the model checked, GSM8K's datasets built; on the
-    # lease of 2026-11-27 SFT loaded its dataset 41 s after the run started, of which `launch_start` is taken for 20.
+    # lease of 2026-11-27 SFT loaded its dataset 41 s after the run started (its run.log and cot.log, in
+    # docs/results/gsm8k-h100-2026-11-27-cot-2), of which `launch_start` is taken for 20.
     data_prep: float = 20.0
     # A training launch's start-up before its first step, and its save and exit after the last (not measured apart).
     launch_start: float = 20.0

@@ -8,7 +8,8 @@
 - `gsm8k_targets`: issue 30's goals, computed from results.json (the card's score within 2 standard errors, GRPO
   at least 2 points above SFT in each arm, the tool arm after GRPO above nanochat d20's 7.58% and at least 3 points
   above the chain of thought, both arms within 30 minutes of one GPU), beside `PUBLISHED_GSM8K`; the GRPO goal with
-  its change paired by problem where both greedy evaluations kept their details (`greedy_change`, `kept_details`).
+  its change paired by problem where both greedy evaluations kept their details (`greedy_change`,
+  `arm_greedy_change`, `kept_details`).
 - `gsm8k_table`, `gsm8k_calculations_table` (greedy pass@1 by calculations in the worked solution), the report's
   lines (GRPO prompts, steps, step time, the card's protocol, the runs a combined results.json was made of) and
   `gsm8k_command` (a run's `make gsm8k` command line, from its results).
@@ -129,13 +130,24 @@ def greedy_change(before: list[dict] | None, after: list[dict] | None) -> dict |
         return None
     solved_before = {row["id"]: bool(row["correct"]) for row in before}
     solved_after = {row["id"]: bool(row["correct"]) for row in after}
-    if solved_before.keys() != solved_after.keys() or len(solved_before) != len(before) or len(before) < 2:
+    several_rows = len(solved_before) != len(before) or len(solved_after) != len(after)
+    if solved_before.keys() != solved_after.keys() or several_rows or len(before) < 2:
         return None
     problems = len(solved_before)
     gained = sum(solved_after[id_] and not solved_before[id_] for id_ in solved_before)
     lost = sum(solved_before[id_] and not solved_after[id_] for id_ in solved_before)
     variance = (gained + lost - (gained - lost) ** 2 / problems) / (problems - 1)
     return {"problems": problems, "gained": gained, "lost": lost, "stderr": math.sqrt(variance / problems)}
+
+
+def arm_greedy_change(output_dir: pathlib.Path, arm: str, stages: dict) -> dict | None:
+    """`greedy_change` from SFT to GRPO of one arm of the run in `output_dir` (`stages`: its results), each stage's
+    details read from the run that evaluated it: this one, or the one a stage's `reused_from` names (`--reuse_sft`)."""
+    details = (
+        kept_details(pathlib.Path(stages[stage].get("reused_from") or output_dir) / "evals" / f"{stage}-{arm}-greedy")
+        for stage in ("sft", "grpo")
+    )
+    return greedy_change(*details)
 
 
 def change_cell(change: dict | None) -> str:

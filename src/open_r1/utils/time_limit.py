@@ -4,13 +4,12 @@ A job with a wall-clock limit (Slurm's `--time`, a lent GPU, a pipeline that mus
 trained) is killed at its limit and loses every step since its last checkpoint, and the final model. With
 `max_run_minutes` set in a recipe or on the command line of sft.py or grpo.py, after each optimizer step the run
 compares the minutes since its process started plus its longest step so far (its estimate of the next one) with
-the limit; when the next step would end past it, training stops at that step. The first step warms up (kernels,
-allocations, on a shared GPU the evaluation that starts beside it): once a later step has run, the longest of the
-later ones is the estimate. Where GRPO trains several optimizer
-steps on one generation (`steps_per_generation` a multiple of `gradient_accumulation_steps` above it), the steps
-that generate and those that reuse a generation are estimated apart, each by the longest of its kind so far (after
-its first, as above), so a
-cheap step that would still fit is not given up for the price of a generation it does not make. Until a reusing step
+the limit; when the next step would end past it, training stops at that step. The run's first step warms up
+(kernels, allocations, on a shared GPU the evaluation that starts beside it): once a later step has run, the longest
+of the later ones is the estimate. Where GRPO trains several optimizer steps on one generation
+(`steps_per_generation` a multiple of `gradient_accumulation_steps` above it), the steps that generate and those
+that reuse a generation are estimated apart, each by the longest of its kind so far (the run's first step left out,
+as above), so a cheap step that would still fit is not given up for the price of a generation it does not make. Until a reusing step
 has run, its estimate is the longest generating step's share of its generation (divided by the optimizer steps per
 generation): above what a reusing step costs wherever generating outweighs training, which is why a recipe reuses
 generations at all. The model is then saved as at the end of any run, and a checkpoint is written where
@@ -24,7 +23,8 @@ it at its start, and train.slurm before each launch.
 
 Not covered: what comes after training (saving, pushing, evaluating) is not timed; a limit must leave room for it.
 At least one step always trains. Each launch has its own clock: a resumed run's starts again. With
-`load_best_model_at_end` the Trainer may rotate the stop's checkpoint away when it is not the best.
+`load_best_model_at_end` the Trainer may rotate the stop's checkpoint away when it is not the best. Under
+`group_by_length` the Trainer puts the longest batch first, so the first step left out of the estimate is the longest.
 """
 
 import contextlib
@@ -60,7 +60,8 @@ def optimizer_steps_per_generation(args) -> int:
 
 class RunTimeLimit(TrainerCallback):
     """Stops training when the next step would end more than `minutes` after `started` (default: the process's
-    start); the longest step so far of the next one's kind (generating or reusing a generation) is its estimate."""
+    start); the longest step so far of the next one's kind (generating or reusing a generation) is its estimate, the
+    run's first step (warming up) left out once a step of that kind has run after it."""
 
     def __init__(self, minutes: float, started: float | None = None, clock=time.time):
         self.limit_seconds = 60.0 * minutes
@@ -69,7 +70,7 @@ class RunTimeLimit(TrainerCallback):
         self._last_step_end = None
         self.longest_step = 0.0
         # The longest step that generated (True) and that reused a generation (False), once one of each has run;
-        # and the longest after the first of its kind, once a second has run (the estimate from then on).
+        # and the longest of each kind after the run's first step, once one has run (the estimate from then on).
         self.longest_of_kind, self.longest_after_first = {}, {}
         self._first_step = 0
         self.stopped_at = None
@@ -88,9 +89,9 @@ class RunTimeLimit(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         now = self._clock()
         took, kind = now - self._last_step_end, self.generates(state.global_step, args)
-        self.longest_step = max(self.longest_step, took)
-        if kind in self.longest_of_kind:
+        if self.longest_of_kind:  # not the run's first step
             self.longest_after_first[kind] = max(self.longest_after_first.get(kind, 0.0), took)
+        self.longest_step = max(self.longest_step, took)
         self.longest_of_kind[kind] = max(self.longest_of_kind.get(kind, 0.0), took)
         self._last_step_end = now
         elapsed = now - self.started
@@ -121,7 +122,8 @@ class RunTimeLimit(TrainerCallback):
 
     def estimate_clause(self, generates: bool, estimate: float, args) -> str:
         """Where the estimate of the next step came from, as the stop's warning says it."""
-        after_first = " after the first" if generates in self.longest_after_first else ""
+        first_kind = next(iter(self.longest_of_kind), None)  # the run's first step's (dicts keep their order)
+        after_first = " after the first" if generates == first_kind and generates in self.longest_after_first else ""
         if optimizer_steps_per_generation(args) == 1:
             return f"steps{after_first} took up to {estimate / 60:.1f} min"
         if generates not in self.longest_of_kind:
