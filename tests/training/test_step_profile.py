@@ -4,6 +4,7 @@ mean step read back from its log_history. A real GRPO run with the python tool l
 (tests/tools/test_training.py).
 """
 
+import types
 from collections import defaultdict
 
 import pytest
@@ -12,6 +13,7 @@ from open_r1.grpo import PromptTruncatingGRPOTrainer
 from open_r1.tools.training import ToolCallsAhead, ToolRoundBudget
 from open_r1.utils import step_profile
 from open_r1.utils.step_profile import PROFILE_SECONDS, StepProfile, describe, summarise
+from open_r1.utils.time_limit import RunTimeLimit
 
 # What each part of the fake trainer's work takes on the fake clock, in seconds.
 TOKENISE, DECODE, TOOL_CALLS, REWARDS, SCORING, MICRO_BATCH = 0.5, 3.0, 0.25, 2.0, 1.0, 5.0
@@ -69,6 +71,24 @@ class FakeGRPOTrainer:
 
 
 class ProfiledTrainer(StepProfile, FakeGRPOTrainer):
+    pass
+
+
+class TrainingLoop(FakeGRPOTrainer):
+    """The fake with what StepProfile's `train` reads of a Trainer: its callbacks, its state, and a loop of 2
+    micro-batches (one optimizer step)."""
+
+    def __init__(self, *args, callbacks=()):
+        super().__init__(*args)
+        self.callback_handler = types.SimpleNamespace(callbacks=list(callbacks))
+        self.state = types.SimpleNamespace(log_history=[])
+
+    def train(self):
+        for _ in range(2):
+            self.training_step(None, ["prompt"], None)
+
+
+class ProfiledTrainingLoop(StepProfile, TrainingLoop):
     pass
 
 
@@ -212,3 +232,13 @@ def test_a_runs_mean_step_is_read_from_its_log_history():
     older = summarise(history)
     assert older["context_tokens"] is None and "150 decode steps, slot use 50%" in describe(older)
     assert summarise([{"step": 1, "loss": 0.1, "step_time": 3.0}]) is None  # a run from before the profile
+
+
+def test_a_time_limit_is_handed_the_last_steps_training_share(clock):
+    limit = RunTimeLimit(10, started=0.0)
+    trainer = ProfiledTrainingLoop(clock, [[[1, 2]]], 2, 2, callbacks=[limit])
+    assert limit.last_training_seconds() is None
+    trainer.train()
+    assert (
+        limit.last_training_seconds() == 2 * MICRO_BATCH == trainer._metrics["train"]["profile/training_seconds"][-1]
+    )

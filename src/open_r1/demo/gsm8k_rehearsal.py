@@ -146,6 +146,8 @@ class Rehearsal:
         )  # fmt: skip
         clock = [self.times.launch_start]
         limit = RunTimeLimit(minutes, started=0.0, clock=lambda: clock[0])
+        # What GRPO's step profile hands the limit: a generating step's training share, about a reusing step's time.
+        limit.last_training_seconds = lambda: self.times.grpo_reuse_step
         state, control, steps = TrainerState(max_steps=max_steps), TrainerControl(), []
         limit.on_train_begin(args, state, control)
         while state.global_step < max_steps and not control.should_training_stop:

@@ -22,7 +22,8 @@ Every GRPO run of src/open_r1/grpo.py (`PromptTruncatingGRPOTrainer`) logs, for 
 The five seconds add up to `step_time`. A step that reuses an earlier step's rollouts (`steps_per_generation` above
 `gradient_accumulation_steps`, or `num_iterations` > 1) logs 0 for what it did not do. `summarise` reduces a run's
 `log_history` to its mean step, which the run logs when training ends and `make gsm8k`'s report prints for each
-arm's GRPO (`describe`).
+arm's GRPO (`describe`). The last step's training share also goes to a `max_run_minutes` limit among the trainer's
+callbacks (`open_r1.utils.time_limit`), which estimates a step on an earlier generation by it.
 
 Times are this process's wall clock (the logs show the main process's). On a GPU, decoding ends synchronised (TRL
 reads the tokens back); a backward pass still running when its step returns is counted in the next step's time.
@@ -36,6 +37,7 @@ from time import perf_counter
 from typing import Optional
 
 from open_r1.utils.decoding_tally import DecodingTally, padded_tokens
+from open_r1.utils.time_limit import RunTimeLimit
 
 __all__ = ["PROFILE_SECONDS", "StepProfile", "describe", "summarise"]
 
@@ -66,8 +68,15 @@ class StepProfile:
             self._step_profile = None
         return output
 
+    last_training_seconds: Optional[float] = None  # the last optimizer step's training share, once one has ended
+
     def train(self, *args, **kwargs):
         self._step_profile = None  # what an earlier train() left, stopped between micro-batches, is not this run's
+        for (
+            callback
+        ) in self.callback_handler.callbacks:  # a time limit estimates a step on an earlier generation by it
+            if isinstance(callback, RunTimeLimit):
+                callback.last_training_seconds = lambda: self.last_training_seconds
         output = super().train(*args, **kwargs)
         summary = summarise(self.state.log_history)
         if summary is not None and self.accelerator.is_main_process:
@@ -85,6 +94,7 @@ class StepProfile:
         }
         for part in PROFILE_SECONDS:
             metrics[f"profile/{part}_seconds"].append(parts[part])
+        self.last_training_seconds = parts["training"]
         metrics["profile/decoding_rounds"].append(float(decoding.calls))
         metrics["profile/decode_steps"].append(float(decoding.decode_steps))
         metrics["profile/context_tokens"].append(float(decoding.context_tokens))

@@ -10,11 +10,13 @@ of the later ones is the estimate. Where GRPO trains several optimizer steps on 
 (`steps_per_generation` a multiple of `gradient_accumulation_steps` above it), the steps that generate and those
 that reuse a generation are estimated apart, each by the longest of its kind so far (the run's first step left out,
 as above), so a cheap step that would still fit is not given up for the price of a generation it does not make. Until a reusing step
-has run, its estimate is the longest generating step's share of its generation (divided by the optimizer steps per
-generation): above what a reusing step costs wherever generating outweighs training, which is why a recipe reuses
-generations at all. The model is then saved as at the end of any run, and a checkpoint is written where
-`save_strategy` writes them, so a requeued job resumes from that step (open_r1.utils.training). Every process of a
-launch stops at the same step (open_r1.utils.distributed). A run that stopped so leaves `time_limit_stop.json` in
+has run, its estimate is twice the last step's training share where the trainer measures it (GRPO's
+`open_r1.utils.step_profile`: a reusing step trains as much, and does not generate), else the longest generating
+step's share of its generation (divided by the optimizer steps per generation): above what a reusing step costs
+wherever generating outweighs training, which is why a recipe reuses generations at all. The model is then saved
+as at the end of any run, and a checkpoint is written where `save_strategy` writes them, so a requeued job resumes
+from that step (open_r1.utils.training). Every process of a launch stops at the same step
+(open_r1.utils.distributed). A run that stopped so leaves `time_limit_stop.json` in
 its output_dir (`TIME_LIMIT_STOP_FILE`: the step, the steps planned, the checkpoint to resume from or null) for its
 launcher: `slurm/train.slurm --requeue-at-time-limit` requeues the job from it. A later run under a limit removes
 it at its start, and train.slurm before each launch.
@@ -42,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 # In output_dir, written by a run that stopped at its time limit (module docstring).
 TIME_LIMIT_STOP_FILE = "time_limit_stop.json"
+# A step on an earlier generation trains what the generating step trained, without generating or scoring: until one
+# has run, it is estimated at this many times the generating step's training share.
+REUSE_STEP_TRAINING_MARGIN = 2.0
 
 
 def process_start_time() -> float:
@@ -74,6 +79,9 @@ class RunTimeLimit(TrainerCallback):
         self.longest_of_kind, self.longest_after_first = {}, {}
         self._first_step = 0
         self.stopped_at = None
+        # The last step's training share, where the trainer measures it (`open_r1.utils.step_profile` sets this):
+        # what a step on an earlier generation does, its estimate until one has run.
+        self.last_training_seconds = lambda: None
 
     def generates(self, step: int, args) -> bool:
         """Whether `step` starts a generation: the trainer generates at its first step, resumed or not."""
@@ -96,10 +104,7 @@ class RunTimeLimit(TrainerCallback):
         self._last_step_end = now
         elapsed = now - self.started
         next_kind = self.generates(state.global_step + 1, args)
-        if next_kind in self.longest_after_first:
-            estimate = self.longest_after_first[next_kind]
-        else:
-            estimate = self.longest_of_kind.get(next_kind, self.longest_step / optimizer_steps_per_generation(args))
+        estimate, clause = self.estimate(next_kind, args)
         out_of_time = not control.should_training_stop and elapsed + estimate > self.limit_seconds
         if not any_process(out_of_time, args.device):
             return
@@ -116,20 +121,33 @@ class RunTimeLimit(TrainerCallback):
             state.global_step,
             state.max_steps,
             elapsed / 60,
-            self.estimate_clause(next_kind, estimate, args),
+            clause,
             f", and checkpoint-{state.global_step} to resume from" if saves_checkpoints else "",
         )
 
-    def estimate_clause(self, generates: bool, estimate: float, args) -> str:
-        """Where the estimate of the next step came from, as the stop's warning says it."""
+    def estimate(self, generates: bool, args) -> tuple[float, str]:
+        """The next step's seconds, by the longest step so far of its kind (the run's first left out once a step of
+        that kind has run after it), and where they came from, as the stop's warning says it. A step on an earlier
+        generation before any has run: twice the last step's training share where the trainer measured it, else
+        the generating step's share of its generation."""
         first_kind = next(iter(self.longest_of_kind), None)  # the run's first step's (dicts keep their order)
-        after_first = " after the first" if generates == first_kind and generates in self.longest_after_first else ""
+        if generates in self.longest_after_first:
+            estimate, after = (
+                self.longest_after_first[generates],
+                " after the first" if generates == first_kind else "",
+            )
+        elif generates in self.longest_of_kind:
+            estimate, after = self.longest_of_kind[generates], ""
+        elif (training := self.last_training_seconds()) is not None:
+            estimate = REUSE_STEP_TRAINING_MARGIN * training
+            return estimate, f"a step that reuses a generation, twice the last one's training: {estimate / 60:.1f} min"
+        else:
+            estimate = self.longest_step / optimizer_steps_per_generation(args)
+            return estimate, f"a step that reuses a generation, its share of one: {estimate / 60:.1f} min"
         if optimizer_steps_per_generation(args) == 1:
-            return f"steps{after_first} took up to {estimate / 60:.1f} min"
-        if generates not in self.longest_of_kind:
-            return f"a step that reuses a generation, its share of one: {estimate / 60:.1f} min"
+            return estimate, f"steps{after} took up to {estimate / 60:.1f} min"
         kind = "steps that generate" if generates else "steps that reuse a generation"
-        return f"{kind}{after_first} took up to {estimate / 60:.1f} min"
+        return estimate, f"{kind}{after} took up to {estimate / 60:.1f} min"
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.stopped_at is None or not state.is_world_process_zero:
