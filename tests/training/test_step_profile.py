@@ -234,11 +234,11 @@ def test_a_runs_mean_step_is_read_from_its_log_history():
     assert summarise([{"step": 1, "loss": 0.1, "step_time": 3.0}]) is None  # a run from before the profile
 
 
-def test_a_time_limit_is_handed_the_last_steps_training_share(clock):
+def test_a_time_limit_is_handed_the_last_steps_rollout_seconds(clock):
     limit = RunTimeLimit(10, started=0.0)
     trainer = ProfiledTrainingLoop(clock, [[[1, 2]]], 2, 2, callbacks=[limit])
-    assert limit.last_training_seconds() is None
+    assert limit.last_rollout_seconds() is None
     trainer.train()
-    assert (
-        limit.last_training_seconds() == 2 * MICRO_BATCH == trainer._metrics["train"]["profile/training_seconds"][-1]
-    )
+    metrics = trainer._metrics["train"]
+    assert limit.last_rollout_seconds() == TOKENISE + DECODE + TOOL_CALLS + REWARDS + SCORING
+    assert limit.last_rollout_seconds() == metrics["step_time"][-1] - metrics["profile/training_seconds"][-1]

@@ -138,18 +138,19 @@ def test_a_step_that_reuses_a_generation_is_estimated_by_such_steps_not_by_the_g
     )
 
 
-def test_before_a_step_on_an_earlier_generation_has_run_it_is_estimated_by_the_last_steps_training(caplog):
-    # A generating step of 55 s after a 20 s start, of which the training share, as GRPO's step profile measures
-    # it, is 0.5 s: the step on its generation is estimated at 1 s, not at the generation's half (27.5 s).
+def test_before_a_step_on_an_earlier_generation_has_run_it_is_estimated_by_the_last_step_less_its_rollouts(caplog):
+    # A generating step of 55 s after a 20 s start, 54.5 s of it making rollouts as GRPO's step profile measures
+    # them: the step on its generation is estimated at twice the rest, 1 s, not at the generation's half (27.5 s).
     limit = RunTimeLimit(1.7, started=0.0, clock=Steps(20, 55, 1, 55))
-    limit.last_training_seconds = lambda: 0.5
+    limit.last_rollout_seconds = lambda: 54.5
     assert run_steps(limit, steps=10, max_steps=10, args=generating_every(2))[1].global_step == 2
     limit = RunTimeLimit(1.26, started=0.0, clock=Steps(20, 55, 1))  # 75 + 1 > 75.6 s
-    limit.last_training_seconds = lambda: 0.5
+    limit.last_rollout_seconds = lambda: 54.5
     with caplog.at_level(logging.WARNING, logger="open_r1.utils.time_limit"):
         assert run_steps(limit, steps=10, max_steps=10, args=generating_every(2))[1].global_step == 1
-    assert "(1.2 min since the process started; a step that reuses a generation, twice the last one's training: " in (
-        caplog.text
+    assert (
+        "(1.2 min since the process started; a step that reuses a generation, 2 times the last one without its "
+        in (caplog.text)
     )
 
 

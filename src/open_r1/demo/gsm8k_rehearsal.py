@@ -144,15 +144,16 @@ class Rehearsal:
             steps_per_generation=recipe.get("steps_per_generation"), num_iterations=recipe.get("num_iterations", 1),
             gradient_accumulation_steps=recipe.get("gradient_accumulation_steps", 1),
         )  # fmt: skip
-        clock = [self.times.launch_start]
+        clock = [self.times.launch_start, 0.0]  # the time now, and the last step's seconds
         limit = RunTimeLimit(minutes, started=0.0, clock=lambda: clock[0])
-        # What GRPO's step profile hands the limit: a generating step's training share, about a reusing step's time.
-        limit.last_training_seconds = lambda: self.times.grpo_reuse_step
+        # What GRPO's step profile hands the limit: a generating step's rollouts, all of it but a reusing step's time.
+        limit.last_rollout_seconds = lambda: clock[1] - self.times.grpo_reuse_step
         state, control, steps = TrainerState(max_steps=max_steps), TrainerControl(), []
         limit.on_train_begin(args, state, control)
         while state.global_step < max_steps and not control.should_training_stop:
             steps.append(limit.generates(state.global_step + 1, args))
-            clock[0] += self.grpo_step_seconds(arm, steps[-1], first=len(steps) == 1)
+            clock[1] = self.grpo_step_seconds(arm, steps[-1], first=len(steps) == 1)
+            clock[0] += clock[1]
             state.global_step += 1
             limit.on_step_end(args, state, control)
         return steps

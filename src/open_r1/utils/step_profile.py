@@ -22,11 +22,13 @@ Every GRPO run of src/open_r1/grpo.py (`PromptTruncatingGRPOTrainer`) logs, for 
 The five seconds add up to `step_time`. A step that reuses an earlier step's rollouts (`steps_per_generation` above
 `gradient_accumulation_steps`, or `num_iterations` > 1) logs 0 for what it did not do. `summarise` reduces a run's
 `log_history` to its mean step, which the run logs when training ends and `make gsm8k`'s report prints for each
-arm's GRPO (`describe`). The last step's training share also goes to a `max_run_minutes` limit among the trainer's
-callbacks (`open_r1.utils.time_limit`), which estimates a step on an earlier generation by it.
+arm's GRPO (`describe`). The last step's rollout seconds (all but training) also go to a `max_run_minutes` limit
+among the trainer's callbacks (`open_r1.utils.time_limit`), which estimates a step on an earlier generation by the
+rest of that step.
 
 Times are this process's wall clock (the logs show the main process's). On a GPU, decoding ends synchronised (TRL
-reads the tokens back); a backward pass still running when its step returns is counted in the next step's time.
+reads the tokens back); a backward pass still running when `training_step` returns is waited for by the Trainer
+after it (its check of the loss for NaN), so `training_seconds` leaves out part of it on a GPU.
 Not covered: evaluation during training (`eval_strategy`), which is not a training step; decode steps under
 DeepSpeed ZeRO-3 or FSDP on several processes (`open_r1.utils.decoding_tally`).
 """
@@ -53,6 +55,7 @@ class StepProfile:
     a generation call counts as tool time, not decoding): times the parts of each training step (module docstring)."""
 
     _step_profile: Optional["_StepSums"] = None  # the running optimizer step's sums, while a training step runs
+    last_rollout_seconds: Optional[float] = None  # the last optimizer step's seconds making its micro-batches
 
     def training_step(self, model, inputs, num_items_in_batch):
         if self._step_profile is None:
@@ -68,15 +71,12 @@ class StepProfile:
             self._step_profile = None
         return output
 
-    last_training_seconds: Optional[float] = None  # the last optimizer step's training share, once one has ended
-
     def train(self, *args, **kwargs):
         self._step_profile = None  # what an earlier train() left, stopped between micro-batches, is not this run's
-        for (
-            callback
-        ) in self.callback_handler.callbacks:  # a time limit estimates a step on an earlier generation by it
+        # A time limit estimates a step on an earlier generation by the last step less its rollouts.
+        for callback in self.callback_handler.callbacks:
             if isinstance(callback, RunTimeLimit):
-                callback.last_training_seconds = lambda: self.last_training_seconds
+                callback.last_rollout_seconds = lambda: self.last_rollout_seconds
         output = super().train(*args, **kwargs)
         summary = summarise(self.state.log_history)
         if summary is not None and self.accelerator.is_main_process:
@@ -94,7 +94,7 @@ class StepProfile:
         }
         for part in PROFILE_SECONDS:
             metrics[f"profile/{part}_seconds"].append(parts[part])
-        self.last_training_seconds = parts["training"]
+        self.last_rollout_seconds = seconds["inputs"]
         metrics["profile/decoding_rounds"].append(float(decoding.calls))
         metrics["profile/decode_steps"].append(float(decoding.decode_steps))
         metrics["profile/context_tokens"].append(float(decoding.context_tokens))

@@ -10,8 +10,9 @@ of the later ones is the estimate. Where GRPO trains several optimizer steps on 
 (`steps_per_generation` a multiple of `gradient_accumulation_steps` above it), the steps that generate and those
 that reuse a generation are estimated apart, each by the longest of its kind so far (the run's first step left out,
 as above), so a cheap step that would still fit is not given up for the price of a generation it does not make. Until a reusing step
-has run, its estimate is twice the last step's training share where the trainer measures it (GRPO's
-`open_r1.utils.step_profile`: a reusing step trains as much, and does not generate), else the longest generating
+has run, its estimate is twice the generating step's time less its rollouts' (generating, rewards and scoring) where
+the trainer measures them (GRPO's `open_r1.utils.step_profile`: a reusing step trains as much, and does not
+generate; the rest of the step, its backward pass waited for, optimizer step and logging, counted), else the longest generating
 step's share of its generation (divided by the optimizer steps per generation): above what a reusing step costs
 wherever generating outweighs training, which is why a recipe reuses generations at all. The model is then saved
 as at the end of any run, and a checkpoint is written where `save_strategy` writes them, so a requeued job resumes
@@ -45,8 +46,8 @@ logger = logging.getLogger(__name__)
 # In output_dir, written by a run that stopped at its time limit (module docstring).
 TIME_LIMIT_STOP_FILE = "time_limit_stop.json"
 # A step on an earlier generation trains what the generating step trained, without generating or scoring: until one
-# has run, it is estimated at this many times the generating step's training share.
-REUSE_STEP_TRAINING_MARGIN = 2.0
+# has run, it is estimated at this many times the generating step's seconds less its rollouts'.
+REUSE_STEP_MARGIN = 2.0
 
 
 def process_start_time() -> float:
@@ -79,9 +80,10 @@ class RunTimeLimit(TrainerCallback):
         self.longest_of_kind, self.longest_after_first = {}, {}
         self._first_step = 0
         self.stopped_at = None
-        # The last step's training share, where the trainer measures it (`open_r1.utils.step_profile` sets this):
-        # what a step on an earlier generation does, its estimate until one has run.
-        self.last_training_seconds = lambda: None
+        # The last step's seconds making its rollouts (generating, rewards, scoring), where the trainer measures them
+        # (`open_r1.utils.step_profile` sets this): the rest of it is what a step on an earlier generation does.
+        self.last_rollout_seconds = lambda: None
+        self._last_step_seconds = 0.0
 
     def generates(self, step: int, args) -> bool:
         """Whether `step` starts a generation: the trainer generates at its first step, resumed or not."""
@@ -99,7 +101,7 @@ class RunTimeLimit(TrainerCallback):
         took, kind = now - self._last_step_end, self.generates(state.global_step, args)
         if self.longest_of_kind:  # not the run's first step
             self.longest_after_first[kind] = max(self.longest_after_first.get(kind, 0.0), took)
-        self.longest_step = max(self.longest_step, took)
+        self.longest_step, self._last_step_seconds = max(self.longest_step, took), took
         self.longest_of_kind[kind] = max(self.longest_of_kind.get(kind, 0.0), took)
         self._last_step_end = now
         elapsed = now - self.started
@@ -128,8 +130,8 @@ class RunTimeLimit(TrainerCallback):
     def estimate(self, generates: bool, args) -> tuple[float, str]:
         """The next step's seconds, by the longest step so far of its kind (the run's first left out once a step of
         that kind has run after it), and where they came from, as the stop's warning says it. A step on an earlier
-        generation before any has run: twice the last step's training share where the trainer measured it, else
-        the generating step's share of its generation."""
+        generation before any has run: twice the last (generating) step's seconds less its rollouts' where the
+        trainer measured them, else the generating step's share of its generation."""
         first_kind = next(iter(self.longest_of_kind), None)  # the run's first step's (dicts keep their order)
         if generates in self.longest_after_first:
             estimate, after = (
@@ -138,9 +140,12 @@ class RunTimeLimit(TrainerCallback):
             )
         elif generates in self.longest_of_kind:
             estimate, after = self.longest_of_kind[generates], ""
-        elif (training := self.last_training_seconds()) is not None:
-            estimate = REUSE_STEP_TRAINING_MARGIN * training
-            return estimate, f"a step that reuses a generation, twice the last one's training: {estimate / 60:.1f} min"
+        elif (rollouts := self.last_rollout_seconds()) is not None:
+            estimate = REUSE_STEP_MARGIN * max(self._last_step_seconds - rollouts, 0.0)
+            return estimate, (
+                f"a step that reuses a generation, {REUSE_STEP_MARGIN:g} times the last one without its rollouts: "
+                f"{estimate / 60:.1f} min"
+            )
         else:
             estimate = self.longest_step / optimizer_steps_per_generation(args)
             return estimate, f"a step that reuses a generation, its share of one: {estimate / 60:.1f} min"
