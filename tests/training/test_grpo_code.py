@@ -32,6 +32,9 @@ def write_code_datasets(folder):
             sft.write(json.dumps({"messages": messages}) + "\n")
 
 
+# In make slow_test (25 s of make test's 830-910 s on 2 cores): the code rewards' sandbox calls as GRPO makes them
+# stay in make test (tests/sandbox/test_grpo_call.py), and GRPO's own training in tests/training/test_grpo.py.
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_grpo_with_code_rewards_in_the_local_sandbox_trains_end_to_end(tiny_assets, tmp_path):
     write_code_datasets(tmp_path)

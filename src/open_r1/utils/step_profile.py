@@ -39,7 +39,6 @@ from time import perf_counter
 from typing import Optional
 
 from open_r1.utils.decoding_tally import DecodingTally, padded_tokens
-from open_r1.utils.time_limit import RunTimeLimit
 
 __all__ = ["PROFILE_SECONDS", "StepProfile", "describe", "summarise"]
 
@@ -73,6 +72,8 @@ class StepProfile:
 
     def train(self, *args, **kwargs):
         self._step_profile = None  # what an earlier train() left, stopped between micro-batches, is not this run's
+        from open_r1.utils.time_limit import RunTimeLimit  # here: the report's `describe` loads no training stack
+
         # A time limit estimates a step on an earlier generation by the last step less its rollouts.
         for callback in self.callback_handler.callbacks:
             if isinstance(callback, RunTimeLimit):

@@ -9,14 +9,14 @@ the limit; when the next step would end past it, training stops at that step. Th
 of the later ones is the estimate. Where GRPO trains several optimizer steps on one generation
 (`steps_per_generation` a multiple of `gradient_accumulation_steps` above it), the steps that generate and those
 that reuse a generation are estimated apart, each by the longest of its kind so far (the run's first step left out,
-as above), so a cheap step that would still fit is not given up for the price of a generation it does not make. Until a reusing step
-has run, its estimate is twice the generating step's time less its rollouts' (generating, rewards and scoring) where
-the trainer measures them (GRPO's `open_r1.utils.step_profile`: a reusing step trains as much, and does not
-generate; the rest of the step, its backward pass waited for, optimizer step and logging, counted), else the longest generating
-step's share of its generation (divided by the optimizer steps per generation): above what a reusing step costs
-wherever generating outweighs training, which is why a recipe reuses generations at all. The model is then saved
-as at the end of any run, and a checkpoint is written where `save_strategy` writes them, so a requeued job resumes
-from that step (open_r1.utils.training). Every process of a launch stops at the same step
+as above), so a cheap step that would still fit is not given up for the price of a generation it does not make.
+Until a reusing step has run, its estimate is twice the generating step's time less its rollouts' (generating,
+rewards and scoring) where the trainer measures them (GRPO's `open_r1.utils.step_profile`: a reusing step trains as
+much and does not generate; the rest of the step, its backward pass, optimizer step and logging, is counted), else
+the longest generating step's share of its generation (divided by the optimizer steps per generation): above what a
+reusing step costs wherever generating outweighs training, which is why a recipe reuses generations at all. The
+model is then saved as at the end of any run, and a checkpoint is written where `save_strategy` writes them, so a
+requeued job resumes from that step (open_r1.utils.training). Every process of a launch stops at the same step
 (open_r1.utils.distributed). A run that stopped so leaves `time_limit_stop.json` in
 its output_dir (`TIME_LIMIT_STOP_FILE`: the step, the steps planned, the checkpoint to resume from or null) for its
 launcher: `slurm/train.slurm --requeue-at-time-limit` requeues the job from it. A later run under a limit removes
