@@ -294,8 +294,7 @@ def gsm8k_evaluations_goals(output_dir: pathlib.Path) -> str:
                 stage: {"greedy_pass@1": values["pass@1"], "greedy_pass@1_stderr": values["pass@1_stderr"]}
                 for stage, values in greedy.items()
             }
-            details = (kept_details(output_dir / "evals" / f"{stage}-{arm}-greedy") for stage in ("sft", "grpo"))
-            arms[arm]["grpo"]["greedy_change_from_sft"] = greedy_change(*details)
+            arms[arm]["grpo"]["greedy_change_from_sft"] = arm_greedy_change(output_dir, arm, arms[arm])
             problems |= {values["num_problems"] for values in greedy.values()}
     results = {"arms": arms}
     card = evaluation_results(output_dir, "base-card")

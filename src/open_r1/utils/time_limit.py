@@ -134,10 +134,8 @@ class RunTimeLimit(TrainerCallback):
         trainer measured them, else the generating step's share of its generation."""
         first_kind = next(iter(self.longest_of_kind), None)  # the run's first step's (dicts keep their order)
         if generates in self.longest_after_first:
-            estimate, after = (
-                self.longest_after_first[generates],
-                " after the first" if generates == first_kind else "",
-            )
+            estimate = self.longest_after_first[generates]
+            after = " after the first" if generates == first_kind else ""
         elif generates in self.longest_of_kind:
             estimate, after = self.longest_of_kind[generates], ""
         elif (rollouts := self.last_rollout_seconds()) is not None:
