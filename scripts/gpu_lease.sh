@@ -18,10 +18,11 @@
 # do not fit one lease, so its SFT evaluations come from a tools-sft lease first (docs/gpu.md).
 #
 # PLAN (what fits a 15-minute lease, docs/gpu.md):
-#   decoding          decode_step.py (a decode step's price in transformers' ways, eager and compiled), then the
-#                     chain-of-thought arm's SFT and grpo_throughput.py's trl, project and project_compiled arms
+#   decoding          the tool arm's SFT, then grpo_throughput.py's trl and project_compiled arms on it (whether a
+#                     compiled decode step pays where tool rounds change the rows), then decode_step.py at 512 rows
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project, project_ahead and trl_cb arms, a step each
-#   cot               make gsm8k's chain-of-thought arm, GRPO for as many of 80 steps as 11 minutes leave
+#   cot               make gsm8k's chain-of-thought arm, GRPO with a compiled decode step for as many of 80 steps as
+#                     11 minutes leave
 #   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate)
 #   tools             make gsm8k's tool arm within 11 minutes, its SFT evaluations those of a tools-sft lease, whose
 #                     lease.tgz is unpacked into data/lease-tools-sft and carried here
@@ -44,33 +45,30 @@ TRAIN=data/shared/gsm8k_train.jsonl
 TEST=data/shared/gsm8k_test.jsonl
 BASE_EVALS=docs/results/gsm8k-h100-2026-11-24
 TOOL_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml
-COT_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_cot.yaml
 TOOLS_SFT_RUN=$DATA/lease-tools-sft/gsm8k
 PLANS="decoding, tools-throughput, cot, tools-sft, tools"
 KILL_AFTER=10  # seconds a command stopped at its limit has to end before it is killed
 COLLECT_EVERY=60  # seconds between a wait's collects
 
-# What a single-run plan's lease still owes, in the time its run leaves (failed early or ended well within its
-# limit): the compiled decode step against float32 (the decoding plan's question; its results file written after
-# each way).
+# What a plan's lease still owes, in the time its run leaves (failed early or ended well within its limit): the
+# compiled decode step against float32 at the evaluator's 512 rows (GRPO's 128 measured on the lease of 2026-11-27;
+# its results file written after each way).
 rest_of_the_lease() {
     echo "rest 120 python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32" \
         "--device cuda --ways float32 autocast_static_compiled static_compiled --data_files $TRAIN" \
-        "--rows 128 512 --repeats 2 --long_tokens 40 --output $LEASE_DIR/decode_step_rest.json"
+        "--rows 512 --repeats 2 --long_tokens 40 --output $LEASE_DIR/decode_step_rest.json"
 }
 
 plan_commands() {
     case "$1" in
         decoding)
-            # The eager ways at GRPO's 128 rows and the evaluator's 512 first, then GRPO's way (autocast) compiled
-            # before float32's: a compilation past the limit costs only what comes after it.
-            echo "200 python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32" \
-                "--device cuda --ways float32 autocast autocast_static_compiled static_compiled --data_files $TRAIN" \
-                "--rows 128 512 --repeats 2 --long_tokens 40 --output $LEASE_DIR/decode_step.json"
-            echo "170 python3 scripts/gsm8k.py --sft_only --arm cot --train_file $TRAIN"
-            echo "290 python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-cot --device cuda --steps 1" \
-                "--arms trl project project_compiled --recipe $COT_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
-                "--output $LEASE_DIR/grpo_throughput_gsm8k_cot.json"
+            # The chain of thought's compiled step was measured on the lease of 2026-11-27 (docs/benchmarks.md); the
+            # tool arm's rounds decode fewer rows each round, and each new shape may compile again.
+            echo "200 python3 scripts/gsm8k.py --sft_only --arm tools --train_file $TRAIN"
+            echo "470 python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-tools --device cuda --steps 1" \
+                "--arms trl project_compiled --recipe $TOOL_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
+                "--output $LEASE_DIR/grpo_throughput_gsm8k_tools_compiled.json"
+            rest_of_the_lease
             ;;
         tools-throughput)
             echo "200 python3 scripts/gsm8k.py --sft_only --arm tools --train_file $TRAIN"
@@ -80,7 +78,7 @@ plan_commands() {
             ;;
         cot)
             echo "680 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
-                "--arm cot --time_budget_minutes 11 --grpo_max_steps 80"
+                "--arm cot --time_budget_minutes 11 --grpo_max_steps 80 --compile_generation"
             rest_of_the_lease
             ;;
         tools-sft)

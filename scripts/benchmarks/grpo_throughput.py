@@ -75,7 +75,6 @@ sys.path.insert(0, str(REPO_ROOT / "src"))
 ARMS = ("trl", "project", "trl_cb", "project_cb", "project_ahead", "project_compiled")
 TOOL_ARMS = ("project_ahead",)  # arms for a tool recipe only
 GPU_ARMS = ("project_compiled",)  # arms that transformers runs as they are meant only on a GPU
-COMPILED_MAX_PROMPT_LENGTH = 512  # the compiled arm's, where the recipe sets none
 DEFAULT_ARMS = ("trl", "project", "trl_cb")
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- grpo_throughput.py results: begin -->", "<!-- grpo_throughput.py results: end -->"
@@ -329,15 +328,16 @@ def build_trainer(arm: str, args, model_path: str, dataset, output_dir: str):
         settings["transformers_continuous_batching_config"] = cpu_paged_cache(args, tokenizer, dataset)
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
     from open_r1.configs import GRPOConfig, GRPOScriptArguments
+    from open_r1.demo.settings import GSM8K_FULL
 
     if arm == "project_ahead":
         settings["tool_rollout_chunk_tokens"] = args.chunk_tokens
     if arm == "project_compiled":
         settings["compile_generation"] = True
-        # One static cache length for every step (compile_generation sizes it from max_prompt_length): no GSM8K prompt
-        # comes near it, so nothing is cut, and a wider step's prompts do not compile the decode step again.
+        # One static cache length for every step, make gsm8k's (compile_generation sizes it from max_prompt_length):
+        # no GSM8K prompt comes near it, so nothing is cut, and a wider step's prompts do not compile again.
         if settings.get("max_prompt_length") is None:
-            settings["max_prompt_length"] = COMPILED_MAX_PROMPT_LENGTH
+            settings["max_prompt_length"] = GSM8K_FULL.compiled_max_prompt_length
 
     script_args = GRPOScriptArguments(
         dataset_name="grpo_throughput", reward_funcs=["accuracy"], **(recipe["tools"] if recipe else {})

@@ -318,7 +318,8 @@ def test_compile_generation_needs_a_gpu_and_transformers_generation_in_one_line_
     [
         ({}, ()),
         ({"use_vllm": True}, "vllm"),
-        ({"compile_generation": True}, ("--compile_generation", "true")),
+        # One static cache length for every step: no wider step compiles the decode step again.
+        ({"compile_generation": True}, ("--compile_generation", "true", "--max_prompt_length", "512")),
     ],
 )
 def test_grpo_launches_with_the_runs_generation_and_sft_is_unchanged(

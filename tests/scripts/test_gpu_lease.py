@@ -123,20 +123,20 @@ def run_with_fakes(tmp_path, plan: str, fakes: dict[str, str], edit=lambda scrip
 def test_a_plans_commands_all_run_though_one_fails_and_the_run_says_which(tmp_path):
     calls = tmp_path / "calls"
     # The plan's scripts, the first of which is killed at once (as out of memory).
-    python = f'echo "$1" >> {calls}\n[[ "$1" != *decode_step.py ]] || kill -9 $$'
+    python = f'echo "$1" >> {calls}\n[[ "$1" != *gsm8k.py ]] || kill -9 $$'
     run, _ = run_with_fakes(tmp_path, "decoding", {"python3": python})
     assert calls.read_text().split() == [
-        "scripts/benchmarks/decode_step.py",
         "scripts/gsm8k.py",
         "scripts/benchmarks/grpo_throughput.py",
+        "scripts/benchmarks/decode_step.py",
     ]
-    assert run.returncode == 1 and "gpu_lease.sh: failed: python3 scripts/benchmarks/decode_step.py" in run.stdout
+    assert run.returncode == 1 and "gpu_lease.sh: failed: python3 scripts/gsm8k.py" in run.stdout
 
 
 def test_a_command_past_its_limit_is_stopped_with_its_children_and_the_plan_goes_on(tmp_path):
     calls, orphan = tmp_path / "calls", tmp_path / "orphan"
-    # The first script hangs in a child process (a compilation that never ends), its limit one second.
-    python = f'echo "$1" >> {calls}\nif [[ "$1" == *decode_step.py ]]; then (sleep 30; touch {orphan}) & wait; fi'
+    # The first script hangs in a child process (a training that never ends), its limit one second.
+    python = f'echo "$1" >> {calls}\nif [[ "$1" == *gsm8k.py ]]; then (sleep 30; touch {orphan}) & wait; fi'
     started = time.monotonic()
     run, _ = run_with_fakes(
         tmp_path,
@@ -147,7 +147,7 @@ def test_a_command_past_its_limit_is_stopped_with_its_children_and_the_plan_goes
     assert time.monotonic() - started < 20
     assert len(calls.read_text().split()) == 3
     assert run.returncode == 1
-    assert "gpu_lease.sh: stopped at its limit of 1 s: python3 scripts/benchmarks/decode_step.py" in run.stdout
+    assert "gpu_lease.sh: stopped at its limit of 1 s: python3 scripts/gsm8k.py" in run.stdout
     time.sleep(1)
     assert not orphan.exists()  # the hung command's child went with it
 

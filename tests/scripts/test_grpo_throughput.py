@@ -7,6 +7,7 @@ import types
 import pytest
 from datasets import Dataset
 
+from open_r1.demo.settings import GSM8K_FULL
 from open_r1.tasks.tool_arithmetic import TOOL_SYSTEM_PROMPT
 from tests.support import REPO_ROOT
 from tests.support.script_module import load_module
@@ -212,8 +213,9 @@ def test_the_compiled_arm_trains_the_project_trainer_with_compile_generation(
 
     monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
     trainer = benchmark.build_trainer("project_compiled", args, str(tiny_model), dataset, str(tmp_path))
-    assert trainer.args.compile_generation and trainer.args.max_prompt_length == benchmark.COMPILED_MAX_PROMPT_LENGTH
-    assert trainer.generation_config.max_cache_len == benchmark.COMPILED_MAX_PROMPT_LENGTH + 4
+    length = GSM8K_FULL.compiled_max_prompt_length  # make gsm8k's under --compile_generation
+    assert trainer.args.compile_generation and trainer.args.max_prompt_length == length
+    assert trainer.generation_config.max_cache_len == length + 4
 
 
 def test_a_compiled_arms_row_says_what_it_compiled(benchmark, tmp_path):

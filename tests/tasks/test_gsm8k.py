@@ -346,8 +346,11 @@ def test_gsm8k_test_has_one_known_malformed_annotation():
 @pytest.mark.parametrize("arm", ["cot", "tools"])
 def test_the_recipes_lengths_fit_gsm8k_train_traces(arm):
     """SFT's max_length is above every trace (none is cut); GRPO's max_completion_length holds nearly every
-    trace's answer, tool results included (TRL counts them)."""
+    trace's answer, tool results included (TRL counts them); the max_prompt_length make gsm8k gives a compiled
+    decode step cuts no prompt."""
     import yaml
+
+    from open_r1.demo.settings import GSM8K_FULL
 
     rows = gsm8k_rows("train")
     tokenizer = tokenizer_with_tool_template() if arm == "tools" else None
@@ -368,6 +371,7 @@ def test_the_recipes_lengths_fit_gsm8k_train_traces(arm):
         for trace in traces
     ]
     assert max(full) < sft["max_length"]
+    assert max(prompts) <= GSM8K_FULL.compiled_max_prompt_length
     fits = sum(whole - prompt <= grpo["max_completion_length"] for whole, prompt in zip(full, prompts))
     assert fits >= 0.95 * len(traces)
 

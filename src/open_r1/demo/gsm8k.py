@@ -39,7 +39,7 @@ GRPO evaluations before the budget is up (`max_run_minutes`, open_r1.utils.time_
 fixed time. `--use_vllm` (`make gsm8k VLLM=1`): GRPO generates with vLLM colocated on the GPU
 (`GSM8K_VLLM_GRPO_OVERRIDES`); the evaluator keeps transformers. `--compile_generation` (`make gsm8k COMPILE=1`):
 GRPO's transformers generation decodes with a compiled decode step (`compile_generation: true`,
-open_r1.utils.compiled_generation), GPU only. Not covered: several GPUs; the vLLM path has not run here (vLLM is not
+open_r1.utils.compiled_generation, its cache one length: `GSM8KSettings.compiled_max_prompt_length`), GPU only. Not covered: several GPUs; the vLLM path has not run here (vLLM is not
 installable on the machines this was built on).
 """
 
@@ -284,7 +284,8 @@ def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
     hardware = GSM8K_CPU_OVERRIDES if run["device"] == "cpu" else ()
     generation = GSM8K_VLLM_GRPO_OVERRIDES if stage == "grpo" and run.get("use_vllm") else ()
     if stage == "grpo" and run.get("compile_generation"):
-        generation = ("--compile_generation", "true")
+        length = run["settings"].compiled_max_prompt_length
+        generation = ("--compile_generation", "true", "--max_prompt_length", str(length))
     fast = (GSM8K_FAST_SFT_OVERRIDES if stage == "sft" else GSM8K_FAST_GRPO_OVERRIDES) if run["fast"] else ()
     steps = ("--max_steps", str(run["grpo_max_steps"])) if stage == "grpo" and run.get("grpo_max_steps") else ()
     return (*hardware, *generation, *fast, *steps)

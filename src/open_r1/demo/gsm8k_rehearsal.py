@@ -58,6 +58,13 @@ class LeaseSeconds:
     # it): on the chain-of-thought leases of 2026-11-27, 31 s against 14.6 s and 44.6 s against 13.8 s. The tool arm's
     # is taken to be the same (not measured apart).
     grpo_first_step_extra: float = 24.0
+    # A generating chain-of-thought step under --compile_generation: grpo_throughput.py's compiled step on the lease of
+    # 2026-11-27 (5.9 s, against 10.4 s uncompiled on the same prompts), times what make gsm8k's uncompiled step took
+    # over that benchmark's (14.2 / 10.4). The tool arm's is not measured.
+    grpo_compiled_step: dict = dataclasses.field(default_factory=lambda: {"cot": 8.1})
+    # What the compiled run's first step takes beyond an uncompiled first step: the compilation, 39.9 s against
+    # 10.0 s for that benchmark's warm-up steps.
+    grpo_compile_extra: float = 30.0
     # A GRPO step that trains on an earlier step's generation (steps_per_generation): the training share of a tool-arm
     # step on the lease of 2026-11-26 (0.66 s; the chain of thought's shorter rows train in less).
     grpo_reuse_step: float = 0.7
@@ -118,9 +125,11 @@ class Rehearsal:
         fields = read_recipe(str(pipeline.REPO_ROOT / recipe))
         max_steps = int(option.get("--max_steps", fields["max_steps"]))
         fields.update({name[2:]: int(option[name]) for name in SCHEDULE_OPTIONS if name in option})
-        steps = self.grpo_steps_within(arm, fields, max_steps, float(option.get("--max_run_minutes", math.inf)))
+        compiled = option.get("--compile_generation") == "true"
+        minutes = float(option.get("--max_run_minutes", math.inf))
+        steps = self.grpo_steps_within(arm, fields, max_steps, minutes, compiled)
         elapsed = self.times.launch_start + sum(
-            self.grpo_step_seconds(arm, generates, first=step == 0) for step, generates in enumerate(steps)
+            self.grpo_step_seconds(arm, generates, step == 0, compiled) for step, generates in enumerate(steps)
         )
         self.grpo_steps[arm] = len(steps)
         self._wait(f"{output_dir.name} ({len(steps)} steps)", elapsed + self.times.launch_end)
@@ -129,14 +138,19 @@ class Rehearsal:
         (output_dir / "trainer_state.json").write_text(json.dumps(state), encoding="utf-8")
         return 0.0
 
-    def grpo_step_seconds(self, arm: str, generates: bool, first: bool = False) -> float:
-        """A GRPO step's lease time: one that generates (the run's `first`, more), or one that trains on an earlier
-        step's generation."""
+    def grpo_step_seconds(self, arm: str, generates: bool, first: bool = False, compiled: bool = False) -> float:
+        """A GRPO step's lease time: one that generates (the run's `first`, more; `compiled`: under
+        --compile_generation), or one that trains on an earlier step's generation."""
         if not generates:
             return self.times.grpo_reuse_step
+        if compiled:
+            extra = self.times.grpo_first_step_extra + self.times.grpo_compile_extra
+            return self.times.grpo_compiled_step[arm] + (extra if first else 0.0)
         return self.times.grpo_step[arm] + (self.times.grpo_first_step_extra if first else 0.0)
 
-    def grpo_steps_within(self, arm: str, recipe: dict, max_steps: int, minutes: float) -> list[bool]:
+    def grpo_steps_within(
+        self, arm: str, recipe: dict, max_steps: int, minutes: float, compiled: bool = False
+    ) -> list[bool]:
         """The steps GRPO trains under `max_run_minutes` (each: whether it generates), as the run's own
         `RunTimeLimit` stops it, on a clock that moves on by the steps' lease times."""
         args = types.SimpleNamespace(
@@ -152,7 +166,7 @@ class Rehearsal:
         limit.on_train_begin(args, state, control)
         while state.global_step < max_steps and not control.should_training_stop:
             steps.append(limit.generates(state.global_step + 1, args))
-            clock[1] = self.grpo_step_seconds(arm, steps[-1], first=len(steps) == 1)
+            clock[1] = self.grpo_step_seconds(arm, steps[-1], len(steps) == 1, compiled)
             clock[0] += clock[1]
             state.global_step += 1
             limit.on_step_end(args, state, control)
@@ -189,10 +203,12 @@ def rehearse(
     sft_only: bool = False,
     times: LeaseSeconds = LEASE_SECONDS,
     scale: float = SCALE,
+    compile_generation: bool = False,
 ) -> dict:
     """One rehearsal of `make gsm8k` with these options on a GPU (module docstring): its seconds on the GPU, each
     arm's GRPO steps and the timeline of its jobs (name, start, end: seconds from the run's start). `sft_only`:
-    `--sft_only --evaluate`, each arm's SFT and then its evaluations, as `gsm8k.sft_only` runs them."""
+    `--sft_only --evaluate`, each arm's SFT and then its evaluations, as `gsm8k.sft_only` runs them;
+    `compile_generation`: GRPO under `--compile_generation` (`LeaseSeconds.grpo_compiled_step`)."""
     settings = GSM8K_FULL
     test_problems = 1319  # what the earlier run's evaluations scored
     with contextlib.ExitStack() as stack:
@@ -216,6 +232,7 @@ def rehearse(
             "reuse_base": EARLIER_RUN,
             "reuse_sft": EARLIER_RUN if reuse_sft else None,
             "grpo_max_steps": grpo_max_steps,
+            "compile_generation": compile_generation,
             **budget,
             "gpu_slots": JobSlots(gsm8k.GPU_JOBS_AT_ONCE),
             "test_file": EARLIER_RUN / "gsm8k_test.jsonl",
@@ -251,14 +268,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--grpo_max_steps", type=int, default=None, help="As scripts/gsm8k.py takes it.")
     parser.add_argument("--reuse_sft", action="store_true", help="The SFT evaluations taken from an earlier run.")
     parser.add_argument("--sft_only", action="store_true", help="scripts/gsm8k.py --sft_only --evaluate.")
+    parser.add_argument(
+        "--compile_generation", action="store_true", help="As scripts/gsm8k.py takes it (the chain of thought only)."
+    )
     parser.add_argument("--lease_minutes", type=float, default=15.0, help="The lease to fit (default 15).")
     parser.add_argument(
         "--grpo_step_seconds",
         nargs="+",
         default=[],
         metavar="ARM=SECONDS",
-        help="A generating GRPO step's seconds in place of the leases' (cot=14.2, tools=78), e.g. from "
-        "grpo_throughput.py; a step that reuses a generation takes LeaseSeconds.grpo_reuse_step.",
+        help="A generating GRPO step's seconds in place of the leases' (cot=14.2, tools=78; compiled, cot=8.1), e.g. "
+        "from grpo_throughput.py; a step that reuses a generation takes LeaseSeconds.grpo_reuse_step.",
     )
     parser.add_argument(
         "--speedup",
@@ -270,17 +290,25 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.speedup <= 0:
         parser.error(f"--speedup: expected a positive number, got {args.speedup:g}")
-    steps = dict(LEASE_SECONDS.grpo_step)
+    arms = gsm8k.ARMS if args.arm == "both" else (args.arm,)
+    measured = "grpo_compiled_step" if args.compile_generation else "grpo_step"
+    steps = dict(getattr(LEASE_SECONDS, measured))
     for given in args.grpo_step_seconds:
         arm, _, seconds = given.partition("=")
-        if arm not in steps or not seconds.replace(".", "", 1).isdigit() or float(seconds) <= 0:
+        if arm not in gsm8k.ARMS or not seconds.replace(".", "", 1).isdigit() or float(seconds) <= 0:
             parser.error(f"--grpo_step_seconds: expected ARM=SECONDS with ARM cot or tools, got {given!r}")
         steps[arm] = float(seconds)
-    times = dataclasses.replace(LEASE_SECONDS, grpo_step=steps)
-    arms = gsm8k.ARMS if args.arm == "both" else (args.arm,)
+    unmeasured = [arm for arm in arms if arm not in steps]
+    if unmeasured and not args.sft_only:
+        parser.error(
+            f"--compile_generation: no lease has measured the {unmeasured[0]} arm's compiled GRPO step; give it "
+            f"with --grpo_step_seconds {unmeasured[0]}=SECONDS"
+        )
+    times = dataclasses.replace(LEASE_SECONDS, **{measured: steps})
     result = rehearse(
-        arms, args.time_budget_minutes, args.reuse_sft, args.grpo_max_steps, args.sft_only, times, 1 / args.speedup
-    )
+        arms, args.time_budget_minutes, args.reuse_sft, args.grpo_max_steps, args.sft_only, times, 1 / args.speedup,
+        args.compile_generation,
+    )  # fmt: skip
     for name, start, end in result["timeline"]:
         print(f"{start / 60:6.1f} - {end / 60:5.1f} min  {name}")
     minutes = result["seconds"] / 60

@@ -124,6 +124,10 @@ class GSM8KSettings:
     # thought) and 291 s (tool: its greedy and sampled passes at once), 424 s one after the other (docs/gsm8k.md,
     # second lease), plus GRPO's save and exit.
     grpo_evaluation_seconds: dict = dataclasses.field(default_factory=lambda: {"cot": 120, "tools": 330})
+    # Under --compile_generation, GRPO's max_prompt_length (the recipes set none): the static cache then has one
+    # length, prompt plus completion, so no wider step compiles the decode step again (55 s on an H100). GSM8K's
+    # longest prompt, train or test, under SmolLM2's chat template and either arm's system prompt is 299 tokens.
+    compiled_max_prompt_length: int = 512
     sft_recipes: dict = dataclasses.field(
         default_factory=lambda: {
             "cot": "recipes/SmolLM2-135M-Instruct/sft/config_gsm8k_cot.yaml",
