@@ -18,8 +18,7 @@
 # do not fit one lease, so its SFT evaluations come from a tools-sft lease first (docs/gpu.md).
 #
 # PLAN (what fits a 15-minute lease, docs/gpu.md):
-#   decoding          the tool arm's SFT, then grpo_throughput.py's trl and project_compiled arms on it (whether a
-#                     compiled decode step pays where tool rounds change the rows), then decode_step.py at 512 rows
+#   decoding          decode_step.py's compiled ways at the evaluator's 512 rows (GRPO's 128: the lease of 2026-11-27)
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project, project_ahead and trl_cb arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO with a compiled decode step for as many of 80 steps as
 #                     11 minutes leave
@@ -62,13 +61,11 @@ rest_of_the_lease() {
 plan_commands() {
     case "$1" in
         decoding)
-            # The chain of thought's compiled step was measured on the lease of 2026-11-27 (docs/benchmarks.md); the
-            # tool arm's rounds decode fewer rows each round, and each new shape may compile again.
-            echo "200 python3 scripts/gsm8k.py --sft_only --arm tools --train_file $TRAIN"
-            echo "470 python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-tools --device cuda --steps 1" \
-                "--arms trl project_compiled --recipe $TOOL_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
-                "--output $LEASE_DIR/grpo_throughput_gsm8k_tools_compiled.json"
-            rest_of_the_lease
+            # Each compiled way compiles twice (a first call, then prompts 16 columns wider): 31 s and 55 s at 128 rows
+            # on the lease of 2026-11-27, whose plan stopped this script at 200 s.
+            echo "420 python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32" \
+                "--device cuda --ways float32 autocast autocast_static_compiled static_compiled --data_files $TRAIN" \
+                "--rows 512 --repeats 2 --long_tokens 40 --output $LEASE_DIR/decode_step.json"
             ;;
         tools-throughput)
             echo "200 python3 scripts/gsm8k.py --sft_only --arm tools --train_file $TRAIN"

@@ -583,6 +583,64 @@ def test_grpo_out_of_gpu_memory_with_no_evaluation_beside_it_fails_the_arm(share
     assert not (shared_gpu.tmp_path / "logs" / "grpo-cot.out-of-memory.log").exists()
 
 
+def test_the_compiled_grpo_launch_parses_with_the_chain_of_thought_recipe_into_what_compiling_needs():
+    """What the `cot` lease plan launches: the recipe with make gsm8k's compiled overrides, as grpo.py parses them
+    (on this CPU with the CPU's precision added, which the parser needs without a GPU)."""
+    from trl import ModelConfig
+
+    from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
+
+    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "compile_generation": True}
+    overrides = gsm8k.stage_overrides("grpo", run)
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    recipe = str(REPO_ROOT / GSM8K_FULL.grpo_recipes["cot"])
+    _, training, _ = parser.parse_args_and_config(
+        ["--config", recipe, *overrides, "--use_cpu", "true", "--bf16", "false"]
+    )
+    assert training.compile_generation and training.max_prompt_length == GSM8K_FULL.compiled_max_prompt_length
+    # compile_generation refuses activation checkpointing (its hooks compile the step again each generation).
+    assert not training.activation_checkpointing and not training.gradient_checkpointing
+    assert not training.use_vllm and not training.use_transformers_continuous_batching
+
+
+@pytest.mark.parametrize("out_of_gpu_memory", [False, True])
+def test_a_compiled_grpo_that_fails_starts_again_once_without_compiling_unless_out_of_gpu_memory(
+    shared_gpu, monkeypatch, capsys, out_of_gpu_memory
+):
+    from open_r1.utils.launch import LaunchFailed
+
+    launches, train = [], gsm8k.pipeline.train
+
+    def compiled_fails(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+        launches.append((script, overrides))
+        if "--compile_generation" in overrides:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            log_file.write_text("torch._inductor.exc.InductorError: no compiler\n")
+            raise LaunchFailed("it failed", out_of_gpu_memory=out_of_gpu_memory)
+        return train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu=cpu)
+
+    monkeypatch.setattr(gsm8k.pipeline, "train", compiled_fails)
+    shared_gpu.run.update(compile_generation=True, arms_at_once=False)  # no evaluation beside it to wait for
+    if out_of_gpu_memory:  # not the compilation's doing, so not retried here (launch_beside's rule applies)
+        with pytest.raises(LaunchFailed):
+            shared_gpu.run_arm("cot")
+        assert [script for script, _ in launches] == ["sft.py", "grpo.py"]
+        return
+    stages = shared_gpu.run_arm("cot")["stages"]
+    assert [script for script, _ in launches] == ["sft.py", "grpo.py", "grpo.py"]
+    assert "--compile_generation" in launches[1][1] and "--compile_generation" not in launches[2][1]
+    assert "--max_prompt_length" not in launches[2][1]  # the recipe's again: whole prompts
+    failed = stages["grpo"]["compiled_launch_failed"]
+    kept = shared_gpu.tmp_path / "logs" / "grpo-cot.compiled-failed.log"
+    assert failed["log"] == str(kept) and "no compiler" in kept.read_text() and failed["seconds_lost"] >= 0
+    assert stages["grpo"]["steps"] == 3
+    said = [line for line in capsys.readouterr().out.splitlines() if "compiled decode step" in line]
+    assert said == [
+        f"chain of thought: GRPO failed after 0 s with a compiled decode step; it starts again without one (the "
+        f"failed launch's log: {kept})"
+    ]
+
+
 def test_gpu_jobs_are_bounded_across_processes_only_where_they_share_a_gpu():
     import contextlib
 

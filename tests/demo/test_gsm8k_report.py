@@ -178,6 +178,11 @@ def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_t
         "chain of thought 10 of 10 (given 18.25 min), started again after running out of GPU memory beside the sft "
         "model's evaluation (29 s lost; grpo-cot.out-of-memory.log), python tool 6 of 10"
     ) in gsm8k_report(results, "make gsm8k MINUTES=26")
+    results["arms"]["tools"]["grpo"]["compiled_launch_failed"] = {"seconds_lost": 41.6, "log": "x/grpo-tools.log"}
+    assert (
+        "python tool 6 of 10 (given 14.04 min), without the compiled decode step, which failed (42 s lost; "
+        "grpo-tools.log); the run's"
+    ) in gsm8k_report(results, "make gsm8k MINUTES=26")
 
 
 def test_the_gsm8k_report_says_where_each_arms_grpo_step_spent_its_time():

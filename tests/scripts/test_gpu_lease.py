@@ -124,12 +124,8 @@ def test_a_plans_commands_all_run_though_one_fails_and_the_run_says_which(tmp_pa
     calls = tmp_path / "calls"
     # The plan's scripts, the first of which is killed at once (as out of memory).
     python = f'echo "$1" >> {calls}\n[[ "$1" != *gsm8k.py ]] || kill -9 $$'
-    run, _ = run_with_fakes(tmp_path, "decoding", {"python3": python})
-    assert calls.read_text().split() == [
-        "scripts/gsm8k.py",
-        "scripts/benchmarks/grpo_throughput.py",
-        "scripts/benchmarks/decode_step.py",
-    ]
+    run, _ = run_with_fakes(tmp_path, "tools-throughput", {"python3": python})
+    assert calls.read_text().split() == ["scripts/gsm8k.py", "scripts/benchmarks/grpo_throughput.py"]
     assert run.returncode == 1 and "gpu_lease.sh: failed: python3 scripts/gsm8k.py" in run.stdout
 
 
@@ -140,12 +136,12 @@ def test_a_command_past_its_limit_is_stopped_with_its_children_and_the_plan_goes
     started = time.monotonic()
     run, _ = run_with_fakes(
         tmp_path,
-        "decoding",
+        "tools-throughput",
         {"python3": python},
         lambda script: script.replace('echo "200 python3', 'echo "1 python3'),
     )
     assert time.monotonic() - started < 20
-    assert len(calls.read_text().split()) == 3
+    assert len(calls.read_text().split()) == 2
     assert run.returncode == 1
     assert "gpu_lease.sh: stopped at its limit of 1 s: python3 scripts/gsm8k.py" in run.stdout
     time.sleep(1)

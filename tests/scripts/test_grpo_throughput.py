@@ -213,6 +213,9 @@ def test_the_compiled_arm_trains_the_project_trainer_with_compile_generation(
 
     monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
     trainer = benchmark.build_trainer("project_compiled", args, str(tiny_model), dataset, str(tmp_path))
+    from torch._logging._internal import log_state
+
+    assert log_state.is_artifact_enabled("recompiles")  # a recompilation names its failed guard in the log
     length = GSM8K_FULL.compiled_max_prompt_length  # make gsm8k's under --compile_generation
     assert trainer.args.compile_generation and trainer.args.max_prompt_length == length
     assert trainer.generation_config.max_cache_len == length + 4

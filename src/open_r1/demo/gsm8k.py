@@ -90,6 +90,7 @@ from open_r1.tasks.gsm8k import (
 )
 from open_r1.usage import UsageError, check_local_path, read_recipe
 from open_r1.utils.gpu_jobs import JobBeside, job_slot, launch_beside, shared_job_slots
+from open_r1.utils.launch import LaunchFailed
 from open_r1.utils.provenance import provenance_record, with_end_load
 from open_r1.utils.step_profile import summarise as summarise_step_profile
 
@@ -291,16 +292,33 @@ def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
     return (*hardware, *generation, *fast, *steps)
 
 
+def compiled_launch_failed(log_file: pathlib.Path, what: str, started: float) -> dict:
+    """The record of a launch under `--compile_generation` that failed, its log kept as `<stem>.compiled-failed.log`
+    (the next launch writes its own), said in one line: the stage starts again without the compiled decode step,
+    which had not run through make gsm8k on a GPU before, rather than losing a lease's GRPO."""
+    kept = log_file.with_name(f"{log_file.stem}.compiled-failed.log")
+    if log_file.exists():
+        log_file.replace(kept)
+    seconds = round(time.time() - started, 1)
+    print(
+        f"{what} failed after {seconds:.0f} s with a compiled decode step; it starts again without one (the failed "
+        f"launch's log: {kept})",
+        flush=True,
+    )
+    return {"seconds_lost": seconds, "log": str(kept)}
+
+
 def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:
     """Base evaluation, cold-start SFT, GRPO and their evaluations for one arm; returns the stages and curves. With
     `run["arms_at_once"]` (on a GPU) the SFT checkpoint is evaluated while GRPO trains from it, in its own process. The
     jobs of `run["critical_arm"]` that the run waits for (all but that overlapping evaluation) are critical ones. A
     training that runs out of GPU memory while that evaluation runs starts again, once, when the evaluation has ended
-    (results: the stage's `out_of_memory_restart`)."""
+    (results: the stage's `out_of_memory_restart`); a GRPO under `--compile_generation` that fails otherwise starts
+    again, once, without it (`compiled_launch_failed`)."""
     settings: GSM8KSettings = run["settings"]
     critical = run.get("critical_arm") == arm
     cpu = run["device"] == "cpu"
-    stages, train_seconds, grpo_limit, restarts = {}, {"base": 0.0}, {}, {}
+    stages, train_seconds, grpo_limit, restarts, fallbacks = {}, {"base": 0.0}, {}, {}, {}
     checkpoint, previous = base_model, "base"
     with ThreadPoolExecutor(max_workers=1) as trainer:
         for stage, recipe in (("sft", settings.sft_recipes[arm]), ("grpo", settings.grpo_recipes[arm])):
@@ -308,23 +326,33 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
             dataset = data[f"sft_{arm}"] if stage == "sft" else data["grpo"]
             overrides = stage_overrides(stage, run)
             log_file = output_dir / "logs" / f"{stage}-{arm}.log"
-            arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file, *overrides)
+            arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file)
+            what = f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()}"
 
-            def launch(arguments=arguments, stage=stage) -> float:
+            def time_limit(stage=stage) -> tuple[str, ...]:
+                if stage != "grpo" or run.get("deadline") is None:
+                    return ()
+                # Computed once GRPO holds its GPU slot: the wait for one is time GRPO cannot train.
+                minutes = grpo_minutes(run["deadline"], run["grpo_evaluation_seconds"], time.time())
+                grpo_limit["minutes"] = minutes
+                return ("--max_run_minutes", f"{minutes:.2f}")
+
+            def launch(arguments=arguments, overrides=overrides, stage=stage, log_file=log_file, what=what) -> float:
                 # The critical arm's GRPO follows its SFT at once: SFT's slot is kept for it.
                 with job_slot(run.get("gpu_slots"), critical, hand_to_critical=critical and stage == "sft"):
-                    limit = ()
-                    if stage == "grpo" and run.get("deadline") is not None:
-                        # Computed once GRPO holds its GPU slot: the wait for one is time GRPO cannot train.
-                        minutes = grpo_minutes(run["deadline"], run["grpo_evaluation_seconds"], time.time())
-                        grpo_limit["minutes"] = minutes
-                        limit = ("--max_run_minutes", f"{minutes:.2f}")
-                    return pipeline.train(*arguments, *limit, cpu=cpu)
+                    started = time.time()
+                    try:
+                        return pipeline.train(*arguments, *overrides, *time_limit(), cpu=cpu)
+                    except LaunchFailed as failure:
+                        if stage != "grpo" or not run.get("compile_generation") or failure.out_of_gpu_memory:
+                            raise
+                        fallbacks[stage] = compiled_launch_failed(log_file, what, started)
+                    eager = stage_overrides(stage, {**run, "compile_generation": False})
+                    return pipeline.train(*arguments, *eager, *time_limit(), cpu=cpu)
 
             # Not the base evaluations during SFT: with the card's beside them, an H100's 80 GB did not hold both.
             evaluated_beside = run["arms_at_once"] and previous != "base"
             beside = JobBeside(f"the {previous} model's evaluation") if evaluated_beside else None
-            what = f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()}"
 
             def train(launch=launch, beside=beside, what=what, log_file=log_file, stage=stage) -> float:
                 seconds, restart = launch_beside(launch, beside, log_file, what)
@@ -356,6 +384,8 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
         stages[stage]["train_seconds"] = seconds
     for stage, restart in restarts.items():
         stages[stage]["out_of_memory_restart"] = restart
+    for stage, fallback in fallbacks.items():
+        stages[stage]["compiled_launch_failed"] = fallback
     grpo_state = json.loads((checkpoint / "trainer_state.json").read_text())
     grpo_steps = grpo_state["global_step"]
     stages["grpo"]["steps"], stages["grpo"]["max_steps"] = grpo_steps, grpo_state.get("max_steps")

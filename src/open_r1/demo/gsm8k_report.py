@@ -382,8 +382,8 @@ def grpo_prompts_line(conversion: dict) -> str:
 
 
 def grpo_steps_line(results: dict) -> str:
-    """The report's line on how many GRPO steps each arm trained, what a time budget gave each to train in, and a
-    restart after running out of GPU memory."""
+    """The report's line on how many GRPO steps each arm trained, what a time budget gave each to train in, a
+    restart after running out of GPU memory, and one without the compiled decode step after it failed."""
     arms = []
     for arm, stages in results["arms"].items():
         grpo = stages.get("grpo", {})
@@ -398,7 +398,14 @@ def grpo_steps_line(results: dict) -> str:
             else f", started again after running out of GPU memory beside {restart['beside']} "
             f"({restart['seconds_lost']:.0f} s lost; {pathlib.Path(restart['log']).name})"
         )
-        arms.append(f"{GSM8K_ARM_NAMES[arm]} {grpo['steps']} of {grpo['max_steps']}{given}{restarted}")
+        failed = grpo.get("compiled_launch_failed")
+        eager = (
+            ""
+            if failed is None
+            else f", without the compiled decode step, which failed ({failed['seconds_lost']:.0f} s lost; "
+            f"{pathlib.Path(failed['log']).name})"
+        )
+        arms.append(f"{GSM8K_ARM_NAMES[arm]} {grpo['steps']} of {grpo['max_steps']}{given}{restarted}{eager}")
     if not arms:
         return ""
     budget = results.get("time_budget_minutes")

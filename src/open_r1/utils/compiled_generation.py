@@ -29,6 +29,7 @@ Not covered: the offline evaluator's decoding (open_r1.eval.decoding), padding c
 
 import contextlib
 
+import torch
 from transformers.cache_utils import StaticLayer
 
 TRANSFORMERS_STATIC_UPDATE = StaticLayer.update
@@ -93,6 +94,9 @@ class CompiledGeneration:
         refusal = compiled_generation_refusal(self)
         if refusal is not None:
             raise ValueError(f"compile_generation cannot run here: {refusal}")
+        # Each compilation after the first names the guard that failed in the run's log: the one sign of a shape
+        # that changes from step to step (a step compiling again costs 30 to 55 s on an H100).
+        torch._logging.set_logs(recompiles=True)
         # generate() reads this config on every call; TRL built it with compilation off.
         self.generation_config.cache_implementation = "static"
         self.generation_config.disable_compile = False
