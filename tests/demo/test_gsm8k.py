@@ -641,6 +641,37 @@ def test_a_compiled_grpo_that_fails_starts_again_once_without_compiling_unless_o
     ]
 
 
+def test_after_a_compiled_grpo_failed_its_out_of_gpu_memory_restart_runs_eagerly_too(shared_gpu, monkeypatch):
+    from open_r1.utils.launch import LaunchFailed
+
+    launches, train, failed_eagerly = [], gsm8k.pipeline.train, threading.Event()
+    evaluation_running, evaluator = threading.Event(), gsm8k.pipeline.run_evaluator
+
+    def compiled_then_out_of_memory(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+        launches.append((script, "--compile_generation" in overrides))
+        if script == "grpo.py" and "--compile_generation" in overrides:
+            raise LaunchFailed("it failed to compile")
+        if script == "grpo.py" and not failed_eagerly.is_set():
+            assert evaluation_running.wait(30)
+            failed_eagerly.set()
+            raise LaunchFailed("it ran out of GPU memory", out_of_gpu_memory=True)
+        return train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu=cpu)
+
+    def slow_sft_evaluator(model, task, data_file, output_dir, **settings):
+        if output_dir.name.startswith("sft-"):
+            evaluation_running.set()
+            assert failed_eagerly.wait(30)  # still evaluating when the eager GRPO runs out of memory
+        return evaluator(model, task, data_file, output_dir, **settings)
+
+    monkeypatch.setattr(gsm8k.pipeline, "train", compiled_then_out_of_memory)
+    monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", slow_sft_evaluator)
+    shared_gpu.run["compile_generation"] = True
+    stages = shared_gpu.run_arm("cot")["stages"]
+    # Compiled once only: the restart does not pay for the failed compilation again.
+    assert launches == [("sft.py", False), ("grpo.py", True), ("grpo.py", False), ("grpo.py", False)]
+    assert "compiled_launch_failed" in stages["grpo"] and "out_of_memory_restart" in stages["grpo"]
+
+
 def test_gpu_jobs_are_bounded_across_processes_only_where_they_share_a_gpu():
     import contextlib
 

@@ -179,10 +179,16 @@ def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_t
         "model's evaluation (29 s lost; grpo-cot.out-of-memory.log), python tool 6 of 10"
     ) in gsm8k_report(results, "make gsm8k MINUTES=26")
     results["arms"]["tools"]["grpo"]["compiled_launch_failed"] = {"seconds_lost": 41.6, "log": "x/grpo-tools.log"}
+    results["grpo_generation"] = "transformers, compiled decode step"
+    report = gsm8k_report(results, "make gsm8k MINUTES=26")
     assert (
         "python tool 6 of 10 (given 14.04 min), without the compiled decode step, which failed (42 s lost; "
         "grpo-tools.log); the run's"
-    ) in gsm8k_report(results, "make gsm8k MINUTES=26")
+    ) in report
+    assert (
+        "GRPO generates with transformers, compiled decode step (the python tool arm without: its compiled launch "
+        "failed), the evaluator"
+    ) in report
 
 
 def test_the_gsm8k_report_says_where_each_arms_grpo_step_spent_its_time():

@@ -73,8 +73,9 @@ def test_a_grouped_submission_compiles_once_and_grades_each_group_on_its_own(mak
         [Verdict.PASSED, Verdict.PASSED],
     ]
     assert [part.all_passed for part in result.split((1, 3, 2, 2))] == [True, False, False, True]
-    # One compile (~2 s of constexpr evaluation) for four groups: four compiles would take four times as long.
-    assert together < 2.0 * alone, (alone, together)
+    # One compile (~2 s of constexpr evaluation) for four groups: four compiles would take four times as long (3: the
+    # two timings may fall under different loads, beside another test worker).
+    assert together < 3.0 * alone, (alone, together)
 
 
 @pytest.mark.timeout(30)

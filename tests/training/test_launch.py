@@ -197,3 +197,11 @@ def test_a_launch_carries_its_own_id_after_those_of_the_launches_it_runs_in(monk
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_several_processes_rendezvous_on_a_free_port_and_one_process_needs_none():
+    from open_r1.utils.launch import accelerate_command
+
+    several = accelerate_command("sft.py", "recipe.yaml", accelerate_config="ddp.yaml", num_processes=2)
+    assert several[several.index("--main_process_port") + 1] == "0"  # not 29500, which another run here may hold
+    assert "--main_process_port" not in accelerate_command("sft.py", "recipe.yaml", accelerate_config="ddp.yaml")

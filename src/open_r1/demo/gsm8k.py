@@ -324,7 +324,6 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
         for stage, recipe in (("sft", settings.sft_recipes[arm]), ("grpo", settings.grpo_recipes[arm])):
             trained = output_dir / f"{stage}-{arm}"
             dataset = data[f"sft_{arm}"] if stage == "sft" else data["grpo"]
-            overrides = stage_overrides(stage, run)
             log_file = output_dir / "logs" / f"{stage}-{arm}.log"
             arguments = (f"{stage}.py", recipe, checkpoint, dataset, trained, seed, log_file)
             what = f"{GSM8K_ARM_NAMES[arm]}: {stage.upper()}"
@@ -337,14 +336,17 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
                 grpo_limit["minutes"] = minutes
                 return ("--max_run_minutes", f"{minutes:.2f}")
 
-            def launch(arguments=arguments, overrides=overrides, stage=stage, log_file=log_file, what=what) -> float:
+            def launch(arguments=arguments, stage=stage, log_file=log_file, what=what, time_limit=time_limit) -> float:
+                # Compiled until a compiled launch has failed: an out-of-memory restart after that runs eagerly.
+                compiled = stage == "grpo" and bool(run.get("compile_generation")) and stage not in fallbacks
                 # The critical arm's GRPO follows its SFT at once: SFT's slot is kept for it.
                 with job_slot(run.get("gpu_slots"), critical, hand_to_critical=critical and stage == "sft"):
                     started = time.time()
                     try:
+                        overrides = stage_overrides(stage, {**run, "compile_generation": compiled})
                         return pipeline.train(*arguments, *overrides, *time_limit(), cpu=cpu)
                     except LaunchFailed as failure:
-                        if stage != "grpo" or not run.get("compile_generation") or failure.out_of_gpu_memory:
+                        if not compiled or failure.out_of_gpu_memory:
                             raise
                         fallbacks[stage] = compiled_launch_failed(log_file, what, started)
                     eager = stage_overrides(stage, {**run, "compile_generation": False})

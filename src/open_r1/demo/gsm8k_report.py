@@ -381,6 +381,18 @@ def grpo_prompts_line(conversion: dict) -> str:
     )
 
 
+def grpo_generation(results: dict) -> str:
+    """How the run's GRPO generated, naming an arm whose compiled launch failed and ran without compiling."""
+    fell_back = [
+        GSM8K_ARM_NAMES[arm]
+        for arm, stages in results["arms"].items()
+        if stages.get("grpo", {}).get("compiled_launch_failed")
+    ]
+    if not fell_back:
+        return results["grpo_generation"]
+    return f"{results['grpo_generation']} (the {' and '.join(fell_back)} arm without: its compiled launch failed)"
+
+
 def grpo_steps_line(results: dict) -> str:
     """The report's line on how many GRPO steps each arm trained, what a time budget gave each to train in, a
     restart after running out of GPU memory, and one without the compiled decode step after it failed."""
@@ -511,7 +523,7 @@ per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed a
 - **GRPO prompts**: {grpo_prompts_line(conversion)}
 {combined_runs_line(results)}{grpo_steps_line(results)}{grpo_step_time_line(results)}{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
 - **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}; GRPO generates with \
-{results["grpo_generation"]}, the evaluator with transformers.
+{grpo_generation(results)}, the evaluator with transformers.
 - **GRPO curves**: {curves} (rewards per logged step on the training prompts; the held-out sampled pass@1 of the \
 SFT and GRPO checkpoints marked).
 """

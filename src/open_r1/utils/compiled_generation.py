@@ -28,6 +28,7 @@ Not covered: the offline evaluator's decoding (open_r1.eval.decoding), padding c
 """
 
 import contextlib
+import os
 
 import torch
 from transformers.cache_utils import StaticLayer
@@ -96,7 +97,8 @@ class CompiledGeneration:
             raise ValueError(f"compile_generation cannot run here: {refusal}")
         # Each compilation after the first names the guard that failed in the run's log: the one sign of a shape
         # that changes from step to step (a step compiling again costs 30 to 55 s on an H100).
-        torch._logging.set_logs(recompiles=True)
+        if "TORCH_LOGS" not in os.environ:  # where set, torch takes it over set_logs, with a warning
+            torch._logging.set_logs(recompiles=True)
         # generate() reads this config on every call; TRL built it with compilation off.
         self.generation_config.cache_implementation = "static"
         self.generation_config.disable_compile = False

@@ -103,6 +103,8 @@ def accelerate_command(
         str(ACCELERATE_CONFIGS / accelerate_config),
         "--num_processes",
         str(num_processes),
+        # Several processes rendezvous on a free port, not the default 29500 that another run here may hold.
+        *(["--main_process_port", "0"] if num_processes > 1 else []),
         "--num_cpu_threads_per_process",
         str(max(1, cores_for_launches() // num_processes)),
         str(REPO_ROOT / "src" / "open_r1" / script),
