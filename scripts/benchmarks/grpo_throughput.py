@@ -14,7 +14,7 @@ Arms (each a fresh copy of the same float32 model, the same prompts, seed and se
 - `project_ahead` (a tool recipe only): the project's trainer decoding each batch's tool rollouts ahead of TRL's
   rounds, `--chunk_tokens` tokens per generate call (`tool_rollout_chunk_tokens`, open_r1.tools.rollouts_ahead);
 - `project_compiled` (GPU only): the project's trainer with `compile_generation` (a static cache and transformers'
-  compiled decode step, open_r1.utils.compiled_generation), `max_prompt_length` 512 where the recipe sets none (one
+  compiled decode step, open_r1.utils.compiled_generation), `max_prompt_length` 512 as make gsm8k gives it (one
   cache length for every step; nothing GSM8K's is cut); its warm-up step includes the compilation, and the
   compilations of each counted step are recorded.
 Every arm rewards with the project's `accuracy_reward` (GSM8K's answers). Each step generates
@@ -334,10 +334,9 @@ def build_trainer(arm: str, args, model_path: str, dataset, output_dir: str):
         settings["tool_rollout_chunk_tokens"] = args.chunk_tokens
     if arm == "project_compiled":
         settings["compile_generation"] = True
-        # One static cache length for every step, make gsm8k's (compile_generation sizes it from max_prompt_length):
-        # no GSM8K prompt comes near it, so nothing is cut, and a wider step's prompts do not compile again.
-        if settings.get("max_prompt_length") is None:
-            settings["max_prompt_length"] = GSM8K_FULL.compiled_max_prompt_length
+        # One static cache length for every step, make gsm8k's (compile_generation sizes it from max_prompt_length,
+        # which no recipe field here sets): no GSM8K prompt comes near it, and a wider step does not compile again.
+        settings["max_prompt_length"] = GSM8K_FULL.compiled_max_prompt_length
 
     script_args = GRPOScriptArguments(
         dataset_name="grpo_throughput", reward_funcs=["accuracy"], **(recipe["tools"] if recipe else {})

@@ -39,8 +39,9 @@ GRPO evaluations before the budget is up (`max_run_minutes`, open_r1.utils.time_
 fixed time. `--use_vllm` (`make gsm8k VLLM=1`): GRPO generates with vLLM colocated on the GPU
 (`GSM8K_VLLM_GRPO_OVERRIDES`); the evaluator keeps transformers. `--compile_generation` (`make gsm8k COMPILE=1`):
 GRPO's transformers generation decodes with a compiled decode step (`compile_generation: true`,
-open_r1.utils.compiled_generation, its cache one length: `GSM8KSettings.compiled_max_prompt_length`), GPU only. Not covered: several GPUs; the vLLM path has not run here (vLLM is not
-installable on the machines this was built on).
+open_r1.utils.compiled_generation, its cache one length: `GSM8KSettings.compiled_max_prompt_length`), GPU only.
+Not covered: several GPUs; the vLLM path has not run here (vLLM is not installable on the machines this was built
+on).
 """
 
 import contextlib
