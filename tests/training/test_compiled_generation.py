@@ -17,8 +17,9 @@ class StubGRPOTrainer:
     """What CompiledGeneration reads of TRL's GRPOTrainer once it is built, on a GPU with whole parameters by
     default; TRL's generation config as TRL 1.16 builds it (compilation off)."""
 
-    def __init__(self, args, device="cuda", zero_stage=None, fsdp=False, quantizer=None, **generation):
+    def __init__(self, args, device="cuda", zero_stage=None, fsdp=False, quantizer=None, tools=None, **generation):
         self.args = args
+        self.tools = tools
         self.is_deepspeed_enabled, self.is_fsdp_enabled = zero_stage is not None, fsdp
         self.max_completion_length = 64
         plugin = (
@@ -50,6 +51,33 @@ def test_the_trainers_generation_decodes_from_a_static_cache_with_compilation_on
     assert Trainer(settings(max_prompt_length=200)).generation_config.max_cache_len == 200 + 64
     untouched = Trainer(settings(compile_generation=False), device="cpu")
     assert untouched.generation_config.cache_implementation is None and untouched.generation_config.disable_compile
+
+
+def test_with_tools_the_cache_holds_a_round_padded_to_its_longest_rollout_plus_the_largest_budget_left():
+    """A round after tool results pads its rows to the longest rollout so far (at most prompt plus completion) and may
+    decode the whole budget its least advanced row has left: the cache is sized for both, so it never grows (a
+    larger cache is a new shape, which compiles the step again)."""
+    trainer = Trainer(settings(max_prompt_length=200), tools=["python"])
+    assert trainer.generation_config.max_cache_len == 200 + 2 * 64
+
+
+@pytest.mark.parametrize(
+    ("rows", "largest", "bucket"),
+    [(1, 256, 16), (16, 256, 16), (17, 256, 32), (100, 256, 128), (129, 256, 256), (256, 256, 256), (300, 256, 300),
+     (3, 8, 8), (1, 2, 2), (2, 2, 2), (50, 96, 64), (65, 96, 96)],
+)  # fmt: skip
+def test_a_call_is_padded_to_the_next_power_of_two_rows_between_the_smallest_bucket_and_a_generations_rows(
+    rows, largest, bucket
+):
+    from open_r1.utils.compiled_generation import rows_bucket
+
+    assert rows_bucket(rows, largest) == bucket
+
+
+def test_the_rounds_of_a_256_row_generation_compile_five_shapes_whatever_their_rows():
+    from open_r1.utils.compiled_generation import rows_bucket
+
+    assert {rows_bucket(rows, 256) for rows in range(1, 257)} == {16, 32, 64, 128, 256}
 
 
 @pytest.mark.parametrize(
@@ -158,3 +186,85 @@ def test_grpo_under_bf16_autocast_trains_with_the_compiled_static_cache(tiny_mod
     # The second step's generation reuses the first one's compiled step: one cache length, the same casting update.
     assert graphs[0] > 0 and graphs[1] == graphs[0]
     assert hasattr(trainer.model, "_compiled_call") and trainer.generation_config.max_cache_len == 32 + 4
+
+
+def compiled_trainer(tiny_model, tmp_path, **fields):
+    """The project's GRPO trainer under compile_generation on a CPU (the refusal of a CPU lifted by the caller,
+    torch.compile's eager backend), greedy, generating 4 rows per generation (2 prompts x 2)."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer, CompileConfig
+
+    from open_r1.configs import GRPOConfig
+
+    args = GRPOConfig(
+        output_dir=str(tmp_path), report_to="none", use_cpu=True, bf16=False, compile_generation=True, max_steps=1,
+        num_generations=2, per_device_train_batch_size=4, max_completion_length=6, max_prompt_length=32,
+        save_strategy="no", beta=0.0, activation_checkpointing=False, generation_kwargs={"do_sample": False},
+        **fields,
+    )  # fmt: skip
+    trainer = PromptTruncatingGRPOTrainer(
+        model=str(tiny_model),
+        reward_funcs=[lambda completions, **kwargs: [0.0] * len(completions)],
+        args=args,
+        train_dataset=Dataset.from_list([{"prompt": [{"role": "user", "content": "What is 1+1?"}]}] * 4),
+        processing_class=AutoTokenizer.from_pretrained(tiny_model),
+    )
+    trainer.generation_config.compile_config = CompileConfig(backend="eager", mode=None)
+    trainer.generation_config.compile_config._compile_all_devices = True  # transformers' switch for a CPU
+    return trainer
+
+
+def test_a_call_of_fewer_rows_decodes_its_bucket_and_the_padding_rows_stop_at_their_first_token(
+    tiny_model, tmp_path, monkeypatch
+):
+    """A tool round of 1 row in a generation of 4 decodes 4 rows (one compiled shape for every round); the padding
+    rows are finished at their first token, so they never keep the call decoding, and the call returns the real
+    row's completion alone, the one it decodes unpadded."""
+    from open_r1.utils import compiled_generation
+
+    monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
+    trainer = compiled_trainer(tiny_model, tmp_path)
+    tokenizer = trainer.processing_class
+    model = trainer.model
+    calls = []
+
+    def recording_generate(*args, generate=model.generate, **kwargs):
+        output = generate(*args, **kwargs)
+        calls.append((kwargs["input_ids"].shape, output))
+        return output
+
+    model.generate = recording_generate
+    rows = [tokenizer("What is 1+1? It is")["input_ids"], tokenizer("2+3=")["input_ids"]]
+    trainer.generation_config.min_new_tokens = 6  # the real rows decode the whole budget: 6 steps
+    [completion], _ = trainer._generate_single_turn(rows[:1], None, {}, 1)
+    ((shape, output),) = calls
+    assert shape[0] == 4 and len(completion) == 6
+    width = shape[1]
+    # Rows 1 to 3 copy row 0's prompt; each took one token, then padding only.
+    assert torch.equal(output[1:, :width], output[:1, :width].expand(3, -1))
+    assert (output[1:, width + 1 :] == tokenizer.pad_token_id).all()
+    assert model.generate is recording_generate  # the instance's own generate put back
+    # The same row, decoded with no padding (a call of the whole generation's rows is not padded): the same tokens.
+    completions, _ = trainer._generate_single_turn([rows[0]] * 4, None, {}, 1)
+    assert calls[-1][0][0] == 4 and completions == [completion] * 4
+    # Two rows: padded to 4 again, both completions returned in order.
+    both, _ = trainer._generate_single_turn(rows, None, {}, 1)
+    assert calls[-1][0][0] == 4 and len(both) == 2 and both[0] == completion
+
+
+def test_uncompiled_calls_are_never_padded(tiny_model, tmp_path, monkeypatch):
+    from open_r1.utils import compiled_generation
+
+    monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
+    trainer = compiled_trainer(tiny_model, tmp_path)
+    trainer.args.compile_generation = False
+    shapes = []
+    model = trainer.model
+
+    def recording_generate(*args, generate=model.generate, **kwargs):
+        shapes.append(kwargs["input_ids"].shape[0])
+        return generate(*args, **kwargs)
+
+    model.generate = recording_generate
+    trainer._generate_single_turn([trainer.processing_class("2+3=")["input_ids"]], None, {}, 1)
+    assert shapes == [1]

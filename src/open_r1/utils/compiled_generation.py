@@ -8,9 +8,18 @@ GPU waits on them (docs/benchmarks.md, "A decode step's price"). Under `compile_
 config asks for a static cache and lets transformers compile the decode step (`torch.compile`, mode
 "reduce-overhead": CUDA graphs replayed each step). Every generate call of the trainer goes through that config, the
 tool rounds' (`ToolRoundBudget`, `ToolRolloutsAhead` copy it) included. With `max_prompt_length` set, the cache is
-sized once for the longest rollout (`max_cache_len`: prompt plus completion), so prompts of other widths reuse it;
-without, transformers sizes it to the longest call so far and compiles again when it grows or the rows change (a new
-CUDA graph for each new shape, dynamic shapes after the first recompilation).
+sized once for the longest call (`max_cache_len`: prompt plus completion; with tools, prompt plus twice the
+completion, since a round after tool results pads its rows to the longest rollout so far and may decode the whole
+budget another row has left), so calls of other widths reuse it; without, transformers sizes it to the longest call
+so far and compiles again when it grows (a new CUDA graph for each new shape, dynamic shapes after the first
+recompilation).
+
+The compiled step is specialised to a call's number of rows, and tool rounds decode only the rollouts that called a
+tool, a different number each round. So a call of fewer rows than a generation's is padded to a few fixed counts
+(`rows_bucket`: powers of two from `SMALLEST_ROW_BUCKET` up to a generation's rows per process) with copies of its
+first row, which are marked finished at their first token (`padding_rows_finished`) and dropped from what the call
+returns: a round's few graphs are recorded once per run, and the padding never decodes a step that the real rows
+would not. `StepProfile` sits beneath and counts the padding rows as decoded slots and context read, which they are.
 
 Under bf16 autocast over float32 weights (the project's GPU recipes), rotary embeddings leave each layer's keys in
 float32 and its values in bfloat16, and transformers 5.23's static cache stores both at the keys' dtype with
@@ -24,13 +33,15 @@ would not follow (also before the model loads, `open_r1.utils.launch_settings.ch
 activation checkpointing (its hooks change around each generation, which compiles the step again), with a
 quantisation transformers does not compile, without a cache, and over another `cache_implementation`.
 
-Not covered: the offline evaluator's decoding (open_r1.eval.decoding), padding calls to fewer shapes.
+Not covered: the offline evaluator's decoding (open_r1.eval.decoding); padding the calls of a vision-language model
+(images or other multimodal fields), which decode unpadded.
 """
 
 import contextlib
 import os
 
 import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.cache_utils import StaticLayer
 
 TRANSFORMERS_STATIC_UPDATE = StaticLayer.update
@@ -52,6 +63,55 @@ def static_cache_casting_to_its_dtype():
         yield
     finally:
         StaticLayer.update = TRANSFORMERS_STATIC_UPDATE
+
+
+# The fewest rows a padded call decodes: below some tens of rows a small model's decode step costs its kernels' launches,
+# not its rows (docs/benchmarks.md, "A decode step's price"), so smaller buckets would add graphs and save nothing.
+SMALLEST_ROW_BUCKET = 16
+
+
+def rows_bucket(rows: int, largest: int) -> int:
+    """The rows a compiled generate call of `rows` rows decodes: the next power of two, at least `SMALLEST_ROW_BUCKET`
+    and at most `largest` (a generation's rows per process); `rows` itself where it is `largest` or more."""
+    if rows >= largest:
+        return rows
+    return min(largest, max(SMALLEST_ROW_BUCKET, 1 << (rows - 1).bit_length()))
+
+
+class PaddingRowsFinished(StoppingCriteria):
+    """Every row from `real_rows` on is finished from its first token: rows that only pad a call to its bucket never
+    keep the call decoding."""
+
+    def __init__(self, real_rows: int):
+        self.real_rows = real_rows
+
+    def __call__(self, input_ids, scores, **kwargs):
+        finished = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        finished[self.real_rows :] = True
+        return finished
+
+
+@contextlib.contextmanager
+def padding_rows_finished(model, real_rows: int):
+    """`model.generate` stopping every row from `real_rows` on at its first token while the block runs. TRL's
+    `_generate_single_turn` passes generate() no stopping criteria of ours, so the model's own method is wrapped for
+    the call (it can go once TRL passes generate keyword arguments through)."""
+    own = vars(model).get("generate")  # an instance's own wrapper (a test's recorder), put back after
+    generate = model.generate
+
+    def generate_with_padding_finished(*args, stopping_criteria=None, **kwargs):
+        criteria = StoppingCriteriaList(stopping_criteria or [])
+        criteria.append(PaddingRowsFinished(real_rows))
+        return generate(*args, stopping_criteria=criteria, **kwargs)
+
+    model.generate = generate_with_padding_finished
+    try:
+        yield
+    finally:
+        if own is None:
+            del model.generate
+        else:
+            model.generate = own
 
 
 def compiled_generation_refusal(trainer) -> str | None:
@@ -103,10 +163,26 @@ class CompiledGeneration:
         self.generation_config.cache_implementation = "static"
         self.generation_config.disable_compile = False
         if self.args.max_prompt_length is not None:  # prompts are cut to it: one cache length for every call
-            self.generation_config.max_cache_len = self.args.max_prompt_length + self.max_completion_length
+            # A tool round's rows are padded to its longest rollout (at most prompt plus completion), and it may
+            # decode all the budget that its least advanced row has left (at most the completion).
+            completions = 2 if getattr(self, "tools", None) else 1
+            self.generation_config.max_cache_len = (
+                self.args.max_prompt_length + completions * self.max_completion_length
+            )
 
-    def _generate_single_turn(self, *args, **kwargs):
+    def _generate_single_turn(self, prompt_ids, images, multimodal_fields, *args, **kwargs):
         if not self.args.compile_generation:
-            return super()._generate_single_turn(*args, **kwargs)
+            return super()._generate_single_turn(prompt_ids, images, multimodal_fields, *args, **kwargs)
+        rows = len(prompt_ids)
+        bucket = rows_bucket(rows, self.args.per_device_train_batch_size * self.args.steps_per_generation)
         with static_cache_casting_to_its_dtype():
-            return super()._generate_single_turn(*args, **kwargs)
+            if bucket == rows or multimodal_fields or (images is not None and any(images)):
+                return super()._generate_single_turn(prompt_ids, images, multimodal_fields, *args, **kwargs)
+            padded = list(prompt_ids) + [prompt_ids[0]] * (bucket - rows)
+            if images is not None:
+                images = list(images) + [None] * (bucket - rows)
+            with padding_rows_finished(self.accelerator.unwrap_model(self.model_wrapped), rows):
+                completion_ids, logprobs = super()._generate_single_turn(
+                    padded, images, multimodal_fields, *args, **kwargs
+                )
+        return completion_ids[:rows], None if logprobs is None else logprobs[:rows]
