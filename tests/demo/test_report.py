@@ -15,6 +15,7 @@ from open_r1.demo.report import (
     demo_targets,
     fifths,
     r1_report,
+    reward_axis_limits,
     tool_demo_targets,
     tool_report,
 )
@@ -31,6 +32,18 @@ def test_fifths_cut_the_logged_steps_into_five_consecutive_parts():
     assert [len(part) for part in fifths(50)] == [10] * 5
     # FAST logs 4 steps: no empty part, the first and the last a step each.
     assert fifths(4) == [range(0, 1), range(1, 2), range(2, 3), range(3, 4)]
+
+
+def test_the_curves_axis_runs_from_just_below_the_lowest_point_to_a_tenth_above_the_highest():
+    gsm8k = {"reward": [0.06, 0.1], "accuracy_reward": [0.06, 0.1], "format_reward": [None, None]}
+    # A rise of 0.04 fills a third of the axis, not 3% of an axis up to 1.25.
+    assert reward_axis_limits(gsm8k) == pytest.approx((-0.0055, 0.11))
+    weighted = {"reward": [1.2, 1.8], "accuracy_reward": [0.4, 0.9], "format_reward": [0.8, 0.9]}
+    assert reward_axis_limits(weighted)[1] == pytest.approx(1.98)  # a weighted sum above 1 is not cut off
+    assert reward_axis_limits(gsm8k, [{"step": 2, "pass@1": 0.5}])[1] == pytest.approx(0.55)  # held-out points too
+    penalised = {"reward": [-0.5, 0.5], "accuracy_reward": [0.0, 0.5], "format_reward": [None, None]}
+    assert reward_axis_limits(penalised) == pytest.approx((-0.5525, 0.55))  # a penalty below 0 too
+    assert reward_axis_limits({"reward": [0.0], "accuracy_reward": [0.0], "format_reward": [None]})[1] == 1.0
 
 
 def test_curve_rise_compares_the_means_of_the_first_and_last_fifths():

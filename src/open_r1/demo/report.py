@@ -85,13 +85,24 @@ def grpo_curves(
     axis.set_xlabel("GRPO step")
     axis.set_ylabel("mean reward over the step's completions")
     axis.set_title(title)
-    axis.set_ylim(-0.05, 1.25)
+    axis.set_ylim(*reward_axis_limits(series, held_out))
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()
     figure.savefig(image, dpi=120)
     plt.close(figure)
     return series
+
+
+def reward_axis_limits(series: dict, held_out=()) -> tuple[float, float]:
+    """The curves' y-axis: from a little below the lowest point plotted (or 0) to a tenth above the highest, so that
+    a curve rising from 0.06 to 0.10 (GSM8K's accuracy reward) shows its rise and a weighted reward above 1 or a
+    penalty below 0 is not cut off."""
+    plotted = [value for name in ("reward", "accuracy_reward", "format_reward") for value in series[name]]
+    values = [value for value in plotted if value is not None] + [point["pass@1"] for point in held_out]
+    highest, lowest = max(values), min(0.0, *values)
+    top = 1.1 * highest if highest > 0 else 1.0
+    return lowest - 0.05 * (top - lowest), top
 
 
 def fifths(count: int) -> list[range]:
