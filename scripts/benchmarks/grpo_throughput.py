@@ -16,7 +16,8 @@ Arms (each a fresh copy of the same float32 model, the same prompts, seed and se
 - `project_compiled` (GPU only): the project's trainer with `compile_generation` (a static cache and transformers'
   compiled decode step, open_r1.utils.compiled_generation), `max_prompt_length` 512 as make gsm8k gives it (one
   cache length for every step; nothing GSM8K's is cut); its warm-up step includes the compilation, and the
-  compilations of each counted step are recorded.
+  compilations of each counted step are recorded. Its tool rounds are padded to a few row counts, and the rows that
+  pad them count in its decoded slots (work done, as a padded batch's finished rows are).
 Every arm rewards with the project's `accuracy_reward` (GSM8K's answers). Each step generates
 `--prompts` x `--num_generations` completions (one generation per step: gradient_accumulation_steps 1), takes one
 optimizer step; the first `--warmup_steps` steps are not counted. With `--recipe` (a GRPO recipe, e.g. make

@@ -17,9 +17,12 @@ class StubGRPOTrainer:
     """What CompiledGeneration reads of TRL's GRPOTrainer once it is built, on a GPU with whole parameters by
     default; TRL's generation config as TRL 1.16 builds it (compilation off)."""
 
-    def __init__(self, args, device="cuda", zero_stage=None, fsdp=False, quantizer=None, tools=None, **generation):
+    def __init__(
+        self, args, device="cuda", zero_stage=None, fsdp=False, quantizer=None, tools=None,
+        max_tool_calling_iterations=0, **generation,
+    ):  # fmt: skip
         self.args = args
-        self.tools = tools
+        self.tools, self.max_tool_calling_iterations = tools, max_tool_calling_iterations
         self.is_deepspeed_enabled, self.is_fsdp_enabled = zero_stage is not None, fsdp
         self.max_completion_length = 64
         plugin = (
@@ -57,8 +60,11 @@ def test_with_tools_the_cache_holds_a_round_padded_to_its_longest_rollout_plus_t
     """A round after tool results pads its rows to the longest rollout so far (at most prompt plus completion) and may
     decode the whole budget its least advanced row has left: the cache is sized for both, so it never grows (a
     larger cache is a new shape, which compiles the step again)."""
-    trainer = Trainer(settings(max_prompt_length=200), tools=["python"])
+    trainer = Trainer(settings(max_prompt_length=200), tools=["python"], max_tool_calling_iterations=10)
     assert trainer.generation_config.max_cache_len == 200 + 2 * 64
+    # Tools that are never called (no rounds): one completion, as without tools.
+    no_rounds = Trainer(settings(max_prompt_length=200), tools=["python"], max_tool_calling_iterations=0)
+    assert no_rounds.generation_config.max_cache_len == 200 + 64
 
 
 @pytest.mark.parametrize(
@@ -211,6 +217,7 @@ def compiled_trainer(tiny_model, tmp_path, **fields):
     )
     trainer.generation_config.compile_config = CompileConfig(backend="eager", mode=None)
     trainer.generation_config.compile_config._compile_all_devices = True  # transformers' switch for a CPU
+    trainer.model.train()  # as while training: the calls below generate a training generation's rounds
     return trainer
 
 
@@ -268,3 +275,25 @@ def test_uncompiled_calls_are_never_padded(tiny_model, tmp_path, monkeypatch):
     model.generate = recording_generate
     trainer._generate_single_turn([trainer.processing_class("2+3=")["input_ids"]], None, {}, 1)
     assert shapes == [1]
+
+
+def test_while_evaluating_a_call_is_padded_up_to_an_evaluation_batch(tiny_model, tmp_path, monkeypatch):
+    """TRL's evaluation generates `per_device_eval_batch_size` rows at once: its rounds are padded up to that, not to
+    a training generation's rows."""
+    from open_r1.utils import compiled_generation
+
+    monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
+    trainer = compiled_trainer(tiny_model, tmp_path, per_device_eval_batch_size=2)
+    shapes = []
+    model = trainer.model
+
+    def recording_generate(*args, generate=model.generate, **kwargs):
+        shapes.append(kwargs["input_ids"].shape[0])
+        return generate(*args, **kwargs)
+
+    model.generate = recording_generate
+    row = trainer.processing_class("2+3=")["input_ids"]
+    trainer._generate_single_turn([row], None, {}, 1)
+    model.eval()
+    trainer._generate_single_turn([row], None, {}, 1)
+    assert shapes == [4, 2]

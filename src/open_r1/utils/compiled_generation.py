@@ -18,8 +18,12 @@ The compiled step is specialised to a call's number of rows, and tool rounds dec
 tool, a different number each round. So a call of fewer rows than a generation's is padded to a few fixed counts
 (`rows_bucket`: powers of two from `SMALLEST_ROW_BUCKET` up to a generation's rows per process) with copies of its
 first row, which are marked finished at their first token (`padding_rows_finished`) and dropped from what the call
-returns: a round's few graphs are recorded once per run, and the padding never decodes a step that the real rows
-would not. `StepProfile` sits beneath and counts the padding rows as decoded slots and context read, which they are.
+returns: with `max_prompt_length` set, a round's few graphs are recorded once per run, and the padding never decodes
+a step that the real rows would not. `StepProfile` sits beneath and counts the padding rows as decoded slots and
+context read, which they are (and, where the pad token is not an end of turn, each as a completion of the call's
+length). The larger cache costs reads: a static cache's decode step attends over all of it, so the tool arm's
+256-row step reads about 1.5 times the keys and values it would at prompt plus completion; a cache that grew instead
+would compile the step again (30 to 55 s on an H100) and then stay at its largest.
 
 Under bf16 autocast over float32 weights (the project's GPU recipes), rotary embeddings leave each layer's keys in
 float32 and its values in bfloat16, and transformers 5.23's static cache stores both at the keys' dtype with
@@ -165,7 +169,8 @@ class CompiledGeneration:
         if self.args.max_prompt_length is not None:  # prompts are cut to it: one cache length for every call
             # A tool round's rows are padded to its longest rollout (at most prompt plus completion), and it may
             # decode all the budget that its least advanced row has left (at most the completion).
-            completions = 2 if getattr(self, "tools", None) else 1
+            rounds = getattr(self, "tools", None) and getattr(self, "max_tool_calling_iterations", 0) > 0
+            completions = 2 if rounds else 1
             self.generation_config.max_cache_len = (
                 self.args.max_prompt_length + completions * self.max_completion_length
             )
@@ -174,7 +179,7 @@ class CompiledGeneration:
         if not self.args.compile_generation:
             return super()._generate_single_turn(prompt_ids, images, multimodal_fields, *args, **kwargs)
         rows = len(prompt_ids)
-        bucket = rows_bucket(rows, self.args.per_device_train_batch_size * self.args.steps_per_generation)
+        bucket = rows_bucket(rows, self._generation_rows())
         with static_cache_casting_to_its_dtype():
             if bucket == rows or multimodal_fields or (images is not None and any(images)):
                 return super()._generate_single_turn(prompt_ids, images, multimodal_fields, *args, **kwargs)
@@ -186,3 +191,10 @@ class CompiledGeneration:
                     padded, images, multimodal_fields, *args, **kwargs
                 )
         return completion_ids[:rows], None if logprobs is None else logprobs[:rows]
+
+    def _generation_rows(self) -> int:
+        """The rows of one generation on this process: a training one (its micro-batches for `steps_per_generation`
+        steps) or, while evaluating, an evaluation batch."""
+        if self.model.training:
+            return self.args.per_device_train_batch_size * self.args.steps_per_generation
+        return self.args.per_device_eval_batch_size
