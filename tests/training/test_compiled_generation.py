@@ -221,6 +221,19 @@ def compiled_trainer(tiny_model, tmp_path, **fields):
     return trainer
 
 
+def recorded_generate_calls(model) -> list:
+    """Each of `model.generate`'s calls from now on, as (its input's shape, its output)."""
+    calls = []
+
+    def recording_generate(*args, generate=model.generate, **kwargs):
+        output = generate(*args, **kwargs)
+        calls.append((kwargs["input_ids"].shape, output))
+        return output
+
+    model.generate = recording_generate
+    return calls
+
+
 def test_a_call_of_fewer_rows_decodes_its_bucket_and_the_padding_rows_stop_at_their_first_token(
     tiny_model, tmp_path, monkeypatch
 ):
@@ -233,14 +246,8 @@ def test_a_call_of_fewer_rows_decodes_its_bucket_and_the_padding_rows_stop_at_th
     trainer = compiled_trainer(tiny_model, tmp_path)
     tokenizer = trainer.processing_class
     model = trainer.model
-    calls = []
-
-    def recording_generate(*args, generate=model.generate, **kwargs):
-        output = generate(*args, **kwargs)
-        calls.append((kwargs["input_ids"].shape, output))
-        return output
-
-    model.generate = recording_generate
+    calls = recorded_generate_calls(model)
+    recording_generate = model.generate
     rows = [tokenizer("What is 1+1? It is")["input_ids"], tokenizer("2+3=")["input_ids"]]
     trainer.generation_config.min_new_tokens = 6  # the real rows decode the whole budget: 6 steps
     [completion], _ = trainer._generate_single_turn(rows[:1], None, {}, 1)
@@ -265,16 +272,9 @@ def test_uncompiled_calls_are_never_padded(tiny_model, tmp_path, monkeypatch):
     monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
     trainer = compiled_trainer(tiny_model, tmp_path)
     trainer.args.compile_generation = False
-    shapes = []
-    model = trainer.model
-
-    def recording_generate(*args, generate=model.generate, **kwargs):
-        shapes.append(kwargs["input_ids"].shape[0])
-        return generate(*args, **kwargs)
-
-    model.generate = recording_generate
+    calls = recorded_generate_calls(trainer.model)
     trainer._generate_single_turn([trainer.processing_class("2+3=")["input_ids"]], None, {}, 1)
-    assert shapes == [1]
+    assert [shape[0] for shape, _ in calls] == [1]
 
 
 def test_while_evaluating_a_call_is_padded_up_to_an_evaluation_batch(tiny_model, tmp_path, monkeypatch):
@@ -284,16 +284,9 @@ def test_while_evaluating_a_call_is_padded_up_to_an_evaluation_batch(tiny_model,
 
     monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
     trainer = compiled_trainer(tiny_model, tmp_path, per_device_eval_batch_size=2)
-    shapes = []
-    model = trainer.model
-
-    def recording_generate(*args, generate=model.generate, **kwargs):
-        shapes.append(kwargs["input_ids"].shape[0])
-        return generate(*args, **kwargs)
-
-    model.generate = recording_generate
+    calls = recorded_generate_calls(trainer.model)
     row = trainer.processing_class("2+3=")["input_ids"]
     trainer._generate_single_turn([row], None, {}, 1)
-    model.eval()
+    trainer.model.eval()
     trainer._generate_single_turn([row], None, {}, 1)
-    assert shapes == [4, 2]
+    assert [shape[0] for shape, _ in calls] == [4, 2]
