@@ -16,8 +16,8 @@ Ways (`--ways`), each on the same left-padded prompts, eos ignored so that every
   wraps the model's forward in autocast), make gsm8k's recipes included;
 - `bfloat16`: the weights cast to bfloat16;
 - `static` and `autocast_static`: float32 with a preallocated static cache (`cache_implementation="static"`), eager,
-  without and with autocast (under which the static cache casts what it stores to its dtype, as GRPO's does:
-  `open_r1.utils.compiled_generation.static_cache_casting_to_its_dtype`);
+  without and with autocast (under which the static cache stores keys and values in bfloat16, as GRPO's does:
+  `open_r1.utils.compiled_generation.static_cache_storing`; until 2026-11-27 it stored them in float32);
 - `static_compiled` and `autocast_static_compiled` (GPU only): the static cache with transformers' own compilation
   of the decode step (`torch.compile`, mode "reduce-overhead": CUDA graphs), as `compile_generation: true` decodes
   (open_r1.utils.compiled_generation); the graphs dynamo compiled and the CUDA graphs inductor skipped are counted.
@@ -110,10 +110,11 @@ class Way:
         import torch
         from torch._dynamo.utils import counters
 
-        from open_r1.utils.compiled_generation import static_cache_casting_to_its_dtype
+        from open_r1.utils.compiled_generation import static_cache_storing
 
         autocast = torch.autocast(self.device, dtype=torch.bfloat16) if self.autocast else contextlib.nullcontext()
-        casting = static_cache_casting_to_its_dtype() if self.static else contextlib.nullcontext()
+        stored = torch.bfloat16 if self.autocast else None  # as GRPO's compiled generation stores under autocast
+        casting = static_cache_storing(stored) if self.static else contextlib.nullcontext()
         synchronize = torch.cuda.synchronize if self.device == "cuda" else (lambda: None)
         graphs, skips = counters["stats"]["unique_graphs"], counters["inductor"]["cudagraph_skips"]
         synchronize()

@@ -123,32 +123,41 @@ def test_the_project_trainer_compiles_every_generate_call_of_its_tool_mixins():
     assert bases.index(ToolRoundBudget) < bases.index(CompiledGeneration)
 
 
-def test_a_static_cache_holds_the_keys_and_values_bf16_autocast_leaves_in_different_dtypes(tiny_model):
+def test_under_bf16_autocast_the_static_cache_stores_bfloat16_and_decodes_the_dynamic_caches_logits(tiny_model):
     """Under bf16 autocast over float32 weights the rotary embedding leaves the keys float32 and the values bfloat16;
-    transformers' static cache refuses that, and while the trainer generates it casts them (the same tokens as the
-    dynamic cache's)."""
+    transformers' static cache refuses that. While the trainer generates it stores both in bfloat16, half the memory
+    of float32, and exactly: attention under autocast reads them in bfloat16 from either cache, so every step's logits
+    are the dynamic cache's to the bit (and storing float32, the first keys' dtype, too)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.cache_utils import StaticLayer
 
-    from open_r1.utils.compiled_generation import static_cache_casting_to_its_dtype
+    from open_r1.utils.compiled_generation import static_cache_storing
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model, padding_side="left")
     model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32)
     batch = tokenizer(["What is 1+1?", "2+2?"], return_tensors="pt", padding=True)
-    kwargs = {"max_new_tokens": 5, "min_new_tokens": 5, "do_sample": False, "pad_token_id": tokenizer.pad_token_id}
+    kwargs = {
+        "max_new_tokens": 5, "min_new_tokens": 5, "do_sample": False, "pad_token_id": tokenizer.pad_token_id,
+        "return_dict_in_generate": True, "output_logits": True,
+    }  # fmt: skip
     with torch.autocast("cpu", dtype=torch.bfloat16):
         dynamic = model.generate(**batch, **kwargs)
         with pytest.raises(RuntimeError, match="index_copy_"):
             model.generate(**batch, cache_implementation="static", **kwargs)
-        with static_cache_casting_to_its_dtype():
-            static = model.generate(**batch, cache_implementation="static", **kwargs)
-    assert torch.equal(static, dynamic)
-    from transformers.cache_utils import StaticLayer
-
+        stored = {}
+        for dtype in (torch.bfloat16, None):
+            with static_cache_storing(dtype):
+                stored[dtype] = model.generate(**batch, cache_implementation="static", **kwargs)
+    assert stored[torch.bfloat16].past_key_values.layers[0].keys.dtype == torch.bfloat16
+    assert stored[None].past_key_values.layers[0].keys.dtype == torch.float32
+    for output in stored.values():
+        assert torch.equal(output.sequences, dynamic.sequences)
+        assert all(torch.equal(step, expected) for step, expected in zip(output.logits, dynamic.logits, strict=True))
     assert StaticLayer.update.__qualname__ == "StaticLayer.update"  # transformers' own again after the block
-    # The same casting function in every block: torch.compile guards on the method it traced.
-    with static_cache_casting_to_its_dtype():
+    # The same storing function in every block: torch.compile guards on the method it traced.
+    with static_cache_storing(torch.bfloat16):
         first = StaticLayer.update
-    with static_cache_casting_to_its_dtype():
+    with static_cache_storing(None):
         assert StaticLayer.update is first
 
 
@@ -162,6 +171,16 @@ def test_grpo_under_bf16_autocast_trains_with_the_compiled_static_cache(tiny_mod
     from open_r1.configs import GRPOConfig
     from open_r1.utils import compiled_generation
 
+    import transformers.generation.utils as generation_utils
+
+    static_caches = []
+
+    class RecordedStaticCache(generation_utils.StaticCache):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            static_caches.append(self)
+
+    monkeypatch.setattr(generation_utils, "StaticCache", RecordedStaticCache)
     monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
     args = GRPOConfig(
         output_dir=str(tmp_path), report_to="none", use_cpu=True, bf16=True, compile_generation=True, max_steps=2,
@@ -192,6 +211,8 @@ def test_grpo_under_bf16_autocast_trains_with_the_compiled_static_cache(tiny_mod
     # The second step's generation reuses the first one's compiled step: one cache length, the same casting update.
     assert graphs[0] > 0 and graphs[1] == graphs[0]
     assert hasattr(trainer.model, "_compiled_call") and trainer.generation_config.max_cache_len == 32 + 4
+    # Each step's cache held bfloat16, autocast's dtype, over the float32 weights.
+    assert len(static_caches) == 2 and {cache.layers[0].keys.dtype for cache in static_caches} == {torch.bfloat16}
 
 
 def compiled_trainer(tiny_model, tmp_path, **fields):

@@ -27,9 +27,11 @@ would compile the step again (30 to 55 s on an H100) and then stay at its larges
 
 Under bf16 autocast over float32 weights (the project's GPU recipes), rotary embeddings leave each layer's keys in
 float32 and its values in bfloat16, and transformers 5.23's static cache stores both at the keys' dtype with
-`index_copy_`, which refuses the values: while the trainer generates, the static cache casts what it stores to its
-own dtype (`static_cache_casting_to_its_dtype`; exact, bfloat16 to float32; attention under autocast reads both in
-bfloat16 as the dynamic cache's would).
+`index_copy_`, which refuses the values: while the trainer generates, the static cache stores both at autocast's
+dtype (`static_cache_storing`). That is exact: attention under autocast (scaled_dot_product_attention and matmul are
+on autocast's lower-precision lists, on a CPU and on CUDA) reads keys and values in bfloat16 whatever the cache
+holds, as it does from the dynamic cache's float32 keys; and it halves the cache against float32, its memory and what
+each decode step reads of it. Without autocast the cache stores the dtype of the first keys.
 
 Where it cannot take effect it is refused: with vLLM or continuous batching (also at parse time,
 `check_ignored_fields`), on a CPU and under parameters sharded across processes, whose gathered copies the graphs
@@ -51,22 +53,29 @@ from transformers.cache_utils import StaticLayer
 TRANSFORMERS_STATIC_UPDATE = StaticLayer.update
 
 
-def update_casting_to_the_cache_dtype(self, key_states, value_states, *args, **kwargs):
-    """`StaticLayer.update` storing keys and values at the cache's dtype (the keys' of the first update)."""
-    dtype = self.keys.dtype if self.is_initialized else key_states.dtype
+# The dtype StaticLayer stores while a `static_cache_storing` block runs (None: the first keys' dtype). A module global,
+# so that the patched method is one function: torch.compile guards on the method it traced and on this value.
+STORED_DTYPE = None
+
+
+def update_storing_one_dtype(self, key_states, value_states, *args, **kwargs):
+    """`StaticLayer.update` storing keys and values at `STORED_DTYPE`, else at the cache's dtype (the keys' of the first
+    update)."""
+    dtype = STORED_DTYPE or (self.keys.dtype if self.is_initialized else key_states.dtype)
     return TRANSFORMERS_STATIC_UPDATE(self, key_states.to(dtype), value_states.to(dtype), *args, **kwargs)
 
 
 @contextlib.contextmanager
-def static_cache_casting_to_its_dtype():
-    """transformers' static cache casting what it stores to its own dtype while the block runs, so that keys and
-    values of different dtypes fit (module docstring). The same function each time: torch.compile guards on it, and a
-    new one would compile the decode step again. Can go once transformers' static cache casts them itself."""
-    StaticLayer.update = update_casting_to_the_cache_dtype
+def static_cache_storing(dtype: torch.dtype | None = None):
+    """transformers' static cache storing keys and values at `dtype` while the block runs (None: at its own dtype, the
+    first keys'), so that keys and values of different dtypes fit (module docstring). Can go once transformers'
+    static cache casts them itself."""
+    global STORED_DTYPE
+    StaticLayer.update, STORED_DTYPE = update_storing_one_dtype, dtype
     try:
         yield
     finally:
-        StaticLayer.update = TRANSFORMERS_STATIC_UPDATE
+        StaticLayer.update, STORED_DTYPE = TRANSFORMERS_STATIC_UPDATE, None
 
 
 # The fewest rows a padded call decodes: below some tens of rows a small model's decode step costs its kernels' launches,
@@ -116,6 +125,11 @@ def padding_rows_finished(model, real_rows: int):
             del model.generate
         else:
             model.generate = own
+
+
+def autocast_dtype(args) -> torch.dtype | None:
+    """The dtype mixed precision computes in (`bf16`, `fp16`), under which the trainer generates; None without."""
+    return torch.bfloat16 if args.bf16 else torch.float16 if args.fp16 else None
 
 
 def compiled_generation_refusal(trainer) -> str | None:
@@ -180,7 +194,7 @@ class CompiledGeneration:
             return super()._generate_single_turn(prompt_ids, images, multimodal_fields, *args, **kwargs)
         rows = len(prompt_ids)
         bucket = rows_bucket(rows, self._generation_rows())
-        with static_cache_casting_to_its_dtype():
+        with static_cache_storing(autocast_dtype(self.args)):
             if bucket == rows or multimodal_fields or (images is not None and any(images)):
                 return super()._generate_single_turn(prompt_ids, images, multimodal_fields, *args, **kwargs)
             padded = list(prompt_ids) + [prompt_ids[0]] * (bucket - rows)
