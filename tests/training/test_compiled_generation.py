@@ -165,13 +165,12 @@ def test_grpo_under_bf16_autocast_trains_with_the_compiled_static_cache(tiny_mod
     """A GRPO step of the project's trainer with compile_generation in bf16 mixed precision over float32 weights (the
     project's GPU recipes' precision), on a CPU: the refusal of a CPU lifted and torch.compile's eager backend in
     place of CUDA graphs."""
+    import transformers.generation.utils as generation_utils
     from datasets import Dataset
     from transformers import AutoTokenizer, CompileConfig, TrainerCallback
 
     from open_r1.configs import GRPOConfig
     from open_r1.utils import compiled_generation
-
-    import transformers.generation.utils as generation_utils
 
     static_caches = []
 
