@@ -68,25 +68,6 @@ def test_with_tools_the_cache_holds_a_round_padded_to_its_longest_rollout_plus_t
 
 
 @pytest.mark.parametrize(
-    ("rows", "largest", "bucket"),
-    [(1, 256, 16), (16, 256, 16), (17, 256, 32), (100, 256, 128), (129, 256, 256), (256, 256, 256), (300, 256, 300),
-     (3, 8, 8), (1, 2, 2), (2, 2, 2), (50, 96, 64), (65, 96, 96)],
-)  # fmt: skip
-def test_a_call_is_padded_to_the_next_power_of_two_rows_between_the_smallest_bucket_and_a_generations_rows(
-    rows, largest, bucket
-):
-    from open_r1.utils.compiled_generation import rows_bucket
-
-    assert rows_bucket(rows, largest) == bucket
-
-
-def test_the_rounds_of_a_256_row_generation_compile_five_shapes_whatever_their_rows():
-    from open_r1.utils.compiled_generation import rows_bucket
-
-    assert {rows_bucket(rows, 256) for rows in range(1, 257)} == {16, 32, 64, 128, 256}
-
-
-@pytest.mark.parametrize(
     ("fields", "state", "reason"),
     [
         ({"use_vllm": True}, {}, "which use_vllm / use_transformers_continuous_batching replace"),

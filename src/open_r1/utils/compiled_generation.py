@@ -16,8 +16,8 @@ recompilation).
 
 The compiled step is specialised to a call's number of rows, and tool rounds decode only the rollouts that called a
 tool, a different number each round. So a call of fewer rows than a generation's is padded to a few fixed counts
-(`rows_bucket`: powers of two from `SMALLEST_ROW_BUCKET` up to a generation's rows per process) with copies of its
-first row, which are marked finished at their first token (`padding_rows_finished`) and dropped from what the call
+(`open_r1.utils.padded_rows`: powers of two from 16 up to a generation's rows per process) with copies of its first
+row, which are marked finished at their first token (`padding_rows_finished`) and dropped from what the call
 returns: with `max_prompt_length` set, a round's few graphs are recorded once per run, and the padding never decodes
 a step that the real rows would not. `StepProfile` sits beneath and counts the padding rows as decoded slots and
 context read, which they are (and, where the pad token is not an end of turn, each as a completion of the call's
@@ -47,8 +47,10 @@ import contextlib
 import os
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import StoppingCriteriaList
 from transformers.cache_utils import StaticLayer
+
+from open_r1.utils.padded_rows import PaddingRowsFinished, rows_bucket
 
 TRANSFORMERS_STATIC_UPDATE = StaticLayer.update
 
@@ -76,32 +78,6 @@ def static_cache_storing(dtype: torch.dtype | None = None):
         yield
     finally:
         StaticLayer.update, STORED_DTYPE = TRANSFORMERS_STATIC_UPDATE, None
-
-
-# The fewest rows a padded call decodes: below some tens of rows a small model's decode step costs its kernels' launches,
-# not its rows (docs/benchmarks.md, "A decode step's price"), so smaller buckets would add graphs and save nothing.
-SMALLEST_ROW_BUCKET = 16
-
-
-def rows_bucket(rows: int, largest: int) -> int:
-    """The rows a compiled generate call of `rows` rows decodes: the next power of two, at least `SMALLEST_ROW_BUCKET`
-    and at most `largest` (a generation's rows per process); `rows` itself where it is `largest` or more."""
-    if rows >= largest:
-        return rows
-    return min(largest, max(SMALLEST_ROW_BUCKET, 1 << (rows - 1).bit_length()))
-
-
-class PaddingRowsFinished(StoppingCriteria):
-    """Every row from `real_rows` on is finished from its first token: rows that only pad a call to its bucket never
-    keep the call decoding."""
-
-    def __init__(self, real_rows: int):
-        self.real_rows = real_rows
-
-    def __call__(self, input_ids, scores, **kwargs):
-        finished = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-        finished[self.real_rows :] = True
-        return finished
 
 
 @contextlib.contextmanager

@@ -1,0 +1,28 @@
+"""open_r1.utils.padded_rows: a compiled generate call decodes one of a few row counts, and the rows that pad it stop at
+their first token. Their use in GRPO's rounds: tests/training/test_compiled_generation.py; in the evaluator:
+tests/eval/test_decoding.py and tests/tools/test_rollout.py."""
+
+import pytest
+import torch
+
+from open_r1.utils.padded_rows import PaddingRowsFinished, rows_bucket
+
+
+@pytest.mark.parametrize(
+    ("rows", "largest", "bucket"),
+    [(1, 256, 16), (16, 256, 16), (17, 256, 32), (100, 256, 128), (129, 256, 256), (256, 256, 256), (300, 256, 300),
+     (3, 8, 8), (1, 2, 2), (2, 2, 2), (50, 96, 64), (65, 96, 96)],
+)  # fmt: skip
+def test_a_call_is_padded_to_the_next_power_of_two_rows_between_the_smallest_bucket_and_the_most_rows(
+    rows, largest, bucket
+):
+    assert rows_bucket(rows, largest) == bucket
+
+
+def test_the_calls_of_a_256_row_generation_decode_five_shapes_whatever_their_rows():
+    assert {rows_bucket(rows, 256) for rows in range(1, 257)} == {16, 32, 64, 128, 256}
+
+
+def test_the_padding_rows_are_finished_and_the_real_ones_are_not():
+    finished = PaddingRowsFinished(3)(torch.zeros(5, 7, dtype=torch.long), None)
+    assert finished.tolist() == [False, False, False, True, True]
