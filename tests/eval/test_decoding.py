@@ -317,3 +317,48 @@ def test_an_evaluation_batch_that_runs_out_of_gpu_memory_completes_in_halves_wit
     assert (fits.calls, fits.out_of_memory_splits) == (1, 0)
     assert (split.calls, split.out_of_memory_splits) == (2, 1) and split.out_of_memory_seconds > 0
     assert split.kept_tokens == fits.kept_tokens
+
+
+def test_compiled_decoding_pads_each_call_to_a_bucket_of_rows_and_keeps_one_cache_length(tiny_model, monkeypatch):
+    """`compile_decoding` (torch.compile's eager backend on this CPU): every call decodes from a static cache of one
+    length, the longest prompt's plus the budget, whatever its own prompts' width; the last batch's single prompt is
+    padded to the batch's rows, its padding finished at its first token; the completions are the uncompiled ones."""
+    from transformers.generation.utils import GenerationMixin
+
+    from open_r1.eval import decoding
+    from tests.support.compiled_on_cpu import cpu_compile_config
+
+    monkeypatch.setattr(decoding, "compiled_decoding_config", cpu_compile_config)
+    questions = ["Compute 3 - 2 + 7 - 1 - 4 + 2 - 9 + 8 please", "2*5?", "Compute 6 - 3 + 1 now"]
+    conversations = [[{"role": "user", "content": question}] for question in questions]
+    settings = dict(
+        num_samples=2, temperature=0.0, top_p=1.0, max_new_tokens=6, batch_size=2, seed=0, device="cpu",
+        dtype="float32",
+    )  # fmt: skip
+    uncompiled = decoding.sample_completions(str(tiny_model), conversations, **settings)
+    calls, generate = [], GenerationMixin.generate
+
+    def recording_generate(self, *args, **kwargs):
+        output = generate(self, *args, **kwargs)
+        cache = kwargs["past_key_values"]
+        calls.append((kwargs["input_ids"].shape, cache.layers[0].max_cache_len, output, self))
+        return output
+
+    monkeypatch.setattr(GenerationMixin, "generate", recording_generate)
+    compiled = decoding.sample_completions(str(tiny_model), conversations, compile_decoding=True, **settings)
+    assert compiled == uncompiled
+    (first, first_length, _, model), (last, last_length, output, _) = calls
+    assert first[0] == last[0] == 4  # 2 prompts x 2 samples; the last batch's one prompt padded to two
+    assert first_length == last_length == first[1] + 6 and last[1] < first[1]  # the longest prompt is in the first
+    assert (output[2:, last[1] + 1 :] == model.generation_config.pad_token_id).all()  # the padding stopped at once
+    assert hasattr(model, "_compiled_call")  # transformers compiled the decode step
+
+
+def test_compiled_decoding_is_refused_off_a_gpu_before_the_model_loads(tmp_path):
+    from open_r1.eval import decoding
+
+    with pytest.raises(ValueError, match=r"^compile_decoding: transformers compiles the decode step on a GPU only"):
+        decoding.sample_completions(
+            str(tmp_path / "no-model"), [[{"role": "user", "content": "1+1?"}]], num_samples=1, temperature=0.0,
+            top_p=1.0, max_new_tokens=4, batch_size=1, seed=0, device="cpu", compile_decoding=True,
+        )  # fmt: skip

@@ -222,6 +222,8 @@ def test_arguments_need_exactly_one_of_model_or_predictions_and_k_within_the_sam
         run(tmp_path, benchmark_file, predictions=str(predictions_file), pass_k=[1, 4])
     with pytest.raises(ValueError, match="--num_samples is 3"):
         run(tmp_path, benchmark_file, predictions=str(predictions_file), num_samples=3)
+    with pytest.raises(UsageError, match="and --predictions grades saved completions; drop --compile_decoding"):
+        EvaluateArguments(task="t", data_files="d", output_dir="o", predictions="p", compile_decoding=True)
 
 
 def test_the_tiny_model_is_sampled_several_times_per_problem_through_its_chat_template(
@@ -270,6 +272,10 @@ def test_command_line_reports_a_missing_predictions_file_by_name(tmp_path, bench
         (["--max_new_tokens", "abc"], "argument --max_new_tokens/--max-new-tokens: invalid int value: 'abc'"),
         (["--max_new_tokens", "0"], "--max_new_tokens and --batch_size must be >= 1"),
         (["--code_num_workers", "3"], "--code_num_workers is set but --tools is empty"),
+        (
+            ["--compile_decoding", "true", "--device", "cpu"],
+            "--compile_decoding compiles generation on a GPU, and --device cpu has no GPU; drop --compile_decoding",
+        ),
         (["5"], "unexpected argument(s) ['5']"),
     ],
 )

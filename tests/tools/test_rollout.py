@@ -91,7 +91,7 @@ def test_each_row_of_a_call_is_cut_to_its_own_budget_and_after_its_end_of_turn(m
     end = 0
     asked = []
 
-    def scripted(model, pad, prompt_ids, max_new_tokens, sampling):
+    def scripted(model, pad, prompt_ids, max_new_tokens, sampling, static):
         asked.append((len(prompt_ids), max_new_tokens))
         return [[5, 6, end, 7, 8][:max_new_tokens], [5, 6, 7, 8, 9][:max_new_tokens]][: len(prompt_ids)]
 
@@ -201,3 +201,36 @@ def test_the_tool_call_rate_counts_rollouts_holding_a_tool_result():
     called = [{"role": "assistant", "content": "", "tool_calls": []}, {"role": "tool", "content": "4"}]
     unanswered = [{"role": "assistant", "content": "<tool_call>"}]  # a call never run holds no result
     assert tool_call_rate([called, unanswered, "plain text \\boxed{4}", called]) == 0.5
+
+
+def test_compiled_rollouts_pad_each_round_to_a_bucket_and_keep_one_cache_length(tool_calling_model, settings):
+    """With `compiled` (torch.compile's eager backend on this CPU) every round decodes from a static cache of one
+    length, the longest first prompt plus twice the budget, its rows padded to a bucket of the batch's; the rollouts
+    are the uncompiled ones."""
+    from tests.support.compiled_on_cpu import cpu_compile_config
+
+    problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    model = AutoModelForCausalLM.from_pretrained(tool_calling_model["path"])
+    conversation = prompt_messages(problem, with_tool=True)
+    run = dict(
+        tool_settings=settings(2), max_new_tokens=96, max_tool_calling_iterations=2, sampling={"do_sample": False}
+    )
+    uncompiled = rollout.generate_with_tools(model, tokenizer, [conversation] * 3, batch_size=4, **run)
+    model.generation_config.compile_config = cpu_compile_config()
+    calls, generate = [], model.generate
+
+    def recording_generate(*args, **kwargs):
+        calls.append((kwargs["input_ids"].shape[0], kwargs["max_cache_len"], kwargs["cache_implementation"]))
+        return generate(*args, **kwargs)
+
+    model.generate = recording_generate
+    compiled = rollout.generate_with_tools(model, tokenizer, [conversation] * 3, batch_size=4, compiled=True, **run)
+    assert compiled == uncompiled
+    prompt = tokenizer.apply_chat_template(
+        conversation, tools=[PythonTool(settings(1)).python], add_generation_prompt=True, tokenize=True,
+        return_dict=False,
+    )  # fmt: skip
+    # The tool call's round and the answer's, each of the 3 rollouts padded to the 4 rows of a batch.
+    assert calls == [(4, len(prompt) + 2 * 96, "static")] * 2
+    assert hasattr(model, "_compiled_call")  # transformers compiled the decode step

@@ -91,6 +91,14 @@ class EvaluateArguments:
     seed: int = field(default=42, metadata={"help": "Sampling seed."})
     dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16 or float16."})
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto (cuda when available)."})
+    compile_decoding: bool = field(
+        default=False,
+        metadata={
+            "help": "On a GPU: decode from a static cache of one length with transformers' compiled decode step "
+            "(torch.compile, CUDA graphs), each batch's rows padded to a few counts (open_r1.eval.decoding). The "
+            "first call compiles; float32 results may differ from uncompiled decoding in rare near-ties."
+        },
+    )
     reward_num_workers: int = field(
         default=DEFAULT_NUM_WORKERS,
         metadata={"help": "Worker processes that grade answers in parallel (GRPO's field of the same name)."},
@@ -206,6 +214,9 @@ class EvaluateArguments:
             raise ValueError(f"need temperature >= 0 and 0 < top_p <= 1, got {self.temperature}, {self.top_p}")
         if self.max_new_tokens < 1 or self.batch_size < 1:
             raise ValueError("--max_new_tokens and --batch_size must be >= 1")
+        if self.compile_decoding and (self.predictions is not None or self.device == "cpu"):
+            where = "--predictions grades saved completions" if self.device != "cpu" else "--device cpu has no GPU"
+            raise UsageError(f"--compile_decoding compiles generation on a GPU, and {where}; drop --compile_decoding")
 
 
 # The fields that set up tool use (`--tools` and the settings it takes), each without effect when `tools` is empty.

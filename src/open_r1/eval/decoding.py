@@ -13,6 +13,10 @@ on a CPU, a static cache and `TopKCandidateSampler` (temperature, top-k, top-p o
 Timings: scripts/benchmarks/shared_prompt_sampling.py, docs/benchmarks.md.
 Kept over transformers' own `generate(cache_implementation="static")` (1.85x slower) and `generate_batch` (4.83x)
 on this CPU workload: docs/benchmarks.md, "Against transformers' own generation paths".
+On a GPU, `compile_decoding=True` decodes with a static cache of one length for the whole evaluation (the longest
+prompt plus the budget; with the tool, the budget twice) and transformers' compiled decode step (torch.compile,
+CUDA graphs), each call's rows padded to a few counts (`open_r1.utils.padded_rows`), so that it compiles for the first
+call and for a smaller last batch, not for every prompt width.
 
 Not covered: vLLM or any server (scripts/pass_rate_filtering has those backends), grading and results
 (`open_r1.eval.offline`), the GRPO trainer's generation (TRL's).
@@ -23,6 +27,7 @@ import time
 from collections.abc import Callable
 
 from open_r1.eval.few_shot import cut_at_stop_sequences
+from open_r1.utils.padded_rows import PaddingRowsFinished, rows_bucket
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +63,7 @@ def sample_completions(
     chat_template: str | None = None,
     stop_sequences: list[str] | None = None,
     decoding=None,
+    compile_decoding: bool = False,
 ) -> tuple[list[str], list[list], list[list[str]]]:
     """Prompts (after the chat template), `num_samples` completions per conversation and each completion's finish
     reason (one of `FINISH_REASONS`, in the completions' shape), with transformers.
@@ -69,11 +75,13 @@ def sample_completions(
     `revision`, `attn_implementation`: as in `from_pretrained`; `chat_template` replaces the tokenizer's.
     `stop_sequences` (without tools): generation stops once one appears and the completion ends before it.
     `decoding` (an `open_r1.utils.decoding_tally.DecodingTally`) counts every generate call that returned: rows' kept
-    tokens, time; and a batch that ran out of GPU memory and went again in halves (`BatchesThatFit`)."""
+    tokens, time; and a batch that ran out of GPU memory and went again in halves (`BatchesThatFit`).
+    `compile_decoding` (a GPU only): the compiled decode step (module docstring); the padding rows are not counted."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    compile_config = compiled_decoding_config(device) if compile_decoding else None  # refused before the model loads
     tokenizer = AutoTokenizer.from_pretrained(model_name, revision=revision)
     if chat_template is not None:
         tokenizer.chat_template = chat_template
@@ -87,6 +95,8 @@ def sample_completions(
         model_name, dtype=dtype, revision=revision, attn_implementation=attn_implementation
     )
     model = model.to(device).eval()
+    if compile_config is not None:
+        model.generation_config.compile_config = compile_config
     torch.manual_seed(seed)
 
     sampling = (
@@ -114,6 +124,7 @@ def sample_completions(
             sampling=sampling,
             batch_size=batch_size * num_samples,
             decoding=decoding,
+            compiled=compile_decoding,
             on_batch=None
             if on_progress is None
             else (lambda done, total: on_progress(done // num_samples, total // num_samples)),
@@ -134,9 +145,14 @@ def sample_completions(
     # A finished row is padded after its end of turn, so a padding token also says it stopped.
     ends = end_of_turn_ids(model, tokenizer) | {tokenizer.pad_token_id}
     stops = {"stop_strings": list(stop_sequences), "tokenizer": tokenizer} if stop_sequences else {}
+    # Compiled: one cache length for every call, the longest prompt's plus the budget.
+    max_cache_len = max(lengths) + max_new_tokens if compile_decoding else None
 
     def decode(indices: list[int]) -> list[tuple[list[str], list[str]]]:
         """Each prompt's samples and their finish reasons, from one generate call."""
+        real = len(indices)
+        if compile_decoding:  # copies of the first (longest) prompt pad the call to one of a few sizes
+            indices = indices + [indices[0]] * (rows_bucket(real, batch_size) - real)
         batch = [prompts[index] for index in indices]
         inputs = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         started = time.perf_counter()
@@ -147,14 +163,16 @@ def sample_completions(
             num_samples=num_samples,
             max_new_tokens=max_new_tokens,
             pad_token_id=tokenizer.pad_token_id,
+            max_cache_len=max_cache_len,
+            real_prompts=real,
             **sampling,
             **stops,
         )
-        generated = output[:, inputs["input_ids"].shape[1] :]
+        generated = output[: real * num_samples, inputs["input_ids"].shape[1] :]
         generated_ids = generated.tolist()
         if decoding is not None:
             kept = [kept_length(ids, ends) for ids in generated_ids]
-            seconds, read = time.perf_counter() - started, inputs["input_ids"].numel()  # each prompt read once
+            seconds, read = time.perf_counter() - started, inputs["input_ids"][:real].numel()  # each prompt once
             decoding.add(kept, seconds, steps=generated.shape[1], context_tokens=read)
         texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
         reasons = [finish_reason(ids, ends, max_new_tokens) for ids in generated_ids]
@@ -162,7 +180,7 @@ def sample_completions(
             cut = [cut_at_stop_sequences(text, stop_sequences) for text in texts]
             reasons = ["stop" if short != text else reason for short, text, reason in zip(cut, texts, reasons)]
             texts = cut
-        sizes = [num_samples] * len(batch)
+        sizes = [num_samples] * real
         return list(zip(regroup(texts, sizes), regroup(reasons, sizes)))
 
     fit = BatchesThatFit(decoding)
@@ -175,6 +193,19 @@ def sample_completions(
         if on_progress is not None:
             on_progress(done, len(prompts))
     return prompts, completions, finish_reasons
+
+
+def compiled_decoding_config(device: str):
+    """transformers' compilation settings for `compile_decoding` on `device` (its defaults: inductor, CUDA graphs);
+    refused in one line off a GPU, where transformers does not compile."""
+    from transformers import CompileConfig
+
+    if not device.startswith("cuda"):
+        raise ValueError(
+            f"compile_decoding: transformers compiles the decode step on a GPU only, and the device is {device!r} "
+            "(leave compile_decoding out)"
+        )
+    return CompileConfig()
 
 
 def end_of_turn_ids(model, tokenizer) -> set[int]:
@@ -205,6 +236,8 @@ def generate_sharing_prompts(
     num_samples: int,
     cpu_static_cache: bool = True,
     candidate_sampler: bool = True,
+    max_cache_len: int | None = None,
+    real_prompts: int | None = None,
     **generate_kwargs,
 ):
     """`model.generate` of `num_samples` sequences per (left-padded) prompt, reading each prompt only once.
@@ -222,9 +255,15 @@ def generate_sharing_prompts(
       top-k candidates instead of the whole vocabulary (sorting and drawing over 49k tokens per sequence per
       step was another 30%).
     `cpu_static_cache=False` / `candidate_sampler=False` turn them off (for the benchmark's side-by-side).
+    `max_cache_len` (compiled decoding): a static cache of that length on any device, which transformers compiles on a
+    GPU; `real_prompts`: the prompts from that one on only pad the call, and their rows finish at their first token.
     Returns the prompt and completion tokens, samples of one prompt next to each other."""
     import torch
+    from transformers import StoppingCriteriaList
 
+    if real_prompts is not None and real_prompts < input_ids.shape[0]:
+        finished = PaddingRowsFinished(real_prompts * num_samples)
+        generate_kwargs["stopping_criteria"] = StoppingCriteriaList([finished])
     with torch.no_grad():
         if input_ids.shape[1] < 2:
             return model.generate(
@@ -245,9 +284,13 @@ def generate_sharing_prompts(
         )
         cache = prefix.past_key_values
         static = None
-        if cpu_static_cache and input_ids.device.type == "cpu" and "max_new_tokens" in generate_kwargs:
-            max_cache_len = input_ids.shape[1] + generate_kwargs["max_new_tokens"]
+        if max_cache_len is not None:
             static = static_copy(cache, model.config, num_samples=num_samples, max_cache_len=max_cache_len)
+            if static is None:
+                raise ValueError("compile_decoding: the model's cache has layers without a static form to compile")
+        elif cpu_static_cache and input_ids.device.type == "cpu" and "max_new_tokens" in generate_kwargs:
+            length = input_ids.shape[1] + generate_kwargs["max_new_tokens"]
+            static = static_copy(cache, model.config, num_samples=num_samples, max_cache_len=length)
         if static is not None:
             cache = static
         else:
@@ -266,7 +309,7 @@ def static_copy(cache, config, *, num_samples: int, max_cache_len: int):
     windows, linear attention), whose static forms keep positions differently.
 
     On a GPU the `DynamicCache`'s concatenation is cheap and a static cache would make every step attend over
-    all `max_cache_len` positions, so the caller uses this on CPU only."""
+    all `max_cache_len` positions, so the caller uses this there only to compile the decode step (`compile_decoding`)."""
     from transformers import DynamicCache, StaticCache
     from transformers.cache_utils import DynamicLayer, StaticLayer
 

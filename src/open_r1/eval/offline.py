@@ -98,6 +98,7 @@ def generate_completions(
         max_tool_calling_iterations=args.max_tool_calling_iterations,
         stop_sequences=args.stop_sequences,
         decoding=decoding,
+        compile_decoding=args.compile_decoding,
     )
 
 

@@ -21,9 +21,15 @@ result, like any failing call, and so does a call past the rollout's time budget
 rollouts, as many as the sandbox has workers (`tool_settings.sandbox`'s `num_workers`); one rollout's calls run one
 after another in the order written, since each replays the cells of those before it.
 
+With `compiled` (the evaluator's `compile_decoding`, a GPU only) every call decodes from a static cache of one
+length, the longest first prompt plus twice `max_new_tokens` (a round pads its rows to the longest rollout so far,
+which has used at most the budget, and may decode all of another row's), through transformers' compiled decode step,
+its rows padded to a few counts (`open_r1.utils.padded_rows`; the padding is not counted in `decoding`).
+
 Not covered: vLLM (TRL's own loop covers it in training); tools other than `python`.
 """
 
+import dataclasses
 import functools
 import time
 from collections.abc import Callable
@@ -31,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from open_r1.eval.decoding import BatchesThatFit, end_of_turn_ids
 from open_r1.utils.decoding_tally import DecodingTally, padded_tokens
+from open_r1.utils.padded_rows import PaddingRowsFinished, rows_bucket
 
 from .chat import ensure_tool_parsing
 from .python_tool import DEFAULT_MAX_TOOL_CALLING_ITERATIONS, PythonTool, PythonToolSettings, ToolStats
@@ -103,12 +110,13 @@ def _decode(
     *,
     eos_ids: set[int],
     decoding: DecodingTally | None,
+    static: "StaticDecoding | None" = None,
 ) -> list[list[int]]:
     """The new tokens of `rows` (indices into `prompt_ids` and `budgets`) from one generate call, each cut to its
     budget and after its first end-of-turn token; `decoding` counts the call."""
     started = time.perf_counter()
     inputs = [prompt_ids[row] for row in rows]
-    generated = _generate(model, pad, inputs, max(budgets[row] for row in rows), sampling)
+    generated = _generate(model, pad, inputs, max(budgets[row] for row in rows), sampling, static)
     kept = []
     for ids, row in zip(generated, rows):
         ids = ids[: budgets[row]]
@@ -126,19 +134,38 @@ def _decode(
     return kept
 
 
-def _generate(model, pad: int, prompt_ids: list[list[int]], max_new_tokens: int, sampling: dict) -> list[list[int]]:
-    """The new token ids of each left-padded prompt."""
-    import torch
+@dataclasses.dataclass(frozen=True)
+class StaticDecoding:
+    """A compiled decode step's shapes: the static cache's length, and the most rows a call decodes (its rows are
+    padded to `rows_bucket(rows, most_rows)`)."""
 
+    max_cache_len: int
+    most_rows: int
+
+
+def _generate(
+    model, pad: int, prompt_ids: list[list[int]], max_new_tokens: int, sampling: dict, static: StaticDecoding | None
+) -> list[list[int]]:
+    """The new token ids of each left-padded prompt (with `static`, from a call padded to its bucket of rows)."""
+    import torch
+    from transformers import StoppingCriteriaList
+
+    real, settings = len(prompt_ids), dict(sampling)
+    if static is not None:
+        bucket = rows_bucket(real, static.most_rows)
+        prompt_ids = prompt_ids + [prompt_ids[0]] * (bucket - real)
+        settings |= {"cache_implementation": "static", "max_cache_len": static.max_cache_len}
+        if bucket > real:
+            settings["stopping_criteria"] = StoppingCriteriaList([PaddingRowsFinished(real)])
     device = next(model.parameters()).device
     width = max(len(ids) for ids in prompt_ids)
     input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompt_ids], device=device)
     attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompt_ids], device=device)
     with torch.no_grad():
         output = model.generate(
-            input_ids=input_ids, attention_mask=attention, max_new_tokens=max_new_tokens, pad_token_id=pad, **sampling
+            input_ids=input_ids, attention_mask=attention, max_new_tokens=max_new_tokens, pad_token_id=pad, **settings
         )
-    return output[:, width:].tolist()
+    return output[:real, width:].tolist()
 
 
 def generate_with_tools(
@@ -154,13 +181,15 @@ def generate_with_tools(
     stats: ToolStats | None = None,
     on_batch: Callable[[int, int], None] | None = None,
     decoding: DecodingTally | None = None,
+    compiled: bool = False,
 ) -> tuple[list[list[dict]], list[str]]:
     """The completion messages (assistant turns and tool results) of one rollout per conversation, and why each
     ended: "stop" (a turn without calls), "length" (out of tokens: mid-turn, or before a tool result or the next
     turn would fit), "tool_rounds" (its last turn called a tool after `max_tool_calling_iterations` rounds; None,
     as in TRL, leaves the rounds to `max_new_tokens`).
     `decoding` counts every generate call that returned: the tokens each row kept of it, its time; and a batch that
-    ran out of GPU memory and went again in halves (`open_r1.eval.decoding.BatchesThatFit`)."""
+    ran out of GPU memory and went again in halves (`open_r1.eval.decoding.BatchesThatFit`). `compiled`: the
+    compiled decode step (module docstring), where the model's generation config lets transformers compile."""
     from trl.chat_template_utils import parse_response
 
     if max_new_tokens < 1:
@@ -177,6 +206,14 @@ def generate_with_tools(
     tools = [PythonTool(tool_settings, stats) for _ in conversations]
     for tool in tools:
         tool.reset()
+    static = None
+    if compiled:
+        longest = max(
+            len(tokenizer.apply_chat_template(c, tools=[tools[0].python], add_generation_prompt=True, tokenize=True,
+                                              return_dict=False))
+            for c in conversations
+        )  # fmt: skip
+        static = StaticDecoding(max_cache_len=longest + 2 * max_new_tokens, most_rows=batch_size)
     used = [0] * len(conversations)
     rounds = [0] * len(conversations)
     active = list(range(len(conversations)))
@@ -208,6 +245,7 @@ def generate_with_tools(
                     sampling,
                     eos_ids=eos_ids,
                     decoding=decoding,
+                    static=static,
                 )
                 for row, new in enumerate(fit(decode, list(range(len(batch))))):
                     i = batch[row]
