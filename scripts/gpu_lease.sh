@@ -18,11 +18,13 @@
 # do not fit one lease, so its SFT evaluations come from a tools-sft lease first (docs/gpu.md).
 #
 # PLAN (what fits a 15-minute lease, docs/gpu.md):
-#   decoding          decode_step.py's compiled ways at the evaluator's 512 rows (GRPO's 128: the lease of 2026-11-27)
+#   decoding          the evaluator uncompiled and compiled (compiled_evaluation.py), then decode_step.py's compiled
+#                     ways at the evaluator's 512 rows (GRPO's 128: the lease of 2026-11-27)
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project_compiled and project arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO with a compiled decode step for as many of 80 steps as
 #                     11 minutes leave
-#   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate)
+#   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate), then its
+#                     greedy evaluation uncompiled and compiled in what the run leaves
 #   tools             make gsm8k's tool arm within 11 minutes, its SFT evaluations those of a tools-sft lease, whose
 #                     lease.tgz is unpacked into data/lease-tools-sft and carried here
 # Each plan line is the seconds its command may run, then the command: one past its limit is stopped (its process
@@ -61,9 +63,13 @@ rest_of_the_lease() {
 plan_commands() {
     case "$1" in
         decoding)
+            # The evaluator, uncompiled and compiled, on the base model (make gsm8k's chain-of-thought settings): each
+            # results file written after each evaluation.
+            echo "300 python3 scripts/benchmarks/compiled_evaluation.py --model data/models/SmolLM2-135M-Instruct-f32" \
+                "--arm cot --test_file $TEST --limit 512 --output $LEASE_DIR/compiled_evaluation_cot.json"
             # Each compiled way compiles twice (a first call, then prompts 16 columns wider): 31 s and 55 s at 128 rows
             # on the lease of 2026-11-27, whose plan stopped this script at 200 s.
-            echo "420 python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32" \
+            echo "370 python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32" \
                 "--device cuda --ways float32 autocast autocast_static_compiled static_compiled --data_files $TRAIN" \
                 "--rows 512 --repeats 2 --long_tokens 40 --output $LEASE_DIR/decode_step.json"
             ;;
@@ -83,7 +89,9 @@ plan_commands() {
             ;;
         tools-sft)
             echo "680 python3 scripts/gsm8k.py --sft_only --evaluate --arm tools --train_file $TRAIN --test_file $TEST"
-            rest_of_the_lease
+            # The tool arm's evaluation (its long pole), uncompiled and compiled, on the SFT model just trained.
+            echo "rest 120 python3 scripts/benchmarks/compiled_evaluation.py --model data/gsm8k/sft-tools --arm tools" \
+                "--test_file $TEST --limit 256 --kinds greedy --output $LEASE_DIR/compiled_evaluation_tools.json"
             ;;
         tools)
             echo "680 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
@@ -186,7 +194,7 @@ collect() {
     local found=()
     # The curves too: `scripts/gsm8k.py --combine` copies them beside the report of the leases' arms together.
     for path in lease/run.log lease/gpu_memory.txt lease/decode_step.json lease/decode_step_rest.json \
-        lease/grpo_throughput_gsm8k_cot.json \
+        lease/grpo_throughput_gsm8k_cot.json lease/compiled_evaluation_cot.json lease/compiled_evaluation_tools.json \
         lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
         gsm8k/curves-cot.png gsm8k/curves-tools.png gsm8k/logs gsm8k/evals; do
         if [ -e "$DATA/$path" ]; then found+=("$path"); fi

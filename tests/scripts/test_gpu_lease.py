@@ -24,6 +24,7 @@ def _choices() -> dict[str, dict[str, tuple[str, ...]]]:
     return {
         "scripts/benchmarks/decode_step.py": {"--ways": decode_step.WAYS},
         "scripts/benchmarks/grpo_throughput.py": {"--arms": throughput.ARMS},
+        "scripts/benchmarks/compiled_evaluation.py": {"--arm": ("cot", "tools"), "--kinds": ("greedy", "sampled")},
     }
 
 
@@ -393,3 +394,14 @@ def test_start_writes_the_run_log_itself_so_a_wait_chained_after_it_finds_the_ru
     out.mkdir()
     waited = lease("wait", "0", str(out), GPU_LEASE_DATA=str(data))
     assert waited.returncode == 0 and waited.stdout.endswith("running\n")
+
+
+@pytest.mark.parametrize("plan", PLANS)
+def test_every_results_file_a_plan_writes_is_collected(plan):
+    collected = re.search(r"for path in (.*?); do", SCRIPT.read_text(), re.DOTALL).group(1).replace("\\\n", " ")
+    for _, command in plan_lines(plan):
+        words = command.split()
+        if "--output" in words:
+            written = words[words.index("--output") + 1]
+            assert written.startswith("data/lease/"), command
+            assert written.removeprefix("data/") in collected.split(), f"collect leaves out {written}"

@@ -1,0 +1,175 @@
+#!/usr/bin/env python
+"""Benchmark: make gsm8k's evaluation of one arm, uncompiled against compiled (`compile_decoding`), in one run.
+
+    # GPU: the base model on the first 512 GSM8K-test problems, chain-of-thought arm, greedy and sampled
+    python scripts/benchmarks/compiled_evaluation.py --model data/models/SmolLM2-135M-Instruct-f32 --arm cot \
+        --test_file data/shared/gsm8k_test.jsonl --limit 512 --output data/lease/compiled_evaluation_cot.json
+    # GPU: the tool arm's SFT model (make gsm8k --sft_only --arm tools), with its python tool
+    python scripts/benchmarks/compiled_evaluation.py --model data/gsm8k/sft-tools --arm tools \
+        --test_file data/shared/gsm8k_test.jsonl --limit 512 --output data/lease/compiled_evaluation_tools.json
+    python scripts/benchmarks/compiled_evaluation.py --write_docs docs/results/compiled_evaluation/*.json
+
+Each evaluation (`--kinds`: greedy, and sampled with make gsm8k's samples per problem) runs with the evaluator's
+settings as make gsm8k gives them for `--arm` (`open_r1.demo.gsm8k_evals.stage_settings`: system prompt, budget,
+batch, the tool arm's tool), first uncompiled and then with `compile_decoding` (open_r1.eval.decoding: one static
+cache length, rows padded to a few counts, transformers' compiled decode step), one after the other in this process.
+Recorded for each: the evaluation's wall seconds, its generate calls and decode steps, the first call's seconds
+(compiling, for the compiled way) and the milliseconds per decode step of the others, pass@1, and the share of
+completions the two ways wrote alike (greedy decoding should agree but for near-ties that compiled kernels round
+otherwise; sampled decoding draws other random numbers once a call is padded). Ratios: compiled over uncompiled.
+The results file is written after each evaluation, so a run stopped at a lease's limit keeps what it finished.
+Not covered: the card protocol's 5-shot evaluation (make gsm8k keeps it uncompiled), several GPUs.
+"""
+
+import argparse
+import pathlib
+import sys
+import tempfile
+import time
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "src"))
+
+DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- compiled_evaluation.py results: begin -->", "<!-- compiled_evaluation.py results: end -->"
+WAYS = ("uncompiled", "compiled")
+
+
+def evaluate(args, kind: str, compiled: bool, output_dir: pathlib.Path) -> tuple[dict, list[dict], float]:
+    """One evaluation of `args.model` as make gsm8k runs it for `args.arm`: its results, details and wall seconds."""
+    from open_r1.demo import gsm8k, pipeline
+    from open_r1.demo.gsm8k_evals import evaluation_samples, stage_settings
+    from open_r1.demo.settings import GSM8K_FULL
+
+    settings = GSM8K_FULL
+    run = gsm8k.evaluation_settings(settings, (args.arm,), args.device, False, None, args.test_file, False)
+    evaluation = stage_settings(args.arm, "benchmark", kind, evaluation_samples(settings)[kind], run, args.seed)
+    evaluation["limit"] = args.limit
+    started = time.perf_counter()
+    results, details = pipeline.run_evaluator(
+        args.model, "gsm8k", args.test_file, output_dir, device=args.device, compile_decoding=compiled, **evaluation
+    )
+    return results, details, time.perf_counter() - started
+
+
+def decoding_summary(results: dict, seconds: float) -> dict:
+    """What an evaluation's generate calls took: all, the first (the compiled way compiles in it), the others' price."""
+    decoding = results["decoding"]
+    timings = decoding["call_timings"]  # [decode steps, context tokens, seconds] per call
+    later = timings[1:]
+    later_steps = sum(steps for steps, _, _ in later)
+    return {
+        "seconds": seconds,
+        "pass@1": results["pass@1"],
+        "calls": decoding["calls"],
+        "decode_steps": decoding["decode_steps"],
+        "decoding_seconds": decoding["seconds"],
+        "first_call_seconds": timings[0][2] if timings else None,
+        "ms_per_decode_step_after_the_first_call": (
+            1000 * sum(call_seconds for _, _, call_seconds in later) / later_steps if later_steps else None
+        ),
+        "out_of_memory_splits": decoding["out_of_memory_splits"],
+    }
+
+
+def same_completions(first: list[dict], second: list[dict]) -> float:
+    """The share of (problem, sample) completions two evaluations of the same problems wrote alike."""
+    written = {(row["id"], row["sample_index"]): row["completion"] for row in first}
+    alike = sum(written.get((row["id"], row["sample_index"])) == row["completion"] for row in second)
+    return alike / max(len(second), 1)
+
+
+def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
+    from open_r1.utils.provenance import provenance_cells, read_provenance
+    from open_r1.utils.results_docs import markdown_table, results_cell
+
+    header = ["date", "commit", "machine", "model, arm, problems", "decoding", "way", "evaluation s", "first call s"]
+    header += ["ms per decode step, later calls", "pass@1", "alike", "× uncompiled s", "results"]
+    rows = []
+    for results, path in runs:
+        settings = results["settings"]
+        start = read_provenance(settings)["machine"]["load_average_at_start"]
+        machine = provenance_cells(settings, f"load {start[0]:.1f}", machine=settings.get("device_name"))
+        what = f"{pathlib.Path(settings['model']).name}, {settings['arm']}, {settings['limit'] or 'all'}"
+        for kind, ways in results["evaluations"].items():
+            for way, measured in ways.items():
+                if way not in WAYS:
+                    continue
+                price = measured["ms_per_decode_step_after_the_first_call"]
+                ratio = ways.get("ratio_seconds") if way == "compiled" else None
+                rows.append(
+                    [
+                        *machine,
+                        what,
+                        kind,
+                        way,
+                        f"{measured['seconds']:.1f}",
+                        f"{measured['first_call_seconds']:.1f}" if measured["first_call_seconds"] is not None else "—",
+                        f"{price:.1f}" if price is not None else "—",
+                        f"{100 * measured['pass@1']:.1f}%",
+                        f"{100 * ways['alike']:.1f}%" if way == "compiled" and "alike" in ways else "",
+                        f"**{ratio:.2f}**" if ratio is not None else "",
+                        results_cell(path),
+                    ]
+                )
+    return markdown_table(header, rows)
+
+
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+    from open_r1.utils.results_docs import write_results_table
+
+    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+
+
+def main(argv: list[str] | None = None) -> dict | None:
+    from open_r1.utils.provenance import provenance_record
+    from open_r1.utils.results_docs import add_results_options, report_results, save_results
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="The model folder to evaluate (float32, as make gsm8k's).")
+    parser.add_argument(
+        "--arm", choices=("cot", "tools"), default="cot", help="make gsm8k's arm whose settings to use."
+    )
+    parser.add_argument(
+        "--test_file", type=pathlib.Path, default=None, help="GSM8K-test as JSONL (id, problem, answer)."
+    )
+    parser.add_argument("--limit", type=int, default=512, help="The first N problems (default 512; 0: all).")
+    parser.add_argument("--kinds", nargs="+", choices=("greedy", "sampled"), default=["greedy", "sampled"])
+    parser.add_argument("--device", default="cuda", help="cuda (the compiled way compiles on a GPU only), or auto.")
+    parser.add_argument("--seed", type=int, default=0)
+    add_results_options(parser)
+    args = parser.parse_args(argv)
+    if args.write_docs:
+        write_docs(args.write_docs)
+        return None
+    if args.model is None or args.test_file is None:
+        parser.error("--model and --test_file are needed to measure (or --write_docs to tabulate results files)")
+    if args.device == "cpu":
+        parser.error("--device cpu: the compiled way compiles on a GPU only, as transformers does")
+    args.limit = args.limit or None
+    import torch
+
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() and args.device != "cpu" else None
+    settings = {
+        "model": args.model, "arm": args.arm, "limit": args.limit, "kinds": args.kinds, "device": args.device,
+        "test_file": str(args.test_file), "seed": args.seed, "device_name": gpu, **provenance_record(),
+    }  # fmt: skip
+    results = {"settings": settings, "evaluations": {}}
+    with tempfile.TemporaryDirectory() as folder:
+        for kind in args.kinds:
+            ways, details = {}, {}
+            results["evaluations"][kind] = ways
+            for way in WAYS:
+                evaluated, details[way], seconds = evaluate(args, kind, way == "compiled", pathlib.Path(folder) / way)
+                ways[way] = decoding_summary(evaluated, seconds)
+                print(f"{kind} {way}: {seconds:.1f} s, pass@1 {evaluated['pass@1']:.3f}", flush=True)
+                if args.output:  # after each evaluation: a run stopped at a lease's limit keeps what it finished
+                    save_results(args.output, results, quiet=True)
+            ways["ratio_seconds"] = ways["compiled"]["seconds"] / ways["uncompiled"]["seconds"]
+            ways["alike"] = same_completions(details["uncompiled"], details["compiled"])
+    report_results(results, args.output, docs_section)
+    return results
+
+
+if __name__ == "__main__":
+    main()
