@@ -204,9 +204,9 @@ def test_the_tool_call_rate_counts_rollouts_holding_a_tool_result():
 
 
 def test_compiled_rollouts_pad_each_round_to_a_bucket_and_keep_one_cache_length(tool_calling_model, settings):
-    """With `compiled` (torch.compile's eager backend on this CPU) every round decodes from a static cache of one
-    length, the longest first prompt plus twice the budget, its rows padded to a bucket of the batch's; the rollouts
-    are the uncompiled ones."""
+    """With `compiled` (torch.compile's eager backend on this CPU) every round decodes from a static cache sized for
+    the longest first prompt plus the budget, its rows padded to a bucket of the batch's; the rollouts are the
+    uncompiled ones."""
     from tests.support.compiled_on_cpu import cpu_compile_config
 
     problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
@@ -232,5 +232,5 @@ def test_compiled_rollouts_pad_each_round_to_a_bucket_and_keep_one_cache_length(
         return_dict=False,
     )  # fmt: skip
     # The tool call's round and the answer's, each of the 3 rollouts padded to the 4 rows of a batch.
-    assert calls == [(4, len(prompt) + 2 * 96, "static")] * 2
+    assert calls == [(4, len(prompt) + 96, "static")] * 2
     assert hasattr(model, "_compiled_call")  # transformers compiled the decode step

@@ -14,7 +14,8 @@ Timings: scripts/benchmarks/shared_prompt_sampling.py, docs/benchmarks.md.
 Kept over transformers' own `generate(cache_implementation="static")` (1.85x slower) and `generate_batch` (4.83x)
 on this CPU workload: docs/benchmarks.md, "Against transformers' own generation paths".
 On a GPU, `compile_decoding=True` decodes with a static cache of one length for the whole evaluation (the longest
-prompt plus the budget; with the tool, the budget twice) and transformers' compiled decode step (torch.compile,
+prompt plus the budget; with the tool, longer where a round needs it: open_r1.tools.rollout) and transformers'
+compiled decode step (torch.compile,
 CUDA graphs), each call's rows padded to a few counts (`open_r1.utils.padded_rows`), so that it compiles for the first
 call and for a smaller last batch, not for every prompt width.
 

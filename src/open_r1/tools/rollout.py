@@ -21,10 +21,12 @@ result, like any failing call, and so does a call past the rollout's time budget
 rollouts, as many as the sandbox has workers (`tool_settings.sandbox`'s `num_workers`); one rollout's calls run one
 after another in the order written, since each replays the cells of those before it.
 
-With `compiled` (the evaluator's `compile_decoding`, a GPU only) every call decodes from a static cache of one
-length, the longest first prompt plus twice `max_new_tokens` (a round pads its rows to the longest rollout so far,
-which has used at most the budget, and may decode all of another row's), through transformers' compiled decode step,
-its rows padded to a few counts (`open_r1.utils.padded_rows`; the padding is not counted in `decoding`).
+With `compiled` (the evaluator's `compile_decoding`, a GPU only) every call decodes from a static cache through
+transformers' compiled decode step, its rows padded to a few counts (`open_r1.utils.padded_rows`; the padding is not
+counted in `decoding`). The cache is sized for the longest first prompt plus `max_new_tokens`. A later round pads its
+rows to the longest rollout so far and may decode all of another row's budget, so it can need up to a budget more;
+transformers then allocates a longer cache, which compiles the step again and serves the later calls. Sizing for that
+bound from the start would hold a float32 cache of 62 GB at the tool arm's 512 rows.
 
 Not covered: vLLM (TRL's own loop covers it in training); tools other than `python`.
 """
@@ -213,7 +215,7 @@ def generate_with_tools(
                                               return_dict=False))
             for c in conversations
         )  # fmt: skip
-        static = StaticDecoding(max_cache_len=longest + 2 * max_new_tokens, most_rows=batch_size)
+        static = StaticDecoding(max_cache_len=longest + max_new_tokens, most_rows=batch_size)
     used = [0] * len(conversations)
     rounds = [0] * len(conversations)
     active = list(range(len(conversations)))
