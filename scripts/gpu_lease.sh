@@ -24,7 +24,7 @@
 #   cot               make gsm8k's chain-of-thought arm, GRPO with a compiled decode step for as many of 80 steps as
 #                     11 minutes leave
 #   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate), then its
-#                     greedy evaluation uncompiled and compiled in what the run leaves
+#                     greedy evaluation compiled in what the run leaves
 #   tools             make gsm8k's tool arm within 11 minutes, its SFT evaluations those of a tools-sft lease, whose
 #                     lease.tgz is unpacked into data/lease-tools-sft and carried here
 # Each plan line is the seconds its command may run, then the command: one past its limit is stopped (its process
@@ -63,10 +63,10 @@ rest_of_the_lease() {
 plan_commands() {
     case "$1" in
         decoding)
-            # The evaluator, uncompiled and compiled, on the base model (make gsm8k's chain-of-thought settings): each
-            # results file written after each evaluation.
+            # The evaluator, uncompiled and compiled, on the base model (make gsm8k's chain-of-thought evaluations of
+            # all 1,319 problems, greedy then sampled): its results file written after each evaluation.
             echo "300 python3 scripts/benchmarks/compiled_evaluation.py --model data/models/SmolLM2-135M-Instruct-f32" \
-                "--arm cot --test_file $TEST --limit 512 --output $LEASE_DIR/compiled_evaluation_cot.json"
+                "--arm cot --test_file $TEST --output $LEASE_DIR/compiled_evaluation_cot.json"
             # Each compiled way compiles twice (a first call, then prompts 16 columns wider): 31 s and 55 s at 128 rows
             # on the lease of 2026-11-27, whose plan stopped this script at 200 s.
             echo "370 python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32" \
@@ -89,9 +89,10 @@ plan_commands() {
             ;;
         tools-sft)
             echo "680 python3 scripts/gsm8k.py --sft_only --evaluate --arm tools --train_file $TRAIN --test_file $TEST"
-            # The tool arm's evaluation (its long pole), uncompiled and compiled, on the SFT model just trained.
+            # The tool arm's greedy evaluation (its long pole), compiled, on the SFT model just trained: the run's own
+            # greedy evaluation of that model is the uncompiled one (its results.json's decoding).
             echo "rest 120 python3 scripts/benchmarks/compiled_evaluation.py --model data/gsm8k/sft-tools --arm tools" \
-                "--test_file $TEST --limit 256 --kinds greedy --output $LEASE_DIR/compiled_evaluation_tools.json"
+                "--test_file $TEST --kinds greedy --ways compiled --output $LEASE_DIR/compiled_evaluation_tools.json"
             ;;
         tools)
             echo "680 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \

@@ -40,6 +40,9 @@ def test_both_ways_evaluate_the_same_problems_and_greedy_decoding_agrees(benchma
     assert greedy["ratio_seconds"] == pytest.approx(greedy["compiled"]["seconds"] / greedy["uncompiled"]["seconds"])
     text = tabulated(benchmark, output, tmp_path)
     assert f"{tiny_model.name}, cot, all | greedy | compiled |" in text and "| 100.0% |" in text
+    # One way alone (a lease's leftover minutes): no ratio, nothing compared.
+    alone = benchmark.main([*argv, "--kinds", "greedy", "--ways", "compiled"])["evaluations"]["greedy"]
+    assert list(alone) == ["compiled"] and alone["compiled"]["pass@1"] == greedy["compiled"]["pass@1"]
 
 
 def test_the_compiled_way_is_refused_off_a_gpu_before_anything_is_read(benchmark, tiny_model, tmp_path, capsys):

@@ -24,7 +24,11 @@ def _choices() -> dict[str, dict[str, tuple[str, ...]]]:
     return {
         "scripts/benchmarks/decode_step.py": {"--ways": decode_step.WAYS},
         "scripts/benchmarks/grpo_throughput.py": {"--arms": throughput.ARMS},
-        "scripts/benchmarks/compiled_evaluation.py": {"--arm": ("cot", "tools"), "--kinds": ("greedy", "sampled")},
+        "scripts/benchmarks/compiled_evaluation.py": {
+            "--arm": ("cot", "tools"),
+            "--kinds": ("greedy", "sampled"),
+            "--ways": ("uncompiled", "compiled"),
+        },
     }
 
 

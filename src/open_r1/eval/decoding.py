@@ -147,7 +147,7 @@ def sample_completions(
     ends = end_of_turn_ids(model, tokenizer) | {tokenizer.pad_token_id}
     stops = {"stop_strings": list(stop_sequences), "tokenizer": tokenizer} if stop_sequences else {}
     # Compiled: one cache length for every call, the longest prompt's plus the budget.
-    max_cache_len = max(lengths) + max_new_tokens if compile_decoding else None
+    max_cache_len = max(lengths, default=0) + max_new_tokens if compile_decoding else None
 
     def decode(indices: list[int]) -> list[tuple[list[str], list[str]]]:
         """Each prompt's samples and their finish reasons, from one generate call."""
@@ -284,6 +284,7 @@ def generate_sharing_prompts(
             logits_to_keep=1,
         )
         cache = prefix.past_key_values
+        del prefix  # its logits and outputs; the cache alone goes on (or its static copy: the prefill's is dropped)
         static = None
         if max_cache_len is not None:
             static = static_copy(cache, model.config, num_samples=num_samples, max_cache_len=max_cache_len)

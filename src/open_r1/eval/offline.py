@@ -207,6 +207,7 @@ def write_outputs(
             "reward_timeout_seconds": args.reward_timeout_seconds,
             "tools": args.tools,
             "max_tool_calling_iterations": args.max_tool_calling_iterations if args.tools else None,
+            "compile_decoding": args.compile_decoding,
         },
     }
     (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

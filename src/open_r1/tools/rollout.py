@@ -25,8 +25,10 @@ With `compiled` (the evaluator's `compile_decoding`, a GPU only) every call deco
 transformers' compiled decode step, its rows padded to a few counts (`open_r1.utils.padded_rows`; the padding is not
 counted in `decoding`). The cache is sized for the longest first prompt plus `max_new_tokens`. A later round pads its
 rows to the longest rollout so far and may decode all of another row's budget, so it can need up to a budget more;
-transformers then allocates a longer cache, which compiles the step again and serves the later calls. Sizing for that
-bound from the start would hold a float32 cache of 62 GB at the tool arm's 512 rows.
+transformers then allocates a longer cache (and keeps the longest so far): the first new shape compiles the step
+again, with its sizes symbolic from then on (transformers' CompileConfig leaves `dynamic` to torch.compile), and each
+later new length records another CUDA graph. Sizing for the bound from the start would hold about 30 GB of float32
+cache at the tool arm's 512 rows (GSM8K-test's longest tool prompt, about 260 tokens, plus twice 512) from the first call.
 
 Not covered: vLLM (TRL's own loop covers it in training); tools other than `python`.
 """
@@ -209,7 +211,7 @@ def generate_with_tools(
     for tool in tools:
         tool.reset()
     static = None
-    if compiled:
+    if compiled and conversations:
         longest = max(
             len(tokenizer.apply_chat_template(c, tools=[tools[0].python], add_generation_prompt=True, tokenize=True,
                                               return_dict=False))
