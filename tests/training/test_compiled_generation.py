@@ -186,7 +186,11 @@ def test_grpo_under_bf16_autocast_trains_with_the_compiled_static_cache(tiny_mod
             graphs.append(counters["stats"]["unique_graphs"])
 
     trainer.add_callback(GraphsCompiled())
+    generation_rows, rows_of = [], trainer._generation_rows
+    trainer._generation_rows = lambda: generation_rows.append(rows_of()) or generation_rows[-1]
     trainer.train()
+    # Training generates in training mode: calls are padded up to a training generation's rows (2 rows here).
+    assert generation_rows == [2, 2]
     assert trainer.state.global_step == 2
     # The second step's generation reuses the first one's compiled step: one cache length, the same casting update.
     assert graphs[0] > 0 and graphs[1] == graphs[0]

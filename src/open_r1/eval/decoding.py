@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable
 
 from open_r1.eval.few_shot import cut_at_stop_sequences
-from open_r1.utils.padded_rows import PaddingRowsFinished, rows_bucket
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +79,8 @@ def sample_completions(
     `compile_decoding` (a GPU only): the compiled decode step (module docstring); the padding rows are not counted."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from open_r1.utils.padded_rows import rows_bucket
 
     device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     compile_config = compiled_decoding_config(device) if compile_decoding else None  # refused before the model loads
@@ -261,6 +262,8 @@ def generate_sharing_prompts(
     Returns the prompt and completion tokens, samples of one prompt next to each other."""
     import torch
     from transformers import StoppingCriteriaList
+
+    from open_r1.utils.padded_rows import PaddingRowsFinished
 
     if real_prompts is not None and real_prompts < input_ids.shape[0]:
         finished = PaddingRowsFinished(real_prompts * num_samples)

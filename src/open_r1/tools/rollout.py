@@ -41,7 +41,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from open_r1.eval.decoding import BatchesThatFit, end_of_turn_ids
 from open_r1.utils.decoding_tally import DecodingTally, padded_tokens
-from open_r1.utils.padded_rows import PaddingRowsFinished, rows_bucket
 
 from .chat import ensure_tool_parsing
 from .python_tool import DEFAULT_MAX_TOOL_CALLING_ITERATIONS, PythonTool, PythonToolSettings, ToolStats
@@ -153,6 +152,8 @@ def _generate(
     """The new token ids of each left-padded prompt (with `static`, from a call padded to its bucket of rows)."""
     import torch
     from transformers import StoppingCriteriaList
+
+    from open_r1.utils.padded_rows import PaddingRowsFinished, rows_bucket
 
     real, settings = len(prompt_ids), dict(sampling)
     if static is not None:
