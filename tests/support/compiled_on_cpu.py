@@ -9,3 +9,18 @@ def cpu_compile_config(*args) -> CompileConfig:
     config = CompileConfig(backend="eager", mode=None)
     config._compile_all_devices = True
     return config
+
+
+def recorded_static_caches(monkeypatch) -> list:
+    """Every StaticCache transformers' generate() builds while the test runs (its monkeypatch undoes the recording)."""
+    import transformers.generation.utils as generation_utils
+
+    caches = []
+
+    class RecordedStaticCache(generation_utils.StaticCache):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            caches.append(self)
+
+    monkeypatch.setattr(generation_utils, "StaticCache", RecordedStaticCache)
+    return caches

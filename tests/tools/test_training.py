@@ -499,19 +499,12 @@ def test_compiled_generation_decodes_trls_tool_rollouts_through_a_compiled_stati
     static cache through transformers' compiled step (torch.compile's eager backend here, as transformers compiles
     only on a GPU unless told to), and the rollouts stay TRL's. The refusal of a CPU is lifted for the test (its own
     test: tests/training/test_compiled_generation.py)."""
-    import transformers.generation.utils as generation_utils
     from transformers import CompileConfig
 
     from open_r1.utils import compiled_generation
+    from tests.support.compiled_on_cpu import recorded_static_caches
 
-    static_caches = []
-
-    class CountedStaticCache(generation_utils.StaticCache):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            static_caches.append(self)
-
-    monkeypatch.setattr(generation_utils, "StaticCache", CountedStaticCache)
+    static_caches = recorded_static_caches(monkeypatch)
     monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
     with skip_without_isolation():
         isolation_mode()

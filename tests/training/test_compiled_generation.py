@@ -146,21 +146,14 @@ def test_grpo_under_bf16_autocast_trains_with_the_compiled_static_cache(tiny_mod
     """A GRPO step of the project's trainer with compile_generation in bf16 mixed precision over float32 weights (the
     project's GPU recipes' precision), on a CPU: the refusal of a CPU lifted and torch.compile's eager backend in
     place of CUDA graphs."""
-    import transformers.generation.utils as generation_utils
     from datasets import Dataset
     from transformers import AutoTokenizer, CompileConfig, TrainerCallback
 
     from open_r1.configs import GRPOConfig
     from open_r1.utils import compiled_generation
+    from tests.support.compiled_on_cpu import recorded_static_caches
 
-    static_caches = []
-
-    class RecordedStaticCache(generation_utils.StaticCache):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            static_caches.append(self)
-
-    monkeypatch.setattr(generation_utils, "StaticCache", RecordedStaticCache)
+    static_caches = recorded_static_caches(monkeypatch)
     monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
     args = GRPOConfig(
         output_dir=str(tmp_path), report_to="none", use_cpu=True, bf16=True, compile_generation=True, max_steps=2,
