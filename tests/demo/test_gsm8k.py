@@ -42,6 +42,7 @@ def test_make_gsm8k_passes_its_options_to_the_script():
     for variable, options in (
         ("VLLM=1", ["--use_vllm"]),
         ("COMPILE=1", ["--compile_generation"]),
+        ("COMPILE_DECODING=1", ["--compile_decoding"]),
         ("MINUTES=26", ["--time_budget_minutes", "26"]),
         ("GRPO_STEPS=30", ["--grpo_max_steps", "30"]),
     ):
@@ -139,6 +140,9 @@ def test_each_arms_evaluations_are_settings_the_evaluator_takes_with_grading_and
         assert (tools.sandbox.num_workers if tools else None) == (
             gsm8k_evals.grading_workers() if arm == "tools" else None
         )
+        assert args.compile_decoding is False
+        compiled = gsm8k_evals.stage_settings(arm, "sft", kind, num_samples, {**run, "compile_decoding": True}, 0)
+        assert compiled == {**settings, "label": compiled["label"], "compile_decoding": True}
 
 
 def test_the_tool_arm_is_evaluated_with_its_grpo_recipes_tool_settings():
@@ -298,6 +302,19 @@ def test_use_vllm_needs_a_gpu_and_vllm_and_says_so_in_one_line_before_the_output
         gsm8k.check_vllm("cuda")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
     gsm8k.check_vllm("cuda")
+
+
+def test_compile_decoding_needs_a_gpu_and_evaluations_in_one_line_before_the_output_folder(tmp_path):
+    output_dir = tmp_path / "out"
+    files = ["--train_file", __file__, "--test_file", __file__]
+    with pytest.raises(UsageError, match=r"^--compile_decoding: transformers compiles the evaluator's decode step on"):
+        gsm8k_cli.main(["--compile_decoding", "--output_dir", str(output_dir), *files])
+    with pytest.raises(UsageError, match=r"^--compile_decoding: transformers compiles the evaluator's decode step on"):
+        gsm8k_cli.main(["--compile_decoding", "--sft_only", "--evaluate", "--output_dir", str(output_dir), *files])
+    assert not output_dir.exists()
+    with pytest.raises(UsageError, match="--compile_decoding has no effect with --sft_only without --evaluate"):
+        gsm8k_cli.main(["--compile_decoding", "--sft_only", "--output_dir", str(output_dir), "--train_file", __file__])
+    gsm8k.check_compile_decoding("cuda")
 
 
 def test_compile_generation_needs_a_gpu_and_transformers_generation_in_one_line_before_the_output_folder(tmp_path):

@@ -118,6 +118,7 @@ def test_the_gpu_time_goal_is_at_most_thirty_minutes_summed_over_the_runs(tmp_pa
         ({"test_file": "other/gsm8k_test_small.jsonl"}, r"differ in test_file \('gsm8k_test.jsonl' against"),
         ({"eval_samples": 2}, r"differ in eval_samples \(4 against 2\)"),
         ({"grpo_generation": "vLLM (colocated)"}, r"differ in grpo_generation \('transformers' against 'vLLM"),
+        ({"compile_decoding": True}, r"differ in compile_decoding \(False against True\)"),
         (
             {"card_protocol": {**GSM8K_CARD, "pass@1": 0.03}},
             r"card_protocol pass@1 \(0.0205 against 0.03\).*--reuse_base",
@@ -138,6 +139,20 @@ def test_runs_that_did_not_measure_alike_are_refused_naming_both_and_what_differ
     with pytest.raises(UsageError, match=message):
         gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
     assert not (tmp_path / "combined").exists(), "refused before anything is written"
+
+
+def test_a_compiled_and_an_uncompiled_grpo_combine_and_the_report_names_each_arms(tmp_path):
+    """The `cot` lease plan compiles GRPO's decode step and the `tools` plan does not: the same engine, the same
+    sampling, so their arms compare; the combined results say which arm decoded how."""
+    one_arm_run(tmp_path / "cot", COT, 600.0, grpo_generation="transformers, compiled decode step")
+    one_arm_run(tmp_path / "tools", TOOLS, 750.0)
+    results = gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
+    assert results["grpo_generation"] == (
+        "transformers, compiled decode step (chain of thought), transformers (python tool)"
+    )
+    assert "GRPO generates with transformers, compiled decode step (chain of thought), transformers (python tool)" in (
+        (tmp_path / "combined" / "report.md").read_text(encoding="utf-8")
+    )
 
 
 def test_the_same_arm_twice_one_run_and_files_that_are_not_runs_are_refused_in_one_line(two_leases, tmp_path):

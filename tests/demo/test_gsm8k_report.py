@@ -69,6 +69,8 @@ def test_a_gsm8k_runs_command_is_written_from_its_results():
     )
     compiled = {**one_arm, "grpo_generation": "transformers, compiled decode step"}
     assert gsm8k_command(compiled) == "make gsm8k ARM=tools SEED=0 FAST=1 COMPILE=1"
+    evaluated_compiled = {**compiled, "compile_decoding": True}
+    assert gsm8k_command(evaluated_compiled) == "make gsm8k ARM=tools SEED=0 FAST=1 COMPILE=1 COMPILE_DECODING=1"
 
 
 @pytest.mark.parametrize(

@@ -128,6 +128,15 @@ def check_compile_generation(device: str, use_vllm: bool) -> None:
         raise UsageError("--compile_generation has no effect with --use_vllm: vLLM decodes by itself")
 
 
+def check_compile_decoding(device: str) -> None:
+    """`--compile_decoding` needs a GPU; said in one line before anything loads."""
+    if device != "cuda":
+        raise UsageError(
+            "--compile_decoding: transformers compiles the evaluator's decode step on a GPU only, and this machine has "
+            "none (leave --compile_decoding out)"
+        )
+
+
 def check_vllm(device: str) -> None:
     """`--use_vllm` needs a GPU and vllm installed; said in one line before anything loads."""
     import importlib.util
@@ -413,11 +422,18 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
 
 
 def evaluation_settings(
-    settings: GSM8KSettings, arms: tuple[str, ...], device: str, fast: bool, train_file, test_file, arms_at_once: bool
+    settings: GSM8KSettings,
+    arms: tuple[str, ...],
+    device: str,
+    fast: bool,
+    train_file,
+    test_file,
+    arms_at_once: bool,
+    compile_decoding: bool = False,
 ) -> dict:
     """What `evaluate_stage` reads of a run: each arm's token budget and (tool arm) tool settings from its GRPO recipe,
-    the test problems' calculations, and whether jobs share the GPU (`arms_at_once`, which also runs a stage's two
-    evaluations at once and the SFT model's beside GRPO)."""
+    the test problems' calculations, whether jobs share the GPU (`arms_at_once`, which also runs a stage's two
+    evaluations at once and the SFT model's beside GRPO), and whether the arms' evaluations decode compiled."""
     grpo_recipes = {arm: read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipes[arm])) for arm in arms}
     return {
         "settings": settings,
@@ -434,6 +450,7 @@ def evaluation_settings(
         "tool_settings": {
             arm: recipe_tool_settings(recipe) for arm, recipe in grpo_recipes.items() if recipe.get("tools")
         },
+        "compile_decoding": compile_decoding,
     }
 
 
@@ -444,6 +461,7 @@ def sft_only(
     fast: bool,
     train_file: pathlib.Path,
     test_file: pathlib.Path | None = None,
+    compile_decoding: bool = False,
 ) -> dict:
     """Each arm's cold-start SFT alone, one arm after the other, into `output_dir/sft-<arm>`, as `run` trains it; no
     GRPO. For what starts from an SFT model without the rest of the run: GRPO throughput
@@ -459,9 +477,12 @@ def sft_only(
     if test_file is not None:
         check_data_file(test_file, "--test_file")
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    if compile_decoding:
+        check_compile_decoding(device)
     run = {"device": device, "fast": fast}
     if test_file is not None:
-        run.update(evaluation_settings(settings, arms, device, fast, train_file, test_file, device == "cuda"))
+        evaluation = evaluation_settings(settings, arms, device, fast, train_file, test_file, device == "cuda")
+        run.update(evaluation, compile_decoding=compile_decoding)
     pipeline.prepare_output_dir(output_dir, ["base-tools", *(f"sft-{arm}" for arm in arms)])
     pipeline.banner(f"SmolLM2-135M-Instruct: the GSM8K SFT of {', '.join(arms)} (seed {seed}, {device})")
     base_model, _ = get_pretrained_model("smollm2")
@@ -496,6 +517,7 @@ def sft_only(
             "recipes": [settings.sft_recipes[arm] for arm in arms],
             "sft_recipe_sha256": recipe_digests(settings, arms),
             "conversion": data["conversion"],
+            "compile_decoding": compile_decoding,
             "total_seconds": time.perf_counter() - started,
             **with_end_load(provenance),
         }
@@ -523,6 +545,7 @@ def run(
     grpo_max_steps: int | None = None,
     reuse_sft: pathlib.Path | None = None,
     compile_generation: bool = False,
+    compile_decoding: bool = False,
 ) -> dict:
     """Runs the arms (`arms_at_once`: in two processes at the same time; None: so on a GPU, one after the other on
     a CPU) and writes results.json, report.md and the curves in `output_dir`. Under `time_budget_minutes` each arm's
@@ -539,10 +562,14 @@ def run(
         check_vllm(device)
     if compile_generation:
         check_compile_generation(device, use_vllm)
+    if compile_decoding:
+        check_compile_decoding(device)
     if arms_at_once is None:
         arms_at_once = device == "cuda"
     budget = time_budget(settings, arms, arms_at_once, started_at, time_budget_minutes)
-    evaluation = evaluation_settings(settings, arms, device, fast, train_file, test_file, arms_at_once)
+    evaluation = evaluation_settings(
+        settings, arms, device, fast, train_file, test_file, arms_at_once, compile_decoding
+    )
     if reuse_base is not None:
         check_reusable(reuse_base, arms, evaluation)
     earlier_sft = check_reusable_sft(reuse_sft, arms, evaluation, seed) if reuse_sft is not None else None
@@ -602,6 +629,7 @@ def run(
         "grpo_generation": "vLLM (colocated)"
         if use_vllm
         else ("transformers, compiled decode step" if compile_generation else "transformers"),
+        "compile_decoding": compile_decoding,
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "CPU",
         "train_file": str(train_file),
         "test_file": str(test_file),

@@ -64,6 +64,13 @@ def main(argv: list[str] | None = None) -> dict:
         "(compile_generation: true in the GRPO recipes; a GPU only); the evaluator is unchanged.",
     )
     parser.add_argument(
+        "--compile_decoding",
+        action="store_true",
+        help="Each arm's evaluations decode with the evaluator's compiled decode step (open_r1.evaluate "
+        "--compile_decoding; a GPU only; the card protocol's stays uncompiled). Not yet measured on a GPU: "
+        "scripts/benchmarks/compiled_evaluation.py.",
+    )
+    parser.add_argument(
         "--time_budget_minutes",
         type=float,
         default=None,
@@ -159,8 +166,16 @@ def main(argv: list[str] | None = None) -> dict:
                 parser.error(f"--{name} has no effect with --sft_only, which runs no GRPO and evaluates only SFT")
             if name == "test_file" and not args.evaluate:
                 parser.error("--test_file has no effect with --sft_only without --evaluate")
+        if args.compile_decoding and not args.evaluate:
+            parser.error("--compile_decoding has no effect with --sft_only without --evaluate")
         return gsm8k.sft_only(
-            output_dir, arms, args.seed, args.fast, args.train_file, args.test_file if args.evaluate else None
+            output_dir,
+            arms,
+            args.seed,
+            args.fast,
+            args.train_file,
+            args.test_file if args.evaluate else None,
+            args.compile_decoding,
         )
     return gsm8k.run(
         output_dir,
@@ -176,4 +191,5 @@ def main(argv: list[str] | None = None) -> dict:
         args.grpo_max_steps,
         args.reuse_sft,
         args.compile_generation,
+        args.compile_decoding,
     )

@@ -7,7 +7,8 @@ A GPU lent 15 minutes at a time runs one arm per lease (`scripts/gpu_lease.sh st
 each taking the base evaluations of the same earlier run with `--reuse_base`); each lease brings back its output
 folder (results.json, and curves-<arm>.png where kept). The runs must have measured the same thing: the same seed,
 FAST or not, model, training data and its conversion, test file and problems, samples per problem and GRPO
-generation, all on GPUs or all on the CPU, each arm in one run only, and the same score under the model card's
+generation engine (transformers or vLLM; whether its decode step was compiled may differ, named arm by arm), the
+evaluator's decoding (`--compile_decoding` or not), all on GPUs or all on the CPU, each arm in one run only, and the same score under the model card's
 protocol; GPUs of different kinds (an H100 lease and an H200 one) are named in the report, arm by arm. The combined results.json
 keeps each run's provenance under `runs` (its `make gsm8k` command, arms, date, commit, GPU, seconds); its
 `total_seconds` is their sum, the GPU time of the two arms without the leases' start and install. The report is
@@ -38,7 +39,6 @@ SHARED_FIELDS = (
     "model_parameters",
     "test_problems",
     "eval_samples",
-    "grpo_generation",
     "conversion",
 )
 # Files named by their path in results.json; compared by name, since each lease has its own folders.
@@ -46,7 +46,10 @@ SHARED_FILE_FIELDS = ("train_file", "test_file")
 # The card-protocol evaluation's fields that say it scored the same model the same way.
 CARD_FIELDS = ("pass@1", "shots", "max_new_tokens")
 # Everything else the combined results are made of; a results.json without one is refused, not half-read.
-REQUIRED_FIELDS = ("arms", "card_protocol", "grpo_curves", "eval_max_new_tokens", "recipes", "total_seconds", "device")
+REQUIRED_FIELDS = (
+    "arms", "card_protocol", "grpo_curves", "eval_max_new_tokens", "recipes", "total_seconds", "device",
+    "grpo_generation",
+)  # fmt: skip
 ARMS_ORDER = tuple(GSM8K_ARM_NAMES)
 OUTPUT_DIR = "data/gsm8k-combined"
 # The machine as the runs share it: its load averages (`open_r1.utils.provenance`) are each run's own.
@@ -79,10 +82,19 @@ def read_run(folder: pathlib.Path) -> dict:
     return {**results, "source": str(path)}
 
 
+def generation_engine(grpo_generation: str) -> str:
+    """The engine of a run's GRPO generation ("transformers", "vLLM (colocated)"), without how it decoded: a compiled
+    decode step samples from the same distribution as the eager one, faster, so runs that differ in it compare."""
+    return grpo_generation.split(",")[0]
+
+
 def measured_alike(run: dict) -> dict:
     """What `run` must share with the runs it is combined with, by name (the conversion's summary key by key)."""
     return {
         **{field: run[field] for field in SHARED_FIELDS if field != "conversion"},
+        "grpo_generation": generation_engine(run["grpo_generation"]),
+        # The evaluations are the measurement: compiled or not, all the runs' alike (absent: runs from before it).
+        "compile_decoding": bool(run.get("compile_decoding")),
         **{f"conversion.{key}": value for key, value in run["conversion"].items()},
         **{field: pathlib.Path(run[field]).name for field in SHARED_FILE_FIELDS},
         "device": "CPU" if run["device"] == "CPU" else "a GPU",
@@ -193,6 +205,9 @@ def combine(runs: list[dict], command: str) -> dict:
         # Where only some runs took the base evaluations of an earlier run: those runs, each named.
         "base_reused_from": one_or_each(runs, "base_reused_from", only_recorded=True),
         "sft_reused_from": one_or_each(runs, "sft_reused_from", only_recorded=True),
+        # The engine is common (checked); whether it decoded compiled may be each run's own.
+        "grpo_generation": one_or_each(runs, "grpo_generation"),
+        "compile_decoding": bool(first.get("compile_decoding")),
         "sft_reused_seconds": sum(run.get("sft_reused_seconds") or 0.0 for run in runs)
         if any(run.get("sft_reused_seconds") for run in runs)
         else None,

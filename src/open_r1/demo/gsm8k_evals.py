@@ -106,6 +106,7 @@ def stage_settings(arm: str, stage: str, kind: str, num_samples: int, run: dict,
         **run["tool_settings"].get(arm, {}),
         # The tool runs as many programs at once as grading has workers (training's count is per GPU process).
         **({"code_num_workers": grading_workers()} if arm in run["tool_settings"] else {}),
+        **({"compile_decoding": True} if run.get("compile_decoding") else {}),
     }
 
 

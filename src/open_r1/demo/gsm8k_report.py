@@ -456,6 +456,7 @@ def gsm8k_command(results: dict) -> str:
             # Runs from before VLLM=1 existed recorded no generation: they generated with transformers.
             *(["VLLM=1"] if results.get("grpo_generation", "transformers").startswith("vLLM") else []),
             *(["COMPILE=1"] if "compiled" in results.get("grpo_generation", "") else []),
+            *(["COMPILE_DECODING=1"] if results.get("compile_decoding") else []),
             *([f"MINUTES={budget:g}"] if budget is not None else []),
             *([f"GRPO_STEPS={steps}"] if steps is not None else []),
         ]
@@ -523,7 +524,8 @@ per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed a
 - **GRPO prompts**: {grpo_prompts_line(conversion)}
 {combined_runs_line(results)}{grpo_steps_line(results)}{grpo_step_time_line(results)}{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
 - **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}; GRPO generates with \
-{grpo_generation(results)}, the evaluator with transformers.
+{grpo_generation(results)}, the evaluator with transformers\
+{", compiled decode step" if results.get("compile_decoding") else ""}.
 - **GRPO curves**: {curves} (rewards per logged step on the training prompts; the held-out sampled pass@1 of the \
 SFT and GRPO checkpoints marked).
 """
