@@ -1111,8 +1111,11 @@ def fast_cpu_evaluation(test_file: pathlib.Path) -> dict:
     return gsm8k.evaluation_settings(GSM8K_FAST, gsm8k.ARMS, "cpu", True, test_file, test_file, False)
 
 
-def sft_run_folder(folder: pathlib.Path, arms=("tools",), prompt=TOOL_SYSTEM_PROMPT, **changes) -> pathlib.Path:
-    """`folder` as `--sft_only --evaluate --fast` writes it on a CPU for `arms`, on 4 problems of gsm8k_test.jsonl."""
+def sft_run_folder(
+    folder: pathlib.Path, arms=("tools",), prompt=TOOL_SYSTEM_PROMPT, compiled: bool = False, **changes
+) -> pathlib.Path:
+    """`folder` as `--sft_only --evaluate --fast` writes it on a CPU for `arms`, on 4 problems of gsm8k_test.jsonl
+    (`compiled`: as its evaluations record --compile_decoding)."""
     results = {
         "sft_only": True, "seed": 0, "fast": True, "device": "CPU",
         "recipes": [GSM8K_FAST.sft_recipes[arm] for arm in arms],
@@ -1123,7 +1126,7 @@ def sft_run_folder(folder: pathlib.Path, arms=("tools",), prompt=TOOL_SYSTEM_PRO
     (folder / "results.json").write_text(json.dumps(results))
     for kind, samples in (("greedy", 1), ("sampled", GSM8K_FAST.eval_samples)):
         evaluation = {"data_files": "x/gsm8k_test.jsonl", "num_samples": samples, "num_problems": 4, "pass@1": 0.25,
-                      "settings": {"system_prompt": prompt, "max_new_tokens": 48}}  # fmt: skip
+                      "settings": {"system_prompt": prompt, "max_new_tokens": 48, "compile_decoding": compiled}}  # fmt: skip
         (folder / "evals" / f"sft-tools-{kind}").mkdir(parents=True)
         (folder / "evals" / f"sft-tools-{kind}" / "results.json").write_text(json.dumps(evaluation))
     return folder
@@ -1139,6 +1142,7 @@ def sft_run_folder(folder: pathlib.Path, arms=("tools",), prompt=TOOL_SYSTEM_PRO
         ({"sft_recipe_sha256": None}, r"as it is now \(it records no sft_recipe_sha256\)"),
         ({"device": "NVIDIA H100 80GB HBM3"}, r"results.json has hardware GPU, this run CPU"),
         ({"prompt": COT_SYSTEM_PROMPT}, r"evals/sft-tools-greedy was evaluated with another system_prompt"),
+        ({"compiled": True}, r"evals/sft-tools-greedy was evaluated with another compile_decoding"),
     ],
 )
 def test_reuse_sft_refuses_an_earlier_sft_trained_otherwise_in_one_line(tmp_path, changes, message):

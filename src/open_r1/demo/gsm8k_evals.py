@@ -234,6 +234,7 @@ def check_reusable_sft(earlier_run: pathlib.Path, arms: tuple[str, ...], run: di
             for key, wanted in (
                 ("system_prompt", SYSTEM_PROMPTS[arm]),
                 ("max_new_tokens", run["max_new_tokens"][arm]),
+                ("compile_decoding", bool(run.get("compile_decoding"))),
             ):
                 if key in recorded and recorded[key] != wanted:
                     raise UsageError(f"--reuse_sft: {earlier_run / 'evals' / name} was evaluated with another {key}")
