@@ -65,11 +65,11 @@ plan_commands() {
         decoding)
             # The evaluator, uncompiled and compiled, on the base model (make gsm8k's chain-of-thought evaluations of
             # all 1,319 problems, greedy then sampled): its results file written after each evaluation.
-            echo "300 python3 scripts/benchmarks/compiled_evaluation.py --model data/models/SmolLM2-135M-Instruct-f32" \
+            echo "340 python3 scripts/benchmarks/compiled_evaluation.py --model data/models/SmolLM2-135M-Instruct-f32" \
                 "--arm cot --test_file $TEST --output $LEASE_DIR/compiled_evaluation_cot.json"
             # Each compiled way compiles twice (a first call, then prompts 16 columns wider): 31 s and 55 s at 128 rows
             # on the lease of 2026-11-27, whose plan stopped this script at 200 s.
-            echo "370 python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32" \
+            echo "330 python3 scripts/benchmarks/decode_step.py --model data/models/SmolLM2-135M-Instruct-f32" \
                 "--device cuda --ways float32 autocast autocast_static_compiled static_compiled --data_files $TRAIN" \
                 "--rows 512 --repeats 2 --long_tokens 40 --output $LEASE_DIR/decode_step.json"
             ;;
