@@ -742,6 +742,19 @@ def test_reuse_base_refuses_evaluations_of_other_settings_in_one_line(tmp_path, 
         gsm8k.evaluate_card_protocol(tmp_path, tmp_path, run, seed=0)
 
 
+def test_a_run_whose_evaluations_decode_compiled_refuses_base_evaluations_decoded_otherwise(tmp_path):
+    """The 2026-11-24 run's evaluations record no compile_decoding: they decoded uncompiled, before the option
+    existed. A run with --compile_decoding does not take its arms' base evaluations; the card protocol's, which is
+    never compiled, it does."""
+    run = {**reusing_run(tmp_path), "compile_decoding": True, "train_file": tmp_path / "gsm8k_train.jsonl"}
+    with pytest.raises(UsageError, match=r"base-cot-greedy/results.json has compile_decoding False, this run True"):
+        gsm8k_evals.check_reusable(GPU_RUN, ("cot",), run)
+    assert gsm8k.evaluate_card_protocol(tmp_path / "never-loaded", tmp_path, run, seed=0)["reused_from"] == str(
+        GPU_RUN
+    )
+    gsm8k_evals.check_reusable(GPU_RUN, ("cot",), {**run, "compile_decoding": False})
+
+
 def test_the_command_refuses_a_reuse_base_folder_without_evaluations_before_anything_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(gsm8k, "run", lambda *args: pytest.fail("the run started"))
     with pytest.raises(UsageError) as exited:
@@ -1142,7 +1155,7 @@ def sft_run_folder(
         ({"sft_recipe_sha256": None}, r"as it is now \(it records no sft_recipe_sha256\)"),
         ({"device": "NVIDIA H100 80GB HBM3"}, r"results.json has hardware GPU, this run CPU"),
         ({"prompt": COT_SYSTEM_PROMPT}, r"evals/sft-tools-greedy was evaluated with another system_prompt"),
-        ({"compiled": True}, r"evals/sft-tools-greedy was evaluated with another compile_decoding"),
+        ({"compiled": True}, r"evals/sft-tools-greedy/results.json has compile_decoding True, this run False"),
     ],
 )
 def test_reuse_sft_refuses_an_earlier_sft_trained_otherwise_in_one_line(tmp_path, changes, message):

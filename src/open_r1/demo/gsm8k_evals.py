@@ -161,11 +161,18 @@ def evaluate_stage(
 
 
 def read_reused(
-    earlier_run: pathlib.Path, name: str, run: dict, num_samples: int, option: str = "--reuse_base"
+    earlier_run: pathlib.Path,
+    name: str,
+    run: dict,
+    num_samples: int,
+    option: str = "--reuse_base",
+    decoded_as_this_run: bool = True,
 ) -> dict:
     """The evaluator's results.json of evaluation `name` in an earlier run's output folder, checked to score as
     many problems of a test file of the same name with the same number of samples (a FAST run's 4 problems are
-    refused by a full run); `option` names the option that asked for it in a refusal."""
+    refused by a full run) and, where `decoded_as_this_run` (an arm's evaluations; the card protocol's are never
+    compiled), to have decoded as this run's evaluations do (`--compile_decoding` or not; a results.json from before
+    the evaluator recorded it decoded uncompiled); `option` names the option that asked for it in a refusal."""
     path = earlier_run / "evals" / name / "results.json"
     if not path.is_file():
         raise UsageError(f"{option}: {path} not found (the earlier run's evaluation {name})")
@@ -175,6 +182,11 @@ def read_reused(
         "samples": (results["num_samples"], num_samples),
         "problems": (results["num_problems"], len(run["test_calculations"])),
     }
+    if decoded_as_this_run:
+        expected["compile_decoding"] = (
+            bool(results.get("settings", {}).get("compile_decoding")),
+            bool(run.get("compile_decoding")),
+        )
     for what, (found, wanted) in expected.items():
         if found != wanted:
             raise UsageError(f"{option}: {path} has {what} {found}, this run {wanted}")
@@ -185,7 +197,7 @@ def check_reusable(earlier_run: pathlib.Path, arms: tuple[str, ...], run: dict) 
     """Every base evaluation a run takes from `earlier_run` (`read_reused`), checked before anything loads: found
     in an arm's process, a mismatch would end the run only once the other processes had ended. `run`: the run's
     evaluation settings (`gsm8k.evaluation_settings`)."""
-    read_reused(earlier_run, "base-card", run, 1)
+    read_reused(earlier_run, "base-card", run, 1, decoded_as_this_run=False)
     for arm in arms:
         for kind, num_samples in evaluation_samples(run["settings"]).items():
             read_reused(earlier_run, f"base-{arm}-{kind}", run, num_samples)
@@ -234,7 +246,6 @@ def check_reusable_sft(earlier_run: pathlib.Path, arms: tuple[str, ...], run: di
             for key, wanted in (
                 ("system_prompt", SYSTEM_PROMPTS[arm]),
                 ("max_new_tokens", run["max_new_tokens"][arm]),
-                ("compile_decoding", bool(run.get("compile_decoding"))),
             ):
                 if key in recorded and recorded[key] != wanted:
                     raise UsageError(f"--reuse_sft: {earlier_run / 'evals' / name} was evaluated with another {key}")
@@ -264,7 +275,7 @@ def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, r
     settings: GSM8KSettings = run["settings"]
     max_new_tokens = settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS
     if run.get("reuse_base"):
-        results, seconds = read_reused(run["reuse_base"], "base-card", run, 1), 0.0
+        results, seconds = read_reused(run["reuse_base"], "base-card", run, 1, decoded_as_this_run=False), 0.0
     else:
         results, _, (started, ended) = run_evaluation(
             base_model,
