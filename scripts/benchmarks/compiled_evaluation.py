@@ -40,19 +40,17 @@ BEGIN, END = "<!-- compiled_evaluation.py results: begin -->", "<!-- compiled_ev
 WAYS = ("uncompiled", "compiled")
 
 
-def evaluate(args, kind: str, compiled: bool, output_dir: pathlib.Path) -> tuple[dict, list[dict], float]:
-    """One evaluation of `args.model` as make gsm8k runs it for `args.arm`: its results, details and wall seconds."""
-    from open_r1.demo import gsm8k, pipeline
+def evaluate(args, run: dict, kind: str, output_dir: pathlib.Path) -> tuple[dict, list[dict], float]:
+    """One evaluation of `args.model` as make gsm8k runs it for `args.arm` (`run`: its evaluation settings,
+    `gsm8k.evaluation_settings`): its results, details and wall seconds."""
+    from open_r1.demo import pipeline
     from open_r1.demo.gsm8k_evals import evaluation_samples, stage_settings
-    from open_r1.demo.settings import GSM8K_FULL
 
-    settings = GSM8K_FULL
-    run = gsm8k.evaluation_settings(settings, (args.arm,), args.device, False, None, args.test_file, False)
-    evaluation = stage_settings(args.arm, "benchmark", kind, evaluation_samples(settings)[kind], run, args.seed)
-    evaluation["limit"] = args.limit
+    num_samples = evaluation_samples(run["settings"])[kind]
+    evaluation = {**stage_settings(args.arm, "benchmark", kind, num_samples, run, args.seed), "limit": args.limit}
     started = time.perf_counter()
     results, details = pipeline.run_evaluator(
-        args.model, "gsm8k", args.test_file, output_dir, device=args.device, compile_decoding=compiled, **evaluation
+        args.model, "gsm8k", args.test_file, output_dir, device=args.device, **evaluation
     )
     return results, details, time.perf_counter() - started
 
@@ -167,6 +165,9 @@ def main(argv: list[str] | None = None) -> dict | None:
     args.limit = args.limit or None
     import torch
 
+    from open_r1.demo import gsm8k
+    from open_r1.demo.settings import GSM8K_FULL
+
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() and args.device != "cpu" else None
     settings = {
         "model": args.model, "arm": args.arm, "limit": args.limit, "kinds": args.kinds, "ways": args.ways,
@@ -174,6 +175,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         "test_file": str(args.test_file), "seed": args.seed, "device_name": gpu, **provenance_record(),
     }  # fmt: skip
     results = {"settings": settings, "evaluations": {}}
+    run = gsm8k.evaluation_settings(GSM8K_FULL, (args.arm,), args.device, False, None, args.test_file, False)
     with tempfile.TemporaryDirectory() as folder:
         for kind in args.kinds:
             ways, details = {}, {}
@@ -181,7 +183,8 @@ def main(argv: list[str] | None = None) -> dict | None:
             for way in args.ways:
                 if way == "compiled":
                     torch._dynamo.reset()  # as a fresh process starts
-                evaluated, details[way], seconds = evaluate(args, kind, way == "compiled", pathlib.Path(folder) / way)
+                compiled = {**run, "compile_decoding": way == "compiled"}
+                evaluated, details[way], seconds = evaluate(args, compiled, kind, pathlib.Path(folder) / way)
                 ways[way] = decoding_summary(evaluated, seconds)
                 print(f"{kind} {way}: {seconds:.1f} s, pass@1 {evaluated['pass@1']:.3f}", flush=True)
                 if args.output:  # after each evaluation: a run stopped at a lease's limit keeps what it finished

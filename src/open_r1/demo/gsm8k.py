@@ -117,24 +117,25 @@ def gpu_job_slots(stack: contextlib.ExitStack, device: str, arms_at_once: bool):
     return shared_job_slots(stack, GPU_JOBS_AT_ONCE)
 
 
-def check_compile_generation(device: str, use_vllm: bool) -> None:
-    """`--compile_generation` needs a GPU and transformers generation; said in one line before anything loads."""
+def check_compiles_here(option: str, what: str, device: str) -> None:
+    """`option` compiles `what` (a decode step), which transformers does on a GPU only; said in one line before
+    anything loads."""
     if device != "cuda":
         raise UsageError(
-            "--compile_generation: transformers compiles the decode step on a GPU only, and this machine has none "
-            "(leave --compile_generation out)"
+            f"{option}: transformers compiles {what} on a GPU only, and this machine has none (leave {option} out)"
         )
+
+
+def check_compile_generation(device: str, use_vllm: bool) -> None:
+    """`--compile_generation` needs a GPU and transformers generation; said in one line before anything loads."""
+    check_compiles_here("--compile_generation", "the decode step", device)
     if use_vllm:
         raise UsageError("--compile_generation has no effect with --use_vllm: vLLM decodes by itself")
 
 
 def check_compile_decoding(device: str) -> None:
     """`--compile_decoding` needs a GPU; said in one line before anything loads."""
-    if device != "cuda":
-        raise UsageError(
-            "--compile_decoding: transformers compiles the evaluator's decode step on a GPU only, and this machine has "
-            "none (leave --compile_decoding out)"
-        )
+    check_compiles_here("--compile_decoding", "the evaluator's decode step", device)
 
 
 def check_vllm(device: str) -> None:
@@ -481,8 +482,11 @@ def sft_only(
         check_compile_decoding(device)
     run = {"device": device, "fast": fast}
     if test_file is not None:
-        evaluation = evaluation_settings(settings, arms, device, fast, train_file, test_file, device == "cuda")
-        run.update(evaluation, compile_decoding=compile_decoding)
+        run.update(
+            evaluation_settings(
+                settings, arms, device, fast, train_file, test_file, device == "cuda", compile_decoding
+            )
+        )
     pipeline.prepare_output_dir(output_dir, ["base-tools", *(f"sft-{arm}" for arm in arms)])
     pipeline.banner(f"SmolLM2-135M-Instruct: the GSM8K SFT of {', '.join(arms)} (seed {seed}, {device})")
     base_model, _ = get_pretrained_model("smollm2")

@@ -8,9 +8,9 @@ each taking the base evaluations of the same earlier run with `--reuse_base`); e
 folder (results.json, and curves-<arm>.png where kept). The runs must have measured the same thing: the same seed,
 FAST or not, model, training data and its conversion, test file and problems, samples per problem and GRPO
 generation engine (transformers or vLLM; whether its decode step was compiled may differ, named arm by arm), the
-evaluator's decoding (`--compile_decoding` or not), all on GPUs or all on the CPU, each arm in one run only, and the same score under the model card's
-protocol; GPUs of different kinds (an H100 lease and an H200 one) are named in the report, arm by arm. The combined results.json
-keeps each run's provenance under `runs` (its `make gsm8k` command, arms, date, commit, GPU, seconds); its
+evaluator's decoding (`--compile_decoding` or not), all on GPUs or all on the CPU, each arm in one run only, and the
+same score under the model card's protocol; GPUs of different kinds (an H100 lease and an H200 one) are named in the
+report, arm by arm. The combined results.json keeps each run's provenance under `runs` (its `make gsm8k` command, arms, date, commit, GPU, seconds); its
 `total_seconds` is their sum, the GPU time of the two arms without the leases' start and install. The report is
 `open_r1.demo.gsm8k_report.gsm8k_report`'s, goals included; each run's curves are copied beside it.
 Not covered: two runs of the same arm (another seed is another run, read beside this one, not averaged into it).

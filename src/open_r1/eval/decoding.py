@@ -15,9 +15,9 @@ Kept over transformers' own `generate(cache_implementation="static")` (1.85x slo
 on this CPU workload: docs/benchmarks.md, "Against transformers' own generation paths".
 On a GPU, `compile_decoding=True` decodes with a static cache of one length for the whole evaluation (the longest
 prompt plus the budget; with the tool, longer where a round needs it: open_r1.tools.rollout) and transformers'
-compiled decode step (torch.compile,
-CUDA graphs), each call's rows padded to a few counts (`open_r1.utils.padded_rows`), so that it compiles for the first
-call and for a smaller last batch, not for every prompt width.
+compiled decode step (torch.compile, CUDA graphs), each call's rows padded to a few counts
+(`open_r1.utils.padded_rows`), so that it compiles for the first call and for a smaller last batch, not for every
+prompt width.
 
 Not covered: vLLM or any server (scripts/pass_rate_filtering has those backends), grading and results
 (`open_r1.eval.offline`), the GRPO trainer's generation (TRL's).
@@ -80,7 +80,7 @@ def sample_completions(
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from open_r1.utils.padded_rows import rows_bucket
+    from open_r1.utils.padded_rows import padded_to_bucket
 
     device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     compile_config = compiled_decoding_config(device) if compile_decoding else None  # refused before the model loads
@@ -154,7 +154,7 @@ def sample_completions(
         """Each prompt's samples and their finish reasons, from one generate call."""
         real = len(indices)
         if compile_decoding:  # copies of the first (longest) prompt pad the call to one of a few sizes
-            indices = indices + [indices[0]] * (rows_bucket(real, batch_size) - real)
+            indices = padded_to_bucket(indices, batch_size)
         batch = [prompts[index] for index in indices]
         inputs = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         started = time.perf_counter()
@@ -261,13 +261,12 @@ def generate_sharing_prompts(
     GPU; `real_prompts`: the prompts from that one on only pad the call, and their rows finish at their first token.
     Returns the prompt and completion tokens, samples of one prompt next to each other."""
     import torch
-    from transformers import StoppingCriteriaList
 
-    from open_r1.utils.padded_rows import PaddingRowsFinished
+    from open_r1.utils.padded_rows import with_padding_finished
 
     if real_prompts is not None and real_prompts < input_ids.shape[0]:
-        finished = PaddingRowsFinished(real_prompts * num_samples)
-        generate_kwargs["stopping_criteria"] = StoppingCriteriaList([finished])
+        criteria = generate_kwargs.get("stopping_criteria")
+        generate_kwargs["stopping_criteria"] = with_padding_finished(real_prompts * num_samples, criteria)
     with torch.no_grad():
         if input_ids.shape[1] < 2:
             return model.generate(

@@ -140,7 +140,7 @@ def _decode(
 @dataclasses.dataclass(frozen=True)
 class StaticDecoding:
     """A compiled decode step's shapes: the static cache's length, and the most rows a call decodes (its rows are
-    padded to `rows_bucket(rows, most_rows)`)."""
+    padded to `padded_rows.rows_bucket(rows, most_rows)`)."""
 
     max_cache_len: int
     most_rows: int
@@ -151,17 +151,15 @@ def _generate(
 ) -> list[list[int]]:
     """The new token ids of each left-padded prompt (with `static`, from a call padded to its bucket of rows)."""
     import torch
-    from transformers import StoppingCriteriaList
 
-    from open_r1.utils.padded_rows import PaddingRowsFinished, rows_bucket
+    from open_r1.utils.padded_rows import padded_to_bucket, with_padding_finished
 
     real, settings = len(prompt_ids), dict(sampling)
     if static is not None:
-        bucket = rows_bucket(real, static.most_rows)
-        prompt_ids = prompt_ids + [prompt_ids[0]] * (bucket - real)
+        prompt_ids = padded_to_bucket(prompt_ids, static.most_rows)
         settings |= {"cache_implementation": "static", "max_cache_len": static.max_cache_len}
-        if bucket > real:
-            settings["stopping_criteria"] = StoppingCriteriaList([PaddingRowsFinished(real)])
+        if len(prompt_ids) > real:
+            settings["stopping_criteria"] = with_padding_finished(real)
     device = next(model.parameters()).device
     width = max(len(ids) for ids in prompt_ids)
     input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompt_ids], device=device)

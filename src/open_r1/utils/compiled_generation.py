@@ -47,10 +47,9 @@ import contextlib
 import os
 
 import torch
-from transformers import StoppingCriteriaList
 from transformers.cache_utils import StaticLayer
 
-from open_r1.utils.padded_rows import PaddingRowsFinished, rows_bucket
+from open_r1.utils.padded_rows import padded_to_bucket, with_padding_finished
 
 TRANSFORMERS_STATIC_UPDATE = StaticLayer.update
 
@@ -89,9 +88,7 @@ def padding_rows_finished(model, real_rows: int):
     generate = model.generate
 
     def generate_with_padding_finished(*args, stopping_criteria=None, **kwargs):
-        criteria = StoppingCriteriaList(stopping_criteria or [])
-        criteria.append(PaddingRowsFinished(real_rows))
-        return generate(*args, stopping_criteria=criteria, **kwargs)
+        return generate(*args, stopping_criteria=with_padding_finished(real_rows, stopping_criteria), **kwargs)
 
     model.generate = generate_with_padding_finished
     try:
@@ -169,13 +166,12 @@ class CompiledGeneration:
         if not self.args.compile_generation:
             return super()._generate_single_turn(prompt_ids, images, multimodal_fields, *args, **kwargs)
         rows = len(prompt_ids)
-        bucket = rows_bucket(rows, self._generation_rows())
+        padded = padded_to_bucket(prompt_ids, self._generation_rows())
         with static_cache_storing(autocast_dtype(self.args)):
-            if bucket == rows or multimodal_fields or (images is not None and any(images)):
+            if len(padded) == rows or multimodal_fields or (images is not None and any(images)):
                 return super()._generate_single_turn(prompt_ids, images, multimodal_fields, *args, **kwargs)
-            padded = list(prompt_ids) + [prompt_ids[0]] * (bucket - rows)
             if images is not None:
-                images = list(images) + [None] * (bucket - rows)
+                images = list(images) + [None] * (len(padded) - rows)
             with padding_rows_finished(self.accelerator.unwrap_model(self.model_wrapped), rows):
                 completion_ids, logprobs = super()._generate_single_turn(
                     padded, images, multimodal_fields, *args, **kwargs

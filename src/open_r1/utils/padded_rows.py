@@ -1,8 +1,7 @@
 """A generate call's rows padded to a few fixed counts, for a compiled decode step.
 
-    bucket = rows_bucket(len(rows), largest=256)        # 16, 32, 64, 128 or 256
-    padded = rows + [rows[0]] * (bucket - len(rows))
-    model.generate(..., stopping_criteria=StoppingCriteriaList([PaddingRowsFinished(len(rows))]))
+    padded = padded_to_bucket(rows, largest=256)      # 16, 32, 64, 128 or 256 rows: copies of rows[0] after them
+    model.generate(..., stopping_criteria=with_padding_finished(len(rows)))
     real = output[: len(rows)]
 
 A compiled decode step (transformers' static cache with torch.compile, CUDA graphs) is specialised to its number of
@@ -16,7 +15,7 @@ Not covered: choosing the copies (the first row is as good as any: a copy's prom
 """
 
 import torch
-from transformers import StoppingCriteria
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 # The fewest rows a padded call decodes: below some tens of rows a small model's decode step costs its kernels' launches,
 # not its rows (docs/benchmarks.md, "A decode step's price"), so smaller buckets would add graphs and save nothing.
@@ -42,3 +41,13 @@ class PaddingRowsFinished(StoppingCriteria):
         finished = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         finished[self.real_rows :] = True
         return finished
+
+
+def padded_to_bucket(rows: list, largest: int) -> list:
+    """`rows`, then copies of its first row up to `rows_bucket(len(rows), largest)` rows."""
+    return [*rows, *[rows[0]] * (rows_bucket(len(rows), largest) - len(rows))]
+
+
+def with_padding_finished(real_rows: int, criteria=None) -> StoppingCriteriaList:
+    """`criteria` (a caller's stopping criteria, or none) and `PaddingRowsFinished(real_rows)`, for generate()."""
+    return StoppingCriteriaList([*(criteria or []), PaddingRowsFinished(real_rows)])
