@@ -801,6 +801,8 @@ SHARED_TEST_FILE = "../shared/data/gsm8k_test.jsonl"
         ("gsm8k-h100-2026-11-27-cot", 2, ["Greedy pass@1 by calculations"]),
         # The chain-of-thought arm to its end: the goal, with its change paired by problem from both details.
         ("gsm8k-h100-2026-11-27-cot-2", 4, ["The goals", "Greedy pass@1 by calculations"]),
+        # The same with GRPO's decode step compiled: 80 GRPO steps where the uncompiled run trained 36.
+        ("gsm8k-h100-2026-11-27-cot-compiled", 4, ["The goals", "Greedy pass@1 by calculations"]),
     ],
 )
 def test_the_gpu_runs_tables_in_the_docs_are_the_ones_their_results_files_give(
