@@ -58,13 +58,13 @@ class LeaseSeconds:
     # it): on the chain-of-thought leases of 2026-11-27, 31 s against 14.6 s and 44.6 s against 13.8 s. The tool arm's
     # is taken to be the same (not measured apart).
     grpo_first_step_extra: float = 24.0
-    # A generating chain-of-thought step under --compile_generation: grpo_throughput.py's compiled step on the lease of
-    # 2026-11-27 (5.9 s, against 10.4 s uncompiled on the same prompts), times what make gsm8k's uncompiled step took
-    # over that benchmark's (14.2 / 10.4). The tool arm's is not measured.
-    grpo_compiled_step: dict = dataclasses.field(default_factory=lambda: {"cot": 8.1})
-    # What compiling adds to a compiled run's first step, beyond grpo_first_step_extra: that benchmark's compiled
-    # warm-up step took 39.9 s, its timed step 5.9 s.
-    grpo_compile_extra: float = 34.0
+    # A generating chain-of-thought step under --compile_generation: 5.8 s on average after the first in the `cot`
+    # plan's compiled run (third lease of 2026-11-27; 8 to 11 s while the SFT evaluations shared the GPU, then 4 to 6).
+    # The tool arm's is not measured.
+    grpo_compiled_step: dict = dataclasses.field(default_factory=lambda: {"cot": 5.8})
+    # What compiling adds to a compiled run's first step, beyond grpo_first_step_extra: that run's first step took
+    # 44.7 s, 38.9 s more than the later ones.
+    grpo_compile_extra: float = 15.0
     # A GRPO step that trains on an earlier step's generation (steps_per_generation): the training share of a tool-arm
     # step on the lease of 2026-11-26 (0.66 s; the chain of thought's shorter rows train in less).
     grpo_reuse_step: float = 0.7
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> dict:
         nargs="+",
         default=[],
         metavar="ARM=SECONDS",
-        help="A generating GRPO step's seconds in place of the leases' (cot=14.2, tools=78; compiled, cot=8.1), e.g. "
+        help="A generating GRPO step's seconds in place of the leases' (cot=14.2, tools=78; compiled, cot=5.8), e.g. "
         "from grpo_throughput.py; a step that reuses a generation takes LeaseSeconds.grpo_reuse_step.",
     )
     parser.add_argument(
