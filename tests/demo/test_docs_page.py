@@ -158,6 +158,7 @@ def test_make_gsm8k_runs_get_a_section_of_their_own_with_their_gpu_time_and_goal
     for arm, seconds, commit in (("cot", 960.0, None), ("tools", 990.0, "def5678")):
         one_arm = {**gsm8k_results({arm: greedy[arm]}, (arm,)), "card_protocol": GSM8K_CARD, "seed": 1}
         leases.append({**one_arm, "total_seconds": seconds, "commit": commit, "source": f"lease-{arm}/results.json"})
+    leases[0]["grpo_learning_rate"] = 3e-5  # the chain of thought's lease tried GRPO's learning-rate lever
     combined = gsm8k_combine.combine(leases, "python scripts/gsm8k.py --combine lease-cot lease-tools")
     paths = []
     for name, results in (("gsm8k-seed0", both), ("gsm8k-seed1", combined)):
@@ -179,7 +180,10 @@ def test_make_gsm8k_runs_get_a_section_of_their_own_with_their_gpu_time_and_goal
         "install not counted)** |",
     ]
     assert f"Seed 0 (`{paths[0]}`), `make gsm8k ARM=both SEED=0`:" in page
-    assert f"Seed 1 (`{paths[1]}`), `python scripts/gsm8k.py --combine lease-cot lease-tools`:" in page
+    assert (
+        f"Seed 1 (`{paths[1]}`), `python scripts/gsm8k.py --combine lease-cot lease-tools` of `make gsm8k ARM=cot "
+        "SEED=1 GRPO_LR=3e-05` and `make gsm8k ARM=tools SEED=1`:" in page
+    )
     assert "| python tool after GRPO > nanochat d20 after RL (7.58%) | 9.9% | yes |" in page
     assert "| 32.5 min (2 runs, one after the other) | **no** |" in page
 

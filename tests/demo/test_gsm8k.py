@@ -45,6 +45,7 @@ def test_make_gsm8k_passes_its_options_to_the_script():
         ("COMPILE_DECODING=1", ["--compile_decoding"]),
         ("MINUTES=26", ["--time_budget_minutes", "26"]),
         ("GRPO_STEPS=30", ["--grpo_max_steps", "30"]),
+        ("GRPO_LR=3e-5", ["--grpo_learning_rate", "3e-5"]),
     ):
         dry_run = subprocess.run(["make", "-n", "gsm8k", variable], cwd=REPO_ROOT, capture_output=True, text=True)
         (command,) = [line for line in dry_run.stdout.splitlines() if "scripts/gsm8k.py" in line]
@@ -56,6 +57,8 @@ def test_make_gsm8k_passes_its_options_to_the_script():
     ("options", "message"),
     [
         (["--grpo_max_steps", "0"], "--grpo_max_steps: expected a positive number of steps, got 0"),
+        (["--grpo_learning_rate", "0"], "--grpo_learning_rate: expected a positive learning rate, got 0"),
+        (["--sft_only", "--grpo_learning_rate", "3e-5"], "--grpo_learning_rate has no effect with --sft_only"),
         (["--arm", "tool"], "argument --arm: invalid choice: 'tool'"),
         (["--train_file", "gsm8k_trian.jsonl"], "GSM8K data not found: --train_file: no such file or folder"),
     ],
@@ -105,6 +108,8 @@ def test_grpos_steps_reach_the_run_and_must_be_positive(monkeypatch):
     monkeypatch.setattr(gsm8k, "run", lambda *args: called.append(args))
     gsm8k_cli.main(["--fast", "--arm", "cot", "--time_budget_minutes", "11", "--grpo_max_steps", "40"])
     assert called[0][10] == 40
+    gsm8k_cli.main(["--fast", "--grpo_learning_rate", "3e-5"])
+    assert called[1][14] == 3e-5 and called[0][14] is None
     with pytest.raises(UsageError) as stopped:
         gsm8k_cli.main(["--fast", "--grpo_max_steps", "0"])
     assert "--grpo_max_steps: expected a positive number of steps, got 0" in str(stopped.value)
@@ -452,6 +457,33 @@ def test_grpo_max_steps_sets_grpos_steps_and_leaves_sfts_alone(shared_gpu, monke
     sft, grpo = launches
     assert sft[0] == "sft.py" and "--max_steps" not in sft
     assert grpo[0] == "grpo.py" and grpo[-2:] == ("--max_steps", "40")
+
+
+def test_grpo_learning_rate_replaces_the_grpo_recipes_and_leaves_sfts_alone(shared_gpu, monkeypatch):
+    from trl import ModelConfig
+
+    from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
+
+    launches, train = [], gsm8k.pipeline.train
+
+    def recording(*arguments, cpu):
+        launches.append(arguments)
+        return train(*arguments, cpu=cpu)
+
+    monkeypatch.setattr(gsm8k.pipeline, "train", recording)
+    shared_gpu.run["grpo_learning_rate"] = 3e-5
+    shared_gpu.run_arm("cot")
+    sft, grpo = launches
+    assert sft[0] == "sft.py" and "--learning_rate" not in sft
+    assert grpo[0] == "grpo.py" and grpo[-2:] == ("--learning_rate", "3e-05")
+    # As grpo.py parses the recipe with it (on this CPU with the CPU's precision, which the parser needs).
+    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "grpo_learning_rate": 3e-5}
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    recipe = str(REPO_ROOT / GSM8K_FULL.grpo_recipes["cot"])
+    _, training, _ = parser.parse_args_and_config(
+        ["--config", recipe, *gsm8k.stage_overrides("grpo", run), "--use_cpu", "true", "--bf16", "false"]
+    )
+    assert training.learning_rate == 3e-5
 
 
 def test_the_critical_arms_jobs_that_the_run_waits_for_go_first_and_no_other_arms(shared_gpu):

@@ -155,6 +155,18 @@ def test_a_compiled_and_an_uncompiled_grpo_combine_and_the_report_names_each_arm
     )
 
 
+def test_runs_whose_grpo_learned_at_different_rates_combine_and_the_report_names_each_arms(tmp_path):
+    """A learning rate is how an arm trained, not how it was measured: a `cot` lease that tried a larger one combines
+    with a `tools` lease at its recipe's, and the report says which arm had which."""
+    one_arm_run(tmp_path / "cot", COT, 600.0, grpo_learning_rate=3e-5)
+    one_arm_run(tmp_path / "tools", TOOLS, 750.0)
+    results = gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
+    assert results["grpo_learning_rate"] == "3e-05 (chain of thought)"
+    assert [run["command"].endswith("GRPO_LR=3e-05") for run in results["runs"]] == [True, False]
+    report = (tmp_path / "combined" / "report.md").read_text(encoding="utf-8")
+    assert "GRPO's learning rate 3e-05 (chain of thought) in place of the recipes'" in report
+
+
 def test_the_same_arm_twice_one_run_and_files_that_are_not_runs_are_refused_in_one_line(two_leases, tmp_path):
     cot, tools = two_leases
     one_arm_run(tmp_path / "cot-again", COT, 600.0)
@@ -228,10 +240,14 @@ def test_options_of_a_run_are_refused_with_combine(two_leases, option, message):
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_two_fast_one_arm_runs_combine_as_two_leases_would(tmp_path, gsm8k_files):
+    # The chain of thought's lease tries GRPO's learning-rate lever (the cot-lr plan), the tool arm's does not.
+    lever = {"cot": ["--grpo_learning_rate", "3e-5"], "tools": []}
     runs = {
-        arm: gsm8k_cli.main(["--fast", "--arm", arm, "--output_dir", str(tmp_path / arm), *gsm8k_files])
+        arm: gsm8k_cli.main(["--fast", "--arm", arm, "--output_dir", str(tmp_path / arm), *lever[arm], *gsm8k_files])
         for arm in gsm8k.ARMS
     }
+    assert runs["cot"]["grpo_learning_rate"] == 3e-5 and runs["tools"]["grpo_learning_rate"] is None
+    assert "\nlearning_rate=3e-05,\n" in (tmp_path / "cot" / "logs" / "grpo-cot.log").read_text()  # as GRPO trained
     results = gsm8k_cli.main(
         ["--combine", str(tmp_path / "cot"), str(tmp_path / "tools"), "--output_dir", str(tmp_path / "both")]
     )

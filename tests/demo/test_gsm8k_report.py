@@ -71,6 +71,8 @@ def test_a_gsm8k_runs_command_is_written_from_its_results():
     assert gsm8k_command(compiled) == "make gsm8k ARM=tools SEED=0 FAST=1 COMPILE=1"
     evaluated_compiled = {**compiled, "compile_decoding": True}
     assert gsm8k_command(evaluated_compiled) == "make gsm8k ARM=tools SEED=0 FAST=1 COMPILE=1 COMPILE_DECODING=1"
+    faster = {**one_arm, "grpo_learning_rate": 3e-5}
+    assert gsm8k_command(faster) == "make gsm8k ARM=tools SEED=0 FAST=1 GRPO_LR=3e-05"
 
 
 @pytest.mark.parametrize(
@@ -139,6 +141,13 @@ def test_the_gsm8k_report_puts_both_arms_beside_the_published_numbers_and_names_
     assert "FAST" in gsm8k_report({**results, "fast": True}, "make gsm8k FAST=1")
     clean = {**results["conversion"], "malformed_annotations": [], "rows_left_out_of_sft": []}
     assert "0 malformed annotation(s)." in gsm8k_report({**results, "conversion": clean}, "make gsm8k")
+
+
+def test_the_gsm8k_report_names_a_grpo_learning_rate_given_in_place_of_the_recipes():
+    results = gsm8k_results({"cot": {"base": 0.0, "sft": 0.03, "grpo": 0.05}}, ("cot",))
+    assert "learning rate" not in gsm8k_report(results, "make gsm8k ARM=cot")
+    report = gsm8k_report({**results, "grpo_learning_rate": 3e-5}, "make gsm8k ARM=cot GRPO_LR=3e-05")
+    assert "config_gsm8k_cot.yaml`; GRPO's learning rate 3e-05 in place of the recipes'; GRPO generates with" in report
 
 
 def test_the_gsm8k_report_breaks_greedy_scores_down_by_calculations_and_names_the_grpo_prompts():

@@ -13,7 +13,7 @@ import pytest
 from tests.support import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "gpu_lease.sh"
-PLANS = ("decoding", "tools-throughput", "cot", "tools-sft", "tools")
+PLANS = ("decoding", "tools-throughput", "cot", "cot-lr", "tools-sft", "tools")
 
 
 def _choices() -> dict[str, dict[str, tuple[str, ...]]]:
@@ -207,7 +207,7 @@ def test_a_run_samples_each_gpu_process_memory_every_second_until_it_ends(tmp_pa
 def test_a_mistake_is_one_line_and_exit_status_2():
     run = lease("start", "nope", GPU_LEASE_DRY_RUN="1")
     assert run.returncode == 2 and run.stderr.strip().splitlines() == [
-        "gpu_lease.sh: unknown plan 'nope' (one of decoding, tools-throughput, cot, tools-sft, tools)"
+        "gpu_lease.sh: unknown plan 'nope' (one of decoding, tools-throughput, cot, cot-lr, tools-sft, tools)"
     ]
     assert lease("collect").returncode == 2 and lease().returncode == 2
 

@@ -206,6 +206,13 @@ def sft_to_grpo(stages: dict | None) -> str:
     )
 
 
+def runs_combined(run: dict) -> str:
+    """For a combined run (`scripts/gsm8k.py --combine`), the commands of the one-arm runs it was made of: each
+    arm's own options (a learning rate given in place of the recipe's, a compiled decode step) show there."""
+    commands = [f"`{one['command']}`" for one in run.get("runs", [])]
+    return f" of {' and '.join(commands)}" if commands else ""
+
+
 def gsm8k_section(runs: list[dict]) -> str:
     met = sum(all(target.met for target in gsm8k_targets(run)) for run in runs)
     problems = ", ".join(f"{count:,}" for count in sorted({run["test_problems"] for run in runs}))
@@ -222,7 +229,7 @@ def gsm8k_section(runs: list[dict]) -> str:
         for run in runs
     ]
     goals = "\n\n".join(
-        f"Seed {run['seed']} (`{run['source']}`), `{run.get('command') or gsm8k_command(run)}`:\n\n"
+        f"Seed {run['seed']} (`{run['source']}`), `{run.get('command') or gsm8k_command(run)}`{runs_combined(run)}:\n\n"
         + verdicts_table(gsm8k_targets(run), "goal")
         for run in runs
     )

@@ -292,7 +292,7 @@ def time_budget(
 
 def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
     """What an arm's SFT or GRPO launch adds to its recipe: the CPU's settings, vLLM's or the compiled decode step's
-    (GRPO), FAST's, and `--grpo_max_steps`'s."""
+    (GRPO), FAST's, and `--grpo_max_steps`'s and `--grpo_learning_rate`'s."""
     hardware = GSM8K_CPU_OVERRIDES if run["device"] == "cpu" else ()
     generation = GSM8K_VLLM_GRPO_OVERRIDES if stage == "grpo" and run.get("use_vllm") else ()
     if stage == "grpo" and run.get("compile_generation"):
@@ -300,7 +300,9 @@ def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
         generation = ("--compile_generation", "true", "--max_prompt_length", str(length))
     fast = (GSM8K_FAST_SFT_OVERRIDES if stage == "sft" else GSM8K_FAST_GRPO_OVERRIDES) if run["fast"] else ()
     steps = ("--max_steps", str(run["grpo_max_steps"])) if stage == "grpo" and run.get("grpo_max_steps") else ()
-    return (*hardware, *generation, *fast, *steps)
+    rate = run.get("grpo_learning_rate")
+    learning_rate = ("--learning_rate", f"{rate:g}") if stage == "grpo" and rate is not None else ()
+    return (*hardware, *generation, *fast, *steps, *learning_rate)
 
 
 def compiled_launch_failed(log_file: pathlib.Path, what: str, started: float) -> dict:
@@ -550,6 +552,7 @@ def run(
     reuse_sft: pathlib.Path | None = None,
     compile_generation: bool = False,
     compile_decoding: bool = False,
+    grpo_learning_rate: float | None = None,
 ) -> dict:
     """Runs the arms (`arms_at_once`: in two processes at the same time; None: so on a GPU, one after the other on
     a CPU) and writes results.json, report.md and the curves in `output_dir`. Under `time_budget_minutes` each arm's
@@ -593,6 +596,7 @@ def run(
         "use_vllm": use_vllm,
         "compile_generation": compile_generation,
         "grpo_max_steps": grpo_max_steps,
+        "grpo_learning_rate": grpo_learning_rate,
         **budget,
     }
     models = arm_start_models(base_model, arms, output_dir)
@@ -629,6 +633,8 @@ def run(
         "sft_recipe_sha256": recipe_digests(settings, arms),
         "time_budget_minutes": time_budget_minutes,
         "grpo_max_steps": grpo_max_steps,
+        # None: each GRPO recipe's own learning_rate.
+        "grpo_learning_rate": grpo_learning_rate,
         "arms_at_once": arms_at_once,
         "grpo_generation": "vLLM (colocated)"
         if use_vllm

@@ -86,6 +86,13 @@ def main(argv: list[str] | None = None) -> dict:
         "earlier where the budget ends, so a large value gives GRPO whatever time the budget leaves it.",
     )
     parser.add_argument(
+        "--grpo_learning_rate",
+        type=float,
+        default=None,
+        help="GRPO's learning rate in each arm, in place of its recipe's learning_rate: a lever for a run whose "
+        "GRPO misses its goal (docs/gsm8k.md).",
+    )
+    parser.add_argument(
         "--sft_only",
         action="store_true",
         help="Only each arm's cold-start SFT, into OUTPUT_DIR/sft-<arm>: no GRPO, and no evaluation unless "
@@ -140,6 +147,8 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error("--evaluate has no effect without --sft_only (a run evaluates every stage)")
     if args.grpo_max_steps is not None and args.grpo_max_steps < 1:
         parser.error(f"--grpo_max_steps: expected a positive number of steps, got {args.grpo_max_steps}")
+    if args.grpo_learning_rate is not None and not args.grpo_learning_rate > 0:
+        parser.error(f"--grpo_learning_rate: expected a positive learning rate, got {args.grpo_learning_rate:g}")
     if args.time_budget_minutes is not None and not args.time_budget_minutes > 0:
         parser.error(f"--time_budget_minutes: expected a positive number of minutes, got {args.time_budget_minutes:g}")
     output_dir = pathlib.Path(args.output_dir or gsm8k.default_output_dir(args.fast))
@@ -161,6 +170,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "compile_generation",
                 "time_budget_minutes",
                 "grpo_max_steps",
+                "grpo_learning_rate",
                 "arms_at_once",
             ):
                 parser.error(f"--{name} has no effect with --sft_only, which runs no GRPO and evaluates only SFT")
@@ -192,4 +202,5 @@ def main(argv: list[str] | None = None) -> dict:
         args.reuse_sft,
         args.compile_generation,
         args.compile_decoding,
+        args.grpo_learning_rate,
     )

@@ -150,6 +150,7 @@ def run_summary(run: dict) -> dict:
         "total_seconds": run["total_seconds"],
         "time_budget_minutes": run.get("time_budget_minutes"),
         "grpo_max_steps": run.get("grpo_max_steps"),
+        "grpo_learning_rate": run.get("grpo_learning_rate"),
         "arms_at_once": run.get("arms_at_once"),
         "base_reused_from": run.get("base_reused_from"),
         "sft_reused_from": run.get("sft_reused_from"),
@@ -214,6 +215,8 @@ def combine(runs: list[dict], command: str) -> dict:
         # Each run's own are under `runs` (and in its command); the report reads a common one.
         "time_budget_minutes": common(runs, "time_budget_minutes"),
         "grpo_max_steps": common(runs, "grpo_max_steps"),
+        # A training choice of each arm's, not a measurement: runs that differ in it combine, the report names each.
+        "grpo_learning_rate": one_or_each(runs, "grpo_learning_rate", only_recorded=True),
         "arms_at_once": common(runs, "arms_at_once"),
         "device": one_or_each(runs, "device"),
         "date": min(run.get("date") or "" for run in runs) or None,

@@ -393,6 +393,16 @@ def grpo_generation(results: dict) -> str:
     return f"{results['grpo_generation']} (the {' and '.join(fell_back)} arm without: its compiled launch failed)"
 
 
+def grpo_learning_rate_note(results: dict) -> str:
+    """The Recipes line's note on a GRPO learning rate given in place of the recipes' (`--grpo_learning_rate`)."""
+    rate = results.get("grpo_learning_rate")
+    if rate is None:
+        return ""
+    # A combined run's is each run's, labelled with its arms, where they differ.
+    written = f"{rate:g}" if isinstance(rate, float) else rate
+    return f"; GRPO's learning rate {written} in place of the recipes'"
+
+
 def grpo_steps_line(results: dict) -> str:
     """The report's line on how many GRPO steps each arm trained, what a time budget gave each to train in, a
     restart after running out of GPU memory, and one without the compiled decode step after it failed."""
@@ -459,6 +469,7 @@ def gsm8k_command(results: dict) -> str:
             *(["COMPILE_DECODING=1"] if results.get("compile_decoding") else []),
             *([f"MINUTES={budget:g}"] if budget is not None else []),
             *([f"GRPO_STEPS={steps}"] if steps is not None else []),
+            *([f"GRPO_LR={results['grpo_learning_rate']:g}"] if results.get("grpo_learning_rate") is not None else []),
         ]
     )
 
@@ -523,7 +534,8 @@ the same solutions with each calculator annotation a call of the sandboxed pytho
 per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed}
 - **GRPO prompts**: {grpo_prompts_line(conversion)}
 {combined_runs_line(results)}{grpo_steps_line(results)}{grpo_step_time_line(results)}{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
-- **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}; GRPO generates with \
+- **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}{grpo_learning_rate_note(results)}; \
+GRPO generates with \
 {grpo_generation(results)}, the evaluator with transformers\
 {", compiled decode step" if results.get("compile_decoding") else ""}.
 - **GRPO curves**: {curves} (rewards per logged step on the training prompts; the held-out sampled pass@1 of the \
