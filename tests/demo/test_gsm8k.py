@@ -444,14 +444,20 @@ def test_on_a_shared_gpu_every_training_run_and_evaluation_holds_a_job_slot(shar
     assert shared_gpu.slots.held == 0  # every slot given back
 
 
-def test_grpo_max_steps_sets_grpos_steps_and_leaves_sfts_alone(shared_gpu, monkeypatch):
-    launches, train = [], gsm8k.pipeline.train
+@pytest.fixture
+def launches(monkeypatch) -> list:
+    """The arguments of each training launch (`pipeline.train`) a test's run makes, as it makes them."""
+    recorded, train = [], gsm8k.pipeline.train
 
     def recording(*arguments, cpu):
-        launches.append(arguments)
+        recorded.append(arguments)
         return train(*arguments, cpu=cpu)
 
     monkeypatch.setattr(gsm8k.pipeline, "train", recording)
+    return recorded
+
+
+def test_grpo_max_steps_sets_grpos_steps_and_leaves_sfts_alone(shared_gpu, launches):
     shared_gpu.run["grpo_max_steps"] = 40
     shared_gpu.run_arm("cot")
     sft, grpo = launches
@@ -459,18 +465,11 @@ def test_grpo_max_steps_sets_grpos_steps_and_leaves_sfts_alone(shared_gpu, monke
     assert grpo[0] == "grpo.py" and grpo[-2:] == ("--max_steps", "40")
 
 
-def test_grpo_learning_rate_replaces_the_grpo_recipes_and_leaves_sfts_alone(shared_gpu, monkeypatch):
+def test_grpo_learning_rate_replaces_the_grpo_recipes_and_leaves_sfts_alone(shared_gpu, launches):
     from trl import ModelConfig
 
     from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
 
-    launches, train = [], gsm8k.pipeline.train
-
-    def recording(*arguments, cpu):
-        launches.append(arguments)
-        return train(*arguments, cpu=cpu)
-
-    monkeypatch.setattr(gsm8k.pipeline, "train", recording)
     shared_gpu.run["grpo_learning_rate"] = 3e-5
     shared_gpu.run_arm("cot")
     sft, grpo = launches
