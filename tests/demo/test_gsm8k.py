@@ -58,6 +58,8 @@ def test_make_gsm8k_passes_its_options_to_the_script():
     [
         (["--grpo_max_steps", "0"], "--grpo_max_steps: expected a positive number of steps, got 0"),
         (["--grpo_learning_rate", "0"], "--grpo_learning_rate: expected a positive learning rate, got 0"),
+        (["--grpo_learning_rate", "inf"], "--grpo_learning_rate: expected a positive learning rate, got inf"),
+        (["--grpo_learning_rate", "nan"], "--grpo_learning_rate: expected a positive learning rate, got nan"),
         (["--sft_only", "--grpo_learning_rate", "3e-5"], "--grpo_learning_rate has no effect with --sft_only"),
         (["--arm", "tool"], "argument --arm: invalid choice: 'tool'"),
         (["--train_file", "gsm8k_trian.jsonl"], "GSM8K data not found: --train_file: no such file or folder"),
@@ -475,6 +477,8 @@ def test_grpo_learning_rate_replaces_the_grpo_recipes_and_leaves_sfts_alone(shar
     sft, grpo = launches
     assert sft[0] == "sft.py" and "--learning_rate" not in sft
     assert grpo[0] == "grpo.py" and grpo[-2:] == ("--learning_rate", "3e-05")
+    # Every digit given reaches the trainer.
+    assert gsm8k.stage_overrides("grpo", {**shared_gpu.run, "grpo_learning_rate": 1.2345678e-5})[-1] == "1.2345678e-05"
     # As grpo.py parses the recipe with it (on this CPU with the CPU's precision, which the parser needs).
     run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "grpo_learning_rate": 3e-5}
     parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
@@ -945,6 +949,9 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
     write_rows(test, [gsm8k_row("0", 2)])
     with pytest.raises(UsageError, match=r"problem id\(s\) \['1', '2'\] are not in .*test.jsonl"):
         gsm8k.evaluations_calculations_table(tmp_path / "run", test)
+    # What a run's options would change is not what the table reads: refused, not ignored.
+    with pytest.raises(UsageError, match=r"^--grpo_learning_rate has no effect with --evaluations_table"):
+        gsm8k_cli.main(["--evaluations_table", str(tmp_path / "run"), "--grpo_learning_rate", "3e-5"])
 
 
 def write_evaluation(run, name: str, pass_at_1: float, problems: int = 1319, fewshot: int = 0) -> None:

@@ -51,7 +51,7 @@ def rehearsed_plans() -> dict:
     return rehearsed_plan
 
 
-@pytest.mark.parametrize("plan", ["cot", "cot-lr", "tools-sft", "tools"])
+@pytest.mark.parametrize("plan", ["cot", "tools-sft", "tools"])
 def test_each_make_gsm8k_lease_plan_fits_a_lease_at_the_leases_times(plan, rehearsed_plans):
     options, result = rehearsed_plans(plan)
     assert result["seconds"] + rehearsal.LEASE_SETUP_SECONDS <= LEASE_SECONDS, result["timeline"]

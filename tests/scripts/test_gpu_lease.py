@@ -95,6 +95,13 @@ def test_each_plans_limits_its_start_install_and_collect_fit_a_lease(plan):
     assert worst + LEASE_SETUP_SECONDS + collect_seconds <= 15 * 60
 
 
+def test_the_cot_lr_plan_is_the_cot_plan_with_grpos_learning_rate_alone_changed():
+    # So that its run compares with the cot plan's, and fits a lease as that one does (the rate costs no time).
+    (cot_limit, cot), *cot_rest = plan_lines("cot")
+    (limit, command), *rest = plan_lines("cot-lr")
+    assert (limit, command) == (cot_limit, f"{cot} --grpo_learning_rate 3e-5") and rest == cot_rest
+
+
 def option_values(words: list[str], option: str) -> list[str]:
     """The values a command gives `option`: the words after it up to the next option."""
     if option not in words:

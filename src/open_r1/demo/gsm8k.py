@@ -301,7 +301,7 @@ def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
     fast = (GSM8K_FAST_SFT_OVERRIDES if stage == "sft" else GSM8K_FAST_GRPO_OVERRIDES) if run["fast"] else ()
     steps = ("--max_steps", str(run["grpo_max_steps"])) if stage == "grpo" and run.get("grpo_max_steps") else ()
     rate = run.get("grpo_learning_rate")
-    learning_rate = ("--learning_rate", f"{rate:g}") if stage == "grpo" and rate is not None else ()
+    learning_rate = ("--learning_rate", repr(rate)) if stage == "grpo" and rate is not None else ()
     return (*hardware, *generation, *fast, *steps, *learning_rate)
 
 

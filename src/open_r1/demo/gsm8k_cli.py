@@ -6,6 +6,7 @@ Not covered: what a run does (`open_r1.demo.gsm8k`).
 """
 
 import argparse
+import math
 import pathlib
 
 from open_r1.demo import gsm8k, gsm8k_combine
@@ -131,6 +132,9 @@ def main(argv: list[str] | None = None) -> dict:
                 parser.error(f"--{name} has no effect with --combine, which reads finished runs with their own")
         return gsm8k_combine.main(args.combine, pathlib.Path(args.output_dir or gsm8k_combine.OUTPUT_DIR))
     if args.evaluations_table:
+        for name in given:
+            if name not in ("evaluations_table", "test_file"):
+                parser.error(f"--{name} has no effect with --evaluations_table, which reads a run's evaluations")
         print(gsm8k_evaluations_table(args.evaluations_table))
         goals = gsm8k_evaluations_goals(args.evaluations_table)
         if goals:
@@ -147,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error("--evaluate has no effect without --sft_only (a run evaluates every stage)")
     if args.grpo_max_steps is not None and args.grpo_max_steps < 1:
         parser.error(f"--grpo_max_steps: expected a positive number of steps, got {args.grpo_max_steps}")
-    if args.grpo_learning_rate is not None and not args.grpo_learning_rate > 0:
+    if args.grpo_learning_rate is not None and not 0 < args.grpo_learning_rate < math.inf:
         parser.error(f"--grpo_learning_rate: expected a positive learning rate, got {args.grpo_learning_rate:g}")
     if args.time_budget_minutes is not None and not args.time_budget_minutes > 0:
         parser.error(f"--time_budget_minutes: expected a positive number of minutes, got {args.time_budget_minutes:g}")

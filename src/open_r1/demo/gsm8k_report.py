@@ -399,7 +399,7 @@ def grpo_learning_rate_note(results: dict) -> str:
     if rate is None:
         return ""
     # A combined run's is each run's, labelled with its arms, where they differ.
-    written = f"{rate:g}" if isinstance(rate, float) else rate
+    written = repr(rate) if isinstance(rate, float) else rate
     return f"; GRPO's learning rate {written} in place of the recipes'"
 
 
@@ -469,7 +469,7 @@ def gsm8k_command(results: dict) -> str:
             *(["COMPILE_DECODING=1"] if results.get("compile_decoding") else []),
             *([f"MINUTES={budget:g}"] if budget is not None else []),
             *([f"GRPO_STEPS={steps}"] if steps is not None else []),
-            *([f"GRPO_LR={results['grpo_learning_rate']:g}"] if results.get("grpo_learning_rate") is not None else []),
+            *([f"GRPO_LR={results['grpo_learning_rate']!r}"] if results.get("grpo_learning_rate") is not None else []),
         ]
     )
 
