@@ -23,7 +23,8 @@
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project_compiled and project arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO with a compiled decode step for as many of 80 steps as
 #                     11 minutes leave
-#   cot-lr            the cot plan with GRPO at three times its recipe's learning rate (its goal's lever)
+#   cot-lr            the cot plan with GRPO at three times its recipe's learning rate (its goal's lever), then the
+#                     GRPO model's greedy evaluation compiled in what the run leaves
 #   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate), then its
 #                     greedy evaluation compiled in what the run leaves
 #   tools             make gsm8k's tool arm within 11 minutes, its SFT evaluations those of a tools-sft lease, whose
@@ -93,6 +94,10 @@ plan_commands() {
             # policy little (0.10% of tokens clipped where any could be) and gained 0.8 points of the 2 asked.
             echo "680 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
                 "--arm cot --time_budget_minutes 11 --grpo_max_steps 80 --compile_generation --grpo_learning_rate 3e-5"
+            # The GRPO model's greedy evaluation compiled, beside the run's own uncompiled one (its results.json's
+            # decoding): the cot plan's run left 117 s on the lease of 2026-11-27, too few for the decode step's rest.
+            echo "rest 90 python3 scripts/benchmarks/compiled_evaluation.py --model data/gsm8k/grpo-cot --arm cot" \
+                "--test_file $TEST --kinds greedy --ways compiled --output $LEASE_DIR/compiled_evaluation_cot_grpo.json"
             rest_of_the_lease
             ;;
         tools-sft)
@@ -204,6 +209,7 @@ collect() {
     # The curves too: `scripts/gsm8k.py --combine` copies them beside the report of the leases' arms together.
     for path in lease/run.log lease/gpu_memory.txt lease/decode_step.json lease/decode_step_rest.json \
         lease/grpo_throughput_gsm8k_cot.json lease/compiled_evaluation_cot.json lease/compiled_evaluation_tools.json \
+        lease/compiled_evaluation_cot_grpo.json \
         lease/grpo_throughput_gsm8k_tools.json gsm8k/results.json gsm8k/report.md \
         gsm8k/curves-cot.png gsm8k/curves-tools.png gsm8k/logs gsm8k/evals; do
         if [ -e "$DATA/$path" ]; then found+=("$path"); fi

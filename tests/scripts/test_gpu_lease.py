@@ -95,11 +95,13 @@ def test_each_plans_limits_its_start_install_and_collect_fit_a_lease(plan):
     assert worst + LEASE_SETUP_SECONDS + collect_seconds <= 15 * 60
 
 
-def test_the_cot_lr_plan_is_the_cot_plan_with_grpos_learning_rate_alone_changed():
+def test_the_cot_lr_plan_is_the_cot_plan_with_grpos_learning_rate_changed_and_its_rest_first_compiled():
     # So that its run compares with the cot plan's, and fits a lease as that one does (the rate costs no time).
     (cot_limit, cot), *cot_rest = plan_lines("cot")
-    (limit, command), *rest = plan_lines("cot-lr")
+    (limit, command), compiled_evaluation, *rest = plan_lines("cot-lr")
     assert (limit, command) == (cot_limit, f"{cot} --grpo_learning_rate 3e-5") and rest == cot_rest
+    # First, in what its run leaves, the compiled greedy evaluation of the GRPO model the run evaluated uncompiled.
+    assert compiled_evaluation[0] is None and "--model data/gsm8k/grpo-cot --arm cot" in compiled_evaluation[1]
 
 
 def option_values(words: list[str], option: str) -> list[str]:
