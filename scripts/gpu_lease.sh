@@ -23,8 +23,9 @@
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project_compiled and project arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO with a compiled decode step for as many of 80 steps as
 #                     11 minutes leave
-#   cot-lr            the cot plan with GRPO at three times its recipe's learning rate (its goal's lever), then the
-#                     GRPO model's greedy evaluation compiled in what the run leaves
+#   cot-lr            the cot plan with GRPO at three times its recipe's learning rate (a lever of its goal), then
+#                     the GRPO model's greedy evaluation compiled in what the run leaves
+#   cot-calc3         the same with GRPO prompted with the rows of up to 3 calculations (the other lever)
 #   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate), then its
 #                     greedy evaluation compiled in what the run leaves
 #   tools             make gsm8k's tool arm within 11 minutes, its SFT evaluations those of a tools-sft lease, whose
@@ -49,7 +50,7 @@ TEST=data/shared/gsm8k_test.jsonl
 BASE_EVALS=docs/results/gsm8k-h100-2026-11-24
 TOOL_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml
 TOOLS_SFT_RUN=$DATA/lease-tools-sft/gsm8k
-PLANS="decoding, tools-throughput, cot, cot-lr, tools-sft, tools"
+PLANS="decoding, tools-throughput, cot, cot-lr, cot-calc3, tools-sft, tools"
 KILL_AFTER=10  # seconds a command stopped at its limit has to end before it is killed
 COLLECT_EVERY=60  # seconds between a wait's collects
 
@@ -89,11 +90,15 @@ plan_commands() {
                 "--arm cot --time_budget_minutes 11 --grpo_max_steps 80 --compile_generation"
             rest_of_the_lease
             ;;
-        cot-lr)
-            # The cot plan with GRPO at three times its recipe's learning rate: at the recipe's, 80 steps moved the
-            # policy little (0.10% of tokens clipped where any could be) and gained 0.8 points of the 2 asked.
+        cot-lr | cot-calc3)
+            # The cot plan with one lever of its missed goal changed (80 steps at the recipe's learning rate moved
+            # the policy little, 0.10% of tokens clipped where any could be, and gained 0.8 points of the 2 asked,
+            # on the 2-calculation problems like its prompts, losing on the longest): GRPO at three times the
+            # recipe's learning rate, or prompted with the rows of up to 3 calculations instead of 2.
+            local lever="--grpo_learning_rate 3e-5"
+            if [ "$1" = cot-calc3 ]; then lever="--grpo_max_calculations 3"; fi
             echo "680 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
-                "--arm cot --time_budget_minutes 11 --grpo_max_steps 80 --compile_generation --grpo_learning_rate 3e-5"
+                "--arm cot --time_budget_minutes 11 --grpo_max_steps 80 --compile_generation $lever"
             # The GRPO model's greedy evaluation compiled, beside the run's own uncompiled one (its results.json's
             # decoding): the cot plan's run left 117 s on the lease of 2026-11-27, too few for the decode step's rest.
             echo "rest 90 python3 scripts/benchmarks/compiled_evaluation.py --model data/gsm8k/grpo-cot --arm cot" \

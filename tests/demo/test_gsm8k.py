@@ -46,6 +46,7 @@ def test_make_gsm8k_passes_its_options_to_the_script():
         ("MINUTES=26", ["--time_budget_minutes", "26"]),
         ("GRPO_STEPS=30", ["--grpo_max_steps", "30"]),
         ("GRPO_LR=3e-5", ["--grpo_learning_rate", "3e-5"]),
+        ("GRPO_CALCULATIONS=3", ["--grpo_max_calculations", "3"]),
     ):
         dry_run = subprocess.run(["make", "-n", "gsm8k", variable], cwd=REPO_ROOT, capture_output=True, text=True)
         (command,) = [line for line in dry_run.stdout.splitlines() if "scripts/gsm8k.py" in line]
@@ -60,6 +61,11 @@ def test_make_gsm8k_passes_its_options_to_the_script():
         (["--grpo_learning_rate", "0"], "--grpo_learning_rate: expected a positive learning rate, got 0"),
         (["--grpo_learning_rate", "inf"], "--grpo_learning_rate: expected a positive learning rate, got inf"),
         (["--grpo_learning_rate", "nan"], "--grpo_learning_rate: expected a positive learning rate, got nan"),
+        (
+            ["--grpo_max_calculations", "0"],
+            "--grpo_max_calculations: expected a positive number of calculations, got 0",
+        ),
+        (["--sft_only", "--grpo_max_calculations", "3"], "--grpo_max_calculations has no effect with --sft_only"),
         (["--sft_only", "--grpo_learning_rate", "3e-5"], "--grpo_learning_rate has no effect with --sft_only"),
         (["--arm", "tool"], "argument --arm: invalid choice: 'tool'"),
         (["--train_file", "gsm8k_trian.jsonl"], "GSM8K data not found: --train_file: no such file or folder"),
@@ -112,6 +118,8 @@ def test_grpos_steps_reach_the_run_and_must_be_positive(monkeypatch):
     assert called[0][10] == 40
     gsm8k_cli.main(["--fast", "--grpo_learning_rate", "3e-5"])
     assert called[1][14] == 3e-5 and called[0][14] is None
+    gsm8k_cli.main(["--fast", "--grpo_max_calculations", "3"])
+    assert called[2][15] == 3 and called[0][15] is None
     with pytest.raises(UsageError) as stopped:
         gsm8k_cli.main(["--fast", "--grpo_max_steps", "0"])
     assert "--grpo_max_steps: expected a positive number of steps, got 0" in str(stopped.value)
@@ -902,10 +910,31 @@ def test_grpo_prompts_are_the_rows_with_at_most_the_settings_calculations_and_sf
     assert everything["conversion"]["grpo_prompts"] == 5
 
 
+def test_grpo_max_calculations_chooses_grpos_prompts_before_anything_trains(tmp_path, monkeypatch):
+    """The run's own datasets, with `--grpo_max_calculations 3` in place of the settings' 2; the model is never
+    fetched, since the run stops right after the datasets."""
+    train = write_rows(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3, 5, 2)])
+    built, build = [], gsm8k.build_datasets
+
+    def datasets_then_stop(folder, train_file, settings):
+        built.append(build(folder, train_file, settings))
+        raise UsageError("stopped after the datasets")
+
+    monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: (tmp_path / "model", "here"))
+    monkeypatch.setattr(gsm8k, "build_datasets", datasets_then_stop)
+    with pytest.raises(UsageError, match="stopped after the datasets"):
+        gsm8k.run(tmp_path / "out", ("cot",), seed=0, fast=False, train_file=train, test_file=train,
+                  grpo_max_calculations=3)  # fmt: skip
+    assert (built[0]["conversion"]["grpo_prompts"], built[0]["conversion"]["grpo_max_calculations"]) == (4, 3)
+
+
 def test_no_grpo_prompt_left_by_the_calculation_limit_ends_the_run_in_one_line_naming_the_setting(tmp_path):
     train = write_rows(tmp_path / "train.jsonl", [gsm8k_row("hard", 4)])
     settings = dataclasses.replace(GSM8K_FULL, grpo_max_calculations=2)
-    with pytest.raises(UsageError, match=r"GSM8KSettings.grpo_max_calculations=2: none of the 1 GSM8K-train rows"):
+    with pytest.raises(
+        UsageError,
+        match=r"GRPO prompts of at most 2 calculations \(--grpo_max_calculations, .*\): none of the 1 GSM8K-train rows",
+    ):
         gsm8k.build_datasets(tmp_path / "datasets", train, settings)
 
 
@@ -1224,6 +1253,9 @@ def test_reuse_sft_refuses_sft_trained_on_other_data(tmp_path):
     ):
         gsm8k.check_same_conversion({"conversion": {"rows": 16, "calls": 30}}, {"rows": 32, "calls": 30}, tmp_path)
     gsm8k.check_same_conversion({"conversion": {"rows": 16, "calls": 30}}, {"rows": 16, "calls": 30}, tmp_path)
+    # GRPO's prompts are not SFT's data: an earlier SFT serves a run that prompts GRPO with other rows.
+    earlier = {"conversion": {"rows": 16, "grpo_prompts": 9, "grpo_max_calculations": 2}}
+    gsm8k.check_same_conversion(earlier, {"rows": 16, "grpo_prompts": 12, "grpo_max_calculations": 3}, tmp_path)
 
 
 def test_sft_only_evaluate_writes_the_sft_evaluations_a_later_run_reuses(tmp_path, monkeypatch):

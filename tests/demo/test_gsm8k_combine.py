@@ -125,8 +125,9 @@ def test_the_gpu_time_goal_is_at_most_thirty_minutes_summed_over_the_runs(tmp_pa
         ),
         ({"device": "CPU"}, r"differ in device \('a GPU' against 'CPU'\)"),
         (
-            {"conversion": {**gsm8k_results(COT, ("cot",))["conversion"], "grpo_prompts": 7473}},
-            r"differ in conversion.grpo_prompts \(2674 against 7473\)",
+            # SFT's traces from other data (GRPO's prompts may differ: a training choice, named arm by arm).
+            {"conversion": {**gsm8k_results(COT, ("cot",))["conversion"], "sft_rows": 7000}},
+            r"differ in conversion.sft_rows \(7472 against 7000\)",
         ),
     ],
 )
@@ -167,6 +168,27 @@ def test_runs_whose_grpo_learned_at_different_rates_combine_and_the_report_names
     assert "GRPO's learning rate 3e-05 (chain of thought) in place of the recipes'" in report
 
 
+def test_runs_whose_grpo_prompted_with_other_rows_combine_and_the_report_gives_each_arms_prompts(tmp_path):
+    cot = one_arm_run(tmp_path / "cot", COT, 600.0)
+    harder = {**cot["conversion"], "grpo_prompts": 4811, "grpo_max_calculations": 3}
+    one_arm_run(tmp_path / "cot-3", COT, 600.0, conversion=harder, grpo_max_calculations=3)
+    one_arm_run(tmp_path / "tools", TOOLS, 750.0)
+    alike = gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "alike")
+    assert "grpo_prompts_by_arm" not in alike
+    results = gsm8k_combine.main([tmp_path / "cot-3", tmp_path / "tools"], tmp_path / "combined")
+    tools = results["grpo_prompts_by_arm"]["tools"]
+    assert results["grpo_prompts_by_arm"]["cot"] == {"grpo_prompts": 4811, "grpo_max_calculations": 3}
+    # The conversion is the runs' common one: no arm's GRPO prompts in it, as if they were both's.
+    assert "grpo_prompts" not in results["conversion"] and alike["conversion"]["grpo_prompts"] == tools["grpo_prompts"]
+    report = (tmp_path / "combined" / "report.md").read_text(encoding="utf-8")
+    assert (
+        "- **GRPO prompts**: chain of thought: the 4811 rows whose worked solution has at most 3 calculations "
+        f"(`GSM8KSettings.grpo_max_calculations`, `--grpo_max_calculations`); python tool: the {tools['grpo_prompts']} "
+        f"rows whose worked solution has at most {tools['grpo_max_calculations']} calculations"
+    ) in report
+    assert results["runs"][0]["command"].endswith("GRPO_CALCULATIONS=3")
+
+
 def test_the_same_arm_twice_one_run_and_files_that_are_not_runs_are_refused_in_one_line(two_leases, tmp_path):
     cot, tools = two_leases
     one_arm_run(tmp_path / "cot-again", COT, 600.0)
@@ -177,6 +199,9 @@ def test_the_same_arm_twice_one_run_and_files_that_are_not_runs_are_refused_in_o
     older = one_arm_run(tmp_path / "older", TOOLS, 750.0)  # from before make gsm8k recorded its GRPO generation
     del older["grpo_generation"]
     (tmp_path / "older" / "results.json").write_text(json.dumps(older), encoding="utf-8")
+    unprompted = one_arm_run(tmp_path / "unprompted", TOOLS, 750.0)  # from before it recorded GRPO's prompts
+    del unprompted["conversion"]["grpo_prompts"]
+    (tmp_path / "unprompted" / "results.json").write_text(json.dumps(unprompted), encoding="utf-8")
     gsm8k_combine.main([cot, tools], tmp_path / "combined")
     refused = [
         ([cot, tmp_path / "cot-again"], "both ran the chain of thought arm; combine runs of different arms"),
@@ -185,6 +210,7 @@ def test_the_same_arm_twice_one_run_and_files_that_are_not_runs_are_refused_in_o
         ([cot, tmp_path / "not-json"], "not-json/results.json is not JSON"),
         ([cot, tmp_path / "demo"], "demo/results.json is not the results.json of a make gsm8k run"),
         ([cot, tmp_path / "older"], "older/results.json has no grpo_generation .*; run it again"),
+        ([tmp_path / "unprompted", cot], "unprompted/results.json has no conversion.grpo_prompts .*; run it again"),
         ([cot, tmp_path / "combined"], "combined/results.json is already a combination of runs"),
     ]
     for folders, message in refused:
@@ -240,13 +266,14 @@ def test_options_of_a_run_are_refused_with_combine(two_leases, option, message):
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_two_fast_one_arm_runs_combine_as_two_leases_would(tmp_path, gsm8k_files):
-    # The chain of thought's lease tries GRPO's learning-rate lever (the cot-lr plan), the tool arm's does not.
-    lever = {"cot": ["--grpo_learning_rate", "3e-5"], "tools": []}
+    # The chain of thought's lease tries GRPO's levers (the cot-lr and cot-calc3 plans), the tool arm's does not.
+    lever = {"cot": ["--grpo_learning_rate", "3e-5", "--grpo_max_calculations", "3"], "tools": []}
     runs = {
         arm: gsm8k_cli.main(["--fast", "--arm", arm, "--output_dir", str(tmp_path / arm), *lever[arm], *gsm8k_files])
         for arm in gsm8k.ARMS
     }
     assert runs["cot"]["grpo_learning_rate"] == 3e-5 and runs["tools"]["grpo_learning_rate"] is None
+    assert runs["cot"]["conversion"]["grpo_max_calculations"] == 3 and runs["cot"]["grpo_max_calculations"] == 3
     assert "\nlearning_rate=3e-05,\n" in (tmp_path / "cot" / "logs" / "grpo-cot.log").read_text()  # as GRPO trained
     results = gsm8k_cli.main(
         ["--combine", str(tmp_path / "cot"), str(tmp_path / "tools"), "--output_dir", str(tmp_path / "both")]

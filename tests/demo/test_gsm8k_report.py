@@ -73,6 +73,8 @@ def test_a_gsm8k_runs_command_is_written_from_its_results():
     assert gsm8k_command(evaluated_compiled) == "make gsm8k ARM=tools SEED=0 FAST=1 COMPILE=1 COMPILE_DECODING=1"
     faster = {**one_arm, "grpo_learning_rate": 3e-5}
     assert gsm8k_command(faster) == "make gsm8k ARM=tools SEED=0 FAST=1 GRPO_LR=3e-05"
+    harder = {**faster, "grpo_max_calculations": 3}
+    assert gsm8k_command(harder) == "make gsm8k ARM=tools SEED=0 FAST=1 GRPO_LR=3e-05 GRPO_CALCULATIONS=3"
 
 
 @pytest.mark.parametrize(

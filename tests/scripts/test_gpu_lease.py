@@ -13,7 +13,7 @@ import pytest
 from tests.support import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "gpu_lease.sh"
-PLANS = ("decoding", "tools-throughput", "cot", "cot-lr", "tools-sft", "tools")
+PLANS = ("decoding", "tools-throughput", "cot", "cot-lr", "cot-calc3", "tools-sft", "tools")
 
 
 def _choices() -> dict[str, dict[str, tuple[str, ...]]]:
@@ -95,11 +95,14 @@ def test_each_plans_limits_its_start_install_and_collect_fit_a_lease(plan):
     assert worst + LEASE_SETUP_SECONDS + collect_seconds <= 15 * 60
 
 
-def test_the_cot_lr_plan_is_the_cot_plan_with_grpos_learning_rate_changed_and_its_rest_first_compiled():
-    # So that its run compares with the cot plan's, and fits a lease as that one does (the rate costs no time).
+@pytest.mark.parametrize(
+    ("plan", "lever"), [("cot-lr", "--grpo_learning_rate 3e-5"), ("cot-calc3", "--grpo_max_calculations 3")]
+)
+def test_a_cot_lever_plan_is_the_cot_plan_with_one_lever_changed_and_its_rest_first_compiled(plan, lever):
+    # So that its run compares with the cot plan's, and fits a lease as that one does.
     (cot_limit, cot), *cot_rest = plan_lines("cot")
-    (limit, command), compiled_evaluation, *rest = plan_lines("cot-lr")
-    assert (limit, command) == (cot_limit, f"{cot} --grpo_learning_rate 3e-5") and rest == cot_rest
+    (limit, command), compiled_evaluation, *rest = plan_lines(plan)
+    assert (limit, command) == (cot_limit, f"{cot} {lever}") and rest == cot_rest
     # First, in what its run leaves, the compiled greedy evaluation of the GRPO model the run evaluated uncompiled.
     assert compiled_evaluation[0] is None and "--model data/gsm8k/grpo-cot --arm cot" in compiled_evaluation[1]
 
@@ -216,7 +219,7 @@ def test_a_run_samples_each_gpu_process_memory_every_second_until_it_ends(tmp_pa
 def test_a_mistake_is_one_line_and_exit_status_2():
     run = lease("start", "nope", GPU_LEASE_DRY_RUN="1")
     assert run.returncode == 2 and run.stderr.strip().splitlines() == [
-        "gpu_lease.sh: unknown plan 'nope' (one of decoding, tools-throughput, cot, cot-lr, tools-sft, tools)"
+        "gpu_lease.sh: unknown plan 'nope' (one of decoding, tools-throughput, cot, cot-lr, cot-calc3, tools-sft, tools)"
     ]
     assert lease("collect").returncode == 2 and lease().returncode == 2
 

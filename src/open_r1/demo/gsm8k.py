@@ -45,6 +45,7 @@ on).
 """
 
 import contextlib
+import dataclasses
 import json
 import pathlib
 import time
@@ -189,7 +190,8 @@ def grpo_prompts(rows: list[dict], prompts: list[dict], max_calculations: int | 
     kept = [prompt for row, prompt in zip(rows, prompts, strict=True) if calculations(row) <= max_calculations]
     if not kept:
         raise UsageError(
-            f"GSM8KSettings.grpo_max_calculations={max_calculations}: none of the {len(rows)} GSM8K-train rows has a "
+            f"GRPO prompts of at most {max_calculations} calculations (--grpo_max_calculations, else "
+            f"GSM8KSettings.grpo_max_calculations): none of the {len(rows)} GSM8K-train rows has a "
             "worked solution with that few calculations, so GRPO would have no prompt"
         )
     return kept
@@ -553,6 +555,7 @@ def run(
     compile_generation: bool = False,
     compile_decoding: bool = False,
     grpo_learning_rate: float | None = None,
+    grpo_max_calculations: int | None = None,
 ) -> dict:
     """Runs the arms (`arms_at_once`: in two processes at the same time; None: so on a GPU, one after the other on
     a CPU) and writes results.json, report.md and the curves in `output_dir`. Under `time_budget_minutes` each arm's
@@ -560,6 +563,8 @@ def run(
     import torch
 
     settings = GSM8K_FAST if fast else GSM8K_FULL
+    if grpo_max_calculations is not None:
+        settings = dataclasses.replace(settings, grpo_max_calculations=grpo_max_calculations)
     started, started_at = time.perf_counter(), time.time()
     provenance = provenance_record()
     check_data_file(train_file, "--train_file")
@@ -633,8 +638,9 @@ def run(
         "sft_recipe_sha256": recipe_digests(settings, arms),
         "time_budget_minutes": time_budget_minutes,
         "grpo_max_steps": grpo_max_steps,
-        # None: each GRPO recipe's own learning_rate.
+        # None: each GRPO recipe's own learning_rate; GSM8KSettings' calculations (the conversion has the one used).
         "grpo_learning_rate": grpo_learning_rate,
+        "grpo_max_calculations": grpo_max_calculations,
         "arms_at_once": arms_at_once,
         "grpo_generation": "vLLM (colocated)"
         if use_vllm

@@ -94,6 +94,13 @@ def main(argv: list[str] | None = None) -> dict:
         "GRPO misses its goal (docs/gsm8k.md).",
     )
     parser.add_argument(
+        "--grpo_max_calculations",
+        type=int,
+        default=None,
+        help="GRPO's prompts: the GSM8K-train rows whose worked solution has at most this many calculations, in "
+        "place of GSM8KSettings.grpo_max_calculations; SFT still trains on every row.",
+    )
+    parser.add_argument(
         "--sft_only",
         action="store_true",
         help="Only each arm's cold-start SFT, into OUTPUT_DIR/sft-<arm>: no GRPO, and no evaluation unless "
@@ -153,6 +160,10 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--grpo_max_steps: expected a positive number of steps, got {args.grpo_max_steps}")
     if args.grpo_learning_rate is not None and not 0 < args.grpo_learning_rate < math.inf:
         parser.error(f"--grpo_learning_rate: expected a positive learning rate, got {args.grpo_learning_rate:g}")
+    if args.grpo_max_calculations is not None and args.grpo_max_calculations < 1:
+        parser.error(
+            f"--grpo_max_calculations: expected a positive number of calculations, got {args.grpo_max_calculations}"
+        )
     if args.time_budget_minutes is not None and not args.time_budget_minutes > 0:
         parser.error(f"--time_budget_minutes: expected a positive number of minutes, got {args.time_budget_minutes:g}")
     output_dir = pathlib.Path(args.output_dir or gsm8k.default_output_dir(args.fast))
@@ -175,6 +186,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "time_budget_minutes",
                 "grpo_max_steps",
                 "grpo_learning_rate",
+                "grpo_max_calculations",
                 "arms_at_once",
             ):
                 parser.error(f"--{name} has no effect with --sft_only, which runs no GRPO and evaluates only SFT")
@@ -207,4 +219,5 @@ def main(argv: list[str] | None = None) -> dict:
         args.compile_generation,
         args.compile_decoding,
         args.grpo_learning_rate,
+        args.grpo_max_calculations,
     )

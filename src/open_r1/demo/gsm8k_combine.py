@@ -6,11 +6,12 @@ leases are read, and held to the goals, together.
 A GPU lent 15 minutes at a time runs one arm per lease (`scripts/gpu_lease.sh start cot`, then `start tools`,
 each taking the base evaluations of the same earlier run with `--reuse_base`); each lease brings back its output
 folder (results.json, and curves-<arm>.png where kept). The runs must have measured the same thing: the same seed,
-FAST or not, model, training data and its conversion, test file and problems, samples per problem and GRPO
+FAST or not, model, training data and its SFT traces, test file and problems, samples per problem and GRPO
 generation engine (transformers or vLLM; whether its decode step was compiled may differ, named arm by arm), the
 evaluator's decoding (`--compile_decoding` or not), all on GPUs or all on the CPU, each arm in one run only, and the
 same score under the model card's protocol; GPUs of different kinds (an H100 lease and an H200 one) are named in the
-report, arm by arm. The combined results.json keeps each run's provenance under `runs` (its `make gsm8k` command, arms, date, commit, GPU, seconds); its
+report, arm by arm. How each arm's GRPO trained may differ, named arm by arm: its learning rate and its prompts
+(`--grpo_learning_rate`, `--grpo_max_calculations`). The combined results.json keeps each run's provenance under `runs` (its `make gsm8k` command, arms, date, commit, GPU, seconds); its
 `total_seconds` is their sum, the GPU time of the two arms without the leases' start and install. The report is
 `open_r1.demo.gsm8k_report.gsm8k_report`'s, goals included; each run's curves are copied beside it.
 Not covered: two runs of the same arm (another seed is another run, read beside this one, not averaged into it).
@@ -22,6 +23,7 @@ import shutil
 
 from open_r1.demo import pipeline
 from open_r1.demo.gsm8k_report import (
+    GRPO_PROMPT_FIELDS,
     GSM8K_ARM_NAMES,
     arm_greedy_change,
     gsm8k_command,
@@ -74,6 +76,11 @@ def read_run(folder: pathlib.Path) -> dict:
             raise UsageError(
                 f"--combine: {path} has no {field} (written before make gsm8k recorded it?); run it again"
             )
+    for field in GRPO_PROMPT_FIELDS:  # named arm by arm where the runs differ, so each run must say
+        if field not in results["conversion"]:
+            raise UsageError(
+                f"--combine: {path} has no conversion.{field} (written before make gsm8k recorded it?); run it again"
+            )
     for arm, stages in results["arms"].items():
         # A run from before make gsm8k paired its GRPO goal, or whose details were not at hand then.
         if stages["grpo"].get("greedy_change_from_sft") is None:
@@ -95,7 +102,7 @@ def measured_alike(run: dict) -> dict:
         "grpo_generation": generation_engine(run["grpo_generation"]),
         # The evaluations are the measurement: compiled or not, all the runs' alike (absent: runs from before it).
         "compile_decoding": bool(run.get("compile_decoding")),
-        **{f"conversion.{key}": value for key, value in run["conversion"].items()},
+        **{f"conversion.{key}": value for key, value in run["conversion"].items() if key not in GRPO_PROMPT_FIELDS},
         **{field: pathlib.Path(run[field]).name for field in SHARED_FILE_FIELDS},
         "device": "CPU" if run["device"] == "CPU" else "a GPU",
         **{f"card_protocol {field}": run["card_protocol"].get(field) for field in CARD_FIELDS},
@@ -151,6 +158,7 @@ def run_summary(run: dict) -> dict:
         "time_budget_minutes": run.get("time_budget_minutes"),
         "grpo_max_steps": run.get("grpo_max_steps"),
         "grpo_learning_rate": run.get("grpo_learning_rate"),
+        "grpo_max_calculations": run.get("grpo_max_calculations"),
         "arms_at_once": run.get("arms_at_once"),
         "base_reused_from": run.get("base_reused_from"),
         "sft_reused_from": run.get("sft_reused_from"),
@@ -181,6 +189,17 @@ def one_or_each(runs: list[dict], field: str, only_recorded: bool = False):
     )
 
 
+def grpo_prompts_by_arm(by_arm: dict, arms: list[str]) -> dict:
+    """The combined conversion, and where the runs chose GRPO's prompts differently, each arm's choice
+    (`grpo_prompts_by_arm`: arm -> its GRPO_PROMPT_FIELDS, then left out of the conversion, which is not one run's)."""
+    chosen = {arm: {field: by_arm[arm]["conversion"][field] for field in GRPO_PROMPT_FIELDS} for arm in arms}
+    conversion = by_arm[arms[0]]["conversion"]
+    if all(fields == chosen[arms[0]] for fields in chosen.values()):
+        return {"conversion": conversion}
+    shared = {key: value for key, value in conversion.items() if key not in GRPO_PROMPT_FIELDS}
+    return {"conversion": shared, "grpo_prompts_by_arm": chosen}
+
+
 def combine(runs: list[dict], command: str) -> dict:
     """The combined results.json of `runs` (checked by `check_combinable`), its arms in the report's order."""
     check_combinable(runs)
@@ -199,7 +218,7 @@ def combine(runs: list[dict], command: str) -> dict:
         "grpo_curves": {arm: by_arm[arm]["grpo_curves"][arm] for arm in arms},
         "held_out": {arm: by_arm[arm]["held_out"][arm] for arm in arms if arm in by_arm[arm].get("held_out", {})},
         "card_protocol": (measured_card or [first["card_protocol"]])[0],
-        **{field: first[field] for field in SHARED_FIELDS},
+        **{field: first[field] for field in SHARED_FIELDS if field != "conversion"},
         **{field: first[field] for field in SHARED_FILE_FIELDS},
         "eval_max_new_tokens": {arm: by_arm[arm]["eval_max_new_tokens"][arm] for arm in arms},
         "recipes": [recipe for run in runs for recipe in run["recipes"]],
@@ -217,6 +236,8 @@ def combine(runs: list[dict], command: str) -> dict:
         "grpo_max_steps": common(runs, "grpo_max_steps"),
         # A training choice of each arm's, not a measurement: runs that differ in it combine, the report names each.
         "grpo_learning_rate": one_or_each(runs, "grpo_learning_rate", only_recorded=True),
+        # The SFT traces' conversion is common (checked); GRPO's prompts may be each arm's.
+        **grpo_prompts_by_arm(by_arm, arms),
         "arms_at_once": common(runs, "arms_at_once"),
         "device": one_or_each(runs, "device"),
         "date": min(run.get("date") or "" for run in runs) or None,

@@ -24,7 +24,7 @@ import pathlib
 import time
 
 from open_r1.demo import pipeline
-from open_r1.demo.gsm8k_report import GSM8K_ARM_NAMES, kept_details, out_of_tokens_share
+from open_r1.demo.gsm8k_report import GRPO_PROMPT_FIELDS, GSM8K_ARM_NAMES, kept_details, out_of_tokens_share
 from open_r1.demo.settings import GSM8KSettings
 from open_r1.eval.few_shot import LIGHTEVAL_GSM8K_GENERATION_SIZE
 from open_r1.tasks.gsm8k import (
@@ -253,8 +253,13 @@ def check_reusable_sft(earlier_run: pathlib.Path, arms: tuple[str, ...], run: di
 
 
 def check_same_conversion(earlier: dict, conversion: dict, earlier_run: pathlib.Path) -> None:
-    """The SFT traces of the earlier run were converted from the same training data as this run's."""
-    differing = sorted(key for key in conversion if earlier.get("conversion", {}).get(key) != conversion[key])
+    """The SFT traces of the earlier run were converted from the same training data as this run's (GRPO's prompts,
+    which SFT does not train on, may differ)."""
+    differing = sorted(
+        key
+        for key in conversion
+        if key not in GRPO_PROMPT_FIELDS and earlier.get("conversion", {}).get(key) != conversion[key]
+    )
     if differing:
         raise UsageError(
             f"--reuse_sft: {earlier_run / 'results.json'} trained SFT on other data (conversion: {differing[0]} "

@@ -371,14 +371,30 @@ def card_line(results: dict) -> str:
     )
 
 
-def grpo_prompts_line(conversion: dict) -> str:
-    limit = conversion["grpo_max_calculations"]
+# The conversion's fields that say which rows GRPO prompts with (`--grpo_max_calculations`), not how SFT's traces
+# were made: a training choice of each arm's GRPO, which reused SFT evaluations and combined runs may differ in.
+GRPO_PROMPT_FIELDS = ("grpo_prompts", "grpo_max_calculations")
+
+
+def grpo_prompts_phrase(fields: dict) -> str:
+    """Which rows GRPO prompted with, from a run's GRPO_PROMPT_FIELDS."""
+    limit = fields["grpo_max_calculations"]
     if limit is None:
-        return f"all {conversion['grpo_prompts']} rows."
+        return f"all {fields['grpo_prompts']} rows"
     return (
-        f"the {conversion['grpo_prompts']} rows whose worked solution has at most {limit} "
-        "calculations (`GSM8KSettings.grpo_max_calculations`)."
+        f"the {fields['grpo_prompts']} rows whose worked solution has at most {limit} "
+        "calculations (`GSM8KSettings.grpo_max_calculations`, `--grpo_max_calculations`)"
     )
+
+
+def grpo_prompts_line(conversion: dict, by_arm: dict | None = None) -> str:
+    """The report's GRPO prompts: the conversion's, or in a combined run whose arms chose them differently, each
+    arm's (`by_arm`: arm -> its GRPO_PROMPT_FIELDS)."""
+    if by_arm:
+        return (
+            "; ".join(f"{GSM8K_ARM_NAMES[arm]}: {grpo_prompts_phrase(fields)}" for arm, fields in by_arm.items()) + "."
+        )
+    return grpo_prompts_phrase(conversion) + "."
 
 
 def grpo_generation(results: dict) -> str:
@@ -470,6 +486,11 @@ def gsm8k_command(results: dict) -> str:
             *([f"MINUTES={budget:g}"] if budget is not None else []),
             *([f"GRPO_STEPS={steps}"] if steps is not None else []),
             *([f"GRPO_LR={results['grpo_learning_rate']!r}"] if results.get("grpo_learning_rate") is not None else []),
+            *(
+                [f"GRPO_CALCULATIONS={results['grpo_max_calculations']}"]
+                if results.get("grpo_max_calculations") is not None
+                else []
+            ),
         ]
     )
 
@@ -532,7 +553,7 @@ the same solutions with each calculator annotation a call of the sandboxed pytho
 (`open_r1.tasks.gsm8k`). Each: cold-start SFT, then GRPO on GSM8K-train prompts with the accuracy reward.
 - **Data**: {conversion["rows"]} GSM8K-train rows (`{results["train_file"]}`); {conversion["sft_rows"]} SFT traces \
 per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed}
-- **GRPO prompts**: {grpo_prompts_line(conversion)}
+- **GRPO prompts**: {grpo_prompts_line(conversion, results.get("grpo_prompts_by_arm"))}
 {combined_runs_line(results)}{grpo_steps_line(results)}{grpo_step_time_line(results)}{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
 - **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}{grpo_learning_rate_note(results)}; \
 GRPO generates with \
