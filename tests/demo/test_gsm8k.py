@@ -928,6 +928,30 @@ def test_grpo_max_calculations_chooses_grpos_prompts_before_anything_trains(tmp_
     assert (built[0]["conversion"]["grpo_prompts"], built[0]["conversion"]["grpo_max_calculations"]) == (4, 3)
 
 
+def test_a_runs_options_are_in_its_results_and_its_command(tmp_path, monkeypatch):
+    """`run` to its results.json with the arm's jobs stood in for (their outcome a recorded run's): what the options
+    chose is written down, so that the report's command and `--combine` can say how each arm trained."""
+    from tests.support.demo_results import GSM8K_CARD, gsm8k_results
+
+    train = write_rows(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3, 5, 2)])
+    recorded = gsm8k_results({"cot": {"base": 0.0, "sft": 0.05, "grpo": 0.06}}, ("cot",))
+    outcome = {key: recorded[field]["cot"] for key, field in (("stages", "arms"), ("curves", "grpo_curves"))}
+    monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: (tmp_path / "model", recorded["model_origin"]))
+    monkeypatch.setattr(gsm8k, "count_parameters", lambda model: recorded["model_parameters"])
+    monkeypatch.setattr(
+        gsm8k.pipeline,
+        "run_jobs",
+        lambda jobs, logs, at_once: {"card": GSM8K_CARD, "cot": {**outcome, "held_out": recorded["held_out"]["cot"]}},
+    )
+    options = {"grpo_max_steps": 40, "grpo_learning_rate": 3e-5, "grpo_max_calculations": 3}
+    gsm8k.run(tmp_path / "out", ("cot",), seed=0, fast=True, train_file=train, test_file=train, **options)
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert {name: results[name] for name in options} == options
+    assert results["conversion"]["grpo_max_calculations"] == 3
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "`make gsm8k ARM=cot SEED=0 FAST=1 GRPO_STEPS=40 GRPO_LR=3e-05 GRPO_CALCULATIONS=3`" in report
+
+
 def test_no_grpo_prompt_left_by_the_calculation_limit_ends_the_run_in_one_line_naming_the_setting(tmp_path):
     train = write_rows(tmp_path / "train.jsonl", [gsm8k_row("hard", 4)])
     settings = dataclasses.replace(GSM8K_FULL, grpo_max_calculations=2)
