@@ -475,11 +475,23 @@ def test_grpo_max_steps_sets_grpos_steps_and_leaves_sfts_alone(shared_gpu, launc
     assert grpo[0] == "grpo.py" and grpo[-2:] == ("--max_steps", "40")
 
 
-def test_grpo_learning_rate_replaces_the_grpo_recipes_and_leaves_sfts_alone(shared_gpu, launches):
+def gpu_grpo_launch_as_parsed(**run_options):
+    """The chain-of-thought GRPO launch of a full run on a GPU with `run_options`, its training arguments as grpo.py
+    parses the recipe with make gsm8k's overrides (on this CPU with the CPU's precision, which the parser needs)."""
     from trl import ModelConfig
 
     from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
 
+    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, **run_options}
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    recipe = str(REPO_ROOT / GSM8K_FULL.grpo_recipes["cot"])
+    _, training, _ = parser.parse_args_and_config(
+        ["--config", recipe, *gsm8k.stage_overrides("grpo", run), "--use_cpu", "true", "--bf16", "false"]
+    )
+    return training
+
+
+def test_grpo_learning_rate_replaces_the_grpo_recipes_and_leaves_sfts_alone(shared_gpu, launches):
     shared_gpu.run["grpo_learning_rate"] = 3e-5
     shared_gpu.run_arm("cot")
     sft, grpo = launches
@@ -487,14 +499,7 @@ def test_grpo_learning_rate_replaces_the_grpo_recipes_and_leaves_sfts_alone(shar
     assert grpo[0] == "grpo.py" and grpo[-2:] == ("--learning_rate", "3e-05")
     # Every digit given reaches the trainer.
     assert gsm8k.stage_overrides("grpo", {**shared_gpu.run, "grpo_learning_rate": 1.2345678e-5})[-1] == "1.2345678e-05"
-    # As grpo.py parses the recipe with it (on this CPU with the CPU's precision, which the parser needs).
-    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "grpo_learning_rate": 3e-5}
-    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
-    recipe = str(REPO_ROOT / GSM8K_FULL.grpo_recipes["cot"])
-    _, training, _ = parser.parse_args_and_config(
-        ["--config", recipe, *gsm8k.stage_overrides("grpo", run), "--use_cpu", "true", "--bf16", "false"]
-    )
-    assert training.learning_rate == 3e-5
+    assert gpu_grpo_launch_as_parsed(grpo_learning_rate=3e-5).learning_rate == 3e-5
 
 
 def test_the_critical_arms_jobs_that_the_run_waits_for_go_first_and_no_other_arms(shared_gpu):
@@ -646,17 +651,7 @@ def test_grpo_out_of_gpu_memory_with_no_evaluation_beside_it_fails_the_arm(share
 def test_the_compiled_grpo_launch_parses_with_the_chain_of_thought_recipe_into_what_compiling_needs():
     """What the `cot` lease plan launches: the recipe with make gsm8k's compiled overrides, as grpo.py parses them
     (on this CPU with the CPU's precision added, which the parser needs without a GPU)."""
-    from trl import ModelConfig
-
-    from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
-
-    run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "compile_generation": True}
-    overrides = gsm8k.stage_overrides("grpo", run)
-    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
-    recipe = str(REPO_ROOT / GSM8K_FULL.grpo_recipes["cot"])
-    _, training, _ = parser.parse_args_and_config(
-        ["--config", recipe, *overrides, "--use_cpu", "true", "--bf16", "false"]
-    )
+    training = gpu_grpo_launch_as_parsed(compile_generation=True)
     assert training.compile_generation and training.max_prompt_length == GSM8K_FULL.compiled_max_prompt_length
     # compile_generation refuses activation checkpointing (its hooks compile the step again each generation).
     assert not training.activation_checkpointing and not training.gradient_checkpointing
@@ -910,24 +905,6 @@ def test_grpo_prompts_are_the_rows_with_at_most_the_settings_calculations_and_sf
     assert everything["conversion"]["grpo_prompts"] == 5
 
 
-def test_grpo_max_calculations_chooses_grpos_prompts_before_anything_trains(tmp_path, monkeypatch):
-    """The run's own datasets, with `--grpo_max_calculations 3` in place of the settings' 2; the model is never
-    fetched, since the run stops right after the datasets."""
-    train = write_rows(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3, 5, 2)])
-    built, build = [], gsm8k.build_datasets
-
-    def datasets_then_stop(folder, train_file, settings):
-        built.append(build(folder, train_file, settings))
-        raise UsageError("stopped after the datasets")
-
-    monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: (tmp_path / "model", "here"))
-    monkeypatch.setattr(gsm8k, "build_datasets", datasets_then_stop)
-    with pytest.raises(UsageError, match="stopped after the datasets"):
-        gsm8k.run(tmp_path / "out", ("cot",), seed=0, fast=False, train_file=train, test_file=train,
-                  grpo_max_calculations=3)  # fmt: skip
-    assert (built[0]["conversion"]["grpo_prompts"], built[0]["conversion"]["grpo_max_calculations"]) == (4, 3)
-
-
 def test_a_runs_options_are_in_its_results_and_its_command(tmp_path, monkeypatch):
     """`run` to its results.json with the arm's jobs stood in for (their outcome a recorded run's): what the options
     chose is written down, so that the report's command and `--combine` can say how each arm trained."""
@@ -947,7 +924,8 @@ def test_a_runs_options_are_in_its_results_and_its_command(tmp_path, monkeypatch
     gsm8k.run(tmp_path / "out", ("cot",), seed=0, fast=True, train_file=train, test_file=train, **options)
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert {name: results[name] for name in options} == options
-    assert results["conversion"]["grpo_max_calculations"] == 3
+    # GRPO's prompts are the 4 rows of at most 3 calculations, not the settings' 2 (3 rows).
+    assert (results["conversion"]["grpo_prompts"], results["conversion"]["grpo_max_calculations"]) == (4, 3)
     report = (tmp_path / "out" / "report.md").read_text()
     assert "`make gsm8k ARM=cot SEED=0 FAST=1 GRPO_STEPS=40 GRPO_LR=3e-05 GRPO_CALCULATIONS=3`" in report
 

@@ -14,6 +14,13 @@ from open_r1.demo.gsm8k_report import gsm8k_evaluations_goals, gsm8k_evaluations
 from open_r1.usage import ArgumentParser
 
 
+def refuse_all_but(parser: argparse.ArgumentParser, given: list[str], taken: tuple[str, ...], mode: str) -> None:
+    """One line for the first option `given` that `mode` does not take (`taken`): it would have no effect there."""
+    for name in given:
+        if name not in taken:
+            parser.error(f"--{name} has no effect with {mode}")
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = ArgumentParser(description=gsm8k.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -134,14 +141,12 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     given = [name for name, value in vars(args).items() if value != parser.get_default(name)]
     if args.combine:
-        for name in given:
-            if name not in ("combine", "output_dir"):
-                parser.error(f"--{name} has no effect with --combine, which reads finished runs with their own")
+        refuse_all_but(parser, given, ("combine", "output_dir"), "--combine, which reads finished runs with their own")
         return gsm8k_combine.main(args.combine, pathlib.Path(args.output_dir or gsm8k_combine.OUTPUT_DIR))
     if args.evaluations_table:
-        for name in given:
-            if name not in ("evaluations_table", "test_file"):
-                parser.error(f"--{name} has no effect with --evaluations_table, which reads a run's evaluations")
+        refuse_all_but(
+            parser, given, ("evaluations_table", "test_file"), "--evaluations_table, which reads a run's evaluations"
+        )
         print(gsm8k_evaluations_table(args.evaluations_table))
         goals = gsm8k_evaluations_goals(args.evaluations_table)
         if goals:
