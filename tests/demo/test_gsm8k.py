@@ -836,11 +836,15 @@ SHARED_TEST_FILE = "../shared/data/gsm8k_test.jsonl"
         ("gsm8k-h100-2026-11-24", 9, ["The goals"]),  # the card and 4 evaluations of each of base and SFT
         ("gsm8k-h100-2026-11-24-grpo", 7, ["The goals"]),  # SFT without the tool arm's sampled one, and GRPO
         # The chain-of-thought SFT alone (no goal to read without the base); its greedy details kept, gzipped.
-        ("gsm8k-h100-2026-11-27-cot", 2, ["Greedy pass@1 by calculations"]),
+        ("gsm8k-h100-2026-11-27-cot", 2, ["Greedy pass@1 by calculations", "Calculations written"]),
         # The chain-of-thought arm to its end: the goal, with its change paired by problem from both details.
-        ("gsm8k-h100-2026-11-27-cot-2", 4, ["The goals", "Greedy pass@1 by calculations"]),
+        ("gsm8k-h100-2026-11-27-cot-2", 4, ["The goals", "Greedy pass@1 by calculations", "Calculations written"]),
         # The same with GRPO's decode step compiled: 80 GRPO steps where the uncompiled run trained 36.
-        ("gsm8k-h100-2026-11-27-cot-compiled", 4, ["The goals", "Greedy pass@1 by calculations"]),
+        (
+            "gsm8k-h100-2026-11-27-cot-compiled",
+            4,
+            ["The goals", "Greedy pass@1 by calculations", "Calculations written"],
+        ),
     ],
 )
 def test_the_gpu_runs_tables_in_the_docs_are_the_ones_their_results_files_give(
@@ -959,6 +963,29 @@ def test_pass_at_1_by_calculations_groups_every_sample_of_a_problem_by_its_worke
     }
 
 
+def test_by_calculations_the_completions_calculations_written_stand_beside_their_worked_solutions():
+    calculations_of, worked_written_of = {"a": 2, "b": 2, "c": 7}, {"a": 2, "b": 4, "c": 8}
+    details = [
+        {"id": "a", "correct": True, "completion": "1+1 = 2\n2+1 = 3\n<answer>\\boxed{3}</answer>"},
+        {"id": "b", "correct": False, "completion": "2+2 = 4\n<answer>\\boxed{4}</answer>"},
+        {"id": "b", "correct": False, "completion": "no steps at all"},
+        {
+            "id": "c",
+            "correct": False,
+            "completion": [{"role": "assistant", "content": "3*3 ="}, {"role": "tool", "content": "9=9"}],
+        },
+    ]
+    assert gsm8k.pass_by_calculations(details, calculations_of, worked_written_of) == {
+        "2": {
+            "problems": 2,
+            "pass@1": 1 / 3,
+            "calculations_written": 1.0,
+            "worked_solution_calculations_written": 3.0,
+        },
+        "≥5": {"problems": 1, "pass@1": 0.0, "calculations_written": 1.0, "worked_solution_calculations_written": 8.0},
+    }
+
+
 def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_their_details(tmp_path, capsys):
     test = write_rows(tmp_path / "test.jsonl", [gsm8k_row("0", 2), gsm8k_row("1", 2), gsm8k_row("2", 3)])
     for name, verdicts in (("sft-tools-greedy", [True, False, True]), ("grpo-tools-greedy", [True, True, False])):
@@ -967,7 +994,12 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
         (folder / "results.json").write_text(
             json.dumps({"pass@1": 0.5, "pass@1_stderr": 0.1, "num_samples": 1, "num_problems": 3, "settings": {}})
         )
-        rows = [{"id": str(i), "correct": v} for i, v in enumerate(verdicts)]
+        # The SFT model writes out every step ("Then 1+1 = 2."), the GRPO model one.
+        steps = {"0": 2, "1": 2, "2": 3} if name.startswith("sft") else {"0": 1, "1": 1, "2": 1}
+        rows = [
+            {"id": str(i), "correct": v, "completion": " ".join(["x ="] * steps[str(i)]) + "\n<answer>"}
+            for i, v in enumerate(verdicts)
+        ]
         if name.startswith("sft"):
             write_rows(folder / "details.jsonl", rows)
         else:  # gzipped, as docs/results keeps them
@@ -977,6 +1009,9 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
     printed = capsys.readouterr().out
     assert "| stage | arm | 2 (2 problems) | 3 (1 problems) |" in printed
     assert "| sft | python tool | 50.0% | 100.0% |" in printed and "| grpo | python tool | 100.0% | 0.0% |" in printed
+    written = printed.split("Calculations written out per completion")[1]
+    assert "| GSM8K worked solution |  | 2.00 | 3.00 |" in written  # gsm8k_row writes one `=` a calculation
+    assert "| sft | python tool | 2.00 | 3.00 |" in written and "| grpo | python tool | 1.00 | 1.00 |" in written
     write_rows(test, [gsm8k_row("0", 2)])
     with pytest.raises(UsageError, match=r"problem id\(s\) \['1', '2'\] are not in .*test.jsonl"):
         gsm8k.evaluations_calculations_table(tmp_path / "run", test)

@@ -163,6 +163,17 @@ def test_the_gsm8k_report_breaks_greedy_scores_down_by_calculations_and_names_th
     assert "GRPO generates with transformers, the evaluator with transformers." in report
     everything = {**results["conversion"], "grpo_prompts": 7473, "grpo_max_calculations": None}
     assert "- **GRPO prompts**: all 7473 rows." in gsm8k_report({**results, "conversion": everything}, "make gsm8k")
+    assert "Calculations written out" not in report, "results.json files before 2026-11-27 did not count them"
+    for arm, stages in results["arms"].items():
+        for stage, values in stages.items():
+            for bucket in values["by_calculations"]["greedy"].values():
+                # GRPO's completions stop short: 2 calculations written whatever the problem needs.
+                written = 2.0 if stage == "grpo" else 3.0
+                bucket.update(calculations_written=written, worked_solution_calculations_written=2.5)
+    written = gsm8k_report(results, "make gsm8k").split("Calculations written out per completion")[1]
+    assert "| arm | stage | 2 (357 problems) | 3 (364 problems) |" in written
+    assert "| GSM8K worked solution |  | 2.50 | 2.50 |" in written and "| python tool | sft | 3.00 | 3.00 |" in written
+    assert "| python tool | grpo | 2.00 | 2.00 |" in written
     for stages in results["arms"].values():  # base evaluations taken from an earlier run's docs/results: no details
         for values in stages.values():
             values["by_calculations"] = None

@@ -18,6 +18,7 @@ from open_r1.tasks.gsm8k import (
     annotation_calls,
     calculation_bucket,
     calculations,
+    calculations_written,
     calculator_call,
     convert,
     cot_trace,
@@ -26,6 +27,7 @@ from open_r1.tasks.gsm8k import (
     plain_number,
     prompt_row,
     tool_trace,
+    worked_calculations_written,
     worked_text,
 )
 from open_r1.tools import PythonTool, PythonToolSettings
@@ -120,6 +122,27 @@ def test_a_rows_calculations_are_its_worked_solutions_annotations_grouped_from_a
     assert [calculations(row) for row in ROWS] == [2, 4, 1, 0]
     assert [calculation_bucket(count) for count in range(8)] == ["≤1", "≤1", "2", "3", "4", "≥5", "≥5", "≥5"]
     assert set(map(calculation_bucket, range(20))) == set(CALCULATION_BUCKETS)
+
+
+def test_the_calculations_written_are_the_equals_signs_before_the_answer_in_a_text_or_the_models_turns():
+    text = "<think>\n2+3 = 5\n5*2 = 10\n</think>\n<answer>\n\\boxed{x=10}\n</answer>"
+    assert calculations_written(text) == 2
+    assert calculations_written("<think>\nIt is 10.\n</think>") == 0
+    rollout = [
+        {"role": "assistant", "content": "2+3 =", "tool_calls": []},
+        {"role": "tool", "name": "python", "content": "a = 5\n"},  # what the tool prints is not the model's
+        {"role": "assistant", "content": "5 apples, 5*2 =", "tool_calls": []},
+        {"role": "tool", "name": "python", "content": "10\n"},
+        {"role": "assistant", "content": "<answer>\n\\boxed{10}\n</answer>"},
+    ]
+    assert calculations_written(rollout) == 2
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: row["id"])
+def test_a_worked_solution_writes_as_many_calculations_in_either_arms_trace(row):
+    written = worked_calculations_written(row)
+    assert written == calculations_written(tool_trace(row)[2:]) == calculations_written(cot_trace(row)[2:])
+    assert written >= calculations(row)  # an annotation follows each `=`; prose may write more
 
 
 def test_round_only_takes_away_float_noise_never_a_real_difference():
@@ -339,6 +362,13 @@ def test_all_of_gsm8k_every_annotation_is_a_call_the_sandbox_confirms_or_is_repo
 def test_gsm8k_test_has_one_known_malformed_annotation():
     conversion = convert(gsm8k_rows("test"))
     assert [(m.row_id, m.annotation) for m in conversion.malformed] == [("319", "<<3/4=3/4>>")]
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_all_of_gsm8k_writes_as_many_calculations_in_either_arms_trace(split):
+    for row in gsm8k_rows(split):
+        if not annotation_calls(row)[1]:  # a malformed annotation leaves its row out of the tool arm
+            assert worked_calculations_written(row) == calculations_written(tool_trace(row)[2:]), row["id"]
 
 
 @pytest.mark.slow  # every GSM8K-train trace through SmolLM2's chat template: 20 s

@@ -62,11 +62,12 @@ from open_r1.demo.gsm8k_evals import (
     evaluate_stage,
     pass_by_calculations,
     recipe_digests,
+    worked_written_by_id,
 )
 from open_r1.demo.gsm8k_report import (
     GSM8K_ARM_NAMES,
     arm_greedy_change,
-    calculations_table,
+    calculations_tables,
     gsm8k_command,
     gsm8k_evaluations_table,
     gsm8k_report,
@@ -239,8 +240,9 @@ def build_datasets(folder: pathlib.Path, train_file: pathlib.Path, settings: GSM
 
 
 def evaluations_calculations_table(output_dir: pathlib.Path, test_file: pathlib.Path) -> str:
-    """Greedy pass@1 by calculations of the evaluations whose details a run (finished or not) wrote under
-    `output_dir`/evals, their problems' worked solutions read from `test_file`; "" when none kept details."""
+    """Greedy pass@1 by calculations, and the calculations written beside the worked solutions', of the evaluations
+    whose details a run (finished or not) wrote under `output_dir`/evals, their problems' worked solutions read from
+    `test_file`; "" when none kept details."""
     found = {
         (stage, arm, folder): details
         for stage in pipeline.STAGES
@@ -250,13 +252,15 @@ def evaluations_calculations_table(output_dir: pathlib.Path, test_file: pathlib.
     if not found:
         return ""
     calculations_of = calculations_by_id(check_data_file(test_file, "--test_file"))
+    worked_written_of = worked_written_by_id(test_file)
     rows = []
     for (stage, arm, folder), details in found.items():
         unknown = sorted({row["id"] for row in details} - calculations_of.keys())
         if unknown:
             raise UsageError(f"{folder}: problem id(s) {unknown[:5]} are not in {test_file} (pass its --test_file)")
-        rows.append(([stage, GSM8K_ARM_NAMES[arm]], pass_by_calculations(details, calculations_of)))
-    return calculations_table(["stage", "arm"], rows)
+        breakdown = pass_by_calculations(details, calculations_of, worked_written_of)
+        rows.append(([stage, GSM8K_ARM_NAMES[arm]], breakdown))
+    return calculations_tables(["stage", "arm"], rows)
 
 
 def grpo_minutes(deadline: float, evaluation_seconds: float, now: float) -> float:
@@ -437,7 +441,7 @@ def evaluation_settings(
     compile_decoding: bool = False,
 ) -> dict:
     """What `evaluate_stage` reads of a run: each arm's token budget and (tool arm) tool settings from its GRPO recipe,
-    the test problems' calculations, whether jobs share the GPU (`arms_at_once`, which also runs a stage's two
+    the test problems' calculations and the `=` signs their worked solutions write, whether jobs share the GPU (`arms_at_once`, which also runs a stage's two
     evaluations at once and the SFT model's beside GRPO), and whether the arms' evaluations decode compiled."""
     grpo_recipes = {arm: read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipes[arm])) for arm in arms}
     return {
@@ -448,6 +452,7 @@ def evaluation_settings(
         "train_file": train_file,
         "test_file": test_file,
         "test_calculations": calculations_by_id(test_file, settings.num_test),
+        "test_worked_written": worked_written_by_id(test_file, settings.num_test),
         "max_new_tokens": {
             arm: settings.eval_max_new_tokens or recipe["max_completion_length"]
             for arm, recipe in grpo_recipes.items()

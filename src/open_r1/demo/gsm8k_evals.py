@@ -5,9 +5,10 @@
 
 - `evaluate_stage`: one checkpoint's greedy pass@1 and pass@1 from `GSM8KSettings.eval_samples` samples, each
   ± its standard error, with the arm's system prompt, token budget and (tool arm) its GRPO recipe's tool settings
-  (`stage_settings`); the tool-call rate, the share out of tokens, and pass@1 by calculations in the worked
-  solution (`pass_by_calculations`). On a shared GPU the two evaluations are two jobs, each in its own process,
-  each holding a GPU job slot (`open_r1.utils.gpu_jobs`).
+  (`stage_settings`); the tool-call rate, the share out of tokens, and by calculations in the worked solution
+  pass@1 and the calculations the completions wrote out beside the worked solutions' (`pass_by_calculations`). On
+  a shared GPU the two evaluations are two jobs, each in its own process, each holding a GPU job slot
+  (`open_r1.utils.gpu_jobs`).
 - `evaluate_card_protocol`: 5 GSM8K-train shots before each problem, greedy (docs/gsm8k_fidelity.md).
 - `--reuse_base`: `check_reusable`, `read_reused` and `reused_evaluation` take an earlier run's base evaluations,
   checked to score as many problems of a test file of the same name with the same samples.
@@ -33,7 +34,9 @@ from open_r1.tasks.gsm8k import (
     TOOL_SYSTEM_PROMPT,
     calculation_bucket,
     calculations,
+    calculations_written,
     load_rows,
+    worked_calculations_written,
 )
 from open_r1.tools.rollout import tool_call_rate
 from open_r1.usage import UsageError
@@ -55,19 +58,35 @@ def calculations_by_id(test_file: pathlib.Path, limit: int | None = None) -> dic
     return {row["id"]: calculations(row) for row in load_rows(test_file, limit=limit)}
 
 
-def pass_by_calculations(details: list[dict], calculations_of: dict[str, int]) -> dict:
+def worked_written_by_id(test_file: pathlib.Path, limit: int | None = None) -> dict[str, int]:
+    """Test row id -> the `=` signs its worked solution writes (`worked_calculations_written`), for the first `limit`
+    rows of `test_file` (None: all)."""
+    return {row["id"]: worked_calculations_written(row) for row in load_rows(test_file, limit=limit)}
+
+
+def pass_by_calculations(
+    details: list[dict], calculations_of: dict[str, int], worked_written_of: dict[str, int] | None = None
+) -> dict:
     """pass@1 of an evaluation's completions (`details`, one row per sample) grouped by the number of calculations
-    in the problem's worked solution (`calculations_of`: test row id -> count): bucket -> problems and pass@1."""
-    correct, problems = {}, {}
+    in the problem's worked solution (`calculations_of`: test row id -> count): bucket -> problems and pass@1.
+    With `worked_written_of` (`worked_written_by_id`) each bucket also has the calculations its completions wrote out
+    on average (`calculations_written`) and its worked solutions' (`worked_calculations_written`), the same way."""
+    rows = {}
     for row in details:
-        bucket = calculation_bucket(calculations_of[row["id"]])
-        correct.setdefault(bucket, []).append(row["correct"])
-        problems.setdefault(bucket, set()).add(row["id"])
-    order = [bucket for bucket in CALCULATION_BUCKETS if bucket in correct]
-    return {
-        bucket: {"problems": len(problems[bucket]), "pass@1": sum(correct[bucket]) / len(correct[bucket])}
-        for bucket in order
-    }
+        rows.setdefault(calculation_bucket(calculations_of[row["id"]]), []).append(row)
+    breakdown = {}
+    for bucket in [bucket for bucket in CALCULATION_BUCKETS if bucket in rows]:
+        problems = {row["id"] for row in rows[bucket]}
+        breakdown[bucket] = {
+            "problems": len(problems),
+            "pass@1": sum(row["correct"] for row in rows[bucket]) / len(rows[bucket]),
+        }
+        if worked_written_of is not None:
+            written = [calculations_written(row["completion"]) for row in rows[bucket]]
+            breakdown[bucket]["calculations_written"] = sum(written) / len(written)
+            worked = [worked_written_of[problem] for problem in problems]
+            breakdown[bucket]["worked_solution_calculations_written"] = sum(worked) / len(worked)
+    return breakdown
 
 
 def grading_workers() -> int:
@@ -141,7 +160,9 @@ def evaluate_stage(
     for kind, (results, rows, _) in evaluations.items():
         measured[f"{kind}_pass@1"], measured[f"{kind}_pass@1_stderr"] = results["pass@1"], results["pass@1_stderr"]
         if rows:
-            by_calculations[kind] = pass_by_calculations(rows, run["test_calculations"])
+            by_calculations[kind] = pass_by_calculations(
+                rows, run["test_calculations"], run.get("test_worked_written")
+            )
         details += rows
     # An earlier run's folder may keep its results without their details (docs/results does).
     measured["tool_call_rate"] = (

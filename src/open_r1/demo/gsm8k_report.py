@@ -10,9 +10,10 @@
   above the chain of thought, both arms within 30 minutes of one GPU), beside `PUBLISHED_GSM8K`; the GRPO goal with
   its change paired by problem where both greedy evaluations kept their details (`greedy_change`,
   `arm_greedy_change`, `kept_details`).
-- `gsm8k_table`, `gsm8k_calculations_table` (greedy pass@1 by calculations in the worked solution), the report's
-  lines (GRPO prompts, steps, step time, the card's protocol, the runs a combined results.json was made of) and
-  `gsm8k_command` (a run's `make gsm8k` command line, from its results).
+- `gsm8k_table`, `gsm8k_calculations_table` (greedy pass@1 by calculations in the worked solution, and the
+  calculations written out beside the worked solutions'), the report's lines (GRPO prompts, steps, step time,
+  the card's protocol, the runs a combined results.json was made of) and `gsm8k_command` (a run's `make gsm8k`
+  command line, from its results).
 Not covered: computing the numbers (`open_r1.demo.gsm8k` runs the arms; `open_r1.demo.gsm8k_combine` reads one-arm
 runs as one); `make demo`'s own reports (`open_r1.demo.report`, whose helpers this uses).
 """
@@ -217,9 +218,59 @@ def calculations_table(labels: list[str], rows: list[tuple[list[str], dict]]) ->
     return markdown_table(header, body)
 
 
+def calculations_written_table(labels: list[str], rows: list[tuple[list[str], dict]]) -> str:
+    """The calculations written per completion by calculations in the problem's worked solution: first the worked
+    solutions' own, then one row per evaluation that counted them (`pass_by_calculations` with the worked
+    solutions' counts); "" where none did."""
+    counted = [
+        (cells, breakdown)
+        for cells, breakdown in rows
+        if all("calculations_written" in values for values in breakdown.values())
+    ]
+    if not counted:
+        return ""
+    worked = {}
+    for _, breakdown in counted:
+        for bucket, values in breakdown.items():
+            worked[bucket] = values
+    buckets = [bucket for bucket in CALCULATION_BUCKETS if bucket in worked]
+    header = [*labels, *(f"{bucket} ({worked[bucket]['problems']:,} problems)" for bucket in buckets)]
+    reference = ["GSM8K worked solution", *([""] * (len(labels) - 1))]
+    body = [
+        [*reference, *(f"{worked[bucket]['worked_solution_calculations_written']:.2f}" for bucket in buckets)],
+        *(
+            [
+                *cells,
+                *(
+                    f"{breakdown[bucket]['calculations_written']:.2f}" if bucket in breakdown else "-"
+                    for bucket in buckets
+                ),
+            ]
+            for cells, breakdown in counted
+        ),
+    ]
+    return markdown_table(header, body)
+
+
+def calculations_tables(labels: list[str], rows: list[tuple[list[str], dict]]) -> str:
+    """`calculations_table` of `rows`, then, where they counted them, the calculations their completions wrote out
+    beside the worked solutions' (`calculations_written_table`): a model that learned to stop short of the steps a
+    problem takes shows there."""
+    written = calculations_written_table(labels, rows)
+    tables = calculations_table(labels, rows)
+    if written:
+        tables += (
+            "\n\nCalculations written out per completion (`=` signs before its answer, "
+            "`open_r1.tasks.gsm8k.calculations_written`), by the same count, beside the worked solutions':\n\n"
+            + written
+        )
+    return tables
+
+
 def gsm8k_calculations_table(results: dict) -> str:
-    """The report's greedy pass@1 of each arm and stage by calculations in the worked solution ("" when no stage
-    kept its details, as a base taken from an earlier run's docs/results may not)."""
+    """The report's greedy pass@1 of each arm and stage by calculations in the worked solution, and the calculations
+    their completions wrote out where counted ("" when no stage kept its details, as a base taken from an earlier
+    run's docs/results may not)."""
     rows = [
         ([GSM8K_ARM_NAMES[arm], stage], values["by_calculations"]["greedy"])
         for arm, stages in results["arms"].items()
@@ -230,7 +281,7 @@ def gsm8k_calculations_table(results: dict) -> str:
         return ""
     return (
         "Greedy pass@1 by calculations in the problem's GSM8K worked solution (its calculator annotations), the "
-        "difficulty GRPO's prompts are chosen by:\n\n" + calculations_table(["arm", "stage"], rows) + "\n\n"
+        "difficulty GRPO's prompts are chosen by:\n\n" + calculations_tables(["arm", "stage"], rows) + "\n\n"
     )
 
 

@@ -35,6 +35,7 @@ arms learn from the same problems; its prompt and gold answer stay usable for GR
     conversion = convert(load_rows("../shared/data/gsm8k_train.jsonl"))
     conversion.cot[0], conversion.tools[0], conversion.prompts[0], conversion.malformed
     calculations(row)  # calculator annotations in the worked solution: its number of calculation steps
+    calculations_written(completion), worked_calculations_written(row)  # the `=` signs written before the answer
 
 Not covered: other datasets' annotation styles; checking the solutions' prose (only the annotations are verified).
 """
@@ -48,6 +49,7 @@ import pathlib
 import re
 
 from open_r1.data.benchmarks import read_jsonl, user_prompt
+from open_r1.rewards._completions import completion_text
 
 COT_SYSTEM_PROMPT = (
     "Solve the math word problem. Think step by step inside <think> </think>, "
@@ -257,6 +259,19 @@ def calculations(row: dict) -> int:
     """How many calculator annotations the row's worked solution has: its number of calculation steps, the
     difficulty measure `make gsm8k` selects GRPO prompts by and breaks its test scores down by."""
     return len(ANNOTATION.findall(worked_text(row["solution"])))
+
+
+def calculations_written(completion) -> int:
+    """The `=` signs a completion writes before its `<answer>` (a text, or a tool rollout's assistant turns): the
+    calculations it wrote out. `worked_calculations_written` counts a worked solution's the same way, so that a model
+    writing fewer steps than its problems take shows beside them (`make gsm8k`'s report)."""
+    return completion_text(completion).split("<answer>")[0].count("=")
+
+
+def worked_calculations_written(row: dict) -> int:
+    """`calculations_written` of the row's worked solution as its traces write it (both arms' assistant turns hold
+    the same `=` signs: the tool arm's end a turn where the chain of thought writes the result)."""
+    return calculations_written(cot_trace(row)[-1]["content"])
 
 
 def calculation_bucket(count: int) -> str:
