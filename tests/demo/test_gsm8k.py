@@ -964,7 +964,7 @@ def test_pass_at_1_by_calculations_groups_every_sample_of_a_problem_by_its_worke
 
 
 def test_by_calculations_the_completions_calculations_written_stand_beside_their_worked_solutions():
-    calculations_of, worked_written_of = {"a": 2, "b": 2, "c": 7}, {"a": 2, "b": 4, "c": 8}
+    calculations_of, worked_calculations_of = {"a": 2, "b": 2, "c": 7}, {"a": 2, "b": 4, "c": 8}
     details = [
         {"id": "a", "correct": True, "completion": "1+1 = 2\n2+1 = 3\n<answer>\\boxed{3}</answer>"},
         {"id": "b", "correct": False, "completion": "2+2 = 4\n<answer>\\boxed{4}</answer>"},
@@ -975,14 +975,14 @@ def test_by_calculations_the_completions_calculations_written_stand_beside_their
             "completion": [{"role": "assistant", "content": "3*3 ="}, {"role": "tool", "content": "9=9"}],
         },
     ]
-    assert gsm8k.pass_by_calculations(details, calculations_of, worked_written_of) == {
+    assert gsm8k.pass_by_calculations(details, calculations_of, worked_calculations_of) == {
         "2": {
             "problems": 2,
             "pass@1": 1 / 3,
             "calculations_written": 1.0,
-            "worked_solution_calculations_written": 3.0,
+            "worked_calculations_written": 3.0,
         },
-        "≥5": {"problems": 1, "pass@1": 0.0, "calculations_written": 1.0, "worked_solution_calculations_written": 8.0},
+        "≥5": {"problems": 1, "pass@1": 0.0, "calculations_written": 1.0, "worked_calculations_written": 8.0},
     }
 
 
@@ -1305,7 +1305,9 @@ def test_sft_only_evaluate_writes_the_sft_evaluations_a_later_run_reuses(tmp_pat
                    "pass@1": 0.5, "pass@1_stderr": 0.1, "settings": {"temperature": settings.get("temperature", 0.6)}}  # fmt: skip
         output_dir.mkdir(parents=True)
         (output_dir / "results.json").write_text(json.dumps(results))
-        return results, []
+        # One calculation written out for each problem, whatever it takes; the problem of 2 solved.
+        answer = "1+1 = 2\n<answer>\\boxed{2}</answer>"
+        return results, [{"id": f"t{steps}", "correct": steps == 2, "completion": answer} for steps in (1, 2, 3)]
 
     monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: (tmp_path / "smollm2", {}))
     monkeypatch.setattr(gsm8k, "tool_template_model", lambda base, folder: folder)
@@ -1322,6 +1324,10 @@ def test_sft_only_evaluate_writes_the_sft_evaluations_a_later_run_reuses(tmp_pat
     sft = results["arms"]["tools"]["sft"]
     assert sft["greedy_pass@1"] == sft["sampled_pass@1"] == 0.5 and sft["train_seconds"] == 2.0
     assert "| sft | python tool | greedy | 50.0% ± 10.0 |" in (out / "report.md").read_text()
+    # The calculations written out stand beside those of the test file's worked solutions (gsm8k_row: one each).
+    assert sft["by_calculations"]["greedy"]["3"] == {
+        "problems": 1, "pass@1": 0.0, "calculations_written": 1.0, "worked_calculations_written": 3.0
+    }  # fmt: skip
     # What a later run of the same arm, seed and data checks before anything loads.
     earlier = gsm8k.check_reusable_sft(out, ("tools",), fast_cpu_evaluation(test_file), seed=0)
     gsm8k.check_same_conversion(earlier, results["conversion"], out)

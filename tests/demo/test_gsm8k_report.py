@@ -9,7 +9,13 @@ import statistics
 
 import pytest
 
-from open_r1.demo.gsm8k_report import greedy_change, gsm8k_command, gsm8k_report, gsm8k_targets
+from open_r1.demo.gsm8k_report import (
+    calculations_written_table,
+    greedy_change,
+    gsm8k_command,
+    gsm8k_report,
+    gsm8k_targets,
+)
 from tests.support.demo_results import gsm8k_results
 
 
@@ -164,12 +170,12 @@ def test_the_gsm8k_report_breaks_greedy_scores_down_by_calculations_and_names_th
     everything = {**results["conversion"], "grpo_prompts": 7473, "grpo_max_calculations": None}
     assert "- **GRPO prompts**: all 7473 rows." in gsm8k_report({**results, "conversion": everything}, "make gsm8k")
     assert "Calculations written out" not in report, "results.json files before 2026-11-27 did not count them"
-    for arm, stages in results["arms"].items():
+    for stages in results["arms"].values():
         for stage, values in stages.items():
             for bucket in values["by_calculations"]["greedy"].values():
                 # GRPO's completions stop short: 2 calculations written whatever the problem needs.
                 written = 2.0 if stage == "grpo" else 3.0
-                bucket.update(calculations_written=written, worked_solution_calculations_written=2.5)
+                bucket.update(calculations_written=written, worked_calculations_written=2.5)
     written = gsm8k_report(results, "make gsm8k").split("Calculations written out per completion")[1]
     assert "| arm | stage | 2 (357 problems) | 3 (364 problems) |" in written
     assert "| GSM8K worked solution |  | 2.50 | 2.50 |" in written and "| python tool | sft | 3.00 | 3.00 |" in written
@@ -178,6 +184,27 @@ def test_the_gsm8k_report_breaks_greedy_scores_down_by_calculations_and_names_th
         for values in stages.values():
             values["by_calculations"] = None
     assert "by calculations" not in gsm8k_report(results, "make gsm8k")
+
+
+def test_the_calculations_written_table_leaves_out_evaluations_that_did_not_count_and_marks_a_missing_group():
+    def bucket(problems, written=None, worked=None):
+        counted = {} if written is None else {"calculations_written": written, "worked_calculations_written": worked}
+        return {"problems": problems, "pass@1": 0.1, **counted}
+
+    rows = [
+        # An arm combined from a results.json written before the calculations were counted.
+        (["chain of thought", "sft"], {"2": bucket(357), "3": bucket(364)}),
+        (["python tool", "sft"], {"2": bucket(357, 2.5, 2.34), "3": bucket(364, 3.5, 3.18)}),
+        (["python tool", "grpo"], {"3": bucket(364, 2.0, 3.18)}),  # no problem of 2 kept (a FAST subset)
+    ]
+    assert calculations_written_table(["arm", "stage"], rows).splitlines() == [
+        "| arm | stage | 2 (357 problems) | 3 (364 problems) |",
+        "|---|---|---|---|",
+        "| GSM8K worked solution |  | 2.34 | 3.18 |",
+        "| python tool | sft | 2.50 | 3.50 |",
+        "| python tool | grpo | - | 2.00 |",
+    ]
+    assert calculations_written_table(["arm", "stage"], rows[:1]) == ""
 
 
 def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_time_budget_gave_it():

@@ -142,7 +142,7 @@ def test_the_calculations_written_are_the_equals_signs_before_the_answer_in_a_te
 def test_a_worked_solution_writes_as_many_calculations_in_either_arms_trace(row):
     written = worked_calculations_written(row)
     assert written == calculations_written(tool_trace(row)[2:]) == calculations_written(cot_trace(row)[2:])
-    assert written >= calculations(row)  # an annotation follows each `=`; prose may write more
+    assert written >= calculations(row)  # these rows write `=` before each annotation, and prose may write more
 
 
 def test_round_only_takes_away_float_noise_never_a_real_difference():

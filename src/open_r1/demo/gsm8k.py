@@ -21,8 +21,8 @@ Stages, each the project's real code path:
    most the arm's GRPO `max_completion_length` new tokens. The base model also scored as its model card scores it
    (5 GSM8K-train shots, greedy; `open_r1.eval.few_shot`), to be read beside the card's 1.4%.
 5. results.json, report.md (`open_r1.demo.gsm8k_report.gsm8k_report`: the table, greedy pass@1 by calculations in the
-   worked solution, the published numbers, the goals) and
-   curves-<arm>.png in the output folder (data/gsm8k; FAST: data/gsm8k-fast).
+   worked solution and the calculations written out beside the worked solutions', the published numbers, the
+   goals) and curves-<arm>.png in the output folder (data/gsm8k; FAST: data/gsm8k-fast).
 
 On a GPU the recipes train in bf16 autocast over float32 weights and the evaluator runs on it in float32, and the
 arms and the card-protocol evaluation run at the same time, each in its own process with its output in
@@ -62,7 +62,7 @@ from open_r1.demo.gsm8k_evals import (
     evaluate_stage,
     pass_by_calculations,
     recipe_digests,
-    worked_written_by_id,
+    worked_calculations_written_by_id,
 )
 from open_r1.demo.gsm8k_report import (
     GSM8K_ARM_NAMES,
@@ -252,13 +252,13 @@ def evaluations_calculations_table(output_dir: pathlib.Path, test_file: pathlib.
     if not found:
         return ""
     calculations_of = calculations_by_id(check_data_file(test_file, "--test_file"))
-    worked_written_of = worked_written_by_id(test_file)
+    worked_calculations_of = worked_calculations_written_by_id(test_file)
     rows = []
     for (stage, arm, folder), details in found.items():
         unknown = sorted({row["id"] for row in details} - calculations_of.keys())
         if unknown:
             raise UsageError(f"{folder}: problem id(s) {unknown[:5]} are not in {test_file} (pass its --test_file)")
-        breakdown = pass_by_calculations(details, calculations_of, worked_written_of)
+        breakdown = pass_by_calculations(details, calculations_of, worked_calculations_of)
         rows.append(([stage, GSM8K_ARM_NAMES[arm]], breakdown))
     return calculations_tables(["stage", "arm"], rows)
 
@@ -441,8 +441,9 @@ def evaluation_settings(
     compile_decoding: bool = False,
 ) -> dict:
     """What `evaluate_stage` reads of a run: each arm's token budget and (tool arm) tool settings from its GRPO recipe,
-    the test problems' calculations and the `=` signs their worked solutions write, whether jobs share the GPU (`arms_at_once`, which also runs a stage's two
-    evaluations at once and the SFT model's beside GRPO), and whether the arms' evaluations decode compiled."""
+    the test problems' calculations and the `=` signs their worked solutions write, whether jobs share the GPU
+    (`arms_at_once`, which also runs a stage's two evaluations at once and the SFT model's beside GRPO), and whether
+    the arms' evaluations decode compiled."""
     grpo_recipes = {arm: read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipes[arm])) for arm in arms}
     return {
         "settings": settings,
@@ -452,7 +453,7 @@ def evaluation_settings(
         "train_file": train_file,
         "test_file": test_file,
         "test_calculations": calculations_by_id(test_file, settings.num_test),
-        "test_worked_written": worked_written_by_id(test_file, settings.num_test),
+        "test_worked_calculations_written": worked_calculations_written_by_id(test_file, settings.num_test),
         "max_new_tokens": {
             arm: settings.eval_max_new_tokens or recipe["max_completion_length"]
             for arm, recipe in grpo_recipes.items()

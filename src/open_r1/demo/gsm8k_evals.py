@@ -58,19 +58,20 @@ def calculations_by_id(test_file: pathlib.Path, limit: int | None = None) -> dic
     return {row["id"]: calculations(row) for row in load_rows(test_file, limit=limit)}
 
 
-def worked_written_by_id(test_file: pathlib.Path, limit: int | None = None) -> dict[str, int]:
+def worked_calculations_written_by_id(test_file: pathlib.Path, limit: int | None = None) -> dict[str, int]:
     """Test row id -> the `=` signs its worked solution writes (`worked_calculations_written`), for the first `limit`
     rows of `test_file` (None: all)."""
     return {row["id"]: worked_calculations_written(row) for row in load_rows(test_file, limit=limit)}
 
 
 def pass_by_calculations(
-    details: list[dict], calculations_of: dict[str, int], worked_written_of: dict[str, int] | None = None
+    details: list[dict], calculations_of: dict[str, int], worked_calculations_of: dict[str, int] | None = None
 ) -> dict:
     """pass@1 of an evaluation's completions (`details`, one row per sample) grouped by the number of calculations
     in the problem's worked solution (`calculations_of`: test row id -> count): bucket -> problems and pass@1.
-    With `worked_written_of` (`worked_written_by_id`) each bucket also has the calculations its completions wrote out
-    on average (`calculations_written`) and its worked solutions' (`worked_calculations_written`), the same way."""
+    With `worked_calculations_of` (`worked_calculations_written_by_id`) each bucket also has the calculations its
+    completions wrote out on average (`calculations_written`) and its problems' worked solutions
+    (`worked_calculations_written`), counted the same way."""
     rows = {}
     for row in details:
         rows.setdefault(calculation_bucket(calculations_of[row["id"]]), []).append(row)
@@ -81,11 +82,11 @@ def pass_by_calculations(
             "problems": len(problems),
             "pass@1": sum(row["correct"] for row in rows[bucket]) / len(rows[bucket]),
         }
-        if worked_written_of is not None:
+        if worked_calculations_of is not None:
             written = [calculations_written(row["completion"]) for row in rows[bucket]]
             breakdown[bucket]["calculations_written"] = sum(written) / len(written)
-            worked = [worked_written_of[problem] for problem in problems]
-            breakdown[bucket]["worked_solution_calculations_written"] = sum(worked) / len(worked)
+            worked = [worked_calculations_of[problem] for problem in problems]
+            breakdown[bucket]["worked_calculations_written"] = sum(worked) / len(worked)
     return breakdown
 
 
@@ -161,7 +162,7 @@ def evaluate_stage(
         measured[f"{kind}_pass@1"], measured[f"{kind}_pass@1_stderr"] = results["pass@1"], results["pass@1_stderr"]
         if rows:
             by_calculations[kind] = pass_by_calculations(
-                rows, run["test_calculations"], run.get("test_worked_written")
+                rows, run["test_calculations"], run.get("test_worked_calculations_written")
             )
         details += rows
     # An earlier run's folder may keep its results without their details (docs/results does).

@@ -237,7 +237,7 @@ def calculations_written_table(labels: list[str], rows: list[tuple[list[str], di
     header = [*labels, *(f"{bucket} ({worked[bucket]['problems']:,} problems)" for bucket in buckets)]
     reference = ["GSM8K worked solution", *([""] * (len(labels) - 1))]
     body = [
-        [*reference, *(f"{worked[bucket]['worked_solution_calculations_written']:.2f}" for bucket in buckets)],
+        [*reference, *(f"{worked[bucket]['worked_calculations_written']:.2f}" for bucket in buckets)],
         *(
             [
                 *cells,

@@ -262,9 +262,10 @@ def calculations(row: dict) -> int:
 
 
 def calculations_written(completion) -> int:
-    """The `=` signs a completion writes before its `<answer>` (a text, or a tool rollout's assistant turns): the
-    calculations it wrote out. `worked_calculations_written` counts a worked solution's the same way, so that a model
-    writing fewer steps than its problems take shows beside them (`make gsm8k`'s report)."""
+    """The `=` signs a completion writes before its `<answer>` (a text, or the text of a tool rollout's assistant
+    turns; the code of its calls is not read): the calculations it wrote out. `worked_calculations_written` counts a
+    worked solution's the same way, so that a model writing fewer steps than its problems take shows beside them
+    (`make gsm8k`'s report). A calculation written in words ("2 times 5 equals 10") counts none."""
     return completion_text(completion).split("<answer>")[0].count("=")
 
 
