@@ -1109,6 +1109,10 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
             details = output_dir / "evals" / f"{stage}-{arm}-sampled" / "details.jsonl"
             rows = [json.loads(line) for line in details.open()]
             assert len(rows) == GSM8K_FAST.num_test * GSM8K_FAST.eval_samples
+        # The calculations written out, counted from the evaluator's own completions (the tool arm's rollouts).
+        by_calculations = results["arms"][arm]["sft"]["by_calculations"]["greedy"]
+        assert all(values["worked_calculations_written"] >= 1 for values in by_calculations.values()), by_calculations
+        assert all(values["calculations_written"] >= 0 for values in by_calculations.values()), by_calculations
         assert results["grpo_curves"][arm]["accuracy_reward"], f"{arm}: GRPO logged no step"
         grpo = results["arms"][arm]["grpo"]
         # two steps of one generation: the second decodes nothing
@@ -1132,6 +1136,7 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
     assert saved["arms"] == results["arms"] and saved["conversion"] == results["conversion"]
     report = (output_dir / "report.md").read_text()
     assert "| python tool | grpo |" in report and "nanochat d20" in report and "FAST" in report
+    assert "| GSM8K worked solution |" in report.split("Calculations written out per completion")[1]
     assert "the run's time budget was 120 minutes" in report and "A GRPO step's time" in report
 
 
