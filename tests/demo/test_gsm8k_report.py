@@ -10,6 +10,7 @@ import statistics
 import pytest
 
 from open_r1.demo.gsm8k_report import (
+    calculations_tables,
     calculations_written_table,
     greedy_change,
     gsm8k_command,
@@ -205,6 +206,12 @@ def test_the_calculations_written_table_leaves_out_evaluations_that_did_not_coun
         "| python tool | grpo | - | 2.00 |",
     ]
     assert calculations_written_table(["arm", "stage"], rows[:1]) == ""
+    # Named under the table, not left out unsaid.
+    assert calculations_tables(["arm", "stage"], rows).endswith(
+        "\n\nNot counted for chain of thought sft: its results.json predates the count (`python scripts/gsm8k.py "
+        "--evaluations_table <its run> --test_file <test file>` counts it from the run's kept details)."
+    )
+    assert "Not counted" not in calculations_tables(["arm", "stage"], rows[1:])
 
 
 def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_time_budget_gave_it():

@@ -222,11 +222,7 @@ def calculations_written_table(labels: list[str], rows: list[tuple[list[str], di
     """The calculations written per completion by calculations in the problem's worked solution: first the worked
     solutions' own, then one row per evaluation that counted them (`pass_by_calculations` with the worked
     solutions' counts); "" where none did."""
-    counted = [
-        (cells, breakdown)
-        for cells, breakdown in rows
-        if all("calculations_written" in values for values in breakdown.values())
-    ]
+    counted = [(cells, breakdown) for cells, breakdown in rows if counted_written(breakdown)]
     if not counted:
         return ""
     worked = {}
@@ -252,10 +248,16 @@ def calculations_written_table(labels: list[str], rows: list[tuple[list[str], di
     return markdown_table(header, body)
 
 
+def counted_written(breakdown: dict) -> bool:
+    """Whether a `pass_by_calculations` breakdown counted the calculations written (results.json files written before
+    2026-11-27 did not)."""
+    return all("calculations_written" in values for values in breakdown.values())
+
+
 def calculations_tables(labels: list[str], rows: list[tuple[list[str], dict]]) -> str:
     """`calculations_table` of `rows`, then, where they counted them, the calculations their completions wrote out
     beside the worked solutions' (`calculations_written_table`): a model that learned to stop short of the steps a
-    problem takes shows there."""
+    problem takes shows there. The rows that did not count them are named under it, not left out unsaid."""
     written = calculations_written_table(labels, rows)
     tables = calculations_table(labels, rows)
     if written:
@@ -264,6 +266,13 @@ def calculations_tables(labels: list[str], rows: list[tuple[list[str], dict]]) -
             "`open_r1.tasks.gsm8k.calculations_written`), by the same count, beside the worked solutions':\n\n"
             + written
         )
+        uncounted = [" ".join(cells) for cells, breakdown in rows if not counted_written(breakdown)]
+        if uncounted:
+            tables += (
+                f"\n\nNot counted for {', '.join(uncounted)}: its results.json predates the count "
+                "(`python scripts/gsm8k.py --evaluations_table <its run> --test_file <test file>` counts it from the "
+                "run's kept details)."
+            )
     return tables
 
 
