@@ -520,7 +520,9 @@ def test_grpos_change_over_sft_is_paired_by_problem_from_the_greedy_details_each
     solved = {"sft": {"1", "2", "3"}, "grpo": {"2", "3", "4", "5"}}
 
     def details(stage: str) -> list[dict]:
-        return [{"id": id_, "correct": id_ in solved.get(stage, ()), "completion": "x"} for id_ in "0123456789"]
+        # SFT writes one calculation out, GRPO none.
+        completion = "1+1 = 2" if stage == "sft" else "x"
+        return [{"id": id_, "correct": id_ in solved.get(stage, ()), "completion": completion} for id_ in "0123456789"]
 
     def evaluator(model, task, data_file, output_dir, **settings):  # writes its details as the evaluator does
         rows = details(output_dir.name.split("-")[0])
@@ -530,6 +532,7 @@ def test_grpos_change_over_sft_is_paired_by_problem_from_the_greedy_details_each
 
     monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", evaluator)
     shared_gpu.run["test_calculations"] = dict.fromkeys("0123456789", 2)
+    shared_gpu.run["test_worked_calculations_written"] = dict.fromkeys("0123456789", 2)
     if sft_reused:  # SFT's evaluations, details and all, only in the earlier run that --reuse_sft names
         earlier = shared_gpu.tmp_path / "earlier"
         for kind, samples in gsm8k_evals.evaluation_samples(GSM8K_FULL).items():
@@ -544,6 +547,13 @@ def test_grpos_change_over_sft_is_paired_by_problem_from_the_greedy_details_each
     change = stages["grpo"]["greedy_change_from_sft"]
     assert (change["problems"], change["gained"], change["lost"]) == (10, 2, 1)
     assert change["stderr"] == pytest.approx(math.sqrt(2.9 / 90))  # the stdev of (-1, 0, 0, 1, 1, 0 x 5) / √10
+    # The same pairs, with the calculations each model wrote out against the worked solutions' 2.
+    assert stages["grpo"]["written_by_outcome"] == {
+        "gained": {"problems": 2, "before": -1.0, "after": -2.0},
+        "lost": {"problems": 1, "before": -1.0, "after": -2.0},
+        "both": {"problems": 2, "before": -1.0, "after": -2.0},
+        "neither": {"problems": 5, "before": -1.0, "after": -2.0},
+    }
 
 
 def test_on_a_shared_gpu_a_stages_greedy_and_sampled_evaluations_run_at_once(shared_gpu, monkeypatch):
@@ -838,12 +848,16 @@ SHARED_TEST_FILE = "../shared/data/gsm8k_test.jsonl"
         # The chain-of-thought SFT alone (no goal to read without the base); its greedy details kept, gzipped.
         ("gsm8k-h100-2026-11-27-cot", 2, ["Greedy pass@1 by calculations", "Calculations written"]),
         # The chain-of-thought arm to its end: the goal, with its change paired by problem from both details.
-        ("gsm8k-h100-2026-11-27-cot-2", 4, ["The goals", "Greedy pass@1 by calculations", "Calculations written"]),
+        (
+            "gsm8k-h100-2026-11-27-cot-2",
+            4,
+            ["The goals", "Greedy pass@1 by calculations", "Calculations written", "Problem by problem"],
+        ),
         # The same with GRPO's decode step compiled: 80 GRPO steps where the uncompiled run trained 36.
         (
             "gsm8k-h100-2026-11-27-cot-compiled",
             4,
-            ["The goals", "Greedy pass@1 by calculations", "Calculations written"],
+            ["The goals", "Greedy pass@1 by calculations", "Calculations written", "Problem by problem"],
         ),
     ],
 )
@@ -1009,7 +1023,10 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
     printed = capsys.readouterr().out
     assert "| stage | arm | 2 (2 problems) | 3 (1 problems) |" in printed
     assert "| sft | python tool | 50.0% | 100.0% |" in printed and "| grpo | python tool | 100.0% | 0.0% |" in printed
-    written = printed.split("Calculations written out per completion")[1]
+    written, paired = printed.split("Calculations written out per completion")[1].split("Problem by problem")
+    # Problem 2 (3 calculations), solved by SFT only, where GRPO wrote 2 fewer than the worked solution.
+    assert "| python tool | GRPO lost | 1 | +0.00 | -2.00 |" in paired
+    assert "| python tool | both solved | 1 | +0.00 | -1.00 |" in paired
     assert "| GSM8K worked solution |  | 2.00 | 3.00 |" in written  # gsm8k_row writes one `=` a calculation
     assert "| sft | python tool | 2.00 | 3.00 |" in written and "| grpo | python tool | 1.00 | 1.00 |" in written
     write_rows(test, [gsm8k_row("0", 2)])

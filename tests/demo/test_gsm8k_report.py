@@ -16,6 +16,7 @@ from open_r1.demo.gsm8k_report import (
     gsm8k_command,
     gsm8k_report,
     gsm8k_targets,
+    written_by_outcome,
 )
 from tests.support.demo_results import gsm8k_results
 
@@ -212,6 +213,36 @@ def test_the_calculations_written_table_leaves_out_evaluations_that_did_not_coun
         "--evaluations_table <its run> --test_file <test file>` counts it from the run's kept details)."
     )
     assert "Not counted" not in calculations_tables(["arm", "stage"], rows[1:])
+
+
+def test_problem_by_problem_the_calculations_written_are_set_against_the_worked_solutions_by_outcome():
+    worked = {"a": 2, "b": 2, "c": 5, "d": 3}
+    sft = [
+        {"id": "a", "correct": False, "completion": "1 = 1\n2 = 2\n3 = 3\n4 = 4"},  # 2 more than the solution
+        {"id": "b", "correct": True, "completion": "1 = 1\n2 = 2"},
+        {"id": "c", "correct": True, "completion": "1 = 1\n2 = 2\n3 = 3\n4 = 4\n5 = 5"},
+        {"id": "d", "correct": False, "completion": "none"},
+    ]
+    grpo = [
+        {"id": "a", "correct": True, "completion": "1 = 1\n2 = 2"},  # gained where it wrote 2 fewer
+        {"id": "b", "correct": True, "completion": "1 = 1\n2 = 2\n<answer>x = 1</answer>"},
+        {"id": "c", "correct": False, "completion": "1 = 1\n2 = 2"},  # lost where it stopped 3 short
+        {"id": "d", "correct": False, "completion": [{"role": "assistant", "content": "1 = 1"}]},
+    ]
+    assert written_by_outcome(sft, grpo, worked) == {
+        "gained": {"problems": 1, "before": 2.0, "after": 0.0},
+        "lost": {"problems": 1, "before": 0.0, "after": -3.0},
+        "both": {"problems": 1, "before": 0.0, "after": 0.0},
+        "neither": {"problems": 1, "before": -3.0, "after": -2.0},
+    }
+    assert written_by_outcome(sft, grpo[:3], worked) is None, "other problems: no pairs"
+    assert written_by_outcome(None, grpo, worked) is None, "a stage without its details"
+    results = gsm8k_results({"cot": {"base": 0.0, "sft": 0.05, "grpo": 0.06}}, ("cot",))
+    assert "Problem by problem" not in gsm8k_report(results, "make gsm8k")
+    results["arms"]["cot"]["grpo"]["written_by_outcome"] = written_by_outcome(sft, grpo, worked)
+    paired = gsm8k_report(results, "make gsm8k").split("Problem by problem from SFT to GRPO")[1]
+    assert "| chain of thought | GRPO gained | 1 | +2.00 | +0.00 |" in paired
+    assert "| chain of thought | GRPO lost | 1 | +0.00 | -3.00 |" in paired
 
 
 def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_time_budget_gave_it():

@@ -66,13 +66,16 @@ from open_r1.demo.gsm8k_evals import (
 )
 from open_r1.demo.gsm8k_report import (
     GSM8K_ARM_NAMES,
-    arm_greedy_change,
+    arm_greedy_details,
     calculations_tables,
+    greedy_change,
     gsm8k_command,
     gsm8k_evaluations_table,
     gsm8k_report,
     gsm8k_table,
     kept_details,
+    written_by_outcome,
+    written_by_outcome_table,
 )
 from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
 from open_r1.demo.report import grpo_curves
@@ -242,25 +245,33 @@ def build_datasets(folder: pathlib.Path, train_file: pathlib.Path, settings: GSM
 def evaluations_calculations_table(output_dir: pathlib.Path, test_file: pathlib.Path) -> str:
     """Greedy pass@1 by calculations, and the calculations written beside the worked solutions', of the evaluations
     whose details a run (finished or not) wrote under `output_dir`/evals, their problems' worked solutions read from
-    `test_file`; "" when none kept details."""
+    `test_file`, and for each arm whose SFT and GRPO models both kept theirs the same problem by problem
+    (`written_by_outcome`); "" when none kept details."""
     found = {
-        (stage, arm, folder): details
+        (stage, arm): details
         for stage in pipeline.STAGES
         for arm in ARMS
-        if (details := kept_details(folder := output_dir / "evals" / f"{stage}-{arm}-greedy")) is not None
+        if (details := kept_details(output_dir / "evals" / f"{stage}-{arm}-greedy")) is not None
     }
     if not found:
         return ""
     calculations_of = calculations_by_id(check_data_file(test_file, "--test_file"))
     worked_calculations_of = worked_calculations_written_by_id(test_file)
     rows = []
-    for (stage, arm, folder), details in found.items():
+    for (stage, arm), details in found.items():
         unknown = sorted({row["id"] for row in details} - calculations_of.keys())
         if unknown:
+            folder = output_dir / "evals" / f"{stage}-{arm}-greedy"
             raise UsageError(f"{folder}: problem id(s) {unknown[:5]} are not in {test_file} (pass its --test_file)")
         breakdown = pass_by_calculations(details, calculations_of, worked_calculations_of)
         rows.append(([stage, GSM8K_ARM_NAMES[arm]], breakdown))
-    return calculations_tables(["stage", "arm"], rows)
+    paired = [
+        (GSM8K_ARM_NAMES[arm], change)
+        for arm in ARMS
+        if (change := written_by_outcome(found.get(("sft", arm)), found.get(("grpo", arm)), worked_calculations_of))
+    ]
+    tables = calculations_tables(["stage", "arm"], rows)
+    return f"{tables}\n\n{written_by_outcome_table(paired)}" if paired else tables
 
 
 def grpo_minutes(deadline: float, evaluation_seconds: float, now: float) -> float:
@@ -400,7 +411,11 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
             checkpoint, previous = trained, stage
     pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the {previous} model")
     stages[previous] = evaluate_stage(checkpoint, arm, previous, output_dir, run, seed, critical)
-    stages["grpo"]["greedy_change_from_sft"] = arm_greedy_change(output_dir, arm, stages)
+    greedy_details = arm_greedy_details(output_dir, arm, stages)
+    stages["grpo"]["greedy_change_from_sft"] = greedy_change(*greedy_details)
+    if run.get("test_worked_calculations_written") is not None:
+        worked_calculations_of = run["test_worked_calculations_written"]
+        stages["grpo"]["written_by_outcome"] = written_by_outcome(*greedy_details, worked_calculations_of)
     for stage, seconds in train_seconds.items():
         stages[stage]["train_seconds"] = seconds
     for stage, restart in restarts.items():

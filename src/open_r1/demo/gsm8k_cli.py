@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> dict:
         metavar="OUTPUT_DIR",
         help="Print the table of the evaluations a run (finished or not) wrote in OUTPUT_DIR, the goals they show "
         "and, where they kept their details, greedy pass@1 by calculations in the worked solutions of --test_file "
-        "and the calculations the completions wrote out beside the worked solutions'; then exit.",
+        "and the calculations the completions wrote out beside the worked solutions' (by calculations, and problem by "
+        "problem from SFT to GRPO); then exit.",
     )
     args = parser.parse_args(argv)
     given = [name for name, value in vars(args).items() if value != parser.get_default(name)]

@@ -8,12 +8,12 @@
 - `gsm8k_targets`: issue 30's goals, computed from results.json (the card's score within 2 standard errors, GRPO
   at least 2 points above SFT in each arm, the tool arm after GRPO above nanochat d20's 7.58% and at least 3 points
   above the chain of thought, both arms within 30 minutes of one GPU), beside `PUBLISHED_GSM8K`; the GRPO goal with
-  its change paired by problem where both greedy evaluations kept their details (`greedy_change`,
-  `arm_greedy_change`, `kept_details`).
-- `gsm8k_table`, `gsm8k_calculations_table` (greedy pass@1 by calculations in the worked solution, and the
-  calculations written out beside the worked solutions'), the report's lines (GRPO prompts, steps, step time,
-  the card's protocol, the runs a combined results.json was made of) and `gsm8k_command` (a run's `make gsm8k`
-  command line, from its results).
+  its change paired by problem where both greedy evaluations kept their details (`paired_verdicts`,
+  `greedy_change`, `arm_greedy_change`, `arm_greedy_details`, `kept_details`).
+- `gsm8k_table`, `gsm8k_calculations_table` (greedy pass@1 by calculations in the worked solution, the
+  calculations written out beside the worked solutions', and the same problem by problem from SFT to GRPO:
+  `written_by_outcome`), the report's lines (GRPO prompts, steps, step time, the card's protocol, the runs a
+  combined results.json was made of) and `gsm8k_command` (a run's `make gsm8k` command line, from its results).
 Not covered: computing the numbers (`open_r1.demo.gsm8k` runs the arms; `open_r1.demo.gsm8k_combine` reads one-arm
 runs as one); `make demo`'s own reports (`open_r1.demo.report`, whose helpers this uses).
 """
@@ -34,7 +34,7 @@ from open_r1.demo.report import (
 )
 from open_r1.demo.settings import DemoSettings
 from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
-from open_r1.tasks.gsm8k import CALCULATION_BUCKETS
+from open_r1.tasks.gsm8k import CALCULATION_BUCKETS, calculations_written
 from open_r1.usage import UsageError
 from open_r1.utils.decoding_tally import fit_call_prices
 from open_r1.utils.provenance import utc_time
@@ -122,11 +122,9 @@ def gsm8k_targets(results: dict) -> list[Target]:
     return targets
 
 
-def greedy_change(before: list[dict] | None, after: list[dict] | None) -> dict | None:
-    """How greedy pass@1 changed between two evaluations of the same problems (`before`, `after`: their details, one
-    row per problem): the problems each solved that the other did not, and the standard error of the difference in
-    pass@1 paired by problem, which counts only the problems whose verdict changed. None without both details, or
-    where they score other problems."""
+def paired_verdicts(before: list[dict] | None, after: list[dict] | None) -> dict | None:
+    """Problem id -> (solved before, solved after) of two greedy evaluations of the same problems (`before`,
+    `after`: their details, one row per problem); None without both details, or where they score other problems."""
     if not before or not after:
         return None
     solved_before = {row["id"]: bool(row["correct"]) for row in before}
@@ -134,21 +132,66 @@ def greedy_change(before: list[dict] | None, after: list[dict] | None) -> dict |
     several_rows = len(solved_before) != len(before) or len(solved_after) != len(after)
     if solved_before.keys() != solved_after.keys() or several_rows or len(before) < 2:
         return None
-    problems = len(solved_before)
-    gained = sum(solved_after[id_] and not solved_before[id_] for id_ in solved_before)
-    lost = sum(solved_before[id_] and not solved_after[id_] for id_ in solved_before)
+    return {id_: (solved_before[id_], solved_after[id_]) for id_ in solved_before}
+
+
+def greedy_change(before: list[dict] | None, after: list[dict] | None) -> dict | None:
+    """How greedy pass@1 changed between two evaluations of the same problems (`paired_verdicts`): the problems each
+    solved that the other did not, and the standard error of the difference in pass@1 paired by problem, which
+    counts only the problems whose verdict changed. None where they do not pair."""
+    verdicts = paired_verdicts(before, after)
+    if verdicts is None:
+        return None
+    problems = len(verdicts)
+    gained = sum(after and not before for before, after in verdicts.values())
+    lost = sum(before and not after for before, after in verdicts.values())
     variance = (gained + lost - (gained - lost) ** 2 / problems) / (problems - 1)
     return {"problems": problems, "gained": gained, "lost": lost, "stderr": math.sqrt(variance / problems)}
 
 
-def arm_greedy_change(output_dir: pathlib.Path, arm: str, stages: dict) -> dict | None:
-    """`greedy_change` from SFT to GRPO of one arm of the run in `output_dir` (`stages`: its results), each stage's
-    details read from the run that evaluated it: this one, or the one a stage's `reused_from` names (`--reuse_sft`)."""
-    details = (
+# The problems of a change from one greedy evaluation to the next, by (solved before, solved after).
+OUTCOMES = {(False, True): "gained", (True, False): "lost", (True, True): "both", (False, False): "neither"}
+
+
+def written_by_outcome(
+    before: list[dict] | None, after: list[dict] | None, worked_calculations_of: dict[str, int]
+) -> dict | None:
+    """Problem by problem from one greedy evaluation to the next (`paired_verdicts`; GRPO's against SFT's): for the
+    problems gained, lost, solved by both and by neither, how many, and the calculations each evaluation's
+    completions wrote out minus their worked solution's (`worked_calculations_of`: id -> `worked_calculations_written`),
+    on average. It tells whether GRPO gained where it wrote fewer steps than SFT or lost there. None where they do
+    not pair."""
+    verdicts = paired_verdicts(before, after)
+    if verdicts is None:
+        return None
+    texts = {
+        "before": {row["id"]: row["completion"] for row in before},
+        "after": {row["id"]: row["completion"] for row in after},
+    }
+    excess = {outcome: {"problems": 0, "before": 0.0, "after": 0.0} for outcome in OUTCOMES.values()}
+    for id_, verdict in verdicts.items():
+        values = excess[OUTCOMES[verdict]]
+        values["problems"] += 1
+        for side in ("before", "after"):
+            values[side] += calculations_written(texts[side][id_]) - worked_calculations_of[id_]
+    for values in excess.values():
+        for side in ("before", "after"):
+            values[side] = values[side] / values["problems"] if values["problems"] else None
+    return excess
+
+
+def arm_greedy_details(output_dir: pathlib.Path, arm: str, stages: dict) -> tuple[list | None, list | None]:
+    """The greedy details of one arm's SFT and GRPO models in the run in `output_dir` (`stages`: its results), each
+    read from the run that evaluated it: this one, or the one a stage's `reused_from` names (`--reuse_sft`)."""
+    return tuple(
         kept_details(pathlib.Path(stages[stage].get("reused_from") or output_dir) / "evals" / f"{stage}-{arm}-greedy")
         for stage in ("sft", "grpo")
     )
-    return greedy_change(*details)
+
+
+def arm_greedy_change(output_dir: pathlib.Path, arm: str, stages: dict) -> dict | None:
+    """`greedy_change` from SFT to GRPO of one arm of the run in `output_dir` (`arm_greedy_details`)."""
+    return greedy_change(*arm_greedy_details(output_dir, arm, stages))
 
 
 def change_cell(change: dict | None) -> str:
@@ -276,6 +319,30 @@ def calculations_tables(labels: list[str], rows: list[tuple[list[str], dict]]) -
     return tables
 
 
+# How the paired table names each outcome of the change from SFT to GRPO.
+OUTCOME_NAMES = {"gained": "GRPO gained", "lost": "GRPO lost", "both": "both solved", "neither": "neither solved"}
+
+
+def written_by_outcome_table(rows: list[tuple[str, dict]]) -> str:
+    """`written_by_outcome` of each arm (`rows`: its name, its breakdown) as a captioned table; "" without rows."""
+    if not rows:
+        return ""
+
+    def signed(value: float | None) -> str:
+        return "-" if value is None else f"{value:+.2f}"
+
+    body = [
+        [name, OUTCOME_NAMES[outcome], f"{values['problems']:,}", signed(values["before"]), signed(values["after"])]
+        for name, breakdown in rows
+        for outcome, values in breakdown.items()
+    ]
+    return (
+        "Problem by problem from SFT to GRPO (greedy): the calculations each model wrote out minus the worked "
+        "solution's, on average, on the problems GRPO gained, lost, and those both or neither solved:\n\n"
+        + markdown_table(["arm", "the problems", "how many", "SFT", "GRPO"], body)
+    )
+
+
 def gsm8k_calculations_table(results: dict) -> str:
     """The report's greedy pass@1 of each arm and stage by calculations in the worked solution, and the calculations
     their completions wrote out where counted ("" when no stage kept its details, as a base taken from an earlier
@@ -288,9 +355,19 @@ def gsm8k_calculations_table(results: dict) -> str:
     ]
     if not rows:
         return ""
+    paired = written_by_outcome_table(
+        [
+            (GSM8K_ARM_NAMES[arm], stages["grpo"]["written_by_outcome"])
+            for arm, stages in results["arms"].items()
+            if stages["grpo"].get("written_by_outcome")
+        ]
+    )
     return (
         "Greedy pass@1 by calculations in the problem's GSM8K worked solution (its calculator annotations), the "
-        "difficulty GRPO's prompts are chosen by:\n\n" + calculations_tables(["arm", "stage"], rows) + "\n\n"
+        "difficulty GRPO's prompts are chosen by:\n\n"
+        + calculations_tables(["arm", "stage"], rows)
+        + (f"\n\n{paired}" if paired else "")
+        + "\n\n"
     )
 
 
