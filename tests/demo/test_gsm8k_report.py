@@ -243,6 +243,12 @@ def test_problem_by_problem_the_calculations_written_are_set_against_the_worked_
     paired = gsm8k_report(results, "make gsm8k").split("Problem by problem from SFT to GRPO")[1]
     assert "| chain of thought | GRPO gained | 1 | +2.00 | +0.00 |" in paired
     assert "| chain of thought | GRPO lost | 1 | +0.00 | -3.00 |" in paired
+    assert "Not paired" not in paired
+    both_arms = gsm8k_results({arm: {"base": 0.0, "sft": 0.05, "grpo": 0.06} for arm in ("cot", "tools")})
+    both_arms["arms"]["tools"]["grpo"]["written_by_outcome"] = written_by_outcome(sft, grpo, worked)
+    assert "\n\nNot paired for chain of thought: its results.json predates the pairing" in gsm8k_report(
+        both_arms, "make gsm8k"
+    )
 
 
 def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_time_budget_gave_it():

@@ -362,6 +362,14 @@ def gsm8k_calculations_table(results: dict) -> str:
             if stages["grpo"].get("written_by_outcome")
         ]
     )
+    unpaired = [
+        GSM8K_ARM_NAMES[arm] for arm, stages in results["arms"].items() if not stages["grpo"].get("written_by_outcome")
+    ]
+    if paired and unpaired:
+        paired += (
+            f"\n\nNot paired for {', '.join(unpaired)}: its results.json predates the pairing, or its SFT and GRPO "
+            "models did not both keep their greedy details."
+        )
     return (
         "Greedy pass@1 by calculations in the problem's GSM8K worked solution (its calculator annotations), the "
         "difficulty GRPO's prompts are chosen by:\n\n"
