@@ -1027,6 +1027,7 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
     # Problem 2 (3 calculations), solved by SFT only, where GRPO wrote 2 fewer than the worked solution.
     assert "| python tool | GRPO lost | 1 | +0.00 | -2.00 |" in paired
     assert "| python tool | both solved | 1 | +0.00 | -1.00 |" in paired
+    assert "| python tool | neither solved | 0 | - | - |" in paired
     assert "| GSM8K worked solution |  | 2.00 | 3.00 |" in written  # gsm8k_row writes one `=` a calculation
     assert "| sft | python tool | 2.00 | 3.00 |" in written and "| grpo | python tool | 1.00 | 1.00 |" in written
     write_rows(test, [gsm8k_row("0", 2)])
@@ -1126,10 +1127,12 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
             details = output_dir / "evals" / f"{stage}-{arm}-sampled" / "details.jsonl"
             rows = [json.loads(line) for line in details.open()]
             assert len(rows) == GSM8K_FAST.num_test * GSM8K_FAST.eval_samples
-        # The calculations written out, counted from the evaluator's own completions (the tool arm's rollouts).
+        # The calculations written out, counted from the evaluator's own completions (the tool arm's rollouts), and
+        # paired problem by problem from SFT to GRPO.
         by_calculations = results["arms"][arm]["sft"]["by_calculations"]["greedy"]
         assert all(values["worked_calculations_written"] >= 1 for values in by_calculations.values()), by_calculations
-        assert all(values["calculations_written"] >= 0 for values in by_calculations.values()), by_calculations
+        outcomes = results["arms"][arm]["grpo"]["written_by_outcome"]
+        assert sum(values["problems"] for values in outcomes.values()) == GSM8K_FAST.num_test, outcomes
         assert results["grpo_curves"][arm]["accuracy_reward"], f"{arm}: GRPO logged no step"
         grpo = results["arms"][arm]["grpo"]
         # two steps of one generation: the second decodes nothing

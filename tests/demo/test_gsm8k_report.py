@@ -209,7 +209,7 @@ def test_the_calculations_written_table_leaves_out_evaluations_that_did_not_coun
     assert calculations_written_table(["arm", "stage"], rows[:1]) == ""
     # Named under the table, not left out unsaid.
     assert calculations_tables(["arm", "stage"], rows).endswith(
-        "\n\nNot counted for chain of thought sft: its results.json predates the count (`python scripts/gsm8k.py "
+        "\n\nNot counted for chain of thought sft: written before the count existed (`python scripts/gsm8k.py "
         "--evaluations_table <its run> --test_file <test file>` counts it from the run's kept details)."
     )
     assert "Not counted" not in calculations_tables(["arm", "stage"], rows[1:])
@@ -246,9 +246,16 @@ def test_problem_by_problem_the_calculations_written_are_set_against_the_worked_
     assert "Not paired" not in paired
     both_arms = gsm8k_results({arm: {"base": 0.0, "sft": 0.05, "grpo": 0.06} for arm in ("cot", "tools")})
     both_arms["arms"]["tools"]["grpo"]["written_by_outcome"] = written_by_outcome(sft, grpo, worked)
-    assert "\n\nNot paired for chain of thought: its results.json predates the pairing" in gsm8k_report(
+    assert "\n\nNot paired for chain of thought: written before the pairing existed" in gsm8k_report(
         both_arms, "make gsm8k"
     )
+    del both_arms["arms"]["tools"]["grpo"]["written_by_outcome"]
+    assert "Not paired" not in gsm8k_report(both_arms, "make gsm8k"), "no table, no note under it"
+    # An outcome without problems has no average.
+    none_lost = written_by_outcome(sft[:2] + sft[3:], grpo[:2] + grpo[3:], worked)
+    assert none_lost["lost"] == {"problems": 0, "before": None, "after": None}
+    results["arms"]["cot"]["grpo"]["written_by_outcome"] = none_lost
+    assert "| chain of thought | GRPO lost | 0 | - | - |" in gsm8k_report(results, "make gsm8k")
 
 
 def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_time_budget_gave_it():

@@ -124,7 +124,8 @@ def gsm8k_targets(results: dict) -> list[Target]:
 
 def paired_verdicts(before: list[dict] | None, after: list[dict] | None) -> dict | None:
     """Problem id -> (solved before, solved after) of two greedy evaluations of the same problems (`before`,
-    `after`: their details, one row per problem); None without both details, or where they score other problems."""
+    `after`: their details, one row per problem); None without both details, where they score other problems, where
+    one scores a problem twice, or with fewer than 2 problems."""
     if not before or not after:
         return None
     solved_before = {row["id"]: bool(row["correct"]) for row in before}
@@ -158,9 +159,9 @@ def written_by_outcome(
 ) -> dict | None:
     """Problem by problem from one greedy evaluation to the next (`paired_verdicts`; GRPO's against SFT's): for the
     problems gained, lost, solved by both and by neither, how many, and the calculations each evaluation's
-    completions wrote out minus their worked solution's (`worked_calculations_of`: id -> `worked_calculations_written`),
-    on average. It tells whether GRPO gained where it wrote fewer steps than SFT or lost there. None where they do
-    not pair."""
+    completions wrote out minus their worked solution's (`worked_calculations_of`: id ->
+    `worked_calculations_written`), on average (None for an outcome without problems). It tells whether GRPO gained
+    where it wrote fewer steps than SFT or lost there. None where they do not pair."""
     verdicts = paired_verdicts(before, after)
     if verdicts is None:
         return None
@@ -312,7 +313,7 @@ def calculations_tables(labels: list[str], rows: list[tuple[list[str], dict]]) -
         uncounted = [" ".join(cells) for cells, breakdown in rows if not counted_written(breakdown)]
         if uncounted:
             tables += (
-                f"\n\nNot counted for {', '.join(uncounted)}: its results.json predates the count "
+                f"\n\nNot counted for {', '.join(uncounted)}: written before the count existed "
                 "(`python scripts/gsm8k.py --evaluations_table <its run> --test_file <test file>` counts it from the "
                 "run's kept details)."
             )
@@ -344,9 +345,10 @@ def written_by_outcome_table(rows: list[tuple[str, dict]]) -> str:
 
 
 def gsm8k_calculations_table(results: dict) -> str:
-    """The report's greedy pass@1 of each arm and stage by calculations in the worked solution, and the calculations
-    their completions wrote out where counted ("" when no stage kept its details, as a base taken from an earlier
-    run's docs/results may not)."""
+    """The report's greedy pass@1 of each arm and stage by calculations in the worked solution, the calculations
+    their completions wrote out where counted, and the same problem by problem from SFT to GRPO where paired
+    (`written_by_outcome_table`), each naming what it could not count or pair ("" when no stage kept its details, as
+    a base taken from an earlier run's docs/results may not)."""
     rows = [
         ([GSM8K_ARM_NAMES[arm], stage], values["by_calculations"]["greedy"])
         for arm, stages in results["arms"].items()
@@ -367,8 +369,9 @@ def gsm8k_calculations_table(results: dict) -> str:
     ]
     if paired and unpaired:
         paired += (
-            f"\n\nNot paired for {', '.join(unpaired)}: its results.json predates the pairing, or its SFT and GRPO "
-            "models did not both keep their greedy details."
+            f"\n\nNot paired for {', '.join(unpaired)}: written before the pairing existed, or without the greedy "
+            "details of both its SFT and GRPO models (`python scripts/gsm8k.py --evaluations_table <its run> "
+            "--test_file <test file>` pairs them where the run kept both)."
         )
     return (
         "Greedy pass@1 by calculations in the problem's GSM8K worked solution (its calculator annotations), the "
