@@ -958,48 +958,6 @@ def test_no_grpo_prompt_left_by_the_calculation_limit_ends_the_run_in_one_line_n
         gsm8k.build_datasets(tmp_path / "datasets", train, settings)
 
 
-def test_pass_at_1_by_calculations_groups_every_sample_of_a_problem_by_its_worked_solution():
-    calculations_of = {"a": 1, "b": 2, "c": 2, "d": 7}
-    details = [
-        {"id": "a", "correct": True},
-        {"id": "a", "correct": False},
-        {"id": "b", "correct": True},
-        {"id": "b", "correct": True},
-        {"id": "c", "correct": False},
-        {"id": "c", "correct": False},
-        {"id": "d", "correct": False},
-        {"id": "d", "correct": True},
-    ]
-    assert gsm8k.pass_by_calculations(details, calculations_of) == {
-        "≤1": {"problems": 1, "pass@1": 0.5},
-        "2": {"problems": 2, "pass@1": 0.5},
-        "≥5": {"problems": 1, "pass@1": 0.5},
-    }
-
-
-def test_by_calculations_the_completions_calculations_written_stand_beside_their_worked_solutions():
-    calculations_of, worked_calculations_of = {"a": 2, "b": 2, "c": 7}, {"a": 2, "b": 4, "c": 8}
-    details = [
-        {"id": "a", "correct": True, "completion": "1+1 = 2\n2+1 = 3\n<answer>\\boxed{3}</answer>"},
-        {"id": "b", "correct": False, "completion": "2+2 = 4\n<answer>\\boxed{4}</answer>"},
-        {"id": "b", "correct": False, "completion": "no steps at all"},
-        {
-            "id": "c",
-            "correct": False,
-            "completion": [{"role": "assistant", "content": "3*3 ="}, {"role": "tool", "content": "9=9"}],
-        },
-    ]
-    assert gsm8k.pass_by_calculations(details, calculations_of, worked_calculations_of) == {
-        "2": {
-            "problems": 2,
-            "pass@1": 1 / 3,
-            "calculations_written": 1.0,
-            "worked_calculations_written": 3.0,
-        },
-        "≥5": {"problems": 1, "pass@1": 0.0, "calculations_written": 1.0, "worked_calculations_written": 8.0},
-    }
-
-
 def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_their_details(tmp_path, capsys):
     test = write_rows(tmp_path / "test.jsonl", [gsm8k_row("0", 2), gsm8k_row("1", 2), gsm8k_row("2", 3)])
     for name, verdicts in (("sft-tools-greedy", [True, False, True]), ("grpo-tools-greedy", [True, True, False])):

@@ -9,16 +9,9 @@ import statistics
 
 import pytest
 
-from open_r1.demo.gsm8k_report import (
-    calculations_tables,
-    calculations_written_table,
-    greedy_change,
-    gsm8k_command,
-    gsm8k_report,
-    gsm8k_targets,
-    written_by_outcome,
-)
-from tests.support.demo_results import gsm8k_results
+from open_r1.demo.gsm8k_calculations import written_by_outcome
+from open_r1.demo.gsm8k_report import greedy_change, gsm8k_command, gsm8k_report, gsm8k_targets
+from tests.support.demo_results import greedy_details_sft_to_grpo, gsm8k_results
 
 
 def gsm8k_verdicts(greedy: dict, arms=("cot", "tools")) -> dict[str, bool]:
@@ -188,55 +181,8 @@ def test_the_gsm8k_report_breaks_greedy_scores_down_by_calculations_and_names_th
     assert "by calculations" not in gsm8k_report(results, "make gsm8k")
 
 
-def test_the_calculations_written_table_leaves_out_evaluations_that_did_not_count_and_marks_a_missing_group():
-    def bucket(problems, written=None, worked=None):
-        counted = {} if written is None else {"calculations_written": written, "worked_calculations_written": worked}
-        return {"problems": problems, "pass@1": 0.1, **counted}
-
-    rows = [
-        # An arm combined from a results.json written before the calculations were counted.
-        (["chain of thought", "sft"], {"2": bucket(357), "3": bucket(364)}),
-        (["python tool", "sft"], {"2": bucket(357, 2.5, 2.34), "3": bucket(364, 3.5, 3.18)}),
-        (["python tool", "grpo"], {"3": bucket(364, 2.0, 3.18)}),  # no problem of 2 kept (a FAST subset)
-    ]
-    assert calculations_written_table(["arm", "stage"], rows).splitlines() == [
-        "| arm | stage | 2 (357 problems) | 3 (364 problems) |",
-        "|---|---|---|---|",
-        "| GSM8K worked solution |  | 2.34 | 3.18 |",
-        "| python tool | sft | 2.50 | 3.50 |",
-        "| python tool | grpo | - | 2.00 |",
-    ]
-    assert calculations_written_table(["arm", "stage"], rows[:1]) == ""
-    # Named under the table, not left out unsaid.
-    assert calculations_tables(["arm", "stage"], rows).endswith(
-        "\n\nNot counted for chain of thought sft: written before the count existed (`python scripts/gsm8k.py "
-        "--evaluations_table <its run> --test_file <test file>` counts it from the run's kept details)."
-    )
-    assert "Not counted" not in calculations_tables(["arm", "stage"], rows[1:])
-
-
-def test_problem_by_problem_the_calculations_written_are_set_against_the_worked_solutions_by_outcome():
-    worked = {"a": 2, "b": 2, "c": 5, "d": 3}
-    sft = [
-        {"id": "a", "correct": False, "completion": "1 = 1\n2 = 2\n3 = 3\n4 = 4"},  # 2 more than the solution
-        {"id": "b", "correct": True, "completion": "1 = 1\n2 = 2"},
-        {"id": "c", "correct": True, "completion": "1 = 1\n2 = 2\n3 = 3\n4 = 4\n5 = 5"},
-        {"id": "d", "correct": False, "completion": "none"},
-    ]
-    grpo = [
-        {"id": "a", "correct": True, "completion": "1 = 1\n2 = 2"},  # gained where it wrote 2 fewer
-        {"id": "b", "correct": True, "completion": "1 = 1\n2 = 2\n<answer>x = 1</answer>"},
-        {"id": "c", "correct": False, "completion": "1 = 1\n2 = 2"},  # lost where it stopped 3 short
-        {"id": "d", "correct": False, "completion": [{"role": "assistant", "content": "1 = 1"}]},
-    ]
-    assert written_by_outcome(sft, grpo, worked) == {
-        "gained": {"problems": 1, "before": 2.0, "after": 0.0},
-        "lost": {"problems": 1, "before": 0.0, "after": -3.0},
-        "both": {"problems": 1, "before": 0.0, "after": 0.0},
-        "neither": {"problems": 1, "before": -3.0, "after": -2.0},
-    }
-    assert written_by_outcome(sft, grpo[:3], worked) is None, "other problems: no pairs"
-    assert written_by_outcome(None, grpo, worked) is None, "a stage without its details"
+def test_the_gsm8k_report_pairs_the_calculations_written_and_names_an_arm_it_could_not_pair():
+    sft, grpo, worked = greedy_details_sft_to_grpo()
     results = gsm8k_results({"cot": {"base": 0.0, "sft": 0.05, "grpo": 0.06}}, ("cot",))
     assert "Problem by problem" not in gsm8k_report(results, "make gsm8k")
     results["arms"]["cot"]["grpo"]["written_by_outcome"] = written_by_outcome(sft, grpo, worked)
@@ -251,11 +197,6 @@ def test_problem_by_problem_the_calculations_written_are_set_against_the_worked_
     )
     del both_arms["arms"]["tools"]["grpo"]["written_by_outcome"]
     assert "Not paired" not in gsm8k_report(both_arms, "make gsm8k"), "no table, no note under it"
-    # An outcome without problems has no average.
-    none_lost = written_by_outcome(sft[:2] + sft[3:], grpo[:2] + grpo[3:], worked)
-    assert none_lost["lost"] == {"problems": 0, "before": None, "after": None}
-    results["arms"]["cot"]["grpo"]["written_by_outcome"] = none_lost
-    assert "| chain of thought | GRPO lost | 0 | - | - |" in gsm8k_report(results, "make gsm8k")
 
 
 def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_time_budget_gave_it():

@@ -165,3 +165,23 @@ def gsm8k_results(greedy: dict, arms=("cot", "tools"), fast=False) -> dict:
         "commit": "abc1234",
         "machine": {"cpu": "AMD EPYC", "cores": 16, "load_average_at_start": [0.3, 0.5, 0.6]},
     }
+
+
+def greedy_details_sft_to_grpo() -> tuple[list[dict], list[dict], dict[str, int]]:
+    """The greedy details of an SFT and a GRPO model on 4 problems, one of each outcome, and the calculations each
+    problem's worked solution writes: GRPO gains "a" where it writes 2 fewer than SFT, keeps "b", loses "c" where it
+    stops 3 short, and neither solves "d" (GRPO's completion a tool rollout)."""
+    worked = {"a": 2, "b": 2, "c": 5, "d": 3}
+    sft = [
+        {"id": "a", "correct": False, "completion": "1 = 1\n2 = 2\n3 = 3\n4 = 4"},
+        {"id": "b", "correct": True, "completion": "1 = 1\n2 = 2"},
+        {"id": "c", "correct": True, "completion": "1 = 1\n2 = 2\n3 = 3\n4 = 4\n5 = 5"},
+        {"id": "d", "correct": False, "completion": "none"},
+    ]
+    grpo = [
+        {"id": "a", "correct": True, "completion": "1 = 1\n2 = 2"},
+        {"id": "b", "correct": True, "completion": "1 = 1\n2 = 2\n<answer>x = 1</answer>"},
+        {"id": "c", "correct": False, "completion": "1 = 1\n2 = 2"},
+        {"id": "d", "correct": False, "completion": [{"role": "assistant", "content": "1 = 1"}]},
+    ]
+    return sft, grpo, worked

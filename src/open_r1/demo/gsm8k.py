@@ -52,30 +52,32 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from open_r1.demo import pipeline
+from open_r1.demo.gsm8k_calculations import (
+    calculations_by_id,
+    calculations_tables,
+    pass_by_calculations,
+    worked_calculations_written_by_id,
+    written_by_outcome,
+    written_by_outcome_table,
+)
 from open_r1.demo.gsm8k_evals import (
     CARD_SHOTS,
-    calculations_by_id,
     check_reusable,
     check_reusable_sft,
     check_same_conversion,
     evaluate_card_protocol,
     evaluate_stage,
-    pass_by_calculations,
     recipe_digests,
-    worked_calculations_written_by_id,
 )
 from open_r1.demo.gsm8k_report import (
     GSM8K_ARM_NAMES,
     arm_greedy_details,
-    calculations_tables,
     greedy_change,
     gsm8k_command,
     gsm8k_evaluations_table,
     gsm8k_report,
     gsm8k_table,
     kept_details,
-    written_by_outcome,
-    written_by_outcome_table,
 )
 from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
 from open_r1.demo.report import grpo_curves

@@ -6,7 +6,8 @@
 - `evaluate_stage`: one checkpoint's greedy pass@1 and pass@1 from `GSM8KSettings.eval_samples` samples, each
   ± its standard error, with the arm's system prompt, token budget and (tool arm) its GRPO recipe's tool settings
   (`stage_settings`); the tool-call rate, the share out of tokens, and by calculations in the worked solution
-  pass@1 and the calculations the completions wrote out beside the worked solutions' (`pass_by_calculations`). On
+  pass@1 and the calculations the completions wrote out beside the worked solutions'
+  (`open_r1.demo.gsm8k_calculations.pass_by_calculations`). On
   a shared GPU the two evaluations are two jobs, each in its own process, each holding a GPU job slot
   (`open_r1.utils.gpu_jobs`).
 - `evaluate_card_protocol`: 5 GSM8K-train shots before each problem, greedy (docs/gsm8k_fidelity.md).
@@ -25,19 +26,11 @@ import pathlib
 import time
 
 from open_r1.demo import pipeline
+from open_r1.demo.gsm8k_calculations import pass_by_calculations
 from open_r1.demo.gsm8k_report import GRPO_PROMPT_FIELDS, GSM8K_ARM_NAMES, kept_details, out_of_tokens_share
 from open_r1.demo.settings import GSM8KSettings
 from open_r1.eval.few_shot import LIGHTEVAL_GSM8K_GENERATION_SIZE
-from open_r1.tasks.gsm8k import (
-    CALCULATION_BUCKETS,
-    COT_SYSTEM_PROMPT,
-    TOOL_SYSTEM_PROMPT,
-    calculation_bucket,
-    calculations,
-    calculations_written,
-    load_rows,
-    worked_calculations_written,
-)
+from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
 from open_r1.tools.rollout import tool_call_rate
 from open_r1.usage import UsageError
 from open_r1.utils.gpu_jobs import job_slot
@@ -51,43 +44,6 @@ CARD_MAX_NEW_TOKENS = LIGHTEVAL_GSM8K_GENERATION_SIZE
 
 # The stages whose evaluations a run may take from an earlier run, and the option that names that run.
 REUSE_OPTIONS = {"base": "reuse_base", "sft": "reuse_sft"}
-
-
-def calculations_by_id(test_file: pathlib.Path, limit: int | None = None) -> dict[str, int]:
-    """Test row id -> calculations in its worked solution, for the first `limit` rows of `test_file` (None: all)."""
-    return {row["id"]: calculations(row) for row in load_rows(test_file, limit=limit)}
-
-
-def worked_calculations_written_by_id(test_file: pathlib.Path, limit: int | None = None) -> dict[str, int]:
-    """Test row id -> the `=` signs its worked solution writes (`worked_calculations_written`), for the first `limit`
-    rows of `test_file` (None: all)."""
-    return {row["id"]: worked_calculations_written(row) for row in load_rows(test_file, limit=limit)}
-
-
-def pass_by_calculations(
-    details: list[dict], calculations_of: dict[str, int], worked_calculations_of: dict[str, int] | None = None
-) -> dict:
-    """pass@1 of an evaluation's completions (`details`, one row per sample) grouped by the number of calculations
-    in the problem's worked solution (`calculations_of`: test row id -> count): bucket -> problems and pass@1.
-    With `worked_calculations_of` (`worked_calculations_written_by_id`) each bucket also has the calculations its
-    completions wrote out on average (`calculations_written`) and its problems' worked solutions
-    (`worked_calculations_written`), counted the same way."""
-    rows = {}
-    for row in details:
-        rows.setdefault(calculation_bucket(calculations_of[row["id"]]), []).append(row)
-    breakdown = {}
-    for bucket in [bucket for bucket in CALCULATION_BUCKETS if bucket in rows]:
-        problems = {row["id"] for row in rows[bucket]}
-        breakdown[bucket] = {
-            "problems": len(problems),
-            "pass@1": sum(row["correct"] for row in rows[bucket]) / len(rows[bucket]),
-        }
-        if worked_calculations_of is not None:
-            written = [calculations_written(row["completion"]) for row in rows[bucket]]
-            breakdown[bucket]["calculations_written"] = sum(written) / len(written)
-            worked = [worked_calculations_of[problem] for problem in problems]
-            breakdown[bucket]["worked_calculations_written"] = sum(worked) / len(worked)
-    return breakdown
 
 
 def grading_workers() -> int:

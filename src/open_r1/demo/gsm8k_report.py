@@ -8,11 +8,11 @@
 - `gsm8k_targets`: issue 30's goals, computed from results.json (the card's score within 2 standard errors, GRPO
   at least 2 points above SFT in each arm, the tool arm after GRPO above nanochat d20's 7.58% and at least 3 points
   above the chain of thought, both arms within 30 minutes of one GPU), beside `PUBLISHED_GSM8K`; the GRPO goal with
-  its change paired by problem where both greedy evaluations kept their details (`paired_verdicts`,
-  `greedy_change`, `arm_greedy_change`, `arm_greedy_details`, `kept_details`).
-- `gsm8k_table`, `gsm8k_calculations_table` (greedy pass@1 by calculations in the worked solution, the
-  calculations written out beside the worked solutions', and the same problem by problem from SFT to GRPO:
-  `written_by_outcome`), the report's lines (GRPO prompts, steps, step time, the card's protocol, the runs a
+  its change paired by problem where both greedy evaluations kept their details (`greedy_change`,
+  `arm_greedy_change`, `arm_greedy_details`, `kept_details`).
+- `gsm8k_table`, `gsm8k_calculations_table` (the tables of `open_r1.demo.gsm8k_calculations`: greedy pass@1 by
+  calculations in the worked solution, the calculations written out beside the worked solutions', the same problem
+  by problem from SFT to GRPO), the report's lines (GRPO prompts, steps, step time, the card's protocol, the runs a
   combined results.json was made of) and `gsm8k_command` (a run's `make gsm8k` command line, from its results).
 Not covered: computing the numbers (`open_r1.demo.gsm8k` runs the arms; `open_r1.demo.gsm8k_combine` reads one-arm
 runs as one); `make demo`'s own reports (`open_r1.demo.report`, whose helpers this uses).
@@ -23,6 +23,7 @@ import json
 import math
 import pathlib
 
+from open_r1.demo.gsm8k_calculations import calculations_tables, paired_verdicts, written_by_outcome_table
 from open_r1.demo.pipeline import STAGES
 from open_r1.demo.report import (
     ROUNDING_SLACK,
@@ -34,7 +35,6 @@ from open_r1.demo.report import (
 )
 from open_r1.demo.settings import DemoSettings
 from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
-from open_r1.tasks.gsm8k import CALCULATION_BUCKETS, calculations_written
 from open_r1.usage import UsageError
 from open_r1.utils.decoding_tally import fit_call_prices
 from open_r1.utils.provenance import utc_time
@@ -122,20 +122,6 @@ def gsm8k_targets(results: dict) -> list[Target]:
     return targets
 
 
-def paired_verdicts(before: list[dict] | None, after: list[dict] | None) -> dict | None:
-    """Problem id -> (solved before, solved after) of two greedy evaluations of the same problems (`before`,
-    `after`: their details, one row per problem); None without both details, where they score other problems, where
-    one scores a problem twice, or with fewer than 2 problems."""
-    if not before or not after:
-        return None
-    solved_before = {row["id"]: bool(row["correct"]) for row in before}
-    solved_after = {row["id"]: bool(row["correct"]) for row in after}
-    several_rows = len(solved_before) != len(before) or len(solved_after) != len(after)
-    if solved_before.keys() != solved_after.keys() or several_rows or len(before) < 2:
-        return None
-    return {id_: (solved_before[id_], solved_after[id_]) for id_ in solved_before}
-
-
 def greedy_change(before: list[dict] | None, after: list[dict] | None) -> dict | None:
     """How greedy pass@1 changed between two evaluations of the same problems (`paired_verdicts`): the problems each
     solved that the other did not, and the standard error of the difference in pass@1 paired by problem, which
@@ -148,37 +134,6 @@ def greedy_change(before: list[dict] | None, after: list[dict] | None) -> dict |
     lost = sum(before and not after for before, after in verdicts.values())
     variance = (gained + lost - (gained - lost) ** 2 / problems) / (problems - 1)
     return {"problems": problems, "gained": gained, "lost": lost, "stderr": math.sqrt(variance / problems)}
-
-
-# The problems of a change from one greedy evaluation to the next, by (solved before, solved after).
-OUTCOMES = {(False, True): "gained", (True, False): "lost", (True, True): "both", (False, False): "neither"}
-
-
-def written_by_outcome(
-    before: list[dict] | None, after: list[dict] | None, worked_calculations_of: dict[str, int]
-) -> dict | None:
-    """Problem by problem from one greedy evaluation to the next (`paired_verdicts`; GRPO's against SFT's): for the
-    problems gained, lost, solved by both and by neither, how many, and the calculations each evaluation's
-    completions wrote out minus their worked solution's (`worked_calculations_of`: id ->
-    `worked_calculations_written`), on average (None for an outcome without problems). It tells whether GRPO gained
-    where it wrote fewer steps than SFT or lost there. None where they do not pair."""
-    verdicts = paired_verdicts(before, after)
-    if verdicts is None:
-        return None
-    texts = {
-        "before": {row["id"]: row["completion"] for row in before},
-        "after": {row["id"]: row["completion"] for row in after},
-    }
-    excess = {outcome: {"problems": 0, "before": 0.0, "after": 0.0} for outcome in OUTCOMES.values()}
-    for id_, verdict in verdicts.items():
-        values = excess[OUTCOMES[verdict]]
-        values["problems"] += 1
-        for side in ("before", "after"):
-            values[side] += calculations_written(texts[side][id_]) - worked_calculations_of[id_]
-    for values in excess.values():
-        for side in ("before", "after"):
-            values[side] = values[side] / values["problems"] if values["problems"] else None
-    return excess
 
 
 def arm_greedy_details(output_dir: pathlib.Path, arm: str, stages: dict) -> tuple[list | None, list | None]:
@@ -244,104 +199,6 @@ def gsm8k_table(results: dict) -> str:
                 ]
             )
     return markdown_table(header, rows)
-
-
-def calculations_table(labels: list[str], rows: list[tuple[list[str], dict]]) -> str:
-    """pass@1 by calculations in the problem's worked solution, one row per evaluation: its `labels` cells, then
-    each group's pass@1 (`open_r1.demo.gsm8k.pass_by_calculations`); the header gives each group's problems."""
-    problems = {}
-    for _, breakdown in rows:
-        for bucket, values in breakdown.items():
-            problems[bucket] = values["problems"]
-    buckets = [bucket for bucket in CALCULATION_BUCKETS if bucket in problems]
-    header = [*labels, *(f"{bucket} ({problems[bucket]:,} problems)" for bucket in buckets)]
-    body = [
-        [*cells, *(f"{100 * breakdown[bucket]['pass@1']:.1f}%" if bucket in breakdown else "-" for bucket in buckets)]
-        for cells, breakdown in rows
-    ]
-    return markdown_table(header, body)
-
-
-def calculations_written_table(labels: list[str], rows: list[tuple[list[str], dict]]) -> str:
-    """The calculations written per completion by calculations in the problem's worked solution: first the worked
-    solutions' own, then one row per evaluation that counted them (`pass_by_calculations` with the worked
-    solutions' counts); "" where none did."""
-    counted = [(cells, breakdown) for cells, breakdown in rows if counted_written(breakdown)]
-    if not counted:
-        return ""
-    worked = {}
-    for _, breakdown in counted:
-        for bucket, values in breakdown.items():
-            worked[bucket] = values
-    buckets = [bucket for bucket in CALCULATION_BUCKETS if bucket in worked]
-    header = [*labels, *(f"{bucket} ({worked[bucket]['problems']:,} problems)" for bucket in buckets)]
-    reference = ["GSM8K worked solution", *([""] * (len(labels) - 1))]
-    body = [
-        [*reference, *(f"{worked[bucket]['worked_calculations_written']:.2f}" for bucket in buckets)],
-        *(
-            [
-                *cells,
-                *(
-                    f"{breakdown[bucket]['calculations_written']:.2f}" if bucket in breakdown else "-"
-                    for bucket in buckets
-                ),
-            ]
-            for cells, breakdown in counted
-        ),
-    ]
-    return markdown_table(header, body)
-
-
-def counted_written(breakdown: dict) -> bool:
-    """Whether a `pass_by_calculations` breakdown counted the calculations written (results.json files written before
-    2026-11-27 did not)."""
-    return all("calculations_written" in values for values in breakdown.values())
-
-
-def calculations_tables(labels: list[str], rows: list[tuple[list[str], dict]]) -> str:
-    """`calculations_table` of `rows`, then, where they counted them, the calculations their completions wrote out
-    beside the worked solutions' (`calculations_written_table`): a model that learned to stop short of the steps a
-    problem takes shows there. The rows that did not count them are named under it, not left out unsaid."""
-    written = calculations_written_table(labels, rows)
-    tables = calculations_table(labels, rows)
-    if written:
-        tables += (
-            "\n\nCalculations written out per completion (`=` signs before its answer, "
-            "`open_r1.tasks.gsm8k.calculations_written`), by the same count, beside the worked solutions':\n\n"
-            + written
-        )
-        uncounted = [" ".join(cells) for cells, breakdown in rows if not counted_written(breakdown)]
-        if uncounted:
-            tables += (
-                f"\n\nNot counted for {', '.join(uncounted)}: written before the count existed "
-                "(`python scripts/gsm8k.py --evaluations_table <its run> --test_file <test file>` counts it from the "
-                "run's kept details)."
-            )
-    return tables
-
-
-# How the paired table names each outcome of the change from SFT to GRPO.
-OUTCOME_NAMES = {"gained": "GRPO gained", "lost": "GRPO lost", "both": "both solved", "neither": "neither solved"}
-
-
-def written_by_outcome_table(rows: list[tuple[str, dict]]) -> str:
-    """`written_by_outcome` of each arm (`rows`: its name, its breakdown) as a captioned table; "" without rows."""
-    if not rows:
-        return ""
-
-    def signed(value: float | None) -> str:
-        return "-" if value is None else f"{value:+.2f}"
-
-    body = [
-        [name, OUTCOME_NAMES[outcome], f"{values['problems']:,}", signed(values["before"]), signed(values["after"])]
-        for name, breakdown in rows
-        for outcome, values in breakdown.items()
-    ]
-    return (
-        "Problem by problem from SFT to GRPO (greedy): the calculations each model wrote out minus the worked "
-        "solution's, on average, on the problems GRPO gained, lost, and those both or neither solved:\n\n"
-        + markdown_table(["arm", "the problems", "how many", "SFT", "GRPO"], body)
-    )
 
 
 def gsm8k_calculations_table(results: dict) -> str:
