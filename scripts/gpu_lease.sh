@@ -23,9 +23,9 @@
 #   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project_compiled and project arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO with a compiled decode step for as many of 80 steps as
 #                     11 minutes leave
-#   cot-lr            the cot plan with GRPO at three times its recipe's learning rate (a lever of its goal), then
-#                     the GRPO model's greedy evaluation compiled in what the run leaves
-#   cot-calc3         the same with GRPO prompted with the rows of up to 3 calculations (the other lever)
+#   cot-calc3         the cot plan with GRPO prompted with the rows of up to 3 calculations (a lever of its goal),
+#                     then the GRPO model's greedy evaluation compiled in what the run leaves
+#   cot-lr            the same with GRPO at three times its recipe's learning rate (the other lever)
 #   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate), then its
 #                     greedy evaluation compiled in what the run leaves
 #   tools             make gsm8k's tool arm within 11 minutes, its SFT evaluations those of a tools-sft lease, whose

@@ -988,6 +988,13 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
     assert "| python tool | neither solved | 0 | - | - |" in paired
     assert "| GSM8K worked solution |  | 2.00 | 3.00 |" in written  # gsm8k_row writes one `=` a calculation
     assert "| sft | python tool | 2.00 | 3.00 |" in written and "| grpo | python tool | 1.00 | 1.00 |" in written
+    assert "Not paired" not in printed
+    # A GRPO evaluation without its SFT model's details beside it (as with --reuse_sft) is named, not left out.
+    cot = tmp_path / "run" / "evals" / "grpo-cot-greedy"
+    cot.mkdir()
+    write_rows(cot / "details.jsonl", [{"id": str(i), "correct": False, "completion": "x"} for i in range(3)])
+    tables = gsm8k.evaluations_calculations_table(tmp_path / "run", test)
+    assert "\n\nNot paired for chain of thought: the greedy details of its SFT and GRPO models" in tables
     write_rows(test, [gsm8k_row("0", 2)])
     with pytest.raises(UsageError, match=r"problem id\(s\) \['1', '2'\] are not in .*test.jsonl"):
         gsm8k.evaluations_calculations_table(tmp_path / "run", test)

@@ -21,7 +21,8 @@ Stages, each the project's real code path:
    most the arm's GRPO `max_completion_length` new tokens. The base model also scored as its model card scores it
    (5 GSM8K-train shots, greedy; `open_r1.eval.few_shot`), to be read beside the card's 1.4%.
 5. results.json, report.md (`open_r1.demo.gsm8k_report.gsm8k_report`: the table, greedy pass@1 by calculations in the
-   worked solution and the calculations written out beside the worked solutions', the published numbers, the
+   worked solution, the calculations written out beside the worked solutions' and the same problem by problem from
+   SFT to GRPO (`open_r1.demo.gsm8k_calculations`; results.json's `written_by_outcome`), the published numbers, the
    goals) and curves-<arm>.png in the output folder (data/gsm8k; FAST: data/gsm8k-fast).
 
 On a GPU the recipes train in bf16 autocast over float32 weights and the evaluator runs on it in float32, and the
@@ -58,7 +59,6 @@ from open_r1.demo.gsm8k_calculations import (
     pass_by_calculations,
     worked_calculations_written_by_id,
     written_by_outcome,
-    written_by_outcome_table,
 )
 from open_r1.demo.gsm8k_evals import (
     CARD_SHOTS,
@@ -267,13 +267,15 @@ def evaluations_calculations_table(output_dir: pathlib.Path, test_file: pathlib.
             raise UsageError(f"{folder}: problem id(s) {unknown[:5]} are not in {test_file} (pass its --test_file)")
         breakdown = pass_by_calculations(details, calculations_of, worked_calculations_of)
         rows.append(([stage, GSM8K_ARM_NAMES[arm]], breakdown))
-    paired = [
-        (GSM8K_ARM_NAMES[arm], change)
-        for arm in ARMS
-        if (change := written_by_outcome(found.get(("sft", arm)), found.get(("grpo", arm)), worked_calculations_of))
-    ]
-    tables = calculations_tables(["stage", "arm"], rows)
-    return f"{tables}\n\n{written_by_outcome_table(paired)}" if paired else tables
+    paired, unpaired = [], []
+    for arm in ARMS:
+        if ("grpo", arm) in found:
+            change = written_by_outcome(found.get(("sft", arm)), found[("grpo", arm)], worked_calculations_of)
+            if change is None:
+                unpaired.append(GSM8K_ARM_NAMES[arm])
+            else:
+                paired.append((GSM8K_ARM_NAMES[arm], change))
+    return calculations_tables(["stage", "arm"], rows, paired, unpaired)
 
 
 def grpo_minutes(deadline: float, evaluation_seconds: float, now: float) -> float:

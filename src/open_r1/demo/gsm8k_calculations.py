@@ -128,8 +128,9 @@ def calculations_table(labels: list[str], rows: list[tuple[list[str], dict]]) ->
 def calculations_written_table(labels: list[str], rows: list[tuple[list[str], dict]]) -> str:
     """The calculations written per completion by calculations in the problem's worked solution: first the worked
     solutions' own, then one row per evaluation that counted them (`pass_by_calculations` with the worked
-    solutions' counts); "" where none did."""
-    counted = [(cells, breakdown) for cells, breakdown in rows if counted_written(breakdown)]
+    solutions' counts); "" where none did. The rows are evaluations of the same test problems (one run's, or runs
+    `--combine` checked to share them), so the worked solutions' row is any of theirs."""
+    counted = [(cells, breakdown) for cells, breakdown in rows if counts_calculations_written(breakdown)]
     if not counted:
         return ""
     worked = {}
@@ -155,16 +156,23 @@ def calculations_written_table(labels: list[str], rows: list[tuple[list[str], di
     return markdown_table(header, body)
 
 
-def counted_written(breakdown: dict) -> bool:
+def counts_calculations_written(breakdown: dict) -> bool:
     """Whether a `pass_by_calculations` breakdown counted the calculations written (results.json files written before
     2026-11-27 did not)."""
     return all("calculations_written" in values for values in breakdown.values())
 
 
-def calculations_tables(labels: list[str], rows: list[tuple[list[str], dict]]) -> str:
+def calculations_tables(
+    labels: list[str],
+    rows: list[tuple[list[str], dict]],
+    paired: list[tuple[str, dict]] = (),
+    unpaired: list[str] = (),
+) -> str:
     """`calculations_table` of `rows`, then, where they counted them, the calculations their completions wrote out
     beside the worked solutions' (`calculations_written_table`): a model that learned to stop short of the steps a
-    problem takes shows there. The rows that did not count them are named under it, not left out unsaid."""
+    problem takes shows there. Then the arms `paired` problem by problem (each its name and `written_by_outcome`:
+    `written_by_outcome_table`). The rows that did not count, and the arms `unpaired`, are named under their table,
+    not left out unsaid."""
     written = calculations_written_table(labels, rows)
     tables = calculations_table(labels, rows)
     if written:
@@ -173,12 +181,20 @@ def calculations_tables(labels: list[str], rows: list[tuple[list[str], dict]]) -
             "`open_r1.tasks.gsm8k.calculations_written`), by the same count, beside the worked solutions':\n\n"
             + written
         )
-        uncounted = [" ".join(cells) for cells, breakdown in rows if not counted_written(breakdown)]
+        uncounted = [" ".join(cells) for cells, breakdown in rows if not counts_calculations_written(breakdown)]
         if uncounted:
             tables += (
                 f"\n\nNot counted for {', '.join(uncounted)}: written before the count existed "
                 "(`python scripts/gsm8k.py --evaluations_table <its run> --test_file <test file>` counts it from the "
                 "run's kept details)."
+            )
+    if paired:
+        tables += f"\n\n{written_by_outcome_table(paired)}"
+        if unpaired:
+            tables += (
+                f"\n\nNot paired for {', '.join(unpaired)}: the greedy details of its SFT and GRPO models were not "
+                "both at hand (a results.json written before the pairing existed, details not kept, or SFT's kept in "
+                "the run that `--reuse_sft` named)."
             )
     return tables
 

@@ -7,16 +7,16 @@
   ± its standard error, with the arm's system prompt, token budget and (tool arm) its GRPO recipe's tool settings
   (`stage_settings`); the tool-call rate, the share out of tokens, and by calculations in the worked solution
   pass@1 and the calculations the completions wrote out beside the worked solutions'
-  (`open_r1.demo.gsm8k_calculations.pass_by_calculations`). On
-  a shared GPU the two evaluations are two jobs, each in its own process, each holding a GPU job slot
-  (`open_r1.utils.gpu_jobs`).
+  (`open_r1.demo.gsm8k_calculations.pass_by_calculations`). On a shared GPU the two evaluations are two jobs, each
+  in its own process, each holding a GPU job slot (`open_r1.utils.gpu_jobs`).
 - `evaluate_card_protocol`: 5 GSM8K-train shots before each problem, greedy (docs/gsm8k_fidelity.md).
 - `--reuse_base`: `check_reusable`, `read_reused` and `reused_evaluation` take an earlier run's base evaluations,
   checked to score as many problems of a test file of the same name with the same samples.
 - `--reuse_sft`: `check_reusable_sft` takes the SFT evaluations of an earlier run that trained each arm's SFT alike
   (seed, FAST, recipe, training data), for a run that trains SFT again but has no time to evaluate it (a GPU
   lease of 15 minutes holds the tool arm's SFT, GRPO and GRPO evaluations, not its SFT evaluations too).
-Not covered: training, the run's order and time budget (`open_r1.demo.gsm8k`), the tables (`open_r1.demo.gsm8k_report`).
+Not covered: training, the run's order and time budget (`open_r1.demo.gsm8k`), the tables
+(`open_r1.demo.gsm8k_report`, `open_r1.demo.gsm8k_calculations`).
 """
 
 import hashlib

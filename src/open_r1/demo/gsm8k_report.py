@@ -23,7 +23,7 @@ import json
 import math
 import pathlib
 
-from open_r1.demo.gsm8k_calculations import calculations_tables, paired_verdicts, written_by_outcome_table
+from open_r1.demo.gsm8k_calculations import calculations_tables, paired_verdicts
 from open_r1.demo.pipeline import STAGES
 from open_r1.demo.report import (
     ROUNDING_SLACK,
@@ -204,7 +204,7 @@ def gsm8k_table(results: dict) -> str:
 def gsm8k_calculations_table(results: dict) -> str:
     """The report's greedy pass@1 of each arm and stage by calculations in the worked solution, the calculations
     their completions wrote out where counted, and the same problem by problem from SFT to GRPO where paired
-    (`written_by_outcome_table`), each naming what it could not count or pair ("" when no stage kept its details, as
+    (`calculations_tables`), each naming what it could not count or pair ("" when no stage kept its details, as
     a base taken from an earlier run's docs/results may not)."""
     rows = [
         ([GSM8K_ARM_NAMES[arm], stage], values["by_calculations"]["greedy"])
@@ -214,27 +214,18 @@ def gsm8k_calculations_table(results: dict) -> str:
     ]
     if not rows:
         return ""
-    paired = written_by_outcome_table(
-        [
-            (GSM8K_ARM_NAMES[arm], stages["grpo"]["written_by_outcome"])
-            for arm, stages in results["arms"].items()
-            if stages["grpo"].get("written_by_outcome")
-        ]
-    )
+    paired = [
+        (GSM8K_ARM_NAMES[arm], stages["grpo"]["written_by_outcome"])
+        for arm, stages in results["arms"].items()
+        if stages["grpo"].get("written_by_outcome")
+    ]
     unpaired = [
         GSM8K_ARM_NAMES[arm] for arm, stages in results["arms"].items() if not stages["grpo"].get("written_by_outcome")
     ]
-    if paired and unpaired:
-        paired += (
-            f"\n\nNot paired for {', '.join(unpaired)}: written before the pairing existed, or without the greedy "
-            "details of both its SFT and GRPO models (`python scripts/gsm8k.py --evaluations_table <its run> "
-            "--test_file <test file>` pairs them where the run kept both)."
-        )
     return (
         "Greedy pass@1 by calculations in the problem's GSM8K worked solution (its calculator annotations), the "
         "difficulty GRPO's prompts are chosen by:\n\n"
-        + calculations_tables(["arm", "stage"], rows)
-        + (f"\n\n{paired}" if paired else "")
+        + calculations_tables(["arm", "stage"], rows, paired, unpaired)
         + "\n\n"
     )
 
