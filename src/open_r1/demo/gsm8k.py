@@ -257,8 +257,11 @@ def evaluations_calculations_table(output_dir: pathlib.Path, test_file: pathlib.
     }
     if not found:
         return ""
-    calculations_of = calculations_by_id(check_data_file(test_file, "--test_file"))
-    worked_calculations_of = worked_calculations_written_by_id(test_file)
+    test_rows = load_rows(check_data_file(test_file, "--test_file"))
+    calculations_of, worked_calculations_of = (
+        calculations_by_id(test_rows),
+        worked_calculations_written_by_id(test_rows),
+    )
     rows = []
     for (stage, arm), details in found.items():
         unknown = sorted({row["id"] for row in details} - calculations_of.keys())
@@ -464,6 +467,7 @@ def evaluation_settings(
     (`arms_at_once`, which also runs a stage's two evaluations at once and the SFT model's beside GRPO), and whether
     the arms' evaluations decode compiled."""
     grpo_recipes = {arm: read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipes[arm])) for arm in arms}
+    test_rows = load_rows(test_file, limit=settings.num_test)
     return {
         "settings": settings,
         "fast": fast,
@@ -471,8 +475,8 @@ def evaluation_settings(
         "arms_at_once": arms_at_once,
         "train_file": train_file,
         "test_file": test_file,
-        "test_calculations": calculations_by_id(test_file, settings.num_test),
-        "test_worked_calculations_written": worked_calculations_written_by_id(test_file, settings.num_test),
+        "test_calculations": calculations_by_id(test_rows),
+        "test_worked_calculations_written": worked_calculations_written_by_id(test_rows),
         "max_new_tokens": {
             arm: settings.eval_max_new_tokens or recipe["max_completion_length"]
             for arm, recipe in grpo_recipes.items()

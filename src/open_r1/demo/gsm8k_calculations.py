@@ -1,8 +1,9 @@
 """`make gsm8k`'s scores by difficulty: how an evaluation does by the number of calculations in each problem's GSM8K
 worked solution, and how many calculations its completions write out beside the worked solutions'.
 
-    calculations_of = calculations_by_id(test_file)                  # test id -> calculator annotations
-    worked_of = worked_calculations_written_by_id(test_file)         # test id -> `=` signs its worked solution writes
+    test_rows = load_rows(test_file)                                 # open_r1.tasks.gsm8k
+    calculations_of = calculations_by_id(test_rows)                  # test id -> calculator annotations
+    worked_of = worked_calculations_written_by_id(test_rows)         # test id -> `=` signs its worked solution writes
     pass_by_calculations(details, calculations_of, worked_of)        # bucket -> problems, pass@1, calculations written
     written_by_outcome(sft_details, grpo_details, worked_of)         # gained / lost / both / neither, SFT's and GRPO's
     calculations_tables(labels, rows), written_by_outcome_table(rows)  # their markdown tables
@@ -14,28 +15,24 @@ Not covered: running the evaluations (`open_r1.demo.gsm8k_evals`), the report ar
 (`open_r1.demo.gsm8k_report`), what a calculation is (`open_r1.tasks.gsm8k.calculations`, `calculations_written`).
 """
 
-import pathlib
-
 from open_r1.tasks.gsm8k import (
     CALCULATION_BUCKETS,
     calculation_bucket,
     calculations,
     calculations_written,
-    load_rows,
     worked_calculations_written,
 )
 from open_r1.utils.results_docs import markdown_table
 
 
-def calculations_by_id(test_file: pathlib.Path, limit: int | None = None) -> dict[str, int]:
-    """Test row id -> calculations in its worked solution, for the first `limit` rows of `test_file` (None: all)."""
-    return {row["id"]: calculations(row) for row in load_rows(test_file, limit=limit)}
+def calculations_by_id(rows: list[dict]) -> dict[str, int]:
+    """Test row id -> calculations in its worked solution, for GSM8K `rows` (`open_r1.tasks.gsm8k.load_rows`)."""
+    return {row["id"]: calculations(row) for row in rows}
 
 
-def worked_calculations_written_by_id(test_file: pathlib.Path, limit: int | None = None) -> dict[str, int]:
-    """Test row id -> the `=` signs its worked solution writes (`worked_calculations_written`), for the first `limit`
-    rows of `test_file` (None: all)."""
-    return {row["id"]: worked_calculations_written(row) for row in load_rows(test_file, limit=limit)}
+def worked_calculations_written_by_id(rows: list[dict]) -> dict[str, int]:
+    """Test row id -> the `=` signs its worked solution writes (`worked_calculations_written`), for GSM8K `rows`."""
+    return {row["id"]: worked_calculations_written(row) for row in rows}
 
 
 def pass_by_calculations(
