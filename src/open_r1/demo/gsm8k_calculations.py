@@ -106,15 +106,20 @@ def written_by_outcome(
     return excess
 
 
+def bucket_columns(labels: list[str], rows: list[tuple[list[str], dict]]) -> tuple[list[str], list[str], dict]:
+    """The groups of calculations any of `rows` has, in order; the header of `labels` then each group with its
+    problems; and each group's values from the last row that has it."""
+    last = {}
+    for _, breakdown in rows:
+        last.update(breakdown)
+    buckets = [bucket for bucket in CALCULATION_BUCKETS if bucket in last]
+    return buckets, [*labels, *(f"{bucket} ({last[bucket]['problems']:,} problems)" for bucket in buckets)], last
+
+
 def calculations_table(labels: list[str], rows: list[tuple[list[str], dict]]) -> str:
     """pass@1 by calculations in the problem's worked solution, one row per evaluation: its `labels` cells, then
     each group's pass@1 (`pass_by_calculations`); the header gives each group's problems."""
-    problems = {}
-    for _, breakdown in rows:
-        for bucket, values in breakdown.items():
-            problems[bucket] = values["problems"]
-    buckets = [bucket for bucket in CALCULATION_BUCKETS if bucket in problems]
-    header = [*labels, *(f"{bucket} ({problems[bucket]:,} problems)" for bucket in buckets)]
+    buckets, header, _ = bucket_columns(labels, rows)
     body = [
         [*cells, *(f"{100 * breakdown[bucket]['pass@1']:.1f}%" if bucket in breakdown else "-" for bucket in buckets)]
         for cells, breakdown in rows
@@ -130,12 +135,7 @@ def calculations_written_table(labels: list[str], rows: list[tuple[list[str], di
     counted = [(cells, breakdown) for cells, breakdown in rows if counts_calculations_written(breakdown)]
     if not counted:
         return ""
-    worked = {}
-    for _, breakdown in counted:
-        for bucket, values in breakdown.items():
-            worked[bucket] = values
-    buckets = [bucket for bucket in CALCULATION_BUCKETS if bucket in worked]
-    header = [*labels, *(f"{bucket} ({worked[bucket]['problems']:,} problems)" for bucket in buckets)]
+    buckets, header, worked = bucket_columns(labels, counted)
     reference = ["GSM8K worked solution", *([""] * (len(labels) - 1))]
     body = [
         [*reference, *(f"{worked[bucket]['worked_calculations_written']:.2f}" for bucket in buckets)],
