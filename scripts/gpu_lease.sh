@@ -2,7 +2,10 @@
 # Issue 30's GPU measurements on a lent GPU machine without network access, run in the background so that a
 # short-lived command can start it, poll it and collect it (docs/gpu.md, "A GPU machine without network access").
 #
-#   bash scripts/gpu_lease.sh start PLAN    # unpack and install data/offline/load* once, then run PLAN; returns
+#   bash scripts/gpu_lease.sh start PLAN [LEFT]  # unpack and install data/offline/load* once, then run PLAN;
+#                                           # returns at once. LEFT: the lease's seconds left (the first call's
+#                                           # budget_left_s): each command then ends LEFT less COLLECT_SECONDS into
+#                                           # the run, its limit and any --time_budget_minutes cut to fit
 #   bash scripts/gpu_lease.sh status        # whether the run ended (and how), its last lines, its GPU memory
 #   bash scripts/gpu_lease.sh collect DIR   # what the run wrote: DIR/lease.tgz, and the evaluations' details.tgz
 #   bash scripts/gpu_lease.sh wait SECONDS DIR   # until the run ends or SECONDS pass, collecting into DIR each
@@ -52,6 +55,7 @@ TOOL_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml
 TOOLS_SFT_RUN=$DATA/lease-tools-sft/gsm8k
 PLANS="decoding, tools-throughput, cot, cot-lr, cot-calc3, tools-sft, tools"
 KILL_AFTER=10  # seconds a command stopped at its limit has to end before it is killed
+COLLECT_SECONDS=60  # a lease's last collect, its last poll and handing the machine back
 COLLECT_EVERY=60  # seconds between a wait's collects
 
 # What a plan's lease still owes, in the time its run leaves (failed early or ended well within its limit): the
@@ -141,7 +145,21 @@ sample_gpu_memory() {
     done
 }
 
+# A plan command cut by $2 seconds from its limit: its --time_budget_minutes, if any, cut as much (to the hundredth
+# of a minute, down), so that the run plans GRPO to leave its evaluations time; nothing where that leaves no budget.
+fit_time_budget() {
+    local command=$1 cut=$2 minutes
+    if [[ ! " $command " =~ \ --time_budget_minutes\ ([0-9.]+)\  ]]; then
+        echo "$command"
+        return 0
+    fi
+    minutes=$(awk -v m="${BASH_REMATCH[1]}" -v c="$cut" 'BEGIN { printf "%.2f", int((m * 60 - c) * 100 / 60) / 100 }')
+    if awk -v m="$minutes" 'BEGIN { exit !(m <= 0) }'; then return 0; fi
+    echo "${command/--time_budget_minutes ${BASH_REMATCH[1]}/--time_budget_minutes $minutes}"
+}
+
 run_plan() {
+    local plan=$1 lease_left=${2:-}
     if command -v nvidia-smi > /dev/null; then
         sample_gpu_memory > "$LEASE_DIR/gpu_memory.txt" 2> /dev/null &
         # shellcheck disable=SC2064  # the sampler's pid now, for whichever way the plan ends
@@ -153,19 +171,39 @@ run_plan() {
         touch "$LEASE_DIR/installed"
     fi
     local failed=0
-    local status started least
+    local status started least left fitted
     local budget=0 plan_started=$SECONDS
     while read -r limit _; do
         if [ "$limit" != rest ]; then budget=$((budget + limit + KILL_AFTER)); fi
-    done < <(plan_commands "$1")
+    done < <(plan_commands "$plan")
+    # Seconds into this run (its install included) by which the plan's commands end, the lease's collect after them.
+    local deadline=""
+    if [ -n "$lease_left" ]; then
+        deadline=$((lease_left - COLLECT_SECONDS))
+        echo "gpu_lease.sh: the lease had $lease_left s left at the start: the plan ends within $deadline s of it"
+    fi
     while read -r limit command; do
+        least=1
         if [ "$limit" = rest ]; then
             read -r least command <<< "$command"
             limit=$((budget - (SECONDS - plan_started) - KILL_AFTER))
-            if [ "$limit" -lt "$least" ]; then
-                echo "gpu_lease.sh: skipped, ${limit} s left of the ${least} s it needs: $command"
-                continue
-            fi
+        fi
+        left=$limit
+        if [ -n "$deadline" ] && [ $((deadline - SECONDS - KILL_AFTER)) -lt "$limit" ]; then
+            left=$((deadline - SECONDS - KILL_AFTER))
+        fi
+        fitted=$(fit_time_budget "$command" $((limit - left)))
+        if [ "$left" -lt "$least" ]; then
+            echo "gpu_lease.sh: skipped, ${left} s left of the ${least} s it needs: $command"
+            continue
+        elif [ -z "$fitted" ]; then
+            echo "gpu_lease.sh: skipped, ${left} s left, no minute of its time budget: $command"
+            continue
+        fi
+        if [ "$left" -lt "$limit" ]; then
+            echo "gpu_lease.sh: cut from $limit to $left s, to end before the lease does: $fitted"
+            limit=$left
+            command=$fitted
         fi
         echo "+ [$(date -u +%H:%M:%S), ${SECONDS} s] $command"
         # Each command runs whatever an earlier one did: the lease is spent either way, and a later measurement
@@ -182,7 +220,7 @@ run_plan() {
             echo "gpu_lease.sh: failed: $command"
             failed=1
         fi
-    done < <(plan_commands "$1")
+    done < <(plan_commands "$plan")
     echo "gpu_lease.sh: [$(date -u +%H:%M:%S), ${SECONDS} s] the plan ended"
     return $failed
 }
@@ -260,8 +298,13 @@ show_status() {
 
 case "${1:-}" in
     start)
-        if [ $# -ne 2 ]; then
-            echo "gpu_lease.sh: start takes one plan ($PLANS)" >&2
+        if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+            echo "gpu_lease.sh: start takes one plan ($PLANS), then the lease's seconds left if known" >&2
+            exit 2
+        fi
+        if [ $# -eq 3 ] && ! [[ "$3" =~ ^[0-9]+$ ]]; then
+            echo "gpu_lease.sh: start: the lease's seconds left is a whole number (the first call's budget_left_s)," \
+                "not '$3'" >&2
             exit 2
         fi
         commands=$(plan_commands "$2")
@@ -284,12 +327,12 @@ case "${1:-}" in
         rm -f "$LEASE_DIR/exit_status"
         : > "$LEASE_DIR/run.log"  # here, not in the background: a `wait` chained after this finds the run at once
         # The run outlives this command; its exit status lands in a file for `status`.
-        setsid nohup bash -c "bash '$SELF' run '$2' >> '$LEASE_DIR/run.log' 2>&1; echo \$? > '$LEASE_DIR/exit_status'" \
-            > /dev/null 2>&1 &
+        setsid nohup bash -c "bash '$SELF' run '$2' ${3:-} >> '$LEASE_DIR/run.log' 2>&1;
+            echo \$? > '$LEASE_DIR/exit_status'" > /dev/null 2>&1 &
         echo "started $2: bash scripts/gpu_lease.sh status"
         ;;
     run)
-        run_plan "$2"
+        run_plan "$2" "${3:-}"
         ;;
     status)
         show_status
@@ -327,7 +370,8 @@ case "${1:-}" in
         show_status
         ;;
     *)
-        echo "gpu_lease.sh: usage: bash scripts/gpu_lease.sh start PLAN | status | collect DIR | wait SECONDS DIR" >&2
+        echo "gpu_lease.sh: usage: bash scripts/gpu_lease.sh start PLAN [LEFT] | status | collect DIR |" \
+            "wait SECONDS DIR" >&2
         exit 2
         ;;
 esac

@@ -1,6 +1,7 @@
 """scripts/gpu_lease.sh: the plans a lent GPU runs, checked here against the scripts they call."""
 
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -88,11 +89,13 @@ def plan_lines(plan: str) -> list[tuple[int | None, str]]:
 def test_each_plans_limits_its_start_install_and_collect_fit_a_lease(plan):
     from open_r1.demo.gsm8k_rehearsal import LEASE_SETUP_SECONDS
 
-    collect_seconds = 60  # collect, the last poll and handing the machine back
-    kill_after = int(re.search(r"^KILL_AFTER=(\d+)", SCRIPT.read_text(), re.MULTILINE).group(1))
     # Each command stopped, then killed; a line of the time the others leave adds none.
-    worst = sum(limit + kill_after for limit, _ in plan_lines(plan) if limit is not None)
-    assert worst + LEASE_SETUP_SECONDS + collect_seconds <= 15 * 60
+    worst = sum(limit + script_constant("KILL_AFTER") for limit, _ in plan_lines(plan) if limit is not None)
+    assert worst + LEASE_SETUP_SECONDS + script_constant("COLLECT_SECONDS") <= 15 * 60
+
+
+def script_constant(name: str) -> int:
+    return int(re.search(rf"^{name}=(\d+)", SCRIPT.read_text(), re.MULTILINE).group(1))
 
 
 @pytest.mark.parametrize(
@@ -115,9 +118,9 @@ def option_values(words: list[str], option: str) -> list[str]:
     return values[: next((i for i, word in enumerate(values) if word.startswith("--")), len(values))]
 
 
-def run_with_fakes(tmp_path, plan: str, fakes: dict[str, str], edit=lambda script: script):
-    """`gpu_lease.sh run PLAN` (its text through `edit`), the bundle installed, with each of `fakes` (a command's
-    name -> its bash lines) first on the PATH; returns the run and its data folder."""
+def run_with_fakes(tmp_path, plan: str, fakes: dict[str, str], edit=lambda script: script, lease_left=None):
+    """`gpu_lease.sh run PLAN [LEFT]` (its text through `edit`), the bundle installed, with each of `fakes` (a
+    command's name -> its bash lines) first on the PATH; returns the run and its data folder."""
     data, bin_dir = tmp_path / "data", tmp_path / "bin"
     (data / "lease").mkdir(parents=True)
     (data / "lease" / "installed").touch()  # the bundle installed by an earlier plan on this machine
@@ -129,7 +132,7 @@ def run_with_fakes(tmp_path, plan: str, fakes: dict[str, str], edit=lambda scrip
     script.parent.mkdir()
     script.write_text(edit(SCRIPT.read_text()))
     run = subprocess.run(
-        ["bash", str(script), "run", plan],
+        ["bash", str(script), "run", plan, *([] if lease_left is None else [str(lease_left)])],
         capture_output=True,
         text=True,
         env={"PATH": f"{bin_dir}:/usr/bin:/bin", "GPU_LEASE_DATA": str(data)},
@@ -199,6 +202,45 @@ def test_the_rest_of_a_plan_runs_within_what_its_limits_leave_and_not_at_all_bel
     )
 
 
+def test_a_lease_with_less_left_than_a_plans_limits_cuts_them_and_the_runs_time_budget_to_end_before_it(tmp_path):
+    # A machine that took 166 s to start left 734 of the lease's 900 (2026-11-27): a plan sized for 35 s would be
+    # cut off mid-evaluation. Here 670 s are left: the plan must end 60 s (COLLECT_SECONDS) before, so the run's
+    # command, first, gets 600 s after KILL_AFTER's 10, 80 fewer than its 680, and its budget 80 s less.
+    calls = tmp_path / "calls"
+    run, _ = run_with_fakes(tmp_path, "cot", {"python3": f'echo "$*" >> {calls}'}, lease_left=670)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "the lease had 670 s left at the start: the plan ends within 610 s of it" in run.stdout
+    gsm8k_call, decode_step_call = calls.read_text().splitlines()
+    assert re.search(r"--time_budget_minutes 9\.(65|66) ", gsm8k_call), gsm8k_call
+    assert re.search(r"cut from 680 to 60[01] s, to end before the lease does: python3 scripts/gsm8k.py", run.stdout)
+    # The rest, which would have had the 680 s the run did not use, has what the lease leaves, its command unchanged.
+    assert re.search(
+        r"cut from \d+ to 60[01] s, to end before the lease does: python3 scripts/benchmarks/decode_step", run.stdout
+    )
+    assert "--time_budget_minutes" not in decode_step_call and "--rows 512" in decode_step_call
+
+
+def test_a_cut_limit_stops_its_command_and_what_the_lease_cannot_hold_is_skipped(tmp_path):
+    calls = tmp_path / "calls"
+    # 72 s left: 2 s for the first command (which hangs), none for the second.
+    python = f'echo "$1" >> {calls}\nsleep 30'
+    started = time.monotonic()
+    run, _ = run_with_fakes(tmp_path / "a", "tools-throughput", {"python3": python}, lease_left=72)
+    assert time.monotonic() - started < 20
+    assert calls.read_text().split() == ["scripts/gsm8k.py"]
+    assert run.returncode == 1 and "gpu_lease.sh: stopped at its limit of 2 s: python3 scripts/gsm8k.py" in run.stdout
+    assert re.search(
+        r"skipped, -?\d+ s left of the 1 s it needs: python3 scripts/benchmarks/grpo_throughput", run.stdout
+    )
+    # 75 s left: 5 s for a run whose time budget, cut by 675 s, has no minute left; nor is there any for the rest.
+    run, _ = run_with_fakes(tmp_path / "b", "cot", {"python3": f'echo "$1" >> {calls}.b'}, lease_left=75)
+    assert run.returncode == 0 and not pathlib.Path(f"{calls}.b").exists()
+    assert re.search(r"skipped, [45] s left, no minute of its time budget: python3 scripts/gsm8k.py", run.stdout)
+    assert re.search(
+        r"skipped, -?\d+ s left of the 120 s it needs: python3 scripts/benchmarks/decode_step", run.stdout
+    )
+
+
 def test_a_run_samples_each_gpu_process_memory_every_second_until_it_ends(tmp_path):
     fakes = {
         "python3": "sleep 1.5",  # each of the plan's commands takes a second and a half
@@ -222,6 +264,10 @@ def test_a_mistake_is_one_line_and_exit_status_2():
         "gpu_lease.sh: unknown plan 'nope' (one of decoding, tools-throughput, cot, cot-lr, cot-calc3, tools-sft, tools)"
     ]
     assert lease("collect").returncode == 2 and lease().returncode == 2
+    run = lease("start", "cot", "734s", GPU_LEASE_DRY_RUN="1")
+    assert run.returncode == 2 and run.stderr.strip().splitlines() == [
+        "gpu_lease.sh: start: the lease's seconds left is a whole number (the first call's budget_left_s), not '734s'"
+    ]
 
 
 def test_the_tools_plan_without_a_tools_sft_leases_evaluations_stops_before_installing(tmp_path):
