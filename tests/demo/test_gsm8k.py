@@ -859,6 +859,8 @@ SHARED_TEST_FILE = "../shared/data/gsm8k_test.jsonl"
             4,
             ["The goals", "Greedy pass@1 by calculations", "Calculations written", "Problem by problem"],
         ),
+        # The tool arm's SFT, its greedy evaluation alone (the lease ended in the sampled one), details gzipped.
+        ("gsm8k-h100-2026-11-27-tools-sft", 1, ["Greedy pass@1 by calculations", "Calculations written"]),
     ],
 )
 def test_the_gpu_runs_tables_in_the_docs_are_the_ones_their_results_files_give(
