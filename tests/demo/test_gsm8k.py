@@ -838,6 +838,8 @@ def test_a_full_run_refuses_a_fast_runs_base_evaluations(tmp_path):
 
 # The docs give the breakdown by calculations from the test set's worked solutions, beside the checkout.
 SHARED_TEST_FILE = "../shared/data/gsm8k_test.jsonl"
+# The table of greedy completions that repeat a line, from the kept details alone.
+REPEATING = "Greedy completions that write one line three times"
 
 
 @pytest.mark.parametrize(
@@ -846,21 +848,21 @@ SHARED_TEST_FILE = "../shared/data/gsm8k_test.jsonl"
         ("gsm8k-h100-2026-11-24", 9, ["The goals"]),  # the card and 4 evaluations of each of base and SFT
         ("gsm8k-h100-2026-11-24-grpo", 7, ["The goals"]),  # SFT without the tool arm's sampled one, and GRPO
         # The chain-of-thought SFT alone (no goal to read without the base); its greedy details kept, gzipped.
-        ("gsm8k-h100-2026-11-27-cot", 2, ["Greedy pass@1 by calculations", "Calculations written"]),
+        ("gsm8k-h100-2026-11-27-cot", 2, ["Greedy pass@1 by calculations", "Calculations written", REPEATING]),
         # The chain-of-thought arm to its end: the goal, with its change paired by problem from both details.
         (
             "gsm8k-h100-2026-11-27-cot-2",
             4,
-            ["The goals", "Greedy pass@1 by calculations", "Calculations written", "Problem by problem"],
+            ["The goals", "Greedy pass@1 by calculations", "Calculations written", "Problem by problem", REPEATING],
         ),
         # The same with GRPO's decode step compiled: 80 GRPO steps where the uncompiled run trained 36.
         (
             "gsm8k-h100-2026-11-27-cot-compiled",
             4,
-            ["The goals", "Greedy pass@1 by calculations", "Calculations written", "Problem by problem"],
+            ["The goals", "Greedy pass@1 by calculations", "Calculations written", "Problem by problem", REPEATING],
         ),
         # The tool arm's SFT, its greedy evaluation alone (the lease ended in the sampled one), details gzipped.
-        ("gsm8k-h100-2026-11-27-tools-sft", 1, ["Greedy pass@1 by calculations", "Calculations written"]),
+        ("gsm8k-h100-2026-11-27-tools-sft", 1, ["Greedy pass@1 by calculations", "Calculations written", REPEATING]),
     ],
 )
 def test_the_gpu_runs_tables_in_the_docs_are_the_ones_their_results_files_give(
@@ -974,8 +976,8 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
             {"id": str(i), "correct": v, "completion": " ".join(["x ="] * steps[str(i)]) + "\n<answer>"}
             for i, v in enumerate(verdicts)
         ]
-        if name.startswith("sft"):
-            write_rows(folder / "details.jsonl", rows)
+        if name.startswith("sft"):  # the SFT model's with their finish reasons, the GRPO model's without
+            write_rows(folder / "details.jsonl", [{**row, "finish_reason": "stop"} for row in rows])
         else:  # gzipped, as docs/results keeps them
             with gzip.open(folder / "details.jsonl.gz", "wt", encoding="utf-8") as kept:
                 kept.writelines(json.dumps(row) + "\n" for row in rows)
@@ -991,6 +993,10 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
     assert "| GSM8K worked solution |  | 2.00 | 3.00 |" in written  # gsm8k_row writes one `=` a calculation
     assert "| sft | python tool | 2.00 | 3.00 |" in written and "| grpo | python tool | 1.00 | 1.00 |" in written
     assert "Not paired" not in printed
+    # Of the completions that ended (none was cut), none repeats a line; the GRPO details predate the count.
+    repeating = printed.split("Greedy completions that write one line three times or more")[1]
+    assert "| sft | python tool | 0 | - | 3 | 0 (0%) | 0 |" in repeating
+    assert "\n\nRepeated lines not counted for grpo python tool: written before the count existed" in repeating
     # A GRPO evaluation without its SFT model's details beside it (as with --reuse_sft) is named, not left out.
     cot = tmp_path / "run" / "evals" / "grpo-cot-greedy"
     cot.mkdir()
@@ -1100,6 +1106,9 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
         assert all(values["worked_calculations_written"] >= 1 for values in by_calculations.values()), by_calculations
         outcomes = results["arms"][arm]["grpo"]["written_by_outcome"]
         assert sum(values["problems"] for values in outcomes.values()) == GSM8K_FAST.num_test, outcomes
+        # Every greedy completion either cut at the token budget or ended, from the evaluator's finish reasons.
+        counts = results["arms"][arm]["sft"]["repetition"]["greedy"]
+        assert counts["out_of_tokens"] + counts["ended"] == GSM8K_FAST.num_test, counts
         assert results["grpo_curves"][arm]["accuracy_reward"], f"{arm}: GRPO logged no step"
         grpo = results["arms"][arm]["grpo"]
         # two steps of one generation: the second decodes nothing
@@ -1297,9 +1306,14 @@ def test_sft_only_evaluate_writes_the_sft_evaluations_a_later_run_reuses(tmp_pat
                    "pass@1": 0.5, "pass@1_stderr": 0.1, "settings": {"temperature": settings.get("temperature", 0.6)}}  # fmt: skip
         output_dir.mkdir(parents=True)
         (output_dir / "results.json").write_text(json.dumps(results))
-        # One calculation written out for each problem, whatever it takes; the problem of 2 solved.
-        answer = "1+1 = 2\n<answer>\\boxed{2}</answer>"
-        return results, [{"id": f"t{steps}", "correct": steps == 2, "completion": answer} for steps in (1, 2, 3)]
+        # One calculation written out for each problem, whatever it takes; the problem of 2 solved; that of 3 cut
+        # at the token budget going round the same step.
+        answer, looping = "1+1 = 2\n<answer>\\boxed{2}</answer>", "\n".join(["The sum of one and one is 1+1 = 2"] * 3)
+        return results, [
+            {"id": f"t{steps}", "correct": steps == 2, "completion": looping if steps == 3 else answer,
+             "finish_reason": "length" if steps == 3 else "stop"}
+            for steps in (1, 2, 3)
+        ]  # fmt: skip
 
     monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: (tmp_path / "smollm2", {}))
     monkeypatch.setattr(gsm8k, "tool_template_model", lambda base, folder: folder)
@@ -1318,7 +1332,12 @@ def test_sft_only_evaluate_writes_the_sft_evaluations_a_later_run_reuses(tmp_pat
     assert "| sft | python tool | greedy | 50.0% ± 10.0 |" in (out / "report.md").read_text()
     # The calculations written out stand beside those of the test file's worked solutions (gsm8k_row: one each).
     assert sft["by_calculations"]["greedy"]["3"] == {
-        "problems": 1, "pass@1": 0.0, "calculations_written": 1.0, "worked_calculations_written": 3.0
+        "problems": 1, "pass@1": 0.0, "calculations_written": 3.0, "worked_calculations_written": 3.0
+    }  # fmt: skip
+    # And the completions that repeat a line, among those cut and those that ended, for each evaluation.
+    assert sft["repetition"]["greedy"] == sft["repetition"]["sampled"] == {
+        "out_of_tokens": 1, "out_of_tokens_repeating": 1, "out_of_tokens_repeating_correct": 0,
+        "ended": 2, "ended_repeating": 0, "ended_repeating_correct": 0,
     }  # fmt: skip
     # What a later run of the same arm, seed and data checks before anything loads.
     earlier = gsm8k.check_reusable_sft(out, ("tools",), fast_cpu_evaluation(test_file), seed=0)

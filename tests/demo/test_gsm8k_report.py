@@ -181,6 +181,27 @@ def test_the_gsm8k_report_breaks_greedy_scores_down_by_calculations_and_names_th
     assert "by calculations" not in gsm8k_report(results, "make gsm8k")
 
 
+def test_the_gsm8k_report_counts_the_greedy_completions_that_repeat_a_line_and_names_the_stages_it_did_not():
+    results = gsm8k_results({"cot": {"base": 0.0, "sft": 0.05, "grpo": 0.06}}, ("cot",))
+    # The SFT model cut at the budget mostly going round a step; GRPO, cut far less often.
+    for stage, cut, repeating in (("sft", 168, 126), ("grpo", 13, 8)):
+        results["arms"]["cot"][stage]["repetition"] = {
+            "greedy": {
+                "out_of_tokens": cut, "out_of_tokens_repeating": repeating, "out_of_tokens_repeating_correct": 0,
+                "ended": 1319 - cut, "ended_repeating": 25, "ended_repeating_correct": 1,
+            }
+        }  # fmt: skip
+    report = gsm8k_report(results, "make gsm8k ARM=cot")
+    section = report.split("Greedy completions that write one line three times or more")[1]
+    assert "| chain of thought | sft | 168 | 126 (75%) | 1,151 | 25 (2%) | 1 |" in section
+    assert "| chain of thought | grpo | 13 | 8 (62%) | 1,306 | 25 (2%) | 1 |" in section
+    # The base model's evaluations kept their details (by calculations) but were written before the count.
+    assert "\n\nRepeated lines not counted for chain of thought base: written before the count existed" in section
+    for values in results["arms"]["cot"].values():  # none kept its details: nothing to count, nothing to name
+        values["by_calculations"] = None
+    assert "Repeated lines" not in gsm8k_report(results, "make gsm8k ARM=cot")
+
+
 def test_the_gsm8k_report_pairs_the_calculations_written_and_names_an_arm_it_could_not_pair():
     sft, grpo, worked = greedy_details_sft_to_grpo()
     results = gsm8k_results({"cot": {"base": 0.0, "sft": 0.05, "grpo": 0.06}}, ("cot",))

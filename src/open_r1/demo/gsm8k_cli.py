@@ -10,7 +10,11 @@ import math
 import pathlib
 
 from open_r1.demo import gsm8k, gsm8k_combine
-from open_r1.demo.gsm8k_report import gsm8k_evaluations_goals, gsm8k_evaluations_table
+from open_r1.demo.gsm8k_report import (
+    gsm8k_evaluations_goals,
+    gsm8k_evaluations_repetition_table,
+    gsm8k_evaluations_table,
+)
 from open_r1.usage import ArgumentParser
 
 
@@ -137,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
         help="Print the table of the evaluations a run (finished or not) wrote in OUTPUT_DIR, the goals they show "
         "and, where they kept their details, greedy pass@1 by calculations in the worked solutions of --test_file "
         "and the calculations the completions wrote out beside the worked solutions' (by calculations, and problem by "
-        "problem from SFT to GRPO); then exit.",
+        "problem from SFT to GRPO), and how many greedy completions repeat a line; then exit.",
     )
     args = parser.parse_args(argv)
     given = [name for name, value in vars(args).items() if value != parser.get_default(name)]
@@ -155,6 +159,9 @@ def main(argv: list[str] | None = None) -> dict:
         by_calculations = gsm8k.evaluations_calculations_table(args.evaluations_table, args.test_file)
         if by_calculations:
             print(f"\nGreedy pass@1 by calculations in the worked solution ({args.test_file}):\n\n{by_calculations}")
+        repetition = gsm8k_evaluations_repetition_table(args.evaluations_table)
+        if repetition:
+            print(f"\n{repetition}")
         return {}
     for option, folder in (("reuse_base", args.reuse_base), ("reuse_sft", args.reuse_sft)):
         if folder is not None and not (folder / "evals").is_dir():

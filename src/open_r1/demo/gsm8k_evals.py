@@ -7,7 +7,8 @@
   ± its standard error, with the arm's system prompt, token budget and (tool arm) its GRPO recipe's tool settings
   (`stage_settings`); the tool-call rate, the share out of tokens, and by calculations in the worked solution
   pass@1 and the calculations the completions wrote out beside the worked solutions'
-  (`open_r1.demo.gsm8k_calculations.pass_by_calculations`). On a shared GPU the two evaluations are two jobs, each
+  (`open_r1.demo.gsm8k_calculations.pass_by_calculations`), and how many of its completions, cut at the token
+  budget or ended, repeat a line (`open_r1.demo.gsm8k_repetition.repetition_counts`). On a shared GPU the two evaluations are two jobs, each
   in its own process, each holding a GPU job slot (`open_r1.utils.gpu_jobs`).
 - `evaluate_card_protocol`: 5 GSM8K-train shots before each problem, greedy (docs/gsm8k_fidelity.md).
 - `--reuse_base`: `check_reusable`, `read_reused` and `reused_evaluation` take an earlier run's base evaluations,
@@ -16,7 +17,7 @@
   (seed, FAST, recipe, training data), for a run that trains SFT again but has no time to evaluate it (a GPU
   lease of 15 minutes holds the tool arm's SFT, GRPO and GRPO evaluations, not its SFT evaluations too).
 Not covered: training, the run's order and time budget (`open_r1.demo.gsm8k`), the tables
-(`open_r1.demo.gsm8k_report`, `open_r1.demo.gsm8k_calculations`).
+(`open_r1.demo.gsm8k_report`, `open_r1.demo.gsm8k_calculations`, `open_r1.demo.gsm8k_repetition`).
 """
 
 import hashlib
@@ -27,6 +28,7 @@ import time
 
 from open_r1.demo import pipeline
 from open_r1.demo.gsm8k_calculations import pass_by_calculations
+from open_r1.demo.gsm8k_repetition import repetition_counts
 from open_r1.demo.gsm8k_report import GRPO_PROMPT_FIELDS, GSM8K_ARM_NAMES, kept_details, out_of_tokens_share
 from open_r1.demo.settings import GSM8KSettings
 from open_r1.eval.few_shot import LIGHTEVAL_GSM8K_GENERATION_SIZE
@@ -113,13 +115,14 @@ def evaluate_stage(
             jobs[names[kind]] = (run_evaluation, (model, names[kind], output_dir, run, evaluation, critical))
         outcomes = pipeline.run_jobs(jobs, output_dir / "logs", at_once=run["arms_at_once"])
         evaluations = {kind: outcomes[names[kind]] for kind in samples}
-    measured, by_calculations, details = {}, {}, []
+    measured, by_calculations, repetition, details = {}, {}, {}, []
     for kind, (results, rows, _) in evaluations.items():
         measured[f"{kind}_pass@1"], measured[f"{kind}_pass@1_stderr"] = results["pass@1"], results["pass@1_stderr"]
         if rows:
             by_calculations[kind] = pass_by_calculations(
                 rows, run["test_calculations"], run.get("test_worked_calculations_written")
             )
+            repetition[kind] = repetition_counts(rows)
         details += rows
     # An earlier run's folder may keep its results without their details (docs/results does).
     measured["tool_call_rate"] = (
@@ -129,6 +132,7 @@ def evaluate_stage(
         *(results.get("finish_reasons") for results, _, _ in evaluations.values())
     )
     measured["by_calculations"] = by_calculations or None
+    measured["repetition"] = {kind: counts for kind, counts in repetition.items() if counts is not None} or None
     # Wall time from the first evaluation's start to the last one's end: at once on a GPU, one after another else.
     spans = {kind: span for kind, (_, _, span) in evaluations.items()}
     measured["eval_seconds"] = max(end for _, end in spans.values()) - min(start for start, _ in spans.values())

@@ -4,6 +4,7 @@
     gsm8k_report(results, command)          # report.md: both arms' table, the published numbers, the goals
     gsm8k_evaluations_table(output_dir)     # what `scripts/gsm8k.py --evaluations_table` prints
     gsm8k_evaluations_goals(output_dir)     # and the goals those evaluations show
+    gsm8k_evaluations_repetition_table(output_dir)  # and their greedy completions that repeat a line
 
 - `gsm8k_targets`: issue 30's goals, computed from results.json (the card's score within 2 standard errors, GRPO
   at least 2 points above SFT in each arm, the tool arm after GRPO above nanochat d20's 7.58% and at least 3 points
@@ -12,7 +13,8 @@
   `arm_greedy_change`, `arm_greedy_details`, `kept_details`).
 - `gsm8k_table`, `gsm8k_calculations_table` (the tables of `open_r1.demo.gsm8k_calculations`: greedy pass@1 by
   calculations in the worked solution, the calculations written out beside the worked solutions', the same problem
-  by problem from SFT to GRPO), the report's lines (GRPO prompts, steps, step time, the card's protocol, the runs a
+  by problem from SFT to GRPO), `gsm8k_repetition_table` (`open_r1.demo.gsm8k_repetition`: the greedy completions
+  that repeat a line, cut at the token budget or ended), the report's lines (GRPO prompts, steps, step time, the card's protocol, the runs a
   combined results.json was made of) and `gsm8k_command` (a run's `make gsm8k` command line, from its results).
 Not covered: computing the numbers (`open_r1.demo.gsm8k` runs the arms; `open_r1.demo.gsm8k_combine` reads one-arm
 runs as one); `make demo`'s own reports (`open_r1.demo.report`, whose helpers this uses).
@@ -24,6 +26,7 @@ import math
 import pathlib
 
 from open_r1.demo.gsm8k_calculations import calculations_tables, paired_verdicts
+from open_r1.demo.gsm8k_repetition import repetition_counts, repetition_table
 from open_r1.demo.pipeline import STAGES
 from open_r1.demo.report import (
     ROUNDING_SLACK,
@@ -230,6 +233,23 @@ def gsm8k_calculations_table(results: dict) -> str:
     )
 
 
+def gsm8k_repetition_table(results: dict) -> str:
+    """The report's greedy completions that repeat a line, cut at the token budget or ended, of each arm and stage
+    (`repetition_table`), naming those evaluated before the count ("" when no stage kept its details)."""
+    rows, uncounted = [], []
+    for arm, stages in results["arms"].items():
+        for stage in STAGES:
+            values = stages[stage]
+            if values.get("by_calculations") and "greedy" in values["by_calculations"]:  # its details were at hand
+                counts = (values.get("repetition") or {}).get("greedy")
+                if counts is None:
+                    uncounted.append(f"{GSM8K_ARM_NAMES[arm]} {stage}")
+                else:
+                    rows.append(([GSM8K_ARM_NAMES[arm], stage], counts))
+    table = repetition_table(["arm", "stage"], rows, uncounted)
+    return f"{table}\n\n" if table else ""
+
+
 def evaluation_results(output_dir: pathlib.Path, name: str) -> dict | None:
     """The evaluator's results.json of evaluation `name` of a run (`output_dir`/evals/<name>), None where absent."""
     path = output_dir / "evals" / name / "results.json"
@@ -244,6 +264,21 @@ def kept_details(evaluation: pathlib.Path) -> list[dict] | None:
             with opener(evaluation / name, "rt", encoding="utf-8") as rows:
                 return [json.loads(line) for line in rows]
     return None
+
+
+def gsm8k_evaluations_repetition_table(output_dir: pathlib.Path) -> str:
+    """`repetition_table` of the greedy evaluations whose details a run (finished or not) kept under
+    `output_dir`/evals, naming those whose details predate the finish reasons ("" when none kept details)."""
+    rows, uncounted = [], []
+    for stage in STAGES:
+        for arm in GSM8K_ARM_NAMES:
+            details = kept_details(output_dir / "evals" / f"{stage}-{arm}-greedy")
+            counts = None if details is None else repetition_counts(details)
+            if counts is not None:
+                rows.append(([stage, GSM8K_ARM_NAMES[arm]], counts))
+            elif details is not None:
+                uncounted.append(f"{stage} {GSM8K_ARM_NAMES[arm]}")
+    return repetition_table(["stage", "arm"], rows, uncounted)
 
 
 def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
@@ -532,7 +567,7 @@ def gsm8k_report(results: dict, command: str) -> str:
 
 {gsm8k_table(results)}
 
-{gsm8k_calculations_table(results)}{fast_note}{goals}
+{gsm8k_calculations_table(results)}{gsm8k_repetition_table(results)}{fast_note}{goals}
 
 {published}
 
