@@ -2,10 +2,11 @@
 # Issue 30's GPU measurements on a lent GPU machine without network access, run in the background so that a
 # short-lived command can start it, poll it and collect it (docs/gpu.md, "A GPU machine without network access").
 #
-#   bash scripts/gpu_lease.sh start PLAN [LEFT]  # unpack and install data/offline/load* once, then run PLAN;
-#                                           # returns at once. LEFT: the lease's seconds left (the first call's
-#                                           # budget_left_s): each command then ends LEFT less COLLECT_SECONDS into
-#                                           # the run, its limit and any --time_budget_minutes cut to fit
+#   bash scripts/gpu_lease.sh start PLAN [LEFT [AT]]  # unpack and install data/offline/load* once, then run
+#                                           # PLAN; returns at once. LEFT: the lease's seconds left (the first call's
+#                                           # budget_left_s), AT: the machine's `date +%s` then (the first call's
+#                                           # output): each command ends COLLECT_SECONDS before LEFT runs out, its
+#                                           # limit and any --time_budget_minutes cut to fit, or is skipped
 #   bash scripts/gpu_lease.sh status        # whether the run ended (and how), its last lines, its GPU memory
 #   bash scripts/gpu_lease.sh collect DIR   # what the run wrote: DIR/lease.tgz, and the evaluations' details.tgz
 #   bash scripts/gpu_lease.sh wait SECONDS DIR   # until the run ends or SECONDS pass, collecting into DIR each
@@ -55,7 +56,8 @@ TOOL_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml
 TOOLS_SFT_RUN=$DATA/lease-tools-sft/gsm8k
 PLANS="decoding, tools-throughput, cot, cot-lr, cot-calc3, tools-sft, tools"
 KILL_AFTER=10  # seconds a command stopped at its limit has to end before it is killed
-COLLECT_SECONDS=60  # a lease's last collect, its last poll and handing the machine back
+COLLECT_SECONDS=60  # a lease's last collect, its last poll, the calls' transfers and handing the machine back
+LEAST_SECONDS=60  # a plan command left less than this by the lease is skipped: too short to measure anything
 COLLECT_EVERY=60  # seconds between a wait's collects
 
 # What a plan's lease still owes, in the time its run leaves (failed early or ended well within its limit): the
@@ -146,7 +148,8 @@ sample_gpu_memory() {
 }
 
 # A plan command cut by $2 seconds from its limit: its --time_budget_minutes, if any, cut as much (to the hundredth
-# of a minute, down), so that the run plans GRPO to leave its evaluations time; nothing where that leaves no budget.
+# of a minute, down), so that the run plans GRPO to leave its evaluations time; nothing where that leaves less than
+# a minute.
 fit_time_budget() {
     local command=$1 cut=$2 minutes
     if [[ ! " $command " =~ \ --time_budget_minutes\ ([0-9.]+)\  ]]; then
@@ -154,12 +157,12 @@ fit_time_budget() {
         return 0
     fi
     minutes=$(awk -v m="${BASH_REMATCH[1]}" -v c="$cut" 'BEGIN { printf "%.2f", int((m * 60 - c) * 100 / 60) / 100 }')
-    if awk -v m="$minutes" 'BEGIN { exit !(m <= 0) }'; then return 0; fi
+    if awk -v m="$minutes" 'BEGIN { exit !(m < 1) }'; then return 0; fi
     echo "${command/--time_budget_minutes ${BASH_REMATCH[1]}/--time_budget_minutes $minutes}"
 }
 
 run_plan() {
-    local plan=$1 lease_left=${2:-}
+    local plan=$1 lease_left=${2:-} left_at=${3:-}
     if command -v nvidia-smi > /dev/null; then
         sample_gpu_memory > "$LEASE_DIR/gpu_memory.txt" 2> /dev/null &
         # shellcheck disable=SC2064  # the sampler's pid now, for whichever way the plan ends
@@ -171,39 +174,46 @@ run_plan() {
         touch "$LEASE_DIR/installed"
     fi
     local failed=0
-    local status started least left fitted
+    local status started least left fitted rest
     local budget=0 plan_started=$SECONDS
     while read -r limit _; do
         if [ "$limit" != rest ]; then budget=$((budget + limit + KILL_AFTER)); fi
     done < <(plan_commands "$plan")
-    # Seconds into this run (its install included) by which the plan's commands end, the lease's collect after them.
+    # Seconds into this run (its install included) by which the plan's commands end, the lease's collect after them;
+    # the seconds between the reading of LEFT and this run's start (AT: when it was read) spent already.
     local deadline=""
     if [ -n "$lease_left" ]; then
-        deadline=$((lease_left - COLLECT_SECONDS))
-        echo "gpu_lease.sh: the lease had $lease_left s left at the start: the plan ends within $deadline s of it"
+        local spent=0
+        if [ -n "$left_at" ]; then spent=$(($(date +%s) - left_at - SECONDS)); fi
+        deadline=$((lease_left - spent - COLLECT_SECONDS))
+        echo "gpu_lease.sh: the lease had $lease_left s left, $spent s before this run's start: its commands end" \
+            "within $deadline s of it"
     fi
     while read -r limit command; do
-        least=1
+        rest=0 least=0
         if [ "$limit" = rest ]; then
+            rest=1
             read -r least command <<< "$command"
             limit=$((budget - (SECONDS - plan_started) - KILL_AFTER))
         fi
-        left=$limit
         if [ -n "$deadline" ] && [ $((deadline - SECONDS - KILL_AFTER)) -lt "$limit" ]; then
             left=$((deadline - SECONDS - KILL_AFTER))
-        fi
-        fitted=$(fit_time_budget "$command" $((limit - left)))
-        if [ "$left" -lt "$least" ]; then
-            echo "gpu_lease.sh: skipped, ${left} s left of the ${least} s it needs: $command"
-            continue
-        elif [ -z "$fitted" ]; then
-            echo "gpu_lease.sh: skipped, ${left} s left, no minute of its time budget: $command"
-            continue
-        fi
-        if [ "$left" -lt "$limit" ]; then
-            echo "gpu_lease.sh: cut from $limit to $left s, to end before the lease does: $fitted"
+            if [ "$rest" = 0 ]; then least=$LEAST_SECONDS; fi
+            fitted=$(fit_time_budget "$command" $((limit - left)))
+            if [ "$left" -ge "$least" ] && [ -n "$fitted" ]; then
+                echo "gpu_lease.sh: cut from $limit to $left s, to end before the lease does: $fitted"
+                command=$fitted
+            elif [ "$left" -ge "$least" ]; then
+                echo "gpu_lease.sh: skipped, ${left} s left, less than a minute of its time budget: $command"
+                failed=1  # a measurement of the plan's own not made
+                continue
+            fi
             limit=$left
-            command=$fitted
+        fi
+        if [ "$limit" -lt "$least" ]; then
+            echo "gpu_lease.sh: skipped, ${limit} s left of the ${least} s it needs: $command"
+            if [ "$rest" = 0 ]; then failed=1; fi  # a measurement of the plan's own not made
+            continue
         fi
         echo "+ [$(date -u +%H:%M:%S), ${SECONDS} s] $command"
         # Each command runs whatever an earlier one did: the lease is spent either way, and a later measurement
@@ -298,14 +308,26 @@ show_status() {
 
 case "${1:-}" in
     start)
-        if [ $# -lt 2 ] || [ $# -gt 3 ]; then
-            echo "gpu_lease.sh: start takes one plan ($PLANS), then the lease's seconds left if known" >&2
+        if [ $# -lt 2 ] || [ $# -gt 4 ]; then
+            echo "gpu_lease.sh: start takes one plan ($PLANS), then the lease's seconds left and when, if known" >&2
             exit 2
         fi
-        if [ $# -eq 3 ] && ! [[ "$3" =~ ^[0-9]+$ ]]; then
-            echo "gpu_lease.sh: start: the lease's seconds left is a whole number (the first call's budget_left_s)," \
-                "not '$3'" >&2
-            exit 2
+        lease_left="" left_at=""
+        if [ $# -ge 3 ]; then
+            if ! [[ "$3" =~ ^[0-9]+(\.[0-9]*)?$ ]]; then
+                echo "gpu_lease.sh: start: the lease's seconds left is a number (the first call's budget_left_s)," \
+                    "not '$3'" >&2
+                exit 2
+            fi
+            lease_left=$((10#${3%%.*}))  # whole seconds, never read as octal
+        fi
+        if [ $# -eq 4 ]; then
+            if ! [[ "$4" =~ ^[0-9]+$ ]] || [ $((10#$4)) -gt "$(date +%s)" ]; then
+                echo "gpu_lease.sh: start: when the seconds left were read is this machine's \`date +%s\` then (the" \
+                    "first call's output), not '$4'" >&2
+                exit 2
+            fi
+            left_at=$((10#$4))
         fi
         commands=$(plan_commands "$2")
         if [ "${GPU_LEASE_DRY_RUN:-0}" = 1 ]; then
@@ -327,12 +349,12 @@ case "${1:-}" in
         rm -f "$LEASE_DIR/exit_status"
         : > "$LEASE_DIR/run.log"  # here, not in the background: a `wait` chained after this finds the run at once
         # The run outlives this command; its exit status lands in a file for `status`.
-        setsid nohup bash -c "bash '$SELF' run '$2' ${3:-} >> '$LEASE_DIR/run.log' 2>&1;
+        setsid nohup bash -c "bash '$SELF' run '$2' $lease_left $left_at >> '$LEASE_DIR/run.log' 2>&1;
             echo \$? > '$LEASE_DIR/exit_status'" > /dev/null 2>&1 &
         echo "started $2: bash scripts/gpu_lease.sh status"
         ;;
     run)
-        run_plan "$2" "${3:-}"
+        run_plan "$2" "${3:-}" "${4:-}"
         ;;
     status)
         show_status
@@ -370,7 +392,7 @@ case "${1:-}" in
         show_status
         ;;
     *)
-        echo "gpu_lease.sh: usage: bash scripts/gpu_lease.sh start PLAN [LEFT] | status | collect DIR |" \
+        echo "gpu_lease.sh: usage: bash scripts/gpu_lease.sh start PLAN [LEFT [AT]] | status | collect DIR |" \
             "wait SECONDS DIR" >&2
         exit 2
         ;;

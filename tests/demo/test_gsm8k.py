@@ -996,7 +996,7 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
     # Of the completions that ended (none was cut), none repeats a line; the GRPO details predate the count.
     repeating = printed.split("Greedy completions that write one line three times or more")[1]
     assert "| sft | python tool | 0 | - | 3 | 0 (0%) | 0 |" in repeating
-    assert "\n\nRepeated lines not counted for grpo python tool: written before the count existed" in repeating
+    assert "\n\nRepeated lines not counted for grpo python tool: their details have no finish reasons." in repeating
     # A GRPO evaluation without its SFT model's details beside it (as with --reuse_sft) is named, not left out.
     cot = tmp_path / "run" / "evals" / "grpo-cot-greedy"
     cot.mkdir()
@@ -1336,7 +1336,7 @@ def test_sft_only_evaluate_writes_the_sft_evaluations_a_later_run_reuses(tmp_pat
     }  # fmt: skip
     # And the completions that repeat a line, among those cut and those that ended, for each evaluation.
     assert sft["repetition"]["greedy"] == sft["repetition"]["sampled"] == {
-        "out_of_tokens": 1, "out_of_tokens_repeating": 1, "out_of_tokens_repeating_correct": 0,
+        "out_of_tokens": 1, "out_of_tokens_repeating": 1,
         "ended": 2, "ended_repeating": 0, "ended_repeating_correct": 0,
     }  # fmt: skip
     # What a later run of the same arm, seed and data checks before anything loads.

@@ -22,7 +22,6 @@ def test_repetition_counts_the_looping_completions_among_those_cut_and_those_tha
     assert repetition_counts(details) == {
         "out_of_tokens": 2,
         "out_of_tokens_repeating": 1,
-        "out_of_tokens_repeating_correct": 0,
         "ended": 3,
         "ended_repeating": 2,
         "ended_repeating_correct": 1,
@@ -44,10 +43,9 @@ def test_the_table_gives_each_share_and_names_what_it_did_not_count():
     )
     assert "| sft | chain of thought | 1 | 1 (100%) | 2 | 0 (0%) | 0 |" in body
     assert "| grpo | x | 0 | - | 1 | 0 (0%) | 0 |" in body, "no share of nothing"
-    named = repetition_table(["stage", "arm"], [(["sft", "chain of thought"], counts)], ["base python tool"])
-    assert named.endswith(
-        "\n\nRepeated lines not counted for base python tool: written before the count existed (`python "
-        "scripts/gsm8k.py --evaluations_table <its run>` counts it from the run's kept details)."
+    named = repetition_table(["stage", "arm"], [(["sft", "chain of thought"], counts)], ["base python tool"], "why")
+    assert named.endswith("\n\nRepeated lines not counted for base python tool: why.")
+    assert repetition_table(["stage", "arm"], [], ["base python tool"], "why") == (
+        "Repeated lines not counted for base python tool: why."
     )
-    assert repetition_table(["stage", "arm"], [], ["base python tool"]).startswith("Repeated lines not counted for")
     assert repetition_table(["stage", "arm"], []) == ""

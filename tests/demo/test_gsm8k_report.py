@@ -187,7 +187,7 @@ def test_the_gsm8k_report_counts_the_greedy_completions_that_repeat_a_line_and_n
     for stage, cut, repeating in (("sft", 168, 126), ("grpo", 13, 8)):
         results["arms"]["cot"][stage]["repetition"] = {
             "greedy": {
-                "out_of_tokens": cut, "out_of_tokens_repeating": repeating, "out_of_tokens_repeating_correct": 0,
+                "out_of_tokens": cut, "out_of_tokens_repeating": repeating,
                 "ended": 1319 - cut, "ended_repeating": 25, "ended_repeating_correct": 1,
             }
         }  # fmt: skip
@@ -196,7 +196,7 @@ def test_the_gsm8k_report_counts_the_greedy_completions_that_repeat_a_line_and_n
     assert "| chain of thought | sft | 168 | 126 (75%) | 1,151 | 25 (2%) | 1 |" in section
     assert "| chain of thought | grpo | 13 | 8 (62%) | 1,306 | 25 (2%) | 1 |" in section
     # The base model's evaluations kept their details (by calculations) but were written before the count.
-    assert "\n\nRepeated lines not counted for chain of thought base: written before the count existed" in section
+    assert "\n\nRepeated lines not counted for chain of thought base: results.json written before the count" in section
     for values in results["arms"]["cot"].values():  # none kept its details: nothing to count, nothing to name
         values["by_calculations"] = None
     assert "Repeated lines" not in gsm8k_report(results, "make gsm8k ARM=cot")

@@ -118,9 +118,9 @@ def option_values(words: list[str], option: str) -> list[str]:
     return values[: next((i for i, word in enumerate(values) if word.startswith("--")), len(values))]
 
 
-def run_with_fakes(tmp_path, plan: str, fakes: dict[str, str], edit=lambda script: script, lease_left=None):
-    """`gpu_lease.sh run PLAN [LEFT]` (its text through `edit`), the bundle installed, with each of `fakes` (a
-    command's name -> its bash lines) first on the PATH; returns the run and its data folder."""
+def run_with_fakes(tmp_path, plan: str, fakes: dict[str, str], edit=lambda script: script, lease=()):
+    """`gpu_lease.sh run PLAN [LEFT [AT]]` (`lease`; its text through `edit`), the bundle installed, with each of
+    `fakes` (a command's name -> its bash lines) first on the PATH; returns the run and its data folder."""
     data, bin_dir = tmp_path / "data", tmp_path / "bin"
     (data / "lease").mkdir(parents=True)
     (data / "lease" / "installed").touch()  # the bundle installed by an earlier plan on this machine
@@ -132,7 +132,7 @@ def run_with_fakes(tmp_path, plan: str, fakes: dict[str, str], edit=lambda scrip
     script.parent.mkdir()
     script.write_text(edit(SCRIPT.read_text()))
     run = subprocess.run(
-        ["bash", str(script), "run", plan, *([] if lease_left is None else [str(lease_left)])],
+        ["bash", str(script), "run", plan, *map(str, lease)],
         capture_output=True,
         text=True,
         env={"PATH": f"{bin_dir}:/usr/bin:/bin", "GPU_LEASE_DATA": str(data)},
@@ -203,13 +203,13 @@ def test_the_rest_of_a_plan_runs_within_what_its_limits_leave_and_not_at_all_bel
 
 
 def test_a_lease_with_less_left_than_a_plans_limits_cuts_them_and_the_runs_time_budget_to_end_before_it(tmp_path):
-    # A machine that took 166 s to start left 734 of the lease's 900 (2026-11-27): a plan sized for 35 s would be
-    # cut off mid-evaluation. Here 670 s are left: the plan must end 60 s (COLLECT_SECONDS) before, so the run's
-    # command, first, gets 600 s after KILL_AFTER's 10, 80 fewer than its 680, and its budget 80 s less.
+    # A machine that took 166 s to start left 734 of the lease's 900 (2026-11-27): a plan sized for 35 s could run
+    # past the lease. Here 670 s are left: the plan must end 60 s (COLLECT_SECONDS) before, so the run's command,
+    # first, gets 600 s after KILL_AFTER's 10, 80 fewer than its 680, and its budget 80 s less.
     calls = tmp_path / "calls"
-    run, _ = run_with_fakes(tmp_path, "cot", {"python3": f'echo "$*" >> {calls}'}, lease_left=670)
+    run, _ = run_with_fakes(tmp_path, "cot", {"python3": f'echo "$*" >> {calls}'}, lease=[670])
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "the lease had 670 s left at the start: the plan ends within 610 s of it" in run.stdout
+    assert "the lease had 670 s left, 0 s before this run's start: its commands end within 610 s of it" in run.stdout
     gsm8k_call, decode_step_call = calls.read_text().splitlines()
     assert re.search(r"--time_budget_minutes 9\.(65|66) ", gsm8k_call), gsm8k_call
     assert re.search(r"cut from 680 to 60[01] s, to end before the lease does: python3 scripts/gsm8k.py", run.stdout)
@@ -220,24 +220,41 @@ def test_a_lease_with_less_left_than_a_plans_limits_cuts_them_and_the_runs_time_
     assert "--time_budget_minutes" not in decode_step_call and "--rows 512" in decode_step_call
 
 
-def test_a_cut_limit_stops_its_command_and_what_the_lease_cannot_hold_is_skipped(tmp_path):
+def test_the_seconds_since_the_lease_was_read_are_spent_already(tmp_path):
+    # Read 100 s before the run starts (the first call's `date +%s`): 510 s of the 670 for the plan, 500 for its run.
     calls = tmp_path / "calls"
-    # 72 s left: 2 s for the first command (which hangs), none for the second.
+    lease = [670, int(time.time()) - 100]
+    run, _ = run_with_fakes(tmp_path, "cot", {"python3": f'echo "$*" >> {calls}'}, lease=lease)
+    assert re.search(r"670 s left, 10[01] s before this run's start: its commands end within 5(09|10) s", run.stdout)
+    assert re.search(r"--time_budget_minutes (7\.9[6-9]|8\.00) ", calls.read_text().splitlines()[0])
+
+
+def test_a_cut_limit_stops_its_command_and_what_the_lease_cannot_hold_is_skipped_and_fails_the_plan(tmp_path):
+    calls = tmp_path / "calls"
+    # 72 s left: 2 s for the first command (which hangs), none for the second; a command may run 1 s at least.
     python = f'echo "$1" >> {calls}\nsleep 30'
     started = time.monotonic()
-    run, _ = run_with_fakes(tmp_path / "a", "tools-throughput", {"python3": python}, lease_left=72)
+    least_one = lambda script: script.replace("LEAST_SECONDS=60 ", "LEAST_SECONDS=1 ")  # noqa: E731
+    run, _ = run_with_fakes(tmp_path / "a", "tools-throughput", {"python3": python}, least_one, lease=[72])
     assert time.monotonic() - started < 20
     assert calls.read_text().split() == ["scripts/gsm8k.py"]
     assert run.returncode == 1 and "gpu_lease.sh: stopped at its limit of 2 s: python3 scripts/gsm8k.py" in run.stdout
     assert re.search(
         r"skipped, -?\d+ s left of the 1 s it needs: python3 scripts/benchmarks/grpo_throughput", run.stdout
     )
-    # 75 s left: 5 s for a run whose time budget, cut by 675 s, has no minute left; nor is there any for the rest.
-    run, _ = run_with_fakes(tmp_path / "b", "cot", {"python3": f'echo "$1" >> {calls}.b'}, lease_left=75)
-    assert run.returncode == 0 and not pathlib.Path(f"{calls}.b").exists()
-    assert re.search(r"skipped, [45] s left, no minute of its time budget: python3 scripts/gsm8k.py", run.stdout)
+    # By default a command the lease leaves less than a minute is not started: the plan fails, saying which.
+    run, _ = run_with_fakes(tmp_path / "b", "tools-throughput", {"python3": f'echo "$1" >> {calls}.b'}, lease=[72])
+    assert run.returncode == 1 and not pathlib.Path(f"{calls}.b").exists()
+    assert re.search(r"skipped, [12] s left of the 60 s it needs: python3 scripts/gsm8k.py", run.stdout)
+    # 135 s left: 65 s for a run whose time budget, cut by 615 s, keeps less than a minute; nor is there enough for
+    # the rest, whose skip alone would not fail the plan.
+    run, _ = run_with_fakes(tmp_path / "c", "cot", {"python3": f'echo "$1" >> {calls}.c'}, lease=[135])
+    assert run.returncode == 1 and not pathlib.Path(f"{calls}.c").exists()
     assert re.search(
-        r"skipped, -?\d+ s left of the 120 s it needs: python3 scripts/benchmarks/decode_step", run.stdout
+        r"skipped, 6[45] s left, less than a minute of its time budget: python3 scripts/gsm8k.py", run.stdout
+    )
+    assert re.search(
+        r"skipped, 6[45] s left of the 120 s it needs: python3 scripts/benchmarks/decode_step", run.stdout
     )
 
 
@@ -266,8 +283,10 @@ def test_a_mistake_is_one_line_and_exit_status_2():
     assert lease("collect").returncode == 2 and lease().returncode == 2
     run = lease("start", "cot", "734s", GPU_LEASE_DRY_RUN="1")
     assert run.returncode == 2 and run.stderr.strip().splitlines() == [
-        "gpu_lease.sh: start: the lease's seconds left is a whole number (the first call's budget_left_s), not '734s'"
+        "gpu_lease.sh: start: the lease's seconds left is a number (the first call's budget_left_s), not '734s'"
     ]
+    run = lease("start", "cot", "734", str(int(time.time()) + 3600), GPU_LEASE_DRY_RUN="1")
+    assert run.returncode == 2 and "when the seconds left were read is this machine's `date +%s`" in run.stderr
 
 
 def test_the_tools_plan_without_a_tools_sft_leases_evaluations_stops_before_installing(tmp_path):
@@ -439,6 +458,24 @@ def test_a_tarball_is_replaced_only_by_a_whole_one(tmp_path, status, kept):
     else:
         assert (out / "lease.tgz").read_bytes() == b"old"
         assert "tar failed (2)" in collected.stderr
+
+
+def test_start_hands_the_leases_seconds_left_and_when_they_were_read_to_the_run(tmp_path):
+    data, bin_dir = tmp_path / "data", tmp_path / "bin"
+    (data / "lease").mkdir(parents=True)
+    (data / "lease" / "installed").touch()
+    bin_dir.mkdir()
+    (bin_dir / "setsid").write_text(f'#!/bin/bash\necho "$@" > {tmp_path / "setsid"}\n')  # the run's command line
+    (bin_dir / "setsid").chmod(0o755)
+    at = int(time.time()) - 5
+    # A budget with a decimal and a leading zero: whole seconds, never octal.
+    started = lease("start", "cot", "0734.6", str(at), GPU_LEASE_DATA=str(data), PATH=f"{bin_dir}:/usr/bin:/bin")
+    assert started.returncode == 0, started.stderr
+    command_line = tmp_path / "setsid"
+    deadline = time.monotonic() + 10
+    while not (command_line.is_file() and command_line.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)  # start runs it in the background
+    assert re.search(rf"gpu_lease\.sh' run 'cot' 734 {at} >>", command_line.read_text())
 
 
 def test_start_writes_the_run_log_itself_so_a_wait_chained_after_it_finds_the_run(tmp_path):

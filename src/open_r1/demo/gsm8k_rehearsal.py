@@ -86,8 +86,8 @@ class LeaseSeconds:
 
 
 LEASE_SECONDS = LeaseSeconds()
-# A lease's start (35 s; 166 s once, when `gpu_lease.sh start PLAN LEFT` cuts the plan to fit) and the offline
-# bundle's unpack, install and the model's dequantisation (107 s).
+# A lease's start (35 s; 166 s on the fourth lease of 2026-11-27, for which `gpu_lease.sh start PLAN LEFT AT` now
+# cuts the plan to fit) and the offline bundle's unpack, install and the model's dequantisation (107 s).
 LEASE_SETUP_SECONDS = 142.0
 # The launch options that set how many optimizer steps GRPO trains on each generation.
 SCHEDULE_OPTIONS = ("--steps_per_generation", "--gradient_accumulation_steps", "--num_iterations")

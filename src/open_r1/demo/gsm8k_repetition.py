@@ -2,7 +2,7 @@
 and of those that ended, how many write the same step again and again (`open_r1.tasks.gsm8k.repeats_a_line`).
 
     repetition_counts(details)      # {"out_of_tokens": 168, "out_of_tokens_repeating": 126, "ended": ..., ...}
-    repetition_table(labels, rows)  # one row per evaluation: its labels, then those counts
+    repetition_table(labels, rows, uncounted, why)  # one row per evaluation: its labels, then those counts
 
 An SFT model cut at the budget has mostly gone round a step (docs/gsm8k.md, "Out of tokens"); a cut completion
 scores 0, so that is what GRPO has to unlearn there, and a pass@1 alone does not show it.
@@ -11,34 +11,38 @@ Not covered: sampled evaluations in the docs' runs (their details are not kept),
 (`open_r1.demo.gsm8k_report`).
 """
 
+from collections.abc import Sequence
+
 from open_r1.tasks.gsm8k import repeats_a_line
 from open_r1.utils.results_docs import markdown_table
 
-# The evaluator's finish reason of a completion cut at its token budget (`open_r1.eval.offline`).
+# The evaluator's finish reason of a completion cut at its token budget (`open_r1.eval.decoding.FINISH_REASONS`).
 OUT_OF_TOKENS = "length"
 
 
 def repetition_counts(details: list[dict]) -> dict | None:
     """Of an evaluation's completions (`details`, one row per sample), those cut at the token budget and those that
-    ended (answered, or called past the last tool round), each with how many repeat a line and how many of those are
-    correct; None where a row has no finish reason (details written before the evaluator recorded it)."""
+    ended (answered, or called past the last tool round), each with how many repeat a line, and how many of the
+    latter are correct; None where a row has no finish reason (details written before the evaluator recorded it)."""
     if any("finish_reason" not in row for row in details):
         return None
-    counts = {}
-    for name, rows in (
-        ("out_of_tokens", [row for row in details if row["finish_reason"] == OUT_OF_TOKENS]),
-        ("ended", [row for row in details if row["finish_reason"] != OUT_OF_TOKENS]),
-    ):
-        repeating = [row for row in rows if repeats_a_line(row["completion"])]
-        counts[name] = len(rows)
-        counts[f"{name}_repeating"] = len(repeating)
-        counts[f"{name}_repeating_correct"] = sum(bool(row["correct"]) for row in repeating)
-    return counts
+    cut = [row for row in details if row["finish_reason"] == OUT_OF_TOKENS]
+    ended = [row for row in details if row["finish_reason"] != OUT_OF_TOKENS]
+    ended_repeating = [row for row in ended if repeats_a_line(row["completion"])]
+    return {
+        "out_of_tokens": len(cut),
+        "out_of_tokens_repeating": sum(repeats_a_line(row["completion"]) for row in cut),
+        "ended": len(ended),
+        "ended_repeating": len(ended_repeating),
+        "ended_repeating_correct": sum(bool(row["correct"]) for row in ended_repeating),
+    }
 
 
-def repetition_table(labels: list[str], rows: list[tuple[list[str], dict]], uncounted: list[str] = ()) -> str:
+def repetition_table(
+    labels: list[str], rows: list[tuple[list[str], dict]], uncounted: Sequence[str] = (), why: str = ""
+) -> str:
     """The counts of `repetition_counts` for each of `rows` (its `labels` cells, then its counts), captioned, then
-    the evaluations `uncounted` named; "" with neither."""
+    the evaluations `uncounted` named, with `why` they were not counted; "" with neither."""
 
     def share(part: int, whole: int) -> str:
         return f"{part:,} ({100 * part / whole:.0f}%)" if whole else "-"
@@ -63,8 +67,5 @@ def repetition_table(labels: list[str], rows: list[tuple[list[str], dict]], unco
             + markdown_table([*header, "of those correct"], body)
         )
     if uncounted:
-        parts.append(
-            f"Repeated lines not counted for {', '.join(uncounted)}: written before the count existed "
-            "(`python scripts/gsm8k.py --evaluations_table <its run>` counts it from the run's kept details)."
-        )
+        parts.append(f"Repeated lines not counted for {', '.join(uncounted)}: {why}.")
     return "\n\n".join(parts)

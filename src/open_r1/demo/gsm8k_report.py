@@ -246,7 +246,11 @@ def gsm8k_repetition_table(results: dict) -> str:
                     uncounted.append(f"{GSM8K_ARM_NAMES[arm]} {stage}")
                 else:
                     rows.append(([GSM8K_ARM_NAMES[arm], stage], counts))
-    table = repetition_table(["arm", "stage"], rows, uncounted)
+    why = (
+        "results.json written before the count, or details without the evaluator's finish reasons "
+        "(`python scripts/gsm8k.py --evaluations_table <its run>` counts a run's kept details that have them)"
+    )
+    table = repetition_table(["arm", "stage"], rows, uncounted, why)
     return f"{table}\n\n" if table else ""
 
 
@@ -278,7 +282,7 @@ def gsm8k_evaluations_repetition_table(output_dir: pathlib.Path) -> str:
                 rows.append(([stage, GSM8K_ARM_NAMES[arm]], counts))
             elif details is not None:
                 uncounted.append(f"{stage} {GSM8K_ARM_NAMES[arm]}")
-    return repetition_table(["stage", "arm"], rows, uncounted)
+    return repetition_table(["stage", "arm"], rows, uncounted, "their details have no finish reasons")
 
 
 def gsm8k_evaluations_table(output_dir: pathlib.Path) -> str:
