@@ -305,8 +305,23 @@ def test_clipped_completions_above_the_threshold_are_reported(caplog):
         and "[clipped] 100% of the completions were cut at max_completion_length (48" in (warnings[0])
     )
     assert "pad == eos" in warnings[0]
+    assert (
+        "or it repeats itself (0 of the last batch's 2 completions write one line three times or more" in warnings[0]
+    )
     caplog.clear()
     assert feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4), clipped=0.9)] * 3, caplog)[0] == []
+
+
+def test_the_clipped_warning_counts_the_last_batchs_completions_that_go_round_a_step(caplog):
+    looping = "\n".join(f"She sells {eggs} eggs for $2 each at the market" for eggs in (9, 18, 36, 72))
+    batch = {**LAST_BATCH, "completion": [looping, [{"role": "assistant", "content": looping}], COMPLETION]}
+    clipped = grpo_log(accuracy=(0.3, 0.4), clipped=1.0)
+    warnings, _ = feed(make_doctor(last_batch=lambda: batch), [clipped] * 3, caplog)
+    assert "or it repeats itself (2 of the last batch's 3 completions write one line three times or more, its " \
+        "numbers aside: open_r1.rewards.repetition.repeats_a_line)." in warnings[0]  # fmt: skip
+    caplog.clear()
+    warnings, _ = feed(make_doctor(last_batch=dict), [clipped] * 3, caplog)
+    assert "or it repeats itself (see the example's end)." in warnings[0], "no batch to count"
 
 
 def test_symptoms_due_at_the_same_step_make_one_warning(caplog):

@@ -28,7 +28,8 @@ that lasts `doctor_patience` consecutive logging steps:
 - `zero_spread`: the share of groups whose completions all earn the same total (`frac_reward_zero_std`) stays above
   `doctor_zero_std_share`: those groups have no advantage, so no gradient.
 - `clipped`: the share of completions cut at `max_completion_length` (`completions/clipped_ratio`) stays above
-  `doctor_clipped_share`.
+  `doctor_clipped_share`; the warning says how many of the last batch's completions go round a step
+  (`open_r1.rewards.repetition.repeats_a_line`).
 - With `tools` (TRL logs `tools/call_frequency`) and `max_tool_calling_iterations` not 0 (the tool demo's arm
   without calls): `no_tool_calls`, no completion called a tool; `tool_errors`, the share of calls that gave no
   value stays above `doctor_tool_error_share`: those TRL could not make (`tools/failure_frequency`: an unknown
@@ -58,6 +59,7 @@ from transformers import TrainerCallback
 from open_r1.rewards import ACCURACY_REWARD_NAMES, THINK_PREFILL_REWARDS
 from open_r1.rewards._completions import GOLD_COLUMNS, completion_text
 from open_r1.rewards.accuracy import extract_answer, get_accuracy_reward, prepare_gold
+from open_r1.rewards.repetition import repeats_a_line
 from open_r1.usage import UsageError
 from open_r1.utils.chat_templates import end_of_turn_token, template_text
 
@@ -378,11 +380,23 @@ class TrainingDoctor(TrainerCallback):
                 f"completions/clipped_ratio above doctor_clipped_share {self.clipped_share:g}). Likely causes: the "
                 "model does not emit a token generation stops at (start-up check no_stop_token), "
                 "max_completion_length is too short for the reasoning it writes (start-up check long_solutions), or it "
-                f"repeats itself (see the example's end).{pad_note}",
+                f"repeats itself ({self.repeating_note()}).{pad_note}",
             )
         if tool_rounds != 0:
             found.update(self.tool_symptoms(logs))
         return found
+
+    def repeating_note(self) -> str:
+        """How many completions of the last batch go round a step (`repeats_a_line`), which most cut at their
+        budget do (docs/gsm8k.md, "Out of tokens"); the example's end where there is no batch."""
+        completions = (self.last_batch() or {}).get("completion") or ()
+        if not completions:
+            return "see the example's end"
+        repeating = sum(repeats_a_line(completion) for completion in completions)
+        return (
+            f"{repeating} of the last batch's {len(completions)} completions write one line three times or more, "
+            "its numbers aside: open_r1.rewards.repetition.repeats_a_line"
+        )
 
     def tool_symptoms(self, logs: dict) -> dict[str, Finding]:
         """A policy given tools that never calls them, or whose python calls mostly fail (TRL logs

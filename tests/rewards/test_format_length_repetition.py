@@ -1,4 +1,5 @@
-"""Specification of the non-math rewards and of `get_reward_funcs` (format, tags, steps, length, repetition)."""
+"""Specification of the non-math rewards and of `get_reward_funcs` (format, tags, steps, length, repetition), and of
+`repeats_a_line`, the diagnostic beside the repetition penalty."""
 
 import math
 
@@ -19,6 +20,7 @@ from open_r1.rewards import (
     reasoning_steps_reward,
     tag_count_reward,
 )
+from open_r1.rewards.repetition import repeats_a_line
 
 
 def chat(text: str) -> list[dict]:
@@ -144,6 +146,21 @@ def test_repetition_penalty_rejects_a_positive_penalty_and_unknown_languages():
 
 
 # --- soft overlong punishment ---------------------------------------------------------------------
+
+
+def test_a_completion_repeats_a_line_when_it_writes_one_long_line_three_times_its_numbers_aside():
+    step = "He drives 4 hours going at {} mph and then turns around"
+    assert repeats_a_line("\n".join(step.format(speed) for speed in (80, "1,200.5", 80)))
+    assert not repeats_a_line("\n".join(step.format(speed) for speed in (80, 80)))  # twice is not yet a loop
+    assert not repeats_a_line("\n".join(["So: 2 + 2 = 4"] * 5))  # short lines repeat in sound solutions
+    assert not repeats_a_line("\n".join([step.format(80), step.format(80) + " again", step.format(80) + "!"]))
+    # A tool rollout: its assistant turns, whose text carries on the line a call cut; the tool's output is not read.
+    turn = {"role": "assistant", "content": "The merchant needs to choose between 2 * 1.2 = $", "tool_calls": []}
+    printed = {"role": "tool", "name": "python", "content": "The merchant needs to choose between 2 * 1.2 = $\n" * 3}
+    again = {**turn, "content": "2.\n" + turn["content"]}
+    answer = {"role": "assistant", "content": "2.\n<answer>\n\\boxed{2}\n</answer>"}
+    assert not repeats_a_line([turn, printed, again, printed, answer])  # the model wrote the line twice
+    assert repeats_a_line([turn, printed, again, printed, again, printed, answer])
 
 
 def test_soft_overlong_punishment_ramps_down_over_the_cache_and_is_minus_one_beyond():

@@ -10,6 +10,7 @@ import pathlib
 import pytest
 
 from open_r1.rewards import accuracy_reward, format_reward
+from open_r1.rewards.repetition import repeats_a_line
 from open_r1.tasks.gsm8k import (
     CALCULATION_BUCKETS,
     COT_SYSTEM_PROMPT,
@@ -26,7 +27,6 @@ from open_r1.tasks.gsm8k import (
     load_rows,
     plain_number,
     prompt_row,
-    repeats_a_line,
     tool_trace,
     worked_calculations_written,
     worked_text,
@@ -137,21 +137,6 @@ def test_the_calculations_written_are_the_equals_signs_before_the_answer_in_a_te
         {"role": "assistant", "content": "<answer>\n\\boxed{10}\n</answer>"},
     ]
     assert calculations_written(rollout) == 2
-
-
-def test_a_completion_repeats_a_line_when_it_writes_one_long_line_three_times_its_numbers_aside():
-    step = "He drives 4 hours going at {} mph and then turns around"
-    assert repeats_a_line("\n".join(step.format(speed) for speed in (80, "1,200.5", 80)))
-    assert not repeats_a_line("\n".join(step.format(speed) for speed in (80, 80)))  # twice is not yet a loop
-    assert not repeats_a_line("\n".join(["So: 2 + 2 = 4"] * 5))  # short lines repeat in sound solutions
-    assert not repeats_a_line("\n".join([step.format(80), step.format(80) + " again", step.format(80) + "!"]))
-    # A tool rollout: its assistant turns, whose text carries on the line a call cut; the tool's output is not read.
-    turn = {"role": "assistant", "content": "The merchant needs to choose between 2 * 1.2 = $", "tool_calls": []}
-    printed = {"role": "tool", "name": "python", "content": "The merchant needs to choose between 2 * 1.2 = $\n" * 3}
-    again = {**turn, "content": "2.\n" + turn["content"]}
-    answer = {"role": "assistant", "content": "2.\n<answer>\n\\boxed{2}\n</answer>"}
-    assert not repeats_a_line([turn, printed, again, printed, answer])  # the model wrote the line twice
-    assert repeats_a_line([turn, printed, again, printed, again, printed, answer])
 
 
 def test_gsm8k_worked_solutions_seldom_repeat_a_line():

@@ -1,5 +1,5 @@
 """`make gsm8k`'s look at why completions run out of tokens: of an evaluation's completions cut at the token budget,
-and of those that ended, how many write the same step again and again (`open_r1.tasks.gsm8k.repeats_a_line`).
+and of those that ended, how many write the same step again and again (`open_r1.rewards.repetition.repeats_a_line`).
 
     repetition_counts(details)      # {"out_of_tokens": 168, "out_of_tokens_repeating": 126, "ended": ..., ...}
     repetition_table(labels, rows, uncounted, why)  # one row per evaluation: its labels, then those counts
@@ -13,7 +13,7 @@ Not covered: sampled evaluations in the docs' runs (their details are not kept),
 
 from collections.abc import Sequence
 
-from open_r1.tasks.gsm8k import repeats_a_line
+from open_r1.rewards.repetition import repeats_a_line
 from open_r1.utils.results_docs import markdown_table
 
 # The evaluator's finish reason of a completion cut at its token budget (`open_r1.eval.decoding.FINISH_REASONS`).
@@ -63,7 +63,7 @@ def repetition_table(
         header = [*labels, "out of tokens", "of them repeating a line", "ended", "of them repeating a line"]
         parts.append(
             "Greedy completions that write one line three times or more, its numbers aside (the same step again: "
-            "`open_r1.tasks.gsm8k.repeats_a_line`), among those cut at the token budget and those that ended:\n\n"
+            "`open_r1.rewards.repetition.repeats_a_line`), among those cut at the token budget and those that ended:\n\n"
             + markdown_table([*header, "of those correct"], body)
         )
     if uncounted:

@@ -36,13 +36,11 @@ arms learn from the same problems; its prompt and gold answer stay usable for GR
     conversion.cot[0], conversion.tools[0], conversion.prompts[0], conversion.malformed
     calculations(row)  # calculator annotations in the worked solution: its number of calculation steps
     calculations_written(completion), worked_calculations_written(row)  # the `=` signs written before the answer
-    repeats_a_line(completion)  # one line written 3 times or more, numbers aside: a step gone round again
 
 Not covered: other datasets' annotation styles; checking the solutions' prose (only the annotations are verified).
 """
 
 import ast
-import collections
 import dataclasses
 import decimal
 import math
@@ -66,11 +64,6 @@ REQUIRED_FIELDS = ("id", "problem", "solution", "answer")
 CALCULATION_BUCKETS = ("≤1", "2", "3", "4", "≥5")
 
 ANNOTATION = re.compile(r"<<([^<>]*)>>")
-# `repeats_a_line`: a line this long, written this often with only its numbers changed, is a step gone round again
-# (shorter lines, "So:" or "= 12", repeat in sound solutions; 3 of GSM8K-test's 1,319 worked solutions do at 3).
-REPEATED_LINE_MIN_CHARS = 20
-REPEATED_LINE_TIMES = 3
-NUMBER = re.compile(r"\d[\d,.]*")
 # GSM8K's final line, `#### 72`: the answer, which the row's `answer` field repeats.
 FINAL_LINE = re.compile(r"\n?####[^\n]*\s*$")
 THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -280,16 +273,6 @@ def worked_calculations_written(row: dict) -> int:
     """`calculations_written` of the row's worked solution as its traces write it (both arms' assistant turns hold
     the same `=` signs: the tool arm's end a turn where the chain of thought writes the result)."""
     return calculations_written(cot_trace(row)[-1]["content"])
-
-
-def repeats_a_line(completion) -> bool:
-    """Whether a completion (a text, or the text of a tool rollout's assistant turns) writes one line of at least
-    REPEATED_LINE_MIN_CHARS characters REPEATED_LINE_TIMES times or more, its numbers aside: the same step again, as
-    the same words or the same sum on other numbers. Most completions cut at the token budget do (`make gsm8k`'s
-    report); a worked solution seldom does (three payments alike, say). Linear in the text's length."""
-    lines = (line.strip() for line in completion_text(completion).splitlines())
-    counts = collections.Counter(NUMBER.sub("#", line) for line in lines if len(line) >= REPEATED_LINE_MIN_CHARS)
-    return max(counts.values(), default=0) >= REPEATED_LINE_TIMES
 
 
 def calculation_bucket(count: int) -> str:
