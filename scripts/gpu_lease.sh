@@ -7,6 +7,8 @@
 #                                           # budget_left_s), AT: the machine's `date +%s` then (the first call's
 #                                           # output): each command ends COLLECT_SECONDS before LEFT runs out, its
 #                                           # limit and any --time_budget_minutes cut to fit, or is skipped
+#   bash scripts/gpu_lease.sh need PLAN     # the seconds of lease PLAN needs after the machine's start (here,
+#                                           # before the second call: with less, another plan)
 #   bash scripts/gpu_lease.sh status        # whether the run ended (and how), its last lines, its GPU memory
 #   bash scripts/gpu_lease.sh collect DIR   # what the run wrote: DIR/lease.tgz, and the evaluations' details.tgz
 #   bash scripts/gpu_lease.sh wait SECONDS DIR   # until the run ends or SECONDS pass, collecting into DIR each
@@ -58,6 +60,7 @@ PLANS="decoding, tools-throughput, cot, cot-lr, cot-calc3, tools-sft, tools"
 KILL_AFTER=10  # seconds a command stopped at its limit has to end before it is killed
 COLLECT_SECONDS=60  # a lease's last collect, its last poll, the calls' transfers and handing the machine back
 LEAST_SECONDS=60  # a plan command left less than this by the lease is skipped: too short to measure anything
+INSTALL_SECONDS=107  # the bundle's unpack and install, the model dequantised (gsm8k_rehearsal's LEASE_SETUP_SECONDS)
 COLLECT_EVERY=60  # seconds between a wait's collects
 
 # What a plan's lease still owes, in the time its run leaves (failed early or ended well within its limit): the
@@ -145,6 +148,18 @@ sample_gpu_memory() {
         sleep 1 &
         wait $! || true  # a wait that TERM interrupts at once, unlike a sleep in the foreground
     done
+}
+
+# The seconds plan $1 needs of a lease after its machine's start (its limits each with KILL_AFTER, the install
+# where it has not run here yet, the collect), then whether it shrinks to fit less (a --time_budget_minutes): yes/no.
+plan_need() {
+    local need=$COLLECT_SECONDS shrinks=no limit command
+    if [ ! -f "$LEASE_DIR/installed" ]; then need=$((need + INSTALL_SECONDS)); fi
+    while read -r limit command; do
+        if [ "$limit" != rest ]; then need=$((need + limit + KILL_AFTER)); fi
+        if [[ " $command " == *" --time_budget_minutes "* ]]; then shrinks=yes; fi
+    done < <(plan_commands "$1")
+    echo "$need $shrinks"
 }
 
 # A plan command cut by $2 seconds from its limit: its --time_budget_minutes, if any, cut as much (to the hundredth
@@ -348,6 +363,18 @@ case "${1:-}" in
         mkdir -p "$LEASE_DIR"
         rm -f "$LEASE_DIR/exit_status"
         : > "$LEASE_DIR/run.log"  # here, not in the background: a `wait` chained after this finds the run at once
+        # A plan with no time budget to cut (each of its commands runs its work whole) that the lease cannot hold:
+        # in the run's output (`need` says it before the lease's second call).
+        if [ -n "$lease_left" ]; then
+            read -r need shrinks <<< "$(plan_need "$2")"
+            have=$lease_left
+            if [ -n "$left_at" ]; then have=$((lease_left - ($(date +%s) - left_at))); fi
+            if [ "$shrinks" = no ] && [ "$have" -lt "$need" ]; then
+                echo "gpu_lease.sh: warning: $2 needs $need s (its limits, the install and the collect) and the" \
+                    "lease has $have: its commands will be cut and may end before their results; cot, cot-lr and" \
+                    "cot-calc3 fit by shortening GRPO"
+            fi
+        fi
         # The run outlives this command; its exit status lands in a file for `status`.
         setsid nohup bash -c "bash '$SELF' run '$2' $lease_left $left_at >> '$LEASE_DIR/run.log' 2>&1;
             echo \$? > '$LEASE_DIR/exit_status'" > /dev/null 2>&1 &
@@ -355,6 +382,19 @@ case "${1:-}" in
         ;;
     run)
         run_plan "$2" "${3:-}" "${4:-}"
+        ;;
+    need)
+        if [ $# -ne 2 ]; then
+            echo "gpu_lease.sh: need takes one plan ($PLANS)" >&2
+            exit 2
+        fi
+        plan_commands "$2" > /dev/null  # an unknown plan: its one line
+        read -r need shrinks <<< "$(plan_need "$2")"
+        if [ "$shrinks" = yes ]; then
+            echo "$2: $need s of lease after the machine's start, or less: its GRPO shortens to fit"
+        else
+            echo "$2: $need s of lease after the machine's start; with less, run a plan that shortens GRPO instead"
+        fi
         ;;
     status)
         show_status
@@ -392,8 +432,8 @@ case "${1:-}" in
         show_status
         ;;
     *)
-        echo "gpu_lease.sh: usage: bash scripts/gpu_lease.sh start PLAN [LEFT [AT]] | status | collect DIR |" \
-            "wait SECONDS DIR" >&2
+        echo "gpu_lease.sh: usage: bash scripts/gpu_lease.sh start PLAN [LEFT [AT]] | need PLAN | status |" \
+            "collect DIR | wait SECONDS DIR" >&2
         exit 2
         ;;
 esac

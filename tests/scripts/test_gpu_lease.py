@@ -476,6 +476,37 @@ def test_start_hands_the_leases_seconds_left_and_when_they_were_read_to_the_run(
     while not (command_line.is_file() and command_line.read_text()) and time.monotonic() < deadline:
         time.sleep(0.1)  # start runs it in the background
     assert re.search(rf"gpu_lease\.sh' run 'cot' 734 {at} >>", command_line.read_text())
+    assert "warning" not in started.stdout, "the cot plan's GRPO shortens to fit"
+
+
+def test_start_warns_when_a_plan_without_a_time_budget_cannot_end_within_the_lease(tmp_path):
+    data, bin_dir = tmp_path / "data", tmp_path / "bin"
+    (data / "lease").mkdir(parents=True)
+    bin_dir.mkdir()
+    (bin_dir / "setsid").write_text("#!/bin/bash\nexit 0\n")  # the run never starts
+    (bin_dir / "setsid").chmod(0o755)
+    # The bundle's loads are there, not yet installed: the install counts too.
+    (bin_dir / "python3").write_text("#!/bin/bash\nexit 0\n")  # offline_bundle.py unpack --check: all arrived
+    (bin_dir / "python3").chmod(0o755)
+    environment = {"GPU_LEASE_DATA": str(data), "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    # The fourth lease of 2026-11-27: 734 s left after a 166 s start; tools-sft needs 680 + 10 + 107 + 60.
+    started = lease("start", "tools-sft", "734", **environment)
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.startswith(
+        "gpu_lease.sh: warning: tools-sft needs 857 s (its limits, the install and the collect) and the lease has "
+        "734: its commands will be cut and may end before their results; cot, cot-lr and cot-calc3 fit by "
+        "shortening GRPO\n"
+    )
+    assert "warning" not in lease("start", "tools-sft", "857", **environment).stdout
+    assert "warning" not in lease("start", "cot-calc3", "600", **environment).stdout
+    # The same, here before the lease's second call.
+    assert lease("need", "tools-sft", **environment).stdout == (
+        "tools-sft: 857 s of lease after the machine's start; with less, run a plan that shortens GRPO instead\n"
+    )
+    assert lease("need", "cot-calc3", **environment).stdout.endswith("or less: its GRPO shortens to fit\n")
+    (data / "lease" / "installed").touch()  # a plan after another on the same machine: no install
+    assert lease("need", "tools-sft", **environment).stdout.startswith("tools-sft: 750 s of lease")
+    assert lease("need", "nope", **environment).returncode == 2
 
 
 def test_start_writes_the_run_log_itself_so_a_wait_chained_after_it_finds_the_run(tmp_path):
@@ -504,3 +535,14 @@ def test_every_results_file_a_plan_writes_is_collected(plan):
             written = words[words.index("--output") + 1]
             assert written.startswith("data/lease/"), command
             assert written.removeprefix("data/") in collected.split(), f"collect leaves out {written}"
+
+
+def test_the_docs_give_the_lease_each_plan_needs_as_need_counts_it(tmp_path):
+    from open_r1.demo.gsm8k_rehearsal import LEASE_SETUP_SECONDS
+
+    # One estimate of the install: the rehearsal's setup is a 35 s start and the install.
+    assert script_constant("INSTALL_SECONDS") == LEASE_SETUP_SECONDS - 35
+    procedure = (REPO_ROOT / "docs" / "gpu.md").read_text(encoding="utf-8")
+    documented = int(re.search(r"Each plan needs (\d+) s after the machine's start", procedure).group(1))
+    for plan in PLANS:  # on a fresh machine: the install counts
+        assert lease("need", plan, GPU_LEASE_DATA=str(tmp_path)).stdout.startswith(f"{plan}: {documented} s "), plan
