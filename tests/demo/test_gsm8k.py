@@ -21,7 +21,13 @@ import pytest
 
 from open_r1.demo import gsm8k, gsm8k_cli, gsm8k_evals
 from open_r1.demo.gsm8k_rehearsal import in_threads
-from open_r1.demo.gsm8k_report import card_line, gsm8k_evaluations_goals, out_of_tokens_share
+from open_r1.demo.gsm8k_report import (
+    card_line,
+    greedy_change,
+    gsm8k_evaluations_goals,
+    kept_details,
+    out_of_tokens_share,
+)
 from open_r1.demo.pipeline import STAGES
 from open_r1.demo.settings import GSM8K_FAST, GSM8K_FULL
 from open_r1.eval.arguments import TOOL_FIELDS, EvaluateArguments
@@ -882,6 +888,22 @@ def test_the_gpu_runs_tables_in_the_docs_are_the_ones_their_results_files_give(
     headings, tables = rest[0::2], rest[1::2]
     assert len(headings) == len(sections) and all(map(str.startswith, headings, sections)), headings
     assert all(section.startswith("| ") for section in tables)
+
+
+def test_the_tool_arms_sft_lead_over_the_chain_of_thought_is_quoted_from_their_kept_details():
+    # Two SFT models of two leases (2026-11-27), each greedy on all of GSM8K-test, paired by problem.
+    results = REPO_ROOT / "docs" / "results"
+    cot = kept_details(results / "gsm8k-h100-2026-11-27-cot-compiled" / "evals" / "sft-cot-greedy")
+    tools = kept_details(results / "gsm8k-h100-2026-11-27-tools-sft" / "evals" / "sft-tools-greedy")
+    change = greedy_change(cot, tools)
+    lead = (change["gained"] - change["lost"]) / change["problems"]
+    page = " ".join((REPO_ROOT / "docs" / "gsm8k.md").read_text(encoding="utf-8").split())
+    quoted = f"{100 * lead:.1f} ± {100 * change['stderr']:.1f}"
+    assert f"8.9% (2026-11-27, {quoted} points above the chain of thought's SFT paired by problem)" in page
+    assert (
+        f"{quoted} points above it: it solves {change['gained']} problems that one does not and misses "
+        f"{change['lost']} that one solves"
+    ) in page
 
 
 def test_the_fidelity_page_quotes_the_card_protocols_gpu_run_from_its_results_file():
