@@ -61,6 +61,7 @@ KILL_AFTER=10  # seconds a command stopped at its limit has to end before it is 
 COLLECT_SECONDS=60  # a lease's last collect, its last poll, the calls' transfers and handing the machine back
 LEAST_SECONDS=60  # a plan command left less than this by the lease is skipped: too short to measure anything
 INSTALL_SECONDS=107  # the bundle's unpack and install, the model dequantised (gsm8k_rehearsal's LEASE_SETUP_SECONDS)
+GIVE_UP_SECONDS=240  # of the chain of thought's GRPO under --time_budget_minutes 11 (293 s of training on its lease)
 COLLECT_EVERY=60  # seconds between a wait's collects
 
 # What a plan's lease still owes, in the time its run leaves (failed early or ended well within its limit): the
@@ -151,15 +152,19 @@ sample_gpu_memory() {
 }
 
 # The seconds plan $1 needs of a lease after its machine's start (its limits each with KILL_AFTER, the install
-# where it has not run here yet, the collect), then whether it shrinks to fit less (a --time_budget_minutes): yes/no.
+# unless $2 is `installed`, the collect), then the least it can do with: the same, less the GRPO time its run's
+# --time_budget_minutes can give up (GIVE_UP_SECONDS: the chain of thought's; the tool arm's GRPO has one step or
+# two to give, and its evaluations not a second).
 plan_need() {
-    local need=$COLLECT_SECONDS shrinks=no limit command
-    if [ ! -f "$LEASE_DIR/installed" ]; then need=$((need + INSTALL_SECONDS)); fi
+    local need=$COLLECT_SECONDS give_up=0 limit command
+    if [ "${2:-}" != installed ]; then need=$((need + INSTALL_SECONDS)); fi
     while read -r limit command; do
         if [ "$limit" != rest ]; then need=$((need + limit + KILL_AFTER)); fi
-        if [[ " $command " == *" --time_budget_minutes "* ]]; then shrinks=yes; fi
+        if [[ " $command " == *" --time_budget_minutes "* && " $command " == *" --arm cot "* ]]; then
+            give_up=$GIVE_UP_SECONDS
+        fi
     done < <(plan_commands "$1")
-    echo "$need $shrinks"
+    echo "$need $((need - give_up))"
 }
 
 # A plan command cut by $2 seconds from its limit: its --time_budget_minutes, if any, cut as much (to the hundredth
@@ -363,16 +368,17 @@ case "${1:-}" in
         mkdir -p "$LEASE_DIR"
         rm -f "$LEASE_DIR/exit_status"
         : > "$LEASE_DIR/run.log"  # here, not in the background: a `wait` chained after this finds the run at once
-        # A plan with no time budget to cut (each of its commands runs its work whole) that the lease cannot hold:
-        # in the run's output (`need` says it before the lease's second call).
+        # A plan the lease cannot hold even with its GRPO shortened: in the run's output (`need` says it before the
+        # lease's second call).
         if [ -n "$lease_left" ]; then
-            read -r need shrinks <<< "$(plan_need "$2")"
+            installed=""
+            if [ -f "$LEASE_DIR/installed" ]; then installed=installed; fi
+            read -r need least <<< "$(plan_need "$2" "$installed")"
             have=$lease_left
             if [ -n "$left_at" ]; then have=$((lease_left - ($(date +%s) - left_at))); fi
-            if [ "$shrinks" = no ] && [ "$have" -lt "$need" ]; then
-                echo "gpu_lease.sh: warning: $2 needs $need s (its limits, the install and the collect) and the" \
-                    "lease has $have: its commands will be cut and may end before their results; cot, cot-lr and" \
-                    "cot-calc3 fit by shortening GRPO"
+            if [ "$have" -lt "$least" ]; then
+                echo "gpu_lease.sh: warning: $2 needs $least s at least and the lease has $have: its commands will" \
+                    "be cut and may end before their results (\`bash scripts/gpu_lease.sh need PLAN\`)"
             fi
         fi
         # The run outlives this command; its exit status lands in a file for `status`.
@@ -389,11 +395,11 @@ case "${1:-}" in
             exit 2
         fi
         plan_commands "$2" > /dev/null  # an unknown plan: its one line
-        read -r need shrinks <<< "$(plan_need "$2")"
-        if [ "$shrinks" = yes ]; then
-            echo "$2: $need s of lease after the machine's start, or less: its GRPO shortens to fit"
+        read -r need least <<< "$(plan_need "$2")"  # a lent machine starts bare: the install counts
+        if [ "$least" -lt "$need" ]; then
+            echo "$2: $need s of lease after the machine's start, $least at least (its GRPO shortened)"
         else
-            echo "$2: $need s of lease after the machine's start; with less, run a plan that shortens GRPO instead"
+            echo "$2: $need s of lease after the machine's start; with less, run a plan that shortens its GRPO"
         fi
         ;;
     status)

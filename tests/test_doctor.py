@@ -305,9 +305,7 @@ def test_clipped_completions_above_the_threshold_are_reported(caplog):
         and "[clipped] 100% of the completions were cut at max_completion_length (48" in (warnings[0])
     )
     assert "pad == eos" in warnings[0]
-    assert (
-        "or it repeats itself (0 of the last batch's 2 completions write one line three times or more" in warnings[0]
-    )
+    assert "\nRepeated lines: 0 of the last batch's 2 completions write one line three times or more" in warnings[0]
     caplog.clear()
     assert feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4), clipped=0.9)] * 3, caplog)[0] == []
 
@@ -317,11 +315,20 @@ def test_the_clipped_warning_counts_the_last_batchs_completions_that_go_round_a_
     batch = {**LAST_BATCH, "completion": [looping, [{"role": "assistant", "content": looping}], COMPLETION]}
     clipped = grpo_log(accuracy=(0.3, 0.4), clipped=1.0)
     warnings, _ = feed(make_doctor(last_batch=lambda: batch), [clipped] * 3, caplog)
-    assert "or it repeats itself (2 of the last batch's 3 completions write one line three times or more, its " \
-        "numbers aside: open_r1.rewards.repetition.repeats_a_line)." in warnings[0]  # fmt: skip
+    assert warnings[0].endswith(
+        "\nRepeated lines: 2 of the last batch's 3 completions write one line three times or more, its numbers "
+        "aside (open_r1.rewards.repetition.repeats_a_line).\nTraining goes on; doctor_stop_on would stop it, "
+        "`doctor: false` silences the doctor."
+    )
+    # Only once the clipped warning is due: another symptom's warning reads no completion for it.
     caplog.clear()
-    warnings, _ = feed(make_doctor(last_batch=dict), [clipped] * 3, caplog)
-    assert "or it repeats itself (see the example's end)." in warnings[0], "no batch to count"
+    warnings, _ = feed(make_doctor(last_batch=lambda: batch), [grpo_log(zero_std=1.0)] * 3, caplog)
+    assert "[zero_spread]" in warnings[0] and "Repeated lines" not in warnings[0]
+    # A completion of a shape the count does not read leaves the warning without it, never stops training.
+    caplog.clear()
+    odd = {**batch, "completion": [looping, looping, 42]}
+    warnings, control = feed(make_doctor(last_batch=lambda: odd), [clipped] * 3, caplog)
+    assert "[clipped]" in warnings[0] and "Repeated lines" not in warnings[0] and not control.should_training_stop
 
 
 def test_symptoms_due_at_the_same_step_make_one_warning(caplog):

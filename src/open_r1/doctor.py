@@ -28,7 +28,7 @@ that lasts `doctor_patience` consecutive logging steps:
 - `zero_spread`: the share of groups whose completions all earn the same total (`frac_reward_zero_std`) stays above
   `doctor_zero_std_share`: those groups have no advantage, so no gradient.
 - `clipped`: the share of completions cut at `max_completion_length` (`completions/clipped_ratio`) stays above
-  `doctor_clipped_share`; the warning says how many of the last batch's completions go round a step
+  `doctor_clipped_share`; the warning counts the last batch's completions that go round a step
   (`open_r1.rewards.repetition.repeats_a_line`).
 - With `tools` (TRL logs `tools/call_frequency`) and `max_tool_calling_iterations` not 0 (the tool demo's arm
   without calls): `no_tool_calls`, no completion called a tool; `tool_errors`, the share of calls that gave no
@@ -380,22 +380,26 @@ class TrainingDoctor(TrainerCallback):
                 f"completions/clipped_ratio above doctor_clipped_share {self.clipped_share:g}). Likely causes: the "
                 "model does not emit a token generation stops at (start-up check no_stop_token), "
                 "max_completion_length is too short for the reasoning it writes (start-up check long_solutions), or it "
-                f"repeats itself ({self.repeating_note()}).{pad_note}",
+                f"repeats itself (see the example's end and the repeated lines counted below).{pad_note}",
             )
         if tool_rounds != 0:
             found.update(self.tool_symptoms(logs))
         return found
 
-    def repeating_note(self) -> str:
-        """How many completions of the last batch go round a step (`repeats_a_line`), which most cut at their
-        budget do (docs/gsm8k.md, "Out of tokens"); the example's end where there is no batch."""
+    def repeated_lines(self) -> str:
+        """How many completions of the last batch go round a step (`repeats_a_line`), as most cut at their budget
+        do (docs/gsm8k.md, "Out of tokens"); "" without a batch, or with a completion of a shape not read (a
+        diagnostic never stops training)."""
         completions = (self.last_batch() or {}).get("completion") or ()
+        try:
+            repeating = sum(repeats_a_line(completion) for completion in completions)
+        except ValueError:
+            return ""
         if not completions:
-            return "see the example's end"
-        repeating = sum(repeats_a_line(completion) for completion in completions)
+            return ""
         return (
-            f"{repeating} of the last batch's {len(completions)} completions write one line three times or more, "
-            "its numbers aside: open_r1.rewards.repetition.repeats_a_line"
+            f"Repeated lines: {repeating} of the last batch's {len(completions)} completions write one line three "
+            "times or more, its numbers aside (open_r1.rewards.repetition.repeats_a_line)."
         )
 
     def tool_symptoms(self, logs: dict) -> dict[str, Finding]:
@@ -479,12 +483,14 @@ class TrainingDoctor(TrainerCallback):
         fatal = sorted({finding.check for finding in due.values()} & self.stop_on)
         if state.is_world_process_zero:
             findings = "\n".join(f"- [{finding.check}] {finding.message}" for finding in due.values())
+            # Counted only once the warning is due, on the main process: it reads every completion of the batch.
+            repeated = self.repeated_lines() if "clipped" in due else ""
             logger.warning(
                 "GRPO doctor, step %d: for the last %d logging steps:\n%s\n%s\n%s",
                 state.global_step,
                 self.patience,
                 findings,
-                self.example(),
+                self.example() + (f"\n{repeated}" if repeated else ""),
                 f"Training stops here (doctor_stop_on: {', '.join(fatal)})."
                 if fatal
                 else "Training goes on; doctor_stop_on would stop it, `doctor: false` silences the doctor.",
