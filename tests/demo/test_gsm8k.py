@@ -906,10 +906,8 @@ def test_the_tool_arms_sft_lead_over_the_chain_of_thought_is_quoted_from_their_k
     ) in page
     solved = sum(row["correct"] for row in tools)
     assert f"**The tool arm's SFT model, greedy: {100 * solved / len(tools):.1f}% ± 0.8** ({solved} of 1,319)" in page
-    assert (
-        f"with the chain of thought's SFT model of the third `cot` lease ({100 * sum(row['correct'] for row in cot) / len(cot):.1f}%)"
-        in page
-    )
+    cot_score = 100 * sum(row["correct"] for row in cot) / len(cot)
+    assert f"with the chain of thought's SFT model of the third `cot` lease ({cot_score:.1f}%)" in page
 
 
 def test_the_fidelity_page_quotes_the_card_protocols_gpu_run_from_its_results_file():
