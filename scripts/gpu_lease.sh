@@ -61,7 +61,10 @@ KILL_AFTER=10  # seconds a command stopped at its limit has to end before it is 
 COLLECT_SECONDS=60  # a lease's last collect, its last poll, the calls' transfers and handing the machine back
 LEAST_SECONDS=60  # a plan command left less than this by the lease is skipped: too short to measure anything
 INSTALL_SECONDS=107  # the bundle's unpack and install, the model dequantised (gsm8k_rehearsal's LEASE_SETUP_SECONDS)
-GIVE_UP_SECONDS=240  # of the chain of thought's GRPO under --time_budget_minutes 11 (293 s of training on its lease)
+# Of the chain of thought's GRPO under --time_budget_minutes 11: 8 minutes leave it about 35 steps of its 80
+# (`python -m open_r1.demo.gsm8k_rehearsal --arm cot --grpo_max_steps 80 --compile_generation --time_budget_minutes 8`),
+# as many as the second cot lease of 2026-11-27 trained; fewer would say little.
+GIVE_UP_SECONDS=180
 COLLECT_EVERY=60  # seconds between a wait's collects
 
 # What a plan's lease still owes, in the time its run leaves (failed early or ended well within its limit): the

@@ -499,7 +499,7 @@ def test_start_warns_when_a_plan_cannot_end_within_the_lease_even_with_its_grpo_
     assert "warning" not in lease("start", "tools-sft", "857", **environment).stdout
     # A chain-of-thought plan gives up GRPO time (GIVE_UP_SECONDS) to fit; the tool arm's cannot.
     assert "warning" not in lease("start", "cot-calc3", "734", **environment).stdout
-    assert "cot-calc3 needs 617 s at least" in lease("start", "cot-calc3", "600", **environment).stdout
+    assert "cot-calc3 needs 677 s at least" in lease("start", "cot-calc3", "600", **environment).stdout
     earlier = data / "lease-tools-sft" / "gsm8k"  # the tools plan's tools-sft lease
     (earlier / "evals").mkdir(parents=True)
     (earlier / "results.json").write_text("{}")
@@ -510,7 +510,7 @@ def test_start_warns_when_a_plan_cannot_end_within_the_lease_even_with_its_grpo_
         "tools-sft: 857 s of lease after the machine's start; with less, run a plan that shortens its GRPO\n"
     )
     assert lease("need", "cot-calc3", **environment).stdout == (
-        "cot-calc3: 857 s of lease after the machine's start, 617 at least (its GRPO shortened)\n"
+        "cot-calc3: 857 s of lease after the machine's start, 677 at least (its GRPO shortened)\n"
     )
     assert lease("need", "nope", **environment).returncode == 2
     # A plan after another on the same machine: no install.
