@@ -26,6 +26,7 @@ from open_r1.demo.gsm8k_report import (
     greedy_change,
     gsm8k_evaluations_goals,
     kept_details,
+    kept_greedy_details,
     out_of_tokens_share,
 )
 from open_r1.demo.pipeline import STAGES
@@ -1027,11 +1028,12 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
     cot = tmp_path / "run" / "evals" / "grpo-cot-greedy"
     cot.mkdir()
     write_rows(cot / "details.jsonl", [{"id": str(i), "correct": False, "completion": "x"} for i in range(3)])
-    tables = gsm8k.evaluations_calculations_table(tmp_path / "run", test)
+    greedy = kept_greedy_details(tmp_path / "run")
+    tables = gsm8k.evaluations_calculations_table(tmp_path / "run", test, greedy)
     assert "\n\nNot paired for chain of thought: the greedy details of its SFT and GRPO models" in tables
     write_rows(test, [gsm8k_row("0", 2)])
     with pytest.raises(UsageError, match=r"problem id\(s\) \['1', '2'\] are not in .*test.jsonl"):
-        gsm8k.evaluations_calculations_table(tmp_path / "run", test)
+        gsm8k.evaluations_calculations_table(tmp_path / "run", test, greedy)
     # What a run's options would change is not what the table reads: refused, not ignored.
     with pytest.raises(UsageError, match=r"^--grpo_learning_rate has no effect with --evaluations_table"):
         gsm8k_cli.main(["--evaluations_table", str(tmp_path / "run"), "--grpo_learning_rate", "3e-5"])

@@ -78,7 +78,6 @@ from open_r1.demo.gsm8k_report import (
     gsm8k_evaluations_table,
     gsm8k_report,
     gsm8k_table,
-    kept_details,
 )
 from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
 from open_r1.demo.report import grpo_curves
@@ -245,17 +244,13 @@ def build_datasets(folder: pathlib.Path, train_file: pathlib.Path, settings: GSM
     return data
 
 
-def evaluations_calculations_table(output_dir: pathlib.Path, test_file: pathlib.Path) -> str:
-    """Greedy pass@1 by calculations, and the calculations written beside the worked solutions', of the evaluations
-    whose details a run (finished or not) wrote under `output_dir`/evals, their problems' worked solutions read from
-    `test_file`, and for each arm whose SFT and GRPO models both kept theirs the same problem by problem
-    (`written_by_outcome`); "" when none kept details."""
-    found = {
-        (stage, arm): details
-        for stage in pipeline.STAGES
-        for arm in ARMS
-        if (details := kept_details(output_dir / "evals" / f"{stage}-{arm}-greedy")) is not None
-    }
+def evaluations_calculations_table(
+    output_dir: pathlib.Path, test_file: pathlib.Path, found: dict[tuple[str, str], list[dict]]
+) -> str:
+    """Greedy pass@1 by calculations, and the calculations written beside the worked solutions', of the greedy
+    details a run (finished or not) kept under `output_dir`/evals (`found`: `kept_greedy_details`), their problems'
+    worked solutions read from `test_file`, and for each arm whose SFT and GRPO models both kept theirs the same
+    problem by problem (`written_by_outcome`); "" when none kept details."""
     if not found:
         return ""
     test_rows = load_rows(check_data_file(test_file, "--test_file"))

@@ -14,6 +14,7 @@ from open_r1.demo.gsm8k_report import (
     gsm8k_evaluations_goals,
     gsm8k_evaluations_repetition_table,
     gsm8k_evaluations_table,
+    kept_greedy_details,
 )
 from open_r1.usage import ArgumentParser
 
@@ -156,10 +157,11 @@ def main(argv: list[str] | None = None) -> dict:
         goals = gsm8k_evaluations_goals(args.evaluations_table)
         if goals:
             print(f"\nThe goals these evaluations show (greedy pass@1):\n\n{goals}")
-        by_calculations = gsm8k.evaluations_calculations_table(args.evaluations_table, args.test_file)
+        greedy = kept_greedy_details(args.evaluations_table)
+        by_calculations = gsm8k.evaluations_calculations_table(args.evaluations_table, args.test_file, greedy)
         if by_calculations:
             print(f"\nGreedy pass@1 by calculations in the worked solution ({args.test_file}):\n\n{by_calculations}")
-        repetition = gsm8k_evaluations_repetition_table(args.evaluations_table)
+        repetition = gsm8k_evaluations_repetition_table(greedy)
         if repetition:
             print(f"\n{repetition}")
         return {}

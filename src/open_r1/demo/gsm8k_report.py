@@ -4,7 +4,7 @@
     gsm8k_report(results, command)          # report.md: both arms' table, the published numbers, the goals
     gsm8k_evaluations_table(output_dir)     # what `scripts/gsm8k.py --evaluations_table` prints
     gsm8k_evaluations_goals(output_dir)     # and the goals those evaluations show
-    gsm8k_evaluations_repetition_table(output_dir)  # and their greedy completions that repeat a line
+    gsm8k_evaluations_repetition_table(kept_greedy_details(output_dir))  # their greedy completions that repeat a line
 
 - `gsm8k_targets`: issue 30's goals, computed from results.json (the card's score within 2 standard errors, GRPO
   at least 2 points above SFT in each arm, the tool arm after GRPO above nanochat d20's 7.58% and at least 3 points
@@ -270,18 +270,27 @@ def kept_details(evaluation: pathlib.Path) -> list[dict] | None:
     return None
 
 
-def gsm8k_evaluations_repetition_table(output_dir: pathlib.Path) -> str:
-    """`repetition_table` of the greedy evaluations whose details a run (finished or not) kept under
-    `output_dir`/evals, naming those whose details predate the finish reasons ("" when none kept details)."""
+def kept_greedy_details(output_dir: pathlib.Path) -> dict[tuple[str, str], list[dict]]:
+    """(stage, arm) -> the details of each greedy evaluation a run (finished or not) kept under `output_dir`/evals,
+    in stage then arm order: read once for every table `--evaluations_table` breaks them down in."""
+    return {
+        (stage, arm): details
+        for stage in STAGES
+        for arm in GSM8K_ARM_NAMES
+        if (details := kept_details(output_dir / "evals" / f"{stage}-{arm}-greedy")) is not None
+    }
+
+
+def gsm8k_evaluations_repetition_table(greedy: dict[tuple[str, str], list[dict]]) -> str:
+    """`repetition_table` of a run's kept greedy details (`kept_greedy_details`), naming the evaluations whose
+    details predate the finish reasons ("" when none kept details)."""
     rows, uncounted = [], []
-    for stage in STAGES:
-        for arm in GSM8K_ARM_NAMES:
-            details = kept_details(output_dir / "evals" / f"{stage}-{arm}-greedy")
-            counts = None if details is None else repetition_counts(details)
-            if counts is not None:
-                rows.append(([stage, GSM8K_ARM_NAMES[arm]], counts))
-            elif details is not None:
-                uncounted.append(f"{stage} {GSM8K_ARM_NAMES[arm]}")
+    for (stage, arm), details in greedy.items():
+        counts = repetition_counts(details)
+        if counts is None:
+            uncounted.append(f"{stage} {GSM8K_ARM_NAMES[arm]}")
+        else:
+            rows.append(([stage, GSM8K_ARM_NAMES[arm]], counts))
     return repetition_table(["stage", "arm"], rows, uncounted, "their details have no finish reasons")
 
 
