@@ -159,15 +159,24 @@ sample_gpu_memory() {
 # --time_budget_minutes can give up (GIVE_UP_SECONDS: the chain of thought's; the tool arm's GRPO has one step or
 # two to give, and its evaluations not a second).
 plan_need() {
-    local need=$COLLECT_SECONDS give_up=0 limit command
+    local need give_up=0 limit command
+    need=$((COLLECT_SECONDS + $(plan_limits "$1")))
     if [ "${2:-}" != installed ]; then need=$((need + INSTALL_SECONDS)); fi
     while read -r limit command; do
-        if [ "$limit" != rest ]; then need=$((need + limit + KILL_AFTER)); fi
         if [[ " $command " == *" --time_budget_minutes "* && " $command " == *" --arm cot "* ]]; then
             give_up=$GIVE_UP_SECONDS
         fi
     done < <(plan_commands "$1")
     echo "$need $((need - give_up))"
+}
+
+# The seconds plan $1's commands may take at most: each limit with KILL_AFTER (a `rest` line takes what they leave).
+plan_limits() {
+    local total=0 limit
+    while read -r limit _; do
+        if [ "$limit" != rest ]; then total=$((total + limit + KILL_AFTER)); fi
+    done < <(plan_commands "$1")
+    echo "$total"
 }
 
 # A plan command cut by $2 seconds from its limit: its --time_budget_minutes, if any, cut as much (to the hundredth
@@ -198,10 +207,8 @@ run_plan() {
     fi
     local failed=0
     local status started least left fitted rest
-    local budget=0 plan_started=$SECONDS
-    while read -r limit _; do
-        if [ "$limit" != rest ]; then budget=$((budget + limit + KILL_AFTER)); fi
-    done < <(plan_commands "$plan")
+    local budget plan_started=$SECONDS
+    budget=$(plan_limits "$plan")
     # Seconds into this run (its install included) by which the plan's commands end, the lease's collect after them;
     # the seconds between the reading of LEFT and this run's start (AT: when it was read) spent already.
     local deadline=""
