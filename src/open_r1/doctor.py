@@ -391,11 +391,11 @@ class TrainingDoctor(TrainerCallback):
         do (docs/gsm8k.md, "Out of tokens"); "" without a batch, or with a completion of a shape not read (a
         diagnostic never stops training)."""
         completions = (self.last_batch() or {}).get("completion") or ()
+        if not completions:
+            return ""
         try:
             repeating = sum(repeats_a_line(completion) for completion in completions)
         except ValueError:
-            return ""
-        if not completions:
             return ""
         return (
             f"Repeated lines: {repeating} of the last batch's {len(completions)} completions write one line three "

@@ -60,11 +60,13 @@ def repetition_table(
             ]
             for cells, counts in rows
         ]
-        header = [*labels, "out of tokens", "of them repeating a line", "ended", "of them repeating a line"]
+        header = [
+            *labels, "out of tokens", "of them repeating a line", "ended", "of them repeating a line", "of those correct"
+        ]  # fmt: skip
         parts.append(
             "Greedy completions that write one line three times or more, its numbers aside (the same step again: "
             "`open_r1.rewards.repetition.repeats_a_line`), among those cut at the token budget and those that ended:\n\n"
-            + markdown_table([*header, "of those correct"], body)
+            + markdown_table(header, body)
         )
     if uncounted:
         parts.append(f"Repeated lines not counted for {', '.join(uncounted)}: {why}.")
