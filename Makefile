@@ -48,9 +48,9 @@ demo:
 # The R1 recipe on GSM8K from SmolLM2-135M-Instruct, two arms (chain of thought; python tool calls), each cold-start
 # SFT, GRPO and evaluation of base, SFT and GRPO on GSM8K-test (docs/gsm8k.md). Meant for one GPU; FAST=1 runs the
 # whole pipeline on a CPU in minutes:
-#   make gsm8k [ARM=cot|tools|both] [SEED=0] [FAST=1] [VLLM=1] [COMPILE=1] [COMPILE_DECODING=1] [MINUTES=26] [GRPO_STEPS=10] [GRPO_LR=3e-5] [GRPO_CALCULATIONS=3] [OUTPUT_DIR=data/gsm8k]   -> results.json, report.md, curves-*.png
+#   make gsm8k [ARM=cot|tools|both] [SEED=0] [FAST=1] [VLLM=1] [COMPILE=1] [COMPILE_DECODING=1] [MINUTES=26] [GRPO_STEPS=10] [GRPO_LR=3e-5] [GRPO_GENERATIONS=16] [GRPO_CALCULATIONS=3] [OUTPUT_DIR=data/gsm8k]   -> results.json, report.md, curves-*.png
 gsm8k:
-	$(PYTHON) scripts/gsm8k.py $(if $(ARM),--arm $(ARM)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) $(if $(VLLM),--use_vllm) $(if $(COMPILE),--compile_generation) $(if $(COMPILE_DECODING),--compile_decoding) $(if $(MINUTES),--time_budget_minutes $(MINUTES)) $(if $(GRPO_STEPS),--grpo_max_steps $(GRPO_STEPS)) $(if $(GRPO_LR),--grpo_learning_rate $(GRPO_LR)) $(if $(GRPO_CALCULATIONS),--grpo_max_calculations $(GRPO_CALCULATIONS))
+	$(PYTHON) scripts/gsm8k.py $(if $(ARM),--arm $(ARM)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) $(if $(VLLM),--use_vllm) $(if $(COMPILE),--compile_generation) $(if $(COMPILE_DECODING),--compile_decoding) $(if $(MINUTES),--time_budget_minutes $(MINUTES)) $(if $(GRPO_STEPS),--grpo_max_steps $(GRPO_STEPS)) $(if $(GRPO_LR),--grpo_learning_rate $(GRPO_LR)) $(if $(GRPO_GENERATIONS),--grpo_num_generations $(GRPO_GENERATIONS)) $(if $(GRPO_CALCULATIONS),--grpo_max_calculations $(GRPO_CALCULATIONS))
 
 # Evaluation. GPU (lighteval + vLLM, the README setting; results under data/evals/$(MODEL)):
 #   make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-32B TASK=aime24 PARALLEL=tensor NUM_GPUS=8

@@ -32,6 +32,7 @@
 #   cot-calc3         the cot plan with GRPO prompted with the rows of up to 3 calculations (a lever of its goal),
 #                     then the GRPO model's greedy evaluation compiled in what the run leaves
 #   cot-lr            the same with GRPO at three times its recipe's learning rate (the other lever)
+#   cot-gen16         the same with 16 completions per GRPO prompt in place of 8, as many rows (a third lever)
 #   tools-sft         the tool arm's SFT and its evaluations (scripts/gsm8k.py --sft_only --evaluate), then its
 #                     greedy evaluation compiled in what the run leaves
 #   tools             make gsm8k's tool arm within 11 minutes, its SFT evaluations those of a tools-sft lease, whose
@@ -56,7 +57,7 @@ TEST=data/shared/gsm8k_test.jsonl
 BASE_EVALS=docs/results/gsm8k-h100-2026-11-24
 TOOL_RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_tools.yaml
 TOOLS_SFT_RUN=$DATA/lease-tools-sft/gsm8k
-PLANS="decoding, tools-throughput, cot, cot-lr, cot-calc3, tools-sft, tools"
+PLANS="decoding, tools-throughput, cot, cot-lr, cot-calc3, cot-gen16, tools-sft, tools"
 KILL_AFTER=10  # seconds a command stopped at its limit has to end before it is killed
 COLLECT_SECONDS=60  # a lease's last collect, its last poll, the calls' transfers and handing the machine back
 LEAST_SECONDS=60  # a plan command left less than this by the lease is skipped: too short to measure anything
@@ -103,13 +104,15 @@ plan_commands() {
                 "--arm cot --time_budget_minutes 11 --grpo_max_steps 80 --compile_generation"
             rest_of_the_lease
             ;;
-        cot-lr | cot-calc3)
+        cot-lr | cot-calc3 | cot-gen16)
             # The cot plan with one lever of its missed goal changed (80 steps at the recipe's learning rate moved
             # the policy little, 0.10% of tokens clipped where any could be, and gained 0.8 points of the 2 asked,
             # on the 2-calculation problems like its prompts, losing on the longest): GRPO at three times the
-            # recipe's learning rate, or prompted with the rows of up to 3 calculations instead of 2.
+            # recipe's learning rate, or prompted with the rows of up to 3 calculations instead of 2, or with 16
+            # completions per prompt (66% of its groups of 8 had no reward spread, so no gradient: docs/gsm8k.md).
             local lever="--grpo_learning_rate 3e-5"
             if [ "$1" = cot-calc3 ]; then lever="--grpo_max_calculations 3"; fi
+            if [ "$1" = cot-gen16 ]; then lever="--grpo_num_generations 16"; fi
             echo "680 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \
                 "--arm cot --time_budget_minutes 11 --grpo_max_steps 80 --compile_generation $lever"
             # The GRPO model's greedy evaluation compiled, beside the run's own uncompiled one (its results.json's

@@ -53,6 +53,7 @@ def test_make_gsm8k_passes_its_options_to_the_script():
         ("MINUTES=26", ["--time_budget_minutes", "26"]),
         ("GRPO_STEPS=30", ["--grpo_max_steps", "30"]),
         ("GRPO_LR=3e-5", ["--grpo_learning_rate", "3e-5"]),
+        ("GRPO_GENERATIONS=16", ["--grpo_num_generations", "16"]),
         ("GRPO_CALCULATIONS=3", ["--grpo_max_calculations", "3"]),
     ):
         dry_run = subprocess.run(["make", "-n", "gsm8k", variable], cwd=REPO_ROOT, capture_output=True, text=True)
@@ -74,6 +75,18 @@ def test_make_gsm8k_passes_its_options_to_the_script():
         ),
         (["--sft_only", "--grpo_max_calculations", "3"], "--grpo_max_calculations has no effect with --sft_only"),
         (["--sft_only", "--grpo_learning_rate", "3e-5"], "--grpo_learning_rate has no effect with --sft_only"),
+        (
+            ["--grpo_num_generations", "1"],
+            "--grpo_num_generations: expected at least 2 completions per prompt (GRPO's advantage compares them), got 1",
+        ),
+        (["--sft_only", "--grpo_num_generations", "16"], "--grpo_num_generations has no effect with --sft_only"),
+        # FAST's GRPO generates 8 completions at a time: refused before anything trains, not by TRL after SFT.
+        (
+            ["--grpo_num_generations", "16"],
+            "--grpo_num_generations: chain of thought's GRPO generates 8 completions at a time "
+            "(recipes/SmolLM2-135M-Instruct/grpo/config_gsm8k_cot.yaml, FAST), not a multiple of 16 (expected one of "
+            "2, 4, 8)",
+        ),
         (["--arm", "tool"], "argument --arm: invalid choice: 'tool'"),
         (["--train_file", "gsm8k_trian.jsonl"], "GSM8K data not found: --train_file: no such file or folder"),
     ],
@@ -127,6 +140,8 @@ def test_grpos_steps_reach_the_run_and_must_be_positive(monkeypatch):
     assert called[1][14] == 3e-5 and called[0][14] is None
     gsm8k_cli.main(["--fast", "--grpo_max_calculations", "3"])
     assert called[2][15] == 3 and called[0][15] is None
+    gsm8k_cli.main(["--fast", "--grpo_num_generations", "4"])
+    assert called[3][16] == 4 and called[0][16] is None
     with pytest.raises(UsageError) as stopped:
         gsm8k_cli.main(["--fast", "--grpo_max_steps", "0"])
     assert "--grpo_max_steps: expected a positive number of steps, got 0" in str(stopped.value)
@@ -507,6 +522,25 @@ def test_grpo_learning_rate_replaces_the_grpo_recipes_and_leaves_sfts_alone(shar
     # Every digit given reaches the trainer.
     assert gsm8k.stage_overrides("grpo", {**shared_gpu.run, "grpo_learning_rate": 1.2345678e-5})[-1] == "1.2345678e-05"
     assert gpu_grpo_launch_as_parsed(grpo_learning_rate=3e-5).learning_rate == 3e-5
+
+
+def test_grpo_num_generations_replaces_the_grpo_recipes_groups_at_the_same_rows_and_leaves_sft_alone(
+    shared_gpu, launches
+):
+    shared_gpu.run["grpo_num_generations"] = 16
+    shared_gpu.run_arm("cot")
+    sft, grpo = launches
+    assert sft[0] == "sft.py" and "--num_generations" not in sft
+    assert grpo[0] == "grpo.py" and grpo[-2:] == ("--num_generations", "16")
+    recipes = gpu_grpo_launch_as_parsed(), gpu_grpo_launch_as_parsed(grpo_num_generations=16)
+    assert [(args.num_generations, args.generation_batch_size) for args in recipes] == [(8, 256), (16, 256)]
+    # Every arm's generation, as TRL counts it, is what the early check reads.
+    for arm in gsm8k.ARMS:
+        assert gsm8k.generation_rows(GSM8K_FULL, arm, fast=False) == 256
+        assert gsm8k.generation_rows(GSM8K_FAST, arm, fast=True) == 8
+    gsm8k.check_grpo_num_generations(GSM8K_FULL, gsm8k.ARMS, False, 16)
+    with pytest.raises(UsageError, match=r"python tool's GRPO generates 256 completions .* not a multiple of 3 "):
+        gsm8k.check_grpo_num_generations(GSM8K_FULL, ("tools",), False, 3)
 
 
 def test_the_critical_arms_jobs_that_the_run_waits_for_go_first_and_no_other_arms(shared_gpu):
@@ -969,14 +1003,17 @@ def test_a_runs_options_are_in_its_results_and_its_command(tmp_path, monkeypatch
         "run_jobs",
         lambda jobs, logs, at_once: {"card": GSM8K_CARD, "cot": {**outcome, "held_out": recorded["held_out"]["cot"]}},
     )
-    options = {"grpo_max_steps": 40, "grpo_learning_rate": 3e-5, "grpo_max_calculations": 3}
+    options = {"grpo_max_steps": 40, "grpo_learning_rate": 3e-5, "grpo_max_calculations": 3, "grpo_num_generations": 4}
     gsm8k.run(tmp_path / "out", ("cot",), seed=0, fast=True, train_file=train, test_file=train, **options)
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert {name: results[name] for name in options} == options
     # GRPO's prompts are the 4 rows of at most 3 calculations, not the settings' 2 (3 rows).
     assert (results["conversion"]["grpo_prompts"], results["conversion"]["grpo_max_calculations"]) == (4, 3)
     report = (tmp_path / "out" / "report.md").read_text()
-    assert "`make gsm8k ARM=cot SEED=0 FAST=1 GRPO_STEPS=40 GRPO_LR=3e-05 GRPO_CALCULATIONS=3`" in report
+    assert (
+        "`make gsm8k ARM=cot SEED=0 FAST=1 GRPO_STEPS=40 GRPO_LR=3e-05 GRPO_GENERATIONS=4 GRPO_CALCULATIONS=3`"
+        in report
+    )
 
 
 def test_no_grpo_prompt_left_by_the_calculation_limit_ends_the_run_in_one_line_naming_the_setting(tmp_path):

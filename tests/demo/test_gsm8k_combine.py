@@ -168,6 +168,16 @@ def test_runs_whose_grpo_learned_at_different_rates_combine_and_the_report_names
     assert "GRPO's learning rate 3e-05 (chain of thought) in place of the recipes'" in report
 
 
+def test_runs_whose_grpo_sampled_different_groups_combine_and_the_report_names_each_arms(tmp_path):
+    one_arm_run(tmp_path / "cot", COT, 600.0, grpo_num_generations=16)
+    one_arm_run(tmp_path / "tools", TOOLS, 750.0)
+    results = gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
+    assert results["grpo_num_generations"] == "16 (chain of thought)"
+    assert [run["command"].endswith("GRPO_GENERATIONS=16") for run in results["runs"]] == [True, False]
+    report = (tmp_path / "combined" / "report.md").read_text(encoding="utf-8")
+    assert "; 16 (chain of thought) completions per GRPO prompt (num_generations) in place of the recipes'" in report
+
+
 def test_runs_whose_grpo_prompted_with_other_rows_combine_and_the_report_gives_each_arms_prompts(tmp_path):
     cot = one_arm_run(tmp_path / "cot", COT, 600.0)
     harder = {**cot["conversion"], "grpo_prompts": 4811, "grpo_max_calculations": 3}
@@ -267,14 +277,18 @@ def test_options_of_a_run_are_refused_with_combine(two_leases, option, message):
 @pytest.mark.timeout(3600)
 def test_two_fast_one_arm_runs_combine_as_two_leases_would(tmp_path, gsm8k_files):
     # The chain of thought's lease tries GRPO's levers (the cot-lr and cot-calc3 plans), the tool arm's does not.
-    lever = {"cot": ["--grpo_learning_rate", "3e-5", "--grpo_max_calculations", "3"], "tools": []}
+    lever = {
+        "cot": ["--grpo_learning_rate", "3e-5", "--grpo_max_calculations", "3", "--grpo_num_generations", "4"],
+        "tools": [],
+    }
     runs = {
         arm: gsm8k_cli.main(["--fast", "--arm", arm, "--output_dir", str(tmp_path / arm), *lever[arm], *gsm8k_files])
         for arm in gsm8k.ARMS
     }
     assert runs["cot"]["grpo_learning_rate"] == 3e-5 and runs["tools"]["grpo_learning_rate"] is None
     assert runs["cot"]["conversion"]["grpo_max_calculations"] == 3 and runs["cot"]["grpo_max_calculations"] == 3
-    assert "\nlearning_rate=3e-05,\n" in (tmp_path / "cot" / "logs" / "grpo-cot.log").read_text()  # as GRPO trained
+    grpo_log = (tmp_path / "cot" / "logs" / "grpo-cot.log").read_text()
+    assert "\nlearning_rate=3e-05,\n" in grpo_log and "\nnum_generations=4,\n" in grpo_log  # as GRPO trained
     results = gsm8k_cli.main(
         ["--combine", str(tmp_path / "cot"), str(tmp_path / "tools"), "--output_dir", str(tmp_path / "both")]
     )

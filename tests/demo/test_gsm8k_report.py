@@ -76,6 +76,8 @@ def test_a_gsm8k_runs_command_is_written_from_its_results():
     assert gsm8k_command(faster) == "make gsm8k ARM=tools SEED=0 FAST=1 GRPO_LR=3e-05"
     harder = {**faster, "grpo_max_calculations": 3}
     assert gsm8k_command(harder) == "make gsm8k ARM=tools SEED=0 FAST=1 GRPO_LR=3e-05 GRPO_CALCULATIONS=3"
+    wider = {**harder, "grpo_num_generations": 16}
+    assert gsm8k_command(wider).endswith("GRPO_LR=3e-05 GRPO_GENERATIONS=16 GRPO_CALCULATIONS=3")
 
 
 @pytest.mark.parametrize(
@@ -151,6 +153,16 @@ def test_the_gsm8k_report_names_a_grpo_learning_rate_given_in_place_of_the_recip
     assert "learning rate" not in gsm8k_report(results, "make gsm8k ARM=cot")
     report = gsm8k_report({**results, "grpo_learning_rate": 3e-5}, "make gsm8k ARM=cot GRPO_LR=3e-05")
     assert "config_gsm8k_cot.yaml`; GRPO's learning rate 3e-05 in place of the recipes'; GRPO generates with" in report
+
+
+def test_the_gsm8k_report_names_completions_per_prompt_given_in_place_of_the_recipes():
+    results = gsm8k_results({"cot": {"base": 0.0, "sft": 0.03, "grpo": 0.05}}, ("cot",))
+    assert "num_generations" not in gsm8k_report(results, "make gsm8k ARM=cot")
+    report = gsm8k_report({**results, "grpo_num_generations": 16}, "make gsm8k ARM=cot GRPO_GENERATIONS=16")
+    assert (
+        "config_gsm8k_cot.yaml`; 16 completions per GRPO prompt (num_generations) in place of the recipes', as many "
+        "rows; GRPO generates with" in report
+    )
 
 
 def test_the_gsm8k_report_breaks_greedy_scores_down_by_calculations_and_names_the_grpo_prompts():

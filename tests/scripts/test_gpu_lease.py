@@ -14,7 +14,7 @@ import pytest
 from tests.support import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "gpu_lease.sh"
-PLANS = ("decoding", "tools-throughput", "cot", "cot-lr", "cot-calc3", "tools-sft", "tools")
+PLANS = ("decoding", "tools-throughput", "cot", "cot-lr", "cot-calc3", "cot-gen16", "tools-sft", "tools")
 
 
 def _choices() -> dict[str, dict[str, tuple[str, ...]]]:
@@ -99,7 +99,12 @@ def script_constant(name: str) -> int:
 
 
 @pytest.mark.parametrize(
-    ("plan", "lever"), [("cot-lr", "--grpo_learning_rate 3e-5"), ("cot-calc3", "--grpo_max_calculations 3")]
+    ("plan", "lever"),
+    [
+        ("cot-lr", "--grpo_learning_rate 3e-5"),
+        ("cot-calc3", "--grpo_max_calculations 3"),
+        ("cot-gen16", "--grpo_num_generations 16"),
+    ],
 )
 def test_a_cot_lever_plan_is_the_cot_plan_with_one_lever_changed_and_its_rest_first_compiled(plan, lever):
     # So that its run compares with the cot plan's, and fits a lease as that one does.
@@ -280,7 +285,7 @@ def test_a_run_samples_each_gpu_process_memory_every_second_until_it_ends(tmp_pa
 def test_a_mistake_is_one_line_and_exit_status_2():
     run = lease("start", "nope", GPU_LEASE_DRY_RUN="1")
     assert run.returncode == 2 and run.stderr.strip().splitlines() == [
-        "gpu_lease.sh: unknown plan 'nope' (one of decoding, tools-throughput, cot, cot-lr, cot-calc3, tools-sft, tools)"
+        "gpu_lease.sh: unknown plan 'nope' (one of decoding, tools-throughput, cot, cot-lr, cot-calc3, cot-gen16, tools-sft, tools)"
     ]
     assert lease("collect").returncode == 2 and lease().returncode == 2
     run = lease("start", "cot", "734s", GPU_LEASE_DRY_RUN="1")

@@ -203,6 +203,34 @@ def grpo_prompts(rows: list[dict], prompts: list[dict], max_calculations: int | 
     return kept
 
 
+def generation_rows(settings: GSM8KSettings, arm: str, fast: bool) -> int:
+    """The completions one GRPO generation of `arm` samples, as TRL counts them on one process: its recipe's
+    `generation_batch_size`, else `per_device_train_batch_size` x `steps_per_generation` (else
+    `gradient_accumulation_steps`), after FAST's overrides."""
+    recipe = read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipes[arm]))
+    if fast:
+        overrides = GSM8K_FAST_GRPO_OVERRIDES
+        recipe.update({flag.removeprefix("--"): value for flag, value in zip(overrides[::2], overrides[1::2])})
+    if recipe.get("generation_batch_size"):
+        return int(recipe["generation_batch_size"])
+    steps = recipe.get("steps_per_generation") or recipe.get("gradient_accumulation_steps", 1)
+    return int(recipe["per_device_train_batch_size"]) * int(steps)
+
+
+def check_grpo_num_generations(settings: GSM8KSettings, arms: tuple[str, ...], fast: bool, num_generations: int):
+    """`--grpo_num_generations` refused before anything trains where it does not divide an arm's generation, which
+    TRL would refuse only when that arm's GRPO starts, after its SFT."""
+    for arm in arms:
+        rows = generation_rows(settings, arm, fast)
+        if rows % num_generations:
+            divisors = [n for n in range(2, rows + 1) if rows % n == 0]
+            raise UsageError(
+                f"--grpo_num_generations: {GSM8K_ARM_NAMES[arm]}'s GRPO generates {rows} completions at a time "
+                f"({settings.grpo_recipes[arm]}{', FAST' if fast else ''}), not a multiple of {num_generations} "
+                f"(expected one of {', '.join(map(str, divisors))})"
+            )
+
+
 def arm_start_models(base_model: pathlib.Path, arms: tuple[str, ...], output_dir: pathlib.Path) -> dict:
     """The model each arm's SFT starts from: SmolLM2 itself, or for the tool arm SmolLM2 with the tool-calling
     template (`tool_template_model`, in `output_dir/base-tools`)."""
@@ -312,7 +340,7 @@ def time_budget(
 
 def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
     """What an arm's SFT or GRPO launch adds to its recipe: the CPU's settings, vLLM's or the compiled decode step's
-    (GRPO), FAST's, and `--grpo_max_steps`'s and `--grpo_learning_rate`'s."""
+    (GRPO), FAST's, and `--grpo_max_steps`'s, `--grpo_learning_rate`'s and `--grpo_num_generations`'s."""
     hardware = GSM8K_CPU_OVERRIDES if run["device"] == "cpu" else ()
     generation = GSM8K_VLLM_GRPO_OVERRIDES if stage == "grpo" and run.get("use_vllm") else ()
     if stage == "grpo" and run.get("compile_generation"):
@@ -322,7 +350,9 @@ def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
     steps = ("--max_steps", str(run["grpo_max_steps"])) if stage == "grpo" and run.get("grpo_max_steps") else ()
     rate = run.get("grpo_learning_rate")
     learning_rate = ("--learning_rate", repr(rate)) if stage == "grpo" and rate is not None else ()
-    return (*hardware, *generation, *fast, *steps, *learning_rate)
+    groups = run.get("grpo_num_generations")
+    num_generations = ("--num_generations", str(groups)) if stage == "grpo" and groups is not None else ()
+    return (*hardware, *generation, *fast, *steps, *learning_rate, *num_generations)
 
 
 def compiled_launch_failed(log_file: pathlib.Path, what: str, started: float) -> dict:
@@ -581,6 +611,7 @@ def run(
     compile_decoding: bool = False,
     grpo_learning_rate: float | None = None,
     grpo_max_calculations: int | None = None,
+    grpo_num_generations: int | None = None,
 ) -> dict:
     """Runs the arms (`arms_at_once`: in two processes at the same time; None: so on a GPU, one after the other on
     a CPU) and writes results.json, report.md and the curves in `output_dir`. Under `time_budget_minutes` each arm's
@@ -590,6 +621,8 @@ def run(
     settings = GSM8K_FAST if fast else GSM8K_FULL
     if grpo_max_calculations is not None:
         settings = dataclasses.replace(settings, grpo_max_calculations=grpo_max_calculations)
+    if grpo_num_generations is not None:
+        check_grpo_num_generations(settings, arms, fast, grpo_num_generations)
     started, started_at = time.perf_counter(), time.time()
     provenance = provenance_record()
     check_data_file(train_file, "--train_file")
@@ -627,6 +660,7 @@ def run(
         "compile_generation": compile_generation,
         "grpo_max_steps": grpo_max_steps,
         "grpo_learning_rate": grpo_learning_rate,
+        "grpo_num_generations": grpo_num_generations,
         **budget,
     }
     models = arm_start_models(base_model, arms, output_dir)
@@ -663,8 +697,10 @@ def run(
         "sft_recipe_sha256": recipe_digests(settings, arms),
         "time_budget_minutes": time_budget_minutes,
         "grpo_max_steps": grpo_max_steps,
-        # None: each GRPO recipe's own learning_rate; GSM8KSettings' calculations (the conversion has the one used).
+        # None: each GRPO recipe's own learning_rate and num_generations; GSM8KSettings' calculations (the
+        # conversion has the one used).
         "grpo_learning_rate": grpo_learning_rate,
+        "grpo_num_generations": grpo_num_generations,
         "grpo_max_calculations": grpo_max_calculations,
         "arms_at_once": arms_at_once,
         "grpo_generation": "vLLM (colocated)"

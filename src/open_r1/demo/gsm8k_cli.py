@@ -106,6 +106,14 @@ def main(argv: list[str] | None = None) -> dict:
         "GRPO misses its goal (docs/gsm8k.md).",
     )
     parser.add_argument(
+        "--grpo_num_generations",
+        type=int,
+        default=None,
+        help="Completions GRPO samples per prompt in each arm, in place of its recipe's num_generations, each "
+        "generation keeping its recipe's rows (fewer prompts, more completions each): a lever for a run whose groups "
+        "mostly share one reward (docs/gsm8k.md). It must divide the rows of a generation.",
+    )
+    parser.add_argument(
         "--grpo_max_calculations",
         type=int,
         default=None,
@@ -175,6 +183,11 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--grpo_max_steps: expected a positive number of steps, got {args.grpo_max_steps}")
     if args.grpo_learning_rate is not None and not 0 < args.grpo_learning_rate < math.inf:
         parser.error(f"--grpo_learning_rate: expected a positive learning rate, got {args.grpo_learning_rate:g}")
+    if args.grpo_num_generations is not None and args.grpo_num_generations < 2:
+        parser.error(
+            "--grpo_num_generations: expected at least 2 completions per prompt (GRPO's advantage compares them), "
+            f"got {args.grpo_num_generations}"
+        )
     if args.grpo_max_calculations is not None and args.grpo_max_calculations < 1:
         parser.error(
             f"--grpo_max_calculations: expected a positive number of calculations, got {args.grpo_max_calculations}"
@@ -201,6 +214,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "time_budget_minutes",
                 "grpo_max_steps",
                 "grpo_learning_rate",
+                "grpo_num_generations",
                 "grpo_max_calculations",
                 "arms_at_once",
             ):
@@ -235,4 +249,5 @@ def main(argv: list[str] | None = None) -> dict:
         args.compile_decoding,
         args.grpo_learning_rate,
         args.grpo_max_calculations,
+        args.grpo_num_generations,
     )

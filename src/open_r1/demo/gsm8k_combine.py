@@ -10,10 +10,11 @@ FAST or not, model, training data and its SFT traces, test file and problems, sa
 generation engine (transformers or vLLM; whether its decode step was compiled may differ, named arm by arm), the
 evaluator's decoding (`--compile_decoding` or not), all on GPUs or all on the CPU, each arm in one run only, and the
 same score under the model card's protocol; GPUs of different kinds (an H100 lease and an H200 one) are named in the
-report, arm by arm. How each arm's GRPO trained may differ, named arm by arm: its learning rate and its prompts
-(`--grpo_learning_rate`, `--grpo_max_calculations`). The combined results.json keeps each run's provenance under `runs` (its `make gsm8k` command, arms, date, commit, GPU, seconds); its
-`total_seconds` is their sum, the GPU time of the two arms without the leases' start and install. The report is
-`open_r1.demo.gsm8k_report.gsm8k_report`'s, goals included; each run's curves are copied beside it.
+report, arm by arm. How each arm's GRPO trained may differ, named arm by arm: its learning rate, its completions
+per prompt and its prompts (`--grpo_learning_rate`, `--grpo_num_generations`, `--grpo_max_calculations`). The
+combined results.json keeps each run's provenance under `runs` (its `make gsm8k` command, arms, date, commit, GPU,
+seconds); its `total_seconds` is their sum, the GPU time of the two arms without the leases' start and install. The
+report is `open_r1.demo.gsm8k_report.gsm8k_report`'s, goals included; each run's curves are copied beside it.
 Not covered: two runs of the same arm (another seed is another run, read beside this one, not averaged into it).
 """
 
@@ -158,6 +159,7 @@ def run_summary(run: dict) -> dict:
         "time_budget_minutes": run.get("time_budget_minutes"),
         "grpo_max_steps": run.get("grpo_max_steps"),
         "grpo_learning_rate": run.get("grpo_learning_rate"),
+        "grpo_num_generations": run.get("grpo_num_generations"),
         "grpo_max_calculations": run.get("grpo_max_calculations"),
         "arms_at_once": run.get("arms_at_once"),
         "base_reused_from": run.get("base_reused_from"),
@@ -234,8 +236,9 @@ def combine(runs: list[dict], command: str) -> dict:
         # Each run's own are under `runs` (and in its command); the report reads a common one.
         "time_budget_minutes": common(runs, "time_budget_minutes"),
         "grpo_max_steps": common(runs, "grpo_max_steps"),
-        # A training choice of each arm's, not a measurement: runs that differ in it combine, the report names each.
+        # Training choices of each arm's, not measurements: runs that differ in them combine, the report names each.
         "grpo_learning_rate": one_or_each(runs, "grpo_learning_rate", only_recorded=True),
+        "grpo_num_generations": one_or_each(runs, "grpo_num_generations", only_recorded=True),
         # The SFT traces' conversion is common (checked); GRPO's prompts may be each arm's.
         **grpo_prompts_by_arm(by_arm, arms),
         "arms_at_once": common(runs, "arms_at_once"),

@@ -453,14 +453,22 @@ def grpo_generation(results: dict) -> str:
     return f"{results['grpo_generation']} (the {' and '.join(fell_back)} arm without: its compiled launch failed)"
 
 
-def grpo_learning_rate_note(results: dict) -> str:
-    """The Recipes line's note on a GRPO learning rate given in place of the recipes' (`--grpo_learning_rate`)."""
+def grpo_recipe_overrides_note(results: dict) -> str:
+    """The Recipes line's note on a GRPO learning rate or completions per prompt given in place of the recipes'
+    (`--grpo_learning_rate`, `--grpo_num_generations`)."""
+    # A combined run's are each run's, labelled with its arms, where they differ.
+    notes = []
     rate = results.get("grpo_learning_rate")
-    if rate is None:
-        return ""
-    # A combined run's is each run's, labelled with its arms, where they differ.
-    written = repr(rate) if isinstance(rate, float) else rate
-    return f"; GRPO's learning rate {written} in place of the recipes'"
+    if rate is not None:
+        notes.append(
+            f"; GRPO's learning rate {repr(rate) if isinstance(rate, float) else rate} in place of the recipes'"
+        )
+    groups = results.get("grpo_num_generations")
+    if groups is not None:
+        notes.append(
+            f"; {groups} completions per GRPO prompt (num_generations) in place of the recipes', as many rows"
+        )
+    return "".join(notes)
 
 
 def grpo_steps_line(results: dict) -> str:
@@ -531,6 +539,11 @@ def gsm8k_command(results: dict) -> str:
             *([f"GRPO_STEPS={steps}"] if steps is not None else []),
             *([f"GRPO_LR={results['grpo_learning_rate']!r}"] if results.get("grpo_learning_rate") is not None else []),
             *(
+                [f"GRPO_GENERATIONS={results['grpo_num_generations']}"]
+                if results.get("grpo_num_generations") is not None
+                else []
+            ),
+            *(
                 [f"GRPO_CALCULATIONS={results['grpo_max_calculations']}"]
                 if results.get("grpo_max_calculations") is not None
                 else []
@@ -599,7 +612,7 @@ the same solutions with each calculator annotation a call of the sandboxed pytho
 per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed}
 - **GRPO prompts**: {grpo_prompts_line(conversion, results.get("grpo_prompts_by_arm"))}
 {combined_runs_line(results)}{grpo_steps_line(results)}{grpo_step_time_line(results)}{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
-- **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}{grpo_learning_rate_note(results)}; \
+- **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}{grpo_recipe_overrides_note(results)}; \
 GRPO generates with \
 {grpo_generation(results)}, the evaluator with transformers\
 {", compiled decode step" if results.get("compile_decoding") else ""}.
