@@ -881,6 +881,8 @@ def test_a_full_run_refuses_a_fast_runs_base_evaluations(tmp_path):
 SHARED_TEST_FILE = "../shared/data/gsm8k_test.jsonl"
 # The table of greedy completions that repeat a line, from the kept details alone.
 REPEATING = "Greedy completions that write one line three times"
+# The completions cut at the token budget by calculations, from details that kept finish reasons.
+CUT = "Cut at the token budget, by the same count"
 
 
 @pytest.mark.parametrize(
@@ -889,21 +891,39 @@ REPEATING = "Greedy completions that write one line three times"
         ("gsm8k-h100-2026-11-24", 9, ["The goals"]),  # the card and 4 evaluations of each of base and SFT
         ("gsm8k-h100-2026-11-24-grpo", 7, ["The goals"]),  # SFT without the tool arm's sampled one, and GRPO
         # The chain-of-thought SFT alone (no goal to read without the base); its greedy details kept, gzipped.
-        ("gsm8k-h100-2026-11-27-cot", 2, ["Greedy pass@1 by calculations", "Calculations written", REPEATING]),
+        ("gsm8k-h100-2026-11-27-cot", 2, ["Greedy pass@1 by calculations", "Calculations written", CUT, REPEATING]),
         # The chain-of-thought arm to its end: the goal, with its change paired by problem from both details.
         (
             "gsm8k-h100-2026-11-27-cot-2",
             4,
-            ["The goals", "Greedy pass@1 by calculations", "Calculations written", "Problem by problem", REPEATING],
+            [
+                "The goals",
+                "Greedy pass@1 by calculations",
+                "Calculations written",
+                "Problem by problem",
+                CUT,
+                REPEATING,
+            ],
         ),
         # The same with GRPO's decode step compiled: 80 GRPO steps where the uncompiled run trained 36.
         (
             "gsm8k-h100-2026-11-27-cot-compiled",
             4,
-            ["The goals", "Greedy pass@1 by calculations", "Calculations written", "Problem by problem", REPEATING],
+            [
+                "The goals",
+                "Greedy pass@1 by calculations",
+                "Calculations written",
+                "Problem by problem",
+                CUT,
+                REPEATING,
+            ],
         ),
         # The tool arm's SFT, its greedy evaluation alone (the lease ended in the sampled one), details gzipped.
-        ("gsm8k-h100-2026-11-27-tools-sft", 1, ["Greedy pass@1 by calculations", "Calculations written", REPEATING]),
+        (
+            "gsm8k-h100-2026-11-27-tools-sft",
+            1,
+            ["Greedy pass@1 by calculations", "Calculations written", CUT, REPEATING],
+        ),
     ],
 )
 def test_the_gpu_runs_tables_in_the_docs_are_the_ones_their_results_files_give(
@@ -943,6 +963,31 @@ def test_the_tool_arms_sft_lead_over_the_chain_of_thought_is_quoted_from_their_k
     assert f"**The tool arm's SFT model, greedy: {100 * solved / len(tools):.1f}% ± 0.8** ({solved} of 1,319)" in page
     cot_score = 100 * sum(row["correct"] for row in cot) / len(cot)
     assert f"with the chain of thought's SFT model of the third `cot` lease ({cot_score:.1f}%)" in page
+
+
+def test_the_out_of_tokens_page_quotes_the_cuts_on_the_longest_problems_from_the_kept_details():
+    from open_r1.demo.gsm8k_calculations import calculations_by_id, pass_by_calculations
+    from open_r1.tasks.gsm8k import load_rows
+
+    if not pathlib.Path(SHARED_TEST_FILE).is_file():
+        pytest.skip(f"{SHARED_TEST_FILE} is not here (the worked solutions the count reads)")
+    calculations_of = calculations_by_id(load_rows(pathlib.Path(SHARED_TEST_FILE)))
+    results = REPO_ROOT / "docs" / "results"
+
+    def cut_on_the_longest(run: str, name: str) -> tuple[str, str]:
+        details = kept_details(results / f"gsm8k-h100-2026-11-27-{run}" / "evals" / name)
+        longest = pass_by_calculations(details, calculations_of)["≥5"]
+        return f"{100 * longest['out_of_tokens']:.1f}%", f"{100 * longest['out_of_tokens_not_repeating']:.1f}%"
+
+    (tools_cut, tools_unlooped), (cot_cut, cot_unlooped) = (
+        cut_on_the_longest("tools-sft", "sft-tools-greedy"),
+        cut_on_the_longest("cot-compiled", "sft-cot-greedy"),
+    )
+    page = " ".join((REPO_ROOT / "docs" / "gsm8k.md").read_text(encoding="utf-8").split())
+    assert (
+        f"is cut on {tools_cut} of the problems of 5 or more calculations, {tools_unlooped} without repeating a line, "
+        f"where the chain of thought's (third lease) is cut on {cot_cut}, {cot_unlooped} without"
+    ) in page
 
 
 def test_the_fidelity_page_quotes_the_card_protocols_gpu_run_from_its_results_file():
@@ -1395,9 +1440,11 @@ def test_sft_only_evaluate_writes_the_sft_evaluations_a_later_run_reuses(tmp_pat
     sft = results["arms"]["tools"]["sft"]
     assert sft["greedy_pass@1"] == sft["sampled_pass@1"] == 0.5 and sft["train_seconds"] == 2.0
     assert "| sft | python tool | greedy | 50.0% ± 10.0 |" in (out / "report.md").read_text()
-    # The calculations written out stand beside those of the test file's worked solutions (gsm8k_row: one each).
+    # The calculations written out stand beside those of the test file's worked solutions (gsm8k_row: one each), and
+    # the completions cut at the token budget (this one going round a step) beside them.
     assert sft["by_calculations"]["greedy"]["3"] == {
-        "problems": 1, "pass@1": 0.0, "calculations_written": 3.0, "worked_calculations_written": 3.0
+        "problems": 1, "pass@1": 0.0, "calculations_written": 3.0, "worked_calculations_written": 3.0,
+        "out_of_tokens": 1.0, "out_of_tokens_not_repeating": 0.0,
     }  # fmt: skip
     # And the completions that repeat a line, among those cut and those that ended, for each evaluation.
     assert sft["repetition"]["greedy"] == sft["repetition"]["sampled"] == {

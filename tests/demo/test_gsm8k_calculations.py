@@ -1,10 +1,12 @@
 """`make gsm8k`'s scores by difficulty (open_r1.demo.gsm8k_calculations): pass@1 by the calculations in each
 problem's worked solution, the calculations the completions write out beside the worked solutions', the same
-problem by problem from SFT to GRPO, and their tables, which name what they could not count."""
+problem by problem from SFT to GRPO, the completions cut at the token budget, and their tables, which name what
+they could not count."""
 
 from open_r1.demo.gsm8k_calculations import (
     calculations_tables,
     calculations_written_table,
+    out_of_tokens_table,
     pass_by_calculations,
     written_by_outcome,
     written_by_outcome_table,
@@ -98,3 +100,37 @@ def test_problem_by_problem_the_calculations_written_are_set_against_the_worked_
     assert "| chain of thought | GRPO lost | 0 | - | - |" in table
     assert "| chain of thought | GRPO gained | 1 | +2.00 | +0.00 |" in table
     assert written_by_outcome_table([]) == ""
+
+
+def test_by_calculations_the_completions_cut_at_the_token_budget_are_told_from_those_going_round_a_step():
+    loop = "Each box holds 4 apples, so 4 x 2 = 8.\n" * 3  # the same step three times: a loop, not a short budget
+    calculations_of = {"a": 1, "b": 6, "c": 6}
+    details = [
+        {"id": "a", "correct": True, "completion": "2+2 = 4 <answer>\\boxed{4}</answer>", "finish_reason": "stop"},
+        {"id": "b", "correct": False, "completion": loop, "finish_reason": "length"},
+        {"id": "b", "correct": False, "completion": "First, 3*3 = 9. Then 9+1 = 10. Then", "finish_reason": "length"},
+        {
+            "id": "c",
+            "correct": False,
+            "completion": [{"role": "assistant", "content": "7*6 ="}, {"role": "tool", "content": "42"}],
+            "finish_reason": "length",
+        },
+        {"id": "c", "correct": True, "completion": "done", "finish_reason": "stop"},
+    ]
+    breakdown = pass_by_calculations(details, calculations_of)
+    assert (breakdown["≤1"]["out_of_tokens"], breakdown["≤1"]["out_of_tokens_not_repeating"]) == (0.0, 0.0)
+    assert (breakdown["≥5"]["out_of_tokens"], breakdown["≥5"]["out_of_tokens_not_repeating"]) == (0.75, 0.5)
+    # Details written before the evaluator recorded finish reasons: not counted, not counted as none cut.
+    older = pass_by_calculations([{key: row[key] for key in ("id", "correct")} for row in details], calculations_of)
+    assert "out_of_tokens" not in older["≥5"]
+    rows = [(["python tool", "sft"], breakdown), (["chain of thought", "sft"], older)]
+    assert out_of_tokens_table(["arm", "stage"], rows).splitlines() == [
+        "| arm | stage | ≤1 (1 problems) | ≥5 (2 problems) |",
+        "|---|---|---|---|",
+        "| python tool | sft | 0.0% (0.0%) | 75.0% (50.0%) |",
+    ]
+    assert out_of_tokens_table(["arm", "stage"], rows[1:]) == ""
+    tables = calculations_tables(["arm", "stage"], rows)
+    assert tables.endswith("\n\n" + out_of_tokens_table(["arm", "stage"], rows))
+    assert "Cut at the token budget, by the same count" in tables
+    assert "Cut at the token budget" not in calculations_tables(["arm", "stage"], rows[1:])

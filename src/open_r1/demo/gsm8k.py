@@ -22,9 +22,9 @@ Stages, each the project's real code path:
    (5 GSM8K-train shots, greedy; `open_r1.eval.few_shot`), to be read beside the card's 1.4%.
 5. results.json, report.md (`open_r1.demo.gsm8k_report.gsm8k_report`: the table, greedy pass@1 by calculations in the
    worked solution, the calculations written out beside the worked solutions' and the same problem by problem from
-   SFT to GRPO (`open_r1.demo.gsm8k_calculations`; results.json's `written_by_outcome`), the greedy completions that
-   repeat a line, cut or ended (`open_r1.demo.gsm8k_repetition`), the published numbers, the goals) and
-   curves-<arm>.png in the output folder (data/gsm8k; FAST: data/gsm8k-fast).
+   SFT to GRPO (`open_r1.demo.gsm8k_calculations`; results.json's `written_by_outcome`) and the completions cut at
+   the token budget, the greedy completions that repeat a line, cut or ended (`open_r1.demo.gsm8k_repetition`), the
+   published numbers, the goals) and curves-<arm>.png in the output folder (data/gsm8k; FAST: data/gsm8k-fast).
 
 On a GPU the recipes train in bf16 autocast over float32 weights and the evaluator runs on it in float32, and the
 arms and the card-protocol evaluation run at the same time, each in its own process with its output in

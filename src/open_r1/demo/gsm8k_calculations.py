@@ -4,17 +4,21 @@ worked solution, and how many calculations its completions write out beside the 
     test_rows = load_rows(test_file)                                 # open_r1.tasks.gsm8k
     calculations_of = calculations_by_id(test_rows)                  # test id -> calculator annotations
     worked_of = worked_calculations_written_by_id(test_rows)         # test id -> `=` signs its worked solution writes
-    pass_by_calculations(details, calculations_of, worked_of)        # bucket -> problems, pass@1, calculations written
+    pass_by_calculations(details, calculations_of, worked_of)        # bucket -> problems, pass@1, calculations written,
+                                                                     # out of tokens
     written_by_outcome(sft_details, grpo_details, worked_of)         # gained / lost / both / neither, SFT's and GRPO's
     calculations_tables(labels, rows), written_by_outcome_table(rows)  # their markdown tables
 
 A model that learnt to stop short of the steps a problem takes shows here, where pass@1 alone does not
-(docs/gsm8k.md, "GRPO's prompts, and scores by number of calculations"). `paired_verdicts` pairs two greedy
+(docs/gsm8k.md, "GRPO's prompts, and scores by number of calculations"); so does a token budget too short for the
+longest problems: completions cut there without going round a step (docs/gsm8k.md, "Out of tokens"). `paired_verdicts` pairs two greedy
 evaluations by problem, for these tables and for the GRPO goal's paired change (`open_r1.demo.gsm8k_report`).
 Not covered: running the evaluations (`open_r1.demo.gsm8k_evals`), the report around these tables
 (`open_r1.demo.gsm8k_report`), what a calculation is (`open_r1.tasks.gsm8k.calculations`, `calculations_written`).
 """
 
+from open_r1.demo.gsm8k_repetition import OUT_OF_TOKENS
+from open_r1.rewards.repetition import repeats_a_line
 from open_r1.tasks.gsm8k import (
     CALCULATION_BUCKETS,
     calculation_bucket,
@@ -42,7 +46,10 @@ def pass_by_calculations(
     in the problem's worked solution (`calculations_of`: test row id -> count): bucket -> problems and pass@1.
     With `worked_calculations_of` (`worked_calculations_written_by_id`) each bucket also has the calculations its
     completions wrote out on average (`calculations_written`) and its problems' worked solutions
-    (`worked_calculations_written`), counted the same way."""
+    (`worked_calculations_written`), counted the same way. Where each row has its finish reason, each bucket also
+    has the share of its completions cut at the token budget (`out_of_tokens`), and of those cut without repeating a
+    line (`out_of_tokens_not_repeating`, `repeats_a_line`): a budget too short rather than a loop."""
+    finish_reasons = all("finish_reason" in row for row in details)
     rows = {}
     for row in details:
         rows.setdefault(calculation_bucket(calculations_of[row["id"]]), []).append(row)
@@ -58,6 +65,11 @@ def pass_by_calculations(
             breakdown[bucket]["calculations_written"] = sum(written) / len(written)
             worked = [worked_calculations_of[problem] for problem in problems]
             breakdown[bucket]["worked_calculations_written"] = sum(worked) / len(worked)
+        if finish_reasons:
+            cut = [row for row in rows[bucket] if row["finish_reason"] == OUT_OF_TOKENS]
+            breakdown[bucket]["out_of_tokens"] = len(cut) / len(rows[bucket])
+            not_repeating = sum(not repeats_a_line(row["completion"]) for row in cut)
+            breakdown[bucket]["out_of_tokens_not_repeating"] = not_repeating / len(rows[bucket])
     return breakdown
 
 
@@ -153,6 +165,36 @@ def calculations_written_table(labels: list[str], rows: list[tuple[list[str], di
     return markdown_table(header, body)
 
 
+def out_of_tokens_table(labels: list[str], rows: list[tuple[list[str], dict]]) -> str:
+    """The share of completions cut at the token budget by calculations in the problem's worked solution, and in
+    brackets the share cut without repeating a line, one row per evaluation whose details had finish reasons
+    (`pass_by_calculations`); "" where none had."""
+    counted = [(cells, breakdown) for cells, breakdown in rows if counts_out_of_tokens(breakdown)]
+    if not counted:
+        return ""
+    buckets, header, _ = bucket_columns(labels, counted)
+    body = [
+        [
+            *cells,
+            *(
+                f"{100 * breakdown[bucket]['out_of_tokens']:.1f}% "
+                f"({100 * breakdown[bucket]['out_of_tokens_not_repeating']:.1f}%)"
+                if bucket in breakdown
+                else "-"
+                for bucket in buckets
+            ),
+        ]
+        for cells, breakdown in counted
+    ]
+    return markdown_table(header, body)
+
+
+def counts_out_of_tokens(breakdown: dict) -> bool:
+    """Whether a `pass_by_calculations` breakdown counted the completions cut at the token budget (details with finish
+    reasons: evaluations from 2026-11-27 on)."""
+    return bool(breakdown) and all("out_of_tokens" in values for values in breakdown.values())
+
+
 def counts_calculations_written(breakdown: dict) -> bool:
     """Whether a `pass_by_calculations` breakdown counted the calculations written (results.json files written before
     2026-11-27 did not)."""
@@ -168,8 +210,9 @@ def calculations_tables(
     """`calculations_table` of `rows`, then, where they counted them, the calculations their completions wrote out
     beside the worked solutions' (`calculations_written_table`): a model that learned to stop short of the steps a
     problem takes shows there. Then the arms `paired` problem by problem (each its name and `written_by_outcome`:
-    `written_by_outcome_table`). The rows that did not count, and the arms `unpaired`, are named under their table,
-    not left out unsaid."""
+    `written_by_outcome_table`). Then, where they counted them, their completions cut at the token budget
+    (`out_of_tokens_table`). The rows that did not count calculations written, and the arms `unpaired`, are named
+    under their table, not left out unsaid."""
     written = calculations_written_table(labels, rows)
     tables = calculations_table(labels, rows)
     if written:
@@ -193,6 +236,13 @@ def calculations_tables(
                 "both at hand (a results.json written before the pairing existed, details not kept, or SFT's kept in "
                 "the run that `--reuse_sft` named)."
             )
+    out_of_tokens = out_of_tokens_table(labels, rows)
+    if out_of_tokens:
+        tables += (
+            "\n\nCut at the token budget, by the same count: the share of completions, and in brackets the share cut "
+            "without repeating a line (a budget too short for the steps rather than the same step again, "
+            "`open_r1.rewards.repetition.repeats_a_line`):\n\n" + out_of_tokens
+        )
     return tables
 
 

@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> dict:
         help="Print the table of the evaluations a run (finished or not) wrote in OUTPUT_DIR, the goals they show "
         "and, where they kept their details, greedy pass@1 by calculations in the worked solutions of --test_file "
         "and the calculations the completions wrote out beside the worked solutions' (by calculations, and problem by "
-        "problem from SFT to GRPO), and how many greedy completions repeat a line; then exit.",
+        "problem from SFT to GRPO) and those cut at the token budget, and how many greedy completions repeat a line; "
+        "then exit.",
     )
     args = parser.parse_args(argv)
     given = [name for name, value in vars(args).items() if value != parser.get_default(name)]
