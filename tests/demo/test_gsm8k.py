@@ -264,7 +264,9 @@ def test_under_a_time_budget_grpo_is_given_the_minutes_its_models_evaluation_lea
     def train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
         launches[script] = overrides
         output_dir.mkdir()
-        state = {"global_step": 6, "max_steps": 10, "log_history": []}  # GRPO stopped by its limit
+        # GRPO stopped by its limit; the steps that scored a generation logged its groups without reward spread.
+        history = [{"step": 1, "frac_reward_zero_std": 0.75}, {"step": 2, "loss": 0.1}]
+        state = {"global_step": 6, "max_steps": 10, "log_history": history}
         (output_dir / "trainer_state.json").write_text(json.dumps(state))
         return 1.0
 
@@ -284,6 +286,7 @@ def test_under_a_time_budget_grpo_is_given_the_minutes_its_models_evaluation_lea
     assert option == "--max_run_minutes" and expected - 0.1 < float(minutes) <= expected + 0.01
     grpo = outcome["stages"]["grpo"]
     assert (grpo["steps"], grpo["max_steps"], grpo["max_run_minutes"]) == (6, 10, pytest.approx(float(minutes), 0.01))
+    assert grpo["groups_without_spread"] == {"log_entries": 1, "mean": 0.75, "first_fifth": 0.75, "last_fifth": 0.75}
 
 
 def test_under_a_time_budget_every_arms_grpo_leaves_the_longest_arms_evaluation_time():
@@ -1226,6 +1229,7 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
         history = json.loads((output_dir / f"grpo-{arm}" / "trainer_state.json").read_text())["log_history"]
         rounds = [entry["profile/decoding_rounds"] for entry in history if "profile/decoding_rounds" in entry]
         assert rounds[0] >= 1 and rounds[1] == 0 and grpo["step_profile"]["log_entries"] == 2
+        assert grpo["groups_without_spread"]["log_entries"] == 1  # TRL's frac_reward_zero_std of the one generation
         assert (output_dir / f"curves-{arm}.png").stat().st_size > 0
     assert results["arms_at_once"] is True
     card = results["card_protocol"]

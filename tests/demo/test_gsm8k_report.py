@@ -10,7 +10,13 @@ import statistics
 import pytest
 
 from open_r1.demo.gsm8k_calculations import written_by_outcome
-from open_r1.demo.gsm8k_report import greedy_change, gsm8k_command, gsm8k_report, gsm8k_targets
+from open_r1.demo.gsm8k_report import (
+    greedy_change,
+    groups_without_spread,
+    gsm8k_command,
+    gsm8k_report,
+    gsm8k_targets,
+)
 from tests.support.demo_results import greedy_details_sft_to_grpo, gsm8k_results
 
 
@@ -280,3 +286,24 @@ def test_the_gsm8k_report_says_where_each_arms_grpo_step_spent_its_time():
         "decoding 60.0 s (7.2 rounds, 1,845 decode steps, slot use 38%), tools 4.0 s, "
         "rewards 0.5 s, scoring 2.5 s, training 8.0 s.\n"
     ) in gsm8k_report(results, "make gsm8k")
+
+
+def test_grpos_groups_without_reward_spread_are_read_from_its_log_and_named_in_the_report():
+    shares = [0.8, 0.7, 0.75, 0.7, 0.65, 0.6, 0.6, 0.55, 0.5, 0.5]
+    history = [{"step": 2 * i + 1, "frac_reward_zero_std": share} for i, share in enumerate(shares)]
+    history += [{"step": 2 * i + 2, "loss": 0.1} for i in range(len(shares))]  # steps on a generation already scored
+    groups = groups_without_spread(history)
+    assert groups["log_entries"] == 10 and groups["mean"] == pytest.approx(0.635)
+    assert (groups["first_fifth"], groups["last_fifth"]) == (pytest.approx(0.75), pytest.approx(0.5))
+    assert groups_without_spread([{"step": 1, "loss": 0.1}]) is None  # not logged: not counted as none
+    one = groups_without_spread([{"step": 1, "frac_reward_zero_std": 0.5}])
+    assert one == {"log_entries": 1, "mean": 0.5, "first_fifth": 0.5, "last_fifth": 0.5}
+
+    results = gsm8k_results({"cot": {"base": 0.0, "sft": 0.03, "grpo": 0.05}}, ("cot",))
+    assert "without reward spread" not in gsm8k_report(results, "make gsm8k ARM=cot")
+    results["arms"]["cot"]["grpo"]["groups_without_spread"] = groups
+    assert (
+        "- **GRPO's groups without reward spread** (`frac_reward_zero_std`: no advantage, so no gradient; the share of "
+        "a generation's groups, on average): chain of thought 0.64 over 10 logged generations (first fifth 0.75, last "
+        "0.50).\n" in gsm8k_report(results, "make gsm8k ARM=cot")
+    )

@@ -74,6 +74,7 @@ from open_r1.demo.gsm8k_report import (
     GSM8K_ARM_NAMES,
     arm_greedy_details,
     greedy_change,
+    groups_without_spread,
     gsm8k_command,
     gsm8k_evaluations_table,
     gsm8k_report,
@@ -460,6 +461,7 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
     stages["grpo"]["steps"], stages["grpo"]["max_steps"] = grpo_steps, grpo_state.get("max_steps")
     stages["grpo"]["max_run_minutes"] = grpo_limit.get("minutes")
     stages["grpo"]["step_profile"] = summarise_step_profile(grpo_state["log_history"])
+    stages["grpo"]["groups_without_spread"] = groups_without_spread(grpo_state["log_history"])
     held_out = [
         {
             "step": step,

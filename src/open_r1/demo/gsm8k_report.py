@@ -14,8 +14,9 @@
 - `gsm8k_table`, `gsm8k_calculations_table` (the tables of `open_r1.demo.gsm8k_calculations`: greedy pass@1 by
   calculations in the worked solution, the calculations written out beside the worked solutions', the same problem
   by problem from SFT to GRPO), `gsm8k_repetition_table` (`open_r1.demo.gsm8k_repetition`: the greedy completions
-  that repeat a line, cut at the token budget or ended), the report's lines (GRPO prompts, steps, step time, the card's protocol, the runs a
-  combined results.json was made of) and `gsm8k_command` (a run's `make gsm8k` command line, from its results).
+  that repeat a line, cut at the token budget or ended), the report's lines (GRPO prompts, steps, step time, groups
+  without reward spread (`groups_without_spread`), the card's protocol, the runs a combined results.json was made
+  of) and `gsm8k_command` (a run's `make gsm8k` command line, from its results).
 Not covered: computing the numbers (`open_r1.demo.gsm8k` runs the arms; `open_r1.demo.gsm8k_combine` reads one-arm
 runs as one); `make demo`'s own reports (`open_r1.demo.report`, whose helpers this uses).
 """
@@ -521,6 +522,40 @@ def grpo_step_time_line(results: dict) -> str:
     return f"- **A GRPO step's time** (mean over its logged steps, `open_r1.utils.step_profile`): {'; '.join(arms)}.\n"
 
 
+def groups_without_spread(log_history: list[dict]) -> dict | None:
+    """The share of GRPO's groups whose completions all earned the same reward, so had no advantage and gave no
+    gradient (TRL's `frac_reward_zero_std`), from a run's `log_history` (trainer_state.json): its mean over the logged
+    entries that scored a generation, and over their first and last fifths (at least one entry each), to read a lever
+    that aims at it (`--grpo_num_generations`, `--grpo_max_calculations`) beside the runs without. None where no entry
+    logged it."""
+    shares = [entry["frac_reward_zero_std"] for entry in log_history if entry.get("frac_reward_zero_std") is not None]
+    if not shares:
+        return None
+    fifth = max(1, len(shares) // 5)
+    return {
+        "log_entries": len(shares),
+        "mean": sum(shares) / len(shares),
+        "first_fifth": sum(shares[:fifth]) / fifth,
+        "last_fifth": sum(shares[-fifth:]) / fifth,
+    }
+
+
+def groups_line(results: dict) -> str:
+    """The report's line on each arm's GRPO groups without reward spread (`groups_without_spread`)."""
+    arms = [
+        f"{GSM8K_ARM_NAMES[arm]} {groups['mean']:.2f} over {groups['log_entries']} logged generations (first fifth "
+        f"{groups['first_fifth']:.2f}, last {groups['last_fifth']:.2f})"
+        for arm, stages in results["arms"].items()
+        if (groups := stages.get("grpo", {}).get("groups_without_spread"))
+    ]
+    if not arms:
+        return ""
+    return (
+        "- **GRPO's groups without reward spread** (`frac_reward_zero_std`: no advantage, so no gradient; the share of "
+        f"a generation's groups, on average): {'; '.join(arms)}.\n"
+    )
+
+
 def gsm8k_command(results: dict) -> str:
     """The `make gsm8k` command line of a run, from its results.json."""
     arms = list(results["arms"])
@@ -611,7 +646,8 @@ the same solutions with each calculator annotation a call of the sandboxed pytho
 - **Data**: {conversion["rows"]} GSM8K-train rows (`{results["train_file"]}`); {conversion["sft_rows"]} SFT traces \
 per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed}
 - **GRPO prompts**: {grpo_prompts_line(conversion, results.get("grpo_prompts_by_arm"))}
-{combined_runs_line(results)}{grpo_steps_line(results)}{grpo_step_time_line(results)}{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
+{combined_runs_line(results)}{grpo_steps_line(results)}{grpo_step_time_line(results)}{groups_line(results)}\
+{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
 - **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}{grpo_recipe_overrides_note(results)}; \
 GRPO generates with \
 {grpo_generation(results)}, the evaluator with transformers\
