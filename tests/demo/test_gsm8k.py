@@ -886,6 +886,15 @@ SHARED_TEST_FILE = "../shared/data/gsm8k_test.jsonl"
 REPEATING = "Greedy completions that write one line three times"
 # The completions cut at the token budget by calculations, from details that kept finish reasons.
 CUT = "Cut at the token budget, by the same count"
+# A chain-of-thought arm to its end with its greedy details kept: the goal, its change paired by problem, every table.
+WHOLE_ARM_SECTIONS = [
+    "The goals",
+    "Greedy pass@1 by calculations",
+    "Calculations written",
+    "Problem by problem",
+    CUT,
+    REPEATING,
+]
 
 
 @pytest.mark.parametrize(
@@ -899,27 +908,13 @@ CUT = "Cut at the token budget, by the same count"
         (
             "gsm8k-h100-2026-11-27-cot-2",
             4,
-            [
-                "The goals",
-                "Greedy pass@1 by calculations",
-                "Calculations written",
-                "Problem by problem",
-                CUT,
-                REPEATING,
-            ],
+            WHOLE_ARM_SECTIONS,
         ),
         # The same with GRPO's decode step compiled: 80 GRPO steps where the uncompiled run trained 36.
         (
             "gsm8k-h100-2026-11-27-cot-compiled",
             4,
-            [
-                "The goals",
-                "Greedy pass@1 by calculations",
-                "Calculations written",
-                "Problem by problem",
-                CUT,
-                REPEATING,
-            ],
+            WHOLE_ARM_SECTIONS,
         ),
         # The tool arm's SFT, its greedy evaluation alone (the lease ended in the sampled one), details gzipped.
         (

@@ -156,26 +156,36 @@ def test_a_compiled_and_an_uncompiled_grpo_combine_and_the_report_names_each_arm
     )
 
 
-def test_runs_whose_grpo_learned_at_different_rates_combine_and_the_report_names_each_arms(tmp_path):
-    """A learning rate is how an arm trained, not how it was measured: a `cot` lease that tried a larger one combines
-    with a `tools` lease at its recipe's, and the report says which arm had which."""
-    one_arm_run(tmp_path / "cot", COT, 600.0, grpo_learning_rate=3e-5)
+@pytest.mark.parametrize(
+    ("field", "value", "combined", "make_variable", "in_report"),
+    [
+        (
+            "grpo_learning_rate",
+            3e-5,
+            "3e-05 (chain of thought)",
+            "GRPO_LR=3e-05",
+            "GRPO's learning rate 3e-05 (chain of thought) in place of the recipes'",
+        ),
+        (
+            "grpo_num_generations",
+            16,
+            "16 (chain of thought)",
+            "GRPO_GENERATIONS=16",
+            "; 16 (chain of thought) completions per GRPO prompt (num_generations) in place of the recipes'",
+        ),
+    ],
+)
+def test_runs_whose_grpo_trained_with_another_lever_combine_and_the_report_names_each_arms(
+    tmp_path, field, value, combined, make_variable, in_report
+):
+    """A learning rate or a group size is how an arm trained, not how it was measured: a `cot` lease that tried one
+    combines with a `tools` lease at its recipe's, and the report says which arm had which."""
+    one_arm_run(tmp_path / "cot", COT, 600.0, **{field: value})
     one_arm_run(tmp_path / "tools", TOOLS, 750.0)
     results = gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
-    assert results["grpo_learning_rate"] == "3e-05 (chain of thought)"
-    assert [run["command"].endswith("GRPO_LR=3e-05") for run in results["runs"]] == [True, False]
-    report = (tmp_path / "combined" / "report.md").read_text(encoding="utf-8")
-    assert "GRPO's learning rate 3e-05 (chain of thought) in place of the recipes'" in report
-
-
-def test_runs_whose_grpo_sampled_different_groups_combine_and_the_report_names_each_arms(tmp_path):
-    one_arm_run(tmp_path / "cot", COT, 600.0, grpo_num_generations=16)
-    one_arm_run(tmp_path / "tools", TOOLS, 750.0)
-    results = gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
-    assert results["grpo_num_generations"] == "16 (chain of thought)"
-    assert [run["command"].endswith("GRPO_GENERATIONS=16") for run in results["runs"]] == [True, False]
-    report = (tmp_path / "combined" / "report.md").read_text(encoding="utf-8")
-    assert "; 16 (chain of thought) completions per GRPO prompt (num_generations) in place of the recipes'" in report
+    assert results[field] == combined
+    assert [run["command"].endswith(make_variable) for run in results["runs"]] == [True, False]
+    assert in_report in (tmp_path / "combined" / "report.md").read_text(encoding="utf-8")
 
 
 def test_runs_whose_grpo_prompted_with_other_rows_combine_and_the_report_gives_each_arms_prompts(tmp_path):
