@@ -132,6 +132,11 @@ def test_regrading_an_evaluations_details_keeps_how_each_completion_ended(
     assert decoding["calls"] == 1 and decoding["decode_steps"] == 3
     assert 3 * cut <= decoding["kept_tokens"] <= 6 * 3 and decoding["slot_use"] == decoding["kept_tokens"] / 18
     assert 0 < decoding["seconds"] <= decoding["generation_seconds"]
+    # The log gives both: the generation's time includes loading the model, which its generate calls' does not.
+    assert (
+        f"generation took {decoding['generation_seconds']:.1f} s, its generate calls {decoding['seconds']:.1f} s "
+        "(the rest: loading the model" in caplog.text
+    )
     assert decoding["gpu_memory_reserved_peak_gib"] is None  # no GPU used
     # Each prompt read once for its 2 samples, left-padded to the longest of the 3.
     from transformers import AutoTokenizer

@@ -241,13 +241,18 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | 
         prompts, completions, finish_reasons = generate_completions(
             args, problems, on_progress, conversations, decoding=tally
         )
-        # The generation's time beyond the generate calls: chat templates, tool calls, reading replies.
+        # The generation's time beyond the generate calls (`seconds`): loading the model and tokenizer, chat
+        # templates, tool calls, reading replies.
         decoding = {
             **tally.as_dict(),
             "generation_seconds": time.perf_counter() - started,
             "gpu_memory_reserved_peak_gib": gpu_memory_reserved_peak_gib(),
         }
-        logger.info("generation took %.1f s", decoding["generation_seconds"])
+        logger.info(
+            "generation took %.1f s, its generate calls %.1f s (the rest: loading the model, chat templates, tool calls)",
+            decoding["generation_seconds"],
+            decoding["seconds"],
+        )
     answers, grades = grade_completions(
         problems, completions, args.reward_num_workers, args.reward_timeout_seconds, args.prompt_style
     )
