@@ -19,7 +19,7 @@ import types
 
 import pytest
 
-from open_r1.demo import gsm8k, gsm8k_cli, gsm8k_evals
+from open_r1.demo import gsm8k, gsm8k_cli, gsm8k_evals, gsm8k_launch
 from open_r1.demo.gsm8k_rehearsal import in_threads
 from open_r1.demo.gsm8k_report import (
     card_line,
@@ -30,7 +30,7 @@ from open_r1.demo.gsm8k_report import (
     out_of_tokens_share,
 )
 from open_r1.demo.pipeline import STAGES
-from open_r1.demo.settings import GSM8K_FAST, GSM8K_FULL
+from open_r1.demo.settings import GSM8K_CPU_OVERRIDES, GSM8K_FAST, GSM8K_FAST_SFT_OVERRIDES, GSM8K_FULL
 from open_r1.eval.arguments import TOOL_FIELDS, EvaluateArguments
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
 from open_r1.usage import UsageError, read_recipe
@@ -275,7 +275,7 @@ def test_under_a_time_budget_grpo_is_given_the_minutes_its_models_evaluation_lea
         gsm8k, "evaluate_stage", lambda *args, **kwargs: {"sampled_pass@1": 0.5, "sampled_pass@1_stderr": 0.1}
     )
     monkeypatch.setattr(gsm8k, "grpo_curves", lambda *args, **kwargs: {})
-    budget = gsm8k.time_budget(GSM8K_FULL, ("tools",), arms_at_once=False, started_at=time.time(), minutes=20)
+    budget = gsm8k_launch.time_budget(GSM8K_FULL, ("tools",), arms_at_once=False, started_at=time.time(), minutes=20)
     run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, "arms_at_once": False, **budget}
     data = {"sft_tools": tmp_path / "sft_data", "grpo": tmp_path / "grpo_data"}
     outcome = gsm8k.run_arm("tools", tmp_path / "base", data, tmp_path, run, seed=0)
@@ -287,36 +287,6 @@ def test_under_a_time_budget_grpo_is_given_the_minutes_its_models_evaluation_lea
     grpo = outcome["stages"]["grpo"]
     assert (grpo["steps"], grpo["max_steps"], grpo["max_run_minutes"]) == (6, 10, pytest.approx(float(minutes), 0.01))
     assert grpo["groups_without_spread"] == {"log_entries": 1, "mean": 0.75, "first_fifth": 0.75, "last_fifth": 0.75}
-
-
-def test_under_a_time_budget_every_arms_grpo_leaves_the_longest_arms_evaluation_time():
-    # The tool arm's two GRPO evaluations take both GPU slots at once; a chain-of-thought GRPO still training would
-    # hold one of them past the deadline.
-    both = gsm8k.time_budget(GSM8K_FULL, gsm8k.ARMS, arms_at_once=True, started_at=100.0, minutes=26)
-    assert both == {
-        "deadline": 100.0 + 26 * 60,
-        "grpo_evaluation_seconds": GSM8K_FULL.grpo_evaluation_seconds["tools"],
-    }
-    cot = gsm8k.time_budget(GSM8K_FULL, ("cot",), arms_at_once=False, started_at=100.0, minutes=26)
-    assert cot["grpo_evaluation_seconds"] == GSM8K_FULL.grpo_evaluation_seconds["cot"]
-    assert gsm8k.time_budget(GSM8K_FULL, gsm8k.ARMS, arms_at_once=True, started_at=0.0, minutes=None) == {
-        "deadline": None
-    }
-
-
-def test_a_time_budget_for_both_arms_one_after_the_other_is_refused_in_one_line():
-    # The first arm's GRPO would be given the time the second arm's whole chain needs.
-    with pytest.raises(UsageError, match=r"^--time_budget_minutes: the arms run one after the other here; add "):
-        gsm8k.time_budget(GSM8K_FULL, gsm8k.ARMS, arms_at_once=False, started_at=0.0, minutes=26)
-
-
-def test_with_no_time_left_for_its_evaluation_grpo_trains_one_step_and_says_so(capsys):
-    now = 1000.0
-    assert gsm8k.grpo_minutes(deadline=now + 200, evaluation_seconds=330, now=now) == gsm8k.MIN_GRPO_MINUTES
-    assert "--time_budget_minutes: 3.3 min left, less than the GRPO model's evaluation needs (5.5 min)" in (
-        capsys.readouterr().out
-    )
-    assert gsm8k.grpo_minutes(deadline=now + 930, evaluation_seconds=330, now=now) == 10.0
 
 
 @pytest.mark.parametrize("minutes", ["0", "-3"])
@@ -339,9 +309,9 @@ def test_use_vllm_needs_a_gpu_and_vllm_and_says_so_in_one_line_before_the_output
     assert not output_dir.exists()
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(UsageError, match=r"--use_vllm: vllm is not installed; it is in the `gpu` extra"):
-        gsm8k.check_vllm("cuda")
+        gsm8k_launch.check_vllm("cuda")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
-    gsm8k.check_vllm("cuda")
+    gsm8k_launch.check_vllm("cuda")
 
 
 def test_compile_decoding_needs_a_gpu_and_evaluations_in_one_line_before_the_output_folder(tmp_path):
@@ -354,7 +324,7 @@ def test_compile_decoding_needs_a_gpu_and_evaluations_in_one_line_before_the_out
     assert not output_dir.exists()
     with pytest.raises(UsageError, match="--compile_decoding has no effect with --sft_only without --evaluate"):
         gsm8k_cli.main(["--compile_decoding", "--sft_only", "--output_dir", str(output_dir), "--train_file", __file__])
-    gsm8k.check_compile_decoding("cuda")
+    gsm8k_launch.check_compile_decoding("cuda")
 
 
 def test_compile_generation_needs_a_gpu_and_transformers_generation_in_one_line_before_the_output_folder(tmp_path):
@@ -366,8 +336,8 @@ def test_compile_generation_needs_a_gpu_and_transformers_generation_in_one_line_
         gsm8k_cli.main(["--compile_generation", "--output_dir", str(output_dir), *files])
     assert not output_dir.exists()
     with pytest.raises(UsageError, match=r"^--compile_generation has no effect with --use_vllm"):
-        gsm8k.check_compile_generation("cuda", use_vllm=True)
-    gsm8k.check_compile_generation("cuda", use_vllm=False)
+        gsm8k_launch.check_compile_generation("cuda", use_vllm=True)
+    gsm8k_launch.check_compile_generation("cuda", use_vllm=False)
 
 
 @pytest.mark.parametrize(
@@ -511,7 +481,7 @@ def gpu_grpo_launch_as_parsed(**run_options):
     parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
     recipe = str(REPO_ROOT / GSM8K_FULL.grpo_recipes["cot"])
     _, training, _ = parser.parse_args_and_config(
-        ["--config", recipe, *gsm8k.stage_overrides("grpo", run), "--use_cpu", "true", "--bf16", "false"]
+        ["--config", recipe, *gsm8k_launch.stage_overrides("grpo", run), "--use_cpu", "true", "--bf16", "false"]
     )
     return training
 
@@ -523,7 +493,10 @@ def test_grpo_learning_rate_replaces_the_grpo_recipes_and_leaves_sfts_alone(shar
     assert sft[0] == "sft.py" and "--learning_rate" not in sft
     assert grpo[0] == "grpo.py" and grpo[-2:] == ("--learning_rate", "3e-05")
     # Every digit given reaches the trainer.
-    assert gsm8k.stage_overrides("grpo", {**shared_gpu.run, "grpo_learning_rate": 1.2345678e-5})[-1] == "1.2345678e-05"
+    assert (
+        gsm8k_launch.stage_overrides("grpo", {**shared_gpu.run, "grpo_learning_rate": 1.2345678e-5})[-1]
+        == "1.2345678e-05"
+    )
     assert gpu_grpo_launch_as_parsed(grpo_learning_rate=3e-5).learning_rate == 3e-5
 
 
@@ -539,11 +512,11 @@ def test_grpo_num_generations_replaces_the_grpo_recipes_groups_at_the_same_rows_
     assert [(args.num_generations, args.generation_batch_size) for args in recipes] == [(8, 256), (16, 256)]
     # Every arm's generation, as TRL counts it, is what the early check reads.
     for arm in gsm8k.ARMS:
-        assert gsm8k.generation_rows(GSM8K_FULL, arm, fast=False) == 256
-        assert gsm8k.generation_rows(GSM8K_FAST, arm, fast=True) == 8
-    gsm8k.check_grpo_num_generations(GSM8K_FULL, gsm8k.ARMS, False, 16)
+        assert gsm8k_launch.generation_rows(GSM8K_FULL, arm, fast=False) == 256
+        assert gsm8k_launch.generation_rows(GSM8K_FAST, arm, fast=True) == 8
+    gsm8k_launch.check_grpo_num_generations(GSM8K_FULL, gsm8k.ARMS, False, 16)
     with pytest.raises(UsageError, match=r"python tool's GRPO generates 256 completions .* not a multiple of 3 "):
-        gsm8k.check_grpo_num_generations(GSM8K_FULL, ("tools",), False, 3)
+        gsm8k_launch.check_grpo_num_generations(GSM8K_FULL, ("tools",), False, 3)
 
 
 def test_the_critical_arms_jobs_that_the_run_waits_for_go_first_and_no_other_arms(shared_gpu):
@@ -1272,7 +1245,7 @@ def test_sft_only_trains_each_arms_sft_as_the_run_does_and_evaluates_nothing(tmp
     import torch
 
     on_cpu = not torch.cuda.is_available()
-    overrides = (*(gsm8k.GSM8K_CPU_OVERRIDES if on_cpu else ()), *gsm8k.GSM8K_FAST_SFT_OVERRIDES)
+    overrides = (*(GSM8K_CPU_OVERRIDES if on_cpu else ()), *GSM8K_FAST_SFT_OVERRIDES)
     assert launches == [
         ("sft.py", GSM8K_FAST.sft_recipes["cot"], "smollm2", "sft_cot", "sft-cot", 0, overrides, on_cpu),
         ("sft.py", GSM8K_FAST.sft_recipes["tools"], "base-tools", "sft_tools", "sft-tools", 0, overrides, on_cpu),

@@ -42,6 +42,8 @@ fixed time. `--use_vllm` (`make gsm8k VLLM=1`): GRPO generates with vLLM colocat
 (`GSM8K_VLLM_GRPO_OVERRIDES`); the evaluator keeps transformers. `--compile_generation` (`make gsm8k COMPILE=1`):
 GRPO's transformers generation decodes with a compiled decode step (`compile_generation: true`,
 open_r1.utils.compiled_generation, its cache one length: `GSM8KSettings.compiled_max_prompt_length`), GPU only.
+What each training launch adds to its recipe, GRPO's minutes under a budget and the checks of the options that change
+a launch are `open_r1.demo.gsm8k_launch`'s; the command line is `open_r1.demo.gsm8k_cli`'s.
 Not covered: several GPUs; the vLLM path has not run here (vLLM is not installable on the machines this was built
 on).
 """
@@ -70,6 +72,16 @@ from open_r1.demo.gsm8k_evals import (
     evaluate_stage,
     recipe_digests,
 )
+from open_r1.demo.gsm8k_launch import (
+    check_compile_decoding,
+    check_compile_generation,
+    check_grpo_num_generations,
+    check_vllm,
+    compiled_launch_failed,
+    grpo_minutes,
+    stage_overrides,
+    time_budget,
+)
 from open_r1.demo.gsm8k_report import (
     GSM8K_ARM_NAMES,
     arm_greedy_details,
@@ -83,12 +95,8 @@ from open_r1.demo.gsm8k_report import (
 from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
 from open_r1.demo.report import grpo_curves
 from open_r1.demo.settings import (
-    GSM8K_CPU_OVERRIDES,
     GSM8K_FAST,
-    GSM8K_FAST_GRPO_OVERRIDES,
-    GSM8K_FAST_SFT_OVERRIDES,
     GSM8K_FULL,
-    GSM8K_VLLM_GRPO_OVERRIDES,
     GSM8KSettings,
 )
 from open_r1.eval.arguments import recipe_tool_settings
@@ -113,8 +121,6 @@ GPU_JOBS_AT_ONCE = 2
 # The arm whose jobs go first on a shared GPU: its GRPO steps took 3-5 times the chain of thought's on an H100
 # (docs/gsm8k.md), so its chain of SFT, GRPO and GRPO's evaluations decides when the run ends.
 CRITICAL_ARM = "tools"
-# Under --time_budget_minutes, the least GRPO is given (max_run_minutes): it trains one step, the least it can.
-MIN_GRPO_MINUTES = 0.01
 
 
 def gpu_job_slots(stack: contextlib.ExitStack, device: str, arms_at_once: bool):
@@ -123,39 +129,6 @@ def gpu_job_slots(stack: contextlib.ExitStack, device: str, arms_at_once: bool):
     if device != "cuda" or not arms_at_once:
         return None
     return shared_job_slots(stack, GPU_JOBS_AT_ONCE)
-
-
-def check_compiles_here(option: str, what: str, device: str) -> None:
-    """`option` compiles `what` (a decode step), which transformers does on a GPU only; said in one line before
-    anything loads."""
-    if device != "cuda":
-        raise UsageError(
-            f"{option}: transformers compiles {what} on a GPU only, and this machine has none (leave {option} out)"
-        )
-
-
-def check_compile_generation(device: str, use_vllm: bool) -> None:
-    """`--compile_generation` needs a GPU and transformers generation; said in one line before anything loads."""
-    check_compiles_here("--compile_generation", "the decode step", device)
-    if use_vllm:
-        raise UsageError("--compile_generation has no effect with --use_vllm: vLLM decodes by itself")
-
-
-def check_compile_decoding(device: str) -> None:
-    """`--compile_decoding` needs a GPU; said in one line before anything loads."""
-    check_compiles_here("--compile_decoding", "the evaluator's decode step", device)
-
-
-def check_vllm(device: str) -> None:
-    """`--use_vllm` needs a GPU and vllm installed; said in one line before anything loads."""
-    import importlib.util
-
-    if device != "cuda":
-        raise UsageError("--use_vllm: vLLM generates on a GPU and this machine has none (leave --use_vllm out)")
-    if importlib.util.find_spec("vllm") is None:
-        raise UsageError(
-            "--use_vllm: vllm is not installed; it is in the `gpu` extra (pip install -e '.[gpu]' on an NVIDIA machine)"
-        )
 
 
 def default_output_dir(fast: bool) -> str:
@@ -202,34 +175,6 @@ def grpo_prompts(rows: list[dict], prompts: list[dict], max_calculations: int | 
             "worked solution with that few calculations, so GRPO would have no prompt"
         )
     return kept
-
-
-def generation_rows(settings: GSM8KSettings, arm: str, fast: bool) -> int:
-    """The completions one GRPO generation of `arm` samples, as TRL counts them on one process: its recipe's
-    `generation_batch_size`, else `per_device_train_batch_size` x `steps_per_generation` (else
-    `gradient_accumulation_steps`), after FAST's overrides."""
-    recipe = read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipes[arm]))
-    if fast:
-        overrides = GSM8K_FAST_GRPO_OVERRIDES
-        recipe.update({flag.removeprefix("--"): value for flag, value in zip(overrides[::2], overrides[1::2])})
-    if recipe.get("generation_batch_size"):
-        return int(recipe["generation_batch_size"])
-    steps = recipe.get("steps_per_generation") or recipe.get("gradient_accumulation_steps", 1)
-    return int(recipe["per_device_train_batch_size"]) * int(steps)
-
-
-def check_grpo_num_generations(settings: GSM8KSettings, arms: tuple[str, ...], fast: bool, num_generations: int):
-    """`--grpo_num_generations` refused before anything trains where it does not divide an arm's generation, which
-    TRL would refuse only when that arm's GRPO starts, after its SFT."""
-    for arm in arms:
-        rows = generation_rows(settings, arm, fast)
-        if rows % num_generations:
-            divisors = [n for n in range(2, rows + 1) if rows % n == 0]
-            raise UsageError(
-                f"--grpo_num_generations: {GSM8K_ARM_NAMES[arm]}'s GRPO generates {rows} completions at a time "
-                f"({settings.grpo_recipes[arm]}{', FAST' if fast else ''}), not a multiple of {num_generations} "
-                f"(expected one of {', '.join(map(str, divisors))})"
-            )
 
 
 def arm_start_models(base_model: pathlib.Path, arms: tuple[str, ...], output_dir: pathlib.Path) -> dict:
@@ -304,72 +249,6 @@ def evaluations_calculations_table(
             else:
                 paired.append((GSM8K_ARM_NAMES[arm], change))
     return calculations_tables(["stage", "arm"], rows, paired, unpaired)
-
-
-def grpo_minutes(deadline: float, evaluation_seconds: float, now: float) -> float:
-    """The minutes (to the hundredth) a GRPO run launched `now` may train so that the GRPO evaluations,
-    `evaluation_seconds` long, end by `deadline` (seconds since the epoch); at least MIN_GRPO_MINUTES, in which GRPO
-    trains one step."""
-    minutes = round((deadline - now - evaluation_seconds) / 60, 2)
-    if minutes < MIN_GRPO_MINUTES:
-        print(
-            f"--time_budget_minutes: {(deadline - now) / 60:.1f} min left, less than the GRPO model's evaluation "
-            f"needs ({evaluation_seconds / 60:.1f} min); GRPO trains one step",
-            flush=True,
-        )
-    return max(minutes, MIN_GRPO_MINUTES)
-
-
-def time_budget(
-    settings: GSM8KSettings, arms: tuple[str, ...], arms_at_once: bool, started_at: float, minutes: float | None
-) -> dict:
-    """The run's `deadline` (None: no budget) and the seconds every arm's GRPO leaves before it for the GRPO
-    evaluations: the longest arm's, since a GRPO still training would hold a GPU slot that the critical arm's two
-    evaluations need at once. Refused for both arms one after the other, where the first arm's GRPO would be given
-    the time the second arm's whole chain needs."""
-    if minutes is None:
-        return {"deadline": None}
-    if len(arms) > 1 and not arms_at_once:
-        raise UsageError(
-            "--time_budget_minutes: the arms run one after the other here; add --arms_at_once or run one --arm"
-        )
-    return {
-        "deadline": started_at + 60 * minutes,
-        "grpo_evaluation_seconds": max(settings.grpo_evaluation_seconds[arm] for arm in arms),
-    }
-
-
-def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
-    """What an arm's SFT or GRPO launch adds to its recipe: the CPU's settings, vLLM's or the compiled decode step's
-    (GRPO), FAST's, and `--grpo_max_steps`'s, `--grpo_learning_rate`'s and `--grpo_num_generations`'s."""
-    hardware = GSM8K_CPU_OVERRIDES if run["device"] == "cpu" else ()
-    generation = GSM8K_VLLM_GRPO_OVERRIDES if stage == "grpo" and run.get("use_vllm") else ()
-    if stage == "grpo" and run.get("compile_generation"):
-        length = run["settings"].compiled_max_prompt_length
-        generation = ("--compile_generation", "true", "--max_prompt_length", str(length))
-    fast = (GSM8K_FAST_SFT_OVERRIDES if stage == "sft" else GSM8K_FAST_GRPO_OVERRIDES) if run["fast"] else ()
-    steps = ("--max_steps", str(run["grpo_max_steps"])) if stage == "grpo" and run.get("grpo_max_steps") else ()
-    rate = run.get("grpo_learning_rate")
-    learning_rate = ("--learning_rate", repr(rate)) if stage == "grpo" and rate is not None else ()
-    groups = run.get("grpo_num_generations")
-    num_generations = ("--num_generations", str(groups)) if stage == "grpo" and groups is not None else ()
-    return (*hardware, *generation, *fast, *steps, *learning_rate, *num_generations)
-
-
-def compiled_launch_failed(log_file: pathlib.Path, what: str, started: float) -> dict:
-    """The record of a launch under `--compile_generation` that failed, its log kept as `<stem>.compiled-failed.log`
-    (the next launch writes its own), said in one line: the stage starts again without the compiled decode step,
-    which had not run through make gsm8k on a GPU before, rather than losing a lease's GRPO."""
-    kept = log_file.with_name(f"{log_file.stem}.compiled-failed.log")
-    if log_file.exists():
-        log_file.replace(kept)
-    seconds = round(time.time() - started, 1)
-    print(
-        f"{what} failed after {seconds:.0f} s with a compiled decode step; it starts again without one (the failed "
-        f"launch's log: {kept})",
-        flush=True,
-    )
-    return {"seconds_lost": seconds, "log": str(kept)}
 
 
 def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.Path, run: dict, seed: int) -> dict:

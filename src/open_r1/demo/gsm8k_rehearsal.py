@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from transformers import TrainerControl, TrainerState
 
-from open_r1.demo import gsm8k, pipeline
+from open_r1.demo import gsm8k, gsm8k_launch, pipeline
 from open_r1.demo.settings import GSM8K_FULL
 from open_r1.usage import read_recipe
 from open_r1.utils.gpu_jobs import JobSlots
@@ -215,7 +215,7 @@ def rehearse(
     with contextlib.ExitStack() as stack:
         output_dir = pathlib.Path(stack.enter_context(tempfile.TemporaryDirectory()))
         rehearsal = Rehearsal(times, scale, output_dir)
-        budget = gsm8k.time_budget(settings, arms, True, rehearsal.started, time_budget_minutes)
+        budget = gsm8k_launch.time_budget(settings, arms, True, rehearsal.started, time_budget_minutes)
         for owner, name, value in (
             (pipeline, "train", rehearsal.train),
             (pipeline, "run_evaluator", rehearsal.evaluate),
