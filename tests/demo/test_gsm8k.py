@@ -265,7 +265,7 @@ def test_under_a_time_budget_grpo_is_given_the_minutes_its_models_evaluation_lea
         launches[script] = overrides
         output_dir.mkdir()
         # GRPO stopped by its limit; the steps that scored a generation logged its groups without reward spread.
-        history = [{"step": 1, "frac_reward_zero_std": 0.75}, {"step": 2, "loss": 0.1}]
+        history = [{"step": 1, "frac_reward_zero_std": 0.75}, {"step": 2, "clip_ratio/region_mean": 0.002}]
         state = {"global_step": 6, "max_steps": 10, "log_history": history}
         (output_dir / "trainer_state.json").write_text(json.dumps(state))
         return 1.0
@@ -287,6 +287,7 @@ def test_under_a_time_budget_grpo_is_given_the_minutes_its_models_evaluation_lea
     grpo = outcome["stages"]["grpo"]
     assert (grpo["steps"], grpo["max_steps"], grpo["max_run_minutes"]) == (6, 10, pytest.approx(float(minutes), 0.01))
     assert grpo["groups_without_spread"] == {"log_entries": 1, "mean": 0.75, "first_fifth": 0.75, "last_fifth": 0.75}
+    assert grpo["importance_ratio_clipped"] == {"log_entries": 1, "mean": 0.002, "max": 0.002}
 
 
 @pytest.mark.parametrize("minutes", ["0", "-3"])
@@ -1198,6 +1199,7 @@ def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp
         rounds = [entry["profile/decoding_rounds"] for entry in history if "profile/decoding_rounds" in entry]
         assert rounds[0] >= 1 and rounds[1] == 0 and grpo["step_profile"]["log_entries"] == 2
         assert grpo["groups_without_spread"]["log_entries"] == 1  # TRL's frac_reward_zero_std of the one generation
+        assert grpo["importance_ratio_clipped"]["log_entries"] == 1  # the second step, on the same generation
         assert (output_dir / f"curves-{arm}.png").stat().st_size > 0
     assert results["arms_at_once"] is True
     card = results["card_protocol"]

@@ -16,6 +16,7 @@ from open_r1.demo.gsm8k_report import (
     gsm8k_command,
     gsm8k_report,
     gsm8k_targets,
+    importance_ratio_clipped,
 )
 from tests.support.demo_results import greedy_details_sft_to_grpo, gsm8k_results
 
@@ -306,4 +307,25 @@ def test_grpos_groups_without_reward_spread_are_read_from_its_log_and_named_in_t
         "- **GRPO's groups without reward spread** (`frac_reward_zero_std`: no advantage, so no gradient; the share of "
         "a generation's groups, on average): chain of thought 0.64 over 10 logged generations (first fifth 0.75, last "
         "0.50).\n" in gsm8k_report(results, "make gsm8k ARM=cot")
+    )
+
+
+def test_how_far_grpos_policy_moved_is_read_from_the_steps_that_reuse_a_generation():
+    # Two optimizer steps per generation: the first generates (logs the groups, clips none), the second reuses it.
+    history = []
+    for generation, clipped in enumerate([0.0012, 0.0008, 0.0019]):
+        history.append({"step": 2 * generation + 1, "frac_reward_zero_std": 0.7, "clip_ratio/region_mean": 0.0})
+        history.append({"step": 2 * generation + 2, "clip_ratio/region_mean": clipped})
+    history.append({"train_runtime": 12.0, "step": 6})  # the end-of-training summary
+    clipped = importance_ratio_clipped(history)
+    assert clipped["log_entries"] == 3 and clipped["mean"] == pytest.approx(0.0013) and clipped["max"] == 0.0019
+    assert importance_ratio_clipped(history[:1]) is None  # only the generating step: nothing that could clip
+
+    results = gsm8k_results({"cot": {"base": 0.0, "sft": 0.03, "grpo": 0.05}}, ("cot",))
+    assert "How far GRPO's policy moved" not in gsm8k_report(results, "make gsm8k ARM=cot")
+    results["arms"]["cot"]["grpo"]["importance_ratio_clipped"] = clipped
+    assert (
+        "- **How far GRPO's policy moved** (the share of tokens whose importance ratio was clipped, "
+        "`clip_ratio/region_mean`, on the steps that trained on a generation already stepped on): chain of thought "
+        "0.13% on average, at most 0.19%, over 3 steps.\n" in gsm8k_report(results, "make gsm8k ARM=cot")
     )

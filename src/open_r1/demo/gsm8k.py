@@ -91,6 +91,7 @@ from open_r1.demo.gsm8k_report import (
     gsm8k_evaluations_table,
     gsm8k_report,
     gsm8k_table,
+    importance_ratio_clipped,
 )
 from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
 from open_r1.demo.report import grpo_curves
@@ -341,6 +342,7 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
     stages["grpo"]["max_run_minutes"] = grpo_limit.get("minutes")
     stages["grpo"]["step_profile"] = summarise_step_profile(grpo_state["log_history"])
     stages["grpo"]["groups_without_spread"] = groups_without_spread(grpo_state["log_history"])
+    stages["grpo"]["importance_ratio_clipped"] = importance_ratio_clipped(grpo_state["log_history"])
     held_out = [
         {
             "step": step,

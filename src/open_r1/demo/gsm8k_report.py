@@ -15,8 +15,9 @@
   calculations in the worked solution, the calculations written out beside the worked solutions', the same problem
   by problem from SFT to GRPO), `gsm8k_repetition_table` (`open_r1.demo.gsm8k_repetition`: the greedy completions
   that repeat a line, cut at the token budget or ended), the report's lines (GRPO prompts, steps, step time, groups
-  without reward spread (`groups_without_spread`), the card's protocol, the runs a combined results.json was made
-  of) and `gsm8k_command` (a run's `make gsm8k` command line, from its results).
+  without reward spread (`groups_without_spread`), how far the policy moved (`importance_ratio_clipped`), the
+  card's protocol, the runs a combined results.json was made of) and `gsm8k_command` (a run's `make gsm8k` command
+  line, from its results).
 Not covered: computing the numbers (`open_r1.demo.gsm8k` runs the arms; `open_r1.demo.gsm8k_combine` reads one-arm
 runs as one); `make demo`'s own reports (`open_r1.demo.report`, whose helpers this uses).
 """
@@ -540,6 +541,23 @@ def groups_without_spread(log_history: list[dict]) -> dict | None:
     }
 
 
+def importance_ratio_clipped(log_history: list[dict]) -> dict | None:
+    """How far GRPO's policy moved within a generation: the share of completion tokens whose importance ratio was
+    clipped (TRL's `clip_ratio/region_mean`) on the logged steps that trained on a generation an earlier step had
+    already stepped on (those that log no `frac_reward_zero_std`: the step that generates clips none, its policy
+    the one that sampled), its mean and largest, to read a learning-rate lever (`--grpo_learning_rate`) beside the
+    runs without. Each log entry is one step where `logging_steps` is 1, as the recipes log. None where no such step
+    was logged."""
+    shares = [
+        entry["clip_ratio/region_mean"]
+        for entry in log_history
+        if entry.get("clip_ratio/region_mean") is not None and "frac_reward_zero_std" not in entry
+    ]
+    if not shares:
+        return None
+    return {"log_entries": len(shares), "mean": sum(shares) / len(shares), "max": max(shares)}
+
+
 def groups_line(results: dict) -> str:
     """The report's line on each arm's GRPO groups without reward spread (`groups_without_spread`)."""
     arms = [
@@ -553,6 +571,23 @@ def groups_line(results: dict) -> str:
     return (
         "- **GRPO's groups without reward spread** (`frac_reward_zero_std`: no advantage, so no gradient; the share of "
         f"a generation's groups, on average): {'; '.join(arms)}.\n"
+    )
+
+
+def clipped_line(results: dict) -> str:
+    """The report's line on how far each arm's GRPO policy moved within a generation (`importance_ratio_clipped`)."""
+    arms = [
+        f"{GSM8K_ARM_NAMES[arm]} {100 * clipped['mean']:.2f}% on average, at most {100 * clipped['max']:.2f}%, over "
+        f"{clipped['log_entries']} steps"
+        for arm, stages in results["arms"].items()
+        if (clipped := stages.get("grpo", {}).get("importance_ratio_clipped"))
+    ]
+    if not arms:
+        return ""
+    return (
+        "- **How far GRPO's policy moved** (the share of tokens whose importance ratio was clipped, "
+        "`clip_ratio/region_mean`, on the steps that trained on a generation already stepped on): "
+        f"{'; '.join(arms)}.\n"
     )
 
 
@@ -647,7 +682,7 @@ the same solutions with each calculator annotation a call of the sandboxed pytho
 per arm with {conversion["tool_calls"]} tool calls; {len(malformed)} malformed annotation(s){left_out}.{listed}
 - **GRPO prompts**: {grpo_prompts_line(conversion, results.get("grpo_prompts_by_arm"))}
 {combined_runs_line(results)}{grpo_steps_line(results)}{grpo_step_time_line(results)}{groups_line(results)}\
-{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
+{clipped_line(results)}{card_line(results)}- **Model**: {model_description(results, DemoSettings(base_model="smollm2"))}
 - **Recipes**: {", ".join(f"`{recipe}`" for recipe in results["recipes"])}{grpo_recipe_overrides_note(results)}; \
 GRPO generates with \
 {grpo_generation(results)}, the evaluator with transformers\
