@@ -123,6 +123,22 @@ def test_an_evaluation_on_a_gpu_gives_its_memory_back_when_it_ends(monkeypatch, 
     assert events == (["evaluated", "cache emptied"] if device == "cuda" else ["evaluated"])
 
 
+def test_an_evaluations_progress_bar_names_the_tool_round_it_is_in(monkeypatch, tmp_path, capsys):
+    import open_r1.eval.offline
+    from open_r1.demo import pipeline
+
+    def evaluate(args, on_progress):
+        on_progress(0, 4, 1)  # a tool rollout's first round: none has ended yet, yet the work goes on
+        on_progress(3, 4, 2)
+        (tmp_path / "details.jsonl").write_text('{"id": "1"}\n')
+        return {"pass@1": 0.5}
+
+    monkeypatch.setattr(open_r1.eval.offline, "evaluate", evaluate)
+    pipeline.run_evaluator(tmp_path / "model", "gsm8k", tmp_path / "test.jsonl", tmp_path, label="tools, sft")
+    shown = capsys.readouterr().err
+    assert "3/4" in shown and "tool round 2" in shown
+
+
 def test_an_output_folder_keeps_nothing_of_an_earlier_run(tmp_path):
     from open_r1.demo.pipeline import prepare_output_dir
 

@@ -170,6 +170,27 @@ def test_a_rollout_that_calls_after_its_last_round_ends_there_and_says_so(tool_c
     assert reason == "tool_rounds"
 
 
+def test_progress_names_the_round_since_rollouts_end_only_in_their_last(tool_calling_model, settings):
+    # The memorised model calls the tool once, then answers: no rollout ends in round 1, all of them in round 2.
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    model = AutoModelForCausalLM.from_pretrained(tool_calling_model["path"])
+    problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
+    progress = []
+    _, reasons = rollout.generate_with_tools(
+        model,
+        tokenizer,
+        [prompt_messages(problem, with_tool=True)] * ROLLOUTS,
+        tool_settings=settings(1),
+        max_new_tokens=96,
+        max_tool_calling_iterations=2,
+        sampling={"do_sample": False},
+        batch_size=2,
+        on_batch=lambda *call: progress.append(call),
+    )
+    assert reasons == ["stop"] * ROLLOUTS
+    assert progress == [(0, ROLLOUTS, 1), (0, ROLLOUTS, 1), (2, ROLLOUTS, 2), (4, ROLLOUTS, 2)]
+
+
 def test_unbounded_rounds_as_trls_none_leave_the_rollout_to_its_token_budget(tool_calling_model, settings):
     problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
     [messages], [reason] = generate(

@@ -144,8 +144,10 @@ def run_evaluator(
     )
     with tqdm(desc=f"evaluating {label}", unit="problem") as bar:
 
-        def show_progress(done: int, total: int) -> None:
+        def show_progress(done: int, total: int, tool_round: int | None = None) -> None:
             bar.total = total
+            if tool_round is not None:  # most tool rollouts end in the later rounds: the count alone looks stuck
+                bar.set_postfix_str(f"tool round {tool_round}", refresh=False)
             bar.update(done - bar.n)
 
         results = evaluate(args, on_progress=show_progress)

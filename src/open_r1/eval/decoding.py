@@ -55,7 +55,7 @@ def sample_completions(
     seed: int,
     device: str = "auto",
     dtype: str = "auto",
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[..., None] | None = None,
     tool_settings=None,
     max_tool_calling_iterations: int | None = 0,
     revision: str | None = None,
@@ -69,7 +69,8 @@ def sample_completions(
     reason (one of `FINISH_REASONS`, in the completions' shape), with transformers.
 
     Temperature 0 decodes greedily. The evaluator and pass-rate filtering both sample through this function.
-    `on_progress(done, total)` is called after each batch (conversations done so far, all conversations).
+    `on_progress(done, total)` is called after each batch (conversations done so far, all conversations); with
+    tools `on_progress(done, total, tool_round)`, the round the batch decoded (`generate_with_tools`' `on_batch`).
     With `tool_settings` (a `PythonToolSettings`) the model may call the python tool
     (`open_r1.tools.rollout`); each completion is then the rollout's list of messages, not a string.
     `revision`, `attn_implementation`: as in `from_pretrained`; `chat_template` replaces the tokenizer's.
@@ -129,7 +130,7 @@ def sample_completions(
             compiled=compile_decoding,
             on_batch=None
             if on_progress is None
-            else (lambda done, total: on_progress(done // num_samples, total // num_samples)),
+            else (lambda done, total, tool_round: on_progress(done // num_samples, total // num_samples, tool_round)),
         )
         sizes = [num_samples] * len(conversations)
         return prompts, regroup(rollouts, sizes), regroup(reasons, sizes)

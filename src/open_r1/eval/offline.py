@@ -71,7 +71,7 @@ def build_conversations(args: EvaluateArguments, problems: list[Problem], all_pr
 def generate_completions(
     args: EvaluateArguments,
     problems: list[Problem],
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[..., None] | None = None,
     conversations: list[list] | None = None,
     decoding: DecodingTally | None = None,
 ) -> tuple[list[str], list[list[str]], list[list[str]]]:
@@ -214,10 +214,11 @@ def write_outputs(
     return results
 
 
-def evaluate(args: EvaluateArguments, on_progress: Callable[[int, int], None] | None = None) -> dict:
+def evaluate(args: EvaluateArguments, on_progress: Callable[..., None] | None = None) -> dict:
     """Runs one offline evaluation end to end and returns the contents of results.json.
 
-    `on_progress(done, total)` follows generation (see `generate_completions`)."""
+    `on_progress(done, total)` follows generation, with the tool round as a third argument where the model calls
+    tools (see `open_r1.eval.decoding.sample_completions`)."""
     try:  # the files' contents: each mistake names its file and line, in one line before the model loads
         all_problems = load_problems(args.data_files)
         problems = all_problems[: args.limit] if args.limit is not None else all_problems

@@ -182,7 +182,7 @@ def generate_with_tools(
     sampling: dict,
     batch_size: int = 16,
     stats: ToolStats | None = None,
-    on_batch: Callable[[int, int], None] | None = None,
+    on_batch: Callable[[int, int, int], None] | None = None,
     decoding: DecodingTally | None = None,
     compiled: bool = False,
 ) -> tuple[list[list[dict]], list[str]]:
@@ -192,7 +192,10 @@ def generate_with_tools(
     as in TRL, leaves the rounds to `max_new_tokens`).
     `decoding` counts every generate call that returned: the tokens each row kept of it, its time; and a batch that
     ran out of GPU memory and went again in halves (`open_r1.eval.decoding.BatchesThatFit`). `compiled`: the
-    compiled decode step (module docstring), where the model's generation config lets transformers compile."""
+    compiled decode step (module docstring), where the model's generation config lets transformers compile.
+    `on_batch(finished, total, tool_round)` after each batch of each round: the rollouts ended so far, all of them,
+    and the round the batch decoded (from 1). Every round decodes every rollout still going before the next starts,
+    so most rollouts end in the later rounds, and `finished` alone says little of how far the work is."""
     from trl.chat_template_utils import parse_response
 
     if max_new_tokens < 1:
@@ -221,9 +224,11 @@ def generate_with_tools(
     rounds = [0] * len(conversations)
     active = list(range(len(conversations)))
     finished = 0
+    tool_round = 0
     fit = BatchesThatFit(decoding)
     with ThreadPoolExecutor(max_workers=max(1, tool_settings.sandbox.num_workers)) as pool:
         while active:
+            tool_round += 1
             still_active = []
             for start in range(0, len(active), batch_size):
                 calling = []  # (rollout, its calls) of this batch
@@ -281,6 +286,6 @@ def generate_with_tools(
                         finished += 1
                         reasons[i] = "length"
                 if on_batch is not None:
-                    on_batch(finished, len(conversations))
+                    on_batch(finished, len(conversations), tool_round)
             active = still_active
     return rollouts, reasons
