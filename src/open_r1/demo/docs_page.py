@@ -19,7 +19,7 @@ import argparse
 import json
 import pathlib
 
-from open_r1.demo.gsm8k_report import GSM8K_ARM_NAMES, gsm8k_command, gsm8k_targets
+from open_r1.demo.gsm8k_report import gsm8k_command, gsm8k_targets
 from open_r1.demo.pipeline import STAGES
 from open_r1.demo.report import (
     CURVE_RISE_TARGET,
@@ -34,6 +34,7 @@ from open_r1.demo.report import (
     tool_demo_targets,
     verdicts_table,
 )
+from open_r1.demo.settings import GSM8K_ARM_NAMES
 from open_r1.utils.provenance import read_provenance, utc_time
 from open_r1.utils.results_docs import markdown_table
 

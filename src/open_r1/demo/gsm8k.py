@@ -83,19 +83,18 @@ from open_r1.demo.gsm8k_launch import (
     time_budget,
 )
 from open_r1.demo.gsm8k_report import (
-    GSM8K_ARM_NAMES,
     arm_greedy_details,
     greedy_change,
-    groups_without_spread,
     gsm8k_command,
     gsm8k_evaluations_table,
     gsm8k_report,
     gsm8k_table,
-    importance_ratio_clipped,
 )
+from open_r1.demo.gsm8k_training_report import groups_without_spread, importance_ratio_clipped
 from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
 from open_r1.demo.report import grpo_curves
 from open_r1.demo.settings import (
+    GSM8K_ARM_NAMES,
     GSM8K_FAST,
     GSM8K_FULL,
     GSM8KSettings,

@@ -25,12 +25,12 @@ import shutil
 from open_r1.demo import pipeline
 from open_r1.demo.gsm8k_report import (
     GRPO_PROMPT_FIELDS,
-    GSM8K_ARM_NAMES,
     arm_greedy_change,
     gsm8k_command,
     gsm8k_report,
     gsm8k_table,
 )
+from open_r1.demo.settings import GSM8K_ARM_NAMES
 from open_r1.usage import UsageError
 
 # What each run must share with the others for their arms to be compared: a difference in any is refused.

@@ -29,8 +29,8 @@ import time
 from open_r1.demo import pipeline
 from open_r1.demo.gsm8k_calculations import pass_by_calculations
 from open_r1.demo.gsm8k_repetition import repetition_counts
-from open_r1.demo.gsm8k_report import GRPO_PROMPT_FIELDS, GSM8K_ARM_NAMES, kept_details, out_of_tokens_share
-from open_r1.demo.settings import GSM8KSettings
+from open_r1.demo.gsm8k_report import GRPO_PROMPT_FIELDS, kept_details, out_of_tokens_share
+from open_r1.demo.settings import GSM8K_ARM_NAMES, GSM8KSettings
 from open_r1.eval.few_shot import LIGHTEVAL_GSM8K_GENERATION_SIZE
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
 from open_r1.tools.rollout import tool_call_rate

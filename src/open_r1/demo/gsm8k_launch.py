@@ -16,8 +16,8 @@ import pathlib
 import time
 
 from open_r1.demo import pipeline
-from open_r1.demo.gsm8k_report import GSM8K_ARM_NAMES
 from open_r1.demo.settings import (
+    GSM8K_ARM_NAMES,
     GSM8K_CPU_OVERRIDES,
     GSM8K_FAST_GRPO_OVERRIDES,
     GSM8K_FAST_SFT_OVERRIDES,

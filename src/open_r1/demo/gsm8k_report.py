@@ -14,12 +14,12 @@
 - `gsm8k_table`, `gsm8k_calculations_table` (the tables of `open_r1.demo.gsm8k_calculations`: greedy pass@1 by
   calculations in the worked solution, the calculations written out beside the worked solutions', the same problem
   by problem from SFT to GRPO), `gsm8k_repetition_table` (`open_r1.demo.gsm8k_repetition`: the greedy completions
-  that repeat a line, cut at the token budget or ended), the report's lines (GRPO prompts, steps, step time, groups
-  without reward spread (`groups_without_spread`), how far the policy moved (`importance_ratio_clipped`), the
-  card's protocol, the runs a combined results.json was made of) and `gsm8k_command` (a run's `make gsm8k` command
-  line, from its results).
+  that repeat a line, cut at the token budget or ended), the report's lines (GRPO prompts, the card's protocol, the
+  runs a combined results.json was made of) and `gsm8k_command` (a run's `make gsm8k` command line, from its
+  results).
 Not covered: computing the numbers (`open_r1.demo.gsm8k` runs the arms; `open_r1.demo.gsm8k_combine` reads one-arm
-runs as one); `make demo`'s own reports (`open_r1.demo.report`, whose helpers this uses).
+runs as one); the report's lines on how GRPO trained (`open_r1.demo.gsm8k_training_report`); `make demo`'s own
+reports (`open_r1.demo.report`, whose helpers this uses).
 """
 
 import gzip
@@ -29,6 +29,14 @@ import pathlib
 
 from open_r1.demo.gsm8k_calculations import calculations_tables, paired_verdicts
 from open_r1.demo.gsm8k_repetition import repetition_counts, repetition_table
+from open_r1.demo.gsm8k_training_report import (
+    clipped_line,
+    groups_line,
+    grpo_generation,
+    grpo_recipe_overrides_note,
+    grpo_step_time_line,
+    grpo_steps_line,
+)
 from open_r1.demo.pipeline import STAGES
 from open_r1.demo.report import (
     ROUNDING_SLACK,
@@ -38,13 +46,12 @@ from open_r1.demo.report import (
     percent_with_stderr,
     verdicts_table,
 )
-from open_r1.demo.settings import DemoSettings
+from open_r1.demo.settings import GSM8K_ARM_NAMES, DemoSettings
 from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from open_r1.usage import UsageError
 from open_r1.utils.decoding_tally import fit_call_prices
 from open_r1.utils.provenance import utc_time
 from open_r1.utils.results_docs import markdown_table
-from open_r1.utils.step_profile import describe as describe_step_profile
 
 # GSM8K numbers published beside which `make gsm8k` reads (pass@1 on all 1,319 test problems).
 SMOLLM2_CARD_GSM8K = 0.014  # 5-shot, which the base model under the card's protocol should reproduce within 2 SE
@@ -62,7 +69,6 @@ GSM8K_TOOL_OVER_COT_TARGET = 0.03
 GSM8K_GRPO_OVER_SFT_TARGET = 0.02
 # And both arms, every stage trained and evaluated, within 30 minutes of one GPU's time.
 GSM8K_GPU_MINUTES_TARGET = 30
-GSM8K_ARM_NAMES = {"cot": "chain of thought", "tools": "python tool"}
 CARD_AGREEMENT_STDERRS = 2
 
 
@@ -441,154 +447,6 @@ def grpo_prompts_line(conversion: dict, by_arm: dict | None = None) -> str:
             "; ".join(f"{GSM8K_ARM_NAMES[arm]}: {grpo_prompts_phrase(fields)}" for arm, fields in by_arm.items()) + "."
         )
     return grpo_prompts_phrase(conversion) + "."
-
-
-def grpo_generation(results: dict) -> str:
-    """How the run's GRPO generated, naming an arm whose compiled launch failed and ran without compiling."""
-    fell_back = [
-        GSM8K_ARM_NAMES[arm]
-        for arm, stages in results["arms"].items()
-        if stages.get("grpo", {}).get("compiled_launch_failed")
-    ]
-    if not fell_back:
-        return results["grpo_generation"]
-    return f"{results['grpo_generation']} (the {' and '.join(fell_back)} arm without: its compiled launch failed)"
-
-
-def grpo_recipe_overrides_note(results: dict) -> str:
-    """The Recipes line's note on a GRPO learning rate or completions per prompt given in place of the recipes'
-    (`--grpo_learning_rate`, `--grpo_num_generations`)."""
-    # A combined run's are each run's, labelled with its arms, where they differ.
-    notes = []
-    rate = results.get("grpo_learning_rate")
-    if rate is not None:
-        notes.append(
-            f"; GRPO's learning rate {repr(rate) if isinstance(rate, float) else rate} in place of the recipes'"
-        )
-    groups = results.get("grpo_num_generations")
-    if groups is not None:
-        notes.append(
-            f"; {groups} completions per GRPO prompt (num_generations) in place of the recipes', as many rows"
-        )
-    return "".join(notes)
-
-
-def grpo_steps_line(results: dict) -> str:
-    """The report's line on how many GRPO steps each arm trained, what a time budget gave each to train in, a
-    restart after running out of GPU memory, and one without the compiled decode step after it failed."""
-    arms = []
-    for arm, stages in results["arms"].items():
-        grpo = stages.get("grpo", {})
-        if grpo.get("steps") is None:
-            continue
-        limit = grpo.get("max_run_minutes")
-        given = "" if limit is None else f" (given {limit:g} min)"
-        restart = grpo.get("out_of_memory_restart")
-        restarted = (
-            ""
-            if restart is None
-            else f", started again after running out of GPU memory beside {restart['beside']} "
-            f"({restart['seconds_lost']:.0f} s lost; {pathlib.Path(restart['log']).name})"
-        )
-        failed = grpo.get("compiled_launch_failed")
-        eager = (
-            ""
-            if failed is None
-            else f", without the compiled decode step, which failed ({failed['seconds_lost']:.0f} s lost; "
-            f"{pathlib.Path(failed['log']).name})"
-        )
-        arms.append(f"{GSM8K_ARM_NAMES[arm]} {grpo['steps']} of {grpo['max_steps']}{given}{restarted}{eager}")
-    if not arms:
-        return ""
-    budget = results.get("time_budget_minutes")
-    under = (
-        ""
-        if budget is None
-        else f"; {'each' if results.get('runs') else 'the'} run's time budget was {budget:g} minutes, and each "
-        "arm's GRPO trained the steps that left "
-        "time for the GRPO evaluations (`max_run_minutes`)"
-    )
-    return f"- **GRPO steps**: {', '.join(arms)}{under}.\n"
-
-
-def grpo_step_time_line(results: dict) -> str:
-    """The report's line on where each arm's mean GRPO step spent its time (`open_r1.utils.step_profile`)."""
-    arms = [
-        f"{GSM8K_ARM_NAMES[arm]} {describe_step_profile(stages['grpo']['step_profile'])}"
-        for arm, stages in results["arms"].items()
-        if stages.get("grpo", {}).get("step_profile")
-    ]
-    if not arms:
-        return ""
-    return f"- **A GRPO step's time** (mean over its logged steps, `open_r1.utils.step_profile`): {'; '.join(arms)}.\n"
-
-
-def groups_without_spread(log_history: list[dict]) -> dict | None:
-    """The share of GRPO's groups whose completions all earned the same reward, so had no advantage and gave no
-    gradient (TRL's `frac_reward_zero_std`), from a run's `log_history` (trainer_state.json): its mean over the logged
-    entries that scored a generation, and over their first and last fifths (at least one entry each), to read a lever
-    that aims at it (`--grpo_num_generations`, `--grpo_max_calculations`) beside the runs without. None where no entry
-    logged it."""
-    shares = [entry["frac_reward_zero_std"] for entry in log_history if entry.get("frac_reward_zero_std") is not None]
-    if not shares:
-        return None
-    fifth = max(1, len(shares) // 5)
-    return {
-        "log_entries": len(shares),
-        "mean": sum(shares) / len(shares),
-        "first_fifth": sum(shares[:fifth]) / fifth,
-        "last_fifth": sum(shares[-fifth:]) / fifth,
-    }
-
-
-def importance_ratio_clipped(log_history: list[dict]) -> dict | None:
-    """How far GRPO's policy moved within a generation: the share of completion tokens whose importance ratio was
-    clipped (TRL's `clip_ratio/region_mean`) on the logged steps that trained on a generation an earlier step had
-    already stepped on (those that log no `frac_reward_zero_std`: the step that generates clips none, its policy
-    the one that sampled), its mean and largest, to read a learning-rate lever (`--grpo_learning_rate`) beside the
-    runs without. Each log entry is one step where `logging_steps` is 1, as the recipes log. None where no such step
-    was logged."""
-    shares = [
-        entry["clip_ratio/region_mean"]
-        for entry in log_history
-        if entry.get("clip_ratio/region_mean") is not None and "frac_reward_zero_std" not in entry
-    ]
-    if not shares:
-        return None
-    return {"log_entries": len(shares), "mean": sum(shares) / len(shares), "max": max(shares)}
-
-
-def groups_line(results: dict) -> str:
-    """The report's line on each arm's GRPO groups without reward spread (`groups_without_spread`)."""
-    arms = [
-        f"{GSM8K_ARM_NAMES[arm]} {groups['mean']:.2f} over {groups['log_entries']} logged generations (first fifth "
-        f"{groups['first_fifth']:.2f}, last {groups['last_fifth']:.2f})"
-        for arm, stages in results["arms"].items()
-        if (groups := stages.get("grpo", {}).get("groups_without_spread"))
-    ]
-    if not arms:
-        return ""
-    return (
-        "- **GRPO's groups without reward spread** (`frac_reward_zero_std`: no advantage, so no gradient; the share of "
-        f"a generation's groups, on average): {'; '.join(arms)}.\n"
-    )
-
-
-def clipped_line(results: dict) -> str:
-    """The report's line on how far each arm's GRPO policy moved within a generation (`importance_ratio_clipped`)."""
-    arms = [
-        f"{GSM8K_ARM_NAMES[arm]} {100 * clipped['mean']:.2f}% on average, at most {100 * clipped['max']:.2f}%, over "
-        f"{clipped['log_entries']} steps"
-        for arm, stages in results["arms"].items()
-        if (clipped := stages.get("grpo", {}).get("importance_ratio_clipped"))
-    ]
-    if not arms:
-        return ""
-    return (
-        "- **How far GRPO's policy moved** (the share of tokens whose importance ratio was clipped, "
-        "`clip_ratio/region_mean`, on the steps that trained on a generation already stepped on): "
-        f"{'; '.join(arms)}.\n"
-    )
 
 
 def gsm8k_command(results: dict) -> str:

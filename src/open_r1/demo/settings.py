@@ -101,6 +101,10 @@ TOOLS_FAST_SFT_OVERRIDES = ("--max_steps", "20", "--logging_steps", "10")
 TOOLS_FAST_GRPO_OVERRIDES = ("--max_steps", "2", "--logging_steps", "1")
 
 
+# How reports, tables and messages name `make gsm8k`'s two arms.
+GSM8K_ARM_NAMES = {"cot": "chain of thought", "tools": "python tool"}
+
+
 @dataclasses.dataclass(frozen=True)
 class GSM8KSettings:
     """What `make gsm8k` trains on and how it evaluates each arm; the training schedules are in the recipes."""
