@@ -131,6 +131,11 @@ def test_by_calculations_the_completions_cut_at_the_token_budget_are_told_from_t
     ]
     assert out_of_tokens_table(["arm", "stage"], rows[1:]) == ""
     tables = calculations_tables(["arm", "stage"], rows)
-    assert tables.endswith("\n\n" + out_of_tokens_table(["arm", "stage"], rows))
+    assert "\n\n" + out_of_tokens_table(["arm", "stage"], rows) + "\n\nNot counted for" in tables
     assert "Cut at the token budget, by the same count" in tables
     assert "Cut at the token budget" not in calculations_tables(["arm", "stage"], rows[1:])
+    # An evaluation whose details had no finish reasons is named under the table, not left out unsaid.
+    assert tables.endswith(
+        "\n\nNot counted for chain of thought sft: its details have no finish reasons (written before the evaluator "
+        "recorded them)."
+    )

@@ -50,5 +50,5 @@ def test_how_far_grpos_policy_moved_is_read_from_the_steps_that_reuse_a_generati
     assert (
         "- **How far GRPO's policy moved** (the share of tokens whose importance ratio was clipped, "
         "`clip_ratio/region_mean`, on the steps that trained on a generation already stepped on): chain of thought "
-        "0.13% on average, at most 0.19%, over 3 steps.\n" in cot_report(importance_ratio_clipped=clipped)
+        "0.13% on average, at most 0.19%, over 3 logged steps.\n" in cot_report(importance_ratio_clipped=clipped)
     )

@@ -127,16 +127,20 @@ def test_an_evaluations_progress_bar_names_the_tool_round_it_is_in(monkeypatch, 
     import open_r1.eval.offline
     from open_r1.demo import pipeline
 
+    shown = []
+
     def evaluate(args, on_progress):
-        on_progress(0, 4, 1)  # a tool rollout's first round: none has ended yet, yet the work goes on
-        on_progress(3, 4, 2)
+        on_progress(1, 4, 1)
+        on_progress(1, 4, 2)  # a later round in which no rollout has ended yet: the bar still moves on
+        shown.append(capsys.readouterr().err)
+        on_progress(3, 4, 3)
         (tmp_path / "details.jsonl").write_text('{"id": "1"}\n')
         return {"pass@1": 0.5}
 
     monkeypatch.setattr(open_r1.eval.offline, "evaluate", evaluate)
     pipeline.run_evaluator(tmp_path / "model", "gsm8k", tmp_path / "test.jsonl", tmp_path, label="tools, sft")
-    shown = capsys.readouterr().err
-    assert "3/4" in shown and "tool round 2" in shown
+    assert "1/4" in shown[0] and "tool round 2" in shown[0]
+    assert "3/4" in capsys.readouterr().err
 
 
 def test_an_output_folder_keeps_nothing_of_an_earlier_run(tmp_path):

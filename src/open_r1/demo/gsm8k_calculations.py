@@ -243,6 +243,12 @@ def calculations_tables(
             "without repeating a line (a budget too short for the steps rather than the same step again, "
             "`open_r1.rewards.repetition.repeats_a_line`):\n\n" + out_of_tokens
         )
+        uncounted = [" ".join(cells) for cells, breakdown in rows if not counts_out_of_tokens(breakdown)]
+        if uncounted:
+            tables += (
+                f"\n\nNot counted for {', '.join(uncounted)}: its details have no finish reasons (written before "
+                "the evaluator recorded them)."
+            )
     return tables
 
 

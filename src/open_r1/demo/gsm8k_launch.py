@@ -1,8 +1,10 @@
 """How `make gsm8k` launches each arm's training: what each stage adds to its recipe (`stage_overrides`: the CPU's
 settings, FAST's, vLLM's or the compiled decode step's, and the GRPO levers `--grpo_max_steps`,
 `--grpo_learning_rate`, `--grpo_num_generations`), the minutes GRPO may train under `--time_budget_minutes`
-(`time_budget`, `grpo_minutes`), and the checks, before anything loads, of the options that change a launch
-(`check_compile_generation`, `check_compile_decoding`, `check_vllm`, `check_grpo_num_generations`).
+(`time_budget`, `grpo_minutes`), the checks, before anything loads, of the options that change a launch
+(`check_compile_generation`, `check_compile_decoding`, `check_vllm`, `check_grpo_num_generations`, which reads an
+arm's `generation_rows`), and the record of a compiled launch that failed and ran again without compiling
+(`compiled_launch_failed`).
 
     overrides = stage_overrides("grpo", run)     # appended to `accelerate launch ... grpo.py --config <recipe>`
     budget = time_budget(settings, arms, arms_at_once, started_at, minutes)   # the run's deadline

@@ -165,6 +165,6 @@ def clipped_line(results: dict) -> str:
         "`clip_ratio/region_mean`, on the steps that trained on a generation already stepped on)",
         lambda clipped: (
             f"{100 * clipped['mean']:.2f}% on average, at most {100 * clipped['max']:.2f}%, over "
-            f"{clipped['log_entries']} steps"
+            f"{clipped['log_entries']} logged steps"
         ),
     )

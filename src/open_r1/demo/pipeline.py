@@ -146,8 +146,10 @@ def run_evaluator(
 
         def show_progress(done: int, total: int, tool_round: int | None = None) -> None:
             bar.total = total
-            if tool_round is not None:  # most tool rollouts end in the later rounds: the count alone looks stuck
-                bar.set_postfix_str(f"tool round {tool_round}", refresh=False)
+            shown = f"tool round {tool_round}"
+            # Most tool rollouts end in the later rounds: the count alone looks stuck, so a new round redraws the bar.
+            if tool_round is not None and bar.postfix != shown:
+                bar.set_postfix_str(shown, refresh=True)
             bar.update(done - bar.n)
 
         results = evaluate(args, on_progress=show_progress)

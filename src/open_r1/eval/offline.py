@@ -250,7 +250,8 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[..., None] | None = 
             "gpu_memory_reserved_peak_gib": gpu_memory_reserved_peak_gib(),
         }
         logger.info(
-            "generation took %.1f s, its generate calls %.1f s (the rest: loading the model, chat templates, tool calls)",
+            "generation took %.1f s, its generate calls %.1f s (the rest: loading the model, chat templates, tool "
+            "calls)",
             decoding["generation_seconds"],
             decoding["seconds"],
         )
