@@ -11,8 +11,9 @@ worked solution, and how many calculations its completions write out beside the 
 
 A model that learnt to stop short of the steps a problem takes shows here, where pass@1 alone does not
 (docs/gsm8k.md, "GRPO's prompts, and scores by number of calculations"); so does a token budget too short for the
-longest problems: completions cut there without going round a step (docs/gsm8k.md, "Out of tokens"). `paired_verdicts` pairs two greedy
-evaluations by problem, for these tables and for the GRPO goal's paired change (`open_r1.demo.gsm8k_report`).
+longest problems: completions cut there without going round a step (docs/gsm8k.md, "Out of tokens").
+`paired_verdicts` pairs two greedy evaluations by problem, for these tables and for the GRPO goal's paired change
+(`open_r1.demo.gsm8k_report`).
 Not covered: running the evaluations (`open_r1.demo.gsm8k_evals`), the report around these tables
 (`open_r1.demo.gsm8k_report`), what a calculation is (`open_r1.tasks.gsm8k.calculations`, `calculations_written`).
 """

@@ -8,8 +8,8 @@
   (`stage_settings`); the tool-call rate, the share out of tokens, and by calculations in the worked solution
   pass@1 and the calculations the completions wrote out beside the worked solutions'
   (`open_r1.demo.gsm8k_calculations.pass_by_calculations`), and how many of its completions, cut at the token
-  budget or ended, repeat a line (`open_r1.demo.gsm8k_repetition.repetition_counts`). On a shared GPU the two evaluations are two jobs, each
-  in its own process, each holding a GPU job slot (`open_r1.utils.gpu_jobs`).
+  budget or ended, repeat a line (`open_r1.demo.gsm8k_repetition.repetition_counts`). On a shared GPU the two
+  evaluations are two jobs, each in its own process, each holding a GPU job slot (`open_r1.utils.gpu_jobs`).
 - `evaluate_card_protocol`: 5 GSM8K-train shots before each problem, greedy (docs/gsm8k_fidelity.md).
 - `--reuse_base`: `check_reusable`, `read_reused` and `reused_evaluation` take an earlier run's base evaluations,
   checked to score as many problems of a test file of the same name with the same samples.
