@@ -34,6 +34,7 @@ keep each row's cache between its turns).
 """
 
 import argparse
+import gzip
 import json
 import pathlib
 import random
@@ -245,7 +246,14 @@ def results_section(results: dict, path: pathlib.Path) -> str:
         f"{settings['max_completion_length']}, {settings['batches']} batches per size, seed {settings['seed']} "
         f"(`{path.as_posix()}`)"
     )
-    if prices:
+    if prices and prices["rows"] == "evaluator":
+        line += (
+            f"; the evaluator's schedules priced at {prices['ms_per_decode_step']:.1f} ms per decode step, "
+            f"{prices['ms_per_1k_context_tokens']:,.1f} ms per 1,000 context tokens and {prices['ms_per_call']:.0f} ms "
+            f"per call (fitted to the {prices['calls']} generate calls of the evaluation in `{prices['file']}`, R² "
+            f"{prices['r_squared']:.2f})"
+        )
+    elif prices:
         line += (
             f"; batches of {prices['rows']} rows priced at {prices['ms_per_decode_step']:.1f} ms per decode step, "
             f"{prices['ms_per_1k_context_tokens']:,.1f} ms per 1,000 context tokens and {prices['ms_per_call']:.0f} ms "
@@ -308,12 +316,18 @@ def print_figures(label: str, figures: dict[str, dict]) -> None:
 
 
 def read_prices(path: str) -> dict | None:
-    """The prices grpo_throughput.py fits to a results file of its own, with the rows its first generate calls
-    decoded (a step's prompts x num_generations); None where they cannot be told apart."""
+    """The prices fitted to a results file's generate calls: grpo_throughput.py's, with the rows its first generate
+    calls decoded (a step's prompts x num_generations), or an offline evaluation's (`decoding.call_timings`), whose
+    calls price the evaluator's schedules (`rows` "evaluator"); None where they cannot be told apart."""
+    results = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+    if "decoding" in results:
+        from open_r1.utils.decoding_tally import fit_call_prices
+
+        prices = fit_call_prices((results["decoding"] or {}).get("call_timings") or [])
+        return None if prices is None else {**prices, "file": path, "rows": "evaluator"}
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
     from grpo_throughput import generation_prices
 
-    results = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
     prices = generation_prices(results)
     rows = results["settings"]["prompts"] * results["settings"]["num_generations"]  # per generate call, at first
     return None if prices is None else {**prices, "file": path, "rows": rows}
@@ -331,7 +345,9 @@ def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> Non
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--details", help="An offline evaluation's details.jsonl, with --tools python.")
+    parser.add_argument(
+        "--details", help="An offline evaluation's details.jsonl (or details.jsonl.gz), with --tools python."
+    )
     parser.add_argument("--model", help="The model folder whose tokenizer counts the tokens.")
     parser.add_argument("--rows", type=int, nargs="+", default=[16, 128], help="Rollouts per batch.")
     parser.add_argument("--chunks", type=int, nargs="+", default=[16, 32, 64], help="Tokens per generate call.")
@@ -354,8 +370,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--evaluator_draws", type=int, default=5, help="Draws of --evaluator_rollouts rollouts.")
     parser.add_argument(
         "--prices",
-        help="A grpo_throughput.py results file whose arms' generate calls give a machine's prices: each schedule is "
-        "then also priced in seconds.",
+        help="A grpo_throughput.py results file whose arms' generate calls give a machine's prices (each schedule of "
+        "as many rows is then also priced in seconds), or an offline evaluation's results.json, whose generate calls "
+        "price the evaluator's schedules.",
     )
     parser.add_argument("--output", default=None)
     parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", help="Results files to write into the docs.")
@@ -376,7 +393,10 @@ def main(argv: list[str] | None = None) -> dict:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(args.model)
-    lines = pathlib.Path(args.details).read_text(encoding="utf-8").splitlines()
+    details = pathlib.Path(args.details)
+    opened = gzip.open(details, "rt", encoding="utf-8") if details.suffix == ".gz" else details.open(encoding="utf-8")
+    with opened as file:
+        lines = file.read().splitlines()
     records = [json.loads(line) for line in lines if line.strip()]
     if any("prompt" not in record for record in records):
         parser.error(f"--details {args.details}: every line needs its 'prompt' (the evaluator's details.jsonl)")
@@ -411,7 +431,8 @@ def main(argv: list[str] | None = None) -> dict:
         schedules = {"rounds": [rounds_steps(draw, budget, per_call) for draw in draws]}
         for chunk in args.chunks:
             schedules[f"joining_{chunk}"] = [joining_steps(draw, budget, chunk, per_call) for draw in draws]
-        figures = figures_of(schedules, prices if prices and prices["rows"] == per_call else None)
+        priced = prices if prices and prices["rows"] in (per_call, "evaluator") else None
+        figures = figures_of(schedules, priced)
         results["evaluator"] = {
             "rollouts": args.evaluator_rollouts,
             "rows_per_call": per_call,

@@ -178,6 +178,10 @@ def test_each_arms_evaluations_are_settings_the_evaluator_takes_with_grading_and
             gsm8k_evals.grading_workers() if arm == "tools" else None
         )
         assert args.compile_decoding is False
+        # The tool arm's rollouts decode with rows joining (docs/benchmarks.md); the chain of thought has no rollouts.
+        assert args.tool_rollout_chunk_tokens == (
+            GSM8K_FULL.eval_tool_rollout_chunk_tokens if arm == "tools" else None
+        )
         compiled = gsm8k_evals.stage_settings(arm, "sft", kind, num_samples, {**run, "compile_decoding": True}, 0)
         assert compiled == {**settings, "label": compiled["label"], "compile_decoding": True}
 

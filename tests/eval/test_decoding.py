@@ -362,3 +362,38 @@ def test_compiled_decoding_is_refused_off_a_gpu_before_the_model_loads(tmp_path)
             str(tmp_path / "no-model"), [[{"role": "user", "content": "1+1?"}]], num_samples=1, temperature=0.0,
             top_p=1.0, max_new_tokens=4, batch_size=1, seed=0, device="cpu", compile_decoding=True,
         )  # fmt: skip
+
+
+def test_tool_rollouts_decoded_with_rows_joining_are_the_rounds_ones(tool_calling_model):
+    """The evaluator passes `tool_rollout_chunk_tokens` on to the rollouts (greedy: the same rollouts, each sample of
+    each problem), and refuses it without tools, before the model loads."""
+    from open_r1.eval import decoding
+    from open_r1.sandbox import isolation_mode
+    from open_r1.sandbox.factory import clear_providers
+    from open_r1.tasks.tool_arithmetic import prompt_messages
+    from open_r1.tools.python_tool import PythonToolSettings, tool_sandbox
+    from tests.support.sandbox_checks import skip_without_isolation
+
+    with skip_without_isolation():
+        isolation_mode()
+    problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
+    conversations = [prompt_messages(problem, with_tool=True), prompt_messages({**problem, "problem": "Hi."}, True)]
+    settings = dict(
+        num_samples=2, temperature=0.0, top_p=1.0, max_new_tokens=48, batch_size=1, seed=0, device="cpu",
+        dtype="float32", max_tool_calling_iterations=2,
+        tool_settings=PythonToolSettings(sandbox=tool_sandbox("local", 2), wall_seconds=5),
+    )  # fmt: skip
+    try:
+        rounds = decoding.sample_completions(str(tool_calling_model["path"]), conversations, **settings)
+        joining = decoding.sample_completions(
+            str(tool_calling_model["path"]), conversations, tool_rollout_chunk_tokens=8, **settings
+        )
+    finally:
+        clear_providers()
+    assert joining == rounds
+    assert rounds[1][0][0][1]["role"] == "tool"  # the memorised problem's rollouts called the tool
+    with pytest.raises(ValueError, match="^tool_rollout_chunk_tokens applies to generation with tools$"):
+        decoding.sample_completions(
+            "no-model", conversations, num_samples=1, temperature=0.0, top_p=1.0, max_new_tokens=4, batch_size=1,
+            seed=0, device="cpu", tool_rollout_chunk_tokens=8,
+        )  # fmt: skip

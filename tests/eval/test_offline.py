@@ -277,6 +277,11 @@ def test_command_line_reports_a_missing_predictions_file_by_name(tmp_path, bench
         (["--max_new_tokens", "abc"], "argument --max_new_tokens/--max-new-tokens: invalid int value: 'abc'"),
         (["--max_new_tokens", "0"], "--max_new_tokens and --batch_size must be >= 1"),
         (["--code_num_workers", "3"], "--code_num_workers is set but --tools is empty"),
+        (["--tool_rollout_chunk_tokens", "96"], "--tool_rollout_chunk_tokens is set but --tools is empty"),
+        (
+            ["--tools", "python", "--tool_rollout_chunk_tokens", "0"],
+            "--tool_rollout_chunk_tokens must be a positive number of tokens, got 0",
+        ),
         (
             ["--compile_decoding", "true", "--device", "cpu"],
             "--compile_decoding compiles generation on a GPU, and --device cpu has no GPU; drop --compile_decoding",

@@ -142,3 +142,18 @@ def test_rollouts_are_counted_in_the_tokens_of_their_turns_and_tool_results(sche
     )
     with pytest.raises(SystemExit):
         schedule.main([*argv, "--prices", str(throughput)])
+
+    # Priced with an offline evaluation's own generate calls: its evaluator schedules, not the GRPO batches.
+    evaluation = tmp_path / "evaluation.json"
+    evaluation.write_text(json.dumps({"decoding": {"call_timings": timings}}))
+    argv += ["--batches", "3", "--evaluator_rollouts", "3", "--evaluator_rows_per_call", "2"]
+    priced = schedule.main([*argv, "--prices", str(evaluation)])
+    assert "seconds" not in priced["rows"]["4"]["rounds"]
+    rounds = priced["evaluator"]["schedules"]["rounds"]
+    expected = (
+        0.040 * rounds["decode_steps"] + 0.003 * rounds["context_tokens"] / 1000 + 0.050 * rounds["generate_calls"]
+    )
+    assert rounds["seconds"] == pytest.approx(expected)
+    assert "seconds_to_rounds" in priced["evaluator"]["schedules"]["joining_8"]
+    section = schedule.results_section(priced, output)
+    assert f"fitted to the 5 generate calls of the evaluation in `{evaluation}`, R² 1.00" in section

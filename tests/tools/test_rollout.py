@@ -30,9 +30,17 @@ def settings():
 
 
 def generate(
-    model_folder, problem, settings, rollouts=ROLLOUTS, max_new_tokens=96, max_tool_calling_iterations=2, decoding=None
+    model_folder,
+    problem,
+    settings,
+    rollouts=ROLLOUTS,
+    max_new_tokens=96,
+    max_tool_calling_iterations=2,
+    decoding=None,
+    **schedule,
 ) -> tuple[list[list[dict]], list[str]]:
-    """`rollouts` greedy rollouts of the memorised model on `problem`, and their finish reasons."""
+    """`rollouts` greedy rollouts of the memorised model on `problem`, and their finish reasons; `schedule`:
+    `batch_size`, `chunk_tokens`."""
     tokenizer = AutoTokenizer.from_pretrained(model_folder)
     model = AutoModelForCausalLM.from_pretrained(model_folder)
     conversation = prompt_messages(problem, with_tool=True)
@@ -45,6 +53,7 @@ def generate(
         max_tool_calling_iterations=max_tool_calling_iterations,
         sampling={"do_sample": False},
         decoding=decoding,
+        **schedule,
     )
 
 
@@ -157,6 +166,10 @@ def test_the_tool_turns_count_towards_the_budget_as_trl_counts_them(
     )
     assert [message["role"] for message in messages] == roles, messages
     assert reason == finish_reason
+    # Rows joining keeps the budget alike, a turn cut into chunks of 5 tokens included.
+    assert generate(
+        tool_calling_model["path"], problem, settings(1), rollouts=1, max_new_tokens=max_new_tokens, chunk_tokens=5
+    ) == ([messages], [reason])
     if budget == "whole":
         assert f"\\boxed{{{tool_calling_model['problem']['answer']}}}" in messages[-1]["content"]
 
@@ -255,3 +268,68 @@ def test_compiled_rollouts_pad_each_round_to_a_bucket_and_keep_one_cache_length(
     # The tool call's round and the answer's, each of the 3 rollouts padded to the 4 rows of a batch.
     assert calls == [(4, len(prompt) + 96, "static")] * 2
     assert hasattr(model, "_compiled_call")  # transformers compiled the decode step
+
+
+@pytest.mark.parametrize("chunk_tokens", [1, 7, 1000])
+def test_rows_joining_gives_the_rounds_rollouts(tool_calling_model, settings, chunk_tokens):
+    """The memorised rollout (a call, then the answer) beside prompts the model never saw, whose rollouts run other
+    lengths and end otherwise: greedy rollouts and finish reasons are the rounds' at any chunk size (float32)."""
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    model = AutoModelForCausalLM.from_pretrained(tool_calling_model["path"])
+    problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
+    conversations = [
+        prompt_messages(problem, with_tool=True),
+        prompt_messages({**problem, "problem": "What is 6 * 7? Put the final answer in \\boxed{}."}, with_tool=True),
+        prompt_messages(problem, with_tool=True),
+        prompt_messages({**problem, "problem": "Say hello."}, with_tool=True),
+        prompt_messages(problem, with_tool=True),
+    ]
+    run = dict(
+        tool_settings=settings(2), max_new_tokens=64, max_tool_calling_iterations=2, sampling={"do_sample": False}
+    )
+    rounds = rollout.generate_with_tools(model, tokenizer, conversations, batch_size=2, **run)
+    joining = rollout.generate_with_tools(
+        model, tokenizer, conversations, batch_size=2, chunk_tokens=chunk_tokens, **run
+    )
+    assert joining == rounds
+    assert rounds[1][0] == "stop" and rounds[0][0][1]["role"] == "tool"  # the memorised rollout called, then answered
+
+
+def test_with_rows_joining_a_waiting_rollout_takes_the_row_of_one_that_ended(
+    tool_calling_model, settings, monkeypatch
+):
+    """Three rollouts, two rows: the first two decode together, chunk by chunk, and the third starts once they have
+    ended; the progress counts rollouts as they end, without a round."""
+    problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
+    first, tool_turn, final = memorised_rollout_lengths(
+        tool_calling_model["path"], tool_calling_model["user_turn"], tool_calling_model["problem"]
+    )
+    asked, real_generate = [], rollout._generate
+
+    def recording(model, pad, prompt_ids, max_new_tokens, sampling, static):
+        asked.append((len(prompt_ids), max_new_tokens))
+        return real_generate(model, pad, prompt_ids, max_new_tokens, sampling, static)
+
+    monkeypatch.setattr(rollout, "_generate", recording)
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    model = AutoModelForCausalLM.from_pretrained(tool_calling_model["path"])
+    progress = []
+    rollouts, reasons = rollout.generate_with_tools(
+        model,
+        tokenizer,
+        [prompt_messages(problem, with_tool=True)] * 3,
+        tool_settings=settings(2),
+        max_new_tokens=96,
+        max_tool_calling_iterations=2,
+        sampling={"do_sample": False},
+        batch_size=2,
+        chunk_tokens=4,
+        on_batch=lambda *call: progress.append(call),
+    )
+    assert reasons == ["stop"] * 3
+    # A rollout's calls: its call turn in chunks of 4, then its answer after the tool turn, likewise.
+    per_rollout = -(-first // 4) + -(-final // 4)
+    assert [rows for rows, _ in asked] == [2] * per_rollout + [1] * per_rollout
+    assert all(tokens <= 4 for _, tokens in asked)
+    assert progress[per_rollout - 1] == (2, 3, None) and progress[-1] == (3, 3, None)
+    assert [call for call in progress if call[0] == 0] == [(0, 3, None)] * (per_rollout - 1)

@@ -255,8 +255,14 @@ def test_the_evaluator_takes_every_python_tool_field_of_grpo_with_its_default_an
     # `make gsm8k` evaluates the tool arm with its GRPO recipe's TOOL_FIELDS: a field only GRPO had would be dropped.
     assert tool_defaults(EvaluateArguments) == tool_defaults(GRPOScriptArguments)
     assert tool_defaults(GRPOScriptArguments)["python_tool_provider"] == DEFAULT_PROVIDER
-    assert set(TOOL_FIELDS) == {"max_tool_calling_iterations", "code_num_workers", *tool_defaults(EvaluateArguments)}
-    for name in ("code_num_workers", "reward_num_workers", "reward_timeout_seconds"):  # one name, one default
+    assert set(TOOL_FIELDS) == {
+        "max_tool_calling_iterations",
+        "code_num_workers",
+        "tool_rollout_chunk_tokens",
+        *tool_defaults(EvaluateArguments),
+    }
+    one_name_one_default = ("code_num_workers", "reward_num_workers", "reward_timeout_seconds")
+    for name in one_name_one_default:
         assert (
             EvaluateArguments.__dataclass_fields__[name].default
             == GRPOScriptArguments.__dataclass_fields__[name].default
@@ -266,7 +272,16 @@ def test_the_evaluator_takes_every_python_tool_field_of_grpo_with_its_default_an
         "python_tool_provider": "e2b",
         "python_tool_rollout_seconds": 9.0,
         "code_num_workers": 3,
+        "tool_rollout_chunk_tokens": 32,
     }
+    # GRPO's tool_rollout_chunk_tokens is a field of its training arguments, with the same default (None: rounds).
+    from open_r1.configs import GRPOConfig
+
+    assert (
+        EvaluateArguments.__dataclass_fields__["tool_rollout_chunk_tokens"].default
+        == GRPOConfig.__dataclass_fields__["tool_rollout_chunk_tokens"].default
+        is None
+    )
     for name in TOOL_FIELDS:
         value = other_values[name] if name in other_values else 2 * tool_defaults(EvaluateArguments)[name]
         with pytest.raises(ValueError, match=f"--{name} is set but --tools is empty"):

@@ -82,6 +82,11 @@ def stage_settings(arm: str, stage: str, kind: str, num_samples: int, run: dict,
         "seed": seed,
         "reward_num_workers": grading_workers(),
         **run["tool_settings"].get(arm, {}),
+        **(
+            {"tool_rollout_chunk_tokens": settings.eval_tool_rollout_chunk_tokens}
+            if arm in run["tool_settings"] and settings.eval_tool_rollout_chunk_tokens is not None
+            else {}
+        ),
         # The tool runs as many programs at once as grading has workers (training's count is per GPU process).
         **({"code_num_workers": grading_workers()} if arm in run["tool_settings"] else {}),
         **({"compile_decoding": True} if run.get("compile_decoding") else {}),

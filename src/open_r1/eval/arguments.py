@@ -125,6 +125,15 @@ class EvaluateArguments:
         default=DEFAULT_SANDBOX_WORKERS,
         metadata={"help": "With --tools python: tool programs run at once (GRPO's field of the same name)."},
     )
+    tool_rollout_chunk_tokens: Optional[int] = field(
+        default=None,
+        metadata={
+            "help": "With --tools: decode the rollouts with rows joining, at most --batch_size x samples rollouts and "
+            "this many tokens per generate call, each rollout going on after its tool results at the next call and "
+            "the next one taking the row of one that ended (open_r1.tools.rollout). Unset: rounds, each decoding "
+            "until its longest row's turn ends."
+        },
+    )
     python_tool_provider: str = field(
         default=DEFAULT_PROVIDER,
         metadata={"help": f"With --tools python: one of {python_tool.TOOL_PROVIDERS}."},
@@ -173,6 +182,10 @@ class EvaluateArguments:
             raise ValueError(f"--{unused[0]} is set but --tools is empty: it would be ignored")
         if self.max_tool_calling_iterations is not None and self.max_tool_calling_iterations < 0:
             raise ValueError(f"--max_tool_calling_iterations must be >= 0, got {self.max_tool_calling_iterations}")
+        if self.tool_rollout_chunk_tokens is not None and self.tool_rollout_chunk_tokens < 1:
+            raise ValueError(
+                f"--tool_rollout_chunk_tokens must be a positive number of tokens, got {self.tool_rollout_chunk_tokens}"
+            )
         self.tool_settings()  # the settings' own checks (provider, limits), now
 
     def _check_prompt(self):
@@ -220,7 +233,7 @@ class EvaluateArguments:
 
 
 # The fields that set up tool use (`--tools` and the settings it takes), each without effect when `tools` is empty.
-TOOL_FIELDS = ("max_tool_calling_iterations", "code_num_workers") + tuple(
+TOOL_FIELDS = ("max_tool_calling_iterations", "code_num_workers", "tool_rollout_chunk_tokens") + tuple(
     item.name for item in fields(EvaluateArguments) if item.name.startswith("python_tool_")
 )
 

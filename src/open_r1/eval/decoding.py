@@ -64,6 +64,7 @@ def sample_completions(
     stop_sequences: list[str] | None = None,
     decoding=None,
     compile_decoding: bool = False,
+    tool_rollout_chunk_tokens: int | None = None,
 ) -> tuple[list[str], list[list], list[list[str]]]:
     """Prompts (after the chat template), `num_samples` completions per conversation and each completion's finish
     reason (one of `FINISH_REASONS`, in the completions' shape), with transformers.
@@ -72,7 +73,8 @@ def sample_completions(
     `on_progress(done, total)` is called after each batch (conversations done so far, all conversations); with
     tools `on_progress(done, total, tool_round)`, the round the batch decoded (`generate_with_tools`' `on_batch`).
     With `tool_settings` (a `PythonToolSettings`) the model may call the python tool
-    (`open_r1.tools.rollout`); each completion is then the rollout's list of messages, not a string.
+    (`open_r1.tools.rollout`); each completion is then the rollout's list of messages, not a string; with
+    `tool_rollout_chunk_tokens` its rollouts decode with rows joining, that many tokens per call at most.
     `revision`, `attn_implementation`: as in `from_pretrained`; `chat_template` replaces the tokenizer's.
     `stop_sequences` (without tools): generation stops once one appears and the completion ends before it.
     `decoding` (an `open_r1.utils.decoding_tally.DecodingTally`) counts every generate call that returned: rows' kept
@@ -83,6 +85,8 @@ def sample_completions(
 
     from open_r1.utils.padded_rows import padded_to_bucket
 
+    if tool_rollout_chunk_tokens is not None and tool_settings is None:
+        raise ValueError("tool_rollout_chunk_tokens applies to generation with tools")
     device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     compile_config = compiled_decoding_config(device) if compile_decoding else None  # refused before the model loads
     tokenizer = AutoTokenizer.from_pretrained(model_name, revision=revision)
@@ -128,6 +132,7 @@ def sample_completions(
             batch_size=batch_size * num_samples,
             decoding=decoding,
             compiled=compile_decoding,
+            chunk_tokens=tool_rollout_chunk_tokens,
             on_batch=None
             if on_progress is None
             else (lambda done, total, tool_round: on_progress(done // num_samples, total // num_samples, tool_round)),

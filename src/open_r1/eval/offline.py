@@ -99,6 +99,7 @@ def generate_completions(
         stop_sequences=args.stop_sequences,
         decoding=decoding,
         compile_decoding=args.compile_decoding,
+        tool_rollout_chunk_tokens=args.tool_rollout_chunk_tokens,
     )
 
 
@@ -208,6 +209,7 @@ def write_outputs(
             "tools": args.tools,
             "max_tool_calling_iterations": args.max_tool_calling_iterations if args.tools else None,
             "compile_decoding": args.compile_decoding,
+            "tool_rollout_chunk_tokens": args.tool_rollout_chunk_tokens if args.tools else None,
         },
     }
     (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -21,14 +21,25 @@ result, like any failing call, and so does a call past the rollout's time budget
 rollouts, as many as the sandbox has workers (`tool_settings.sandbox`'s `num_workers`); one rollout's calls run one
 after another in the order written, since each replays the cells of those before it.
 
+Two schedules decode the same rollouts. Rounds (the default, TRL's): every rollout still going decodes its next turn,
+`batch_size` rows per generate call, each call until its longest row's turn ends; so a call waits for its slowest row,
+and a rollout that wrote its call in 30 tokens waits for one that writes 500. Rows joining (`chunk_tokens`): at most
+`batch_size` rollouts decode at once, at most `chunk_tokens` tokens per call; a turn that has not ended goes on at the
+next call from its context and what it decoded so far (read again, since generate keeps no cache between calls), a
+rollout whose turn called the tool goes on after the results at the next call, and a rollout that ends gives its row
+to the next one waiting. A turn continued at a later call is drawn from the same distribution as one decoded at
+once; with greedy decoding it is the same turn, up to the numerics of other padding. What each schedule costs on
+make gsm8k's tool rollouts, replayed at an H100's prices: docs/benchmarks.md (`tool_rollout_schedule.py`).
+
 With `compiled` (the evaluator's `compile_decoding`, a GPU only) every call decodes from a static cache through
 transformers' compiled decode step, its rows padded to a few counts (`open_r1.utils.padded_rows`; the padding is not
-counted in `decoding`). The cache is sized for the longest first prompt plus `max_new_tokens`. A later round pads its
-rows to the longest rollout so far and may decode all of another row's budget, so it can need up to a budget more;
-transformers then allocates a longer cache (and keeps the longest so far): the first new shape compiles the step
-again, with its sizes symbolic from then on (transformers' CompileConfig leaves `dynamic` to torch.compile), and each
-later new length records another CUDA graph. Sizing for the bound from the start would hold about 30 GB of float32
-cache at the tool arm's 512 rows (GSM8K-test's longest tool prompt, about 260 tokens, plus twice 512) from the first call.
+counted in `decoding`). The cache is sized for the longest first prompt plus `max_new_tokens`, and a chunk with rows
+joining, whose calls never need more. With rounds, a later round pads its rows to the longest rollout so far and may
+decode all of another row's budget, so it can need up to a budget more; transformers then allocates a longer cache (and
+keeps the longest so far): the first new shape compiles the step again, with its sizes symbolic from then on
+(transformers' CompileConfig leaves `dynamic` to torch.compile), and each later new length records another CUDA graph.
+Sizing for the bound from the start would hold about 30 GB of float32 cache at the tool arm's 512 rows (GSM8K-test's
+longest tool prompt, about 260 tokens, plus twice 512) from the first call.
 
 Not covered: vLLM (TRL's own loop covers it in training); tools other than `python`.
 """
@@ -171,6 +182,74 @@ def _generate(
     return output[:real, width:].tolist()
 
 
+class _Rollouts:
+    """The rollouts of one `generate_with_tools` call as their turns end: messages, finish reasons, tokens used, tool
+    rounds, each rollout's `PythonTool`; shared by both schedules."""
+
+    def __init__(self, tokenizer, conversations, tool_settings, stats, max_new_tokens, most_rounds, eos_ids, pool):
+        self.tokenizer, self.conversations, self.max_new_tokens = tokenizer, conversations, max_new_tokens
+        self.most_rounds, self.eos_ids, self.pool = most_rounds, eos_ids, pool
+        self.messages: list[list[dict]] = [[] for _ in conversations]
+        self.reasons = ["stop"] * len(conversations)
+        self.tools = [PythonTool(tool_settings, stats) for _ in conversations]
+        for tool in self.tools:
+            tool.reset()
+        self.used = [0] * len(conversations)
+        self.rounds = [0] * len(conversations)
+        self.finished = 0
+
+    def context(self, i: int) -> list[int]:
+        """The ids rollout `i`'s next turn is generated from: its conversation, its turns and tool results so far and
+        the next assistant header."""
+        return self.tokenizer.apply_chat_template(
+            self.conversations[i] + self.messages[i],
+            tools=[self.tools[i].python],
+            add_generation_prompt=True,
+            tokenize=True,
+            return_dict=False,
+        )
+
+    def left(self, i: int) -> int:
+        return self.max_new_tokens - self.used[i]
+
+    def end_turns(self, turns: list[tuple[int, list[int], list[int]]]) -> list[int]:
+        """Takes ended turns (rollout, the ids it was generated from, its tokens: up to its end-of-turn token or the
+        budget), runs their calls at once across rollouts, and returns the rollouts that go on, in the order given."""
+        from trl.chat_template_utils import parse_response
+
+        calling, going_on = [], []
+        for i, context, new in turns:
+            self.used[i] += len(new)
+            message = parse_response(self.tokenizer, new, prefix=context, tools=[self.tools[i].python])
+            calls = message.get("tool_calls") or []
+            self.messages[i].append(message)
+            if calls and self.rounds[i] < self.most_rounds and self.used[i] < self.max_new_tokens:
+                self.rounds[i] += 1
+                calling.append((i, calls))
+                going_on.append(i)
+            else:
+                self.finished += 1
+                if not new or new[-1] not in self.eos_ids:
+                    self.reasons[i] = "length"
+                elif calls:
+                    self.reasons[i] = "tool_rounds" if self.rounds[i] >= self.most_rounds else "length"
+        answers = self.pool.map(lambda item: tool_messages(self.tools[item[0]], item[1]), calling)
+        for (i, _), messages in zip(calling, answers):
+            suffix = len(tool_suffix_ids(self.tokenizer, messages))
+            if self.used[i] + suffix > self.max_new_tokens:
+                going_on.remove(i)  # TRL drops results that would overrun the budget, and stops
+                self.finished += 1
+                self.reasons[i] = "length"
+                continue
+            self.messages[i].extend(messages)
+            self.used[i] += suffix
+            if self.used[i] >= self.max_new_tokens:
+                going_on.remove(i)
+                self.finished += 1
+                self.reasons[i] = "length"
+        return going_on
+
+
 def generate_with_tools(
     model,
     tokenizer,
@@ -182,9 +261,10 @@ def generate_with_tools(
     sampling: dict,
     batch_size: int = 16,
     stats: ToolStats | None = None,
-    on_batch: Callable[[int, int, int], None] | None = None,
+    on_batch: Callable[[int, int, int | None], None] | None = None,
     decoding: DecodingTally | None = None,
     compiled: bool = False,
+    chunk_tokens: int | None = None,
 ) -> tuple[list[list[dict]], list[str]]:
     """The completion messages (assistant turns and tool results) of one rollout per conversation, and why each
     ended: "stop" (a turn without calls), "length" (out of tokens: mid-turn, or before a tool result or the next
@@ -193,99 +273,89 @@ def generate_with_tools(
     `decoding` counts every generate call that returned: the tokens each row kept of it, its time; and a batch that
     ran out of GPU memory and went again in halves (`open_r1.eval.decoding.BatchesThatFit`). `compiled`: the
     compiled decode step (module docstring), where the model's generation config lets transformers compile.
-    `on_batch(finished, total, tool_round)` after each batch of each round: the rollouts ended so far, all of them,
-    and the round the batch decoded (from 1). Every round decodes every rollout still going before the next starts,
-    so most rollouts end in the later rounds, and `finished` alone says little of how far the work is."""
-    from trl.chat_template_utils import parse_response
-
+    `chunk_tokens`: rows joining (module docstring), at most `batch_size` rollouts and this many tokens per call;
+    None: rounds, each call's rows `batch_size` at most.
+    `on_batch(finished, total, tool_round)` after each generate call's turns are taken: the rollouts ended so far, all
+    of them, and with rounds the round the call decoded (from 1; None with rows joining). Every round decodes every
+    rollout still going before the next starts, so most rollouts end in the later rounds, and `finished` alone says
+    little of how far the work is; with rows joining rollouts end all along."""
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     if max_tool_calling_iterations is not None and max_tool_calling_iterations < 0:
         raise ValueError(f"max_tool_calling_iterations must be >= 0, got {max_tool_calling_iterations}")
+    if chunk_tokens is not None and chunk_tokens < 1:
+        raise ValueError(f"chunk_tokens must be a positive number of tokens or None, got {chunk_tokens}")
     most_rounds = float("inf") if max_tool_calling_iterations is None else max_tool_calling_iterations
     ensure_tool_parsing(tokenizer)
     tokenizer.padding_side = "left"
     eos_ids = end_of_turn_ids(model, tokenizer)
-
-    rollouts: list[list[dict]] = [[] for _ in conversations]
-    reasons = ["stop"] * len(conversations)
-    tools = [PythonTool(tool_settings, stats) for _ in conversations]
-    for tool in tools:
-        tool.reset()
-    static = None
-    if compiled and conversations:
-        longest = max(
-            len(tokenizer.apply_chat_template(c, tools=[tools[0].python], add_generation_prompt=True, tokenize=True,
-                                              return_dict=False))
-            for c in conversations
-        )  # fmt: skip
-        static = StaticDecoding(max_cache_len=longest + max_new_tokens, most_rows=batch_size)
-    used = [0] * len(conversations)
-    rounds = [0] * len(conversations)
-    active = list(range(len(conversations)))
-    finished = 0
-    tool_round = 0
-    fit = BatchesThatFit(decoding)
     with ThreadPoolExecutor(max_workers=max(1, tool_settings.sandbox.num_workers)) as pool:
-        while active:
-            tool_round += 1
-            still_active = []
-            for start in range(0, len(active), batch_size):
-                calling = []  # (rollout, its calls) of this batch
-                batch = active[start : start + batch_size]
-                prompt_ids = [
-                    tokenizer.apply_chat_template(
-                        conversations[i] + rollouts[i],
-                        tools=[tools[i].python],
-                        add_generation_prompt=True,
-                        tokenize=True,
-                        return_dict=False,
-                    )
-                    for i in batch
-                ]
-                budgets = [max_new_tokens - used[i] for i in batch]
-                decode = functools.partial(
-                    _decode,
-                    model,
-                    tokenizer.pad_token_id,
-                    prompt_ids,
-                    budgets,
-                    sampling,
-                    eos_ids=eos_ids,
-                    decoding=decoding,
-                    static=static,
-                )
-                for row, new in enumerate(fit(decode, list(range(len(batch))))):
-                    i = batch[row]
-                    used[i] += len(new)
-                    message = parse_response(tokenizer, new, prefix=prompt_ids[row], tools=[tools[i].python])
-                    calls = message.get("tool_calls") or []
-                    rollouts[i].append(message)
-                    if calls and rounds[i] < most_rounds and used[i] < max_new_tokens:
-                        rounds[i] += 1
-                        calling.append((i, calls))
-                        still_active.append(i)
-                    else:
-                        finished += 1
-                        if not new or new[-1] not in eos_ids:
-                            reasons[i] = "length"
-                        elif calls:
-                            reasons[i] = "tool_rounds" if rounds[i] >= most_rounds else "length"
-                answers = pool.map(lambda item: tool_messages(tools[item[0]], item[1]), calling)
-                for (i, _), messages in zip(calling, answers):
-                    suffix = len(tool_suffix_ids(tokenizer, messages))
-                    if used[i] + suffix > max_new_tokens:
-                        still_active.remove(i)  # TRL drops results that would overrun the budget, and stops
-                        finished += 1
-                        reasons[i] = "length"
-                        continue
-                    rollouts[i].extend(messages)
-                    used[i] += suffix
-                    if used[i] >= max_new_tokens:
-                        still_active.remove(i)
-                        finished += 1
-                        reasons[i] = "length"
-                if on_batch is not None:
-                    on_batch(finished, len(conversations), tool_round)
-            active = still_active
-    return rollouts, reasons
+        state = _Rollouts(tokenizer, conversations, tool_settings, stats, max_new_tokens, most_rounds, eos_ids, pool)
+        static = None
+        if compiled and conversations:
+            longest = max(len(state.context(i)) for i in range(len(conversations)))
+            # Rows joining: a call's longest context is at most a first prompt and the budget, and it decodes a chunk
+            # more.
+            static = StaticDecoding(max_cache_len=longest + max_new_tokens + (chunk_tokens or 0), most_rows=batch_size)
+
+        def decode(contexts: list[list[int]], budgets: list[int], rows: list[int]) -> list[list[int]]:
+            pad = tokenizer.pad_token_id
+            return _decode(
+                model, pad, contexts, budgets, sampling, rows, eos_ids=eos_ids, decoding=decoding, static=static
+            )
+
+        if chunk_tokens is None:
+            _rounds(state, decode, BatchesThatFit(decoding), batch_size, on_batch)
+        else:
+            _rows_joining(state, decode, BatchesThatFit(decoding), batch_size, on_batch, chunk_tokens)
+    return state.messages, state.reasons
+
+
+def _rounds(state: _Rollouts, decode, fit: BatchesThatFit, batch_size: int, on_batch) -> None:
+    """Round after round: every rollout still going decodes its next turn, `batch_size` rows per call, each call to
+    its rows' largest budget or until every row's turn has ended; then the turns' calls run, and the next round."""
+    active, tool_round = list(range(len(state.conversations))), 0
+    while active:
+        tool_round += 1
+        still_active = []
+        for start in range(0, len(active), batch_size):
+            batch = active[start : start + batch_size]
+            contexts = [state.context(i) for i in batch]
+            budgets = [state.left(i) for i in batch]
+            turns = fit(functools.partial(decode, contexts, budgets), list(range(len(batch))))
+            still_active += state.end_turns([(batch[row], contexts[row], new) for row, new in enumerate(turns)])
+            if on_batch is not None:
+                on_batch(state.finished, len(state.conversations), tool_round)
+        active = still_active
+
+
+def _rows_joining(state: _Rollouts, decode, fit: BatchesThatFit, batch_size: int, on_batch, chunk_tokens: int) -> None:
+    """At most `batch_size` rollouts decode at once, at most `chunk_tokens` tokens per call: a turn that has not ended
+    goes on at the next call from its context and the tokens decoded so far (read again: generate keeps no cache
+    between calls), a rollout whose turn called the tool goes on after its results at the next call, and a rollout
+    waiting in line takes the row of one that ended."""
+    waiting = list(range(len(state.conversations)))[::-1]
+    live: list[tuple[int, list[int], list[int]]] = []  # (rollout, its turn's context, the turn's tokens so far)
+    while waiting or live:
+        while waiting and len(live) < batch_size:
+            i = waiting.pop()
+            live.append((i, state.context(i), []))
+        inputs = [context + turn for _, context, turn in live]
+        budgets = [min(chunk_tokens, state.left(i) - len(turn)) for i, _, turn in live]
+        chunks = fit(functools.partial(decode, inputs, budgets), list(range(len(live))))
+        decoded = [(i, context, turn + new) for (i, context, turn), new in zip(live, chunks)]
+        ended = [
+            (i, context, turn)
+            for i, context, turn in decoded
+            if turn[-1] in state.eos_ids or len(turn) >= state.left(i)  # its end of turn, or out of tokens
+        ]
+        calling = set(state.end_turns(ended))
+        done = {i for i, _, _ in ended} - calling
+        # Each rollout keeps its row: one whose turn called the tool goes on from its next turn's context.
+        live = [
+            (i, state.context(i), []) if i in calling else (i, context, turn)
+            for i, context, turn in decoded
+            if i not in done
+        ]
+        if on_batch is not None:
+            on_batch(state.finished, len(state.conversations), None)
