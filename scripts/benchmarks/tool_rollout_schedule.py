@@ -13,8 +13,9 @@ tool results, counted in tokens with the model's tokenizer) through the schedule
 - `ahead_<C>`: `open_r1.tools.rollouts_ahead.decode_ahead` itself (the trainer's scheduler, with the turns replayed
   in place of a model), at most C tokens per generate call;
 - with `--evaluator_rollouts N`: the offline evaluator's rounds (`open_r1.tools.rollout`: the same rounds, each
-  split into calls of at most `--evaluator_rows_per_call` rows) on N rollouts, against `joining_<C>`, a schedule the
-  evaluator does not have: that many rows decoded at once, C tokens per call, the next rollout joining as one ends.
+  split into calls of at most `--evaluator_rows_per_call` rows) on N rollouts, against `joining_<C>`, its rows joining
+  (`--tool_rollout_chunk_tokens C`): that many rows decoded at once, C tokens per call, the next rollout joining as
+  one ends.
 Reported: mean decode steps, generate calls and context tokens read, and their ratios to `rounds`. A schedule with
 fewer decode steps pays off where the steps it saves cost more than the extra tokens it reads; on a CPU they did not
 (docs/benchmarks.md). `--prices RESULTS.json` (a `scripts/benchmarks/grpo_throughput.py` results file) prices each
@@ -113,7 +114,7 @@ def rounds_steps(batch: list[Replayed], budget: int, rows_per_call: int | None =
 
 
 def joining_steps(rollouts: list[Replayed], budget: int, chunk: int, rows_per_call: int) -> tuple[int, int, int]:
-    """Decode steps, generate calls and context tokens read of a schedule the evaluator does not have: at most
+    """Decode steps, generate calls and context tokens read of the evaluator's rows joining: at most
     `rows_per_call` rollouts decoded at once, at most `chunk` tokens per call, a rollout going on after its tool
     results at the next call (tools take no time here) and the next rollout joining as soon as one ends."""
     waiting = list(range(len(rollouts)))[::-1]
