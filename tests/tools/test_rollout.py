@@ -268,6 +268,30 @@ def test_compiled_rollouts_pad_each_round_to_a_bucket_and_keep_one_cache_length(
     # The tool call's round and the answer's, each of the 3 rollouts padded to the 4 rows of a batch.
     assert calls == [(4, len(prompt) + 96, "static")] * 2
     assert hasattr(model, "_compiled_call")  # transformers compiled the decode step
+    # Rows joining, 2 rows at a time in chunks of 16: the cache holds a chunk more, its rows padded alike; the
+    # rollouts are the uncompiled rounds' again.
+    calls.clear()
+    joining = rollout.generate_with_tools(
+        model, tokenizer, [conversation] * 3, batch_size=2, compiled=True, chunk_tokens=16, **run
+    )
+    assert joining == uncompiled
+    assert {(rows, length) for rows, length, _ in calls} == {(2, len(prompt) + 96 + 16)}
+
+
+def test_rows_joining_refuses_what_a_chunk_would_apply_afresh_and_an_empty_batch(tool_calling_model, settings):
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    model = AutoModelForCausalLM.from_pretrained(tool_calling_model["path"])
+    problem = {**tool_calling_model["problem"], "problem": tool_calling_model["user_turn"]}
+    run = dict(
+        tool_settings=settings(1), max_new_tokens=16, max_tool_calling_iterations=2, sampling={"do_sample": False}
+    )
+    conversations = [prompt_messages(problem, with_tool=True)]
+    with pytest.raises(ValueError, match="^batch_size must be >= 1, got 0$"):
+        rollout.generate_with_tools(model, tokenizer, conversations, batch_size=0, chunk_tokens=8, **run)
+    model.generation_config.repetition_penalty = 1.3  # counted over each call's input, padding and all
+    with pytest.raises(ValueError, match=r"^chunk_tokens: the model's generation config sets repetition_penalty=1.3,"):
+        rollout.generate_with_tools(model, tokenizer, conversations, chunk_tokens=8, **run)
+    rollout.generate_with_tools(model, tokenizer, conversations, **run)  # rounds decode each turn in one call
 
 
 @pytest.mark.parametrize("chunk_tokens", [1, 7, 1000])

@@ -120,9 +120,10 @@ class GSM8KSettings:
     eval_batch_size: int = 256
     # New tokens per evaluated completion (None: the arm's GRPO max_completion_length, as it was trained).
     eval_max_new_tokens: int | None = None
-    # The tool arm's evaluations decode with rows joining, at most this many tokens per generate call (None: rounds,
-    # each call until its longest row's turn ends): replayed on the H100 SFT model's 1,319 greedy rollouts at that
-    # evaluation's own fitted prices, 0.75 of the rounds' decoding time (docs/benchmarks.md, tool_rollout_schedule.py).
+    # The tool arm's evaluations decode with rows joining, at most this many tokens per generate call, in place of
+    # what its GRPO recipe sets (None: the recipe's, rounds where it sets none): replayed on the H100 SFT model's
+    # greedy rollouts at that evaluation's fitted prices, about 0.74-0.78 of the rounds' decoding time
+    # (docs/benchmarks.md, tool_rollout_schedule.py).
     eval_tool_rollout_chunk_tokens: int | None = 96
     # GRPO prompts: the rows whose worked solution has at most this many calculations (None: every row). GRPO
     # learns only from groups whose rewards differ, which SFT's 2-9% on all rows seldom gave (docs/gsm8k.md).

@@ -71,7 +71,8 @@ def sample_completions(
 
     Temperature 0 decodes greedily. The evaluator and pass-rate filtering both sample through this function.
     `on_progress(done, total)` is called after each batch (conversations done so far, all conversations); with
-    tools `on_progress(done, total, tool_round)`, the round the batch decoded (`generate_with_tools`' `on_batch`).
+    tools `on_progress(done, total, tool_round)`, the round the batch decoded (`generate_with_tools`' `on_batch`; None
+    with rows joining, `tool_rollout_chunk_tokens`).
     With `tool_settings` (a `PythonToolSettings`) the model may call the python tool
     (`open_r1.tools.rollout`); each completion is then the rollout's list of messages, not a string; with
     `tool_rollout_chunk_tokens` its rollouts decode with rows joining, that many tokens per call at most.

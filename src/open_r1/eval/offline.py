@@ -220,7 +220,7 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[..., None] | None = 
     """Runs one offline evaluation end to end and returns the contents of results.json.
 
     `on_progress(done, total)` follows generation, with the tool round as a third argument where the model calls
-    tools (see `open_r1.eval.decoding.sample_completions`)."""
+    tools (None with rows joining; see `open_r1.eval.decoding.sample_completions`)."""
     try:  # the files' contents: each mistake names its file and line, in one line before the model loads
         all_problems = load_problems(args.data_files)
         problems = all_problems[: args.limit] if args.limit is not None else all_problems

@@ -28,7 +28,9 @@ and a rollout that wrote its call in 30 tokens waits for one that writes 500. Ro
 next call from its context and what it decoded so far (read again, since generate keeps no cache between calls), a
 rollout whose turn called the tool goes on after the results at the next call, and a rollout that ends gives its row
 to the next one waiting. A turn continued at a later call is drawn from the same distribution as one decoded at
-once; with greedy decoding it is the same turn, up to the numerics of other padding. What each schedule costs on
+once (a model whose generation config sets what a call applies afresh, as a repetition penalty, is refused:
+`check_chunkable`); with greedy decoding it is the same turn, up to numerics: other padding, and the turn's tokens
+so far read again in one forward pass rather than each from the cache, which on a GPU can tip a near-tie. What each schedule costs on
 make gsm8k's tool rollouts, replayed at an H100's prices: docs/benchmarks.md (`tool_rollout_schedule.py`).
 
 With `compiled` (the evaluator's `compile_decoding`, a GPU only) every call decodes from a static cache through
@@ -182,6 +184,24 @@ def _generate(
     return output[:real, width:].tolist()
 
 
+def check_chunkable(generation_config) -> None:
+    """Refuses, in one line, a model whose generation config sets what a turn decoded in chunks would apply afresh
+    at each call (`rollouts_ahead.CALL_SCOPED_SETTINGS`: a minimum length, a repetition penalty, ...): its rows
+    joining would not decode the turns that rounds decode."""
+    from .rollouts_ahead import CALL_SCOPED_SETTINGS
+
+    changed = [
+        f"{name}={getattr(generation_config, name, neutral)!r}"
+        for name, neutral in CALL_SCOPED_SETTINGS
+        if getattr(generation_config, name, neutral) not in (neutral, None)
+    ]
+    if changed:
+        raise ValueError(
+            f"chunk_tokens: the model's generation config sets {', '.join(changed)}, which each chunk's generate call "
+            "would apply afresh; decode in rounds (leave chunk_tokens out)"
+        )
+
+
 class _Rollouts:
     """The rollouts of one `generate_with_tools` call as their turns end: messages, finish reasons, tokens used, tool
     rounds, each rollout's `PythonTool`; shared by both schedules."""
@@ -283,8 +303,12 @@ def generate_with_tools(
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     if max_tool_calling_iterations is not None and max_tool_calling_iterations < 0:
         raise ValueError(f"max_tool_calling_iterations must be >= 0, got {max_tool_calling_iterations}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if chunk_tokens is not None and chunk_tokens < 1:
         raise ValueError(f"chunk_tokens must be a positive number of tokens or None, got {chunk_tokens}")
+    if chunk_tokens is not None:
+        check_chunkable(model.generation_config)
     most_rounds = float("inf") if max_tool_calling_iterations is None else max_tool_calling_iterations
     ensure_tool_parsing(tokenizer)
     tokenizer.padding_side = "left"
@@ -296,7 +320,8 @@ def generate_with_tools(
             longest = max(len(state.context(i)) for i in range(len(conversations)))
             # Rows joining: a call's longest context is at most a first prompt and the budget, and it decodes a chunk
             # more.
-            static = StaticDecoding(max_cache_len=longest + max_new_tokens + (chunk_tokens or 0), most_rows=batch_size)
+            extra = min(chunk_tokens, max_new_tokens) if chunk_tokens is not None else 0
+            static = StaticDecoding(max_cache_len=longest + max_new_tokens + extra, most_rows=batch_size)
 
         def decode(contexts: list[list[int]], budgets: list[int], rows: list[int]) -> list[list[int]]:
             pad = tokenizer.pad_token_id
