@@ -186,15 +186,11 @@ def _generate(
 
 def check_chunkable(generation_config) -> None:
     """Refuses, in one line, a model whose generation config sets what a turn decoded in chunks would apply afresh
-    at each call (`rollouts_ahead.CALL_SCOPED_SETTINGS`: a minimum length, a repetition penalty, ...): its rows
+    at each call (`rollouts_ahead.call_scoped_settings`: a minimum length, a repetition penalty, ...): its rows
     joining would not decode the turns that rounds decode."""
-    from .rollouts_ahead import CALL_SCOPED_SETTINGS
+    from .rollouts_ahead import call_scoped_settings
 
-    changed = [
-        f"{name}={getattr(generation_config, name, neutral)!r}"
-        for name, neutral in CALL_SCOPED_SETTINGS
-        if getattr(generation_config, name, neutral) not in (neutral, None)
-    ]
+    changed = call_scoped_settings(generation_config)
     if changed:
         raise ValueError(
             f"chunk_tokens: the model's generation config sets {', '.join(changed)}, which each chunk's generate call "

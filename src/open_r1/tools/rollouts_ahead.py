@@ -175,15 +175,20 @@ CALL_SCOPED_SETTINGS = (
 )
 
 
-def chunked_differently(generation_config, max_completion_length: int, end_ids) -> list[str]:
-    """The settings of `generation_config` under which a turn decoded in chunks would not be the turn TRL decodes in
-    one call: those of `CALL_SCOPED_SETTINGS` away from neutral, a turn budget other than the completion's, end
-    tokens other than TRL's."""
-    changed = [
+def call_scoped_settings(generation_config) -> list[str]:
+    """The settings of `CALL_SCOPED_SETTINGS` that `generation_config` sets away from neutral, as `name=value`: each
+    generate call applies them afresh, so a turn decoded in chunks would not be the turn decoded in one call."""
+    return [
         f"{name}={getattr(generation_config, name, neutral)!r}"
         for name, neutral in CALL_SCOPED_SETTINGS
         if getattr(generation_config, name, neutral) not in (neutral, None)
     ]
+
+
+def chunked_differently(generation_config, max_completion_length: int, end_ids) -> list[str]:
+    """The settings of `generation_config` under which a turn decoded in chunks would not be the turn TRL decodes in
+    one call: `call_scoped_settings`, a turn budget other than the completion's, end tokens other than TRL's."""
+    changed = call_scoped_settings(generation_config)
     if generation_config.max_new_tokens != max_completion_length:
         changed.append(f"max_new_tokens={generation_config.max_new_tokens!r}")
     eos = generation_config.eos_token_id
