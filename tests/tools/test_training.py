@@ -339,12 +339,12 @@ def _tool_trainers(
     max_tool_calling_iterations: int = 2,
     tool_args=(),
     chunk_tokens: int | None = None,
-    compiled: bool = False,
+    compiled: dict | None = None,
 ):
     """Bare TRL's GRPOTrainer and the project's, greedy, on the memorised tool rollout (`tool_calling_model`, or
     `two_call_tool_model`); each records the number of prompt tokens and the `max_new_tokens` of every generate
     call. With `chunk_tokens`, a third: the project's decoding rollouts ahead in chunks of that many tokens; with
-    `compiled`, the project's under `compile_generation`."""
+    `compiled` (fields of its own), the project's under `compile_generation`."""
     import trl
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -379,8 +379,8 @@ def _tool_trainers(
         arms.append(
             ("ahead", grpo.PromptTruncatingGRPOTrainer, ProjectGRPOConfig, {"tool_rollout_chunk_tokens": chunk_tokens})
         )
-    if compiled:
-        compiled_settings = {"compile_generation": True, "activation_checkpointing": False}
+    if compiled is not None:
+        compiled_settings = {"compile_generation": True, "activation_checkpointing": False, **compiled}
         arms.append(("compiled", grpo.PromptTruncatingGRPOTrainer, ProjectGRPOConfig, compiled_settings))
     for name, trainer_class, config_class, extra in arms:
         tokenizer = AutoTokenizer.from_pretrained(path)
@@ -524,7 +524,7 @@ def test_compiled_generation_decodes_trls_tool_rollouts_through_a_compiled_stati
     with skip_without_isolation():
         isolation_mode()
     try:
-        trainers, batch = _tool_trainers(tool_calling_model, tmp_path, max_completion_length=96, compiled=True)
+        trainers, batch = _tool_trainers(tool_calling_model, tmp_path, max_completion_length=96, compiled={})
         trainer, rounds = trainers["compiled"]
         trainer.generation_config.compile_config = CompileConfig(backend="eager", mode=None)
         trainer.generation_config.compile_config._compile_all_devices = True  # transformers' switch for a CPU
@@ -543,6 +543,42 @@ def test_compiled_generation_decodes_trls_tool_rollouts_through_a_compiled_stati
         assert hasattr(trainer.model, "_compiled_call")  # transformers compiled the decode step
         assert not hasattr(trainers["project"][0].model, "_compiled_call")
         assert trainers["project"][0].generation_config.disable_compile is True  # TRL's, without the field
+    finally:
+        clear_providers()
+
+
+@pytest.mark.timeout(300)
+def test_rollouts_decoded_ahead_through_the_compiled_step_are_trls_in_one_cache_length(
+    two_call_tool_model, tmp_path, monkeypatch
+):
+    """`compile_generation` and `tool_rollout_chunk_tokens` together (a GPU run of make gsm8k's tool arm under
+    --compile_generation) on a CPU: every chunk's generate call decodes through the compiled step from a static cache
+    of the one length `max_prompt_length` sets, whatever context the rollout has reached, and the rollouts and tool
+    calls are TRL's."""
+    from open_r1.utils import compiled_generation
+    from tests.support.compiled_on_cpu import cpu_compile_config, recorded_static_caches
+
+    static_caches = recorded_static_caches(monkeypatch)
+    monkeypatch.setattr(compiled_generation, "compiled_generation_refusal", lambda trainer: None)
+    with skip_without_isolation():
+        isolation_mode()
+    try:
+        budget, prompt_length = 160, 256
+        compiled = {"tool_rollout_chunk_tokens": 4, "max_prompt_length": prompt_length}
+        trainers, batch = two_call_trainers(
+            two_call_tool_model, tmp_path, max_completion_length=budget, chunk_tokens=4, compiled=compiled
+        )
+        trainer, generate_calls = trainers["compiled"]
+        trainer.generation_config.compile_config = cpu_compile_config()
+        static_caches.clear()
+        outputs = rollouts_as_trls(trainers, batch, "compiled")
+        assert torch.equal(outputs["ahead"]["completion_ids"], outputs["compiled"]["completion_ids"])
+        # Decoded ahead: many calls of at most a chunk each, where TRL's rounds make three.
+        assert len(generate_calls) > 3 and all(new_tokens <= 4 for _, new_tokens in generate_calls), generate_calls
+        compiled_caches = static_caches[-len(generate_calls) :]
+        assert {cache.layers[0].max_cache_len for cache in compiled_caches} == {prompt_length + 2 * budget}
+        assert hasattr(trainer.model, "_compiled_call")  # transformers compiled the decode step
+        every_call_took_its_run_ahead(trainer, two_call_tool_model["codes"], calls=2)
     finally:
         clear_providers()
 
