@@ -26,7 +26,8 @@
 # PLAN (what fits a 15-minute lease, docs/gpu.md):
 #   decoding          the evaluator uncompiled and compiled (compiled_evaluation.py), then decode_step.py's compiled
 #                     ways at the evaluator's 512 rows (GRPO's 128: the lease of 2026-11-27)
-#   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project_compiled and project arms, a step each
+#   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project_compiled, project_ahead (chunks of
+#                     96, as make gsm8k's tool arm decodes on a GPU) and project arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO with a compiled decode step for as many of 80 steps as
 #                     11 minutes leave
 #   cot-calc3         the cot plan with GRPO prompted with the rows of up to 3 calculations (a lever of its goal),
@@ -92,12 +93,12 @@ plan_commands() {
             ;;
         tools-throughput)
             echo "200 python3 scripts/gsm8k.py --sft_only --arm tools --train_file $TRAIN"
-            # The compiled tool step beside the eager ones (project_ahead and trl_cb ran on the lease of 2026-11-26),
-            # before the eager project arm: its warm-up's compilations are not measured, and a limit reached there
-            # costs the arm a lease has measured before.
+            # The compiled tool step and make gsm8k's (decoded ahead in chunks of 96) beside bare TRL's, before the
+            # eager project arm in rounds: a limit reached costs the arm the lease of 2026-11-26 measured (with
+            # project_ahead in chunks of 32 and trl_cb); the compiled arm's warm-up compilations are not measured.
             echo "470 python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-tools --device cuda --steps 1" \
-                "--arms trl project_compiled project --recipe $TOOL_RECIPE --data_files $TRAIN --gsm8k_grpo_prompts" \
-                "--output $LEASE_DIR/grpo_throughput_gsm8k_tools.json"
+                "--arms trl project_compiled project_ahead project --chunk_tokens 96 --recipe $TOOL_RECIPE" \
+                "--data_files $TRAIN --gsm8k_grpo_prompts --output $LEASE_DIR/grpo_throughput_gsm8k_tools.json"
             ;;
         cot)
             echo "680 python3 scripts/gsm8k.py --train_file $TRAIN --test_file $TEST --reuse_base $BASE_EVALS" \

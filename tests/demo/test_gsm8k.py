@@ -19,7 +19,7 @@ import types
 
 import pytest
 
-from open_r1.demo import gsm8k, gsm8k_cli, gsm8k_evals, gsm8k_launch
+from open_r1.demo import gsm8k, gsm8k_cli, gsm8k_combine, gsm8k_evals, gsm8k_launch
 from open_r1.demo.gsm8k_rehearsal import in_threads
 from open_r1.demo.gsm8k_report import (
     card_line,
@@ -285,7 +285,7 @@ def test_under_a_time_budget_grpo_is_given_the_minutes_its_models_evaluation_lea
     outcome = gsm8k.run_arm("tools", tmp_path / "base", data, tmp_path, run, seed=0)
 
     assert launches["sft.py"] == ()  # SFT's two epochs are short; GRPO is what the budget cuts
-    option, minutes = launches["grpo.py"]
+    *_, option, minutes = launches["grpo.py"]  # the limit comes last, after the tool arm's decoding ahead
     expected = 20 - GSM8K_FULL.grpo_evaluation_seconds["tools"] / 60
     assert option == "--max_run_minutes" and expected - 0.1 < float(minutes) <= expected + 0.01
     grpo = outcome["stages"]["grpo"]
@@ -348,10 +348,14 @@ def test_compile_generation_needs_a_gpu_and_transformers_generation_in_one_line_
 @pytest.mark.parametrize(
     ("generation", "grpo_overrides"),
     [
-        ({}, ()),
+        # The tool arm's GRPO decodes its rollouts ahead with transformers generation, compiled or not.
+        ({}, ("--tool_rollout_chunk_tokens", "96")),
         ({"use_vllm": True}, "vllm"),
         # One static cache length for every step: no wider step compiles the decode step again.
-        ({"compile_generation": True}, ("--compile_generation", "true", "--max_prompt_length", "512")),
+        (
+            {"compile_generation": True},
+            ("--compile_generation", "true", "--max_prompt_length", "512", "--tool_rollout_chunk_tokens", "96"),
+        ),
     ],
 )
 def test_grpo_launches_with_the_runs_generation_and_sft_is_unchanged(
@@ -475,18 +479,19 @@ def test_grpo_max_steps_sets_grpos_steps_and_leaves_sfts_alone(shared_gpu, launc
     assert grpo[0] == "grpo.py" and grpo[-2:] == ("--max_steps", "40")
 
 
-def gpu_grpo_launch_as_parsed(**run_options):
-    """The chain-of-thought GRPO launch of a full run on a GPU with `run_options`, its training arguments as grpo.py
-    parses the recipe with make gsm8k's overrides (on this CPU with the CPU's precision, which the parser needs)."""
+def gpu_grpo_launch_as_parsed(arm: str = "cot", **run_options):
+    """`arm`'s GRPO launch of a full run on a GPU with `run_options`, its training arguments as grpo.py parses the
+    recipe with make gsm8k's overrides (on this CPU with the CPU's precision, which the parser needs)."""
     from trl import ModelConfig
 
     from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
 
     run = {"settings": GSM8K_FULL, "device": "cuda", "fast": False, **run_options}
     parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
-    recipe = str(REPO_ROOT / GSM8K_FULL.grpo_recipes["cot"])
+    recipe = str(REPO_ROOT / GSM8K_FULL.grpo_recipes[arm])
+    overrides = gsm8k_launch.stage_overrides("grpo", arm, run)
     _, training, _ = parser.parse_args_and_config(
-        ["--config", recipe, *gsm8k_launch.stage_overrides("grpo", run), "--use_cpu", "true", "--bf16", "false"]
+        ["--config", recipe, *overrides, "--use_cpu", "true", "--bf16", "false"]
     )
     return training
 
@@ -499,7 +504,7 @@ def test_grpo_learning_rate_replaces_the_grpo_recipes_and_leaves_sfts_alone(shar
     assert grpo[0] == "grpo.py" and grpo[-2:] == ("--learning_rate", "3e-05")
     # Every digit given reaches the trainer.
     assert (
-        gsm8k_launch.stage_overrides("grpo", {**shared_gpu.run, "grpo_learning_rate": 1.2345678e-5})[-1]
+        gsm8k_launch.stage_overrides("grpo", "cot", {**shared_gpu.run, "grpo_learning_rate": 1.2345678e-5})[-1]
         == "1.2345678e-05"
     )
     assert gpu_grpo_launch_as_parsed(grpo_learning_rate=3e-5).learning_rate == 3e-5
@@ -688,6 +693,41 @@ def test_the_compiled_grpo_launch_parses_with_the_chain_of_thought_recipe_into_w
     # compile_generation refuses activation checkpointing (its hooks compile the step again each generation).
     assert not training.activation_checkpointing and not training.gradient_checkpointing
     assert not training.use_vllm and not training.use_transformers_continuous_batching
+
+
+def test_the_tool_arms_grpo_decodes_ahead_on_a_gpu_with_transformers_and_keeps_trls_rounds_elsewhere():
+    """GSM8KSettings.grpo_tool_rollout_chunk_tokens reaches the GRPO launch of an arm whose GRPO recipe calls tools, on a
+    GPU without vLLM: not its SFT, not the chain-of-thought arm, not on a CPU (where re-reading each call's context
+    costs more than the decode steps saved), not under vLLM (where grpo.py would refuse the field)."""
+    gpu = {"settings": GSM8K_FULL, "device": "cuda", "fast": False}
+    chunk = ("--tool_rollout_chunk_tokens", "96")
+    assert gsm8k_launch.stage_overrides("grpo", "tools", gpu) == chunk
+    assert gsm8k_launch.stage_overrides("sft", "tools", gpu) == ()
+    assert gsm8k_launch.stage_overrides("grpo", "cot", gpu) == ()
+    assert chunk[0] not in gsm8k_launch.stage_overrides("grpo", "tools", {**gpu, "device": "cpu"})
+    assert chunk[0] not in gsm8k_launch.stage_overrides("grpo", "tools", {**gpu, "use_vllm": True})
+    rounds = dataclasses.replace(GSM8K_FULL, grpo_tool_rollout_chunk_tokens=None)
+    assert gsm8k_launch.stage_overrides("grpo", "tools", {**gpu, "settings": rounds}) == ()
+    # As grpo.py parses the launches: decoding ahead, and under vLLM none of it (the parser refuses the field there).
+    assert gpu_grpo_launch_as_parsed("tools").tool_rollout_chunk_tokens == 96
+    assert gpu_grpo_launch_as_parsed("tools", compile_generation=True).tool_rollout_chunk_tokens == 96
+    assert gpu_grpo_launch_as_parsed("tools", use_vllm=True).tool_rollout_chunk_tokens is None
+    assert gpu_grpo_launch_as_parsed("cot").tool_rollout_chunk_tokens is None
+
+
+def test_results_say_how_each_arms_grpo_generated():
+    gpu = {"settings": GSM8K_FULL, "device": "cuda"}
+    both = ("cot", "tools")
+    ahead = "python tool rollouts decoded ahead in chunks of 96 tokens"
+    assert gsm8k_launch.grpo_generation_used(gpu, both) == f"transformers, {ahead}"
+    assert gsm8k_launch.grpo_generation_used({**gpu, "compile_generation": True}, both) == (
+        f"transformers, compiled decode step, {ahead}"
+    )
+    assert gsm8k_launch.grpo_generation_used(gpu, ("cot",)) == "transformers"
+    assert gsm8k_launch.grpo_generation_used({**gpu, "device": "cpu"}, both) == "transformers"
+    assert gsm8k_launch.grpo_generation_used({**gpu, "use_vllm": True}, both) == "vLLM (colocated)"
+    # Runs that differ only in how transformers decoded combine: the engine is what must be alike.
+    assert gsm8k_combine.generation_engine(f"transformers, {ahead}") == "transformers"
 
 
 @pytest.mark.parametrize("out_of_gpu_memory", [False, True])

@@ -42,6 +42,9 @@ fixed time. `--use_vllm` (`make gsm8k VLLM=1`): GRPO generates with vLLM colocat
 (`GSM8K_VLLM_GRPO_OVERRIDES`); the evaluator keeps transformers. `--compile_generation` (`make gsm8k COMPILE=1`):
 GRPO's transformers generation decodes with a compiled decode step (`compile_generation: true`,
 open_r1.utils.compiled_generation, its cache one length: `GSM8KSettings.compiled_max_prompt_length`), GPU only.
+On a GPU without vLLM the tool arm's GRPO decodes its rollouts ahead of TRL's rounds
+(`GSM8KSettings.grpo_tool_rollout_chunk_tokens`, open_r1.tools.rollouts_ahead) and its evaluations with rows joining
+(`eval_tool_rollout_chunk_tokens`).
 What each training launch adds to its recipe, GRPO's minutes under a budget and the checks of the options that change
 a launch are `open_r1.demo.gsm8k_launch`'s; the command line is `open_r1.demo.gsm8k_cli`'s.
 Not covered: several GPUs; the vLLM path has not run here (vLLM is not installable on the machines this was built
@@ -78,7 +81,9 @@ from open_r1.demo.gsm8k_launch import (
     check_grpo_num_generations,
     check_vllm,
     compiled_launch_failed,
+    grpo_generation_used,
     grpo_minutes,
+    grpo_tool_rollout_chunk_tokens,
     stage_overrides,
     time_budget,
 )
@@ -286,13 +291,13 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
                 with job_slot(run.get("gpu_slots"), critical, hand_to_critical=critical and stage == "sft"):
                     started = time.time()
                     try:
-                        overrides = stage_overrides(stage, {**run, "compile_generation": compiled})
+                        overrides = stage_overrides(stage, arm, {**run, "compile_generation": compiled})
                         return pipeline.train(*arguments, *overrides, *time_limit(), cpu=cpu)
                     except LaunchFailed as failure:
                         if not compiled or failure.out_of_gpu_memory:
                             raise
                         fallbacks[stage] = compiled_launch_failed(log_file, what, started)
-                    eager = stage_overrides(stage, {**run, "compile_generation": False})
+                    eager = stage_overrides(stage, arm, {**run, "compile_generation": False})
                     return pipeline.train(*arguments, *eager, *time_limit(), cpu=cpu)
 
             # Not the base evaluations during SFT: with the card's beside them, an H100's 80 GB did not hold both.
@@ -441,7 +446,7 @@ def sft_only(
             pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: SFT (src/open_r1/sft.py --config {settings.sft_recipes[arm]})")
             log_file = output_dir / "logs" / f"sft-{arm}.log"
             arguments = (settings.sft_recipes[arm], models[arm], data[f"sft_{arm}"], trained[arm], seed, log_file)
-            seconds = pipeline.train("sft.py", *arguments, *stage_overrides("sft", run), cpu=device == "cpu")
+            seconds = pipeline.train("sft.py", *arguments, *stage_overrides("sft", arm, run), cpu=device == "cpu")
             print(f"{GSM8K_ARM_NAMES[arm]}: SFT model in {trained[arm]} after {seconds:.0f} s", flush=True)
             if test_file is not None:
                 pipeline.banner(f"{GSM8K_ARM_NAMES[arm]}: evaluating the sft model")
@@ -585,9 +590,9 @@ def run(
         "grpo_num_generations": grpo_num_generations,
         "grpo_max_calculations": grpo_max_calculations,
         "arms_at_once": arms_at_once,
-        "grpo_generation": "vLLM (colocated)"
-        if use_vllm
-        else ("transformers, compiled decode step" if compile_generation else "transformers"),
+        "grpo_generation": grpo_generation_used(run_settings, arms),
+        # Per arm: the tokens per generate call its GRPO decoded tool rollouts ahead in (None: TRL's rounds, vLLM's).
+        "grpo_tool_rollout_chunk_tokens": {arm: grpo_tool_rollout_chunk_tokens(run_settings, arm) for arm in arms},
         "compile_decoding": compile_decoding,
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "CPU",
         "train_file": str(train_file),

@@ -92,7 +92,8 @@ def read_run(folder: pathlib.Path) -> dict:
 
 def generation_engine(grpo_generation: str) -> str:
     """The engine of a run's GRPO generation ("transformers", "vLLM (colocated)"), without how it decoded: a compiled
-    decode step samples from the same distribution as the eager one, faster, so runs that differ in it compare."""
+    decode step, or tool rollouts decoded ahead of TRL's rounds, sample from the same distribution as TRL's eager
+    rounds, faster, so runs that differ in them compare."""
     return grpo_generation.split(",")[0]
 
 

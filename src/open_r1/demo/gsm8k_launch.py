@@ -1,12 +1,13 @@
 """How `make gsm8k` launches each arm's training: what each stage adds to its recipe (`stage_overrides`: the CPU's
-settings, FAST's, vLLM's or the compiled decode step's, and the GRPO levers `--grpo_max_steps`,
+settings, FAST's, vLLM's or the compiled decode step's, the tool arm's GRPO decoding its rollouts ahead on a GPU
+(`grpo_tool_rollout_chunk_tokens`), and the GRPO levers `--grpo_max_steps`,
 `--grpo_learning_rate`, `--grpo_num_generations`), the minutes GRPO may train under `--time_budget_minutes`
 (`time_budget`, `grpo_minutes`), the checks, before anything loads, of the options that change a launch
 (`check_compile_generation`, `check_compile_decoding`, `check_vllm`, `check_grpo_num_generations`, which reads an
 arm's `generation_rows`), and the record of a compiled launch that failed and ran again without compiling
 (`compiled_launch_failed`).
 
-    overrides = stage_overrides("grpo", run)     # appended to `accelerate launch ... grpo.py --config <recipe>`
+    overrides = stage_overrides("grpo", "tools", run)   # appended to `accelerate launch ... grpo.py --config <recipe>`
     budget = time_budget(settings, arms, arms_at_once, started_at, minutes)   # the run's deadline
     minutes = grpo_minutes(budget["deadline"], budget["grpo_evaluation_seconds"], time.time())
 
@@ -126,14 +127,41 @@ def time_budget(
     }
 
 
-def stage_overrides(stage: str, run: dict) -> tuple[str, ...]:
-    """What an arm's SFT or GRPO launch adds to its recipe: the CPU's settings, vLLM's or the compiled decode step's
-    (GRPO), FAST's, and `--grpo_max_steps`'s, `--grpo_learning_rate`'s and `--grpo_num_generations`'s."""
+def grpo_tool_rollout_chunk_tokens(run: dict, arm: str) -> int | None:
+    """The tokens per generate call in which `arm`'s GRPO decodes its tool rollouts ahead of TRL's rounds
+    (`tool_rollout_chunk_tokens`), or None where it keeps the rounds: `GSM8KSettings.grpo_tool_rollout_chunk_tokens`
+    for an arm whose GRPO recipe calls tools, on a GPU with transformers generation (compiled or not)."""
+    settings: GSM8KSettings = run["settings"]
+    chunk = settings.grpo_tool_rollout_chunk_tokens
+    if chunk is None or run["device"] != "cuda" or run.get("use_vllm"):
+        return None
+    return chunk if read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipes[arm])).get("tools") else None
+
+
+def grpo_generation_used(run: dict, arms: tuple[str, ...]) -> str:
+    """How the run's GRPO generated, as results.json and report.md say it: its engine first, then how it decoded."""
+    if run.get("use_vllm"):
+        return "vLLM (colocated)"
+    described = ["transformers", *(["compiled decode step"] if run.get("compile_generation") else [])]
+    for arm in arms:
+        chunk = grpo_tool_rollout_chunk_tokens(run, arm)
+        if chunk is not None:
+            described.append(f"{GSM8K_ARM_NAMES[arm]} rollouts decoded ahead in chunks of {chunk} tokens")
+    return ", ".join(described)
+
+
+def stage_overrides(stage: str, arm: str, run: dict) -> tuple[str, ...]:
+    """What `arm`'s SFT or GRPO launch adds to its recipe: the CPU's settings, vLLM's or the compiled decode step's
+    (GRPO), decoding tool rollouts ahead (GRPO, `grpo_tool_rollout_chunk_tokens`), FAST's, and `--grpo_max_steps`'s,
+    `--grpo_learning_rate`'s and `--grpo_num_generations`'s."""
     hardware = GSM8K_CPU_OVERRIDES if run["device"] == "cpu" else ()
     generation = GSM8K_VLLM_GRPO_OVERRIDES if stage == "grpo" and run.get("use_vllm") else ()
     if stage == "grpo" and run.get("compile_generation"):
         length = run["settings"].compiled_max_prompt_length
         generation = ("--compile_generation", "true", "--max_prompt_length", str(length))
+    chunk = grpo_tool_rollout_chunk_tokens(run, arm) if stage == "grpo" else None
+    if chunk is not None:
+        generation = (*generation, "--tool_rollout_chunk_tokens", str(chunk))
     fast = (GSM8K_FAST_SFT_OVERRIDES if stage == "sft" else GSM8K_FAST_GRPO_OVERRIDES) if run["fast"] else ()
     steps = ("--max_steps", str(run["grpo_max_steps"])) if stage == "grpo" and run.get("grpo_max_steps") else ()
     rate = run.get("grpo_learning_rate")
