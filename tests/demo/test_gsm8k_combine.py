@@ -143,17 +143,18 @@ def test_runs_that_did_not_measure_alike_are_refused_naming_both_and_what_differ
 
 
 def test_a_compiled_and_an_uncompiled_grpo_combine_and_the_report_names_each_arms(tmp_path):
-    """The `cot` lease plan compiles GRPO's decode step and the `tools` plan does not: the same engine, the same
-    sampling, so their arms compare; the combined results say which arm decoded how."""
+    """The `cot` lease plan compiles GRPO's decode step and the `tools` plan does not, but decodes its rollouts ahead:
+    the same engine, the same sampling, so their arms compare; the combined results say which arm decoded how."""
     one_arm_run(tmp_path / "cot", COT, 600.0, grpo_generation="transformers, compiled decode step")
-    one_arm_run(tmp_path / "tools", TOOLS, 750.0)
+    ahead = "transformers, python tool rollouts decoded ahead in chunks of 96 tokens"
+    chunks = {"tools": 96}
+    one_arm_run(tmp_path / "tools", TOOLS, 750.0, grpo_generation=ahead, grpo_tool_rollout_chunk_tokens=chunks)
     results = gsm8k_combine.main([tmp_path / "cot", tmp_path / "tools"], tmp_path / "combined")
-    assert results["grpo_generation"] == (
-        "transformers, compiled decode step (chain of thought), transformers (python tool)"
-    )
-    assert "GRPO generates with transformers, compiled decode step (chain of thought), transformers (python tool)" in (
-        (tmp_path / "combined" / "report.md").read_text(encoding="utf-8")
-    )
+    both = f"transformers, compiled decode step (chain of thought), {ahead} (python tool)"
+    assert results["grpo_generation"] == both
+    assert f"GRPO generates with {both}" in (tmp_path / "combined" / "report.md").read_text(encoding="utf-8")
+    # Each arm's chunk as its run recorded it; the cot run, which recorded none, decoded in TRL's rounds.
+    assert results["grpo_tool_rollout_chunk_tokens"] == {"cot": None, "tools": 96}
 
 
 @pytest.mark.parametrize(

@@ -230,6 +230,10 @@ def combine(runs: list[dict], command: str) -> dict:
         "sft_reused_from": one_or_each(runs, "sft_reused_from", only_recorded=True),
         # The engine is common (checked); whether it decoded compiled may be each run's own.
         "grpo_generation": one_or_each(runs, "grpo_generation"),
+        # Each arm's as its run recorded it (None: TRL's rounds, as every run before it was recorded decoded).
+        "grpo_tool_rollout_chunk_tokens": {
+            arm: (by_arm[arm].get("grpo_tool_rollout_chunk_tokens") or {}).get(arm) for arm in arms
+        },
         "compile_decoding": bool(first.get("compile_decoding")),
         "sft_reused_seconds": sum(run.get("sft_reused_seconds") or 0.0 for run in runs)
         if any(run.get("sft_reused_seconds") for run in runs)
