@@ -26,8 +26,8 @@
 # PLAN (what fits a 15-minute lease, docs/gpu.md):
 #   decoding          the evaluator uncompiled and compiled (compiled_evaluation.py), then decode_step.py's compiled
 #                     ways at the evaluator's 512 rows (GRPO's 128: the lease of 2026-11-27)
-#   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project_compiled, project_ahead (chunks of
-#                     96, as make gsm8k's tool arm decodes on a GPU) and project arms, a step each
+#   tools-throughput  the tool arm's SFT, then grpo_throughput.py's trl, project_ahead and project_compiled_ahead
+#                     (chunks of 96, as make gsm8k's tool arm decodes on a GPU) and project arms, a step each
 #   cot               make gsm8k's chain-of-thought arm, GRPO with a compiled decode step for as many of 80 steps as
 #                     11 minutes leave
 #   cot-calc3         the cot plan with GRPO prompted with the rows of up to 3 calculations (a lever of its goal),
@@ -93,11 +93,11 @@ plan_commands() {
             ;;
         tools-throughput)
             echo "200 python3 scripts/gsm8k.py --sft_only --arm tools --train_file $TRAIN"
-            # The compiled tool step and make gsm8k's (decoded ahead in chunks of 96) beside bare TRL's, before the
-            # eager project arm in rounds: a limit reached costs the arm the lease of 2026-11-26 measured (with
-            # project_ahead in chunks of 32 and trl_cb); the compiled arm's warm-up compilations are not measured.
+            # make gsm8k's tool step (decoded ahead in chunks of 96), then the same compiled (COMPILE=1), beside bare
+            # TRL's, and last the eager project arm in rounds, which the lease of 2026-11-26 measured: a limit reached
+            # in the compiled arm's warm-up (its compilations, not measured) costs that arm alone.
             echo "470 python3 scripts/benchmarks/grpo_throughput.py --model data/gsm8k/sft-tools --device cuda --steps 1" \
-                "--arms trl project_compiled project_ahead project --chunk_tokens 96 --recipe $TOOL_RECIPE" \
+                "--arms trl project_ahead project_compiled_ahead project --chunk_tokens 96 --recipe $TOOL_RECIPE" \
                 "--data_files $TRAIN --gsm8k_grpo_prompts --output $LEASE_DIR/grpo_throughput_gsm8k_tools.json"
             ;;
         cot)

@@ -17,7 +17,9 @@ Arms (each a fresh copy of the same float32 model, the same prompts, seed and se
   compiled decode step, open_r1.utils.compiled_generation), `max_prompt_length` 512 as make gsm8k gives it (one
   cache length for every step; nothing GSM8K's is cut); its warm-up step includes the compilation, and the
   compilations of each counted step are recorded. Its tool rounds are padded to a few row counts, and the rows that
-  pad them count in its decoded slots (work done, as a padded batch's finished rows are).
+  pad them count in its decoded slots (work done, as a padded batch's finished rows are);
+- `project_compiled_ahead` (GPU, a tool recipe only): both, as make gsm8k's tool arm trains under --compile_generation:
+  its tool rollouts decoded ahead in chunks of `--chunk_tokens`, each chunk's call through the compiled step.
 Every arm rewards with the project's `accuracy_reward` (GSM8K's answers). Each step generates
 `--prompts` x `--num_generations` completions (one generation per step: gradient_accumulation_steps 1), takes one
 optimizer step; the first `--warmup_steps` steps are not counted. With `--recipe` (a GRPO recipe, e.g. make
@@ -73,9 +75,12 @@ from transformers import TrainerCallback
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
-ARMS = ("trl", "project", "trl_cb", "project_cb", "project_ahead", "project_compiled")
-TOOL_ARMS = ("project_ahead",)  # arms for a tool recipe only
-GPU_ARMS = ("project_compiled",)  # arms that transformers runs as they are meant only on a GPU
+ARMS = ("trl", "project", "trl_cb", "project_cb", "project_ahead", "project_compiled", "project_compiled_ahead")
+TOOL_ARMS = ("project_ahead", "project_compiled_ahead")  # arms for a tool recipe only
+GPU_ARMS = (
+    "project_compiled",
+    "project_compiled_ahead",
+)  # arms that transformers runs as they are meant only on a GPU
 DEFAULT_ARMS = ("trl", "project", "trl_cb")
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- grpo_throughput.py results: begin -->", "<!-- grpo_throughput.py results: end -->"
@@ -331,9 +336,9 @@ def build_trainer(arm: str, args, model_path: str, dataset, output_dir: str):
     from open_r1.configs import GRPOConfig, GRPOScriptArguments
     from open_r1.demo.settings import GSM8K_FULL
 
-    if arm == "project_ahead":
+    if arm in ("project_ahead", "project_compiled_ahead"):
         settings["tool_rollout_chunk_tokens"] = args.chunk_tokens
-    if arm == "project_compiled":
+    if arm in ("project_compiled", "project_compiled_ahead"):
         settings["compile_generation"] = True
         # One static cache length for every step, make gsm8k's (compile_generation sizes it from max_prompt_length,
         # which no recipe field here sets): no GSM8K prompt comes near it, and a wider step does not compile again.
@@ -467,12 +472,18 @@ def environment(device: str) -> dict:
 
 def generation_prices(results: dict) -> dict | None:
     """What a generate call costs on the machine that ran the arms (`open_r1.utils.decoding_tally.fit_call_prices`),
-    fitted to every counted call of every arm (`generate_call_timings`: transformers' generate alone, without the
-    tools or the waits around it); None where the calls do not separate the prices."""
+    fitted to every counted call of every eager arm (`generate_call_timings`: transformers' generate alone, without
+    the tools or the waits around it; a compiled arm's decode step has a price of its own); None where the calls do
+    not separate the prices."""
     from open_r1.utils.decoding_tally import fit_call_prices
 
     return fit_call_prices(
-        [call for arm in results["arms"].values() for call in arm.get("generate_call_timings") or []]
+        [
+            call
+            for name, arm in results["arms"].items()
+            if name not in GPU_ARMS
+            for call in arm.get("generate_call_timings") or []
+        ]
     )
 
 
@@ -506,8 +517,9 @@ def results_section(results: dict, path: pathlib.Path) -> str:
         settings_line += (
             f", each step one generation of the recipe's, which the recipe trains in {per_generation} optimizer steps"
         )
-    if "project_ahead" in results["arms"]:
-        settings_line += f", project_ahead in chunks of {settings['chunk_tokens']} tokens"
+    ahead = [arm for arm in results["arms"] if arm in TOOL_ARMS]
+    if ahead:
+        settings_line += f", {' and '.join(ahead)} in chunks of {settings['chunk_tokens']} tokens"
     settings_line += f" (`{path.as_posix()}`)"
     rows = []
     for arm, result in results["arms"].items():
@@ -631,7 +643,8 @@ def main(argv: list[str] | None = None) -> dict:
         "--chunk_tokens",
         type=int,
         default=DEFAULT_CHUNK_TOKENS,
-        help="The project_ahead arm's tool_rollout_chunk_tokens: at most this many tokens per generate call.",
+        help="The tool_rollout_chunk_tokens of the arms that decode ahead (project_ahead, project_compiled_ahead): at "
+        "most this many tokens per generate call.",
     )
     parser.add_argument("--steps", type=int, default=5, help="Timed steps per arm.")
     parser.add_argument("--warmup_steps", type=int, default=1, help="Untimed steps first (allocations, kernels).")

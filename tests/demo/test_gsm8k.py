@@ -768,6 +768,29 @@ def test_a_compiled_grpo_that_fails_starts_again_once_without_compiling_unless_o
     ]
 
 
+def test_the_tool_arms_grpo_started_again_without_compiling_still_decodes_its_rollouts_ahead(shared_gpu, monkeypatch):
+    from open_r1.utils.launch import LaunchFailed
+
+    launches, train = [], gsm8k.pipeline.train
+
+    def compiled_fails(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+        launches.append(overrides)
+        if "--compile_generation" in overrides:
+            raise LaunchFailed("it failed", out_of_gpu_memory=False)
+        return train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu=cpu)
+
+    monkeypatch.setattr(gsm8k.pipeline, "train", compiled_fails)
+    shared_gpu.run.update(compile_generation=True, arms_at_once=False)
+    shared_gpu.run_arm("tools")
+    _, compiled, eager = launches
+    chunk = ("--tool_rollout_chunk_tokens", str(GSM8K_FULL.grpo_tool_rollout_chunk_tokens))
+    assert "--compile_generation" in compiled and "--compile_generation" not in eager
+    assert all(
+        overrides[overrides.index(chunk[0]) : overrides.index(chunk[0]) + 2] == chunk
+        for overrides in (compiled, eager)
+    )
+
+
 def test_after_a_compiled_grpo_failed_its_out_of_gpu_memory_restart_runs_eagerly_too(shared_gpu, monkeypatch):
     from open_r1.utils.launch import LaunchFailed
 

@@ -218,7 +218,12 @@ def test_the_compiled_arm_trains_the_project_trainer_with_compile_generation(
     assert log_state.is_artifact_enabled("recompiles")  # a recompilation names its failed guard in the log
     length = GSM8K_FULL.compiled_max_prompt_length  # make gsm8k's under --compile_generation
     assert trainer.args.compile_generation and trainer.args.max_prompt_length == length
+    assert trainer.args.tool_rollout_chunk_tokens is None  # TRL's rounds
     assert trainer.generation_config.max_cache_len == length + 4
+    # make gsm8k's tool arm under --compile_generation: compiled, and its rollouts decoded ahead in --chunk_tokens.
+    both = benchmark.build_trainer("project_compiled_ahead", args, str(tiny_model), dataset, str(tmp_path / "both"))
+    assert both.args.compile_generation and both.args.max_prompt_length == length
+    assert both.args.tool_rollout_chunk_tokens == 8
 
 
 def test_a_compiled_arms_row_says_what_it_compiled(benchmark, tmp_path):
@@ -347,7 +352,7 @@ def test_decoded_slots_count_every_round_and_those_past_the_rounds_budget(benchm
     assert counts["tally"].context_tokens == 2 * 3 + 2 * 10
 
 
-def test_a_generate_calls_price_is_fitted_to_every_counted_call_of_every_arm(benchmark):
+def test_a_generate_calls_price_is_fitted_to_every_counted_call_of_every_eager_arm(benchmark):
     # 40 ms a decode step, 3 ms per 1,000 context tokens, 50 ms a call (fit_call_prices: tests/training).
     def timed(steps: int, tokens: int) -> list:
         return [steps, tokens, 0.040 * steps + 0.003 * tokens / 1000 + 0.050]
@@ -357,4 +362,12 @@ def test_a_generate_calls_price_is_fitted_to_every_counted_call_of_every_arm(ben
     cb = {"generate_call_timings": None}  # continuous batching is not counted
     prices = benchmark.generation_prices({"arms": {"trl": rounds, "project_ahead": ahead, "trl_cb": cb}})
     assert prices["ms_per_decode_step"] == pytest.approx(40.0) and prices["calls"] == 6
+    # A compiled arm's calls, at a decode step of a quarter the price, are not the eager step's.
+    compiled = {
+        "generate_call_timings": [
+            [steps, tokens, seconds / 4] for steps, tokens, seconds in ahead["generate_call_timings"]
+        ]
+    }
+    arms = {"trl": rounds, "project_ahead": ahead, "project_compiled_ahead": compiled, "project_compiled": compiled}
+    assert benchmark.generation_prices({"arms": arms}) == prices
     assert benchmark.generation_prices({"arms": {"trl": rounds, "trl_cb": cb}}) is None  # 3 calls tell nothing

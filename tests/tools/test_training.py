@@ -552,9 +552,9 @@ def test_rollouts_decoded_ahead_through_the_compiled_step_are_trls_in_one_cache_
     two_call_tool_model, tmp_path, monkeypatch
 ):
     """`compile_generation` and `tool_rollout_chunk_tokens` together (a GPU run of make gsm8k's tool arm under
-    --compile_generation) on a CPU: every chunk's generate call decodes through the compiled step from a static cache
-    of the one length `max_prompt_length` sets, whatever context the rollout has reached, and the rollouts and tool
-    calls are TRL's."""
+    --compile_generation) on a CPU: every chunk's generate call decodes through the compiled step, its rows padded to
+    a bucket, from a static cache of the one length `max_prompt_length` sets, whatever context the rollout has
+    reached, and the rollouts and tool calls are TRL's."""
     from open_r1.utils import compiled_generation
     from tests.support.compiled_on_cpu import cpu_compile_config, recorded_static_caches
 
@@ -570,11 +570,21 @@ def test_rollouts_decoded_ahead_through_the_compiled_step_are_trls_in_one_cache_
         )
         trainer, generate_calls = trainers["compiled"]
         trainer.generation_config.compile_config = cpu_compile_config()
+        # A generation of 4 rows to pad to: the batch's 2 rollouts decode in calls of 4, the copies dropped.
+        monkeypatch.setattr(trainer, "_generation_rows", lambda: 4)
+        rows = []
+
+        def rows_recording_generate(*args, generate=trainer.model.generate, **kwargs):
+            rows.append(kwargs["input_ids"].shape[0])
+            return generate(*args, **kwargs)
+
+        trainer.model.generate = rows_recording_generate
         static_caches.clear()
         outputs = rollouts_as_trls(trainers, batch, "compiled")
         assert torch.equal(outputs["ahead"]["completion_ids"], outputs["compiled"]["completion_ids"])
-        # Decoded ahead: many calls of at most a chunk each, where TRL's rounds make three.
+        # Decoded ahead: many calls of at most a chunk each, where TRL's rounds make three; each of a padded bucket.
         assert len(generate_calls) > 3 and all(new_tokens <= 4 for _, new_tokens in generate_calls), generate_calls
+        assert rows == [4] * len(generate_calls)
         compiled_caches = static_caches[-len(generate_calls) :]
         assert {cache.layers[0].max_cache_len for cache in compiled_caches} == {prompt_length + 2 * budget}
         assert hasattr(trainer.model, "_compiled_call")  # transformers compiled the decode step
