@@ -126,10 +126,10 @@ class GSM8KSettings:
     # (docs/benchmarks.md, tool_rollout_schedule.py).
     eval_tool_rollout_chunk_tokens: int | None = 96
     # On a GPU with transformers generation, an arm whose GRPO recipe calls tools decodes its rollouts ahead of TRL's
-    # rounds, at most this many tokens per generate call (None: rounds): replayed on the H100 SFT model's rollouts
-    # in batches of 128 at that GPU's prices, 0.80 of the rounds' decoding time (the recipe generates 256 at once;
-    # the tools-throughput lease plan times that). Not under vLLM, which schedules by itself, nor on a CPU, where
-    # re-reading each call's context costs more than the decode steps saved.
+    # rounds, at most this many tokens per generate call (None: rounds): replayed on the H100 SFT model's rollouts,
+    # in batches of 128 at that GPU's prices 0.80 of the rounds' decoding time, at the recipe's 256 rows 0.67 of
+    # their decode steps, the fewest of chunks from 64 to 128 (docs/benchmarks.md). Not under vLLM, which schedules
+    # by itself, nor on a CPU, where re-reading each call's context costs more than the decode steps saved.
     grpo_tool_rollout_chunk_tokens: int | None = 96
     # GRPO prompts: the rows whose worked solution has at most this many calculations (None: every row). GRPO
     # learns only from groups whose rewards differ, which SFT's 2-9% on all rows seldom gave (docs/gsm8k.md).
