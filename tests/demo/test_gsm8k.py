@@ -757,38 +757,61 @@ def test_a_compiled_grpo_that_fails_starts_again_once_without_compiling_unless_o
     assert [script for script, _ in launches] == ["sft.py", "grpo.py", "grpo.py"]
     assert "--compile_generation" in launches[1][1] and "--compile_generation" not in launches[2][1]
     assert "--max_prompt_length" not in launches[2][1]  # the recipe's again: whole prompts
-    failed = stages["grpo"]["compiled_launch_failed"]
-    kept = shared_gpu.tmp_path / "logs" / "grpo-cot.compiled-failed.log"
+    failed = stages["grpo"]["generation_launch_failed"]
+    kept = shared_gpu.tmp_path / "logs" / "grpo-cot.generation-failed.log"
     assert failed["log"] == str(kept) and "no compiler" in kept.read_text() and failed["seconds_lost"] >= 0
+    assert failed["without"] == ["a compiled decode step"]
     assert stages["grpo"]["steps"] == 3
     said = [line for line in capsys.readouterr().out.splitlines() if "compiled decode step" in line]
     assert said == [
-        f"chain of thought: GRPO failed after 0 s with a compiled decode step; it starts again without one (the "
-        f"failed launch's log: {kept})"
+        f"chain of thought: GRPO failed after 0 s with a compiled decode step; it starts again without (the failed "
+        f"launch's log: {kept})"
     ]
 
 
-def test_the_tool_arms_grpo_started_again_without_compiling_still_decodes_its_rollouts_ahead(shared_gpu, monkeypatch):
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_tool_arm_grpo_that_fails_decoding_ahead_starts_again_once_with_trls_eager_rounds(
+    shared_gpu, monkeypatch, capsys, compiled
+):
+    """Decoding ahead had not run through make gsm8k on a GPU when it came in: a GRPO launch with it that fails (out
+    of GPU memory aside) starts again without it, and without compiling, rather than losing a lease's tool arm."""
     from open_r1.utils.launch import LaunchFailed
 
     launches, train = [], gsm8k.pipeline.train
 
-    def compiled_fails(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+    def ahead_fails(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
         launches.append(overrides)
-        if "--compile_generation" in overrides:
+        if "--tool_rollout_chunk_tokens" in overrides:
             raise LaunchFailed("it failed", out_of_gpu_memory=False)
         return train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu=cpu)
 
-    monkeypatch.setattr(gsm8k.pipeline, "train", compiled_fails)
-    shared_gpu.run.update(compile_generation=True, arms_at_once=False)
-    shared_gpu.run_arm("tools")
-    _, compiled, eager = launches
+    monkeypatch.setattr(gsm8k.pipeline, "train", ahead_fails)
+    shared_gpu.run.update(compile_generation=compiled, arms_at_once=False)
+    stages = shared_gpu.run_arm("tools")["stages"]
+    _, first, again = launches
     chunk = ("--tool_rollout_chunk_tokens", str(GSM8K_FULL.grpo_tool_rollout_chunk_tokens))
-    assert "--compile_generation" in compiled and "--compile_generation" not in eager
-    assert all(
-        overrides[overrides.index(chunk[0]) : overrides.index(chunk[0]) + 2] == chunk
-        for overrides in (compiled, eager)
+    assert first[first.index(chunk[0]) : first.index(chunk[0]) + 2] == chunk
+    assert ("--compile_generation" in first) == compiled
+    assert chunk[0] not in again and "--compile_generation" not in again
+    ways = ["a compiled decode step"] * compiled + ["tool rollouts decoded ahead"]
+    assert stages["grpo"]["generation_launch_failed"]["without"] == ways
+    assert f"python tool: GRPO failed after 0 s with {' and '.join(ways)}; it starts again without" in (
+        capsys.readouterr().out
     )
+    # A GRPO launch with neither (the chain of thought's, uncompiled) is not started again: its failure is the arm's.
+    launches.clear()
+
+    def grpo_fails(script, *arguments, cpu):
+        launches.append(script)
+        if script == "grpo.py":
+            raise LaunchFailed("it failed", out_of_gpu_memory=False)
+        return train(script, *arguments, cpu=cpu)
+
+    monkeypatch.setattr(gsm8k.pipeline, "train", grpo_fails)
+    shared_gpu.run.update(compile_generation=False)
+    with pytest.raises(LaunchFailed):
+        shared_gpu.run_arm("cot")
+    assert launches == ["sft.py", "grpo.py"]
 
 
 def test_after_a_compiled_grpo_failed_its_out_of_gpu_memory_restart_runs_eagerly_too(shared_gpu, monkeypatch):
@@ -819,7 +842,7 @@ def test_after_a_compiled_grpo_failed_its_out_of_gpu_memory_restart_runs_eagerly
     stages = shared_gpu.run_arm("cot")["stages"]
     # Compiled once only: the restart does not pay for the failed compilation again.
     assert launches == [("sft.py", False), ("grpo.py", True), ("grpo.py", False), ("grpo.py", False)]
-    assert "compiled_launch_failed" in stages["grpo"] and "out_of_memory_restart" in stages["grpo"]
+    assert "generation_launch_failed" in stages["grpo"] and "out_of_memory_restart" in stages["grpo"]
 
 
 def test_gpu_jobs_are_bounded_across_processes_only_where_they_share_a_gpu():

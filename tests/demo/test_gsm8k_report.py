@@ -259,16 +259,18 @@ def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_t
         "chain of thought 10 of 10 (given 18.25 min), started again after running out of GPU memory beside the sft "
         "model's evaluation (29 s lost; grpo-cot.out-of-memory.log), python tool 6 of 10"
     ) in gsm8k_report(results, "make gsm8k MINUTES=26")
-    results["arms"]["tools"]["grpo"]["compiled_launch_failed"] = {"seconds_lost": 41.6, "log": "x/grpo-tools.log"}
+    results["arms"]["tools"]["grpo"]["generation_launch_failed"] = {
+        "seconds_lost": 41.6, "log": "x/grpo-tools.log", "without": ["a compiled decode step", "tool rollouts decoded ahead"],
+    }  # fmt: skip
     results["grpo_generation"] = "transformers, compiled decode step"
     report = gsm8k_report(results, "make gsm8k MINUTES=26")
     assert (
-        "python tool 6 of 10 (given 14.04 min), without the compiled decode step, which failed (42 s lost; "
-        "grpo-tools.log); the run's"
+        "python tool 6 of 10 (given 14.04 min), without a compiled decode step or tool rollouts decoded ahead, with "
+        "which it failed (42 s lost; grpo-tools.log); the run's"
     ) in report
     assert (
-        "GRPO generates with transformers, compiled decode step (the python tool arm without: its compiled launch "
-        "failed), the evaluator"
+        "GRPO generates with transformers, compiled decode step (the python tool arm without a compiled decode step or "
+        "tool rollouts decoded ahead: its first launch failed), the evaluator"
     ) in report
 
 

@@ -76,16 +76,18 @@ from open_r1.demo.gsm8k_evals import (
     recipe_digests,
 )
 from open_r1.demo.gsm8k_launch import (
+    WITHOUT_NEW_GENERATION,
     check_compile_decoding,
     check_compile_generation,
     check_grpo_num_generations,
     check_vllm,
-    compiled_launch_failed,
+    generation_launch_failed,
     grpo_generation_used,
     grpo_minutes,
     grpo_tool_rollout_chunk_tokens,
     stage_overrides,
     time_budget,
+    untried_generation,
 )
 from open_r1.demo.gsm8k_report import (
     arm_greedy_details,
@@ -261,8 +263,9 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
     `run["arms_at_once"]` (on a GPU) the SFT checkpoint is evaluated while GRPO trains from it, in its own process. The
     jobs of `run["critical_arm"]` that the run waits for (all but that overlapping evaluation) are critical ones. A
     training that runs out of GPU memory while that evaluation runs starts again, once, when the evaluation has ended
-    (results: the stage's `out_of_memory_restart`); a GRPO under `--compile_generation` that fails otherwise starts
-    again, once, without it (`compiled_launch_failed`)."""
+    (results: the stage's `out_of_memory_restart`); a GRPO launch with a way of generating new to make gsm8k (a
+    compiled decode step, tool rollouts decoded ahead: `untried_generation`) that fails otherwise starts again, once,
+    with TRL's eager rounds (`generation_launch_failed`)."""
     settings: GSM8KSettings = run["settings"]
     critical = run.get("critical_arm") == arm
     cpu = run["device"] == "cpu"
@@ -285,20 +288,21 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
                 return ("--max_run_minutes", f"{minutes:.2f}")
 
             def launch(arguments=arguments, stage=stage, log_file=log_file, what=what, time_limit=time_limit) -> float:
-                # Compiled until a compiled launch has failed: an out-of-memory restart after that runs eagerly.
-                compiled = stage == "grpo" and bool(run.get("compile_generation")) and stage not in fallbacks
+                # The new ways until a launch with them has failed: an out-of-memory restart after that runs without.
+                tried = run if stage not in fallbacks else {**run, **WITHOUT_NEW_GENERATION}
+                untried = untried_generation(stage, arm, tried)
                 # The critical arm's GRPO follows its SFT at once: SFT's slot is kept for it.
                 with job_slot(run.get("gpu_slots"), critical, hand_to_critical=critical and stage == "sft"):
                     started = time.time()
                     try:
-                        overrides = stage_overrides(stage, arm, {**run, "compile_generation": compiled})
+                        overrides = stage_overrides(stage, arm, tried)
                         return pipeline.train(*arguments, *overrides, *time_limit(), cpu=cpu)
                     except LaunchFailed as failure:
-                        if not compiled or failure.out_of_gpu_memory:
+                        if not untried or failure.out_of_gpu_memory:
                             raise
-                        fallbacks[stage] = compiled_launch_failed(log_file, what, started)
-                    eager = stage_overrides(stage, arm, {**run, "compile_generation": False})
-                    return pipeline.train(*arguments, *eager, *time_limit(), cpu=cpu)
+                        fallbacks[stage] = generation_launch_failed(log_file, what, started, untried)
+                    plain = stage_overrides(stage, arm, {**run, **WITHOUT_NEW_GENERATION})
+                    return pipeline.train(*arguments, *plain, *time_limit(), cpu=cpu)
 
             # Not the base evaluations during SFT: with the card's beside them, an H100's 80 GB did not hold both.
             evaluated_beside = run["arms_at_once"] and previous != "base"
@@ -339,7 +343,7 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
     for stage, restart in restarts.items():
         stages[stage]["out_of_memory_restart"] = restart
     for stage, fallback in fallbacks.items():
-        stages[stage]["compiled_launch_failed"] = fallback
+        stages[stage]["generation_launch_failed"] = fallback
     grpo_state = json.loads((checkpoint / "trainer_state.json").read_text())
     grpo_steps = grpo_state["global_step"]
     stages["grpo"]["steps"], stages["grpo"]["max_steps"] = grpo_steps, grpo_state.get("max_steps")

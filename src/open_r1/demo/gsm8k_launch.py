@@ -4,8 +4,8 @@ settings, FAST's, vLLM's or the compiled decode step's, the tool arm's GRPO deco
 `--grpo_learning_rate`, `--grpo_num_generations`), the minutes GRPO may train under `--time_budget_minutes`
 (`time_budget`, `grpo_minutes`), the checks, before anything loads, of the options that change a launch
 (`check_compile_generation`, `check_compile_decoding`, `check_vllm`, `check_grpo_num_generations`, which reads an
-arm's `generation_rows`), and the record of a compiled launch that failed and ran again without compiling
-(`compiled_launch_failed`).
+arm's `generation_rows`), and the record of a GRPO launch with a new way of generating (`untried_generation`) that
+failed and ran again without it (`generation_launch_failed`).
 
     overrides = stage_overrides("grpo", "tools", run)   # appended to `accelerate launch ... grpo.py --config <recipe>`
     budget = time_budget(settings, arms, arms_at_once, started_at, minutes)   # the run's deadline
@@ -130,10 +130,11 @@ def time_budget(
 def grpo_tool_rollout_chunk_tokens(run: dict, arm: str) -> int | None:
     """The tokens per generate call in which `arm`'s GRPO decodes its tool rollouts ahead of TRL's rounds
     (`tool_rollout_chunk_tokens`), or None where it keeps the rounds: `GSM8KSettings.grpo_tool_rollout_chunk_tokens`
-    for an arm whose GRPO recipe calls tools, on a GPU with transformers generation (compiled or not)."""
+    for an arm whose GRPO recipe calls tools, on a GPU with transformers generation (compiled or not), unless the run
+    says `tool_rollouts_ahead: False` (`WITHOUT_NEW_GENERATION`)."""
     settings: GSM8KSettings = run["settings"]
     chunk = settings.grpo_tool_rollout_chunk_tokens
-    if chunk is None or run["device"] != "cuda" or run.get("use_vllm"):
+    if chunk is None or run["device"] != "cuda" or run.get("use_vllm") or run.get("tool_rollouts_ahead") is False:
         return None
     return chunk if read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipes[arm])).get("tools") else None
 
@@ -171,17 +172,33 @@ def stage_overrides(stage: str, arm: str, run: dict) -> tuple[str, ...]:
     return (*hardware, *generation, *fast, *steps, *learning_rate, *num_generations)
 
 
-def compiled_launch_failed(log_file: pathlib.Path, what: str, started: float) -> dict:
-    """The record of a launch under `--compile_generation` that failed, its log kept as `<stem>.compiled-failed.log`
-    (the next launch writes its own), said in one line: the stage starts again without the compiled decode step,
-    which had not run through make gsm8k on a GPU before, rather than losing a lease's GRPO."""
-    kept = log_file.with_name(f"{log_file.stem}.compiled-failed.log")
+# A run's settings with neither of GRPO's new ways of generating (`untried_generation`): TRL's eager rounds.
+WITHOUT_NEW_GENERATION = {"compile_generation": False, "tool_rollouts_ahead": False}
+
+
+def untried_generation(stage: str, arm: str, run: dict) -> tuple[str, ...]:
+    """The ways of generating `arm`'s `stage` launch takes that no lease had run through make gsm8k when they came in:
+    GRPO's compiled decode step (`--compile_generation`) and its tool rollouts decoded ahead
+    (`grpo_tool_rollout_chunk_tokens`). A launch with them that fails starts again without them
+    (`generation_launch_failed`)."""
+    if stage != "grpo":
+        return ()
+    compiled = ("a compiled decode step",) if run.get("compile_generation") else ()
+    ahead = ("tool rollouts decoded ahead",) if grpo_tool_rollout_chunk_tokens(run, arm) is not None else ()
+    return (*compiled, *ahead)
+
+
+def generation_launch_failed(log_file: pathlib.Path, what: str, started: float, untried: tuple[str, ...]) -> dict:
+    """The record of a launch with the `untried` ways of generating that failed, its log kept as
+    `<stem>.generation-failed.log` (the next launch writes its own), said in one line: the stage starts again without
+    them, with TRL's eager rounds, rather than losing a lease's GRPO."""
+    kept = log_file.with_name(f"{log_file.stem}.generation-failed.log")
     if log_file.exists():
         log_file.replace(kept)
     seconds = round(time.time() - started, 1)
+    ways = " and ".join(untried)
     print(
-        f"{what} failed after {seconds:.0f} s with a compiled decode step; it starts again without one (the failed "
-        f"launch's log: {kept})",
+        f"{what} failed after {seconds:.0f} s with {ways}; it starts again without (the failed launch's log: {kept})",
         flush=True,
     )
-    return {"seconds_lost": seconds, "log": str(kept)}
+    return {"seconds_lost": seconds, "log": str(kept), "without": list(untried)}

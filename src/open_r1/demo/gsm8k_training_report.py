@@ -1,6 +1,6 @@
 """What `make gsm8k`'s report.md says of how each arm's GRPO trained, from its results.json: its steps (and what a
-time budget gave it, a restart after running out of GPU memory, a compiled launch that failed), where a step's time
-went, how it generated, the levers given in place of the recipes' (`--grpo_learning_rate`,
+time budget gave it, a restart after running out of GPU memory, a launch with a new way of generating that failed),
+where a step's time went, how it generated, the levers given in place of the recipes' (`--grpo_learning_rate`,
 `--grpo_num_generations`), the share of its groups without reward spread (`groups_without_spread`) and how far its
 policy moved within a generation (`importance_ratio_clipped`), these two read from the run's trainer state.
 
@@ -19,15 +19,16 @@ from open_r1.utils.step_profile import describe as describe_step_profile
 
 
 def grpo_generation(results: dict) -> str:
-    """How the run's GRPO generated, naming an arm whose compiled launch failed and ran without compiling."""
+    """How the run's GRPO generated, naming an arm whose launch with a new way of generating failed and ran again
+    without it (`open_r1.demo.gsm8k_launch.generation_launch_failed`)."""
     fell_back = [
-        GSM8K_ARM_NAMES[arm]
+        f"the {GSM8K_ARM_NAMES[arm]} arm without {' or '.join(failed['without'])}"
         for arm, stages in results["arms"].items()
-        if stages.get("grpo", {}).get("compiled_launch_failed")
+        if (failed := stages.get("grpo", {}).get("generation_launch_failed"))
     ]
     if not fell_back:
         return results["grpo_generation"]
-    return f"{results['grpo_generation']} (the {' and '.join(fell_back)} arm without: its compiled launch failed)"
+    return f"{results['grpo_generation']} ({'; '.join(fell_back)}: its first launch failed)"
 
 
 def grpo_recipe_overrides_note(results: dict) -> str:
@@ -65,12 +66,12 @@ def grpo_steps_line(results: dict) -> str:
             else f", started again after running out of GPU memory beside {restart['beside']} "
             f"({restart['seconds_lost']:.0f} s lost; {pathlib.Path(restart['log']).name})"
         )
-        failed = grpo.get("compiled_launch_failed")
+        failed = grpo.get("generation_launch_failed")
         eager = (
             ""
             if failed is None
-            else f", without the compiled decode step, which failed ({failed['seconds_lost']:.0f} s lost; "
-            f"{pathlib.Path(failed['log']).name})"
+            else f", without {' or '.join(failed['without'])}, with which it failed ({failed['seconds_lost']:.0f} s "
+            f"lost; {pathlib.Path(failed['log']).name})"
         )
         arms.append(f"{GSM8K_ARM_NAMES[arm]} {grpo['steps']} of {grpo['max_steps']}{given}{restarted}{eager}")
     if not arms:
