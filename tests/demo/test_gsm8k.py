@@ -728,6 +728,13 @@ def test_results_say_how_each_arms_grpo_generated():
     assert gsm8k_launch.grpo_generation_used({**gpu, "use_vllm": True}, both) == "vLLM (colocated)"
     # Runs that differ only in how transformers decoded combine: the engine is what must be alike.
     assert gsm8k_combine.generation_engine(f"transformers, {ahead}") == "transformers"
+    # results.json's chunk per arm is what the arm's GRPO trained with: none after its launch decoding ahead failed.
+    assert gsm8k_launch.grpo_chunk_tokens_trained(gpu, "tools", {"steps": 3}) == 96
+    assert gsm8k_launch.grpo_chunk_tokens_trained(gpu, "cot", {"steps": 3}) is None
+    failed = {"generation_launch_failed": {"without": [gsm8k_launch.COMPILED, gsm8k_launch.AHEAD]}}
+    assert gsm8k_launch.grpo_chunk_tokens_trained(gpu, "tools", failed) is None
+    compiled_failed = {"generation_launch_failed": {"without": [gsm8k_launch.COMPILED]}}
+    assert gsm8k_launch.grpo_chunk_tokens_trained(gpu, "tools", compiled_failed) == 96
 
 
 @pytest.mark.parametrize("out_of_gpu_memory", [False, True])
@@ -1114,6 +1121,8 @@ def test_a_runs_options_are_in_its_results_and_its_command(tmp_path, monkeypatch
     gsm8k.run(tmp_path / "out", ("cot",), seed=0, fast=True, train_file=train, test_file=train, **options)
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert {name: results[name] for name in options} == options
+    # On this CPU GRPO generates in TRL's rounds (decoding ahead is a GPU's).
+    assert (results["grpo_generation"], results["grpo_tool_rollout_chunk_tokens"]) == ("transformers", {"cot": None})
     # GRPO's prompts are the 4 rows of at most 3 calculations, not the settings' 2 (3 rows).
     assert (results["conversion"]["grpo_prompts"], results["conversion"]["grpo_max_calculations"]) == (4, 3)
     report = (tmp_path / "out" / "report.md").read_text()

@@ -82,9 +82,9 @@ from open_r1.demo.gsm8k_launch import (
     check_grpo_num_generations,
     check_vllm,
     generation_launch_failed,
+    grpo_chunk_tokens_trained,
     grpo_generation_used,
     grpo_minutes,
-    grpo_tool_rollout_chunk_tokens,
     stage_overrides,
     time_budget,
     untried_generation,
@@ -596,7 +596,10 @@ def run(
         "arms_at_once": arms_at_once,
         "grpo_generation": grpo_generation_used(run_settings, arms),
         # Per arm: the tokens per generate call its GRPO decoded tool rollouts ahead in (None: TRL's rounds, vLLM's).
-        "grpo_tool_rollout_chunk_tokens": {arm: grpo_tool_rollout_chunk_tokens(run_settings, arm) for arm in arms},
+        "grpo_tool_rollout_chunk_tokens": {
+            arm: grpo_chunk_tokens_trained(run_settings, arm, outcome["stages"]["grpo"])
+            for arm, outcome in outcomes.items()
+        },
         "compile_decoding": compile_decoding,
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "CPU",
         "train_file": str(train_file),

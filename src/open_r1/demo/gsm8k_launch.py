@@ -174,6 +174,8 @@ def stage_overrides(stage: str, arm: str, run: dict) -> tuple[str, ...]:
 
 # A run's settings with neither of GRPO's new ways of generating (`untried_generation`): TRL's eager rounds.
 WITHOUT_NEW_GENERATION = {"compile_generation": False, "tool_rollouts_ahead": False}
+# How `untried_generation` and results.json name them.
+COMPILED, AHEAD = "a compiled decode step", "tool rollouts decoded ahead"
 
 
 def untried_generation(stage: str, arm: str, run: dict) -> tuple[str, ...]:
@@ -183,9 +185,16 @@ def untried_generation(stage: str, arm: str, run: dict) -> tuple[str, ...]:
     (`generation_launch_failed`)."""
     if stage != "grpo":
         return ()
-    compiled = ("a compiled decode step",) if run.get("compile_generation") else ()
-    ahead = ("tool rollouts decoded ahead",) if grpo_tool_rollout_chunk_tokens(run, arm) is not None else ()
+    compiled = (COMPILED,) if run.get("compile_generation") else ()
+    ahead = (AHEAD,) if grpo_tool_rollout_chunk_tokens(run, arm) is not None else ()
     return (*compiled, *ahead)
+
+
+def grpo_chunk_tokens_trained(run: dict, arm: str, grpo: dict) -> int | None:
+    """The chunk in which `arm`'s GRPO (its results, `grpo`) decoded its tool rollouts ahead as it trained: None where
+    it kept TRL's rounds, or its launch decoding ahead failed and it started again without."""
+    went_without = (grpo.get("generation_launch_failed") or {}).get("without", ())
+    return None if AHEAD in went_without else grpo_tool_rollout_chunk_tokens(run, arm)
 
 
 def generation_launch_failed(log_file: pathlib.Path, what: str, started: float, untried: tuple[str, ...]) -> dict:
