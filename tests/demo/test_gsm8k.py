@@ -731,10 +731,8 @@ def test_results_say_how_each_arms_grpo_generated():
     # results.json's chunk per arm is what the arm's GRPO trained with: none after its launch decoding ahead failed.
     assert gsm8k_launch.grpo_chunk_tokens_trained(gpu, "tools", {"steps": 3}) == 96
     assert gsm8k_launch.grpo_chunk_tokens_trained(gpu, "cot", {"steps": 3}) is None
-    failed = {"generation_launch_failed": {"without": [gsm8k_launch.COMPILED, gsm8k_launch.AHEAD]}}
+    failed = {"generation_launch_failed": {"without": ["tool_rollouts_ahead"]}}
     assert gsm8k_launch.grpo_chunk_tokens_trained(gpu, "tools", failed) is None
-    compiled_failed = {"generation_launch_failed": {"without": [gsm8k_launch.COMPILED]}}
-    assert gsm8k_launch.grpo_chunk_tokens_trained(gpu, "tools", compiled_failed) == 96
 
 
 @pytest.mark.parametrize("out_of_gpu_memory", [False, True])
@@ -767,12 +765,12 @@ def test_a_compiled_grpo_that_fails_starts_again_once_without_compiling_unless_o
     failed = stages["grpo"]["generation_launch_failed"]
     kept = shared_gpu.tmp_path / "logs" / "grpo-cot.generation-failed.log"
     assert failed["log"] == str(kept) and "no compiler" in kept.read_text() and failed["seconds_lost"] >= 0
-    assert failed["without"] == ["a compiled decode step"]
+    assert failed["without"] == ["compile_generation"]
     assert stages["grpo"]["steps"] == 3
     said = [line for line in capsys.readouterr().out.splitlines() if "compiled decode step" in line]
     assert said == [
-        f"chain of thought: GRPO failed after 0 s with a compiled decode step; it starts again without (the failed "
-        f"launch's log: {kept})"
+        f"chain of thought: GRPO failed after 0 s with a compiled decode step; it starts again without it, in TRL's "
+        f"eager rounds (the failed launch's log: {kept})"
     ]
 
 
@@ -800,11 +798,14 @@ def test_a_tool_arm_grpo_that_fails_decoding_ahead_starts_again_once_with_trls_e
     assert first[first.index(chunk[0]) : first.index(chunk[0]) + 2] == chunk
     assert ("--compile_generation" in first) == compiled
     assert chunk[0] not in again and "--compile_generation" not in again
-    ways = ["a compiled decode step"] * compiled + ["tool rollouts decoded ahead"]
+    ways = ["compile_generation"] * compiled + ["tool_rollouts_ahead"]
     assert stages["grpo"]["generation_launch_failed"]["without"] == ways
-    assert f"python tool: GRPO failed after 0 s with {' and '.join(ways)}; it starts again without" in (
-        capsys.readouterr().out
-    )
+    said = ("a compiled decode step and tool rollouts decoded ahead; it starts again without them" if compiled
+            else "tool rollouts decoded ahead; it starts again without it")  # fmt: skip
+    kept = shared_gpu.tmp_path / "logs" / "grpo-tools.generation-failed.log"
+    assert (
+        f"python tool: GRPO failed after 0 s with {said}, in TRL's eager rounds (the failed launch's log: {kept})"
+    ) in capsys.readouterr().out
     # A GRPO launch with neither (the chain of thought's, uncompiled) is not started again: its failure is the arm's.
     launches.clear()
 
@@ -821,14 +822,21 @@ def test_a_tool_arm_grpo_that_fails_decoding_ahead_starts_again_once_with_trls_e
     assert launches == ["sft.py", "grpo.py"]
 
 
-def test_after_a_compiled_grpo_failed_its_out_of_gpu_memory_restart_runs_eagerly_too(shared_gpu, monkeypatch):
+def new_ways_in(overrides) -> bool:
+    """Whether a launch's overrides take one of GRPO's new ways of generating (gsm8k_launch.NEW_GENERATION)."""
+    return "--compile_generation" in overrides or "--tool_rollout_chunk_tokens" in overrides
+
+
+@pytest.mark.parametrize("arm", ["cot", "tools"])
+def test_after_a_compiled_grpo_failed_its_out_of_gpu_memory_restart_runs_eagerly_too(shared_gpu, monkeypatch, arm):
+    """In TRL's eager rounds: the chain of thought uncompiled, the tool arm neither compiled nor decoding ahead."""
     from open_r1.utils.launch import LaunchFailed
 
     launches, train, failed_eagerly = [], gsm8k.pipeline.train, threading.Event()
     evaluation_running, evaluator = threading.Event(), gsm8k.pipeline.run_evaluator
 
     def compiled_then_out_of_memory(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
-        launches.append((script, "--compile_generation" in overrides))
+        launches.append((script, new_ways_in(overrides)))
         if script == "grpo.py" and "--compile_generation" in overrides:
             raise LaunchFailed("it failed to compile")
         if script == "grpo.py" and not failed_eagerly.is_set():
@@ -846,10 +854,39 @@ def test_after_a_compiled_grpo_failed_its_out_of_gpu_memory_restart_runs_eagerly
     monkeypatch.setattr(gsm8k.pipeline, "train", compiled_then_out_of_memory)
     monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", slow_sft_evaluator)
     shared_gpu.run["compile_generation"] = True
-    stages = shared_gpu.run_arm("cot")["stages"]
+    stages = shared_gpu.run_arm(arm)["stages"]
     # Compiled once only: the restart does not pay for the failed compilation again.
     assert launches == [("sft.py", False), ("grpo.py", True), ("grpo.py", False), ("grpo.py", False)]
     assert "generation_launch_failed" in stages["grpo"] and "out_of_memory_restart" in stages["grpo"]
+
+
+def test_an_out_of_gpu_memory_restart_before_any_other_failure_keeps_the_new_ways(shared_gpu, monkeypatch):
+    """Out of GPU memory beside the SFT model's evaluation is not the new ways' doing: the tool arm's GRPO starts again
+    decoding ahead, and no launch is recorded as failed with it."""
+    from open_r1.utils.launch import LaunchFailed
+
+    launches, train, ran_out = [], gsm8k.pipeline.train, threading.Event()
+    evaluation_running, evaluator = threading.Event(), gsm8k.pipeline.run_evaluator
+
+    def out_of_memory_once(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+        launches.append((script, new_ways_in(overrides)))
+        if script == "grpo.py" and not ran_out.is_set():
+            assert evaluation_running.wait(30)
+            ran_out.set()
+            raise LaunchFailed("it ran out of GPU memory", out_of_gpu_memory=True)
+        return train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu=cpu)
+
+    def slow_sft_evaluator(model, task, data_file, output_dir, **settings):
+        if output_dir.name.startswith("sft-"):
+            evaluation_running.set()
+            assert ran_out.wait(30)
+        return evaluator(model, task, data_file, output_dir, **settings)
+
+    monkeypatch.setattr(gsm8k.pipeline, "train", out_of_memory_once)
+    monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", slow_sft_evaluator)
+    stages = shared_gpu.run_arm("tools")["stages"]
+    assert launches == [("sft.py", False), ("grpo.py", True), ("grpo.py", True)]
+    assert "generation_launch_failed" not in stages["grpo"] and "out_of_memory_restart" in stages["grpo"]
 
 
 def test_gpu_jobs_are_bounded_across_processes_only_where_they_share_a_gpu():

@@ -260,18 +260,26 @@ def test_the_gsm8k_report_says_how_many_grpo_steps_each_arm_trained_and_what_a_t
         "model's evaluation (29 s lost; grpo-cot.out-of-memory.log), python tool 6 of 10"
     ) in gsm8k_report(results, "make gsm8k MINUTES=26")
     results["arms"]["tools"]["grpo"]["generation_launch_failed"] = {
-        "seconds_lost": 41.6, "log": "x/grpo-tools.log", "without": ["a compiled decode step", "tool rollouts decoded ahead"],
+        "seconds_lost": 41.6, "log": "x/grpo-tools.log", "without": ["compile_generation", "tool_rollouts_ahead"],
     }  # fmt: skip
     results["grpo_generation"] = "transformers, compiled decode step"
     report = gsm8k_report(results, "make gsm8k MINUTES=26")
     assert (
-        "python tool 6 of 10 (given 14.04 min), without a compiled decode step or tool rollouts decoded ahead, with "
-        "which it failed (42 s lost; grpo-tools.log); the run's"
+        "python tool 6 of 10 (given 14.04 min), started again without a compiled decode step or tool rollouts decoded "
+        "ahead after its first launch with them failed (42 s lost; grpo-tools.log); the run's"
     ) in report
     assert (
         "GRPO generates with transformers, compiled decode step (the python tool arm without a compiled decode step or "
-        "tool rollouts decoded ahead: its first launch failed), the evaluator"
+        "tool rollouts decoded ahead, its first launch with them having failed), the evaluator"
     ) in report
+    # Both arms started again, each saying what it went without.
+    results["arms"]["cot"]["grpo"]["generation_launch_failed"] = {
+        "seconds_lost": 30.0, "log": "x/grpo-cot.log", "without": ["compile_generation"],
+    }  # fmt: skip
+    assert (
+        "(the chain of thought arm without a compiled decode step, its first launch with it having failed; the python "
+        "tool arm without"
+    ) in gsm8k_report(results, "make gsm8k MINUTES=26")
 
 
 def test_the_gsm8k_report_says_where_each_arms_grpo_step_spent_its_time():

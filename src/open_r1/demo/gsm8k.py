@@ -263,9 +263,9 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
     `run["arms_at_once"]` (on a GPU) the SFT checkpoint is evaluated while GRPO trains from it, in its own process. The
     jobs of `run["critical_arm"]` that the run waits for (all but that overlapping evaluation) are critical ones. A
     training that runs out of GPU memory while that evaluation runs starts again, once, when the evaluation has ended
-    (results: the stage's `out_of_memory_restart`); a GRPO launch with a way of generating new to make gsm8k (a
-    compiled decode step, tool rollouts decoded ahead: `untried_generation`) that fails otherwise starts again, once,
-    with TRL's eager rounds (`generation_launch_failed`)."""
+    (results: the stage's `out_of_memory_restart`); a GRPO launch with a way of generating that make gsm8k had not
+    run on a GPU when it came in (a compiled decode step, tool rollouts decoded ahead: `untried_generation`) that fails
+    otherwise starts again, once, in TRL's eager rounds (`generation_launch_failed`)."""
     settings: GSM8KSettings = run["settings"]
     critical = run.get("critical_arm") == arm
     cpu = run["device"] == "cpu"
@@ -595,7 +595,8 @@ def run(
         "grpo_max_calculations": grpo_max_calculations,
         "arms_at_once": arms_at_once,
         "grpo_generation": grpo_generation_used(run_settings, arms),
-        # Per arm: the tokens per generate call its GRPO decoded tool rollouts ahead in (None: TRL's rounds, vLLM's).
+        # Per arm: the tokens per generate call its GRPO decoded tool rollouts ahead in as it trained (None: TRL's
+        # rounds, vLLM's); grpo_generation says how the arms were launched.
         "grpo_tool_rollout_chunk_tokens": {
             arm: grpo_chunk_tokens_trained(run_settings, arm, outcome["stages"]["grpo"])
             for arm, outcome in outcomes.items()

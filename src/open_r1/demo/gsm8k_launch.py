@@ -135,12 +135,14 @@ def grpo_tool_rollout_chunk_tokens(run: dict, arm: str) -> int | None:
     settings: GSM8KSettings = run["settings"]
     chunk = settings.grpo_tool_rollout_chunk_tokens
     if chunk is None or run["device"] != "cuda" or run.get("use_vllm") or run.get("tool_rollouts_ahead") is False:
-        return None
+        return None  # tool_rollouts_ahead: False only after a launch with it failed (WITHOUT_NEW_GENERATION)
     return chunk if read_recipe(str(pipeline.REPO_ROOT / settings.grpo_recipes[arm])).get("tools") else None
 
 
 def grpo_generation_used(run: dict, arms: tuple[str, ...]) -> str:
-    """How the run's GRPO generated, as results.json and report.md say it: its engine first, then how it decoded."""
+    """How the run's GRPO was launched to generate, as results.json and report.md say it: its engine first, then how
+    it decoded (an arm whose first launch failed and started again without a way says so in its
+    `generation_launch_failed`)."""
     if run.get("use_vllm"):
         return "vLLM (colocated)"
     described = ["transformers", *(["compiled decode step"] if run.get("compile_generation") else [])]
@@ -172,42 +174,47 @@ def stage_overrides(stage: str, arm: str, run: dict) -> tuple[str, ...]:
     return (*hardware, *generation, *fast, *steps, *learning_rate, *num_generations)
 
 
-# A run's settings with neither of GRPO's new ways of generating (`untried_generation`): TRL's eager rounds.
-WITHOUT_NEW_GENERATION = {"compile_generation": False, "tool_rollouts_ahead": False}
-# How `untried_generation` and results.json name them.
-COMPILED, AHEAD = "a compiled decode step", "tool rollouts decoded ahead"
+# GRPO's ways of generating that make gsm8k had not run on a GPU when they came in (`untried_generation`), by the run
+# setting that turns each on, as results.json names them, and as the report says them.
+NEW_GENERATION = {"compile_generation": "a compiled decode step", "tool_rollouts_ahead": "tool rollouts decoded ahead"}
+# A run's settings with neither: TRL's eager rounds.
+WITHOUT_NEW_GENERATION = dict.fromkeys(NEW_GENERATION, False)
 
 
 def untried_generation(stage: str, arm: str, run: dict) -> tuple[str, ...]:
-    """The ways of generating `arm`'s `stage` launch takes that no lease had run through make gsm8k when they came in:
-    GRPO's compiled decode step (`--compile_generation`) and its tool rollouts decoded ahead
-    (`grpo_tool_rollout_chunk_tokens`). A launch with them that fails starts again without them
-    (`generation_launch_failed`)."""
+    """The `NEW_GENERATION` ways (their run settings) that `arm`'s `stage` launch takes: GRPO's compiled decode step
+    (`--compile_generation`), its tool rollouts decoded ahead (`grpo_tool_rollout_chunk_tokens`). A launch with them
+    that fails starts again without them (`generation_launch_failed`)."""
     if stage != "grpo":
         return ()
-    compiled = (COMPILED,) if run.get("compile_generation") else ()
-    ahead = (AHEAD,) if grpo_tool_rollout_chunk_tokens(run, arm) is not None else ()
+    compiled = ("compile_generation",) if run.get("compile_generation") else ()
+    ahead = ("tool_rollouts_ahead",) if grpo_tool_rollout_chunk_tokens(run, arm) is not None else ()
     return (*compiled, *ahead)
+
+
+def new_generation_said(ways, conjunction: str = "or") -> str:
+    """`untried_generation`'s ways as words: "a compiled decode step or tool rollouts decoded ahead"."""
+    return f" {conjunction} ".join(NEW_GENERATION[way] for way in ways)
 
 
 def grpo_chunk_tokens_trained(run: dict, arm: str, grpo: dict) -> int | None:
     """The chunk in which `arm`'s GRPO (its results, `grpo`) decoded its tool rollouts ahead as it trained: None where
     it kept TRL's rounds, or its launch decoding ahead failed and it started again without."""
     went_without = (grpo.get("generation_launch_failed") or {}).get("without", ())
-    return None if AHEAD in went_without else grpo_tool_rollout_chunk_tokens(run, arm)
+    return None if "tool_rollouts_ahead" in went_without else grpo_tool_rollout_chunk_tokens(run, arm)
 
 
 def generation_launch_failed(log_file: pathlib.Path, what: str, started: float, untried: tuple[str, ...]) -> dict:
     """The record of a launch with the `untried` ways of generating that failed, its log kept as
     `<stem>.generation-failed.log` (the next launch writes its own), said in one line: the stage starts again without
-    them, with TRL's eager rounds, rather than losing a lease's GRPO."""
+    them, in TRL's eager rounds, rather than losing a lease's GRPO."""
     kept = log_file.with_name(f"{log_file.stem}.generation-failed.log")
     if log_file.exists():
         log_file.replace(kept)
     seconds = round(time.time() - started, 1)
-    ways = " and ".join(untried)
     print(
-        f"{what} failed after {seconds:.0f} s with {ways}; it starts again without (the failed launch's log: {kept})",
+        f"{what} failed after {seconds:.0f} s with {new_generation_said(untried, 'and')}; it starts again without "
+        f"{'them' if len(untried) > 1 else 'it'}, in TRL's eager rounds (the failed launch's log: {kept})",
         flush=True,
     )
     return {"seconds_lost": seconds, "log": str(kept), "without": list(untried)}

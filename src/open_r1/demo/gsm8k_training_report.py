@@ -14,6 +14,7 @@ Not covered: the rest of report.md, its tables and goals (`open_r1.demo.gsm8k_re
 
 import pathlib
 
+from open_r1.demo.gsm8k_launch import new_generation_said
 from open_r1.demo.settings import GSM8K_ARM_NAMES
 from open_r1.utils.step_profile import describe as describe_step_profile
 
@@ -22,13 +23,14 @@ def grpo_generation(results: dict) -> str:
     """How the run's GRPO generated, naming an arm whose launch with a new way of generating failed and ran again
     without it (`open_r1.demo.gsm8k_launch.generation_launch_failed`)."""
     fell_back = [
-        f"the {GSM8K_ARM_NAMES[arm]} arm without {' or '.join(failed['without'])}"
+        f"the {GSM8K_ARM_NAMES[arm]} arm without {new_generation_said(failed['without'])}, its first launch with "
+        f"{'them' if len(failed['without']) > 1 else 'it'} having failed"
         for arm, stages in results["arms"].items()
         if (failed := stages.get("grpo", {}).get("generation_launch_failed"))
     ]
     if not fell_back:
         return results["grpo_generation"]
-    return f"{results['grpo_generation']} ({'; '.join(fell_back)}: its first launch failed)"
+    return f"{results['grpo_generation']} ({'; '.join(fell_back)})"
 
 
 def grpo_recipe_overrides_note(results: dict) -> str:
@@ -70,8 +72,9 @@ def grpo_steps_line(results: dict) -> str:
         eager = (
             ""
             if failed is None
-            else f", without {' or '.join(failed['without'])}, with which it failed ({failed['seconds_lost']:.0f} s "
-            f"lost; {pathlib.Path(failed['log']).name})"
+            else f", started again without {new_generation_said(failed['without'])} after its first launch with "
+            f"{'them' if len(failed['without']) > 1 else 'it'} failed ({failed['seconds_lost']:.0f} s lost; "
+            f"{pathlib.Path(failed['log']).name})"
         )
         arms.append(f"{GSM8K_ARM_NAMES[arm]} {grpo['steps']} of {grpo['max_steps']}{given}{restarted}{eager}")
     if not arms:
