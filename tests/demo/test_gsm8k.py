@@ -827,50 +827,19 @@ def new_ways_in(overrides) -> bool:
     return "--compile_generation" in overrides or "--tool_rollout_chunk_tokens" in overrides
 
 
-@pytest.mark.parametrize("arm", ["cot", "tools"])
-def test_after_a_compiled_grpo_failed_its_out_of_gpu_memory_restart_runs_eagerly_too(shared_gpu, monkeypatch, arm):
-    """In TRL's eager rounds: the chain of thought uncompiled, the tool arm neither compiled nor decoding ahead."""
-    from open_r1.utils.launch import LaunchFailed
-
-    launches, train, failed_eagerly = [], gsm8k.pipeline.train, threading.Event()
-    evaluation_running, evaluator = threading.Event(), gsm8k.pipeline.run_evaluator
-
-    def compiled_then_out_of_memory(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
-        launches.append((script, new_ways_in(overrides)))
-        if script == "grpo.py" and "--compile_generation" in overrides:
-            raise LaunchFailed("it failed to compile")
-        if script == "grpo.py" and not failed_eagerly.is_set():
-            assert evaluation_running.wait(30)
-            failed_eagerly.set()
-            raise LaunchFailed("it ran out of GPU memory", out_of_gpu_memory=True)
-        return train(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu=cpu)
-
-    def slow_sft_evaluator(model, task, data_file, output_dir, **settings):
-        # The greedy one alone: the tool arm's sampled one may take the other GPU slot, and gives it back at once.
-        if output_dir.name.startswith("sft-") and output_dir.name.endswith("-greedy"):
-            evaluation_running.set()
-            assert failed_eagerly.wait(30)  # still evaluating when the eager GRPO runs out of memory
-        return evaluator(model, task, data_file, output_dir, **settings)
-
-    monkeypatch.setattr(gsm8k.pipeline, "train", compiled_then_out_of_memory)
-    monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", slow_sft_evaluator)
-    shared_gpu.run["compile_generation"] = True
-    stages = shared_gpu.run_arm(arm)["stages"]
-    # Compiled once only: the restart does not pay for the failed compilation again.
-    assert launches == [("sft.py", False), ("grpo.py", True), ("grpo.py", False), ("grpo.py", False)]
-    assert "generation_launch_failed" in stages["grpo"] and "out_of_memory_restart" in stages["grpo"]
-
-
-def test_an_out_of_gpu_memory_restart_before_any_other_failure_keeps_the_new_ways(shared_gpu, monkeypatch):
-    """Out of GPU memory beside the SFT model's evaluation is not the new ways' doing: the tool arm's GRPO starts again
-    decoding ahead, and no launch is recorded as failed with it."""
+def grpo_out_of_memory_beside_the_sft_evaluation(monkeypatch, compiled_fails: bool) -> list:
+    """Stand-ins under which the first GRPO launch that is not refused (`compiled_fails`: any under
+    --compile_generation fails at once) runs out of GPU memory while the SFT model's greedy evaluation runs, and every
+    later one trains; returns the launches as they come, each (script, whether it takes a new way)."""
     from open_r1.utils.launch import LaunchFailed
 
     launches, train, ran_out = [], gsm8k.pipeline.train, threading.Event()
     evaluation_running, evaluator = threading.Event(), gsm8k.pipeline.run_evaluator
 
-    def out_of_memory_once(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
+    def grpo_out_of_memory_once(script, recipe, model, dataset, output_dir, seed, log_file, *overrides, cpu):
         launches.append((script, new_ways_in(overrides)))
+        if script == "grpo.py" and compiled_fails and "--compile_generation" in overrides:
+            raise LaunchFailed("it failed to compile")
         if script == "grpo.py" and not ran_out.is_set():
             assert evaluation_running.wait(30)
             ran_out.set()
@@ -881,11 +850,29 @@ def test_an_out_of_gpu_memory_restart_before_any_other_failure_keeps_the_new_way
         # The greedy one alone: the tool arm's sampled one may take the other GPU slot, and gives it back at once.
         if output_dir.name.startswith("sft-") and output_dir.name.endswith("-greedy"):
             evaluation_running.set()
-            assert ran_out.wait(30)
+            assert ran_out.wait(30)  # still evaluating when GRPO runs out of memory
         return evaluator(model, task, data_file, output_dir, **settings)
 
-    monkeypatch.setattr(gsm8k.pipeline, "train", out_of_memory_once)
+    monkeypatch.setattr(gsm8k.pipeline, "train", grpo_out_of_memory_once)
     monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", slow_sft_evaluator)
+    return launches
+
+
+@pytest.mark.parametrize("arm", ["cot", "tools"])
+def test_after_a_compiled_grpo_failed_its_out_of_gpu_memory_restart_runs_eagerly_too(shared_gpu, monkeypatch, arm):
+    """In TRL's eager rounds: the chain of thought uncompiled, the tool arm neither compiled nor decoding ahead."""
+    launches = grpo_out_of_memory_beside_the_sft_evaluation(monkeypatch, compiled_fails=True)
+    shared_gpu.run["compile_generation"] = True
+    stages = shared_gpu.run_arm(arm)["stages"]
+    # Compiled once only: the restart does not pay for the failed compilation again.
+    assert launches == [("sft.py", False), ("grpo.py", True), ("grpo.py", False), ("grpo.py", False)]
+    assert "generation_launch_failed" in stages["grpo"] and "out_of_memory_restart" in stages["grpo"]
+
+
+def test_an_out_of_gpu_memory_restart_before_any_other_failure_keeps_the_new_ways(shared_gpu, monkeypatch):
+    """Out of GPU memory beside the SFT model's evaluation is not the new ways' doing: the tool arm's GRPO starts again
+    decoding ahead, and no launch is recorded as failed with it."""
+    launches = grpo_out_of_memory_beside_the_sft_evaluation(monkeypatch, compiled_fails=False)
     stages = shared_gpu.run_arm("tools")["stages"]
     assert launches == [("sft.py", False), ("grpo.py", True), ("grpo.py", True)]
     assert "generation_launch_failed" not in stages["grpo"] and "out_of_memory_restart" in stages["grpo"]
