@@ -76,11 +76,11 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
 ARMS = ("trl", "project", "trl_cb", "project_cb", "project_ahead", "project_compiled", "project_compiled_ahead")
-TOOL_ARMS = ("project_ahead", "project_compiled_ahead")  # arms for a tool recipe only
-GPU_ARMS = (
-    "project_compiled",
-    "project_compiled_ahead",
-)  # arms that transformers runs as they are meant only on a GPU
+# Arms that decode tool rollouts ahead (tool_rollout_chunk_tokens): a tool recipe only.
+AHEAD_ARMS = ("project_ahead", "project_compiled_ahead")
+# Arms that compile the decode step (compile_generation), which transformers does as it is meant only on a GPU; their
+# decode step has a price of its own.
+COMPILED_ARMS = ("project_compiled", "project_compiled_ahead")
 DEFAULT_ARMS = ("trl", "project", "trl_cb")
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- grpo_throughput.py results: begin -->", "<!-- grpo_throughput.py results: end -->"
@@ -336,9 +336,9 @@ def build_trainer(arm: str, args, model_path: str, dataset, output_dir: str):
     from open_r1.configs import GRPOConfig, GRPOScriptArguments
     from open_r1.demo.settings import GSM8K_FULL
 
-    if arm in ("project_ahead", "project_compiled_ahead"):
+    if arm in AHEAD_ARMS:
         settings["tool_rollout_chunk_tokens"] = args.chunk_tokens
-    if arm in ("project_compiled", "project_compiled_ahead"):
+    if arm in COMPILED_ARMS:
         settings["compile_generation"] = True
         # One static cache length for every step, make gsm8k's (compile_generation sizes it from max_prompt_length,
         # which no recipe field here sets): no GSM8K prompt comes near it, and a wider step does not compile again.
@@ -481,7 +481,7 @@ def generation_prices(results: dict) -> dict | None:
         [
             call
             for name, arm in results["arms"].items()
-            if name not in GPU_ARMS
+            if name not in COMPILED_ARMS
             for call in arm.get("generate_call_timings") or []
         ]
     )
@@ -517,7 +517,7 @@ def results_section(results: dict, path: pathlib.Path) -> str:
         settings_line += (
             f", each step one generation of the recipe's, which the recipe trains in {per_generation} optimizer steps"
         )
-    ahead = [arm for arm in results["arms"] if arm in TOOL_ARMS]
+    ahead = [arm for arm in results["arms"] if arm in AHEAD_ARMS]
     if ahead:
         settings_line += f", {' and '.join(ahead)} in chunks of {settings['chunk_tokens']} tokens"
     settings_line += f" (`{path.as_posix()}`)"
@@ -686,12 +686,12 @@ def main(argv: list[str] | None = None) -> dict:
             setattr(args, name, size)
     if min(args.prompts, args.num_generations, args.max_completion_length, args.steps) < 1 or args.warmup_steps < 0:
         parser.error("--prompts, --num_generations, --max_completion_length, --steps must be >= 1")
-    tool_arms = [arm for arm in args.arms if arm in TOOL_ARMS]
+    tool_arms = [arm for arm in args.arms if arm in AHEAD_ARMS]
     if tool_arms and not (args.recipe_fields and args.recipe_fields["tools"].get("tools")):
         parser.error(f"--arms {' '.join(tool_arms)}: decodes tool rollouts, it needs a --recipe with tools: [python]")
     if args.chunk_tokens < 1:
         parser.error(f"--chunk_tokens must be >= 1, got {args.chunk_tokens}")
-    gpu_arms = [arm for arm in args.arms if arm in GPU_ARMS]
+    gpu_arms = [arm for arm in args.arms if arm in COMPILED_ARMS]
     if gpu_arms and args.device != "cuda":
         parser.error(
             f"--arms {' '.join(gpu_arms)}: transformers compiles the decode step on a GPU only (--device cuda)"

@@ -23,7 +23,7 @@ def test_the_throughput_benchmark_times_each_trainer_on_the_same_batch(benchmark
     output = tmp_path / "throughput.json"
     argv = ["--model", str(tiny_model), "--device", "cpu", "--prompts", "2", "--num_generations", "2"]
     argv += ["--max_completion_length", "4", "--steps", "1", "--warmup_steps", "1", "--cpu_threads", "1"]
-    arms = [arm for arm in benchmark.ARMS if arm not in (*benchmark.TOOL_ARMS, *benchmark.GPU_ARMS)]
+    arms = [arm for arm in benchmark.ARMS if arm not in (*benchmark.AHEAD_ARMS, *benchmark.COMPILED_ARMS)]
     results = benchmark.main([*argv, "--arms", *arms, "--output", str(output)])
 
     assert json.loads(output.read_text()) == results
@@ -148,7 +148,7 @@ def test_with_a_recipe_the_arms_train_its_batch_with_its_python_tool(benchmark, 
         "".join(json.dumps({"problem": problem["problem"], "answer": problem["answer"]}) + "\n" for _ in range(4))
     )
     argv = ["--model", str(tool_calling_model["path"]), "--recipe", str(recipe), "--data_files", str(data)]
-    cpu_arms = [arm for arm in benchmark.ARMS if arm not in benchmark.GPU_ARMS]
+    cpu_arms = [arm for arm in benchmark.ARMS if arm not in benchmark.COMPILED_ARMS]
     results = benchmark.main(
         [*argv, "--steps", "1", "--warmup_steps", "1", "--cpu_threads", "1", "--arms", *cpu_arms]
         + ["--chunk_tokens", "8"]
