@@ -289,7 +289,8 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
 
             def launch(arguments=arguments, stage=stage, log_file=log_file, what=what, time_limit=time_limit) -> float:
                 # The new ways until a launch with them has failed: an out-of-memory restart after that runs without.
-                tried = run if stage not in fallbacks else {**run, **WITHOUT_NEW_GENERATION}
+                plain = {**run, **WITHOUT_NEW_GENERATION}
+                tried = run if stage not in fallbacks else plain
                 untried = untried_generation(stage, arm, tried)
                 # The critical arm's GRPO follows its SFT at once: SFT's slot is kept for it.
                 with job_slot(run.get("gpu_slots"), critical, hand_to_critical=critical and stage == "sft"):
@@ -301,8 +302,7 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
                         if not untried or failure.out_of_gpu_memory:
                             raise
                         fallbacks[stage] = generation_launch_failed(log_file, what, started, untried)
-                    plain = stage_overrides(stage, arm, {**run, **WITHOUT_NEW_GENERATION})
-                    return pipeline.train(*arguments, *plain, *time_limit(), cpu=cpu)
+                    return pipeline.train(*arguments, *stage_overrides(stage, arm, plain), *time_limit(), cpu=cpu)
 
             # Not the base evaluations during SFT: with the card's beside them, an H100's 80 GB did not hold both.
             evaluated_beside = run["arms_at_once"] and previous != "base"
