@@ -34,6 +34,7 @@ from open_r1.demo.settings import GSM8K_CPU_OVERRIDES, GSM8K_FAST, GSM8K_FAST_SF
 from open_r1.eval.arguments import TOOL_FIELDS, EvaluateArguments
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
 from open_r1.usage import UsageError, read_recipe
+from open_r1.utils import gpu_jobs
 from tests.demo.conftest import SMOLLM2
 from tests.support import REPO_ROOT
 
@@ -860,13 +861,27 @@ def grpo_out_of_memory_beside_the_sft_evaluation(monkeypatch, compiled_fails: bo
 
 @pytest.mark.parametrize("arm", ["cot", "tools"])
 def test_after_a_compiled_grpo_failed_its_out_of_gpu_memory_restart_runs_eagerly_too(shared_gpu, monkeypatch, arm):
-    """In TRL's eager rounds: the chain of thought uncompiled, the tool arm neither compiled nor decoding ahead."""
+    """In TRL's eager rounds: the chain of thought uncompiled, the tool arm neither compiled nor decoding ahead. The
+    failed compilation's seconds are counted once, as the fallback's, not again in the restart's."""
     launches = grpo_out_of_memory_beside_the_sft_evaluation(monkeypatch, compiled_fails=True)
+    offset, real_time = [0.0], time.time
+    clock = types.SimpleNamespace(time=lambda: real_time() + offset[0], perf_counter=time.perf_counter)
+    for module in (gsm8k, gsm8k_launch, gpu_jobs):
+        monkeypatch.setattr(module, "time", clock)
+    failing = gsm8k.pipeline.train
+
+    def compiling_takes_1000_s(script, *arguments, cpu):
+        if "--compile_generation" in arguments:
+            offset[0] += 1000.0
+        return failing(script, *arguments, cpu=cpu)
+
+    monkeypatch.setattr(gsm8k.pipeline, "train", compiling_takes_1000_s)
     shared_gpu.run["compile_generation"] = True
     stages = shared_gpu.run_arm(arm)["stages"]
     # Compiled once only: the restart does not pay for the failed compilation again.
     assert launches == [("sft.py", False), ("grpo.py", True), ("grpo.py", False), ("grpo.py", False)]
-    assert "generation_launch_failed" in stages["grpo"] and "out_of_memory_restart" in stages["grpo"]
+    failed, restart = stages["grpo"]["generation_launch_failed"], stages["grpo"]["out_of_memory_restart"]
+    assert failed["seconds_lost"] >= 1000 > restart["seconds_lost"]
 
 
 def test_an_out_of_gpu_memory_restart_before_any_other_failure_keeps_the_new_ways(shared_gpu, monkeypatch):

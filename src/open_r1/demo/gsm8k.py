@@ -263,13 +263,15 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
     `run["arms_at_once"]` (on a GPU) the SFT checkpoint is evaluated while GRPO trains from it, in its own process. The
     jobs of `run["critical_arm"]` that the run waits for (all but that overlapping evaluation) are critical ones. A
     training that runs out of GPU memory while that evaluation runs starts again, once, when the evaluation has ended
-    (results: the stage's `out_of_memory_restart`); a GRPO launch with a way of generating that make gsm8k had not
+    (results: the stage's `out_of_memory_restart`, whose seconds lost leave out a failed launch before it that is the
+    fallback's); a GRPO launch with a way of generating that make gsm8k had not
     run on a GPU when it came in (a compiled decode step, tool rollouts decoded ahead: `untried_generation`) that fails
     otherwise starts again, once, in TRL's eager rounds (`generation_launch_failed`)."""
     settings: GSM8KSettings = run["settings"]
     critical = run.get("critical_arm") == arm
     cpu = run["device"] == "cpu"
     stages, train_seconds, grpo_limit, restarts, fallbacks = {}, {"base": 0.0}, {}, {}, {}
+    began_after_fallback = {}  # stage: whether its latest launch began after one with the new ways had failed
     checkpoint, previous = base_model, "base"
     with ThreadPoolExecutor(max_workers=1) as trainer:
         for stage, recipe in (("sft", settings.sft_recipes[arm]), ("grpo", settings.grpo_recipes[arm])):
@@ -291,6 +293,7 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
                 # The new ways until a launch with them has failed: an out-of-memory restart after that runs without.
                 plain = {**run, **WITHOUT_NEW_GENERATION}
                 tried = run if stage not in fallbacks else plain
+                began_after_fallback[stage] = stage in fallbacks
                 untried = untried_generation(stage, arm, tried)
                 # The critical arm's GRPO follows its SFT at once: SFT's slot is kept for it.
                 with job_slot(run.get("gpu_slots"), critical, hand_to_critical=critical and stage == "sft"):
@@ -311,6 +314,10 @@ def run_arm(arm: str, base_model: pathlib.Path, data: dict, output_dir: pathlib.
             def train(launch=launch, beside=beside, what=what, log_file=log_file, stage=stage) -> float:
                 seconds, restart = launch_beside(launch, beside, log_file, what)
                 if restart is not None:
+                    # A failed launch before it with the new ways: its seconds are the fallback's, not the restart's.
+                    if began_after_fallback[stage]:
+                        lost = restart["seconds_lost"] - fallbacks[stage]["seconds_lost"]
+                        restart["seconds_lost"] = round(max(0.0, lost), 1)
                     restarts[stage] = restart
                 return seconds
 
