@@ -35,7 +35,6 @@ keep each row's cache between its turns).
 """
 
 import argparse
-import gzip
 import json
 import pathlib
 import random
@@ -391,16 +390,15 @@ def main(argv: list[str] | None = None) -> dict:
                 f"--prices {args.prices}: its generate calls do not separate the prices (see generation_prices)"
             )
 
+    from open_r1.data.benchmarks import read_jsonl
+
+    try:  # the evaluator's details.jsonl, whose lines have the prompt too; read before the tokenizer loads
+        records = [record for _, record in read_jsonl(pathlib.Path(args.details), ("prompt", "completion"))]
+    except (OSError, ValueError) as error:
+        parser.error(f"--details: {error}")
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(args.model)
-    details = pathlib.Path(args.details)
-    opened = gzip.open(details, "rt", encoding="utf-8") if details.suffix == ".gz" else details.open(encoding="utf-8")
-    with opened as file:
-        lines = file.read().splitlines()
-    records = [json.loads(line) for line in lines if line.strip()]
-    if any("prompt" not in record for record in records):
-        parser.error(f"--details {args.details}: every line needs its 'prompt' (the evaluator's details.jsonl)")
     rollouts = [
         (
             len(tokenizer(record["prompt"], add_special_tokens=False)["input_ids"]),

@@ -25,13 +25,13 @@ from open_r1.demo.gsm8k_report import (
     card_line,
     greedy_change,
     gsm8k_evaluations_goals,
-    kept_details,
     kept_greedy_details,
     out_of_tokens_share,
 )
 from open_r1.demo.pipeline import STAGES
 from open_r1.demo.settings import GSM8K_CPU_OVERRIDES, GSM8K_FAST, GSM8K_FAST_SFT_OVERRIDES, GSM8K_FULL
 from open_r1.eval.arguments import TOOL_FIELDS, EvaluateArguments
+from open_r1.eval.offline import read_details
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
 from open_r1.usage import UsageError, read_recipe
 from open_r1.utils import gpu_jobs
@@ -1055,11 +1055,11 @@ def test_the_gpu_runs_tables_in_the_docs_are_the_ones_their_results_files_give(
     assert all(section.startswith("| ") for section in tables)
 
 
-def test_the_tool_arms_sft_lead_over_the_chain_of_thought_is_quoted_from_their_kept_details():
+def test_the_tool_arms_sft_lead_over_the_chain_of_thought_is_quoted_from_their_read_details():
     # Two SFT models of two leases (2026-11-27), each greedy on all of GSM8K-test, paired by problem.
     results = REPO_ROOT / "docs" / "results"
-    cot = kept_details(results / "gsm8k-h100-2026-11-27-cot-compiled" / "evals" / "sft-cot-greedy")
-    tools = kept_details(results / "gsm8k-h100-2026-11-27-tools-sft" / "evals" / "sft-tools-greedy")
+    cot = read_details(results / "gsm8k-h100-2026-11-27-cot-compiled" / "evals" / "sft-cot-greedy")
+    tools = read_details(results / "gsm8k-h100-2026-11-27-tools-sft" / "evals" / "sft-tools-greedy")
     change = greedy_change(cot, tools)
     lead = (change["gained"] - change["lost"]) / change["problems"]
     page = " ".join((REPO_ROOT / "docs" / "gsm8k.md").read_text(encoding="utf-8").split())
@@ -1075,7 +1075,7 @@ def test_the_tool_arms_sft_lead_over_the_chain_of_thought_is_quoted_from_their_k
     assert f"with the chain of thought's SFT model of the third `cot` lease ({cot_score:.1f}%)" in page
 
 
-def test_the_out_of_tokens_page_quotes_the_cuts_on_the_longest_problems_from_the_kept_details():
+def test_the_out_of_tokens_page_quotes_the_cuts_on_the_longest_problems_from_the_read_details():
     from open_r1.demo.gsm8k_calculations import calculations_by_id, pass_by_calculations
     from open_r1.tasks.gsm8k import load_rows
 
@@ -1085,7 +1085,7 @@ def test_the_out_of_tokens_page_quotes_the_cuts_on_the_longest_problems_from_the
     results = REPO_ROOT / "docs" / "results"
 
     def cut_on_the_longest(run: str, name: str) -> tuple[str, str]:
-        details = kept_details(results / f"gsm8k-h100-2026-11-27-{run}" / "evals" / name)
+        details = read_details(results / f"gsm8k-h100-2026-11-27-{run}" / "evals" / name)
         longest = pass_by_calculations(details, calculations_of)["≥5"]
         return f"{100 * longest['out_of_tokens']:.1f}%", f"{100 * longest['out_of_tokens_not_repeating']:.1f}%"
 

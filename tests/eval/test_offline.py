@@ -1,6 +1,7 @@
 """Specification of the offline evaluator `python -m open_r1.evaluate` (open_r1.eval.offline, open_r1.evaluate,
 open_r1.data.benchmarks)."""
 
+import gzip
 import json
 import pathlib
 
@@ -8,6 +9,7 @@ import pytest
 
 from open_r1.eval.arguments import EvaluateArguments, parse_command_line
 from open_r1.eval.metrics import mean_and_stderr
+from open_r1.eval.offline import read_details
 from open_r1.evaluate import evaluate, main
 from open_r1.usage import UsageError
 
@@ -41,10 +43,6 @@ def benchmark_file(tmp_path) -> pathlib.Path:
 @pytest.fixture
 def predictions_file(tmp_path) -> pathlib.Path:
     return write_jsonl(tmp_path / "predictions.jsonl", [{"id": i, "completion": c} for i, c in PREDICTIONS])
-
-
-def read_details(output_dir: pathlib.Path) -> list[dict]:
-    return [json.loads(line) for line in (output_dir / "details.jsonl").read_text().splitlines()]
 
 
 def run(tmp_path, benchmark_file, **overrides) -> dict:
@@ -107,6 +105,32 @@ def test_details_can_be_graded_again_as_predictions_with_the_same_results(tmp_pa
     )
     for key in ("num_problems", "num_samples", "pass@1", "pass@1_stderr"):
         assert again[key] == first[key]
+
+
+def test_an_evaluations_details_read_back_plain_or_gzipped_as_docs_results_keeps_them(
+    tmp_path, benchmark_file, predictions_file
+):
+    first = run(tmp_path, benchmark_file, predictions=str(predictions_file))
+    written = tmp_path / "out" / "details.jsonl"
+    rows = read_details(written.parent)
+    assert len(rows) == first["num_problems"] * first["num_samples"] and rows[0]["completion"]
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    with gzip.open(kept / "details.jsonl.gz", "wt", encoding="utf-8") as gzipped:
+        gzipped.write(written.read_text(encoding="utf-8"))
+    assert read_details(kept) == rows
+    assert read_details(tmp_path) is None  # neither file
+    # A gzipped details file grades again as predictions, as the plain one does.
+    again = evaluate(
+        EvaluateArguments(
+            task="toy",
+            data_files=str(benchmark_file),
+            predictions=str(kept / "details.jsonl.gz"),
+            output_dir=str(tmp_path / "again"),
+            reward_num_workers=1,
+        )
+    )
+    assert again["pass@1"] == first["pass@1"]
 
 
 def test_regrading_an_evaluations_details_keeps_how_each_completion_ended(

@@ -1,5 +1,6 @@
 """scripts/benchmarks/tool_rollout_schedule.py: tool rollouts replayed through TRL's rounds and through decoding ahead."""
 
+import gzip
 import json
 
 import pytest
@@ -81,9 +82,10 @@ def test_rollouts_are_counted_in_the_tokens_of_their_turns_and_tool_results(sche
     answer = tokenizer("The answer is \\boxed{42}.", add_special_tokens=False)["input_ids"]
     assert turns[1][0] == len(answer) + 1  # its text and the end-of-turn token
 
-    details = tmp_path / "details.jsonl"
+    details = tmp_path / "details.jsonl.gz"  # gzipped, as docs/results keeps them
     prompt = "<|im_start|>user\nWhat is 6 x 7?<|im_end|>\n<|im_start|>assistant\n"
-    details.write_text(json.dumps({"prompt": prompt, "completion": messages}) + "\n")
+    with gzip.open(details, "wt", encoding="utf-8") as gzipped:
+        gzipped.write(json.dumps({"prompt": prompt, "completion": messages}) + "\n")
     output = tmp_path / "schedule.json"
     results = schedule.main(
         ["--details", str(details), "--model", str(tool_calling_model["path"]), "--rows", "4", "--chunks", "8"]
@@ -157,3 +159,14 @@ def test_rollouts_are_counted_in_the_tokens_of_their_turns_and_tool_results(sche
     assert "seconds_to_rounds" in priced["evaluator"]["schedules"]["joining_8"]
     section = schedule.results_section(priced, output)
     assert f"fitted to the 5 generate calls of the evaluation in `{evaluation}`, R² 1.00" in section
+
+
+def test_details_without_their_prompts_are_refused_in_one_line_naming_the_line(schedule, tmp_path, capsys):
+    details = tmp_path / "details.jsonl"
+    details.write_text(json.dumps({"id": "test-0", "completion": "The answer is 4."}) + "\n")
+    with pytest.raises(SystemExit):
+        schedule.main(["--details", str(details), "--model", str(tmp_path / "never-loaded")])
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said.endswith(
+        f"--details: {details}:1: missing field(s) ['prompt']; each line needs ['prompt', 'completion']"
+    )

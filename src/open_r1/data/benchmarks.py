@@ -13,6 +13,7 @@ Every malformed line is an error naming the file, the line and the field; nothin
 Not covered: code benchmarks (their tests need the sandboxed executor, see `open_r1.rewards`).
 """
 
+import gzip
 import json
 import pathlib
 from collections import defaultdict
@@ -34,11 +35,12 @@ class Problem:
 
 def read_jsonl(path: pathlib.Path, required: tuple[str, ...], limit: int | None = None) -> list[tuple[int, dict]]:
     """(line number, row) of a JSONL file's first `limit` rows (all: None), each an object holding the `required`
-    fields (not null); a bad line is a ValueError naming file and line."""
+    fields (not null); a bad line is a ValueError naming file and line. A `.gz` file is read gzipped."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (expected JSONL with fields {list(required)})")
     rows = []
-    with path.open(encoding="utf-8") as handle:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
         for line_number, line in enumerate(handle, start=1):
             if limit is not None and len(rows) >= limit:
                 break

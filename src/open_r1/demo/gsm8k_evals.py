@@ -29,9 +29,10 @@ import time
 from open_r1.demo import pipeline
 from open_r1.demo.gsm8k_calculations import pass_by_calculations
 from open_r1.demo.gsm8k_repetition import repetition_counts
-from open_r1.demo.gsm8k_report import GRPO_PROMPT_FIELDS, kept_details, out_of_tokens_share
+from open_r1.demo.gsm8k_report import GRPO_PROMPT_FIELDS, out_of_tokens_share
 from open_r1.demo.settings import GSM8K_ARM_NAMES, GSM8KSettings
 from open_r1.eval.few_shot import LIGHTEVAL_GSM8K_GENERATION_SIZE
+from open_r1.eval.offline import read_details
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
 from open_r1.tools.rollout import tool_call_rate
 from open_r1.usage import UsageError
@@ -258,7 +259,7 @@ def reused_evaluation(earlier_run: pathlib.Path, name: str, run: dict, num_sampl
     """Evaluation `name` as an earlier run measured it (the base model, or an SFT model trained alike), like
     `run_evaluation`'s return: its results, its details where that run kept them, and an empty span of time."""
     results = read_reused(earlier_run, name, run, num_samples, option)
-    return results, kept_details(earlier_run / "evals" / name) or [], (0.0, 0.0)
+    return results, read_details(earlier_run / "evals" / name) or [], (0.0, 0.0)
 
 
 def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, run: dict, seed: int) -> dict:

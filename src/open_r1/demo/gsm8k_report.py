@@ -10,7 +10,7 @@
   at least 2 points above SFT in each arm, the tool arm after GRPO above nanochat d20's 7.58% and at least 3 points
   above the chain of thought, both arms within 30 minutes of one GPU), beside `PUBLISHED_GSM8K`; the GRPO goal with
   its change paired by problem where both greedy evaluations kept their details (`greedy_change`,
-  `arm_greedy_change`, `arm_greedy_details`, `kept_details`).
+  `arm_greedy_change`, `arm_greedy_details`).
 - `gsm8k_table`, `gsm8k_calculations_table` (the tables of `open_r1.demo.gsm8k_calculations`: greedy pass@1 by
   calculations in the worked solution, the calculations written out beside the worked solutions', the same problem
   by problem from SFT to GRPO), `gsm8k_repetition_table` (`open_r1.demo.gsm8k_repetition`: the greedy completions
@@ -22,7 +22,6 @@ runs as one); the report's lines on how GRPO trained (`open_r1.demo.gsm8k_traini
 reports (`open_r1.demo.report`, whose helpers this uses).
 """
 
-import gzip
 import json
 import math
 import pathlib
@@ -48,6 +47,7 @@ from open_r1.demo.report import (
 )
 from open_r1.demo.settings import GSM8K_ARM_NAMES, DemoSettings
 from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+from open_r1.eval.offline import read_details
 from open_r1.usage import UsageError
 from open_r1.utils.decoding_tally import fit_call_prices
 from open_r1.utils.provenance import utc_time
@@ -151,7 +151,7 @@ def arm_greedy_details(output_dir: pathlib.Path, arm: str, stages: dict) -> tupl
     """The greedy details of one arm's SFT and GRPO models in the run in `output_dir` (`stages`: its results), each
     read from the run that evaluated it: this one, or the one a stage's `reused_from` names (`--reuse_sft`)."""
     return tuple(
-        kept_details(pathlib.Path(stages[stage].get("reused_from") or output_dir) / "evals" / f"{stage}-{arm}-greedy")
+        read_details(pathlib.Path(stages[stage].get("reused_from") or output_dir) / "evals" / f"{stage}-{arm}-greedy")
         for stage in ("sft", "grpo")
     )
 
@@ -268,16 +268,6 @@ def evaluation_results(output_dir: pathlib.Path, name: str) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def kept_details(evaluation: pathlib.Path) -> list[dict] | None:
-    """The rows of an evaluation folder's details.jsonl, or of details.jsonl.gz (as docs/results keeps them);
-    None where it kept neither."""
-    for name, opener in (("details.jsonl", open), ("details.jsonl.gz", gzip.open)):
-        if (evaluation / name).is_file():
-            with opener(evaluation / name, "rt", encoding="utf-8") as rows:
-                return [json.loads(line) for line in rows]
-    return None
-
-
 def kept_greedy_details(output_dir: pathlib.Path) -> dict[tuple[str, str], list[dict]]:
     """(stage, arm) -> the details of each greedy evaluation a run (finished or not) kept under `output_dir`/evals,
     in stage then arm order: read once for every table `--evaluations_table` breaks them down in."""
@@ -285,7 +275,7 @@ def kept_greedy_details(output_dir: pathlib.Path) -> dict[tuple[str, str], list[
         (stage, arm): details
         for stage in STAGES
         for arm in GSM8K_ARM_NAMES
-        if (details := kept_details(output_dir / "evals" / f"{stage}-{arm}-greedy")) is not None
+        if (details := read_details(output_dir / "evals" / f"{stage}-{arm}-greedy")) is not None
     }
 
 

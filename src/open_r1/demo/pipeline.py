@@ -131,7 +131,7 @@ def run_evaluator(
     from tqdm.auto import tqdm
 
     from open_r1.eval.arguments import EvaluateArguments
-    from open_r1.eval.offline import evaluate
+    from open_r1.eval.offline import evaluate, read_details
 
     args = EvaluateArguments(
         task=task,
@@ -155,8 +155,7 @@ def run_evaluator(
         results = evaluate(args, on_progress=show_progress)
     if device.startswith("cuda"):
         release_gpu_memory()
-    details = [json.loads(line) for line in (output_dir / "details.jsonl").open(encoding="utf-8")]
-    return results, details
+    return results, read_details(output_dir)
 
 
 def reward_log(trainer_state: pathlib.Path) -> list[dict]:

@@ -40,7 +40,7 @@ class EvaluateArguments:
     predictions: Optional[str] = field(
         default=None,
         metadata={
-            "help": "JSONL of saved completions (id, completion per line; a details.jsonl works) to grade "
+            "help": "JSONL of saved completions (id, completion per line; a details.jsonl works, gzipped as .gz too) to grade "
             "instead of generating. Exclusive with --model."
         },
     )

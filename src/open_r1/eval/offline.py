@@ -41,7 +41,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from open_r1.data.benchmarks import Problem, build_messages, load_predictions, load_problems
+from open_r1.data.benchmarks import Problem, build_messages, load_predictions, load_problems, read_jsonl
 from open_r1.eval import few_shot
 from open_r1.eval.arguments import EvaluateArguments, parse_command_line
 from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, sample_completions
@@ -134,6 +134,15 @@ def grade_completions(
     answers = [[extract_answer(text) for text in samples] for samples in completions]
     grades = regroup(flat_grades, sizes)
     return answers, grades
+
+
+def read_details(output_dir: pathlib.Path) -> list[dict] | None:
+    """The rows of the details.jsonl an evaluation wrote into `output_dir`, or of its gzipped copy details.jsonl.gz
+    (as docs/results keeps them); None where the folder holds neither."""
+    for name in ("details.jsonl", "details.jsonl.gz"):
+        if (output_dir / name).is_file():
+            return [row for _, row in read_jsonl(output_dir / name, ())]
+    return None
 
 
 def write_outputs(
