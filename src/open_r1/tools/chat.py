@@ -43,11 +43,29 @@ CHATML_TOOLS_TEMPLATE = (
 TOOL_CALL_TOKENS = ("<tool_call>", "</tool_call>")
 
 
+class NestingSafeParser:
+    """A tokenizer's `parse_response` whose `RecursionError` is a `ValueError`: a completion of ~1,000 `[` after
+    `<tool_call>` (500 tokens) makes the JSON decoder recurse past Python's limit, and TRL's `parse_response`, which
+    turns a malformed call into plain text, catches only `ValueError` and `TypeError`."""
+
+    def __init__(self, parse_response):
+        self.parse_response = parse_response
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return self.parse_response(*args, **kwargs)
+        except RecursionError as error:
+            raise ValueError(f"a tool call nested too deep to parse ({error})") from None
+
+
 def ensure_tool_parsing(tokenizer) -> None:
     """Gives `tokenizer` a response parser for tool calls, or raises naming the template and the fix.
 
     Keeps a parser the tokenizer already has; else TRL's for the templates it knows; else Qwen 3's parser for
-    `CHATML_TOOLS_TEMPLATE` (the call syntax is Qwen's)."""
+    `CHATML_TOOLS_TEMPLATE` (the call syntax is Qwen's). Either way its `parse_response` is a `NestingSafeParser`, for
+    TRL's rollouts and the project's alike."""
+    if not isinstance(tokenizer.parse_response, NestingSafeParser):
+        tokenizer.parse_response = NestingSafeParser(tokenizer.parse_response)
     if getattr(tokenizer, "response_template", None) is not None or getattr(tokenizer, "response_schema", None):
         return
     from trl.chat_template_utils import add_response_schema, qwen3_template
