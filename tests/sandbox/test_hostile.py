@@ -110,6 +110,42 @@ def test_resolving_and_reaching_a_host_name_fails(sandbox):
     assert "eth" not in raw["stdout"].split("interfaces")[1]
 
 
+def test_vsock_io_uring_and_other_socket_families_are_refused_and_the_usual_ones_still_open(sandbox):
+    """No network namespace isolates AF_VSOCK (it reaches the hypervisor and the VM's other processes), and io_uring
+    opens sockets and files past seccomp: both are refused with EPERM, as is a family a program has no use for
+    (AF_ALG); the families a program uses (unix, IP in its own namespace, netlink) still open."""
+    raw = run(
+        sandbox,
+        """
+        import ctypes, errno, socket
+        for name, family in (("vsock", 40), ("alg", 38), ("unix", 1), ("inet", 2), ("inet6", 10), ("netlink", 16)):
+            kind = socket.SOCK_RAW if family == 16 else socket.SOCK_SEQPACKET if family == 38 else socket.SOCK_STREAM
+            try:
+                socket.socket(family, kind).close()
+                print(name, "OPEN")
+            except OSError as error:
+                print(name, errno.errorcode.get(error.errno))
+        left, right = socket.socketpair()
+        print("socketpair", "OPEN")
+        libc = ctypes.CDLL(None, use_errno=True)
+        params = ctypes.create_string_buffer(120)
+        result = libc.syscall(425, 8, params)  # io_uring_setup, the same number on x86_64 and aarch64
+        print("io_uring", "OPEN" if result >= 0 else errno.errorcode.get(ctypes.get_errno()))
+        """,
+    )
+    said = dict(line.split() for line in raw["stdout"].splitlines())
+    assert said == {
+        "vsock": "EPERM",
+        "alg": "EPERM",
+        "unix": "OPEN",
+        "inet": "OPEN",
+        "inet6": "OPEN",
+        "netlink": "OPEN",
+        "socketpair": "OPEN",
+        "io_uring": "EPERM",
+    }, raw
+
+
 def test_cpp_program_cannot_connect_to_loopback(sandbox):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

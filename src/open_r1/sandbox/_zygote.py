@@ -93,12 +93,16 @@ CORE_LIMIT_BYTES = 1
 # /proc files a run sees as empty: the kernel command line and the kernel's key lists.
 MASKED_PROC_FILES = ("/proc/cmdline", "/proc/keys", "/proc/key-users")
 
-# Per architecture: seccomp's AUDIT_ARCH value, keyctl's number, and the refused system calls:
-# add_key, request_key, keyctl (keyrings) and inotify_init(1), fanotify_init (watching host files).
+# Per architecture: seccomp's AUDIT_ARCH value, keyctl's number, the refused system calls (add_key, request_key,
+# keyctl: keyrings; inotify_init(1), fanotify_init: watching host files; io_uring_setup, _enter, _register: io_uring
+# opens sockets and files past seccomp), and socket and socketpair, allowed for SOCKET_FAMILIES only.
 SECCOMP_ARCHITECTURES = {
-    "x86_64": (0xC000003E, 250, (248, 249, 250, 253, 294, 300)),
-    "aarch64": (0xC00000B7, 219, (217, 218, 219, 26, 262)),
+    "x86_64": (0xC000003E, 250, (248, 249, 250, 253, 294, 300, 425, 426, 427), (41, 53)),
+    "aarch64": (0xC00000B7, 219, (217, 218, 219, 26, 262, 425, 426, 427), (198, 199)),
 }
+# AF_UNIX, AF_INET, AF_INET6 (the run's own network namespace) and AF_NETLINK (glibc's getaddrinfo asks it); not
+# AF_VSOCK, which no network namespace isolates: it reaches the hypervisor and the VM's other processes.
+SOCKET_FAMILIES = (1, 2, 10, 16)
 
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)  # find_library would spawn ldconfig
 
@@ -160,22 +164,41 @@ def seccomp_filter() -> tuple:
     """A classic BPF program (kept alive with its buffer) that fails the refused calls with EPERM.
 
     Any other ABI than the machine's native one (i386 via int 0x80, x32) is refused as a whole: the refused
-    calls have other numbers there.
+    calls have other numbers there. A socket of another family than SOCKET_FAMILIES is refused too.
     """
     machine = platform.machine()
     if machine not in SECCOMP_ARCHITECTURES:
         raise RuntimeError(f"the local sandbox supports x86_64 and aarch64 (seccomp numbers), not {machine}")
-    audit_arch, _, refused = SECCOMP_ARCHITECTURES[machine]
+    audit_arch, _, refused, socket_calls = SECCOMP_ARCHITECTURES[machine]
     load, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
     allow, deny = 0x7FFF0000, 0x00050000 | errno.EPERM  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO
-    checks = ([(jump_ge, 0x40000000)] if machine == "x86_64" else []) + [(jump_eq, nr) for nr in refused]
-    program = [(load, 0, 0, 4), (jump_eq, 1, 0, audit_arch), (ret, 0, 0, deny), (load, 0, 0, 0)]
-    for index, (op, value) in enumerate(checks):
-        program.append((op, len(checks) - index, 0, value))  # true: jump to the final `deny`
-    program += [(ret, 0, 0, allow), (ret, 0, 0, deny)]
-    raw = b"".join(struct.pack("HBBI", *instruction) for instruction in program)
+    # (op, value, where to go when the test holds) with jumps named by label; a test that fails goes on.
+    program = [("load", 4), (jump_eq, audit_arch, "number"), ("return", deny), ("label", "number"), ("load", 0)]
+    program += [(jump_ge, 0x40000000, "deny")] if machine == "x86_64" else []
+    program += [(jump_eq, number, "deny") for number in refused]
+    program += [(jump_eq, number, "socket") for number in socket_calls]
+    program += [("return", allow), ("label", "socket"), ("load", 16)]  # the first argument's low 32 bits
+    program += [(jump_eq, family, "allow") for family in SOCKET_FAMILIES]
+    program += [("label", "deny"), ("return", deny), ("label", "allow"), ("return", allow)]
+    labels, position = {}, 0
+    for step in program:
+        if step[0] == "label":
+            labels[step[1]] = position
+        else:
+            position += 1
+    instructions = []
+    for step in (step for step in program if step[0] != "label"):
+        here = len(instructions)
+        if step[0] == "load":
+            instructions.append((load, 0, 0, step[1]))
+        elif step[0] == "return":
+            instructions.append((ret, 0, 0, step[1]))
+        else:
+            op, value, target = step
+            instructions.append((op, labels[target] - here - 1, 0, value))
+    raw = b"".join(struct.pack("HBBI", *instruction) for instruction in instructions)
     buffer = ctypes.create_string_buffer(raw, len(raw))
-    return buffer, _SockFprog(len(program), ctypes.addressof(buffer))
+    return buffer, _SockFprog(len(instructions), ctypes.addressof(buffer))
 
 
 def _install_seccomp(compiled: tuple) -> None:
