@@ -104,6 +104,17 @@ def test_every_parsing_reward_is_linear_on_every_hostile_text(name):
     assert len(rewards) == len(HOSTILE)
 
 
+@pytest.mark.timeout(10)
+def test_the_chinese_repetition_penalty_is_linear_on_a_run_of_one_character():
+    """jieba's HMM pass is quadratic on a run of characters its dictionary does not join: 100,000 of one took 40 s
+    in one call; a page at a time, about a second."""
+    pytest.importorskip("jieba")
+    from open_r1.rewards.repetition import get_repetition_penalty_reward
+
+    reward = get_repetition_penalty_reward(language="zh")
+    assert reward(["的" * 100_000, "今天天气很好。" * 15_000]) == [pytest.approx(-1.0, abs=1e-3)] * 2
+
+
 @pytest.mark.timeout(60)
 def test_the_accuracy_reward_grades_hostile_text_within_its_time_limit():
     reward = REWARD_FUNCS_REGISTRY["accuracy"](GRPOScriptArguments(dataset_name="unused"))
