@@ -137,6 +137,21 @@ def test_a_soft_overlong_punishment_that_no_completion_can_reach_is_refused(tmp_
     assert script_args.max_completion_len == 256
 
 
+def test_reward_weights_left_behind_by_reward_funcs_on_the_command_line_are_refused_before_the_model_loads(tmp_path):
+    recipe = GRPO_RECIPE + "reward_funcs: [accuracy, format]\nreward_weights: [1.0, 0.5]\n"
+    with pytest.raises(UsageError) as refused:
+        parse(tmp_path, recipe, "--reward_funcs", "accuracy", "format", "tag_count")
+    assert str(refused.value) == (
+        "reward_weights: 2 weight(s) [1.0, 0.5] for 3 reward_funcs ['accuracy', 'format', 'tag_count']; give one "
+        "weight per reward, in their order (e.g. --reward_weights 1.0 1.0 1.0), or none for weights of 1.0"
+    )
+    script_args, training_args, _ = parse(
+        tmp_path, recipe, "--reward_funcs", "accuracy", "format", "tag_count", "--reward_weights", "1", "0.5", "0.5"
+    )
+    assert training_args.reward_weights == [1.0, 0.5, 0.5]
+    assert parse(tmp_path, recipe)[1].reward_weights == [1.0, 0.5]
+
+
 def test_continuous_batching_over_float32_weights_in_mixed_precision_is_refused(tmp_path, monkeypatch):
     monkeypatch.delenv("ACCELERATE_USE_DEEPSPEED", raising=False)
     recipe = GRPO_RECIPE + "use_transformers_continuous_batching: true\ndtype: float32\n"

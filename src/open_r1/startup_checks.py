@@ -222,6 +222,20 @@ def check_soft_overlong_reach(values: Mapping[str, Any]) -> None:
         )
 
 
+def check_reward_weights(values: Mapping[str, Any]) -> None:
+    """Raises when `reward_weights` does not give one weight per reward of `reward_funcs`, which TRL finds only once
+    the model has loaded: most often a recipe's weights left behind by `--reward_funcs` on the command line."""
+    if values.get("reward_weights") is None or "reward_funcs" not in values:
+        return
+    names, weights = _as_list(values["reward_funcs"]), list(values["reward_weights"])
+    if len(weights) != len(names):
+        ones = " ".join(["1.0"] * len(names))
+        raise UsageError(
+            f"reward_weights: {len(weights)} weight(s) {weights} for {len(names)} reward_funcs {names}; give one "
+            f"weight per reward, in their order (e.g. --reward_weights {ones}), or none for weights of 1.0"
+        )
+
+
 def check_continuous_batching_precision(values: Mapping[str, Any]) -> None:
     """Raises when `use_transformers_continuous_batching` would turn float32 weights into half precision for the
     rest of the run: TRL 1.16's `generate_batch` path casts the policy to bfloat16 (`bf16`) or float16 (`fp16`) in
