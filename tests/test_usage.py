@@ -146,6 +146,18 @@ def test_the_command_line_and_the_recipe_paths_are_checked_the_command_line_winn
         check_command_line(["--config", str(recipe), "--dataset_name", "open-r1/OpenR1-Math-220k"])
 
 
+def test_a_checkpoint_to_resume_from_that_is_not_there_is_refused_before_anything_loads(workdir):
+    (workdir / "data" / "run" / "checkpoint-2").mkdir(parents=True)
+    recipe = workdir / "recipe.yaml"
+    recipe.write_text("model_name_or_path: data/tiny-model\nresume_from_checkpoint: data/run/checkpoint-3\n")
+    with pytest.raises(UsageError) as refused:
+        check_command_line(["--config", str(recipe)])
+    assert str(refused.value) == (
+        "resume_from_checkpoint: no such file or folder: data/run/checkpoint-3 (did you mean data/run/checkpoint-2?)"
+    )
+    check_command_line(["--config", str(recipe), "--resume_from_checkpoint", "data/run/checkpoint-2"])
+
+
 def test_the_main_process_prints_one_line_and_exits_with_status_2(monkeypatch, capsys):
     monkeypatch.delenv("RANK", raising=False)
     monkeypatch.delenv("LOCAL_RANK", raising=False)

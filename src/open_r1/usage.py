@@ -334,12 +334,15 @@ def loaded_references(settings: Mapping[str, Any], models: bool = True) -> list[
 
 def check_command_line(args: list[str]) -> None:
     """The checks a training script's command line gets before TRL loads: the `--config` recipe is valid YAML,
-    the models and datasets it and the command line name exist where they look local (`check_local_path`), and
+    the models and datasets it and the command line name exist where they look local (`check_local_path`), as does
+    the checkpoint `resume_from_checkpoint` names, and
     the others, and any push, can be had from the Hub or the cache (`open_r1.hub_access`)."""
     # hub_access builds on this module, hence the import here
     from open_r1.hub_access import PUSH_FIELDS, TOKEN_FIELDS, check_references, training_push
 
-    settings = command_line_settings(args, (*PATH_FIELDS, *TOKEN_FIELDS), flags=PUSH_FIELDS)
+    settings = command_line_settings(args, (*PATH_FIELDS, *TOKEN_FIELDS, "resume_from_checkpoint"), flags=PUSH_FIELDS)
+    if isinstance(settings.get("resume_from_checkpoint"), str):  # else transformers says so after the model loaded
+        check_local_path("resume_from_checkpoint", settings["resume_from_checkpoint"], local_only=True)
     # TRL sets the recipe's `env` variables as it parses; set now, they count for the checks too (HF_TOKEN, ...).
     environment = settings.get("env")
     for name, value in environment.items() if isinstance(environment, Mapping) else ():
