@@ -287,6 +287,36 @@ def test_command_line_reports_a_missing_predictions_file_by_name(tmp_path, bench
     assert not (tmp_path / "o" / "results.json").exists()
 
 
+def test_an_evaluations_folder_given_for_its_details_file_is_one_line_naming_the_file(
+    tmp_path, benchmark_file, predictions_file
+):
+    run(tmp_path, benchmark_file, predictions=str(predictions_file))  # writes tmp_path/out/details.jsonl
+    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--output_dir", str(tmp_path / "o")]
+    with pytest.raises(UsageError) as refused:
+        main([*argv, "--predictions", str(tmp_path / "out")])
+    assert str(refused.value) == (
+        f"{tmp_path / 'out'} is a folder; expected a JSONL file with fields ['id', 'completion'] "
+        f"(did you mean {tmp_path / 'out' / 'details.jsonl'}?)"
+    )
+    with pytest.raises(
+        UsageError, match=r"is a folder; expected a JSONL file with fields \['id', 'problem', 'answer'\]$"
+    ):
+        main(["--task", "toy", "--data_files", str(tmp_path), "--predictions", str(predictions_file), *argv[4:]])
+
+
+def test_a_device_that_is_not_one_or_not_here_is_refused_before_the_model_loads(tmp_path, benchmark_file, monkeypatch):
+    import torch
+
+    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--output_dir", str(tmp_path / "o")]
+    (tmp_path / "never-loaded").mkdir()
+    argv += ["--model", str(tmp_path / "never-loaded")]
+    with pytest.raises(UsageError, match=r"^--device must be cpu, cuda \(cuda:N\) or auto, got 'gpu'$"):
+        parse_command_line([*argv, "--device", "gpu"])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(UsageError, match=r"^--device cuda:1: no GPU is visible here; use --device cpu, or auto$"):
+        parse_command_line([*argv, "--device", "cuda:1"])
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [

@@ -5,6 +5,7 @@ DeepSeek-R1's evaluation setting) are also the ones `open_r1.eval.lighteval_comm
 command line and `open_r1.eval.lighteval_tasks` gives its local tasks: import them, never restate them.
 """
 
+import re
 from dataclasses import dataclass, field, fields
 from typing import Optional
 
@@ -204,6 +205,10 @@ class EvaluateArguments:
         if self.stop_sequences and (self.tools or self.predictions is not None):
             raise UsageError("--stop_sequences applies to generation without tools")
 
+    def _check_device(self) -> None:
+        if not re.fullmatch(r"cpu|auto|cuda(:\d+)?", self.device):
+            raise ValueError(f"--device must be cpu, cuda (cuda:N) or auto, got {self.device!r}")
+
     def __post_init__(self):
         self._check_tools()
         self._check_prompt()
@@ -227,6 +232,7 @@ class EvaluateArguments:
             raise ValueError(f"need temperature >= 0 and 0 < top_p <= 1, got {self.temperature}, {self.top_p}")
         if self.max_new_tokens < 1 or self.batch_size < 1:
             raise ValueError("--max_new_tokens and --batch_size must be >= 1")
+        self._check_device()
         if self.compile_decoding and (self.predictions is not None or self.device == "cpu"):
             where = "--predictions grades saved completions" if self.device != "cpu" else "--device cpu has no GPU"
             raise UsageError(f"--compile_decoding compiles generation on a GPU, and {where}; drop --compile_decoding")
@@ -282,4 +288,9 @@ def parse_command_line(argv: list[str] | None = None) -> EvaluateArguments:
             check_local_path(f"--{name}", getattr(args, name), local_only=True)
     if args.model is not None:
         check_references([("--model", args.model, "model")])
+    if args.model is not None and args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():  # else torch says so after the model loaded
+            raise UsageError(f"--device {args.device}: no GPU is visible here; use --device cpu, or auto")
     return args
