@@ -7,7 +7,9 @@ so these tests pin it against plain `verify`: on identities that look nothing al
 answers of all shapes. With ../shared/data present, the same holds on real MATH-500 answer pairs.
 
 The check for answers that state another value (`states_another_value`, whose verdicts tests/rewards/test_accuracy.py
-specifies) is held to its cost here: linear scans, a bounded number of parses.
+specifies) is held to its cost here: linear scans, a bounded number of parses. So are the verdicts of its two
+subtler parts, a chain through a variable ("43 = x = 42") and a number's subscript ("42_{43}"), which math-verify
+reads as 42 and graded 1.0 against gold 42.
 """
 
 import itertools
@@ -25,7 +27,9 @@ from open_r1.rewards.grading_worker import (
     KIND_BOXED,
     _clearly_different,
     _digits,
+    _false_equation,
     _top_level_sides,
+    _without_number_subscripts,
     parse_answer,
     parse_gold,
     parsed_answers_match,
@@ -230,9 +234,113 @@ def test_the_hedge_check_scans_in_linear_time_and_parses_a_bounded_number_of_sid
     assert time.monotonic() - started < 10
     # The longest answers that reach a worker (MAX_ANSWER_CHARS), built to make the check parse as much as it can.
     parsed = parse_answer("1", KIND_BOXED, TIMEOUT)
-    hostile = {"1 \\approx " * 99 + "1": True, "x = " + "1 = " * 240 + "1": False, "1 \\text{1}" * 100: True}
+    hostile = {
+        "1 \\approx " * 99 + "1": True,
+        "x = " + "1 = " * 240 + "1": False,
+        "1 = " + "x = " * 248 + "2": True,  # the longest chain from one constant to another, through one variable
+        "1 \\text{1}" * 100: True,
+        "42_{43}" * 142: True,
+    }
     for answer, hedged in hostile.items():
         assert len(answer) <= MAX_ANSWER_CHARS
         started = time.monotonic()
         assert states_another_value(answer, KIND_BOXED, parsed, TIMEOUT) == hedged
         assert time.monotonic() - started < 3, answer[:40]
+
+
+@pytest.mark.timeout(60)
+def test_the_subscript_scan_is_linear_in_time():
+    megabyte = 1_000_000
+    started = time.monotonic()
+    for text in (
+        "1_{" * (megabyte // 3),  # unclosed subscripts inside subscripts
+        "1_{2}" * (megabyte // 5),  # a base, over and over
+        "1" + " " * megabyte,  # a number, then spacing that leads nowhere
+        "1^{" + "+1^" * (megabyte // 3),  # a superscript that never closes
+        "1_{" + "}" * megabyte,
+    ):
+        _digits(_without_number_subscripts(text))
+    assert time.monotonic() - started < 15
+
+
+# --- answers that state another value: chains and subscripts ------------------------------------------------------
+def grades_against(gold: str, answer: str) -> bool:
+    return parsed_answers_match(parse_gold(gold, TIMEOUT), parse_answer(answer, KIND_BOXED, TIMEOUT), TIMEOUT)
+
+
+@pytest.mark.parametrize(
+    "answer", ["43 = x = 42", "1 = x = 42", "42 = x = 43 = y", "1 = x = y = 42", "43 = x = 2 \\cdot 21"]
+)
+def test_a_chain_that_equates_two_different_constants_through_a_variable_is_graded_wrong(answer):
+    # math-verify grades a chain by its last side: 42 here. The chain also says x is 43 (or 1): two values.
+    assert states_another_value(answer, KIND_BOXED, parse_answer("42", KIND_BOXED, TIMEOUT), TIMEOUT)
+    assert not grades_against("42", answer)
+
+
+@pytest.mark.parametrize(
+    ("gold", "answer"),
+    [
+        ("42", "x = 42"),
+        ("42", "6 \\times 7 = 42"),
+        ("42", "x = 6 \\times 7 = 42"),
+        ("42", "x = y = 42"),
+        ("42", "42 = x = 42"),
+        ("42", "a = 2 \\cdot 21 = 42"),
+        ("42", "x_{1} = x_{2} = 42"),
+        ("y = 2x + 3", "y = 2x + 3"),
+    ],
+)
+def test_true_chains_state_one_value_and_stay_correct(gold, answer):
+    assert grades_against(gold, answer)
+
+
+def test_equations_that_share_no_side_are_separate_statements_not_one_chain():
+    import sympy
+
+    x, y = sympy.symbols("x y")
+    separate = sympy.And(sympy.Eq(x, 1, evaluate=False), sympy.Eq(y, 2, evaluate=False))
+    across_an_inequality = sympy.And(
+        sympy.Eq(x, 1, evaluate=False), sympy.Lt(x, y, evaluate=False), sympy.Eq(y, 2, evaluate=False)
+    )
+    chain = sympy.And(sympy.Eq(43, x, evaluate=False), sympy.Eq(x, 42, evaluate=False))
+    assert not _false_equation([separate])
+    assert not _false_equation([across_an_inequality])
+    assert _false_equation([chain])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "42_{43}",
+        "42_{(43)}",
+        "42 \\text{ } _{43}",
+        "42\\,_{43}",
+        "42_43",
+        "42_{4+3}",
+        "42_{forty-three}",
+        "42_1",  # no number is written in base 1
+        "42_3",  # nor has a digit 4 in base 3
+        "42_{42}",  # a base above 36 is no base
+    ],
+)
+def test_a_number_subscript_that_is_no_base_is_a_hedge(answer):
+    # latex2sympy drops a number's subscript from the value: each of these is graded as 42.
+    assert not grades_against("42", answer)
+
+
+@pytest.mark.parametrize(
+    ("gold", "answer"),
+    [
+        ("52_8", "52_8"),  # MATH-500's answers in other bases
+        ("4210_{5}", "4210_{5}"),
+        ("2516_8", "2516_{8}"),
+        ("101_2", "101_{(2)}"),
+        ("42", "42_{10}"),
+        ("42", "x_{43} = 42"),  # a name's subscript is part of the name
+        ("42", "a_1 = 42"),
+        ("3", "\\log_{2} 8"),
+        ("42", "42_{x}"),  # no number in it
+    ],
+)
+def test_bases_and_subscripts_of_names_are_no_hedge(gold, answer):
+    assert grades_against(gold, answer)

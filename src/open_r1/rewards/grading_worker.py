@@ -18,7 +18,8 @@ answer wrong is most of the cost of grading, and verify spends it in sympy's `si
 answers "different" where verify must say "not equal" (tests/rewards/test_grading_worker.py holds it to that).
 
 After parsing, `states_another_value` grades wrong an answer that states a value beside the one math-verify grades
-(hedges in dropped text, false equations, approximations that disagree): `parse_answer` returns [] for it.
+(hedges in dropped text or a number's subscript, false equations, approximations that disagree): `parse_answer`
+returns [] for it.
 """
 
 import dataclasses
@@ -241,9 +242,10 @@ def _pair_clearly_different(gold, answer) -> bool:
 
 # --- answers that state more than one value -------------------------------------------------------------------
 # math-verify grades one value of an answer and drops the rest: the text after the first \\text{} ("42 \\text{ (or
-# 43)}" is 42), every side of an equation chain but the last ("a = 41 = 42" is 42), the right-hand side of an
-# equation against a plain gold ("41 = 42" is 42), the first side of "42 \\approx 41". `states_another_value` calls
-# such an answer wrong, with linear scans of the answer plus, for a chain or an \\approx, one more parse.
+# 43)}" is 42), a number's subscript ("42_{43}" is 42), every side of an equation chain but the last ("a = 41 = 42"
+# and "43 = x = 42" are 42), the right-hand side of an equation against a plain gold ("41 = 42" is 42), the first
+# side of "42 \\approx 41". `states_another_value` calls such an answer wrong, with linear scans of the answer plus,
+# for a chain or an \\approx, one more parse.
 
 # The boxed configuration without equation splitting: an equation chain parses whole, as a conjunction of equations.
 _WHOLE_CHAIN_EXTRACTION = [
@@ -268,6 +270,23 @@ _MAX_APPROXIMATIONS = 4
 # Finer places than this are below the precision the values are compared at.
 _MAX_DECIMAL_PLACES = 12
 _DECIMAL = re.compile(r"\s*[-+]?\d+(?:\.(\d*))?\s*")
+# Spacing latex2sympy skips between a number and its subscript ("42\\,_{43}"; \\text{ } is gone from what it read).
+_SPACING = r"(?:\s|\\[,;:! ]|\\q?quad(?![A-Za-z]))*"
+# A number followed by "_": latex2sympy drops that subscript from the value ("42_{43}", "42_{(43)}", "42^2_3" are 42,
+# 42 and 42^2). Digits right after a letter, "\\", "_" or "^" belong to a name or another script ("x_1", "x^2_3").
+_NUMBER_BEFORE_SUBSCRIPT = re.compile(
+    r"(?<![A-Za-z\\_^\d.])(\d+(?:\.\d+)?)"
+    + _SPACING
+    + r"(?:\^\s*(?:\{[^{}]*\}|\\[A-Za-z]+|[^\s{}])"
+    + _SPACING
+    + r")?_\s*"
+)
+# A subscript that is not a brace group is one number, command or character, as latex2sympy reads it ("42_43" is 42).
+_SUBSCRIPT_TOKEN = re.compile(r"\d+(?:\.\d+)?|\\[A-Za-z]+|\\.|.", re.DOTALL)
+_BRACE = re.compile(r"\\.|[{}]", re.DOTALL)
+# A base subscript ("52_8", "4210_{5}", "101_{(2)}", MATH's answers in other bases): it names the base, not a value.
+_BASE = re.compile(r"\{?\s*\(?\s*(\d{1,2})\s*\)?\s*\}?")
+_MAX_BASE = 36
 
 
 def _digits(text: str) -> Counter:
@@ -280,6 +299,49 @@ def _digits(text: str) -> Counter:
         else:
             counts[number.lower()] += 1
     return counts
+
+
+def _closing_braces(text: str) -> dict[int, int]:
+    """Where each "{" of a text is closed (unclosed ones: its end); escaped braces aside. One pass, so finding the end
+    of every subscript costs no more than the text."""
+    closing, opened = {}, []
+    for token in _BRACE.finditer(text):
+        if token.group() == "{":
+            opened.append(token.start())
+        elif token.group() == "}" and opened:
+            closing[opened.pop()] = token.end()
+    closing.update((start, len(text)) for start in opened)
+    return closing
+
+
+def _is_base(number: str, subscript: str) -> bool:
+    """Whether a subscript is a base the number is written in: 2 to 36, above each of the number's digits."""
+    written = _BASE.fullmatch(subscript)
+    if "." in number or not written:
+        return False
+    base = int(written.group(1))
+    return 2 <= base <= _MAX_BASE and all(int(digit) < base for digit in number)
+
+
+def _without_number_subscripts(read: str) -> str:
+    """What math-verify read, less the subscripts of numbers that latex2sympy drops from the value ("42_{43}" is
+    "42"); a base ("52_8") stays, as a base is not another value."""
+    closing, kept, cursor = None, [], 0
+    for match in _NUMBER_BEFORE_SUBSCRIPT.finditer(read):
+        if match.start() < cursor:
+            continue  # a number inside a subscript already dropped
+        start = match.end()
+        if read.startswith("{", start):
+            closing = _closing_braces(read) if closing is None else closing
+            end = closing.get(start, len(read))
+        else:
+            token = _SUBSCRIPT_TOKEN.match(read, start)
+            end = token.end() if token else start
+        if _is_base(match.group(1), read[start:end]):
+            continue
+        kept.append(read[cursor : match.end()])
+        cursor = end
+    return "".join(kept) + read[cursor:]
 
 
 def _top_level_sides(answer: str) -> list[str]:
@@ -297,17 +359,57 @@ def _top_level_sides(answer: str) -> list[str]:
     return sides + [answer[start:]]
 
 
+def _chain_states_two_values(conjunction: sympy.And, constant_value: Callable) -> bool:
+    """Whether a conjunction's equations, joined where they share a side as a chain's do ("43 = x = 42" parses as
+    Eq(43, x) & Eq(x, 42)), call two constants that are clearly apart equal. Equations that share no side ("x = 1,
+    y = 2") are separate statements."""
+    group_of: dict = {}  # side -> index into `parent`, a union-find over the sides
+    parent: list[int] = []
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    for equation in conjunction.args:
+        if not isinstance(equation, sympy.Eq):
+            continue  # "1 < x = 42": an inequality joins nothing
+        indices = [group_of.setdefault(side, len(group_of)) for side in (equation.lhs, equation.rhs)]
+        parent.extend(range(len(parent), len(group_of)))
+        parent[root(indices[0])] = root(indices[1])
+    first_value_of_group: dict[int, complex] = {}
+    for side, index in group_of.items():
+        value = constant_value(side)
+        if value is None:
+            continue
+        first = first_value_of_group.setdefault(root(index), value)
+        if _clearly_apart(first, value):
+            return True
+    return False
+
+
 def _false_equation(parsed: list) -> bool:
     """Whether a parse holds an equation between two constants that are clearly apart ("41 = 42", "6 \\times 7 =
-    43")."""
+    43"), directly or through a chain's variable ("43 = x = 42")."""
+    values: dict = {}
+
+    def constant_value(side) -> complex | None:
+        # A chain's inner sides belong to two equations: evaluate each once.
+        if side not in values:
+            values[side] = _constant_value(side)
+        return values[side]
+
     for item in parsed:
         if not isinstance(item, sympy.Basic):
             continue
         for node in sympy.preorder_traversal(item):
             if isinstance(node, sympy.Eq):
-                left, right = _constant_value(node.lhs), _constant_value(node.rhs)
+                left, right = constant_value(node.lhs), constant_value(node.rhs)
                 if left is not None and right is not None and _clearly_apart(left, right):
                     return True
+            elif isinstance(node, sympy.And) and _chain_states_two_values(node, constant_value):
+                return True
     return False
 
 
@@ -349,13 +451,13 @@ def _within_time(check: Callable[[], bool], timeout: float) -> bool:
 
 def states_another_value(answer: str, kind: str, parsed: list, timeout: float) -> bool:
     """Whether an answer states a value beside the one math-verify grades, or an equation between different numbers:
-    - a number math-verify dropped ("42 \\text{ (or 43)}", "a = 41 = 42", an <answer> block's "42, or maybe 43");
-      single-digit powers ("15\\mbox{ cm}^2") aside. Text without numbers ("42 \\text{ cm}", "42 \\text{ (exact)}") is a
-      unit or a comment; text with another number, in digits or English words, is a hedge, even "42 \\text{ (2 s.f.)}"
-      or "42 \\text{ (only one)}";
-    - an equation whose sides are constants clearly apart ("41 = 42", "x = 41 = 42", "41 \\equiv 42"); a boxed chain is
-      parsed whole for this, and one that cannot be ("x := 41 := 42") is wrong. "x = 42", "6 \\times 7 = 42" and
-      "y = 2x + 3" state one value;
+    - a number math-verify dropped ("42 \\text{ (or 43)}", "a = 41 = 42", an <answer> block's "42, or maybe 43", a
+      number's subscript "42_{43}"); single-digit powers ("15\\mbox{ cm}^2") and bases ("52_8", see `_is_base`) aside.
+      Text without numbers ("42 \\text{ cm}", "42 \\text{ (exact)}") is a unit or a comment; text with another number,
+      in digits or English words, is a hedge, even "42 \\text{ (2 s.f.)}" or "42 \\text{ (only one)}";
+    - an equation whose sides are constants clearly apart ("41 = 42", "x = 41 = 42", "41 \\equiv 42"), also through a
+      chain's other sides ("43 = x = 42"); a boxed chain is parsed whole for this, and one that cannot be ("x := 41 :=
+      42") is wrong. "x = 42", "6 \\times 7 = 42", "x = 6 \\times 7 = 42" and "y = 2x + 3" state one value;
     - approximations that disagree ("42 \\approx 41", see `_approximations_disagree`).
     Sets, "or", "\\pm" and lists are math-verify's: they parse to several values, which a single gold never equals.
     The scans are linear in the answer's length; a chain costs one more parse, an \\approx one per side (at most
@@ -366,7 +468,7 @@ def states_another_value(answer: str, kind: str, parsed: list, timeout: float) -
         if not any(isinstance(item, (sympy.Basic, sympy.MatrixBase)) for item in whole):
             return True
     read = next((item for item in reversed(whole) if isinstance(item, str)), "")
-    if _digits(answer) - _digits(read):
+    if _digits(answer) - _digits(_without_number_subscripts(read)):
         return True
     if _within_time(lambda: _false_equation(whole), timeout):
         return True
