@@ -102,6 +102,18 @@ def test_a_mistake_in_the_command_is_one_line_and_exit_status_2(options, message
     assert "usage:" not in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
+def test_gsm8k_data_of_other_columns_ends_the_run_with_one_line_naming_the_option_and_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: pytest.fail("the model was loaded"))
+    math = tmp_path / "math.jsonl"  # a MATH-style file: problem and answer, no worked solution
+    math.write_text(json.dumps({"id": "m-0", "problem": "1 + 1?", "answer": "2"}) + "\n")
+    with pytest.raises(UsageError) as stopped:
+        gsm8k_cli.main(["--fast", "--train_file", str(math), "--output_dir", str(tmp_path / "out")])
+    assert str(stopped.value) == (
+        f"--train_file: {math}:1: missing field(s) ['solution']; each line needs ['id', 'problem', 'solution', "
+        "'answer']"
+    )
+
+
 def test_missing_gsm8k_data_ends_the_run_with_one_line_naming_the_option(tmp_path):
     (tmp_path / "out" / "keep").mkdir(parents=True)
     with pytest.raises(UsageError) as stopped:

@@ -143,7 +143,8 @@ def default_output_dir(fast: bool) -> str:
 
 
 def check_data_file(path: pathlib.Path, option: str) -> pathlib.Path:
-    """`path`, a GSM8K JSONL file; else one line naming `option` and the close file names."""
+    """`path`, a GSM8K JSONL file whose every row holds id, problem, solution and answer; else one line naming
+    `option` and the close file names, or the file's first bad line."""
     if not path.is_file():
         try:
             check_local_path(option, str(path))
@@ -152,6 +153,10 @@ def check_data_file(path: pathlib.Path, option: str) -> pathlib.Path:
         else:
             missing = f"{option}: {path} is not a file"
         raise UsageError(f"GSM8K data not found: {missing} (expected a JSONL of id, problem, solution, answer)")
+    try:
+        load_rows(path)  # a few hundredths of a second for GSM8K-train, before any model loads
+    except ValueError as error:
+        raise UsageError(f"{option}: {error}") from None
     return path
 
 
