@@ -65,10 +65,14 @@ gsm8k:
 # Few-shot, lighteval's GSM8K protocol (SmolLM2's model card; greedy; shots only from FEWSHOT_FILE), either backend:
 #   make evaluate BACKEND=cpu MODEL=data/models/SmolLM2-135M-Instruct-f32 TASK=gsm8k \
 #       DATA=../shared/data/gsm8k_test.jsonl NUM_FEWSHOT=5 FEWSHOT_FILE=../shared/data/gsm8k_train.jsonl MAX_NEW_TOKENS=256
+# The variables only the cpu and accelerate backends read, among those given.
+VLLM_IGNORED = $(foreach name,DATA LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE,$(if $($(name)),$(name)))
+
 evaluate:
 	$(if $(MODEL),,$(error MODEL is required, e.g. make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B TASK=aime24))
 	$(if $(TASK),,$(error TASK is required: aime24, aime25, math_500, gpqa:diamond or lcb))
 	$(if $(NUM_FEWSHOT),$(if $(FEWSHOT_FILE),,$(error NUM_FEWSHOT needs FEWSHOT_FILE=<train .jsonl with problem, solution>)))
+	$(if $(filter-out cpu accelerate vllm,$(BACKEND)),$(error BACKEND must be cpu, accelerate or vllm (the default), got '$(BACKEND)'))
 ifeq ($(BACKEND),cpu)
 	$(if $(DATA),,$(error BACKEND=cpu needs DATA=<benchmark .jsonl with id, problem, answer>))
 	$(PYTHON) -m open_r1.evaluate --task $(TASK) --data_files $(DATA) --model $(MODEL) --device cpu \
@@ -82,6 +86,7 @@ else ifeq ($(BACKEND),accelerate)
 		$(if $(MAX_NEW_TOKENS),--max_new_tokens $(MAX_NEW_TOKENS)) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) \
 		$(if $(NUM_FEWSHOT),--num_fewshot $(NUM_FEWSHOT) --fewshot_file $(FEWSHOT_FILE)) $(if $(DRY_RUN),--dry_run)
 else
+	$(if $(strip $(VLLM_IGNORED)),$(error $(strip $(VLLM_IGNORED)): no effect with the default backend (lighteval on vLLM, TASK from lighteval's own tasks); add BACKEND=cpu (the offline evaluator) or BACKEND=accelerate))
 	$(PYTHON) -m open_r1.eval.lighteval_jobs --model $(MODEL) --benchmark $(TASK) \
 		$(if $(PARALLEL),--parallel $(PARALLEL) --num_gpus $(or $(NUM_GPUS),8)) \
 		$(if $(NUM_SAMPLES),--num_samples $(NUM_SAMPLES)) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) \

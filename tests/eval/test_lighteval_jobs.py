@@ -93,9 +93,19 @@ def test_make_evaluate_prints_the_command_end_to_end():
         (["TASK=aime24"], "MODEL is required"),
         (["MODEL=m"], "TASK is required"),
         (["MODEL=m", "TASK=math_500", "BACKEND=cpu"], "BACKEND=cpu needs DATA"),
+        (
+            ["MODEL=m", "TASK=math_500", "BACKEND=gpu"],
+            "BACKEND must be cpu, accelerate or vllm (the default), got 'gpu'",
+        ),
+        # What only the cpu and accelerate backends read is no silent no-op on the default one.
+        (
+            ["MODEL=m", "TASK=tiny-math", "DATA=data/tiny-math-test.jsonl", "LIMIT=5"],
+            "DATA LIMIT: no effect with the default backend (lighteval on vLLM, TASK from lighteval's own tasks); "
+            "add BACKEND=cpu (the offline evaluator) or BACKEND=accelerate",
+        ),
     ],
 )
-def test_make_evaluate_names_the_missing_variable(variables, message):
+def test_make_evaluate_names_the_missing_variable_or_the_one_without_effect(variables, message):
     result = subprocess.run(
         ["make", "--no-print-directory", "-n", "evaluate", *variables], cwd=REPO_ROOT, capture_output=True, text=True
     )
