@@ -171,7 +171,8 @@ def read_recipe(path: str) -> dict[str, Any]:
     except IsADirectoryError:
         raise UsageError(f"--config: {path} is a folder; give a recipe .yaml file") from None
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
+        # Where the construct at fault began ("num_generations 4", a key without its colon, is found on the next line).
+        mark = error.context_mark or error.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
         problem = " ".join(part for part in (error.problem, f"({error.context})" if error.context else "") if part)
         hint = "; YAML indents with spaces, not tabs" if "'\\t'" in str(error.problem) else ""
