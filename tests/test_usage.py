@@ -163,6 +163,21 @@ def test_a_checkpoint_to_resume_from_that_is_not_there_is_refused_before_anythin
     check_command_line(["--config", str(recipe), "--resume_from_checkpoint", "data/run/checkpoint-2"])
 
 
+def test_a_scripts_parser_suggests_the_option_a_misspelt_one_was_meant_to_be():
+    from open_r1.usage import ArgumentParser
+
+    parser = ArgumentParser()
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--grpo_max_steps", type=int)
+    with pytest.raises(UsageError, match=r"^unknown option --sed \(did you mean --seed\?\); --help lists them$"):
+        parser.parse_args(["--sed", "1"])
+    with pytest.raises(UsageError, match=r"^unknown option --grpo_steps \(did you mean --grpo_max_steps\?\)"):
+        parser.parse_args(["--grpo_steps=3"])
+    with pytest.raises(UsageError, match="^unrecognized arguments: extra$"):
+        parser.parse_args(["extra"])
+    assert parser.parse_args(["--seed", "2"]).seed == 2
+
+
 def test_the_main_process_prints_one_line_and_exits_with_status_2(monkeypatch, capsys):
     monkeypatch.delenv("RANK", raising=False)
     monkeypatch.delenv("LOCAL_RANK", raising=False)

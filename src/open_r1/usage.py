@@ -107,6 +107,17 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):
         raise UsageError(message)
 
+    def parse_args(self, args=None, namespace=None):
+        # argparse says "unrecognized arguments"; an option close to a known one gets its name suggested.
+        namespace, extras = self.parse_known_args(args, namespace)
+        options = [word.split("=", 1)[0][2:] for word in extras if word.startswith("--")]
+        if options:
+            known = (name[2:] for name in self._option_string_actions if name.startswith("--"))
+            raise UsageError(unknown_names(options, known, "option", "--"))
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace
+
 
 def as_bool(value: Any) -> bool:
     """A boolean as HfArgumentParser reads one written as text (a recipe's YAML gives a bool); ValueError else."""
