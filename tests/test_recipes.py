@@ -54,6 +54,15 @@ def test_unknown_recipe_key_fails_at_parse_time_with_its_name(tmp_path):
         parse_recipe(bad)
 
 
+@pytest.mark.parametrize(("recipe", "given_to", "script"), [("sft", "grpo", "sft.py"), ("grpo", "sft", "grpo.py")])
+def test_a_recipe_given_to_the_other_trainer_is_named_as_the_other_scripts(tmp_path, recipe, given_to, script):
+    misplaced = tmp_path / given_to / "config.yaml"  # parse_recipe picks the trainer by the folder's name
+    misplaced.parent.mkdir()
+    misplaced.write_text((RECIPES / "tiny" / recipe / "config_cpu.yaml").read_text())
+    with pytest.raises(ValueError, match=rf"\(they are {script}'s: is this a recipe for src/open_r1/{script}\?\)$"):
+        parse_recipe(misplaced)
+
+
 def test_a_shortened_option_is_named_not_read_as_the_field_it_starts():
     recipe = RECIPES / "tiny" / "sft" / "config_cpu.yaml"
     with pytest.raises(ValueError, match="unknown option --model_name \\(did you mean --model_name_or_path\\?\\)"):

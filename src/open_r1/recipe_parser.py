@@ -162,13 +162,26 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         settings, translations = upstream_recipes.translate_settings(settings, self._known_fields, self._recipe_source)
         unknown = [key for key in settings if key not in self._known_fields]
         if unknown and self._refuse_unknown:
-            raise UsageError(f"{self._recipe_source}: {unknown_names(unknown, self._known_fields, 'field')}")
+            message = f"{self._recipe_source}: {unknown_names(unknown, self._known_fields, 'field')}"
+            raise UsageError(message + self._other_trainers_recipe(unknown))
         self._check_recipe_values(settings)
         self._explicit_fields |= set(settings)
         self._implied_fields |= {t.field for t in translations if isinstance(t, upstream_recipes.ImpliedSetting)}
         self._translated_fields |= {t.old for t in translations if isinstance(t, upstream_recipes.Translation)}
         self._warn([t.message(self._recipe_source) for t in translations])
         return super().set_defaults_with_config(**settings)
+
+    def _other_trainers_recipe(self, unknown: list[str]) -> str:
+        """A hint when most of a recipe's unknown fields are the other trainer's: an SFT recipe given to grpo.py."""
+        for config, other, script in (
+            (trl.GRPOConfig, trl.SFTConfig, "sft.py"),
+            (trl.SFTConfig, trl.GRPOConfig, "grpo.py"),
+        ):
+            if any(issubclass(kind, config) for kind in self.dataclass_types):
+                theirs = {f.name for f in fields(other)} | ({"reward_funcs"} if script == "grpo.py" else set())
+                if 2 * sum(name in theirs for name in unknown) > len(unknown):
+                    return f" (they are {script}'s: is this a recipe for src/open_r1/{script}?)"
+        return ""
 
     def _check_recipe_values(self, settings: dict) -> None:
         """Raises for a recipe value argparse would not read from the command line: it converts only the recipe's
