@@ -314,16 +314,22 @@ def test_a_time_budget_that_is_not_positive_is_refused_in_one_line(minutes):
     assert f"--time_budget_minutes: expected a positive number of minutes, got {minutes}" in str(stopped.value)
 
 
+def gsm8k_file(tmp_path) -> str:
+    """A GSM8K JSONL file of one row, for the checks that come before any row is used."""
+    path = tmp_path / "gsm8k.jsonl"
+    row = {"id": "train-0", "problem": "1 + 1?", "solution": "1+1 = <<1+1=2>>2\n#### 2", "answer": "2"}
+    path.write_text(json.dumps(row) + "\n")
+    return str(path)
+
+
 def test_use_vllm_needs_a_gpu_and_vllm_and_says_so_in_one_line_before_the_output_folder_is_touched(
     monkeypatch, tmp_path
 ):
     import importlib.util
 
-    output_dir = tmp_path / "out"
+    output_dir, data = tmp_path / "out", gsm8k_file(tmp_path)
     with pytest.raises(UsageError, match=r"^--use_vllm: vLLM generates on a GPU and this machine has none"):
-        gsm8k_cli.main(
-            ["--use_vllm", "--output_dir", str(output_dir), "--train_file", __file__, "--test_file", __file__]
-        )
+        gsm8k_cli.main(["--use_vllm", "--output_dir", str(output_dir), "--train_file", data, "--test_file", data])
     assert not output_dir.exists()
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(UsageError, match=r"--use_vllm: vllm is not installed; it is in the `gpu` extra"):
@@ -333,21 +339,21 @@ def test_use_vllm_needs_a_gpu_and_vllm_and_says_so_in_one_line_before_the_output
 
 
 def test_compile_decoding_needs_a_gpu_and_evaluations_in_one_line_before_the_output_folder(tmp_path):
-    output_dir = tmp_path / "out"
-    files = ["--train_file", __file__, "--test_file", __file__]
+    output_dir, data = tmp_path / "out", gsm8k_file(tmp_path)
+    files = ["--train_file", data, "--test_file", data]
     with pytest.raises(UsageError, match=r"^--compile_decoding: transformers compiles the evaluator's decode step on"):
         gsm8k_cli.main(["--compile_decoding", "--output_dir", str(output_dir), *files])
     with pytest.raises(UsageError, match=r"^--compile_decoding: transformers compiles the evaluator's decode step on"):
         gsm8k_cli.main(["--compile_decoding", "--sft_only", "--evaluate", "--output_dir", str(output_dir), *files])
     assert not output_dir.exists()
     with pytest.raises(UsageError, match="--compile_decoding has no effect with --sft_only without --evaluate"):
-        gsm8k_cli.main(["--compile_decoding", "--sft_only", "--output_dir", str(output_dir), "--train_file", __file__])
+        gsm8k_cli.main(["--compile_decoding", "--sft_only", "--output_dir", str(output_dir), "--train_file", data])
     gsm8k_launch.check_compile_decoding("cuda")
 
 
 def test_compile_generation_needs_a_gpu_and_transformers_generation_in_one_line_before_the_output_folder(tmp_path):
-    output_dir = tmp_path / "out"
-    files = ["--train_file", __file__, "--test_file", __file__]
+    output_dir, data = tmp_path / "out", gsm8k_file(tmp_path)
+    files = ["--train_file", data, "--test_file", data]
     with pytest.raises(
         UsageError, match=r"^--compile_generation: transformers compiles the decode step on a GPU only"
     ):
@@ -644,7 +650,8 @@ def test_grpo_out_of_gpu_memory_beside_its_start_models_evaluation_starts_again_
     evaluator = gsm8k.pipeline.run_evaluator
 
     def slow_sft_evaluator(model, task, data_file, output_dir, **settings):
-        if output_dir.name.startswith("sft-"):
+        # The greedy one alone: the sampled one may take the GPU slot GRPO waits for, and gives it back at once.
+        if output_dir.name == "sft-cot-greedy":
             evaluation_running.set()
             assert failed.wait(30)  # still evaluating when GRPO fails
         try:
@@ -675,7 +682,7 @@ def test_grpo_out_of_gpu_memory_beside_an_evaluation_that_fails_too_is_not_launc
     evaluation_running, evaluator = threading.Event(), gsm8k.pipeline.run_evaluator
 
     def failing_sft_evaluator(model, task, data_file, output_dir, **settings):
-        if output_dir.name.startswith("sft-"):
+        if output_dir.name == "sft-cot-greedy":  # as above: not the sampled one, which may hold GRPO's GPU slot
             evaluation_running.set()
             assert failed.wait(30)
             raise RuntimeError("the evaluation ran out of GPU memory too")
