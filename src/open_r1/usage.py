@@ -182,8 +182,9 @@ def read_recipe(path: str) -> dict[str, Any]:
     except IsADirectoryError:
         raise UsageError(f"--config: {path} is a folder; give a recipe .yaml file") from None
     except yaml.MarkedYAMLError as error:
-        # Where the construct at fault began ("num_generations 4", a key without its colon, is found on the next line).
-        mark = error.context_mark or error.problem_mark
+        # A key without its colon ("num_generations 4") is found on the next line: its own line is the context's.
+        simple_key = error.context == "while scanning a simple key" and error.context_mark is not None
+        mark = error.context_mark if simple_key else error.problem_mark or error.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
         problem = " ".join(part for part in (error.problem, f"({error.context})" if error.context else "") if part)
         hint = "; YAML indents with spaces, not tabs" if "'\\t'" in str(error.problem) else ""
