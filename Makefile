@@ -65,14 +65,15 @@ gsm8k:
 # Few-shot, lighteval's GSM8K protocol (SmolLM2's model card; greedy; shots only from FEWSHOT_FILE), either backend:
 #   make evaluate BACKEND=cpu MODEL=data/models/SmolLM2-135M-Instruct-f32 TASK=gsm8k \
 #       DATA=../shared/data/gsm8k_test.jsonl NUM_FEWSHOT=5 FEWSHOT_FILE=../shared/data/gsm8k_train.jsonl MAX_NEW_TOKENS=256
-# The variables only the cpu and accelerate backends read, among those given.
-VLLM_IGNORED = $(foreach name,DATA LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE,$(if $($(name)),$(name)))
+# The variables only the cpu and accelerate backends read, among those given on the command line (not the
+# environment's: DATA or LIMIT exported on a cluster is no mistake of this command).
+VLLM_IGNORED = $(foreach name,DATA LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE,$(if $(filter command line,$(origin $(name))),$(name)))
 
 evaluate:
 	$(if $(MODEL),,$(error MODEL is required, e.g. make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B TASK=aime24))
 	$(if $(TASK),,$(error TASK is required: aime24, aime25, math_500, gpqa:diamond or lcb))
 	$(if $(NUM_FEWSHOT),$(if $(FEWSHOT_FILE),,$(error NUM_FEWSHOT needs FEWSHOT_FILE=<train .jsonl with problem, solution>)))
-	$(if $(filter-out cpu accelerate vllm,$(BACKEND)),$(error BACKEND must be cpu, accelerate or vllm (the default), got '$(BACKEND)'))
+	$(if $(filter command line,$(origin BACKEND)),$(if $(filter-out cpu accelerate vllm,$(BACKEND)),$(error BACKEND must be cpu, accelerate or vllm (the default), got '$(BACKEND)')))
 ifeq ($(BACKEND),cpu)
 	$(if $(DATA),,$(error BACKEND=cpu needs DATA=<benchmark .jsonl with id, problem, answer>))
 	$(PYTHON) -m open_r1.evaluate --task $(TASK) --data_files $(DATA) --model $(MODEL) --device cpu \

@@ -113,6 +113,16 @@ def test_make_evaluate_names_the_missing_variable_or_the_one_without_effect(vari
     assert message in result.stderr
 
 
+def test_make_evaluate_reads_no_mistake_into_variables_exported_on_a_cluster():
+    """DATA, LIMIT or BACKEND in the environment (common names on a cluster) are not this command's to refuse."""
+    environment = {**os.environ, "DATA": "/scratch/data", "LIMIT": "100", "BACKEND": "slurm"}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "evaluate", "MODEL=m", "TASK=aime24", "DRY_RUN=1"],
+        cwd=REPO_ROOT, capture_output=True, text=True, env=environment,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
 def test_make_evaluate_on_cpu_runs_the_offline_evaluator_on_the_data_file():
     from transformers import HfArgumentParser
 
