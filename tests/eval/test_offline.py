@@ -120,6 +120,8 @@ def test_an_evaluations_details_read_back_plain_or_gzipped_as_docs_results_keeps
         gzipped.write(written.read_text(encoding="utf-8"))
     assert read_details(kept) == rows
     assert read_details(tmp_path) is None  # neither file
+    (tmp_path / "details.jsonl").write_text("")  # a run stopped as it began writing
+    assert read_details(tmp_path) == []
     # A gzipped details file grades again as predictions, as the plain one does.
     again = evaluate(
         EvaluateArguments(
@@ -310,8 +312,11 @@ def test_a_device_that_is_not_one_or_not_here_is_refused_before_the_model_loads(
     argv = ["--task", "toy", "--data_files", str(benchmark_file), "--output_dir", str(tmp_path / "o")]
     (tmp_path / "never-loaded").mkdir()
     argv += ["--model", str(tmp_path / "never-loaded")]
-    with pytest.raises(UsageError, match=r"^--device must be cpu, cuda \(cuda:N\) or auto, got 'gpu'$"):
+    with pytest.raises(
+        UsageError, match=r"^--device must be auto, cpu, cuda \(cuda:N\) or another torch device, got 'gpu'$"
+    ):
         parse_command_line([*argv, "--device", "gpu"])
+    assert parse_command_line([*argv, "--device", "mps"]).device == "mps"  # an Apple GPU's, as torch names it
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(UsageError, match=r"^--device cuda:1: no GPU is visible here; use --device cpu, or auto$"):
         parse_command_line([*argv, "--device", "cuda:1"])

@@ -206,8 +206,8 @@ class EvaluateArguments:
             raise UsageError("--stop_sequences applies to generation without tools")
 
     def _check_device(self) -> None:
-        if not re.fullmatch(r"cpu|auto|cuda(:\d+)?", self.device):
-            raise ValueError(f"--device must be cpu, cuda (cuda:N) or auto, got {self.device!r}")
+        if not re.fullmatch(r"auto|cpu|(cuda|mps|xpu|hpu|npu)(:\d+)?", self.device):
+            raise ValueError(f"--device must be auto, cpu, cuda (cuda:N) or another torch device, got {self.device!r}")
 
     def __post_init__(self):
         self._check_tools()

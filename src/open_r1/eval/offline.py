@@ -138,9 +138,12 @@ def grade_completions(
 
 def read_details(output_dir: pathlib.Path) -> list[dict] | None:
     """The rows of the details.jsonl an evaluation wrote into `output_dir`, or of its gzipped copy details.jsonl.gz
-    (as docs/results keeps them); None where the folder holds neither."""
+    (as docs/results keeps them); None where the folder holds neither, [] for an empty one (a run stopped as it
+    began writing)."""
     for name in ("details.jsonl", "details.jsonl.gz"):
         if (output_dir / name).is_file():
+            if (output_dir / name).stat().st_size == 0:
+                return []
             return [row for _, row in read_jsonl(output_dir / name, ())]
     return None
 
