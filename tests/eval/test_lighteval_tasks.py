@@ -2,6 +2,7 @@
 (open_r1.eval.lighteval_tasks, `make evaluate BACKEND=accelerate`)."""
 
 import glob
+import gzip
 import json
 import os
 import pathlib
@@ -54,6 +55,14 @@ def test_each_named_file_becomes_a_local_task_with_the_offline_evaluator_prompt(
     doc = task.prompt_function(PROBLEMS[1], "local:toy")
     assert doc.query.startswith("What is $10/4$?") and doc.query.endswith("within \\boxed{}.")
     assert doc.get_golds() == ["\\frac{5}{2}"]
+    rows = [json.loads(line) for line in (pathlib.Path(task.hf_repo) / "test.jsonl").read_text().splitlines()]
+    assert rows == PROBLEMS
+
+
+def test_a_gzipped_benchmark_file_becomes_the_same_local_task(monkeypatch, benchmark_file, tmp_path):
+    gzipped = tmp_path / "bench.jsonl.gz"
+    gzipped.write_bytes(gzip.compress(benchmark_file.read_bytes()))
+    (task,) = load_tasks_module(monkeypatch, f"toy={gzipped}").TASKS_TABLE
     rows = [json.loads(line) for line in (pathlib.Path(task.hf_repo) / "test.jsonl").read_text().splitlines()]
     assert rows == PROBLEMS
 
