@@ -335,6 +335,7 @@ def test_a_number_subscript_that_is_no_base_is_a_hedge(answer):
         ("4210_{5}", "4210_{5}"),
         ("2516_8", "2516_{8}"),
         ("101_2", "101_{(2)}"),
+        ("0.0011_{2}", "0.0011_{2}"),  # a fraction in base 2, its radix point the base's
         ("42", "42_{10}"),
         ("42", "x_{43} = 42"),  # a name's subscript is part of the name
         ("42", "a_1 = 42"),

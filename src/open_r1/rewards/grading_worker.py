@@ -285,7 +285,7 @@ _NUMBER_BEFORE_SUBSCRIPT = re.compile(
 _SUBSCRIPT_TOKEN = re.compile(r"\d+(?:\.\d+)?|\\[A-Za-z]+|\\.|.", re.DOTALL)
 _BRACE = re.compile(r"\\.|[{}]", re.DOTALL)
 # A base subscript ("52_8", "4210_{5}", "101_{(2)}", MATH's answers in other bases): it names the base, not a value.
-_BASE = re.compile(r"\{?\s*\(?\s*(\d{1,2})\s*\)?\s*\}?")
+_BASE = re.compile(r"\{?\s*(?:\(\s*)?(\d{1,2})\s*(?:\)\s*)?\}?")  # no two \s* side by side: linear
 _MAX_BASE = 36
 
 
@@ -317,10 +317,11 @@ def _closing_braces(text: str) -> dict[int, int]:
 def _is_base(number: str, subscript: str) -> bool:
     """Whether a subscript is a base the number is written in: 2 to 36, above each of the number's digits."""
     written = _BASE.fullmatch(subscript)
-    if "." in number or not written:
+    if not written:
         return False
     base = int(written.group(1))
-    return 2 <= base <= _MAX_BASE and all(int(digit) < base for digit in number)
+    # A radix point is the base's too ("0.0011_{2}", MATH's fractions in base 2).
+    return 2 <= base <= _MAX_BASE and all(int(digit) < base for digit in number if digit != ".")
 
 
 def _without_number_subscripts(read: str) -> str:
