@@ -178,6 +178,8 @@ def test_a_scripts_parser_suggests_the_option_a_misspelt_one_was_meant_to_be():
         parser.parse_args(["--grpo_steps=3"])
     with pytest.raises(UsageError, match="^unrecognized arguments: extra$"):
         parser.parse_args(["extra"])
+    with pytest.raises(UsageError, match="^unrecognized arguments: extra$"):  # "--" ends the options, as in argparse
+        parser.parse_args(["--", "extra"])
     assert parser.parse_args(["--seed", "2"]).seed == 2
 
 

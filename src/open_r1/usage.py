@@ -110,12 +110,12 @@ class ArgumentParser(argparse.ArgumentParser):
     def parse_args(self, args=None, namespace=None):
         # argparse says "unrecognized arguments"; an option close to a known one gets its name suggested.
         namespace, extras = self.parse_known_args(args, namespace)
-        options = [word.split("=", 1)[0][2:] for word in extras if word.startswith("--")]
+        options = [word.split("=", 1)[0][2:] for word in extras if word.startswith("--") and word != "--"]
         if options:
             known = (name[2:] for name in self._option_string_actions if name.startswith("--"))
             raise UsageError(unknown_names(options, known, "option", "--"))
         if extras:
-            self.error(f"unrecognized arguments: {' '.join(extras)}")
+            self.error(f"unrecognized arguments: {' '.join(word for word in extras if word != '--')}")
         return namespace
 
 
