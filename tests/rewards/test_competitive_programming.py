@@ -230,6 +230,18 @@ def test_a_worker_cannot_report_more_than_a_full_test(piston, printed):
     assert piston_ioi_reward(piston)([cpp(RIGHT)], **columns([ioi_row()])) == [0.0]
 
 
+@pytest.mark.parametrize("signal", ["SIGKILL", "SIGSEGV"])
+def test_a_killed_run_scores_zero_whatever_it_printed(signal):
+    """Killed before the checker spoke, the run's stdout may be the program's own "1" (found by a red team)."""
+
+    class KilledRun:
+        async def send_execute(self, data):
+            return {"compile": {"code": 0}, "run": {"code": None, "signal": signal, "stdout": "1\n", "stderr": ""}}
+
+    score, feedback = ioi.run_coroutine(ioi.execute_ioi(KilledRun(), {}))
+    assert score == "0" and feedback == ("Time limit exceeded" if signal == "SIGKILL" else "Killed by SIGSEGV")
+
+
 def test_partial_scores_are_rounded_to_the_rows_precision(piston):
     piston.answer = lambda body: {"compile": {"code": 0}, "run": {"stdout": "0.4567\n", "stderr": "", "code": 0}}
     assert piston_ioi_reward(piston)([cpp(RIGHT)], **columns([ioi_row(score_precision=1)])) == [0.5]

@@ -239,10 +239,13 @@ async def execute_ioi(client, data: dict) -> tuple[str, str]:
     stderr = run.get("stderr") or ""
     if run.get("code") == 1 and "MemoryError" in stderr:
         return "0", "Memory limit exceeded"
-    if run.get("stdout"):
-        return run["stdout"], stderr
+    # A run killed before its checker spoke printed no score: what it printed may be the program's own "1".
     if run.get("signal") == "SIGKILL":
         return "0", "Time limit exceeded"
+    if run.get("signal") is not None:
+        return "0", f"Killed by {run['signal']}"
+    if run.get("stdout"):
+        return run["stdout"], stderr
     if run.get("code") not in (0, None):
         raise PistonError(f"cms_ioi run exited {run.get('code')} (signal {run.get('signal')}): {stderr[-500:]}")
     return "0", "Unknown error"
