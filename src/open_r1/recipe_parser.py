@@ -173,12 +173,13 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
 
     def _other_trainers_recipe(self, unknown: list[str]) -> str:
         """A hint when most of a recipe's unknown fields are the other trainer's: an SFT recipe given to grpo.py."""
-        for config, other, script in (
-            (trl.GRPOConfig, trl.SFTConfig, "sft.py"),
-            (trl.SFTConfig, trl.GRPOConfig, "grpo.py"),
+        # (this trainer's config, the other's, its script, the other's fields outside its config)
+        for config, other, script, script_fields in (
+            (trl.GRPOConfig, trl.SFTConfig, "sft.py", set()),
+            (trl.SFTConfig, trl.GRPOConfig, "grpo.py", {"reward_funcs"}),
         ):
             if any(issubclass(kind, config) for kind in self.dataclass_types):
-                theirs = {f.name for f in fields(other)} | ({"reward_funcs"} if script == "grpo.py" else set())
+                theirs = {f.name for f in fields(other)} | script_fields
                 if 2 * sum(name in theirs for name in unknown) > len(unknown):
                     return f" (they are {script}'s: is this a recipe for src/open_r1/{script}?)"
         return ""

@@ -33,11 +33,15 @@ class Problem:
     answer: str
 
 
+# The file an evaluation writes its completions to (open_r1.eval.offline), and the gzipped copy docs/results keeps.
+DETAILS_FILES = ("details.jsonl", "details.jsonl.gz")
+
+
 def read_jsonl(path: pathlib.Path, required: tuple[str, ...], limit: int | None = None) -> list[tuple[int, dict]]:
     """(line number, row) of a JSONL file's first `limit` rows (all: None), each an object holding the `required`
     fields (not null); a bad line is a ValueError naming file and line. A `.gz` file is read gzipped."""
     if path.is_dir():  # an evaluation's output folder, most often, given for its details.jsonl
-        inside = next((path / name for name in ("details.jsonl", "details.jsonl.gz") if (path / name).is_file()), None)
+        inside = next((path / name for name in DETAILS_FILES if (path / name).is_file()), None)
         hint = f" (did you mean {inside}?)" if inside is not None else ""
         raise ValueError(f"{path} is a folder; expected a JSONL file with fields {list(required)}{hint}")
     if not path.is_file():

@@ -41,8 +41,8 @@ class EvaluateArguments:
     predictions: Optional[str] = field(
         default=None,
         metadata={
-            "help": "JSONL of saved completions (id, completion per line; a details.jsonl works, gzipped as .gz too) to grade "
-            "instead of generating. Exclusive with --model."
+            "help": "JSONL of saved completions (id, completion per line; a details.jsonl works, gzipped as .gz "
+            "too) to grade instead of generating. Exclusive with --model."
         },
     )
     num_samples: Optional[int] = field(

@@ -158,9 +158,8 @@ def _dataset_folder(name: str, path: pathlib.Path, shots_path: pathlib.Path | No
     # its `test` split, so copy the file into a folder of its own, named after the file's content (a
     # link could outlive its target, and the copy stays what was evaluated).
     problems = load_problems(path)  # fail here, naming the file and line, rather than inside lighteval
-    content = (
-        gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    )  # as load_problems reads it
+    # The rows load_problems read: a gzipped file's decompressed.
+    content = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     if shots_path is None:
         folder = _data_root() / f"{name}-{hashlib.sha256(content).hexdigest()[:16]}"
         _write_once(folder, "test.jsonl", content)

@@ -41,7 +41,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from open_r1.data.benchmarks import Problem, build_messages, load_predictions, load_problems, read_jsonl
+from open_r1.data.benchmarks import DETAILS_FILES, Problem, build_messages, load_predictions, load_problems, read_jsonl
 from open_r1.eval import few_shot
 from open_r1.eval.arguments import EvaluateArguments, parse_command_line
 from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, sample_completions
@@ -140,7 +140,7 @@ def read_details(output_dir: pathlib.Path) -> list[dict] | None:
     """The rows of the details.jsonl an evaluation wrote into `output_dir`, or of its gzipped copy details.jsonl.gz
     (as docs/results keeps them); None where the folder holds neither, [] for an empty one (a run stopped as it
     began writing)."""
-    for name in ("details.jsonl", "details.jsonl.gz"):
+    for name in DETAILS_FILES:
         if (output_dir / name).is_file():
             if (output_dir / name).stat().st_size == 0:
                 return []
