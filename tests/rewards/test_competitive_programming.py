@@ -2,12 +2,13 @@
 
 The fake speaks Piston's v2 API (`POST /api/v2/execute`, `GET /api/v2/runtimes`) on 127.0.0.1 and runs what it is
 sent with plain subprocesses: the standard `python` runtime, and a `cms_ioi` package that, like the real one,
-compiles the submission with the problem's graders, runs it on `input.txt`, compares with `correct_output.txt`
-and prints the test's score. Nothing here reaches the network.
+compiles the submission with the problem's graders in the folder of the request's files, runs it on `input.txt` and
+judges its output against `correct_output.txt` when there is one (else prints it). Nothing here reaches the network.
 """
 
 import json
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -27,8 +28,22 @@ needs_gpp = pytest.mark.skipif(shutil.which("g++") is None, reason="the fake cms
 
 
 def _run_cms_ioi(files: dict[str, str], work: pathlib.Path) -> dict:
+    """What upstream's cms_ioi package does with a request's files in `work`: compiles there (every file present),
+    reads and deletes correct_output.txt before running, then judges with the checker, with `diff -b`, or not at all
+    (no expected output: it prints what the program or the manager printed). Batch tasks only."""
+    checker = work / "checker" / "checker"
+    if "checker/checker.cpp" in files:
+        built = subprocess.run(["g++", "-O0", "-o", str(checker), str(checker) + ".cpp"], capture_output=True)
+        if built.returncode != 0:
+            return {"compile": {"code": 1, "stderr": "Could not compile checker", "stdout": ""}}
+    headers = sorted(name for name in files if name.startswith("graders/") and name.endswith(".h"))
+    problem = pathlib.PurePath(headers[0]).stem if headers else "?"
+    sources = [
+        f"graders/{problem}.cpp",
+        *(name for name in ("graders/grader.cpp", "graders/stub.cpp") if name in files),
+    ]
     compiled = subprocess.run(
-        ["g++", "-O0", "-std=c++17", "-I", "graders", "-o", "program", *sorted(glob_cpp(files))],
+        ["g++", "-O0", "-std=gnu++17", "-pipe", "-o", f"graders/{problem}", *sources],
         cwd=work,
         capture_output=True,
         text=True,
@@ -36,17 +51,37 @@ def _run_cms_ioi(files: dict[str, str], work: pathlib.Path) -> dict:
     )
     if compiled.returncode != 0:
         return {"compile": {"code": compiled.returncode, "stderr": compiled.stderr[-2000:], "stdout": ""}}
+    config = json.loads(files["graders/grader_config.json"])
+    if config["task_type"] != "Batch":
+        return {"compile": {"code": 0}, "run": {"stdout": "0\n", "stderr": "Unsupported task type", "code": 1}}
+    correct = files.get("correct_output.txt", "").rstrip("\n")
+    (work / "correct_output.txt").unlink(missing_ok=True)
     with open(work / "input.txt") as stdin:
-        ran = subprocess.run([str(work / "program")], stdin=stdin, capture_output=True, text=True, timeout=10)
+        try:
+            ran = subprocess.run([f"graders/{config['code']}"], cwd=work, stdin=stdin, capture_output=True, text=True,
+                                 timeout=10)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            return {"compile": {"code": 0}, "run": {"stdout": "0\n", "stderr": "Time limit exceeded (1s)", "code": 0}}
     if ran.returncode != 0:
-        return {"compile": {"code": 0}, "run": {"stdout": "", "stderr": ran.stderr, "code": ran.returncode}}
-    correct = ran.stdout.split() == files.get("correct_output.txt", "").split()
-    feedback = "Output is correct" if correct else "Output isn't correct"
-    return {"compile": {"code": 0}, "run": {"stdout": "1\n" if correct else "0\n", "stderr": feedback, "code": 0}}
+        stderr = ran.stderr + f"Runtime error with exit code {ran.returncode % 256}\n"
+        return {"compile": {"code": 0}, "run": {"stdout": "0\n", "stderr": stderr, "code": 0}}
+    if not correct:
+        return {"compile": {"code": 0}, "run": {"stdout": ran.stdout, "stderr": ran.stderr, "code": 0}}
+    if checker.exists():
+        (work / "correct_output.txt").write_text(correct + "\n")
+        (work / "output.txt").write_text(ran.stdout)
+        checked = subprocess.run([str(checker), "input.txt", "correct_output.txt", "output.txt"], cwd=work,
+                                 capture_output=True, text=True)  # fmt: skip
+        return {"compile": {"code": 0}, "run": {"stdout": checked.stdout, "stderr": checked.stderr,
+                                                "code": checked.returncode}}  # fmt: skip
+    same = _diff_b_lines(correct + "\n") == _diff_b_lines(ran.stdout)
+    verdict = ("1\n", "Output is correct (diff)") if same else ("0\n", "Output isn't correct (diff)")
+    return {"compile": {"code": 0}, "run": {"stdout": verdict[0], "stderr": verdict[1], "code": 0}}
 
 
-def glob_cpp(files: dict[str, str]) -> list[str]:
-    return [name for name in files if name.endswith(".cpp")]
+def _diff_b_lines(text: str) -> list[str]:
+    """Lines as `diff -b` compares them: runs of blanks count as one, blanks at a line's end not at all."""
+    return [re.sub(r"[ \t\r\f\v]+", " ", line).rstrip() for line in text.splitlines()]
 
 
 def _run_python(body: dict, work: pathlib.Path) -> dict:
@@ -138,6 +173,14 @@ RIGHT = "long long sum(long long a, long long b) { return a + b; }"
 WRONG_WHEN_EQUAL = "long long sum(long long a, long long b) { return a == b ? 0 : a + b; }"
 
 
+GRADER_FILES = [
+    ["graders/sum.h", HEADER],
+    ["graders/grader.cpp", GRADER],
+    ["graders/grader_config.json", json.dumps({"task_type": "Batch", "code": "sum", "time_limit": 1.0})],
+    ["graders/empty.txt", ""],
+]
+
+
 def ioi_row(**overrides) -> dict:
     """One row of open-r1/ioi: a subtask of a function-style problem with its grader and header."""
     row = {
@@ -147,13 +190,20 @@ def ioi_row(**overrides) -> dict:
         "score_precision": 2,
         "test_names": ["1-01", "1-02", "1-03"],
         "test_cases": [["1 2\n", "3\n"], ["4 4\n", "8\n"], ["10 5\n", "15\n"]],
-        "grader_files": [["graders/sum.h", HEADER], ["graders/grader.cpp", GRADER], ["graders/empty.txt", ""]],
+        "grader_files": GRADER_FILES,
         "time_limit": 1.0,
         "memory_limit": 256,
         "year": 2024,
         "statement": "Add two numbers.",  # other dataset columns are passed too and not read
     }
     return row | overrides
+
+
+def scored_by_its_manager(**overrides) -> dict:
+    """A row of a Communication task without a checker: the package prints its manager's score for each test."""
+    config = json.dumps({"task_type": "Communication", "code": "sum", "time_limit": 1.0})
+    files = [[name, config if name == "graders/grader_config.json" else content] for name, content in GRADER_FILES]
+    return ioi_row(**{"grader_files": files, **overrides})
 
 
 def columns(rows: list[dict]) -> dict[str, list]:
@@ -178,7 +228,14 @@ def test_ioi_rows_are_judged_with_their_graders_and_score_the_worst_test(piston)
     assert first["language"] == "cms_ioi" and first["version"] == "*"
     assert first["run_timeout"] == 4000 and first["run_memory_limit"] == 256  # time limit + 3 s, as upstream
     names = {entry["name"] for entry in first["files"]}
-    assert names == {"graders/sum.cpp", "input.txt", "correct_output.txt", "graders/sum.h", "graders/grader.cpp"}
+    # Never the expected output beside the submission (see test_a_submission_never_sees_the_expected_output).
+    assert names == {
+        "graders/sum.cpp",
+        "input.txt",
+        "graders/sum.h",
+        "graders/grader.cpp",
+        "graders/grader_config.json",
+    }
     submitted = next(entry["content"] for entry in first["files"] if entry["name"] == "graders/sum.cpp")
     assert submitted.startswith('#include <bits/stdc++.h>\n#include "sum.h"\n')  # add_includes, as upstream
     # One test at a time (test_batch_size 1): the wrong program stopped at its first failure, test 1-02.
@@ -218,6 +275,86 @@ def test_a_program_that_does_not_compile_scores_zero_with_a_compilation_error(pi
     assert result.score == 0.0 and result.status == "CE" and len(piston.requests) == 1
 
 
+# Builds the expected output into the program: the package compiles in the folder of the request's files.
+READS_THE_EXPECTED_OUTPUT = r"""
+#include <cstdio>
+#include <cstdlib>
+asm(".section .rodata\n.global expected_bytes\nexpected_bytes:\n.incbin \"correct_output.txt\"\n.byte 0\n.text\n");
+extern "C" const char expected_bytes[];
+long long sum(long long a, long long b) { std::fputs(expected_bytes, stdout); std::fflush(stdout); std::_Exit(0); }
+"""
+# No program computes this from "1 2".
+UNREACHABLE_ANSWER = [["1 2\n", "987654321\n"]]
+
+
+@needs_gpp
+@pytest.mark.parametrize("row", [ioi_row, lambda **kw: with_checker(ioi_row(**kw))], ids=["diff", "checker"])
+def test_a_submission_never_sees_the_expected_output(piston, row):
+    """Found by a red team: with correct_output.txt beside it, `.incbin` compiled the answer into the program."""
+    cheat = row(test_names=["1-01"], test_cases=UNREACHABLE_ANSWER)
+    assert piston_ioi_reward(piston)([cpp(READS_THE_EXPECTED_OUTPUT)], **columns([cheat])) == [0.0]
+    submitted = [request for request in piston.requests if "graders/sum.cpp" in names_sent(request)]
+    assert submitted and not any("correct_output.txt" in names_sent(request) for request in submitted)
+
+
+@needs_gpp
+def test_a_program_that_fails_scores_zero_even_where_the_answer_is_the_zero_the_package_prints(piston):
+    # The package prints "0" for a crashed or timed-out program, and says so on stderr only.
+    expects_zero = ioi_row(test_names=["1-01"], test_cases=[["0 0\n", "0\n"]])
+    crashes = "long long sum(long long a, long long b) { std::abort(); }"
+    assert piston_ioi_reward(piston)([cpp(RIGHT), cpp(crashes)], **columns([expects_zero] * 2)) == [1.0, 0.0]
+
+
+CHECKER = r"""
+#include <cstdio>
+#include <fstream>
+int main(int argc, char** argv) {
+    std::ifstream expected(argv[2]), got(argv[3]);
+    long long want, have;
+    expected >> want;
+    if (!(got >> have)) { std::puts("0"); std::fputs("Output isn't correct: no number", stderr); return 0; }
+    std::puts(have == want ? "1" : have == want + 1 ? "0.5" : "0");
+    std::fputs(have == want ? "Output is correct" : "Output isn't correct", stderr);
+}
+"""
+OFF_BY_ONE = "long long sum(long long a, long long b) { return a + b + 1; }"
+
+
+def with_checker(row: dict) -> dict:
+    return row | {"grader_files": [*row["grader_files"], ["checker/checker.cpp", CHECKER]]}
+
+
+def names_sent(request: dict) -> set[str]:
+    return {entry["name"] for entry in request["files"]}
+
+
+@needs_gpp
+def test_a_checker_judges_the_programs_recorded_output_in_a_request_without_the_program(piston):
+    rows = [with_checker(ioi_row(test_names=["1-01"], test_cases=[["1 2\n", "3\n"]]))] * 2
+    assert piston_ioi_reward(piston)([cpp(RIGHT), cpp(OFF_BY_ONE)], **columns(rows)) == [1.0, 0.5]
+    submissions = [request for request in piston.requests if "graders/sum.cpp" in names_sent(request)]
+    checks = [request for request in piston.requests if "checker/checker.cpp" in names_sent(request)]
+    assert len(submissions) == len(checks) == 2 and len(piston.requests) == 4
+    assert not any(
+        name.startswith("checker/") or name == "correct_output.txt" for r in submissions for name in names_sent(r)
+    )
+    recorded = sorted(next(e["content"] for e in r["files"] if e["name"] == ioi.RECORDED_OUTPUT_FILE) for r in checks)
+    assert recorded == ["3\n", "4\n"]
+
+
+def test_a_test_that_expects_no_output_cannot_be_judged_and_its_row_gets_none(piston, caplog):
+    rows = [ioi_row(test_cases=[["1 2\n", "3\n"], ["0 0\n", " \n"], ["1 1\n", "2\n"]])]
+    assert piston_ioi_reward(piston)([cpp("long long sum(long long, long long) { return 0; }")], **columns(rows)) == [
+        None
+    ]
+    assert "tests ['1-02'] expect no output" in caplog.text and piston.requests == []
+    # A manager that prints the score reads no expected output: nothing to refuse.
+    piston.answer = lambda body: {"compile": {"code": 0}, "run": {"stdout": "1\n", "stderr": "", "code": 0}}
+    assert piston_ioi_reward(piston)(
+        [cpp(RIGHT)], **columns([scored_by_its_manager(test_cases=rows[0]["test_cases"])])
+    ) == [1.0]
+
+
 def test_a_completion_without_code_scores_zero_without_running_anything(piston):
     assert piston_ioi_reward(piston)([[{"role": "assistant", "content": "no idea"}]], **columns([ioi_row()])) == [0.0]
     assert piston.requests == []
@@ -227,7 +364,7 @@ def test_a_completion_without_code_scores_zero_without_running_anything(piston):
 def test_a_worker_cannot_report_more_than_a_full_test(piston, printed):
     # Whatever the package prints (a program may write to it), a test scores at most 1 and garbage scores 0.
     piston.answer = lambda body: {"compile": {"code": 0}, "run": {"stdout": printed, "stderr": "", "code": 0}}
-    assert piston_ioi_reward(piston)([cpp(RIGHT)], **columns([ioi_row()])) == [0.0]
+    assert piston_ioi_reward(piston)([cpp(RIGHT)], **columns([scored_by_its_manager()])) == [0.0]
 
 
 @pytest.mark.parametrize("signal", ["SIGKILL", "SIGSEGV"])
@@ -244,7 +381,8 @@ def test_a_killed_run_scores_zero_whatever_it_printed(signal):
 
 def test_partial_scores_are_rounded_to_the_rows_precision(piston):
     piston.answer = lambda body: {"compile": {"code": 0}, "run": {"stdout": "0.4567\n", "stderr": "", "code": 0}}
-    assert piston_ioi_reward(piston)([cpp(RIGHT)], **columns([ioi_row(score_precision=1)])) == [0.5]
+    assert piston_ioi_reward(piston)([cpp(RIGHT)], **columns([scored_by_its_manager(score_precision=1)])) == [0.5]
+    assert "correct_output.txt" not in names_sent(piston.requests[0])  # the manager reads its own input
 
 
 def test_a_failing_worker_costs_the_row_its_reward_not_the_batch(piston, caplog):
@@ -255,10 +393,16 @@ def test_a_failing_worker_costs_the_row_its_reward_not_the_batch(piston, caplog)
 
 def test_ioi_rows_that_cannot_be_judged_get_none_and_a_warning_naming_the_field(piston, caplog):
     bad = [ioi_row(test_names=None), ioi_row(test_cases=[["1 2\n", "3\n"]]), ioi_row(grader_files=[["only"]])]
-    rows = [ioi_row(test_cases=None, year=None)] + bad
-    assert piston_ioi_reward(piston)([cpp(RIGHT)] * 4, **columns(rows)) == [None] * 4
+    no_task_type = ioi_row(grader_files=GRADER_FILES[:2])
+    output_only = ioi_row(
+        grader_files=[*GRADER_FILES[:2], ["graders/grader_config.json", '{"task_type": "OutputOnly"}']]
+    )
+    rows = [ioi_row(test_cases=None, year=None), *bad, no_task_type, output_only]
+    assert piston_ioi_reward(piston)([cpp(RIGHT)] * 6, **columns(rows)) == [None] * 6
     assert "neither 'test_cases' nor 'year'" in caplog.text and "lacks ['test_names']" in caplog.text
     assert "1 test_cases for 3 test_names" in caplog.text and "['grader_files'][0]" in caplog.text
+    assert "['grader_files'] lacks 'graders/grader_config.json', where cms_ioi reads the task type" in caplog.text
+    assert "task_type 'OutputOnly'; cms_ioi runs ('Batch', 'Communication')" in caplog.text
     assert piston.requests == []
 
 

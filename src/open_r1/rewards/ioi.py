@@ -18,25 +18,34 @@ and the row's time (compile plus every subtask) is bounded by the provider's `Li
 in `open_r1.rewards.code`, whose helpers it shares.
 
 A row holds `id` (problem), `subtask`, `score` (points), `score_precision`, `test_names`, `grader_files`
-([name, content] pairs), `time_limit` (seconds), `memory_limit` (MB) and either `test_cases` (a list of
-(input, output) pairs aligned with `test_names`, or a mapping name -> (input, output)) or `year` (tests are then
-read from the Hub dataset open-r1/ioi-test-cases). Each test is one Piston request with the submission as
-`graders/<id>.cpp`, the grader files, `input.txt` and `correct_output.txt`; the `cms_ioi` package compiles it
-with the grader, runs it and its checker, and prints the test's score (0..1) on stdout. A subtask scores the
-minimum of its tests (IOI awards a subtask only as far as every test passes); tests run `test_batch_size` at a
-time and stop after a batch with a failed test; `score_subtasks` shares results of tests that several subtasks
-hold.
+([name, content] pairs, among them `graders/grader_config.json`), `time_limit` (seconds), `memory_limit` (MB) and
+either `test_cases` (a list of (input, output) pairs aligned with `test_names`, or a mapping name -> (input,
+output)) or `year` (tests are then read from the Hub dataset open-r1/ioi-test-cases). A subtask scores the minimum
+of its tests (IOI awards a subtask only as far as every test passes); tests run `test_batch_size` at a time and stop
+after a batch with a failed test; `score_subtasks` shares results of tests that several subtasks hold.
 
-The score a worker prints is parsed strictly and kept within [0, 1] (anything else scores 0), so a program
-that writes to the package's output cannot earn more than a full test.
+A test runs on the `cms_ioi` package, which compiles the submission (`graders/<id>.cpp`) with the grader files and
+runs it on `input.txt`. The expected output never travels with the submission: the package compiles in the folder
+that holds it, where `.incbin "correct_output.txt"` would build the answer into the program. Instead:
+- a Batch task without a checker: the package prints the program's output, compared here with `outputs_match`;
+- a task with a checker (`checker/checker.cpp`): a second request, without the submission, replays the program's
+  recorded output to the checker beside the expected output; the checker's score is the test's;
+- a Communication task without a checker: the manager's printed score is the test's.
+A test that expects no output where the expected output is compared cannot be judged (a program printing nothing
+would pass it): its row gets None with a warning, as in `open_r1.rewards.code`.
+
+The score a worker prints is parsed strictly and kept within [0, 1] (anything else scores 0), and a run whose
+program failed (killed, out of time, crashed) scores 0 whatever it printed.
 
 Not covered: running IOI graders anywhere but Piston's `cms_ioi` package (the other providers run one program on
 stdin/stdout and compare its output: the `verification_info` schema above).
 """
 
 import asyncio
+import json
 import logging
 import math
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Sequence
@@ -50,6 +59,7 @@ from open_r1.rewards.code import (
     as_test_cases,
     check_same_language,
     check_sandbox,
+    expects_nothing,
     extract_code,
     optional_column,
     parse_verification_info,
@@ -60,7 +70,7 @@ from open_r1.rewards.code import (
     run_submissions,
     skip_row,
 )
-from open_r1.sandbox.base import Submission, split_into_batches
+from open_r1.sandbox.base import Submission, outputs_match, split_into_batches
 from open_r1.sandbox.config import SandboxConfig
 from open_r1.sandbox.piston import PistonError
 
@@ -79,6 +89,25 @@ REQUIRED_FIELDS = ("id", "subtask", "score", "score_precision", "test_names", "g
 REQUIRED_FIELDS += ("memory_limit",)
 # The dataset columns ioi_code_reward reads into a row.
 IOI_ROW_COLUMNS = REQUIRED_FIELDS + ("test_cases", "year")
+# Where the cms_ioi package reads a problem's task type and finds its checker.
+GRADER_CONFIG_FILE = "graders/grader_config.json"
+CHECKER_FOLDER = "checker/"
+TASK_TYPES = ("Batch", "Communication")
+# When the program (or a manager) fails, the package prints "0" and exits 0: only these words on stderr tell the
+# failure from a program whose output is "0". A program can write them itself only to fail.
+PROGRAM_FAILED = re.compile(r"Time limit exceeded \(|Runtime error with exit code")
+# The checker's request: a program of ours that prints the output the submission's run recorded.
+REPLAY_NAME = "replay"
+RECORDED_OUTPUT_FILE = "recorded_output.txt"
+REPLAY_SOURCE = f"""#include <cstdio>
+int main() {{
+    std::FILE* recorded = std::fopen("{RECORDED_OUTPUT_FILE}", "rb");
+    if (!recorded) return 0;
+    char buffer[1 << 16];
+    for (std::size_t size; (size = std::fread(buffer, 1, sizeof buffer, recorded)) > 0;)
+        std::fwrite(buffer, 1, size, stdout);
+}}
+"""
 
 
 @dataclass
@@ -178,6 +207,40 @@ def check_subtask_row(subtask: dict, where: str = "IOI row") -> None:
     for number, entry in enumerate(subtask["grader_files"]):
         if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], str)):
             raise ValueError(f"{where}['grader_files'][{number}] must be a [name, content] pair, got {entry!r:.100}")
+    task_judging(subtask, where)
+
+
+@dataclass(frozen=True)
+class TaskJudging:
+    """How cms_ioi judges a problem's tests: its task type and grader configuration, and its checker's files."""
+
+    task_type: str
+    grader_config: dict
+    checker_files: tuple[tuple[str, str], ...]
+
+    @property
+    def manager_scores(self) -> bool:
+        """A Communication task without a checker: its manager prints the score and no expected output is read."""
+        return self.task_type == "Communication" and not self.checker_files
+
+
+def task_judging(problem: dict, where: str = "IOI row") -> TaskJudging:
+    """The row's `TaskJudging`, read from its grader files; ValueError naming the file when it is missing or bad."""
+    files = {name: content for name, content in problem["grader_files"]}
+    if GRADER_CONFIG_FILE not in files:
+        raise ValueError(
+            f"{where}['grader_files'] lacks {GRADER_CONFIG_FILE!r}, where cms_ioi reads the task type; it has "
+            f"{sorted(files)[:10]}"
+        )
+    try:
+        config = json.loads(files[GRADER_CONFIG_FILE])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: {GRADER_CONFIG_FILE} is not JSON ({error})") from None
+    task_type = config.get("task_type") if isinstance(config, dict) else None
+    if task_type not in TASK_TYPES:
+        raise ValueError(f"{where}: {GRADER_CONFIG_FILE} has task_type {task_type!r}; cms_ioi runs {TASK_TYPES}")
+    checker = tuple((name, content) for name, content in files.items() if name.startswith(CHECKER_FOLDER) and content)
+    return TaskJudging(task_type, config, checker)
 
 
 def _test_cases(subtask: dict) -> dict[str, tuple[str, str]]:
@@ -225,48 +288,109 @@ def status_of(score: float, feedback: str) -> str:
     return "RE"
 
 
-async def execute_ioi(client, data: dict) -> tuple[str, str]:
-    """Runs one cms_ioi request; (score text, feedback). Raises PistonError when the worker, not the program, failed."""
+@dataclass(frozen=True)
+class CmsRun:
+    """One cms_ioi request's outcome: what the run printed (None when the program failed), and its stderr or why."""
+
+    output: Optional[str]
+    feedback: str
+
+
+async def send_cms_ioi(client, data: dict) -> CmsRun:
+    """Runs one cms_ioi request. Raises PistonError when the worker or the package, not the program, failed."""
     response = await client.send_execute(data)
     if "message" in response:
         raise PistonError(response["message"])
     compiled = response.get("compile")
     if compiled and compiled.get("code") != 0:
-        return "0", f"Compilation error exit code {compiled.get('code')}\n{compiled.get('stderr') or ''}"
+        return CmsRun(None, f"Compilation error exit code {compiled.get('code')}\n{compiled.get('stderr') or ''}")
     run = response.get("run")
     if not isinstance(run, dict):
         raise PistonError(f"Piston answered without a run: {response!r:.300}")
     stderr = run.get("stderr") or ""
     if run.get("code") == 1 and "MemoryError" in stderr:
-        return "0", "Memory limit exceeded"
+        return CmsRun(None, "Memory limit exceeded")
     # A run killed before its checker spoke printed no score: what it printed may be the program's own "1".
     if run.get("signal") == "SIGKILL":
-        return "0", "Time limit exceeded"
+        return CmsRun(None, "Time limit exceeded")
     if run.get("signal") is not None:
-        return "0", f"Killed by {run['signal']}"
-    if run.get("stdout"):
-        return run["stdout"], stderr
+        return CmsRun(None, f"Killed by {run['signal']}")
+    if PROGRAM_FAILED.search(stderr):
+        return CmsRun(None, stderr[-500:])
+    if run.get("stdout"):  # whatever the exit code: a checker may exit 1 for a wrong answer, after its score
+        return CmsRun(run["stdout"], stderr)
     if run.get("code") not in (0, None):
         raise PistonError(f"cms_ioi run exited {run.get('code')} (signal {run.get('signal')}): {stderr[-500:]}")
-    return "0", "Unknown error"
+    return CmsRun("", stderr)
+
+
+async def execute_ioi(client, data: dict) -> tuple[str, str]:
+    """Runs one cms_ioi request; (printed text, feedback), "0" when the program failed. Raises PistonError when the
+    worker, not the program, failed."""
+    ran = await send_cms_ioi(client, data)
+    return ("0" if ran.output is None else ran.output), ran.feedback
+
+
+def _request(problem: dict, files: list[dict]) -> dict:
+    return {
+        "files": files,
+        "run_timeout": round((problem["time_limit"] + RUN_TIMEOUT_MARGIN_SECONDS) * 1000),
+        "run_memory_limit": problem["memory_limit"],
+    }
 
 
 async def run_submission(
     client, problem: dict, test_input: str, submission: str, test_output: Optional[str] = None
 ) -> tuple[str, str]:
-    """Runs `submission` on one test of `problem` (an open-r1/ioi row) with its graders; (score text, feedback)."""
+    """Runs `submission` on one test of `problem` (an open-r1/ioi row) with its graders and judges its output
+    against `test_output` (see the module docstring); (score text, feedback)."""
+    judging = task_judging(problem)
+    if not judging.manager_scores and (test_output is None or expects_nothing(test_output)):
+        raise ValueError(f"IOI problem {problem['id']}: a test expects no output, which printing nothing passes")
+    graders = [
+        {"name": name, "content": content}
+        for name, content in problem["grader_files"]
+        if content and not name.startswith(CHECKER_FOLDER)
+    ]
     files = [
         {"name": f"graders/{problem['id'].lower()}.cpp", "content": submission},
         {"name": "input.txt", "content": test_input},
-        *([{"name": "correct_output.txt", "content": test_output}] if test_output else []),
-        *({"name": name, "content": content} for name, content in problem["grader_files"] if content),
+        *graders,
     ]
-    data = {
-        "files": files,
-        "run_timeout": round((problem["time_limit"] + RUN_TIMEOUT_MARGIN_SECONDS) * 1000),
-        "run_memory_limit": problem["memory_limit"],
+    ran = await send_cms_ioi(client, _request(problem, files))
+    if ran.output is None:
+        return "0", ran.feedback
+    if judging.manager_scores:
+        return ran.output, ran.feedback
+    if not judging.checker_files:
+        if outputs_match(ran.output, test_output):
+            return "1", "Output is correct"
+        return "0", "Output isn't correct"
+    return await check_recorded_output(client, problem, judging, test_input, test_output, ran.output)
+
+
+async def check_recorded_output(
+    client, problem: dict, judging: TaskJudging, test_input: str, test_output: str, recorded: str
+) -> tuple[str, str]:
+    """The problem's checker's verdict on a program's recorded output, from a request that holds no submission: a
+    program of ours replays the output as a Batch task's, and the package runs the checker on it."""
+    config = {"task_type": "Batch", "code": REPLAY_NAME}
+    config |= {
+        key: judging.grader_config[key] for key in ("time_limit", "memory_limit") if key in judging.grader_config
     }
-    return await execute_ioi(client, data)
+    files = [
+        {"name": f"graders/{REPLAY_NAME}.cpp", "content": REPLAY_SOURCE},
+        {"name": f"graders/{REPLAY_NAME}.h", "content": "// the recorded output's replay, for the checker\n"},
+        {"name": GRADER_CONFIG_FILE, "content": json.dumps(config, separators=(",", ":"))},
+        *({"name": name, "content": content} for name, content in judging.checker_files),
+        {"name": "input.txt", "content": test_input},
+        {"name": "correct_output.txt", "content": test_output},
+        *([{"name": RECORDED_OUTPUT_FILE, "content": recorded}] if recorded else []),
+    ]
+    checked = await send_cms_ioi(client, _request(problem, files))
+    if checked.output is None:
+        raise PistonError(f"IOI problem {problem['id']}: the checker's run failed: {checked.feedback[-500:]}")
+    return checked.output, checked.feedback
 
 
 async def score_single_test_case(
@@ -310,6 +434,12 @@ async def score_subtask(
     missing = [name for _, name in to_run if name not in cases]
     if missing:
         raise ValueError(f"IOI problem {subtask['id']}: no test case for {missing[:5]}")
+    if not task_judging(subtask).manager_scores:
+        empty = [name for _, name in to_run if expects_nothing(_input_output(cases[name], name)[1])]
+        if empty:
+            raise ValueError(
+                f"IOI problem {subtask['id']}: tests {empty[:5]} expect no output, which printing nothing passes"
+            )
     for batch in split_into_batches(to_run, test_batch_size):
         tests = [(index, name, *_input_output(cases[name], name)) for index, name in batch]
         scored = await asyncio.gather(
@@ -478,9 +608,12 @@ def _score_ioi_rows(texts: list[str], kwargs: dict, sandbox: Sandbox, batch_size
 
 __all__ = [
     "DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER",
+    "CmsRun",
     "SubtaskResult",
+    "TaskJudging",
     "TestResult",
     "add_includes",
+    "check_recorded_output",
     "check_subtask_row",
     "execute_ioi",
     "get_ioi_code_reward",
@@ -492,4 +625,6 @@ __all__ = [
     "score_single_test_case",
     "score_subtask",
     "score_subtasks",
+    "send_cms_ioi",
+    "task_judging",
 ]
