@@ -5,6 +5,7 @@ them: conversational completions plus dataset columns as keyword lists.
 """
 
 import json
+import re
 
 import pytest
 
@@ -410,3 +411,73 @@ def test_a_program_that_does_nothing_earns_nothing_from_tests_that_expect_nothin
     ]
     assert ioi(completions, verification_info=ioi_rows) == [None, 0.0, None, 1.0]
     assert "ioi_code_reward: row 2 cannot be judged" in caplog.text
+
+
+# A statement whose example is INFO's first test; the program below prints the example's output from a table.
+STATEMENT = "Print the sum of two integers.\n\nExamples\n\nInput\n\n1 2\n\nOutput\n\n3\n"
+REPLAYS_THE_EXAMPLE = "print({'1 2': 3}.get(' '.join(input().split()), -1))"
+
+
+@pytest.mark.timeout(120)
+def test_a_program_that_replays_the_prompts_examples_earns_nothing_from_them(sandbox, caplog):
+    """Found by a red team: over 226 CodeContests rows such a program earned 0.31 on average from code_reward."""
+    completions = [answer(ADD), answer(REPLAYS_THE_EXAMPLE)]
+    infos = [INFO, INFO]
+    conversation = [{"role": "system", "content": "Solve it."}, {"role": "user", "content": STATEMENT}]
+    for prompts in ([STATEMENT] * 2, [conversation] * 2):
+        assert get_code_reward(sandbox)(completions, prompts=prompts, verification_info=infos) == [1.0, 0.0]
+    # Called without prompts (outside training), the reward is upstream's, examples included.
+    assert get_code_reward(sandbox)(completions, verification_info=infos) == [1.0, pytest.approx(1 / 3)]
+
+    official = [INFO["test_cases"]] * 2
+    cf = get_cf_code_reward(sandbox, scoring_mode="partial", language="python", test_batch_size=0)
+    assert cf(completions, prompts=[STATEMENT] * 2, official_tests=official) == [1.0, 0.0]
+    ioi = get_ioi_code_reward(sandbox, language="python")
+    samples_and_all = {"subtasks": [{"score": 0, "test_cases": INFO["test_cases"][:1]}, {"score": 100, **INFO}]}
+    only_the_example = {"subtasks": [{"score": 100, "test_cases": INFO["test_cases"][:1]}]}
+    rows = [samples_and_all, samples_and_all, only_the_example]
+    assert ioi([*completions, answer(ADD)], prompts=[STATEMENT] * 3, verification_info=rows) == [1.0, 0.0, None]
+    assert "row 2 cannot be judged" in caplog.text and "the prompt shows every test's input and output" in caplog.text
+
+
+def test_a_row_whose_prompt_shows_every_test_cannot_be_judged(caplog):
+    shows_all = STATEMENT + "".join(f"\nInput\n{t['input']}\nOutput\n{t['output']}\n" for t in INFO["test_cases"])
+    reward = get_code_reward(NothingMayRun(), binary=True)
+    assert reward([answer(ADD)], prompts=[shows_all], verification_info=[INFO]) == [None]
+    assert "the prompt shows every test's input and output (3 tests)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("test", "shown"),
+    [
+        ({"input": "1 2", "output": "3"}, True),
+        ({"input": "1  2\n", "output": " 3 "}, True),  # blanks differ: still the example
+        ({"input": "3", "output": "1 2"}, False),  # both in the prompt, but the output before the input
+        ({"input": "1", "output": "3"}, True),  # words of the example: a small test can be taken for one, and dropped
+        ({"input": "2", "output": "13"}, False),  # "13" is no word of the prompt
+    ],
+)
+def test_a_test_is_shown_when_the_prompt_holds_its_input_and_then_its_output_as_whole_words(test, shown):
+    found = code_rewards.ShownInPrompt(STATEMENT).shows(code_rewards.TestCase(test["input"], test["output"]))
+    assert found is shown
+
+
+# A Codeforces statement's example: "Input", its lines, two blank lines, "Output", its lines.
+CODEFORCES_EXAMPLE = re.compile(r"\nInput\n\n(.*?)\n\n\nOutput\n\n(.*?)(?=\n\n\n|\n\nNote\n|\Z)", re.S)
+
+
+def test_on_code_contests_every_test_equal_to_a_statements_example_is_dropped_and_no_row_loses_all(shared_data):
+    with open(shared_data / "code_contests_py.jsonl", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
+
+    def words(text: str) -> str:
+        return " ".join(text.split())
+
+    examples_dropped = 0
+    for row in rows:
+        examples = {(words(given), words(expected)) for given, expected in CODEFORCES_EXAMPLE.findall(row["problem"])}
+        kept = code_rewards.as_test_cases(row["tests"], row["id"], prompt=row["problem"])
+        assert kept, row["id"]
+        assert not {(words(test.input), words(test.output)) for test in kept} & examples, row["id"]
+        examples_dropped += sum((words(t["input"]), words(t["output"])) in examples for t in row["tests"])
+    assert examples_dropped >= 200  # the parse found the examples (261 of the 2,259 tests)

@@ -71,6 +71,24 @@ def completion_texts(completions) -> list[str]:
     return [completion_text(completion, index) for index, completion in enumerate(completions)]
 
 
+def prompt_texts(prompts, count: int) -> list[str | None]:
+    """The text of every prompt of a reward call (every message's content, joined), None for each when the caller
+    passed no prompts (a reward called outside training); ValueError naming the first prompt of a shape not read."""
+    if prompts is None:
+        return [None] * count
+    if not isinstance(prompts, (list, tuple)) or len(prompts) != count:
+        raise ValueError(f"prompts must be a list with one prompt per completion ({count}); got {_shape(prompts)}")
+    texts = []
+    for index, prompt in enumerate(prompts):
+        if isinstance(prompt, str):
+            texts.append(prompt)
+            continue
+        if not isinstance(prompt, (list, tuple)) or not all(isinstance(m, dict) and "content" in m for m in prompt):
+            raise ValueError(f"prompts[{index}] must be a string or a list of chat messages; got {_shape(prompt)}")
+        texts.append("\n".join(_content_text(m["content"], f"prompts[{index}][{n}]") for n, m in enumerate(prompt)))
+    return texts
+
+
 # The columns the reference answer is read from, in order of preference (`solution` is upstream's).
 GOLD_COLUMNS = ("solution", "answer")
 

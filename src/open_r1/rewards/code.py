@@ -24,7 +24,9 @@ that is not a name, a test whose input or output is None, malformed test cases, 
 output), with a warning: the other rows of the batch are graded. A test that expects empty (or whitespace-only)
 output is passed by a program that prints nothing, so it cannot be judged: `as_test_cases` drops it beside
 judgeable tests, and a row with no other test gets None, in every reward that reads stdin/stdout tests (code,
-binary_code, cf_code, and ioi_code's `verification_info` subtasks, where such a subtask makes its row None). A reward built for a language no sandbox runs, or a missing column, is an error at once.
+binary_code, cf_code, and ioi_code's `verification_info` subtasks, where such a subtask makes its row None).
+Likewise, given the prompts (TRL passes them), a test whose input and output the prompt shows (an example of the
+statement) is dropped: a program that prints the examples' outputs from a table would pass it (`ShownInPrompt`). A reward built for a language no sandbox runs, or a missing column, is an error at once.
 Fenced blocks are found by one left-to-right scan (`code_blocks`). Rewards here take dataset columns only;
 upstream's per-call keywords are `open_r1.compat.rewards`'.
 
@@ -38,7 +40,7 @@ import re
 from collections.abc import Callable
 from typing import Optional, Union
 
-from open_r1.rewards._completions import completion_texts
+from open_r1.rewards._completions import completion_texts, prompt_texts
 from open_r1.sandbox.base import CodeExecutionProvider, Submission, TestCase, check_scoring_mode, normalize_output
 from open_r1.sandbox.config import SandboxConfig
 from open_r1.sandbox.factory import get_provider
@@ -107,12 +109,32 @@ def expects_nothing(expected_output: str) -> bool:
     return not normalize_output(expected_output)
 
 
-def as_test_cases(raw_tests, where: str) -> tuple[TestCase, ...]:
-    """The judgeable stdin/stdout tests of a dataset row; raises ValueError naming the first malformed test, and
-    `NoJudgeableTest` when there are tests but every one expects nothing (see `expects_nothing`).
+class ShownInPrompt:
+    """A prompt's words, to find the tests whose input and output it shows (its examples): a program can print
+    those outputs from a table of the examples, solving nothing."""
 
-    A test that expects nothing beside judgeable ones is dropped: with fraction scoring it would pay a program that
-    does nothing, and the judgeable tests decide the verdict."""
+    def __init__(self, prompt: str):
+        self.words = _as_words(prompt)
+
+    def shows(self, test: TestCase) -> bool:
+        """Whether the prompt holds the test's input and, after it, its output (each as whole words)."""
+        given, expected = _as_words(test.input), _as_words(test.output)
+        at = self.words.find(given)
+        # The output's leading space may be the input's trailing one.
+        return at >= 0 and self.words.find(expected, at + len(given) - 1) >= 0
+
+
+def _as_words(text: str) -> str:
+    return f" {' '.join(text.split())} "
+
+
+def as_test_cases(raw_tests, where: str, prompt: Optional[str] = None) -> tuple[TestCase, ...]:
+    """The judgeable stdin/stdout tests of a dataset row; raises ValueError naming the first malformed test, and
+    `NoJudgeableTest` when there are tests but none is judgeable.
+
+    A test that expects nothing (see `expects_nothing`), or, given the row's `prompt`, one the prompt shows as an
+    example (see `ShownInPrompt`), is dropped beside judgeable ones: with fraction scoring it would pay a program
+    that does nothing, or that replays the examples, and the judgeable tests decide the verdict."""
     if not isinstance(raw_tests, list):
         raise ValueError(f"{where} must be a list of {{'input', 'output'}} test cases, got {type(raw_tests).__name__}")
     tests = []
@@ -132,6 +154,15 @@ def as_test_cases(raw_tests, where: str) -> tuple[TestCase, ...]:
         raise NoJudgeableTest(
             f"{where}: every test expects empty output ({len(tests)} tests), which a program that prints nothing passes"
         )
+    if prompt is not None and judgeable:
+        shown = ShownInPrompt(prompt)
+        unseen = tuple(test for test in judgeable if not shown.shows(test))
+        if not unseen:
+            raise NoJudgeableTest(
+                f"{where}: the prompt shows every test's input and output ({len(judgeable)} tests), which a program "
+                "that prints them from a table passes"
+            )
+        judgeable = unseen
     return judgeable
 
 
@@ -244,13 +275,16 @@ def get_code_reward(
     def code_reward(completions, **kwargs) -> list[Optional[float]]:
         texts = completion_texts(completions)
         infos = required_column(kwargs, "verification_info", len(texts), reward_name)
+        prompts = prompt_texts(kwargs.get("prompts"), len(texts))
         submissions: list[Optional[Submission]] = []
         judgeable = []  # True: has tests; False: no tests (None); None: a malformed row (None, warned)
         languages = set()
         for index, (text, info) in enumerate(zip(texts, infos)):
             try:
                 info = parse_verification_info(info, index, reward_name)
-                tests = as_test_cases(info.get("test_cases"), f"verification_info[{index}]['test_cases']")
+                tests = as_test_cases(
+                    info.get("test_cases"), f"verification_info[{index}]['test_cases']", prompts[index]
+                )
                 sample_language = row_language(info.get("language"), language)
             except ValueError as error:
                 skip_row(reward_name, index, error)
@@ -281,6 +315,7 @@ __all__ = [
     "ALL_TESTS",
     "NoJudgeableTest",
     "Sandbox",
+    "ShownInPrompt",
     "code_blocks",
     "expects_nothing",
     "extract_code",

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Optional
 
-from open_r1.rewards._completions import completion_texts
+from open_r1.rewards._completions import completion_texts, prompt_texts
 from open_r1.rewards.code import (
     Sandbox,
     as_test_cases,
@@ -135,6 +135,7 @@ def get_cf_code_reward(
     def cf_code_reward(completions, **kwargs) -> list[Optional[float]]:
         texts = completion_texts(completions)
         count = len(texts)
+        prompts = prompt_texts(kwargs.get("prompts"), count)
         official = required_column(kwargs, "official_tests", count, "cf_code_reward")
         ids = optional_column(kwargs, "id", count, "cf_code_reward")
         complete = optional_column(kwargs, "official_tests_complete", count, "cf_code_reward", default=True)
@@ -157,7 +158,7 @@ def get_cf_code_reward(
                     )
                 if not isinstance(raw_tests, list):
                     raise ValueError(f"official_tests[{index}] must be a list of test cases, got {raw_tests!r:.100}")
-                tests = as_test_cases(raw_tests + generated, f"official_tests[{index}]")
+                tests = as_test_cases(raw_tests + generated, f"official_tests[{index}]", prompts[index])
                 sample_language = row_language(row_languages[index], language)
             except ValueError as error:
                 skip_row("cf_code_reward", index, error)

@@ -12,7 +12,8 @@
 `ioi_code_reward` scores open-r1/ioi rows as upstream's did: each reward is the subtask's score below. Rows with a
 `verification_info` column instead use this project's schema on any provider: each subtask of
 `verification_info["subtasks"]` ([{"score", "test_cases"}], stdin/stdout tests) earns its points only if all its
-tests pass; the reward is the fraction of points earned. A row is one submission whose subtasks are its groups
+tests pass (a subtask worth 0 points, IOI's samples, is not run); the reward is the fraction of points earned. Given
+the prompts (as TRL passes them), tests a prompt shows are dropped as in `open_r1.rewards.code`. A row is one submission whose subtasks are its groups
 (`Submission.grouped`): the program compiles once for the row, each subtask stops at its own first failed batch,
 and the row's time (compile plus every subtask) is bounded by the provider's `Limits.submission_wall_seconds`. Rows that cannot be judged get None with a warning, as
 in `open_r1.rewards.code`, whose helpers it shares.
@@ -53,7 +54,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Optional
 
-from open_r1.rewards._completions import completion_texts
+from open_r1.rewards._completions import completion_texts, prompt_texts
 from open_r1.rewards.code import (
     Sandbox,
     as_test_cases,
@@ -519,6 +520,7 @@ def get_ioi_code_reward(
                 f"'verification_info' column with 'subtasks'; the columns passed were {passed_columns(kwargs)}"
             )
         infos = required_column(kwargs, "verification_info", len(texts), "ioi_code_reward")
+        prompts = prompt_texts(kwargs.get("prompts"), len(texts))
         points: list[list[float]] = []  # per completion: each subtask's points
         submissions: list[Optional[Submission]] = []
         languages = set()
@@ -538,8 +540,11 @@ def get_ioi_code_reward(
                         raise ValueError(
                             f"{where} must be a mapping with 'score' and 'test_cases', got {subtask!r:.100}"
                         )
-                    groups.append(as_test_cases(subtask.get("test_cases"), where + "['test_cases']"))
-                    points[index].append(float(subtask.get("score", 1.0)))
+                    subtask_points = float(subtask.get("score", 1.0))
+                    if subtask_points == 0:
+                        continue  # IOI's samples subtask: no points to earn, so nothing to run
+                    groups.append(as_test_cases(subtask.get("test_cases"), where + "['test_cases']", prompts[index]))
+                    points[index].append(subtask_points)
             except (ValueError, TypeError) as error:
                 points[index] = []  # nothing planned for the row: its reward is None
                 skip_row("ioi_code_reward", index, error)
