@@ -34,6 +34,8 @@ def test_the_page_names_a_write_docs_command_for_each_benchmark_that_tabulates_r
         "tool_rollout_schedule",
         "shared_prompt_sampling",
         "cpu_threads",
+        "sft_padding",
+        "example_replay",
     }
 
 
