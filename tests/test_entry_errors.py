@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from open_r1.hub_access import HUB_CHECK_ATTEMPTS, HUB_CHECK_PAUSE_SECONDS
 from open_r1.rewards import REWARD_FUNCS_REGISTRY
 from open_r1.utils.launch import accelerate_command, launch_environment
 from tests.support import REPO_ROOT
@@ -108,7 +109,8 @@ def test_hub_ids_the_hub_cannot_give_and_a_push_fail_at_once(tmp_path, monkeypat
         f"local paths nor in the cache ({tmp_path / 'hf' / 'hub'} and {tmp_path / 'hf' / 'datasets'})"
     ) in line
     assert line.endswith("; push_to_hub needs the Hub: add --push_to_hub false")
-    assert seconds < LOCAL_PATH_SECONDS
+    # Twice a local path's, and the check's own pauses between its tries (2 s): the library's retries took 30-60 s.
+    assert seconds < 2 * LOCAL_PATH_SECONDS + (HUB_CHECK_ATTEMPTS - 1) * HUB_CHECK_PAUSE_SECONDS
 
 
 @pytest.mark.timeout(120)

@@ -279,7 +279,8 @@ def test_an_answer_longer_than_the_limit_is_graded_zero_without_reaching_math_ve
 
 
 def test_a_pathological_answer_is_cut_off_at_the_time_limit_and_graded_zero():
-    grade_answers([r"\boxed{1}"], ["1"], num_workers=2)  # start the workers outside the timed region
+    # Start both workers outside the timed region (one task would start only one).
+    grade_answers([r"\boxed{1}", r"\boxed{2}"], ["1", "1"], num_workers=2)
     start = time.monotonic()
     rewards = grade_answers([SLOW_ANSWER, r"\boxed{1}", r"\boxed{2}"], ["1", "1", "1"], num_workers=2, timeout=0.3)
     elapsed = time.monotonic() - start

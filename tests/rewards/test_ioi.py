@@ -65,7 +65,8 @@ def test_a_slow_to_compile_program_compiles_once_for_four_subtasks(make_local_sa
     [one], alone = timed_reward(box, SLOW_BUT_VALID_CPP, {"subtasks": subtasks(1)})
     [four], together = timed_reward(box, SLOW_BUT_VALID_CPP, {"subtasks": subtasks(4)})
     assert one == four == 1.0
-    assert together < 2.0 * alone, (alone, together)  # four compiles took about four times as long
+    # Four compiles took about four times as long; 3 leaves room for a loaded machine during one timing only.
+    assert together < 3.0 * alone, (alone, together)
 
 
 @pytest.mark.timeout(120)
