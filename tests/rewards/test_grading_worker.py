@@ -250,7 +250,7 @@ def test_the_hedge_check_scans_in_linear_time_and_parses_a_bounded_number_of_sid
 
 @pytest.mark.timeout(60)
 def test_the_subscript_scan_is_linear_in_time():
-    size = 250_000  # a quarter of a size: a quadratic scan would still take minutes
+    size = 250_000  # characters: a quadratic scan would still take minutes
     started = time.monotonic()
     for text in (
         "1_{" * (size // 3),  # unclosed subscripts inside subscripts
