@@ -199,8 +199,8 @@ def ioi_row(**overrides) -> dict:
     return row | overrides
 
 
-def scored_by_its_manager(**overrides) -> dict:
-    """A row of a Communication task without a checker: the package prints its manager's score for each test."""
+def communication_task(**overrides) -> dict:
+    """A row of a Communication task: the package runs the program beside its manager, which prints the score."""
     config = json.dumps({"task_type": "Communication", "code": "sum", "time_limit": 1.0})
     files = [[name, config if name == "graders/grader_config.json" else content] for name, content in GRADER_FILES]
     return ioi_row(**{"grader_files": files, **overrides})
@@ -348,11 +348,6 @@ def test_a_test_that_expects_no_output_cannot_be_judged_and_its_row_gets_none(pi
         None
     ]
     assert "tests ['1-02'] expect no output" in caplog.text and piston.requests == []
-    # A manager that prints the score reads no expected output: nothing to refuse.
-    piston.answer = lambda body: {"compile": {"code": 0}, "run": {"stdout": "1\n", "stderr": "", "code": 0}}
-    assert piston_ioi_reward(piston)(
-        [cpp(RIGHT)], **columns([scored_by_its_manager(test_cases=rows[0]["test_cases"])])
-    ) == [1.0]
 
 
 def test_a_completion_without_code_scores_zero_without_running_anything(piston):
@@ -364,7 +359,7 @@ def test_a_completion_without_code_scores_zero_without_running_anything(piston):
 def test_a_worker_cannot_report_more_than_a_full_test(piston, printed):
     # Whatever the package prints (a program may write to it), a test scores at most 1 and garbage scores 0.
     piston.answer = lambda body: {"compile": {"code": 0}, "run": {"stdout": printed, "stderr": "", "code": 0}}
-    assert piston_ioi_reward(piston)([cpp(RIGHT)], **columns([scored_by_its_manager()])) == [0.0]
+    assert piston_ioi_reward(piston)([cpp(RIGHT)], **columns([with_checker(ioi_row())])) == [0.0]
 
 
 @pytest.mark.parametrize("signal", ["SIGKILL", "SIGSEGV"])
@@ -381,8 +376,7 @@ def test_a_killed_run_scores_zero_whatever_it_printed(signal):
 
 def test_partial_scores_are_rounded_to_the_rows_precision(piston):
     piston.answer = lambda body: {"compile": {"code": 0}, "run": {"stdout": "0.4567\n", "stderr": "", "code": 0}}
-    assert piston_ioi_reward(piston)([cpp(RIGHT)], **columns([scored_by_its_manager(score_precision=1)])) == [0.5]
-    assert "correct_output.txt" not in names_sent(piston.requests[0])  # the manager reads its own input
+    assert piston_ioi_reward(piston)([cpp(RIGHT)], **columns([with_checker(ioi_row(score_precision=1))])) == [0.5]
 
 
 def test_a_failing_worker_costs_the_row_its_reward_not_the_batch(piston, caplog):
@@ -397,12 +391,17 @@ def test_ioi_rows_that_cannot_be_judged_get_none_and_a_warning_naming_the_field(
     output_only = ioi_row(
         grader_files=[*GRADER_FILES[:2], ["graders/grader_config.json", '{"task_type": "OutputOnly"}']]
     )
-    rows = [ioi_row(test_cases=None, year=None), *bad, no_task_type, output_only]
-    assert piston_ioi_reward(piston)([cpp(RIGHT)] * 6, **columns(rows)) == [None] * 6
+    samples = ioi_row(subtask="00-samples", score=0)
+    rows = [ioi_row(test_cases=None, year=None), *bad, no_task_type, output_only, communication_task(), samples]
+    assert piston_ioi_reward(piston)([cpp(RIGHT)] * 8, **columns(rows)) == [None] * 8
     assert "neither 'test_cases' nor 'year'" in caplog.text and "lacks ['test_names']" in caplog.text
     assert "1 test_cases for 3 test_names" in caplog.text and "['grader_files'][0]" in caplog.text
     assert "['grader_files'] lacks 'graders/grader_config.json', where cms_ioi reads the task type" in caplog.text
-    assert "task_type 'OutputOnly'; cms_ioi runs ('Batch', 'Communication')" in caplog.text
+    assert "task_type 'OutputOnly'; judged here: ('Batch',)" in caplog.text
+    # Found by a red team: the program could read the manager's input.txt, or replace the file its verdict is read from.
+    assert "row 6 is a Communication task" in caplog.text and "its score cannot be trusted" in caplog.text
+    # Found by a red team: a samples subtask paid 1.0 to a program that returned the statement's example.
+    assert "row 7 is a subtask worth 0 points" in caplog.text
     assert piston.requests == []
 
 

@@ -30,8 +30,10 @@ runs it on `input.txt`. The expected output never travels with the submission: t
 that holds it, where `.incbin "correct_output.txt"` would build the answer into the program. Instead:
 - a Batch task without a checker: the package prints the program's output, compared here with `outputs_match`;
 - a task with a checker (`checker/checker.cpp`): a second request, without the submission, replays the program's
-  recorded output to the checker beside the expected output; the checker's score is the test's;
-- a Communication task without a checker: the manager's printed score is the test's.
+  recorded output to the checker beside the expected output; the checker's score is the test's.
+Communication tasks are not judged (their rows get None with a warning): the package runs the program beside its
+manager, as one user in one box, where the program can read the manager's input (its secrets) and replace the
+file the manager's verdict is printed from.
 A test that expects no output where the expected output is compared cannot be judged (a program printing nothing
 would pass it): its row gets None with a warning, as in `open_r1.rewards.code`.
 
@@ -93,7 +95,7 @@ IOI_ROW_COLUMNS = REQUIRED_FIELDS + ("test_cases", "year")
 # Where the cms_ioi package reads a problem's task type and finds its checker.
 GRADER_CONFIG_FILE = "graders/grader_config.json"
 CHECKER_FOLDER = "checker/"
-TASK_TYPES = ("Batch", "Communication")
+TASK_TYPES = ("Batch",)  # the task types judged here: see the module docstring for Communication
 # When the program (or a manager) fails, the package prints "0" and exits 0: only these words on stderr tell the
 # failure from a program whose output is "0". A program can write them itself only to fail.
 PROGRAM_FAILED = re.compile(r"Time limit exceeded \(|Runtime error with exit code")
@@ -219,11 +221,6 @@ class TaskJudging:
     grader_config: dict
     checker_files: tuple[tuple[str, str], ...]
 
-    @property
-    def manager_scores(self) -> bool:
-        """A Communication task without a checker: its manager prints the score and no expected output is read."""
-        return self.task_type == "Communication" and not self.checker_files
-
 
 def task_judging(problem: dict, where: str = "IOI row") -> TaskJudging:
     """The row's `TaskJudging`, read from its grader files; ValueError naming the file when it is missing or bad."""
@@ -238,8 +235,13 @@ def task_judging(problem: dict, where: str = "IOI row") -> TaskJudging:
     except (TypeError, ValueError) as error:
         raise ValueError(f"{where}: {GRADER_CONFIG_FILE} is not JSON ({error})") from None
     task_type = config.get("task_type") if isinstance(config, dict) else None
+    if task_type == "Communication":
+        raise ValueError(
+            f"{where} is a Communication task, which cms_ioi runs beside its manager as one user in one box, where the "
+            "program can read the manager's input and replace its verdict: its score cannot be trusted"
+        )
     if task_type not in TASK_TYPES:
-        raise ValueError(f"{where}: {GRADER_CONFIG_FILE} has task_type {task_type!r}; cms_ioi runs {TASK_TYPES}")
+        raise ValueError(f"{where}: {GRADER_CONFIG_FILE} has task_type {task_type!r}; judged here: {TASK_TYPES}")
     checker = tuple((name, content) for name, content in files.items() if name.startswith(CHECKER_FOLDER) and content)
     return TaskJudging(task_type, config, checker)
 
@@ -346,7 +348,7 @@ async def run_submission(
     """Runs `submission` on one test of `problem` (an open-r1/ioi row) with its graders and judges its output
     against `test_output` (see the module docstring); (score text, feedback)."""
     judging = task_judging(problem)
-    if not judging.manager_scores and (test_output is None or expects_nothing(test_output)):
+    if test_output is None or expects_nothing(test_output):
         raise ValueError(f"IOI problem {problem['id']}: a test expects no output, which printing nothing passes")
     graders = [
         {"name": name, "content": content}
@@ -361,8 +363,6 @@ async def run_submission(
     ran = await send_cms_ioi(client, _request(problem, files))
     if ran.output is None:
         return "0", ran.feedback
-    if judging.manager_scores:
-        return ran.output, ran.feedback
     if not judging.checker_files:
         if outputs_match(ran.output, test_output):
             return "1", "Output is correct"
@@ -435,12 +435,11 @@ async def score_subtask(
     missing = [name for _, name in to_run if name not in cases]
     if missing:
         raise ValueError(f"IOI problem {subtask['id']}: no test case for {missing[:5]}")
-    if not task_judging(subtask).manager_scores:
-        empty = [name for _, name in to_run if expects_nothing(_input_output(cases[name], name)[1])]
-        if empty:
-            raise ValueError(
-                f"IOI problem {subtask['id']}: tests {empty[:5]} expect no output, which printing nothing passes"
-            )
+    empty = [name for _, name in to_run if expects_nothing(_input_output(cases[name], name)[1])]
+    if empty:
+        raise ValueError(
+            f"IOI problem {subtask['id']}: tests {empty[:5]} expect no output, which printing nothing passes"
+        )
     for batch in split_into_batches(to_run, test_batch_size):
         tests = [(index, name, *_input_output(cases[name], name)) for index, name in batch]
         scored = await asyncio.gather(
@@ -592,6 +591,11 @@ def _score_ioi_rows(texts: list[str], kwargs: dict, sandbox: Sandbox, batch_size
     async def score(index: int, row: dict) -> Optional[float]:
         try:
             check_subtask_row(row, f"row {index}")
+            if row["score"] == 0:
+                raise ValueError(
+                    f"row {index} is a subtask worth 0 points (IOI's samples, which the statement shows): a program "
+                    "printing the examples would pass it"
+                )
         except ValueError as error:
             skip_row("ioi_code_reward", index, error)
             return None
