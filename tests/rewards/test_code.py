@@ -434,9 +434,12 @@ def test_a_program_that_replays_the_prompts_examples_earns_nothing_from_them(san
     assert cf(completions, prompts=[STATEMENT] * 2, official_tests=official) == [1.0, 0.0]
     ioi = get_ioi_code_reward(sandbox, language="python")
     samples_and_all = {"subtasks": [{"score": 0, "test_cases": INFO["test_cases"][:1]}, {"score": 100, **INFO}]}
+    # A subtask of the examples alone is not at stake (found by a red team: it made the row None).
+    examples_and_all = {"subtasks": [{"score": 10, "test_cases": INFO["test_cases"][:1]}, {"score": 90, **INFO}]}
     only_the_example = {"subtasks": [{"score": 100, "test_cases": INFO["test_cases"][:1]}]}
-    rows = [samples_and_all, samples_and_all, only_the_example]
-    assert ioi([*completions, answer(ADD)], prompts=[STATEMENT] * 3, verification_info=rows) == [1.0, 0.0, None]
+    rows = [samples_and_all, samples_and_all, only_the_example, examples_and_all]
+    given = [*completions, answer(ADD), answer(ADD)]
+    assert ioi(given, prompts=[STATEMENT] * 4, verification_info=rows) == [1.0, 0.0, None, 1.0]
     assert "row 2 cannot be judged" in caplog.text and "the prompt shows every test's input and output" in caplog.text
 
 
@@ -455,11 +458,22 @@ def test_a_row_whose_prompt_shows_every_test_cannot_be_judged(caplog):
         ({"input": "3", "output": "1 2"}, False),  # both in the prompt, but the output before the input
         ({"input": "1", "output": "3"}, True),  # words of the example: a small test can be taken for one, and dropped
         ({"input": "2", "output": "13"}, False),  # "13" is no word of the prompt
+        ({"input": "", "output": "3"}, True),  # a program without input prints the statement's answer
+        ({"input": "two", "output": "3"}, False),  # the output is after "two", but 40 characters on
     ],
 )
-def test_a_test_is_shown_when_the_prompt_holds_its_input_and_then_its_output_as_whole_words(test, shown):
-    found = code_rewards.ShownInPrompt(STATEMENT).shows(code_rewards.TestCase(test["input"], test["output"]))
+def test_a_test_is_shown_when_the_prompt_holds_its_output_just_after_its_input_as_whole_words(test, shown):
+    found = code_rewards.ShownInPrompt(STATEMENT, window=30).shows(
+        code_rewards.TestCase(test["input"], test["output"])
+    )
     assert found is shown
+
+
+def test_a_tests_verdict_is_worked_out_once_for_all_the_completions_of_its_prompt():
+    shown = code_rewards.shown_in_prompts([STATEMENT, STATEMENT, None, "Another statement."])
+    assert shown[0] is shown[1] and shown[2] is None and shown[3] is not shown[0]
+    test = code_rewards.TestCase("1 2", "3")
+    assert shown[0].shows(test) and shown[0]._verdicts == {("1 2", "3"): True}
 
 
 # A Codeforces statement's example: "Input", its lines, two blank lines, "Output", its lines.
@@ -476,7 +490,7 @@ def test_on_code_contests_every_test_equal_to_a_statements_example_is_dropped_an
     examples_dropped = 0
     for row in rows:
         examples = {(words(given), words(expected)) for given, expected in CODEFORCES_EXAMPLE.findall(row["problem"])}
-        kept = code_rewards.as_test_cases(row["tests"], row["id"], prompt=row["problem"])
+        kept = code_rewards.as_test_cases(row["tests"], row["id"], code_rewards.ShownInPrompt(row["problem"]))
         assert kept, row["id"]
         assert not {(words(test.input), words(test.output)) for test in kept} & examples, row["id"]
         examples_dropped += sum((words(t["input"]), words(t["output"])) in examples for t in row["tests"])

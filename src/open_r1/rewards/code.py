@@ -34,6 +34,7 @@ Not covered: custom checkers (`generated_checker`): outputs are compared line by
 whitespace, as most judges do; interactive problems.
 """
 
+import bisect
 import json
 import logging
 import re
@@ -109,32 +110,66 @@ def expects_nothing(expected_output: str) -> bool:
     return not normalize_output(expected_output)
 
 
-class ShownInPrompt:
-    """A prompt's words, to find the tests whose input and output it shows (its examples): a program can print
-    those outputs from a table of the examples, solving nothing."""
+class NothingUnseen(NoJudgeableTest):
+    """A row's prompt shows every one of its judgeable tests (see `ShownInPrompt`)."""
 
-    def __init__(self, prompt: str):
+
+class ShownInPrompt:
+    """A prompt's words, to find the tests it shows as examples: a program can print those outputs from a table,
+    solving nothing. A test is shown when its output (as whole words) starts within `window` characters after an
+    occurrence of its input; an empty input is shown wherever the output is. One instance serves every completion
+    of its prompt in a reward call (`shown_in_prompts`): each test's verdict is worked out once."""
+
+    def __init__(self, prompt: str, window: int = 100):
         self.words = _as_words(prompt)
+        self.window = window
+        self._verdicts: dict[tuple[str, str], bool] = {}
 
     def shows(self, test: TestCase) -> bool:
-        """Whether the prompt holds the test's input and, after it, its output (each as whole words)."""
+        key = (test.input, test.output)
+        if key not in self._verdicts:
+            self._verdicts[key] = self._shows(test)
+        return self._verdicts[key]
+
+    def _shows(self, test: TestCase) -> bool:
         given, expected = _as_words(test.input), _as_words(test.output)
-        at = self.words.find(given)
-        # The output's leading space may be the input's trailing one.
-        return at >= 0 and self.words.find(expected, at + len(given) - 1) >= 0
+        if len(given) + len(expected) > len(self.words) + 2:
+            return False  # cannot both fit: no search
+        outputs = self._starts(expected)
+        if not test.input.split():
+            return bool(outputs)
+        # Where each occurrence of the input ends (its trailing space may be the output's leading one).
+        for end in (start + len(given) - 1 for start in self._starts(given)):
+            after = bisect.bisect_left(outputs, end)
+            if after < len(outputs) and outputs[after] <= end + self.window:
+                return True
+        return False
+
+    def _starts(self, needle: str) -> list[int]:
+        starts, at = [], self.words.find(needle)
+        while at >= 0:
+            starts.append(at)
+            at = self.words.find(needle, at + 1)
+        return starts
+
+
+def shown_in_prompts(prompts: list[Optional[str]]) -> list[Optional[ShownInPrompt]]:
+    """A `ShownInPrompt` per prompt of a reward call, one for each distinct prompt (None where there is none)."""
+    distinct: dict[str, ShownInPrompt] = {}
+    return [None if prompt is None else distinct.setdefault(prompt, ShownInPrompt(prompt)) for prompt in prompts]
 
 
 def _as_words(text: str) -> str:
     return f" {' '.join(text.split())} "
 
 
-def as_test_cases(raw_tests, where: str, prompt: Optional[str] = None) -> tuple[TestCase, ...]:
+def as_test_cases(raw_tests, where: str, shown: Optional[ShownInPrompt] = None) -> tuple[TestCase, ...]:
     """The judgeable stdin/stdout tests of a dataset row; raises ValueError naming the first malformed test, and
     `NoJudgeableTest` when there are tests but none is judgeable.
 
-    A test that expects nothing (see `expects_nothing`), or, given the row's `prompt`, one the prompt shows as an
-    example (see `ShownInPrompt`), is dropped beside judgeable ones: with fraction scoring it would pay a program
-    that does nothing, or that replays the examples, and the judgeable tests decide the verdict."""
+    A test that expects nothing (see `expects_nothing`), or, given the row's prompt as `shown`, one the prompt
+    shows as an example (`NothingUnseen` when all are), is dropped beside judgeable ones: with fraction scoring it
+    would pay a program that does nothing, or that replays the examples; the judgeable tests decide the verdict."""
     if not isinstance(raw_tests, list):
         raise ValueError(f"{where} must be a list of {{'input', 'output'}} test cases, got {type(raw_tests).__name__}")
     tests = []
@@ -154,11 +189,10 @@ def as_test_cases(raw_tests, where: str, prompt: Optional[str] = None) -> tuple[
         raise NoJudgeableTest(
             f"{where}: every test expects empty output ({len(tests)} tests), which a program that prints nothing passes"
         )
-    if prompt is not None and judgeable:
-        shown = ShownInPrompt(prompt)
+    if shown is not None and judgeable:
         unseen = tuple(test for test in judgeable if not shown.shows(test))
         if not unseen:
-            raise NoJudgeableTest(
+            raise NothingUnseen(
                 f"{where}: the prompt shows every test's input and output ({len(judgeable)} tests), which a program "
                 "that prints them from a table passes"
             )
@@ -275,7 +309,7 @@ def get_code_reward(
     def code_reward(completions, **kwargs) -> list[Optional[float]]:
         texts = completion_texts(completions)
         infos = required_column(kwargs, "verification_info", len(texts), reward_name)
-        prompts = prompt_texts(kwargs.get("prompts"), len(texts))
+        shown = shown_in_prompts(prompt_texts(kwargs.get("prompts"), len(texts)))
         submissions: list[Optional[Submission]] = []
         judgeable = []  # True: has tests; False: no tests (None); None: a malformed row (None, warned)
         languages = set()
@@ -283,7 +317,7 @@ def get_code_reward(
             try:
                 info = parse_verification_info(info, index, reward_name)
                 tests = as_test_cases(
-                    info.get("test_cases"), f"verification_info[{index}]['test_cases']", prompts[index]
+                    info.get("test_cases"), f"verification_info[{index}]['test_cases']", shown[index]
                 )
                 sample_language = row_language(info.get("language"), language)
             except ValueError as error:
@@ -314,6 +348,7 @@ def get_code_reward(
 __all__ = [
     "ALL_TESTS",
     "NoJudgeableTest",
+    "NothingUnseen",
     "Sandbox",
     "ShownInPrompt",
     "code_blocks",

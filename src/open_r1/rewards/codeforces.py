@@ -34,6 +34,7 @@ from open_r1.rewards.code import (
     required_column,
     row_language,
     run_submissions,
+    shown_in_prompts,
     skip_row,
 )
 from open_r1.rewards.ioi import DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER
@@ -135,7 +136,7 @@ def get_cf_code_reward(
     def cf_code_reward(completions, **kwargs) -> list[Optional[float]]:
         texts = completion_texts(completions)
         count = len(texts)
-        prompts = prompt_texts(kwargs.get("prompts"), count)
+        shown = shown_in_prompts(prompt_texts(kwargs.get("prompts"), count))
         official = required_column(kwargs, "official_tests", count, "cf_code_reward")
         ids = optional_column(kwargs, "id", count, "cf_code_reward")
         complete = optional_column(kwargs, "official_tests_complete", count, "cf_code_reward", default=True)
@@ -158,7 +159,7 @@ def get_cf_code_reward(
                     )
                 if not isinstance(raw_tests, list):
                     raise ValueError(f"official_tests[{index}] must be a list of test cases, got {raw_tests!r:.100}")
-                tests = as_test_cases(raw_tests + generated, f"official_tests[{index}]", prompts[index])
+                tests = as_test_cases(raw_tests + generated, f"official_tests[{index}]", shown[index])
                 sample_language = row_language(row_languages[index], language)
             except ValueError as error:
                 skip_row("cf_code_reward", index, error)

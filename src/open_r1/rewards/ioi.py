@@ -13,7 +13,8 @@
 `verification_info` column instead use this project's schema on any provider: each subtask of
 `verification_info["subtasks"]` ([{"score", "test_cases"}], stdin/stdout tests) earns its points only if all its
 tests pass (a subtask worth 0 points, IOI's samples, is not run); the reward is the fraction of points earned. Given
-the prompts (as TRL passes them), tests a prompt shows are dropped as in `open_r1.rewards.code`. A row is one submission whose subtasks are its groups
+the prompts (as TRL passes them), tests a prompt shows are dropped as in `open_r1.rewards.code`, and a subtask it
+shows whole (the statement's examples) is not run, its points not at stake. A row is one submission whose subtasks are its groups
 (`Submission.grouped`): the program compiles once for the row, each subtask stops at its own first failed batch,
 and the row's time (compile plus every subtask) is bounded by the provider's `Limits.submission_wall_seconds`. Rows that cannot be judged get None with a warning, as
 in `open_r1.rewards.code`, whose helpers it shares.
@@ -58,6 +59,7 @@ from typing import Optional
 
 from open_r1.rewards._completions import completion_texts, prompt_texts
 from open_r1.rewards.code import (
+    NothingUnseen,
     Sandbox,
     as_test_cases,
     check_same_language,
@@ -71,6 +73,7 @@ from open_r1.rewards.code import (
     required_column,
     row_language,
     run_submissions,
+    shown_in_prompts,
     skip_row,
 )
 from open_r1.sandbox.base import Submission, outputs_match, split_into_batches
@@ -519,7 +522,7 @@ def get_ioi_code_reward(
                 f"'verification_info' column with 'subtasks'; the columns passed were {passed_columns(kwargs)}"
             )
         infos = required_column(kwargs, "verification_info", len(texts), "ioi_code_reward")
-        prompts = prompt_texts(kwargs.get("prompts"), len(texts))
+        shown = shown_in_prompts(prompt_texts(kwargs.get("prompts"), len(texts)))
         points: list[list[float]] = []  # per completion: each subtask's points
         submissions: list[Optional[Submission]] = []
         languages = set()
@@ -532,7 +535,7 @@ def get_ioi_code_reward(
                 if not isinstance(subtasks, list) or not subtasks:
                     raise ValueError(f"verification_info[{index}] needs a non-empty 'subtasks' list")
                 sample_language = row_language(info.get("language"), language)
-                groups = []
+                groups, examples = [], None
                 for number, subtask in enumerate(subtasks):
                     where = f"verification_info[{index}]['subtasks'][{number}]"
                     if not isinstance(subtask, dict):
@@ -542,8 +545,14 @@ def get_ioi_code_reward(
                     subtask_points = float(subtask.get("score", 1.0))
                     if subtask_points == 0:
                         continue  # IOI's samples subtask: no points to earn, so nothing to run
-                    groups.append(as_test_cases(subtask.get("test_cases"), where + "['test_cases']", prompts[index]))
+                    try:
+                        groups.append(as_test_cases(subtask.get("test_cases"), where + "['test_cases']", shown[index]))
+                    except NothingUnseen as error:
+                        examples = error  # the statement's examples: a replay would pass them; no points at stake
+                        continue
                     points[index].append(subtask_points)
+                if not groups and examples is not None:
+                    raise examples
             except (ValueError, TypeError) as error:
                 points[index] = []  # nothing planned for the row: its reward is None
                 skip_row("ioi_code_reward", index, error)
