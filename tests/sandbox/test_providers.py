@@ -184,6 +184,20 @@ def test_piston_provider_sends_v2_bodies_round_robin_and_grades():
     assert body["files"] == [{"name": "main.py", "content": ADD.source}]
 
 
+def test_a_request_piston_refuses_is_not_sent_again():
+    """A 413 (the worker's body limit) answers every retry alike: found by a red team, retried six times in 32 s."""
+    from open_r1.sandbox.piston import PistonRefused
+
+    session = FakePistonSession([(413, "request entity too large")] * 6)
+    with pytest.raises(PistonRefused, match="413.*body limit.*piston_worker.slurm"):
+        PistonProvider(PistonClient("http://a:2000/api/v2", session=session), attempts=6)._run_test(ADD, "1 2", 10.0)
+    assert len(session.requests) == 1
+    calls = []
+    with pytest.raises(ValueError):
+        with_retries(lambda: calls.append(1) or int("x"), attempts=3, sleep=lambda _: None)
+    assert len(calls) == 3  # other failures are retried
+
+
 def test_piston_compile_errors_and_status_codes_map_to_verdicts():
     assert raw_from_piston({"run": {"code": 0, "stdout": "x", "status": "OL"}})["output_exceeded"]
     assert raw_from_piston({"run": {"code": None, "signal": "SIGSEGV"}})["signal"] == 11

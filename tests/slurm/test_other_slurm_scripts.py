@@ -125,3 +125,22 @@ def test_serve_router_job_without_sglang_router_fails_naming_the_package(submit)
     result = submit(["slurm/serve_router.slurm", str(free_port())])
     assert result.returncode != 0, result
     assert "pip install sglang-router" in result.output, result
+
+
+def test_the_piston_worker_raises_the_apis_json_body_limit_or_refuses_to_start(tmp_path):
+    """Piston's API takes 100kb bodies (found by a red team: an IOI checker request of 105 KB was answered 413)."""
+    import subprocess
+
+    from tests.support import REPO_ROOT
+
+    script = (REPO_ROOT / "slurm" / "piston" / "piston_worker.slurm").read_text()
+    patch = script[script.index("RAISE_BODY_LIMIT=") : script.index('echo "piston worker')]
+    api = tmp_path / "index.js"  # the two lines of Piston's api/src/index.js the worker changes
+    api.write_text("    app.use(body_parser.urlencoded({ extended: true }));\n    app.use(body_parser.json());\n")
+    started = f'API={api}\n{patch}\nbash -c "$RAISE_BODY_LIMIT && echo started"'
+    done = subprocess.run(["bash", "-c", started], capture_output=True, text=True)
+    assert done.stdout == "started\n", done.stderr
+    assert 'json({ limit: "512mb" })' in api.read_text() and 'extended: true, limit: "512mb"' in api.read_text()
+    api.write_text("app.use(express.json());\n")  # another version of the API: no silent start with 100kb
+    done = subprocess.run(["bash", "-c", started], capture_output=True, text=True)
+    assert done.returncode == 1 and "could not raise the body limit" in done.stderr

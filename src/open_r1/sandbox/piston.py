@@ -44,11 +44,15 @@ from .base import (
     not_run_raw,
 )
 from .languages import PISTON_RUNTIMES, canonical_language
-from .remote import DEFAULT_ATTEMPTS, failed_result, with_retries
+from .remote import DEFAULT_ATTEMPTS, RefusedRequest, failed_result, with_retries
 
 
 class PistonError(RuntimeError):
     """A Piston worker failed or answered with an error (not a verdict on the program)."""
+
+
+class PistonRefused(PistonError, RefusedRequest):
+    """A worker refused the request itself (a 4xx but 408 and 429): sending it again cannot help."""
 
 
 def slurm_piston_endpoints() -> list[str]:
@@ -119,7 +123,13 @@ class PistonClient:
                 endpoint = next(self._next)
             response = self.session.post(f"{endpoint.rstrip('/')}/execute", json=body, timeout=timeout)
         if response.status_code != 200:
-            raise PistonError(f"Piston {endpoint} answered {response.status_code}: {response.text[:300]}")
+            status = response.status_code
+            message = f"Piston {endpoint} answered {status}: {response.text[:300]}"
+            if status == 413:
+                message += (
+                    " (the worker's JSON body limit, 100kb in Piston; slurm/piston/piston_worker.slurm raises it)"
+                )
+            raise (PistonRefused if 400 <= status < 500 and status not in (408, 429) else PistonError)(message)
         answer = response.json()
         if not isinstance(answer, dict):
             raise PistonError(f"Piston {endpoint} answered {answer!r:.300} instead of a JSON object")

@@ -103,6 +103,11 @@ def parse_script_output(stdout: str) -> dict:
 DEFAULT_ATTEMPTS = 4
 
 
+class RefusedRequest(RuntimeError):
+    """A request the server refuses as such (too large, malformed): no retry changes the answer, so `with_retries`
+    raises it at once."""
+
+
 def with_retries(
     call: Callable[[], T],
     attempts: int = DEFAULT_ATTEMPTS,
@@ -111,10 +116,13 @@ def with_retries(
     what: str = "request",
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """Calls `call`, retrying any exception with exponential back-off and jitter; re-raises the last one."""
+    """Calls `call`, retrying any exception but `RefusedRequest` with exponential back-off and jitter; re-raises the
+    last one."""
     for attempt in range(attempts):
         try:
             return call()
+        except RefusedRequest:
+            raise
         except Exception as error:
             if attempt == attempts - 1:
                 raise
