@@ -153,10 +153,18 @@ class FakePistonSession:
         self.answers = list(answers)
         self.requests = []
 
-    def post(self, url, json=None, timeout=None):
+    def post(self, url, json=None, timeout=None, stream=False):
         self.requests.append((url, json))
         status, body = self.answers.pop(0)
-        return SimpleNamespace(status_code=status, json=lambda: body, text=str(body))
+        self.closed = False
+        headers = {"Content-Length": str(len(str(body)))}
+        return SimpleNamespace(
+            status_code=status,
+            json=lambda: body,
+            text=str(body),
+            headers=headers,
+            close=lambda: setattr(self, "closed", True),
+        )
 
 
 def test_piston_provider_sends_v2_bodies_round_robin_and_grades():
@@ -196,6 +204,21 @@ def test_a_request_piston_refuses_is_not_sent_again():
     with pytest.raises(ValueError):
         with_retries(lambda: calls.append(1) or int("x"), attempts=3, sleep=lambda _: None)
     assert len(calls) == 3  # other failures are retried
+
+
+def test_an_answer_over_the_clients_limit_is_not_read_and_counts_as_the_programs_output_limit(monkeypatch):
+    """Found by a red team: a program's 200 MB of output raised the trainer's memory by 619 MB per answer."""
+    import open_r1.sandbox.piston as piston
+    from open_r1.rewards import ioi
+
+    printed = {"run": {"stdout": "1\n" * 100, "stderr": "", "code": 0, "signal": None}}
+    monkeypatch.setattr(piston, "MAX_ANSWER_BYTES", 100)
+    session = FakePistonSession([(200, printed)] * 2)
+    client = PistonClient("http://a:2000/api/v2", session=session)
+    answer = client.execute({"language": "python"})
+    assert session.closed and raw_from_piston(answer)["output_exceeded"]
+    ran = ioi.run_coroutine(ioi.send_cms_ioi(client, {}))
+    assert ran.output is None and ran.feedback == "Output limit exceeded"
 
 
 def test_piston_compile_errors_and_status_codes_map_to_verdicts():

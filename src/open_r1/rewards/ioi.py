@@ -316,6 +316,8 @@ async def send_cms_ioi(client, data: dict) -> CmsRun:
     stderr = run.get("stderr") or ""
     if run.get("code") == 1 and "MemoryError" in stderr:
         return CmsRun(None, "Memory limit exceeded")
+    if run.get("status") == "OL":
+        return CmsRun(None, "Output limit exceeded")
     # A run killed before its checker spoke printed no score: what it printed may be the program's own "1".
     if run.get("signal") == "SIGKILL":
         return CmsRun(None, "Time limit exceeded")

@@ -51,6 +51,11 @@ class PistonError(RuntimeError):
     """A Piston worker failed or answered with an error (not a verdict on the program)."""
 
 
+# The largest answer read into the trainer's memory (a program's output comes back in it, twice: as `stdout` and in
+# `output`); IOI's largest expected output is 9.6 MB. A larger answer is read as the program's output limit exceeded.
+MAX_ANSWER_BYTES = 128 << 20
+
+
 class PistonRefused(PistonError, RefusedRequest):
     """A worker refused the request itself (a 4xx but 408 and 429): sending it again cannot help."""
 
@@ -121,7 +126,12 @@ class PistonClient:
         with self._slots:
             with self._lock:
                 endpoint = next(self._next)
-            response = self.session.post(f"{endpoint.rstrip('/')}/execute", json=body, timeout=timeout)
+            response = self.session.post(f"{endpoint.rstrip('/')}/execute", json=body, timeout=timeout, stream=True)
+            size = int((getattr(response, "headers", None) or {}).get("Content-Length") or 0)
+            if size > MAX_ANSWER_BYTES:
+                response.close()
+                why = f"the answer of {size} bytes is over the {MAX_ANSWER_BYTES} this client reads"
+                return {"run": {"stdout": "", "stderr": why, "code": None, "signal": "SIGKILL", "status": "OL"}}
         if response.status_code != 200:
             status = response.status_code
             message = f"Piston {endpoint} answered {status}: {response.text[:300]}"
