@@ -40,7 +40,7 @@ def replay_program(statement: str) -> str:
 
 def measure(problems: list[dict], sandbox) -> dict:
     """Both arms' rewards for every problem's replay program, and the tests the prompts drop."""
-    from open_r1.rewards.code import ShownInPrompt, as_test_cases, get_code_reward
+    from open_r1.rewards.code import NothingUnseen, ShownInPrompt, as_test_cases, get_code_reward
 
     completions = [
         [{"role": "assistant", "content": f"```python\n{replay_program(p['problem'])}```"}] for p in problems
@@ -58,7 +58,13 @@ def measure(problems: list[dict], sandbox) -> dict:
             "rows_paid_by_binary_code_reward": sum(reward == 1.0 for reward in binary),
         }
     tests = sum(len(p["tests"]) for p in problems)
-    kept = sum(len(as_test_cases(p["tests"], p["id"], ShownInPrompt(p["problem"]))) for p in problems)
+    kept = 0
+    for p in problems:
+        try:
+            kept += len(as_test_cases(p["tests"], p["id"], ShownInPrompt(p["problem"])))
+        except NothingUnseen:
+            pass  # the prompt shows every test: the rewards give the row None
+
     return {"problems": len(problems), "tests": tests, "tests_dropped_with_prompt": tests - kept, "arms": arms}
 
 

@@ -200,6 +200,10 @@ def test_a_request_piston_refuses_is_not_sent_again():
     with pytest.raises(PistonRefused, match="413.*body limit.*piston_worker.slurm"):
         PistonProvider(PistonClient("http://a:2000/api/v2", session=session), attempts=6)._run_test(ADD, "1 2", 10.0)
     assert len(session.requests) == 1
+    # With several workers the retry reaches another, which may be set up otherwise (found by a review).
+    session = FakePistonSession([(413, "too large"), (200, {"run": {"stdout": "3\n", "stderr": "", "code": 0}})])
+    two = PistonClient(["http://a:2000/api/v2", "http://b:2000/api/v2"], session=session)
+    assert PistonProvider(two, attempts=2)._run_test(ADD, "1 2", 10.0)["run"]["stdout"] == "3\n"
     calls = []
     with pytest.raises(ValueError):
         with_retries(lambda: calls.append(1) or int("x"), attempts=3, sleep=lambda _: None)

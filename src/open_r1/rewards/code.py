@@ -156,7 +156,10 @@ class ShownInPrompt:
 def shown_in_prompts(prompts: list[Optional[str]]) -> list[Optional[ShownInPrompt]]:
     """A `ShownInPrompt` per prompt of a reward call, one for each distinct prompt (None where there is none)."""
     distinct: dict[str, ShownInPrompt] = {}
-    return [None if prompt is None else distinct.setdefault(prompt, ShownInPrompt(prompt)) for prompt in prompts]
+    for prompt in prompts:
+        if prompt is not None and prompt not in distinct:
+            distinct[prompt] = ShownInPrompt(prompt)
+    return [None if prompt is None else distinct[prompt] for prompt in prompts]
 
 
 def _as_words(text: str) -> str:

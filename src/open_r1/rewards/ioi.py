@@ -101,7 +101,7 @@ CHECKER_FOLDER = "checker/"
 TASK_TYPES = ("Batch",)  # the task types judged here: see the module docstring for Communication
 # When the program (or a manager) fails, the package prints "0" and exits 0: only these words on stderr tell the
 # failure from a program whose output is "0". A program can write them itself only to fail.
-PROGRAM_FAILED = re.compile(r"Time limit exceeded \(|Runtime error with exit code")
+PROGRAM_FAILED = re.compile(r"Time limit exceeded \(|Runtime error with exit code|Memory limit exceeded \(")
 # The checker's request: a program of ours that prints the output the submission's run recorded.
 REPLAY_NAME = "replay"
 RECORDED_OUTPUT_FILE = "recorded_output.txt"
@@ -336,7 +336,9 @@ async def execute_ioi(client, data: dict) -> tuple[str, str]:
     """Runs one cms_ioi request; (printed text, feedback), "0" when the program failed. Raises PistonError when the
     worker, not the program, failed."""
     ran = await send_cms_ioi(client, data)
-    return ("0" if ran.output is None else ran.output), ran.feedback
+    if ran.output is None or not ran.output:  # as upstream: nothing printed reads as "0"
+        return "0", ran.feedback if ran.output is None else "Unknown error"
+    return ran.output, ran.feedback
 
 
 def _request(problem: dict, files: list[dict]) -> dict:

@@ -139,7 +139,9 @@ class PistonClient:
                 message += (
                     " (the worker's JSON body limit, 100kb in Piston; slurm/piston/piston_worker.slurm raises it)"
                 )
-            raise (PistonRefused if 400 <= status < 500 and status not in (408, 429) else PistonError)(message)
+            # With several workers a retry reaches another, which may be set up otherwise (its packages, its limits).
+            refused = 400 <= status < 500 and status not in (408, 429) and len(self.endpoints) == 1
+            raise (PistonRefused if refused else PistonError)(message)
         answer = response.json()
         if not isinstance(answer, dict):
             raise PistonError(f"Piston {endpoint} answered {answer!r:.300} instead of a JSON object")
