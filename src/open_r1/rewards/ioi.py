@@ -218,9 +218,8 @@ def check_subtask_row(subtask: dict, where: str = "IOI row") -> None:
 
 @dataclass(frozen=True)
 class TaskJudging:
-    """How cms_ioi judges a problem's tests: its task type and grader configuration, and its checker's files."""
+    """How cms_ioi judges a (Batch) problem's tests: its grader configuration, and its checker's files."""
 
-    task_type: str
     grader_config: dict
     checker_files: tuple[tuple[str, str], ...]
 
@@ -246,7 +245,7 @@ def task_judging(problem: dict, where: str = "IOI row") -> TaskJudging:
     if task_type not in TASK_TYPES:
         raise ValueError(f"{where}: {GRADER_CONFIG_FILE} has task_type {task_type!r}; judged here: {TASK_TYPES}")
     checker = tuple((name, content) for name, content in files.items() if name.startswith(CHECKER_FOLDER) and content)
-    return TaskJudging(task_type, config, checker)
+    return TaskJudging(config, checker)
 
 
 def _test_cases(subtask: dict) -> dict[str, tuple[str, str]]:
@@ -336,8 +335,10 @@ async def execute_ioi(client, data: dict) -> tuple[str, str]:
     """Runs one cms_ioi request; (printed text, feedback), "0" when the program failed. Raises PistonError when the
     worker, not the program, failed."""
     ran = await send_cms_ioi(client, data)
-    if ran.output is None or not ran.output:  # as upstream: nothing printed reads as "0"
-        return "0", ran.feedback if ran.output is None else "Unknown error"
+    if ran.output is None:
+        return "0", ran.feedback
+    if not ran.output:  # as upstream: nothing printed reads as "0"
+        return "0", "Unknown error"
     return ran.output, ran.feedback
 
 
