@@ -9,7 +9,6 @@ not), in the cloud providers' evaluation script and in the Piston provider. Ever
 import subprocess
 import sys
 import time
-from types import SimpleNamespace
 
 import pytest
 
@@ -18,6 +17,7 @@ from open_r1.sandbox import local as local_module
 from open_r1.sandbox.piston import PistonClient, PistonProvider
 from open_r1.sandbox.remote import RemoteProvider
 from tests.support.compile_bombs import COMPILE_BOMBS, CONSTEXPR_LOOPS, SLOW_BUT_VALID_CPP
+from tests.support.piston_answers import piston_answer
 
 pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
 
@@ -159,7 +159,7 @@ class TimedPiston:
             "compile": {"code": 0, "stdout": "", "stderr": "", "wall_time": self.compile_ms},
             "run": {"code": 0, "stdout": json["stdin"], "stderr": "", "signal": None, "wall_time": self.run_ms},
         }
-        return SimpleNamespace(status_code=200, json=lambda: answer, text="")
+        return piston_answer(200, answer)
 
 
 @pytest.mark.timeout(10)

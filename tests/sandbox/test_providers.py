@@ -15,8 +15,9 @@ import pytest
 from open_r1.sandbox import Limits, Submission, TestCase, Verdict
 from open_r1.sandbox.e2b import MISSING_KEY, E2BProvider
 from open_r1.sandbox.morph import MorphProvider
-from open_r1.sandbox.piston import PistonClient, PistonProvider, raw_from_piston
+from open_r1.sandbox.piston import PistonClient, PistonError, PistonProvider, raw_from_piston
 from open_r1.sandbox.remote import evaluation_script, parse_script_output, with_retries
+from tests.support.piston_answers import piston_answer
 from tests.support.sandbox_checks import skip_without_isolation
 
 ADD = Submission(
@@ -149,22 +150,17 @@ def test_morph_without_snapshot_says_how_to_fix(monkeypatch, tmp_path):
 
 
 class FakePistonSession:
-    def __init__(self, answers):
+    def __init__(self, answers, content_length: bool = True):
         self.answers = list(answers)
         self.requests = []
+        self.content_length = content_length
 
     def post(self, url, json=None, timeout=None, stream=False):
         self.requests.append((url, json))
         status, body = self.answers.pop(0)
         self.closed = False
-        headers = {"Content-Length": str(len(str(body)))}
-        return SimpleNamespace(
-            status_code=status,
-            json=lambda: body,
-            text=str(body),
-            headers=headers,
-            close=lambda: setattr(self, "closed", True),
-        )
+        self.answer = piston_answer(status, body, self.content_length, on_close=lambda: setattr(self, "closed", True))
+        return self.answer
 
 
 def test_piston_provider_sends_v2_bodies_round_robin_and_grades():
@@ -221,8 +217,31 @@ def test_an_answer_over_the_clients_limit_is_not_read_and_counts_as_the_programs
     client = PistonClient("http://a:2000/api/v2", session=session)
     answer = client.execute({"language": "python"})
     assert session.closed and raw_from_piston(answer)["output_exceeded"]
+    assert session.answer.chunks_sent == []  # its Content-Length said enough
     ran = ioi.run_coroutine(ioi.send_cms_ioi(client, {}))
     assert ran.output is None and ran.feedback == "Output limit exceeded"
+
+
+def test_a_chunked_answer_is_read_only_up_to_the_clients_limit(monkeypatch):
+    """An answer without a Content-Length (chunked, as through a proxy) is cut off as it arrives, not read whole."""
+    import open_r1.sandbox.piston as piston
+
+    monkeypatch.setattr(piston, "MAX_ANSWER_BYTES", 3 << 20)
+    printed = {"run": {"stdout": "1\n" * (8 << 20), "stderr": "", "code": 0, "signal": None}}
+    session = FakePistonSession([(200, printed)], content_length=False)
+    answer = PistonClient("http://a:2000/api/v2", session=session).execute({"language": "python"})
+    assert session.closed and raw_from_piston(answer)["output_exceeded"]
+    assert len(session.answer.chunks_sent) == 4  # 1 MiB chunks: the fourth one passes 3 MiB; 16 MiB were on offer
+    small = {"run": {"stdout": "3\n", "stderr": "", "code": 0, "signal": None}}
+    session = FakePistonSession([(200, small)], content_length=False)
+    assert PistonClient("http://a:2000/api/v2", session=session).execute({})["run"]["stdout"] == "3\n"
+    assert not session.closed
+
+
+def test_an_answer_that_is_not_json_is_the_workers_error():
+    session = FakePistonSession([(200, "<html>Bad gateway</html>")])
+    with pytest.raises(PistonError, match="answered b'<html>Bad gateway</html>' instead of JSON"):
+        PistonClient("http://a:2000/api/v2", session=session).execute({})
 
 
 def test_piston_compile_errors_and_status_codes_map_to_verdicts():

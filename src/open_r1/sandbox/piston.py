@@ -23,6 +23,7 @@ Not covered: installing the `cms_ioi` package (see slurm/piston/README.md).
 
 import asyncio
 import itertools
+import json
 import math
 import os
 import re
@@ -54,6 +55,22 @@ class PistonError(RuntimeError):
 # The largest answer read into the trainer's memory (a program's output comes back in it, twice: as `stdout` and in
 # `output`); IOI's largest expected output is 9.6 MB. A larger answer is read as the program's output limit exceeded.
 MAX_ANSWER_BYTES = 128 << 20
+
+
+def read_at_most(response, limit: int) -> bytes | None:
+    """The body of a streamed `requests` response, or None (the connection closed) once it is over `limit` bytes:
+    by its Content-Length before reading, else as it arrives (a chunked answer has no length)."""
+    if int(response.headers.get("Content-Length") or 0) > limit:
+        response.close()
+        return None
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=1 << 20):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class PistonRefused(PistonError, RefusedRequest):
@@ -127,11 +144,11 @@ class PistonClient:
             with self._lock:
                 endpoint = next(self._next)
             response = self.session.post(f"{endpoint.rstrip('/')}/execute", json=body, timeout=timeout, stream=True)
-            size = int((getattr(response, "headers", None) or {}).get("Content-Length") or 0)
-            if size > MAX_ANSWER_BYTES:
-                response.close()
-                why = f"the answer of {size} bytes is over the {MAX_ANSWER_BYTES} this client reads"
-                return {"run": {"stdout": "", "stderr": why, "code": None, "signal": "SIGKILL", "status": "OL"}}
+            if response.status_code == 200:
+                content = read_at_most(response, MAX_ANSWER_BYTES)
+                if content is None:
+                    why = f"the answer is over the {MAX_ANSWER_BYTES} bytes this client reads"
+                    return {"run": {"stdout": "", "stderr": why, "code": None, "signal": "SIGKILL", "status": "OL"}}
         if response.status_code != 200:
             status = response.status_code
             message = f"Piston {endpoint} answered {status}: {response.text[:300]}"
@@ -142,7 +159,10 @@ class PistonClient:
             # With several workers a retry reaches another, which may be set up otherwise (its packages, its limits).
             refused = 400 <= status < 500 and status not in (408, 429) and len(self.endpoints) == 1
             raise (PistonRefused if refused else PistonError)(message)
-        answer = response.json()
+        try:
+            answer = json.loads(content)
+        except ValueError:
+            raise PistonError(f"Piston {endpoint} answered {content[:300]!r} instead of JSON") from None
         if not isinstance(answer, dict):
             raise PistonError(f"Piston {endpoint} answered {answer!r:.300} instead of a JSON object")
         if "Resource temporarily unavailable" in ((answer.get("run") or {}).get("stderr") or ""):
