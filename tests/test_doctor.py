@@ -14,6 +14,7 @@ from open_r1.doctor import (
     TrainingDoctor,
     check_before_training,
     check_gold_answers,
+    check_prompt_length,
     check_solution_length,
     check_stop_token,
     gold_finder,
@@ -160,6 +161,27 @@ def test_solutions_longer_than_max_completion_length_are_reported_with_their_sha
         finding.message
     )
     assert check_solution_length(solutions, "solution", tokenizer, max_completion_length=4096) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up: prompts longer than max_prompt_length
+# ---------------------------------------------------------------------------------------------
+
+
+def test_prompts_longer_than_max_prompt_length_are_reported_as_losing_their_start(tokenizer, accuracy_reward):
+    """Found by an audit: prompts cut to 16 tokens lost the system prompt's instructions without a word."""
+    system = {"role": "system", "content": "Reason in <think> tags, then put the answer in \\boxed{}."}
+    prompts = [[system, {"role": "user", "content": f"Compute {i} + 1."}] for i in range(3)]
+    prompts.append([{"role": "user", "content": "1"}])
+    finding = check_prompt_length(prompts, tokenizer, max_prompt_length=16)
+    assert finding.check == "long_prompts"
+    assert "3 of the 4 prompts checked are longer than max_prompt_length (16 tokens" in finding.message
+    assert "the system prompt and the instructions before the problem are cut first" in finding.message
+    assert check_prompt_length(prompts, tokenizer, max_prompt_length=512) is None
+    script_args, training_args = run_args(reward_funcs=["accuracy"], max_prompt_length=16)
+    data = rows(["7"] * 4).map(lambda row, index: {"prompt": prompts[index]}, with_indices=True)
+    findings = check_before_training(data, tokenizer, [accuracy_reward], script_args, training_args, [])
+    assert [finding.check for finding in findings] == ["long_prompts"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -305,6 +305,22 @@ def test_grpo_needs_the_prompt_column_and_the_columns_of_its_rewards():
         check_grpo_dataset(dataset(train=[{"problem": "1+1?"}]), *grpo_args(["accuracy"]))
 
 
+def test_blank_prompts_are_an_error_when_most_are_and_a_warning_naming_them_when_some_are(caplog):
+    """Found by an audit: a column of empty prompts trained for `doctor_patience` steps before a generic warning."""
+    rows = [{"problem": text, "answer": "2"} for text in ("1+1?", "", "  \n", None, "2*1?", "3-1?", "4/2?")]
+    check_grpo_dataset(dataset(train=rows), *grpo_args(["accuracy"]))
+    assert (
+        "3 of the 7 rows of split 'train' have a blank dataset_prompt_column 'problem' (rows [1, 2, 3])" in caplog.text
+    )
+    with pytest.raises(
+        UsageError, match=r"4 of the 7 rows .* blank dataset_prompt_column 'problem' \(the first: row 0\)"
+    ):
+        check_grpo_dataset(dataset(train=[{**rows[0], "problem": ""}] + rows[1:]), *grpo_args(["accuracy"]))
+    caplog.clear()
+    check_grpo_dataset(dataset(train=rows[:1]), *grpo_args(["accuracy"]))
+    assert not caplog.text
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -17,6 +17,8 @@ configured rewards), after the model is loaded (its generation config says where
   `max_completion_length`. pad == eos is not a finding: TRL 1.16 masks padding by position.
 - `long_solutions`: more than WARN_SHARE of the reference solutions (`solution`, else `answer`) are longer than
   `max_completion_length` tokens: a completion that reasons as far as the reference is cut before its answer.
+- `long_prompts`: more than WARN_SHARE of the prompts (chat template applied, without the tools' schemas) are
+  longer than `max_prompt_length`, which keeps the last tokens of a prompt: the system prompt is cut first.
 A chat template that pre-fills `<think>` while `think_prefilled` is off is not the doctor's: it is certain, so
 `open_r1.utils.model_utils.check_think_prefill` makes it an error, with or without the doctor.
 
@@ -65,7 +67,7 @@ from open_r1.utils.chat_templates import end_of_turn_token, template_text
 
 logger = logging.getLogger(__name__)
 
-STARTUP_CHECKS = ("unscorable_gold", "no_stop_token", "long_solutions")
+STARTUP_CHECKS = ("unscorable_gold", "no_stop_token", "long_solutions", "long_prompts")
 TRAINING_CHECKS = ("constant_reward", "zero_spread", "clipped", "no_tool_calls", "tool_errors")
 CHECKS = STARTUP_CHECKS + TRAINING_CHECKS
 ALL_CHECKS = "all"  # in doctor_stop_on: every check
@@ -207,6 +209,27 @@ def check_solution_length(rows: Sequence[dict], column: str, tokenizer, max_comp
     )
 
 
+def check_prompt_length(prompts: Sequence[list[dict]], tokenizer, max_prompt_length: int) -> Finding | None:
+    """`long_prompts`: the share of prompts, rendered by the chat template, longer than `max_prompt_length` tokens,
+    which the trainer cuts on the left: the system prompt and the instructions go first."""
+    if not prompts:
+        return None
+    lengths = [
+        len(tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True, return_dict=False))
+        for prompt in prompts
+    ]
+    longer = sum(length > max_prompt_length for length in lengths)
+    if longer <= WARN_SHARE * len(lengths):
+        return None
+    return Finding(
+        "long_prompts",
+        f"{longer} of the {len(lengths)} prompts checked are longer than max_prompt_length ({max_prompt_length} "
+        f"tokens; median {statistics.median(lengths):g}, longest {max(lengths)}, with the chat template): the "
+        "trainer keeps their last tokens, so the system prompt and the instructions before the problem are cut "
+        "first (prompts/truncated_ratio counts them each step). Raise max_prompt_length, or unset it.",
+    )
+
+
 def _spread_rows(dataset, columns: list[str]) -> list[dict]:
     """Up to ROWS_CHECKED rows spread over `dataset` (a mixture's datasets are concatenated), only `columns`."""
     step = max(1, len(dataset) // ROWS_CHECKED)
@@ -229,6 +252,10 @@ def startup_findings(train_dataset, tokenizer, reward_funcs, script_args, traini
     findings.append(check_stop_token(tokenizer, stop_token_ids))
     if rows and training_args.max_completion_length is not None:
         findings.append(check_solution_length(rows, column, tokenizer, training_args.max_completion_length))
+    limit = getattr(training_args, "max_prompt_length", None)
+    if limit is not None and "prompt" in train_dataset.column_names:
+        prompts = [row["prompt"] for row in _spread_rows(train_dataset, ["prompt"])]
+        findings.append(check_prompt_length(prompts, tokenizer, limit))
     return [finding for finding in findings if finding is not None]
 
 

@@ -55,7 +55,7 @@ from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.compiled_generation import CompiledGeneration
 from open_r1.utils.dynamic_sampling import DynamicSampling
 from open_r1.utils.finite_updates import MAX_CONSECUTIVE_NONFINITE, SkipNonFiniteUpdates
-from open_r1.utils.model_utils import check_think_prefill
+from open_r1.utils.model_utils import check_system_prompt, check_think_prefill
 from open_r1.utils.resume import TiedWeightsResume
 from open_r1.utils.step_profile import StepProfile
 from open_r1.utils.training import finish_training, log_settings, start_run, training_splits
@@ -81,7 +81,8 @@ class PromptTruncatingGRPOTrainer(
     `tool_rollout_chunk_tokens`, `ToolRolloutsAhead`; decodes with a compiled decode step under
     `compile_generation`, `CompiledGeneration`; logs where each step's time went, `StepProfile`).
 
-    TRL 1.16 removed the option; upstream recipes set it. Prompts are cut after the chat template, on the left
+    TRL 1.16 removed the option; upstream recipes set it. The share of this process's prompts cut is logged as
+    `prompts/truncated_ratio` (the doctor's `long_prompts` warns at start-up). Prompts are cut after the chat template, on the left
     (the end of a prompt, where the generation starts, is kept), before generation, so the model generates
     from, and is trained on, the same truncated prompt with transformers and with vLLM (TRL 0.18 generated from
     the whole prompt with vLLM). Reward functions still receive the whole prompt, as in TRL 0.18.
@@ -100,7 +101,13 @@ class PromptTruncatingGRPOTrainer(
     def _tokenize_prompts(self, prompts: list):
         prompt_ids, images, multimodal_fields = super()._tokenize_prompts(prompts)
         limit = self.args.max_prompt_length
-        if limit is None or all(len(ids) <= limit for ids in prompt_ids):
+        if limit is None:
+            return prompt_ids, images, multimodal_fields
+        cut = sum(len(ids) > limit for ids in prompt_ids)
+        self._metrics["train" if self.model.training else "eval"]["prompts/truncated_ratio"].append(
+            cut / len(prompt_ids)
+        )
+        if not cut:
             return prompt_ids, images, multimodal_fields
         if images is not None or multimodal_fields:
             raise ValueError(
@@ -148,6 +155,7 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
     reward_funcs = get_reward_funcs(script_args)
     tokenizer = get_tokenizer(model_args, training_args)
     check_think_prefill(tokenizer, script_args)
+    check_system_prompt(tokenizer, training_args.system_prompt)
     model = get_model(model_args, training_args, tokenizer)
     check_before_training(
         train_dataset, tokenizer, reward_funcs, script_args, training_args, model.generation_config.eos_token_id

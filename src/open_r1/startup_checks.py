@@ -20,13 +20,16 @@
 - `check_sft_dataset`: the columns TRL's SFTTrainer can read (`messages` conversations, `prompt` + `completion`,
   or `dataset_text_field`), and conversations when `assistant_only_loss` is set.
 - `check_grpo_dataset`: `dataset_prompt_column` and the columns the rewards of `reward_funcs` read
-  (`REWARD_COLUMNS`: `solution` or `answer` for accuracy, `verification_info` for code, ...).
+  (`REWARD_COLUMNS`: `solution` or `answer` for accuracy, `verification_info` for code, ...); blank prompts: an
+  error when most are (the wrong column), else a warning naming them.
 Column errors list the columns found and the ones expected. The tokenizer-dependent start-up check of GRPO,
 `check_think_prefill`, lives beside the tokenizer in `open_r1.utils.model_utils`.
 
-Not covered: the values inside the columns (a reward that cannot judge a row says so while training).
+Not covered: the other values inside the columns (a reward that cannot judge a row says so while training, and
+the GRPO doctor reads the gold answers at start-up).
 """
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +40,8 @@ from trl.data_utils import is_conversational
 from open_r1.rewards import ACCURACY_REWARD_NAMES, CODE_REWARD_NAMES, THINK_PREFILL_REWARDS
 from open_r1.rewards._completions import GOLD_COLUMNS
 from open_r1.usage import UsageError, did_you_mean
+
+logger = logging.getLogger(__name__)
 
 # Each reward parameter of GRPOScriptArguments -> the rewards of REWARD_FUNCS_REGISTRY that read it (a test checks
 # this against the registry).
@@ -271,6 +276,33 @@ def _splits_used(dataset, script_args, training_args) -> dict[str, Any]:
     return {name: dataset[name] for name in names}
 
 
+def blank_rows(part, column: str) -> list[int]:
+    """The rows of `part` (a datasets.Dataset) whose text `column` is missing or only whitespace; [] for a column
+    that is not text (a conversation, an image), which the trainer checks."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = part.data.column(column)
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return []
+    blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(values)), 0), True)
+    return pc.indices_nonzero(blank).to_pylist()
+
+
+def _check_blank_prompts(part, column: str, split: str) -> None:
+    """An error when most prompts are blank (the wrong column), a warning naming them when some are: a group
+    sampled from a blank prompt is generated and trained on for nothing."""
+    rows = blank_rows(part, column)
+    if not rows:
+        return
+    where = f"{len(rows)} of the {len(part)} rows of split {split!r} have a blank dataset_prompt_column {column!r}"
+    if len(rows) > len(part) / 2:
+        raise UsageError(f"{where} (the first: row {rows[0]}); is the problem text in another column?")
+    logger.warning(
+        "%s (rows %s%s); their groups learn nothing: filter them out", where, rows[:5], ", ..." * (len(rows) > 5)
+    )
+
+
 def _dataset_name(script_args) -> str:
     return script_args.dataset_name if script_args.dataset_name else "the dataset_mixture"
 
@@ -312,6 +344,7 @@ def check_grpo_dataset(dataset, script_args, training_args) -> None:
                 (f" (did you mean --dataset_prompt_column {name}?)" for name in PROMPT_COLUMNS if name in columns), ""
             )
             raise UsageError(f"{where}; dataset_prompt_column {prompt_column!r} is not one of them{hint}")
+        _check_blank_prompts(part, prompt_column, split)
         for reward in _as_list(script_args.reward_funcs):
             for alternatives in REWARD_COLUMNS.get(reward, ()):
                 if not columns & set(alternatives):

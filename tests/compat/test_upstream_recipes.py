@@ -435,12 +435,16 @@ def test_max_prompt_length_keeps_the_last_tokens_of_the_prompt_that_generation_s
             raise Generated([list(ids) for ids in prompt_ids])
 
         monkeypatch.setattr(trainer, "_generate_single_turn", capture)
+        trainer.model.train()
         with pytest.raises(Generated) as generated:
             trainer._generate([long, short])
-        return generated.value.args[0]
+        return generated.value.args[0], trainer._metrics["train"]
 
-    assert prompts_generated_from(limit) == [full[0][-limit:], full[1]]
-    assert prompts_generated_from(None) == full
+    prompts, metrics = prompts_generated_from(limit)
+    assert prompts == [full[0][-limit:], full[1]]
+    assert metrics["prompts/truncated_ratio"] == [0.5]  # each step says how many were cut
+    prompts, metrics = prompts_generated_from(None)
+    assert prompts == full and "prompts/truncated_ratio" not in metrics
 
 
 def test_overwrite_output_dir_starts_fresh_and_deletes_the_earlier_runs_checkpoints(tmp_path, caplog):

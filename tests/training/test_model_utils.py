@@ -292,6 +292,35 @@ def test_think_prefill_must_match_the_template_when_a_format_reward_grades_it(
             check_think_prefill(tokenizer, script_args)
 
 
+DROPS_SYSTEM = (
+    "{% for m in messages %}{% if m['role'] != 'system' %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}"
+    "<|im_end|>\n{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+REFUSES_SYSTEM = "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+
+
+@pytest.mark.parametrize(
+    "template, system_prompt, error",
+    [
+        (DROPS_SYSTEM, "Answer in \\boxed{}.", True),
+        (REFUSES_SYSTEM + DROPS_SYSTEM, "Answer in \\boxed{}.", True),
+        (DROPS_SYSTEM, None, False),  # nothing to drop
+        (CHATML_TEMPLATE, "Answer in \\boxed{}.", False),
+    ],
+)
+def test_a_system_prompt_the_chat_template_drops_is_an_error(tiny_model, template, system_prompt, error):
+    """Found by an audit: a template that skipped system turns trained without the recipe's instructions, silently."""
+    from open_r1.utils.model_utils import check_system_prompt
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    tokenizer.chat_template = template
+    if error:
+        with pytest.raises(ValueError, match="system_prompt is set but the chat template drops system turns"):
+            check_system_prompt(tokenizer, system_prompt)
+    else:
+        check_system_prompt(tokenizer, system_prompt)
+
+
 @pytest.mark.parametrize(
     "dtype, use_peft, deepspeed, warned",
     [

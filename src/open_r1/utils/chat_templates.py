@@ -4,6 +4,7 @@
 
     end_of_turn_token(tokenizer)      # "<|im_end|>" for ChatML: the token that closes an assistant turn
     prefills_think(tokenizer)         # True when the generation prompt already opens "<think>"
+    keeps_system_turn(tokenizer)      # False when the template drops a system turn, or refuses one
     training_chat_template(tokenizer) # the template with {% generation %} markers, verified; or a ValueError
 
 TRL's `assistant_only_loss` trains only on the tokens a template wraps in `{% generation %}` /
@@ -146,6 +147,16 @@ def generation_prompt(tokenizer: PreTrainedTokenizerBase, chat_template: str | N
 def prefills_think(tokenizer: PreTrainedTokenizerBase, chat_template: str | None = None) -> bool:
     """True when the generation prompt ends by opening `<think>`, so completions start inside the reasoning."""
     return generation_prompt(tokenizer, chat_template).rstrip().endswith("<think>")
+
+
+def keeps_system_turn(tokenizer: PreTrainedTokenizerBase, chat_template: str | None = None) -> bool:
+    """Whether the template writes a system turn's content into the prompt (some drop it, or refuse the role)."""
+    messages = [{"role": "system", "content": _SENTINEL}, {"role": "user", "content": "Hi."}]
+    try:
+        text = _render(tokenizer, messages, template_text(tokenizer, chat_template), add_generation_prompt=True)
+    except Exception:  # a template's raise_exception("System role not supported"), a jinja2 TemplateError
+        return False
+    return _SENTINEL in text
 
 
 def add_chatml_generation_markers(chat_template: str) -> str | None:

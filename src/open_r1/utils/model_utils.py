@@ -18,11 +18,12 @@ can change:
 - dtype, attention implementation, 4/8-bit quantization and LoRA come from TRL's `ModelConfig`
   (LoRA is applied by the TRL trainer from `get_peft_config(model_args)`).
 
-Reported at start-up (`report_special_tokens`, `check_think_prefill`): an eos that is not the token the
+Reported at start-up (`report_special_tokens`, `check_think_prefill`, `check_system_prompt`): an eos that is not the token the
 template ends assistant turns with (the model never stops), a template that ends turns with no special
 token, pad == eos (harmless with TRL's collators, which mask padding by position), a ChatML template
 whose tokens had to be added (new, untrained embeddings), a generation config that would not stop at the
-tokenizer's eos, and a `<think>` pre-fill the format rewards are not told about.
+tokenizer's eos, a `<think>` pre-fill the format rewards are not told about, and a GRPO `system_prompt` the template
+drops.
 
 Not covered: vision-language models, tokenizers that need `trust_remote_code` beyond passing the flag,
 and GGUF files on the Hub (download the file and pass its path).
@@ -41,6 +42,7 @@ from open_r1.usage import UsageError
 from open_r1.utils.chat_templates import (
     CHATML_TEMPLATE,
     end_of_turn_token,
+    keeps_system_turn,
     prefills_think,
     template_text,
     training_chat_template,
@@ -272,6 +274,18 @@ def check_think_prefill(tokenizer: PreTrainedTokenizerBase, script_args) -> None
             f"think_prefilled is true but the chat template does not open `<think>` in the prompt: {graded} would "
             "credit completions with an opening tag nobody wrote. Set `think_prefilled: false` in the recipe."
         )
+
+
+def check_system_prompt(tokenizer: PreTrainedTokenizerBase, system_prompt: str | None) -> None:
+    """Fails (UsageError) when the recipe sets `system_prompt` and the chat template drops system turns, so the
+    policy would never read it. grpo.py calls it beside `check_think_prefill`."""
+    if system_prompt is None or not template_text(tokenizer) or keeps_system_turn(tokenizer):
+        return
+    raise UsageError(
+        "system_prompt is set but the chat template drops system turns (or refuses them), so the policy would "
+        "never read it: set a `chat_template` that renders them, or put the instructions in the prompt column "
+        "and unset system_prompt"
+    )
 
 
 def _dtype(model_args: ModelConfig):
