@@ -332,6 +332,17 @@ def test_clipped_completions_above_the_threshold_are_reported(caplog):
     assert feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4), clipped=0.9)] * 3, caplog)[0] == []
 
 
+def test_shares_are_judged_on_their_mean_over_the_patience_so_one_batch_below_breaks_no_streak(caplog):
+    """Found by an audit: 40 logging steps at 97% clipped, dipping to 87.5% every few, were never reported."""
+    dipping = [grpo_log(accuracy=(0.3, 0.4), clipped=0.875 if step % 3 == 2 else 0.97) for step in range(40)]
+    warnings, _ = feed(make_doctor(), dipping, caplog)  # patience 3: no three in a row above 0.9
+    assert len(warnings) == 1 and warnings[0].startswith("GRPO doctor, step 3:")
+    assert "[clipped] 94% of the completions were cut" in warnings[0] and "mask_truncated_completions" in warnings[0]
+    caplog.clear()  # a mean at the share is not above it, however high one batch was
+    mostly_fine = [grpo_log(accuracy=(0.3, 0.4), zero_std=value) for value in (1.0, 0.85, 0.85) * 5]
+    assert feed(make_doctor(), mostly_fine, caplog)[0] == []
+
+
 def test_the_clipped_warning_counts_the_last_batchs_completions_that_go_round_a_step(caplog):
     looping = "\n".join(f"She sells {eggs} eggs for $2 each at the market" for eggs in (9, 18, 36, 72))
     batch = {**LAST_BATCH, "completion": [looping, [{"role": "assistant", "content": looping}], COMPLETION]}

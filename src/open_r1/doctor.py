@@ -27,10 +27,11 @@ that lasts `doctor_patience` consecutive logging steps:
 - `constant_reward`: a reward function gives every completion the same value that pays nothing (`rewards/<name>/std`
   0 and the mean 0, negative or None). A reward at its full value for everyone (format 1.0 once learnt) is not a
   symptom; nor is a penalty at 0 (`PENALTIES`: no completion was penalised).
-- `zero_spread`: the share of groups whose completions all earn the same total (`frac_reward_zero_std`) stays above
-  `doctor_zero_std_share`: those groups have no advantage, so no gradient.
-- `clipped`: the share of completions cut at `max_completion_length` (`completions/clipped_ratio`) stays above
-  `doctor_clipped_share`; the warning counts the last batch's completions that go round a step
+- `zero_spread`: the share of groups whose completions all earn the same total (`frac_reward_zero_std`), averaged
+  over the last `doctor_patience` logging steps, is above `doctor_zero_std_share`: those groups have no advantage,
+  so no gradient.
+- `clipped`: the share of completions cut at `max_completion_length` (`completions/clipped_ratio`), averaged
+  likewise, is above `doctor_clipped_share`; the warning counts the last batch's completions that go round a step
   (`open_r1.rewards.repetition.repeats_a_line`).
 - With `tools` (TRL logs `tools/call_frequency`) and `max_tool_calling_iterations` not 0 (the tool demo's arm
   without calls): `no_tool_calls`, no completion called a tool; `tool_errors`, the share of calls that gave no
@@ -52,6 +53,7 @@ Not covered: code rewards' test cases (their sandbox reports those), reward mode
 import logging
 import math
 import statistics
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +88,10 @@ WARN_SHARE = 0.1
 # Rewards whose 0 means "nothing to punish": constant at 0 is a healthy run.
 PENALTIES = ("soft_overlong_punishment", "repetition_penalty")
 TAGS = ("<think>", "</think>", "<answer>", "</answer>")
+# Shares judged on their mean over the last `doctor_patience` logging steps (a strict streak broke on one batch
+# below the share), and the symptoms they make.
+WINDOWED_METRICS = ("frac_reward_zero_std", "completions/clipped_ratio")
+WINDOWED_SYMPTOMS = ("zero_spread", "clipped")
 # A logged standard deviation below this is no spread (TRL logs float32 statistics).
 _NO_SPREAD = 1e-6
 # How much of a completion an example shows: its start, and its end, where the answer is.
@@ -358,6 +364,7 @@ class TrainingDoctor(TrainerCallback):
         self.pad_is_eos = pad_is_eos
         self._streaks: dict[str, int] = {}
         self._reported: set[str] = set()
+        self._windows: dict[str, deque] = {metric: deque(maxlen=patience) for metric in WINDOWED_METRICS}
 
     def symptoms(
         self, logs: dict, max_completion_length: int | None = None, tool_rounds: int | None = None
@@ -388,7 +395,7 @@ class TrainingDoctor(TrainerCallback):
         if zero_spread is not None and zero_spread > self.zero_std_share:
             found["zero_spread"] = Finding(
                 "zero_spread",
-                f"{zero_spread:.0%} of the groups had no reward spread (frac_reward_zero_std above "
+                f"{zero_spread:.0%} of the groups had no reward spread (frac_reward_zero_std, on average, above "
                 f"doctor_zero_std_share {self.zero_std_share:g}): every completion of a group earned the same, so it "
                 "has no advantage and gives no gradient. Likely causes: the problems are all too easy or all too hard "
                 "for the model, too few num_generations, or a temperature too low to vary the completions; "
@@ -404,10 +411,12 @@ class TrainingDoctor(TrainerCallback):
             found["clipped"] = Finding(
                 "clipped",
                 f"{clipped:.0%} of the completions were cut at max_completion_length ({max_completion_length}; "
-                f"completions/clipped_ratio above doctor_clipped_share {self.clipped_share:g}). Likely causes: the "
-                "model does not emit a token generation stops at (start-up check no_stop_token), "
+                f"completions/clipped_ratio, on average, above doctor_clipped_share {self.clipped_share:g}). Likely "
+                "causes: the model does not emit a token generation stops at (start-up check no_stop_token), "
                 "max_completion_length is too short for the reasoning it writes (start-up check long_solutions), or it "
-                f"repeats itself (see the example's end and the repeated lines counted below).{pad_note}",
+                "repeats itself (see the example's end and the repeated lines counted below). Until then "
+                "mask_truncated_completions: true keeps cut completions out of the loss, as DAPO does."
+                f"{pad_note}",
             )
         if tool_rounds != 0:
             found.update(self.tool_symptoms(logs))
@@ -493,15 +502,31 @@ class TrainingDoctor(TrainerCallback):
             )
         return "\n".join(lines)
 
+    def windowed(self, logs: dict) -> dict:
+        """`logs` with each of WINDOWED_METRICS replaced by its mean over the last `patience` logs that had it, or
+        left out until there are that many: one batch below the share among many above breaks no streak."""
+        logs = dict(logs)
+        for metric, window in self._windows.items():
+            value = _number(logs.pop(metric, None))
+            if value is not None:
+                window.append(value)
+            if len(window) == self.patience:
+                logs[metric] = sum(window) / len(window)
+        return logs
+
     def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        if "frac_reward_zero_std" not in logs and not any(key.startswith("rewards/") for key in logs):
+            return  # evaluation and the end-of-training summary neither count nor interrupt
         symptoms = self.symptoms(
-            logs or {},
+            self.windowed(logs),
             getattr(args, "max_completion_length", None),
             getattr(args, "max_tool_calling_iterations", None),
         )
-        if symptoms is None:
-            return
-        self._streaks = {key: self._streaks.get(key, 0) + 1 for key in symptoms}
+        # A windowed symptom is due as soon as its window is: it already spans `patience` logging steps.
+        self._streaks = {
+            key: self.patience if key in WINDOWED_SYMPTOMS else self._streaks.get(key, 0) + 1 for key in symptoms
+        }
         due = {key: finding for key, finding in symptoms.items() if self._streaks[key] >= self.patience}
         due = {key: finding for key, finding in due.items() if key not in self._reported}
         if not due:
