@@ -476,8 +476,9 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         default=True,
         metadata={
             "help": "Skip an optimizer update whose gradient holds a NaN or inf, with a warning, and stop training "
-            "after several in a row (open_r1.utils.finite_updates); one such update makes every weight NaN. Not "
-            "under DeepSpeed ZeRO, which keeps the gradients in its own buffers."
+            "after several in a row (open_r1.utils.finite_updates); one such update makes every weight NaN. Under "
+            "DeepSpeed ZeRO, which skips such updates itself in fp16 and bf16, the logged grad_norm is watched "
+            "instead, and a run DeepSpeed applied one to (fp32) stops at once."
         },
     )
     dynamic_sampling: bool = field(

@@ -1,6 +1,7 @@
 """A step whose gradient is not finite is skipped, not applied (open_r1.utils.finite_updates), in grpo.py's run."""
 
 import logging
+import types
 
 import pytest
 import torch
@@ -10,7 +11,12 @@ from trl import ModelConfig
 
 from open_r1 import grpo
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
-from open_r1.utils.finite_updates import SkipNonFiniteUpdates
+from open_r1.utils.finite_updates import (
+    SkipNonFiniteUpdates,
+    WatchNonFiniteGradNorm,
+    deepspeed_skips_nonfinite,
+    nonfinite_update_guard,
+)
 from tests.support.launch import log_history
 from tests.training.test_grpo import TINY_RECIPE, grpo_args
 
@@ -113,3 +119,64 @@ def test_a_nonfinite_gradient_on_one_process_makes_every_process_skip(tmp_path):
     for process in processes:
         process.join(timeout=60)
     assert seen == [(0, True, False), (1, True, False)]  # rank 0's own gradients are finite, yet it skips too
+
+
+# ---------------------------------------------------------------------------------------------
+# Under DeepSpeed ZeRO: the logged grad_norm is watched
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "precision, deepspeed_config, skipped",
+    [
+        ({"fp16": True}, {}, True),
+        ({"bf16": True}, {"bf16": {"enabled": "auto"}}, True),  # DeepSpeed 0.19's check_grad_overflow default
+        ({"bf16": True}, {"bf16": {"enabled": True, "check_grad_overflow": False}}, False),
+        ({}, {}, False),  # fp32: DeepSpeed checks nothing
+    ],
+)
+def test_which_deepspeed_precisions_skip_a_nonfinite_update_themselves(precision, deepspeed_config, skipped):
+    training_args = types.SimpleNamespace(**{"fp16": False, "bf16": False, **precision})
+    assert deepspeed_skips_nonfinite(training_args, deepspeed_config) is skipped
+
+
+def feed_grad_norms(watch, grad_norms, caplog) -> TrainerControl:
+    state, control = TrainerState(), TrainerControl()
+    with caplog.at_level(logging.WARNING, logger="open_r1.utils.finite_updates"):
+        for step, grad_norm in enumerate(grad_norms, start=1):
+            state.global_step = step
+            watch.on_log(None, state, control, logs={"loss": 0.1, "grad_norm": grad_norm})
+            if control.should_training_stop:
+                break
+    return control
+
+
+def test_under_deepspeed_a_skipped_nonfinite_update_is_reported_and_several_in_a_row_stop_training(caplog):
+    """Found by an audit: under ZeRO a NaN gradient was logged beside a plausible loss, and nothing said so."""
+    control = feed_grad_norms(WatchNonFiniteGradNorm(2, skipped=True), [0.3, float("inf"), 0.4, float("nan")], caplog)
+    assert not control.should_training_stop
+    assert "step 2: the gradient was not finite (grad_norm inf); DeepSpeed skipped the update." in caplog.text
+    control = feed_grad_norms(WatchNonFiniteGradNorm(2, skipped=True), [float("inf")] * 3, caplog)
+    assert control.should_training_stop
+    assert "step 2: the gradient was not finite at 2 logged steps in a row" in caplog.text
+
+
+def test_under_deepspeed_in_fp32_one_applied_nonfinite_update_stops_training_at_once(caplog):
+    control = feed_grad_norms(WatchNonFiniteGradNorm(5, skipped=False), [0.3, float("nan"), 0.2], caplog)
+    assert control.should_training_stop
+    assert "step 2: the gradient was not finite (grad_norm nan) and DeepSpeed applied the update" in caplog.text
+
+
+def test_the_guard_is_the_gradient_check_without_deepspeed_and_the_watch_with_it():
+    plain = types.SimpleNamespace(is_deepspeed_enabled=False)
+    assert isinstance(nonfinite_update_guard(plain), SkipNonFiniteUpdates)
+    plugin = types.SimpleNamespace(deepspeed_config={"bf16": {"enabled": True}})
+    zero = types.SimpleNamespace(
+        is_deepspeed_enabled=True,
+        accelerator=types.SimpleNamespace(state=types.SimpleNamespace(deepspeed_plugin=plugin)),
+        args=types.SimpleNamespace(fp16=False, bf16=True),
+    )
+    watch = nonfinite_update_guard(zero)
+    assert isinstance(watch, WatchNonFiniteGradNorm) and watch.skipped
+    zero.args.bf16 = False
+    assert not nonfinite_update_guard(zero).skipped

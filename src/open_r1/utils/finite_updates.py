@@ -1,6 +1,6 @@
 """Skips an optimizer update whose gradient is not finite, says so, and stops a run that keeps producing them.
 
-    trainer.add_callback(SkipNonFiniteUpdates(MAX_CONSECUTIVE_NONFINITE))   # grpo.py, with `skip_nonfinite_updates: true`
+    trainer.add_callback(nonfinite_update_guard(trainer))   # grpo.py, with `skip_nonfinite_updates: true`
 
 A single NaN or inf in the gradient, once clipped and applied, makes every weight NaN: the next generation then
 samples from NaN probabilities and the run dies with a CUDA "device-side assert" that names none of this (seen on
@@ -10,11 +10,18 @@ optimizer leaves the weights as they were, and warns with the step and the param
 finite on this process (where in the model it went wrong: embeddings, a layer, the head). After `max_consecutive`
 such steps in a row it stops training with the likely causes, since the weights can no longer learn.
 
-Not covered: DeepSpeed ZeRO, which keeps the gradients in its own buffers (its fp16 loss scaler skips overflowing
-steps itself; bf16 has none), and fp16 with a GradScaler, which already skips them.
+Under DeepSpeed ZeRO, which keeps the gradients in its own buffers, `WatchNonFiniteGradNorm` reads the `grad_norm`
+the Trainer logs instead: DeepSpeed skips a non-finite update itself in fp16, and in bf16 unless the DeepSpeed
+config's `bf16.check_grad_overflow` is false, and logs its norm as inf; the watch warns with the step and stops
+after `max_consecutive` in a row. In fp32, or with that check off, DeepSpeed applies it: the watch stops training
+at once, since every later step would train NaN weights.
+
+Not covered: fp16 with a GradScaler, which already skips them; under DeepSpeed, a step between two logging steps
+(`logging_steps` above 1 logs only the last one's norm).
 """
 
 import logging
+import math
 
 import torch
 from transformers import TrainerCallback
@@ -91,3 +98,67 @@ class SkipNonFiniteUpdates(TrainerCallback):
                 self.skipped,
             )
         return control
+
+
+def deepspeed_skips_nonfinite(training_args, deepspeed_config: dict) -> bool:
+    """Whether DeepSpeed ZeRO skips an update whose gradient is not finite: fp16's loss scaler always does, bf16's
+    overflow check unless `bf16.check_grad_overflow` is false (DeepSpeed 0.19's default is true), fp32 never."""
+    if getattr(training_args, "fp16", False):
+        return True
+    if getattr(training_args, "bf16", False):
+        return (deepspeed_config.get("bf16") or {}).get("check_grad_overflow", True) is not False
+    return False
+
+
+class WatchNonFiniteGradNorm(TrainerCallback):
+    """Under DeepSpeed: warns for each logged non-finite `grad_norm`, stops after `max_consecutive` in a row, or at
+    once when DeepSpeed applied the update (`skipped` False)."""
+
+    def __init__(self, max_consecutive: int, skipped: bool):
+        self.max_consecutive = max_consecutive
+        self.skipped = skipped
+        self.consecutive = 0
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        grad_norm = (logs or {}).get("grad_norm")
+        if grad_norm is None:
+            return control
+        if math.isfinite(float(grad_norm)):
+            self.consecutive = 0
+            return control
+        self.consecutive += 1
+        if not self.skipped:
+            logger.warning(
+                "step %d: the gradient was not finite (grad_norm %s) and DeepSpeed applied the update (fp32, or "
+                "bf16.check_grad_overflow false): the weights are no longer finite, so training stops here; resume "
+                "from the last checkpoint. Likely causes: %s.",
+                state.global_step,
+                grad_norm,
+                CAUSES,
+            )
+            control.should_training_stop = True
+        elif self.consecutive >= self.max_consecutive:
+            logger.warning(
+                "step %d: the gradient was not finite at %d logged steps in a row; DeepSpeed skipped those updates, "
+                "and training stops here. Likely causes: %s.",
+                state.global_step,
+                self.consecutive,
+                CAUSES,
+            )
+            control.should_training_stop = True
+        else:
+            logger.warning(
+                "step %d: the gradient was not finite (grad_norm %s); DeepSpeed skipped the update.",
+                state.global_step,
+                grad_norm,
+            )
+        return control
+
+
+def nonfinite_update_guard(trainer) -> TrainerCallback:
+    """The guard for `trainer`: `SkipNonFiniteUpdates`, or under DeepSpeed, `WatchNonFiniteGradNorm`."""
+    if not trainer.is_deepspeed_enabled:
+        return SkipNonFiniteUpdates(max_consecutive=MAX_CONSECUTIVE_NONFINITE)
+    plugin = trainer.accelerator.state.deepspeed_plugin
+    skipped = deepspeed_skips_nonfinite(trainer.args, plugin.deepspeed_config if plugin is not None else {})
+    return WatchNonFiniteGradNorm(MAX_CONSECUTIVE_NONFINITE, skipped)
