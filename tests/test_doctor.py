@@ -76,6 +76,29 @@ def test_gold_answers_their_reward_cannot_pay_are_counted_with_an_example(accura
     assert "Example: gold '}{'" in finding.message and "scored None" in finding.message
 
 
+def test_gold_answers_that_are_sentences_are_counted_though_they_pay_themselves(accuracy_reward):
+    """Found by an audit: prose golds scored 1.0 against themselves, while `\\boxed{20}` scored 0 against them."""
+    golds = ["First add 2 and 3 to get 5. Then multiply by 4 to get 20.", "The result is twenty.", "7"]
+    finding = check_gold_answers([{"answer": gold} for gold in golds], "answer", accuracy_reward)
+    assert finding.check == "unscorable_gold" and "2 of the 3 gold answers checked" in finding.message
+    assert "or are sentences, not a value (2:" in finding.message
+    assert "Example: gold 'First add 2 and 3 to get 5. Then multiply by 4 to get 20.', whose final answer is a" in (
+        finding.message
+    )
+    worded = ["x = 3 or x = 5", "10 \\text{ square units}", "\\begin{pmatrix} 1/5 \\\\ -18/5 \\end{pmatrix}"]
+    assert check_gold_answers([{"answer": gold} for gold in worded], "answer", accuracy_reward) is None
+
+
+@pytest.mark.parametrize("benchmark", ["math500.jsonl", "gsm8k_train.jsonl", "gsm8k_test.jsonl", "amc23.jsonl"])
+def test_no_real_benchmarks_final_answer_reads_as_prose(shared_data, benchmark):
+    from open_r1.data.benchmarks import load_problems
+    from open_r1.doctor import reads_as_prose
+    from open_r1.rewards.accuracy import prepare_gold
+
+    golds = [prepare_gold(problem.answer) for problem in load_problems(shared_data / benchmark)]
+    assert len(golds) >= 40 and not [gold for gold in golds if reads_as_prose(gold)]
+
+
 def test_gold_answers_in_the_forms_the_reward_reads_pass(accuracy_reward):
     assert check_gold_answers([{"answer": gold} for gold in HEALTHY_GOLDS], "answer", accuracy_reward) is None
 

@@ -11,7 +11,8 @@ At start-up (main process only, on ROWS_CHECKED rows spread over the train split
 configured rewards), after the model is loaded (its generation config says where generation stops):
 - `unscorable_gold`: gold answers that their own accuracy reward does not pay when a completion states them (the
   gold boxed in the R1 layout): unparseable (None: TRL skips the sample), several values, a worked solution with no
-  final answer. Warns when more than WARN_SHARE of the rows checked fail; says how many, with one example.
+  final answer, or a final answer that is a sentence (`reads_as_prose`: it pays only itself, word for word).
+  Warns when more than WARN_SHARE of the rows checked fail; says how many, with one example.
 - `no_stop_token`: a chat template that ends assistant turns with no special token, or with one generation does
   not stop at (neither the tokenizer's eos nor the generation config's): completions run to
   `max_completion_length`. pad == eos is not a finding: TRL 1.16 masks padding by position.
@@ -52,6 +53,7 @@ Not covered: code rewards' test cases (their sandbox reports those), reward mode
 
 import logging
 import math
+import re
 import statistics
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -92,6 +94,11 @@ TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 # below the share), and the symptoms they make.
 WINDOWED_METRICS = ("frac_reward_zero_std", "completions/clipped_ratio")
 WINDOWED_SYMPTOMS = ("zero_spread", "clipped")
+# A gold's final answer with this many words (outside LaTeX commands) is a sentence, not a value: MATH-500's wordiest
+# answers have 2 ("\\begin{pmatrix} ... \\end{pmatrix}"), GSM8K's none.
+PROSE_WORDS = 4
+_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}")
+_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 # A logged standard deviation below this is no spread (TRL logs float32 statistics).
 _NO_SPREAD = 1e-6
 # How much of a completion an example shows: its start, and its end, where the answer is.
@@ -151,24 +158,43 @@ def gold_completion(gold: Any) -> str:
     return f"<think>\nThe reference solution.\n</think>\n<answer>\n\\boxed{{{answer}}}\n</answer>"
 
 
+def reads_as_prose(answer: str | None) -> bool:
+    """Whether a gold's final answer (`prepare_gold`) is a sentence rather than a value: PROSE_WORDS words or more
+    outside LaTeX commands. Graded against itself it is paid (the same text parses alike), yet no boxed value is."""
+    return answer is not None and len(_WORD.findall(_LATEX_COMMAND.sub(" ", answer))) >= PROSE_WORDS
+
+
 def check_gold_answers(rows: Sequence[dict], column: str, accuracy_reward: Callable) -> Finding | None:
-    """`unscorable_gold`: the rows whose gold `accuracy_reward` does not pay 1 when a completion states it."""
+    """`unscorable_gold`: the rows whose gold `accuracy_reward` does not pay 1 when a completion states it, or whose
+    final answer is prose (`reads_as_prose`)."""
     golds = [row[column] for row in rows]
     completions = [[{"role": "assistant", "content": gold_completion(gold)}] for gold in golds]
     scores = accuracy_reward(completions, **{column: golds})
-    failed = [index for index, score in enumerate(scores) if score is None or score < 1.0]
+    prose = [reads_as_prose(prepare_gold(gold)) for gold in golds]
+    failed = [index for index, score in enumerate(scores) if score is None or score < 1.0 or prose[index]]
     if not rows or len(failed) <= WARN_SHARE * len(rows):
         return None
     unparsed = sum(scores[index] is None for index in failed)
+    worded = sum(prose[index] and scores[index] is not None for index in failed)
     first = failed[0]
+    example = f"Example: gold {_short(str(golds[first]))}, " + (
+        "whose final answer is a sentence"
+        if prose[first] and scores[first] is not None
+        else f"stated as {_short(completion_text(completions[first]))}, scored {scores[first]}"
+    )
     return Finding(
         "unscorable_gold",
         f"{len(failed)} of the {len(rows)} gold answers checked (column {column!r}) are not paid by their own "
         "accuracy reward when a completion states them"
         + (f" ({unparsed} cannot be parsed: the reward returns None and TRL skips the sample)" if unparsed else "")
-        + f": those problems can never be rewarded. Example: gold {_short(str(golds[first]))}, stated as "
-        f"{_short(completion_text(completions[first]))}, scored {scores[first]}. Give the column a bare answer or "
-        "a worked solution whose final answer is in \\boxed{}, or drop those rows.",
+        + (
+            f" or are sentences, not a value ({worded}: a boxed number never equals them, and no \\boxed{{}} or "
+            "'####' line says which value they mean)"
+            if worded
+            else ""
+        )
+        + f": those problems can never be rewarded. {example}. Give the column a bare answer or a worked solution "
+        "whose final answer is in \\boxed{}, or drop those rows.",
     )
 
 
