@@ -276,7 +276,9 @@ def feed(
 ) -> tuple[list[str], TrainerControl]:
     """Passes each log to `doctor.on_log` as the Trainer does; returns the doctor's warnings and the final control."""
     args = types.SimpleNamespace(
-        max_completion_length=max_completion_length, max_tool_calling_iterations=max_tool_calling_iterations
+        max_completion_length=max_completion_length,
+        max_tool_calling_iterations=max_tool_calling_iterations,
+        learning_rate=1e-6,
     )
     control = TrainerControl()
     with caplog.at_level(logging.WARNING):
@@ -385,6 +387,22 @@ def test_the_clipped_warning_counts_the_last_batchs_completions_that_go_round_a_
     odd = {**batch, "completion": [looping, looping, 42]}
     warnings, control = feed(make_doctor(last_batch=lambda: odd), [clipped] * 3, caplog)
     assert "[clipped]" in warnings[0] and "Repeated lines" not in warnings[0] and not control.should_training_stop
+
+
+def test_an_entropy_that_collapses_is_named_with_the_learning_rate(caplog):
+    """Found by an audit: a learning rate of 1.0 took entropy from 6.1 to 0.3 and the doctor blamed the stop token."""
+    entropies = [6.13, 0.32, 0.21, 0.2]
+    logs = [grpo_log(accuracy=(0.3, 0.4), entropy=entropy, grad_norm=5.35) for entropy in entropies]
+    warnings, _ = feed(make_doctor(patience=3), logs, caplog)
+    assert len(warnings) == 1 and warnings[0].startswith("GRPO doctor, step 4:")
+    assert (
+        "[entropy_collapse] the policy's entropy fell from 6.13 (step 1) to 0.2, below 25% of where it started "
+        "(grad_norm 5.35)" in warnings[0]
+    )
+    assert "learning_rate 1e-06" in warnings[0]
+    caplog.clear()  # a healthy run's drift, as make gsm8k's GRPO on an H100
+    healthy = [grpo_log(accuracy=(0.3, 0.4), entropy=entropy) for entropy in (0.47, 0.44, 0.45, 0.42, 0.41, 0.42)]
+    assert feed(make_doctor(patience=3), healthy, caplog)[0] == []
 
 
 def test_symptoms_due_at_the_same_step_make_one_warning(caplog):
