@@ -55,6 +55,32 @@ def test_a_memory_error_in_the_provider_costs_the_rewards_not_the_training_step(
         assert reward(completions, verification_info=infos) == [0.0, 0.0, None]
 
 
+class Counting(CodeExecutionProvider):
+    """The given provider, counting the submissions it is asked to run."""
+
+    def __init__(self, provider):
+        self.provider, self.ran = provider, []
+
+    def execute(self, submissions, test_batch_size=1):
+        self.ran.extend(submissions)
+        return self.provider.execute(submissions, test_batch_size=test_batch_size)
+
+
+def test_a_groups_identical_programs_run_once_and_share_their_result(sandbox):
+    """Found by an audit: eight identical completions of one prompt ran eight times (paid sandboxes bill each)."""
+    counting = Counting(sandbox)
+    completions = [answer(ADD)] * 6 + [answer("print(3)")] * 2 + [answer(ADD)]
+    rewards = get_code_reward(counting, scoring_mode="partial", test_batch_size=0)(
+        completions, verification_info=[INFO] * 9
+    )
+    assert rewards == pytest.approx([1.0] * 6 + [1 / 3] * 2 + [1.0])
+    assert len(counting.ran) == 2
+    other_tests = {**INFO, "test_cases": INFO["test_cases"][:1]}  # the same program on other tests is run again
+    counting.ran.clear()
+    get_code_reward(counting)([answer(ADD)] * 2, verification_info=[INFO, other_tests])
+    assert len(counting.ran) == 2
+
+
 def build(name: str, **recipe) -> callable:
     """The registry's reward `name` from a recipe with `recipe`'s fields."""
     return REWARD_FUNCS_REGISTRY[name](GRPOScriptArguments(dataset_name="x", **recipe))

@@ -265,20 +265,22 @@ def check_sandbox(sandbox: Sandbox, reward_name: str) -> None:
 
 
 def run_submissions(sandbox: Sandbox, submissions: list[Optional[Submission]], batch_size: int) -> list:
-    """Results aligned with `submissions` (None entries are not run).
+    """Results aligned with `submissions` (None entries are not run); identical submissions (the same program on
+    the same tests, as a group's completions often are) run once and share their result.
 
     A MemoryError while the provider runs or reads them costs these submissions their reward (SANDBOX_ERROR,
     reward 0), never the training step; providers already turn a failed worker into SANDBOX_ERROR themselves."""
-    to_run = [s for s in submissions if s is not None]
+    to_run = list(dict.fromkeys(s for s in submissions if s is not None))
     provider = provider_of(sandbox)
     try:
-        results = iter(provider.execute(to_run, test_batch_size=batch_size) if to_run else [])
+        results = provider.execute(to_run, test_batch_size=batch_size) if to_run else []
     except MemoryError:
         logger.warning(
             "the %s provider ran out of memory on %d submissions (reward 0)", type(provider).__name__, len(to_run)
         )
-        results = iter([failed_result(s, "out of memory while running or reading the submission") for s in to_run])
-    return [next(results) if s is not None else None for s in submissions]
+        results = [failed_result(s, "out of memory while running or reading the submission") for s in to_run]
+    result_of = dict(zip(to_run, results, strict=True))
+    return [result_of[s] if s is not None else None for s in submissions]
 
 
 def check_same_language(enforce: bool, languages: set, reward_name: str) -> None:
