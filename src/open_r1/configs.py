@@ -29,8 +29,8 @@ from open_r1.rewards import REWARD_FUNCS_REGISTRY, accuracy, check_reward_names,
 from open_r1.rewards import format as format_rewards
 from open_r1.rewards.ioi import DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER
 from open_r1.sandbox.base import SCORING_MODES, check_scoring_mode
-from open_r1.sandbox.config import DEFAULT_NUM_WORKERS, DEFAULT_PROVIDER, PROVIDERS, SandboxConfig
-from open_r1.sandbox.languages import DEFAULT_LANGUAGE
+from open_r1.sandbox.config import DEFAULT_PROVIDER, DEFAULT_SANDBOX_WORKERS, PROVIDERS, SandboxConfig
+from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE
 from open_r1.tools import TOOLS, python_tool
 from open_r1.usage import (
     UsageError,
@@ -199,7 +199,7 @@ class GRPOScriptArguments(ScriptArguments):
         metadata={"help": "Repetition penalty: most negative penalty (must be <= 0)."},
     )
     repetition_language: str = field(
-        default=repetition.DEFAULT_LANGUAGE,
+        default=repetition.DEFAULT_REPETITION_LANGUAGE,
         metadata={"help": "Repetition penalty: 'en' splits on whitespace, 'zh' segments with jieba."},
     )
     max_completion_len: int = field(
@@ -211,7 +211,7 @@ class GRPOScriptArguments(ScriptArguments):
         metadata={"help": "Soft overlong punishment: tokens before the budget where the penalty starts."},
     )
     reward_num_workers: int = field(
-        default=accuracy.DEFAULT_NUM_WORKERS,
+        default=accuracy.DEFAULT_GRADING_WORKERS,
         metadata={"help": "Worker processes that grade math answers in parallel (per training process)."},
     )
     reward_timeout_seconds: float = field(
@@ -219,7 +219,7 @@ class GRPOScriptArguments(ScriptArguments):
         metadata={"help": "Hard time limit to grade one completion; past it the reward is 0."},
     )
     code_language: str = field(
-        default=DEFAULT_LANGUAGE,
+        default=DEFAULT_CODE_LANGUAGE,
         metadata={"help": "Language of code completions: python, cpp, javascript, ..."},
     )
     code_scoring_mode: Optional[str] = field(
@@ -239,7 +239,7 @@ class GRPOScriptArguments(ScriptArguments):
         },
     )
     code_num_workers: int = field(
-        default=DEFAULT_NUM_WORKERS,
+        default=DEFAULT_SANDBOX_WORKERS,
         metadata={
             "help": "Programs the code rewards run at once per training process, and the python tool's calls of "
             "different rollouts in one generation round."

@@ -60,7 +60,7 @@ def test_grpo_with_code_rewards_in_the_local_sandbox_trains_end_to_end(tiny_asse
         "--reward_funcs", "code", "binary_code", "code_format",
         "--reward_weights", "1.0", "1.0", "0.1",
         "--code_provider", "local",
-        "--reward_num_workers", str(accuracy.DEFAULT_NUM_WORKERS),  # the recipe's 1 is for math grading, unused here
+        "--reward_num_workers", str(accuracy.DEFAULT_GRADING_WORKERS),  # the recipe's 1 is for math grading, unused here
         "--max_completion_length", "40", "--temperature", "0.3",
         "--max_steps", "2",
     )  # fmt: skip

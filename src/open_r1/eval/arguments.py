@@ -11,9 +11,8 @@ from typing import Optional
 
 from open_r1.eval.few_shot import PROMPT_STYLES
 from open_r1.hub_access import check_references
-from open_r1.rewards.accuracy import DEFAULT_NUM_WORKERS, DEFAULT_TIMEOUT_SECONDS
-from open_r1.sandbox.config import DEFAULT_NUM_WORKERS as DEFAULT_SANDBOX_WORKERS
-from open_r1.sandbox.config import DEFAULT_PROVIDER
+from open_r1.rewards.accuracy import DEFAULT_GRADING_WORKERS, DEFAULT_TIMEOUT_SECONDS
+from open_r1.sandbox.config import DEFAULT_PROVIDER, DEFAULT_SANDBOX_WORKERS
 from open_r1.tools import TOOLS, python_tool
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
 from open_r1.usage import ArgumentParser, UsageError, check_local_path, one_line, unknown_names
@@ -101,7 +100,7 @@ class EvaluateArguments:
         },
     )
     reward_num_workers: int = field(
-        default=DEFAULT_NUM_WORKERS,
+        default=DEFAULT_GRADING_WORKERS,
         metadata={"help": "Worker processes that grade answers in parallel (GRPO's field of the same name)."},
     )
     reward_timeout_seconds: float = field(

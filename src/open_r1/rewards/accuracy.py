@@ -39,7 +39,7 @@ from open_r1.rewards.grading_protocol import KIND_ANSWER_BLOCK, KIND_BOXED
 
 # Defaults of the accuracy-style rewards; `open_r1.configs` (reward_num_workers, reward_timeout_seconds) and the
 # evaluator import them from here.
-DEFAULT_NUM_WORKERS = 2
+DEFAULT_GRADING_WORKERS = 2
 DEFAULT_TIMEOUT_SECONDS = 5.0
 # Longest final answer worth parsing: benchmark answers are far shorter (MATH-500's longest is 53 characters).
 MAX_ANSWER_CHARS = 1000
@@ -112,7 +112,7 @@ def grade_answers(
     completions: list[str],
     golds: list[str],
     *,
-    num_workers: int = DEFAULT_NUM_WORKERS,
+    num_workers: int = DEFAULT_GRADING_WORKERS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> list[float | None]:
     """Grades each completion against its gold: 1.0 correct, 0.0 wrong (or too slow), None if the gold is unparseable."""
@@ -154,7 +154,7 @@ def grade_answers(
 
 
 def get_accuracy_reward(
-    num_workers: int = DEFAULT_NUM_WORKERS,
+    num_workers: int = DEFAULT_GRADING_WORKERS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ):
     """`accuracy_reward` grading with `num_workers` processes and a `timeout`-second limit per completion."""

@@ -45,7 +45,7 @@ from open_r1.rewards._completions import completion_texts, prompt_texts
 from open_r1.sandbox.base import CodeExecutionProvider, Submission, TestCase, check_scoring_mode, normalize_output
 from open_r1.sandbox.config import SandboxConfig
 from open_r1.sandbox.factory import get_provider
-from open_r1.sandbox.languages import DEFAULT_LANGUAGE, canonical_language, fence_tags
+from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE, canonical_language, fence_tags
 from open_r1.sandbox.remote import failed_result
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def code_blocks(text: str) -> list[tuple[str, str]]:
         position = end + len(_FENCE)
 
 
-def extract_code(completion: str, language: Optional[str] = DEFAULT_LANGUAGE) -> str:
+def extract_code(completion: str, language: Optional[str] = DEFAULT_CODE_LANGUAGE) -> str:
     """The last fenced code block (preferring blocks tagged `language`), or '' when there is none or `language` is
     None (as upstream: a row without a language has no code to run)."""
     if language is None:
@@ -290,7 +290,7 @@ def check_same_language(enforce: bool, languages: set, reward_name: str) -> None
 
 def get_code_reward(
     sandbox: Sandbox = SandboxConfig(),
-    language: str = DEFAULT_LANGUAGE,
+    language: str = DEFAULT_CODE_LANGUAGE,
     test_batch_size: Optional[int] = None,
     scoring_mode: Optional[str] = None,
     binary: bool = False,

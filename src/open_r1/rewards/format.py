@@ -23,7 +23,7 @@ import re
 from typing import Optional
 
 from open_r1.rewards._completions import completion_texts
-from open_r1.sandbox.languages import DEFAULT_LANGUAGE
+from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def _answer_has_fenced_block(text: str, language: str) -> bool:
     return 0 <= end and end + 3 <= closing
 
 
-def get_code_format_reward(language: str = DEFAULT_LANGUAGE, think_prefilled: bool = DEFAULT_THINK_PREFILLED):
+def get_code_format_reward(language: str = DEFAULT_CODE_LANGUAGE, think_prefilled: bool = DEFAULT_THINK_PREFILLED):
     """Format reward for code answers: the `<answer>` block must contain a ```language fenced block.
 
     A `language` dataset column, when present, overrides `language` per sample (mixed-language training); a row

@@ -17,7 +17,7 @@ punishment, which counts tokens.
 import math
 
 from open_r1.rewards._completions import completion_texts, gold_answers
-from open_r1.rewards.accuracy import DEFAULT_NUM_WORKERS, DEFAULT_TIMEOUT_SECONDS, grade_answers
+from open_r1.rewards.accuracy import DEFAULT_GRADING_WORKERS, DEFAULT_TIMEOUT_SECONDS, grade_answers
 
 # Defaults of the length rewards (GRPOScriptArguments imports them from here).
 COSINE_MIN_VALUE_WRONG = 0.0
@@ -30,7 +30,7 @@ SOFT_OVERLONG_PUNISH_CACHE = 4096
 
 
 def get_len_reward(
-    num_workers: int = DEFAULT_NUM_WORKERS,
+    num_workers: int = DEFAULT_GRADING_WORKERS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ):
     """`len_reward` grading correctness with `num_workers` processes and a `timeout`-second limit."""
@@ -68,7 +68,7 @@ def get_cosine_scaled_reward(
     max_value_correct: float = COSINE_MAX_VALUE_CORRECT,
     max_len: int = COSINE_MAX_LEN,
     *,
-    num_workers: int = DEFAULT_NUM_WORKERS,
+    num_workers: int = DEFAULT_GRADING_WORKERS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ):
     """A reward scaled by completion length with a cosine schedule (see the module docstring)."""

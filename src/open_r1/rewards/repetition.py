@@ -22,7 +22,7 @@ from open_r1.rewards._completions import completion_text, completion_texts
 # Defaults of the repetition penalty (GRPOScriptArguments imports them from here).
 DEFAULT_NGRAM_SIZE = 3
 DEFAULT_MAX_PENALTY = -1.0
-DEFAULT_LANGUAGE = "en"
+DEFAULT_REPETITION_LANGUAGE = "en"
 
 SUPPORTED_LANGUAGES = ("en", "zh")
 
@@ -62,7 +62,7 @@ def _chinese_words(text: str) -> list[str]:
 def get_repetition_penalty_reward(
     ngram_size: int = DEFAULT_NGRAM_SIZE,
     max_penalty: float = DEFAULT_MAX_PENALTY,
-    language: str = DEFAULT_LANGUAGE,
+    language: str = DEFAULT_REPETITION_LANGUAGE,
 ):
     """A reward penalising repeated `ngram_size`-grams, down to `max_penalty` (<= 0)."""
     if max_penalty > 0:

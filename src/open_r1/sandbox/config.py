@@ -21,7 +21,7 @@ PROVIDERS = ("local", "e2b", "morph", "piston")
 # Providers that can be reached through a router (scripts/e2b_router.py, scripts/morph_router.py).
 ROUTED_PROVIDERS = ("e2b", "morph")
 DEFAULT_PROVIDER = "local"
-DEFAULT_NUM_WORKERS = 2
+DEFAULT_SANDBOX_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class SandboxConfig:
     (`num_workers`), the router it goes through (e2b and morph only) and the limits of each run."""
 
     provider: str = DEFAULT_PROVIDER
-    num_workers: int = DEFAULT_NUM_WORKERS
+    num_workers: int = DEFAULT_SANDBOX_WORKERS
     router_url: Optional[str] = None
     limits: Limits = field(default_factory=Limits)
 

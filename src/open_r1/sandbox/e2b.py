@@ -15,7 +15,7 @@ import os
 from typing import Optional
 
 from .base import Limits
-from .config import DEFAULT_NUM_WORKERS
+from .config import DEFAULT_SANDBOX_WORKERS
 from .remote import DEFAULT_ATTEMPTS, RemoteProvider
 
 MISSING_PACKAGE = 'E2B support needs e2b-code-interpreter: pip install -e ".[code]"'
@@ -40,7 +40,7 @@ class E2BProvider(RemoteProvider):
 
     def __init__(
         self,
-        num_workers: int = DEFAULT_NUM_WORKERS,
+        num_workers: int = DEFAULT_SANDBOX_WORKERS,
         router_url: Optional[str] = None,
         limits: Optional[Limits] = None,
         attempts: int = DEFAULT_ATTEMPTS,

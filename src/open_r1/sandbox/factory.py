@@ -16,7 +16,7 @@ process; `clear_providers` exists for tests).
 import threading
 
 from .base import CodeExecutionProvider
-from .config import DEFAULT_NUM_WORKERS, DEFAULT_PROVIDER, PROVIDERS, SandboxConfig
+from .config import DEFAULT_PROVIDER, DEFAULT_SANDBOX_WORKERS, PROVIDERS, SandboxConfig
 
 _providers: dict[SandboxConfig, CodeExecutionProvider] = {}
 _lock = threading.Lock()
@@ -61,4 +61,11 @@ def clear_providers() -> None:
             close()
 
 
-__all__ = ["DEFAULT_NUM_WORKERS", "DEFAULT_PROVIDER", "PROVIDERS", "SandboxConfig", "clear_providers", "get_provider"]
+__all__ = [
+    "DEFAULT_SANDBOX_WORKERS",
+    "DEFAULT_PROVIDER",
+    "PROVIDERS",
+    "SandboxConfig",
+    "clear_providers",
+    "get_provider",
+]

@@ -10,7 +10,7 @@ of them accepts is accepted by all, under the same aliases.
 Not covered: languages other than Python, C++ and C (no provider here runs them).
 """
 
-DEFAULT_LANGUAGE = "python"
+DEFAULT_CODE_LANGUAGE = "python"
 
 # alias (lower case) -> canonical name
 ALIASES = {

@@ -58,7 +58,7 @@ from .base import (
     not_run_raw,
     output_limit,
 )
-from .config import DEFAULT_NUM_WORKERS
+from .config import DEFAULT_SANDBOX_WORKERS
 from .languages import canonical_language
 
 logger = logging.getLogger(__name__)
@@ -453,7 +453,7 @@ class LocalSandbox(CodeExecutionProvider):
     """A pool of `num_workers` fork servers; `execute` runs submissions on them concurrently."""
 
     def __init__(
-        self, num_workers: int = DEFAULT_NUM_WORKERS, limits: Optional[Limits] = None, python: Optional[str] = None
+        self, num_workers: int = DEFAULT_SANDBOX_WORKERS, limits: Optional[Limits] = None, python: Optional[str] = None
     ):
         if num_workers < 1:
             raise ValueError(f"num_workers must be >= 1, got {num_workers}")

@@ -14,7 +14,7 @@ import os
 from typing import Optional
 
 from .base import Limits
-from .config import DEFAULT_NUM_WORKERS
+from .config import DEFAULT_SANDBOX_WORKERS
 from .e2b import load_dotenv_if_available
 from .remote import DEFAULT_ATTEMPTS, RemoteProvider
 
@@ -30,7 +30,7 @@ class MorphProvider(RemoteProvider):
 
     def __init__(
         self,
-        num_workers: int = DEFAULT_NUM_WORKERS,
+        num_workers: int = DEFAULT_SANDBOX_WORKERS,
         router_url: Optional[str] = None,
         limits: Optional[Limits] = None,
         attempts: int = DEFAULT_ATTEMPTS,

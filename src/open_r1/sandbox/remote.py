@@ -34,7 +34,7 @@ from .base import (
     judge_input,
     not_run_raw,
 )
-from .config import DEFAULT_NUM_WORKERS
+from .config import DEFAULT_SANDBOX_WORKERS
 from .languages import canonical_language
 
 logger = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class RemoteProvider(CodeExecutionProvider):
 
     def __init__(
         self,
-        num_workers: int = DEFAULT_NUM_WORKERS,
+        num_workers: int = DEFAULT_SANDBOX_WORKERS,
         limits: Optional[Limits] = None,
         attempts: int = DEFAULT_ATTEMPTS,
         router_url: Optional[str] = None,

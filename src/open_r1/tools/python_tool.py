@@ -62,7 +62,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple, Optional
 
 from open_r1.sandbox import Limits, SandboxConfig, get_provider
-from open_r1.sandbox.config import DEFAULT_NUM_WORKERS
+from open_r1.sandbox.config import DEFAULT_SANDBOX_WORKERS
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def default_rollout_seconds(wall_seconds: float, max_tool_calling_iterations: Op
     return max(0, rounds) * wall_seconds
 
 
-def tool_sandbox(provider: str, num_workers: int = DEFAULT_NUM_WORKERS) -> SandboxConfig:
+def tool_sandbox(provider: str, num_workers: int = DEFAULT_SANDBOX_WORKERS) -> SandboxConfig:
     """The python tool's sandbox on `provider`, running `num_workers` programs at once (a tool provider is checked
     first)."""
     return SandboxConfig(check_tool_provider(provider), num_workers)
