@@ -38,10 +38,9 @@ def reward_list() -> str:
 
 def with_reward_list(text: str) -> str:
     """`text` (a README) with its block between the markers replaced by `reward_list()`."""
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise SystemExit(f"README.md has no block between {BEGIN!r} and {END!r}")
-    return text[:start] + reward_list() + text[end + len(END) :]
+    from open_r1.utils.results_docs import between_markers
+
+    return between_markers(text, BEGIN, END, reward_list(), "README.md", "the reward list")
 
 
 def main() -> int:

@@ -41,7 +41,6 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
 ARMS = {"baseline": "false", "dynamic_sampling": "true"}  # arm -> the recipe's `dynamic_sampling`
-GOAL_COMPLETIONS_RATIO = 0.7  # issue 29: the same held-out accuracy with at most 0.7x the completions
 DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 MODELS = ("tiny", "smollm2")
 MODEL_LABELS = {"tiny": "tiny", "smollm2": "SmolLM2"}

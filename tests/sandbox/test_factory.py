@@ -86,7 +86,7 @@ def test_anything_else_is_an_error_naming_the_value(bad):
 
 
 def test_every_canonical_language_has_its_fence_tags():
-    assert LANGUAGES == ("c", "cpp", "python")
+    assert LANGUAGES == ("python", "cpp", "c")
     assert fence_tags("cpp") == {"cpp", "c++", "cc", "cxx"}
     assert fence_tags("javascript") == {"javascript"}  # extraction does not depend on what can run
 

@@ -23,7 +23,7 @@ ALIASES = {
     "cxx": "cpp",
     "c": "c",
 }
-LANGUAGES = tuple(sorted(set(ALIASES.values())))
+LANGUAGES = tuple(dict.fromkeys(ALIASES.values()))  # python, cpp, c
 # Piston's runtime name and the source file name it compiles or runs.
 PISTON_RUNTIMES = {"python": ("python", "main.py"), "cpp": ("c++", "main.cpp"), "c": ("c", "main.c")}
 
@@ -34,7 +34,7 @@ class UnsupportedLanguageError(ValueError):
 
 def _describe() -> str:
     aliases = ", ".join(f"{alias}={target}" for alias, target in ALIASES.items() if alias != target)
-    return f"python, cpp and c (aliases: {aliases})"
+    return f"{', '.join(LANGUAGES[:-1])} and {LANGUAGES[-1]} (aliases: {aliases})"
 
 
 def canonical_language(language) -> str:

@@ -50,6 +50,10 @@ def setup_logging(training_args) -> None:
     warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 
 
+# The Trainer's checkpoint folders: checkpoint-<global step>.
+CHECKPOINT_FOLDER = re.compile(r"checkpoint-\d+")
+
+
 def _last_complete_checkpoint(output_dir: str) -> str | None:
     """The newest checkpoint-N in output_dir that has its trainer_state.json, which the Trainer writes last.
 
@@ -57,7 +61,7 @@ def _last_complete_checkpoint(output_dir: str) -> str | None:
     it, and resuming from that one crashes; it is skipped with a warning.
     """
     steps = sorted(
-        (int(name.split("-", 1)[1]) for name in os.listdir(output_dir) if re.fullmatch(r"checkpoint-\d+", name)),
+        (int(name.split("-", 1)[1]) for name in os.listdir(output_dir) if CHECKPOINT_FOLDER.fullmatch(name)),
         reverse=True,
     )
     for step in steps:
@@ -98,7 +102,7 @@ def discard_earlier_checkpoints(training_args) -> list[str]:
     earlier = sorted(
         os.path.join(training_args.output_dir, name)
         for name in os.listdir(training_args.output_dir)
-        if re.fullmatch(r"checkpoint-\d+", name)
+        if CHECKPOINT_FOLDER.fullmatch(name)
     )
     if training_args.should_save:
         logger.warning(
