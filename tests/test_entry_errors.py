@@ -20,7 +20,7 @@ from open_r1.hub_access import HUB_CHECK_ATTEMPTS, HUB_CHECK_PAUSE_SECONDS
 from open_r1.rewards import REWARD_FUNCS_REGISTRY
 from open_r1.utils.launch import accelerate_command, launch_environment
 from tests.support import REPO_ROOT
-from tests.support.local_server import free_port
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,8 @@ import pytest
 from open_r1 import hub_access
 from open_r1.hub_access import HubReference, Push, check_hub_access
 from open_r1.usage import UsageError, check_command_line
-from tests.support.local_server import free_port, serving
+from tests.support.local_server import serving
+from tests.support.ports import free_port
 
 MODEL = HubReference("model_name_or_path", "Org/Some-Model", "model")
 DATASET = HubReference("dataset_name", "org/MathProblems", "dataset")

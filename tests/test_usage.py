@@ -215,7 +215,8 @@ def test_a_generation_server_that_does_not_answer_is_named_and_any_http_answer_c
     from aiohttp import web
 
     from open_r1.usage import check_server_answers
-    from tests.support.local_server import free_port, serving
+    from tests.support.local_server import serving
+    from tests.support.ports import free_port
 
     dead = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(UsageError, match=f"--vllm-server-url {dead}: no server answers .*; is it running"):
@@ -230,7 +231,8 @@ def test_the_server_check_goes_through_the_proxy_only_where_the_client_does(monk
     from aiohttp import web
 
     from open_r1.usage import check_server_answers
-    from tests.support.local_server import free_port, serving
+    from tests.support.local_server import serving
+    from tests.support.ports import free_port
 
     monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{free_port()}")  # a proxy nothing listens on
     monkeypatch.delenv("no_proxy", raising=False)
@@ -243,7 +245,7 @@ def test_the_server_check_goes_through_the_proxy_only_where_the_client_does(monk
 
 def test_generate_py_checks_its_server_before_building_the_pipeline(tmp_path, monkeypatch):
     from open_r1 import generate
-    from tests.support.local_server import free_port
+    from tests.support.ports import free_port
 
     monkeypatch.setattr(generate, "build_distilabel_pipeline", lambda **_: pytest.fail("the pipeline was built"))
     (tmp_path / "p.jsonl").write_text('{"prompt": "1+1?"}\n')

@@ -10,6 +10,7 @@ import pytest
 from open_r1.data.benchmarks import Problem, load_problems
 from open_r1.eval import few_shot
 from open_r1.usage import UsageError
+from tests.support.files import write_jsonl
 
 # GSM8K-shaped rows. The two files number their rows alike ("0", "1", ...), as the real GSM8K files do: a shot
 # must be taken from the train file by position, never looked up by an id the test file shares.
@@ -22,11 +23,6 @@ TRAIN = [
     for i in range(12)
 ]
 TEST = [{"id": str(i), "problem": f"Test problem {i}: what is {i} * 3?", "answer": str(3 * i)} for i in range(6)]
-
-
-def write_jsonl(path: pathlib.Path, rows: list[dict]) -> pathlib.Path:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

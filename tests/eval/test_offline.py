@@ -12,6 +12,7 @@ from open_r1.eval.metrics import mean_and_stderr
 from open_r1.eval.offline import read_details
 from open_r1.evaluate import evaluate, main
 from open_r1.usage import UsageError
+from tests.support.files import write_jsonl
 
 PROBLEMS = [
     {"id": "p1", "problem": "What is $1+1$?", "answer": "2"},
@@ -28,11 +29,6 @@ PREDICTIONS = [
     ("p3", "\\boxed{25}"),
     ("p3", "So the answer is \\boxed{25}."),
 ]
-
-
-def write_jsonl(path: pathlib.Path, rows: list[dict]) -> pathlib.Path:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

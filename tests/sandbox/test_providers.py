@@ -3,7 +3,6 @@ routers against a local run of the router itself (served by uvicorn on a loopbac
 """
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from open_r1.sandbox.morph import MorphProvider
 from open_r1.sandbox.piston import PistonClient, PistonError, PistonProvider, raw_from_piston
 from open_r1.sandbox.remote import evaluation_script, parse_script_output, with_retries
 from tests.support.piston_answers import piston_answer
+from tests.support.ports import free_port
 from tests.support.sandbox_checks import skip_without_isolation
 
 ADD = Submission(
@@ -256,12 +256,6 @@ def test_piston_compile_errors_and_status_codes_map_to_verdicts():
 # ---------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def router_url():
     uvicorn = pytest.importorskip("uvicorn")
@@ -269,7 +263,7 @@ def router_url():
 
     with skip_without_isolation():
         backend = local_backend(2)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(build_router_app(backend, 2, "local"), host="127.0.0.1", port=port, log_level="warning")
     )

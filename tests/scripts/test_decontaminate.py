@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
+from tests.support.files import write_jsonl
 from tests.support.script_module import load_module
 
 
@@ -114,20 +115,14 @@ def test_bad_rows_and_benchmarks_are_rejected_with_their_position():
         NgramIndex(BENCHMARK, ngram_size=0)
 
 
-def _write_jsonl(path, rows):
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return str(path)
-
-
 @pytest.fixture
 def planted(tmp_path):
-    benchmark_file = _write_jsonl(
-        tmp_path / "algebra_bench.jsonl", [{"problem": p, "answer": "1"} for p in BENCHMARK["algebra"]]
-    )
+    benchmark = [{"problem": p, "answer": "1"} for p in BENCHMARK["algebra"]]
+    benchmark_file = str(write_jsonl(tmp_path / "algebra_bench.jsonl", benchmark))
     rows = [{"problem": f"Clean problem number {i} about apples, oranges and pears.", "id": i} for i in range(20)]
     rows[3]["problem"] = BENCHMARK["algebra"][0].upper()
     rows[9]["problem"] = "  \n".join(BENCHMARK["algebra"][1].split(" "))
-    dataset_file = _write_jsonl(tmp_path / "train.jsonl", rows)
+    dataset_file = str(write_jsonl(tmp_path / "train.jsonl", rows))
     return dataset_file, benchmark_file
 
 
@@ -204,7 +199,7 @@ def test_real_benchmark_problems_planted_in_a_dataset_are_found(shared_data, tmp
     rows[10] = math500[123]
     rows[50] = aime25[4].upper()
     rows[150] = "  ".join(math500[-1].split())
-    dataset_file = _write_jsonl(tmp_path / "mix.jsonl", [{"problem": p} for p in rows])
+    dataset_file = str(write_jsonl(tmp_path / "mix.jsonl", [{"problem": p} for p in rows]))
     report = _load_script().main(
         ["--dataset", dataset_file, "--benchmark_files", *benchmark_files, "--output_dir", str(tmp_path / "out")]
     )

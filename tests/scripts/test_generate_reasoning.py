@@ -23,7 +23,8 @@ from aiohttp import web
 
 from open_r1.data.jsonl import ResumableJsonl
 from tests.support import REPO_ROOT
-from tests.support.local_server import free_port, serving
+from tests.support.local_server import serving
+from tests.support.ports import free_port
 from tests.support.script_module import load_module
 
 # Most tests here are end-to-end runs: they drive the generation scripts against a real `transformers serve`.

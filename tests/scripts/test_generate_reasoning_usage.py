@@ -3,7 +3,7 @@ one line on stderr with exit status 2, before any request; the output file is no
 
 import pytest
 
-from tests.support.local_server import free_port
+from tests.support.ports import free_port
 from tests.support.script_module import load_module
 
 

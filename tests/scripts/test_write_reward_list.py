@@ -41,5 +41,7 @@ def test_a_stale_block_is_replaced_and_check_says_so(writer, tmp_path, monkeypat
 
 
 def test_a_readme_without_the_markers_is_an_error(writer):
-    with pytest.raises(SystemExit, match="README.md has no <!-- reward list.* markers to write the reward list between"):
+    with pytest.raises(
+        SystemExit, match="README.md has no <!-- reward list.* markers to write the reward list between"
+    ):
         writer.with_reward_list("# Title\n")

@@ -7,18 +7,12 @@ gloo instead of NCCL (ACCELERATE_USE_CPU=true), no environment modules.
 """
 
 import os
-import socket
 
 import pytest
 
 from tests.support import REPO_ROOT
+from tests.support.ports import free_port
 from tests.support.slurm_cluster import JobResult, SlurmCluster, missing_programs
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +44,8 @@ def submit(slurm_cluster, tmp_path):
             "OPEN_R1_VENV": str(REPO_ROOT / ".venv"),
             "OPEN_R1_PROCESSES_PER_NODE": "1",
             # A fresh port per job: a finished job's socket can linger in TIME_WAIT.
-            "OPEN_R1_MAIN_PROCESS_PORT": str(_free_port()),
-            "OPEN_R1_VLLM_PORT": str(_free_port()),
+            "OPEN_R1_MAIN_PROCESS_PORT": str(free_port()),
+            "OPEN_R1_VLLM_PORT": str(free_port()),
             "ACCELERATE_USE_CPU": "true",
             "OMP_NUM_THREADS": "1",
             "HF_HUB_OFFLINE": "1",

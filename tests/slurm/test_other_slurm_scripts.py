@@ -7,19 +7,14 @@ E2B or Morph.
 """
 
 import json
-import socket
 import time
 import urllib.request
 
 import pytest
 
+from tests.support.ports import free_port
+
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_health(job, port: int, timeout: float = 120) -> dict:

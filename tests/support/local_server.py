@@ -2,16 +2,11 @@
 
 import asyncio
 import contextlib
-import socket
 import threading
 
 from aiohttp import web
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.ports import free_port
 
 
 @contextlib.contextmanager

@@ -21,10 +21,11 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
+
+from tests.support.ports import free_port
 
 REQUIRED_PROGRAMS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scancel")
 GPUS_PER_NODE = 8
@@ -40,12 +41,6 @@ def missing_programs() -> list[str]:
 
 def _which(program: str) -> str | None:
     return shutil.which(program, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _process_state(pid: int) -> str | None:
@@ -161,14 +156,14 @@ class SlurmCluster:
 
         user = subprocess.run(["id", "-un"], capture_output=True, text=True, check=True).stdout.strip()
         node_lines = [
-            f"NodeName={node} NodeHostname=localhost NodeAddr=127.0.0.1 Port={_free_port()} "
+            f"NodeName={node} NodeHostname=localhost NodeAddr=127.0.0.1 Port={free_port()} "
             f"CPUs={CPUS_PER_NODE} Gres=gpu:{GPUS_PER_NODE} State=UNKNOWN"
             for node in self.node_names
         ]
         conf = f"""\
 ClusterName=openr1test
 SlurmctldHost=localhost
-SlurmctldPort={_free_port()}
+SlurmctldPort={free_port()}
 SlurmUser={user}
 SlurmdUser=root
 AuthType=auth/munge

@@ -17,6 +17,7 @@ from open_r1.sandbox.factory import clear_providers
 from open_r1.tools import PythonTool, PythonToolSettings, ToolStats
 from open_r1.tools.python_tool import default_rollout_seconds
 from open_r1.tools.rollout import call_tool
+from tests.conftest import python_call
 from tests.support.sandbox_checks import skip_without_isolation
 
 pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
@@ -54,10 +55,6 @@ def make_tool():
     make.stats = stats
     yield make
     clear_providers()
-
-
-def python_call(code: str) -> dict:
-    return {"type": "function", "function": {"name": "python", "arguments": {"code": code}}}
 
 
 def run_turn(tool: PythonTool, codes: list[str]) -> list[tuple[str, float]]:
