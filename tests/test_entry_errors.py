@@ -159,6 +159,20 @@ def test_grpo_names_the_column_a_reward_needs_before_loading_the_model(workdir):
 
 
 @pytest.mark.timeout(300)
+def test_a_run_told_to_overwrite_that_fails_its_checks_keeps_the_earlier_runs_checkpoints(workdir):
+    """Found by an audit: overwrite_output_dir deleted the earlier checkpoints, then a mistyped column stopped it."""
+    earlier = workdir / "data" / "earlier-run" / "checkpoint-2"
+    earlier.mkdir(parents=True)
+    (earlier / "trainer_state.json").write_text('{"global_step": 2}')
+    result, _ = run(
+        "grpo.py", "--config", str(TINY_GRPO), "--dataset_name", "data/prompts.jsonl",
+        "--output_dir", "data/earlier-run", "--overwrite_output_dir", "true", cwd=workdir,
+    )  # fmt: skip
+    assert "needs a 'solution' or 'answer'" in error_line(result, "grpo.py")
+    assert (earlier / "trainer_state.json").is_file()
+
+
+@pytest.mark.timeout(300)
 def test_grpo_checks_the_think_prefill_once_the_tokenizer_is_loaded_before_the_model(workdir, tiny_model):
     # A tokenizer without its model: the run must stop before it looks for the weights.
     tokenizer = workdir / "data" / "tokenizer-only"

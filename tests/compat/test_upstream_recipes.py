@@ -15,11 +15,14 @@ import datasets
 import pytest
 import transformers
 import yaml
+from transformers import TrainerControl, TrainerState
 from trl import ModelConfig
 
 from open_r1.compat import recipes as upstream_recipes
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser, ScriptArguments, SFTConfig
 from open_r1.grpo import PromptTruncatingGRPOTrainer
+from open_r1.utils.callbacks import get_callbacks
+from open_r1.utils.resume import DiscardEarlierCheckpoints
 from open_r1.utils.training import resolve_checkpoint
 from tests.support import REPO_ROOT
 from tests.support.launch import accelerate_launch, log_history
@@ -455,10 +458,19 @@ def test_overwrite_output_dir_starts_fresh_and_deletes_the_earlier_runs_checkpoi
     assert resolve_checkpoint(resuming) == str(tmp_path / "checkpoint-50")
 
     fresh = SFTConfig(output_dir=str(tmp_path), use_cpu=True, report_to="none", overwrite_output_dir=True)
+    assert resolve_checkpoint(fresh) is None
+    # Deleted only when training begins: a run that fails its checks or its loading first deletes nothing.
+    assert len(list(tmp_path.glob("checkpoint-*"))) == 2
+    [discard] = [
+        callback for callback in get_callbacks(fresh, None) if isinstance(callback, DiscardEarlierCheckpoints)
+    ]
     with caplog.at_level(logging.WARNING):
-        assert resolve_checkpoint(fresh) is None
+        discard.on_train_begin(fresh, TrainerState(), TrainerControl())
     assert not list(tmp_path.glob("checkpoint-*"))
     assert "starting fresh" in caplog.text and "checkpoint-5, checkpoint-50" in caplog.text
+    assert not [
+        callback for callback in get_callbacks(resuming, None) if isinstance(callback, DiscardEarlierCheckpoints)
+    ]
 
 
 def test_an_explicit_resume_wins_over_overwrite_output_dir(tmp_path):

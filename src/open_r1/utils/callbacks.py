@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from transformers import TrainerCallback
 
 from .hub import push_to_hub_revision
-from .resume import RecordTrainingArguments
+from .resume import DiscardEarlierCheckpoints, RecordTrainingArguments
 from .time_limit import RunTimeLimit
 
 logger = logging.getLogger(__name__)
@@ -74,9 +74,12 @@ CALLBACKS = {"push_to_hub_revision": PushToHubRevisionCallback}
 
 
 def get_callbacks(training_args, model_args) -> list[TrainerCallback]:
-    """`RecordTrainingArguments`, `RunTimeLimit` under `max_run_minutes`, then the callbacks named by
+    """`RecordTrainingArguments`, `DiscardEarlierCheckpoints` under `overwrite_output_dir`, `RunTimeLimit` under
+    `max_run_minutes`, then the callbacks named by
     `training_args.callbacks`; an unknown name fails with the known ones."""
     callbacks = [RecordTrainingArguments()]
+    if getattr(training_args, "overwrite_output_dir", False):
+        callbacks.append(DiscardEarlierCheckpoints())
     if getattr(training_args, "max_run_minutes", None) is not None:
         callbacks.append(RunTimeLimit(training_args.max_run_minutes))
     for name in training_args.callbacks:

@@ -4,6 +4,7 @@
     finished = finished_run(checkpoint, training_args)    # a message when nothing is left to train, else None
     report_changed_settings(checkpoint, training_args)    # one block: what differs from the checkpoint's run
     callbacks = [RecordTrainingArguments(), ...]          # writes training_args.json into each checkpoint
+    callbacks += [DiscardEarlierCheckpoints()]            # overwrite_output_dir: the old checkpoints go at train begin
     class MyTrainer(TiedWeightsResume, SFTTrainer): ...   # no "missing keys ['lm_head.weight']" on resume
 
 - `finished_run`: transformers checks `max_steps` only after a step, so resuming a checkpoint that already reached
@@ -26,12 +27,16 @@ checkpoints' own loading (they report no missing keys).
 import json
 import logging
 import os
+import re
+import shutil
 
 from transformers import TrainerCallback
 
 logger = logging.getLogger("open_r1")
 
 TRAINING_ARGS_FILE = "training_args.json"
+# The Trainer's checkpoint folders: checkpoint-<global step>.
+CHECKPOINT_FOLDER = re.compile(r"checkpoint-\d+")
 
 # Settings that a resumed run takes from the checkpoint (the states that restore them), not from the command.
 KEPT_FROM_CHECKPOINT = {
@@ -150,3 +155,37 @@ class TiedWeightsResume:
         # A tied key shares its tensor with its source: loading the source loaded it.
         really_missing = [key for key in load_result.missing_keys if key not in tied or tied[key] in missing]
         super()._issue_warnings_after_load(load_result._replace(missing_keys=really_missing))
+
+
+def discard_earlier_checkpoints(training_args) -> list[str]:
+    """Deletes output_dir's checkpoint-N folders for a run that starts fresh; returns them (`DiscardEarlierCheckpoints`
+    calls it when training starts, so a run that fails its checks or its loading deletes nothing).
+
+    They cannot stay: the Trainer rotates checkpoints by step number, so with `save_total_limit` it would
+    delete the new run's checkpoints and keep the old run's higher-numbered ones, and the next automatic
+    resume would continue the old run. Only the process that saves checkpoints deletes them.
+    """
+    earlier = sorted(
+        os.path.join(training_args.output_dir, name)
+        for name in os.listdir(training_args.output_dir)
+        if CHECKPOINT_FOLDER.fullmatch(name)
+    )
+    if earlier and training_args.should_save:
+        logger.warning(
+            "overwrite_output_dir is set: starting fresh instead of resuming, and deleting the earlier run's "
+            "checkpoints in %s: %s",
+            training_args.output_dir,
+            ", ".join(os.path.basename(path) for path in earlier),
+        )
+        for path in earlier:
+            shutil.rmtree(path)
+    return earlier
+
+
+class DiscardEarlierCheckpoints(TrainerCallback):
+    """Under `overwrite_output_dir: true` without an explicit `resume_from_checkpoint`: deletes the earlier run's
+    checkpoints when training begins, once every check and the model's loading have passed."""
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if args.resume_from_checkpoint is None and os.path.isdir(args.output_dir):
+            discard_earlier_checkpoints(args)

@@ -12,8 +12,6 @@ training itself (TRL's trainers).
 
 import logging
 import os
-import re
-import shutil
 import sys
 import warnings
 
@@ -23,7 +21,7 @@ from transformers import set_seed
 
 from .hub import check_hub_revision_exists
 from .launch_settings import apply_launch_settings
-from .resume import finished_run, report_changed_settings
+from .resume import CHECKPOINT_FOLDER, finished_run, report_changed_settings
 from .wandb_logging import init_wandb_training
 
 logger = logging.getLogger("open_r1")
@@ -50,10 +48,6 @@ def setup_logging(training_args) -> None:
     warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 
 
-# The Trainer's checkpoint folders: checkpoint-<global step>.
-CHECKPOINT_FOLDER = re.compile(r"checkpoint-\d+")
-
-
 def _last_complete_checkpoint(output_dir: str) -> str | None:
     """The newest checkpoint-N in output_dir that has its trainer_state.json, which the Trainer writes last.
 
@@ -77,43 +71,23 @@ def resolve_checkpoint(training_args) -> str | None:
 
     Resuming automatically is what makes a preempted or requeued job continue instead of
     starting over (and overwriting the checkpoints it would need). `overwrite_output_dir: true` asks for
-    the opposite, as it did in transformers 4: the run starts fresh (see `discard_earlier_checkpoints`).
+    the opposite, as it did in transformers 4: the run starts fresh (see `resume.DiscardEarlierCheckpoints`).
     """
     if training_args.resume_from_checkpoint is not None:
         return training_args.resume_from_checkpoint
     if os.path.isdir(training_args.output_dir):
         last_checkpoint = _last_complete_checkpoint(training_args.output_dir)
         if last_checkpoint is not None and getattr(training_args, "overwrite_output_dir", False):
-            discard_earlier_checkpoints(training_args)
+            logger.info(
+                "overwrite_output_dir is set: starting fresh instead of resuming %s; the earlier run's checkpoints "
+                "are deleted once training starts (DiscardEarlierCheckpoints), not before the run's checks pass",
+                last_checkpoint,
+            )
             return None
         if last_checkpoint is not None:
             logger.info("Checkpoint detected, resuming training at %s", last_checkpoint)
             return last_checkpoint
     return None
-
-
-def discard_earlier_checkpoints(training_args) -> list[str]:
-    """Deletes output_dir's checkpoint-N folders for a run that starts fresh; returns them.
-
-    They cannot stay: the Trainer rotates checkpoints by step number, so with `save_total_limit` it would
-    delete the new run's checkpoints and keep the old run's higher-numbered ones, and the next automatic
-    resume would continue the old run. Only the process that saves checkpoints deletes them.
-    """
-    earlier = sorted(
-        os.path.join(training_args.output_dir, name)
-        for name in os.listdir(training_args.output_dir)
-        if CHECKPOINT_FOLDER.fullmatch(name)
-    )
-    if training_args.should_save:
-        logger.warning(
-            "overwrite_output_dir is set: starting fresh instead of resuming, and deleting the earlier run's "
-            "checkpoints in %s: %s",
-            training_args.output_dir,
-            ", ".join(os.path.basename(path) for path in earlier),
-        )
-        for path in earlier:
-            shutil.rmtree(path)
-    return earlier
 
 
 def start_run(script_args, training_args, model_args) -> str | None:
