@@ -336,6 +336,34 @@ def test_a_misspelt_reward_is_named_before_any_other_check_reads_the_names(tmp_p
 
 
 @pytest.mark.parametrize(
+    "kind, option, value, message",
+    [
+        ("grpo", "--max_completion_length", "0", "max_completion_length must be a positive number of tokens, got 0"),
+        ("grpo", "--temperature", "0", "temperature must be > 0, got 0: GRPO samples its num_generations"),
+        ("grpo", "--learning_rate", "-1e-3", "learning_rate must be a step size >= 0, got -0.001"),
+        ("sft", "--learning_rate", "-1e-3", "learning_rate must be a step size >= 0, got -0.001"),
+    ],
+)
+def test_values_that_would_fail_once_the_model_loaded_are_refused_when_parsed(tmp_path, kind, option, value, message):
+    """Found by an audit: each of these failed after the model loaded, under 280-340 lines of launcher traceback."""
+    recipe = "model_name_or_path: m\ndataset_name: d\noutput_dir: out\n"
+    with pytest.raises(UsageError, match=message):
+        parse(tmp_path, recipe, f"{option}={value}", kind=kind)
+
+
+def test_use_vllm_without_vllm_installed_is_refused_before_anything_loads(monkeypatch):
+    import importlib.util
+
+    from open_r1.startup_checks import check_vllm_installed
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "vllm" else object())
+    with pytest.raises(UsageError, match="use_vllm: true needs vLLM, which is not installed here"):
+        check_vllm_installed(types.SimpleNamespace(use_vllm=True))
+    check_vllm_installed(types.SimpleNamespace(use_vllm=False))
+    check_vllm_installed(types.SimpleNamespace())  # SFT has no use_vllm
+
+
+@pytest.mark.parametrize(
     "setting, message",
     [
         ("per_device_train_batch_size: 16.5", "per_device_train_batch_size: expected int, got 16.5"),

@@ -377,8 +377,9 @@ class _OpenR1TrainingExtras:
     overwrite_output_dir: bool = field(
         default=False,
         metadata={
-            "help": "Start fresh even when output_dir holds checkpoints: their checkpoint-N folders are deleted "
-            "instead of resumed from (transformers 4's field, which transformers 5 removed; see docs/upstream.md)."
+            "help": "Start fresh even when output_dir holds checkpoints: their checkpoint-N folders are deleted when "
+            "training begins instead of resumed from (transformers 4's field, which transformers 5 removed; see "
+            "docs/upstream.md)."
         },
     )
     max_run_minutes: Optional[float] = field(
@@ -392,6 +393,8 @@ class _OpenR1TrainingExtras:
     )
 
     def _check_extras(self) -> None:
+        if not self.learning_rate >= 0:
+            raise UsageError(f"learning_rate must be a step size >= 0, got {self.learning_rate:g}")
         if self.max_run_minutes is not None and not self.max_run_minutes > 0:
             raise ValueError(
                 f"max_run_minutes must be a positive number of minutes (leave it out for no limit), got "
@@ -537,6 +540,15 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
             raise ValueError(
                 "dynamic_sampling_max_rounds must be at least 2 (one generation batch, then refills), got "
                 f"{self.dynamic_sampling_max_rounds}"
+            )
+        if self.max_completion_length < 1:
+            raise UsageError(
+                f"max_completion_length must be a positive number of tokens, got {self.max_completion_length}"
+            )
+        if not self.temperature > 0:
+            raise UsageError(
+                f"temperature must be > 0, got {self.temperature:g}: GRPO samples its num_generations completions of a "
+                "prompt, and at 0 they would all be the greedy one, with no spread to learn from"
             )
         if self.max_prompt_length is not None and self.max_prompt_length < 1:
             raise ValueError(

@@ -5,6 +5,7 @@
     check_continuous_batching_precision(values)               # likewise
     check_sft_dataset(dataset, script_args, training_args)    # sft.py, once the dataset is loaded
     check_grpo_dataset(dataset, script_args, training_args)   # grpo.py, likewise
+    check_vllm_installed(training_args)                       # start_run, before anything else
 
 - `check_ignored_fields`: a field the recipe or command line sets (to other than its default) although the
   chosen mode never reads it, e.g. `vllm_gpu_memory_utilization` with `use_vllm: false`, `cosine_max_len` without
@@ -22,6 +23,7 @@
 - `check_grpo_dataset`: `dataset_prompt_column` and the columns the rewards of `reward_funcs` read
   (`REWARD_COLUMNS`: `solution` or `answer` for accuracy, `verification_info` for code, ...); blank prompts: an
   error when most are (the wrong column), else a warning naming them.
+- `check_vllm_installed`: `use_vllm: true` without vLLM.
 Column errors list the columns found and the ones expected. The tokenizer-dependent start-up check of GRPO,
 `check_think_prefill`, lives beside the tokenizer in `open_r1.utils.model_utils`.
 
@@ -274,6 +276,17 @@ def _splits_used(dataset, script_args, training_args) -> dict[str, Any]:
             f"its splits: {sorted(dataset)}"
         )
     return {name: dataset[name] for name in names}
+
+
+def check_vllm_installed(training_args) -> None:
+    """`use_vllm: true` where vLLM is not installed: TRL raises only once the model is loaded."""
+    import importlib.util
+
+    if getattr(training_args, "use_vllm", False) and importlib.util.find_spec("vllm") is None:
+        raise UsageError(
+            "use_vllm: true needs vLLM, which is not installed here (make install adds it, with the gpu extra, "
+            "where nvidia-smi sees a GPU): set --use_vllm false to generate with transformers"
+        )
 
 
 def blank_rows(part, column: str) -> list[int]:

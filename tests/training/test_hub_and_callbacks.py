@@ -131,3 +131,25 @@ def test_benchmarks_are_launched_once_the_checkpoint_is_pushed(monkeypatch):
     upload.set_result(None)
     assert [args.hub_model_revision for args in launched] == ["v1-step-000000005"]
     assert launched[0].benchmarks == ["aime24"]
+
+
+def test_logging_to_wandb_online_without_credentials_is_refused_before_the_model_loads(monkeypatch, tmp_path):
+    """Found by an audit: wandb raised "No API key configured" only at train start, under 298 lines."""
+    from open_r1.usage import UsageError
+    from open_r1.utils.wandb_logging import check_wandb_login
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc, no wandb settings
+    monkeypatch.setenv("NETRC", str(tmp_path / ".netrc"))
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb-config"))
+    for variable in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE", "WANDB_BASE_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("WANDB_MODE", "online")
+    with pytest.raises(
+        UsageError, match="report_to wandb needs credentials .* run `wandb login` once .*WANDB_MODE=offline"
+    ):
+        check_wandb_login()
+    monkeypatch.setenv("WANDB_API_KEY", "a" * 40)
+    check_wandb_login()
+    monkeypatch.delenv("WANDB_API_KEY")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    check_wandb_login()

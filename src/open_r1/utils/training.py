@@ -22,7 +22,7 @@ from transformers import set_seed
 from .hub import check_hub_revision_exists
 from .launch_settings import apply_launch_settings
 from .resume import CHECKPOINT_FOLDER, finished_run, report_changed_settings
-from .wandb_logging import init_wandb_training
+from .wandb_logging import check_wandb_login, init_wandb_training
 
 logger = logging.getLogger("open_r1")
 
@@ -91,9 +91,13 @@ def resolve_checkpoint(training_args) -> str | None:
 
 
 def start_run(script_args, training_args, model_args) -> str | None:
-    """Seeds, sets up logging, settles the launch's precision, checks the Hub revision and wandb; returns the checkpoint
+    """Checks that vLLM is there if asked for, seeds, sets up logging, settles the launch's precision, checks the Hub
+    revision and wandb's login; returns the checkpoint
     to resume from (`log_settings` logs the settings). A run whose checkpoint already reached this command's
     max_steps (or num_train_epochs) says so and exits 0 here (see open_r1.utils.resume)."""
+    from open_r1.startup_checks import check_vllm_installed
+
+    check_vllm_installed(training_args)
     set_seed(training_args.seed)
     setup_logging(training_args)
     apply_launch_settings(training_args)
@@ -104,6 +108,7 @@ def start_run(script_args, training_args, model_args) -> str | None:
         _exit_without_training()
     check_hub_revision_exists(training_args)
     if "wandb" in training_args.report_to:
+        check_wandb_login()
         init_wandb_training(training_args)
     return checkpoint
 

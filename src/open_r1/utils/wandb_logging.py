@@ -1,6 +1,14 @@
-"""Points wandb at the entity, project and group named in the training config."""
+"""Points wandb at the entity, project and group named in the training config, and checks that it can log.
+
+Not covered: a key wandb refuses (checked by wandb itself, when the Trainer starts its run).
+"""
 
 import os
+
+from open_r1.usage import UsageError
+
+# WANDB_MODE values that need no login.
+LOCAL_MODES = ("offline", "disabled", "dryrun")
 
 
 def init_wandb_training(training_args) -> None:
@@ -12,3 +20,24 @@ def init_wandb_training(training_args) -> None:
     ):
         if value is not None:
             os.environ[variable] = value
+
+
+def check_wandb_login() -> None:
+    """A UsageError when wandb would log online without credentials (no WANDB_API_KEY, no `wandb login`): wandb
+    itself raises only once the Trainer starts, after the model has loaded."""
+    if os.environ.get("WANDB_MODE", "").lower() in LOCAL_MODES:
+        return
+    try:
+        from wandb.sdk.lib.wbauth import authenticate_session
+    except ImportError:  # another wandb: it says so itself at train start
+        return
+    host = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
+    try:
+        credentials = authenticate_session(host=host, source="open_r1", prompt=False, update_session=False)
+    except Exception:  # credentials wandb finds malformed: its own message at train start is the clearer one
+        return
+    if credentials is None:
+        raise UsageError(
+            f"report_to wandb needs credentials for {host}: run `wandb login` once (or set WANDB_API_KEY), or set "
+            "WANDB_MODE=offline to log under wandb/ and upload later with `wandb sync`"
+        )
