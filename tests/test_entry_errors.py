@@ -33,11 +33,12 @@ LOCAL_PATH_SECONDS = 5.0
 
 @pytest.fixture
 def workdir(tmp_path):
-    """A working directory laid out as the tiny recipes expect, but with empty `data/tiny-*` folders, and two small
-    datasets."""
+    """A working directory laid out as the tiny recipes expect, but with `data/tiny-*` folders empty (the model's
+    but for a config.json, which tells a model folder), and two small datasets."""
     data = tmp_path / "data"
     for name in ("tiny-model", "tiny-sft", "tiny-math"):
         (data / name).mkdir(parents=True)
+    (data / "tiny-model" / "config.json").write_text("{}")
     (data / "plain.jsonl").write_text('{"question": "1+1?", "answer": "2"}\n')
     (data / "prompts.jsonl").write_text('{"prompt": "1+1?", "level": 1}\n')
     return tmp_path

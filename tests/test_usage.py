@@ -17,8 +17,9 @@ from open_r1.usage import (
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
-    """A working directory with a `data/` folder holding `tiny-model/`."""
+    """A working directory with a `data/` folder holding `tiny-model/` (a model folder's config.json)."""
     (tmp_path / "data" / "tiny-model").mkdir(parents=True)
+    (tmp_path / "data" / "tiny-model" / "config.json").write_text("{}")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -111,6 +112,16 @@ def test_a_missing_local_path_names_the_field_and_the_close_existing_one(workdir
     )
     check_local_path("model_name_or_path", "data/tiny-model")
     check_local_path("model_name_or_path", "Qwen/Qwen2.5-1.5B-Instruct")  # left to the Hub
+
+
+def test_a_model_folder_without_a_model_is_named_before_anything_loads(workdir):
+    """Found by an audit: an empty folder failed after 280 lines, blaming a missing sentencepiece."""
+    (workdir / "data" / "nomodel").mkdir()
+    with pytest.raises(UsageError, match=r"^model_name_or_path: data/nomodel is a folder without a model: expected"):
+        check_local_path("model_name_or_path", "data/nomodel", kind="model")
+    check_local_path("dataset_name", "data/nomodel", kind="dataset")  # a folder of data files is not checked so
+    (workdir / "data" / "nomodel" / "model.gguf").write_bytes(b"GGUF")
+    check_local_path("model_name_or_path", "data/nomodel", kind="model")
 
 
 @pytest.mark.parametrize(

@@ -225,10 +225,15 @@ def _of_other_kind(entry: pathlib.Path, kind: str | None) -> bool:
     return any((entry / marker).is_file() for marker in others)
 
 
+# A local model folder holds one of these (or a .gguf file); an empty or unrelated folder fails only once loading
+# reaches it, with an error about sentencepiece.
+MODEL_FOLDER_FILES = ("config.json", "tokenizer_config.json", "tokenizer.json")
+
+
 def check_local_path(field: str, reference: str, local_only: bool = False, kind: str | None = None) -> None:
     """Raises a UsageError naming `field` when `reference` looks local (`looks_local`), or `local_only` (the field
     takes no Hub id), and does not exist; the close names it suggests leave out folders of the other `kind` (model or
-    dataset) where it is given.
+    dataset) where it is given. A `kind` model folder must hold a model's files (`MODEL_FOLDER_FILES`, or a .gguf).
 
     A dataset reference may list several files separated by commas; each is checked.
     """
@@ -238,6 +243,12 @@ def check_local_path(field: str, reference: str, local_only: bool = False, kind:
             continue
         path = pathlib.Path(part).expanduser()
         if path.exists():
+            if kind == "model" and path.is_dir() and not any((path / name).exists() for name in MODEL_FOLDER_FILES):
+                if not next(path.glob("*.gguf"), None):
+                    raise UsageError(
+                        f"{field}: {part} is a folder without a model: expected a save_pretrained folder (config.json, "
+                        "tokenizer files) or a .gguf checkpoint"
+                    )
             continue
         parent = next((p for p in path.parents if p.is_dir()), None)
         entries = list(itertools.islice(parent.iterdir(), 1000)) if parent is not None else []

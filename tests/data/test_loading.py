@@ -36,3 +36,21 @@ def test_a_progress_bar_setting_in_the_environment_is_the_users_and_left_alone(t
         monkeypatch.setattr(module, "HF_DATASETS_DISABLE_PROGRESS_BARS", False)
     loading.load_dataset_reference(str(tmp_path / "rows.jsonl"), split="train")
     assert not [w for w in recwarn if "progress bar" in str(w.message).lower()], [str(w.message) for w in recwarn]
+
+
+def test_a_malformed_or_empty_data_file_is_named_in_one_line(tmp_path):
+    """Found by an audit: a stray comma gave a 110-line DatasetGenerationError, an empty file a bare StopIteration."""
+    from open_r1.usage import UsageError
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"problem": "1+1", "answer": "2"}\n{"problem": "2+2", "answer": "4",}\n')
+    with pytest.raises(UsageError, match=r"bad.jsonl:2: not valid JSON \(Expecting property name"):
+        loading.load_dataset_reference(str(bad), split="train")
+    listed = tmp_path / "listed.jsonl"
+    listed.write_text('{"problem": "1+1"}\n["2+2", "4"]\n')
+    with pytest.raises(UsageError, match="listed.jsonl:2: a JSON list, not an object"):
+        loading.load_dataset_reference(str(listed), split="train")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(UsageError, match=r"the data file .*empty.jsonl is empty"):
+        loading.load_dataset_reference(str(empty), split="train")

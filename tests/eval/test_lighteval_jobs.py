@@ -178,6 +178,7 @@ def test_make_evaluate_names_a_benchmark_dataset_out_of_reach_before_lighteval_s
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # offline (the tests' setting) with an empty cache
     model = tmp_path / "model"
     model.mkdir()
+    (model / "config.json").write_text("{}")
     with pytest.raises(UsageError) as raised:
         lighteval_jobs.main(["--model", str(model), "--benchmark", "aime24"])
     assert "so TASK=aime24's dataset (lighteval's; BACKEND=accelerate DATA=<file> runs a local copy) " in str(

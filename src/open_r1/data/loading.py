@@ -14,20 +14,21 @@ it. Not covered: streaming.
 """
 
 import contextlib
+import json
 import pathlib
 import re
 
 import datasets
 from datasets import Dataset, DatasetDict
 
-from open_r1.usage import DATA_FILE_BUILDERS, looks_local
+from open_r1.usage import DATA_FILE_BUILDERS, UsageError, looks_local
 
 
 def _refuse_config(config: str | None, config_field: str, what: str) -> None:
     # A config names one of a Hub dataset's builder configurations; saved folders and data files have none, and
     # silently loading the whole thing instead would train on data the recipe did not ask for.
     if config is not None:
-        raise ValueError(
+        raise UsageError(
             f"{config_field}={config!r} cannot apply to {what}, which has no configurations: remove {config_field}, "
             "or point the dataset at the configuration's own files"
         )
@@ -50,15 +51,42 @@ def _load_local(reference: str, config: str | None, config_field: str) -> Datase
 
     suffixes = {p.suffix for p in paths}
     if len(suffixes) != 1 or next(iter(suffixes)) not in DATA_FILE_BUILDERS:
-        raise ValueError(
+        raise UsageError(
             f"Dataset files {reference!r} must share one extension among {sorted(DATA_FILE_BUILDERS)}; got {sorted(suffixes)}"
         )
     _refuse_config(config, config_field, f"the data file(s) {reference}")
     builder = DATA_FILE_BUILDERS[suffixes.pop()]
+    empty = [str(p) for p in paths if p.is_file() and not p.read_bytes()[: 1 << 16].strip()]
+    if empty:
+        raise UsageError(f"the data file {empty[0]} is empty (from dataset reference {reference!r})")
     # A small file builds in a second: its bar would only stand above an error about its columns.
     quiet = sum(p.stat().st_size for p in paths) <= QUIET_BUILD_BYTES
-    with _without_progress_bars() if quiet else contextlib.nullcontext():
-        return datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]})
+    try:
+        with _without_progress_bars() if quiet else contextlib.nullcontext():
+            return datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]})
+    except datasets.exceptions.DatasetGenerationError as error:
+        raise UsageError(
+            first_bad_json_line(paths) or f"datasets could not read {reference}: {error.__cause__ or error}"
+        ) from error
+
+
+def first_bad_json_line(paths: list[pathlib.Path]) -> str | None:
+    """`<file>:<line>: not valid JSON (...)` for the first line of the JSON Lines files among `paths` that does not
+    parse as one JSON object; None when they all do (read only once datasets has failed on them)."""
+    for path in paths:
+        if path.suffix != ".jsonl":
+            continue
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as error:
+                    return f"{path}:{number}: not valid JSON ({error})"
+                if not isinstance(row, dict):
+                    return f"{path}:{number}: a JSON {type(row).__name__}, not an object with the row's columns"
+    return None
 
 
 # Local data files up to this size are built without datasets' progress bar; larger ones keep it.
@@ -93,7 +121,7 @@ def load_dataset_reference(
         try:
             loaded = datasets.load_dataset(reference, config)
         except (FileNotFoundError, datasets.exceptions.DatasetNotFoundError, ConnectionError, OSError) as error:
-            raise ValueError(
+            raise UsageError(
                 f"Could not load dataset {reference!r} (config {config!r}): it is not a local path and loading it "
                 f"from the Hugging Face Hub failed: {error}"
             ) from error
@@ -104,7 +132,7 @@ def load_dataset_reference(
         return loaded
     name, rows = _parse_split(split)
     if name not in loaded:
-        raise ValueError(f"Dataset {reference!r} has no split {name!r}; available splits: {sorted(loaded)}")
+        raise UsageError(f"Dataset {reference!r} has no split {name!r}; available splits: {sorted(loaded)}")
     return loaded[name] if rows is None else loaded[name].select(rows(len(loaded[name])))
 
 
@@ -118,7 +146,7 @@ def _parse_split(split: str):
         return split, None
     match = _SLICE.match(split.replace(" ", ""))
     if match is None:
-        raise ValueError(
+        raise UsageError(
             f"split {split!r}: expected a split name, optionally sliced as datasets does "
             "('train[:100]', 'train[10:20]', 'train[:10%]')"
         )

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from datasets import Dataset, DatasetDict, concatenate_datasets
 
 from open_r1.data.loading import load_dataset_reference
+from open_r1.usage import UsageError
 
 if TYPE_CHECKING:  # the recipe's argument classes; importing them at run time would load TRL
     from open_r1.configs import DatasetConfig, ScriptArguments
@@ -33,7 +34,7 @@ def select_columns(dataset: Dataset, columns: list[str], name: str) -> Dataset:
     """Keeps `columns`, failing with the names that exist when one is missing."""
     missing = [column for column in columns if column not in dataset.column_names]
     if missing:
-        raise ValueError(f"Dataset {name!r} has no column(s) {missing}; its columns are {dataset.column_names}")
+        raise UsageError(f"Dataset {name!r} has no column(s) {missing}; its columns are {dataset.column_names}")
     return dataset.select_columns(columns)
 
 
@@ -44,7 +45,7 @@ def _load_mixture_member(entry: DatasetConfig, seed: int) -> Dataset:
     if entry.weight is not None:
         keep = int(len(dataset) * entry.weight)
         if keep == 0:
-            raise ValueError(
+            raise UsageError(
                 f"Dataset {entry.id!r}: weight {entry.weight} of {len(dataset)} rows keeps no row; raise the weight"
             )
         dataset = dataset.shuffle(seed=seed).select(range(keep))
@@ -57,7 +58,7 @@ def _concatenate(parts: list[Dataset], entries: list[DatasetConfig]) -> Dataset:
     for part in parts[1:]:
         if sorted(part.column_names) != sorted(reference.column_names):
             listing = "; ".join(f"{e.id}: {p.column_names}" for p, e in zip(parts, entries))
-            raise ValueError(
+            raise UsageError(
                 f"Datasets of a mixture must have the same columns (select them with `columns`); got {listing}"
             )
     aligned = [reference]
@@ -66,7 +67,7 @@ def _concatenate(parts: list[Dataset], entries: list[DatasetConfig]) -> Dataset:
             try:
                 part = part.select_columns(reference.column_names).cast(reference.features)
             except (ValueError, TypeError) as error:
-                raise ValueError(
+                raise UsageError(
                     f"Dataset {entry.id!r} has column types {part.features} that cannot be cast to those of "
                     f"{entries[0].id!r}: {reference.features}"
                 ) from error
@@ -78,7 +79,7 @@ def get_dataset(args: ScriptArguments) -> DatasetDict:
     """The training data of `args`: `dataset_name` loaded whole, or `dataset_mixture` combined."""
     if args.dataset_mixture is None:
         if not args.dataset_name:
-            raise ValueError("Either `dataset_name` or `dataset_mixture` must be provided")
+            raise UsageError("Either `dataset_name` or `dataset_mixture` must be provided")
         logger.info("Loading dataset %s", args.dataset_name)
         return load_dataset_reference(args.dataset_name, args.dataset_config)
 
@@ -105,7 +106,7 @@ def add_system_prompt(dataset: DatasetDict, system_prompt: str | None, column: s
 
     for split, part in dataset.items():
         if column not in part.column_names:
-            raise ValueError(
+            raise UsageError(
                 f"system_prompt is set but split {split!r} has no conversational column {column!r}; "
                 f"its columns are {part.column_names}"
             )
