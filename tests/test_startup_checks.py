@@ -85,6 +85,10 @@ def parse(tmp_path, text: str, *args: str, kind: str = "grpo"):
             "dynamic_sampling_max_rounds: 5",
             "dynamic_sampling_max_rounds: 5 has no effect with dynamic_sampling: false: it needs dynamic_sampling: true",
         ),
+        (  # found by an audit: the recipe's dataset_name stayed beside a mixture added below it, silently unused
+            "dataset_mixture:\n  datasets:\n    - {id: a.jsonl}\n",
+            "dataset_name: 'd' has no effect with dataset_mixture: .*: it needs no dataset_mixture",
+        ),
     ],
 )
 def test_a_field_the_mode_ignores_is_an_error_naming_both_fields(tmp_path, setting, named):

@@ -176,6 +176,13 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
         needs="dynamic_sampling: true",
     ),
     ModeOnlyField(
+        # A mixture lists its datasets itself (open_r1.data.mixtures.get_dataset reads dataset_name only without one).
+        applies=lambda name: name in ("dataset_name", "dataset_config"),
+        switches=("dataset_mixture",),
+        active=lambda values: values["dataset_mixture"] is None,
+        needs="no dataset_mixture (a mixture names its datasets in dataset_mixture.datasets)",
+    ),
+    ModeOnlyField(
         applies=lambda name: name == "benchmarks",
         switches=("callbacks",),
         active=lambda values: "push_to_hub_revision" in _as_list(values["callbacks"]),

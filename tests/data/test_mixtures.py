@@ -190,6 +190,13 @@ def test_system_prompt_is_prepended_once():
     assert len(dataset["train"][0]["messages"]) == 2
 
 
+def test_a_system_prompt_every_conversation_already_overrides_is_an_error():
+    """Found by an audit: `--system_prompt` on data whose rows all open with a system turn trained as without it."""
+    opened = [{"messages": [{"role": "system", "content": "mine"}, {"role": "user", "content": "hi"}]}] * 3
+    with pytest.raises(ValueError, match="system_prompt has no effect: every conversation of split 'train' already"):
+        add_system_prompt(DatasetDict({"train": Dataset.from_list(opened)}), "be brief")
+
+
 def test_system_prompt_needs_a_conversational_column():
     with pytest.raises(ValueError, match="no conversational column 'messages'"):
         add_system_prompt(DatasetDict({"train": Dataset.from_list([{"text": "x"}])}), "be brief")

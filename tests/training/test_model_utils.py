@@ -349,3 +349,11 @@ def test_deepspeed_from_the_accelerate_launcher_counts_as_float32_master_weights
     with caplog.at_level("WARNING"):
         get_model(ModelConfig(model_name_or_path=str(tiny_model), dtype="bfloat16"), training_args(deepspeed=None))
     assert "1/256" not in caplog.text
+
+
+def test_an_eos_token_the_vocabulary_lacks_is_one_usage_line(tiny_model):
+    """Found by an audit: `--eos_token '<|end|>'` ended in a 197-line traceback after its message."""
+    from open_r1.usage import UsageError
+
+    with pytest.raises(UsageError, match=r"eos_token '<\|end\|>' is not a token of .*'s vocabulary"):
+        get_tokenizer(ModelConfig(model_name_or_path=str(tiny_model)), training_args(eos_token="<|end|>"))

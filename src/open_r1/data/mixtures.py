@@ -94,7 +94,8 @@ def get_dataset(args: ScriptArguments) -> DatasetDict:
 
 
 def add_system_prompt(dataset: DatasetDict, system_prompt: str | None, column: str = "messages") -> DatasetDict:
-    """Prepends `system_prompt` to each conversation in `column` that has no system turn yet."""
+    """Prepends `system_prompt` to each conversation in `column` that has no system turn yet; a UsageError when
+    every conversation of a split has one (the field would change nothing)."""
     if system_prompt is None:
         return dataset
 
@@ -109,5 +110,22 @@ def add_system_prompt(dataset: DatasetDict, system_prompt: str | None, column: s
             raise UsageError(
                 f"system_prompt is set but split {split!r} has no conversational column {column!r}; "
                 f"its columns are {part.column_names}"
+            )
+        opened = sum(
+            bool(messages) and messages[0]["role"] == "system"
+            for batch in part.select_columns([column]).iter(batch_size=1024)
+            for messages in batch[column]
+        )
+        if len(part) and opened == len(part):
+            raise UsageError(
+                f"system_prompt has no effect: every conversation of split {split!r} already opens with a system "
+                "turn, which it does not replace; unset system_prompt, or drop those turns from the data"
+            )
+        if opened:
+            logger.info(
+                "system_prompt: %d of the %d conversations of split %r keep their own system turn",
+                opened,
+                len(part),
+                split,
             )
     return dataset.map(prepend, desc="Adding the system prompt")

@@ -31,6 +31,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from open_r1.usage import UsageError
+
 if TYPE_CHECKING:  # the module is read by code that must not import transformers (`make demo`'s command line)
     from transformers import PreTrainedTokenizerBase
 
@@ -140,7 +142,7 @@ def generation_prompt(tokenizer: PreTrainedTokenizerBase, chat_template: str | N
     without = _render(tokenizer, messages, template)
     with_prompt = _render(tokenizer, messages, template, add_generation_prompt=True)
     if not with_prompt.startswith(without):
-        raise ValueError("the chat template renders a conversation differently when asked for a generation prompt")
+        raise UsageError("the chat template renders a conversation differently when asked for a generation prompt")
     return with_prompt[len(without) :]
 
 
@@ -275,17 +277,17 @@ def training_chat_template(tokenizer: PreTrainedTokenizerBase, source: str = "th
         "around each assistant turn's content and end-of-turn token, or set `assistant_only_loss: false`."
     )
     if not original:
-        raise ValueError(f"assistant_only_loss: true needs a chat template, and {source} has none. {fix}")
+        raise UsageError(f"assistant_only_loss: true needs a chat template, and {source} has none. {fix}")
     end_of_turn = end_of_turn_token(tokenizer, original)
     if end_of_turn is None:
-        raise ValueError(
+        raise UsageError(
             f"assistant_only_loss: true, but {source} chat template ends assistant turns with no special token, "
             f"so a model trained on its assistant turns never learns to stop. {fix}"
         )
     if has_generation_markers(original):
         problem = verify_training_template(tokenizer, original, original, end_of_turn)
         if problem is not None:
-            raise ValueError(f"assistant_only_loss: true, but {source} chat template's markers are wrong: {problem}")
+            raise UsageError(f"assistant_only_loss: true, but {source} chat template's markers are wrong: {problem}")
         return original
 
     problems = []
@@ -300,7 +302,7 @@ def training_chat_template(tokenizer: PreTrainedTokenizerBase, source: str = "th
         if problem is None:
             return candidate
         problems.append(f"{name}: {problem}")
-    raise ValueError(
+    raise UsageError(
         f"assistant_only_loss: true needs `{{% generation %}}` markers in the chat template, {source} has none, "
         f"and open-r1 cannot add them to it ({'; '.join(problems)}). It adds them to ChatML templates (SmolLM2, "
         f"Qwen2.5) and to the templates TRL stores (Llama 3, Qwen3, ...). {fix}"

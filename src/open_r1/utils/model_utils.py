@@ -80,7 +80,7 @@ def gguf_checkpoint(model_name_or_path: str | pathlib.Path) -> pathlib.Path | No
     candidates = sorted(path.glob("*.gguf"))
     if len(candidates) > 1:
         names = ", ".join(candidate.name for candidate in candidates)
-        raise ValueError(
+        raise UsageError(
             f"model_name_or_path {str(path)!r} holds {len(candidates)} GGUF files ({names}); "
             "set model_name_or_path to the one to load"
         )
@@ -143,7 +143,7 @@ def load_gguf_model(gguf_path: pathlib.Path, **kwargs):
     from transformers import GgufConfig
 
     if kwargs.get("quantization_config") is not None:
-        raise ValueError(
+        raise UsageError(
             f"model_name_or_path {str(gguf_path)!r} is a GGUF checkpoint, loaded dequantised; it cannot be "
             "combined with load_in_4bit / load_in_8bit"
         )
@@ -238,7 +238,7 @@ def get_tokenizer(model_args: ModelConfig, training_args) -> PreTrainedTokenizer
     eos_token = getattr(training_args, "eos_token", None)
     if eos_token is not None:
         if eos_token not in tokenizer.get_vocab():
-            raise ValueError(f"eos_token {eos_token!r} is not a token of {name}'s vocabulary")
+            raise UsageError(f"eos_token {eos_token!r} is not a token of {name}'s vocabulary")
         tokenizer.eos_token = eos_token
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -293,7 +293,7 @@ def _dtype(model_args: ModelConfig):
     if dtype in (None, "auto") or isinstance(dtype, torch.dtype):
         return dtype
     if not hasattr(torch, dtype) or not isinstance(getattr(torch, dtype), torch.dtype):
-        raise ValueError(f"dtype must be 'auto' or a torch dtype name such as 'bfloat16', got {dtype!r}")
+        raise UsageError(f"dtype must be 'auto' or a torch dtype name such as 'bfloat16', got {dtype!r}")
     return getattr(torch, dtype)
 
 
