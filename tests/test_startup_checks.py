@@ -276,6 +276,26 @@ def test_the_eval_split_is_checked_when_the_run_evaluates():
         check_sft_dataset(data, script_args, training_args)
 
 
+def test_rows_sft_max_length_cuts_or_drops_are_counted_and_none_left_is_an_error(caplog):
+    """Found by an audit: max_length 54 dropped 1,155 of 2,000 rows and cut the rest, with only a progress bar."""
+    from open_r1.startup_checks import check_sft_lengths
+
+    args = types.SimpleNamespace(max_length=8, packing=False)
+    kept = Dataset.from_dict({"input_ids": [[1] * 8, [1] * 3, [1] * 8], "labels": [[1] * 8, [1] * 3, [1] * 8]})
+    kept = kept.filter(lambda row: True).select([0, 1])  # TRL's filter leaves an indices mapping
+    check_sft_lengths(kept, 3, args)
+    assert (
+        "max_length 8: of the 3 training rows, 1 were dropped, cut before their first assistant token, and 1 of"
+        in (caplog.text)
+    )
+    caplog.clear()
+    check_sft_lengths(kept.select([1]), 1, args)
+    assert not caplog.text
+    with pytest.raises(UsageError, match="max_length 8: every one of the 3 training rows is cut before its first"):
+        check_sft_lengths(kept.select([]), 3, args)
+    check_sft_lengths(kept.select([]), 3, types.SimpleNamespace(max_length=8, packing=True))  # packing cuts nothing
+
+
 def grpo_args(reward_funcs, prompt_column="problem"):
     script_args = types.SimpleNamespace(
         dataset_name="data/x",

@@ -34,7 +34,7 @@ from trl import ModelConfig, SFTTrainer, get_peft_config
 
 from open_r1.configs import RecipeParser, ScriptArguments, SFTConfig
 from open_r1.data.mixtures import add_system_prompt
-from open_r1.startup_checks import check_sft_dataset
+from open_r1.startup_checks import check_sft_dataset, check_sft_lengths
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.resume import TiedWeightsResume
@@ -67,10 +67,11 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: Mod
         peft_config=get_peft_config(model_args),
         callbacks=get_callbacks(training_args, model_args),
     )
+    check_sft_lengths(trainer.train_dataset, len(train_dataset), training_args)
 
     logger.info("*** Train ***")
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
-    finish_training(trainer, training_args, script_args, tokenizer, train_result, len(train_dataset))
+    finish_training(trainer, training_args, script_args, tokenizer, train_result, len(trainer.train_dataset))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
     check_continuous_batching_precision(values)               # likewise
     check_sft_dataset(dataset, script_args, training_args)    # sft.py, once the dataset is loaded
     check_grpo_dataset(dataset, script_args, training_args)   # grpo.py, likewise
+    check_sft_lengths(trainer.train_dataset, len(train_dataset), training_args)  # sft.py, once the trainer is built
     check_vllm_installed(training_args)                       # start_run, before anything else
 
 - `check_ignored_fields`: a field the recipe or command line sets (to other than its default) although the
@@ -23,6 +24,8 @@
 - `check_grpo_dataset`: `dataset_prompt_column` and the columns the rewards of `reward_funcs` read
   (`REWARD_COLUMNS`: `solution` or `answer` for accuracy, `verification_info` for code, ...); blank prompts: an
   error when most are (the wrong column), else a warning naming them.
+- `check_sft_lengths`: the rows SFT's `max_length` cuts or drops (TRL drops a row cut before its first assistant
+  token without a word): an error when none is left, else a warning with the counts.
 - `check_vllm_installed`: `use_vllm: true` without vLLM.
 Column errors list the columns found and the ones expected. The tokenizer-dependent start-up check of GRPO,
 `check_think_prefill`, lives beside the tokenizer in `open_r1.utils.model_utils`.
@@ -351,6 +354,39 @@ def check_sft_dataset(dataset, script_args, training_args) -> None:
                 f"{where}; SFT needs a 'messages' column (conversations), or 'prompt' and 'completion', or "
                 f"'{text_field}' (dataset_text_field)"
             )
+
+
+def check_sft_lengths(prepared, rows_given: int, training_args) -> None:
+    """What TRL's SFT preparation did to the `rows_given` training rows under `max_length` (without packing): a
+    UsageError when it dropped them all, else a warning counting the rows cut and the rows dropped (cut until no
+    assistant token was left: TRL drops them without a word), so that nothing is lost silently. `prepared` is the
+    trainer's tokenized train dataset."""
+    import pyarrow.compute as pc
+
+    max_length = getattr(training_args, "max_length", None)
+    if max_length is None or getattr(training_args, "packing", False) or "input_ids" not in prepared.column_names:
+        return
+    dropped = rows_given - len(prepared)
+    if not len(prepared):
+        raise UsageError(
+            f"max_length {max_length}: every one of the {rows_given} training rows is cut before its first assistant "
+            "token, so none is left to train on; raise max_length"
+        )
+    # Read through the dataset's own view: TRL's filter leaves an indices mapping over the whole table.
+    batches = prepared.select_columns(["input_ids"]).with_format("arrow").iter(batch_size=4096)
+    at_limit = sum(
+        pc.sum(pc.equal(pc.list_value_length(batch["input_ids"]), max_length)).as_py() or 0 for batch in batches
+    )
+    if dropped or at_limit:
+        logger.warning(
+            "max_length %d: of the %d training rows, %d were dropped, cut before their first assistant token, and %d "
+            "of those kept fill it (cut, their ends not trained on, or exactly as long); raise max_length to train "
+            "on all of them",
+            max_length,
+            rows_given,
+            dropped,
+            at_limit,
+        )
 
 
 def check_grpo_dataset(dataset, script_args, training_args) -> None:
