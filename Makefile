@@ -10,6 +10,12 @@ check_dirs := src tests scripts
 install:
 	bash scripts/install.sh
 
+# The variables given on make's command line; a target that reads named ones refuses any other (a typo such as
+# TOOL=1 ran the plain demo): $(call only_variables,NAMES) as the recipe's first line. VENV and TEST_WORKERS are any
+# target's.
+COMMAND_LINE_VARIABLES = $(foreach name,$(.VARIABLES),$(if $(filter command line,$(origin $(name))),$(name)))
+only_variables = $(if $(strip $(filter-out $(1) VENV TEST_WORKERS,$(COMMAND_LINE_VARIABLES))),$(error $(strip $(filter-out $(1) VENV TEST_WORKERS,$(COMMAND_LINE_VARIABLES))): not a variable make $@ reads; it reads $(1)))
+
 style:
 	$(PYTHON) -m ruff format $(check_dirs) setup.py
 	$(PYTHON) -m ruff check --fix $(check_dirs) setup.py
@@ -43,6 +49,7 @@ slow_test:
 #       on first use), each stage also scored on 200 GSM8K-test problems
 #       (data/demo-smollm2; docs/demo_notes.md has its times)
 demo:
+	$(call only_variables,TOOLS MODEL SEED FAST OUTPUT_DIR)
 	$(PYTHON) scripts/demo.py $(if $(TOOLS),--tools) $(if $(MODEL),--model $(MODEL)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR))
 
 # The R1 recipe on GSM8K from SmolLM2-135M-Instruct, two arms (chain of thought; python tool calls), each cold-start
@@ -50,6 +57,7 @@ demo:
 # whole pipeline on a CPU in minutes:
 #   make gsm8k [ARM=cot|tools|both] [SEED=0] [FAST=1] [VLLM=1] [COMPILE=1] [COMPILE_DECODING=1] [MINUTES=26] [GRPO_STEPS=10] [GRPO_LR=3e-5] [GRPO_GENERATIONS=16] [GRPO_CALCULATIONS=3] [OUTPUT_DIR=data/gsm8k]   -> results.json, report.md, curves-*.png
 gsm8k:
+	$(call only_variables,ARM SEED FAST OUTPUT_DIR VLLM COMPILE COMPILE_DECODING MINUTES GRPO_STEPS GRPO_LR GRPO_GENERATIONS GRPO_CALCULATIONS)
 	$(PYTHON) scripts/gsm8k.py $(if $(ARM),--arm $(ARM)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) $(if $(VLLM),--use_vllm) $(if $(COMPILE),--compile_generation) $(if $(COMPILE_DECODING),--compile_decoding) $(if $(MINUTES),--time_budget_minutes $(MINUTES)) $(if $(GRPO_STEPS),--grpo_max_steps $(GRPO_STEPS)) $(if $(GRPO_LR),--grpo_learning_rate $(GRPO_LR)) $(if $(GRPO_GENERATIONS),--grpo_num_generations $(GRPO_GENERATIONS)) $(if $(GRPO_CALCULATIONS),--grpo_max_calculations $(GRPO_CALCULATIONS))
 
 # Evaluation. GPU (lighteval + vLLM, the README setting; results under data/evals/$(MODEL)):
@@ -70,6 +78,7 @@ gsm8k:
 VLLM_IGNORED = $(foreach name,DATA LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE,$(if $(filter command line,$(origin $(name))),$(name)))
 
 evaluate:
+	$(call only_variables,MODEL TASK BACKEND DATA NUM_SAMPLES LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE OUTPUT_DIR PARALLEL NUM_GPUS DRY_RUN)
 	$(if $(MODEL),,$(error MODEL is required, e.g. make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B TASK=aime24))
 	$(if $(TASK),,$(error TASK is required: aime24, aime25, math_500, gpqa:diamond or lcb))
 	$(if $(NUM_FEWSHOT),$(if $(FEWSHOT_FILE),,$(error NUM_FEWSHOT needs FEWSHOT_FILE=<train .jsonl with problem, solution>)))
