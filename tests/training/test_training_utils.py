@@ -90,3 +90,20 @@ def test_where_vllm_generates_its_engine_is_left_to_end_the_group(process_group)
     assert process_group.is_initialized()
     leave_process_group()
     assert not process_group.is_initialized()
+
+
+def test_the_model_card_of_an_offline_wandb_run_does_not_warn_about_its_missing_url(monkeypatch):
+    """The README's own run (WANDB_MODE=offline) printed wandb's "URL not available in offline run" twice."""
+    import sys
+    import types
+
+    from open_r1.utils.training import _without_offline_wandb_url_warning
+
+    warned = []
+    wandb = types.SimpleNamespace(run=object(), termwarn=warned.append)
+    monkeypatch.setitem(sys.modules, "wandb", wandb)
+    with _without_offline_wandb_url_warning():
+        wandb.termwarn("URL not available in offline run")
+        wandb.termwarn("something else")
+    wandb.termwarn("URL not available in offline run")  # outside the model card, wandb's own
+    assert warned == ["something else", "URL not available in offline run"]

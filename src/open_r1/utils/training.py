@@ -10,6 +10,7 @@
 training itself (TRL's trainers).
 """
 
+import contextlib
 import logging
 import os
 import sys
@@ -123,6 +124,27 @@ def log_settings(script_args, training_args, model_args, checkpoint: str | None)
         report_changed_settings(checkpoint, training_args)
 
 
+@contextlib.contextmanager
+def _without_offline_wandb_url_warning():
+    """TRL 1.16's model card reads `wandb.run.url`, which in an offline run (WANDB_MODE=offline, the README's own
+    run) warns "URL not available in offline run", twice. Remove when TRL asks only online runs for it."""
+    wandb = sys.modules.get("wandb")
+    if wandb is None or getattr(wandb, "run", None) is None:
+        yield
+        return
+    termwarn = wandb.termwarn
+
+    def quieter(message, *args, **kwargs):
+        if "URL not available in offline run" not in str(message):
+            termwarn(message, *args, **kwargs)
+
+    wandb.termwarn = quieter
+    try:
+        yield
+    finally:
+        wandb.termwarn = termwarn
+
+
 def leave_process_group(use_vllm: bool = False) -> None:
     """Destroys the process group a launch made, if any, as accelerate asks scripts to at their end
     (`Accelerator.end_training`): PyTorch warns at exit of every GPU run (NCCL) that leaves one. Not where vLLM
@@ -191,7 +213,8 @@ def finish_training(trainer, training_args, script_args, tokenizer, train_result
         "tags": ["open-r1"],
     }
     if trainer.accelerator.is_main_process:
-        trainer.create_model_card(**card_kwargs)
+        with _without_offline_wandb_url_warning():
+            trainer.create_model_card(**card_kwargs)
         # Training switches the KV cache off; inference wants it back on.
         trainer.model.config.use_cache = True
         trainer.model.config.save_pretrained(training_args.output_dir)
