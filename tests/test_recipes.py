@@ -63,6 +63,21 @@ def test_a_recipe_given_to_the_other_trainer_is_named_as_the_other_scripts(tmp_p
         parse_recipe(misplaced)
 
 
+def test_an_option_of_the_other_trainer_is_named_as_the_other_scripts(tmp_path):
+    """Found by an audit: `--packing` given to grpo.py got only "unknown option; --help lists them"."""
+    from trl import ModelConfig
+
+    from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
+
+    recipe = tmp_path / "grpo.yaml"
+    recipe.write_text((RECIPES / "tiny" / "grpo" / "config_cpu.yaml").read_text())
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    with pytest.raises(
+        ValueError, match=r"^unknown option --packing; --help lists them \(it is src/open_r1/sft.py's\)$"
+    ):
+        parser.parse_args_and_config(["--config", str(recipe), "--packing", "true"])
+
+
 def test_a_shortened_option_is_named_not_read_as_the_field_it_starts():
     recipe = RECIPES / "tiny" / "sft" / "config_cpu.yaml"
     with pytest.raises(ValueError, match="unknown option --model_name \\(did you mean --model_name_or_path\\?\\)"):

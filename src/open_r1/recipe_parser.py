@@ -171,8 +171,9 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         self._warn([t.message(self._recipe_source) for t in translations])
         return super().set_defaults_with_config(**settings)
 
-    def _other_trainers_recipe(self, unknown: list[str]) -> str:
-        """A hint when most of a recipe's unknown fields are the other trainer's: an SFT recipe given to grpo.py."""
+    def _other_trainers_recipe(self, unknown: list[str], options: bool = False) -> str:
+        """A hint when most of a recipe's unknown fields are the other trainer's: an SFT recipe given to grpo.py;
+        `options`: they were command-line options (`--packing` given to grpo.py)."""
         # (this trainer's config, the other's, its script, the other's fields outside its config)
         for config, other, script, script_fields in (
             (trl.GRPOConfig, trl.SFTConfig, "sft.py", set()),
@@ -181,6 +182,8 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
             if any(issubclass(kind, config) for kind in self.dataclass_types):
                 theirs = {f.name for f in fields(other)} | script_fields
                 if 2 * sum(name in theirs for name in unknown) > len(unknown):
+                    if options:
+                        return f" ({'they are' if len(unknown) > 1 else 'it is'} src/open_r1/{script}'s)"
                     return f" (they are {script}'s: is this a recipe for src/open_r1/{script}?)"
         return ""
 
@@ -209,7 +212,9 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         """Raises for the `--name`s argparse would not take: not an option (shortened ones included)."""
         unknown = sorted(name for name in names if f"--{name}" not in self._option_string_actions)
         if unknown:
-            raise UsageError(unknown_names(unknown, self._known_fields, "option", "--"))
+            raise UsageError(
+                unknown_names(unknown, self._known_fields, "option", "--") + self._other_trainers_recipe(unknown, True)
+            )
 
     def _report_changed_defaults(self, parsed: list, values: dict) -> None:
         if any(isinstance(obj, trl.GRPOConfig) for obj in parsed):
