@@ -302,6 +302,15 @@ def test_an_evaluations_folder_given_for_its_details_file_is_one_line_naming_the
         main(["--task", "toy", "--data_files", str(tmp_path), "--predictions", str(predictions_file), *argv[4:]])
 
 
+def test_several_greedy_samples_are_refused_as_measuring_nothing(tmp_path, benchmark_file):
+    """Found by an audit: --temperature 0 --num_samples 2 gave identical samples, their stderr read as independent."""
+    from open_r1.usage import UsageError
+
+    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--model", "m", "--output_dir", str(tmp_path)]
+    with pytest.raises(UsageError, match="--num_samples 2 at --temperature 0: every sample would be the greedy"):
+        parse_command_line([*argv, "--num_samples", "2", "--temperature", "0"])
+
+
 def test_a_device_that_is_not_one_or_not_here_is_refused_before_the_model_loads(tmp_path, benchmark_file, monkeypatch):
     import torch
 

@@ -229,6 +229,11 @@ class EvaluateArguments:
             self.pass_k = [1, *self.pass_k]
         if self.temperature < 0 or not 0 < self.top_p <= 1:
             raise ValueError(f"need temperature >= 0 and 0 < top_p <= 1, got {self.temperature}, {self.top_p}")
+        if self.model is not None and self.temperature == 0 and (self.num_samples or 1) > 1:
+            raise UsageError(
+                f"--num_samples {self.num_samples} at --temperature 0: every sample would be the greedy completion, "
+                "and their spread no measure of anything; use --num_samples 1, or a temperature above 0"
+            )
         if self.max_new_tokens < 1 or self.batch_size < 1:
             raise ValueError("--max_new_tokens and --batch_size must be >= 1")
         self._check_device()
