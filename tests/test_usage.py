@@ -263,3 +263,16 @@ def test_generate_py_checks_its_server_before_building_the_pipeline(tmp_path, mo
     argv = ["--hf-dataset", str(tmp_path / "p.jsonl"), "--model", "m", "--output-file", str(tmp_path / "out.jsonl")]
     with pytest.raises(UsageError, match="no server answers"):
         generate.main([*argv, "--vllm-server-url", f"http://127.0.0.1:{free_port()}/v1"])
+
+
+def test_the_project_parsers_take_an_option_spelled_with_underscores_or_dashes():
+    """Found by an audit: `generate_reasoning.py --dataset_name x` said only that --dataset-name is required."""
+    from open_r1.usage import ArgumentParser
+
+    parser = ArgumentParser()
+    parser.add_argument("--dataset-name", required=True)
+    parser.add_argument("--max_new_tokens", type=int, default=1)
+    parsed = parser.parse_args(["--dataset_name", "d", "--max-new-tokens=3"])
+    assert (parsed.dataset_name, parsed.max_new_tokens) == ("d", 3)
+    with pytest.raises(UsageError, match=r"unknown option --dataset_nmae \(did you mean --dataset-name\?\)"):
+        parser.parse_args(["--dataset-name", "d", "--dataset_nmae", "e"])

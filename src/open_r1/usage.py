@@ -109,7 +109,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def parse_args(self, args=None, namespace=None):
         # argparse says "unrecognized arguments"; an option close to a known one gets its name suggested.
-        namespace, extras = self.parse_known_args(args, namespace)
+        namespace, extras = self.parse_known_args(self._in_known_spelling(args), namespace)
         options = [word.split("=", 1)[0][2:] for word in extras if word.startswith("--") and word != "--"]
         if options:
             known = (name[2:] for name in self._option_string_actions if name.startswith("--"))
@@ -117,6 +117,27 @@ class ArgumentParser(argparse.ArgumentParser):
         if extras:
             self.error(f"unrecognized arguments: {' '.join(word for word in extras if word != '--')}")
         return namespace
+
+    def _in_known_spelling(self, args):
+        """`args` with each `--a_b` written as the parser's `--a-b`, or the other way round, as HfArgumentParser
+        takes both: upstream's generate_reasoning.py spells its options with dashes, the training scripts with
+        underscores."""
+        known = self._option_string_actions
+        spelled = []
+        for word in sys.argv[1:] if args is None else args:
+            option, equals, value = word.partition("=")
+            if option.startswith("--") and len(option) > 2 and option not in known:
+                name = option[2:]
+                option = next(
+                    (
+                        other
+                        for other in (f"--{name.replace('_', '-')}", f"--{name.replace('-', '_')}")
+                        if other in known
+                    ),
+                    option,
+                )
+            spelled.append(option + equals + value)
+        return spelled
 
 
 def as_bool(value: Any) -> bool:
