@@ -41,6 +41,7 @@ import random
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import fields
 
 import aiohttp
 from tqdm.auto import tqdm
@@ -48,6 +49,7 @@ from tqdm.auto import tqdm
 from open_r1.data.jsonl import ResumableJsonl
 from open_r1.data.loading import load_dataset_reference
 from open_r1.hub_access import check_references
+from open_r1.tools.arguments import PythonToolArguments
 from open_r1.usage import (
     ArgumentParser,
     UsageError,
@@ -112,17 +114,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--max-tool-calling-iterations", type=int, default=None, help="Rounds of tool calls per sample (with --tools)."
     )
-    parser.add_argument("--python-tool-provider", default=None, help="Sandbox of the python tool: local, e2b, morph.")
-    parser.add_argument("--python-tool-wall-seconds", type=float, default=None, help="Wall-time limit per call.")
-    parser.add_argument(
-        "--python-tool-rollout-seconds",
-        type=float,
-        default=None,
-        help="Sandbox seconds all calls of one sample may use; later calls get an error without running "
-        "(default: rounds x wall limit).",
-    )
-    parser.add_argument("--python-tool-memory-mb", type=int, default=None, help="Memory limit per call.")
-    parser.add_argument("--python-tool-max-output-chars", type=int, default=None, help="Characters of output kept.")
+    for item in fields(PythonToolArguments):  # the recipe's python_tool_* fields, spelled as this script's flags
+        kind = float if item.default is None else type(item.default)
+        parser.add_argument(f"--{item.name.replace('_', '-')}", type=kind, default=None, help=item.metadata["help"])
     args = parser.parse_args(argv)
     tool_options = {
         name: getattr(args, name)
@@ -173,26 +167,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def python_tool_settings(args: argparse.Namespace):
-    """The python tool's settings from the `--python-tool-*` flags (the tool module's defaults for the rest; the
+    """The python tool's settings from the `--python-tool-*` flags (PythonToolArguments' defaults for the rest; the
     time budget follows --max-tool-calling-iterations)."""
-    from open_r1.tools.python_tool import (
-        DEFAULT_WALL_SECONDS,
-        PythonToolSettings,
-        default_rollout_seconds,
-        tool_sandbox,
-    )
+    from open_r1.tools.python_tool import tool_sandbox
 
-    given = {
-        field: getattr(args, f"python_tool_{field}")
-        for field in ("wall_seconds", "rollout_seconds", "memory_mb", "max_output_chars")
-        if getattr(args, f"python_tool_{field}") is not None
-    }
-    if args.python_tool_provider is not None:
-        given["sandbox"] = tool_sandbox(args.python_tool_provider)
-    if "rollout_seconds" not in given:
-        wall_seconds = given.get("wall_seconds", DEFAULT_WALL_SECONDS)
-        given["rollout_seconds"] = default_rollout_seconds(wall_seconds, args.max_tool_calling_iterations)
-    return PythonToolSettings(**given)
+    given = {item.name: getattr(args, item.name) for item in fields(PythonToolArguments)}
+    tool_args = PythonToolArguments(**{name: value for name, value in given.items() if value is not None})
+    return tool_args.python_tool_settings(
+        tool_sandbox(tool_args.python_tool_provider), args.max_tool_calling_iterations
+    )
 
 
 def python_tool_schema() -> dict:

@@ -32,6 +32,7 @@ from open_r1.sandbox.base import SCORING_MODES, check_scoring_mode
 from open_r1.sandbox.config import DEFAULT_PROVIDER, DEFAULT_SANDBOX_WORKERS, PROVIDERS, SandboxConfig
 from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE
 from open_r1.tools import TOOLS, python_tool
+from open_r1.tools.arguments import PythonToolArguments
 from open_r1.usage import (
     UsageError,
 )
@@ -156,7 +157,7 @@ class ScriptArguments(trl.ScriptArguments):
 
 
 @dataclass
-class GRPOScriptArguments(ScriptArguments):
+class GRPOScriptArguments(ScriptArguments, PythonToolArguments):
     """Dataset arguments plus the reward functions of a GRPO run and their parameters."""
 
     reward_funcs: list[str] = field(
@@ -272,31 +273,6 @@ class GRPOScriptArguments(ScriptArguments):
             "of call rounds per completion is TRL's `max_tool_calling_iterations`; their total time, "
             "`python_tool_rollout_seconds`."
         },
-    )
-    python_tool_provider: str = field(
-        default=DEFAULT_PROVIDER,
-        metadata={"help": f"Where the python tool runs code: one of {python_tool.TOOL_PROVIDERS}."},
-    )
-    python_tool_wall_seconds: float = field(
-        default=python_tool.DEFAULT_WALL_SECONDS,
-        metadata={"help": "Python tool: wall-time limit per call (covers the replay of earlier cells), seconds."},
-    )
-    python_tool_rollout_seconds: Optional[float] = field(
-        default=None,
-        metadata={
-            "help": "Python tool: sandbox seconds all calls of one rollout may use together (one assistant turn may "
-            "hold many calls). Each call is charged its run time, at most python_tool_wall_seconds; a call starts "
-            "only while its whole wall limit fits in what is left, later calls get an error message without "
-            "running. Unset: max_tool_calling_iterations x python_tool_wall_seconds (with max_tool_calling_iterations "
-            f"unset: {python_tool.DEFAULT_MAX_TOOL_CALLING_ITERATIONS} x). 0: no call runs."
-        },
-    )
-    python_tool_memory_mb: int = field(
-        default=python_tool.DEFAULT_MEMORY_MB, metadata={"help": "Python tool: memory limit per call, MiB."}
-    )
-    python_tool_max_output_chars: int = field(
-        default=python_tool.DEFAULT_MAX_OUTPUT_CHARS,
-        metadata={"help": "Python tool: characters of output shown to the model; the rest is cut with a marker."},
     )
 
     def __post_init__(self):

@@ -180,20 +180,19 @@ def test_bad_settings_name_the_field(field, value, message):
 def test_the_recipes_tool_sandbox_reaches_the_provider_with_the_tools_limits(monkeypatch):
     from open_r1.configs import GRPOScriptArguments
     from open_r1.tools import python_tool
-    from open_r1.tools.training import tool_settings_from_args
 
     args = GRPOScriptArguments(
         dataset_name="x", tools=["python"], python_tool_provider="e2b", e2b_router_url="r:1", code_num_workers=3,
         python_tool_wall_seconds=2.5, python_tool_memory_mb=128,
     )  # fmt: skip
-    settings = tool_settings_from_args(args, max_tool_calling_iterations=3)
+    settings = args.python_tool_settings(args.tool_sandbox, max_tool_calling_iterations=3)
     assert settings.sandbox is args.tool_sandbox
     assert settings.budget_seconds == 3 * 2.5, "by default a full wall limit per round of calls"
-    assert tool_settings_from_args(args, max_tool_calling_iterations=None).budget_seconds == (
+    assert args.python_tool_settings(args.tool_sandbox, max_tool_calling_iterations=None).budget_seconds == (
         python_tool.DEFAULT_MAX_TOOL_CALLING_ITERATIONS * 2.5
     ), "TRL's unbounded rounds still get a bounded budget"
     args.python_tool_rollout_seconds = 7.0
-    assert tool_settings_from_args(args, max_tool_calling_iterations=3).budget_seconds == 7.0
+    assert args.python_tool_settings(args.tool_sandbox, max_tool_calling_iterations=3).budget_seconds == 7.0
     asked = []
     monkeypatch.setattr(python_tool, "get_provider", lambda config: asked.append(config))
     settings.get_provider()

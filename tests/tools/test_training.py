@@ -86,9 +86,10 @@ def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_who
     script_args, training_args, model_args = parse(*training_arguments)
     try:
         grpo.main(script_args, training_args, model_args)
-        from open_r1.tools.training import tool_settings_from_args
-
-        provider = tool_settings_from_args(script_args, training_args.max_tool_calling_iterations).get_provider()
+        settings = script_args.python_tool_settings(
+            script_args.tool_sandbox, training_args.max_tool_calling_iterations
+        )
+        provider = settings.get_provider()
         assert isinstance(provider, LocalSandbox)
         sandbox_uids = provider.run_uids
     finally:
@@ -306,7 +307,7 @@ def test_a_grpo_recipes_unbounded_rounds_reach_the_evaluator_as_trls_none(tmp_pa
         task="t", data_files="x.jsonl", output_dir=str(tmp_path), model="m", **recipe_tool_settings(recipe)
     )
     assert args.max_tool_calling_iterations is None
-    # The time budget GRPO gives such a recipe's rollouts (tool_settings_from_args), not another.
+    # The time budget GRPO gives such a recipe's rollouts (PythonToolArguments.python_tool_settings), not another.
     assert args.tool_settings().budget_seconds == DEFAULT_MAX_TOOL_CALLING_ITERATIONS * 2.0
 
 

@@ -12,8 +12,9 @@ from typing import Optional
 from open_r1.eval.few_shot import PROMPT_STYLES
 from open_r1.hub_access import check_references
 from open_r1.rewards.accuracy import DEFAULT_GRADING_WORKERS, DEFAULT_TIMEOUT_SECONDS
-from open_r1.sandbox.config import DEFAULT_PROVIDER, DEFAULT_SANDBOX_WORKERS
+from open_r1.sandbox.config import DEFAULT_SANDBOX_WORKERS
 from open_r1.tools import TOOLS, python_tool
+from open_r1.tools.arguments import PythonToolArguments
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
 from open_r1.usage import ArgumentParser, UsageError, check_local_path, one_line, unknown_names
 
@@ -23,7 +24,7 @@ DEFAULT_MAX_NEW_TOKENS = 32768
 
 
 @dataclass
-class EvaluateArguments:
+class EvaluateArguments(PythonToolArguments):
     """What to evaluate, how to sample, and where to write results.json and details.jsonl."""
 
     task: str = field(metadata={"help": "Benchmark name written to results.json, e.g. math_500 or aime24."})
@@ -134,40 +135,14 @@ class EvaluateArguments:
             "until its longest row's turn ends."
         },
     )
-    python_tool_provider: str = field(
-        default=DEFAULT_PROVIDER,
-        metadata={"help": f"With --tools python: one of {python_tool.TOOL_PROVIDERS}."},
-    )
-    python_tool_wall_seconds: float = field(
-        default=python_tool.DEFAULT_WALL_SECONDS, metadata={"help": "With --tools python: wall limit per call, s."}
-    )
-    python_tool_rollout_seconds: Optional[float] = field(
-        default=None,
-        metadata={
-            "help": "With --tools python: sandbox seconds all calls of one completion may use together; later calls "
-            "get an error message without running. Unset: max_tool_calling_iterations x python_tool_wall_seconds."
-        },
-    )
-    python_tool_memory_mb: int = field(
-        default=python_tool.DEFAULT_MEMORY_MB, metadata={"help": "With --tools python: memory limit per call, MiB."}
-    )
-    python_tool_max_output_chars: int = field(
-        default=python_tool.DEFAULT_MAX_OUTPUT_CHARS,
-        metadata={"help": "With --tools python: output characters shown to the model per call."},
-    )
 
     def tool_settings(self):
         """The python tool's settings, or None without --tools."""
         if not self.tools:
             return None
-        return python_tool.PythonToolSettings(
-            sandbox=python_tool.tool_sandbox(self.python_tool_provider, self.code_num_workers),
-            wall_seconds=self.python_tool_wall_seconds,
-            memory_mb=self.python_tool_memory_mb,
-            max_output_chars=self.python_tool_max_output_chars,
-            rollout_seconds=self.python_tool_rollout_seconds
-            if self.python_tool_rollout_seconds is not None
-            else python_tool.default_rollout_seconds(self.python_tool_wall_seconds, self.max_tool_calling_iterations),
+        return self.python_tool_settings(
+            python_tool.tool_sandbox(self.python_tool_provider, self.code_num_workers),
+            self.max_tool_calling_iterations,
         )
 
     def _check_tools(self):
@@ -275,6 +250,11 @@ def parse_command_line(argv: list[str] | None = None) -> EvaluateArguments:
         description=EvaluateArguments.__doc__,
         allow_abbrev=False,  # a misspelt option is reported, not read as the option it starts
     )
+    # --help lists the python tool's fields (the mixed-in PythonToolArguments, first in field order) last, apart.
+    tool_group = parser.add_argument_group("with --tools python")
+    for action in [action for action in parser._optionals._group_actions if action.dest.startswith("python_tool_")]:
+        parser._optionals._group_actions.remove(action)
+        tool_group._group_actions.append(action)
     _, remaining = parser.parse_known_args(argv)
     unknown = [argument.split("=")[0].removeprefix("--") for argument in remaining if argument.startswith("--")]
     if unknown:

@@ -45,25 +45,9 @@ from .chat import check_tool_template, ensure_tool_parsing
 from .python_tool import (
     TOOL_MAXIMA,
     PythonTool,
-    PythonToolSettings,
     ToolStats,
-    default_rollout_seconds,
     tool_metrics,
 )
-
-
-def tool_settings_from_args(script_args, max_tool_calling_iterations: Optional[int]) -> PythonToolSettings:
-    """The recipe's `python_tool_*` fields; an unset time budget follows TRL's `max_tool_calling_iterations`."""
-    rollout_seconds = script_args.python_tool_rollout_seconds
-    if rollout_seconds is None:
-        rollout_seconds = default_rollout_seconds(script_args.python_tool_wall_seconds, max_tool_calling_iterations)
-    return PythonToolSettings(
-        sandbox=script_args.tool_sandbox,
-        wall_seconds=script_args.python_tool_wall_seconds,
-        memory_mb=script_args.python_tool_memory_mb,
-        max_output_chars=script_args.python_tool_max_output_chars,
-        rollout_seconds=rollout_seconds,
-    )
 
 
 def python_tool_environment(
@@ -75,7 +59,7 @@ def python_tool_environment(
     warnings.filterwarnings("ignore", message="You are using 'environment_factory', which is an experimental feature")
     check_tool_template(tokenizer)
     ensure_tool_parsing(tokenizer)
-    settings = tool_settings_from_args(script_args, max_tool_calling_iterations)
+    settings = script_args.python_tool_settings(script_args.tool_sandbox, max_tool_calling_iterations)
     settings.get_provider()  # a provider that cannot start fails now, not at the first tool call
     stats = ToolStats()
 
