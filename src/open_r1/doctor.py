@@ -67,6 +67,7 @@ from transformers import TrainerCallback
 from open_r1.rewards import ACCURACY_REWARD_NAMES, THINK_PREFILL_REWARDS
 from open_r1.rewards._completions import GOLD_COLUMNS, completion_text
 from open_r1.rewards.accuracy import extract_answer, get_accuracy_reward, prepare_gold
+from open_r1.rewards.format import R1_TAGS, r1_completion
 from open_r1.rewards.repetition import repeats_a_line
 from open_r1.usage import UsageError
 from open_r1.utils.chat_templates import end_of_turn_token, template_text
@@ -91,7 +92,6 @@ ROWS_CHECKED = 64
 WARN_SHARE = 0.1
 # Rewards whose 0 means "nothing to punish": constant at 0 is a healthy run.
 PENALTIES = ("soft_overlong_punishment", "repetition_penalty")
-TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 # `entropy_collapse`: the policy's mean token entropy below this share of its first logged value. Healthy runs move
 # little (make gsm8k's GRPO on an H100: 0.47 -> 0.42 over 10 steps); a learning rate of 1.0 took the tiny model
 # from 6.1 to 0.3 in two steps, writing one character over and over.
@@ -161,7 +161,7 @@ def _excerpt(text: str) -> str:
 def gold_completion(gold: Any) -> str:
     """The completion that states `gold` as a model is asked to: the R1 layout with the answer boxed."""
     answer = prepare_gold(gold) or ""
-    return f"<think>\nThe reference solution.\n</think>\n<answer>\n\\boxed{{{answer}}}\n</answer>"
+    return r1_completion("The reference solution.", f"\\boxed{{{answer}}}")
 
 
 def reads_as_prose(answer: str | None) -> bool:
@@ -334,7 +334,7 @@ def reward_reading(reward: str, text: str, gold: Any = None, think_prefilled: bo
         )
         return read if gold is None else f"{read}; gold {_short(str(prepare_gold(gold)))}"
     if reward in THINK_PREFILL_REWARDS:
-        counts = ", ".join(f"{tag} x{text.count(tag)}" for tag in TAGS)
+        counts = ", ".join(f"{tag} x{text.count(tag)}" for tag in R1_TAGS)
         return f"tags {counts}" + ("; the prompt pre-fills <think>" if think_prefilled else "")
     return ""
 

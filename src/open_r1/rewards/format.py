@@ -32,6 +32,16 @@ THINK_OPENING = "<think>\n"
 DEFAULT_THINK_PREFILLED = False
 _THINK_TO_ANSWER = "\n</think>\n<answer>\n"
 _ANSWER_CLOSE = "\n</answer>"
+# The R1 layout's four tags, in order.
+R1_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
+
+
+def r1_completion(reasoning: str, answer: str) -> str:
+    """`reasoning` and `answer` in the layout `format_reward` pays in full:
+    `<think>\n{reasoning}\n</think>\n<answer>\n{answer}\n</answer>` (the traces, the doctor's probes)."""
+    return THINK_OPENING + reasoning + _THINK_TO_ANSWER + answer + _ANSWER_CLOSE
+
+
 _REASONING_STEP_PATTERN = re.compile(r"(Step \d+:|^\d+\.|\n-|\n\*|First,|Second,|Next,|Finally,)")
 
 

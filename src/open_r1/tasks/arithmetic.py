@@ -23,6 +23,8 @@ left to right), multiplication, word problems.
 import random
 from dataclasses import dataclass
 
+from open_r1.rewards.format import r1_completion
+
 SYSTEM_PROMPT = (
     "Solve the arithmetic problem. Think step by step inside <think> </think>, "
     "then give the result inside <answer> </answer> as \\boxed{N}."
@@ -65,7 +67,7 @@ class ArithmeticSpec:
 
 
 def _format_completion(steps: list[str], answer: int) -> str:
-    return "<think>\n" + "\n".join(steps) + "\n</think>\n<answer>\n\\boxed{" + str(answer) + "}\n</answer>"
+    return r1_completion("\n".join(steps), f"\\boxed{{{answer}}}")
 
 
 def _draw_bounded_chain(rng: random.Random, spec: ArithmeticSpec, count: int) -> tuple[list[int], list[str]]:

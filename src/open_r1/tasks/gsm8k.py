@@ -50,6 +50,7 @@ import re
 
 from open_r1.data.benchmarks import read_jsonl, user_prompt
 from open_r1.rewards._completions import completion_text
+from open_r1.rewards.format import r1_completion
 
 COT_SYSTEM_PROMPT = (
     "Solve the math word problem. Think step by step inside <think> </think>, "
@@ -292,7 +293,7 @@ def cot_trace(row: dict) -> list[dict]:
     return [
         {"role": "system", "content": COT_SYSTEM_PROMPT},
         {"role": "user", "content": user_prompt(row["problem"])},
-        {"role": "assistant", "content": f"<think>\n{steps}\n</think>\n{answer_block(row)}"},
+        {"role": "assistant", "content": r1_completion(steps, f"\\boxed{{{gold_answer(row['answer'])}}}")},
     ]
 
 

@@ -26,13 +26,14 @@ import pathlib
 from dataclasses import dataclass
 
 from open_r1.data.benchmarks import MATH_INSTRUCTION
+from open_r1.rewards.format import R1_TAGS
 from open_r1.tasks import tool_arithmetic
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, as_conversation, make_problems, make_splits
 from open_r1.tools.chat import CHATML_TOOLS_TEMPLATE, TOOL_CALL_TOKENS
 from open_r1.utils.chat_templates import CHATML_TEMPLATE
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-REASONING_TOKENS = ["<think>", "</think>", "<answer>", "</answer>"]
+REASONING_TOKENS = list(R1_TAGS)
 
 
 @dataclass
