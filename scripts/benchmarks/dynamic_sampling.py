@@ -307,6 +307,7 @@ def grpo_plan(settings, max_steps: int | None, save_steps: int | None) -> dict:
 def run(args: argparse.Namespace) -> dict:
     from open_r1.demo.settings import SETTINGS
     from open_r1.utils.provenance import provenance_record, with_end_load
+    from open_r1.utils.results_docs import save_results
 
     settings = SETTINGS[args.model, False]
     plan = grpo_plan(settings, args.max_steps, args.save_steps)
@@ -343,7 +344,7 @@ def run(args: argparse.Namespace) -> dict:
             }
         )
         results["machine"] = with_end_load(results)["machine"]
-        (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        save_results(output_dir / "results.json", results, quiet=True)
         print(comparison_table([results]), flush=True)
     print(f"results: {output_dir / 'results.json'}", flush=True)
     return results

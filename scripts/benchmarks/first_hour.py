@@ -102,6 +102,7 @@ def time_commands(commands: list[str], workdir: pathlib.Path) -> list[dict]:
 
 def run(output: pathlib.Path, readme: pathlib.Path = README) -> dict:
     from open_r1.utils.provenance import provenance_record, with_end_load
+    from open_r1.utils.results_docs import save_results
 
     _, commands = first_hour_block(readme.read_text(encoding="utf-8"))
     provenance = provenance_record()
@@ -113,9 +114,7 @@ def run(output: pathlib.Path, readme: pathlib.Path = README) -> dict:
         "commands": timed,
         "total_seconds": round(sum(entry["seconds"] for entry in timed), 2),
     }
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {output}", flush=True)
+    save_results(output, results)
     return results
 
 

@@ -344,6 +344,8 @@ def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> Non
 
 
 def main(argv: list[str] | None = None) -> dict:
+    from open_r1.utils.results_docs import save_results
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--details", help="An offline evaluation's details.jsonl (or details.jsonl.gz), with --tools python."
@@ -440,7 +442,7 @@ def main(argv: list[str] | None = None) -> dict:
         }
         print_figures("evaluator", figures)
     if args.output:
-        pathlib.Path(args.output).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        save_results(pathlib.Path(args.output), results)
     return results
 
 

@@ -552,15 +552,16 @@ class TrainingDoctor(TrainerCallback):
         return "\n".join(lines)
 
     def windowed(self, logs: dict) -> dict:
-        """`logs` with each of WINDOWED_METRICS replaced by its mean over the last `patience` logs that had it, or
-        left out until there are that many: one batch below the share among many above breaks no streak."""
+        """`logs` with each of WINDOWED_METRICS it has replaced by its mean over the last `patience` logs that had
+        it, or None until there are that many: one batch below the share among many above breaks no streak."""
         logs = dict(logs)
         for metric, window in self._windows.items():
-            value = _number(logs.pop(metric, None))
+            if metric not in logs:
+                continue
+            value = _number(logs[metric])
             if value is not None:
                 window.append(value)
-            if len(window) == self.patience:
-                logs[metric] = sum(window) / len(window)
+            logs[metric] = sum(window) / len(window) if len(window) == self.patience else None
         return logs
 
     def on_log(self, args, state, control, logs=None, **kwargs):

@@ -17,6 +17,7 @@ import time
 from open_r1.tasks.tiny_model import TinyModelSpec
 from open_r1.utils.launch import ONE_PROCESS_CONFIG, accelerate_launch, run_at_once
 from open_r1.utils.launch import REPO_ROOT as REPO_ROOT  # the demo modules find the checkout as pipeline.REPO_ROOT
+from open_r1.utils.results_docs import save_results
 
 STAGES = ("base", "sft", "grpo")
 
@@ -170,7 +171,7 @@ def make_command(seed: int, fast: bool, *options: str) -> str:
 
 def write_results(output_dir: pathlib.Path, results: dict, report: str, table: str, files: str) -> None:
     """Writes results.json and report.md, then prints where they are and the results table."""
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    save_results(output_dir / "results.json", results, quiet=True)
     (output_dir / "report.md").write_text(report, encoding="utf-8")
     banner(f"done in {results['total_seconds']:.0f} s: {output_dir}/{files}")
     print(table, flush=True)

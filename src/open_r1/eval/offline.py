@@ -48,6 +48,7 @@ from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, sample_compl
 from open_r1.eval.metrics import summarize_scores
 from open_r1.usage import UsageError, one_line
 from open_r1.utils.decoding_tally import DecodingTally
+from open_r1.utils.results_docs import save_results
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ def write_outputs(
             "tool_rollout_chunk_tokens": args.tool_rollout_chunk_tokens if args.tools else None,
         },
     }
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    save_results(output_dir / "results.json", results, quiet=True)
     return results
 
 
