@@ -10,11 +10,12 @@ check_dirs := src tests scripts
 install:
 	bash scripts/install.sh
 
-# The variables given on make's command line; a target that reads named ones refuses any other (a typo such as
-# TOOL=1 ran the plain demo): $(call only_variables,NAMES) as the recipe's first line. VENV and TEST_WORKERS are any
-# target's.
+# The variables given on make's own command line; a target that reads named ones refuses any other (a typo such as
+# TOOL=1 ran the plain demo): $(call only_variables,NAMES) as the recipe's first line. VENV, PYTHON and TEST_WORKERS
+# are any target's; under another make (MAKELEVEL above 0) its command line's variables come along, so no check.
 COMMAND_LINE_VARIABLES = $(foreach name,$(.VARIABLES),$(if $(filter command line,$(origin $(name))),$(name)))
-only_variables = $(if $(strip $(filter-out $(1) VENV TEST_WORKERS,$(COMMAND_LINE_VARIABLES))),$(error $(strip $(filter-out $(1) VENV TEST_WORKERS,$(COMMAND_LINE_VARIABLES))): not a variable make $@ reads; it reads $(1)))
+UNREAD_VARIABLES = $(strip $(filter-out $(1) VENV PYTHON TEST_WORKERS,$(COMMAND_LINE_VARIABLES)))
+only_variables = $(if $(filter 0,$(MAKELEVEL)),$(if $(call UNREAD_VARIABLES,$(1)),$(error $(call UNREAD_VARIABLES,$(1)): not a variable make $@ reads; it reads $(1))))
 
 style:
 	$(PYTHON) -m ruff format $(check_dirs) setup.py

@@ -1,10 +1,22 @@
 """The Makefile's targets that take variables refuse one they do not read, naming the ones they do."""
 
+import os
 import subprocess
 
 import pytest
 
 from tests.support import REPO_ROOT
+
+
+def make_dry_run(*arguments: str) -> subprocess.CompletedProcess:
+    """`make -n ...` as a user types it: not under another make (as `make test` runs this), whose level and
+    variables would come along."""
+    environment = {
+        name: value for name, value in os.environ.items() if name not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
+    }
+    return subprocess.run(
+        ["make", "-n", *arguments], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.mark.parametrize(
@@ -16,12 +28,22 @@ from tests.support import REPO_ROOT
     ],
 )
 def test_a_variable_the_target_does_not_read_stops_make_before_anything_runs(command, unknown):
-    result = subprocess.run(["make", "-n", *command], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    result = make_dry_run(*command)
     assert result.returncode == 2 and result.stdout == ""
     assert f"*** {unknown}: not a variable make {command[0]} reads; it reads " in result.stderr
 
 
 def test_the_variables_a_target_reads_and_the_global_ones_pass():
     for command in (["demo", "TOOLS=1", "FAST=1", "VENV=.venv"], ["gsm8k", "ARM=cot", "FAST=1", "TEST_WORKERS=0"]):
-        result = subprocess.run(["make", "-n", *command], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+        result = make_dry_run(*command)
         assert result.returncode == 0, result.stderr
+
+
+def test_under_another_make_its_variables_are_not_this_makes_mistakes():
+    """Found by a review: `make outer CUDA=1` running `$(MAKE) -C open-r1 demo` would have refused CUDA."""
+    environment = {**os.environ, "MAKELEVEL": "1"}
+    result = subprocess.run(
+        ["make", "-n", "demo", "CUDA=1", "FAST=1"], cwd=REPO_ROOT, env=environment, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr

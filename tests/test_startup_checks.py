@@ -343,6 +343,10 @@ def test_blank_prompts_are_an_error_when_most_are_and_a_warning_naming_them_when
     caplog.clear()
     check_grpo_dataset(dataset(train=rows[:1]), *grpo_args(["accuracy"]))
     assert not caplog.text
+    # A mixture's rows are a view (shuffled, selected) over its table: only the rows kept count, by their place.
+    kept = Dataset.from_list(rows).select([6, 0, 5])
+    check_grpo_dataset(DatasetDict({"train": kept}), *grpo_args(["accuracy"]))
+    assert not caplog.text
 
 
 @pytest.mark.parametrize(

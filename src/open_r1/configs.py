@@ -456,8 +456,7 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         metadata={
             "help": "Skip an optimizer update whose gradient holds a NaN or inf, with a warning, and stop training "
             "after several in a row (open_r1.utils.finite_updates); one such update makes every weight NaN. Under "
-            "DeepSpeed ZeRO, which skips such updates itself in fp16 and bf16, the logged grad_norm is watched "
-            "instead, and a run DeepSpeed applied one to (fp32) stops at once."
+            "DeepSpeed ZeRO, which skips such updates itself, its skips are reported and counted the same way."
         },
     )
     dynamic_sampling: bool = field(
@@ -517,7 +516,7 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
                 "dynamic_sampling_max_rounds must be at least 2 (one generation batch, then refills), got "
                 f"{self.dynamic_sampling_max_rounds}"
             )
-        if self.max_completion_length < 1:
+        if self.max_completion_length is not None and self.max_completion_length < 1:
             raise UsageError(
                 f"max_completion_length must be a positive number of tokens, got {self.max_completion_length}"
             )

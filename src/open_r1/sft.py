@@ -53,7 +53,7 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: Mod
     dataset = get_dataset(script_args)
     check_sft_dataset(dataset, script_args, training_args)
     log_settings(script_args, training_args, model_args, checkpoint)
-    dataset = add_system_prompt(dataset, training_args.system_prompt)
+    dataset = add_system_prompt(dataset, training_args.system_prompt, read_elsewhere=bool(training_args.benchmarks))
     train_dataset, eval_dataset = training_splits(dataset, script_args, training_args)
     tokenizer = get_tokenizer(model_args, training_args)
     model = get_model(model_args, training_args, tokenizer)
@@ -71,7 +71,8 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: Mod
 
     logger.info("*** Train ***")
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
-    finish_training(trainer, training_args, script_args, tokenizer, train_result, len(trainer.train_dataset))
+    rows_trained = len(train_dataset) if training_args.packing else len(trainer.train_dataset)  # packed: sequences
+    finish_training(trainer, training_args, script_args, tokenizer, train_result, rows_trained)
 
 
 if __name__ == "__main__":

@@ -302,14 +302,19 @@ def check_vllm_installed(training_args) -> None:
 def blank_rows(part, column: str) -> list[int]:
     """The rows of `part` (a datasets.Dataset) whose text `column` is missing or only whitespace; [] for a column
     that is not text (a conversation, an image), which the trainer checks."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    values = part.data.column(column)
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+    kind = part.features[column].dtype if hasattr(part.features[column], "dtype") else None
+    if kind not in ("string", "large_string"):
         return []
-    blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(values)), 0), True)
-    return pc.indices_nonzero(blank).to_pylist()
+    rows, start = [], 0
+    # Read through the dataset's own view: a mixture's shuffle or selection is an indices mapping over the table.
+    for batch in part.select_columns([column]).with_format("arrow").iter(batch_size=4096):
+        values = batch[column]
+        blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(values)), 0), True)
+        rows += [start + index for index in pc.indices_nonzero(blank).to_pylist()]
+        start += len(values)
+    return rows
 
 
 def _check_blank_prompts(part, column: str, split: str) -> None:

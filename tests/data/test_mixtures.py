@@ -193,8 +193,10 @@ def test_system_prompt_is_prepended_once():
 def test_a_system_prompt_every_conversation_already_overrides_is_an_error():
     """Found by an audit: `--system_prompt` on data whose rows all open with a system turn trained as without it."""
     opened = [{"messages": [{"role": "system", "content": "mine"}, {"role": "user", "content": "hi"}]}] * 3
-    with pytest.raises(ValueError, match="system_prompt has no effect: every conversation of split 'train' already"):
+    with pytest.raises(ValueError, match="system_prompt has no effect: every conversation already opens"):
         add_system_prompt(DatasetDict({"train": Dataset.from_list(opened)}), "be brief")
+    # SFT also hands it to the benchmark jobs of `benchmarks`: there it takes effect.
+    add_system_prompt(DatasetDict({"train": Dataset.from_list(opened)}), "be brief", read_elsewhere=True)
 
 
 def test_system_prompt_needs_a_conversational_column():

@@ -11,12 +11,7 @@ from trl import ModelConfig
 
 from open_r1 import grpo
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
-from open_r1.utils.finite_updates import (
-    SkipNonFiniteUpdates,
-    WatchNonFiniteGradNorm,
-    deepspeed_skips_nonfinite,
-    nonfinite_update_guard,
-)
+from open_r1.utils.finite_updates import SkipNonFiniteUpdates, WatchDeepSpeedSkips, nonfinite_update_guard
 from tests.support.launch import log_history
 from tests.training.test_grpo import TINY_RECIPE, grpo_args
 
@@ -122,61 +117,53 @@ def test_a_nonfinite_gradient_on_one_process_makes_every_process_skip(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Under DeepSpeed ZeRO: the logged grad_norm is watched
+# Under DeepSpeed ZeRO: what DeepSpeed did is watched
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "precision, deepspeed_config, skipped",
-    [
-        ({"fp16": True}, {}, True),
-        ({"bf16": True}, {"bf16": {"enabled": "auto"}}, True),  # DeepSpeed 0.19's check_grad_overflow default
-        ({"bf16": True}, {"bf16": {"enabled": True, "check_grad_overflow": False}}, False),
-        ({}, {}, False),  # fp32: DeepSpeed checks nothing
-    ],
-)
-def test_which_deepspeed_precisions_skip_a_nonfinite_update_themselves(precision, deepspeed_config, skipped):
-    training_args = types.SimpleNamespace(**{"fp16": False, "bf16": False, **precision})
-    assert deepspeed_skips_nonfinite(training_args, deepspeed_config) is skipped
-
-
-def feed_grad_norms(watch, grad_norms, caplog) -> TrainerControl:
+def deepspeed_steps(watch, steps, caplog) -> TrainerControl:
+    """Each (skipped, logged grad_norm) as the Trainer reports a DeepSpeed step: the optimizer's
+    step_was_skipped at on_optimizer_step, then the logged grad_norm."""
     state, control = TrainerState(), TrainerControl()
     with caplog.at_level(logging.WARNING, logger="open_r1.utils.finite_updates"):
-        for step, grad_norm in enumerate(grad_norms, start=1):
-            state.global_step = step
+        for skipped, grad_norm in steps:
+            watch.on_optimizer_step(None, state, control, optimizer=types.SimpleNamespace(step_was_skipped=skipped))
+            state.global_step += 1
             watch.on_log(None, state, control, logs={"loss": 0.1, "grad_norm": grad_norm})
             if control.should_training_stop:
                 break
     return control
 
 
-def test_under_deepspeed_a_skipped_nonfinite_update_is_reported_and_several_in_a_row_stop_training(caplog):
+def test_under_deepspeed_a_skipped_update_is_reported_and_several_in_a_row_stop_training(caplog):
     """Found by an audit: under ZeRO a NaN gradient was logged beside a plausible loss, and nothing said so."""
-    control = feed_grad_norms(WatchNonFiniteGradNorm(2, skipped=True), [0.3, float("inf"), 0.4, float("nan")], caplog)
+    inf = float("inf")
+    control = deepspeed_steps(
+        WatchDeepSpeedSkips(2, loss_scaling=False), [(False, 0.3), (True, inf), (False, 0.4)], caplog
+    )
     assert not control.should_training_stop
-    assert "step 2: the gradient was not finite (grad_norm inf); DeepSpeed skipped the update." in caplog.text
-    control = feed_grad_norms(WatchNonFiniteGradNorm(2, skipped=True), [float("inf")] * 3, caplog)
+    assert "step 2: the gradient is not finite (NaN or inf); DeepSpeed skipped the update (1 skipped" in caplog.text
+    control = deepspeed_steps(WatchDeepSpeedSkips(2, loss_scaling=False), [(True, inf)] * 3, caplog)
     assert control.should_training_stop
-    assert "step 2: the gradient was not finite at 2 logged steps in a row" in caplog.text
+    assert "step 2: DeepSpeed skipped the update at 2 steps in a row" in caplog.text
 
 
-def test_under_deepspeed_in_fp32_one_applied_nonfinite_update_stops_training_at_once(caplog):
-    control = feed_grad_norms(WatchNonFiniteGradNorm(5, skipped=False), [0.3, float("nan"), 0.2], caplog)
+def test_under_deepspeed_fp16_the_loss_scalers_skips_are_its_own(caplog):
+    """Found by a review: the scaler's first steps overflow by design, five in a row with its defaults."""
+    control = deepspeed_steps(WatchDeepSpeedSkips(2, loss_scaling=True), [(True, float("inf"))] * 6, caplog)
+    assert not control.should_training_stop and not caplog.text
+
+
+def test_under_deepspeed_an_applied_nonfinite_update_stops_training_at_once(caplog):
+    control = deepspeed_steps(
+        WatchDeepSpeedSkips(5, loss_scaling=False), [(False, 0.3), (False, float("nan"))], caplog
+    )
     assert control.should_training_stop
     assert "step 2: the gradient was not finite (grad_norm nan) and DeepSpeed applied the update" in caplog.text
 
 
 def test_the_guard_is_the_gradient_check_without_deepspeed_and_the_watch_with_it():
-    plain = types.SimpleNamespace(is_deepspeed_enabled=False)
-    assert isinstance(nonfinite_update_guard(plain), SkipNonFiniteUpdates)
-    plugin = types.SimpleNamespace(deepspeed_config={"bf16": {"enabled": True}})
-    zero = types.SimpleNamespace(
-        is_deepspeed_enabled=True,
-        accelerator=types.SimpleNamespace(state=types.SimpleNamespace(deepspeed_plugin=plugin)),
-        args=types.SimpleNamespace(fp16=False, bf16=True),
-    )
+    assert isinstance(nonfinite_update_guard(types.SimpleNamespace(is_deepspeed_enabled=False)), SkipNonFiniteUpdates)
+    zero = types.SimpleNamespace(is_deepspeed_enabled=True, args=types.SimpleNamespace(fp16=True))
     watch = nonfinite_update_guard(zero)
-    assert isinstance(watch, WatchNonFiniteGradNorm) and watch.skipped
-    zero.args.bf16 = False
-    assert not nonfinite_update_guard(zero).skipped
+    assert isinstance(watch, WatchDeepSpeedSkips) and watch.loss_scaling

@@ -56,7 +56,7 @@ def _load_local(reference: str, config: str | None, config_field: str) -> Datase
         )
     _refuse_config(config, config_field, f"the data file(s) {reference}")
     builder = DATA_FILE_BUILDERS[suffixes.pop()]
-    empty = [str(p) for p in paths if p.is_file() and not p.read_bytes()[: 1 << 16].strip()]
+    empty = [str(p) for p in paths if p.is_file() and not _starts_with_content(p)]
     if empty:
         raise UsageError(f"the data file {empty[0]} is empty (from dataset reference {reference!r})")
     # A small file builds in a second: its bar would only stand above an error about its columns.
@@ -68,6 +68,12 @@ def _load_local(reference: str, config: str | None, config_field: str) -> Datase
         raise UsageError(
             first_bad_json_line(paths) or f"datasets could not read {reference}: {error.__cause__ or error}"
         ) from error
+
+
+def _starts_with_content(path: pathlib.Path) -> bool:
+    """Whether the file's first 64 KiB hold anything but whitespace (read alone: a data file may be gigabytes)."""
+    with path.open("rb") as file:
+        return bool(file.read(1 << 16).strip())
 
 
 def first_bad_json_line(paths: list[pathlib.Path]) -> str | None:

@@ -93,9 +93,12 @@ def get_dataset(args: ScriptArguments) -> DatasetDict:
     return DatasetDict({"train": combined})
 
 
-def add_system_prompt(dataset: DatasetDict, system_prompt: str | None, column: str = "messages") -> DatasetDict:
+def add_system_prompt(
+    dataset: DatasetDict, system_prompt: str | None, column: str = "messages", read_elsewhere: bool = False
+) -> DatasetDict:
     """Prepends `system_prompt` to each conversation in `column` that has no system turn yet; a UsageError when
-    every conversation of a split has one (the field would change nothing)."""
+    every conversation already has one (the field would change nothing), unless `read_elsewhere` (SFT passes it on
+    to the benchmark jobs of `benchmarks`)."""
     if system_prompt is None:
         return dataset
 
@@ -105,27 +108,29 @@ def add_system_prompt(dataset: DatasetDict, system_prompt: str | None, column: s
             return {column: messages}
         return {column: [{"role": "system", "content": system_prompt}, *messages]}
 
+    opened = {}
     for split, part in dataset.items():
         if column not in part.column_names:
             raise UsageError(
                 f"system_prompt is set but split {split!r} has no conversational column {column!r}; "
                 f"its columns are {part.column_names}"
             )
-        opened = sum(
+        opened[split] = sum(
             bool(messages) and messages[0]["role"] == "system"
             for batch in part.select_columns([column]).iter(batch_size=1024)
             for messages in batch[column]
         )
-        if len(part) and opened == len(part):
-            raise UsageError(
-                f"system_prompt has no effect: every conversation of split {split!r} already opens with a system "
-                "turn, which it does not replace; unset system_prompt, or drop those turns from the data"
-            )
-        if opened:
+        if opened[split]:
             logger.info(
                 "system_prompt: %d of the %d conversations of split %r keep their own system turn",
-                opened,
+                opened[split],
                 len(part),
                 split,
             )
+    rows = sum(len(part) for part in dataset.values())
+    if rows and sum(opened.values()) == rows and not read_elsewhere:
+        raise UsageError(
+            "system_prompt has no effect: every conversation already opens with a system turn, which it does not "
+            "replace; unset system_prompt, or drop those turns from the data"
+        )
     return dataset.map(prepend, desc="Adding the system prompt")

@@ -10,14 +10,14 @@ optimizer leaves the weights as they were, and warns with the step and the param
 finite on this process (where in the model it went wrong: embeddings, a layer, the head). After `max_consecutive`
 such steps in a row it stops training with the likely causes, since the weights can no longer learn.
 
-Under DeepSpeed ZeRO, which keeps the gradients in its own buffers, `WatchNonFiniteGradNorm` reads the `grad_norm`
-the Trainer logs instead: DeepSpeed skips a non-finite update itself in fp16, and in bf16 unless the DeepSpeed
-config's `bf16.check_grad_overflow` is false, and logs its norm as inf; the watch warns with the step and stops
-after `max_consecutive` in a row. In fp32, or with that check off, DeepSpeed applies it: the watch stops training
-at once, since every later step would train NaN weights.
+Under DeepSpeed ZeRO, which keeps the gradients in its own buffers and skips a non-finite update itself (0.19:
+every ZeRO stage and precision, but ZeRO-1/2 in bf16 with `check_grad_overflow: false`), `WatchDeepSpeedSkips`
+reads what DeepSpeed did (`optimizer.step_was_skipped`): it warns with the step and stops after `max_consecutive`
+skips in a row (in fp16 the loss scaler's skips are left to it), and stops at once when an applied update logged a
+non-finite `grad_norm`.
 
-Not covered: fp16 with a GradScaler, which already skips them; under DeepSpeed, a step between two logging steps
-(`logging_steps` above 1 logs only the last one's norm).
+Not covered: fp16 with a GradScaler, which already skips them; under DeepSpeed with its check off, a step between
+two logging steps (`logging_steps` above 1 logs only the last one's norm).
 """
 
 import logging
@@ -100,65 +100,66 @@ class SkipNonFiniteUpdates(TrainerCallback):
         return control
 
 
-def deepspeed_skips_nonfinite(training_args, deepspeed_config: dict) -> bool:
-    """Whether DeepSpeed ZeRO skips an update whose gradient is not finite: fp16's loss scaler always does, bf16's
-    overflow check unless `bf16.check_grad_overflow` is false (DeepSpeed 0.19's default is true), fp32 never."""
-    if getattr(training_args, "fp16", False):
-        return True
-    if getattr(training_args, "bf16", False):
-        return (deepspeed_config.get("bf16") or {}).get("check_grad_overflow", True) is not False
-    return False
+class WatchDeepSpeedSkips(TrainerCallback):
+    """Under DeepSpeed ZeRO, which checks the gradient itself: warns for each update DeepSpeed skipped as not finite
+    (`optimizer.step_was_skipped`), stops after `max_consecutive` in a row, and stops at once when a logged
+    `grad_norm` is not finite although the update went through (ZeRO-1/2 in bf16 with `check_grad_overflow: false`).
+    With `loss_scaling` (fp16) skipped steps are the loss scaler's own business: a run's first steps overflow by
+    design while it finds its scale."""
 
-
-class WatchNonFiniteGradNorm(TrainerCallback):
-    """Under DeepSpeed: warns for each logged non-finite `grad_norm`, stops after `max_consecutive` in a row, or at
-    once when DeepSpeed applied the update (`skipped` False)."""
-
-    def __init__(self, max_consecutive: int, skipped: bool):
+    def __init__(self, max_consecutive: int, loss_scaling: bool):
         self.max_consecutive = max_consecutive
-        self.skipped = skipped
+        self.loss_scaling = loss_scaling
         self.consecutive = 0
+        self.skipped = 0
+        self.last_skipped = False
 
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        grad_norm = (logs or {}).get("grad_norm")
-        if grad_norm is None:
-            return control
-        if math.isfinite(float(grad_norm)):
+    def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+        self.last_skipped = bool(getattr(optimizer, "step_was_skipped", False))
+        if not self.last_skipped:
             self.consecutive = 0
             return control
+        if self.loss_scaling:
+            return control
+        self.skipped += 1
         self.consecutive += 1
-        if not self.skipped:
+        step = state.global_step + 1
+        if self.consecutive >= self.max_consecutive:
             logger.warning(
-                "step %d: the gradient was not finite (grad_norm %s) and DeepSpeed applied the update (fp32, or "
-                "bf16.check_grad_overflow false): the weights are no longer finite, so training stops here; resume "
-                "from the last checkpoint. Likely causes: %s.",
-                state.global_step,
-                grad_norm,
-                CAUSES,
-            )
-            control.should_training_stop = True
-        elif self.consecutive >= self.max_consecutive:
-            logger.warning(
-                "step %d: the gradient was not finite at %d logged steps in a row; DeepSpeed skipped those updates, "
-                "and training stops here. Likely causes: %s.",
-                state.global_step,
+                "step %d: DeepSpeed skipped the update at %d steps in a row, the gradient not finite; training stops "
+                "here, with the weights of the last finite update. Likely causes: %s.",
+                step,
                 self.consecutive,
                 CAUSES,
             )
             control.should_training_stop = True
         else:
             logger.warning(
-                "step %d: the gradient was not finite (grad_norm %s); DeepSpeed skipped the update.",
-                state.global_step,
-                grad_norm,
+                "step %d: the gradient is not finite (NaN or inf); DeepSpeed skipped the update (%d skipped in this "
+                "run).",
+                step,
+                self.skipped,
             )
+        return control
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        grad_norm = (logs or {}).get("grad_norm")
+        if grad_norm is None or math.isfinite(float(grad_norm)) or self.last_skipped:
+            return control
+        logger.warning(
+            "step %d: the gradient was not finite (grad_norm %s) and DeepSpeed applied the update (its config's "
+            "check_grad_overflow is off): the weights are no longer finite, so training stops here; resume from the "
+            "last checkpoint. Likely causes: %s.",
+            state.global_step,
+            grad_norm,
+            CAUSES,
+        )
+        control.should_training_stop = True
         return control
 
 
 def nonfinite_update_guard(trainer) -> TrainerCallback:
-    """The guard for `trainer`: `SkipNonFiniteUpdates`, or under DeepSpeed, `WatchNonFiniteGradNorm`."""
+    """The guard for `trainer`: `SkipNonFiniteUpdates`, or under DeepSpeed, `WatchDeepSpeedSkips`."""
     if not trainer.is_deepspeed_enabled:
         return SkipNonFiniteUpdates(max_consecutive=MAX_CONSECUTIVE_NONFINITE)
-    plugin = trainer.accelerator.state.deepspeed_plugin
-    skipped = deepspeed_skips_nonfinite(trainer.args, plugin.deepspeed_config if plugin is not None else {})
-    return WatchNonFiniteGradNorm(MAX_CONSECUTIVE_NONFINITE, skipped)
+    return WatchDeepSpeedSkips(MAX_CONSECUTIVE_NONFINITE, loss_scaling=bool(trainer.args.fp16))

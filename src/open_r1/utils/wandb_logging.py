@@ -24,20 +24,26 @@ def init_wandb_training(training_args) -> None:
 
 def check_wandb_login() -> None:
     """A UsageError when wandb would log online without credentials (no WANDB_API_KEY, no `wandb login`): wandb
-    itself raises only once the Trainer starts, after the model has loaded."""
+    itself raises only once the Trainer starts, after the model has loaded. The mode and the server are wandb's own
+    settings (the environment, `wandb offline`, `wandb login --host`), read as wandb reads them."""
     if os.environ.get("WANDB_MODE", "").lower() in LOCAL_MODES:
-        return
+        return  # decided without importing wandb
     try:
+        from wandb.sdk import wandb_setup
         from wandb.sdk.lib.wbauth import authenticate_session
     except ImportError:  # another wandb: it says so itself at train start
         return
-    host = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
     try:
-        credentials = authenticate_session(host=host, source="open_r1", prompt=False, update_session=False)
-    except Exception:  # credentials wandb finds malformed: its own message at train start is the clearer one
+        settings = wandb_setup.singleton().settings
+        if str(settings.mode).lower() in LOCAL_MODES:
+            return
+        credentials = authenticate_session(
+            host=settings.base_url, source="open_r1", prompt=False, update_session=False
+        )
+    except Exception:  # settings or credentials wandb finds malformed: its own message at train start is clearer
         return
     if credentials is None:
         raise UsageError(
-            f"report_to wandb needs credentials for {host}: run `wandb login` once (or set WANDB_API_KEY), or set "
-            "WANDB_MODE=offline to log under wandb/ and upload later with `wandb sync`"
+            f"report_to wandb needs credentials for {settings.base_url}: run `wandb login` once (or set "
+            "WANDB_API_KEY), or set WANDB_MODE=offline to log under wandb/ and upload later with `wandb sync`"
         )
