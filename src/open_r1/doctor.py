@@ -34,8 +34,9 @@ that lasts `doctor_patience` consecutive logging steps:
 - `clipped`: the share of completions cut at `max_completion_length` (`completions/clipped_ratio`), averaged
   likewise, is above `doctor_clipped_share`; the warning counts the last batch's completions that go round a step
   (`open_r1.rewards.repetition.repeats_a_line`).
-- `entropy_collapse`: the policy's mean token entropy (`entropy`) below ENTROPY_COLLAPSE_SHARE of its first
-  logged value: a learning rate too high, or a reward gamed with one repeated output.
+- `entropy_collapse`: the policy's mean token entropy (`entropy`) below ENTROPY_COLLAPSE_SHARE of the highest of
+  its ENTROPY_WINDOW logged values before: a fall that sudden is a learning rate too high, or a reward gamed with one
+  repeated output (a long run's slow decline, from a base model, is not one).
 - With `tools` (TRL logs `tools/call_frequency`) and `max_tool_calling_iterations` not 0 (the tool demo's arm
   without calls): `no_tool_calls`, no completion called a tool; `tool_errors`, the share of calls that gave no
   value stays above `doctor_tool_error_share`: those TRL could not make (`tools/failure_frequency`: an unknown
@@ -92,10 +93,11 @@ ROWS_CHECKED = 64
 WARN_SHARE = 0.1
 # Rewards whose 0 means "nothing to punish": constant at 0 is a healthy run.
 PENALTIES = ("soft_overlong_punishment", "repetition_penalty")
-# `entropy_collapse`: the policy's mean token entropy below this share of its first logged value. Healthy runs move
-# little (make gsm8k's GRPO on an H100: 0.47 -> 0.42 over 10 steps); a learning rate of 1.0 took the tiny model
-# from 6.1 to 0.3 in two steps, writing one character over and over.
+# `entropy_collapse`: the policy's mean token entropy below this share of the highest of its last ENTROPY_WINDOW
+# logged values. Healthy runs move little over that many logs (make gsm8k's GRPO on an H100: 0.47 -> 0.42 over 10
+# steps); a learning rate of 1.0 took the tiny model from 6.1 to 0.3 in two steps, writing one character over and over.
 ENTROPY_COLLAPSE_SHARE = 0.25
+ENTROPY_WINDOW = 10
 # Shares judged on their mean over the last `doctor_patience` logging steps (a strict streak broke on one batch
 # below the share), and the symptoms they make.
 WINDOWED_METRICS = ("frac_reward_zero_std", "completions/clipped_ratio")
@@ -398,7 +400,8 @@ class TrainingDoctor(TrainerCallback):
         self._streaks: dict[str, int] = {}
         self._reported: set[str] = set()
         self._windows: dict[str, deque] = {metric: deque(maxlen=patience) for metric in WINDOWED_METRICS}
-        self._first_entropy: tuple[int, float] | None = None  # (step, value) of the first logged entropy
+        self._entropies: deque = deque(maxlen=ENTROPY_WINDOW)  # (step, value) of the last logged entropies
+        self._entropy_reference: tuple[int, float] | None = None  # the highest of them before this log
 
     def symptoms(
         self, logs: dict, max_completion_length: int | None = None, tool_rounds: int | None = None
@@ -453,14 +456,14 @@ class TrainingDoctor(TrainerCallback):
                 f"{pad_note}",
             )
         entropy = _number(logs.get("entropy"))
-        if self._first_entropy is not None and entropy is not None:
-            first_step, first = self._first_entropy
+        if self._entropy_reference is not None and entropy is not None:
+            first_step, first = self._entropy_reference
             if entropy < ENTROPY_COLLAPSE_SHARE * first:
                 grad_norm = _number(logs.get("grad_norm"))
                 found["entropy_collapse"] = Finding(
                     "entropy_collapse",
                     f"the policy's entropy fell from {first:.3g} (step {first_step}) to {entropy:.3g}, below "
-                    f"{ENTROPY_COLLAPSE_SHARE:.0%} of where it started"
+                    f"{ENTROPY_COLLAPSE_SHARE:.0%} of where it stood"
                     + (f" (grad_norm {grad_norm:.3g})" if grad_norm is not None else "")
                     + ": it now puts nearly all its probability on a few tokens, and its groups lose their spread. "
                     f"Likely causes: a learning rate too high for the model (learning_rate {self.learning_rate:g}), "
@@ -569,8 +572,9 @@ class TrainingDoctor(TrainerCallback):
         if "frac_reward_zero_std" not in logs and not any(key.startswith("rewards/") for key in logs):
             return  # evaluation and the end-of-training summary neither count nor interrupt
         entropy = _number(logs.get("entropy"))
-        if self._first_entropy is None and entropy is not None:
-            self._first_entropy = (state.global_step, entropy)
+        self._entropy_reference = max(self._entropies, key=lambda logged: logged[1], default=None)
+        if entropy is not None:
+            self._entropies.append((state.global_step, entropy))
         self.learning_rate = getattr(args, "learning_rate", float("nan"))
         symptoms = self.symptoms(
             self.windowed(logs),
