@@ -47,6 +47,9 @@ Symptoms due at the same step make one warning, with the likely causes of each a
 the format rewards' tags, and the first tool results of a completion that called a tool. Each symptom is
 reported once per run.
 
+At the end of training one line says what share of the run's groups had no reward spread (generated and trained
+on for no gradient), whether or not it ever warranted `zero_spread`.
+
 It warns. `doctor_stop_on` names the findings that stop the run instead: a start-up one ends it before training
 (a `UsageError`: one line, exit status 2), a training one stops training at that step (the Trainer then saves as at
 its normal end). `doctor: false` turns it off.
@@ -401,6 +404,7 @@ class TrainingDoctor(TrainerCallback):
         self._reported: set[str] = set()
         self._windows: dict[str, deque] = {metric: deque(maxlen=patience) for metric in WINDOWED_METRICS}
         self._entropies: deque = deque(maxlen=ENTROPY_WINDOW)  # (step, value) of the last logged entropies
+        self._zero_spread_shares: list[float] = []  # every training log's, for the end-of-training summary
         self._entropy_reference: tuple[int, float] | None = None  # the highest of them before this log
 
     def symptoms(
@@ -571,6 +575,9 @@ class TrainingDoctor(TrainerCallback):
         logs = logs or {}
         if "frac_reward_zero_std" not in logs and not any(key.startswith("rewards/") for key in logs):
             return  # evaluation and the end-of-training summary neither count nor interrupt
+        zero_spread = _number(logs.get("frac_reward_zero_std"))
+        if zero_spread is not None:
+            self._zero_spread_shares.append(zero_spread)
         entropy = _number(logs.get("entropy"))
         self._entropy_reference = max(self._entropies, key=lambda logged: logged[1], default=None)
         if entropy is not None:
@@ -607,6 +614,22 @@ class TrainingDoctor(TrainerCallback):
             )
         if fatal:
             control.should_training_stop = True
+
+    def on_train_end(self, args, state, control, **kwargs):
+        """One line on what the run spent for nothing: the groups without reward spread, generated and trained on
+        for no gradient (a warning only once that share stays above doctor_zero_std_share, `zero_spread`)."""
+        if not self._zero_spread_shares or not state.is_world_process_zero:
+            return
+        share = statistics.fmean(self._zero_spread_shares)
+        logger.info(
+            "GRPO doctor, end of training: %.0f%% of the groups over %d logging steps had no reward spread, so their "
+            "generation and backward pass gave no gradient%s",
+            100 * share,
+            len(self._zero_spread_shares),
+            "; dynamic_sampling: true replaces such groups with others"
+            if share and not getattr(args, "dynamic_sampling", False)
+            else "",
+        )
 
 
 def _number(value) -> float | None:
