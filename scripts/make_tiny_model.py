@@ -15,19 +15,8 @@ import dataclasses
 import json
 import pathlib
 
-from open_r1.tasks.tiny_model import TinyModelSpec, build_all
+from open_r1.tasks.tiny_model import SIZE_FIELDS, TinyModelSpec, build_all
 from open_r1.usage import ArgumentParser, exit_on_usage_error
-
-# The spec's sizes: each a positive count.
-SIZE_FIELDS = (
-    "vocab_size",
-    "hidden_size",
-    "num_layers",
-    "num_attention_heads",
-    "num_key_value_heads",
-    "intermediate_size",
-    "max_position_embeddings",
-)
 
 
 def read_bool(text: str) -> bool:
@@ -45,7 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             f"--{spec_field.name}",
             type=read_bool if kind is bool else kind,
             default=spec_field.default,
-            help=f"Model {spec_field.name}.",
+            help=spec_field.metadata["help"],
         )
     args = parser.parse_args(argv)
     for name in SIZE_FIELDS:

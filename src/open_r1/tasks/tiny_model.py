@@ -23,7 +23,7 @@ Not covered: anything about quality; the model is random until trained.
 
 import json
 import pathlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from open_r1.data.benchmarks import MATH_INSTRUCTION
 from open_r1.rewards.format import R1_TAGS
@@ -36,23 +36,48 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 REASONING_TOKENS = list(R1_TAGS)
 
 
+# The spec's sizes: each a positive count.
+SIZE_FIELDS = (
+    "vocab_size",
+    "hidden_size",
+    "num_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "intermediate_size",
+    "max_position_embeddings",
+)
+
+
 @dataclass
 class TinyModelSpec:
     """Size of the tiny model and its tokenizer."""
 
-    vocab_size: int = 512
-    hidden_size: int = 64
-    num_layers: int = 2
-    num_attention_heads: int = 4
-    num_key_value_heads: int = 2
-    intermediate_size: int = 128
-    max_position_embeddings: int = 1024
-    # Standard deviation of the initial weights; 0.02 is Qwen2's default, sized for hidden sizes in the thousands.
-    initializer_range: float = 0.02
-    seed: int = 0
-    # The tool-calling variant (`make demo TOOLS=1`): `<tool_call>` tokens, open_r1.tools.chat's template, and a
-    # tokenizer also trained on tool traces. Off by default so the plain tiny model stays as it was measured.
-    tool_calling: bool = False
+    vocab_size: int = field(default=512, metadata={"help": "Tokens of the BPE tokenizer trained on the task's text."})
+    hidden_size: int = field(default=64, metadata={"help": "Width of the Qwen2 model."})
+    num_layers: int = field(default=2, metadata={"help": "Decoder layers."})
+    num_attention_heads: int = field(default=4, metadata={"help": "Attention heads per layer."})
+    num_key_value_heads: int = field(
+        default=2, metadata={"help": "Key/value heads per layer (grouped-query attention); divides the heads."}
+    )
+    intermediate_size: int = field(default=128, metadata={"help": "Width of each layer's MLP."})
+    max_position_embeddings: int = field(default=1024, metadata={"help": "Longest sequence, in tokens."})
+    initializer_range: float = field(
+        default=0.02,
+        metadata={"help": "Standard deviation of the initial weights (Qwen2's default, sized for wide models)."},
+    )
+    seed: int = field(default=0, metadata={"help": "Seed of the weights, the tokenizer's corpus and the problems."})
+    tool_calling: bool = field(
+        default=False,
+        metadata={
+            "help": "The tool-calling variant (make demo TOOLS=1): <tool_call> tokens, open_r1.tools.chat's "
+            "template, and a tokenizer also trained on tool traces."
+        },
+    )
+
+    def __post_init__(self):
+        small = [name for name in SIZE_FIELDS if getattr(self, name) < 1]
+        if small:
+            raise ValueError(f"{small[0]} must be at least 1, got {getattr(self, small[0])}")
 
 
 def _tokenizer_corpus(seed: int, tool_calling: bool = False) -> list[str]:
