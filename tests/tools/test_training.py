@@ -514,7 +514,7 @@ def test_compiled_generation_decodes_trls_tool_rollouts_through_a_compiled_stati
     """`compile_generation` (open_r1.utils.compiled_generation) on a CPU: every round's generate call decodes from a
     static cache through transformers' compiled step (torch.compile's eager backend here, as transformers compiles
     only on a GPU unless told to), and the rollouts stay TRL's. The refusal of a CPU is lifted for the test (its own
-    test: tests/training/test_compiled_generation.py)."""
+    test: tests/utils/test_compiled_generation.py)."""
     from transformers import CompileConfig
 
     from open_r1.utils import compiled_generation

@@ -1,5 +1,5 @@
 """open_r1.utils.padded_rows: a compiled generate call decodes one of a few row counts, and the rows that pad it stop at
-their first token. Their use in GRPO's rounds: tests/training/test_compiled_generation.py; in the evaluator:
+their first token. Their use in GRPO's rounds: tests/utils/test_compiled_generation.py; in the evaluator:
 tests/eval/test_decoding.py and tests/tools/test_rollout.py."""
 
 import pytest
