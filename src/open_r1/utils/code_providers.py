@@ -8,6 +8,8 @@
 the provider with `open_r1.sandbox.get_provider`); providers here run `Submission`s (`provider.execute`), not
 upstream's evaluation scripts: `execute_scripts` raises and says so. The provider classes take `num_workers` and
 `router_url` where upstream's took `num_parallel` and `e2b_router_url` / `morph_router_url`.
+
+Remove when: no caller imports from upstream's path `open_r1.utils.code_providers`.
 """
 
 from open_r1.compat.providers import get_provider

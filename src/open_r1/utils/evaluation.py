@@ -7,6 +7,8 @@ python -m open_r1.utils.evaluation --model <id or path> --benchmark aime24 --dry
 Upstream's `VLLM_SLURM_PREFIX` (an `env -i bash -c "... sbatch "` wrapper) has no meaning here: jobs are
 submitted with plain `sbatch` and the caller's environment minus its SLURM_* variables (`sbatch_command`), so
 reading it raises and says so.
+
+Remove when: no caller imports from upstream's path `open_r1.utils.evaluation`.
 """
 
 import logging

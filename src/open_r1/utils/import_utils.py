@@ -5,6 +5,8 @@
 
 Checks that the package can be found without importing it (importing e2b or morphcloud is slow and opens
 nothing we need here). Not covered: whether an API key is set (the providers check that when built).
+
+Remove when: no caller imports from upstream's path `open_r1.utils.import_utils`.
 """
 
 from importlib.util import find_spec

@@ -3,6 +3,8 @@
 The code lives in `open_r1.rewards.ioi` (IOI subtask scoring on Piston's cms_ioi package), `open_r1.rewards.codeforces`
 (Codeforces rewards and generated tests) and `open_r1.sandbox.piston` (the Piston client); these modules re-export
 it. Names whose upstream meaning this project does not have raise when called, saying why (docs/upstream.md).
+
+Remove when: no caller imports from upstream's path `open_r1.utils.competitive_programming`.
 """
 
 from .cf_scoring import score_submission

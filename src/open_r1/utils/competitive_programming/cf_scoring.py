@@ -7,6 +7,8 @@ Upstream's `score_submission` and `score_single_test_case` sent each test to cus
 (c++17 / cf_python3 with a grader config and checker). Here Codeforces rows are scored by `cf_code_reward` on any
 provider (Piston's standard runtimes included) with outputs compared in the training process, so those two raise
 and say so.
+
+Remove when: no caller imports from upstream's path `open_r1.utils.competitive_programming.cf_scoring`.
 """
 
 import os

@@ -3,6 +3,8 @@
 Upstream could rewrite Codeforces submissions before running them (old Python idioms, missing C++ includes). Here
 programs run exactly as the model wrote them, and `cf_code_reward(..., patch_code=True)` is refused by name: a
 patched program would earn a reward the model's own program did not.
+
+Remove when: no caller imports from upstream's path `open_r1.utils.competitive_programming.code_patcher`.
 """
 
 from open_r1.compat.unavailable import unavailable

@@ -1,4 +1,7 @@
-"""Upstream open-r1's IOI scoring path; the code lives in `open_r1.rewards.ioi`."""
+"""Upstream open-r1's IOI scoring path; the code lives in `open_r1.rewards.ioi`.
+
+Remove when: no caller imports from upstream's path `open_r1.utils.competitive_programming.ioi_scoring`.
+"""
 
 from open_r1.rewards.ioi import (
     SubtaskResult,

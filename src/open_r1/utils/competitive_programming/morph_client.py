@@ -3,6 +3,8 @@
 Upstream's `MorphCloudExecutionClient` reproduced Piston's cms_ioi package on Morph Cloud instances. This project
 runs open-r1/ioi rows (with their graders) on Piston only; Morph runs code rewards and single-program IOI/Codeforces
 tests through `open_r1.sandbox.morph.MorphProvider` (`code_provider: morph` / `competitive_programming_provider: morph`).
+
+Remove when: no caller imports from upstream's path `open_r1.utils.competitive_programming.morph_client`.
 """
 
 from open_r1.compat.unavailable import unavailable

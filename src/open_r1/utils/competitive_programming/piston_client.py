@@ -3,6 +3,8 @@
 `get_piston_client_from_env()` returns one client per process, as upstream's did. Unlike upstream's, it does not
 give each local rank a slice of the endpoints: all ranks share every worker, each limited to
 PISTON_MAX_REQUESTS_PER_ENDPOINT requests in flight per process.
+
+Remove when: no caller imports from upstream's path `open_r1.utils.competitive_programming.piston_client`.
 """
 
 from functools import lru_cache
