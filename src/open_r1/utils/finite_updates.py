@@ -62,21 +62,16 @@ def nonfinite_parameters(model: torch.nn.Module) -> str:
     return f"in {len(names)} of {total} parameter tensors ({shown})"
 
 
-class SkipNonFiniteUpdates(TrainerCallback):
-    """Drops the gradients of a step whose gradient is not finite; stops after `max_consecutive` such steps."""
+class _SkippedUpdates(TrainerCallback):
+    """Counts the updates skipped as not finite: warns for each, and stops training after `max_consecutive` in a
+    row, since the weights can no longer learn."""
 
     def __init__(self, max_consecutive: int):
         self.max_consecutive = max_consecutive
         self.skipped = 0
         self.consecutive = 0
 
-    def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
-        if gradients_finite(model):
-            self.consecutive = 0
-            return control
-        where = nonfinite_parameters(model)
-        for parameter in model.parameters():
-            parameter.grad = None  # the optimizer leaves a parameter without a gradient as it is
+    def _skipped_one(self, state, control, where: str) -> None:
         self.skipped += 1
         self.consecutive += 1
         step = state.global_step + 1
@@ -97,10 +92,23 @@ class SkipNonFiniteUpdates(TrainerCallback):
                 where,
                 self.skipped,
             )
+
+
+class SkipNonFiniteUpdates(_SkippedUpdates):
+    """Drops the gradients of a step whose gradient is not finite; stops after `max_consecutive` such steps."""
+
+    def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+        if gradients_finite(model):
+            self.consecutive = 0
+            return control
+        where = nonfinite_parameters(model)
+        for parameter in model.parameters():
+            parameter.grad = None  # the optimizer leaves a parameter without a gradient as it is
+        self._skipped_one(state, control, where)
         return control
 
 
-class WatchDeepSpeedSkips(TrainerCallback):
+class WatchDeepSpeedSkips(_SkippedUpdates):
     """Under DeepSpeed ZeRO, which checks the gradient itself: warns for each update DeepSpeed skipped as not finite
     (`optimizer.step_was_skipped`), stops after `max_consecutive` in a row, and stops at once when a logged
     `grad_norm` is not finite although the update went through (ZeRO-1/2 in bf16 with `check_grad_overflow: false`).
@@ -108,38 +116,16 @@ class WatchDeepSpeedSkips(TrainerCallback):
     design while it finds its scale."""
 
     def __init__(self, max_consecutive: int, loss_scaling: bool):
-        self.max_consecutive = max_consecutive
+        super().__init__(max_consecutive)
         self.loss_scaling = loss_scaling
-        self.consecutive = 0
-        self.skipped = 0
         self.last_skipped = False
 
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         self.last_skipped = bool(getattr(optimizer, "step_was_skipped", False))
         if not self.last_skipped:
             self.consecutive = 0
-            return control
-        if self.loss_scaling:
-            return control
-        self.skipped += 1
-        self.consecutive += 1
-        step = state.global_step + 1
-        if self.consecutive >= self.max_consecutive:
-            logger.warning(
-                "step %d: DeepSpeed skipped the update at %d steps in a row, the gradient not finite; training stops "
-                "here, with the weights of the last finite update. Likely causes: %s.",
-                step,
-                self.consecutive,
-                CAUSES,
-            )
-            control.should_training_stop = True
-        else:
-            logger.warning(
-                "step %d: the gradient is not finite (NaN or inf); DeepSpeed skipped the update (%d skipped in this "
-                "run).",
-                step,
-                self.skipped,
-            )
+        elif not self.loss_scaling:
+            self._skipped_one(state, control, "by DeepSpeed's own check, which skipped it")
         return control
 
     def on_log(self, args, state, control, logs=None, **kwargs):
