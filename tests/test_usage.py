@@ -276,3 +276,19 @@ def test_the_project_parsers_take_an_option_spelled_with_underscores_or_dashes()
     assert (parsed.dataset_name, parsed.max_new_tokens) == ("d", 3)
     with pytest.raises(UsageError, match=r"unknown option --dataset_nmae \(did you mean --dataset-name\?\)"):
         parser.parse_args(["--dataset-name", "d", "--dataset_nmae", "e"])
+
+
+def test_a_recipe_that_sets_a_field_twice_is_refused_at_the_second(tmp_path):
+    """Found by an audit: the later value won silently (and recipes/Qwen2.5-1.5B-Instruct/grpo/config_dapo.yaml set
+    loss_type twice)."""
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("model_name_or_path: m\nlearning_rate: 1.0e-3\nmax_steps: 2\nlearning_rate: 5.0e-2\n")
+    with pytest.raises(UsageError) as raised:
+        read_recipe(str(recipe))
+    assert (
+        str(raised.value)
+        == f"{recipe}:4:1: learning_rate is set twice (first on line 2); the later would silently win"
+    )
+    nested = tmp_path / "nested.yaml"  # mixture entries repeat their keys, each in its own mapping
+    nested.write_text("dataset_mixture:\n  datasets:\n    - {id: a, weight: 1}\n    - {id: b, weight: 1}\n")
+    assert len(read_recipe(str(nested))["dataset_mixture"]["datasets"]) == 2

@@ -192,11 +192,32 @@ def check_server_answers(
         raise UsageError(f"{option} {base_url}: no server answers ({reason}); is it running?") from None
 
 
+class _RecipeLoader(yaml.SafeLoader):
+    """YAML's safe loader that refuses a key given twice in one mapping, where safe_load keeps the last silently."""
+
+
+def _mapping_without_repeats(loader: _RecipeLoader, node, deep: bool = False):
+    first_line: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, (str, int, float, bool)) and key in first_line:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{key} is set twice (first on line {first_line[key]}); the later would silently win",
+                key_node.start_mark,
+            )  # fmt: skip
+        first_line.setdefault(key, key_node.start_mark.line + 1)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_RecipeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_repeats)
+
+
 def read_recipe(path: str) -> dict[str, Any]:
-    """The mapping in the recipe YAML `path`; a missing file, bad YAML or a non-mapping is a one-line UsageError."""
+    """The mapping in the recipe YAML `path`; a missing file, bad YAML, a key set twice or a non-mapping is a
+    one-line UsageError."""
     try:
         with open(path, encoding="utf-8") as file:
-            recipe = yaml.safe_load(file)
+            recipe = yaml.load(file, Loader=_RecipeLoader)
     except FileNotFoundError:
         check_local_path("--config", path, local_only=True)  # names the close files, with its usual message
         raise UsageError(f"--config: no such file or folder: {path}") from None
