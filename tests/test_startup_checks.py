@@ -370,6 +370,13 @@ def test_a_misspelt_reward_is_named_before_any_other_check_reads_the_names(tmp_p
         ("grpo", "--temperature", "0", "temperature must be > 0, got 0: GRPO samples its num_generations"),
         ("grpo", "--learning_rate", "-1e-3", "learning_rate must be a step size >= 0, got -0.001"),
         ("sft", "--learning_rate", "-1e-3", "learning_rate must be a step size >= 0, got -0.001"),
+        ("grpo", "--beta", "-1", r"beta \(the KL coefficient\) must be >= 0, got -1"),
+        ("grpo", "--gradient_accumulation_steps", "0", "gradient_accumulation_steps must be at least 1, got 0"),
+        ("sft", "--per_device_train_batch_size", "0", "per_device_train_batch_size must be at least 1, got 0"),
+        ("sft", "--seed", "-1", r"seed must be >= 0 \(numpy takes seeds up to 2\*\*32 - 1\), got -1"),
+        ("grpo", "--max_steps", "0", "max_steps 0 trains nothing; -1 .* trains num_train_epochs instead"),
+        ("sft", "--save_steps", "0", "save_steps 0 with save_strategy steps saves no checkpoint"),
+        ("grpo", "--chat_template", "templates/chatml.jinja", "chat_template 'templates/chatml.jinja' is neither a"),
     ],
 )
 def test_values_that_would_fail_once_the_model_loaded_are_refused_when_parsed(tmp_path, kind, option, value, message):
@@ -377,6 +384,18 @@ def test_values_that_would_fail_once_the_model_loaded_are_refused_when_parsed(tm
     recipe = "model_name_or_path: m\ndataset_name: d\noutput_dir: out\n"
     with pytest.raises(UsageError, match=message):
         parse(tmp_path, recipe, f"{option}={value}", kind=kind)
+
+
+def test_a_chat_template_file_is_read_and_an_output_dir_that_is_a_file_refused(tmp_path):
+    """Found by an audit: a path given as chat_template became the template's text, every prompt rendering as it."""
+    template = tmp_path / "chatml.jinja"
+    template.write_text("{% for m in messages %}{{ m['content'] }}{% endfor %}")
+    recipe = f"model_name_or_path: m\ndataset_name: d\noutput_dir: {tmp_path / 'out'}\n"
+    _, training_args, _ = parse(tmp_path, recipe, "--chat_template", str(template))
+    assert training_args.chat_template == template.read_text()
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(UsageError, match="output_dir .*a-file is a file; name a folder for the run"):
+        parse(tmp_path, recipe, "--output_dir", str(tmp_path / "a-file"), kind="sft")
 
 
 def test_use_vllm_without_vllm_installed_is_refused_before_anything_loads(monkeypatch):

@@ -292,3 +292,12 @@ def test_a_recipe_that_sets_a_field_twice_is_refused_at_the_second(tmp_path):
     nested = tmp_path / "nested.yaml"  # mixture entries repeat their keys, each in its own mapping
     nested.write_text("dataset_mixture:\n  datasets:\n    - {id: a, weight: 1}\n    - {id: b, weight: 1}\n")
     assert len(read_recipe(str(nested))["dataset_mixture"]["datasets"]) == 2
+
+
+def test_a_checkpoint_to_resume_from_that_is_a_file_is_refused_before_anything_loads(workdir):
+    """Found by an audit: transformers said "Can't find a valid checkpoint" after the model had loaded."""
+    (workdir / "data" / "afile").write_text("")
+    recipe = workdir / "recipe.yaml"
+    recipe.write_text("model_name_or_path: data/tiny-model\nresume_from_checkpoint: data/afile\n")
+    with pytest.raises(UsageError, match="^resume_from_checkpoint: data/afile is a file; name a checkpoint-N folder$"):
+        check_command_line(["--config", str(recipe)])

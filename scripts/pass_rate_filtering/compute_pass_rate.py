@@ -129,6 +129,11 @@ class PassRateGenerationArguments:
     def __post_init__(self):
         if self.num_generations < 1:
             raise ValueError(f"num_generations must be at least 1, got {self.num_generations}")
+        if self.temperature == 0 and self.num_generations > 1:
+            raise ValueError(
+                f"num_generations {self.num_generations} at temperature 0: every completion would be the greedy one, "
+                "so a pass rate could only be 0 or 1; sample at a temperature above 0"
+            )
         if self.backend == "openai":
             # The server loaded the model and holds its template: these cannot reach it from here.
             local_only = {

@@ -19,6 +19,7 @@ Classes, under their upstream open-r1 names:
   `open_r1.compat.recipes`).
 """
 
+import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
@@ -335,7 +336,8 @@ class _OpenR1TrainingExtras:
         default_factory=list, metadata={"help": "Callbacks by name (see open_r1.utils.callbacks.CALLBACKS)."}
     )
     chat_template: Optional[str] = field(
-        default=None, metadata={"help": "A Jinja chat template that replaces the tokenizer's."}
+        default=None,
+        metadata={"help": "A Jinja chat template that replaces the tokenizer's: its text, or a file holding it."},
     )
     system_prompt: Optional[str] = field(
         default=None, metadata={"help": "System prompt prepended to every conversation."}
@@ -371,6 +373,27 @@ class _OpenR1TrainingExtras:
     def _check_extras(self) -> None:
         if not self.learning_rate >= 0:
             raise UsageError(f"learning_rate must be a step size >= 0, got {self.learning_rate:g}")
+        for name in ("per_device_train_batch_size", "gradient_accumulation_steps"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.seed < 0:
+            raise UsageError(f"seed must be >= 0 (numpy takes seeds up to 2**32 - 1), got {self.seed}")
+        if self.max_steps == 0:
+            raise UsageError("max_steps 0 trains nothing; -1 (the default) trains num_train_epochs instead")
+        if str(self.save_strategy) in ("steps", "SaveStrategy.STEPS") and self.save_steps == 0:
+            raise UsageError("save_steps 0 with save_strategy steps saves no checkpoint; give a number of steps")
+        if self.output_dir and os.path.isfile(self.output_dir):
+            raise UsageError(f"output_dir {self.output_dir} is a file; name a folder for the run")
+        if self.chat_template is not None and "{" not in self.chat_template:
+            # A path where the template's text goes: read the file, or say that it is neither.
+            path = os.path.expanduser(self.chat_template)
+            if not os.path.isfile(path):
+                raise UsageError(
+                    f"chat_template {self.chat_template!r} is neither a Jinja template (no {{{{ or {{% in it) nor a "
+                    "file holding one"
+                )
+            with open(path, encoding="utf-8") as file:
+                self.chat_template = file.read()
         if self.max_run_minutes is not None and not self.max_run_minutes > 0:
             raise ValueError(
                 f"max_run_minutes must be a positive number of minutes (leave it out for no limit), got "
@@ -516,6 +539,8 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
                 "dynamic_sampling_max_rounds must be at least 2 (one generation batch, then refills), got "
                 f"{self.dynamic_sampling_max_rounds}"
             )
+        if self.beta < 0:
+            raise UsageError(f"beta (the KL coefficient) must be >= 0, got {self.beta:g}: below 0 it pays to drift")
         if self.max_completion_length is not None and self.max_completion_length < 1:
             raise UsageError(
                 f"max_completion_length must be a positive number of tokens, got {self.max_completion_length}"

@@ -409,6 +409,10 @@ def check_command_line(args: list[str]) -> None:
     settings = command_line_settings(args, (*PATH_FIELDS, *TOKEN_FIELDS, "resume_from_checkpoint"), flags=PUSH_FIELDS)
     if isinstance(settings.get("resume_from_checkpoint"), str):  # else transformers says so after the model loaded
         check_local_path("resume_from_checkpoint", settings["resume_from_checkpoint"], local_only=True)
+        if not os.path.isdir(os.path.expanduser(settings["resume_from_checkpoint"])):
+            raise UsageError(
+                f"resume_from_checkpoint: {settings['resume_from_checkpoint']} is a file; name a checkpoint-N folder"
+            )
     # TRL sets the recipe's `env` variables as it parses; set now, they count for the checks too (HF_TOKEN, ...).
     environment = settings.get("env")
     for name, value in environment.items() if isinstance(environment, Mapping) else ():

@@ -309,6 +309,9 @@ def test_several_greedy_samples_are_refused_as_measuring_nothing(tmp_path, bench
     argv = ["--task", "toy", "--data_files", str(benchmark_file), "--model", "m", "--output_dir", str(tmp_path)]
     with pytest.raises(UsageError, match="--num_samples 2 at --temperature 0: every sample would be the greedy"):
         parse_command_line([*argv, "--num_samples", "2", "--temperature", "0"])
+    # Found by a second pass: pass@5 of 2 samples failed once every completion had been generated.
+    with pytest.raises(UsageError, match=r"--pass_k/--maj_k \[5, 3\] exceed the 2 sample\(s\) per problem"):
+        parse_command_line([*argv, "--num_samples", "2", "--pass_k", "5", "--maj_k", "3"])
 
 
 def test_a_device_that_is_not_one_or_not_here_is_refused_before_the_model_loads(tmp_path, benchmark_file, monkeypatch):

@@ -135,6 +135,13 @@ def test_model_loading_fields_are_refused_where_the_backend_cannot_apply_them(sc
     assert weighted.reward_weights == [1.0]
 
 
+def test_several_greedy_generations_are_refused_as_making_every_pass_rate_0_or_1(script):
+    """Found by an audit: temperature 0 with num_generations 4 ran, and its filter meant nothing."""
+    with pytest.raises(ValueError, match="num_generations 4 at temperature 0: every completion would be the greedy"):
+        script.PassRateGenerationArguments(model_name_or_path="m", temperature=0.0, num_generations=4)
+    script.PassRateGenerationArguments(model_name_or_path="m", temperature=0.0, num_generations=1)
+
+
 @pytest.mark.timeout(120)
 def test_code_rows_whose_tests_all_expect_nothing_are_reported_by_id(script, tmp_path, monkeypatch, caplog):
     def info(*outputs):

@@ -204,6 +204,12 @@ class EvaluateArguments(PythonToolArguments):
             self.pass_k = [1, *self.pass_k]
         if self.temperature < 0 or not 0 < self.top_p <= 1:
             raise ValueError(f"need temperature >= 0 and 0 < top_p <= 1, got {self.temperature}, {self.top_p}")
+        too_many = [k for k in (*self.pass_k, *self.maj_k) if k > (self.num_samples or 1)]
+        if too_many and (self.model is not None or self.num_samples is not None):
+            raise UsageError(
+                f"--pass_k/--maj_k {too_many} exceed the {self.num_samples or 1} sample(s) per problem; raise "
+                "--num_samples"
+            )
         if self.model is not None and self.temperature == 0 and (self.num_samples or 1) > 1:
             raise UsageError(
                 f"--num_samples {self.num_samples} at --temperature 0: every sample would be the greedy completion, "
