@@ -194,6 +194,21 @@ def test_grpo_checks_the_think_prefill_once_the_tokenizer_is_loaded_before_the_m
 
 
 @pytest.mark.timeout(300)
+def test_grpo_checks_that_the_template_renders_tool_calls_before_the_model_loads(workdir, tiny_model):
+    """Found by an audit: `--tools python` with a plain model said so after loading it, under 232 lines."""
+    tokenizer = workdir / "data" / "tokenizer-only"  # no weights: a run that reached the model would fail on them
+    tokenizer.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tiny_model / name, tokenizer / name)
+    (workdir / "data" / "math.jsonl").write_text('{"prompt": "1+1?", "solution": "2"}\n')
+    result, _ = run(
+        "grpo.py", "--config", str(TINY_GRPO), "--model_name_or_path", "data/tokenizer-only",
+        "--dataset_name", "data/math.jsonl", "--tools", "python", cwd=workdir,
+    )  # fmt: skip
+    assert "tools: the chat template does not render tool calls" in error_line(result, "grpo.py", whole_stderr=False)
+
+
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("accelerate_config", ["ddp.yaml", pytest.param("zero3.yaml", marks=pytest.mark.slow)])
 def test_under_accelerate_launch_with_two_processes_the_error_line_is_all_and_the_status_2(workdir, accelerate_config):
     pth = pathlib.Path(sysconfig.get_paths()["purelib"]) / "open_r1_launcher_exit.pth"

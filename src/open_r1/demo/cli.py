@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> dict:
         help=f"smollm2: GSM8K test JSONL (id, problem, answer); default {GSM8K_FILE}, else the Hub's openai/gsm8k.",
     )
     args = parser.parse_args(argv)
+    if not 0 <= args.seed < 2**31:  # numpy's and the launched trainings' bound, checked before any stage runs
+        parser.error(f"--seed must be in [0, 2**31), got {args.seed}")
     if args.tools and (args.model != "tiny" or args.gsm8k_file is not None):
         parser.error("--tools runs on the tiny model only, without GSM8K")
     if args.gsm8k_file is not None and args.model != "smollm2":

@@ -88,8 +88,10 @@ def check_tool_template(tokenizer) -> None:
     """Raises at start-up, naming the field, when the chat template cannot render a tool-calling conversation."""
     from trl.chat_template_utils import supports_tool_calling
 
+    from open_r1.usage import UsageError
+
     if not supports_tool_calling(tokenizer):
-        raise ValueError(
+        raise UsageError(
             "tools: the chat template does not render tool calls and tool results (TRL's check: a user -> "
             "assistant with tool_calls -> tool conversation must keep the call's name, arguments and the result). "
             "Set `chat_template` in the recipe to a template that does (e.g. the model family's tool template)."
