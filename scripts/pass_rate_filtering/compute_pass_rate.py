@@ -356,9 +356,15 @@ def load_rows(script_args: PassRateScriptArguments) -> datasets.Dataset:
     split = script_args.dataset_train_split
     dataset = load_dataset_reference(script_args.dataset_name, script_args.dataset_config, split)
     if script_args.dataset_start_index is not None or script_args.dataset_end_index is not None:
-        dataset = dataset.select(
-            range(script_args.dataset_start_index or 0, script_args.dataset_end_index or len(dataset))
-        )
+        start = script_args.dataset_start_index or 0
+        # A last shard's end may pass the split's end, as a slice's may: it ends with the split.
+        end = min(len(dataset), script_args.dataset_end_index or len(dataset))
+        if start >= end:
+            raise UsageError(
+                f"dataset_start_index {start} to dataset_end_index {script_args.dataset_end_index} keeps none of the "
+                f"{len(dataset)} rows of split {split!r}"
+            )
+        dataset = dataset.select(range(start, end))
     column = script_args.dataset_prompt_column
     if column not in dataset.column_names:
         raise UsageError(f"dataset_prompt_column {column!r} is not a column of the dataset: {dataset.column_names}")

@@ -89,6 +89,22 @@ def test_rows_are_kept_only_when_their_pass_rate_lies_in_the_bounds(script, prob
     assert datasets.load_from_disk(str(tmp_path / "out"))["train"]["pass_rate"] == [0.75, 0.25]
 
 
+def test_a_last_shard_past_the_split_ends_with_it_and_an_empty_one_is_refused(script, problems):
+    """Found by an audit: dataset_end_index 5000 on a 200-row split gave a 32-line IndexError."""
+    from open_r1.usage import UsageError
+
+    def rows(start, end):
+        script_args, _ = _args(
+            script, dataset_name=str(problems), dataset_prompt_column="problem", output_dir="o",
+            model_name_or_path="m", dataset_start_index=start, dataset_end_index=end,
+        )  # fmt: skip
+        return script.load_rows(script_args)
+
+    assert len(rows(2, 5000)) == 2  # the fixture's 4 problems, from the third
+    with pytest.raises(UsageError, match="dataset_start_index 10 to dataset_end_index 20 keeps none of the 4 rows"):
+        rows(10, 20)
+
+
 def test_conversational_prompts_are_used_as_is_and_a_system_prompt_is_prepended(script):
     conversations = script.build_conversations(
         ["Solve x.", [{"role": "user", "content": "Hi"}]], system_prompt="Think.", column="prompt"
