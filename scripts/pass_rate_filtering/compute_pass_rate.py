@@ -427,7 +427,8 @@ def cli(argv: list[str] | None = None) -> datasets.DatasetDict:
     """The command line: a mistake in the recipe or the options is one line and exit status 2, before sampling."""
     argv = sys.argv[1:] if argv is None else argv
     with exit_on_usage_error("compute_pass_rate.py"):
-        check_paths_and_hub(argv)
+        if not {"-h", "--help"} & set(argv):  # --help answers without a recipe or the Hub
+            check_paths_and_hub(argv)
         # RecipeParser reads upstream open-r1 names too (e.g. dataset_split), see recipes/README.md.
         parser = RecipeParser((PassRateScriptArguments, PassRateGenerationArguments))
         return main(*parser.parse_args_and_config(argv))

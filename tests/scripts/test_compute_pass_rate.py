@@ -252,3 +252,11 @@ def test_the_hub_is_checked_for_what_the_run_loads_and_pushes_before_sampling(
     else:
         with pytest.raises(UsageError, match=refusal):
             script.check_paths_and_hub(argv)
+
+
+def test_help_answers_without_a_recipe_or_the_hub(script, monkeypatch, capsys):
+    """Found by an audit: `--help` offline said the Hub did not answer."""
+    monkeypatch.setattr(script, "check_paths_and_hub", lambda argv: pytest.fail("checked the Hub for --help"))
+    with pytest.raises(SystemExit) as exited:
+        script.cli(["--help"])
+    assert exited.value.code == 0 and "usage: compute_pass_rate.py" in capsys.readouterr().out
