@@ -416,8 +416,8 @@ def test_the_end_of_training_says_what_share_of_the_groups_gave_no_gradient(capl
     with caplog.at_level(logging.INFO, logger="open_r1.doctor"):
         doctor.on_train_end(args, TrainerState(), TrainerControl())
     assert (
-        "GRPO doctor, end of training: 65% of the groups over 3 logging steps had no reward spread, so their "
-        "generation and backward pass gave no gradient; dynamic_sampling: true replaces" in caplog.text
+        "Reward spread over the run: 65% of the groups over 3 logging steps had none, so their generation and "
+        "backward pass gave no gradient; dynamic_sampling: true replaces" in caplog.text
     )
 
 

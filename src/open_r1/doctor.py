@@ -622,8 +622,8 @@ class TrainingDoctor(TrainerCallback):
             return
         share = statistics.fmean(self._zero_spread_shares)
         logger.info(
-            "GRPO doctor, end of training: %.0f%% of the groups over %d logging steps had no reward spread, so their "
-            "generation and backward pass gave no gradient%s",
+            "Reward spread over the run: %.0f%% of the groups over %d logging steps had none, so their generation "
+            "and backward pass gave no gradient%s",
             100 * share,
             len(self._zero_spread_shares),
             "; dynamic_sampling: true replaces such groups with others"
