@@ -234,42 +234,50 @@ def check_stop_token(tokenizer, stop_token_ids: Sequence[int]) -> Finding | None
     return None
 
 
+def _too_long(lengths: list[int], limit: int) -> tuple[str, str] | None:
+    """`N of the M` and the lengths' median and longest, when more than WARN_SHARE of `lengths` exceed `limit`."""
+    longer = sum(length > limit for length in lengths)
+    if not lengths or longer <= WARN_SHARE * len(lengths):
+        return None
+    return f"{longer} of the {len(lengths)}", f"median {statistics.median(lengths):g}, longest {max(lengths)}"
+
+
 def check_solution_length(rows: Sequence[dict], column: str, tokenizer, max_completion_length: int) -> Finding | None:
     """`long_solutions`: the share of reference solutions longer than `max_completion_length` tokens."""
     texts = [str(row[column]) for row in rows if row[column] is not None]
     if not texts:
         return None
-    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
-    longer = sum(length > max_completion_length for length in lengths)
-    if longer <= WARN_SHARE * len(lengths):
+    too_long = _too_long(
+        [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]], max_completion_length
+    )
+    if too_long is None:
         return None
+    share, spread = too_long
     return Finding(
         "long_solutions",
-        f"{longer} of the {len(lengths)} reference solutions checked (column {column!r}) are longer than "
-        f"max_completion_length ({max_completion_length} tokens; median {statistics.median(lengths):g}, longest "
-        f"{max(lengths)}): a completion that reasons as far as the reference is cut before its answer. Raise "
-        "max_completion_length, or train on shorter problems.",
+        f"{share} reference solutions checked (column {column!r}) are longer than max_completion_length "
+        f"({max_completion_length} tokens; {spread}): a completion that reasons as far as the reference is cut "
+        "before its answer. Raise max_completion_length, or train on shorter problems.",
     )
 
 
 def check_prompt_length(prompts: Sequence[list[dict]], tokenizer, max_prompt_length: int) -> Finding | None:
     """`long_prompts`: the share of prompts, rendered by the chat template, longer than `max_prompt_length` tokens,
     which the trainer cuts on the left: the system prompt and the instructions go first."""
-    if not prompts:
-        return None
     lengths = [
         len(tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True, return_dict=False))
         for prompt in prompts
     ]
-    longer = sum(length > max_prompt_length for length in lengths)
-    if longer <= WARN_SHARE * len(lengths):
+    too_long = _too_long(lengths, max_prompt_length)
+    if too_long is None:
         return None
+    share, spread = too_long
     return Finding(
         "long_prompts",
-        f"{longer} of the {len(lengths)} prompts checked are longer than max_prompt_length ({max_prompt_length} "
-        f"tokens; median {statistics.median(lengths):g}, longest {max(lengths)}, with the chat template): the "
-        "trainer keeps their last tokens, so the system prompt and the instructions before the problem are cut "
-        "first (prompts/truncated_ratio counts them each step). Raise max_prompt_length, or unset it.",
+        f"{share} prompts checked are longer than max_prompt_length ({max_prompt_length} tokens; {spread}, with "
+        "the chat template): the trainer keeps their last tokens, so the system prompt and the instructions before "
+        "the problem are cut first (prompts/truncated_ratio counts them each step). Raise max_prompt_length, or "
+        "unset it.",
     )
 
 
@@ -399,21 +407,24 @@ class TrainingDoctor(TrainerCallback):
         self.find_gold = find_gold
         self.think_prefilled = think_prefilled
         self.pad_is_eos = pad_is_eos
-        self.learning_rate = float("nan")  # the run's, named in the entropy_collapse warning
         self._streaks: dict[str, int] = {}
         self._reported: set[str] = set()
         self._windows: dict[str, deque] = {metric: deque(maxlen=patience) for metric in WINDOWED_METRICS}
         self._entropies: deque = deque(maxlen=ENTROPY_WINDOW)  # (step, value) of the last logged entropies
         self._zero_spread_shares: list[float] = []  # every training log's, for the end-of-training summary
-        self._entropy_reference: tuple[int, float] | None = None  # the highest of them before this log
 
     def symptoms(
-        self, logs: dict, max_completion_length: int | None = None, tool_rounds: int | None = None
+        self,
+        logs: dict,
+        max_completion_length: int | None = None,
+        tool_rounds: int | None = None,
+        learning_rate: float = float("nan"),
     ) -> dict[str, Finding] | None:
         """The symptoms one training log shows, by key (a reward's flatness is keyed by its name); None for a log
         without GRPO's reward metrics (evaluation, the end-of-training summary). `tool_rounds` is the run's
-        `max_tool_calling_iterations`: 0 runs no call, so no tool check applies."""
-        if "frac_reward_zero_std" not in logs and not any(key.startswith("rewards/") for key in logs):
+        `max_tool_calling_iterations`: 0 runs no call, so no tool check applies; `learning_rate`, named in
+        `entropy_collapse`'s warning. The entropies of earlier logs are the ones recorded so far."""
+        if not _is_training_log(logs):
             return None
         found = {}
         for key, spread in logs.items():
@@ -460,8 +471,9 @@ class TrainingDoctor(TrainerCallback):
                 f"{pad_note}",
             )
         entropy = _number(logs.get("entropy"))
-        if self._entropy_reference is not None and entropy is not None:
-            first_step, first = self._entropy_reference
+        reference = max(self._entropies, key=lambda logged: logged[1], default=None)
+        if reference is not None and entropy is not None:
+            first_step, first = reference
             if entropy < ENTROPY_COLLAPSE_SHARE * first:
                 grad_norm = _number(logs.get("grad_norm"))
                 found["entropy_collapse"] = Finding(
@@ -470,7 +482,7 @@ class TrainingDoctor(TrainerCallback):
                     f"{ENTROPY_COLLAPSE_SHARE:.0%} of where it stood"
                     + (f" (grad_norm {grad_norm:.3g})" if grad_norm is not None else "")
                     + ": it now puts nearly all its probability on a few tokens, and its groups lose their spread. "
-                    f"Likely causes: a learning rate too high for the model (learning_rate {self.learning_rate:g}), "
+                    f"Likely causes: a learning rate too high for the model (learning_rate {learning_rate:g}), "
                     "or a reward the policy games with one repeated output (see the example). Resume from a "
                     "checkpoint before the fall with a lower learning_rate.",
                 )
@@ -573,21 +585,20 @@ class TrainingDoctor(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
-        if "frac_reward_zero_std" not in logs and not any(key.startswith("rewards/") for key in logs):
+        if not _is_training_log(logs):
             return  # evaluation and the end-of-training summary neither count nor interrupt
         zero_spread = _number(logs.get("frac_reward_zero_std"))
         if zero_spread is not None:
             self._zero_spread_shares.append(zero_spread)
-        entropy = _number(logs.get("entropy"))
-        self._entropy_reference = max(self._entropies, key=lambda logged: logged[1], default=None)
-        if entropy is not None:
-            self._entropies.append((state.global_step, entropy))
-        self.learning_rate = getattr(args, "learning_rate", float("nan"))
         symptoms = self.symptoms(
             self.windowed(logs),
             getattr(args, "max_completion_length", None),
             getattr(args, "max_tool_calling_iterations", None),
+            getattr(args, "learning_rate", float("nan")),
         )
+        entropy = _number(logs.get("entropy"))
+        if entropy is not None:  # after the symptoms: a log's entropy is compared with those before it
+            self._entropies.append((state.global_step, entropy))
         # A windowed symptom is due as soon as its window is: it already spans `patience` logging steps.
         self._streaks = {
             key: self.patience if key in WINDOWED_SYMPTOMS else self._streaks.get(key, 0) + 1 for key in symptoms
@@ -630,6 +641,11 @@ class TrainingDoctor(TrainerCallback):
             if share and not getattr(args, "dynamic_sampling", False)
             else "",
         )
+
+
+def _is_training_log(logs: dict) -> bool:
+    """Whether a log is a GRPO training step's (its reward metrics), not evaluation's or the end-of-run summary's."""
+    return "frac_reward_zero_std" in logs or any(key.startswith("rewards/") for key in logs)
 
 
 def _number(value) -> float | None:
