@@ -308,13 +308,18 @@ def blank_rows(part, column: str) -> list[int]:
     if kind not in ("string", "large_string"):
         return []
     rows, start = [], 0
-    # Read through the dataset's own view: a mixture's shuffle or selection is an indices mapping over the table.
-    for batch in part.select_columns([column]).with_format("arrow").iter(batch_size=4096):
-        values = batch[column]
+    for values in _column_batches(part, column):
         blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(values)), 0), True)
         rows += [start + index for index in pc.indices_nonzero(blank).to_pylist()]
         start += len(values)
     return rows
+
+
+def _column_batches(part, column: str):
+    """`column` of a datasets.Dataset as pyarrow arrays, in order, read through the dataset's own view: a mixture's
+    shuffle or selection, and TRL's filter, are an indices mapping over the whole table."""
+    for batch in part.select_columns([column]).with_format("arrow").iter(batch_size=4096):
+        yield batch[column]
 
 
 def _check_blank_prompts(part, column: str, split: str) -> None:
@@ -377,10 +382,9 @@ def check_sft_lengths(prepared, rows_given: int, training_args) -> None:
             f"max_length {max_length}: every one of the {rows_given} training rows is cut before its first assistant "
             "token, so none is left to train on; raise max_length"
         )
-    # Read through the dataset's own view: TRL's filter leaves an indices mapping over the whole table.
-    batches = prepared.select_columns(["input_ids"]).with_format("arrow").iter(batch_size=4096)
     at_limit = sum(
-        pc.sum(pc.equal(pc.list_value_length(batch["input_ids"]), max_length)).as_py() or 0 for batch in batches
+        pc.sum(pc.equal(pc.list_value_length(ids), max_length)).as_py() or 0
+        for ids in _column_batches(prepared, "input_ids")
     )
     if dropped or at_limit:
         logger.warning(

@@ -102,33 +102,36 @@ def add_system_prompt(
     if system_prompt is None:
         return dataset
 
+    def opens_with_system(messages) -> bool:
+        return bool(messages) and messages[0]["role"] == "system"
+
     def prepend(row):
         messages = row[column]
-        if messages and messages[0]["role"] == "system":
+        if opens_with_system(messages):
             return {column: messages}
         return {column: [{"role": "system", "content": system_prompt}, *messages]}
 
-    opened = {}
+    rows = opened = 0
     for split, part in dataset.items():
         if column not in part.column_names:
             raise UsageError(
                 f"system_prompt is set but split {split!r} has no conversational column {column!r}; "
                 f"its columns are {part.column_names}"
             )
-        opened[split] = sum(
-            bool(messages) and messages[0]["role"] == "system"
+        kept = sum(
+            opens_with_system(messages)
             for batch in part.select_columns([column]).iter(batch_size=1024)
             for messages in batch[column]
         )
-        if opened[split]:
+        if kept:
             logger.info(
                 "system_prompt: %d of the %d conversations of split %r keep their own system turn",
-                opened[split],
+                kept,
                 len(part),
                 split,
             )
-    rows = sum(len(part) for part in dataset.values())
-    if rows and sum(opened.values()) == rows and not read_elsewhere:
+        rows, opened = rows + len(part), opened + kept
+    if rows and opened == rows and not read_elsewhere:
         raise UsageError(
             "system_prompt has no effect: every conversation already opens with a system turn, which it does not "
             "replace; unset system_prompt, or drop those turns from the data"
