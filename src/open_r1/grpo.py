@@ -48,7 +48,6 @@ from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
 from open_r1.doctor import attach_doctor, check_before_training
 from open_r1.rewards import get_reward_funcs
 from open_r1.startup_checks import check_grpo_dataset
-from open_r1.tools.chat import check_tool_template
 from open_r1.tools.rollouts_ahead import ToolRolloutsAhead
 from open_r1.tools.training import ToolCallsAhead, ToolRoundBudget, logged_tool_metrics, python_tool_environment
 from open_r1.utils import get_dataset, get_model, get_tokenizer
@@ -157,17 +156,15 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
     tokenizer = get_tokenizer(model_args, training_args)
     check_think_prefill(tokenizer, script_args)
     check_system_prompt(tokenizer, training_args.system_prompt)
-    if script_args.tools:
-        check_tool_template(tokenizer)  # before the model loads
+    environment_factory, tool_stats = None, None
+    if script_args.tools:  # one sandboxed python interpreter per rollout; its template and sandbox checked now
+        environment_factory, tool_stats = python_tool_environment(
+            script_args, tokenizer, max_tool_calling_iterations=training_args.max_tool_calling_iterations
+        )
     model = get_model(model_args, training_args, tokenizer)
     check_before_training(
         train_dataset, tokenizer, reward_funcs, script_args, training_args, model.generation_config.eos_token_id
     )
-    environment_factory, tool_stats = None, None
-    if script_args.tools:  # tool-integrated reasoning: one sandboxed python interpreter per rollout
-        environment_factory, tool_stats = python_tool_environment(
-            script_args, tokenizer, max_tool_calling_iterations=training_args.max_tool_calling_iterations
-        )
 
     trainer = PromptTruncatingGRPOTrainer(
         model=model,
