@@ -69,6 +69,7 @@ NOISE = (
     "`is_gradient_checkpointing` is deprecated",  # TRL reading transformers' old name at each generation
     "which is an experimental feature",  # TRL on environment_factory, which the python tool is built on
     "Setting accelerator to CPU",  # DeepSpeed, installed here, on a machine without a GPU (open_r1/__init__.py)
+    "`torch.distributed.all_gather_into_tensor` is deprecated",  # DeepSpeed ZeRO and accelerate's gather, torch 2.13
 )
 
 

@@ -13,7 +13,7 @@ import pytest
 from transformers import AutoModelForCausalLM
 
 from open_r1.utils.step_profile import PROFILE_SECONDS
-from tests.support.launch import accelerate_launch, failed_launch, log_history
+from tests.support.launch import accelerate_launch, assert_quiet, failed_launch, log_history
 
 GRPO_RECIPE = "recipes/tiny/grpo/config_cpu.yaml"
 FULL_PRECISION = "Precision: full (float32), as the recipe says (bf16: false)"
@@ -51,6 +51,7 @@ def test_grpo_on_two_processes_with_zero3_in_the_recipes_full_precision(tiny_ass
     output_dir = tmp_path / "grpo-zero3"
     result = run("grpo.py", GRPO_RECIPE, tiny_assets, output_dir, "zero3.yaml", "--max_steps", "2", bf16="false")
     assert FULL_PRECISION in result.stdout
+    assert_quiet(result.stdout)
     assert_two_process_deepspeed_run(output_dir)
     steps = [entry for entry in log_history(output_dir) if "reward" in entry]
     assert [entry["step"] for entry in steps] == [1, 2]

@@ -47,6 +47,13 @@ def setup_logging(training_args) -> None:
     # TRL 1.16 reads transformers' deprecated `is_gradient_checkpointing` at every generation; no setting of ours
     # causes it. Remove when TRL reads `is_activation_checkpointing`.
     warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+    # torch 2.13 deprecated the collectives accelerate's gather (NCCL) and DeepSpeed ZeRO call on every step; no
+    # setting of ours causes it. Remove when both call `all_gather_single` / `reduce_scatter_single`.
+    warnings.filterwarnings(
+        "ignore",
+        message=r"`torch\.distributed\.(all_gather_into_tensor|reduce_scatter_tensor)` is deprecated",
+        category=FutureWarning,
+    )
 
 
 def _last_complete_checkpoint(output_dir: str) -> str | None:
