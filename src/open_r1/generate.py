@@ -22,6 +22,7 @@ with a message instead of keeping fewer generations than asked.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import pathlib
@@ -100,25 +101,55 @@ def build_distilabel_pipeline(
     return pipeline
 
 
+# The command line's defaults are the pipeline's own.
+PIPELINE_DEFAULTS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(build_distilabel_pipeline).parameters.items()
+    if parameter.default is not inspect.Parameter.empty
+}
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = ArgumentParser(
         usage="%(prog)s --hf-dataset DATASET --model MODEL [--OPTION VALUE ...]", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--hf-dataset", required=True, help="Hub dataset id, local data file or dataset folder.")
-    parser.add_argument("--hf-dataset-config", default=None)
-    parser.add_argument("--hf-dataset-split", default="train")
-    parser.add_argument("--prompt-column", default="prompt")
-    parser.add_argument("--prompt-template", default="{{ instruction }}", help="Jinja template of the prompt.")
+    parser.add_argument("--hf-dataset-config", default=None, help="Dataset configuration (Hub datasets only).")
+    parser.add_argument("--hf-dataset-split", default="train", help="Split to read prompts from.")
+    parser.add_argument("--prompt-column", default="prompt", help="Column whose value fills the template.")
+    parser.add_argument(
+        "--prompt-template", default=PIPELINE_DEFAULTS["prompt_template"], help="Jinja template of the prompt."
+    )
     parser.add_argument("--model", required=True, help="Model name served by the server.")
-    parser.add_argument("--vllm-server-url", default="http://localhost:8000/v1")
-    parser.add_argument("--temperature", type=float, default=None)
-    parser.add_argument("--top-p", type=float, default=None)
-    parser.add_argument("--max-new-tokens", type=int, default=8192)
-    parser.add_argument("--num-generations", type=int, default=1)
-    parser.add_argument("--input-batch-size", type=int, default=64)
-    parser.add_argument("--client-replicas", type=int, default=1)
-    parser.add_argument("--timeout", type=int, default=600)
-    parser.add_argument("--retries", type=int, default=0)
+    parser.add_argument(
+        "--vllm-server-url", default=PIPELINE_DEFAULTS["base_url"], help="OpenAI-compatible API base URL."
+    )
+    parser.add_argument(
+        "--temperature", type=float, default=None, help="Sampling temperature (the server's if unset)."
+    )
+    parser.add_argument("--top-p", type=float, default=None, help="Nucleus sampling top_p (the server's if unset).")
+    parser.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=PIPELINE_DEFAULTS["max_new_tokens"],
+        help="Tokens per completion at most.",
+    )
+    parser.add_argument(
+        "--num-generations", type=int, default=PIPELINE_DEFAULTS["num_generations"], help="Completions per prompt."
+    )
+    parser.add_argument(
+        "--input-batch-size", type=int, default=PIPELINE_DEFAULTS["input_batch_size"], help="Prompts per batch sent."
+    )
+    parser.add_argument(
+        "--client-replicas",
+        type=int,
+        default=PIPELINE_DEFAULTS["client_replicas"],
+        help="Copies of the generation step.",
+    )
+    parser.add_argument("--timeout", type=int, default=PIPELINE_DEFAULTS["timeout"], help="Seconds per request.")
+    parser.add_argument(
+        "--retries", type=int, default=PIPELINE_DEFAULTS["retries"], help="Retries of a failed request."
+    )
     parser.add_argument("--hf-output-dataset", default=None, help="Hub id to push the result to.")
     parser.add_argument("--private", action="store_true", help="Make the pushed dataset private.")
     parser.add_argument("--output-file", default=None, help="Write the result here as JSONL (offline).")
