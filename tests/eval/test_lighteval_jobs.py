@@ -189,3 +189,28 @@ def test_make_evaluate_names_a_benchmark_dataset_out_of_reach_before_lighteval_s
     cached.mkdir(parents=True)  # where datasets keeps it once loaded
     monkeypatch.setattr(lighteval_jobs, "run_lighteval_command", lambda command: 0)
     assert lighteval_jobs.main(["--model", str(model), "--benchmark", "aime24"]) == 0
+
+
+@pytest.mark.parametrize(
+    "backend_options, other",
+    [
+        (["--backend", "accelerate", "--data_files", "gsm8k.jsonl", "--revision", "v1"], "--revision"),
+        (["--backend", "accelerate", "--data_files", "gsm8k.jsonl", "--trust_remote_code"], "--trust_remote_code"),
+        (["--backend", "accelerate", "--data_files", "gsm8k.jsonl", "--system_prompt", "Think."], "--system_prompt"),
+        (["--backend", "accelerate", "--data_files", "g.jsonl", "--parallel", "data", "--num_gpus", "8"],
+         "--parallel, --num_gpus have"),
+        (["--data_files", "gsm8k.jsonl"], "--data_files"),
+        (["--max_new_tokens", "512"], "--max_new_tokens"),
+        (["--num_fewshot", "5", "--fewshot_file", "train.jsonl"], "--num_fewshot, --fewshot_file have"),
+    ],
+)  # fmt: skip
+def test_an_option_of_the_other_backend_is_refused_not_dropped(tmp_path, backend_options, other):
+    """--revision, --system_prompt, ... used to reach no accelerate command, and --max_new_tokens no vLLM one."""
+    from open_r1.usage import UsageError
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    arguments = ["--model", str(model), "--benchmark", "math_500", "--dry_run", *backend_options]
+    with pytest.raises(UsageError, match=f"^{other} .*no effect with --backend "):
+        lighteval_jobs.main(arguments)

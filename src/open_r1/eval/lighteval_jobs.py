@@ -25,19 +25,31 @@ from open_r1.hub_access import check_references
 from open_r1.usage import ArgumentParser, check_local_path
 
 
+# Each backend's own options, with their values when not given.
+VLLM_ONLY = {"revision": None, "parallel": None, "num_gpus": 1, "system_prompt": None, "trust_remote_code": False}
+ACCELERATE_ONLY = {"data_files": None, "max_new_tokens": None, "num_fewshot": 0, "fewshot_file": None}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description="Evaluate a model with lighteval (vLLM on GPUs, or accelerate on CPU).")
     parser.add_argument("--model", required=True, help="Hub id or local folder of the model")
     parser.add_argument(
         "--benchmark", required=True, help=f"one of {SUPPORTED_BENCHMARKS} (vllm), any name (accelerate)"
     )
-    parser.add_argument("--backend", default="vllm", choices=("vllm", "accelerate"))
+    parser.add_argument(
+        "--backend", default="vllm", choices=("vllm", "accelerate"), help="vllm on GPUs, accelerate on a CPU"
+    )
     parser.add_argument("--data_files", default=None, help="accelerate: local benchmark JSONL (id, problem, answer)")
-    parser.add_argument("--revision", default=None)
-    parser.add_argument("--parallel", default=None, choices=PARALLEL_MODES)
-    parser.add_argument("--num_gpus", type=int, default=1)
-    parser.add_argument("--system_prompt", default=None)
-    parser.add_argument("--trust_remote_code", action="store_true")
+    parser.add_argument("--revision", default=None, help="model revision (Hub models)")
+    parser.add_argument(
+        "--parallel",
+        default=None,
+        choices=PARALLEL_MODES,
+        help="vllm: spread --num_gpus by data or tensor parallelism",
+    )
+    parser.add_argument("--num_gpus", type=int, default=1, help="vllm: GPUs to use")
+    parser.add_argument("--system_prompt", default=None, help="system turn before each problem")
+    parser.add_argument("--trust_remote_code", action="store_true", help="run the model repository's own code")
     parser.add_argument("--num_samples", type=int, default=None, help="samples per problem for pass@1 (@n=)")
     parser.add_argument("--max_samples", type=int, default=None, help="evaluate only the first N problems")
     parser.add_argument("--max_new_tokens", type=int, default=None, help="accelerate: generation budget")
@@ -61,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         check_references([("MODEL", args.model, "model"), *((task, name, "dataset") for name in datasets)])
     if args.parallel is None and args.num_gpus != 1:
         parser.error("--num_gpus needs --parallel data or --parallel tensor")
+    # Options of the other backend would be silently dropped.
+    other_backend = VLLM_ONLY if args.backend == "accelerate" else ACCELERATE_ONLY
+    given = [f"--{name}" for name, unset in other_backend.items() if getattr(args, name) != unset]
+    if given:
+        parser.error(
+            f"{', '.join(given)} {'has' if len(given) == 1 else 'have'} no effect with --backend {args.backend}"
+        )
     if args.backend == "accelerate":
         if args.data_files is None:
             parser.error("--backend accelerate evaluates a local file: pass --data_files <benchmark.jsonl>")
@@ -76,8 +95,6 @@ def main(argv: list[str] | None = None) -> int:
             fewshot_file=args.fewshot_file,
         )
     else:
-        if args.num_fewshot or args.fewshot_file:
-            parser.error("--num_fewshot and --fewshot_file apply to --backend accelerate (a local file)")
         if args.benchmark not in LIGHTEVAL_TASKS:
             parser.error(f"unknown benchmark {args.benchmark!r}; supported: {SUPPORTED_BENCHMARKS}")
         command = build_lighteval_command(
