@@ -48,6 +48,7 @@ from tqdm.auto import tqdm
 
 from open_r1.data.jsonl import ResumableJsonl
 from open_r1.data.loading import load_dataset_reference
+from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from open_r1.hub_access import check_references
 from open_r1.tools.arguments import PythonToolArguments
 from open_r1.usage import (
@@ -78,22 +79,26 @@ RECORD_FIELDS = (
 def parse_args(argv=None) -> argparse.Namespace:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset-name", required=True, help="Hub id, local data file or saved dataset folder.")
-    parser.add_argument("--dataset-config", default=None)
-    parser.add_argument("--dataset-split", default="train")
+    parser.add_argument("--dataset-config", default=None, help="Dataset configuration (Hub datasets only).")
+    parser.add_argument("--dataset-split", default="train", help="Split to read prompts from.")
     parser.add_argument("--output-file", required=True, help="JSONL file to append to (and resume from).")
-    parser.add_argument("--prompt-column", default="problem")
+    parser.add_argument("--prompt-column", default="problem", help="Column holding each prompt.")
     parser.add_argument("--prompt-template", default="{prompt}", help="User message; {prompt} is the column value.")
-    parser.add_argument("--system-prompt", default=None)
+    parser.add_argument("--system-prompt", default=None, help="System message sent before every prompt.")
     parser.add_argument("--uuid-column", default=None, help="Unique id column (default: the row number).")
     parser.add_argument("--keep-columns", nargs="*", default=[], help="Row columns copied into every record.")
     parser.add_argument("--api-addr", default="localhost:8000", help="host:port of the server.")
     parser.add_argument("--base-url", default=None, help="Full API base URL (default http://<api-addr>/v1).")
-    parser.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY", "EMPTY"))
+    parser.add_argument(
+        "--api-key", default=os.environ.get("OPENAI_API_KEY", "EMPTY"), help="API key (default: $OPENAI_API_KEY)."
+    )
     parser.add_argument("--model", default=None, help="Model name to request (default: the server's only model).")
     parser.add_argument("--num-generations", type=int, default=4, help="Samples per prompt.")
-    parser.add_argument("--temperature", type=float, default=0.6)
-    parser.add_argument("--top-p", type=float, default=0.95)
-    parser.add_argument("--max-tokens", type=int, default=16384)
+    parser.add_argument(
+        "--temperature", type=float, default=DEFAULT_TEMPERATURE, help="Sampling temperature (DeepSeek-R1's)."
+    )
+    parser.add_argument("--top-p", type=float, default=DEFAULT_TOP_P, help="Nucleus sampling top_p (DeepSeek-R1's).")
+    parser.add_argument("--max-tokens", type=int, default=16384, help="Completion tokens per request at most.")
     parser.add_argument("--max-concurrent", type=int, default=1000, help="Requests in flight at most.")
     parser.add_argument("--retries", type=int, default=5, help="Retries per request after the first try.")
     parser.add_argument("--retry-backoff", type=float, default=1.0, help="First back-off in seconds; doubles.")

@@ -227,12 +227,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     pack_parser = commands.add_parser("pack", help="Gather, cut and deal the files into loads (here).")
-    pack_parser.add_argument("--output_dir", type=pathlib.Path, default=REPO_ROOT / "data" / "offline")
+    pack_parser.add_argument(
+        "--output_dir", type=pathlib.Path, default=REPO_ROOT / "data" / "offline", help="Folder the loads go to."
+    )
     pack_parser.add_argument("--load_mib", type=int, default=56, help="Largest load, in MiB.")
     pack_parser.add_argument("--part_mib", type=int, default=40, help="Largest part of a file, in MiB.")
     pack_parser.add_argument("--python_version", default="3.12", help="The GPU machine's Python, for the wheels.")
     pack_parser.add_argument("--platform", default="manylinux2014_x86_64", help="Its platform tag, for the wheels.")
-    pack_parser.add_argument("--shared_dir", type=pathlib.Path, default=SHARED_DATA)
+    pack_parser.add_argument(
+        "--shared_dir", type=pathlib.Path, default=SHARED_DATA, help="The benchmark files' folder (../shared/data)."
+    )
     pack_parser.add_argument(
         "--file",
         action="append",
@@ -241,7 +245,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     pack_parser.add_argument("--no_defaults", action="store_true", help="Pack only the --file pairs.")
     unpack_parser = commands.add_parser("unpack", help="Join and check the loads (there).")
-    unpack_parser.add_argument("--bundle_dir", type=pathlib.Path, default=REPO_ROOT / "data" / "offline")
+    unpack_parser.add_argument(
+        "--bundle_dir", type=pathlib.Path, default=REPO_ROOT / "data" / "offline", help="Folder the loads arrived in."
+    )
     unpack_parser.add_argument("--root", type=pathlib.Path, default=REPO_ROOT, help="Destinations are under it.")
     unpack_parser.add_argument(
         "--install", action="store_true", help="Then install the wheels, build the model (root: the repository)."

@@ -143,7 +143,13 @@ def main(argv: list[str] | None = None) -> dict | None:
         "--test_file", type=pathlib.Path, default=None, help="GSM8K-test as JSONL (id, problem, answer)."
     )
     parser.add_argument("--limit", type=int, default=0, help="The first N problems (default 0: all, as make gsm8k).")
-    parser.add_argument("--kinds", nargs="+", choices=("greedy", "sampled"), default=["greedy", "sampled"])
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        choices=("greedy", "sampled"),
+        default=["greedy", "sampled"],
+        help="The evaluations to time (default both).",
+    )
     parser.add_argument(
         "--ways",
         nargs="+",
@@ -152,7 +158,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         help="The ways to evaluate, in this order (default both).",
     )
     parser.add_argument("--device", default="cuda", help="cuda (the compiled way compiles on a GPU only), or auto.")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="Sampling seed.")
     add_results_options(parser)
     args = parser.parse_args(argv)
     if args.write_docs:

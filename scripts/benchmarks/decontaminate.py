@@ -196,11 +196,11 @@ def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> Non
 
 def main(argv: list[str] | None = None) -> dict | None:
     parser = argparse.ArgumentParser(description="Decontamination throughput: fast vs straightforward")
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--ngram_size", type=int, default=8)
-    parser.add_argument("--num_proc", type=int, default=os.cpu_count())
+    parser.add_argument("--rows", type=int, default=200_000, help="Training rows checked against the benchmarks.")
+    parser.add_argument("--ngram_size", type=int, default=8, help="Words per n-gram, as decontaminate.py.")
+    parser.add_argument("--num_proc", type=int, default=os.cpu_count(), help="Processes (default: every core).")
     parser.add_argument("--repeats", type=int, default=3, help="Runs per variant; the best time counts.")
-    parser.add_argument("--shared_data", default=str(SHARED_DATA))
+    parser.add_argument("--shared_data", default=str(SHARED_DATA), help="Folder of the benchmark files.")
     from open_r1.utils.results_docs import add_results_options
 
     add_results_options(parser)

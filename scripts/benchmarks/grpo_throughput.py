@@ -648,7 +648,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--steps", type=int, default=5, help="Timed steps per arm.")
     parser.add_argument("--warmup_steps", type=int, default=1, help="Untimed steps first (allocations, kernels).")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the model and sampling.")
     parser.add_argument("--cpu_threads", type=int, default=None, help="torch threads on CPU (default: torch's).")
     parser.add_argument("--output", default=None, help="Write the results JSON here.")
     parser.add_argument(

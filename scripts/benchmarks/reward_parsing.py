@@ -97,8 +97,10 @@ def best_time(reward, completion: str, repeats: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="completion lengths, in characters"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="runs per size; the best time counts")
     parser.add_argument("--budget", type=float, default=5.0, help="seconds past which larger sizes are skipped")
     parser.add_argument("--rewards", nargs="+", help="only these rewards (default: all)")
     args = parser.parse_args()

@@ -204,8 +204,8 @@ def write_docs(paths: list[Path], page: Path = DOCS_PAGE) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--generations", type=int, default=16)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MATH-500 as JSONL")
+    parser.add_argument("--generations", type=int, default=16, help="completions scored per problem")
     parser.add_argument("--problems", type=int, default=None, help="use only the first N problems")
     from open_r1.utils.results_docs import add_results_options
 

@@ -353,9 +353,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--model", help="The model folder whose tokenizer counts the tokens.")
     parser.add_argument("--rows", type=int, nargs="+", default=[16, 128], help="Rollouts per batch.")
     parser.add_argument("--chunks", type=int, nargs="+", default=[16, 32, 64], help="Tokens per generate call.")
-    parser.add_argument("--max_completion_length", type=int, default=512)
+    parser.add_argument("--max_completion_length", type=int, default=512, help="Token budget of each rollout.")
     parser.add_argument("--batches", type=int, default=200, help="Batches drawn per row count.")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the draws.")
     parser.add_argument(
         "--evaluator_rollouts",
         type=int,
@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> dict:
         "as many rows is then also priced in seconds), or an offline evaluation's results.json, whose generate calls "
         "price the evaluator's schedules.",
     )
-    parser.add_argument("--output", default=None)
+    parser.add_argument("--output", default=None, help="Write the results JSON here.")
     parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", help="Results files to write into the docs.")
     args = parser.parse_args(argv)
     if args.write_docs:

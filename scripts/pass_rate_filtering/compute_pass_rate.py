@@ -116,15 +116,17 @@ class PassRateGenerationArguments:
     )
     base_url: str = field(default="http://localhost:8000/v1", metadata={"help": "OpenAI-compatible API base URL."})
     num_generations: int = field(default=8, metadata={"help": "Completions sampled per problem (k)."})
-    temperature: float = field(default=0.7)
-    top_p: float = field(default=1.0)
+    temperature: float = field(
+        default=0.7, metadata={"help": "Sampling temperature (above 0 with several completions)."}
+    )
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling top_p."})
     max_completion_length: int = field(default=4096, metadata={"help": "Tokens per completion at most."})
     system_prompt: Optional[str] = field(default=None, metadata={"help": "System message before every prompt."})
     generation_batch_size: int = field(default=8, metadata={"help": "Prompts per transformers generate call."})
     max_concurrent_requests: int = field(default=64, metadata={"help": "openai backend: requests in flight."})
     tensor_parallel_size: int = field(default=1, metadata={"help": "vllm backend: GPUs per model."})
     gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vllm backend: GPU memory fraction."})
-    seed: int = field(default=42)
+    seed: int = field(default=42, metadata={"help": "Sampling seed."})
 
     def __post_init__(self):
         if self.num_generations < 1:

@@ -96,16 +96,6 @@ def test_unknown_dtype_is_rejected(tiny_model):
         get_model(ModelConfig(model_name_or_path=str(tiny_model), dtype="float31"), training_args())
 
 
-def test_sft_config_keeps_open_r1_fields_with_help():
-    from dataclasses import fields
-
-    from open_r1.configs import GRPOConfig, GRPOScriptArguments, ScriptArguments
-
-    for cls in (ScriptArguments, GRPOScriptArguments, SFTConfig, GRPOConfig):
-        missing_help = [f.name for f in fields(cls) if not f.metadata.get("help")]
-        assert not missing_help, f"{cls.__name__} fields without help: {missing_help}"
-
-
 # --- GGUF checkpoints -------------------------------------------------------------------------------------------
 
 TOKENIZER_PROBES = ["x =    5 and  12 apples", "<think>\n3 + 4 = 7\n</think>\n<answer>\n7\n</answer>", "    n = 10"]

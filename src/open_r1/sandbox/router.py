@@ -99,10 +99,12 @@ def main(default_backend: str, default_port: int) -> None:
     import uvicorn
 
     parser = argparse.ArgumentParser(description=f"Batching router for the {default_backend} code sandbox")
-    parser.add_argument("--host", default="0.0.0.0")
-    parser.add_argument("--port", type=int, default=default_port)
+    parser.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    parser.add_argument("--port", type=int, default=default_port, help="port to listen on")
     parser.add_argument("--max_num_sandboxes", type=int, default=20, help="scripts running at once")
-    parser.add_argument("--backend", choices=sorted(BACKENDS), default=default_backend)
+    parser.add_argument(
+        "--backend", choices=sorted(BACKENDS), default=default_backend, help="sandbox that runs the scripts"
+    )
     args = parser.parse_args()
     backend = BACKENDS[args.backend](args.max_num_sandboxes)
     uvicorn.run(build_router_app(backend, args.max_num_sandboxes, args.backend), host=args.host, port=args.port)
