@@ -129,6 +129,20 @@ def test_repetition_penalty_reaches_max_penalty_for_one_repeated_word():
     assert reward([chat("go " * 1001)]) == [pytest.approx(-0.5 * (1 - 1 / 1000))]
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_repetition_penalty_is_not_escaped_with_invisible_or_full_width_characters(language):
+    """Red team (2026-11-28): zero-width marks between copies of a sentence made each copy's words new (-0.98 -> 0)."""
+    reward = get_repetition_penalty_reward(ngram_size=3, max_penalty=-1.0, language=language)
+    words = "so the answer is 42 .".split()
+    invisible = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]
+    plain = " ".join(" ".join(words) for _ in range(50))
+    marked = " ".join(" ".join(word + invisible[copy % 6] * (1 + copy // 6) for word in words) for copy in range(50))
+    wide = " ".join("ｓｏ ｔｈｅ ａｎｓｗｅｒ ｉｓ ４２ ." if copy % 2 else " ".join(words) for copy in range(50))
+    penalty, *escapes = reward([chat(plain), chat(marked), chat(wide)])
+    assert penalty < -0.9
+    assert escapes == [pytest.approx(penalty)] * 2
+
+
 def test_repetition_penalty_segments_chinese_with_jieba():
     reward = get_repetition_penalty_reward(ngram_size=2, max_penalty=-1.0, language="zh")
     repeated, varied = reward([chat("我喜欢吃苹果我喜欢吃苹果我喜欢吃苹果"), chat("今天天气很好我们去公园散步")])

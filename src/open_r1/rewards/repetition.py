@@ -7,7 +7,9 @@ Chain-of-Thought Reasoning in LLMs"), and the same step written again and again 
 
 The penalty is `max_penalty * (1 - distinct n-grams / all n-grams)`: 0 for text without repeats, down
 to `max_penalty` for text that repeats one n-gram. English splits lower-cased text on whitespace;
-Chinese (`language="zh"`) segments words with jieba. Text shorter than one n-gram gets 0.
+Chinese (`language="zh"`) segments words with jieba. Both read the text as it looks: invisible format characters
+(zero-width spaces, joiners) are dropped and compatibility forms folded (NFKC), so marks between copies of a sentence
+do not make its words new. Text shorter than one n-gram gets 0.
 `repeats_a_line` is a diagnostic, not a reward: what `make gsm8k`'s report and the GRPO doctor count among the
 completions cut at their token budget (docs/gsm8k.md, "Out of tokens").
 
@@ -15,7 +17,10 @@ Not covered: other languages (a clear error names the supported ones).
 """
 
 import collections
+import functools
 import re
+import sys
+import unicodedata
 
 from open_r1.rewards._completions import completion_text, completion_texts
 
@@ -43,8 +48,20 @@ def repeats_a_line(completion) -> bool:
     return max(counts.values(), default=0) >= REPEATED_LINE_TIMES
 
 
+@functools.cache
+def _invisible_characters() -> dict[int, None]:
+    """Unicode's format characters (zero-width spaces and joiners, direction marks, ...), for `str.translate`."""
+    return {code: None for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) == "Cf"}
+
+
+def _visible(text: str) -> str:
+    """The text as it reads: compatibility forms folded (full-width letters, ligatures) and format characters dropped,
+    so that one word spelled with invisible marks between its copies still counts as one."""
+    return unicodedata.normalize("NFKC", text).translate(_invisible_characters())
+
+
 def _english_words(text: str) -> list[str]:
-    return text.lower().split()
+    return _visible(text).lower().split()
 
 
 # jieba's HMM pass over a run of characters its dictionary does not join copies its path at each character, which is
@@ -55,6 +72,7 @@ CHINESE_PAGE_CHARS = 1000
 def _chinese_words(text: str) -> list[str]:
     import jieba  # imported on first use: loading its dictionary takes a second
 
+    text = _visible(text)
     pages = (text[start : start + CHINESE_PAGE_CHARS] for start in range(0, len(text), CHINESE_PAGE_CHARS))
     return [word for page in pages for word in jieba.lcut(page) if word.strip()]
 
