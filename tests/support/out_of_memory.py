@@ -1,5 +1,5 @@
 """A generate function that runs out of GPU memory for batches above a size, as PyTorch's allocator reports it, for
-the tests of `open_r1.eval.decoding.in_halves_on_out_of_memory` and its callers."""
+the tests of `open_r1.eval.decoding.BatchesThatFit` and its callers."""
 
 from collections.abc import Callable
 

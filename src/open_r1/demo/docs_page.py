@@ -112,7 +112,8 @@ def run_cells(run: dict) -> list[str]:
     ]
 
 
-def provenance_cells(run: dict) -> list[str]:
+def demo_run_cells(run: dict) -> list[str]:
+    """Seed, date, commit, machine, load and minutes of one demo run, for its table row."""
     return [
         *run_cells(run),
         machine_cell(run),
@@ -142,7 +143,7 @@ def runs_table(runs: list[dict]) -> str:
         first, last = curve_rise(run["grpo_curves"]["accuracy_reward"])
         rows.append(
             [
-                *provenance_cells(run),
+                *demo_run_cells(run),
                 *(percent_with_stderr(stages[stage]["pass@1"], stages[stage]["pass@1_stderr"]) for stage in STAGES),
                 f"{100 * (stages['grpo']['pass@1'] - stages['sft']['pass@1']):+.1f}",
                 f"{first:.3f} → {last:.3f} ({last - first:+.3f})",
@@ -171,7 +172,7 @@ def tool_runs_table(runs: list[dict]) -> str:
         tool, no_tool = run["tool"], run["no_tool"]
         rows.append(
             [
-                *provenance_cells(run),
+                *demo_run_cells(run),
                 arm_accuracies(tool, STAGES),
                 f"{100 * tool['grpo']['tool_call_rate']:.0f}%",
                 arm_accuracies(no_tool, ("sft", "grpo")),

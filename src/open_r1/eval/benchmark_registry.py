@@ -67,7 +67,7 @@ def benchmark_datasets(benchmark: str) -> list[str]:
     return sorted({LIGHTEVAL_DATASETS[task] for task in tasks if task in LIGHTEVAL_DATASETS})
 
 
-# The README's pass@1 numbers are estimated from 64 (aime24), 4 (math_500) and 8 (gpqa:diamond) samples
+# Upstream open-r1's README pass@1 numbers are estimated from 64 (aime24), 4 (math_500) and 8 (gpqa:diamond) samples
 # per problem: pass `num_samples` (NUM_SAMPLES=64) to match them. Only tasks scored with lighteval's
 # parametrisable pass@k metric accept it; lcb keeps lighteval's own setting.
 SAMPLE_PARAMETRISABLE = {"math_500", "aime24", "aime25", "gpqa:diamond", "gpqa"}

@@ -5,9 +5,9 @@
     print(command.shell()); run_lighteval_command(command)
 
 This is the one place that turns (model, benchmark, parallelism) into a `lighteval vllm` command (the command
-line `python -m open_r1.eval.lighteval_jobs`, `make evaluate` and slurm/evaluate.slurm all come here): the
-README's setting (bfloat16, 32,768-token budget, temperature 0.6, top_p 0.95, chat template, results under
-data/evals/<model>), written in lighteval 0.13's syntax:
+line `python -m open_r1.eval.lighteval_jobs`, `make evaluate` and slurm/evaluate.slurm all come here): upstream
+open-r1's README setting (bfloat16, 32,768-token budget, temperature 0.6, top_p 0.95, chat template, results
+under data/evals/<model>), written in lighteval 0.13's syntax:
 - `--use-chat-template` no longer exists: the chat template is used when the tokenizer has one,
   and `override_chat_template=true` in the model arguments makes that explicit;
 - model arguments are split on commas, so a system prompt with a comma or a newline is written
@@ -71,7 +71,7 @@ def vllm_model_parameters(
     system_prompt: str | None = None,
     trust_remote_code: bool = False,
 ) -> dict:
-    """The `lighteval vllm` model parameters of the README setting, in command-line order."""
+    """The `lighteval vllm` model parameters of upstream open-r1's README setting, in command-line order."""
     params: dict = {"model_name": model}
     if revision and revision != "main":
         params["revision"] = revision

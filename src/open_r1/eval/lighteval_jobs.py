@@ -24,7 +24,6 @@ from open_r1.eval.lighteval_command import (
 from open_r1.hub_access import check_references
 from open_r1.usage import ArgumentParser, check_local_path
 
-
 # Each backend's own options, with their values when not given.
 VLLM_ONLY = {"revision": None, "parallel": None, "num_gpus": 1, "system_prompt": None, "trust_remote_code": False}
 ACCELERATE_ONLY = {"data_files": None, "max_new_tokens": None, "num_fewshot": 0, "fewshot_file": None}
