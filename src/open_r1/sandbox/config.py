@@ -22,6 +22,8 @@ PROVIDERS = ("local", "e2b", "morph", "piston")
 ROUTED_PROVIDERS = ("e2b", "morph")
 DEFAULT_PROVIDER = "local"
 DEFAULT_SANDBOX_WORKERS = 2
+# Seconds a router gives a batch of scripts (what the client asks for and what the router assumes when not told).
+DEFAULT_ROUTER_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)

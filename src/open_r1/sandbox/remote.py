@@ -34,7 +34,7 @@ from .base import (
     judge_input,
     not_run_raw,
 )
-from .config import DEFAULT_SANDBOX_WORKERS
+from .config import DEFAULT_ROUTER_TIMEOUT_SECONDS, DEFAULT_SANDBOX_WORKERS
 from .languages import canonical_language
 
 logger = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class RemoteProvider(CodeExecutionProvider):
         limits: Optional[Limits] = None,
         attempts: int = DEFAULT_ATTEMPTS,
         router_url: Optional[str] = None,
-        router_timeout: float = 60.0,
+        router_timeout: float = DEFAULT_ROUTER_TIMEOUT_SECONDS,
     ):
         self.num_workers = num_workers
         self.limits = limits or Limits()

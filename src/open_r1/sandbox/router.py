@@ -18,13 +18,15 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
+from .config import DEFAULT_ROUTER_TIMEOUT_SECONDS
+
 Backend = Callable[[str, float], str]  # (script, timeout) -> stdout; blocking; raises on failure
 
 
 class BatchRequest(BaseModel):
     scripts: list[str]
     languages: list[str] = []
-    timeout: float = 60.0
+    timeout: float = DEFAULT_ROUTER_TIMEOUT_SECONDS
 
 
 def e2b_backend(num_workers: int) -> Backend:
