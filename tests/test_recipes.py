@@ -119,6 +119,47 @@ def test_every_recipe_the_code_names_exists():
     assert not missing, missing
 
 
+def expand_braces(pattern: str) -> list[str]:
+    """`a/{b,c}/d_{e,f}` -> the four paths it names."""
+    match = re.search(r"\{([^{}]*)\}", pattern)
+    if not match:
+        return [pattern]
+    return [
+        path
+        for choice in match.group(1).split(",")
+        for path in expand_braces(pattern[: match.start()] + choice + pattern[match.end() :])
+    ]
+
+
+def indexed_recipes(readme: str) -> set[str]:
+    """The recipes the first column of recipes/README.md's index names; a bare file name in a cell is in the folders
+    of the cell's first recipe."""
+    indexed = set()
+    for line in readme.splitlines():
+        if not line.startswith("| `"):
+            continue
+        first, *others = re.findall(r"`([^`]+)`", line.split(" | ")[0])
+        named = expand_braces(first)
+        folders = {name.rsplit("/", 1)[0] for name in named if "/" in name}
+        indexed.update(named)
+        for name in (name for other in others for name in expand_braces(other)):
+            indexed.update([name] if "/" in name else (f"{folder}/{name}" for folder in folders))
+    return indexed
+
+
+def test_the_recipes_readme_indexes_every_training_recipe():
+    indexed = indexed_recipes((RECIPES / "README.md").read_text())
+    assert {"demo/grpo/config_tools.yaml", "SmolLM2-135M-Instruct/sft/config_gsm8k_cot.yaml"} <= indexed
+    assert (
+        sorted(
+            str(path.relative_to(RECIPES))
+            for path in training_recipes()
+            if str(path.relative_to(RECIPES)) not in indexed
+        )
+        == []
+    )
+
+
 def test_command_line_overrides_the_recipe():
     _, training_args, _ = parse_recipe(RECIPES / "tiny" / "sft" / "config_cpu.yaml", "--learning_rate", "0.5")
     assert training_args.learning_rate == 0.5
