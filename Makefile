@@ -81,7 +81,7 @@ VLLM_IGNORED = $(foreach name,DATA LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE
 evaluate:
 	$(call only_variables,MODEL TASK BACKEND DATA NUM_SAMPLES LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE OUTPUT_DIR PARALLEL NUM_GPUS DRY_RUN)
 	$(if $(MODEL),,$(error MODEL is required, e.g. make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B TASK=aime24))
-	$(if $(TASK),,$(error TASK is required: aime24, aime25, math_500, gpqa:diamond or lcb))
+	$(if $(TASK),,$(error TASK is required: aime24, aime25, math_500, gpqa:diamond (gpqa), lcb or lcb_v4; with BACKEND=cpu or accelerate, any name for DATA))
 	$(if $(NUM_FEWSHOT),$(if $(FEWSHOT_FILE),,$(error NUM_FEWSHOT needs FEWSHOT_FILE=<train .jsonl with problem, solution>)))
 	$(if $(filter command line,$(origin BACKEND)),$(if $(filter-out cpu accelerate vllm,$(BACKEND)),$(error BACKEND must be cpu, accelerate or vllm (the default), got '$(BACKEND)')))
 ifeq ($(BACKEND),cpu)

@@ -2,6 +2,7 @@
 (open_r1.eval.lighteval_jobs, slurm/evaluate.slurm)."""
 
 import os
+import re
 import shlex
 import subprocess
 
@@ -214,3 +215,15 @@ def test_an_option_of_the_other_backend_is_refused_not_dropped(tmp_path, backend
     arguments = ["--model", str(model), "--benchmark", "math_500", "--dry_run", *backend_options]
     with pytest.raises(UsageError, match=f"^{other} .*no effect with --backend "):
         lighteval_jobs.main(arguments)
+
+
+def test_the_makefile_and_the_slurm_script_list_every_lighteval_task():
+    from open_r1.eval.benchmark_registry import get_lighteval_tasks
+
+    makefile = next(line for line in (REPO_ROOT / "Makefile").read_text().splitlines() if "TASK is required" in line)
+    slurm = next(
+        line for line in (REPO_ROOT / "slurm" / "evaluate.slurm").read_text().splitlines() if "1 BENCHMARK" in line
+    )
+    for listing in (makefile, slurm):
+        named = set(re.findall(r"[\w:]+", listing.split("required:" if listing is makefile else "BENCHMARK")[1]))
+        assert set(get_lighteval_tasks()) <= named, listing
