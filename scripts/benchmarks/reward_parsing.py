@@ -7,9 +7,10 @@ For each reward of `open_r1.rewards.REWARD_FUNCS_REGISTRY` (built with `GRPOScri
 `extract_code` / `extract_answer`, it grades one completion of each adversarial shape below at each size and prints
 the seconds taken (best of `--repeats`), then the ratio between consecutive sizes: about 10 when the time is linear
 in the length, 100 when quadratic ("~" where the shorter run took under a millisecond, too little to compare). A
-(reward, shape) pair that takes longer than `--budget` seconds at one size is not run at the larger ones ("-"). Shapes: a run of backticks; a flood of code-fence openings; answer blocks repeated
-by a truncated completion; unclosed tags; the format's separators repeated; braces opened and never closed;
-a flood of `\\boxed{`; step markers; a huge boxed sum.
+(reward, shape) pair that takes longer than `--budget` seconds at one size is not run at the larger ones ("-"). The
+shapes (`SHAPES`: runs of backticks, code fences opened and never closed, answer blocks repeated by a truncated
+completion, unclosed tags, the format's separators repeated, braces opened and never closed, floods of `\\boxed{`,
+step markers, huge sums) are also what tests/rewards/test_linear_time.py grades in batches under a time limit.
 
 The code rewards run on an instant provider that passes every test without running anything, so that what is
 timed is the completion's parsing, not the programs (see scripts/benchmarks/sandbox.py for those). The accuracy
@@ -28,69 +29,85 @@ from open_r1.configs import GRPOScriptArguments
 from open_r1.rewards import CODE_REWARD_NAMES, REWARD_FUNCS_REGISTRY, extract_answer
 from open_r1.rewards import code as code_rewards
 from open_r1.rewards.codeforces import get_cf_code_reward
+from open_r1.rewards.format import THINK_OPENING, THINK_TO_ANSWER
 from open_r1.rewards.ioi import get_ioi_code_reward
 from open_r1.sandbox.base import CodeExecutionProvider, ProgramResult, TestOutcome, Verdict
 
-THINK, SEPARATOR = "<think>\n", "\n</think>\n<answer>\n"
+
+def repeated(unit: str, length: int) -> str:
+    return (unit * (length // len(unit) + 1))[:length]
 
 
-def repeat(unit: str, size: int) -> str:
-    return (unit * (size // len(unit) + 1))[:size]
-
-
+# Hostile completions of about `length` characters, the `k`-th of a batch (tests/rewards/test_linear_time.py grades
+# batches of them): they differ with `k`, since identical completions would be graded once and hide the cost.
 SHAPES = {
-    "backtick run": lambda n: "`" * n,
-    "fence openings": lambda n: repeat("```python\n", n),
-    "truncated answer blocks": lambda n: THINK + repeat("x" + SEPARATOR + "```python\nprint(1)\n```\n", n),
-    "unclosed tags": lambda n: repeat("<think>\n<answer>\n", n),
-    "format separators": lambda n: THINK + repeat(SEPARATOR, n) + "\n</answer>x",
-    "open braces": lambda n: "\\boxed{" + "{" * n,
-    "boxed flood": lambda n: repeat("\\boxed{", n),
-    "step markers": lambda n: repeat("Step 1", n),
-    "huge boxed sum": lambda n: "\\boxed{" + repeat("1+", n) + "1}",
+    "backtick run": lambda length, k=0: "`" * (length - k),
+    "fence opened, then backticks": lambda length, k=0: "```python" + "`" * (length - k),
+    "fence opened, no line break": lambda length, k=0: "```python" + " " * (length - k),
+    "fence never closed": lambda length, k=0: "```python\n" + "x" * (length - k),
+    "fence openings": lambda length, k=0: repeated("```python\n", length)[k:],
+    "truncated answer blocks": lambda length, k=0: (
+        THINK_OPENING + repeated(f"r{k}" + THINK_TO_ANSWER + "```python\nprint(1)\n```\n", length)
+    ),
+    "think-answer seams": lambda length, k=0: THINK_OPENING + repeated(THINK_TO_ANSWER, length)[k:] + "\n</answer>x",
+    "answer closings not at the end": lambda length, k=0: (
+        THINK_OPENING + repeated(THINK_TO_ANSWER + "\n</answer>x", length)[k:]
+    ),
+    "unclosed tags": lambda length, k=0: repeated("<think>\n<answer>\n", length)[k:],
+    "open braces": lambda length, k=0: "\\boxed{" + "{" * (length - k),
+    "escaped braces": lambda length, k=0: "\\boxed{" + repeated("\\{", length)[k:],
+    "boxed flood": lambda length, k=0: repeated("\\boxed{", length)[k:],
+    "huge boxed sum": lambda length, k=0: f"\\boxed{{{k}+" + repeated("1+", length) + "1}",
+    "huge answer block": lambda length, k=0: f"<answer>{k}+" + repeated("x^2+", length) + "1</answer>",
+    "step markers": lambda length, k=0: repeated("Step 1", length)[k:],
+    "trailing whitespace": lambda length, k=0: (
+        THINK_OPENING + THINK_TO_ANSWER + "\n</answer>" + " \t\n" * (length // 3 - k) + "x"
+    ),
 }
 
 
-class InstantProvider(CodeExecutionProvider):
-    """Passes every test of every submission without running it."""
+class PassEverything(CodeExecutionProvider):
+    """Passes every test without running anything: the code rewards' time is then their parsing."""
 
     def execute(self, submissions, test_batch_size=1):
         return [ProgramResult([TestOutcome(Verdict.PASSED) for _ in s.tests]) for s in submissions]
 
 
 def build_rewards() -> dict:
+    """Every reward of the registry with `GRPOScriptArguments` defaults, the code rewards on `PassEverything`, and
+    `extract_code` / `extract_answer` as rewards of one value per completion."""
     args = GRPOScriptArguments(dataset_name="benchmark")
-    rewards = {}
-    for name, build in REWARD_FUNCS_REGISTRY.items():
-        if name not in CODE_REWARD_NAMES:  # the code rewards are built below, on an instant provider
-            rewards[name] = build(args)
-    instant = InstantProvider()
-    rewards["code"] = code_rewards.get_code_reward(instant)
-    rewards["binary_code"] = code_rewards.get_code_reward(instant, binary=True)
-    rewards["ioi_code"] = get_ioi_code_reward(instant, language="python")
-    rewards["cf_code"] = get_cf_code_reward(instant, language="python")
-    rewards["extract_code"] = lambda completions, **columns: [code_rewards.extract_code(completions[0])]
-    rewards["extract_answer"] = lambda completions, **columns: [extract_answer(completions[0])]
+    rewards = {name: build(args) for name, build in REWARD_FUNCS_REGISTRY.items() if name not in CODE_REWARD_NAMES}
+    provider = PassEverything()
+    rewards["code"] = code_rewards.get_code_reward(provider)
+    rewards["binary_code"] = code_rewards.get_code_reward(provider, binary=True)
+    rewards["ioi_code"] = get_ioi_code_reward(provider, language="python")
+    rewards["cf_code"] = get_cf_code_reward(provider, language="python")
+    rewards["extract_code"] = lambda completions, **columns: [code_rewards.extract_code(c) for c in completions]
+    rewards["extract_answer"] = lambda completions, **columns: [extract_answer(c) for c in completions]
     return rewards
 
 
-def columns(completion: str) -> dict:
+def trl_columns(completions: list[str]) -> dict:
+    """What TRL passes besides the completions: the prompts, token ids and the dataset columns the rewards read."""
     tests = [{"input": "1", "output": "1"}]
     info = {"language": "python", "test_cases": tests, "subtasks": [{"score": 1, "test_cases": tests}]}
+    count = len(completions)
     return {
-        "solution": ["2"],
-        "verification_info": [info],
-        "official_tests": [tests],
-        "completion_ids": [list(range(len(completion) // 4))],
+        "prompts": ["Solve it."] * count,
+        "completion_ids": [list(range(len(c) // 4)) for c in completions],
+        "solution": ["2"] * count,
+        "verification_info": [info] * count,
+        "official_tests": [tests] * count,
     }
 
 
 def best_time(reward, completion: str, repeats: int) -> float:
-    kwargs = columns(completion)
+    columns = trl_columns([completion])
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        reward(prompts=["Solve it."], completions=[completion], **kwargs)  # as TRL's GRPOTrainer calls it
+        reward(completions=[completion], **columns)  # as TRL's GRPOTrainer calls it
         best = min(best, time.perf_counter() - start)
     return best
 

@@ -17,13 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from open_r1.configs import GRPOScriptArguments
-from open_r1.rewards import CODE_REWARD_NAMES, REWARD_FUNCS_REGISTRY, extract_answer, format_reward
-from open_r1.rewards import code as code_rewards
+from open_r1.rewards import REWARD_FUNCS_REGISTRY, format_reward
 from open_r1.rewards.code import code_blocks, extract_code
-from open_r1.rewards.codeforces import get_cf_code_reward
 from open_r1.rewards.format import get_code_format_reward
-from open_r1.rewards.ioi import get_ioi_code_reward
-from open_r1.sandbox.base import CodeExecutionProvider, ProgramResult, TestOutcome, Verdict
+from tests.support.script_module import load_module
 
 # The definitions the linear scans must agree with.
 FORMAT_REGEX = re.compile(r"<think>\n.*?\n</think>\n<answer>\n.*?\n</answer>\s*", re.DOTALL)
@@ -126,68 +123,15 @@ def test_the_accuracy_reward_grades_hostile_text_within_its_time_limit():
 
 LENGTH = 100_000
 BATCH = 8
-THINK, SEAM = "<think>\n", "\n</think>\n<answer>\n"
-
-
-def repeated(unit: str, length: int = LENGTH) -> str:
-    return (unit * (length // len(unit) + 1))[:length]
-
-
-# Each shape builds the completion at batch position `k`: they differ, since identical completions would be graded
-# once (the accuracy rewards verify each distinct answer once) and hide the cost.
-SHAPES = {
-    "backtick run": lambda k: "`" * (LENGTH - k),
-    "fence opened, then backticks": lambda k: "```python" + "`" * (LENGTH - k),
-    "fence opened, no line break": lambda k: "```python" + " " * (LENGTH - k),
-    "fence never closed": lambda k: "```python\n" + "x" * (LENGTH - k),
-    "fence openings": lambda k: repeated("```python\n")[k:],
-    "truncated answer blocks": lambda k: THINK + repeated(f"r{k}" + SEAM + "```python\nprint(1)\n```\n"),
-    "think-answer seams": lambda k: THINK + repeated(SEAM)[k:] + "\n</answer>x",
-    "answer closings not at the end": lambda k: THINK + repeated(SEAM + "\n</answer>x")[k:],
-    "unclosed tags": lambda k: repeated("<think>\n<answer>\n")[k:],
-    "open braces": lambda k: "\\boxed{" + "{" * (LENGTH - k),
-    "escaped braces": lambda k: "\\boxed{" + repeated("\\{")[k:],
-    "boxed flood": lambda k: repeated("\\boxed{")[k:],
-    "huge boxed sum": lambda k: f"\\boxed{{{k}+" + repeated("1+") + "1}",
-    "huge answer block": lambda k: f"<answer>{k}+" + repeated("x^2+") + "1</answer>",
-    "step markers": lambda k: repeated("Step 1")[k:],
-    "trailing whitespace": lambda k: THINK + SEAM + "\n</answer>" + " \t\n" * (LENGTH // 3 - k) + "x",
-}
-
-
-class PassEverything(CodeExecutionProvider):
-    """Passes every test without running anything: the code rewards' time is then their parsing."""
-
-    def execute(self, submissions, test_batch_size=1):
-        return [ProgramResult([TestOutcome(Verdict.PASSED) for _ in s.tests]) for s in submissions]
+# The hostile shapes, the reward set (code rewards on a provider that passes everything) and TRL's columns are the
+# benchmark's, which measures how the time grows with the length.
+benchmark = load_module("scripts/benchmarks/reward_parsing.py", "reward_parsing")
+SHAPES = benchmark.SHAPES
 
 
 @pytest.fixture(scope="module")
 def every_reward() -> dict:
-    args = GRPOScriptArguments(dataset_name="unused")
-    rewards = {name: build(args) for name, build in REWARD_FUNCS_REGISTRY.items() if name not in CODE_REWARD_NAMES}
-    provider = PassEverything()
-    rewards["code"] = code_rewards.get_code_reward(provider)
-    rewards["binary_code"] = code_rewards.get_code_reward(provider, binary=True)
-    rewards["ioi_code"] = get_ioi_code_reward(provider, language="python")
-    rewards["cf_code"] = get_cf_code_reward(provider, language="python")
-    rewards["extract_code"] = lambda completions, **columns: [extract_code(c) for c in completions]
-    rewards["extract_answer"] = lambda completions, **columns: [extract_answer(c) for c in completions]
-    return rewards
-
-
-def trl_columns(completions: list[str]) -> dict:
-    """What TRL passes besides the completions: the prompts, token ids and the dataset columns the rewards read."""
-    tests = [{"input": "1", "output": "1"}]
-    info = {"language": "python", "test_cases": tests, "subtasks": [{"score": 1, "test_cases": tests}]}
-    count = len(completions)
-    return {
-        "prompts": ["Solve it."] * count,
-        "completion_ids": [list(range(len(c) // 4)) for c in completions],
-        "solution": ["2"] * count,
-        "verification_info": [info] * count,
-        "official_tests": [tests] * count,
-    }
+    return benchmark.build_rewards()
 
 
 REWARD_NAMES = [*REWARD_FUNCS_REGISTRY, "extract_code", "extract_answer"]
@@ -197,9 +141,9 @@ REWARD_NAMES = [*REWARD_FUNCS_REGISTRY, "extract_code", "extract_answer"]
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("reward_name", REWARD_NAMES)
 def test_every_reward_grades_a_batch_of_hostile_100k_completions(every_reward, reward_name, shape):
-    completions = [SHAPES[shape](k) for k in range(BATCH)]
+    completions = [SHAPES[shape](LENGTH, k) for k in range(BATCH)]
     assert all(LENGTH - BATCH <= len(c) <= LENGTH + 100 for c in completions)
-    grades = every_reward[reward_name](completions=completions, **trl_columns(completions))
+    grades = every_reward[reward_name](completions=completions, **benchmark.trl_columns(completions))
     assert len(grades) == BATCH
     if reward_name in ("accuracy", "format", "code_format"):
         assert all(grade in (0.0, None) for grade in grades), grades  # no shape earns these rewards

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 THINK_OPENING = "<think>\n"
 # Default of `think_prefilled` (GRPOScriptArguments imports it from here).
 DEFAULT_THINK_PREFILLED = False
-_THINK_TO_ANSWER = "\n</think>\n<answer>\n"
+THINK_TO_ANSWER = "\n</think>\n<answer>\n"
 _ANSWER_CLOSE = "\n</answer>"
 # The R1 layout's four tags, in order.
 R1_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
@@ -39,7 +39,7 @@ R1_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 def r1_completion(reasoning: str, answer: str) -> str:
     """`reasoning` and `answer` in the layout `format_reward` pays in full:
     `<think>\n{reasoning}\n</think>\n<answer>\n{answer}\n</answer>` (the traces, the doctor's probes)."""
-    return THINK_OPENING + reasoning + _THINK_TO_ANSWER + answer + _ANSWER_CLOSE
+    return THINK_OPENING + reasoning + THINK_TO_ANSWER + answer + _ANSWER_CLOSE
 
 
 _REASONING_STEP_PATTERN = re.compile(r"(Step \d+:|^\d+\.|\n-|\n\*|First,|Second,|Next,|Finally,)")
@@ -54,12 +54,12 @@ def _answer_span(text: str) -> tuple[int, int] | None:
     last `\\n</answer>` can be followed by nothing but whitespace. The regex itself backtracks quadratically on
     completions that repeat the blocks, which a policy truncated at its length limit writes.
     """
-    if not text.startswith("<think>\n"):
+    if not text.startswith(THINK_OPENING):
         return None
-    opening = text.find(_THINK_TO_ANSWER, len("<think>\n"))
+    opening = text.find(THINK_TO_ANSWER, len(THINK_OPENING))
     if opening < 0:
         return None
-    answer_start = opening + len(_THINK_TO_ANSWER)
+    answer_start = opening + len(THINK_TO_ANSWER)
     closing = text.rfind(_ANSWER_CLOSE)
     trailing = text[closing + len(_ANSWER_CLOSE) :]
     if closing < answer_start or (trailing and not trailing.isspace()):
@@ -87,13 +87,13 @@ def get_format_reward(think_prefilled: bool = DEFAULT_THINK_PREFILLED):
 
 def _count_tags(text: str) -> float:
     count = 0.0
-    if text.count("<think>\n") == 1:
+    if text.count(THINK_OPENING) == 1:
         count += 0.25
     if text.count("\n</think>\n") == 1:
         count += 0.25
     if text.count("\n<answer>\n") == 1:
         count += 0.25
-    if text.count("\n</answer>") == 1:
+    if text.count(_ANSWER_CLOSE) == 1:
         count += 0.25
     return count
 
