@@ -25,6 +25,7 @@ from open_r1.configs import SFTConfig
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, as_conversation, make_splits
 from open_r1.utils import get_model, get_tokenizer
 from tests.support import REPO_ROOT
+from tests.support.files import write_jsonl
 from tests.support.launch import accelerate_launch, log_history
 
 pytestmark = pytest.mark.slow
@@ -296,7 +297,7 @@ def test_make_demo_smollm2_fast_runs_every_stage_with_gsm8k(smollm2, tmp_path):
         {"id": "g4", "problem": "There are 5 cats with 4 legs each. How many legs in total?", "answer": "20"},
         {"id": "g5", "problem": "Not evaluated: past the demo's first four problems.", "answer": "1"},
     ]
-    gsm8k.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    write_jsonl(gsm8k, rows)
     output_dir = tmp_path / "demo"
     command = [sys.executable, str(REPO_ROOT / "scripts" / "demo.py"), "--model", "smollm2", "--fast"]
     command += ["--seed", "1", "--output_dir", str(output_dir), "--gsm8k_file", str(gsm8k)]

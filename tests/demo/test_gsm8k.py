@@ -37,6 +37,7 @@ from open_r1.usage import UsageError, read_recipe
 from open_r1.utils import gpu_jobs
 from tests.demo.conftest import SMOLLM2
 from tests.support import REPO_ROOT
+from tests.support.files import write_jsonl
 
 
 def test_make_gsm8k_passes_its_options_to_the_script():
@@ -1143,7 +1144,7 @@ def gsm8k_row(row_id: str, steps: int) -> dict:
 
 
 def write_rows(path, rows: list[dict]):
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    write_jsonl(path, rows)
     return path
 
 

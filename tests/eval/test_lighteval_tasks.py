@@ -15,6 +15,7 @@ from lighteval.models.model_output import ModelResponse
 from open_r1.eval.lighteval_command import LOCAL_TASKS_MODULE, REPO_ROOT, build_lighteval_cpu_command
 from open_r1.eval.lighteval_jobs import main
 from open_r1.usage import UsageError
+from tests.support.files import write_jsonl
 from tests.support.script_module import load_module
 
 # Most tests here are end-to-end runs: they run lighteval end to end.
@@ -29,7 +30,7 @@ PROBLEMS = [
 @pytest.fixture
 def benchmark_file(tmp_path) -> pathlib.Path:
     path = tmp_path / "toy.jsonl"
-    path.write_text("".join(json.dumps(row) + "\n" for row in PROBLEMS))
+    write_jsonl(path, PROBLEMS)
     return path
 
 
@@ -182,8 +183,8 @@ GSM8K_LIKE = [
 @pytest.fixture
 def gsm8k_files(tmp_path) -> tuple[pathlib.Path, pathlib.Path]:
     train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
-    train.write_text("".join(json.dumps(row) + "\n" for row in SHOTS))
-    test.write_text("".join(json.dumps(row) + "\n" for row in GSM8K_LIKE))
+    write_jsonl(train, SHOTS)
+    write_jsonl(test, GSM8K_LIKE)
     return train, test
 
 

@@ -14,6 +14,7 @@ import pytest
 from open_r1.sandbox import Limits, LocalSandbox, Submission, TestCase, Verdict
 from open_r1.sandbox.base import ProgramResult, TestOutcome, check_scoring_mode, grade_in_batches, outputs_match
 from open_r1.sandbox.local import normalize_language, sandbox_python
+from tests.support.files import write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +226,7 @@ def test_the_throughput_benchmark_agrees_on_verdicts_and_its_ceiling_bounds_the_
         {"id": "local/busy", "solution": busy, "tests": [{"input": "7", "output": "7"}] * 3},
     ]
     data = tmp_path / "problems.jsonl"
-    data.write_text("".join(json.dumps(problem) + "\n" for problem in problems))
+    write_jsonl(data, problems)
     benchmark = load_module("scripts/benchmarks/sandbox.py", "sandbox_benchmark")
     benchmark.main(["--data", str(data), "--workers", "1", "--rounds", "2"])
     printed = capsys.readouterr().out

@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.benchmark_docs import tabulated
 from tests.support.compiled_on_cpu import cpu_compile_config
+from tests.support.files import write_jsonl
 from tests.support.script_module import load_module
 
 
@@ -26,7 +27,7 @@ def test_both_ways_evaluate_the_same_problems_and_greedy_decoding_agrees(benchma
         for index in range(3)
     ]  # fmt: skip
     test_file = tmp_path / "gsm8k_test.jsonl"
-    test_file.write_text("".join(json.dumps(row) + "\n" for row in problems))
+    write_jsonl(test_file, problems)
     output = tmp_path / "compiled.json"
     argv = ["--model", str(tiny_model), "--test_file", str(test_file), "--device", "auto", "--limit", "0"]
     results = benchmark.main([*argv, "--kinds", "greedy", "--output", str(output)])

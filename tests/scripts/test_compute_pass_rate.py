@@ -6,6 +6,7 @@ import datasets
 import pytest
 
 from tests.support import REPO_ROOT
+from tests.support.files import write_jsonl
 from tests.support.script_module import load_module
 
 
@@ -58,7 +59,7 @@ def problems(tmp_path):
         {"problem": "Unparseable gold", "solution": "\\boxed{}"},
     ]
     path = tmp_path / "problems.jsonl"
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    write_jsonl(path, rows)
     return path
 
 
@@ -170,7 +171,7 @@ def test_code_rows_whose_tests_all_expect_nothing_are_reported_by_id(script, tmp
         {"id": "blank", "prompt": "p", "verification_info": info("\t")},
     ]
     path = tmp_path / "code.jsonl"
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    write_jsonl(path, rows)
     # Completions without code: nothing runs, a judgeable row gets 0.0.
     monkeypatch.setitem(script.SAMPLERS, "openai", lambda conversations, args: [["no code"]] * len(conversations))
     script_args, gen_args = _args(

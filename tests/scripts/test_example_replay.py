@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from tests.support.files import write_jsonl
 from tests.support.script_module import load_module
 
 # Two problems as CodeContests writes them: the statement's example is the first test; the others it does not show.
@@ -35,7 +36,7 @@ def test_the_replay_program_holds_the_statements_examples_and_solves_nothing(rep
 @pytest.mark.timeout(120)
 def test_the_replay_earns_its_examples_without_the_prompt_and_nothing_with_it(replay, tmp_path, capsys):
     data = tmp_path / "problems.jsonl"
-    data.write_text("".join(json.dumps(problem) + "\n" for problem in PROBLEMS))
+    write_jsonl(data, PROBLEMS)
     output = tmp_path / "replay.json"
     results = replay.main(["--data", str(data), "--workers", "1", "--output", str(output)])
     assert json.loads(output.read_text()) == results

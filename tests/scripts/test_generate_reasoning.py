@@ -23,6 +23,7 @@ from aiohttp import web
 
 from open_r1.data.jsonl import ResumableJsonl
 from tests.support import REPO_ROOT
+from tests.support.files import write_jsonl
 from tests.support.local_server import serving
 from tests.support.ports import free_port
 from tests.support.script_module import load_module
@@ -72,7 +73,7 @@ def server(tiny_model, tmp_path_factory):
 def prompts_file(tmp_path):
     path = tmp_path / "problems.jsonl"
     rows = [{"id": f"p{i}", "problem": f"What is {i} + {i}?", "answer": str(2 * i)} for i in range(5)]
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    write_jsonl(path, rows)
     return path
 
 

@@ -10,6 +10,7 @@ from datasets import Dataset
 from open_r1.demo.settings import GSM8K_FULL
 from open_r1.tasks.tool_arithmetic import TOOL_SYSTEM_PROMPT
 from tests.support import REPO_ROOT
+from tests.support.files import write_jsonl
 from tests.support.script_module import load_module
 
 
@@ -300,7 +301,7 @@ def test_gsm8k_grpo_prompts_are_the_rows_make_gsm8k_trains_grpo_on(benchmark, tm
         for steps in (4, 1, 3, 2, 5)
     ]
     data = tmp_path / "gsm8k.jsonl"
-    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    write_jsonl(data, rows)
     recipe = {"system_prompt": None}
     easy = benchmark.load_prompts(str(data), 2, recipe, gsm8k_grpo_prompts=True)
     assert [row["prompt"][0]["content"].split("\n")[0] for row in easy] == [

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.support.benchmark_docs import tabulated
+from tests.support.files import write_jsonl
 from tests.support.sandbox_checks import skip_without_isolation
 from tests.support.script_module import load_module
 
@@ -26,7 +27,7 @@ def benchmark():
 
 def test_the_sandbox_benchmark_gives_both_arms_the_same_verdicts_and_tabulates_them(tmp_path):
     data = tmp_path / "problems.jsonl"
-    data.write_text("".join(json.dumps(problem) + "\n" for problem in PROBLEMS))
+    write_jsonl(data, PROBLEMS)
     output = tmp_path / "results.json"
     script = benchmark()
     with skip_without_isolation():

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from tests.support.files import write_jsonl
 from tests.support.script_module import load_module
 
 
@@ -34,7 +35,7 @@ def test_the_script_counts_each_arms_traces_under_its_template(padding, tiny_mod
         for n in range(1, 6)
     ]  # fmt: skip
     train = tmp_path / "train.jsonl"
-    train.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    write_jsonl(train, rows)
     output = tmp_path / "padding.json"
     results = padding.main(["--train_file", str(train), "--model", str(tiny_model), "--output", str(output)])
     assert json.loads(output.read_text()) == results

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.support.benchmark_docs import tabulated
+from tests.support.files import write_jsonl
 from tests.support.script_module import load_module
 
 
@@ -21,7 +22,7 @@ def test_the_shared_prompt_benchmark_times_every_way_on_the_same_work(tiny_model
         },
     ]
     data = tmp_path / "bench.jsonl"
-    data.write_text("".join(json.dumps(problem) + "\n" for problem in problems))
+    write_jsonl(data, problems)
     output = tmp_path / "timings.json"
     argv = ["--model", str(tiny_model), "--data_files", str(data), "--prompts", "2", "--samples", "2", "3"]
     results = benchmark.main([*argv, "--new_tokens", "3", "--repeats", "1", "--threads", "1", "--output", str(output)])
