@@ -18,6 +18,7 @@ from open_r1.sandbox.piston import PistonClient, PistonProvider
 from open_r1.sandbox.remote import RemoteProvider
 from tests.support.compile_bombs import COMPILE_BOMBS, CONSTEXPR_LOOPS, SLOW_BUT_VALID_CPP
 from tests.support.piston_answers import piston_answer
+from tests.support.sandbox_checks import verdicts
 
 pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
 
@@ -25,10 +26,6 @@ pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
 SLACK = 6.0
 SLEEP_ONE_SECOND = "import time\ntime.sleep(1)\nprint(input())"
 ADD = TestCase("3 4", "7")
-
-
-def verdicts(result) -> list[Verdict]:
-    return [outcome.verdict for outcome in result.outcomes]
 
 
 def timed(call, *args, **kwargs):

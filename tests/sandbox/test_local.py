@@ -15,15 +15,12 @@ from open_r1.sandbox import Limits, LocalSandbox, Submission, TestCase, Verdict
 from open_r1.sandbox.base import ProgramResult, TestOutcome, check_scoring_mode, grade_in_batches, outputs_match
 from open_r1.sandbox.local import normalize_language, sandbox_python
 from tests.support.files import write_jsonl
+from tests.support.sandbox_checks import verdicts
 
 
 @pytest.fixture(scope="module")
 def sandbox(make_module_local_sandbox):
     return make_module_local_sandbox(num_workers=2, limits=Limits(wall_seconds=5, cpu_seconds=5))
-
-
-def verdicts(result):
-    return [outcome.verdict for outcome in result.outcomes]
 
 
 def test_outputs_compare_like_a_judge():

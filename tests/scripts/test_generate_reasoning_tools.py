@@ -11,7 +11,6 @@ import pytest
 from aiohttp import web
 
 from tests.support.local_server import serving
-from tests.support.script_module import load_module
 
 
 def _reply(message: dict, finish_reason: str) -> dict:
@@ -48,11 +47,6 @@ def scripted_server():
     app.router.add_post("/v1/chat/completions", chat)
     with serving(app) as base_url:
         yield f"{base_url}/v1", requests
-
-
-@pytest.fixture(scope="module")
-def generator():
-    return load_module("scripts/generate_reasoning.py", "generate_reasoning")
 
 
 def _generate(generator, server, tmp_path, programs: list[str], *flags: str) -> list[dict]:

@@ -4,12 +4,6 @@ one line on stderr with exit status 2, before any request; the output file is no
 import pytest
 
 from tests.support.ports import free_port
-from tests.support.script_module import load_module
-
-
-@pytest.fixture(scope="module")
-def generator():
-    return load_module("scripts/generate_reasoning.py", "generate_reasoning_usage")
 
 
 @pytest.fixture

@@ -262,3 +262,8 @@ def orphan_workers() -> list[tuple[int, str]]:
         if is_sandbox and group not in live_groups and descends_from_me(pid):
             found.append((pid, command[:80]))
     return found
+
+
+def verdicts(result) -> list:
+    """The verdict of each test of a `ProgramResult`, in order."""
+    return [outcome.verdict for outcome in result.outcomes]

@@ -10,33 +10,15 @@ import time
 import pytest
 
 from open_r1.sandbox import SandboxConfig
-from open_r1.sandbox.factory import clear_providers
-from open_r1.tools import PythonTool, PythonToolSettings, ToolStats
+from open_r1.tools import PythonToolSettings, ToolStats
 from open_r1.tools.python_tool import truncate
 from tests.support.memory_scanner import REPORT, scanner, sha
-from tests.support.sandbox_checks import skip_without_isolation, within
+from tests.support.sandbox_checks import within
 
 pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
 
 WALL = 2.0
 SETTINGS = PythonToolSettings(SandboxConfig(num_workers=1), wall_seconds=WALL, memory_mb=256, max_output_chars=300)
-
-
-@pytest.fixture(scope="module")
-def make_tool():
-    """New rollouts' tools on one shared provider (as in training); the provider is closed after the module."""
-    stats = ToolStats()
-
-    def make(settings: PythonToolSettings = SETTINGS) -> PythonTool:
-        with skip_without_isolation():
-            tool = PythonTool(settings, stats)
-            tool.python("pass")  # starts the worker, or reports that this machine cannot isolate
-        tool.reset()
-        return tool
-
-    make.stats = stats
-    yield make
-    clear_providers()
 
 
 def test_the_model_reads_stdout_and_state_carries_over_within_a_rollout(make_tool):

@@ -13,12 +13,10 @@ from dataclasses import replace
 import pytest
 
 from open_r1.sandbox import SandboxConfig
-from open_r1.sandbox.factory import clear_providers
-from open_r1.tools import PythonTool, PythonToolSettings, ToolStats
+from open_r1.tools import PythonTool, PythonToolSettings
 from open_r1.tools.python_tool import default_rollout_seconds
 from open_r1.tools.rollout import call_tool
 from tests.conftest import python_call
-from tests.support.sandbox_checks import skip_without_isolation
 
 pytestmark = pytest.mark.usefixtures("sandbox_leftovers_check")
 
@@ -38,23 +36,6 @@ SETTINGS = PythonToolSettings(
 )
 LOOP = "while True:\n    pass"
 SPENT = "time budget of this answer is spent"
-
-
-@pytest.fixture(scope="module")
-def make_tool():
-    """New rollouts' tools on one shared provider, counted by `make_tool.stats` (drained by each test)."""
-    stats = ToolStats()
-
-    def make(settings: PythonToolSettings = SETTINGS) -> PythonTool:
-        with skip_without_isolation():
-            PythonTool(settings).python("pass")  # starts the worker, or reports that this machine cannot isolate
-        tool = PythonTool(settings, stats)
-        tool.reset()
-        return tool
-
-    make.stats = stats
-    yield make
-    clear_providers()
 
 
 def run_turn(tool: PythonTool, codes: list[str]) -> list[tuple[str, float]]:
