@@ -8,6 +8,8 @@ Nothing is downloaded: the tokenizer is trained here and the model is randomly i
 (id, problem, answer): `tiny-math-test.jsonl`, the held-out problems in the offline evaluator's format
 (`python -m open_r1.evaluate --data_files ...`), and `tiny-math-train.jsonl`, the README's "your own file" to train
 GRPO on, so the README needs no download and never trains on what it evaluates.
+
+Not covered: a real pretrained model (scripts/get_model.py smollm2).
 """
 
 import argparse

@@ -17,6 +17,9 @@ Classes, under their upstream open-r1 names:
 - `RecipeParser` (from `open_r1.recipe_parser`, its home): the entry scripts' `TrlParser`; it also reads upstream
   open-r1 recipes (TRL 0.18 / transformers 4.52 field names, and upstream open-r1's own, see
   `open_r1.compat.recipes`).
+
+Not covered: the offline evaluator's arguments (`open_r1.eval.arguments`) and pass-rate filtering's
+(scripts/pass_rate_filtering/compute_pass_rate.py).
 """
 
 import os

@@ -29,6 +29,9 @@ exit status 2 (`open_r1.usage`, `open_r1.startup_checks`). The GRPO doctor (`ope
 what makes rewards stay flat: at start-up, gold answers their reward cannot pay, no stop token, solutions longer than
 `max_completion_length`; while training, a reward that pays nothing, groups without spread, clipped completions,
 tool calls never made or mostly failing.
+
+Not covered: starting a vLLM server for `--vllm_mode server` (docs/gpu.md) and evaluating the model (`make evaluate`,
+`python -m open_r1.evaluate`).
 """
 
 import sys

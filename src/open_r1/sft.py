@@ -17,6 +17,9 @@ Upstream open-r1 recipes (TRL 0.18 names) work as they are: see recipes/README.m
 and mixtures are named. A mistake in the recipe or the command line (an unknown field, a missing local path, a
 dataset without the columns SFT reads, ...) ends the run before the model loads with one line and exit status 2
 (`open_r1.usage`, `open_r1.startup_checks`).
+
+Not covered: making the traces (scripts/generate_reasoning.py, src/open_r1/generate.py) and evaluating the model
+(`make evaluate`, `python -m open_r1.evaluate`).
 """
 
 import sys

@@ -4,6 +4,9 @@ The sampling defaults here (DEFAULT_TEMPERATURE 0.6, DEFAULT_TOP_P 0.95, DEFAULT
 DeepSeek-R1's evaluation setting) are also the ones `open_r1.eval.lighteval_command` puts on the lighteval
 command line and `open_r1.eval.lighteval_tasks` gives its local tasks, and the temperature and top_p are
 scripts/generate_reasoning.py's: import them, never restate them.
+
+Not covered: the evaluation itself (`open_r1.eval.offline`) and lighteval's own arguments
+(`open_r1.eval.lighteval_command`).
 """
 
 import re

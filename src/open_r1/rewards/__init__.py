@@ -21,6 +21,8 @@ Names for `reward_funcs` are the keys of `REWARD_FUNCS_REGISTRY`; each entry bui
 `REWARD_DESCRIPTIONS` says in one line what each name scores (the README's reward list is written from it).
 Upstream's module-level code rewards (`code_reward`, ..., which also take upstream's per-call keywords) import from
 here and are built in `open_r1.compat.rewards`.
+
+Not covered: running programs, which the code rewards leave to `open_r1.sandbox`.
 """
 
 from collections.abc import Callable

@@ -12,6 +12,8 @@
 Correctness comes from `open_r1.rewards.accuracy.grade_answers`; a sample whose gold answer cannot be parsed
 gets None (skipped by TRL), as in `accuracy_reward`. Lengths are in characters except for the DAPO
 punishment, which counts tokens.
+
+Not covered: token lengths for `cosine` and `length`, which count characters as upstream's do.
 """
 
 import math
