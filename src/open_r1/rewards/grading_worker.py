@@ -156,41 +156,6 @@ def _constant_value(item, plain: bool | None = None) -> complex | None:
     return value if _finite(value) else None
 
 
-# Besides `_EVALUABLE`, what a side of a stated equation or approximation may hold and still have its value read:
-# functions of numbers math-verify parses faithfully (not \gcd, which it reads as its first argument), and the
-# infinities and NaN ("\infty = 42", "\frac{0}{0} = 42").
-_STATED = (
-    sympy.floor,
-    sympy.ceiling,
-    sympy.Max,
-    sympy.Min,
-    sympy.factorial,
-    sympy.binomial,
-    sympy.core.numbers.Infinity,
-    sympy.core.numbers.NegativeInfinity,
-    sympy.core.numbers.ComplexInfinity,
-    sympy.core.numbers.NaN,
-)
-
-
-def _stated_value(item) -> complex | None:
-    """The value a side of an equation or approximation states, when it is a number built from `_EVALUABLE` and
-    `_STATED`: possibly infinite or NaN (also a finite number too large for a float, read as infinite)."""
-    if not (isinstance(item, sympy.Expr) and item.is_number):
-        return None
-    if not all(isinstance(node, (*_EVALUABLE, *_STATED)) for node in sympy.preorder_traversal(item)):
-        return None
-    return complex(item.evalf(30))
-
-
-def _stated_apart(a: complex, b: complex) -> bool:
-    """Whether two stated values differ: clearly apart, or one not finite unless both are the same infinity (NaN
-    equals nothing)."""
-    if _finite(a) and _finite(b):
-        return _clearly_apart(a, b)
-    return a != b
-
-
 def _values_at_sample_points(item, symbols: list) -> list[complex] | None:
     values = []
     for point in _SAMPLE_POINTS:
@@ -420,7 +385,7 @@ def _chain_states_two_values(conjunction: sympy.And, constant_value: Callable) -
         if value is None:
             continue
         first = first_value_of_group.setdefault(root(index), value)
-        if _stated_apart(first, value):
+        if _clearly_apart(first, value):
             return True
     return False
 
@@ -433,7 +398,7 @@ def _false_equation(parsed: list) -> bool:
     def constant_value(side) -> complex | None:
         # A chain's inner sides belong to two equations: evaluate each once.
         if side not in values:
-            values[side] = _stated_value(side)
+            values[side] = _constant_value(side)
         return values[side]
 
     for item in parsed:
@@ -442,7 +407,7 @@ def _false_equation(parsed: list) -> bool:
         for node in sympy.preorder_traversal(item):
             if isinstance(node, sympy.Eq):
                 left, right = constant_value(node.lhs), constant_value(node.rhs)
-                if left is not None and right is not None and _stated_apart(left, right):
+                if left is not None and right is not None and _clearly_apart(left, right):
                     return True
             elif isinstance(node, sympy.And) and _chain_states_two_values(node, constant_value):
                 return True
@@ -458,7 +423,7 @@ def _approximations_disagree(sides: list[str], parses: list[list]) -> bool:
         item = parsed[0] if parsed else None
         if isinstance(item, sympy.Basic) and is_equation(item):
             item = take_last_relation(item).rhs  # "x = 41 \\approx 42": x's value is 41
-        value = _stated_value(item)
+        value = _constant_value(item) if isinstance(item, sympy.Basic) else None
         if value is None:
             continue
         values.append(value)
@@ -468,8 +433,6 @@ def _approximations_disagree(sides: list[str], parses: list[list]) -> bool:
             last_place = place if last_place is None else max(last_place, place)
     if len(values) < 2:
         return False
-    if not all(map(_finite, values)):
-        return any(_stated_apart(values[0], value) for value in values[1:])
     if last_place is None:
         return any(_clearly_apart(values[0], value) for value in values[1:])
     # A unit in the last place, less float rounding (1.2 - 1.1 is 0.0999...).
@@ -495,10 +458,7 @@ def states_another_value(answer: str, kind: str, parsed: list, timeout: float) -
       in digits or English words, is a hedge, even "42 \\text{ (2 s.f.)}" or "42 \\text{ (only one)}";
     - an equation whose sides are constants clearly apart ("41 = 42", "x = 41 = 42", "41 \\equiv 42"), also through a
       chain's other sides ("43 = x = 42"); a boxed chain is parsed whole for this, and one that cannot be ("x := 41 :=
-      42") is wrong. "x = 42", "6 \\times 7 = 42", "x = 6 \\times 7 = 42" and "y = 2x + 3" state one value. A side
-      is read when it is a number of arithmetic, elementary functions, floor, ceiling, max, min, factorials and
-      binomials, or infinite ("\\lfloor 41.5 \\rfloor = 42", "10^{400} = 42", "\\infty = 42" are false); integrals,
-      sums and limits are left to math-verify, which grades the last side only;
+      42") is wrong. "x = 42", "6 \\times 7 = 42", "x = 6 \\times 7 = 42" and "y = 2x + 3" state one value;
     - approximations that disagree ("42 \\approx 41", see `_approximations_disagree`).
     Sets, "or", "\\pm" and lists are math-verify's: they parse to several values, which a single gold never equals.
     The scans are linear in the answer's length; a chain costs one more parse, an \\approx one per side (at most
