@@ -134,6 +134,27 @@ def every_reward() -> dict:
     return benchmark.build_rewards()
 
 
+def test_the_shapes_graded_are_every_one_the_parsers_once_stalled_on():
+    assert {
+        "backtick run",
+        "fence opened, then backticks",
+        "fence opened, no line break",
+        "fence never closed",
+        "fence openings",
+        "truncated answer blocks",
+        "think-answer seams",
+        "answer closings not at the end",
+        "unclosed tags",
+        "open braces",
+        "escaped braces",
+        "boxed flood",
+        "huge boxed sum",
+        "huge answer block",
+        "step markers",
+        "trailing whitespace",
+    } <= set(SHAPES)
+
+
 REWARD_NAMES = [*REWARD_FUNCS_REGISTRY, "extract_code", "extract_answer"]
 
 
