@@ -72,6 +72,16 @@ def test_a_missing_recipe_or_a_missing_recipe_argument_is_named(tmp_path):
         check_command_line(["--config", misspelt])
 
 
+def test_a_recipe_without_config_or_a_second_config_is_named():
+    """A newcomer's `sft.py recipes/...yaml` was dropped (the run then asked for a dataset); two --config crashed."""
+    with pytest.raises(
+        UsageError, match=r"unexpected argument 'recipes/tiny/sft/config_cpu.yaml'; did you mean --config"
+    ):
+        check_command_line(["recipes/tiny/sft/config_cpu.yaml", "--max_steps", "1"])
+    with pytest.raises(UsageError, match=r"--config given 2 times \(a.yaml, b.yaml\): give one recipe"):
+        check_command_line(["--config", "a.yaml", "--config=b.yaml"])
+
+
 @pytest.mark.parametrize(
     "reference, local",
     [

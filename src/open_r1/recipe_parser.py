@@ -31,6 +31,7 @@ from open_r1.startup_checks import (
 from open_r1.usage import (
     ArgumentParser,
     UsageError,
+    check_no_positional_argument,
     one_line,
     read_recipe,
     recipe_argument,
@@ -93,7 +94,8 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(dataclass_types, **kwargs)
         all_fields = [f for dataclass_type in self.dataclass_types for f in fields(dataclass_type)]
-        self._known_fields = {f.name for f in all_fields}
+        # transformers' deprecated aliases are translated as upstream names, not taken as fields.
+        self._known_fields = {f.name for f in all_fields} - set(upstream_recipes.TRANSFORMERS_ALIASES)
         self._defaults = {f.name: _default(f) for f in all_fields}
         self._field_types = {f.name: _type_name(f.type) for f in all_fields}
         self._recipe_source = "recipe"
@@ -125,6 +127,8 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
             raise UsageError(one_line(error)) from error
 
     def _parse(self, args: list[str], return_remaining_strings: bool, **kwargs):
+        if self._refuse_unknown:
+            check_no_positional_argument(args)
         config = recipe_argument(args)
         if config is not None:
             self._recipe_source = config

@@ -366,14 +366,30 @@ def split_config_option(args: list[str]) -> list[str]:
 
 
 def recipe_argument(args: list[str]) -> str | None:
-    """The recipe of `--config RECIPE` in `args` (the first, as TRL's parser reads it), or None."""
+    """The recipe of `--config RECIPE` in `args`, or None; a second `--config` is an error (TRL's parser crashes
+    on it)."""
     args = split_config_option(args)
     if "--config" not in args:
         return None
-    index = args.index("--config")
-    if index + 1 == len(args):
+    indices = [index for index, word in enumerate(args) if word == "--config"]
+    if indices[-1] + 1 == len(args):
         raise UsageError("--config needs a recipe file, e.g. --config recipes/tiny/sft/config_cpu.yaml")
-    return args[index + 1]
+    if len(indices) > 1:
+        recipes = ", ".join(args[index + 1] for index in indices)
+        raise UsageError(
+            f"--config given {len(indices)} times ({recipes}): give one recipe and override its fields on the "
+            "command line (--learning_rate 1e-5 ...)"
+        )
+    return args[indices[0] + 1]
+
+
+def check_no_positional_argument(args: list[str]) -> None:
+    """A training script takes options only: a word before the first one (a recipe without `--config`, most
+    often) would be dropped."""
+    if args and not args[0].startswith("-"):
+        looks_like_recipe = args[0].endswith((".yaml", ".yml"))
+        hint = f"; did you mean --config {args[0]}?" if looks_like_recipe else " (every argument is an --option)"
+        raise UsageError(f"unexpected argument {args[0]!r}{hint}")
 
 
 def command_line_settings(args: list[str], names: Iterable[str], flags: Iterable[str] = ()) -> dict[str, Any]:
@@ -406,6 +422,7 @@ def check_command_line(args: list[str]) -> None:
     # hub_access builds on this module, hence the import here
     from open_r1.hub_access import PUSH_FIELDS, TOKEN_FIELDS, check_references, training_push
 
+    check_no_positional_argument(args)
     settings = command_line_settings(args, (*PATH_FIELDS, *TOKEN_FIELDS, "resume_from_checkpoint"), flags=PUSH_FIELDS)
     if isinstance(settings.get("resume_from_checkpoint"), str):  # else transformers says so after the model loaded
         check_local_path("resume_from_checkpoint", settings["resume_from_checkpoint"], local_only=True)
