@@ -286,9 +286,23 @@ def test_a_renamed_field_the_script_lacks_entirely_is_named_with_its_new_name():
 
 def test_gradient_checkpointing_use_reentrant_goes_into_the_kwargs():
     settings, _ = upstream_recipes.translate_settings(
-        {"gradient_checkpointing_use_reentrant": "true"}, {"gradient_checkpointing_kwargs"}, "r"
+        {"gradient_checkpointing_use_reentrant": "true"}, {"activation_checkpointing_kwargs"}, "r"
     )
-    assert settings == {"gradient_checkpointing_kwargs": {"use_reentrant": True}}
+    assert settings == {"activation_checkpointing_kwargs": {"use_reentrant": True}}
+
+
+def test_gradient_checkpointing_on_the_command_line_overrides_the_recipes_activation_checkpointing(caplog):
+    """transformers keeps gradient_checkpointing as an alias that a set activation_checkpointing silently beats: the
+    tiny recipe's `activation_checkpointing: false` used to win over `--gradient_checkpointing true`."""
+    recipe = ["--config", str(REPO_ROOT / "recipes" / "tiny" / "sft" / "config_cpu.yaml"), "--use_cpu", "true"]
+    parser = RecipeParser((ScriptArguments, SFTConfig, ModelConfig))
+    _, training_args, _ = parser.parse_args_and_config([*recipe, "--gradient_checkpointing", "true"])
+    assert training_args.activation_checkpointing is True
+    assert "`gradient_checkpointing` (upstream open-r1's" in caplog.text
+    with pytest.raises(ValueError, match="gives both --gradient_checkpointing .* and --activation_checkpointing"):
+        RecipeParser((ScriptArguments, SFTConfig, ModelConfig)).parse_args_and_config(
+            [*recipe, "--gradient_checkpointing", "true", "--activation_checkpointing", "false"]
+        )
 
 
 def test_a_changed_default_set_under_its_upstream_name_is_not_reported():

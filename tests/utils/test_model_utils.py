@@ -17,7 +17,7 @@ def training_args(**overrides):
         chat_template=None,
         eos_token=None,
         trust_remote_code=False,
-        gradient_checkpointing=False,
+        activation_checkpointing=False,
         assistant_only_loss=False,
     )
     return types.SimpleNamespace(**{**defaults, **overrides})
@@ -78,7 +78,7 @@ def test_chatml_with_a_different_eos_warns(tiny_model, caplog):
 
 def test_get_model_honours_dtype_and_cache(tiny_model):
     model_args = ModelConfig(model_name_or_path=str(tiny_model), dtype="bfloat16")
-    model = get_model(model_args, training_args(gradient_checkpointing=True))
+    model = get_model(model_args, training_args(activation_checkpointing=True))
     assert model.dtype == torch.bfloat16
     assert model.config.use_cache is False
 

@@ -102,6 +102,14 @@ UPSTREAM_FIELDS: dict[str, UpstreamField] = {
         "per_device_eval_batch_size", "transformers 5 removed the per_gpu_ alias"
     ),
     "no_cuda": UpstreamField("use_cpu", "transformers 5 removed no_cuda, its old name of use_cpu"),
+    # Still fields (transformers keeps them as aliases until v6, see TRANSFORMERS_ALIASES), read as renamed all the
+    # same: transformers lets a set activation_checkpointing win over them without a word.
+    "gradient_checkpointing": UpstreamField(
+        "activation_checkpointing", "transformers 5 renamed it; the old name loses to the new one silently"
+    ),
+    "gradient_checkpointing_kwargs": UpstreamField(
+        "activation_checkpointing_kwargs", "transformers 5 renamed it; the old name loses to the new one silently"
+    ),
     "push_to_hub_token": UpstreamField(
         "hub_token", "transformers 5 removed push_to_hub_token, its old name of hub_token"
     ),
@@ -183,8 +191,8 @@ UPSTREAM_FIELDS: dict[str, UpstreamField] = {
     ),
     # ScriptArguments (TRL 0.18)
     "gradient_checkpointing_use_reentrant": UpstreamField(
-        "gradient_checkpointing_kwargs",
-        "TRL 1.16 removed it: use_reentrant goes inside gradient_checkpointing_kwargs",
+        "activation_checkpointing_kwargs",
+        "TRL 1.16 removed it: use_reentrant goes inside activation_checkpointing_kwargs",
         convert=lambda value: {"use_reentrant": as_bool(value)},
     ),
     # SFTConfig (TRL 0.18)
@@ -246,6 +254,11 @@ class Translation:
         if self.new is None:
             return f"{source}: `{self.old}: {self.old_value}` ({UPSTREAM} field) dropped: {self.why}"
         return f"{source}: `{self.old}` ({UPSTREAM} name) read as `{self.new}: {self.new_value}`: {self.why}"
+
+
+# Upstream names that transformers 5.23 still keeps as fields, deprecated aliases of the new ones: the parser reads
+# them as upstream names (UPSTREAM_FIELDS) rather than as fields it knows. Remove with transformers 6, which drops them.
+TRANSFORMERS_ALIASES = ("gradient_checkpointing", "gradient_checkpointing_kwargs")
 
 
 def _translate(key: str, value: Any, known_fields: Iterable[str], source: str) -> Translation | None:

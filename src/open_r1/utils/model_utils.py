@@ -312,8 +312,8 @@ def get_model_kwargs(model_args: ModelConfig, training_args) -> dict:
         trust_remote_code=_trust_remote_code(model_args, training_args),
         attn_implementation=model_args.attn_implementation,
         dtype=_dtype(model_args),
-        # The KV cache is useless while training with gradient checkpointing and only costs memory.
-        use_cache=not getattr(training_args, "gradient_checkpointing", False),
+        # The KV cache is useless while training with activation checkpointing and only costs memory.
+        use_cache=not getattr(training_args, "activation_checkpointing", False),
         device_map=_kbit_device_map() if quantization_config is not None else None,
         quantization_config=quantization_config,
     )
