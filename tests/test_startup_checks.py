@@ -96,6 +96,36 @@ def test_a_field_the_mode_ignores_is_an_error_naming_both_fields(tmp_path, setti
         parse(tmp_path, GRPO_RECIPE + setting + "\n")
 
 
+@pytest.mark.parametrize(
+    "setting, kind, named",
+    [  # found by a newcomer audit: each trained on silently, or (sync_ref_model) failed after the model loaded
+        ("packing_strategy: wrapped", "sft", "packing_strategy: 'wrapped' has no effect with packing: false"),
+        (
+            "activation_checkpointing: false\nactivation_checkpointing_kwargs: {use_reentrant: false}",
+            "sft",
+            "activation_checkpointing_kwargs: .* has no effect with activation_checkpointing: false",
+        ),
+        ("sync_ref_model: true", "grpo", r"sync_ref_model: true has no effect with beta: 0.0: it needs beta > 0"),
+        ("beta: 0.1\nref_model_sync_steps: 10", "grpo", "ref_model_sync_steps: 10 has no effect with sync_ref_model"),
+    ],
+)
+def test_training_fields_their_mode_ignores_are_errors(tmp_path, setting, kind, named):
+    with pytest.raises(UsageError, match=named):
+        parse(tmp_path, GRPO_RECIPE + setting + "\n", kind=kind)
+
+
+@pytest.mark.parametrize(
+    "setting, kind",
+    [
+        ("packing: true\npacking_strategy: wrapped", "sft"),
+        ("activation_checkpointing_kwargs: {use_reentrant: false}", "sft"),  # unset: SFT checkpoints by default
+        ("beta: 0.1\nsync_ref_model: true\nref_model_sync_steps: 10", "grpo"),
+    ],
+)
+def test_the_same_training_fields_in_their_mode_pass(tmp_path, setting, kind):
+    parse(tmp_path, GRPO_RECIPE + setting + "\n", kind=kind)
+
+
 def test_the_same_field_on_the_command_line_is_refused_too(tmp_path):
     with pytest.raises(UsageError, match="vllm_server_port: 8001 has no effect with use_vllm: false"):
         parse(tmp_path, GRPO_RECIPE, "--vllm_server_port", "8001")

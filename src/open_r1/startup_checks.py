@@ -186,6 +186,36 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
         needs="no dataset_mixture (a mixture names its datasets in dataset_mixture.datasets)",
     ),
     ModeOnlyField(
+        applies=lambda name: name == "packing_strategy",
+        switches=("packing",),
+        active=lambda values: bool(values["packing"]),
+        needs="packing: true",
+    ),
+    ModeOnlyField(
+        # Unset, activation_checkpointing falls back to transformers' alias gradient_checkpointing (SFT: true).
+        applies=lambda name: name == "activation_checkpointing_kwargs",
+        switches=("activation_checkpointing",),
+        active=lambda values: bool(
+            values["activation_checkpointing"]
+            if values["activation_checkpointing"] is not None
+            else values.get("gradient_checkpointing")
+        ),
+        needs="activation_checkpointing: true",
+    ),
+    ModeOnlyField(
+        applies=lambda name: name in ("ref_model_sync_steps", "ref_model_mixup_alpha"),
+        switches=("sync_ref_model",),
+        active=lambda values: bool(values["sync_ref_model"]),
+        needs="sync_ref_model: true",
+    ),
+    ModeOnlyField(
+        # With beta 0 TRL loads no reference model, and refuses sync_ref_model once the policy has loaded.
+        applies=lambda name: name in ("sync_ref_model", "ref_model_sync_steps", "ref_model_mixup_alpha"),
+        switches=("beta",),
+        active=lambda values: values["beta"] != 0,
+        needs="beta > 0 (a KL term, hence a reference model)",
+    ),
+    ModeOnlyField(
         applies=lambda name: name == "benchmarks",
         switches=("callbacks",),
         active=lambda values: "push_to_hub_revision" in _as_list(values["callbacks"]),
