@@ -58,7 +58,7 @@ from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.compiled_generation import CompiledGeneration
 from open_r1.utils.dynamic_sampling import DynamicSampling
 from open_r1.utils.finite_updates import nonfinite_update_guard
-from open_r1.utils.model_utils import check_system_prompt, check_think_prefill
+from open_r1.utils.model_utils import check_generation_prompt, check_system_prompt, check_think_prefill
 from open_r1.utils.resume import TiedWeightsResume
 from open_r1.utils.step_profile import StepProfile
 from open_r1.utils.training import finish_training, log_settings, start_run, training_splits
@@ -157,6 +157,7 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
     train_dataset, eval_dataset = training_splits(dataset, script_args, training_args)
     reward_funcs = get_reward_funcs(script_args)
     tokenizer = get_tokenizer(model_args, training_args)
+    check_generation_prompt(tokenizer)
     check_think_prefill(tokenizer, script_args)
     check_system_prompt(tokenizer, training_args.system_prompt)
     environment_factory, tool_stats = None, None

@@ -347,3 +347,16 @@ def test_an_eos_token_the_vocabulary_lacks_is_one_usage_line(tiny_model):
 
     with pytest.raises(UsageError, match=r"eos_token '<\|end\|>' is not a token of .*'s vocabulary"):
         get_tokenizer(ModelConfig(model_name_or_path=str(tiny_model)), training_args(eos_token="<|end|>"))
+
+
+def test_a_chat_template_without_a_generation_prompt_is_an_error_for_grpo(tiny_model):
+    """Found by an audit: GRPO trained on completions that continued the user's turn, the template adding nothing."""
+    from open_r1.utils.model_utils import check_generation_prompt
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    check_generation_prompt(tokenizer)  # the tiny model's ChatML template opens the assistant's turn
+    tokenizer.chat_template = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    )
+    with pytest.raises(ValueError, match="the chat template adds no assistant turn for a generation prompt"):
+        check_generation_prompt(tokenizer)

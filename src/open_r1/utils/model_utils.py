@@ -42,6 +42,7 @@ from open_r1.usage import UsageError
 from open_r1.utils.chat_templates import (
     CHATML_TEMPLATE,
     end_of_turn_token,
+    generation_prompt,
     keeps_system_turn,
     prefills_think,
     template_text,
@@ -286,6 +287,18 @@ def check_system_prompt(tokenizer: PreTrainedTokenizerBase, system_prompt: str |
         "never read it: set a `chat_template` that renders them, or put the instructions in the prompt column "
         "and unset system_prompt"
     )
+
+
+def check_generation_prompt(tokenizer: PreTrainedTokenizerBase) -> None:
+    """Fails (UsageError) when the chat template appends nothing for `add_generation_prompt`: GRPO's completions
+    would then continue the user's turn instead of starting the assistant's. grpo.py calls it beside
+    `check_system_prompt`."""
+    if template_text(tokenizer) and not generation_prompt(tokenizer).strip():
+        raise UsageError(
+            "the chat template adds no assistant turn for a generation prompt (add_generation_prompt), so every "
+            "completion would continue the user's turn: set a `chat_template` whose end writes the assistant's "
+            "opening, e.g. {% if add_generation_prompt %}<|im_start|>assistant\\n{% endif %}"
+        )
 
 
 def _dtype(model_args: ModelConfig):
