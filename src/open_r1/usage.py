@@ -421,9 +421,13 @@ def check_command_line(args: list[str]) -> None:
     the others, and any push, can be had from the Hub or the cache (`open_r1.hub_access`)."""
     # hub_access builds on this module, hence the import here
     from open_r1.hub_access import PUSH_FIELDS, TOKEN_FIELDS, check_references, training_push
+    from open_r1.utils.launch_settings import check_processes_fit_the_cores
 
     check_no_positional_argument(args)
-    settings = command_line_settings(args, (*PATH_FIELDS, *TOKEN_FIELDS, "resume_from_checkpoint"), flags=PUSH_FIELDS)
+    settings = command_line_settings(
+        args, (*PATH_FIELDS, *TOKEN_FIELDS, "resume_from_checkpoint"), flags=(*PUSH_FIELDS, "use_cpu")
+    )
+    check_processes_fit_the_cores(str(settings.get("use_cpu", "false")).lower() in ("true", "yes", "1", "t", "y"))
     if isinstance(settings.get("resume_from_checkpoint"), str):  # else transformers says so after the model loaded
         check_local_path("resume_from_checkpoint", settings["resume_from_checkpoint"], local_only=True)
         if not os.path.isdir(os.path.expanduser(settings["resume_from_checkpoint"])):

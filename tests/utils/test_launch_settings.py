@@ -113,6 +113,28 @@ def test_deepspeed_with_accelerate_use_cpu_fails_naming_both_settings(monkeypatc
     assert "\n" not in str(error.value)
 
 
+def test_deepspeed_in_fp16_on_a_cpu_fails_before_the_model_loads(monkeypatch, tmp_path):
+    """Found by a newcomer audit: DeepSpeed's CPU accelerator refused fp16 in a 220-line traceback after loading."""
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
+    config = SFTConfig(output_dir=str(tmp_path), use_cpu=True, fp16=True, bf16=False)
+    with pytest.raises(ValueError, match="fp16: true cannot run under the accelerate config's .*DEEPSPEED on a CPU"):
+        check_backend_runs_here(config)
+    check_backend_runs_here(SFTConfig(output_dir=str(tmp_path), use_cpu=True, bf16=True))
+
+
+def test_more_processes_than_cores_on_a_cpu_fail_before_trl_loads(monkeypatch, tmp_path):
+    """Found by a newcomer audit: ddp.yaml's num_processes: 8 on 2 cores trained a batch 8 times the recipe's."""
+    from open_r1.usage import check_command_line
+
+    cores = len(os.sched_getaffinity(0))
+    (tmp_path / "recipe.yaml").write_text("use_cpu: true\n")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(cores + 1))
+    with pytest.raises(ValueError, match=rf"{cores + 1} training processes on {cores} CPU cores .*--num_processes 1"):
+        check_command_line(["--config", str(tmp_path / "recipe.yaml")])
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(cores))
+    check_command_line(["--config", str(tmp_path / "recipe.yaml")])
+
+
 SHARDED_LAUNCHES = [
     ({"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_DEEPSPEED_ZERO_STAGE": "3"}, "zero_stage: 3"),
     ({"ACCELERATE_USE_FSDP": "true"}, "distributed_type: FSDP"),

@@ -15,7 +15,10 @@
   only: the shipped fsdp.yaml crashes in the Trainer, another one silently trains without sharding), and
   `distributed_type: DEEPSPEED` with ACCELERATE_USE_CPU=true (accelerate then drops DeepSpeed while ZeRO-3 has
   already partitioned the weights, and the first forward pass fails with "The size of tensor a (0) must match
-  the size of tensor b"). DeepSpeed runs on a CPU without that variable: the recipe's `use_cpu: true` is enough.
+  the size of tensor b"). DeepSpeed runs on a CPU without that variable: the recipe's `use_cpu: true` is enough,
+  but not in fp16, which DeepSpeed's CPU accelerator lacks. More processes than cores on a CPU (an 8-GPU config's
+  `num_processes: 8` launched as it is) fail before TRL loads (`check_processes_fit_the_cores`, from
+  `open_r1.usage.check_command_line`): the batch would silently grow as many times, each step slower.
   `tool_rollout_chunk_tokens` fails here under ZeRO-3 or FSDP, whose generate calls are collective, and
   `compile_generation` under ZeRO-3 or FSDP (each generation gathers the parameters anew), with activation
   checkpointing, and without a GPU. So does one process that sees several GPUs without a distributed launch
@@ -84,11 +87,32 @@ def check_backend_runs_here(training_args) -> None:
             f"The accelerate config's distributed_type: FSDP cannot run with {cpu_setting}: accelerate applies FSDP on "
             "GPUs only; on a CPU launch with recipes/accelerate_configs/ddp.yaml or zero3.yaml"
         )
+    if _env_flag("ACCELERATE_USE_DEEPSPEED") and training_args.device.type == "cpu" and training_args.fp16:
+        raise UsageError(
+            "fp16: true cannot run under the accelerate config's distributed_type: DEEPSPEED on a CPU (DeepSpeed's "
+            "CPU accelerator has no fp16); set bf16: true, or bf16: false for full precision"
+        )
     if _env_flag("ACCELERATE_USE_DEEPSPEED") and _env_flag("ACCELERATE_USE_CPU"):
         raise UsageError(
             "ACCELERATE_USE_CPU=true turns off the accelerate config's distributed_type: DEEPSPEED (accelerate would "
             "train the ZeRO-partitioned model without DeepSpeed); unset ACCELERATE_USE_CPU: DeepSpeed runs on a CPU "
             "by itself, with the recipe's use_cpu: true"
+        )
+
+
+def check_processes_fit_the_cores(use_cpu: bool) -> None:
+    """Fails when this launch starts more training processes on this machine than it has cores and trains on the CPU
+    (`use_cpu`, or no GPU device): called before TRL loads, as each process's import alone takes seconds of a core."""
+    from open_r1 import GPU_DEVICE_FILES
+
+    processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    on_cpu = use_cpu or not any(os.path.exists(path) for path in GPU_DEVICE_FILES)
+    if on_cpu and processes > cores:
+        raise UsageError(
+            f"{processes} training processes on {cores} CPU cores (the accelerate config's num_processes, written for "
+            f"a node of GPUs): each would wait on the others, and the batch would be {processes} times the "
+            f"recipe's; launch with --num_processes 1 (at most {cores})"
         )
 
 
