@@ -16,6 +16,8 @@ install:
 COMMAND_LINE_VARIABLES = $(foreach name,$(.VARIABLES),$(if $(filter command line,$(origin $(name))),$(name)))
 UNREAD_VARIABLES = $(strip $(filter-out $(1) VENV PYTHON TEST_WORKERS,$(COMMAND_LINE_VARIABLES)))
 only_variables = $(if $(filter 0,$(MAKELEVEL)),$(if $(call UNREAD_VARIABLES,$(1)),$(error $(call UNREAD_VARIABLES,$(1)): not a variable make $@ reads; it reads $(1))))
+# Switches (FAST, TOOLS, ...) are on when given as 1: make reads any value as on, so FAST=0 is refused, not run as FAST=1.
+only_switches = $(foreach name,$(1),$(if $(filter-out 1,$($(name))),$(error $(name)=$($(name)): a switch is $(name)=1, or not given)))
 
 style:
 	$(PYTHON) -m ruff format $(check_dirs) setup.py
@@ -51,6 +53,7 @@ slow_test:
 #       (data/demo-smollm2; docs/demo_notes.md has its times)
 demo:
 	$(call only_variables,TOOLS MODEL SEED FAST OUTPUT_DIR)
+	$(call only_switches,TOOLS FAST)
 	$(PYTHON) scripts/demo.py $(if $(TOOLS),--tools) $(if $(MODEL),--model $(MODEL)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR))
 
 # The R1 recipe on GSM8K from SmolLM2-135M-Instruct, two arms (chain of thought; python tool calls), each cold-start
@@ -59,6 +62,7 @@ demo:
 #   make gsm8k [ARM=cot|tools|both] [SEED=0] [FAST=1] [VLLM=1] [COMPILE=1] [COMPILE_DECODING=1] [MINUTES=26] [GRPO_STEPS=10] [GRPO_LR=3e-5] [GRPO_GENERATIONS=16] [GRPO_CALCULATIONS=3] [OUTPUT_DIR=data/gsm8k]   -> results.json, report.md, curves-*.png
 gsm8k:
 	$(call only_variables,ARM SEED FAST OUTPUT_DIR VLLM COMPILE COMPILE_DECODING MINUTES GRPO_STEPS GRPO_LR GRPO_GENERATIONS GRPO_CALCULATIONS)
+	$(call only_switches,FAST VLLM COMPILE COMPILE_DECODING)
 	$(PYTHON) scripts/gsm8k.py $(if $(ARM),--arm $(ARM)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) $(if $(VLLM),--use_vllm) $(if $(COMPILE),--compile_generation) $(if $(COMPILE_DECODING),--compile_decoding) $(if $(MINUTES),--time_budget_minutes $(MINUTES)) $(if $(GRPO_STEPS),--grpo_max_steps $(GRPO_STEPS)) $(if $(GRPO_LR),--grpo_learning_rate $(GRPO_LR)) $(if $(GRPO_GENERATIONS),--grpo_num_generations $(GRPO_GENERATIONS)) $(if $(GRPO_CALCULATIONS),--grpo_max_calculations $(GRPO_CALCULATIONS))
 
 # Evaluation. GPU (lighteval + vLLM, the README setting; results under data/evals/$(MODEL)):
@@ -77,6 +81,8 @@ gsm8k:
 # The variables only the cpu and accelerate backends read, among those given on the command line (not the
 # environment's: DATA or LIMIT exported on a cluster is no mistake of this command).
 VLLM_IGNORED = $(foreach name,DATA LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE,$(if $(filter command line,$(origin $(name))),$(name)))
+# And those only the default backend (lighteval on vLLM) reads.
+LOCAL_IGNORED = $(foreach name,PARALLEL NUM_GPUS,$(if $(filter command line,$(origin $(name))),$(name)))
 
 evaluate:
 	$(call only_variables,MODEL TASK BACKEND DATA NUM_SAMPLES LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE OUTPUT_DIR PARALLEL NUM_GPUS DRY_RUN)
@@ -84,9 +90,12 @@ evaluate:
 	$(if $(TASK),,$(error TASK is required: aime24, aime25, math_500, gpqa:diamond (gpqa), lcb or lcb_v4; with BACKEND=cpu or accelerate, any name for DATA))
 	$(if $(NUM_FEWSHOT),$(if $(FEWSHOT_FILE),,$(error NUM_FEWSHOT needs FEWSHOT_FILE=<train .jsonl with problem, solution>)))
 	$(if $(filter command line,$(origin BACKEND)),$(if $(filter-out cpu accelerate vllm,$(BACKEND)),$(error BACKEND must be cpu, accelerate or vllm (the default), got '$(BACKEND)')))
+	$(call only_switches,DRY_RUN)
+	$(if $(filter cpu accelerate,$(BACKEND)),$(if $(strip $(LOCAL_IGNORED)),$(error $(strip $(LOCAL_IGNORED)): no effect with BACKEND=$(BACKEND): it spreads the default backend (lighteval on vLLM) over GPUs)))
+	$(if $(NUM_GPUS),$(if $(PARALLEL),,$(error NUM_GPUS needs PARALLEL=data or PARALLEL=tensor)))
 ifeq ($(BACKEND),cpu)
 	$(if $(DATA),,$(error BACKEND=cpu needs DATA=<benchmark .jsonl with id, problem, answer>))
-	$(PYTHON) -m open_r1.evaluate --task $(TASK) --data_files $(DATA) --model $(MODEL) --device cpu \
+	$(if $(DRY_RUN),@echo )$(PYTHON) -m open_r1.evaluate --task $(TASK) --data_files $(DATA) --model $(MODEL) --device cpu \
 		--num_samples $(or $(NUM_SAMPLES),1) --output_dir $(or $(OUTPUT_DIR),data/evals/$(MODEL)/$(TASK)) \
 		$(if $(LIMIT),--limit $(LIMIT)) $(if $(MAX_NEW_TOKENS),--max_new_tokens $(MAX_NEW_TOKENS)) \
 		$(if $(NUM_FEWSHOT),--prompt_style plain --temperature 0 --num_fewshot $(NUM_FEWSHOT) --fewshot_file $(FEWSHOT_FILE))

@@ -47,3 +47,28 @@ def test_under_another_make_its_variables_are_not_this_makes_mistakes():
         timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "command, switch",
+    [
+        (["demo", "FAST=0"], "FAST=0"),
+        (["demo", "TOOLS=yes"], "TOOLS=yes"),
+        (["gsm8k", "VLLM=false"], "VLLM=false"),
+        (["evaluate", "MODEL=m", "TASK=aime24", "DRY_RUN=0"], "DRY_RUN=0"),
+    ],
+)
+def test_a_switch_set_to_anything_but_1_is_refused_rather_than_read_as_on(command, switch):
+    """Found by a newcomer audit: make reads any value as on, so `make demo FAST=0` ran the FAST demo."""
+    result = make_dry_run(*command)
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"*** {switch}: a switch is {switch.split('=')[0]}=1, or not given" in result.stderr
+
+
+def test_make_evaluate_on_cpu_prints_its_command_on_a_dry_run_and_refuses_the_gpu_variables():
+    """Found by a newcomer audit: DRY_RUN=1 ran the CPU evaluation, and PARALLEL/NUM_GPUS were dropped there."""
+    cpu = ["evaluate", "MODEL=m", "TASK=t", "BACKEND=cpu", "DATA=d.jsonl"]
+    assert make_dry_run(*cpu, "DRY_RUN=1").stdout.lstrip().startswith("echo ")
+    refused = make_dry_run(*cpu, "PARALLEL=data", "NUM_GPUS=4")
+    assert "*** PARALLEL NUM_GPUS: no effect with BACKEND=cpu" in refused.stderr
+    assert "NUM_GPUS needs PARALLEL=" in make_dry_run("evaluate", "MODEL=m", "TASK=aime24", "NUM_GPUS=4").stderr
