@@ -1,6 +1,7 @@
 """open_r1.startup_checks: fields the chosen mode ignores, and the dataset columns SFT and GRPO need, refused at start."""
 
 import types
+import warnings
 
 import pytest
 from datasets import Dataset, DatasetDict
@@ -485,3 +486,17 @@ def test_an_unknown_benchmark_is_refused_at_start_not_when_the_first_checkpoint_
     recipe = f"{GRPO_RECIPE}benchmarks: [aime42]\ncallbacks: [push_to_hub_revision]\nhub_model_id: org/m\n"
     with pytest.raises(UsageError, match=r"benchmarks: unknown benchmark 'aime42' \(did you mean"):
         parse(tmp_path, recipe)
+
+
+@pytest.mark.parametrize("config_class", [SFTConfig, GRPOConfig])
+def test_checkpointing_left_unset_keeps_trls_default_without_transformers_deprecation_warning(config_class, tmp_path):
+    """TRL 1.16 defaults the deprecated gradient_checkpointing: every recipe that left both names unset warned."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        config = config_class(output_dir=str(tmp_path), use_cpu=True, report_to="none")
+    assert config.activation_checkpointing is True  # TRL's default, under its new name
+    assert not [str(w.message) for w in caught if "checkpointing" in str(w.message)]
+    assert (
+        config_class(output_dir=str(tmp_path), use_cpu=True, activation_checkpointing=False).gradient_checkpointing
+        is False
+    )

@@ -374,6 +374,11 @@ class _OpenR1TrainingExtras:
     )
 
     def _check_extras(self) -> None:
+        # TRL 1.16 defaults transformers' deprecated alias (gradient_checkpointing: true), which then warns on every run
+        # whose recipe leaves activation_checkpointing unset; the same value under the new name. Remove when TRL
+        # defaults activation_checkpointing.
+        if self.activation_checkpointing is None and self.gradient_checkpointing is not None:
+            self.activation_checkpointing, self.gradient_checkpointing = self.gradient_checkpointing, None
         if not self.learning_rate >= 0:
             raise UsageError(f"learning_rate must be a step size >= 0, got {self.learning_rate:g}")
         for name in ("per_device_train_batch_size", "gradient_accumulation_steps"):
