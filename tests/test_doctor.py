@@ -89,6 +89,17 @@ def test_gold_answers_that_are_sentences_are_counted_though_they_pay_themselves(
     assert check_gold_answers([{"answer": gold} for gold in worded], "answer", accuracy_reward) is None
 
 
+def test_gold_answers_with_words_around_their_one_number_are_counted(accuracy_reward):
+    """Found by a red team: '4 dollars' paid a completion that copied it and 0 to \\boxed{4}, and nothing said so."""
+    golds = ["4 dollars", "The answer is 4.", "7"]
+    finding = check_gold_answers([{"answer": gold} for gold in golds], "answer", accuracy_reward)
+    assert finding.check == "unscorable_gold" and "2 of the 3 gold answers checked" in finding.message
+    assert "or hold words around their value (2:" in finding.message
+    assert "Example: gold '4 dollars', against which \\boxed{4} scores 0" in finding.message
+    units = ["10 \\text{ square units}", "3 \\text{ cm}", "x = 3 or x = 5", "\\text{Evelyn}"]  # paid, or not one number
+    assert check_gold_answers([{"answer": gold} for gold in units], "answer", accuracy_reward) is None
+
+
 @pytest.mark.parametrize("benchmark", ["math500.jsonl", "gsm8k_train.jsonl", "gsm8k_test.jsonl", "amc23.jsonl"])
 def test_no_real_benchmarks_final_answer_reads_as_prose(shared_data, benchmark):
     from open_r1.data.benchmarks import load_problems

@@ -110,6 +110,7 @@ WINDOWED_SYMPTOMS = ("zero_spread", "clipped")
 PROSE_WORDS = 4
 _WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}")
 _LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
+_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*(?:/\d+)?")
 # A logged standard deviation below this is no spread (TRL logs float32 statistics).
 _NO_SPREAD = 1e-6
 # How much of a completion an example shows: its start, and its end, where the answer is.
@@ -175,24 +176,56 @@ def reads_as_prose(answer: str | None) -> bool:
     return answer is not None and len(_WORD.findall(_LATEX_COMMAND.sub(" ", answer))) >= PROSE_WORDS
 
 
+def lone_number(answer: str | None) -> str | None:
+    """The one number of a gold's final answer that also holds words ("4 dollars", "The answer is 4."), or None: a
+    model is asked to box that number, which such a gold may not equal."""
+    if answer is None or not _WORD.findall(_LATEX_COMMAND.sub(" ", answer)):
+        return None
+    numbers = _NUMBER.findall(answer)
+    return numbers[0] if len(numbers) == 1 else None
+
+
 def check_gold_answers(rows: Sequence[dict], column: str, accuracy_reward: Callable) -> Finding | None:
-    """`unscorable_gold`: the rows whose gold `accuracy_reward` does not pay 1 when a completion states it, or whose
-    final answer is prose (`reads_as_prose`)."""
+    """`unscorable_gold`: the rows whose gold `accuracy_reward` does not pay 1 when a completion states it, whose
+    final answer is prose (`reads_as_prose`), or whose one number in words (`lone_number`) is not paid when boxed."""
     golds = [row[column] for row in rows]
     completions = [[{"role": "assistant", "content": gold_completion(gold)}] for gold in golds]
     scores = accuracy_reward(completions, **{column: golds})
     prose = [reads_as_prose(prepare_gold(gold)) for gold in golds]
-    failed = [index for index, score in enumerate(scores) if score is None or score < 1.0 or prose[index]]
+    numbers = {index: lone_number(prepare_gold(gold)) for index, gold in enumerate(golds)}
+    numbers = {index: number for index, number in numbers.items() if number is not None and not prose[index]}
+    number_scores = dict(
+        zip(
+            numbers,
+            accuracy_reward(
+                [[{"role": "assistant", "content": gold_completion(number)}] for number in numbers.values()],
+                **{column: [golds[index] for index in numbers]},
+            )
+            if numbers
+            else [],
+        )
+    )
+    unpaid_number = {index for index, score in number_scores.items() if score is not None and score < 1.0}
+    failed = [
+        index
+        for index, score in enumerate(scores)
+        if score is None or score < 1.0 or prose[index] or index in unpaid_number
+    ]
     if not rows or len(failed) <= WARN_SHARE * len(rows):
         return None
     unparsed = sum(scores[index] is None for index in failed)
     worded = sum(prose[index] and scores[index] is not None for index in failed)
+    around = sum(index in unpaid_number and scores[index] == 1.0 for index in failed)
     first = failed[0]
-    example = f"Example: gold {_short(str(golds[first]))}, " + (
-        "whose final answer is a sentence"
-        if prose[first] and scores[first] is not None
-        else f"stated as {_short(completion_text(completions[first]))}, scored {scores[first]}"
-    )
+    if prose[first] and scores[first] is not None:
+        example = f"Example: gold {_short(str(golds[first]))}, whose final answer is a sentence"
+    elif first in unpaid_number and scores[first] == 1.0:
+        example = f"Example: gold {_short(str(golds[first]))}, against which \\boxed{{{numbers[first]}}} scores 0"
+    else:
+        example = (
+            f"Example: gold {_short(str(golds[first]))}, stated as {_short(completion_text(completions[first]))}, "
+            f"scored {scores[first]}"
+        )
     return Finding(
         "unscorable_gold",
         f"{len(failed)} of the {len(rows)} gold answers checked (column {column!r}) are not paid by their own "
@@ -204,7 +237,13 @@ def check_gold_answers(rows: Sequence[dict], column: str, accuracy_reward: Calla
             if worded
             else ""
         )
-        + f": those problems can never be rewarded. {example}. Give the column a bare answer or a worked solution "
+        + (
+            f" or hold words around their value ({around}: the boxed value alone scores 0; only a completion that "
+            "copies the words is paid)"
+            if around
+            else ""
+        )
+        + f": a completion that states their value is never rewarded on those problems. {example}. Give the column a bare answer or a worked solution "
         "whose final answer is in \\boxed{}, or drop those rows.",
     )
 
