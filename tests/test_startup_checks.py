@@ -380,6 +380,23 @@ def test_blank_prompts_are_an_error_when_most_are_and_a_warning_naming_them_when
     assert not caplog.text
 
 
+def test_one_prompt_text_in_every_row_is_named_with_the_other_columns(caplog):
+    """Found by a red team: an Alpaca-style `instruction` column ('Solve the following problem.' in every row) trained
+    on luck, the problems in `input`, with nothing said."""
+    rows = [
+        {"instruction": "Solve the following problem.", "input": f"{n}+1?", "answer": str(n + 1)} for n in range(5)
+    ]
+    check_grpo_dataset(dataset(train=rows), *grpo_args(["accuracy"], prompt_column="instruction"))
+    assert (
+        "dataset_prompt_column 'instruction' holds the same text in all 5 rows of split 'train' ('Solve the following "
+        "problem.'): every group is sampled from one prompt; if the problems are in another column (['input', "
+        "'answer']), set dataset_prompt_column to it"
+    ) in caplog.text
+    caplog.clear()
+    check_grpo_dataset(dataset(train=rows), *grpo_args(["accuracy"], prompt_column="input"))
+    assert not caplog.text
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -366,6 +366,37 @@ def _check_blank_prompts(part, column: str, split: str) -> None:
     )
 
 
+def _check_prompts_differ(part, column: str, split: str) -> None:
+    """A warning when every row's prompt is the same text: most often an instruction column, the problem being in
+    another, so the policy never sees a problem and its rewards are luck (one problem repeated on purpose, as tests
+    memorise, passes with the warning)."""
+    import pyarrow.compute as pc
+
+    kind = part.features[column].dtype if hasattr(part.features[column], "dtype") else None
+    if kind not in ("string", "large_string") or len(part) < 2:
+        return
+    seen: set = set()
+    for values in _column_batches(part, column):
+        seen.update(pc.unique(values).to_pylist())
+        if len(seen) > 1:
+            return
+    others = [name for name in part.column_names if name != column]
+    logger.warning(
+        "dataset_prompt_column %r holds the same text in all %d rows of split %r (%s): every group is sampled from "
+        "one prompt; if the problems are in another column (%s), set dataset_prompt_column to it",
+        column,
+        len(part),
+        split,
+        _short_text(next(iter(seen))),
+        others,
+    )
+
+
+def _short_text(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "...'"
+
+
 def _dataset_name(script_args) -> str:
     return script_args.dataset_name if script_args.dataset_name else "the dataset_mixture"
 
@@ -440,6 +471,7 @@ def check_grpo_dataset(dataset, script_args, training_args) -> None:
             )
             raise UsageError(f"{where}; dataset_prompt_column {prompt_column!r} is not one of them{hint}")
         _check_blank_prompts(part, prompt_column, split)
+        _check_prompts_differ(part, prompt_column, split)
         for reward in _as_list(script_args.reward_funcs):
             for alternatives in REWARD_COLUMNS.get(reward, ()):
                 if not columns & set(alternatives):
