@@ -187,6 +187,18 @@ def test_reward_weights_left_behind_by_reward_funcs_on_the_command_line_are_refu
     assert parse(tmp_path, recipe)[1].reward_weights == [1.0, 0.5]
 
 
+def test_reward_weights_of_0_are_refused_when_all_are_and_named_when_one_is(tmp_path, caplog):
+    """Found by a red team: weights [0, 0] trained at loss 0 with the doctor blaming temperature; [0, 1] zeroed the
+    only reward that varied."""
+    recipe = GRPO_RECIPE + "reward_funcs: [accuracy, format]\n"
+    with pytest.raises(UsageError, match=r"reward_weights \[0.0, 0.0\] give every completion a total reward of 0"):
+        parse(tmp_path, recipe + "reward_weights: [0.0, 0.0]\n")
+    parse(tmp_path, recipe + "reward_weights: [0.0, 1.0]\n")
+    assert "reward_weights gives ['accuracy'] a weight of 0: computed and logged at every step, never trained on" in (
+        caplog.text
+    )
+
+
 def test_continuous_batching_over_float32_weights_in_mixed_precision_is_refused(tmp_path, monkeypatch):
     monkeypatch.delenv("ACCELERATE_USE_DEEPSPEED", raising=False)
     recipe = GRPO_RECIPE + "use_transformers_continuous_batching: true\ndtype: float32\n"

@@ -281,6 +281,16 @@ def check_reward_weights(values: Mapping[str, Any]) -> None:
             f"reward_weights: {len(weights)} weight(s) {weights} for {len(names)} reward_funcs {names}; give one "
             f"weight per reward, in their order (e.g. --reward_weights {ones}), or none for weights of 1.0"
         )
+    zero = [name for name, weight in zip(names, weights) if float(weight) == 0]
+    if zero and len(zero) == len(names):
+        raise UsageError(
+            f"reward_weights {weights} give every completion a total reward of 0 (reward_funcs {names}): no group has "
+            "any spread and nothing is learnt; give a reward a weight above 0"
+        )
+    if zero:
+        logger.warning(
+            "reward_weights gives %s a weight of 0: computed and logged at every step, never trained on", zero
+        )
 
 
 def check_continuous_batching_precision(values: Mapping[str, Any]) -> None:
