@@ -558,6 +558,13 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
                 f"temperature must be > 0, got {self.temperature:g}: GRPO samples its num_generations completions of a "
                 "prompt, and at 0 they would all be the greedy one, with no spread to learn from"
             )
+        if self.top_k == 1:
+            raise UsageError(
+                "top_k 1 samples only the likeliest token: every one of a prompt's num_generations completions would "
+                "be the greedy one, with no spread to learn from; unset top_k (0) or raise it"
+            )
+        if not self.top_p > 0:
+            raise UsageError(f"top_p must be > 0 (1.0 keeps every token), got {self.top_p:g}")
         if self.max_prompt_length is not None and self.max_prompt_length < 1:
             raise ValueError(
                 f"max_prompt_length must be a positive number of tokens or None, got {self.max_prompt_length}"
