@@ -432,6 +432,31 @@ def test_the_end_of_training_says_what_share_of_the_groups_gave_no_gradient(capl
     )
 
 
+def test_a_run_too_short_for_the_training_checks_ends_with_a_warning_when_its_groups_had_no_spread(caplog):
+    """Found by a red team: a 4-step smoke test with every group flat ended with an INFO line only."""
+    doctor = make_doctor(patience=5, settings={"num_generations": 8, "temperature": 0.7, "dynamic_sampling": False})
+    feed(doctor, [grpo_log(accuracy=(0.0, 0.0), zero_std=1.0)] * 4, caplog)
+    with caplog.at_level(logging.INFO, logger="open_r1.doctor"):
+        doctor.on_train_end(types.SimpleNamespace(dynamic_sampling=False), TrainerState(), TrainerControl())
+    assert (
+        "GRPO doctor [zero_spread], over the run's 4 logging steps (fewer than doctor_patience 5 to warn while "
+        "training): 100% of the groups had no reward spread" in caplog.text
+    )
+    assert "sampling too narrow to vary the completions (num_generations 8, temperature 0.7)" in caplog.text
+    assert "Reward spread over the run" not in caplog.text
+
+
+def test_the_warnings_name_the_runs_settings_and_no_remedy_already_in_use(caplog):
+    """Found by a red team: the doctor advised dynamic_sampling and mask_truncated_completions to runs using them."""
+    settings = {"temperature": 0.7, "top_k": 1, "dynamic_sampling": True, "mask_truncated_completions": True}
+    warnings, _ = feed(make_doctor(settings=settings), [grpo_log(zero_std=1.0, clipped=1.0)] * 3, caplog)
+    assert "(temperature 0.7, top_k 1); dynamic_sampling is on, and its rounds found too few groups" in warnings[0]
+    assert "dynamic_sampling: true (DAPO's) drops" not in warnings[0]
+    assert "mask_truncated_completions: true keeps the cut completions out of the loss, so only the rest (0%)" in (
+        warnings[0]
+    )
+
+
 def test_symptoms_due_at_the_same_step_make_one_warning(caplog):
     warnings, _ = feed(make_doctor(), [grpo_log(zero_std=1.0, clipped=1.0)] * 3, caplog)
     assert len(warnings) == 1

@@ -48,7 +48,8 @@ the format rewards' tags, and the first tool results of a completion that called
 reported once per run.
 
 At the end of training one line says what share of the run's groups had no reward spread (generated and trained
-on for no gradient), whether or not it ever warranted `zero_spread`.
+on for no gradient), whether or not it ever warranted `zero_spread`; a warning, with its causes, when that share is
+above `doctor_zero_std_share` in a run too short for `zero_spread` to have been reported (a smoke test).
 
 It warns. `doctor_stop_on` names the findings that stop the run instead: a start-up one ends it before training
 (a `UsageError`: one line, exit status 2), a training one stops training at that step (the Trainer then saves as at
@@ -62,7 +63,7 @@ import math
 import re
 import statistics
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,15 @@ from open_r1.utils.chat_templates import end_of_turn_token, template_text
 logger = logging.getLogger(__name__)
 
 STARTUP_CHECKS = ("unscorable_gold", "no_stop_token", "long_solutions", "long_prompts")
+# The GRPOConfig fields the training warnings name with their values.
+DOCTOR_SETTINGS = (
+    "num_generations",
+    "temperature",
+    "top_p",
+    "top_k",
+    "dynamic_sampling",
+    "mask_truncated_completions",
+)
 TRAINING_CHECKS = ("constant_reward", "zero_spread", "clipped", "entropy_collapse", "no_tool_calls", "tool_errors")
 CHECKS = STARTUP_CHECKS + TRAINING_CHECKS
 ALL_CHECKS = "all"  # in doctor_stop_on: every check
@@ -435,8 +445,12 @@ class TrainingDoctor(TrainerCallback):
         find_gold: Callable[[Any], Any] | None = None,
         think_prefilled: bool = False,
         pad_is_eos: bool = False,
+        settings: Mapping[str, Any] | None = None,
     ):
         self.patience = patience
+        # The run's settings the warnings name: num_generations, temperature, top_p, top_k, dynamic_sampling,
+        # mask_truncated_completions (GRPOConfig's fields; absent ones are not named).
+        self.settings = dict(settings or {})
         self.zero_std_share = zero_std_share
         self.clipped_share = clipped_share
         self.tool_error_share = tool_error_share
@@ -488,9 +502,7 @@ class TrainingDoctor(TrainerCallback):
                 "zero_spread",
                 f"{zero_spread:.0%} of the groups had no reward spread (frac_reward_zero_std, on average, above "
                 f"doctor_zero_std_share {self.zero_std_share:g}): every completion of a group earned the same, so it "
-                "has no advantage and gives no gradient. Likely causes: the problems are all too easy or all too hard "
-                "for the model, too few num_generations, or a temperature too low to vary the completions; "
-                "dynamic_sampling: true (DAPO's) drops such groups and generates others.",
+                f"has no advantage and gives no gradient. {self._causes_of_no_spread()}",
             )
         clipped = _number(logs.get("completions/clipped_ratio"))
         if clipped is not None and clipped > self.clipped_share:
@@ -505,9 +517,15 @@ class TrainingDoctor(TrainerCallback):
                 f"completions/clipped_ratio, on average, above doctor_clipped_share {self.clipped_share:g}). Likely "
                 "causes: the model does not emit a token generation stops at (start-up check no_stop_token), "
                 "max_completion_length is too short for the reasoning it writes (start-up check long_solutions), or it "
-                "repeats itself (see the example's end and the repeated lines counted below). Until then "
-                "mask_truncated_completions: true keeps cut completions out of the loss, as DAPO does."
-                f"{pad_note}",
+                "repeats itself (see the example's end and the repeated lines counted below). "
+                + (
+                    "mask_truncated_completions: true keeps the cut completions out of the loss, so only the rest "
+                    f"({1 - clipped:.0%}) trains: raise max_completion_length."
+                    if self.settings.get("mask_truncated_completions")
+                    else "Until then mask_truncated_completions: true keeps cut completions out of the loss, as DAPO "
+                    "does."
+                )
+                + pad_note,
             )
         entropy = _number(logs.get("entropy"))
         reference = max(self._entropies, key=lambda logged: logged[1], default=None)
@@ -665,12 +683,40 @@ class TrainingDoctor(TrainerCallback):
         if fatal:
             control.should_training_stop = True
 
+    def _causes_of_no_spread(self) -> str:
+        """The likely causes of groups without spread, with the run's own sampling settings."""
+        shown = ", ".join(
+            f"{name} {self.settings[name]:g}"
+            for name in ("num_generations", "temperature", "top_p", "top_k")
+            if isinstance(self.settings.get(name), (int, float)) and not isinstance(self.settings.get(name), bool)
+        )
+        remedy = (
+            "dynamic_sampling is on, and its rounds found too few groups with spread (see its warnings)"
+            if self.settings.get("dynamic_sampling")
+            else "dynamic_sampling: true (DAPO's) drops such groups and generates others"
+        )
+        return (
+            "Likely causes: the problems are all too easy or all too hard for the model, too few num_generations, or "
+            "sampling too narrow to vary the completions" + (f" ({shown})" if shown else "") + f"; {remedy}."
+        )
+
     def on_train_end(self, args, state, control, **kwargs):
         """One line on what the run spent for nothing: the groups without reward spread, generated and trained on
         for no gradient (a warning only once that share stays above doctor_zero_std_share, `zero_spread`)."""
         if not self._zero_spread_shares or not state.is_world_process_zero:
             return
         share = statistics.fmean(self._zero_spread_shares)
+        if share > self.zero_std_share and "zero_spread" not in self._reported:
+            # Too few logging steps for the training check: a smoke test is when a user looks.
+            logger.warning(
+                "GRPO doctor [zero_spread], over the run's %d logging steps (fewer than doctor_patience %d to warn "
+                "while training): %.0f%% of the groups had no reward spread, so nothing was learnt from them. %s",
+                len(self._zero_spread_shares),
+                self.patience,
+                100 * share,
+                self._causes_of_no_spread(),
+            )
+            return
         logger.info(
             "Reward spread over the run: %.0f%% of the groups over %d logging steps had none, so their generation "
             "and backward pass gave no gradient%s",
@@ -726,6 +772,7 @@ def attach_doctor(trainer, script_args, training_args, train_dataset) -> Trainin
         find_gold=gold_finder(train_dataset, column) if column and "prompt" in train_dataset.column_names else None,
         think_prefilled=script_args.think_prefilled,
         pad_is_eos=getattr(tokenizer, "pad_token_id", None) == getattr(tokenizer, "eos_token_id", None),
+        settings={name: getattr(training_args, name, None) for name in DOCTOR_SETTINGS},
     )
     trainer.add_callback(doctor)
     return doctor
