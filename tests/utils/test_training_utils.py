@@ -1,6 +1,7 @@
 """Which checkpoint a restarted run resumes from; what the model card is called and which dataset it links; a finished
 run leaves the process group its launch made."""
 
+import logging
 import types
 
 import pytest
@@ -107,3 +108,17 @@ def test_the_model_card_of_an_offline_wandb_run_does_not_warn_about_its_missing_
         wandb.termwarn("something else")
     wandb.termwarn("URL not available in offline run")  # outside the model card, wandb's own
     assert warned == ["something else", "URL not available in offline run"]
+
+
+def test_a_run_at_learning_rate_0_says_it_trains_nothing(tmp_path, caplog):
+    """Found by a red team: learning_rate 0 ran a whole GRPO run whose policy never moved (kl 0 at every step)."""
+    import types
+
+    from open_r1.configs import SFTConfig
+    from open_r1.utils.training import start_run
+
+    training_args = SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True, report_to="none", learning_rate=0.0)
+    model_args = types.SimpleNamespace(model_name_or_path="m", model_revision="main")
+    with caplog.at_level(logging.WARNING, logger="open_r1"):
+        start_run(types.SimpleNamespace(), training_args, model_args)
+    assert "learning_rate 0: the optimizer never changes the weights, so this run trains nothing" in caplog.text

@@ -114,6 +114,10 @@ def start_run(script_args, training_args, model_args) -> str | None:
     if finished is not None:  # the run's whole output is why it has nothing to do
         logger.info(finished)
         _exit_without_training()
+    if training_args.learning_rate == 0:
+        logger.warning(
+            "learning_rate 0: the optimizer never changes the weights, so this run trains nothing (it measures only)"
+        )
     check_hub_revision_exists(training_args)
     if "wandb" in training_args.report_to:
         check_wandb_login()
