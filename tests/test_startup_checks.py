@@ -199,6 +199,15 @@ def test_reward_weights_of_0_are_refused_when_all_are_and_named_when_one_is(tmp_
     )
 
 
+def test_a_mixture_test_split_that_nothing_evaluates_is_refused(tmp_path):
+    """Found by a newcomer audit: test_split_size 0.1 with eval_strategy no trained on 1,800 of 2,000 rows, silently."""
+    recipe = "model_name_or_path: m\noutput_dir: out\ndataset_mixture:\n  datasets:\n    - {id: a.jsonl}\n"
+    recipe += "  test_split_size: 0.1\n"
+    with pytest.raises(UsageError, match=r"test_split_size: 0.1 holds out .* but eval_strategy is 'no'"):
+        parse(tmp_path, recipe + "eval_strategy: 'no'\n", kind="sft")
+    parse(tmp_path, recipe + "eval_strategy: steps\neval_steps: 10\n", kind="sft")
+
+
 def test_continuous_batching_over_float32_weights_in_mixed_precision_is_refused(tmp_path, monkeypatch):
     monkeypatch.delenv("ACCELERATE_USE_DEEPSPEED", raising=False)
     recipe = GRPO_RECIPE + "use_transformers_continuous_batching: true\ndtype: float32\n"

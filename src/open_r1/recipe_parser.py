@@ -25,6 +25,7 @@ from open_r1.rewards import check_reward_names
 from open_r1.startup_checks import (
     check_continuous_batching_precision,
     check_ignored_fields,
+    check_mixture_test_split,
     check_reward_weights,
     check_soft_overlong_reach,
 )
@@ -158,6 +159,7 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         check_ignored_fields(vars(namespace), self._explicit_fields - self._implied_fields, self._defaults)
         check_soft_overlong_reach(vars(namespace))
         check_reward_weights(vars(namespace))
+        check_mixture_test_split(vars(namespace))
         check_continuous_batching_precision(vars(namespace))
         return super().parse_args_into_dataclasses(args, return_remaining_strings, **kwargs)
 

@@ -293,6 +293,20 @@ def check_reward_weights(values: Mapping[str, Any]) -> None:
         )
 
 
+def check_mixture_test_split(values: Mapping[str, Any]) -> None:
+    """Raises when a dataset mixture holds out a test split that nothing evaluates (`eval_strategy: no`): its rows
+    would be taken from training for nothing."""
+    mixture = values.get("dataset_mixture")
+    if not isinstance(mixture, Mapping) or mixture.get("test_split_size") is None or "eval_strategy" not in values:
+        return
+    if str(values["eval_strategy"]).split(".")[-1].lower() == "no":
+        raise UsageError(
+            f"dataset_mixture.test_split_size: {mixture['test_split_size']} holds out that share of the rows for "
+            "evaluation, but eval_strategy is 'no': they would be taken from training and never evaluated; remove "
+            "test_split_size or set eval_strategy: steps"
+        )
+
+
 def check_continuous_batching_precision(values: Mapping[str, Any]) -> None:
     """Raises when `use_transformers_continuous_batching` would turn float32 weights into half precision for the
     rest of the run: TRL 1.16's `generate_batch` path casts the policy to bfloat16 (`bf16`) or float16 (`fp16`) in
