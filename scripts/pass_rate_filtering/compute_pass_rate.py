@@ -30,7 +30,7 @@ import logging
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal, Optional
 
 import datasets
@@ -150,6 +150,21 @@ class PassRateGenerationArguments:
                     f"backend 'openai' cannot apply {given}: the server at base_url loaded the model; set them where "
                     "the server starts (e.g. vllm serve --revision/--dtype/--chat-template)"
                 )
+        # The fields only one backend reads: another's would be dropped without a word.
+        owners = {
+            "base_url": "openai",
+            "max_concurrent_requests": "openai",
+            "tensor_parallel_size": "vllm",
+            "gpu_memory_utilization": "vllm",
+            "generation_batch_size": "transformers",
+        }
+        defaults = {item.name: item.default for item in fields(self)}
+        ignored = sorted(
+            name for name, owner in owners.items() if owner != self.backend and getattr(self, name) != defaults[name]
+        )
+        if ignored:
+            readers = ", ".join(f"{name} ({owners[name]})" for name in ignored)
+            raise ValueError(f"backend {self.backend!r} does not read {readers}: remove them or choose that backend")
         if self.backend == "vllm" and self.attn_implementation not in (None, VLLM_ATTENTION):
             raise ValueError(
                 f"attn_implementation={self.attn_implementation!r}: backend 'vllm' chooses its own attention kernels "

@@ -1,6 +1,7 @@
 """Specification of `scripts/pass_rate_filtering/compute_pass_rate.py`: sample, grade, filter, write pass rates."""
 
 import json
+import re
 
 import datasets
 import pytest
@@ -150,6 +151,21 @@ def test_model_loading_fields_are_refused_where_the_backend_cannot_apply_them(sc
         dataset_name="x", output_dir="o", reward_funcs=["accuracy"], reward_weights=[1.0]
     )
     assert weighted.reward_weights == [1.0]
+
+
+@pytest.mark.parametrize(
+    "backend, field, value, reader",
+    [
+        ("transformers", "base_url", "http://localhost:9/v1", "base_url (openai)"),
+        ("transformers", "tensor_parallel_size", 2, "tensor_parallel_size (vllm)"),
+        ("vllm", "max_concurrent_requests", 4, "max_concurrent_requests (openai)"),
+        ("openai", "generation_batch_size", 4, "generation_batch_size (transformers)"),
+    ],
+)
+def test_a_field_another_backend_reads_is_refused_not_dropped(script, backend, field, value, reader):
+    """Found by a newcomer audit: --base_url with backend transformers generated locally, without a word."""
+    with pytest.raises(ValueError, match=rf"backend '{backend}' does not read {re.escape(reader)}"):
+        script.PassRateGenerationArguments(model_name_or_path="m", backend=backend, **{field: value})
 
 
 def test_several_greedy_generations_are_refused_as_making_every_pass_rate_0_or_1(script):
