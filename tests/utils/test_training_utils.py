@@ -62,6 +62,35 @@ def test_the_model_card_links_hub_datasets_only(tmp_path, monkeypatch):
     assert hub_dataset_id(None) is None
 
 
+def test_the_model_card_names_a_local_base_model_and_the_runs_folder_not_none(tmp_path):
+    """Found by a newcomer audit: every local run's card said "fine-tuned version of [None](https://huggingface.co/None)"
+    and `pipeline(model="None")`; the card is TRL's own template."""
+    from trl.trainer.utils import generate_model_card
+
+    from open_r1.utils.training import _name_local_models_in_the_card
+
+    output_dir = tmp_path / "tiny-sft-out"
+    output_dir.mkdir()
+
+    def create_model_card(model_name=None, dataset_name=None, tags=None):  # what TRL's does for a local base model
+        card = generate_model_card(
+            base_model=None, model_name=model_name, hub_model_id=None, dataset_name=dataset_name, tags=tags or [],
+            wandb_url=None, trackio_url=None, trainer_name="SFT",
+        )  # fmt: skip
+        card.save(str(output_dir / "README.md"))
+
+    trainer = types.SimpleNamespace(
+        create_model_card=create_model_card,
+        model=types.SimpleNamespace(config=types.SimpleNamespace(_name_or_path="data/tiny-model")),
+    )
+    _name_local_models_in_the_card(trainer, types.SimpleNamespace(output_dir=str(output_dir)))
+    trainer.create_model_card(model_name="tiny-sft-out", tags=["open-r1"])
+    card = (output_dir / "README.md").read_text()
+    assert "fine-tuned version of `data/tiny-model` (a local model)" in card
+    assert f'pipeline("text-generation", model="{output_dir}"' in card
+    assert "None" not in card
+
+
 @pytest.fixture
 def process_group(tmp_path):
     """A one-process gloo group, as a launch makes one (on GPUs an NCCL one, which PyTorch warns of if left)."""

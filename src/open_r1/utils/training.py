@@ -204,6 +204,32 @@ def hub_dataset_id(dataset_name: str | None) -> str | None:
     return dataset_name
 
 
+# What TRL 1.16's model card template writes for a base model that is a local folder, and for a run not pushed.
+_NO_BASE_MODEL = "[None](https://huggingface.co/None)"
+_NO_HUB_MODEL = 'model="None"'
+
+
+def _name_local_models_in_the_card(trainer, training_args) -> None:
+    """Makes `trainer.create_model_card` name a local base model and the run's own folder where TRL's template writes
+    "None" (a link to huggingface.co/None, `pipeline(model="None")`). Remove when TRL's card handles local paths."""
+    create = trainer.create_model_card
+
+    def create_model_card(*args, **kwargs):
+        create(*args, **kwargs)
+        card = os.path.join(training_args.output_dir, "README.md")
+        if not os.path.isfile(card):
+            return
+        with open(card, encoding="utf-8") as file:
+            text = file.read()
+        base = getattr(trainer.model.config, "_name_or_path", None) or "a local model"
+        text = text.replace(_NO_BASE_MODEL, f"`{base}` (a local model)")
+        text = text.replace(_NO_HUB_MODEL, f'model="{training_args.output_dir}"')
+        with open(card, "w", encoding="utf-8") as file:
+            file.write(text)
+
+    trainer.create_model_card = create_model_card
+
+
 def finish_training(trainer, training_args, script_args, tokenizer, train_result, num_train_rows: int) -> None:
     """Logs metrics, saves model and tokenizer, writes the model card, evaluates and pushes as configured, then
     leaves the process group."""
@@ -223,6 +249,7 @@ def finish_training(trainer, training_args, script_args, tokenizer, train_result
         "dataset_name": hub_dataset_id(script_args.dataset_name),
         "tags": ["open-r1"],
     }
+    _name_local_models_in_the_card(trainer, training_args)
     if trainer.accelerator.is_main_process:
         with _without_offline_wandb_url_warning():
             trainer.create_model_card(**card_kwargs)
