@@ -1,4 +1,5 @@
-"""Importing `open_r1` (src/open_r1/__init__.py): DeepSpeed's CPU fallback notice is quiet where there is no GPU."""
+"""Importing `open_r1` (src/open_r1/__init__.py): DeepSpeed's CPU fallback notice and accelerate's CPU thread notice are
+quiet where they only say the machine has no GPU."""
 
 import importlib.util
 import logging
@@ -36,3 +37,14 @@ def test_the_notice_stays_where_a_gpu_device_exists_and_other_messages_always_pa
     assert notice_filter.filter(record("Setting ds_accelerator to cuda (auto detect)"))
     (tmp_path / "nvidiactl").touch()  # a GPU whose CUDA failed to come up: the hint matters there
     assert notice_filter.filter(record(NOTICE))
+
+
+def test_accelerates_cpu_thread_notice_is_quiet_after_open_r1_and_other_warnings_pass():
+    """accelerate warned at every DeepSpeed run on a CPU launched with --num_processes 1 (a newcomer audit)."""
+    code = (
+        "import warnings, open_r1; "
+        "warnings.warn('OMP_NUM_THREADS/MKL_NUM_THREADS unset, we set it at 2 to improve oob performance.'); "
+        "warnings.warn('another notice')"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
+    assert "OMP_NUM_THREADS" not in output and "another notice" in output

@@ -1,8 +1,9 @@
 """Open R1: the DeepSeek-R1 training pipeline (SFT, GRPO, generation, evaluation), laid out like Hugging Face's
-open-r1; see README.md. Importing the package only quiets one start-up notice (below)."""
+open-r1; see README.md. Importing the package only quiets two start-up notices (below)."""
 
 import logging
 import os
+import warnings
 
 # Device files a GPU driver creates (NVIDIA's, AMD ROCm's); where there are none, DeepSpeed can only use the CPU.
 GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/kfd")
@@ -22,3 +23,8 @@ class _CpuFallbackNotice(logging.Filter):
 
 # Before DeepSpeed is imported (transformers imports it when installed): it warns while it imports.
 logging.getLogger("DeepSpeed").addFilter(_CpuFallbackNotice())
+
+# accelerate 1.15 picks each CPU process's threads itself when a DeepSpeed config runs on a CPU without
+# OMP_NUM_THREADS, and says so with a UserWarning as the training arguments are parsed, on every such run. Remove
+# when accelerate logs it instead.
+warnings.filterwarnings("ignore", message="OMP_NUM_THREADS/MKL_NUM_THREADS unset, we set it at", category=UserWarning)

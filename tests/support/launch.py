@@ -70,6 +70,7 @@ NOISE = (
     "which is an experimental feature",  # TRL on environment_factory, which the python tool is built on
     "Setting accelerator to CPU",  # DeepSpeed, installed here, on a machine without a GPU (open_r1/__init__.py)
     "`torch.distributed.all_gather_into_tensor` is deprecated",  # DeepSpeed ZeRO and accelerate's gather, torch 2.13
+    "OMP_NUM_THREADS/MKL_NUM_THREADS unset",  # accelerate choosing CPU threads under a DeepSpeed config
 )
 
 
