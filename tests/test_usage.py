@@ -187,6 +187,18 @@ def test_a_checkpoint_to_resume_from_that_is_not_there_is_refused_before_anythin
     check_command_line(["--config", str(recipe), "--resume_from_checkpoint", "data/run/checkpoint-2"])
 
 
+def test_a_misspelt_choice_is_answered_with_the_closest_one():
+    """Found by a newcomer audit: `--backend vlm` listed the choices without pointing at vllm."""
+    from open_r1.usage import ArgumentParser
+
+    parser = ArgumentParser()
+    parser.add_argument("--backend", choices=["vllm", "openai", "transformers"], help="Where completions come from.")
+    with pytest.raises(UsageError, match=r"invalid choice: 'vlm' .* \(did you mean 'vllm'\?\)$"):
+        parser.parse_args(["--backend", "vlm"])
+    with pytest.raises(UsageError, match=r"\(choose from 'vllm', 'openai', 'transformers'\)$"):
+        parser.parse_args(["--backend", "gpu"])
+
+
 def test_a_scripts_parser_suggests_the_option_a_misspelt_one_was_meant_to_be():
     from open_r1.usage import ArgumentParser
 
@@ -273,6 +285,18 @@ def test_generate_py_checks_its_server_before_building_the_pipeline(tmp_path, mo
     argv = ["--hf-dataset", str(tmp_path / "p.jsonl"), "--model", "m", "--output-file", str(tmp_path / "out.jsonl")]
     with pytest.raises(UsageError, match="no server answers"):
         generate.main([*argv, "--vllm-server-url", f"http://127.0.0.1:{free_port()}/v1"])
+
+
+def test_generate_py_names_the_column_its_prompts_are_likely_in(tmp_path):
+    """Found by a newcomer audit: a dataset of `problem`s answered --prompt-column's default with the columns only."""
+    from open_r1 import generate
+
+    (tmp_path / "p.jsonl").write_text('{"problem": "1+1?", "answer": "2"}\n')
+    argv = ["--hf-dataset", str(tmp_path / "p.jsonl"), "--model", "m", "--output-file", str(tmp_path / "out.jsonl")]
+    with pytest.raises(
+        UsageError, match=r"its columns: \['problem', 'answer'\] \(did you mean --prompt-column problem\?\)$"
+    ):
+        generate.main(argv)
 
 
 def test_the_project_parsers_take_an_option_spelled_with_underscores_or_dashes():

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from open_r1.data.loading import load_dataset_reference
 from open_r1.hub_access import Push, check_references
-from open_r1.usage import ArgumentParser, UsageError, check_server_answers, exit_on_usage_error
+from open_r1.usage import ArgumentParser, UsageError, check_server_answers, did_you_mean, exit_on_usage_error
 
 if TYPE_CHECKING:
     from distilabel.pipeline import Pipeline
@@ -175,9 +175,15 @@ def main(argv=None):
         args.hf_dataset, args.hf_dataset_config, args.hf_dataset_split, config_field="hf_dataset_config"
     )
     if args.prompt_column not in dataset.column_names:
+        from open_r1.startup_checks import PROMPT_COLUMNS
+
+        columns = dataset.column_names
+        hint = did_you_mean(args.prompt_column, columns, "--prompt-column ") or next(
+            (f" (did you mean --prompt-column {name}?)" for name in PROMPT_COLUMNS if name in columns), ""
+        )
         raise UsageError(
-            f"--prompt-column {args.prompt_column!r} is not a column of {args.hf_dataset!r}; "
-            f"its columns: {dataset.column_names}"
+            f"--prompt-column {args.prompt_column!r} is not a column of {args.hf_dataset!r}; its columns: {columns}"
+            + hint
         )
     check_server_answers(args.vllm_server_url, "--vllm-server-url")
     logger.info("Generating %d x %d completions with %s", len(dataset), args.num_generations, args.model)

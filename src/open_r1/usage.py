@@ -100,12 +100,25 @@ def exit_on_usage_error(prog: str | None = None) -> Iterator[None]:
         sys.exit(USAGE_ERROR_STATUS)
 
 
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)$")
+
+
+def _closest_choice(message: str) -> str:
+    """` (did you mean 'vllm'?)` for argparse's "invalid choice: 'vlm' (choose from 'vllm', ...)", else ''."""
+    found = _INVALID_CHOICE.search(message)
+    if not found:
+        return ""
+    choices = re.findall(r"'([^']*)'", found.group(2))
+    close = difflib.get_close_matches(found.group(1), choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse's parser whose mistakes are `UsageError`s: `exit_on_usage_error` prints one line for them, where
     argparse prints its whole usage first."""
 
     def error(self, message: str):
-        raise UsageError(message)
+        raise UsageError(message + _closest_choice(message))
 
     def parse_args(self, args=None, namespace=None):
         # argparse says "unrecognized arguments"; an option close to a known one gets its name suggested.
