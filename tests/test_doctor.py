@@ -96,7 +96,12 @@ def test_gold_answers_with_words_around_their_one_number_are_counted(accuracy_re
     assert finding.check == "unscorable_gold" and "2 of the 3 gold answers checked" in finding.message
     assert "or hold words around their value (2:" in finding.message
     assert "Example: gold '4 dollars', against which \\boxed{4} scores 0" in finding.message
-    units = ["10 \\text{ square units}", "3 \\text{ cm}", "x = 3 or x = 5", "\\text{Evelyn}"]  # paid, or not one number
+    units = [
+        "10 \\text{ square units}",
+        "3 \\text{ cm}",
+        "x = 3 or x = 5",
+        "\\text{Evelyn}",
+    ]  # paid, or not one number
     assert check_gold_answers([{"answer": gold} for gold in units], "answer", accuracy_reward) is None
 
 
@@ -134,6 +139,26 @@ def test_the_gold_check_runs_the_configured_reward_and_warns(tokenizer, caplog):
     assert paid == [len(HEALTHY_GOLDS)]
     assert [finding.check for finding in findings] == ["unscorable_gold"]
     assert doctor_warnings(caplog) == [f"GRPO doctor [unscorable_gold]: {findings[0].message}"]
+
+
+def test_unscorable_solutions_beside_an_answer_column_that_scores_name_it(tokenizer, accuracy_reward):
+    """Found by a red team: worked solutions in `solution` and the values in `answer`; the reward reads `solution`."""
+    from datasets import Dataset
+
+    script_args, training_args = run_args(reward_funcs=["accuracy"])
+    data = Dataset.from_list(
+        [
+            {"prompt": "p", "solution": f"First add {n} and 1, which gives the total we want.", "answer": str(n + 1)}
+            for n in range(8)
+        ]
+    )
+    (finding,) = check_before_training(
+        data, tokenizer, [accuracy_reward], script_args, training_args, [tokenizer.eos_token_id]
+    )
+    assert finding.message.endswith(
+        "The dataset's 'answer' column scores (its golds are paid when stated), but the accuracy rewards read "
+        "'solution' first: drop or rename the 'solution' column."
+    )
 
 
 def test_cosine_alone_is_checked_with_the_accuracy_grading_it_uses(tokenizer):
@@ -452,8 +477,9 @@ def test_the_warnings_name_the_runs_settings_and_no_remedy_already_in_use(caplog
     warnings, _ = feed(make_doctor(settings=settings), [grpo_log(zero_std=1.0, clipped=1.0)] * 3, caplog)
     assert "(temperature 0.7, top_k 1); dynamic_sampling is on, and its rounds found too few groups" in warnings[0]
     assert "dynamic_sampling: true (DAPO's) drops" not in warnings[0]
-    assert "mask_truncated_completions: true keeps the cut completions out of the loss, so only the rest (0%)" in (
-        warnings[0]
+    assert (
+        "mask_truncated_completions: true keeps the cut completions out of the loss, so only the rest (0%)"
+        in (warnings[0])
     )
 
 

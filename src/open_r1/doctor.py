@@ -337,6 +337,19 @@ def _spread_rows(dataset, columns: list[str]) -> list[dict]:
     return dataset.select_columns(columns).select(indices).to_list()
 
 
+def _with_the_column_that_scores(finding: Finding, dataset, column: str, other: str, accuracy_reward) -> Finding:
+    """`finding` (unscorable golds in `column`) told that the dataset's `other` gold column would score, when it
+    would: the rewards read `column` first (GOLD_COLUMNS), so `other` is never read."""
+    rows = _spread_rows(dataset, [other])
+    if check_gold_answers(rows, other, accuracy_reward) is not None:
+        return finding
+    return Finding(
+        finding.check,
+        f"{finding.message} The dataset's {other!r} column scores (its golds are paid when stated), but the "
+        f"accuracy rewards read {column!r} first: drop or rename the {column!r} column.",
+    )
+
+
 def startup_findings(train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids) -> list:
     """The start-up checks' findings for this run, in the order of STARTUP_CHECKS."""
     names = _names(script_args.reward_funcs)
@@ -348,7 +361,11 @@ def startup_findings(train_dataset, tokenizer, reward_funcs, script_args, traini
             accuracy_reward = reward_funcs[names.index("accuracy")]
         else:  # cosine and length grade correctness as accuracy does, with the same settings
             accuracy_reward = get_accuracy_reward(script_args.reward_num_workers, script_args.reward_timeout_seconds)
-        findings.append(check_gold_answers(rows, column, accuracy_reward))
+        finding = check_gold_answers(rows, column, accuracy_reward)
+        others = [other for other in GOLD_COLUMNS if other != column and other in train_dataset.column_names]
+        if finding is not None and others:
+            finding = _with_the_column_that_scores(finding, train_dataset, column, others[0], accuracy_reward)
+        findings.append(finding)
     findings.append(check_stop_token(tokenizer, stop_token_ids))
     if rows and training_args.max_completion_length is not None:
         findings.append(check_solution_length(rows, column, tokenizer, training_args.max_completion_length))
