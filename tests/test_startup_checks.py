@@ -439,6 +439,7 @@ def test_a_misspelt_reward_is_named_before_any_other_check_reads_the_names(tmp_p
         ("grpo", "--temperature", "0", "temperature must be > 0, got 0: GRPO samples its num_generations"),
         ("grpo", "--top_k", "1", "top_k 1 samples only the likeliest token"),  # a red team's: 100% of groups flat
         ("grpo", "--top_p", "0", r"top_p must be > 0 \(1.0 keeps every token\), got 0"),
+        ("grpo", "--loss_type", "cispo", r"loss_type cispo caps .* 0.2 \(epsilon's, epsilon_high being unset\)"),
         ("grpo", "--learning_rate", "-1e-3", "learning_rate must be a step size >= 0, got -0.001"),
         ("sft", "--learning_rate", "-1e-3", "learning_rate must be a step size >= 0, got -0.001"),
         ("grpo", "--beta", "-1", r"beta \(the KL coefficient\) must be >= 0, got -1"),

@@ -565,6 +565,14 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
             )
         if not self.top_p > 0:
             raise UsageError(f"top_p must be > 0 (1.0 keeps every token), got {self.top_p:g}")
+        cap = self.epsilon_high if self.epsilon_high is not None else self.epsilon
+        if self.loss_type == "cispo" and cap < 1:
+            raise UsageError(
+                f"loss_type cispo caps each token's importance weight at epsilon_high (ScaleRL's epsilon_max; TRL "
+                f"recommends 5.0), and {cap:g}"
+                + (" (epsilon's, epsilon_high being unset)" if self.epsilon_high is None else "")
+                + " is below the weights' 1.0 on policy: every token would be scaled down; set epsilon_high: 5.0"
+            )
         if self.max_prompt_length is not None and self.max_prompt_length < 1:
             raise ValueError(
                 f"max_prompt_length must be a positive number of tokens or None, got {self.max_prompt_length}"
