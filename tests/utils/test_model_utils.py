@@ -360,3 +360,27 @@ def test_a_chat_template_without_a_generation_prompt_is_an_error_for_grpo(tiny_m
     )
     with pytest.raises(ValueError, match="the chat template adds no assistant turn for a generation prompt"):
         check_generation_prompt(tokenizer)
+
+
+@pytest.mark.parametrize(
+    "lengths, named",
+    [
+        (dict(max_completion_length=2000, max_prompt_length=None), "max_completion_length (2000 tokens)"),
+        (
+            dict(max_completion_length=600, max_prompt_length=600),
+            "max_completion_length + max_prompt_length (1200 tokens)",
+        ),
+        (dict(max_length=2048), "max_length (2048 tokens)"),
+    ],
+)
+def test_sequences_longer_than_the_models_context_are_named(tiny_model, caplog, lengths, named):
+    """Found by a newcomer audit: --max_completion_length 3000 on the tiny model (1,024 positions) ran without a word."""
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        get_model(ModelConfig(model_name_or_path=str(tiny_model)), training_args(**lengths))
+    assert f"{named} is longer than the model's context (max_position_embeddings 1024)" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        get_model(ModelConfig(model_name_or_path=str(tiny_model)), training_args(max_length=1024))
+    assert "longer than the model's context" not in caplog.text

@@ -371,6 +371,36 @@ def _warn_if_weights_update_in_half_precision(model, model_args: ModelConfig, tr
     )
 
 
+def _warn_if_sequences_outgrow_the_context(model, training_args) -> None:
+    """Warns when the run's sequences may be longer than the model's context (`max_position_embeddings`): SFT's
+    `max_length`, GRPO's `max_prompt_length` + `max_completion_length` (or the completion alone when prompts are not
+    cut). Positions past the context were never trained, so what the model reads or writes there is noise."""
+    context = getattr(model.config, "max_position_embeddings", None)
+    if not isinstance(context, int):
+        return
+    # A RoPE scaling (YaRN, linear, ...) stretches the trained context by its factor.
+    scaling = getattr(model.config, "rope_scaling", None) or getattr(model.config, "rope_parameters", None)
+    if isinstance(scaling, dict) and isinstance(scaling.get("factor"), (int, float)) and scaling["factor"] > 1:
+        context = int(context * scaling["factor"])
+    if getattr(training_args, "max_completion_length", None) is not None:
+        prompt = getattr(training_args, "max_prompt_length", None)
+        length = training_args.max_completion_length + (prompt or 0)
+        fields = "max_completion_length" + (" + max_prompt_length" if prompt else "")
+    elif isinstance(getattr(training_args, "max_length", None), int):
+        length, fields = training_args.max_length, "max_length"
+    else:
+        return
+    if length > context:
+        logger.warning(
+            "%s (%d tokens) is longer than the model's context (max_position_embeddings %d): positions past it were "
+            "never trained, so tokens there are read and written as noise; keep the sequences within %d tokens",
+            fields,
+            length,
+            context,
+            context,
+        )
+
+
 def get_model(model_args: ModelConfig, training_args, tokenizer: PreTrainedTokenizerBase | None = None):
     """The causal LM to train; embeddings are resized when `tokenizer` gained tokens."""
     kwargs = get_model_kwargs(model_args, training_args)
@@ -384,4 +414,5 @@ def get_model(model_args: ModelConfig, training_args, tokenizer: PreTrainedToken
             model.resize_token_embeddings(len(tokenizer))
         _stop_at_eos(model, tokenizer)
     _warn_if_weights_update_in_half_precision(model, model_args, training_args)
+    _warn_if_sequences_outgrow_the_context(model, training_args)
     return model
