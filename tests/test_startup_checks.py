@@ -322,10 +322,15 @@ def test_the_eval_split_is_checked_when_the_run_evaluates():
     check_sft_dataset(data, *sft_args(assistant_only_loss=True))
     with pytest.raises(UsageError, match="split 'test'"):
         check_sft_dataset(data, *sft_args(assistant_only_loss=True, eval_strategy="steps"))
-    with pytest.raises(UsageError, match=r"no split 'validation'.*splits: \['test', 'train'\]"):
+    with pytest.raises(
+        UsageError, match=r"no split 'validation' \(dataset_train_split\); its splits: \['test', 'train'\]"
+    ):
         script_args, training_args = sft_args()
         script_args.dataset_train_split = "validation"
         check_sft_dataset(data, script_args, training_args)
+    # Found by a newcomer audit: the error named both split fields, and not the way out of evaluating.
+    with pytest.raises(UsageError, match=r"no split 'test' \(dataset_test_split\).*or set eval_strategy: no \(it is"):
+        check_sft_dataset(dataset(train=[{"messages": CONVERSATION}]), *sft_args(eval_strategy="steps"))
 
 
 def test_rows_sft_max_length_cuts_or_drops_are_counted_and_none_left_is_an_error(caplog):

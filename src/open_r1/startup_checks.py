@@ -330,16 +330,21 @@ def check_continuous_batching_precision(values: Mapping[str, Any]) -> None:
 
 def _splits_used(dataset, script_args, training_args) -> dict[str, Any]:
     """The splits training reads: the train split, and the test split when the run evaluates."""
-    names = [script_args.dataset_train_split]
+    fields = {script_args.dataset_train_split: "dataset_train_split"}
     if getattr(training_args, "eval_strategy", "no") != "no":
-        names.append(script_args.dataset_test_split)
-    missing = [name for name in names if name not in dataset]
-    if missing:
-        raise UsageError(
-            f"the dataset has no split {missing[0]!r} (dataset_train_split / dataset_test_split); "
-            f"its splits: {sorted(dataset)}"
-        )
-    return {name: dataset[name] for name in names}
+        fields.setdefault(script_args.dataset_test_split, "dataset_test_split")
+    for name, field_name in fields.items():
+        if name not in dataset:
+            hint = (
+                f", or set eval_strategy: no (it is {training_args.eval_strategy!r}) to train without evaluating"
+                if field_name == "dataset_test_split"
+                else ""
+            )
+            raise UsageError(
+                f"the dataset has no split {name!r} ({field_name}); its splits: {sorted(dataset)}: set {field_name} "
+                f"to one of them{hint}"
+            )
+    return {name: dataset[name] for name in fields}
 
 
 def check_vllm_installed(training_args) -> None:
