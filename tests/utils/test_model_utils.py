@@ -360,6 +360,12 @@ def test_a_chat_template_without_a_generation_prompt_is_an_error_for_grpo(tiny_m
     )
     with pytest.raises(ValueError, match="the chat template adds no assistant turn for a generation prompt"):
         check_generation_prompt(tokenizer)
+    # A review's: Mistral's and Llama 2's templates end the user's turn on the reply's opening ([/INST]).
+    tokenizer.chat_template = (
+        "{% for m in messages %}{% if m['role'] == 'user' %}{{ '[INST] ' + m['content'] + ' [/INST]' }}"
+        "{% else %}{{ m['content'] + eos_token }}{% endif %}{% endfor %}"
+    )
+    check_generation_prompt(tokenizer)
 
 
 @pytest.mark.parametrize(

@@ -146,6 +146,19 @@ def generation_prompt(tokenizer: PreTrainedTokenizerBase, chat_template: str | N
     return with_prompt[len(without) :]
 
 
+def opens_the_assistant_turn(tokenizer: PreTrainedTokenizerBase, chat_template: str | None = None) -> bool:
+    """Whether a conversation rendered for generation ends where the assistant's reply begins: the template writes a
+    generation prompt, or (Mistral's and Llama 2's `[/INST]`) the user's turn itself ends on the reply's opening.
+    False when the user's turn is closed with the token that closes turns and nothing opens after it."""
+    if generation_prompt(tokenizer, chat_template).strip():
+        return True
+    closing = end_of_turn_token(tokenizer, chat_template)
+    rendered = _render(
+        tokenizer, [{"role": "user", "content": _SENTINEL}], template_text(tokenizer, chat_template), True
+    )
+    return closing is None or closing not in rendered.split(_SENTINEL, 1)[-1]
+
+
 def prefills_think(tokenizer: PreTrainedTokenizerBase, chat_template: str | None = None) -> bool:
     """True when the generation prompt ends by opening `<think>`, so completions start inside the reasoning."""
     return generation_prompt(tokenizer, chat_template).rstrip().endswith("<think>")

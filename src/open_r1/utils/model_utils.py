@@ -42,8 +42,8 @@ from open_r1.usage import UsageError
 from open_r1.utils.chat_templates import (
     CHATML_TEMPLATE,
     end_of_turn_token,
-    generation_prompt,
     keeps_system_turn,
+    opens_the_assistant_turn,
     prefills_think,
     template_text,
     training_chat_template,
@@ -290,13 +290,14 @@ def check_system_prompt(tokenizer: PreTrainedTokenizerBase, system_prompt: str |
 
 
 def check_generation_prompt(tokenizer: PreTrainedTokenizerBase) -> None:
-    """Fails (UsageError) when the chat template appends nothing for `add_generation_prompt`: GRPO's completions
-    would then continue the user's turn instead of starting the assistant's. grpo.py calls it beside
+    """Fails (UsageError) when the chat template closes the user's turn and opens no assistant turn for
+    `add_generation_prompt`: GRPO's completions would then start outside any turn. grpo.py calls it beside
     `check_system_prompt`."""
-    if template_text(tokenizer) and not generation_prompt(tokenizer).strip():
+    if template_text(tokenizer) and not opens_the_assistant_turn(tokenizer):
         raise UsageError(
-            "the chat template adds no assistant turn for a generation prompt (add_generation_prompt), so every "
-            "completion would continue the user's turn: set a `chat_template` whose end writes the assistant's "
+            "the chat template adds no assistant turn for a generation prompt (add_generation_prompt): it closes "
+            "the user's turn and opens nothing, so every completion would start outside any turn: set a "
+            "`chat_template` whose end writes the assistant's "
             "opening, e.g. {% if add_generation_prompt %}<|im_start|>assistant\\n{% endif %}"
         )
 
