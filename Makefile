@@ -92,7 +92,7 @@ evaluate:
 	$(if $(filter command line,$(origin BACKEND)),$(if $(filter-out cpu accelerate vllm,$(BACKEND)),$(error BACKEND must be cpu, accelerate or vllm (the default), got '$(BACKEND)')))
 	$(call only_switches,DRY_RUN)
 	$(if $(filter cpu accelerate,$(BACKEND)),$(if $(strip $(LOCAL_IGNORED)),$(error $(strip $(LOCAL_IGNORED)): no effect with BACKEND=$(BACKEND): it spreads the default backend (lighteval on vLLM) over GPUs)))
-	$(if $(NUM_GPUS),$(if $(PARALLEL),,$(error NUM_GPUS needs PARALLEL=data or PARALLEL=tensor)))
+	$(if $(filter command line,$(origin NUM_GPUS)),$(if $(PARALLEL),,$(error NUM_GPUS needs PARALLEL=data or PARALLEL=tensor)))
 ifeq ($(BACKEND),cpu)
 	$(if $(DATA),,$(error BACKEND=cpu needs DATA=<benchmark .jsonl with id, problem, answer>))
 	$(if $(DRY_RUN),@echo )$(PYTHON) -m open_r1.evaluate --task $(TASK) --data_files $(DATA) --model $(MODEL) --device cpu \

@@ -469,6 +469,13 @@ def test_a_run_too_short_for_the_training_checks_ends_with_a_warning_when_its_gr
     )
     assert "sampling too narrow to vary the completions (num_generations 8, temperature 0.7)" in caplog.text
     assert "Reward spread over the run" not in caplog.text
+    # A run long enough for the training check, whose windows stayed under the share, gets the INFO line (a review's).
+    caplog.clear()
+    doctor = make_doctor(patience=5)
+    feed(doctor, [grpo_log(accuracy=(0.3, 0.4), zero_std=share) for share in (1, 0.87, 0.87, 0.87, 0.87, 1)], caplog)
+    with caplog.at_level(logging.INFO, logger="open_r1.doctor"):
+        doctor.on_train_end(types.SimpleNamespace(dynamic_sampling=False), TrainerState(), TrainerControl())
+    assert "GRPO doctor [zero_spread], over the run" not in caplog.text and "Reward spread over the run" in caplog.text
 
 
 def test_the_warnings_name_the_runs_settings_and_no_remedy_already_in_use(caplog):

@@ -72,3 +72,15 @@ def test_make_evaluate_on_cpu_prints_its_command_on_a_dry_run_and_refuses_the_gp
     refused = make_dry_run(*cpu, "PARALLEL=data", "NUM_GPUS=4")
     assert "*** PARALLEL NUM_GPUS: no effect with BACKEND=cpu" in refused.stderr
     assert "NUM_GPUS needs PARALLEL=" in make_dry_run("evaluate", "MODEL=m", "TASK=aime24", "NUM_GPUS=4").stderr
+    # Exported on a cluster, NUM_GPUS is no mistake of this command (a review's).
+    exported = subprocess.run(
+        ["make", "--no-print-directory", "-n", "evaluate", "MODEL=m", "TASK=aime24"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")},
+            "NUM_GPUS": "8",
+        },
+    )
+    assert exported.returncode == 0, exported.stderr

@@ -119,6 +119,7 @@ def test_training_fields_their_mode_ignores_are_errors(tmp_path, setting, kind, 
     "setting, kind",
     [
         ("packing: true\npacking_strategy: wrapped", "sft"),
+        ("eval_packing: true\npacking_strategy: wrapped", "sft"),  # TRL packs the eval set with it (a review's)
         ("activation_checkpointing_kwargs: {use_reentrant: false}", "sft"),  # unset: SFT checkpoints by default
         ("beta: 0.1\nsync_ref_model: true\nref_model_sync_steps: 10", "grpo"),
     ],

@@ -723,7 +723,7 @@ class TrainingDoctor(TrainerCallback):
         if not self._zero_spread_shares or not state.is_world_process_zero:
             return
         share = statistics.fmean(self._zero_spread_shares)
-        if share > self.zero_std_share and "zero_spread" not in self._reported:
+        if share > self.zero_std_share and len(self._zero_spread_shares) < self.patience:
             # Too few logging steps for the training check: a smoke test is when a user looks.
             logger.warning(
                 "GRPO doctor [zero_spread], over the run's %d logging steps (fewer than doctor_patience %d to warn "

@@ -186,10 +186,11 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
         needs="no dataset_mixture (a mixture names its datasets in dataset_mixture.datasets)",
     ),
     ModeOnlyField(
+        # TRL packs the evaluation dataset under eval_packing alone, with the same strategy.
         applies=lambda name: name == "packing_strategy",
-        switches=("packing",),
-        active=lambda values: bool(values["packing"]),
-        needs="packing: true",
+        switches=("packing", "eval_packing"),
+        active=lambda values: bool(values["packing"] or values["eval_packing"]),
+        needs="packing: true (or eval_packing: true)",
     ),
     ModeOnlyField(
         # Unset, activation_checkpointing falls back to transformers' alias gradient_checkpointing (SFT: true).
