@@ -105,7 +105,7 @@ def check_processes_fit_the_cores(use_cpu: bool) -> None:
     (`use_cpu`, or no GPU device): called before TRL loads, as each process's import alone takes seconds of a core."""
     from open_r1 import GPU_DEVICE_FILES
 
-    processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    processes = int(os.environ.get("LOCAL_WORLD_SIZE") or "1")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     on_cpu = use_cpu or not any(os.path.exists(path) for path in GPU_DEVICE_FILES)
     if on_cpu and processes > cores:
