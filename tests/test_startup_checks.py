@@ -318,6 +318,15 @@ def test_assistant_only_loss_needs_conversations():
         check_sft_dataset(dataset(train=[{"text": "1+1=2"}]), *sft_args(assistant_only_loss=True))
 
 
+def test_completion_only_loss_without_prompt_and_completion_columns_is_refused():
+    """Found by a newcomer audit: on conversations it trained on the whole sequence, without a word."""
+    conversations = dataset(train=[{"messages": CONVERSATION}])
+    with pytest.raises(UsageError, match="completion_only_loss: true needs 'prompt' and 'completion' columns"):
+        check_sft_dataset(conversations, *sft_args(completion_only_loss=True))
+    check_sft_dataset(conversations, *sft_args(completion_only_loss=None))  # TRL's default: decided by the data
+    check_sft_dataset(dataset(train=[{"prompt": "1+1?", "completion": "2"}]), *sft_args(completion_only_loss=True))
+
+
 def test_the_eval_split_is_checked_when_the_run_evaluates():
     data = dataset(train=[{"messages": CONVERSATION}], test=[{"text": "x"}])
     check_sft_dataset(data, *sft_args(assistant_only_loss=True))

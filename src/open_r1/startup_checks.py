@@ -455,6 +455,12 @@ def check_sft_dataset(dataset, script_args, training_args) -> None:
                 f"{where}; SFT needs a 'messages' column (conversations), or 'prompt' and 'completion', or "
                 f"'{text_field}' (dataset_text_field)"
             )
+        if getattr(training_args, "completion_only_loss", None) and not {"prompt", "completion"} <= set(columns):
+            # TRL masks the prompt only where the data marks it; on other data the whole sequence is trained.
+            raise UsageError(
+                f"{where}; completion_only_loss: true needs 'prompt' and 'completion' columns and has no effect on "
+                "these: for conversations ('messages') set assistant_only_loss: true instead"
+            )
 
 
 def check_sft_lengths(prepared, rows_given: int, training_args) -> None:
