@@ -24,9 +24,9 @@ from open_r1.eval.lighteval_command import (
 from open_r1.hub_access import check_references
 from open_r1.usage import ArgumentParser, check_local_path
 
-# Each backend's own options, with their values when not given.
-VLLM_ONLY = {"revision": None, "parallel": None, "num_gpus": 1, "system_prompt": None, "trust_remote_code": False}
-ACCELERATE_ONLY = {"data_files": None, "max_new_tokens": None, "num_fewshot": 0, "fewshot_file": None}
+# Each backend's own options.
+VLLM_ONLY = ("revision", "parallel", "num_gpus", "system_prompt", "trust_remote_code")
+ACCELERATE_ONLY = ("data_files", "max_new_tokens", "num_fewshot", "fewshot_file")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--num_gpus needs --parallel data or --parallel tensor")
     # Options of the other backend would be silently dropped.
     other_backend = VLLM_ONLY if args.backend == "accelerate" else ACCELERATE_ONLY
-    given = [f"--{name}" for name, unset in other_backend.items() if getattr(args, name) != unset]
+    given = [f"--{name}" for name in other_backend if getattr(args, name) != parser.get_default(name)]
     if given:
         parser.error(
             f"{', '.join(given)} {'has' if len(given) == 1 else 'have'} no effect with --backend {args.backend}"
