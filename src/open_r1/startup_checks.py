@@ -364,8 +364,7 @@ def blank_rows(part, column: str) -> list[int]:
     that is not text (a conversation, an image), which the trainer checks."""
     import pyarrow.compute as pc
 
-    kind = part.features[column].dtype if hasattr(part.features[column], "dtype") else None
-    if kind not in ("string", "large_string"):
+    if not _is_text_column(part, column):
         return []
     rows, start = [], 0
     for values in _column_batches(part, column):
@@ -373,6 +372,12 @@ def blank_rows(part, column: str) -> list[int]:
         rows += [start + index for index in pc.indices_nonzero(blank).to_pylist()]
         start += len(values)
     return rows
+
+
+def _is_text_column(part, column: str) -> bool:
+    """Whether `column` of a datasets.Dataset holds text (not a conversation, an image, a number)."""
+    kind = getattr(part.features[column], "dtype", None)
+    return kind in ("string", "large_string")
 
 
 def _column_batches(part, column: str):
@@ -402,8 +407,7 @@ def _check_prompts_differ(part, column: str, split: str) -> None:
     memorise, passes with the warning)."""
     import pyarrow.compute as pc
 
-    kind = part.features[column].dtype if hasattr(part.features[column], "dtype") else None
-    if kind not in ("string", "large_string") or len(part) < 2:
+    if not _is_text_column(part, column) or len(part) < 2:
         return
     seen: set = set()
     for values in _column_batches(part, column):
