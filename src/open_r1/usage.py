@@ -440,7 +440,11 @@ def check_command_line(args: list[str]) -> None:
     settings = command_line_settings(
         args, (*PATH_FIELDS, *TOKEN_FIELDS, "resume_from_checkpoint"), flags=(*PUSH_FIELDS, "use_cpu")
     )
-    check_processes_fit_the_cores(str(settings.get("use_cpu", "false")).lower() in ("true", "yes", "1", "t", "y"))
+    try:
+        use_cpu = as_bool(settings.get("use_cpu", False))
+    except ValueError:  # the parser names a value that is no boolean
+        use_cpu = False
+    check_processes_fit_the_cores(use_cpu)
     if isinstance(settings.get("resume_from_checkpoint"), str):  # else transformers says so after the model loaded
         check_local_path("resume_from_checkpoint", settings["resume_from_checkpoint"], local_only=True)
         if not os.path.isdir(os.path.expanduser(settings["resume_from_checkpoint"])):
