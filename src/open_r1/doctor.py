@@ -195,27 +195,30 @@ def lone_number(answer: str | None) -> str | None:
     return numbers[0] if len(numbers) == 1 else None
 
 
+def _stated(gold: Any) -> list[dict]:
+    """The assistant turn that states `gold` (`gold_completion`), as the rewards read a completion."""
+    return [{"role": "assistant", "content": gold_completion(gold)}]
+
+
 def check_gold_answers(rows: Sequence[dict], column: str, accuracy_reward: Callable) -> Finding | None:
     """`unscorable_gold`: the rows whose gold `accuracy_reward` does not pay 1 when a completion states it, whose
     final answer is prose (`reads_as_prose`), or whose one number in words (`lone_number`) is not paid when boxed."""
     golds = [row[column] for row in rows]
-    completions = [[{"role": "assistant", "content": gold_completion(gold)}] for gold in golds]
+    completions = [_stated(gold) for gold in golds]
     scores = accuracy_reward(completions, **{column: golds})
-    prose = [reads_as_prose(prepare_gold(gold)) for gold in golds]
-    numbers = {index: lone_number(prepare_gold(gold)) for index, gold in enumerate(golds)}
-    numbers = {index: number for index, number in numbers.items() if number is not None and not prose[index]}
-    number_scores = dict(
-        zip(
-            numbers,
-            accuracy_reward(
-                [[{"role": "assistant", "content": gold_completion(number)}] for number in numbers.values()],
-                **{column: [golds[index] for index in numbers]},
-            )
-            if numbers
-            else [],
-        )
+    answers = [prepare_gold(gold) for gold in golds]
+    prose = [reads_as_prose(answer) for answer in answers]
+    numbers = {
+        index: number
+        for index, answer in enumerate(answers)
+        if not prose[index] and (number := lone_number(answer)) is not None
+    }
+    number_scores = (
+        accuracy_reward([_stated(number) for number in numbers.values()], **{column: [golds[i] for i in numbers]})
+        if numbers
+        else []
     )
-    unpaid_number = {index for index, score in number_scores.items() if score is not None and score < 1.0}
+    unpaid_number = {index for index, score in zip(numbers, number_scores) if score is not None and score < 1.0}
     failed = [
         index
         for index, score in enumerate(scores)
@@ -253,8 +256,8 @@ def check_gold_answers(rows: Sequence[dict], column: str, accuracy_reward: Calla
             if around
             else ""
         )
-        + f": a completion that states their value is never rewarded on those problems. {example}. Give the column a bare answer or a worked solution "
-        "whose final answer is in \\boxed{}, or drop those rows.",
+        + f": a completion that states their value is never rewarded on those problems. {example}. Give the column a "
+        "bare answer or a worked solution whose final answer is in \\boxed{}, or drop those rows.",
     )
 
 
