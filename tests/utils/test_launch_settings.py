@@ -95,20 +95,23 @@ def test_a_deepspeed_config_file_that_enables_bf16_against_the_recipe_is_named(
     assert f"{ds_config} sets bf16.enabled: true but the recipe sets bf16: false" in message
 
 
-def test_fsdp_on_a_cpu_fails_naming_both_settings(monkeypatch, tmp_path):
-    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
+@pytest.mark.parametrize(
+    "environment, named",
+    [
+        ({"ACCELERATE_USE_FSDP": "true"}, "distributed_type: FSDP cannot run with use_cpu: true"),
+        # accelerate would run the ZeRO-3-partitioned model without DeepSpeed: "The size of tensor a (0) must match".
+        (
+            {"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_USE_CPU": "true"},
+            "ACCELERATE_USE_CPU=true turns off .*distributed_type: DEEPSPEED",
+        ),
+    ],
+    ids=["fsdp", "deepspeed-with-accelerate-use-cpu"],
+)
+def test_a_backend_that_cannot_run_on_a_cpu_fails_naming_both_settings(monkeypatch, tmp_path, environment, named):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
     config = SFTConfig(output_dir=str(tmp_path), use_cpu=True)
-    with pytest.raises(ValueError, match="distributed_type: FSDP cannot run with use_cpu: true") as error:
-        check_backend_runs_here(config)
-    assert "\n" not in str(error.value)
-
-
-def test_deepspeed_with_accelerate_use_cpu_fails_naming_both_settings(monkeypatch, tmp_path):
-    # accelerate would run the ZeRO-3-partitioned model without DeepSpeed: "The size of tensor a (0) must match".
-    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
-    monkeypatch.setenv("ACCELERATE_USE_CPU", "true")
-    config = SFTConfig(output_dir=str(tmp_path), use_cpu=True)
-    with pytest.raises(ValueError, match="ACCELERATE_USE_CPU=true turns off .*distributed_type: DEEPSPEED") as error:
+    with pytest.raises(ValueError, match=named) as error:
         check_backend_runs_here(config)
     assert "\n" not in str(error.value)
 
