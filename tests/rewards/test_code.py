@@ -81,6 +81,17 @@ def test_a_groups_identical_programs_run_once_and_share_their_result(sandbox):
     assert len(counting.ran) == 2
 
 
+def test_a_groups_problem_is_read_once_for_all_its_completions(sandbox, monkeypatch):
+    """Found by an audit: each of a group's 16 rows parsed the same megabytes of JSON tests again."""
+    read, original = [], code_rewards.as_test_cases
+    monkeypatch.setattr(code_rewards, "as_test_cases", lambda *args: read.append(args[1]) or original(*args))
+    other = json.dumps({**INFO, "test_cases": INFO["test_cases"][:1]})
+    infos = [json.dumps(INFO)] * 4 + [other] * 3 + [json.dumps(INFO)]
+    rewards = get_code_reward(sandbox, scoring_mode="partial")([answer(ADD)] * 8, verification_info=infos)
+    assert rewards == pytest.approx([1.0] * 8)
+    assert read == ["verification_info[0]['test_cases']", "verification_info[4]['test_cases']"]
+
+
 def build(name: str, **recipe) -> callable:
     """The registry's reward `name` from a recipe with `recipe`'s fields."""
     return REWARD_FUNCS_REGISTRY[name](GRPOScriptArguments(dataset_name="x", **recipe))

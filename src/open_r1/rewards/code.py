@@ -318,13 +318,21 @@ def get_code_reward(
         submissions: list[Optional[Submission]] = []
         judgeable = []  # True: has tests; False: no tests (None); None: a malformed row (None, warned)
         languages = set()
+        # A group's rows carry one problem's JSON (megabytes of tests): read once per problem and prompt.
+        read: dict[tuple[str, int], tuple[tuple[TestCase, ...], str]] = {}
         for index, (text, info) in enumerate(zip(texts, infos)):
+            key = (info, id(shown[index])) if isinstance(info, str) else None
             try:
-                info = parse_verification_info(info, index, reward_name)
-                tests = as_test_cases(
-                    info.get("test_cases"), f"verification_info[{index}]['test_cases']", shown[index]
-                )
-                sample_language = row_language(info.get("language"), language)
+                if key in read:
+                    tests, sample_language = read[key]
+                else:
+                    info = parse_verification_info(info, index, reward_name)
+                    tests = as_test_cases(
+                        info.get("test_cases"), f"verification_info[{index}]['test_cases']", shown[index]
+                    )
+                    sample_language = row_language(info.get("language"), language)
+                    if key is not None:
+                        read[key] = tests, sample_language
             except ValueError as error:
                 skip_row(reward_name, index, error)
                 judgeable.append(None)
