@@ -1,6 +1,7 @@
 """open_r1.usage: one-line usage errors, recipe YAML errors with their place, local paths that do not exist."""
 
 import os
+import re
 
 import pytest
 
@@ -9,6 +10,7 @@ from open_r1.usage import (
     UsageError,
     check_command_line,
     check_local_path,
+    check_options_given_once,
     exit_on_usage_error,
     looks_local,
     read_recipe,
@@ -80,6 +82,50 @@ def test_a_recipe_without_config_or_a_second_config_is_named():
         check_command_line(["recipes/tiny/sft/config_cpu.yaml", "--max_steps", "1"])
     with pytest.raises(UsageError, match=r"--config given 2 times \(a.yaml, b.yaml\): give one recipe"):
         check_command_line(["--config", "a.yaml", "--config=b.yaml"])
+
+
+@pytest.mark.parametrize(
+    "args, first, then",
+    [
+        (["--max_steps", "1", "--learning_rate", "1e-5", "--max_steps", "2"], "--max_steps 1", "--max_steps 2"),
+        (["--max_steps=1", "--max-steps", "2"], "--max_steps=1", "--max-steps 2"),  # one field, two spellings
+        (["--bf16", "--bf16", "false"], "--bf16 (bare)", "--bf16 false"),
+        (
+            ["--reward_funcs", "accuracy", "format", "--reward_funcs", "tag_count"],
+            "--reward_funcs accuracy format",
+            "--reward_funcs tag_count",
+        ),
+    ],
+)
+def test_an_option_given_twice_is_named_with_both_values(args, first, then):
+    """argparse keeps the last of two silently: a slurm --args or a pasted override lost without a word."""
+    with pytest.raises(
+        UsageError, match=rf"given twice on the command line \({re.escape(first)}, then {re.escape(then)}"
+    ):
+        check_command_line(args)
+
+
+def test_list_values_and_one_config_are_not_repeats():
+    check_options_given_once(["--config", "a.yaml", "--reward_funcs", "accuracy", "format", "--max_steps", "1"])
+
+
+def test_merged_options_let_a_later_group_replace_an_option_in_its_place():
+    fast = ["--max_steps", "2", "--reward_funcs", "accuracy", "format", "--bf16"]
+    chosen = ["--max-steps", "7", "--learning_rate=1e-6", "--bf16", "false"]
+    merged = usage.merged_options(fast, chosen)
+    assert merged == [
+        "--max-steps",
+        "7",
+        "--reward_funcs",
+        "accuracy",
+        "format",
+        "--bf16",
+        "false",
+        "--learning_rate=1e-6",
+    ]
+    check_options_given_once(merged)
+    with pytest.raises(ValueError, match="'recipe.yaml' is no --option"):
+        usage.merged_options(["recipe.yaml", "--max_steps", "1"])
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from open_r1.usage import (
     ArgumentParser,
     UsageError,
     check_no_positional_argument,
+    check_options_given_once,
     one_line,
     read_recipe,
     recipe_argument,
@@ -130,6 +131,7 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
     def _parse(self, args: list[str], return_remaining_strings: bool, **kwargs):
         if self._refuse_unknown:
             check_no_positional_argument(args)
+            check_options_given_once(args)
         config = recipe_argument(args)
         if config is not None:
             self._recipe_source = config

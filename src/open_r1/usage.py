@@ -405,6 +405,46 @@ def check_no_positional_argument(args: list[str]) -> None:
         raise UsageError(f"unexpected argument {args[0]!r}{hint}")
 
 
+def _options(args: list[str]) -> Iterator[tuple[str, str, list[str]]]:
+    """(field name, option as written, its tokens) of each `--option` in `args` with the values after it, up to the
+    next option; `--name` and `--name-with-dashes` are one field, as HfArgumentParser reads them."""
+    for index, token in enumerate(args):
+        if token.startswith("--") and len(token) > 2:
+            option = token.partition("=")[0]
+            values = itertools.takewhile(lambda word: not word.startswith("--"), args[index + 1 :])
+            yield option[2:].replace("-", "_"), option, [token, *values]
+
+
+def check_options_given_once(args: list[str]) -> None:
+    """Each option at most once: argparse keeps the last of `--max_steps 1 ... --max_steps 2` silently.
+    `--config` has its own check (`recipe_argument`)."""
+    seen: dict[str, list[str]] = {}
+    for name, option, tokens in _options(args):
+        if name in seen and name != "config":
+            said = [
+                " ".join(given) if len(given) > 1 or "=" in given[0] else f"{given[0]} (bare)"
+                for given in (seen[name], tokens)
+            ]
+            raise UsageError(
+                f"{option} is given twice on the command line ({said[0]}, then {said[1]}); give it once: the last "
+                "would silently win"
+            )
+        seen[name] = tokens
+
+
+def merged_options(*groups: Iterable[str]) -> list[str]:
+    """The options of `groups` (each `--option value...`), a later group's value of an option replacing an earlier
+    one's in its place: how a launcher layers its own overrides before the training script, which refuses an option
+    given twice (`check_options_given_once`)."""
+    merged: dict[str, list[str]] = {}
+    for group in map(list, groups):
+        if group and not group[0].startswith("--"):
+            raise ValueError(f"{group[0]!r} is no --option: launch overrides are options with their values")
+        for name, _, tokens in _options(group):
+            merged[name] = tokens
+    return [token for tokens in merged.values() for token in tokens]
+
+
 def command_line_settings(args: list[str], names: Iterable[str], flags: Iterable[str] = ()) -> dict[str, Any]:
     """The `--config` recipe's mapping with the command line's values of `names` (and of the boolean `flags`, which
     may stand bare) on top, as the parser will read them."""
@@ -437,6 +477,7 @@ def check_command_line(args: list[str]) -> None:
     from open_r1.utils.launch_settings import check_processes_fit_the_cores
 
     check_no_positional_argument(args)
+    check_options_given_once(args)
     settings = command_line_settings(
         args, (*PATH_FIELDS, *TOKEN_FIELDS, "resume_from_checkpoint"), flags=(*PUSH_FIELDS, "use_cpu")
     )

@@ -100,6 +100,27 @@ def test_training_launches_one_process_directly_on_a_gpu_and_on_a_cpu(monkeypatc
     ]
 
 
+def test_a_later_override_replaces_an_earlier_option_so_the_script_sees_each_once(monkeypatch, tmp_path):
+    """make gsm8k FAST=1 GRPO_STEPS=40: FAST's --max_steps 2 and the chosen 40 would reach grpo.py twice, which
+    refuses an option given twice."""
+    from open_r1.demo import pipeline
+    from open_r1.demo.gsm8k_launch import stage_overrides
+    from open_r1.demo.settings import GSM8K_FAST
+    from open_r1.usage import check_options_given_once
+
+    launched = []
+    monkeypatch.setattr(pipeline, "accelerate_launch", lambda *args, **kwargs: launched.append(args))
+    run = {"settings": GSM8K_FAST, "device": "cpu", "fast": True, "grpo_max_steps": 40, "grpo_num_generations": 4}
+    overrides = stage_overrides("grpo", "cot", run)
+    assert overrides.count("--max_steps") == 2  # FAST's, then the chosen
+    pipeline.train("grpo.py", "recipe.yaml", tmp_path, tmp_path, tmp_path, 0, tmp_path / "log", *overrides)
+    (args,) = launched
+    check_options_given_once(list(args[2:]))
+    assert args[args.index("--max_steps") + 1] == "40"
+    assert args[args.index("--num_generations") + 1] == "4"
+    assert args[args.index("--output_dir") + 1] == str(tmp_path)
+
+
 @pytest.mark.parametrize("device", ["cuda", "cpu"])
 def test_an_evaluation_on_a_gpu_gives_its_memory_back_when_it_ends(monkeypatch, tmp_path, device):
     import torch

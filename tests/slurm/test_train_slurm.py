@@ -229,6 +229,15 @@ def test_grpo_with_vllm_on_one_node_is_refused(submit):
     assert "needs at least 2 nodes" in result.output, result
 
 
+def test_grpo_args_naming_the_vllm_server_address_are_refused(submit, tmp_path):
+    # The script points training at its own server node; a second --vllm_server_host would silently lose to it.
+    grpo = [*GRPO_WITH_VLLM[:-1], GRPO_WITH_VLLM[-1] + " --vllm_server_host=10.0.0.9"]
+    result = submit(["--nodes=2", "slurm/train.slurm", *grpo], OPEN_R1_TRAIN_SCRIPT=PROBE, PROBE_OUT=str(tmp_path))
+    assert result.returncode != 0, result
+    assert "--args sets --vllm_server_host, which this script sets" in result.output, result
+    assert not read_ranks(tmp_path)
+
+
 def test_grpo_with_colocated_vllm_trains_on_every_node_without_a_server(submit, tmp_path):
     # No vllm_mode given: GRPOConfig's default (colocate) applies, so there is no server node.
     grpo_colocate = [*GRPO_WITH_VLLM[:-1], "--use_vllm true"]

@@ -9,6 +9,7 @@ from trl import ModelConfig, TrlParser
 
 from open_r1.configs import GRPOConfig, GRPOScriptArguments
 from open_r1.grpo import prepare_prompts
+from open_r1.usage import merged_options
 from tests.support.launch import accelerate_launch, assert_quiet, log_history
 
 TINY_RECIPE = "recipes/tiny/grpo/config_cpu.yaml"
@@ -17,8 +18,8 @@ TINY_RECIPE = "recipes/tiny/grpo/config_cpu.yaml"
 def grpo_args(tiny_assets, output_dir, *extra):
     # A random model never answers correctly, so accuracy and format are all zeros; the soft overlong
     # punishment differs between the completions that stop early and the ones cut at the budget, which gives
-    # the policy a gradient from the first step.
-    return [
+    # the policy a gradient from the first step. `extra` replaces what it sets again.
+    defaults = [
         "--model_name_or_path", str(tiny_assets["tiny-model"]),
         "--dataset_name", str(tiny_assets["tiny-math"]),
         "--output_dir", str(output_dir),
@@ -26,8 +27,8 @@ def grpo_args(tiny_assets, output_dir, *extra):
         "--reward_weights", "1.0", "0.5", "1.0",
         "--max_completion_length", "48", "--max_completion_len", "48", "--soft_punish_cache", "44",
         "--save_steps", "2",
-        *extra,
     ]  # fmt: skip
+    return merged_options(defaults, extra)
 
 
 @pytest.mark.e2e

@@ -249,9 +249,13 @@ def test_a_grpo_run_stopped_by_its_limit_is_saved_and_resumes_from_that_step(
     monkeypatch.setattr(callbacks, "RunTimeLimit", functools.partial(RunTimeLimit, started=0.0, clock=minutes))
     output_dir = tmp_path / "grpo"
     parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
-    arguments = ["--config", TINY_RECIPE, *grpo_args(tiny_assets, output_dir, "--max_steps", "4")]
+    arguments = [
+        "--config",
+        TINY_RECIPE,
+        *grpo_args(tiny_assets, output_dir, "--max_steps", "4", "--save_steps", "10"),
+    ]
     with caplog.at_level(logging.WARNING, logger="open_r1.utils.time_limit"):
-        grpo.main(*parser.parse_args_and_config([*arguments, "--save_steps", "10", "--max_run_minutes", "3.5"]))
+        grpo.main(*parser.parse_args_and_config([*arguments, "--max_run_minutes", "3.5"]))
 
     assert "training stops after step 2 of 4" in caplog.text
     assert [entry["step"] for entry in log_history(output_dir) if "reward" in entry] == [1, 2]
@@ -259,6 +263,6 @@ def test_a_grpo_run_stopped_by_its_limit_is_saved_and_resumes_from_that_step(
     assert sorted(path.name for path in output_dir.glob("checkpoint-*")) == ["checkpoint-2"]
     assert stop_record(output_dir) == {"step": 2, "max_steps": 4, "max_run_minutes": 3.5, "checkpoint": "checkpoint-2"}
 
-    grpo.main(*parser.parse_args_and_config([*arguments, "--save_steps", "10", "--max_run_minutes", "60"]))
+    grpo.main(*parser.parse_args_and_config([*arguments, "--max_run_minutes", "60"]))
     assert stop_record(output_dir) is None
     assert [entry["step"] for entry in log_history(output_dir) if "reward" in entry] == [1, 2, 3, 4]

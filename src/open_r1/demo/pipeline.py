@@ -15,6 +15,7 @@ import shutil
 import time
 
 from open_r1.tasks.tiny_model import TinyModelSpec
+from open_r1.usage import merged_options
 from open_r1.utils.launch import ONE_PROCESS_CONFIG, accelerate_launch, run_at_once
 from open_r1.utils.launch import REPO_ROOT as REPO_ROOT  # the demo modules find the checkout as pipeline.REPO_ROOT
 from open_r1.utils.results_docs import save_results
@@ -80,16 +81,19 @@ def train(
     cpu: bool = True,
 ) -> float:
     """Trains `model` on `dataset` with `src/open_r1/<script>` as users launch it (`cpu`: on the CPU, else on the
-    GPU), printing its progress and keeping a log; returns the seconds it took. The launch is one process started
+    GPU), printing its progress and keeping a log; returns the seconds it took. An option in `overrides` replaces
+    the same option given before it (FAST's `--max_steps` and `--grpo_max_steps`'s). The launch is one process started
     directly (`one_process.yaml`): under torchrun a single GPU process still opens an NCCL process group, whose
     buffers are allocated outside PyTorch's cache, and on 2026-11-26 its first collective ran out of GPU memory."""
     started = time.perf_counter()
     accelerate_launch(
         script,
         recipe,
-        *("--model_name_or_path", str(model), "--dataset_name", str(dataset)),
-        *("--output_dir", str(output_dir), "--seed", str(seed)),
-        *overrides,
+        *merged_options(
+            ("--model_name_or_path", str(model), "--dataset_name", str(dataset)),
+            ("--output_dir", str(output_dir), "--seed", str(seed)),
+            overrides,
+        ),
         accelerate_config=ONE_PROCESS_CONFIG,
         log_file=log_file,
         stream=True,
