@@ -3,6 +3,7 @@
 import contextlib
 import os
 import pathlib
+import sys
 
 import pytest
 
@@ -13,6 +14,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(autouse=True)
+def grade_afresh(monkeypatch):
+    """Each test grades its own batches: grade_answers keeps the last batch's grades, which an earlier test's
+    batch of the same answers would otherwise give a test that counts or stands in for the grading."""
+    accuracy = sys.modules.get("open_r1.rewards.accuracy")
+    if accuracy is not None:
+        monkeypatch.setattr(accuracy, "_last_grading", None)
 
 
 @pytest.fixture(scope="session")

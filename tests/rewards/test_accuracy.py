@@ -278,6 +278,27 @@ def test_an_answer_longer_than_the_limit_is_graded_zero_without_reaching_math_ve
     assert [task[0] for task in sent] == ["gold", "grade"]  # only the short answer went to a worker
 
 
+def test_a_batch_graded_by_accuracy_and_a_length_reward_is_graded_once(monkeypatch):
+    """Found by an audit: accuracy_reward beside cosine_scaled_reward sent every answer to math-verify twice."""
+    from open_r1.rewards import get_cosine_scaled_reward, len_reward
+
+    cosine_scaled_reward = get_cosine_scaled_reward()
+    sent = []
+
+    def recording_run_tasks(tasks, *args):
+        sent.extend(task[0] for task in tasks)
+        return _grading_pool.run_tasks(tasks, *args)
+
+    monkeypatch.setattr("open_r1.rewards.accuracy.run_tasks", recording_run_tasks)
+    completions = [[{"role": "assistant", "content": rf"\boxed{{{value}}}"}] for value in (1, 2, 1)]
+    assert accuracy_reward(completions, solution=["1", "1", "1"]) == [1.0, 0.0, 1.0]
+    cosine = cosine_scaled_reward(completions, solution=["1", "1", "1"])
+    assert cosine[0] > 0 > cosine[1] and len_reward(completions, solution=["1", "1", "1"])[1] <= 0
+    assert sent == ["gold", "grade", "grade"]
+    assert accuracy_reward(completions, solution=["2", "2", "2"]) == [0.0, 1.0, 0.0]  # another batch: graded
+    assert sent[3:] == ["gold", "grade", "grade"]
+
+
 def test_a_pathological_answer_is_cut_off_at_the_time_limit_and_graded_zero():
     # Start both workers outside the timed region (one task would start only one).
     grade_answers([r"\boxed{1}", r"\boxed{2}"], ["1", "1"], num_workers=2)

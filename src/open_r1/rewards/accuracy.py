@@ -115,10 +115,28 @@ def grade_answers(
     num_workers: int = DEFAULT_GRADING_WORKERS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> list[float | None]:
-    """Grades each completion against its gold: 1.0 correct, 0.0 wrong (or too slow), None if the gold is unparseable."""
+    """Grades each completion against its gold: 1.0 correct, 0.0 wrong (or too slow), None if the gold is unparseable.
+
+    The last batch's grades are kept: accuracy_reward beside cosine_scaled_reward or len_reward grades one batch
+    once, not once per reward."""
+    global _last_grading
     if len(completions) != len(golds):
         raise ValueError(f"grade_answers: got {len(completions)} completions but {len(golds)} gold answers")
     texts = completion_texts(completions)
+    key = (tuple(texts), tuple(golds), timeout)
+    last = _last_grading
+    if last is not None and last[0] == key:
+        return list(last[1])
+    rewards = _grade(texts, golds, num_workers, timeout)
+    _last_grading = key, tuple(rewards)
+    return rewards
+
+
+# (completions, golds, timeout) of the last `grade_answers` call, and its grades.
+_last_grading: tuple[tuple, tuple[float | None, ...]] | None = None
+
+
+def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float) -> list[float | None]:
     prepared_golds = [prepare_gold(g) for g in golds]
 
     distinct_golds = list(dict.fromkeys(g for g in prepared_golds if g is not None))
