@@ -10,7 +10,7 @@ in the length, 100 when quadratic ("~" where the shorter run took under a millis
 (reward, shape) pair that takes longer than `--budget` seconds at one size is not run at the larger ones ("-"). The
 shapes (`SHAPES`: runs of backticks, code fences opened and never closed, answer blocks repeated by a truncated
 completion, unclosed tags, the format's separators repeated, braces opened and never closed, floods of `\\boxed{`,
-step markers, huge sums) are also what tests/rewards/test_linear_time.py grades in batches under a time limit.
+step markers, huge sums, combining marks out of order) are also what tests/rewards/test_linear_time.py grades in batches under a time limit.
 
 The code rewards run on an instant provider that passes every test without running anything, so that what is
 timed is the completion's parsing, not the programs (see scripts/benchmarks/sandbox.py for those). The accuracy
@@ -60,6 +60,8 @@ SHAPES = {
     "huge boxed sum": lambda length, k=0: f"\\boxed{{{k}+" + repeated("1+", length) + "1}",
     "huge answer block": lambda length, k=0: f"<answer>{k}+" + repeated("x^2+", length) + "1</answer>",
     "step markers": lambda length, k=0: repeated("Step 1", length)[k:],
+    # NFKC reorders a run of combining marks by insertion sort: two classes out of order are its worst case.
+    "combining marks out of order": lambda length, k=0: "a" + "\u0301" * (length // 2 - k) + "\u0316" * (length // 2),
     "trailing whitespace": lambda length, k=0: (
         THINK_OPENING + THINK_TO_ANSWER + "\n</answer>" + " \t\n" * (length // 3 - k) + "x"
     ),

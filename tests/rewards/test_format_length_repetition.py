@@ -138,9 +138,12 @@ def test_repetition_penalty_is_not_escaped_with_invisible_or_full_width_characte
     plain = " ".join(" ".join(words) for _ in range(50))
     marked = " ".join(" ".join(word + invisible[copy % 6] * (1 + copy // 6) for word in words) for copy in range(50))
     wide = " ".join("ｓｏ ｔｈｅ ａｎｓｗｅｒ ｉｓ ４２ ." if copy % 2 else " ".join(words) for copy in range(50))
-    penalty, *escapes = reward([chat(plain), chat(marked), chat(wide)])
+    # Red team (later that day): default-ignorable marks outside the format category, and the blank braille cell.
+    ignorable = ["\ufe0f", "\U000e0100", "\u034f", "\u3164", "\u180b", "\u2800"]
+    unmarked = " ".join(" ".join(word + ignorable[copy % 6] * (1 + copy // 6) for word in words) for copy in range(50))
+    penalty, *escapes = reward([chat(plain), chat(marked), chat(wide), chat(unmarked)])
     assert penalty < -0.9
-    assert escapes == [pytest.approx(penalty)] * 2
+    assert escapes == [pytest.approx(penalty)] * 3
 
 
 def test_repetition_penalty_segments_chinese_with_jieba():
