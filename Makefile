@@ -59,7 +59,7 @@ demo:
 # The R1 recipe on GSM8K from SmolLM2-135M-Instruct, two arms (chain of thought; python tool calls), each cold-start
 # SFT, GRPO and evaluation of base, SFT and GRPO on GSM8K-test (docs/gsm8k.md). Meant for one GPU; FAST=1 runs the
 # whole pipeline on a CPU in minutes:
-#   make gsm8k [ARM=cot|tools|both] [SEED=0] [FAST=1] [VLLM=1] [COMPILE=1] [COMPILE_DECODING=1] [MINUTES=26] [GRPO_STEPS=10] [GRPO_LR=3e-5] [GRPO_GENERATIONS=16] [GRPO_CALCULATIONS=3] [OUTPUT_DIR=data/gsm8k]   -> results.json, report.md, curves-*.png
+#   make gsm8k [ARM=cot|tools|both] [SEED=0] [FAST=1] [VLLM=1] [COMPILE=1] [COMPILE_DECODING=1] [MINUTES=26] [GRPO_STEPS=40] [GRPO_LR=3e-5] [GRPO_GENERATIONS=16] [GRPO_CALCULATIONS=3] [OUTPUT_DIR=data/gsm8k]   -> results.json, report.md, curves-*.png
 gsm8k:
 	$(call only_variables,ARM SEED FAST OUTPUT_DIR VLLM COMPILE COMPILE_DECODING MINUTES GRPO_STEPS GRPO_LR GRPO_GENERATIONS GRPO_CALCULATIONS)
 	$(call only_switches,FAST VLLM COMPILE COMPILE_DECODING)
