@@ -221,7 +221,8 @@ def test_a_lease_with_less_left_than_a_plans_limits_cuts_them_and_the_runs_time_
     # The rest, which would have had the 680 s the run did not use, has what the lease leaves, its command unchanged
     # (less the seconds the run's fake took, several on a loaded machine).
     assert re.search(
-        r"cut from \d+ to (59\d|60[01]) s, to end before the lease does: python3 scripts/benchmarks/decode_step", run.stdout
+        r"cut from \d+ to (59\d|60[01]) s, to end before the lease does: python3 scripts/benchmarks/decode_step",
+        run.stdout,
     )
     assert "--time_budget_minutes" not in decode_step_call and "--rows 512" in decode_step_call
 
