@@ -3,6 +3,7 @@ routers against a local run of the router itself (served by uvicorn on a loopbac
 """
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -117,7 +118,8 @@ class FakeMorphInstance:
 
     def exec(self, command, timeout=None):
         assert command[:2] == ["python3", "-c"]
-        return SimpleNamespace(exit_code=0, stdout=run_script_here(command[2]), stderr="")
+        done = subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True, timeout=60)
+        return SimpleNamespace(exit_code=done.returncode, stdout=done.stdout, stderr=done.stderr)
 
     def stop(self):
         self.log.append("stopped")
@@ -135,6 +137,81 @@ def test_morph_provider_starts_runs_and_stops_an_instance(monkeypatch):
     [result] = MorphProvider(client=client).execute([ADD], test_batch_size=0)
     assert [o.verdict for o in result.outcomes] == [Verdict.PASSED, Verdict.FAILED]
     assert log == ["snapshot_test", "ready", "stopped"]
+
+
+# A program that cannot answer in time (it sleeps) but writes the result line itself: it reads every test's input
+# from the script's command line (`python3 -c SCRIPT`, as Morph runs it), forks a daemon that opens the script's
+# stdout through /proc and writes a line of passes followed by "X" (pushing the script's own line off its start),
+# then, with `kill`, kills the script so that its line never comes.
+FORGER = """
+import json, os, signal, time
+n = int(input())
+parent = os.getppid()
+script = open(f"/proc/{parent}/cmdline", "rb").read().split(bytes(1))[2].decode()
+job = json.loads(eval(script.split("job = json.loads(", 1)[1].split(")\\n", 1)[0]))
+passed = [{"exit_code": 0, "signal": None, "stdout": str(int(x) ** 2) + "\\n", "stderr": "", "timed_out": False,
+           "output_exceeded": False, "wall_seconds": 0.0} for x in job["inputs"]]
+if os.fork() == 0:
+    os.setsid()
+    try:
+        out = os.open(f"/proc/{parent}/fd/1", os.O_WRONLY)
+        os.write(out, ("OPEN_R1_RESULT " + json.dumps({"compile": {}, "results": passed}) + "\\nX").encode())
+    except OSError:
+        pass
+    if KILL:
+        try:
+            os.kill(parent, signal.SIGKILL)
+        except OSError:
+            pass
+    os._exit(0)
+time.sleep(30)
+"""
+
+
+@pytest.mark.parametrize("kill", [False, True])
+def test_a_program_cannot_write_the_evaluation_scripts_result(monkeypatch, kill):
+    """Red team (2026-11-28): on Morph such a program's three timed-out tests came back passed, score 1.0."""
+    monkeypatch.setenv("MORPH_SNAPSHOT_ID", "snapshot_test")
+    client = SimpleNamespace(instances=SimpleNamespace(start=lambda **_: FakeMorphInstance([])))
+    tests = tuple(TestCase(str(k), str(k * k)) for k in range(2, 5))
+    forger = Submission(FORGER.replace("KILL", str(kill)), "python", tests)
+    provider = MorphProvider(client=client, limits=Limits(wall_seconds=1, submission_wall_seconds=10), attempts=1)
+    [result] = provider.execute([forger], test_batch_size=0)
+    assert Verdict.PASSED not in [outcome.verdict for outcome in result.outcomes], result
+    assert result.score("partial") == 0.0
+
+
+# Forks a daemon in a session of its own that, a second later, creates the file its input names.
+DAEMON = r"""
+#include <cstdio>
+#include <string>
+#include <iostream>
+#include <unistd.h>
+int main() {
+    std::string path; std::cin >> path;
+    if (fork() == 0) { setsid(); sleep(1); FILE *f = fopen(path.c_str(), "w"); if (f) fclose(f); return 0; }
+    puts("3");
+}
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the evaluation script drops to its run uid only as root")
+def test_what_a_run_leaves_behind_is_killed_before_the_script_goes_on(tmp_path):
+    marker = tmp_path / "daemon-was-here"
+    tmp_path.chmod(0o777)
+    script = evaluation_script(Submission(DAEMON, "cpp", (TestCase(str(marker), "3"),)), "cpp", Limits())
+    parsed = parse_script_output(run_script_here(script))
+    assert parsed["results"][0]["stdout"] == "3\n"
+    time.sleep(2)
+    assert not marker.exists()
+
+
+def test_only_one_result_line_is_read():
+    line = 'OPEN_R1_RESULT {"compile": {}, "results": []}'
+    assert parse_script_output(line + "\n") == {"compile": {}, "results": []}
+    for output in (line + "\n" + line, line + "\nX" + line, "noise\n" + line, ""):
+        with pytest.raises(ValueError, match="not one OPEN_R1_RESULT line"):
+            parse_script_output(output)
 
 
 def test_morph_without_snapshot_says_how_to_fix(monkeypatch, tmp_path):

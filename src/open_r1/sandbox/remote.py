@@ -6,7 +6,9 @@ the program, compiles it if needed, runs it on every test input with a timeout a
 training process compares and scores (`base.grade_groups`), exactly as for the local sandbox. Since one
 sandbox session is the expensive part, every test of every group runs in that one session, after one compile;
 batch early stopping then only decides which tests count (later batches of a group count as failed), so rewards
-match the local provider's. The script keeps the submission within `Limits.submission_wall_seconds` (compile
+match the local provider's. A run cannot write the result: the script is not dumpable (its stdout cannot be opened
+through /proc), runs as root drop to `REMOTE_RUN_UID`, whatever a run leaves behind is killed before the next one,
+and an output other than exactly one result line is refused. The script keeps the submission within `Limits.submission_wall_seconds` (compile
 plus runs, on its own clock): each run gets at most the time left, and tests past it are not run (TIMEOUT).
 
 `RemoteProvider.execute` never raises for a provider failure: after retries with exponential back-off, the
@@ -39,22 +41,69 @@ from .languages import canonical_language
 
 logger = logging.getLogger(__name__)
 RESULT_MARKER = "OPEN_R1_RESULT "
+# The uid the evaluation script runs programs as where it runs as root (the compiler keeps root's): no capability
+# over the script, and after each run every process of it is killed.
+REMOTE_RUN_UID = 65534
 T = TypeVar("T")
 
 _EVALUATION_SCRIPT = r"""
-import json, os, subprocess, sys, tempfile, time
+import ctypes, json, os, signal, subprocess, sys, tempfile, time
 job = json.loads(__JOB__)
+try:  # not dumpable: a run of the same uid cannot open this script's /proc fds (its stdout) or memory
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
+except Exception:
+    pass
+as_root = os.geteuid() == 0
 work = tempfile.mkdtemp()
+os.chmod(work, 0o755)
 started = time.monotonic()
 def left():
     return job["submission_timeout"] - (time.monotonic() - started)
-def run(argv, stdin, timeout):
+def unprivileged():
+    os.setgroups([])
+    os.setgid(job["run_uid"])
+    os.setuid(job["run_uid"])
+def reachable(path):
+    child = os.fork()
+    if child == 0:
+        try:
+            unprivileged()
+            os._exit(0 if os.access(path, os.X_OK) else 1)
+        finally:
+            os._exit(1)
+    return os.waitpid(child, 0)[1] == 0
+def sweep(group):
+    # What a run left behind (daemons included) dies before the next one starts.
+    if not drop:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except OSError:
+            pass
+        return
+    killer = os.fork()
+    if killer == 0:
+        try:
+            os.setuid(job["run_uid"])
+            for _ in range(8):
+                os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        os._exit(0)
+    os.waitpid(killer, 0)
+def run(argv, stdin, timeout, trusted=False):
     start = time.monotonic()
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=work,
+                               start_new_session=True, preexec_fn=unprivileged if drop and not trusted else None)
     try:
-        done = subprocess.run(argv, input=stdin.encode(), capture_output=True, timeout=timeout, cwd=work)
+        stdout, stderr = process.communicate(stdin.encode(), timeout=timeout)
     except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        sweep(process.pid)
         return {"exit_code": None, "signal": None, "stdout": "", "stderr": "", "timed_out": True,
                 "wall_seconds": time.monotonic() - start}
+    sweep(process.pid)
+    done = subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
     code = done.returncode
     return {"exit_code": code if code >= 0 else None, "signal": -code if code < 0 else None,
             "stdout": done.stdout[: job["max_output"]].decode("utf-8", "replace"),
@@ -65,10 +114,13 @@ if job["language"] == "python":
     path = os.path.join(work, "solution.py")
     open(path, "w").write(job["source"])
     argv = [sys.executable, path]
+    # Runs drop root where the interpreter is theirs to run (it is in a sandbox image; a root-only install is not).
+    drop = as_root and reachable(sys.executable)
 else:
+    drop = as_root
     compiler = ["g++", "-x", "c++", "-std=c++17"] if job["language"] == "cpp" else ["gcc", "-x", "c"]
     compiled = run(compiler + ["-O2", "-o", os.path.join(work, "program"), "-", "-lm"], job["source"],
-                   min(job["compile_timeout"], left()))
+                   min(job["compile_timeout"], left()), trusted=True)
     argv = [os.path.join(work, "program")]
 results = []
 for data in ([] if compiled.get("exit_code", 0) != 0 else job["inputs"]):
@@ -88,15 +140,21 @@ def evaluation_script(submission: Submission, language: str, limits: Limits) -> 
         "submission_timeout": limits.submission_wall_seconds,
         "not_run": not_run_raw(),
         "max_output": limits.output_mb << 20,
+        "run_uid": REMOTE_RUN_UID,
     }
     return _EVALUATION_SCRIPT.replace("__JOB__", repr(json.dumps(job)))
 
 
 def parse_script_output(stdout: str) -> dict:
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(RESULT_MARKER):
-            return json.loads(line[len(RESULT_MARKER) :])
-    raise ValueError(f"the evaluation script printed no {RESULT_MARKER.strip()} line; output tail: {stdout[-500:]!r}")
+    """The evaluation script's one line of results. Anything more is refused: a run that reached the script's
+    stdout could otherwise add a line of its own, or push the real one off its line's start."""
+    lines = stdout.strip().splitlines()
+    if len(lines) != 1 or not lines[0].startswith(RESULT_MARKER):
+        raise ValueError(
+            f"the evaluation script's output is not one {RESULT_MARKER.strip()} line ({len(lines)} lines); "
+            f"output tail: {stdout[-500:]!r}"
+        )
+    return json.loads(lines[0][len(RESULT_MARKER) :])
 
 
 # Tries of a provider request (the first included) before it counts as failed.
