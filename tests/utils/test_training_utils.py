@@ -139,6 +139,25 @@ def test_the_model_card_of_an_offline_wandb_run_does_not_warn_about_its_missing_
     assert warned == ["something else", "URL not available in offline run"]
 
 
+@pytest.mark.parametrize(
+    "setting, warned",
+    [
+        ({"temperature": 0.01}, "temperature 0.01: a prompt's num_generations completions will be nearly alike"),
+        ({"beta": 100.0}, "beta 100: the KL penalty outweighs rewards of about 1"),
+        ({"repetition_penalty": 100.0}, "repetition_penalty 100: sampling scales down every token already"),
+    ],
+)
+def test_grpo_settings_it_seldom_learns_under_are_named(tmp_path, setting, warned):
+    """Red team (2026-11-28): each ran without a word (temperature 0.01 was flagged only at step 5, by the doctor)."""
+    from open_r1.configs import GRPOConfig
+    from open_r1.utils.training import settings_that_rarely_learn
+
+    args = GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", **setting)
+    (message,) = settings_that_rarely_learn(args)
+    assert message.startswith(warned)
+    assert settings_that_rarely_learn(GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False)) == []
+
+
 def test_a_run_at_learning_rate_0_says_it_trains_nothing(tmp_path, caplog):
     """Found by a red team: learning_rate 0 ran a whole GRPO run whose policy never moved (kl 0 at every step)."""
     import types

@@ -98,6 +98,42 @@ def resolve_checkpoint(training_args) -> str | None:
     return None
 
 
+# Beyond these, a GRPO setting is seldom what was meant (red team: each trained on with nothing said).
+LOW_TEMPERATURE = 0.3
+HIGH_BETA = 1.0
+HIGH_REPETITION_PENALTY = 2.0
+
+
+def settings_that_rarely_learn(training_args) -> list[str]:
+    """Warnings for settings a run accepts but seldom learns under: learning_rate 0; for GRPO a temperature so low
+    that a prompt's completions come out alike (no spread, no advantage), a KL coefficient that outweighs rewards of
+    about 1, a sampling repetition_penalty that garbles the text."""
+    messages = []
+    if training_args.learning_rate == 0:
+        messages.append(
+            "learning_rate 0: the optimizer never changes the weights, so this run trains nothing (it measures only)"
+        )
+    temperature = getattr(training_args, "temperature", None)
+    if temperature is not None and 0 < temperature < LOW_TEMPERATURE:
+        messages.append(
+            f"temperature {temperature:g}: a prompt's num_generations completions will be nearly alike, and a group "
+            "without reward spread teaches nothing (its advantages are 0); GRPO recipes sample at 0.6 to 1.0"
+        )
+    beta = getattr(training_args, "beta", None)
+    if beta is not None and beta >= HIGH_BETA:
+        messages.append(
+            f"beta {beta:g}: the KL penalty outweighs rewards of about 1, so the policy is held at the reference "
+            "model; GRPO recipes use 0 to 0.04"
+        )
+    penalty = getattr(training_args, "repetition_penalty", None)
+    if penalty is not None and penalty > HIGH_REPETITION_PENALTY:
+        messages.append(
+            f"repetition_penalty {penalty:g}: sampling scales down every token already in the text, which garbles "
+            "completions (they cannot repeat a number or a word); 1.0 leaves sampling alone"
+        )
+    return messages
+
+
 def start_run(script_args, training_args, model_args) -> str | None:
     """Checks that vLLM is there if asked for, seeds, sets up logging, settles the launch's precision, checks the Hub
     revision and wandb's login; returns the checkpoint
@@ -114,10 +150,8 @@ def start_run(script_args, training_args, model_args) -> str | None:
     if finished is not None:  # the run's whole output is why it has nothing to do
         logger.info(finished)
         _exit_without_training()
-    if training_args.learning_rate == 0:
-        logger.warning(
-            "learning_rate 0: the optimizer never changes the weights, so this run trains nothing (it measures only)"
-        )
+    for message in settings_that_rarely_learn(training_args):
+        logger.warning(message)
     check_hub_revision_exists(training_args)
     if "wandb" in training_args.report_to:
         check_wandb_login()
