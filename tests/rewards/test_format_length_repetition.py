@@ -1,6 +1,7 @@
 """Specification of the non-math rewards and of `get_reward_funcs` (format, tags, steps, length, repetition), and of
 `repeats_a_line`, the diagnostic beside the repetition penalty."""
 
+import json
 import math
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from open_r1.configs import GRPOScriptArguments
 from open_r1.rewards import (
     REWARD_FUNCS_REGISTRY,
+    accuracy_reward,
     format_reward,
     get_code_format_reward,
     get_cosine_scaled_reward,
@@ -324,3 +326,31 @@ def test_code_format_reward_gives_a_row_whose_language_is_not_a_name_none_and_gr
     assert "row 1 cannot be judged" in caplog.text and "got 3" in caplog.text
     with pytest.raises(ValueError, match=r"'language' column must hold one language per completion.*'python'"):
         reward([good], language="python")
+
+
+def with_reasoning_in_a_call(reasoning: str, answer: str) -> list[dict]:
+    """A tool rollout that writes its reasoning as a comment-only python call and answers briefly."""
+    call = {"type": "function", "function": {"name": "python", "arguments": {"code": f"# {reasoning}"}}}
+    return [
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "name": "python", "content": ""},
+        {"role": "assistant", "content": answer},
+    ]
+
+
+def test_reasoning_moved_into_a_tool_calls_arguments_still_counts_for_length_and_repetition():
+    """Red team (2026-11-28): the same 2,800 characters of repeated reasoning cost cosine and repetition nothing, and
+    won len_reward's +0.5, once written as a comment in a python call instead of the content."""
+    reasoning = "so we add the two numbers and then we check it again " * 52
+    in_content = chat(f"{reasoning}\\boxed{{42}}")
+    in_a_call = with_reasoning_in_a_call(reasoning, "\\boxed{42}")
+    as_json = with_reasoning_in_a_call(reasoning, "\\boxed{42}")
+    as_json[0]["tool_calls"][0]["function"]["arguments"] = json.dumps({"code": f"# {reasoning}"})
+    repetition = get_repetition_penalty_reward()([in_content, in_a_call, as_json])
+    assert repetition[0] < -0.9 and repetition[1:] == [pytest.approx(repetition[0], abs=0.01)] * 2
+    cosine = get_cosine_scaled_reward(max_len=1000)([in_content, in_a_call], solution=["42", "42"])
+    assert cosine[1] == pytest.approx(cosine[0])
+    short = chat("\\boxed{42}")
+    assert len_reward([short, in_a_call], solution=["42", "42"]) == [0.5, -0.5]
+    # The answer is still read from the content only.
+    assert accuracy_reward([with_reasoning_in_a_call("\\boxed{42}", "no idea")], solution=["42"]) == [0.0]

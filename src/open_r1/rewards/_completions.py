@@ -10,7 +10,13 @@ templates take them: `{"type": "text", "text": str}` parts are joined, parts of 
 and are skipped. Any other shape (a completion that is a list of strings, a number as content, a text part whose
 `text` is not a string) is the pipeline's mistake, not the model's: it raises ValueError naming the completion's
 index and the shape found, from whichever reward reads it first, rather than grading a guess.
+
+What a turn's tool calls carry (the python tool's `code`) is text the model wrote too: the rewards that weigh how
+much or how repetitively it wrote (length, cosine, repetition) read it beside the content (`tool_calls=True`), so
+that reasoning moved into a call's argument is not free; the rewards that grade the answer or the format do not.
 """
+
+import json
 
 
 def _shape(value) -> str:
@@ -43,8 +49,37 @@ def _content_text(content, where: str) -> str:
     return "".join(texts)
 
 
-def completion_text(completion, index: int | None = None) -> str:
-    """The text the model wrote in one completion (`index`: its position in the batch, for error messages)."""
+def _tool_call_text(calls) -> str:
+    """Every string a turn's tool calls carry in their arguments (a JSON text is read as JSON), one per line; a
+    number or other value as its text."""
+    arguments = [
+        (call.get("function", call) if isinstance(call, dict) else {}).get("arguments")
+        for call in (calls if isinstance(calls, (list, tuple)) else [])
+    ]
+    texts, pending = [], list(reversed(arguments))
+    while pending:  # not recursive: the model chooses how deep the arguments nest
+        value = pending.pop()
+        if isinstance(value, str):
+            try:
+                parsed = json.loads(value)
+            except (ValueError, RecursionError):
+                parsed = value
+            if isinstance(parsed, (dict, list)):
+                pending.append(parsed)
+            else:
+                texts.append(value)
+        elif isinstance(value, dict):
+            pending.extend(reversed(list(value.values())))
+        elif isinstance(value, (list, tuple)):
+            pending.extend(reversed(value))
+        elif value is not None:
+            texts.append(str(value))
+    return "\n".join(texts)
+
+
+def completion_text(completion, index: int | None = None, tool_calls: bool = False) -> str:
+    """The text the model wrote in one completion (`index`: its position in the batch, for error messages);
+    `tool_calls`: with what its turns' tool calls carry, after each turn's content."""
     where = "completion" if index is None else f"completions[{index}]"
     if isinstance(completion, str):
         return completion
@@ -61,14 +96,18 @@ def completion_text(completion, index: int | None = None) -> str:
             )
         if message.get("role", "assistant") == "assistant":
             parts.append(_content_text(message["content"], f"{where}[{number}]"))
+            calls = _tool_call_text(message.get("tool_calls")) if tool_calls else ""
+            if calls:
+                parts.append("\n" + calls)
     return "".join(parts)
 
 
-def completion_texts(completions) -> list[str]:
-    """The text of every completion of a reward call; ValueError naming the first completion of a shape not read."""
+def completion_texts(completions, tool_calls: bool = False) -> list[str]:
+    """The text of every completion of a reward call (`tool_calls`: as `completion_text`); ValueError naming the
+    first completion of a shape not read."""
     if not isinstance(completions, (list, tuple)):
         raise ValueError(f"completions must be a list with one completion per sample; got {_shape(completions)}")
-    return [completion_text(completion, index) for index, completion in enumerate(completions)]
+    return [completion_text(completion, index, tool_calls) for index, completion in enumerate(completions)]
 
 
 def prompt_texts(prompts, count: int) -> list[str | None]:

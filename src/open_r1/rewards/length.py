@@ -11,7 +11,7 @@
 
 Correctness comes from `open_r1.rewards.accuracy.grade_answers`; a sample whose gold answer cannot be parsed
 gets None (skipped by TRL), as in `accuracy_reward`. Lengths are in characters except for the DAPO
-punishment, which counts tokens.
+punishment, which counts tokens; a tool rollout's length counts what its calls carry (the code) beside its text.
 
 Not covered: token lengths for `cosine` and `length`, which count characters as upstream's do.
 """
@@ -42,7 +42,7 @@ def get_len_reward(
         texts = completion_texts(completions)
         golds = gold_answers(kwargs | {"solution": solution}, "len_reward", len(texts))
         correctness = grade_answers(texts, golds, num_workers=num_workers, timeout=timeout)
-        lengths = [len(text) for text in texts]
+        lengths = [len(text) for text in completion_texts(completions, tool_calls=True)]
         if not lengths:
             return []
         min_len, max_len = min(lengths), max(lengths)
@@ -84,7 +84,7 @@ def get_cosine_scaled_reward(
         golds = gold_answers(kwargs | {"solution": solution}, "cosine_scaled_reward", len(texts))
         correctness = grade_answers(texts, golds, num_workers=num_workers, timeout=timeout)
         rewards: list[float | None] = []
-        for text, correct in zip(texts, correctness):
+        for text, correct in zip(completion_texts(completions, tool_calls=True), correctness):
             if correct is None:
                 rewards.append(None)
                 continue
