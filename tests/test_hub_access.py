@@ -274,7 +274,7 @@ def test_the_training_command_line_checks_its_hub_ids_and_pushes(hub_home, tmp_p
     check_command_line(["--config", str(recipe), *local, "--push_to_hub=False"])
     check_command_line(["--config", str(recipe), "--dataset-name", "train.jsonl", "--push-to-hub", "f"])
     with pytest.raises(UsageError, match="push_to_hub needs the Hub"):  # a bare flag means true, so does t
-        check_command_line(["--config", str(recipe), *local, "--push_to_hub", "false", "--push_to_hub"])
+        check_command_line(["--config", str(recipe), *local, "--push_to_hub"])
     with pytest.raises(UsageError, match="push_to_hub needs the Hub"):
         check_command_line(["--config", str(recipe), *local, "--push_to_hub", "t"])
     with pytest.raises(UsageError, match="push_to_hub_revision needs the Hub: add --push_to_hub_revision false$"):
