@@ -457,8 +457,9 @@ def test_the_end_of_training_says_what_share_of_the_groups_gave_no_gradient(capl
     )
 
 
-def test_a_run_too_short_for_the_training_checks_ends_with_a_warning_when_its_groups_had_no_spread(caplog):
-    """Found by a red team: a 4-step smoke test with every group flat ended with an INFO line only."""
+def test_a_run_too_short_for_the_training_checks_ends_naming_zero_spread_when_its_groups_had_no_spread(caplog):
+    """Found by a red team: a 4-step smoke test with every group flat ended with the plain spread line only. Named as
+    the doctor's finding, but as INFO: the README's own 2-step GRPO is such a run, and prints no warning."""
     doctor = make_doctor(patience=5, settings={"num_generations": 8, "temperature": 0.7, "dynamic_sampling": False})
     feed(doctor, [grpo_log(accuracy=(0.0, 0.0), zero_std=1.0)] * 4, caplog)
     with caplog.at_level(logging.INFO, logger="open_r1.doctor"):
@@ -469,6 +470,7 @@ def test_a_run_too_short_for_the_training_checks_ends_with_a_warning_when_its_gr
     )
     assert "sampling too narrow to vary the completions (num_generations 8, temperature 0.7)" in caplog.text
     assert "Reward spread over the run" not in caplog.text
+    assert {record.levelname for record in caplog.records if "zero_spread" in record.getMessage()} == {"INFO"}
     # A run long enough for the training check, whose windows stayed under the share, gets the INFO line (a review's).
     caplog.clear()
     doctor = make_doctor(patience=5)

@@ -727,8 +727,9 @@ class TrainingDoctor(TrainerCallback):
             return
         share = statistics.fmean(self._zero_spread_shares)
         if share > self.zero_std_share and len(self._zero_spread_shares) < self.patience:
-            # Too few logging steps for the training check: a smoke test is when a user looks.
-            logger.warning(
+            # Too few logging steps for the training check: a smoke test is when a user looks. Named, not warned: a
+            # smoke test (the README's 2 GRPO steps) is flat by design, and our own commands print no warnings.
+            logger.info(
                 "GRPO doctor [zero_spread], over the run's %d logging steps (fewer than doctor_patience %d to warn "
                 "while training): %.0f%% of the groups had no reward spread, so nothing was learnt from them. %s",
                 len(self._zero_spread_shares),
