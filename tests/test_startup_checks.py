@@ -505,6 +505,10 @@ def test_use_vllm_without_vllm_installed_is_refused_before_anything_loads(monkey
         ("bf16: 3", "bf16: expected bool | None, got 3"),
         ("learning_rate: fast", "learning_rate: expected float, got 'fast'"),
         ("bf16: maybe", "bf16: expected bool | None, got 'maybe'"),
+        # A newcomer audit's: each reached the configs' checks as a traceback.
+        ("learning_rate: null", "learning_rate: expected float, got null; leave it out for its default (1e-06)"),
+        ("seed: null", "seed: expected int, got null; leave it out for its default (42)"),
+        ("run_name: [a, b]", "run_name: expected str, got ['a', 'b']"),
     ],
 )
 def test_a_recipe_value_of_the_wrong_type_is_named_before_the_model_loads(tmp_path, setting, message):
@@ -527,6 +531,8 @@ def test_recipe_values_of_the_field_types_parse_as_they_are(tmp_path):
     )
     script_args, _, _ = parse(tmp_path, GRPO_RECIPE.replace("dataset_name: d\n", "") + mixture)
     assert script_args.dataset_mixture.datasets[0].weight == 0.5  # a mapping-typed field takes the mapping
+    _, training_args, _ = parse(tmp_path, f"{GRPO_RECIPE}max_prompt_length: null\nbf16: null\n")
+    assert training_args.max_prompt_length is None  # null where the field takes None
 
 
 def test_one_benchmark_may_be_written_as_a_string(tmp_path):

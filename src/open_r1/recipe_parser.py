@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import os
 import sys
+import typing
 from dataclasses import fields
 from typing import Any
 
@@ -100,6 +101,10 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         self._known_fields = {f.name for f in all_fields} - set(upstream_recipes.TRANSFORMERS_ALIASES)
         self._defaults = {f.name: _default(f) for f in all_fields}
         self._field_types = {f.name: _type_name(f.type) for f in all_fields}
+        # As the classes declare them: HfArgumentParser rewrites a field's `type` to what argparse converts with.
+        self._declared_types = {
+            name: str(hint) for kind in self.dataclass_types for name, hint in typing.get_type_hints(kind).items()
+        }
         self._recipe_source = "recipe"
         self._explicit_fields: set[str] = set()
         self._implied_fields: set[str] = set()  # set by compat for what an upstream recipe left unset
@@ -202,10 +207,24 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         (`learning_rate: fast`) it would name as if from the command line, without the recipe."""
         for name, value in settings.items():
             action = self._option_string_actions.get(f"--{name}")
-            if action is None or action.type in (None, str) or value is None:
+            if action is None:
                 continue
-            if isinstance(value, dict) and "dict" in self._field_types.get(name, ""):
+            expected = self._field_types.get(name, getattr(action.type, "__name__", "another value"))
+            if value is None:
+                if not self._takes_none(name, action):  # `learning_rate: null` reached the config's checks
+                    raise UsageError(
+                        f"{self._recipe_source}: {name}: expected {expected}, got null; leave it out for its default "
+                        f"({self._defaults[name]!r})"
+                    )
+                continue
+            declared = self._declared_types.get(name, expected)
+            if isinstance(value, dict) and "dict" in declared:
                 continue  # a mapping-typed field (dataset_mixture) takes the recipe's mapping as it is
+            if action.type in (None, str):
+                takes_list = action.nargs in ("+", "*") or "list" in declared
+                if isinstance(value, (list, dict)) and not takes_list:  # str() would pass it
+                    raise UsageError(f"{self._recipe_source}: {name}: expected {expected}, got {value!r}")
+                continue
             items = value if isinstance(value, list) and action.nargs in ("+", "*") else [value]
             for item in items:
                 try:
@@ -213,8 +232,15 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
                         raise ValueError
                     action.type(str(item))
                 except (TypeError, ValueError, argparse.ArgumentTypeError):
-                    expected = self._field_types.get(name, getattr(action.type, "__name__", "another value"))
                     raise UsageError(f"{self._recipe_source}: {name}: expected {expected}, got {value!r}") from None
+
+    def _takes_none(self, name: str, action: argparse.Action) -> bool:
+        """Whether a field may be None: its default is, its type says so, or TRL's parser reads "None" for it."""
+        return (
+            self._defaults.get(name) is None
+            or "None" in self._declared_types.get(name, "")
+            or getattr(action.type, "__qualname__", "").startswith("_accept_none")
+        )
 
     def _refuse_unknown_options(self, names: set[str]) -> None:
         """Raises for the `--name`s argparse would not take: not an option (shortened ones included)."""
