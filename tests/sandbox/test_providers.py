@@ -3,9 +3,11 @@ routers against a local run of the router itself (served by uvicorn on a loopbac
 """
 
 import json
-import os
+import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from types import SimpleNamespace
@@ -158,7 +160,7 @@ if os.fork() == 0:
         os.write(out, ("OPEN_R1_RESULT " + json.dumps({"compile": {}, "results": passed}) + "\\nX").encode())
     except OSError:
         pass
-    if KILL:
+    if __KILL__:
         try:
             os.kill(parent, signal.SIGKILL)
         except OSError:
@@ -174,14 +176,15 @@ def test_a_program_cannot_write_the_evaluation_scripts_result(monkeypatch, kill)
     monkeypatch.setenv("MORPH_SNAPSHOT_ID", "snapshot_test")
     client = SimpleNamespace(instances=SimpleNamespace(start=lambda **_: FakeMorphInstance([])))
     tests = tuple(TestCase(str(k), str(k * k)) for k in range(2, 5))
-    forger = Submission(FORGER.replace("KILL", str(kill)), "python", tests)
+    forger = Submission(FORGER.replace("__KILL__", str(kill)), "python", tests)
     provider = MorphProvider(client=client, limits=Limits(wall_seconds=1, submission_wall_seconds=10), attempts=1)
     [result] = provider.execute([forger], test_batch_size=0)
     assert Verdict.PASSED not in [outcome.verdict for outcome in result.outcomes], result
     assert result.score("partial") == 0.0
 
 
-# Forks a daemon in a session of its own that, a second later, creates the file its input names.
+# Forks a daemon in a session of its own that, a second later, creates the file its input names; the daemon keeps
+# the run's output pipes open.
 DAEMON = r"""
 #include <cstdio>
 #include <string>
@@ -195,15 +198,69 @@ int main() {
 """
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the evaluation script drops to its run uid only as root")
 def test_what_a_run_leaves_behind_is_killed_before_the_script_goes_on(tmp_path):
-    marker = tmp_path / "daemon-was-here"
-    tmp_path.chmod(0o777)
-    script = evaluation_script(Submission(DAEMON, "cpp", (TestCase(str(marker), "3"),)), "cpp", Limits())
-    parsed = parse_script_output(run_script_here(script))
-    assert parsed["results"][0]["stdout"] == "3\n"
-    time.sleep(2)
-    assert not marker.exists()
+    shared = pathlib.Path(tempfile.mkdtemp(prefix="open-r1-daemon-"))  # any uid may write here, as in /tmp
+    try:
+        shared.chmod(0o777)
+        # The daemon does what it says when nothing sweeps it (the program run directly).
+        subprocess.run(["g++", "-x", "c++", "-o", tmp_path / "daemon", "-"], input=DAEMON, text=True, check=True)
+        subprocess.run(
+            [tmp_path / "daemon"], input=str(shared / "control"), capture_output=True, text=True, check=True
+        )
+        time.sleep(1.5)
+        assert (shared / "control").exists()
+        # Through the script: its run answers, and the daemon is gone before it could write.
+        tests = (TestCase(str(shared / "marker"), "3"),)
+        started = time.monotonic()
+        parsed = parse_script_output(
+            run_script_here(evaluation_script(Submission(DAEMON, "cpp", tests), "cpp", Limits()))
+        )
+        assert parsed["results"][0]["stdout"] == "3\n" and not parsed["results"][0]["timed_out"]
+        assert time.monotonic() - started < 10  # its open pipes kept the script waiting for the timeout no more
+        time.sleep(1.5)
+        assert not (shared / "marker").exists()
+    finally:
+        shutil.rmtree(shared)
+
+
+WRITERS = {
+    "python": "open('scratch.txt', 'w').write(input())\nprint(open('scratch.txt').read())",
+    "cpp": '#include <cstdio>\nint main(){ int n; scanf("%d", &n); FILE *f = fopen("scratch.txt", "w");'
+    ' if (!f) return 1; fprintf(f, "%d", n); fclose(f); f = fopen("scratch.txt", "r"); fscanf(f, "%d", &n);'
+    ' printf("%d\\n", n); }',
+}
+
+
+@pytest.mark.parametrize("language", WRITERS)
+def test_an_honest_run_may_write_files_in_its_working_folder(language):
+    """A review's: runs dropped to their uid could not write where they ran (the script's root-owned folder)."""
+    writer = Submission(WRITERS[language], language, (TestCase("7", "7"), TestCase("8", "8")))
+    parsed = parse_script_output(run_script_here(evaluation_script(writer, language, Limits())))
+    assert [result["stdout"] for result in parsed["results"]] == ["7\n", "8\n"]
+
+
+def test_a_scripts_sweep_leaves_another_scripts_runs_alone():
+    """A review's: each script killed every process of the shared run uid, so two scripts on one host killed each
+    other's honest runs."""
+    slow = Submission(
+        '#include <cstdio>\n#include <unistd.h>\nint main(){ sleep(2); puts("3"); }', "cpp", (TestCase("", "3"),)
+    )
+    quick = Submission('#include <cstdio>\nint main(){ puts("3"); }', "cpp", (TestCase("", "3"),) * 20)
+    outputs = {}
+    threads = [
+        threading.Thread(
+            target=lambda name=name, s=s: outputs.update(
+                {name: run_script_here(evaluation_script(s, "cpp", Limits()))}
+            )
+        )
+        for name, s in (("slow", slow), ("quick", quick))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert parse_script_output(outputs["slow"])["results"][0]["stdout"] == "3\n"
+    assert {result["stdout"] for result in parse_script_output(outputs["quick"])["results"]} == {"3\n"}
 
 
 def test_only_one_result_line_is_read():

@@ -6,10 +6,16 @@ the program, compiles it if needed, runs it on every test input with a timeout a
 training process compares and scores (`base.grade_groups`), exactly as for the local sandbox. Since one
 sandbox session is the expensive part, every test of every group runs in that one session, after one compile;
 batch early stopping then only decides which tests count (later batches of a group count as failed), so rewards
-match the local provider's. A run cannot write the result: the script is not dumpable (its stdout cannot be opened
-through /proc), runs as root drop to `REMOTE_RUN_UID`, whatever a run leaves behind is killed before the next one,
-and an output other than exactly one result line is refused. The script keeps the submission within `Limits.submission_wall_seconds` (compile
-plus runs, on its own clock): each run gets at most the time left, and tests past it are not run (TIMEOUT).
+match the local provider's. The script keeps the submission within `Limits.submission_wall_seconds` (compile plus
+runs, on its own clock): each run gets at most the time left, and tests past it are not run (TIMEOUT).
+
+A run cannot write the result: the script is not dumpable (a run of its uid cannot open its stdout through /proc);
+under a root script runs drop to `REMOTE_RUN_UID` where that uid can run the interpreter (a sandbox image's can; the
+result's `dropped_root` says whether they did); the script is a subreaper, so whatever a run leaves behind, daemons
+in sessions of their own included, is its child and is killed before the next run; each run works in a folder of
+its own; and an output other than exactly one result line is refused.
+
+Not covered: a run that becomes root inside the session (passwordless `sudo`) can do what the script can.
 
 `RemoteProvider.execute` never raises for a provider failure: after retries with exponential back-off, the
 submission gets SANDBOX_ERROR verdicts (reward 0) and a warning is logged.
@@ -42,91 +48,126 @@ from .languages import canonical_language
 logger = logging.getLogger(__name__)
 RESULT_MARKER = "OPEN_R1_RESULT "
 # The uid the evaluation script runs programs as where it runs as root (the compiler keeps root's): no capability
-# over the script, and after each run every process of it is killed.
+# over the script.
 REMOTE_RUN_UID = 65534
 T = TypeVar("T")
 
 _EVALUATION_SCRIPT = r"""
-import ctypes, json, os, signal, subprocess, sys, tempfile, time
+import ctypes, json, os, shutil, signal, subprocess, sys, tempfile, threading, time
 job = json.loads(__JOB__)
-try:  # not dumpable: a run of the same uid cannot open this script's /proc fds (its stdout) or memory
-    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
-except Exception:
-    pass
+libc = ctypes.CDLL(None)
+libc.prctl(4, 0, 0, 0, 0)  # not dumpable: a run of the same uid cannot open this script's /proc fds or memory
+libc.prctl(36, 1, 0, 0, 0)  # a subreaper: what a run leaves behind, daemons included, becomes this script's child
 as_root = os.geteuid() == 0
 work = tempfile.mkdtemp()
 os.chmod(work, 0o755)
 started = time.monotonic()
 def left():
     return job["submission_timeout"] - (time.monotonic() - started)
-def unprivileged():
-    os.setgroups([])
-    os.setgid(job["run_uid"])
-    os.setuid(job["run_uid"])
+def children():
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if entry.isdigit() and stat.read().rsplit(")", 1)[1].split()[1] == str(os.getpid()):
+                    pids.append(int(entry))
+        except (OSError, IndexError):
+            pass
+    return pids
+before = set(children())  # the host's own (a notebook kernel's), never swept
+def sweep():
+    for _ in range(100):
+        pids = [pid for pid in children() if pid not in before]
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in pids:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
 def reachable(path):
-    child = os.fork()
-    if child == 0:
-        try:
-            unprivileged()
-            os._exit(0 if os.access(path, os.X_OK) else 1)
-        finally:
-            os._exit(1)
-    return os.waitpid(child, 0)[1] == 0
-def sweep(group):
-    # What a run left behind (daemons included) dies before the next one starts.
-    if not drop:
-        try:
-            os.killpg(group, signal.SIGKILL)
-        except OSError:
-            pass
-        return
-    killer = os.fork()
-    if killer == 0:
-        try:
-            os.setuid(job["run_uid"])
-            for _ in range(8):
-                os.kill(-1, signal.SIGKILL)
-        except OSError:
-            pass
-        os._exit(0)
-    os.waitpid(killer, 0)
+    try:
+        probe = subprocess.run([path, "-c", ""], user=job["run_uid"], group=job["run_uid"], extra_groups=[],
+                               capture_output=True, cwd=work)
+    except OSError:
+        return False
+    return probe.returncode == 0
+def drain(stream, kept, limit):
+    while True:
+        chunk = stream.read(65536)
+        if not chunk:
+            return
+        if len(kept[0]) <= limit:
+            kept[0] += chunk
+def feed(stream, data):
+    try:
+        stream.write(data)
+        stream.close()
+    except OSError:
+        pass
 def run(argv, stdin, timeout, trusted=False):
     start = time.monotonic()
-    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=work,
-                               start_new_session=True, preexec_fn=unprivileged if drop and not trusted else None)
+    unprivileged = drop and not trusted
+    cwd = tempfile.mkdtemp(dir=work)  # each run writes where no other run reads
+    if unprivileged:
+        os.chown(cwd, job["run_uid"], job["run_uid"])
+    identity = {"user": job["run_uid"], "group": job["run_uid"], "extra_groups": []} if unprivileged else {}
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+                               start_new_session=True, **identity)
+    stdout, stderr = [b""], [b""]
+    threads = [threading.Thread(target=drain, args=(process.stdout, stdout, job["max_output"])),
+               threading.Thread(target=drain, args=(process.stderr, stderr, 1 << 20)),
+               threading.Thread(target=feed, args=(process.stdin, stdin.encode()))]
+    for thread in threads:
+        thread.start()
     try:
-        stdout, stderr = process.communicate(stdin.encode(), timeout=timeout)
+        process.wait(timeout=timeout)
+        timed_out = False
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-        sweep(process.pid)
+        timed_out = True
+    sweep()  # before reading on: a daemon holding the output pipes would keep them open
+    for thread in threads:
+        thread.join()
+    shutil.rmtree(cwd, ignore_errors=True)
+    seconds = time.monotonic() - start
+    if timed_out:
         return {"exit_code": None, "signal": None, "stdout": "", "stderr": "", "timed_out": True,
-                "wall_seconds": time.monotonic() - start}
-    sweep(process.pid)
-    done = subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
-    code = done.returncode
+                "wall_seconds": seconds}
+    code = process.returncode
     return {"exit_code": code if code >= 0 else None, "signal": -code if code < 0 else None,
-            "stdout": done.stdout[: job["max_output"]].decode("utf-8", "replace"),
-            "stderr": done.stderr[-4000:].decode("utf-8", "replace"), "timed_out": False,
-            "output_exceeded": len(done.stdout) > job["max_output"], "wall_seconds": time.monotonic() - start}
+            "stdout": stdout[0][: job["max_output"]].decode("utf-8", "replace"),
+            "stderr": stderr[0][-4000:].decode("utf-8", "replace"), "timed_out": False,
+            "output_exceeded": len(stdout[0]) > job["max_output"], "wall_seconds": seconds}
 compiled = {}
 if job["language"] == "python":
     path = os.path.join(work, "solution.py")
-    open(path, "w").write(job["source"])
+    with open(path, "w") as handle:
+        handle.write(job["source"])
+    os.chmod(path, 0o644)
     argv = [sys.executable, path]
     # Runs drop root where the interpreter is theirs to run (it is in a sandbox image; a root-only install is not).
     drop = as_root and reachable(sys.executable)
 else:
     drop = as_root
+    program = os.path.join(work, "program")
     compiler = ["g++", "-x", "c++", "-std=c++17"] if job["language"] == "cpp" else ["gcc", "-x", "c"]
-    compiled = run(compiler + ["-O2", "-o", os.path.join(work, "program"), "-", "-lm"], job["source"],
-                   min(job["compile_timeout"], left()), trusted=True)
-    argv = [os.path.join(work, "program")]
+    compiled = run(compiler + ["-O2", "-o", program, "-", "-lm"], job["source"], min(job["compile_timeout"], left()),
+                   trusted=True)
+    if compiled.get("exit_code") == 0:
+        os.chmod(program, 0o755)
+    argv = [program]
 results = []
 for data in ([] if compiled.get("exit_code", 0) != 0 else job["inputs"]):
     seconds = min(job["timeout"], left())
     results.append(run(argv, data, seconds) if seconds > 0 else job["not_run"])
-print("OPEN_R1_RESULT " + json.dumps({"compile": compiled, "results": results}))
+print("OPEN_R1_RESULT " + json.dumps({"compile": compiled, "results": results, "dropped_root": drop}))
 """
 
 
