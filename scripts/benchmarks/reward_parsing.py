@@ -62,6 +62,7 @@ SHAPES = {
     "step markers": lambda length, k=0: repeated("Step 1", length)[k:],
     # NFKC reorders a run of combining marks by insertion sort: two classes out of order are its worst case.
     "combining marks out of order": lambda length, k=0: "a" + "\u0301" * (length // 2 - k) + "\u0316" * (length // 2),
+    "marks in precomposed signs": lambda length, k=0: "a" + "\u0f73\u0f75\u0f81" * ((length - k) // 3),
     "trailing whitespace": lambda length, k=0: (
         THINK_OPENING + THINK_TO_ANSWER + "\n</answer>" + " \t\n" * (length // 3 - k) + "x"
     ),

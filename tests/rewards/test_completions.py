@@ -116,3 +116,19 @@ def test_tool_turns_and_other_roles_are_not_graded():
     ]
     assert completion_text(rollout) == "\\boxed{3}"
     assert completion_text({"content": "single message"}) == "single message"
+
+
+def test_tool_calls_of_any_shape_give_their_argument_strings_once():
+    """A review's: a call whose `function` is not a mapping raised AttributeError; one that holds itself looped."""
+    looping = {"code": "x = 1"}
+    looping["again"] = looping
+    calls = [
+        {"function": "python"},
+        {"function": None},
+        None,
+        {"function": {"arguments": looping}},
+        {"type": "function", "function": {"name": "python", "arguments": '{"code": "print(2)", "n": 3}'}},
+    ]
+    completion = [{"role": "assistant", "content": "text", "tool_calls": calls}]
+    assert completion_text(completion, tool_calls=True) == "text\nx = 1\nprint(2)\n3"
+    assert completion_text(completion) == "text"

@@ -52,13 +52,17 @@ def _content_text(content, where: str) -> str:
 def _tool_call_text(calls) -> str:
     """Every string a turn's tool calls carry in their arguments (a JSON text is read as JSON), one per line; a
     number or other value as its text."""
-    arguments = [
-        (call.get("function", call) if isinstance(call, dict) else {}).get("arguments")
-        for call in (calls if isinstance(calls, (list, tuple)) else [])
-    ]
-    texts, pending = [], list(reversed(arguments))
+    arguments = []
+    for call in calls if isinstance(calls, (list, tuple)) else []:
+        function = call.get("function", call) if isinstance(call, dict) else None
+        arguments.append(function.get("arguments") if isinstance(function, dict) else None)
+    texts, pending, seen = [], list(reversed(arguments)), {}  # seen: id -> the object, kept alive so ids stay apart
     while pending:  # not recursive: the model chooses how deep the arguments nest
         value = pending.pop()
+        if isinstance(value, (dict, list, tuple)):
+            if id(value) in seen:  # a structure that holds itself (a pipeline's, never parsed JSON) is read once
+                continue
+            seen[id(value)] = value
         if isinstance(value, str):
             try:
                 parsed = json.loads(value)
