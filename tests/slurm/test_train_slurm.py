@@ -231,11 +231,12 @@ def test_grpo_with_vllm_on_one_node_is_refused(submit):
 
 def test_grpo_args_naming_the_vllm_server_address_are_refused(submit, tmp_path):
     # The script points training at its own server node; a second --vllm_server_host would silently lose to it.
-    grpo = [*GRPO_WITH_VLLM[:-1], GRPO_WITH_VLLM[-1] + " --vllm_server_host=10.0.0.9"]
-    result = submit(["--nodes=2", "slurm/train.slurm", *grpo], OPEN_R1_TRAIN_SCRIPT=PROBE, PROBE_OUT=str(tmp_path))
-    assert result.returncode != 0, result
-    assert "--args sets --vllm_server_host, which this script sets" in result.output, result
-    assert not read_ranks(tmp_path)
+    for option in ("--vllm_server_host=10.0.0.9", "--vllm-server-port 8000", "--vllm_server_base_url http://h:8000"):
+        grpo = [*GRPO_WITH_VLLM[:-1], f"{GRPO_WITH_VLLM[-1]} {option}"]
+        result = submit(["--nodes=2", "slurm/train.slurm", *grpo], OPEN_R1_TRAIN_SCRIPT=PROBE, PROBE_OUT=str(tmp_path))
+        assert result.returncode != 0, result
+        assert f"--args sets {option.split()[0].split('=')[0]}, which this script sets" in result.output, result
+        assert not read_ranks(tmp_path)
 
 
 def test_grpo_with_colocated_vllm_trains_on_every_node_without_a_server(submit, tmp_path):
