@@ -10,7 +10,8 @@ in the length, 100 when quadratic ("~" where the shorter run took under a millis
 (reward, shape) pair that takes longer than `--budget` seconds at one size is not run at the larger ones ("-"). The
 shapes (`SHAPES`: runs of backticks, code fences opened and never closed, answer blocks repeated by a truncated
 completion, unclosed tags, the format's separators repeated, braces opened and never closed, floods of `\\boxed{`,
-step markers, huge sums, combining marks out of order) are also what tests/rewards/test_linear_time.py grades in batches under a time limit.
+step markers, huge sums, combining marks out of order and in precomposed signs) are also what
+tests/rewards/test_linear_time.py grades in batches under a time limit.
 
 The code rewards run on an instant provider that passes every test without running anything, so that what is
 timed is the completion's parsing, not the programs (see scripts/benchmarks/sandbox.py for those). The accuracy

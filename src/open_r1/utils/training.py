@@ -98,7 +98,7 @@ def resolve_checkpoint(training_args) -> str | None:
     return None
 
 
-# Beyond these, a GRPO setting is seldom what was meant (red team: each trained on with nothing said).
+# Beyond these, a GRPO setting is seldom what was meant.
 LOW_TEMPERATURE = 0.3
 HIGH_BETA = 1.0
 HIGH_REPETITION_PENALTY = 2.0
