@@ -3,6 +3,7 @@
     python scripts/demo.py [--tools] [--model smollm2] [--seed 1] [--fast] [--output_dir D]   # --help for more
 
 The demo itself is the package `open_r1.demo` (its docstring maps the modules).
+Not covered: real benchmarks (`make gsm8k`, `make evaluate`), GPUs beyond what `open_r1.demo` says.
 """
 
 from open_r1.demo.cli import main

@@ -4,6 +4,7 @@ typed.
     python scripts/demo_report.py docs/results/demo/*.json --output docs/demo.md   # the measured runs kept there
 
 The page itself is `open_r1.demo.docs_page` (its docstring says what it holds).
+Not covered: the benchmarks' tables (each script under scripts/benchmarks/ writes its own, `--write_docs`).
 """
 
 from open_r1.demo.docs_page import main

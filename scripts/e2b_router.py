@@ -4,6 +4,8 @@
     # then in the recipe: code_provider: e2b, e2b_router_url: <host>:8000
 
 `--backend local` serves the same API from the local sandbox (no account). API: open_r1/sandbox/router.py.
+Not covered: authentication of its callers (run it where only the training nodes reach it), Piston (its own
+workers are the router).
 """
 
 from open_r1.sandbox.router import main

@@ -2,7 +2,8 @@
 
     python scripts/gsm8k.py [--arm cot|tools|both] [--seed 0] [--fast] [--output_dir D]   # --help for more
 
-The pipeline itself is `open_r1.demo.gsm8k` (its docstring lists the stages), its command line `open_r1.demo.gsm8k_cli`.
+The pipeline itself is `open_r1.demo.gsm8k` (its docstring lists the stages), its command line
+`open_r1.demo.gsm8k_cli`. Not covered: other benchmarks and models (`make evaluate`, the recipes).
 """
 
 from open_r1.demo.gsm8k_cli import main

@@ -3,6 +3,8 @@
     check_ignored_fields(values, explicit, defaults)          # RecipeParser, once the recipe is parsed
     check_soft_overlong_reach(values)                         # likewise
     check_continuous_batching_precision(values)               # likewise
+    check_reward_weights(values)                              # likewise
+    check_mixture_test_split(values)                          # likewise
     check_sft_dataset(dataset, script_args, training_args)    # sft.py, once the dataset is loaded
     check_grpo_dataset(dataset, script_args, training_args)   # grpo.py, likewise
     check_sft_lengths(trainer.train_dataset, len(train_dataset), training_args)  # sft.py, once the trainer is built
@@ -16,6 +18,9 @@
   that decides the mode; silently training without the setting is worse.
 - `check_soft_overlong_reach`: `soft_overlong_punishment` whose ramp starts beyond `max_completion_length`, so it
   pays 0 for every completion.
+- `check_reward_weights`: one weight per reward, not all of them 0 (a single 0 is named in a warning).
+- `check_mixture_test_split`: a mixture's `test_split_size` under `eval_strategy: no` (its rows would leave training
+  and never be evaluated).
 - `check_continuous_batching_precision`: `use_transformers_continuous_batching` in mixed precision over float32
   weights without DeepSpeed: TRL 1.16 casts the policy to bf16/fp16 in place before generating and never back, so
   the run would go on updating half-precision weights.

@@ -9,4 +9,5 @@
 - `contamination`: a word n-gram index of benchmark problems that flags dataset rows overlapping them.
 - `jsonl`: an append-only JSONL file that survives being killed mid-write, for resumable generation.
 Nothing here imports torch, transformers or TRL.
+Not covered: tokenising and formatting for training (TRL's trainers), prompts for GRPO (`open_r1.grpo`).
 """

@@ -16,4 +16,5 @@
   defaults every path shares.
 Benchmark files are read by `open_r1.data.benchmarks`. Upstream's path `open_r1.utils.evaluation` re-exports
 the launcher. Nothing here imports torch, transformers or TRL until a model is loaded.
+Not covered: evaluation during training (TRL's `eval_strategy`), the grading itself (`open_r1.rewards.accuracy`).
 """

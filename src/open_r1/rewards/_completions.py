@@ -14,6 +14,8 @@ index and the shape found, from whichever reward reads it first, rather than gra
 What a turn's tool calls carry (the python tool's `code`) is text the model wrote too: the rewards that weigh how
 much or how repetitively it wrote (length, cosine, repetition) read it beside the content (`tool_calls=True`), so
 that reasoning moved into a call's argument is not free; the rewards that grade the answer or the format do not.
+
+Not covered: token counts (TRL's `completion_ids`, which the DAPO punishment reads), the tools' own output.
 """
 
 import json

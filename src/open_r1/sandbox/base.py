@@ -1,5 +1,9 @@
 """What every code execution provider shares: submissions, limits, verdicts, output comparison and scoring.
 
+    submission = Submission(source, "python", (TestCase("1 2", "3"),))
+    [result] = provider.execute([submission], test_batch_size=1)    # a CodeExecutionProvider (open_r1.sandbox)
+    result.score("partial"), [outcome.verdict for outcome in result.outcomes]
+
 A provider takes submissions (a program, its language and its stdin/stdout test cases, optionally in groups such as
 IOI subtasks) and returns one `ProgramResult` per submission: a verdict per test case and the reward under a
 scoring mode. A submission's program is compiled once, whatever the number of its groups and batches, and its

@@ -8,6 +8,8 @@
 - `arguments`: the `python_tool_*` fields a recipe, the evaluator and generate_reasoning.py take (`PythonToolArguments`).
 
 Tool names a recipe may list in `tools`: see `TOOLS`.
+Not covered: tools other than `python` (TRL takes any callable; a recipe names only these), rewards for tool use
+(the rewards read the assistant's text and what its calls carry, `open_r1.rewards._completions`).
 """
 
 from .python_tool import PythonTool, PythonToolSettings, ToolStats

@@ -1,5 +1,7 @@
 """Trainer callbacks: the ones every run has, and those selected by name in a recipe (`callbacks: [push_to_hub_revision]`).
 
+    trainer = GRPOTrainer(..., callbacks=get_callbacks(training_args, model_args))   # as sft.py and grpo.py do
+
 Every run: `RecordTrainingArguments` (open_r1.utils.resume) writes the training arguments into each checkpoint, for a
 resumed run to say which of its settings differ; with `max_run_minutes` set, `RunTimeLimit` (open_r1.utils.time_limit)
 stops training at the last step that ends within it.

@@ -1,5 +1,7 @@
 """Points wandb at the entity, project and group named in the training config, and checks that it can log.
 
+    check_wandb_login(); init_wandb_training(training_args)   # start_run does both when report_to has wandb
+
 Not covered: a key wandb refuses (checked by wandb itself, when the Trainer starts its run).
 """
 
