@@ -223,6 +223,7 @@ def test_the_command_line_and_the_recipe_paths_are_checked_the_command_line_winn
 
 def test_a_checkpoint_to_resume_from_that_is_not_there_is_refused_before_anything_loads(workdir):
     (workdir / "data" / "run" / "checkpoint-2").mkdir(parents=True)
+    (workdir / "data" / "run" / "checkpoint-2" / "optimizer.pt").write_bytes(b"")
     recipe = workdir / "recipe.yaml"
     recipe.write_text("model_name_or_path: data/tiny-model\nresume_from_checkpoint: data/run/checkpoint-3\n")
     with pytest.raises(UsageError) as refused:
@@ -231,6 +232,27 @@ def test_a_checkpoint_to_resume_from_that_is_not_there_is_refused_before_anythin
         "resume_from_checkpoint: no such file or folder: data/run/checkpoint-3 (did you mean data/run/checkpoint-2?)"
     )
     check_command_line(["--config", str(recipe), "--resume_from_checkpoint", "data/run/checkpoint-2"])
+
+
+def test_a_runs_final_save_is_no_checkpoint_to_resume_from(workdir):
+    """A newcomer audit's: resuming from a finished run's folder (weights and trainer_state, no optimizer) exited 0
+    with a fresh optimizer and schedule, saying only that the folder had no training_args.json."""
+    run = workdir / "data" / "run"
+    for checkpoint in ("checkpoint-2", "checkpoint-10"):
+        (run / checkpoint).mkdir(parents=True)
+        (run / checkpoint / "optimizer.pt").write_bytes(b"")
+    (run / "trainer_state.json").write_text("{}")
+    (run / "model.safetensors").write_bytes(b"")
+    with pytest.raises(UsageError) as refused:
+        check_command_line(["--model_name_or_path", "data/tiny-model", "--resume_from_checkpoint", "data/run"])
+    assert str(refused.value).startswith("resume_from_checkpoint: data/run holds no optimizer state (no optimizer.pt)")
+    assert str(refused.value).endswith("; did you mean data/run/checkpoint-10?")
+    check_command_line(
+        ["--model_name_or_path", "data/tiny-model", "--resume_from_checkpoint", "data/run/checkpoint-10"]
+    )
+    deepspeed = run / "checkpoint-12"
+    (deepspeed / "global_step12").mkdir(parents=True)  # DeepSpeed keeps its optimizer state there
+    check_command_line(["--model_name_or_path", "data/tiny-model", "--resume_from_checkpoint", str(deepspeed)])
 
 
 def test_a_misspelt_choice_is_answered_with_the_closest_one():

@@ -467,6 +467,21 @@ def loaded_references(settings: Mapping[str, Any], models: bool = True) -> list[
     ]
 
 
+def check_holds_optimizer_state(checkpoint: str) -> None:
+    """A folder to resume from holds the optimizer's state (transformers' optimizer.pt or .bin, an FSDP optimizer
+    folder, a DeepSpeed global_step folder): a run's final save has none, and transformers would resume from it with
+    a fresh optimizer and schedule, without a word."""
+    entries = os.listdir(os.path.expanduser(checkpoint))
+    if any("optimizer" in entry or entry.startswith("global_step") for entry in entries):
+        return
+    steps = [int(entry.removeprefix("checkpoint-")) for entry in entries if re.fullmatch(r"checkpoint-\d+", entry)]
+    hint = f"; did you mean {os.path.join(checkpoint, f'checkpoint-{max(steps)}')}?" if steps else ""
+    raise UsageError(
+        f"resume_from_checkpoint: {checkpoint} holds no optimizer state (no optimizer.pt), as a run's final save does "
+        f"not: resuming from it would start the optimizer and learning-rate schedule afresh{hint}"
+    )
+
+
 def check_command_line(args: list[str]) -> None:
     """The checks a training script's command line gets before TRL loads: the `--config` recipe is valid YAML,
     the models and datasets it and the command line name exist where they look local (`check_local_path`), as does
@@ -492,6 +507,7 @@ def check_command_line(args: list[str]) -> None:
             raise UsageError(
                 f"resume_from_checkpoint: {settings['resume_from_checkpoint']} is a file; name a checkpoint-N folder"
             )
+        check_holds_optimizer_state(settings["resume_from_checkpoint"])
     # TRL sets the recipe's `env` variables as it parses; set now, they count for the checks too (HF_TOKEN, ...).
     environment = settings.get("env")
     for name, value in environment.items() if isinstance(environment, Mapping) else ():
