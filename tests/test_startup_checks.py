@@ -462,6 +462,12 @@ def test_a_misspelt_reward_is_named_before_any_other_check_reads_the_names(tmp_p
         ("sft", "--per_device_train_batch_size", "0", "per_device_train_batch_size must be at least 1, got 0"),
         ("sft", "--seed", "-1", r"seed must be >= 0 \(numpy takes seeds up to 2\*\*32 - 1\), got -1"),
         ("grpo", "--max_steps", "0", "max_steps 0 trains nothing; -1 .* trains num_train_epochs instead"),
+        (
+            "sft",
+            "--max_steps",
+            "-5",
+            r"max_steps must be a positive number of steps, or -1 .*; got -5",
+        ),  # trained epochs
         ("sft", "--save_steps", "0", "save_steps 0 with save_strategy steps saves no checkpoint"),
         ("grpo", "--chat_template", "templates/chatml.jinja", "chat_template 'templates/chatml.jinja' is neither a"),
     ],
@@ -483,6 +489,9 @@ def test_a_chat_template_file_is_read_and_an_output_dir_that_is_a_file_refused(t
     (tmp_path / "a-file").write_text("")
     with pytest.raises(UsageError, match="output_dir .*a-file is a file; name a folder for the run"):
         parse(tmp_path, recipe, "--output_dir", str(tmp_path / "a-file"), kind="sft")
+    # A newcomer audit's: under a file, the first save failed with a traceback after the model had loaded.
+    with pytest.raises(UsageError, match=r"output_dir .*a-file/run/sub lies under .*a-file, a file; name a folder"):
+        parse(tmp_path, recipe, "--output_dir", str(tmp_path / "a-file" / "run" / "sub"), kind="sft")
 
 
 def test_use_vllm_without_vllm_installed_is_refused_before_anything_loads(monkeypatch):

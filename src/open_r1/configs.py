@@ -388,10 +388,21 @@ class _OpenR1TrainingExtras:
             raise UsageError(f"seed must be >= 0 (numpy takes seeds up to 2**32 - 1), got {self.seed}")
         if self.max_steps == 0:
             raise UsageError("max_steps 0 trains nothing; -1 (the default) trains num_train_epochs instead")
+        if self.max_steps < -1:  # transformers reads any negative as "train by epochs"
+            raise UsageError(
+                f"max_steps must be a positive number of steps, or -1 to train num_train_epochs; got {self.max_steps}"
+            )
         if str(self.save_strategy) in ("steps", "SaveStrategy.STEPS") and self.save_steps == 0:
             raise UsageError("save_steps 0 with save_strategy steps saves no checkpoint; give a number of steps")
-        if self.output_dir and os.path.isfile(self.output_dir):
-            raise UsageError(f"output_dir {self.output_dir} is a file; name a folder for the run")
+        if self.output_dir:
+            # The folder or the first of its parents that exists: a file there stops the first save.
+            existing = os.path.abspath(os.path.expanduser(self.output_dir))
+            while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+                existing = os.path.dirname(existing)
+            if os.path.isfile(existing):
+                itself = existing == os.path.abspath(os.path.expanduser(self.output_dir))
+                what = "is a file" if itself else f"lies under {existing}, a file"
+                raise UsageError(f"output_dir {self.output_dir} {what}; name a folder for the run")
         if self.chat_template is not None and "{" not in self.chat_template:
             # A path where the template's text goes: read the file, or say that it is neither.
             path = os.path.expanduser(self.chat_template)
