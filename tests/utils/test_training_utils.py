@@ -158,6 +158,19 @@ def test_grpo_settings_it_seldom_learns_under_are_named(tmp_path, setting, warne
     assert settings_that_rarely_learn(GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False)) == []
 
 
+def test_a_reporting_integration_that_is_not_installed_is_named_before_the_model_loads(tmp_path):
+    """A newcomer audit's: report_to tensorboard without tensorboard failed with a traceback once the model loaded."""
+    from open_r1.configs import GRPOConfig
+    from open_r1.usage import UsageError
+    from open_r1.utils.training import check_reporting_installed
+
+    args = GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="dagshub")
+    with pytest.raises(UsageError, match=r"^report_to dagshub: not installed here \(pip install dagshub\)"):
+        check_reporting_installed(args)
+    for installed in ("none", "all", "wandb"):
+        check_reporting_installed(GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to=installed))
+
+
 def test_a_run_at_learning_rate_0_says_it_trains_nothing(tmp_path, caplog):
     """Found by a red team: learning_rate 0 ran a whole GRPO run whose policy never moved (kl 0 at every step)."""
     import types

@@ -20,6 +20,8 @@ import datasets
 import transformers
 from transformers import set_seed
 
+from open_r1.usage import UsageError
+
 from .hub import check_hub_revision_exists
 from .launch_settings import apply_launch_settings
 from .resume import CHECKPOINT_FOLDER, finished_run, report_changed_settings
@@ -134,6 +136,20 @@ def settings_that_rarely_learn(training_args) -> list[str]:
     return messages
 
 
+def check_reporting_installed(training_args) -> None:
+    """Each integration `report_to` names has its package: transformers finds out when the trainer is built, after
+    the model loaded, with a traceback."""
+    from transformers.integrations.integration_utils import get_available_reporting_integrations
+
+    available = get_available_reporting_integrations()
+    missing = [name for name in training_args.report_to or [] if name not in available]
+    if missing:
+        raise UsageError(
+            f"report_to {', '.join(missing)}: not installed here (pip install {' '.join(missing)}); "
+            f"the integrations installed: {', '.join(available) or 'none'}"
+        )
+
+
 def start_run(script_args, training_args, model_args) -> str | None:
     """Checks that vLLM is there if asked for, seeds, sets up logging, settles the launch's precision, checks the Hub
     revision and wandb's login; returns the checkpoint
@@ -152,6 +168,7 @@ def start_run(script_args, training_args, model_args) -> str | None:
         _exit_without_training()
     for message in settings_that_rarely_learn(training_args):
         logger.warning(message)
+    check_reporting_installed(training_args)
     check_hub_revision_exists(training_args)
     if "wandb" in training_args.report_to:
         check_wandb_login()
