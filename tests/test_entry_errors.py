@@ -39,6 +39,7 @@ def workdir(tmp_path):
     for name in ("tiny-model", "tiny-sft", "tiny-math"):
         (data / name).mkdir(parents=True)
     (data / "tiny-model" / "config.json").write_text("{}")
+    (data / "tiny-model" / "model.safetensors").write_bytes(b"")
     (data / "plain.jsonl").write_text('{"question": "1+1?", "answer": "2"}\n')
     (data / "prompts.jsonl").write_text('{"prompt": "1+1?", "level": 1}\n')
     return tmp_path
@@ -175,11 +176,12 @@ def test_a_run_told_to_overwrite_that_fails_its_checks_keeps_the_earlier_runs_ch
 
 @pytest.mark.timeout(300)
 def test_grpo_checks_the_think_prefill_once_the_tokenizer_is_loaded_before_the_model(workdir, tiny_model):
-    # A tokenizer without its model: the run must stop before it looks for the weights.
+    # A tokenizer with empty weights: the run must stop before it reads them.
     tokenizer = workdir / "data" / "tokenizer-only"
     tokenizer.mkdir()
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(tiny_model / name, tokenizer / name)
+    (tokenizer / "model.safetensors").write_bytes(b"")
     (workdir / "data" / "math.jsonl").write_text('{"prompt": "1+1?", "solution": "2"}\n')
     prefilling = (
         "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -196,10 +198,11 @@ def test_grpo_checks_the_think_prefill_once_the_tokenizer_is_loaded_before_the_m
 @pytest.mark.timeout(300)
 def test_grpo_checks_that_the_template_renders_tool_calls_before_the_model_loads(workdir, tiny_model):
     """Found by an audit: `--tools python` with a plain model said so after loading it, under 232 lines."""
-    tokenizer = workdir / "data" / "tokenizer-only"  # no weights: a run that reached the model would fail on them
+    tokenizer = workdir / "data" / "tokenizer-only"  # empty weights: a run that reached the model would fail on them
     tokenizer.mkdir()
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(tiny_model / name, tokenizer / name)
+    (tokenizer / "model.safetensors").write_bytes(b"")
     (workdir / "data" / "math.jsonl").write_text('{"prompt": "1+1?", "solution": "2"}\n')
     result, _ = run(
         "grpo.py", "--config", str(TINY_GRPO), "--model_name_or_path", "data/tokenizer-only",

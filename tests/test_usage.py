@@ -22,6 +22,7 @@ def workdir(tmp_path, monkeypatch):
     """A working directory with a `data/` folder holding `tiny-model/` (a model folder's config.json)."""
     (tmp_path / "data" / "tiny-model").mkdir(parents=True)
     (tmp_path / "data" / "tiny-model" / "config.json").write_text("{}")
+    (tmp_path / "data" / "tiny-model" / "model.safetensors").write_bytes(b"")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -189,6 +190,7 @@ def test_a_reference_of_one_kind_is_not_offered_a_folder_of_the_other(workdir, k
     (workdir / "data" / "tiny-sft" / "dataset_dict.json").write_text("{}")  # save_to_disk's
     (workdir / "data" / "tiny-sft-out").mkdir()
     (workdir / "data" / "tiny-sft-out" / "config.json").write_text("{}")  # a trained model's
+    (workdir / "data" / "tiny-sft-out" / "model.safetensors").write_bytes(b"")
     with pytest.raises(UsageError) as raised:
         check_local_path("a_field", "data/tiny-sfft", kind=kind)
     assert str(raised.value).endswith(f"(did you mean {suggested}?)")
@@ -232,6 +234,22 @@ def test_a_checkpoint_to_resume_from_that_is_not_there_is_refused_before_anythin
         "resume_from_checkpoint: no such file or folder: data/run/checkpoint-3 (did you mean data/run/checkpoint-2?)"
     )
     check_command_line(["--config", str(recipe), "--resume_from_checkpoint", "data/run/checkpoint-2"])
+
+
+def test_a_model_folder_without_weights_is_named_with_its_latest_checkpoint(workdir):
+    """A newcomer audit's: config and tokenizer without weights failed after the data loaded (170 lines); a run's
+    folder holding only checkpoints got no hint."""
+    config_only = workdir / "data" / "noweights"
+    config_only.mkdir()
+    (config_only / "config.json").write_text("{}")
+    (config_only / "tokenizer.json").write_text("{}")
+    with pytest.raises(UsageError, match=r"^model_name_or_path: data/noweights is a model folder without weights"):
+        check_command_line(["--model_name_or_path", "data/noweights"])
+    run = workdir / "data" / "run"
+    for step in (3, 12):
+        (run / f"checkpoint-{step}").mkdir(parents=True)
+    with pytest.raises(UsageError, match=r"is a folder without a model: .*; did you mean data/run/checkpoint-12\?$"):
+        check_command_line(["--model_name_or_path", "data/run"])
 
 
 def test_a_runs_final_save_is_no_checkpoint_to_resume_from(workdir):

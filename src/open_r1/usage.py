@@ -285,10 +285,37 @@ def _of_other_kind(entry: pathlib.Path, kind: str | None) -> bool:
 MODEL_FOLDER_FILES = ("config.json", "tokenizer_config.json", "tokenizer.json")
 
 
+# A model folder's weights, as save_pretrained writes them (sharded ones too).
+MODEL_WEIGHT_FILES = ("*.safetensors", "*.bin", "*.safetensors.index.json", "*.bin.index.json")
+
+
+def _check_model_folder(field: str, reference: str, path: pathlib.Path) -> None:
+    """A local model folder holds a model: config and weights (a save_pretrained folder) or a .gguf checkpoint.
+    Where it holds checkpoint-N folders instead, the latest is suggested."""
+    if next(path.glob("*.gguf"), None):
+        return
+    has_files = any((path / name).exists() for name in MODEL_FOLDER_FILES)
+    if has_files and any(next(path.glob(pattern), None) for pattern in MODEL_WEIGHT_FILES):
+        return
+    steps = [
+        int(entry.name.removeprefix("checkpoint-")) for entry in path.glob("checkpoint-*") if entry.name[11:].isdigit()
+    ]
+    hint = f"; did you mean {reference.rstrip('/')}/checkpoint-{max(steps)}?" if steps else ""
+    if has_files:
+        raise UsageError(
+            f"{field}: {reference} is a model folder without weights (no *.safetensors or *.bin beside its config "
+            f"and tokenizer files){hint}"
+        )
+    raise UsageError(
+        f"{field}: {reference} is a folder without a model: expected a save_pretrained folder (config.json, "
+        f"tokenizer files, weights) or a .gguf checkpoint{hint}"
+    )
+
+
 def check_local_path(field: str, reference: str, local_only: bool = False, kind: str | None = None) -> None:
     """Raises a UsageError naming `field` when `reference` looks local (`looks_local`), or `local_only` (the field
     takes no Hub id), and does not exist; the close names it suggests leave out folders of the other `kind` (model or
-    dataset) where it is given. A `kind` model folder must hold a model's files (`MODEL_FOLDER_FILES`, or a .gguf).
+    dataset) where it is given. A `kind` model folder must hold a model (`_check_model_folder`).
 
     A dataset reference may list several files separated by commas; each is checked.
     """
@@ -298,12 +325,8 @@ def check_local_path(field: str, reference: str, local_only: bool = False, kind:
             continue
         path = pathlib.Path(part).expanduser()
         if path.exists():
-            if kind == "model" and path.is_dir() and not any((path / name).exists() for name in MODEL_FOLDER_FILES):
-                if not next(path.glob("*.gguf"), None):
-                    raise UsageError(
-                        f"{field}: {part} is a folder without a model: expected a save_pretrained folder (config.json, "
-                        "tokenizer files) or a .gguf checkpoint"
-                    )
+            if kind == "model" and path.is_dir():
+                _check_model_folder(field, part, path)
             continue
         parent = next((p for p in path.parents if p.is_dir()), None)
         entries = list(itertools.islice(parent.iterdir(), 1000)) if parent is not None else []

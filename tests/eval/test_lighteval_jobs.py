@@ -180,6 +180,7 @@ def test_make_evaluate_names_a_benchmark_dataset_out_of_reach_before_lighteval_s
     model = tmp_path / "model"
     model.mkdir()
     (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"")
     with pytest.raises(UsageError) as raised:
         lighteval_jobs.main(["--model", str(model), "--benchmark", "aime24"])
     assert "so TASK=aime24's dataset (lighteval's; BACKEND=accelerate DATA=<file> runs a local copy) " in str(
@@ -212,6 +213,7 @@ def test_an_option_of_the_other_backend_is_refused_not_dropped(tmp_path, backend
     model = tmp_path / "model"
     model.mkdir()
     (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"")
     arguments = ["--model", str(model), "--benchmark", "math_500", "--dry_run", *backend_options]
     with pytest.raises(UsageError, match=f"^{other} .*no effect with --backend "):
         lighteval_jobs.main(arguments)

@@ -320,6 +320,7 @@ def test_a_device_that_is_not_one_or_not_here_is_refused_before_the_model_loads(
     argv = ["--task", "toy", "--data_files", str(benchmark_file), "--output_dir", str(tmp_path / "o")]
     (tmp_path / "never-loaded").mkdir()
     (tmp_path / "never-loaded" / "config.json").write_text("{}")
+    (tmp_path / "never-loaded" / "model.safetensors").write_bytes(b"")
     argv += ["--model", str(tmp_path / "never-loaded")]
     with pytest.raises(
         UsageError, match=r"^--device must be auto, cpu, cuda \(cuda:N\) or another torch device, got 'gpu'$"
@@ -583,6 +584,7 @@ def test_the_command_refuses_shots_from_the_evaluated_set_in_one_line_before_loa
     # A model folder with no weights: a refusal that came after loading the model would fail on the model instead.
     (tmp_path / "no-model-here").mkdir()
     (tmp_path / "no-model-here" / "config.json").write_text("{}")
+    (tmp_path / "no-model-here" / "model.safetensors").write_bytes(b"")
     argv = few_shot_argv(train, test, tmp_path / "no-model-here", tmp_path / "out")
     result = subprocess.run(
         [sys.executable, "-m", "open_r1.evaluate", *argv],
