@@ -25,7 +25,8 @@
   weights without DeepSpeed: TRL 1.16 casts the policy to bf16/fp16 in place before generating and never back, so
   the run would go on updating half-precision weights.
 - `check_sft_dataset`: the columns TRL's SFTTrainer can read (`messages` conversations, `prompt` + `completion`,
-  or `dataset_text_field`), and conversations when `assistant_only_loss` is set.
+  or `dataset_text_field`), and conversations when `assistant_only_loss` is set; a conversation's turns are chat
+  turns (ShareGPT's `from`/`value`, which TRL renames, pass; its `human`/`gpt` roles, which it keeps, do not).
 - `check_grpo_dataset`: `dataset_prompt_column` and the columns the rewards of `reward_funcs` read
   (`REWARD_COLUMNS`: `solution` or `answer` for accuracy, `verification_info` for code, ...); blank prompts: an
   error when most are (the wrong column), else a warning naming them.
@@ -440,6 +441,38 @@ def _dataset_name(script_args) -> str:
     return script_args.dataset_name if script_args.dataset_name else "the dataset_mixture"
 
 
+# ShareGPT's names of two chat roles, which no chat template renders (a template's own roles vary: `ipython`, ...).
+SHAREGPT_ROLES = {"human": "user", "gpt": "assistant"}
+
+
+def _conversation(row) -> list | None:
+    """A row's turns: its `messages` or `conversations` (ShareGPT's name, which TRL renames) list, else None."""
+    for column in ("messages", "conversations"):
+        if isinstance(row.get(column), list):
+            return row[column]
+    return None
+
+
+def _check_turns(turns: list, where: str) -> None:
+    """Raises unless a conversation's turns are chat turns: {'role', 'content'} (or `tool_calls`), or ShareGPT's
+    {'from', 'value'}, which TRL renames, but not with ShareGPT's role names, which TRL keeps."""
+    for number, turn in enumerate(turns):
+        # Arrow gives every turn every key of the column, None where a turn has none.
+        keys = sorted(key for key, value in turn.items() if value is not None) if isinstance(turn, dict) else None
+        if keys is None or not ({"role", "from"} & set(keys) and {"content", "value", "tool_calls"} & set(keys)):
+            raise UsageError(
+                f"{where}; its first row's turn {number} has keys {keys}: expected {{'role', 'content'}} (or "
+                "ShareGPT's {'from', 'value'})"
+            )
+        role = turn["role"] if turn.get("role") is not None else turn["from"]
+        if role in SHAREGPT_ROLES:
+            raise UsageError(
+                f"{where}; its first row's turn {number} has role {role!r}, ShareGPT's name for "
+                f"{SHAREGPT_ROLES[role]!r}, which chat templates do not render: rename the roles "
+                "(human -> user, gpt -> assistant)"
+            )
+
+
 def check_sft_dataset(dataset, script_args, training_args) -> None:
     """Raises unless each split SFT reads has columns TRL's SFTTrainer can train on, conversations when
     `assistant_only_loss` is set. Tokenized datasets (`input_ids`) and `skip_prepare_dataset` pass as they are."""
@@ -451,8 +484,11 @@ def check_sft_dataset(dataset, script_args, training_args) -> None:
         where = f"{_dataset_name(script_args)} (split {split!r}) has columns {columns}"
         if "input_ids" in columns:
             continue
+        turns = _conversation(part[0]) if len(part) else None
+        if turns is not None:
+            _check_turns(turns, where)
         if getattr(training_args, "assistant_only_loss", False):
-            if len(part) and not is_conversational(part[0]):
+            if len(part) and turns is None and not is_conversational(part[0]):
                 raise UsageError(
                     f"{where}; assistant_only_loss: true needs conversations: a 'messages' column of "
                     "{'role', 'content'} turns (or 'prompt' and 'completion' as such turns)"
