@@ -46,6 +46,14 @@ def test_a_malformed_or_empty_data_file_is_named_in_one_line(tmp_path):
     bad.write_text('{"problem": "1+1", "answer": "2"}\n{"problem": "2+2", "answer": "4",}\n')
     with pytest.raises(UsageError, match=r"bad.jsonl:2: not valid JSON \(Expecting property name"):
         loading.load_dataset_reference(str(bad), split="train")
+    # A newcomer audit's: where pyarrow's first failure is a type change, datasets raised a bare ValueError, after
+    # logging its own "Failed to load JSON" line.
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text(
+        '{"id": "a", "problem": "1+1", "answer": "2"}\n' * 3 + '{"id": 7, "problem": "1+1", "answer": "2"\n'
+    )
+    with pytest.raises(UsageError, match=r"changed.jsonl:4: not valid JSON"):
+        loading.load_dataset_reference(str(changed), split="train")
     listed = tmp_path / "listed.jsonl"
     listed.write_text('{"problem": "1+1"}\n["2+2", "4"]\n')
     with pytest.raises(UsageError, match="listed.jsonl:2: a JSON list, not an object"):

@@ -15,6 +15,7 @@ it. Not covered: streaming.
 
 import contextlib
 import json
+import logging
 import pathlib
 import re
 
@@ -62,12 +63,14 @@ def _load_local(reference: str, config: str | None, config_field: str) -> Datase
     # A small file builds in a second: its bar would only stand above an error about its columns.
     quiet = sum(p.stat().st_size for p in paths) <= QUIET_BUILD_BYTES
     try:
-        with _without_progress_bars() if quiet else contextlib.nullcontext():
+        with _without_progress_bars() if quiet else contextlib.nullcontext(), _without_json_reader_errors():
             return datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]})
-    except datasets.exceptions.DatasetGenerationError as error:
-        raise UsageError(
-            first_bad_json_line(paths) or f"datasets could not read {reference}: {error.__cause__ or error}"
-        ) from error
+    except (datasets.exceptions.DatasetGenerationError, ValueError) as error:
+        # pyarrow's failure surfaces as either, depending on where in the file it came (a type change, a bad line).
+        bad_line = first_bad_json_line(paths)
+        if bad_line is None and not isinstance(error, datasets.exceptions.DatasetGenerationError):
+            raise
+        raise UsageError(bad_line or f"datasets could not read {reference}: {error.__cause__ or error}") from error
 
 
 def _starts_with_content(path: pathlib.Path) -> bool:
@@ -97,6 +100,19 @@ def first_bad_json_line(paths: list[pathlib.Path]) -> str | None:
 
 # Local data files up to this size are built without datasets' progress bar; larger ones keep it.
 QUIET_BUILD_BYTES = 64 * 2**20
+
+
+@contextlib.contextmanager
+def _without_json_reader_errors():
+    """datasets' JSON reader logs each file it fails on ("Failed to load JSON from file ...") before raising; the
+    error raised here names the line instead."""
+    reader = logging.getLogger("datasets.packaged_modules.json.json")
+    level = reader.level
+    reader.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        reader.setLevel(level)
 
 
 @contextlib.contextmanager
