@@ -88,6 +88,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.ngram_size < 1:
         parser.error(f"--ngram_size must be at least 1, got {args.ngram_size}")
+    if args.num_proc < 1:
+        parser.error(f"--num_proc must be at least 1, got {args.num_proc}")
     if args.hub_benchmarks is None:
         args.hub_benchmarks = [] if args.benchmark_files else sorted(HUB_BENCHMARKS)
     if not args.hub_benchmarks and not args.benchmark_files:
@@ -171,7 +173,15 @@ def main(argv=None) -> dict:
         raise UsageError(f"--dataset {args.dataset}: {one_line(error)}") from None
     benchmarks = load_benchmarks(args)
     index = NgramIndex(benchmarks, args.ngram_size)
-    logger.info("Indexed %d benchmark n-grams from %s", index.num_ngrams, ", ".join(benchmarks))
+    logger.info(
+        "Indexed %d benchmark n-grams of %d words from %s%s",
+        index.num_ngrams,
+        args.ngram_size,
+        ", ".join(benchmarks),
+        f", and {index.num_short_problems} problems shorter than that, which only a row equal to one matches"
+        if index.num_short_problems
+        else "",
+    )
 
     num_rows = len(dataset)
     flags = flag_dataset(dataset, args.problem_column, index, args.num_proc, args.batch_size)

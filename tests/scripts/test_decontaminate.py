@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
+from open_r1.usage import UsageError
 from tests.support.files import write_jsonl
 from tests.support.script_module import load_module
 
@@ -71,6 +72,14 @@ def test_benchmark_problem_shorter_than_ngram_matches_only_a_row_equal_to_it():
     index = NgramIndex({"short": ["Compute $\\dbinom{31}{28}$."]}, ngram_size=8)
     rows = ["compute   $\\dbinom{31}{28}$.", "Please compute $\\dbinom{31}{28}$.", "Compute $\\dbinom{31}{29}$."]
     assert index.flag_texts(rows).tolist() == [1, 0, 0]
+    assert (index.num_ngrams, index.num_short_problems) == (0, 1)  # the script's log line says both
+
+
+def test_the_script_refuses_no_processes(planted):
+    """A newcomer audit's: --num_proc 0 was accepted."""
+    dataset_file, benchmark_file = planted
+    with pytest.raises(UsageError, match="--num_proc must be at least 1, got 0"):
+        _load_script().parse_args(["--dataset", dataset_file, "--benchmark_files", benchmark_file, "--num_proc", "0"])
 
 
 words = st.sampled_from(["a", "b", "c", "Σ", "ΟΣ", "x²", "İ", "déjà", "1", "$x$", "A", "B", "\ud800z"])

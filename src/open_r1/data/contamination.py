@@ -197,6 +197,11 @@ class NgramIndex:
     def num_ngrams(self) -> int:
         return len(self._ngram_masks)
 
+    @property
+    def num_short_problems(self) -> int:
+        """Distinct problems shorter than `ngram_size` words: each matches only a row whose whole text equals it."""
+        return len(self._short_masks)
+
     def _ngrams(self, texts: Sequence[str]) -> _BatchNgrams:
         return _BatchNgrams(texts, self.ngram_size, self._powers, self._word_powers)
 
