@@ -219,6 +219,22 @@ def test_an_option_of_the_other_backend_is_refused_not_dropped(tmp_path, backend
         lighteval_jobs.main(arguments)
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--num_samples", "0"], "--num_samples must be at least 1, got 0"),
+        (["--parallel", "data", "--num_gpus", "0"], "--num_gpus must be at least 1, got 0"),
+        (["--max_samples", "-3"], "--max_samples must be at least 1, got -3"),
+    ],
+)
+def test_a_count_out_of_range_is_one_line(tmp_path, options, message):
+    """A newcomer audit's: each was a 15-20 line traceback ending in the builder's ValueError."""
+    from open_r1.usage import UsageError
+
+    with pytest.raises(UsageError, match=f"^{message}$"):
+        lighteval_jobs.main(["--model", str(tmp_path), "--benchmark", "aime24", "--dry_run", *options])
+
+
 def test_the_makefile_and_the_slurm_script_list_every_lighteval_task():
     from open_r1.eval.benchmark_registry import get_lighteval_tasks
 

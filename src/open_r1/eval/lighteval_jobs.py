@@ -61,6 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output_dir", default=None, help="default: data/evals/<model>")
     parser.add_argument("--dry_run", action="store_true", help="print the command instead of running it")
     args = parser.parse_args(argv)
+    for name, least in (
+        ("num_gpus", 1),
+        ("num_samples", 1),
+        ("max_samples", 1),
+        ("max_new_tokens", 1),
+        ("num_fewshot", 0),
+    ):
+        value = getattr(args, name)
+        if value is not None and value < least:
+            parser.error(f"--{name} must be at least {least}, got {value}")
     # A mistyped local folder, or a Hub model or benchmark dataset out of reach, before minutes of Hub retries (a dry
     # run only prints).
     if args.dry_run:
