@@ -68,7 +68,7 @@ gsm8k:
 # Evaluation. GPU (lighteval + vLLM, the README setting; results under data/evals/$(MODEL)):
 #   make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-32B TASK=aime24 PARALLEL=tensor NUM_GPUS=8
 #   TASK: aime24 | aime25 | math_500 | gpqa:diamond (gpqa) | lcb | lcb_v4; NUM_SAMPLES=64 estimates pass@1 from 64 samples;
-#   DRY_RUN=1 prints the lighteval command without running it.
+#   DRY_RUN=1 checks the arguments and prints the command (lighteval's, or the offline evaluator's) without running it.
 # CPU, no Hub (local JSONL with id/problem/answer, graded like accuracy_reward; results.json + details.jsonl):
 #   make evaluate BACKEND=cpu MODEL=data/tiny-model TASK=math_500 DATA=../shared/data/math500.jsonl \
 #       NUM_SAMPLES=2 LIMIT=5 MAX_NEW_TOKENS=64
@@ -95,7 +95,7 @@ evaluate:
 	$(if $(filter command line,$(origin NUM_GPUS)),$(if $(PARALLEL),,$(error NUM_GPUS needs PARALLEL=data or PARALLEL=tensor)))
 ifeq ($(BACKEND),cpu)
 	$(if $(DATA),,$(error BACKEND=cpu needs DATA=<benchmark .jsonl with id, problem, answer>))
-	$(if $(DRY_RUN),@echo )$(PYTHON) -m open_r1.evaluate --task $(TASK) --data_files $(DATA) --model $(MODEL) --device cpu \
+	$(PYTHON) -m open_r1.evaluate --task $(TASK) --data_files $(DATA) --model $(MODEL) --device cpu $(if $(DRY_RUN),--dry_run) \
 		--num_samples $(or $(NUM_SAMPLES),1) --output_dir $(or $(OUTPUT_DIR),data/evals/$(MODEL)/$(TASK)) \
 		$(if $(LIMIT),--limit $(LIMIT)) $(if $(MAX_NEW_TOKENS),--max_new_tokens $(MAX_NEW_TOKENS)) \
 		$(if $(NUM_FEWSHOT),--prompt_style plain --temperature 0 --num_fewshot $(NUM_FEWSHOT) --fewshot_file $(FEWSHOT_FILE))

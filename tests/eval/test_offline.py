@@ -285,6 +285,19 @@ def test_command_line_reports_a_missing_predictions_file_by_name(tmp_path, bench
     assert not (tmp_path / "o" / "results.json").exists()
 
 
+def test_a_dry_run_checks_everything_and_prints_the_command_without_evaluating(
+    tmp_path, benchmark_file, predictions_file, capsys
+):
+    """A newcomer audit's: `make evaluate BACKEND=cpu DRY_RUN=1` echoed the command and checked nothing."""
+    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--output_dir", str(tmp_path / "o"), "--dry_run"]
+    with pytest.raises(UsageError, match="--data_files: no such file or folder: .*nope.jsonl"):
+        main([*argv[:3], str(tmp_path / "nope.jsonl"), *argv[4:], "--predictions", str(predictions_file)])
+    assert main([*argv, "--predictions", str(predictions_file)]) == {}
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("python -m open_r1.evaluate --task toy") and "--dry_run" not in printed
+    assert not (tmp_path / "o").exists()
+
+
 def test_an_evaluations_folder_given_for_its_details_file_is_one_line_naming_the_file(
     tmp_path, benchmark_file, predictions_file
 ):

@@ -96,6 +96,10 @@ class EvaluateArguments(PythonToolArguments):
     seed: int = field(default=42, metadata={"help": "Sampling seed."})
     dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16 or float16."})
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto (cuda when available)."})
+    dry_run: bool = field(
+        default=False,
+        metadata={"help": "Check the arguments (files, model, options) and print the command, without evaluating."},
+    )
     compile_decoding: bool = field(
         default=False,
         metadata={

@@ -36,6 +36,7 @@ how completions are decoded (`open_r1.eval.decoding`).
 import json
 import logging
 import pathlib
+import shlex
 import sys
 import time
 from collections import Counter
@@ -311,6 +312,16 @@ def count_finish_reasons(finish_reasons: list[list[str]] | None) -> dict[str, in
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_command_line(argv)
+    if args.dry_run:  # the checks passed: what would run, as the shell reads it
+        given = list(argv if argv is not None else sys.argv[1:])
+        shown = [
+            argument
+            for index, argument in enumerate(given)
+            if argument.split("=")[0] != "--dry_run"
+            and not (index and given[index - 1] == "--dry_run" and argument.lower() in ("true", "false", "1", "0"))
+        ]
+        print(shlex.join(["python", "-m", "open_r1.evaluate", *shown]), flush=True)
+        return {}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     results = evaluate(args)
     summary = {key: value for key, value in results.items() if "@" in key or key.startswith("num_")}
