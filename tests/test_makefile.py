@@ -69,9 +69,10 @@ def test_make_evaluate_on_cpu_checks_and_prints_its_command_on_a_dry_run_and_ref
     """Found by newcomer audits: DRY_RUN=1 ran the CPU evaluation, then checked nothing (a missing DATA file passed),
     and PARALLEL/NUM_GPUS were dropped there."""
     cpu = ["evaluate", "MODEL=m", "TASK=t", "BACKEND=cpu", "DATA=d.jsonl"]
-    assert "-m open_r1.evaluate --task t --data_files d.jsonl --model m --device cpu --dry_run" in make_dry_run(
-        *cpu, "DRY_RUN=1"
-    ).stdout
+    assert (
+        "-m open_r1.evaluate --task t --data_files d.jsonl --model m --device cpu --dry_run"
+        in make_dry_run(*cpu, "DRY_RUN=1").stdout
+    )
     refused = make_dry_run(*cpu, "PARALLEL=data", "NUM_GPUS=4")
     assert "*** PARALLEL NUM_GPUS: no effect with BACKEND=cpu" in refused.stderr
     assert "NUM_GPUS needs PARALLEL=" in make_dry_run("evaluate", "MODEL=m", "TASK=aime24", "NUM_GPUS=4").stderr
