@@ -503,10 +503,10 @@ def test_a_chat_template_file_is_read_and_an_output_dir_that_is_a_file_refused(t
     _, training_args, _ = parse(tmp_path, recipe, "--chat_template", str(template))
     assert training_args.chat_template == template.read_text()
     (tmp_path / "a-file").write_text("")
-    with pytest.raises(UsageError, match="output_dir .*a-file is a file; name a folder for the run"):
+    with pytest.raises(UsageError, match="output_dir .*a-file is a file; name a folder$"):
         parse(tmp_path, recipe, "--output_dir", str(tmp_path / "a-file"), kind="sft")
     # A newcomer audit's: under a file, the first save failed with a traceback after the model had loaded.
-    with pytest.raises(UsageError, match=r"output_dir .*a-file/run/sub lies under .*a-file, a file; name a folder"):
+    with pytest.raises(UsageError, match=r"output_dir .*a-file/run/sub lies under .*a-file, a file; name a folder$"):
         parse(tmp_path, recipe, "--output_dir", str(tmp_path / "a-file" / "run" / "sub"), kind="sft")
 
 

@@ -37,9 +37,7 @@ from open_r1.sandbox.config import DEFAULT_PROVIDER, DEFAULT_SANDBOX_WORKERS, PR
 from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE
 from open_r1.tools import TOOLS, python_tool
 from open_r1.tools.arguments import PythonToolArguments
-from open_r1.usage import (
-    UsageError,
-)
+from open_r1.usage import UsageError, check_output_folder
 from open_r1.utils.dynamic_sampling import DEFAULT_MAX_ROUNDS
 
 # ---------------------------------------------------------------------------------------------
@@ -395,14 +393,7 @@ class _OpenR1TrainingExtras:
         if str(self.save_strategy) in ("steps", "SaveStrategy.STEPS") and self.save_steps == 0:
             raise UsageError("save_steps 0 with save_strategy steps saves no checkpoint; give a number of steps")
         if self.output_dir:
-            # The folder or the first of its parents that exists: a file there stops the first save.
-            existing = os.path.abspath(os.path.expanduser(self.output_dir))
-            while not os.path.exists(existing) and os.path.dirname(existing) != existing:
-                existing = os.path.dirname(existing)
-            if os.path.isfile(existing):
-                itself = existing == os.path.abspath(os.path.expanduser(self.output_dir))
-                what = "is a file" if itself else f"lies under {existing}, a file"
-                raise UsageError(f"output_dir {self.output_dir} {what}; name a folder for the run")
+            check_output_folder("output_dir", self.output_dir)
         if self.chat_template is not None and "{" not in self.chat_template:
             # A path where the template's text goes: read the file, or say that it is neither.
             path = os.path.expanduser(self.chat_template)

@@ -340,6 +340,18 @@ def check_local_path(field: str, reference: str, local_only: bool = False, kind:
         raise UsageError(f"{field}: no such file or folder: {part}{hint}")
 
 
+def check_output_folder(field: str, folder: str) -> None:
+    """Raises when `folder` cannot be made a folder: it is a file, or lies under one (the first save or write would
+    fail there, after the work)."""
+    wanted = os.path.abspath(os.path.expanduser(str(folder)))
+    existing = wanted
+    while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if os.path.isfile(existing):
+        what = "is a file" if existing == wanted else f"lies under {existing}, a file"
+        raise UsageError(f"{field} {folder} {what}; name a folder")
+
+
 def _hub_id_shaped(reference: str) -> bool:
     """Whether `reference` is written as a Hub id `org/name` would be."""
     shaped = re.fullmatch(r"\w[\w.-]*/[\w.-]+", reference) is not None

@@ -1641,3 +1641,16 @@ def test_a_fast_tool_arm_takes_its_sft_evaluations_from_an_sft_only_run_as_two_l
         assert not (tools_lease / "evals" / f"sft-tools-{kind}").exists()  # this run's SFT model is not evaluated
     assert (tools_lease / "sft-tools" / "model.safetensors").is_file()  # but trained, for GRPO to start from
     assert results["arms"]["tools"]["grpo"]["steps"] == 2 and "reused_from" not in results["arms"]["tools"]["grpo"]
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    """A newcomer audit's: `make demo FAST=1 OUTPUT_DIR=<a file>` was a FileExistsError traceback."""
+    from open_r1.demo import cli
+
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setattr(gsm8k, "run", lambda *args: pytest.fail("the run started"))
+    monkeypatch.setattr(cli.r1, "run", lambda *args: pytest.fail("the demo started"))
+    with pytest.raises(UsageError, match=r"^--output_dir .*afile is a file; name a folder$"):
+        gsm8k_cli.main(["--fast", "--output_dir", str(tmp_path / "afile")])
+    with pytest.raises(UsageError, match=r"^--output_dir .*afile/demo lies under .*afile, a file; name a folder$"):
+        cli.main(["--fast", "--output_dir", str(tmp_path / "afile" / "demo")])

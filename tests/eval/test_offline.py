@@ -298,6 +298,18 @@ def test_a_dry_run_checks_everything_and_prints_the_command_without_evaluating(
     assert not (tmp_path / "o").exists()
 
 
+def test_an_output_dir_that_is_or_lies_under_a_file_is_refused_before_sampling(
+    tmp_path, benchmark_file, predictions_file
+):
+    """A newcomer audit's: a FileExistsError traceback came after the generation, its work lost."""
+    (tmp_path / "afile").write_text("")
+    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--predictions", str(predictions_file)]
+    with pytest.raises(UsageError, match=r"^--output_dir .*afile is a file; name a folder$"):
+        main([*argv, "--output_dir", str(tmp_path / "afile")])
+    with pytest.raises(UsageError, match=r"^--output_dir .*afile/evals lies under .*afile, a file; name a folder$"):
+        main([*argv, "--output_dir", str(tmp_path / "afile" / "evals")])
+
+
 def test_an_evaluations_folder_given_for_its_details_file_is_one_line_naming_the_file(
     tmp_path, benchmark_file, predictions_file
 ):

@@ -14,7 +14,7 @@ import pathlib
 
 from open_r1.demo import r1, tools
 from open_r1.demo.real_model import GSM8K_FILE
-from open_r1.usage import ArgumentParser
+from open_r1.usage import ArgumentParser, check_output_folder
 
 
 def default_output_dir(model: str, with_tools: bool) -> str:
@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.gsm8k_file is not None and not args.gsm8k_file.is_file():
         parser.error(f"--gsm8k_file {args.gsm8k_file}: no such file (expected a JSONL of id, problem, answer)")
     output_dir = pathlib.Path(args.output_dir or default_output_dir(args.model, args.tools))
+    check_output_folder("--output_dir", str(output_dir))
     if not output_dir.is_absolute():
         output_dir = pathlib.Path.cwd() / output_dir
     if args.tools:

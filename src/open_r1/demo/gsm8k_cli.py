@@ -16,7 +16,7 @@ from open_r1.demo.gsm8k_report import (
     gsm8k_evaluations_table,
     kept_greedy_details,
 )
-from open_r1.usage import ArgumentParser
+from open_r1.usage import ArgumentParser, check_output_folder
 
 
 def refuse_all_but(parser: argparse.ArgumentParser, given: list[str], taken: tuple[str, ...], mode: str) -> None:
@@ -196,6 +196,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.time_budget_minutes is not None and not args.time_budget_minutes > 0:
         parser.error(f"--time_budget_minutes: expected a positive number of minutes, got {args.time_budget_minutes:g}")
     output_dir = pathlib.Path(args.output_dir or gsm8k.default_output_dir(args.fast))
+    check_output_folder("--output_dir", str(output_dir))
     if not output_dir.is_absolute():
         output_dir = pathlib.Path.cwd() / output_dir
     for option, folder in (("reuse_base", args.reuse_base), ("reuse_sft", args.reuse_sft)):

@@ -20,7 +20,7 @@ from open_r1.sandbox.config import DEFAULT_SANDBOX_WORKERS
 from open_r1.tools import TOOLS, python_tool
 from open_r1.tools.arguments import PythonToolArguments
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
-from open_r1.usage import ArgumentParser, UsageError, check_local_path, one_line, unknown_names
+from open_r1.usage import ArgumentParser, UsageError, check_local_path, check_output_folder, one_line, unknown_names
 
 DEFAULT_TEMPERATURE = 0.6
 DEFAULT_TOP_P = 0.95
@@ -284,6 +284,7 @@ def parse_command_line(argv: list[str] | None = None) -> EvaluateArguments:
     for name in LOCAL_FILE_FIELDS:
         if getattr(args, name) is not None:
             check_local_path(f"--{name}", getattr(args, name), local_only=True)
+    check_output_folder("--output_dir", args.output_dir)
     if args.model is not None:
         check_references([("--model", args.model, "model")])
     if args.model is not None and args.device.startswith("cuda"):
