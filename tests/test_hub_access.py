@@ -360,3 +360,14 @@ def test_a_recipes_env_counts_for_the_checks_as_it_will_for_the_run(hub_home, tm
         monkeypatch.setenv("HF_ENDPOINT", url)
         check_command_line(["--config", str(recipe)])
     assert os.environ["HF_TOKEN"] == "hf_from_recipe"
+
+
+def test_a_local_folder_named_without_its_parents_is_suggested(hub_home, tmp_path, monkeypatch):
+    """A newcomer audit's: `--model_name_or_path tiny-model` (for data/tiny-model) read as a Hub id, with no hint."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "tiny-model").mkdir(parents=True)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(
+        UsageError, match=r"model_name_or_path tiny-model \(did you mean data/tiny-model\?\) is neither"
+    ):
+        check_hub_access([HubReference("model_name_or_path", "tiny-model", "model")])

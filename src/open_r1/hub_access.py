@@ -27,8 +27,10 @@ Not covered: whether a Hub id exists or is gated when the Hub answers (the libra
 revision missing from a cached repository, and whether a token may push there.
 """
 
+import glob
 import logging
 import os
+import pathlib
 import re
 import sys
 import time
@@ -202,11 +204,26 @@ def _offline_mode() -> str:
     return f"offline mode ({settings}) keeps the Hub out of reach"
 
 
+def _local_lookalike(repo_id: str) -> str:
+    """ " (did you mean data/tiny-model?)" where a folder one or two levels down has the Hub id's name: a local path
+    given without its parent folders reads as a Hub id."""
+    name = glob.escape(repo_id)
+    found = sorted(
+        str(path)
+        for pattern in (f"*/{name}", f"*/*/{name}")
+        for path in pathlib.Path(".").glob(pattern)
+        if path.is_dir() and not any(part.startswith(".") for part in path.parts)
+    )
+    return f" (did you mean {found[0]}?)" if found else ""
+
+
 def _refusal(why: str, missing: Sequence[HubReference], push: Push | None, instead: str) -> UsageError:
     """One line: `why` the Hub cannot be used, then the references it leaves `missing` and the push it stops."""
     parts = []
     if missing:
-        names = [f"{reference.field} {reference.repo_id}" for reference in missing]
+        names = [
+            f"{reference.field} {reference.repo_id}{_local_lookalike(reference.repo_id)}" for reference in missing
+        ]
         names = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         what = "is neither a local path nor" if len(missing) == 1 else "are neither local paths nor"
         caches = " and ".join(dict.fromkeys(cache_of(reference.kind) for reference in missing))
