@@ -21,6 +21,7 @@ from open_r1.sandbox.factory import clear_providers
 from open_r1.tasks.tool_arithmetic import TOOL_SYSTEM_PROMPT
 from open_r1.utils.dynamic_sampling import (
     BATCH_TOKENS,
+    DynamicSampling,
     ScoredRound,
     fill_batch,
     groups_with_spread,
@@ -115,6 +116,8 @@ def test_the_round_bound_holds_and_a_short_batch_trains_on_the_groups_found():
     assert not filled.rows["completion_mask"][6:].any()
     # The loss normaliser counts the kept groups' tokens alone: 2 + 2 (group 1), 2 + 2 (group 7), 1 + 3 (group 10).
     assert filled.rows[BATCH_TOKENS] == 12
+    # One group a round: a full batch of 4 takes 4 rounds, which the warning says.
+    assert DynamicSampling._what_more_rounds_would_do(filled, 4) == "at this rate a full batch takes about 4 rounds"
 
 
 def test_no_group_with_spread_leaves_one_row_outside_the_loss_per_micro_batch():
@@ -298,6 +301,7 @@ def test_the_trainer_stops_at_the_round_bound_and_says_so(tiny_model, tmp_path, 
     assert [entry["dynamic_sampling/groups_kept"] for entry in history] == [0, 0]
     assert [entry["dynamic_sampling/prompts_generated"] for entry in history] == [8, 8]
     assert "0 of 4 groups have reward spread after 2 rounds" in caplog.text
+    assert "none of the 8 prompts generated had any, so more rounds cannot help" in caplog.text  # a red team's
     for batch in batches:  # one row per micro-batch, outside the loss: a zero loss, no gradient
         assert len(batch["advantages"]) == 1 and batch[BATCH_TOKENS] == 0
     assert all(entry["loss"] == 0 for entry in trainer.state.log_history if "loss" in entry)

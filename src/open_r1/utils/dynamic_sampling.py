@@ -53,6 +53,7 @@ refill sampler's position across a resume (it starts again, differently seeded b
 """
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -363,5 +364,17 @@ class DynamicSampling:
         if filled.groups_kept < full_groups and self.accelerator.is_main_process:
             logger.warning(
                 f"dynamic sampling: {filled.groups_kept} of {full_groups} groups have reward spread after "
-                f"{filled.rounds} rounds (dynamic_sampling_max_rounds); training on them alone this step"
+                f"{filled.rounds} rounds (dynamic_sampling_max_rounds); training on them alone this step; "
+                + self._what_more_rounds_would_do(filled, full_groups)
             )
+
+    @staticmethod
+    def _what_more_rounds_would_do(filled: FilledBatch, full_groups: int) -> str:
+        """Whether raising dynamic_sampling_max_rounds could fill the batch, from the rate the rounds found groups."""
+        if filled.groups_kept == 0:
+            return (
+                f"none of the {filled.prompts_generated} prompts generated had any, so more rounds cannot help: every "
+                "completion of a prompt earns the same (the GRPO doctor's zero_spread names the likely causes)"
+            )
+        needed = math.ceil(full_groups * filled.rounds / filled.groups_kept)
+        return f"at this rate a full batch takes about {needed} rounds"
