@@ -9,6 +9,8 @@ import pytest
 
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, ScriptArguments, SFTConfig
 from open_r1.eval.arguments import EvaluateArguments
+from open_r1.sandbox import Limits, SandboxConfig
+from open_r1.tools.python_tool import PythonToolSettings
 from tests.support import REPO_ROOT
 from tests.support.script_module import load_module
 
@@ -51,6 +53,9 @@ def argument_dataclasses() -> list[type]:
         pass_rate.PassRateScriptArguments,
         pass_rate.PassRateGenerationArguments,
         run_benchmarks.RunBenchmarksArguments,
+        Limits,  # the configs the argument dataclasses build
+        SandboxConfig,
+        PythonToolSettings,
     ]
 
 

@@ -104,22 +104,26 @@ class Limits:
     """Per-run limits, plus the compile's and the whole submission's. The local sandbox enforces all of them; cloud
     providers get the wall times (per test, compile, submission)."""
 
-    wall_seconds: float = 10.0
-    cpu_seconds: int = 10
-    memory_mb: int = 1024
-    processes: int = 32  # threads count too
-    file_size_mb: int = 16
-    tmp_mb: int = 64
-    output_mb: int = 16
-    open_files: int = 64
-    # Piston's default compile_timeout (engineer-man/piston api/src/config.js: 10 s): an honest C++ solution with
-    # bits/stdc++.h compiles in about 2 s, and constexpr evaluation may not buy a program minutes before its tests.
-    compile_wall_seconds: float = 10.0
-    compile_memory_mb: int = 4096
-    # A submission's whole time, compile plus every test (all its groups); tests it leaves no time for are not run
-    # and read TIMEOUT. 60 s is 4x the heaviest honest CodeContests submission of the benchmark (a 2 s C++ compile
-    # and 10 tests at ~1.3 s) and 6 tests at the default wall limit.
-    submission_wall_seconds: float = 60.0
+    wall_seconds: float = field(default=10.0, metadata={"help": "Wall seconds of one run (one test)."})
+    cpu_seconds: int = field(default=10, metadata={"help": "CPU seconds of one run (RLIMIT_CPU)."})
+    memory_mb: int = field(default=1024, metadata={"help": "Address space of each process of a run (RLIMIT_AS)."})
+    processes: int = field(default=32, metadata={"help": "Processes and threads a run may hold (RLIMIT_NPROC)."})
+    file_size_mb: int = field(default=16, metadata={"help": "Largest file a run may write (RLIMIT_FSIZE)."})
+    tmp_mb: int = field(default=64, metadata={"help": "Size of the run's own /tmp (a tmpfs)."})
+    output_mb: int = field(default=16, metadata={"help": "Most stdout a run may print (also capped per test)."})
+    open_files: int = field(default=64, metadata={"help": "Files a run may hold open (RLIMIT_NOFILE)."})
+    # Piston's default compile_timeout (engineer-man/piston api/src/config.js: 10 s).
+    compile_wall_seconds: float = field(
+        default=10.0, metadata={"help": "Wall seconds of a compile (an honest C++ solution takes about 2)."}
+    )
+    compile_memory_mb: int = field(default=4096, metadata={"help": "Address space of the compiler."})
+    submission_wall_seconds: float = field(
+        default=60.0,
+        metadata={
+            "help": "A submission's whole time, compile plus every test of all its groups; tests it leaves no time "
+            "for are not run and read TIMEOUT (docs/sandbox.md says why 60)."
+        },
+    )
 
     def __post_init__(self):
         if not self.submission_wall_seconds > 0:

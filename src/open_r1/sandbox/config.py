@@ -31,10 +31,14 @@ class SandboxConfig:
     """A provider by name ('local', 'e2b', 'morph' or 'piston'), its programs run at once per process
     (`num_workers`), the router it goes through (e2b and morph only) and the limits of each run."""
 
-    provider: str = DEFAULT_PROVIDER
-    num_workers: int = DEFAULT_SANDBOX_WORKERS
-    router_url: Optional[str] = None
-    limits: Limits = field(default_factory=Limits)
+    provider: str = field(default=DEFAULT_PROVIDER, metadata={"help": f"Where programs run: one of {PROVIDERS}."})
+    num_workers: int = field(
+        default=DEFAULT_SANDBOX_WORKERS, metadata={"help": "Programs run at once, per training process."}
+    )
+    router_url: Optional[str] = field(
+        default=None, metadata={"help": "host:port of an E2B or Morph router holding the account (scripts/)."}
+    )
+    limits: Limits = field(default_factory=Limits, metadata={"help": "The limits of each run (`Limits`)."})
 
     def __post_init__(self):
         if self.provider not in PROVIDERS:

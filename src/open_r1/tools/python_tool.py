@@ -58,7 +58,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple, Optional
 
 from open_r1.sandbox import Limits, SandboxConfig, get_provider
@@ -133,12 +133,21 @@ class PythonToolSettings:
     """Where (`sandbox`: provider, workers, router) and under which limits the tool runs (the recipe's
     `python_tool_*` fields; `GRPOScriptArguments.tool_sandbox`). The limits below replace the sandbox's own."""
 
-    sandbox: SandboxConfig = SandboxConfig()
-    wall_seconds: float = DEFAULT_WALL_SECONDS
-    memory_mb: int = DEFAULT_MEMORY_MB
-    max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS
-    # Sandbox seconds all calls of one rollout may use together; None: `default_rollout_seconds(wall, None)`.
-    rollout_seconds: Optional[float] = None
+    sandbox: SandboxConfig = field(
+        default=SandboxConfig(), metadata={"help": "Where calls run: provider, workers, router."}
+    )
+    wall_seconds: float = field(default=DEFAULT_WALL_SECONDS, metadata={"help": "Wall seconds of one call."})
+    memory_mb: int = field(default=DEFAULT_MEMORY_MB, metadata={"help": "Address space of a call's process."})
+    max_output_chars: int = field(
+        default=DEFAULT_MAX_OUTPUT_CHARS, metadata={"help": "Characters of a call's output the model reads back."}
+    )
+    rollout_seconds: Optional[float] = field(
+        default=None,
+        metadata={
+            "help": "Sandbox seconds all calls of one rollout may use together; None: "
+            "`default_rollout_seconds(wall_seconds, None)`; 0: no call runs."
+        },
+    )
 
     def __post_init__(self):
         check_tool_provider(self.sandbox.provider)
