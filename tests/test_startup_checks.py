@@ -319,19 +319,29 @@ def test_assistant_only_loss_needs_conversations():
 
 
 def test_sharegpt_conversations_train_as_trl_renames_them_and_other_turns_are_named():
-    """A newcomer audit's: ShareGPT's {'from', 'value'} turns (which TRL renames) were refused under
-    assistant_only_loss, and its 'human'/'gpt' roles crashed after the model loaded."""
+    """A newcomer audit's: ShareGPT's `conversations` of {'from', 'value'} turns (which TRL renames) were refused under
+    assistant_only_loss, and its 'human'/'gpt' roles crashed after the model loaded; a review's: TRL reads each turn
+    shape under its own column only."""
     sharegpt = [{"from": "user", "value": "1+1?"}, {"from": "assistant", "value": "2"}]
-    for column in ("conversations", "messages"):
-        check_sft_dataset(dataset(train=[{column: sharegpt}]), *sft_args(assistant_only_loss=True))
+    check_sft_dataset(dataset(train=[{"conversations": sharegpt}]), *sft_args(assistant_only_loss=True))
     calling = {"role": "assistant", "content": None, "tool_calls": [{"type": "function", "function": {"name": "f"}}]}
     check_sft_dataset(dataset(train=[{"messages": [CONVERSATION[0], calling]}]), *sft_args())  # a turn that calls
+    with pytest.raises(
+        UsageError, match=r"turn 0 has keys \['from', 'value'\]: 'messages' turns are .*'conversations'"
+    ):
+        check_sft_dataset(dataset(train=[{"messages": sharegpt}]), *sft_args())
+    with pytest.raises(
+        UsageError, match=r"'conversations' turns are \{'from', 'value'\} \(TRL reads those under 'messages'"
+    ):
+        check_sft_dataset(dataset(train=[{"conversations": CONVERSATION}]), *sft_args(assistant_only_loss=True))
     human_gpt = [{"from": "human", "value": "1+1?"}, {"from": "gpt", "value": "2"}]
-    with pytest.raises(UsageError, match=r"turn 0 has role 'human', ShareGPT's name for 'user', .*: rename the roles"):
+    with pytest.raises(UsageError, match=r"turn 0 has role 'human', ShareGPT's name for 'user', which TRL keeps"):
         check_sft_dataset(dataset(train=[{"conversations": human_gpt}]), *sft_args())
-    with pytest.raises(UsageError, match=r"turn 1 has keys \['speaker', 'text'\]: expected \{'role', 'content'\}"):
+    with pytest.raises(UsageError, match=r"turn 1 has keys \['speaker', 'text'\]: 'messages' turns are"):
         odd = [CONVERSATION[0], {"speaker": "assistant", "text": "2"}]
         check_sft_dataset(dataset(train=[{"messages": odd}]), *sft_args())
+    # A text column beside turns of another shape: TRL trains on the text.
+    check_sft_dataset(dataset(train=[{"text": "1+1=2", "messages": odd}]), *sft_args())
 
 
 def test_completion_only_loss_without_prompt_and_completion_columns_is_refused():

@@ -25,8 +25,9 @@
   weights without DeepSpeed: TRL 1.16 casts the policy to bf16/fp16 in place before generating and never back, so
   the run would go on updating half-precision weights.
 - `check_sft_dataset`: the columns TRL's SFTTrainer can read (`messages` conversations, `prompt` + `completion`,
-  or `dataset_text_field`), and conversations when `assistant_only_loss` is set; a conversation's turns are chat
-  turns (ShareGPT's `from`/`value`, which TRL renames, pass; its `human`/`gpt` roles, which it keeps, do not).
+  or `dataset_text_field`), and conversations when `assistant_only_loss` is set; a conversation's turns have the
+  keys TRL reads under its column (`messages`: role/content; ShareGPT's `conversations`: from/value, which TRL
+  renames), and no ShareGPT role names (`human`, `gpt`), which it keeps.
 - `check_grpo_dataset`: `dataset_prompt_column` and the columns the rewards of `reward_funcs` read
   (`REWARD_COLUMNS`: `solution` or `answer` for accuracy, `verification_info` for code, ...); blank prompts: an
   error when most are (the wrong column), else a warning naming them.
@@ -441,35 +442,42 @@ def _dataset_name(script_args) -> str:
     return script_args.dataset_name if script_args.dataset_name else "the dataset_mixture"
 
 
-# ShareGPT's names of two chat roles, which no chat template renders (a template's own roles vary: `ipython`, ...).
+# ShareGPT's names of two chat roles, which TRL keeps (a template's own roles vary: `ipython`, ...).
 SHAREGPT_ROLES = {"human": "user", "gpt": "assistant"}
 
 
-def _conversation(row) -> list | None:
-    """A row's turns: its `messages` or `conversations` (ShareGPT's name, which TRL renames) list, else None."""
-    for column in ("messages", "conversations"):
+# The turn keys TRL 1.16 reads under each conversation column: ShareGPT's `conversations` of {'from', 'value'} turns
+# it renames; `messages` of {'role', 'content'} turns it reads as they are. Neither under the other's column.
+TURN_KEYS = {"messages": ("role", "content"), "conversations": ("from", "value")}
+
+
+def _conversation(row) -> tuple[str, list] | None:
+    """A row's conversation column and its turns (`messages` or ShareGPT's `conversations`), else None."""
+    for column in TURN_KEYS:
         if isinstance(row.get(column), list):
-            return row[column]
+            return column, row[column]
     return None
 
 
-def _check_turns(turns: list, where: str) -> None:
-    """Raises unless a conversation's turns are chat turns: {'role', 'content'} (or `tool_calls`), or ShareGPT's
-    {'from', 'value'}, which TRL renames, but not with ShareGPT's role names, which TRL keeps."""
+def _check_turns(column: str, turns: list, where: str) -> None:
+    """Raises unless a conversation's turns have the keys TRL reads under its column (`TURN_KEYS`; an assistant turn
+    may call tools instead of saying anything), and no ShareGPT role name, which TRL keeps as it is."""
+    role_key, content_key = TURN_KEYS[column]
     for number, turn in enumerate(turns):
         # Arrow gives every turn every key of the column, None where a turn has none.
         keys = sorted(key for key, value in turn.items() if value is not None) if isinstance(turn, dict) else None
-        if keys is None or not ({"role", "from"} & set(keys) and {"content", "value", "tool_calls"} & set(keys)):
+        if keys is None or role_key not in keys or not {content_key, "tool_calls"} & set(keys):
+            other = next(name for name in TURN_KEYS if name != column)
+            hint = f" (TRL reads those under '{other}')" if keys and set(TURN_KEYS[other]) <= set(keys) else ""
             raise UsageError(
-                f"{where}; its first row's turn {number} has keys {keys}: expected {{'role', 'content'}} (or "
-                "ShareGPT's {'from', 'value'})"
+                f"{where}; its first row's turn {number} has keys {keys}: '{column}' turns are "
+                f"{{'{role_key}', '{content_key}'}}{hint}"
             )
-        role = turn["role"] if turn.get("role") is not None else turn["from"]
-        if role in SHAREGPT_ROLES:
+        if turn[role_key] in SHAREGPT_ROLES:
             raise UsageError(
-                f"{where}; its first row's turn {number} has role {role!r}, ShareGPT's name for "
-                f"{SHAREGPT_ROLES[role]!r}, which chat templates do not render: rename the roles "
-                "(human -> user, gpt -> assistant)"
+                f"{where}; its first row's turn {number} has role {turn[role_key]!r}, ShareGPT's name for "
+                f"{SHAREGPT_ROLES[turn[role_key]]!r}, which TRL keeps: the chat template would train '{turn[role_key]}' "
+                "turns; rename the roles (human -> user, gpt -> assistant)"
             )
 
 
@@ -484,11 +492,12 @@ def check_sft_dataset(dataset, script_args, training_args) -> None:
         where = f"{_dataset_name(script_args)} (split {split!r}) has columns {columns}"
         if "input_ids" in columns:
             continue
-        turns = _conversation(part[0]) if len(part) else None
-        if turns is not None:
-            _check_turns(turns, where)
+        conversation = _conversation(part[0]) if len(part) else None
+        trains_on_turns = text_field not in columns or getattr(training_args, "assistant_only_loss", False)
+        if conversation is not None and trains_on_turns:  # with a text column TRL may train on that instead
+            _check_turns(*conversation, where)
         if getattr(training_args, "assistant_only_loss", False):
-            if len(part) and turns is None and not is_conversational(part[0]):
+            if len(part) and conversation is None and not is_conversational(part[0]):
                 raise UsageError(
                     f"{where}; assistant_only_loss: true needs conversations: a 'messages' column of "
                     "{'role', 'content'} turns (or 'prompt' and 'completion' as such turns)"
