@@ -164,8 +164,10 @@ def test_a_reporting_integration_that_is_not_installed_is_named_before_the_model
     from open_r1.usage import UsageError
     from open_r1.utils.training import check_reporting_installed
 
-    args = GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="dagshub")
-    with pytest.raises(UsageError, match=r"^report_to dagshub: not installed here \(pip install dagshub\)"):
+    args = GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to=["dagshub", "comet_ml"])
+    with pytest.raises(
+        UsageError, match=r"^report_to dagshub, comet_ml: not installed here \(pip install dagshub comet-ml\)"
+    ):
         check_reporting_installed(args)
     for installed in ("none", "all", "wandb"):
         check_reporting_installed(GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to=installed))

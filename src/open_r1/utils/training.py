@@ -136,18 +136,37 @@ def settings_that_rarely_learn(training_args) -> list[str]:
     return messages
 
 
+# The package each reporting integration of transformers imports, and its name on PyPI where that differs.
+REPORTING_PACKAGES = {
+    "azure_ml": ("azureml", "azureml-core"),
+    "clearml": ("clearml", "clearml"),
+    "codecarbon": ("codecarbon", "codecarbon"),
+    "comet_ml": ("comet_ml", "comet-ml"),
+    "dagshub": ("dagshub", "dagshub"),
+    "dvclive": ("dvclive", "dvclive"),
+    "flyte": ("flytekit", "flytekit"),
+    "mlflow": ("mlflow", "mlflow"),
+    "neptune": ("neptune", "neptune"),
+    "swanlab": ("swanlab", "swanlab"),
+    "tensorboard": ("tensorboard", "tensorboard"),
+    "trackio": ("trackio", "trackio"),
+    "wandb": ("wandb", "wandb"),
+}
+
+
 def check_reporting_installed(training_args) -> None:
     """Each integration `report_to` names has its package: transformers finds out when the trainer is built, after
-    the model loaded, with a traceback."""
-    from transformers.integrations.integration_utils import get_available_reporting_integrations
+    the model loaded, with a traceback. Names transformers does not know are left to it."""
+    import importlib.util
 
-    available = get_available_reporting_integrations()
-    missing = [name for name in training_args.report_to or [] if name not in available]
+    missing = [
+        name
+        for name in training_args.report_to or []
+        if name in REPORTING_PACKAGES and importlib.util.find_spec(REPORTING_PACKAGES[name][0]) is None
+    ]
     if missing:
-        raise UsageError(
-            f"report_to {', '.join(missing)}: not installed here (pip install {' '.join(missing)}); "
-            f"the integrations installed: {', '.join(available) or 'none'}"
-        )
+        packages = " ".join(REPORTING_PACKAGES[name][1] for name in missing)
+        raise UsageError(f"report_to {', '.join(missing)}: not installed here (pip install {packages})")
 
 
 def start_run(script_args, training_args, model_args) -> str | None:
