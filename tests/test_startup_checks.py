@@ -568,6 +568,8 @@ def test_recipe_values_of_the_field_types_parse_as_they_are(tmp_path):
     assert script_args.dataset_mixture.datasets[0].weight == 0.5  # a mapping-typed field takes the mapping
     _, training_args, _ = parse(tmp_path, f"{GRPO_RECIPE}max_prompt_length: null\nbf16: null\n")
     assert training_args.max_prompt_length is None  # null where the field takes None
+    _, training_args, _ = parse(tmp_path, f"{GRPO_RECIPE}hub_model_revision: null\n")  # Optional[str], default "main"
+    assert training_args.hub_model_revision is None
 
 
 def test_one_benchmark_may_be_written_as_a_string(tmp_path):

@@ -102,9 +102,10 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         self._defaults = {f.name: _default(f) for f in all_fields}
         self._field_types = {f.name: _type_name(f.type) for f in all_fields}
         # As the classes declare them: HfArgumentParser rewrites a field's `type` to what argparse converts with.
-        self._declared_types = {
-            name: str(hint) for kind in self.dataclass_types for name, hint in typing.get_type_hints(kind).items()
+        self._declared_hints = {
+            name: hint for kind in self.dataclass_types for name, hint in typing.get_type_hints(kind).items()
         }
+        self._declared_types = {name: str(hint) for name, hint in self._declared_hints.items()}
         self._recipe_source = "recipe"
         self._explicit_fields: set[str] = set()
         self._implied_fields: set[str] = set()  # set by compat for what an upstream recipe left unset
@@ -238,7 +239,7 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         """Whether a field may be None: its default is, its type says so, or TRL's parser reads "None" for it."""
         return (
             self._defaults.get(name) is None
-            or "None" in self._declared_types.get(name, "")
+            or type(None) in typing.get_args(self._declared_hints.get(name))
             or getattr(action.type, "__qualname__", "").startswith("_accept_none")
         )
 
