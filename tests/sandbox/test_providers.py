@@ -3,6 +3,7 @@ routers against a local run of the router itself (served by uvicorn on a loopbac
 """
 
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -239,6 +240,7 @@ def test_an_honest_run_may_write_files_in_its_working_folder(language):
     assert [result["stdout"] for result in parsed["results"]] == ["7\n", "8\n"]
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs share a uid to be swept by only under a root script")
 def test_a_scripts_sweep_leaves_another_scripts_runs_alone():
     """A review's: each script killed every process of the shared run uid, so two scripts on one host killed each
     other's honest runs."""
@@ -261,6 +263,17 @@ def test_a_scripts_sweep_leaves_another_scripts_runs_alone():
         thread.join()
     assert parse_script_output(outputs["slow"])["results"][0]["stdout"] == "3\n"
     assert {result["stdout"] for result in parse_script_output(outputs["quick"])["results"]} == {"3\n"}
+
+
+def test_the_end_of_a_long_stderr_is_what_is_kept():
+    """A review's: the script kept the first megabyte of stderr, so a MemoryError after many warnings read as a plain
+    runtime error."""
+    noisy = Submission(
+        'import sys\nsys.stderr.write("warning\\n" * 300000)\nraise MemoryError', "python", (TestCase("", "x"),)
+    )
+    parsed = parse_script_output(run_script_here(evaluation_script(noisy, "python", Limits())))
+    assert parsed["results"][0]["stderr"].rstrip().endswith("MemoryError")
+    assert len(parsed["results"][0]["stderr"]) <= 4000
 
 
 def test_only_one_result_line_is_read():

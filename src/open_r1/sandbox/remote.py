@@ -97,13 +97,17 @@ def reachable(path):
     except OSError:
         return False
     return probe.returncode == 0
-def drain(stream, kept, limit):
+def drain(stream, kept, limit, tail=False):
+    # The first `limit` bytes and one more (stdout: more means too much), or the last `limit` (stderr's tail).
     while True:
         chunk = stream.read(65536)
         if not chunk:
             return
-        if len(kept[0]) <= limit:
-            kept[0] += chunk
+        if tail:
+            kept += chunk
+            del kept[: max(0, len(kept) - limit)]
+        elif len(kept) <= limit:
+            kept += chunk[: limit + 1 - len(kept)]
 def feed(stream, data):
     try:
         stream.write(data)
@@ -119,10 +123,10 @@ def run(argv, stdin, timeout, trusted=False):
     identity = {"user": job["run_uid"], "group": job["run_uid"], "extra_groups": []} if unprivileged else {}
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
                                start_new_session=True, **identity)
-    stdout, stderr = [b""], [b""]
-    threads = [threading.Thread(target=drain, args=(process.stdout, stdout, job["max_output"])),
-               threading.Thread(target=drain, args=(process.stderr, stderr, 1 << 20)),
-               threading.Thread(target=feed, args=(process.stdin, stdin.encode()))]
+    stdout, stderr = bytearray(), bytearray()
+    threads = [threading.Thread(target=drain, args=(process.stdout, stdout, job["max_output"]), daemon=True),
+               threading.Thread(target=drain, args=(process.stderr, stderr, 4000, True), daemon=True),
+               threading.Thread(target=feed, args=(process.stdin, stdin.encode()), daemon=True)]
     for thread in threads:
         thread.start()
     try:
@@ -133,8 +137,8 @@ def run(argv, stdin, timeout, trusted=False):
         process.wait()
         timed_out = True
     sweep()  # before reading on: a daemon holding the output pipes would keep them open
-    for thread in threads:
-        thread.join()
+    for thread in threads:  # bounded: a pipe still held after the sweep does not hold the script
+        thread.join(timeout=5)
     shutil.rmtree(cwd, ignore_errors=True)
     seconds = time.monotonic() - start
     if timed_out:
@@ -142,9 +146,9 @@ def run(argv, stdin, timeout, trusted=False):
                 "wall_seconds": seconds}
     code = process.returncode
     return {"exit_code": code if code >= 0 else None, "signal": -code if code < 0 else None,
-            "stdout": stdout[0][: job["max_output"]].decode("utf-8", "replace"),
-            "stderr": stderr[0][-4000:].decode("utf-8", "replace"), "timed_out": False,
-            "output_exceeded": len(stdout[0]) > job["max_output"], "wall_seconds": seconds}
+            "stdout": bytes(stdout[: job["max_output"]]).decode("utf-8", "replace"),
+            "stderr": bytes(stderr).decode("utf-8", "replace"), "timed_out": False,
+            "output_exceeded": len(stdout) > job["max_output"], "wall_seconds": seconds}
 compiled = {}
 if job["language"] == "python":
     path = os.path.join(work, "solution.py")
