@@ -365,7 +365,9 @@ def test_a_recipes_env_counts_for_the_checks_as_it_will_for_the_run(hub_home, tm
 def test_a_local_folder_named_without_its_parents_is_suggested(hub_home, tmp_path, monkeypatch):
     """A newcomer audit's: `--model_name_or_path tiny-model` (for data/tiny-model) read as a Hub id, with no hint."""
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "evals" / "tiny-model").mkdir(parents=True)  # evaluations of it: no model (a review's)
     (tmp_path / "data" / "tiny-model").mkdir(parents=True)
+    (tmp_path / "data" / "tiny-model" / "config.json").write_text("{}")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(
         UsageError, match=r"model_name_or_path tiny-model \(did you mean data/tiny-model\?\) is neither"

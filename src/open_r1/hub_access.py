@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from open_r1.usage import UsageError, as_bool, check_local_path, looks_local, main_process
+from open_r1.usage import MODEL_FOLDER_FILES, UsageError, as_bool, check_local_path, looks_local, main_process
 
 logger = logging.getLogger(__name__)
 
@@ -204,15 +204,24 @@ def _offline_mode() -> str:
     return f"offline mode ({settings}) keeps the Hub out of reach"
 
 
-def _local_lookalike(repo_id: str) -> str:
-    """ " (did you mean data/tiny-model?)" where a folder one or two levels down has the Hub id's name: a local path
-    given without its parent folders reads as a Hub id."""
-    name = glob.escape(repo_id)
+def _local_lookalike(reference: "HubReference") -> str:
+    """ " (did you mean data/tiny-model?)" where a path one or two levels down has the Hub id's name and holds what the
+    reference loads (a model folder holds a config or a .gguf): a local path given without its parents reads as a
+    Hub id."""
+    name = glob.escape(reference.repo_id)
+
+    def holds(path: pathlib.Path) -> bool:
+        if reference.kind != "model":
+            return True
+        return path.is_dir() and (
+            any((path / f).exists() for f in MODEL_FOLDER_FILES) or bool(list(path.glob("*.gguf")))
+        )
+
     found = sorted(
         str(path)
         for pattern in (f"*/{name}", f"*/*/{name}")
         for path in pathlib.Path(".").glob(pattern)
-        if path.is_dir() and not any(part.startswith(".") for part in path.parts)
+        if not any(part.startswith(".") for part in path.parts) and holds(path)
     )
     return f" (did you mean {found[0]}?)" if found else ""
 
@@ -221,9 +230,7 @@ def _refusal(why: str, missing: Sequence[HubReference], push: Push | None, inste
     """One line: `why` the Hub cannot be used, then the references it leaves `missing` and the push it stops."""
     parts = []
     if missing:
-        names = [
-            f"{reference.field} {reference.repo_id}{_local_lookalike(reference.repo_id)}" for reference in missing
-        ]
+        names = [f"{reference.field} {reference.repo_id}{_local_lookalike(reference)}" for reference in missing]
         names = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         what = "is neither a local path nor" if len(missing) == 1 else "are neither local paths nor"
         caches = " and ".join(dict.fromkeys(cache_of(reference.kind) for reference in missing))
