@@ -248,6 +248,7 @@ def test_a_model_folder_without_weights_is_named_with_its_latest_checkpoint(work
     run = workdir / "data" / "run"
     for step in (3, 12):
         (run / f"checkpoint-{step}").mkdir(parents=True)
+        (run / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
     with pytest.raises(UsageError, match=r"is a folder without a model: .*; did you mean data/run/checkpoint-12\?$"):
         check_command_line(["--model_name_or_path", "data/run"])
 
@@ -256,9 +257,11 @@ def test_a_runs_final_save_is_no_checkpoint_to_resume_from(workdir):
     """A newcomer audit's: resuming from a finished run's folder (weights and trainer_state, no optimizer) exited 0
     with a fresh optimizer and schedule, saying only that the folder had no training_args.json."""
     run = workdir / "data" / "run"
-    for checkpoint in ("checkpoint-2", "checkpoint-10"):
+    for checkpoint in ("checkpoint-2", "checkpoint-10", "checkpoint-12"):
         (run / checkpoint).mkdir(parents=True)
         (run / checkpoint / "optimizer.pt").write_bytes(b"")
+        if checkpoint != "checkpoint-12":  # its save was interrupted: no trainer_state.json
+            (run / checkpoint / "trainer_state.json").write_text("{}")
     (run / "trainer_state.json").write_text("{}")
     (run / "model.safetensors").write_bytes(b"")
     with pytest.raises(UsageError) as refused:
@@ -268,8 +271,8 @@ def test_a_runs_final_save_is_no_checkpoint_to_resume_from(workdir):
     check_command_line(
         ["--model_name_or_path", "data/tiny-model", "--resume_from_checkpoint", "data/run/checkpoint-10"]
     )
-    deepspeed = run / "checkpoint-12"
-    (deepspeed / "global_step12").mkdir(parents=True)  # DeepSpeed keeps its optimizer state there
+    deepspeed = run / "checkpoint-14"
+    (deepspeed / "global_step14").mkdir(parents=True)  # DeepSpeed keeps its optimizer state there
     check_command_line(["--model_name_or_path", "data/tiny-model", "--resume_from_checkpoint", str(deepspeed)])
 
 

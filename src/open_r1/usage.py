@@ -297,10 +297,7 @@ def _check_model_folder(field: str, reference: str, path: pathlib.Path) -> None:
     has_files = any((path / name).exists() for name in MODEL_FOLDER_FILES)
     if has_files and any(next(path.glob(pattern), None) for pattern in MODEL_WEIGHT_FILES):
         return
-    steps = [
-        int(entry.name.removeprefix("checkpoint-")) for entry in path.glob("checkpoint-*") if entry.name[11:].isdigit()
-    ]
-    hint = f"; did you mean {reference.rstrip('/')}/checkpoint-{max(steps)}?" if steps else ""
+    hint = _checkpoint_hint(reference.rstrip("/"))
     if has_files:
         raise UsageError(
             f"{field}: {reference} is a model folder without weights (no *.safetensors or *.bin beside its config "
@@ -502,6 +499,37 @@ def loaded_references(settings: Mapping[str, Any], models: bool = True) -> list[
     ]
 
 
+# A Trainer's checkpoint folder in an output_dir.
+CHECKPOINT_FOLDER = re.compile(r"checkpoint-\d+")
+
+
+def checkpoints_newest_first(folder: str) -> list[str]:
+    """The checkpoint-N folders of `folder`, highest step first (empty where it holds none or is no folder)."""
+    try:
+        names = [name for name in os.listdir(os.path.expanduser(folder)) if CHECKPOINT_FOLDER.fullmatch(name)]
+    except OSError:
+        return []
+    return [os.path.join(folder, name) for name in sorted(names, key=lambda name: -int(name.split("-", 1)[1]))]
+
+
+def newest_complete_checkpoint(folder: str) -> str | None:
+    """The newest checkpoint-N of `folder` whose save finished (its trainer_state.json, which the Trainer writes
+    last), or None."""
+    return next(
+        (
+            path
+            for path in checkpoints_newest_first(folder)
+            if os.path.isfile(os.path.join(path, "trainer_state.json"))
+        ),
+        None,
+    )
+
+
+def _checkpoint_hint(folder: str) -> str:
+    newest = newest_complete_checkpoint(folder)
+    return f"; did you mean {newest}?" if newest else ""
+
+
 def check_holds_optimizer_state(checkpoint: str) -> None:
     """A folder to resume from holds the optimizer's state (transformers' optimizer.pt or .bin, an FSDP optimizer
     folder, a DeepSpeed global_step folder): a run's final save has none, and transformers would resume from it with
@@ -509,11 +537,10 @@ def check_holds_optimizer_state(checkpoint: str) -> None:
     entries = os.listdir(os.path.expanduser(checkpoint))
     if any("optimizer" in entry or entry.startswith("global_step") for entry in entries):
         return
-    steps = [int(entry.removeprefix("checkpoint-")) for entry in entries if re.fullmatch(r"checkpoint-\d+", entry)]
-    hint = f"; did you mean {os.path.join(checkpoint, f'checkpoint-{max(steps)}')}?" if steps else ""
     raise UsageError(
-        f"resume_from_checkpoint: {checkpoint} holds no optimizer state (no optimizer.pt), as a run's final save does "
-        f"not: resuming from it would start the optimizer and learning-rate schedule afresh{hint}"
+        f"resume_from_checkpoint: {checkpoint} holds no optimizer state (no optimizer.pt), as a run's final save and "
+        "a save_only_model run's checkpoints do not: resuming from it would start the optimizer and learning-rate "
+        f"schedule afresh{_checkpoint_hint(checkpoint)}"
     )
 
 

@@ -27,16 +27,16 @@ checkpoints' own loading (they report no missing keys).
 import json
 import logging
 import os
-import re
 import shutil
 
 from transformers import TrainerCallback
+
+from open_r1.usage import CHECKPOINT_FOLDER
 
 logger = logging.getLogger("open_r1")
 
 TRAINING_ARGS_FILE = "training_args.json"
 # The Trainer's checkpoint folders: checkpoint-<global step>.
-CHECKPOINT_FOLDER = re.compile(r"checkpoint-\d+")
 
 # Settings that a resumed run takes from the checkpoint (the states that restore them), not from the command.
 KEPT_FROM_CHECKPOINT = {

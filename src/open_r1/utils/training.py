@@ -20,11 +20,11 @@ import datasets
 import transformers
 from transformers import set_seed
 
-from open_r1.usage import UsageError
+from open_r1.usage import UsageError, checkpoints_newest_first
 
 from .hub import check_hub_revision_exists
 from .launch_settings import apply_launch_settings
-from .resume import CHECKPOINT_FOLDER, finished_run, report_changed_settings
+from .resume import finished_run, report_changed_settings
 from .wandb_logging import check_wandb_login, init_wandb_training
 
 logger = logging.getLogger("open_r1")
@@ -64,12 +64,7 @@ def _last_complete_checkpoint(output_dir: str) -> str | None:
     A job killed while saving (preempted, requeued: see tests/slurm) leaves a checkpoint folder without
     it, and resuming from that one crashes; it is skipped with a warning.
     """
-    steps = sorted(
-        (int(name.split("-", 1)[1]) for name in os.listdir(output_dir) if CHECKPOINT_FOLDER.fullmatch(name)),
-        reverse=True,
-    )
-    for step in steps:
-        checkpoint = os.path.join(output_dir, f"checkpoint-{step}")
+    for checkpoint in checkpoints_newest_first(output_dir):
         if os.path.isfile(os.path.join(checkpoint, "trainer_state.json")):
             return checkpoint
         logger.warning("Skipping %s: it has no trainer_state.json (its save was interrupted)", checkpoint)
