@@ -58,6 +58,7 @@ from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.compiled_generation import CompiledGeneration
 from open_r1.utils.dynamic_sampling import DynamicSampling
 from open_r1.utils.finite_updates import nonfinite_update_guard
+from open_r1.utils.flat_rows import FlatRowSkipping
 from open_r1.utils.model_utils import check_generation_prompt, check_system_prompt, check_think_prefill
 from open_r1.utils.resume import TiedWeightsResume
 from open_r1.utils.step_profile import StepProfile
@@ -67,6 +68,7 @@ logger = logging.getLogger("open_r1")
 
 
 class PromptTruncatingGRPOTrainer(
+    FlatRowSkipping,
     DynamicSampling,
     TiedWeightsResume,
     ToolRolloutsAhead,
@@ -82,7 +84,8 @@ class PromptTruncatingGRPOTrainer(
     token past every row's budget in the rounds after tool results, `ToolRoundBudget`; runs each round's tool calls
     at once across rollouts, `ToolCallsAhead`; decodes tool rollouts ahead of TRL's rounds under
     `tool_rollout_chunk_tokens`, `ToolRolloutsAhead`; decodes with a compiled decode step under
-    `compile_generation`, `CompiledGeneration`; logs where each step's time went, `StepProfile`).
+    `compile_generation`, `CompiledGeneration`; leaves rows with advantage 0 out of the loss's passes,
+    `FlatRowSkipping`; logs where each step's time went, `StepProfile`).
 
     TRL 1.16 removed the option; upstream recipes set it. The share of this process's prompts cut is logged as
     `prompts/truncated_ratio` (the doctor's `long_prompts` warns at start-up). Prompts are cut after the chat template, on the left

@@ -1,0 +1,97 @@
+"""Skipping the rows GRPO cannot learn from: a completion whose advantage is 0 adds nothing to the policy gradient.
+
+    class MyTrainer(FlatRowSkipping, GRPOTrainer): ...   # open_r1.grpo.PromptTruncatingGRPOTrainer does this
+    # recipe: skip_flat_rows: true (the default)
+
+A group whose completions all earn the same reward gives each of them advantage 0, and TRL's policy loss of such a
+row is exactly 0 (`-min(ratio * 0, clipped ratio * 0)`), with a gradient of exactly 0; yet TRL runs its forward and
+backward pass like any other row's. On make gsm8k's GRPO most groups are flat (docs/gsm8k.md), so most of the
+training pass was spent on zeros. Here each micro-batch keeps only the rows with a non-zero advantage before TRL's
+loss (a micro-batch with none keeps one row, whose loss is 0, so every process still runs its forward and backward
+pass and the collectives stay matched).
+
+The loss and its gradient are those of the whole micro-batch where the row count does not enter them, which is when
+(`FlatRowSkipping.why_flat_rows_train`):
+- the loss is normalised by the generation batch's token count (`loss_type` dapo or cispo: `num_items_in_batch`),
+  not by this micro-batch's rows or tokens (grpo, bnpo, dr_grpo, sapo, luspo, vespo);
+- `beta` is 0 (the KL term is per row, and not 0 on a flat row);
+- no term reads the micro-batch as a whole: no `top_entropy_quantile` below 1 (a quantile over the micro-batch's
+  tokens), no entropy bonus, no router auxiliary loss (MoE), no Liger loss, no images.
+Otherwise every row trains as in TRL, and the run says why once at start-up.
+
+What changes: the metrics TRL computes inside the loss (`entropy`, `clip_ratio/*`) are means over the rows trained
+on, flat rows left out; `flat_rows/skipped` logs the share of rows skipped.
+
+Not covered: generation and scoring of flat groups (`dynamic_sampling` replaces them; the old/reference
+log-probabilities of a generation batch are TRL's), evaluation (every row is scored).
+"""
+
+import logging
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+# The loss types whose normaliser is the generation batch's token count (`num_items_in_batch`), not the rows'.
+BATCH_NORMALISED_LOSSES = ("dapo", "cispo")
+
+
+def rows_that_learn(inputs: dict) -> torch.Tensor | None:
+    """The indices of the rows of a micro-batch whose advantage is not 0 anywhere (at least one row: the first,
+    where all are 0); None where every row learns."""
+    advantages = inputs["advantages"]
+    learns = advantages != 0 if advantages.dim() == 1 else (advantages != 0).any(dim=1)
+    if bool(learns.all()):
+        return None
+    kept = learns.nonzero().flatten()
+    return kept if len(kept) else torch.zeros(1, dtype=torch.long, device=advantages.device)
+
+
+def take_rows(inputs: dict, rows: torch.Tensor) -> dict:
+    """`inputs` with only `rows` of every per-row tensor (a tensor whose first dimension is the micro-batch's);
+    scalars such as `num_items_in_batch` stay as they are."""
+    count = len(inputs["advantages"])
+    return {
+        key: value[rows] if isinstance(value, torch.Tensor) and value.dim() > 0 and value.size(0) == count else value
+        for key, value in inputs.items()
+    }
+
+
+class FlatRowSkipping:
+    """GRPOTrainer mixin: under `skip_flat_rows`, each training micro-batch's rows with advantage 0 are left out of
+    the loss's forward and backward pass where that leaves the loss and gradient as they are (module docstring)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        reason = self.why_flat_rows_train()
+        self._skip_flat_rows = reason is None
+        if getattr(self.args, "skip_flat_rows", False) and reason is not None and self.accelerator.is_main_process:
+            logger.info("Rows with advantage 0 are trained on as in TRL: %s", reason)
+
+    def why_flat_rows_train(self) -> str | None:
+        """Why a flat row must go through the loss under this run's settings, or None where it may be skipped."""
+        args = self.args
+        if not getattr(args, "skip_flat_rows", False):
+            return "skip_flat_rows is off"
+        if self.loss_type not in BATCH_NORMALISED_LOSSES:
+            return f"loss_type {self.loss_type} normalises by the micro-batch's rows or tokens"
+        if self.beta != 0.0:
+            return f"beta {self.beta:g}: the KL term of a flat row is not 0"
+        if self.top_entropy_quantile < 1.0:
+            return "top_entropy_quantile below 1 takes a quantile over the micro-batch's tokens"
+        if getattr(self, "_entropy_bonus_enabled", False):
+            return "the entropy bonus is a mean over the micro-batch's tokens"
+        if getattr(self, "aux_loss_enabled", False):
+            return "the router's auxiliary loss reads the whole micro-batch"
+        if getattr(args, "use_liger_kernel", False):
+            return "the Liger loss computes the loss its own way"
+        return None
+
+    def _compute_loss(self, model, inputs):
+        if not (self._skip_flat_rows and self.model.training) or "pixel_values" in inputs:
+            return super()._compute_loss(model, inputs)
+        rows = rows_that_learn(inputs)
+        total = len(inputs["advantages"])
+        skipped = 0 if rows is None else total - len(rows)
+        self._metrics["train"]["flat_rows/skipped"].append(skipped / total)
+        return super()._compute_loss(model, inputs if rows is None else take_rows(inputs, rows))
