@@ -34,7 +34,14 @@ import numpy as np
 from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
 from open_r1.data.loading import load_dataset_reference
 from open_r1.hub_access import Push, check_references
-from open_r1.usage import ArgumentParser, UsageError, check_local_path, exit_on_usage_error, one_line
+from open_r1.usage import (
+    ArgumentParser,
+    UsageError,
+    check_local_path,
+    check_output_folder,
+    exit_on_usage_error,
+    one_line,
+)
 
 logger = logging.getLogger("decontaminate")
 
@@ -96,8 +103,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("nothing to check against: give --benchmark_files and/or --hub_benchmarks")
     if not args.output_dir and not args.new_dataset_name and pathlib.Path(args.dataset).expanduser().exists():
         parser.error(f"--dataset {args.dataset} is local: give --output_dir, or --new_dataset_name to push to the Hub")
-    if args.output_dir and pathlib.Path(args.output_dir).exists() and not pathlib.Path(args.output_dir).is_dir():
-        parser.error(f"--output_dir {args.output_dir} is a file; name a folder to save the dataset in")
+    if args.output_dir:
+        check_output_folder("--output_dir", args.output_dir)
     for path in args.benchmark_files:
         check_local_path("--benchmark_files", path)
         if not pathlib.Path(path).is_file():

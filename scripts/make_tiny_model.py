@@ -18,7 +18,7 @@ import json
 import pathlib
 
 from open_r1.tasks.tiny_model import SIZE_FIELDS, TinyModelSpec, build_all
-from open_r1.usage import ArgumentParser, exit_on_usage_error
+from open_r1.usage import ArgumentParser, check_output_folder, exit_on_usage_error
 
 
 def read_bool(text: str) -> bool:
@@ -42,8 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in SIZE_FIELDS:
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
-    if pathlib.Path(args.output_dir).exists() and not pathlib.Path(args.output_dir).is_dir():
-        parser.error(f"--output_dir {args.output_dir} is a file; name a folder")
+    check_output_folder("--output_dir", args.output_dir)
     return args
 
 

@@ -1,9 +1,9 @@
 """`python -m open_r1.evaluate`: the offline evaluator's command line (the code is `open_r1.eval.offline`).
 
-    Not covered: lighteval's protocol and GPUs' vLLM path (`make evaluate`, open_r1.eval.lighteval_jobs).
-
-python -m open_r1.evaluate --task math_500 --data_files ../shared/data/math500.jsonl --model data/tiny-model \
+    python -m open_r1.evaluate --task math_500 --data_files ../shared/data/math500.jsonl --model data/tiny-model \
         --output_dir /tmp/eval --num_samples 2 --limit 5 --max_new_tokens 64 --device cpu
+
+Not covered: lighteval's protocol and GPUs' vLLM path (`make evaluate`, open_r1.eval.lighteval_jobs).
 """
 
 from open_r1.eval.offline import evaluate, generate_completions, grade_completions, main, write_outputs

@@ -22,7 +22,7 @@ from open_r1.eval.lighteval_command import (
     run_lighteval_command,
 )
 from open_r1.hub_access import check_references
-from open_r1.usage import ArgumentParser, check_local_path
+from open_r1.usage import ArgumentParser, check_local_path, check_output_folder
 
 # Each backend's own options.
 VLLM_ONLY = ("revision", "parallel", "num_gpus", "system_prompt", "trust_remote_code")
@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output_dir", default=None, help="default: data/evals/<model>")
     parser.add_argument("--dry_run", action="store_true", help="print the command instead of running it")
     args = parser.parse_args(argv)
+    if args.output_dir is not None:
+        check_output_folder("--output_dir", args.output_dir)
     for name, least in (
         ("num_gpus", 1),
         ("num_samples", 1),

@@ -317,8 +317,12 @@ def main(argv: list[str] | None = None) -> dict:
         shown = [
             argument
             for index, argument in enumerate(given)
-            if argument.split("=")[0] != "--dry_run"
-            and not (index and given[index - 1] == "--dry_run" and argument.lower() in ("true", "false", "1", "0"))
+            if argument.split("=")[0] not in ("--dry_run", "--dry-run")
+            and not (
+                index
+                and given[index - 1] in ("--dry_run", "--dry-run")
+                and argument.lower() in ("true", "false", "1", "0")
+            )
         ]
         print(shlex.join(["python", "-m", "open_r1.evaluate", *shown]), flush=True)
         return {}

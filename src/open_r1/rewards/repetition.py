@@ -76,12 +76,13 @@ def _invisible_characters() -> dict[int, str | None]:
 @functools.cache
 def _long_combining_runs() -> re.Pattern:
     """The part of a run of combining marks past `MAX_COMBINING_RUN`: characters of a canonical combining class
-    other than 0, and those that decompose into such (U+0F73, of class 0, is two Tibetan vowel signs)."""
+    other than 0, and those that decompose into such alone (U+0F73, of class 0, is two Tibetan vowel signs; é, a
+    letter and a mark, is no mark)."""
 
     def is_mark(character: str) -> bool:
         return bool(unicodedata.combining(character)) or bool(
             unicodedata.decomposition(character)
-            and any(unicodedata.combining(part) for part in unicodedata.normalize("NFKD", character))
+            and all(unicodedata.combining(part) for part in unicodedata.normalize("NFKD", character))
         )
 
     marks = [code for code in range(sys.maxunicode + 1) if is_mark(chr(code))]

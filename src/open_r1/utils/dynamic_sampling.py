@@ -373,8 +373,8 @@ class DynamicSampling:
         """Whether raising dynamic_sampling_max_rounds could fill the batch, from the rate the rounds found groups."""
         if filled.groups_kept == 0:
             return (
-                f"none of the {filled.prompts_generated} prompts generated had any, so more rounds cannot help: every "
-                "completion of a prompt earns the same (the GRPO doctor's zero_spread names the likely causes)"
+                f"none of the {filled.prompts_generated} prompts generated had any, so more rounds are unlikely to "
+                "help: a prompt's completions all earn the same (the GRPO doctor's zero_spread names the likely causes)"
             )
         needed = math.ceil(full_groups * filled.rounds / filled.groups_kept)
         return f"at this rate a full batch takes about {needed} rounds"
