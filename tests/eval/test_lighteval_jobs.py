@@ -225,7 +225,10 @@ def test_an_option_of_the_other_backend_is_refused_not_dropped(tmp_path, backend
         (["--num_samples", "0"], "--num_samples must be at least 1, got 0"),
         (["--parallel", "data", "--num_gpus", "0"], "--num_gpus must be at least 1, got 0"),
         (["--max_samples", "-3"], "--max_samples must be at least 1, got -3"),
-        (["--output_dir", "README.md/evals"], "--output_dir README.md/evals lies under .*README.md, a file; name a folder"),
+        (
+            ["--output_dir", "README.md/evals"],
+            "--output_dir README.md/evals lies under .*README.md, a file; name a folder",
+        ),
     ],
 )
 def test_a_count_out_of_range_is_one_line(tmp_path, options, message):

@@ -1,40 +1,53 @@
 """open_r1.utils.flat_rows: rows with advantage 0 leave the loss's forward and backward pass, the loss and its gradient
 staying what they were, and only where the settings make that so."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 from datasets import Dataset
 
 from open_r1.configs import GRPOConfig
 from open_r1.grpo import PromptTruncatingGRPOTrainer
-from open_r1.utils.flat_rows import rows_that_learn, take_rows
+from open_r1.utils.flat_rows import BATCH_NORMALISED_LOSSES, rows_to_train, take_rows
+from tests.support import REPO_ROOT
 from tests.support import dynamic_sampling_probe as probe
+from tests.support.ports import free_port
 
 G = 4
 
 
-def test_a_micro_batch_keeps_the_rows_with_an_advantage_and_at_least_one():
+def test_a_micro_batch_trains_its_learning_rows_topped_up_with_flat_ones_to_every_processs_count():
     inputs = {
-        "advantages": torch.tensor([0.0, 0.5, 0.0, -0.5]),
-        "completion_ids": torch.arange(8).view(4, 2),
+        "advantages": torch.tensor([0.0, 0.5, 0.0, -0.5, 0.0]),
+        "completion_ids": torch.arange(10).view(5, 2),
         "num_items_in_batch": torch.tensor(40),
     }
-    rows = rows_that_learn(inputs)
+    mask = torch.tensor([[1, 0], [1, 1], [1, 1], [1, 0], [0, 0]])
+    rows = rows_to_train(inputs, mask)
     assert rows.tolist() == [1, 3]
     kept = take_rows(inputs, rows)
     assert kept["completion_ids"].tolist() == [[2, 3], [6, 7]] and kept["num_items_in_batch"] == 40
-    assert rows_that_learn({"advantages": torch.zeros(4)}).tolist() == [0]  # a forward and backward pass still
-    assert rows_that_learn({"advantages": torch.ones(4)}) is None
+    # Another process trains 3 rows: this one adds the flat row with the most loss tokens (row 2), so both gather
+    # per-row metrics of one size (a review: gloo aborted on sizes that differed).
+    assert rows_to_train(inputs, mask, lambda count: max(count, 3)).tolist() == [1, 2, 3]
+    # Every row flat: the stand-in is a row with loss tokens, not row 0 by default (its metrics would read 0).
+    flat = {"advantages": torch.zeros(5)}
+    assert rows_to_train(flat, mask).tolist() == [1]
+    assert rows_to_train({"advantages": torch.ones(5)}, mask) is None
     per_token = torch.tensor([[0.0, 0.0], [0.0, 0.1]])  # advantages per token: a row learns if any is not 0
-    assert rows_that_learn({"advantages": per_token}).tolist() == [1]
+    assert rows_to_train({"advantages": per_token}, torch.ones(2, 2)).tolist() == [1]
 
 
 def tiny_trainer(tiny_model, tmp_path, **overrides):
-    """The tiny model's trainer whose reward has spread on one prompt in two (flagged), none on the others."""
+    """The tiny model's trainer whose reward has spread on one prompt in two (flagged), none on the others; two
+    iterations per generation over two micro-batches, so that the batch carries old log-probabilities."""
     settings = dict(
         output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", seed=0, max_steps=1, logging_steps=1,
-        save_strategy="no", per_device_train_batch_size=16, num_generations=G, max_completion_length=6,
-        learning_rate=1e-3, loss_type="dapo", beta=0.0,
+        save_strategy="no", per_device_train_batch_size=8, gradient_accumulation_steps=2, steps_per_generation=2,
+        num_iterations=2, num_generations=G, max_completion_length=6, learning_rate=1e-3, loss_type="dapo", beta=0.0,
     )  # fmt: skip
     settings.update(overrides)
     return PromptTruncatingGRPOTrainer(
@@ -53,29 +66,45 @@ def loss_and_gradient(trainer, batch) -> tuple[float, torch.Tensor]:
     return loss.item(), gradient
 
 
-@pytest.mark.timeout(300)
-def test_skipping_flat_rows_keeps_the_loss_and_the_gradient_of_the_whole_micro_batch(tiny_model, tmp_path):
-    trainer = tiny_trainer(tiny_model, tmp_path)
-    assert trainer.why_flat_rows_train() is None
+def scored_batch(trainer) -> dict:
     trainer.model.train()
     trainer.current_gradient_accumulation_steps = 1
-    batch = trainer._generate_and_score_completions(next(iter(trainer.get_train_dataloader())))
-    flat = (batch["advantages"] == 0).sum().item()
-    assert 0 < flat < len(batch["advantages"]), "the batch must mix flat and learning rows"
+    return trainer._generate_and_score_completions(next(iter(trainer.get_train_dataloader())))
+
+
+def assert_same_loss_and_gradient(trainer, batch) -> None:
     skipped_loss, skipped_gradient = loss_and_gradient(trainer, batch)
-    assert trainer._metrics["train"]["flat_rows/skipped"][-1] == flat / len(batch["advantages"])
     trainer._skip_flat_rows = False
     whole_loss, whole_gradient = loss_and_gradient(trainer, batch)
+    trainer._skip_flat_rows = True
     assert skipped_loss == pytest.approx(whole_loss, abs=1e-7)
-    assert whole_gradient.abs().max() > 0
     torch.testing.assert_close(skipped_gradient, whole_gradient, atol=1e-7, rtol=1e-5)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "loss_type, settings", [("dapo", {}), ("cispo", {"epsilon_high": 5.0}), ("dapo", {"delta": 1.5})]
+)
+def test_skipping_flat_rows_keeps_the_loss_and_the_gradient_of_the_whole_micro_batch(
+    tiny_model, tmp_path, loss_type, settings
+):
+    trainer = tiny_trainer(tiny_model, tmp_path, loss_type=loss_type, **settings)
+    assert trainer.why_flat_rows_train() is None
+    batch = scored_batch(trainer)
+    assert "old_per_token_logps" in batch, "the batch must carry the per-row tensors of later iterations"
+    flat = (batch["advantages"] == 0).sum().item()
+    assert 0 < flat < len(batch["advantages"]), "the batch must mix flat and learning rows"
+    assert_same_loss_and_gradient(trainer, batch)
+    assert trainer._metrics["train"]["flat_rows/skipped"][0] == flat / len(batch["advantages"])
+    everything_flat = {**batch, "advantages": torch.zeros_like(batch["advantages"])}
+    assert_same_loss_and_gradient(trainer, everything_flat)
 
 
 @pytest.mark.parametrize(
     "setting, reason",
     [
         ({"skip_flat_rows": False}, "skip_flat_rows is off"),
-        ({"loss_type": "bnpo"}, "loss_type bnpo normalises by the micro-batch's rows or tokens"),
+        *[({"loss_type": loss}, f"loss_type {loss}: only dapo's and cispo's") for loss in ("grpo", "bnpo", "dr_grpo")],
         ({"beta": 0.04}, "beta 0.04: the KL term of a flat row is not 0"),
         ({"top_entropy_quantile": 0.2}, "top_entropy_quantile below 1"),
     ],
@@ -84,3 +113,23 @@ def test_flat_rows_train_where_leaving_them_out_would_change_the_loss(tiny_model
     trainer = tiny_trainer(tiny_model, tmp_path, **setting)
     assert trainer.why_flat_rows_train().startswith(reason)
     assert not trainer._skip_flat_rows
+
+
+def test_only_the_losses_normalised_by_the_generation_batch_skip_flat_rows():
+    """A loss normalised by the micro-batch's rows or tokens would change without them (bnpo forced: 0.06 apart)."""
+    assert BATCH_NORMALISED_LOSSES == ("dapo", "cispo")
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+def test_two_processes_with_different_flat_rows_train_as_many_rows_each(tiny_model, tmp_path):
+    """A review's: rank 0 kept one row, rank 1 all of them, and TRL's gather of per-row clip ratios aborted (gloo:
+    "Received data size doesn't match expected size")."""
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+        str(REPO_ROOT / "tests" / "support" / "flat_rows_probe.py"), str(tiny_model), str(tmp_path / "out"),
+    ]  # fmt: skip
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "src")])}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=280, env=environment)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "rank 0 trained" in result.stdout and "rank 1 trained" in result.stdout

@@ -7,20 +7,22 @@ A group whose completions all earn the same reward gives each of them advantage 
 row is exactly 0 (`-min(ratio * 0, clipped ratio * 0)`), with a gradient of exactly 0; yet TRL runs its forward and
 backward pass like any other row's. On make gsm8k's GRPO most groups are flat (docs/gsm8k.md), so most of the
 training pass was spent on zeros. Here each micro-batch keeps only the rows with a non-zero advantage before TRL's
-loss (a micro-batch with none keeps one row, whose loss is 0, so every process still runs its forward and backward
-pass and the collectives stay matched).
+loss, topped up with flat rows (those with the most loss tokens) to the largest count of any process: every process
+trains as many rows (TRL gathers per-row metrics), at least one, so each still runs its forward and backward pass.
 
-The loss and its gradient are those of the whole micro-batch where the row count does not enter them, which is when
-(`FlatRowSkipping.why_flat_rows_train`):
+The loss and its gradient are those of the whole micro-batch, up to float rounding, where the row count does not
+enter them, which is when (`FlatRowSkipping.why_flat_rows_train`):
 - the loss is normalised by the generation batch's token count (`loss_type` dapo or cispo: `num_items_in_batch`),
-  not by this micro-batch's rows or tokens (grpo, bnpo, dr_grpo, sapo, luspo, vespo);
+  not by this micro-batch's rows or tokens (grpo, bnpo, dr_grpo, sapo, luspo; vespo is not checked);
+- the model has no dropout (drawn anew for a smaller batch);
 - `beta` is 0 (the KL term is per row, and not 0 on a flat row);
 - no term reads the micro-batch as a whole: no `top_entropy_quantile` below 1 (a quantile over the micro-batch's
   tokens), no entropy bonus, no router auxiliary loss (MoE), no Liger loss, no images.
 Otherwise every row trains as in TRL, and the run says why once at start-up.
 
 What changes: the metrics TRL computes inside the loss (`entropy`, `clip_ratio/*`) are means over the rows trained
-on, flat rows left out; `flat_rows/skipped` logs the share of rows skipped.
+on, most flat rows left out (the GRPO doctor's `entropy` check then reads the rows that learn, and a stand-in row for
+a micro-batch of flat ones); `flat_rows/skipped` logs the share of this process's rows skipped.
 
 Not covered: generation and scoring of flat groups (`dynamic_sampling` replaces them; the old/reference
 log-probabilities of a generation batch are TRL's), evaluation (every row is scored).
@@ -36,15 +38,23 @@ logger = logging.getLogger(__name__)
 BATCH_NORMALISED_LOSSES = ("dapo", "cispo")
 
 
-def rows_that_learn(inputs: dict) -> torch.Tensor | None:
-    """The indices of the rows of a micro-batch whose advantage is not 0 anywhere (at least one row: the first,
-    where all are 0); None where every row learns."""
+def rows_to_train(inputs: dict, mask: torch.Tensor, count_of_every_rank=None) -> torch.Tensor | None:
+    """The indices of the micro-batch's rows to train: those whose advantage is not 0 anywhere, then flat rows with
+    the most loss tokens up to the largest such count of any process (`count_of_every_rank(count)`: it; processes
+    that trained different row counts would gather per-row metrics of different sizes), at least one. None where
+    every row trains."""
     advantages = inputs["advantages"]
     learns = advantages != 0 if advantages.dim() == 1 else (advantages != 0).any(dim=1)
-    if bool(learns.all()):
+    count = max(int(learns.sum()), 1)
+    if count_of_every_rank is not None:
+        count = count_of_every_rank(count)
+    if count >= len(learns):
         return None
-    kept = learns.nonzero().flatten()
-    return kept if len(kept) else torch.zeros(1, dtype=torch.long, device=advantages.device)
+    # Learning rows first, then flat ones by loss tokens: a stand-in row with tokens keeps the loss's metrics defined.
+    tokens = mask.reshape(len(learns), -1).sum(dim=1).to(torch.float64)
+    priority = learns.to(torch.float64) * (tokens.max() + 1) + tokens
+    chosen = torch.argsort(priority, descending=True, stable=True)[:count]
+    return torch.sort(chosen).values
 
 
 def take_rows(inputs: dict, rows: torch.Tensor) -> dict:
@@ -55,6 +65,14 @@ def take_rows(inputs: dict, rows: torch.Tensor) -> dict:
         key: value[rows] if isinstance(value, torch.Tensor) and value.dim() > 0 and value.size(0) == count else value
         for key, value in inputs.items()
     }
+
+
+def _has_dropout(model) -> bool:
+    config = getattr(model, "config", None)
+    in_attention = any(
+        float(getattr(config, name, 0) or 0) > 0 for name in ("attention_dropout", "attention_probs_dropout_prob")
+    )
+    return in_attention or any(isinstance(module, torch.nn.Dropout) and module.p > 0 for module in model.modules())
 
 
 class FlatRowSkipping:
@@ -74,7 +92,9 @@ class FlatRowSkipping:
         if not getattr(args, "skip_flat_rows", False):
             return "skip_flat_rows is off"
         if self.loss_type not in BATCH_NORMALISED_LOSSES:
-            return f"loss_type {self.loss_type} normalises by the micro-batch's rows or tokens"
+            return (
+                f"loss_type {self.loss_type}: only dapo's and cispo's losses are checked to be the same without them"
+            )
         if self.beta != 0.0:
             return f"beta {self.beta:g}: the KL term of a flat row is not 0"
         if self.top_entropy_quantile < 1.0:
@@ -85,12 +105,21 @@ class FlatRowSkipping:
             return "the router's auxiliary loss reads the whole micro-batch"
         if getattr(args, "use_liger_kernel", False):
             return "the Liger loss computes the loss its own way"
+        if _has_dropout(self.model):
+            return "the model has dropout, drawn anew for a smaller batch"
         return None
+
+    def _largest_row_count(self, count: int) -> int:
+        counts = self.accelerator.gather(torch.tensor([count], device=self.accelerator.device))
+        return int(counts.max())
 
     def _compute_loss(self, model, inputs):
         if not (self._skip_flat_rows and self.model.training) or "pixel_values" in inputs:
             return super()._compute_loss(model, inputs)
-        rows = rows_that_learn(inputs)
+        mask = (
+            inputs["completion_mask"] if "tool_mask" not in inputs else inputs["completion_mask"] * inputs["tool_mask"]
+        )
+        rows = rows_to_train(inputs, mask, self._largest_row_count)
         total = len(inputs["advantages"])
         skipped = 0 if rows is None else total - len(rows)
         self._metrics["train"]["flat_rows/skipped"].append(skipped / total)
