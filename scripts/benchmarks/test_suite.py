@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark: how long `make test` takes, and the docs table written from the results files.
 
-    python scripts/benchmarks/test_suite.py --output docs/results/test_suite/<day>.json   # runs `make test`
+    python scripts/benchmarks/test_suite.py --output docs/results/test_suite/<day>T<hhmm>-<commit>.json   # runs `make test`
     python scripts/benchmarks/test_suite.py --write_docs docs/results/test_suite/*.json   # runs nothing
 
 Runs `make test` from the checkout (the fast tests on TEST_WORKERS pytest workers), its output shown as it comes,
