@@ -105,7 +105,6 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         self._declared_hints = {
             name: hint for kind in self.dataclass_types for name, hint in typing.get_type_hints(kind).items()
         }
-        self._declared_types = {name: str(hint) for name, hint in self._declared_hints.items()}
         self._recipe_source = "recipe"
         self._explicit_fields: set[str] = set()
         self._implied_fields: set[str] = set()  # set by compat for what an upstream recipe left unset
@@ -218,7 +217,7 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
                         f"({self._defaults[name]!r})"
                     )
                 continue
-            declared = self._declared_types.get(name, expected)
+            declared = str(self._declared_hints.get(name, expected))
             if isinstance(value, dict) and "dict" in declared:
                 continue  # a mapping-typed field (dataset_mixture) takes the recipe's mapping as it is
             if action.type in (None, str):
