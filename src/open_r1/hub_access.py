@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from open_r1.usage import MODEL_FOLDER_FILES, UsageError, as_bool, check_local_path, looks_local, main_process
+from open_r1.usage import UsageError, as_bool, check_local_path, holds_model_files, looks_local, main_process
 
 logger = logging.getLogger(__name__)
 
@@ -209,19 +209,12 @@ def _local_lookalike(reference: "HubReference") -> str:
     reference loads (a model folder holds a config or a .gguf): a local path given without its parents reads as a
     Hub id."""
     name = glob.escape(reference.repo_id)
-
-    def holds(path: pathlib.Path) -> bool:
-        if reference.kind != "model":
-            return True
-        return path.is_dir() and (
-            any((path / f).exists() for f in MODEL_FOLDER_FILES) or bool(list(path.glob("*.gguf")))
-        )
-
     found = sorted(
         str(path)
         for pattern in (f"*/{name}", f"*/*/{name}")
         for path in pathlib.Path(".").glob(pattern)
-        if not any(part.startswith(".") for part in path.parts) and holds(path)
+        if not any(part.startswith(".") for part in path.parts)
+        and (reference.kind != "model" or holds_model_files(path))
     )
     return f" (did you mean {found[0]}?)" if found else ""
 

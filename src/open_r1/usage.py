@@ -289,12 +289,21 @@ MODEL_FOLDER_FILES = ("config.json", "tokenizer_config.json", "tokenizer.json")
 MODEL_WEIGHT_FILES = ("*.safetensors", "*.bin", "*.safetensors.index.json", "*.bin.index.json")
 
 
+def _has_gguf(path: pathlib.Path) -> bool:
+    return next(path.glob("*.gguf"), None) is not None
+
+
+def holds_model_files(path: pathlib.Path) -> bool:
+    """Whether a folder holds a model's own files: a save_pretrained folder's config or tokenizer, or a .gguf."""
+    return path.is_dir() and (_has_gguf(path) or any((path / name).exists() for name in MODEL_FOLDER_FILES))
+
+
 def _check_model_folder(field: str, reference: str, path: pathlib.Path) -> None:
     """A local model folder holds a model: config and weights (a save_pretrained folder) or a .gguf checkpoint.
     Where it holds checkpoint-N folders instead, the latest is suggested."""
-    if next(path.glob("*.gguf"), None):
+    if _has_gguf(path):
         return
-    has_files = any((path / name).exists() for name in MODEL_FOLDER_FILES)
+    has_files = holds_model_files(path)
     if has_files and any(next(path.glob(pattern), None) for pattern in MODEL_WEIGHT_FILES):
         return
     hint = _checkpoint_hint(reference.rstrip("/"))
