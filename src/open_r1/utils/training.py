@@ -131,22 +131,14 @@ def settings_that_rarely_learn(training_args) -> list[str]:
     return messages
 
 
-# The package each reporting integration of transformers imports, and its name on PyPI where that differs.
-REPORTING_PACKAGES = {
-    "azure_ml": ("azureml", "azureml-core"),
-    "clearml": ("clearml", "clearml"),
-    "codecarbon": ("codecarbon", "codecarbon"),
-    "comet_ml": ("comet_ml", "comet-ml"),
-    "dagshub": ("dagshub", "dagshub"),
-    "dvclive": ("dvclive", "dvclive"),
-    "flyte": ("flytekit", "flytekit"),
-    "mlflow": ("mlflow", "mlflow"),
-    "neptune": ("neptune", "neptune"),
-    "swanlab": ("swanlab", "swanlab"),
-    "tensorboard": ("tensorboard", "tensorboard"),
-    "trackio": ("trackio", "trackio"),
-    "wandb": ("wandb", "wandb"),
-}
+# The module each reporting integration of transformers imports where it is not the integration's own name, and the
+# PyPI name of a module where that differs.
+REPORTING_MODULES = {"azure_ml": "azureml", "flyte": "flytekit"}
+PYPI_NAMES = {"azureml": "azureml-core", "comet_ml": "comet-ml"}
+REPORTING_INTEGRATIONS = (
+    "azure_ml", "clearml", "codecarbon", "comet_ml", "dagshub", "dvclive", "flyte", "mlflow", "neptune", "swanlab",
+    "tensorboard", "trackio", "wandb",
+)  # fmt: skip
 
 
 def check_reporting_installed(training_args) -> None:
@@ -154,13 +146,14 @@ def check_reporting_installed(training_args) -> None:
     the model loaded, with a traceback. Names transformers does not know are left to it."""
     import importlib.util
 
-    missing = [
-        name
+    modules = {
+        name: REPORTING_MODULES.get(name, name)
         for name in training_args.report_to or []
-        if name in REPORTING_PACKAGES and importlib.util.find_spec(REPORTING_PACKAGES[name][0]) is None
-    ]
+        if name in REPORTING_INTEGRATIONS
+    }
+    missing = [name for name, module in modules.items() if importlib.util.find_spec(module) is None]
     if missing:
-        packages = " ".join(REPORTING_PACKAGES[name][1] for name in missing)
+        packages = " ".join(PYPI_NAMES.get(modules[name], modules[name]) for name in missing)
         raise UsageError(f"report_to {', '.join(missing)}: not installed here (pip install {packages})")
 
 
