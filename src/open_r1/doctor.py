@@ -48,8 +48,8 @@ the format rewards' tags, and the first tool results of a completion that called
 reported once per run.
 
 At the end of training one line says what share of the run's groups had no reward spread (generated and trained
-on for no gradient), whether or not it ever warranted `zero_spread`; a warning, with its causes, when that share is
-above `doctor_zero_std_share` in a run too short for `zero_spread` to have been reported (a smoke test).
+on for no gradient), whether or not it ever warranted `zero_spread`; named as `zero_spread`, with its causes, when that
+share is above `doctor_zero_std_share` in a run too short for the training check to have reported it (a smoke test).
 
 It warns. `doctor_stop_on` names the findings that stop the run instead: a start-up one ends it before training
 (a `UsageError`: one line, exit status 2), a training one stops training at that step (the Trainer then saves as at
@@ -468,8 +468,7 @@ class TrainingDoctor(TrainerCallback):
         settings: Mapping[str, Any] | None = None,
     ):
         self.patience = patience
-        # The run's settings the warnings name: num_generations, temperature, top_p, top_k, dynamic_sampling,
-        # mask_truncated_completions (GRPOConfig's fields; absent ones are not named).
+        # The run's DOCTOR_SETTINGS, which the warnings name (absent ones are not named).
         self.settings = dict(settings or {})
         self.zero_std_share = zero_std_share
         self.clipped_share = clipped_share

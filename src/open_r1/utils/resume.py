@@ -36,7 +36,6 @@ from open_r1.usage import CHECKPOINT_FOLDER
 logger = logging.getLogger("open_r1")
 
 TRAINING_ARGS_FILE = "training_args.json"
-# The Trainer's checkpoint folders: checkpoint-<global step>.
 
 # Settings that a resumed run takes from the checkpoint (the states that restore them), not from the command.
 KEPT_FROM_CHECKPOINT = {
