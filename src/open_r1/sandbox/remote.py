@@ -67,9 +67,11 @@ def left():
 def children():
     pids = []
     for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
             with open(f"/proc/{entry}/stat") as stat:
-                if entry.isdigit() and stat.read().rsplit(")", 1)[1].split()[1] == str(os.getpid()):
+                if stat.read().rsplit(")", 1)[1].split()[1] == str(os.getpid()):
                     pids.append(int(entry))
         except (OSError, IndexError):
             pass
