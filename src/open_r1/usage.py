@@ -405,12 +405,10 @@ def _command_line_value(args: list[str], name: str, flag: str | None = None) -> 
 def _command_line_list(args: list[str], name: str) -> list[str] | None:
     """The values after the last `--name` (up to the next option), as argparse reads a list field, or None."""
     found = None
-    for index, inline in _occurrences(args, name):
-        found = (
-            [inline]
-            if inline is not None
-            else list(itertools.takewhile(lambda v: not v.startswith("--"), args[index + 1 :]))
-        )
+    for field_name, _, tokens in _options(args):
+        if field_name == name:
+            option, equals, inline = tokens[0].partition("=")
+            found = [inline] if equals else tokens[1:]
     return found
 
 
