@@ -3,6 +3,7 @@
     from tests.support import dynamic_sampling_probe as probe
     probe.flagged_spread_reward(completions, spread)     # rows flagged `spread`: distinct rewards, else 0
     probe.save_flagged_dataset(path, every=2)            # prompts, one in `every` flagged
+    probe.tiny_trainer(model, output_dir, reward, rows, **settings)   # the project's GRPO trainer on them, in process
 
     DYNAMIC_SAMPLING_PROBE_DIR=<folder> accelerate launch ... tests/support/dynamic_sampling_probe.py \\
         --config <recipe> --reward_funcs flagged_spread --dynamic_sampling true ...
@@ -27,6 +28,27 @@ def flagged_spread_reward(completions, spread, **kwargs) -> list[float]:
     """For rows flagged `spread`, the completion's position in the call over their number (distinct, so a group of
     a flagged prompt always has spread, even with identical completions); 0.0 for the others (never spread)."""
     return [i / len(completions) if flag else 0.0 for i, flag in enumerate(spread)]
+
+
+def tiny_trainer(model, output_dir, reward, rows: list[dict], **settings):
+    """The project's GRPO trainer (`PromptTruncatingGRPOTrainer`) of the tiny `model` on `rows` with `reward` (a
+    function, or a list of them): on the CPU, in full precision, one logging step per step, no saves, groups of 4
+    completions of 6 tokens, dapo without KL; `settings` add to or replace these."""
+    from datasets import Dataset
+
+    from open_r1.configs import GRPOConfig
+    from open_r1.grpo import PromptTruncatingGRPOTrainer
+
+    base = dict(
+        output_dir=str(output_dir), use_cpu=True, bf16=False, report_to="none", seed=0, logging_steps=1,
+        save_strategy="no", num_generations=4, max_completion_length=6, learning_rate=1e-3, loss_type="dapo", beta=0.0,
+    )  # fmt: skip
+    return PromptTruncatingGRPOTrainer(
+        model=str(model),
+        reward_funcs=reward if isinstance(reward, list) else [reward],
+        args=GRPOConfig(**{**base, **settings}),
+        train_dataset=Dataset.from_list(rows),
+    )
 
 
 def flagged_rows(count: int, every: int = 2) -> list[dict]:

@@ -5,10 +5,8 @@ folder, the output folder. Rank 0 then trains fewer rows than rank 1, unless fla
 import sys
 
 import torch
-from datasets import Dataset
 
-from open_r1.configs import GRPOConfig
-from open_r1.grpo import PromptTruncatingGRPOTrainer
+from tests.support import dynamic_sampling_probe as probe
 
 
 def rank_reward(completions, **kwargs) -> list[float]:
@@ -18,17 +16,9 @@ def rank_reward(completions, **kwargs) -> list[float]:
 
 
 def main(model: str, output_dir: str) -> None:
-    settings = dict(
-        output_dir=output_dir, use_cpu=True, bf16=False, report_to="none", seed=0, max_steps=1, logging_steps=1,
-        save_strategy="no", per_device_train_batch_size=8, num_generations=4, max_completion_length=6,
-        learning_rate=1e-2, loss_type="dapo", beta=0.0, ddp_timeout=120,
-    )  # fmt: skip
-    trainer = PromptTruncatingGRPOTrainer(
-        model=model,
-        reward_funcs=[rank_reward],
-        args=GRPOConfig(**settings),
-        train_dataset=Dataset.from_list([{"prompt": f"What is {i} + 1?"} for i in range(16)]),
-    )
+    rows = [{"prompt": f"What is {i} + 1?"} for i in range(16)]
+    settings = dict(max_steps=1, per_device_train_batch_size=8, learning_rate=1e-2, ddp_timeout=120)
+    trainer = probe.tiny_trainer(model, output_dir, rank_reward, rows, **settings)
     trainer.train()
     print(f"rank {trainer.accelerator.process_index} trained", flush=True)
 

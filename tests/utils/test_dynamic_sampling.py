@@ -221,18 +221,8 @@ def test_a_group_whose_totals_float32_cannot_average_exactly_has_no_spread(accur
 
 def tiny_trainer(tiny_model, tmp_path, reward, **overrides):
     """The trainer of the tiny model with `reward` (a function, or a list of them), dynamic sampling on."""
-    settings = dict(
-        output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", seed=0, max_steps=2, logging_steps=1,
-        save_strategy="no", per_device_train_batch_size=8, num_generations=G, max_completion_length=6,
-        learning_rate=1e-3, loss_type="dapo", beta=0.0, dynamic_sampling=True,
-    )  # fmt: skip
-    settings.update(overrides)
-    return PromptTruncatingGRPOTrainer(
-        model=str(tiny_model),
-        reward_funcs=reward if isinstance(reward, list) else [reward],
-        args=GRPOConfig(**settings),
-        train_dataset=Dataset.from_list(probe.flagged_rows(64)),
-    )
+    settings = dict(max_steps=2, per_device_train_batch_size=8, num_generations=G, dynamic_sampling=True)
+    return probe.tiny_trainer(tiny_model, tmp_path, reward, probe.flagged_rows(64), **{**settings, **overrides})
 
 
 def capture_batches(trainer) -> list[dict]:

@@ -7,10 +7,7 @@ import sys
 
 import pytest
 import torch
-from datasets import Dataset
 
-from open_r1.configs import GRPOConfig
-from open_r1.grpo import PromptTruncatingGRPOTrainer
 from open_r1.utils.flat_rows import BATCH_NORMALISED_LOSSES, rows_to_train, take_rows
 from tests.support import REPO_ROOT
 from tests.support import dynamic_sampling_probe as probe
@@ -45,17 +42,11 @@ def tiny_trainer(tiny_model, tmp_path, **overrides):
     """The tiny model's trainer whose reward has spread on one prompt in two (flagged), none on the others; two
     iterations per generation over two micro-batches, so that the batch carries old log-probabilities."""
     settings = dict(
-        output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", seed=0, max_steps=1, logging_steps=1,
-        save_strategy="no", per_device_train_batch_size=8, gradient_accumulation_steps=2, steps_per_generation=2,
-        num_iterations=2, num_generations=G, max_completion_length=6, learning_rate=1e-3, loss_type="dapo", beta=0.0,
+        max_steps=1, per_device_train_batch_size=8, gradient_accumulation_steps=2, steps_per_generation=2,
+        num_iterations=2, num_generations=G,
     )  # fmt: skip
-    settings.update(overrides)
-    return PromptTruncatingGRPOTrainer(
-        model=str(tiny_model),
-        reward_funcs=[probe.flagged_spread_reward],
-        args=GRPOConfig(**settings),
-        train_dataset=Dataset.from_list(probe.flagged_rows(4)),  # one generation batch: 2 flagged, 2 not
-    )
+    rows = probe.flagged_rows(4)  # one generation batch: 2 flagged, 2 not
+    return probe.tiny_trainer(tiny_model, tmp_path, probe.flagged_spread_reward, rows, **{**settings, **overrides})
 
 
 def loss_and_gradient(trainer, batch) -> tuple[float, torch.Tensor]:
