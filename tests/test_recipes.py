@@ -1,6 +1,7 @@
 """Every recipe parses with the project's parser (no unknown field, none its mode ignores); every accelerate config
 is valid for accelerate."""
 
+import ast
 import pathlib
 import re
 import warnings
@@ -203,3 +204,26 @@ def test_r1_distill_template_prefills_think_and_the_format_rewards_accept_its_co
     completion = "Two plus two.\n</think>\n<answer>\n\\boxed{4}\n</answer>"
     rewards = {f.__name__: f([completion], solution=["$4$"]) for f in get_reward_funcs(script_args)}
     assert rewards == {"accuracy_reward": [1.0], "format_reward": [1.0], "tag_count_reward": [1.0]}
+
+
+@pytest.mark.parametrize("given_to", ["grpo", "sft"])
+def test_a_pass_rate_recipe_given_to_a_trainer_names_the_pass_rate_script(tmp_path, given_to):
+    """Found by an audit: its five unknown fields were named without saying whose they are."""
+    misplaced = tmp_path / given_to / "config.yaml"
+    misplaced.parent.mkdir()
+    misplaced.write_text((RECIPES / "dataset_filtering" / "config_tiny_cpu.yaml").read_text())
+    with pytest.raises(
+        ValueError,
+        match=r"\(pass_rate_\* are scripts/pass_rate_filtering/compute_pass_rate.py's: is this a recipe for it\?\)$",
+    ):
+        parse_recipe(misplaced)
+
+
+def test_the_pass_rate_fields_the_trainers_hint_at_are_the_pass_rate_scripts():
+    from open_r1.recipe_parser import PASS_RATE_FIELDS, PASS_RATE_SCRIPT
+
+    script = REPO_ROOT / PASS_RATE_SCRIPT
+    tree = ast.parse(script.read_text())
+    arguments = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "PassRateScriptArguments")
+    declared = {n.target.id for n in arguments.body if isinstance(n, ast.AnnAssign)}
+    assert PASS_RATE_FIELDS <= declared

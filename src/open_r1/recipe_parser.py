@@ -45,6 +45,11 @@ from open_r1.usage import (
 logger = logging.getLogger(__name__)
 
 
+# Fields that only pass-rate filtering reads (tests check its arguments still have them).
+PASS_RATE_FIELDS = frozenset({"pass_rate_min", "pass_rate_max"})
+PASS_RATE_SCRIPT = "scripts/pass_rate_filtering/compute_pass_rate.py"
+
+
 def _on_local_main_process() -> bool:
     # Parsing happens before any process group exists; every process of a launch parses the same recipe.
     return os.environ.get("LOCAL_RANK", "0") == "0"
@@ -186,7 +191,10 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
 
     def _other_trainers_recipe(self, unknown: list[str], options: bool = False) -> str:
         """A hint when most of a recipe's unknown fields are the other trainer's: an SFT recipe given to grpo.py;
-        `options`: they were command-line options (`--packing` given to grpo.py)."""
+        `options`: they were command-line options (`--packing` given to grpo.py). A field only pass-rate filtering
+        has names its script."""
+        if PASS_RATE_FIELDS & set(unknown) and not PASS_RATE_FIELDS & self._known_fields:
+            return f" (pass_rate_* are {PASS_RATE_SCRIPT}'s{'' if options else ': is this a recipe for it?'})"
         # (this trainer's config, the other's, its script, the other's fields outside its config)
         for config, other, script, script_fields in (
             (trl.GRPOConfig, trl.SFTConfig, "sft.py", set()),
