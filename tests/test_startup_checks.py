@@ -1,5 +1,6 @@
 """open_r1.startup_checks: fields the chosen mode ignores, and the dataset columns SFT and GRPO need, refused at start."""
 
+import logging
 import types
 import warnings
 
@@ -530,6 +531,21 @@ def test_use_vllm_without_vllm_installed_is_refused_before_anything_loads(monkey
         check_vllm_installed(types.SimpleNamespace(use_vllm=True))
     check_vllm_installed(types.SimpleNamespace(use_vllm=False))
     check_vllm_installed(types.SimpleNamespace())  # SFT has no use_vllm
+
+
+def test_use_vllm_without_vllm_is_the_only_thing_said(tmp_path, monkeypatch, caplog):
+    """Found by an audit: the changed-defaults block (vllm_mode, ...) came first, above the one-line error."""
+    import importlib.util
+
+    from open_r1.utils.training import start_run
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else find_spec(name, *a))
+    with caplog.at_level(logging.WARNING):
+        script_args, training_args, model_args = parse(tmp_path, GRPO_RECIPE, "--use_vllm", "true")
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    with pytest.raises(UsageError, match="use_vllm: true needs vLLM"):
+        start_run(script_args, training_args, model_args)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ names it translates (`open_r1.compat.recipes`).
 
 import argparse
 import dataclasses
+import importlib.util
 import logging
 import os
 import sys
@@ -265,6 +266,8 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
             trainer = "sft"
         else:
             return
+        if values.get("use_vllm") and importlib.util.find_spec("vllm") is None:
+            return  # start_run refuses the run in one line, which this block would bury
         lines = upstream_recipes.changed_defaults(trainer, values, self._explicit_fields)
         if lines:
             self._warn([upstream_recipes.changed_defaults_message(lines)])
