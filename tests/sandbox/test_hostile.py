@@ -146,6 +146,33 @@ def test_vsock_io_uring_and_other_socket_families_are_refused_and_the_usual_ones
     }, raw
 
 
+def test_memory_the_address_space_limit_cannot_see_is_refused(sandbox):
+    """Found by a red team: SysV shared memory and message queues, and memfds, hold memory after it is unmapped
+    (or without mapping it), so a run under memory_mb = 256 held 1.5 GiB of segments and 1 GiB of memfds."""
+    raw = run(
+        sandbox,
+        """
+        import ctypes, errno, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
+        for name, call in (
+            ("shmget", lambda: libc.shmget(0, 1 << 20, 0o1600)),  # IPC_PRIVATE, IPC_CREAT | 0600
+            ("msgget", lambda: libc.msgget(0, 0o1600)),
+        ):
+            print(name, "OPEN" if call() >= 0 else errno.errorcode.get(ctypes.get_errno()))
+        try:
+            os.memfd_create("held")
+            print("memfd_create OPEN")
+        except OSError as error:
+            print("memfd_create", errno.errorcode.get(error.errno))
+        os.pipe()  # what a program does need still works
+        print("pipe OPEN")
+        """,
+    )
+    said = dict(line.split() for line in raw["stdout"].splitlines())
+    assert said == {"shmget": "EPERM", "msgget": "EPERM", "memfd_create": "EPERM", "pipe": "OPEN"}, raw
+
+
 def test_cpp_program_cannot_connect_to_loopback(sandbox):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

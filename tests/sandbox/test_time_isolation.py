@@ -83,7 +83,8 @@ KEY, IPC_CREAT = 0x5EED1D, 0o1000
 mode = sys.stdin.read().strip()
 if mode == "leave":
     shm = libc.shmget(KEY, 1 << 20, IPC_CREAT | 0o666)
-    ctypes.memmove(libc.shmat(shm, None, 0), b"left by an earlier run", 22)
+    if shm >= 0:
+        ctypes.memmove(libc.shmat(shm, None, 0), b"left by an earlier run", 22)
     print("created", shm >= 0, libc.msgget(KEY, IPC_CREAT | 0o666) >= 0, libc.semget(KEY, 1, IPC_CREAT | 0o666) >= 0)
 else:
     found = [libc.shmget(KEY, 0, 0), libc.msgget(KEY, 0), libc.semget(KEY, 0, 0)]
@@ -99,7 +100,8 @@ def test_sysv_objects_die_with_the_run_that_made_them(make_local_sandbox, same_p
         _, raws = within(60, sandbox.run_raw, SYSV, "python", ["leave", "look"])
     else:
         raws = [within(60, sandbox.run_raw, SYSV, "python", [mode])[1][0] for mode in ("leave", "look")]
-    assert raws[0]["stdout"].strip() == "created True True True", raws[0]
+    # Segments and queues are refused (test_hostile.py): memory RLIMIT_AS does not count; a semaphore set is made.
+    assert raws[0]["stdout"].strip() == "created False False True", raws[0]
     assert raws[1]["stdout"].startswith("none"), raws[1]
 
 
