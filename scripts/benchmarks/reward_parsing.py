@@ -64,6 +64,8 @@ SHAPES = {
     # NFKC reorders a run of combining marks by insertion sort: two classes out of order are its worst case.
     "combining marks out of order": lambda length, k=0: "a" + "\u0301" * (length // 2 - k) + "\u0316" * (length // 2),
     "marks in precomposed signs": lambda length, k=0: "a" + "\u0f73\u0f75\u0f81" * ((length - k) // 3),
+    # Unseen characters past U+FFFF (private use, tags) between letters: the repetition penalty drops each.
+    "unseen astral characters": lambda length, k=0: "a\U00100001b\U000e0041" * ((length - k) // 4),
     "trailing whitespace": lambda length, k=0: (
         THINK_OPENING + THINK_TO_ANSWER + "\n</answer>" + " \t\n" * (length // 3 - k) + "x"
     ),

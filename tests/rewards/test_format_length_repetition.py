@@ -143,9 +143,15 @@ def test_repetition_penalty_is_not_escaped_with_invisible_or_full_width_characte
     # Red team (later that day): default-ignorable marks outside the format category, and the blank braille cell.
     ignorable = ["\ufe0f", "\U000e0100", "\u034f", "\u3164", "\u180b", "\u2800"]
     unmarked = " ".join(" ".join(word + ignorable[copy % 6] * (1 + copy // 6) for word in words) for copy in range(50))
-    penalty, *escapes = reward([chat(plain), chat(marked), chat(wide), chat(unmarked)])
+    # Red team (session 53): controls that are no whitespace, private-use code points, Cyrillic look-alikes.
+    unseen = ["\x01", "\x1b", "\x7f", "\x9f", "\ue000", "\U00100001"]
+    controlled = " ".join(" ".join(word + unseen[copy % 6] * (1 + copy // 6) for word in words) for copy in range(50))
+    cyrillic = " ".join("ѕо thе аnѕwеr іѕ 42 ." if copy % 2 else " ".join(words) for copy in range(50))
+    penalty, *escapes = reward(
+        [chat(plain), chat(marked), chat(wide), chat(unmarked), chat(controlled), chat(cyrillic)]
+    )
     assert penalty < -0.9
-    assert escapes == [pytest.approx(penalty)] * 3
+    assert escapes == [pytest.approx(penalty)] * 5
 
 
 def test_repetition_penalty_segments_chinese_with_jieba():

@@ -8,8 +8,9 @@ Chain-of-Thought Reasoning in LLMs"), and the same step written again and again 
 The penalty is `max_penalty * (1 - distinct n-grams / all n-grams)`: 0 for text without repeats, down
 to `max_penalty` for text that repeats one n-gram. English splits lower-cased text on whitespace;
 Chinese (`language="zh"`) segments words with jieba. Both read the text as it looks (`_visible`): invisible
-characters (zero-width spaces, joiners, variation selectors) are dropped and compatibility forms folded (NFKC), so
-marks between copies of a sentence do not make its words new. Text shorter than one n-gram gets 0.
+characters (zero-width spaces, joiners, variation selectors, controls, private-use code points) are dropped,
+compatibility forms folded (NFKC) and Cyrillic and Greek look-alikes read as Latin, so marks or look-alikes between
+copies of a sentence do not make its words new. Text shorter than one n-gram gets 0.
 `repeats_a_line` is a diagnostic, not a reward: what `make gsm8k`'s report and the GRPO doctor count among the
 completions cut at their token budget (docs/gsm8k.md, "Out of tokens").
 
@@ -54,23 +55,54 @@ _DEFAULT_IGNORABLE = (
     (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164), (0xFE00, 0xFE0F),
     (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
 )  # fmt: skip
-# Blank characters that are no whitespace to str.split: read as a space.
-_BLANKS = {0x2800: " "}  # BRAILLE PATTERN BLANK
+# Categories a reader never sees as a letter: format, control (whitespace aside), private use, surrogate, unassigned.
+_UNSEEN_CATEGORIES = ("Cf", "Cc", "Co", "Cs", "Cn")
+# Blank characters that are no whitespace to str.split, read as a space; Cyrillic and Greek letters drawn as Latin
+# ones, read as those.
+_READ_AS = {
+    0x2800: " ",  # BRAILLE PATTERN BLANK
+    **{ord(look): latin for look, latin in zip("аеорсухіјѕһԁԛԝӏ", "aeopcyxijshdqwl")},
+    **{ord(look): latin for look, latin in zip("АВЕКМНОРСТХІЈЅ", "ABEKMHOPCTXIJS")},
+    **{ord(look): latin for look, latin in zip("οινκρυΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "oivkpuABEZHIKMNOPTYX")},
+}
 # A run of combining marks longer than Unicode's stream-safe limit (UAX #15) is cut to it before NFKC, whose
 # reordering sorts each run by insertion, in quadratic time.
 MAX_COMBINING_RUN = 30
 
 
+def _character_class(codes: list[int]) -> str:
+    """A regex character class of the (sorted) code points, as ranges."""
+    ranges, start = [], codes[0]
+    for previous, code in zip(codes, codes[1:] + [None]):
+        if code != previous + 1:
+            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+            start = code
+    return f"[{''.join(ranges)}]"
+
+
+def _unseen(code: int) -> bool:
+    """Drawn as nothing or as no letter: format characters (zero-width spaces and joiners, direction marks, ...),
+    controls that are no whitespace, private-use and unassigned code points, default-ignorable ones."""
+    character = chr(code)
+    return (unicodedata.category(character) in _UNSEEN_CATEGORIES and not character.isspace()) or any(
+        first <= code <= last for first, last in _DEFAULT_IGNORABLE
+    )
+
+
 @functools.cache
-def _invisible_characters() -> dict[int, str | None]:
-    """Unicode's format characters (zero-width spaces and joiners, direction marks, ...) and default-ignorable ones,
-    dropped, and blanks read as spaces: a `str.translate` table."""
-    table: dict[int, str | None] = {
-        code: None for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) == "Cf"
-    }
-    table.update({code: None for first, last in _DEFAULT_IGNORABLE for code in range(first, last + 1)})
-    table.update(_BLANKS)
+def _reading_table() -> dict[int, str | None]:
+    """A `str.translate` table of the Basic Multilingual Plane: unseen characters dropped, `_READ_AS` read so."""
+    table: dict[int, str | None] = {code: None for code in range(0x10000) if _unseen(code)}
+    table.update(_READ_AS)
     return table
+
+
+@functools.cache
+def _unseen_beyond_the_plane() -> re.Pattern:
+    """The unseen characters past U+FFFF (tags, variation selectors supplement, private-use planes, unassigned):
+    a regex, whose first test lets every character of the Basic Multilingual Plane pass at once."""
+    codes = [code for code in range(0x10000, sys.maxunicode + 1) if _unseen(code)]
+    return re.compile(f"(?=[^\x00-\uffff]){_character_class(codes)}+")
 
 
 @functools.cache
@@ -85,22 +117,17 @@ def _long_combining_runs() -> re.Pattern:
             and all(unicodedata.combining(part) for part in unicodedata.normalize("NFKD", character))
         )
 
-    marks = [code for code in range(sys.maxunicode + 1) if is_mark(chr(code))]
-    ranges, start = [], marks[0]
-    for previous, code in zip(marks, marks[1:] + [None]):
-        if code != previous + 1:
-            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
-            start = code
-    mark = f"[{''.join(ranges)}]"
+    mark = _character_class([code for code in range(sys.maxunicode + 1) if is_mark(chr(code))])
     return re.compile(f"(?<={mark}{{{MAX_COMBINING_RUN}}}){mark}+")
 
 
 def _visible(text: str) -> str:
-    """The text as it reads: compatibility forms folded (full-width letters, ligatures), format and default-ignorable
-    characters dropped and blanks made spaces, so that one word spelled with invisible marks between its copies
-    still counts as one. Linear in the text's length (`MAX_COMBINING_RUN`)."""
-    text = _long_combining_runs().sub("", text.translate(_invisible_characters()))
-    return unicodedata.normalize("NFKC", text).translate(_invisible_characters())
+    """The text as it reads: compatibility forms folded (full-width letters, ligatures), unseen characters dropped,
+    blanks made spaces and look-alike letters read as Latin, so that one word spelled with invisible marks or
+    look-alikes between its copies still counts as one. Linear in the text's length (`MAX_COMBINING_RUN`)."""
+    table, beyond = _reading_table(), _unseen_beyond_the_plane()
+    text = _long_combining_runs().sub("", beyond.sub("", text.translate(table)))
+    return beyond.sub("", unicodedata.normalize("NFKC", text)).translate(table)
 
 
 def _english_words(text: str) -> list[str]:
