@@ -24,6 +24,7 @@ from open_r1.utils.dynamic_sampling import (
     DynamicSampling,
     ScoredRound,
     fill_batch,
+    flat_groups_zeroed,
     groups_with_spread,
     loss_tokens,
     stack_rows,
@@ -214,6 +215,37 @@ def test_a_group_whose_totals_float32_cannot_average_exactly_has_no_spread(accur
     mixed = torch.tensor([[1.0, 1.0]] * 7 + [[0.0, 1.0]])
     spread = groups_with_spread(torch.cat([uniform, mixed]), weights, num_generations=8)
     assert spread.tolist() == [False, True]
+
+
+def test_the_rows_of_groups_without_spread_get_an_advantage_of_exactly_zero():
+    # Process 1 of 2 holds gathered rows 4..7: group 2 (flat, TRL's rounding noise) and group 3 (spread).
+    noisy = torch.tensor([-1.5e-4, -1.5e-4, 0.7, -0.7])
+    spread = torch.tensor([True, True, False, True])
+    zeroed = flat_groups_zeroed(noisy, spread, num_generations=2, process_index=1)
+    assert zeroed.tolist() == [0.0, 0.0, pytest.approx(0.7), pytest.approx(-0.7)]
+    per_token = noisy.unsqueeze(1).expand(4, 3)  # advantages per token: a flat group's rows are 0 throughout
+    assert flat_groups_zeroed(per_token, spread, 2, 1).eq(0).tolist() == [[True] * 3] * 2 + [[False] * 3] * 2
+
+
+@pytest.mark.timeout(300)
+def test_without_dynamic_sampling_a_flat_group_float32_cannot_average_trains_on_no_rounding_noise(
+    tiny_model, tmp_path
+):
+    """Found by an audit: eight totals of 0.2 have a float32 deviation of ~1e-8, and TRL gave each row of such a
+    group an advantage of -1.5e-4, on which the step trained (and `skip_flat_rows` did not skip it)."""
+
+    def constant(completions, **kwargs):
+        return [1.0] * len(completions)
+
+    settings = dict(max_steps=1, num_generations=8, steps_per_generation=2, gradient_accumulation_steps=2)
+    trainer = probe.tiny_trainer(
+        tiny_model, tmp_path, [probe.flagged_spread_reward, constant], probe.flagged_rows(2),
+        per_device_train_batch_size=8, reward_weights=[1.0, 0.2], **settings,
+    )  # fmt: skip
+    trainer.model.train()
+    batch = trainer._generate_and_score_completions(next(iter(trainer.get_train_dataloader())))
+    flagged, flat = batch["advantages"][:8], batch["advantages"][8:]
+    assert flagged.ne(0).all() and flat.eq(0).all(), batch["advantages"]
 
 
 # The trainer on the tiny model, in this process: transformers generation, 2 steps of 4 groups of 2 completions.

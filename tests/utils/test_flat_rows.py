@@ -33,9 +33,12 @@ def test_a_micro_batch_trains_its_learning_rows_topped_up_with_flat_ones_to_ever
     # Every row flat: the stand-in is a row with loss tokens, not row 0 by default (its metrics would read 0).
     flat = {"advantages": torch.zeros(5)}
     assert rows_to_train(flat, mask).tolist() == [1]
-    assert rows_to_train({"advantages": torch.ones(5)}, mask) is None
+    assert rows_to_train({"advantages": torch.ones(5)}, torch.ones(5, 2)) is None
     per_token = torch.tensor([[0.0, 0.0], [0.0, 0.1]])  # advantages per token: a row learns if any is not 0
     assert rows_to_train({"advantages": per_token}, torch.ones(2, 2)).tolist() == [1]
+    # A row with an advantage but no loss token (mask_truncated_completions cut it) learns nothing either (an audit).
+    cut = {"advantages": torch.tensor([0.0, 0.5, 0.0, -0.5, 0.7])}
+    assert rows_to_train(cut, mask).tolist() == [1, 3]
 
 
 def tiny_trainer(tiny_model, tmp_path, **overrides):

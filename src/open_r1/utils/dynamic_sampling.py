@@ -41,7 +41,9 @@ included). After the last round the run trains on the groups it found, with a wa
   with spread trained on) and `dynamic_sampling/rounds`; a short batch also logs a warning. On or off, TRL's
   `frac_reward_zero_std` of each round is replaced by the share of its groups without spread as judged here (TRL's
   test misses the float32 case above, and with `scale_rewards: batch` judges the whole batch, not its groups): the
-  GRPO doctor's `zero_spread` check reads it.
+  GRPO doctor's `zero_spread` check reads it. Off, the rows of groups without spread get an advantage of exactly 0
+  (`flat_groups_zeroed`, `sum_then_normalize` only: `normalize_then_sum` centres on the batch), not TRL's rounding
+  noise.
 - Costs: the dropped groups' generation and scoring (and TRL's old / reference log-probabilities of them, a forward
   pass each), and one gather of each round's rows to every process when a round drops a group. Saves: the steps
   spent on groups without gradient. Measured against the same run without it (held-out accuracy per completion
@@ -109,6 +111,17 @@ def groups_with_spread(
         smallest = torch.where(scored, grouped, torch.inf).amin(dim=1)
         spread |= (scored.sum(dim=1) >= 2) & ~torch.isclose(largest, smallest)
     return spread
+
+
+def flat_groups_zeroed(
+    advantages: torch.Tensor, spread: torch.Tensor, num_generations: int, process_index: int
+) -> torch.Tensor:
+    """This process's advantages (its consecutive share of the gathered rows) with the rows of groups without spread
+    at exactly 0: TRL gives a group of equal totals float32 cannot average (1.2, 0.2) its rounding noise, ~1e-3
+    after scaling, on which the step would train (and `skip_flat_rows` could not skip it)."""
+    rows = torch.arange(len(advantages), device=advantages.device) + process_index * len(advantages)
+    flat = ~spread.to(advantages.device)[rows // num_generations]
+    return advantages.masked_fill(flat.view(-1, *([1] * (advantages.dim() - 1))), 0.0)
 
 
 def _padded(value: torch.Tensor, width: int, side: str, pad_value: float) -> torch.Tensor:
@@ -262,7 +275,12 @@ class DynamicSampling:
         if not (self._dynamic_sampling and self.model.training):
             local = super()._generate_and_score_completions(inputs)
             num_generations = self.num_generations if self.model.training else self.num_generations_eval
-            self._log_zero_spread_share(self._spread(num_generations))
+            spread = self._spread(num_generations)
+            self._log_zero_spread_share(spread)
+            if getattr(self, "multi_objective_aggregation", "sum_then_normalize") == "sum_then_normalize":
+                local["advantages"] = flat_groups_zeroed(
+                    local["advantages"], spread, num_generations, self.accelerator.process_index
+                )
             return local
         local = super()._generate_and_score_completions(inputs)
         first = ScoredRound(local, self._agreed_spread())

@@ -6,8 +6,8 @@
 A group whose completions all earn the same reward gives each of them advantage 0, and TRL's policy loss of such a
 row is exactly 0 (`-min(ratio * 0, clipped ratio * 0)`), with a gradient of exactly 0; yet TRL runs its forward and
 backward pass like any other row's. On make gsm8k's GRPO most groups are flat (docs/gsm8k.md), so most of the
-training pass was spent on zeros. Here each micro-batch keeps only the rows with a non-zero advantage before TRL's
-loss, topped up with flat rows (those with the most loss tokens) to the largest count of any process: every process
+training pass was spent on zeros. Here each micro-batch keeps only the rows with a non-zero advantage and a loss
+token (`mask_truncated_completions` leaves a cut completion none) before TRL's loss, topped up with flat rows (those with the most loss tokens) to the largest count of any process: every process
 trains as many rows (TRL gathers per-row metrics), at least one, so each still runs its forward and backward pass.
 
 The loss and its gradient are those of the whole micro-batch, up to float rounding, where the row count does not
@@ -39,19 +39,20 @@ BATCH_NORMALISED_LOSSES = ("dapo", "cispo")
 
 
 def rows_to_train(inputs: dict, mask: torch.Tensor, count_of_every_rank=None) -> torch.Tensor | None:
-    """The indices of the micro-batch's rows to train: those whose advantage is not 0 anywhere, then flat rows with
-    the most loss tokens up to the largest such count of any process (`count_of_every_rank(count)`: it; processes
-    that trained different row counts would gather per-row metrics of different sizes), at least one. None where
-    every row trains."""
+    """The indices of the micro-batch's rows to train: those whose advantage is not 0 anywhere and that have a loss
+    token (`mask_truncated_completions` leaves a cut row none), then flat rows with the most loss tokens up to the
+    largest such count of any process (`count_of_every_rank(count)`: it; processes that trained different row counts
+    would gather per-row metrics of different sizes), at least one. None where every row trains."""
     advantages = inputs["advantages"]
+    tokens = mask.reshape(len(advantages), -1).sum(dim=1).to(torch.float64)
     learns = advantages != 0 if advantages.dim() == 1 else (advantages != 0).any(dim=1)
+    learns &= tokens > 0
     count = max(int(learns.sum()), 1)
     if count_of_every_rank is not None:
         count = count_of_every_rank(count)
     if count >= len(learns):
         return None
     # Learning rows first, then flat ones by loss tokens: a stand-in row with tokens keeps the loss's metrics defined.
-    tokens = mask.reshape(len(learns), -1).sum(dim=1).to(torch.float64)
     priority = learns.to(torch.float64) * (tokens.max() + 1) + tokens
     chosen = torch.argsort(priority, descending=True, stable=True)[:count]
     return torch.sort(chosen).values
