@@ -161,6 +161,17 @@ def test_grpo_names_the_column_a_reward_needs_before_loading_the_model(workdir):
 
 
 @pytest.mark.timeout(300)
+def test_grpo_refuses_a_training_set_smaller_than_one_generation_batch_before_loading_the_model(workdir):
+    """Found by an audit: TRL's sampler keeps whole batches only, so one prompt stopped the run at step 0, which
+    saved the model it had loaded and exited 0."""
+    (workdir / "data" / "one.jsonl").write_text('{"prompt": "1+1?", "solution": "2"}\n')
+    result, _ = run("grpo.py", "--config", str(TINY_GRPO), "--dataset_name", "data/one.jsonl", cwd=workdir)
+    line = error_line(result, "grpo.py")
+    assert "the training set has 1 prompt, fewer than one generation batch draws (2: generation_batch_size 8" in line
+    assert "Training parameters" not in result.stdout + result.stderr
+
+
+@pytest.mark.timeout(300)
 def test_a_run_told_to_overwrite_that_fails_its_checks_keeps_the_earlier_runs_checkpoints(workdir):
     """Found by an audit: overwrite_output_dir deleted the earlier checkpoints, then a mistyped column stopped it."""
     earlier = workdir / "data" / "earlier-run" / "checkpoint-2"
@@ -182,7 +193,9 @@ def test_grpo_checks_the_think_prefill_once_the_tokenizer_is_loaded_before_the_m
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(tiny_model / name, tokenizer / name)
     (tokenizer / "model.safetensors").write_bytes(b"")
-    (workdir / "data" / "math.jsonl").write_text('{"prompt": "1+1?", "solution": "2"}\n')
+    (workdir / "data" / "math.jsonl").write_text(
+        '{"prompt": "1+1?", "solution": "2"}\n{"prompt": "2+2?", "solution": "4"}\n'
+    )
     prefilling = (
         "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
         "{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}"
@@ -203,7 +216,9 @@ def test_grpo_checks_that_the_template_renders_tool_calls_before_the_model_loads
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(tiny_model / name, tokenizer / name)
     (tokenizer / "model.safetensors").write_bytes(b"")
-    (workdir / "data" / "math.jsonl").write_text('{"prompt": "1+1?", "solution": "2"}\n')
+    (workdir / "data" / "math.jsonl").write_text(
+        '{"prompt": "1+1?", "solution": "2"}\n{"prompt": "2+2?", "solution": "4"}\n'
+    )
     result, _ = run(
         "grpo.py", "--config", str(TINY_GRPO), "--model_name_or_path", "data/tokenizer-only",
         "--dataset_name", "data/math.jsonl", "--tools", "python", cwd=workdir,

@@ -398,7 +398,19 @@ def grpo_args(reward_funcs, prompt_column="problem"):
         dataset_prompt_column=prompt_column,
         reward_funcs=reward_funcs,
     )
-    return script_args, types.SimpleNamespace(eval_strategy="no")
+    # One prompt a generation batch: the datasets here have a row or a few.
+    return script_args, types.SimpleNamespace(eval_strategy="no", generation_batch_size=4, num_generations=4)
+
+
+def test_grpo_needs_a_training_split_of_at_least_one_generation_batchs_prompts():
+    script_args, training_args = grpo_args(["accuracy"])
+    training_args.generation_batch_size = 12  # 3 prompts of 4 completions
+    rows = [{"problem": f"{i}+1?", "answer": str(i + 1)} for i in range(3)]
+    check_grpo_dataset(dataset(train=rows), script_args, training_args)
+    with pytest.raises(
+        UsageError, match=r"^the training set has 2 prompts, fewer than one generation batch draws \(3"
+    ):
+        check_grpo_dataset(dataset(train=rows[:2]), script_args, training_args)
 
 
 def test_grpo_needs_the_prompt_column_and_the_columns_of_its_rewards():

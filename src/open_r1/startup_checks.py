@@ -30,7 +30,8 @@
   renames), and no ShareGPT role names (`human`, `gpt`), which it keeps.
 - `check_grpo_dataset`: `dataset_prompt_column` and the columns the rewards of `reward_funcs` read
   (`REWARD_COLUMNS`: `solution` or `answer` for accuracy, `verification_info` for code, ...); blank prompts: an
-  error when most are (the wrong column), else a warning naming them.
+  error when most are (the wrong column), else a warning naming them; a training split with fewer prompts than one
+  generation batch draws (TRL keeps only whole batches: no step would train, and the run would exit 0).
 - `check_sft_lengths`: the rows SFT's `max_length` cuts or drops (TRL drops a row cut before its first assistant
   token without a word): an error when none is left, else a warning with the counts.
 - `check_vllm_installed`: `use_vllm: true` without vLLM.
@@ -549,6 +550,21 @@ def check_sft_lengths(prepared, rows_given: int, training_args) -> None:
         )
 
 
+def check_prompts_fill_a_batch(train_dataset, training_args) -> None:
+    """A training set with fewer prompts than one generation batch draws: TRL's sampler keeps only whole batches, so
+    the run stopped at step 0 and saved the model it loaded, with exit status 0."""
+    if not hasattr(train_dataset, "__len__"):
+        return  # a streamed dataset: its length is not known before it is read
+    prompts = training_args.generation_batch_size // training_args.num_generations
+    if len(train_dataset) < prompts:
+        raise UsageError(
+            f"the training set has {len(train_dataset)} prompt{'s' if len(train_dataset) != 1 else ''}, fewer than one generation batch draws ({prompts}: "
+            f"generation_batch_size {training_args.generation_batch_size} / num_generations "
+            f"{training_args.num_generations}), so no step would train: add prompts, or lower "
+            "per_device_train_batch_size or steps_per_generation"
+        )
+
+
 def check_grpo_dataset(dataset, script_args, training_args) -> None:
     """Raises unless each split GRPO reads has `dataset_prompt_column` and the columns its rewards read."""
     for split, part in _splits_used(dataset, script_args, training_args).items():
@@ -567,3 +583,4 @@ def check_grpo_dataset(dataset, script_args, training_args) -> None:
                 if not columns & set(alternatives):
                     wanted = " or ".join(repr(column) for column in alternatives)
                     raise UsageError(f"{where}; the {reward!r} reward (reward_funcs) needs a {wanted} column")
+    check_prompts_fill_a_batch(dataset[script_args.dataset_train_split], training_args)
