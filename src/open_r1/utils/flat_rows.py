@@ -18,7 +18,9 @@ enter them, which is when (`FlatRowSkipping.why_flat_rows_train`):
 - `beta` is 0 (the KL term is per row, and not 0 on a flat row);
 - no term reads the micro-batch as a whole: no `top_entropy_quantile` below 1 (a quantile over the micro-batch's
   tokens), no entropy bonus, no router auxiliary loss (MoE), no Liger loss, no images.
-Otherwise every row trains as in TRL, and the run says why once at start-up.
+Otherwise every row trains as in TRL, and the run says why once at start-up. Where rows are left out, or where every
+row trains under those settings, the micro-batch passed on also loses the prompt and completion columns that pad
+every row it keeps (`dynamic_sampling.trim_padding`): TRL splits the generation batch without trimming.
 
 What changes: the metrics TRL computes inside the loss (`entropy`, `clip_ratio/*`) are means over the rows trained
 on, most flat rows left out (the GRPO doctor's `entropy` check then reads the rows that learn, and a stand-in row for
@@ -32,7 +34,11 @@ import logging
 
 import torch
 
+from open_r1.utils.dynamic_sampling import BATCH_TOKENS, ROW_PADDING, trim_padding
+
 logger = logging.getLogger(__name__)
+# The micro-batch fields whose padding side is known: a batch with others (images) is passed on as it is.
+TRIMMABLE_FIELDS = set(ROW_PADDING) | {BATCH_TOKENS}
 
 # The loss types whose normaliser is the generation batch's token count (`num_items_in_batch`), not the rows'.
 BATCH_NORMALISED_LOSSES = ("dapo", "cispo")
@@ -124,4 +130,7 @@ class FlatRowSkipping:
         total = len(inputs["advantages"])
         skipped = 0 if rows is None else total - len(rows)
         self._metrics["train"]["flat_rows/skipped"].append(skipped / total)
-        return super()._compute_loss(model, inputs if rows is None else take_rows(inputs, rows))
+        trained = inputs if rows is None else take_rows(inputs, rows)
+        if set(trained) <= TRIMMABLE_FIELDS:  # columns the micro-batch's rows all pad, which TRL passes through
+            trained = trim_padding(trained, self.pad_to_multiple_of)
+        return super()._compute_loss(model, trained)
