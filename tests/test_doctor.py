@@ -444,6 +444,33 @@ def test_an_entropy_that_collapses_is_named_with_the_learning_rate(caplog):
     assert feed(make_doctor(patience=3), declining, caplog)[0] == []
 
 
+def test_a_kl_that_blows_up_is_named_and_a_reward_it_lost_is_named_a_regression(caplog):
+    """Found by an audit: kl rose to 2.9 nats per token, accuracy fell from 0.31 to 0, and the doctor blamed a model
+    that cannot solve the problems yet."""
+    rising = [grpo_log(accuracy=(0.31, 0.4), kl=0.02), grpo_log(accuracy=(0.2, 0.4), kl=0.68)]
+    lost = [grpo_log(accuracy=(0.0, 0.0), kl=kl) for kl in (1.5, 2.3, 2.9)]
+    warnings, _ = feed(make_doctor(settings={"beta": 0.1}), rising + lost, caplog)
+    assert len(warnings) == 1 and warnings[0].startswith("GRPO doctor, step 5:")
+    assert "[kl_blowup] the policy's KL from the reference model is 2.9 nats per token (kl, above 1)" in warnings[0]
+    assert "learning_rate 1e-06) or a beta too small to hold the policy (beta 0.1)" in warnings[0]
+    assert (
+        "[constant_reward] accuracy_reward gave every completion 0. Likely causes: it paid 0.31 on average at step 1, "
+        "so the policy lost what it had learnt" in warnings[0]
+    )
+    caplog.clear()  # a policy that stays near its reference: no finding
+    assert feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4), kl=0.05)] * 4, caplog)[0] == []
+
+
+def test_completions_that_end_where_they_begin_are_named(caplog):
+    """Found by an audit: a policy that wrote eos first got constant_reward and zero_spread, blaming clipping."""
+    empty = grpo_log(**{"completions/mean_length": 1.0})
+    warnings, _ = feed(make_doctor(), [empty] * 3, caplog)
+    assert "[empty_completions] the completions are 1 tokens long on average (completions/mean_length)" in warnings[0]
+    caplog.clear()
+    short = grpo_log(accuracy=(0.3, 0.4), **{"completions/mean_length": 12.0})
+    assert feed(make_doctor(), [short] * 3, caplog)[0] == []
+
+
 def test_the_end_of_training_says_what_share_of_the_groups_gave_no_gradient(caplog):
     """Found by an audit: make gsm8k's GRPO had 65% of its groups without spread, below any warning, unsaid."""
     doctor = make_doctor()

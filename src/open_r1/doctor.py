@@ -37,6 +37,11 @@ that lasts `doctor_patience` consecutive logging steps:
 - `entropy_collapse`: the policy's mean token entropy (`entropy`) below ENTROPY_COLLAPSE_SHARE of the highest of
   its ENTROPY_WINDOW logged values before: a fall that sudden is a learning rate too high, or a reward gamed with one
   repeated output (a long run's slow decline, from a base model, is not one).
+- `kl_blowup`: the policy's KL from the reference (`kl`, logged when beta is not 0) above KL_BLOWUP_NATS per token:
+  a learning rate too high or a beta too small. A reward that paid before and now pays nothing (`constant_reward`)
+  is then named as a regression, with the step where it paid, not as a model that cannot solve the problems.
+- `empty_completions`: completions of EMPTY_COMPLETION_TOKENS or fewer on average (`completions/mean_length`):
+  generation stops at once (a missing generation prompt, an SFT that taught the end first, the eos setting).
 - With `tools` (TRL logs `tools/call_frequency`) and `max_tool_calling_iterations` not 0 (the tool demo's arm
   without calls): `no_tool_calls`, no completion called a tool; `tool_errors`, the share of calls that gave no
   value stays above `doctor_tool_error_share`: those TRL could not make (`tools/failure_frequency`: an unknown
@@ -88,8 +93,18 @@ DOCTOR_SETTINGS = (
     "top_k",
     "dynamic_sampling",
     "mask_truncated_completions",
+    "beta",
 )
-TRAINING_CHECKS = ("constant_reward", "zero_spread", "clipped", "entropy_collapse", "no_tool_calls", "tool_errors")
+TRAINING_CHECKS = (
+    "constant_reward",
+    "zero_spread",
+    "clipped",
+    "entropy_collapse",
+    "kl_blowup",
+    "empty_completions",
+    "no_tool_calls",
+    "tool_errors",
+)
 CHECKS = STARTUP_CHECKS + TRAINING_CHECKS
 ALL_CHECKS = "all"  # in doctor_stop_on: every check
 
@@ -111,6 +126,11 @@ PENALTIES = ("soft_overlong_punishment", "repetition_penalty")
 # steps); a learning rate of 1.0 took the tiny model from 6.1 to 0.3 in two steps, writing one character over and over.
 ENTROPY_COLLAPSE_SHARE = 0.25
 ENTROPY_WINDOW = 10
+# `kl_blowup`: the policy's mean KL from the reference above this many nats per token: its tokens are then, on
+# average, e times less likely under the reference than under the policy, far past a fine-tune's drift.
+KL_BLOWUP_NATS = 1.0
+# `empty_completions`: completions this many tokens long or shorter on average end where they begin.
+EMPTY_COMPLETION_TOKENS = 2.0
 # Shares judged on their mean over the last `doctor_patience` logging steps (a strict streak broke on one batch
 # below the share), and the symptoms they make.
 WINDOWED_METRICS = ("frac_reward_zero_std", "completions/clipped_ratio")
@@ -421,7 +441,13 @@ def reward_reading(reward: str, text: str, gold: Any = None, think_prefilled: bo
     return ""
 
 
-def _causes_of_constant(reward: str, value: float | None) -> str:
+def _causes_of_constant(reward: str, value: float | None, paid_before: tuple[int, float] | None = None) -> str:
+    if paid_before is not None and value is not None:
+        step, mean = paid_before
+        return (
+            f"it paid {mean:g} on average at step {step}, so the policy lost what it had learnt: a learning rate too "
+            "high or a beta too small let it drift (see kl and entropy; resume from a checkpoint before the fall)"
+        )
     if value is None:
         return (
             "it could judge no completion: the gold answers do not parse (start-up check unscorable_gold) or the "
@@ -484,6 +510,7 @@ class TrainingDoctor(TrainerCallback):
         self._windows: dict[str, deque] = {metric: deque(maxlen=patience) for metric in WINDOWED_METRICS}
         self._entropies: deque = deque(maxlen=ENTROPY_WINDOW)  # (step, value) of the last logged entropies
         self._zero_spread_shares: list[float] = []  # every training log's, for the end-of-training summary
+        self._best_paid: dict[str, tuple[int, float]] = {}  # per reward, (step, mean) of its best paying log so far
 
     def symptoms(
         self,
@@ -511,9 +538,9 @@ class TrainingDoctor(TrainerCallback):
             if value is not None and (value > 0 or (value == 0 and reward in PENALTIES)):
                 continue
             shown = "None (cannot judge it)" if value is None else f"{value:g}"
+            causes = _causes_of_constant(reward, value, self._best_paid.get(name))
             found[f"constant_reward:{name}"] = Finding(
-                "constant_reward",
-                f"{name} gave every completion {shown}. Likely causes: {_causes_of_constant(reward, value)}.",
+                "constant_reward", f"{name} gave every completion {shown}. Likely causes: {causes}."
             )
         zero_spread = _number(logs.get("frac_reward_zero_std"))
         if zero_spread is not None and zero_spread > self.zero_std_share:
@@ -562,9 +589,37 @@ class TrainingDoctor(TrainerCallback):
                     "or a reward the policy games with one repeated output (see the example). Resume from a "
                     "checkpoint before the fall with a lower learning_rate.",
                 )
+        kl = _number(logs.get("kl"))
+        if kl is not None and kl > KL_BLOWUP_NATS:
+            beta = self.settings.get("beta")
+            found["kl_blowup"] = Finding(
+                "kl_blowup",
+                f"the policy's KL from the reference model is {kl:.3g} nats per token (kl, above {KL_BLOWUP_NATS:g}): "
+                "it now writes what the reference would not, and rewards it earned before tend to fall with it. "
+                f"Likely causes: a learning rate too high (learning_rate {learning_rate:g})"
+                + (f" or a beta too small to hold the policy (beta {beta:g})" if isinstance(beta, float) else "")
+                + ". Resume from a checkpoint before the rise with a lower learning_rate or a higher beta.",
+            )
+        length = _number(logs.get("completions/mean_length"))
+        if length is not None and length <= EMPTY_COMPLETION_TOKENS:
+            found["empty_completions"] = Finding(
+                "empty_completions",
+                f"the completions are {length:.3g} tokens long on average (completions/mean_length): generation stops "
+                "at once. Likely causes: the chat template's generation prompt is missing, so the model's first token "
+                "closes the prompt's turn; the cold-start SFT taught it to end at once (empty or cut assistant turns "
+                "in its data); or the generation config stops at a token the model writes first (its eos_token_id).",
+            )
         if tool_rounds != 0:
             found.update(self.tool_symptoms(logs))
         return found
+
+    def remember_paying_rewards(self, logs: dict, step: int) -> None:
+        """Keeps each reward's best paying mean so far: a reward that paid and then stopped is a regression."""
+        for key, value in logs.items():
+            if key.startswith("rewards/") and key.endswith("/mean"):
+                name, mean = key[len("rewards/") : -len("/mean")], _number(value)
+                if mean is not None and mean > 0 and mean > self._best_paid.get(name, (0, 0.0))[1]:
+                    self._best_paid[name] = (step, mean)
 
     def repeated_lines(self) -> str:
         """How many completions of the last batch go round a step (`repeats_a_line`), as most cut at their budget
@@ -675,6 +730,7 @@ class TrainingDoctor(TrainerCallback):
         entropy = _number(logs.get("entropy"))
         if entropy is not None:  # after the symptoms: a log's entropy is compared with those before it
             self._entropies.append((state.global_step, entropy))
+        self.remember_paying_rewards(logs, state.global_step)  # likewise
         # A windowed symptom is due as soon as its window is: it already spans `patience` logging steps.
         self._streaks = {
             key: self.patience if key in WINDOWED_SYMPTOMS else self._streaks.get(key, 0) + 1 for key in symptoms
