@@ -309,6 +309,32 @@ def test_a_pathological_answer_is_cut_off_at_the_time_limit_and_graded_zero():
     assert elapsed < 3.0
 
 
+def test_answers_math_verify_did_not_finish_are_logged_as_a_share_and_warned_about_once(monkeypatch, caplog):
+    """Found by an audit: answers cut off at the time limit became 0.0 with no word, so a grader too slow for honest
+    answers looked like a model that answers wrong."""
+    from open_r1.rewards import accuracy
+
+    monkeypatch.setattr(accuracy, "_ungraded_warned_at", None)
+    monkeypatch.setattr(accuracy, "_ungraded_since_warning", [0, 0])
+    reward, logged = accuracy.get_accuracy_reward(num_workers=2, timeout=0.3), []
+    completions = [SLOW_ANSWER, r"\boxed{1}", r"\boxed{2}", r"\boxed{1}"]
+    with caplog.at_level("WARNING", logger="open_r1.rewards.accuracy"):
+        grades = reward(completions, solution=["1"] * 4, log_metric=lambda *metric: logged.append(metric))
+        reward(completions[1:], solution=["1"] * 3, log_metric=lambda *metric: logged.append(metric))
+        reward(completions, solution=["2"] * 4, log_metric=lambda *metric: logged.append(metric))
+    assert grades == [0.0, 1.0, 0.0, 1.0]
+    assert logged == [("rewards/accuracy_reward/ungraded", 0.25), ("rewards/accuracy_reward/ungraded", 0.0)] + [
+        ("rewards/accuracy_reward/ungraded", 0.25)
+    ]
+    warnings = [record.getMessage() for record in caplog.records]
+    assert warnings == [
+        "accuracy_reward: math-verify did not finish with 1 of 4 completions within reward_timeout_seconds (0.3); "
+        "they were graded 0.0 (None where the gold did not finish). Answers built to stall the grader (power towers, "
+        "huge factorials) do this; if honest answers do, raise reward_timeout_seconds. The share is logged as "
+        "rewards/accuracy_reward/ungraded."
+    ]  # the third batch's is held back: at most one warning per UNGRADED_WARNING_SECONDS
+
+
 def test_sympy_exploding_latex_returns_promptly_with_the_default_limit():
     exploding = [r"\boxed{9^{9^{9^{9^{9}}}}}", r"\boxed{(10^{6})!}", r"\boxed{(x+1)^{100000}}"]
     start = time.monotonic()

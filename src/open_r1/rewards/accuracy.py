@@ -16,7 +16,8 @@ How a completion is graded:
   from any other thread). The caller may be a thread, a worker process or async code. Each distinct gold
   is parsed once per call, identical (gold, answer) pairs are verified once, answers that clearly cannot
   match skip math-verify's symbolic simplification, and a completion that takes longer than `timeout`
-  seconds is killed with its worker and graded 0.0.
+  seconds is killed with its worker and graded 0.0 (None for a gold that does): under GRPOTrainer their share is
+  logged as `rewards/accuracy_reward/ungraded`, and a warning says so at most every UNGRADED_WARNING_SECONDS.
 - An answer that states a value beside the one math-verify grades is wrong: a number in text it drops
   (`42 \\text{ (or 43)}`), an equation between different constants (`41 = 42`, `a = 41 = 42`), approximations that
   disagree (`42 \\approx 41`); units, comments without numbers and true equations stay right (the rules are
@@ -30,8 +31,11 @@ Not covered: answers that need the problem statement to be judged (proofs, "expl
 letters are compared as text only.
 """
 
+import logging
 import re
+import time
 from collections import deque
+from dataclasses import dataclass
 
 from open_r1.rewards._completions import completion_text, completion_texts, gold_answers
 from open_r1.rewards._grading_pool import CRASHED, TIMED_OUT, run_tasks
@@ -48,6 +52,10 @@ _BOXED_OPENING = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
 # Try only the last few \boxed{ openings: each try may scan to the end of a megabyte of unbalanced text.
 _BOXED_CANDIDATES = 4
+# Grading that ran out of time is warned about at most this often per process (the metric is logged every step).
+UNGRADED_WARNING_SECONDS = 600.0
+
+logger = logging.getLogger(__name__)
 
 
 def _last_boxed_content(text: str) -> str | None:
@@ -108,6 +116,15 @@ def prepare_gold(gold) -> str | None:
     return text or None
 
 
+@dataclass(frozen=True)
+class Grades:
+    """A batch's grades, and how many of its completions math-verify did not finish with (`timeout` or a crash of
+    its worker): graded 0.0, or None where the gold was the one that did not finish."""
+
+    rewards: tuple[float | None, ...]
+    ungraded: int
+
+
 def grade_answers(
     completions: list[str],
     golds: list[str],
@@ -115,10 +132,19 @@ def grade_answers(
     num_workers: int = DEFAULT_GRADING_WORKERS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> list[float | None]:
-    """Grades each completion against its gold: 1.0 correct, 0.0 wrong (or too slow), None if the gold is unparseable.
+    """Grades each completion against its gold: 1.0 correct, 0.0 wrong (or too slow), None if the gold is unparseable."""
+    return list(graded_batch(completions, golds, num_workers=num_workers, timeout=timeout).rewards)
 
-    The last batch's grades are kept: accuracy_reward beside cosine_scaled_reward or len_reward grades one batch
-    once, not once per reward."""
+
+def graded_batch(
+    completions: list[str],
+    golds: list[str],
+    *,
+    num_workers: int = DEFAULT_GRADING_WORKERS,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> Grades:
+    """`grade_answers`' grades with the count of completions not graded in time. The last batch's grades are kept:
+    accuracy_reward beside cosine_scaled_reward or len_reward grades one batch once, not once per reward."""
     global _last_grading
     if len(completions) != len(golds):
         raise ValueError(f"grade_answers: got {len(completions)} completions but {len(golds)} gold answers")
@@ -126,17 +152,20 @@ def grade_answers(
     key = (tuple(texts), tuple(golds), timeout)
     last = _last_grading
     if last is not None and last[0] == key:
-        return list(last[1])
-    rewards = _grade(texts, golds, num_workers, timeout)
-    _last_grading = key, tuple(rewards)
-    return rewards
+        return last[1]
+    grades = _grade(texts, golds, num_workers, timeout)
+    _last_grading = key, grades
+    return grades
 
 
-# (completions, golds, timeout) of the last `grade_answers` call, and its grades.
-_last_grading: tuple[tuple, tuple[float | None, ...]] | None = None
+# (completions, golds, timeout) of the last `graded_batch` call, and its grades.
+_last_grading: tuple[tuple, Grades] | None = None
+# When this process last warned about grading that ran out of time (time.monotonic()), and the count since.
+_ungraded_warned_at: float | None = None
+_ungraded_since_warning = [0, 0]  # completions not graded in time, completions graded
 
 
-def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float) -> list[float | None]:
+def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float) -> Grades:
     prepared_golds = [prepare_gold(g) for g in golds]
 
     distinct_golds = list(dict.fromkeys(g for g in prepared_golds if g is not None))
@@ -145,6 +174,9 @@ def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float)
         gold: result
         for gold, result in zip(distinct_golds, gold_results)
         if result is not TIMED_OUT and result is not CRASHED and result is not None
+    }
+    unfinished_golds = {
+        gold for gold, result in zip(distinct_golds, gold_results) if result is TIMED_OUT or result is CRASHED
     }
 
     rewards: list[float | None] = []
@@ -165,10 +197,36 @@ def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float)
 
     tasks = [("grade", gold, parsed_gold[gold], answer, kind, timeout) for gold, answer, kind in pair_index]
     verdicts = run_tasks(tasks, num_workers, timeout)
+    ungraded = sum(gold in unfinished_golds for gold in prepared_golds)
     for position, pair in enumerate(pair_of_completion):
         if pair is not None:
             rewards[position] = 1.0 if verdicts[pair] is True else 0.0
-    return rewards
+            ungraded += verdicts[pair] is TIMED_OUT or verdicts[pair] is CRASHED
+    return Grades(tuple(rewards), ungraded)
+
+
+def _warn_about_ungraded(grades: Grades, timeout: float) -> None:
+    """A warning, at most once per UNGRADED_WARNING_SECONDS, when completions were not graded in time."""
+    global _ungraded_warned_at
+    _ungraded_since_warning[0] += grades.ungraded
+    _ungraded_since_warning[1] += len(grades.rewards)
+    now = time.monotonic()
+    if not _ungraded_since_warning[0] or (
+        _ungraded_warned_at is not None and now - _ungraded_warned_at < UNGRADED_WARNING_SECONDS
+    ):
+        return
+    ungraded, graded = _ungraded_since_warning
+    logger.warning(
+        "accuracy_reward: math-verify did not finish with %d of %d completions%s within reward_timeout_seconds "
+        "(%g); they were graded 0.0 (None where the gold did not finish). Answers built to stall the grader (power "
+        "towers, huge factorials) do this; if honest answers do, raise reward_timeout_seconds. The share is logged "
+        "as rewards/accuracy_reward/ungraded.",
+        ungraded,
+        graded,
+        "" if _ungraded_warned_at is None else " since the last warning",
+        timeout,
+    )
+    _ungraded_warned_at, _ungraded_since_warning[:] = now, [0, 0]
 
 
 def get_accuracy_reward(
@@ -181,7 +239,11 @@ def get_accuracy_reward(
         """1.0 if the completion's final answer equals the gold (`solution`/`answer` column), else 0.0; None if
         the gold cannot be parsed. `solution` may be passed by position, as upstream's signature allows."""
         golds = gold_answers(kwargs | {"solution": solution}, "accuracy_reward", len(completions))
-        return grade_answers(completions, golds, num_workers=num_workers, timeout=timeout)
+        grades = graded_batch(completions, golds, num_workers=num_workers, timeout=timeout)
+        if callable(kwargs.get("log_metric")):  # TRL's GRPOTrainer passes it: averaged over the logging step
+            kwargs["log_metric"]("rewards/accuracy_reward/ungraded", grades.ungraded / max(len(completions), 1))
+        _warn_about_ungraded(grades, timeout)
+        return list(grades.rewards)
 
     return accuracy_reward
 
