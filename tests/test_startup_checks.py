@@ -627,3 +627,27 @@ def test_checkpointing_left_unset_keeps_trls_default_without_transformers_deprec
         config_class(output_dir=str(tmp_path), use_cpu=True, activation_checkpointing=False).gradient_checkpointing
         is False
     )
+
+
+@pytest.mark.timeout(120)
+def test_a_remote_sandbox_that_runs_nothing_is_refused_before_the_model_loads(tmp_path):
+    """Found by an audit: e2b behind a router nothing listens on scored every program 0.0, after 8 s of retries a
+    step, with no word but a per-batch warning."""
+    from open_r1.sandbox.factory import clear_providers
+    from open_r1.startup_checks import check_remote_sandboxes_run
+    from tests.support.ports import free_port
+
+    router = f"127.0.0.1:{free_port()}"  # nothing listens there
+    script_args = GRPOScriptArguments(
+        dataset_name="d", reward_funcs=["code"], code_provider="e2b", e2b_router_url=router
+    )
+    try:
+        with pytest.raises(
+            UsageError, match=rf"^code_provider: e2b through its router {router} did not run a one-line"
+        ):
+            check_remote_sandboxes_run(script_args)
+    finally:
+        clear_providers()
+    # The local sandbox and rewards that run no program are not probed (nothing is started for them).
+    check_remote_sandboxes_run(GRPOScriptArguments(dataset_name="d", reward_funcs=["code"]))
+    check_remote_sandboxes_run(GRPOScriptArguments(dataset_name="d", code_provider="e2b", e2b_router_url=router))

@@ -9,6 +9,7 @@
     check_grpo_dataset(dataset, script_args, training_args)   # grpo.py, likewise
     check_sft_lengths(trainer.train_dataset, len(train_dataset), training_args)  # sft.py, once the trainer is built
     check_vllm_installed(training_args)                       # start_run, before anything else
+    check_remote_sandboxes_run(script_args)                   # grpo.py, before the model loads
 
 - `check_ignored_fields`: a field the recipe or command line sets (to other than its default) although the
   chosen mode never reads it, e.g. `vllm_gpu_memory_utilization` with `use_vllm: false`, `cosine_max_len` without
@@ -35,6 +36,7 @@
 - `check_sft_lengths`: the rows SFT's `max_length` cuts or drops (TRL drops a row cut before its first assistant
   token without a word): an error when none is left, else a warning with the counts.
 - `check_vllm_installed`: `use_vllm: true` without vLLM.
+- `check_remote_sandboxes_run`: an E2B or Morph sandbox the code rewards or the python tool use runs `print(1)`.
 Column errors list the columns found and the ones expected. The tokenizer-dependent start-up check of GRPO,
 `check_think_prefill`, lives beside the tokenizer in `open_r1.utils.model_utils`.
 
@@ -52,7 +54,7 @@ from trl.data_utils import is_conversational
 
 from open_r1.rewards import ACCURACY_REWARD_NAMES, CODE_REWARD_NAMES, THINK_PREFILL_REWARDS
 from open_r1.rewards._completions import GOLD_COLUMNS
-from open_r1.usage import UsageError, did_you_mean
+from open_r1.usage import UsageError, did_you_mean, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -354,6 +356,37 @@ def _splits_used(dataset, script_args, training_args) -> dict[str, Any]:
                 f"to one of them{hint}"
             )
     return {name: dataset[name] for name in fields}
+
+
+def check_remote_sandboxes_run(script_args) -> None:
+    """Runs `print(1)` on each remote sandbox the run's code rewards or python tool use: an unreachable one (a wrong
+    router address, a missing API key) scored every program 0.0 after its retries, step after step, in silence."""
+    from open_r1.sandbox import get_provider
+
+    used = []
+    if set(_as_list(script_args.reward_funcs)) & {"code", "binary_code"}:
+        used.append(("code_provider", script_args.code_sandbox))
+    if script_args.tools:
+        used.append(("python_tool_provider", script_args.tool_sandbox))
+    remote_logger = logging.getLogger("open_r1.sandbox.remote")
+    for field_name, config in used:
+        if config.provider not in ("e2b", "morph"):
+            continue  # the local sandbox says what fails when it starts; piston's fleet is probed by its own checks
+        level = remote_logger.level
+        remote_logger.setLevel(logging.ERROR)  # its retries' warnings: the error below says what they found
+        try:
+            _, [run] = get_provider(config).run_raw("print(1)", "python", [""])
+            failure = None if run.get("stdout", "").strip() == "1" else f"it printed {run.get('stdout', '')[:80]!r}"
+        except Exception as error:
+            failure = one_line(str(error))[:300]
+        finally:
+            remote_logger.setLevel(level)
+        if failure is not None:
+            where = f" through its router {config.router_url}" if config.router_url else ""
+            raise UsageError(
+                f"{field_name}: {config.provider}{where} did not run a one-line program ({failure}): every program "
+                "would score 0; check the router address or the provider's API key"
+            )
 
 
 def check_vllm_installed(training_args) -> None:
