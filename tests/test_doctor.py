@@ -378,6 +378,12 @@ def test_groups_without_spread_above_the_threshold_are_reported(caplog):
     warnings, _ = feed(make_doctor(), [spread] * 3, caplog)
     assert len(warnings) == 1 and "[zero_spread] 95% of the groups had no reward spread" in warnings[0]
     assert feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4), zero_std=0.9)] * 3, caplog)[0] == warnings
+    assert "the problems are all too easy or all too hard for the model" in warnings[0]
+    # Near either end of the accuracy reward, the warning says which (an audit: the mean already showed it).
+    for accuracy, named in ((0.97, "too easy for the model (accuracy 0.97"), (0.02, "too hard for the model")):
+        caplog.clear()
+        warnings, _ = feed(make_doctor(), [grpo_log(accuracy=(accuracy, 0.1), zero_std=0.95)] * 3, caplog)
+        assert f"Likely causes: the problems are {named}" in warnings[0]
 
 
 def test_clipped_completions_above_the_threshold_are_reported(caplog):

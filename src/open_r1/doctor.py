@@ -129,6 +129,8 @@ ENTROPY_WINDOW = 10
 # `kl_blowup`: the policy's mean KL from the reference above this many nats per token: its tokens are then, on
 # average, e times less likely under the reference than under the policy, far past a fine-tune's drift.
 KL_BLOWUP_NATS = 1.0
+# `zero_spread` names the problems too easy or too hard when the accuracy reward's mean is this near 1 or 0.
+NEAR_END_OF_ACCURACY = 0.1
 # `empty_completions`: completions this many tokens long or shorter on average end where they begin.
 EMPTY_COMPLETION_TOKENS = 2.0
 # Shares judged on their mean over the last `doctor_patience` logging steps (a strict streak broke on one batch
@@ -548,7 +550,7 @@ class TrainingDoctor(TrainerCallback):
                 "zero_spread",
                 f"{zero_spread:.0%} of the groups had no reward spread (frac_reward_zero_std, on average, above "
                 f"doctor_zero_std_share {self.zero_std_share:g}): every completion of a group earned the same, so it "
-                f"has no advantage and gives no gradient. {self._causes_of_no_spread()}",
+                f"has no advantage and gives no gradient. {self._causes_of_no_spread(self._accuracy_mean(logs))}",
             )
         clipped = _number(logs.get("completions/clipped_ratio"))
         if clipped is not None and clipped > self.clipped_share:
@@ -758,8 +760,16 @@ class TrainingDoctor(TrainerCallback):
         if fatal:
             control.should_training_stop = True
 
-    def _causes_of_no_spread(self) -> str:
-        """The likely causes of groups without spread, with the run's own sampling settings."""
+    def _accuracy_mean(self, logs: dict) -> float | None:
+        """The mean of the run's accuracy reward in `logs`, None without one."""
+        for name, reward in self.reward_names.items():
+            if reward in ACCURACY_REWARD_NAMES:
+                return _number(logs.get(f"rewards/{name}/mean"))
+        return None
+
+    def _causes_of_no_spread(self, accuracy: float | None = None) -> str:
+        """The likely causes of groups without spread, with the run's own sampling settings; `accuracy`, the accuracy
+        reward's mean, says which way the problems miss when it is near either end."""
         shown = ", ".join(
             f"{name} {self.settings[name]:g}"
             for name in ("num_generations", "temperature", "top_p", "top_k")
@@ -770,9 +780,14 @@ class TrainingDoctor(TrainerCallback):
             if self.settings.get("dynamic_sampling")
             else "dynamic_sampling: true (DAPO's) drops such groups and generates others"
         )
+        difficulty = "all too easy or all too hard for the model"
+        if accuracy is not None and accuracy >= 1 - NEAR_END_OF_ACCURACY:
+            difficulty = f"too easy for the model (accuracy {accuracy:.2g}: most groups answer right throughout)"
+        elif accuracy is not None and accuracy <= NEAR_END_OF_ACCURACY:
+            difficulty = f"too hard for the model (accuracy {accuracy:.2g}: most groups answer wrong throughout)"
         return (
-            "Likely causes: the problems are all too easy or all too hard for the model, too few num_generations, or "
-            "sampling too narrow to vary the completions" + (f" ({shown})" if shown else "") + f"; {remedy}."
+            f"Likely causes: the problems are {difficulty}, too few num_generations, or sampling too narrow to vary "
+            "the completions" + (f" ({shown})" if shown else "") + f"; {remedy}."
         )
 
     def on_train_end(self, args, state, control, **kwargs):
