@@ -396,7 +396,10 @@ def test_clipped_completions_above_the_threshold_are_reported(caplog):
     assert "pad == eos" in warnings[0]
     assert "\nRepeated lines: 0 of the last batch's 2 completions write one line three times or more" in warnings[0]
     caplog.clear()
-    assert feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4), clipped=0.9)] * 3, caplog)[0] == []
+    assert feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4), clipped=0.5)] * 3, caplog)[0] == []
+    # Found by an audit: 87.5% cut over a whole run was below the old share of 0.9, and never named.
+    warnings, _ = feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4), clipped=0.875)] * 3, caplog)
+    assert "[clipped] 88% of the completions were cut" in warnings[0]
 
 
 def test_shares_are_judged_on_their_mean_over_the_patience_so_one_batch_below_breaks_no_streak(caplog):

@@ -112,7 +112,7 @@ ALL_CHECKS = "all"  # in doctor_stop_on: every check
 DEFAULT_DOCTOR = True
 DEFAULT_PATIENCE = 5
 DEFAULT_ZERO_STD_SHARE = 0.9
-DEFAULT_CLIPPED_SHARE = 0.9
+DEFAULT_CLIPPED_SHARE = 0.5
 DEFAULT_TOOL_ERROR_SHARE = 0.5
 
 # Rows the start-up checks read: grading them takes about a second, and a cause worth a warning shows in a tenth.
