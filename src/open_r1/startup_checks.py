@@ -588,11 +588,11 @@ def check_prompts_fill_a_batch(train_dataset, training_args) -> None:
     the run stopped at step 0 and saved the model it loaded, with exit status 0."""
     if not hasattr(train_dataset, "__len__"):
         return  # a streamed dataset: its length is not known before it is read
-    prompts = training_args.generation_batch_size // training_args.num_generations
-    if len(train_dataset) < prompts:
+    prompts, rows = training_args.generation_batch_size // training_args.num_generations, len(train_dataset)
+    if rows < prompts:
         raise UsageError(
-            f"the training set has {len(train_dataset)} prompt{'s' if len(train_dataset) != 1 else ''}, fewer than one generation batch draws ({prompts}: "
-            f"generation_batch_size {training_args.generation_batch_size} / num_generations "
+            f"the training set has {rows} prompt{'s' if rows != 1 else ''}, fewer than one generation batch draws "
+            f"({prompts}: generation_batch_size {training_args.generation_batch_size} / num_generations "
             f"{training_args.num_generations}), so no step would train: add prompts, or lower "
             "per_device_train_batch_size or steps_per_generation"
         )
