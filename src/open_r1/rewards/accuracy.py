@@ -132,7 +132,7 @@ def grade_answers(
     num_workers: int = DEFAULT_GRADING_WORKERS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> list[float | None]:
-    """Grades each completion against its gold: 1.0 correct, 0.0 wrong (or too slow), None if the gold is unparseable."""
+    """Grades each completion against its gold: 1.0 correct, 0.0 wrong (or too slow), None for an unparseable gold."""
     return list(graded_batch(completions, golds, num_workers=num_workers, timeout=timeout).rewards)
 
 
