@@ -60,7 +60,8 @@ It warns. `doctor_stop_on` names the findings that stop the run instead: a start
 (a `UsageError`: one line, exit status 2), a training one stops training at that step (the Trainer then saves as at
 its normal end). `doctor: false` turns it off.
 
-Not covered: code rewards' test cases (their sandbox reports those), reward models, evaluation logs.
+Not covered: code rewards' test cases (their sandbox reports those), reward models, evaluation logs; drift between
+vLLM's and the trainer's log-probabilities (TRL logs `sampling/*`; no threshold here has been measured on a GPU).
 """
 
 import logging
