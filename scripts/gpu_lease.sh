@@ -110,7 +110,7 @@ plan_commands() {
             # the policy little, 0.10% of tokens clipped where any could be, and gained 0.8 points of the 2 asked,
             # on the 2-calculation problems like its prompts, losing on the longest): GRPO at three times the
             # recipe's learning rate, or prompted with the rows of up to 3 calculations instead of 2, or with 16
-            # completions per prompt (66% of its groups of 8 had no reward spread, so no gradient: docs/gsm8k.md).
+            # completions per prompt (most of its groups of 8 had no reward spread, so no gradient: docs/gsm8k.md).
             local lever="--grpo_learning_rate 3e-5"
             if [ "$1" = cot-calc3 ]; then lever="--grpo_max_calculations 3"; fi
             if [ "$1" = cot-gen16 ]; then lever="--grpo_num_generations 16"; fi

@@ -11,8 +11,8 @@ and hands back `num_samples` completions per conversation in the caller's order 
 through `generate_sharing_prompts`: transformers' `generate`, with each prompt read once for all its samples and,
 on a CPU, a static cache and `TopKCandidateSampler` (temperature, top-k, top-p over the top-k candidates only).
 Timings: scripts/benchmarks/shared_prompt_sampling.py, docs/benchmarks.md.
-Kept over transformers' own `generate(cache_implementation="static")` (1.85x slower) and `generate_batch` (4.83x)
-on this CPU workload: docs/benchmarks.md, "Against transformers' own generation paths".
+Kept over transformers' own `generate(cache_implementation="static")` and `generate_batch`, both slower on this CPU
+workload: docs/benchmarks.md, "Against transformers' own generation paths".
 On a GPU, `compile_decoding=True` decodes with a static cache of one length for the whole evaluation (the longest
 prompt plus the budget; with the tool, longer where a round needs it: open_r1.tools.rollout) and transformers'
 compiled decode step (torch.compile, CUDA graphs), each call's rows padded to a few counts
