@@ -384,6 +384,12 @@ def test_groups_without_spread_above_the_threshold_are_reported(caplog):
         caplog.clear()
         warnings, _ = feed(make_doctor(), [grpo_log(accuracy=(accuracy, 0.1), zero_std=0.95)] * 3, caplog)
         assert f"Likely causes: the problems are {named}" in warnings[0]
+    # A review: only the accuracy reward is read, not len_reward (centred on 0) beside it.
+    caplog.clear()
+    names = {"len_reward": "length", "accuracy_reward": "accuracy", "format_reward": "format"}
+    logs = {**grpo_log(accuracy=(0.97, 0.1), zero_std=0.95), "rewards/len_reward/mean": 0.01}
+    warnings, _ = feed(make_doctor(reward_names=names), [logs] * 3, caplog)
+    assert "the problems are too easy for the model (accuracy 0.97" in warnings[0]
 
 
 def test_clipped_completions_above_the_threshold_are_reported(caplog):
@@ -468,6 +474,13 @@ def test_a_kl_that_blows_up_is_named_and_a_reward_it_lost_is_named_a_regression(
     )
     caplog.clear()  # a policy that stays near its reference: no finding
     assert feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4), kl=0.05)] * 4, caplog)[0] == []
+    # A review: one lucky completion of a weak model (0.03) is no regression, and beta 0 is not named.
+    warnings, _ = feed(make_doctor(), [grpo_log(accuracy=(0.03, 0.1))] + [grpo_log()] * 3, caplog)
+    assert "Likely causes: no completion states" in warnings[0]
+    caplog.clear()
+    paid = [grpo_log(accuracy=(0.3, 0.4))] + [grpo_log()] * 3
+    warnings, _ = feed(make_doctor(settings={"beta": 0.0}), paid, caplog)
+    assert "lost what it had learnt: a learning rate too high let it drift" in warnings[0]
 
 
 def test_completions_that_end_where_they_begin_are_named(caplog):

@@ -130,6 +130,9 @@ ENTROPY_WINDOW = 10
 # `kl_blowup`: the policy's mean KL from the reference above this many nats per token: its tokens are then, on
 # average, e times less likely under the reference than under the policy, far past a fine-tune's drift.
 KL_BLOWUP_NATS = 1.0
+# `constant_reward` calls a reward that paid at least this mean in one log, then nothing, a regression (a lucky
+# completion of a weak model is not one).
+REGRESSION_MIN_MEAN = 0.1
 # `zero_spread` names the problems too easy or too hard when the accuracy reward's mean is this near 1 or 0.
 NEAR_END_OF_ACCURACY = 0.1
 # `empty_completions`: completions this many tokens long or shorter on average end where they begin.
@@ -444,12 +447,15 @@ def reward_reading(reward: str, text: str, gold: Any = None, think_prefilled: bo
     return ""
 
 
-def _causes_of_constant(reward: str, value: float | None, paid_before: tuple[int, float] | None = None) -> str:
-    if paid_before is not None and value is not None:
+def _causes_of_constant(
+    reward: str, value: float | None, paid_before: tuple[int, float] | None = None, beta: Any = None
+) -> str:
+    if paid_before is not None and value is not None and paid_before[1] >= REGRESSION_MIN_MEAN:
         step, mean = paid_before
+        drift = "a learning rate too high" + (" or a beta too small" if beta else "")
         return (
-            f"it paid {mean:g} on average at step {step}, so the policy lost what it had learnt: a learning rate too "
-            "high or a beta too small let it drift (see kl and entropy; resume from a checkpoint before the fall)"
+            f"it paid {mean:g} on average at step {step}, so the policy lost what it had learnt: {drift} let it "
+            "drift (see kl and entropy; resume from a checkpoint before the fall)"
         )
     if value is None:
         return (
@@ -541,7 +547,7 @@ class TrainingDoctor(TrainerCallback):
             if value is not None and (value > 0 or (value == 0 and reward in PENALTIES)):
                 continue
             shown = "None (cannot judge it)" if value is None else f"{value:g}"
-            causes = _causes_of_constant(reward, value, self._best_paid.get(name))
+            causes = _causes_of_constant(reward, value, self._best_paid.get(name), self.settings.get("beta"))
             found[f"constant_reward:{name}"] = Finding(
                 "constant_reward", f"{name} gave every completion {shown}. Likely causes: {causes}."
             )
@@ -764,7 +770,7 @@ class TrainingDoctor(TrainerCallback):
     def _accuracy_mean(self, logs: dict) -> float | None:
         """The mean of the run's accuracy reward in `logs`, None without one."""
         for name, reward in self.reward_names.items():
-            if reward in ACCURACY_REWARD_NAMES:
+            if reward == "accuracy":  # not cosine or length, whose scales are others
                 return _number(logs.get(f"rewards/{name}/mean"))
         return None
 

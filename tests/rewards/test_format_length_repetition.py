@@ -152,6 +152,12 @@ def test_repetition_penalty_is_not_escaped_with_invisible_or_full_width_characte
     )
     assert penalty < -0.9
     assert escapes == [pytest.approx(penalty)] * 5
+    # A review: folding capitals to Latin split a capitalised Russian word from its lower-case copy.
+    russian = "все знают этот ответ сорок два"
+    alternating = " ".join(russian.capitalize() if copy % 2 else russian for copy in range(50))
+    upper = " ".join(russian.upper() if copy % 2 else russian for copy in range(50))
+    same = reward([chat(" ".join([russian] * 50)), chat(alternating), chat(upper)])
+    assert same == [pytest.approx(same[0])] * 3
 
 
 def test_repetition_penalty_segments_chinese_with_jieba():

@@ -57,13 +57,12 @@ _DEFAULT_IGNORABLE = (
 )  # fmt: skip
 # Categories a reader never sees as a letter: format, control (whitespace aside), private use, surrogate, unassigned.
 _UNSEEN_CATEGORIES = ("Cf", "Cc", "Co", "Cs", "Cn")
-# Blank characters that are no whitespace to str.split, read as a space; Cyrillic and Greek letters drawn as Latin
-# ones, read as those.
+# Blank characters that are no whitespace to str.split, read as a space; lower-case Cyrillic and Greek letters
+# drawn as Latin ones, read as those (the text is lower-cased first, so that a capitalised word stays one word).
 _READ_AS = {
     0x2800: " ",  # BRAILLE PATTERN BLANK
     **{ord(look): latin for look, latin in zip("аеорсухіјѕһԁԛԝӏ", "aeopcyxijshdqwl")},
-    **{ord(look): latin for look, latin in zip("АВЕКМНОРСТХІЈЅ", "ABEKMHOPCTXIJS")},
-    **{ord(look): latin for look, latin in zip("οινκρυΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "oivkpuABEZHIKMNOPTYX")},
+    **{ord(look): latin for look, latin in zip("οινκρυ", "oivkpu")},
 }
 # A run of combining marks longer than Unicode's stream-safe limit (UAX #15) is cut to it before NFKC, whose
 # reordering sorts each run by insertion, in quadratic time.
@@ -122,12 +121,12 @@ def _long_combining_runs() -> re.Pattern:
 
 
 def _visible(text: str) -> str:
-    """The text as it reads: compatibility forms folded (full-width letters, ligatures), unseen characters dropped,
-    blanks made spaces and look-alike letters read as Latin, so that one word spelled with invisible marks or
+    """The text as it reads, lower-cased: compatibility forms folded (full-width letters, ligatures), unseen characters
+    dropped, blanks made spaces and look-alike letters read as Latin, so that one word spelled with invisible marks or
     look-alikes between its copies still counts as one. Linear in the text's length (`MAX_COMBINING_RUN`)."""
     table, beyond = _reading_table(), _unseen_beyond_the_plane()
     text = _long_combining_runs().sub("", beyond.sub("", text.translate(table)))
-    return beyond.sub("", unicodedata.normalize("NFKC", text)).translate(table)
+    return beyond.sub("", unicodedata.normalize("NFKC", text)).lower().translate(table)
 
 
 def _english_words(text: str) -> list[str]:
