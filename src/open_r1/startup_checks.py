@@ -358,6 +358,17 @@ def _splits_used(dataset, script_args, training_args) -> dict[str, Any]:
     return {name: dataset[name] for name in fields}
 
 
+class _KeptRecords(logging.Handler):
+    """A logging handler that keeps the messages it is given."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def check_remote_sandboxes_run(script_args) -> None:
     """Runs `print(1)` on each remote sandbox the run's code rewards or python tool use: an unreachable one (a wrong
     router address, a missing API key) scored every program 0.0 after its retries, step after step, in silence."""
@@ -372,20 +383,23 @@ def check_remote_sandboxes_run(script_args) -> None:
     for field_name, config in used:
         if config.provider not in ("e2b", "morph"):
             continue  # the local sandbox says what fails when it starts; piston's fleet is probed by its own checks
-        level = remote_logger.level
-        remote_logger.setLevel(logging.ERROR)  # its retries' warnings: the error below says what they found
+        # The provider's retry warnings are kept, not printed: the error below quotes the last, the cause it found.
+        said = _KeptRecords()
+        remote_logger.addHandler(said)
+        propagate, remote_logger.propagate = remote_logger.propagate, False
         try:
             _, [run] = get_provider(config).run_raw("print(1)", "python", [""])
             failure = None if run.get("stdout", "").strip() == "1" else f"it printed {run.get('stdout', '')[:80]!r}"
         except Exception as error:
-            failure = one_line(str(error))[:300]
+            failure = one_line(said.messages[-1] if said.messages else str(error))[:300]
         finally:
-            remote_logger.setLevel(level)
+            remote_logger.removeHandler(said)
+            remote_logger.propagate = propagate
         if failure is not None:
             where = f" through its router {config.router_url}" if config.router_url else ""
             raise UsageError(
                 f"{field_name}: {config.provider}{where} did not run a one-line program ({failure}): every program "
-                "would score 0; check the router address or the provider's API key"
+                f"would score 0; check {'the router address or ' if config.router_url else ''}the provider's API key"
             )
 
 
