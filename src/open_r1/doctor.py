@@ -606,7 +606,7 @@ class TrainingDoctor(TrainerCallback):
                 f"the policy's KL from the reference model is {kl:.3g} nats per token (kl, above {KL_BLOWUP_NATS:g}): "
                 "it now writes what the reference would not, and rewards it earned before tend to fall with it. "
                 f"Likely causes: a learning rate too high (learning_rate {learning_rate:g})"
-                + (f" or a beta too small to hold the policy (beta {beta:g})" if isinstance(beta, float) else "")
+                + (f" or a beta too small to hold the policy (beta {beta:g})" if beta else "")
                 + ". Resume from a checkpoint before the rise with a lower learning_rate or a higher beta.",
             )
         length = _number(logs.get("completions/mean_length"))
@@ -627,7 +627,7 @@ class TrainingDoctor(TrainerCallback):
         for key, value in logs.items():
             if key.startswith("rewards/") and key.endswith("/mean"):
                 name, mean = key[len("rewards/") : -len("/mean")], _number(value)
-                if mean is not None and mean > 0 and mean > self._best_paid.get(name, (0, 0.0))[1]:
+                if mean is not None and mean > self._best_paid.get(name, (0, 0.0))[1]:
                     self._best_paid[name] = (step, mean)
 
     def repeated_lines(self) -> str:

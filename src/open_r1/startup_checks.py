@@ -373,6 +373,7 @@ def check_remote_sandboxes_run(script_args) -> None:
     """Runs `print(1)` on each remote sandbox the run's code rewards or python tool use: an unreachable one (a wrong
     router address, a missing API key) scored every program 0.0 after its retries, step after step, in silence."""
     from open_r1.sandbox import get_provider
+    from open_r1.sandbox.config import ROUTED_PROVIDERS
 
     used = []
     if set(_as_list(script_args.reward_funcs)) & {"code", "binary_code"}:
@@ -381,7 +382,7 @@ def check_remote_sandboxes_run(script_args) -> None:
         used.append(("python_tool_provider", script_args.tool_sandbox))
     remote_logger = logging.getLogger("open_r1.sandbox.remote")
     for field_name, config in used:
-        if config.provider not in ("e2b", "morph"):
+        if config.provider not in ROUTED_PROVIDERS:
             continue  # the local sandbox says what fails when it starts; piston's fleet is probed by its own checks
         # The provider's retry warnings are kept, not printed: the error below quotes the last, the cause it found.
         said = _KeptRecords()

@@ -79,13 +79,18 @@ def _character_class(codes: list[int]) -> str:
     return f"[{''.join(ranges)}]"
 
 
+@functools.cache
+def _default_ignorable() -> frozenset[int]:
+    return frozenset(code for first, last in _DEFAULT_IGNORABLE for code in range(first, last + 1))
+
+
 def _unseen(code: int) -> bool:
     """Drawn as nothing or as no letter: format characters (zero-width spaces and joiners, direction marks, ...),
     controls that are no whitespace, private-use and unassigned code points, default-ignorable ones."""
     character = chr(code)
-    return (unicodedata.category(character) in _UNSEEN_CATEGORIES and not character.isspace()) or any(
-        first <= code <= last for first, last in _DEFAULT_IGNORABLE
-    )
+    return (
+        unicodedata.category(character) in _UNSEEN_CATEGORIES and not character.isspace()
+    ) or code in _default_ignorable()
 
 
 @functools.cache

@@ -7,8 +7,9 @@ A group whose completions all earn the same reward gives each of them advantage 
 row is exactly 0 (`-min(ratio * 0, clipped ratio * 0)`), with a gradient of exactly 0; yet TRL runs its forward and
 backward pass like any other row's. On make gsm8k's GRPO most groups are flat (docs/gsm8k.md), so most of the
 training pass was spent on zeros. Here each micro-batch keeps only the rows with a non-zero advantage and a loss
-token (`mask_truncated_completions` leaves a cut completion none) before TRL's loss, topped up with flat rows (those with the most loss tokens) to the largest count of any process: every process
-trains as many rows (TRL gathers per-row metrics), at least one, so each still runs its forward and backward pass.
+token (`mask_truncated_completions` leaves a cut completion none) before TRL's loss, topped up with flat rows (those
+with the most loss tokens) to the largest count of any process: every process trains as many rows (TRL gathers
+per-row metrics), at least one, so each still runs its forward and backward pass.
 
 The loss and its gradient are those of the whole micro-batch, up to float rounding, where the row count does not
 enter them, which is when (`FlatRowSkipping.why_flat_rows_train`):
