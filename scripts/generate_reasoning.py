@@ -329,7 +329,13 @@ async def generate(args: argparse.Namespace) -> int:
     )
     total = len(rows) * args.num_generations - len(done)
     if total:  # aiohttp's client below does not read the http_proxy variables; neither does the check
-        check_server_answers(args.base_url, "--base-url" if args.base_url_given else "--api-addr", use_proxy=False)
+        check_server_answers(
+            args.base_url,
+            "--base-url" if args.base_url_given else "--api-addr",
+            use_proxy=False,
+            model=args.model,
+            api_key=args.api_key,
+        )
     logger.info("%d prompts x %d samples: %d done, %d to go", len(rows), args.num_generations, len(done), total)
     failures, completion_tokens, start = [], 0, time.monotonic()
     progress = tqdm(total=total, desc="samples", unit="sample", dynamic_ncols=True)

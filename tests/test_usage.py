@@ -376,6 +376,57 @@ def test_generate_py_checks_its_server_before_building_the_pipeline(tmp_path, mo
         generate.main([*argv, "--vllm-server-url", f"http://127.0.0.1:{free_port()}/v1"])
 
 
+def test_a_model_the_server_refuses_is_named_with_those_it_lists():
+    """Found by a newcomer audit: generate.py --model with a typo was a 299-line traceback ending in len(None)."""
+    from open_r1.usage import check_server_answers
+    from tests.support.local_server import fake_vllm, serving
+
+    keys = []
+    with serving(fake_vllm(["Qwen/Qwen2.5-Math-7B", "other"], keys)) as url:
+        with pytest.raises(
+            UsageError,
+            match=r"^--model 'Qwen/Qwen2.5-Math7B': the server at .* refused it \(HTTP 404: .*does not exist\..*\); "
+            r"it lists \['Qwen/Qwen2.5-Math-7B', 'other'\] \(did you mean --model Qwen/Qwen2.5-Math-7B\?\)$",
+        ):
+            check_server_answers(f"{url}/v1", "--vllm-server-url", model="Qwen/Qwen2.5-Math7B")
+        check_server_answers(f"{url}/v1", "--api-addr", model="other", api_key="k")
+        check_server_answers(f"{url}/v1", "--api-addr")  # no --model: nothing to check
+    assert keys == [None, "Bearer k", None]
+
+
+def test_a_model_the_server_does_not_list_but_serves_passes():
+    """`transformers serve` lists the models in its cache and loads any other on the first request."""
+    from aiohttp import web
+
+    from open_r1.usage import check_server_answers
+    from tests.support.local_server import serving
+
+    asked = []
+
+    async def complete(request):
+        asked.append((await request.json())["max_tokens"])
+        return web.json_response({"choices": [{"message": {"role": "assistant", "content": "2"}}]})
+
+    on_demand = web.Application()
+    on_demand.router.add_get("/v1/models", lambda _: web.json_response({"data": [{"id": "cached/model"}]}))
+    on_demand.router.add_post("/v1/chat/completions", complete)
+    with serving(on_demand) as url:
+        check_server_answers(f"{url}/v1", "--vllm-server-url", model="local/path")
+    assert asked == [1]
+
+
+def test_generate_py_names_a_model_its_server_does_not_serve_before_building_the_pipeline(tmp_path, monkeypatch):
+    from open_r1 import generate
+    from tests.support.local_server import fake_vllm, serving
+
+    monkeypatch.setattr(generate, "build_distilabel_pipeline", lambda **_: pytest.fail("the pipeline was built"))
+    (tmp_path / "p.jsonl").write_text('{"prompt": "1+1?"}\n')
+    argv = ["--hf-dataset", str(tmp_path / "p.jsonl"), "--output-file", str(tmp_path / "out.jsonl")]
+    with serving(fake_vllm(["tiny-model"])) as url:
+        with pytest.raises(UsageError, match=r"--model 'tiny-modle'.*\(did you mean --model tiny-model\?\)$"):
+            generate.main([*argv, "--model", "tiny-modle", "--vllm-server-url", f"{url}/v1"])
+
+
 def test_generate_py_names_the_column_its_prompts_are_likely_in(tmp_path):
     """Found by a newcomer audit: a dataset of `problem`s answered --prompt-column's default with the columns only."""
     from open_r1 import generate

@@ -185,7 +185,7 @@ def main(argv=None):
             f"--prompt-column {args.prompt_column!r} is not a column of {args.hf_dataset!r}; its columns: {columns}"
             + hint
         )
-    check_server_answers(args.vllm_server_url, "--vllm-server-url")
+    check_server_answers(args.vllm_server_url, "--vllm-server-url", model=args.model)
     logger.info("Generating %d x %d completions with %s", len(dataset), args.num_generations, args.model)
     pipeline = build_distilabel_pipeline(
         model=args.model,
@@ -207,11 +207,16 @@ def main(argv=None):
     result = distiset["default"]["train"]
     if len(result) != len(dataset):
         raise RuntimeError(f"the pipeline returned {len(result)} rows for {len(dataset)} prompts")
-    short = [i for i, generations in enumerate(result["generation"]) if len(generations) != args.num_generations]
-    if short:
+    short = [
+        i
+        for i, generations in enumerate(result["generation"])
+        if generations is None or sum(text is not None for text in generations) != args.num_generations
+    ]
+    if short:  # distilabel logs a failed request and keeps None in its place
         raise RuntimeError(
-            f"{len(short)} rows (first: {short[0]}) got fewer than {args.num_generations} generations: the server "
-            "ignores `n` > 1 (e.g. transformers serve) or requests failed; use --num-generations 1 or vLLM"
+            f"{len(short)} rows (first: {short[0]}) got fewer than {args.num_generations} generations: requests "
+            "failed (distilabel's warnings above say why) or the server ignores `n` > 1 (e.g. transformers serve; "
+            "use --num-generations 1 or vLLM)"
         )
     if args.output_file:
         path = pathlib.Path(args.output_file)

@@ -19,7 +19,8 @@
   never existed. `check_command_line` also checks that the Hub ids can be had and a push made
   (`open_r1.hub_access`: in the cache when offline or when the Hub does not answer).
 - `ArgumentParser`: argparse's, with its mistakes raised as `UsageError`.
-- `check_server_answers`: a generation server that does not answer, before the first request.
+- `check_server_answers`: a generation server that does not answer, or does not serve `--model`, before the first
+  request.
 - `did_you_mean`: the close matches among known names, for unknown fields and paths; `unknown_names` the whole
   message for unknown options or fields.
 
@@ -182,27 +183,67 @@ def unknown_names(names: Iterable[str], known: Iterable[str], kind: str, prefix:
 
 # Seconds a generation script waits for its server's first answer before it stops, naming the address.
 SERVER_CHECK_SECONDS = 30
+# Bytes of a server's answer read at most: a list of thousands of model names is far smaller.
+SERVER_ANSWER_BYTES = 1 << 20
 
 
 def check_server_answers(
-    base_url: str, option: str, use_proxy: bool = True, seconds: float = SERVER_CHECK_SECONDS
+    base_url: str,
+    option: str,
+    use_proxy: bool = True,
+    seconds: float = SERVER_CHECK_SECONDS,
+    model: str | None = None,
+    api_key: str | None = None,
 ) -> None:
     """Raises a UsageError naming `option` when nothing answers an OpenAI-compatible server's `base_url`/models:
     one line before a generation starts, not one error per request. Any HTTP answer (401, 404) counts.
-    `use_proxy`: whether the `http_proxy` variables apply, as they do for the client the caller uses."""
+    `use_proxy`: whether the `http_proxy` variables apply, as they do for the client the caller uses.
+
+    `model`, when the server does not list it, is asked for one token: servers that load models on demand
+    (`transformers serve`) list only what they hold, vLLM refuses any other name. A refusal (HTTP 4xx) is a
+    UsageError naming `--model`, the names the server lists and the close ones."""
     import http.client
+    import json
     import urllib.error
     import urllib.request
 
-    handlers = [] if use_proxy else [urllib.request.ProxyHandler({})]
+    opener = urllib.request.build_opener(*([] if use_proxy else [urllib.request.ProxyHandler({})]))
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        with urllib.request.build_opener(*handlers).open(f"{base_url.rstrip('/')}/models", timeout=seconds):
-            pass
+        request = urllib.request.Request(f"{base_url.rstrip('/')}/models", headers=headers)
+        with opener.open(request, timeout=seconds) as response:
+            body = response.read(SERVER_ANSWER_BYTES)
     except urllib.error.HTTPError:
-        pass
+        return
     except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as error:
         reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
         raise UsageError(f"{option} {base_url}: no server answers ({reason}); is it running?") from None
+    try:
+        served = [str(entry["id"]) for entry in json.loads(body)["data"]]
+    except (ValueError, KeyError, TypeError):  # not the OpenAI list
+        served = []
+    if model is None or model in served:
+        return
+    one_token = {"model": model, "messages": [{"role": "user", "content": "1"}], "max_tokens": 1}
+    request = urllib.request.Request(
+        f"{base_url.rstrip('/')}/chat/completions",
+        data=json.dumps(one_token).encode(),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    try:
+        with opener.open(request, timeout=seconds):
+            return
+    except urllib.error.HTTPError as error:
+        if not 400 <= error.code < 500 or error.code in (401, 403, 408, 429):  # not about the name
+            return
+        refusal = f"HTTP {error.code}: " + " ".join(error.read(SERVER_ANSWER_BYTES).decode(errors="replace").split())
+    except (urllib.error.URLError, OSError, http.client.HTTPException):  # slow or busy: the run will tell
+        return
+    listed = f"it lists {served}" if served else "it lists no model"
+    raise UsageError(
+        f"--model {model!r}: the server at {base_url} refused it ({refusal[:300]}); {listed}"
+        + did_you_mean(model, served, "--model ")
+    )
 
 
 class _RecipeLoader(yaml.SafeLoader):

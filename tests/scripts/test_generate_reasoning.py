@@ -220,6 +220,28 @@ def test_distilabel_run_fails_loudly_when_the_server_returns_fewer_generations_t
     assert not (tmp_path / "out.jsonl").exists()
 
 
+def test_distilabel_run_whose_requests_fail_names_them_instead_of_crashing(prompts_file, tmp_path):
+    """Found by a newcomer audit: every request failing ended in a traceback at `len(None)`."""
+
+    async def models(_):
+        return web.json_response({"data": [{"id": "m"}]})
+
+    async def broken(_):
+        return web.Response(status=500, text="out of memory")
+
+    app = web.Application()
+    app.router.add_get("/v1/models", models)
+    app.router.add_post("/v1/chat/completions", broken)
+    env = {**os.environ, "DISTILABEL_CACHE_DIR": str(tmp_path / "cache")}
+    with serving(app) as url:
+        command = _distilabel_command((f"{url}/v1", "m"), prompts_file, tmp_path / "out.jsonl", 1)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode != 0
+    assert "5 rows (first: 0) got fewer than 1 generations: requests failed" in result.stderr, result.stderr[-3000:]
+    assert "TypeError" not in result.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 @pytest.fixture
 def flaky_proxy(server):
     """A proxy in front of the real server that answers every other chat request with 503 first."""

@@ -52,3 +52,16 @@ def test_a_mistake_is_one_line_with_status_2_before_any_request(
     assert len(errors) == 1 and stderr.endswith(errors[0] + "\n") and "Traceback" not in stderr, stderr
     assert message.format(**names) in errors[0]
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_model_the_server_refuses_is_one_line_before_any_sample(generator, problems, tmp_path, capsys):
+    """Found by a newcomer audit: a mistyped --model was one ERROR per sample, then "run again"."""
+    from tests.support.local_server import fake_vllm, serving
+
+    with serving(fake_vllm(["tiny-model"])) as url:
+        argv = ["--dataset-name", str(problems), "--prompt-column", "problem", "--base-url", f"{url}/v1"]
+        with pytest.raises(SystemExit) as exited:
+            generator.main([*argv, "--model", "tiny-modle", "--output-file", str(tmp_path / "o.jsonl")])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().endswith("(did you mean --model tiny-model?)")
+    assert not (tmp_path / "o.jsonl").exists()

@@ -26,3 +26,24 @@ def serving(app: web.Application):
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=30)
         loop.close()
+
+
+def fake_vllm(names, seen_keys=None):
+    """An app that lists `names` at /v1/models and, as vLLM does, answers 404 for any other model; it notes the
+    bearer keys it got."""
+
+    async def models(request):
+        if seen_keys is not None:
+            seen_keys.append(request.headers.get("Authorization"))
+        return web.json_response({"object": "list", "data": [{"id": name, "object": "model"} for name in names]})
+
+    async def complete(request):
+        model = (await request.json())["model"]
+        if model not in names:
+            return web.json_response({"message": f"The model `{model}` does not exist."}, status=404)
+        return web.json_response({"choices": [{"message": {"role": "assistant", "content": "2"}}]})
+
+    app = web.Application()
+    app.router.add_get("/v1/models", models)
+    app.router.add_post("/v1/chat/completions", complete)
+    return app
