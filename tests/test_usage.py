@@ -439,6 +439,24 @@ def test_generate_py_names_the_column_its_prompts_are_likely_in(tmp_path):
         generate.main(argv)
 
 
+@pytest.mark.parametrize(
+    "template, problem",
+    [
+        ("Solve: {{ instruction }", r"line 1: unexpected '}'"),
+        ("Solve: {{ problem }}", r"it never uses \{\{ instruction \}\}, the --prompt-column value"),
+        ("{{ instruction }} in {{ languge }}", r"it uses \['languge'\], which nothing fills"),
+    ],
+)
+def test_generate_py_refuses_a_prompt_template_that_cannot_fill_the_prompt(template, problem):
+    """Found by a newcomer audit: each was a 180-line traceback from distilabel, or a run of identical prompts."""
+    from open_r1 import generate
+
+    argv = ["--hf-dataset", "d.jsonl", "--model", "m", "--output-file", "o.jsonl", "--prompt-template", template]
+    with pytest.raises(UsageError, match=f"^--prompt-template '.*': {problem}"):
+        generate.parse_args(argv)
+    assert generate.parse_args([*argv[:-1], "Solve: {{ instruction | trim }}"]).prompt_template.startswith("Solve")
+
+
 def test_the_project_parsers_take_an_option_spelled_with_underscores_or_dashes():
     """Found by an audit: `generate_reasoning.py --dataset_name x` said only that --dataset-name is required."""
     from open_r1.usage import ArgumentParser

@@ -109,6 +109,23 @@ PIPELINE_DEFAULTS = {
 }
 
 
+def prompt_template_problem(template: str) -> str | None:
+    """Why `template` cannot make prompts, or None: `TextGeneration` fills `instruction` only, so a template
+    without it sends the same text for every row and any other name renders as nothing."""
+    import jinja2
+    import jinja2.meta
+
+    try:
+        names = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(template))
+    except jinja2.TemplateSyntaxError as error:
+        return f"line {error.lineno}: {error.message}"
+    if "instruction" not in names:
+        return "it never uses {{ instruction }}, the --prompt-column value, so every row would get the same prompt"
+    if names != {"instruction"}:
+        return f"it uses {sorted(names - {'instruction'})}, which nothing fills; only {{{{ instruction }}}} is"
+    return None
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = ArgumentParser(
         usage="%(prog)s --hf-dataset DATASET --model MODEL [--OPTION VALUE ...]", description=__doc__.split("\n\n")[0]
@@ -118,7 +135,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--hf-dataset-split", default="train", help="Split to read prompts from.")
     parser.add_argument("--prompt-column", default="prompt", help="Column whose value fills the template.")
     parser.add_argument(
-        "--prompt-template", default=PIPELINE_DEFAULTS["prompt_template"], help="Jinja template of the prompt."
+        "--prompt-template",
+        default=PIPELINE_DEFAULTS["prompt_template"],
+        help="Jinja template of the prompt; `{{ instruction }}` stands for the --prompt-column value.",
     )
     parser.add_argument("--model", required=True, help="Model name served by the server.")
     parser.add_argument(
@@ -159,6 +178,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     for name in ("num_generations", "input_batch_size", "client_replicas", "max_new_tokens"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    problem = prompt_template_problem(args.prompt_template)
+    if problem:
+        parser.error(f"--prompt-template {args.prompt_template!r}: {problem}")
     if not (args.hf_output_dataset or args.output_file or args.output_dir):
         parser.error("nothing would keep the result: give --output-file, --output-dir or --hf-output-dataset")
     return args
