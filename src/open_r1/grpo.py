@@ -62,7 +62,7 @@ from open_r1.utils.flat_rows import FlatRowSkipping
 from open_r1.utils.model_utils import check_generation_prompt, check_system_prompt, check_think_prefill
 from open_r1.utils.resume import TiedWeightsResume
 from open_r1.utils.step_profile import StepProfile
-from open_r1.utils.training import finish_training, log_settings, start_run, training_splits
+from open_r1.utils.training import LocalModelCard, finish_training, log_settings, start_run, training_splits
 
 logger = logging.getLogger("open_r1")
 
@@ -71,6 +71,7 @@ class PromptTruncatingGRPOTrainer(
     FlatRowSkipping,
     DynamicSampling,
     TiedWeightsResume,
+    LocalModelCard,
     ToolRolloutsAhead,
     ToolCallsAhead,
     ToolRoundBudget,
@@ -85,7 +86,8 @@ class PromptTruncatingGRPOTrainer(
     at once across rollouts, `ToolCallsAhead`; decodes tool rollouts ahead of TRL's rounds under
     `tool_rollout_chunk_tokens`, `ToolRolloutsAhead`; decodes with a compiled decode step under
     `compile_generation`, `CompiledGeneration`; leaves rows with advantage 0 out of the loss's passes,
-    `FlatRowSkipping`; logs where each step's time went, `StepProfile`).
+    `FlatRowSkipping`; logs where each step's time went, `StepProfile`; writes model cards that name local models,
+    `LocalModelCard`).
 
     TRL 1.16 removed the option; upstream recipes set it. The share of this process's prompts cut is logged as
     `prompts/truncated_ratio` (the doctor's `long_prompts` warns at start-up). Prompts are cut after the chat template, on the left

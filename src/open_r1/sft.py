@@ -41,13 +41,14 @@ from open_r1.startup_checks import check_sft_dataset, check_sft_lengths
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.resume import TiedWeightsResume
-from open_r1.utils.training import finish_training, log_settings, start_run, training_splits
+from open_r1.utils.training import LocalModelCard, finish_training, log_settings, start_run, training_splits
 
 logger = logging.getLogger("open_r1")
 
 
-class ResumingSFTTrainer(TiedWeightsResume, SFTTrainer):
-    """TRL's SFTTrainer that resumes models with tied embeddings without a false "missing keys" warning."""
+class ResumingSFTTrainer(TiedWeightsResume, LocalModelCard, SFTTrainer):
+    """TRL's SFTTrainer that resumes models with tied embeddings without a false "missing keys" warning and writes
+    model cards that name local models."""
 
 
 def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: ModelConfig):

@@ -31,7 +31,9 @@ def test_sft_trains_saves_and_resumes_from_the_last_checkpoint(tiny_assets, tmp_
     assert tokenizer.eos_token == "<|im_end|>"
     assert model.generation_config.eos_token_id == tokenizer.eos_token_id
     assert model.config.use_cache is True
-    assert "# Model Card for tiny-sft\n" in (output_dir / "README.md").read_text()  # the recipe's hub_model_id
+    card = (output_dir / "README.md").read_text()
+    assert "# Model Card for tiny-sft\n" in card  # the recipe's hub_model_id
+    assert f"fine-tuned version of `{tiny_assets['tiny-model']}` (a local model)" in card
 
     # The same run asked again, with a new learning rate: it is finished, so it says so and trains nothing.
     again = accelerate_launch(

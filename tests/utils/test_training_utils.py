@@ -62,33 +62,60 @@ def test_the_model_card_links_hub_datasets_only(tmp_path, monkeypatch):
     assert hub_dataset_id(None) is None
 
 
+def _card_writer(output_dir, warn=None):
+    """A trainer whose `create_model_card` is TRL's for a local base model (and, offline, reads wandb's run URL
+    with `warn`), under the `LocalModelCard` mixin."""
+    from trl.trainer.utils import generate_model_card
+
+    from open_r1.utils.training import LocalModelCard
+
+    class TRLCard:
+        args = types.SimpleNamespace(output_dir=str(output_dir))
+        model = types.SimpleNamespace(config=types.SimpleNamespace(_name_or_path="data/tiny-model"))
+
+        def is_world_process_zero(self):
+            return True
+
+        def create_model_card(self, model_name=None, dataset_name=None, tags=None):
+            if warn is not None:
+                warn("URL not available in offline run")
+            card = generate_model_card(
+                base_model=None, model_name=model_name, hub_model_id=None, dataset_name=dataset_name, tags=tags or [],
+                wandb_url=None, trackio_url=None, trainer_name="SFT",
+            )  # fmt: skip
+            card.save(str(output_dir / "README.md"))
+
+    class Trainer(LocalModelCard, TRLCard):
+        pass
+
+    return Trainer()
+
+
 def test_the_model_card_names_a_local_base_model_and_the_runs_folder_not_none(tmp_path):
     """Found by a newcomer audit: every local run's card said "fine-tuned version of [None](https://huggingface.co/None)"
     and `pipeline(model="None")`; the card is TRL's own template."""
-    from trl.trainer.utils import generate_model_card
-
-    from open_r1.utils.training import _name_local_models_in_the_card
-
     output_dir = tmp_path / "tiny-sft-out"
     output_dir.mkdir()
-
-    def create_model_card(model_name=None, dataset_name=None, tags=None):  # what TRL's does for a local base model
-        card = generate_model_card(
-            base_model=None, model_name=model_name, hub_model_id=None, dataset_name=dataset_name, tags=tags or [],
-            wandb_url=None, trackio_url=None, trainer_name="SFT",
-        )  # fmt: skip
-        card.save(str(output_dir / "README.md"))
-
-    trainer = types.SimpleNamespace(
-        create_model_card=create_model_card,
-        model=types.SimpleNamespace(config=types.SimpleNamespace(_name_or_path="data/tiny-model")),
-    )
-    _name_local_models_in_the_card(trainer, types.SimpleNamespace(output_dir=str(output_dir)))
-    trainer.create_model_card(model_name="tiny-sft-out", tags=["open-r1"])
+    _card_writer(output_dir).create_model_card(model_name="tiny-sft-out", tags=["open-r1"])
     card = (output_dir / "README.md").read_text()
     assert "fine-tuned version of `data/tiny-model` (a local model)" in card
     assert f'pipeline("text-generation", model="{output_dir}"' in card
     assert "None" not in card
+
+
+def test_the_model_card_of_an_offline_wandb_run_does_not_warn_about_its_missing_url(monkeypatch, tmp_path):
+    """The README's own run (WANDB_MODE=offline) printed wandb's "URL not available in offline run" twice at the end
+    and twice more at every checkpoint (TRL writes the card in `_save_checkpoint`)."""
+    import sys
+
+    warned = []
+    wandb = types.SimpleNamespace(run=object(), termwarn=lambda message: warned.append(message))
+    monkeypatch.setitem(sys.modules, "wandb", wandb)
+    trainer = _card_writer(tmp_path, warn=lambda message: wandb.termwarn(message))
+    trainer.create_model_card(model_name=tmp_path.name)  # what a checkpoint save calls
+    wandb.termwarn("something else")
+    wandb.termwarn("URL not available in offline run")  # outside the model card, wandb's own
+    assert warned == ["something else", "URL not available in offline run"]
 
 
 @pytest.fixture
@@ -120,23 +147,6 @@ def test_where_vllm_generates_its_engine_is_left_to_end_the_group(process_group)
     assert process_group.is_initialized()
     leave_process_group()
     assert not process_group.is_initialized()
-
-
-def test_the_model_card_of_an_offline_wandb_run_does_not_warn_about_its_missing_url(monkeypatch):
-    """The README's own run (WANDB_MODE=offline) printed wandb's "URL not available in offline run" twice."""
-    import sys
-    import types
-
-    from open_r1.utils.training import _without_offline_wandb_url_warning
-
-    warned = []
-    wandb = types.SimpleNamespace(run=object(), termwarn=warned.append)
-    monkeypatch.setitem(sys.modules, "wandb", wandb)
-    with _without_offline_wandb_url_warning():
-        wandb.termwarn("URL not available in offline run")
-        wandb.termwarn("something else")
-    wandb.termwarn("URL not available in offline run")  # outside the model card, wandb's own
-    assert warned == ["something else", "URL not available in offline run"]
 
 
 @pytest.mark.parametrize(

@@ -267,25 +267,25 @@ _NO_BASE_MODEL = "[None](https://huggingface.co/None)"
 _NO_HUB_MODEL = 'model="None"'
 
 
-def _name_local_models_in_the_card(trainer, training_args) -> None:
-    """Makes `trainer.create_model_card` name a local base model and the run's own folder where TRL's template writes
-    "None" (a link to huggingface.co/None, `pipeline(model="None")`). Remove when TRL's card handles local paths."""
-    create = trainer.create_model_card
+class LocalModelCard:
+    """A trainer mixin: the model card TRL writes at every checkpoint and at the end names a local base model and
+    the run's own folder where TRL's template writes "None" (a link to huggingface.co/None,
+    `pipeline(model="None")`), and an offline wandb run's card does not warn of its missing URL. Remove when TRL's
+    card handles local paths and offline runs."""
 
-    def create_model_card(*args, **kwargs):
-        create(*args, **kwargs)
-        card = os.path.join(training_args.output_dir, "README.md")
-        if not os.path.isfile(card):
+    def create_model_card(self, *args, **kwargs):
+        with _without_offline_wandb_url_warning():
+            super().create_model_card(*args, **kwargs)
+        card = os.path.join(self.args.output_dir, "README.md")
+        if not self.is_world_process_zero() or not os.path.isfile(card):
             return
         with open(card, encoding="utf-8") as file:
             text = file.read()
-        base = getattr(trainer.model.config, "_name_or_path", None) or "a local model"
+        base = getattr(self.model.config, "_name_or_path", None) or "a local model"
         text = text.replace(_NO_BASE_MODEL, f"`{base}` (a local model)")
-        text = text.replace(_NO_HUB_MODEL, f'model="{training_args.output_dir}"')
+        text = text.replace(_NO_HUB_MODEL, f'model="{self.args.output_dir}"')
         with open(card, "w", encoding="utf-8") as file:
             file.write(text)
-
-    trainer.create_model_card = create_model_card
 
 
 def finish_training(trainer, training_args, script_args, tokenizer, train_result, num_train_rows: int) -> None:
@@ -307,10 +307,8 @@ def finish_training(trainer, training_args, script_args, tokenizer, train_result
         "dataset_name": hub_dataset_id(script_args.dataset_name),
         "tags": ["open-r1"],
     }
-    _name_local_models_in_the_card(trainer, training_args)
     if trainer.accelerator.is_main_process:
-        with _without_offline_wandb_url_warning():
-            trainer.create_model_card(**card_kwargs)
+        trainer.create_model_card(**card_kwargs)
         # Training switches the KV cache off; inference wants it back on.
         trainer.model.config.use_cache = True
         trainer.model.config.save_pretrained(training_args.output_dir)
