@@ -95,6 +95,21 @@ def test_a_mistyped_local_dataset_path_fails_at_once_without_the_hub(workdir):
 
 
 @pytest.mark.timeout(120)
+def test_a_chat_template_path_sft_cannot_have_fails_at_once_without_the_hub(workdir, tmp_path, monkeypatch):
+    """Found by a newcomer audit: a mistyped local chat_template_path spent 54 s on Hub retries after the model
+    loaded; a Hub tokenizer's id offline and not cached did the same."""
+    result, seconds = run(
+        "sft.py", "--config", str(TINY_SFT), "--chat_template_path", "data/chatml.jinja", cwd=workdir, online=True
+    )
+    assert error_line(result, "sft.py").endswith("chat_template_path: no such file or folder: data/chatml.jinja")
+    assert seconds < LOCAL_PATH_SECONDS
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache, offline
+    result, seconds = run("sft.py", "--config", str(TINY_SFT), "--chat_template_path", "org/tokenizer", cwd=workdir)
+    assert "chat_template_path org/tokenizer is neither a local path nor in the cache" in error_line(result, "sft.py")
+    assert seconds < LOCAL_PATH_SECONDS
+
+
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("offline", [True, False], ids=["offline mode", "no network"])
 def test_hub_ids_the_hub_cannot_give_and_a_push_fail_at_once(tmp_path, monkeypatch, offline):
     """A GPU recipe (Hub model and dataset, push_to_hub: true) where the Hub is out of reach: one line in seconds,

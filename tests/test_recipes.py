@@ -227,3 +227,34 @@ def test_the_pass_rate_fields_the_trainers_hint_at_are_the_pass_rate_scripts():
     arguments = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "PassRateScriptArguments")
     declared = {n.target.id for n in arguments.body if isinstance(n, ast.AnnAssign)}
     assert PASS_RATE_FIELDS <= declared
+
+
+def test_a_chat_template_jinja_cannot_parse_is_named_by_line_at_parse_time(tmp_path):
+    """Found by a newcomer audit: a syntax error in `chat_template` was a long traceback at the first rendered row."""
+    from open_r1.usage import UsageError
+
+    broken = "{% for message in messages %}\n{{ message['content'] }"
+    with pytest.raises(UsageError, match=r"^chat_template: line 2: unexpected '}'$"):
+        SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True, chat_template=broken)
+    (tmp_path / "chatml.jinja").write_text(broken)
+    with pytest.raises(UsageError, match=rf"^chat_template {tmp_path / 'chatml.jinja'}: line 2: unexpected '}}'$"):
+        GRPOConfig(output_dir=str(tmp_path / "out"), use_cpu=True, chat_template=str(tmp_path / "chatml.jinja"))
+
+
+def test_chat_template_and_chat_template_path_together_are_refused(tmp_path):
+    """TRL applies `chat_template_path` after open-r1's `chat_template`: one of the two would do nothing."""
+    from open_r1.usage import UsageError
+
+    (tmp_path / "chatml.jinja").write_text("{{ messages }}")
+    with pytest.raises(UsageError, match="chat_template and chat_template_path both replace"):
+        SFTConfig(
+            output_dir=str(tmp_path / "out"),
+            use_cpu=True,
+            chat_template="{{ messages }}",
+            chat_template_path=str(tmp_path / "chatml.jinja"),
+        )
+    with pytest.raises(
+        UsageError,
+        match=r"chat_template_path: no such file or folder: .*chatml.jinj \(did you mean .*chatml.jinja\?\)",
+    ):
+        SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True, chat_template_path=str(tmp_path / "chatml.jinj"))

@@ -38,6 +38,7 @@ from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE
 from open_r1.tools import TOOLS, python_tool
 from open_r1.tools.arguments import PythonToolArguments
 from open_r1.usage import UsageError, check_output_folder
+from open_r1.utils.chat_templates import check_chat_template_path, template_syntax_problem
 from open_r1.utils.dynamic_sampling import DEFAULT_MAX_ROUNDS
 
 # ---------------------------------------------------------------------------------------------
@@ -371,6 +372,23 @@ class _OpenR1TrainingExtras:
         },
     )
 
+    def _read_chat_template(self) -> None:
+        """`chat_template` is the template's text, or a file holding it (read here); either must parse."""
+        source = "chat_template"
+        if "{" not in self.chat_template:  # a path where the template's text goes
+            path = os.path.expanduser(self.chat_template)
+            if not os.path.isfile(path):
+                raise UsageError(
+                    f"chat_template {self.chat_template!r} is neither a Jinja template (no {{{{ or {{% in it) nor a "
+                    "file holding one"
+                )
+            source = f"chat_template {self.chat_template}"
+            with open(path, encoding="utf-8") as file:
+                self.chat_template = file.read()
+        problem = template_syntax_problem(self.chat_template)
+        if problem:
+            raise UsageError(f"{source}: {problem}")
+
     def _check_extras(self) -> None:
         # TRL 1.16 defaults transformers' deprecated alias (gradient_checkpointing: true), which then warns on every run
         # whose recipe leaves activation_checkpointing unset; the same value under the new name. Remove when TRL
@@ -394,16 +412,14 @@ class _OpenR1TrainingExtras:
             raise UsageError("save_steps 0 with save_strategy steps saves no checkpoint; give a number of steps")
         if self.output_dir:
             check_output_folder("output_dir", self.output_dir)
-        if self.chat_template is not None and "{" not in self.chat_template:
-            # A path where the template's text goes: read the file, or say that it is neither.
-            path = os.path.expanduser(self.chat_template)
-            if not os.path.isfile(path):
+        if self.chat_template is not None:
+            self._read_chat_template()
+        if getattr(self, "chat_template_path", None) is not None:  # TRL's SFTConfig field
+            if self.chat_template is not None:
                 raise UsageError(
-                    f"chat_template {self.chat_template!r} is neither a Jinja template (no {{{{ or {{% in it) nor a "
-                    "file holding one"
+                    "chat_template and chat_template_path both replace the tokenizer's template; give one"
                 )
-            with open(path, encoding="utf-8") as file:
-                self.chat_template = file.read()
+            check_chat_template_path(self.chat_template_path)
         if self.max_run_minutes is not None and not self.max_run_minutes > 0:
             raise ValueError(
                 f"max_run_minutes must be a positive number of minutes (leave it out for no limit), got "

@@ -604,7 +604,9 @@ def check_command_line(args: list[str]) -> None:
     check_no_positional_argument(args)
     check_options_given_once(args)
     settings = command_line_settings(
-        args, (*PATH_FIELDS, *TOKEN_FIELDS, "resume_from_checkpoint"), flags=(*PUSH_FIELDS, "use_cpu")
+        args,
+        (*PATH_FIELDS, *TOKEN_FIELDS, "resume_from_checkpoint", "chat_template_path"),
+        flags=(*PUSH_FIELDS, "use_cpu"),
     )
     try:
         use_cpu = as_bool(settings.get("use_cpu", False))
@@ -625,4 +627,12 @@ def check_command_line(args: list[str]) -> None:
     callbacks = _command_line_list(args, "callbacks")
     if callbacks is not None:
         settings["callbacks"] = callbacks
-    check_references(loaded_references(settings), training_push(settings))
+    references = loaded_references(settings)
+    template_source = settings.get("chat_template_path")  # SFT's: a template file, or a tokenizer's folder or Hub id
+    if isinstance(template_source, str):
+        from open_r1.utils.chat_templates import check_chat_template_path
+
+        check_chat_template_path(template_source)
+        if not looks_local(template_source):
+            references.append(("chat_template_path", template_source, "model"))
+    check_references(references, training_push(settings))

@@ -164,3 +164,50 @@ def test_a_candidate_that_renders_different_text_is_refused(tokenizer):
     assert changed != CHATML_TEMPLATE
     problem = verify_training_template(tokenizer, CHATML_TEMPLATE, changed, "<|im_end|>")
     assert problem is not None and "renders a conversation differently" in problem
+
+
+@pytest.mark.parametrize(
+    "template, problem",
+    [
+        ("{% for message in messages %}{{ message['content'] }{% endfor %}", "line 1: unexpected '}'"),
+        ("{% for message in messages %}\n{{ message['content'] }}", "line 2: Unexpected end of template"),
+        ("{% generation %}{{ x }}", "line 1: Unexpected end of template"),
+    ],
+)
+def test_a_template_jinja_cannot_parse_is_named_by_line(template, problem):
+    from open_r1.utils.chat_templates import template_syntax_problem
+
+    assert template_syntax_problem(template).startswith(problem)
+
+
+def test_the_templates_transformers_and_trl_render_parse():
+    """`{% generation %}` blocks (TRL's training variants) and loop controls are transformers' Jinja, not errors."""
+    from open_r1.utils.chat_templates import template_syntax_problem
+
+    assert template_syntax_problem(CHATML_TEMPLATE) is None and has_generation_markers(CHATML_TEMPLATE)
+    assert template_syntax_problem(qwen2_5_chat_template) is None
+    assert template_syntax_problem("{% for m in messages %}{% if m %}{% break %}{% endif %}{% endfor %}") is None
+
+
+def test_chat_template_path_names_what_trl_would_fail_on_after_the_model_loaded(tmp_path, tiny_model, monkeypatch):
+    """Found by a newcomer audit: a mistyped local `chat_template_path` spent 54 s on Hub retries, after the model
+    loaded, then a traceback; TRL loads any file not named .jinja/.j2 as a tokenizer."""
+    from open_r1.usage import UsageError
+    from open_r1.utils.chat_templates import check_chat_template_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "chatml.jinja").write_text(CHATML_TEMPLATE)
+    (tmp_path / "templates" / "chatml.txt").write_text(CHATML_TEMPLATE)
+    (tmp_path / "templates" / "broken.jinja").write_text("{% if messages %}\n{{ messages }")
+    check_chat_template_path("templates/chatml.jinja")
+    check_chat_template_path(str(tiny_model))  # a folder with a tokenizer: TRL copies its template
+    check_chat_template_path("Qwen/Qwen2.5-0.5B-Instruct")  # a Hub id: the command line's Hub check asks for it
+    for reference, message in [
+        ("templates/chatml.jinj", r"no such file or folder: templates/chatml.jinj \(did you mean templates/chatml"),
+        ("templates/chatml.txt", r"only when its name ends in .jinja or .j2"),
+        ("templates/broken.jinja", r"^chat_template_path templates/broken.jinja: line 2: unexpected '}'"),
+        ("templates", r"a folder must hold a tokenizer \(tokenizer_config.json or tokenizer.json\)"),
+    ]:
+        with pytest.raises(UsageError, match=message):
+            check_chat_template_path(reference)

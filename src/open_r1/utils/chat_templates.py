@@ -6,6 +6,8 @@
     prefills_think(tokenizer)         # True when the generation prompt already opens "<think>"
     keeps_system_turn(tokenizer)      # False when the template drops a system turn, or refuses one
     training_chat_template(tokenizer) # the template with {% generation %} markers, verified; or a ValueError
+    template_syntax_problem(text)     # "line 3: unexpected '}'" for a template Jinja cannot parse, else None
+    check_chat_template_path(path)    # SFT's `chat_template_path`: a .jinja file, or a folder with a tokenizer
 
 TRL's `assistant_only_loss` trains only on the tokens a template wraps in `{% generation %}` /
 `{% endgeneration %}`. Few model templates have those markers, and TRL adds them only to the templates it
@@ -28,6 +30,7 @@ Not covered: templates for multimodal processors, and templates that raise on th
 
 from __future__ import annotations
 
+import pathlib
 import re
 from typing import TYPE_CHECKING
 
@@ -98,6 +101,61 @@ def template_text(tokenizer: PreTrainedTokenizerBase, chat_template: str | dict 
     if isinstance(template, dict):
         template = template.get("default")
     return template
+
+
+def template_syntax_problem(chat_template: str) -> str | None:
+    """`line N: problem` where Jinja cannot parse `chat_template`, with the `{% generation %}` block and the loop
+    controls transformers' renderer allows; None where it parses. Parsing needs no tokenizer, so a recipe's broken
+    template fails at start-up rather than at the first rendered row."""
+    import jinja2
+    import jinja2.ext
+
+    class GenerationBlock(jinja2.ext.Extension):
+        tags = {"generation"}
+
+        def parse(self, parser):
+            next(parser.stream)
+            return parser.parse_statements(("name:endgeneration",), drop_needle=True)
+
+    environment = jinja2.Environment(extensions=[GenerationBlock, jinja2.ext.loopcontrols])
+    try:
+        environment.parse(chat_template)
+    except jinja2.TemplateSyntaxError as error:
+        return f"line {error.lineno}: {error.message}"
+    return None
+
+
+# The file names TRL 1.16's SFTTrainer reads as a template for `chat_template_path`; it loads any other path as a
+# tokenizer whose template it copies.
+TEMPLATE_FILE_SUFFIXES = (".jinja", ".j2")
+# A folder `chat_template_path` names must hold a tokenizer, whose template is copied.
+TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json")
+
+
+def check_chat_template_path(reference: str) -> None:
+    """Raises a UsageError naming `chat_template_path` (SFT, TRL's field) when the local file or folder it names
+    does not exist (with its close names), is a file TRL would load as a tokenizer, holds a template Jinja cannot
+    parse, or is a folder without a tokenizer. A Hub id is left to `usage.check_command_line`."""
+    from open_r1.usage import check_local_path, looks_local
+
+    if not looks_local(reference):
+        return
+    check_local_path("chat_template_path", reference)
+    path = pathlib.Path(reference).expanduser()
+    if path.is_file():
+        if not path.name.endswith(TEMPLATE_FILE_SUFFIXES):
+            raise UsageError(
+                f"chat_template_path {reference}: TRL reads a file as a template only when its name ends in "
+                f"{' or '.join(TEMPLATE_FILE_SUFFIXES)} (any other path it loads as a tokenizer)"
+            )
+        problem = template_syntax_problem(path.read_text(encoding="utf-8"))
+        if problem:
+            raise UsageError(f"chat_template_path {reference}: {problem}")
+    elif not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise UsageError(
+            f"chat_template_path {reference}: a folder must hold a tokenizer ({' or '.join(TOKENIZER_FILES)}), whose "
+            "template is copied; or name a .jinja file"
+        )
 
 
 def has_generation_markers(chat_template: str | None) -> bool:
