@@ -153,3 +153,18 @@ def test_logging_to_wandb_online_without_credentials_is_refused_before_the_model
     monkeypatch.delenv("WANDB_API_KEY")
     monkeypatch.setenv("WANDB_MODE", "offline")
     check_wandb_login()
+
+
+@pytest.mark.parametrize("mode", ["offlin", "OFFLINE"])
+def test_a_wandb_mode_wandb_does_not_know_is_named_before_the_model_loads(monkeypatch, mode):
+    """Found by a newcomer audit: WANDB_MODE=offlin skipped the login check, then wandb refused the run at train
+    start, after the model loaded, blaming the API key (wandb's modes are lower-case)."""
+    from open_r1.usage import UsageError
+    from open_r1.utils.wandb_logging import check_wandb_login
+
+    monkeypatch.setenv("WANDB_MODE", mode)
+    with pytest.raises(
+        UsageError,
+        match=rf"^WANDB_MODE={mode} is none of wandb's modes online, offline, .* \(did you mean WANDB_MODE=offline\?\)$",
+    ):
+        check_wandb_login()
