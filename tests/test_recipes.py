@@ -258,3 +258,18 @@ def test_chat_template_and_chat_template_path_together_are_refused(tmp_path):
         match=r"chat_template_path: no such file or folder: .*chatml.jinj \(did you mean .*chatml.jinja\?\)",
     ):
         SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True, chat_template_path=str(tmp_path / "chatml.jinj"))
+
+
+def test_a_system_prompt_that_names_a_file_is_read_from_it(tmp_path):
+    """Found by a newcomer audit: `system_prompt: prompts/system.txt` was sent to the model as those words."""
+    from open_r1.usage import UsageError
+
+    (tmp_path / "system.txt").write_text("You are a careful mathematician.\n")
+    config = GRPOConfig(output_dir=str(tmp_path / "out"), use_cpu=True, system_prompt=str(tmp_path / "system.txt"))
+    assert config.system_prompt == "You are a careful mathematician."
+    with pytest.raises(
+        UsageError, match=r"^system_prompt: no such file or folder: .*sytem.txt \(did you mean .*system.txt\?\)$"
+    ):
+        SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True, system_prompt=str(tmp_path / "sytem.txt"))
+    spoken = "Reason step by step, then give the answer in \\boxed{}; see notes.md"
+    assert SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True, system_prompt=spoken).system_prompt == spoken

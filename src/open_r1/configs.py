@@ -23,6 +23,7 @@ Not covered: the offline evaluator's arguments (`open_r1.eval.arguments`) and pa
 """
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
@@ -37,7 +38,7 @@ from open_r1.sandbox.config import DEFAULT_PROVIDER, DEFAULT_SANDBOX_WORKERS, PR
 from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE
 from open_r1.tools import TOOLS, python_tool
 from open_r1.tools.arguments import PythonToolArguments
-from open_r1.usage import UsageError, check_output_folder
+from open_r1.usage import UsageError, check_local_path, check_output_folder
 from open_r1.utils.chat_templates import check_chat_template_path, template_syntax_problem
 from open_r1.utils.dynamic_sampling import DEFAULT_MAX_ROUNDS
 
@@ -326,6 +327,10 @@ class GRPOScriptArguments(ScriptArguments, PythonToolArguments):
 # ---------------------------------------------------------------------------------------------
 
 
+# A `system_prompt` that names a file rather than being the prompt's text: one word ending in .txt or .md.
+SYSTEM_PROMPT_FILE = re.compile(r"\S+\.(txt|md)")
+
+
 @dataclass
 class _OpenR1TrainingExtras:
     """Fields open-r1 adds to both TRL training configs (mixed into SFTConfig and GRPOConfig)."""
@@ -342,7 +347,10 @@ class _OpenR1TrainingExtras:
         metadata={"help": "A Jinja chat template that replaces the tokenizer's: its text, or a file holding it."},
     )
     system_prompt: Optional[str] = field(
-        default=None, metadata={"help": "System prompt prepended to every conversation."}
+        default=None,
+        metadata={
+            "help": "System prompt prepended to every conversation: its text, or a .txt or .md file holding it."
+        },
     )
     hub_model_revision: Optional[str] = field(default="main", metadata={"help": "Hub branch to push the model to."})
     overwrite_hub_revision: bool = field(
@@ -414,6 +422,11 @@ class _OpenR1TrainingExtras:
             check_output_folder("output_dir", self.output_dir)
         if self.chat_template is not None:
             self._read_chat_template()
+        if self.system_prompt is not None and SYSTEM_PROMPT_FILE.fullmatch(self.system_prompt):
+            path = os.path.expanduser(self.system_prompt)
+            check_local_path("system_prompt", path, local_only=True)
+            with open(path, encoding="utf-8") as file:
+                self.system_prompt = file.read().strip()
         if getattr(self, "chat_template_path", None) is not None:  # TRL's SFTConfig field
             if self.chat_template is not None:
                 raise UsageError(
