@@ -111,7 +111,7 @@ def test_gsm8k_data_of_other_columns_ends_the_run_with_one_line_naming_the_optio
         gsm8k_cli.main(["--fast", "--train_file", str(math), "--output_dir", str(tmp_path / "out")])
     assert str(stopped.value) == (
         f"--train_file: {math}:1: missing field(s) ['solution']; each line needs ['id', 'problem', 'solution', "
-        "'answer']"
+        "'answer'], this one has ['id', 'problem', 'answer']"
     )
 
 

@@ -424,15 +424,42 @@ def test_the_command_prints_a_mistake_as_one_line_with_status_2(tmp_path, benchm
     )
 
 
+def _arrow_file_bytes() -> bytes:
+    """What `datasets` writes to a cache .arrow file: Arrow's stream format, binary."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    table = pa.table({"id": ["a"], "problem": ["1+1?"], "answer": ["2"]})
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
 @pytest.mark.parametrize(
-    "line, message",
+    "name, content, message",
     [
-        ('{"problem": "1+1?"}', "missing field(s) ['id', 'answer']; each line needs ['id', 'problem', 'answer']"),
-        ("{not json", "not valid JSON"),
+        (
+            "bench.jsonl",
+            '{"problem": "1+1?"}\n',
+            "missing field(s) ['id', 'answer']; each line needs ['id', 'problem', 'answer'], this one has ['problem']",
+        ),
+        ("bench.jsonl", "{not json\n", "not valid JSON"),
+        (  # a MATH-style file: the answer is inside `solution`
+            "bench.jsonl",
+            '{"id": "m-0", "problem": "1+1?", "solution": "So \\\\boxed{2}."}\n',
+            "missing field(s) ['answer']; each line needs ['id', 'problem', 'answer'], this one has ['id', 'problem', "
+            "'solution']",
+        ),
+        (  # found by a newcomer audit: a utf-8 codec error without the file's name
+            "bench.arrow",
+            None,
+            "not UTF-8 text; expected a JSONL file with fields ['id', 'problem', 'answer'] (an Arrow file: write it as "
+            "JSONL with datasets, `Dataset.from_file(path).to_json(...)`)",
+        ),
     ],
 )
 def test_a_benchmark_file_it_cannot_read_is_one_line_naming_its_line_before_the_model_loads(
-    tmp_path, tiny_model, line, message
+    tmp_path, tiny_model, name, content, message
 ):
     import os
     import subprocess
@@ -440,8 +467,8 @@ def test_a_benchmark_file_it_cannot_read_is_one_line_naming_its_line_before_the_
 
     from tests.support import REPO_ROOT
 
-    data = tmp_path / "bench.jsonl"
-    data.write_text(line + "\n")
+    data = tmp_path / name
+    data.write_bytes(_arrow_file_bytes() if content is None else content.encode())
     argv = [
         "--task",
         "toy",

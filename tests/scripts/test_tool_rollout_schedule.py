@@ -168,5 +168,6 @@ def test_details_without_their_prompts_are_refused_in_one_line_naming_the_line(s
         schedule.main(["--details", str(details), "--model", str(tmp_path / "never-loaded")])
     said = capsys.readouterr().err.strip().splitlines()[-1]
     assert said.endswith(
-        f"--details: {details}:1: missing field(s) ['prompt']; each line needs ['prompt', 'completion']"
+        f"--details: {details}:1: missing field(s) ['prompt']; each line needs ['prompt', 'completion'], this one "
+        "has ['id', 'completion']"
     )

@@ -46,7 +46,29 @@ def read_jsonl(path: pathlib.Path, required: tuple[str, ...], limit: int | None 
         raise ValueError(f"{path} is a folder; expected a JSONL file with fields {list(required)}{hint}")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (expected JSONL with fields {list(required)})")
-    rows = []
+    rows: list[tuple[int, dict]] = []
+    try:
+        _read_rows(path, required, limit, rows)
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:  # a binary file: Arrow, Parquet, a torn .gz
+        line_number = rows[-1][0] + 1 if rows else 1
+        reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else f"not gzip ({error})"
+        raise ValueError(
+            f"{path}:{line_number}: {reason}; expected a JSONL file with fields {list(required)}"
+            + BINARY_HINTS.get(path.suffix, "")
+        ) from None
+    if not rows:
+        raise ValueError(f"{path}: the file holds no rows (expected JSONL with fields {list(required)})")
+    return rows
+
+
+# What to do with a data file of another format than JSONL.
+BINARY_HINTS = {
+    ".arrow": " (an Arrow file: write it as JSONL with datasets, `Dataset.from_file(path).to_json(...)`)",
+    ".parquet": " (a Parquet file: write it as JSONL with datasets, `Dataset.from_parquet(path).to_json(...)`)",
+}
+
+
+def _read_rows(path: pathlib.Path, required: tuple[str, ...], limit: int | None, rows: list) -> None:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:
         for line_number, line in enumerate(handle, start=1):
@@ -62,11 +84,11 @@ def read_jsonl(path: pathlib.Path, required: tuple[str, ...], limit: int | None 
                 raise ValueError(f"{path}:{line_number}: expected a JSON object, got {type(row).__name__}")
             missing = [name for name in required if name not in row or row[name] is None]
             if missing:
-                raise ValueError(f"{path}:{line_number}: missing field(s) {missing}; each line needs {list(required)}")
+                raise ValueError(
+                    f"{path}:{line_number}: missing field(s) {missing}; each line needs {list(required)}, this one "
+                    f"has {list(row)}"
+                )
             rows.append((line_number, row))
-    if not rows:
-        raise ValueError(f"{path}: the file holds no rows (expected JSONL with fields {list(required)})")
-    return rows
 
 
 def _as_text(value, path: pathlib.Path, line_number: int, name: str) -> str:
