@@ -39,6 +39,7 @@ from open_r1.usage import (
     UsageError,
     check_local_path,
     check_output_folder,
+    did_you_mean,
     exit_on_usage_error,
     one_line,
 )
@@ -120,7 +121,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 def _check_text_column(dataset: datasets.Dataset, column: str, source: str, option: str) -> None:
     """`column` of `dataset` exists and holds text: a UsageError naming `option` otherwise, before any matching."""
     if column not in dataset.column_names:
-        raise UsageError(f"{option} {column!r} is not a column of {source}; its columns are {dataset.column_names}")
+        raise UsageError(
+            f"{option} {column!r} is not a column of {source}; its columns are {dataset.column_names}"
+            + did_you_mean(column, dataset.column_names, f"{option} ")
+        )
     feature = dataset.features[column]
     if getattr(feature, "dtype", None) not in ("string", "large_string"):
         raise UsageError(f"{option} {column!r} of {source} holds {feature}, not problem text; name a text column")

@@ -55,6 +55,7 @@ from open_r1.usage import (
     ArgumentParser,
     UsageError,
     check_server_answers,
+    did_you_mean,
     exit_on_usage_error,
     one_line,
 )
@@ -249,6 +250,7 @@ def load_prompts(args: argparse.Namespace) -> list[dict]:
     if missing:
         raise UsageError(
             f"dataset {args.dataset_name!r} has no column(s) {missing}; its columns: {dataset.column_names}"
+            + "".join(did_you_mean(column, dataset.column_names) for column in missing)
         )
     rows, seen = [], set()
     for number, row in enumerate(dataset.select_columns(list(dict.fromkeys(needed)))):

@@ -40,7 +40,14 @@ from open_r1.data.loading import load_dataset_reference
 from open_r1.eval.decoding import flatten, regroup, sample_completions
 from open_r1.hub_access import Push, check_references
 from open_r1.rewards import get_reward_funcs
-from open_r1.usage import PATH_FIELDS, UsageError, command_line_settings, exit_on_usage_error, loaded_references
+from open_r1.usage import (
+    PATH_FIELDS,
+    UsageError,
+    command_line_settings,
+    did_you_mean,
+    exit_on_usage_error,
+    loaded_references,
+)
 
 logger = logging.getLogger("compute_pass_rate")
 
@@ -384,7 +391,10 @@ def load_rows(script_args: PassRateScriptArguments) -> datasets.Dataset:
         dataset = dataset.select(range(start, end))
     column = script_args.dataset_prompt_column
     if column not in dataset.column_names:
-        raise UsageError(f"dataset_prompt_column {column!r} is not a column of the dataset: {dataset.column_names}")
+        raise UsageError(
+            f"dataset_prompt_column {column!r} is not a column of the dataset: {dataset.column_names}"
+            + did_you_mean(column, dataset.column_names, "dataset_prompt_column ")
+        )
     return dataset
 
 

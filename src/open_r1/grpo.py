@@ -36,7 +36,7 @@ Not covered: starting a vLLM server for `--vllm_mode server` (docs/gpu.md) and e
 
 import sys
 
-from open_r1.usage import check_command_line, exit_on_usage_error
+from open_r1.usage import check_command_line, did_you_mean, exit_on_usage_error
 
 if __name__ == "__main__":
     # Before TRL loads (seconds): a broken recipe or a mistyped local path fails at once.
@@ -139,6 +139,7 @@ def prepare_prompts(dataset, prompt_column: str, system_prompt: str | None):
             raise ValueError(
                 f"dataset_prompt_column {prompt_column!r} is not a column of split {split!r}; "
                 f"its columns are {part.column_names}"
+                + did_you_mean(prompt_column, part.column_names, "dataset_prompt_column ")
             )
     dataset = dataset.map(
         make_conversation,

@@ -131,6 +131,9 @@ def test_missing_column_is_named_with_the_existing_ones(data_dir):
     args = mixture({"id": str(data_dir / "c.jsonl"), "columns": ["prompt", "messages"]})
     with pytest.raises(ValueError, match=r"no column\(s\) \['messages'\].*\['prompt', 'solution', 'extra'\]"):
         get_dataset(args)
+    args = mixture({"id": str(data_dir / "c.jsonl"), "columns": ["promt"]})
+    with pytest.raises(ValueError, match=r"\['prompt', 'solution', 'extra'\] \(did you mean prompt\?\)$"):
+        get_dataset(args)
 
 
 def test_missing_split_is_named_with_the_existing_ones(data_dir):

@@ -225,6 +225,7 @@ RECIPE = REPO_ROOT / "recipes" / "dataset_filtering" / "config_tiny_cpu.yaml"
             "unknown option --pass_rate_mni (did you mean --pass_rate_min or --pass_rate_max?)",
         ),
         (["--dataset_prompt_column", "question"], "dataset_prompt_column 'question' is not a column of the dataset"),
+        (["--dataset_prompt_column", "promtp"], "(did you mean dataset_prompt_column prompt?)"),
     ],
 )
 def test_the_command_line_reports_a_mistake_in_one_line_with_status_2_before_sampling(

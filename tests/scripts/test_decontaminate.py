@@ -176,6 +176,13 @@ def test_script_names_a_missing_column(planted, tmp_path):
             ["--dataset", dataset_file, "--benchmark_files", benchmark_file, "--problem_column", "question"]
             + ["--output_dir", str(tmp_path / "o")]
         )
+    with pytest.raises(
+        ValueError, match=r"is not a column of the dataset; .* \(did you mean --problem_column problem\?\)$"
+    ):
+        script.main(
+            ["--dataset", dataset_file, "--benchmark_files", benchmark_file, "--problem_column", "problme"]
+            + ["--output_dir", str(tmp_path / "o")]
+        )
     with pytest.raises(ValueError, match=r"--benchmark_column 'statement' is not a column of benchmark file "):
         script.main(
             ["--dataset", dataset_file, "--benchmark_files", benchmark_file, "--benchmark_column", "statement"]

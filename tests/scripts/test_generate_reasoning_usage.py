@@ -21,6 +21,7 @@ def problems(tmp_path):
             "--dataset-name: no such file or folder: {folder}/problmes.jsonl",
         ),
         (["--prompt-column", "question"], "has no column(s) ['question']; its columns: ['id', 'problem']"),
+        (["--prompt-column", "problme"], "its columns: ['id', 'problem'] (did you mean problem?)"),
         (["--dataset-split", "test"], "has no split 'test'"),
         (["--output-file", "{folder}"], "--output-file {folder} is a folder"),
         (["--api-addr", "http://127.0.0.1:8000"], "--api-addr http://127.0.0.1:8000: give host:port"),

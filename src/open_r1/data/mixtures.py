@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from datasets import Dataset, DatasetDict, concatenate_datasets
 
 from open_r1.data.loading import load_dataset_reference
-from open_r1.usage import UsageError
+from open_r1.usage import UsageError, did_you_mean
 
 if TYPE_CHECKING:  # the recipe's argument classes; importing them at run time would load TRL
     from open_r1.configs import DatasetConfig, ScriptArguments
@@ -34,7 +34,10 @@ def select_columns(dataset: Dataset, columns: list[str], name: str) -> Dataset:
     """Keeps `columns`, failing with the names that exist when one is missing."""
     missing = [column for column in columns if column not in dataset.column_names]
     if missing:
-        raise UsageError(f"Dataset {name!r} has no column(s) {missing}; its columns are {dataset.column_names}")
+        raise UsageError(
+            f"Dataset {name!r} has no column(s) {missing}; its columns are {dataset.column_names}"
+            + "".join(did_you_mean(column, dataset.column_names) for column in missing)
+        )
     return dataset.select_columns(columns)
 
 
