@@ -239,6 +239,16 @@ def test_a_count_out_of_range_is_one_line(tmp_path, options, message):
         lighteval_jobs.main(["--model", str(tmp_path), "--benchmark", "aime24", "--dry_run", *options])
 
 
+def test_a_benchmark_name_lighteval_does_not_know_is_named_with_the_close_one(tmp_path):
+    """A newcomer audit's: `--benchmark aime2024` listed the names without the one meant."""
+    from open_r1.usage import UsageError
+
+    with pytest.raises(
+        UsageError, match=r"^--benchmark: unknown benchmark 'aime2024' \(did you mean aime24 or aime25\?\); "
+    ):
+        lighteval_jobs.main(["--model", str(tmp_path), "--benchmark", "aime2024", "--dry_run"])
+
+
 def test_the_makefile_and_the_slurm_script_list_every_lighteval_task():
     from open_r1.eval.benchmark_registry import get_lighteval_tasks
 

@@ -82,27 +82,32 @@ def get_lighteval_tasks() -> list[str]:
 SUPPORTED_BENCHMARKS = get_lighteval_tasks()
 
 
+def check_benchmark(name: str, option: str = "benchmark", or_all: bool = False) -> None:
+    """A one-line `UsageError` naming `option` where `name` is not a registered benchmark, with the close known
+    names; `or_all`: the option also takes `all`."""
+    from open_r1.usage import UsageError, did_you_mean
+
+    if name not in LIGHTEVAL_TASKS:
+        raise UsageError(
+            f"{option}: unknown benchmark {name!r}{did_you_mean(name, LIGHTEVAL_TASKS)}; supported: "
+            f"{', '.join(SUPPORTED_BENCHMARKS)}{' or all' if or_all else ''}"
+        )
+
+
 def resolve_benchmarks(names: str | list[str], option: str = "benchmarks") -> list[str]:
     """`names` as a list (`all` stands for every benchmark); a name that is not registered is a one-line
     `UsageError` naming `option`, with the close known names."""
-    from open_r1.usage import UsageError, did_you_mean
-
     names = [names] if isinstance(names, str) else list(names)
     if names == ["all"]:
         return get_lighteval_tasks()
     for name in names:
-        if name not in LIGHTEVAL_TASKS:
-            raise UsageError(
-                f"{option}: unknown benchmark {name!r}{did_you_mean(name, LIGHTEVAL_TASKS)}; supported: "
-                f"{', '.join(SUPPORTED_BENCHMARKS)} or all"
-            )
+        check_benchmark(name, option, or_all=True)
     return names
 
 
 def task_string(benchmark: str, num_samples: int | None = None) -> str:
     """The lighteval task argument of `benchmark`, e.g. `aime24|0` or, with 64 samples, `aime24@k=1@n=64|0`."""
-    if benchmark not in LIGHTEVAL_TASKS:
-        raise ValueError(f"unknown benchmark {benchmark!r}; supported: {SUPPORTED_BENCHMARKS}")
+    check_benchmark(benchmark)
     tasks = LIGHTEVAL_TASKS[benchmark]
     if num_samples is None:
         return tasks

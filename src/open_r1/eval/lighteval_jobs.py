@@ -14,7 +14,7 @@ evaluations of pushed checkpoints is `open_r1.eval.slurm_jobs`. Not covered: the
 import logging
 import sys
 
-from open_r1.eval.benchmark_registry import LIGHTEVAL_TASKS, SUPPORTED_BENCHMARKS, benchmark_datasets
+from open_r1.eval.benchmark_registry import LIGHTEVAL_TASKS, SUPPORTED_BENCHMARKS, benchmark_datasets, check_benchmark
 from open_r1.eval.lighteval_command import (
     PARALLEL_MODES,
     build_lighteval_command,
@@ -106,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             fewshot_file=args.fewshot_file,
         )
     else:
-        if args.benchmark not in LIGHTEVAL_TASKS:
-            parser.error(f"unknown benchmark {args.benchmark!r}; supported: {SUPPORTED_BENCHMARKS}")
+        check_benchmark(args.benchmark, "--benchmark")
         command = build_lighteval_command(
             args.model,
             args.benchmark,

@@ -22,7 +22,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-from open_r1.eval.benchmark_registry import LIGHTEVAL_TASKS, SUPPORTED_BENCHMARKS, resolve_benchmarks
+from open_r1.eval.benchmark_registry import check_benchmark, resolve_benchmarks
 from open_r1.utils.launch import REPO_ROOT
 
 if TYPE_CHECKING:
@@ -111,8 +111,7 @@ def sbatch_command(
     system_prompt: str | None = None,
 ) -> list[str]:
     """The `sbatch slurm/evaluate.slurm ...` command that evaluates one benchmark."""
-    if benchmark not in LIGHTEVAL_TASKS:
-        raise ValueError(f"unknown benchmark {benchmark!r}; supported: {SUPPORTED_BENCHMARKS}")
+    check_benchmark(benchmark)
     job_name = f"or1_{benchmark.replace(':', '_')}_{model.rstrip('/').split('/')[-1]}_{revision or 'main'}"
     return [
         "sbatch",
