@@ -19,6 +19,7 @@ import typing
 from dataclasses import fields
 from typing import Any
 
+import transformers
 import trl
 
 from open_r1.compat import recipes as upstream_recipes
@@ -207,7 +208,20 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
                     if options:
                         return f" ({'they are' if len(unknown) > 1 else 'it is'} src/open_r1/{script}'s)"
                     return f" (they are {script}'s: is this a recipe for src/open_r1/{script}?)"
+        if not any(issubclass(kind, transformers.TrainingArguments) for kind in self.dataclass_types):
+            return self._training_recipe(unknown, options)
         return ""
+
+    @staticmethod
+    def _training_recipe(unknown: list[str], options: bool) -> str:
+        """A hint for a parser without a training config (pass-rate filtering's) given a trainer's recipe."""
+        grpo, sft = ({f.name for f in fields(config)} for config in (trl.GRPOConfig, trl.SFTConfig))
+        if 2 * sum(name in grpo | sft for name in unknown) <= len(unknown):
+            return ""
+        script = "grpo.py" if len(set(unknown) & (grpo - sft)) >= len(set(unknown) & (sft - grpo)) else "sft.py"
+        if options:
+            return f" ({'they are' if len(unknown) > 1 else 'it is'} src/open_r1/{script}'s)"
+        return f" (they are src/open_r1/{script}'s: is this a training recipe? recipes/dataset_filtering/ has this script's)"
 
     def _check_recipe_values(self, settings: dict) -> None:
         """Raises for a recipe value argparse would not read from the command line: it converts only the recipe's

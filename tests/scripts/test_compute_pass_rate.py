@@ -242,6 +242,22 @@ def test_the_command_line_reports_a_mistake_in_one_line_with_status_2_before_sam
     assert not (tmp_path / "data" / "tiny-math-pass-rate").exists()
 
 
+@pytest.mark.parametrize("trainer", ["grpo", "sft"])
+def test_a_training_recipe_is_named_as_its_trainers(script, capsys, trainer):
+    """A newcomer audit's: a GRPO recipe given here listed its 21 unknown fields without saying whose they are."""
+    with pytest.raises(SystemExit) as exited:
+        script.cli(["--config", str(REPO_ROOT / "recipes" / "tiny" / trainer / "config_cpu.yaml")])
+    error = capsys.readouterr().err
+    assert exited.value.code == 2 and error.count("\n") == 1, error
+    assert error.endswith(
+        f"(they are src/open_r1/{trainer}.py's: is this a training recipe? recipes/dataset_filtering/ has this "
+        "script's)\n"
+    )
+    with pytest.raises(SystemExit):
+        script.cli(["--config", str(RECIPE), "--beta", "0.1"])
+    assert capsys.readouterr().err.endswith("unknown option --beta; --help lists them (it is src/open_r1/grpo.py's)\n")
+
+
 @pytest.mark.parametrize(
     "options, refusal",
     [
