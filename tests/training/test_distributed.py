@@ -16,7 +16,7 @@ from open_r1.utils.step_profile import PROFILE_SECONDS
 from tests.support.launch import accelerate_launch, assert_quiet, failed_launch, log_history
 
 GRPO_RECIPE = "recipes/tiny/grpo/config_cpu.yaml"
-FULL_PRECISION = "Precision: full (float32), as the recipe says (bf16: false)"
+FULL_PRECISION = "Precision: full (float32), as the recipe or command line says (bf16: false)"
 
 
 def run(script, recipe, assets, output_dir, accelerate_config, *extra, bf16="true", launch=accelerate_launch):

@@ -92,7 +92,7 @@ def test_a_deepspeed_config_file_that_enables_bf16_against_the_recipe_is_named(
         apply_launch_settings(config)
     message = str(error.value)
     assert "\n" not in message
-    assert f"{ds_config} sets bf16.enabled: true but the recipe sets bf16: false" in message
+    assert f"{ds_config} sets bf16.enabled: true but the recipe or command line sets bf16: false" in message
 
 
 @pytest.mark.parametrize(

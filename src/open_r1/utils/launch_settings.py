@@ -125,14 +125,14 @@ def _deepspeed_plugin(precision: str):
     try:
         plugin.set_mixed_precision(precision)
     except ValueError as error:  # the DeepSpeed config file enables the other 16-bit type
-        raise UsageError(f"{_precision_setting(precision)} in the recipe, but {error}") from None
+        raise UsageError(f"{_precision_setting(precision)} in the recipe or command line, but {error}") from None
     for dtype in ("bf16", "fp16"):
         enabled = plugin.deepspeed_config.get(dtype, {}).get("enabled")
         if str(enabled).lower() == "true" and dtype != precision:
             config_file = os.environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE", "the DeepSpeed config")
             raise UsageError(
-                f"{config_file} sets {dtype}.enabled: true but the recipe sets {_precision_setting(precision)}; make "
-                f"them agree (or set {dtype}.enabled: auto)"
+                f"{config_file} sets {dtype}.enabled: true but the recipe or command line sets "
+                f"{_precision_setting(precision)}; make them agree (or set {dtype}.enabled: auto)"
             )
     # ZeRO-3 partitions the weights inside from_pretrained, in the dtype this global configuration names.
     plugin.set_deepspeed_weakref()
@@ -154,7 +154,7 @@ def apply_recipe_precision(training_args) -> str:
             training_args.deepspeed_plugin = _deepspeed_plugin(precision)
     if launched != precision:
         logger.info(
-            "Precision: %s, as the recipe says (%s); the accelerate config's mixed_precision: %s does not apply",
+            "Precision: %s, as the recipe or command line says (%s); the accelerate config's mixed_precision: %s does not apply",
             "full (float32)" if precision == "no" else precision,
             _precision_setting(precision),
             launched,
