@@ -457,6 +457,17 @@ def test_generate_py_refuses_a_prompt_template_that_cannot_fill_the_prompt(templ
     assert generate.parse_args([*argv[:-1], "Solve: {{ instruction | trim }}"]).prompt_template.startswith("Solve")
 
 
+def test_a_recipe_given_to_a_script_that_reads_none_is_named_before_its_required_options():
+    """A newcomer audit's: `generate.py --config recipe.yaml` said only that --hf-dataset and --model are required."""
+    from open_r1 import generate
+
+    for config in (["--config", "recipe.yaml"], ["--config=recipe.yaml"]):
+        with pytest.raises(
+            UsageError, match=r"^this script reads no recipe \(--config\): give its settings as options"
+        ):
+            generate.parse_args(config)
+
+
 def test_the_project_parsers_take_an_option_spelled_with_underscores_or_dashes():
     """Found by an audit: `generate_reasoning.py --dataset_name x` said only that --dataset-name is required."""
     from open_r1.usage import ArgumentParser

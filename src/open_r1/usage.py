@@ -122,8 +122,13 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(message + _closest_choice(message))
 
     def parse_args(self, args=None, namespace=None):
+        args = self._in_known_spelling(args)
+        if "--config" not in self._option_string_actions and any(
+            word == "--config" or word.startswith("--config=") for word in args
+        ):  # else argparse names the required options first, as if the recipe had not been read
+            raise UsageError("this script reads no recipe (--config): give its settings as options; --help lists them")
         # argparse says "unrecognized arguments"; an option close to a known one gets its name suggested.
-        namespace, extras = self.parse_known_args(self._in_known_spelling(args), namespace)
+        namespace, extras = self.parse_known_args(args, namespace)
         options = [word.split("=", 1)[0][2:] for word in extras if word.startswith("--") and word != "--"]
         if options:
             known = (name[2:] for name in self._option_string_actions if name.startswith("--"))
