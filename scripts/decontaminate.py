@@ -41,6 +41,7 @@ from open_r1.usage import (
     check_output_folder,
     did_you_mean,
     exit_on_usage_error,
+    looks_local,
     one_line,
 )
 
@@ -113,7 +114,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     references = [("--dataset", args.dataset, "dataset")]
     references += [(f"--hub_benchmarks {name}", HUB_BENCHMARKS[name][0], "dataset") for name in args.hub_benchmarks]
     push = None if args.output_dir else Push("without --output_dir the result goes to the Hub", "give --output_dir")
-    instead = "give a local --dataset, and --benchmark_files for the benchmarks (the Hub's are then left out)"
+    instead = (
+        "give --benchmark_files (benchmark JSONL files with a problem column; the Hub's are then left out)"
+        if looks_local(args.dataset)
+        else "give a local --dataset, and --benchmark_files for the benchmarks (the Hub's are then left out)"
+    )
     check_references(references, push, instead)
     return args
 

@@ -313,4 +313,7 @@ def test_hub_benchmarks_out_of_reach_are_named_before_anything_loads(tmp_path, m
     assert re.match(r"offline mode \(HF_HUB_OFFLINE=1.*\) keeps the Hub out of reach, so ", str(error.value))
     named = [f"--hub_benchmarks {name} {script.HUB_BENCHMARKS[name][0]}" for name in sorted(script.HUB_BENCHMARKS)]
     assert ", ".join(named[:-1]) + " and " + named[-1] + " are neither local paths" in str(error.value)
-    assert str(error.value).endswith("and --benchmark_files for the benchmarks (the Hub's are then left out)")
+    # The dataset is local already: only the benchmarks need another source (a newcomer audit's).
+    assert str(error.value).endswith(
+        ": give --benchmark_files (benchmark JSONL files with a problem column; the Hub's are then left out)"
+    )
