@@ -173,6 +173,32 @@ def test_memory_the_address_space_limit_cannot_see_is_refused(sandbox):
     assert said == {"shmget": "EPERM", "msgget": "EPERM", "memfd_create": "EPERM", "pipe": "OPEN"}, raw
 
 
+def test_kernel_interfaces_exploits_start_from_are_refused(sandbox):
+    """bpf (the eBPF verifier), perf_event_open and userfaultfd are where kernel exploits most often start, and no
+    submission needs them; where the host's sysctls allow them (perf_event_paranoid 2 still lets a process count
+    its own events, unprivileged_userfaultfd 0 still gives user-mode-only userfaultfds), only seccomp refuses."""
+    raw = run(
+        sandbox,
+        """
+        import ctypes, errno, platform
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        numbers = {"x86_64": (321, 298, 323), "aarch64": (280, 241, 282)}[platform.machine()]
+        attr = (ctypes.c_uint32 * 32)(1, 128, 0)  # PERF_TYPE_SOFTWARE, its size, PERF_COUNT_SW_CPU_CLOCK
+        attr[10] = 0b1100000  # exclude_kernel | exclude_hv, as perf_event_paranoid 2 asks
+        for name, number, args in (
+            ("bpf", numbers[0], (0, 0, 0)),  # BPF_MAP_CREATE without attributes
+            ("perf_event_open", numbers[1], (ctypes.byref(attr), 0, -1, -1, 0)),
+            ("userfaultfd", numbers[2], (1,)),  # UFFD_USER_MODE_ONLY
+        ):
+            result = libc.syscall(number, *args)
+            print(name, "OPEN" if result >= 0 else errno.errorcode.get(ctypes.get_errno()))
+        """,
+    )
+    said = dict(line.split() for line in raw["stdout"].splitlines())
+    assert said == {"bpf": "EPERM", "perf_event_open": "EPERM", "userfaultfd": "EPERM"}, raw
+
+
 def test_cpp_program_cannot_connect_to_loopback(sandbox):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

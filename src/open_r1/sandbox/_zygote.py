@@ -96,10 +96,21 @@ MASKED_PROC_FILES = ("/proc/cmdline", "/proc/keys", "/proc/key-users")
 # Per architecture: seccomp's AUDIT_ARCH value, keyctl's number, the refused system calls (add_key, request_key,
 # keyctl: keyrings; inotify_init(1), fanotify_init: watching host files; io_uring_setup, _enter, _register: io_uring
 # opens sockets and files past seccomp; shmget, msgget, memfd_create, memfd_secret: memory that outlives its
-# mapping, which RLIMIT_AS does not count), and socket and socketpair, allowed for SOCKET_FAMILIES only.
+# mapping, which RLIMIT_AS does not count; bpf, perf_event_open, userfaultfd: where kernel exploits start, which
+# the host's sysctls may leave open), and socket and socketpair, allowed for SOCKET_FAMILIES only.
 SECCOMP_ARCHITECTURES = {
-    "x86_64": (0xC000003E, 250, (248, 249, 250, 253, 294, 300, 425, 426, 427, 29, 68, 319, 447), (41, 53)),
-    "aarch64": (0xC00000B7, 219, (217, 218, 219, 26, 262, 425, 426, 427, 194, 186, 279, 447), (198, 199)),
+    "x86_64": (
+        0xC000003E,
+        250,
+        (248, 249, 250, 253, 294, 300, 425, 426, 427, 29, 68, 319, 447, 321, 298, 323),
+        (41, 53),
+    ),
+    "aarch64": (
+        0xC00000B7,
+        219,
+        (217, 218, 219, 26, 262, 425, 426, 427, 194, 186, 279, 447, 280, 241, 282),
+        (198, 199),
+    ),
 }
 # AF_UNIX, AF_INET, AF_INET6 (the run's own network namespace) and AF_NETLINK (glibc's getaddrinfo asks it); not
 # AF_VSOCK, which no network namespace isolates: it reaches the hypervisor and the VM's other processes.
