@@ -630,7 +630,7 @@ def test_checkpointing_left_unset_keeps_trls_default_without_transformers_deprec
 
 
 @pytest.mark.timeout(120)
-def test_a_remote_sandbox_that_runs_nothing_is_refused_before_the_model_loads(tmp_path):
+def test_a_remote_sandbox_that_runs_nothing_is_refused_before_the_model_loads(tmp_path, monkeypatch):
     """Found by an audit: e2b behind a router nothing listens on scored every program 0.0, after 8 s of retries a
     step, with no word but a per-batch warning."""
     from open_r1.sandbox.factory import clear_providers
@@ -651,3 +651,6 @@ def test_a_remote_sandbox_that_runs_nothing_is_refused_before_the_model_loads(tm
     # The local sandbox and rewards that run no program are not probed (nothing is started for them).
     check_remote_sandboxes_run(GRPOScriptArguments(dataset_name="d", reward_funcs=["code"]))
     check_remote_sandboxes_run(GRPOScriptArguments(dataset_name="d", code_provider="e2b", e2b_router_url=router))
+    # A launch's other ranks do not ask: one program per run (the main process fails it for all).
+    monkeypatch.setenv("RANK", "1")
+    check_remote_sandboxes_run(script_args)

@@ -54,7 +54,7 @@ from trl.data_utils import is_conversational
 
 from open_r1.rewards import ACCURACY_REWARD_NAMES, CODE_REWARD_NAMES, THINK_PREFILL_REWARDS
 from open_r1.rewards._completions import GOLD_COLUMNS
-from open_r1.usage import UsageError, did_you_mean, one_line
+from open_r1.usage import UsageError, did_you_mean, main_process, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -371,10 +371,14 @@ class _KeptRecords(logging.Handler):
 
 def check_remote_sandboxes_run(script_args) -> None:
     """Runs `print(1)` on each remote sandbox the run's code rewards or python tool use: an unreachable one (a wrong
-    router address, a missing API key) scored every program 0.0 after its retries, step after step, in silence."""
+    router address, a missing API key) scored every program 0.0 after its retries, step after step, in silence.
+    Only the main process asks (one program per run, not one per rank); the launcher stops the others when it
+    fails."""
     from open_r1.sandbox import get_provider
     from open_r1.sandbox.config import ROUTED_PROVIDERS
 
+    if not main_process():
+        return
     used = []
     if set(_as_list(script_args.reward_funcs)) & {"code", "binary_code"}:
         used.append(("code_provider", script_args.code_sandbox))
