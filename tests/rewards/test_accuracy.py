@@ -335,6 +335,29 @@ def test_answers_math_verify_did_not_finish_are_logged_as_a_share_and_warned_abo
     ]  # the third batch's is held back: at most one warning per UNGRADED_WARNING_SECONDS
 
 
+def test_the_length_rewards_log_what_they_could_not_grade_and_a_batch_read_twice_is_counted_once(monkeypatch, caplog):
+    """Found by an audit: a recipe grading with cosine_scaled_reward alone logged and warned of nothing."""
+    from open_r1.rewards import accuracy, length
+
+    monkeypatch.setattr(accuracy, "_ungraded_warned_at", None)
+    monkeypatch.setattr(accuracy, "_ungraded_since_warning", [0, 0])
+    logged = []
+    options = dict(solution=["1"] * 4, log_metric=lambda *metric: logged.append(metric))
+    completions = [SLOW_ANSWER, r"\boxed{1}", r"\boxed{2}", r"\boxed{1}"]
+    with caplog.at_level("WARNING", logger="open_r1.rewards.accuracy"):
+        length.get_cosine_scaled_reward(num_workers=2, timeout=0.3)(completions, **options)
+        accuracy.get_accuracy_reward(num_workers=2, timeout=0.3)(completions, **options)  # the same batch's grades
+        length.get_len_reward(num_workers=2, timeout=0.3)(completions, **options)
+    assert logged == [
+        ("rewards/cosine_scaled_reward/ungraded", 0.25),
+        ("rewards/accuracy_reward/ungraded", 0.25),
+        ("rewards/len_reward/ungraded", 0.25),
+    ]
+    [warning] = [record.getMessage() for record in caplog.records]
+    assert warning.startswith("cosine_scaled_reward: math-verify did not finish with 1 of 4 completions within")
+    assert accuracy._ungraded_since_warning == [0, 0]  # the batch counted once, then reset by the warning
+
+
 def test_sympy_exploding_latex_returns_promptly_with_the_default_limit():
     exploding = [r"\boxed{9^{9^{9^{9^{9}}}}}", r"\boxed{(10^{6})!}", r"\boxed{(x+1)^{100000}}"]
     start = time.monotonic()

@@ -17,7 +17,8 @@ How a completion is graded:
   is parsed once per call, identical (gold, answer) pairs are verified once, answers that clearly cannot
   match skip math-verify's symbolic simplification, and a completion that takes longer than `timeout`
   seconds is killed with its worker and graded 0.0 (None for a gold that does): under GRPOTrainer their share is
-  logged as `rewards/accuracy_reward/ungraded`, and a warning says so at most every UNGRADED_WARNING_SECONDS.
+  logged as `rewards/<reward>/ungraded` by each reward that grades (`reward_grades`: accuracy_reward,
+  cosine_scaled_reward, len_reward), and a warning says so at most every UNGRADED_WARNING_SECONDS.
 - An answer that states a value beside the one math-verify grades is wrong: a number in text it drops
   (`42 \\text{ (or 43)}`), an equation between different constants (`41 = 42`, `a = 41 = 42`), approximations that
   disagree (`42 \\approx 41`); units, comments without numbers and true equations stay right (the rules are
@@ -205,9 +206,29 @@ def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float)
     return Grades(tuple(rewards), ungraded)
 
 
-def _warn_about_ungraded(grades: Grades, timeout: float) -> None:
+def reward_grades(
+    completions: list, golds: list, reward_name: str, kwargs: dict, *, num_workers: int, timeout: float
+) -> tuple[float | None, ...]:
+    """`graded_batch` for a reward function named `reward_name`: the share of completions math-verify did not
+    finish with is logged as `rewards/<reward_name>/ungraded` (TRL's GRPOTrainer passes `log_metric`), and warned
+    about (`_warn_about_ungraded`), once per batch graded however many rewards read its grades."""
+    grades = graded_batch(completions, golds, num_workers=num_workers, timeout=timeout)
+    if callable(kwargs.get("log_metric")):  # averaged over the logging step
+        kwargs["log_metric"](f"rewards/{reward_name}/ungraded", grades.ungraded / max(len(grades.rewards), 1))
+    _warn_about_ungraded(grades, timeout, reward_name)
+    return grades.rewards
+
+
+# The grades last counted towards the warning: accuracy_reward beside cosine_scaled_reward reads one batch's twice.
+_counted_grades: Grades | None = None
+
+
+def _warn_about_ungraded(grades: Grades, timeout: float, reward_name: str) -> None:
     """A warning, at most once per UNGRADED_WARNING_SECONDS, when completions were not graded in time."""
-    global _ungraded_warned_at
+    global _ungraded_warned_at, _counted_grades
+    if grades is _counted_grades:
+        return
+    _counted_grades = grades
     _ungraded_since_warning[0] += grades.ungraded
     _ungraded_since_warning[1] += len(grades.rewards)
     now = time.monotonic()
@@ -217,14 +238,16 @@ def _warn_about_ungraded(grades: Grades, timeout: float) -> None:
         return
     ungraded, graded = _ungraded_since_warning
     logger.warning(
-        "accuracy_reward: math-verify did not finish with %d of %d completions%s within reward_timeout_seconds "
+        "%s: math-verify did not finish with %d of %d completions%s within reward_timeout_seconds "
         "(%g); they were graded 0.0 (None where the gold did not finish). Answers built to stall the grader (power "
         "towers, huge factorials) do this; if honest answers do, raise reward_timeout_seconds. The share is logged "
-        "as rewards/accuracy_reward/ungraded.",
+        "as rewards/%s/ungraded.",
+        reward_name,
         ungraded,
         graded,
         "" if _ungraded_warned_at is None else " since the last warning",
         timeout,
+        reward_name,
     )
     _ungraded_warned_at, _ungraded_since_warning[:] = now, [0, 0]
 
@@ -239,11 +262,9 @@ def get_accuracy_reward(
         """1.0 if the completion's final answer equals the gold (`solution`/`answer` column), else 0.0; None if
         the gold cannot be parsed. `solution` may be passed by position, as upstream's signature allows."""
         golds = gold_answers(kwargs | {"solution": solution}, "accuracy_reward", len(completions))
-        grades = graded_batch(completions, golds, num_workers=num_workers, timeout=timeout)
-        if callable(kwargs.get("log_metric")):  # TRL's GRPOTrainer passes it: averaged over the logging step
-            kwargs["log_metric"]("rewards/accuracy_reward/ungraded", grades.ungraded / max(len(completions), 1))
-        _warn_about_ungraded(grades, timeout)
-        return list(grades.rewards)
+        return list(
+            reward_grades(completions, golds, "accuracy_reward", kwargs, num_workers=num_workers, timeout=timeout)
+        )
 
     return accuracy_reward
 

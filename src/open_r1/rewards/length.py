@@ -9,7 +9,8 @@
   linear ramp to -1 at `max_completion_len`, -1 beyond (Eq. 13 of the DAPO paper). It reads TRL's
   `completion_ids`.
 
-Correctness comes from `open_r1.rewards.accuracy.grade_answers`; a sample whose gold answer cannot be parsed
+Correctness comes from `open_r1.rewards.accuracy.reward_grades` (its ungraded share logged as the
+reward's own `rewards/<reward>/ungraded`); a sample whose gold answer cannot be parsed
 gets None (skipped by TRL), as in `accuracy_reward`. Lengths are in characters except for the DAPO
 punishment, which counts tokens; a tool rollout's length counts what its calls carry (the code) beside its text.
 
@@ -19,7 +20,7 @@ Not covered: token lengths for `cosine` and `length`, which count characters as 
 import math
 
 from open_r1.rewards._completions import completion_texts, gold_answers
-from open_r1.rewards.accuracy import DEFAULT_GRADING_WORKERS, DEFAULT_TIMEOUT_SECONDS, grade_answers
+from open_r1.rewards.accuracy import DEFAULT_GRADING_WORKERS, DEFAULT_TIMEOUT_SECONDS, reward_grades
 
 # Defaults of the length rewards (GRPOScriptArguments imports them from here).
 COSINE_MIN_VALUE_WRONG = 0.0
@@ -41,7 +42,7 @@ def get_len_reward(
         """Kimi 1.5 length reward: shorter is better, and length never earns a wrong answer a positive reward."""
         texts = completion_texts(completions)
         golds = gold_answers(kwargs | {"solution": solution}, "len_reward", len(texts))
-        correctness = grade_answers(texts, golds, num_workers=num_workers, timeout=timeout)
+        correctness = reward_grades(texts, golds, "len_reward", kwargs, num_workers=num_workers, timeout=timeout)
         lengths = [len(text) for text in completion_texts(completions, tool_calls=True)]
         if not lengths:
             return []
@@ -82,7 +83,9 @@ def get_cosine_scaled_reward(
         max_value_wrong up to min_value_wrong. Lengths past max_len count as max_len."""
         texts = completion_texts(completions)
         golds = gold_answers(kwargs | {"solution": solution}, "cosine_scaled_reward", len(texts))
-        correctness = grade_answers(texts, golds, num_workers=num_workers, timeout=timeout)
+        correctness = reward_grades(
+            texts, golds, "cosine_scaled_reward", kwargs, num_workers=num_workers, timeout=timeout
+        )
         rewards: list[float | None] = []
         for text, correct in zip(completion_texts(completions, tool_calls=True), correctness):
             if correct is None:
