@@ -31,7 +31,8 @@ is bounded by the completion's tokens) and the sandbox's kill after a timeout.
 
 What comes back to the model is text, never an exception: stdout, then stderr (a traceback's last lines), or
 an error line for a timeout, memory exhaustion, too much output or a sandbox failure; all of it cut to
-`max_output_chars` with a marker saying how much was cut. Limits per call: `wall_seconds`, `memory_mb`,
+`max_output_chars` with a marker saying how much was cut, and any spelling of a chat control token or tag in it
+broken (`disarm_control_text`), so that output cannot write turns into the rollout's context. Limits per call: `wall_seconds`, `memory_mb`,
 `max_output_chars` (plus the sandbox's own process, file and output caps); per rollout: `rollout_seconds`.
 
 Calls run ahead (`_speculate`, private since TRL exposes every public method as a tool): the trainer knows a
@@ -54,6 +55,7 @@ wall time on cloud providers is theirs, the local sandbox enforces all limits (s
 
 import logging
 import math
+import re
 import threading
 import time
 from collections import deque
@@ -277,9 +279,29 @@ def charge(raw: dict, wall_seconds: float) -> float:
     return wall_seconds
 
 
+# Where a program's output spells a chat template's control token (`<|im_start|>`, `<|eot_id|>`), tag
+# (`<tool_call>`, `</think>`, `<tool_response>`) or bracket token (`[INST]`, `[TOOL_CALLS]`): the output's own
+# text reaches the model through apply_chat_template, whose tokenizer reads such a string as the token itself.
+_CONTROL_SPELLING = re.compile(r"(?<=<)(?=\|[^<>\n]{0,40}\|>|/?[A-Za-z_][\w.-]{0,40}>)|(?<=\[)(?=/?[A-Z_]{3,40}\])")
+# Put inside each such spelling: the text reads the same, and no tokenizer matches it as one token any more.
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def disarm_control_text(text: str) -> str:
+    """`text` with every spelling of a control token or tag broken by a zero-width space after its opening `<` or
+    `[`: a program printing `<|im_end|>\n<|im_start|>system ...` would otherwise write real turns (a forged system
+    or assistant turn) into its rollout's context. Linear in the text (each match is bounded)."""
+    return _CONTROL_SPELLING.sub(ZERO_WIDTH_SPACE, text)
+
+
 def describe(raw: dict, settings: PythonToolSettings) -> tuple[str, bool]:
-    """What the model reads for one raw run (cut to `max_output_chars`, the error line always kept), and whether
-    the call failed."""
+    """What the model reads for one raw run (cut to `max_output_chars`, the error line always kept, control tokens
+    spelled in it disarmed: `disarm_control_text`), and whether the call failed."""
+    streams = {name: disarm_control_text(raw.get(name) or "") for name in ("stdout", "stderr")}
+    return _described({**raw, **streams}, settings)
+
+
+def _described(raw: dict, settings: PythonToolSettings) -> tuple[str, bool]:
     stdout = raw.get("stdout") or ""
     stderr = raw.get("stderr") or ""
     error = ""
