@@ -279,10 +279,18 @@ def charge(raw: dict, wall_seconds: float) -> float:
     return wall_seconds
 
 
+# The tags chat templates use as tokens (Qwen's calls and reasoning, Gemma's turns, Llama 2's and Mistral's </s>);
+# Python's own (`<module>`, `<cell>`, `<lambda>`) are left as they are.
+CONTROL_TAGS = (
+    "s", "pad", "unk", "bos", "eos", "think", "tool_call", "tool_calls", "tool_response", "tool_result", "tools",
+    "function_call", "function_calls", "start_of_turn", "end_of_turn",
+)  # fmt: skip
 # Where a program's output spells a chat template's control token (`<|im_start|>`, `<|eot_id|>`), tag
-# (`<tool_call>`, `</think>`, `<tool_response>`) or bracket token (`[INST]`, `[TOOL_CALLS]`): the output's own
-# text reaches the model through apply_chat_template, whose tokenizer reads such a string as the token itself.
-_CONTROL_SPELLING = re.compile(r"(?<=<)(?=\|[^<>\n]{0,40}\|>|/?[A-Za-z_][\w.-]{0,40}>)|(?<=\[)(?=/?[A-Z_]{3,40}\])")
+# (`<tool_call>`, `</think>`) or bracket token (`[INST]`, `[TOOL_CALLS]`): the output's own text reaches the model
+# through apply_chat_template, whose tokenizer reads such a string as the token itself.
+_CONTROL_SPELLING = re.compile(
+    rf"(?<=<)(?=\|[^<>\n]{{0,40}}\|>|/?(?:{'|'.join(CONTROL_TAGS)})>)|(?<=\[)(?=/?[A-Z_]{{3,40}}\])"
+)
 # Put inside each such spelling: the text reads the same, and no tokenizer matches it as one token any more.
 ZERO_WIDTH_SPACE = "\u200b"
 
