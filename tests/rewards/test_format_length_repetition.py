@@ -366,3 +366,49 @@ def test_reasoning_moved_into_a_tool_calls_arguments_still_counts_for_length_and
     assert len_reward([short, in_a_call], solution=["42", "42"]) == [0.5, -0.5]
     # The answer is still read from the content only.
     assert accuracy_reward([with_reasoning_in_a_call("\\boxed{42}", "no idea")], solution=["42"]) == [0.0]
+
+
+@pytest.fixture(scope="module")
+def parsed_as_trl_parses_tool_turns(tool_calling_model):
+    """Turns a generated assistant turn into the message TRL 1.16's tool rollouts hand the rewards: the project's
+    tool parsing on the tiny tool model's tokenizer, then TRL's `parse_response`."""
+    from transformers import AutoTokenizer
+    from trl.chat_template_utils import parse_response
+
+    from open_r1.tools.chat import ensure_tool_parsing
+
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    ensure_tool_parsing(tokenizer)
+    prefix = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "6 * 7?"}], add_generation_prompt=True, tokenize=True, return_dict=False
+    )
+
+    def parsed(text: str) -> list[dict]:
+        ids = tokenizer(text + "<|im_end|>", add_special_tokens=False)["input_ids"]
+        return [parse_response(tokenizer, ids, prefix=prefix)]
+
+    return parsed
+
+
+def test_text_the_tool_parser_moves_out_of_the_content_still_counts_for_length_repetition_and_format(
+    parsed_as_trl_parses_tool_turns,
+):
+    """Red team (2026-11-28): with `tools`, TRL's parser moves `<think>` into `reasoning_content`, keeps only the last
+    text beside a call and any extra key of a call as it is; 3,120 characters of a looping sentence hidden there cost
+    cosine, len and repetition nothing, and an honest R1 layout lost format_reward."""
+    rambling = "so the answer might be 42 so the answer might be 42 " * 60
+    call = '<tool_call>\n{"name": "python", "arguments": {"code": "print(6*7)"}, "x": "%s"}\n</tool_call>'
+    written = {
+        "plain": f"<think>\n{rambling}\n</think>\n<answer>\n\\boxed{{42}}\n</answer>",
+        "text before a call": f"{rambling}\n{call % ''}\n\\boxed{{42}}",
+        "a call's extra key": f"{call % rambling}\n\\boxed{{42}}",
+    }
+    completions = [chat(written["plain"])] + [parsed_as_trl_parses_tool_turns(text) for text in written.values()]
+    assert "reasoning_content" in completions[1][0]  # the parser moved the reasoning out of the content
+    repetition = get_repetition_penalty_reward()(completions)
+    assert all(value < -0.9 for value in repetition), repetition
+    cosine = get_cosine_scaled_reward(max_len=1000)(completions, solution=["42"] * 4)
+    assert cosine == [pytest.approx(cosine[0])] * 4
+    assert format_reward(completions[:2]) == [1.0, 1.0]
+    # The answer is read from the content, as without tools.
+    assert accuracy_reward(completions, solution=["42"] * 4) == [1.0] * 4

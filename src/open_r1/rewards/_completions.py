@@ -11,14 +11,20 @@ and are skipped. Any other shape (a completion that is a list of strings, a numb
 `text` is not a string) is the pipeline's mistake, not the model's: it raises ValueError naming the completion's
 index and the shape found, from whichever reward reads it first, rather than grading a guess.
 
-What a turn's tool calls carry (the python tool's `code`) is text the model wrote too: the rewards that weigh how
-much or how repetitively it wrote (length, cosine, repetition) read it beside the content (`tool_calls=True`), so
-that reasoning moved into a call's argument is not free; the rewards that grade the answer or the format do not.
+With tools, TRL parses each generated turn into a message: `<think>` moves to `reasoning_content`, only the last
+text segment beside a call stays in `content`, and the call's JSON goes to `tool_calls`. The rewards that weigh how
+much, how repetitively or in what layout the model wrote (length, cosine, repetition, the format rewards) read the
+turn as generated instead (`written=True`: the project's parser keeps it, `open_r1.tools.chat.GENERATED_TEXT`), so
+that no text escapes them by where the parser put it; the repetition penalty also reads what the calls carry,
+decoded from their JSON (`tool_calls=True`), so that code repeated in a call's argument is read line by line. The
+rewards that grade the answer read the content.
 
 Not covered: token counts (TRL's `completion_ids`, which the DAPO punishment reads), the tools' own output.
 """
 
 import json
+
+from open_r1.tools.chat import GENERATED_TEXT
 
 
 def _shape(value) -> str:
@@ -83,9 +89,14 @@ def _tool_call_text(calls) -> str:
     return "\n".join(texts)
 
 
-def completion_text(completion, index: int | None = None, tool_calls: bool = False) -> str:
-    """The text the model wrote in one completion (`index`: its position in the batch, for error messages);
-    `tool_calls`: with what its turns' tool calls carry, after each turn's content."""
+def completion_text(completion, index: int | None = None, tool_calls: bool = False, written: bool = False) -> str:
+    """The text the model wrote in one completion (`index`: its position in the batch, for error messages):
+    its turns' content; `tool_calls`: with what its turns' tool calls carry, after each turn's text.
+
+    `written`: each turn as generated, where the tool parser kept it (GENERATED_TEXT: the reasoning it moved to
+    `reasoning_content` and the text it dropped beside a call included), else its content followed by what its
+    calls carry. The rewards that weigh how much, how repetitively or in what layout the model wrote read this;
+    those that grade the answer read the content."""
     where = "completion" if index is None else f"completions[{index}]"
     if isinstance(completion, str):
         return completion
@@ -101,19 +112,23 @@ def completion_text(completion, index: int | None = None, tool_calls: bool = Fal
                 f"whose element {number} is {_shape(message)}"
             )
         if message.get("role", "assistant") == "assistant":
-            parts.append(_content_text(message["content"], f"{where}[{number}]"))
-            calls = _tool_call_text(message.get("tool_calls")) if tool_calls else ""
+            generated = message.get(GENERATED_TEXT) if written else None
+            if isinstance(generated, str):
+                parts.append(generated)
+            else:
+                parts.append(_content_text(message["content"], f"{where}[{number}]"))
+            calls = _tool_call_text(message.get("tool_calls")) if tool_calls or (written and generated is None) else ""
             if calls:
                 parts.append("\n" + calls)
     return "".join(parts)
 
 
-def completion_texts(completions, tool_calls: bool = False) -> list[str]:
-    """The text of every completion of a reward call (`tool_calls`: as `completion_text`); ValueError naming the
-    first completion of a shape not read."""
+def completion_texts(completions, tool_calls: bool = False, written: bool = False) -> list[str]:
+    """The text of every completion of a reward call (`tool_calls`, `written`: as `completion_text`); ValueError
+    naming the first completion of a shape not read."""
     if not isinstance(completions, (list, tuple)):
         raise ValueError(f"completions must be a list with one completion per sample; got {_shape(completions)}")
-    return [completion_text(completion, index, tool_calls) for index, completion in enumerate(completions)]
+    return [completion_text(completion, index, tool_calls, written) for index, completion in enumerate(completions)]
 
 
 def prompt_texts(prompts, count: int) -> list[str | None]:

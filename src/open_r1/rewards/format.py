@@ -79,7 +79,7 @@ def get_format_reward(think_prefilled: bool = DEFAULT_THINK_PREFILLED):
 
     def format_reward(completions, **kwargs) -> list[float]:
         """1.0 if the completion is exactly `<think>\\n...\\n</think>\\n<answer>\\n...\\n</answer>`, else 0.0."""
-        texts = _as_written(completion_texts(completions), think_prefilled)
+        texts = _as_written(completion_texts(completions, written=True), think_prefilled)
         return [1.0 if _answer_span(text) is not None else 0.0 for text in texts]
 
     return format_reward
@@ -103,7 +103,9 @@ def get_tag_count_reward(think_prefilled: bool = DEFAULT_THINK_PREFILLED):
 
     def tag_count_reward(completions, **kwargs) -> list[float]:
         """0.25 for each of `<think>\\n`, `\\n</think>\\n`, `\\n<answer>\\n`, `\\n</answer>` present exactly once."""
-        return [_count_tags(text) for text in _as_written(completion_texts(completions), think_prefilled)]
+        return [
+            _count_tags(text) for text in _as_written(completion_texts(completions, written=True), think_prefilled)
+        ]
 
     return tag_count_reward
 
@@ -115,7 +117,10 @@ tag_count_reward = get_tag_count_reward()
 def reasoning_steps_reward(completions, **kwargs) -> list[float]:
     """Rewards visible step-by-step reasoning ("Step 1:", "1." at the start, bullets, "First,", "Next,", ...):
     1.0 for three or more markers, a third per marker below that."""
-    return [min(1.0, len(_REASONING_STEP_PATTERN.findall(text)) / 3) for text in completion_texts(completions)]
+    return [
+        min(1.0, len(_REASONING_STEP_PATTERN.findall(text)) / 3)
+        for text in completion_texts(completions, written=True)
+    ]
 
 
 def _answer_has_fenced_block(text: str, language: str) -> bool:
@@ -142,7 +147,7 @@ def get_code_format_reward(language: str = DEFAULT_CODE_LANGUAGE, think_prefille
     """
 
     def code_format_reward(completions, **kwargs) -> list[Optional[float]]:
-        texts = _as_written(completion_texts(completions), think_prefilled)
+        texts = _as_written(completion_texts(completions, written=True), think_prefilled)
         languages = kwargs.get("language")
         if languages is None:
             languages = [language] * len(texts)

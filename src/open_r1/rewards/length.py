@@ -43,7 +43,7 @@ def get_len_reward(
         texts = completion_texts(completions)
         golds = gold_answers(kwargs | {"solution": solution}, "len_reward", len(texts))
         correctness = reward_grades(texts, golds, "len_reward", kwargs, num_workers=num_workers, timeout=timeout)
-        lengths = [len(text) for text in completion_texts(completions, tool_calls=True)]
+        lengths = [len(text) for text in completion_texts(completions, written=True)]
         if not lengths:
             return []
         min_len, max_len = min(lengths), max(lengths)
@@ -87,7 +87,7 @@ def get_cosine_scaled_reward(
             texts, golds, "cosine_scaled_reward", kwargs, num_workers=num_workers, timeout=timeout
         )
         rewards: list[float | None] = []
-        for text, correct in zip(completion_texts(completions, tool_calls=True), correctness):
+        for text, correct in zip(completion_texts(completions, written=True), correctness):
             if correct is None:
                 rewards.append(None)
                 continue

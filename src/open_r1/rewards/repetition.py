@@ -175,7 +175,7 @@ def get_repetition_penalty_reward(
     def repetition_penalty_reward(completions, **kwargs) -> list[float]:
         """`max_penalty * (1 - distinct/total n-grams)` per completion; 0.0 for text shorter than one n-gram."""
         rewards = []
-        for text in completion_texts(completions, tool_calls=True):
+        for text in completion_texts(completions, tool_calls=True, written=True):
             words = split_words(text)
             total = len(words) - ngram_size + 1
             if total <= 0:

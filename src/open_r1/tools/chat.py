@@ -41,21 +41,33 @@ CHATML_TOOLS_TEMPLATE = (
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
 )
 TOOL_CALL_TOKENS = ("<tool_call>", "</tool_call>")
+# The key of a parsed assistant message that holds the turn as generated (`NestingSafeParser`); the rewards read it
+# (`open_r1.rewards._completions`), chat templates ignore it.
+GENERATED_TEXT = "generated_text"
 
 
 class NestingSafeParser:
     """A tokenizer's `parse_response` whose `RecursionError` is a `ValueError`: a completion of ~1,000 `[` after
     `<tool_call>` (500 tokens) makes the JSON decoder recurse past Python's limit, and TRL's `parse_response`, which
-    turns a malformed call into plain text, catches only `ValueError` and `TypeError`."""
+    turns a malformed call into plain text, catches only `ValueError` and `TypeError`.
 
-    def __init__(self, parse_response):
+    The message it returns also holds, under GENERATED_TEXT, the turn as generated (decoded without special tokens,
+    as a run without tools hands it to the rewards): the parser moves `<think>` into `reasoning_content` and keeps
+    only the last text segment beside a call, so the rewards that weigh what was written read this instead."""
+
+    def __init__(self, parse_response, decode):
         self.parse_response = parse_response
+        self.decode = decode
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, response, *args, **kwargs):
         try:
-            return self.parse_response(*args, **kwargs)
+            parsed = self.parse_response(response, *args, **kwargs)
         except RecursionError as error:
             raise ValueError(f"a tool call nested too deep to parse ({error})") from None
+        if isinstance(parsed, dict):
+            generated = response if isinstance(response, str) else self.decode(response, skip_special_tokens=True)
+            parsed[GENERATED_TEXT] = generated
+        return parsed
 
 
 def ensure_tool_parsing(tokenizer) -> None:
@@ -65,7 +77,7 @@ def ensure_tool_parsing(tokenizer) -> None:
     `CHATML_TOOLS_TEMPLATE` (the call syntax is Qwen's). Either way its `parse_response` is a `NestingSafeParser`, for
     TRL's rollouts and the project's alike."""
     if not isinstance(tokenizer.parse_response, NestingSafeParser):
-        tokenizer.parse_response = NestingSafeParser(tokenizer.parse_response)
+        tokenizer.parse_response = NestingSafeParser(tokenizer.parse_response, tokenizer.decode)
     if getattr(tokenizer, "response_template", None) is not None or getattr(tokenizer, "response_schema", None):
         return
     from trl.chat_template_utils import add_response_schema, qwen3_template
