@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import difflib
 import itertools
+import logging
 import os
 import pathlib
 import re
@@ -565,17 +566,18 @@ def checkpoints_newest_first(folder: str) -> list[str]:
     return [os.path.join(folder, name) for name in sorted(names, key=lambda name: -int(name.split("-", 1)[1]))]
 
 
-def newest_complete_checkpoint(folder: str) -> str | None:
+def newest_complete_checkpoint(folder: str, warn_skipped: bool = False) -> str | None:
     """The newest checkpoint-N of `folder` whose save finished (its trainer_state.json, which the Trainer writes
-    last), or None."""
-    return next(
-        (
-            path
-            for path in checkpoints_newest_first(folder)
-            if os.path.isfile(os.path.join(path, "trainer_state.json"))
-        ),
-        None,
-    )
+    last), or None. A job killed while saving (preempted, requeued: see tests/slurm) leaves a checkpoint folder
+    without it, and resuming from that one crashes; `warn_skipped`: say so for each one passed over."""
+    for checkpoint in checkpoints_newest_first(folder):
+        if os.path.isfile(os.path.join(checkpoint, "trainer_state.json")):
+            return checkpoint
+        if warn_skipped:
+            logging.getLogger("open_r1").warning(
+                "Skipping %s: it has no trainer_state.json (its save was interrupted)", checkpoint
+            )
+    return None
 
 
 def _checkpoint_hint(folder: str) -> str:

@@ -20,7 +20,7 @@ import datasets
 import transformers
 from transformers import set_seed
 
-from open_r1.usage import UsageError, checkpoints_newest_first
+from open_r1.usage import UsageError, newest_complete_checkpoint
 
 from .hub import check_hub_revision_exists
 from .launch_settings import apply_launch_settings
@@ -58,19 +58,6 @@ def setup_logging(training_args) -> None:
     )
 
 
-def _last_complete_checkpoint(output_dir: str) -> str | None:
-    """The newest checkpoint-N in output_dir that has its trainer_state.json, which the Trainer writes last.
-
-    A job killed while saving (preempted, requeued: see tests/slurm) leaves a checkpoint folder without
-    it, and resuming from that one crashes; it is skipped with a warning.
-    """
-    for checkpoint in checkpoints_newest_first(output_dir):
-        if os.path.isfile(os.path.join(checkpoint, "trainer_state.json")):
-            return checkpoint
-        logger.warning("Skipping %s: it has no trainer_state.json (its save was interrupted)", checkpoint)
-    return None
-
-
 def resolve_checkpoint(training_args) -> str | None:
     """The checkpoint to resume from: `resume_from_checkpoint` if given, else the last one in output_dir.
 
@@ -81,7 +68,7 @@ def resolve_checkpoint(training_args) -> str | None:
     if training_args.resume_from_checkpoint is not None:
         return training_args.resume_from_checkpoint
     if os.path.isdir(training_args.output_dir):
-        last_checkpoint = _last_complete_checkpoint(training_args.output_dir)
+        last_checkpoint = newest_complete_checkpoint(training_args.output_dir, warn_skipped=True)
         if last_checkpoint is not None and getattr(training_args, "overwrite_output_dir", False):
             logger.info(
                 "overwrite_output_dir is set: starting fresh instead of resuming %s; the earlier run's checkpoints "
