@@ -539,7 +539,7 @@ def test_use_vllm_without_vllm_installed_is_refused_before_anything_loads(monkey
     from open_r1.startup_checks import check_vllm_installed
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "vllm" else object())
-    with pytest.raises(UsageError, match="use_vllm: true needs vLLM, which is not installed here"):
+    with pytest.raises(UsageError, match="use_vllm: true needs vllm, which is not installed here: it is in the `gpu` extra"):
         check_vllm_installed(types.SimpleNamespace(use_vllm=True))
     check_vllm_installed(types.SimpleNamespace(use_vllm=False))
     check_vllm_installed(types.SimpleNamespace())  # SFT has no use_vllm
@@ -556,7 +556,7 @@ def test_use_vllm_without_vllm_is_the_only_thing_said(tmp_path, monkeypatch, cap
     with caplog.at_level(logging.WARNING):
         script_args, training_args, model_args = parse(tmp_path, GRPO_RECIPE, "--use_vllm", "true")
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    with pytest.raises(UsageError, match="use_vllm: true needs vLLM"):
+    with pytest.raises(UsageError, match="use_vllm: true needs vllm"):
         start_run(script_args, training_args, model_args)
 
 

@@ -48,6 +48,7 @@ from open_r1.usage import (
     exit_on_usage_error,
     loaded_references,
 )
+from open_r1.utils.gpu_packages import missing_gpu_package
 
 logger = logging.getLogger("compute_pass_rate")
 
@@ -238,12 +239,11 @@ def sample_openai(conversations: list[list[dict]], args: PassRateGenerationArgum
 
 
 def sample_vllm(conversations: list[list[dict]], args: PassRateGenerationArguments) -> list[list[str]]:
-    try:
-        from vllm import LLM, SamplingParams
-    except ImportError as error:
-        raise ImportError(
-            "backend 'vllm' needs vLLM (GPU only): pip install -e '.[gpu]', or use backend 'transformers'"
-        ) from error
+    problem = missing_gpu_package("vllm", "backend 'vllm'", "use backend 'transformers'")
+    if problem:
+        raise ImportError(problem)
+    from vllm import LLM, SamplingParams
+
     llm = LLM(
         args.model_name_or_path,
         revision=args.model_revision,

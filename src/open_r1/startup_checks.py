@@ -410,13 +410,12 @@ def check_remote_sandboxes_run(script_args) -> None:
 
 def check_vllm_installed(training_args) -> None:
     """`use_vllm: true` where vLLM is not installed: TRL raises only once the model is loaded."""
-    import importlib.util
+    from open_r1.utils.gpu_packages import missing_gpu_package
 
-    if getattr(training_args, "use_vllm", False) and importlib.util.find_spec("vllm") is None:
-        raise UsageError(
-            "use_vllm: true needs vLLM, which is not installed here (make install adds it, with the gpu extra, "
-            "where nvidia-smi sees a GPU): set --use_vllm false to generate with transformers"
-        )
+    if getattr(training_args, "use_vllm", False):
+        problem = missing_gpu_package("vllm", "use_vllm: true", "set --use_vllm false to generate with transformers")
+        if problem:
+            raise UsageError(problem)
 
 
 def blank_rows(part, column: str) -> list[int]:

@@ -56,14 +56,13 @@ def check_compile_decoding(device: str) -> None:
 
 def check_vllm(device: str) -> None:
     """`--use_vllm` needs a GPU and vllm installed; said in one line before anything loads."""
-    import importlib.util
+    from open_r1.utils.gpu_packages import missing_gpu_package
 
     if device != "cuda":
         raise UsageError("--use_vllm: vLLM generates on a GPU and this machine has none (leave --use_vllm out)")
-    if importlib.util.find_spec("vllm") is None:
-        raise UsageError(
-            "--use_vllm: vllm is not installed; it is in the `gpu` extra (pip install -e '.[gpu]' on an NVIDIA machine)"
-        )
+    problem = missing_gpu_package("vllm", "--use_vllm", "leave --use_vllm out to generate with transformers")
+    if problem:
+        raise UsageError(problem)
 
 
 def generation_rows(settings: GSM8KSettings, arm: str, fast: bool) -> int:

@@ -24,7 +24,6 @@ Not covered: anything about vLLM itself (vLLM only runs where the `gpu` extra is
 exist (`open_r1.eval.benchmark_registry`), Slurm (`open_r1.eval.slurm_jobs`).
 """
 
-import importlib.util
 import logging
 import os
 import shlex
@@ -37,6 +36,7 @@ from open_r1.eval import few_shot
 from open_r1.eval.arguments import DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from open_r1.eval.benchmark_registry import task_string
 from open_r1.usage import UsageError, check_local_path, one_line
+from open_r1.utils.gpu_packages import missing_gpu_package
 from open_r1.utils.launch import REPO_ROOT
 
 logger = logging.getLogger(__name__)
@@ -247,10 +247,10 @@ def run_lighteval_command(command: LightevalCommand) -> int:
     if command.model_config_path is not None:
         Path(command.model_config_path).parent.mkdir(parents=True, exist_ok=True)
         Path(command.model_config_path).write_text(command.model_config_yaml, encoding="utf-8")
-    if command.argv[1] == "vllm" and importlib.util.find_spec("vllm") is None:
-        logger.error(
-            "lighteval's vLLM backend needs vllm, which is in the `gpu` extra (`pip install -e '.[gpu]'` on an "
-            "NVIDIA machine). On a CPU use the offline path: make evaluate BACKEND=cpu DATA=<benchmark.jsonl>."
-        )
+    problem = command.argv[1] == "vllm" and missing_gpu_package(
+        "vllm", "lighteval's vLLM backend", "on a CPU use the offline path: make evaluate BACKEND=cpu DATA=<file>"
+    )
+    if problem:
+        logger.error(problem)
         return 1
     return subprocess.run(command.argv, env={**os.environ, **command.env}, cwd=command.cwd, check=False).returncode

@@ -97,7 +97,7 @@ class FlatRowSkipping:
     def why_flat_rows_train(self) -> str | None:
         """Why a flat row must go through the loss under this run's settings, or None where it may be skipped."""
         args = self.args
-        if not getattr(args, "skip_flat_rows", False):
+        if not getattr(args, "skip_flat_rows", False):  # TRL's own GRPOConfig has no such field: TRL's behaviour
             return "skip_flat_rows is off"
         if self.loss_type not in BATCH_NORMALISED_LOSSES:
             return (
