@@ -539,7 +539,9 @@ def test_use_vllm_without_vllm_installed_is_refused_before_anything_loads(monkey
     from open_r1.startup_checks import check_vllm_installed
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "vllm" else object())
-    with pytest.raises(UsageError, match="use_vllm: true needs vllm, which is not installed here: it is in the `gpu` extra"):
+    with pytest.raises(
+        UsageError, match="use_vllm: true needs vllm, which is not installed here: it is in the `gpu` extra"
+    ):
         check_vllm_installed(types.SimpleNamespace(use_vllm=True))
     check_vllm_installed(types.SimpleNamespace(use_vllm=False))
     check_vllm_installed(types.SimpleNamespace())  # SFT has no use_vllm

@@ -333,7 +333,9 @@ def test_use_vllm_needs_a_gpu_and_vllm_and_says_so_in_one_line_before_the_output
         gsm8k_cli.main(["--use_vllm", "--output_dir", str(output_dir), "--train_file", data, "--test_file", data])
     assert not output_dir.exists()
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(UsageError, match=r"--use_vllm needs vllm, which is not installed here: it is in the `gpu` extra"):
+    with pytest.raises(
+        UsageError, match=r"--use_vllm needs vllm, which is not installed here: it is in the `gpu` extra"
+    ):
         gsm8k_launch.check_vllm("cuda")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
     gsm8k_launch.check_vllm("cuda")
