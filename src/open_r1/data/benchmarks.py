@@ -183,7 +183,7 @@ def _as_completion(value, path: pathlib.Path, line_number: int) -> str | list[di
 
 def build_messages(problem: Problem, system_prompt: str | None = None) -> list[dict[str, str]]:
     """The chat conversation that asks the model to solve `problem`."""
-    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt is not None else []  # "": as GRPO
     messages.append({"role": "user", "content": f"{problem.problem}\n\n{MATH_INSTRUCTION}"})
     return messages
 

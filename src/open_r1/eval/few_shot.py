@@ -110,7 +110,7 @@ def plain_query(problem_text: str) -> str:
 
 def plain_messages(problem: Problem, shots: list[Shot], system_prompt: str | None = None) -> list[dict[str, str]]:
     """The conversation of the plain style: each shot a question and its answer, then the problem's question."""
-    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt is not None else []  # "": as GRPO
     for shot in shots:
         messages.append({"role": "user", "content": plain_query(shot.problem)})
         # lighteval's gold is " " + the solution; the chat template keeps the space.
