@@ -113,6 +113,37 @@ def test_each_row_of_a_call_is_cut_to_its_own_budget_and_after_its_end_of_turn(m
     assert (tally.calls, tally.kept_tokens, tally.decode_steps, tally.context_tokens) == (1, 6, 5, 4)
 
 
+def test_the_next_turn_is_generated_after_the_turn_as_generated_not_as_parsed(
+    tool_calling_model, settings, monkeypatch
+):
+    """Found by a red team: the next turn's context was the parsed turn rendered again, which drops the `<think>`
+    reasoning and the text before a call that the parser moves out of the content, where TRL's GRPO rollouts (and so
+    training) join the generated tokens; a model was measured on other contexts than it trained on."""
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    first = (
+        "<think>\nI will multiply with python.\n</think>\nLet me check.\n"
+        '<tool_call>\n{"name": "python", "arguments": {"code": "print(6 * 7)"}}\n</tool_call><|im_end|>'
+    )
+    turns = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in (first, "\\boxed{42}<|im_end|>")]
+    contexts = []
+
+    def scripted(model, pad, prompt_ids, max_new_tokens, sampling, static):
+        contexts.append(prompt_ids[0])
+        return [turns[len(contexts) - 1]]
+
+    monkeypatch.setattr(rollout, "_generate", scripted)
+    conversation = [{"role": "user", "content": "What is 6 * 7?"}]
+    [messages], [reason] = rollout.generate_with_tools(
+        AutoModelForCausalLM.from_pretrained(tool_calling_model["path"]), tokenizer, [conversation],
+        tool_settings=settings(1), max_new_tokens=200,
+        max_tool_calling_iterations=2, sampling={"do_sample": False},
+    )  # fmt: skip
+    assert reason == "stop" and [message["role"] for message in messages] == ["assistant", "tool", "assistant"]
+    assert contexts[1][: len(contexts[0]) + len(turns[0])] == contexts[0] + turns[0]
+    assert "I will multiply with python.\n</think>\nLet me check." in tokenizer.decode(contexts[1])
+    assert tokenizer.decode(contexts[1]).endswith("<|im_start|>tool\n42\n<|im_end|>\n<|im_start|>assistant\n")
+
+
 def test_the_calls_of_one_turn_run_in_order_each_seeing_the_cells_before_it(settings):
     tool = PythonTool(settings(ROLLOUTS))
     tool.reset()

@@ -10,7 +10,8 @@
 It does what TRL 1.16's `GRPOTrainer` does during training, with transformers' `generate`, so a model is
 measured the way it was trained: render the chat (with the tools' schemas), generate, parse the reply with the
 tokenizer's response parser (`open_r1.tools.chat.ensure_tool_parsing`), run each `python` call in a fresh
-`PythonTool` per rollout, append the assistant turn and the tool results, and generate again, until the model
+`PythonTool` per rollout, append the turn's generated tokens and the tool results' tokens (as TRL joins them, not
+the parsed turn rendered again), and generate again, until the model
 answers without a call, `max_tool_calling_iterations` rounds of calls were made, or the rollout has used
 `max_new_tokens` tokens (each rollout's finish reason says which). As in TRL 1.16, the tool turns count towards
 that budget, though they are masked out of the loss (`tool_suffix_ids`: the tokens after an assistant turn's
@@ -213,17 +214,20 @@ class _Rollouts:
         self.used = [0] * len(conversations)
         self.rounds = [0] * len(conversations)
         self.finished = 0
+        self.contexts = [
+            tokenizer.apply_chat_template(
+                conversation, tools=[tool.python], add_generation_prompt=True, tokenize=True, return_dict=False
+            )
+            for conversation, tool in zip(conversations, self.tools)
+        ]
 
     def context(self, i: int) -> list[int]:
-        """The ids rollout `i`'s next turn is generated from: its conversation, its turns and tool results so far and
-        the next assistant header."""
-        return self.tokenizer.apply_chat_template(
-            self.conversations[i] + self.messages[i],
-            tools=[self.tools[i].python],
-            add_generation_prompt=True,
-            tokenize=True,
-            return_dict=False,
-        )
+        """The ids rollout `i`'s next turn is generated from: its conversation rendered with the assistant header,
+        then each turn's generated tokens followed by its tool results and the next header, joined as TRL's GRPO
+        rollouts join them (not the turns parsed and rendered again, which would drop the reasoning and the text
+        the parser moves out of a turn's content, so a model would be measured on other contexts than it trained
+        on)."""
+        return self.contexts[i]
 
     def left(self, i: int) -> int:
         return self.max_new_tokens - self.used[i]
@@ -233,8 +237,9 @@ class _Rollouts:
         budget), runs their calls at once across rollouts, and returns the rollouts that go on, in the order given."""
         from trl.chat_template_utils import parse_response
 
-        calling, going_on = [], []
+        calling, going_on, generated = [], [], {}
         for i, context, new in turns:
+            generated[i] = context + list(new)
             self.used[i] += len(new)
             message = parse_response(self.tokenizer, new, prefix=context, tools=[self.tools[i].python])
             calls = message.get("tool_calls") or []
@@ -251,7 +256,9 @@ class _Rollouts:
                     self.reasons[i] = "tool_rounds" if self.rounds[i] >= self.most_rounds else "length"
         answers = self.pool.map(lambda item: tool_messages(self.tools[item[0]], item[1]), calling)
         for (i, _), messages in zip(calling, answers):
-            suffix = len(tool_suffix_ids(self.tokenizer, messages))
+            suffix_ids = tool_suffix_ids(self.tokenizer, messages)
+            suffix = len(suffix_ids)
+            self.contexts[i] = generated[i] + suffix_ids
             if self.used[i] + suffix > self.max_new_tokens:
                 going_on.remove(i)  # TRL drops results that would overrun the budget, and stops
                 self.finished += 1
