@@ -15,6 +15,7 @@ from lighteval.models.model_output import ModelResponse
 from open_r1.eval.lighteval_command import LOCAL_TASKS_MODULE, REPO_ROOT, build_lighteval_cpu_command
 from open_r1.eval.lighteval_jobs import main
 from open_r1.usage import UsageError
+from tests.eval.conftest import GSM8K_TEST, GSM8K_TRAIN
 from tests.support.files import write_jsonl
 from tests.support.script_module import load_module
 
@@ -169,24 +170,6 @@ def test_make_evaluate_with_lighteval_on_cpu_writes_results_and_details(sampling
 # Few-shot: lighteval's GSM8K protocol with shots from a shot file (OPEN_R1_EVAL_FEWSHOT)
 # ------------------------------------------------------------------------------------------------
 
-# Numbered alike, as GSM8K's train and test files are.
-SHOTS = [
-    {"id": str(i), "problem": f"Ann has {i} pens and buys {i} more. How many?", "answer": str(2 * i)}
-    | {"solution": f"She has {i}+{i}=<<{i}+{i}={2 * i}>>{2 * i} pens.\n#### {2 * i}"}
-    for i in range(1, 9)
-]
-GSM8K_LIKE = [
-    {"id": str(i), "problem": f"Bob has {i} cups and loses one. How many?", "answer": str(i - 1)} for i in (3, 5, 9)
-]
-
-
-@pytest.fixture
-def gsm8k_files(tmp_path) -> tuple[pathlib.Path, pathlib.Path]:
-    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
-    write_jsonl(train, SHOTS)
-    write_jsonl(test, GSM8K_LIKE)
-    return train, test
-
 
 def few_shot_docs(monkeypatch, train, test, num_fewshot: int):
     """lighteval's own documents for `local:gsm8k|<num_fewshot>`, shots drawn by its sampler."""
@@ -212,8 +195,8 @@ def test_lighteval_draws_the_shots_from_the_shot_file_only_and_prompts_as_the_of
     docs = few_shot_docs(monkeypatch, train, test, num_fewshot=5)
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     prompts = PromptManager(use_chat_template=True, tokenizer=tokenizer)
-    by_query = {f"Question: {row['problem']}\nAnswer:": row for row in SHOTS}
-    assert sorted(doc.get_golds()[0] for doc in docs) == sorted(row["answer"] for row in GSM8K_LIKE)
+    by_query = {f"Question: {row['problem']}\nAnswer:": row for row in GSM8K_TRAIN}
+    assert sorted(doc.get_golds()[0] for doc in docs) == sorted(row["answer"] for row in GSM8K_TEST)
     for doc in docs:
         assert len(doc.fewshot_samples) == 5
         assert all(shot.query in by_query for shot in doc.fewshot_samples)  # every shot a row of the shot file
@@ -256,7 +239,7 @@ def test_a_shot_file_that_is_or_overlaps_the_evaluated_file_is_refused(monkeypat
 
     train, test = gsm8k_files
     leaky = tmp_path / "leaky.jsonl"
-    leaky.write_text(train.read_text() + json.dumps({**GSM8K_LIKE[0], "solution": "#### 2"}) + "\n")
+    leaky.write_text(train.read_text() + json.dumps({**GSM8K_TEST[0], "solution": "#### 2"}) + "\n")
     for shot_file, message in ((test, "is the evaluated file"), (leaky, "shares 1 problem")):
         monkeypatch.setenv("OPEN_R1_EVAL_FEWSHOT", f"gsm8k={shot_file}")
         with pytest.raises(UsageError, match=message):

@@ -12,6 +12,7 @@ from open_r1.eval.metrics import mean_and_stderr
 from open_r1.eval.offline import read_details
 from open_r1.evaluate import evaluate, main
 from open_r1.usage import UsageError
+from tests.eval.conftest import GSM8K_TEST, GSM8K_TRAIN
 from tests.support.files import write_jsonl
 
 PROBLEMS = [
@@ -533,21 +534,6 @@ def test_a_model_answering_with_the_gold_scores_100_percent_and_with_other_answe
 # ------------------------------------------------------------------------------------------------
 # Few-shot mode: lighteval's GSM8K protocol (open_r1.eval.few_shot)
 # ------------------------------------------------------------------------------------------------
-
-# Train and test rows numbered alike, as GSM8K's files are.
-GSM8K_TRAIN = [
-    {"id": str(i), "problem": f"Ann has {i} pens and buys {i} more. How many?", "answer": str(2 * i)}
-    | {"solution": f"She has {i}+{i}=<<{i}+{i}={2 * i}>>{2 * i} pens.\n#### {2 * i}"}
-    for i in range(1, 9)
-]
-GSM8K_TEST = [
-    {"id": str(i), "problem": f"Bob has {i} cups and loses one. How many?", "answer": str(i - 1)} for i in (3, 5, 9)
-]
-
-
-@pytest.fixture
-def gsm8k_files(tmp_path) -> tuple[pathlib.Path, pathlib.Path]:
-    return write_jsonl(tmp_path / "train.jsonl", GSM8K_TRAIN), write_jsonl(tmp_path / "test.jsonl", GSM8K_TEST)
 
 
 def few_shot_argv(train: pathlib.Path, test: pathlib.Path, model, output_dir) -> list[str]:
