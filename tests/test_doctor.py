@@ -24,7 +24,7 @@ from open_r1.rewards import get_accuracy_reward, get_reward_funcs
 from open_r1.usage import UsageError
 from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.training import training_splits
-from tests.support import REPO_ROOT
+from tests.support import SMOLLM2
 
 HEALTHY_GOLDS = ["$7$", "7", "\\frac{1}{2}", "Natalia sold 48/2 = 24 clips.\n#### 72", "So $x = \\boxed{3\\sqrt{2}}$."]
 # A gold math-verify cannot parse, one that states two values, and a worked solution with no final answer (longer
@@ -683,9 +683,6 @@ def test_the_tool_demos_grpo_recipe_and_data_have_no_finding(tmp_path, caplog):
     data = build_datasets(tmp_path / "datasets", TOOLS_FAST, seed=0)
     model = demo_model(tmp_path / "model", TOOLS_FAST.tiny_model)
     assert startup_findings_of(TOOLS_FAST.grpo_recipe, model, data["grpo"], tmp_path, caplog) == []
-
-
-SMOLLM2 = REPO_ROOT / "data" / "models" / "SmolLM2-135M-Instruct-f32"
 
 
 @pytest.mark.skipif(

@@ -19,14 +19,14 @@ import pytest
 from open_r1.hub_access import HUB_CHECK_ATTEMPTS, HUB_CHECK_PAUSE_SECONDS
 from open_r1.rewards import REWARD_FUNCS_REGISTRY
 from open_r1.utils.launch import accelerate_command, launch_environment
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, TINY_GRPO_RECIPE, TINY_SFT_RECIPE
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
 SCRIPTS = REPO_ROOT / "src" / "open_r1"
-TINY_SFT = REPO_ROOT / "recipes" / "tiny" / "sft" / "config_cpu.yaml"
-TINY_GRPO = REPO_ROOT / "recipes" / "tiny" / "grpo" / "config_cpu.yaml"
+TINY_SFT = REPO_ROOT / TINY_SFT_RECIPE
+TINY_GRPO = REPO_ROOT / TINY_GRPO_RECIPE
 # What the user waits for a mistyped local path: well below the 40-60 s of Hub retries it cost before.
 LOCAL_PATH_SECONDS = 5.0
 

@@ -3,9 +3,7 @@
 import pytest
 
 from tests.conftest import SHARED_DATA
-from tests.support import REPO_ROOT
-
-SMOLLM2 = REPO_ROOT / "data" / "models" / "SmolLM2-135M-Instruct-f32"
+from tests.support import SMOLLM2
 
 
 @pytest.fixture

@@ -35,8 +35,7 @@ from open_r1.eval.offline import read_details
 from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
 from open_r1.usage import UsageError, read_recipe
 from open_r1.utils import gpu_jobs
-from tests.demo.conftest import SMOLLM2
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, SMOLLM2
 from tests.support.files import write_jsonl
 
 

@@ -34,10 +34,8 @@ from open_r1.tasks.gsm8k import (
 from open_r1.tools import PythonTool, PythonToolSettings
 from open_r1.tools.chat import CHATML_TOOLS_TEMPLATE, ensure_tool_parsing
 from tests.conftest import SHARED_DATA
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, SMOLLM2
 from tests.support.sandbox_checks import skip_without_isolation
-
-SMOLLM2 = REPO_ROOT / "data" / "models" / "SmolLM2-135M-Instruct-f32"
 
 # Written here so the tests need no data: floats that print as ints, float noise, money written with cents, a
 # leading point, a thousands separator in the answer, and a row without annotations.

@@ -13,9 +13,10 @@ import pytest
 from transformers import AutoModelForCausalLM
 
 from open_r1.utils.step_profile import PROFILE_SECONDS
+from tests.support import TINY_GRPO_RECIPE
 from tests.support.launch import accelerate_launch, assert_quiet, failed_launch, log_history
 
-GRPO_RECIPE = "recipes/tiny/grpo/config_cpu.yaml"
+GRPO_RECIPE = TINY_GRPO_RECIPE
 FULL_PRECISION = "Precision: full (float32), as the recipe or command line says (bf16: false)"
 
 

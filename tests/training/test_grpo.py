@@ -10,9 +10,10 @@ from trl import ModelConfig, TrlParser
 from open_r1.configs import GRPOConfig, GRPOScriptArguments
 from open_r1.grpo import prepare_prompts
 from open_r1.usage import merged_options
+from tests.support import TINY_GRPO_RECIPE
 from tests.support.launch import accelerate_launch, assert_quiet, log_history
 
-TINY_RECIPE = "recipes/tiny/grpo/config_cpu.yaml"
+TINY_RECIPE = TINY_GRPO_RECIPE
 
 
 def grpo_args(tiny_assets, output_dir, *extra):

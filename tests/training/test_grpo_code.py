@@ -6,10 +6,10 @@ import pytest
 import yaml
 
 from open_r1.rewards import accuracy
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, TINY_GRPO_RECIPE
 from tests.support.launch import accelerate_launch, log_history
 
-RECIPE = REPO_ROOT / "recipes" / "tiny" / "grpo" / "config_cpu.yaml"
+RECIPE = REPO_ROOT / TINY_GRPO_RECIPE
 GRPO_SYSTEM_PROMPT = yaml.safe_load(RECIPE.read_text())["system_prompt"]
 PROBLEMS = [
     ("Read two integers and print their sum.", "print(sum(map(int, input().split())))", [("1 2", "3"), ("5 7", "12")]),

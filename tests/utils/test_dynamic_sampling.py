@@ -31,12 +31,12 @@ from open_r1.utils.dynamic_sampling import (
     trim_padding,
 )
 from open_r1.utils.step_profile import PROFILE_SECONDS
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, TINY_GRPO_RECIPE
 from tests.support import dynamic_sampling_probe as probe
 from tests.support.launch import accelerate_launch, log_history
 from tests.support.sandbox_checks import skip_without_isolation
 
-TINY_RECIPE = "recipes/tiny/grpo/config_cpu.yaml"
+TINY_RECIPE = TINY_GRPO_RECIPE
 PAD = 0
 G = 2  # completions per prompt in the hand-made rounds
 
