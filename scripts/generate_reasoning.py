@@ -50,6 +50,7 @@ from open_r1.data.jsonl import ResumableJsonl
 from open_r1.data.loading import load_dataset_reference
 from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from open_r1.hub_access import check_references
+from open_r1.tools import TOOLS
 from open_r1.tools.arguments import PythonToolArguments
 from open_r1.usage import (
     ArgumentParser,
@@ -115,7 +116,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--fsync", action="store_true", help="fsync after every line (survives power loss).")
     parser.add_argument(
-        "--tools", nargs="+", default=[], choices=["python"], help="Tools the model may call (only `python`)."
+        "--tools", nargs="+", default=[], choices=TOOLS, help=f"Tools the model may call (some of {TOOLS})."
     )
     parser.add_argument(
         "--max-tool-calling-iterations", type=int, default=None, help="Rounds of tool calls per sample (with --tools)."

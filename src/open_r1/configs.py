@@ -36,7 +36,7 @@ from open_r1.rewards.ioi import DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER
 from open_r1.sandbox.base import SCORING_MODES, check_scoring_mode
 from open_r1.sandbox.config import DEFAULT_PROVIDER, DEFAULT_SANDBOX_WORKERS, PROVIDERS, SandboxConfig
 from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE
-from open_r1.tools import TOOLS, python_tool
+from open_r1.tools import TOOLS, check_tool_names, python_tool
 from open_r1.tools.arguments import PythonToolArguments
 from open_r1.usage import UsageError, check_local_path, check_output_folder
 from open_r1.utils.chat_templates import check_chat_template_path, template_syntax_problem
@@ -300,13 +300,8 @@ class GRPOScriptArguments(ScriptArguments, PythonToolArguments):
                 )
         if self.repetition_max_penalty > 0:
             raise ValueError(f"repetition_max_penalty must be <= 0, got {self.repetition_max_penalty}")
-        unknown_tools = [tool for tool in self.tools if tool not in TOOLS]
-        if unknown_tools:
-            raise ValueError(f"tools: unknown tool(s) {unknown_tools}; expected some of {TOOLS}")
-        if self.python_tool_provider not in python_tool.TOOL_PROVIDERS:
-            raise ValueError(
-                f"python_tool_provider must be one of {python_tool.TOOL_PROVIDERS}, got {self.python_tool_provider!r}"
-            )
+        check_tool_names(self.tools, "tools")
+        python_tool.check_tool_provider(self.python_tool_provider, "python_tool_provider")
         # Built once, here: the code rewards, the python tool and the providers get these unchanged.
         self.code_sandbox = self._sandbox("code_provider", self.code_provider)
         self.competitive_programming_sandbox = self._sandbox(

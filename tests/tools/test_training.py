@@ -148,6 +148,8 @@ def test_grpo_runs_tool_calls_in_the_sandbox_masks_their_results_and_rewards_who
 def test_unknown_tool_and_bad_provider_fail_at_parse_time_naming_the_field():
     with pytest.raises(ValueError, match=r"tools: unknown tool\(s\) \['bash'\]"):
         parse("--tools", "bash")
+    with pytest.raises(ValueError, match=r"tools: unknown tool\(s\) \['pyhton'\]; .* \(did you mean python\?\)$"):
+        parse("--tools", "pyhton")
     with pytest.raises(ValueError, match="python_tool_provider must be one of"):
         parse("--python_tool_provider", "piston")
 

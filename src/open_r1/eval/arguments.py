@@ -17,7 +17,7 @@ from open_r1.eval.few_shot import PROMPT_STYLES
 from open_r1.hub_access import check_references
 from open_r1.rewards.accuracy import DEFAULT_GRADING_WORKERS, DEFAULT_TIMEOUT_SECONDS
 from open_r1.sandbox.config import DEFAULT_SANDBOX_WORKERS
-from open_r1.tools import TOOLS, python_tool
+from open_r1.tools import TOOLS, check_tool_names, python_tool
 from open_r1.tools.arguments import PythonToolArguments
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
 from open_r1.usage import ArgumentParser, UsageError, check_local_path, check_output_folder, one_line, unknown_names
@@ -154,9 +154,7 @@ class EvaluateArguments(PythonToolArguments):
         )
 
     def _check_tools(self):
-        unknown = [tool for tool in self.tools if tool not in TOOLS]
-        if unknown:
-            raise ValueError(f"--tools: unknown tool(s) {unknown}; expected some of {TOOLS}")
+        check_tool_names(self.tools, "--tools")
         if self.tools and self.predictions is not None:
             raise ValueError("--tools applies to generation; --predictions grades saved completions as they are")
         defaults = {item.name: item.default for item in fields(self)}

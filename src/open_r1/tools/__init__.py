@@ -16,4 +16,16 @@ from .python_tool import PythonTool, PythonToolSettings, ToolStats
 
 TOOLS = ("python",)
 
-__all__ = ["TOOLS", "PythonTool", "PythonToolSettings", "ToolStats"]
+
+def check_tool_names(names, option: str = "tools") -> None:
+    """A UsageError naming `option` for a tool name not in TOOLS, with the close one."""
+    from open_r1.usage import UsageError, did_you_mean
+
+    unknown = [name for name in names if name not in TOOLS]
+    if unknown:
+        raise UsageError(
+            f"{option}: unknown tool(s) {unknown}; expected some of {TOOLS}" + did_you_mean(unknown[0], TOOLS)
+        )
+
+
+__all__ = ["TOOLS", "PythonTool", "PythonToolSettings", "ToolStats", "check_tool_names"]

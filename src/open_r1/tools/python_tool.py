@@ -109,9 +109,9 @@ except BaseException as _error:  # the cell's frames only: the replay wrapper is
 """
 
 
-def check_tool_provider(provider: str) -> str:
+def check_tool_provider(provider: str, field: str = "python tool provider") -> str:
     if provider not in TOOL_PROVIDERS:
-        raise ValueError(f"python tool provider must be one of {TOOL_PROVIDERS}, got {provider!r}")
+        raise ValueError(f"{field} must be one of {TOOL_PROVIDERS}, got {provider!r}")
     return provider
 
 
