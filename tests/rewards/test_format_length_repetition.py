@@ -412,3 +412,37 @@ def test_text_the_tool_parser_moves_out_of_the_content_still_counts_for_length_r
     assert format_reward(completions[:2]) == [1.0, 1.0]
     # The answer is read from the content, as without tools.
     assert accuracy_reward(completions, solution=["42"] * 4) == [1.0] * 4
+
+
+def test_an_honest_tool_call_is_read_once_by_the_repetition_penalty(parsed_as_trl_parses_tool_turns):
+    """Review (2026-11-28): reading the turn as generated and the call's decoded code besides counted a 14-line
+    program twice, -0.10 for honest tool use; its JSON-escaped code is read decoded, once."""
+    program = "\n".join(
+        [
+            "import math",
+            "apples = 12",
+            "pears = apples // 3",
+            "crates = math.ceil((apples + pears) / 5)",
+            "cost_each = 7.5",
+            "total = crates * cost_each",
+            "discount = 0.1 if total > 20 else 0",
+            "paid = round(total * (1 - discount), 2)",
+            "change = 50 - paid",
+            "coins = [2, 1, 0.5, 0.2, 0.1]",
+            "counts = {coin: int(change // coin) for coin in coins}",
+            "left = change - sum(c * n for c, n in counts.items())",
+            "assert left >= 0",
+            "print(paid, change, counts)",
+        ]
+    )
+    call = json.dumps({"name": "python", "arguments": {"code": program}})
+    turn = f"<think>\nI will compute it.\n</think>\n<tool_call>\n{call}\n</tool_call>"
+    parsed = parsed_as_trl_parses_tool_turns(turn)
+    as_plain_text = chat(f"<think>\nI will compute it.\n</think>\n{program}")
+    assert get_repetition_penalty_reward()([parsed, as_plain_text]) == [0.0, 0.0]
+    # Code repeated inside the call is still read line by line.
+    looping = json.dumps({"name": "python", "arguments": {"code": "print('so the answer is 42')\n" * 80}})
+    [penalty] = get_repetition_penalty_reward()(
+        [parsed_as_trl_parses_tool_turns(f"<tool_call>\n{looping}\n</tool_call>")]
+    )
+    assert penalty < -0.9

@@ -171,3 +171,16 @@ def test_every_reward_grades_a_batch_of_hostile_100k_completions(every_reward, r
     assert len(grades) == BATCH
     if reward_name in ("accuracy", "format", "code_format"):
         assert all(grade in (0.0, None) for grade in grades), grades  # no shape earns these rewards
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("piece", ["<tool_call>", "<tool_call>{[</tool_call>", '<tool_call>"' + "[" * 50])
+def test_the_repetition_penalty_reads_a_tool_turn_as_generated_in_linear_time(piece):
+    """A tool turn's calls are decoded from the text as generated (`_completions._with_calls_decoded`): spans never
+    closed, or closed around unparseable JSON, 100,000 characters of them, cost one pass."""
+    from open_r1.rewards import get_repetition_penalty_reward
+    from open_r1.tools.chat import GENERATED_TEXT
+
+    generated = piece * (100_000 // len(piece))
+    message = {"role": "assistant", "content": "", GENERATED_TEXT: generated}
+    assert len(get_repetition_penalty_reward()([[message]] * 4)) == 4

@@ -15,8 +15,8 @@ With tools, TRL parses each generated turn into a message: `<think>` moves to `r
 text segment beside a call stays in `content`, and the call's JSON goes to `tool_calls`. The rewards that weigh how
 much, how repetitively or in what layout the model wrote (length, cosine, repetition, the format rewards) read the
 turn as generated instead (`written=True`: the project's parser keeps it, `open_r1.tools.chat.GENERATED_TEXT`), so
-that no text escapes them by where the parser put it; the repetition penalty also reads what the calls carry,
-decoded from their JSON (`tool_calls=True`), so that code repeated in a call's argument is read line by line. The
+that no text escapes them by where the parser put it; the repetition penalty reads each call in it decoded from its
+JSON (`tool_calls=True`), so that code repeated in a call's argument is read line by line, and read once. The
 rewards that grade the answer read the content.
 
 Not covered: token counts (TRL's `completion_ids`, which the DAPO punishment reads), the tools' own output.
@@ -24,7 +24,7 @@ Not covered: token counts (TRL's `completion_ids`, which the DAPO punishment rea
 
 import json
 
-from open_r1.tools.chat import GENERATED_TEXT
+from open_r1.tools.chat import GENERATED_TEXT, TOOL_CALL_TOKENS
 
 
 def _shape(value) -> str:
@@ -64,7 +64,29 @@ def _tool_call_text(calls) -> str:
     for call in calls if isinstance(calls, (list, tuple)) else []:
         function = call.get("function", call) if isinstance(call, dict) else None
         arguments.append(function.get("arguments") if isinstance(function, dict) else None)
-    texts, pending, seen = [], list(reversed(arguments)), {}  # seen: id -> the object, kept alive so ids stay apart
+    return _strings_in(arguments)
+
+
+def _with_calls_decoded(generated: str) -> str:
+    """A turn as generated with each `<tool_call>...</tool_call>` span (the call syntax of Qwen and of
+    open_r1.tools.chat's template) replaced by the strings its JSON holds, one per line: the call's code read as
+    the lines it writes rather than one escaped line, and read once. Other call syntaxes are left as generated.
+    Linear: each span is found by one forward search."""
+    opening, closing = TOOL_CALL_TOKENS
+    parts, position = [], 0
+    while True:
+        start = generated.find(opening, position)
+        end = generated.find(closing, start + len(opening)) if start >= 0 else -1
+        if end < 0:
+            parts.append(generated[position:])
+            return "".join(parts)
+        parts += [generated[position:start], "\n", _strings_in([generated[start + len(opening) : end]]), "\n"]
+        position = end + len(closing)
+
+
+def _strings_in(values: list) -> str:
+    """Every string `values` hold (a JSON text is read as JSON), one per line; a number or other value as its text."""
+    texts, pending, seen = [], list(reversed(values)), {}  # seen: id -> the object, kept alive so ids stay apart
     while pending:  # not recursive: the model chooses how deep the arguments nest
         value = pending.pop()
         if isinstance(value, (dict, list, tuple)):
@@ -113,11 +135,11 @@ def completion_text(completion, index: int | None = None, tool_calls: bool = Fal
             )
         if message.get("role", "assistant") == "assistant":
             generated = message.get(GENERATED_TEXT) if written else None
-            if isinstance(generated, str):
-                parts.append(generated)
-            else:
-                parts.append(_content_text(message["content"], f"{where}[{number}]"))
-            calls = _tool_call_text(message.get("tool_calls")) if tool_calls or (written and generated is None) else ""
+            if isinstance(generated, str):  # its calls are in it already
+                parts.append(_with_calls_decoded(generated) if tool_calls else generated)
+                continue
+            parts.append(_content_text(message["content"], f"{where}[{number}]"))
+            calls = _tool_call_text(message.get("tool_calls")) if tool_calls or written else ""
             if calls:
                 parts.append("\n" + calls)
     return "".join(parts)
