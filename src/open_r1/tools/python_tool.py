@@ -279,17 +279,21 @@ def charge(raw: dict, wall_seconds: float) -> float:
     return wall_seconds
 
 
-# The tags chat templates use as tokens (Qwen's calls and reasoning, Gemma's turns, Llama 2's and Mistral's </s>);
-# Python's own (`<module>`, `<cell>`, `<lambda>`) are left as they are.
+# The tags chat templates use as tokens (Qwen's calls and reasoning, Gemma's turns, Llama 2's and Mistral's </s>),
+# and Mistral's bracket tokens; Python's own (`<module>`, `<cell>`) and log levels (`[INFO]`) are left as they are.
 CONTROL_TAGS = (
     "s", "pad", "unk", "bos", "eos", "think", "tool_call", "tool_calls", "tool_response", "tool_result", "tools",
     "function_call", "function_calls", "start_of_turn", "end_of_turn",
 )  # fmt: skip
-# Where a program's output spells a chat template's control token (`<|im_start|>`, `<|eot_id|>`), tag
-# (`<tool_call>`, `</think>`) or bracket token (`[INST]`, `[TOOL_CALLS]`): the output's own text reaches the model
-# through apply_chat_template, whose tokenizer reads such a string as the token itself.
+BRACKET_TOKENS = (
+    "INST", "TOOL_CALLS", "AVAILABLE_TOOLS", "TOOL_RESULTS", "SYSTEM_PROMPT", "THINK", "TOOL_CONTENT", "CALL_ID",
+)  # fmt: skip
+# Where a program's output spells a chat template's control token (`<|im_start|>`, `<|eot_id|>`, DeepSeek's
+# full-width `<｜end▁of▁sentence｜>`), tag (`<tool_call>`, `</think>`) or bracket token (`[INST]`): the output's own
+# text reaches the model through apply_chat_template, whose tokenizer reads such a string as the token itself.
 _CONTROL_SPELLING = re.compile(
-    rf"(?<=<)(?=\|[^<>\n]{{0,40}}\|>|/?(?:{'|'.join(CONTROL_TAGS)})>)|(?<=\[)(?=/?[A-Z_]{{3,40}}\])"
+    rf"(?<=<)(?=[|\uff5c][^<>\n]{{0,60}}[|\uff5c]>|/?(?:{'|'.join(CONTROL_TAGS)})>)"
+    rf"|(?<=\[)(?=/?(?:{'|'.join(BRACKET_TOKENS)})\])"
 )
 # Put inside each such spelling: the text reads the same, and no tokenizer matches it as one token any more.
 ZERO_WIDTH_SPACE = "\u200b"
@@ -306,7 +310,8 @@ def describe(raw: dict, settings: PythonToolSettings) -> tuple[str, bool]:
     """What the model reads for one raw run (cut to `max_output_chars`, the error line always kept, control tokens
     spelled in it disarmed: `disarm_control_text`), and whether the call failed."""
     streams = {name: disarm_control_text(raw.get(name) or "") for name in ("stdout", "stderr")}
-    return _described({**raw, **streams}, settings)
+    text, failed = _described({**raw, **streams}, settings)  # disarmed before the cut, which counts the spaces
+    return disarm_control_text(text), failed  # and again: stdout and stderr joined can spell one across the seam
 
 
 def _described(raw: dict, settings: PythonToolSettings) -> tuple[str, bool]:
