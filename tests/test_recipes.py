@@ -260,6 +260,20 @@ def test_chat_template_and_chat_template_path_together_are_refused(tmp_path):
         SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True, chat_template_path=str(tmp_path / "chatml.jinj"))
 
 
+def test_a_chat_template_path_is_read_as_trl_will_read_it(tmp_path, monkeypatch):
+    """Review (2026-11-28): `~/chatml.jinja` passed the check (expanded) but TRL reads the path as written, and a bare
+    `chatml.jinja` that does not exist was asked of the Hub as a tokenizer id."""
+    from open_r1.usage import UsageError
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "chatml.jinja").write_text("{{ messages }}")
+    config = SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True, chat_template_path="~/chatml.jinja")
+    assert config.chat_template_path == str(tmp_path / "chatml.jinja")
+    with pytest.raises(UsageError, match=r"^chat_template_path: no such file or folder: chatm.jinja \(did you mean"):
+        SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True, chat_template_path="chatm.jinja")
+
+
 def test_a_system_prompt_that_names_a_file_is_read_from_it(tmp_path):
     """Found by a newcomer audit: `system_prompt: prompts/system.txt` was sent to the model as those words."""
     from open_r1.usage import UsageError

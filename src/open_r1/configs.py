@@ -39,7 +39,7 @@ from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE
 from open_r1.tools import TOOLS, check_tool_names, python_tool
 from open_r1.tools.arguments import PythonToolArguments
 from open_r1.usage import UsageError, check_local_path, check_output_folder
-from open_r1.utils.chat_templates import check_chat_template_path, template_syntax_problem
+from open_r1.utils.chat_templates import check_chat_template_path, template_path_is_local, template_syntax_problem
 from open_r1.utils.dynamic_sampling import DEFAULT_MAX_ROUNDS
 
 # ---------------------------------------------------------------------------------------------
@@ -428,6 +428,8 @@ class _OpenR1TrainingExtras:
                     "chat_template and chat_template_path both replace the tokenizer's template; give one"
                 )
             check_chat_template_path(self.chat_template_path)
+            if template_path_is_local(self.chat_template_path):  # TRL reads the path as it is: `~` not expanded
+                self.chat_template_path = os.path.expanduser(self.chat_template_path)
         if self.max_run_minutes is not None and not self.max_run_minutes > 0:
             raise ValueError(
                 f"max_run_minutes must be a positive number of minutes (leave it out for no limit), got "

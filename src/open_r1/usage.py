@@ -637,9 +637,9 @@ def check_command_line(args: list[str]) -> None:
     references = loaded_references(settings)
     template_source = settings.get("chat_template_path")  # SFT's: a template file, or a tokenizer's folder or Hub id
     if isinstance(template_source, str):
-        from open_r1.utils.chat_templates import check_chat_template_path
+        from open_r1.utils.chat_templates import check_chat_template_path, template_path_is_local
 
         check_chat_template_path(template_source)
-        if not looks_local(template_source):
+        if not template_path_is_local(template_source):
             references.append(("chat_template_path", template_source, "model"))
     check_references(references, training_push(settings))

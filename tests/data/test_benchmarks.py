@@ -14,3 +14,20 @@ def test_an_empty_system_prompt_is_a_system_turn_as_in_training():
         assert messages[0] == {"role": "system", "content": ""}
     assert [message["role"] for message in build_messages(PROBLEM)] == ["user"]
     assert build_messages(PROBLEM, "Be brief.")[0] == {"role": "system", "content": "Be brief."}
+
+
+def test_a_damaged_gzip_file_is_one_line_naming_the_file(tmp_path):
+    """Review (2026-11-28): bytes flipped inside a gzip stream raised zlib.error, a traceback."""
+    import gzip
+
+    import pytest
+
+    from open_r1.data.benchmarks import load_problems
+
+    path = tmp_path / "bench.jsonl.gz"
+    data = bytearray(gzip.compress(b'{"id": "a", "problem": "1+1?", "answer": "2"}\n' * 2000))
+    for index in range(20, len(data) - 20, 7):
+        data[index] ^= 0x5A
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=rf"^{path}:\d+: not a readable gzip file \(.*\); expected a JSONL file"):
+        load_problems(path)

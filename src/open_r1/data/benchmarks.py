@@ -16,6 +16,7 @@ Not covered: code benchmarks (their tests need the sandboxed executor, see `open
 import gzip
 import json
 import pathlib
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -49,9 +50,9 @@ def read_jsonl(path: pathlib.Path, required: tuple[str, ...], limit: int | None 
     rows: list[tuple[int, dict]] = []
     try:
         _read_rows(path, required, limit, rows)
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:  # a binary file: Arrow, Parquet, a torn .gz
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError, zlib.error) as error:  # Arrow, Parquet, a bad .gz
         line_number = rows[-1][0] + 1 if rows else 1
-        reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else f"not gzip ({error})"
+        reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else f"not a readable gzip file ({error})"
         raise ValueError(
             f"{path}:{line_number}: {reason}; expected a JSONL file with fields {list(required)}"
             + BINARY_HINTS.get(path.suffix, "")

@@ -132,15 +132,23 @@ TEMPLATE_FILE_SUFFIXES = (".jinja", ".j2")
 TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json")
 
 
+def template_path_is_local(reference: str) -> bool:
+    """Whether SFT's `chat_template_path` names a local file or folder rather than a Hub tokenizer: a local-looking
+    path (`usage.looks_local`), or a name ending in .jinja or .j2, which no Hub id does."""
+    from open_r1.usage import looks_local
+
+    return looks_local(reference) or reference.endswith(TEMPLATE_FILE_SUFFIXES)
+
+
 def check_chat_template_path(reference: str) -> None:
     """Raises a UsageError naming `chat_template_path` (SFT, TRL's field) when the local file or folder it names
     does not exist (with its close names), is a file TRL would load as a tokenizer, holds a template Jinja cannot
     parse, or is a folder without a tokenizer. A Hub id is left to `usage.check_command_line`."""
-    from open_r1.usage import check_local_path, looks_local
+    from open_r1.usage import check_local_path
 
-    if not looks_local(reference):
+    if not template_path_is_local(reference):
         return
-    check_local_path("chat_template_path", reference)
+    check_local_path("chat_template_path", reference, local_only=True)
     path = pathlib.Path(reference).expanduser()
     if path.is_file():
         if not path.name.endswith(TEMPLATE_FILE_SUFFIXES):
