@@ -37,6 +37,15 @@ def test_a_system_prompt_with_commas_goes_through_a_yaml_model_config(tmp_path):
     assert VLLMModelConfig.from_args(plain.argv[2]).system_prompt == "Think first."
 
 
+def test_an_empty_system_prompt_reaches_lighteval_as_an_empty_system_turn():
+    """Review (2026-11-28): `system_prompt: ""` trains with an empty system turn; lighteval was asked without one."""
+    from lighteval.models.vllm.vllm_model import VLLMModelConfig
+
+    empty = build_lighteval_command("org/model", "math_500", system_prompt="")
+    assert VLLMModelConfig.from_args(empty.argv[2]).system_prompt == ""
+    assert VLLMModelConfig.from_args(build_lighteval_command("org/model", "math_500").argv[2]).system_prompt is None
+
+
 def test_the_command_uses_only_options_of_the_installed_lighteval_vllm_command():
     from lighteval.main_vllm import vllm
 

@@ -77,6 +77,15 @@ def test_run_benchmark_jobs_submits_one_evaluation_job_per_benchmark(fake_sbatch
         "slurm/evaluate.slurm",
     ]
     assert all(call["slurm"] == [] for call in calls)  # the training job's SLURM_* settings are not inherited
+    # An empty system prompt is an argument (an empty system turn, as training's); none is no argument.
+    fake_sbatch.unlink()
+    run_benchmark_jobs(
+        SimpleNamespace(**{**vars(training_args), "system_prompt": ""}), SimpleNamespace(trust_remote_code=False)
+    )
+    run_benchmark_jobs(
+        SimpleNamespace(**{**vars(training_args), "system_prompt": None}), SimpleNamespace(trust_remote_code=False)
+    )
+    assert [call["argv"][9:] for call in _calls(fake_sbatch)] == [[""], [""], [], []]
 
 
 def test_run_benchmark_jobs_expands_all_and_rejects_unknown_benchmarks_before_submitting(fake_sbatch, tiny_model):
@@ -112,7 +121,7 @@ def test_upstreams_run_lighteval_job_submits_one_benchmark(fake_sbatch, tmp_path
     training_args = SimpleNamespace(hub_model_id=model, hub_model_revision="v01", system_prompt=None)
     run_lighteval_job("math_500", training_args, SimpleNamespace(trust_remote_code=False))
     [call] = _calls(fake_sbatch)
-    assert call["argv"][3:] == ["math_500", model, "v01", "tensor", "8", "false", ""]
+    assert call["argv"][3:] == ["math_500", model, "v01", "tensor", "8", "false"]  # no system prompt: no argument
 
 
 def test_upstreams_hub_sizing_helpers_read_the_checkpoint(tmp_path):

@@ -87,7 +87,7 @@ def vllm_model_parameters(
     if trust_remote_code:
         params["trust_remote_code"] = True
     params["override_chat_template"] = True
-    if system_prompt:
+    if system_prompt is not None:  # "" too: lighteval adds an empty system turn, as training does
         params["system_prompt"] = system_prompt
     params["generation_parameters"] = {
         "max_new_tokens": DEFAULT_MAX_NEW_TOKENS,

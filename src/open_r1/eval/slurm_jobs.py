@@ -124,7 +124,7 @@ def sbatch_command(
         parallel,
         str(num_gpus),
         str(bool(trust_remote_code)).lower(),
-        system_prompt or "",
+        *([] if system_prompt is None else [system_prompt]),  # "" too: an empty system turn, as training's
     ]
 
 
