@@ -242,7 +242,11 @@ def check_server_answers(
     except urllib.error.HTTPError as error:
         if not 400 <= error.code < 500 or error.code in (401, 403, 408, 429):  # not about the name
             return
-        refusal = f"HTTP {error.code}: " + " ".join(error.read(SERVER_ANSWER_BYTES).decode(errors="replace").split())
+        try:
+            said = " ".join(error.read(SERVER_ANSWER_BYTES).decode(errors="replace").split())
+        except (OSError, http.client.HTTPException):  # the refusal's body cut off: its status says enough
+            said = error.reason
+        refusal = f"HTTP {error.code}: {said}"
     except (urllib.error.URLError, OSError, http.client.HTTPException):  # slow or busy: the run will tell
         return
     listed = f"it lists {served}" if served else "it lists no model"
