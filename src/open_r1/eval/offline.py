@@ -26,7 +26,9 @@ It writes
   `open_r1.utils.decoding_tally` counts them, and on a GPU the most memory the process reserved), and the settings
   used;
 - `details.jsonl`: one line per completion (id, sample index, prompt, completion, extracted
-  answer, gold, verdict, finish reason), so every number can be audited and re-graded with --predictions.
+  answer, gold, verdict, finish reason), so every number can be audited and re-graded with --predictions. With
+  --tools the completion is the rollout's messages; each assistant turn also holds `generated_text`, the turn as
+  the model wrote it (the parser moves `<think>` out of `content`).
 
 For the GPU path with vLLM and lighteval's built-in tasks see `make evaluate` and
 `open_r1.eval.lighteval_jobs`. Not covered here: code benchmarks (LiveCodeBench runs through lighteval),
