@@ -1,4 +1,6 @@
-"""open_r1.data.benchmarks: the conversations a benchmark problem is asked with."""
+"""open_r1.data.benchmarks: the conversations a benchmark problem is asked with, and what its readers say of a bad file."""
+
+import re
 
 from open_r1.data.benchmarks import Problem, build_messages
 from open_r1.eval.few_shot import plain_messages
@@ -31,3 +33,19 @@ def test_a_damaged_gzip_file_is_one_line_naming_the_file(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match=rf"^{path}:\d+: not a readable gzip file \(.*\); expected a JSONL file"):
         load_problems(path)
+
+
+def test_a_line_that_is_no_json_object_is_said_alike_by_the_data_and_benchmark_readers(tmp_path):
+    """One audit's: the two readers named a bad line in two ways ("expected a JSON object, got list" and "a JSON
+    list, not an object with the row's columns")."""
+    import pytest
+
+    from open_r1.data.benchmarks import load_problems
+    from open_r1.data.loading import first_bad_json_line
+
+    for text, problem in (("[1, 2]", "a JSON list, not an object holding the row's fields"), ("{x", "not valid JSON")):
+        path = tmp_path / "rows.jsonl"
+        path.write_text('{"id": "a", "problem": "q", "answer": "1"}\n' + text + "\n")
+        assert first_bad_json_line([path]).startswith(f"{path}:2: {problem}")
+        with pytest.raises(ValueError, match=rf"^{path}:2: {re.escape(problem)}"):
+            load_problems(path)

@@ -14,11 +14,12 @@ Not covered: code benchmarks (their tests need the sandboxed executor, see `open
 """
 
 import gzip
-import json
 import pathlib
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
+
+from open_r1.data.jsonl import json_row
 
 # DeepSeek-R1's recommended instruction for math evaluation: reason, then box the final answer,
 # which is where `open_r1.rewards.accuracy.extract_answer` looks for it.
@@ -77,12 +78,9 @@ def _read_rows(path: pathlib.Path, required: tuple[str, ...], limit: int | None,
                 break
             if not line.strip():
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{line_number}: not valid JSON ({error.msg})") from error
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{line_number}: expected a JSON object, got {type(row).__name__}")
+            row, problem = json_row(line)
+            if problem:
+                raise ValueError(f"{path}:{line_number}: {problem}")
             missing = [name for name in required if name not in row or row[name] is None]
             if missing:
                 raise ValueError(

@@ -16,6 +16,18 @@ import os
 import pathlib
 
 
+def json_row(line: str) -> tuple[dict | None, str | None]:
+    """(the row, None) for a JSON Lines line holding one JSON object; (None, why not) otherwise: every reader of
+    data and benchmark files says the same of a bad line, after its `file:line: `."""
+    try:
+        row = json.loads(line)
+    except ValueError as error:
+        return None, f"not valid JSON ({getattr(error, 'msg', error)})"
+    if not isinstance(row, dict):
+        return None, f"a JSON {type(row).__name__}, not an object holding the row's fields"
+    return row, None
+
+
 class ResumableJsonl:
     """Append-only JSONL records with crash recovery of the last, possibly torn, line."""
 

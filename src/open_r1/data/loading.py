@@ -14,7 +14,6 @@ it. Not covered: streaming.
 """
 
 import contextlib
-import json
 import logging
 import pathlib
 import re
@@ -22,6 +21,7 @@ import re
 import datasets
 from datasets import Dataset, DatasetDict
 
+from open_r1.data.jsonl import json_row
 from open_r1.usage import DATA_FILE_BUILDERS, UsageError, looks_local
 
 
@@ -89,12 +89,9 @@ def first_bad_json_line(paths: list[pathlib.Path]) -> str | None:
             for number, line in enumerate(lines, start=1):
                 if not line.strip():
                     continue
-                try:
-                    row = json.loads(line)
-                except ValueError as error:
-                    return f"{path}:{number}: not valid JSON ({error})"
-                if not isinstance(row, dict):
-                    return f"{path}:{number}: a JSON {type(row).__name__}, not an object with the row's columns"
+                _, problem = json_row(line)
+                if problem:
+                    return f"{path}:{number}: {problem}"
     return None
 
 
