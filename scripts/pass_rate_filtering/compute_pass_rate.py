@@ -454,11 +454,12 @@ def cli(argv: list[str] | None = None) -> datasets.DatasetDict:
     """The command line: a mistake in the recipe or the options is one line and exit status 2, before sampling."""
     argv = sys.argv[1:] if argv is None else argv
     with exit_on_usage_error("compute_pass_rate.py"):
-        if not {"-h", "--help"} & set(argv):  # --help answers without a recipe or the Hub
-            check_paths_and_hub(argv)
         # RecipeParser reads upstream open-r1 names too (e.g. dataset_split), see recipes/README.md.
         parser = RecipeParser((PassRateScriptArguments, PassRateGenerationArguments))
-        return main(*parser.parse_args_and_config(argv))
+        # Fields first: a trainer's recipe is named as one before its paths are looked for.
+        script_args, gen_args = parser.parse_args_and_config(argv)
+        check_paths_and_hub(argv)
+        return main(script_args, gen_args)
 
 
 if __name__ == "__main__":
