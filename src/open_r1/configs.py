@@ -36,8 +36,8 @@ from open_r1.rewards.ioi import DEFAULT_COMPETITIVE_PROGRAMMING_PROVIDER
 from open_r1.sandbox.base import SCORING_MODES, check_scoring_mode
 from open_r1.sandbox.config import DEFAULT_PROVIDER, DEFAULT_SANDBOX_WORKERS, PROVIDERS, SandboxConfig
 from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE
-from open_r1.tools import TOOLS, check_tool_names, python_tool
-from open_r1.tools.arguments import PythonToolArguments
+from open_r1.tools import check_tool_names, python_tool
+from open_r1.tools.arguments import ToolArguments
 from open_r1.usage import UsageError, check_local_path, check_output_folder
 from open_r1.utils.chat_templates import check_chat_template_path, template_path_is_local, template_syntax_problem
 from open_r1.utils.dynamic_sampling import DEFAULT_MAX_ROUNDS
@@ -161,7 +161,7 @@ class ScriptArguments(trl.ScriptArguments):
 
 
 @dataclass
-class GRPOScriptArguments(ScriptArguments, PythonToolArguments):
+class GRPOScriptArguments(ScriptArguments, ToolArguments):
     """Dataset arguments plus the reward functions of a GRPO run and their parameters."""
 
     reward_funcs: list[str] = field(
@@ -268,14 +268,6 @@ class GRPOScriptArguments(ScriptArguments, PythonToolArguments):
         metadata={
             "help": f"Where the IOI and Codeforces rewards (ioi_code, cf_code) run programs: one of {PROVIDERS} "
             "(open-r1/ioi rows with graders need 'piston')."
-        },
-    )
-    tools: list[str] = field(
-        default_factory=list,
-        metadata={
-            "help": f"Tools the policy may call while it generates (one of {TOOLS}); see open_r1.tools. The number "
-            "of call rounds per completion is TRL's `max_tool_calling_iterations`; their total time, "
-            "`python_tool_rollout_seconds`."
         },
     )
 

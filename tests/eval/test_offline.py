@@ -401,6 +401,16 @@ def test_a_missing_local_benchmark_file_is_named_with_the_close_existing_ones(tm
         parse_command_line([*argv, "--data_files", str(tmp_path / "bnech.jsonl")])
 
 
+def test_help_lists_the_tool_options_last_in_one_group_led_by_tools(capsys):
+    with pytest.raises(SystemExit):
+        parse_command_line(["--help"])
+    printed = capsys.readouterr().out
+    head, tool_use = printed.split("tool use: --tools and the settings it reads:\n")
+    listed = [line.split()[0] for line in tool_use.splitlines() if line.startswith("  --")]
+    assert listed[0] == "--tools" and {"--max_tool_calling_iterations", "--python_tool_provider"} <= set(listed)
+    assert "--tools" not in head and "--code_num_workers" not in head and "--task" in head
+
+
 @pytest.mark.e2e
 @pytest.mark.timeout(120)
 def test_the_command_prints_a_mistake_as_one_line_with_status_2(tmp_path, benchmark_file):

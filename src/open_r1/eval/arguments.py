@@ -17,8 +17,8 @@ from open_r1.eval.few_shot import PROMPT_STYLES
 from open_r1.hub_access import check_references
 from open_r1.rewards.accuracy import DEFAULT_GRADING_WORKERS, DEFAULT_TIMEOUT_SECONDS
 from open_r1.sandbox.config import DEFAULT_SANDBOX_WORKERS
-from open_r1.tools import TOOLS, check_tool_names, python_tool
-from open_r1.tools.arguments import PythonToolArguments
+from open_r1.tools import check_tool_names, python_tool
+from open_r1.tools.arguments import ToolArguments
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
 from open_r1.usage import ArgumentParser, UsageError, check_local_path, check_output_folder, one_line, unknown_names
 
@@ -28,7 +28,7 @@ DEFAULT_MAX_NEW_TOKENS = 32768
 
 
 @dataclass
-class EvaluateArguments(PythonToolArguments):
+class EvaluateArguments(ToolArguments):
     """What to evaluate, how to sample, and where to write results.json and details.jsonl."""
 
     task: str = field(metadata={"help": "Benchmark name written to results.json, e.g. math_500 or aime24."})
@@ -116,13 +116,6 @@ class EvaluateArguments(PythonToolArguments):
         default=DEFAULT_TIMEOUT_SECONDS,
         metadata={"help": "Seconds allowed to grade one completion; past it the completion counts as wrong."},
     )
-    tools: list[str] = field(
-        default_factory=list,
-        metadata={
-            "help": f"Tools the model may call while it generates (some of {TOOLS}), as in a GRPO recipe's `tools`: "
-            "a model trained with a tool is measured with it (open_r1.tools.rollout)."
-        },
-    )
     max_tool_calling_iterations: Optional[int] = field(
         default=DEFAULT_MAX_TOOL_CALLING_ITERATIONS,
         metadata={
@@ -143,6 +136,11 @@ class EvaluateArguments(PythonToolArguments):
             "until its longest row's turn ends."
         },
     )
+
+    @property
+    def samples_per_problem(self) -> int:
+        """--num_samples, 1 when unset (unset and 1 differ only for --predictions, whose count then goes unchecked)."""
+        return self.num_samples or 1
 
     def tool_settings(self):
         """The python tool's settings, or None without --tools."""
@@ -210,13 +208,13 @@ class EvaluateArguments(PythonToolArguments):
             self.pass_k = [1, *self.pass_k]
         if self.temperature < 0 or not 0 < self.top_p <= 1:
             raise ValueError(f"need temperature >= 0 and 0 < top_p <= 1, got {self.temperature}, {self.top_p}")
-        too_many = [k for k in (*self.pass_k, *self.maj_k) if k > (self.num_samples or 1)]
+        too_many = [k for k in (*self.pass_k, *self.maj_k) if k > self.samples_per_problem]
         if too_many and (self.model is not None or self.num_samples is not None):
             raise UsageError(
-                f"--pass_k/--maj_k {too_many} exceed the {self.num_samples or 1} sample(s) per problem; raise "
+                f"--pass_k/--maj_k {too_many} exceed the {self.samples_per_problem} sample(s) per problem; raise "
                 "--num_samples"
             )
-        if self.model is not None and self.temperature == 0 and (self.num_samples or 1) > 1:
+        if self.model is not None and self.temperature == 0 and self.samples_per_problem > 1:
             raise UsageError(
                 f"--num_samples {self.num_samples} at --temperature 0: every sample would be the greedy completion, "
                 "and their spread no measure of anything; use --num_samples 1, or a temperature above 0"
@@ -262,9 +260,11 @@ def parse_command_line(argv: list[str] | None = None) -> EvaluateArguments:
         description=EvaluateArguments.__doc__,
         allow_abbrev=False,  # a misspelt option is reported, not read as the option it starts
     )
-    # --help lists the python tool's fields (the mixed-in PythonToolArguments, first in field order) last, apart.
-    tool_group = parser.add_argument_group("with --tools python")
-    for action in [action for action in parser._optionals._group_actions if action.dest.startswith("python_tool_")]:
+    # --help lists the tool fields (most from the mixed-in ToolArguments, first in field order) last, apart.
+    tool_group = parser.add_argument_group("tool use: --tools and the settings it reads")
+    tool_options = ("tools", *TOOL_FIELDS)
+    moved = [action for action in parser._optionals._group_actions if action.dest in tool_options]
+    for action in sorted(moved, key=lambda action: tool_options.index(action.dest)):
         parser._optionals._group_actions.remove(action)
         tool_group._group_actions.append(action)
     _, remaining = parser.parse_known_args(argv)

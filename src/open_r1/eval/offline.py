@@ -89,7 +89,7 @@ def generate_completions(
     return sample_completions(
         args.model,
         conversations,
-        num_samples=args.num_samples or 1,
+        num_samples=args.samples_per_problem,
         temperature=args.temperature,
         top_p=args.top_p,
         max_new_tokens=args.max_new_tokens,

@@ -1,11 +1,12 @@
-"""The python tool's fields, one home for the three places that take them: a GRPO recipe (`GRPOScriptArguments`),
-the evaluator's command line (`EvaluateArguments`) and `scripts/generate_reasoning.py`'s flags.
+"""The tool fields, one home for the three places that take them: a GRPO recipe (`GRPOScriptArguments`), the
+evaluator's command line (`EvaluateArguments`) and `scripts/generate_reasoning.py`'s flags.
 
-    class GRPOScriptArguments(ScriptArguments, PythonToolArguments): ...
+    class GRPOScriptArguments(ScriptArguments, ToolArguments): ...
     settings = args.python_tool_settings(sandbox, max_tool_calling_iterations)   # a PythonToolSettings
 
 `python_tool_settings` builds the tool's settings from the fields, the time budget of a rollout following
 `max_tool_calling_iterations` when `python_tool_rollout_seconds` is unset; `PythonToolSettings` checks the values.
+`ToolArguments` adds `tools`, the list that turns them on.
 Not covered: where the tool runs beyond the provider's name (workers, routers): the caller's `sandbox`.
 """
 
@@ -15,6 +16,7 @@ from typing import Optional
 from open_r1.sandbox import SandboxConfig
 from open_r1.sandbox.config import DEFAULT_PROVIDER
 
+from . import TOOLS
 from .python_tool import (
     DEFAULT_MAX_OUTPUT_CHARS,
     DEFAULT_MAX_TOOL_CALLING_ITERATIONS,
@@ -70,3 +72,17 @@ class PythonToolArguments:
             max_output_chars=self.python_tool_max_output_chars,
             rollout_seconds=rollout_seconds,
         )
+
+
+@dataclass(kw_only=True)
+class ToolArguments(PythonToolArguments):
+    """`tools` and the python tool's fields (read only when `tools` names python)."""
+
+    tools: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": f"Tools the model may call while it generates (some of {TOOLS}; see open_r1.tools): GRPO trains "
+            "the policy with them, and the evaluator measures a model trained with a tool with it. Their rounds per "
+            "completion: max_tool_calling_iterations; their total time: python_tool_rollout_seconds."
+        },
+    )
