@@ -55,11 +55,11 @@ from open_r1.tools.arguments import PythonToolArguments
 from open_r1.usage import (
     ArgumentParser,
     UsageError,
-    check_server_answers,
     did_you_mean,
     exit_on_usage_error,
     one_line,
 )
+from open_r1.utils.generation_server import check_server_answers
 
 logger = logging.getLogger("generate_reasoning")
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}

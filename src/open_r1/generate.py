@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING
 
 from open_r1.data.loading import load_dataset_reference
 from open_r1.hub_access import Push, check_references
-from open_r1.usage import ArgumentParser, UsageError, check_server_answers, did_you_mean, exit_on_usage_error
+from open_r1.usage import ArgumentParser, UsageError, did_you_mean, exit_on_usage_error
+from open_r1.utils.generation_server import check_server_answers
 
 if TYPE_CHECKING:
     from distilabel.pipeline import Pipeline

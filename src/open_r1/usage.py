@@ -19,8 +19,6 @@
   never existed. `check_command_line` also checks that the Hub ids can be had and a push made
   (`open_r1.hub_access`: in the cache when offline or when the Hub does not answer).
 - `ArgumentParser`: argparse's, with its mistakes raised as `UsageError`.
-- `check_server_answers`: a generation server that does not answer, or does not serve `--model`, before the first
-  request.
 - `did_you_mean`: the close matches among known names, for unknown fields and paths; `unknown_names` the whole
   message for unknown options or fields.
 
@@ -34,7 +32,6 @@ import argparse
 import contextlib
 import difflib
 import itertools
-import logging
 import os
 import pathlib
 import re
@@ -187,75 +184,6 @@ def unknown_names(names: Iterable[str], known: Iterable[str], kind: str, prefix:
     return f"unknown {kind}{'s' if len(names) > 1 else ''} {listed}; --help lists them"
 
 
-# Seconds a generation script waits for its server's first answer before it stops, naming the address.
-SERVER_CHECK_SECONDS = 30
-# Bytes of a server's answer read at most: a list of thousands of model names is far smaller.
-SERVER_ANSWER_BYTES = 1 << 20
-
-
-def check_server_answers(
-    base_url: str,
-    option: str,
-    use_proxy: bool = True,
-    seconds: float = SERVER_CHECK_SECONDS,
-    model: str | None = None,
-    api_key: str | None = None,
-) -> None:
-    """Raises a UsageError naming `option` when nothing answers an OpenAI-compatible server's `base_url`/models:
-    one line before a generation starts, not one error per request. Any HTTP answer (401, 404) counts.
-    `use_proxy`: whether the `http_proxy` variables apply, as they do for the client the caller uses.
-
-    `model`, when the server does not list it, is asked for one token: servers that load models on demand
-    (`transformers serve`) list only what they hold, vLLM refuses any other name. A refusal (HTTP 4xx) is a
-    UsageError naming `--model`, the names the server lists and the close ones."""
-    import http.client
-    import json
-    import urllib.error
-    import urllib.request
-
-    opener = urllib.request.build_opener(*([] if use_proxy else [urllib.request.ProxyHandler({})]))
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    try:
-        request = urllib.request.Request(f"{base_url.rstrip('/')}/models", headers=headers)
-        with opener.open(request, timeout=seconds) as response:
-            body = response.read(SERVER_ANSWER_BYTES)
-    except urllib.error.HTTPError:
-        return
-    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as error:
-        reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
-        raise UsageError(f"{option} {base_url}: no server answers ({reason}); is it running?") from None
-    try:
-        served = [str(entry["id"]) for entry in json.loads(body)["data"]]
-    except (ValueError, KeyError, TypeError):  # not the OpenAI list
-        served = []
-    if model is None or model in served:
-        return
-    one_token = {"model": model, "messages": [{"role": "user", "content": "1"}], "max_tokens": 1}
-    request = urllib.request.Request(
-        f"{base_url.rstrip('/')}/chat/completions",
-        data=json.dumps(one_token).encode(),
-        headers={**headers, "Content-Type": "application/json"},
-    )
-    try:
-        with opener.open(request, timeout=seconds):
-            return
-    except urllib.error.HTTPError as error:
-        if not 400 <= error.code < 500 or error.code in (401, 403, 408, 429):  # not about the name
-            return
-        try:
-            said = " ".join(error.read(SERVER_ANSWER_BYTES).decode(errors="replace").split())
-        except (OSError, http.client.HTTPException):  # the refusal's body cut off: its status says enough
-            said = error.reason
-        refusal = f"HTTP {error.code}: {said}"
-    except (urllib.error.URLError, OSError, http.client.HTTPException):  # slow or busy: the run will tell
-        return
-    listed = f"it lists {served}" if served else "it lists no model"
-    raise UsageError(
-        f"--model {model!r}: the server at {base_url} refused it ({refusal[:300]}); {listed}"
-        + did_you_mean(model, served, "--model ")
-    )
-
-
 class _RecipeLoader(yaml.SafeLoader):
     """YAML's safe loader that refuses a key given twice in one mapping, where safe_load keeps the last silently."""
 
@@ -357,7 +285,9 @@ def _check_model_folder(field: str, reference: str, path: pathlib.Path) -> None:
     has_files = holds_model_files(path)
     if has_files and any(next(path.glob(pattern), None) for pattern in MODEL_WEIGHT_FILES):
         return
-    hint = _checkpoint_hint(reference.rstrip("/"))
+    from open_r1.utils.checkpoints import checkpoint_hint  # it imports this module
+
+    hint = checkpoint_hint(reference.rstrip("/"))
     if has_files:
         raise UsageError(
             f"{field}: {reference} is a model folder without weights (no *.safetensors or *.bin beside its config "
@@ -557,52 +487,6 @@ def loaded_references(settings: Mapping[str, Any], models: bool = True) -> list[
     ]
 
 
-# A Trainer's checkpoint folder in an output_dir.
-CHECKPOINT_FOLDER = re.compile(r"checkpoint-\d+")
-
-
-def checkpoints_newest_first(folder: str) -> list[str]:
-    """The checkpoint-N folders of `folder`, highest step first (empty where it holds none or is no folder)."""
-    try:
-        names = [name for name in os.listdir(os.path.expanduser(folder)) if CHECKPOINT_FOLDER.fullmatch(name)]
-    except OSError:
-        return []
-    return [os.path.join(folder, name) for name in sorted(names, key=lambda name: -int(name.split("-", 1)[1]))]
-
-
-def newest_complete_checkpoint(folder: str, warn_skipped: bool = False) -> str | None:
-    """The newest checkpoint-N of `folder` whose save finished (its trainer_state.json, which the Trainer writes
-    last), or None. A job killed while saving (preempted, requeued: see tests/slurm) leaves a checkpoint folder
-    without it, and resuming from that one crashes; `warn_skipped`: say so for each one passed over."""
-    for checkpoint in checkpoints_newest_first(folder):
-        if os.path.isfile(os.path.join(checkpoint, "trainer_state.json")):
-            return checkpoint
-        if warn_skipped:
-            logging.getLogger("open_r1").warning(
-                "Skipping %s: it has no trainer_state.json (its save was interrupted)", checkpoint
-            )
-    return None
-
-
-def _checkpoint_hint(folder: str) -> str:
-    newest = newest_complete_checkpoint(folder)
-    return f"; did you mean {newest}?" if newest else ""
-
-
-def check_holds_optimizer_state(checkpoint: str) -> None:
-    """A folder to resume from holds the optimizer's state (transformers' optimizer.pt or .bin, an FSDP optimizer
-    folder, a DeepSpeed global_step folder): a run's final save has none, and transformers would resume from it with
-    a fresh optimizer and schedule, without a word."""
-    entries = os.listdir(os.path.expanduser(checkpoint))
-    if any("optimizer" in entry or entry.startswith("global_step") for entry in entries):
-        return
-    raise UsageError(
-        f"resume_from_checkpoint: {checkpoint} holds no optimizer state (no optimizer.pt), as a run's final save and "
-        "a save_only_model run's checkpoints do not: resuming from it would start the optimizer and learning-rate "
-        f"schedule afresh{_checkpoint_hint(checkpoint)}"
-    )
-
-
 def check_command_line(args: list[str]) -> None:
     """The checks a training script's command line gets before TRL loads: the `--config` recipe is valid YAML,
     the models and datasets it and the command line name exist where they look local (`check_local_path`), as does
@@ -610,6 +494,7 @@ def check_command_line(args: list[str]) -> None:
     the others, and any push, can be had from the Hub or the cache (`open_r1.hub_access`)."""
     # hub_access builds on this module, hence the import here
     from open_r1.hub_access import PUSH_FIELDS, TOKEN_FIELDS, check_references, training_push
+    from open_r1.utils.checkpoints import check_holds_optimizer_state
     from open_r1.utils.launch_settings import check_processes_fit_the_cores
 
     check_no_positional_argument(args)

@@ -5,7 +5,8 @@
 - `rollout`: multi-turn generation with tools outside the trainer (evaluation, the demo), parsing tool calls
   with the same response templates TRL uses.
 - `training`: what `grpo.py` needs: the environment factory for `GRPOTrainer` and the per-step tool metrics.
-- `arguments`: the `python_tool_*` fields a recipe, the evaluator and generate_reasoning.py take (`PythonToolArguments`).
+- `arguments`: `tools` and the `python_tool_*` fields a recipe, the evaluator and generate_reasoning.py take
+  (`ToolArguments`, `PythonToolArguments`).
 
 Tool names a recipe may list in `tools`: see `TOOLS`.
 Not covered: tools other than `python` (TRL takes any callable; a recipe names only these), rewards for tool use

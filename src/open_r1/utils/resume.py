@@ -31,7 +31,7 @@ import shutil
 
 from transformers import TrainerCallback
 
-from open_r1.usage import CHECKPOINT_FOLDER
+from open_r1.utils.checkpoints import CHECKPOINT_FOLDER
 
 logger = logging.getLogger("open_r1")
 

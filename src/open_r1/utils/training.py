@@ -20,7 +20,8 @@ import datasets
 import transformers
 from transformers import set_seed
 
-from open_r1.usage import UsageError, newest_complete_checkpoint
+from open_r1.usage import UsageError
+from open_r1.utils.checkpoints import newest_complete_checkpoint
 
 from .hub import check_hub_revision_exists
 from .launch_settings import apply_launch_settings

@@ -1,0 +1,61 @@
+"""A run's checkpoint-N folders: which is newest, which finished saving, and whether one can be resumed from.
+
+    checkpoint = newest_complete_checkpoint(training_args.output_dir, warn_skipped=True)   # or None
+    check_holds_optimizer_state("data/run/checkpoint-40")   # a UsageError for a folder without optimizer state
+
+It imports only the standard library, so the command-line checks (`open_r1.usage`) use it before anything loads.
+Not covered: which checkpoint a run resumes from (`open_r1.utils.training.resolve_checkpoint`) and what resuming
+changes (`open_r1.utils.resume`).
+"""
+
+import logging
+import os
+import re
+
+from open_r1.usage import UsageError
+
+# A Trainer's checkpoint folder in an output_dir.
+CHECKPOINT_FOLDER = re.compile(r"checkpoint-\d+")
+
+
+def checkpoints_newest_first(folder: str) -> list[str]:
+    """The checkpoint-N folders of `folder`, highest step first (empty where it holds none or is no folder)."""
+    try:
+        names = [name for name in os.listdir(os.path.expanduser(folder)) if CHECKPOINT_FOLDER.fullmatch(name)]
+    except OSError:
+        return []
+    return [os.path.join(folder, name) for name in sorted(names, key=lambda name: -int(name.split("-", 1)[1]))]
+
+
+def newest_complete_checkpoint(folder: str, warn_skipped: bool = False) -> str | None:
+    """The newest checkpoint-N of `folder` whose save finished (its trainer_state.json, which the Trainer writes
+    last), or None. A job killed while saving (preempted, requeued: see tests/slurm) leaves a checkpoint folder
+    without it, and resuming from that one crashes; `warn_skipped`: say so for each one passed over."""
+    for checkpoint in checkpoints_newest_first(folder):
+        if os.path.isfile(os.path.join(checkpoint, "trainer_state.json")):
+            return checkpoint
+        if warn_skipped:
+            logging.getLogger("open_r1").warning(
+                "Skipping %s: it has no trainer_state.json (its save was interrupted)", checkpoint
+            )
+    return None
+
+
+def checkpoint_hint(folder: str) -> str:
+    """ "; did you mean <newest complete checkpoint of folder>?" where it has one, else nothing."""
+    newest = newest_complete_checkpoint(folder)
+    return f"; did you mean {newest}?" if newest else ""
+
+
+def check_holds_optimizer_state(checkpoint: str) -> None:
+    """A folder to resume from holds the optimizer's state (transformers' optimizer.pt or .bin, an FSDP optimizer
+    folder, a DeepSpeed global_step folder): a run's final save has none, and transformers would resume from it with
+    a fresh optimizer and schedule, without a word."""
+    entries = os.listdir(os.path.expanduser(checkpoint))
+    if any("optimizer" in entry or entry.startswith("global_step") for entry in entries):
+        return
+    raise UsageError(
+        f"resume_from_checkpoint: {checkpoint} holds no optimizer state (no optimizer.pt), as a run's final save and "
+        "a save_only_model run's checkpoints do not: resuming from it would start the optimizer and learning-rate "
+        f"schedule afresh{checkpoint_hint(checkpoint)}"
+    )
