@@ -1,91 +1,42 @@
-"""The GRPO doctor: the few causes of rewards that stay flat, found at start-up and while training.
+"""The GRPO doctor while training: `TrainingDoctor`, a TrainerCallback that reads the metrics GRPOTrainer logs and
+warns, with likely causes and one completion of the last batch, about symptoms that last (`open_r1.doctor` lists
+them); `attach_doctor` adds one configured from the recipe.
 
-    check_before_training(train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids)
-    attach_doctor(trainer, script_args, training_args, train_dataset)  # grpo.py, once the trainer is built
+    doctor = attach_doctor(trainer, script_args, training_args, train_dataset)   # None with doctor: false
 
-After "the evaluation does not match the paper", upstream open-r1's most frequent reports are "the rewards stay
-flat", "accuracy reward is always 0", "format reward is always 0". Their causes are few and checkable, and each
-has cost users GPU-days before anyone looked. The doctor looks; each check has a name, used in `doctor_stop_on`.
-
-At start-up (main process only, on ROWS_CHECKED rows spread over the train split, with the real tokenizer and the
-configured rewards), after the model is loaded (its generation config says where generation stops):
-- `unscorable_gold`: gold answers that their own accuracy reward does not pay when a completion states them (the
-  gold boxed in the R1 layout): unparseable (None: TRL skips the sample), several values, a worked solution with no
-  final answer, or a final answer that is a sentence (`reads_as_prose`: it pays only itself, word for word).
-  Warns when more than WARN_SHARE of the rows checked fail; says how many, with one example.
-- `no_stop_token`: a chat template that ends assistant turns with no special token, or with one generation does
-  not stop at (neither the tokenizer's eos nor the generation config's): completions run to
-  `max_completion_length`. pad == eos is not a finding: TRL 1.16 masks padding by position.
-- `long_solutions`: more than WARN_SHARE of the reference solutions (`solution`, else `answer`) are longer than
-  `max_completion_length` tokens: a completion that reasons as far as the reference is cut before its answer.
-- `long_prompts`: more than WARN_SHARE of the prompts (chat template applied, without the tools' schemas) are
-  longer than `max_prompt_length`, which keeps the last tokens of a prompt: the system prompt is cut first.
-A chat template that pre-fills `<think>` while `think_prefilled` is off is not the doctor's: it is certain, so
-`open_r1.utils.model_utils.check_think_prefill` makes it an error, with or without the doctor.
-
-While training (`TrainingDoctor`, a TrainerCallback reading the metrics TRL logs at each logging step), a symptom
-that lasts `doctor_patience` consecutive logging steps:
-- `constant_reward`: a reward function gives every completion the same value that pays nothing (`rewards/<name>/std`
-  0 and the mean 0, negative or None). A reward at its full value for everyone (format 1.0 once learnt) is not a
-  symptom; nor is a penalty at 0 (`PENALTIES`: no completion was penalised).
-- `zero_spread`: the share of groups whose completions all earn the same total (`frac_reward_zero_std`), averaged
-  over the last `doctor_patience` logging steps, is above `doctor_zero_std_share`: those groups have no advantage,
-  so no gradient.
-- `clipped`: the share of completions cut at `max_completion_length` (`completions/clipped_ratio`), averaged
-  likewise, is above `doctor_clipped_share`; the warning counts the last batch's completions that go round a step
-  (`open_r1.rewards.repetition.repeats_a_line`).
-- `entropy_collapse`: the policy's mean token entropy (`entropy`) below ENTROPY_COLLAPSE_SHARE of the highest of
-  its ENTROPY_WINDOW logged values before: a fall that sudden is a learning rate too high, or a reward gamed with one
-  repeated output (a long run's slow decline, from a base model, is not one).
-- `kl_blowup`: the policy's KL from the reference (`kl`, logged when beta is not 0) above KL_BLOWUP_NATS per token:
-  a learning rate too high or a beta too small. A reward that paid before and now pays nothing (`constant_reward`)
-  is then named as a regression, with the step where it paid, not as a model that cannot solve the problems.
-- `empty_completions`: completions of EMPTY_COMPLETION_TOKENS or fewer on average (`completions/mean_length`):
-  generation stops at once (a missing generation prompt, an SFT that taught the end first, the eos setting).
-- With `tools` (TRL logs `tools/call_frequency`) and `max_tool_calling_iterations` not 0 (the tool demo's arm
-  without calls): `no_tool_calls`, no completion called a tool; `tool_errors`, the share of calls that gave no
-  value stays above `doctor_tool_error_share`: those TRL could not make (`tools/failure_frequency`: an unknown
-  tool, arguments it does not take) and the python calls that failed (`tools/python_error_rate`: an error, a
-  timeout, a sandbox failure or a call refused for the rollout's time budget).
-Symptoms due at the same step make one warning, with the likely causes of each and one completion of the last batch
-(TRL's `GRPOTrainer._logs`) with what each reward read in it: the accuracy rewards' parsed answer and the row's gold,
-the format rewards' tags, and the first tool results of a completion that called a tool. Each symptom is
-reported once per run.
-
-At the end of training one line says what share of the run's groups had no reward spread (generated and trained
-on for no gradient), whether or not it ever warranted `zero_spread`; named as `zero_spread`, with its causes, when that
-share is above `doctor_zero_std_share` in a run too short for the training check to have reported it (a smoke test).
-
-It warns. `doctor_stop_on` names the findings that stop the run instead: a start-up one ends it before training
-(a `UsageError`: one line, exit status 2), a training one stops training at that step (the Trainer then saves as at
-its normal end). `doctor: false` turns it off.
-
-Not covered: code rewards' test cases (their sandbox reports those), reward models, evaluation logs; drift between
-vLLM's and the trainer's log-probabilities (TRL logs `sampling/*`; no threshold here has been measured on a GPU).
+Not covered: the start-up checks (`open_r1.doctor.startup`).
 """
 
 import logging
 import math
-import re
 import statistics
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from transformers import TrainerCallback
 
+from open_r1.doctor.checks import (
+    DEFAULT_CLIPPED_SHARE,
+    DEFAULT_PATIENCE,
+    DEFAULT_TOOL_ERROR_SHARE,
+    DEFAULT_ZERO_STD_SHARE,
+    EXAMPLE_HEAD_CHARS,
+    Finding,
+    excerpt,
+    gold_column,
+    reward_func_names,
+    short_repr,
+    stop_checks,
+)
 from open_r1.rewards import ACCURACY_REWARD_NAMES, THINK_PREFILL_REWARDS
-from open_r1.rewards._completions import GOLD_COLUMNS, completion_text
-from open_r1.rewards.accuracy import extract_answer, get_accuracy_reward, prepare_gold
-from open_r1.rewards.format import R1_TAGS, r1_completion
+from open_r1.rewards._completions import completion_text
+from open_r1.rewards.accuracy import extract_answer, prepare_gold
+from open_r1.rewards.format import R1_TAGS
 from open_r1.rewards.repetition import repeats_a_line
-from open_r1.usage import UsageError
-from open_r1.utils.chat_templates import end_of_turn_token, template_text
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("open_r1.doctor")  # one name for the doctor's warnings, wherever they come from
 
-STARTUP_CHECKS = ("unscorable_gold", "no_stop_token", "long_solutions", "long_prompts")
 # The GRPOConfig fields the training warnings name with their values.
 DOCTOR_SETTINGS = (
     "num_generations",
@@ -96,30 +47,6 @@ DOCTOR_SETTINGS = (
     "mask_truncated_completions",
     "beta",
 )
-TRAINING_CHECKS = (
-    "constant_reward",
-    "zero_spread",
-    "clipped",
-    "entropy_collapse",
-    "kl_blowup",
-    "empty_completions",
-    "no_tool_calls",
-    "tool_errors",
-)
-CHECKS = STARTUP_CHECKS + TRAINING_CHECKS
-ALL_CHECKS = "all"  # in doctor_stop_on: every check
-
-# Defaults of GRPOConfig's doctor fields (open_r1.configs).
-DEFAULT_DOCTOR = True
-DEFAULT_PATIENCE = 5
-DEFAULT_ZERO_STD_SHARE = 0.9
-DEFAULT_CLIPPED_SHARE = 0.5
-DEFAULT_TOOL_ERROR_SHARE = 0.5
-
-# Rows the start-up checks read: grading them takes about a second, and a cause worth a warning shows in a tenth.
-ROWS_CHECKED = 64
-# A start-up check warns when more than this share of its rows has the problem; a few odd rows are noise.
-WARN_SHARE = 0.1
 # Rewards whose 0 means "nothing to punish": constant at 0 is a healthy run.
 PENALTIES = ("soft_overlong_punishment", "repetition_penalty")
 # `entropy_collapse`: the policy's mean token entropy below this share of the highest of its last ENTROPY_WINDOW
@@ -141,294 +68,10 @@ EMPTY_COMPLETION_TOKENS = 2.0
 # below the share), and the symptoms they make.
 WINDOWED_METRICS = ("frac_reward_zero_std", "completions/clipped_ratio")
 WINDOWED_SYMPTOMS = ("zero_spread", "clipped")
-# A gold's final answer with this many words (outside LaTeX commands) is a sentence, not a value: MATH-500's wordiest
-# answers have 2 ("\\begin{pmatrix} ... \\end{pmatrix}"), GSM8K's none.
-PROSE_WORDS = 4
-_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}")
-_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
-_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*(?:/\d+)?")
 # A logged standard deviation below this is no spread (TRL logs float32 statistics).
 _NO_SPREAD = 1e-6
-# How much of a completion an example shows: its start, and its end, where the answer is.
-_HEAD_CHARS, _TAIL_CHARS = 200, 400
 # How many of a tool rollout's tool results an example shows.
 _TOOL_RESULTS_SHOWN = 3
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing the doctor found: the check's name (one of CHECKS) and what to tell the user."""
-
-    check: str
-    message: str
-
-
-def stop_checks(stop_on: Sequence[str]) -> frozenset[str]:
-    """The checks `doctor_stop_on` names, `all` expanded; UsageError for a name that is not a check."""
-    names = set(stop_on or ())
-    unknown = sorted(names - set(CHECKS) - {ALL_CHECKS})
-    if unknown:
-        raise UsageError(
-            f"doctor_stop_on: {unknown[0]!r} is not a doctor check; the checks: {', '.join(CHECKS)}, or all"
-        )
-    return frozenset(CHECKS) if ALL_CHECKS in names else frozenset(names)
-
-
-def gold_column(columns: Sequence[str]) -> str | None:
-    """The column of `columns` the accuracy rewards read the gold from."""
-    return next((column for column in GOLD_COLUMNS if column in columns), None)
-
-
-def _names(reward_funcs) -> list[str]:
-    return [reward_funcs] if isinstance(reward_funcs, str) else list(reward_funcs)
-
-
-def _short(text: str, limit: int = _HEAD_CHARS) -> str:
-    return repr(text if len(text) <= limit else text[:limit] + "...")
-
-
-def _excerpt(text: str) -> str:
-    if len(text) <= _HEAD_CHARS + _TAIL_CHARS:
-        return repr(text)
-    return (
-        f"{text[:_HEAD_CHARS]!r} [... {len(text) - _HEAD_CHARS - _TAIL_CHARS} characters ...] {text[-_TAIL_CHARS:]!r}"
-    )
-
-
-# ------------------------------------------------------------------------------------------------------------------
-# At start-up
-# ------------------------------------------------------------------------------------------------------------------
-
-
-def gold_completion(gold: Any) -> str:
-    """The completion that states `gold` as a model is asked to: the R1 layout with the answer boxed."""
-    answer = prepare_gold(gold) or ""
-    return r1_completion("The reference solution.", f"\\boxed{{{answer}}}")
-
-
-def reads_as_prose(answer: str | None) -> bool:
-    """Whether a gold's final answer (`prepare_gold`) is a sentence rather than a value: PROSE_WORDS words or more
-    outside LaTeX commands. Graded against itself it is paid (the same text parses alike), yet no boxed value is."""
-    return answer is not None and len(_WORD.findall(_LATEX_COMMAND.sub(" ", answer))) >= PROSE_WORDS
-
-
-def lone_number(answer: str | None) -> str | None:
-    """The one number of a gold's final answer that also holds words ("4 dollars", "The answer is 4."), or None: a
-    model is asked to box that number, which such a gold may not equal."""
-    if answer is None or not _WORD.findall(_LATEX_COMMAND.sub(" ", answer)):
-        return None
-    numbers = _NUMBER.findall(answer)
-    return numbers[0] if len(numbers) == 1 else None
-
-
-def _stated(gold: Any) -> list[dict]:
-    """The assistant turn that states `gold` (`gold_completion`), as the rewards read a completion."""
-    return [{"role": "assistant", "content": gold_completion(gold)}]
-
-
-def check_gold_answers(rows: Sequence[dict], column: str, accuracy_reward: Callable) -> Finding | None:
-    """`unscorable_gold`: the rows whose gold `accuracy_reward` does not pay 1 when a completion states it, whose
-    final answer is prose (`reads_as_prose`), or whose one number in words (`lone_number`) is not paid when boxed."""
-    golds = [row[column] for row in rows]
-    completions = [_stated(gold) for gold in golds]
-    scores = accuracy_reward(completions, **{column: golds})
-    answers = [prepare_gold(gold) for gold in golds]
-    prose = [reads_as_prose(answer) for answer in answers]
-    numbers = {
-        index: number
-        for index, answer in enumerate(answers)
-        if not prose[index] and (number := lone_number(answer)) is not None
-    }
-    number_scores = (
-        accuracy_reward([_stated(number) for number in numbers.values()], **{column: [golds[i] for i in numbers]})
-        if numbers
-        else []
-    )
-    unpaid_number = {index for index, score in zip(numbers, number_scores) if score is not None and score < 1.0}
-    failed = [
-        index
-        for index, score in enumerate(scores)
-        if score is None or score < 1.0 or prose[index] or index in unpaid_number
-    ]
-    if not rows or len(failed) <= WARN_SHARE * len(rows):
-        return None
-    unparsed = sum(scores[index] is None for index in failed)
-    worded = sum(prose[index] and scores[index] is not None for index in failed)
-    around = sum(index in unpaid_number and scores[index] == 1.0 for index in failed)
-    first = failed[0]
-    if prose[first] and scores[first] is not None:
-        example = f"Example: gold {_short(str(golds[first]))}, whose final answer is a sentence"
-    elif first in unpaid_number and scores[first] == 1.0:
-        example = f"Example: gold {_short(str(golds[first]))}, against which \\boxed{{{numbers[first]}}} scores 0"
-    else:
-        example = (
-            f"Example: gold {_short(str(golds[first]))}, stated as {_short(completion_text(completions[first]))}, "
-            f"scored {scores[first]}"
-        )
-    return Finding(
-        "unscorable_gold",
-        f"{len(failed)} of the {len(rows)} gold answers checked (column {column!r}) are not paid by their own "
-        "accuracy reward when a completion states them"
-        + (f" ({unparsed} cannot be parsed: the reward returns None and TRL skips the sample)" if unparsed else "")
-        + (
-            f" or are sentences, not a value ({worded}: a boxed number never equals them, and no \\boxed{{}} or "
-            "'####' line says which value they mean)"
-            if worded
-            else ""
-        )
-        + (
-            f" or hold words around their value ({around}: the boxed value alone scores 0; only a completion that "
-            "copies the words is paid)"
-            if around
-            else ""
-        )
-        + f": a completion that states their value is never rewarded on those problems. {example}. Give the column a "
-        "bare answer or a worked solution whose final answer is in \\boxed{}, or drop those rows.",
-    )
-
-
-def check_stop_token(tokenizer, stop_token_ids: Sequence[int]) -> Finding | None:
-    """`no_stop_token`: the template's end of an assistant turn is no token generation stops at."""
-    if not template_text(tokenizer):
-        return None  # get_tokenizer gives every tokenizer a template; one without is reported there
-    stops = {token_id for token_id in (*stop_token_ids, tokenizer.eos_token_id) if token_id is not None}
-    stop_names = tokenizer.convert_ids_to_tokens(sorted(stops))
-    end_of_turn = end_of_turn_token(tokenizer)
-    if end_of_turn is None:
-        return Finding(
-            "no_stop_token",
-            "the chat template writes no special token after an assistant turn, so the policy never learnt a token "
-            f"that ends its answer, and generation stops only at {stop_names}: expect completions cut at "
-            "max_completion_length. Use a chat template (`chat_template`) that ends turns with the eos.",
-        )
-    if tokenizer.convert_tokens_to_ids(end_of_turn) not in stops:
-        return Finding(
-            "no_stop_token",
-            f"the chat template ends assistant turns with {end_of_turn} but generation stops only at {stop_names} "
-            "(the tokenizer's eos and the model's generation config): a completion that ends its turn runs on to "
-            f"max_completion_length. Add {end_of_turn} to eos_token_id in the model's generation_config.json, or "
-            "use a chat template (`chat_template`) that ends turns with the eos.",
-        )
-    return None
-
-
-def _too_long(lengths: list[int], limit: int) -> tuple[str, str] | None:
-    """`N of the M` and the lengths' median and longest, when more than WARN_SHARE of `lengths` exceed `limit`."""
-    longer = sum(length > limit for length in lengths)
-    if not lengths or longer <= WARN_SHARE * len(lengths):
-        return None
-    return f"{longer} of the {len(lengths)}", f"median {statistics.median(lengths):g}, longest {max(lengths)}"
-
-
-def check_solution_length(rows: Sequence[dict], column: str, tokenizer, max_completion_length: int) -> Finding | None:
-    """`long_solutions`: the share of reference solutions longer than `max_completion_length` tokens."""
-    texts = [str(row[column]) for row in rows if row[column] is not None]
-    if not texts:
-        return None
-    too_long = _too_long(
-        [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]], max_completion_length
-    )
-    if too_long is None:
-        return None
-    share, spread = too_long
-    return Finding(
-        "long_solutions",
-        f"{share} reference solutions checked (column {column!r}) are longer than max_completion_length "
-        f"({max_completion_length} tokens; {spread}): a completion that reasons as far as the reference is cut "
-        "before its answer. Raise max_completion_length, or train on shorter problems.",
-    )
-
-
-def check_prompt_length(prompts: Sequence[list[dict]], tokenizer, max_prompt_length: int) -> Finding | None:
-    """`long_prompts`: the share of prompts, rendered by the chat template, longer than `max_prompt_length` tokens,
-    which the trainer cuts on the left: the system prompt and the instructions go first."""
-    lengths = [
-        len(tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True, return_dict=False))
-        for prompt in prompts
-    ]
-    too_long = _too_long(lengths, max_prompt_length)
-    if too_long is None:
-        return None
-    share, spread = too_long
-    return Finding(
-        "long_prompts",
-        f"{share} prompts checked are longer than max_prompt_length ({max_prompt_length} tokens; {spread}, with "
-        "the chat template): the trainer keeps their last tokens, so the system prompt and the instructions before "
-        "the problem are cut first (prompts/truncated_ratio counts them each step). Raise max_prompt_length, or "
-        "unset it.",
-    )
-
-
-def _spread_rows(dataset, columns: list[str]) -> list[dict]:
-    """Up to ROWS_CHECKED rows spread over `dataset` (a mixture's datasets are concatenated), only `columns`."""
-    step = max(1, len(dataset) // ROWS_CHECKED)
-    indices = list(range(0, len(dataset), step))[:ROWS_CHECKED]
-    return dataset.select_columns(columns).select(indices).to_list()
-
-
-def _with_the_column_that_scores(finding: Finding, dataset, column: str, other: str, accuracy_reward) -> Finding:
-    """`finding` (unscorable golds in `column`) told that the dataset's `other` gold column would score, when it
-    would: the rewards read `column` first (GOLD_COLUMNS), so `other` is never read."""
-    rows = _spread_rows(dataset, [other])
-    if check_gold_answers(rows, other, accuracy_reward) is not None:
-        return finding
-    return Finding(
-        finding.check,
-        f"{finding.message} The dataset's {other!r} column scores (its golds are paid when stated), but the "
-        f"accuracy rewards read {column!r} first: drop or rename the {column!r} column.",
-    )
-
-
-def startup_findings(train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids) -> list:
-    """The start-up checks' findings for this run, in the order of STARTUP_CHECKS."""
-    names = _names(script_args.reward_funcs)
-    column = gold_column(train_dataset.column_names)
-    rows = _spread_rows(train_dataset, [column]) if column else []
-    findings = []
-    if rows and set(names) & set(ACCURACY_REWARD_NAMES):
-        if "accuracy" in names:
-            accuracy_reward = reward_funcs[names.index("accuracy")]
-        else:  # cosine and length grade correctness as accuracy does, with the same settings
-            accuracy_reward = get_accuracy_reward(script_args.reward_num_workers, script_args.reward_timeout_seconds)
-        finding = check_gold_answers(rows, column, accuracy_reward)
-        others = [other for other in GOLD_COLUMNS if other != column and other in train_dataset.column_names]
-        if finding is not None and others:
-            finding = _with_the_column_that_scores(finding, train_dataset, column, others[0], accuracy_reward)
-        findings.append(finding)
-    findings.append(check_stop_token(tokenizer, stop_token_ids))
-    if rows and training_args.max_completion_length is not None:
-        findings.append(check_solution_length(rows, column, tokenizer, training_args.max_completion_length))
-    limit = getattr(training_args, "max_prompt_length", None)
-    if limit is not None and "prompt" in train_dataset.column_names:
-        prompts = [row["prompt"] for row in _spread_rows(train_dataset, ["prompt"])]
-        findings.append(check_prompt_length(prompts, tokenizer, limit))
-    return [finding for finding in findings if finding is not None]
-
-
-def check_before_training(train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids) -> list:
-    """Runs the start-up checks on the main process and warns about each finding; returns the findings.
-
-    Raises UsageError for the first finding `doctor_stop_on` names. Other processes return [] at once: a finding is
-    about the data and the tokenizer, which every process shares, and a launcher stops them all when one fails.
-    """
-    if not training_args.doctor or getattr(training_args, "process_index", 0) != 0:
-        return []
-    if isinstance(stop_token_ids, int):
-        stop_token_ids = [stop_token_ids]
-    findings = startup_findings(
-        train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids or []
-    )
-    for finding in findings:
-        logger.warning("GRPO doctor [%s]: %s", finding.check, finding.message)
-    fatal = [finding for finding in findings if finding.check in stop_checks(training_args.doctor_stop_on)]
-    if fatal:
-        raise UsageError(f"GRPO doctor [{fatal[0].check}] (doctor_stop_on): {fatal[0].message}")
-    return findings
-
-
-# ------------------------------------------------------------------------------------------------------------------
-# While training
-# ------------------------------------------------------------------------------------------------------------------
 
 
 def reward_reading(reward: str, text: str, gold: Any = None, think_prefilled: bool = False) -> str:
@@ -438,9 +81,9 @@ def reward_reading(reward: str, text: str, gold: Any = None, think_prefilled: bo
         read = (
             "no final answer (no \\boxed{} after </think>, no <answer> block)"
             if answer is None
-            else (f"parsed answer {_short(answer)}")
+            else (f"parsed answer {short_repr(answer)}")
         )
-        return read if gold is None else f"{read}; gold {_short(str(prepare_gold(gold)))}"
+        return read if gold is None else f"{read}; gold {short_repr(str(prepare_gold(gold)))}"
     if reward in THINK_PREFILL_REWARDS:
         counts = ", ".join(f"{tag} x{text.count(tag)}" for tag in R1_TAGS)
         return f"tags {counts}" + ("; the prompt pre-fills <think>" if think_prefilled else "")
@@ -688,8 +331,8 @@ class TrainingDoctor(TrainerCallback):
         gold = self.find_gold(prompt) if self.find_gold is not None else None
         prompt_text = prompt[-1].get("content", "") if isinstance(prompt, list) and prompt else str(prompt)
         lines = [
-            f"Example from the last batch: prompt ending {_short(str(prompt_text)[-_HEAD_CHARS:])}",
-            f"completion ({len(text)} characters): {_excerpt(text)}",
+            f"Example from the last batch: prompt ending {short_repr(str(prompt_text)[-EXAMPLE_HEAD_CHARS:])}",
+            f"completion ({len(text)} characters): {excerpt(text)}",
         ]
         # The first completion of the batch that called a tool: what its calls gave back.
         for number, completion in enumerate(completions):
@@ -699,7 +342,7 @@ class TrainingDoctor(TrainerCallback):
                 if isinstance(message, dict) and message.get("role") == "tool"
             ]
             if tool_results:
-                shown = ", ".join(_short(str(result)) for result in tool_results[:_TOOL_RESULTS_SHOWN])
+                shown = ", ".join(short_repr(str(result)) for result in tool_results[:_TOOL_RESULTS_SHOWN])
                 lines.append(f"tool results of completion {number + 1} ({len(tool_results)}): {shown}")
                 break
         for name, values in (batch.get("rewards") or {}).items():
@@ -866,7 +509,7 @@ def attach_doctor(trainer, script_args, training_args, train_dataset) -> Trainin
         stop_on=training_args.doctor_stop_on,
         # TRL 1.16 keeps the last generation batch here for `log_completions`, on every process, filled either way.
         last_batch=lambda: trainer._logs,
-        reward_names=dict(zip(trainer.reward_func_names, _names(script_args.reward_funcs))),
+        reward_names=dict(zip(trainer.reward_func_names, reward_func_names(script_args.reward_funcs))),
         find_gold=gold_finder(train_dataset, column) if column and "prompt" in train_dataset.column_names else None,
         think_prefilled=script_args.think_prefilled,
         pad_is_eos=getattr(tokenizer, "pad_token_id", None) == getattr(tokenizer, "eos_token_id", None),

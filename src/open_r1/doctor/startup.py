@@ -1,0 +1,261 @@
+"""The GRPO doctor at start-up: gold answers the accuracy reward cannot pay, a chat template whose turns generation
+does not stop at, reference solutions and prompts longer than their limits (`open_r1.doctor` describes each).
+
+    findings = check_before_training(train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_ids)
+
+Run on the main process only, on ROWS_CHECKED rows spread over the train split, with the real tokenizer and rewards.
+Not covered: what happens while training (`open_r1.doctor.training`).
+"""
+
+import logging
+import re
+import statistics
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from open_r1.doctor.checks import Finding, gold_column, reward_func_names, short_repr, stop_checks
+from open_r1.rewards import ACCURACY_REWARD_NAMES
+from open_r1.rewards._completions import GOLD_COLUMNS, completion_text
+from open_r1.rewards.accuracy import get_accuracy_reward, prepare_gold
+from open_r1.rewards.format import r1_completion
+from open_r1.usage import UsageError
+from open_r1.utils.chat_templates import end_of_turn_token, template_text
+
+logger = logging.getLogger("open_r1.doctor")  # one name for the doctor's warnings, wherever they come from
+
+# Rows the start-up checks read: grading them takes about a second, and a cause worth a warning shows in a tenth.
+ROWS_CHECKED = 64
+# A start-up check warns when more than this share of its rows has the problem; a few odd rows are noise.
+WARN_SHARE = 0.1
+# A gold's final answer with this many words (outside LaTeX commands) is a sentence, not a value: MATH-500's wordiest
+# answers have 2 ("\\begin{pmatrix} ... \\end{pmatrix}"), GSM8K's none.
+PROSE_WORDS = 4
+_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}")
+_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
+_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*(?:/\d+)?")
+
+
+def gold_completion(gold: Any) -> str:
+    """The completion that states `gold` as a model is asked to: the R1 layout with the answer boxed."""
+    answer = prepare_gold(gold) or ""
+    return r1_completion("The reference solution.", f"\\boxed{{{answer}}}")
+
+
+def reads_as_prose(answer: str | None) -> bool:
+    """Whether a gold's final answer (`prepare_gold`) is a sentence rather than a value: PROSE_WORDS words or more
+    outside LaTeX commands. Graded against itself it is paid (the same text parses alike), yet no boxed value is."""
+    return answer is not None and len(_WORD.findall(_LATEX_COMMAND.sub(" ", answer))) >= PROSE_WORDS
+
+
+def lone_number(answer: str | None) -> str | None:
+    """The one number of a gold's final answer that also holds words ("4 dollars", "The answer is 4."), or None: a
+    model is asked to box that number, which such a gold may not equal."""
+    if answer is None or not _WORD.findall(_LATEX_COMMAND.sub(" ", answer)):
+        return None
+    numbers = _NUMBER.findall(answer)
+    return numbers[0] if len(numbers) == 1 else None
+
+
+def _stated(gold: Any) -> list[dict]:
+    """The assistant turn that states `gold` (`gold_completion`), as the rewards read a completion."""
+    return [{"role": "assistant", "content": gold_completion(gold)}]
+
+
+def check_gold_answers(rows: Sequence[dict], column: str, accuracy_reward: Callable) -> Finding | None:
+    """`unscorable_gold`: the rows whose gold `accuracy_reward` does not pay 1 when a completion states it, whose
+    final answer is prose (`reads_as_prose`), or whose one number in words (`lone_number`) is not paid when boxed."""
+    golds = [row[column] for row in rows]
+    completions = [_stated(gold) for gold in golds]
+    scores = accuracy_reward(completions, **{column: golds})
+    answers = [prepare_gold(gold) for gold in golds]
+    prose = [reads_as_prose(answer) for answer in answers]
+    numbers = {
+        index: number
+        for index, answer in enumerate(answers)
+        if not prose[index] and (number := lone_number(answer)) is not None
+    }
+    number_scores = (
+        accuracy_reward([_stated(number) for number in numbers.values()], **{column: [golds[i] for i in numbers]})
+        if numbers
+        else []
+    )
+    unpaid_number = {index for index, score in zip(numbers, number_scores) if score is not None and score < 1.0}
+    failed = [
+        index
+        for index, score in enumerate(scores)
+        if score is None or score < 1.0 or prose[index] or index in unpaid_number
+    ]
+    if not rows or len(failed) <= WARN_SHARE * len(rows):
+        return None
+    unparsed = sum(scores[index] is None for index in failed)
+    worded = sum(prose[index] and scores[index] is not None for index in failed)
+    around = sum(index in unpaid_number and scores[index] == 1.0 for index in failed)
+    first = failed[0]
+    if prose[first] and scores[first] is not None:
+        example = f"Example: gold {short_repr(str(golds[first]))}, whose final answer is a sentence"
+    elif first in unpaid_number and scores[first] == 1.0:
+        example = f"Example: gold {short_repr(str(golds[first]))}, against which \\boxed{{{numbers[first]}}} scores 0"
+    else:
+        example = (
+            f"Example: gold {short_repr(str(golds[first]))}, stated as {short_repr(completion_text(completions[first]))}, "
+            f"scored {scores[first]}"
+        )
+    return Finding(
+        "unscorable_gold",
+        f"{len(failed)} of the {len(rows)} gold answers checked (column {column!r}) are not paid by their own "
+        "accuracy reward when a completion states them"
+        + (f" ({unparsed} cannot be parsed: the reward returns None and TRL skips the sample)" if unparsed else "")
+        + (
+            f" or are sentences, not a value ({worded}: a boxed number never equals them, and no \\boxed{{}} or "
+            "'####' line says which value they mean)"
+            if worded
+            else ""
+        )
+        + (
+            f" or hold words around their value ({around}: the boxed value alone scores 0; only a completion that "
+            "copies the words is paid)"
+            if around
+            else ""
+        )
+        + f": a completion that states their value is never rewarded on those problems. {example}. Give the column a "
+        "bare answer or a worked solution whose final answer is in \\boxed{}, or drop those rows.",
+    )
+
+
+def check_stop_token(tokenizer, stop_token_ids: Sequence[int]) -> Finding | None:
+    """`no_stop_token`: the template's end of an assistant turn is no token generation stops at."""
+    if not template_text(tokenizer):
+        return None  # get_tokenizer gives every tokenizer a template; one without is reported there
+    stops = {token_id for token_id in (*stop_token_ids, tokenizer.eos_token_id) if token_id is not None}
+    stop_names = tokenizer.convert_ids_to_tokens(sorted(stops))
+    end_of_turn = end_of_turn_token(tokenizer)
+    if end_of_turn is None:
+        return Finding(
+            "no_stop_token",
+            "the chat template writes no special token after an assistant turn, so the policy never learnt a token "
+            f"that ends its answer, and generation stops only at {stop_names}: expect completions cut at "
+            "max_completion_length. Use a chat template (`chat_template`) that ends turns with the eos.",
+        )
+    if tokenizer.convert_tokens_to_ids(end_of_turn) not in stops:
+        return Finding(
+            "no_stop_token",
+            f"the chat template ends assistant turns with {end_of_turn} but generation stops only at {stop_names} "
+            "(the tokenizer's eos and the model's generation config): a completion that ends its turn runs on to "
+            f"max_completion_length. Add {end_of_turn} to eos_token_id in the model's generation_config.json, or "
+            "use a chat template (`chat_template`) that ends turns with the eos.",
+        )
+    return None
+
+
+def _too_long(lengths: list[int], limit: int) -> tuple[str, str] | None:
+    """`N of the M` and the lengths' median and longest, when more than WARN_SHARE of `lengths` exceed `limit`."""
+    longer = sum(length > limit for length in lengths)
+    if not lengths or longer <= WARN_SHARE * len(lengths):
+        return None
+    return f"{longer} of the {len(lengths)}", f"median {statistics.median(lengths):g}, longest {max(lengths)}"
+
+
+def check_solution_length(rows: Sequence[dict], column: str, tokenizer, max_completion_length: int) -> Finding | None:
+    """`long_solutions`: the share of reference solutions longer than `max_completion_length` tokens."""
+    texts = [str(row[column]) for row in rows if row[column] is not None]
+    if not texts:
+        return None
+    too_long = _too_long(
+        [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]], max_completion_length
+    )
+    if too_long is None:
+        return None
+    share, spread = too_long
+    return Finding(
+        "long_solutions",
+        f"{share} reference solutions checked (column {column!r}) are longer than max_completion_length "
+        f"({max_completion_length} tokens; {spread}): a completion that reasons as far as the reference is cut "
+        "before its answer. Raise max_completion_length, or train on shorter problems.",
+    )
+
+
+def check_prompt_length(prompts: Sequence[list[dict]], tokenizer, max_prompt_length: int) -> Finding | None:
+    """`long_prompts`: the share of prompts, rendered by the chat template, longer than `max_prompt_length` tokens,
+    which the trainer cuts on the left: the system prompt and the instructions go first."""
+    lengths = [
+        len(tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True, return_dict=False))
+        for prompt in prompts
+    ]
+    too_long = _too_long(lengths, max_prompt_length)
+    if too_long is None:
+        return None
+    share, spread = too_long
+    return Finding(
+        "long_prompts",
+        f"{share} prompts checked are longer than max_prompt_length ({max_prompt_length} tokens; {spread}, with "
+        "the chat template): the trainer keeps their last tokens, so the system prompt and the instructions before "
+        "the problem are cut first (prompts/truncated_ratio counts them each step). Raise max_prompt_length, or "
+        "unset it.",
+    )
+
+
+def _spread_rows(dataset, columns: list[str]) -> list[dict]:
+    """Up to ROWS_CHECKED rows spread over `dataset` (a mixture's datasets are concatenated), only `columns`."""
+    step = max(1, len(dataset) // ROWS_CHECKED)
+    indices = list(range(0, len(dataset), step))[:ROWS_CHECKED]
+    return dataset.select_columns(columns).select(indices).to_list()
+
+
+def _with_the_column_that_scores(finding: Finding, dataset, column: str, other: str, accuracy_reward) -> Finding:
+    """`finding` (unscorable golds in `column`) told that the dataset's `other` gold column would score, when it
+    would: the rewards read `column` first (GOLD_COLUMNS), so `other` is never read."""
+    rows = _spread_rows(dataset, [other])
+    if check_gold_answers(rows, other, accuracy_reward) is not None:
+        return finding
+    return Finding(
+        finding.check,
+        f"{finding.message} The dataset's {other!r} column scores (its golds are paid when stated), but the "
+        f"accuracy rewards read {column!r} first: drop or rename the {column!r} column.",
+    )
+
+
+def startup_findings(train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids) -> list:
+    """The start-up checks' findings for this run, in the order of STARTUP_CHECKS."""
+    names = reward_func_names(script_args.reward_funcs)
+    column = gold_column(train_dataset.column_names)
+    rows = _spread_rows(train_dataset, [column]) if column else []
+    findings = []
+    if rows and set(names) & set(ACCURACY_REWARD_NAMES):
+        if "accuracy" in names:
+            accuracy_reward = reward_funcs[names.index("accuracy")]
+        else:  # cosine and length grade correctness as accuracy does, with the same settings
+            accuracy_reward = get_accuracy_reward(script_args.reward_num_workers, script_args.reward_timeout_seconds)
+        finding = check_gold_answers(rows, column, accuracy_reward)
+        others = [other for other in GOLD_COLUMNS if other != column and other in train_dataset.column_names]
+        if finding is not None and others:
+            finding = _with_the_column_that_scores(finding, train_dataset, column, others[0], accuracy_reward)
+        findings.append(finding)
+    findings.append(check_stop_token(tokenizer, stop_token_ids))
+    if rows and training_args.max_completion_length is not None:
+        findings.append(check_solution_length(rows, column, tokenizer, training_args.max_completion_length))
+    limit = getattr(training_args, "max_prompt_length", None)
+    if limit is not None and "prompt" in train_dataset.column_names:
+        prompts = [row["prompt"] for row in _spread_rows(train_dataset, ["prompt"])]
+        findings.append(check_prompt_length(prompts, tokenizer, limit))
+    return [finding for finding in findings if finding is not None]
+
+
+def check_before_training(train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids) -> list:
+    """Runs the start-up checks on the main process and warns about each finding; returns the findings.
+
+    Raises UsageError for the first finding `doctor_stop_on` names. Other processes return [] at once: a finding is
+    about the data and the tokenizer, which every process shares, and a launcher stops them all when one fails.
+    """
+    if not training_args.doctor or getattr(training_args, "process_index", 0) != 0:
+        return []
+    if isinstance(stop_token_ids, int):
+        stop_token_ids = [stop_token_ids]
+    findings = startup_findings(
+        train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids or []
+    )
+    for finding in findings:
+        logger.warning("GRPO doctor [%s]: %s", finding.check, finding.message)
+    fatal = [finding for finding in findings if finding.check in stop_checks(training_args.doctor_stop_on)]
+    if fatal:
+        raise UsageError(f"GRPO doctor [{fatal[0].check}] (doctor_stop_on): {fatal[0].message}")
+    return findings
