@@ -20,6 +20,9 @@ answers "different" where verify must say "not equal" (tests/rewards/test_gradin
 After parsing, `states_another_value` grades wrong an answer that states a value beside the one math-verify grades
 (hedges in dropped text or a number's subscript, false equations, approximations that disagree): `parse_answer`
 returns [] for it.
+
+Not covered: which part of a completion is its answer (`open_r1.rewards.accuracy`), the hard time limit and the
+pool of workers (`open_r1.rewards._grading_pool`).
 """
 
 import dataclasses

@@ -11,6 +11,8 @@
 - `languages`: the one table of languages and aliases every provider and the code rewards use.
 
 Every provider returns the same `ProgramResult` (verdict per test, scoring) from `base`.
+Not covered: what a reward pays for a result (`open_r1.rewards.code`), the python tool's calls
+(`open_r1.tools.python_tool`).
 """
 
 from .base import (

@@ -44,6 +44,8 @@ so a crashing test reaches no crash handler of the host. Python runs are also ma
 (PR_SET_DUMPABLE 0); a compiled program's execve makes it dumpable again, hence the limit.
 
 This file must import nothing outside the standard library: after the chroot the package is not visible.
+Not covered: starting, replacing and feeding workers (`open_r1.sandbox.local`); what the isolation holds against,
+each with its attack test (docs/sandbox.md).
 """
 
 import atexit

@@ -19,6 +19,8 @@ layout.
 What it protects and what it does not, each item with the test that attacks it: docs/sandbox.md.
 If neither root nor unprivileged user namespaces are available, the sandbox refuses to start
 (`SandboxUnavailableError`) rather than run code unisolated.
+Not covered: other operating systems (it needs Linux namespaces), languages other than Python, C and C++, the
+cloud providers (`e2b`, `morph`, `piston`).
 """
 
 import atexit

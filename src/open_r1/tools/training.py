@@ -29,6 +29,8 @@ reads them (its response parser, each row cut to the budget it had left) and onl
 (`max_tool_calling_iterations`); a call TRL then makes differently runs as before, so rollouts, results and budgets
 are TRL's. A row whose rollout cannot be told apart from another's that TRL dropped ends the running ahead for the
 batch. With transformers, vLLM or continuous batching.
+
+Not covered: tool rollouts outside the trainer, for evaluation and the demo (`open_r1.tools.rollout`).
 """
 
 import copy
