@@ -130,7 +130,10 @@ class PassRateGenerationArguments:
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling top_p."})
     max_completion_length: int = field(default=4096, metadata={"help": "Tokens per completion at most."})
     system_prompt: Optional[str] = field(default=None, metadata={"help": "System message before every prompt."})
-    generation_batch_size: int = field(default=8, metadata={"help": "Prompts per transformers generate call."})
+    batch_size: int = field(
+        default=8,
+        metadata={"help": "transformers backend: problems per generate() call (the evaluator's --batch_size)."},
+    )
     max_concurrent_requests: int = field(default=64, metadata={"help": "openai backend: requests in flight."})
     tensor_parallel_size: int = field(default=1, metadata={"help": "vllm backend: GPUs per model."})
     gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vllm backend: GPU memory fraction."})
@@ -164,7 +167,7 @@ class PassRateGenerationArguments:
             "max_concurrent_requests": "openai",
             "tensor_parallel_size": "vllm",
             "gpu_memory_utilization": "vllm",
-            "generation_batch_size": "transformers",
+            "batch_size": "transformers",
         }
         defaults = {item.name: item.default for item in fields(self)}
         ignored = sorted(
@@ -204,7 +207,7 @@ def sample_transformers(conversations: list[list[dict]], args: PassRateGeneratio
         temperature=args.temperature,
         top_p=args.top_p,
         max_new_tokens=args.max_completion_length,
-        batch_size=args.generation_batch_size,
+        batch_size=args.batch_size,
         seed=args.seed,
         dtype=args.dtype,
         revision=args.model_revision,
@@ -454,6 +457,11 @@ def cli(argv: list[str] | None = None) -> datasets.DatasetDict:
     """The command line: a mistake in the recipe or the options is one line and exit status 2, before sampling."""
     argv = sys.argv[1:] if argv is None else argv
     with exit_on_usage_error("compute_pass_rate.py"):
+        if "generation_batch_size" in command_line_settings(argv, ("generation_batch_size",)):
+            raise UsageError(
+                "generation_batch_size is GRPO's (completions per generation step); this script's is batch_size, "
+                "problems per transformers generate() call"
+            )
         # RecipeParser reads upstream open-r1 names too (e.g. dataset_split), see recipes/README.md.
         parser = RecipeParser((PassRateScriptArguments, PassRateGenerationArguments))
         # Fields first: a trainer's recipe is named as one before its paths are looked for.

@@ -159,7 +159,7 @@ def test_model_loading_fields_are_refused_where_the_backend_cannot_apply_them(sc
         ("transformers", "base_url", "http://localhost:9/v1", "base_url (openai)"),
         ("transformers", "tensor_parallel_size", 2, "tensor_parallel_size (vllm)"),
         ("vllm", "max_concurrent_requests", 4, "max_concurrent_requests (openai)"),
-        ("openai", "generation_batch_size", 4, "generation_batch_size (transformers)"),
+        ("openai", "batch_size", 4, "batch_size (transformers)"),
     ],
 )
 def test_a_field_another_backend_reads_is_refused_not_dropped(script, backend, field, value, reader):
@@ -294,3 +294,19 @@ def test_help_answers_without_a_recipe_or_the_hub(script, monkeypatch, capsys):
     with pytest.raises(SystemExit) as exited:
         script.cli(["--help"])
     assert exited.value.code == 0 and "[--config RECIPE.yaml]" in capsys.readouterr().out  # prog: pytest's argv
+
+
+@pytest.mark.parametrize("where", ["recipe", "option"])
+def test_grpos_generation_batch_size_is_named_with_this_scripts_batch_size(script, capsys, tmp_path, where):
+    """GRPO's generation_batch_size counts completions; read here as problems per call it would mean another thing."""
+    argv = ["--config", str(RECIPE), "--generation_batch_size", "64"]
+    if where == "recipe":
+        (tmp_path / "recipe.yaml").write_text(RECIPE.read_text() + "generation_batch_size: 64\n")
+        argv = ["--config", str(tmp_path / "recipe.yaml")]
+    with pytest.raises(SystemExit) as exited:
+        script.cli(argv)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "compute_pass_rate.py: error: generation_batch_size is GRPO's (completions per generation step); this "
+        "script's is batch_size, problems per transformers generate() call\n"
+    )
