@@ -151,3 +151,20 @@ def test_completions_end_before_the_first_stop_sequence():
     assert few_shot.cut_at_stop_sequences(text, few_shot.LIGHTEVAL_GSM8K_STOP_SEQUENCES) == "#### 4\n"
     assert few_shot.cut_at_stop_sequences(text, []) == text
     assert few_shot.cut_at_stop_sequences("a Question b", ["b", "Question"]) == "a "
+
+
+@pytest.mark.parametrize(
+    ("num_fewshot", "fewshot_file", "message"),
+    [
+        (-1, None, "<num_fewshot -1>: expected a count of shots, 0 or more"),
+        (5, None, "(N > 0) and <fewshot_file <train.jsonl>> go together"),
+        (0, "train.jsonl", "(N > 0) and <fewshot_file <train.jsonl>> go together"),
+    ],
+)
+def test_a_shot_count_and_a_shot_file_go_together(num_fewshot, fewshot_file, message):
+    """One rule for the evaluator's options and make evaluate's variables, each spelt as its user types it."""
+    few_shot.check_fewshot_settings(0, None, lambda name, value: pytest.fail("nothing to say"))
+    few_shot.check_fewshot_settings(5, "train.jsonl", lambda name, value: pytest.fail("nothing to say"))
+    with pytest.raises(UsageError) as raised:
+        few_shot.check_fewshot_settings(num_fewshot, fewshot_file, lambda name, value: f"<{name} {value}>")
+    assert str(raised.value).endswith(message)

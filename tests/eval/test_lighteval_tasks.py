@@ -250,6 +250,14 @@ def test_a_shot_file_that_is_or_overlaps_the_evaluated_file_is_refused(monkeypat
             )
 
 
+def test_the_few_shot_make_variables_are_named_as_make_evaluate_takes_them(gsm8k_files, tiny_model):
+    train, test = gsm8k_files
+    with pytest.raises(UsageError, match=r"^NUM_FEWSHOT=N \(N > 0\) and FEWSHOT_FILE=<train.jsonl> go together$"):
+        build_lighteval_cpu_command(str(tiny_model), "gsm8k", str(test), num_fewshot=5)
+    with pytest.raises(UsageError, match=r"^NUM_FEWSHOT=-2: expected a count of shots, 0 or more$"):
+        build_lighteval_cpu_command(str(tiny_model), "gsm8k", str(test), num_fewshot=-2, fewshot_file=str(train))
+
+
 def test_the_few_shot_cpu_command_is_greedy_with_lighteval_gsm8k_generation_size(gsm8k_files, tiny_model):
     train, test = gsm8k_files
     # The tiny model does not sample by default: fine here, the protocol decodes greedily.

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Optional
 
-from open_r1.eval.few_shot import PROMPT_STYLES
+from open_r1.eval.few_shot import PROMPT_STYLES, check_fewshot_settings
 from open_r1.hub_access import check_references
 from open_r1.rewards.accuracy import DEFAULT_GRADING_WORKERS, DEFAULT_TIMEOUT_SECONDS
 from open_r1.sandbox.config import DEFAULT_SANDBOX_WORKERS
@@ -170,12 +170,9 @@ class EvaluateArguments(ToolArguments):
     def _check_prompt(self):
         if self.prompt_style not in PROMPT_STYLES:
             raise UsageError(f"--prompt_style must be one of {PROMPT_STYLES}, got {self.prompt_style!r}")
-        if self.num_fewshot < 0:
-            raise UsageError(f"--num_fewshot must be >= 0, got {self.num_fewshot}")
-        if self.num_fewshot and self.prompt_style != "plain":
+        if self.num_fewshot > 0 and self.prompt_style != "plain":
             raise UsageError("--num_fewshot needs --prompt_style plain (the boxed style has no worked examples)")
-        if (self.num_fewshot > 0) != (self.fewshot_file is not None):
-            raise UsageError("--num_fewshot N (N > 0) and --fewshot_file <train.jsonl> go together")
+        check_fewshot_settings(self.num_fewshot, self.fewshot_file, lambda name, value: f"--{name} {value}")
         if self.num_fewshot and self.predictions is not None:
             raise UsageError("--num_fewshot applies to generation; --predictions grades saved completions as they are")
         if self.prompt_style == "plain" and self.tools:

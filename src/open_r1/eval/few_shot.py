@@ -44,6 +44,18 @@ LIGHTEVAL_GSM8K_GENERATION_SIZE = 256
 LIGHTEVAL_GSM8K_STOP_SEQUENCES = ["Question:", "Question"]
 
 
+def check_fewshot_settings(num_fewshot: int, fewshot_file: str | None, spell) -> None:
+    """The rule both evaluators hold the shot settings to: a count of shots >= 0, and a shot file exactly when the
+    count is above 0. `spell(field, value)` writes a setting as the caller's user types it (`--num_fewshot 5`,
+    `NUM_FEWSHOT=5`)."""
+    if num_fewshot < 0:
+        raise UsageError(f"{spell('num_fewshot', num_fewshot)}: expected a count of shots, 0 or more")
+    if (num_fewshot > 0) != (fewshot_file is not None):
+        raise UsageError(
+            f"{spell('num_fewshot', 'N')} (N > 0) and {spell('fewshot_file', '<train.jsonl>')} go together"
+        )
+
+
 @dataclass(frozen=True)
 class Shot:
     """One worked example of the few-shot pool: a training problem and its solution, as the model is shown them."""

@@ -202,8 +202,7 @@ def build_lighteval_cpu_command(
         raise UsageError(f"DATA={one_line(error)}") from None
     if num_samples is not None and num_samples < 1:
         raise UsageError(f"NUM_SAMPLES must be >= 1, got {num_samples}")
-    if (num_fewshot > 0) != (fewshot_file is not None) or num_fewshot < 0:
-        raise UsageError("NUM_FEWSHOT=N (N > 0) and FEWSHOT_FILE=<train.jsonl> go together")
+    few_shot.check_fewshot_settings(num_fewshot, fewshot_file, lambda name, value: f"{name.upper()}={value}")
     if num_fewshot and num_samples not in (None, 1):
         raise UsageError("the few-shot protocol decodes greedily, one completion per problem; drop NUM_SAMPLES")
     env = {"OPEN_R1_EVAL_DATA": f"{task}={Path(data_files).resolve()}"}
