@@ -119,7 +119,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--tools", nargs="+", default=[], choices=TOOLS, help=f"Tools the model may call (some of {TOOLS})."
     )
     parser.add_argument(
-        "--max-tool-calling-iterations", type=int, default=None, help="Rounds of tool calls per sample (with --tools)."
+        "--max-tool-calling-iterations",
+        type=int,
+        default=None,
+        help="Rounds of tool calls per sample (with --tools), at least 1: a trace whose calls never run teaches nothing.",
     )
     for item in fields(PythonToolArguments):  # the recipe's python_tool_* fields, spelled as this script's flags
         kind = float if item.default is None else type(item.default)

@@ -119,8 +119,9 @@ class EvaluateArguments(ToolArguments):
     max_tool_calling_iterations: Optional[int] = field(
         default=DEFAULT_MAX_TOOL_CALLING_ITERATIONS,
         metadata={
-            "help": "With --tools: rounds of tool calls per completion before the model must answer. None (from "
-            "Python or a GRPO recipe, as TRL's None) leaves the rounds to the token budget, --max_new_tokens."
+            "help": "With --tools: rounds of tool calls per completion before the model must answer; 0 runs no call "
+            "(the baseline arm of make demo TOOLS=1). None (from Python or a GRPO recipe, as TRL's None) leaves the "
+            "rounds to the token budget, --max_new_tokens."
         },
     )
     code_num_workers: int = field(
