@@ -3,12 +3,11 @@ scheduling at the H100 leases' times, fit a 15-minute lease; the tool arm with i
 its GRPO evaluations wait for them."""
 
 import dataclasses
-import subprocess
+import json
 
 import pytest
 
 from open_r1.demo import gsm8k_rehearsal as rehearsal
-from tests.support import REPO_ROOT
 
 LEASE_SECONDS = 15 * 60
 SCALE = 1 / 120  # half the module's: rehearsals in seconds, the clock's rounding still far below a GRPO step
@@ -16,25 +15,7 @@ SCALE = 1 / 120  # half the module's: rehearsals in seconds, the clock's roundin
 
 def plan_options(plan: str) -> dict:
     """`rehearse`'s arguments for the scripts/gsm8k.py command of a gpu_lease.sh plan, as its dry run prints it."""
-    printed = subprocess.run(
-        ["bash", "scripts/gpu_lease.sh", "start", plan],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin", "GPU_LEASE_DRY_RUN": "1"},
-        check=True,
-    ).stdout
-    # Its make gsm8k line, not the decode step's that a failed run leaves the rest of the lease to.
-    printed = next(line for line in printed.splitlines() if "scripts/gsm8k.py" in line).split()
-    value = {word: printed[index + 1] for index, word in enumerate(printed[:-1]) if word.startswith("--")}
-    return {
-        "arms": ("cot", "tools") if value.get("--arm", "both") == "both" else (value["--arm"],),
-        "time_budget_minutes": float(value["--time_budget_minutes"]) if "--time_budget_minutes" in value else None,
-        "grpo_max_steps": int(value["--grpo_max_steps"]) if "--grpo_max_steps" in value else None,
-        "reuse_sft": "--reuse_sft" in printed,
-        "sft_only": "--sft_only" in printed,
-        "compile_generation": "--compile_generation" in printed,
-    }
+    return rehearsal.plan_options(rehearsal.plan_command(plan))
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +138,37 @@ def test_grpos_steps_follow_the_recipes_generations_and_the_launchs_own_schedule
     assert steps.grpo_steps == {"cot": 6}
     steps.train(*launch, "--steps_per_generation", "4", cpu=False)
     assert steps.grpo_steps == {"cot": 3}
+
+
+def test_a_plans_options_are_shown_without_the_leases_files():
+    words = rehearsal.plan_command("tools")
+    assert "--reuse_sft" in words and "--train_file" in words
+    assert rehearsal.shown_options(words) == "--arm tools --time_budget_minutes 11 --reuse_sft <a tools-sft lease>"
+
+
+def test_the_plans_table_is_written_from_rehearsals_results_and_says_which_fit(tmp_path):
+    def plan(name, seconds, steps):
+        return {"plan": name, "options": f"--arm {name}", "seconds": seconds, "grpo_steps": steps}
+
+    results = {
+        "date": "2026-11-29T03:00:00+00:00",
+        "commit": "abc1234",
+        "lease_setup_seconds": 142.0,
+        "plans": [plan("cot", 600.0, {"cot": 70}), plan("tools", 780.0, {"tools": 2})],
+    }
+    page = tmp_path / "gpu.md"
+    page.write_text(f"before\n{rehearsal.PLANS_BEGIN}\nold\n{rehearsal.PLANS_END}\nafter\n")
+    (tmp_path / "plans.json").write_text(json.dumps(results))
+    rehearsal.write_results_table(
+        [tmp_path / "plans.json"], page, rehearsal.PLANS_BEGIN, rehearsal.PLANS_END, rehearsal.plans_section, tmp_path
+    )
+    text = page.read_text()
+    assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text
+    assert "| `cot` | `--arm cot` | 10.0 | cot 70 | 12.4: fits | 2026-11-29, abc1234 | `plans.json` |" in text
+    assert "| `tools` | `--arm tools` | 13.0 | tools 2 | 15.4: does not fit |" in text
+
+
+def test_an_unknown_plan_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        rehearsal.main(["--plans", "cot", "tool"])
+    assert "--plans: 'tool' is no make gsm8k plan of scripts/gpu_lease.sh" in capsys.readouterr().err

@@ -40,6 +40,7 @@ from open_r1.demo import gsm8k, gsm8k_launch, pipeline
 from open_r1.demo.settings import GSM8K_FULL
 from open_r1.usage import read_recipe
 from open_r1.utils.gpu_jobs import JobSlots
+from open_r1.utils.results_docs import add_results_options, report_results, write_results_table
 from open_r1.utils.time_limit import RunTimeLimit
 
 
@@ -95,6 +96,95 @@ SCHEDULE_OPTIONS = ("--steps_per_generation", "--gradient_accumulation_steps", "
 SCALE = 1 / 60
 # The earlier run whose base, card and SFT evaluations the rehearsal takes, as `--reuse_base` and `--reuse_sft` do.
 EARLIER_RUN = pipeline.REPO_ROOT / "docs" / "results" / "gsm8k-h100-2026-11-24"
+
+
+# scripts/gpu_lease.sh's plans that run make gsm8k, whose rehearsals docs/gpu.md tables (`--plans`).
+GSM8K_LEASE_PLANS = ("cot", "cot-lr", "cot-calc3", "cot-gen16", "tools-sft", "tools")
+PLANS_PAGE = pipeline.REPO_ROOT / "docs" / "gpu.md"
+PLANS_BEGIN, PLANS_END = "<!-- gsm8k_rehearsal.py plans: begin -->", "<!-- gsm8k_rehearsal.py plans: end -->"
+
+
+def plan_command(plan: str) -> list[str]:
+    """The words of a gpu_lease.sh plan's scripts/gsm8k.py command, as the script's dry run prints it."""
+    import subprocess
+
+    printed = subprocess.run(
+        ["bash", "scripts/gpu_lease.sh", "start", plan],
+        cwd=pipeline.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "GPU_LEASE_DRY_RUN": "1"},
+        check=True,
+    ).stdout
+    # Its make gsm8k line, not the decode step's that a failed run leaves the rest of the lease to.
+    line = next(line for line in printed.splitlines() if "scripts/gsm8k.py" in line)
+    return line.split("scripts/gsm8k.py", 1)[1].split()
+
+
+def plan_options(words: list[str]) -> dict:
+    """`rehearse`'s arguments for a scripts/gsm8k.py command's `words` (its options)."""
+    value = {word: words[index + 1] for index, word in enumerate(words[:-1]) if word.startswith("--")}
+    return {
+        "arms": gsm8k.ARMS if value.get("--arm", "both") == "both" else (value["--arm"],),
+        "time_budget_minutes": float(value["--time_budget_minutes"]) if "--time_budget_minutes" in value else None,
+        "grpo_max_steps": int(value["--grpo_max_steps"]) if "--grpo_max_steps" in value else None,
+        "reuse_sft": "--reuse_sft" in words,
+        "sft_only": "--sft_only" in words,
+        "compile_generation": "--compile_generation" in words,
+    }
+
+
+def shown_options(words: list[str]) -> str:
+    """A command's options without the files, which are the lease's: what tells one plan from another."""
+    files = {"--train_file", "--test_file", "--reuse_base", "--reuse_sft"}
+    kept = [
+        word for index, word in enumerate(words) if word not in files and (index == 0 or words[index - 1] not in files)
+    ]
+    return " ".join(kept + (["--reuse_sft <a tools-sft lease>"] if "--reuse_sft" in words else []))
+
+
+def rehearse_plans(plans: tuple[str, ...], scale: float = SCALE) -> dict:
+    """Each plan rehearsed at the leases' times: its options, run seconds, GRPO steps, with the provenance."""
+    from open_r1.utils.provenance import provenance_record
+
+    rows = []
+    for plan in plans:
+        words = plan_command(plan)
+        result = rehearse(**plan_options(words), scale=scale)
+        rows.append(
+            {
+                "plan": plan,
+                "options": shown_options(words),
+                "seconds": result["seconds"],
+                "grpo_steps": result["grpo_steps"],
+            }
+        )
+    return {
+        "benchmark": "gsm8k_rehearsal",
+        **provenance_record(),
+        "lease_seconds": dataclasses.asdict(LEASE_SECONDS),
+        "lease_setup_seconds": LEASE_SETUP_SECONDS,
+        "plans": rows,
+    }
+
+
+def plans_section(entries: list[tuple[dict, pathlib.Path]], lease_minutes: float = 15.0) -> str:
+    """docs/gpu.md's table of the rehearsed plans, from `rehearse_plans`' results files."""
+    from open_r1.utils.results_docs import markdown_table, results_cell
+
+    rows = []
+    for results, path in entries:
+        for plan in results["plans"]:
+            with_setup = (plan["seconds"] + results["lease_setup_seconds"]) / 60
+            steps = ", ".join(f"{arm} {count}" for arm, count in plan["grpo_steps"].items()) or "none (SFT only)"
+            rows.append([
+                f"`{plan['plan']}`", f"`{plan['options']}`", f"{plan['seconds'] / 60:.1f}", steps,
+                f"{with_setup:.1f}: {'fits' if with_setup <= lease_minutes else 'does not fit'}",
+                f"{results['date'][:10]}, {results['commit'] or 'no commit'}", results_cell(path),
+            ])  # fmt: skip
+    header = ["plan", "scripts/gsm8k.py options", "run, min", "GRPO steps",
+              f"with the lease's start and install, min (of {lease_minutes:g})", "rehearsed", "results"]  # fmt: skip
+    return f"{PLANS_BEGIN}\n{markdown_table(header, rows)}\n{PLANS_END}"
 
 
 class Rehearsal:
@@ -288,7 +378,27 @@ def main(argv: list[str] | None = None) -> dict:
         help=f"Seconds of the lease rehearsed in one second (default {1 / SCALE:g}); far higher, and the "
         "rehearsal's own overheads, which are not sped up, start to count.",
     )
+    parser.add_argument(
+        "--plans",
+        nargs="*",
+        default=None,
+        metavar="PLAN",
+        help=f"Rehearse these scripts/gpu_lease.sh plans (none given: {', '.join(GSM8K_LEASE_PLANS)}) instead, for "
+        "docs/gpu.md's table: with --output, their results file.",
+    )
+    add_results_options(parser)
     args = parser.parse_args(argv)
+    if args.write_docs:
+        write_results_table(args.write_docs, PLANS_PAGE, PLANS_BEGIN, PLANS_END, plans_section, pipeline.REPO_ROOT)
+        return {}
+    if args.plans is not None:
+        unknown = sorted(set(args.plans) - set(GSM8K_LEASE_PLANS))
+        if unknown:
+            parser.error(f"--plans: {unknown[0]!r} is no make gsm8k plan of scripts/gpu_lease.sh; expected some of "
+                         f"{', '.join(GSM8K_LEASE_PLANS)}")  # fmt: skip
+        results = rehearse_plans(tuple(args.plans) or GSM8K_LEASE_PLANS, 1 / args.speedup)
+        report_results(results, args.output, plans_section)
+        return results
     if args.speedup <= 0:
         parser.error(f"--speedup: expected a positive number, got {args.speedup:g}")
     arms = gsm8k.ARMS if args.arm == "both" else (args.arm,)
