@@ -164,6 +164,7 @@ def test_the_plans_table_is_written_from_rehearsals_results_and_says_which_fit(t
     )
     text = page.read_text()
     assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text
+    assert text.count(rehearsal.PLANS_BEGIN) == text.count(rehearsal.PLANS_END) == 1
     assert "| `cot` | `--arm cot` | 10.0 | cot 70 | 12.4: fits | 2026-11-29, abc1234 | `plans.json` |" in text
     assert "| `tools` | `--arm tools` | 13.0 | tools 2 | 15.4: does not fit |" in text
 

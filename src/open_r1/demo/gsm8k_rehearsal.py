@@ -184,7 +184,7 @@ def plans_section(entries: list[tuple[dict, pathlib.Path]], lease_minutes: float
             ])  # fmt: skip
     header = ["plan", "scripts/gsm8k.py options", "run, min", "GRPO steps",
               f"with the lease's start and install, min (of {lease_minutes:g})", "rehearsed", "results"]  # fmt: skip
-    return f"{PLANS_BEGIN}\n{markdown_table(header, rows)}\n{PLANS_END}"
+    return markdown_table(header, rows)
 
 
 class Rehearsal:
