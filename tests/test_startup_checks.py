@@ -498,6 +498,11 @@ def test_a_misspelt_reward_is_named_before_any_other_check_reads_the_names(tmp_p
         ("sft", "--learning_rate", "-1e-3", "learning_rate must be a step size >= 0, got -0.001"),
         ("grpo", "--beta", "-1", r"beta \(the KL coefficient\) must be >= 0, got -1"),
         ("grpo", "--gradient_accumulation_steps", "0", "gradient_accumulation_steps must be at least 1, got 0"),
+        # A newcomer audit's: num_generations 0 divided by zero in TRL; the next two failed after "*** Train ***".
+        ("grpo", "--num_generations", "0", "num_generations must be at least 2, got 0: GRPO's advantage is each"),
+        ("grpo", "--steps_per_generation", "0", "steps_per_generation must be at least 1, got 0"),
+        ("grpo", "--generation_batch_size", "0", "generation_batch_size must be at least 1, got 0"),
+        ("grpo", "--num_iterations", "0", "num_iterations must be at least 1, got 0"),
         ("sft", "--per_device_train_batch_size", "0", "per_device_train_batch_size must be at least 1, got 0"),
         ("sft", "--seed", "-1", r"seed must be >= 0 \(numpy takes seeds up to 2\*\*32 - 1\), got -1"),
         ("grpo", "--max_steps", "0", "max_steps 0 trains nothing; -1 .* trains num_train_epochs instead"),

@@ -571,6 +571,14 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         for name, choices in GRPO_CHOICES.items():
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
+        if self.num_generations is not None and self.num_generations < 2:  # TRL 1.16 divides by it before it checks
+            raise UsageError(
+                f"num_generations must be at least 2, got {self.num_generations}: GRPO's advantage is each completion's "
+                "reward against the others of its prompt"
+            )
+        for name in ("generation_batch_size", "steps_per_generation", "num_iterations"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise UsageError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.dynamic_sampling_max_rounds < 2:
             raise ValueError(
                 "dynamic_sampling_max_rounds must be at least 2 (one generation batch, then refills), got "
