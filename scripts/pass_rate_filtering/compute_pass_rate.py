@@ -140,8 +140,16 @@ class PassRateGenerationArguments:
     seed: int = field(default=42, metadata={"help": "Sampling seed."})
 
     def __post_init__(self):
-        if self.num_generations < 1:
-            raise ValueError(f"num_generations must be at least 1, got {self.num_generations}")
+        for name in ("num_generations", "max_completion_length", "batch_size", "max_concurrent_requests",
+                     "tensor_parallel_size"):  # fmt: skip
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature:g}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1] (1.0 keeps every token), got {self.top_p:g}")
+        if not 0 < self.gpu_memory_utilization <= 1:
+            raise ValueError(f"gpu_memory_utilization must be in (0, 1], got {self.gpu_memory_utilization:g}")
         if self.temperature == 0 and self.num_generations > 1:
             raise ValueError(
                 f"num_generations {self.num_generations} at temperature 0: every completion would be the greedy one, "

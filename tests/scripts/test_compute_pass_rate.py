@@ -175,6 +175,23 @@ def test_several_greedy_generations_are_refused_as_making_every_pass_rate_0_or_1
     script.PassRateGenerationArguments(model_name_or_path="m", temperature=0.0, num_generations=1)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("batch_size", 0, "batch_size must be at least 1, got 0"),
+        ("max_completion_length", 0, "max_completion_length must be at least 1, got 0"),
+        ("max_concurrent_requests", -1, "max_concurrent_requests must be at least 1, got -1"),
+        ("temperature", -1.0, "temperature must be >= 0, got -1"),
+        ("top_p", 2.0, r"top_p must be in \(0, 1\] \(1.0 keeps every token\), got 2"),
+        ("gpu_memory_utilization", 1.5, r"gpu_memory_utilization must be in \(0, 1\], got 1.5"),
+    ],
+)
+def test_numbers_sampling_cannot_use_are_refused_before_the_model_loads(script, field, value, message):
+    """A newcomer audit's: batch_size 0 or -1 failed after generating, temperature -1 and top_p 2 ran greedily."""
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        script.PassRateGenerationArguments(model_name_or_path="m", backend="vllm", **{field: value})
+
+
 @pytest.mark.timeout(120)
 def test_code_rows_whose_tests_all_expect_nothing_are_reported_by_id(script, tmp_path, monkeypatch, caplog):
     def info(*outputs):
