@@ -410,6 +410,19 @@ def test_the_project_parsers_take_an_option_spelled_with_underscores_or_dashes()
         parser.parse_args(["--dataset-name", "d", "--dataset_nmae", "e"])
 
 
+def test_the_project_parsers_read_no_option_from_its_first_letters():
+    """A newcomer audit's: `gsm8k.py --arms cot` was read as --arms_at_once, and blamed the value `cot`."""
+    from open_r1.usage import ArgumentParser
+
+    parser = ArgumentParser()
+    parser.add_argument("--arm", default="both")
+    parser.add_argument("--arms_at_once", action="store_true")
+    with pytest.raises(UsageError, match=r"^unknown option --arms \(did you mean --arm\?\)"):
+        parser.parse_args(["--arms", "cot"])
+    with pytest.raises(UsageError, match=r"^unknown option --arms_at \(did you mean --arms_at_once\?\)"):
+        parser.parse_args(["--arms_at"])
+
+
 def test_a_recipe_that_sets_a_field_twice_is_refused_at_the_second(tmp_path):
     """Found by an audit: the later value won silently (and recipes/Qwen2.5-1.5B-Instruct/grpo/config_dapo.yaml set
     loss_type twice)."""

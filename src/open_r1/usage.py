@@ -116,6 +116,10 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse's parser whose mistakes are `UsageError`s: `exit_on_usage_error` prints one line for them, where
     argparse prints its whole usage first."""
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # a misspelt option is reported, not read as the option it starts
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):
         raise UsageError(message + _closest_choice(message))
 

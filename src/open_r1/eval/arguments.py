@@ -256,7 +256,6 @@ def parse_command_line(argv: list[str] | None = None) -> EvaluateArguments:
         prog="python -m open_r1.evaluate",
         usage="%(prog)s --task NAME --data_files FILE --output_dir DIR (--model M | --predictions FILE) [--FIELD VALUE ...]",
         description=EvaluateArguments.__doc__,
-        allow_abbrev=False,  # a misspelt option is reported, not read as the option it starts
     )
     # --help lists the tool fields (most from the mixed-in ToolArguments, first in field order) last, apart.
     tool_group = parser.add_argument_group("tool use: --tools and the settings it reads")
