@@ -4,6 +4,7 @@ open_r1.data.benchmarks)."""
 import gzip
 import json
 import pathlib
+import time
 
 import pytest
 
@@ -63,6 +64,18 @@ def test_grading_predictions_reports_pass_and_majority_scores_with_standard_erro
     assert results["num_ungraded"] == 0
     on_disk = json.loads((tmp_path / "out" / "results.json").read_text())
     assert on_disk == results
+
+
+def test_results_say_when_at_which_commit_and_on_which_machine_they_were_measured(
+    tmp_path, benchmark_file, predictions_file
+):
+    """A results file cited in docs/ stands without the prose around it (the fidelity run's had none)."""
+    from open_r1.utils.provenance import git_commit, read_provenance
+
+    provenance = read_provenance(run(tmp_path, benchmark_file, predictions=str(predictions_file)))
+    assert provenance["date"].startswith(time.strftime("%Y-", time.gmtime())) and provenance["commit"] == git_commit()
+    assert provenance["machine"]["cpu"] and provenance["machine"]["load_average_at_end"] is not None
+    assert provenance["versions"]["torch"]
 
 
 def test_details_record_every_completion_with_its_extracted_answer_and_verdict(

@@ -51,6 +51,7 @@ from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, sample_compl
 from open_r1.eval.metrics import summarize_scores
 from open_r1.usage import UsageError, one_line
 from open_r1.utils.decoding_tally import DecodingTally
+from open_r1.utils.provenance import provenance_record, with_end_load
 from open_r1.utils.results_docs import save_results
 
 logger = logging.getLogger(__name__)
@@ -161,6 +162,7 @@ def write_outputs(
     grades: list[list[float | None]],
     finish_reasons: list[list[str]] | None = None,
     decoding: dict | None = None,
+    provenance: dict | None = None,
 ) -> dict:
     """Writes details.jsonl and results.json into `args.output_dir`; returns the results.
 
@@ -227,6 +229,7 @@ def write_outputs(
             "compile_decoding": args.compile_decoding,
             "tool_rollout_chunk_tokens": args.tool_rollout_chunk_tokens if args.tools else None,
         },
+        **(provenance or {}),  # when, at which commit, on which machine (`open_r1.utils.provenance`)
     }
     save_results(output_dir / "results.json", results, quiet=True)
     return results
@@ -237,6 +240,7 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[..., None] | None = 
 
     `on_progress(done, total)` follows generation, with the tool round as a third argument where the model calls
     tools (None with rows joining; see `open_r1.eval.decoding.sample_completions`)."""
+    provenance = provenance_record()
     try:  # the files' contents: each mistake names its file and line, in one line before the model loads
         all_problems = load_problems(args.data_files)
         problems = all_problems[: args.limit] if args.limit is not None else all_problems
@@ -276,7 +280,9 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[..., None] | None = 
     answers, grades = grade_completions(
         problems, completions, args.reward_num_workers, args.reward_timeout_seconds, args.prompt_style
     )
-    return write_outputs(args, problems, prompts, completions, answers, grades, finish_reasons, decoding)
+    return write_outputs(
+        args, problems, prompts, completions, answers, grades, finish_reasons, decoding, with_end_load(provenance)
+    )
 
 
 def gpu_memory_reserved_peak_gib() -> float | None:
