@@ -309,6 +309,17 @@ def test_a_pathological_answer_is_cut_off_at_the_time_limit_and_graded_zero():
     assert elapsed < 3.0
 
 
+@pytest.mark.timeout(60)
+def test_an_answer_that_stalls_the_grader_costs_one_alarm_and_is_counted_ungraded():
+    """A red team's: 9^{9^{9^{9}}} ran out of the pre-check's alarm and then of verify's (4 s of a worker each), and
+    was graded plain wrong, so rewards/accuracy/ungraded stayed 0 and no warning came."""
+    from open_r1.rewards.accuracy import graded_batch
+
+    completions = ["<think>\nx\n</think>\n\\boxed{42}", "<think>\nx\n</think>\n\\boxed{9^{9^{9^{9}}}}"]
+    grades = graded_batch(completions, ["42", "42"], num_workers=1, timeout=5.0)
+    assert (grades.rewards, grades.ungraded) == ((1.0, 0.0), 1)
+
+
 def test_answers_math_verify_did_not_finish_are_logged_as_a_share_and_warned_about_once(monkeypatch, caplog):
     """Found by an audit: answers cut off at the time limit became 0.0 with no word, so a grader too slow for honest
     answers looked like a model that answers wrong."""

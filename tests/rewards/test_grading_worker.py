@@ -18,6 +18,7 @@ import random
 import time
 
 import pytest
+import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from math_verify import verify
@@ -345,3 +346,30 @@ def test_a_number_subscript_that_is_no_base_is_a_hedge(answer):
 )
 def test_bases_and_subscripts_of_names_are_no_hedge(gold, answer):
     assert grades_against(gold, answer)
+
+
+def test_a_pre_check_out_of_time_is_no_grade_and_verify_is_not_tried(monkeypatch):
+    from open_r1.rewards import grading_worker
+
+    monkeypatch.setattr(grading_worker, "_pair_clearly_different", lambda gold, answer: time.sleep(3))
+    monkeypatch.setattr(grading_worker, "verify", lambda *args, **kwargs: pytest.fail("verify ran"))
+    gold = parse_gold("42", TIMEOUT)
+    assert parsed_answers_match(gold, parse_answer("9^{9^{9}}", KIND_BOXED, TIMEOUT), 2.0) is None
+
+
+def test_a_comparison_verify_gave_up_on_is_no_grade_and_a_match_after_it_still_counts(monkeypatch):
+    """verify answers False when its alarm stops a comparison; one that took the alarm's whole time was stopped."""
+    from open_r1.rewards import grading_worker
+
+    def slow_then_equal(gold, answer, timeout_seconds):
+        if isinstance(answer, str):
+            return answer.strip() == "7"
+        time.sleep(timeout_seconds)
+        return False
+
+    monkeypatch.setattr(grading_worker, "_clearly_different", lambda *args: False)
+    monkeypatch.setattr(grading_worker, "verify", slow_then_equal)
+    assert parsed_answers_match([sympy.Integer(8)], [sympy.Integer(8), "8"], 2.0) is None
+    assert parsed_answers_match([sympy.Integer(7), "7"], [sympy.Integer(7), "7"], 2.0) is True
+    monkeypatch.setattr(grading_worker, "verify", lambda gold, answer, timeout_seconds: False)
+    assert parsed_answers_match([sympy.Integer(8)], [sympy.Integer(9)], 2.0) is False

@@ -202,7 +202,8 @@ def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float)
     for position, pair in enumerate(pair_of_completion):
         if pair is not None:
             rewards[position] = 1.0 if verdicts[pair] is True else 0.0
-            ungraded += verdicts[pair] is TIMED_OUT or verdicts[pair] is CRASHED
+            # None: the worker's comparison ran out of math-verify's time, short of the pool's hard limit.
+            ungraded += verdicts[pair] is None or verdicts[pair] is TIMED_OUT or verdicts[pair] is CRASHED
     return Grades(tuple(rewards), ungraded)
 
 

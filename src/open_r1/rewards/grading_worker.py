@@ -61,6 +61,8 @@ BOXED_ANSWER_EXTRACTION = [
 ANSWER_BLOCK_EXTRACTION = [LatexExtractionConfig(), ExprExtractionConfig()]
 
 WORKER_MEMORY_LIMIT_BYTES = 4 * 1024**3
+# A comparison that took its alarm's whole time, less this, was stopped by it (alarms fire on whole seconds).
+_ALARM_SLACK_SECONDS = 0.05
 
 
 def _seconds(timeout: float) -> int:
@@ -485,9 +487,10 @@ def states_another_value(answer: str, kind: str, parsed: list, timeout: float) -
     return _within_time(lambda: _approximations_disagree(sides, parses), timeout)
 
 
-def _clearly_different(gold_parsed: list, answer_parsed: list, timeout: float) -> bool:
+def _clearly_different(gold_parsed: list, answer_parsed: list, timeout: float) -> bool | None:
     """True when no pair of gold and answer parses can match (see `_pair_clearly_different`); verify compares every
-    pair, text against text and sympy against sympy."""
+    pair, text against text and sympy against sympy. None when the check ran out of time: evaluating an honest answer
+    at two points is quick, and verify would spend its own alarm on the same expression."""
     gold_strings = {g.strip() for g in gold_parsed if isinstance(g, str)}
     if any(isinstance(a, str) and a.strip() in gold_strings for a in answer_parsed):
         return False
@@ -499,18 +502,37 @@ def _clearly_different(gold_parsed: list, answer_parsed: list, timeout: float) -
         return alarm_timeout(_seconds(timeout))(
             lambda: all(_pair_clearly_different(g, a) for g in gold_objects for a in answer_objects)
         )()
+    except TimeoutError:
+        return None
     except Exception:
         return False
 
 
-def answers_match(gold_parsed: list, answer: str, kind: str, timeout: float) -> bool:
+def answers_match(gold_parsed: list, answer: str, kind: str, timeout: float) -> bool | None:
     return parsed_answers_match(gold_parsed, parse_answer(answer, kind, timeout), timeout)
 
 
-def parsed_answers_match(gold_parsed: list, answer_parsed: list, timeout: float) -> bool:
-    if not answer_parsed or _clearly_different(gold_parsed, answer_parsed, timeout):
+def parsed_answers_match(gold_parsed: list, answer_parsed: list, timeout: float) -> bool | None:
+    """True or False; None when the pre-check, or one of verify's comparisons that did not match, ran out of time
+    (the parent counts the answer ungraded, reward 0). Once the pre-check has, verify is not tried: an answer built to
+    stall the grader costs one alarm, not two."""
+    if not answer_parsed:
         return False
-    return bool(verify(gold_parsed, answer_parsed, timeout_seconds=_seconds(timeout)))
+    different = _clearly_different(gold_parsed, answer_parsed, timeout)
+    if different is None:
+        return None
+    if different:
+        return False
+    # verify pair by pair, as verify(gold_parsed, answer_parsed) compares them: it answers False for a comparison
+    # its alarm stopped, which only then has taken the alarm's whole time.
+    seconds, out_of_time = _seconds(timeout), False
+    for gold in gold_parsed:
+        for answer in answer_parsed:
+            started = time.monotonic()
+            if verify(gold, answer, timeout_seconds=seconds):
+                return True
+            out_of_time = out_of_time or time.monotonic() - started >= seconds - _ALARM_SLACK_SECONDS
+    return None if out_of_time else False
 
 
 def _read_frame(stream) -> object:
