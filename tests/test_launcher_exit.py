@@ -78,3 +78,49 @@ def test_the_root_cause_of_a_child_failed_error_decides(root_cause_status, quiet
     later.timestamp = root_cause.timestamp + 1
     error = ChildFailedError("src/open_r1/sft.py", {0: root_cause, 1: later})
     assert launcher_exit.stopped_on_usage_error(error) is quiet
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["accelerate", "launch", "--config_file", "recipes/accelerate_configs/zer03.yaml", "src/open_r1/sft.py"],
+        ["accelerate", "launch", "--config_file=recipes/accelerate_configs/zer03.yaml", "src/open_r1/sft.py"],
+    ],
+)
+def test_a_missing_accelerate_config_file_is_named_with_the_close_ones(argv):
+    line = launcher_exit.missing_config_file(FileNotFoundError("accelerate's"), argv)
+    assert line == (
+        "--config_file: no such file or folder: recipes/accelerate_configs/zer03.yaml (did you mean "
+        "recipes/accelerate_configs/zero3.yaml or recipes/accelerate_configs/zero2.yaml?)"
+    )
+
+
+@pytest.mark.parametrize(
+    "error, argv",
+    [
+        (FileNotFoundError(), ["accelerate", "launch", "--config_file", "recipes/accelerate_configs/zero3.yaml"]),
+        (FileNotFoundError(), ["accelerate", "launch", "sft.py", "--config_file", "nope.yaml"]),  # the script's
+        (FileNotFoundError(), ["accelerate", "config", "--config_file", "nope.yaml"]),
+        (KeyError("nope"), ["accelerate", "launch", "--config_file", "nope.yaml"]),
+    ],
+)
+def test_other_errors_and_config_files_that_exist_are_left_to_accelerate(error, argv):
+    assert launcher_exit.missing_config_file(error, argv) is None
+
+
+@pytest.mark.timeout(120)
+def test_accelerate_launch_with_a_mistyped_config_file_is_one_line_and_status_2():
+    """A newcomer audit's: accelerate's FileNotFoundError traceback, 15 lines, exit status 1, no close name."""
+    import pathlib
+    import sys
+
+    from tests.support import REPO_ROOT
+
+    result = subprocess.run(
+        [str(pathlib.Path(sys.executable).with_name("accelerate")), "launch", "--config_file", "recipes/accelerate_configs/zer03.yaml",
+         "src/open_r1/sft.py", "--config", "recipes/tiny/sft/config_cpu.yaml"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=100,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr[-2000:]
+    assert result.stderr.startswith("accelerate launch: error: --config_file: no such file or folder: ")
+    assert result.stderr.count("\n") == 1 and "did you mean recipes/accelerate_configs/zero3.yaml" in result.stderr

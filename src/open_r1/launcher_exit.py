@@ -10,6 +10,9 @@ starts; when that Python is the `accelerate` command, `install()`:
 - drops the agent's log lines about a child that exited with status 2 and the closing signals sent to the others;
 - turns the uncaught exception of such a launch into exit status 2, with nothing printed (the child said why).
 
+A `--config_file` that does not exist (accelerate raises FileNotFoundError before launching anything) is one line
+too, `accelerate launch: error: --config_file: ...` with the close file names, and exit status 2.
+
 Any other failure (a crash, a signal, another exit status) keeps the launcher's full report. Only the root cause
 (the first child to fail) counts. Remove this module and its `.pth` once accelerate exits with the child's status
 without a traceback.
@@ -70,6 +73,29 @@ def stopped_on_usage_error(error: BaseException) -> bool:
     return False
 
 
+def missing_config_file(error: BaseException, argv: list[str]) -> str | None:
+    """The line for `accelerate launch --config_file <no such file>`, or None for any other error."""
+    if not isinstance(error, FileNotFoundError) or argv[1:2] != ["launch"]:
+        return None
+    given = None
+    for index, word in enumerate(argv):
+        if word == "--config_file" and index + 1 < len(argv):
+            given = argv[index + 1]
+        elif word.startswith("--config_file="):
+            given = word.split("=", 1)[1]
+        if given is not None or word.endswith(".py"):  # the script's own options come after it
+            break
+    if given is None or os.path.exists(os.path.expanduser(given)):
+        return None
+    from open_r1.usage import UsageError, check_local_path  # an error path: the start-up of every Python stays light
+
+    try:
+        check_local_path("--config_file", given, local_only=True)
+    except UsageError as usage:
+        return str(usage)
+    return None
+
+
 def install() -> None:
     """In the `accelerate` command only: the log filter and an exception hook for launches that stopped on a
     usage error; every other exception goes to the hook that was there before."""
@@ -80,6 +106,10 @@ def install() -> None:
     previous_hook = sys.excepthook
 
     def exit_quietly_on_usage_error(kind, error, traceback) -> None:
+        line = missing_config_file(error, sys.argv)
+        if line is not None:
+            print(f"accelerate launch: error: {line}", file=sys.stderr, flush=True)
+            os._exit(USAGE_ERROR_STATUS)
         if not stopped_on_usage_error(error):
             previous_hook(kind, error, traceback)
             return
