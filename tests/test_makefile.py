@@ -39,6 +39,26 @@ def test_the_variables_a_target_reads_and_the_global_ones_pass():
         assert result.returncode == 0, result.stderr
 
 
+def test_the_environments_variables_of_the_same_names_change_no_run():
+    """A newcomer audit's: FAST=1 or OUTPUT_DIR exported for something else changed `make demo` without a word."""
+    environment = {
+        **{name: value for name, value in os.environ.items() if name not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")},
+        "FAST": "1", "OUTPUT_DIR": "/tmp/elsewhere", "LIMIT": "3", "MODEL": "exported/model",
+    }  # fmt: skip
+    for command in (["demo"], ["evaluate", "BACKEND=cpu", "MODEL=m", "TASK=t", "DATA=d"]):
+        result = subprocess.run(
+            ["make", "-n", *command], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        assert not {"--fast", "/tmp/elsewhere", "--limit", "exported/model"} & set(result.stdout.split()), (
+            result.stdout
+        )
+    result = subprocess.run(
+        ["make", "-n", "demo", "FAST=1"], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert "--fast" in result.stdout.split() and "/tmp/elsewhere" not in result.stdout
+
+
 def test_under_another_make_its_variables_are_not_this_makes_mistakes():
     """Found by a review: `make outer CUDA=1` running `$(MAKE) -C open-r1 demo` would have refused CUDA."""
     environment = {**os.environ, "MAKELEVEL": "1"}
