@@ -343,6 +343,11 @@ def test_sharegpt_conversations_train_as_trl_renames_them_and_other_turns_are_na
         check_sft_dataset(dataset(train=[{"messages": odd}]), *sft_args())
     # A text column beside turns of another shape: TRL trains on the text.
     check_sft_dataset(dataset(train=[{"text": "1+1=2", "messages": odd}]), *sft_args())
+    # A newcomer audit's: turns written as plain strings were said to have "keys None".
+    with pytest.raises(
+        UsageError, match=r"turn 0 is a str, not a mapping: 'messages' turns are \{'role', 'content'\}$"
+    ):
+        check_sft_dataset(dataset(train=[{"messages": ["1+1?", "2"]}]), *sft_args())
 
 
 def test_completion_only_loss_without_prompt_and_completion_columns_is_refused():

@@ -521,8 +521,9 @@ def _check_turns(column: str, turns: list, where: str) -> None:
         if keys is None or role_key not in keys or not {content_key, "tool_calls"} & set(keys):
             other = next(name for name in TURN_KEYS if name != column)
             hint = f" (TRL reads those under '{other}')" if keys and set(TURN_KEYS[other]) <= set(keys) else ""
+            found = f"has keys {keys}" if keys is not None else f"is a {type(turn).__name__}, not a mapping"
             raise UsageError(
-                f"{where}; its first row's turn {number} has keys {keys}: '{column}' turns are "
+                f"{where}; its first row's turn {number} {found}: '{column}' turns are "
                 f"{{'{role_key}', '{content_key}'}}{hint}"
             )
         if turn[role_key] in SHAREGPT_ROLES:

@@ -383,7 +383,12 @@ def test_a_device_that_is_not_one_or_not_here_is_refused_before_the_model_loads(
             "unknown option --reward_timeout_second (did you mean --reward_timeout_seconds?)",
         ),
         (["--max_new_tokens", "abc"], "argument --max_new_tokens/--max-new-tokens: invalid int value: 'abc'"),
-        (["--max_new_tokens", "0"], "--max_new_tokens and --batch_size must be >= 1"),
+        (["--max_new_tokens", "0"], "--max_new_tokens must be at least 1, got 0"),
+        (["--batch_size", "-2"], "--batch_size must be at least 1, got -2"),
+        (
+            ["--prompt_style", "boxd"],
+            "--prompt_style must be one of boxed, plain, got 'boxd' (did you mean --prompt_style boxed?)",
+        ),
         (["--code_num_workers", "3"], "--code_num_workers is set but --tools is empty"),
         (["--tool_rollout_chunk_tokens", "96"], "--tool_rollout_chunk_tokens is set but --tools is empty"),
         (
@@ -404,6 +409,12 @@ def test_every_mistake_on_the_command_line_is_one_usage_error_before_anything_lo
     with pytest.raises(UsageError) as raised:
         parse_command_line([*argv, *extra])
     assert message in str(raised.value)
+
+
+def test_a_misspelt_option_is_named_before_a_missing_required_one():
+    """A newcomer audit's: `--seeed 3 --task x` said --data_files and --output_dir were missing, not --seeed."""
+    with pytest.raises(UsageError, match=r"^unknown option --seeed \(did you mean --seed\?\); --help lists them$"):
+        parse_command_line(["--seeed", "3", "--task", "x"])
 
 
 def test_a_missing_local_benchmark_file_is_named_with_the_close_existing_ones(tmp_path, benchmark_file):

@@ -10,6 +10,7 @@ Not covered: the evaluation itself (`open_r1.eval.offline`) and lighteval's own 
 """
 
 import re
+import sys
 from dataclasses import dataclass, field, fields
 from typing import Optional
 
@@ -20,7 +21,15 @@ from open_r1.sandbox.config import DEFAULT_SANDBOX_WORKERS
 from open_r1.tools import check_tool_names, python_tool
 from open_r1.tools.arguments import ToolArguments
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
-from open_r1.usage import ArgumentParser, UsageError, check_local_path, check_output_folder, one_line, unknown_names
+from open_r1.usage import (
+    ArgumentParser,
+    UsageError,
+    check_local_path,
+    check_output_folder,
+    did_you_mean,
+    one_line,
+    unknown_names,
+)
 
 DEFAULT_TEMPERATURE = 0.6
 DEFAULT_TOP_P = 0.95
@@ -170,7 +179,10 @@ class EvaluateArguments(ToolArguments):
 
     def _check_prompt(self):
         if self.prompt_style not in PROMPT_STYLES:
-            raise UsageError(f"--prompt_style must be one of {PROMPT_STYLES}, got {self.prompt_style!r}")
+            raise UsageError(
+                f"--prompt_style must be one of {', '.join(PROMPT_STYLES)}, got {self.prompt_style!r}"
+                + did_you_mean(self.prompt_style, PROMPT_STYLES, "--prompt_style ")
+            )
         if self.num_fewshot > 0 and self.prompt_style != "plain":
             raise UsageError("--num_fewshot needs --prompt_style plain (the boxed style has no worked examples)")
         check_fewshot_settings(self.num_fewshot, self.fewshot_file, lambda name, value: f"--{name} {value}")
@@ -217,8 +229,9 @@ class EvaluateArguments(ToolArguments):
                 f"--num_samples {self.num_samples} at --temperature 0: every sample would be the greedy completion, "
                 "and their spread no measure of anything; use --num_samples 1, or a temperature above 0"
             )
-        if self.max_new_tokens < 1 or self.batch_size < 1:
-            raise ValueError("--max_new_tokens and --batch_size must be >= 1")
+        for name in ("max_new_tokens", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name} must be at least 1, got {getattr(self, name)}")
         self._check_device()
         if self.compile_decoding and (self.predictions is not None or self.device == "cpu"):
             where = "--predictions grades saved completions" if self.device != "cpu" else "--device cpu has no GPU"
@@ -264,10 +277,13 @@ def parse_command_line(argv: list[str] | None = None) -> EvaluateArguments:
     for action in sorted(moved, key=lambda action: tool_options.index(action.dest)):
         parser._optionals._group_actions.remove(action)
         tool_group._group_actions.append(action)
-    _, remaining = parser.parse_known_args(argv)
-    unknown = [argument.split("=")[0].removeprefix("--") for argument in remaining if argument.startswith("--")]
+    # Unknown options first: argparse would name a missing required option before a misspelt one (`--seeed 3`).
+    words = sys.argv[1:] if argv is None else argv
+    unknown = [word.split("=")[0][2:] for word in words if word.startswith("--") and len(word) > 2]
+    unknown = [name for name in unknown if f"--{name}" not in parser._option_string_actions]
     if unknown:
         raise UsageError(unknown_names(unknown, (item.name for item in fields(EvaluateArguments)), "option", "--"))
+    _, remaining = parser.parse_known_args(argv)
     if remaining:
         raise UsageError(f"unexpected argument(s) {remaining}; every setting is --FIELD VALUE, --help lists them")
     try:
