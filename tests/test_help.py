@@ -74,3 +74,24 @@ def test_generate_takes_its_defaults_from_the_pipeline_it_builds():
     for name, parameter in parameters.items():
         if parameter.default is not inspect.Parameter.empty and name not in own:
             assert getattr(args, shared.get(name, name)) == parameter.default, name
+
+
+def test_a_trainers_help_lists_its_fields_by_dataclass_with_the_tool_fields_last():
+    """A newcomer audit's: grpo.py --help was one "options" list of 1,431 lines that started with the python tool."""
+    from trl import ModelConfig
+
+    from open_r1.configs import RecipeParser
+
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), description="GRPO.")
+    printed = parser.format_help()
+    headings = [line for line in printed.splitlines() if line and not line.startswith(" ") and line.endswith(":")]
+    assert [heading.split(":")[0] for heading in headings] == [
+        "recipe", "options", "GRPOScriptArguments", "GRPOConfig", "ModelConfig", "tool use"
+    ]  # fmt: skip
+    starts = [printed.index(f"\n{heading}\n") for heading in headings] + [len(printed)]
+    sections = {heading: printed[start:end] for heading, start, end in zip(headings, starts, starts[1:])}
+    assert "--dataset_name" in sections[headings[2]] and "--learning_rate" in sections[headings[3]]
+    assert "--model_name_or_path" in sections[headings[4]]
+    tool_use = sections[headings[5]]
+    assert tool_use.splitlines()[2].startswith("  --tools ") and "--python_tool_provider" in tool_use
+    assert "--python_tool" not in printed.split(headings[5])[0] and "--tools " not in printed.split(headings[5])[0]

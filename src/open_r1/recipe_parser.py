@@ -128,6 +128,33 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         )
         # Shown first: the other groups list every field.
         self._action_groups.insert(0, self._action_groups.pop())
+        self._group_fields_by_dataclass()
+
+    def _group_fields_by_dataclass(self) -> None:
+        """--help lists each dataclass's fields under its own heading (script, training, model), in the order given,
+        with the tool fields last, apart: one "options" list of a thousand lines started with them."""
+        owner = {}
+        for kind in self.dataclass_types:
+            for item in fields(kind):
+                owner.setdefault(item.name, kind)
+        groups = {}
+        for kind in self.dataclass_types:
+            summary = (kind.__doc__ or "").strip().split("\n")[0].strip().rstrip(".")
+            groups[kind] = self.add_argument_group(f"{kind.__name__}: {summary}" if summary else kind.__name__)
+        tool_group = None
+        for action in list(self._optionals._group_actions):
+            kind = owner.get(action.dest)
+            if kind is None:  # --help
+                continue
+            if action.dest == "tools" or action.dest.startswith("python_tool_"):
+                tool_group = tool_group or self.add_argument_group("tool use: tools and the python tool's settings")
+                target = tool_group
+            else:
+                target = groups[kind]
+            self._optionals._group_actions.remove(action)
+            target._group_actions.append(action)
+        if tool_group is not None:  # `tools` first: the settings below are read only with it
+            tool_group._group_actions.sort(key=lambda action: action.dest != "tools")
 
     def parse_args_and_config(self, args=None, return_remaining_strings=False, **kwargs):
         args = split_config_option(list(args) if args is not None else sys.argv[1:])

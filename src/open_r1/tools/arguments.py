@@ -34,7 +34,7 @@ class PythonToolArguments:
 
     python_tool_provider: str = field(
         default=DEFAULT_PROVIDER,
-        metadata={"help": f"Python tool: where it runs code, one of {TOOL_PROVIDERS}."},
+        metadata={"help": f"Python tool: where it runs code, one of {', '.join(TOOL_PROVIDERS)}."},
     )
     python_tool_wall_seconds: float = field(
         default=DEFAULT_WALL_SECONDS,
@@ -81,7 +81,7 @@ class ToolArguments(PythonToolArguments):
     tools: list[str] = field(
         default_factory=list,
         metadata={
-            "help": f"Tools the model may call while it generates (some of {TOOLS}; see open_r1.tools): GRPO trains "
+            "help": f"Tools the model may call while it generates (some of: {', '.join(TOOLS)}; see open_r1.tools): GRPO trains "
             "the policy with them, and the evaluator measures a model trained with a tool with it. Their rounds per "
             "completion: max_tool_calling_iterations; their total time: python_tool_rollout_seconds."
         },
