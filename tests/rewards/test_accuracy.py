@@ -48,6 +48,23 @@ def test_extract_answer_returns_none_without_an_answer_or_with_unbalanced_braces
     assert extract_answer("") is None
 
 
+def test_a_box_written_inside_reasoning_that_never_ends_is_no_final_answer():
+    """A red team's: a completion cut at the length limit inside <think> was paid for a guess boxed on the way."""
+    cut_off = "<think>\nLet me guess first: \\boxed{42}. Now let me check this carefully. Step 1 ..."
+    assert extract_answer(cut_off) is None
+    assert accuracy_reward([cut_off], solution=["42"]) == [0.0]
+    assert extract_answer(cut_off + "\n</think>\n\\boxed{42}") == "42"  # closed: the box after it
+    assert extract_answer("No tags at all: \\boxed{42}") == "42"  # a model that writes no reasoning tags
+
+
+def test_a_last_box_never_closed_is_no_answer_not_the_box_before_it():
+    """A red team's: the retracted \\boxed{42} was graded when the last box, \\boxed{41, was cut off."""
+    retracted = "<think>\nx\n</think>\nThe answer is \\boxed{42}. Wait, no: it is \\boxed{41"
+    assert extract_answer(retracted) is None
+    assert accuracy_reward([retracted], solution=["42"]) == [0.0]
+    assert extract_answer("\\boxed{\\boxed{42}}") == "42"
+
+
 # --- accuracy_reward: hand-written cases ----------------------------------------------------------
 
 

@@ -6,8 +6,9 @@
 
 How a completion is graded:
 - The model's answer is the content of the last `\\boxed{}` (or `\\fbox{}`) after the reasoning (text
-  after the last `</think>`, or all of it when there is none), else the last `<answer>...</answer>`
-  block. No answer is 0.0.
+  after the last `</think>`, or all of it when it has no `<think>`), else the last `<answer>...</answer>`
+  block. No answer is 0.0, and so are a reasoning opened and never closed, and a last `\\boxed{` never closed
+  (a completion cut at the length limit: a box written on the way is not its final answer).
 - The gold answer (the `solution` column, else `answer`) may be a bare answer (`\\frac{1}{2}`, `025`,
   `27.0`, `2,125`) or a worked solution whose last `\\boxed{}` (or GSM8K `#### n` line) is the answer.
   A gold that math-verify cannot parse gives `None`: TRL skips that sample instead of paying a free 1.0.
@@ -51,8 +52,6 @@ MAX_ANSWER_CHARS = 1000
 
 _BOXED_OPENING = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
-# Try only the last few \boxed{ openings: each try may scan to the end of a megabyte of unbalanced text.
-_BOXED_CANDIDATES = 4
 # Grading that ran out of time is warned about at most this often per process (the metric is logged every step).
 UNGRADED_WARNING_SECONDS = 600.0
 
@@ -60,17 +59,21 @@ logger = logging.getLogger(__name__)
 
 
 def _last_boxed_content(text: str) -> str | None:
-    openings = deque(_BOXED_OPENING.finditer(text), maxlen=_BOXED_CANDIDATES)
-    for opening in reversed(openings):
-        depth = 1
-        for token in _BRACE_OR_ESCAPE.finditer(text, opening.end()):
-            brace = token.group()
-            if brace == "{":
-                depth += 1
-            elif brace == "}":
-                depth -= 1
-                if depth == 0:
-                    return text[opening.end() : token.start()]
+    """The content of the last `\\boxed{`; None when it is never closed (an answer cut off, or retracted: an
+    earlier box is not the final answer)."""
+    last = deque(_BOXED_OPENING.finditer(text), maxlen=1)
+    if not last:
+        return None
+    opening = last[0]
+    depth = 1
+    for token in _BRACE_OR_ESCAPE.finditer(text, opening.end()):
+        brace = token.group()
+        if brace == "{":
+            depth += 1
+        elif brace == "}":
+            depth -= 1
+            if depth == 0:
+                return text[opening.end() : token.start()]
     return None
 
 
@@ -87,6 +90,8 @@ def _last_answer_block(text: str) -> str | None:
 def _extract(completion: str) -> tuple[str, str] | None:
     """(answer text, kind) of a completion, or None when it states no final answer."""
     think_end = completion.rfind("</think>")
+    if think_end < 0 and "<think>" in completion:
+        return None  # the reasoning never ended: a box inside it is a guess on the way, not the final answer
     final_part = completion[think_end + len("</think>") :] if think_end >= 0 else completion
     boxed = _last_boxed_content(final_part)
     if boxed is not None and boxed.strip():
