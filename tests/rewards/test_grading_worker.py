@@ -279,8 +279,31 @@ def test_a_chain_that_equates_two_different_constants_through_a_variable_is_grad
 
 
 @pytest.mark.parametrize(
+    "answer",
+    [
+        "\\lfloor 41 \\rfloor = 42",
+        "42 = \\lfloor 41 \\rfloor",
+        "42 = \\lceil 41 \\rceil",
+        "42 = \\max(41, 0)",
+        "42 = 41!/40!",
+        "x = 42 = \\lfloor 41 \\rfloor",
+        "42 \\approx 41!",
+        "42 \\approx \\max(41, 0)",
+    ],
+)
+def test_a_false_equation_through_floor_max_or_factorial_is_wrong_under_either_side(answer):
+    """A red team's: constants built with floor, ceiling, max or a factorial were not evaluated, so `\\lfloor 41
+    \\rfloor = 42` was paid as 42 (and as 41 written the other way round)."""
+    assert not grades_against("42", answer) and not grades_against("41", answer)
+
+
+@pytest.mark.parametrize(
     ("gold", "answer"),
     [
+        ("42", "\\lfloor 42.5 \\rfloor = 42"),
+        ("42", "42 = 42!/41!"),
+        ("42", "x = \\max(42, 7)"),
+        ("42", "\\binom{7}{2} + 21"),
         ("42", "x = 42"),
         ("42", "6 \\times 7 = 42"),
         ("42", "x = 6 \\times 7 = 42"),

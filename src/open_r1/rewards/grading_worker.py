@@ -135,6 +135,11 @@ _EVALUABLE = (
 )
 
 
+# Evaluable too where they hold no symbol: a constant built with them has one value. They are not smooth, so the
+# sample-point comparison of expressions with symbols leaves them to math-verify.
+_CONSTANT_EVALUABLE = (*_EVALUABLE, sympy.floor, sympy.ceiling, sympy.Max, sympy.Min, sympy.factorial, sympy.binomial)
+
+
 def _finite(value: complex) -> bool:
     return value == value and abs(value) != float("inf")
 
@@ -154,8 +159,13 @@ def _plain_expression(item) -> bool:
 
 
 def _constant_value(item, plain: bool | None = None) -> complex | None:
-    """The value of a plain constant expression; `plain`: `_plain_expression(item)` if the caller has it already."""
-    if not ((_plain_expression(item) if plain is None else plain) and item.is_number):
+    """The value of a constant expression, plain or also built with `_CONSTANT_EVALUABLE`'s functions (`\\lfloor 41
+    \\rfloor`, `41!`); `plain`: `_plain_expression(item)` if the caller has it already."""
+    if not (isinstance(item, sympy.Expr) and item.is_number):
+        return None
+    if not (_plain_expression(item) if plain is None else plain) and not all(
+        isinstance(node, _CONSTANT_EVALUABLE) for node in sympy.preorder_traversal(item)
+    ):
         return None
     value = complex(item.evalf(30))
     return value if _finite(value) else None
