@@ -46,8 +46,9 @@ def parse(tmp_path, text: str, *args: str, kind: str = "grpo"):
             r"cosine_max_len: 100 .*reward_funcs: \['accuracy', 'format', 'tag_count'\].*cosine in reward_funcs",
         ),
         (
-            "think_prefilled: true\nreward_funcs: [accuracy]",
-            r"think_prefilled: true .*\['accuracy'\].*one of format, tag_count, code_format in reward_funcs",
+            "think_prefilled: true\nreward_funcs: [reasoning_steps]",
+            r"think_prefilled: true .*\['reasoning_steps'\].*one of format, tag_count, code_format, accuracy, cosine, "
+            "length in reward_funcs",
         ),
         (
             "code_scoring_mode: weighted_sum",

@@ -174,7 +174,8 @@ class GRPOScriptArguments(ScriptArguments, ToolArguments):
         default=format_rewards.DEFAULT_THINK_PREFILLED,
         metadata={
             "help": "The chat template already opens `<think>` in the prompt (DeepSeek-R1-Distill models), so "
-            "completions start inside the reasoning; format rewards then expect no opening tag."
+            "completions start inside the reasoning; format rewards then expect no opening tag, and the accuracy "
+            "rewards read the answer only after the completion's `</think>`."
         },
     )
     cosine_min_value_wrong: float = field(

@@ -52,7 +52,7 @@ from typing import Any
 
 from trl.data_utils import is_conversational
 
-from open_r1.rewards import ACCURACY_REWARD_NAMES, CODE_REWARD_NAMES, THINK_PREFILL_REWARDS
+from open_r1.rewards import ACCURACY_REWARD_NAMES, CODE_REWARD_NAMES, THINK_PREFILLED_READERS
 from open_r1.rewards._completions import GOLD_COLUMNS
 from open_r1.usage import UsageError, did_you_mean, main_process, one_line
 
@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 # Each reward parameter of GRPOScriptArguments -> the rewards of REWARD_FUNCS_REGISTRY that read it (a test checks
 # this against the registry).
 REWARD_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "think_prefilled": THINK_PREFILL_REWARDS,
+    "think_prefilled": THINK_PREFILLED_READERS,
     **dict.fromkeys(
         (
             "cosine_min_value_wrong",

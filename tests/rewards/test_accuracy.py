@@ -57,6 +57,23 @@ def test_a_box_written_inside_reasoning_that_never_ends_is_no_final_answer():
     assert extract_answer("No tags at all: \\boxed{42}") == "42"  # a model that writes no reasoning tags
 
 
+def test_with_the_reasoning_opened_by_the_prompt_the_answer_is_read_after_its_end():
+    """think_prefilled: the completion starts inside <think>, so a box before its </think> is on the way."""
+    from open_r1.rewards import get_accuracy_reward
+    from open_r1.rewards.length import get_cosine_scaled_reward, get_len_reward
+
+    cut_off = "Let me guess: \\boxed{42}. Now step 1 ..."
+    finished = "Step 1 ... so 42.\n</think>\n\\boxed{42}"
+    prefilled = get_accuracy_reward(num_workers=1, think_prefilled=True)
+    assert prefilled([cut_off, finished], solution=["42", "42"]) == [0.0, 1.0]
+    assert get_accuracy_reward(num_workers=1)([cut_off], solution=["42"]) == [1.0]  # no tags: read whole
+    lengths = get_len_reward(num_workers=1, think_prefilled=True)([cut_off, finished], solution=["42", "42"])
+    assert lengths[0] <= 0.0 < lengths[1]  # shorter, but wrong: never positive
+    cosine = get_cosine_scaled_reward(num_workers=1, think_prefilled=True)
+    # Paid as the same text with a wrong answer.
+    assert cosine([cut_off], solution=["42"]) == get_cosine_scaled_reward(num_workers=1)([cut_off], solution=["41"])
+
+
 def test_a_last_box_never_closed_is_no_answer_not_the_box_before_it():
     """A red team's: the retracted \\boxed{42} was graded when the last box, \\boxed{41, was cut off."""
     retracted = "<think>\nx\n</think>\nThe answer is \\boxed{42}. Wait, no: it is \\boxed{41"

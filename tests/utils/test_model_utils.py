@@ -255,14 +255,22 @@ def test_a_generation_config_that_would_not_stop_at_eos_is_fixed_and_reported(ti
 @pytest.mark.parametrize(
     "prefilled_template, think_prefilled, reward_funcs, error",
     [
-        (True, False, ["accuracy", "format"], "Set `think_prefilled: true`"),
-        (False, True, ["tag_count"], "Set `think_prefilled: false`"),
+        (
+            True,
+            False,
+            ["accuracy", "format"],
+            r"\['format'\] would score every completion 0 and \['accuracy'\] would pay a box inside reasoning",
+        ),
+        (False, True, ["tag_count"], r"\['tag_count'\] would credit .*\. Set `think_prefilled: false`"),
         (True, True, ["format", "tag_count"], None),
         (False, False, ["format"], None),
-        (True, False, ["accuracy"], None),  # nothing grades the opening tag
+        # A red team's: the accuracy rewards read the answer after the reasoning, which the template opened.
+        (True, False, ["accuracy"], r"\['accuracy'\] would pay a box inside reasoning that never ended\. Set"),
+        (False, True, ["cosine"], r"\['cosine'\] would find no answer in a completion that writes no reasoning"),
+        (True, False, ["reasoning_steps"], None),  # it reads neither
     ],
 )
-def test_think_prefill_must_match_the_template_when_a_format_reward_grades_it(
+def test_think_prefill_must_match_the_template_when_a_reward_reads_it(
     tiny_model, prefilled_template, think_prefilled, reward_funcs, error
 ):
     from open_r1.utils.model_utils import check_think_prefill

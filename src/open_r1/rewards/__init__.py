@@ -51,6 +51,8 @@ CODE_REWARD_NAMES = ("code", "binary_code", "ioi_code", "cf_code")
 ACCURACY_REWARD_NAMES = ("accuracy", "cosine", "length")
 # The rewards that grade the `<think>` opening and so take `think_prefilled` (open_r1.rewards.format).
 THINK_PREFILL_REWARDS = ("format", "tag_count", "code_format")
+# All that read `think_prefilled`: the accuracy rewards too, which read an answer only after reasoning that ended.
+THINK_PREFILLED_READERS = (*THINK_PREFILL_REWARDS, *ACCURACY_REWARD_NAMES)
 _UPSTREAM_CODE_REWARDS = ("code_reward", "binary_code_reward", "ioi_code_reward", "cf_code_reward")
 
 
@@ -85,7 +87,7 @@ def _cf_code(args) -> Callable:
 
 REWARD_FUNCS_REGISTRY: dict[str, Callable[[Any], Callable]] = {
     "accuracy": lambda args: get_accuracy_reward(
-        num_workers=args.reward_num_workers, timeout=args.reward_timeout_seconds
+        num_workers=args.reward_num_workers, timeout=args.reward_timeout_seconds, think_prefilled=args.think_prefilled
     ),
     "format": lambda args: get_format_reward(think_prefilled=args.think_prefilled),
     "reasoning_steps": lambda args: reasoning_steps_reward,
@@ -97,11 +99,14 @@ REWARD_FUNCS_REGISTRY: dict[str, Callable[[Any], Callable]] = {
         max_len=args.cosine_max_len,
         num_workers=args.reward_num_workers,
         timeout=args.reward_timeout_seconds,
+        think_prefilled=args.think_prefilled,
     ),
     "repetition_penalty": lambda args: get_repetition_penalty_reward(
         ngram_size=args.repetition_n_grams, max_penalty=args.repetition_max_penalty, language=args.repetition_language
     ),
-    "length": lambda args: get_len_reward(num_workers=args.reward_num_workers, timeout=args.reward_timeout_seconds),
+    "length": lambda args: get_len_reward(
+        num_workers=args.reward_num_workers, timeout=args.reward_timeout_seconds, think_prefilled=args.think_prefilled
+    ),
     "code_format": lambda args: get_code_format_reward(
         language=args.code_language, think_prefilled=args.think_prefilled
     ),

@@ -148,13 +148,17 @@ def graded_batch(
     *,
     num_workers: int = DEFAULT_GRADING_WORKERS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    think_prefilled: bool = False,
 ) -> Grades:
     """`grade_answers`' grades with the count of completions not graded in time. The last batch's grades are kept:
-    accuracy_reward beside cosine_scaled_reward or len_reward grades one batch once, not once per reward."""
+    accuracy_reward beside cosine_scaled_reward or len_reward grades one batch once, not once per reward.
+    `think_prefilled`: the prompt opened `<think>`, so a completion's reasoning ends only at its `</think>`."""
     global _last_grading
     if len(completions) != len(golds):
         raise ValueError(f"grade_answers: got {len(completions)} completions but {len(golds)} gold answers")
     texts = completion_texts(completions)
+    if think_prefilled:
+        texts = [f"<think>\n{text}" for text in texts]
     key = (tuple(texts), tuple(golds), timeout)
     last = _last_grading
     if last is not None and last[0] == key:
@@ -213,12 +217,21 @@ def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float)
 
 
 def reward_grades(
-    completions: list, golds: list, reward_name: str, kwargs: dict, *, num_workers: int, timeout: float
+    completions: list,
+    golds: list,
+    reward_name: str,
+    kwargs: dict,
+    *,
+    num_workers: int,
+    timeout: float,
+    think_prefilled: bool = False,
 ) -> tuple[float | None, ...]:
     """`graded_batch` for a reward function named `reward_name`: the share of completions math-verify did not
     finish with is logged as `rewards/<reward_name>/ungraded` (TRL's GRPOTrainer passes `log_metric`), and warned
     about (`_warn_about_ungraded`), once per batch graded however many rewards read its grades."""
-    grades = graded_batch(completions, golds, num_workers=num_workers, timeout=timeout)
+    grades = graded_batch(
+        completions, golds, num_workers=num_workers, timeout=timeout, think_prefilled=think_prefilled
+    )
     if callable(kwargs.get("log_metric")):  # averaged over the logging step
         kwargs["log_metric"](f"rewards/{reward_name}/ungraded", grades.ungraded / max(len(grades.rewards), 1))
     _warn_about_ungraded(grades, timeout, reward_name)
@@ -261,15 +274,25 @@ def _warn_about_ungraded(grades: Grades, timeout: float, reward_name: str) -> No
 def get_accuracy_reward(
     num_workers: int = DEFAULT_GRADING_WORKERS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    think_prefilled: bool = False,
 ):
-    """`accuracy_reward` grading with `num_workers` processes and a `timeout`-second limit per completion."""
+    """`accuracy_reward` grading with `num_workers` processes and a `timeout`-second limit per completion;
+    `think_prefilled`: the prompt opens `<think>` (`graded_batch`)."""
 
     def accuracy_reward(completions, solution=None, **kwargs) -> list[float | None]:
         """1.0 if the completion's final answer equals the gold (`solution`/`answer` column), else 0.0; None if
         the gold cannot be parsed. `solution` may be passed by position, as upstream's signature allows."""
         golds = gold_answers(kwargs | {"solution": solution}, "accuracy_reward", len(completions))
         return list(
-            reward_grades(completions, golds, "accuracy_reward", kwargs, num_workers=num_workers, timeout=timeout)
+            reward_grades(
+                completions,
+                golds,
+                "accuracy_reward",
+                kwargs,
+                num_workers=num_workers,
+                timeout=timeout,
+                think_prefilled=think_prefilled,
+            )
         )
 
     return accuracy_reward

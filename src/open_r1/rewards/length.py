@@ -35,14 +35,24 @@ SOFT_OVERLONG_PUNISH_CACHE = 4096
 def get_len_reward(
     num_workers: int = DEFAULT_GRADING_WORKERS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    think_prefilled: bool = False,
 ):
-    """`len_reward` grading correctness with `num_workers` processes and a `timeout`-second limit."""
+    """`len_reward` grading correctness with `num_workers` processes and a `timeout`-second limit (`think_prefilled`:
+    as `accuracy.graded_batch`)."""
 
     def len_reward(completions, solution=None, **kwargs) -> list[float | None]:
         """Kimi 1.5 length reward: shorter is better, and length never earns a wrong answer a positive reward."""
         texts = completion_texts(completions)
         golds = gold_answers(kwargs | {"solution": solution}, "len_reward", len(texts))
-        correctness = reward_grades(texts, golds, "len_reward", kwargs, num_workers=num_workers, timeout=timeout)
+        correctness = reward_grades(
+            texts,
+            golds,
+            "len_reward",
+            kwargs,
+            num_workers=num_workers,
+            timeout=timeout,
+            think_prefilled=think_prefilled,
+        )
         lengths = [len(text) for text in completion_texts(completions, written=True)]
         if not lengths:
             return []
@@ -73,8 +83,10 @@ def get_cosine_scaled_reward(
     *,
     num_workers: int = DEFAULT_GRADING_WORKERS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    think_prefilled: bool = False,
 ):
-    """A reward scaled by completion length with a cosine schedule (see the module docstring)."""
+    """A reward scaled by completion length with a cosine schedule (see the module docstring); `think_prefilled`:
+    as `accuracy.graded_batch`."""
     if max_len <= 0:
         raise ValueError(f"cosine_max_len must be > 0, got {max_len}")
 
@@ -84,7 +96,13 @@ def get_cosine_scaled_reward(
         texts = completion_texts(completions)
         golds = gold_answers(kwargs | {"solution": solution}, "cosine_scaled_reward", len(texts))
         correctness = reward_grades(
-            texts, golds, "cosine_scaled_reward", kwargs, num_workers=num_workers, timeout=timeout
+            texts,
+            golds,
+            "cosine_scaled_reward",
+            kwargs,
+            num_workers=num_workers,
+            timeout=timeout,
+            think_prefilled=think_prefilled,
         )
         rewards: list[float | None] = []
         for text, correct in zip(completion_texts(completions, written=True), correctness):

@@ -37,7 +37,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 from trl import ModelConfig, get_quantization_config
 
-from open_r1.rewards import THINK_PREFILL_REWARDS
+from open_r1.rewards import THINK_PREFILL_REWARDS, THINK_PREFILLED_READERS
 from open_r1.usage import UsageError
 from open_r1.utils.chat_templates import (
     CHATML_TEMPLATE,
@@ -254,26 +254,36 @@ def get_tokenizer(model_args: ModelConfig, training_args) -> PreTrainedTokenizer
 
 
 def check_think_prefill(tokenizer: PreTrainedTokenizerBase, script_args) -> None:
-    """Fails (UsageError) when `think_prefilled` disagrees with a template's `<think>` pre-fill and a format reward
-    grades it. grpo.py calls it once the tokenizer, with the recipe's chat template, is loaded, before the model.
+    """Fails (UsageError) when `think_prefilled` disagrees with a template's `<think>` pre-fill and a reward reads it.
+    grpo.py calls it once the tokenizer, with the recipe's chat template, is loaded, before the model.
 
     A template that opens `<think>` in the prompt (DeepSeek-R1-Distill) gives completions without the opening
-    tag: with `think_prefilled: false` the format rewards are then zero for every completion. The other way
-    round, completions would be credited with a tag that the prompt never wrote.
+    tag: with `think_prefilled: false` the format rewards are then zero for every completion, and the accuracy
+    rewards would read a box inside reasoning that never ended as the answer. The other way round, completions would
+    be credited with a tag that the prompt never wrote, and one that writes no reasoning tags would state no answer.
     """
-    graded = [name for name in getattr(script_args, "reward_funcs", []) if name in THINK_PREFILL_REWARDS]
+    funcs = getattr(script_args, "reward_funcs", [])
+    graded = [name for name in funcs if name in THINK_PREFILLED_READERS]
     if not graded or not template_text(tokenizer):
         return
+    formats = [name for name in graded if name in THINK_PREFILL_REWARDS]
+    answers = [name for name in graded if name not in THINK_PREFILL_REWARDS]
     prefilled = prefills_think(tokenizer)
     if prefilled and not script_args.think_prefilled:
+        harms = ([f"{formats} would score every completion 0"] if formats else []) + (
+            [f"{answers} would pay a box inside reasoning that never ended"] if answers else []
+        )
         raise UsageError(
-            f"The chat template ends the prompt with `<think>`, so completions never write it, and {graded} would "
-            "score every completion 0. Set `think_prefilled: true` in the recipe."
+            f"The chat template ends the prompt with `<think>`, so completions never write it, and "
+            f"{' and '.join(harms)}. Set `think_prefilled: true` in the recipe."
         )
     if script_args.think_prefilled and not prefilled:
+        harms = ([f"{formats} would credit completions with an opening tag nobody wrote"] if formats else []) + (
+            [f"{answers} would find no answer in a completion that writes no reasoning tags"] if answers else []
+        )
         raise UsageError(
-            f"think_prefilled is true but the chat template does not open `<think>` in the prompt: {graded} would "
-            "credit completions with an opening tag nobody wrote. Set `think_prefilled: false` in the recipe."
+            f"think_prefilled is true but the chat template does not open `<think>` in the prompt: "
+            f"{' and '.join(harms)}. Set `think_prefilled: false` in the recipe."
         )
 
 
