@@ -301,6 +301,8 @@ def test_a_false_equation_through_floor_max_or_factorial_is_wrong_under_either_s
     ("gold", "answer"),
     [
         ("42", "\\lfloor 42.5 \\rfloor = 42"),
+        ("58", "\\lfloor 0.58 \\times 100 \\rfloor = 58"),  # a review's: 0.58 x 100 in binary is 57.99...
+        ("1", "\\lceil 0.1 \\times 10 \\rceil"),
         ("42", "42 = 42!/41!"),
         ("42", "x = \\max(42, 7)"),
         ("42", "\\binom{7}{2} + 21"),

@@ -163,10 +163,12 @@ def _constant_value(item, plain: bool | None = None) -> complex | None:
     \\rfloor`, `41!`); `plain`: `_plain_expression(item)` if the caller has it already."""
     if not (isinstance(item, sympy.Expr) and item.is_number):
         return None
-    if not (_plain_expression(item) if plain is None else plain) and not all(
-        isinstance(node, _CONSTANT_EVALUABLE) for node in sympy.preorder_traversal(item)
-    ):
-        return None
+    if not (_plain_expression(item) if plain is None else plain):
+        if not all(isinstance(node, _CONSTANT_EVALUABLE) for node in sympy.preorder_traversal(item)):
+            return None
+        # Decimals as the fractions they are written as: a binary float evaluated at 30 digits lands beside an integer
+        # (0.58 x 100 = 57.99...), and floor or ceiling would step to the next one.
+        item = item.xreplace({number: sympy.Rational(str(number)) for number in item.atoms(sympy.Float)})
     value = complex(item.evalf(30))
     return value if _finite(value) else None
 
