@@ -409,11 +409,28 @@ def load_rows(script_args: PassRateScriptArguments) -> datasets.Dataset:
     return dataset
 
 
+def check_template_against_think_prefilled(script_args, gen_args: PassRateGenerationArguments) -> None:
+    """`think_prefilled` against the chat template the samples are drawn with, as grpo.py checks it: the format and
+    accuracy rewards read a completion differently when the prompt opened `<think>`. The openai backend's server
+    holds its own template: not checked."""
+    if gen_args.backend == "openai":
+        return
+    from transformers import AutoTokenizer
+
+    from open_r1.utils.model_utils import check_think_prefill
+
+    tokenizer = AutoTokenizer.from_pretrained(gen_args.model_name_or_path, revision=gen_args.model_revision)
+    if gen_args.chat_template is not None:
+        tokenizer.chat_template = gen_args.chat_template
+    check_think_prefill(tokenizer, script_args)
+
+
 def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArguments) -> datasets.DatasetDict:
     resolve_outputs(script_args, gen_args)
     dataset = load_rows(script_args)
     split = script_args.dataset_train_split
     column = script_args.dataset_prompt_column
+    check_template_against_think_prefilled(script_args, gen_args)  # it may set think_prefilled for the rewards
     reward_funcs = get_reward_funcs(script_args)
     rows = dataset.to_dict()
     report_rows_whose_tests_expect_nothing(rows, script_args)

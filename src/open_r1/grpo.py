@@ -161,11 +161,11 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
     log_settings(script_args, training_args, model_args, checkpoint)
     dataset = prepare_prompts(dataset, script_args.dataset_prompt_column, training_args.system_prompt)
     train_dataset, eval_dataset = training_splits(dataset, script_args, training_args)
-    reward_funcs = get_reward_funcs(script_args)
-    check_remote_sandboxes_run(script_args)
     tokenizer = get_tokenizer(model_args, training_args)
     check_generation_prompt(tokenizer)
-    check_think_prefill(tokenizer, script_args)
+    check_think_prefill(tokenizer, script_args)  # before the rewards: it may set think_prefilled for them
+    reward_funcs = get_reward_funcs(script_args)
+    check_remote_sandboxes_run(script_args)
     check_system_prompt(tokenizer, training_args.system_prompt)
     environment_factory, tool_stats = None, None
     if script_args.tools:  # one sandboxed python interpreter per rollout; its template and sandbox checked now

@@ -721,3 +721,28 @@ def test_on_a_gpu_the_results_say_the_most_memory_the_evaluation_reserved(monkey
     assert resets == [True]
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)  # CUDA present, the evaluation on the CPU
     assert gpu_memory_reserved_peak_gib() is None
+
+
+def test_a_model_whose_template_opens_think_is_graded_as_grpo_grades_it(tmp_path, tiny_model):
+    """A review's: training with think_prefilled read no answer in reasoning cut off, while the evaluator paid it."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    from open_r1.data.benchmarks import Problem
+    from open_r1.eval.offline import grade_completions, model_prefills_think
+    from open_r1.utils.chat_templates import CHATML_TEMPLATE
+
+    prefilling = tmp_path / "prefilling"
+    shutil.copytree(tiny_model, prefilling)
+    tokenizer = AutoTokenizer.from_pretrained(prefilling)
+    tokenizer.chat_template = CHATML_TEMPLATE.replace(
+        "{{- '<|im_start|>assistant\\n' }}", "{{- '<|im_start|>assistant\\n<think>\\n' }}"
+    )
+    assert tokenizer.chat_template != CHATML_TEMPLATE
+    tokenizer.save_pretrained(prefilling)
+    assert model_prefills_think(str(prefilling)) and not model_prefills_think(str(tiny_model))
+    problems = [Problem("p", "2+2?", "4")]
+    samples = [["First guess \\boxed{4}, then step 1 ...", "So 4.\n</think>\n\\boxed{4}"]]
+    assert grade_completions(problems, samples, 1, 5.0, think_prefilled=True)[1] == [[0.0, 1.0]]
+    assert grade_completions(problems, samples, 1, 5.0)[1] == [[1.0, 1.0]]

@@ -74,12 +74,29 @@ def test_with_the_reasoning_opened_by_the_prompt_the_answer_is_read_after_its_en
     assert cosine([cut_off], solution=["42"]) == get_cosine_scaled_reward(num_workers=1)([cut_off], solution=["41"])
 
 
+def test_with_tools_the_reasoning_the_parser_moved_out_of_the_content_counts_as_ended():
+    """A review's: TRL's tool parser moves the reasoning and its </think> to reasoning_content, so the content of a
+    finished rollout on a template that opens <think> holds no </think>; it was read as reasoning never ended."""
+    from open_r1.rewards import get_accuracy_reward
+    from open_r1.rewards._completions import GENERATED_TEXT
+
+    def turn(written):
+        return [{"role": "assistant", "content": "<answer>\n\\boxed{5}\n</answer>", GENERATED_TEXT: written}]
+
+    finished = turn("2+3 is 5\n</think>\n\n<answer>\n\\boxed{5}\n</answer>")
+    cut_off = [{"role": "assistant", "content": "2+3 is \\boxed{5} maybe", GENERATED_TEXT: "2+3 is \\boxed{5} maybe"}]
+    reward = get_accuracy_reward(num_workers=1, think_prefilled=True)
+    assert reward([finished, cut_off], solution=["5", "5"]) == [1.0, 0.0]
+
+
 def test_a_last_box_never_closed_is_no_answer_not_the_box_before_it():
     """A red team's: the retracted \\boxed{42} was graded when the last box, \\boxed{41, was cut off."""
     retracted = "<think>\nx\n</think>\nThe answer is \\boxed{42}. Wait, no: it is \\boxed{41"
     assert extract_answer(retracted) is None
     assert accuracy_reward([retracted], solution=["42"]) == [0.0]
     assert extract_answer("\\boxed{\\boxed{42}}") == "42"
+    # Nor an <answer> block before it (a review's).
+    assert extract_answer("<think>x</think>\n<answer>\n\\boxed{42}\n</answer>\nWait, no: it is \\boxed{41") is None
 
 
 # --- accuracy_reward: hand-written cases ----------------------------------------------------------

@@ -327,3 +327,18 @@ def test_grpos_generation_batch_size_is_named_with_this_scripts_batch_size(scrip
         "compute_pass_rate.py: error: generation_batch_size is GRPO's (completions per generation step); this "
         "script's is batch_size, problems per transformers generate() call\n"
     )
+
+
+def test_think_prefilled_is_checked_against_the_chat_template_the_samples_are_drawn_with(script, tiny_model):
+    """A review's: the accuracy rewards read think_prefilled, and nothing here checked it against the template."""
+    from open_r1.usage import UsageError
+
+    script_args, gen_args = _args(
+        script, dataset_name="d", reward_funcs=["accuracy"], model_name_or_path=str(tiny_model), backend="transformers"
+    )
+    script.check_template_against_think_prefilled(script_args, gen_args)  # neither opens <think>
+    script_args.think_prefilled = True
+    with pytest.raises(UsageError, match=r"does not open `<think>`.*\['accuracy'\] would find no answer"):
+        script.check_template_against_think_prefilled(script_args, gen_args)
+    openai = script.PassRateGenerationArguments(model_name_or_path="served", backend="openai")
+    script.check_template_against_think_prefilled(script_args, openai)  # the server's template: not ours to read

@@ -259,13 +259,13 @@ def test_a_generation_config_that_would_not_stop_at_eos_is_fixed_and_reported(ti
             True,
             False,
             ["accuracy", "format"],
-            r"\['format'\] would score every completion 0 and \['accuracy'\] would pay a box inside reasoning",
+            r"\['format'\] would score every completion 0\. Set `think_prefilled: true`",
         ),
         (False, True, ["tag_count"], r"\['tag_count'\] would credit .*\. Set `think_prefilled: false`"),
         (True, True, ["format", "tag_count"], None),
         (False, False, ["format"], None),
-        # A red team's: the accuracy rewards read the answer after the reasoning, which the template opened.
-        (True, False, ["accuracy"], r"\['accuracy'\] would pay a box inside reasoning that never ended\. Set"),
+        # The accuracy rewards alone: set true for them (upstream recipes never set it), checked below.
+        (True, False, ["accuracy"], None),
         (False, True, ["cosine"], r"\['cosine'\] would find no answer in a completion that writes no reasoning"),
         (True, False, ["reasoning_steps"], None),  # it reads neither
     ],
@@ -273,6 +273,7 @@ def test_a_generation_config_that_would_not_stop_at_eos_is_fixed_and_reported(ti
 def test_think_prefill_must_match_the_template_when_a_reward_reads_it(
     tiny_model, prefilled_template, think_prefilled, reward_funcs, error
 ):
+    from open_r1.rewards import THINK_PREFILLED_READERS
     from open_r1.utils.model_utils import check_think_prefill
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
@@ -285,6 +286,8 @@ def test_think_prefill_must_match_the_template_when_a_reward_reads_it(
     script_args = types.SimpleNamespace(think_prefilled=think_prefilled, reward_funcs=reward_funcs)
     if error is None:
         check_think_prefill(tokenizer, script_args)
+        if set(reward_funcs) & set(THINK_PREFILLED_READERS):  # the accuracy rewards read it as the template
+            assert script_args.think_prefilled is prefilled_template
     else:
         with pytest.raises(ValueError, match=error):
             check_think_prefill(tokenizer, script_args)

@@ -77,7 +77,8 @@ _TOOL_RESULTS_SHOWN = 3
 def reward_reading(reward: str, text: str, gold: Any = None, think_prefilled: bool = False) -> str:
     """What the reward registered as `reward` reads in a completion's `text`; '' for the rewards not described."""
     if reward in ACCURACY_REWARD_NAMES:
-        answer = extract_answer(("<think>\n" if think_prefilled else "") + text)  # as the rewards read it
+        opened = think_prefilled and "</think>" not in text  # as the rewards read it (accuracy.graded_batch)
+        answer = extract_answer(("<think>\n" if opened else "") + text)
         read = (
             "no final answer (no \\boxed{} after </think>, no <answer> block)"
             if answer is None

@@ -15,7 +15,9 @@
 It needs neither a GPU nor the Hub. This module turns problems into chats, grades and writes the results;
 the sampling itself (model loading, chat template, batching, transformers' `generate`) is
 `open_r1.eval.decoding.sample_completions`. Grading is `open_r1.rewards.accuracy.grade_answers`, the same
-code as `accuracy_reward`, so an evaluation number and a training reward agree on what "correct" means; the
+code as `accuracy_reward`, so an evaluation number and a training reward agree on what "correct" means (a model
+whose chat template opens `<think>` is graded as GRPO's `think_prefilled: true`; saved `--predictions` as without
+it); the
 `plain` prompt style (lighteval's GSM8K prompt, few-shot, exact match of the number after `####`) is
 `open_r1.eval.few_shot`.
 It writes
@@ -114,10 +116,12 @@ def grade_completions(
     num_workers: int,
     timeout: float,
     prompt_style: str = "boxed",
+    think_prefilled: bool = False,
 ) -> tuple[list[list[str | None]], list[list[float | None]]]:
     """Extracted answers and grades (1.0, 0.0, or None when ungradable) for every completion.
 
-    The boxed style grades like `accuracy_reward`; the plain style like lighteval's GSM8K (`few_shot`)."""
+    The boxed style grades like `accuracy_reward` (`think_prefilled`: the model's chat template opens `<think>` in
+    the prompt, as GRPO's field); the plain style like lighteval's GSM8K (`few_shot`)."""
     if prompt_style == "plain":
         if any(not isinstance(text, str) for row in completions for text in row):
             raise ValueError("--prompt_style plain grades text completions; tool rollouts are graded as boxed")
@@ -126,11 +130,10 @@ def grade_completions(
             for problem, row in zip(problems, completions)
         ]
         return [[answer for answer, _ in row] for row in graded], [[grade for _, grade in row] for row in graded]
-    from open_r1.rewards._completions import completion_text
-    from open_r1.rewards.accuracy import extract_answer, grade_answers
+    from open_r1.rewards.accuracy import answer_texts, extract_answer, grade_answers
 
     # A tool rollout (a list of messages) is graded on what the model wrote: its assistant turns, as in training.
-    completions = [[completion_text(sample) for sample in samples] for samples in completions]
+    completions = [answer_texts(samples, think_prefilled) for samples in completions]
     flat_completions, sizes = flatten(completions)
     flat_golds = [problem.answer for problem, samples in zip(problems, completions) for _ in samples]
     flat_grades = grade_answers(flat_completions, flat_golds, num_workers=num_workers, timeout=timeout)
@@ -278,11 +281,27 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[..., None] | None = 
             decoding["seconds"],
         )
     answers, grades = grade_completions(
-        problems, completions, args.reward_num_workers, args.reward_timeout_seconds, args.prompt_style
+        problems,
+        completions,
+        args.reward_num_workers,
+        args.reward_timeout_seconds,
+        args.prompt_style,
+        think_prefilled=args.model is not None and model_prefills_think(args.model),
     )
     return write_outputs(
         args, problems, prompts, completions, answers, grades, finish_reasons, decoding, with_end_load(provenance)
     )
+
+
+def model_prefills_think(model: str) -> bool:
+    """Whether the model's chat template opens `<think>` in the prompt: its completions start inside the reasoning,
+    graded as GRPO grades them with `think_prefilled: true`."""
+    from transformers import AutoTokenizer
+
+    from open_r1.utils.chat_templates import prefills_think, template_text
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    return bool(template_text(tokenizer)) and prefills_think(tokenizer)
 
 
 def gpu_memory_reserved_peak_gib() -> float | None:

@@ -96,10 +96,25 @@ def _extract(completion: str) -> tuple[str, str] | None:
     boxed = _last_boxed_content(final_part)
     if boxed is not None and boxed.strip():
         return boxed.strip(), KIND_BOXED
+    if boxed is None and _BOXED_OPENING.search(final_part):
+        # A last box never closed is the answer being written when the completion was cut: an earlier <answer>
+        # block is no more final than an earlier box.
+        return None
     block = _last_answer_block(final_part)
     if block is not None and block.strip():
         return block.strip(), KIND_ANSWER_BLOCK
     return None
+
+
+def answer_texts(completions: list, think_prefilled: bool = False) -> list[str]:
+    """The text each completion's answer is read from: its content, opened with `<think>` where the prompt opened the
+    reasoning (`think_prefilled`) and, as written, it did not end. With tools, TRL's parser moves the reasoning and
+    its </think> out of the content, which then holds the answer alone."""
+    texts = completion_texts(completions)
+    if not think_prefilled:
+        return texts
+    written = completion_texts(completions, written=True)
+    return [text if "</think>" in as_written else f"<think>\n{text}" for text, as_written in zip(texts, written)]
 
 
 def extract_answer(completion: str) -> str | None:
@@ -156,9 +171,7 @@ def graded_batch(
     global _last_grading
     if len(completions) != len(golds):
         raise ValueError(f"grade_answers: got {len(completions)} completions but {len(golds)} gold answers")
-    texts = completion_texts(completions)
-    if think_prefilled:
-        texts = [f"<think>\n{text}" for text in texts]
+    texts = answer_texts(completions, think_prefilled)
     key = (tuple(texts), tuple(golds), timeout)
     last = _last_grading
     if last is not None and last[0] == key:

@@ -254,30 +254,35 @@ def get_tokenizer(model_args: ModelConfig, training_args) -> PreTrainedTokenizer
 
 
 def check_think_prefill(tokenizer: PreTrainedTokenizerBase, script_args) -> None:
-    """Fails (UsageError) when `think_prefilled` disagrees with a template's `<think>` pre-fill and a reward reads it.
-    grpo.py calls it once the tokenizer, with the recipe's chat template, is loaded, before the model.
+    """Holds `think_prefilled` to the chat template's `<think>` pre-fill for the rewards that read it. grpo.py calls
+    it once the tokenizer, with the recipe's chat template, is loaded, before the rewards and the model are built.
 
-    A template that opens `<think>` in the prompt (DeepSeek-R1-Distill) gives completions without the opening
-    tag: with `think_prefilled: false` the format rewards are then zero for every completion, and the accuracy
-    rewards would read a box inside reasoning that never ended as the answer. The other way round, completions would
-    be credited with a tag that the prompt never wrote, and one that writes no reasoning tags would state no answer.
+    A template that opens `<think>` in the prompt (DeepSeek-R1-Distill) gives completions without the opening tag.
+    With `think_prefilled: false` the format rewards would score every completion 0: an error. Where only the
+    accuracy rewards read it (upstream recipes never set it), it is set true, with a line saying so: they then read
+    the answer after the completion's `</think>`, not a box inside reasoning that never ended. The other way round
+    (`think_prefilled: true`, no pre-fill) is an error: completions would be credited with a tag nobody wrote, and
+    one that writes no reasoning tags would state no answer.
     """
-    funcs = getattr(script_args, "reward_funcs", [])
-    graded = [name for name in funcs if name in THINK_PREFILLED_READERS]
+    graded = [name for name in getattr(script_args, "reward_funcs", []) if name in THINK_PREFILLED_READERS]
     if not graded or not template_text(tokenizer):
         return
     formats = [name for name in graded if name in THINK_PREFILL_REWARDS]
-    answers = [name for name in graded if name not in THINK_PREFILL_REWARDS]
     prefilled = prefills_think(tokenizer)
     if prefilled and not script_args.think_prefilled:
-        harms = ([f"{formats} would score every completion 0"] if formats else []) + (
-            [f"{answers} would pay a box inside reasoning that never ended"] if answers else []
-        )
-        raise UsageError(
-            f"The chat template ends the prompt with `<think>`, so completions never write it, and "
-            f"{' and '.join(harms)}. Set `think_prefilled: true` in the recipe."
+        if formats:
+            raise UsageError(
+                f"The chat template ends the prompt with `<think>`, so completions never write it, and {formats} would "
+                "score every completion 0. Set `think_prefilled: true` in the recipe."
+            )
+        script_args.think_prefilled = True
+        logger.info(
+            "think_prefilled: true, as the chat template opens <think> in the prompt: %s read the answer after the "
+            "completion's </think>",
+            graded,
         )
     if script_args.think_prefilled and not prefilled:
+        answers = [name for name in graded if name not in THINK_PREFILL_REWARDS]
         harms = ([f"{formats} would credit completions with an opening tag nobody wrote"] if formats else []) + (
             [f"{answers} would find no answer in a completion that writes no reasoning tags"] if answers else []
         )
