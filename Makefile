@@ -22,7 +22,7 @@ only_variables = $(if $(filter 0,$(MAKELEVEL)),$(if $(call UNREAD_VARIABLES,$(1)
 TARGET_VARIABLES = TOOLS MODEL SEED FAST OUTPUT_DIR ARM VLLM COMPILE COMPILE_DECODING MINUTES GRPO_STEPS GRPO_LR \
 	GRPO_GENERATIONS GRPO_CALCULATIONS TASK BACKEND DATA NUM_SAMPLES LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE \
 	PARALLEL NUM_GPUS DRY_RUN
-$(if $(filter 0,$(MAKELEVEL)),$(foreach name,$(TARGET_VARIABLES),$(if $(filter environment,$(origin $(name))),$(eval $(name) :=))))
+$(if $(filter 0,$(MAKELEVEL)),$(foreach name,$(TARGET_VARIABLES),$(if $(filter environment,$(origin $(name))),$(eval $(name) :=)$(eval unexport $(name)))))
 # Switches (FAST, TOOLS, ...) are on when given as 1: make reads any value as on, so FAST=0 is refused, not run as FAST=1.
 only_switches = $(foreach name,$(1),$(if $(filter-out 1,$($(name))),$(error $(name)=$($(name)): a switch is $(name)=1, or not given)))
 
