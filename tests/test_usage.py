@@ -356,6 +356,36 @@ def test_generate_py_names_a_model_its_server_does_not_serve_before_building_the
             generate.main([*argv, "--model", "tiny-modle", "--vllm-server-url", f"{url}/v1"])
 
 
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--retries", "-1", "--retries must be 0 or more, got -1"),
+        ("--timeout", "0", "--timeout must be at least 1, got 0"),
+        ("--temperature", "-1", "--temperature must be >= 0, got -1"),
+        ("--top-p", "3", r"--top-p must be in \(0, 1\], got 3"),
+    ],
+)
+def test_generate_py_refuses_numbers_its_requests_cannot_use(option, value, message):
+    """A newcomer audit's: each reached distilabel or the server and ended in a 300- to 565-line traceback."""
+    from open_r1 import generate
+
+    argv = ["--hf-dataset", "d.jsonl", "--model", "m", "--output-file", "out.jsonl", option, value]
+    with pytest.raises(UsageError, match=f"^{message}$"):
+        generate.parse_args(argv)
+
+
+def test_generate_py_with_ray_builds_the_ray_pipeline_it_runs():
+    """A newcomer audit's: --ray built its steps in a Ray pipeline and returned the local one, which ran them."""
+    from open_r1 import generate
+
+    kwargs = {"model": "m", "base_url": "http://127.0.0.1:1/v1", "prompt_column": "prompt"}
+    ray_pipeline = generate.build_distilabel_pipeline(**kwargs, use_ray=True)  # imports distilabel, its warnings quiet
+    from distilabel.pipeline import RayPipeline
+
+    assert isinstance(ray_pipeline, RayPipeline) and len(ray_pipeline.dag) == 1
+    assert not isinstance(generate.build_distilabel_pipeline(**kwargs), RayPipeline)
+
+
 def test_generate_py_names_the_column_its_prompts_are_likely_in(tmp_path):
     """Found by a newcomer audit: a dataset of `problem`s answered --prompt-column's default with the columns only."""
     from open_r1 import generate

@@ -22,6 +22,7 @@ with a message instead of keeping fewer generations than asked.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import inspect
 import json
 import logging
@@ -81,8 +82,9 @@ def build_distilabel_pipeline(
         generation_kwargs["temperature"] = temperature
     if top_p is not None:
         generation_kwargs["top_p"] = top_p
-    pipeline = Pipeline()
-    with pipeline.ray() if use_ray else pipeline:
+    # With use_ray the Ray pipeline is the one built and returned: its steps run on the cluster.
+    pipeline = Pipeline().ray() if use_ray else Pipeline()
+    with pipeline:
         TextGeneration(
             llm=OpenAILLM(
                 base_url=base_url,
@@ -176,9 +178,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--output-dir", default=None, help="Save the distiset here with save_to_disk (offline).")
     parser.add_argument("--ray", action="store_true", help="Run on a Ray cluster (slurm/generate.slurm).")
     args = parser.parse_args(argv)
-    for name in ("num_generations", "input_batch_size", "client_replicas", "max_new_tokens"):
+    for name in ("num_generations", "input_batch_size", "client_replicas", "max_new_tokens", "timeout"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.retries < 0:
+        parser.error(f"--retries must be 0 or more, got {args.retries}")
+    if args.temperature is not None and args.temperature < 0:
+        parser.error(f"--temperature must be >= 0, got {args.temperature:g}")
+    if args.top_p is not None and not 0 < args.top_p <= 1:
+        parser.error(f"--top-p must be in (0, 1], got {args.top_p:g}")
+    if args.ray and importlib.util.find_spec("ray") is None:
+        parser.error("--ray runs the pipeline on a Ray cluster, and the ray package is not installed here")
     problem = prompt_template_problem(args.prompt_template)
     if problem:
         parser.error(f"--prompt-template {args.prompt_template!r}: {problem}")
