@@ -62,6 +62,7 @@ from open_r1.usage import (
 from open_r1.utils.generation_server import check_server_answers
 
 logger = logging.getLogger("generate_reasoning")
+API_ADDR = "localhost:8000"  # where --api-addr looks by default
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 RECORD_FIELDS = (
     "uuid",
@@ -89,7 +90,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--system-prompt", default=None, help="System message sent before every prompt.")
     parser.add_argument("--uuid-column", default=None, help="Unique id column (default: the row number).")
     parser.add_argument("--keep-columns", nargs="*", default=[], help="Row columns copied into every record.")
-    parser.add_argument("--api-addr", default="localhost:8000", help="host:port of the server.")
+    parser.add_argument("--api-addr", default=API_ADDR, help="host:port of the server.")
     parser.add_argument("--base-url", default=None, help="Full API base URL (default http://<api-addr>/v1).")
     parser.add_argument(
         "--api-key", default=os.environ.get("OPENAI_API_KEY", "EMPTY"), help="API key (default: $OPENAI_API_KEY)."
@@ -167,6 +168,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     clashing = sorted(set(args.keep_columns) & set(RECORD_FIELDS))
     if clashing:
         parser.error(f"--keep-columns {clashing} would overwrite the record fields {list(RECORD_FIELDS)}")
+    for name, low in (("retries", 0), ("retry_backoff", 0)):
+        if getattr(args, name) < low:
+            parser.error(f"--{name.replace('_', '-')} must be {low} or more, got {getattr(args, name):g}")
+    if not args.timeout > 0:
+        parser.error(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+    if args.temperature < 0:
+        parser.error(f"--temperature must be >= 0, got {args.temperature:g}")
+    if not 0 < args.top_p <= 1:
+        parser.error(f"--top-p must be in (0, 1], got {args.top_p:g}")
+    if args.base_url is not None and args.api_addr != API_ADDR:
+        parser.error(f"--api-addr {args.api_addr} and --base-url {args.base_url} both name the server; give one")
     if "://" in args.api_addr:
         parser.error(f"--api-addr {args.api_addr}: give host:port; a whole URL goes in --base-url")
     if os.path.isdir(args.output_file):

@@ -335,3 +335,26 @@ def test_kept_columns_may_not_overwrite_the_record_fields():
     )
     assert result.returncode == 2
     assert "--keep-columns ['prompt'] would overwrite the record fields" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--retries", "-1"], "--retries must be 0 or more, got -1"),
+        (["--retry-backoff", "-3"], "--retry-backoff must be 0 or more, got -3"),
+        (["--timeout", "-1"], "--timeout must be a positive number of seconds, got -1"),
+        (["--temperature", "-1"], "--temperature must be >= 0, got -1"),
+        (["--top-p", "2"], r"--top-p must be in \(0, 1\], got 2"),
+        (
+            ["--api-addr", "127.0.0.1:59999", "--base-url", "http://127.0.0.1:58123/v1"],
+            "--api-addr 127.0.0.1:59999 and --base-url http://127.0.0.1:58123/v1 both name the server; give one",
+        ),
+    ],
+)
+def test_settings_no_request_can_use_are_refused(options, message):
+    """A newcomer audit's: --retries -1 tried no request (an AssertionError per sample); the others went unread."""
+    from open_r1.usage import UsageError
+
+    script = load_module("scripts/generate_reasoning.py", "generate_reasoning_script")
+    with pytest.raises(UsageError, match=f"^{message}$"):
+        script.parse_args(["--dataset-name", "x.jsonl", "--output-file", "y.jsonl", *options])
