@@ -42,14 +42,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in SIZE_FIELDS:
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    try:  # the sizes' own rules (the heads divide the width, a vocabulary holds every byte), now
+        args.spec = TinyModelSpec(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TinyModelSpec)})
+    except ValueError as error:
+        parser.error(f"--{error}")
     check_output_folder("--output_dir", args.output_dir)
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    spec = TinyModelSpec(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TinyModelSpec)})
-    paths = build_all(args.output_dir, spec)
+    paths = build_all(args.output_dir, args.spec)
     for split in ("train", "test"):
         paths[f"tiny-math-{split}.jsonl"] = write_jsonl(paths["tiny-math"], split, pathlib.Path(args.output_dir))
     for name, path in paths.items():

@@ -43,6 +43,16 @@ def test_each_spec_field_is_read_in_its_own_type_and_a_size_below_1_is_refused(t
         (["--hidden_size", "-8"], "--hidden_size must be at least 1, got -8"),
         (["--tool_calling", "ture"], "expected true or false, got 'ture'"),
         (["--output_dir", str(tmp_path / "file")], "is a file; name a folder"),
+        # A newcomer audit's: each built a model whose first forward pass failed, or a bigger vocabulary than asked.
+        (["--num_key_value_heads", "3"], "--num_key_value_heads must divide num_attention_heads: 3 does not divide 4"),
+        (
+            ["--num_attention_heads", "3", "--num_key_value_heads", "3"],
+            "must divide hidden_size: 3 does not divide 64",
+        ),
+        (
+            ["--vocab_size", "10"],
+            "--vocab_size must be at least 259 (256 byte symbols and the special tokens), got 10",
+        ),
     ):
         with pytest.raises(UsageError, match=re.escape(message)):
             script.parse_args(argv)

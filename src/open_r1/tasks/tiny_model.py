@@ -78,6 +78,20 @@ class TinyModelSpec:
         small = [name for name in SIZE_FIELDS if getattr(self, name) < 1]
         if small:
             raise ValueError(f"{small[0]} must be at least 1, got {getattr(self, small[0])}")
+        least = 256 + len(SPECIAL_TOKENS)  # byte-level BPE starts from every byte, then its special tokens
+        if self.vocab_size < least:
+            raise ValueError(f"vocab_size must be at least {least} (256 byte symbols and the special tokens), got "
+                             f"{self.vocab_size}")  # fmt: skip
+        if self.num_attention_heads % self.num_key_value_heads:
+            raise ValueError(
+                f"num_key_value_heads must divide num_attention_heads: {self.num_key_value_heads} does not divide "
+                f"{self.num_attention_heads}"
+            )
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"num_attention_heads must divide hidden_size: {self.num_attention_heads} does not divide "
+                f"{self.hidden_size}"
+            )
 
 
 def _tokenizer_corpus(seed: int, tool_calling: bool = False) -> list[str]:
