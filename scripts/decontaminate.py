@@ -97,8 +97,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.ngram_size < 1:
         parser.error(f"--ngram_size must be at least 1, got {args.ngram_size}")
-    if args.num_proc < 1:
-        parser.error(f"--num_proc must be at least 1, got {args.num_proc}")
+    for name in ("num_proc", "batch_size"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.output_dir and args.new_dataset_name:
+        parser.error("--new_dataset_name names the Hub dataset to push, and --output_dir saves here instead; give one")
     if args.hub_benchmarks is None:
         args.hub_benchmarks = [] if args.benchmark_files else sorted(HUB_BENCHMARKS)
     if not args.hub_benchmarks and not args.benchmark_files:

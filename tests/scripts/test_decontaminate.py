@@ -80,6 +80,13 @@ def test_the_script_refuses_no_processes(planted):
     dataset_file, benchmark_file = planted
     with pytest.raises(UsageError, match="--num_proc must be at least 1, got 0"):
         _load_script().parse_args(["--dataset", dataset_file, "--benchmark_files", benchmark_file, "--num_proc", "0"])
+    # A newcomer audit's: --batch_size 0 ended in a range() traceback; --new_dataset_name beside --output_dir unread.
+    for extra, message in (
+        (["--batch_size", "0"], r"^--batch_size must be at least 1, got 0$"),
+        (["--output_dir", "out", "--new_dataset_name", "me/x"], r"^--new_dataset_name names the Hub dataset to push"),
+    ):
+        with pytest.raises(UsageError, match=message):
+            _load_script().parse_args(["--dataset", dataset_file, "--benchmark_files", benchmark_file, *extra])
 
 
 words = st.sampled_from(["a", "b", "c", "Σ", "ΟΣ", "x²", "İ", "déjà", "1", "$x$", "A", "B", "\ud800z"])
