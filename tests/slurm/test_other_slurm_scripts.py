@@ -57,6 +57,22 @@ def test_evaluate_job_without_a_model_fails_with_its_usage(submit):
     assert "usage: sbatch slurm/evaluate.slurm BENCHMARK MODEL" in result.output
 
 
+def test_evaluate_job_refuses_a_trust_remote_code_that_is_neither_true_nor_false():
+    """A newcomer audit's: TRUST_REMOTE_CODE=yes ran without --trust_remote_code, without a word."""
+    import subprocess
+
+    from tests.support import REPO_ROOT
+
+    result = subprocess.run(
+        ["bash", "slurm/evaluate.slurm", "aime24", "org/model", "main", "data", "8", "yes"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "evaluate.slurm: error: TRUST_REMOTE_CODE (6th argument) must be true or false, got 'yes'\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("script", "backend", "keys"),
     [
