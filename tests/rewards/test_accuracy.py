@@ -87,6 +87,11 @@ def test_with_tools_the_reasoning_the_parser_moved_out_of_the_content_counts_as_
     cut_off = [{"role": "assistant", "content": "2+3 is \\boxed{5} maybe", GENERATED_TEXT: "2+3 is \\boxed{5} maybe"}]
     reward = get_accuracy_reward(num_workers=1, think_prefilled=True)
     assert reward([finished, cut_off], solution=["5", "5"]) == [1.0, 0.0]
+    # The length rewards grade the same rollouts alike (they passed the contents alone, which hold no </think>).
+    from open_r1.rewards.length import get_cosine_scaled_reward
+
+    cosine = get_cosine_scaled_reward(num_workers=1, think_prefilled=True)([finished, cut_off], solution=["5", "5"])
+    assert cosine[0] > 0 > cosine[1]
 
 
 def test_a_last_box_never_closed_is_no_answer_not_the_box_before_it():

@@ -45,7 +45,7 @@ def get_len_reward(
         texts = completion_texts(completions)
         golds = gold_answers(kwargs | {"solution": solution}, "len_reward", len(texts))
         correctness = reward_grades(
-            texts,
+            completions,  # not their texts: whether reasoning ended is read from them as written
             golds,
             "len_reward",
             kwargs,
@@ -96,7 +96,7 @@ def get_cosine_scaled_reward(
         texts = completion_texts(completions)
         golds = gold_answers(kwargs | {"solution": solution}, "cosine_scaled_reward", len(texts))
         correctness = reward_grades(
-            texts,
+            completions,  # not their texts: whether reasoning ended is read from them as written
             golds,
             "cosine_scaled_reward",
             kwargs,
