@@ -99,9 +99,6 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         kwargs.setdefault("formatter_class", _HelpFormatter)
         # argparse's own usage lists every field (hundreds of lines); the fields follow under "options".
         kwargs.setdefault("usage", "%(prog)s [--config RECIPE.yaml] [--FIELD VALUE ...]")
-        # A misspelt or shortened option is named, not read as the field it starts (the checks before TRL loads
-        # read whole names only).
-        kwargs.setdefault("allow_abbrev", False)
         super().__init__(dataclass_types, **kwargs)
         all_fields = [f for dataclass_type in self.dataclass_types for f in fields(dataclass_type)]
         # transformers' deprecated aliases are translated as upstream names, not taken as fields.
