@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Optional
 
-from transformers import HfArgumentParser
-
 from open_r1.eval.benchmark_registry import SUPPORTED_BENCHMARKS, resolve_benchmarks
-from open_r1.eval.slurm_jobs import run_benchmark_jobs
-from open_r1.usage import UsageError, check_local_path, exit_on_usage_error
+from open_r1.eval.slurm_jobs import SubmissionError, run_benchmark_jobs
+from open_r1.usage import UsageError, check_local_path, dataclass_parser, exit_on_usage_error, looks_local
 
 
 @dataclass
@@ -36,7 +34,7 @@ class RunBenchmarksArguments:
 
 
 def main(argv: list[str] | None = None) -> int:
-    (args,) = HfArgumentParser(RunBenchmarksArguments).parse_args_into_dataclasses(args=argv)
+    (args,) = dataclass_parser(RunBenchmarksArguments, prog="run_benchmarks.py").parse_args_into_dataclasses(args=argv)
     if args.list_benchmarks:
         print("\n".join(SUPPORTED_BENCHMARKS))
         return 0
@@ -45,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     # Each mistake now, before the Hub is asked for the model's size.
     resolve_benchmarks(args.benchmarks, "--benchmarks")
     check_local_path("--model-id", args.model_id)
+    if looks_local(args.model_id) and args.model_revision != "main":
+        raise UsageError(
+            f"--model-revision {args.model_revision}: {args.model_id} is a local folder, which has no revisions; "
+            "name the revision's Hub id, or leave --model-revision out"
+        )
     if shutil.which("sbatch") is None:
         raise UsageError("sbatch is not on PATH: this script submits Slurm jobs; without Slurm, use make evaluate")
     # run_benchmark_jobs reads the fields the training configs carry.
@@ -54,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         benchmarks=args.benchmarks,
         system_prompt=args.system_prompt,
     )
-    run_benchmark_jobs(training_args, SimpleNamespace(trust_remote_code=args.trust_remote_code))
+    try:
+        run_benchmark_jobs(training_args, SimpleNamespace(trust_remote_code=args.trust_remote_code))
+    except SubmissionError as error:  # most often the partition: slurm/cluster.env sets it for sbatch
+        raise UsageError(
+            f"{error} (slurm/cluster.env: set OPEN_R1_PARTITION, then `source slurm/cluster.env`)"
+        ) from None
     return 0
 
 

@@ -440,6 +440,34 @@ def test_the_project_parsers_take_an_option_spelled_with_underscores_or_dashes()
         parser.parse_args(["--dataset-name", "d", "--dataset_nmae", "e"])
 
 
+def test_a_misspelt_option_is_named_before_a_missing_required_one():
+    """argparse named the missing option first: `generate_reasoning.py --dataset-nmae d` said --dataset-name is
+    required; a quoted value that starts with dashes is a value (`--args "--lr 1e-5"`)."""
+    from dataclasses import dataclass, field
+
+    from open_r1.usage import ArgumentParser, dataclass_parser
+
+    parser = ArgumentParser()
+    parser.add_argument("--dataset-name", required=True)
+    parser.add_argument("--args", default="")
+    with pytest.raises(UsageError, match=r"^unknown option --dataset-nmae \(did you mean --dataset-name\?\)"):
+        parser.parse_args(["--dataset-nmae", "d"])
+    assert parser.parse_args(["--dataset-name", "d", "--args", "--lr 1e-5"]).args == "--lr 1e-5"
+
+    @dataclass
+    class Settings:
+        model_id: str = field(metadata={"help": "a model"})
+        revision: str = field(default="main", metadata={"help": "its revision"})
+
+    dataclasses = dataclass_parser(Settings)
+    # HfArgumentParser knows --model-id too: one spelling is suggested, the field's
+    with pytest.raises(UsageError, match=r"^unknown option --model_idd \(did you mean --model_id\?\); --help"):
+        dataclasses.parse_args_into_dataclasses(["--model_idd", "m"])
+    with pytest.raises(UsageError, match=r"^unexpected argument\(s\) \['extra'\]"):
+        dataclasses.parse_args_into_dataclasses(["--model-id", "m", "extra"])
+    assert dataclasses.parse_args_into_dataclasses(["--model-id", "m"])[0].model_id == "m"
+
+
 def test_the_project_parsers_read_no_option_from_its_first_letters():
     """A newcomer audit's: `gsm8k.py --arms cot` was read as --arms_at_once, and blamed the value `cot`."""
     from open_r1.usage import ArgumentParser

@@ -18,7 +18,8 @@
   path; when it does not exist that is an error at once, instead of a minute of Hub retries for a Hub id that
   never existed. `check_command_line` also checks that the Hub ids can be had and a push made
   (`open_r1.hub_access`: in the cache when offline or when the Hub does not answer).
-- `ArgumentParser`: argparse's, with its mistakes raised as `UsageError`.
+- `ArgumentParser`: argparse's, with its mistakes raised as `UsageError`, a misspelt option named (with the close
+  known ones) before a missing required one; `dataclass_parser`: transformers' HfArgumentParser likewise.
 - `did_you_mean`: the close matches among known names, for unknown fields and paths; `unknown_names` the whole
   message for unknown options or fields.
 
@@ -129,15 +130,36 @@ class ArgumentParser(argparse.ArgumentParser):
             word == "--config" or word.startswith("--config=") for word in args
         ):  # else argparse names the required options first, as if the recipe had not been read
             raise UsageError("this script reads no recipe (--config): give its settings as options; --help lists them")
-        # argparse says "unrecognized arguments"; an option close to a known one gets its name suggested.
+        self.check_options_known(args)
         namespace, extras = self.parse_known_args(args, namespace)
-        options = [word.split("=", 1)[0][2:] for word in extras if word.startswith("--") and word != "--"]
-        if options:
-            known = (name[2:] for name in self._option_string_actions if name.startswith("--"))
-            raise UsageError(unknown_names(options, known, "option", "--"))
         if extras:
             self.error(f"unrecognized arguments: {' '.join(word for word in extras if word != '--')}")
         return namespace
+
+    def check_options_known(self, args: list[str]) -> None:
+        """Raises for the options of `args` this parser does not know, with the close known names, before argparse
+        parses: it would name a missing required option first (`--seeed 3` without `--task`), or say
+        "unrecognized arguments" without a suggestion."""
+        if any(isinstance(action, argparse._SubParsersAction) for action in self._actions):
+            return  # a subcommand's options are its parser's
+        unknown = []
+        for word in args:
+            if word == "--":
+                break
+            option = word.split("=", 1)[0]
+            # argparse reads a word with a space as a value, however it starts (`--args "--lr 1e-5"`).
+            if (
+                option.startswith("--")
+                and len(option) > 2
+                and " " not in word
+                and option not in self._option_string_actions
+            ):
+                unknown.append(option[2:])
+        if unknown:
+            names = {name[2:] for name in self._option_string_actions if name.startswith("--")}
+            # HfArgumentParser knows `--a_b` as `--a-b` too: suggest one spelling, the field's.
+            known = {name for name in names if not ("-" in name and name.replace("-", "_") in names)}
+            raise UsageError(unknown_names(unknown, known, "option", "--"))
 
     def _in_known_spelling(self, args):
         """`args` with each `--a_b` written as the parser's `--a-b`, or the other way round, as HfArgumentParser
@@ -159,6 +181,32 @@ class ArgumentParser(argparse.ArgumentParser):
                 )
             spelled.append(option + equals + value)
         return spelled
+
+
+def dataclass_parser(dataclass_types, **kwargs) -> ArgumentParser:
+    """transformers' `HfArgumentParser` over `dataclass_types` (a script's options as dataclass fields) whose every
+    mistake is a one-line `UsageError`: an unknown option (named before a missing required one), a value it cannot
+    read, a leftover argument, and the classes' own checks (the ValueErrors of their `__post_init__`)."""
+    from transformers import HfArgumentParser  # seconds: only the scripts that parse dataclasses pay for it
+
+    class DataclassParser(HfArgumentParser, ArgumentParser):
+        def parse_args_into_dataclasses(self, args=None, return_remaining_strings=False, **kwargs):
+            words = sys.argv[1:] if args is None else list(args)
+            if not return_remaining_strings:
+                self.check_options_known(words)
+                _, remaining = self.parse_known_args(words)
+                if remaining:
+                    raise UsageError(
+                        f"unexpected argument(s) {remaining}; every setting is --FIELD VALUE, --help lists them"
+                    )
+            try:
+                return super().parse_args_into_dataclasses(words, return_remaining_strings, **kwargs)
+            except UsageError:
+                raise
+            except ValueError as error:
+                raise UsageError(one_line(error)) from error
+
+    return DataclassParser(dataclass_types, **kwargs)
 
 
 def as_bool(value: Any) -> bool:

@@ -159,6 +159,14 @@ def test_run_benchmarks_submits_the_jobs_run_benchmark_jobs_would(run_benchmarks
         ),
         (["--model-id", "{model}-typo", "--benchmarks", "aime24"], "--model-id: no such file or folder: {model}-typo"),
         (["--model-id", "{model}"], "--model-id and --benchmarks are required"),
+        (
+            ["--model-idd", "{model}", "--benchmarks", "aime24"],
+            "unknown option --model-idd (did you mean --model_id?)",
+        ),
+        (
+            ["--model-id", "{model}", "--model-revision", "v01", "--benchmarks", "aime24"],
+            "is a local folder, which has no revisions",
+        ),
     ],
 )
 def test_run_benchmarks_names_a_mistake_before_submitting(run_benchmarks, fake_sbatch, tiny_model, argv, message):
@@ -176,3 +184,23 @@ def test_run_benchmarks_without_sbatch_says_so(run_benchmarks, tiny_model, tmp_p
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(UsageError, match="sbatch is not on PATH"):
         run_benchmarks.main(["--model-id", str(tiny_model), "--benchmarks", "aime24"])
+
+
+def test_run_benchmarks_names_sbatchs_reason_when_it_refuses_the_job(
+    run_benchmarks, tiny_model, tmp_path, monkeypatch
+):
+    from open_r1.usage import UsageError
+
+    refusing = tmp_path / "bin" / "sbatch"
+    refusing.parent.mkdir()
+    refusing.write_text(
+        "#!/bin/bash\necho 'sbatch: error: Batch job submission failed: No partition specified' >&2\nexit 1\n"
+    )
+    refusing.chmod(refusing.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{refusing.parent}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(UsageError) as raised:
+        run_benchmarks.main(["--model-id", str(tiny_model), "--benchmarks", "aime24"])
+    assert "sbatch did not submit the aime24 evaluation (exit status 1): sbatch: error: Batch job submission " in str(
+        raised.value
+    )
+    assert "OPEN_R1_PARTITION" in str(raised.value)

@@ -10,7 +10,6 @@ Not covered: the evaluation itself (`open_r1.eval.offline`) and lighteval's own 
 """
 
 import re
-import sys
 from dataclasses import dataclass, field, fields
 from typing import Optional
 
@@ -22,13 +21,11 @@ from open_r1.tools import check_tool_names, python_tool
 from open_r1.tools.arguments import ToolArguments
 from open_r1.tools.rollout import DEFAULT_MAX_TOOL_CALLING_ITERATIONS
 from open_r1.usage import (
-    ArgumentParser,
     UsageError,
     check_local_path,
     check_output_folder,
+    dataclass_parser,
     did_you_mean,
-    one_line,
-    unknown_names,
 )
 
 DEFAULT_TEMPERATURE = 0.6
@@ -259,12 +256,7 @@ LOCAL_FILE_FIELDS = ("data_files", "predictions", "fewshot_file")
 def parse_command_line(argv: list[str] | None = None) -> EvaluateArguments:
     """The evaluator's command line as `EvaluateArguments`; every mistake in it (an unknown or misspelt option, a
     value that cannot be read, a check of the arguments) is a one-line `UsageError`, raised before any model loads."""
-    from transformers import HfArgumentParser
-
-    class Parser(HfArgumentParser, ArgumentParser):  # ArgumentParser: its mistakes are UsageErrors
-        pass
-
-    parser = Parser(
+    parser = dataclass_parser(
         EvaluateArguments,
         prog="python -m open_r1.evaluate",
         usage="%(prog)s --task NAME --data_files FILE --output_dir DIR (--model M | --predictions FILE) [--FIELD VALUE ...]",
@@ -277,21 +269,7 @@ def parse_command_line(argv: list[str] | None = None) -> EvaluateArguments:
     for action in sorted(moved, key=lambda action: tool_options.index(action.dest)):
         parser._optionals._group_actions.remove(action)
         tool_group._group_actions.append(action)
-    # Unknown options first: argparse would name a missing required option before a misspelt one (`--seeed 3`).
-    words = sys.argv[1:] if argv is None else argv
-    unknown = [word.split("=")[0][2:] for word in words if word.startswith("--") and len(word) > 2]
-    unknown = [name for name in unknown if f"--{name}" not in parser._option_string_actions]
-    if unknown:
-        raise UsageError(unknown_names(unknown, (item.name for item in fields(EvaluateArguments)), "option", "--"))
-    _, remaining = parser.parse_known_args(argv)
-    if remaining:
-        raise UsageError(f"unexpected argument(s) {remaining}; every setting is --FIELD VALUE, --help lists them")
-    try:
-        (args,) = parser.parse_args_into_dataclasses(args=argv)
-    except UsageError:
-        raise
-    except ValueError as error:  # the arguments' own checks (__post_init__)
-        raise UsageError(one_line(error)) from error
+    (args,) = parser.parse_args_into_dataclasses(args=argv)
     for name in LOCAL_FILE_FIELDS:
         if getattr(args, name) is not None:
             check_local_path(f"--{name}", getattr(args, name), local_only=True)

@@ -8,7 +8,7 @@ one) for `hub_model_id@hub_model_revision`; the job runs `python -m open_r1.eval
 Models of 30B parameters or more are sharded with tensor parallelism over the GPUs that divide their attention
 heads; smaller ones run data-parallel over a node's 8 GPUs. The parameter count is read from the safetensors
 weights (`parameter_count`, also behind upstream's `get_param_count_from_repo_id`); when it cannot be read the
-job is not submitted. Upstream's `run_benchmark_jobs` / `run_lighteval_job` are re-exported at
+job is not submitted, and a job sbatch refuses is a `SubmissionError` with sbatch's reason. Upstream's `run_benchmark_jobs` / `run_lighteval_job` are re-exported at
 `open_r1.utils.evaluation`.
 
 Not covered: the lighteval command itself (`open_r1.eval.lighteval_command`), schedulers other than Slurm.
@@ -19,6 +19,7 @@ import logging
 import os
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
@@ -128,6 +129,10 @@ def sbatch_command(
     ]
 
 
+class SubmissionError(RuntimeError):
+    """sbatch refused an evaluation job (no default partition, an unknown account, ...); its last line says why."""
+
+
 def run_benchmark_jobs(training_args: Union["SFTConfig", "GRPOConfig"], model_args: "ModelConfig") -> None:
     """Submits one Slurm evaluation job per benchmark of `training_args.benchmarks` for the pushed model."""
     benchmarks = resolve_benchmarks(training_args.benchmarks)
@@ -160,4 +165,13 @@ def run_lighteval_job(
         benchmark, model, revision, parallel, num_gpus, model_args.trust_remote_code, training_args.system_prompt
     )
     logger.info("Launching benchmark %s: %s", benchmark, shlex.join(command))
-    subprocess.run(command, check=True, cwd=REPO_ROOT, env=_submission_env())
+    # sbatch's own line ("Submitted batch job N") goes to the terminal; its complaint becomes the error's message.
+    submitted = subprocess.run(command, cwd=REPO_ROOT, env=_submission_env(), stderr=subprocess.PIPE, text=True)
+    if submitted.returncode != 0:
+        said = submitted.stderr.strip().splitlines()
+        raise SubmissionError(
+            f"sbatch did not submit the {benchmark} evaluation (exit status {submitted.returncode}): "
+            f"{said[-1] if said else 'it printed nothing'}"
+        )
+    if submitted.stderr:
+        sys.stderr.write(submitted.stderr)
