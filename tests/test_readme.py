@@ -39,6 +39,8 @@ NOT_RUNNABLE_HERE = {
     "accelerate launch --config_file recipes/accelerate_configs/zero2.yaml --num_processes 1 src/open_r1/grpo.py "
     "--config recipes/Qwen2.5-1.5B-Instruct/grpo/config_demo.yaml --gradient_accumulation_steps 32": "a GPU with "
     "vLLM, and the Hub (Qwen2.5-1.5B-Instruct, OpenR1-Math-220k)",
+    "python -m open_r1.check_recipe sft --config recipes/OpenR1-Distill-7B/sft/config_distill.yaml": "the Hub (it "
+    "checks that the recipe's model and dataset can be had); run below with the Hub's answer faked",
 }
 
 # What the README says a block writes, beyond the table that may follow it (checked after the block ran).
@@ -134,7 +136,17 @@ def test_every_accelerate_command_of_the_readme_parses(command, monkeypatch):
     assert model_args.model_name_or_path and training_args.output_dir
 
 
-@pytest.mark.parametrize("command", list(NOT_RUNNABLE_HERE))
+@pytest.mark.parametrize("command", [command for command in NOT_RUNNABLE_HERE if "python -m" in command])
+def test_the_readmes_recipe_check_passes_where_the_hub_answers(command, monkeypatch):
+    from open_r1.check_recipe import check_recipe
+
+    monkeypatch.chdir(REPO_ROOT)
+    monkeypatch.setattr(hub_access, "check_hub_access", lambda references, push, instead: None)
+    trainer, *args = shlex.split(command)[3:]
+    assert check_recipe(trainer, args).endswith(f"checked for src/open_r1/{trainer}.py")
+
+
+@pytest.mark.parametrize("command", [command for command in NOT_RUNNABLE_HERE if "accelerate launch" in command])
 def test_commands_not_runnable_here_name_what_exists_and_keep_the_recipes_batch(command, monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
     launcher, cluster, (_, training_args, _) = parse_accelerate_command(command)

@@ -14,6 +14,7 @@ Classes, under their upstream open-r1 names:
 - `SFTConfig`, `GRPOConfig`: TRL's training configs plus open-r1's extras (benchmarks,
   callbacks, chat template, system prompt, Hub revisions, wandb) and the upstream fields whose meaning
   TRL 1.16 dropped but this project keeps (`overwrite_output_dir`, `max_prompt_length`).
+- `TRAINER_ARGUMENTS`: the classes sft.py and grpo.py parse.
 - `RecipeParser` (from `open_r1.recipe_parser`, its home): the entry scripts' `TrlParser`; it also reads upstream
   open-r1 recipes (TRL 0.18 / transformers 4.52 field names, and upstream open-r1's own, see
   `open_r1.compat.recipes`).
@@ -647,6 +648,12 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
 # Parsing recipes and command lines
 # ---------------------------------------------------------------------------------------------
 
+
+# The dataclasses each training script parses, by its name (src/open_r1/sft.py, grpo.py; `open_r1.check_recipe`).
+TRAINER_ARGUMENTS = {
+    "sft": (ScriptArguments, SFTConfig, trl.ModelConfig),
+    "grpo": (GRPOScriptArguments, GRPOConfig, trl.ModelConfig),
+}
 
 # The parser of these classes, importable from here as the entry scripts and upstream's import it.
 from open_r1.recipe_parser import RecipeParser  # noqa: E402, F401

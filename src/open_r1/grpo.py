@@ -47,7 +47,7 @@ import logging
 
 from trl import GRPOTrainer, ModelConfig, get_peft_config
 
-from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
+from open_r1.configs import TRAINER_ARGUMENTS, GRPOConfig, GRPOScriptArguments, RecipeParser
 from open_r1.doctor import attach_doctor, check_before_training
 from open_r1.rewards import get_reward_funcs
 from open_r1.startup_checks import check_grpo_dataset, check_remote_sandboxes_run
@@ -200,6 +200,6 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
 
 if __name__ == "__main__":
     with exit_on_usage_error():
-        parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), description=__doc__.split("\n\n")[0])
+        parser = RecipeParser(TRAINER_ARGUMENTS["grpo"], description=__doc__.split("\n\n")[0])
         script_args, training_args, model_args = parser.parse_args_and_config()
         main(script_args, training_args, model_args)

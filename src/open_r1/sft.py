@@ -35,7 +35,7 @@ import logging
 
 from trl import ModelConfig, SFTTrainer, get_peft_config
 
-from open_r1.configs import RecipeParser, ScriptArguments, SFTConfig
+from open_r1.configs import TRAINER_ARGUMENTS, RecipeParser, ScriptArguments, SFTConfig
 from open_r1.data.mixtures import add_system_prompt
 from open_r1.startup_checks import check_sft_dataset, check_sft_lengths
 from open_r1.utils import get_dataset, get_model, get_tokenizer
@@ -81,6 +81,6 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: Mod
 
 if __name__ == "__main__":
     with exit_on_usage_error():
-        parser = RecipeParser((ScriptArguments, SFTConfig, ModelConfig), description=__doc__.split("\n\n")[0])
+        parser = RecipeParser(TRAINER_ARGUMENTS["sft"], description=__doc__.split("\n\n")[0])
         script_args, training_args, model_args = parser.parse_args_and_config()
         main(script_args, training_args, model_args)

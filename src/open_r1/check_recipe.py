@@ -1,0 +1,60 @@
+"""Checks a training command without training: what sft.py or grpo.py would refuse before the model loads.
+
+    python -m open_r1.check_recipe grpo --config recipes/Qwen2.5-Math-7B/grpo/config_simple_rl.yaml
+    python -m open_r1.check_recipe sft --config recipes/OpenR1-Distill-7B/sft/config_distill.yaml --learning_rate 1e-5
+
+It runs the training script's own checks of the recipe and command line (`open_r1.usage.check_command_line`, then
+`RecipeParser` over `open_r1.configs.TRAINER_ARGUMENTS`): the YAML, every field's name and value, fields the chosen
+mode ignores, local paths, Hub ids and pushes. It prints `<recipe>: checked for src/open_r1/<trainer>.py` and exits
+0, or one line and exit status 2. `slurm/train.slurm --dry-run` runs it, so a mistake shows before the job waits in
+the queue. It needs no GPU: on a machine without one it checks the command as if `--use_cpu true` were added (else
+transformers refuses a GPU recipe's `bf16` here).
+
+Not covered: what needs the data or the tokenizer (the dataset's columns, the chat template, the GRPO doctor's
+start-up checks) or the launch (the accelerate config's processes and precision); the run checks those when it
+starts, still before the model loads.
+"""
+
+import sys
+
+from open_r1.usage import UsageError, check_command_line, did_you_mean, exit_on_usage_error
+
+TRAINERS = ("sft", "grpo")
+PROG = "python -m open_r1.check_recipe"
+USAGE = f"{PROG} sft|grpo [--config RECIPE.yaml] [--FIELD VALUE ...]"
+
+
+def check_recipe(trainer: str, args: list[str]) -> str:
+    """Parses `args` as src/open_r1/`trainer`.py would and returns what was checked; a mistake raises `UsageError`."""
+    if trainer not in TRAINERS:
+        raise UsageError(
+            f"the trainer must be one of {', '.join(TRAINERS)}, got {trainer!r}" + did_you_mean(trainer, TRAINERS)
+        )
+    check_command_line(args)
+    import torch
+
+    from open_r1.configs import TRAINER_ARGUMENTS, RecipeParser  # seconds: TRL loads
+
+    given = {arg.split("=", 1)[0] for arg in args}
+    if not torch.cuda.is_available() and "--use_cpu" not in given and "--use-cpu" not in given:
+        # A login node has no GPU: transformers would refuse a GPU recipe's bf16 here, where no training runs.
+        args = [*args, "--use_cpu", "true"]
+    RecipeParser(TRAINER_ARGUMENTS[trainer]).parse_args_and_config(args)
+    recipe = next((arg.split("=", 1)[1] for arg in args if arg.startswith("--config=")), None)
+    if recipe is None and "--config" in args[:-1]:
+        recipe = args[args.index("--config") + 1]
+    return f"{recipe or 'the command line'}: checked for src/open_r1/{trainer}.py"
+
+
+def main(argv: list[str]) -> None:
+    if argv and argv[0] in ("-h", "--help"):
+        print(f"usage: {USAGE}\n\n{__doc__}")
+        sys.exit(0)
+    if not argv:
+        raise UsageError(f"name the trainer first; usage: {USAGE}")
+    print(check_recipe(argv[0], argv[1:]))
+
+
+if __name__ == "__main__":
+    with exit_on_usage_error(PROG):
+        main(sys.argv[1:])

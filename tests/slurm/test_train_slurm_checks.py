@@ -1,0 +1,75 @@
+"""slurm/train.slurm before a job exists: --help, and --dry-run checking the command and the recipe on the login node.
+
+A mistake gets one line and exit status 2 here, before the job waits in the queue; the jobs themselves are tested
+on a real Slurm cluster (test_train_slurm.py, slow).
+"""
+
+import os
+import subprocess
+
+import pytest
+
+from tests.support import REPO_ROOT
+
+SFT = ["--model", "tiny", "--task", "sft", "--config", "cpu", "--accelerator", "ddp"]
+
+
+def run_outside_a_job(*args: str) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SLURM_")}
+    env.update(OPEN_R1_ROOT=str(REPO_ROOT), OPEN_R1_MODULES="", OPEN_R1_VENV=str(REPO_ROOT / ".venv"))
+    return subprocess.run(
+        ["bash", "slurm/train.slurm", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture
+def tiny_args(tiny_assets) -> str:
+    """--args pointing the tiny SFT recipe at this session's tiny model and data (a clean checkout has no data/)."""
+    return f"--model_name_or_path {tiny_assets['tiny-model']} --dataset_name {tiny_assets['tiny-sft']}"
+
+
+def test_help_prints_the_options_anywhere():
+    result = run_outside_a_job("--help")
+    assert result.returncode == 0, result.stderr
+    assert "--requeue-at-time-limit" in result.stdout and "--dry-run" in result.stdout
+    assert "#SBATCH --job-name" not in result.stdout and not result.stdout.startswith("#")
+
+
+def test_outside_a_job_it_refuses_to_train_and_names_the_dry_run():
+    result = run_outside_a_job(*SFT)
+    assert result.returncode == 2, result
+    assert "not inside a Slurm job" in result.stderr and "--dry-run" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--model", "SmolLM2-135m-instruct", "--task", "sft", "--config", "cpu", "--accelerator", "ddp"],
+            "(did you mean 'SmolLM2-135M-Instruct'?)",
+        ),
+        (SFT[:5] + ["cpuu"] + SFT[6:], "(did you mean 'recipes/tiny/sft/config_cpu.yaml'?)"),
+        (SFT[:-1] + ["zer03"], "(did you mean 'zero3'?)"),
+        ([*SFT, "--dp", "2"], "--dp/--tp size the vLLM server"),
+        ([*SFT, "--bogus"], "unknown argument '--bogus'"),
+    ],
+)
+def test_a_mistake_in_the_command_is_one_line_with_exit_status_2(args, message):
+    result = run_outside_a_job(*args, "--dry-run")
+    assert result.returncode == 2, result
+    assert message in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr  # no ERR-trap line after it
+
+
+def test_a_mistake_in_the_recipes_fields_shows_before_the_queue(tiny_args):
+    result = run_outside_a_job(*SFT, "--args", f"{tiny_args} --learning_rat 1e-5", "--dry-run")
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("train.slurm: error: ") and "did you mean --learning_rate" in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_a_valid_command_is_checked_and_nothing_starts(tiny_args):
+    result = run_outside_a_job(*SFT, "--args", tiny_args, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "recipes/tiny/sft/config_cpu.yaml: checked for src/open_r1/sft.py" in result.stdout
+    assert "the job plans its nodes as it starts" in result.stdout
