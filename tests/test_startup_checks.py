@@ -661,6 +661,15 @@ def test_a_remote_sandbox_that_runs_nothing_is_refused_before_the_model_loads(tm
             check_remote_sandboxes_run(script_args)
     finally:
         clear_providers()
+    # cf_code and ioi_code run on competitive_programming_provider's sandbox: probed too (an audit found it was not).
+    competitive = GRPOScriptArguments(
+        dataset_name="d", reward_funcs=["cf_code"], competitive_programming_provider="e2b", e2b_router_url=router
+    )
+    try:
+        with pytest.raises(UsageError, match=rf"^competitive_programming_provider: e2b through its router {router} "):
+            check_remote_sandboxes_run(competitive)
+    finally:
+        clear_providers()
     # The local sandbox and rewards that run no program are not probed (nothing is started for them).
     check_remote_sandboxes_run(GRPOScriptArguments(dataset_name="d", reward_funcs=["code"]))
     check_remote_sandboxes_run(GRPOScriptArguments(dataset_name="d", code_provider="e2b", e2b_router_url=router))

@@ -52,7 +52,7 @@ from typing import Any
 
 from trl.data_utils import is_conversational
 
-from open_r1.rewards import ACCURACY_REWARD_NAMES, CODE_REWARD_NAMES, THINK_PREFILLED_READERS
+from open_r1.rewards import ACCURACY_REWARD_NAMES, CODE_REWARD_NAMES, SANDBOX_PROVIDER_FIELDS, THINK_PREFILLED_READERS
 from open_r1.rewards._completions import GOLD_COLUMNS
 from open_r1.usage import UsageError, did_you_mean, main_process, one_line
 
@@ -78,8 +78,7 @@ REWARD_PARAMETERS: dict[str, tuple[str, ...]] = {
     "code_language": ("code", "binary_code", "code_format"),
     "code_scoring_mode": ("code", "cf_code"),
     "code_test_batch_size": CODE_REWARD_NAMES,
-    "code_provider": ("code", "binary_code"),
-    "competitive_programming_provider": ("ioi_code", "cf_code"),
+    **SANDBOX_PROVIDER_FIELDS,
 }
 
 # Columns that usually hold a dataset's problems, suggested for a dataset_prompt_column the dataset lacks.
@@ -379,9 +378,12 @@ def check_remote_sandboxes_run(script_args) -> None:
 
     if not main_process():
         return
-    used = []
-    if set(_as_list(script_args.reward_funcs)) & {"code", "binary_code"}:
-        used.append(("code_provider", script_args.code_sandbox))
+    sandboxes = {
+        "code_provider": script_args.code_sandbox,
+        "competitive_programming_provider": script_args.competitive_programming_sandbox,
+    }
+    rewards = set(_as_list(script_args.reward_funcs))
+    used = [(name, sandboxes[name]) for name, readers in SANDBOX_PROVIDER_FIELDS.items() if rewards & set(readers)]
     if script_args.tools:
         used.append(("python_tool_provider", script_args.tool_sandbox))
     remote_logger = logging.getLogger("open_r1.sandbox.remote")

@@ -47,6 +47,12 @@ from open_r1.rewards.repetition import get_repetition_penalty_reward
 from open_r1.usage import UsageError, did_you_mean
 
 CODE_REWARD_NAMES = ("code", "binary_code", "ioi_code", "cf_code")
+# The recipe field naming the sandbox provider each code reward runs its programs on (GRPOScriptArguments builds
+# `code_sandbox` and `competitive_programming_sandbox` from them).
+SANDBOX_PROVIDER_FIELDS = {
+    "code_provider": ("code", "binary_code"),
+    "competitive_programming_provider": ("ioi_code", "cf_code"),
+}
 # The rewards that grade the final answer against the gold column (`_completions.GOLD_COLUMNS`).
 ACCURACY_REWARD_NAMES = ("accuracy", "cosine", "length")
 # The rewards that grade the `<think>` opening and so take `think_prefilled` (open_r1.rewards.format).
