@@ -142,6 +142,50 @@ def test_a_finished_grpo_run_leaves_its_process_group(process_group, tiny_assets
     assert not process_group.is_initialized()
 
 
+def test_a_run_that_evaluated_its_last_step_is_not_evaluated_again_at_the_end(process_group, tiny_assets, tmp_path):
+    """Found by an audit: eval_steps that divide max_steps evaluated the final weights twice (GRPO: two generations)."""
+    import json
+
+    from trl import ModelConfig
+
+    from open_r1 import grpo
+    from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
+    from tests.training.test_grpo import TINY_RECIPE, grpo_args
+
+    evaluations = []
+    original = grpo.PromptTruncatingGRPOTrainer.evaluate
+
+    def counted(self, *args, **kwargs):
+        evaluations.append(self.state.global_step)
+        return original(self, *args, **kwargs)
+
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    extra = ["--max_steps", "1", "--save_strategy", "no", "--eval_strategy", "steps", "--eval_steps", "1"]
+    arguments = ["--config", TINY_RECIPE, *grpo_args(tiny_assets, tmp_path / "grpo", *extra)]
+    arguments += ["--per_device_eval_batch_size", "8"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(grpo.PromptTruncatingGRPOTrainer, "evaluate", counted)
+        grpo.main(*parser.parse_args_and_config(arguments))
+    assert evaluations == [1]
+    results = json.loads((tmp_path / "grpo" / "eval_results.json").read_text())
+    assert "eval_reward" in results and results["epoch"] > 0
+
+
+def test_the_final_evaluation_is_read_only_from_the_last_step():
+    from transformers import TrainerState
+
+    from open_r1.utils.training import evaluation_at_last_step
+
+    state = TrainerState(global_step=4)
+    state.log_history = [{"eval_loss": 1.0, "step": 2, "epoch": 0.5}, {"loss": 0.3, "step": 4}]
+    assert evaluation_at_last_step(state) is None  # the last evaluation saw other weights
+    state.log_history += [
+        {"eval_loss": 0.5, "eval_reward": 0.2, "epoch": 1.0, "step": 4},
+        {"train_runtime": 9.0, "step": 4},
+    ]
+    assert evaluation_at_last_step(state) == {"eval_loss": 0.5, "eval_reward": 0.2, "epoch": 1.0}
+
+
 def test_where_vllm_generates_its_engine_is_left_to_end_the_group(process_group):
     leave_process_group(use_vllm=True)
     assert process_group.is_initialized()

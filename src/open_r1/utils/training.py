@@ -276,9 +276,20 @@ class LocalModelCard:
             file.write(text)
 
 
+def evaluation_at_last_step(state) -> dict | None:
+    """The evaluation metrics the Trainer logged at the final step, when its eval_strategy evaluated there: the same
+    weights evaluated again would cost a whole evaluation (under GRPO, its generation). None when it did not."""
+    for entry in reversed(state.log_history):
+        if entry.get("step") != state.global_step:
+            return None
+        if any(key.startswith("eval_") for key in entry):
+            return {key: value for key, value in entry.items() if key.startswith("eval_") or key == "epoch"}
+    return None
+
+
 def finish_training(trainer, training_args, script_args, tokenizer, train_result, num_train_rows: int) -> None:
-    """Logs metrics, saves model and tokenizer, writes the model card, evaluates and pushes as configured, then
-    leaves the process group."""
+    """Logs metrics, saves model and tokenizer, writes the model card, evaluates (unless the Trainer just evaluated
+    the final step) and pushes as configured, then leaves the process group."""
     metrics = train_result.metrics
     metrics["train_samples"] = num_train_rows
     trainer.log_metrics("train", metrics)
@@ -303,7 +314,7 @@ def finish_training(trainer, training_args, script_args, tokenizer, train_result
         tokenizer.save_pretrained(training_args.output_dir)
 
     if training_args.do_eval and trainer.eval_dataset is not None:
-        metrics = trainer.evaluate()
+        metrics = evaluation_at_last_step(trainer.state) or trainer.evaluate()
         trainer.log_metrics("eval", metrics)
         trainer.save_metrics("eval", metrics)
 
