@@ -310,6 +310,9 @@ def test_a_dry_run_checks_everything_and_prints_the_command_without_evaluating(
     printed = capsys.readouterr().out.strip()
     assert printed.startswith("python -m open_r1.evaluate --task toy") and "--dry_run" not in printed
     assert not (tmp_path / "o").exists()
+    # Any boolean the parser reads after --dry_run goes with it (`yes` was printed as an argument of its own).
+    assert main([*argv, "yes", "--predictions", str(predictions_file)]) == {}
+    assert capsys.readouterr().out.strip() == printed
 
 
 def test_an_output_dir_that_is_or_lies_under_a_file_is_refused_before_sampling(

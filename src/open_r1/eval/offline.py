@@ -51,7 +51,7 @@ from open_r1.eval import few_shot
 from open_r1.eval.arguments import EvaluateArguments, parse_command_line
 from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, sample_completions
 from open_r1.eval.metrics import summarize_scores
-from open_r1.usage import UsageError, one_line
+from open_r1.usage import UsageError, as_bool, one_line
 from open_r1.utils.decoding_tally import DecodingTally
 from open_r1.utils.provenance import provenance_record, with_end_load
 from open_r1.utils.results_docs import save_results
@@ -337,6 +337,15 @@ def count_finish_reasons(finish_reasons: list[list[str]] | None) -> dict[str, in
     return {reason: counts[reason] for reason in FINISH_REASONS}
 
 
+def _is_bool(word: str) -> bool:
+    """Whether `word` is a boolean as the parser reads one (`--dry_run yes`)."""
+    try:
+        as_bool(word)
+    except ValueError:
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_command_line(argv)
     if args.dry_run:  # the checks passed: what would run, as the shell reads it
@@ -348,7 +357,7 @@ def main(argv: list[str] | None = None) -> dict:
             and not (
                 index
                 and given[index - 1] in ("--dry_run", "--dry-run")
-                and argument.lower() in ("true", "false", "1", "0")
+                and _is_bool(argument)
             )
         ]
         print(shlex.join(["python", "-m", "open_r1.evaluate", *shown]), flush=True)
