@@ -31,7 +31,7 @@ from open_r1.doctor.checks import (
 )
 from open_r1.rewards import ACCURACY_REWARD_NAMES, THINK_PREFILL_REWARDS
 from open_r1.rewards._completions import completion_text
-from open_r1.rewards.accuracy import extract_answer, prepare_gold
+from open_r1.rewards.accuracy import extract_answer, prepare_gold, with_prefilled_opening
 from open_r1.rewards.format import R1_TAGS
 from open_r1.rewards.repetition import repeats_a_line
 
@@ -77,8 +77,7 @@ _TOOL_RESULTS_SHOWN = 3
 def reward_reading(reward: str, text: str, gold: Any = None, think_prefilled: bool = False) -> str:
     """What the reward registered as `reward` reads in a completion's `text`; '' for the rewards not described."""
     if reward in ACCURACY_REWARD_NAMES:
-        opened = think_prefilled and "</think>" not in text  # as the rewards read it (accuracy.graded_batch)
-        answer = extract_answer(("<think>\n" if opened else "") + text)
+        answer = extract_answer(with_prefilled_opening(text) if think_prefilled else text)  # as the rewards read it
         read = (
             "no final answer (no \\boxed{} after </think>, no <answer> block)"
             if answer is None

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 from open_r1.rewards._completions import completion_text, completion_texts, gold_answers
 from open_r1.rewards._grading_pool import CRASHED, TIMED_OUT, run_tasks
+from open_r1.rewards.format import THINK_OPENING
 from open_r1.rewards.grading_protocol import KIND_ANSWER_BLOCK, KIND_BOXED
 
 # Defaults of the accuracy-style rewards; `open_r1.configs` (reward_num_workers, reward_timeout_seconds) and the
@@ -114,7 +115,13 @@ def answer_texts(completions: list, think_prefilled: bool = False) -> list[str]:
     if not think_prefilled:
         return texts
     written = completion_texts(completions, written=True)
-    return [text if "</think>" in as_written else f"<think>\n{text}" for text, as_written in zip(texts, written)]
+    return [with_prefilled_opening(text, as_written) for text, as_written in zip(texts, written)]
+
+
+def with_prefilled_opening(text: str, written: str | None = None) -> str:
+    """`text` as the rewards read it when the prompt opened the reasoning: opened with `<think>` unless the completion
+    as `written` (`text` itself when not given) ended its reasoning with `</think>`."""
+    return text if "</think>" in (text if written is None else written) else THINK_OPENING + text
 
 
 def extract_answer(completion: str) -> str | None:
