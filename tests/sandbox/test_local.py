@@ -13,7 +13,8 @@ import pytest
 
 from open_r1.sandbox import Limits, LocalSandbox, Submission, TestCase, Verdict
 from open_r1.sandbox.base import ProgramResult, TestOutcome, check_scoring_mode, grade_in_batches, outputs_match
-from open_r1.sandbox.local import normalize_language, sandbox_python
+from open_r1.sandbox.languages import canonical_language
+from open_r1.sandbox.local import sandbox_python
 from tests.support.files import write_jsonl
 from tests.support.sandbox_checks import verdicts
 
@@ -78,7 +79,7 @@ def test_batches_after_a_failing_batch_are_skipped_and_never_requested():
 
 def test_unknown_language_is_a_clear_error():
     with pytest.raises(ValueError, match="python, cpp and c"):
-        normalize_language("cobol")
+        canonical_language("cobol")
 
 
 def test_verdicts_for_pass_wrong_crash_and_compile_error(sandbox):

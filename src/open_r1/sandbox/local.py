@@ -34,7 +34,6 @@ import select
 import shutil
 import signal
 import stat
-import struct
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
+from ._zygote import FRAME  # frames with a worker: the worker's own definition
 from .base import (
     CodeExecutionProvider,
     Limits,
@@ -78,8 +78,6 @@ STARTUP_SECONDS = 60.0
 PER_RUN_GRACE_SECONDS = 5.0  # per run, on top of wall_seconds (the worker's kill and drain take up to 3 s)
 REPLY_GRACE_SECONDS = 10.0  # per request
 CLOSE_SECONDS = 5.0  # close(): how long a worker may take to exit on end of file before it is killed
-# Frames with a worker, as `_zygote.FRAME`: the length of a JSON message, then of a raw payload.
-FRAME = struct.Struct("!II")
 # A worker's JSON message is small (a result with at most 64 KiB of stderr, escaped); a longer one is a broken worker.
 MAX_MESSAGE_BYTES = 1 << 20
 # The fork server's own address space (a soft RLIMIT_AS on the zygote, its templates and launchers): the
@@ -93,11 +91,6 @@ class SandboxUnavailableError(RuntimeError):
 
 class SandboxError(RuntimeError):
     """A worker failed (not the program); the submission gets a SANDBOX_ERROR result."""
-
-
-def normalize_language(language: str) -> str:
-    """The canonical name of a submission's language (see `open_r1.sandbox.languages`)."""
-    return canonical_language(language)
 
 
 @lru_cache(maxsize=1)
@@ -494,7 +487,7 @@ class LocalSandbox(CodeExecutionProvider):
         if self._closed:
             raise RuntimeError("LocalSandbox is closed")
         for submission in submissions:
-            normalize_language(submission.language)
+            canonical_language(submission.language)
         if len(submissions) <= 1:
             return [self._execute_one(s, test_batch_size) for s in submissions]
         with ThreadPoolExecutor(max_workers=min(self.num_workers, len(submissions))) as pool:
@@ -518,7 +511,7 @@ class LocalSandbox(CodeExecutionProvider):
             self._idle.put(worker)
 
     def _program(self, worker: _ForkServer, source: str, language: str):
-        language = normalize_language(language)
+        language = canonical_language(language)
         prepare = {"op": "prepare", "language": language, "source": source, "limits": self.limits.compile_limits()}
         compile_seconds = 0.0 if language == "python" else self.limits.compile_seconds() + PER_RUN_GRACE_SECONDS
         return worker.program(prepare, compile_seconds + REPLY_GRACE_SECONDS)
