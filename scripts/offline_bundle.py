@@ -24,6 +24,7 @@ Not covered: packages with compiled code for another platform than `--platform`,
 """
 
 import argparse
+import difflib
 import hashlib
 import importlib.metadata
 import json
@@ -223,7 +224,29 @@ def parse_file_pairs(pairs: list[str]) -> dict[str, pathlib.Path]:
     return files
 
 
+COMMANDS = ("pack", "unpack")
+
+
 def main(argv: list[str] | None = None) -> None:
+    """Runs `pack` or `unpack`; a mistake or a failed check is one line, `offline_bundle.py: error: ...`, exit status
+    2 (the functions raise SystemExit with the message, so a caller can catch it)."""
+    try:
+        _main(sys.argv[1:] if argv is None else argv)
+    except SystemExit as stop:
+        if not isinstance(stop.code, str):
+            raise
+        print(f"offline_bundle.py: error: {stop.code}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
+def _main(argv: list[str]) -> None:
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:  # argparse lists the choices, suggests none
+        close = difflib.get_close_matches(argv[0], COMMANDS, n=1)
+        raise SystemExit(
+            f"unknown command {argv[0]!r}"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; one of {COMMANDS}"
+        )
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     pack_parser = commands.add_parser("pack", help="Gather, cut and deal the files into loads (here).")
@@ -271,6 +294,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.install:
             install(written)
         return
+    for name in ("load_mib", "part_mib"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"--{name} must be at least 1 MiB, got {getattr(args, name)}")
+    if args.no_defaults and not args.file:
+        raise SystemExit("--no_defaults packs only the --file pairs, and none is given: name one, SOURCE=DESTINATION")
     files = {}
     if not args.no_defaults:
         files[MODEL_WHEEL] = REPO_ROOT / MODEL_WHEEL

@@ -152,5 +152,25 @@ def test_check_says_whether_every_load_arrived_whole_and_writes_nothing(sources,
     assert not (tmp_path / "there").exists()
     part = manifest["files"]["dest/model.whl"]["parts"][0]
     (tmp_path / "bundle" / part["load"] / part["name"]).write_bytes(b"cut short")
-    with pytest.raises(SystemExit, match="missing or of the wrong size"):
+    with pytest.raises(SystemExit) as stop:
         bundle.main(["unpack", "--check", "--bundle_dir", str(tmp_path / "bundle")])
+    assert stop.value.code == 2 and "missing or of the wrong size" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["pakc"], "unknown command 'pakc' (did you mean 'pack'?)"),
+        (["pack", "--part_mib", "-1"], "--part_mib must be at least 1 MiB, got -1"),
+        (["pack", "--load_mib", "0"], "--load_mib must be at least 1 MiB, got 0"),
+        (["pack", "--no_defaults"], "--no_defaults packs only the --file pairs, and none is given"),
+    ],
+)
+def test_a_mistake_is_one_line_with_exit_status_2_before_anything_is_packed(argv, message, tmp_path, capsys):
+    """A newcomer audit's: --part_mib -1 and --no_defaults without --file exited 0 having packed nothing."""
+    with pytest.raises(SystemExit) as stop:
+        bundle.main([*argv, *(["--output_dir", str(tmp_path / "out")] if argv[0] == "pack" else [])])
+    assert stop.value.code == 2
+    said = capsys.readouterr().err
+    assert said.startswith(f"offline_bundle.py: error: {message}") and said.count("\n") == 1, said
+    assert not (tmp_path / "out").exists()
