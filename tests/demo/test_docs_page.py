@@ -11,6 +11,7 @@ import pytest
 
 from open_r1.demo import gsm8k_combine
 from open_r1.demo.docs_page import demo_page, load_runs, main
+from open_r1.usage import UsageError
 from tests.support import REPO_ROOT
 from tests.support.demo_results import GSM8K_CARD, demo_results, gsm8k_results, tool_demo_results
 
@@ -100,11 +101,11 @@ def test_fast_results_and_other_files_are_refused(tmp_path):
     for name, results in (("fast.json", demo_results(fast=True)), ("tools.json", tool_demo_results(fast=True))):
         fast = tmp_path / name
         fast.write_text(json.dumps(results))
-        with pytest.raises(SystemExit, match="FAST run"):
+        with pytest.raises(UsageError, match="FAST run"):
             load_runs([fast])
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"arms": {}, "seed": 0, "fast": False}))
-    with pytest.raises(SystemExit, match="not a results.json of `make demo`"):
+    with pytest.raises(UsageError, match="not a results.json of `make demo`"):
         load_runs([other])
     details = tmp_path / "details.jsonl"
     details.write_text('{"a": 1}\n{"a": 2}\n')
@@ -113,7 +114,7 @@ def test_fast_results_and_other_files_are_refused(tmp_path):
         (tmp_path, "a folder"),
         (details, "not JSON"),
     ):
-        with pytest.raises(SystemExit, match=f"{path}: {message}"):
+        with pytest.raises(UsageError, match=f"{path}: {message}"):
             load_runs([path])
 
 
@@ -200,5 +201,18 @@ def test_make_gsm8k_runs_of_one_arm_or_fast_are_refused(tmp_path):
     for name, (results, message) in refused.items():
         path = tmp_path / name
         path.write_text(json.dumps(results))
-        with pytest.raises(SystemExit, match=message):
+        with pytest.raises(UsageError, match=message):
             load_runs([path])
+
+
+def test_a_run_given_twice_or_an_output_without_its_folder_is_one_line(two_runs, tmp_path, capsys):
+    """A newcomer audit's: the same file twice counted as two runs; a missing --output folder was a traceback after
+    the page was built."""
+    for argv, message in (
+        ([str(two_runs[0]), str(two_runs[0])], f"{two_runs[0]}: given twice; each run counts once"),
+        ([str(two_runs[0]), "--output", str(tmp_path / "no" / "demo.md")], f"no folder {tmp_path / 'no'}"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        said = capsys.readouterr().err
+        assert stop.value.code == 2 and said.startswith("demo_report.py: error: ") and message in said, said

@@ -35,6 +35,7 @@ from open_r1.demo.report import (
     verdicts_table,
 )
 from open_r1.demo.settings import GSM8K_ARM_NAMES
+from open_r1.usage import ArgumentParser, UsageError, exit_on_usage_error
 from open_r1.utils.provenance import read_provenance, utc_time
 from open_r1.utils.results_docs import markdown_table
 
@@ -50,30 +51,32 @@ def load_runs(paths: list[pathlib.Path]) -> list[dict]:
     and files of neither demo are refused."""
     runs = []
     for path in paths:
+        if path.resolve() in {pathlib.Path(run["source"]).resolve() for run in runs}:
+            raise UsageError(f"{path}: given twice; each run counts once")
         if not path.is_file():
             what = "a folder" if path.is_dir() else "no such file"
-            raise SystemExit(
+            raise UsageError(
                 f"{path}: {what}; expected a results.json that `make demo` wrote (data/demo/results.json)"
             )
         try:
             results = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise SystemExit(f"{path}: not JSON ({error}); expected a results.json of `make demo`") from None
+            raise UsageError(f"{path}: not JSON ({error}); expected a results.json of `make demo`") from None
         if not isinstance(results, dict):
-            raise SystemExit(f"{path}: not a results.json of `make demo` or `make demo TOOLS=1`")
+            raise UsageError(f"{path}: not a results.json of `make demo` or `make demo TOOLS=1`")
         if "tool" in results and "no_tool" in results:
             results = {**read_tool_demo_results(results), "model": TOOL_MINIATURE}
         elif "arms" in results and "card_protocol" in results:
             if set(results["arms"]) != set(GSM8K_ARM_NAMES):
-                raise SystemExit(
+                raise UsageError(
                     f"{path}: a make gsm8k run of one arm, whose goals across arms were not measured; combine it with "
                     "a run of the other arm first (python scripts/gsm8k.py --combine)"
                 )
             results = {**results, "model": GSM8K}
         elif "stages" not in results:
-            raise SystemExit(f"{path}: not a results.json of `make demo`, `make demo TOOLS=1` or `make gsm8k`")
+            raise UsageError(f"{path}: not a results.json of `make demo`, `make demo TOOLS=1` or `make gsm8k`")
         if results["fast"]:
-            raise SystemExit(f"{path}: a FAST run (step counts cut to a few), not a measurement")
+            raise UsageError(f"{path}: a FAST run (step counts cut to a few), not a measurement")
         runs.append({**results, "source": str(path)})
     return sorted(runs, key=lambda run: (run["model"], run["seed"], run.get("date") or ""))
 
@@ -273,7 +276,7 @@ pass@1 of the checkpoints saved within them:
 def demo_page(runs: list[dict]) -> str:
     """The whole page for `runs` (from `load_runs`)."""
     if not runs:
-        raise SystemExit("no results.json given")
+        raise UsageError("no results.json given")
     models = sorted(
         {run["model"] for run in runs},
         key=lambda model: (model == GSM8K, model == TOOL_MINIATURE, model != "tiny", model),
@@ -304,13 +307,16 @@ script, the tool miniature's older ones, and how each demo was tuned: [demo_note
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "results", nargs="+", type=pathlib.Path, help="results.json files of `make demo` and `make gsm8k` runs."
-    )
-    parser.add_argument("--output", type=pathlib.Path, help="Write the page here (default: print it).")
-    args = parser.parse_args(argv)
-    page = demo_page(load_runs(args.results))
+    with exit_on_usage_error("demo_report.py"):
+        parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        parser.add_argument(
+            "results", nargs="+", type=pathlib.Path, help="results.json files of `make demo` and `make gsm8k` runs."
+        )
+        parser.add_argument("--output", type=pathlib.Path, help="Write the page here (default: print it).")
+        args = parser.parse_args(argv)
+        if args.output and not args.output.parent.is_dir():  # before the runs are read
+            raise UsageError(f"--output {args.output}: no folder {args.output.parent} to write it in")
+        page = demo_page(load_runs(args.results))
     if args.output:
         args.output.write_text(page, encoding="utf-8")
     else:
