@@ -225,10 +225,11 @@ def test_grpo_checks_the_think_prefill_once_the_tokenizer_is_loaded_before_the_m
 
 @pytest.mark.timeout(300)
 def test_grpo_checks_that_the_template_renders_tool_calls_before_the_model_loads(workdir, tiny_model):
-    """Found by an audit: `--tools python` with a plain model said so after loading it, under 232 lines."""
+    """Found by an audit: `--tools python` with a plain model said so after loading it, under 232 lines; then still
+    under the 220-line settings dump, without naming the tiny model's tool-calling variant."""
     tokenizer = workdir / "data" / "tokenizer-only"  # empty weights: a run that reached the model would fail on them
     tokenizer.mkdir()
-    for name in ("tokenizer.json", "tokenizer_config.json"):
+    for name in ("tokenizer.json", "tokenizer_config.json", "tiny_model_spec.json"):
         shutil.copy(tiny_model / name, tokenizer / name)
     (tokenizer / "model.safetensors").write_bytes(b"")
     (workdir / "data" / "math.jsonl").write_text(
@@ -238,7 +239,10 @@ def test_grpo_checks_that_the_template_renders_tool_calls_before_the_model_loads
         "grpo.py", "--config", str(TINY_GRPO), "--model_name_or_path", "data/tokenizer-only",
         "--dataset_name", "data/math.jsonl", "--tools", "python", cwd=workdir,
     )  # fmt: skip
-    assert "tools: the chat template does not render tool calls" in error_line(result, "grpo.py", whole_stderr=False)
+    line = error_line(result, "grpo.py", whole_stderr=False)
+    assert "tools: the chat template does not render tool calls" in line
+    assert "a tiny model made without tools: make the tool-calling one with `python scripts/make_tiny_model.py " in line
+    assert "Training parameters" not in result.stdout + result.stderr  # no settings dump above the one line
 
 
 @pytest.mark.timeout(300)

@@ -158,7 +158,6 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
 
     dataset = get_dataset(script_args)
     check_grpo_dataset(dataset, script_args, training_args)
-    log_settings(script_args, training_args, model_args, checkpoint)
     dataset = prepare_prompts(dataset, script_args.dataset_prompt_column, training_args.system_prompt)
     train_dataset, eval_dataset = training_splits(dataset, script_args, training_args)
     tokenizer = get_tokenizer(model_args, training_args)
@@ -172,6 +171,7 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
         environment_factory, tool_stats = python_tool_environment(
             script_args, tokenizer, max_tool_calling_iterations=training_args.max_tool_calling_iterations
         )
+    log_settings(script_args, training_args, model_args, checkpoint)  # once every one-line check has passed
     model = get_model(model_args, training_args, tokenizer)
     check_before_training(
         train_dataset, tokenizer, reward_funcs, script_args, training_args, model.generation_config.eos_token_id

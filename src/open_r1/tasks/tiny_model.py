@@ -47,6 +47,8 @@ SIZE_FIELDS = (
     "max_position_embeddings",
 )
 
+# Written beside the model: how it was made (and that it is a tiny model, for the messages that say how to remake it).
+TINY_MODEL_SPEC_FILE = "tiny_model_spec.json"
 
 @dataclass
 class TinyModelSpec:
@@ -205,7 +207,7 @@ def build_all(output_dir: str | pathlib.Path, spec: TinyModelSpec = TinyModelSpe
     model = build_model(tokenizer, spec)
     model.save_pretrained(paths["tiny-model"])
     tokenizer.save_pretrained(paths["tiny-model"])
-    (paths["tiny-model"] / "tiny_model_spec.json").write_text(json.dumps(spec.__dict__, indent=2))
+    (paths["tiny-model"] / TINY_MODEL_SPEC_FILE).write_text(json.dumps(spec.__dict__, indent=2))
     sft, math = build_datasets(seed=spec.seed)
     sft.save_to_disk(str(paths["tiny-sft"]))
     math.save_to_disk(str(paths["tiny-math"]))

@@ -15,6 +15,8 @@ A tool-calling rollout needs two things from the tokenizer: a chat template that
 Not covered: templates TRL does not know other than the one here; set `tokenizer.response_template` yourself.
 """
 
+import os
+
 CHATML_TOOLS_TEMPLATE = (
     "{%- for message in messages %}"
     "{%- if message['role'] == 'system' %}"
@@ -103,8 +105,16 @@ def check_tool_template(tokenizer) -> None:
     from open_r1.usage import UsageError
 
     if not supports_tool_calling(tokenizer):
+        from open_r1.tasks.tiny_model import TINY_MODEL_SPEC_FILE
+
+        fix = "Set `chat_template` in the recipe to a template that does (e.g. the model family's tool template)."
+        folder = getattr(tokenizer, "name_or_path", "") or ""
+        if os.path.isfile(os.path.join(folder, TINY_MODEL_SPEC_FILE)):
+            fix = (
+                f"{folder} is a tiny model made without tools: make the tool-calling one with `python "
+                "scripts/make_tiny_model.py --tool_calling true --output_dir DIR` (as make demo TOOLS=1 does)."
+            )
         raise UsageError(
             "tools: the chat template does not render tool calls and tool results (TRL's check: a user -> "
-            "assistant with tool_calls -> tool conversation must keep the call's name, arguments and the result). "
-            "Set `chat_template` in the recipe to a template that does (e.g. the model family's tool template)."
+            f"assistant with tool_calls -> tool conversation must keep the call's name, arguments and the result). {fix}"
         )
