@@ -115,7 +115,7 @@ else ifeq ($(BACKEND),accelerate)
 else
 	$(if $(strip $(VLLM_IGNORED)),$(error $(strip $(VLLM_IGNORED)): no effect with the default backend (lighteval on vLLM, TASK from lighteval's own tasks); add BACKEND=cpu (the offline evaluator) or BACKEND=accelerate))
 	$(PYTHON) -m open_r1.eval.lighteval_jobs --model $(MODEL) --benchmark $(TASK) \
-		$(if $(PARALLEL),--parallel $(PARALLEL) --num_gpus $(or $(NUM_GPUS),8)) \
+		$(if $(PARALLEL),--parallel $(PARALLEL)) $(if $(NUM_GPUS),--num_gpus $(NUM_GPUS)) \
 		$(if $(NUM_SAMPLES),--num_samples $(NUM_SAMPLES)) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) \
 		$(if $(DRY_RUN),--dry_run)
 endif

@@ -21,6 +21,7 @@ from open_r1.eval.lighteval_command import (
     build_lighteval_cpu_command,
     run_lighteval_command,
 )
+from open_r1.eval.slurm_jobs import GPUS_PER_NODE
 from open_r1.hub_access import check_references
 from open_r1.usage import ArgumentParser, check_local_path, check_output_folder
 
@@ -46,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=PARALLEL_MODES,
         help="vllm: spread --num_gpus by data or tensor parallelism",
     )
-    parser.add_argument("--num_gpus", type=int, default=1, help="vllm: GPUs to use")
+    parser.add_argument(
+        "--num_gpus",
+        type=int,
+        default=None,
+        help=f"vllm: GPUs --parallel spreads over (default: a node's {GPUS_PER_NODE}, as make evaluate; 1 without it)",
+    )
     parser.add_argument("--system_prompt", default=None, help="system turn before each problem")
     parser.add_argument("--trust_remote_code", action="store_true", help="run the model repository's own code")
     parser.add_argument("--num_samples", type=int, default=None, help="samples per problem for pass@1 (@n=)")
@@ -82,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         datasets = benchmark_datasets(args.benchmark) if known else []
         task = f"TASK={args.benchmark}'s dataset (lighteval's; BACKEND=accelerate DATA=<file> runs a local copy)"
         check_references([("MODEL", args.model, "model"), *((task, name, "dataset") for name in datasets)])
-    if args.parallel is None and args.num_gpus != 1:
+    if args.parallel is None and args.num_gpus not in (None, 1):
         parser.error("--num_gpus needs --parallel data or --parallel tensor")
     # Options of the other backend would be silently dropped.
     other_backend = VLLM_ONLY if args.backend == "accelerate" else ACCELERATE_ONLY
@@ -112,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             args.benchmark,
             revision=args.revision,
             parallel=args.parallel,
-            num_gpus=args.num_gpus,
+            num_gpus=args.num_gpus or (GPUS_PER_NODE if args.parallel else 1),
             system_prompt=args.system_prompt,
             trust_remote_code=args.trust_remote_code,
             num_samples=args.num_samples,
