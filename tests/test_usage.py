@@ -504,3 +504,27 @@ def test_a_checkpoint_to_resume_from_that_is_a_file_is_refused_before_anything_l
     recipe.write_text("model_name_or_path: data/tiny-model\nresume_from_checkpoint: data/afile\n")
     with pytest.raises(UsageError, match="^resume_from_checkpoint: data/afile is a file; name a checkpoint-N folder$"):
         check_command_line(["--config", str(recipe)])
+
+
+def test_a_system_prompt_that_names_a_file_is_read_as_training_evaluation_and_filtering_read_it(tmp_path, monkeypatch):
+    """An audit's: training read `system_prompt: prompts/r1.txt` as the file's text, the evaluator and pass-rate
+    filtering sent the file name to the model."""
+    from open_r1.eval.arguments import EvaluateArguments
+    from open_r1.usage import system_prompt_text
+    from tests.support.script_module import load_module
+
+    prompt = tmp_path / "r1.txt"
+    prompt.write_text("Think first.\n")
+    assert system_prompt_text(str(prompt)) == "Think first."
+    assert system_prompt_text("Think, then answer.") == "Think, then answer."
+    with pytest.raises(UsageError, match=r"^--system_prompt: no such file or folder: .*r2.txt"):
+        system_prompt_text(str(tmp_path / "r2.txt"), "--system_prompt")
+    data = tmp_path / "bench.jsonl"
+    data.write_text('{"id": "1", "problem": "1+1?", "answer": "2"}\n')
+    evaluation = EvaluateArguments(
+        task="t", data_files=str(data), predictions=str(data), output_dir=str(tmp_path / "o"), system_prompt=str(prompt)
+    )
+    assert evaluation.system_prompt == "Think first."
+    pass_rate = load_module("scripts/pass_rate_filtering/compute_pass_rate.py", "compute_pass_rate")
+    generation = pass_rate.PassRateGenerationArguments(model_name_or_path="m", system_prompt=str(prompt))
+    assert generation.system_prompt == "Think first."

@@ -47,6 +47,7 @@ from open_r1.usage import (
     did_you_mean,
     exit_on_usage_error,
     loaded_references,
+    system_prompt_text,
 )
 from open_r1.utils.gpu_packages import missing_gpu_package
 
@@ -129,7 +130,9 @@ class PassRateGenerationArguments:
     )
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling top_p."})
     max_completion_length: int = field(default=4096, metadata={"help": "Tokens per completion at most."})
-    system_prompt: Optional[str] = field(default=None, metadata={"help": "System message before every prompt."})
+    system_prompt: Optional[str] = field(
+        default=None, metadata={"help": "System message before every prompt, or a .txt/.md file holding it."}
+    )
     batch_size: int = field(
         default=8,
         metadata={"help": "transformers backend: problems per generate() call (the evaluator's --batch_size)."},
@@ -140,6 +143,7 @@ class PassRateGenerationArguments:
     seed: int = field(default=42, metadata={"help": "Sampling seed."})
 
     def __post_init__(self):
+        self.system_prompt = system_prompt_text(self.system_prompt)  # a .txt/.md file, as training reads it
         for name in ("num_generations", "max_completion_length", "batch_size", "max_concurrent_requests",
                      "tensor_parallel_size"):  # fmt: skip
             if getattr(self, name) < 1:

@@ -24,7 +24,6 @@ Not covered: the offline evaluator's arguments (`open_r1.eval.arguments`) and pa
 """
 
 import os
-import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
@@ -39,7 +38,7 @@ from open_r1.sandbox.config import DEFAULT_PROVIDER, DEFAULT_SANDBOX_WORKERS, PR
 from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE
 from open_r1.tools import check_tool_names, python_tool
 from open_r1.tools.arguments import ToolArguments
-from open_r1.usage import UsageError, check_local_path, check_output_folder
+from open_r1.usage import UsageError, check_output_folder, system_prompt_text
 from open_r1.utils.chat_templates import check_chat_template_path, template_path_is_local, template_syntax_problem
 from open_r1.utils.dynamic_sampling import DEFAULT_MAX_ROUNDS
 
@@ -316,10 +315,6 @@ class GRPOScriptArguments(ScriptArguments, ToolArguments):
 # ---------------------------------------------------------------------------------------------
 
 
-# A `system_prompt` that names a file rather than being the prompt's text: one word ending in .txt or .md.
-SYSTEM_PROMPT_FILE = re.compile(r"\S+\.(txt|md)")
-
-
 @dataclass
 class _OpenR1TrainingExtras:
     """Fields open-r1 adds to both TRL training configs (mixed into SFTConfig and GRPOConfig)."""
@@ -411,11 +406,7 @@ class _OpenR1TrainingExtras:
             check_output_folder("output_dir", self.output_dir)
         if self.chat_template is not None:
             self._read_chat_template()
-        if self.system_prompt is not None and SYSTEM_PROMPT_FILE.fullmatch(self.system_prompt):
-            path = os.path.expanduser(self.system_prompt)
-            check_local_path("system_prompt", path, local_only=True)
-            with open(path, encoding="utf-8") as file:
-                self.system_prompt = file.read().strip()
+        self.system_prompt = system_prompt_text(self.system_prompt)
         if getattr(self, "chat_template_path", None) is not None:  # TRL's SFTConfig field
             if self.chat_template is not None:
                 raise UsageError(

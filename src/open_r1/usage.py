@@ -351,6 +351,21 @@ def _check_model_folder(field: str, reference: str, path: pathlib.Path) -> None:
     )
 
 
+# A `system_prompt` that names a file rather than being the prompt's text: one word ending in .txt or .md.
+SYSTEM_PROMPT_FILE = re.compile(r"\S+\.(txt|md)")
+
+
+def system_prompt_text(value: str | None, field: str = "system_prompt") -> str | None:
+    """A `system_prompt` setting as its text: the file's (stripped) when it names a .txt or .md file, as training,
+    evaluation and pass-rate filtering all read it; a missing file is a `UsageError` naming `field`."""
+    if value is None or not SYSTEM_PROMPT_FILE.fullmatch(value):
+        return value
+    path = os.path.expanduser(value)
+    check_local_path(field, path, local_only=True)
+    with open(path, encoding="utf-8") as file:
+        return file.read().strip()
+
+
 def check_local_path(field: str, reference: str, local_only: bool = False, kind: str | None = None) -> None:
     """Raises a UsageError naming `field` when `reference` looks local (`looks_local`), or `local_only` (the field
     takes no Hub id), and does not exist; the close names it suggests leave out folders of the other `kind` (model or

@@ -259,3 +259,16 @@ def test_the_makefile_and_the_slurm_script_list_every_lighteval_task():
     for listing in (makefile, slurm):
         named = set(re.findall(r"[\w:]+", listing.split("required:" if listing is makefile else "BENCHMARK")[1]))
         assert set(get_lighteval_tasks()) <= named, listing
+
+
+def test_a_system_prompt_file_reaches_lighteval_as_its_text(tmp_path, capsys):
+    """As training reads `system_prompt: prompts/r1.txt`: the file's text, not its name."""
+    prompt = tmp_path / "r1.txt"
+    prompt.write_text("Think first.\n")
+    model = "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
+    assert (
+        lighteval_jobs.main(["--model", model, "--benchmark", "aime24", "--system_prompt", str(prompt), "--dry_run"])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "system_prompt=Think first." in printed and "r1.txt" not in printed

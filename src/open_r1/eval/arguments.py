@@ -26,6 +26,7 @@ from open_r1.usage import (
     check_output_folder,
     dataclass_parser,
     did_you_mean,
+    system_prompt_text,
 )
 
 DEFAULT_TEMPERATURE = 0.6
@@ -62,7 +63,10 @@ class EvaluateArguments(ToolArguments):
     pass_k: list[int] = field(default_factory=lambda: [1], metadata={"help": "k values of pass@k to report."})
     maj_k: list[int] = field(default_factory=list, metadata={"help": "k values of maj@k (majority vote) to report."})
     limit: Optional[int] = field(default=None, metadata={"help": "Evaluate only the first N problems of the file."})
-    system_prompt: Optional[str] = field(default=None, metadata={"help": "System message prepended to each prompt."})
+    system_prompt: Optional[str] = field(
+        default=None,
+        metadata={"help": "System message prepended to each prompt, or a .txt/.md file holding it (as in training)."},
+    )
     prompt_style: str = field(
         default="boxed",
         metadata={
@@ -195,6 +199,7 @@ class EvaluateArguments(ToolArguments):
             raise ValueError(f"--device must be auto, cpu, cuda (cuda:N) or another torch device, got {self.device!r}")
 
     def __post_init__(self):
+        self.system_prompt = system_prompt_text(self.system_prompt, "--system_prompt")  # as training reads it
         self._check_tools()
         self._check_prompt()
         if (self.model is None) == (self.predictions is None):

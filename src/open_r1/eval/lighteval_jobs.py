@@ -23,7 +23,7 @@ from open_r1.eval.lighteval_command import (
 )
 from open_r1.eval.slurm_jobs import GPUS_PER_NODE
 from open_r1.hub_access import check_references
-from open_r1.usage import ArgumentParser, check_local_path, check_output_folder
+from open_r1.usage import ArgumentParser, check_local_path, check_output_folder, system_prompt_text
 
 # Each backend's own options.
 VLLM_ONLY = ("revision", "parallel", "num_gpus", "system_prompt", "trust_remote_code")
@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help=f"vllm: GPUs --parallel spreads over (default: a node's {GPUS_PER_NODE}, as make evaluate; 1 without it)",
     )
-    parser.add_argument("--system_prompt", default=None, help="system turn before each problem")
+    parser.add_argument(
+        "--system_prompt", default=None, help="system turn before each problem, or a .txt/.md file holding it"
+    )
     parser.add_argument("--trust_remote_code", action="store_true", help="run the model repository's own code")
     parser.add_argument("--num_samples", type=int, default=None, help="samples per problem for pass@1 (@n=)")
     parser.add_argument("--max_samples", type=int, default=None, help="evaluate only the first N problems")
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             revision=args.revision,
             parallel=args.parallel,
             num_gpus=args.num_gpus or (GPUS_PER_NODE if args.parallel else 1),
-            system_prompt=args.system_prompt,
+            system_prompt=system_prompt_text(args.system_prompt, "--system_prompt"),
             trust_remote_code=args.trust_remote_code,
             num_samples=args.num_samples,
             output_dir=args.output_dir,
