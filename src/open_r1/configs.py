@@ -507,8 +507,8 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         default=True,
         metadata={
             "help": "Leave the completions whose advantage is 0 (a group whose rewards have no spread) out of the "
-            "training forward and backward pass, where that keeps the loss and its gradient as they are: loss_type "
-            "dapo or cispo, beta 0, no dropout, no entropy term or router loss (open_r1.utils.flat_rows). The loss's own "
+            "training forward and backward pass, where that keeps the loss and its gradient as they are: any "
+            "loss_type but vespo, beta 0, no dropout, no entropy term or router loss (open_r1.utils.flat_rows). The loss's own "
             "metrics (entropy, clip ratios) then cover the rows trained on."
         },
     )

@@ -8,7 +8,8 @@ import sys
 import pytest
 import torch
 
-from open_r1.utils.flat_rows import BATCH_NORMALISED_LOSSES, rows_to_train, take_rows
+from open_r1.configs import GRPO_LOSS_TYPES
+from open_r1.utils.flat_rows import SKIPPABLE_LOSSES, kept_share, rows_to_train, take_rows
 from tests.support import REPO_ROOT
 from tests.support import dynamic_sampling_probe as probe
 from tests.support.ports import free_port
@@ -77,7 +78,18 @@ def assert_same_loss_and_gradient(trainer, batch) -> None:
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(
-    "loss_type, settings", [("dapo", {}), ("cispo", {"epsilon_high": 5.0}), ("dapo", {"delta": 1.5})]
+    "loss_type, settings",
+    [
+        ("dapo", {}),
+        ("cispo", {"epsilon_high": 5.0}),
+        ("dapo", {"delta": 1.5}),
+        # Normalised by the micro-batch's rows or tokens: the kept rows' loss scaled by their share (an audit's).
+        ("grpo", {}),
+        ("bnpo", {}),
+        ("dr_grpo", {}),
+        ("sapo", {}),
+        ("luspo", {"importance_sampling_level": "sequence"}),
+    ],
 )
 def test_skipping_flat_rows_keeps_the_loss_and_the_gradient_of_the_whole_micro_batch(
     tiny_model, tmp_path, loss_type, settings
@@ -105,7 +117,7 @@ def test_skipping_flat_rows_keeps_the_loss_and_the_gradient_of_the_whole_micro_b
     "setting, reason",
     [
         ({"skip_flat_rows": False}, "skip_flat_rows is off"),
-        *[({"loss_type": loss}, f"loss_type {loss}: only dapo's and cispo's") for loss in ("grpo", "bnpo", "dr_grpo")],
+        ({"loss_type": "vespo"}, "loss_type vespo: only dapo, cispo, grpo, sapo, luspo, dr_grpo, bnpo's"),
         ({"beta": 0.04}, "beta 0.04: the KL term of a flat row is not 0"),
         ({"top_entropy_quantile": 0.2}, "top_entropy_quantile below 1"),
     ],
@@ -116,9 +128,14 @@ def test_flat_rows_train_where_leaving_them_out_would_change_the_loss(tiny_model
     assert not trainer._skip_flat_rows
 
 
-def test_only_the_losses_normalised_by_the_generation_batch_skip_flat_rows():
-    """A loss normalised by the micro-batch's rows or tokens would change without them (bnpo forced: 0.06 apart)."""
-    assert BATCH_NORMALISED_LOSSES == ("dapo", "cispo")
+def test_a_loss_normalised_by_the_micro_batch_is_scaled_by_the_kept_rows_share():
+    """Left unscaled, a loss normalised by the micro-batch's rows or tokens changed without them (bnpo: 0.06 apart)."""
+    mask = torch.tensor([[1, 1, 1, 0], [1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0]])
+    rows = torch.tensor([0, 2])
+    assert kept_share("dapo", mask, rows) == 1.0
+    assert kept_share("grpo", mask, rows) == kept_share("dr_grpo", mask, rows) == 0.5
+    assert kept_share("bnpo", mask, rows) == 5 / 6
+    assert set(SKIPPABLE_LOSSES) == set(GRPO_LOSS_TYPES) - {"vespo"}
 
 
 @pytest.mark.e2e

@@ -11,10 +11,11 @@ token (`mask_truncated_completions` leaves a cut completion none) before TRL's l
 with the most loss tokens) to the largest count of any process: every process trains as many rows (TRL gathers
 per-row metrics), at least one, so each still runs its forward and backward pass.
 
-The loss and its gradient are those of the whole micro-batch, up to float rounding, where the row count does not
-enter them, which is when (`FlatRowSkipping.why_flat_rows_train`):
-- the loss is normalised by the generation batch's token count (`loss_type` dapo or cispo: `num_items_in_batch`),
-  not by this micro-batch's rows or tokens (grpo, bnpo, dr_grpo, sapo, luspo; vespo is not checked);
+The loss and its gradient are those of the whole micro-batch, up to float rounding, when
+(`FlatRowSkipping.why_flat_rows_train`):
+- the loss is normalised by the generation batch's token count (`loss_type` dapo or cispo: `num_items_in_batch`), or
+  by the micro-batch's own rows (grpo, sapo, luspo, dr_grpo) or loss tokens (bnpo), whose loss over the kept rows is
+  then scaled by their share of them (`kept_share`); vespo's is not checked;
 - the model has no dropout (drawn anew for a smaller batch);
 - `beta` is 0 (the KL term is per row, and not 0 on a flat row);
 - no term reads the micro-batch as a whole: no `top_entropy_quantile` below 1 (a quantile over the micro-batch's
@@ -43,6 +44,12 @@ TRIMMABLE_FIELDS = set(ROW_PADDING) | {BATCH_TOKENS}
 
 # The loss types whose normaliser is the generation batch's token count (`num_items_in_batch`), not the rows'.
 BATCH_NORMALISED_LOSSES = ("dapo", "cispo")
+# The loss types normalised by the micro-batch's own rows (grpo, sapo: a mean of per-row means; luspo: a mean of per-row
+# sums; dr_grpo: rows x max_completion_length) or loss tokens (bnpo), in TRL 1.16's `_compute_loss`: the rows left out
+# add 0 to the sum but count in the normaliser, so the kept rows' loss is scaled back by their share (`kept_share`).
+ROW_NORMALISED_LOSSES = ("grpo", "sapo", "luspo", "dr_grpo")
+TOKEN_NORMALISED_LOSSES = ("bnpo",)
+SKIPPABLE_LOSSES = BATCH_NORMALISED_LOSSES + ROW_NORMALISED_LOSSES + TOKEN_NORMALISED_LOSSES
 
 
 def rows_to_train(inputs: dict, mask: torch.Tensor, count_of_every_rank=None) -> torch.Tensor | None:
@@ -63,6 +70,18 @@ def rows_to_train(inputs: dict, mask: torch.Tensor, count_of_every_rank=None) ->
     priority = learns.to(torch.float64) * (tokens.max() + 1) + tokens
     chosen = torch.argsort(priority, descending=True, stable=True)[:count]
     return torch.sort(chosen).values
+
+
+def kept_share(loss_type: str, mask: torch.Tensor, rows: torch.Tensor) -> float:
+    """What turns the loss over the micro-batch's `rows` into the whole micro-batch's under `loss_type`: 1 where the
+    normaliser is the generation batch's, the rows' share of its rows or of its loss tokens (`mask`) where the
+    normaliser is the micro-batch's own (its flat rows add 0 to the loss's sum, and count in its normaliser)."""
+    if loss_type in TOKEN_NORMALISED_LOSSES:  # TRL clamps each token count at 1
+        tokens = mask.reshape(mask.size(0), -1).to(torch.float64)
+        return float(tokens[rows].sum().clamp(min=1.0) / tokens.sum().clamp(min=1.0))
+    if loss_type in ROW_NORMALISED_LOSSES:
+        return len(rows) / mask.size(0)
+    return 1.0
 
 
 def take_rows(inputs: dict, rows: torch.Tensor) -> dict:
@@ -99,10 +118,8 @@ class FlatRowSkipping:
         args = self.args
         if not getattr(args, "skip_flat_rows", False):  # TRL's own GRPOConfig has no such field: TRL's behaviour
             return "skip_flat_rows is off"
-        if self.loss_type not in BATCH_NORMALISED_LOSSES:
-            return (
-                f"loss_type {self.loss_type}: only dapo's and cispo's losses are checked to be the same without them"
-            )
+        if self.loss_type not in SKIPPABLE_LOSSES:
+            return f"loss_type {self.loss_type}: only {', '.join(SKIPPABLE_LOSSES)}'s losses are checked to be the same without them"
         if self.beta != 0.0:
             return f"beta {self.beta:g}: the KL term of a flat row is not 0"
         if self.top_entropy_quantile < 1.0:
@@ -134,4 +151,5 @@ class FlatRowSkipping:
         trained = inputs if rows is None else take_rows(inputs, rows)
         if set(trained) <= TRIMMABLE_FIELDS:  # columns the micro-batch's rows all pad, which TRL passes through
             trained = trim_padding(trained, self.pad_to_multiple_of)
-        return super()._compute_loss(model, trained)
+        loss = super()._compute_loss(model, trained)
+        return loss if rows is None else loss * kept_share(self.loss_type, mask, rows)
