@@ -336,6 +336,13 @@ def test_a_reward_that_pays_nothing_for_patience_steps_is_reported_once_with_an_
     assert not control.should_training_stop
 
 
+def test_a_symptom_that_comes_back_after_it_cleared_is_reported_again(caplog):
+    """An audit's: a finding was warned of once a run, so a relapse at step 2000 went unsaid after one at step 5."""
+    healthy = grpo_log(accuracy=(0.25, 0.4))
+    warnings, _ = feed(make_doctor(), [grpo_log()] * 4 + [healthy] + [grpo_log()] * 3, caplog)
+    assert [warning.split(":")[0] for warning in warnings] == ["GRPO doctor, step 3", "GRPO doctor, step 8"]
+
+
 def test_a_symptom_shorter_than_the_patience_or_interrupted_is_not_reported(caplog):
     healthy = grpo_log(accuracy=(0.25, 0.4))
     warnings, _ = feed(make_doctor(), [grpo_log(), grpo_log(), healthy, grpo_log(), grpo_log()], caplog)

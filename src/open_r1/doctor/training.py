@@ -387,6 +387,9 @@ class TrainingDoctor(TrainerCallback):
         self._streaks = {
             key: self.patience if key in WINDOWED_SYMPTOMS else self._streaks.get(key, 0) + 1 for key in symptoms
         }
+        # A symptom gone from a log may be warned of again should it come back for `patience` logs: a run that recovers
+        # and relapses at step 2000 is told so, not only at step 5.
+        self._reported &= set(symptoms)
         due = {key: finding for key, finding in symptoms.items() if self._streaks[key] >= self.patience}
         due = {key: finding for key, finding in due.items() if key not in self._reported}
         if not due:
