@@ -511,6 +511,14 @@ def test_the_end_of_training_says_what_share_of_the_groups_gave_no_gradient(capl
         "Reward spread over the run: 65% of the groups over 3 logging steps had none, so their generation and "
         "backward pass gave no gradient; dynamic_sampling: true replaces" in caplog.text
     )
+    # Under skip_flat_rows their backward pass was not paid: the line says so (an audit's).
+    caplog.clear()
+    doctor = make_doctor()
+    logs = [grpo_log(accuracy=(0.3, 0.4), zero_std=share, **{"flat_rows/skipped": share}) for share in (0.5, 0.75)]
+    feed(doctor, logs, caplog)
+    with caplog.at_level(logging.INFO, logger="open_r1.doctor"):
+        doctor.on_train_end(args, TrainerState(), TrainerControl())
+    assert "so their generation (not their backward pass: skip_flat_rows left their rows out) gave no" in caplog.text
 
 
 def test_a_run_too_short_for_the_training_checks_ends_naming_zero_spread_when_its_groups_had_no_spread(caplog):
@@ -525,6 +533,7 @@ def test_a_run_too_short_for_the_training_checks_ends_naming_zero_spread_when_it
         "training): 100% of the groups had no reward spread" in caplog.text
     )
     assert "sampling too narrow to vary the completions (num_generations 8, temperature 0.7)" in caplog.text
+    assert "too hard for the model (accuracy 0: most groups answer wrong throughout)" in caplog.text  # an audit's
     assert "Reward spread over the run" not in caplog.text
     assert {record.levelname for record in caplog.records if "zero_spread" in record.getMessage()} == {"INFO"}
     # A run long enough for the training check, whose windows stayed under the share, gets the INFO line (a review's).

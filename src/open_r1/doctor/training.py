@@ -162,6 +162,8 @@ class TrainingDoctor(TrainerCallback):
         self._windows: dict[str, deque] = {metric: deque(maxlen=patience) for metric in WINDOWED_METRICS}
         self._entropies: deque = deque(maxlen=ENTROPY_WINDOW)  # (step, value) of the last logged entropies
         self._zero_spread_shares: list[float] = []  # every training log's, for the end-of-training summary
+        self._accuracy_means: list[float] = []  # likewise, the accuracy reward's means: which way flat groups miss
+        self._skipped_shares: list[float] = []  # likewise, `flat_rows/skipped`: whether flat rows still trained
         self._best_paid: dict[str, tuple[int, float]] = {}  # per reward, (step, mean) of its best paying log so far
 
     def symptoms(
@@ -370,9 +372,13 @@ class TrainingDoctor(TrainerCallback):
         logs = logs or {}
         if not _is_training_log(logs):
             return  # evaluation and the end-of-training summary neither count nor interrupt
-        zero_spread = _number(logs.get("frac_reward_zero_std"))
-        if zero_spread is not None:
-            self._zero_spread_shares.append(zero_spread)
+        for values, value in (
+            (self._zero_spread_shares, _number(logs.get("frac_reward_zero_std"))),
+            (self._accuracy_means, self._accuracy_mean(logs)),
+            (self._skipped_shares, _number(logs.get("flat_rows/skipped"))),
+        ):
+            if value is not None:
+                values.append(value)
         symptoms = self.symptoms(
             self.windowed(logs),
             getattr(args, "max_completion_length", None),
@@ -449,6 +455,7 @@ class TrainingDoctor(TrainerCallback):
         if not self._zero_spread_shares or not state.is_world_process_zero:
             return
         share = statistics.fmean(self._zero_spread_shares)
+        accuracy = statistics.fmean(self._accuracy_means) if self._accuracy_means else None
         if share > self.zero_std_share and len(self._zero_spread_shares) < self.patience:
             # Too few logging steps for the training check: a smoke test is when a user looks. Named, not warned: a
             # smoke test (the README's 2 GRPO steps) is flat by design, and our own commands print no warnings.
@@ -458,14 +465,17 @@ class TrainingDoctor(TrainerCallback):
                 len(self._zero_spread_shares),
                 self.patience,
                 100 * share,
-                self._causes_of_no_spread(),
+                self._causes_of_no_spread(accuracy),
             )
             return
+        # Under skip_flat_rows their rows left the backward pass: only their generation was spent.
+        skipped = bool(self._skipped_shares) and statistics.fmean(self._skipped_shares) > 0
         logger.info(
             "Reward spread over the run: %.0f%% of the groups over %d logging steps had none, so their generation "
-            "and backward pass gave no gradient%s",
+            "%s gave no gradient%s",
             100 * share,
             len(self._zero_spread_shares),
+            "(not their backward pass: skip_flat_rows left their rows out)" if skipped else "and backward pass",
             "; dynamic_sampling: true replaces such groups with others"
             if share and not getattr(args, "dynamic_sampling", False)
             else "",
