@@ -291,6 +291,40 @@ def test_get_reward_funcs_passes_parameters_from_script_args():
     assert repetition([chat("a a")]) == [pytest.approx(-1.0)]
 
 
+def test_a_reward_that_raises_on_a_batch_scores_it_none_and_stops_training_only_when_it_keeps_raising(caplog):
+    """An audit's: one completion that made a reward raise ended a run of days with a bare traceback."""
+    import logging
+
+    from open_r1.rewards import surviving_failures
+    from open_r1.usage import UsageError
+
+    def fragile_reward(completions, **kwargs):
+        text = completions[0][0]["content"]
+        if text.startswith("usage"):
+            raise UsageError("column 'solution' is missing")
+        if text.startswith("boom"):
+            raise ValueError("cannot read it")
+        return [1.0] * len(completions)
+
+    reward = surviving_failures("fragile", fragile_reward, max_failing_batches=3)
+    assert reward.__name__ == "fragile_reward"  # TRL names its metrics after it
+    with caplog.at_level(logging.WARNING, logger="open_r1.rewards"):
+        assert reward(completions=[chat("boom 1"), chat("x")]) == [None, None]
+    assert (
+        "reward fragile (fragile_reward) raised ValueError: cannot read it; the batch's 2 completions" in caplog.text
+    )
+    assert "'boom 1'" in caplog.text and "Traceback" in caplog.text
+    assert reward(completions=[chat("boom 2")]) == [None]
+    assert reward(completions=[chat("fine")]) == [1.0]  # a batch it scores resets the count
+    assert reward(completions=[chat("boom 3")]) == [None]
+    assert reward(completions=[chat("boom 4")]) == [None]
+    with pytest.raises(RuntimeError, match="reward fragile .* raised on 3 batches in a row, the last time ValueError"):
+        reward(completions=[chat("boom 5")])
+    with pytest.raises(UsageError, match="column 'solution' is missing"):  # a mistake in the run, not a completion's
+        surviving_failures("fragile", fragile_reward)(completions=[chat("usage")])
+    assert all(hasattr(func, "__wrapped__") for func in get_reward_funcs(script_args(reward_funcs=["format"])))
+
+
 def test_get_reward_funcs_rejects_an_unknown_name_with_the_close_one_listing_the_known_ones():
     from open_r1.usage import UsageError
 

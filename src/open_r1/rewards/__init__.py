@@ -18,16 +18,20 @@ skips it). Modules, one concern each:
 
 Names for `reward_funcs` are the keys of `REWARD_FUNCS_REGISTRY`; each entry builds its one function from the
 `GRPOScriptArguments` fields (the code rewards from its `code_sandbox` / `competitive_programming_sandbox`).
-`REWARD_DESCRIPTIONS` says in one line what each name scores (the README's reward list is written from it).
+A built reward that raises on a batch scores it None with a warning, and stops training on the third batch in a row
+(`surviving_failures`). `REWARD_DESCRIPTIONS` says in one line what each name scores (the README's reward list is written from it).
 Upstream's module-level code rewards (`code_reward`, ..., which also take upstream's per-call keywords) import from
 here and are built in `open_r1.compat.rewards`.
 
 Not covered: running programs, which the code rewards leave to `open_r1.sandbox`.
 """
 
+import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
+from open_r1.rewards._completions import completion_text
 from open_r1.rewards.accuracy import accuracy_reward, extract_answer, get_accuracy_reward, grade_answers
 from open_r1.rewards.format import (
     format_reward,
@@ -45,6 +49,8 @@ from open_r1.rewards.length import (
 )
 from open_r1.rewards.repetition import get_repetition_penalty_reward
 from open_r1.usage import UsageError, did_you_mean
+
+logger = logging.getLogger(__name__)
 
 CODE_REWARD_NAMES = ("code", "binary_code", "ioi_code", "cf_code")
 # The recipe field naming the sandbox provider each code reward runs its programs on (GRPOScriptArguments builds
@@ -166,8 +172,58 @@ def check_reward_names(names: str | list[str]) -> list[str]:
 
 
 def get_reward_funcs(script_args) -> list[Callable]:
-    """The reward functions named by `script_args.reward_funcs`, in order, configured from `script_args`."""
-    return [REWARD_FUNCS_REGISTRY[name](script_args) for name in check_reward_names(script_args.reward_funcs)]
+    """The reward functions named by `script_args.reward_funcs`, in order, configured from `script_args`, each
+    surviving a batch it raises on (`surviving_failures`)."""
+    return [
+        surviving_failures(name, REWARD_FUNCS_REGISTRY[name](script_args))
+        for name in check_reward_names(script_args.reward_funcs)
+    ]
+
+
+# Batches in a row a reward function may raise on before training stops with its error.
+MAX_FAILING_BATCHES = 3
+
+
+def surviving_failures(name: str, reward_func: Callable, max_failing_batches: int = MAX_FAILING_BATCHES) -> Callable:
+    """`reward_func` that, on a batch it raises on, warns with the error, its traceback and the batch's first completion
+    and scores the batch None (unscored, as a completion it cannot judge), so one completion that breaks it does not
+    end a run of days; raising on `max_failing_batches` batches in a row is a broken reward, and stops training with its
+    error. A `UsageError` (a mistake in the recipe or data) passes at once."""
+    failures = 0
+
+    @functools.wraps(reward_func)
+    def reward(*args, **kwargs):
+        nonlocal failures
+        try:
+            scores = reward_func(*args, **kwargs)
+        except UsageError:
+            raise
+        except Exception as error:
+            failures += 1
+            if failures >= max_failing_batches:
+                raise RuntimeError(
+                    f"reward {name} ({reward_func.__name__}) raised on {failures} batches in a row, the last time "
+                    f"{type(error).__name__}: {error}"
+                ) from error
+            completions = kwargs.get("completions", args[0] if args else [])
+            first = completion_text(completions[0]) if completions else ""
+            logger.warning(
+                "reward %s (%s) raised %s: %s; the batch's %d completions get None from it (unscored). %d more batches "
+                "in a row would stop training. The batch's first completion: %r",
+                name,
+                reward_func.__name__,
+                type(error).__name__,
+                error,
+                len(completions),
+                max_failing_batches - failures,
+                first[:300],
+                exc_info=True,
+            )
+            return [None] * len(completions)
+        failures = 0
+        return scores
+
+    return reward
 
 
 def __getattr__(name: str):
