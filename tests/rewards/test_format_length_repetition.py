@@ -295,7 +295,7 @@ def test_a_reward_that_raises_on_a_batch_scores_it_none_and_stops_training_only_
     """An audit's: one completion that made a reward raise ended a run of days with a bare traceback."""
     import logging
 
-    from open_r1.rewards import surviving_failures
+    from open_r1.rewards import guarded_reward
     from open_r1.usage import UsageError
 
     def fragile_reward(completions, **kwargs):
@@ -306,7 +306,7 @@ def test_a_reward_that_raises_on_a_batch_scores_it_none_and_stops_training_only_
             raise ValueError("cannot read it")
         return [1.0] * len(completions)
 
-    reward = surviving_failures("fragile", fragile_reward, max_failing_batches=3)
+    reward = guarded_reward("fragile", fragile_reward, max_failing_batches=3)
     assert reward.__name__ == "fragile_reward"  # TRL names its metrics after it
     with caplog.at_level(logging.WARNING, logger="open_r1.rewards"):
         assert reward(completions=[chat("boom 1"), chat("x")]) == [None, None]
@@ -321,8 +321,21 @@ def test_a_reward_that_raises_on_a_batch_scores_it_none_and_stops_training_only_
     with pytest.raises(RuntimeError, match="reward fragile .* raised on 3 batches in a row, the last time ValueError"):
         reward(completions=[chat("boom 5")])
     with pytest.raises(UsageError, match="column 'solution' is missing"):  # a mistake in the run, not a completion's
-        surviving_failures("fragile", fragile_reward)(completions=[chat("usage")])
+        guarded_reward("fragile", fragile_reward)(completions=[chat("usage")])
     assert all(hasattr(func, "__wrapped__") for func in get_reward_funcs(script_args(reward_funcs=["format"])))
+
+
+def test_an_infinite_score_is_read_as_none_with_one_warning(caplog):
+    """An audit's: TRL turned the advantage of a group with an infinite reward to 0, every completion of it unlearnt."""
+    import logging
+
+    from open_r1.rewards import guarded_reward
+
+    reward = guarded_reward("odd", lambda completions, **kwargs: [float("inf"), 1.0, -float("inf"), 0.0])
+    with caplog.at_level(logging.WARNING, logger="open_r1.rewards"):
+        assert reward(completions=[chat("a")] * 4) == [None, 1.0, None, 0.0]
+        assert reward(completions=[chat("a")] * 4) == [None, 1.0, None, 0.0]
+    assert caplog.text.count("scored 2 of 4 completions inf: read as None") == 1
 
 
 def test_get_reward_funcs_rejects_an_unknown_name_with_the_close_one_listing_the_known_ones():

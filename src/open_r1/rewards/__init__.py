@@ -19,7 +19,7 @@ skips it). Modules, one concern each:
 Names for `reward_funcs` are the keys of `REWARD_FUNCS_REGISTRY`; each entry builds its one function from the
 `GRPOScriptArguments` fields (the code rewards from its `code_sandbox` / `competitive_programming_sandbox`).
 A built reward that raises on a batch scores it None with a warning, and stops training on the third batch in a row
-(`surviving_failures`). `REWARD_DESCRIPTIONS` says in one line what each name scores (the README's reward list is written from it).
+(`guarded_reward`), and reads an infinite score as None. `REWARD_DESCRIPTIONS` says in one line what each name scores (the README's reward list is written from it).
 Upstream's module-level code rewards (`code_reward`, ..., which also take upstream's per-call keywords) import from
 here and are built in `open_r1.compat.rewards`.
 
@@ -28,6 +28,7 @@ Not covered: running programs, which the code rewards leave to `open_r1.sandbox`
 
 import functools
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -173,9 +174,9 @@ def check_reward_names(names: str | list[str]) -> list[str]:
 
 def get_reward_funcs(script_args) -> list[Callable]:
     """The reward functions named by `script_args.reward_funcs`, in order, configured from `script_args`, each
-    surviving a batch it raises on (`surviving_failures`)."""
+    surviving a batch it raises on (`guarded_reward`)."""
     return [
-        surviving_failures(name, REWARD_FUNCS_REGISTRY[name](script_args))
+        guarded_reward(name, REWARD_FUNCS_REGISTRY[name](script_args))
         for name in check_reward_names(script_args.reward_funcs)
     ]
 
@@ -184,16 +185,18 @@ def get_reward_funcs(script_args) -> list[Callable]:
 MAX_FAILING_BATCHES = 3
 
 
-def surviving_failures(name: str, reward_func: Callable, max_failing_batches: int = MAX_FAILING_BATCHES) -> Callable:
+def guarded_reward(name: str, reward_func: Callable, max_failing_batches: int = MAX_FAILING_BATCHES) -> Callable:
     """`reward_func` that, on a batch it raises on, warns with the error, its traceback and the batch's first completion
     and scores the batch None (unscored, as a completion it cannot judge), so one completion that breaks it does not
     end a run of days; raising on `max_failing_batches` batches in a row is a broken reward, and stops training with its
-    error. A `UsageError` (a mistake in the recipe or data) passes at once."""
+    error. A `UsageError` (a mistake in the recipe or data) passes at once. An infinite score is read as None, with one
+    warning: TRL would turn its whole group's advantage to 0."""
     failures = 0
+    warned_infinite = False
 
     @functools.wraps(reward_func)
     def reward(*args, **kwargs):
-        nonlocal failures
+        nonlocal failures, warned_infinite
         try:
             scores = reward_func(*args, **kwargs)
         except UsageError:
@@ -221,6 +224,20 @@ def surviving_failures(name: str, reward_func: Callable, max_failing_batches: in
             )
             return [None] * len(completions)
         failures = 0
+        infinite = [index for index, score in enumerate(scores) if isinstance(score, float) and math.isinf(score)]
+        if infinite:  # TRL's advantage of a group with an infinite reward is NaN, then 0: the whole group unlearnt
+            if not warned_infinite:
+                logger.warning(
+                    "reward %s (%s) scored %d of %d completions %s: read as None (unscored), so the rest of each group "
+                    "still learns (said once per run)",
+                    name,
+                    reward_func.__name__,
+                    len(infinite),
+                    len(scores),
+                    scores[infinite[0]],
+                )
+            warned_infinite = True
+            scores = [None if isinstance(score, float) and math.isinf(score) else score for score in scores]
         return scores
 
     return reward
