@@ -403,6 +403,26 @@ def test_piston_compile_errors_and_status_codes_map_to_verdicts():
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--max_num_sandboxs", "3"], "unknown option --max_num_sandboxs (did you mean --max_num_sandboxes?)"),
+        (["--max", "3"], "unknown option --max"),  # was read as --max_num_sandboxes
+        (["--max_num_sandboxes", "0"], "--max_num_sandboxes must be at least 1, got 0"),
+        (["--backend", "e2"], "(did you mean 'e2b'?)"),
+    ],
+)
+def test_a_routers_command_line_mistake_is_one_line(argv, message):
+    """An audit's: the routers used argparse's own parser (usage dump, abbreviations read as options)."""
+    from open_r1.sandbox.router import parse_args
+    from open_r1.usage import UsageError
+
+    with pytest.raises(UsageError) as error:
+        parse_args("e2b", 8000, argv)
+    assert message in str(error.value)
+    assert parse_args("e2b", 8000, ["--max-num-sandboxes", "4"]).max_num_sandboxes == 4
+
+
 @pytest.fixture(scope="module")
 def router_url():
     uvicorn = pytest.importorskip("uvicorn")

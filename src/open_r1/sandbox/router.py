@@ -95,18 +95,31 @@ def build_router_app(backend: Backend, max_concurrency: int, backend_name: str =
     return app
 
 
-def main(default_backend: str, default_port: int) -> None:
-    import argparse
+def parse_args(default_backend: str, default_port: int, argv: list[str] | None = None):
+    """The router's command line; a mistake is a one-line `UsageError` (a misspelt option with the close one)."""
+    from open_r1.usage import ArgumentParser, UsageError
 
-    import uvicorn
-
-    parser = argparse.ArgumentParser(description=f"Batching router for the {default_backend} code sandbox")
+    parser = ArgumentParser(description=f"Batching router for the {default_backend} code sandbox")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on")
     parser.add_argument("--port", type=int, default=default_port, help="port to listen on")
     parser.add_argument("--max_num_sandboxes", type=int, default=20, help="scripts running at once")
     parser.add_argument(
         "--backend", choices=sorted(BACKENDS), default=default_backend, help="sandbox that runs the scripts"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.max_num_sandboxes < 1:
+        raise UsageError(f"--max_num_sandboxes must be at least 1, got {args.max_num_sandboxes}")
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be in 1-65535, got {args.port}")
+    return args
+
+
+def main(default_backend: str, default_port: int) -> None:
+    from open_r1.usage import exit_on_usage_error
+
+    with exit_on_usage_error():
+        args = parse_args(default_backend, default_port)
+    import uvicorn
+
     backend = BACKENDS[args.backend](args.max_num_sandboxes)
     uvicorn.run(build_router_app(backend, args.max_num_sandboxes, args.backend), host=args.host, port=args.port)
