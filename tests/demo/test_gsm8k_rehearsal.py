@@ -106,6 +106,11 @@ def test_a_measured_grpo_step_replaces_the_leases_and_a_malformed_one_is_refused
     with pytest.raises(SystemExit):
         rehearsal.main(["--speedup", "0"])
     assert "--speedup: expected a positive number, got 0" in capsys.readouterr().err
+    # One line with the close option, where argparse read `--arms` as --arm (an audit's).
+    with pytest.raises(SystemExit) as stop:
+        rehearsal.main(["--arms", "cot"])
+    said = capsys.readouterr().err
+    assert stop.value.code == 2 and said.count("\n") == 1 and "unknown option --arms (did you mean --arm?)" in said
 
 
 def test_with_both_arms_the_tool_arms_grpo_starts_as_its_sft_ends():

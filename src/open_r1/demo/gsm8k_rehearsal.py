@@ -38,7 +38,7 @@ from transformers import TrainerControl, TrainerState
 
 from open_r1.demo import gsm8k, gsm8k_launch, pipeline
 from open_r1.demo.settings import GSM8K_FULL
-from open_r1.usage import read_recipe
+from open_r1.usage import ArgumentParser, exit_on_usage_error, read_recipe
 from open_r1.utils.gpu_jobs import JobSlots
 from open_r1.utils.results_docs import add_results_options, report_results, write_results_table
 from open_r1.utils.time_limit import RunTimeLimit
@@ -353,7 +353,13 @@ def rehearse(
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The rehearsal's command line; a mistake is one line with exit status 2."""
+    with exit_on_usage_error("python -m open_r1.demo.gsm8k_rehearsal"):
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> dict:
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arm", choices=("cot", "tools", "both"), default="both", help="The arms (default both).")
     parser.add_argument("--time_budget_minutes", type=float, default=None, help="As scripts/gsm8k.py takes it.")
     parser.add_argument("--grpo_max_steps", type=int, default=None, help="As scripts/gsm8k.py takes it.")
