@@ -59,10 +59,10 @@ from open_r1.usage import (
     exit_on_usage_error,
     one_line,
 )
-from open_r1.utils.generation_server import check_server_answers
+from open_r1.utils.generation_server import DEFAULT_SERVER_ADDRESS, check_server_answers, server_api_key
 
 logger = logging.getLogger("generate_reasoning")
-API_ADDR = "localhost:8000"  # where --api-addr looks by default
+API_ADDR = DEFAULT_SERVER_ADDRESS  # where --api-addr looks by default
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 RECORD_FIELDS = (
     "uuid",
@@ -92,9 +92,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--keep-columns", nargs="*", default=[], help="Row columns copied into every record.")
     parser.add_argument("--api-addr", default=API_ADDR, help="host:port of the server.")
     parser.add_argument("--base-url", default=None, help="Full API base URL (default http://<api-addr>/v1).")
-    parser.add_argument(
-        "--api-key", default=os.environ.get("OPENAI_API_KEY", "EMPTY"), help="API key (default: $OPENAI_API_KEY)."
-    )
+    parser.add_argument("--api-key", default=server_api_key(), help="API key (default: $OPENAI_API_KEY).")
     parser.add_argument("--model", default=None, help="Model name to request (default: the server's only model).")
     parser.add_argument("--num-generations", type=int, default=4, help="Samples per prompt.")
     parser.add_argument(

@@ -49,6 +49,7 @@ from open_r1.usage import (
     loaded_references,
     system_prompt_text,
 )
+from open_r1.utils.generation_server import DEFAULT_BASE_URL, server_api_key
 from open_r1.utils.gpu_packages import missing_gpu_package
 
 logger = logging.getLogger("compute_pass_rate")
@@ -123,7 +124,9 @@ class PassRateGenerationArguments:
     chat_template: Optional[str] = field(
         default=None, metadata={"help": "vllm/transformers: a Jinja chat template that replaces the tokenizer's."}
     )
-    base_url: str = field(default="http://localhost:8000/v1", metadata={"help": "OpenAI-compatible API base URL."})
+    base_url: str = field(
+        default=DEFAULT_BASE_URL, metadata={"help": "OpenAI-compatible API base URL (key: $OPENAI_API_KEY, if set)."}
+    )
     num_generations: int = field(default=8, metadata={"help": "Completions sampled per problem (k)."})
     temperature: float = field(
         default=0.7, metadata={"help": "Sampling temperature (above 0 with several completions)."}
@@ -232,7 +235,7 @@ def sample_transformers(conversations: list[list[dict]], args: PassRateGeneratio
 def sample_openai(conversations: list[list[dict]], args: PassRateGenerationArguments) -> list[list[str]]:
     from openai import OpenAI
 
-    client = OpenAI(base_url=args.base_url, api_key="EMPTY", max_retries=5)
+    client = OpenAI(base_url=args.base_url, api_key=server_api_key(), max_retries=5)
 
     def one(job: tuple[int, int]) -> str:
         row, sample = job

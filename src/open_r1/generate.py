@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from open_r1.data.loading import load_dataset_reference
 from open_r1.hub_access import Push, check_references
 from open_r1.usage import ArgumentParser, UsageError, did_you_mean, exit_on_usage_error
-from open_r1.utils.generation_server import check_server_answers
+from open_r1.utils.generation_server import DEFAULT_BASE_URL, check_server_answers, server_api_key
 
 if TYPE_CHECKING:
     from distilabel.pipeline import Pipeline
@@ -62,7 +62,7 @@ def _import_distilabel():
 
 def build_distilabel_pipeline(
     model: str,
-    base_url: str = "http://localhost:8000/v1",
+    base_url: str = DEFAULT_BASE_URL,
     prompt_column: str | None = None,
     prompt_template: str = "{{ instruction }}",
     temperature: float | None = None,
@@ -88,7 +88,7 @@ def build_distilabel_pipeline(
         TextGeneration(
             llm=OpenAILLM(
                 base_url=base_url,
-                api_key="something",  # local servers accept any key; distilabel requires one
+                api_key=server_api_key(),
                 model=model,
                 timeout=timeout,
                 max_retries=retries,

@@ -75,3 +75,21 @@ def test_a_model_the_server_does_not_list_but_serves_passes():
     with serving(on_demand) as url:
         check_server_answers(f"{url}/v1", "--vllm-server-url", model="local/path")
     assert asked == [1]
+
+
+def test_the_generation_scripts_default_to_one_server_and_one_key(monkeypatch):
+    """An audit's: generate.py, generate_reasoning.py and pass-rate filtering each wrote their own address and key."""
+    from open_r1 import generate
+    from open_r1.utils.generation_server import DEFAULT_BASE_URL, server_api_key
+    from tests.support.script_module import load_module
+
+    reasoning = load_module("scripts/generate_reasoning.py", "generate_reasoning")
+    pass_rate = load_module("scripts/pass_rate_filtering/compute_pass_rate.py", "compute_pass_rate")
+    generated = generate.parse_args(["--hf-dataset", "d", "--model", "m", "--output-file", "o.jsonl"])
+    assert generated.vllm_server_url == DEFAULT_BASE_URL
+    assert reasoning.parse_args(["--dataset-name", "d", "--output-file", "o.jsonl"]).base_url == DEFAULT_BASE_URL
+    assert pass_rate.PassRateGenerationArguments(model_name_or_path="m").base_url == DEFAULT_BASE_URL
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert server_api_key() == "EMPTY"  # a local server takes any key; the clients require one
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert server_api_key() == "sk-test"

@@ -3,11 +3,26 @@ request: one line instead of one error per request, or a long traceback from the
 
     check_server_answers(args.vllm_server_url, "--vllm-server-url", model=args.model)   # UsageError if not
 
+`DEFAULT_BASE_URL` and `server_api_key()` are the scripts' defaults for the server and its key.
 It uses only the standard library (urllib), whatever client the caller uses. Not covered: whether the server can
 hold the run's load, or answers with the sampling settings the script asks for: the run's requests say so.
 """
 
+import os
+
 from open_r1.usage import UsageError, did_you_mean
+
+# Where the generation scripts (generate.py, generate_reasoning.py, pass-rate filtering) look for an OpenAI-compatible
+# server by default: `vllm serve`'s port on this machine.
+DEFAULT_SERVER_ADDRESS = "localhost:8000"
+DEFAULT_BASE_URL = f"http://{DEFAULT_SERVER_ADDRESS}/v1"
+
+
+def server_api_key() -> str:
+    """The key the generation scripts send: $OPENAI_API_KEY, else a placeholder a local server accepts (the clients
+    require one)."""
+    return os.environ.get("OPENAI_API_KEY") or "EMPTY"
+
 
 # Seconds a generation script waits for its server's first answer before it stops, naming the address.
 SERVER_CHECK_SECONDS = 30
