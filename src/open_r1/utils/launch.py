@@ -39,6 +39,9 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 # beside the checkout, or where OPEN_R1_SHARED_DATA points.
 SHARED_DATA = pathlib.Path(os.environ.get("OPEN_R1_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 ACCELERATE_CONFIGS = REPO_ROOT / "recipes" / "accelerate_configs"
+# Where scripts/get_model.py writes real models' folders, and keeps what it downloads (relative to the checkout).
+MODELS_FOLDER = "data/models"
+MODEL_CACHE_FOLDER = "data/cache/models"
 # One process started directly, without torchrun: on a GPU, no NCCL process group (`make gsm8k`'s launches).
 ONE_PROCESS_CONFIG = "one_process.yaml"
 # Set in a launch's environment, one value per launch: how `kill_with_children` finds what the launcher left behind.
