@@ -16,18 +16,10 @@ from typing import Optional
 
 from .base import Limits
 from .config import DEFAULT_SANDBOX_WORKERS
-from .remote import DEFAULT_ATTEMPTS, RemoteProvider
+from .remote import DEFAULT_ATTEMPTS, RemoteProvider, load_dotenv_if_available
 
 MISSING_PACKAGE = 'E2B support needs e2b-code-interpreter: pip install -e ".[code]"'
 MISSING_KEY = "E2B needs an API key: add E2B_API_KEY=... to a .env file in the working directory (or the environment)"
-
-
-def load_dotenv_if_available() -> None:
-    try:
-        from dotenv import load_dotenv
-    except ImportError:
-        return
-    load_dotenv()
 
 
 def execution_stdout(execution) -> str:

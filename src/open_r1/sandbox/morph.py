@@ -15,8 +15,7 @@ from typing import Optional
 
 from .base import Limits
 from .config import DEFAULT_SANDBOX_WORKERS
-from .e2b import load_dotenv_if_available
-from .remote import DEFAULT_ATTEMPTS, RemoteProvider
+from .remote import DEFAULT_ATTEMPTS, RemoteProvider, load_dotenv_if_available
 
 MISSING_PACKAGE = 'Morph support needs morphcloud: pip install -e ".[code]"'
 MISSING_KEY = (

@@ -46,6 +46,18 @@ from .config import DEFAULT_ROUTER_TIMEOUT_SECONDS, DEFAULT_SANDBOX_WORKERS
 from .languages import canonical_language
 
 logger = logging.getLogger(__name__)
+
+
+def load_dotenv_if_available() -> None:
+    """Reads a .env file of the working directory into the environment, where python-dotenv is installed: the cloud
+    providers' API keys (E2B_API_KEY, MORPH_API_KEY) may live there."""
+    try:
+        from dotenv import load_dotenv
+    except ImportError:
+        return
+    load_dotenv()
+
+
 RESULT_MARKER = "OPEN_R1_RESULT "
 # The uid the evaluation script runs programs as where it runs as root (the compiler keeps root's): no capability
 # over the script.
