@@ -393,7 +393,7 @@ def test_start_refuses_at_once_where_a_load_of_the_bundle_has_not_arrived(tmp_pa
     refused = lease("start", "cot", GPU_LEASE_DATA=str(data))
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
-        f"{data / 'offline'}: load(s) ['load2'] have not arrived (expected ['load1', 'load2'])",
+        f"offline_bundle.py: error: {data / 'offline'}: load(s) ['load2'] have not arrived (expected ['load1', 'load2'])",
         f"gpu_lease.sh: not started: carry the loads into {data}/offline first",
     ]
     assert not (data / "lease").exists()  # nothing started
