@@ -49,7 +49,7 @@ from trl import GRPOTrainer, ModelConfig, get_peft_config
 
 from open_r1.configs import TRAINER_ARGUMENTS, GRPOConfig, GRPOScriptArguments, RecipeParser
 from open_r1.doctor import attach_doctor, check_before_training
-from open_r1.rewards import get_reward_funcs
+from open_r1.rewards import get_reward_funcs, guarded_rewards
 from open_r1.startup_checks import check_grpo_dataset, check_remote_sandboxes_run
 from open_r1.tools.rollouts_ahead import ToolRolloutsAhead
 from open_r1.tools.training import ToolCallsAhead, ToolRoundBudget, logged_tool_metrics, python_tool_environment
@@ -179,7 +179,7 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
 
     trainer = PromptTruncatingGRPOTrainer(
         model=model,
-        reward_funcs=reward_funcs,
+        reward_funcs=guarded_rewards(script_args, reward_funcs),  # one batch a reward raises on ends no run
         args=training_args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,

@@ -295,7 +295,7 @@ def test_a_reward_that_raises_on_a_batch_scores_it_none_and_stops_training_only_
     """An audit's: one completion that made a reward raise ended a run of days with a bare traceback."""
     import logging
 
-    from open_r1.rewards import guarded_reward
+    from open_r1.rewards import guarded_reward, guarded_rewards
     from open_r1.usage import UsageError
 
     def fragile_reward(completions, **kwargs):
@@ -322,20 +322,27 @@ def test_a_reward_that_raises_on_a_batch_scores_it_none_and_stops_training_only_
         reward(completions=[chat("boom 5")])
     with pytest.raises(UsageError, match="column 'solution' is missing"):  # a mistake in the run, not a completion's
         guarded_reward("fragile", fragile_reward)(completions=[chat("usage")])
-    assert all(hasattr(func, "__wrapped__") for func in get_reward_funcs(script_args(reward_funcs=["format"])))
+    args = script_args(reward_funcs=["format", "accuracy"])
+    guarded = guarded_rewards(
+        args, get_reward_funcs(args)
+    )  # what GRPO trains with; pass-rate filtering takes them bare
+    assert [func.__wrapped__.__name__ for func in guarded] == ["format_reward", "accuracy_reward"]
 
 
-def test_an_infinite_score_is_read_as_none_with_one_warning(caplog):
-    """An audit's: TRL turned the advantage of a group with an infinite reward to 0, every completion of it unlearnt."""
+def test_an_infinite_score_is_read_as_the_batchs_best_or_worst_finite_one_with_one_warning(caplog):
+    """An audit's: TRL turned the advantage of a group with an infinite reward to 0, every completion of it unlearnt;
+    read as None, a -inf penalty would add 0 beside the other rewards, the best a penalty pays (a review's)."""
     import logging
 
-    from open_r1.rewards import guarded_reward
+    from open_r1.rewards import guarded_reward, within_finite_scores
 
-    reward = guarded_reward("odd", lambda completions, **kwargs: [float("inf"), 1.0, -float("inf"), 0.0])
+    reward = guarded_reward("odd", lambda completions, **kwargs: [float("inf"), 1.0, -float("inf"), -0.5, None])
     with caplog.at_level(logging.WARNING, logger="open_r1.rewards"):
-        assert reward(completions=[chat("a")] * 4) == [None, 1.0, None, 0.0]
-        assert reward(completions=[chat("a")] * 4) == [None, 1.0, None, 0.0]
-    assert caplog.text.count("scored 2 of 4 completions inf: read as None") == 1
+        assert reward(completions=[chat("a")] * 5) == [1.0, 1.0, -0.5, -0.5, None]
+        assert reward(completions=[chat("a")] * 5) == [1.0, 1.0, -0.5, -0.5, None]
+    assert caplog.text.count("scored 2 of 5 completions infinite") == 1
+    assert within_finite_scores([-float("inf"), None]) == ([None, None], 1)
+    assert within_finite_scores([0.5, 1]) == ([0.5, 1], 0)
 
 
 def test_get_reward_funcs_rejects_an_unknown_name_with_the_close_one_listing_the_known_ones():

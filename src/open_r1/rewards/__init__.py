@@ -18,8 +18,8 @@ skips it). Modules, one concern each:
 
 Names for `reward_funcs` are the keys of `REWARD_FUNCS_REGISTRY`; each entry builds its one function from the
 `GRPOScriptArguments` fields (the code rewards from its `code_sandbox` / `competitive_programming_sandbox`).
-A built reward that raises on a batch scores it None with a warning, and stops training on the third batch in a row
-(`guarded_reward`), and reads an infinite score as None. `REWARD_DESCRIPTIONS` says in one line what each name scores (the README's reward list is written from it).
+GRPO trains with each reward `guarded_reward`: one that raises on a batch scores it None with a warning, and stops
+training on the third batch in a row; an infinite score is read as the batch's highest or lowest finite one. `REWARD_DESCRIPTIONS` says in one line what each name scores (the README's reward list is written from it).
 Upstream's module-level code rewards (`code_reward`, ..., which also take upstream's per-call keywords) import from
 here and are built in `open_r1.compat.rewards`.
 
@@ -173,12 +173,14 @@ def check_reward_names(names: str | list[str]) -> list[str]:
 
 
 def get_reward_funcs(script_args) -> list[Callable]:
-    """The reward functions named by `script_args.reward_funcs`, in order, configured from `script_args`, each
-    surviving a batch it raises on (`guarded_reward`)."""
-    return [
-        guarded_reward(name, REWARD_FUNCS_REGISTRY[name](script_args))
-        for name in check_reward_names(script_args.reward_funcs)
-    ]
+    """The reward functions named by `script_args.reward_funcs`, in order, configured from `script_args`."""
+    return [REWARD_FUNCS_REGISTRY[name](script_args) for name in check_reward_names(script_args.reward_funcs)]
+
+
+def guarded_rewards(script_args, reward_funcs: list[Callable]) -> list[Callable]:
+    """`reward_funcs` (from `get_reward_funcs(script_args)`) as GRPO trains with them, each `guarded_reward`."""
+    names = check_reward_names(script_args.reward_funcs)
+    return [guarded_reward(name, reward_func) for name, reward_func in zip(names, reward_funcs, strict=True)]
 
 
 # Batches in a row a reward function may raise on before training stops with its error.
@@ -189,8 +191,8 @@ def guarded_reward(name: str, reward_func: Callable, max_failing_batches: int = 
     """`reward_func` that, on a batch it raises on, warns with the error, its traceback and the batch's first completion
     and scores the batch None (unscored, as a completion it cannot judge), so one completion that breaks it does not
     end a run of days; raising on `max_failing_batches` batches in a row is a broken reward, and stops training with its
-    error. A `UsageError` (a mistake in the recipe or data) passes at once. An infinite score is read as None, with one
-    warning: TRL would turn its whole group's advantage to 0."""
+    error. A `UsageError` (a mistake in the recipe or data) passes at once. Infinite scores are read as by
+    `within_finite_scores`, with one warning: TRL would turn their whole group's advantage to 0."""
     failures = 0
     warned_infinite = False
 
@@ -224,23 +226,36 @@ def guarded_reward(name: str, reward_func: Callable, max_failing_batches: int = 
             )
             return [None] * len(completions)
         failures = 0
-        infinite = [index for index, score in enumerate(scores) if isinstance(score, float) and math.isinf(score)]
-        if infinite:  # TRL's advantage of a group with an infinite reward is NaN, then 0: the whole group unlearnt
-            if not warned_infinite:
-                logger.warning(
-                    "reward %s (%s) scored %d of %d completions %s: read as None (unscored), so the rest of each group "
-                    "still learns (said once per run)",
-                    name,
-                    reward_func.__name__,
-                    len(infinite),
-                    len(scores),
-                    scores[infinite[0]],
-                )
+        scores, infinite = within_finite_scores(scores)
+        if infinite and not warned_infinite:  # TRL's advantage of a group with an infinite reward is NaN, then 0
+            logger.warning(
+                "reward %s (%s) scored %d of %d completions infinite: read as the batch's highest (+inf) or lowest "
+                "(-inf) finite score, None where it has none, so their groups still learn (said once per run)",
+                name,
+                reward_func.__name__,
+                infinite,
+                len(scores),
+            )
             warned_infinite = True
-            scores = [None if isinstance(score, float) and math.isinf(score) else score for score in scores]
         return scores
 
     return reward
+
+
+def within_finite_scores(scores: list) -> tuple[list, int]:
+    """`scores` with +inf read as the highest finite score among them and -inf as the lowest (None where none is
+    finite), and how many were infinite: an infinite score stays the best or worst of its batch, where None would add
+    0 beside the other rewards (for a penalty, the best score)."""
+    finite = [score for score in scores if isinstance(score, (int, float)) and math.isfinite(score)]
+    infinite = sum(isinstance(score, float) and math.isinf(score) for score in scores)
+    if not infinite:
+        return scores, 0
+    highest, lowest = (max(finite), min(finite)) if finite else (None, None)
+    read = [
+        (highest if score > 0 else lowest) if isinstance(score, float) and math.isinf(score) else score
+        for score in scores
+    ]
+    return read, infinite
 
 
 def __getattr__(name: str):
