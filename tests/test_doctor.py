@@ -339,8 +339,16 @@ def test_a_reward_that_pays_nothing_for_patience_steps_is_reported_once_with_an_
 def test_a_symptom_that_comes_back_after_it_cleared_is_reported_again(caplog):
     """An audit's: a finding was warned of once a run, so a relapse at step 2000 went unsaid after one at step 5."""
     healthy = grpo_log(accuracy=(0.25, 0.4))
-    warnings, _ = feed(make_doctor(), [grpo_log()] * 4 + [healthy] + [grpo_log()] * 3, caplog)
-    assert [warning.split(":")[0] for warning in warnings] == ["GRPO doctor, step 3", "GRPO doctor, step 8"]
+    logs = [grpo_log()] * 4 + [healthy] + [grpo_log()] * 3 + [healthy] * 3 + [grpo_log()] * 3
+    warnings, _ = feed(make_doctor(), logs, caplog)
+    # Gone for one log (step 5): not new when it comes back; gone for doctor_patience logs (6-8... 9-11): warned again.
+    assert [warning.split(":")[0] for warning in warnings] == ["GRPO doctor, step 3", "GRPO doctor, step 14"]
+    # A windowed share hovering at its threshold is warned of once, not every few logs (a review's: 6 warnings in 22).
+    caplog.clear()
+    shares = [0.92, 0.92, 0.92, 0.85, 0.95, 0.95, 0.85, 0.95, 0.95, 0.85, 0.95, 0.95]  # windows of 3 dip below once
+    logs = [grpo_log(accuracy=(0.3, 0.4), zero_std=share) for share in shares]
+    warnings, _ = feed(make_doctor(zero_std_share=0.9), logs, caplog)
+    assert len([warning for warning in warnings if "[zero_spread]" in warning]) == 1
 
 
 def test_a_symptom_shorter_than_the_patience_or_interrupted_is_not_reported(caplog):

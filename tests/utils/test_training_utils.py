@@ -177,13 +177,22 @@ def test_the_final_evaluation_is_read_only_from_the_last_step():
     from open_r1.utils.training import evaluation_at_last_step
 
     state = TrainerState(global_step=4)
+    args = types.SimpleNamespace(load_best_model_at_end=False)
     state.log_history = [{"eval_loss": 1.0, "step": 2, "epoch": 0.5}, {"loss": 0.3, "step": 4}]
-    assert evaluation_at_last_step(state) is None  # the last evaluation saw other weights
+    assert evaluation_at_last_step(state, args) is None  # the last evaluation saw other weights
     state.log_history += [
-        {"eval_loss": 0.5, "eval_reward": 0.2, "epoch": 1.0, "step": 4},
+        {"eval_a_loss": 0.5, "eval_a_reward": 0.2, "epoch": 1.0, "step": 4},
+        {"eval_b_loss": 0.7, "epoch": 1.0, "step": 4},  # a second eval dataset's entry (a review's)
         {"train_runtime": 9.0, "step": 4},
     ]
-    assert evaluation_at_last_step(state) == {"eval_loss": 0.5, "eval_reward": 0.2, "epoch": 1.0}
+    assert evaluation_at_last_step(state, args) == {
+        "eval_a_loss": 0.5,
+        "eval_a_reward": 0.2,
+        "eval_b_loss": 0.7,
+        "epoch": 1.0,
+    }
+    # The best checkpoint reloaded at the end: not the weights the last step evaluated (a review's).
+    assert evaluation_at_last_step(state, types.SimpleNamespace(load_best_model_at_end=True)) is None
 
 
 def test_where_vllm_generates_its_engine_is_left_to_end_the_group(process_group):

@@ -159,6 +159,7 @@ class TrainingDoctor(TrainerCallback):
         self.pad_is_eos = pad_is_eos
         self._streaks: dict[str, int] = {}
         self._reported: set[str] = set()
+        self._absences: dict[str, int] = {}  # per reported symptom, the logs in a row without it since
         self._windows: dict[str, deque] = {metric: deque(maxlen=patience) for metric in WINDOWED_METRICS}
         self._entropies: deque = deque(maxlen=ENTROPY_WINDOW)  # (step, value) of the last logged entropies
         self._zero_spread_shares: list[float] = []  # every training log's, for the end-of-training summary
@@ -393,9 +394,13 @@ class TrainingDoctor(TrainerCallback):
         self._streaks = {
             key: self.patience if key in WINDOWED_SYMPTOMS else self._streaks.get(key, 0) + 1 for key in symptoms
         }
-        # A symptom gone from a log may be warned of again should it come back for `patience` logs: a run that recovers
-        # and relapses at step 2000 is told so, not only at step 5.
-        self._reported &= set(symptoms)
+        # A symptom gone for `patience` logs in a row may be warned of again when it is due again: a run that recovers
+        # and relapses at step 2000 is told so, and one hovering at a threshold is not told every few logs.
+        for key in list(self._reported):
+            self._absences[key] = 0 if key in symptoms else self._absences.get(key, 0) + 1
+            if self._absences[key] >= self.patience:
+                self._reported.discard(key)
+                del self._absences[key]
         due = {key: finding for key, finding in symptoms.items() if self._streaks[key] >= self.patience}
         due = {key: finding for key, finding in due.items() if key not in self._reported}
         if not due:

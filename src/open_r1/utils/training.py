@@ -276,15 +276,19 @@ class LocalModelCard:
             file.write(text)
 
 
-def evaluation_at_last_step(state) -> dict | None:
+def evaluation_at_last_step(state, args) -> dict | None:
     """The evaluation metrics the Trainer logged at the final step, when its eval_strategy evaluated there: the same
-    weights evaluated again would cost a whole evaluation (under GRPO, its generation). None when it did not."""
+    weights evaluated again would cost a whole evaluation (under GRPO, its generation). None when it did not, or when
+    `load_best_model_at_end` put other weights back since. Several eval datasets log an entry each: merged."""
+    if getattr(args, "load_best_model_at_end", False):
+        return None
+    metrics = {}
     for entry in reversed(state.log_history):
         if entry.get("step") != state.global_step:
-            return None
+            break
         if any(key.startswith("eval_") for key in entry):
-            return {key: value for key, value in entry.items() if key.startswith("eval_") or key == "epoch"}
-    return None
+            metrics.update({key: value for key, value in entry.items() if key.startswith("eval_") or key == "epoch"})
+    return metrics or None
 
 
 def finish_training(trainer, training_args, script_args, tokenizer, train_result, num_train_rows: int) -> None:
@@ -314,7 +318,7 @@ def finish_training(trainer, training_args, script_args, tokenizer, train_result
         tokenizer.save_pretrained(training_args.output_dir)
 
     if training_args.do_eval and trainer.eval_dataset is not None:
-        metrics = evaluation_at_last_step(trainer.state) or trainer.evaluate()
+        metrics = evaluation_at_last_step(trainer.state, training_args) or trainer.evaluate()
         trainer.log_metrics("eval", metrics)
         trainer.save_metrics("eval", metrics)
 
