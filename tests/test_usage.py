@@ -453,6 +453,8 @@ def test_a_misspelt_option_is_named_before_a_missing_required_one():
     with pytest.raises(UsageError, match=r"^unknown option --dataset-nmae \(did you mean --dataset-name\?\)"):
         parser.parse_args(["--dataset-nmae", "d"])
     assert parser.parse_args(["--dataset-name", "d", "--args", "--lr 1e-5"]).args == "--lr 1e-5"
+    with pytest.raises(UsageError, match=r"^unknown option --arsg \(did you mean --args\?\)"):  # a review's
+        parser.parse_args(["--dataset-name", "d", "--arsg=--lr 1e-5"])
 
     @dataclass
     class Settings:
@@ -522,7 +524,11 @@ def test_a_system_prompt_that_names_a_file_is_read_as_training_evaluation_and_fi
     data = tmp_path / "bench.jsonl"
     data.write_text('{"id": "1", "problem": "1+1?", "answer": "2"}\n')
     evaluation = EvaluateArguments(
-        task="t", data_files=str(data), predictions=str(data), output_dir=str(tmp_path / "o"), system_prompt=str(prompt)
+        task="t",
+        data_files=str(data),
+        predictions=str(data),
+        output_dir=str(tmp_path / "o"),
+        system_prompt=str(prompt),
     )
     assert evaluation.system_prompt == "Think first."
     pass_rate = load_module("scripts/pass_rate_filtering/compute_pass_rate.py", "compute_pass_rate")

@@ -218,7 +218,7 @@ def main(argv=None):
             f"--prompt-column {args.prompt_column!r} is not a column of {args.hf_dataset!r}; its columns: {columns}"
             + hint
         )
-    check_server_answers(args.vllm_server_url, "--vllm-server-url", model=args.model)
+    check_server_answers(args.vllm_server_url, "--vllm-server-url", model=args.model, api_key=server_api_key())
     logger.info("Generating %d x %d completions with %s", len(dataset), args.num_generations, args.model)
     pipeline = build_distilabel_pipeline(
         model=args.model,

@@ -378,12 +378,12 @@ def check_remote_sandboxes_run(script_args) -> None:
 
     if not main_process():
         return
-    sandboxes = {
-        "code_provider": script_args.code_sandbox,
-        "competitive_programming_provider": script_args.competitive_programming_sandbox,
-    }
     rewards = set(_as_list(script_args.reward_funcs))
-    used = [(name, sandboxes[name]) for name, readers in SANDBOX_PROVIDER_FIELDS.items() if rewards & set(readers)]
+    used = [  # `code_provider`'s sandbox is `code_sandbox`, and so on (GRPOScriptArguments)
+        (name, getattr(script_args, name.removesuffix("_provider") + "_sandbox"))
+        for name, readers in SANDBOX_PROVIDER_FIELDS.items()
+        if rewards & set(readers)
+    ]
     if script_args.tools:
         used.append(("python_tool_provider", script_args.tool_sandbox))
     remote_logger = logging.getLogger("open_r1.sandbox.remote")

@@ -132,6 +132,11 @@ class ArgumentParser(argparse.ArgumentParser):
             raise UsageError("this script reads no recipe (--config): give its settings as options; --help lists them")
         self.check_options_known(args)
         namespace, extras = self.parse_known_args(args, namespace)
+        # `--system_promt="a b"`: one word with a space, which argparse (and the check above) reads as a value.
+        options = [word.split("=", 1)[0][2:] for word in extras if word.startswith("--") and "=" in word]
+        options = [name for name in options if name and " " not in name]
+        if options:
+            raise UsageError(unknown_names(options, self._known_option_names(), "option", "--"))
         if extras:
             self.error(f"unrecognized arguments: {' '.join(word for word in extras if word != '--')}")
         return namespace
@@ -156,10 +161,13 @@ class ArgumentParser(argparse.ArgumentParser):
             ):
                 unknown.append(option[2:])
         if unknown:
-            names = {name[2:] for name in self._option_string_actions if name.startswith("--")}
-            # HfArgumentParser knows `--a_b` as `--a-b` too: suggest one spelling, the field's.
-            known = {name for name in names if not ("-" in name and name.replace("-", "_") in names)}
-            raise UsageError(unknown_names(unknown, known, "option", "--"))
+            raise UsageError(unknown_names(unknown, self._known_option_names(), "option", "--"))
+
+    def _known_option_names(self) -> set[str]:
+        """The parser's long options without their dashes; HfArgumentParser knows `--a_b` as `--a-b` too: one
+        spelling, the field's."""
+        names = {name[2:] for name in self._option_string_actions if name.startswith("--")}
+        return {name for name in names if not ("-" in name and name.replace("-", "_") in names)}
 
     def _in_known_spelling(self, args):
         """`args` with each `--a_b` written as the parser's `--a-b`, or the other way round, as HfArgumentParser
