@@ -241,7 +241,9 @@ def test_grpo_checks_that_the_template_renders_tool_calls_before_the_model_loads
     )  # fmt: skip
     line = error_line(result, "grpo.py", whole_stderr=False)
     assert "tools: the chat template does not render tool calls" in line
-    assert "a tiny model made without tools: make the tool-calling one with `python scripts/make_tiny_model.py " in line
+    assert (
+        "a tiny model made without tools: make the tool-calling one with `python scripts/make_tiny_model.py " in line
+    )
     assert "Training parameters" not in result.stdout + result.stderr  # no settings dump above the one line
 
 

@@ -354,11 +354,7 @@ def main(argv: list[str] | None = None) -> dict:
             argument
             for index, argument in enumerate(given)
             if argument.split("=")[0] not in ("--dry_run", "--dry-run")
-            and not (
-                index
-                and given[index - 1] in ("--dry_run", "--dry-run")
-                and _is_bool(argument)
-            )
+            and not (index and given[index - 1] in ("--dry_run", "--dry-run") and _is_bool(argument))
         ]
         print(shlex.join(["python", "-m", "open_r1.evaluate", *shown]), flush=True)
         return {}

@@ -50,6 +50,7 @@ SIZE_FIELDS = (
 # Written beside the model: how it was made (and that it is a tiny model, for the messages that say how to remake it).
 TINY_MODEL_SPEC_FILE = "tiny_model_spec.json"
 
+
 @dataclass
 class TinyModelSpec:
     """Size of the tiny model and its tokenizer."""
