@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         "--num_gpus",
         type=int,
         default=None,
-        help=f"vllm: GPUs --parallel spreads over (default: a node's {GPUS_PER_NODE}, as make evaluate; 1 without it)",
+        help=f"vllm: GPUs --parallel spreads over (default: a node's {GPUS_PER_NODE}, as make evaluate; 1 without it); "
+        "under tensor parallelism it must divide the model's attention heads",
     )
     parser.add_argument(
         "--system_prompt", default=None, help="system turn before each problem, or a .txt/.md file holding it"
