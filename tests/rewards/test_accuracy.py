@@ -195,6 +195,38 @@ def test_hedged_answers_and_false_equations_earn_nothing_and_honest_ones_keep_fu
     assert {a: r for a, r in graded.items() if a in HONEST_BOXED and r != 1.0} == {}
 
 
+# Hedges without a number (a red team's: each earned 1.0, as upstream's): a hedge word or another choice letter in text
+# math-verify dropped. (answer, gold)
+HEDGED_WITHOUT_NUMBERS = [
+    (r"C \text{ or D}", "C"),
+    (r"C \text{, though possibly D}", "C"),
+    (r"(C) \text{ or (D)}", "(C)"),
+    (r"B \text{/C}", "B"),
+    (r"\pi \text{ (or e)}", r"\pi"),
+    (r"x \text{ (or y)}", "x"),
+    (r"\mathbb{R} \text{ (or C)}", r"\mathbb{R}"),
+    (r"42 \text{ or the next integer}", "42"),
+]
+# One value still: a comment, a unit with a slash, the choice named again, an "or" math-verify reads as a set.
+HONEST_WITHOUT_NUMBERS = [
+    (r"B \text{ (option B)}", "B"),
+    (r"42 \text{ m/s}", "42"),
+    (r"C \text{ (the third choice)}", "C"),
+    (r"x = 5 \text{ or } x = -5", "x = 5, x = -5"),
+    (r"2 \text{ or } 3", r"\{2, 3\}"),
+]
+
+
+@pytest.mark.timeout(120)
+def test_a_hedge_without_a_number_earns_nothing_and_one_value_keeps_full_credit():
+    cases = HEDGED_WITHOUT_NUMBERS + HONEST_WITHOUT_NUMBERS
+    completions = [chat(f"<think>\nworking\n</think>\nThe answer is $\\boxed{{{answer}}}$.") for answer, _ in cases]
+    rewards = accuracy_reward(completions, solution=[gold for _, gold in cases])
+    graded = dict(zip([answer for answer, _ in cases], rewards))
+    assert {answer: graded[answer] for answer, _ in HEDGED_WITHOUT_NUMBERS if graded[answer] != 0.0} == {}
+    assert {answer: graded[answer] for answer, _ in HONEST_WITHOUT_NUMBERS if graded[answer] != 1.0} == {}
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     ("answer", "gold"),

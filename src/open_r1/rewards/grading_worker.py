@@ -467,12 +467,47 @@ def _within_time(check: Callable[[], bool], timeout: float) -> bool:
         return False
 
 
+# Words that make text math-verify dropped a hedge ("C \text{ or D}", "\pi \text{ (or e)}", "B \text{, possibly C}").
+_HEDGE_WORDS = re.compile(r"\b(?:or|maybe|possibly|perhaps|probably|alternatively|either|otherwise)\b", re.IGNORECASE)
+# The text commands whose content math-verify drops; their content has no braces in a hedge.
+_TEXT_GROUP = re.compile(r"\\(?:text|textrm|textit|textbf|textsf|mbox|mathrm|operatorname)\s*\{([^{}]*)\}")
+# A multiple-choice answer as read: one letter, bare or in parentheses.
+_CHOICE = re.compile(r"\(?([A-Za-z])\)?")
+_LETTER = re.compile(r"(?<![A-Za-z\\])[A-Za-z](?![A-Za-z])")
+
+
+def _several_values(value) -> bool:
+    """Whether a parse is several values (a set of two or more, a union, a tuple or list): an "or" read as such."""
+    if isinstance(value, sympy.FiniteSet):
+        return len(value) > 1
+    return isinstance(value, sympy.Union) or (isinstance(value, (sympy.Tuple, tuple, list, set)) and len(value) > 1)
+
+
+def _hedged_in_text(answer: str, parsed: list) -> bool:
+    """Whether text math-verify dropped offers another value without a number (`_digits` catches those): a hedge word
+    where the answer parsed to one value (an "or" that math-verify reads makes a set instead: "x = 5 \text{ or } x =
+    -5"), or, beside a choice letter, another letter ("B \text{/C}"). Units and comments ("42 \text{ m/s}", "42
+    \text{ (exact)}") are neither. Linear in the answer's length."""
+    values = [item for item in parsed if not isinstance(item, str)]
+    if len(values) != 1 or _several_values(values[0]):
+        return False
+    texts = _TEXT_GROUP.findall(answer)
+    if any(_HEDGE_WORDS.search(text) for text in texts):
+        return True
+    read = next((item for item in reversed(parsed) if isinstance(item, str)), "")
+    choice = _CHOICE.fullmatch(read.strip())
+    if choice is None:
+        return False
+    return any(letter.upper() != choice.group(1).upper() for text in texts for letter in _LETTER.findall(text))
+
+
 def states_another_value(answer: str, kind: str, parsed: list, timeout: float) -> bool:
     """Whether an answer states a value beside the one math-verify grades, or an equation between different numbers:
     - a number math-verify dropped ("42 \\text{ (or 43)}", "a = 41 = 42", an <answer> block's "42, or maybe 43", a
       number's subscript "42_{43}"); single-digit powers ("15\\mbox{ cm}^2") and bases ("52_8", see `_is_base`) aside.
       Text without numbers ("42 \\text{ cm}", "42 \\text{ (exact)}") is a unit or a comment; text with another number,
-      in digits or English words, is a hedge, even "42 \\text{ (2 s.f.)}" or "42 \\text{ (only one)}";
+      in digits or English words, is a hedge, even "42 \\text{ (2 s.f.)}" or "42 \\text{ (only one)}"; so is dropped text
+      with a hedge word or, beside a choice letter, another letter ("C \\text{ or D}", "B \\text{/C}": `_hedged_in_text`);
     - an equation whose sides are constants clearly apart ("41 = 42", "x = 41 = 42", "41 \\equiv 42"), also through a
       chain's other sides ("43 = x = 42"); a boxed chain is parsed whole for this, and one that cannot be ("x := 41 :=
       42") is wrong. "x = 42", "6 \\times 7 = 42", "x = 6 \\times 7 = 42" and "y = 2x + 3" state one value;
@@ -486,7 +521,7 @@ def states_another_value(answer: str, kind: str, parsed: list, timeout: float) -
         if not any(isinstance(item, (sympy.Basic, sympy.MatrixBase)) for item in whole):
             return True
     read = next((item for item in reversed(whole) if isinstance(item, str)), "")
-    if _digits(answer) - _digits(_without_number_subscripts(read)):
+    if _digits(answer) - _digits(_without_number_subscripts(read)) or _hedged_in_text(answer, parsed):
         return True
     if _within_time(lambda: _false_equation(whole), timeout):
         return True
