@@ -320,6 +320,9 @@ def test_a_reward_that_raises_on_a_batch_scores_it_none_and_stops_training_only_
     assert reward(completions=[chat("boom 4")]) == [None]
     with pytest.raises(RuntimeError, match="reward fragile .* raised on 3 batches in a row, the last time ValueError"):
         reward(completions=[chat("boom 5")])
+    # The completion that broke the reward, first in its batch, is shown as it is (a red team's: its reading raised).
+    broken = guarded_reward("format", format_reward)
+    assert broken(completions=[[{"role": "assistant", "content": 5}], chat("ok")]) == [None, None]
     with pytest.raises(UsageError, match="column 'solution' is missing"):  # a mistake in the run, not a completion's
         guarded_reward("fragile", fragile_reward)(completions=[chat("usage")])
     args = script_args(reward_funcs=["format", "accuracy"])

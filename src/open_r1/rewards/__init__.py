@@ -211,7 +211,10 @@ def guarded_reward(name: str, reward_func: Callable, max_failing_batches: int = 
                     f"{type(error).__name__}: {error}"
                 ) from error
             completions = kwargs.get("completions", args[0] if args else [])
-            first = completion_text(completions[0]) if completions else ""
+            try:  # the completion that broke the reward may break reading it too
+                first = completion_text(completions[0]) if completions else ""
+            except Exception:
+                first = repr(completions[0])
             logger.warning(
                 "reward %s (%s) raised %s: %s; the batch's %d completions get None from it (unscored). %d more batches "
                 "in a row would stop training. The batch's first completion: %r",

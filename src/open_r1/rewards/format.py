@@ -13,7 +13,7 @@ The expected layout is upstream open-r1's:
 completion starts inside the reasoning and never contains the opening tag. Build the rewards with
 `think_prefilled=True` (`get_format_reward(think_prefilled=True)`, or `think_prefilled: true` in a
 recipe) and they grade such completions as if the prompt's `<think>\\n` were part of them; a completion
-that opens `<think>` again is then graded as written (and fails `format_reward`, as it should).
+that opens `<think>` again is then graded as written, as a completion of a template without the prefill would be.
 
 Not covered: judging the content inside the tags (see `open_r1.rewards.accuracy` and the code rewards).
 """
