@@ -109,3 +109,11 @@ def test_demo_tools_fast_runs_every_stage_and_writes_its_report(tmp_path):
     assert saved["date"] and saved["machine"]["load_average_at_end"], "docs/demo.md's provenance cells"
     for log in sorted((tmp_path / "demo" / "logs").glob("*.log")):
         assert_quiet(log.read_text())
+
+
+def test_each_stage_is_printed_as_the_plain_demo_prints_its_own():
+    """A warnings audit's: `no_tool sft: {'pass@1': 0.0, 'pass@1_stderr': 0.0, 'tool_call_rate': None}`."""
+    from open_r1.demo.tools import stage_line
+
+    assert stage_line({"pass@1": 0.125, "pass@1_stderr": 0.038, "tool_call_rate": None}) == "pass@1 12.5% ± 3.8"
+    assert stage_line({"pass@1": 0.5, "pass@1_stderr": 0.05, "tool_call_rate": 0.75}).endswith(", tool calls 75.0%")

@@ -65,3 +65,17 @@ def test_each_spec_field_is_read_in_its_own_type_and_a_size_below_1_is_refused(t
     )
     assert result.returncode == 2 and "usage:" not in result.stderr, result.stderr
     assert result.stderr.splitlines()[-1] == "make_tiny_model.py: error: --hidden_size must be at least 1, got 0"
+
+
+def test_the_readmes_first_command_prints_its_five_lines_and_no_progress_bar(tmp_path):
+    """A warnings audit's: five progress bars (the model's shards, each dataset split) surrounded the five lines."""
+    result = subprocess.run(
+        [sys.executable, "scripts/make_tiny_model.py", "--output_dir", str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 5 and result.stdout.startswith("tiny-model: ")
+    assert "Saving the dataset" not in result.stderr and "Writing" not in result.stderr, result.stderr

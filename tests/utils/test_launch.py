@@ -47,6 +47,19 @@ def test_a_launch_that_ran_out_of_gpu_memory_says_so_in_its_last_line(monkeypatc
     assert isinstance(failure, RuntimeError)  # what callers that predate it catch
 
 
+def test_a_streamed_launch_prints_its_command_as_a_shell_reads_it_back(monkeypatch, capsys):
+    """A warnings audit's: `--system_prompt Compute the product.` was printed unquoted, so a pasted copy broke."""
+    import shlex
+
+    from open_r1.utils import launch
+
+    command = [sys.executable, "-c", "print('ok')", "--system_prompt", "Compute the product."]
+    monkeypatch.setattr(launch, "accelerate_command", lambda *args, **kwargs: command)
+    launch.accelerate_launch("grpo.py", "recipe.yaml", stream=True)
+    printed = capsys.readouterr().out.splitlines()[0]
+    assert shlex.split(printed.removeprefix("$ ")) == command
+
+
 # Which process group accelerate would open on a GPU machine (CUDA made to look available), from the environment the
 # launcher gave the process: torchrun's LOCAL_RANK makes it NCCL, even for one process.
 BACKEND_PROBE = """

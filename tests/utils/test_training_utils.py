@@ -248,3 +248,13 @@ def test_a_run_at_learning_rate_0_says_it_trains_nothing(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="open_r1"):
         start_run(types.SimpleNamespace(), training_args, model_args)
     assert "learning_rate 0: the optimizer never changes the weights, so this run trains nothing" in caplog.text
+
+
+def test_the_settings_name_the_special_tokens_transformers_dump_masks(caplog):
+    """A warnings audit's: the dump showed `eos_token=<EOS_TOKEN>` where the recipe set `<|im_end|>`."""
+    from open_r1.utils.training import log_settings
+
+    training = types.SimpleNamespace(eos_token="<|im_end|>", pad_token=None)
+    with caplog.at_level(logging.INFO, logger="open_r1"):
+        log_settings(types.SimpleNamespace(), training, types.SimpleNamespace(), checkpoint=None)
+    assert "Special tokens: eos_token '<|im_end|>', pad_token None" in caplog.text

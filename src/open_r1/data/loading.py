@@ -63,7 +63,7 @@ def _load_local(reference: str, config: str | None, config_field: str) -> Datase
     # A small file builds in a second: its bar would only stand above an error about its columns.
     quiet = sum(p.stat().st_size for p in paths) <= QUIET_BUILD_BYTES
     try:
-        with _without_progress_bars() if quiet else contextlib.nullcontext(), _without_json_reader_errors():
+        with without_progress_bars() if quiet else contextlib.nullcontext(), _without_json_reader_errors():
             return datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]})
     except (datasets.exceptions.DatasetGenerationError, ValueError) as error:
         # pyarrow's failure surfaces as either, depending on where in the file it came (a type change, a bad line).
@@ -113,17 +113,25 @@ def _without_json_reader_errors():
 
 
 @contextlib.contextmanager
-def _without_progress_bars():
-    if datasets.config.HF_DATASETS_DISABLE_PROGRESS_BARS is not None:  # set in the environment: the user's to decide
-        yield
-        return
-    enabled = not datasets.are_progress_bars_disabled()
-    datasets.disable_progress_bars()
+def without_progress_bars():
+    """datasets' and transformers' progress bars off inside (a quick write or read worth no bar), as they were after;
+    datasets' left as HF_DATASETS_DISABLE_PROGRESS_BARS says where it is set (the user's to decide)."""
+    from transformers.utils import logging as transformers_logging
+
+    datasets_enabled = (
+        datasets.config.HF_DATASETS_DISABLE_PROGRESS_BARS is None and not datasets.are_progress_bars_disabled()
+    )
+    transformers_enabled = transformers_logging.is_progress_bar_enabled()
+    if datasets_enabled:
+        datasets.disable_progress_bars()
+    transformers_logging.disable_progress_bar()
     try:
         yield
     finally:
-        if enabled:
+        if datasets_enabled:
             datasets.enable_progress_bars()
+        if transformers_enabled:
+            transformers_logging.enable_progress_bar()
 
 
 def load_dataset_reference(

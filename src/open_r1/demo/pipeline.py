@@ -147,17 +147,24 @@ def run_evaluator(
         dtype="float32",
         **settings,
     )
-    with tqdm(desc=f"evaluating {label}", unit="problem") as bar:
+    bars = []  # made at the first progress, which knows the total: a bar without one showed "0problem [00:00, ?]"
 
-        def show_progress(done: int, total: int, tool_round: int | None = None) -> None:
-            bar.total = total
-            shown = f"tool round {tool_round}"
-            # Most tool rollouts end in the later rounds: the count alone looks stuck, so a new round redraws the bar.
-            if tool_round is not None and bar.postfix != shown:
-                bar.set_postfix_str(shown, refresh=True)
-            bar.update(done - bar.n)
+    def show_progress(done: int, total: int, tool_round: int | None = None) -> None:
+        if not bars:
+            bars.append(tqdm(desc=f"evaluating {label}", unit="problem", total=total))
+        bar = bars[0]
+        bar.total = total
+        shown = f"tool round {tool_round}"
+        # Most tool rollouts end in the later rounds: the count alone looks stuck, so a new round redraws the bar.
+        if tool_round is not None and bar.postfix != shown:
+            bar.set_postfix_str(shown, refresh=True)
+        bar.update(done - bar.n)
 
+    try:
         results = evaluate(args, on_progress=show_progress)
+    finally:
+        for bar in bars:
+            bar.close()
     if device.startswith("cuda"):
         release_gpu_memory()
     return results, read_details(output_dir)

@@ -22,7 +22,7 @@ import time
 
 from open_r1.data.benchmarks import user_prompt
 from open_r1.demo import pipeline
-from open_r1.demo.report import tool_report, tool_results_table
+from open_r1.demo.report import percent_with_stderr, tool_report, tool_results_table
 from open_r1.demo.settings import (
     TOOLS_FAST,
     TOOLS_FAST_GRPO_OVERRIDES,
@@ -105,6 +105,14 @@ def evaluate_stage(
     }
 
 
+def stage_line(result: dict) -> str:
+    """One stage's results as the plain demo prints its own: pass@1 ± stderr, and the tool-call rate where tools were
+    offered."""
+    line = f"pass@1 {percent_with_stderr(result['pass@1'], result['pass@1_stderr'])}"
+    rate = result["tool_call_rate"]
+    return line if rate is None else f"{line}, tool calls {100 * rate:.1f}%"
+
+
 def train_arm(
     arm: str,
     base_model: pathlib.Path,
@@ -158,7 +166,7 @@ def run(output_dir: pathlib.Path, seed: int, fast: bool) -> dict:
         sft_model, grpo_model, seconds[arm] = train_arm(arm, base_model, data, output_dir, seed, settings, fast)
         for stage, model in (("sft", sft_model), ("grpo", grpo_model)):
             results[arm][stage] = evaluate_stage(model, arm, stage, data["test"], output_dir, seed, settings)
-            print(f"{arm} {stage}: {results[arm][stage]}", flush=True)
+            print(f"{arm} {stage}: {stage_line(results[arm][stage])}", flush=True)
     summary = {
         **results,
         "seed": seed,

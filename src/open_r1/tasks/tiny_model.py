@@ -206,10 +206,13 @@ def build_all(output_dir: str | pathlib.Path, spec: TinyModelSpec = TinyModelSpe
     paths = {name: output_dir / name for name in ("tiny-model", "tiny-sft", "tiny-math")}
     tokenizer = build_tokenizer(spec)
     model = build_model(tokenizer, spec)
-    model.save_pretrained(paths["tiny-model"])
-    tokenizer.save_pretrained(paths["tiny-model"])
-    (paths["tiny-model"] / TINY_MODEL_SPEC_FILE).write_text(json.dumps(spec.__dict__, indent=2))
-    sft, math = build_datasets(seed=spec.seed)
-    sft.save_to_disk(str(paths["tiny-sft"]))
-    math.save_to_disk(str(paths["tiny-math"]))
+    from open_r1.data.loading import without_progress_bars  # datasets loads in seconds: here, not at import
+
+    with without_progress_bars():  # a tiny model's writes take no time worth a bar
+        model.save_pretrained(paths["tiny-model"])
+        tokenizer.save_pretrained(paths["tiny-model"])
+        (paths["tiny-model"] / TINY_MODEL_SPEC_FILE).write_text(json.dumps(spec.__dict__, indent=2))
+        sft, math = build_datasets(seed=spec.seed)
+        sft.save_to_disk(str(paths["tiny-sft"]))
+        math.save_to_disk(str(paths["tiny-math"]))
     return paths

@@ -26,6 +26,7 @@ import contextlib
 import multiprocessing
 import os
 import pathlib
+import shlex
 import subprocess
 import sys
 import threading
@@ -165,7 +166,7 @@ def accelerate_launch(
         cpu=cpu,
     )
     if stream:
-        print("$ " + " ".join(command), flush=True)
+        print("$ " + shlex.join(command), flush=True)  # as a shell reads it back
     # Inherited by everything the launch starts, so that what outlives the launcher is still found and killed;
     # after the ids of the launches this one runs in, which kill it with theirs.
     launch_id = f"{os.getpid()}-{uuid.uuid4().hex}"

@@ -177,6 +177,9 @@ def log_settings(script_args, training_args, model_args, checkpoint: str | None)
     logger.info("Model parameters %s", model_args)
     logger.info("Script parameters %s", script_args)
     logger.info("Training parameters %s", training_args)
+    tokens = {name: getattr(training_args, name, None) for name in ("eos_token", "pad_token")}
+    if any(value is not None for value in tokens.values()):  # transformers' dump masks every field ending in _token
+        logger.info("Special tokens: %s", ", ".join(f"{name} {value!r}" for name, value in tokens.items()))
     if checkpoint is not None:
         report_changed_settings(checkpoint, training_args)
 
