@@ -13,7 +13,8 @@ file or folder and `--output-file` / `--output-dir` write the result locally.
     python src/open_r1/generate.py --hf-dataset data/problems.jsonl --prompt-column problem \
         --model my-model --vllm-server-url http://127.0.0.1:8000/v1 --output-file data/generated.jsonl
 
-`--ray` runs the pipeline on a Ray cluster (as upstream does on Slurm, see slurm/generate.slurm).
+`--ray` runs the pipeline on a Ray cluster (as upstream does on Slurm, see slurm/generate.slurm). `--dry-run` checks
+the command and the dataset and stops before the server is asked.
 Not covered: resuming a killed run (use scripts/generate_reasoning.py for that), and servers
 that ignore `n` > 1 with `--num-generations` > 1 (e.g. `transformers serve`): such a run fails
 with a message instead of keeping fewer generations than asked.
@@ -177,6 +178,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--output-file", default=None, help="Write the result here as JSONL (offline).")
     parser.add_argument("--output-dir", default=None, help="Save the distiset here with save_to_disk (offline).")
     parser.add_argument("--ray", action="store_true", help="Run on a Ray cluster (slurm/generate.slurm).")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="Check the arguments, the dataset and its prompt column, print what would run, and stop: no server is "
+        "asked, no pipeline started (slurm/generate.slurm runs it before it starts vLLM).",
+    )
     args = parser.parse_args(argv)
     for name in ("num_generations", "input_batch_size", "client_replicas", "max_new_tokens", "timeout"):
         if getattr(args, name) < 1:
@@ -218,6 +225,13 @@ def main(argv=None):
             f"--prompt-column {args.prompt_column!r} is not a column of {args.hf_dataset!r}; its columns: {columns}"
             + hint
         )
+    if args.dry_run:
+        print(
+            f"checked: {len(dataset)} prompts of {args.hf_dataset} (column {args.prompt_column!r}); would generate "
+            f"{len(dataset)} x {args.num_generations} completions with {args.model} at {args.vllm_server_url}",
+            flush=True,
+        )
+        return None
     check_server_answers(args.vllm_server_url, "--vllm-server-url", model=args.model, api_key=server_api_key())
     logger.info("Generating %d x %d completions with %s", len(dataset), args.num_generations, args.model)
     pipeline = build_distilabel_pipeline(

@@ -1,0 +1,39 @@
+"""slurm/generate.slurm before Ray and vLLM start: generate.py --dry-run checks the command, the dataset and its prompt
+column; on the login node (no job) that is all it does, so a mistake shows before the job waits in the queue."""
+
+import os
+import subprocess
+
+from tests.support import REPO_ROOT
+from tests.support.files import write_jsonl
+
+
+def run_outside_a_job(*args: str) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SLURM_")}
+    env.update(OPEN_R1_ROOT=str(REPO_ROOT), OPEN_R1_MODULES="", OPEN_R1_VENV=str(REPO_ROOT / ".venv"))
+    return subprocess.run(
+        ["bash", "slurm/generate.slurm", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_help_and_a_submission_outside_a_job(tmp_path):
+    helped = run_outside_a_job("--help")
+    assert helped.returncode == 0 and "--dry-run" in helped.stdout and "Ray" in helped.stdout
+    refused = run_outside_a_job("--model", "m", "--hf-dataset", "d")
+    assert refused.returncode == 2 and "not inside a Slurm job" in refused.stderr and "--dry-run" in refused.stderr
+    taken = run_outside_a_job("--model", "m", "--vllm-server-url", "http://x/v1", "--dry-run")
+    assert taken.returncode == 2 and "--vllm-server-url is this script's to set" in taken.stderr
+
+
+def test_the_dry_run_checks_the_dataset_and_its_prompt_column_and_starts_nothing(tmp_path):
+    problems = tmp_path / "problems.jsonl"
+    write_jsonl(problems, [{"problem": "1+1?"}, {"problem": "2+2?"}])
+    common = ["--model", "m", "--hf-dataset", str(problems), "--output-file", str(tmp_path / "out.jsonl"), "--dry-run"]
+    checked = run_outside_a_job(*common, "--prompt-column", "problem")
+    assert checked.returncode == 0, checked.stderr
+    assert "checked: 2 prompts of" in checked.stdout and "would generate 2 x" in checked.stdout
+    mistyped = run_outside_a_job(*common, "--prompt-column", "problme")
+    assert mistyped.returncode == 2
+    assert "generate.py: error: --prompt-column 'problme' is not a column" in mistyped.stderr
+    assert "(did you mean --prompt-column problem?)" in mistyped.stderr
+    assert not (tmp_path / "out.jsonl").exists()
