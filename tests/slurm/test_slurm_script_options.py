@@ -1,0 +1,34 @@
+"""slurm/serve_r1.slurm's options are checked before anything starts (vLLM would refuse them once 16 GPUs loaded);
+slurm/compute_pass_rate.slurm --help."""
+
+import subprocess
+
+import pytest
+
+from tests.support import REPO_ROOT
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-p", "80OO"], "-p must be a port (1-65535), got '80OO'"),
+        (["-p", "70000"], "-p must be a port"),
+        (["-l", "32k"], "-l must be a positive number of tokens, got '32k'"),
+        (["-r", "http://10.0.0.5:39876"], "-r must be the router's HOST:PORT"),
+        (["-m", "m", "extra"], "unexpected argument(s) 'extra'"),
+    ],
+)
+def test_a_bad_option_is_one_line_with_exit_status_2(args, message):
+    result = subprocess.run(
+        ["bash", "slurm/serve_r1.slurm", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and result.stderr.startswith("serve_r1.slurm: error: "), result.stderr
+    assert message in result.stderr
+
+
+def test_compute_pass_rate_slurm_says_how_it_is_used():
+    helped = subprocess.run(
+        ["bash", "slurm/compute_pass_rate.slurm", "--help"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: sbatch slurm/compute_pass_rate.slurm")
+    assert "--dataset_start_index" in helped.stdout
