@@ -351,6 +351,17 @@ def test_a_symptom_that_comes_back_after_it_cleared_is_reported_again(caplog):
     assert len([warning for warning in warnings if "[zero_spread]" in warning]) == 1
 
 
+def test_a_warning_is_also_a_metric_of_the_next_log_for_wandb(caplog):
+    """An audit's: a warning went to the console only; a run watched on wandb never showed it."""
+    recorded = []
+    doctor = make_doctor(record_metric=lambda key, value: recorded.append((key, value)))
+    args = types.SimpleNamespace(max_completion_length=48, max_tool_calling_iterations=None, learning_rate=1e-6)
+    for step in range(1, 5):
+        doctor.on_log(args, TrainerState(global_step=step), TrainerControl(), logs=grpo_log())
+        doctor.on_step_end(args, TrainerState(global_step=step + 1), TrainerControl())
+    assert recorded == [("doctor/constant_reward", 1.0)]  # once, after the log that warned (step 3)
+
+
 def test_a_symptom_shorter_than_the_patience_or_interrupted_is_not_reported(caplog):
     healthy = grpo_log(accuracy=(0.25, 0.4))
     warnings, _ = feed(make_doctor(), [grpo_log(), grpo_log(), healthy, grpo_log(), grpo_log()], caplog)

@@ -78,6 +78,10 @@ def test_the_doctor_reads_a_real_batch_and_stops_training_where_asked(tiny_asset
     assert "format_reward = 0: tags <think> x" in run.stdout
     assert "Training stops here (doctor_stop_on: constant_reward)" in run.stdout
     assert [entry["step"] for entry in log_history(output_dir) if "reward" in entry] == [1]
+    # The warning is a metric of the next log too (wandb's), here the end-of-training one.
+    assert [
+        entry["doctor/constant_reward"] for entry in log_history(output_dir) if "doctor/constant_reward" in entry
+    ] == [1.0]
 
 
 def parse(*args):

@@ -50,7 +50,8 @@ that lasts `doctor_patience` consecutive logging steps:
 Symptoms due at the same step make one warning, with the likely causes of each and one completion of the last batch
 (TRL's `GRPOTrainer._logs`) with what each reward read in it: the accuracy rewards' parsed answer and the row's gold,
 the format rewards' tags, and the first tool results of a completion that called a tool. Each symptom is
-reported once while it lasts, and again if it comes back after `doctor_patience` logs without it.
+reported once while it lasts, and again if it comes back after `doctor_patience` logs without it. Each warning
+is also the metric `doctor/<check>` (1) in the next log (wandb's too).
 
 At the end of training one line says what share of the run's groups had no reward spread (generated and trained
 on for no gradient), whether or not it ever warranted `zero_spread`; named as `zero_spread`, with its causes, when that

@@ -144,8 +144,12 @@ class TrainingDoctor(TrainerCallback):
         think_prefilled: bool = False,
         pad_is_eos: bool = False,
         settings: Mapping[str, Any] | None = None,
+        record_metric: Callable[[str, float], None] | None = None,
     ):
         self.patience = patience
+        # Puts a metric into the trainer's next log (wandb's too): `doctor/<check>` 1 at the log after its warning.
+        self.record_metric = record_metric
+        self._unrecorded: set[str] = set()
         # The run's DOCTOR_SETTINGS, which the warnings name (absent ones are not named).
         self.settings = dict(settings or {})
         self.zero_std_share = zero_std_share
@@ -406,6 +410,7 @@ class TrainingDoctor(TrainerCallback):
         if not due:
             return
         self._reported.update(due)
+        self._unrecorded |= {finding.check for finding in due.values()}
         fatal = sorted({finding.check for finding in due.values()} & self.stop_on)
         if state.is_world_process_zero:
             findings = "\n".join(f"- [{finding.check}] {finding.message}" for finding in due.values())
@@ -423,6 +428,17 @@ class TrainingDoctor(TrainerCallback):
             )
         if fatal:
             control.should_training_stop = True
+
+    def on_step_end(self, args, state, control, **kwargs):
+        # After the log that warned: TRL clears its metrics once a log is written, so what on_log added would be lost.
+        if self.record_metric is not None:
+            for check in sorted(self._unrecorded):
+                self.record_metric(f"doctor/{check}", 1.0)
+        self._unrecorded.clear()
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        # A run the doctor stopped ends its epoch before the end-of-training log: the warning goes there.
+        self.on_step_end(args, state, control, **kwargs)
 
     def _accuracy_mean(self, logs: dict) -> float | None:
         """The mean of the run's accuracy reward in `logs`, None without one."""
@@ -532,6 +548,7 @@ def attach_doctor(trainer, script_args, training_args, train_dataset) -> Trainin
         think_prefilled=script_args.think_prefilled,
         pad_is_eos=getattr(tokenizer, "pad_token_id", None) == getattr(tokenizer, "eos_token_id", None),
         settings={name: getattr(training_args, name, None) for name in DOCTOR_SETTINGS},
+        record_metric=lambda key, value: trainer._metrics["train"][key].append(value),
     )
     trainer.add_callback(doctor)
     return doctor
