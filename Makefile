@@ -103,7 +103,7 @@ evaluate:
 ifeq ($(BACKEND),cpu)
 	$(if $(DATA),,$(error BACKEND=cpu needs DATA=<benchmark .jsonl with id, problem, answer>))
 	$(PYTHON) -m open_r1.evaluate --task $(TASK) --data_files $(DATA) --model $(MODEL) --device cpu $(if $(DRY_RUN),--dry_run) \
-		--num_samples $(or $(NUM_SAMPLES),1) --output_dir $(or $(OUTPUT_DIR),data/evals/$(MODEL)/$(TASK)) \
+		$(if $(NUM_SAMPLES),--num_samples $(NUM_SAMPLES)) --output_dir $(or $(OUTPUT_DIR),data/evals/$(MODEL)/$(TASK)) \
 		$(if $(LIMIT),--limit $(LIMIT)) $(if $(MAX_NEW_TOKENS),--max_new_tokens $(MAX_NEW_TOKENS)) \
 		$(if $(NUM_FEWSHOT),--prompt_style plain --temperature 0 --num_fewshot $(NUM_FEWSHOT) --fewshot_file $(FEWSHOT_FILE))
 else ifeq ($(BACKEND),accelerate)
