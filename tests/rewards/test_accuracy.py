@@ -205,7 +205,11 @@ HEDGED_WITHOUT_NUMBERS = [
     (r"\pi \text{ (or e)}", r"\pi"),
     (r"x \text{ (or y)}", "x"),
     (r"\mathbb{R} \text{ (or C)}", r"\mathbb{R}"),
-    (r"42 \text{ or the next integer}", "42"),
+    # Braces inside the text, or a text command of another name, hide nothing (a review's: each earned 1.0).
+    (r"C \text{ or {D}}", "C"),
+    (r"C \text{ o{}r D}", "C"),
+    (r"C \text{ / {D}}", "C"),
+    (r"C \textnormal{ or D}", "C"),
 ]
 # One value still: a comment, a unit with a slash, the choice named again, an "or" math-verify reads as a set.
 HONEST_WITHOUT_NUMBERS = [
@@ -214,6 +218,12 @@ HONEST_WITHOUT_NUMBERS = [
     (r"C \text{ (the third choice)}", "C"),
     (r"x = 5 \text{ or } x = -5", "x = 5, x = -5"),
     (r"2 \text{ or } 3", r"\{2, 3\}"),
+    # A variable with a unit, a comment with a hedge word before a word (a review's: each was graded 0).
+    (r"x \text{ m}", "x"),
+    (r"(B) \text{ m/s}", "(B)"),
+    (r"C \text{, i.e. a right angle}", "C"),
+    (r"120 \text{ ways (or arrangements)}", "120"),
+    (r"2 \text{ hours or so}", "2"),
 ]
 
 

@@ -346,6 +346,9 @@ def test_an_infinite_score_is_read_as_the_batchs_best_or_worst_finite_one_with_o
     assert caplog.text.count("scored 2 of 5 completions infinite") == 1
     assert within_finite_scores([-float("inf"), None]) == ([None, None], 1)
     assert within_finite_scores([0.5, 1]) == ([0.5, 1], 0)
+    import numpy
+
+    assert within_finite_scores([numpy.float32("inf"), 0.5]) == ([0.5, 0.5], 1)  # not Python's float (a review's)
 
 
 def test_get_reward_funcs_rejects_an_unknown_name_with_the_close_one_listing_the_known_ones():

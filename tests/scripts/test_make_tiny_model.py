@@ -1,6 +1,7 @@
 """scripts/make_tiny_model.py: besides the model and datasets, tiny-math's splits as JSONL files: the held-out
 problems for the evaluator, the training problems for the README's GRPO on a file of one's own."""
 
+import os
 import re
 import subprocess
 import sys
@@ -79,3 +80,13 @@ def test_the_readmes_first_command_prints_its_five_lines_and_no_progress_bar(tmp
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == 5 and result.stdout.startswith("tiny-model: ")
     assert "Saving the dataset" not in result.stderr and "Writing" not in result.stderr, result.stderr
+    # Bars the user turned on stay on, without huggingface_hub's warning that they could not be turned off (a review's).
+    shown = subprocess.run(
+        [sys.executable, "scripts/make_tiny_model.py", "--output_dir", str(tmp_path / "again")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_DISABLE_PROGRESS_BARS": "0"},
+    )
+    assert shown.returncode == 0 and "Cannot disable progress bars" not in shown.stderr, shown.stderr

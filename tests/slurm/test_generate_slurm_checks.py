@@ -18,7 +18,7 @@ def run_outside_a_job(*args: str) -> subprocess.CompletedProcess:
 
 def test_help_and_a_submission_outside_a_job(tmp_path):
     helped = run_outside_a_job("--help")
-    assert helped.returncode == 0 and "--dry-run" in helped.stdout and "Ray" in helped.stdout
+    assert helped.returncode == 0 and "login node" in helped.stdout and "Ray" in helped.stdout
     refused = run_outside_a_job("--model", "m", "--hf-dataset", "d")
     assert refused.returncode == 2 and "not inside a Slurm job" in refused.stderr and "--dry-run" in refused.stderr
     taken = run_outside_a_job("--model", "m", "--vllm-server-url", "http://x/v1", "--dry-run")
@@ -29,7 +29,7 @@ def test_the_dry_run_checks_the_dataset_and_its_prompt_column_and_starts_nothing
     problems = tmp_path / "problems.jsonl"
     write_jsonl(problems, [{"problem": "1+1?"}, {"problem": "2+2?"}])
     common = ["--model", "m", "--hf-dataset", str(problems), "--output-file", str(tmp_path / "out.jsonl"), "--dry-run"]
-    checked = run_outside_a_job(*common, "--prompt-column", "problem")
+    checked = run_outside_a_job(*common[2:], "--model=m", "--prompt-column", "problem")  # --model=M read (a review's)
     assert checked.returncode == 0, checked.stderr
     assert "checked: 2 prompts of" in checked.stdout and "would generate 2 x" in checked.stdout
     mistyped = run_outside_a_job(*common, "--prompt-column", "problme")

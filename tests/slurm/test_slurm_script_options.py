@@ -13,6 +13,7 @@ from tests.support import REPO_ROOT
     [
         (["-p", "80OO"], "-p must be a port (1-65535), got '80OO'"),
         (["-p", "70000"], "-p must be a port"),
+        (["-p", "99999999999999999999"], "-p must be a port"),  # bash's test failed on it, and passed it (a review's)
         (["-l", "32k"], "-l must be a positive number of tokens, got '32k'"),
         (["-r", "http://10.0.0.5:39876"], "-r must be the router's HOST:PORT"),
         (["-m", "m", "extra"], "unexpected argument(s) 'extra'"),

@@ -115,16 +115,22 @@ def _without_json_reader_errors():
 @contextlib.contextmanager
 def without_progress_bars():
     """datasets' and transformers' progress bars off inside (a quick write or read worth no bar), as they were after;
-    datasets' left as HF_DATASETS_DISABLE_PROGRESS_BARS says where it is set (the user's to decide)."""
+    each left as HF_DATASETS_DISABLE_PROGRESS_BARS / HF_HUB_DISABLE_PROGRESS_BARS says where it is set (the user's to
+    decide)."""
+    from huggingface_hub import constants as hub_constants
     from transformers.utils import logging as transformers_logging
 
     datasets_enabled = (
         datasets.config.HF_DATASETS_DISABLE_PROGRESS_BARS is None and not datasets.are_progress_bars_disabled()
     )
-    transformers_enabled = transformers_logging.is_progress_bar_enabled()
+    # transformers' switch is huggingface_hub's, which warns when HF_HUB_DISABLE_PROGRESS_BARS has decided it.
+    transformers_enabled = (
+        hub_constants.HF_HUB_DISABLE_PROGRESS_BARS is None and transformers_logging.is_progress_bar_enabled()
+    )
     if datasets_enabled:
         datasets.disable_progress_bars()
-    transformers_logging.disable_progress_bar()
+    if transformers_enabled:
+        transformers_logging.disable_progress_bar()
     try:
         yield
     finally:

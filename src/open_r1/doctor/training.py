@@ -548,7 +548,10 @@ def attach_doctor(trainer, script_args, training_args, train_dataset) -> Trainin
         think_prefilled=script_args.think_prefilled,
         pad_is_eos=getattr(tokenizer, "pad_token_id", None) == getattr(tokenizer, "eos_token_id", None),
         settings={name: getattr(training_args, name, None) for name in DOCTOR_SETTINGS},
-        record_metric=lambda key, value: trainer._metrics["train"][key].append(value),
+        # The mode TRL's next log reads: a run ending on an evaluation writes its end-of-training log in eval mode.
+        record_metric=lambda key, value: trainer._metrics["train" if trainer.model.training else "eval"][key].append(
+            value
+        ),
     )
     trainer.add_callback(doctor)
     return doctor

@@ -29,6 +29,7 @@ Not covered: running programs, which the code rewards leave to `open_r1.sandbox`
 import functools
 import logging
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -249,13 +250,13 @@ def within_finite_scores(scores: list) -> tuple[list, int]:
     """`scores` with +inf read as the highest finite score among them and -inf as the lowest (None where none is
     finite), and how many were infinite: an infinite score stays the best or worst of its batch, where None would add
     0 beside the other rewards (for a penalty, the best score)."""
-    finite = [score for score in scores if isinstance(score, (int, float)) and math.isfinite(score)]
-    infinite = sum(isinstance(score, float) and math.isinf(score) for score in scores)
+    finite = [score for score in scores if isinstance(score, numbers.Real) and math.isfinite(score)]
+    infinite = sum(isinstance(score, numbers.Real) and math.isinf(score) for score in scores)
     if not infinite:
         return scores, 0
     highest, lowest = (max(finite), min(finite)) if finite else (None, None)
     read = [
-        (highest if score > 0 else lowest) if isinstance(score, float) and math.isinf(score) else score
+        (highest if score > 0 else lowest) if isinstance(score, numbers.Real) and math.isinf(score) else score
         for score in scores
     ]
     return read, infinite

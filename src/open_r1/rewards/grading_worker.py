@@ -467,13 +467,18 @@ def _within_time(check: Callable[[], bool], timeout: float) -> bool:
         return False
 
 
-# Words that make text math-verify dropped a hedge ("C \text{ or D}", "\pi \text{ (or e)}", "B \text{, possibly C}").
-_HEDGE_WORDS = re.compile(r"\b(?:or|maybe|possibly|perhaps|probably|alternatively|either|otherwise)\b", re.IGNORECASE)
-# The text commands whose content math-verify drops; their content has no braces in a hedge.
-_TEXT_GROUP = re.compile(r"\\(?:text|textrm|textit|textbf|textsf|mbox|mathrm|operatorname)\s*\{([^{}]*)\}")
-# A multiple-choice answer as read: one letter, bare or in parentheses.
-_CHOICE = re.compile(r"\(?([A-Za-z])\)?")
-_LETTER = re.compile(r"(?<![A-Za-z\\])[A-Za-z](?![A-Za-z])")
+# A hedge word followed by a value without a number, in text math-verify dropped: a letter of its own, a command (a
+# symbol) or a parenthesised letter ("C \\text{ or D}", "\\pi \\text{ (or e)}", "B \\text{, possibly C}"); a hedge word
+# before a word is a comment ("120 \\text{ ways (or arrangements)}", "2 \\text{ hours or so}").
+_HEDGE = re.compile(
+    r"\b(?:or|maybe|possibly|perhaps|probably|alternatively|either|otherwise)\b[\s(,:;]*(?:\\[A-Za-z]+|[A-Za-z](?![A-Za-z]))",
+    re.IGNORECASE,
+)
+# The text commands whose content math-verify drops.
+_TEXT_COMMAND = re.compile(r"\\(?:text|textnormal|textup|textrm|textit|textbf|textsf|mbox|mathrm|operatorname)\s*\{")
+# A multiple-choice answer as read, a capital letter bare or in parentheses; another choice letter in the text.
+_CHOICE = re.compile(r"\(?([A-J])\)?")
+_CHOICE_LETTER = re.compile(r"(?<![A-Za-z\\])[A-J](?![A-Za-z])")
 
 
 def _several_values(value) -> bool:
@@ -483,22 +488,35 @@ def _several_values(value) -> bool:
     return isinstance(value, sympy.Union) or (isinstance(value, (sympy.Tuple, tuple, list, set)) and len(value) > 1)
 
 
+def _dropped_texts(answer: str) -> list[str]:
+    """The contents of the answer's outermost text commands, braces inside removed ("\\text{ o{}r {D}}" is " or D").
+    Linear: the braces are matched in one pass, and a group inside another is read with it."""
+    closing, texts, covered = _closing_braces(answer), [], 0
+    for command in _TEXT_COMMAND.finditer(answer):
+        opening = command.end() - 1
+        if opening < covered:
+            continue
+        covered = closing.get(opening, len(answer))
+        texts.append(answer[opening + 1 : covered].replace("{", "").replace("}", ""))
+    return texts
+
+
 def _hedged_in_text(answer: str, parsed: list) -> bool:
     """Whether text math-verify dropped offers another value without a number (`_digits` catches those): a hedge word
-    where the answer parsed to one value (an "or" that math-verify reads makes a set instead: "x = 5 \text{ or } x =
-    -5"), or, beside a choice letter, another letter ("B \text{/C}"). Units and comments ("42 \text{ m/s}", "42
-    \text{ (exact)}") are neither. Linear in the answer's length."""
+    before a value (`_HEDGE`) where the answer parsed to one value (an "or" that math-verify reads makes a set instead:
+    "x = 5 \\text{ or } x = -5"), or, beside a choice letter, another one ("B \\text{/C}"). Units and comments ("42
+    \\text{ m/s}", "42 \\text{ (exact)}", "x \\text{ m}") are neither. Linear in the answer's length."""
     values = [item for item in parsed if not isinstance(item, str)]
     if len(values) != 1 or _several_values(values[0]):
         return False
-    texts = _TEXT_GROUP.findall(answer)
-    if any(_HEDGE_WORDS.search(text) for text in texts):
+    texts = _dropped_texts(answer)
+    if any(_HEDGE.search(text) for text in texts):
         return True
     read = next((item for item in reversed(parsed) if isinstance(item, str)), "")
     choice = _CHOICE.fullmatch(read.strip())
     if choice is None:
         return False
-    return any(letter.upper() != choice.group(1).upper() for text in texts for letter in _LETTER.findall(text))
+    return any(letter != choice.group(1) for text in texts for letter in _CHOICE_LETTER.findall(text))
 
 
 def states_another_value(answer: str, kind: str, parsed: list, timeout: float) -> bool:
