@@ -265,7 +265,8 @@ def test_readme_lists_sft_and_grpo_training_commands():
 
 @pytest.mark.parametrize("command", readme_train_commands(), ids=" ".join)
 def test_readme_training_command_is_accepted_and_planned(submit, command):
-    result = submit([*command, "--dry-run"])
+    # The recipe check would ask the Hub for the README's models, which this cluster cannot reach.
+    result = submit([*command, "--dry-run"], OPEN_R1_CHECK_RECIPE="false")
     assert result.returncode == 0, result
     assert "dry run: nothing started" in result.output
     assert "accelerate launch --machine_rank $SLURM_PROCID" in result.output

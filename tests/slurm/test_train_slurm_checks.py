@@ -14,9 +14,9 @@ from tests.support import REPO_ROOT
 SFT = ["--model", "tiny", "--task", "sft", "--config", "cpu", "--accelerator", "ddp"]
 
 
-def run_outside_a_job(*args: str) -> subprocess.CompletedProcess:
+def run_outside_a_job(*args: str, **settings: str) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if not key.startswith("SLURM_")}
-    env.update(OPEN_R1_ROOT=str(REPO_ROOT), OPEN_R1_MODULES="", OPEN_R1_VENV=str(REPO_ROOT / ".venv"))
+    env.update(OPEN_R1_ROOT=str(REPO_ROOT), OPEN_R1_MODULES="", OPEN_R1_VENV=str(REPO_ROOT / ".venv"), **settings)
     return subprocess.run(
         ["bash", "slurm/train.slurm", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
     )
@@ -79,3 +79,14 @@ def test_a_valid_command_is_checked_and_nothing_starts(tiny_args):
     assert result.returncode == 0, result.stderr
     assert "recipes/tiny/sft/config_cpu.yaml: checked for src/open_r1/sft.py" in result.stdout
     assert "the job plans its nodes as it starts" in result.stdout
+
+
+def test_the_recipe_check_asks_the_hub_for_a_gpu_recipes_model_and_a_test_may_skip_it(tmp_path):
+    """The README's GRPO recipe names Hub models: offline and uncached, the dry run says so in one line (on a login
+    node that reaches the Hub it passes); OPEN_R1_CHECK_RECIPE=false, for tests, plans without asking."""
+    command = ["--model", "Qwen2.5-Math-7B", "--task", "grpo", "--config", "simple_rl", "--accelerator", "zero3"]
+    offline = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path)}  # an empty cache
+    refused = run_outside_a_job(*command, "--dry-run", **offline)
+    assert refused.returncode == 2 and "Qwen/Qwen2.5-Math-7B" in refused.stderr, refused.stderr
+    skipped = run_outside_a_job(*command, "--dry-run", **offline, OPEN_R1_CHECK_RECIPE="false")
+    assert skipped.returncode == 0 and "checked for" not in skipped.stdout, skipped.stderr
