@@ -62,7 +62,6 @@ from open_r1.usage import (
 from open_r1.utils.generation_server import DEFAULT_SERVER_ADDRESS, check_server_answers, server_api_key
 
 logger = logging.getLogger("generate_reasoning")
-API_ADDR = DEFAULT_SERVER_ADDRESS  # where --api-addr looks by default
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 RECORD_FIELDS = (
     "uuid",
@@ -90,7 +89,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--system-prompt", default=None, help="System message sent before every prompt.")
     parser.add_argument("--uuid-column", default=None, help="Unique id column (default: the row number).")
     parser.add_argument("--keep-columns", nargs="*", default=[], help="Row columns copied into every record.")
-    parser.add_argument("--api-addr", default=API_ADDR, help="host:port of the server.")
+    parser.add_argument("--api-addr", default=DEFAULT_SERVER_ADDRESS, help="host:port of the server.")
     parser.add_argument("--base-url", default=None, help="Full API base URL (default http://<api-addr>/v1).")
     parser.add_argument("--api-key", default=server_api_key(), help="API key (default: $OPENAI_API_KEY).")
     parser.add_argument("--model", default=None, help="Model name to request (default: the server's only model).")
@@ -175,7 +174,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--temperature must be >= 0, got {args.temperature:g}")
     if not 0 < args.top_p <= 1:
         parser.error(f"--top-p must be in (0, 1], got {args.top_p:g}")
-    if args.base_url is not None and args.api_addr != API_ADDR:
+    if args.base_url is not None and args.api_addr != DEFAULT_SERVER_ADDRESS:
         parser.error(f"--api-addr {args.api_addr} and --base-url {args.base_url} both name the server; give one")
     if "://" in args.api_addr:
         parser.error(f"--api-addr {args.api_addr}: give host:port; a whole URL goes in --base-url")

@@ -17,7 +17,7 @@ starts, still before the model loads.
 
 import sys
 
-from open_r1.usage import UsageError, check_command_line, did_you_mean, exit_on_usage_error
+from open_r1.usage import UsageError, check_command_line, did_you_mean, exit_on_usage_error, recipe_argument
 
 TRAINERS = ("sft", "grpo")
 PROG = "python -m open_r1.check_recipe"
@@ -40,10 +40,7 @@ def check_recipe(trainer: str, args: list[str]) -> str:
         # A login node has no GPU: transformers would refuse a GPU recipe's bf16 here, where no training runs.
         args = [*args, "--use_cpu", "true"]
     RecipeParser(TRAINER_ARGUMENTS[trainer]).parse_args_and_config(args)
-    recipe = next((arg.split("=", 1)[1] for arg in args if arg.startswith("--config=")), None)
-    if recipe is None and "--config" in args[:-1]:
-        recipe = args[args.index("--config") + 1]
-    return f"{recipe or 'the command line'}: checked for src/open_r1/{trainer}.py"
+    return f"{recipe_argument(args) or 'the command line'}: checked for src/open_r1/{trainer}.py"
 
 
 def main(argv: list[str]) -> None:

@@ -1,27 +1,16 @@
 """slurm/generate.slurm before Ray and vLLM start: generate.py --dry-run checks the command, the dataset and its prompt
 column; on the login node (no job) that is all it does, so a mistake shows before the job waits in the queue."""
 
-import os
-import subprocess
-
-from tests.support import REPO_ROOT
 from tests.support.files import write_jsonl
-
-
-def run_outside_a_job(*args: str) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SLURM_")}
-    env.update(OPEN_R1_ROOT=str(REPO_ROOT), OPEN_R1_MODULES="", OPEN_R1_VENV=str(REPO_ROOT / ".venv"))
-    return subprocess.run(
-        ["bash", "slurm/generate.slurm", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
+from tests.support.slurm_cluster import run_outside_a_job
 
 
 def test_help_and_a_submission_outside_a_job(tmp_path):
-    helped = run_outside_a_job("--help")
+    helped = run_outside_a_job("generate.slurm", "--help")
     assert helped.returncode == 0 and "login node" in helped.stdout and "Ray" in helped.stdout
-    refused = run_outside_a_job("--model", "m", "--hf-dataset", "d")
+    refused = run_outside_a_job("generate.slurm", "--model", "m", "--hf-dataset", "d")
     assert refused.returncode == 2 and "not inside a Slurm job" in refused.stderr and "--dry-run" in refused.stderr
-    taken = run_outside_a_job("--model", "m", "--vllm-server-url", "http://x/v1", "--dry-run")
+    taken = run_outside_a_job("generate.slurm", "--model", "m", "--vllm-server-url", "http://x/v1", "--dry-run")
     assert taken.returncode == 2 and "--vllm-server-url is this script's to set" in taken.stderr
 
 
@@ -29,10 +18,12 @@ def test_the_dry_run_checks_the_dataset_and_its_prompt_column_and_starts_nothing
     problems = tmp_path / "problems.jsonl"
     write_jsonl(problems, [{"problem": "1+1?"}, {"problem": "2+2?"}])
     common = ["--model", "m", "--hf-dataset", str(problems), "--output-file", str(tmp_path / "out.jsonl"), "--dry-run"]
-    checked = run_outside_a_job(*common[2:], "--model=m", "--prompt-column", "problem")  # --model=M read (a review's)
+    checked = run_outside_a_job(
+        "generate.slurm", *common[2:], "--model=m", "--prompt-column", "problem"
+    )  # --model=M read (a review's)
     assert checked.returncode == 0, checked.stderr
     assert "checked: 2 prompts of" in checked.stdout and "would generate 2 x" in checked.stdout
-    mistyped = run_outside_a_job(*common, "--prompt-column", "problme")
+    mistyped = run_outside_a_job("generate.slurm", *common, "--prompt-column", "problme")
     assert mistyped.returncode == 2
     assert "generate.py: error: --prompt-column 'problme' is not a column" in mistyped.stderr
     assert "(did you mean --prompt-column problem?)" in mistyped.stderr

@@ -4,22 +4,11 @@ A mistake gets one line and exit status 2 here, before the job waits in the queu
 on a real Slurm cluster (test_train_slurm.py, slow).
 """
 
-import os
-import subprocess
-
 import pytest
 
-from tests.support import REPO_ROOT
+from tests.support.slurm_cluster import run_outside_a_job
 
 SFT = ["--model", "tiny", "--task", "sft", "--config", "cpu", "--accelerator", "ddp"]
-
-
-def run_outside_a_job(*args: str, **settings: str) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SLURM_")}
-    env.update(OPEN_R1_ROOT=str(REPO_ROOT), OPEN_R1_MODULES="", OPEN_R1_VENV=str(REPO_ROOT / ".venv"), **settings)
-    return subprocess.run(
-        ["bash", "slurm/train.slurm", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.fixture
@@ -29,14 +18,14 @@ def tiny_args(tiny_assets) -> str:
 
 
 def test_help_prints_the_options_anywhere():
-    result = run_outside_a_job("--help")
+    result = run_outside_a_job("train.slurm", "--help")
     assert result.returncode == 0, result.stderr
     assert "--requeue-at-time-limit" in result.stdout and "--dry-run" in result.stdout
     assert "#SBATCH --job-name" not in result.stdout and not result.stdout.startswith("#")
 
 
 def test_outside_a_job_it_refuses_to_train_and_names_the_dry_run():
-    result = run_outside_a_job(*SFT)
+    result = run_outside_a_job("train.slurm", *SFT)
     assert result.returncode == 2, result
     assert "not inside a Slurm job" in result.stderr and "--dry-run" in result.stderr
 
@@ -59,7 +48,7 @@ def test_outside_a_job_it_refuses_to_train_and_names_the_dry_run():
     ],
 )
 def test_a_mistake_in_the_command_is_one_line_with_exit_status_2(args, message):
-    result = run_outside_a_job(*args, "--dry-run")
+    result = run_outside_a_job("train.slurm", *args, "--dry-run")
     assert result.returncode == 2, result
     assert message in result.stderr, result.stderr
     if "xyz" in args:  # nothing close: no suggestion (a review's: the shared path prefix matched every recipe)
@@ -68,14 +57,14 @@ def test_a_mistake_in_the_command_is_one_line_with_exit_status_2(args, message):
 
 
 def test_a_mistake_in_the_recipes_fields_shows_before_the_queue(tiny_args):
-    result = run_outside_a_job(*SFT, "--args", f"{tiny_args} --learning_rat 1e-5", "--dry-run")
+    result = run_outside_a_job("train.slurm", *SFT, "--args", f"{tiny_args} --learning_rat 1e-5", "--dry-run")
     assert result.returncode == 2, result
     assert result.stderr.startswith("train.slurm: error: ") and "did you mean --learning_rate" in result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
 
 
 def test_a_valid_command_is_checked_and_nothing_starts(tiny_args):
-    result = run_outside_a_job(*SFT, "--args", tiny_args, "--dry-run")
+    result = run_outside_a_job("train.slurm", *SFT, "--args", tiny_args, "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "recipes/tiny/sft/config_cpu.yaml: checked for src/open_r1/sft.py" in result.stdout
     assert "the job plans its nodes as it starts" in result.stdout
@@ -86,7 +75,7 @@ def test_the_recipe_check_asks_the_hub_for_a_gpu_recipes_model_and_a_test_may_sk
     node that reaches the Hub it passes); OPEN_R1_CHECK_RECIPE=false, for tests, plans without asking."""
     command = ["--model", "Qwen2.5-Math-7B", "--task", "grpo", "--config", "simple_rl", "--accelerator", "zero3"]
     offline = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path)}  # an empty cache
-    refused = run_outside_a_job(*command, "--dry-run", **offline)
+    refused = run_outside_a_job("train.slurm", *command, "--dry-run", **offline)
     assert refused.returncode == 2 and "Qwen/Qwen2.5-Math-7B" in refused.stderr, refused.stderr
-    skipped = run_outside_a_job(*command, "--dry-run", **offline, OPEN_R1_CHECK_RECIPE="false")
+    skipped = run_outside_a_job("train.slurm", *command, "--dry-run", **offline, OPEN_R1_CHECK_RECIPE="false")
     assert skipped.returncode == 0 and "checked for" not in skipped.stdout, skipped.stderr

@@ -25,6 +25,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 
+from tests.support import REPO_ROOT
 from tests.support.ports import free_port
 
 REQUIRED_PROGRAMS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scancel")
@@ -347,3 +348,13 @@ PartitionName={self.partition} Nodes={",".join(self.node_names)} Default=YES Max
         while any(not _is_stopped(pid) for pid in leftovers) and time.monotonic() < deadline:
             time.sleep(0.1)
         self._daemons.clear()
+
+
+def run_outside_a_job(script: str, *args: str, **settings: str) -> subprocess.CompletedProcess:
+    """`bash slurm/<script> <args>` from the repository root as on a login node: no SLURM_* variables, this checkout's
+    environment (cluster.env's settings, overridden by `settings`)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SLURM_")}
+    env.update(OPEN_R1_ROOT=str(REPO_ROOT), OPEN_R1_MODULES="", OPEN_R1_VENV=str(REPO_ROOT / ".venv"), **settings)
+    return subprocess.run(
+        ["bash", f"slurm/{script}", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
