@@ -29,6 +29,7 @@ from open_r1.rewards.grading_worker import (
     _clearly_different,
     _digits,
     _false_equation,
+    _hedged_in_text,
     _top_level_sides,
     _without_number_subscripts,
     parse_answer,
@@ -398,3 +399,19 @@ def test_a_comparison_verify_gave_up_on_is_no_grade_and_a_match_after_it_still_c
     assert parsed_answers_match([sympy.Integer(7), "7"], [sympy.Integer(7), "7"], 2.0) is True
     monkeypatch.setattr(grading_worker, "verify", lambda gold, answer, timeout_seconds: False)
     assert parsed_answers_match([sympy.Integer(8)], [sympy.Integer(9)], 2.0) is False
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\\text{" * 40_000,  # nested text groups never closed: each read again would be quadratic
+        "C \\text{" + " or" * 60_000 + "}",
+        "C " + "\\text{ A}" * 30_000,
+        "\\text{ or (" * 30_000,
+    ],
+)
+def test_the_hedge_scan_is_linear_in_the_answers_length(text):
+    """Answers reach the workers cut to MAX_ANSWER_CHARS, yet the scan is held to its own docstring: one pass."""
+    assert len(text) > 100 * MAX_ANSWER_CHARS
+    _hedged_in_text(text, [sympy.Symbol("C"), "C"])
