@@ -47,6 +47,22 @@ def test_a_launch_that_ran_out_of_gpu_memory_says_so_in_its_last_line(monkeypatc
     assert isinstance(failure, RuntimeError)  # what callers that predate it catch
 
 
+def test_a_launch_whose_process_crashed_says_where_and_why_in_its_last_line(monkeypatch):
+    """CI's: a rank that died of SIGABRT after training showed only the launcher's traceback; the fault handler, on
+    in every launch, prints the Python stack of a process killed by a fatal signal."""
+    from open_r1.utils import launch
+
+    program = "print('training done', flush=True); import os; os.abort()"
+    monkeypatch.setattr(launch, "accelerate_command", lambda *args, **kwargs: [sys.executable, "-c", program])
+    monkeypatch.delenv("PYTHONFAULTHANDLER", raising=False)
+    with pytest.raises(launch.LaunchFailed) as failed:
+        launch.accelerate_launch("grpo.py", "recipe.yaml")
+    message = str(failed.value)
+    assert 'File "<string>", line 1 in <module>' in message  # the stack of the thread that died
+    assert message.splitlines()[-1] == "a process crashed: Fatal Python error: Aborted"
+    assert "crashed" not in str(failing_launch(monkeypatch, "ValueError: a mistyped field"))
+
+
 def test_a_streamed_launch_prints_its_command_as_a_shell_reads_it_back(monkeypatch, capsys):
     """A warnings audit's: `--system_prompt Compute the product.` was printed unquoted, so a pasted copy broke."""
     import shlex

@@ -17,7 +17,7 @@ command line and environment they use are the ones the README gives users, with 
 - `one_process.yaml` starts the script directly, without torchrun: `make demo` and `make gsm8k` train that way, so a
   single GPU holds no NCCL process group. It gets the first visible GPU, or the CPU with `cpu` (accelerate's `--cpu`).
 - The Hub is switched off (`HF_HUB_OFFLINE=1`) and wandb disabled unless the caller's environment says
-  otherwise.
+  otherwise; Python's fault handler is on (`PYTHONFAULTHANDLER=1`), so a process that crashes says where.
 
 Not covered: Slurm (see slurm/train.slurm) and multi-node launches.
 """
@@ -52,6 +52,9 @@ LAUNCH_ID_VARIABLE = "OPEN_R1_LAUNCH_ID"
 # What a launch prints where a CUDA allocation failed: PyTorch's allocator ("CUDA out of memory. Tried to allocate")
 # or the CUDA runtime, as for NCCL's own buffers on 2026-11-26 ("CUDA error: out of memory").
 GPU_OUT_OF_MEMORY = ("CUDA out of memory", "CUDA error: out of memory")
+# What a process that died of a fatal signal or a C++ exception printed first: Python's fault handler (on in every
+# launch), the C++ runtime, the shell.
+PROCESS_CRASH = ("Fatal Python error", "terminate called", "Segmentation fault", "Aborted (core dumped)")
 
 
 class LaunchFailed(RuntimeError):
@@ -66,6 +69,14 @@ def out_of_gpu_memory_line(output: str) -> str | None:
     """The first line of a launch's output that says a CUDA allocation failed, or None."""
     for line in output.splitlines():
         if any(marker in line for marker in GPU_OUT_OF_MEMORY):
+            return line.strip()
+    return None
+
+
+def process_crash_line(output: str) -> str | None:
+    """The first line of a launch's output that says a process crashed (a fatal signal, a C++ exception), or None."""
+    for line in output.splitlines():
+        if any(marker in line for marker in PROCESS_CRASH):
             return line.strip()
     return None
 
@@ -124,6 +135,8 @@ def launch_environment(accelerate_config: str, cpu: bool = True, env: Mapping[st
     full_env.setdefault("HF_HUB_OFFLINE", "1")
     full_env.setdefault("HF_DATASETS_OFFLINE", "1")
     full_env.setdefault("WANDB_MODE", "disabled")
+    # A process killed by a fatal signal (SIGSEGV, SIGABRT) prints every thread's Python stack before it dies.
+    full_env.setdefault("PYTHONFAULTHANDLER", "1")
     if accelerate_config == ONE_PROCESS_CONFIG:
         # No ACCELERATE_USE_CPU: its launcher overwrites it from its own --cpu (`accelerate_command`). One GPU, the
         # first visible, as torchrun's LOCAL_RANK=0 gave it: with several visible and no process group, transformers
@@ -219,6 +232,9 @@ def accelerate_launch(
         out_of_memory = out_of_gpu_memory_line(output)
         if out_of_memory is not None:
             message += f"\nit ran out of GPU memory: {out_of_memory}"
+        crash = process_crash_line(output)
+        if crash is not None:
+            message += f"\na process crashed: {crash}"
         raise LaunchFailed(message, out_of_gpu_memory=out_of_memory is not None)
     return output
 
