@@ -28,15 +28,13 @@ Not covered: the card protocol's 5-shot evaluation (make gsm8k keeps it uncompil
 
 import argparse
 import pathlib
-import sys
 import tempfile
 import time
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "src"))
+from open_r1.utils.launch import REPO_ROOT
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
 
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- compiled_evaluation.py results: begin -->", "<!-- compiled_evaluation.py results: end -->"
+BEGIN, END = results_markers("compiled_evaluation.py")
 WAYS = ("uncompiled", "compiled")
 
 
@@ -124,7 +122,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     from open_r1.utils.results_docs import write_results_table
 
     write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)

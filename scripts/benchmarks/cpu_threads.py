@@ -28,12 +28,10 @@ import subprocess
 import sys
 import time
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(REPO_ROOT / "src") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "src"))
+from open_r1.utils.launch import REPO_ROOT
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
 
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- cpu_threads.py results: begin -->", "<!-- cpu_threads.py results: end -->"
+BEGIN, END = results_markers("cpu_threads.py")
 NEIGHBOURS = ("idle", "busy")
 WORKLOADS = {
     "sft": ("sft.py", "recipes/tiny/sft/config_cpu.yaml"),
@@ -154,7 +152,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return f"{table}\n\nA pure-Python loop in the script's own process, as a control: " + "; ".join(loops) + "."
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
     from open_r1.utils.results_docs import write_results_table
 

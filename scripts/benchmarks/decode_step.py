@@ -43,15 +43,12 @@ the price of sampling is a few kernels per step, the same in every way), several
 import argparse
 import pathlib
 import statistics
-import sys
 import time
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(REPO_ROOT / "src") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "src"))
+from open_r1.utils.launch import REPO_ROOT
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
 
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- decode_step.py results: begin -->", "<!-- decode_step.py results: end -->"
+BEGIN, END = results_markers("decode_step.py")
 WAYS = ("float32", "autocast", "bfloat16", "static", "autocast_static", "static_compiled", "autocast_static_compiled")
 GPU_ONLY_WAYS = tuple(way for way in WAYS if way.endswith("_compiled"))
 BASELINE = "float32"
@@ -305,7 +302,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
     from open_r1.utils.results_docs import write_results_table
 

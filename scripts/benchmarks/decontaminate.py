@@ -30,21 +30,21 @@ import os
 import pathlib
 import random
 import sys
-import time
 
 import datasets
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+from open_r1.utils.launch import REPO_ROOT, SHARED_DATA
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, best_of, results_markers
+
+# scripts/decontaminate.py, the script this one times (the folder of scripts is no package).
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 from decontaminate import flag_dataset  # noqa: E402
 
 from open_r1.data.contamination import NgramIndex  # noqa: E402
-from open_r1.utils.launch import SHARED_DATA  # noqa: E402
 
 BENCHMARK_FILES = ["math500", "aime24", "aime25", "amc23", "gsm8k_test", "code_contests_py"]
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- decontaminate.py results: begin -->", "<!-- decontaminate.py results: end -->"
+BEGIN, END = results_markers("decontaminate.py")
 
 
 def load_benchmarks(folder: pathlib.Path) -> dict[str, list[str]]:
@@ -96,16 +96,6 @@ def baseline_flags(texts: list[str], benchmarks: dict[str, list[str]], n: int) -
             else:
                 flags[name].append(not row_grams.isdisjoint(ngram_sets[name]))
     return flags
-
-
-def best_of(repeats: int, run):
-    """(best wall time in seconds, result of the last run)."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def run(benchmarks: dict[str, list[str]], rows: int, ngram_size: int, num_proc: int, repeats: int) -> dict:
@@ -187,7 +177,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
     from open_r1.utils.results_docs import write_results_table
 

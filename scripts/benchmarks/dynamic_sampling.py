@@ -37,25 +37,18 @@ import json
 import pathlib
 import sys
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "src"))
+from open_r1.utils.launch import REPO_ROOT
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
 
 ARMS = {"baseline": "false", "dynamic_sampling": "true"}  # arm -> the recipe's `dynamic_sampling`
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 MODELS = ("tiny", "smollm2")
 MODEL_LABELS = {"tiny": "tiny", "smollm2": "SmolLM2"}
-SUMMARY_MARKERS = (
-    "<!-- dynamic_sampling.py results (summary): begin -->",
-    "<!-- dynamic_sampling.py results (summary): end -->",
-)
+SUMMARY_MARKERS = results_markers("dynamic_sampling.py", "summary")
 
 
 def markers(model: str) -> tuple[str, str]:
     """The page's markers around one model's tables: each model's results are written on their own."""
-    return (
-        f"<!-- dynamic_sampling.py results ({model}): begin -->",
-        f"<!-- dynamic_sampling.py results ({model}): end -->",
-    )
+    return results_markers("dynamic_sampling.py", model)
 
 
 COMMAND = "PYTHONPATH=src .venv/bin/python scripts/benchmarks/dynamic_sampling.py"
@@ -502,7 +495,7 @@ def docs_section(all_results: list[dict]) -> str:
     )
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     """For each model among the results files, replaces what lies between that model's markers on the page with
     the tables of its results; the other models' blocks are left as they are. Files of every model also rewrite
     the summary between its markers, models in `MODELS`' order."""

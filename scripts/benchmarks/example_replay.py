@@ -22,10 +22,10 @@ import pathlib
 import re
 
 from open_r1.utils.launch import REPO_ROOT, SHARED_DATA
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
 
 DATA = SHARED_DATA / "code_contests_py.jsonl"
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- example_replay.py results: begin -->", "<!-- example_replay.py results: end -->"
+BEGIN, END = results_markers("example_replay.py")
 CODEFORCES_EXAMPLE = re.compile(r"\nInput\n\n(.*?)\n\n\nOutput\n\n(.*?)(?=\n\n\n|\n\nNote\n|\Z)", re.S)
 
 
@@ -94,7 +94,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
     from open_r1.utils.results_docs import write_results_table
 

@@ -26,14 +26,12 @@ import sys
 import tempfile
 import time
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(REPO_ROOT / "src") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "src"))
+from open_r1.utils.launch import REPO_ROOT
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
 
 README = REPO_ROOT / "README.md"
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 HEADING = "## Your first hour"
-BEGIN, END = "<!-- first_hour.py results: begin -->", "<!-- first_hour.py results: end -->"
+BEGIN, END = results_markers("first_hour.py")
 
 
 def shell_blocks(text: str) -> list[tuple[int, list[str]]]:
@@ -188,10 +186,12 @@ def docs_section(results: dict) -> str:
 def page_with_results(text: str, results: dict) -> str:
     from open_r1.utils.results_docs import between_markers
 
-    return between_markers(text, BEGIN, END, docs_section(results), DOCS_PAGE)
+    return between_markers(text, BEGIN, END, docs_section(results), BENCHMARKS_PAGE)
 
 
-def write_docs(results_file: pathlib.Path, readme: pathlib.Path = README, page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(
+    results_file: pathlib.Path, readme: pathlib.Path = README, page: pathlib.Path = BENCHMARKS_PAGE
+) -> None:
     results = json.loads(results_file.read_text(encoding="utf-8"))
     new_readme = readme_with_times(readme.read_text(encoding="utf-8"), results)
     new_page = page_with_results(page.read_text(encoding="utf-8"), results)  # both built before either is written

@@ -66,14 +66,13 @@ import json
 import pathlib
 import platform
 import statistics
-import sys
 import tempfile
 import time
 
 from transformers import TrainerCallback
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "src"))
+from open_r1.utils.launch import REPO_ROOT
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, add_results_options, results_markers
 
 ARMS = ("trl", "project", "trl_cb", "project_cb", "project_ahead", "project_compiled", "project_compiled_ahead")
 # Arms that decode tool rollouts ahead (tool_rollout_chunk_tokens): a tool recipe only.
@@ -82,8 +81,7 @@ AHEAD_ARMS = ("project_ahead", "project_compiled_ahead")
 # decode step has a price of its own.
 COMPILED_ARMS = ("project_compiled", "project_compiled_ahead")
 DEFAULT_ARMS = ("trl", "project", "trl_cb")
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- grpo_throughput.py results: begin -->", "<!-- grpo_throughput.py results: end -->"
+BEGIN, END = results_markers("grpo_throughput.py")
 BASELINE = "trl"
 # The project_ahead arm's chunk: where replayed GSM8K tool rollouts save most decode steps for their generate calls
 # (scripts/benchmarks/tool_rollout_schedule.py, docs/benchmarks.md).
@@ -576,7 +574,7 @@ def results_section(results: dict, path: pathlib.Path) -> str:
     return section
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     """Replaces what lies between the page's markers with the tables of `paths`, in the order given."""
     from open_r1.utils.results_docs import write_results_table
 
@@ -650,13 +648,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--warmup_steps", type=int, default=1, help="Untimed steps first (allocations, kernels).")
     parser.add_argument("--seed", type=int, default=0, help="Seed of the model and sampling.")
     parser.add_argument("--cpu_threads", type=int, default=None, help="torch threads on CPU (default: torch's).")
-    parser.add_argument("--output", default=None, help="Write the results JSON here.")
-    parser.add_argument(
-        "--write_docs",
-        type=pathlib.Path,
-        nargs="+",
-        help="Results files to write into docs/benchmarks.md; runs nothing.",
-    )
+    add_results_options(parser)  # --write_docs runs nothing
     args = parser.parse_args(argv)
     if args.write_docs:
         write_docs(args.write_docs)
@@ -725,7 +717,7 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"{arm}: failed: {failed[arm]}", flush=True)
         compare_to_baseline(results, arms, failed)
         if args.output:  # after every arm: a run cut short (a lease that ends) keeps the arms it finished
-            save_results(pathlib.Path(args.output), results, quiet=True)
+            save_results(args.output, results, quiet=True)
     print(f"{'arm':<12}{'s/step':>10}{'gen s/step':>12}{'tokens/step':>13}{'decoded/step':>14}{'past budget':>13}"
           f"{'tokens/s':>11}{'gen tokens/s':>14}{'x trl s/step':>14}{'x trl tok/s':>13}  same batch")  # fmt: skip
     for arm, result in arms.items():

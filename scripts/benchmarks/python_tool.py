@@ -28,9 +28,9 @@ import time
 from open_r1.sandbox import SandboxConfig
 from open_r1.tools import PythonTool, PythonToolSettings
 from open_r1.utils.launch import REPO_ROOT
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
 
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- python_tool.py results: begin -->", "<!-- python_tool.py results: end -->"
+BEGIN, END = results_markers("python_tool.py")
 
 
 def p90(samples: list[float]) -> float:
@@ -66,7 +66,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
     from open_r1.utils.results_docs import write_results_table
 

@@ -21,33 +21,21 @@ import json
 import os
 import pathlib
 import sys
-import time
 
 import torch
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "src"))
+from open_r1.tasks.arithmetic import SYSTEM_PROMPT, as_conversation, make_problems
+from open_r1.utils.launch import MODEL_CACHE_FOLDER, MODELS_FOLDER, REPO_ROOT
+from open_r1.utils.model_utils import load_gguf_model, load_gguf_tokenizer
+from open_r1.utils.results_docs import best_of
 
-from open_r1.tasks.arithmetic import SYSTEM_PROMPT, as_conversation, make_problems  # noqa: E402
-from open_r1.utils.launch import MODEL_CACHE_FOLDER, MODELS_FOLDER  # noqa: E402
-from open_r1.utils.model_utils import load_gguf_model, load_gguf_tokenizer  # noqa: E402
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
+sys.path.insert(0, str(REPO_ROOT / "scripts"))  # scripts/get_model.py (the folder of scripts is no package)
 import get_model  # noqa: E402  (the model's package and file names are its own)
 
 
-def load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def best_of(repeats: int, run) -> tuple[float, object]:
-    """(fastest wall time, result of the last run) of `repeats` calls of `run`."""
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+def load_average(values: list[float] | None = None) -> str:
+    """The load averages (1, 5 and 15 minutes; now, unless `values` are given) as printed."""
+    return " ".join(f"{value:.2f}" for value in (os.getloadavg() if values is None else values))
 
 
 def load_folder(folder: pathlib.Path):
@@ -137,8 +125,8 @@ def main() -> None:
             results["tokens_per_s"][f"{dtype} batch {batch_size}"] = speed
             print(f"greedy generation, {dtype}, batch {batch_size}: {speed:.1f} new tokens/s", flush=True)
 
-    results["load_average_after"] = load_average()
-    print(f"load average after: {results['load_average_after']}")
+    results["load_average_at_end"] = list(os.getloadavg())  # open_r1.utils.provenance's field, in its form
+    print(f"load average after: {load_average(results['load_average_at_end'])}")
     print(json.dumps(results))
 
 

@@ -41,10 +41,10 @@ from open_r1.rewards import accuracy_reward
 from open_r1.rewards.accuracy import _extract, prepare_gold
 from open_r1.rewards.grading_worker import _seconds, answers_match, parse_answer, parse_gold
 from open_r1.utils.launch import REPO_ROOT, SHARED_DATA
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
 
 DEFAULT_DATA = SHARED_DATA / "math500.jsonl"
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- rewards.py results: begin -->", "<!-- rewards.py results: end -->"
+BEGIN, END = results_markers("rewards.py")
 BASELINE, PRE_CHECK, PROJECT = "sequential loop (upstream approach)", "sequential loop + pre-check", "accuracy_reward"
 
 
@@ -195,7 +195,7 @@ def docs_section(runs: list[tuple[dict, Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[Path], page: Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[Path], page: Path = BENCHMARKS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
     from open_r1.utils.results_docs import write_results_table
 

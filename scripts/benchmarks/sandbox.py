@@ -40,10 +40,10 @@ from open_r1.sandbox import Limits, LocalSandbox, Submission, TestCase
 from open_r1.sandbox.base import classify, judge_input
 from open_r1.sandbox.local import sandbox_python
 from open_r1.utils.launch import REPO_ROOT, SHARED_DATA
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
 
 DATA = SHARED_DATA / "code_contests_py.jsonl"
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- sandbox.py results: begin -->", "<!-- sandbox.py results: end -->"
+BEGIN, END = results_markers("sandbox.py")
 
 
 def plain_verdicts(problem: dict, python: str, limits: Limits) -> list[str]:
@@ -142,7 +142,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
     from open_r1.utils.results_docs import write_results_table
 

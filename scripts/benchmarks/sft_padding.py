@@ -19,9 +19,9 @@ import pathlib
 import statistics
 
 from open_r1.utils.launch import REPO_ROOT
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
 
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- sft_padding.py results: begin -->", "<!-- sft_padding.py results: end -->"
+BEGIN, END = results_markers("sft_padding.py")
 
 
 def padded_tokens(lengths: list[int], batch_size: int, order: list[int]) -> int:
@@ -89,7 +89,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
     from open_r1.utils.results_docs import write_results_table
 

@@ -32,11 +32,10 @@ itself), tool-calling rollouts, torch.compile.
 import argparse
 import pathlib
 import statistics
-import sys
 import time
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "src"))
+from open_r1.utils.launch import REPO_ROOT
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
 
 # A GSM8K-test-like word problem (written for this benchmark), so the prompt has a real benchmark's length.
 PROBLEM = (
@@ -44,9 +43,7 @@ PROBLEM = (
     "many cookies as muffins. On Tuesday it sold 5 fewer muffins than on Monday and 18 cookies. How much money "
     "did the bakery make on the two days together, in dollars?"
 )
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN = "<!-- shared_prompt_sampling.py results: begin -->"
-END = "<!-- shared_prompt_sampling.py results: end -->"
+BEGIN, END = results_markers("shared_prompt_sampling.py")
 EVALUATOR_DEFAULT = "shared+static+candidates"
 # transformers' default page size of the continuous-batching cache, in tokens.
 PAGE_SIZE = 256
@@ -96,7 +93,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
     from open_r1.utils.results_docs import write_results_table
 

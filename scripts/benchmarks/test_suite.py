@@ -19,15 +19,12 @@ import os
 import pathlib
 import re
 import subprocess
-import sys
 import time
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(REPO_ROOT / "src") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "src"))
+from open_r1.utils.launch import REPO_ROOT
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
 
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- test_suite.py results: begin -->", "<!-- test_suite.py results: end -->"
+BEGIN, END = results_markers("test_suite.py")
 # pytest's closing line, e.g. "2429 passed, 3 skipped in 647.12s (0:10:47)".
 SUMMARY = re.compile(r"^=*\s*(?P<counts>\d+ \w+(?:, \d+ \w+)*) in (?P<seconds>[\d.]+)s\b", re.MULTILINE)
 COUNT = re.compile(r"(\d+) (\w+)")
@@ -111,7 +108,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     from open_r1.utils.results_docs import write_results_table
 
     write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)

@@ -42,14 +42,10 @@ import statistics
 import sys
 from concurrent.futures import Future
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "src"))
+from open_r1.utils.launch import REPO_ROOT
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, add_results_options, results_markers
 
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END_MARKER = (
-    "<!-- tool_rollout_schedule.py results: begin -->",
-    "<!-- tool_rollout_schedule.py results: end -->",
-)
+BEGIN, END_MARKER = results_markers("tool_rollout_schedule.py")
 END = -1  # the end-of-turn token of the replayed turns
 FILLER, RESULT = 0, -2
 # A replayed rollout: its prompt's tokens, then each assistant turn's tokens and the tokens appended after it.
@@ -333,7 +329,7 @@ def read_prices(path: str) -> dict | None:
     return None if prices is None else {**prices, "file": path, "rows": rows}
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     """Replaces what lies between the page's markers with the tables of `paths`, in the order given."""
     from open_r1.utils.results_docs import write_results_table
 
@@ -376,8 +372,7 @@ def main(argv: list[str] | None = None) -> dict:
         "as many rows is then also priced in seconds), or an offline evaluation's results.json, whose generate calls "
         "price the evaluator's schedules.",
     )
-    parser.add_argument("--output", default=None, help="Write the results JSON here.")
-    parser.add_argument("--write_docs", type=pathlib.Path, nargs="+", help="Results files to write into the docs.")
+    add_results_options(parser)
     args = parser.parse_args(argv)
     if args.write_docs:
         write_docs(args.write_docs)
@@ -442,7 +437,7 @@ def main(argv: list[str] | None = None) -> dict:
         }
         print_figures("evaluator", figures)
     if args.output:
-        save_results(pathlib.Path(args.output), results)
+        save_results(args.output, results)
     return results
 
 

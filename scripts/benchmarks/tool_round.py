@@ -19,19 +19,16 @@ Not covered: the trainer's side (parsing, the GPU idle or not), E2B and Morph (n
 import argparse
 import pathlib
 import statistics
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "src"))
+from open_r1.sandbox import SandboxConfig
+from open_r1.tools import PythonTool, PythonToolSettings
+from open_r1.utils.launch import REPO_ROOT
+from open_r1.utils.provenance import provenance_record, read_provenance
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
 
-from open_r1.sandbox import SandboxConfig  # noqa: E402
-from open_r1.tools import PythonTool, PythonToolSettings  # noqa: E402
-from open_r1.utils.provenance import provenance_record, read_provenance  # noqa: E402
-
-DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- tool_round.py results: begin -->", "<!-- tool_round.py results: end -->"
+BEGIN, END = results_markers("tool_round.py")
 # Three calls of a GSM8K tool trace (open_r1.tasks.gsm8k writes each calculator annotation so).
 DEFAULT_CODE = ("print(round(48/2))", "print(48+24)", "print(round(72*1.5, 1))")
 
@@ -126,7 +123,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = DOCS_PAGE) -> None:
+def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
     """Replaces the block between the page's markers with the table of `paths`, in the order given."""
     from open_r1.utils.results_docs import write_results_table
 

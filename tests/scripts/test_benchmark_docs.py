@@ -49,3 +49,25 @@ def test_each_documented_write_docs_command_gives_back_the_page(tmp_path, script
     assert page.read_text(encoding="utf-8") == PAGE.read_text(encoding="utf-8"), (
         f"docs/benchmarks.md differs from what `{script}.py --write_docs {' '.join(arguments)}` writes"
     )
+
+
+def test_the_shared_page_is_the_checkouts_and_every_scripts_markers_are_on_it():
+    from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+
+    assert BENCHMARKS_PAGE == PAGE
+    assert results_markers("tool_round.py") == (
+        "<!-- tool_round.py results: begin -->",
+        "<!-- tool_round.py results: end -->",
+    )
+    assert results_markers("dynamic_sampling.py", "tiny")[1] == "<!-- dynamic_sampling.py results (tiny): end -->"
+    text = PAGE.read_text(encoding="utf-8")
+    pairs = []
+    for path in sorted((REPO_ROOT / "scripts" / "benchmarks").glob("*.py")):
+        script = load_module(path.relative_to(REPO_ROOT), f"{path.stem}_markers")
+        if hasattr(script, "BEGIN"):  # tool_rollout_schedule.py's END is a token; its marker is END_MARKER
+            pairs.append((path.name, (script.BEGIN, getattr(script, "END_MARKER", script.END))))
+        if hasattr(script, "SUMMARY_MARKERS"):
+            pairs += [(path.name, script.SUMMARY_MARKERS)] + [(path.name, script.markers(m)) for m in script.MODELS]
+    assert len(pairs) >= 18
+    for name, (begin, end) in pairs:
+        assert text.count(begin) == 1 and text.count(end) == 1 and text.index(begin) < text.index(end), name

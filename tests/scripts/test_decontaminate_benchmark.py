@@ -42,3 +42,12 @@ def test_the_decontamination_benchmark_flags_alike_both_ways_and_tabulates_the_r
 def test_the_benchmark_is_refused_below_its_defined_size():
     with pytest.raises(SystemExit):
         benchmark().main(["--rows", "1000"])
+
+
+def test_best_of_keeps_the_fastest_time_and_the_last_result():
+    from open_r1.utils.results_docs import best_of
+
+    calls = []
+    seconds, result = benchmark().best_of(3, lambda: calls.append(len(calls)) or len(calls))
+    assert benchmark().best_of is best_of
+    assert calls == [0, 1, 2] and result == 3 and 0 <= seconds < 1

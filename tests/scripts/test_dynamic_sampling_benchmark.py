@@ -200,7 +200,7 @@ def test_the_page_is_written_between_its_markers_from_the_results(tmp_path):
 
 
 def test_the_page_has_a_block_for_each_model():
-    text = benchmark.DOCS_PAGE.read_text()
+    text = benchmark.BENCHMARKS_PAGE.read_text()
     for begin, end in [benchmark.markers(model) for model in benchmark.MODELS] + [benchmark.SUMMARY_MARKERS]:
         assert text.count(begin) == 1 and text.count(end) == 1 and text.index(begin) < text.index(end)
 
@@ -209,9 +209,9 @@ def test_the_tables_on_the_page_are_those_of_the_kept_results_files(tmp_path):
     kept = sorted((benchmark.REPO_ROOT / "docs" / "results").glob("dynamic_sampling-*.json"))
     assert {json.loads(path.read_text())["model"] for path in kept} == set(benchmark.MODELS)
     page = tmp_path / "benchmarks.md"
-    page.write_text(benchmark.DOCS_PAGE.read_text())
+    page.write_text(benchmark.BENCHMARKS_PAGE.read_text())
     benchmark.write_docs(kept, page)
-    assert page.read_text() == benchmark.DOCS_PAGE.read_text(), "docs/benchmarks.md was edited by hand"
+    assert page.read_text() == benchmark.BENCHMARKS_PAGE.read_text(), "docs/benchmarks.md was edited by hand"
 
 
 def test_the_summary_is_written_from_every_models_results_and_left_alone_by_one_models(tmp_path):

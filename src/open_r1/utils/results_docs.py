@@ -1,9 +1,11 @@
 """Benchmark results files and the docs tables written from them, the plumbing every benchmark script shares.
 
+    BEGIN, END = results_markers("decode_step.py")     # its block's markers in BENCHMARKS_PAGE (docs/benchmarks.md)
     add_results_options(parser)                        # --output results.json, --write_docs results files...
+    seconds, result = best_of(repeats, run)            # the fastest of `repeats` timed calls (a shared machine)
     save_results(args.output, results)                 # whole or not at all
     report_results(results, args.output, docs_section) # the table printed, the results saved
-    write_results_table(args.write_docs, page, BEGIN, END, docs_section, REPO_ROOT)   # the table into its page
+    write_results_table(args.write_docs, BENCHMARKS_PAGE, BEGIN, END, docs_section, REPO_ROOT)   # into its page
 
 A script's `docs_section` takes [(results, path)] and returns its table (`markdown_table`, with `results_cell` for
 the file a row was read from); the page keeps everything outside its markers (`between_markers`). The demo
@@ -14,6 +16,30 @@ Not covered: where and when a run was measured and its cells (`open_r1.utils.pro
 import json
 import os
 import pathlib
+import time
+
+from open_r1.utils.launch import REPO_ROOT
+
+# The page the benchmark scripts write their tables into.
+BENCHMARKS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
+
+
+def results_markers(script: str, part: str | None = None) -> tuple[str, str]:
+    """The markers around `script`'s results block in BENCHMARKS_PAGE ("decode_step.py"); `part` names one of its
+    blocks where it writes several ("<!-- dynamic_sampling.py results (tiny): begin -->")."""
+    name = f"{script} results" + (f" ({part})" if part else "")
+    return f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
+
+
+def best_of(repeats: int, run) -> tuple[float, object]:
+    """(fastest wall time in seconds, result of the last run) of `repeats` calls of `run`: on a shared machine, the
+    run the neighbours slowed least."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+    return min(times), result
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
