@@ -58,6 +58,7 @@ from open_r1.usage import (
     did_you_mean,
     exit_on_usage_error,
     one_line,
+    system_prompt_text,
 )
 from open_r1.utils.generation_server import DEFAULT_SERVER_ADDRESS, check_server_answers, server_api_key
 
@@ -86,7 +87,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--output-file", required=True, help="JSONL file to append to (and resume from).")
     parser.add_argument("--prompt-column", default="problem", help="Column holding each prompt.")
     parser.add_argument("--prompt-template", default="{prompt}", help="User message; {prompt} is the column value.")
-    parser.add_argument("--system-prompt", default=None, help="System message sent before every prompt.")
+    parser.add_argument(
+        "--system-prompt",
+        default=None,
+        help="System message sent before every prompt, or a .txt/.md file holding it (as training reads it).",
+    )
     parser.add_argument("--uuid-column", default=None, help="Unique id column (default: the row number).")
     parser.add_argument("--keep-columns", nargs="*", default=[], help="Row columns copied into every record.")
     parser.add_argument("--api-addr", default=DEFAULT_SERVER_ADDRESS, help="host:port of the server.")
@@ -126,6 +131,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         kind = float if item.default is None else type(item.default)
         parser.add_argument(f"--{item.name.replace('_', '-')}", type=kind, default=None, help=item.metadata["help"])
     args = parser.parse_args(argv)
+    args.system_prompt = system_prompt_text(args.system_prompt, "--system-prompt")
     tool_options = {
         name: getattr(args, name)
         for name in (

@@ -30,6 +30,7 @@ def problems(tmp_path):
             ["--dataset-name", "org/problems"],
             "so --dataset-name org/problems is neither a local path nor in the cache",
         ),
+        (["--system-prompt", "{folder}/promtp.txt"], "--system-prompt: no such file or folder: {folder}/promtp.txt"),
     ],
 )
 def test_a_mistake_is_one_line_with_status_2_before_any_request(
@@ -53,6 +54,15 @@ def test_a_mistake_is_one_line_with_status_2_before_any_request(
     assert len(errors) == 1 and stderr.endswith(errors[0] + "\n") and "Traceback" not in stderr, stderr
     assert message.format(**names) in errors[0]
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_system_prompt_file_is_sent_as_its_text_as_training_reads_it(generator, problems, tmp_path):
+    """A one-home audit's: the file's name was sent to the model as the system message."""
+    prompt = tmp_path / "prompt.md"
+    prompt.write_text("Think step by step.\n")
+    base = ["--dataset-name", str(problems), "--output-file", str(tmp_path / "o.jsonl")]
+    assert generator.parse_args([*base, "--system-prompt", str(prompt)]).system_prompt == "Think step by step."
+    assert generator.parse_args([*base, "--system-prompt", "Be brief."]).system_prompt == "Be brief."
 
 
 def test_a_model_the_server_refuses_is_one_line_before_any_sample(generator, problems, tmp_path, capsys):
