@@ -24,7 +24,6 @@ Not covered: paraphrased or translated contamination; it only finds shared word 
 import argparse
 import json
 import logging
-import os
 import pathlib
 import sys
 
@@ -92,13 +91,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--output_dir", default=None, help="Save the dataset and contamination.json here, not the Hub."
     )
-    parser.add_argument("--num_proc", type=int, default=os.cpu_count(), help="Processes (default: every core).")
+    parser.add_argument(
+        "--num_proc", type=int, default=None, help="Processes (default: every core this process may use)."
+    )
     parser.add_argument("--batch_size", type=int, default=2000, help="Rows per batch sent to a process.")
     args = parser.parse_args(argv)
     if args.ngram_size < 1:
         parser.error(f"--ngram_size must be at least 1, got {args.ngram_size}")
     for name in ("num_proc", "batch_size"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     if args.output_dir and args.new_dataset_name:
         parser.error("--new_dataset_name names the Hub dataset to push, and --output_dir saves here instead; give one")

@@ -234,3 +234,21 @@ def test_several_processes_rendezvous_on_a_free_port_and_one_process_needs_none(
     several = accelerate_command("sft.py", "recipe.yaml", accelerate_config="ddp.yaml", num_processes=2)
     assert several[several.index("--main_process_port") + 1] == "0"  # not 29500, which another run here may hold
     assert "--main_process_port" not in accelerate_command("sft.py", "recipe.yaml", accelerate_config="ddp.yaml")
+
+
+def test_cores_are_those_this_process_may_run_on_not_the_machines(monkeypatch):
+    """A one-home audit's: on a Slurm job given 1 of a node's 64 cores, launches, grading and decontamination counted
+    the node's cores and oversubscribed the job's."""
+    from open_r1.demo.gsm8k_evals import grading_workers
+    from open_r1.usage import UsageError
+    from open_r1.utils import launch
+    from open_r1.utils.launch_settings import check_processes_fit_the_cores
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert launch.usable_cores() == launch.cores_for_launches() == 1
+    assert grading_workers() == 2
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    with pytest.raises(UsageError, match="2 training processes on 1 CPU cores"):
+        check_processes_fit_the_cores(use_cpu=True)

@@ -26,10 +26,11 @@ normalisation beyond what whitespace splitting gives (as upstream).
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
+
+from open_r1.utils.launch import usable_cores
 
 _MAX_BENCHMARKS = 64  # one bit per benchmark in a uint64 mask
 # Odd bases of the code-point and word polynomial hashes, and the multiplier spreading hashes over the bit table.
@@ -259,12 +260,13 @@ def _flag_range(bounds: tuple[int, int]) -> np.ndarray:
 def flag_texts_parallel(
     index: NgramIndex, rows: Sequence[str], num_proc: int | None = None, batch_size: int = 2000
 ) -> np.ndarray:
-    """Bit masks for every row, batches spread over `num_proc` processes (default: every core).
+    """Bit masks for every row, batches spread over `num_proc` processes (default: every core this process may
+    use, `usable_cores`).
 
     `rows` is anything with `len` and slicing that returns texts: a list, or a lazy view of a dataset
     column that reads only the slice asked for.
     """
-    num_proc = num_proc or os.cpu_count() or 1
+    num_proc = num_proc or usable_cores()
     ranges = [(start, min(start + batch_size, len(rows))) for start in range(0, len(rows), batch_size)]
     if not ranges:
         return np.zeros(0, dtype=np.uint64)

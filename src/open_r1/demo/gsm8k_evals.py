@@ -22,7 +22,6 @@ Not covered: training, the run's order and time budget (`open_r1.demo.gsm8k`), t
 
 import hashlib
 import json
-import os
 import pathlib
 import time
 
@@ -37,6 +36,7 @@ from open_r1.tasks.gsm8k import COT_SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT
 from open_r1.tools.rollout import tool_call_rate
 from open_r1.usage import UsageError
 from open_r1.utils.gpu_jobs import job_slot
+from open_r1.utils.launch import usable_cores
 
 SYSTEM_PROMPTS = {"cot": COT_SYSTEM_PROMPT, "tools": TOOL_SYSTEM_PROMPT}
 # SmolLM2-135M-Instruct's model card scores GSM8K 5-shot, greedy, within lighteval's generation size for the task
@@ -50,8 +50,9 @@ REUSE_OPTIONS = {"base": "reuse_base", "sft": "reuse_sft"}
 
 
 def grading_workers() -> int:
-    """Grading processes and, in the tool arm, tool calls at once: half the cores (8 on a 16-core GPU machine)."""
-    return max(2, (os.cpu_count() or 2) // 2)
+    """Grading processes and, in the tool arm, tool calls at once: half the usable cores (8 on a 16-core GPU
+    machine)."""
+    return max(2, usable_cores() // 2)
 
 
 def run_evaluation(

@@ -89,10 +89,10 @@ def usable_cores() -> int:
 
 
 def cores_for_launches() -> int:
-    """The cores a launch may spread its processes' threads over: the machine's, or `OMP_NUM_THREADS` where it is
+    """The cores a launch may spread its processes' threads over: this process's (`usable_cores`), or `OMP_NUM_THREADS` where it is
     set (as `run_at_once` sets it for each of its jobs), so that launches running at once do not oversubscribe."""
     threads = os.environ.get("OMP_NUM_THREADS", "")
-    return int(threads) if threads.isdigit() and int(threads) > 0 else (os.cpu_count() or 1)
+    return int(threads) if threads.isdigit() and int(threads) > 0 else usable_cores()
 
 
 def accelerate_command(

@@ -32,6 +32,7 @@ import logging
 import os
 
 from open_r1.usage import UsageError
+from open_r1.utils.launch import usable_cores
 
 logger = logging.getLogger("open_r1")
 
@@ -106,7 +107,7 @@ def check_processes_fit_the_cores(use_cpu: bool) -> None:
     from open_r1 import GPU_DEVICE_FILES
 
     processes = int(os.environ.get("LOCAL_WORLD_SIZE") or "1")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     on_cpu = use_cpu or not any(os.path.exists(path) for path in GPU_DEVICE_FILES)
     if on_cpu and processes > cores:
         raise UsageError(
