@@ -43,6 +43,7 @@ from open_r1.usage import (
     looks_local,
     one_line,
 )
+from open_r1.utils.logs import configure_logging
 
 logger = logging.getLogger("decontaminate")
 
@@ -186,7 +187,7 @@ def flag_dataset(
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging()
     try:
         dataset = load_dataset_reference(args.dataset, args.config, args.split, config_field="--config")
     except ValueError as error:  # e.g. no such split

@@ -61,6 +61,7 @@ from open_r1.usage import (
     system_prompt_text,
 )
 from open_r1.utils.generation_server import DEFAULT_SERVER_ADDRESS, check_server_answers, server_api_key
+from open_r1.utils.logs import configure_logging
 
 logger = logging.getLogger("generate_reasoning")
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -434,7 +435,7 @@ async def generate(args: argparse.Namespace) -> int:
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging()
     with exit_on_usage_error("generate_reasoning.py"):  # a mistake: one line and exit status 2
         return asyncio.run(generate(parse_args(argv)))
 

@@ -51,6 +51,7 @@ from open_r1.usage import (
 )
 from open_r1.utils.generation_server import DEFAULT_BASE_URL, server_api_key
 from open_r1.utils.gpu_packages import missing_gpu_package
+from open_r1.utils.logs import configure_logging
 
 logger = logging.getLogger("compute_pass_rate")
 
@@ -503,6 +504,6 @@ def cli(argv: list[str] | None = None) -> datasets.DatasetDict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging()
     cli()
     sys.exit(0)

@@ -35,6 +35,7 @@ from open_r1.data.loading import load_dataset_reference
 from open_r1.hub_access import Push, check_references
 from open_r1.usage import ArgumentParser, UsageError, did_you_mean, exit_on_usage_error
 from open_r1.utils.generation_server import DEFAULT_BASE_URL, check_server_answers, server_api_key
+from open_r1.utils.logs import configure_logging
 
 if TYPE_CHECKING:
     from distilabel.pipeline import Pipeline
@@ -206,7 +207,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None):
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     push = None
     if args.hf_output_dataset:
         push = Push("--hf-output-dataset pushes the result", "give --output-file or --output-dir instead")
@@ -250,7 +251,7 @@ def main(argv=None):
         use_ray=args.ray,
     )
     distiset = pipeline.run(dataset=dataset, dataset_batch_size=args.input_batch_size * 1000, use_cache=False)
-    logging.basicConfig(level=logging.INFO, force=True)  # distilabel closed the queue its log handlers used
+    configure_logging(force=True)  # distilabel closed the queue its log handlers used
     result = distiset["default"]["train"]
     if len(result) != len(dataset):
         raise RuntimeError(f"the pipeline returned {len(result)} rows for {len(dataset)} prompts")

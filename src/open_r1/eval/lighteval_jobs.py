@@ -11,7 +11,6 @@ evaluations of pushed checkpoints is `open_r1.eval.slurm_jobs`. Not covered: the
 (`python -m open_r1.evaluate`, `make evaluate BACKEND=cpu`).
 """
 
-import logging
 import sys
 
 from open_r1.eval.benchmark_registry import LIGHTEVAL_TASKS, SUPPORTED_BENCHMARKS, benchmark_datasets, check_benchmark
@@ -24,6 +23,7 @@ from open_r1.eval.lighteval_command import (
 from open_r1.eval.slurm_jobs import GPUS_PER_NODE
 from open_r1.hub_access import check_references
 from open_r1.usage import ArgumentParser, check_local_path, check_output_folder, system_prompt_text
+from open_r1.utils.logs import configure_logging
 
 # Each backend's own options.
 VLLM_ONLY = ("revision", "parallel", "num_gpus", "system_prompt", "trust_remote_code")
@@ -140,6 +140,6 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     from open_r1.usage import exit_on_usage_error
 
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     with exit_on_usage_error("open_r1.eval.lighteval_jobs"):
         sys.exit(main())

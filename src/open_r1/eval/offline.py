@@ -53,6 +53,7 @@ from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, sample_compl
 from open_r1.eval.metrics import summarize_scores
 from open_r1.usage import UsageError, as_bool, one_line
 from open_r1.utils.decoding_tally import DecodingTally
+from open_r1.utils.logs import configure_logging
 from open_r1.utils.provenance import provenance_record, with_end_load
 from open_r1.utils.results_docs import save_results
 
@@ -358,7 +359,7 @@ def main(argv: list[str] | None = None) -> dict:
         ]
         print(shlex.join(["python", "-m", "open_r1.evaluate", *shown]), flush=True)
         return {}
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     results = evaluate(args)
     summary = {key: value for key, value in results.items() if "@" in key or key.startswith("num_")}
     print(json.dumps({"task": results["task"], **summary, "finish_reasons": results["finish_reasons"]}, indent=2))

@@ -11,7 +11,6 @@ reading it raises and says so.
 Remove when: no caller imports from upstream's path `open_r1.utils.evaluation`.
 """
 
-import logging
 import os
 import sys
 
@@ -32,6 +31,7 @@ from open_r1.eval.lighteval_command import (
 )
 from open_r1.eval.lighteval_jobs import main
 from open_r1.eval.slurm_jobs import ModelSizeUnknownError, evaluation_resources, run_benchmark_jobs, run_lighteval_job
+from open_r1.utils.logs import configure_logging
 
 user_home_directory = os.path.expanduser("~")
 
@@ -69,6 +69,6 @@ __all__ = [
 if __name__ == "__main__":
     from open_r1.usage import exit_on_usage_error
 
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     with exit_on_usage_error("open_r1.utils.evaluation"):
         sys.exit(main())

@@ -25,6 +25,7 @@ from open_r1.utils.checkpoints import newest_complete_checkpoint
 
 from .hub import check_hub_revision_exists
 from .launch_settings import apply_launch_settings
+from .logs import configure_logging
 from .resume import finished_run, report_changed_settings
 from .wandb_logging import check_wandb_login, init_wandb_training
 
@@ -32,12 +33,8 @@ logger = logging.getLogger("open_r1")
 
 
 def setup_logging(training_args) -> None:
-    """Logs to stdout with timestamps; non-main ranks log warnings only (TrainingArguments' rule)."""
-    logging.basicConfig(
-        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
-        datefmt="%Y-%m-%d %H:%M:%S",
-        handlers=[logging.StreamHandler(sys.stdout)],
-    )
+    """Logs to stdout in the project's one format (`open_r1.utils.logs`); non-main ranks log warnings only (TrainingArguments' rule)."""
+    configure_logging(level=None, stream=sys.stdout)
     log_level = training_args.get_process_log_level()
     # open_r1's own messages (resuming, saving, pushing) are worth seeing on the main process even when
     # the libraries are left at their default ("passive") verbosity.
