@@ -500,6 +500,19 @@ def test_upstream_cf_scoring_path_reads_generated_tests_per_contest(cf_tests_fol
     assert set(ioi.run_coroutine(cf_scoring.get_generated_contest_tests("1"))) == {"1/A", "1/B"}
 
 
+def test_a_generated_tests_file_in_jsonl_names_its_bad_line(tmp_path):
+    """A one-home audit's: a .jsonl tests file was read with bare json.loads, a bad line a traceback without its place."""
+    from open_r1.rewards import codeforces as code
+
+    good = {"problem_id": "1/A", "input": "1", "output": "2"}
+    path = tmp_path / "test_cases_0001.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps({"problem_id": "1/B", "input": "1"}) + "\n")
+    with pytest.raises(ValueError, match=f"{path}:2: .*output"):
+        code._read_test_rows(str(path))
+    path.write_text(json.dumps(good) + "\n")
+    assert code._read_test_rows(str(path)) == [good]
+
+
 def test_codeforces_rows_in_file_input_mode_cannot_be_judged_here(piston_env, cf_tests_folder, caplog):
     args = GRPOScriptArguments(dataset_name="x", competitive_programming_provider="piston")
     reward = REWARD_FUNCS_REGISTRY["cf_code"](args)

@@ -17,12 +17,13 @@ Not covered: custom checkers (`generated_checker`; outputs are compared line by 
 """
 
 import glob
-import json
 import os
+import pathlib
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Optional
 
+from open_r1.data.benchmarks import read_jsonl
 from open_r1.rewards._completions import completion_texts, prompt_texts
 from open_r1.rewards.code import (
     Sandbox,
@@ -52,9 +53,8 @@ _TEST_COLUMNS = ["problem_id", "input", "output"]
 
 
 def _read_test_rows(path: str) -> list[dict]:
-    if path.endswith(".jsonl"):
-        with open(path, encoding="utf-8") as handle:
-            rows = [json.loads(line) for line in handle if line.strip()]
+    if path.endswith(".jsonl"):  # a bad line is named by file and line number
+        return [row for _, row in read_jsonl(pathlib.Path(path), tuple(_TEST_COLUMNS))]
     else:
         import pyarrow.parquet as pq
 
