@@ -30,7 +30,13 @@ import sys
 import datasets
 import numpy as np
 
-from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
+from open_r1.data.contamination import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_NGRAM_SIZE,
+    NgramIndex,
+    flag_texts_parallel,
+    masks_to_flags,
+)
 from open_r1.data.loading import load_dataset_reference
 from open_r1.hub_access import Push, check_references
 from open_r1.usage import (
@@ -69,7 +75,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--dataset", required=True, help="Hub dataset id, local data file, or saved dataset folder.")
     parser.add_argument("--config", default=None, help="Dataset configuration (subset) name.")
     parser.add_argument("--split", default="train", help="Split to check.")
-    parser.add_argument("--ngram_size", type=int, default=8, help="Words per n-gram.")
+    parser.add_argument("--ngram_size", type=int, default=DEFAULT_NGRAM_SIZE, help="Words per n-gram.")
     parser.add_argument("--problem_column", default="problem", help="Dataset column holding the problem text.")
     parser.add_argument("--cleanup", action="store_true", help="Remove contaminated rows and the flag columns.")
     parser.add_argument(
@@ -95,7 +101,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--num_proc", type=int, default=None, help="Processes (default: every core this process may use)."
     )
-    parser.add_argument("--batch_size", type=int, default=2000, help="Rows per batch sent to a process.")
+    parser.add_argument("--batch_size", type=int, default=DEFAULT_BATCH_SIZE, help="Rows per batch sent to a process.")
     args = parser.parse_args(argv)
     if args.ngram_size < 1:
         parser.error(f"--ngram_size must be at least 1, got {args.ngram_size}")
@@ -177,7 +183,7 @@ class ColumnSlices:
 
 
 def flag_dataset(
-    dataset: datasets.Dataset, column: str, index: NgramIndex, num_proc: int, batch_size: int = 2000
+    dataset: datasets.Dataset, column: str, index: NgramIndex, num_proc: int, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> dict[str, list[bool]]:
     """One boolean list per benchmark: whether each row shares an n-gram with it."""
     _check_text_column(dataset, column, "the dataset", "--problem_column")

@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 from decontaminate import flag_dataset  # noqa: E402
 
-from open_r1.data.contamination import NgramIndex  # noqa: E402
+from open_r1.data.contamination import DEFAULT_NGRAM_SIZE, NgramIndex  # noqa: E402
 
 BENCHMARK_FILES = ["math500", "aime24", "aime25", "amc23", "gsm8k_test", "code_contests_py"]
 BEGIN, END = results_markers("decontaminate.py")
@@ -187,7 +187,9 @@ def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) 
 def main(argv: list[str] | None = None) -> dict | None:
     parser = argparse.ArgumentParser(description="Decontamination throughput: fast vs straightforward")
     parser.add_argument("--rows", type=int, default=200_000, help="Training rows checked against the benchmarks.")
-    parser.add_argument("--ngram_size", type=int, default=8, help="Words per n-gram, as decontaminate.py.")
+    parser.add_argument(
+        "--ngram_size", type=int, default=DEFAULT_NGRAM_SIZE, help="Words per n-gram, as decontaminate.py."
+    )
     parser.add_argument("--num_proc", type=int, default=os.cpu_count(), help="Processes (default: every core).")
     parser.add_argument("--repeats", type=int, default=3, help="Runs per variant; the best time counts.")
     parser.add_argument("--shared_data", default=str(SHARED_DATA), help="Folder of the benchmark files.")

@@ -32,6 +32,10 @@ import numpy as np
 
 from open_r1.utils.launch import usable_cores
 
+# Upstream's: 8-word n-grams; rows sent to a process at a time.
+DEFAULT_NGRAM_SIZE = 8
+DEFAULT_BATCH_SIZE = 2000
+
 _MAX_BENCHMARKS = 64  # one bit per benchmark in a uint64 mask
 # Odd bases of the code-point and word polynomial hashes, and the multiplier spreading hashes over the bit table.
 _CHAR_BASE = 0x9E3779B97F4A7C15
@@ -150,7 +154,7 @@ class _Powers:
 class NgramIndex:
     """Benchmark problems indexed by word n-grams; flags rows that share an n-gram with any of them."""
 
-    def __init__(self, benchmarks: Mapping[str, Sequence[str]], ngram_size: int = 8):
+    def __init__(self, benchmarks: Mapping[str, Sequence[str]], ngram_size: int = DEFAULT_NGRAM_SIZE):
         if ngram_size < 1:
             raise ValueError(f"ngram_size must be a positive number of words, got {ngram_size}")
         if not benchmarks:
@@ -258,7 +262,7 @@ def _flag_range(bounds: tuple[int, int]) -> np.ndarray:
 
 
 def flag_texts_parallel(
-    index: NgramIndex, rows: Sequence[str], num_proc: int | None = None, batch_size: int = 2000
+    index: NgramIndex, rows: Sequence[str], num_proc: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> np.ndarray:
     """Bit masks for every row, batches spread over `num_proc` processes (default: every core this process may
     use, `usable_cores`).
