@@ -276,9 +276,9 @@ def run_arm(seed_dir: pathlib.Path, arm: str, settings, seed: int, sft: dict, pl
 def grpo_plan(settings, max_steps: int | None, save_steps: int | None) -> dict:
     """The GRPO run both arms make: the recipe's steps (or `max_steps`), checkpoints every `save_steps` (default the
     recipe's, else a quarter of the run), and what a step generates without dynamic sampling."""
-    import yaml
+    from open_r1.usage import read_recipe
 
-    recipe = yaml.safe_load((REPO_ROOT / settings.grpo_recipe).read_text(encoding="utf-8"))
+    recipe = read_recipe(str(REPO_ROOT / settings.grpo_recipe))
     max_steps = max_steps or recipe["max_steps"]
     if save_steps is None:
         save_steps = recipe["save_steps"] if recipe.get("save_strategy") == "steps" else max(1, max_steps // 4)

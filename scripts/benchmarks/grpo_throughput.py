@@ -113,12 +113,9 @@ def read_recipe(path: str) -> dict:
     """The fields of a GRPO recipe the arms take: `training` (GRPOConfig fields), `tools` (the python tool's
     settings), `system_prompt`, `prompts` per step (a step: one of the recipe's generations) and the optimizer steps
     the recipe trains on each generation."""
-    import yaml
+    from open_r1.usage import read_recipe as read_recipe_file
 
-    try:
-        recipe = yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise SystemExit(f"--recipe: cannot read {path} ({error.strerror})") from None
+    recipe = read_recipe_file(path, "--recipe")  # a key set twice is refused, as training refuses it
     training = {key: recipe[key] for key in RECIPE_TRAINING_FIELDS if key in recipe}
     training.setdefault("gradient_accumulation_steps", 1)
     for key in ("num_generations", "per_device_train_batch_size"):

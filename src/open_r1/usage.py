@@ -264,17 +264,17 @@ def _mapping_without_repeats(loader: _RecipeLoader, node, deep: bool = False):
 _RecipeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_repeats)
 
 
-def read_recipe(path: str) -> dict[str, Any]:
+def read_recipe(path: str, option: str = "--config") -> dict[str, Any]:
     """The mapping in the recipe YAML `path`; a missing file, bad YAML, a key set twice or a non-mapping is a
-    one-line UsageError."""
+    one-line UsageError (naming `option` where the file is not there)."""
     try:
         with open(path, encoding="utf-8") as file:
             recipe = yaml.load(file, Loader=_RecipeLoader)
     except FileNotFoundError:
-        check_local_path("--config", path, local_only=True)  # names the close files, with its usual message
-        raise UsageError(f"--config: no such file or folder: {path}") from None
+        check_local_path(option, path, local_only=True)  # names the close files, with its usual message
+        raise UsageError(f"{option}: no such file or folder: {path}") from None
     except IsADirectoryError:
-        raise UsageError(f"--config: {path} is a folder; give a recipe .yaml file") from None
+        raise UsageError(f"{option}: {path} is a folder; give a recipe .yaml file") from None
     except yaml.MarkedYAMLError as error:
         # A key without its colon ("num_generations 4") is found on the next line: its own line is the context's.
         simple_key = error.context == "while scanning a simple key" and error.context_mark is not None

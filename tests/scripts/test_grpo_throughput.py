@@ -286,6 +286,18 @@ def test_a_recipe_whose_generations_start_mid_step_or_repeat_is_refused(benchmar
         benchmark.read_recipe(str(recipe))
 
 
+def test_a_recipe_is_read_as_training_reads_it(benchmark, tmp_path):
+    """A one-home audit's: yaml.safe_load kept the later of a field set twice, which training refuses."""
+    from open_r1.usage import UsageError
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("num_generations: 4\nper_device_train_batch_size: 8\nnum_generations: 8\n")
+    with pytest.raises(UsageError, match="num_generations is set twice"):
+        benchmark.read_recipe(str(recipe))
+    with pytest.raises(UsageError, match="--recipe: no such file or folder"):
+        benchmark.read_recipe(str(tmp_path / "missing.yaml"))
+
+
 def test_a_recipe_and_a_size_given_by_hand_are_refused_together(benchmark, tiny_model, tmp_path):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("num_generations: 3\nper_device_train_batch_size: 4\n")
