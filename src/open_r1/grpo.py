@@ -60,6 +60,7 @@ from open_r1.utils.dynamic_sampling import DynamicSampling
 from open_r1.utils.finite_updates import nonfinite_update_guard
 from open_r1.utils.flat_rows import FlatRowSkipping
 from open_r1.utils.model_utils import check_generation_prompt, check_system_prompt, check_think_prefill
+from open_r1.utils.old_logprobs import OldLogProbsWhereNeeded
 from open_r1.utils.resume import TiedWeightsResume
 from open_r1.utils.step_profile import StepProfile
 from open_r1.utils.training import LocalModelCard, finish_training, log_settings, start_run, training_splits
@@ -77,6 +78,7 @@ class PromptTruncatingGRPOTrainer(
     ToolRoundBudget,
     CompiledGeneration,  # beneath the tool mixins: every generate call goes through it, decoding ahead's included
     StepProfile,
+    OldLogProbsWhereNeeded,  # beneath StepProfile: its pass counts in `profile/scoring_seconds`
     GRPOTrainer,
 ):
     """TRL's GRPOTrainer that keeps only the last `max_prompt_length` tokens of each prompt, as TRL 0.18 did (and
@@ -86,7 +88,8 @@ class PromptTruncatingGRPOTrainer(
     at once across rollouts, `ToolCallsAhead`; decodes tool rollouts ahead of TRL's rounds under
     `tool_rollout_chunk_tokens`, `ToolRolloutsAhead`; decodes with a compiled decode step under
     `compile_generation`, `CompiledGeneration`; leaves rows with advantage 0 out of the loss's passes,
-    `FlatRowSkipping`; logs where each step's time went, `StepProfile`; writes model cards that name local models,
+    `FlatRowSkipping`; scores with the old policy only the micro-batches trained after an update,
+    `OldLogProbsWhereNeeded`; logs where each step's time went, `StepProfile`; writes model cards that name local models,
     `LocalModelCard`).
 
     TRL 1.16 removed the option; upstream recipes set it. The share of this process's prompts cut is logged as

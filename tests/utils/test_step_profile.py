@@ -197,7 +197,11 @@ def test_generation_outside_a_training_step_is_not_profiled_nor_counted_in_the_n
 def test_the_project_trainer_profiles_trls_decoding_beneath_its_other_mixins():
     bases = PromptTruncatingGRPOTrainer.__mro__
     profile = bases.index(StepProfile)
-    assert bases[profile + 1].__name__ == "GRPOTrainer"
+    beneath = bases[profile + 1 : [base.__name__ for base in bases].index("GRPOTrainer")]
+    # What StepProfile times is TRL's own: nothing between them makes rollouts or rewards (old_logprobs' pass, there,
+    # counts as scoring).
+    timed = ("_generate_single_turn", "_generate", "_calculate_rewards", "_tool_call_loop")
+    assert not [f"{base.__name__}.{name}" for base in beneath for name in timed if name in vars(base)]
     # The rounds' budget and the calls run ahead happen around the decoding StepProfile times, as tool time.
     assert bases.index(ToolRoundBudget) < profile and bases.index(ToolCallsAhead) < profile
 

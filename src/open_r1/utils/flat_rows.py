@@ -28,8 +28,8 @@ What changes: the metrics TRL computes inside the loss (`entropy`, `clip_ratio/*
 on, most flat rows left out (the GRPO doctor's `entropy` check then reads the rows that learn, and a stand-in row for
 a micro-batch of flat ones); `flat_rows/skipped` logs the share of this process's rows skipped.
 
-Not covered: generation and scoring of flat groups (`dynamic_sampling` replaces them; the old/reference
-log-probabilities of a generation batch are TRL's), evaluation (every row is scored).
+Not covered: generation and scoring of flat groups (`dynamic_sampling` replaces them; the reference
+log-probabilities of a generation batch are TRL's, the old ones `old_logprobs`'), evaluation (every row is scored).
 """
 
 import logging
