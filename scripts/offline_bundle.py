@@ -58,7 +58,7 @@ PACKAGES = (
     "dill",
     "multiprocess",
 )
-MODEL_WHEEL = f"{get_model.CACHE_DIR}/{get_model.MODELS['smollm2'].wheel_file}"
+MODEL_WHEEL = f"{get_model.MODEL_CACHE_FOLDER}/{get_model.MODELS['smollm2'].wheel_file}"
 SHARED_FILES = ("gsm8k_train.jsonl", "gsm8k_test.jsonl")
 
 

@@ -12,7 +12,7 @@ def test_gsm8k_test_from_the_hub_is_written_with_the_answer_the_reward_reads(tmp
     import datasets
 
     rows = [{"question": "How many?", "answer": "2 + 2 = <<2+2=4>>4\n#### 1,234"}]
-    monkeypatch.setattr(real_model, "GSM8K_FILE", tmp_path / "absent.jsonl")
+    monkeypatch.setattr(real_model, "GSM8K_TEST_FILE", tmp_path / "absent.jsonl")
     monkeypatch.setattr(datasets, "load_dataset", lambda *args, **kwargs: rows)
     written = real_model.gsm8k_test_file(tmp_path, None)
     assert [json.loads(line) for line in written.read_text().splitlines()] == [

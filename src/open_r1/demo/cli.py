@@ -13,7 +13,7 @@ import argparse
 import pathlib
 
 from open_r1.demo import r1, tools
-from open_r1.demo.real_model import GSM8K_FILE
+from open_r1.tasks.gsm8k import GSM8K_TEST_FILE
 from open_r1.usage import ArgumentParser, check_output_folder
 
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--gsm8k_file",
         type=pathlib.Path,
         default=None,
-        help=f"smollm2: GSM8K test JSONL (id, problem, answer); default {GSM8K_FILE}, else the Hub's openai/gsm8k.",
+        help=f"smollm2: GSM8K test JSONL (id, problem, answer); default {GSM8K_TEST_FILE}, else the Hub's openai/gsm8k.",
     )
     args = parser.parse_args(argv)
     if not 0 <= args.seed < 2**31:  # numpy's and the launched trainings' bound, checked before any stage runs

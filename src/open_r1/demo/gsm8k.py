@@ -98,7 +98,7 @@ from open_r1.demo.gsm8k_report import (
     gsm8k_table,
 )
 from open_r1.demo.gsm8k_training_report import groups_without_spread, importance_ratio_clipped
-from open_r1.demo.real_model import GSM8K_FILE, count_parameters, get_pretrained_model
+from open_r1.demo.real_model import count_parameters, get_pretrained_model
 from open_r1.demo.report import grpo_curves
 from open_r1.demo.settings import (
     GSM8K_ARM_NAMES,
@@ -108,6 +108,8 @@ from open_r1.demo.settings import (
 )
 from open_r1.eval.arguments import recipe_tool_settings
 from open_r1.tasks.gsm8k import (
+    GSM8K_TEST_FILE,
+    GSM8K_TRAIN_FILE,
     calculations,
     convert,
     load_rows,
@@ -119,8 +121,6 @@ from open_r1.utils.provenance import provenance_record, with_end_load
 from open_r1.utils.step_profile import summarise as summarise_step_profile
 
 ARMS = ("cot", "tools")
-TRAIN_FILE = GSM8K_FILE.with_name("gsm8k_train.jsonl")
-TEST_FILE = GSM8K_FILE
 MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors")
 # On a GPU, the training runs and evaluations that may run at once, all of the run's processes together: on an
 # 80 GB H100 any two that can run together fit (at most 64 GB where measured), three took up to 95 (docs/gsm8k.md).
@@ -502,8 +502,8 @@ def run(
     arms: tuple[str, ...],
     seed: int,
     fast: bool,
-    train_file: pathlib.Path = TRAIN_FILE,
-    test_file: pathlib.Path = TEST_FILE,
+    train_file: pathlib.Path = GSM8K_TRAIN_FILE,
+    test_file: pathlib.Path = GSM8K_TEST_FILE,
     arms_at_once: bool | None = None,
     reuse_base: pathlib.Path | None = None,
     use_vllm: bool = False,

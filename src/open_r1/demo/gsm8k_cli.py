@@ -16,6 +16,7 @@ from open_r1.demo.gsm8k_report import (
     gsm8k_evaluations_table,
     kept_greedy_details,
 )
+from open_r1.tasks.gsm8k import GSM8K_TEST_FILE, GSM8K_TRAIN_FILE
 from open_r1.usage import ArgumentParser, check_output_folder
 
 
@@ -33,8 +34,8 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--seed", type=int, default=0, help="Seed of training and sampling (default 0).")
     parser.add_argument("--fast", action="store_true", help="A few rows, steps and problems: an end-to-end check.")
-    parser.add_argument("--train_file", type=pathlib.Path, default=gsm8k.TRAIN_FILE, help="GSM8K-train JSONL.")
-    parser.add_argument("--test_file", type=pathlib.Path, default=gsm8k.TEST_FILE, help="GSM8K-test JSONL.")
+    parser.add_argument("--train_file", type=pathlib.Path, default=GSM8K_TRAIN_FILE, help="GSM8K-train JSONL.")
+    parser.add_argument("--test_file", type=pathlib.Path, default=GSM8K_TEST_FILE, help="GSM8K-test JSONL.")
     parser.add_argument(
         "--output_dir",
         default=None,

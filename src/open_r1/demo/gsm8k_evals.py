@@ -42,7 +42,6 @@ SYSTEM_PROMPTS = {"cot": COT_SYSTEM_PROMPT, "tools": TOOL_SYSTEM_PROMPT}
 # SmolLM2-135M-Instruct's model card scores GSM8K 5-shot, greedy, within lighteval's generation size for the task
 # (docs/gsm8k_fidelity.md).
 CARD_SHOTS = 5
-CARD_MAX_NEW_TOKENS = LIGHTEVAL_GSM8K_GENERATION_SIZE
 
 
 # The stages whose evaluations a run may take from an earlier run, and the option that names that run.
@@ -267,7 +266,7 @@ def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, r
     """The base model scored as its model card scores it: 5 worked GSM8K-train solutions before each test problem
     (`open_r1.eval.few_shot`), greedy, the number after `####` matched; beside the card's 1.4%."""
     settings: GSM8KSettings = run["settings"]
-    max_new_tokens = settings.eval_max_new_tokens or CARD_MAX_NEW_TOKENS
+    max_new_tokens = settings.eval_max_new_tokens or LIGHTEVAL_GSM8K_GENERATION_SIZE
     if run.get("reuse_base"):
         results, seconds = read_reused(run["reuse_base"], "base-card", run, 1, decoded_as_this_run=False), 0.0
     else:

@@ -10,10 +10,9 @@ import json
 import pathlib
 
 from open_r1.rewards.accuracy import prepare_gold
+from open_r1.tasks.gsm8k import GSM8K_TEST_FILE
 from open_r1.usage import UsageError
-from open_r1.utils.launch import MODEL_CACHE_FOLDER, MODELS_FOLDER, REPO_ROOT, SHARED_DATA
-
-GSM8K_FILE = SHARED_DATA / "gsm8k_test.jsonl"
+from open_r1.utils.launch import MODEL_CACHE_FOLDER, MODELS_FOLDER, REPO_ROOT
 
 
 def get_pretrained_model(name: str) -> tuple[pathlib.Path, dict]:
@@ -53,8 +52,8 @@ def gsm8k_test_file(output_dir: pathlib.Path, path: pathlib.Path | None) -> path
         if not path.is_file():
             raise UsageError(f"--gsm8k_file {path}: no such file")
         return path
-    if GSM8K_FILE.is_file():
-        return GSM8K_FILE
+    if GSM8K_TEST_FILE.is_file():
+        return GSM8K_TEST_FILE
     written = output_dir / "gsm8k_test.jsonl"
     try:
         from datasets import load_dataset
@@ -62,7 +61,7 @@ def gsm8k_test_file(output_dir: pathlib.Path, path: pathlib.Path | None) -> path
         rows = load_dataset("openai/gsm8k", "main", split="test")
     except Exception as error:  # the Hub's errors have many types; the message says what failed
         raise SystemExit(
-            f"GSM8K test not found: {GSM8K_FILE} does not exist and the Hub's openai/gsm8k failed ({error}); "
+            f"GSM8K test not found: {GSM8K_TEST_FILE} does not exist and the Hub's openai/gsm8k failed ({error}); "
             "pass --gsm8k_file with a JSONL of id, problem, answer"
         ) from error
     with written.open("w", encoding="utf-8") as handle:

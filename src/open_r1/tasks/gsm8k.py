@@ -51,6 +51,11 @@ import re
 from open_r1.data.benchmarks import read_jsonl, user_prompt
 from open_r1.rewards._completions import completion_text
 from open_r1.rewards.format import r1_completion
+from open_r1.utils.launch import SHARED_DATA
+
+# The benchmark files this module reads (the shared data's README says where they come from).
+GSM8K_TRAIN_FILE = SHARED_DATA / "gsm8k_train.jsonl"
+GSM8K_TEST_FILE = SHARED_DATA / "gsm8k_test.jsonl"
 
 COT_SYSTEM_PROMPT = (
     "Solve the math word problem. Think step by step inside <think> </think>, "
