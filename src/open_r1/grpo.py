@@ -78,7 +78,7 @@ class PromptTruncatingGRPOTrainer(
     ToolRoundBudget,
     CompiledGeneration,  # beneath the tool mixins: every generate call goes through it, decoding ahead's included
     StepProfile,
-    OldLogProbsWhereNeeded,  # beneath StepProfile: its pass counts in `profile/scoring_seconds`
+    OldLogProbsWhereNeeded,  # beneath StepProfile: its pass counts in `profile/logprobs_seconds`
     GRPOTrainer,
 ):
     """TRL's GRPOTrainer that keeps only the last `max_prompt_length` tokens of each prompt, as TRL 0.18 did (and

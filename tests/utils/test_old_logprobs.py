@@ -51,6 +51,7 @@ def test_only_micro_batches_trained_after_an_update_are_scored_and_training_is_t
     assert not trainer.old_logps_left_to_trl("train")
     losses, parameters = trained(trainer)
     assert no_grad_rows == scored_rows
+    assert trainer.state.log_history[0]["profile/logprobs_seconds"] > 0  # the pass that remains, timed apart
     if per_generation == 4:  # the buffer holds the one generation: micro-batches 2 and 3 carry them, 0 and 1 not
         assert ["old_per_token_logps" in batch for batch in trainer._buffered_inputs] == [False, False, True, True]
 

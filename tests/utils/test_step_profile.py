@@ -1,5 +1,5 @@
-"""The GRPO step profile (open_r1.utils.step_profile): each optimizer step's time split into decoding, tools, rewards,
-scoring and training, which add up to TRL's step_time; the decoding rounds, decode steps and slot use; and a run's
+"""The GRPO step profile (open_r1.utils.step_profile): each optimizer step's time split into decoding, tools,
+log-probabilities, rewards, scoring and training, which add up to TRL's step_time; the decoding rounds, decode steps and slot use; and a run's
 mean step read back from its log_history. A real GRPO run with the python tool logs it too
 (tests/tools/test_training.py).
 """
@@ -8,6 +8,7 @@ import types
 from collections import defaultdict
 
 import pytest
+import torch
 
 from open_r1.grpo import PromptTruncatingGRPOTrainer
 from open_r1.tools.training import ToolCallsAhead, ToolRoundBudget
@@ -16,7 +17,7 @@ from open_r1.utils.step_profile import PROFILE_SECONDS, StepProfile, describe, s
 from open_r1.utils.time_limit import RunTimeLimit
 
 # What each part of the fake trainer's work takes on the fake clock, in seconds.
-TOKENISE, DECODE, TOOL_CALLS, REWARDS, SCORING, MICRO_BATCH = 0.5, 3.0, 0.25, 2.0, 1.0, 5.0
+TOKENISE, DECODE, TOOL_CALLS, LOGPROBS, REWARDS, SCORING, MICRO_BATCH = 0.5, 3.0, 0.25, 1.5, 2.0, 1.0, 5.0
 
 
 class Clock:
@@ -40,7 +41,7 @@ class FakeGRPOTrainer:
     def training_step(self, model, inputs, num_items_in_batch):
         start = self.clock.now
         self._prepare_inputs(inputs)
-        self.clock.advance(MICRO_BATCH)
+        self._get_per_token_logps_and_entropies("the policy")  # the loss's pass, with gradients
         self._step += 1
         self._step_time += self.clock.now - start
         if self._step % self.current_gradient_accumulation_steps == 0:
@@ -53,6 +54,8 @@ class FakeGRPOTrainer:
 
     def _generate_and_score_completions(self, inputs):
         self._generate(inputs)
+        with torch.no_grad():
+            self._get_per_token_logps_and_entropies("the old policy")
         self._calculate_rewards(inputs, inputs, [], [])
         self.clock.advance(SCORING)
 
@@ -64,6 +67,9 @@ class FakeGRPOTrainer:
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         self.clock.advance(REWARDS)
+
+    def _get_per_token_logps_and_entropies(self, model, *args, **kwargs):
+        self.clock.advance(MICRO_BATCH if torch.is_grad_enabled() else LOGPROBS)
 
     def _generate_single_turn(self, completion_ids, *args, **kwargs):
         self.clock.advance(DECODE)
@@ -127,9 +133,12 @@ def test_each_steps_parts_add_up_to_trls_step_time_and_decoding_is_counted_per_r
     trainer = ProfiledTrainer(clock, rounds, gradient_accumulation_steps=2, generate_every=2)
     metrics = train(trainer, micro_batches=2)
 
-    assert metrics["step_time"] == [2 * MICRO_BATCH + TOKENISE + 2 * (DECODE + TOOL_CALLS) + REWARDS + SCORING]
+    assert metrics["step_time"] == [
+        2 * MICRO_BATCH + TOKENISE + 2 * (DECODE + TOOL_CALLS) + LOGPROBS + REWARDS + SCORING
+    ]
     assert metrics["profile/decoding_seconds"] == [2 * DECODE]
     assert metrics["profile/tools_seconds"] == [TOKENISE + 2 * TOOL_CALLS]
+    assert metrics["profile/logprobs_seconds"] == [LOGPROBS]  # the no-grad pass; the loss's counts as training
     assert metrics["profile/rewards_seconds"] == [REWARDS]
     assert metrics["profile/scoring_seconds"] == [SCORING]
     assert metrics["profile/training_seconds"] == [2 * MICRO_BATCH]
@@ -154,6 +163,7 @@ def test_a_refill_rounds_generation_and_the_bookkeeping_around_it_are_not_counte
     assert metrics["profile/decoding_rounds"] == [2.0]
     assert metrics["profile/decoding_seconds"] == [2 * DECODE]
     assert metrics["profile/rewards_seconds"] == [2 * REWARDS]
+    assert metrics["profile/logprobs_seconds"] == [2 * LOGPROBS]
     assert metrics["profile/scoring_seconds"] == [2 * SCORING + REFILL_BOOKKEEPING]
     assert metrics["profile/training_seconds"] == [MICRO_BATCH]
 
@@ -178,7 +188,10 @@ def test_a_step_that_reuses_earlier_rollouts_logs_zero_generation_and_no_slot_us
     trainer = ProfiledTrainer(clock, [[[1, 2]]], gradient_accumulation_steps=1, generate_every=2)
     metrics = train(trainer, micro_batches=2)
 
-    assert metrics["step_time"] == [MICRO_BATCH + TOKENISE + DECODE + TOOL_CALLS + REWARDS + SCORING, MICRO_BATCH]
+    assert metrics["step_time"] == [
+        MICRO_BATCH + TOKENISE + DECODE + TOOL_CALLS + LOGPROBS + REWARDS + SCORING,
+        MICRO_BATCH,
+    ]
     assert metrics["profile/decoding_seconds"] == [DECODE, 0.0]
     assert metrics["profile/decoding_rounds"] == [1.0, 0.0]
     assert metrics["profile/training_seconds"] == [MICRO_BATCH, MICRO_BATCH]
@@ -199,7 +212,7 @@ def test_the_project_trainer_profiles_trls_decoding_beneath_its_other_mixins():
     profile = bases.index(StepProfile)
     beneath = bases[profile + 1 : [base.__name__ for base in bases].index("GRPOTrainer")]
     # What StepProfile times is TRL's own: nothing between them makes rollouts or rewards (old_logprobs' pass, there,
-    # counts as scoring).
+    # goes through StepProfile's timer of log-probabilities).
     timed = ("_generate_single_turn", "_generate", "_calculate_rewards", "_tool_call_loop")
     assert not [f"{base.__name__}.{name}" for base in beneath for name in timed if name in vars(base)]
     # The rounds' budget and the calls run ahead happen around the decoding StepProfile times, as tool time.
@@ -224,6 +237,10 @@ def test_a_runs_mean_step_is_read_from_its_log_history():
     assert summary["slot_use"] == 0.5  # the one step that generated
     assert summary["context_tokens"] == 4500.0
     assert "150 decode steps, 4,500 context tokens read, slot use 50%" in describe(summary)
+    assert "logprobs" not in describe(summary)  # a run logged before the part was: it was scoring's
+    assert "tools 1.0 s, logprobs 0.25 s, rewards" in describe(
+        summarise([{**entry, "profile/logprobs_seconds": 0.25} for entry in history])
+    )
     # Step 2 trained on step 1's generation: the step that generated is given apart from the mean.
     assert summary["generating_entries"] == 1 and summary["generating_step_seconds"] == 10.0
     assert describe(summary).endswith(
@@ -244,5 +261,5 @@ def test_a_time_limit_is_handed_the_last_steps_rollout_seconds(clock):
     assert limit.last_rollout_seconds() is None
     trainer.train()
     metrics = trainer._metrics["train"]
-    assert limit.last_rollout_seconds() == TOKENISE + DECODE + TOOL_CALLS + REWARDS + SCORING
+    assert limit.last_rollout_seconds() == TOKENISE + DECODE + TOOL_CALLS + LOGPROBS + REWARDS + SCORING
     assert limit.last_rollout_seconds() == metrics["step_time"][-1] - metrics["profile/training_seconds"][-1]

@@ -14,7 +14,7 @@ recipes, half of the rows. Evaluation, which updates nothing, skips the pass ent
 TRL's pass runs as it is where every row needs it or where its calls are not told apart: `num_iterations` above 1
 (every micro-batch is trained again after updates), vLLM's importance-sampling correction (its ratio reads them), a
 reference policy that is the trained model with its adapter off (PEFT with `beta`), vision-language models.
-`profile/scoring_seconds` (open_r1.utils.step_profile) holds the pass that remains.
+`profile/logprobs_seconds` (open_r1.utils.step_profile) times the pass that remains.
 Not covered: flat rows of the micro-batches after an update are scored too (skipped or not, `flat_rows` picks them
 later, per micro-batch, across processes).
 """
@@ -92,7 +92,7 @@ class OldLogProbsWhereNeeded:
         input_ids = torch.cat([rows["prompt_ids"], rows["completion_ids"]], dim=1)
         attention_mask = torch.cat([rows["prompt_mask"], rows["completion_mask"]], dim=1)
         with torch.no_grad(), disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
-            logps, _, _ = super()._get_per_token_logps_and_entropies(
+            logps, _, _ = self._get_per_token_logps_and_entropies(  # through StepProfile's timer
                 self.model,
                 input_ids,
                 attention_mask,

@@ -6,9 +6,11 @@ Every GRPO run of src/open_r1/grpo.py (`PromptTruncatingGRPOTrainer`) logs, for 
 - `profile/decoding_seconds`: the model generating (TRL's `_generate_single_turn`: transformers' `generate`,
   continuous batching or vLLM, with vLLM's weight sync), every round of a tool rollout;
 - `profile/tools_seconds`: the rest of making rollouts (TRL's `_generate`): tool calls, reading replies, tokenising;
+- `profile/logprobs_seconds`: the no-grad forward passes for the old and reference policies' log-probabilities
+  (`open_r1.utils.old_logprobs` leaves the old policy's to the micro-batches trained after an update);
 - `profile/rewards_seconds`: the reward functions;
-- `profile/scoring_seconds`: the rest of making the micro-batches (TRL's `_prepare_inputs`): log-probabilities of
-  the old and reference policies, advantages, gathering, dynamic sampling's refills, shuffling and splitting;
+- `profile/scoring_seconds`: the rest of making the micro-batches (TRL's `_prepare_inputs`): advantages, gathering,
+  dynamic sampling's refills, shuffling and splitting;
 - `profile/training_seconds`: the rest of `step_time`: the micro-batches' forward and backward passes;
 - `profile/decoding_rounds`: generation calls (one per batch, one more per round of tool calls and per refill of
   dynamic sampling);
@@ -19,7 +21,7 @@ Every GRPO run of src/open_r1/grpo.py (`PromptTruncatingGRPOTrainer`) logs, for 
   generate pads them; each input's own length with vLLM or continuous batching, which may also cache shared
   prefixes); a tool rollout's later rounds read the rollout so far again.
 
-The five seconds add up to `step_time`. A step that reuses an earlier step's rollouts (`steps_per_generation` above
+The six seconds add up to `step_time` (runs logged before 2026-11-29 have no `logprobs`: it was scoring's). A step that reuses an earlier step's rollouts (`steps_per_generation` above
 `gradient_accumulation_steps`, or `num_iterations` > 1) logs 0 for what it did not do. `summarise` reduces a run's
 `log_history` to its mean step, which the run logs when training ends and `make gsm8k`'s report prints for each
 arm's GRPO (`describe`). The last step's rollout seconds (all but training) also go to a `max_run_minutes` limit
@@ -45,7 +47,7 @@ __all__ = ["PROFILE_SECONDS", "StepProfile", "describe", "summarise"]
 logger = logging.getLogger(__name__)
 
 # The parts of a step, in the order they happen; their seconds add up to TRL's step_time.
-PROFILE_SECONDS = ("decoding", "tools", "rewards", "scoring", "training")
+PROFILE_SECONDS = ("decoding", "tools", "logprobs", "rewards", "scoring", "training")
 PROFILE_COUNTS = ("decoding_rounds", "decode_steps", "context_tokens")  # logged as floats, as TRL logs its counts
 
 
@@ -89,8 +91,9 @@ class StepProfile:
         parts = {
             "decoding": decoding.seconds,
             "tools": seconds["generation"] - decoding.seconds,
+            "logprobs": seconds["logprobs"],
             "rewards": seconds["rewards"],
-            "scoring": seconds["inputs"] - seconds["generation"] - seconds["rewards"],
+            "scoring": seconds["inputs"] - seconds["generation"] - seconds["logprobs"] - seconds["rewards"],
             "training": step_time - seconds["inputs"],
         }
         for part in PROFILE_SECONDS:
@@ -110,6 +113,14 @@ class StepProfile:
     def _generate(self, prompts):
         with self._timed("generation"):
             return super()._generate(prompts)
+
+    def _get_per_token_logps_and_entropies(self, model, *args, **kwargs):
+        import torch  # here: the report's `describe` loads no training stack
+
+        if torch.is_grad_enabled():  # the loss's own pass, part of training
+            return super()._get_per_token_logps_and_entropies(model, *args, **kwargs)
+        with self._timed("logprobs"):
+            return super()._get_per_token_logps_and_entropies(model, *args, **kwargs)
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         with self._timed("rewards"):
@@ -168,7 +179,11 @@ def describe(summary: dict) -> str:
         decoding += f", {summary['context_tokens']:,.0f} context tokens read"
     if summary["slot_use"] is not None:
         decoding += f", slot use {summary['slot_use']:.0%}"
-    rest = ", ".join(f"{part} {seconds(summary[f'{part}_seconds'])}" for part in PROFILE_SECONDS[1:])
+    rest = ", ".join(
+        f"{part} {seconds(summary[f'{part}_seconds'])}"
+        for part in PROFILE_SECONDS[1:]
+        if summary.get(f"{part}_seconds") is not None  # logprobs: not in runs logged before 2026-11-29
+    )
     described = f"{seconds(summary['step_seconds'])}: {decoding}), {rest}"
     generating = summary.get("generating_entries")  # absent from summaries written before 2026-11-26
     if generating is not None and 0 < generating < summary["log_entries"]:
