@@ -37,16 +37,18 @@ def trained(trainer) -> tuple[list[float], torch.Tensor]:
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(
-    "accumulation, per_generation, scored_rows",
+    "accumulation, per_generation, scored_rows, more",
     [
-        (2, 4, [8, 8]),  # one generation for two updates: its last two micro-batches are trained after the first
-        (3, 2, [8]),  # generations every 2 micro-batches, updates every 3: the 2nd generation straddles an update
+        (2, 4, [8, 8], {}),  # one generation for two updates: its last two micro-batches are trained after the first
+        (3, 2, [8], {}),  # generations every 2 micro-batches, updates every 3: the 2nd generation straddles an update
+        (2, 4, [8, 8], {"skip_flat_rows": False}),  # every row trains, at the generation batch's widths
+        (2, 4, [8, 8], {"dynamic_sampling": True}),  # the rounds' batches stacked (their passes all left out)
     ],
 )
 def test_only_micro_batches_trained_after_an_update_are_scored_and_training_is_trls(
-    tiny_model, tmp_path, no_grad_rows, accumulation, per_generation, scored_rows
+    tiny_model, tmp_path, no_grad_rows, accumulation, per_generation, scored_rows, more
 ):
-    settings = dict(gradient_accumulation_steps=accumulation, steps_per_generation=per_generation)
+    settings = dict(gradient_accumulation_steps=accumulation, steps_per_generation=per_generation, **more)
     trainer = tiny_trainer(tiny_model, tmp_path / "here", **settings)
     assert not trainer.old_logps_left_to_trl("train")
     losses, parameters = trained(trainer)
@@ -59,9 +61,31 @@ def test_only_micro_batches_trained_after_an_update_are_scored_and_training_is_t
     reference = tiny_trainer(tiny_model, tmp_path / "trl", **settings)
     reference.old_logps_left_to_trl = lambda mode: True
     trl_losses, trl_parameters = trained(reference)
-    assert sum(no_grad_rows) == 8 * per_generation * (2 * accumulation // per_generation)  # every row, TRL's way
+    every_row = 8 * per_generation * (2 * accumulation // per_generation)  # TRL's way: every row of every generation
+    assert sum(no_grad_rows) == every_row if "dynamic_sampling" not in more else sum(no_grad_rows) >= every_row
     assert losses == pytest.approx(trl_losses, abs=1e-6)
     torch.testing.assert_close(parameters, trl_parameters, atol=1e-6, rtol=1e-5)
+
+
+def test_a_micro_batch_is_scored_without_its_padding_completion_columns_and_with_all_its_prompt_columns(
+    tiny_model, tmp_path, no_grad_rows
+):
+    """A review's: cutting the prompt's padding columns too would move every token to another position, which a model
+    with learned absolute positions reads (TRL's pass kept the generation batch's widths)."""
+    trainer = tiny_trainer(tiny_model, tmp_path, gradient_accumulation_steps=2, steps_per_generation=4)
+    widths, score = [], GRPOTrainer._get_per_token_logps_and_entropies
+    trainer._get_per_token_logps_and_entropies = lambda model, ids, *a, **k: (
+        widths.append(ids.size(1)) or score(trainer, model, ids, *a, **k)
+    )
+    prompt_mask = torch.tensor([[0, 0, 1, 1, 1, 1], [0, 0, 0, 1, 1, 1]])  # two columns pad every prompt
+    completion_mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0]])  # two columns pad every completion
+    batch = {
+        "prompt_ids": torch.randint(1, 50, (2, 6)), "prompt_mask": prompt_mask,
+        "completion_ids": torch.randint(1, 50, (2, 5)), "completion_mask": completion_mask,
+    }  # fmt: skip
+    logps = trainer._old_policy_logps(batch)
+    assert widths == [6 + 3]
+    assert logps.shape == (2, 5) and not logps[:, 3:].any() and logps[:, :2].all()
 
 
 def test_evaluation_scores_nothing_with_the_old_policy(tiny_model, tmp_path, no_grad_rows):

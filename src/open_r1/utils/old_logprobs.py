@@ -8,7 +8,7 @@ generated it: a no-grad forward pass over the whole batch at its widest padding,
 ratio of the micro-batches trained after an update. The micro-batches trained before the next update need none: the
 policy has not moved, and TRL's loss, given no old log-probabilities, reads the ratio against the detached ones of its
 own forward pass, 1 exactly (TRL's own rule where the steps line up). Here the pass runs only over the micro-batches
-trained after an update, each without its all-padding columns (`dynamic_sampling.trim_padding`): for make gsm8k's
+trained after an update, each without the completion columns that pad all its rows: for make gsm8k's
 recipes, half of the rows. Evaluation, which updates nothing, skips the pass entirely.
 
 TRL's pass runs as it is where every row needs it or where its calls are not told apart: `num_iterations` above 1
@@ -22,15 +22,10 @@ later, per micro-batch, across processes).
 import torch
 from trl.models.utils import disable_gradient_checkpointing
 
-from open_r1.utils.dynamic_sampling import trim_padding
-
-# The columns a micro-batch's old log-probabilities are computed from.
-SCORED_COLUMNS = ("prompt_ids", "prompt_mask", "completion_ids", "completion_mask")
-
 
 class OldLogProbsWhereNeeded:
     """GRPOTrainer mixin: the old policy's log-probabilities of a generation batch only for the micro-batches trained
-    after an optimizer update (module docstring). Sits beneath `StepProfile`, whose `scoring` then holds the pass."""
+    after an optimizer update (module docstring). Sits beneath `StepProfile`, whose `logprobs` times the pass."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -88,17 +83,26 @@ class OldLogProbsWhereNeeded:
             micro_batch["old_per_token_logps"] = self._old_policy_logps(micro_batch)
 
     def _old_policy_logps(self, micro_batch: dict) -> torch.Tensor:
-        rows = trim_padding({key: micro_batch[key] for key in SCORED_COLUMNS}, self.pad_to_multiple_of)
-        input_ids = torch.cat([rows["prompt_ids"], rows["completion_ids"]], dim=1)
-        attention_mask = torch.cat([rows["prompt_mask"], rows["completion_mask"]], dim=1)
+        # Without the completion columns that pad every row; the prompt's are kept: a model whose positions count
+        # the columns (learned absolute positions) would read its tokens at other positions than TRL's pass did.
+        width = self._used_completion_width(micro_batch["completion_mask"])
+        completion_ids, completion_mask = (
+            micro_batch["completion_ids"][:, :width],
+            micro_batch["completion_mask"][:, :width],
+        )
+        input_ids = torch.cat([micro_batch["prompt_ids"], completion_ids], dim=1)
+        attention_mask = torch.cat([micro_batch["prompt_mask"], completion_mask], dim=1)
         with torch.no_grad(), disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
             logps, _, _ = self._get_per_token_logps_and_entropies(  # through StepProfile's timer
-                self.model,
-                input_ids,
-                attention_mask,
-                rows["completion_ids"].size(1),
-                batch_size=self.args.per_device_train_batch_size,
+                self.model, input_ids, attention_mask, width, batch_size=self.args.per_device_train_batch_size
             )
         padded = logps.new_zeros(micro_batch["completion_ids"].shape)  # TRL's width, right-padded as it pads
         padded[:, : logps.size(1)] = logps
         return padded
+
+    def _used_completion_width(self, completion_mask: torch.Tensor) -> int:
+        """The completion columns up to the last any row uses (at least 1), a multiple of `pad_to_multiple_of`."""
+        used = completion_mask.any(dim=0).nonzero()
+        width = max(int(used[-1]) + 1 if len(used) else 0, 1)
+        multiple = self.pad_to_multiple_of
+        return width if multiple is None else min(completion_mask.size(1), -(-width // multiple) * multiple)
