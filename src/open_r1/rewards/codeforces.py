@@ -54,6 +54,9 @@ _TEST_COLUMNS = ["problem_id", "input", "output"]
 
 def _read_test_rows(path: str) -> list[dict]:
     if path.endswith(".jsonl"):  # a bad line is named by file and line number
+        with open(path, encoding="utf-8") as handle:
+            if not any(line.strip() for line in handle):
+                return []  # an empty file holds no tests, as before (read_jsonl refuses it)
         return [row for _, row in read_jsonl(pathlib.Path(path), tuple(_TEST_COLUMNS))]
     else:
         import pyarrow.parquet as pq
