@@ -61,6 +61,11 @@ def test_a_launch_whose_process_crashed_says_where_and_why_in_its_last_line(monk
     assert 'File "<string>", line 1 in <module>' in message  # the stack of the thread that died
     assert message.splitlines()[-1] == "a process crashed: Fatal Python error: Aborted"
     assert "crashed" not in str(failing_launch(monkeypatch, "ValueError: a mistyped field"))
+    # A completion that quotes a crash is no crash (a review's): only a line that begins so counts, the last one.
+    quoted = "| completion | the program printed Fatal Python error: Aborted |\n[rank1]: terminate called recursively"
+    assert (
+        str(failing_launch(monkeypatch, quoted)).splitlines()[-1] == "a process crashed: terminate called recursively"
+    )
 
 
 def test_a_streamed_launch_prints_its_command_as_a_shell_reads_it_back(monkeypatch, capsys):

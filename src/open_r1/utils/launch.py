@@ -26,6 +26,7 @@ import contextlib
 import multiprocessing
 import os
 import pathlib
+import re
 import shlex
 import subprocess
 import sys
@@ -52,9 +53,9 @@ LAUNCH_ID_VARIABLE = "OPEN_R1_LAUNCH_ID"
 # What a launch prints where a CUDA allocation failed: PyTorch's allocator ("CUDA out of memory. Tried to allocate")
 # or the CUDA runtime, as for NCCL's own buffers on 2026-11-26 ("CUDA error: out of memory").
 GPU_OUT_OF_MEMORY = ("CUDA out of memory", "CUDA error: out of memory")
-# What a process that died of a fatal signal or a C++ exception printed first: Python's fault handler (on in every
-# launch), the C++ runtime, the shell.
-PROCESS_CRASH = ("Fatal Python error", "terminate called", "Segmentation fault", "Aborted (core dumped)")
+# How the line a process that died of a fatal signal or a C++ exception printed begins: Python's fault handler (on in
+# every launch), the C++ runtime.
+PROCESS_CRASH = ("Fatal Python error: ", "terminate called ")
 
 
 class LaunchFailed(RuntimeError):
@@ -74,11 +75,14 @@ def out_of_gpu_memory_line(output: str) -> str | None:
 
 
 def process_crash_line(output: str) -> str | None:
-    """The first line of a launch's output that says a process crashed (a fatal signal, a C++ exception), or None."""
+    """The last line of a launch's output that says a process crashed (a fatal signal, a C++ exception), or None.
+    Only a line that begins so (after torchrun's `[rankN]:`): a completion or a program's output may say it too."""
+    found = None
     for line in output.splitlines():
-        if any(marker in line for marker in PROCESS_CRASH):
-            return line.strip()
-    return None
+        line = re.sub(r"^\[rank\d+\]:\s*", "", line.strip())
+        if line.startswith(PROCESS_CRASH):
+            found = line
+    return found
 
 
 def usable_cores() -> int:
