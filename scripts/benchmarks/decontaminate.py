@@ -26,14 +26,13 @@ Not covered: loading from the Hub and writing the output, which are the same for
 
 import argparse
 import json
-import os
 import pathlib
 import random
 import sys
 
 import datasets
 
-from open_r1.utils.launch import REPO_ROOT, SHARED_DATA
+from open_r1.utils.launch import REPO_ROOT, SHARED_DATA, usable_cores
 from open_r1.utils.results_docs import BENCHMARKS_PAGE, best_of, results_markers
 
 # scripts/decontaminate.py, the script this one times (the folder of scripts is no package).
@@ -190,7 +189,9 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument(
         "--ngram_size", type=int, default=DEFAULT_NGRAM_SIZE, help="Words per n-gram, as decontaminate.py."
     )
-    parser.add_argument("--num_proc", type=int, default=os.cpu_count(), help="Processes (default: every core).")
+    parser.add_argument(
+        "--num_proc", type=int, default=usable_cores(), help="Processes (default: every core this process may use)."
+    )
     parser.add_argument("--repeats", type=int, default=3, help="Runs per variant; the best time counts.")
     parser.add_argument("--shared_data", default=str(SHARED_DATA), help="Folder of the benchmark files.")
     from open_r1.utils.results_docs import add_results_options
