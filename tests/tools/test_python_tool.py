@@ -177,6 +177,7 @@ def test_stats_give_calls_per_rollout_error_rate_time_and_the_budget_used():
     stats.record_call(0.75, failed=False, charged=0.75, rollout_charged=0.75)
     stats.record_refusal(first_of_rollout=True)
     stats.record_refusal(first_of_rollout=False)
+    stats.record_past_budget()  # not run: no call, counted apart
     assert stats.drain() == {
         "tools/python_calls_per_completion": 2.5,
         "tools/python_error_rate": pytest.approx(3 / 5),
@@ -186,6 +187,7 @@ def test_stats_give_calls_per_rollout_error_rate_time_and_the_budget_used():
         "tools/python_budget_used_max": 2.25,
         "tools/python_refused_calls_per_completion": 1.0,
         "tools/python_budget_exhausted_rate": 0.5,
+        "tools/python_calls_past_budget_per_completion": 0.5,
     }
     assert stats.drain() == {}, "drain starts afresh"
 

@@ -463,34 +463,54 @@ def test_rounds_after_tool_results_decode_only_the_budget_left_and_keep_trls_tok
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("rounds_of_calls", [2, 1])
-def test_each_rounds_calls_run_ahead_and_the_rollouts_are_trls(two_call_tool_model, tmp_path, rounds_of_calls):
+@pytest.mark.parametrize(
+    "max_completion_length, rounds_of_calls, calls",
+    [
+        (160, 2, 2),
+        (160, 1, 1),  # the second call, which TRL does not make, does not run either
+        (75, 2, 1),  # the second result, even empty, would overrun the budget: TRL drops it, so it does not run
+        (40, 2, 1),  # the first result would too, but an empty one would fit: it runs, and TRL drops it
+    ],
+)
+def test_each_rounds_calls_run_ahead_and_the_rollouts_are_trls(
+    two_call_tool_model, tmp_path, max_completion_length, rounds_of_calls, calls
+):
     with skip_without_isolation():
         isolation_mode()
     try:
         trainers, batch = two_call_trainers(
-            two_call_tool_model, tmp_path, max_completion_length=160, max_tool_calling_iterations=rounds_of_calls
+            two_call_tool_model,
+            tmp_path,
+            max_completion_length=max_completion_length,
+            max_tool_calling_iterations=rounds_of_calls,
         )
         rollouts_as_trls(trainers, batch, "project")
-        # Under one round of calls, the second call, which TRL does not make, did not run either.
-        every_call_took_its_run_ahead(trainers["project"][0], two_call_tool_model["codes"], rounds_of_calls)
+        every_call_took_its_run_ahead(trainers["project"][0], two_call_tool_model["codes"], calls)
+        calls_past_budget(trainers["project"][0], max_completion_length == 75)
     finally:
         clear_providers()
 
 
+def calls_past_budget(trainer, one_each: bool) -> None:
+    """Fails unless each rollout had its one call past the budget (`one_each`) answered without a run, or none."""
+    stats = trainer.environments[0].stats
+    assert stats.past_budget == (len(trainer.environments) if one_each else 0)
+    assert stats.calls == sum(len(environment.transcript) for environment in trainer.environments)
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(
-    "max_completion_length, calls, results",
+    "max_completion_length, calls, results, past_budget",
     [
         # The whole rollout: a turn of 31 tokens, a result of 12, a turn of 25, a result of 12, the answer.
-        (160, 2, 2),
-        (43, 1, 1),  # the first result fills the budget: TRL asks for the next turn and keeps none of it
-        (75, 2, 1),  # the second result would overrun the budget: TRL drops it and the rollout ends
-        (40, 1, 0),  # so would the first
+        (160, 2, 2, False),
+        (43, 1, 1, False),  # the first result fills the budget: TRL asks for the next turn and keeps none of it
+        (75, 1, 1, True),  # the second result, even empty, would overrun the budget: TRL drops it (it does not run)
+        (40, 1, 0, False),  # the first would too, but an empty one would fit: it runs, and TRL drops it
     ],
 )
 def test_rollouts_decoded_ahead_in_chunks_are_trls_and_every_call_takes_its_run_ahead(
-    two_call_tool_model, tmp_path, max_completion_length, calls, results
+    two_call_tool_model, tmp_path, max_completion_length, calls, results, past_budget
 ):
     with skip_without_isolation():
         isolation_mode()
@@ -505,6 +525,7 @@ def test_rollouts_decoded_ahead_in_chunks_are_trls_and_every_call_takes_its_run_
         tool_mask = outputs["ahead"]["tool_mask"][0].tolist()
         assert sum(1 for before, now in zip([1, *tool_mask], tool_mask) if before == 1 and now == 0) == results
         every_call_took_its_run_ahead(ahead, two_call_tool_model["codes"], calls)
+        calls_past_budget(ahead, past_budget)
     finally:
         clear_providers()
 
@@ -682,7 +703,7 @@ def test_the_logged_tool_figures_combine_every_processs_calls():
         stats.record_call(0.01, failed, charged=0.5, rollout_charged=1.0)
     # Another process: 2 rollouts, 4 calls, all failed, one rollout charged 3 s.
     other = {"rollouts": 2, "calls": 4, "errors": 4, "refused": 0, "exhausted_rollouts": 0, "seconds": 0.04}
-    other |= {"charged_seconds": 2.0, "most_charged_seconds": 3.0, "budget_seconds": 10.0}
+    other |= {"charged_seconds": 2.0, "most_charged_seconds": 3.0, "budget_seconds": 10.0, "past_budget": 2}
 
     class TwoProcesses:
         num_processes, device = 2, "cpu"
@@ -697,6 +718,7 @@ def test_the_logged_tool_figures_combine_every_processs_calls():
     assert metrics["tools/python_calls_per_completion"] == 2.0
     assert metrics["tools/python_budget_used_max"] == 3.0  # the largest, not a sum
     assert metrics["tools/python_budget_seconds"] == 10.0
+    assert metrics["tools/python_calls_past_budget_per_completion"] == 0.5  # the other process's 2 over 4 rollouts
     # One process: its own figures, as before.
     stats.record_rollout(budget_seconds=10.0)
     stats.record_call(0.01, True)

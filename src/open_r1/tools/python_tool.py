@@ -187,7 +187,9 @@ class PythonToolSettings:
 
 
 # ToolStats' counts: summed across processes; its maxima: the largest of any process (`tool_metrics` reads both).
-TOOL_COUNTS = ("rollouts", "calls", "errors", "refused", "exhausted_rollouts", "seconds", "charged_seconds")
+TOOL_COUNTS = (
+    "rollouts", "calls", "errors", "refused", "exhausted_rollouts", "seconds", "charged_seconds", "past_budget"
+)  # fmt: skip
 TOOL_MAXIMA = ("most_charged_seconds", "budget_seconds")
 
 
@@ -199,7 +201,7 @@ class ToolStats:
         self._clear()
 
     def _clear(self) -> None:
-        self.rollouts = self.calls = self.errors = self.refused = self.exhausted_rollouts = 0
+        self.rollouts = self.calls = self.errors = self.refused = self.exhausted_rollouts = self.past_budget = 0
         self.seconds = self.charged_seconds = self.most_charged_seconds = self.budget_seconds = 0.0
 
     def record_rollout(self, budget_seconds: float) -> None:
@@ -224,6 +226,11 @@ class ToolStats:
             self.errors += 1
             self.refused += 1
             self.exhausted_rollouts += int(first_of_rollout)
+
+    def record_past_budget(self) -> None:
+        """A call not run: its result, even empty, had no room in the completion (TRL drops it; not a call)."""
+        with self._lock:
+            self.past_budget += 1
 
     def drain_counts(self) -> dict[str, float]:
         """The counts since the last drain (`TOOL_COUNTS`, `TOOL_MAXIMA`), and a fresh start."""
@@ -255,6 +262,7 @@ def tool_metrics(counts: dict[str, float]) -> dict[str, float]:
         "tools/python_budget_used_max": counts["most_charged_seconds"],
         "tools/python_refused_calls_per_completion": refused / per_rollout,
         "tools/python_budget_exhausted_rate": counts["exhausted_rollouts"] / per_rollout,
+        "tools/python_calls_past_budget_per_completion": counts.get("past_budget", 0) / per_rollout,
     }
 
 
@@ -375,6 +383,14 @@ class PythonTool:
             self.charged_seconds = 0.0  # this rollout's charges against its time budget
             self._reserved_seconds = 0.0  # wall limits of its calls running now
             self.refused_calls = 0
+        self._calls_made = 0  # calls of this rollout so far, answered or not
+        self._past_budget_from: Optional[int] = None  # the first call whose result has no room, and all after it
+
+    def _skip_calls_past_budget(self, first_call: Optional[int] = None) -> None:
+        """The rollout's calls from its `first_call`-th (0-based; default: the next) are answered "" without
+        running: their results, even empty, take the rollout past its completion budget, so TRL drops them and ends
+        the rollout. Private: TRL makes an environment's public methods its tools."""
+        self._past_budget_from = self._calls_made if first_call is None else first_call
 
     def reset(self, **row) -> None:
         """Starts a new rollout: forgets every cell and renews the time budget. `row` (the dataset row TRL
@@ -391,6 +407,11 @@ class PythonTool:
         Args:
             code: The Python source code to run.
         """
+        self._calls_made += 1
+        if self._past_budget_from is not None and self._calls_made > self._past_budget_from:
+            if self.stats is not None:
+                self.stats.record_past_budget()
+            return ""
         start = time.monotonic()
         ahead = self._run_ahead(code)
         if not isinstance(code, str):

@@ -72,6 +72,7 @@ class _Rollout:
     completion: list[int] = field(default_factory=list)  # TRL's completion ids before this turn (tool results too)
     turn: list[int] = field(default_factory=list)  # this turn's tokens decoded so far
     rounds: int = 0  # tool rounds run so far
+    calls: int = 0  # tool calls run so far
 
     @property
     def context(self) -> list[int]:
@@ -91,6 +92,8 @@ def decode_ahead(
     run_calls: Callable[[int, list[str]], list[Future]],
     call_answers: Callable[[int, list[Future]], Optional[list[str]]],
     tool_suffix: Callable[[list[str]], list[int]],
+    no_room: Callable[[int, int, int], bool] = lambda prompt_length, completion_length, calls: False,
+    skip_calls: Callable[[int, int], None] = lambda row, first_call: None,
 ) -> TurnsAhead:
     """Every row's rollout, decoded to its end as TRL 1.16's tool loop would (module docstring).
 
@@ -98,7 +101,10 @@ def decode_ahead(
     `_generate_single_turn`). `turn_calls(row, context, turn)`: the code of each `python` call of a turn, [] for a
     turn without calls, None for one the run ahead cannot follow. `run_calls(row, codes)` starts them (futures);
     `call_answers(row, futures)` is what the tool will answer each, once they ended (None: cannot follow).
-    `tool_suffix(answers)`: the ids TRL appends after the turn (tool results, the next turn's header)."""
+    `tool_suffix(answers)`: the ids TRL appends after the turn (tool results, the next turn's header).
+    `no_room(prompt length, completion length, calls)`: whether the calls' results, even empty, take the rollout past
+    TRL's limits; then `skip_calls(row, first_call)` (the rollout's calls before: TRL makes them later) instead of
+    running them, and the rollout ends (TRL drops them)."""
     rollouts = [_Rollout(row, list(ids)) for row, ids in enumerate(prompt_ids)]
     first: list[Optional[list[int]]] = [None] * len(rollouts)
     turns = TurnsAhead(first)  # type: ignore[arg-type]
@@ -115,8 +121,11 @@ def decode_ahead(
             turns.add(rollout.context, rollout.turn, rollout.row)
         if rollout.turn and rollout.rounds < max_rounds:  # TRL runs no call after its last round
             codes = turn_calls(rollout.row, rollout.context, rollout.turn)
-            if codes:
+            if codes and no_room(len(rollout.prompt), len(rollout.completion) + len(rollout.turn), len(codes)):
+                skip_calls(rollout.row, rollout.calls)
+            elif codes:
                 calling[rollout.row] = (rollout, run_calls(rollout.row, codes))
+                rollout.calls += len(codes)
 
     def resume(rollout: _Rollout, futures: list[Future]) -> None:
         answers = call_answers(rollout.row, futures)
@@ -316,4 +325,6 @@ class ToolRolloutsAhead:
             run_calls=run_calls,
             call_answers=call_answers,
             tool_suffix=tool_suffix,
+            no_room=self._no_room_for_results,
+            skip_calls=lambda row, first_call: environments[row]._skip_calls_past_budget(first_call),
         )

@@ -12,7 +12,8 @@ Logged every logging step, of every process's calls (`logged_tool_metrics`), bes
 failure, or were refused for the time budget), `tools/python_seconds_per_call` (calls that ran), and each rollout's
 time budget: `tools/python_budget_seconds`, `tools/python_budget_used_per_completion` (mean sandbox seconds
 charged), `tools/python_budget_used_max`, `tools/python_refused_calls_per_completion` and
-`tools/python_budget_exhausted_rate` (rollouts that had a call refused).
+`tools/python_budget_exhausted_rate` (rollouts that had a call refused), and
+`tools/python_calls_past_budget_per_completion` (calls not run: below).
 
 `ToolRoundBudget` (a mixin of `open_r1.grpo.PromptTruncatingGRPOTrainer`): TRL 1.16 generates every round after a
 tool result with `max_new_tokens = max_completion_length` and cuts each row to the budget it had left afterwards.
@@ -29,6 +30,13 @@ reads them (its response parser, each row cut to the budget it had left) and onl
 (`max_tool_calling_iterations`); a call TRL then makes differently runs as before, so rollouts, results and budgets
 are TRL's. A row whose rollout cannot be told apart from another's that TRL dropped ends the running ahead for the
 batch. With transformers, vLLM or continuous batching.
+
+A turn whose calls' results, even empty, would take its rollout past `max_completion_length` (or the model's length)
+has them answered "" without running (`PythonTool._skip_calls_past_budget`), here and when rollouts are decoded ahead:
+TRL drops such results and ends the rollout, so TRL ran them for nothing (a rollout that calls at the end of its
+budget: a few percent of a GSM8K tool run's calls). Such calls are counted apart, not as calls; TRL's
+`tools/call_frequency` still counts them. A result's tokens are taken to be at least an empty one's: its text sits
+between the chat template's own tokens.
 
 Not covered: tool rollouts outside the trainer, for evaluation and the demo (`open_r1.tools.rollout`).
 """
@@ -212,6 +220,7 @@ class ToolCallsAhead:
         calls = {index: completion[0].get("tool_calls") for index, completion in enumerate(completions) if completion}
         calls = {index: tool_calls for index, tool_calls in calls.items() if tool_calls}
         if self.max_tool_calling_iterations > 0:
+            calls = self._calls_with_room(calls, prompt_ids, [len(ids) for ids in completion_ids])
             self._run_calls_ahead(calls)
         self._tool_round = {
             "prompt_ids": prompt_ids,
@@ -235,21 +244,57 @@ class ToolCallsAhead:
         if indices is not None and batch["rounds"] < self.max_tool_calling_iterations:
             from trl.chat_template_utils import parse_response
 
+            completion_lengths = {}  # each calling row's completion with this round's turn, as TRL holds it
             for row, index, ids in zip(prompt_ids, indices, generated[0]):
                 if index is None:
                     continue
                 # TRL cuts what a row generated to the budget it had left before it reads it.
-                ids = ids[: max(0, self.max_completion_length - (len(row) - len(batch["prompt_ids"][index])))]
+                before = len(row) - len(batch["prompt_ids"][index])
+                ids = ids[: max(0, self.max_completion_length - before)]
                 if not ids:
                     continue
                 tools = self._env_tools[self._batch_environments[index]]
                 tool_calls = parse_response(self._tokenizer, ids, prefix=row, tools=tools).get("tool_calls")
                 if tool_calls:
                     calls[index] = tool_calls
+                    completion_lengths[index] = before + len(ids)
+            calls = self._calls_with_room(calls, batch["prompt_ids"], completion_lengths)
         # After a row that could not be told apart, the next rounds' rows cannot be either: nothing more runs ahead.
         batch["active"] = [] if indices is None or None in indices else sorted(calls)
         self._run_calls_ahead(calls)
         return generated
+
+    def _calls_with_room(self, calls: dict[int, list], prompt_ids, completion_lengths) -> dict[int, list]:
+        """`calls` (by row) less those of rows with no room for their results: there the `PythonTool` answers TRL's
+        calls "" without running them (TRL drops results that take a rollout past its budget, and ends it)."""
+        environments = self.environments or []
+        with_room = {}
+        for index, tool_calls in calls.items():
+            environment = environments[index] if index < len(environments) else None
+            if isinstance(environment, PythonTool) and self._no_room_for_results(
+                len(prompt_ids[index]), completion_lengths[index], len(tool_calls)
+            ):
+                environment._skip_calls_past_budget()  # this round's: TRL makes them next
+            else:
+                with_room[index] = tool_calls
+        return with_room
+
+    def _no_room_for_results(self, prompt_length: int, completion_length: int, calls: int) -> bool:
+        """Whether `calls` results, each empty, take a rollout past TRL's limits: its completion budget or the
+        model's length (TRL 1.16's `_tool_call_loop`). A result's tokens are at least an empty one's (its text sits
+        between the template's own tokens)."""
+        suffixes = self.__dict__.setdefault("_empty_results_suffix", {})
+        if calls not in suffixes:
+            empty = [{"role": "tool", "name": "python", "content": ""}] * calls
+            suffixes[calls] = len(self._get_tool_suffix_ids(empty))
+        length = completion_length + suffixes[calls]
+        return length > self.max_completion_length or prompt_length + length >= self._max_model_length()
+
+    def _max_model_length(self) -> int:
+        """The longest sequence TRL lets a tool result make (vLLM's in colocate mode, else the model's)."""
+        if self.use_vllm and self.vllm_mode == "colocate":
+            return self.vllm_generation.llm.llm_engine.model_config.max_model_len
+        return (self.model.config.text_config if self._is_vlm else self.model.config).max_position_embeddings
 
     def _run_calls_ahead(self, calls: dict[int, list]) -> None:
         environments = self.environments or []
