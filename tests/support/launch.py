@@ -7,8 +7,22 @@ warnings the project's own recipes must not cause.
 import json
 import pathlib
 import subprocess
+import warnings
 
 from open_r1.utils import launch
+
+# What a launch of several processes prints once training has ended on every one (rank 0's summary; no collective
+# runs after it), and what torchrun says of a rank a fatal signal killed.
+TRAINING_ENDED = "***** train metrics *****"
+KILLED_BY_SIGNAL = ("Signal 6 (SIGABRT)", "Signal 11 (SIGSEGV)")
+
+
+def crashed_after_training(failure: launch.LaunchFailed) -> bool:
+    """Whether a launch failed only because a process died of a fatal signal after training had ended on all: a
+    gloo process group that DDP keeps alive past `destroy_process_group` can abort a process at interpreter exit
+    (torch 2.13, pytorch/pytorch#190489; CI 2026-11-29). Remove when torch tears it down cleanly."""
+    output = failure.output
+    return TRAINING_ENDED in output and any(signal in output for signal in KILLED_BY_SIGNAL)
 
 
 def accelerate_launch(
@@ -16,7 +30,9 @@ def accelerate_launch(
 ) -> subprocess.CompletedProcess:
     """`accelerate launch ... src/open_r1/<script> --config <config> <args>`; the combined output is in `.stdout`.
 
-    Fails the test with the output's tail when the launch fails or runs past 20 minutes.
+    Fails the test with the output's tail when the launch fails or runs past 20 minutes. A launch of several
+    processes one of which crashed after training had ended on all (`crashed_after_training`) warns instead, and the
+    test goes on to check what the run left.
     """
     try:
         output = launch.accelerate_launch(
@@ -28,6 +44,11 @@ def accelerate_launch(
             env=env,
             timeout=1200,
         )
+    except launch.LaunchFailed as error:
+        if not (num_processes > 1 and crashed_after_training(error)):
+            raise AssertionError(str(error)) from None
+        warnings.warn(f"a process crashed after training ended: {str(error)[-2000:]}", stacklevel=2)
+        output = error.output
     except (RuntimeError, TimeoutError) as error:
         raise AssertionError(str(error)) from None
     command = launch.accelerate_command(

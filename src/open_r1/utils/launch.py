@@ -59,11 +59,13 @@ PROCESS_CRASH = ("Fatal Python error: ", "terminate called ")
 
 
 class LaunchFailed(RuntimeError):
-    """A launch that exited with an error; `out_of_gpu_memory`: its output says a CUDA allocation failed."""
+    """A launch that exited with an error; `out_of_gpu_memory`: its output says a CUDA allocation failed; `output`:
+    all it printed (the message keeps the tail)."""
 
-    def __init__(self, message: str, out_of_gpu_memory: bool = False):
+    def __init__(self, message: str, out_of_gpu_memory: bool = False, output: str = ""):
         super().__init__(message)
         self.out_of_gpu_memory = out_of_gpu_memory
+        self.output = output
 
 
 def out_of_gpu_memory_line(output: str) -> str | None:
@@ -239,7 +241,7 @@ def accelerate_launch(
         crash = process_crash_line(output)
         if crash is not None:
             message += f"\na process crashed: {crash}"
-        raise LaunchFailed(message, out_of_gpu_memory=out_of_memory is not None)
+        raise LaunchFailed(message, out_of_gpu_memory=out_of_memory is not None, output=output)
     return output
 
 
