@@ -188,7 +188,7 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
-        callbacks=get_callbacks(training_args, model_args),
+        callbacks=get_callbacks(training_args, model_args, script_args),
         environment_factory=environment_factory,
     )
     trainer.tool_stats = tool_stats

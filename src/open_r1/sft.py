@@ -69,7 +69,7 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: Mod
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
-        callbacks=get_callbacks(training_args, model_args),
+        callbacks=get_callbacks(training_args, model_args, script_args),
     )
     check_sft_lengths(trainer.train_dataset, len(train_dataset), training_args)
 

@@ -73,6 +73,29 @@ def test_changed_settings_say_whether_they_take_effect(tmp_path):
     ]
 
 
+def test_another_dataset_or_model_is_named_too(tmp_path):
+    """A newcomer audit's: resuming on another dataset named only the training arguments that changed."""
+    from trl import ModelConfig
+
+    from open_r1.configs import ScriptArguments
+
+    checkpoint = make_checkpoint(tmp_path, 2)
+    before = ScriptArguments(dataset_name="data/tiny-math"), ModelConfig(model_name_or_path="data/tiny-model")
+    state = TrainerState(global_step=2)
+    RecordTrainingArguments(*before).on_save(sft_config(tmp_path, max_steps=2), state, TrainerControl())
+    now = ScriptArguments(dataset_name="data/other.jsonl"), ModelConfig(model_name_or_path="data/tiny-sft")
+    assert changed_settings(str(checkpoint), sft_config(tmp_path, max_steps=2), *before) == []
+    assert changed_settings(str(checkpoint), sft_config(tmp_path, max_steps=2), *now) == [
+        "dataset_name: 'data/tiny-math' -> 'data/other.jsonl' (takes effect; the rows already trained are skipped by "
+        "count, so as many of this dataset's rows are skipped)",
+        "model_name_or_path: 'data/tiny-model' -> 'data/tiny-sft' (takes effect; the weights stay the checkpoint's; "
+        "the tokenizer and configuration are this path's)",
+    ]
+    # A checkpoint saved before the dataset and model arguments were recorded: the training ones are compared.
+    (checkpoint / "run_arguments.json").unlink()
+    assert changed_settings(str(checkpoint), sft_config(tmp_path, max_steps=2), *now) == []
+
+
 def test_the_report_is_one_block_on_the_main_process(tmp_path, caplog):
     checkpoint = make_checkpoint(tmp_path, 2)
     record(checkpoint, sft_config(tmp_path, max_steps=2))

@@ -1,9 +1,9 @@
 """Trainer callbacks: the ones every run has, and those selected by name in a recipe (`callbacks: [push_to_hub_revision]`).
 
-    trainer = GRPOTrainer(..., callbacks=get_callbacks(training_args, model_args))   # as sft.py and grpo.py do
+    trainer = GRPOTrainer(..., callbacks=get_callbacks(training_args, model_args, script_args))   # as sft.py, grpo.py
 
-Every run: `RecordTrainingArguments` (open_r1.utils.resume) writes the training arguments into each checkpoint, for a
-resumed run to say which of its settings differ; with `max_run_minutes` set, `RunTimeLimit` (open_r1.utils.time_limit)
+Every run: `RecordTrainingArguments` (open_r1.utils.resume) writes the training, dataset and model arguments into each
+checkpoint, for a resumed run to say which of its settings differ; with `max_run_minutes` set, `RunTimeLimit` (open_r1.utils.time_limit)
 stops training at the last step that ends within it.
 
 By name:
@@ -75,11 +75,11 @@ class PushToHubRevisionCallback(TrainerCallback):
 CALLBACKS = {"push_to_hub_revision": PushToHubRevisionCallback}
 
 
-def get_callbacks(training_args, model_args) -> list[TrainerCallback]:
-    """`RecordTrainingArguments`, `DiscardEarlierCheckpoints` under `overwrite_output_dir`, `RunTimeLimit` under
-    `max_run_minutes`, then the callbacks named by
+def get_callbacks(training_args, model_args, script_args=None) -> list[TrainerCallback]:
+    """`RecordTrainingArguments` (of the three kinds of arguments), `DiscardEarlierCheckpoints` under
+    `overwrite_output_dir`, `RunTimeLimit` under `max_run_minutes`, then the callbacks named by
     `training_args.callbacks`; an unknown name fails with the known ones."""
-    callbacks = [RecordTrainingArguments()]
+    callbacks = [RecordTrainingArguments(script_args, model_args)]
     if getattr(training_args, "overwrite_output_dir", False):
         callbacks.append(DiscardEarlierCheckpoints())
     if getattr(training_args, "max_run_minutes", None) is not None:

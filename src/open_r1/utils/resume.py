@@ -2,8 +2,8 @@
 
     checkpoint = resolve_checkpoint(training_args)        # open_r1.utils.training: which checkpoint, if any
     finished = finished_run(checkpoint, training_args)    # a message when nothing is left to train, else None
-    report_changed_settings(checkpoint, training_args)    # one block: what differs from the checkpoint's run
-    callbacks = [RecordTrainingArguments(), ...]          # writes training_args.json into each checkpoint
+    report_changed_settings(checkpoint, training_args, script_args, model_args)   # what differs from its run
+    callbacks = [RecordTrainingArguments(script_args, model_args), ...]   # the arguments, into each checkpoint
     callbacks += [DiscardEarlierCheckpoints()]            # overwrite_output_dir: the old checkpoints go at train begin
     class MyTrainer(TiedWeightsResume, SFTTrainer): ...   # no "missing keys ['lm_head.weight']" on resume
 
@@ -11,19 +11,21 @@
   it trained one step more (a finished `--max_steps 2` run asked again went to step 3). `start_run` logs the
   message and exits 0 instead: the run is done; raising `max_steps` (or `num_train_epochs`) continues it and
   `overwrite_output_dir: true` starts afresh.
-- `report_changed_settings`: compares this command's training arguments with the ones the checkpoint's run
-  recorded (`RecordTrainingArguments`, JSON beside trainer_state.json) and says, for each difference, whether it
-  takes effect. Resuming restores the optimizer and scheduler states, so the learning rate, weight decay and Adam
+- `report_changed_settings`: compares this command's arguments (training, and the dataset and model ones) with
+  those the checkpoint's run recorded (`RecordTrainingArguments`: training_args.json and run_arguments.json beside
+  trainer_state.json) and says, for each difference, whether it takes effect. Resuming restores the optimizer and scheduler states, so the learning rate, weight decay and Adam
   settings stay the checkpoint's (`KEPT_FROM_CHECKPOINT`); it restores the random state too, so a new seed only
-  changes the data order. Checkpoints saved before this record existed are only named as such.
+  changes the data order; another dataset's rows are skipped by the count already trained, and another model path
+  gives the tokenizer and configuration while the weights stay the checkpoint's. Checkpoints saved before a record
+  existed are named as such (the dataset and model arguments were recorded from 2026-11-29).
 - `TiedWeightsResume`: a model whose output layer is tied to its embeddings saves the shared tensor once;
   transformers' Trainer (5.x) loads the checkpoint, finds `lm_head.weight` "missing" and warns, though the tied
   layer holds the loaded weights. The mixin leaves out missing keys that are tied to a loaded one.
 
-Not covered: the dataset and model arguments (only training arguments are recorded), and DeepSpeed or FSDP
-checkpoints' own loading (they report no missing keys).
+Not covered: DeepSpeed or FSDP checkpoints' own loading (they report no missing keys).
 """
 
+import dataclasses
 import json
 import logging
 import os
@@ -36,6 +38,8 @@ from open_r1.utils.checkpoints import CHECKPOINT_FOLDER
 logger = logging.getLogger("open_r1")
 
 TRAINING_ARGS_FILE = "training_args.json"
+# The run's other arguments, by kind: {"script": dataset, rewards, ...; "model": model path, dtype, ...}.
+RUN_ARGS_FILE = "run_arguments.json"
 
 # Settings that a resumed run takes from the checkpoint (the states that restore them), not from the command.
 KEPT_FROM_CHECKPOINT = {
@@ -50,6 +54,9 @@ PARTLY_IN_EFFECT = {
     "seed": "only the data order follows it; the random state (sampling, dropout) is restored from the checkpoint",
     "per_device_train_batch_size": "the batches already trained are skipped by count, so other rows are skipped",
     "gradient_accumulation_steps": "the batches already trained are skipped by count, so other rows are skipped",
+    "dataset_name": "the rows already trained are skipped by count, so as many of this dataset's rows are skipped",
+    "dataset_mixture": "the rows already trained are skipped by count, so as many of this mixture's rows are skipped",
+    "model_name_or_path": "the weights stay the checkpoint's; the tokenizer and configuration are this path's",
 }
 # Where a resumed run is, not how it trains.
 NOT_COMPARED = {"resume_from_checkpoint", "overwrite_output_dir"}
@@ -90,13 +97,22 @@ def _effect(name: str, before) -> str:
     return "takes effect"
 
 
-def changed_settings(checkpoint: str, training_args) -> list[str] | None:
-    """'name: before -> now (effect)' for each training argument that differs from the checkpoint's run; None when
-    the checkpoint has no record of them."""
+def changed_settings(checkpoint: str, training_args, script_args=None, model_args=None) -> list[str] | None:
+    """'name: before -> now (effect)' for each argument that differs from the checkpoint's run (the training ones,
+    then the dataset and model ones where both are there); None when the checkpoint has no record of the training
+    ones."""
     recorded = _read_json(os.path.join(checkpoint, TRAINING_ARGS_FILE))
     if recorded is None:
         return None
-    current = _as_json(training_args)
+    lines = _differences(recorded, _as_json(training_args))
+    recorded_run = _read_json(os.path.join(checkpoint, RUN_ARGS_FILE)) or {}
+    for kind, arguments in (("script", script_args), ("model", model_args)):
+        if arguments is not None and isinstance(recorded_run.get(kind), dict):
+            lines += _differences(recorded_run[kind], _dataclass_as_json(arguments))
+    return lines
+
+
+def _differences(recorded: dict, current: dict) -> list[str]:
     lines = []
     for name in sorted(set(recorded) | set(current)):
         if name in NOT_COMPARED or recorded.get(name) == current.get(name):
@@ -106,11 +122,11 @@ def changed_settings(checkpoint: str, training_args) -> list[str] | None:
     return lines
 
 
-def report_changed_settings(checkpoint: str, training_args) -> None:
+def report_changed_settings(checkpoint: str, training_args, script_args=None, model_args=None) -> None:
     """Logs, on the main process, which settings of this command differ from the checkpoint's and which apply."""
     if not training_args.should_log:
         return
-    lines = changed_settings(checkpoint, training_args)
+    lines = changed_settings(checkpoint, training_args, script_args, model_args)
     if lines is None:
         logger.info(
             "%s has no %s (saved before open-r1 recorded it): its settings cannot be compared with this command's",
@@ -130,11 +146,19 @@ def _as_json(training_args) -> dict:
     return json.loads(json.dumps(training_args.to_dict(), default=str))
 
 
+def _dataclass_as_json(arguments) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(arguments), default=str))
+
+
 class RecordTrainingArguments(TrainerCallback):
-    """Writes the run's training arguments as JSON into each checkpoint, for a later resume to compare with.
+    """Writes the run's training arguments, and its dataset and model arguments where given, as JSON into each
+    checkpoint, for a later resume to compare with.
 
     transformers' own training_args.bin is a pickle: reading it would run whatever code the file names.
     """
+
+    def __init__(self, script_args=None, model_args=None):
+        self.run_arguments = {"script": script_args, "model": model_args}
 
     def on_save(self, args, state, control, **kwargs):
         if not args.should_save:
@@ -143,6 +167,14 @@ class RecordTrainingArguments(TrainerCallback):
         if os.path.isdir(checkpoint):
             with open(os.path.join(checkpoint, TRAINING_ARGS_FILE), "w", encoding="utf-8") as file:
                 json.dump(_as_json(args), file, indent=2, sort_keys=True)
+            recorded = {
+                kind: _dataclass_as_json(arguments)
+                for kind, arguments in self.run_arguments.items()
+                if arguments is not None
+            }
+            if recorded:
+                with open(os.path.join(checkpoint, RUN_ARGS_FILE), "w", encoding="utf-8") as file:
+                    json.dump(recorded, file, indent=2, sort_keys=True)
 
 
 class TiedWeightsResume:

@@ -178,7 +178,7 @@ def log_settings(script_args, training_args, model_args, checkpoint: str | None)
     if any(value is not None for value in tokens.values()):  # transformers' dump masks every field ending in _token
         logger.info("Special tokens: %s", ", ".join(f"{name} {value!r}" for name, value in tokens.items()))
     if checkpoint is not None:
-        report_changed_settings(checkpoint, training_args)
+        report_changed_settings(checkpoint, training_args, script_args, model_args)
 
 
 @contextlib.contextmanager
