@@ -60,8 +60,11 @@ def test_jobs_share_the_cores_and_their_launches_keep_to_their_share(monkeypatch
     assert run_at_once(jobs, tmp_path) == {name: ("1", "1") for name in jobs}
     assert run_at_once({"a": (threads_seen, ())}, tmp_path) == {"a": ("4", "4")}
     monkeypatch.delenv("OMP_NUM_THREADS")
+    import psutil
+
+    monkeypatch.setattr(psutil, "cpu_percent", lambda interval, percpu: [0.0] * (os.cpu_count() or 1))  # all idle
     command = accelerate_command("sft.py", "recipe.yaml", num_processes=1)
-    assert command[command.index("--num_cpu_threads_per_process") + 1] == str(os.cpu_count())
+    assert command[command.index("--num_cpu_threads_per_process") + 1] == str(len(os.sched_getaffinity(0)))
 
 
 def test_a_failed_job_is_named_with_its_error_and_log_and_the_others_still_finish(tmp_path):

@@ -244,6 +244,8 @@ def test_several_processes_rendezvous_on_a_free_port_and_one_process_needs_none(
 def test_cores_are_those_this_process_may_run_on_not_the_machines(monkeypatch):
     """A one-home audit's: on a Slurm job given 1 of a node's 64 cores, launches, grading and decontamination counted
     the node's cores and oversubscribed the job's."""
+    import psutil
+
     from open_r1.demo.gsm8k_evals import grading_workers
     from open_r1.usage import UsageError
     from open_r1.utils import launch
@@ -251,6 +253,7 @@ def test_cores_are_those_this_process_may_run_on_not_the_machines(monkeypatch):
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(psutil, "cpu_percent", lambda interval, percpu: [0.0] * 64)  # the node idle
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert launch.usable_cores() == launch.cores_for_launches() == 1
     assert grading_workers() == 2
@@ -270,3 +273,29 @@ def test_a_test_launch_tolerates_only_a_crash_after_training_ended_on_every_proc
     during = "{'loss': 0.1}\ntraceback : Signal 6 (SIGABRT) received by PID 8377"
     assert not crashed_after_training(LaunchFailed("failed", output=during))
     assert not crashed_after_training(LaunchFailed("failed", output="***** train metrics *****\nValueError: a field"))
+
+
+@pytest.mark.parametrize(
+    "use, threads",
+    [
+        ([3.0, 5.0], 2),  # idle: a thread per core
+        ([100.0, 2.0], 1),  # a neighbour keeps a core busy: it is left out
+        ([100.0, 100.0], 1),  # every core busy: one thread, never none
+        ([60.0, 60.0], 1),
+    ],
+)
+def test_a_launch_threads_over_the_cores_that_are_idle_now(monkeypatch, use, threads):
+    """A newcomer audit's: `make demo` beside other work took 145 s with a thread per core, 59 s with one (a thread
+    waiting on a busy core costs 37 to 94 times, docs/benchmarks.md)."""
+    import psutil
+
+    from open_r1.utils import launch
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(psutil, "cpu_percent", lambda interval, percpu: use)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert launch.cores_for_launches() == threads
+    command = launch.accelerate_command("sft.py", "recipe.yaml", num_processes=1)
+    assert command[command.index("--num_cpu_threads_per_process") + 1] == str(threads)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # said outright: taken as it is
+    assert launch.cores_for_launches() == 2

@@ -8,9 +8,9 @@
 
 `make demo` (scripts/demo.py) and the end-to-end tests both launch training through this module, so the
 command line and environment they use are the ones the README gives users, with these settings:
-- `--num_cpu_threads_per_process` is set to the cores per process (`OMP_NUM_THREADS` cores where it is set):
+- `--num_cpu_threads_per_process` is set to the idle cores per process (`OMP_NUM_THREADS` cores where it is set):
   accelerate otherwise gives each process a single thread (it sets OMP_NUM_THREADS=1), leaving the other cores
-  idle on a CPU machine.
+  idle on a CPU machine; cores another program keeps busy are left out, where a thread would wait on them.
 - Plain data-parallel configs get `ACCELERATE_USE_CPU=true` (gloo) when `cpu` is set. DeepSpeed
   configs never do: accelerate would then wrap a ZeRO-3-partitioned model in DDP and crash; they run on a
   CPU through the training config's `use_cpu: true`.
@@ -94,11 +94,23 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+def idle_cores(sample_seconds: float = 0.25) -> int:
+    """This process's cores that are idle now (a short sample of each one's use), at least 1: a thread that waits on
+    a core another program keeps busy costs tens of times what an idle core gives (docs/benchmarks.md, CPU threads)."""
+    import psutil
+
+    use = psutil.cpu_percent(interval=sample_seconds, percpu=True)
+    mine = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(len(use))
+    idle = sum(1 - use[cpu] / 100 for cpu in mine if cpu < len(use))
+    return max(1, min(usable_cores(), int(idle + 0.25)))
+
+
 def cores_for_launches() -> int:
-    """The cores a launch may spread its processes' threads over: this process's (`usable_cores`), or `OMP_NUM_THREADS` where it is
-    set (as `run_at_once` sets it for each of its jobs), so that launches running at once do not oversubscribe."""
+    """The cores a launch may spread its processes' threads over: `OMP_NUM_THREADS` where it is set (as
+    `run_at_once` sets it for each of its jobs, so that launches running at once do not oversubscribe), else those of
+    this process's cores that are idle now (`idle_cores`: on a machine busy with other work, one)."""
     threads = os.environ.get("OMP_NUM_THREADS", "")
-    return int(threads) if threads.isdigit() and int(threads) > 0 else usable_cores()
+    return int(threads) if threads.isdigit() and int(threads) > 0 else idle_cores()
 
 
 def accelerate_command(
