@@ -39,6 +39,7 @@ how completions are decoded (`open_r1.eval.decoding`).
 
 import json
 import logging
+import os
 import pathlib
 import shlex
 import sys
@@ -360,6 +361,14 @@ def main(argv: list[str] | None = None) -> dict:
         print(shlex.join(["python", "-m", "open_r1.evaluate", *shown]), flush=True)
         return {}
     configure_logging()
+    if args.device == "cpu" and not os.environ.get("OMP_NUM_THREADS"):
+        import torch
+
+        from open_r1.utils.launch import idle_cores
+
+        torch.set_num_threads(
+            idle_cores()
+        )  # a thread waiting on a core another program keeps busy costs tens of times
     results = evaluate(args)
     summary = {key: value for key, value in results.items() if "@" in key or key.startswith("num_")}
     print(json.dumps({"task": results["task"], **summary, "finish_reasons": results["finish_reasons"]}, indent=2))
