@@ -80,3 +80,18 @@ def test_a_gpu_recipe_is_checked_on_a_machine_without_a_gpu(monkeypatch, tmp_pat
     assert check_recipe("sft", ["--config", str(recipe), *tiny_paths["sft"]]).endswith(
         "checked for src/open_r1/sft.py"
     )
+
+
+def test_without_the_hub_a_refusal_says_how_to_check_the_rest_of_the_recipe(monkeypatch, tmp_path, tiny_paths):
+    """A newcomer audit's: the README's check of a GPU recipe cannot pass on a machine without the Hub, and said only
+    to give local paths."""
+    monkeypatch.chdir(REPO_ROOT)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-cache"))
+    recipe = "recipes/OpenR1-Distill-7B/sft/config_distill.yaml"
+    with pytest.raises(UsageError) as refused:
+        check_recipe("sft", ["--config", recipe])
+    hint = "--model_name_or_path data/tiny-model --dataset_name data/tiny-math --push_to_hub false"
+    assert str(refused.value).endswith(f"to check the rest of the recipe without the Hub: {hint}")
+    checked = check_recipe("sft", ["--config", recipe, *tiny_paths["sft"], "--push_to_hub", "false"])
+    assert checked == f"{recipe}: checked for src/open_r1/sft.py"

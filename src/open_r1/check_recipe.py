@@ -7,7 +7,7 @@ It runs the training script's own checks of the recipe and command line (`open_r
 `RecipeParser` over `open_r1.configs.TRAINER_ARGUMENTS`): the YAML, every field's name and value, fields the chosen
 mode ignores, local paths, Hub ids and pushes. It prints `<recipe>: checked for src/open_r1/<trainer>.py` and exits
 0, or one line and exit status 2. `slurm/train.slurm --dry-run` runs it, so a mistake shows before the job waits in
-the queue. It needs no GPU: on a machine without one it checks the command as if `--use_cpu true` were added (else
+the queue. Where the Hub is out of reach, the line says how to check the rest against the tiny model and data. It needs no GPU: on a machine without one it checks the command as if `--use_cpu true` were added (else
 transformers refuses a GPU recipe's `bf16` here).
 
 Not covered: what needs the data or the tokenizer (the dataset's columns, the chat template, the GRPO doctor's
@@ -22,10 +22,26 @@ from open_r1.usage import UsageError, check_command_line, did_you_mean, exit_on_
 TRAINERS = ("sft", "grpo")
 PROG = "python -m open_r1.check_recipe"
 USAGE = f"{PROG} sft|grpo [--config RECIPE.yaml] [--FIELD VALUE ...]"
+# What a refusal says where the Hub is out of reach (open_r1.hub_access), and how to check the rest of the recipe then.
+HUB_OUT_OF_REACH = ("does not answer", "keeps the Hub out of reach")
+WITHOUT_THE_HUB = (
+    "; to check the rest of the recipe without the Hub: "
+    "--model_name_or_path data/tiny-model --dataset_name data/tiny-math --push_to_hub false"
+)
 
 
 def check_recipe(trainer: str, args: list[str]) -> str:
-    """Parses `args` as src/open_r1/`trainer`.py would and returns what was checked; a mistake raises `UsageError`."""
+    """Parses `args` as src/open_r1/`trainer`.py would and returns what was checked; a mistake raises `UsageError`
+    (where the Hub is out of reach, saying how to check the rest without it)."""
+    try:
+        return _check_recipe(trainer, args)
+    except UsageError as error:
+        if any(marker in str(error) for marker in HUB_OUT_OF_REACH):  # a login node without the Hub (a newcomer's)
+            raise UsageError(f"{error}{WITHOUT_THE_HUB}") from None
+        raise
+
+
+def _check_recipe(trainer: str, args: list[str]) -> str:
     if trainer not in TRAINERS:
         raise UsageError(
             f"the trainer must be one of {', '.join(TRAINERS)}, got {trainer!r}" + did_you_mean(trainer, TRAINERS)
