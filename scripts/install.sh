@@ -86,7 +86,8 @@ PY
 fi
 
 extras="dev"
-"${PIP[@]}" -c "$constraints" -e ".[dev]"
+echo "installing open-r1 and its dependencies into $VENV (3 to 4 minutes on 2 cores; pip's errors only)"
+"${PIP[@]}" -q -c "$constraints" -e ".[dev]"
 if has_gpu; then
     # flash-attn compiles against the installed torch: without build isolation, or pip would build it against
     # whatever torch it downloads into a throw-away environment.
