@@ -513,6 +513,9 @@ def test_a_generated_tests_file_in_jsonl_names_its_bad_line(tmp_path):
     assert code._read_test_rows(str(path)) == [good]
     path.write_text("\n")  # a review's: an empty file stopped training where it held no tests before
     assert code._read_test_rows(str(path)) == []
+    path.write_bytes(b"PAR1\xff\x00")  # a file that is not text is named with its place
+    with pytest.raises(ValueError, match=f"{path}:1: not UTF-8 text"):
+        code._read_test_rows(str(path))
 
 
 def test_codeforces_rows_in_file_input_mode_cannot_be_judged_here(piston_env, cf_tests_folder, caplog):

@@ -6,6 +6,7 @@ warnings the project's own recipes must not cause.
 
 import json
 import pathlib
+import re
 import subprocess
 import warnings
 
@@ -20,9 +21,14 @@ KILLED_BY_SIGNAL = ("Signal 6 (SIGABRT)", "Signal 11 (SIGSEGV)")
 def crashed_after_training(failure: launch.LaunchFailed) -> bool:
     """Whether a launch failed only because a process died of a fatal signal after training had ended on all: a
     gloo process group that DDP keeps alive past `destroy_process_group` can abort a process at interpreter exit
-    (torch 2.13, pytorch/pytorch#190489; CI 2026-11-29). Remove when torch tears it down cleanly."""
+    (torch 2.13, pytorch/pytorch#190489; CI 2026-11-29). Not where a rank raised after it (its traceback, which
+    torch prefixes with `[rankN]:`) or exited with an error status. Remove when torch tears it down cleanly."""
     output = failure.output
-    return TRAINING_ENDED in output and any(signal in output for signal in KILLED_BY_SIGNAL)
+    if TRAINING_ENDED not in output or not any(signal in output for signal in KILLED_BY_SIGNAL):
+        return False
+    after = output[output.index(TRAINING_ENDED) :]
+    statuses = [int(status) for status in re.findall(r"exitcode\s*:\s*(-?\d+)", output)]
+    return not re.search(r"\[rank\d+\]: Traceback", after) and all(status < 0 for status in statuses)
 
 
 def accelerate_launch(

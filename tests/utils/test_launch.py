@@ -61,8 +61,9 @@ def test_a_launch_whose_process_crashed_says_where_and_why_in_its_last_line(monk
     assert 'File "<string>", line 1 in <module>' in message  # the stack of the thread that died
     assert message.splitlines()[-1] == "a process crashed: Fatal Python error: Aborted"
     assert "crashed" not in str(failing_launch(monkeypatch, "ValueError: a mistyped field"))
-    # A completion that quotes a crash is no crash (a review's): only a line that begins so counts, the last one.
+    # A completion that quotes a crash is no crash (a review's): only a line that begins so counts, the first one.
     quoted = "| completion | the program printed Fatal Python error: Aborted |\n[rank1]: terminate called recursively"
+    quoted += "\nFatal Python error: Aborted"  # a peer's, after the cause
     assert (
         str(failing_launch(monkeypatch, quoted)).splitlines()[-1] == "a process crashed: terminate called recursively"
     )
@@ -273,6 +274,13 @@ def test_a_test_launch_tolerates_only_a_crash_after_training_ended_on_every_proc
     during = "{'loss': 0.1}\ntraceback : Signal 6 (SIGABRT) received by PID 8377"
     assert not crashed_after_training(LaunchFailed("failed", output=during))
     assert not crashed_after_training(LaunchFailed("failed", output="***** train metrics *****\nValueError: a field"))
+    # A rank that raised after training (its final evaluation, its save), or exited with an error, still fails (a
+    # review's): only a death by signal at exit is tolerated.
+    raised = after.replace("...", "[rank1]: Traceback (most recent call last):\n[rank1]: RuntimeError: in evaluate")
+    assert not crashed_after_training(LaunchFailed("failed", output=raised))
+    exited = after + "\n  exitcode  : 1 (pid: 8376)\n  exitcode  : -6 (pid: 8377)"
+    assert not crashed_after_training(LaunchFailed("failed", output=exited))
+    assert crashed_after_training(LaunchFailed("failed", output=after + "\n  exitcode  : -6 (pid: 8377)"))
 
 
 @pytest.mark.parametrize(

@@ -238,6 +238,8 @@ def test_a_runs_mean_step_is_read_from_its_log_history():
     assert summary["context_tokens"] == 4500.0
     assert "150 decode steps, 4,500 context tokens read, slot use 50%" in describe(summary)
     assert "logprobs" not in describe(summary)  # a run logged before the part was: it was scoring's
+    # A run resumed across the change: the entries before it held the pass in scoring, so it counts 0 there.
+    assert summarise([{**history[0], "profile/logprobs_seconds": 0.5}, history[1]])["logprobs_seconds"] == 0.25
     assert "tools 1.0 s, logprobs 0.25 s, rewards" in describe(
         summarise([{**entry, "profile/logprobs_seconds": 0.25} for entry in history])
     )

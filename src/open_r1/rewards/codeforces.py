@@ -54,8 +54,8 @@ _TEST_COLUMNS = ["problem_id", "input", "output"]
 
 def _read_test_rows(path: str) -> list[dict]:
     if path.endswith(".jsonl"):  # a bad line is named by file and line number
-        with open(path, encoding="utf-8") as handle:
-            if not any(line.strip() for line in handle):
+        with open(path, "rb") as handle:  # bytes: a file that is not text is read_jsonl's to name
+            if not handle.read().strip():
                 return []  # an empty file holds no tests, as before (read_jsonl refuses it)
         return [row for _, row in read_jsonl(pathlib.Path(path), tuple(_TEST_COLUMNS))]
     else:

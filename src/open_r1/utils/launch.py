@@ -77,14 +77,14 @@ def out_of_gpu_memory_line(output: str) -> str | None:
 
 
 def process_crash_line(output: str) -> str | None:
-    """The last line of a launch's output that says a process crashed (a fatal signal, a C++ exception), or None.
-    Only a line that begins so (after torchrun's `[rankN]:`): a completion or a program's output may say it too."""
-    found = None
+    """The first line of a launch's output that says a process crashed (a fatal signal, a C++ exception: the first is
+    the cause, a peer's that follow its consequence), or None. Only a line that begins so (after torch's `[rankN]:`):
+    a completion or a program's output may say it too."""
     for line in output.splitlines():
         line = re.sub(r"^\[rank\d+\]:\s*", "", line.strip())
         if line.startswith(PROCESS_CRASH):
-            found = line
-    return found
+            return line
+    return None
 
 
 def usable_cores() -> int:

@@ -210,6 +210,9 @@ def summarise(log_history: list[dict]) -> Optional[dict]:
 
     summary = {"log_entries": len(entries), "step_seconds": mean("step_time")}
     summary.update({f"{part}_seconds": mean(f"profile/{part}_seconds") for part in PROFILE_SECONDS})
+    if summary["logprobs_seconds"] is not None:  # a run resumed across 2026-11-29: scoring held the pass before
+        logprobs = [entry.get("profile/logprobs_seconds") or 0.0 for entry in entries]
+        summary["logprobs_seconds"] = sum(logprobs) / len(logprobs)
     summary.update({count: mean(f"profile/{count}") for count in PROFILE_COUNTS})
     summary["slot_use"] = mean("profile/slot_use")
     # Where some logged steps trained on an earlier step's generation, the mean step is no step's time: the steps
