@@ -752,8 +752,9 @@ def test_a_model_whose_template_opens_think_is_graded_as_grpo_grades_it(tmp_path
     assert grade_completions(problems, samples, 1, 5.0)[1] == [[1.0, 1.0]]
 
 
+@pytest.mark.parametrize("device", ["cpu", "auto"])  # auto: the README's command, on a machine without a GPU
 def test_on_a_cpu_the_evaluator_threads_over_the_cores_idle_when_it_starts(
-    tmp_path, benchmark_file, tiny_model, monkeypatch
+    tmp_path, benchmark_file, tiny_model, monkeypatch, device
 ):
     """A newcomer audit's: beside other work the README's evaluation took 17 s of generation with torch's thread per
     core, 0.6 s with one."""
@@ -762,12 +763,13 @@ def test_on_a_cpu_the_evaluator_threads_over_the_cores_idle_when_it_starts(
 
     from open_r1.eval import offline
 
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     threads, before = [], torch.get_num_threads()
     monkeypatch.setattr(psutil, "cpu_percent", lambda interval, percpu: [100.0] * (os.cpu_count() or 1))
     results = {"task": "toy", "finish_reasons": {}}
     monkeypatch.setattr(offline, "evaluate", lambda args: threads.append(torch.get_num_threads()) or results)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--model", str(tiny_model), "--device", "cpu"]
+    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--model", str(tiny_model), "--device", device]
     try:
         torch.set_num_threads(2)  # torch's own choice on 2 cores: one per core
         offline.main([*argv, "--output_dir", str(tmp_path / "out"), "--reward_num_workers", "1"])

@@ -43,6 +43,13 @@ DEFAULT_GENERATE_TOP_K = 50
 OTHER_WARPERS = (("min_p", None), ("top_h", None), ("typical_p", 1.0), ("epsilon_cutoff", 0.0), ("eta_cutoff", 0.0))
 
 
+def resolved_device(device: str) -> str:
+    """`device` as torch takes it: "auto" is cuda where a GPU is visible, else cpu."""
+    import torch
+
+    return device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def sample_completions(
     model_name: str,
     conversations: list[list[dict]],
@@ -88,7 +95,7 @@ def sample_completions(
 
     if tool_rollout_chunk_tokens is not None and tool_settings is None:
         raise ValueError("tool_rollout_chunk_tokens applies to generation with tools")
-    device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolved_device(device)
     compile_config = compiled_decoding_config(device) if compile_decoding else None  # refused before the model loads
     tokenizer = AutoTokenizer.from_pretrained(model_name, revision=revision)
     if chat_template is not None:

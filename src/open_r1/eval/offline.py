@@ -39,7 +39,6 @@ how completions are decoded (`open_r1.eval.decoding`).
 
 import json
 import logging
-import os
 import pathlib
 import shlex
 import sys
@@ -50,7 +49,7 @@ from collections.abc import Callable
 from open_r1.data.benchmarks import DETAILS_FILES, Problem, build_messages, load_predictions, load_problems, read_jsonl
 from open_r1.eval import few_shot
 from open_r1.eval.arguments import EvaluateArguments, parse_command_line
-from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, sample_completions
+from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, resolved_device, sample_completions
 from open_r1.eval.metrics import summarize_scores
 from open_r1.usage import UsageError, as_bool, one_line
 from open_r1.utils.decoding_tally import DecodingTally
@@ -361,14 +360,13 @@ def main(argv: list[str] | None = None) -> dict:
         print(shlex.join(["python", "-m", "open_r1.evaluate", *shown]), flush=True)
         return {}
     configure_logging()
-    if args.device == "cpu" and not os.environ.get("OMP_NUM_THREADS"):
+    if resolved_device(args.device) == "cpu":  # "auto" on a machine without a GPU too (the README's command)
         import torch
 
-        from open_r1.utils.launch import idle_cores
+        from open_r1.utils.launch import cores_for_launches
 
-        torch.set_num_threads(
-            idle_cores()
-        )  # a thread waiting on a core another program keeps busy costs tens of times
+        # As launches do: a thread waiting on a core another program keeps busy costs tens of times what it gives.
+        torch.set_num_threads(cores_for_launches())
     results = evaluate(args)
     summary = {key: value for key, value in results.items() if "@" in key or key.startswith("num_")}
     print(json.dumps({"task": results["task"], **summary, "finish_reasons": results["finish_reasons"]}, indent=2))
