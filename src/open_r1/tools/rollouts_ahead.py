@@ -316,9 +316,7 @@ class ToolRolloutsAhead:
             generate=generate,
             chunk_tokens=self.args.tool_rollout_chunk_tokens,
             max_completion_length=self.max_completion_length,
-            max_model_len=(
-                self.model.config.text_config if self._is_vlm else self.model.config
-            ).max_position_embeddings,
+            max_model_len=self._max_model_length(),
             end_ids=set(self.eos_token_ids),
             max_rounds=self.max_tool_calling_iterations,
             turn_calls=turn_calls,

@@ -291,7 +291,8 @@ class ToolCallsAhead:
         return length > self.max_completion_length or prompt_length + length >= self._max_model_length()
 
     def _max_model_length(self) -> int:
-        """The longest sequence TRL lets a tool result make (vLLM's in colocate mode, else the model's)."""
+        """The longest sequence TRL lets a tool result make (vLLM's in colocate mode, else the model's); rollouts
+        decoded ahead read it too."""
         if self.use_vllm and self.vllm_mode == "colocate":
             return self.vllm_generation.llm.llm_engine.model_config.max_model_len
         return (self.model.config.text_config if self._is_vlm else self.model.config).max_position_embeddings
