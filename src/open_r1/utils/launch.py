@@ -101,8 +101,8 @@ def idle_cores(sample_seconds: float = 0.25) -> int:
 
     use = psutil.cpu_percent(interval=sample_seconds, percpu=True)
     mine = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(len(use))
-    idle = sum(1 - use[cpu] / 100 for cpu in mine if cpu < len(use))
-    return max(1, min(usable_cores(), int(idle + 0.25)))
+    idle = sum(1 - use[cpu] / 100 for cpu in mine if cpu < len(use))  # at most this process's cores
+    return max(1, int(idle + 0.25))
 
 
 def cores_for_launches() -> int:
