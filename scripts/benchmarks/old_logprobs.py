@@ -4,7 +4,7 @@ the same generations, arm after arm in one run.
 
     python scripts/benchmarks/old_logprobs.py --model data/tiny-model               # make gsm8k's cot batch shape
     python scripts/benchmarks/old_logprobs.py ... --output docs/results/old_logprobs/<name>.json   # keep the results
-    python scripts/benchmarks/old_logprobs.py --write_docs docs/results/old_logprobs/*.json        # the table, into docs/
+    python scripts/benchmarks/old_logprobs.py --write_docs docs/results/old_logprobs/*.json   # the table, into docs/
 
 Both arms are the project's GRPO trainer on the same prompts, seed and model, one generation feeding two optimizer
 steps as make gsm8k's chain-of-thought recipe has it (its `steps_per_generation`, `gradient_accumulation_steps`,
@@ -52,7 +52,8 @@ def train_once(model: str, prompts: list[str], shape: dict, arm: str, args, outp
     config = GRPOConfig(
         output_dir=str(output_dir), use_cpu=cpu, bf16=not cpu, report_to="none", seed=0, logging_steps=1,
         save_strategy="no", max_completion_length=args.max_completion_length, learning_rate=1e-5, loss_type="dapo",
-        beta=0.0, activation_checkpointing=False, max_steps=shape["steps_per_generation"] // shape["gradient_accumulation_steps"],
+        beta=0.0, activation_checkpointing=False,
+        max_steps=shape["steps_per_generation"] // shape["gradient_accumulation_steps"],
         **shape,
     )  # fmt: skip
     torch.manual_seed(0)

@@ -4,11 +4,12 @@
     python -m open_r1.check_recipe sft --config recipes/OpenR1-Distill-7B/sft/config_distill.yaml --learning_rate 1e-5
 
 It runs the training script's own checks of the recipe and command line (`open_r1.usage.check_command_line`, then
-`RecipeParser` over `open_r1.configs.TRAINER_ARGUMENTS`): the YAML, every field's name and value, fields the chosen
-mode ignores, local paths, Hub ids and pushes. It prints `<recipe>: checked for src/open_r1/<trainer>.py` and exits
-0, or one line and exit status 2. `slurm/train.slurm --dry-run` runs it, so a mistake shows before the job waits in
-the queue. Where the Hub is out of reach, the line says how to check the rest against the tiny model and data. It needs no GPU: on a machine without one it checks the command as if `--use_cpu true` were added (else
-transformers refuses a GPU recipe's `bf16` here).
+`RecipeParser` over `open_r1.configs.TRAINER_ARGUMENTS`): the YAML, every field's name and value, fields the chosen mode
+ignores, local paths, Hub ids and pushes. It prints `<recipe>: checked for src/open_r1/<trainer>.py` and exits 0, or one
+line and exit status 2. `slurm/train.slurm --dry-run` runs it, so a mistake shows before the job waits in the queue.
+Where the Hub is out of reach, the line says how to check the rest against the tiny model and data. It needs no GPU: on
+a machine without one it checks the command as if `--use_cpu true` were added (else transformers refuses a GPU recipe's
+`bf16` here).
 
 Not covered: what needs the data or the tokenizer (the dataset's columns, the chat template, the GRPO doctor's
 start-up checks) or the launch (the accelerate config's processes and precision); the run checks those when it

@@ -89,8 +89,8 @@ class PromptTruncatingGRPOTrainer(
     `tool_rollout_chunk_tokens`, `ToolRolloutsAhead`; decodes with a compiled decode step under
     `compile_generation`, `CompiledGeneration`; leaves rows with advantage 0 out of the loss's passes,
     `FlatRowSkipping`; scores with the old policy only the micro-batches trained after an update,
-    `OldLogProbsWhereNeeded`; logs where each step's time went, `StepProfile`; writes model cards that name local models,
-    `LocalModelCard`).
+    `OldLogProbsWhereNeeded`; logs where each step's time went, `StepProfile`; writes model cards that name local
+    models, `LocalModelCard`).
 
     TRL 1.16 removed the option; upstream recipes set it. The share of this process's prompts cut is logged as
     `prompts/truncated_ratio` (the doctor's `long_prompts` warns at start-up). Prompts are cut after the chat template, on the left

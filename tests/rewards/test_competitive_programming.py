@@ -501,7 +501,8 @@ def test_upstream_cf_scoring_path_reads_generated_tests_per_contest(cf_tests_fol
 
 
 def test_a_generated_tests_file_in_jsonl_names_its_bad_line(tmp_path):
-    """A one-home audit's: a .jsonl tests file was read with bare json.loads, a bad line a traceback without its place."""
+    """A one-home audit's: a .jsonl tests file was read with bare json.loads, a bad line a traceback without its
+    place."""
     from open_r1.rewards import codeforces as code
 
     good = {"problem_id": "1/A", "input": "1", "output": "2"}

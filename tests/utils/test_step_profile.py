@@ -1,6 +1,6 @@
 """The GRPO step profile (open_r1.utils.step_profile): each optimizer step's time split into decoding, tools,
-log-probabilities, rewards, scoring and training, which add up to TRL's step_time; the decoding rounds, decode steps and slot use; and a run's
-mean step read back from its log_history. A real GRPO run with the python tool logs it too
+log-probabilities, rewards, scoring and training, which add up to TRL's step_time; the decoding rounds, decode steps and
+slot use; and a run's mean step read back from its log_history. A real GRPO run with the python tool logs it too
 (tests/tools/test_training.py).
 """
 

@@ -17,11 +17,12 @@ skips it). Modules, one concern each:
   machinery.
 
 Names for `reward_funcs` are the keys of `REWARD_FUNCS_REGISTRY`; each entry builds its one function from the
-`GRPOScriptArguments` fields (the code rewards from its `code_sandbox` / `competitive_programming_sandbox`).
-GRPO trains with each reward `guarded_reward`: one that raises on a batch scores it None with a warning, and stops
-training on the third batch in a row; an infinite score is read as the batch's highest or lowest finite one. `REWARD_DESCRIPTIONS` says in one line what each name scores (the README's reward list is written from it).
-Upstream's module-level code rewards (`code_reward`, ..., which also take upstream's per-call keywords) import from
-here and are built in `open_r1.compat.rewards`.
+`GRPOScriptArguments` fields (the code rewards from its `code_sandbox` / `competitive_programming_sandbox`). GRPO trains
+with each reward `guarded_reward`: one that raises on a batch scores it None with a warning, and stops training on the
+third batch in a row; an infinite score is read as the batch's highest or lowest finite one. `REWARD_DESCRIPTIONS` says
+in one line what each name scores (the README's reward list is written from it). Upstream's module-level code rewards
+(`code_reward`, ..., which also take upstream's per-call keywords) import from here and are built in
+`open_r1.compat.rewards`.
 
 Not covered: running programs, which the code rewards leave to `open_r1.sandbox`.
 """

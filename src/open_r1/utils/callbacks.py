@@ -3,8 +3,8 @@
     trainer = GRPOTrainer(..., callbacks=get_callbacks(training_args, model_args, script_args))   # as sft.py, grpo.py
 
 Every run: `RecordTrainingArguments` (open_r1.utils.resume) writes the training, dataset and model arguments into each
-checkpoint, for a resumed run to say which of its settings differ; with `max_run_minutes` set, `RunTimeLimit` (open_r1.utils.time_limit)
-stops training at the last step that ends within it.
+checkpoint, for a resumed run to say which of its settings differ; with `max_run_minutes` set, `RunTimeLimit`
+(open_r1.utils.time_limit) stops training at the last step that ends within it.
 
 By name:
 

@@ -11,13 +11,14 @@
   it trained one step more (a finished `--max_steps 2` run asked again went to step 3). `start_run` logs the
   message and exits 0 instead: the run is done; raising `max_steps` (or `num_train_epochs`) continues it and
   `overwrite_output_dir: true` starts afresh.
-- `report_changed_settings`: compares this command's arguments (training, and the dataset and model ones) with
-  those the checkpoint's run recorded (`RecordTrainingArguments`: training_args.json and run_arguments.json beside
-  trainer_state.json) and says, for each difference, whether it takes effect. Resuming restores the optimizer and scheduler states, so the learning rate, weight decay and Adam
-  settings stay the checkpoint's (`KEPT_FROM_CHECKPOINT`); it restores the random state too, so a new seed only
-  changes the data order; another dataset's rows are skipped by the count already trained, and another model path
-  gives the tokenizer and configuration while the weights stay the checkpoint's. Checkpoints saved before a record
-  existed are named as such (the dataset and model arguments were recorded from 2026-11-29).
+- `report_changed_settings`: compares this command's arguments (training, and the dataset and model ones) with those the
+  checkpoint's run recorded (`RecordTrainingArguments`: training_args.json and run_arguments.json beside
+  trainer_state.json) and says, for each difference, whether it takes effect. Resuming restores the optimizer and
+  scheduler states, so the learning rate, weight decay and Adam settings stay the checkpoint's (`KEPT_FROM_CHECKPOINT`);
+  it restores the random state too, so a new seed only changes the data order; another dataset's rows are skipped by the
+  count already trained, and another model path gives the tokenizer and configuration while the weights stay the
+  checkpoint's. Checkpoints saved before a record existed are named as such (the dataset and model arguments were
+  recorded from 2026-11-29).
 - `TiedWeightsResume`: a model whose output layer is tied to its embeddings saves the shared tensor once;
   transformers' Trainer (5.x) loads the checkpoint, finds `lm_head.weight` "missing" and warns, though the tied
   layer holds the loaded weights. The mixin leaves out missing keys that are tied to a loaded one.

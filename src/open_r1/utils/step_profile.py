@@ -21,12 +21,12 @@ Every GRPO run of src/open_r1/grpo.py (`PromptTruncatingGRPOTrainer`) logs, for 
   generate pads them; each input's own length with vLLM or continuous batching, which may also cache shared
   prefixes); a tool rollout's later rounds read the rollout so far again.
 
-The six seconds add up to `step_time` (runs logged before 2026-11-29 have no `logprobs`: it was scoring's). A step that reuses an earlier step's rollouts (`steps_per_generation` above
-`gradient_accumulation_steps`, or `num_iterations` > 1) logs 0 for what it did not do. `summarise` reduces a run's
-`log_history` to its mean step, which the run logs when training ends and `make gsm8k`'s report prints for each
-arm's GRPO (`describe`). The last step's rollout seconds (all but training) also go to a `max_run_minutes` limit
-among the trainer's callbacks (`open_r1.utils.time_limit`), which estimates a step on an earlier generation by the
-rest of that step.
+The six seconds add up to `step_time` (runs logged before 2026-11-29 have no `logprobs`: it was scoring's). A step that
+reuses an earlier step's rollouts (`steps_per_generation` above `gradient_accumulation_steps`, or `num_iterations` > 1)
+logs 0 for what it did not do. `summarise` reduces a run's `log_history` to its mean step, which the run logs when
+training ends and `make gsm8k`'s report prints for each arm's GRPO (`describe`). The last step's rollout seconds (all
+but training) also go to a `max_run_minutes` limit among the trainer's callbacks (`open_r1.utils.time_limit`), which
+estimates a step on an earlier generation by the rest of that step.
 
 Times are this process's wall clock (the logs show the main process's). On a GPU, decoding ends synchronised (TRL
 reads the tokens back); a backward pass still running when `training_step` returns is waited for by the Trainer

@@ -33,7 +33,8 @@ logger = logging.getLogger("open_r1")
 
 
 def setup_logging(training_args) -> None:
-    """Logs to stdout in the project's one format (`open_r1.utils.logs`); non-main ranks log warnings only (TrainingArguments' rule)."""
+    """Logs to stdout in the project's one format (`open_r1.utils.logs`); non-main ranks log warnings only
+    (TrainingArguments' rule)."""
     configure_logging(level=None, stream=sys.stdout)
     log_level = training_args.get_process_log_level()
     # open_r1's own messages (resuming, saving, pushing) are worth seeing on the main process even when
