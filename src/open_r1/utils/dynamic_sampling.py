@@ -162,19 +162,25 @@ def loss_tokens(rows: dict) -> torch.Tensor:
     return mask.sum()
 
 
+def _kept_width(used: int, full: int, multiple: int | None) -> int:
+    """`used` columns (at least 1), a multiple of `multiple` (TRL's `pad_to_multiple_of`) when set, at most `full`."""
+    used = max(used, 1)
+    return used if multiple is None else min(full, -(-used // multiple) * multiple)
+
+
+def used_completion_width(completion_mask: torch.Tensor, multiple: int | None = None) -> int:
+    """The completion columns up to the last any row uses (`_kept_width`): those after it pad every row."""
+    used = completion_mask.any(dim=0).nonzero()
+    return _kept_width(int(used[-1]) + 1 if len(used) else 0, completion_mask.size(1), multiple)
+
+
 def trim_padding(rows: dict, multiple: int | None = None) -> dict:
     """`rows` without the prompt columns (left) and completion columns (right) that are padding in every row,
     widths kept multiples of `multiple` (TRL's `pad_to_multiple_of`) when set."""
-
-    def width(used: int, full: int) -> int:
-        used = max(used, 1)
-        return used if multiple is None else min(full, -(-used // multiple) * multiple)
-
     prompt_full, completion_full = rows["prompt_mask"].size(1), rows["completion_mask"].size(1)
     prompt_used = rows["prompt_mask"].any(dim=0).nonzero()
-    prompt_width = width(prompt_full - int(prompt_used[0]) if len(prompt_used) else 0, prompt_full)
-    completion_used = rows["completion_mask"].any(dim=0).nonzero()
-    completion_width = width(int(completion_used[-1]) + 1 if len(completion_used) else 0, completion_full)
+    prompt_width = _kept_width(prompt_full - int(prompt_used[0]) if len(prompt_used) else 0, prompt_full, multiple)
+    completion_width = used_completion_width(rows["completion_mask"], multiple)
     trimmed = {}
     for key, value in rows.items():
         side = ROW_PADDING.get(key, (None,))[0]

@@ -22,6 +22,8 @@ later, per micro-batch, across processes).
 import torch
 from trl.models.utils import disable_gradient_checkpointing
 
+from open_r1.utils.dynamic_sampling import used_completion_width
+
 
 class OldLogProbsWhereNeeded:
     """GRPOTrainer mixin: the old policy's log-probabilities of a generation batch only for the micro-batches trained
@@ -85,7 +87,7 @@ class OldLogProbsWhereNeeded:
     def _old_policy_logps(self, micro_batch: dict) -> torch.Tensor:
         # Without the completion columns that pad every row; the prompt's are kept: a model whose positions count
         # the columns (learned absolute positions) would read its tokens at other positions than TRL's pass did.
-        width = self._used_completion_width(micro_batch["completion_mask"])
+        width = used_completion_width(micro_batch["completion_mask"], self.pad_to_multiple_of)
         completion_ids, completion_mask = (
             micro_batch["completion_ids"][:, :width],
             micro_batch["completion_mask"][:, :width],
@@ -99,10 +101,3 @@ class OldLogProbsWhereNeeded:
         padded = logps.new_zeros(micro_batch["completion_ids"].shape)  # TRL's width, right-padded as it pads
         padded[:, : logps.size(1)] = logps
         return padded
-
-    def _used_completion_width(self, completion_mask: torch.Tensor) -> int:
-        """The completion columns up to the last any row uses (at least 1), a multiple of `pad_to_multiple_of`."""
-        used = completion_mask.any(dim=0).nonzero()
-        width = max(int(used[-1]) + 1 if len(used) else 0, 1)
-        multiple = self.pad_to_multiple_of
-        return width if multiple is None else min(completion_mask.size(1), -(-width // multiple) * multiple)
