@@ -159,7 +159,8 @@ class RecordTrainingArguments(TrainerCallback):
     """
 
     def __init__(self, script_args=None, model_args=None):
-        self.run_arguments = {"script": script_args, "model": model_args}
+        given = {"script": script_args, "model": model_args}
+        self.run_arguments = {kind: _dataclass_as_json(args) for kind, args in given.items() if args is not None}
 
     def on_save(self, args, state, control, **kwargs):
         if not args.should_save:
@@ -168,14 +169,9 @@ class RecordTrainingArguments(TrainerCallback):
         if os.path.isdir(checkpoint):
             with open(os.path.join(checkpoint, TRAINING_ARGS_FILE), "w", encoding="utf-8") as file:
                 json.dump(_as_json(args), file, indent=2, sort_keys=True)
-            recorded = {
-                kind: _dataclass_as_json(arguments)
-                for kind, arguments in self.run_arguments.items()
-                if arguments is not None
-            }
-            if recorded:
+            if self.run_arguments:
                 with open(os.path.join(checkpoint, RUN_ARGS_FILE), "w", encoding="utf-8") as file:
-                    json.dump(recorded, file, indent=2, sort_keys=True)
+                    json.dump(self.run_arguments, file, indent=2, sort_keys=True)
 
 
 class TiedWeightsResume:

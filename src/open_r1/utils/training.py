@@ -177,8 +177,8 @@ def log_settings(script_args, training_args, model_args, checkpoint: str | None)
     logger.info("Training parameters %s", training_args)
     # transformers' dump masks every field ending in _token; those set are named (an unset one is the tokenizer's).
     tokens = {name: getattr(training_args, name, None) for name in ("eos_token", "pad_token")}
-    if any(value is not None for value in tokens.values()):
-        named = [f"{name} {value!r}" for name, value in tokens.items() if value is not None]
+    named = [f"{name} {value!r}" for name, value in tokens.items() if value is not None]
+    if named:
         logger.info("Special tokens: %s", ", ".join(named))
     if checkpoint is not None:
         report_changed_settings(checkpoint, training_args, script_args, model_args)
