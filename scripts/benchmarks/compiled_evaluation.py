@@ -31,8 +31,7 @@ import pathlib
 import tempfile
 import time
 
-from open_r1.utils.launch import REPO_ROOT
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+from open_r1.utils.results_docs import results_markers, results_table_writer
 
 BEGIN, END = results_markers("compiled_evaluation.py")
 WAYS = ("uncompiled", "compiled")
@@ -122,15 +121,12 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
-    from open_r1.utils.results_docs import write_results_table
-
-    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END, docs_section)
 
 
 def main(argv: list[str] | None = None) -> dict | None:
     from open_r1.utils.provenance import provenance_record
-    from open_r1.utils.results_docs import add_results_options, report_results, save_results
+    from open_r1.utils.results_docs import add_results_options, parse_or_write_docs, report_results, save_results
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="The model folder to evaluate (float32, as make gsm8k's).")
@@ -158,9 +154,8 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--device", default="cuda", help="cuda (the compiled way compiles on a GPU only), or auto.")
     parser.add_argument("--seed", type=int, default=0, help="Sampling seed.")
     add_results_options(parser)
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs)
+    if args is None:
         return None
     if args.model is None or args.test_file is None:
         parser.error("--model and --test_file are needed to measure (or --write_docs to tabulate results files)")

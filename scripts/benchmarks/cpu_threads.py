@@ -29,7 +29,7 @@ import sys
 import time
 
 from open_r1.utils.launch import REPO_ROOT
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+from open_r1.utils.results_docs import results_markers, results_table_writer
 
 BEGIN, END = results_markers("cpu_threads.py")
 NEIGHBOURS = ("idle", "busy")
@@ -152,17 +152,13 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return f"{table}\n\nA pure-Python loop in the script's own process, as a control: " + "; ".join(loops) + "."
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
-    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.utils.results_docs import write_results_table
-
-    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END, docs_section)
 
 
 def main(argv: list[str] | None = None) -> dict | None:
     from open_r1.utils.launch import usable_cores
     from open_r1.utils.provenance import provenance_record, with_end_load
-    from open_r1.utils.results_docs import add_results_options, report_results
+    from open_r1.utils.results_docs import add_results_options, parse_or_write_docs, report_results
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sft_steps", type=int, default=30, help="SFT steps per launch (default 30).")
@@ -173,9 +169,8 @@ def main(argv: list[str] | None = None) -> dict | None:
         help="Where the tiny model, its data and the launches' outputs go.",
     )  # fmt: skip
     add_results_options(parser)
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs)
+    if args is None:
         return None
     cores = usable_cores()
     if cores < 2:

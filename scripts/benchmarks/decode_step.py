@@ -45,8 +45,7 @@ import pathlib
 import statistics
 import time
 
-from open_r1.utils.launch import REPO_ROOT
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+from open_r1.utils.results_docs import results_markers, results_table_writer
 
 BEGIN, END = results_markers("decode_step.py")
 WAYS = ("float32", "autocast", "bfloat16", "static", "autocast_static", "static_compiled", "autocast_static_compiled")
@@ -302,16 +301,12 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
-    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.utils.results_docs import write_results_table
-
-    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END, docs_section)
 
 
 def main(argv: list[str] | None = None) -> dict | None:
     from open_r1.utils.provenance import provenance_record
-    from open_r1.utils.results_docs import add_results_options, report_results, save_results
+    from open_r1.utils.results_docs import add_results_options, parse_or_write_docs, report_results, save_results
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="Model folder to decode with (required to time).")
@@ -328,12 +323,10 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--ways", nargs="+", choices=WAYS, default=None,
                         help=f"Ways to time (default: all the device runs; {BASELINE} always).")  # fmt: skip
     add_results_options(parser)
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    why = "to time the ways (only --write_docs runs without one)"
+    args = parse_or_write_docs(parser, argv, write_docs, required=("model",), required_for=why)
+    if args is None:
         return None
-    if args.model is None:
-        parser.error("--model is required to time the ways (only --write_docs runs without one)")
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
     if args.long_tokens <= args.short_tokens:

@@ -33,7 +33,7 @@ import sys
 import datasets
 
 from open_r1.utils.launch import REPO_ROOT, SHARED_DATA, usable_cores
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, best_of, results_markers
+from open_r1.utils.results_docs import best_of, results_markers, results_table_writer
 
 # scripts/decontaminate.py, the script this one times (the folder of scripts is no package).
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
@@ -176,11 +176,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
-    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.utils.results_docs import write_results_table
-
-    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END, docs_section)
 
 
 def main(argv: list[str] | None = None) -> dict | None:
@@ -194,12 +190,11 @@ def main(argv: list[str] | None = None) -> dict | None:
     )
     parser.add_argument("--repeats", type=int, default=3, help="Runs per variant; the best time counts.")
     parser.add_argument("--shared_data", default=str(SHARED_DATA), help="Folder of the benchmark files.")
-    from open_r1.utils.results_docs import add_results_options
+    from open_r1.utils.results_docs import add_results_options, parse_or_write_docs
 
     add_results_options(parser)
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs)
+    if args is None:
         return None
     if args.rows < 100_000:
         parser.error("the benchmark is defined on at least 100,000 rows")

@@ -38,7 +38,7 @@ import pathlib
 import sys
 
 from open_r1.utils.launch import REPO_ROOT
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, parse_or_write_docs, results_markers
 
 ARMS = {"baseline": "false", "dynamic_sampling": "true"}  # arm -> the recipe's `dynamic_sampling`
 MODELS = ("tiny", "smollm2")
@@ -539,9 +539,8 @@ def main(argv: list[str] | None = None) -> dict | None:
         nargs="+",
         help="Results files to write into docs/benchmarks.md; runs nothing.",
     )
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs)
+    if args is None:
         return None
     args.output_dir = args.output_dir or REPO_ROOT / "data" / "benchmarks" / f"dynamic_sampling-{args.model}"
     return run(args)

@@ -21,8 +21,8 @@ import json
 import pathlib
 import re
 
-from open_r1.utils.launch import REPO_ROOT, SHARED_DATA
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+from open_r1.utils.launch import SHARED_DATA
+from open_r1.utils.results_docs import results_markers, results_table_writer
 
 DATA = SHARED_DATA / "code_contests_py.jsonl"
 BEGIN, END = results_markers("example_replay.py")
@@ -94,25 +94,20 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
-    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.utils.results_docs import write_results_table
-
-    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END, docs_section)
 
 
 def main(argv: list[str] | None = None) -> dict | None:
     from open_r1.usage import ArgumentParser
-    from open_r1.utils.results_docs import add_results_options
+    from open_r1.utils.results_docs import add_results_options, parse_or_write_docs
 
     parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=pathlib.Path, default=DATA, help="CodeContests JSONL (id, problem, tests).")
     parser.add_argument("--limit", type=int, help="Only the first N problems.")
     parser.add_argument("--workers", type=int, default=2, help="Programs the local sandbox runs at once.")
     add_results_options(parser)
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs)
+    if args is None:
         return None
     if not args.data.is_file():
         parser.error(f"--data {args.data}: no such file (../shared/data/code_contests_py.jsonl, or give one)")
@@ -131,4 +126,7 @@ def main(argv: list[str] | None = None) -> dict | None:
 
 
 if __name__ == "__main__":
-    main()
+    from open_r1.usage import exit_on_usage_error
+
+    with exit_on_usage_error("example_replay.py"):
+        main()

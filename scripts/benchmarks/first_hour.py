@@ -27,7 +27,7 @@ import tempfile
 import time
 
 from open_r1.utils.launch import REPO_ROOT
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+from open_r1.utils.results_docs import BENCHMARKS_PAGE, parse_or_write_docs, results_markers
 
 README = REPO_ROOT / "README.md"
 HEADING = "## Your first hour"
@@ -211,9 +211,8 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument(
         "--write_docs", type=pathlib.Path, help="A results file to write into the README and docs/benchmarks.md."
     )
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs)
+    if args is None:
         return None
     return run(args.output)
 

@@ -71,8 +71,13 @@ import time
 
 from transformers import TrainerCallback
 
-from open_r1.utils.launch import REPO_ROOT
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, add_results_options, results_markers
+from open_r1.utils.results_docs import (
+    add_results_options,
+    parse_or_write_docs,
+    results_markers,
+    results_table_writer,
+    section_per_run,
+)
 
 ARMS = ("trl", "project", "trl_cb", "project_cb", "project_ahead", "project_compiled", "project_compiled_ahead")
 # Arms that decode tool rollouts ahead (tool_rollout_chunk_tokens): a tool recipe only.
@@ -571,14 +576,7 @@ def results_section(results: dict, path: pathlib.Path) -> str:
     return section
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
-    """Replaces what lies between the page's markers with the tables of `paths`, in the order given."""
-    from open_r1.utils.results_docs import write_results_table
-
-    def section(runs):
-        return "\n\n".join(results_section(results, shown) for results, shown in runs)
-
-    write_results_table(paths, page, BEGIN, END, section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END, section_per_run(results_section))
 
 
 def compare_to_baseline(results: dict, arms: dict, failed: dict) -> None:
@@ -646,14 +644,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0, help="Seed of the model and sampling.")
     parser.add_argument("--cpu_threads", type=int, default=None, help="torch threads on CPU (default: torch's).")
     add_results_options(parser)  # --write_docs runs nothing
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs, required=("model",))
+    if args is None:
         return {}
     from open_r1.utils.results_docs import save_results
 
-    if args.model is None:
-        parser.error("--model is required (unless --write_docs)")
     if BASELINE not in args.arms:
         parser.error(f"--arms must include {BASELINE!r}: the ratios are to it")
     sizes = {

@@ -21,7 +21,7 @@ import statistics
 import tempfile
 
 from open_r1.utils.launch import REPO_ROOT
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+from open_r1.utils.results_docs import results_markers, results_table_writer
 
 BEGIN, END = results_markers("old_logprobs.py")
 ARMS = ("trl", "project")
@@ -103,16 +103,12 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
-    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.utils.results_docs import write_results_table
-
-    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END, docs_section)
 
 
 def main(argv: list[str] | None = None) -> dict | None:
     from open_r1.usage import ArgumentParser
-    from open_r1.utils.results_docs import add_results_options
+    from open_r1.utils.results_docs import add_results_options, parse_or_write_docs
 
     parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="Model folder (float32 weights): data/tiny-model, or scripts/get_model.py's.")
@@ -120,12 +116,9 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--max_completion_length", type=int, default=32, help="Completion tokens (the recipe: 256).")
     parser.add_argument("--repeats", type=int, default=3, help="Generations per arm, arms alternating.")
     add_results_options(parser)
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs, required=("model",))
+    if args is None:
         return None
-    if args.model is None:
-        parser.error("--model is required (unless --write_docs)")
     if args.repeats < 1 or args.max_completion_length < 1:
         parser.error("--repeats and --max_completion_length must be at least 1")
     from open_r1.usage import check_local_path, read_recipe

@@ -40,8 +40,8 @@ from math_verify import verify
 from open_r1.rewards import accuracy_reward
 from open_r1.rewards.accuracy import _extract, prepare_gold
 from open_r1.rewards.grading_worker import _seconds, answers_match, parse_answer, parse_gold
-from open_r1.utils.launch import REPO_ROOT, SHARED_DATA
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+from open_r1.utils.launch import SHARED_DATA
+from open_r1.utils.results_docs import results_markers, results_table_writer
 
 DEFAULT_DATA = SHARED_DATA / "math500.jsonl"
 BEGIN, END = results_markers("rewards.py")
@@ -195,11 +195,7 @@ def docs_section(runs: list[tuple[dict, Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[Path], page: Path = BENCHMARKS_PAGE) -> None:
-    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.utils.results_docs import write_results_table
-
-    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END, docs_section)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,12 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MATH-500 as JSONL")
     parser.add_argument("--generations", type=int, default=16, help="completions scored per problem")
     parser.add_argument("--problems", type=int, default=None, help="use only the first N problems")
-    from open_r1.utils.results_docs import add_results_options
+    from open_r1.utils.results_docs import add_results_options, parse_or_write_docs
 
     add_results_options(parser)
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs)
+    if args is None:
         return 0
     if not args.data.exists():
         print(f"MATH-500 not found at {args.data}; pass --data path/to/math500.jsonl", file=sys.stderr)

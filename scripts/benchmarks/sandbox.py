@@ -39,8 +39,8 @@ from concurrent.futures import ThreadPoolExecutor
 from open_r1.sandbox import Limits, LocalSandbox, Submission, TestCase
 from open_r1.sandbox.base import classify, judge_input
 from open_r1.sandbox.local import sandbox_python
-from open_r1.utils.launch import REPO_ROOT, SHARED_DATA
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+from open_r1.utils.launch import SHARED_DATA
+from open_r1.utils.results_docs import results_markers, results_table_writer
 
 DATA = SHARED_DATA / "code_contests_py.jsonl"
 BEGIN, END = results_markers("sandbox.py")
@@ -142,11 +142,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
-    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.utils.results_docs import write_results_table
-
-    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END, docs_section)
 
 
 def main(argv=None) -> dict | None:
@@ -156,12 +152,11 @@ def main(argv=None) -> dict | None:
     parser.add_argument("--workers", type=int, default=2, help="sandbox workers")
     parser.add_argument("--rounds", type=int, default=4, help="chunks in which sandbox and plain loop alternate")
     parser.add_argument("--trivial", type=int, default=0, help="only time N trivial runs (per test, per program)")
-    from open_r1.utils.results_docs import add_results_options
+    from open_r1.utils.results_docs import add_results_options, parse_or_write_docs
 
     add_results_options(parser)
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs)
+    if args is None:
         return None
     if args.trivial:
         trivial_costs(args.trivial)

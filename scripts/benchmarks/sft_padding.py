@@ -19,7 +19,7 @@ import pathlib
 import statistics
 
 from open_r1.utils.launch import REPO_ROOT
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+from open_r1.utils.results_docs import results_markers, results_table_writer
 
 BEGIN, END = results_markers("sft_padding.py")
 
@@ -89,28 +89,21 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
-    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.utils.results_docs import write_results_table
-
-    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END, docs_section)
 
 
 def main(argv: list[str] | None = None) -> dict | None:
     from open_r1.usage import ArgumentParser
-    from open_r1.utils.results_docs import add_results_options
+    from open_r1.utils.results_docs import add_results_options, parse_or_write_docs
 
     parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train_file", type=pathlib.Path, help="GSM8K-train JSONL (id, problem, solution, answer).")
     parser.add_argument("--model", help="The model folder whose tokenizer make gsm8k trains (scripts/get_model.py).")
     parser.add_argument("--arms", nargs="+", default=["cot", "tools"], choices=["cot", "tools"], help="Arms to count.")
     add_results_options(parser)
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs, required=("train_file", "model"))
+    if args is None:
         return None
-    if args.train_file is None or args.model is None:
-        parser.error("--train_file and --model are required (unless --write_docs)")
     from transformers import AutoTokenizer
 
     from open_r1.demo.settings import GSM8K_FULL
@@ -138,4 +131,7 @@ def main(argv: list[str] | None = None) -> dict | None:
 
 
 if __name__ == "__main__":
-    main()
+    from open_r1.usage import exit_on_usage_error
+
+    with exit_on_usage_error("sft_padding.py"):
+        main()

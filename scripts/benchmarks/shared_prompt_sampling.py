@@ -34,8 +34,7 @@ import pathlib
 import statistics
 import time
 
-from open_r1.utils.launch import REPO_ROOT
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+from open_r1.utils.results_docs import results_markers, results_table_writer
 
 # A GSM8K-test-like word problem (written for this benchmark), so the prompt has a real benchmark's length.
 PROBLEM = (
@@ -93,16 +92,12 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
-    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.utils.results_docs import write_results_table
-
-    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END, docs_section)
 
 
 def main(argv=None) -> dict | None:
     from open_r1.utils.provenance import provenance_record, with_end_load
-    from open_r1.utils.results_docs import add_results_options, save_results
+    from open_r1.utils.results_docs import add_results_options, parse_or_write_docs, save_results
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="Model folder (or Hub id) to sample from (required to time).")
@@ -114,12 +109,10 @@ def main(argv=None) -> dict | None:
     parser.add_argument("--ways", nargs="+", choices=WAYS, default=list(WAYS), help="Ways to time.")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's).")
     add_results_options(parser)
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    why = "to time the ways (only --write_docs runs without one)"
+    args = parse_or_write_docs(parser, argv, write_docs, required=("model",), required_for=why)
+    if args is None:
         return None
-    if args.model is None:
-        parser.error("--model is required to time the ways (only --write_docs runs without one)")
     if EVALUATOR_DEFAULT not in args.ways:
         parser.error(f"--ways must include {EVALUATOR_DEFAULT}, the way the others are compared with")
     import torch

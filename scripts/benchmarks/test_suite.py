@@ -22,7 +22,7 @@ import subprocess
 import time
 
 from open_r1.utils.launch import REPO_ROOT
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+from open_r1.utils.results_docs import results_markers, results_table_writer
 
 BEGIN, END = results_markers("test_suite.py")
 # pytest's closing line, e.g. "2429 passed, 3 skipped in 647.12s (0:10:47)".
@@ -108,23 +108,19 @@ def docs_section(runs: list[tuple[dict, pathlib.Path]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
-    from open_r1.utils.results_docs import write_results_table
-
-    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END, docs_section)
 
 
 def main(argv: list[str] | None = None) -> None:
-    from open_r1.utils.results_docs import add_results_options
+    from open_r1.utils.results_docs import add_results_options, parse_or_write_docs
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_results_options(parser)
     parser.add_argument(
         "--command", nargs="+", default=["make", "test"], help="What to time, from the checkout (`make test`)."
     )
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs)
+    if args is None:
         return
     output = args.output or REPO_ROOT / "data" / "benchmarks" / "test_suite.json"
     results = run(output, args.command)

@@ -42,8 +42,13 @@ import statistics
 import sys
 from concurrent.futures import Future
 
-from open_r1.utils.launch import REPO_ROOT
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, add_results_options, results_markers
+from open_r1.utils.results_docs import (
+    add_results_options,
+    parse_or_write_docs,
+    results_markers,
+    results_table_writer,
+    section_per_run,
+)
 
 BEGIN, END_MARKER = results_markers("tool_rollout_schedule.py")
 END = -1  # the end-of-turn token of the replayed turns
@@ -329,14 +334,7 @@ def read_prices(path: str) -> dict | None:
     return None if prices is None else {**prices, "file": path, "rows": rows}
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
-    """Replaces what lies between the page's markers with the tables of `paths`, in the order given."""
-    from open_r1.utils.results_docs import write_results_table
-
-    def section(runs):
-        return "\n\n".join(results_section(results, shown) for results, shown in runs)
-
-    write_results_table(paths, page, BEGIN, END_MARKER, section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END_MARKER, section_per_run(results_section))
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -373,12 +371,9 @@ def main(argv: list[str] | None = None) -> dict:
         "price the evaluator's schedules.",
     )
     add_results_options(parser)
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs, required=("details", "model"))
+    if args is None:
         return {}
-    if args.details is None or args.model is None:
-        parser.error("--details and --model are required (unless --write_docs)")
     prices = None
     if args.prices:
         prices = read_prices(args.prices)

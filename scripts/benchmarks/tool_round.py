@@ -24,9 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from open_r1.sandbox import SandboxConfig
 from open_r1.tools import PythonTool, PythonToolSettings
-from open_r1.utils.launch import REPO_ROOT
 from open_r1.utils.provenance import provenance_record, read_provenance
-from open_r1.utils.results_docs import BENCHMARKS_PAGE, results_markers
+from open_r1.utils.results_docs import results_markers, results_table_writer
 
 BEGIN, END = results_markers("tool_round.py")
 # Three calls of a GSM8K tool trace (open_r1.tasks.gsm8k writes each calculator annotation so).
@@ -123,11 +122,7 @@ def docs_section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
     return markdown_table(header, rows)
 
 
-def write_docs(paths: list[pathlib.Path], page: pathlib.Path = BENCHMARKS_PAGE) -> None:
-    """Replaces the block between the page's markers with the table of `paths`, in the order given."""
-    from open_r1.utils.results_docs import write_results_table
-
-    write_results_table(paths, page, BEGIN, END, docs_section, REPO_ROOT)
+write_docs = results_table_writer(BEGIN, END, docs_section)
 
 
 def main(argv: list[str] | None = None) -> dict | None:
@@ -136,12 +131,11 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--code", nargs="+", default=list(DEFAULT_CODE), help="Each rollout's calls, in order.")
     parser.add_argument("--workers", type=int, default=2, help="Sandbox workers and pool threads (code_num_workers).")
     parser.add_argument("--repeats", type=int, default=5, help="Rounds timed per arm (default 5).")
-    from open_r1.utils.results_docs import add_results_options
+    from open_r1.utils.results_docs import add_results_options, parse_or_write_docs
 
     add_results_options(parser)
-    args = parser.parse_args(argv)
-    if args.write_docs:
-        write_docs(args.write_docs)
+    args = parse_or_write_docs(parser, argv, write_docs)
+    if args is None:
         return None
     for name in ("rollouts", "workers", "repeats"):
         if getattr(args, name) < 1:

@@ -1,15 +1,20 @@
 """Benchmark results files and the docs tables written from them, the plumbing every benchmark script shares.
 
     BEGIN, END = results_markers("decode_step.py")     # its block's markers in BENCHMARKS_PAGE (docs/benchmarks.md)
+    write_docs = results_table_writer(BEGIN, END, docs_section)   # write_docs(paths, page=BENCHMARKS_PAGE)
     add_results_options(parser)                        # --output results.json, --write_docs results files...
+    args = parse_or_write_docs(parser, argv, write_docs, required=("model",))   # None once --write_docs wrote
     seconds, result = best_of(repeats, run)            # the fastest of `repeats` timed calls (a shared machine)
     save_results(args.output, results)                 # whole or not at all
     report_results(results, args.output, docs_section) # the table printed, the results saved
     write_results_table(args.write_docs, BENCHMARKS_PAGE, BEGIN, END, docs_section, REPO_ROOT)   # into its page
 
 A script's `docs_section` takes [(results, path)] and returns its table (`markdown_table`, with `results_cell` for
-the file a row was read from); the page keeps everything outside its markers (`between_markers`). The demo
-reports write their tables with `markdown_table` too.
+the file a row was read from; `section_per_run` where each run has a section of its own); the page keeps
+everything outside its markers (`between_markers`). `results_table_writer` is a script's `write_docs`, the
+`write_results_table` of its block; `parse_or_write_docs` its main()'s start: with `--write_docs` it writes the
+table and measures nothing, without it the options the measuring needs are checked. The demo reports write their
+tables with `markdown_table` too.
 Not covered: where and when a run was measured and its cells (`open_r1.utils.provenance`), what a table says.
 """
 
@@ -85,6 +90,47 @@ def write_results_table(
     `read_results_files` shows it under `root`), in the order given, written into `page` between its markers."""
     write_between_markers(page, begin, end, section(read_results_files(paths, root)))
     print(f"wrote {len(paths)} results into {page}", flush=True)
+
+
+def results_table_writer(begin: str, end: str, section, page: pathlib.Path = BENCHMARKS_PAGE):
+    """A benchmark script's `write_docs(paths, page=page)`: `write_results_table` of its block, between `begin` and
+    `end`, with its `section`."""
+
+    def write_docs(paths: list[pathlib.Path], page: pathlib.Path = page) -> None:
+        """Replaces the block between the page's markers with the table(s) of `paths`, in the order given."""
+        write_results_table(paths, page, begin, end, section, REPO_ROOT)
+
+    return write_docs
+
+
+def section_per_run(results_section):
+    """A `docs_section` made of each run's own `results_section(results, path)`, a blank line between them."""
+
+    def section(runs: list[tuple[dict, pathlib.Path | None]]) -> str:
+        return "\n\n".join(results_section(results, shown) for results, shown in runs)
+
+    return section
+
+
+def parse_or_write_docs(
+    parser,
+    argv: list[str] | None,
+    write_docs,
+    required: tuple[str, ...] = (),
+    required_for: str = "(unless --write_docs)",
+):
+    """A benchmark script's main() start: `parser`'s arguments from `argv`, or None once `write_docs` has written
+    the `--write_docs` files into the docs (the script measures nothing then). Measuring, each option named in
+    `required` ("model" for --model) must be given: a missing one is refused in one line, "--model is required
+    (unless --write_docs)", or with `required_for` in place of the parenthesis."""
+    args = parser.parse_args(argv)
+    if args.write_docs:
+        write_docs(args.write_docs)
+        return None
+    if any(getattr(args, name) is None for name in required):
+        options = " and ".join(f"--{name}" for name in required)
+        parser.error(f"{options} {'is' if len(required) == 1 else 'are'} required {required_for}")
+    return args
 
 
 def save_results(path: pathlib.Path, results: dict, quiet: bool = False) -> None:
