@@ -319,3 +319,29 @@ def test_generate_help_has_its_description_and_no_warning(workdir):
     assert error_line(result, "generate.py").endswith(
         "so --hf-output-dataset pushes the result: give --output-file or --output-dir instead"
     )
+
+
+def test_every_script_that_parses_with_the_usage_parser_turns_its_errors_into_one_line():
+    """`open_r1.usage.ArgumentParser` raises `UsageError` (so tests and callers can catch it): a script run from the
+    shell must catch it with `exit_on_usage_error`, or a mistyped option prints a traceback."""
+    scripts = sorted((REPO_ROOT / "scripts").rglob("*.py"))
+    parsing = [
+        path for path in scripts if re.search(r"from open_r1\.usage import[^\n]*\bArgumentParser\b", path.read_text())
+    ]
+    assert len(parsing) >= 5  # the scan sees the scripts it checks
+    assert [
+        str(path.relative_to(REPO_ROOT)) for path in parsing if "exit_on_usage_error" not in path.read_text()
+    ] == []
+
+
+def test_a_benchmark_scripts_mistyped_option_is_one_line():
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "benchmarks" / "sft_padding.py"), "--modle", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "sft_padding.py: error: unknown option --modle (did you mean --model?); --help lists them"
+    ]
