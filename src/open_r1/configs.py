@@ -500,7 +500,8 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         metadata={
             "help": "Skip an optimizer update whose gradient holds a NaN or inf, with a warning, and stop training "
             "after several in a row (open_r1.utils.finite_updates); one such update makes every weight NaN. Under "
-            "DeepSpeed ZeRO, which skips such updates itself, its skips are reported and counted the same way."
+            "DeepSpeed ZeRO, which skips such updates itself, its skips are reported and counted the same way. An "
+            "update that leaves a weight not finite, or a thousand times larger, stops training before it is saved."
         },
     )
     skip_flat_rows: bool = field(

@@ -57,7 +57,7 @@ from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.compiled_generation import CompiledGeneration
 from open_r1.utils.dynamic_sampling import DynamicSampling
-from open_r1.utils.finite_updates import nonfinite_update_guard
+from open_r1.utils.finite_updates import nonfinite_update_guards
 from open_r1.utils.flat_rows import FlatRowSkipping
 from open_r1.utils.model_utils import check_generation_prompt, check_system_prompt, check_think_prefill
 from open_r1.utils.old_logprobs import OldLogProbsWhereNeeded
@@ -194,7 +194,8 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
     trainer.tool_stats = tool_stats
     attach_doctor(trainer, script_args, training_args, train_dataset)
     if training_args.skip_nonfinite_updates:
-        trainer.add_callback(nonfinite_update_guard(trainer))
+        for guard in nonfinite_update_guards(trainer):
+            trainer.add_callback(guard)
 
     logger.info("*** Train ***")
     train_result = trainer.train(resume_from_checkpoint=checkpoint)

@@ -1,6 +1,7 @@
 """A step whose gradient is not finite is skipped, not applied (open_r1.utils.finite_updates), in grpo.py's run."""
 
 import logging
+import re
 import types
 
 import pytest
@@ -11,7 +12,13 @@ from trl import ModelConfig
 
 from open_r1 import grpo
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
-from open_r1.utils.finite_updates import SkipNonFiniteUpdates, WatchDeepSpeedSkips, nonfinite_update_guard
+from open_r1.utils.finite_updates import (
+    MAX_WEIGHT_GROWTH,
+    SkipNonFiniteUpdates,
+    UpdateCheck,
+    WatchDeepSpeedSkips,
+    nonfinite_update_guards,
+)
 from tests.support.launch import log_history
 from tests.training.test_grpo import TINY_RECIPE, grpo_args
 
@@ -165,8 +172,62 @@ def test_under_deepspeed_an_applied_nonfinite_update_stops_training_at_once(capl
     assert "step 2: the gradient was not finite (grad_norm nan) and DeepSpeed applied the update" in caplog.text
 
 
-def test_the_guard_is_the_gradient_check_without_deepspeed_and_the_watch_with_it():
-    assert isinstance(nonfinite_update_guard(types.SimpleNamespace(is_deepspeed_enabled=False)), SkipNonFiniteUpdates)
+def test_the_guards_are_the_gradient_check_without_deepspeed_and_the_watch_with_it_then_the_update_check():
+    plain, check = nonfinite_update_guards(types.SimpleNamespace(is_deepspeed_enabled=False))
+    assert isinstance(plain, SkipNonFiniteUpdates) and isinstance(check, UpdateCheck)
     zero = types.SimpleNamespace(is_deepspeed_enabled=True, args=types.SimpleNamespace(fp16=True))
-    watch = nonfinite_update_guard(zero)
-    assert isinstance(watch, WatchDeepSpeedSkips) and watch.loss_scaling
+    watch, check = nonfinite_update_guards(zero)
+    assert isinstance(watch, WatchDeepSpeedSkips) and watch.loss_scaling and isinstance(check, UpdateCheck)
+
+
+@pytest.mark.parametrize("learning_rate", ["1e30", "1e4"])
+def test_an_update_that_wrecks_the_weights_stops_the_run_before_they_are_saved(tiny_assets, tmp_path, learning_rate):
+    """Adam moves each weight by about the learning rate, whatever the gradient: at 1e30 the weights stay finite but
+    the next forward pass overflows (generation fails on "probability tensor contains either `inf`, `nan`"); at 1e4
+    the model saturates and every later gradient is 0, a dead run that goes on generating. A run that stopped
+    instead of raising would save those weights as its model."""
+    output_dir = tmp_path / "grpo"
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    arguments = ["--config", TINY_RECIPE, *grpo_args(tiny_assets, output_dir, "--max_steps", "3")]
+    arguments += ["--learning_rate", learning_rate, "--save_strategy", "no", "--disable_tqdm", "true"]
+    named = re.escape(f"learning_rate {float(learning_rate):g})")
+    wrecked = rf"^step 1: the update left .* in 26 of 26 parameter tensors .*{named}"
+    with pytest.raises(RuntimeError, match=wrecked):
+        grpo.main(*parser.parse_args_and_config(arguments))
+    assert not (output_dir / "model.safetensors").exists()
+
+
+def run_update(model, change) -> None:
+    """One step as the Trainer reports it to `UpdateCheck`, with `change(model)` as its update."""
+    check, state = UpdateCheck(), TrainerState()
+    state.global_step = 6
+    check.on_step_begin(None, state, TrainerControl(), model=model)
+    with torch.no_grad():
+        change(model)
+    check.on_optimizer_step(types.SimpleNamespace(learning_rate=2.0), state, TrainerControl(), model=model)
+
+
+def test_the_update_check_names_the_weights_not_finite_or_grown_past_the_limit_in_each_processs_shard():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1))
+    with torch.no_grad():
+        model[0].weight.fill_(5.0)
+    run_update(model, lambda m: m[0].weight.mul_(MAX_WEIGHT_GROWTH))  # a step, though a large one: not past
+    run_update(model, lambda m: m[1].bias.fill_(MAX_WEIGHT_GROWTH * 0.99))  # from below 1: its limit is the growth
+    with pytest.raises(
+        RuntimeError,
+        match=r"^step 7: .* in 1 of 4 parameter tensors \(1.bias\); the largest weight "
+        r"of 1.bias went from 990 to nan; .*learning_rate 2\)",
+    ):
+        run_update(model, lambda m: m[1].bias.fill_(float("nan")))
+    with torch.no_grad():
+        model[1].bias.fill_(0.0)
+    with pytest.raises(
+        RuntimeError,
+        match=r"in 1 of 4 parameter tensors \(1.weight\); the largest weight of "
+        r"1.weight went from 0\.\d+ to 1\.01e\+03",
+    ):
+        run_update(model, lambda m: m[1].weight.fill_(MAX_WEIGHT_GROWTH * 1.01))
+    # ZeRO-3 keeps a parameter empty and this process's partition aside.
+    model[0].bias.ds_tensor = torch.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"\(0.bias\); the largest weight of 0.bias went from 2 to inf"):
+        run_update(model, lambda m: m[0].bias.ds_tensor.fill_(float("inf")))
