@@ -344,11 +344,28 @@ def test_an_infinite_score_is_read_as_the_batchs_best_or_worst_finite_one_with_o
         assert reward(completions=[chat("a")] * 5) == [1.0, 1.0, -0.5, -0.5, None]
         assert reward(completions=[chat("a")] * 5) == [1.0, 1.0, -0.5, -0.5, None]
     assert caplog.text.count("scored 2 of 5 completions infinite") == 1
-    assert within_finite_scores([-float("inf"), None]) == ([None, None], 1)
-    assert within_finite_scores([0.5, 1]) == ([0.5, 1], 0)
+    assert within_finite_scores([-float("inf"), None]) == ([None, None], 1, 0)
+    assert within_finite_scores([0.5, 1]) == ([0.5, 1], 0, 0)
     import numpy
 
-    assert within_finite_scores([numpy.float32("inf"), 0.5]) == ([0.5, 0.5], 1)  # not Python's float (a review's)
+    assert within_finite_scores([numpy.float32("inf"), 0.5]) == ([0.5, 0.5], 1, 0)  # not Python's float (a review's)
+
+
+def test_a_nan_score_is_read_as_the_batchs_lowest_finite_one_so_no_completion_earns_by_causing_it(caplog):
+    """An audit's: a reward paying -1, or NaN where its arithmetic broke, was read by TRL as 0 for the NaN completions
+    (a NaN adds 0 beside the other rewards): the run learnt to break the reward, while its logged mean stayed -1."""
+    import logging
+
+    from open_r1.rewards import guarded_reward, within_finite_scores
+
+    nan = float("nan")
+    reward = guarded_reward("ratio", lambda completions, **kwargs: [-1.0, nan, -0.5, nan, None])
+    with caplog.at_level(logging.WARNING, logger="open_r1.rewards"):
+        assert reward(completions=[chat("a")] * 5) == [-1.0, -1.0, -0.5, -1.0, None]
+        assert reward(completions=[chat("a")] * 5) == [-1.0, -1.0, -0.5, -1.0, None]
+    assert caplog.text.count("scored 2 of 5 completions NaN: read as the batch's lowest finite score") == 1
+    assert within_finite_scores([nan, None]) == ([None, None], 0, 1)
+    assert within_finite_scores([nan, float("inf"), 2.0]) == ([2.0, 2.0, 2.0], 1, 1)
 
 
 def test_get_reward_funcs_rejects_an_unknown_name_with_the_close_one_listing_the_known_ones():

@@ -193,14 +193,15 @@ def guarded_reward(name: str, reward_func: Callable, max_failing_batches: int = 
     """`reward_func` that, on a batch it raises on, warns with the error, its traceback and the batch's first completion
     and scores the batch None (unscored, as a completion it cannot judge), so one completion that breaks it does not
     end a run of days; raising on `max_failing_batches` batches in a row is a broken reward, and stops training with its
-    error. A `UsageError` (a mistake in the recipe or data) passes at once. Infinite scores are read as by
-    `within_finite_scores`, with one warning: TRL would turn their whole group's advantage to 0."""
+    error. A `UsageError` (a mistake in the recipe or data) passes at once. Infinite and NaN scores are read as by
+    `within_finite_scores`, with one warning each: TRL would turn an infinite score's whole group's advantage to 0,
+    and add a NaN's completion 0 beside the other rewards, more than this reward's negative scores pay."""
     failures = 0
-    warned_infinite = False
+    warned = set()
 
     @functools.wraps(reward_func)
     def reward(*args, **kwargs):
-        nonlocal failures, warned_infinite
+        nonlocal failures
         try:
             scores = reward_func(*args, **kwargs)
         except UsageError:
@@ -231,36 +232,48 @@ def guarded_reward(name: str, reward_func: Callable, max_failing_batches: int = 
             )
             return [None] * len(completions)
         failures = 0
-        scores, infinite = within_finite_scores(scores)
-        if infinite and not warned_infinite:  # TRL's advantage of a group with an infinite reward is NaN, then 0
-            logger.warning(
-                "reward %s (%s) scored %d of %d completions infinite: read as the batch's highest (+inf) or lowest "
-                "(-inf) finite score, None where it has none, so their groups still learn (said once per run)",
-                name,
-                reward_func.__name__,
-                infinite,
-                len(scores),
-            )
-            warned_infinite = True
+        scores, infinite, nan = within_finite_scores(scores)
+        for kind, count, reading in (
+            # TRL's advantage of a group with an infinite reward is NaN, then 0
+            ("infinite", infinite, "the batch's highest (+inf) or lowest (-inf) finite score"),
+            # TRL adds a NaN as 0: a completion that breaks the reward's arithmetic would beat its negative scores
+            ("NaN", nan, "the batch's lowest finite score (return None for a completion it cannot judge)"),
+        ):
+            if count and kind not in warned:
+                logger.warning(
+                    "reward %s (%s) scored %d of %d completions %s: read as %s, None where it has none, so their "
+                    "groups still learn and none earns by it (said once per run)",
+                    name,
+                    reward_func.__name__,
+                    count,
+                    len(scores),
+                    kind,
+                    reading,
+                )
+                warned.add(kind)
         return scores
 
     return reward
 
 
-def within_finite_scores(scores: list) -> tuple[list, int]:
-    """`scores` with +inf read as the highest finite score among them and -inf as the lowest (None where none is
-    finite), and how many were infinite: an infinite score stays the best or worst of its batch, where None would add
-    0 beside the other rewards (for a penalty, the best score)."""
+def within_finite_scores(scores: list) -> tuple[list, int, int]:
+    """`scores` with +inf read as the highest finite score among them, -inf and NaN as the lowest (None where none is
+    finite), and how many were infinite and NaN: an infinite score stays the best or worst of its batch, where None
+    would add 0 beside the other rewards (for a penalty, the best score); a NaN (a reward's arithmetic gone wrong:
+    0/0, inf - inf) is the worst, so that a completion cannot earn by causing one."""
     finite = [score for score in scores if isinstance(score, numbers.Real) and math.isfinite(score)]
     infinite = sum(isinstance(score, numbers.Real) and math.isinf(score) for score in scores)
-    if not infinite:
-        return scores, 0
+    nan = sum(isinstance(score, numbers.Real) and math.isnan(score) for score in scores)
+    if not infinite and not nan:
+        return scores, 0, 0
     highest, lowest = (max(finite), min(finite)) if finite else (None, None)
-    read = [
-        (highest if score > 0 else lowest) if isinstance(score, numbers.Real) and math.isinf(score) else score
-        for score in scores
-    ]
-    return read, infinite
+
+    def read(score):
+        if not isinstance(score, numbers.Real) or math.isfinite(score):
+            return score
+        return highest if score > 0 else lowest  # NaN > 0 is False
+
+    return [read(score) for score in scores], infinite, nan
 
 
 def __getattr__(name: str):
