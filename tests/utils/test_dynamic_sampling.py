@@ -308,27 +308,53 @@ def test_the_trainer_refills_from_new_prompts_and_trains_only_on_groups_with_spr
 def test_the_trainer_stops_at_the_round_bound_and_says_so(tiny_model, tmp_path, caplog):
     calls = []
 
-    def reward(completions, **kwargs):
+    def reward(completions, spread, **kwargs):  # one group of four with spread: a short batch at the bound
         calls.append(len(completions))
-        return [1.0] * len(completions)
+        return [float(i == 0 and len(calls) == 1) for i in range(len(completions))]
 
-    trainer = tiny_trainer(tiny_model, tmp_path, reward, dynamic_sampling_max_rounds=2)
+    trainer = tiny_trainer(tiny_model, tmp_path, reward, dynamic_sampling_max_rounds=2, max_steps=1)
     batches = capture_batches(trainer)
     with caplog.at_level(logging.WARNING, logger="open_r1"):
         trainer.train()
 
-    assert len(calls) == 2 * 2, "each step must score exactly dynamic_sampling_max_rounds rounds"
+    assert len(calls) == 2, "the step must score exactly dynamic_sampling_max_rounds rounds"
     history = [entry for entry in trainer.state.log_history if "dynamic_sampling/rounds" in entry]
-    assert [entry["dynamic_sampling/rounds"] for entry in history] == [2, 2]
-    assert [entry["dynamic_sampling/groups_kept"] for entry in history] == [0, 0]
-    assert [entry["dynamic_sampling/prompts_generated"] for entry in history] == [8, 8]
-    assert "0 of 4 groups have reward spread after 2 rounds" in caplog.text
-    assert (
-        "none of the 8 prompts generated had any, so more rounds are unlikely to help" in caplog.text
-    )  # a red team's
-    for batch in batches:  # one row per micro-batch, outside the loss: a zero loss, no gradient
+    assert [(entry["dynamic_sampling/rounds"], entry["dynamic_sampling/groups_kept"]) for entry in history] == [(2, 1)]
+    assert "1 of 4 groups have reward spread after 2 rounds" in caplog.text
+    assert "at this rate a full batch takes about 8 rounds" in caplog.text
+    assert len(batches[0]["advantages"]) == 2  # one group of two completions, no filler (2 micro-batches of 1)
+
+
+@pytest.mark.timeout(300)
+def test_a_step_whose_rounds_all_find_no_spread_pauses_the_refills_until_a_first_round_finds_some(
+    tiny_model, tmp_path, caplog
+):
+    """Found by an audit: with a reward that never spreads, every step ran all its rounds, three times the generation
+    of a run without dynamic sampling, each step warning that more rounds would not help."""
+    calls = []
+
+    def reward(completions, spread, **kwargs):  # flat for the first three rounds, then the flagged rows spread
+        calls.append(len(completions))
+        return [1.0] * len(completions) if len(calls) <= 3 else probe.flagged_spread_reward(completions, spread)
+
+    trainer = tiny_trainer(tiny_model, tmp_path, reward, dynamic_sampling_max_rounds=2, max_steps=3)
+    batches = capture_batches(trainer)
+    with caplog.at_level(logging.INFO, logger="open_r1"):
+        trainer.train()
+
+    history = [entry for entry in trainer.state.log_history if "dynamic_sampling/rounds" in entry]
+    # Step 1: both rounds flat, refills pause; step 2: one round, flat; step 3: its first round spreads, they resume.
+    assert [entry["dynamic_sampling/rounds"] for entry in history[:2]] == [2, 1], history
+    assert [entry["dynamic_sampling/paused"] for entry in history] == [1, 1, 0], history
+    assert history[2]["dynamic_sampling/rounds"] == 2, history  # its first round was short: a refill ran
+    assert len(calls) == 3 + history[2]["dynamic_sampling/rounds"]
+    assert caplog.text.count("refill rounds pause until a step's first generation batch has a group with spread") == 1
+    assert "dynamic sampling: refill rounds resume at step 3: a first generation batch had " in caplog.text
+    # The pause said it once, not a warning a paused step; step 3's short batch, refills resumed, is warned of.
+    assert caplog.text.count("groups have reward spread after") == 1 and "2 of 4 groups" in caplog.text
+    assert all(entry["loss"] == 0 for entry in trainer.state.log_history[:2] if "loss" in entry)
+    for batch in batches[:2]:  # one row per micro-batch, outside the loss: a zero loss, no gradient
         assert len(batch["advantages"]) == 1 and batch[BATCH_TOKENS] == 0
-    assert all(entry["loss"] == 0 for entry in trainer.state.log_history if "loss" in entry)
 
 
 @pytest.mark.timeout(300)

@@ -8,7 +8,9 @@ adds nothing to the policy gradient, yet costs its whole generation. With `dynam
 rewards of a generation batch are computed, such groups are dropped and further prompts are generated and scored,
 a whole generation batch per round, until the batch holds as many groups with spread as it normally holds
 (`generation_batch_size / num_generations`), for at most `dynamic_sampling_max_rounds` rounds (the first one
-included). After the last round the run trains on the groups it found, with a warning.
+included). After the last round the run trains on the groups it found, with a warning. When every round of a step
+found none, refill rounds pause (said once): each step generates one batch, as without dynamic sampling, until a
+first round finds a group with spread; more rounds of prompts that all earn the same would generate for nothing.
 
 - No spread: the weighted sum of the rewards (what TRL's advantage is computed from) is the same for every scored
   completion of the group, up to float32 rounding, or fewer than two of its completions could be scored; with
@@ -38,10 +40,10 @@ included). After the last round the run trains on the groups it found, with a wa
 - Logged at each generation (each optimizer step with TRL's default `steps_per_generation` and `num_iterations`),
   averaged over the logging window as TRL's metrics are: `dynamic_sampling/prompts_generated` (prompts generated
   and scored, all rounds; completions generated = that x num_generations), `dynamic_sampling/groups_kept` (groups
-  with spread trained on) and `dynamic_sampling/rounds`; a short batch also logs a warning. On or off, TRL's
-  `frac_reward_zero_std` of each round is replaced by the share of its groups without spread as judged here (TRL's
-  test misses the float32 case above, and with `scale_rewards: batch` judges the whole batch, not its groups): the
-  GRPO doctor's `zero_spread` check reads it. Off, the rows of groups without spread get an advantage of exactly 0
+  with spread trained on), `dynamic_sampling/rounds` and `dynamic_sampling/paused` (1 while refills pause); a
+  short batch also logs a warning (not while refills pause). On or off, TRL's `frac_reward_zero_std` of each
+  round is replaced by the share of its groups without spread as judged here (TRL's test misses the float32 case
+  above, and with `scale_rewards: batch` judges the whole batch, not its groups): the GRPO doctor's `zero_spread` check reads it. Off, the rows of groups without spread get an advantage of exactly 0
   (`flat_groups_zeroed`, `sum_then_normalize` only: `normalize_then_sum` centres on the batch), not TRL's rounding
   noise.
 - Costs: the dropped groups' generation and scoring (and TRL's old / reference log-probabilities of them, a forward
@@ -263,6 +265,7 @@ class DynamicSampling:
         super().__init__(*args, **kwargs)
         self._refill_batches = None  # the refill sampler's dataloader iterator, made at the first refill
         self._round_rewards = None  # the last round's rewards, all processes' rows (TRL gathers them)
+        self._refills_paused = False  # every round of a step found no group with spread: see the module docstring
         if self._dynamic_sampling and isinstance(self.train_dataset, IterableDataset):
             raise ValueError(
                 "dynamic_sampling: true needs a dataset with a length to draw refill prompts from, not a streamed "
@@ -291,6 +294,7 @@ class DynamicSampling:
         local = super()._generate_and_score_completions(inputs)
         first = ScoredRound(local, self._agreed_spread())
         full_groups = self.args.generation_batch_size // self.num_generations
+        self._update_pause(first.spread)
         if bool(first.spread.all()):  # nothing to drop: TRL's batch as it is, no gather
             self._log_refill(FilledBatch(local, 1, full_groups, full_groups), full_groups)
             return local
@@ -299,12 +303,36 @@ class DynamicSampling:
             self._score_refill_round,
             full_groups=full_groups,
             num_generations=self.num_generations,
-            max_rounds=self.args.dynamic_sampling_max_rounds,
+            max_rounds=1 if self._refills_paused else self.args.dynamic_sampling_max_rounds,
             row_multiple=self.accelerator.num_processes * self.args.steps_per_generation,
             pad_token_id=self._tokenizer.pad_token_id,
         )
+        if filled.groups_kept == 0 and filled.rounds > 1:
+            self._pause_refills(filled)
         self._log_refill(filled, full_groups)
         return self._local_share(filled.rows)
+
+    def _pause_refills(self, filled: FilledBatch) -> None:
+        """After a step whose every round found no group with spread: one round a step until one does."""
+        self._refills_paused = True
+        if self.accelerator.is_main_process:
+            logger.warning(
+                f"dynamic sampling: none of the {filled.prompts_generated} prompts generated over {filled.rounds} "
+                "rounds had reward spread; refill rounds pause until a step's first generation batch has a group "
+                "with spread (more rounds of prompts that all earn the same would generate for nothing). The GRPO "
+                "doctor's zero_spread names the likely causes."
+            )
+
+    def _update_pause(self, first_spread: torch.Tensor) -> None:
+        """Refills resume at the first step whose first round found a group with spread (every process agrees: the
+        spread is rank 0's)."""
+        if self._refills_paused and bool(first_spread.any()):
+            self._refills_paused = False
+            if self.accelerator.is_main_process:
+                logger.info(
+                    f"dynamic sampling: refill rounds resume at step {self.state.global_step + 1}: a first "
+                    f"generation batch had {int(first_spread.sum())} groups with reward spread"
+                )
 
     def _spread(self, num_generations: int) -> torch.Tensor:
         """Which groups of the last round have spread, judged from the rewards TRL gathered from every process."""
@@ -385,7 +413,8 @@ class DynamicSampling:
         metrics["dynamic_sampling/prompts_generated"].append(filled.prompts_generated)
         metrics["dynamic_sampling/groups_kept"].append(filled.groups_kept)
         metrics["dynamic_sampling/rounds"].append(filled.rounds)
-        if filled.groups_kept < full_groups and self.accelerator.is_main_process:
+        metrics["dynamic_sampling/paused"].append(float(self._refills_paused))
+        if filled.groups_kept < full_groups and self.accelerator.is_main_process and not self._refills_paused:
             logger.warning(
                 f"dynamic sampling: {filled.groups_kept} of {full_groups} groups have reward spread after "
                 f"{filled.rounds} rounds (dynamic_sampling_max_rounds); training on them alone this step; "
@@ -394,11 +423,7 @@ class DynamicSampling:
 
     @staticmethod
     def _what_more_rounds_would_do(filled: FilledBatch, full_groups: int) -> str:
-        """Whether raising dynamic_sampling_max_rounds could fill the batch, from the rate the rounds found groups."""
-        if filled.groups_kept == 0:
-            return (
-                f"none of the {filled.prompts_generated} prompts generated had any, so more rounds are unlikely to "
-                "help: a prompt's completions all earn the same (the GRPO doctor's zero_spread names the likely causes)"
-            )
+        """Whether raising dynamic_sampling_max_rounds could fill the batch, from the rate the rounds found groups
+        (some: a step that found none pauses the refills instead, `_pause_refills`)."""
         needed = math.ceil(full_groups * filled.rounds / filled.groups_kept)
         return f"at this rate a full batch takes about {needed} rounds"
