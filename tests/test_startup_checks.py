@@ -1,6 +1,8 @@
 """open_r1.startup_checks: fields the chosen mode ignores, and the dataset columns SFT and GRPO need, refused at start."""
 
+import functools
 import logging
+import re
 import types
 import warnings
 
@@ -9,11 +11,18 @@ from datasets import Dataset, DatasetDict
 from trl import ModelConfig
 
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser, ScriptArguments, SFTConfig
-from open_r1.rewards import CODE_REWARD_NAMES, REWARD_FUNCS_REGISTRY
+from open_r1.rewards import (
+    CODE_REWARD_NAMES,
+    REWARD_DESCRIPTIONS,
+    REWARD_FUNCS_REGISTRY,
+    accuracy_reward,
+    get_reward_funcs,
+)
 from open_r1.startup_checks import (
     REWARD_COLUMNS,
     REWARD_PARAMETERS,
     check_grpo_dataset,
+    check_reward_columns,
     check_sft_dataset,
 )
 from open_r1.usage import UsageError
@@ -132,6 +141,23 @@ def test_the_same_training_fields_in_their_mode_pass(tmp_path, setting, kind):
 
 def test_the_same_field_on_the_command_line_is_refused_too(tmp_path):
     with pytest.raises(UsageError, match="vllm_server_port: 8001 has no effect with use_vllm: false"):
+        parse(tmp_path, GRPO_RECIPE, "--vllm_server_port", "8001")
+
+
+def test_the_error_says_which_rewards_or_switches_would_read_the_field(tmp_path):
+    """Found by an audit: `--reward_funcs format` over a recipe's reward_num_workers ended in "or change the mode"."""
+    with pytest.raises(UsageError) as raised:
+        parse(tmp_path, GRPO_RECIPE + "reward_num_workers: 4\n", "--reward_funcs", "format")
+    assert str(raised.value) == (
+        "reward_num_workers: 4 has no effect with reward_funcs: ['format']: it needs one of accuracy, cosine, length "
+        "in reward_funcs; remove reward_num_workers (on the command line: --reward_num_workers 2, its default) or add "
+        "accuracy, cosine or length to reward_funcs"
+    )
+    with pytest.raises(
+        UsageError, match=r"--code_num_workers 2, its default\) or add code, binary_code, ioi_code or "
+    ):
+        parse(tmp_path, GRPO_RECIPE + "code_num_workers: 3\n")
+    with pytest.raises(UsageError, match=r"--vllm_server_port 8000, its default\) or change use_vllm$"):
         parse(tmp_path, GRPO_RECIPE, "--vllm_server_port", "8001")
 
 
@@ -376,6 +402,32 @@ def test_the_eval_split_is_checked_when_the_run_evaluates():
         check_sft_dataset(dataset(train=[{"messages": CONVERSATION}]), *sft_args(eval_strategy="steps"))
 
 
+def test_a_missing_test_split_names_the_strategy_as_written_and_how_to_hold_one_out():
+    """Found by an audit: a 1-file dataset under eval_strategy: steps was told "(it is <IntervalStrategy.STEPS:
+    'steps'>)", and not that a mixture's test_split_size holds a test split out of one file."""
+    from transformers.trainer_utils import IntervalStrategy
+
+    script_args, training_args = sft_args(eval_strategy=IntervalStrategy.STEPS)
+    script_args.dataset_name = "data/x.jsonl"
+    with pytest.raises(UsageError) as raised:
+        check_sft_dataset(dataset(train=[{"messages": CONVERSATION}]), script_args, training_args)
+    assert str(raised.value) == (
+        "the dataset has no split 'test' (dataset_test_split); its splits: ['train']: set dataset_test_split to one of "
+        "them, hold out a tenth of its rows as split 'test' (dataset_mixture: {datasets: [{id: data/x.jsonl}], "
+        "test_split_size: 0.1} in place of dataset_name), or set eval_strategy: no (it is steps) to train without "
+        "evaluating"
+    )
+    script_args.dataset_test_split = "validation"
+    script_args.dataset_mixture = types.SimpleNamespace(test_split_size=None)
+    with pytest.raises(
+        UsageError, match=r"split 'test' \(test_split_size: 0.1 in dataset_mixture; dataset_test_split: test\), or set"
+    ):
+        check_sft_dataset(dataset(train=[{"messages": CONVERSATION}]), script_args, training_args)
+    script_args.dataset_mixture.test_split_size = 0.1  # it holds out 'test' already: only the split name is wrong
+    with pytest.raises(UsageError, match=r"to one of them, or set eval_strategy: no \(it is steps\)"):
+        check_sft_dataset(dataset(train=[{"messages": CONVERSATION}]), script_args, training_args)
+
+
 def test_rows_sft_max_length_cuts_or_drops_are_counted_and_none_left_is_an_error(caplog):
     """Found by an audit: max_length 54 dropped 1,155 of 2,000 rows and cut the rest, with only a progress bar."""
     from open_r1.startup_checks import check_sft_lengths
@@ -439,6 +491,80 @@ def test_grpo_needs_the_prompt_column_and_the_columns_of_its_rewards():
     assert str(raised.value).endswith("the 'code' reward (reward_funcs) needs a 'verification_info' column")
     with pytest.raises(UsageError, match="'accuracy' reward .* needs a 'solution' or 'answer' column"):
         check_grpo_dataset(dataset(train=[{"problem": "1+1?"}]), *grpo_args(["accuracy"]))
+
+
+def difficulty_reward(completions, difficulty, trainer_state, log_metric, prompts=None, **kwargs):
+    """A custom reward, as users register them: its `difficulty` comes from the dataset column of that name."""
+    return [float(level) for level in difficulty]
+
+
+def check_custom_columns(data, reward_funcs):
+    """`check_reward_columns` as grpo.py runs it, with the rewards of `reward_funcs` built as `get_reward_funcs`
+    builds the ones not built in (the built-in ones, which it leaves to `check_grpo_dataset`, as themselves)."""
+    script_args, training_args = grpo_args(reward_funcs)
+    built = [
+        accuracy_reward if name in REWARD_DESCRIPTIONS else get_reward_funcs(grpo_args([name])[0])[0]
+        for name in reward_funcs
+    ]
+    check_reward_columns(data, script_args, training_args, built)
+
+
+def test_a_custom_rewards_parameters_without_a_default_are_columns_the_dataset_must_have(monkeypatch):
+    """Found by an audit: a registered reward that takes a column the dataset lacks raised TypeError on 3 batches,
+    after the model loaded, each with TRL's "ensure that at least one reward function returns a valid reward"."""
+    monkeypatch.setitem(REWARD_FUNCS_REGISTRY, "needs_col", lambda script_args: difficulty_reward)
+    rows = [{"problem": "1+1?", "answer": "2", "dificulty": 1, "prompt": []}]
+    with pytest.raises(UsageError) as raised:
+        check_custom_columns(dataset(train=rows), ["accuracy", "needs_col"])
+    assert str(raised.value) == (
+        "data/x (split 'train') has columns ['problem', 'answer', 'dificulty', 'prompt']; the 'needs_col' reward "
+        "(reward_funcs) needs a 'difficulty' column: difficulty_reward(completions, difficulty, trainer_state, "
+        "log_metric, prompts=None, **kwargs) takes difficulty without a default (did you mean dificulty?)"
+    )
+    rows = [{"problem": "1+1?", "answer": "2", "difficulty": 1}]
+    check_custom_columns(dataset(train=rows), ["accuracy", "needs_col"])  # what TRL passes itself is not one
+    # Registered as the reward function itself, not a builder: get_reward_funcs takes it as it is.
+    monkeypatch.setitem(REWARD_FUNCS_REGISTRY, "needs_col", difficulty_reward)
+    assert get_reward_funcs(grpo_args(["needs_col"])[0]) == [difficulty_reward]
+    with pytest.raises(UsageError, match="needs a 'difficulty' column: difficulty_reward"):
+        check_custom_columns(dataset(train=[{"problem": "1+1?"}]), ["needs_col"])
+    # What GRPO calls: a partial with the column bound, a function wrapped by another, a callable object.
+    bound = functools.partial(difficulty_reward, difficulty=[1])
+    monkeypatch.setitem(REWARD_FUNCS_REGISTRY, "needs_col", lambda script_args: bound)
+    check_custom_columns(dataset(train=[{"problem": "1+1?"}]), ["needs_col"])
+
+    @functools.wraps(difficulty_reward)
+    def wrapped(*args, **kwargs):
+        return difficulty_reward(*args, **kwargs)
+
+    monkeypatch.setitem(REWARD_FUNCS_REGISTRY, "needs_col", lambda script_args: wrapped)
+    with pytest.raises(UsageError, match="needs a 'difficulty' column: difficulty_reward"):
+        check_custom_columns(dataset(train=[{"problem": "1+1?"}]), ["needs_col"])
+
+    class PromptReward:
+        def __call__(self, completions, prompt, **kwargs):
+            return [0.0] * len(completions)
+
+    monkeypatch.setitem(REWARD_FUNCS_REGISTRY, "needs_col", lambda script_args: PromptReward())
+    with pytest.raises(
+        UsageError,
+        match=r"reward \(reward_funcs\) takes prompt without a default, which no call passes: GRPOTrainer keeps the "
+        r"'prompt' column to itself and passes the prompts as 'prompts' \(PromptReward\(completions, prompt",
+    ):
+        check_custom_columns(dataset(train=[{"problem": "1+1?", "prompt": "1+1?"}]), ["needs_col"])
+
+
+def test_the_keywords_grpo_passes_every_reward_are_trls():
+    import inspect
+
+    from trl import GRPOTrainer
+
+    from open_r1.startup_checks import TRAINER_REWARD_KEYWORDS
+
+    source = inspect.getsource(GRPOTrainer._calculate_rewards)
+    called = re.search(r"output_reward_func = reward_func\((.*?)\*\*reward_kwargs", source, re.DOTALL).group(1)
+    passed = re.findall(r"(\w+)=", called) + re.findall(r'\breward_kwargs\["(\w+)"\] =', source)
+    assert sorted(passed) == sorted(TRAINER_REWARD_KEYWORDS)
 
 
 def test_blank_prompts_are_an_error_when_most_are_and_a_warning_naming_them_when_some_are(caplog):

@@ -50,7 +50,7 @@ from trl import GRPOTrainer, ModelConfig, get_peft_config
 from open_r1.configs import TRAINER_ARGUMENTS, GRPOConfig, GRPOScriptArguments, RecipeParser
 from open_r1.doctor import attach_doctor, check_before_training
 from open_r1.rewards import get_reward_funcs, guarded_rewards
-from open_r1.startup_checks import check_grpo_dataset, check_remote_sandboxes_run
+from open_r1.startup_checks import check_grpo_dataset, check_remote_sandboxes_run, check_reward_columns
 from open_r1.tools.rollouts_ahead import ToolRolloutsAhead
 from open_r1.tools.training import ToolCallsAhead, ToolRoundBudget, logged_tool_metrics, python_tool_environment
 from open_r1.utils import get_dataset, get_model, get_tokenizer
@@ -167,6 +167,7 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
     check_generation_prompt(tokenizer)
     check_think_prefill(tokenizer, script_args)  # before the rewards: it may set think_prefilled for them
     reward_funcs = get_reward_funcs(script_args)
+    check_reward_columns(dataset, script_args, training_args, reward_funcs)
     check_remote_sandboxes_run(script_args)
     check_system_prompt(tokenizer, training_args.system_prompt)
     environment_factory, tool_stats = None, None

@@ -29,10 +29,12 @@
   or `dataset_text_field`), and conversations when `assistant_only_loss` is set; a conversation's turns have the
   keys TRL reads under its column (`messages`: role/content; ShareGPT's `conversations`: from/value, which TRL
   renames), and no ShareGPT role names (`human`, `gpt`), which it keeps.
-- `check_grpo_dataset`: `dataset_prompt_column` and the columns the rewards of `reward_funcs` read
+- `check_grpo_dataset`: `dataset_prompt_column` and the columns the built-in rewards of `reward_funcs` read
   (`REWARD_COLUMNS`: `solution` or `answer` for accuracy, `verification_info` for code, ...); blank prompts: an
   error when most are (the wrong column), else a warning naming them; a training split with fewer prompts than one
   generation batch draws (TRL keeps only whole batches: no step would train, and the run would exit 0).
+- `check_reward_columns`: once the rewards are built, the columns a reward added to `REWARD_FUNCS_REGISTRY` reads:
+  each parameter of its function without a default that GRPOTrainer does not pass itself (`TRAINER_REWARD_KEYWORDS`).
 - `check_sft_lengths`: the rows SFT's `max_length` cuts or drops (TRL drops a row cut before its first assistant
   token without a word): an error when none is left, else a warning with the counts.
 - `check_vllm_installed`: `use_vllm: true` without vLLM.
@@ -44,6 +46,8 @@ Not covered: the other values inside the columns (a reward that cannot judge a r
 the GRPO doctor reads the gold answers at start-up).
 """
 
+import functools
+import inspect
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -52,7 +56,14 @@ from typing import Any
 
 from trl.data_utils import is_conversational
 
-from open_r1.rewards import ACCURACY_REWARD_NAMES, CODE_REWARD_NAMES, SANDBOX_PROVIDER_FIELDS, THINK_PREFILLED_READERS
+from open_r1.rewards import (
+    ACCURACY_REWARD_NAMES,
+    CODE_REWARD_NAMES,
+    REWARD_DESCRIPTIONS,
+    SANDBOX_PROVIDER_FIELDS,
+    THINK_PREFILLED_READERS,
+    check_reward_names,
+)
 from open_r1.rewards._completions import GOLD_COLUMNS
 from open_r1.usage import UsageError, did_you_mean, main_process, one_line
 
@@ -94,16 +105,36 @@ REWARD_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
     "cf_code": (("official_tests",),),
 }
 
+# The keywords TRL 1.16's GRPOTrainer._calculate_rewards passes a reward function itself (`environments` only with
+# tools); every other keyword is a dataset column. A test reads them from TRL's source.
+TRAINER_REWARD_KEYWORDS = (
+    "prompts",
+    "completions",
+    "completion_ids",
+    "trainer_state",
+    "log_extra",
+    "log_metric",
+    "environments",
+)
+# Dataset columns no reward receives as a keyword, and why.
+WITHHELD_COLUMNS = {
+    "prompt": "GRPOTrainer keeps the 'prompt' column to itself and passes the prompts as 'prompts'",
+    "completion": "GRPOTrainer keeps a 'completion' column to itself and passes the completions as 'completions'",
+    "messages": "grpo.py drops a 'messages' column (it would hand the trainer the answers)",
+}
+
 
 @dataclass(frozen=True)
 class ModeOnlyField:
     """Fields that act only in one mode: `applies(name)` picks them, `switches` are the fields that choose the mode
-    and `active(values)` says whether the parsed values turn it on; `needs` says what does (for the error)."""
+    and `active(values)` says whether the parsed values turn it on; `needs` says what does, and `turn_on` how (for
+    the error; by default, changing the switches)."""
 
     applies: Callable[[str], bool]
     switches: tuple[str, ...]
     active: Callable[[Mapping[str, Any]], bool]
     needs: str
+    turn_on: str = ""
 
 
 def _shown(value: Any) -> str:
@@ -113,6 +144,10 @@ def _shown(value: Any) -> str:
 
 def _one_of(names: tuple[str, ...]) -> str:
     return names[0] if len(names) == 1 else "one of " + ", ".join(names)
+
+
+def _any_of(names: tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _as_list(value: Any) -> list:
@@ -162,6 +197,7 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
         switches=("reward_funcs", "tools"),
         active=lambda values: bool(values["tools"]) or _with_rewards(CODE_REWARD_NAMES)(values),
         needs=f"{_one_of(CODE_REWARD_NAMES)} in reward_funcs, or tools",
+        turn_on=f"add {_any_of(CODE_REWARD_NAMES)} to reward_funcs, or set tools: [python]",
     ),
     ModeOnlyField(
         applies=lambda name: name in ("wandb_entity", "wandb_project", "wandb_run_group"),
@@ -237,6 +273,7 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
             switches=("reward_funcs",),
             active=_with_rewards(rewards),
             needs=f"{_one_of(rewards)} in reward_funcs",
+            turn_on=f"add {_any_of(rewards)} to reward_funcs",
         )
         for parameter, rewards in REWARD_PARAMETERS.items()
     ),
@@ -256,9 +293,10 @@ def check_ignored_fields(values: Mapping[str, Any], explicit: set[str], defaults
                 continue
             if not rule.active(values):
                 mode = ", ".join(f"{switch}: {_shown(values[switch])}" for switch in rule.switches)
+                turn_on = rule.turn_on or f"change {' or '.join(rule.switches)}"
                 raise UsageError(
                     f"{name}: {_shown(values[name])} has no effect with {mode}: it needs {rule.needs}; remove {name} "
-                    f"(on the command line: --{name} {_shown(defaults[name])}, its default) or change the mode"
+                    f"(on the command line: --{name} {_shown(defaults[name])}, its default) or {turn_on}"
                 )
 
 
@@ -345,16 +383,32 @@ def _splits_used(dataset, script_args, training_args) -> dict[str, Any]:
         fields.setdefault(script_args.dataset_test_split, "dataset_test_split")
     for name, field_name in fields.items():
         if name not in dataset:
-            hint = (
-                f", or set eval_strategy: no (it is {training_args.eval_strategy!r}) to train without evaluating"
-                if field_name == "dataset_test_split"
-                else ""
-            )
+            hint = ""
+            if field_name == "dataset_test_split":
+                strategy = getattr(training_args.eval_strategy, "value", training_args.eval_strategy)  # an enum
+                hint = f"{_held_out_test_split(script_args)}, or set eval_strategy: no (it is {strategy}) to train "
+                hint += "without evaluating"
             raise UsageError(
                 f"the dataset has no split {name!r} ({field_name}); its splits: {sorted(dataset)}: set {field_name} "
                 f"to one of them{hint}"
             )
     return {name: dataset[name] for name in fields}
+
+
+def _held_out_test_split(script_args) -> str:
+    """`, hold out ...`: how the recipe gets a test split from its training rows, a mixture's `test_split_size`;
+    '' when its mixture holds one out already (named 'test')."""
+    mixture = getattr(script_args, "dataset_mixture", None)
+    if mixture is not None and getattr(mixture, "test_split_size", None) is not None:
+        return ""
+    rename = "" if script_args.dataset_test_split == "test" else "; dataset_test_split: test"
+    if mixture is not None:
+        return f", hold out a tenth of its rows as split 'test' (test_split_size: 0.1 in dataset_mixture{rename})"
+    config = f", config: {script_args.dataset_config}" if getattr(script_args, "dataset_config", None) else ""
+    return (
+        f", hold out a tenth of its rows as split 'test' (dataset_mixture: {{datasets: [{{id: "
+        f"{script_args.dataset_name}{config}}}], test_split_size: 0.1}} in place of dataset_name{rename})"
+    )
 
 
 class _KeptRecords(logging.Handler):
@@ -619,8 +673,69 @@ def check_prompts_fill_a_batch(train_dataset, training_args) -> None:
         )
 
 
+def _callable_name(function) -> str:
+    """How a reward function is named in an error: its own name, a partial's function's, else its class's."""
+    function = inspect.unwrap(function)
+    while isinstance(function, functools.partial):
+        function = function.func
+    return getattr(function, "__qualname__", None) or type(function).__name__
+
+
+def _parameters(function) -> dict[str, inspect.Parameter]:
+    """`function`'s parameters as a caller sees them (a partial's bound ones have defaults, `functools.wraps` leads
+    to the wrapped function, a callable object's are its `__call__`'s); {} for a callable without a signature."""
+    try:
+        return dict(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return {}
+
+
+def _check_reward_signature(name: str, reward: Callable, columns: list[str], where: str) -> None:
+    """Raises for the first parameter of `reward` that no call from GRPOTrainer fills: one without a default that is
+    neither a keyword the trainer passes itself (TRAINER_REWARD_KEYWORDS) nor a dataset column that reaches it. A
+    reward that raises TypeError on every batch only stops training on the third."""
+    given = set(columns) - set(WITHHELD_COLUMNS)
+    keywords = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    for parameter in _parameters(reward).values():
+        if parameter.default is not parameter.empty or parameter.kind not in keywords:
+            continue
+        if parameter.name in TRAINER_REWARD_KEYWORDS or parameter.name in given:
+            continue
+        signature = f"{_callable_name(reward)}{inspect.signature(reward)}"
+        if parameter.name in WITHHELD_COLUMNS:
+            raise UsageError(
+                f"{where}; the {name!r} reward (reward_funcs) takes {parameter.name} without a default, which no call "
+                f"passes: {WITHHELD_COLUMNS[parameter.name]} ({signature})"
+            )
+        raise UsageError(
+            f"{where}; the {name!r} reward (reward_funcs) needs a {parameter.name!r} column: {signature} takes "
+            f"{parameter.name} without a default{did_you_mean(parameter.name, given)}"
+        )
+
+
+def check_reward_columns(dataset, script_args, training_args, reward_funcs: list[Callable]) -> None:
+    """Raises unless each split GRPO reads has the columns the rewards of `reward_funcs` (as `get_reward_funcs`
+    built them) that are not built in take without a default (built-in rewards: `check_grpo_dataset`). A reward
+    model is left out: TRL calls it on token ids."""
+    import torch
+
+    names = check_reward_names(script_args.reward_funcs)
+    custom = {
+        name: reward
+        for name, reward in zip(names, reward_funcs, strict=True)
+        if name not in REWARD_DESCRIPTIONS and callable(reward) and not isinstance(reward, torch.nn.Module)
+    }
+    if not custom:
+        return
+    for split, part in _splits_used(dataset, script_args, training_args).items():
+        where = f"{_dataset_name(script_args)} (split {split!r}) has columns {part.column_names}"
+        for name, reward in custom.items():
+            _check_reward_signature(name, reward, part.column_names, where)
+
+
 def check_grpo_dataset(dataset, script_args, training_args) -> None:
-    """Raises unless each split GRPO reads has `dataset_prompt_column` and the columns its rewards read."""
+    """Raises unless each split GRPO reads has `dataset_prompt_column` and the columns its built-in rewards read
+    (REWARD_COLUMNS; the others' are checked once built, `check_reward_columns`)."""
     for split, part in _splits_used(dataset, script_args, training_args).items():
         columns = set(part.column_names)
         where = f"{_dataset_name(script_args)} (split {split!r}) has columns {part.column_names}"

@@ -17,7 +17,8 @@ skips it). Modules, one concern each:
   machinery.
 
 Names for `reward_funcs` are the keys of `REWARD_FUNCS_REGISTRY`; each entry builds its one function from the
-`GRPOScriptArguments` fields (the code rewards from its `code_sandbox` / `competitive_programming_sandbox`). GRPO trains
+`GRPOScriptArguments` fields (the code rewards from its `code_sandbox` / `competitive_programming_sandbox`), or is a
+reward function itself (one that takes `completions`: `REWARD_FUNCS_REGISTRY["mine"] = my_reward`). GRPO trains
 with each reward `guarded_reward`: one that raises on a batch scores it None with a warning, and stops training on the
 third batch in a row; an infinite score is read as the batch's highest or lowest finite one. `REWARD_DESCRIPTIONS` says
 in one line what each name scores (the README's reward list is written from it). Upstream's module-level code rewards
@@ -28,6 +29,7 @@ Not covered: running programs, which the code rewards leave to `open_r1.sandbox`
 """
 
 import functools
+import inspect
 import logging
 import math
 import numbers
@@ -174,9 +176,18 @@ def check_reward_names(names: str | list[str]) -> list[str]:
     return names
 
 
+def is_reward_function(entry: Callable) -> bool:
+    """Whether a REWARD_FUNCS_REGISTRY entry is a reward function itself (it takes `completions`), not a builder."""
+    try:
+        return "completions" in inspect.signature(entry).parameters
+    except (TypeError, ValueError):  # a callable without a signature: a builder, as the registry's own are
+        return False
+
+
 def get_reward_funcs(script_args) -> list[Callable]:
     """The reward functions named by `script_args.reward_funcs`, in order, configured from `script_args`."""
-    return [REWARD_FUNCS_REGISTRY[name](script_args) for name in check_reward_names(script_args.reward_funcs)]
+    entries = [REWARD_FUNCS_REGISTRY[name] for name in check_reward_names(script_args.reward_funcs)]
+    return [entry if is_reward_function(entry) else entry(script_args) for entry in entries]
 
 
 def guarded_rewards(script_args, reward_funcs: list[Callable]) -> list[Callable]:
