@@ -325,7 +325,7 @@ def feed(
 
 def test_a_reward_that_pays_nothing_for_patience_steps_is_reported_once_with_an_example(caplog):
     warnings, control = feed(make_doctor(), [grpo_log()] * 6, caplog)
-    assert len(warnings) == 1 and warnings[0].startswith("GRPO doctor, step 3: for the last 3 logging steps")
+    assert len(warnings) == 1 and warnings[0].startswith("GRPO doctor, step 3: for the last 3 steps:")
     assert (
         "[constant_reward] accuracy_reward gave every completion 0. Likely causes: no completion states" in warnings[0]
     )
@@ -540,17 +540,22 @@ def test_the_end_of_training_says_what_share_of_the_groups_gave_no_gradient(capl
     assert "so their generation (not their backward pass: skip_flat_rows left their rows out) gave no" in caplog.text
 
 
-def test_a_run_too_short_for_the_training_checks_ends_naming_zero_spread_when_its_groups_had_no_spread(caplog):
-    """Found by a red team: a 4-step smoke test with every group flat ended with the plain spread line only. Named as
-    the doctor's finding, but as INFO: the README's own 2-step GRPO is such a run, and prints no warning."""
+def test_a_run_too_short_for_the_training_checks_ends_naming_what_lasted_all_of_it(caplog):
+    """Found by a red team: a 4-step smoke test with every group flat ended with the plain spread line only; and by an
+    audit: such a run named zero_spread alone, not the reward that paid nothing or the clipped completions. Named as
+    the doctor's findings, but as INFO: the README's own 2-step GRPO is such a run, and prints no warning."""
     doctor = make_doctor(patience=5, settings={"num_generations": 8, "temperature": 0.7, "dynamic_sampling": False})
-    feed(doctor, [grpo_log(accuracy=(0.0, 0.0), zero_std=1.0)] * 4, caplog)
+    logs = [grpo_log(accuracy=(0.0, 0.0), zero_std=1.0, clipped=0.9)] * 3 + [grpo_log(zero_std=1.0, clipped=0.5)]
+    feed(doctor, logs, caplog)
     with caplog.at_level(logging.INFO, logger="open_r1.doctor"):
         doctor.on_train_end(types.SimpleNamespace(dynamic_sampling=False), TrainerState(), TrainerControl())
     assert (
-        "GRPO doctor [zero_spread], over the run's 4 logging steps (fewer than doctor_patience 5 to warn while "
-        "training): 100% of the groups had no reward spread" in caplog.text
+        "GRPO doctor, over the run's 4 logging steps (too few to warn while training: doctor_patience 5), what lasted "
+        "all of it:\n- [constant_reward] accuracy_reward gave every completion 0." in caplog.text
     )
+    assert "- [zero_spread] 100% of the groups had no reward spread" in caplog.text
+    assert "- [clipped] 80% of the completions were cut" in caplog.text  # the mean over the run's logs
+    assert "format_reward" not in caplog.text.split("what lasted all of it")[1].split("- [zero_spread]")[0]
     assert "sampling too narrow to vary the completions (num_generations 8, temperature 0.7)" in caplog.text
     assert "too hard for the model (accuracy 0: most groups answer wrong throughout)" in caplog.text  # an audit's
     assert "Reward spread over the run" not in caplog.text
@@ -561,7 +566,7 @@ def test_a_run_too_short_for_the_training_checks_ends_naming_zero_spread_when_it
     feed(doctor, [grpo_log(accuracy=(0.3, 0.4), zero_std=share) for share in (1, 0.87, 0.87, 0.87, 0.87, 1)], caplog)
     with caplog.at_level(logging.INFO, logger="open_r1.doctor"):
         doctor.on_train_end(types.SimpleNamespace(dynamic_sampling=False), TrainerState(), TrainerControl())
-    assert "GRPO doctor [zero_spread], over the run" not in caplog.text and "Reward spread over the run" in caplog.text
+    assert "GRPO doctor, over the run" not in caplog.text and "Reward spread over the run" in caplog.text
 
 
 def test_the_warnings_name_the_runs_settings_and_no_remedy_already_in_use(caplog):
@@ -729,3 +734,136 @@ def test_the_smollm2_demos_grpo_recipe_and_data_have_no_finding(tmp_path, caplog
 
     data = build_datasets(tmp_path / "datasets", SMOLLM2_FAST, seed=0)
     assert startup_findings_of(SMOLLM2_FAST.grpo_recipe, SMOLLM2, data["grpo"], tmp_path, caplog) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up: format rewards no completion short enough can earn
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_format_reward_whose_shortest_paid_completion_max_completion_length_cuts_is_named(
+    tokenizer, accuracy_reward, caplog
+):
+    """Found by an audit: max_completion_length 4 cut every completion, so format could never pay, and the doctor
+    said only that 8 of 64 reference solutions were longer."""
+    from open_r1.doctor.startup import shortest_paid_completion
+
+    shortest = len(tokenizer(shortest_paid_completion("format", False), add_special_tokens=False)["input_ids"])
+    script_args, training_args = run_args(max_completion_length=shortest - 1)
+    with caplog.at_level(logging.WARNING):
+        findings = check_before_training(
+            rows(HEALTHY_GOLDS), tokenizer, [accuracy_reward, None], script_args, training_args, []
+        )
+    assert [finding.check for finding in findings if finding.check == "unpayable_format"] == ["unpayable_format"]
+    assert (
+        "GRPO doctor [unpayable_format]: format cannot pay any completion: its shortest completion paid, "
+        f"'<think>\\n\\n</think>\\n<answer>\\n\\n</answer>' (think_prefilled: false), is {shortest} tokens, and "
+        f"max_completion_length is {shortest - 1}: every completion is cut before its layout closes."
+    ) in "\n".join(doctor_warnings(caplog))
+    training_args.max_completion_length = shortest
+    findings = check_before_training(
+        rows(HEALTHY_GOLDS), tokenizer, [accuracy_reward, None], script_args, training_args, []
+    )
+    assert "unpayable_format" not in [finding.check for finding in findings]
+    # Under think_prefilled the prompt writes `<think>`; tag_count pays 0.25 a tag, so only its full score is out.
+    script_args, training_args = run_args(["tag_count", "code_format"], max_completion_length=4)
+    script_args.think_prefilled = True
+    messages = [
+        finding.message
+        for finding in check_before_training(
+            rows(HEALTHY_GOLDS), tokenizer, [None, None], script_args, training_args, []
+        )
+        if finding.check == "unpayable_format"
+    ]
+    assert messages[0].startswith(
+        "tag_count cannot pay any completion in full: its shortest completion paid in full, "
+        "'</think>\\n<answer>\\n</answer>' (think_prefilled: true)"
+    )
+    assert messages[1].startswith(
+        "code_format cannot pay any completion: its shortest completion paid, "
+        "'\\n</think>\\n<answer>\\n```python```\\n</answer>' (think_prefilled: true)"
+    )
+
+
+@pytest.mark.parametrize("think_prefilled", [False, True])
+@pytest.mark.parametrize("name", ["format", "tag_count", "code_format"])
+def test_the_shortest_completion_a_format_reward_pays_is_paid_and_none_shorter_is(name, think_prefilled):
+    """The doctor's `unpayable_format` measures these: each is paid in full, and none a character shorter is."""
+    from open_r1.doctor.startup import shortest_paid_completion
+
+    script_args = GRPOScriptArguments(dataset_name="d", reward_funcs=[name], think_prefilled=think_prefilled)
+    [reward] = get_reward_funcs(script_args)
+    shortest = shortest_paid_completion(name, think_prefilled)
+    assert reward([[{"role": "assistant", "content": shortest}]]) == [1.0]
+    shorter = [shortest[:index] + shortest[index + 1 :] for index in range(len(shortest))]
+    assert all(score < 1.0 for score in reward([[{"role": "assistant", "content": text}] for text in shorter]))
+
+
+def test_patience_counts_steps_so_a_run_logging_every_ten_steps_is_warned_at_its_first_log(caplog):
+    """Found by an audit: at TRL's default logging_steps 10, five logs in a row were fifty steps, and a reward that
+    paid nothing from the first log was first named at step 50."""
+    doctor = make_doctor(patience=5)
+    doctor.on_train_begin(None, TrainerState(logging_steps=10), TrainerControl())
+    assert doctor.logs_needed == 1
+    warnings, _ = feed(doctor, [grpo_log(zero_std=1.0)], caplog)
+    assert len(warnings) == 1 and warnings[0].startswith("GRPO doctor, step 1: for the last 10 steps (1 log):")
+    assert "[zero_spread] 100% of the groups" in warnings[0] and "[constant_reward] accuracy_reward" in warnings[0]
+    doctor = make_doctor(patience=5)
+    doctor.on_train_begin(None, TrainerState(logging_steps=2), TrainerControl())
+    assert doctor.logs_needed == 3  # ceil(5 / 2): at least the steps asked for
+
+
+def test_a_dead_gradient_while_groups_have_spread_is_named_with_the_learning_rate(caplog):
+    """Found by an audit: at learning rate 1e4 the model saturated, grad_norm was 0 at every step although the groups
+    had reward spread, and nothing said so (entropy rose, so entropy_collapse never fired)."""
+    alive = grpo_log(accuracy=(0.3, 0.4), zero_std=0.25, grad_norm=0.5)
+    dead = grpo_log(accuracy=(0.3, 0.4), zero_std=0.25, grad_norm=0.0)
+    warnings, _ = feed(make_doctor(), [alive, dead, dead, dead], caplog)
+    assert len(warnings) == 1 and "step 4" in warnings[0]
+    assert (
+        "[dead_gradient] grad_norm is 0 although 75% of the groups had reward spread (1 - frac_reward_zero_std): the "
+        "completions that should learn give no gradient. Likely causes: the weights saturated under a learning rate "
+        "too high (learning_rate 1e-06" in warnings[0]
+    )
+    caplog.clear()  # every group flat: a gradient of 0 is what skip_flat_rows leaves, no symptom
+    flat = grpo_log(accuracy=(0.3, 0.4), zero_std=1.0, grad_norm=0.0)
+    warnings, _ = feed(make_doctor(zero_std_share=0.99), [flat] * 4, caplog)
+    assert not any("dead_gradient" in warning for warning in warnings)
+
+
+def test_full_marks_for_every_completion_are_named_when_no_reward_varies(caplog):
+    """Found by an audit: a single reward paying 1 to every completion was blamed on the problems (zero_spread)
+    without naming the reward; a learnt format at full marks beside an accuracy that varies is still no symptom."""
+    logs = [grpo_log(accuracy=(1.0, 0.0), format=(1.0, 0.0), zero_std=1.0)] * 3
+    warnings, _ = feed(make_doctor(), logs, caplog)
+    assert (
+        "[constant_reward] accuracy_reward gave every completion 1. Every reward is constant too, so no group has "
+        "reward spread. Likely causes: the problems are too easy for the model" in warnings[0]
+    )
+    caplog.clear()
+    warnings, _ = feed(make_doctor(), [grpo_log(accuracy=(0.3, 0.4), format=(1.0, 0.0))] * 3, caplog)
+    assert warnings == []
+    caplog.clear()  # beside a reward that pays nothing, that one is the finding, not the full marks
+    warnings, _ = feed(make_doctor(), [grpo_log(accuracy=(0.0, 0.0), format=(1.0, 0.0), zero_std=1.0)] * 3, caplog)
+    assert "accuracy_reward gave every completion 0" in warnings[0] and "format_reward gave" not in warnings[0]
+
+
+def test_a_constant_reward_that_left_completions_unscored_says_how_many(caplog):
+    """Found by an audit: a reward paying -1 or None was reported as giving every completion -1."""
+    batch = {**LAST_BATCH, "rewards": {"accuracy_reward": [-1.0, float("nan")], "format_reward": [0.0, 0.0]}}
+    warnings, _ = feed(make_doctor(last_batch=lambda: batch), [grpo_log(accuracy=(-1.0, 0.0))] * 3, caplog)
+    assert (
+        "accuracy_reward gave every completion it scored -1 (1 of the last batch's 2 unscored: None, which adds 0 to "
+        "a completion's total beside the other rewards)." in warnings[0]
+    )
+
+
+def test_with_beta_the_runs_spread_line_says_flat_groups_still_had_the_kl_terms_gradient(caplog):
+    doctor = make_doctor(patience=5, settings={"beta": 0.1})
+    feed(doctor, [grpo_log(accuracy=(0.3, 0.4), zero_std=0.5)] * 6, caplog)
+    with caplog.at_level(logging.INFO, logger="open_r1.doctor"):
+        doctor.on_train_end(types.SimpleNamespace(dynamic_sampling=False), TrainerState(), TrainerControl())
+    assert "gave no a reward gradient" not in caplog.text
+    assert (
+        "so their generation and backward pass gave no reward gradient (beta's KL term still gives one)" in caplog.text
+    )

@@ -460,13 +460,16 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         metadata={
             "help": "Check at start-up for the causes of flat rewards (gold answers their reward cannot pay, no "
             "stop token, solutions longer than max_completion_length) and warn while training when a reward pays "
-            "nothing, groups have no spread, completions are clipped, or with tools the policy never calls them or "
-            "its calls mostly fail, for doctor_patience logging steps."
+            "nothing, groups have no spread, completions are clipped, the gradient dies, or with tools the policy "
+            "never calls them or its calls mostly fail, for doctor_patience steps."
         },
     )
     doctor_patience: int = field(
         default=grpo_doctor.DEFAULT_PATIENCE,
-        metadata={"help": "Consecutive logging steps a symptom must last before the doctor reports it."},
+        metadata={
+            "help": "Steps a symptom must last before the doctor reports it, over whole logs (at logging_steps 10, one "
+            "log of ten steps for the default 5)."
+        },
     )
     doctor_zero_std_share: float = field(
         default=grpo_doctor.DEFAULT_ZERO_STD_SHARE,
@@ -630,7 +633,7 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
     def _check_doctor_fields(self) -> None:
         grpo_doctor.stop_checks(self.doctor_stop_on)
         if self.doctor_patience < 1:
-            raise UsageError(f"doctor_patience must be at least 1 logging step, got {self.doctor_patience}")
+            raise UsageError(f"doctor_patience must be at least 1 step, got {self.doctor_patience}")
         for name in ("doctor_zero_std_share", "doctor_clipped_share", "doctor_tool_error_share"):
             if not 0 <= getattr(self, name) < 1:
                 raise UsageError(f"{name} must be a share in [0, 1), got {getattr(self, name)}")

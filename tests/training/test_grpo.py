@@ -37,7 +37,12 @@ def test_grpo_trains_logs_rewards_saves_and_resumes(tiny_assets, tmp_path):
     output_dir = tmp_path / "grpo"
     first = accelerate_launch("grpo.py", TINY_RECIPE, *grpo_args(tiny_assets, output_dir, "--max_steps", "4"))
     assert_quiet(first.stdout)
-    assert "GRPO doctor" not in first.stdout  # on by default, and nothing to report on the tiny recipe's data
+    # On by default: a random model's accuracy pays nothing, named at the end of a run too short to warn while training.
+    assert "GRPO doctor, step" not in first.stdout
+    assert "GRPO doctor, over the run's 4 logging steps (too few to warn while training: doctor_patience 5)" in (
+        first.stdout
+    )
+    assert "- [constant_reward] accuracy_reward gave every completion 0." in first.stdout
 
     history = [entry for entry in log_history(output_dir) if "reward" in entry]
     assert [entry["step"] for entry in history] == [1, 2, 3, 4]
@@ -70,7 +75,7 @@ def test_the_doctor_reads_a_real_batch_and_stops_training_where_asked(tiny_asset
         *grpo_args(tiny_assets, output_dir, "--max_steps", "3", "--save_strategy", "no"),
         "--doctor_patience", "1", "--doctor_stop_on", "constant_reward",
     )  # fmt: skip
-    assert "GRPO doctor, step 1: for the last 1 logging steps" in run.stdout
+    assert "GRPO doctor, step 1: for the last 1 step:" in run.stdout
     assert "[constant_reward] accuracy_reward gave every completion 0" in run.stdout
     # The example comes from TRL's own record of the batch, with the row's gold found in the dataset.
     assert "Example from the last batch: prompt ending 'Compute" in run.stdout
@@ -150,3 +155,29 @@ def test_missing_prompt_column_is_named_with_the_existing_ones():
     dataset = DatasetDict({"train": Dataset.from_list([{"question": "1+1?", "solution": "2"}])})
     with pytest.raises(ValueError, match=r"dataset_prompt_column 'problem'.*\['question', 'solution'\]"):
         prepare_prompts(dataset, "problem", None)
+
+
+def test_a_registered_reward_that_needs_a_missing_column_stops_grpo_before_the_model_loads(
+    tiny_assets, tmp_path, monkeypatch
+):
+    """A reward of one's own, registered as the function itself, that takes a `difficulty` column tiny-math lacks:
+    named once the rewards are built, not after the model loaded and three batches raised."""
+    from open_r1 import grpo
+    from open_r1.configs import RecipeParser
+    from open_r1.rewards import REWARD_FUNCS_REGISTRY
+    from open_r1.usage import UsageError
+
+    def difficulty_reward(completions, difficulty, **kwargs):
+        return [float(level) for level in difficulty]
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model loaded before the column was checked")
+
+    monkeypatch.setitem(REWARD_FUNCS_REGISTRY, "difficulty", difficulty_reward)
+    monkeypatch.setattr(grpo, "get_model", no_model)
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+    arguments = ["--config", TINY_RECIPE, "--model_name_or_path", str(tiny_assets["tiny-model"])]
+    arguments += ["--dataset_name", str(tiny_assets["tiny-math"]), "--output_dir", str(tmp_path)]
+    arguments += ["--reward_funcs", "accuracy", "difficulty", "--reward_weights", "1.0", "1.0"]
+    with pytest.raises(UsageError, match=r"the 'difficulty' reward \(reward_funcs\) needs a 'difficulty' column"):
+        grpo.main(*parser.parse_args_and_config(arguments))

@@ -18,18 +18,24 @@ configured rewards), after the model is loaded (its generation config says where
   `max_completion_length`. pad == eos is not a finding: TRL 1.16 masks padding by position.
 - `long_solutions`: more than WARN_SHARE of the reference solutions (`solution`, else `answer`) are longer than
   `max_completion_length` tokens: a completion that reasons as far as the reference is cut before its answer.
+- `unpayable_format`: a format reward of the run (format, code_format; tag_count's full score) whose shortest paid
+  completion, the R1 layout with nothing between its tags (tag_count: the four tags alone; without `<think>` under
+  `think_prefilled`), is longer than `max_completion_length` tokens: it pays no completion. The accuracy rewards have
+  no such bound: a shorter form of the gold that math-verify accepts pays (`\\boxed{0.5}` for `\\frac{1}{2}`).
 - `long_prompts`: more than WARN_SHARE of the prompts (chat template applied, without the tools' schemas) are
   longer than `max_prompt_length`, which keeps the last tokens of a prompt: the system prompt is cut first.
 A chat template that pre-fills `<think>` while `think_prefilled` is off is not the doctor's: it is certain, so
 `open_r1.utils.model_utils.check_think_prefill` makes it an error, with or without the doctor.
 
 While training (`TrainingDoctor`, a TrainerCallback reading the metrics TRL logs at each logging step), a symptom
-that lasts `doctor_patience` consecutive logging steps:
+that lasts `doctor_patience` steps, counted in whole logs (at `logging_steps` 10, one log of ten steps):
 - `constant_reward`: a reward function gives every completion the same value that pays nothing (`rewards/<name>/std`
-  0 and the mean 0, negative or None). A reward at its full value for everyone (format 1.0 once learnt) is not a
-  symptom; nor is a penalty at 0 (`PENALTIES`: no completion was penalised).
+  0 and the mean 0, negative or None; completions it left unscored are counted). A reward at its full value for
+  everyone (format 1.0 once learnt) is not a symptom, unless every reward is constant and none pays nothing (then no
+  group has spread: the problems are too easy, or the reward tells no completion apart); nor is a penalty at 0
+  (`PENALTIES`: no completion was penalised).
 - `zero_spread`: the share of groups whose completions all earn the same total (`frac_reward_zero_std`), averaged
-  over the last `doctor_patience` logging steps, is above `doctor_zero_std_share`: those groups have no advantage,
+  over the last `doctor_patience` steps, is above `doctor_zero_std_share`: those groups have no advantage,
   so no gradient.
 - `clipped`: the share of completions cut at `max_completion_length` (`completions/clipped_ratio`), averaged
   likewise, is above `doctor_clipped_share`; the warning counts the last batch's completions that go round a step
@@ -40,6 +46,8 @@ that lasts `doctor_patience` consecutive logging steps:
 - `kl_blowup`: the policy's KL from the reference (`kl`, logged when beta is not 0) above KL_BLOWUP_NATS per token:
   a learning rate too high or a beta too small. A reward that paid before and now pays nothing (`constant_reward`)
   is then named as a regression, with the step where it paid, not as a model that cannot solve the problems.
+- `dead_gradient`: `grad_norm` 0 (DEAD_GRADIENT_NORM) while some groups had reward spread: weights saturated under a
+  learning rate too high, or every row with an advantage kept out of the loss (`mask_truncated_completions`).
 - `empty_completions`: completions of EMPTY_COMPLETION_TOKENS or fewer on average (`completions/mean_length`):
   generation stops at once (a missing generation prompt, an SFT that taught the end first, the eos setting).
 - With `tools` (TRL logs `tools/call_frequency`) and `max_tool_calling_iterations` not 0 (the tool demo's arm
@@ -50,12 +58,12 @@ that lasts `doctor_patience` consecutive logging steps:
 Symptoms due at the same step make one warning, with the likely causes of each and one completion of the last batch
 (TRL's `GRPOTrainer._logs`) with what each reward read in it: the accuracy rewards' parsed answer and the row's gold,
 the format rewards' tags, and the first tool results of a completion that called a tool. Each symptom is
-reported once while it lasts, and again if it comes back after `doctor_patience` logs without it. Each warning
+reported once while it lasts, and again if it comes back after as long without it. Each warning
 is also the metric `doctor/<check>` (1) in the next log (wandb's too).
 
 At the end of training one line says what share of the run's groups had no reward spread (generated and trained
-on for no gradient), whether or not it ever warranted `zero_spread`; named as `zero_spread`, with its causes, when that
-share is above `doctor_zero_std_share` in a run too short for the training check to have reported it (a smoke test).
+on for no gradient), whether or not it ever warranted `zero_spread`. A run too short to warn while training (a smoke
+test) gets instead, at INFO, every symptom that lasted all of it, with its causes.
 
 It warns. `doctor_stop_on` names the findings that stop the run instead: a start-up one ends it before training
 (a `UsageError`: one line, exit status 2), a training one stops training at that step (the Trainer then saves as at

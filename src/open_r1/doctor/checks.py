@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from open_r1.rewards._completions import GOLD_COLUMNS
 from open_r1.usage import UsageError
 
-STARTUP_CHECKS = ("unscorable_gold", "no_stop_token", "long_solutions", "long_prompts")
+STARTUP_CHECKS = ("unscorable_gold", "no_stop_token", "long_solutions", "unpayable_format", "long_prompts")
 TRAINING_CHECKS = (
     "constant_reward",
     "zero_spread",
@@ -19,6 +19,7 @@ TRAINING_CHECKS = (
     "entropy_collapse",
     "kl_blowup",
     "empty_completions",
+    "dead_gradient",
     "no_tool_calls",
     "tool_errors",
 )

@@ -1,5 +1,6 @@
 """The GRPO doctor at start-up: gold answers the accuracy reward cannot pay, a chat template whose turns generation
-does not stop at, reference solutions and prompts longer than their limits (`open_r1.doctor` describes each).
+does not stop at, reference solutions and prompts longer than their limits, format rewards no completion short
+enough can earn (`open_r1.doctor` describes each).
 
     findings = check_before_training(train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_ids)
 
@@ -14,10 +15,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from open_r1.doctor.checks import Finding, gold_column, reward_func_names, short_repr, stop_checks
-from open_r1.rewards import ACCURACY_REWARD_NAMES
+from open_r1.rewards import ACCURACY_REWARD_NAMES, THINK_PREFILL_REWARDS
 from open_r1.rewards._completions import GOLD_COLUMNS, completion_text
 from open_r1.rewards.accuracy import get_accuracy_reward, prepare_gold
-from open_r1.rewards.format import r1_completion
+from open_r1.rewards.format import R1_TAGS, THINK_OPENING, r1_completion
+from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE
 from open_r1.usage import UsageError
 from open_r1.utils.chat_templates import end_of_turn_token, template_text
 
@@ -174,6 +176,44 @@ def check_solution_length(rows: Sequence[dict], column: str, tokenizer, max_comp
     )
 
 
+def shortest_paid_completion(reward: str, think_prefilled: bool, code_language: str = DEFAULT_CODE_LANGUAGE) -> str:
+    """The shortest completion the format reward `reward` (one of THINK_PREFILL_REWARDS) pays in full: the R1 layout
+    with nothing between its tags (and an empty `code_language` block in the answer for `code_format`; for
+    `tag_count`, which counts each tag with its newlines, the tags sharing them), without the `<think>` opening when
+    the prompt pre-fills it."""
+    if reward == "tag_count":
+        text = "\n".join(R1_TAGS)
+    else:
+        text = r1_completion("", f"```{code_language}```" if reward == "code_format" else "")
+    return text.removeprefix(THINK_OPENING) if think_prefilled else text
+
+
+def check_format_reach(
+    reward_funcs: Sequence[str], tokenizer, max_completion_length: int, think_prefilled: bool, code_language: str
+) -> list[Finding]:
+    """`unpayable_format`: each format reward of `reward_funcs` whose shortest paid completion
+    (`shortest_paid_completion`) is longer than `max_completion_length` tokens, so that it pays no completion
+    (tag_count none in full)."""
+    findings = []
+    for reward in (name for name in THINK_PREFILL_REWARDS if name in reward_funcs):
+        text = shortest_paid_completion(reward, think_prefilled, code_language)
+        tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+        if tokens <= max_completion_length:
+            continue
+        in_full = " in full" if reward == "tag_count" else ""  # it pays 0.25 for each tag written
+        findings.append(
+            Finding(
+                "unpayable_format",
+                f"{reward} cannot pay any completion{in_full}: its shortest completion paid{in_full}, {text!r} "
+                f"(think_prefilled: {str(think_prefilled).lower()}), is {tokens} tokens, and max_completion_length is "
+                f"{max_completion_length}: every completion is cut before its layout closes. Raise "
+                f"max_completion_length well above {tokens} (the reasoning and the answer go between the tags), or "
+                f"drop {reward} from reward_funcs.",
+            )
+        )
+    return findings
+
+
 def check_prompt_length(prompts: Sequence[list[dict]], tokenizer, max_prompt_length: int) -> Finding | None:
     """`long_prompts`: the share of prompts, rendered by the chat template, longer than `max_prompt_length` tokens,
     which the trainer cuts on the left: the system prompt and the instructions go first."""
@@ -233,6 +273,14 @@ def startup_findings(train_dataset, tokenizer, reward_funcs, script_args, traini
     findings.append(check_stop_token(tokenizer, stop_token_ids))
     if rows and training_args.max_completion_length is not None:
         findings.append(check_solution_length(rows, column, tokenizer, training_args.max_completion_length))
+    if training_args.max_completion_length is not None:
+        findings += check_format_reach(
+            names,
+            tokenizer,
+            training_args.max_completion_length,
+            script_args.think_prefilled,
+            getattr(script_args, "code_language", DEFAULT_CODE_LANGUAGE),
+        )
     limit = getattr(training_args, "max_prompt_length", None)
     if limit is not None and "prompt" in train_dataset.column_names:
         prompts = [row["prompt"] for row in _spread_rows(train_dataset, ["prompt"])]

@@ -64,6 +64,8 @@ REGRESSION_MIN_MEAN = 0.1
 NEAR_END_OF_ACCURACY = 0.1
 # `empty_completions`: completions this many tokens long or shorter on average end where they begin.
 EMPTY_COMPLETION_TOKENS = 2.0
+# `dead_gradient`: a logged grad_norm at or below this is none (a saturated model's gradients underflow to 0).
+DEAD_GRADIENT_NORM = 1e-10
 # Shares judged on their mean over the last `doctor_patience` logging steps (a strict streak broke on one batch
 # below the share), and the symptoms they make.
 WINDOWED_METRICS = ("frac_reward_zero_std", "completions/clipped_ratio")
@@ -102,8 +104,8 @@ def _causes_of_constant(
         )
     if value is None:
         return (
-            "it could judge no completion: the gold answers do not parse (start-up check unscorable_gold) or the "
-            "rows lack the column it reads"
+            "it could judge no completion: the gold answers do not parse (start-up check unscorable_gold), the "
+            "rows lack the column it reads, or a reward of your own returns None (or NaN) for every completion"
         )
     if reward in ACCURACY_REWARD_NAMES:
         return (
@@ -146,7 +148,9 @@ class TrainingDoctor(TrainerCallback):
         settings: Mapping[str, Any] | None = None,
         record_metric: Callable[[str, float], None] | None = None,
     ):
-        self.patience = patience
+        self.patience = patience  # in optimizer steps; `logs_needed` turns it into logs at the run's logging_steps
+        self.logs_needed = patience
+        self.logging_steps = 1  # the run's, at train begin
         # Puts a metric into the trainer's next log (wandb's too): `doctor/<check>` 1 at the log after its warning.
         self.record_metric = record_metric
         self._unrecorded: set[str] = set()
@@ -170,6 +174,8 @@ class TrainingDoctor(TrainerCallback):
         self._accuracy_means: list[float] = []  # likewise, the accuracy reward's means: which way flat groups miss
         self._skipped_shares: list[float] = []  # likewise, `flat_rows/skipped`: whether flat rows still trained
         self._best_paid: dict[str, tuple[int, float]] = {}  # per reward, (step, mean) of its best paying log so far
+        self._logs_seen = 0  # training logs so far
+        self._last_logs: dict = {}  # the last training log, for the end-of-training summary of a short run
 
     def symptoms(
         self,
@@ -177,29 +183,53 @@ class TrainingDoctor(TrainerCallback):
         max_completion_length: int | None = None,
         tool_rounds: int | None = None,
         learning_rate: float = float("nan"),
+        own_zero_spread: float | None = None,
     ) -> dict[str, Finding] | None:
         """The symptoms one training log shows, by key (a reward's flatness is keyed by its name); None for a log
         without GRPO's reward metrics (evaluation, the end-of-training summary). `tool_rounds` is the run's
         `max_tool_calling_iterations`: 0 runs no call, so no tool check applies; `learning_rate`, named in
-        `entropy_collapse`'s warning. The entropies of earlier logs are the ones recorded so far."""
+        `entropy_collapse`'s warning; `own_zero_spread`, the log's own `frac_reward_zero_std` where `logs` holds its
+        windowed mean (`dead_gradient` reads each log's). The entropies of earlier logs are the ones recorded so far."""
         if not _is_training_log(logs):
             return None
         found = {}
+        constants = {}  # per reward with no spread in this log, its mean (None: it scored nothing)
         for key, spread in logs.items():
             if not (key.startswith("rewards/") and key.endswith("/std")):
                 continue
             name = key[len("rewards/") : -len("/std")]
-            value = _number(logs.get(f"rewards/{name}/mean"))
             spread = _number(spread)
+            if spread is None or spread <= _NO_SPREAD:
+                constants[name] = _number(logs.get(f"rewards/{name}/mean"))
+        # A reward at full marks for every completion is a learnt format, unless no reward varies: then it is why no
+        # group has spread (too easy, or a reward that tells no completion apart).
+        reward_count = sum(1 for key in logs if key.startswith("rewards/") and key.endswith("/std"))
+        paying = {
+            name: value is not None and (value > 0 or (value == 0 and self.reward_names.get(name, name) in PENALTIES))
+            for name, value in constants.items()
+        }
+        # Full marks are named only where every reward is constant and none pays nothing (that one is the finding).
+        name_full_marks = len(constants) == reward_count and all(paying.values())
+        for name, value in constants.items():
             reward = self.reward_names.get(name, name)
-            if spread is not None and spread > _NO_SPREAD:
-                continue
-            if value is not None and (value > 0 or (value == 0 and reward in PENALTIES)):
+            if paying[name] and not (name_full_marks and value > 0):
                 continue
             shown = "None (cannot judge it)" if value is None else f"{value:g}"
-            causes = _causes_of_constant(reward, value, self._best_paid.get(name), self.settings.get("beta"))
+            unscored = self._unscored_in_last_batch(name) if value is not None else ""
+            if unscored:
+                shown = f"it scored {shown} {unscored}"
+            if paying[name]:
+                causes = (
+                    "Every reward is constant too, so no group has reward spread. Likely causes: the problems are too "
+                    "easy for the model (every completion earns full marks), or this reward does not tell completions "
+                    "apart (compare what it checks with the example)"
+                )
+            else:
+                causes = "Likely causes: " + _causes_of_constant(
+                    reward, value, self._best_paid.get(name), self.settings.get("beta")
+                )
             found[f"constant_reward:{name}"] = Finding(
-                "constant_reward", f"{name} gave every completion {shown}. Likely causes: {causes}."
+                "constant_reward", f"{name} gave every completion {shown}. {causes}."
             )
         zero_spread = _number(logs.get("frac_reward_zero_std"))
         if zero_spread is not None and zero_spread > self.zero_std_share:
@@ -268,9 +298,34 @@ class TrainingDoctor(TrainerCallback):
                 "closes the prompt's turn; the cold-start SFT taught it to end at once (empty or cut assistant turns "
                 "in its data); or the generation config stops at a token the model writes first (its eos_token_id).",
             )
+        grad_norm = _number(logs.get("grad_norm"))
+        zero_spread_now = own_zero_spread if own_zero_spread is not None else _number(logs.get("frac_reward_zero_std"))
+        if grad_norm is not None and grad_norm <= DEAD_GRADIENT_NORM and zero_spread_now is not None:
+            if zero_spread_now < 1:
+                found["dead_gradient"] = Finding(
+                    "dead_gradient",
+                    f"grad_norm is {grad_norm:g} although {1 - zero_spread_now:.0%} of the groups had reward spread "
+                    "(1 - frac_reward_zero_std): the completions that should learn give no gradient. Likely causes: "
+                    f"the weights saturated under a learning rate too high (learning_rate {learning_rate:g}; see "
+                    "entropy and the example), or every row with an advantage is out of the loss "
+                    "(mask_truncated_completions with every such completion cut: completions/clipped_ratio). Resume "
+                    "from a checkpoint before it with a lower learning_rate.",
+                )
         if tool_rounds != 0:
             found.update(self.tool_symptoms(logs))
         return found
+
+    def _unscored_in_last_batch(self, name: str) -> str:
+        """'(N of the last batch's M unscored: None ...)' where the reward left some of the last batch unscored
+        (TRL's mean and std skip them), else ''."""
+        values = ((self.last_batch() or {}).get("rewards") or {}).get(name) or ()
+        unscored = sum(_number(value) is None for value in values)
+        if not unscored:
+            return ""
+        return (
+            f"({unscored} of the last batch's {len(values)} unscored: None, which adds 0 to a completion's total beside "
+            "the other rewards)"
+        )
 
     def remember_paying_rewards(self, logs: dict, step: int) -> None:
         """Keeps each reward's best paying mean so far: a reward that paid and then stopped is a regression."""
@@ -361,7 +416,7 @@ class TrainingDoctor(TrainerCallback):
         return "\n".join(lines)
 
     def windowed(self, logs: dict) -> dict:
-        """`logs` with each of WINDOWED_METRICS it has replaced by its mean over the last `patience` logs that had
+        """`logs` with each of WINDOWED_METRICS it has replaced by its mean over the last `logs_needed` logs that had
         it, or None until there are that many: one batch below the share among many above breaks no streak."""
         logs = dict(logs)
         for metric, window in self._windows.items():
@@ -370,13 +425,22 @@ class TrainingDoctor(TrainerCallback):
             value = _number(logs[metric])
             if value is not None:
                 window.append(value)
-            logs[metric] = sum(window) / len(window) if len(window) == self.patience else None
+            logs[metric] = sum(window) / len(window) if len(window) == self.logs_needed else None
         return logs
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        """`doctor_patience` counts optimizer steps: at `logging_steps` 10 a log already averages ten of them, so one
+        log is enough where five were asked for (five logs would have been fifty steps)."""
+        self.logging_steps = getattr(state, "logging_steps", None) or 1
+        self.logs_needed = max(1, math.ceil(self.patience / self.logging_steps))
+        self._windows = {metric: deque(maxlen=self.logs_needed) for metric in WINDOWED_METRICS}
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
         if not _is_training_log(logs):
             return  # evaluation and the end-of-training summary neither count nor interrupt
+        self._logs_seen += 1
+        self._last_logs = logs
         for values, value in (
             (self._zero_spread_shares, _number(logs.get("frac_reward_zero_std"))),
             (self._accuracy_means, self._accuracy_mean(logs)),
@@ -389,23 +453,24 @@ class TrainingDoctor(TrainerCallback):
             getattr(args, "max_completion_length", None),
             getattr(args, "max_tool_calling_iterations", None),
             getattr(args, "learning_rate", float("nan")),
+            own_zero_spread=_number(logs.get("frac_reward_zero_std")),
         )
         entropy = _number(logs.get("entropy"))
         if entropy is not None:  # after the symptoms: a log's entropy is compared with those before it
             self._entropies.append((state.global_step, entropy))
         self.remember_paying_rewards(logs, state.global_step)  # likewise
-        # A windowed symptom is due as soon as its window is: it already spans `patience` logging steps.
+        # A windowed symptom is due as soon as its window is: it already spans `logs_needed` logs.
         self._streaks = {
-            key: self.patience if key in WINDOWED_SYMPTOMS else self._streaks.get(key, 0) + 1 for key in symptoms
+            key: self.logs_needed if key in WINDOWED_SYMPTOMS else self._streaks.get(key, 0) + 1 for key in symptoms
         }
-        # A symptom gone for `patience` logs in a row may be warned of again when it is due again: a run that recovers
-        # and relapses at step 2000 is told so, and one hovering at a threshold is not told every few logs.
+        # A symptom gone for as long in a row may be warned of again when it is due again: a run that recovers and
+        # relapses at step 2000 is told so, and one hovering at a threshold is not told every few logs.
         for key in list(self._reported):
             self._absences[key] = 0 if key in symptoms else self._absences.get(key, 0) + 1
-            if self._absences[key] >= self.patience:
+            if self._absences[key] >= self.logs_needed:
                 self._reported.discard(key)
                 del self._absences[key]
-        due = {key: finding for key, finding in symptoms.items() if self._streaks[key] >= self.patience}
+        due = {key: finding for key, finding in symptoms.items() if self._streaks[key] >= self.logs_needed}
         due = {key: finding for key, finding in due.items() if key not in self._reported}
         if not due:
             return
@@ -417,9 +482,9 @@ class TrainingDoctor(TrainerCallback):
             # Counted only once the warning is due, on the main process: it reads every completion of the batch.
             repeated = self.repeated_lines() if "clipped" in due else ""
             logger.warning(
-                "GRPO doctor, step %d: for the last %d logging steps:\n%s\n%s\n%s",
+                "GRPO doctor, step %d: for the last %s:\n%s\n%s\n%s",
                 state.global_step,
-                self.patience,
+                self._span(),
                 findings,
                 self.example() + (f"\n{repeated}" if repeated else ""),
                 f"Training stops here (doctor_stop_on: {', '.join(fatal)})."
@@ -470,33 +535,69 @@ class TrainingDoctor(TrainerCallback):
             "the completions" + (f" ({shown})" if shown else "") + f"; {remedy}."
         )
 
+    def _span(self) -> str:
+        """The steps a due symptom lasted: "5 steps", or "50 steps (5 logs)" at logging_steps 10."""
+        steps = self.logs_needed * self.logging_steps
+        logs = f" ({self.logs_needed} log{'s' * (self.logs_needed > 1)})" if self.logging_steps > 1 else ""
+        return f"{steps} step{'s' * (steps > 1)}{logs}"
+
+    def short_run_findings(self, args) -> dict[str, Finding]:
+        """The symptoms that lasted the whole of a run too short to warn while training (fewer logs than
+        `logs_needed`): those of its last log, the windowed ones over every log it had, and the others only where
+        every log showed them."""
+        logs = dict(self._last_logs)
+        for metric, window in self._windows.items():
+            if window:
+                logs[metric] = statistics.fmean(window)
+        for name, reward in self.reward_names.items():
+            if reward == "accuracy" and self._accuracy_means:  # which way the flat groups miss, over the whole run
+                logs[f"rewards/{name}/mean"] = statistics.fmean(self._accuracy_means)
+        symptoms = (
+            self.symptoms(
+                logs,
+                getattr(args, "max_completion_length", None),
+                getattr(args, "max_tool_calling_iterations", None),
+                getattr(args, "learning_rate", float("nan")),
+            )
+            or {}
+        )
+        return {
+            key: finding
+            for key, finding in symptoms.items()
+            if key in WINDOWED_SYMPTOMS or self._streaks.get(key, 0) >= self._logs_seen
+        }
+
     def on_train_end(self, args, state, control, **kwargs):
         """One line on what the run spent for nothing: the groups without reward spread, generated and trained on
-        for no gradient (a warning only once that share stays above doctor_zero_std_share, `zero_spread`)."""
+        for no gradient (a warning only once that share stays above doctor_zero_std_share, `zero_spread`). A run too
+        short to warn while training gets the symptoms that lasted all of it named, at INFO."""
         if not self._zero_spread_shares or not state.is_world_process_zero:
             return
         share = statistics.fmean(self._zero_spread_shares)
-        accuracy = statistics.fmean(self._accuracy_means) if self._accuracy_means else None
-        if share > self.zero_std_share and len(self._zero_spread_shares) < self.patience:
-            # Too few logging steps for the training check: a smoke test is when a user looks. Named, not warned: a
-            # smoke test (the README's 2 GRPO steps) is flat by design, and our own commands print no warnings.
-            logger.info(
-                "GRPO doctor [zero_spread], over the run's %d logging steps (fewer than doctor_patience %d to warn "
-                "while training): %.0f%% of the groups had no reward spread, so nothing was learnt from them. %s",
-                len(self._zero_spread_shares),
-                self.patience,
-                100 * share,
-                self._causes_of_no_spread(accuracy),
-            )
-            return
+        if self._logs_seen < self.logs_needed:
+            # Named, not warned: a smoke test (the README's 2 GRPO steps) is flat by design, and our own commands print
+            # no warnings; but it is when a user looks.
+            findings = self.short_run_findings(args)
+            if findings:
+                logger.info(
+                    "GRPO doctor, over the run's %d logging steps (too few to warn while training: doctor_patience "
+                    "%d), what lasted all of it:\n%s",
+                    self._logs_seen,
+                    self.patience,
+                    "\n".join(f"- [{finding.check}] {finding.message}" for finding in findings.values()),
+                )
+                return
         # Under skip_flat_rows their rows left the backward pass: only their generation was spent.
         skipped = bool(self._skipped_shares) and statistics.fmean(self._skipped_shares) > 0
+        spent = "(not their backward pass: skip_flat_rows left their rows out)" if skipped else "and backward pass"
+        kl = " reward gradient (beta's KL term still gives one)" if self.settings.get("beta") else " gradient"
         logger.info(
             "Reward spread over the run: %.0f%% of the groups over %d logging steps had none, so their generation "
-            "%s gave no gradient%s",
+            "%s gave no%s%s",
             100 * share,
             len(self._zero_spread_shares),
-            "(not their backward pass: skip_flat_rows left their rows out)" if skipped else "and backward pass",
+            spent,
+            kl,
             "; dynamic_sampling: true replaces such groups with others"
             if share and not getattr(args, "dynamic_sampling", False)
             else "",
