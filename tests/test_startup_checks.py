@@ -802,3 +802,24 @@ def test_a_remote_sandbox_that_runs_nothing_is_refused_before_the_model_loads(tm
     # A launch's other ranks do not ask: one program per run (the main process fails it for all).
     monkeypatch.setenv("RANK", "1")
     check_remote_sandboxes_run(script_args)
+
+
+def test_remove_unused_columns_is_refused_where_a_reward_reads_a_column(monkeypatch):
+    """TRL's remove_unused_columns: true keeps the prompt column alone: accuracy then raised on its first batch, after
+    the model loaded, and a reward of one's own got no column."""
+    data = dataset(train=[{"problem": "1+1?", "answer": "2", "difficulty": 1}])
+    script_args, training_args = grpo_args(["format", "accuracy"])
+    training_args.remove_unused_columns = True
+    with pytest.raises(UsageError) as raised:
+        check_grpo_dataset(data, script_args, training_args)
+    assert str(raised.value) == (
+        "remove_unused_columns: true leaves the rewards the prompts alone, and the 'accuracy' reward (reward_funcs) "
+        "reads a 'solution' or 'answer' column: set remove_unused_columns: false (GRPO's default)"
+    )
+    script_args, training_args = grpo_args(["format"])
+    training_args.remove_unused_columns = True
+    check_grpo_dataset(data, script_args, training_args)  # format reads the completions alone
+    monkeypatch.setitem(REWARD_FUNCS_REGISTRY, "needs_col", difficulty_reward)
+    script_args.reward_funcs = ["format", "needs_col"]
+    with pytest.raises(UsageError, match=r"^remove_unused_columns: true leaves the rewards the prompts alone; the "):
+        check_reward_columns(data, script_args, training_args, [accuracy_reward, difficulty_reward])

@@ -729,8 +729,11 @@ def check_reward_columns(dataset, script_args, training_args, reward_funcs: list
         return
     for split, part in _splits_used(dataset, script_args, training_args).items():
         where = f"{_dataset_name(script_args)} (split {split!r}) has columns {part.column_names}"
+        columns = part.column_names
+        if getattr(training_args, "remove_unused_columns", False):  # TRL keeps the prompt column alone
+            where, columns = "remove_unused_columns: true leaves the rewards the prompts alone", ["prompt"]
         for name, reward in custom.items():
-            _check_reward_signature(name, reward, part.column_names, where)
+            _check_reward_signature(name, reward, columns, where)
 
 
 def check_grpo_dataset(dataset, script_args, training_args) -> None:
@@ -749,7 +752,12 @@ def check_grpo_dataset(dataset, script_args, training_args) -> None:
         _check_prompts_differ(part, prompt_column, split)
         for reward in _as_list(script_args.reward_funcs):
             for alternatives in REWARD_COLUMNS.get(reward, ()):
+                wanted = " or ".join(repr(column) for column in alternatives)
+                if getattr(training_args, "remove_unused_columns", False):
+                    raise UsageError(
+                        f"remove_unused_columns: true leaves the rewards the prompts alone, and the {reward!r} reward "
+                        f"(reward_funcs) reads a {wanted} column: set remove_unused_columns: false (GRPO's default)"
+                    )
                 if not columns & set(alternatives):
-                    wanted = " or ".join(repr(column) for column in alternatives)
                     raise UsageError(f"{where}; the {reward!r} reward (reward_funcs) needs a {wanted} column")
     check_prompts_fill_a_batch(dataset[script_args.dataset_train_split], training_args)
