@@ -308,9 +308,10 @@ def make_doctor(**kwargs):
 
 
 def feed(
-    doctor, logs_per_step, caplog, max_completion_length=48, max_tool_calling_iterations=None
+    doctor, logs_per_step, caplog, max_completion_length=48, max_tool_calling_iterations=None, first_step=1
 ) -> tuple[list[str], TrainerControl]:
-    """Passes each log to `doctor.on_log` as the Trainer does; returns the doctor's warnings and the final control."""
+    """Passes each log to `doctor.on_log` as the Trainer does, the first at `first_step`, one step apart; returns the
+    doctor's warnings and the final control."""
     args = types.SimpleNamespace(
         max_completion_length=max_completion_length,
         max_tool_calling_iterations=max_tool_calling_iterations,
@@ -318,7 +319,7 @@ def feed(
     )
     control = TrainerControl()
     with caplog.at_level(logging.WARNING):
-        for step, logs in enumerate(logs_per_step, start=1):
+        for step, logs in enumerate(logs_per_step, start=first_step):
             doctor.on_log(args, TrainerState(global_step=step), control, logs=logs)
     return doctor_warnings(caplog), control
 
@@ -805,8 +806,8 @@ def test_patience_counts_steps_so_a_run_logging_every_ten_steps_is_warned_at_its
     doctor = make_doctor(patience=5)
     doctor.on_train_begin(None, TrainerState(logging_steps=10), TrainerControl())
     assert doctor.logs_needed == 1
-    warnings, _ = feed(doctor, [grpo_log(zero_std=1.0)], caplog)
-    assert len(warnings) == 1 and warnings[0].startswith("GRPO doctor, step 1: for the last 10 steps (1 log):")
+    warnings, _ = feed(doctor, [grpo_log(zero_std=1.0)], caplog, first_step=10)
+    assert len(warnings) == 1 and warnings[0].startswith("GRPO doctor, step 10: for the last 10 steps (1 log):")
     assert "[zero_spread] 100% of the groups" in warnings[0] and "[constant_reward] accuracy_reward" in warnings[0]
     doctor = make_doctor(patience=5)
     doctor.on_train_begin(None, TrainerState(logging_steps=2), TrainerControl())
@@ -821,14 +822,24 @@ def test_a_dead_gradient_while_groups_have_spread_is_named_with_the_learning_rat
     warnings, _ = feed(make_doctor(), [alive, dead, dead, dead], caplog)
     assert len(warnings) == 1 and "step 4" in warnings[0]
     assert (
-        "[dead_gradient] grad_norm is 0 although 75% of the groups had reward spread (1 - frac_reward_zero_std): the "
-        "completions that should learn give no gradient. Likely causes: the weights saturated under a learning rate "
-        "too high (learning_rate 1e-06" in warnings[0]
+        "[dead_gradient] grad_norm is 0 at the last step of each of the last 3 logs although 75% of the groups had "
+        "reward spread (1 - frac_reward_zero_std): the completions that should learn give no gradient. Likely causes: "
+        "the weights saturated under a learning rate too high (learning_rate 1e-06" in warnings[0]
     )
-    caplog.clear()  # every group flat: a gradient of 0 is what skip_flat_rows leaves, no symptom
-    flat = grpo_log(accuracy=(0.3, 0.4), zero_std=1.0, grad_norm=0.0)
-    warnings, _ = feed(make_doctor(zero_std_share=0.99), [flat] * 4, caplog)
+    # A log's grad_norm is its last step's, which may have trained flat rows alone (skip_flat_rows: exactly 0): with
+    # most groups flat that is no symptom (a review's), nor is a dead gradient in fewer than `patience` logs in a row
+    # where a log spans ten steps.
+    caplog.clear()
+    mostly_flat = grpo_log(accuracy=(0.3, 0.4), zero_std=0.9, grad_norm=0.0)
+    warnings, _ = feed(make_doctor(zero_std_share=0.99), [mostly_flat] * 4, caplog)
     assert not any("dead_gradient" in warning for warning in warnings)
+    caplog.clear()
+    doctor = make_doctor()
+    doctor.on_train_begin(None, TrainerState(logging_steps=10), TrainerControl())
+    warnings, _ = feed(doctor, [dead, dead], caplog)
+    assert not any("dead_gradient" in warning for warning in warnings)
+    warnings, _ = feed(doctor, [dead], caplog)
+    assert any("dead_gradient" in warning for warning in warnings)
 
 
 def test_full_marks_for_every_completion_are_named_when_no_reward_varies(caplog):
@@ -867,3 +878,15 @@ def test_with_beta_the_runs_spread_line_says_flat_groups_still_had_the_kl_terms_
     assert (
         "so their generation and backward pass gave no reward gradient (beta's KL term still gives one)" in caplog.text
     )
+
+
+def test_a_resumed_run_with_few_logs_left_gets_the_runs_spread_line_not_the_short_run_summary(caplog):
+    """A review's: the summary counted this call's logs alone, so a long run resumed near its end read as a smoke
+    test."""
+    doctor = make_doctor(patience=5)
+    feed(doctor, [grpo_log(zero_std=1.0)] * 2, caplog, first_step=199)
+    with caplog.at_level(logging.INFO, logger="open_r1.doctor"):
+        doctor.on_train_end(
+            types.SimpleNamespace(dynamic_sampling=False), TrainerState(global_step=200), TrainerControl()
+        )
+    assert "GRPO doctor, over the run" not in caplog.text and "Reward spread over the run: 100%" in caplog.text

@@ -366,6 +366,11 @@ def test_a_nan_score_is_read_as_the_batchs_lowest_finite_one_so_no_completion_ea
     assert caplog.text.count("scored 2 of 5 completions NaN: read as the batch's lowest finite score") == 1
     assert within_finite_scores([nan, None]) == ([None, None], 0, 1)
     assert within_finite_scores([nan, float("inf"), 2.0]) == ([2.0, 2.0, 2.0], 1, 1)
+    import torch
+
+    # A reward that returns a tensor (a review's: its NaN passed through as TRL's 0).
+    assert within_finite_scores(torch.tensor([nan, -1.0, 0.5])) == ([-1.0, -1.0, 0.5], 0, 1)
+    assert within_finite_scores([torch.tensor(nan), torch.tensor(0.5)]) == ([0.5, 0.5], 0, 1)
 
 
 def test_get_reward_funcs_rejects_an_unknown_name_with_the_close_one_listing_the_known_ones():

@@ -35,8 +35,8 @@ that lasts `doctor_patience` steps, counted in whole logs (at `logging_steps` 10
   group has spread: the problems are too easy, or the reward tells no completion apart); nor is a penalty at 0
   (`PENALTIES`: no completion was penalised).
 - `zero_spread`: the share of groups whose completions all earn the same total (`frac_reward_zero_std`), averaged
-  over the last `doctor_patience` steps, is above `doctor_zero_std_share`: those groups have no advantage,
-  so no gradient.
+  over the last logs that span `doctor_patience` steps, is above `doctor_zero_std_share`: those groups have no
+  advantage, so no gradient.
 - `clipped`: the share of completions cut at `max_completion_length` (`completions/clipped_ratio`), averaged
   likewise, is above `doctor_clipped_share`; the warning counts the last batch's completions that go round a step
   (`open_r1.rewards.repetition.repeats_a_line`).
@@ -46,8 +46,9 @@ that lasts `doctor_patience` steps, counted in whole logs (at `logging_steps` 10
 - `kl_blowup`: the policy's KL from the reference (`kl`, logged when beta is not 0) above KL_BLOWUP_NATS per token:
   a learning rate too high or a beta too small. A reward that paid before and now pays nothing (`constant_reward`)
   is then named as a regression, with the step where it paid, not as a model that cannot solve the problems.
-- `dead_gradient`: `grad_norm` 0 (DEAD_GRADIENT_NORM) while some groups had reward spread: weights saturated under a
-  learning rate too high, or every row with an advantage kept out of the loss (`mask_truncated_completions`).
+- `dead_gradient`: `grad_norm` 0 (DEAD_GRADIENT_NORM) in `doctor_patience` logs in a row (a log's norm is its last
+  step's) while at least half the groups had reward spread: weights saturated under a learning rate too high, or
+  every row with an advantage kept out of the loss (`mask_truncated_completions`).
 - `empty_completions`: completions of EMPTY_COMPLETION_TOKENS or fewer on average (`completions/mean_length`):
   generation stops at once (a missing generation prompt, an SFT that taught the end first, the eos setting).
 - With `tools` (TRL logs `tools/call_frequency`) and `max_tool_calling_iterations` not 0 (the tool demo's arm

@@ -64,8 +64,11 @@ REGRESSION_MIN_MEAN = 0.1
 NEAR_END_OF_ACCURACY = 0.1
 # `empty_completions`: completions this many tokens long or shorter on average end where they begin.
 EMPTY_COMPLETION_TOKENS = 2.0
-# `dead_gradient`: a logged grad_norm at or below this is none (a saturated model's gradients underflow to 0).
+# `dead_gradient`: a logged grad_norm at or below this is none (a saturated model's gradients underflow to 0). A log's
+# grad_norm is its last step's alone, which may have trained flat rows only (a gradient of exactly 0): the symptom asks
+# for at least half the groups with spread, in `doctor_patience` logs in a row, whatever their logging_steps.
 DEAD_GRADIENT_NORM = 1e-10
+DEAD_GRADIENT_MAX_ZERO_SPREAD = 0.5
 # Shares judged on their mean over the last `doctor_patience` logging steps (a strict streak broke on one batch
 # below the share), and the symptoms they make.
 WINDOWED_METRICS = ("frac_reward_zero_std", "completions/clipped_ratio")
@@ -301,11 +304,12 @@ class TrainingDoctor(TrainerCallback):
         grad_norm = _number(logs.get("grad_norm"))
         zero_spread_now = own_zero_spread if own_zero_spread is not None else _number(logs.get("frac_reward_zero_std"))
         if grad_norm is not None and grad_norm <= DEAD_GRADIENT_NORM and zero_spread_now is not None:
-            if zero_spread_now < 1:
+            if zero_spread_now <= DEAD_GRADIENT_MAX_ZERO_SPREAD:
                 found["dead_gradient"] = Finding(
                     "dead_gradient",
-                    f"grad_norm is {grad_norm:g} although {1 - zero_spread_now:.0%} of the groups had reward spread "
-                    "(1 - frac_reward_zero_std): the completions that should learn give no gradient. Likely causes: "
+                    f"grad_norm is {grad_norm:g} at the last step of each of the last {self.patience} logs although "
+                    f"{1 - zero_spread_now:.0%} of the groups had reward spread (1 - frac_reward_zero_std): the "
+                    "completions that should learn give no gradient. Likely causes: "
                     f"the weights saturated under a learning rate too high (learning_rate {learning_rate:g}; see "
                     "entropy and the example), or every row with an advantage is out of the loss "
                     "(mask_truncated_completions with every such completion cut: completions/clipped_ratio). Resume "
@@ -323,8 +327,8 @@ class TrainingDoctor(TrainerCallback):
         if not unscored:
             return ""
         return (
-            f"({unscored} of the last batch's {len(values)} unscored: None, which adds 0 to a completion's total beside "
-            "the other rewards)"
+            f"({unscored} of the last batch's {len(values)} unscored: None, which adds 0 to a completion's total "
+            "beside the other rewards)"
         )
 
     def remember_paying_rewards(self, logs: dict, step: int) -> None:
@@ -463,14 +467,14 @@ class TrainingDoctor(TrainerCallback):
         self._streaks = {
             key: self.logs_needed if key in WINDOWED_SYMPTOMS else self._streaks.get(key, 0) + 1 for key in symptoms
         }
-        # A symptom gone for as long in a row may be warned of again when it is due again: a run that recovers and
-        # relapses at step 2000 is told so, and one hovering at a threshold is not told every few logs.
+        # A symptom gone for `patience` logs in a row may be warned of again when it is due again: a run that recovers
+        # and relapses at step 2000 is told so, and one hovering at a threshold is not told every few logs.
         for key in list(self._reported):
             self._absences[key] = 0 if key in symptoms else self._absences.get(key, 0) + 1
-            if self._absences[key] >= self.logs_needed:
+            if self._absences[key] >= self.patience:
                 self._reported.discard(key)
                 del self._absences[key]
-        due = {key: finding for key, finding in symptoms.items() if self._streaks[key] >= self.logs_needed}
+        due = {key: finding for key, finding in symptoms.items() if self._streaks[key] >= self._logs_to_warn(key)}
         due = {key: finding for key, finding in due.items() if key not in self._reported}
         if not due:
             return
@@ -484,7 +488,7 @@ class TrainingDoctor(TrainerCallback):
             logger.warning(
                 "GRPO doctor, step %d: for the last %s:\n%s\n%s\n%s",
                 state.global_step,
-                self._span(),
+                self._span(state),
                 findings,
                 self.example() + (f"\n{repeated}" if repeated else ""),
                 f"Training stops here (doctor_stop_on: {', '.join(fatal)})."
@@ -535,9 +539,15 @@ class TrainingDoctor(TrainerCallback):
             "the completions" + (f" ({shown})" if shown else "") + f"; {remedy}."
         )
 
-    def _span(self) -> str:
-        """The steps a due symptom lasted: "5 steps", or "50 steps (5 logs)" at logging_steps 10."""
-        steps = self.logs_needed * self.logging_steps
+    def _logs_to_warn(self, key: str) -> int:
+        """The logs in a row a symptom must last: `logs_needed`; `dead_gradient`, `patience` (its grad_norm is one
+        step's)."""
+        return self.patience if key == "dead_gradient" else self.logs_needed
+
+    def _span(self, state) -> str:
+        """The steps a due symptom lasted: "5 steps", or "10 steps (1 log)" at logging_steps 10; no more than the
+        run's steps (`logging_first_step` logs step 1 alone)."""
+        steps = min(self.logs_needed * self.logging_steps, max(state.global_step, 1))
         logs = f" ({self.logs_needed} log{'s' * (self.logs_needed > 1)})" if self.logging_steps > 1 else ""
         return f"{steps} step{'s' * (steps > 1)}{logs}"
 
@@ -574,7 +584,7 @@ class TrainingDoctor(TrainerCallback):
         if not self._zero_spread_shares or not state.is_world_process_zero:
             return
         share = statistics.fmean(self._zero_spread_shares)
-        if self._logs_seen < self.logs_needed:
+        if self._logs_seen < self.logs_needed and state.global_step < self.logs_needed * self.logging_steps:
             # Named, not warned: a smoke test (the README's 2 GRPO steps) is flat by design, and our own commands print
             # no warnings; but it is when a user looks.
             findings = self.short_run_findings(args)

@@ -272,6 +272,10 @@ def within_finite_scores(scores: list) -> tuple[list, int, int]:
     finite), and how many were infinite and NaN: an infinite score stays the best or worst of its batch, where None
     would add 0 beside the other rewards (for a penalty, the best score); a NaN (a reward's arithmetic gone wrong:
     0/0, inf - inf) is the worst, so that a completion cannot earn by causing one."""
+    # A reward may return a tensor, or a list of 0-d tensors, whose elements are no `numbers.Real`.
+    scores = [
+        score.item() if getattr(score, "ndim", None) == 0 and hasattr(score, "item") else score for score in scores
+    ]
     finite = [score for score in scores if isinstance(score, numbers.Real) and math.isfinite(score)]
     infinite = sum(isinstance(score, numbers.Real) and math.isinf(score) for score in scores)
     nan = sum(isinstance(score, numbers.Real) and math.isnan(score) for score in scores)

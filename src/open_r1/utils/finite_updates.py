@@ -81,7 +81,11 @@ def largest_weights(model: torch.nn.Module) -> torch.Tensor:
     inf where one is not finite), on the device, without a host sync."""
     values = [_local_values(p).detach() for p in model.parameters()]
     device = next(model.parameters()).device
-    largest = [v.abs().amax().float() if v.numel() else torch.zeros((), device=v.device) for v in values]
+    # The infinity norm reduces in one pass without the copy `abs()` makes (a 7B model's embedding: a gigabyte).
+    largest = [
+        torch.linalg.vector_norm(v, float("inf")).float() if v.numel() else v.new_zeros((), dtype=torch.float32)
+        for v in values
+    ]
     return torch.stack([value.to(device) for value in largest]) if largest else torch.zeros(0, device=device)
 
 
