@@ -550,15 +550,13 @@ def test_a_run_too_short_for_the_training_checks_ends_naming_what_lasted_all_of_
     feed(doctor, logs, caplog)
     with caplog.at_level(logging.INFO, logger="open_r1.doctor"):
         doctor.on_train_end(types.SimpleNamespace(dynamic_sampling=False), TrainerState(), TrainerControl())
-    assert (
-        "GRPO doctor, over the run's 4 logging steps (too few to warn while training: doctor_patience 5), what lasted "
-        "all of it:\n- [constant_reward] accuracy_reward gave every completion 0." in caplog.text
-    )
-    assert "- [zero_spread] 100% of the groups had no reward spread" in caplog.text
-    assert "- [clipped] 80% of the completions were cut" in caplog.text  # the mean over the run's logs
-    assert "format_reward" not in caplog.text.split("what lasted all of it")[1].split("- [zero_spread]")[0]
-    assert "sampling too narrow to vary the completions (num_generations 8, temperature 0.7)" in caplog.text
-    assert "too hard for the model (accuracy 0: most groups answer wrong throughout)" in caplog.text  # an audit's
+    summary = [record.getMessage() for record in caplog.records if "GRPO doctor" in record.getMessage()]
+    assert summary == [
+        "GRPO doctor, over the run's 4 logging steps (too few to judge: doctor_patience 5), throughout: "
+        "constant_reward (accuracy_reward 0); zero_spread (100% of the groups without spread); clipped (80% of the "
+        "completions cut). Usual for a smoke test; a longer run is warned of with the likely causes and an example "
+        '(docs/guide.md, "The GRPO doctor").'
+    ]  # one line, format (0.5 throughout, with spread) aside, the clipped share the mean over the run's logs
     assert "Reward spread over the run" not in caplog.text
     assert {record.levelname for record in caplog.records if "zero_spread" in record.getMessage()} == {"INFO"}
     # A run long enough for the training check, whose windows stayed under the share, gets the INFO line (a review's).

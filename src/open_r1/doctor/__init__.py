@@ -64,7 +64,7 @@ is also the metric `doctor/<check>` (1) in the next log (wandb's too).
 
 At the end of training one line says what share of the run's groups had no reward spread (generated and trained
 on for no gradient), whether or not it ever warranted `zero_spread`. A run too short to warn while training (a smoke
-test) gets instead, at INFO, every symptom that lasted all of it, with its causes.
+test) gets instead one INFO line naming every symptom that lasted all of it, with its measure alone (`Finding.brief`).
 
 It warns. `doctor_stop_on` names the findings that stop the run instead: a start-up one ends it before training
 (a `UsageError`: one line, exit status 2), a training one stops training at that step (the Trainer then saves as at

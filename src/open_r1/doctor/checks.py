@@ -39,10 +39,12 @@ EXAMPLE_HEAD_CHARS, EXAMPLE_TAIL_CHARS = 200, 400
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing the doctor found: the check's name (one of CHECKS) and what to tell the user."""
+    """One thing the doctor found: the check's name (one of CHECKS), what to tell the user, and `brief`, the measure
+    alone ("100% of the groups"), for a summary that names several findings in one line."""
 
     check: str
     message: str
+    brief: str = ""
 
 
 def stop_checks(stop_on: Sequence[str]) -> frozenset[str]:

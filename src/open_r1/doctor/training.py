@@ -232,7 +232,7 @@ class TrainingDoctor(TrainerCallback):
                     reward, value, self._best_paid.get(name), self.settings.get("beta")
                 )
             found[f"constant_reward:{name}"] = Finding(
-                "constant_reward", f"{name} gave every completion {shown}. {causes}."
+                "constant_reward", f"{name} gave every completion {shown}. {causes}.", f"{name} {shown}"
             )
         zero_spread = _number(logs.get("frac_reward_zero_std"))
         if zero_spread is not None and zero_spread > self.zero_std_share:
@@ -241,6 +241,7 @@ class TrainingDoctor(TrainerCallback):
                 f"{zero_spread:.0%} of the groups had no reward spread (frac_reward_zero_std, on average, above "
                 f"doctor_zero_std_share {self.zero_std_share:g}): every completion of a group earned the same, so it "
                 f"has no advantage and gives no gradient. {self._causes_of_no_spread(self._accuracy_mean(logs))}",
+                f"{zero_spread:.0%} of the groups without spread",
             )
         clipped = _number(logs.get("completions/clipped_ratio"))
         if clipped is not None and clipped > self.clipped_share:
@@ -264,6 +265,7 @@ class TrainingDoctor(TrainerCallback):
                     "does."
                 )
                 + pad_note,
+                f"{clipped:.0%} of the completions cut",
             )
         entropy = _number(logs.get("entropy"))
         reference = max(self._entropies, key=lambda logged: logged[1], default=None)
@@ -280,6 +282,7 @@ class TrainingDoctor(TrainerCallback):
                     f"Likely causes: a learning rate too high for the model (learning_rate {learning_rate:g}), "
                     "or a reward the policy games with one repeated output (see the example). Resume from a "
                     "checkpoint before the fall with a lower learning_rate.",
+                    f"entropy {first:.3g} -> {entropy:.3g}",
                 )
         kl = _number(logs.get("kl"))
         if kl is not None and kl > KL_BLOWUP_NATS:
@@ -291,6 +294,7 @@ class TrainingDoctor(TrainerCallback):
                 f"Likely causes: a learning rate too high (learning_rate {learning_rate:g})"
                 + (f" or a beta too small to hold the policy (beta {beta:g})" if beta else "")
                 + ". Resume from a checkpoint before the rise with a lower learning_rate or a higher beta.",
+                f"kl {kl:.3g}",
             )
         length = _number(logs.get("completions/mean_length"))
         if length is not None and length <= EMPTY_COMPLETION_TOKENS:
@@ -300,6 +304,7 @@ class TrainingDoctor(TrainerCallback):
                 "at once. Likely causes: the chat template's generation prompt is missing, so the model's first token "
                 "closes the prompt's turn; the cold-start SFT taught it to end at once (empty or cut assistant turns "
                 "in its data); or the generation config stops at a token the model writes first (its eos_token_id).",
+                f"{length:.3g} tokens a completion",
             )
         grad_norm = _number(logs.get("grad_norm"))
         zero_spread_now = own_zero_spread if own_zero_spread is not None else _number(logs.get("frac_reward_zero_std"))
@@ -314,6 +319,7 @@ class TrainingDoctor(TrainerCallback):
                     "entropy and the example), or every row with an advantage is out of the loss "
                     "(mask_truncated_completions with every such completion cut: completions/clipped_ratio). Resume "
                     "from a checkpoint before it with a lower learning_rate.",
+                    f"grad_norm {grad_norm:g}",
                 )
         if tool_rounds != 0:
             found.update(self.tool_symptoms(logs))
@@ -368,6 +374,7 @@ class TrainingDoctor(TrainerCallback):
                 "gsm8k's tool arm does), the system prompt does not ask for calls, or the model writes calls in a "
                 "format its tokenizer's response parser does not read (see the example: a call in its text that "
                 "was not run).",
+                "no tool call",
             )
         # TRL's failures are calls it could not make (an unknown tool, arguments the tool does not take); the
         # python tool's errors are calls it made that failed. Together: the share of calls that gave no value.
@@ -384,6 +391,7 @@ class TrainingDoctor(TrainerCallback):
                 "time budget), so the model reads an error where it expected a value. Likely causes: the calls or "
                 "the code the model writes are malformed (see the example's tool results), or "
                 "python_tool_wall_seconds, python_tool_memory_mb or python_tool_rollout_seconds are too tight for it.",
+                f"{share:.0%} of the tool calls without a value",
             )
         return found
 
@@ -585,16 +593,19 @@ class TrainingDoctor(TrainerCallback):
             return
         share = statistics.fmean(self._zero_spread_shares)
         if self._logs_seen < self.logs_needed and state.global_step < self.logs_needed * self.logging_steps:
-            # Named, not warned: a smoke test (the README's 2 GRPO steps) is flat by design, and our own commands print
-            # no warnings; but it is when a user looks.
+            # Named, not warned, in one line: a smoke test (the README's 2 GRPO steps) is flat by design, and our own
+            # commands print no warnings; but it is when a user looks.
             findings = self.short_run_findings(args)
             if findings:
                 logger.info(
-                    "GRPO doctor, over the run's %d logging steps (too few to warn while training: doctor_patience "
-                    "%d), what lasted all of it:\n%s",
+                    "GRPO doctor, over the run's %d logging steps (too few to judge: doctor_patience %d), throughout: "
+                    "%s. Usual for a smoke test; a longer run is warned of with the likely causes and an example "
+                    '(docs/guide.md, "The GRPO doctor").',
                     self._logs_seen,
                     self.patience,
-                    "\n".join(f"- [{finding.check}] {finding.message}" for finding in findings.values()),
+                    "; ".join(
+                        f"{check} ({', '.join(briefs)})" for check, briefs in _briefs_by_check(findings).items()
+                    ),
                 )
                 return
         # Under skip_flat_rows their rows left the backward pass: only their generation was spent.
@@ -612,6 +623,14 @@ class TrainingDoctor(TrainerCallback):
             if share and not getattr(args, "dynamic_sampling", False)
             else "",
         )
+
+
+def _briefs_by_check(findings: dict[str, Finding]) -> dict[str, list[str]]:
+    """Each check of `findings`, in order, with the briefs of its findings (constant_reward has one per reward)."""
+    briefs: dict[str, list[str]] = {}
+    for finding in findings.values():
+        briefs.setdefault(finding.check, []).append(finding.brief or finding.check)
+    return briefs
 
 
 def _is_training_log(logs: dict) -> bool:
