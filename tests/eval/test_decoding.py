@@ -397,3 +397,44 @@ def test_tool_rollouts_decoded_with_rows_joining_are_the_rounds_ones(tool_callin
             "no-model", conversations, num_samples=1, temperature=0.0, top_p=1.0, max_new_tokens=4, batch_size=1,
             seed=0, device="cpu", tool_rollout_chunk_tokens=8,
         )  # fmt: skip
+
+
+def test_a_budget_past_the_models_context_is_cut_to_what_the_longest_prompt_leaves(tiny_model, monkeypatch, caplog):
+    """Found by a newcomer: the evaluator's default budget (32768, a reasoning model's) ran the tiny model, whose
+    context is 1024, for minutes past its positions, with transformers' "exceeded the model's predefined maximum
+    length" the only line."""
+    import logging
+
+    from open_r1.eval import decoding
+    from open_r1.utils import model_utils
+
+    asked = []
+
+    def recording(*args, max_new_tokens, **kwargs):
+        asked.append(max_new_tokens)
+        return generate(*args, max_new_tokens=max_new_tokens, **kwargs)
+
+    generate = decoding.generate_sharing_prompts
+    monkeypatch.setattr(decoding, "generate_sharing_prompts", recording)
+    monkeypatch.setattr(model_utils, "model_context", lambda config: 40)  # a context just past the prompts
+    conversations = [[{"role": "user", "content": "What is 2 + 2?"}]]
+    with caplog.at_level(logging.INFO, logger="open_r1.eval.decoding"):
+        prompts, completions, _ = decoding.sample_completions(
+            str(tiny_model), conversations, num_samples=1, temperature=0, top_p=1.0, max_new_tokens=32768,
+            batch_size=1, seed=0, device="cpu", dtype="float32",
+        )  # fmt: skip
+    assert len(asked) == 1 and 1 <= asked[0] < 40
+    assert (
+        f"max_new_tokens 32768 runs past the model's context (40 tokens) after prompts of up to {40 - asked[0]} "
+        in (caplog.text)
+    )
+
+
+def test_the_budget_within_the_context():
+    from open_r1.eval.decoding import budget_within_context
+
+    assert budget_within_context(32768, 37, 1024) == 987
+    assert budget_within_context(64, 37, 1024) == 64  # within it: as asked
+    assert budget_within_context(64, 37, None) == 64  # a config that does not say
+    with pytest.raises(ValueError, match="the longest prompt is 1030 tokens, and the model's context 1024: no room"):
+        budget_within_context(10, 1030, 1024)

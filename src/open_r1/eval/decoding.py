@@ -50,6 +50,28 @@ def resolved_device(device: str) -> str:
     return device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def budget_within_context(max_new_tokens: int, longest_prompt: int, context: int | None) -> int:
+    """`max_new_tokens`, or less where the longest prompt and it would run past the model's `context` (positions it
+    was never trained on: noise, or an error for learned positions), said once at INFO; ValueError where a prompt
+    leaves no room. The evaluator's default budget (32768) is a reasoning model's, not a small model's."""
+    if context is None or longest_prompt + max_new_tokens <= context:
+        return max_new_tokens
+    room = context - longest_prompt
+    if room < 1:
+        raise ValueError(
+            f"the longest prompt is {longest_prompt} tokens, and the model's context {context}: no room to generate"
+        )
+    logger.info(
+        "max_new_tokens %d runs past the model's context (%d tokens) after prompts of up to %d tokens: generating at "
+        "most %d tokens a completion",
+        max_new_tokens,
+        context,
+        longest_prompt,
+        room,
+    )
+    return room
+
+
 def sample_completions(
     model_name: str,
     conversations: list[list[dict]],
@@ -91,6 +113,7 @@ def sample_completions(
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from open_r1.utils.model_utils import model_context
     from open_r1.utils.padded_rows import padded_to_bucket
 
     if tool_rollout_chunk_tokens is not None and tool_settings is None:
@@ -128,6 +151,8 @@ def sample_completions(
             tokenizer.apply_chat_template(messages, tools=[tool.python], tokenize=False, add_generation_prompt=True)
             for messages in conversations
         ]
+        longest = max((len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]), default=0)
+        max_new_tokens = budget_within_context(max_new_tokens, longest, model_context(model.config))
         repeated = [messages for messages in conversations for _ in range(num_samples)]
         rollouts, reasons = generate_with_tools(
             model,
@@ -153,6 +178,7 @@ def sample_completions(
     ]
     # The chat template already wrote the special tokens (BOS, <|im_start|>); don't add them twice.
     lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
+    max_new_tokens = budget_within_context(max_new_tokens, max(lengths, default=0), model_context(model.config))
     # Batches of similar lengths, longest first: a batch is left-padded to its longest prompt, and the padding
     # costs as much as real tokens (GSM8K's first 200 prompts, in file order: 38% of a batch's prefill).
     order = sorted(range(len(prompts)), key=lambda index: -lengths[index])

@@ -236,6 +236,7 @@ def write_outputs(
         **(provenance or {}),  # when, at which commit, on which machine (`open_r1.utils.provenance`)
     }
     save_results(output_dir / "results.json", results, quiet=True)
+    logger.info("wrote %s and details.jsonl beside it", output_dir / "results.json")
     return results
 
 

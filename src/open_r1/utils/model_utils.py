@@ -387,17 +387,25 @@ def _warn_if_weights_update_in_half_precision(model, model_args: ModelConfig, tr
     )
 
 
-def _warn_if_sequences_outgrow_the_context(model, training_args) -> None:
-    """Warns when the run's sequences may be longer than the model's context (`max_position_embeddings`): SFT's
-    `max_length`, GRPO's `max_prompt_length` + `max_completion_length` (or the completion alone when prompts are not
-    cut). Positions past the context were never trained, so what the model reads or writes there is noise."""
-    context = getattr(model.config, "max_position_embeddings", None)
+def model_context(config) -> int | None:
+    """The longest sequence a model's `config` says it was trained for: `max_position_embeddings`, stretched by a RoPE
+    scaling's factor (YaRN, linear, ...); None where the config does not say."""
+    context = getattr(config, "max_position_embeddings", None)
     if not isinstance(context, int):
-        return
-    # A RoPE scaling (YaRN, linear, ...) stretches the trained context by its factor.
-    scaling = getattr(model.config, "rope_scaling", None) or getattr(model.config, "rope_parameters", None)
+        return None
+    scaling = getattr(config, "rope_scaling", None) or getattr(config, "rope_parameters", None)
     if isinstance(scaling, dict) and isinstance(scaling.get("factor"), (int, float)) and scaling["factor"] > 1:
         context = int(context * scaling["factor"])
+    return context
+
+
+def _warn_if_sequences_outgrow_the_context(model, training_args) -> None:
+    """Warns when the run's sequences may be longer than the model's context (`model_context`): SFT's
+    `max_length`, GRPO's `max_prompt_length` + `max_completion_length` (or the completion alone when prompts are not
+    cut). Positions past the context were never trained, so what the model reads or writes there is noise."""
+    context = model_context(model.config)
+    if context is None:
+        return
     if getattr(training_args, "max_completion_length", None) is not None:
         prompt = getattr(training_args, "max_prompt_length", None)
         length = training_args.max_completion_length + (prompt or 0)
