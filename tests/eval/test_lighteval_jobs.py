@@ -149,18 +149,22 @@ def test_make_evaluate_on_cpu_runs_the_offline_evaluator_on_the_data_file():
 def test_the_slurm_script_runs_the_same_command_as_make_evaluate(tmp_path):
     env = {**os.environ, "OPEN_R1_EVAL_DRY_RUN": "1", "OPEN_R1_ROOT": str(REPO_ROOT), "OPEN_R1_MODULES": ""}
     env["OPEN_R1_VENV"] = str(REPO_ROOT / ".venv")
-    result = subprocess.run(
-        ["bash", "slurm/evaluate.slurm", "math_500", "org/model", "main", "tensor", "4", "false", ""],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    expected = build_lighteval_command(
-        "org/model", "math_500", parallel="tensor", num_gpus=4, output_dir="data/evals/org/model/main"
-    )
-    assert expected.shell() in result.stdout.splitlines()
+    arguments = ["math_500", "org/model", "main", "tensor", "4", "false"]
+    # SYSTEM_PROMPT left out: no system turn; given, even empty: one, as training adds it.
+    for system_prompt in ([], [""]):
+        result = subprocess.run(
+            ["bash", "slurm/evaluate.slurm", *arguments, *system_prompt],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        expected = build_lighteval_command(
+            "org/model", "math_500", parallel="tensor", num_gpus=4, output_dir="data/evals/org/model/main",
+            system_prompt=system_prompt[0] if system_prompt else None,
+        )  # fmt: skip
+        assert expected.shell() in result.stdout.splitlines()
 
 
 def test_make_evaluate_names_a_hub_model_out_of_reach_unless_it_only_prints(tmp_path, monkeypatch, capsys):
