@@ -258,3 +258,26 @@ def test_the_settings_name_the_special_tokens_transformers_dump_masks(caplog):
     with caplog.at_level(logging.INFO, logger="open_r1"):
         log_settings(types.SimpleNamespace(), training, types.SimpleNamespace(), checkpoint=None)
     assert "Special tokens: eos_token '<|im_end|>'\n" in caplog.text + "\n"  # no "pad_token None" (a newcomer's)
+
+
+def test_training_logs_drop_transformers_notice_about_checkpoints_saved_within_a_second(tmp_path, caplog):
+    """Found by a newcomer: the tiny recipe's full GRPO saves checkpoints under a second apart, and transformers
+    warned "mtime may not be reliable on this filesystem" (it then orders them by step, as it would anyway)."""
+    import os
+
+    from transformers.trainer_utils import sort_checkpoints
+
+    from open_r1.configs import GRPOConfig
+    from open_r1.utils.training import setup_logging
+
+    for step in (2, 4):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        os.utime(tmp_path / f"checkpoint-{step}", (1000.0 + step / 10, 1000.0 + step / 10))
+    setup_logging(GRPOConfig(output_dir=str(tmp_path), use_cpu=True, report_to="none"))
+    logging.Logger.warning_once.cache_clear()  # transformers says it once a process: an earlier test may have
+    with caplog.at_level(logging.WARNING):
+        ordered = sort_checkpoints(str(tmp_path), use_mtime=True)
+    assert [os.path.basename(path) for path in ordered] == ["checkpoint-2", "checkpoint-4"]
+    assert "mtime" not in caplog.text
+    logging.getLogger("transformers.trainer_utils").warning("another notice")  # the rest still goes through
+    assert "another notice" in caplog.text

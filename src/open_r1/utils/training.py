@@ -32,6 +32,15 @@ from .wandb_logging import check_wandb_login, init_wandb_training
 logger = logging.getLogger("open_r1")
 
 
+class _CheckpointTimesNotice(logging.Filter):
+    """Drops transformers 5.23's "mtime may not be reliable on this filesystem, falling back to numerical ordering":
+    it says so whenever the checkpoints it rotates were saved within a second of each other (a CPU recipe's fast
+    steps), and then orders them by step, as a reliable filesystem would too. Remove when it checks the filesystem."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "mtime may not be reliable" not in record.getMessage()
+
+
 def setup_logging(training_args) -> None:
     """Logs to stdout in the project's one format (`open_r1.utils.logs`); non-main ranks log warnings only
     (TrainingArguments' rule)."""
@@ -45,6 +54,9 @@ def setup_logging(training_args) -> None:
     transformers.utils.logging.set_verbosity(log_level)
     transformers.utils.logging.enable_default_handler()
     transformers.utils.logging.enable_explicit_format()
+    checkpoint_times = logging.getLogger("transformers.trainer_utils")
+    if not any(isinstance(existing, _CheckpointTimesNotice) for existing in checkpoint_times.filters):
+        checkpoint_times.addFilter(_CheckpointTimesNotice())
     # TRL 1.16 reads transformers' deprecated `is_gradient_checkpointing` at every generation; no setting of ours
     # causes it. Remove when TRL reads `is_activation_checkpointing`.
     warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
