@@ -42,6 +42,7 @@ def test_sft_trains_saves_and_resumes_from_the_last_checkpoint(tiny_assets, tmp_
     assert f"Nothing to train: {output_dir / 'checkpoint-16'} is at step 16" in again.stdout
     assert "*** Train ***" not in again.stdout
     assert "Training parameters" not in again.stdout  # the reason is the run's output, not under a config dump
+    assert "resuming training" not in again.stdout  # a newcomer's: it said it resumed, then that there was nothing
     assert not (output_dir / "checkpoint-17").exists()
 
     resumed = accelerate_launch(

@@ -87,9 +87,7 @@ def resolve_checkpoint(training_args) -> str | None:
                 last_checkpoint,
             )
             return None
-        if last_checkpoint is not None:
-            logger.info("Checkpoint detected, resuming training at %s", last_checkpoint)
-            return last_checkpoint
+        return last_checkpoint  # `start_run` says it resumes once it knows there is something left to train
     return None
 
 
@@ -171,6 +169,8 @@ def start_run(script_args, training_args, model_args) -> str | None:
     if finished is not None:  # the run's whole output is why it has nothing to do
         logger.info(finished)
         _exit_without_training()
+    if checkpoint is not None and checkpoint != training_args.resume_from_checkpoint:
+        logger.info("Checkpoint detected, resuming training at %s", checkpoint)
     for message in settings_that_rarely_learn(training_args):
         logger.warning(message)
     check_reporting_installed(training_args)
