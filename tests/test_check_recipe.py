@@ -91,7 +91,7 @@ def test_without_the_hub_a_refusal_says_how_to_check_the_rest_of_the_recipe(monk
     recipe = "recipes/OpenR1-Distill-7B/sft/config_distill.yaml"
     with pytest.raises(UsageError) as refused:
         check_recipe("sft", ["--config", recipe])
-    hint = "--model_name_or_path data/tiny-model --dataset_name data/tiny-math --push_to_hub false"
+    hint = "--model_name_or_path data/tiny-model --dataset_name data/tiny-sft --push_to_hub false"  # SFT's shape
     assert str(refused.value).endswith(f"to check the rest of the recipe without the Hub: {hint}")
     checked = check_recipe("sft", ["--config", recipe, *tiny_paths["sft"], "--push_to_hub", "false"])
     assert checked == f"{recipe}: checked for src/open_r1/sft.py"

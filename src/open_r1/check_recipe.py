@@ -25,10 +25,15 @@ PROG = "python -m open_r1.check_recipe"
 USAGE = f"{PROG} sft|grpo [--config RECIPE.yaml] [--FIELD VALUE ...]"
 # What a refusal says where the Hub is out of reach (open_r1.hub_access), and how to check the rest of the recipe then.
 HUB_OUT_OF_REACH = ("does not answer", "keeps the Hub out of reach")
-WITHOUT_THE_HUB = (
-    "; to check the rest of the recipe without the Hub: "
-    "--model_name_or_path data/tiny-model --dataset_name data/tiny-math --push_to_hub false"
-)
+# The tiny model and, per trainer, the tiny dataset of its shape (SFT's `messages`, GRPO's problems and answers).
+TINY_DATASETS = {"sft": "data/tiny-sft", "grpo": "data/tiny-math"}
+
+
+def without_the_hub(trainer: str) -> str:
+    return (
+        "; to check the rest of the recipe without the Hub: --model_name_or_path data/tiny-model --dataset_name "
+        f"{TINY_DATASETS.get(trainer, TINY_DATASETS['grpo'])} --push_to_hub false"
+    )
 
 
 def check_recipe(trainer: str, args: list[str]) -> str:
@@ -38,7 +43,7 @@ def check_recipe(trainer: str, args: list[str]) -> str:
         return _check_recipe(trainer, args)
     except UsageError as error:
         if any(marker in str(error) for marker in HUB_OUT_OF_REACH):  # a login node without the Hub (a newcomer's)
-            raise UsageError(f"{error}{WITHOUT_THE_HUB}") from None
+            raise UsageError(f"{error}{without_the_hub(trainer)}") from None
         raise
 
 
