@@ -117,7 +117,8 @@ def test_hub_ids_the_hub_cannot_give_and_a_push_fail_at_once(tmp_path, monkeypat
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there
     recipe = REPO_ROOT / "recipes" / "Qwen2.5-1.5B-Instruct" / "grpo" / "config_demo.yaml"
-    result, seconds = run("grpo.py", "--config", str(recipe), cwd=tmp_path, online=not offline)
+    on_any_machine = ("--use_cpu", "true", "--use_vllm", "false")  # this test's machine may have no GPU
+    result, seconds = run("grpo.py", "--config", str(recipe), *on_any_machine, cwd=tmp_path, online=not offline)
     line = error_line(result, "grpo.py")
     why = r"offline mode \(HF_HUB_OFFLINE=1.*\) keeps the Hub out of reach" if offline else r"\) does not answer \("
     assert re.search(f"^grpo.py: error: .*{why}", line), line

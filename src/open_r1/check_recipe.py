@@ -52,7 +52,7 @@ def _check_recipe(trainer: str, args: list[str]) -> str:
         raise UsageError(
             f"the trainer must be one of {', '.join(TRAINERS)}, got {trainer!r}" + did_you_mean(trainer, TRAINERS)
         )
-    check_command_line(args)
+    check_command_line(args, on_this_machine=False)
     import torch
 
     from open_r1.configs import TRAINER_ARGUMENTS, RecipeParser  # seconds: TRL loads

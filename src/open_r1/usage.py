@@ -562,28 +562,32 @@ def loaded_references(settings: Mapping[str, Any], models: bool = True) -> list[
     ]
 
 
-def check_command_line(args: list[str]) -> None:
+def check_command_line(args: list[str], on_this_machine: bool = True) -> None:
     """The checks a training script's command line gets before TRL loads: the `--config` recipe is valid YAML,
     the models and datasets it and the command line name exist where they look local (`check_local_path`), as does
     the checkpoint `resume_from_checkpoint` names, and
-    the others, and any push, can be had from the Hub or the cache (`open_r1.hub_access`)."""
+    the others, and any push, can be had from the Hub or the cache (`open_r1.hub_access`); `on_this_machine`, that
+    this machine can run it (cores, a GPU for a GPU recipe: not for `check_recipe`, which checks a GPU recipe where
+    it is written, on a login node)."""
     # hub_access builds on this module, hence the import here
     from open_r1.hub_access import PUSH_FIELDS, TOKEN_FIELDS, check_references, training_push
     from open_r1.utils.checkpoints import check_holds_optimizer_state
-    from open_r1.utils.launch_settings import check_processes_fit_the_cores
+    from open_r1.utils.launch_settings import check_gpu_settings_on_a_cpu, check_processes_fit_the_cores
 
     check_no_positional_argument(args)
     check_options_given_once(args)
     settings = command_line_settings(
         args,
         (*PATH_FIELDS, *TOKEN_FIELDS, "resume_from_checkpoint", "chat_template_path"),
-        flags=(*PUSH_FIELDS, "use_cpu"),
+        flags=(*PUSH_FIELDS, "use_cpu", "bf16", "fp16", "use_vllm"),
     )
     try:
         use_cpu = as_bool(settings.get("use_cpu", False))
     except ValueError:  # the parser names a value that is no boolean
         use_cpu = False
-    check_processes_fit_the_cores(use_cpu)
+    if on_this_machine:
+        check_processes_fit_the_cores(use_cpu)
+        check_gpu_settings_on_a_cpu(settings, use_cpu)
     if isinstance(settings.get("resume_from_checkpoint"), str):  # else transformers says so after the model loaded
         check_local_path("resume_from_checkpoint", settings["resume_from_checkpoint"], local_only=True)
         if not os.path.isdir(os.path.expanduser(settings["resume_from_checkpoint"])):

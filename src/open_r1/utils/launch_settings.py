@@ -30,8 +30,10 @@ values from the recipe and reports mismatches itself), and fp8.
 
 import logging
 import os
+from collections.abc import Mapping
+from typing import Any
 
-from open_r1.usage import UsageError
+from open_r1.usage import UsageError, as_bool
 from open_r1.utils.launch import usable_cores
 
 logger = logging.getLogger("open_r1")
@@ -115,6 +117,32 @@ def check_processes_fit_the_cores(use_cpu: bool) -> None:
             f"a node of GPUs): each would wait on the others, and the batch would be {processes} times the "
             f"recipe's; launch with --num_processes 1 (at most {cores})"
         )
+
+
+def check_gpu_settings_on_a_cpu(settings: Mapping[str, Any], use_cpu: bool) -> None:
+    """Fails in one line, with every override a CPU run needs, when a recipe written for GPUs (bf16 or fp16, use_vllm)
+    starts on a machine without a GPU device and without `use_cpu`: transformers refuses bf16 first, then vLLM is
+    missing, a try of seconds each (a newcomer audit's)."""
+    from open_r1 import GPU_DEVICE_FILES
+
+    if use_cpu or any(os.path.exists(path) for path in GPU_DEVICE_FILES):
+        return
+    gpu_only = [name for name in ("bf16", "fp16", "use_vllm") if _is_true(settings.get(name))]
+    if not gpu_only:
+        return
+    overrides = ["--use_cpu true"] + [f"--{name} false" for name in gpu_only if name != "bf16"]
+    raise UsageError(
+        f"this machine has no GPU (no {' or '.join(GPU_DEVICE_FILES)}), and the recipe sets "
+        f"{', '.join(f'{name}: true' for name in gpu_only)}, written for GPUs: to run it on the CPU add "
+        f"{' '.join(overrides)}, or start from a CPU recipe (recipes/tiny/, recipes/demo/)"
+    )
+
+
+def _is_true(value: Any) -> bool:
+    try:
+        return as_bool(value) if value is not None else False
+    except ValueError:  # the parser names a value that is no boolean
+        return False
 
 
 def _deepspeed_plugin(precision: str):
