@@ -281,3 +281,23 @@ def test_training_logs_drop_transformers_notice_about_checkpoints_saved_within_a
     assert "mtime" not in caplog.text
     logging.getLogger("transformers.trainer_utils").warning("another notice")  # the rest still goes through
     assert "another notice" in caplog.text
+
+
+def test_the_settings_logged_are_those_not_at_their_defaults_tokens_masked():
+    """Found by a newcomer audit: GRPOConfig's whole dump was 216 of the 249 lines of the README's 2-step GRPO."""
+    from trl import ModelConfig
+
+    from open_r1.configs import GRPOConfig
+    from open_r1.utils.training import changed_from_defaults
+
+    args = GRPOConfig(
+        output_dir="out", use_cpu=True, learning_rate=0.5, lr_scheduler_type="constant", hub_token="secret",
+        max_tool_calling_iterations=0, report_to="none",
+    )  # fmt: skip
+    shown = changed_from_defaults(args)
+    assert "learning_rate=0.5" in shown and "lr_scheduler_type='constant'" in shown  # an enum as its text
+    assert "max_tool_calling_iterations=0" in shown  # 0 is a setting, where None is the default
+    assert "hub_token=<HUB_TOKEN>" in shown and "secret" not in shown
+    assert "accelerator_config" not in shown and "adam_beta1" not in shown  # built from defaults, a default
+    assert shown.endswith(" (every other field at its default)")
+    assert changed_from_defaults(ModelConfig()) == "every field at its default"

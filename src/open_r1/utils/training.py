@@ -181,12 +181,47 @@ def start_run(script_args, training_args, model_args) -> str | None:
     return checkpoint
 
 
+def _unset(value) -> bool:
+    """None, False or an empty text or collection: a default of None (auto) that post-init resolved to False or []
+    is no setting. Not 0: `max_tool_calling_iterations: 0` is one."""
+    return value is None or value is False or (isinstance(value, (str, list, dict, tuple)) and not value)
+
+
+def changed_from_defaults(arguments) -> str:
+    """`name=value, ...` of the fields of a dataclass of arguments whose value is not their default (the recipe's and
+    command line's, and what the class derives from them); tokens masked, as transformers' own dump masks them."""
+    import dataclasses
+
+    shown = []
+    for field in dataclasses.fields(arguments):
+        if not field.init:
+            continue
+        value = getattr(arguments, field.name, None)
+        if field.default is not dataclasses.MISSING:
+            default = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            default = field.default_factory()
+        else:
+            default = dataclasses.MISSING
+        value, default = getattr(value, "value", value), getattr(default, "value", default)  # an enum as its text
+        if value == default or (_unset(value) and _unset(default)):
+            continue
+        if dataclasses.is_dataclass(value) and default is None and value == type(value)():  # built from its defaults
+            continue
+        if field.name.endswith("_token") and value is not None:
+            shown.append(f"{field.name}=<{field.name.upper()}>")
+        else:
+            shown.append(f"{field.name}={value!r}" if isinstance(value, str) else f"{field.name}={value}")
+    return ", ".join(shown) + " (every other field at its default)" if shown else "every field at its default"
+
+
 def log_settings(script_args, training_args, model_args, checkpoint: str | None) -> None:
     """Logs the run's settings and, when it resumes, which of them differ from the checkpoint's; the entry scripts
     call it once the dataset passed its checks, so that a dataset mistake is not the last line under the dump."""
-    logger.info("Model parameters %s", model_args)
-    logger.info("Script parameters %s", script_args)
-    logger.info("Training parameters %s", training_args)
+    for kind, arguments in (("Model", model_args), ("Script", script_args), ("Training", training_args)):
+        # A GRPOConfig's whole dump is 216 lines, in which a newcomer loses the lines that matter: the rest at DEBUG.
+        logger.info("%s parameters (%s): %s", kind, type(arguments).__name__, changed_from_defaults(arguments))
+        logger.debug("%s parameters, all of them: %s", kind, arguments)
     # transformers' dump masks every field ending in _token; those set are named (an unset one is the tokenizer's).
     tokens = {name: getattr(training_args, name, None) for name in ("eos_token", "pad_token")}
     named = [f"{name} {value!r}" for name, value in tokens.items() if value is not None]
