@@ -552,7 +552,7 @@ def test_a_run_too_short_for_the_training_checks_ends_naming_what_lasted_all_of_
         doctor.on_train_end(types.SimpleNamespace(dynamic_sampling=False), TrainerState(), TrainerControl())
     summary = [record.getMessage() for record in caplog.records if "GRPO doctor" in record.getMessage()]
     assert summary == [
-        "GRPO doctor, over the run's 4 logging steps (too few to judge: doctor_patience 5), throughout: "
+        "GRPO doctor, over the run's 4 logging steps (too few to judge: doctor_patience 5 steps), throughout: "
         "constant_reward (accuracy_reward 0); zero_spread (100% of the groups without spread); clipped (80% of the "
         "completions cut). Usual for a smoke test; a longer run is warned of with the likely causes and an example "
         '(docs/guide.md, "The GRPO doctor").'
@@ -888,3 +888,16 @@ def test_a_resumed_run_with_few_logs_left_gets_the_runs_spread_line_not_the_shor
             types.SimpleNamespace(dynamic_sampling=False), TrainerState(global_step=200), TrainerControl()
         )
     assert "GRPO doctor, over the run" not in caplog.text and "Reward spread over the run: 100%" in caplog.text
+
+
+def test_a_short_run_with_a_symptom_no_smoke_test_shows_gets_the_whole_findings(caplog):
+    """A review's: the one-line summary called whatever it found usual for a smoke test, an empty completion too."""
+    doctor = make_doctor(patience=5)
+    feed(doctor, [grpo_log(zero_std=1.0, **{"completions/mean_length": 1.0})] * 2, caplog)
+    with caplog.at_level(logging.INFO, logger="open_r1.doctor"):
+        doctor.on_train_end(types.SimpleNamespace(dynamic_sampling=False), TrainerState(), TrainerControl())
+    assert "Usual for a smoke test" not in caplog.text
+    assert "what lasted all of it:\n- [constant_reward] accuracy_reward gave every completion 0. Likely causes" in (
+        caplog.text
+    )
+    assert "- [empty_completions] the completions are 1 tokens long on average" in caplog.text

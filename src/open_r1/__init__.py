@@ -5,8 +5,9 @@ import logging
 import os
 import warnings
 
-# Device files a GPU driver creates (NVIDIA's, AMD ROCm's); where there are none, DeepSpeed can only use the CPU.
-GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/kfd")
+# Device files a GPU driver creates (NVIDIA's, AMD ROCm's, WSL2's); where there are none, DeepSpeed can only use
+# the CPU.
+GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/kfd", "/dev/dxg")
 
 
 class _CpuFallbackNotice(logging.Filter):

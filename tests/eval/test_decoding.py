@@ -416,17 +416,19 @@ def test_a_budget_past_the_models_context_is_cut_to_what_the_longest_prompt_leav
 
     generate = decoding.generate_sharing_prompts
     monkeypatch.setattr(decoding, "generate_sharing_prompts", recording)
-    monkeypatch.setattr(model_utils, "model_context", lambda config: 40)  # a context just past the prompts
-    conversations = [[{"role": "user", "content": "What is 2 + 2?"}]]
+    monkeypatch.setattr(model_utils, "model_context", lambda config: 100)  # a context just past the prompts
+    questions = ["What is 2 + 2?", "A much longer question, which leaves the model fewer positions: what is 2 + 2?"]
+    conversations = [[{"role": "user", "content": question}] for question in questions]
     with caplog.at_level(logging.INFO, logger="open_r1.eval.decoding"):
         prompts, completions, _ = decoding.sample_completions(
             str(tiny_model), conversations, num_samples=1, temperature=0, top_p=1.0, max_new_tokens=32768,
             batch_size=1, seed=0, device="cpu", dtype="float32",
         )  # fmt: skip
-    assert len(asked) == 1 and 1 <= asked[0] < 40
+    # One call per prompt, longest first: each gets what its own prompt leaves of the 100 positions (a review's).
+    assert len(asked) == 2 and 1 <= asked[0] < asked[1] < 100
     assert (
-        f"max_new_tokens 32768 runs past the model's context (40 tokens) after prompts of up to {40 - asked[0]} "
-        in (caplog.text)
+        "max_new_tokens 32768 runs past the model's context (100 tokens): each generate call gets what its longest "
+        f"prompt leaves (at least {asked[0]} tokens, after the longest prompt's {100 - asked[0]})" in caplog.text
     )
 
 
@@ -436,5 +438,21 @@ def test_the_budget_within_the_context():
     assert budget_within_context(32768, 37, 1024) == 987
     assert budget_within_context(64, 37, 1024) == 64  # within it: as asked
     assert budget_within_context(64, 37, None) == 64  # a config that does not say
-    with pytest.raises(ValueError, match="the longest prompt is 1030 tokens, and the model's context 1024: no room"):
+    with pytest.raises(ValueError, match="a prompt is 1030 tokens, and the model's context 1024: no room"):
         budget_within_context(10, 1030, 1024)
+
+
+def test_the_models_context_reads_a_rope_scaling_once():
+    """A review's: Llama 3.1's config gives the stretched length and the factor both (131072 = 8192 x 8)."""
+    import types
+
+    from open_r1.utils.model_utils import model_context
+
+    def config(length, scaling=None):
+        return types.SimpleNamespace(max_position_embeddings=length, rope_scaling=scaling)
+
+    assert model_context(config(1024)) == 1024
+    assert model_context(config(32768, {"factor": 4.0, "rope_type": "yarn"})) == 131072
+    llama = {"factor": 8.0, "original_max_position_embeddings": 8192, "rope_type": "llama3"}
+    assert model_context(config(131072, llama)) == 131072
+    assert model_context(types.SimpleNamespace()) is None

@@ -160,7 +160,7 @@ def test_regrading_an_evaluations_details_keeps_how_each_completion_ended(
     assert sum(sampled["finish_reasons"].values()) == 6
     cut = sampled["finish_reasons"]["length"]
     assert cut > 0  # 3 tokens of a random model
-    assert f"{cut} of 6 completions ran out of --max_new_tokens" in caplog.text
+    assert f"{cut} of 6 completions ran out of their token budget (--max_new_tokens" in caplog.text
     # Said, not warned: a base model that never stops is no fault of the run.
     assert not [record for record in caplog.records if record.levelname == "WARNING"]
     assert regraded["finish_reasons"] == sampled["finish_reasons"]

@@ -40,7 +40,7 @@ def test_grpo_trains_logs_rewards_saves_and_resumes(tiny_assets, tmp_path):
     # On by default: a random model's accuracy pays nothing, named at the end of a run too short to warn while training.
     assert "GRPO doctor, step" not in first.stdout
     assert (
-        "GRPO doctor, over the run's 4 logging steps (too few to judge: doctor_patience 5), throughout: "
+        "GRPO doctor, over the run's 4 logging steps (too few to judge: doctor_patience 5 steps), throughout: "
         "constant_reward (accuracy_reward 0" in first.stdout
     )
 

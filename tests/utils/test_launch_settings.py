@@ -218,18 +218,25 @@ def test_one_process_that_sees_several_gpus_fails_before_the_model_loads(tmp_pat
 def test_a_gpu_recipe_on_a_machine_without_a_gpu_is_one_line_with_every_override(monkeypatch, tmp_path):
     """Found by a newcomer audit: transformers refused bf16 first, then vLLM was missing, a try of seconds each."""
     import open_r1
+    from open_r1.utils import launch_settings
     from open_r1.utils.launch_settings import check_gpu_settings_on_a_cpu
 
     monkeypatch.setattr(open_r1, "GPU_DEVICE_FILES", (str(tmp_path / "nvidiactl"),))
+    monkeypatch.setattr(launch_settings, "_accelerator_available", lambda: False)
     gpu_recipe = {"bf16": True, "use_vllm": "true", "fp16": False}
     with pytest.raises(UsageError) as refused:
         check_gpu_settings_on_a_cpu(gpu_recipe, use_cpu=False)
     assert str(refused.value) == (
-        f"this machine has no GPU (no {tmp_path / 'nvidiactl'}), and the recipe sets bf16: true, use_vllm: true, "
-        "written for GPUs: to run it on the CPU add --use_cpu true --use_vllm false, or start from a CPU recipe "
-        "(recipes/tiny/, recipes/demo/)"
+        "this machine has no GPU, and the run asks for bf16: true, use_vllm: true, written for GPUs: to run it on the "
+        "CPU add --use_cpu true --use_vllm false, or start from a CPU recipe (recipes/tiny/, recipes/demo/)"
     )
+    with pytest.raises(UsageError, match=r"asks for bf16: true \(TRL's default\), written for GPUs"):
+        check_gpu_settings_on_a_cpu({}, use_cpu=False)  # a recipe that leaves bf16 to TRL (a review's)
     check_gpu_settings_on_a_cpu(gpu_recipe, use_cpu=True)  # asked for the CPU: transformers runs bf16 there
     check_gpu_settings_on_a_cpu({"bf16": False}, use_cpu=False)  # a CPU recipe
+    # An accelerator torch sees without those device files (Apple's MPS, Intel's XPU, WSL's): no refusal (a review's).
+    monkeypatch.setattr(launch_settings, "_accelerator_available", lambda: True)
+    check_gpu_settings_on_a_cpu(gpu_recipe, use_cpu=False)
+    monkeypatch.setattr(launch_settings, "_accelerator_available", lambda: False)
     (tmp_path / "nvidiactl").touch()
     check_gpu_settings_on_a_cpu(gpu_recipe, use_cpu=False)  # a GPU machine

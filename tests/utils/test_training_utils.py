@@ -275,12 +275,16 @@ def test_training_logs_drop_transformers_notice_about_checkpoints_saved_within_a
         os.utime(tmp_path / f"checkpoint-{step}", (1000.0 + step / 10, 1000.0 + step / 10))
     setup_logging(GRPOConfig(output_dir=str(tmp_path), use_cpu=True, report_to="none"))
     logging.Logger.warning_once.cache_clear()  # transformers says it once a process: an earlier test may have
-    with caplog.at_level(logging.WARNING):
-        ordered = sort_checkpoints(str(tmp_path), use_mtime=True)
+    notices = logging.getLogger("transformers.trainer_utils")
+    notices.addHandler(caplog.handler)  # outside CI transformers' loggers do not propagate to caplog's (a review's)
+    try:
+        with caplog.at_level(logging.WARNING):
+            ordered = sort_checkpoints(str(tmp_path), use_mtime=True)
+            notices.warning("another notice")  # the rest still goes through
+    finally:
+        notices.removeHandler(caplog.handler)
     assert [os.path.basename(path) for path in ordered] == ["checkpoint-2", "checkpoint-4"]
-    assert "mtime" not in caplog.text
-    logging.getLogger("transformers.trainer_utils").warning("another notice")  # the rest still goes through
-    assert "another notice" in caplog.text
+    assert "another notice" in caplog.text and "mtime" not in caplog.text
 
 
 def test_the_settings_logged_are_those_not_at_their_defaults_tokens_masked():
@@ -292,9 +296,13 @@ def test_the_settings_logged_are_those_not_at_their_defaults_tokens_masked():
 
     args = GRPOConfig(
         output_dir="out", use_cpu=True, learning_rate=0.5, lr_scheduler_type="constant", hub_token="secret",
-        max_tool_calling_iterations=0, report_to="none",
+        max_tool_calling_iterations=0, report_to="none", bf16=False, system_prompt="Think. " * 100,
+        vllm_server_base_url="http://user:pass@host:8000",
     )  # fmt: skip
     shown = changed_from_defaults(args)
+    assert "bf16=False" in shown  # TRL's default (None) means bf16 on: a review's
+    assert f"system_prompt={repr('Think. ' * 100)[:120]}... (702 characters)" in shown
+    assert "vllm_server_base_url='http://<CREDENTIALS>@host:8000'" in shown and "pass" not in shown
     assert "learning_rate=0.5" in shown and "lr_scheduler_type='constant'" in shown  # an enum as its text
     assert "max_tool_calling_iterations=0" in shown  # 0 is a setting, where None is the default
     assert "hub_token=<HUB_TOKEN>" in shown and "secret" not in shown

@@ -64,6 +64,8 @@ REGRESSION_MIN_MEAN = 0.1
 NEAR_END_OF_ACCURACY = 0.1
 # `empty_completions`: completions this many tokens long or shorter on average end where they begin.
 EMPTY_COMPLETION_TOKENS = 2.0
+# What a smoke test's few steps of an untrained model show, named in one line at its end: anything else is said whole.
+SMOKE_TEST_SYMPTOMS = {"constant_reward", "zero_spread", "clipped"}
 # `dead_gradient`: a logged grad_norm at or below this is none (a saturated model's gradients underflow to 0). A log's
 # grad_norm is its last step's alone, which may have trained flat rows only (a gradient of exactly 0): the symptom asks
 # for at least half the groups with spread, in `doctor_patience` logs in a row, whatever their logging_steps.
@@ -232,7 +234,9 @@ class TrainingDoctor(TrainerCallback):
                     reward, value, self._best_paid.get(name), self.settings.get("beta")
                 )
             found[f"constant_reward:{name}"] = Finding(
-                "constant_reward", f"{name} gave every completion {shown}. {causes}.", f"{name} {shown}"
+                "constant_reward",
+                f"{name} gave every completion {shown}. {causes}.",
+                f"{name} {'None' if value is None else format(value, 'g')}",
             )
         zero_spread = _number(logs.get("frac_reward_zero_std"))
         if zero_spread is not None and zero_spread > self.zero_std_share:
@@ -596,16 +600,25 @@ class TrainingDoctor(TrainerCallback):
             # Named, not warned, in one line: a smoke test (the README's 2 GRPO steps) is flat by design, and our own
             # commands print no warnings; but it is when a user looks.
             findings = self.short_run_findings(args)
-            if findings:
+            if findings and {finding.check for finding in findings.values()} <= SMOKE_TEST_SYMPTOMS:
                 logger.info(
-                    "GRPO doctor, over the run's %d logging steps (too few to judge: doctor_patience %d), throughout: "
-                    "%s. Usual for a smoke test; a longer run is warned of with the likely causes and an example "
-                    '(docs/guide.md, "The GRPO doctor").',
+                    "GRPO doctor, over the run's %d logging steps (too few to judge: doctor_patience %d steps), "
+                    "throughout: %s. Usual for a smoke test; a longer run is warned of with the likely causes and an "
+                    'example (docs/guide.md, "The GRPO doctor").',
                     self._logs_seen,
                     self.patience,
                     "; ".join(
                         f"{check} ({', '.join(briefs)})" for check, briefs in _briefs_by_check(findings).items()
                     ),
+                )
+                return
+            if findings:  # something no smoke test shows: the whole findings, as INFO still (the run is over)
+                logger.info(
+                    "GRPO doctor, over the run's %d logging steps (too few to warn while training: doctor_patience "
+                    "%d steps), what lasted all of it:\n%s",
+                    self._logs_seen,
+                    self.patience,
+                    "\n".join(f"- [{finding.check}] {finding.message}" for finding in findings.values()),
                 )
                 return
         # Under skip_flat_rows their rows left the backward pass: only their generation was spent.

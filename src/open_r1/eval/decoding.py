@@ -51,25 +51,32 @@ def resolved_device(device: str) -> str:
 
 
 def budget_within_context(max_new_tokens: int, longest_prompt: int, context: int | None) -> int:
-    """`max_new_tokens`, or less where the longest prompt and it would run past the model's `context` (positions it
-    was never trained on: noise, or an error for learned positions), said once at INFO; ValueError where a prompt
+    """`max_new_tokens`, or less where the longest prompt of a generate call and it would run past the model's
+    `context` (positions it was never trained on: noise, or an error for learned positions); ValueError where a prompt
     leaves no room. The evaluator's default budget (32768) is a reasoning model's, not a small model's."""
     if context is None or longest_prompt + max_new_tokens <= context:
         return max_new_tokens
     room = context - longest_prompt
     if room < 1:
         raise ValueError(
-            f"the longest prompt is {longest_prompt} tokens, and the model's context {context}: no room to generate"
+            f"a prompt is {longest_prompt} tokens, and the model's context {context}: no room to generate (shorten "
+            "the prompt or the few-shot examples, or leave the row out)"
         )
-    logger.info(
-        "max_new_tokens %d runs past the model's context (%d tokens) after prompts of up to %d tokens: generating at "
-        "most %d tokens a completion",
-        max_new_tokens,
-        context,
-        longest_prompt,
-        room,
-    )
     return room
+
+
+def _say_the_budget_is_cut(max_new_tokens: int, longest_prompt: int, context: int | None) -> None:
+    """One INFO line where the budget runs past the context after the longest prompt (its call gets the least)."""
+    budget = budget_within_context(max_new_tokens, longest_prompt, context)
+    if budget < max_new_tokens:
+        logger.info(
+            "max_new_tokens %d runs past the model's context (%d tokens): each generate call gets what its longest "
+            "prompt leaves (at least %d tokens, after the longest prompt's %d)",
+            max_new_tokens,
+            context,
+            budget,
+            longest_prompt,
+        )
 
 
 def sample_completions(
@@ -152,6 +159,8 @@ def sample_completions(
             for messages in conversations
         ]
         longest = max((len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]), default=0)
+        # Tool rollouts: one budget a rollout, tool results included, so that every call stays within the context.
+        _say_the_budget_is_cut(max_new_tokens, longest, model_context(model.config))
         max_new_tokens = budget_within_context(max_new_tokens, longest, model_context(model.config))
         repeated = [messages for messages in conversations for _ in range(num_samples)]
         rollouts, reasons = generate_with_tools(
@@ -178,7 +187,10 @@ def sample_completions(
     ]
     # The chat template already wrote the special tokens (BOS, <|im_start|>); don't add them twice.
     lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
-    max_new_tokens = budget_within_context(max_new_tokens, max(lengths, default=0), model_context(model.config))
+    context = model_context(model.config)
+    _say_the_budget_is_cut(max_new_tokens, max(lengths, default=0), context)
+    if compile_decoding:  # one cache length for every call: the longest prompt's budget for all
+        max_new_tokens = budget_within_context(max_new_tokens, max(lengths, default=0), context)
     # Batches of similar lengths, longest first: a batch is left-padded to its longest prompt, and the padding
     # costs as much as real tokens (GSM8K's first 200 prompts, in file order: 38% of a batch's prefill).
     order = sorted(range(len(prompts)), key=lambda index: -lengths[index])
@@ -196,6 +208,7 @@ def sample_completions(
         if compile_decoding:  # copies of the first (longest) prompt pad the call to one of a few sizes
             indices = padded_to_bucket(indices, batch_size)
         batch = [prompts[index] for index in indices]
+        budget = budget_within_context(max_new_tokens, max(lengths[index] for index in indices), context)
         inputs = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         started = time.perf_counter()
         output = generate_sharing_prompts(
@@ -203,7 +216,7 @@ def sample_completions(
             inputs["input_ids"],
             inputs["attention_mask"],
             num_samples=num_samples,
-            max_new_tokens=max_new_tokens,
+            max_new_tokens=budget,
             pad_token_id=tokenizer.pad_token_id,
             max_cache_len=max_cache_len,
             real_prompts=real,
@@ -217,7 +230,7 @@ def sample_completions(
             seconds, read = time.perf_counter() - started, inputs["input_ids"][:real].numel()  # each prompt once
             decoding.add(kept, seconds, steps=generated.shape[1], context_tokens=read)
         texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
-        reasons = [finish_reason(ids, ends, max_new_tokens) for ids in generated_ids]
+        reasons = [finish_reason(ids, ends, budget) for ids in generated_ids]
         if stop_sequences:
             cut = [cut_at_stop_sequences(text, stop_sequences) for text in texts]
             reasons = ["stop" if short != text else reason for short, text, reason in zip(cut, texts, reasons)]

@@ -335,7 +335,12 @@ def count_finish_reasons(finish_reasons: list[list[str]] | None) -> dict[str, in
         raise ValueError(f"unknown finish reasons {sorted(unknown)}; expected one of {FINISH_REASONS}")
     if counts["length"]:
         total = sum(counts.values())
-        logger.info("%d of %d completions ran out of --max_new_tokens before they ended", counts["length"], total)
+        logger.info(
+            "%d of %d completions ran out of their token budget (--max_new_tokens, or what the model's context left) "
+            "before they ended",
+            counts["length"],
+            total,
+        )
     return {reason: counts[reason] for reason in FINISH_REASONS}
 
 

@@ -120,22 +120,37 @@ def check_processes_fit_the_cores(use_cpu: bool) -> None:
 
 
 def check_gpu_settings_on_a_cpu(settings: Mapping[str, Any], use_cpu: bool) -> None:
-    """Fails in one line, with every override a CPU run needs, when a recipe written for GPUs (bf16 or fp16, use_vllm)
-    starts on a machine without a GPU device and without `use_cpu`: transformers refuses bf16 first, then vLLM is
-    missing, a try of seconds each (a newcomer audit's)."""
+    """Fails in one line, with every override a CPU run needs, when a recipe written for GPUs (bf16, TRL's default,
+    or fp16; use_vllm) starts on a machine without an accelerator and without `use_cpu`: transformers refuses bf16
+    first, then vLLM is missing, a try of seconds each (a newcomer audit's). No GPU device file is the cheap sign;
+    transformers' own test confirms it before the refusal (an Apple, Intel or TPU machine has none of those files)."""
     from open_r1 import GPU_DEVICE_FILES
 
     if use_cpu or any(os.path.exists(path) for path in GPU_DEVICE_FILES):
         return
-    gpu_only = [name for name in ("bf16", "fp16", "use_vllm") if _is_true(settings.get(name))]
-    if not gpu_only:
+    # TRL's configs turn bf16 on where a recipe leaves it unset and asks for no fp16.
+    asked = {
+        "bf16": _is_true(settings["bf16"]) if "bf16" in settings else not _is_true(settings.get("fp16")),
+        "fp16": _is_true(settings.get("fp16")),
+        "use_vllm": _is_true(settings.get("use_vllm")),
+    }
+    gpu_only = [name for name, on in asked.items() if on]
+    if not gpu_only or _accelerator_available():
         return
+    shown = [f"{name}: true" + (" (TRL's default)" if name not in settings else "") for name in gpu_only]
     overrides = ["--use_cpu true"] + [f"--{name} false" for name in gpu_only if name != "bf16"]
     raise UsageError(
-        f"this machine has no GPU (no {' or '.join(GPU_DEVICE_FILES)}), and the recipe sets "
-        f"{', '.join(f'{name}: true' for name in gpu_only)}, written for GPUs: to run it on the CPU add "
-        f"{' '.join(overrides)}, or start from a CPU recipe (recipes/tiny/, recipes/demo/)"
+        f"this machine has no GPU, and the run asks for {', '.join(shown)}, written for GPUs: to run it on the CPU "
+        f"add {' '.join(overrides)}, or start from a CPU recipe (recipes/tiny/, recipes/demo/)"
     )
+
+
+def _accelerator_available() -> bool:
+    """Whether transformers would train in bf16 here: its own test (CUDA or ROCm, Apple's MPS, Intel's XPU, Ascend's
+    NPU, Habana's HPU), or a TPU."""
+    from transformers.utils import is_torch_bf16_gpu_available, is_torch_xla_available
+
+    return bool(is_torch_bf16_gpu_available() or is_torch_xla_available())
 
 
 def _is_true(value: Any) -> bool:

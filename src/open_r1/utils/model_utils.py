@@ -395,7 +395,10 @@ def model_context(config) -> int | None:
         return None
     scaling = getattr(config, "rope_scaling", None) or getattr(config, "rope_parameters", None)
     if isinstance(scaling, dict) and isinstance(scaling.get("factor"), (int, float)) and scaling["factor"] > 1:
-        context = int(context * scaling["factor"])
+        # Llama 3.1 writes the stretched length already (131072 = 8192 x 8): the original times the factor, then.
+        original = scaling.get("original_max_position_embeddings")
+        stretched = (original if isinstance(original, int) else context) * scaling["factor"]
+        context = max(context, int(stretched))
     return context
 
 

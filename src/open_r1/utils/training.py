@@ -13,6 +13,7 @@ training itself (TRL's trainers).
 import contextlib
 import logging
 import os
+import re
 import sys
 import warnings
 
@@ -182,9 +183,21 @@ def start_run(script_args, training_args, model_args) -> str | None:
 
 
 def _unset(value) -> bool:
-    """None, False or an empty text or collection: a default of None (auto) that post-init resolved to False or []
-    is no setting. Not 0: `max_tool_calling_iterations: 0` is one."""
-    return value is None or value is False or (isinstance(value, (str, list, dict, tuple)) and not value)
+    """None or an empty text or collection: a default of None that post-init resolved to [] is no setting. Not False
+    (`bf16: false` where TRL's None means true) nor 0 (`max_tool_calling_iterations: 0`)."""
+    return value is None or (isinstance(value, (str, list, dict, tuple)) and not value)
+
+
+# A logged value longer than this (a chat template, a system prompt) shows its start and its length.
+SHOWN_VALUE_CHARS = 120
+_URL_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+
+
+def _shown_value(value) -> str:
+    """A setting's value as the settings line shows it: credentials in a URL masked, a long value cut."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    text = _URL_CREDENTIALS.sub(r"\1<CREDENTIALS>@", text)
+    return text if len(text) <= SHOWN_VALUE_CHARS else f"{text[:SHOWN_VALUE_CHARS]}... ({len(text)} characters)"
 
 
 def changed_from_defaults(arguments) -> str:
@@ -204,14 +217,18 @@ def changed_from_defaults(arguments) -> str:
         else:
             default = dataclasses.MISSING
         value, default = getattr(value, "value", value), getattr(default, "value", default)  # an enum as its text
-        if value == default or (_unset(value) and _unset(default)):
+        try:
+            same = bool(value == default)
+        except (TypeError, ValueError):  # an array's == is elementwise
+            same = False
+        if same or (_unset(value) and _unset(default)):
             continue
         if dataclasses.is_dataclass(value) and default is None and value == type(value)():  # built from its defaults
             continue
         if field.name.endswith("_token") and value is not None:
             shown.append(f"{field.name}=<{field.name.upper()}>")
         else:
-            shown.append(f"{field.name}={value!r}" if isinstance(value, str) else f"{field.name}={value}")
+            shown.append(f"{field.name}={_shown_value(value)}")
     return ", ".join(shown) + " (every other field at its default)" if shown else "every field at its default"
 
 
