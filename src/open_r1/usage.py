@@ -585,7 +585,7 @@ def check_command_line(args: list[str], on_this_machine: bool = True) -> None:
         use_cpu = as_bool(settings.get("use_cpu", False))
     except ValueError:  # the parser names a value that is no boolean
         use_cpu = False
-    if on_this_machine:
+    if on_this_machine and not {"-h", "--help"} & set(args):  # help runs nothing
         check_processes_fit_the_cores(use_cpu)
         check_gpu_settings_on_a_cpu(settings, use_cpu)
     if isinstance(settings.get("resume_from_checkpoint"), str):  # else transformers says so after the model loaded

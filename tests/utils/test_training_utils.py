@@ -252,11 +252,14 @@ def test_a_run_at_learning_rate_0_says_it_trains_nothing(tmp_path, caplog):
 
 def test_the_settings_name_the_special_tokens_transformers_dump_masks(caplog):
     """A warnings audit's: the dump showed `eos_token=<EOS_TOKEN>` where the recipe set `<|im_end|>`."""
+    from trl import ModelConfig
+
+    from open_r1.configs import ScriptArguments, SFTConfig
     from open_r1.utils.training import log_settings
 
-    training = types.SimpleNamespace(eos_token="<|im_end|>", pad_token=None)
+    training = SFTConfig(output_dir="out", use_cpu=True, report_to="none", eos_token="<|im_end|>")
     with caplog.at_level(logging.INFO, logger="open_r1"):
-        log_settings(types.SimpleNamespace(), training, types.SimpleNamespace(), checkpoint=None)
+        log_settings(ScriptArguments(dataset_name="d"), training, ModelConfig(), checkpoint=None)
     assert "Special tokens: eos_token '<|im_end|>'\n" in caplog.text + "\n"  # no "pad_token None" (a newcomer's)
 
 
