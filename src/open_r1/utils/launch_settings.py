@@ -120,24 +120,19 @@ def check_processes_fit_the_cores(use_cpu: bool) -> None:
 
 
 def check_gpu_settings_on_a_cpu(settings: Mapping[str, Any], use_cpu: bool) -> None:
-    """Fails in one line, with every override a CPU run needs, when a recipe written for GPUs (bf16, TRL's default,
-    or fp16; use_vllm) starts on a machine without an accelerator and without `use_cpu`: transformers refuses bf16
-    first, then vLLM is missing, a try of seconds each (a newcomer audit's). No GPU device file is the cheap sign;
-    transformers' own test confirms it before the refusal (an Apple, Intel or TPU machine has none of those files)."""
+    """Fails in one line, with every override a CPU run needs, when a recipe written for GPUs (bf16 or fp16, use_vllm)
+    starts on a machine without an accelerator and without `use_cpu`: transformers refuses bf16 first, then vLLM is
+    missing, a try of seconds each (a newcomer audit's). No GPU device file is the cheap sign; transformers' own test
+    confirms it before the refusal (an Apple, Intel or TPU machine has none of those files)."""
     from open_r1 import GPU_DEVICE_FILES
 
     if use_cpu or any(os.path.exists(path) for path in GPU_DEVICE_FILES):
         return
-    # TRL's configs turn bf16 on where a recipe leaves it unset and asks for no fp16.
-    asked = {
-        "bf16": _is_true(settings["bf16"]) if "bf16" in settings else not _is_true(settings.get("fp16")),
-        "fp16": _is_true(settings.get("fp16")),
-        "use_vllm": _is_true(settings.get("use_vllm")),
-    }
-    gpu_only = [name for name, on in asked.items() if on]
+    # Only what the run writes: a recipe that leaves bf16 to TRL's default (on) gets transformers' own one line.
+    gpu_only = [name for name in ("bf16", "fp16", "use_vllm") if _is_true(settings.get(name))]
     if not gpu_only or _accelerator_available():
         return
-    shown = [f"{name}: true" + (" (TRL's default)" if name not in settings else "") for name in gpu_only]
+    shown = [f"{name}: true" for name in gpu_only]
     overrides = ["--use_cpu true"] + [f"--{name} false" for name in gpu_only if name != "bf16"]
     raise UsageError(
         f"this machine has no GPU, and the run asks for {', '.join(shown)}, written for GPUs: to run it on the CPU "
