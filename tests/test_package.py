@@ -3,7 +3,6 @@ quiet where they only say the machine has no GPU."""
 
 import importlib.util
 import logging
-import os
 import subprocess
 import sys
 
@@ -20,7 +19,7 @@ def imports(code: str) -> str:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("deepspeed") is None, reason="DeepSpeed is not installed")
-@pytest.mark.skipif(any(map(os.path.exists, open_r1.GPU_DEVICE_FILES)), reason="this machine has a GPU device")
+@pytest.mark.skipif(open_r1.gpu_device_present(), reason="this machine has a GPU device")
 def test_on_a_machine_without_a_gpu_deepspeed_imports_quietly_after_open_r1():
     assert "Setting accelerator to CPU" in imports("import deepspeed")  # what every command printed
     assert "Setting accelerator to CPU" not in imports("import open_r1, deepspeed")

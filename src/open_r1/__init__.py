@@ -10,6 +10,11 @@ import warnings
 GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/kfd", "/dev/dxg")
 
 
+def gpu_device_present() -> bool:
+    """Whether a GPU driver's device file is there (`GPU_DEVICE_FILES`): the cheap sign, without importing torch."""
+    return any(os.path.exists(path) for path in GPU_DEVICE_FILES)
+
+
 class _CpuFallbackNotice(logging.Filter):
     """Drops DeepSpeed's import-time warning "Setting accelerator to CPU. If you have GPU or other accelerator, we were
     unable to detect it." on a machine with no GPU device, where the CPU is what it has (every command of the first
@@ -19,7 +24,7 @@ class _CpuFallbackNotice(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if "Setting accelerator to CPU" not in record.getMessage():
             return True
-        return any(os.path.exists(path) for path in GPU_DEVICE_FILES)
+        return gpu_device_present()
 
 
 # Before DeepSpeed is imported (transformers imports it when installed): it warns while it imports.

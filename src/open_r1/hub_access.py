@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from open_r1.usage import UsageError, as_bool, check_local_path, holds_model_files, looks_local, main_process
+from open_r1.usage import UsageError, check_local_path, holds_model_files, looks_local, main_process, reads_true
 
 logger = logging.getLogger(__name__)
 
@@ -83,19 +83,12 @@ PUSH_CALLBACK = "push_to_hub_revision"
 TOKEN_FIELDS = ("hub_token", "push_to_hub_token")
 
 
-def _flag_is_true(value: Any) -> bool:
-    try:
-        return as_bool(value)
-    except ValueError:  # not a boolean: the parser names it, after these checks
-        return False
-
-
 def training_push(settings: Mapping[str, Any]) -> Push | None:
     """The Hub work of a training run's `settings` (a recipe with its command line on top), or None."""
     parts = []  # (what asks for the Hub, how to do without, whether a token is needed)
-    if _flag_is_true(settings.get("push_to_hub")):
+    if reads_true(settings.get("push_to_hub")):
         parts.append(("push_to_hub needs the Hub", "add --push_to_hub false", True))
-    if _flag_is_true(settings.get("push_to_hub_revision")):
+    if reads_true(settings.get("push_to_hub_revision")):
         parts.append(("push_to_hub_revision needs the Hub", "add --push_to_hub_revision false", False))
     callbacks = settings.get("callbacks")
     callback = isinstance(callbacks, list) and PUSH_CALLBACK in callbacks

@@ -228,6 +228,15 @@ def as_bool(value: Any) -> bool:
     raise ValueError(f"expected true or false, got {value!r}")
 
 
+def reads_true(value: Any) -> bool:
+    """Whether a setting read before the parser (`command_line_settings`) is true: False for an unset one, and for a
+    value that is no boolean (the parser names that one, after the checks that read it)."""
+    try:
+        return as_bool(value)
+    except ValueError:
+        return False
+
+
 def did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
     """` (did you mean --x?)` for the names of `known` close to `name`, or '' when none is."""
     matches = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.7)
@@ -581,10 +590,7 @@ def check_command_line(args: list[str], on_this_machine: bool = True) -> None:
         (*PATH_FIELDS, *TOKEN_FIELDS, "resume_from_checkpoint", "chat_template_path"),
         flags=(*PUSH_FIELDS, "use_cpu", "bf16", "fp16", "use_vllm"),
     )
-    try:
-        use_cpu = as_bool(settings.get("use_cpu", False))
-    except ValueError:  # the parser names a value that is no boolean
-        use_cpu = False
+    use_cpu = reads_true(settings.get("use_cpu"))
     if on_this_machine and not {"-h", "--help"} & set(args):  # help runs nothing
         check_processes_fit_the_cores(use_cpu)
         check_gpu_settings_on_a_cpu(settings, use_cpu)

@@ -33,7 +33,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from open_r1.usage import UsageError, as_bool
+from open_r1.usage import UsageError, reads_true
 from open_r1.utils.launch import usable_cores
 
 logger = logging.getLogger("open_r1")
@@ -106,11 +106,11 @@ def check_backend_runs_here(training_args) -> None:
 def check_processes_fit_the_cores(use_cpu: bool) -> None:
     """Fails when this launch starts more training processes on this machine than it has cores and trains on the CPU
     (`use_cpu`, or no GPU device): called before TRL loads, as each process's import alone takes seconds of a core."""
-    from open_r1 import GPU_DEVICE_FILES
+    from open_r1 import gpu_device_present
 
     processes = int(os.environ.get("LOCAL_WORLD_SIZE") or "1")
     cores = usable_cores()
-    on_cpu = use_cpu or not any(os.path.exists(path) for path in GPU_DEVICE_FILES)
+    on_cpu = use_cpu or not gpu_device_present()
     if on_cpu and processes > cores:
         raise UsageError(
             f"{processes} training processes on {cores} CPU cores (the accelerate config's num_processes, written for "
@@ -124,12 +124,12 @@ def check_gpu_settings_on_a_cpu(settings: Mapping[str, Any], use_cpu: bool) -> N
     starts on a machine without an accelerator and without `use_cpu`: transformers refuses bf16 first, then vLLM is
     missing, a try of seconds each (a newcomer audit's). No GPU device file is the cheap sign; transformers' own test
     confirms it before the refusal (an Apple, Intel or TPU machine has none of those files)."""
-    from open_r1 import GPU_DEVICE_FILES
+    from open_r1 import gpu_device_present
 
-    if use_cpu or any(os.path.exists(path) for path in GPU_DEVICE_FILES):
+    if use_cpu or gpu_device_present():
         return
     # Only what the run writes: a recipe that leaves bf16 to TRL's default (on) gets transformers' own one line.
-    gpu_only = [name for name in ("bf16", "fp16", "use_vllm") if _is_true(settings.get(name))]
+    gpu_only = [name for name in ("bf16", "fp16", "use_vllm") if reads_true(settings.get(name))]
     if not gpu_only or _accelerator_available():
         return
     shown = [f"{name}: true" for name in gpu_only]
@@ -146,13 +146,6 @@ def _accelerator_available() -> bool:
     from transformers.utils import is_torch_bf16_gpu_available, is_torch_xla_available
 
     return bool(is_torch_bf16_gpu_available() or is_torch_xla_available())
-
-
-def _is_true(value: Any) -> bool:
-    try:
-        return as_bool(value) if value is not None else False
-    except ValueError:  # the parser names a value that is no boolean
-        return False
 
 
 def _deepspeed_plugin(precision: str):
