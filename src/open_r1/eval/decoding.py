@@ -65,18 +65,28 @@ def budget_within_context(max_new_tokens: int, longest_prompt: int, context: int
     return room
 
 
-def _say_the_budget_is_cut(max_new_tokens: int, longest_prompt: int, context: int | None) -> None:
-    """One INFO line where the budget runs past the context after the longest prompt (its call gets the least)."""
+def _budget_after_the_longest_prompt(
+    max_new_tokens: int, longest_prompt: int, context: int | None, per_call: bool
+) -> int:
+    """`budget_within_context` after the run's longest prompt, said once at INFO where it cuts the budget: each
+    generate call then gets what its own longest prompt leaves (`per_call`), or every completion this (tool
+    rollouts, compiled decoding)."""
     budget = budget_within_context(max_new_tokens, longest_prompt, context)
     if budget < max_new_tokens:
         logger.info(
-            "max_new_tokens %d runs past the model's context (%d tokens): each generate call gets what its longest "
-            "prompt leaves (at least %d tokens, after the longest prompt's %d)",
+            "max_new_tokens %d runs past the model's context (%d tokens): "
+            + (
+                "each generate call gets what its longest prompt leaves (at least %d tokens, after the longest "
+                "prompt's %d)"
+                if per_call
+                else "every completion gets %d tokens at most (after the longest prompt's %d)"
+            ),
             max_new_tokens,
             context,
             budget,
             longest_prompt,
         )
+    return budget
 
 
 def sample_completions(
@@ -160,8 +170,9 @@ def sample_completions(
         ]
         longest = max((len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]), default=0)
         # Tool rollouts: one budget a rollout, tool results included, so that every call stays within the context.
-        _say_the_budget_is_cut(max_new_tokens, longest, model_context(model.config))
-        max_new_tokens = budget_within_context(max_new_tokens, longest, model_context(model.config))
+        max_new_tokens = _budget_after_the_longest_prompt(
+            max_new_tokens, longest, model_context(model.config), per_call=False
+        )
         repeated = [messages for messages in conversations for _ in range(num_samples)]
         rollouts, reasons = generate_with_tools(
             model,
@@ -188,9 +199,9 @@ def sample_completions(
     # The chat template already wrote the special tokens (BOS, <|im_start|>); don't add them twice.
     lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
     context = model_context(model.config)
-    _say_the_budget_is_cut(max_new_tokens, max(lengths, default=0), context)
+    cut = _budget_after_the_longest_prompt(max_new_tokens, max(lengths, default=0), context, not compile_decoding)
     if compile_decoding:  # one cache length for every call: the longest prompt's budget for all
-        max_new_tokens = budget_within_context(max_new_tokens, max(lengths, default=0), context)
+        max_new_tokens = cut
     # Batches of similar lengths, longest first: a batch is left-padded to its longest prompt, and the padding
     # costs as much as real tokens (GSM8K's first 200 prompts, in file order: 38% of a batch's prefill).
     order = sorted(range(len(prompts)), key=lambda index: -lengths[index])
