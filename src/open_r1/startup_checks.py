@@ -62,6 +62,7 @@ from open_r1.rewards import (
     REWARD_DESCRIPTIONS,
     SANDBOX_PROVIDER_FIELDS,
     THINK_PREFILLED_READERS,
+    call_parameters,
     check_reward_names,
 )
 from open_r1.rewards._completions import GOLD_COLUMNS
@@ -681,22 +682,13 @@ def _callable_name(function) -> str:
     return getattr(function, "__qualname__", None) or type(function).__name__
 
 
-def _parameters(function) -> dict[str, inspect.Parameter]:
-    """`function`'s parameters as a caller sees them (a partial's bound ones have defaults, `functools.wraps` leads
-    to the wrapped function, a callable object's are its `__call__`'s); {} for a callable without a signature."""
-    try:
-        return dict(inspect.signature(function).parameters)
-    except (TypeError, ValueError):
-        return {}
-
-
 def _check_reward_signature(name: str, reward: Callable, columns: list[str], where: str) -> None:
     """Raises for the first parameter of `reward` that no call from GRPOTrainer fills: one without a default that is
     neither a keyword the trainer passes itself (TRAINER_REWARD_KEYWORDS) nor a dataset column that reaches it. A
     reward that raises TypeError on every batch only stops training on the third."""
     given = set(columns) - set(WITHHELD_COLUMNS)
     keywords = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    for parameter in _parameters(reward).values():
+    for parameter in call_parameters(reward).values():
         if parameter.default is not parameter.empty or parameter.kind not in keywords:
             continue
         if parameter.name in TRAINER_REWARD_KEYWORDS or parameter.name in given:

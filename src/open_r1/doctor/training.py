@@ -198,23 +198,25 @@ class TrainingDoctor(TrainerCallback):
         if not _is_training_log(logs):
             return None
         found = {}
-        constants = {}  # per reward with no spread in this log, its mean (None: it scored nothing)
-        for key, spread in logs.items():
-            if not (key.startswith("rewards/") and key.endswith("/std")):
-                continue
-            name = key[len("rewards/") : -len("/std")]
-            spread = _number(spread)
-            if spread is None or spread <= _NO_SPREAD:
-                constants[name] = _number(logs.get(f"rewards/{name}/mean"))
+        spreads = {
+            key[len("rewards/") : -len("/std")]: _number(value)
+            for key, value in logs.items()
+            if key.startswith("rewards/") and key.endswith("/std")
+        }
+        # Per reward with no spread in this log, its mean (None: it scored nothing).
+        constants = {
+            name: _number(logs.get(f"rewards/{name}/mean"))
+            for name, spread in spreads.items()
+            if spread is None or spread <= _NO_SPREAD
+        }
         # A reward at full marks for every completion is a learnt format, unless no reward varies: then it is why no
         # group has spread (too easy, or a reward that tells no completion apart).
-        reward_count = sum(1 for key in logs if key.startswith("rewards/") and key.endswith("/std"))
         paying = {
             name: value is not None and (value > 0 or (value == 0 and self.reward_names.get(name, name) in PENALTIES))
             for name, value in constants.items()
         }
         # Full marks are named only where every reward is constant and none pays nothing (that one is the finding).
-        name_full_marks = len(constants) == reward_count and all(paying.values())
+        name_full_marks = len(constants) == len(spreads) and all(paying.values())
         for name, value in constants.items():
             reward = self.reward_names.get(name, name)
             if paying[name] and not (name_full_marks and value > 0):

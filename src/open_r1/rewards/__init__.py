@@ -176,12 +176,19 @@ def check_reward_names(names: str | list[str]) -> list[str]:
     return names
 
 
-def is_reward_function(entry: Callable) -> bool:
-    """Whether a REWARD_FUNCS_REGISTRY entry is a reward function itself (it takes `completions`), not a builder."""
+def call_parameters(function: Callable) -> dict[str, inspect.Parameter]:
+    """`function`'s parameters as a caller sees them (a partial's bound ones have defaults, `functools.wraps` leads
+    to the wrapped function, a callable object's are its `__call__`'s); {} for a callable without a signature."""
     try:
-        return "completions" in inspect.signature(entry).parameters
-    except (TypeError, ValueError):  # a callable without a signature: a builder, as the registry's own are
-        return False
+        return dict(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return {}
+
+
+def is_reward_function(entry: Callable) -> bool:
+    """Whether a REWARD_FUNCS_REGISTRY entry is a reward function itself (it takes `completions`), not a builder (a
+    callable without a signature is one, as the registry's own are)."""
+    return "completions" in call_parameters(entry)
 
 
 def get_reward_funcs(script_args) -> list[Callable]:

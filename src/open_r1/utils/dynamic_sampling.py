@@ -43,9 +43,9 @@ first round finds a group with spread; more rounds of prompts that all earn the 
   with spread trained on), `dynamic_sampling/rounds` and `dynamic_sampling/paused` (1 while refills pause); a
   short batch also logs a warning (not while refills pause). On or off, TRL's `frac_reward_zero_std` of each
   round is replaced by the share of its groups without spread as judged here (TRL's test misses the float32 case
-  above, and with `scale_rewards: batch` judges the whole batch, not its groups): the GRPO doctor's `zero_spread` check reads it. Off, the rows of groups without spread get an advantage of exactly 0
-  (`flat_groups_zeroed`, `sum_then_normalize` only: `normalize_then_sum` centres on the batch), not TRL's rounding
-  noise.
+  above, and with `scale_rewards: batch` judges the whole batch, not its groups): the GRPO doctor's `zero_spread`
+  check reads it. Off, the rows of groups without spread get an advantage of exactly 0 (`flat_groups_zeroed`,
+  `sum_then_normalize` only: `normalize_then_sum` centres on the batch), not TRL's rounding noise.
 - Costs: the dropped groups' generation and scoring (and TRL's old / reference log-probabilities of them, a forward
   pass each), and one gather of each round's rows to every process when a round drops a group. Saves: the steps
   spent on groups without gradient. Measured against the same run without it (held-out accuracy per completion

@@ -232,6 +232,8 @@ class WatchDeepSpeedSkips(_SkippedUpdates):
 def nonfinite_update_guards(trainer) -> list[TrainerCallback]:
     """The guards for `trainer`: `SkipNonFiniteUpdates`, or under DeepSpeed, `WatchDeepSpeedSkips`; then
     `UpdateCheck`."""
-    if not trainer.is_deepspeed_enabled:
-        return [SkipNonFiniteUpdates(max_consecutive=MAX_CONSECUTIVE_NONFINITE), UpdateCheck()]
-    return [WatchDeepSpeedSkips(MAX_CONSECUTIVE_NONFINITE, loss_scaling=bool(trainer.args.fp16)), UpdateCheck()]
+    if trainer.is_deepspeed_enabled:
+        gradient_guard = WatchDeepSpeedSkips(MAX_CONSECUTIVE_NONFINITE, loss_scaling=bool(trainer.args.fp16))
+    else:
+        gradient_guard = SkipNonFiniteUpdates(max_consecutive=MAX_CONSECUTIVE_NONFINITE)
+    return [gradient_guard, UpdateCheck()]
