@@ -113,6 +113,59 @@ def test_each_row_of_a_call_is_cut_to_its_own_budget_and_after_its_end_of_turn(m
     assert (tally.calls, tally.kept_tokens, tally.decode_steps, tally.context_tokens) == (1, 6, 5, 4)
 
 
+@pytest.mark.parametrize(
+    ("lengths", "budgets", "context"),
+    [([30, 3], [2, 29], 32), ([5, 28, 12, 20, 3], [27, 4, 20, 12, 29], 32), ([4, 4], [20, 20], None)],
+)
+def test_a_call_is_split_where_its_longest_row_and_largest_budget_would_run_past_the_context(
+    lengths, budgets, context
+):
+    calls = rollout.calls_within_context(lengths, budgets, context)
+    assert sorted(row for call in calls for row in call) == list(range(len(lengths)))
+    for call in calls:
+        assert context is None or max(lengths[row] for row in call) + max(budgets[row] for row in call) <= context
+    if context is None or max(lengths) + max(budgets) <= context:
+        assert len(calls) == 1
+
+
+def test_rows_of_a_later_round_never_decode_past_a_learned_position_models_context():
+    """A later round's rows have used different shares of their budgets: the longest context with the largest budget
+    ran past the context, and a model with learned positions raised an index error mid-evaluation."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from open_r1.utils.decoding_tally import DecodingTally
+
+    torch.manual_seed(0)
+    context = 32
+    config = GPT2Config(vocab_size=40, n_positions=context, n_embd=16, n_layer=1, n_head=2, eos_token_id=0)
+    model = GPT2LMHeadModel(config).eval()
+    tally = DecodingTally()
+    # The first row has 2 tokens left after a 30-token context, the second 28 after 3 tokens.
+    rows = [[7] * 30, [8] * 3]
+    kept = rollout._decode(model, 1, rows, [2, 28], {"do_sample": False}, [0, 1], eos_ids={0}, decoding=tally,
+                           context=context)  # fmt: skip
+    assert 1 <= len(kept[0]) <= 2 and 1 <= len(kept[1]) <= 28
+    assert tally.calls == 2
+    # A row whose context leaves no room gets an empty turn (out of tokens) without a call.
+    assert rollout._decode(model, 1, [[7] * 32], [5], {"do_sample": False}, [0], eos_ids={0}, decoding=None,
+                           context=context) == [[]]  # fmt: skip
+
+
+def test_rollouts_decode_within_the_models_context(tool_calling_model, settings, monkeypatch):
+    told = []
+    real_decode = rollout._decode
+
+    def recording(*args, **kwargs):
+        told.append(kwargs["context"])
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(rollout, "_decode", recording)
+    generate(tool_calling_model["path"], tool_calling_model["problem"], settings(1), rollouts=1)
+    config = AutoModelForCausalLM.from_pretrained(tool_calling_model["path"]).config
+    assert told and set(told) == {config.max_position_embeddings}
+
+
 def test_the_next_turn_is_generated_after_the_turn_as_generated_not_as_parsed(
     tool_calling_model, settings, monkeypatch
 ):

@@ -24,7 +24,9 @@ after another in the order written, since each replays the cells of those before
 
 Two schedules decode the same rollouts. Rounds (the default, TRL's): every rollout still going decodes its next turn,
 `batch_size` rows per generate call, each call until its longest row's turn ends; so a call waits for its slowest row,
-and a rollout that wrote its call in 30 tokens waits for one that writes 500. Rows joining (`chunk_tokens`): at most
+and a rollout that wrote its call in 30 tokens waits for one that writes 500. A call decodes its largest budget on
+every row, so rows whose longest context and largest budget would run past the model's context go in separate calls
+(`calls_within_context`). Rows joining (`chunk_tokens`): at most
 `batch_size` rollouts decode at once, at most `chunk_tokens` tokens per call; a turn that has not ended goes on at the
 next call from its context and what it decoded so far (read again, since generate keeps no cache between calls), a
 rollout whose turn called the tool goes on after the results at the next call, and a rollout that ends gives its row
@@ -117,6 +119,28 @@ def tool_suffix_ids(tokenizer, messages: list[dict]) -> list[int]:
     return full[len(prefix) :]
 
 
+def calls_within_context(lengths: list[int], budgets: list[int], context: int | None) -> list[list[int]]:
+    """The rows (indices into `lengths`, the rows' input lengths, and `budgets`) split into generate calls that stay
+    within the model's `context`: a call decodes its largest budget on every row, so a row with a long context beside
+    one with a large budget would be decoded past the context (an index error for learned positions). Rows sorted by
+    length, longest first, join a call while its longest input and its largest budget fit; one call where they all
+    fit or the context is unknown. A row whose own input and budget overrun is decoded to the context alone."""
+    rows = list(range(len(lengths)))
+    if context is None or not rows or max(lengths) + max(budgets) <= context:
+        return [rows] if rows else []
+    calls: list[list[int]] = []
+    width = largest_budget = 0
+    for row in sorted(rows, key=lambda row: -lengths[row]):
+        budget = min(budgets[row], context - lengths[row])
+        if calls and width + max(largest_budget, budget) <= context:
+            calls[-1].append(row)
+            largest_budget = max(largest_budget, budget)
+        else:
+            calls.append([row])
+            width, largest_budget = lengths[row], budget
+    return calls
+
+
 def _decode(
     model,
     pad: int,
@@ -128,26 +152,37 @@ def _decode(
     eos_ids: set[int],
     decoding: DecodingTally | None,
     static: "StaticDecoding | None" = None,
+    context: int | None = None,
 ) -> list[list[int]]:
-    """The new tokens of `rows` (indices into `prompt_ids` and `budgets`) from one generate call, each cut to its
-    budget and after its first end-of-turn token; `decoding` counts the call."""
-    started = time.perf_counter()
+    """The new tokens of `rows` (indices into `prompt_ids` and `budgets`) from one generate call, or more where one
+    would run past the model's `context` (`calls_within_context`), each cut to its budget and after its first
+    end-of-turn token; `decoding` counts the calls."""
     inputs = [prompt_ids[row] for row in rows]
-    generated = _generate(model, pad, inputs, max(budgets[row] for row in rows), sampling, static)
-    kept = []
-    for ids, row in zip(generated, rows):
-        ids = ids[: budgets[row]]
-        end = next((k + 1 for k, token in enumerate(ids) if token in eos_ids), None)
-        kept.append(ids[:end])
-    if decoding is not None:  # the call decoded to the largest budget of its rows, or all stopped
-        width = max(map(len, generated), default=0)
-        # Its input was left-padded to the longest prompt.
-        decoding.add(
-            [len(ids) for ids in kept],
-            time.perf_counter() - started,
-            steps=width,
-            context_tokens=padded_tokens(inputs),
-        )
+    lengths = [len(ids) for ids in inputs]
+    own_budgets = [
+        budgets[row] if context is None else min(budgets[row], context - len(ids)) for row, ids in zip(rows, inputs)
+    ]
+    kept: list[list[int]] = [[] for _ in rows]
+    for call in calls_within_context(lengths, own_budgets, context):
+        call = [index for index in call if own_budgets[index] > 0]  # no room left: an empty turn, out of tokens
+        if not call:
+            continue
+        started = time.perf_counter()
+        call_inputs = [inputs[index] for index in call]
+        generated = _generate(model, pad, call_inputs, max(own_budgets[index] for index in call), sampling, static)
+        for ids, index in zip(generated, call):
+            ids = ids[: own_budgets[index]]
+            end = next((k + 1 for k, token in enumerate(ids) if token in eos_ids), None)
+            kept[index] = ids[:end]
+        if decoding is not None:  # the call decoded to the largest budget of its rows, or all stopped
+            width = max(map(len, generated), default=0)
+            # Its input was left-padded to the longest prompt.
+            decoding.add(
+                [len(kept[index]) for index in call],
+                time.perf_counter() - started,
+                steps=width,
+                context_tokens=padded_tokens(call_inputs),
+            )
     return kept
 
 
@@ -326,10 +361,23 @@ def generate_with_tools(
             extra = min(chunk_tokens, max_new_tokens) if chunk_tokens is not None else 0
             static = StaticDecoding(max_cache_len=longest + max_new_tokens + extra, most_rows=batch_size)
 
+        from open_r1.utils.model_utils import model_context
+
+        context = model_context(model.config)
+
         def decode(contexts: list[list[int]], budgets: list[int], rows: list[int]) -> list[list[int]]:
             pad = tokenizer.pad_token_id
             return _decode(
-                model, pad, contexts, budgets, sampling, rows, eos_ids=eos_ids, decoding=decoding, static=static
+                model,
+                pad,
+                contexts,
+                budgets,
+                sampling,
+                rows,
+                eos_ids=eos_ids,
+                decoding=decoding,
+                static=static,
+                context=context,
             )
 
         if chunk_tokens is None:
