@@ -6,7 +6,8 @@ backends, graded with the project's rewards (`reward_funcs`, built by `open_r1.r
 a sample passes when every listed reward gives 1.0), and the row gets the columns `pass_rate`,
 `pass_rate_generations` and `pass_rate_rewards`. Rows whose pass rate lies in
 [`pass_rate_min`, `pass_rate_max`] are kept; rows whose gold answer cannot be graded get
-`pass_rate` None and are not kept (they are counted in the log). With a code reward, rows whose stdin/stdout tests
+`pass_rate` None and are not kept (they are counted in the log), as do rows whose prompt leaves the model no room
+to generate (not sampled; reported by index). With a code reward, rows whose stdin/stdout tests
 all expect empty output (passed by a program that prints nothing, so the reward gives None) are reported before
 sampling, by count and by `id` (or row index).
 
@@ -417,20 +418,61 @@ def load_rows(script_args: PassRateScriptArguments) -> datasets.Dataset:
     return dataset
 
 
-def check_template_against_think_prefilled(script_args, gen_args: PassRateGenerationArguments) -> None:
-    """`think_prefilled` against the chat template the samples are drawn with, as grpo.py checks it: the format and
-    accuracy rewards read a completion differently when the prompt opened `<think>`. The openai backend's server
-    holds its own template: not checked."""
+def local_tokenizer(gen_args: PassRateGenerationArguments):
+    """The tokenizer the samples are drawn with, with the recipe's chat template; None for the openai backend, whose
+    server holds its own."""
     if gen_args.backend == "openai":
-        return
+        return None
     from transformers import AutoTokenizer
-
-    from open_r1.utils.model_utils import check_think_prefill
 
     tokenizer = AutoTokenizer.from_pretrained(gen_args.model_name_or_path, revision=gen_args.model_revision)
     if gen_args.chat_template is not None:
         tokenizer.chat_template = gen_args.chat_template
+    return tokenizer
+
+
+def check_template_against_think_prefilled(script_args, tokenizer) -> None:
+    """`think_prefilled` against the chat template the samples are drawn with (`local_tokenizer`), as grpo.py checks
+    it: the format and accuracy rewards read a completion differently when the prompt opened `<think>`. The openai
+    backend's server holds its own template (no tokenizer): not checked."""
+    if tokenizer is None:
+        return
+    from open_r1.utils.model_utils import check_think_prefill
+
     check_think_prefill(tokenizer, script_args)
+
+
+def report_rows_past_the_context(conversations: list[list[dict]], tokenizer, gen_args, split: str) -> list[int]:
+    """The rows whose prompt, as the chat template renders it, leaves the model no room to generate (its
+    `max_position_embeddings`), reported by count and index: they are not sampled and get pass_rate None, where
+    one such row had stopped the whole shard. The openai backend's server holds its own context: not checked."""
+    if tokenizer is None:
+        return []
+    from transformers import AutoConfig
+
+    from open_r1.utils.model_utils import model_context
+
+    context = model_context(AutoConfig.from_pretrained(gen_args.model_name_or_path, revision=gen_args.model_revision))
+    if context is None:
+        return []
+    texts = [
+        tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        for messages in conversations
+    ]
+    # The chat template wrote the special tokens already, as the samplers read it.
+    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    too_long = [row for row, length in enumerate(lengths) if length >= context]
+    if too_long:
+        logger.warning(
+            "%d rows' prompts are at least the model's context (%d tokens) and leave no room to generate: not sampled, "
+            "pass_rate None (in %s_all), rows %s%s",
+            len(too_long),
+            context,
+            split,
+            too_long[:MAX_NAMED_ROWS],
+            f" (the first {MAX_NAMED_ROWS})" if len(too_long) > MAX_NAMED_ROWS else "",
+        )
+    return too_long
 
 
 def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArguments) -> datasets.DatasetDict:
@@ -438,13 +480,17 @@ def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArgum
     dataset = load_rows(script_args)
     split = script_args.dataset_train_split
     column = script_args.dataset_prompt_column
-    check_template_against_think_prefilled(script_args, gen_args)  # it may set think_prefilled for the rewards
+    tokenizer = local_tokenizer(gen_args)
+    check_template_against_think_prefilled(script_args, tokenizer)  # it may set think_prefilled for the rewards
     reward_funcs = get_reward_funcs(script_args)
     rows = dataset.to_dict()
     report_rows_whose_tests_expect_nothing(rows, script_args)
     conversations = build_conversations(dataset[column], gen_args.system_prompt, column)
-    logger.info("Sampling %d x %d completions with %s", len(dataset), gen_args.num_generations, gen_args.backend)
-    generations = SAMPLERS[gen_args.backend](conversations, gen_args)
+    too_long = set(report_rows_past_the_context(conversations, tokenizer, gen_args, split))
+    sampled = [conversation for row, conversation in enumerate(conversations) if row not in too_long]
+    logger.info("Sampling %d x %d completions with %s", len(sampled), gen_args.num_generations, gen_args.backend)
+    drawn = iter(SAMPLERS[gen_args.backend](sampled, gen_args) if sampled else [])
+    generations = [[] if row in too_long else next(drawn) for row in range(len(conversations))]
     verdicts = grade(rows, generations, reward_funcs)
     rates = [pass_rate(v) for v in verdicts]
 

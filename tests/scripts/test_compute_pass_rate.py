@@ -336,9 +336,43 @@ def test_think_prefilled_is_checked_against_the_chat_template_the_samples_are_dr
     script_args, gen_args = _args(
         script, dataset_name="d", reward_funcs=["accuracy"], model_name_or_path=str(tiny_model), backend="transformers"
     )
-    script.check_template_against_think_prefilled(script_args, gen_args)  # neither opens <think>
+    tokenizer = script.local_tokenizer(gen_args)
+    script.check_template_against_think_prefilled(script_args, tokenizer)  # neither opens <think>
     script_args.think_prefilled = True
     with pytest.raises(UsageError, match=r"does not open `<think>`.*\['accuracy'\] would find no answer"):
-        script.check_template_against_think_prefilled(script_args, gen_args)
+        script.check_template_against_think_prefilled(script_args, tokenizer)
     openai = script.PassRateGenerationArguments(model_name_or_path="served", backend="openai")
-    script.check_template_against_think_prefilled(script_args, openai)  # the server's template: not ours to read
+    assert script.local_tokenizer(openai) is None  # the server's template: not ours to read
+    script.check_template_against_think_prefilled(script_args, None)
+
+
+def test_a_prompt_past_the_models_context_is_not_sampled_and_the_shard_goes_on(script, tiny_model, tmp_path, caplog):
+    """Found by a session: one such row raised "no room to generate" and stopped the whole shard."""
+    rows = [
+        {"problem": "What is 2+2?", "solution": "4"},
+        {"problem": "What is 2+2? " * 1000, "solution": "4"},
+        {"problem": "What is 3+4?", "solution": "7"},
+    ]
+    write_jsonl(tmp_path / "problems.jsonl", rows)
+    script_args, gen_args = _args(
+        script,
+        dataset_name=str(tmp_path / "problems.jsonl"),
+        dataset_prompt_column="problem",
+        reward_funcs=["accuracy"],
+        pass_rate_min=0.0,
+        pass_rate_max=1.0,
+        output_dir=str(tmp_path / "out"),
+        model_name_or_path=str(tiny_model),
+        backend="transformers",
+        num_generations=2,
+        max_completion_length=4,
+        temperature=1.0,
+    )
+    with caplog.at_level("WARNING", logger="compute_pass_rate"):
+        result = script.main(script_args, gen_args)
+    everything = result["train_all"]
+    assert [len(samples) for samples in everything["pass_rate_generations"]] == [2, 0, 2]
+    assert everything["pass_rate"][1] is None and None not in everything["pass_rate"][::2]
+    assert (
+        "1 rows' prompts are at least the model's context (1024 tokens)" in caplog.text and "rows [1]" in caplog.text
+    )
