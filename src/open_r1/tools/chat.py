@@ -15,6 +15,7 @@ A tool-calling rollout needs two things from the tokenizer: a chat template that
 Not covered: templates TRL does not know other than the one here; set `tokenizer.response_template` yourself.
 """
 
+import json
 import os
 
 CHATML_TOOLS_TEMPLATE = (
@@ -69,7 +70,27 @@ class NestingSafeParser:
         if isinstance(parsed, dict):
             generated = response if isinstance(response, str) else self.decode(response, skip_special_tokens=True)
             parsed[GENERATED_TEXT] = generated
+            if isinstance(parsed.get("tool_calls"), list):
+                parsed["tool_calls"] = [echo_safe_call(call) for call in parsed["tool_calls"]]
         return parsed
+
+
+def echo_safe_call(call):
+    """A parsed call whose name and argument names can be echoed into a tool turn: a name that is not a string
+    (`5`, `["python"]`) becomes its JSON text, since chat templates join it as a string (ours raised, and the
+    training step with it), and control-token spellings in both are disarmed, since TRL's "Tool {name} not found."
+    and a binding error's message repeat them in the tool turn, where they would render as real turns."""
+    from .python_tool import disarm_control_text
+
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict):
+        return call
+    name = function.get("name")
+    name = disarm_control_text(name if isinstance(name, str) else json.dumps(name, default=str))
+    arguments = function.get("arguments")
+    if isinstance(arguments, dict):
+        arguments = {disarm_control_text(str(key)): value for key, value in arguments.items()}
+    return {**call, "function": {**function, "name": name, "arguments": arguments}}
 
 
 def ensure_tool_parsing(tokenizer) -> None:

@@ -59,21 +59,30 @@ from open_r1.eval.decoding import BatchesThatFit, end_of_turn_ids
 from open_r1.utils.decoding_tally import DecodingTally, padded_tokens
 
 from .chat import ensure_tool_parsing
-from .python_tool import DEFAULT_MAX_TOOL_CALLING_ITERATIONS, PythonTool, PythonToolSettings, ToolStats
+from .python_tool import (
+    DEFAULT_MAX_TOOL_CALLING_ITERATIONS,
+    PythonTool,
+    PythonToolSettings,
+    ToolStats,
+    disarm_control_text,
+)
 
 __all__ = ["DEFAULT_MAX_TOOL_CALLING_ITERATIONS", "call_tool", "generate_with_tools"]
 
 
 def call_tool(tool: PythonTool, call: dict) -> str:
-    """One parsed tool call's result text; a malformed call gets an error message, never an exception."""
+    """One parsed tool call's result text; a malformed call gets an error message, never an exception, with what
+    it echoes of the call disarmed (`disarm_control_text`: no spelled control token renders as a turn)."""
     function = call.get("function") if isinstance(call, dict) else None
     if not isinstance(function, dict):
-        return f"Error: malformed tool call {call!r:.200}"
+        return disarm_control_text(f"Error: malformed tool call {call!r:.200}")
     name, arguments = function.get("name"), function.get("arguments")
     if name != "python":
-        return f"Error: unknown tool {name!r}; the only tool is 'python'."
+        return disarm_control_text(f"Error: unknown tool {name!r:.200}; the only tool is 'python'.")
     if not isinstance(arguments, dict) or set(arguments) != {"code"}:
-        return f"Error: python takes exactly one argument, 'code' (a string); got {arguments!r:.200}"
+        return disarm_control_text(
+            f"Error: python takes exactly one argument, 'code' (a string); got {arguments!r:.200}"
+        )
     return tool.python(arguments["code"])
 
 
