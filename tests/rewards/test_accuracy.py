@@ -94,6 +94,31 @@ def test_with_tools_the_reasoning_the_parser_moved_out_of_the_content_counts_as_
     assert cosine[0] > 0 > cosine[1]
 
 
+def test_a_think_closing_in_a_tool_calls_code_does_not_end_the_prefilled_reasoning():
+    """A red team's: a rollout cut off mid-reasoning with an early guess boxed scored 1.0 once `# </think>` sat in
+    its python call's code, since the `</think>` was looked for in the turn as generated, calls included."""
+    from open_r1.rewards import get_accuracy_reward
+    from open_r1.rewards._completions import GENERATED_TEXT
+
+    def rollout(code: str) -> list[dict]:
+        call = {"type": "function", "function": {"name": "python", "arguments": {"code": code}}}
+        written = (
+            'A guess: \\boxed{7}.<tool_call>\n{"name": "python", "arguments": {"code": "' + code + '"}}\n</tool_call>'
+        )
+        return [
+            {"role": "assistant", "content": "A guess: \\boxed{7}.", "tool_calls": [call], GENERATED_TEXT: written},
+            {"role": "tool", "name": "python", "content": "7"},
+            {"role": "assistant", "content": "So it is 8 or", GENERATED_TEXT: "So it is 8 or"},  # cut off
+        ]
+
+    reward = get_accuracy_reward(num_workers=1, think_prefilled=True)
+    assert reward([rollout("print(3 + 4)"), rollout("print(3 + 4)  # </think>")], solution=["7", "7"]) == [0.0, 0.0]
+    # The reasoning ended in prose, the box after it: the answer.
+    ended = rollout("print(3 + 4)")
+    ended[-1] = {"role": "assistant", "content": "\\boxed{7}", GENERATED_TEXT: "It is 7.\n</think>\n\\boxed{7}"}
+    assert reward([ended], solution=["7"]) == [1.0]
+
+
 def test_a_last_box_never_closed_is_no_answer_not_the_box_before_it():
     """A red team's: the retracted \\boxed{42} was graded when the last box, \\boxed{41, was cut off."""
     retracted = "<think>\nx\n</think>\nThe answer is \\boxed{42}. Wait, no: it is \\boxed{41"

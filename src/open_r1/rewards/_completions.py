@@ -84,6 +84,21 @@ def _with_calls_decoded(generated: str) -> str:
         position = end + len(closing)
 
 
+def _without_calls(generated: str) -> str:
+    """A turn as generated with each closed `<tool_call>...</tool_call>` span cut out: what the model said, not what
+    its calls carry. Linear, as `_with_calls_decoded`."""
+    opening, closing = TOOL_CALL_TOKENS
+    parts, position = [], 0
+    while True:
+        start = generated.find(opening, position)
+        end = generated.find(closing, start + len(opening)) if start >= 0 else -1
+        if end < 0:
+            parts.append(generated[position:])
+            return "".join(parts)
+        parts += [generated[position:start], "\n"]
+        position = end + len(closing)
+
+
 def _strings_in(values: list) -> str:
     """Every string `values` hold (a JSON text is read as JSON), one per line; a number or other value as its text."""
     texts, pending, seen = [], list(reversed(values)), {}  # seen: id -> the object, kept alive so ids stay apart
@@ -111,14 +126,17 @@ def _strings_in(values: list) -> str:
     return "\n".join(texts)
 
 
-def completion_text(completion, index: int | None = None, tool_calls: bool = False, written: bool = False) -> str:
+def completion_text(
+    completion, index: int | None = None, tool_calls: bool = False, written: bool = False, calls: bool = True
+) -> str:
     """The text the model wrote in one completion (`index`: its position in the batch, for error messages):
     its turns' content; `tool_calls`: with what its turns' tool calls carry, after each turn's text.
 
     `written`: each turn as generated, where the tool parser kept it (GENERATED_TEXT: the reasoning it moved to
     `reasoning_content` and the text it dropped beside a call included), else its content followed by what its
     calls carry. The rewards that weigh how much, how repetitively or in what layout the model wrote read this;
-    those that grade the answer read the content."""
+    those that grade the answer read the content. `calls=False`: as written, without the calls (whether it wrote
+    `</think>` is read from its prose, not from a call's code)."""
     where = "completion" if index is None else f"completions[{index}]"
     if isinstance(completion, str):
         return completion
@@ -136,21 +154,25 @@ def completion_text(completion, index: int | None = None, tool_calls: bool = Fal
         if message.get("role", "assistant") == "assistant":
             generated = message.get(GENERATED_TEXT) if written else None
             if isinstance(generated, str):  # its calls are in it already
+                if not calls:
+                    generated = _without_calls(generated)
                 parts.append(_with_calls_decoded(generated) if tool_calls else generated)
                 continue
             parts.append(_content_text(message["content"], f"{where}[{number}]"))
-            calls = _tool_call_text(message.get("tool_calls")) if tool_calls or written else ""
-            if calls:
-                parts.append("\n" + calls)
+            carried = _tool_call_text(message.get("tool_calls")) if calls and (tool_calls or written) else ""
+            if carried:
+                parts.append("\n" + carried)
     return "".join(parts)
 
 
-def completion_texts(completions, tool_calls: bool = False, written: bool = False) -> list[str]:
-    """The text of every completion of a reward call (`tool_calls`, `written`: as `completion_text`); ValueError
-    naming the first completion of a shape not read."""
+def completion_texts(completions, tool_calls: bool = False, written: bool = False, calls: bool = True) -> list[str]:
+    """The text of every completion of a reward call (`tool_calls`, `written`, `calls`: as `completion_text`);
+    ValueError naming the first completion of a shape not read."""
     if not isinstance(completions, (list, tuple)):
         raise ValueError(f"completions must be a list with one completion per sample; got {_shape(completions)}")
-    return [completion_text(completion, index, tool_calls, written) for index, completion in enumerate(completions)]
+    return [
+        completion_text(completion, index, tool_calls, written, calls) for index, completion in enumerate(completions)
+    ]
 
 
 def prompt_texts(prompts, count: int) -> list[str | None]:

@@ -110,11 +110,11 @@ def _extract(completion: str) -> tuple[str, str] | None:
 def answer_texts(completions: list, think_prefilled: bool = False) -> list[str]:
     """The text each completion's answer is read from: its content, opened with `<think>` where the prompt opened the
     reasoning (`think_prefilled`) and, as written, it did not end. With tools, TRL's parser moves the reasoning and
-    its </think> out of the content, which then holds the answer alone."""
+    its </think> out of the content, which then holds the answer alone; a `</think>` in a call's code ends nothing."""
     texts = completion_texts(completions)
     if not think_prefilled:
         return texts
-    written = completion_texts(completions, written=True)
+    written = completion_texts(completions, written=True, calls=False)
     return [with_prefilled_opening(text, as_written) for text, as_written in zip(texts, written)]
 
 
