@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from open_r1.configs import GRPO_LOSS_TYPES
-from open_r1.utils.flat_rows import SKIPPABLE_LOSSES, kept_share, rows_to_train, take_rows
+from open_r1.utils.dynamic_sampling import take_rows
+from open_r1.utils.flat_rows import SKIPPABLE_LOSSES, kept_share, rows_to_train
 from tests.support import REPO_ROOT
 from tests.support import dynamic_sampling_probe as probe
 from tests.support.ports import free_port

@@ -154,8 +154,14 @@ def stack_rows(pieces: list[dict], pad_token_id: int) -> dict:
     return stacked
 
 
-def take_rows(rows: dict, index: torch.Tensor | slice) -> dict:
-    return {key: value[index] for key, value in rows.items()}
+def take_rows(rows: dict, index: torch.Tensor | slice | list[int]) -> dict:
+    """`rows` (a scored batch, with its `advantages`) with only the rows `index` picks of every per-row tensor (a
+    tensor whose first dimension is the batch's); scalars such as `num_items_in_batch` stay as they are."""
+    count = len(rows["advantages"])
+    return {
+        key: value[index] if isinstance(value, torch.Tensor) and value.dim() > 0 and value.size(0) == count else value
+        for key, value in rows.items()
+    }
 
 
 def loss_tokens(rows: dict) -> torch.Tensor:

@@ -36,7 +36,7 @@ import logging
 
 import torch
 
-from open_r1.utils.dynamic_sampling import BATCH_TOKENS, ROW_PADDING, trim_padding
+from open_r1.utils.dynamic_sampling import BATCH_TOKENS, ROW_PADDING, take_rows, trim_padding
 
 logger = logging.getLogger(__name__)
 # The micro-batch fields whose padding side is known: a batch with others (images) is passed on as it is.
@@ -82,16 +82,6 @@ def kept_share(loss_type: str, mask: torch.Tensor, rows: torch.Tensor) -> float:
     if loss_type in ROW_NORMALISED_LOSSES:
         return len(rows) / mask.size(0)
     return 1.0
-
-
-def take_rows(inputs: dict, rows: torch.Tensor) -> dict:
-    """`inputs` with only `rows` of every per-row tensor (a tensor whose first dimension is the micro-batch's);
-    scalars such as `num_items_in_batch` stay as they are."""
-    count = len(inputs["advantages"])
-    return {
-        key: value[rows] if isinstance(value, torch.Tensor) and value.dim() > 0 and value.size(0) == count else value
-        for key, value in inputs.items()
-    }
 
 
 def _has_dropout(model) -> bool:
