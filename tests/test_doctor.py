@@ -9,6 +9,7 @@ from transformers import AutoTokenizer, TrainerControl, TrainerState
 from trl import ModelConfig
 
 from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
+from open_r1.data.mixtures import get_dataset
 from open_r1.doctor import (
     ROWS_CHECKED,
     TrainingDoctor,
@@ -22,7 +23,7 @@ from open_r1.doctor import (
 from open_r1.grpo import prepare_prompts
 from open_r1.rewards import get_accuracy_reward, get_reward_funcs
 from open_r1.usage import UsageError
-from open_r1.utils import get_dataset, get_model, get_tokenizer
+from open_r1.utils.model_utils import get_model, get_tokenizer
 from open_r1.utils.training import training_splits
 from tests.support import SMOLLM2
 

@@ -23,7 +23,7 @@ from trl import ModelConfig
 
 from open_r1.configs import SFTConfig
 from open_r1.tasks.arithmetic import SYSTEM_PROMPT, as_conversation, make_splits
-from open_r1.utils import get_model, get_tokenizer
+from open_r1.utils.model_utils import get_model, get_tokenizer
 from tests.support import REPO_ROOT
 from tests.support.files import write_jsonl
 from tests.support.launch import accelerate_launch, log_history

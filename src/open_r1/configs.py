@@ -468,7 +468,7 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         default=grpo_doctor.DEFAULT_PATIENCE,
         metadata={
             "help": "Steps a symptom must last before the doctor reports it, over whole logs (at logging_steps 10, one "
-            "log of ten steps for the default 5)."
+            f"log of ten steps for the default {grpo_doctor.DEFAULT_PATIENCE})."
         },
     )
     doctor_zero_std_share: float = field(

@@ -48,18 +48,24 @@ import logging
 from trl import GRPOTrainer, ModelConfig, get_peft_config
 
 from open_r1.configs import TRAINER_ARGUMENTS, GRPOConfig, GRPOScriptArguments, RecipeParser
+from open_r1.data.mixtures import get_dataset
 from open_r1.doctor import attach_doctor, check_before_training
 from open_r1.rewards import get_reward_funcs, guarded_rewards
 from open_r1.startup_checks import check_grpo_dataset, check_remote_sandboxes_run, check_reward_columns
 from open_r1.tools.rollouts_ahead import ToolRolloutsAhead
 from open_r1.tools.training import ToolCallsAhead, ToolRoundBudget, logged_tool_metrics, python_tool_environment
-from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
 from open_r1.utils.compiled_generation import CompiledGeneration
 from open_r1.utils.dynamic_sampling import DynamicSampling
 from open_r1.utils.finite_updates import nonfinite_update_guards
 from open_r1.utils.flat_rows import FlatRowSkipping
-from open_r1.utils.model_utils import check_generation_prompt, check_system_prompt, check_think_prefill
+from open_r1.utils.model_utils import (
+    check_generation_prompt,
+    check_system_prompt,
+    check_think_prefill,
+    get_model,
+    get_tokenizer,
+)
 from open_r1.utils.old_logprobs import OldLogProbsWhereNeeded
 from open_r1.utils.resume import TiedWeightsResume
 from open_r1.utils.step_profile import StepProfile

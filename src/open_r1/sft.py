@@ -36,10 +36,10 @@ import logging
 from trl import ModelConfig, SFTTrainer, get_peft_config
 
 from open_r1.configs import TRAINER_ARGUMENTS, RecipeParser, ScriptArguments, SFTConfig
-from open_r1.data.mixtures import add_system_prompt
+from open_r1.data.mixtures import add_system_prompt, get_dataset
 from open_r1.startup_checks import check_sft_dataset, check_sft_lengths
-from open_r1.utils import get_dataset, get_model, get_tokenizer
 from open_r1.utils.callbacks import get_callbacks
+from open_r1.utils.model_utils import get_model, get_tokenizer
 from open_r1.utils.resume import TiedWeightsResume
 from open_r1.utils.training import LocalModelCard, finish_training, log_settings, start_run, training_splits
 

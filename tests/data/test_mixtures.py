@@ -1,12 +1,11 @@
 """get_dataset: local paths of every kind, mixtures, and a clear error for each bad input."""
 
-import json
-
 import pytest
 from datasets import Dataset, DatasetDict
 
 from open_r1.configs import ScriptArguments
 from open_r1.data.mixtures import add_system_prompt, get_dataset
+from tests.support.files import write_jsonl
 
 
 def rows(prefix: str, count: int) -> list[dict]:
@@ -19,12 +18,8 @@ def data_dir(tmp_path):
     DatasetDict({"train": Dataset.from_list(rows("b", 40)), "test": Dataset.from_list(rows("bt", 10))}).save_to_disk(
         str(tmp_path / "b_dict")
     )
-    with open(tmp_path / "c.jsonl", "w") as f:
-        for row in rows("c", 50):
-            f.write(json.dumps(row) + "\n")
-    with open(tmp_path / "d.jsonl", "w") as f:
-        for row in rows("d", 30):
-            f.write(json.dumps(row) + "\n")
+    write_jsonl(tmp_path / "c.jsonl", rows("c", 50))
+    write_jsonl(tmp_path / "d.jsonl", rows("d", 30))
     Dataset.from_list(rows("e", 20)).to_parquet(str(tmp_path / "e.parquet"))
     Dataset.from_list(rows("f", 10)).to_csv(str(tmp_path / "f.csv"))
     return tmp_path

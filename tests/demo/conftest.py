@@ -7,7 +7,7 @@ from tests.support import SMOLLM2
 
 
 @pytest.fixture
-def gsm8k_files() -> list[str]:
+def shared_gsm8k_options() -> list[str]:
     """`scripts/gsm8k.py`'s --train_file and --test_file options for the shared GSM8K files; the test skips without
     them or without SmolLM2 (python scripts/get_model.py smollm2)."""
     if not (SMOLLM2 / "model.safetensors").is_file():

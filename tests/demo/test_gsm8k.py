@@ -575,7 +575,7 @@ def test_grpos_change_over_sft_is_paired_by_problem_from_the_greedy_details_each
     def evaluator(model, task, data_file, output_dir, **settings):  # writes its details as the evaluator does
         rows = details(output_dir.name.split("-")[0])
         output_dir.mkdir(parents=True, exist_ok=True)
-        write_rows(output_dir / "details.jsonl", rows)
+        write_jsonl(output_dir / "details.jsonl", rows)
         return {"pass@1": sum(row["correct"] for row in rows) / 10, "pass@1_stderr": 0.1}, rows
 
     monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", evaluator)
@@ -588,7 +588,7 @@ def test_grpos_change_over_sft_is_paired_by_problem_from_the_greedy_details_each
             folder.mkdir(parents=True)
             results = {"pass@1": 0.3, "pass@1_stderr": 0.1, "num_samples": samples, "num_problems": 10}
             (folder / "results.json").write_text(json.dumps({**results, "data_files": "gsm8k_test.jsonl"}))
-            write_rows(folder / "details.jsonl", details("sft"))
+            write_jsonl(folder / "details.jsonl", details("sft"))
         shared_gpu.run["reuse_sft"] = earlier
     stages = shared_gpu.run_arm("cot")["stages"]
     assert (stages["sft"].get("reused_from") is not None) == sft_reused
@@ -1144,15 +1144,10 @@ def gsm8k_row(row_id: str, steps: int) -> dict:
     }
 
 
-def write_rows(path, rows: list[dict]):
-    write_jsonl(path, rows)
-    return path
-
-
 def test_grpo_prompts_are_the_rows_with_at_most_the_settings_calculations_and_sft_keeps_every_row(tmp_path):
     from datasets import load_from_disk
 
-    train = write_rows(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3, 5, 2)])
+    train = write_jsonl(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3, 5, 2)])
     settings = dataclasses.replace(GSM8K_FULL, grpo_max_calculations=2)
     data = gsm8k.build_datasets(tmp_path / "datasets", train, settings)
     assert load_from_disk(str(data["grpo"]))["train"]["id"] == ["1", "2", "2"]
@@ -1169,7 +1164,7 @@ def test_a_runs_options_are_in_its_results_and_its_command(tmp_path, monkeypatch
     chose is written down, so that the report's command and `--combine` can say how each arm trained."""
     from tests.support.demo_results import GSM8K_CARD, gsm8k_results
 
-    train = write_rows(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3, 5, 2)])
+    train = write_jsonl(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3, 5, 2)])
     recorded = gsm8k_results({"cot": {"base": 0.0, "sft": 0.05, "grpo": 0.06}}, ("cot",))
     outcome = {key: recorded[field]["cot"] for key, field in (("stages", "arms"), ("curves", "grpo_curves"))}
     monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: (tmp_path / "model", recorded["model_origin"]))
@@ -1195,7 +1190,7 @@ def test_a_runs_options_are_in_its_results_and_its_command(tmp_path, monkeypatch
 
 
 def test_no_grpo_prompt_left_by_the_calculation_limit_ends_the_run_in_one_line_naming_the_setting(tmp_path):
-    train = write_rows(tmp_path / "train.jsonl", [gsm8k_row("hard", 4)])
+    train = write_jsonl(tmp_path / "train.jsonl", [gsm8k_row("hard", 4)])
     settings = dataclasses.replace(GSM8K_FULL, grpo_max_calculations=2)
     with pytest.raises(
         UsageError,
@@ -1205,7 +1200,7 @@ def test_no_grpo_prompt_left_by_the_calculation_limit_ends_the_run_in_one_line_n
 
 
 def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_their_details(tmp_path, capsys):
-    test = write_rows(tmp_path / "test.jsonl", [gsm8k_row("0", 2), gsm8k_row("1", 2), gsm8k_row("2", 3)])
+    test = write_jsonl(tmp_path / "test.jsonl", [gsm8k_row("0", 2), gsm8k_row("1", 2), gsm8k_row("2", 3)])
     for name, verdicts in (("sft-tools-greedy", [True, False, True]), ("grpo-tools-greedy", [True, True, False])):
         folder = tmp_path / "run" / "evals" / name
         folder.mkdir(parents=True)
@@ -1219,7 +1214,7 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
             for i, v in enumerate(verdicts)
         ]
         if name.startswith("sft"):  # the SFT model's with their finish reasons, the GRPO model's without
-            write_rows(folder / "details.jsonl", [{**row, "finish_reason": "stop"} for row in rows])
+            write_jsonl(folder / "details.jsonl", [{**row, "finish_reason": "stop"} for row in rows])
         else:  # gzipped, as docs/results keeps them
             with gzip.open(folder / "details.jsonl.gz", "wt", encoding="utf-8") as kept:
                 kept.writelines(json.dumps(row) + "\n" for row in rows)
@@ -1242,11 +1237,11 @@ def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_thei
     # A GRPO evaluation without its SFT model's details beside it (as with --reuse_sft) is named, not left out.
     cot = tmp_path / "run" / "evals" / "grpo-cot-greedy"
     cot.mkdir()
-    write_rows(cot / "details.jsonl", [{"id": str(i), "correct": False, "completion": "x"} for i in range(3)])
+    write_jsonl(cot / "details.jsonl", [{"id": str(i), "correct": False, "completion": "x"} for i in range(3)])
     greedy = kept_greedy_details(tmp_path / "run")
     tables = gsm8k.evaluations_calculations_table(tmp_path / "run", test, greedy)
     assert "\n\nNot paired for chain of thought: the greedy details of its SFT and GRPO models" in tables
-    write_rows(test, [gsm8k_row("0", 2)])
+    write_jsonl(test, [gsm8k_row("0", 2)])
     with pytest.raises(UsageError, match=r"problem id\(s\) \['1', '2'\] are not in .*test.jsonl"):
         gsm8k.evaluations_calculations_table(tmp_path / "run", test, greedy)
     # What a run's options would change is not what the table reads: refused, not ignored.
@@ -1272,7 +1267,7 @@ def test_the_evaluations_of_a_run_cut_short_give_the_goals_they_show(tmp_path):
     assert "| chain of thought: GRPO ≥ SFT + 2 points | 5.5% → 8.0% (+2.5) | yes |" in gsm8k_evaluations_goals(run)
     assert "python tool" not in gsm8k_evaluations_goals(run), "the tool arm's GRPO model was not evaluated"
     for name, solved in (("sft-cot-greedy", {0, 1}), ("grpo-cot-greedy", {1, 2, 3})):  # their details, paired
-        write_rows(run / "evals" / name / "details.jsonl", [{"id": str(i), "correct": i in solved} for i in range(4)])
+        write_jsonl(run / "evals" / name / "details.jsonl", [{"id": str(i), "correct": i in solved} for i in range(4)])
     goal = "| chain of thought: GRPO ≥ SFT + 2 points | 5.5% → 8.0% (+2.5 ± 47.9 paired: 2 problems gained, 1 lost) |"
     assert goal in gsm8k_evaluations_goals(run)
     write_evaluation(run, "grpo-tools-greedy", 0.099)
@@ -1325,11 +1320,19 @@ def test_the_tool_arms_base_model_is_smollm2_with_the_tool_calling_template(tmp_
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp_path, gsm8k_files):
+def test_gsm8k_fast_runs_both_arms_through_every_stage_and_writes_its_report(tmp_path, shared_gsm8k_options):
     output_dir = tmp_path / "gsm8k"
     # Both arms at once, each in its own process, as on a GPU, under a time budget that cuts nothing.
     results = gsm8k_cli.main(
-        ["--fast", "--arms_at_once", "--time_budget_minutes", "120", "--output_dir", str(output_dir), *gsm8k_files]
+        [
+            "--fast",
+            "--arms_at_once",
+            "--time_budget_minutes",
+            "120",
+            "--output_dir",
+            str(output_dir),
+            *shared_gsm8k_options,
+        ]
     )
     assert set(results["arms"]) == set(gsm8k.ARMS)
     for arm in gsm8k.ARMS:
@@ -1400,7 +1403,7 @@ def test_sft_only_trains_each_arms_sft_as_the_run_does_and_evaluates_nothing(tmp
     monkeypatch.setattr(gsm8k, "tool_template_model", lambda base, folder: folder)
     monkeypatch.setattr(gsm8k.pipeline, "train", train)
     monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", lambda *args, **kwargs: pytest.fail("evaluated"))
-    train_file = write_rows(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3)])
+    train_file = write_jsonl(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3)])
     out = tmp_path / "out"
     folders = gsm8k_cli.main(["--sft_only", "--fast", "--train_file", str(train_file), "--output_dir", str(out)])
 
@@ -1511,7 +1514,7 @@ def sft_run_folder(
     ],
 )
 def test_reuse_sft_refuses_an_earlier_sft_trained_otherwise_in_one_line(tmp_path, changes, message):
-    test_file = write_rows(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(str(index), 2) for index in range(4)])
+    test_file = write_jsonl(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(str(index), 2) for index in range(4)])
     alike = sft_run_folder(tmp_path / "alike")
     run = fast_cpu_evaluation(test_file)
     assert gsm8k.check_reusable_sft(alike, ("tools",), run, seed=0)["sft_only"]
@@ -1521,7 +1524,7 @@ def test_reuse_sft_refuses_an_earlier_sft_trained_otherwise_in_one_line(tmp_path
 
 
 def test_reuse_sft_refuses_a_run_without_an_arms_sft_evaluations(tmp_path):
-    test_file = write_rows(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(str(index), 2) for index in range(4)])
+    test_file = write_jsonl(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(str(index), 2) for index in range(4)])
     both = sft_run_folder(tmp_path / "both", arms=("cot", "tools"))  # the recipes of both, the evaluations of one
     run = fast_cpu_evaluation(test_file)
     with pytest.raises(UsageError, match=r"--reuse_sft: .*evals/sft-cot-greedy/results.json not found"):
@@ -1564,8 +1567,8 @@ def test_sft_only_evaluate_writes_the_sft_evaluations_a_later_run_reuses(tmp_pat
     monkeypatch.setattr(gsm8k, "tool_template_model", lambda base, folder: folder)
     monkeypatch.setattr(gsm8k.pipeline, "train", train)
     monkeypatch.setattr(gsm8k.pipeline, "run_evaluator", evaluator)
-    train_file = write_rows(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3)])
-    test_file = write_rows(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(f"t{steps}", steps) for steps in (1, 2, 3)])
+    train_file = write_jsonl(tmp_path / "train.jsonl", [gsm8k_row(str(steps), steps) for steps in (1, 2, 3)])
+    test_file = write_jsonl(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(f"t{steps}", steps) for steps in (1, 2, 3)])
     out = tmp_path / "out"
     files = ["--train_file", str(train_file), "--test_file", str(test_file)]
     gsm8k_cli.main(["--sft_only", "--evaluate", "--fast", "--arm", "tools", *files, "--output_dir", str(out)])
@@ -1625,16 +1628,18 @@ def test_a_reuse_sft_folder_without_evaluations_is_refused_before_anything_runs(
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_a_fast_tool_arm_takes_its_sft_evaluations_from_an_sft_only_run_as_two_leases_would(tmp_path, gsm8k_files):
+def test_a_fast_tool_arm_takes_its_sft_evaluations_from_an_sft_only_run_as_two_leases_would(
+    tmp_path, shared_gsm8k_options
+):
     sft_lease, tools_lease = tmp_path / "tools-sft", tmp_path / "tools"
     gsm8k_cli.main(
-        ["--sft_only", "--evaluate", "--fast", "--arm", "tools", "--output_dir", str(sft_lease), *gsm8k_files]
+        ["--sft_only", "--evaluate", "--fast", "--arm", "tools", "--output_dir", str(sft_lease), *shared_gsm8k_options]
     )
     measured = json.loads((sft_lease / "results.json").read_text())["arms"]["tools"]["sft"]
     assert (sft_lease / "evals" / "sft-tools-sampled" / "details.jsonl").is_file()
 
     argv = ["--fast", "--arm", "tools", "--reuse_sft", str(sft_lease), "--output_dir", str(tools_lease)]
-    results = gsm8k_cli.main([*argv, *gsm8k_files])
+    results = gsm8k_cli.main([*argv, *shared_gsm8k_options])
     sft = results["arms"]["tools"]["sft"]
     assert sft["reused_from"] == str(sft_lease) == results["sft_reused_from"]
     for kind in ("greedy", "sampled"):

@@ -286,14 +286,16 @@ def test_options_of_a_run_are_refused_with_combine(two_leases, option, message):
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_two_fast_one_arm_runs_combine_as_two_leases_would(tmp_path, gsm8k_files):
+def test_two_fast_one_arm_runs_combine_as_two_leases_would(tmp_path, shared_gsm8k_options):
     # The chain of thought's lease tries GRPO's levers (the cot-lr and cot-calc3 plans), the tool arm's does not.
     lever = {
         "cot": ["--grpo_learning_rate", "3e-5", "--grpo_max_calculations", "3", "--grpo_num_generations", "4"],
         "tools": [],
     }
     runs = {
-        arm: gsm8k_cli.main(["--fast", "--arm", arm, "--output_dir", str(tmp_path / arm), *lever[arm], *gsm8k_files])
+        arm: gsm8k_cli.main(
+            ["--fast", "--arm", arm, "--output_dir", str(tmp_path / arm), *lever[arm], *shared_gsm8k_options]
+        )
         for arm in gsm8k.ARMS
     }
     assert runs["cot"]["grpo_learning_rate"] == 3e-5 and runs["tools"]["grpo_learning_rate"] is None

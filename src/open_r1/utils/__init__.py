@@ -2,7 +2,9 @@
 
 Also upstream open-r1's `open_r1.utils` names: `get_dataset`, `get_model`, `get_tokenizer`, `is_e2b_available`,
 `is_morph_available`. They are imported on first use, so that a light submodule (`open_r1.utils.launch`, which
-spawned processes import) does not load transformers and datasets.
+spawned processes import) does not load transformers and datasets. The project imports each from its home.
+
+Remove when: no caller imports these names from upstream's path `open_r1.utils`.
 """
 
 import importlib

@@ -1,4 +1,7 @@
-"""Upstream open-r1's `batched`; the batching the providers use is `open_r1.sandbox.base.split_into_batches`."""
+"""Upstream open-r1's `batched`; the batching the providers use is `open_r1.sandbox.base.split_into_batches`.
+
+Remove when: no caller imports `batched` from upstream's path `open_r1.utils.competitive_programming.utils`.
+"""
 
 from open_r1.sandbox.base import split_into_batches
 
