@@ -23,6 +23,7 @@ from open_r1.rewards import REWARD_FUNCS_REGISTRY, ioi
 from open_r1.rewards.ioi import get_ioi_code_reward
 from open_r1.sandbox.factory import clear_providers
 from open_r1.sandbox.piston import PistonClient, PistonProvider
+from open_r1.utils.competitive_programming import ioi_scoring
 
 needs_gpp = pytest.mark.skipif(shutil.which("g++") is None, reason="the fake cms_ioi package compiles with g++")
 
@@ -261,7 +262,7 @@ def test_subtasks_of_one_problem_run_shared_tests_once(piston):
     small = ioi_row(test_names=["1-01", "1-02"], test_cases=[["1 2\n", "3\n"], ["4 4\n", "8\n"]])
     full = ioi_row(subtask="02-full", score=70)
     code = ioi.add_includes(RIGHT, "sum")
-    results = ioi.run_coroutine(ioi.score_subtasks(client, [small, full], code))
+    results = ioi.run_coroutine(ioi_scoring.score_subtasks(client, [small, full], code))
     assert [(r.subtask, r.score, r.weighted_score) for r in results] == [
         ("01-small", 1.0, 30.0),
         ("02-full", 1.0, 70.0),
@@ -370,7 +371,7 @@ def test_a_killed_run_scores_zero_whatever_it_printed(signal):
         async def send_execute(self, data):
             return {"compile": {"code": 0}, "run": {"code": None, "signal": signal, "stdout": "1\n", "stderr": ""}}
 
-    score, feedback = ioi.run_coroutine(ioi.execute_ioi(KilledRun(), {}))
+    score, feedback = ioi.run_coroutine(ioi_scoring.execute_ioi(KilledRun(), {}))
     assert score == "0" and feedback == ("Time limit exceeded" if signal == "SIGKILL" else "Killed by SIGSEGV")
 
 

@@ -124,7 +124,10 @@ class EvaluateArguments(ToolArguments):
     )
     reward_timeout_seconds: float = field(
         default=DEFAULT_TIMEOUT_SECONDS,
-        metadata={"help": "Seconds allowed to grade one completion; past it the completion counts as wrong."},
+        metadata={
+            "help": "Hard time limit to grade one completion; past it the completion counts as wrong (GRPO's field of "
+            "the same name, whose reward is then 0)."
+        },
     )
     max_tool_calling_iterations: Optional[int] = field(
         default=DEFAULT_MAX_TOOL_CALLING_ITERATIONS,

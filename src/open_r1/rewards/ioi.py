@@ -24,7 +24,8 @@ A row holds `id` (problem), `subtask`, `score` (points), `score_precision`, `tes
 either `test_cases` (a list of (input, output) pairs aligned with `test_names`, or a mapping name -> (input,
 output)) or `year` (tests are then read from the Hub dataset open-r1/ioi-test-cases). A subtask scores the minimum
 of its tests (IOI awards a subtask only as far as every test passes); tests run `test_batch_size` at a time and stop
-after a batch with a failed test; `score_subtasks` shares results of tests that several subtasks hold.
+after a batch with a failed test; `score_subtask`'s `test_case_run_cache` shares results of tests that several
+subtasks hold (upstream's `score_subtasks`, in `open_r1.utils.competitive_programming.ioi_scoring`).
 
 A test runs on the `cms_ioi` package, which compiles the submission (`graders/<id>.cpp`) with the grader files and
 runs it on `input.txt`. The expected output never travels with the submission: the package compiles in the folder
@@ -52,7 +53,7 @@ import math
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Optional
@@ -331,17 +332,6 @@ async def send_cms_ioi(client, data: dict) -> CmsRun:
     return CmsRun("", stderr)
 
 
-async def execute_ioi(client, data: dict) -> tuple[str, str]:
-    """Runs one cms_ioi request; (printed text, feedback), "0" when the program failed. Raises PistonError when the
-    worker, not the program, failed."""
-    ran = await send_cms_ioi(client, data)
-    if ran.output is None:
-        return "0", ran.feedback
-    if not ran.output:  # as upstream: nothing printed reads as "0"
-        return "0", "Unknown error"
-    return ran.output, ran.feedback
-
-
 def _request(problem: dict, files: list[dict]) -> dict:
     return {
         "files": files,
@@ -462,18 +452,6 @@ async def score_subtask(
         if any(test_result.score == 0.0 for test_result in scored):
             break
     return result
-
-
-async def score_subtasks(
-    client, subtasks: Sequence[dict], submission: str, skip_mode: bool = True
-) -> list[SubtaskResult]:
-    """Scores every subtask of a problem, running each test once; `skip_mode`: one test at a time, stopping at the
-    first failure (else all tests of a subtask at once)."""
-    cache: dict[str, TestResult] = {}
-    return [
-        await score_subtask(client, subtask, submission, cache, test_batch_size=1 if skip_mode else 0)
-        for subtask in subtasks
-    ]
 
 
 def run_coroutine(coroutine: Coroutine):
@@ -638,7 +616,6 @@ __all__ = [
     "add_includes",
     "check_recorded_output",
     "check_subtask_row",
-    "execute_ioi",
     "get_ioi_code_reward",
     "load_ioi_tests",
     "load_ioi_tests_for_year",
@@ -647,7 +624,6 @@ __all__ = [
     "run_submission",
     "score_single_test_case",
     "score_subtask",
-    "score_subtasks",
     "send_cms_ioi",
     "task_judging",
 ]
