@@ -554,6 +554,22 @@ def test_a_custom_rewards_parameters_without_a_default_are_columns_the_dataset_m
         check_custom_columns(dataset(train=[{"problem": "1+1?", "prompt": "1+1?"}]), ["needs_col"])
 
 
+def test_a_custom_reward_that_needs_the_tools_environments_is_refused_without_tools(monkeypatch):
+    """Found by a session: GRPO passes `environments` only with tools, so the column check let such a reward
+    through, and it raised TypeError on every batch."""
+
+    def tool_reward(completions, environments, **kwargs):
+        return [0.0] * len(completions)
+
+    monkeypatch.setitem(REWARD_FUNCS_REGISTRY, "tool_reward", tool_reward)
+    script_args, training_args = grpo_args(["tool_reward"])
+    data = dataset(train=[{"problem": "1+1?"}])
+    with pytest.raises(UsageError, match=r"takes environments without a default, which GRPO passes only with tools"):
+        check_reward_columns(data, script_args, training_args, [tool_reward])
+    script_args.tools = ["python"]
+    check_reward_columns(data, script_args, training_args, [tool_reward])
+
+
 def test_the_keywords_grpo_passes_every_reward_are_trls():
     import inspect
 

@@ -682,18 +682,24 @@ def _callable_name(function) -> str:
     return getattr(function, "__qualname__", None) or type(function).__name__
 
 
-def _check_reward_signature(name: str, reward: Callable, columns: list[str], where: str) -> None:
+def _check_reward_signature(name: str, reward: Callable, columns: list[str], where: str, tools: bool) -> None:
     """Raises for the first parameter of `reward` that no call from GRPOTrainer fills: one without a default that is
-    neither a keyword the trainer passes itself (TRAINER_REWARD_KEYWORDS) nor a dataset column that reaches it. A
-    reward that raises TypeError on every batch only stops training on the third."""
+    neither a keyword the trainer passes itself (TRAINER_REWARD_KEYWORDS; `environments` only with `tools`) nor a
+    dataset column that reaches it. A reward that raises TypeError on every batch only stops training on the third."""
     given = set(columns) - set(WITHHELD_COLUMNS)
     keywords = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    passed = set(TRAINER_REWARD_KEYWORDS) - (set() if tools else {"environments"})
     for parameter in call_parameters(reward).values():
         if parameter.default is not parameter.empty or parameter.kind not in keywords:
             continue
-        if parameter.name in TRAINER_REWARD_KEYWORDS or parameter.name in given:
+        if parameter.name in passed or parameter.name in given:
             continue
         signature = f"{_callable_name(reward)}{inspect.signature(reward)}"
+        if parameter.name == "environments":
+            raise UsageError(
+                f"the {name!r} reward (reward_funcs) takes environments without a default, which GRPO passes only "
+                f"with tools: add tools: [python], or give it a default ({signature})"
+            )
         if parameter.name in WITHHELD_COLUMNS:
             raise UsageError(
                 f"{where}; the {name!r} reward (reward_funcs) takes {parameter.name} without a default, which no call "
@@ -725,7 +731,7 @@ def check_reward_columns(dataset, script_args, training_args, reward_funcs: list
         if getattr(training_args, "remove_unused_columns", False):  # TRL keeps the prompt column alone
             where, columns = "remove_unused_columns: true leaves the rewards the prompts alone", ["prompt"]
         for name, reward in custom.items():
-            _check_reward_signature(name, reward, columns, where)
+            _check_reward_signature(name, reward, columns, where, tools=bool(getattr(script_args, "tools", None)))
 
 
 def check_grpo_dataset(dataset, script_args, training_args) -> None:
