@@ -570,6 +570,18 @@ def test_a_custom_reward_that_needs_the_tools_environments_is_refused_without_to
     check_reward_columns(data, script_args, training_args, [tool_reward])
 
 
+def test_a_custom_reward_whose_parameters_are_positional_only_is_refused(monkeypatch):
+    """GRPO calls every reward with keywords alone, so such a reward raised TypeError on every batch."""
+
+    def positional_reward(completions, /, **kwargs):
+        return [0.0] * len(completions)
+
+    monkeypatch.setitem(REWARD_FUNCS_REGISTRY, "positional_reward", positional_reward)
+    script_args, training_args = grpo_args(["positional_reward"])
+    with pytest.raises(UsageError, match=r"takes completions as positional-only without a default.*drop the '/'"):
+        check_reward_columns(dataset(train=[{"problem": "1+1?"}]), script_args, training_args, [positional_reward])
+
+
 def test_the_keywords_grpo_passes_every_reward_are_trls():
     import inspect
 

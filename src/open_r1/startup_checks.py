@@ -690,6 +690,11 @@ def _check_reward_signature(name: str, reward: Callable, columns: list[str], whe
     keywords = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     passed = set(TRAINER_REWARD_KEYWORDS) - (set() if tools else {"environments"})
     for parameter in call_parameters(reward).values():
+        if parameter.default is parameter.empty and parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+            raise UsageError(
+                f"the {name!r} reward (reward_funcs) takes {parameter.name} as positional-only without a default, and "
+                f"GRPO passes everything by keyword: drop the '/' ({_callable_name(reward)}{inspect.signature(reward)})"
+            )
         if parameter.default is not parameter.empty or parameter.kind not in keywords:
             continue
         if parameter.name in passed or parameter.name in given:
