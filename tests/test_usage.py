@@ -171,6 +171,20 @@ def test_a_missing_local_path_names_the_field_and_the_close_existing_one(workdir
     check_local_path("model_name_or_path", "Qwen/Qwen2.5-1.5B-Instruct")  # left to the Hub
 
 
+def test_a_path_the_projects_scripts_make_names_the_script_in_a_fresh_clone(tmp_path, monkeypatch):
+    """Found by a newcomer: without data/ (make_tiny_model.py not run yet), data/tiny-model read as a Hub id, and the
+    error said the Hub does not answer."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as raised:
+        check_local_path("model_name_or_path", "data/tiny-model")
+    assert str(raised.value) == (
+        "model_name_or_path: no such file or folder: data/tiny-model (python scripts/make_tiny_model.py makes it: "
+        "run it first, from the repository's root)"
+    )
+    with pytest.raises(UsageError, match=r"data/models/SmolLM2-135M-Instruct-f32 \(python scripts/get_model.py"):
+        check_local_path("model_name_or_path", "data/models/SmolLM2-135M-Instruct-f32")
+
+
 def test_a_model_folder_without_a_model_is_named_before_anything_loads(workdir):
     """Found by an audit: an empty folder failed after 280 lines, blaming a missing sentencepiece."""
     (workdir / "data" / "nomodel").mkdir()

@@ -299,12 +299,27 @@ def read_recipe(path: str, option: str = "--config") -> dict[str, Any]:
     return recipe
 
 
+# The local paths the project's scripts make, by prefix, and the command that makes them: a fresh clone has none, and
+# `data/tiny-model` without a `data/` folder would read as a Hub id.
+MADE_BY_SCRIPTS = {
+    "data/tiny-": "python scripts/make_tiny_model.py",
+    "data/models/": "python scripts/get_model.py smollm2",
+}
+
+
+def made_by_script(reference: str) -> str | None:
+    """The command that makes `reference` where it is a path the project's scripts write (MADE_BY_SCRIPTS)."""
+    path = str(reference).removeprefix("./")
+    return next((command for prefix, command in MADE_BY_SCRIPTS.items() if path.startswith(prefix)), None)
+
+
 def looks_local(reference: str) -> bool:
     """Whether `reference` (a model or dataset) is a local path rather than a Hub id, whether or not it exists."""
     if (
         reference.startswith((".", "/", "~"))
         or reference.endswith(tuple(DATA_FILE_BUILDERS))
         or os.path.exists(reference)
+        or made_by_script(reference) is not None
     ):
         return True
     # A Hub repo id is `name` or `org/name`, and the Hub's only deeper reference is a bucket's
@@ -404,6 +419,8 @@ def check_local_path(field: str, reference: str, local_only: bool = False, kind:
         names = [entry.name for entry in entries if not _of_other_kind(entry, kind)]
         missing = path.relative_to(parent).parts[0] if parent is not None else path.name
         hint = did_you_mean(missing, names, prefix="" if parent in (None, pathlib.Path(".")) else f"{parent}/")
+        if not hint and made_by_script(part) is not None:
+            hint = f" ({made_by_script(part)} makes it: run it first, from the repository's root)"
         org = part.split("/")[0]
         if not hint and not local_only and _hub_id_shaped(part) and (pathlib.Path(org) / ".git").exists():
             # `open-r1/OpenR1-Math-220k` run from the folder that holds a clone named open-r1
