@@ -150,15 +150,39 @@ def test_the_error_says_which_rewards_or_switches_would_read_the_field(tmp_path)
         parse(tmp_path, GRPO_RECIPE + "reward_num_workers: 4\n", "--reward_funcs", "format")
     assert str(raised.value) == (
         "reward_num_workers: 4 has no effect with reward_funcs: ['format']: it needs one of accuracy, cosine, length "
-        "in reward_funcs; remove reward_num_workers (on the command line: --reward_num_workers 2, its default) or add "
+        "in reward_funcs; remove reward_num_workers (or pass its default, --reward_num_workers 2) or add "
         "accuracy, cosine or length to reward_funcs"
     )
     with pytest.raises(
-        UsageError, match=r"--code_num_workers 2, its default\) or add code, binary_code, ioi_code or "
+        UsageError, match=r"--code_num_workers 2\) or add code, binary_code, ioi_code or "
     ):
         parse(tmp_path, GRPO_RECIPE + "code_num_workers: 3\n")
-    with pytest.raises(UsageError, match=r"--vllm_server_port 8000, its default\) or change use_vllm$"):
+    with pytest.raises(UsageError, match=r"--vllm_server_port 8000\) or change use_vllm$"):
         parse(tmp_path, GRPO_RECIPE, "--vllm_server_port", "8001")
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "warmup_steps: 5\nlr_scheduler_type: constant",
+            "warmup_steps: 5 has no effect with lr_scheduler_type: 'constant': it needs an lr_scheduler_type with a "
+            "warmup (not constant or reduce_lr_on_plateau or greedy; e.g. constant_with_warmup); remove warmup_steps "
+            "(or pass its default, --warmup_steps 0) or change lr_scheduler_type",
+        ),
+        (
+            "eval_steps: 5",
+            "eval_steps: 5 has no effect with eval_strategy: 'no': it needs eval_strategy: steps; remove eval_steps or "
+            "change eval_strategy",
+        ),
+    ],
+)
+def test_a_warmup_no_scheduler_reads_and_eval_steps_without_step_evaluations_are_refused(tmp_path, setting, message):
+    """Found by a newcomer: the learning rate stayed flat through a warmup the constant scheduler never read."""
+    with pytest.raises(UsageError) as raised:
+        parse(tmp_path, GRPO_RECIPE + setting + "\n")
+    assert str(raised.value) == message
+    parse(tmp_path, GRPO_RECIPE + "warmup_steps: 5\nlr_scheduler_type: constant_with_warmup\n")
 
 
 @pytest.mark.parametrize(

@@ -159,6 +159,8 @@ def _with_rewards(rewards: tuple[str, ...]) -> Callable[[Mapping[str, Any]], boo
     return lambda values: bool(set(rewards) & set(_as_list(values["reward_funcs"])))
 
 
+# The lr_scheduler_type values transformers 5.23's get_scheduler builds without reading the warmup.
+SCHEDULERS_WITHOUT_WARMUP = ("constant", "reduce_lr_on_plateau", "greedy")
 MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
     ModeOnlyField(
         applies=lambda name: name.startswith("vllm_"),
@@ -250,6 +252,20 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
         needs="activation_checkpointing: true",
     ),
     ModeOnlyField(
+        # transformers builds these schedulers without a warmup (get_scheduler returns before reading it).
+        applies=lambda name: name == "warmup_steps",
+        switches=("lr_scheduler_type",),
+        active=lambda values: str(values["lr_scheduler_type"]) not in SCHEDULERS_WITHOUT_WARMUP,
+        needs=f"an lr_scheduler_type with a warmup (not {' or '.join(SCHEDULERS_WITHOUT_WARMUP)}; e.g. "
+        "constant_with_warmup)",
+    ),
+    ModeOnlyField(
+        applies=lambda name: name == "eval_steps",
+        switches=("eval_strategy",),
+        active=lambda values: str(values["eval_strategy"]) == "steps",
+        needs="eval_strategy: steps",
+    ),
+    ModeOnlyField(
         applies=lambda name: name in ("ref_model_sync_steps", "ref_model_mixup_alpha"),
         switches=("sync_ref_model",),
         active=lambda values: bool(values["sync_ref_model"]),
@@ -295,9 +311,10 @@ def check_ignored_fields(values: Mapping[str, Any], explicit: set[str], defaults
             if not rule.active(values):
                 mode = ", ".join(f"{switch}: {_shown(values[switch])}" for switch in rule.switches)
                 turn_on = rule.turn_on or f"change {' or '.join(rule.switches)}"
+                default = "" if defaults[name] is None else f" (or pass its default, --{name} {_shown(defaults[name])})"
                 raise UsageError(
-                    f"{name}: {_shown(values[name])} has no effect with {mode}: it needs {rule.needs}; remove {name} "
-                    f"(on the command line: --{name} {_shown(defaults[name])}, its default) or {turn_on}"
+                    f"{name}: {_shown(values[name])} has no effect with {mode}: it needs {rule.needs}; remove "
+                    f"{name}{default} or {turn_on}"
                 )
 
 
