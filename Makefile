@@ -1,4 +1,7 @@
-.PHONY: install style quality test unit_test slow_test demo gsm8k evaluate
+.PHONY: help install style quality test unit_test slow_test demo gsm8k evaluate
+
+# Plain `make` lists the targets: it used to run the first one, the install.
+.DEFAULT_GOAL := help
 
 # Every target runs inside the project's virtual environment, created by `make install`.
 VENV ?= .venv
@@ -7,7 +10,11 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONPATH := src
 check_dirs := src tests scripts
 
-install:
+help:
+	@echo "make TARGET [VARIABLE=value ...]; the README's first commands come after make install:"
+	@sed -n 's/^\([a-z0-9_][a-z0-9_]*\): ## \(.*\)/  \1\t\2/p' $(firstword $(MAKEFILE_LIST)) | expand -t 14
+
+install: ## create .venv with the CPU torch and the project (scripts/install.sh; about 4 minutes)
 	bash scripts/install.sh
 
 # The variables given on make's own command line; a target that reads named ones refuses any other (a typo such as
@@ -26,11 +33,11 @@ $(if $(filter 0,$(MAKELEVEL)),$(foreach name,$(TARGET_VARIABLES),$(if $(filter e
 # Switches (FAST, TOOLS, ...) are on when given as 1: make reads any value as on, so FAST=0 is refused, not run as FAST=1.
 only_switches = $(foreach name,$(1),$(if $(filter-out 1,$($(name))),$(error $(name)=$($(name)): a switch is $(name)=1, or not given)))
 
-style:
+style: ## format and fix the code (ruff)
 	$(PYTHON) -m ruff format $(check_dirs) setup.py
 	$(PYTHON) -m ruff check --fix $(check_dirs) setup.py
 
-quality:
+quality: ## check the code's format and lint (ruff) and the shell scripts (shellcheck)
 	$(PYTHON) -m ruff check $(check_dirs) setup.py
 	$(PYTHON) -m ruff format --check $(check_dirs) setup.py
 	shellcheck -x $$(find slurm -name '*.slurm' -o -name '*.sh' | sort) scripts/*.sh
@@ -40,15 +47,15 @@ quality:
 TEST_WORKERS ?= 2
 
 # Fast suite: everything not marked slow.
-test:
+test: ## the fast test suite, everything not marked slow (about 10 minutes on 2 cores)
 	$(PYTHON) -m pytest -n $(TEST_WORKERS) -m "not slow" tests/
 
 # While developing: the fast suite without its end-to-end runs of entry scripts (marked e2e), a few minutes.
-unit_test:
+unit_test: ## the fast suite without its end-to-end runs of the entry scripts
 	$(PYTHON) -m pytest -n $(TEST_WORKERS) -m "not slow and not e2e" tests/
 
 # Slow suite: multi-process DeepSpeed runs, Slurm, full-data checks.
-slow_test:
+slow_test: ## the slow suite: multi-process DeepSpeed, Slurm, full-data and real-model runs
 	$(PYTHON) -m pytest -m slow tests/
 
 # The whole R1 recipe in miniature on CPU (tiny model, cold-start SFT, GRPO, evaluation; about 2.5 minutes on 2
@@ -58,7 +65,7 @@ slow_test:
 #   make demo MODEL=smollm2 [SEED=1] [FAST=1]   -> the same recipe on SmolLM2-135M-Instruct (fetched by scripts/get_model.py
 #       on first use), each stage also scored on 200 GSM8K-test problems
 #       (data/demo-smollm2; docs/demo_notes.md has its times)
-demo:
+demo: ## the R1 recipe in miniature on the CPU [SEED=1] [FAST=1] [TOOLS=1] [MODEL=smollm2] [OUTPUT_DIR=...]
 	$(call only_variables,TOOLS MODEL SEED FAST OUTPUT_DIR)
 	$(call only_switches,TOOLS FAST)
 	$(PYTHON) scripts/demo.py $(if $(TOOLS),--tools) $(if $(MODEL),--model $(MODEL)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR))
@@ -67,7 +74,7 @@ demo:
 # SFT, GRPO and evaluation of base, SFT and GRPO on GSM8K-test (docs/gsm8k.md). Meant for one GPU; FAST=1 runs the
 # whole pipeline on a CPU in minutes:
 #   make gsm8k [ARM=cot|tools|both] [SEED=0] [FAST=1] [VLLM=1] [COMPILE=1] [COMPILE_DECODING=1] [MINUTES=26] [GRPO_STEPS=40] [GRPO_LR=3e-5] [GRPO_GENERATIONS=16] [GRPO_CALCULATIONS=3] [OUTPUT_DIR=data/gsm8k]   -> results.json, report.md, curves-*.png
-gsm8k:
+gsm8k: ## the R1 recipe on GSM8K from SmolLM2, two arms, for one GPU (FAST=1: minutes on a CPU; docs/gsm8k.md)
 	$(call only_variables,ARM SEED FAST OUTPUT_DIR VLLM COMPILE COMPILE_DECODING MINUTES GRPO_STEPS GRPO_LR GRPO_GENERATIONS GRPO_CALCULATIONS)
 	$(call only_switches,FAST VLLM COMPILE COMPILE_DECODING)
 	$(PYTHON) scripts/gsm8k.py $(if $(ARM),--arm $(ARM)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) $(if $(VLLM),--use_vllm) $(if $(COMPILE),--compile_generation) $(if $(COMPILE_DECODING),--compile_decoding) $(if $(MINUTES),--time_budget_minutes $(MINUTES)) $(if $(GRPO_STEPS),--grpo_max_steps $(GRPO_STEPS)) $(if $(GRPO_LR),--grpo_learning_rate $(GRPO_LR)) $(if $(GRPO_GENERATIONS),--grpo_num_generations $(GRPO_GENERATIONS)) $(if $(GRPO_CALCULATIONS),--grpo_max_calculations $(GRPO_CALCULATIONS))
@@ -77,7 +84,7 @@ gsm8k:
 #   TASK: aime24 | aime25 | math_500 | gpqa:diamond (gpqa) | lcb | lcb_v4; NUM_SAMPLES=64 estimates pass@1 from 64 samples;
 #   DRY_RUN=1 checks the arguments and prints the command (lighteval's, or the offline evaluator's) without running it.
 # CPU, no Hub (local JSONL with id/problem/answer, graded like accuracy_reward; results.json + details.jsonl):
-#   make evaluate BACKEND=cpu MODEL=data/tiny-model TASK=math_500 DATA=../shared/data/math500.jsonl \
+#   make evaluate BACKEND=cpu MODEL=data/tiny-model TASK=math_500 DATA=data/tiny-math-test.jsonl \
 #       NUM_SAMPLES=2 LIMIT=5 MAX_NEW_TOKENS=64
 # The same through lighteval (accelerate backend on CPU, custom task local:$(TASK); the model's
 # generation_config.json must set do_sample=true, see src/open_r1/eval/lighteval_command.py):
@@ -91,7 +98,7 @@ VLLM_IGNORED = $(foreach name,DATA LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE
 # And those only the default backend (lighteval on vLLM) reads.
 LOCAL_IGNORED = $(foreach name,PARALLEL NUM_GPUS,$(if $(filter command line,$(origin $(name))),$(name)))
 
-evaluate:
+evaluate: ## a benchmark: lighteval on vLLM, or BACKEND=cpu|accelerate on a local file (the comments above it)
 	$(call only_variables,MODEL TASK BACKEND DATA NUM_SAMPLES LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE OUTPUT_DIR PARALLEL NUM_GPUS DRY_RUN)
 	$(if $(MODEL),,$(error MODEL is required, e.g. make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B TASK=aime24))
 	$(if $(TASK),,$(error TASK is required: aime24, aime25, math_500, gpqa:diamond (gpqa), lcb or lcb_v4; with BACKEND=cpu or accelerate, any name for DATA))

@@ -108,3 +108,17 @@ def test_make_evaluate_on_cpu_checks_and_prints_its_command_on_a_dry_run_and_ref
         },
     )
     assert exported.returncode == 0, exported.stderr
+
+
+def test_plain_make_lists_every_target_with_what_it_does_and_runs_nothing():
+    """Found by a newcomer: plain `make`, typed to see the targets, ran the first one, the 4-minute install."""
+    import re
+
+    environment = {
+        name: value for name, value in os.environ.items() if name not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
+    }
+    result = subprocess.run(["make"], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and not result.stdout.startswith("bash scripts/install.sh")
+    phony = re.search(r"^\.PHONY: (.*)$", (REPO_ROOT / "Makefile").read_text(), re.MULTILINE).group(1).split()
+    listed = {line.split()[0] for line in result.stdout.splitlines()[1:]}
+    assert listed == set(phony) - {"help"}
