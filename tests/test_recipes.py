@@ -64,6 +64,27 @@ def test_a_recipe_given_to_the_other_trainer_is_named_as_the_other_scripts(tmp_p
         parse_recipe(misplaced)
 
 
+def test_accelerates_config_given_to_a_script_names_accelerate_launch(tmp_path):
+    """Found by a newcomer: zero3.yaml as --config listed 14 unknown fields, and --config_file was an unknown
+    option, without a word of accelerate."""
+    from trl import ModelConfig
+
+    from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
+
+    zero3 = RECIPES / "accelerate_configs" / "zero3.yaml"
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), prog="grpo.py")
+    with pytest.raises(ValueError) as raised:
+        parser.parse_args_and_config(["--config", str(zero3)])
+    assert str(raised.value) == (
+        f"{zero3} is an accelerate config, not a recipe: give it to accelerate launch, before the script: "
+        f"accelerate launch --config_file {zero3} grpo.py --config RECIPE"
+    )
+    recipe = tmp_path / "grpo.yaml"
+    recipe.write_text((RECIPES / "tiny" / "grpo" / "config_cpu.yaml").read_text())
+    with pytest.raises(ValueError, match=r"\(--config_file is accelerate launch's option, before the script: "):
+        parser.parse_args_and_config(["--config_file", str(zero3), "--config", str(recipe)])
+
+
 def test_an_option_of_the_other_trainer_is_named_as_the_other_scripts(tmp_path):
     """Found by an audit: `--packing` given to grpo.py got only "unknown option; --help lists them"."""
     from trl import ModelConfig

@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 # Fields that only pass-rate filtering reads (tests check its arguments still have them).
 PASS_RATE_FIELDS = frozenset({"pass_rate_min", "pass_rate_max"})
+# Fields every `accelerate config` file writes (recipes/accelerate_configs/): such a file given as --config.
+ACCELERATE_CONFIG_FIELDS = frozenset({"compute_environment", "distributed_type"})
 PASS_RATE_SCRIPT = "scripts/pass_rate_filtering/compute_pass_rate.py"
 
 
@@ -206,6 +208,12 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         settings, translations = upstream_recipes.translate_settings(settings, self._known_fields, self._recipe_source)
         unknown = [key for key in settings if key not in self._known_fields]
         if unknown and self._refuse_unknown:
+            if ACCELERATE_CONFIG_FIELDS <= set(unknown):
+                raise UsageError(
+                    f"{self._recipe_source} is an accelerate config, not a recipe: give it to accelerate launch, "
+                    f"before the script: accelerate launch --config_file {self._recipe_source} {self.prog} --config "
+                    "RECIPE"
+                )
             message = f"{self._recipe_source}: {unknown_names(unknown, self._known_fields, 'field')}"
             raise UsageError(message + self._other_trainers_recipe(unknown))
         self._check_recipe_values(settings)
@@ -218,7 +226,10 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
     def _other_trainers_recipe(self, unknown: list[str], options: bool = False) -> str:
         """A hint when most of a recipe's unknown fields are the other trainer's: an SFT recipe given to grpo.py;
         `options`: they were command-line options (`--packing` given to grpo.py). A field only pass-rate filtering
-        has names its script."""
+        has names its script; accelerate's config file, or its option, given to the script names accelerate."""
+        launch = f"accelerate launch --config_file FILE {self.prog} --config RECIPE"
+        if options and "config_file" in unknown:
+            return f" (--config_file is accelerate launch's option, before the script: {launch})"
         if PASS_RATE_FIELDS & set(unknown) and not PASS_RATE_FIELDS & self._known_fields:
             return f" (pass_rate_* are {PASS_RATE_SCRIPT}'s{'' if options else ': is this a recipe for it?'})"
         # (this trainer's config, the other's, its script, the other's fields outside its config)
