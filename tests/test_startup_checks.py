@@ -510,6 +510,8 @@ def test_grpo_needs_the_prompt_column_and_the_columns_of_its_rewards():
         check_grpo_dataset(data, *grpo_args(["accuracy"], prompt_column="problme"))  # a typo of a column it has
     with pytest.raises(UsageError, match=r"'prompt' is not one of them$"):
         check_grpo_dataset(dataset(train=[{"text": "1+1?", "answer": "2"}]), *grpo_args(["accuracy"], "prompt"))
+    with pytest.raises(UsageError, match=r"is not one of them \(conversations with their answers are SFT's data: is "):
+        check_grpo_dataset(dataset(train=[{"messages": []}]), *grpo_args(["format"], "prompt"))  # a newcomer's
     with pytest.raises(UsageError) as raised:
         check_grpo_dataset(data, *grpo_args(["format", "code"]))
     assert str(raised.value).endswith("the 'code' reward (reward_funcs) needs a 'verification_info' column")

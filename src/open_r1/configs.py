@@ -23,7 +23,9 @@ Not covered: the offline evaluator's arguments (`open_r1.eval.arguments`) and pa
 (scripts/pass_rate_filtering/compute_pass_rate.py).
 """
 
+import math
 import os
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
@@ -619,7 +621,7 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
             raise ValueError(
                 f"{error} Every prompt's num_generations completions must land in one generation batch: make "
                 "per_device_train_batch_size x number of processes x steps_per_generation (or generation_batch_size) "
-                "a multiple of num_generations, or change num_generations."
+                f"a multiple of num_generations, or change num_generations{self._batch_fits(str(error))}."
             ) from error
         if (
             self.max_prompt_length is not None
@@ -629,6 +631,23 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         ):
             # TRL 0.18 sized the colocated engine to the longest sequence it can be asked for.
             self.vllm_max_model_length = self.max_prompt_length + self.max_completion_length
+
+    def _batch_fits(self, error: str) -> str:
+        """ " (e.g. num_generations 2, 4 or 8, or per_device_train_batch_size 9)": the values that fit TRL's
+        `generation_batch_size (8) must be divisible by num_generations (3)`, the batch's other factors kept."""
+        found = re.search(r"generation_batch_size \((\d+)\) must be divisible by num_generations \((\d+)\)", error)
+        if found is None:
+            return ""
+        batch, generations = map(int, found.groups())
+        divisors = [str(count) for count in range(2, batch + 1) if batch % count == 0][:6]
+        options = []
+        if divisors:
+            options.append(f"num_generations {' or '.join(filter(None, [', '.join(divisors[:-1]), divisors[-1]]))}")
+        per_device = self.per_device_train_batch_size
+        if per_device and batch % per_device == 0:  # the batch is per_device x the other factors
+            step = generations // math.gcd(batch // per_device, generations)
+            options.append(f"per_device_train_batch_size {step * -(-per_device // step)}")
+        return f" (e.g. {', or '.join(options)})" if options else ""
 
     def _check_doctor_fields(self) -> None:
         grpo_doctor.stop_checks(self.doctor_stop_on)

@@ -767,6 +767,8 @@ def check_grpo_dataset(dataset, script_args, training_args) -> None:
             hint = did_you_mean(prompt_column, columns, "--dataset_prompt_column ") or next(
                 (f" (did you mean --dataset_prompt_column {name}?)" for name in PROMPT_COLUMNS if name in columns), ""
             )
+            if not hint and "messages" in columns:
+                hint = " (conversations with their answers are SFT's data: is this dataset for src/open_r1/sft.py?)"
             raise UsageError(f"{where}; dataset_prompt_column {prompt_column!r} is not one of them{hint}")
         _check_blank_prompts(part, prompt_column, split)
         _check_prompts_differ(part, prompt_column, split)

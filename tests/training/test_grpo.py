@@ -94,9 +94,14 @@ def parse(*args):
     return parser.parse_args_and_config(["--config", TINY_RECIPE, *args])
 
 
-def test_generation_batch_not_divisible_by_num_generations_fails_with_what_to_change():
-    with pytest.raises(ValueError, match="divisible by num_generations.*multiple of num_generations"):
+def test_generation_batch_not_divisible_by_num_generations_fails_with_values_that_fit():
+    """A newcomer's: the message said what to make a multiple of what, and no number that would do."""
+    with pytest.raises(ValueError, match="divisible by num_generations.*multiple of num_generations") as raised:
         parse("--per_device_train_batch_size", "6", "--num_generations", "4")
+    assert str(raised.value).endswith("(e.g. num_generations 2, 3 or 6, or per_device_train_batch_size 8).")
+    with pytest.raises(ValueError) as raised:  # two steps a generation: the per-device batch need only be 6
+        parse("--per_device_train_batch_size", "5", "--num_generations", "4", "--steps_per_generation", "2")
+    assert str(raised.value).endswith("(e.g. num_generations 2, 5 or 10, or per_device_train_batch_size 6).")
 
 
 def test_generation_batch_size_and_steps_per_generation_are_exclusive():
