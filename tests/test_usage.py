@@ -83,6 +83,9 @@ def test_a_recipe_without_config_or_a_second_config_is_named():
         check_command_line(["recipes/tiny/sft/config_cpu.yaml", "--max_steps", "1"])
     with pytest.raises(UsageError, match=r"--config given 2 times \(a.yaml, b.yaml\): give one recipe"):
         check_command_line(["--config", "a.yaml", "--config=b.yaml"])
+    # A newcomer's bare `grpo.py` was told "Either dataset_name or dataset_mixture must be provided".
+    with pytest.raises(UsageError, match=r"^give a recipe, --config RECIPE.yaml, and any field to change as"):
+        check_command_line([])
 
 
 @pytest.mark.parametrize(

@@ -600,6 +600,11 @@ def check_command_line(args: list[str], on_this_machine: bool = True) -> None:
     from open_r1.utils.checkpoints import check_holds_optimizer_state
     from open_r1.utils.launch_settings import check_gpu_settings_on_a_cpu, check_processes_fit_the_cores
 
+    if not args:  # the dataclasses' own checks would name one missing field (dataset_name) as if the rest were set
+        raise UsageError(
+            "give a recipe, --config RECIPE.yaml, and any field to change as --FIELD VALUE: recipes/ holds them "
+            "(recipes/tiny/ the CPU ones); --help lists the fields"
+        )
     check_no_positional_argument(args)
     check_options_given_once(args)
     settings = command_line_settings(
