@@ -200,9 +200,14 @@ def _shown_value(value) -> str:
     return text if len(text) <= SHOWN_VALUE_CHARS else f"{text[:SHOWN_VALUE_CHARS]}... ({len(text)} characters)"
 
 
+# The fields ending in _token that name a tokenizer's special token, not a credential.
+SPECIAL_TOKEN_FIELDS = ("eos_token", "pad_token", "bos_token", "unk_token")
+
+
 def changed_from_defaults(arguments) -> str:
     """`name=value, ...` of the fields of a dataclass of arguments whose value is not their default (the recipe's and
-    command line's, and what the class derives from them); tokens masked, as transformers' own dump masks them."""
+    command line's, and what the class derives from them); credentials (`hub_token`) masked, as transformers' own
+    dump masks them, the tokenizer's special tokens (`eos_token`, which that dump masks too) shown."""
     import dataclasses
 
     shown = []
@@ -225,7 +230,7 @@ def changed_from_defaults(arguments) -> str:
             continue
         if dataclasses.is_dataclass(value) and default is None and value == type(value)():  # built from its defaults
             continue
-        if field.name.endswith("_token") and value is not None:
+        if field.name.endswith("_token") and field.name not in SPECIAL_TOKEN_FIELDS and value is not None:
             shown.append(f"{field.name}=<{field.name.upper()}>")
         else:
             shown.append(f"{field.name}={_shown_value(value)}")
@@ -239,11 +244,6 @@ def log_settings(script_args, training_args, model_args, checkpoint: str | None)
         # A GRPOConfig's whole dump is 216 lines, in which a newcomer loses the lines that matter: the rest at DEBUG.
         logger.info("%s parameters (%s): %s", kind, type(arguments).__name__, changed_from_defaults(arguments))
         logger.debug("%s parameters, all of them: %s", kind, arguments)
-    # transformers' dump masks every field ending in _token; those set are named (an unset one is the tokenizer's).
-    tokens = {name: getattr(training_args, name, None) for name in ("eos_token", "pad_token")}
-    named = [f"{name} {value!r}" for name, value in tokens.items() if value is not None]
-    if named:
-        logger.info("Special tokens: %s", ", ".join(named))
     if checkpoint is not None:
         report_changed_settings(checkpoint, training_args, script_args, model_args)
 
