@@ -114,6 +114,37 @@ def test_a_checkpoint_without_a_record_is_named(tmp_path, caplog):
     assert f"{checkpoint} has no {TRAINING_ARGS_FILE}" in caplog.text
 
 
+def test_transformers_repeat_of_the_report_is_dropped_where_the_report_compared(tmp_path, caplog):
+    """A newcomer's: after the report, transformers warned "Warning: The following arguments do not match the ones
+    in the `trainer_state.json`" about the same logging steps; without a record, its warning is all there is."""
+    from transformers.trainer_callback import TrainerState
+    from transformers.trainer_utils import compare_trainer_and_checkpoint_args
+
+    notices = logging.getLogger("transformers.trainer_utils")
+    kept_filters = list(notices.filters)
+    notices.filters = [
+        existing for existing in notices.filters if type(existing).__name__ != "_TransformersComparison"
+    ]
+    notices.addHandler(caplog.handler)  # transformers' loggers need not propagate to caplog's
+    state = TrainerState(logging_steps=1, eval_steps=500, save_steps=500, train_batch_size=8)
+    try:
+        with caplog.at_level(logging.INFO):
+            logging.Logger.warning_once.cache_clear()
+            checkpoint = make_checkpoint(tmp_path, 2)
+            report_changed_settings(str(checkpoint), sft_config(tmp_path, logging_steps=5))  # no record
+            compare_trainer_and_checkpoint_args(sft_config(tmp_path, logging_steps=5), state)
+            assert "do not match the ones in the `trainer_state.json`" in caplog.text
+            caplog.clear()
+            record(checkpoint, sft_config(tmp_path, logging_steps=1))
+            report_changed_settings(str(checkpoint), sft_config(tmp_path, logging_steps=5))
+            logging.Logger.warning_once.cache_clear()  # transformers says a message once a process
+            compare_trainer_and_checkpoint_args(sft_config(tmp_path, logging_steps=5), state)
+        assert "logging_steps: 1 -> 5" in caplog.text and "trainer_state.json" not in caplog.text
+    finally:
+        notices.removeHandler(caplog.handler)
+        notices.filters = kept_filters
+
+
 class RecordingTrainer:
     """Stands for transformers' Trainer: records the keys it would warn about."""
 

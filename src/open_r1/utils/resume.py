@@ -128,6 +128,8 @@ def report_changed_settings(checkpoint: str, training_args, script_args=None, mo
     if not training_args.should_log:
         return
     lines = changed_settings(checkpoint, training_args, script_args, model_args)
+    if lines is not None:
+        _drop_transformers_comparison()
     if lines is None:
         logger.info(
             "%s has no %s (saved before open-r1 recorded it): its settings cannot be compared with this command's",
@@ -140,6 +142,21 @@ def report_changed_settings(checkpoint: str, training_args, script_args=None, mo
         )
     else:
         logger.info("Resuming from %s with the settings of that run", checkpoint)
+
+
+class _TransformersComparison(logging.Filter):
+    """Drops transformers 5.23's "Warning: The following arguments do not match the ones in the
+    `trainer_state.json`" (logging, eval and save steps, the batch size), which repeats a few lines of the report
+    above in its own words; a checkpoint without our record keeps it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "do not match the ones in the `trainer_state.json`" not in record.getMessage()
+
+
+def _drop_transformers_comparison() -> None:
+    notices = logging.getLogger("transformers.trainer_utils")
+    if not any(isinstance(existing, _TransformersComparison) for existing in notices.filters):
+        notices.addFilter(_TransformersComparison())
 
 
 def _as_json(training_args) -> dict:
