@@ -308,3 +308,31 @@ def test_a_system_prompt_that_names_a_file_is_read_from_it(tmp_path):
         SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True, system_prompt=str(tmp_path / "sytem.txt"))
     spoken = "Reason step by step, then give the answer in \\boxed{}; see notes.md"
     assert SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True, system_prompt=spoken).system_prompt == spoken
+
+
+def test_help_lists_the_fields_the_projects_recipes_set_and_help_all_every_field(capsys):
+    """A newcomer's: grpo.py --help was 1,455 lines, most of them TRL's and transformers' rarely changed fields."""
+    from trl import ModelConfig
+
+    from open_r1.configs import GRPOConfig, GRPOScriptArguments, RecipeParser
+    from open_r1.recipe_parser import fields_recipes_set
+
+    parser = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), prog="grpo.py")
+    set_by_recipes = fields_recipes_set(parser.dataclass_types)
+    assert {"learning_rate", "num_generations", "reward_funcs", "model_name_or_path"} <= set_by_recipes
+    assert "adam_beta2" not in set_by_recipes
+    short = parser.format_help()
+    assert "--learning_rate" in short and "--reward_funcs" in short and "--adam_beta2" not in short
+    more = int(
+        re.search(
+            r"\n(\d+) more fields, each at its default unless set: --help-all lists every one\.\n$", short
+        ).group(1)
+    )
+    parser._full_help = True
+    full = parser.format_help()
+    assert "--adam_beta2" in full and "more fields" not in full
+    assert full.count("\n  --") - short.count("\n  --") == more
+    fresh = RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), prog="grpo.py")
+    with pytest.raises(SystemExit) as exited:
+        fresh.parse_args_and_config(["--help-all"])
+    assert exited.value.code == 0 and capsys.readouterr().out == full

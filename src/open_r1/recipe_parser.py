@@ -14,6 +14,7 @@ import dataclasses
 import importlib.util
 import logging
 import os
+import pathlib
 import sys
 import typing
 from dataclasses import fields
@@ -21,6 +22,7 @@ from typing import Any
 
 import transformers
 import trl
+import yaml
 
 from open_r1.compat import recipes as upstream_recipes
 from open_r1.eval.benchmark_registry import resolve_benchmarks
@@ -76,6 +78,39 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
     """Each option's default after its help (HfArgumentParser's choice), and the description's lines as written."""
 
 
+class _FullHelp(argparse.Action):
+    """--help-all: the help with every field."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser._full_help = True
+        parser.print_help()
+        parser.exit()
+
+
+# The folders under recipes/ that hold each trainer's recipes.
+RECIPE_FOLDERS = {trl.GRPOConfig: "grpo", trl.SFTConfig: "sft"}
+
+
+def fields_recipes_set(dataclass_types) -> set[str]:
+    """The fields any of the project's recipes for the trainer among `dataclass_types` sets (recipes/**/grpo/*.yaml
+    for GRPO); empty for another parser, or an install without the repository's recipes/."""
+    folder = next(
+        (name for kind in dataclass_types for config, name in RECIPE_FOLDERS.items() if issubclass(kind, config)),
+        None,
+    )
+    recipes = pathlib.Path(__file__).resolve().parents[2] / "recipes"
+    if folder is None or not recipes.is_dir():
+        return set()
+    names = set()
+    for path in recipes.glob(f"**/{folder}/*.yaml"):
+        recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
+        names |= set(recipe) if isinstance(recipe, dict) else set()
+    return names
+
+
 class RecipeParser(trl.TrlParser, ArgumentParser):
     """TRL's `TrlParser` that also reads upstream open-r1 recipes and command lines (TRL 0.18 names).
 
@@ -125,9 +160,37 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
             help="A recipe: a YAML mapping of any of the fields below to their values (see recipes/). Options on "
             "the command line override it.",
         )
+        recipe_options.add_argument(
+            "--help-all",
+            action=_FullHelp,
+            help="List every field, TRL's and transformers' included; --help lists those the project's recipes set.",
+        )
         # Shown first: the other groups list every field.
         self._action_groups.insert(0, self._action_groups.pop())
         self._group_fields_by_dataclass()
+        self._full_help = False
+
+    def format_help(self) -> str:
+        """--help: the fields the project's recipes for this trainer set (`fields_recipes_set`), and how many more
+        --help-all lists; a GRPO run has some 400 fields, most of them TRL's and transformers' rarely changed ones."""
+        shown = None if self._full_help else fields_recipes_set(self.dataclass_types)
+        if not shown:
+            return super().format_help()
+        hidden = [
+            action
+            for group in self._action_groups
+            for action in group._group_actions
+            if action.dest in self._known_fields and action.dest not in shown and action.help is not argparse.SUPPRESS
+        ]
+        helps = [action.help for action in hidden]
+        for action in hidden:
+            action.help = argparse.SUPPRESS
+        try:
+            text = super().format_help()
+        finally:
+            for action, help_text in zip(hidden, helps):
+                action.help = help_text
+        return text + f"\n{len(hidden)} more fields, each at its default unless set: --help-all lists every one.\n"
 
     def _group_fields_by_dataclass(self) -> None:
         """--help lists each dataclass's fields under its own heading (script, training, model), in the order given,

@@ -613,7 +613,7 @@ def check_command_line(args: list[str], on_this_machine: bool = True) -> None:
         flags=(*PUSH_FIELDS, "use_cpu", "bf16", "fp16", "use_vllm"),
     )
     use_cpu = reads_true(settings.get("use_cpu"))
-    if on_this_machine and not {"-h", "--help"} & set(args):  # help runs nothing
+    if on_this_machine and not {"-h", "--help", "--help-all"} & set(args):  # help runs nothing
         check_processes_fit_the_cores(use_cpu)
         check_gpu_settings_on_a_cpu(settings, use_cpu)
     if isinstance(settings.get("resume_from_checkpoint"), str):  # else transformers says so after the model loaded
