@@ -152,6 +152,43 @@ def test_rows_of_a_later_round_never_decode_past_a_learned_position_models_conte
                            context=context) == [[]]  # fmt: skip
 
 
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("chunk_tokens", [None, 4])
+def test_a_rollout_out_of_context_ends_as_out_of_tokens_on_a_learned_position_model(
+    tool_calling_model, settings, chunk_tokens
+):
+    """A budget longer than the model's context leaves: each schedule decodes up to the context and ends there
+    ("length"); with rows joining, a row cut at the context was decoded again and again (a review's)."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from open_r1.utils.decoding_tally import DecodingTally
+
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    conversation = prompt_messages(tool_calling_model["problem"], with_tool=True)
+    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    torch.manual_seed(0)
+    room = 6
+    prompt_length = len(
+        tokenizer.apply_chat_template(
+            conversation, tools=[PythonTool(settings(1)).python], add_generation_prompt=True, tokenize=True,
+            return_dict=False,
+        )
+    )  # fmt: skip
+    config = GPT2Config(
+        vocab_size=len(tokenizer), n_positions=prompt_length + room, n_embd=16, n_layer=1, n_head=2,
+        bos_token_id=end, eos_token_id=end,
+    )  # fmt: skip
+    model = GPT2LMHeadModel(config).eval()
+    model.generation_config.eos_token_id = end
+    tally = DecodingTally()
+    _, reasons = rollout.generate_with_tools(
+        model, tokenizer, [conversation] * 2, tool_settings=settings(1), max_new_tokens=40,
+        max_tool_calling_iterations=2, sampling={"do_sample": False}, decoding=tally, chunk_tokens=chunk_tokens,
+    )  # fmt: skip
+    assert set(reasons) <= {"length", "stop"} and tally.kept_tokens <= 2 * room
+
+
 def test_rollouts_decode_within_the_models_context(tool_calling_model, settings, monkeypatch):
     told = []
     real_decode = rollout._decode

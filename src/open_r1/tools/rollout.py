@@ -247,8 +247,11 @@ class _Rollouts:
     """The rollouts of one `generate_with_tools` call as their turns end: messages, finish reasons, tokens used, tool
     rounds, each rollout's `PythonTool`; shared by both schedules."""
 
-    def __init__(self, tokenizer, conversations, tool_settings, stats, max_new_tokens, most_rounds, eos_ids, pool):
+    def __init__(
+        self, tokenizer, conversations, tool_settings, stats, max_new_tokens, most_rounds, eos_ids, pool, context=None
+    ):
         self.tokenizer, self.conversations, self.max_new_tokens = tokenizer, conversations, max_new_tokens
+        self.model_context = context  # the model's, when known: no turn is decoded past it
         self.most_rounds, self.eos_ids, self.pool = most_rounds, eos_ids, pool
         self.messages: list[list[dict]] = [[] for _ in conversations]
         self.reasons = ["stop"] * len(conversations)
@@ -274,7 +277,12 @@ class _Rollouts:
         return self.contexts[i]
 
     def left(self, i: int) -> int:
-        return self.max_new_tokens - self.used[i]
+        """The tokens rollout `i` may still decode: its budget's rest, and no more than its context leaves of the
+        model's (a rollout that runs out of either ends "length")."""
+        left = self.max_new_tokens - self.used[i]
+        if self.model_context is not None:
+            left = min(left, self.model_context - len(self.contexts[i]))
+        return max(left, 0)
 
     def end_turns(self, turns: list[tuple[int, list[int], list[int]]]) -> list[int]:
         """Takes ended turns (rollout, the ids it was generated from, its tokens: up to its end-of-turn token or the
@@ -288,7 +296,8 @@ class _Rollouts:
             message = parse_response(self.tokenizer, new, prefix=context, tools=[self.tools[i].python])
             calls = message.get("tool_calls") or []
             self.messages[i].append(message)
-            if calls and self.rounds[i] < self.most_rounds and self.used[i] < self.max_new_tokens:
+            room = self.model_context is None or len(generated[i]) < self.model_context
+            if calls and self.rounds[i] < self.most_rounds and self.used[i] < self.max_new_tokens and room:
                 self.rounds[i] += 1
                 calling.append((i, calls))
                 going_on.append(i)
@@ -303,14 +312,15 @@ class _Rollouts:
             suffix_ids = tool_suffix_ids(self.tokenizer, messages)
             suffix = len(suffix_ids)
             self.contexts[i] = generated[i] + suffix_ids
-            if self.used[i] + suffix > self.max_new_tokens:
+            past_context = self.model_context is not None and len(self.contexts[i]) > self.model_context
+            if self.used[i] + suffix > self.max_new_tokens or past_context:
                 going_on.remove(i)  # TRL drops results that would overrun the budget, and stops
                 self.finished += 1
                 self.reasons[i] = "length"
                 continue
             self.messages[i].extend(messages)
             self.used[i] += suffix
-            if self.used[i] >= self.max_new_tokens:
+            if self.left(i) == 0:
                 going_on.remove(i)
                 self.finished += 1
                 self.reasons[i] = "length"
@@ -334,8 +344,8 @@ def generate_with_tools(
     chunk_tokens: int | None = None,
 ) -> tuple[list[list[dict]], list[str]]:
     """The completion messages (assistant turns and tool results) of one rollout per conversation, and why each
-    ended: "stop" (a turn without calls), "length" (out of tokens: mid-turn, or before a tool result or the next
-    turn would fit), "tool_rounds" (its last turn called a tool after `max_tool_calling_iterations` rounds; None,
+    ended: "stop" (a turn without calls), "length" (out of tokens, of its budget or of the model's context: mid-turn,
+    or before a tool result or the next turn would fit), "tool_rounds" (its last turn called a tool after `max_tool_calling_iterations` rounds; None,
     as in TRL, leaves the rounds to `max_new_tokens`).
     `decoding` counts every generate call that returned: the tokens each row kept of it, its time; and a batch that
     ran out of GPU memory and went again in halves (`open_r1.eval.decoding.BatchesThatFit`). `compiled`: the
@@ -361,7 +371,12 @@ def generate_with_tools(
     tokenizer.padding_side = "left"
     eos_ids = end_of_turn_ids(model, tokenizer)
     with ThreadPoolExecutor(max_workers=max(1, tool_settings.sandbox.num_workers)) as pool:
-        state = _Rollouts(tokenizer, conversations, tool_settings, stats, max_new_tokens, most_rounds, eos_ids, pool)
+        from open_r1.utils.model_utils import model_context
+
+        context = model_context(model.config)
+        state = _Rollouts(
+            tokenizer, conversations, tool_settings, stats, max_new_tokens, most_rounds, eos_ids, pool, context
+        )
         static = None
         if compiled and conversations:
             longest = max(len(state.context(i)) for i in range(len(conversations)))
@@ -369,10 +384,6 @@ def generate_with_tools(
             # more.
             extra = min(chunk_tokens, max_new_tokens) if chunk_tokens is not None else 0
             static = StaticDecoding(max_cache_len=longest + max_new_tokens + extra, most_rows=batch_size)
-
-        from open_r1.utils.model_utils import model_context
-
-        context = model_context(model.config)
 
         def decode(contexts: list[list[int]], budgets: list[int], rows: list[int]) -> list[list[int]]:
             pad = tokenizer.pad_token_id
@@ -432,7 +443,7 @@ def _rows_joining(state: _Rollouts, decode, fit: BatchesThatFit, batch_size: int
         ended = [
             (i, context, turn)
             for i, context, turn in decoded
-            if turn[-1] in state.eos_ids or len(turn) >= state.left(i)  # its end of turn, or out of tokens
+            if not turn or turn[-1] in state.eos_ids or len(turn) >= state.left(i)  # its end of turn, or out of tokens
         ]
         calling = set(state.end_turns(ended))
         done = {i for i, _, _ in ended} - calling
