@@ -12,7 +12,7 @@ check_dirs := src tests scripts
 
 help:
 	@echo "make TARGET [VARIABLE=value ...]; the README's first commands come after make install:"
-	@sed -n 's/^\([a-z0-9_][a-z0-9_]*\): ## \(.*\)/  \1\t\2/p' $(firstword $(MAKEFILE_LIST)) | expand -t 14
+	@awk -F ': ## ' '/^[a-z0-9_]+: ## / { printf "  %-12s%s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
 
 install: ## create .venv with the CPU torch and the project (scripts/install.sh; about 4 minutes)
 	bash scripts/install.sh

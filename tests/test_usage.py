@@ -13,6 +13,7 @@ from open_r1.usage import (
     check_options_given_once,
     exit_on_usage_error,
     looks_local,
+    made_by_script,
     read_recipe,
 )
 
@@ -186,6 +187,9 @@ def test_a_path_the_projects_scripts_make_names_the_script_in_a_fresh_clone(tmp_
     )
     with pytest.raises(UsageError, match=r"data/models/SmolLM2-135M-Instruct-f32 \(python scripts/get_model.py"):
         check_local_path("model_name_or_path", "data/models/SmolLM2-135M-Instruct-f32")
+    # What the training scripts write is no script's to make beforehand (a review's): left to the Hub's check.
+    assert made_by_script("data/tiny-sft-out") is None and made_by_script("./data/tiny-model/") is not None
+    check_local_path("model_name_or_path", "data/tiny-sft-out")
 
 
 def test_a_model_folder_without_a_model_is_named_before_anything_loads(workdir):

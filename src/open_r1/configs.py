@@ -613,6 +613,7 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
             raise ValueError(
                 f"max_prompt_length must be a positive number of tokens or None, got {self.max_prompt_length}"
             )
+        batch_given = self.generation_batch_size is not None  # else TRL derives it from the per-device batch
         try:
             super().__post_init__()
         except ValueError as error:
@@ -621,7 +622,7 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
             raise ValueError(
                 f"{error} Every prompt's num_generations completions must land in one generation batch: make "
                 "per_device_train_batch_size x number of processes x steps_per_generation (or generation_batch_size) "
-                f"a multiple of num_generations, or change num_generations{self._batch_fits(str(error))}."
+                f"a multiple of num_generations, or change num_generations{self._batch_fits(str(error), batch_given)}."
             ) from error
         if (
             self.max_prompt_length is not None
@@ -632,9 +633,10 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
             # TRL 0.18 sized the colocated engine to the longest sequence it can be asked for.
             self.vllm_max_model_length = self.max_prompt_length + self.max_completion_length
 
-    def _batch_fits(self, error: str) -> str:
+    def _batch_fits(self, error: str, batch_given: bool) -> str:
         """ " (e.g. num_generations 2, 4 or 8, or per_device_train_batch_size 9)": the values that fit TRL's
-        `generation_batch_size (8) must be divisible by num_generations (3)`, the batch's other factors kept."""
+        `generation_batch_size (8) must be divisible by num_generations (3)`, the batch's other factors kept (a
+        per-device batch size only where the recipe left generation_batch_size to it)."""
         found = re.search(r"generation_batch_size \((\d+)\) must be divisible by num_generations \((\d+)\)", error)
         if found is None:
             return ""
@@ -644,7 +646,7 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
         if divisors:
             options.append(f"num_generations {' or '.join(filter(None, [', '.join(divisors[:-1]), divisors[-1]]))}")
         per_device = self.per_device_train_batch_size
-        if per_device and batch % per_device == 0:  # the batch is per_device x the other factors
+        if per_device and batch % per_device == 0 and not batch_given:  # the batch is per_device x the others
             step = generations // math.gcd(batch // per_device, generations)
             options.append(f"per_device_train_batch_size {step * -(-per_device // step)}")
         return f" (e.g. {', or '.join(options)})" if options else ""

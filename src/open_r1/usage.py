@@ -299,18 +299,34 @@ def read_recipe(path: str, option: str = "--config") -> dict[str, Any]:
     return recipe
 
 
-# The local paths the project's scripts make, by prefix, and the command that makes them: a fresh clone has none, and
-# `data/tiny-model` without a `data/` folder would read as a Hub id.
+# The local paths the project's scripts make (a folder's own name, or a prefix ending in /), and the command that
+# makes them: a fresh clone has none, and `data/tiny-model` without a `data/` folder would read as a Hub id.
 MADE_BY_SCRIPTS = {
-    "data/tiny-": "python scripts/make_tiny_model.py",
+    **dict.fromkeys(
+        (
+            "data/tiny-model",
+            "data/tiny-sft",
+            "data/tiny-math",
+            "data/tiny-math-test.jsonl",
+            "data/tiny-math-train.jsonl",
+        ),
+        "python scripts/make_tiny_model.py",
+    ),
     "data/models/": "python scripts/get_model.py smollm2",
 }
 
 
 def made_by_script(reference: str) -> str | None:
     """The command that makes `reference` where it is a path the project's scripts write (MADE_BY_SCRIPTS)."""
-    path = str(reference).removeprefix("./")
-    return next((command for prefix, command in MADE_BY_SCRIPTS.items() if path.startswith(prefix)), None)
+    path = str(reference).removeprefix("./").rstrip("/")
+    return next(
+        (
+            command
+            for made, command in MADE_BY_SCRIPTS.items()
+            if path == made or (made.endswith("/") and path.startswith(made))
+        ),
+        None,
+    )
 
 
 def looks_local(reference: str) -> bool:

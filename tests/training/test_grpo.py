@@ -102,6 +102,9 @@ def test_generation_batch_not_divisible_by_num_generations_fails_with_values_tha
     with pytest.raises(ValueError) as raised:  # two steps a generation: the per-device batch need only be 6
         parse("--per_device_train_batch_size", "5", "--num_generations", "4", "--steps_per_generation", "2")
     assert str(raised.value).endswith("(e.g. num_generations 2, 5 or 10, or per_device_train_batch_size 6).")
+    with pytest.raises(ValueError) as raised:  # a generation batch given: the per-device batch does not change it
+        parse("--per_device_train_batch_size", "4", "--num_generations", "3", "--generation_batch_size", "8")
+    assert str(raised.value).endswith("(e.g. num_generations 2, 4 or 8).")
 
 
 def test_generation_batch_size_and_steps_per_generation_are_exclusive():

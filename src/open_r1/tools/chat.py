@@ -87,10 +87,10 @@ def echo_safe_call(call):
         return call
     name = function.get("name")
     name = disarm_control_text(name if isinstance(name, str) else json.dumps(name, default=str))
-    arguments = function.get("arguments")
-    if isinstance(arguments, dict):
-        arguments = {disarm_control_text(str(key)): value for key, value in arguments.items()}
-    return {**call, "function": {**function, "name": name, "arguments": arguments}}
+    safe = {**function, "name": name}
+    if isinstance(function.get("arguments"), dict):
+        safe["arguments"] = {disarm_control_text(str(key)): value for key, value in function["arguments"].items()}
+    return {**call, "function": safe}
 
 
 def ensure_tool_parsing(tokenizer) -> None:
