@@ -349,8 +349,8 @@ def report_rows_whose_tests_expect_nothing(rows: dict[str, list], script_args: P
     named = [rows["id"][i] if "id" in rows else first_row + i for i in indices]
     if named:
         logger.warning(
-            "%d rows cannot be judged and get pass_rate None: every test expects empty output, which a program that "
-            "prints nothing passes; %s%s: %s",
+            "%d rows cannot be judged and get pass_rate None: every test expects empty output, or all of them one "
+            "output, which a program that solves nothing passes; %s%s: %s",
             len(named),
             "ids" if "id" in rows else "row numbers",
             f" (the first {MAX_NAMED_ROWS})" if len(named) > MAX_NAMED_ROWS else "",

@@ -450,6 +450,29 @@ def test_a_program_that_does_nothing_earns_nothing_from_tests_that_expect_nothin
     assert "ioi_code_reward: row 2 cannot be judged" in caplog.text
 
 
+# Tests that all expect one output: a program printing it passes them, solving nothing.
+ONE_ANSWER = [{"input": "1 1", "output": "0"}, {"input": "2 2", "output": "0\n"}, {"input": "5 5", "output": " 0 "}]
+
+
+@pytest.mark.timeout(120)
+def test_a_program_that_prints_a_constant_earns_nothing_from_tests_that_all_expect_it(sandbox, caplog):
+    """Found by a red team: `print(0)` earned 1.0 from every code reward on CodeContests rows whose judged tests (the
+    examples dropped) all expect 0; the best constant per row averaged 0.31 of partial credit."""
+    completions = [answer("print(0)"), answer(ADD)]
+    rows = [{"language": "python", "test_cases": ONE_ANSWER}, INFO]
+    assert get_code_reward(sandbox, test_batch_size=0)(completions, verification_info=rows) == [None, 1.0]
+    assert "every judged test expects the same output (3 tests, '0')" in caplog.text
+    assert get_code_reward(sandbox, binary=True)(completions, verification_info=rows) == [None, 1.0]
+    cf = get_cf_code_reward(sandbox, scoring_mode="partial", language="python", test_batch_size=0)
+    assert cf(completions, official_tests=[ONE_ANSWER, INFO["test_cases"]]) == [None, 1.0]
+    ioi_rows = [{"subtasks": [{"score": 100, "test_cases": ONE_ANSWER}]}, {"subtasks": [{"score": 100, **INFO}]}]
+    ioi = get_ioi_code_reward(sandbox, language="python")
+    assert ioi(completions, verification_info=ioi_rows) == [None, 1.0]
+    # One judged test cannot be told apart from a guess either way, and is judged: a constant must know the answer.
+    one = [{"language": "python", "test_cases": ONE_ANSWER[:1]}]
+    assert get_code_reward(sandbox)([answer("print(0)")], verification_info=one) == [1.0]
+
+
 # A statement whose example is INFO's first test; the program below prints the example's output from a table.
 STATEMENT = "Print the sum of two integers.\n\nExamples\n\nInput\n\n1 2\n\nOutput\n\n3\n"
 REPLAYS_THE_EXAMPLE = "print({'1 2': 3}.get(' '.join(input().split()), -1))"

@@ -26,7 +26,9 @@ output is passed by a program that prints nothing, so it cannot be judged: `as_t
 judgeable tests, and a row with no other test gets None, in every reward that reads stdin/stdout tests (code,
 binary_code, cf_code, and ioi_code's `verification_info` subtasks, where such a subtask makes its row None).
 Likewise, given the prompts (TRL passes them), a test whose input and output the prompt shows (an example of the
-statement) is dropped: a program that prints the examples' outputs from a table would pass it (`ShownInPrompt`). A reward built for a language no sandbox runs, or a missing column, is an error at once.
+statement) is dropped: a program that prints the examples' outputs from a table would pass it (`ShownInPrompt`). A
+row whose judged tests all expect one output gets None too: `print(0)` would pass it (`OneAnswer`). A reward built
+for a language no sandbox runs, or a missing column, is an error at once.
 Fenced blocks are found by one left-to-right scan (`code_blocks`). Rewards here take dataset columns only;
 upstream's per-call keywords are `open_r1.compat.rewards`'.
 
@@ -114,6 +116,10 @@ class NothingUnseen(NoJudgeableTest):
     """A row's prompt shows every one of its judgeable tests (see `ShownInPrompt`)."""
 
 
+class OneAnswer(NoJudgeableTest):
+    """A row's judged tests (two or more) all expect the same output: a program printing it passes them all."""
+
+
 class ShownInPrompt:
     """A prompt's words, to find the tests it shows as examples: a program can print those outputs from a table,
     solving nothing. A test is shown when its output (as whole words) starts within `window` characters after an
@@ -172,7 +178,9 @@ def as_test_cases(raw_tests, where: str, shown: Optional[ShownInPrompt] = None) 
 
     A test that expects nothing (see `expects_nothing`), or, given the row's prompt as `shown`, one the prompt
     shows as an example (`NothingUnseen` when all are), is dropped beside judgeable ones: with fraction scoring it
-    would pay a program that does nothing, or that replays the examples; the judgeable tests decide the verdict."""
+    would pay a program that does nothing, or that replays the examples; the judgeable tests decide the verdict.
+    Two or more judged tests that all expect one output (`OneAnswer`) cannot tell a solution from a program that
+    prints that output: the row is not judgeable either."""
     if not isinstance(raw_tests, list):
         raise ValueError(f"{where} must be a list of {{'input', 'output'}} test cases, got {type(raw_tests).__name__}")
     tests = []
@@ -200,6 +208,11 @@ def as_test_cases(raw_tests, where: str, shown: Optional[ShownInPrompt] = None) 
                 "that prints them from a table passes"
             )
         judgeable = unseen
+    if len(judgeable) > 1 and len({tuple(normalize_output(test.output)) for test in judgeable}) == 1:
+        raise OneAnswer(
+            f"{where}: every judged test expects the same output ({len(judgeable)} tests, "
+            f"{judgeable[0].output.strip()!r:.60}), which a program that prints it passes without solving anything"
+        )
     return judgeable
 
 
@@ -362,6 +375,7 @@ __all__ = [
     "ALL_TESTS",
     "NoJudgeableTest",
     "NothingUnseen",
+    "OneAnswer",
     "Sandbox",
     "ShownInPrompt",
     "code_blocks",
