@@ -115,6 +115,15 @@ def test_code_format_reward_uses_the_language_column_per_sample():
     assert reward([chat(cpp), chat(py)], language=["cpp", "cpp"]) == [1.0, 0.0]
 
 
+def test_code_format_reward_pays_a_block_under_any_tag_its_code_runs_under():
+    """Found by a red team: a ```py block ran as the answer but earned no format credit, and a "C++" row wanted
+    ```C++, where extract_code takes any alias of the row's language."""
+    py = "<think>\nplan\n</think>\n<answer>\n```py\nprint(1)\n```\n</answer>"
+    cpp = "<think>\nplan\n</think>\n<answer>\n```cpp\nint main(){}\n```\n</answer>"
+    reward = get_code_format_reward(language="python")
+    assert reward([chat(py), chat(cpp), chat(cpp)], language=["python", "C++", "python"]) == [1.0, 1.0, 0.0]
+
+
 # --- repetition_penalty_reward --------------------------------------------------------------------
 
 

@@ -58,7 +58,10 @@ def test_format_reward_agrees_with_its_regex_definition(text):
 @settings(max_examples=400, deadline=None)
 @given(texts, st.sampled_from(["python", "py", "cpp"]))
 def test_code_format_reward_agrees_with_its_regex_definition(text, language):
-    expected = 1.0 if code_format_regex(language).fullmatch(text) else 0.0
+    from open_r1.sandbox.languages import fence_tags
+
+    tags = {language, *fence_tags(language)}  # any tag extract_code runs the block under
+    expected = 1.0 if any(code_format_regex(tag).fullmatch(text) for tag in tags) else 0.0
     assert get_code_format_reward(language=language)([text]) == [expected]
 
 

@@ -23,7 +23,7 @@ import re
 from typing import Optional
 
 from open_r1.rewards._completions import completion_texts
-from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE
+from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE, fence_tags
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +170,9 @@ def get_code_format_reward(language: str = DEFAULT_CODE_LANGUAGE, think_prefille
                 )
                 rewards.append(None)
                 continue
-            rewards.append(1.0 if _answer_has_fenced_block(text, sample_language) else 0.0)
+            # The tags extract_code runs a block under (```py for python; a "C++" row's ```cpp), and the name as written.
+            tags = {sample_language, *fence_tags(sample_language)}
+            rewards.append(1.0 if any(_answer_has_fenced_block(text, tag) for tag in tags) else 0.0)
         return rewards
 
     return code_format_reward
