@@ -146,7 +146,8 @@ def test_an_unknown_recipe_field_is_named_with_the_close_known_one(workdir):
     recipe.write_text(TINY_SFT.read_text().replace("\nlearning_rate:", "\nlearnig_rate:"))
     line = error_line(run("sft.py", "--config", str(recipe), cwd=workdir)[0], "sft.py")
     assert (
-        line == f"sft.py: error: {recipe}: unknown field learnig_rate (did you mean learning_rate?); --help lists them"
+        line
+        == f"sft.py: error: {recipe}: unknown field learnig_rate (did you mean learning_rate?); --help-all lists them"
     )
 
 
@@ -265,7 +266,7 @@ def test_under_accelerate_launch_with_two_processes_the_error_line_is_all_and_th
     result = subprocess.run(
         command, cwd=workdir, env=launch_environment(accelerate_config), capture_output=True, text=True, timeout=280
     )
-    wanted = "sft.py: error: unknown option --learnig_rate (did you mean --learning_rate?); --help lists them"
+    wanted = "sft.py: error: unknown option --learnig_rate (did you mean --learning_rate?); --help-all lists them"
     # Not the launcher's ChildFailedError traceback nor its lines about the failed and the stopped process
     # (open_r1.launcher_exit); what every launch prints on a CPU (DeepSpeed's accelerator line, torchrun's
     # OMP_NUM_THREADS banner) is not ours to drop.

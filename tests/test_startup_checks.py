@@ -153,9 +153,7 @@ def test_the_error_says_which_rewards_or_switches_would_read_the_field(tmp_path)
         "in reward_funcs; remove reward_num_workers (or pass its default, --reward_num_workers 2) or add "
         "accuracy, cosine or length to reward_funcs"
     )
-    with pytest.raises(
-        UsageError, match=r"--code_num_workers 2\) or add code, binary_code, ioi_code or "
-    ):
+    with pytest.raises(UsageError, match=r"--code_num_workers 2\) or add code, binary_code, ioi_code or "):
         parse(tmp_path, GRPO_RECIPE + "code_num_workers: 3\n")
     with pytest.raises(UsageError, match=r"--vllm_server_port 8000\) or change use_vllm$"):
         parse(tmp_path, GRPO_RECIPE, "--vllm_server_port", "8001")

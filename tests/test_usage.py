@@ -189,6 +189,7 @@ def test_a_path_the_projects_scripts_make_names_the_script_in_a_fresh_clone(tmp_
         check_local_path("model_name_or_path", "data/models/SmolLM2-135M-Instruct-f32")
     # What the training scripts write is no script's to make beforehand (a review's): left to the Hub's check.
     assert made_by_script("data/tiny-sft-out") is None and made_by_script("./data/tiny-model/") is not None
+    assert made_by_script("data/tiny-model/tokenizer.json") == "python scripts/make_tiny_model.py"  # a review's
     check_local_path("model_name_or_path", "data/tiny-sft-out")
 
 

@@ -8,8 +8,8 @@ a sample passes when every listed reward gives 1.0), and the row gets the column
 [`pass_rate_min`, `pass_rate_max`] are kept; rows whose gold answer cannot be graded get
 `pass_rate` None and are not kept (they are counted in the log), as do rows whose prompt leaves the model no room
 to generate (not sampled; reported by index). With a code reward, rows whose stdin/stdout tests
-all expect empty output (passed by a program that prints nothing, so the reward gives None) are reported before
-sampling, by count and by `id` (or row index).
+all expect empty output, or all one output (passed by a program that solves nothing, so the reward gives None), are
+reported before sampling, by count and by `id` (or row index).
 
     # GPU, vLLM
     python scripts/pass_rate_filtering/compute_pass_rate.py --config recipes/dataset_filtering/config_demo.yaml
@@ -319,7 +319,8 @@ def _stdin_stdout_test_lists(reward_name: str, rows: dict[str, list], index: int
 
 def rows_whose_tests_expect_nothing(rows: dict[str, list], reward_names: list[str]) -> list[int]:
     """Indices of the rows a code reward cannot judge because every test it would run (every test of a subtask, for
-    ioi_code) expects empty output, which a program that prints nothing passes: the reward gives them None."""
+    ioi_code) expects empty output, or all of them one output, which a program that solves nothing passes: the
+    reward gives them None."""
     from open_r1.rewards.code import NoJudgeableTest, as_test_cases
 
     count = len(next(iter(rows.values()), []))

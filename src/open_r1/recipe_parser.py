@@ -106,7 +106,10 @@ def fields_recipes_set(dataclass_types) -> set[str]:
         return set()
     names = set()
     for path in recipes.glob(f"**/{folder}/*.yaml"):
-        recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
+        try:
+            recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):  # a recipe being written in the clone: its fields are listed another time
+            continue
         names |= set(recipe) if isinstance(recipe, dict) else set()
     return names
 
@@ -163,12 +166,15 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         recipe_options.add_argument(
             "--help-all",
             action=_FullHelp,
-            help="List every field, TRL's and transformers' included; --help lists those the project's recipes set.",
+            help="List every field, TRL's and transformers' included (--help lists those the project's recipes set, "
+            "where it has recipes for this script).",
         )
         # Shown first: the other groups list every field.
         self._action_groups.insert(0, self._action_groups.pop())
         self._group_fields_by_dataclass()
         self._full_help = False
+        # The option that lists every field: --help lists only the recipes' fields where there are recipes.
+        self._listing = "--help-all" if fields_recipes_set(self.dataclass_types) else "--help"
 
     def format_help(self) -> str:
         """--help: the fields the project's recipes for this trainer set (`fields_recipes_set`), and how many more
@@ -190,7 +196,8 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         finally:
             for action, help_text in zip(hidden, helps):
                 action.help = help_text
-        return text + f"\n{len(hidden)} more fields, each at its default unless set: --help-all lists every one.\n"
+        more = len({action.dest for action in hidden})  # a boolean field's --no_X twin is the same field
+        return text + f"\n{more} more fields, each at its default unless set: --help-all lists every one.\n"
 
     def _group_fields_by_dataclass(self) -> None:
         """--help lists each dataclass's fields under its own heading (script, training, model), in the order given,
@@ -277,7 +284,8 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
                     f"before the script: accelerate launch --config_file {self._recipe_source} {self.prog} --config "
                     "RECIPE"
                 )
-            message = f"{self._recipe_source}: {unknown_names(unknown, self._known_fields, 'field')}"
+            listed = unknown_names(unknown, self._known_fields, "field", listing=self._listing)
+            message = f"{self._recipe_source}: {listed}"
             raise UsageError(message + self._other_trainers_recipe(unknown))
         self._check_recipe_values(settings)
         self._explicit_fields |= set(settings)
@@ -368,7 +376,8 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         unknown = sorted(name for name in names if f"--{name}" not in self._option_string_actions)
         if unknown:
             raise UsageError(
-                unknown_names(unknown, self._known_fields, "option", "--") + self._other_trainers_recipe(unknown, True)
+                unknown_names(unknown, self._known_fields, "option", "--", self._listing)
+                + self._other_trainers_recipe(unknown, True)
             )
 
     def _report_changed_defaults(self, parsed: list, values: dict) -> None:

@@ -311,7 +311,9 @@ def check_ignored_fields(values: Mapping[str, Any], explicit: set[str], defaults
             if not rule.active(values):
                 mode = ", ".join(f"{switch}: {_shown(values[switch])}" for switch in rule.switches)
                 turn_on = rule.turn_on or f"change {' or '.join(rule.switches)}"
-                default = "" if defaults[name] is None else f" (or pass its default, --{name} {_shown(defaults[name])})"
+                default = (
+                    "" if defaults[name] is None else f" (or pass its default, --{name} {_shown(defaults[name])})"
+                )
                 raise UsageError(
                     f"{name}: {_shown(values[name])} has no effect with {mode}: it needs {rule.needs}; remove "
                     f"{name}{default} or {turn_on}"

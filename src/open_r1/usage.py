@@ -245,12 +245,14 @@ def did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
     return " (did you mean " + " or ".join(f"{prefix}{match}" for match in matches) + "?)"
 
 
-def unknown_names(names: Iterable[str], known: Iterable[str], kind: str, prefix: str = "") -> str:
+def unknown_names(
+    names: Iterable[str], known: Iterable[str], kind: str, prefix: str = "", listing: str = "--help"
+) -> str:
     """`unknown option --x (did you mean --y?); --help lists them` for the `names` a parser does not know (`kind`:
-    option or field; `prefix`: how the user wrote them, `--` or nothing)."""
+    option or field; `prefix`: how the user wrote them, `--` or nothing; `listing`: the option that lists them)."""
     names, known = list(names), set(known)
     listed = ", ".join(f"{prefix}{name}{did_you_mean(name.replace('-', '_'), known, prefix)}" for name in names)
-    return f"unknown {kind}{'s' if len(names) > 1 else ''} {listed}; --help lists them"
+    return f"unknown {kind}{'s' if len(names) > 1 else ''} {listed}; {listing} lists them"
 
 
 class _RecipeLoader(yaml.SafeLoader):
@@ -323,7 +325,7 @@ def made_by_script(reference: str) -> str | None:
         (
             command
             for made, command in MADE_BY_SCRIPTS.items()
-            if path == made or (made.endswith("/") and path.startswith(made))
+            if path == made or path.startswith(made.rstrip("/") + "/")
         ),
         None,
     )

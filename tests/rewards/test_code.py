@@ -468,6 +468,12 @@ def test_a_program_that_prints_a_constant_earns_nothing_from_tests_that_all_expe
     ioi_rows = [{"subtasks": [{"score": 100, "test_cases": ONE_ANSWER}]}, {"subtasks": [{"score": 100, **INFO}]}]
     ioi = get_ioi_code_reward(sandbox, language="python")
     assert ioi(completions, verification_info=ioi_rows) == [None, 1.0]
+    # Beside a judged subtask, such a subtask's points are not at stake, as a subtask of examples alone (a review's).
+    mixed = [{"subtasks": [{"score": 50, **INFO}, {"score": 50, "test_cases": ONE_ANSWER}]}] * 2
+    assert ioi(completions, verification_info=mixed) == [0.0, 1.0]
+    # A test listed twice is one test: judged (a review's).
+    twice = [{"language": "python", "test_cases": INFO["test_cases"][:1] * 2}]
+    assert get_code_reward(sandbox)([answer(ADD)], verification_info=twice) == [1.0]
     # One judged test cannot be told apart from a guess either way, and is judged: a constant must know the answer.
     one = [{"language": "python", "test_cases": ONE_ANSWER[:1]}]
     assert get_code_reward(sandbox)([answer("print(0)")], verification_info=one) == [1.0]
@@ -547,11 +553,16 @@ def test_on_code_contests_every_test_equal_to_a_statements_example_is_dropped_an
     def words(text: str) -> str:
         return " ".join(text.split())
 
-    examples_dropped = 0
+    examples_dropped, one_answer = 0, []
     for row in rows:
         examples = {(words(given), words(expected)) for given, expected in CODEFORCES_EXAMPLE.findall(row["problem"])}
-        kept = code_rewards.as_test_cases(row["tests"], row["id"], code_rewards.ShownInPrompt(row["problem"]))
+        try:
+            kept = code_rewards.as_test_cases(row["tests"], row["id"], code_rewards.ShownInPrompt(row["problem"]))
+        except code_rewards.OneAnswer:  # the tests left after the examples all expect one output: not judged
+            one_answer.append(row["id"])
+            continue
         assert kept, row["id"]
         assert not {(words(test.input), words(test.output)) for test in kept} & examples, row["id"]
         examples_dropped += sum((words(t["input"]), words(t["output"])) in examples for t in row["tests"])
     assert examples_dropped >= 200  # the parse found the examples (261 of the 2,259 tests)
+    assert sorted(one_answer) == ["334_b_eight_point_sets_7016", "977_e_cyclic_components_8291"]

@@ -122,6 +122,10 @@ def test_code_format_reward_pays_a_block_under_any_tag_its_code_runs_under():
     cpp = "<think>\nplan\n</think>\n<answer>\n```cpp\nint main(){}\n```\n</answer>"
     reward = get_code_format_reward(language="python")
     assert reward([chat(py), chat(cpp), chat(cpp)], language=["python", "C++", "python"]) == [1.0, 1.0, 0.0]
+    # Whole tags, in any case, as extract_code reads them (a review's): ```pycon is no python, ```Python is; a blank
+    # language names no tag, so no block pays.
+    pycon, capital = (py.replace("```py", f"```{tag}") for tag in ("pycon", "Python"))
+    assert reward([chat(pycon), chat(capital), chat(py)], language=["python", "python", " "]) == [0.0, 1.0, 0.0]
 
 
 # --- repetition_penalty_reward --------------------------------------------------------------------

@@ -27,9 +27,14 @@ FORMAT_REGEX = re.compile(r"<think>\n.*?\n</think>\n<answer>\n.*?\n</answer>\s*"
 CODE_BLOCK_REGEX = re.compile(r"```([A-Za-z0-9_+\-]*)[^\n]*\n(.*?)```", re.DOTALL)
 
 
-def code_format_regex(language: str) -> re.Pattern:
+def code_format_regex(tags: set[str]) -> re.Pattern:
+    """Upstream's code format regex, for a block under any of `tags`, each whole and in any case."""
+    alternatives = "|".join(re.escape(tag) for tag in sorted(tags))
     return re.compile(
-        r"<think>\n.*?\n</think>\n<answer>\n.*?```" + re.escape(language) + r".*?```.*?\n</answer>\s*", re.DOTALL
+        r"<think>\n.*?\n</think>\n<answer>\n.*?```(?i:"
+        + alternatives
+        + r")(?![A-Za-z0-9_+\-]).*?```.*?\n</answer>\s*",
+        re.DOTALL,
     )
 
 
@@ -40,6 +45,8 @@ PIECES = [
     "```",
     "```python",
     "```py x",
+    "```pycon",
+    "```Python",
     "\n",
     " ",
     "x",
@@ -60,8 +67,7 @@ def test_format_reward_agrees_with_its_regex_definition(text):
 def test_code_format_reward_agrees_with_its_regex_definition(text, language):
     from open_r1.sandbox.languages import fence_tags
 
-    tags = {language, *fence_tags(language)}  # any tag extract_code runs the block under
-    expected = 1.0 if any(code_format_regex(tag).fullmatch(text) for tag in tags) else 0.0
+    expected = 1.0 if code_format_regex(fence_tags(language)).fullmatch(text) else 0.0
     assert get_code_format_reward(language=language)([text]) == [expected]
 
 

@@ -6,7 +6,7 @@ import pytest
 from transformers import AutoTokenizer
 from trl.chat_template_utils import parse_response
 
-from open_r1.tools.chat import NestingSafeParser, ensure_tool_parsing
+from open_r1.tools.chat import NestingSafeParser, echo_safe_call, ensure_tool_parsing
 from open_r1.tools.python_tool import PythonTool
 from open_r1.tools.rollout import call_tool, tool_suffix_ids
 
@@ -85,3 +85,15 @@ def test_a_call_cannot_forge_turns_through_the_error_messages_that_echo_it(tool_
         )
         == 2
     )
+
+
+def test_a_call_without_arguments_still_renders(tool_calling_model):
+    """A review's: the parsed call lost its `arguments` key, and templates render `arguments | tojson`."""
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    ensure_tool_parsing(tokenizer)
+    assert _parsed_call(tokenizer, '{"name": "python"}') == {"name": "python", "arguments": {}}  # TRL's parser
+    call = echo_safe_call({"type": "function", "function": {"name": "python"}})  # a call built elsewhere
+    assert call["function"] == {"name": "python", "arguments": None}
+    message = {"role": "assistant", "content": "", "tool_calls": [call]}
+    rendered = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, message], tokenize=False)
+    assert '"name": "python", "arguments": null' in rendered

@@ -140,6 +140,11 @@ def test_transformers_repeat_of_the_report_is_dropped_where_the_report_compared(
             logging.Logger.warning_once.cache_clear()  # transformers says a message once a process
             compare_trainer_and_checkpoint_args(sft_config(tmp_path, logging_steps=5), state)
         assert "logging_steps: 1 -> 5" in caplog.text and "trainer_state.json" not in caplog.text
+        # Dropped once: the next resume's comparison, from a checkpoint without the record, is said again.
+        logging.Logger.warning_once.cache_clear()
+        with caplog.at_level(logging.INFO):
+            compare_trainer_and_checkpoint_args(sft_config(tmp_path, logging_steps=5), state)
+        assert "trainer_state.json" in caplog.text
     finally:
         notices.removeHandler(caplog.handler)
         notices.filters = kept_filters

@@ -23,6 +23,7 @@ Not covered: token counts (TRL's `completion_ids`, which the DAPO punishment rea
 """
 
 import json
+from collections.abc import Callable
 
 from open_r1.tools.chat import GENERATED_TEXT, TOOL_CALL_TOKENS
 
@@ -70,23 +71,19 @@ def _tool_call_text(calls) -> str:
 def _with_calls_decoded(generated: str) -> str:
     """A turn as generated with each `<tool_call>...</tool_call>` span (the call syntax of Qwen and of
     open_r1.tools.chat's template) replaced by the strings its JSON holds, one per line: the call's code read as
-    the lines it writes rather than one escaped line, and read once. Other call syntaxes are left as generated.
-    Linear: each span is found by one forward search."""
-    opening, closing = TOOL_CALL_TOKENS
-    parts, position = [], 0
-    while True:
-        start = generated.find(opening, position)
-        end = generated.find(closing, start + len(opening)) if start >= 0 else -1
-        if end < 0:
-            parts.append(generated[position:])
-            return "".join(parts)
-        parts += [generated[position:start], "\n", _strings_in([generated[start + len(opening) : end]]), "\n"]
-        position = end + len(closing)
+    the lines it writes rather than one escaped line, and read once. Other call syntaxes are left as generated."""
+    return _calls_replaced(generated, lambda call: "\n" + _strings_in([call]) + "\n")
 
 
 def _without_calls(generated: str) -> str:
     """A turn as generated with each closed `<tool_call>...</tool_call>` span cut out: what the model said, not what
-    its calls carry. Linear, as `_with_calls_decoded`."""
+    its calls carry."""
+    return _calls_replaced(generated, lambda call: "\n")
+
+
+def _calls_replaced(generated: str, replacement: Callable[[str], str]) -> str:
+    """`generated` with each closed `<tool_call>...</tool_call>` span replaced by `replacement(its inside)`; an
+    unclosed one is left as written. Linear: each span is found by one forward search."""
     opening, closing = TOOL_CALL_TOKENS
     parts, position = [], 0
     while True:
@@ -95,7 +92,7 @@ def _without_calls(generated: str) -> str:
         if end < 0:
             parts.append(generated[position:])
             return "".join(parts)
-        parts += [generated[position:start], "\n"]
+        parts += [generated[position:start], replacement(generated[start + len(opening) : end])]
         position = end + len(closing)
 
 

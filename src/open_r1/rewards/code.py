@@ -39,11 +39,11 @@ whitespace, as most judges do; interactive problems.
 import bisect
 import json
 import logging
-import re
 from collections.abc import Callable
 from typing import Optional, Union
 
 from open_r1.rewards._completions import completion_texts, prompt_texts
+from open_r1.rewards.format import FENCE_TAG
 from open_r1.sandbox.base import CodeExecutionProvider, Submission, TestCase, check_scoring_mode, normalize_output
 from open_r1.sandbox.config import SandboxConfig
 from open_r1.sandbox.factory import get_provider
@@ -64,7 +64,6 @@ BINARY_SCORING = "binary_code_reward is 1.0 when every test passes, else 0.0"
 
 
 _FENCE = "```"
-_FENCE_TAG = re.compile(r"[A-Za-z0-9_+\-]*")
 
 
 def code_blocks(text: str) -> list[tuple[str, str]]:
@@ -85,7 +84,7 @@ def code_blocks(text: str) -> list[tuple[str, str]]:
         end = text.find(_FENCE, line_end + 1)
         if end < 0:
             return blocks  # unclosed: every later opening would be unclosed too
-        tag = _FENCE_TAG.match(text, start + len(_FENCE), line_end).group()
+        tag = FENCE_TAG.match(text, start + len(_FENCE), line_end).group()
         blocks.append((tag, text[line_end + 1 : end]))
         position = end + len(_FENCE)
 
@@ -117,7 +116,7 @@ class NothingUnseen(NoJudgeableTest):
 
 
 class OneAnswer(NoJudgeableTest):
-    """A row's judged tests (two or more) all expect the same output: a program printing it passes them all."""
+    """A row's judged tests (two or more inputs) all expect the same output: a program printing it passes them all."""
 
 
 class ShownInPrompt:
@@ -179,8 +178,8 @@ def as_test_cases(raw_tests, where: str, shown: Optional[ShownInPrompt] = None) 
     A test that expects nothing (see `expects_nothing`), or, given the row's prompt as `shown`, one the prompt
     shows as an example (`NothingUnseen` when all are), is dropped beside judgeable ones: with fraction scoring it
     would pay a program that does nothing, or that replays the examples; the judgeable tests decide the verdict.
-    Two or more judged tests that all expect one output (`OneAnswer`) cannot tell a solution from a program that
-    prints that output: the row is not judgeable either."""
+    Judged tests of two or more inputs that all expect one output (`OneAnswer`) cannot tell a solution from a
+    program that prints that output: the row is not judgeable either."""
     if not isinstance(raw_tests, list):
         raise ValueError(f"{where} must be a list of {{'input', 'output'}} test cases, got {type(raw_tests).__name__}")
     tests = []
@@ -208,7 +207,8 @@ def as_test_cases(raw_tests, where: str, shown: Optional[ShownInPrompt] = None) 
                 "that prints them from a table passes"
             )
         judgeable = unseen
-    if len(judgeable) > 1 and len({tuple(normalize_output(test.output)) for test in judgeable}) == 1:
+    inputs = {tuple(normalize_output(test.input)) for test in judgeable}  # a test listed twice is one test
+    if len(inputs) > 1 and len({tuple(normalize_output(test.output)) for test in judgeable}) == 1:
         raise OneAnswer(
             f"{where}: every judged test expects the same output ({len(judgeable)} tests, "
             f"{judgeable[0].output.strip()!r:.60}), which a program that prints it passes without solving anything"

@@ -31,6 +31,8 @@ THINK_OPENING = "<think>\n"
 # Default of `think_prefilled` (GRPOScriptArguments imports it from here).
 DEFAULT_THINK_PREFILLED = False
 THINK_TO_ANSWER = "\n</think>\n<answer>\n"
+# A fenced block's tag ("```py" -> py), as `code_format_reward` and `open_r1.rewards.code.code_blocks` read it.
+FENCE_TAG = re.compile(r"[A-Za-z0-9_+\-]*")
 _ANSWER_CLOSE = "\n</answer>"
 # The R1 layout's four tags, in order.
 R1_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
@@ -123,20 +125,23 @@ def reasoning_steps_reward(completions, **kwargs) -> list[float]:
     ]
 
 
-def _answer_has_fenced_block(text: str, language: str) -> bool:
-    """Whether `text` has the think/answer layout and its answer holds "```<language>" ... "```", in linear time
-    (the same verdict as the regex `<think>\\n.*?\\n</think>\\n<answer>\\n.*?```<language>.*?```.*?\\n</answer>\\s*`)."""
+def _answer_has_fenced_block(text: str, tags: set[str]) -> bool:
+    """Whether `text` has the think/answer layout and its answer holds a block "```<tag>" ... "```" whose whole tag,
+    in any case, is one of `tags`, in linear time (the verdict of the regex
+    `<think>\\n.*?\\n</think>\\n<answer>\\n.*?```(?i:<tags>)(?![\\w+-]).*?```.*?\\n</answer>\\s*`)."""
     span = _answer_span(text)
-    if span is None:
+    if span is None or not tags:
         return False
     answer_start, closing = span
-    fence_open = "```" + language
-    opening = text.find(fence_open, answer_start)
-    if opening < 0:
-        return False
-    # The closing fence must end before the "\n</answer>" that closes the answer.
-    end = text.find("```", opening + len(fence_open))
-    return 0 <= end and end + 3 <= closing
+    fence = text.find("```", answer_start)
+    while 0 <= fence < closing:
+        tag = FENCE_TAG.match(text, fence + 3).group()
+        if tag.lower() in tags:
+            # The first such opening decides: its closing fence must end before the "\n</answer>" of the answer.
+            end = text.find("```", fence + 3 + len(tag))
+            return 0 <= end and end + 3 <= closing
+        fence = text.find("```", fence + 1)  # a run of backticks may open a block one character later
+    return False
 
 
 def get_code_format_reward(language: str = DEFAULT_CODE_LANGUAGE, think_prefilled: bool = DEFAULT_THINK_PREFILLED):
@@ -170,9 +175,9 @@ def get_code_format_reward(language: str = DEFAULT_CODE_LANGUAGE, think_prefille
                 )
                 rewards.append(None)
                 continue
-            # The tags extract_code runs a block under (```py for python; a "C++" row's ```cpp), and the name as written.
-            tags = {sample_language, *fence_tags(sample_language)}
-            rewards.append(1.0 if any(_answer_has_fenced_block(text, tag) for tag in tags) else 0.0)
+            # The tags extract_code runs a block under (```py for python; a "C++" row's ```cpp), whole, in any case.
+            tags = {tag for tag in fence_tags(sample_language) if tag}
+            rewards.append(1.0 if _answer_has_fenced_block(text, tags) else 0.0)
         return rewards
 
     return code_format_reward

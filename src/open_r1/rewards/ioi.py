@@ -61,6 +61,7 @@ from typing import Optional
 from open_r1.rewards._completions import completion_texts, prompt_texts
 from open_r1.rewards.code import (
     NothingUnseen,
+    OneAnswer,
     Sandbox,
     as_test_cases,
     check_same_language,
@@ -530,8 +531,10 @@ def get_ioi_code_reward(
                         continue  # IOI's samples subtask: no points to earn, so nothing to run
                     try:
                         groups.append(as_test_cases(subtask.get("test_cases"), where + "['test_cases']", shown[index]))
-                    except NothingUnseen as error:
-                        examples = error  # the statement's examples: a replay would pass them; no points at stake
+                    except (NothingUnseen, OneAnswer) as error:
+                        # The statement's examples, or one output for all: a replay or a constant would pass them, so
+                        # their points are not at stake.
+                        examples = error
                         continue
                     points[index].append(subtask_points)
                 if not groups and examples is not None:

@@ -87,10 +87,11 @@ def echo_safe_call(call):
         return call
     name = function.get("name")
     name = disarm_control_text(name if isinstance(name, str) else json.dumps(name, default=str))
-    safe = {**function, "name": name}
-    if isinstance(function.get("arguments"), dict):
-        safe["arguments"] = {disarm_control_text(str(key)): value for key, value in function["arguments"].items()}
-    return {**call, "function": safe}
+    arguments = function.get("arguments")
+    if isinstance(arguments, dict):
+        arguments = {disarm_control_text(str(key)): value for key, value in arguments.items()}
+    # A call without arguments keeps None under the key: templates render `arguments | tojson` (null).
+    return {**call, "function": {**function, "name": name, "arguments": arguments}}
 
 
 def ensure_tool_parsing(tokenizer) -> None:

@@ -125,11 +125,11 @@ def _differences(recorded: dict, current: dict) -> list[str]:
 
 def report_changed_settings(checkpoint: str, training_args, script_args=None, model_args=None) -> None:
     """Logs, on the main process, which settings of this command differ from the checkpoint's and which apply."""
+    if os.path.isfile(os.path.join(checkpoint, TRAINING_ARGS_FILE)):  # every rank: transformers warns on each
+        _drop_transformers_comparison()
     if not training_args.should_log:
         return
     lines = changed_settings(checkpoint, training_args, script_args, model_args)
-    if lines is not None:
-        _drop_transformers_comparison()
     if lines is None:
         logger.info(
             "%s has no %s (saved before open-r1 recorded it): its settings cannot be compared with this command's",
@@ -145,18 +145,27 @@ def report_changed_settings(checkpoint: str, training_args, script_args=None, mo
 
 
 class _TransformersComparison(logging.Filter):
-    """Drops transformers 5.23's "Warning: The following arguments do not match the ones in the
+    """Drops the next transformers 5.23 "Warning: The following arguments do not match the ones in the
     `trainer_state.json`" (logging, eval and save steps, the batch size), which repeats a few lines of the report
-    above in its own words; a checkpoint without our record keeps it."""
+    above in its own words, once each time it is armed: a later resume from a checkpoint without our record keeps
+    it."""
+
+    armed = False
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "do not match the ones in the `trainer_state.json`" not in record.getMessage()
+        if not self.armed or "do not match the ones in the `trainer_state.json`" not in record.getMessage():
+            return True
+        self.armed = False
+        return False
 
 
 def _drop_transformers_comparison() -> None:
     notices = logging.getLogger("transformers.trainer_utils")
-    if not any(isinstance(existing, _TransformersComparison) for existing in notices.filters):
-        notices.addFilter(_TransformersComparison())
+    dropping = next((known for known in notices.filters if isinstance(known, _TransformersComparison)), None)
+    if dropping is None:
+        dropping = _TransformersComparison()
+        notices.addFilter(dropping)
+    dropping.armed = True
 
 
 def _as_json(training_args) -> dict:
