@@ -189,6 +189,28 @@ def test_a_rollout_out_of_context_ends_as_out_of_tokens_on_a_learned_position_mo
     assert set(reasons) <= {"length", "stop"} and tally.kept_tokens <= 2 * room
 
 
+def test_tool_results_past_the_models_context_are_dropped_and_the_rollout_ends(
+    tool_calling_model, settings, monkeypatch
+):
+    """As results past the budget are (TRL's rule): a review's, for the context the rollouts now stay within."""
+    tokenizer = AutoTokenizer.from_pretrained(tool_calling_model["path"])
+    call = '<tool_call>\n{"name": "python", "arguments": {"code": "print(6 * 7)"}}\n</tool_call><|im_end|>'
+    turn = tokenizer(call, add_special_tokens=False)["input_ids"]
+    monkeypatch.setattr(rollout, "_generate", lambda model, pad, prompt_ids, *args: [turn for _ in prompt_ids])
+    model = AutoModelForCausalLM.from_pretrained(tool_calling_model["path"])
+    conversation = [{"role": "user", "content": "What is 6 * 7?"}]
+    prompt = tokenizer.apply_chat_template(
+        conversation, tools=[PythonTool(settings(1)).python], add_generation_prompt=True, tokenize=True,
+        return_dict=False,
+    )  # fmt: skip
+    model.config.max_position_embeddings = len(prompt) + len(turn) + 2  # the turn fits; its result does not
+    [messages], [reason] = rollout.generate_with_tools(
+        model, tokenizer, [conversation], tool_settings=settings(1), max_new_tokens=200,
+        max_tool_calling_iterations=2, sampling={"do_sample": False},
+    )  # fmt: skip
+    assert reason == "length" and [message["role"] for message in messages] == ["assistant"]
+
+
 def test_rollouts_decode_within_the_models_context(tool_calling_model, settings, monkeypatch):
     told = []
     real_decode = rollout._decode
