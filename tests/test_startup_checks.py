@@ -22,6 +22,7 @@ from open_r1.startup_checks import (
     REWARD_COLUMNS,
     REWARD_PARAMETERS,
     check_grpo_dataset,
+    check_ignored_fields,
     check_reward_columns,
     check_sft_dataset,
 )
@@ -164,9 +165,11 @@ def test_the_error_says_which_rewards_or_switches_would_read_the_field(tmp_path)
     [
         (
             "warmup_steps: 5\nlr_scheduler_type: constant",
-            "warmup_steps: 5 has no effect with lr_scheduler_type: 'constant': it needs an lr_scheduler_type with a "
-            "warmup (not constant or reduce_lr_on_plateau or greedy; e.g. constant_with_warmup); remove warmup_steps "
-            "(or pass its default, --warmup_steps 0) or change lr_scheduler_type",
+            "warmup_steps: 5 has no effect with lr_scheduler_type: 'constant', deepspeed: None: it needs an "
+            "lr_scheduler_type with a "
+            "warmup (not constant or reduce_lr_on_plateau or greedy; e.g. constant_with_warmup), or a deepspeed config "
+            "whose scheduler reads it; remove warmup_steps "
+            "(or pass its default, --warmup_steps 0) or change lr_scheduler_type or deepspeed",
         ),
         (
             "eval_steps: 5",
@@ -181,6 +184,11 @@ def test_a_warmup_no_scheduler_reads_and_eval_steps_without_step_evaluations_are
         parse(tmp_path, GRPO_RECIPE + setting + "\n")
     assert str(raised.value) == message
     parse(tmp_path, GRPO_RECIPE + "warmup_steps: 5\nlr_scheduler_type: constant_with_warmup\n")
+    # A DeepSpeed config's own scheduler reads warmup_steps whatever lr_scheduler_type says (a review's).
+    values = {"warmup_steps": 5, "lr_scheduler_type": "constant", "deepspeed": "ds_config.json"}
+    check_ignored_fields(
+        values, {"warmup_steps"}, {"warmup_steps": 0, "lr_scheduler_type": "linear", "deepspeed": None}
+    )
 
 
 @pytest.mark.parametrize(

@@ -252,12 +252,15 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
         needs="activation_checkpointing: true",
     ),
     ModeOnlyField(
-        # transformers builds these schedulers without a warmup (get_scheduler returns before reading it).
+        # transformers builds these schedulers without a warmup (get_scheduler returns before reading it); a
+        # DeepSpeed JSON config may bring its own scheduler, whose "auto" warmup reads the field whatever the type.
         applies=lambda name: name == "warmup_steps",
-        switches=("lr_scheduler_type",),
-        active=lambda values: str(values["lr_scheduler_type"]) not in SCHEDULERS_WITHOUT_WARMUP,
+        switches=("lr_scheduler_type", "deepspeed"),
+        active=lambda values: (
+            str(values["lr_scheduler_type"]) not in SCHEDULERS_WITHOUT_WARMUP or values["deepspeed"] is not None
+        ),
         needs=f"an lr_scheduler_type with a warmup (not {' or '.join(SCHEDULERS_WITHOUT_WARMUP)}; e.g. "
-        "constant_with_warmup)",
+        "constant_with_warmup), or a deepspeed config whose scheduler reads it",
     ),
     ModeOnlyField(
         applies=lambda name: name == "eval_steps",
