@@ -443,6 +443,25 @@ def test_an_answer_that_stalls_the_grader_costs_one_alarm_and_is_counted_ungrade
     assert (grades.rewards, grades.ungraded) == ((1.0, 0.0), 1)
 
 
+@pytest.mark.timeout(120)
+def test_a_batch_of_answers_that_stall_the_grader_costs_a_bounded_time(monkeypatch):
+    """A red team's: each answer built to stall math-verify costs its time limit (about a second of a worker, within
+    the pool's), so 512 of them held a GRPO step for some 9 minutes on 2 workers. A batch's grading now stops at
+    `batch_grading_seconds`, a minute or, for a large batch, a sixteenth of its answers running out of time; the
+    answers past it are counted ungraded (0.0)."""
+    from open_r1.rewards import accuracy
+
+    assert accuracy.batch_grading_seconds(8, 2, 5.0) == 60.0  # small batches: the minute
+    assert accuracy.batch_grading_seconds(512, 2, 5.0) == 5.0 * (1 + 512 / 16 / 2)  # 85 s, not 9 minutes
+    monkeypatch.setattr(accuracy, "MIN_BATCH_GRADING_SECONDS", 2.0)
+    towers = [f"<think>\nx\n</think>\n\\boxed{{9^{{9^{{9^{{9^{{{power}}}}}}}}}}}" for power in range(2, 18)]
+    start = time.monotonic()
+    answers = ["<think>\nx\n</think>\n\\boxed{42}", *towers]
+    grades = accuracy.graded_batch(answers, ["42"] * 17, num_workers=1, timeout=1.0)
+    assert time.monotonic() - start < 8  # 16 stalls of a second each, cut at max(2, 1 x (1 + 17 / 16)) s
+    assert grades.rewards[0] == 1.0 and set(grades.rewards[1:]) == {0.0} and grades.ungraded == 16
+
+
 def test_answers_math_verify_did_not_finish_are_logged_as_a_share_and_warned_about_once(monkeypatch, caplog):
     """Found by an audit: answers cut off at the time limit became 0.0 with no word, so a grader too slow for honest
     answers looked like a model that answers wrong."""

@@ -229,6 +229,17 @@ def test_a_hung_task_mid_chunk_costs_only_that_task_and_the_rest_of_its_chunk_is
     assert any((0, "c") in chunk for chunk in sent_chunks[1:])
 
 
+def test_a_call_past_its_batch_time_counts_every_task_not_finished_as_timed_out(pool, monkeypatch, tmp_path):
+    """Each task within its own limit, the call past its own: the tasks left are TIMED_OUT, the busy worker killed."""
+    use_worker_script(monkeypatch, tmp_path, SLEEPING_WORKER)
+    tasks = [(0, "a"), (0, "b"), *[(2, index) for index in range(6)]]  # 12 s of tasks, each within its 5 s
+    start = time.monotonic()
+    results = pool.run(tasks, num_workers=1, timeout=5.0, batch_seconds=1.0)
+    assert time.monotonic() - start < 4
+    assert results == ["a", "b", *[_grading_pool.TIMED_OUT] * 6]
+    assert pool.run([(0, "c")], num_workers=1, timeout=5.0) == ["c"]  # the pool goes on
+
+
 def test_each_task_in_a_chunk_gets_the_full_time_limit_from_when_the_previous_one_finished(
     pool, monkeypatch, tmp_path, sent_chunks
 ):

@@ -2,12 +2,13 @@
 
 `run_tasks(tasks, num_workers=..., timeout=...)` runs the tasks on worker processes (`grading_worker.py`) and
 returns the results in order; a task that overruns its time limit gets `TIMED_OUT` and its worker is killed and
-replaced, a task whose worker dies under it gets `CRASHED`. Tasks travel in chunks (up to MAX_CHUNK_TASKS in one
+replaced, a task whose worker dies under it gets `CRASHED`; with `batch_seconds`, every task not finished by then
+gets `TIMED_OUT`. Tasks travel in chunks (up to MAX_CHUNK_TASKS in one
 frame, smaller towards the end so the workers finish together) because a task takes about a millisecond and a
 round trip per task would cost as much; results come back one frame per task, and each task's time limit starts
 when the one before it finished. When a task overruns or its worker dies, only that task is lost: the rest of its
 chunk goes back to the front of the queue. Nothing here can hang the caller for longer than the time limit per
-task (plus worker start-up).
+task (plus worker start-up), nor, with `batch_seconds`, a call for longer than that.
 
 A worker may die at any moment (a crash in C code, the kernel's OOM killer, a signal from outside), busy or
 idle, before or after it reported ready: it is always replaced, and only the task it was grading, if any, is
@@ -210,13 +211,15 @@ class GradingPool:
             self._all.add(replacement)
         return replacement
 
-    def run(self, tasks: list, num_workers: int, timeout: float) -> list:
+    def run(self, tasks: list, num_workers: int, timeout: float, batch_seconds: float | None = None) -> list:
         """Runs `tasks` on at most `num_workers` workers; returns results, TIMED_OUT or CRASHED, in order.
 
         Tasks go out in chunks (one frame each) and come back one result per frame, so the time limit still
         applies to each task: a task's clock starts when the one before it in the chunk finished (or when the
         chunk was sent). A task that overruns is TIMED_OUT, its worker is killed, and the tasks after it in the
-        chunk go back to the front of the queue for the next free worker."""
+        chunk go back to the front of the queue for the next free worker. `batch_seconds`: once the call has run
+        that long, every task not finished is TIMED_OUT (the busy workers killed), however many were left."""
+        batch_deadline = None if batch_seconds is None else time.monotonic() + batch_seconds
         results = [CRASHED] * len(tasks)
         pending = deque(range(len(tasks)))
         mine: list[_Worker] = []
@@ -252,6 +255,7 @@ class GradingPool:
                 waiting = [w for w in mine if w in in_flight or not w.ready]
                 deadlines = [started + timeout for started in clock_started.values()]
                 deadlines += [w.start_deadline for w in waiting if not w.ready]
+                deadlines += [] if batch_deadline is None else [batch_deadline]
                 wait_for = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
 
                 for worker in _readable(waiting, wait_for):
@@ -280,10 +284,15 @@ class GradingPool:
                         mine[mine.index(worker)] = self._replace(worker, failed_start=failed_start)
 
                 now = time.monotonic()
+                out_of_batch_time = batch_deadline is not None and now >= batch_deadline
                 for worker, started in list(clock_started.items()):
-                    if now >= started + timeout:
+                    if now >= started + timeout or out_of_batch_time:
                         give_back_unfinished(worker, TIMED_OUT)
                         mine[mine.index(worker)] = self._replace(worker, failed_start=False)
+                if out_of_batch_time:
+                    for index in pending:
+                        results[index] = TIMED_OUT
+                    pending.clear()
                 for worker in mine:
                     if not worker.ready and now >= worker.start_deadline:
                         worker.kill()
@@ -357,14 +366,14 @@ def shutdown_pool() -> None:
         pool.close()
 
 
-def run_tasks(tasks: list, num_workers: int, timeout: float) -> list:
+def run_tasks(tasks: list, num_workers: int, timeout: float, batch_seconds: float | None = None) -> list:
     if num_workers < 1:
         raise ValueError(f"reward_num_workers must be >= 1, got {num_workers}")
     if not timeout > 0:
         raise ValueError(f"reward_timeout_seconds must be > 0, got {timeout}")
     if not tasks:
         return []
-    return get_pool().run(tasks, num_workers, timeout)
+    return get_pool().run(tasks, num_workers, timeout, batch_seconds)
 
 
 atexit.register(shutdown_pool)

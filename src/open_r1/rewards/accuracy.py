@@ -48,6 +48,10 @@ from open_r1.rewards.grading_protocol import KIND_ANSWER_BLOCK, KIND_BOXED
 # evaluator import them from here.
 DEFAULT_GRADING_WORKERS = 2
 DEFAULT_TIMEOUT_SECONDS = 5.0
+# The share of a batch's answers whose running out of time its grading may wait for, and the least it may take
+# (`batch_grading_seconds`).
+STALLING_SHARE = 1 / 16
+MIN_BATCH_GRADING_SECONDS = 60.0
 # Longest final answer worth parsing: benchmark answers are far shorter (MATH-500's longest is 53 characters).
 MAX_ANSWER_CHARS = 1000
 
@@ -226,7 +230,7 @@ def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float)
         pair_of_completion.append(pair_index.setdefault((gold, *extracted), len(pair_index)))
 
     tasks = [("grade", gold, parsed_gold[gold], answer, kind, timeout) for gold, answer, kind in pair_index]
-    verdicts = run_tasks(tasks, num_workers, timeout)
+    verdicts = run_tasks(tasks, num_workers, timeout, batch_grading_seconds(len(tasks), num_workers, timeout))
     ungraded = sum(gold in unfinished_golds for gold in prepared_golds)
     for position, pair in enumerate(pair_of_completion):
         if pair is not None:
@@ -234,6 +238,14 @@ def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float)
             # None: the worker's comparison ran out of math-verify's time, short of the pool's hard limit.
             ungraded += verdicts[pair] is None or verdicts[pair] is TIMED_OUT or verdicts[pair] is CRASHED
     return Grades(tuple(rewards), ungraded)
+
+
+def batch_grading_seconds(answers: int, num_workers: int, timeout: float) -> float:
+    """How long one batch's answers may take to grade: a minute (a worker killed at its timeout restarts in
+    seconds), or, for a large batch, as long as `STALLING_SHARE` of them running out of time on `num_workers`
+    workers. Honest answers take milliseconds, so only answers built to stall the grader reach it: 512 power towers
+    took some 9 minutes on 2 workers, each within its own timeout; the answers past it are counted ungraded."""
+    return max(MIN_BATCH_GRADING_SECONDS, timeout * (1 + answers * STALLING_SHARE / num_workers))
 
 
 def reward_grades(
