@@ -481,8 +481,8 @@ def test_answers_math_verify_did_not_finish_are_logged_as_a_share_and_warned_abo
     ]
     warnings = [record.getMessage() for record in caplog.records]
     assert warnings == [
-        "accuracy_reward: math-verify did not finish with 1 of 4 completions within reward_timeout_seconds (0.3); "
-        "they were graded 0.0 (None where the gold did not finish). Answers built to stall the grader (power towers, "
+        "accuracy_reward: math-verify did not finish with 1 of 4 completions within reward_timeout_seconds (0.3) or "
+        "their batch's time (batch_grading_seconds); they were graded 0.0 (None where the gold did not finish). Answers built to stall the grader (power towers, "
         "huge factorials) do this; if honest answers do, raise reward_timeout_seconds. The share is logged as "
         "rewards/accuracy_reward/ungraded."
     ]  # the third batch's is held back: at most one warning per UNGRADED_WARNING_SECONDS

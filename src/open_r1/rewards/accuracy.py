@@ -290,7 +290,7 @@ def _warn_about_ungraded(grades: Grades, timeout: float, reward_name: str) -> No
     ungraded, graded = _ungraded_since_warning
     logger.warning(
         "%s: math-verify did not finish with %d of %d completions%s within reward_timeout_seconds "
-        "(%g); they were graded 0.0 (None where the gold did not finish). Answers built to stall the grader (power "
+        "(%g) or their batch's time (batch_grading_seconds); they were graded 0.0 (None where the gold did not finish). Answers built to stall the grader (power "
         "towers, huge factorials) do this; if honest answers do, raise reward_timeout_seconds. The share is logged "
         "as rewards/%s/ungraded.",
         reward_name,
