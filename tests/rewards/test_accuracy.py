@@ -446,7 +446,7 @@ def test_an_answer_that_stalls_the_grader_costs_one_alarm_and_is_counted_ungrade
 @pytest.mark.timeout(120)
 def test_a_batch_of_answers_that_stall_the_grader_costs_a_bounded_time(monkeypatch):
     """A red team's: each answer built to stall math-verify costs its time limit (about a second of a worker, within
-    the pool's), so 512 of them held a GRPO step for some 9 minutes on 2 workers. A batch's grading now stops at
+    the pool's; 8 took 9 s on 2 workers), so 512 would hold a GRPO step for some 9 minutes. A batch's grading stops at
     `batch_grading_seconds`, a minute or, for a large batch, a sixteenth of its answers running out of time; the
     answers past it are counted ungraded (0.0)."""
     from open_r1.rewards import accuracy

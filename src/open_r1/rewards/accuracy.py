@@ -243,8 +243,9 @@ def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float)
 def batch_grading_seconds(answers: int, num_workers: int, timeout: float) -> float:
     """How long one batch's answers may take to grade: a minute (a worker killed at its timeout restarts in
     seconds), or, for a large batch, as long as `STALLING_SHARE` of them running out of time on `num_workers`
-    workers. Honest answers take milliseconds, so only answers built to stall the grader reach it: 512 power towers
-    took some 9 minutes on 2 workers, each within its own timeout; the answers past it are counted ungraded."""
+    workers. Honest answers take milliseconds, so only answers built to stall the grader reach it (each costs about a
+    second of a worker within its own timeout: 8 took 9 s on 2 workers, so 512 would take some 9 minutes); the
+    answers past it are counted ungraded."""
     return max(MIN_BATCH_GRADING_SECONDS, timeout * (1 + answers * STALLING_SHARE / num_workers))
 
 
