@@ -45,6 +45,8 @@ def scripted_server():
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
+    # As vLLM, it lists what it serves: the start-up check reads the list instead of asking for a token.
+    app.router.add_get("/v1/models", lambda _: web.json_response({"data": [{"id": "scripted"}]}))
     with serving(app) as base_url:
         yield f"{base_url}/v1", requests
 

@@ -16,23 +16,47 @@ def test_a_generation_server_that_does_not_answer_is_named_and_any_http_answer_c
     dead = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(UsageError, match=f"--vllm-server-url {dead}: no server answers .*; is it running"):
         check_server_answers(dead, "--vllm-server-url")
-    with serving(web.Application()) as url:  # answers 404 to /v1/models: a server is there
+    unauthorised = web.Application()
+    unauthorised.router.add_get("/v1/models", lambda _: web.json_response({}, status=401))
+    with serving(unauthorised) as url:  # a server is there: the run names the key
         check_server_answers(f"{url}/v1", "--vllm-server-url")
     with pytest.raises(UsageError, match="--vllm-server-url 8000: no server answers"):
         check_server_answers("8000", "--vllm-server-url")  # not a URL: one line too
 
 
-def test_the_server_check_goes_through_the_proxy_only_where_the_client_does(monkeypatch):
+def test_a_server_that_is_no_openai_api_is_named_and_one_without_a_model_list_passes():
+    """A newcomer's: another service's port (http.server answers 404 to everything) passed the check, and
+    generate.py then printed 929 lines of distilabel's tracebacks."""
     from aiohttp import web
 
     from open_r1.utils.generation_server import check_server_answers
     from tests.support.local_server import serving
+
+    with (
+        serving(web.Application()) as url,
+        pytest.raises(
+            UsageError,
+            match=r"--api-addr .*: the server there answers /models and /chat/completions with HTTP 404 and 404: no "
+            r"OpenAI-compatible API \(another service's port, or a URL without its /v1\?\)$",
+        ),
+    ):
+        check_server_answers(f"{url}/v1", "--api-addr", model="m")
+    chat_only = web.Application()  # some OpenAI-compatible APIs list no models
+    chat_only.router.add_post("/v1/chat/completions", lambda _: web.json_response({"choices": []}))
+    with serving(chat_only) as url:
+        check_server_answers(f"{url}/v1", "--api-addr")
+        check_server_answers(f"{url}/v1", "--api-addr", model="m")
+
+
+def test_the_server_check_goes_through_the_proxy_only_where_the_client_does(monkeypatch):
+    from open_r1.utils.generation_server import check_server_answers
+    from tests.support.local_server import fake_vllm, serving
     from tests.support.ports import free_port
 
     monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{free_port()}")  # a proxy nothing listens on
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
-    with serving(web.Application()) as url:
+    with serving(fake_vllm(["m"])) as url:
         check_server_answers(f"{url}/v1", "--api-addr", use_proxy=False)  # generate_reasoning.py's aiohttp client
         with pytest.raises(UsageError, match="no server answers"):
             check_server_answers(f"{url}/v1", "--vllm-server-url")

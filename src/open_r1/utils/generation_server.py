@@ -26,6 +26,8 @@ def server_api_key() -> str:
 
 # Seconds a generation script waits for its server's first answer before it stops, naming the address.
 SERVER_CHECK_SECONDS = 30
+# HTTP statuses saying a path is not served (not found, method not allowed, not implemented).
+NOT_THERE = (404, 405, 501)
 # Bytes of a server's answer read at most: a list of thousands of model names is far smaller.
 SERVER_ANSWER_BYTES = 1 << 20
 
@@ -39,7 +41,8 @@ def check_server_answers(
     api_key: str | None = None,
 ) -> None:
     """Raises a UsageError naming `option` when nothing answers an OpenAI-compatible server's `base_url`/models:
-    one line before a generation starts, not one error per request. Any HTTP answer (401, 404) counts.
+    one line before a generation starts, not one error per request. Any HTTP answer (401, 500) counts, but a server
+    that serves neither /models nor /chat/completions (404, 405, 501) is no such API.
     `use_proxy`: whether the `http_proxy` variables apply, as they do for the client the caller uses.
 
     `model`, when the server does not list it, is asked for one token: servers that load models on demand
@@ -52,12 +55,15 @@ def check_server_answers(
 
     opener = urllib.request.build_opener(*([] if use_proxy else [urllib.request.ProxyHandler({})]))
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    no_models = None  # the HTTP status of a /models the server does not have
     try:
         request = urllib.request.Request(f"{base_url.rstrip('/')}/models", headers=headers)
         with opener.open(request, timeout=seconds) as response:
             body = response.read(SERVER_ANSWER_BYTES)
-    except urllib.error.HTTPError:
-        return
+    except urllib.error.HTTPError as error:
+        if error.code not in NOT_THERE:
+            return
+        no_models, body = error.code, b""
     except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as error:
         reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
         raise UsageError(f"{option} {base_url}: no server answers ({reason}); is it running?") from None
@@ -65,9 +71,10 @@ def check_server_answers(
         served = [str(entry["id"]) for entry in json.loads(body)["data"]]
     except (ValueError, KeyError, TypeError):  # not the OpenAI list
         served = []
-    if model is None or model in served:
+    if no_models is None and (model is None or model in served):
         return
-    one_token = {"model": model, "messages": [{"role": "user", "content": "1"}], "max_tokens": 1}
+    # Some OpenAI-compatible APIs have no /models: one without /chat/completions either is no such API.
+    one_token = {"model": model or "", "messages": [{"role": "user", "content": "1"}], "max_tokens": 1}
     request = urllib.request.Request(
         f"{base_url.rstrip('/')}/chat/completions",
         data=json.dumps(one_token).encode(),
@@ -77,7 +84,13 @@ def check_server_answers(
         with opener.open(request, timeout=seconds):
             return
     except urllib.error.HTTPError as error:
-        if not 400 <= error.code < 500 or error.code in (401, 403, 408, 429):  # not about the name
+        if no_models is not None and error.code in NOT_THERE:
+            raise UsageError(
+                f"{option} {base_url}: the server there answers /models and /chat/completions with HTTP "
+                f"{no_models} and {error.code}: no OpenAI-compatible API (another service's port, or a URL without "
+                "its /v1?)"
+            ) from None
+        if model is None or not 400 <= error.code < 500 or error.code in (401, 403, 408, 429):  # not the name's
             return
         try:
             said = " ".join(error.read(SERVER_ANSWER_BYTES).decode(errors="replace").split())
