@@ -370,6 +370,13 @@ def test_a_device_that_is_not_one_or_not_here_is_refused_before_the_model_loads(
     ):
         parse_command_line([*argv, "--device", "gpu"])
     assert parse_command_line([*argv, "--device", "mps"]).device == "mps"  # an Apple GPU's, as torch names it
+    # A newcomer's `--dtype bf16` failed in torch once the model was loading, in a 39-line traceback.
+    with pytest.raises(
+        UsageError,
+        match=r"^--dtype must be one of auto, float32, bfloat16, float16, got 'bf16' \(did you mean --dtype bfloat16",
+    ):
+        parse_command_line([*argv, "--dtype", "bf16"])
+    assert parse_command_line([*argv, "--dtype", "bfloat16"]).dtype == "bfloat16"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(UsageError, match=r"^--device cuda:1: no GPU is visible here; use --device cpu, or auto$"):
         parse_command_line([*argv, "--device", "cuda:1"])

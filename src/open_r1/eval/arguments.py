@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Optional
 
+from open_r1.eval.decoding import DTYPES
 from open_r1.eval.few_shot import PROMPT_STYLES, check_fewshot_settings
 from open_r1.hub_access import check_references
 from open_r1.rewards.accuracy import DEFAULT_GRADING_WORKERS, DEFAULT_TIMEOUT_SECONDS
@@ -104,7 +105,7 @@ class EvaluateArguments(ToolArguments):
     )
     batch_size: int = field(default=8, metadata={"help": "Problems per generate() call."})
     seed: int = field(default=42, metadata={"help": "Sampling seed."})
-    dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16 or float16."})
+    dtype: str = field(default="auto", metadata={"help": f"Model dtype: {', '.join(DTYPES)}."})
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto (cuda when available)."})
     dry_run: bool = field(
         default=False,
@@ -200,6 +201,15 @@ class EvaluateArguments(ToolArguments):
     def _check_device(self) -> None:
         if not re.fullmatch(r"auto|cpu|(cuda|mps|xpu|hpu|npu)(:\d+)?", self.device):
             raise ValueError(f"--device must be auto, cpu, cuda (cuda:N) or another torch device, got {self.device!r}")
+        if self.dtype not in DTYPES:  # else torch's AttributeError once the model is being loaded
+            raise UsageError(
+                f"--dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}"
+                + did_you_mean(
+                    {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}.get(self.dtype, self.dtype),
+                    DTYPES,
+                    "--dtype ",
+                )
+            )
 
     def __post_init__(self):
         self.system_prompt = system_prompt_text(self.system_prompt, "--system_prompt")  # as training reads it

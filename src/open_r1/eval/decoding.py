@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 # Why a completion ended, as vLLM and OpenAI's API name it: "stop" (end of turn or a stop sequence), "length" (the
 # token budget ran out first); tool rollouts add "tool_rounds" (the last turn called a tool after the last round).
 FINISH_REASONS = ("stop", "length", "tool_rounds")
+# The model dtypes `sample_completions` loads a model in ("auto": the checkpoint's own).
+DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 # The top-k that transformers' generate() samples with when neither the caller nor the model's generation config
 # sets one (its GenerationConfig defaults); the candidate sampler must match it (tested).
