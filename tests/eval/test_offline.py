@@ -783,3 +783,19 @@ def test_on_a_cpu_the_evaluator_threads_over_the_cores_idle_when_it_starts(
     finally:
         torch.set_num_threads(before)
     assert threads == [1]
+
+
+def test_tools_with_a_model_whose_template_has_no_tool_calls_stop_before_it_loads(
+    tmp_path, benchmark_file, tiny_model, monkeypatch
+):
+    """A newcomer's: `--tools python` on data/tiny-model failed once the model had loaded, in a 31-line traceback
+    whose fix named a recipe field the evaluator does not have."""
+    from open_r1.eval import offline
+
+    monkeypatch.setattr(offline, "generate_completions", lambda *args, **kwargs: pytest.fail("the model loaded"))
+    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--output_dir", str(tmp_path / "o")]
+    args = parse_command_line([*argv, "--model", str(tiny_model), "--tools", "python"])
+    with pytest.raises(
+        UsageError, match=r"^--tools: the chat template of .* does not render tool calls and results; "
+    ):
+        offline.evaluate(args)

@@ -264,6 +264,8 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[..., None] | None = 
         prompts = [conversation[-1]["content"] for conversation in conversations]
         decoding = None
     else:
+        if args.tools:
+            check_tool_calling_template(args.model)
         started, tally = time.perf_counter(), DecodingTally()
         reset_gpu_memory_peak()  # an earlier evaluation in this process (one after another on a GPU) is not this one
         prompts, completions, finish_reasons = generate_completions(
@@ -293,6 +295,34 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[..., None] | None = 
     return write_outputs(
         args, problems, prompts, completions, answers, grades, finish_reasons, decoding, with_end_load(provenance)
     )
+
+
+def check_tool_calling_template(model: str) -> None:
+    """--tools needs a chat template that renders tool calls and whose calls can be parsed: read from the tokenizer
+    before the model loads (a model without one failed once loaded, in a traceback that named a recipe field)."""
+    import os
+
+    from transformers import AutoTokenizer
+
+    from open_r1.tasks.tiny_model import TINY_MODEL_SPEC_FILE
+    from open_r1.tools.chat import check_tool_template, ensure_tool_parsing
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    fix = "evaluate a model trained with tools: [python] (its saved tokenizer carries its template)"
+    if os.path.isfile(os.path.join(model, TINY_MODEL_SPEC_FILE)):
+        fix += ", e.g. the tiny tool-calling model: python scripts/make_tiny_model.py --tool_calling true --output_dir DIR"
+    try:
+        check_tool_template(tokenizer)
+    except ValueError:
+        raise UsageError(
+            f"--tools: the chat template of {model} does not render tool calls and results; {fix}"
+        ) from None
+    try:
+        ensure_tool_parsing(tokenizer)
+    except ValueError:
+        raise UsageError(
+            f"--tools: the tool-call syntax of {model}'s chat template is not one TRL can parse; {fix}"
+        ) from None
 
 
 def model_prefills_think(model: str) -> bool:
