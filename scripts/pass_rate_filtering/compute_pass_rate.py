@@ -477,6 +477,10 @@ def report_rows_past_the_context(conversations: list[list[dict]], tokenizer, gen
 
 
 def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArguments) -> datasets.DatasetDict:
+    if gen_args.backend == "vllm":  # now, not once the dataset has loaded
+        problem = missing_gpu_package("vllm", "backend 'vllm'", "use backend 'transformers'")
+        if problem:
+            raise UsageError(problem)
     resolve_outputs(script_args, gen_args)
     dataset = load_rows(script_args)
     split = script_args.dataset_train_split

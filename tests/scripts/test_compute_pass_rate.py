@@ -376,3 +376,17 @@ def test_a_prompt_past_the_models_context_is_not_sampled_and_the_shard_goes_on(s
     assert (
         "1 rows' prompts are at least the model's context (1024 tokens)" in caplog.text and "rows [1]" in caplog.text
     )
+
+
+def test_backend_vllm_without_vllm_stops_before_the_dataset_loads(script, monkeypatch):
+    """A newcomer's: the ImportError came as a 12-line traceback once the dataset had loaded."""
+    from open_r1.usage import UsageError
+
+    if script.missing_gpu_package("vllm", "x", "y") is None:
+        pytest.skip("vllm is installed here")
+    monkeypatch.setattr(script, "load_rows", lambda *args: pytest.fail("the dataset loaded"))
+    script_args, gen_args = _args(script, dataset_name="d", output_dir="o", model_name_or_path="m", backend="vllm")
+    with pytest.raises(
+        UsageError, match=r"^backend 'vllm' needs vllm, which is not installed here: .*backend 'transformers'$"
+    ):
+        script.main(script_args, gen_args)
