@@ -102,6 +102,21 @@ def test_a_mistake_in_the_command_is_one_line_and_exit_status_2(options, message
     assert "usage:" not in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
+def test_shared_data_missing_from_its_default_folder_names_the_variable_that_points_elsewhere(tmp_path):
+    """A newcomer's, in a clone not beside shared/: make gsm8k cannot pass --train_file, and the error did not name
+    OPEN_R1_SHARED_DATA, which the guide mentions only in its Development section."""
+    from open_r1.utils.launch import SHARED_DATA
+
+    with pytest.raises(UsageError) as stopped:
+        gsm8k.check_data_file(SHARED_DATA / "no-such-file.jsonl", "--train_file")
+    assert str(stopped.value).endswith(
+        "; set OPEN_R1_SHARED_DATA to the folder that holds no-such-file.jsonl, or give --train_file FILE"
+    )
+    with pytest.raises(UsageError) as stopped:  # a file of one's own: no word of the shared folder
+        gsm8k.check_data_file(tmp_path / "mine.jsonl", "--train_file")
+    assert "OPEN_R1_SHARED_DATA" not in str(stopped.value)
+
+
 def test_gsm8k_data_of_other_columns_ends_the_run_with_one_line_naming_the_option_and_line(tmp_path, monkeypatch):
     monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: pytest.fail("the model was loaded"))
     math = tmp_path / "math.jsonl"  # a MATH-style file: problem and answer, no worked solution

@@ -116,7 +116,7 @@ from open_r1.tasks.gsm8k import (
 )
 from open_r1.usage import UsageError, check_local_path, read_recipe
 from open_r1.utils.gpu_jobs import JobBeside, job_slot, launch_beside, shared_job_slots
-from open_r1.utils.launch import LaunchFailed
+from open_r1.utils.launch import SHARED_DATA, LaunchFailed
 from open_r1.utils.provenance import provenance_record, with_end_load
 from open_r1.utils.step_profile import summarise as summarise_step_profile
 
@@ -152,7 +152,10 @@ def check_data_file(path: pathlib.Path, option: str) -> pathlib.Path:
             missing = str(error)
         else:
             missing = f"{option}: {path} is not a file"
-        raise UsageError(f"GSM8K data not found: {missing} (expected a JSONL of id, problem, solution, answer)")
+        hint = ""
+        if path.parent == SHARED_DATA:  # the default, beside the checkout: a clone elsewhere names the folder
+            hint = f"; set OPEN_R1_SHARED_DATA to the folder that holds {path.name}, or give {option} FILE"
+        raise UsageError(f"GSM8K data not found: {missing} (expected a JSONL of id, problem, solution, answer){hint}")
     try:
         load_rows(path)  # a few hundredths of a second for GSM8K-train, before any model loads
     except ValueError as error:
