@@ -71,7 +71,9 @@ HUB_BENCHMARKS = {
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--dataset", required=True, help="Hub dataset id, local data file, or saved dataset folder.")
     parser.add_argument("--config", default=None, help="Dataset configuration (subset) name.")
     parser.add_argument("--split", default="train", help="Split to check.")

@@ -324,3 +324,14 @@ def test_hub_benchmarks_out_of_reach_are_named_before_anything_loads(tmp_path, m
     assert str(error.value).endswith(
         ": give --benchmark_files (benchmark JSONL files with a problem column; the Hub's are then left out)"
     )
+
+
+def test_help_shows_each_options_default(capsys):
+    """A newcomer's: --help named no default (the split, the n-gram size, the columns)."""
+    from tests.support.script_module import load_module
+
+    script = load_module("scripts/decontaminate.py", "decontaminate_help")
+    with pytest.raises(SystemExit):
+        script.parse_args(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "Split to check. (default: train)" in shown and "Words per n-gram. (default: 8)" in shown
