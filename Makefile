@@ -89,7 +89,8 @@ gsm8k: ## the R1 recipe on GSM8K from SmolLM2, two arms, for one GPU (FAST=1: mi
 # The same through lighteval (accelerate backend on CPU, custom task local:$(TASK); the model's
 # generation_config.json must set do_sample=true, see src/open_r1/eval/lighteval_command.py):
 #   make evaluate BACKEND=accelerate MODEL=<folder> TASK=math_500 DATA=../shared/data/math500.jsonl LIMIT=5
-# Few-shot, lighteval's GSM8K protocol (SmolLM2's model card; greedy; shots only from FEWSHOT_FILE), either backend:
+# Few-shot, lighteval's GSM8K protocol (SmolLM2's model card; greedy; shots only from FEWSHOT_FILE), either backend
+# (on 2 CPU cores about 11 s a problem: LIMIT=5 for a minute, all 1,319 some 4 hours):
 #   make evaluate BACKEND=cpu MODEL=data/models/SmolLM2-135M-Instruct-f32 TASK=gsm8k \
 #       DATA=../shared/data/gsm8k_test.jsonl NUM_FEWSHOT=5 FEWSHOT_FILE=../shared/data/gsm8k_train.jsonl MAX_NEW_TOKENS=256
 # The variables only the cpu and accelerate backends read, among those given on the command line (not the
