@@ -24,22 +24,24 @@ def _args(script, **overrides):
     return script.PassRateScriptArguments(**script_kwargs), script.PassRateGenerationArguments(**gen_kwargs)
 
 
+def _tiny_cpu_args(script, tiny_model, tmp_path, **overrides):
+    """A run of the tiny model on the CPU (transformers), graded by accuracy, keeping every gradable row."""
+    settings = dict(reward_funcs=["accuracy"], pass_rate_min=0.0, pass_rate_max=1.0, temperature=1.0)
+    settings |= dict(output_dir=str(tmp_path / "out"), model_name_or_path=str(tiny_model), backend="transformers")
+    return _args(script, **settings | overrides)
+
+
 def test_cpu_run_with_the_tiny_model_writes_pass_rate_columns(script, tiny_model, tiny_assets, tmp_path):
-    script_args, gen_args = _args(
+    script_args, gen_args = _tiny_cpu_args(
         script,
+        tiny_model,
+        tmp_path,
         dataset_name=str(tiny_assets["tiny-math"]),
         dataset_train_split="test",
         dataset_prompt_column="prompt",
         dataset_end_index=6,
-        reward_funcs=["accuracy"],
-        pass_rate_min=0.0,
-        pass_rate_max=1.0,
-        output_dir=str(tmp_path / "out"),
-        model_name_or_path=str(tiny_model),
-        backend="transformers",
         num_generations=3,
         max_completion_length=8,
-        temperature=1.0,
     )
     script.main(script_args, gen_args)
     saved = datasets.load_from_disk(str(tmp_path / "out"))
@@ -354,19 +356,14 @@ def test_a_prompt_past_the_models_context_is_not_sampled_and_the_shard_goes_on(s
         {"problem": "What is 3+4?", "solution": "7"},
     ]
     write_jsonl(tmp_path / "problems.jsonl", rows)
-    script_args, gen_args = _args(
+    script_args, gen_args = _tiny_cpu_args(
         script,
+        tiny_model,
+        tmp_path,
         dataset_name=str(tmp_path / "problems.jsonl"),
         dataset_prompt_column="problem",
-        reward_funcs=["accuracy"],
-        pass_rate_min=0.0,
-        pass_rate_max=1.0,
-        output_dir=str(tmp_path / "out"),
-        model_name_or_path=str(tiny_model),
-        backend="transformers",
         num_generations=2,
         max_completion_length=4,
-        temperature=1.0,
     )
     with caplog.at_level("WARNING", logger="compute_pass_rate"):
         result = script.main(script_args, gen_args)
