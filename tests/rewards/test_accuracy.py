@@ -457,9 +457,17 @@ def test_a_batch_of_answers_that_stall_the_grader_costs_a_bounded_time(monkeypat
     towers = [f"<think>\nx\n</think>\n\\boxed{{9^{{9^{{9^{{9^{{{power}}}}}}}}}}}" for power in range(2, 18)]
     start = time.monotonic()
     answers = ["<think>\nx\n</think>\n\\boxed{42}", *towers]
-    grades = accuracy.graded_batch(answers, ["42"] * 17, num_workers=1, timeout=1.0)
+    grades = accuracy.graded_batch(answers, ["42"] * 17, num_workers=1, timeout=1.0, bounded=True)
     assert time.monotonic() - start < 8  # 16 stalls of a second each, cut at max(2, 1 x (1 + 17 / 16)) s
     assert grades.rewards[0] == 1.0 and set(grades.rewards[1:]) == {0.0} and grades.ungraded == 16
+    # The rewards' grading is bounded; an evaluation's grades every answer, each within its own timeout.
+    asked = []
+    monkeypatch.setattr(
+        accuracy, "run_tasks", lambda tasks, workers, timeout, batch=None: asked.append(batch) or [True]
+    )
+    accuracy.get_accuracy_reward(num_workers=1)(["\\boxed{7}"], solution=["7"])
+    accuracy.grade_answers(["\\boxed{8}"], ["8"], num_workers=1)
+    assert asked[1] == accuracy.batch_grading_seconds(1, 1, accuracy.DEFAULT_TIMEOUT_SECONDS) and asked[3] is None
 
 
 def test_answers_math_verify_did_not_finish_are_logged_as_a_share_and_warned_about_once(monkeypatch, caplog):
@@ -481,8 +489,8 @@ def test_answers_math_verify_did_not_finish_are_logged_as_a_share_and_warned_abo
     ]
     warnings = [record.getMessage() for record in caplog.records]
     assert warnings == [
-        "accuracy_reward: math-verify did not finish with 1 of 4 completions within reward_timeout_seconds (0.3) or "
-        "their batch's time (batch_grading_seconds); they were graded 0.0 (None where the gold did not finish). Answers built to stall the grader (power towers, "
+        "accuracy_reward: math-verify did not finish with 1 of 4 completions within reward_timeout_seconds (0.3) "
+        "each, or the batch's time (a minute, more for a batch of hundreds); they were graded 0.0 (None where the gold did not finish). Answers built to stall the grader (power towers, "
         "huge factorials) do this; if honest answers do, raise reward_timeout_seconds. The share is logged as "
         "rewards/accuracy_reward/ungraded."
     ]  # the third batch's is held back: at most one warning per UNGRADED_WARNING_SECONDS

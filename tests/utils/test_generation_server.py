@@ -41,11 +41,18 @@ def test_a_server_that_is_no_openai_api_is_named_and_one_without_a_model_list_pa
         ),
     ):
         check_server_answers(f"{url}/v1", "--api-addr", model="m")
+
+    async def complete(request):  # as vLLM and OpenAI answer a model they do not serve: a 404 in JSON
+        if (await request.json())["model"] != "m":
+            return web.json_response({"error": {"message": "The model does not exist."}}, status=404)
+        return web.json_response({"choices": []})
+
     chat_only = web.Application()  # some OpenAI-compatible APIs list no models
-    chat_only.router.add_post("/v1/chat/completions", lambda _: web.json_response({"choices": []}))
+    chat_only.router.add_post("/v1/chat/completions", complete)
     with serving(chat_only) as url:
-        check_server_answers(f"{url}/v1", "--api-addr")
         check_server_answers(f"{url}/v1", "--api-addr", model="m")
+        with pytest.raises(UsageError, match=r"^--model 'n': the server at .* refused it \(HTTP 404: "):
+            check_server_answers(f"{url}/v1", "--api-addr", model="n")  # a review's: a typo, not another service
 
 
 def test_the_server_check_goes_through_the_proxy_only_where_the_client_does(monkeypatch):

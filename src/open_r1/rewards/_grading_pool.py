@@ -8,7 +8,8 @@ frame, smaller towards the end so the workers finish together) because a task ta
 round trip per task would cost as much; results come back one frame per task, and each task's time limit starts
 when the one before it finished. When a task overruns or its worker dies, only that task is lost: the rest of its
 chunk goes back to the front of the queue. Nothing here can hang the caller for longer than the time limit per
-task (plus worker start-up), nor, with `batch_seconds`, a call for longer than that.
+task (plus worker start-up), nor, with `batch_seconds`, a call's grading for longer than that (worker start-up
+counted; not a wait for workers another thread holds).
 
 A worker may die at any moment (a crash in C code, the kernel's OOM killer, a signal from outside), busy or
 idle, before or after it reported ready: it is always replaced, and only the task it was grading, if any, is

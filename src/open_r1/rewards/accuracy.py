@@ -175,19 +175,22 @@ def graded_batch(
     num_workers: int = DEFAULT_GRADING_WORKERS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     think_prefilled: bool = False,
+    bounded: bool = False,
 ) -> Grades:
     """`grade_answers`' grades with the count of completions not graded in time. The last batch's grades are kept:
     accuracy_reward beside cosine_scaled_reward or len_reward grades one batch once, not once per reward.
-    `think_prefilled`: the prompt opened `<think>`, so a completion's reasoning ends only at its `</think>`."""
+    `think_prefilled`: the prompt opened `<think>`, so a completion's reasoning ends only at its `</think>`.
+    `bounded` (the rewards, in training): the batch's grading stops at `batch_grading_seconds`; an evaluation grades
+    every answer, each within its own timeout."""
     global _last_grading
     if len(completions) != len(golds):
         raise ValueError(f"grade_answers: got {len(completions)} completions but {len(golds)} gold answers")
     texts = answer_texts(completions, think_prefilled)
-    key = (tuple(texts), tuple(golds), timeout)
+    key = (tuple(texts), tuple(golds), timeout, bounded)
     last = _last_grading
     if last is not None and last[0] == key:
         return last[1]
-    grades = _grade(texts, golds, num_workers, timeout)
+    grades = _grade(texts, golds, num_workers, timeout, bounded)
     _last_grading = key, grades
     return grades
 
@@ -199,7 +202,7 @@ _ungraded_warned_at: float | None = None
 _ungraded_since_warning = [0, 0]  # completions not graded in time, completions graded
 
 
-def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float) -> Grades:
+def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float, bounded: bool) -> Grades:
     prepared_golds = [prepare_gold(g) for g in golds]
 
     distinct_golds = list(dict.fromkeys(g for g in prepared_golds if g is not None))
@@ -230,7 +233,8 @@ def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float)
         pair_of_completion.append(pair_index.setdefault((gold, *extracted), len(pair_index)))
 
     tasks = [("grade", gold, parsed_gold[gold], answer, kind, timeout) for gold, answer, kind in pair_index]
-    verdicts = run_tasks(tasks, num_workers, timeout, batch_grading_seconds(len(tasks), num_workers, timeout))
+    batch_seconds = batch_grading_seconds(len(tasks), num_workers, timeout) if bounded else None
+    verdicts = run_tasks(tasks, num_workers, timeout, batch_seconds)
     ungraded = sum(gold in unfinished_golds for gold in prepared_golds)
     for position, pair in enumerate(pair_of_completion):
         if pair is not None:
@@ -263,7 +267,7 @@ def reward_grades(
     finish with is logged as `rewards/<reward_name>/ungraded` (TRL's GRPOTrainer passes `log_metric`), and warned
     about (`_warn_about_ungraded`), once per batch graded however many rewards read its grades."""
     grades = graded_batch(
-        completions, golds, num_workers=num_workers, timeout=timeout, think_prefilled=think_prefilled
+        completions, golds, num_workers=num_workers, timeout=timeout, think_prefilled=think_prefilled, bounded=True
     )
     if callable(kwargs.get("log_metric")):  # averaged over the logging step
         kwargs["log_metric"](f"rewards/{reward_name}/ungraded", grades.ungraded / max(len(grades.rewards), 1))
@@ -291,7 +295,7 @@ def _warn_about_ungraded(grades: Grades, timeout: float, reward_name: str) -> No
     ungraded, graded = _ungraded_since_warning
     logger.warning(
         "%s: math-verify did not finish with %d of %d completions%s within reward_timeout_seconds "
-        "(%g) or their batch's time (batch_grading_seconds); they were graded 0.0 (None where the gold did not finish). Answers built to stall the grader (power "
+        "(%g) each, or the batch's time (a minute, more for a batch of hundreds); they were graded 0.0 (None where the gold did not finish). Answers built to stall the grader (power "
         "towers, huge factorials) do this; if honest answers do, raise reward_timeout_seconds. The share is logged "
         "as rewards/%s/ungraded.",
         reward_name,

@@ -32,6 +32,15 @@ NOT_THERE = (404, 405, 501)
 SERVER_ANSWER_BYTES = 1 << 20
 
 
+def _is_json_object(text: str) -> bool:
+    import json
+
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
 def check_server_answers(
     base_url: str,
     option: str,
@@ -84,7 +93,12 @@ def check_server_answers(
         with opener.open(request, timeout=seconds):
             return
     except urllib.error.HTTPError as error:
-        if no_models is not None and error.code in NOT_THERE:
+        try:
+            said = " ".join(error.read(SERVER_ANSWER_BYTES).decode(errors="replace").split())
+        except (OSError, http.client.HTTPException):  # the refusal's body cut off: its status says enough
+            said = error.reason
+        if no_models is not None and error.code in NOT_THERE and not _is_json_object(said):
+            # An API answers in JSON (vLLM's and OpenAI's unknown model is a 404 with an error object).
             raise UsageError(
                 f"{option} {base_url}: the server there answers /models and /chat/completions with HTTP "
                 f"{no_models} and {error.code}: no OpenAI-compatible API (another service's port, or a URL without "
@@ -92,10 +106,6 @@ def check_server_answers(
             ) from None
         if model is None or not 400 <= error.code < 500 or error.code in (401, 403, 408, 429):  # not the name's
             return
-        try:
-            said = " ".join(error.read(SERVER_ANSWER_BYTES).decode(errors="replace").split())
-        except (OSError, http.client.HTTPException):  # the refusal's body cut off: its status says enough
-            said = error.reason
         refusal = f"HTTP {error.code}: {said}"
     except (urllib.error.URLError, OSError, http.client.HTTPException):  # slow or busy: the run will tell
         return
