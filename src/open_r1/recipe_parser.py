@@ -11,6 +11,7 @@ names it translates (`open_r1.compat.recipes`).
 
 import argparse
 import dataclasses
+import functools
 import importlib.util
 import logging
 import os
@@ -94,16 +95,23 @@ class _FullHelp(argparse.Action):
 RECIPE_FOLDERS = {trl.GRPOConfig: "grpo", trl.SFTConfig: "sft"}
 
 
-def fields_recipes_set(dataclass_types) -> set[str]:
+def fields_recipes_set(dataclass_types) -> frozenset[str]:
     """The fields any of the project's recipes for the trainer among `dataclass_types` sets (recipes/**/grpo/*.yaml
     for GRPO); empty for another parser, or an install without the repository's recipes/."""
     folder = next(
         (name for kind in dataclass_types for config, name in RECIPE_FOLDERS.items() if issubclass(kind, config)),
         None,
     )
+    return frozenset() if folder is None else _fields_of_recipes_in(folder)
+
+
+@functools.cache
+def _fields_of_recipes_in(folder: str) -> frozenset[str]:
+    """The fields the recipes under recipes/**/<folder>/ set, read once a process (only --help and an unknown name's
+    message need them, not a run's start)."""
     recipes = pathlib.Path(__file__).resolve().parents[2] / "recipes"
-    if folder is None or not recipes.is_dir():
-        return set()
+    if not recipes.is_dir():
+        return frozenset()
     names = set()
     for path in recipes.glob(f"**/{folder}/*.yaml"):
         try:
@@ -111,7 +119,7 @@ def fields_recipes_set(dataclass_types) -> set[str]:
         except (OSError, yaml.YAMLError):  # a recipe being written in the clone: its fields are listed another time
             continue
         names |= set(recipe) if isinstance(recipe, dict) else set()
-    return names
+    return frozenset(names)
 
 
 class RecipeParser(trl.TrlParser, ArgumentParser):
@@ -173,8 +181,11 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         self._action_groups.insert(0, self._action_groups.pop())
         self._group_fields_by_dataclass()
         self._full_help = False
-        # The option that lists every field: --help lists only the recipes' fields where there are recipes.
-        self._listing = "--help-all" if fields_recipes_set(self.dataclass_types) else "--help"
+
+    @property
+    def _listing(self) -> str:
+        """The option that lists every field: --help lists only the recipes' fields where there are recipes."""
+        return "--help-all" if fields_recipes_set(self.dataclass_types) else "--help"
 
     def format_help(self) -> str:
         """--help: the fields the project's recipes for this trainer set (`fields_recipes_set`), and how many more
