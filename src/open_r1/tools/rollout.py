@@ -129,18 +129,18 @@ def tool_suffix_ids(tokenizer, messages: list[dict]) -> list[int]:
 
 
 def calls_within_context(lengths: list[int], budgets: list[int], context: int | None) -> list[list[int]]:
-    """The rows (indices into `lengths`, the rows' input lengths, and `budgets`) split into generate calls that stay
-    within the model's `context`: a call decodes its largest budget on every row, so a row with a long context beside
-    one with a large budget would be decoded past the context (an index error for learned positions). Rows sorted by
-    length, longest first, join a call while its longest input and its largest budget fit; one call where they all
-    fit or the context is unknown. A row whose own input and budget overrun is decoded to the context alone."""
+    """The rows (indices into `lengths`, the rows' input lengths, and `budgets`, each row's within the context on its
+    own) split into generate calls that stay within the model's `context`: a call decodes its largest budget on every
+    row, so a row with a long context beside one with a large budget would be decoded past the context (an index
+    error for learned positions). Rows sorted by length, longest first, join a call while its longest input and its
+    largest budget fit; one call where they all fit or the context is unknown."""
     rows = list(range(len(lengths)))
     if context is None or not rows or max(lengths) + max(budgets) <= context:
         return [rows] if rows else []
     calls: list[list[int]] = []
     width = largest_budget = 0
     for row in sorted(rows, key=lambda row: -lengths[row]):
-        budget = min(budgets[row], context - lengths[row])
+        budget = budgets[row]
         if calls and width + max(largest_budget, budget) <= context:
             calls[-1].append(row)
             largest_budget = max(largest_budget, budget)
