@@ -437,8 +437,9 @@ def check_local_path(field: str, reference: str, local_only: bool = False, kind:
         names = [entry.name for entry in entries if not _of_other_kind(entry, kind)]
         missing = path.relative_to(parent).parts[0] if parent is not None else path.name
         hint = did_you_mean(missing, names, prefix="" if parent in (None, pathlib.Path(".")) else f"{parent}/")
-        if not hint and made_by_script(part) is not None:
-            hint = f" ({made_by_script(part)} makes it: run it first, from the repository's root)"
+        maker = made_by_script(part)
+        if not hint and maker is not None:
+            hint = f" ({maker} makes it: run it first, from the repository's root)"
         org = part.split("/")[0]
         if not hint and not local_only and _hub_id_shaped(part) and (pathlib.Path(org) / ".git").exists():
             # `open-r1/OpenR1-Math-220k` run from the folder that holds a clone named open-r1

@@ -294,10 +294,10 @@ def _warn_about_ungraded(grades: Grades, timeout: float, reward_name: str) -> No
         return
     ungraded, graded = _ungraded_since_warning
     logger.warning(
-        "%s: math-verify did not finish with %d of %d completions%s within reward_timeout_seconds "
-        "(%g) each, or the batch's time (a minute, more for a batch of hundreds); they were graded 0.0 (None where the gold did not finish). Answers built to stall the grader (power "
-        "towers, huge factorials) do this; if honest answers do, raise reward_timeout_seconds. The share is logged "
-        "as rewards/%s/ungraded.",
+        "%s: math-verify did not finish with %d of %d completions%s within reward_timeout_seconds (%g) each, or the "
+        "batch's time (a minute, more for a batch of hundreds); they were graded 0.0 (None where the gold did not "
+        "finish). Answers built to stall the grader (power towers, huge factorials) do this; if honest answers do, "
+        "raise reward_timeout_seconds. The share is logged as rewards/%s/ungraded.",
         reward_name,
         ungraded,
         graded,
