@@ -191,6 +191,32 @@ def test_a_warmup_no_scheduler_reads_and_eval_steps_without_step_evaluations_are
     )
 
 
+def test_a_warmup_set_by_its_upstream_name_is_refused_by_that_name(tmp_path):
+    """Found by a session's audit: upstream's `warmup_ratio: 0.1` beside `constant` was refused as `warmup_steps`."""
+    with pytest.raises(UsageError) as raised:
+        parse(tmp_path, GRPO_RECIPE + "warmup_ratio: 0.1\nlr_scheduler_type: constant\n")
+    assert str(raised.value).startswith(
+        "warmup_ratio (read as warmup_steps: 0.1) has no effect with lr_scheduler_type: 'constant', deepspeed: None"
+    )
+    assert str(raised.value).endswith("; remove warmup_ratio or change lr_scheduler_type or deepspeed")
+    with pytest.raises(UsageError, match=r"^warmup_ratio \(read as warmup_steps: 0.2\) has no effect"):
+        parse(tmp_path, GRPO_RECIPE + "lr_scheduler_type: constant\n", "--warmup_ratio", "0.2")
+    # The command line's own warmup_steps wins over the recipe's warmup_ratio, and is named as written.
+    with pytest.raises(UsageError, match=r"^warmup_steps: 3.0 has no effect"):
+        parse(tmp_path, GRPO_RECIPE + "warmup_ratio: 0.1\nlr_scheduler_type: constant\n", "--warmup_steps", "3")
+
+
+def test_a_deepspeed_config_file_given_to_accelerate_may_read_the_warmup(tmp_path, monkeypatch):
+    """A DeepSpeed JSON config named by accelerate's `deepspeed_config_file` may bring its own scheduler, whose
+    "auto" warmup reads warmup_steps whatever lr_scheduler_type says: as with `--deepspeed`, nothing is refused."""
+    recipe = GRPO_RECIPE + "warmup_steps: 5\nlr_scheduler_type: constant\n"
+    monkeypatch.setenv("ACCELERATE_DEEPSPEED_CONFIG_FILE", "none")  # accelerate's value without one
+    with pytest.raises(UsageError, match="^warmup_steps: 5 has no effect"):
+        parse(tmp_path, recipe)
+    monkeypatch.setenv("ACCELERATE_DEEPSPEED_CONFIG_FILE", str(tmp_path / "ds_config.json"))
+    parse(tmp_path, recipe)
+
+
 @pytest.mark.parametrize(
     "setting",
     [

@@ -161,6 +161,7 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         self._explicit_fields: set[str] = set()
         self._implied_fields: set[str] = set()  # set by compat for what an upstream recipe left unset
         self._translated_fields: set[str] = set()  # the upstream names read, from the recipe and the command line
+        self._upstream_names: dict[str, str] = {}  # field -> the upstream name that set it (warmup_ratio)
         self._refuse_unknown = True
         recipe_options = self.add_argument_group("recipe")
         # TrlParser takes --config out of the arguments before argparse parses them; this entry is its --help.
@@ -261,6 +262,7 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         self._explicit_fields = set(given)
         self._implied_fields = set()
         self._translated_fields = {t.old for t in translations}
+        self._upstream_names = {t.new: t.old for t in translations if t.new is not None}
         self._warn([t.message("command line") for t in translations])
         output = super().parse_args_and_config(args, return_remaining_strings=return_remaining_strings, **kwargs)
         parsed = [obj for obj in output if hasattr(obj, "__dataclass_fields__")]
@@ -277,7 +279,9 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
             check_reward_names(namespace.reward_funcs)  # first: the checks below read the names
         if "benchmarks" in vars(namespace):
             resolve_benchmarks(namespace.benchmarks)  # now, not when the first checkpoint is pushed
-        check_ignored_fields(vars(namespace), self._explicit_fields - self._implied_fields, self._defaults)
+        check_ignored_fields(
+            vars(namespace), self._explicit_fields - self._implied_fields, self._defaults, self._upstream_names
+        )
         check_soft_overlong_reach(vars(namespace))
         check_reward_weights(vars(namespace))
         check_mixture_test_split(vars(namespace))
@@ -299,9 +303,12 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
             message = f"{self._recipe_source}: {listed}"
             raise UsageError(message + self._other_trainers_recipe(unknown))
         self._check_recipe_values(settings)
+        renamed = [t for t in translations if isinstance(t, upstream_recipes.Translation)]
+        # A field the command line set keeps its own name: its value is the command line's.
+        self._upstream_names |= {t.new: t.old for t in renamed if t.new and t.new not in self._explicit_fields}
         self._explicit_fields |= set(settings)
         self._implied_fields |= {t.field for t in translations if isinstance(t, upstream_recipes.ImpliedSetting)}
-        self._translated_fields |= {t.old for t in translations if isinstance(t, upstream_recipes.Translation)}
+        self._translated_fields |= {t.old for t in renamed}
         self._warn([t.message(self._recipe_source) for t in translations])
         return super().set_defaults_with_config(**settings)
 

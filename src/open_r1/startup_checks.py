@@ -257,7 +257,9 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
         applies=lambda name: name == "warmup_steps",
         switches=("lr_scheduler_type", "deepspeed"),
         active=lambda values: (
-            str(values["lr_scheduler_type"]) not in SCHEDULERS_WITHOUT_WARMUP or values["deepspeed"] is not None
+            str(values["lr_scheduler_type"]) not in SCHEDULERS_WITHOUT_WARMUP
+            or values["deepspeed"] is not None
+            or _accelerate_deepspeed_file() is not None
         ),
         needs=f"an lr_scheduler_type with a warmup (not {' or '.join(SCHEDULERS_WITHOUT_WARMUP)}; e.g. "
         "constant_with_warmup), or a deepspeed config whose scheduler reads it",
@@ -300,11 +302,24 @@ MODE_ONLY_FIELDS: tuple[ModeOnlyField, ...] = (
 )
 
 
-def check_ignored_fields(values: Mapping[str, Any], explicit: set[str], defaults: Mapping[str, Any]) -> None:
+def _accelerate_deepspeed_file() -> str | None:
+    """The DeepSpeed JSON config `accelerate launch` was given (its config's `deepspeed_config_file`), or None."""
+    path = os.environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE", "none")
+    return None if path in ("", "none") else path
+
+
+def check_ignored_fields(
+    values: Mapping[str, Any],
+    explicit: set[str],
+    defaults: Mapping[str, Any],
+    upstream_names: Mapping[str, str] | None = None,
+) -> None:
     """Raises for the first field of `explicit` (set by the recipe or command line) that differs from its default
     in `defaults` although the mode the parsed `values` choose never reads it (`MODE_ONLY_FIELDS`). A rule applies
     only where `values` has its switches (SFT has no `use_vllm`). A field set to its default changes nothing either
-    way, so it passes."""
+    way, so it passes. `upstream_names` maps a field to the upstream name the recipe set it by (`warmup_steps`:
+    `warmup_ratio`): the message names what the user wrote."""
+    upstream_names = upstream_names or {}
     for name in sorted(explicit):
         if name not in values or name not in defaults or values[name] == defaults[name]:
             continue
@@ -317,9 +332,13 @@ def check_ignored_fields(values: Mapping[str, Any], explicit: set[str], defaults
                 default = (
                     "" if defaults[name] is None else f" (or pass its default, --{name} {_shown(defaults[name])})"
                 )
+                setting, written = f"{name}: {_shown(values[name])}", name
+                if name in upstream_names:
+                    written = upstream_names[name]
+                    setting, default = f"{written} (read as {setting})", ""
                 raise UsageError(
-                    f"{name}: {_shown(values[name])} has no effect with {mode}: it needs {rule.needs}; remove "
-                    f"{name}{default} or {turn_on}"
+                    f"{setting} has no effect with {mode}: it needs {rule.needs}; remove {written}{default} or "
+                    f"{turn_on}"
                 )
 
 
