@@ -3,6 +3,7 @@ asked again does not train, a resumed one says which of its changed settings app
 warnings the project's recipes used to cause (tests.support.launch.NOISE)."""
 
 import json
+import pathlib
 
 import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -59,3 +60,20 @@ def test_sft_trains_saves_and_resumes_from_the_last_checkpoint(tiny_assets, tmp_
     after_resume = next(entry for entry in history if entry["step"] == 18 and "learning_rate" in entry)
     assert 2e-4 < after_resume["learning_rate"] < 3e-3, after_resume
     assert json.loads((output_dir / "trainer_state.json").read_text())["global_step"] == 24
+
+
+@pytest.mark.e2e
+def test_sft_trains_on_a_dataset_mixture(tiny_assets, tmp_path):
+    """Found by a red team: every run with a `dataset_mixture` crashed as it logged its settings, before training."""
+    recipe = pathlib.Path("recipes/tiny/sft/config_cpu.yaml").read_text()
+    mixture = f"dataset_mixture:\n  datasets:\n    - id: {tiny_assets['tiny-sft']}\n      weight: 0.5\n"
+    (tmp_path / "mixture.yaml").write_text(recipe.replace("dataset_name: data/tiny-sft\n", mixture))
+    output_dir = tmp_path / "sft"
+    run = accelerate_launch(
+        "sft.py", str(tmp_path / "mixture.yaml"),
+        "--model_name_or_path", str(tiny_assets["tiny-model"]), "--output_dir", str(output_dir),
+        "--max_steps", "2", "--logging_steps", "1", "--save_strategy", "no",
+    )  # fmt: skip
+    assert_quiet(run.stdout)
+    assert "dataset_mixture=DatasetMixtureConfig(" in run.stdout + run.stderr
+    assert [entry["step"] for entry in log_history(output_dir) if "loss" in entry] == [1, 2]

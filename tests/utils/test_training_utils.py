@@ -314,3 +314,13 @@ def test_the_settings_logged_are_those_not_at_their_defaults_tokens_masked():
     assert "accelerator_config" not in shown and "adam_beta1" not in shown  # built from defaults, a default
     assert shown.endswith(" (every other field at its default)")
     assert changed_from_defaults(ModelConfig()) == "every field at its default"
+
+
+def test_the_settings_logged_show_a_dataset_mixture():
+    """Found by a red team: a mixture's config has a field without a default, so building it "from its defaults"
+    raised, and every run with a dataset_mixture crashed as it logged its settings."""
+    from open_r1.configs import GRPOScriptArguments
+    from open_r1.utils.training import changed_from_defaults
+
+    shown = changed_from_defaults(GRPOScriptArguments(dataset_mixture={"datasets": [{"id": "data/tiny-math"}]}))
+    assert "dataset_mixture=DatasetMixtureConfig(datasets=[DatasetConfig(id='data/tiny-math'" in shown

@@ -204,6 +204,15 @@ def _shown_value(value) -> str:
 SPECIAL_TOKEN_FIELDS = ("eos_token", "pad_token", "bos_token", "unk_token")
 
 
+def _built_from_defaults(value) -> bool:
+    """Whether the dataclass `value` equals its class built from its defaults; False for a class with a field that
+    has none (a `DatasetMixtureConfig` needs its `datasets`)."""
+    try:
+        return value == type(value)()
+    except TypeError:
+        return False
+
+
 def changed_from_defaults(arguments) -> str:
     """`name=value, ...` of the fields of a dataclass of arguments whose value is not their default (the recipe's and
     command line's, and what the class derives from them); credentials (`hub_token`) masked, as transformers' own
@@ -228,7 +237,7 @@ def changed_from_defaults(arguments) -> str:
             same = False
         if same or (_unset(value) and _unset(default)):
             continue
-        if dataclasses.is_dataclass(value) and default is None and value == type(value)():  # built from its defaults
+        if dataclasses.is_dataclass(value) and default is None and _built_from_defaults(value):
             continue
         if field.name.endswith("_token") and field.name not in SPECIAL_TOKEN_FIELDS and value is not None:
             shown.append(f"{field.name}=<{field.name.upper()}>")
