@@ -298,6 +298,24 @@ def test_a_runs_final_save_is_no_checkpoint_to_resume_from(workdir):
     check_command_line(["--model_name_or_path", "data/tiny-model", "--resume_from_checkpoint", str(deepspeed)])
 
 
+def test_a_checkpoint_whose_save_did_not_finish_is_refused_by_name(workdir):
+    """A red team's: resuming from a checkpoint whose trainer_state.json was cut short crashed after the model
+    loaded, with a JSONDecodeError."""
+    run = workdir / "data" / "run"
+    for step in (2, 4):
+        (run / f"checkpoint-{step}").mkdir(parents=True)
+        (run / f"checkpoint-{step}" / "optimizer.pt").write_bytes(b"")
+        (run / f"checkpoint-{step}" / "trainer_state.json").write_text('{"global_step": 2}' if step == 2 else '{"glo')
+    with pytest.raises(UsageError) as refused:
+        check_command_line(
+            ["--model_name_or_path", "data/tiny-model", "--resume_from_checkpoint", "data/run/checkpoint-4"]
+        )
+    assert str(refused.value) == (
+        "resume_from_checkpoint: data/run/checkpoint-4 cannot be resumed from: its trainer_state.json is cut short or "
+        "unreadable (its save was interrupted, or the disk was full); did you mean data/run/checkpoint-2?"
+    )
+
+
 def test_a_misspelt_choice_is_answered_with_the_closest_one():
     """Found by a newcomer audit: `--backend vlm` listed the choices without pointing at vllm."""
     from open_r1.usage import ArgumentParser

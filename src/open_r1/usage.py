@@ -616,7 +616,7 @@ def check_command_line(args: list[str], on_this_machine: bool = True) -> None:
     it is written, on a login node)."""
     # hub_access builds on this module, hence the import here
     from open_r1.hub_access import PUSH_FIELDS, TOKEN_FIELDS, check_references, training_push
-    from open_r1.utils.checkpoints import check_holds_optimizer_state
+    from open_r1.utils.checkpoints import check_resumable
     from open_r1.utils.launch_settings import check_gpu_settings_on_a_cpu, check_processes_fit_the_cores
 
     if not args:  # the dataclasses' own checks would name one missing field (dataset_name) as if the rest were set
@@ -641,7 +641,7 @@ def check_command_line(args: list[str], on_this_machine: bool = True) -> None:
             raise UsageError(
                 f"resume_from_checkpoint: {settings['resume_from_checkpoint']} is a file; name a checkpoint-N folder"
             )
-        check_holds_optimizer_state(settings["resume_from_checkpoint"])
+        check_resumable(settings["resume_from_checkpoint"])
     # TRL sets the recipe's `env` variables as it parses; set now, they count for the checks too (HF_TOKEN, ...).
     environment = settings.get("env")
     for name, value in environment.items() if isinstance(environment, Mapping) else ():

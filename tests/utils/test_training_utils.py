@@ -40,6 +40,18 @@ def test_a_checkpoint_whose_save_was_interrupted_is_skipped(tmp_path, caplog):
     assert "checkpoint-20" in caplog.text
 
 
+@pytest.mark.parametrize("state", ["", '{"global_step": 30, "log_hist', "[]"])
+def test_a_checkpoint_whose_state_was_cut_short_is_skipped(tmp_path, caplog, state):
+    """Found by a red team: a save killed while transformers wrote trainer_state.json (it writes it last, not
+    atomically) or a full disk left it cut short, and every resume, every requeue, crashed on it once the model
+    had loaded, while the checkpoint before it was whole."""
+    make_checkpoint(tmp_path, 20)
+    make_checkpoint(tmp_path, 30)
+    (tmp_path / "checkpoint-30" / "trainer_state.json").write_text(state)
+    assert resolve_checkpoint(args(tmp_path)) == str(tmp_path / "checkpoint-20")
+    assert "Skipping " + str(tmp_path / "checkpoint-30") + ": its trainer_state.json is cut short" in caplog.text
+
+
 def test_an_explicit_resume_path_wins(tmp_path):
     make_checkpoint(tmp_path, 10)
     assert resolve_checkpoint(args(tmp_path, "/elsewhere/checkpoint-3")) == "/elsewhere/checkpoint-3"
