@@ -655,7 +655,7 @@ def test_the_keywords_grpo_passes_every_reward_are_trls():
 
 def test_blank_prompts_are_an_error_when_most_are_and_a_warning_naming_them_when_some_are(caplog):
     """Found by an audit: a column of empty prompts trained for `doctor_patience` steps before a generic warning."""
-    rows = [{"problem": text, "answer": "2"} for text in ("1+1?", "", "  \n", None, "2*1?", "3-1?", "4/2?")]
+    rows = [{"problem": text, "answer": "2"} for text in ("1+1?", "", "  \n", "\t", "2*1?", "3-1?", "4/2?")]
     check_grpo_dataset(dataset(train=rows), *grpo_args(["accuracy"]))
     assert (
         "3 of the 7 rows of split 'train' have a blank dataset_prompt_column 'problem' (rows [1, 2, 3])" in caplog.text
@@ -671,6 +671,63 @@ def test_blank_prompts_are_an_error_when_most_are_and_a_warning_naming_them_when
     kept = Dataset.from_list(rows).select([6, 0, 5])
     check_grpo_dataset(DatasetDict({"train": kept}), *grpo_args(["accuracy"]))
     assert not caplog.text
+
+
+def test_a_prompt_that_is_null_in_some_rows_is_refused_naming_the_first(caplog):
+    """Found by a red team: a row whose JSONL key was misspelt ("Prompt") or null was taken for a blank prompt with a
+    warning, then its turn of content None failed the chat template steps into training, and at every resume."""
+    rows = [{"problem": f"{n}+1?", "Problem": None, "answer": str(n + 1)} for n in range(6)]
+    rows[4] = {"problem": None, "Problem": "4+1?", "answer": "5"}  # as datasets loads such a JSONL file
+    with pytest.raises(UsageError) as raised:
+        check_grpo_dataset(dataset(train=rows), *grpo_args(["accuracy"]))
+    assert str(raised.value) == (
+        "1 of the 6 rows of split 'train' have no dataset_prompt_column 'problem' (null or missing; the first: row 4); "
+        "row 4 has it as 'Problem': fill it in or filter those rows out"
+    )
+    rows[4] = {"problem": None, "answer": "5"}
+    with pytest.raises(
+        UsageError, match=r"\(null or missing; the first: row 4\): fill it in or filter those rows out$"
+    ):
+        check_grpo_dataset(dataset(train=rows), *grpo_args(["accuracy"]))
+
+
+@pytest.mark.parametrize(
+    "prompts, kind",
+    [
+        ([7, 8], "int64 values"),
+        ([["7+1?"], ["8+1?"]], "lists"),
+        ([[{"role": "user", "content": "7+1?"}], [{"role": "user", "content": "8+1?"}]], "conversations"),
+    ],
+)
+def test_a_prompt_column_that_is_not_text_is_refused(prompts, kind):
+    """Found by a red team: a prompt column of numbers, lists or chat turns failed in pyarrow or at the first step,
+    after the model loaded: grpo.py makes each prompt the user turn's text."""
+    rows = [{"problem": prompt, "answer": "8"} for prompt in prompts]
+    with pytest.raises(
+        UsageError, match=rf"^dataset_prompt_column 'problem' of split 'train' holds {kind}.*, not the "
+    ):
+        check_grpo_dataset(dataset(train=rows), *grpo_args(["accuracy"]))
+
+
+@pytest.mark.parametrize("column", ["completions", "trainer_state", "log_metric", "image", "images"])
+def test_a_column_the_trainer_takes_for_itself_is_refused(column):
+    """Found by a red team: a `completions` column failed the first step ("got multiple values for keyword argument
+    'completions'"), a `trainer_state` one was replaced without a word, an `image` column, even all null, failed
+    the first step as the prompts' images."""
+    rows = [{"problem": f"{n}+1?", "answer": str(n + 1), column: None} for n in range(2)]
+    with pytest.raises(
+        UsageError, match=rf"^the dataset's column '{column}' \(split 'train'\) (has the name|is read)"
+    ):
+        check_grpo_dataset(dataset(train=rows), *grpo_args(["accuracy"]))
+
+
+def test_the_prompt_cannot_be_the_column_the_answers_are_graded_against():
+    """Found by a red team: `dataset_prompt_column: solution` trained without a word, the policy reading the answer
+    it was paid for."""
+    rows = [{"problem": f"{n}+1?", "solution": str(n + 1)} for n in range(2)]
+    with pytest.raises(UsageError, match=r"^dataset_prompt_column 'solution' is the column the 'accuracy' reward"):
+        check_grpo_dataset(dataset(train=rows), *grpo_args(["accuracy"], prompt_column="solution"))
+    check_grpo_dataset(dataset(train=rows), *grpo_args(["format"], prompt_column="solution"))  # nothing graded
 
 
 def test_one_prompt_text_in_every_row_is_named_with_the_other_columns(caplog):

@@ -544,6 +544,82 @@ def _column_batches(part, column: str):
         yield batch[column]
 
 
+def _feature_kind(feature) -> str:
+    """A datasets feature in a few words: `int64 values`, `conversations (...)`, `lists`."""
+    inner = getattr(feature, "feature", None)  # a List's element
+    if isinstance(inner, dict) and {"role", "content"} <= set(inner):
+        return "conversations (lists of role and content turns)"
+    if inner is not None:
+        return "lists"
+    if getattr(feature, "dtype", None) is not None:
+        return f"{feature.dtype} values"
+    if type(feature).__name__ == "Json":  # rows of different types (a string here, a list there)
+        return "values of different types"
+    return f"{type(feature).__name__} values"
+
+
+# Columns GRPOTrainer reads as a prompt's images (TRL 1.16's `_generate_and_score_completions`); grpo.py's prompts
+# are text, so a step with such a column, even all null, fails turning them into image-and-text turns.
+IMAGE_COLUMNS = ("image", "images")
+
+
+def _check_columns_the_trainer_takes(part, split: str) -> None:
+    """No column the trainer takes for itself: one named as a keyword GRPOTrainer passes every reward
+    (`completions`: "got multiple values for keyword argument" at the first step; `trainer_state`: replaced without
+    a word), or as the prompts' images."""
+    for column in part.column_names:
+        if column in TRAINER_REWARD_KEYWORDS:
+            raise UsageError(
+                f"the dataset's column {column!r} (split {split!r}) has the name of a keyword GRPOTrainer passes every "
+                "reward itself; rename the column"
+            )
+        if column in IMAGE_COLUMNS:
+            raise UsageError(
+                f"the dataset's column {column!r} (split {split!r}) is read by GRPOTrainer as the prompts' images, "
+                "and grpo.py's prompts are text: rename or remove the column"
+            )
+
+
+def _check_prompt_is_no_gold(script_args, columns: set) -> None:
+    """The prompt is not the column an accuracy reward grades against: the policy would read the answer it is paid
+    for."""
+    gold = next((column for column in GOLD_COLUMNS if column in columns), None)
+    graded = [name for name in _as_list(script_args.reward_funcs) if name in ACCURACY_REWARD_NAMES]
+    if graded and script_args.dataset_prompt_column == gold:
+        raise UsageError(
+            f"dataset_prompt_column {gold!r} is the column the {graded[0]!r} reward grades completions against: "
+            "the policy would read the answer it is paid for; give the column that holds the problems"
+        )
+
+
+def _check_prompt_values(part, column: str, split: str) -> None:
+    """Each prompt is text: grpo.py makes it the user turn's content, and a null one (a row without the column) or
+    one of another type made a turn the chat template failed on, steps into training, and again at every resume."""
+    import pyarrow.compute as pc
+
+    if not _is_text_column(part, column):
+        raise UsageError(
+            f"dataset_prompt_column {column!r} of split {split!r} holds {_feature_kind(part.features[column])}, "
+            "not the problem's text: grpo.py builds each prompt's conversation itself, from that text (and "
+            "system_prompt); give the column that holds the problems as text"
+        )
+    rows, start = [], 0
+    for values in _column_batches(part, column):
+        rows += [start + index for index in pc.indices_nonzero(pc.is_null(values)).to_pylist()]
+        start += len(values)
+    if not rows:
+        return
+    hint = ""
+    for other in part.column_names:  # a key misspelt in some rows of a JSONL file ("Prompt") is a column of its own
+        if other != column and other.lower() == column.lower() and part[rows[0]][other] is not None:
+            hint = f"; row {rows[0]} has it as {other!r}"
+            break
+    raise UsageError(
+        f"{len(rows)} of the {len(part)} rows of split {split!r} have no dataset_prompt_column {column!r} (null or "
+        f"missing; the first: row {rows[0]}){hint}: fill it in or filter those rows out"
+    )
+
+
 def _check_blank_prompts(part, column: str, split: str) -> None:
     """An error when most prompts are blank (the wrong column), a warning naming them when some are: a group
     sampled from a blank prompt is generated and trained on for nothing."""
@@ -794,6 +870,9 @@ def check_grpo_dataset(dataset, script_args, training_args) -> None:
             if not hint and "messages" in columns:
                 hint = " (conversations with their answers are SFT's data: is this dataset for src/open_r1/sft.py?)"
             raise UsageError(f"{where}; dataset_prompt_column {prompt_column!r} is not one of them{hint}")
+        _check_columns_the_trainer_takes(part, split)
+        _check_prompt_is_no_gold(script_args, columns)
+        _check_prompt_values(part, prompt_column, split)
         _check_blank_prompts(part, prompt_column, split)
         _check_prompts_differ(part, prompt_column, split)
         for reward in _as_list(script_args.reward_funcs):
