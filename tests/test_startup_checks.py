@@ -1,6 +1,7 @@
 """open_r1.startup_checks: fields the chosen mode ignores, and the dataset columns SFT and GRPO need, refused at start."""
 
 import functools
+import json
 import logging
 import re
 import types
@@ -379,6 +380,72 @@ def sft_args(**training):
     script_args = types.SimpleNamespace(dataset_name="data/x", dataset_train_split="train", dataset_test_split="test")
     training = {"assistant_only_loss": False, "dataset_text_field": "text", "eval_strategy": "no", **training}
     return script_args, types.SimpleNamespace(**training)
+
+
+def jsonl_dataset(tmp_path, rows: list) -> DatasetDict:
+    """`rows` as datasets loads them from a JSONL file: turns with different keys become JSON, as users' files do."""
+    import datasets
+
+    path = tmp_path / "train.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return datasets.load_dataset("json", data_files=str(path))
+
+
+CALL = {"type": "function", "function": {"name": "python", "arguments": {"code": "print(1+1)"}}}
+
+
+@pytest.mark.parametrize(
+    "row, assistant_only, message",
+    [
+        ({"messages": []}, False, "; row 3 has no turns in 'messages': fill it in or drop the row"),
+        ({"messages": [CONVERSATION[0], {"role": "assistant", "content": None}]}, False, "; row 3's turn 1 has no 'content' (null)"),
+        ({"messages": [CONVERSATION[0], {"role": "assistant"}]}, False, "; row 3's turn 1 is ['role']: 'messages' turns have"),
+        ({"messages": [CONVERSATION[0], {"role": "assistant", "content": 42}]}, False, "'content' holds values of different types, not text"),
+        ({"messages": [{"role": "user", "content": [{"type": "text", "text": "1+1?"}]}, CONVERSATION[1]]}, False, "'content' holds values of different types, not text"),
+        ({"messages": [CONVERSATION[0], {"role": "gpt", "content": "2"}]}, False, "row 3's turn 1 has ShareGPT's role name 'gpt'"),
+        ({"messages": [CONVERSATION[0], {"role": "bot", "content": "2"}]}, True, "; row 3 has no 'assistant' turn, and assistant_only_loss"),
+    ],
+)  # fmt: skip
+def test_every_sft_conversation_is_checked_not_the_first_alone(tmp_path, row, assistant_only, message):
+    """Found by a red team: the SFT check read the first row only, so a later empty conversation, a turn without
+    text or with a number, failed in TRL or the chat template once the model had loaded, and a row without an
+    assistant turn under assistant_only_loss was blamed on the chat template."""
+    rows = [{"messages": CONVERSATION}] * 3 + [row] + [{"messages": CONVERSATION}]
+    with pytest.raises(UsageError) as raised:
+        check_sft_dataset(jsonl_dataset(tmp_path, rows), *sft_args(assistant_only_loss=assistant_only))
+    assert message in str(raised.value)
+
+
+def test_sft_content_given_as_parts_is_refused(tmp_path):
+    parts = [
+        {"role": "user", "content": [{"type": "text", "text": "1+1?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "2"}]},
+    ]
+    with pytest.raises(UsageError, match=r"'content' holds lists, not text"):
+        check_sft_dataset(jsonl_dataset(tmp_path, [{"messages": parts}] * 2), *sft_args())
+
+
+def test_a_row_without_its_text_or_completion_is_refused_and_tool_calls_pass(tmp_path):
+    """Found by a red team: a null `text` or `completion` failed in TRL's preparation once the model had loaded."""
+    with pytest.raises(UsageError, match=r"1 of its rows have no 'text' \(null or missing; the first: row 1\)"):
+        check_sft_dataset(jsonl_dataset(tmp_path, [{"text": "1+1=2"}, {"text": None}]), *sft_args())
+    rows = [{"prompt": "1+1?", "completion": "2"}, {"prompt": "2+2?", "completion": None}]
+    with pytest.raises(UsageError, match=r"1 of its rows have no 'completion'"):
+        check_sft_dataset(jsonl_dataset(tmp_path, rows), *sft_args())
+    rows = [
+        {"prompt": [CONVERSATION[0]], "completion": [CONVERSATION[1]]},
+        {"prompt": [CONVERSATION[0]], "completion": []},
+    ]
+    with pytest.raises(UsageError, match=r"; row 1 has no turns in 'completion'"):
+        check_sft_dataset(jsonl_dataset(tmp_path, rows), *sft_args())
+    # A tool-calling trace: an assistant turn that calls instead of saying anything, then the tool's turn.
+    trace = [
+        CONVERSATION[0],
+        {"role": "assistant", "content": None, "tool_calls": [CALL]},
+        {"role": "tool", "content": "2"},
+    ]
+    trace.append({"role": "assistant", "content": "2"})
+    check_sft_dataset(jsonl_dataset(tmp_path, [{"messages": trace}] * 2), *sft_args(assistant_only_loss=True))
 
 
 def test_sft_reads_conversations_prompt_completion_or_the_text_field():

@@ -592,21 +592,27 @@ def _check_prompt_is_no_gold(script_args, columns: set) -> None:
         )
 
 
+def _null_rows(part, column: str) -> list[int]:
+    """The rows of `part` (a datasets.Dataset) where `column` is null (a JSONL row without that key)."""
+    import pyarrow.compute as pc
+
+    rows, start = [], 0
+    for values in _column_batches(part, column):
+        rows += [start + index for index in pc.indices_nonzero(pc.is_null(values)).to_pylist()]
+        start += len(values)
+    return rows
+
+
 def _check_prompt_values(part, column: str, split: str) -> None:
     """Each prompt is text: grpo.py makes it the user turn's content, and a null one (a row without the column) or
     one of another type made a turn the chat template failed on, steps into training, and again at every resume."""
-    import pyarrow.compute as pc
-
     if not _is_text_column(part, column):
         raise UsageError(
             f"dataset_prompt_column {column!r} of split {split!r} holds {_feature_kind(part.features[column])}, "
             "not the problem's text: grpo.py builds each prompt's conversation itself, from that text (and "
             "system_prompt); give the column that holds the problems as text"
         )
-    rows, start = [], 0
-    for values in _column_batches(part, column):
-        rows += [start + index for index in pc.indices_nonzero(pc.is_null(values)).to_pylist()]
-        start += len(values)
+    rows = _null_rows(part, column)
     if not rows:
         return
     hint = ""
@@ -708,6 +714,91 @@ def _check_turns(column: str, turns: list, where: str) -> None:
             )
 
 
+def _check_every_conversation(part, column: str, where: str, needs_assistant: bool) -> None:
+    """Every row of a conversation column (`TURN_KEYS`; TRL's conversational `prompt` / `completion` too) has turns,
+    each with a role that is no ShareGPT name and text content (or tool calls), and, where `needs_assistant`
+    (assistant_only_loss), an assistant turn: the first row's shape is `_check_turns`', and a later row of another
+    one failed in TRL or the chat template once the model had loaded (an empty conversation, content null or a
+    number), or blamed the chat template (a row without an assistant turn)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    role_key, content_key = TURN_KEYS.get(column, ("role", "content"))
+    turn = getattr(part.features[column], "feature", None)
+    if type(turn).__name__ == "Json":  # turns with different keys: datasets keeps each as JSON
+        _check_every_conversation_as_json(part, column, where, needs_assistant)
+        return
+    if not isinstance(turn, dict) or role_key not in turn or content_key not in turn:
+        return  # not turns of this shape: `_check_turns` names the first row's
+    if getattr(turn[content_key], "dtype", None) not in ("string", "large_string"):
+        raise UsageError(
+            f"{where}; its '{column}' turns' '{content_key}' holds {_feature_kind(turn[content_key])}, not text: the "
+            "chat templates of text models join each turn's content as text"
+        )
+    start = 0
+    for values in _column_batches(part, column):
+        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        empty = pc.indices_nonzero(pc.fill_null(pc.equal(pc.list_value_length(values), 0), True)).to_pylist()
+        if empty:
+            raise UsageError(f"{where}; row {start + empty[0]} has no turns in '{column}': fill it in or drop the row")
+        parents = pc.list_parent_indices(values).to_numpy()
+        offsets = values.offsets.to_numpy()
+        turns = pc.list_flatten(values)
+        roles, contents = turns.field(role_key), turns.field(content_key)
+        said = pc.is_valid(contents)
+        if "tool_calls" in turn:  # an assistant turn may call tools instead of saying anything
+            said = pc.or_(said, pc.is_valid(turns.field("tool_calls")))
+        for problem, found in (
+            (f"has no '{content_key}' (null)", pc.invert(said)),
+            (f"has no '{role_key}' (null)", pc.is_null(roles)),
+            (
+                "has ShareGPT's role name",
+                pc.fill_null(pc.is_in(roles, value_set=pa.array(list(SHAREGPT_ROLES))), False),
+            ),
+        ):
+            bad = pc.indices_nonzero(found).to_pylist()
+            if bad:
+                row = int(parents[bad[0]])
+                detail = (
+                    f" {roles[bad[0]].as_py()!r}: rename the roles (human -> user, gpt -> assistant)"
+                    if ("ShareGPT" in problem)
+                    else ": fill it in or drop the row"
+                )
+                raise UsageError(f"{where}; row {start + row}'s turn {bad[0] - int(offsets[row])} {problem}{detail}")
+        if needs_assistant:
+            answered = set(parents[pc.indices_nonzero(pc.equal(roles, "assistant")).to_numpy()].tolist())
+            missing = next((row for row in range(len(values)) if row not in answered), None)
+            if missing is not None:
+                raise UsageError(
+                    f"{where}; row {start + missing} has no 'assistant' turn, and assistant_only_loss: true trains "
+                    "on assistant turns only (TRL refuses a row without one, blaming the chat template): fix its "
+                    "roles or drop the row"
+                )
+        start += len(values)
+
+
+def _check_every_conversation_as_json(part, column: str, where: str, needs_assistant: bool) -> None:
+    """`_check_every_conversation` for turns datasets keeps as JSON (their keys differ: `{"role": "assistant"}`
+    beside `{"role": "user", "content": ...}`), read row by row."""
+    role_key, content_key = TURN_KEYS.get(column, ("role", "content"))
+    for row, turns in enumerate(part[column]):
+        if not turns:
+            raise UsageError(f"{where}; row {row} has no turns in '{column}': fill it in or drop the row")
+        for number, turn in enumerate(turns):
+            said = isinstance(turn, dict) and (isinstance(turn.get(content_key), str) or turn.get("tool_calls"))
+            if not said or not isinstance(turn.get(role_key), str):
+                keys = sorted(turn) if isinstance(turn, dict) else type(turn).__name__
+                raise UsageError(
+                    f"{where}; row {row}'s turn {number} is {keys}: '{column}' turns have a '{role_key}' and a text "
+                    f"'{content_key}' (or tool_calls): fill it in or drop the row"
+                )
+        if needs_assistant and not any(turn[role_key] == "assistant" for turn in turns):
+            raise UsageError(
+                f"{where}; row {row} has no 'assistant' turn, and assistant_only_loss: true trains on assistant turns "
+                "only: fix its roles or drop the row"
+            )
+
+
 def check_sft_dataset(dataset, script_args, training_args) -> None:
     """Raises unless each split SFT reads has columns TRL's SFTTrainer can train on, conversations when
     `assistant_only_loss` is set. Tokenized datasets (`input_ids`) and `skip_prepare_dataset` pass as they are."""
@@ -723,6 +814,10 @@ def check_sft_dataset(dataset, script_args, training_args) -> None:
         trains_on_turns = text_field not in columns or getattr(training_args, "assistant_only_loss", False)
         if conversation is not None and trains_on_turns:  # with a text column TRL may train on that instead
             _check_turns(*conversation, where)
+        assistant_only = getattr(training_args, "assistant_only_loss", False)
+        for column in (name for name in (*TURN_KEYS, "prompt", "completion") if name in columns):
+            if trains_on_turns:
+                _check_every_conversation(part, column, where, assistant_only and column in TURN_KEYS)
         if getattr(training_args, "assistant_only_loss", False):
             if len(part) and conversation is None and not is_conversational(part[0]):
                 raise UsageError(
@@ -731,11 +826,19 @@ def check_sft_dataset(dataset, script_args, training_args) -> None:
                 )
             continue
         forms = ({"messages"}, {"conversations"}, {"prompt", "completion"}, {text_field})
-        if not any(form <= set(columns) for form in forms):
+        form = next((form for form in forms if form <= set(columns)), None)
+        if form is None:
             raise UsageError(
                 f"{where}; SFT needs a 'messages' column (conversations), or 'prompt' and 'completion', or "
                 f"'{text_field}' (dataset_text_field)"
             )
+        for column in sorted(form):  # a null one failed in TRL's preparation, once the model had loaded
+            missing = _null_rows(part, column)
+            if missing:
+                raise UsageError(
+                    f"{where}; {len(missing)} of its rows have no {column!r} (null or missing; the first: row "
+                    f"{missing[0]}): fill it in or drop those rows"
+                )
         if getattr(training_args, "completion_only_loss", None) and not {"prompt", "completion"} <= set(columns):
             # TRL masks the prompt only where the data marks it; on other data the whole sequence is trained.
             raise UsageError(
