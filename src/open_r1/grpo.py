@@ -156,9 +156,13 @@ def prepare_prompts(dataset, prompt_column: str, system_prompt: str | None):
         desc="Building prompts",
     )
     # A `messages` column (SFT traces) would hand the trainer the answers along with the prompts.
-    for split in dataset:
-        if "messages" in dataset[split].column_names:
-            dataset[split] = dataset[split].remove_columns("messages")
+    dropped = [split for split in dataset if "messages" in dataset[split].column_names]
+    for split in dropped:
+        dataset[split] = dataset[split].remove_columns("messages")
+    if dropped:
+        logger.info(
+            "The 'messages' column (worked solutions) is dropped from split(s) %s: GRPO trains on prompts", dropped
+        )
     return dataset
 
 

@@ -1,5 +1,6 @@
 """GRPO end to end on CPU, and the checks that stop a bad recipe before any model is loaded."""
 
+import logging
 import re
 
 import pytest
@@ -140,7 +141,7 @@ def test_known_loss_types_pass_through(loss_type):
     assert training_args.scale_rewards == "none" and training_args.epsilon_high == 0.28
 
 
-def test_prompts_get_the_system_prompt_and_keep_the_other_columns():
+def test_prompts_get_the_system_prompt_and_keep_the_other_columns(caplog):
     from datasets import Dataset, DatasetDict
 
     dataset = DatasetDict(
@@ -150,11 +151,13 @@ def test_prompts_get_the_system_prompt_and_keep_the_other_columns():
             )
         }
     )
-    prepared = prepare_prompts(dataset, "problem", "Think first.")
+    with caplog.at_level(logging.INFO, logger="open_r1"):
+        prepared = prepare_prompts(dataset, "problem", "Think first.")
     row = prepared["train"][0]
     assert row["prompt"] == [{"role": "system", "content": "Think first."}, {"role": "user", "content": "1+1?"}]
     assert row["solution"] == "2"
     assert "messages" not in prepared["train"].column_names
+    assert "The 'messages' column (worked solutions) is dropped from split(s) ['train']" in caplog.text  # a red team's
 
 
 def test_missing_prompt_column_is_named_with_the_existing_ones():

@@ -294,8 +294,18 @@ def check_think_prefill(tokenizer: PreTrainedTokenizerBase, script_args) -> None
 
 def check_system_prompt(tokenizer: PreTrainedTokenizerBase, system_prompt: str | None) -> None:
     """Fails (UsageError) when the recipe sets `system_prompt` and the chat template drops system turns, so the
-    policy would never read it. grpo.py calls it beside `check_think_prefill`."""
-    if system_prompt is None or not template_text(tokenizer) or keeps_system_turn(tokenizer):
+    policy would never read it, or when it spells one of the tokenizer's special tokens: tokenized as that token,
+    `<|im_end|>` there ends the system turn and what follows forges others (an assistant turn with the answer).
+    grpo.py calls it beside `check_think_prefill`."""
+    if system_prompt is None:
+        return
+    spelled = next((token for token in tokenizer.all_special_tokens if token and token in system_prompt), None)
+    if spelled is not None:
+        raise UsageError(
+            f"system_prompt spells the tokenizer's special token {spelled!r}, which the chat template would render as "
+            "that token (ending the system turn, opening others): remove it; the template writes the turns"
+        )
+    if not template_text(tokenizer) or keeps_system_turn(tokenizer):
         return
     raise UsageError(
         "system_prompt is set but the chat template drops system turns (or refuses them), so the policy would "
