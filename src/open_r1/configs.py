@@ -109,11 +109,18 @@ def _parse_dataset_mixture(raw: Any) -> DatasetMixtureConfig:
         if not entry.get("id"):
             raise ValueError(f"{where} needs an 'id' (a Hub dataset id or a local path)")
         weight = entry.get("weight")
-        if weight is not None and not (isinstance(weight, (int, float)) and 0 < weight <= 1):
-            raise ValueError(f"{where} ({entry['id']}): weight must be in (0, 1], got {weight!r}")
+        if weight is not None and not (_is_number(weight) and 0 < weight <= 1):
+            raise UsageError(f"{where} ({entry['id']}): weight must be a number in (0, 1], got {weight!r}")
         columns = entry.get("columns")
         if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
             raise ValueError(f"{where} ({entry['id']}): columns must be a list of column names, got {columns!r}")
+        repeated = sorted({c for c in columns or [] if columns.count(c) > 1})
+        if repeated:
+            # datasets' select_columns keeps a column named twice twice, and the mixture fails on it at load.
+            raise UsageError(
+                f"{where} ({entry['id']}): columns lists {', '.join(map(repr, repeated))} more than once "
+                f"({columns!r}); list each column once"
+            )
         datasets.append(DatasetConfig(**entry))
 
     column_sets = {tuple(sorted(d.columns)) for d in datasets if d.columns is not None}
@@ -126,9 +133,20 @@ def _parse_dataset_mixture(raw: Any) -> DatasetMixtureConfig:
         )
 
     test_split_size = raw.get("test_split_size")
-    if test_split_size is not None and not (0 < test_split_size < 1):
-        raise ValueError(f"dataset_mixture.test_split_size must be in (0, 1), got {test_split_size!r}")
-    return DatasetMixtureConfig(datasets=datasets, seed=raw.get("seed", 0), test_split_size=test_split_size)
+    if test_split_size is not None and not (_is_number(test_split_size) and 0 < test_split_size < 1):
+        raise UsageError(
+            f"dataset_mixture.test_split_size must be a number in (0, 1), got {test_split_size!r}"
+            + (" (a quoted string: write it unquoted)" if isinstance(test_split_size, str) else "")
+        )
+    seed = raw.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise UsageError(f"dataset_mixture.seed must be an integer, got {seed!r}")
+    return DatasetMixtureConfig(datasets=datasets, seed=seed, test_split_size=test_split_size)
+
+
+def _is_number(value: Any) -> bool:
+    # YAML's true/false are ints to Python, and a quoted "0.1" is a string: neither is a weight or a share.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @dataclass

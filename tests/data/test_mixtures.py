@@ -5,6 +5,7 @@ from datasets import Dataset, DatasetDict
 
 from open_r1.configs import ScriptArguments
 from open_r1.data.mixtures import add_system_prompt, get_dataset
+from open_r1.usage import UsageError
 from tests.support.files import write_jsonl
 
 
@@ -137,10 +138,37 @@ def test_missing_split_is_named_with_the_existing_ones(data_dir):
         get_dataset(args)
 
 
-@pytest.mark.parametrize("weight", [0, -0.1, 1.5, "half"])
+@pytest.mark.parametrize("weight", [0, -0.1, 1.5, "half", True, "0.5"])
 def test_weight_outside_zero_one_is_rejected(weight):
-    with pytest.raises(ValueError, match=r"weight must be in \(0, 1\]"):
+    """Found by a red team: `weight: true` passed as 1 (a bool is an int), keeping every row."""
+    with pytest.raises(UsageError, match=r"weight must be a number in \(0, 1\], got"):
         mixture({"id": "x.jsonl", "weight": weight})
+
+
+@pytest.mark.parametrize("size", ["0.1", True, 0, 1.0])
+def test_test_split_size_must_be_a_number_in_zero_one(size):
+    """Found by a red team: a quoted `test_split_size: "0.1"` passed, and evaluation later failed on
+    `'<' not supported between 'int' and 'str'`."""
+    with pytest.raises(UsageError, match=r"^dataset_mixture.test_split_size must be a number in \(0, 1\), got"):
+        mixture({"id": "x.jsonl"}, test_split_size=size)
+
+
+def test_a_quoted_test_split_size_is_told_to_be_unquoted():
+    with pytest.raises(UsageError, match="quoted string: write it unquoted"):
+        mixture({"id": "x.jsonl"}, test_split_size="0.1")
+
+
+@pytest.mark.parametrize("seed", ["1", True, 1.5])
+def test_seed_must_be_an_integer(seed):
+    with pytest.raises(UsageError, match=r"^dataset_mixture.seed must be an integer, got"):
+        mixture({"id": "x.jsonl"}, seed=seed)
+
+
+def test_a_column_listed_twice_is_rejected():
+    """Found by a red team: `columns: [prompt, prompt, solution]` ended at load in pyarrow's
+    `KeyError: 'Field "prompt" exists 2 times in schema'`."""
+    with pytest.raises(UsageError, match=r"^dataset_mixture.datasets\[0\] \(x.jsonl\): columns lists 'prompt' more than once"):
+        mixture({"id": "x.jsonl", "columns": ["prompt", "prompt", "solution"]})
 
 
 def test_weight_that_keeps_no_row_is_rejected(data_dir):
