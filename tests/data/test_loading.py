@@ -62,3 +62,29 @@ def test_a_malformed_or_empty_data_file_is_named_in_one_line(tmp_path):
     empty.write_text("\n")
     with pytest.raises(UsageError, match=r"the data file .*empty.jsonl is empty"):
         loading.load_dataset_reference(str(empty), split="train")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{}\n{}\n\n{}\n", r"shapes.jsonl: its 3 line\(s\) are all the empty JSON object \{\}: no row holds a field$"),
+        ("[1,2]\n", r"shapes.jsonl:1: a JSON list, not an object holding the row's fields$"),
+        ('\n["a", "b"]\n', r"shapes.jsonl:2: a JSON list, not an object holding the row's fields$"),
+    ],
+)
+def test_a_jsonl_file_of_no_rows_is_named_with_its_shape(tmp_path, content, message):
+    """Found by a red team: a JSONL of `{}` lines raised datasets' `Instruction "train" corresponds to no data!`, and a
+    `[1,2]` line loaded as a `text` column, so the error named columns instead of the line."""
+    from open_r1.usage import UsageError
+
+    (tmp_path / "shapes.jsonl").write_text(content, encoding="utf-8")
+    with pytest.raises(UsageError, match=message):
+        loading.load_dataset_reference(str(tmp_path / "shapes.jsonl"), split="train")
+
+
+def test_rows_of_objects_keep_loading_whatever_their_columns(tmp_path):
+    (tmp_path / "text.jsonl").write_text('{"text": "a"}\n{"text": "b"}\n')
+    assert loading.load_dataset_reference(str(tmp_path / "text.jsonl"), split="train")["text"] == ["a", "b"]
+    # A JSON list of objects, which datasets reads as rows, is not a list of values.
+    (tmp_path / "listed.jsonl").write_text('[{"prompt": "1+1?"}, {"prompt": "2+2?"}]\n')
+    assert loading.load_dataset_reference(str(tmp_path / "listed.jsonl"), split="train")["prompt"] == ["1+1?", "2+2?"]

@@ -64,13 +64,48 @@ def _load_local(reference: str, config: str | None, config_field: str) -> Datase
     quiet = sum(p.stat().st_size for p in paths) <= QUIET_BUILD_BYTES
     try:
         with without_progress_bars() if quiet else contextlib.nullcontext(), _without_json_reader_errors():
-            return datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]})
+            loaded = datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]})
     except (datasets.exceptions.DatasetGenerationError, ValueError) as error:
         # pyarrow's failure surfaces as either, depending on where in the file it came (a type change, a bad line).
-        bad_line = first_bad_json_line(paths)
-        if bad_line is None and not isinstance(error, datasets.exceptions.DatasetGenerationError):
-            raise
-        raise UsageError(bad_line or f"datasets could not read {reference}: {error.__cause__ or error}") from error
+        problem = first_bad_json_line(paths) or rows_without_fields(paths)
+        raise UsageError(problem or f"datasets could not read {reference}: {error.__cause__ or error}") from error
+    if loaded["train"].column_names == [SCALARS_COLUMN]:
+        # datasets reads a file that is one JSON list of values as rows of a `text` column; a .jsonl holds objects.
+        problem = first_bad_json_line([p for p in paths if _starts_with_list(p)])
+        if problem:
+            raise UsageError(problem)
+    return loaded
+
+
+# The column datasets' JSON builder puts the values of a file that is one JSON list of values (not objects) in.
+SCALARS_COLUMN = "text"
+
+
+def _starts_with_list(path: pathlib.Path) -> bool:
+    """Whether the file's first character, past a BOM and whitespace, opens a JSON list."""
+    with path.open("rb") as file:
+        return file.read(1 << 16).removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"[")
+
+
+def rows_without_fields(paths: list[pathlib.Path]) -> str | None:
+    """`<file>: every line is an empty JSON object {}` for a JSON Lines file among `paths` none of whose rows holds
+    a field (datasets says only that the split "corresponds to no data"); None otherwise."""
+    for path in paths:
+        if path.suffix != ".jsonl":
+            continue
+        rows = 0
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if not line.strip():
+                    continue
+                row, _ = json_row(line)
+                if row:
+                    break
+                rows += 1
+            else:
+                if rows:
+                    return f"{path}: its {rows} line(s) are all the empty JSON object {{}}: no row holds a field"
+    return None
 
 
 def _starts_with_content(path: pathlib.Path) -> bool:
