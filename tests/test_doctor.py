@@ -244,6 +244,31 @@ def test_prompts_longer_than_max_prompt_length_are_reported_as_losing_their_star
     assert [finding.check for finding in findings] == ["long_prompts"]
 
 
+def test_without_max_prompt_length_prompts_that_leave_no_room_in_the_context_are_reported(tokenizer, accuracy_reward):
+    """Found by a red team: with `max_prompt_length: null` the prompt check never ran, so prompts longer than the
+    model's context, less max_completion_length, started training without a word."""
+    long_problem = [{"role": "user", "content": "Compute 1 + 1. " * 200}]
+    prompts = [long_problem] * 3 + [[{"role": "user", "content": "1"}]]
+    data = rows(["7"] * 4).map(lambda row, index: {"prompt": prompts[index]}, with_indices=True)
+    script_args, training_args = run_args(reward_funcs=["format"], max_prompt_length=None, max_completion_length=48)
+    (finding,) = check_before_training(data, tokenizer, [None], script_args, training_args, [], context_length=512)
+    assert finding.check == "long_prompts"
+    assert finding.message.startswith(
+        "3 of the 4 prompts checked are longer than 464 tokens, the model's context (512 tokens, "
+        "max_position_embeddings) less max_completion_length (48) (median"
+    )
+    assert "max_prompt_length is unset, so they are not cut" in finding.message
+    # Without the model's context, the tokenizer's says it (the tiny model's: 1024).
+    (finding,) = check_before_training(data, tokenizer, [None], script_args, training_args, [])
+    assert "longer than 976 tokens, the model's context (1024 tokens, the tokenizer's model_max_length)" in (
+        finding.message
+    )
+    assert not check_before_training(data, tokenizer, [None], script_args, training_args, [], context_length=1 << 16)
+    unknown = copy.deepcopy(tokenizer)
+    unknown.model_max_length = int(1e30)  # transformers' value where the tokenizer's files set none
+    assert not check_before_training(data, unknown, [None], script_args, training_args, [])
+
+
 # ---------------------------------------------------------------------------------------------
 # Start-up: on or off, warn or stop
 # ---------------------------------------------------------------------------------------------

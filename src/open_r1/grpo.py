@@ -65,6 +65,7 @@ from open_r1.utils.model_utils import (
     check_think_prefill,
     get_model,
     get_tokenizer,
+    model_context,
 )
 from open_r1.utils.old_logprobs import OldLogProbsWhereNeeded
 from open_r1.utils.resume import TiedWeightsResume
@@ -188,7 +189,13 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
     log_settings(script_args, training_args, model_args, checkpoint)  # once every one-line check has passed
     model = get_model(model_args, training_args, tokenizer)
     check_before_training(
-        train_dataset, tokenizer, reward_funcs, script_args, training_args, model.generation_config.eos_token_id
+        train_dataset,
+        tokenizer,
+        reward_funcs,
+        script_args,
+        training_args,
+        model.generation_config.eos_token_id,
+        context_length=model_context(model.config),
     )
 
     trainer = PromptTruncatingGRPOTrainer(

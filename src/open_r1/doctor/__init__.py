@@ -23,7 +23,9 @@ configured rewards), after the model is loaded (its generation config says where
   `think_prefilled`), is longer than `max_completion_length` tokens: it pays no completion. The accuracy rewards have
   no such bound: a shorter form of the gold that math-verify accepts pays (`\\boxed{0.5}` for `\\frac{1}{2}`).
 - `long_prompts`: more than WARN_SHARE of the prompts (chat template applied, without the tools' schemas) are
-  longer than `max_prompt_length`, which keeps the last tokens of a prompt: the system prompt is cut first.
+  longer than `max_prompt_length`, which keeps the last tokens of a prompt: the system prompt is cut first. With
+  `max_prompt_length` unset, longer than the model's context (max_position_embeddings, else the tokenizer's
+  model_max_length) less `max_completion_length`: uncut, a completion that runs to its limit passes the context.
 A chat template that pre-fills `<think>` while `think_prefilled` is off is not the doctor's: it is certain, so
 `open_r1.utils.model_utils.check_think_prefill` makes it an error, with or without the doctor.
 
@@ -95,6 +97,7 @@ from open_r1.doctor.startup import (
     check_before_training,
     check_gold_answers,
     check_prompt_length,
+    check_prompt_room,
     check_solution_length,
     check_stop_token,
     reads_as_prose,
@@ -122,6 +125,7 @@ __all__ = [
     "check_before_training",
     "check_gold_answers",
     "check_prompt_length",
+    "check_prompt_room",
     "check_solution_length",
     "check_stop_token",
     "gold_column",

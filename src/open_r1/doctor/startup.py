@@ -214,14 +214,17 @@ def check_format_reach(
     return findings
 
 
-def check_prompt_length(prompts: Sequence[list[dict]], tokenizer, max_prompt_length: int) -> Finding | None:
-    """`long_prompts`: the share of prompts, rendered by the chat template, longer than `max_prompt_length` tokens,
-    which the trainer cuts on the left: the system prompt and the instructions go first."""
-    lengths = [
+def _prompt_lengths(prompts: Sequence[list[dict]], tokenizer) -> list[int]:
+    return [
         len(tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True, return_dict=False))
         for prompt in prompts
     ]
-    too_long = _too_long(lengths, max_prompt_length)
+
+
+def check_prompt_length(prompts: Sequence[list[dict]], tokenizer, max_prompt_length: int) -> Finding | None:
+    """`long_prompts`: the share of prompts, rendered by the chat template, longer than `max_prompt_length` tokens,
+    which the trainer cuts on the left: the system prompt and the instructions go first."""
+    too_long = _too_long(_prompt_lengths(prompts, tokenizer), max_prompt_length)
     if too_long is None:
         return None
     share, spread = too_long
@@ -231,6 +234,47 @@ def check_prompt_length(prompts: Sequence[list[dict]], tokenizer, max_prompt_len
         "the chat template): the trainer keeps their last tokens, so the system prompt and the instructions before "
         "the problem are cut first (prompts/truncated_ratio counts them each step). Raise max_prompt_length, or "
         "unset it.",
+    )
+
+
+# transformers' model_max_length when the tokenizer's files set none (int(1e30)): no context at all.
+_NO_MODEL_MAX_LENGTH = 10**12
+
+
+def model_context_length(tokenizer, context_length: int | None = None) -> tuple[int, str] | None:
+    """(the model's context in tokens, where it was read): `context_length` (the caller's, from the model config's
+    max_position_embeddings), else the tokenizer's model_max_length where its files set one; None when neither says."""
+    if context_length is not None:
+        return context_length, "max_position_embeddings"
+    length = getattr(tokenizer, "model_max_length", None)
+    if isinstance(length, int) and 0 < length < _NO_MODEL_MAX_LENGTH:
+        return length, "the tokenizer's model_max_length"
+    return None
+
+
+def check_prompt_room(
+    prompts: Sequence[list[dict]], tokenizer, context: tuple[int, str], max_completion_length: int
+) -> Finding | None:
+    """`long_prompts` without `max_prompt_length`: the share of prompts, rendered by the chat template, longer than
+    the room the model's `context` (tokens, where it was read: `model_context_length`) leaves beside
+    `max_completion_length`; none is cut, so a completion that runs to its limit reaches past the context. Nothing
+    when the completion alone fills the context (model_utils warns about that)."""
+    length, source = context
+    limit = length - max_completion_length
+    if limit <= 0:
+        return None
+    too_long = _too_long(_prompt_lengths(prompts, tokenizer), limit)
+    if too_long is None:
+        return None
+    share, spread = too_long
+    return Finding(
+        "long_prompts",
+        f"{share} prompts checked are longer than {limit} tokens, the model's context ({length} tokens, "
+        f"{source}) less max_completion_length ({max_completion_length}) ({spread}, with the chat template): "
+        "max_prompt_length is unset, so they are not cut, and a completion that runs to max_completion_length reaches "
+        "past the context, where positions were never trained (a model with learnt positions fails there). Set "
+        f"max_prompt_length to at most {limit} (the trainer keeps a prompt's last tokens), lower "
+        "max_completion_length, or drop the longest prompts.",
     )
 
 
@@ -254,8 +298,11 @@ def _with_the_column_that_scores(finding: Finding, dataset, column: str, other: 
     )
 
 
-def startup_findings(train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids) -> list:
-    """The start-up checks' findings for this run, in the order of STARTUP_CHECKS."""
+def startup_findings(
+    train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids, context_length=None
+) -> list:
+    """The start-up checks' findings for this run, in the order of STARTUP_CHECKS; `context_length`: the model's
+    (`open_r1.utils.model_utils.model_context`), else the tokenizer's model_max_length is read."""
     names = reward_func_names(script_args.reward_funcs)
     column = gold_column(train_dataset.column_names)
     rows = _spread_rows(train_dataset, [column]) if column else []
@@ -282,14 +329,23 @@ def startup_findings(train_dataset, tokenizer, reward_funcs, script_args, traini
             getattr(script_args, "code_language", DEFAULT_CODE_LANGUAGE),
         )
     limit = getattr(training_args, "max_prompt_length", None)
-    if limit is not None and "prompt" in train_dataset.column_names:
+    context = model_context_length(tokenizer, context_length)
+    completion_limit = training_args.max_completion_length
+    if "prompt" in train_dataset.column_names and (limit is not None or (context and completion_limit is not None)):
         prompts = [row["prompt"] for row in _spread_rows(train_dataset, ["prompt"])]
-        findings.append(check_prompt_length(prompts, tokenizer, limit))
+        if limit is not None:
+            findings.append(check_prompt_length(prompts, tokenizer, limit))
+        else:  # uncut prompts still have to leave a completion room in the model's context
+            findings.append(check_prompt_room(prompts, tokenizer, context, completion_limit))
     return [finding for finding in findings if finding is not None]
 
 
-def check_before_training(train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids) -> list:
+def check_before_training(
+    train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids, context_length=None
+) -> list:
     """Runs the start-up checks on the main process and warns about each finding; returns the findings.
+    `context_length`: the model's context (`open_r1.utils.model_utils.model_context`), for prompts when
+    max_prompt_length is unset; without it, the tokenizer's model_max_length.
 
     Raises UsageError for the first finding `doctor_stop_on` names. Other processes return [] at once: a finding is
     about the data and the tokenizer, which every process shares, and a launcher stops them all when one fails.
@@ -299,7 +355,7 @@ def check_before_training(train_dataset, tokenizer, reward_funcs, script_args, t
     if isinstance(stop_token_ids, int):
         stop_token_ids = [stop_token_ids]
     findings = startup_findings(
-        train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids or []
+        train_dataset, tokenizer, reward_funcs, script_args, training_args, stop_token_ids or [], context_length
     )
     for finding in findings:
         logger.warning("GRPO doctor [%s]: %s", finding.check, finding.message)
