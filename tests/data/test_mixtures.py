@@ -167,7 +167,9 @@ def test_seed_must_be_an_integer(seed):
 def test_a_column_listed_twice_is_rejected():
     """Found by a red team: `columns: [prompt, prompt, solution]` ended at load in pyarrow's
     `KeyError: 'Field "prompt" exists 2 times in schema'`."""
-    with pytest.raises(UsageError, match=r"^dataset_mixture.datasets\[0\] \(x.jsonl\): columns lists 'prompt' more than once"):
+    with pytest.raises(
+        UsageError, match=r"^dataset_mixture.datasets\[0\] \(x.jsonl\): columns lists 'prompt' more than once"
+    ):
         mixture({"id": "x.jsonl", "columns": ["prompt", "prompt", "solution"]})
 
 
