@@ -295,6 +295,30 @@ def test_accuracy_reward_is_none_for_an_unparseable_gold_never_a_free_point():
     assert accuracy_reward(completions, solution=["", r"\boxed{}", None]) == [None, None, None]
 
 
+@pytest.mark.parametrize("gold", ["4\u200b", "\ufeff4", "4\x00", "４", "𝟒", "4\u2060", ["4"], "\\boxed{4\u200b}"])
+def test_a_gold_with_invisible_characters_or_full_width_digits_pays_the_plain_answer(gold):
+    """Found by a red team: golds with a zero-width space, a BOM, a NUL or a full-width digit paid `\\boxed{4}` 0.0, and
+    a one-element list gold was graded as the text "['4']"."""
+    assert accuracy_reward([chat(r"\boxed{4}"), chat(r"\boxed{5}")], solution=[gold, gold]) == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("gold", [{"v": "4"}, ["4", "5"], [], ("4", "5")])
+def test_a_mapping_or_a_list_of_several_values_is_no_gold(gold):
+    """Found by a red team: such golds were graded as their str() ("{'v': '4'}"), which no boxed value equals; as
+    an unparseable gold, the reward gives None (TRL skips the sample) and the doctor reports them."""
+    assert accuracy_reward([chat(r"\boxed{4}")], solution=[gold]) == [None]
+
+
+def test_the_answer_is_read_as_the_gold_is_and_earns_nothing_more():
+    """A completion that copies the gold as written is paid as before the gold was read (`readable_text`), and one
+    that writes the value in full-width digits or with invisible characters is paid as its plain form."""
+    golds = ["４", "４", "4", "4", "23", "22", "\\frac{1}{2}", "42"]
+    answers = ["４", "4", "４", "4\u200b", "2\u20623", "2²", "½", "42 \\text{ (or 4\u200b3)}"]
+    # Invisible times between 2 and 3 is a product, not 23; 2² is not 22; ½ is no LaTeX math-verify reads; a hedge
+    # split by an invisible character stays a hedge.
+    assert accuracy_reward([chat(f"\\boxed{{{a}}}") for a in answers], solution=golds) == [1.0] * 4 + [0.0] * 4
+
+
 def test_accuracy_reward_gives_zero_without_a_final_answer():
     assert accuracy_reward([chat("I think it is 5"), chat("")], solution=["5", "5"]) == [0.0, 0.0]
 

@@ -193,3 +193,17 @@ def test_the_repetition_penalty_reads_a_tool_turn_as_generated_in_linear_time(pi
     generated = piece * (100_000 // len(piece))
     message = {"role": "assistant", "content": "", GENERATED_TEXT: generated}
     assert len(get_repetition_penalty_reward()([[message]] * 4)) == 4
+
+
+def test_reading_a_gold_or_an_answer_is_linear_in_its_length():
+    """`readable_text` (gold answers and completions' answers, before math-verify) keeps grading linear: no NFKC of a
+    whole text, whose reordering of a run of combining marks is quadratic."""
+    import time
+
+    from open_r1.rewards.accuracy import prepare_gold
+
+    # Combining marks of alternating classes: NFKC sorts the run by insertion (25,000 pairs took 2 s).
+    for text in ("\u0327\u0301" * 100_000, "４\u200b" * 200_000, "x" * 400_000):
+        started = time.monotonic()
+        prepare_gold(text + " #### 7")
+        assert time.monotonic() - started < 1.0

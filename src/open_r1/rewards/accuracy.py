@@ -11,7 +11,10 @@ How a completion is graded:
   (a completion cut at the length limit: a box written on the way is not its final answer).
 - The gold answer (the `solution` column, else `answer`) may be a bare answer (`\\frac{1}{2}`, `025`,
   `27.0`, `2,125`) or a worked solution whose last `\\boxed{}` (or GSM8K `#### n` line) is the answer.
-  A gold that math-verify cannot parse gives `None`: TRL skips that sample instead of paying a free 1.0.
+  A gold that math-verify cannot parse gives `None`: TRL skips that sample instead of paying a free 1.0, and so does
+  a mapping or a list of several values (a one-value list is its value).
+- The gold and the model's answer are read as a reader sees them (`readable_text`): zero-width spaces, the BOM and
+  control characters dropped, full-width and styled digits folded, so a gold `4\\u200b` or `４` pays `\\boxed{4}`.
 - Parsing and verifying use math-verify in a pool of worker processes (`_grading_pool`), each grading in
   its own main thread so math-verify's `signal.alarm` timeouts work (0.5.2 silently returns "wrong"
   from any other thread). The caller may be a thread, a worker process or async code. Each distinct gold
@@ -36,6 +39,7 @@ letters are compared as text only.
 import logging
 import re
 import time
+import unicodedata
 from collections import deque
 from dataclasses import dataclass
 
@@ -134,11 +138,50 @@ def extract_answer(completion: str) -> str | None:
     return extracted[0] if extracted else None
 
 
+class _Reading(dict):
+    """A `str.translate` table, filled as characters are met, of `readable_text`'s reading of each character."""
+
+    # Characters remembered at most (a text may hold any of Unicode's million); past it each is read anew.
+    MAX_ENTRIES = 1 << 16
+
+    def __missing__(self, code: int) -> str | None:
+        character = chr(code)
+        category = unicodedata.category(character)
+        if category in ("Cf", "Cc") and not character.isspace() and code not in _INVISIBLE_OPERATORS:
+            read = None
+        elif unicodedata.decomposition(character).startswith(("<wide>", "<narrow>")) or (
+            unicodedata.decomposition(character).startswith("<font>") and category == "Nd"
+        ):
+            read = unicodedata.normalize("NFKC", character)
+        else:
+            read = character
+        if len(self) < self.MAX_ENTRIES:
+            self[code] = read
+        return read
+
+
+# U+2061-U+2064 (function application, invisible times, separator, plus) stand for an operation: dropped, 2\u20623
+# would read 23.
+_INVISIBLE_OPERATORS = range(0x2061, 0x2065)
+_READING = _Reading()
+
+
+def readable_text(text: str) -> str:
+    """`text` as a reader sees it: format and control characters other than whitespace dropped (zero-width spaces,
+    the BOM, NUL), full- and half-width forms (４) and styled digits (𝟒) read as the plain character (NFKC's
+    reading of them). Other compatibility forms stay as written: NFKC reads x² as x2, ½ as 1⁄2 and ℝ (which
+    math-verify reads as the reals) as R. Linear in the text."""
+    return text.translate(_READING)
+
+
 def prepare_gold(gold) -> str | None:
-    """The answer inside a gold value: its last \\boxed{}, the text after GSM8K's '####', or the value itself."""
-    if gold is None or isinstance(gold, bool):
+    """The answer inside a gold value (`readable_text`): its last \\boxed{}, the text after GSM8K's '####', or the
+    value itself. None for no value: None, a bool, a mapping (a struct column) or a list of other than one value."""
+    if isinstance(gold, (list, tuple)) and len(gold) == 1:
+        gold = gold[0]  # a list column holding one answer
+    if gold is None or isinstance(gold, (bool, dict, list, tuple)):
         return None
-    text = gold if isinstance(gold, str) else str(gold)
+    text = readable_text(gold if isinstance(gold, str) else str(gold))
     boxed = _last_boxed_content(text)
     if boxed is not None:
         text = boxed
@@ -230,7 +273,9 @@ def _grade(texts: list[str], golds: list[str], num_workers: int, timeout: float,
             pair_of_completion.append(None)
             continue
         rewards.append(0.0)
-        pair_of_completion.append(pair_index.setdefault((gold, *extracted), len(pair_index)))
+        # Read as the gold is (`readable_text`): a completion that copies the gold as written is paid as before.
+        answer = readable_text(extracted[0]).strip()
+        pair_of_completion.append(pair_index.setdefault((gold, answer, extracted[1]), len(pair_index)))
 
     tasks = [("grade", gold, parsed_gold[gold], answer, kind, timeout) for gold, answer, kind in pair_index]
     batch_seconds = batch_grading_seconds(len(tasks), num_workers, timeout) if bounded else None
