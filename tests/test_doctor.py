@@ -106,6 +106,33 @@ def test_gold_answers_with_words_around_their_one_number_are_counted(accuracy_re
     assert check_gold_answers([{"answer": gold} for gold in units], "answer", accuracy_reward) is None
 
 
+def test_gold_answers_read_as_text_only_are_counted_though_they_pay_themselves(accuracy_reward):
+    """Found by a red team: the check stated a gold as written, so a gold math-verify reads as text ('√2', '30°')
+    paid itself while a completion writing `\\sqrt{2}` scored 0, and nothing said so."""
+    golds = ["√2", "30°", "x²", "7"]
+    finding = check_gold_answers([{"answer": gold} for gold in golds], "answer", accuracy_reward)
+    assert finding.check == "unscorable_gold" and "3 of the 4 gold answers checked" in finding.message
+    assert "or are read as text, not a value (3: math-verify finds no number or expression in them" in finding.message
+    assert "Example: gold '√2', read as the text '√2': only an answer that writes those characters is paid" in (
+        finding.message
+    )
+    # Invisible characters and full-width digits are read away (`readable_text`): such golds pay the plain answer.
+    plain = ["4\u200b", "\ufeff4", "4\x00", "４", "\\sqrt{2}", "30^\\circ"]
+    assert check_gold_answers([{"answer": gold} for gold in plain], "answer", accuracy_reward) is None
+
+
+def test_gold_answers_that_are_mappings_or_lists_of_several_values_are_counted(accuracy_reward):
+    """Found by a red team: a struct or list column was graded as its str() ("{'v': '4'}"), which no answer equals."""
+    golds = [{"v": "4"}, ["4", "5"], ["7"]]
+    finding = check_gold_answers([{"solution": gold} for gold in golds], "solution", accuracy_reward)
+    assert finding.check == "unscorable_gold" and "2 of the 3 gold answers checked" in finding.message
+    assert "or are a mapping or a list of several values, not one answer (2: the reward returns None" in (
+        finding.message
+    )
+    assert "cannot be parsed" not in finding.message
+    assert "Example: gold \"{'v': '4'}\", a dict rather than one answer" in finding.message
+
+
 @pytest.mark.parametrize("benchmark", ["math500.jsonl", "gsm8k_train.jsonl", "gsm8k_test.jsonl", "amc23.jsonl"])
 def test_no_real_benchmarks_final_answer_reads_as_prose(shared_data, benchmark):
     from open_r1.data.benchmarks import load_problems

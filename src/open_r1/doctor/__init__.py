@@ -10,8 +10,10 @@ has cost users GPU-days before anyone looked. The doctor looks; each check has a
 At start-up (main process only, on ROWS_CHECKED rows spread over the train split, with the real tokenizer and the
 configured rewards), after the model is loaded (its generation config says where generation stops):
 - `unscorable_gold`: gold answers that their own accuracy reward does not pay when a completion states them (the
-  gold boxed in the R1 layout): unparseable (None: TRL skips the sample), several values, a worked solution with no
-  final answer, or a final answer that is a sentence (`reads_as_prose`: it pays only itself, word for word).
+  gold boxed in the R1 layout, read as the reward reads it: invisible characters dropped, full-width digits
+  folded): unparseable (None: TRL skips the sample), a mapping or a list of several values (None too), several
+  values, a worked solution with no final answer, a final answer that is a sentence (`reads_as_prose`: it pays only
+  itself, word for word), or one math-verify reads as text only (`read_as_text`: '√2' pays itself, not \\sqrt{2}).
   Warns when more than WARN_SHARE of the rows checked fail; says how many, with one example.
 - `no_stop_token`: a chat template that ends assistant turns with no special token, or with one generation does
   not stop at (neither the tokenizer's eos nor the generation config's): completions run to

@@ -17,7 +17,7 @@ from typing import Any
 from open_r1.doctor.checks import Finding, gold_column, reward_func_names, short_repr, stop_checks
 from open_r1.rewards import ACCURACY_REWARD_NAMES, THINK_PREFILL_REWARDS
 from open_r1.rewards._completions import GOLD_COLUMNS, completion_text
-from open_r1.rewards.accuracy import get_accuracy_reward, prepare_gold
+from open_r1.rewards.accuracy import get_accuracy_reward, prepare_gold, read_as_text
 from open_r1.rewards.format import R1_TAGS, THINK_OPENING, r1_completion
 from open_r1.sandbox.languages import DEFAULT_CODE_LANGUAGE
 from open_r1.usage import UsageError
@@ -38,7 +38,8 @@ _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*(?:/\d+)?")
 
 
 def gold_completion(gold: Any) -> str:
-    """The completion that states `gold` as a model is asked to: the R1 layout with the answer boxed."""
+    """The completion that states `gold` as a model is asked to: the R1 layout with the answer boxed, as the reward
+    reads it (`prepare_gold`: invisible characters dropped, full-width forms folded)."""
     answer = prepare_gold(gold) or ""
     return r1_completion("The reference solution.", f"\\boxed{{{answer}}}")
 
@@ -70,6 +71,9 @@ def check_gold_answers(rows: Sequence[dict], column: str, accuracy_reward: Calla
     completions = [_stated(gold) for gold in golds]
     scores = accuracy_reward(completions, **{column: golds})
     answers = [prepare_gold(gold) for gold in golds]
+    # Stated as written, a gold read as text only pays itself: what a model writes for '√2' (\sqrt{2}) is not paid.
+    text_only = read_as_text([answer if score == 1.0 else None for answer, score in zip(answers, scores)])
+    structured = [gold is not None and not isinstance(gold, str) and prepare_gold(gold) is None for gold in golds]
     prose = [reads_as_prose(answer) for answer in answers]
     numbers = {
         index: number
@@ -85,16 +89,27 @@ def check_gold_answers(rows: Sequence[dict], column: str, accuracy_reward: Calla
     failed = [
         index
         for index, score in enumerate(scores)
-        if score is None or score < 1.0 or prose[index] or index in unpaid_number
+        if score is None or score < 1.0 or prose[index] or index in unpaid_number or text_only[index]
     ]
     if not rows or len(failed) <= WARN_SHARE * len(rows):
         return None
-    unparsed = sum(scores[index] is None for index in failed)
+    unvalued = sum(structured[index] for index in failed)
+    unparsed = sum(scores[index] is None for index in failed) - unvalued
     worded = sum(prose[index] and scores[index] is not None for index in failed)
     around = sum(index in unpaid_number and scores[index] == 1.0 for index in failed)
+    as_text = sum(text_only[index] and not prose[index] and index not in unpaid_number for index in failed)
     first = failed[0]
-    if prose[first] and scores[first] is not None:
+    if structured[first]:
+        example = (
+            f"Example: gold {short_repr(str(golds[first]))}, a {type(golds[first]).__name__} rather than one answer"
+        )
+    elif prose[first] and scores[first] is not None:
         example = f"Example: gold {short_repr(str(golds[first]))}, whose final answer is a sentence"
+    elif text_only[first] and first not in unpaid_number:
+        example = (
+            f"Example: gold {short_repr(str(golds[first]))}, read as the text {short_repr(answers[first])}: "
+            "only an answer that writes those characters is paid"
+        )
     elif first in unpaid_number and scores[first] == 1.0:
         example = f"Example: gold {short_repr(str(golds[first]))}, against which \\boxed{{{numbers[first]}}} scores 0"
     else:
@@ -107,6 +122,18 @@ def check_gold_answers(rows: Sequence[dict], column: str, accuracy_reward: Calla
         f"{len(failed)} of the {len(rows)} gold answers checked (column {column!r}) are not paid by their own "
         "accuracy reward when a completion states them"
         + (f" ({unparsed} cannot be parsed: the reward returns None and TRL skips the sample)" if unparsed else "")
+        + (
+            f" or are a mapping or a list of several values, not one answer ({unvalued}: the reward returns None and "
+            "TRL skips the sample)"
+            if unvalued
+            else ""
+        )
+        + (
+            f" or are read as text, not a value ({as_text}: math-verify finds no number or expression in them, so a "
+            "completion that writes their value in LaTeX, as \\sqrt{2} for '√2', scores 0)"
+            if as_text
+            else ""
+        )
         + (
             f" or are sentences, not a value ({worded}: a boxed number never equals them, and no \\boxed{{}} or "
             "'####' line says which value they mean)"

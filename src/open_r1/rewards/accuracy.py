@@ -37,6 +37,7 @@ letters are compared as text only.
 """
 
 import logging
+import pickletools
 import re
 import time
 import unicodedata
@@ -189,6 +190,22 @@ def prepare_gold(gold) -> str | None:
         text = text.rsplit("####", 1)[1]
     text = text.strip()
     return text or None
+
+
+def read_as_text(answers: list[str | None], timeout: float = DEFAULT_TIMEOUT_SECONDS) -> list[bool]:
+    """For each prepared gold (`prepare_gold`; None is no gold), whether math-verify parses no value from it, only its
+    text ('√2', '30°', '±2'): then only an answer that copies those characters is paid, not `\\sqrt{2}`."""
+    distinct = list(dict.fromkeys(answer for answer in answers if answer is not None))
+    results = run_tasks([("gold", answer, timeout) for answer in distinct], 1, timeout)
+    text_only = {
+        answer for answer, result in zip(distinct, results) if isinstance(result, bytes) and _strings_only(result)
+    }
+    return [answer in text_only for answer in answers]
+
+
+def _strings_only(pickled: bytes) -> bool:
+    # A parse of strings alone pickles without naming a class: no need to unpickle (and import sympy) to tell.
+    return bool(pickled) and not any("GLOBAL" in opcode.name for opcode, *_ in pickletools.genops(pickled))
 
 
 @dataclass(frozen=True)
