@@ -795,6 +795,9 @@ def test_the_prompt_cannot_be_the_column_the_answers_are_graded_against():
     with pytest.raises(UsageError, match=r"^dataset_prompt_column 'solution' is the column the 'accuracy' reward"):
         check_grpo_dataset(dataset(train=rows), *grpo_args(["accuracy"], prompt_column="solution"))
     check_grpo_dataset(dataset(train=rows), *grpo_args(["format"], prompt_column="solution"))  # nothing graded
+    rows = [{"problem": f"{n}+1?", "solution": {"value": str(n + 1)}} for n in range(2)]  # a red team's
+    with pytest.raises(UsageError, match=r"column 'solution' \(split 'train'\), which holds mappings \(\['value'\]\)"):
+        check_grpo_dataset(dataset(train=rows), *grpo_args(["accuracy"]))
 
 
 def test_one_prompt_text_in_every_row_is_named_with_the_other_columns(caplog):

@@ -580,15 +580,22 @@ def _check_columns_the_trainer_takes(part, split: str) -> None:
             )
 
 
-def _check_prompt_is_no_gold(script_args, columns: set) -> None:
-    """The prompt is not the column an accuracy reward grades against: the policy would read the answer it is paid
-    for."""
-    gold = next((column for column in GOLD_COLUMNS if column in columns), None)
+def _check_gold_column(part, script_args, split: str) -> None:
+    """The column an accuracy reward grades against holds one answer a row, and is not the prompt: the policy would
+    read the answer it is paid for. A mapping a row (a struct column) is no answer: every one would be unscored."""
+    gold = next((column for column in GOLD_COLUMNS if column in part.column_names), None)
     graded = [name for name in _as_list(script_args.reward_funcs) if name in ACCURACY_REWARD_NAMES]
-    if graded and script_args.dataset_prompt_column == gold:
+    if not graded or gold is None:
+        return
+    if script_args.dataset_prompt_column == gold:
         raise UsageError(
             f"dataset_prompt_column {gold!r} is the column the {graded[0]!r} reward grades completions against: "
             "the policy would read the answer it is paid for; give the column that holds the problems"
+        )
+    if isinstance(part.features[gold], dict):
+        raise UsageError(
+            f"the {graded[0]!r} reward grades against the column {gold!r} (split {split!r}), which holds mappings "
+            f"({sorted(part.features[gold])}), not one answer a row: give it the answer's text or number"
         )
 
 
@@ -974,7 +981,7 @@ def check_grpo_dataset(dataset, script_args, training_args) -> None:
                 hint = " (conversations with their answers are SFT's data: is this dataset for src/open_r1/sft.py?)"
             raise UsageError(f"{where}; dataset_prompt_column {prompt_column!r} is not one of them{hint}")
         _check_columns_the_trainer_takes(part, split)
-        _check_prompt_is_no_gold(script_args, columns)
+        _check_gold_column(part, script_args, split)
         _check_prompt_values(part, prompt_column, split)
         _check_blank_prompts(part, prompt_column, split)
         _check_prompts_differ(part, prompt_column, split)
