@@ -22,14 +22,16 @@ install: ## create .venv with the CPU torch and the project (scripts/install.sh;
 # are any target's; under another make (MAKELEVEL above 0) its command line's variables come along, so no check.
 COMMAND_LINE_VARIABLES = $(foreach name,$(.VARIABLES),$(if $(filter command line,$(origin $(name))),$(name)))
 UNREAD_VARIABLES = $(strip $(filter-out $(1) VENV PYTHON TEST_WORKERS,$(COMMAND_LINE_VARIABLES)))
-only_variables = $(if $(filter 0,$(MAKELEVEL)),$(if $(call UNREAD_VARIABLES,$(1)),$(error $(call UNREAD_VARIABLES,$(1)): not a variable make $@ reads; it reads $(1))))
+only_variables = $(call environment_not_read,$(1))$(if $(filter 0,$(MAKELEVEL)),$(if $(call UNREAD_VARIABLES,$(1)),$(error $(call UNREAD_VARIABLES,$(1)): not a variable make $@ reads; it reads $(1))))
 # The variables the targets below read come from make's command line, not the environment: an OUTPUT_DIR, LIMIT,
 # MODEL or FAST exported for something else (common names on a cluster) would change a run without a word. Under
 # another make, its exports are meant for this one.
 TARGET_VARIABLES = TOOLS MODEL SEED FAST OUTPUT_DIR ARM VLLM COMPILE COMPILE_DECODING MINUTES GRPO_STEPS GRPO_LR \
 	GRPO_GENERATIONS GRPO_CALCULATIONS TASK BACKEND DATA NUM_SAMPLES LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE \
 	PARALLEL NUM_GPUS DRY_RUN
-$(if $(filter 0,$(MAKELEVEL)),$(foreach name,$(TARGET_VARIABLES),$(if $(filter environment,$(origin $(name))),$(eval $(name) :=)$(eval unexport $(name)))))
+$(if $(filter 0,$(MAKELEVEL)),$(foreach name,$(TARGET_VARIABLES),$(if $(filter environment,$(origin $(name))),$(eval FROM_ENVIRONMENT += $(name))$(eval ENVIRONMENT_$(name) := $($(name)))$(eval $(name) :=)$(eval unexport $(name)))))
+# One line for each the target would have read (FAST=1 make demo ran the full demo without a word).
+environment_not_read = $(foreach name,$(filter $(1),$(FROM_ENVIRONMENT)),$(info make $@: $(name)=$(ENVIRONMENT_$(name)) from the environment is not read; give it on make's command line: make $@ $(name)=$(ENVIRONMENT_$(name))))
 # Switches (FAST, TOOLS, ...) are on when given as 1: make reads any value as on, so FAST=0 is refused, not run as FAST=1.
 only_switches = $(foreach name,$(1),$(if $(filter-out 1,$($(name))),$(error $(name)=$($(name)): a switch is $(name)=1, or not given)))
 

@@ -7,8 +7,9 @@ The pipeline itself is `open_r1.demo.gsm8k` (its docstring lists the stages), it
 """
 
 from open_r1.demo.gsm8k_cli import main
-from open_r1.usage import exit_on_usage_error
+from open_r1.usage import exit_on_interrupt, exit_on_usage_error
 
 if __name__ == "__main__":
-    with exit_on_usage_error():  # a mistake in the command or its files: one line and exit status 2
-        main()
+    with exit_on_interrupt("its output folder holds the stages it finished; a new run starts over"):
+        with exit_on_usage_error():  # a mistake in the command or its files: one line and exit status 2
+            main()

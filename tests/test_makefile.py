@@ -45,18 +45,38 @@ def test_the_environments_variables_of_the_same_names_change_no_run():
         **{name: value for name, value in os.environ.items() if name not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")},
         "FAST": "1", "OUTPUT_DIR": "/tmp/elsewhere", "LIMIT": "3", "MODEL": "exported/model",
     }  # fmt: skip
+    noted = {
+        "demo": ["MODEL=exported/model", "FAST=1", "OUTPUT_DIR=/tmp/elsewhere"],
+        "evaluate": ["OUTPUT_DIR=/tmp/elsewhere", "LIMIT=3"],
+    }
     for command in (["demo"], ["evaluate", "BACKEND=cpu", "MODEL=m", "TASK=t", "DATA=d"]):
         result = subprocess.run(
             ["make", "-n", *command], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=60
         )
         assert result.returncode == 0, result.stderr
-        assert not {"--fast", "/tmp/elsewhere", "--limit", "exported/model"} & set(result.stdout.split()), (
-            result.stdout
-        )
+        notes, run = _notes_and_commands(result.stdout)
+        assert not {"--fast", "/tmp/elsewhere", "--limit", "exported/model"} & set(run.split()), run
+        # ... and each one the target would have read is named, not dropped silently (a newcomer's `FAST=1 make demo`).
+        target = command[0]
+        assert notes == [
+            f"make {target}: {setting} from the environment is not read; give it on make's command line: make {target} "
+            f"{setting}"
+            for setting in noted[target]
+        ]
     result = subprocess.run(
         ["make", "-n", "demo", "FAST=1"], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=60
     )
-    assert "--fast" in result.stdout.split() and "/tmp/elsewhere" not in result.stdout
+    notes, run = _notes_and_commands(result.stdout)
+    assert "--fast" in run.split() and "/tmp/elsewhere" not in run
+    assert not [note for note in notes if "FAST" in note]  # given on the command line, it is read
+
+
+def _notes_and_commands(output: str) -> tuple[list[str], str]:
+    """make's own lines (`make TARGET: ...`) apart from the commands it prints."""
+    lines = output.splitlines()
+    return [line for line in lines if line.startswith("make ")], "\n".join(
+        line for line in lines if not line.startswith("make ")
+    )
 
 
 def test_under_another_make_its_variables_are_not_this_makes_mistakes():

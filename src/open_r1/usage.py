@@ -100,6 +100,16 @@ def exit_on_usage_error(prog: str | None = None) -> Iterator[None]:
         sys.exit(USAGE_ERROR_STATUS)
 
 
+@contextlib.contextmanager
+def exit_on_interrupt(what: str) -> Iterator[None]:
+    """Ctrl-C inside: one line saying what `what` left (`make demo`'s folder), exit status 130, no traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print(f"\n{os.path.basename(sys.argv[0])}: interrupted; {what}", file=sys.stderr, flush=True)
+        sys.exit(130)
+
+
 _INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)$")
 
 

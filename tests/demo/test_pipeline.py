@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from open_r1.utils.launch import accelerate_command, run_at_once
+from open_r1.utils.launch import REPO_ROOT, accelerate_command, run_at_once
 
 
 def meet(folder: str, name: str, other: str) -> str:
@@ -167,11 +167,39 @@ def test_an_evaluations_progress_bar_names_the_tool_round_it_is_in(monkeypatch, 
     assert "3/4" in capsys.readouterr().err
 
 
-def test_an_output_folder_keeps_nothing_of_an_earlier_run(tmp_path):
+def test_an_output_folder_keeps_nothing_of_an_earlier_run_and_says_so(tmp_path, capsys):
     from open_r1.demo.pipeline import prepare_output_dir
 
+    prepare_output_dir(tmp_path / "run", ["sft-cot"])
+    assert capsys.readouterr().out == f"Writing to {tmp_path / 'run'}\n"
     for name in ("results.json", "report.md", "evals/sft-cot-greedy/results.json", "sft-cot/model.safetensors"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("earlier")
     prepare_output_dir(tmp_path, ["sft-cot"])
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["logs"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["logs", "run"]
+    # A newcomer's: a FAST check replaced a full run's results without a word.
+    assert capsys.readouterr().out == (
+        f"Replacing the earlier run in {tmp_path} (results.json, report.md, evals, sft-cot); another --output_dir "
+        "(make's OUTPUT_DIR=...) keeps both\n"
+    )
+
+
+def test_ctrl_c_stops_the_demo_in_one_line(tmp_path):
+    """Found by a newcomer: Ctrl-C printed a 110-line traceback; now one line says what the folder holds."""
+    import signal
+
+    demo = subprocess.Popen(
+        [sys.executable, "scripts/demo.py", "--tools", "--fast", "--output_dir", str(tmp_path / "demo")],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert demo.stdout.readline().startswith("Writing to ")  # it has started its stages
+        demo.send_signal(signal.SIGINT)
+        _, stderr = demo.communicate(timeout=120)
+    finally:
+        demo.kill()
+    assert demo.returncode == 130
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == (
+        "demo.py: interrupted; its output folder holds the stages it finished; a new run starts over"
+    )

@@ -83,6 +83,9 @@ def test_the_report_states_each_target_with_its_measured_numbers_and_verdict():
     assert "| GRPO ≥ SFT + 20 points | 45.0% → 60.0% (+15.0 points) | **no** |" in report
     assert "| accuracy reward: last fifth ≥ first fifth + 0.15 | 0.300 → 0.300 (+0.000) | **no** |" in report
     assert "commit abc1234, 2 cores of AMD EPYC, load average 0.3 at the start" in report
+    # A newcomer's: a run whose load rose from 0.8 to 4.1 said only 0.8; the end's is given where recorded.
+    results["machine"] = {**results["machine"], "load_average_at_end": [4.1, 3.0, 2.0]}
+    assert "load average 0.3 at the start, 4.1 at the end" in r1_report(results, FULL, "make demo SEED=0")
 
 
 def test_the_tool_miniature_is_held_to_twenty_points_over_no_tool_and_to_grpo_keeping_what_sft_taught():

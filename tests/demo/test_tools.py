@@ -93,6 +93,21 @@ def test_make_demo_tools_is_the_demo_in_its_tools_mode_writing_to_data_demo_tool
         cli.main(["--tools", "--model", "smollm2"])
 
 
+def test_the_reports_make_command_names_the_output_folder_where_it_is_not_the_default(tmp_path, monkeypatch):
+    """A newcomer's: a run with OUTPUT_DIR=data/demo_tools_full was reported as a command that wrote elsewhere."""
+    from open_r1.demo.pipeline import make_command
+
+    monkeypatch.chdir(tmp_path)
+    default = tmp_path / "data" / "demo_tools"
+    assert make_command(0, True, "TOOLS=1", output_dir=default, default="data/demo_tools") == (
+        "make demo TOOLS=1 SEED=0 FAST=1"
+    )
+    other = tmp_path / "data" / "demo tools full"
+    assert make_command(1, False, "TOOLS=1", output_dir=other, default="data/demo_tools") == (
+        f"make demo TOOLS=1 SEED=1 OUTPUT_DIR='{other}'"
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_demo_tools_fast_runs_every_stage_and_writes_its_report(tmp_path):

@@ -13,14 +13,9 @@ import argparse
 import pathlib
 
 from open_r1.demo import r1, tools
+from open_r1.demo.pipeline import default_output_dir
 from open_r1.tasks.gsm8k import GSM8K_TEST_FILE
 from open_r1.usage import ArgumentParser, check_output_folder
-
-
-def default_output_dir(model: str, with_tools: bool) -> str:
-    if with_tools:
-        return "data/demo_tools"
-    return "data/demo" if model == "tiny" else f"data/demo-{model}"
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -11,6 +11,7 @@ Not covered: what a mode builds or reports (`open_r1.demo.r1`, `open_r1.demo.too
 import dataclasses
 import json
 import pathlib
+import shlex
 import shutil
 import time
 
@@ -28,7 +29,17 @@ def banner(text: str) -> None:
 
 
 def prepare_output_dir(output_dir: pathlib.Path, checkpoints: list[str]) -> None:
-    """Creates `output_dir` with an empty logs/, removing what an earlier run left there."""
+    """Creates `output_dir` with an empty logs/, removing what an earlier run left there (and saying so: a newcomer's
+    check with FAST=1 replaced a full run's results without a word)."""
+    earlier = [name for name in ("results.json", "report.md", "evals", *checkpoints) if (output_dir / name).exists()]
+    if earlier:
+        print(
+            f"Replacing the earlier run in {output_dir} ({', '.join(earlier)}); another --output_dir (make's "
+            "OUTPUT_DIR=...) keeps both",
+            flush=True,
+        )
+    else:
+        print(f"Writing to {output_dir}", flush=True)
     output_dir.mkdir(parents=True, exist_ok=True)
     # A stale checkpoint would make the trainers resume instead of training this run's model.
     for name in ("base-model", "datasets", "evals", "logs", *checkpoints):
@@ -175,9 +186,19 @@ def reward_log(trainer_state: pathlib.Path) -> list[dict]:
     return [entry for entry in json.loads(trainer_state.read_text())["log_history"] if "reward" in entry]
 
 
-def make_command(seed: int, fast: bool, *options: str) -> str:
-    """The `make demo` command line that reproduces a run, as the report quotes it."""
-    return " ".join(("make demo", *options, f"SEED={seed}", *(("FAST=1",) if fast else ())))
+def default_output_dir(model: str, with_tools: bool) -> str:
+    """Where `make demo` writes without OUTPUT_DIR, from the repository root."""
+    if with_tools:
+        return "data/demo_tools"
+    return "data/demo" if model == "tiny" else f"data/demo-{model}"
+
+
+def make_command(seed: int, fast: bool, *options: str, output_dir: pathlib.Path, default: str) -> str:
+    """The `make demo` command line that reproduces a run, as the report quotes it: OUTPUT_DIR where `output_dir` is
+    not the `default` folder (a newcomer's report quoted a command that wrote elsewhere)."""
+    elsewhere = output_dir.resolve() != (pathlib.Path.cwd() / default).resolve()
+    folder = (f"OUTPUT_DIR={shlex.quote(str(output_dir))}",) if elsewhere else ()
+    return " ".join(("make demo", *options, f"SEED={seed}", *(("FAST=1",) if fast else ()), *folder))
 
 
 def write_results(output_dir: pathlib.Path, results: dict, report: str, table: str, files: str) -> None:

@@ -287,7 +287,13 @@ def run(
         **provenance,
         **extra,
     }
-    command = pipeline.make_command(seed, fast, *((f"MODEL={model}",) if model != "tiny" else ()))
+    command = pipeline.make_command(
+        seed,
+        fast,
+        *((f"MODEL={model}",) if model != "tiny" else ()),
+        output_dir=output_dir,
+        default=pipeline.default_output_dir(model, False),
+    )
     report = r1_report(results, settings, command)
     pipeline.write_results(output_dir, results, report, results_table(stages), "results.json, report.md, curves.png")
     return results

@@ -294,14 +294,16 @@ held-out pass@1 of the checkpoints marked at their steps).
 
 
 def machine_note(results: dict) -> str:
-    """The commit, cores, CPU and starting load of the run, for its report's first line (empty if not recorded)."""
+    """The commit, cores, CPU and load (start and end) of the run, for its report's first line (empty if not
+    recorded)."""
     record = read_provenance(results)
     machine = record["machine"]
     if machine["cpu"] is None:
         return ""
-    load = machine["load_average_at_start"]
+    load, end = machine["load_average_at_start"], machine["load_average_at_end"]
+    # The end's too: a run beside other work ran slower than the start's load says (a newcomer's: 0.8, then 4.1).
     return f", commit {record['commit'] or 'unknown'}, {machine['cores']} cores of {machine['cpu']}" + (
-        f", load average {load[0]:.1f} at the start" if load else ""
+        f", load average {load[0]:.1f} at the start" + (f", {end[0]:.1f} at the end" if end else "") if load else ""
     )
 
 

@@ -179,6 +179,12 @@ def run(output_dir: pathlib.Path, seed: int, fast: bool) -> dict:
         "total_seconds": time.perf_counter() - started,
         **with_end_load(provenance),
     }
-    report = tool_report(summary, settings, pipeline.make_command(seed, fast, "TOOLS=1"))
+    report = tool_report(
+        summary,
+        settings,
+        pipeline.make_command(
+            seed, fast, "TOOLS=1", output_dir=output_dir, default=pipeline.default_output_dir("tiny", True)
+        ),
+    )
     pipeline.write_results(output_dir, summary, report, tool_results_table(summary), "results.json, report.md")
     return summary
