@@ -51,6 +51,7 @@ def fake_sbatch(tmp_path, monkeypatch) -> pathlib.Path:
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("SLURM_JOB_ID", "1234")  # as when called from inside a training job
+    monkeypatch.setattr(slurm_jobs, "REPO_ROOT", tmp_path)  # submitted from here: its logs/ is this test's
     return log
 
 
@@ -122,6 +123,25 @@ def test_upstreams_run_lighteval_job_submits_one_benchmark(fake_sbatch, tmp_path
     run_lighteval_job("math_500", training_args, SimpleNamespace(trust_remote_code=False))
     [call] = _calls(fake_sbatch)
     assert call["argv"][3:] == ["math_500", model, "v01", "tensor", "8", "false"]  # no system prompt: no argument
+
+
+def test_a_submission_from_a_training_job_keeps_the_clusters_configuration_and_makes_the_log_folder(
+    fake_sbatch, tmp_path, monkeypatch
+):
+    """A review found every SLURM_* variable dropped, SLURM_CONF too: on a cluster that relies on it sbatch failed
+    "Could not establish a configuration source". And without logs/evaluate the job was submitted and died without
+    a log."""
+    monkeypatch.setenv("SLURM_CONF", "/etc/slurm-test/slurm.conf")
+    monkeypatch.setenv("SLURM_CLUSTERS", "gpu-cluster")
+    monkeypatch.setenv("SLURM_NTASKS", "16")  # the training job's shape
+    model = _fake_checkpoint(tmp_path / "mid", 28, 7_000_000_000)
+    training_args = SimpleNamespace(hub_model_id=model, hub_model_revision="v01", system_prompt=None)
+    run_benchmark_jobs(
+        SimpleNamespace(**vars(training_args), benchmarks=["aime24"]), SimpleNamespace(trust_remote_code=False)
+    )
+    [call] = _calls(fake_sbatch)
+    assert call["slurm"] == ["SLURM_CLUSTERS", "SLURM_CONF"]
+    assert (tmp_path / "logs" / "evaluate").is_dir()
 
 
 def test_upstreams_hub_sizing_helpers_read_the_checkpoint(tmp_path):

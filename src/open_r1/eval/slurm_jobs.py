@@ -96,10 +96,19 @@ def parameter_count(model: str, revision: str | None = None) -> int:
     return sum(sibling.size or 0 for sibling in info.siblings if sibling.rfilename.endswith(".safetensors")) // 2
 
 
+# The SLURM_* variables that say which cluster sbatch talks to, not the shape of the job it runs in.
+SLURM_CLUSTER_VARIABLES = ("SLURM_CONF", "SLURM_CLUSTERS")
+
+
 def _submission_env() -> dict[str, str]:
     # sbatch called from inside a training job inherits that job's SLURM_* variables (task counts,
-    # GPU binding), which would shape the evaluation job like the training job; drop them.
-    return {key: value for key, value in os.environ.items() if not key.startswith("SLURM_")}
+    # GPU binding), which would shape the evaluation job like the training job; drop them, but keep where the
+    # cluster's configuration is (without SLURM_CONF, where a cluster relies on it, sbatch cannot submit at all).
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("SLURM_") or key in SLURM_CLUSTER_VARIABLES
+    }
 
 
 def sbatch_command(
@@ -165,6 +174,8 @@ def run_lighteval_job(
         benchmark, model, revision, parallel, num_gpus, model_args.trust_remote_code, training_args.system_prompt
     )
     logger.info("Launching benchmark %s: %s", benchmark, shlex.join(command))
+    # evaluate.slurm logs there; Slurm does not create it, and a job without its log folder dies without a word.
+    (REPO_ROOT / "logs" / "evaluate").mkdir(parents=True, exist_ok=True)
     # sbatch's own line ("Submitted batch job N") goes to the terminal; its complaint becomes the error's message.
     submitted = subprocess.run(command, cwd=REPO_ROOT, env=_submission_env(), stderr=subprocess.PIPE, text=True)
     if submitted.returncode != 0:
