@@ -79,3 +79,38 @@ def test_the_recipe_check_asks_the_hub_for_a_gpu_recipes_model_and_a_test_may_sk
     assert refused.returncode == 2 and "Qwen/Qwen2.5-Math-7B" in refused.stderr, refused.stderr
     skipped = run_outside_a_job("train.slurm", *command, "--dry-run", **offline, OPEN_R1_CHECK_RECIPE="false")
     assert skipped.returncode == 0 and "checked for" not in skipped.stdout, skipped.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# cluster.env's numbers
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"OPEN_R1_VLLM_WAIT_SECONDS": "abc"}, "OPEN_R1_VLLM_WAIT_SECONDS must be a number of seconds, got 'abc'"),
+        ({"OPEN_R1_VLLM_WAIT_SECONDS": ""}, "OPEN_R1_VLLM_WAIT_SECONDS must be a number of seconds, got ''"),
+        ({"OPEN_R1_PROCESSES_PER_NODE": "0"}, "OPEN_R1_PROCESSES_PER_NODE must be a positive integer"),
+        ({"OPEN_R1_PROCESSES_PER_NODE": "-1"}, "OPEN_R1_PROCESSES_PER_NODE must be a positive integer"),
+        ({"OPEN_R1_PROCESSES_PER_NODE": "abc"}, "OPEN_R1_PROCESSES_PER_NODE must be a positive integer"),
+        ({"OPEN_R1_MAIN_PROCESS_PORT": "70000"}, "OPEN_R1_MAIN_PROCESS_PORT must be a port (1-65535), got '70000'"),
+        ({"OPEN_R1_VLLM_PORT": "abc"}, "OPEN_R1_VLLM_PORT must be a port (1-65535), got 'abc'"),
+        (
+            {"OPEN_R1_PROCESSES_PER_NODE": "8", "SLURM_GPUS_ON_NODE": "4", "ACCELERATE_USE_CPU": "false"},
+            "OPEN_R1_PROCESSES_PER_NODE=8 is more than the 4 GPUs of each node (SLURM_GPUS_ON_NODE)",
+        ),
+    ],
+)
+def test_a_bad_number_in_the_cluster_settings_is_one_line_naming_it(settings, message):
+    """A review found an empty or non-numeric OPEN_R1_VLLM_WAIT_SECONDS making the server wait spin forever, and
+    bad process counts or ports reaching torch and accelerate (a traceback, or 100 lines)."""
+    result = run_outside_a_job("train.slurm", *SFT, "--dry-run", OPEN_R1_CHECK_RECIPE="false", **settings)
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("train.slurm: error: ") and message in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_more_processes_than_gpus_is_fine_on_cpu():
+    settings = {"OPEN_R1_PROCESSES_PER_NODE": "8", "SLURM_GPUS_ON_NODE": "4", "ACCELERATE_USE_CPU": "true"}
+    result = run_outside_a_job("train.slurm", *SFT, "--dry-run", OPEN_R1_CHECK_RECIPE="false", **settings)
+    assert result.returncode == 0, result.stderr
