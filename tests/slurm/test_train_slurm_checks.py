@@ -81,6 +81,14 @@ def test_the_recipe_check_asks_the_hub_for_a_gpu_recipes_model_and_a_test_may_sk
     assert skipped.returncode == 0 and "checked for" not in skipped.stdout, skipped.stderr
 
 
+def test_the_one_process_accelerate_config_is_refused():
+    """On 2 nodes it ran two separate trainings into one output_dir (the local launcher refuses it too)."""
+    result = run_outside_a_job("train.slurm", *SFT[:-1], "one_process", "--dry-run")
+    assert result.returncode == 2, result
+    assert "--accelerator one_process starts a single process" in result.stderr
+    assert "use ddp, zero2, zero3 or fsdp" in result.stderr, result.stderr
+
+
 # ------------------------------------------------------------------------------------------------
 # cluster.env's numbers
 
