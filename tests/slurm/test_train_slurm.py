@@ -102,9 +102,9 @@ def test_two_node_job_runs_one_rank_per_node_against_the_first_nodes_address(sub
 
 
 def limit_of(rank: dict) -> list[str]:
-    """The values of --max_run_minutes on a rank's command line."""
+    """The values of --max_run_minutes (or --max-run-minutes) on a rank's command line."""
     argv = rank["argv"]
-    return [argv[index + 1] for index, arg in enumerate(argv) if arg == "--max_run_minutes"]
+    return [argv[index + 1] for index, arg in enumerate(argv) if arg.replace("-", "_") == "__max_run_minutes"]
 
 
 def test_a_job_with_a_time_limit_stops_training_before_it_less_a_tenth_for_saving(submit, tmp_path):
@@ -119,12 +119,14 @@ def test_a_job_with_a_time_limit_stops_training_before_it_less_a_tenth_for_savin
 
 
 @pytest.mark.parametrize(
-    ("sbatch_args", "expected"),
-    [(["--time=30"], ["5"]), ([], [])],  # the command's own limit; a partition without a time limit (INFINITE)
-    ids=["--args sets it", "no time limit"],
+    ("sbatch_args", "option", "expected"),
+    # the command's own limit, in either spelling (a review's: --max-run-minutes was given twice); a partition
+    # without a time limit (INFINITE)
+    [(["--time=30"], "--max_run_minutes", ["5"]), (["--time=30"], "--max-run-minutes", ["5"]), ([], "", [])],
+    ids=["--args sets it", "--args sets it with dashes", "no time limit"],
 )
-def test_the_commands_own_limit_or_no_job_limit_adds_none(submit, tmp_path, sbatch_args, expected):
-    args = ["--args", "--max_run_minutes 5"] if expected else []
+def test_the_commands_own_limit_or_no_job_limit_adds_none(submit, tmp_path, sbatch_args, option, expected):
+    args = ["--args", f"{option} 5"] if expected else []
     result = submit(
         ["--nodes=1", *sbatch_args, "slurm/train.slurm", *SFT, *args],
         OPEN_R1_TRAIN_SCRIPT=PROBE,
@@ -145,6 +147,7 @@ def test_the_commands_own_limit_or_no_job_limit_adds_none(submit, tmp_path, sbat
             "--requeue-at-time-limit needs checkpoints to resume from, but recipes/tiny/sft/config_cpu.yaml (or "
             "--args) sets save_strategy: no; set save_strategy: steps",
         ),
+        (["--time=30"], "--save-strategy=no", "--requeue-at-time-limit needs checkpoints to resume from"),
         (
             [],
             "",
@@ -152,7 +155,7 @@ def test_the_commands_own_limit_or_no_job_limit_adds_none(submit, tmp_path, sbat
             "sets no max_run_minutes",
         ),
     ],
-    ids=["without checkpoints", "without a time limit"],
+    ids=["without checkpoints", "without checkpoints, with dashes", "without a time limit"],
 )
 def test_requeue_at_the_time_limit_where_it_cannot_work_fails_before_training(
     submit, tmp_path, sbatch_args, args, message
@@ -283,3 +286,14 @@ def test_default_vllm_server_is_vllm_serve_with_the_settings_trl_needs(submit):
         assert setting in server_command, server_line
     assert """--weight-transfer-config '{"backend": "nccl"}'""" in server_command, server_line
     assert "trl vllm-serve" not in result.output
+
+
+def test_the_vllm_server_is_read_from_args_with_dashes_and_its_model_is_quoted(submit):
+    """A review found `--use-vllm true --vllm-mode server` starting no server, and the recipe's model put unquoted
+    into the server's `bash -c` command: a path with a space became two words, a `$(...)` in it would run."""
+    args = "--use-vllm yes --vllm-mode=server --model_name_or_path 'data/tiny model' --model-revision 'a;b'"
+    grpo = [*GRPO_WITH_VLLM[:-1], args]
+    result = submit(["--nodes=2", "slurm/train.slurm", *grpo, "--dry-run"], OPEN_R1_CHECK_RECIPE="false")
+    assert result.returncode == 0, result
+    server_line = next(line for line in result.output.splitlines() if line.startswith("vLLM server on "))
+    assert "vllm serve data/tiny\\ model " in server_line and server_line.endswith("--revision a\\;b"), server_line

@@ -6,9 +6,12 @@ on a real Slurm cluster (test_train_slurm.py, slow).
 
 import pytest
 
+from open_r1.utils.slurm_launch import launch_settings, split_args
+from tests.support import REPO_ROOT
 from tests.support.slurm_cluster import run_outside_a_job
 
 SFT = ["--model", "tiny", "--task", "sft", "--config", "cpu", "--accelerator", "ddp"]
+GRPO_RECIPE = str(REPO_ROOT / "recipes" / "tiny" / "grpo" / "config_cpu.yaml")
 
 
 @pytest.fixture
@@ -79,6 +82,92 @@ def test_the_recipe_check_asks_the_hub_for_a_gpu_recipes_model_and_a_test_may_sk
     assert refused.returncode == 2 and "Qwen/Qwen2.5-Math-7B" in refused.stderr, refused.stderr
     skipped = run_outside_a_job("train.slurm", *command, "--dry-run", **offline, OPEN_R1_CHECK_RECIPE="false")
     assert skipped.returncode == 0 and "checked for" not in skipped.stdout, skipped.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# What train.slurm reads from the recipe and --args (open_r1.utils.slurm_launch), as the training script reads it
+
+
+def test_the_settings_are_read_in_every_spelling_the_training_parser_takes():
+    """A review found `--use-vllm true --vllm-mode server` starting no vLLM server, `--gradient-accumulation-steps 2`
+    not reaching accelerate, `--save-strategy no` passing the requeue check, `--max-run-minutes 5` given twice and
+    `--output-dir` ignored: only `--name value` / `--name=value` with underscores were read, booleans only as `true`."""
+    args = split_args(
+        "--use-vllm yes --vllm-mode=server --gradient-accumulation-steps 2 --save-strategy no --max-run-minutes 5 "
+        "--output-dir data/out --gradient_accumulation_steps 4"
+    )
+    settings = launch_settings(GRPO_RECIPE, args)
+    assert settings["use_vllm"] == "true" and settings["vllm_mode"] == "server"
+    assert settings["gradient_accumulation_steps"] == "4"  # the last one wins, as argparse's
+    assert settings["save_strategy"] == "no" and settings["max_run_minutes"] == "5"
+    assert settings["output_dir"] == "data/out"
+    assert settings["model_name_or_path"] == "data/tiny-model"  # from the recipe
+    assert launch_settings(GRPO_RECIPE, ["--use_vllm"])["use_vllm"] == "true"  # bare flag
+    assert launch_settings(GRPO_RECIPE, ["--use_vllm", "False"])["use_vllm"] == "false"
+    assert (
+        launch_settings(str(REPO_ROOT / "recipes" / "tiny" / "sft" / "config_cpu.yaml"), [])["max_run_minutes"] == ""
+    )  # unset
+
+
+def test_args_are_split_as_a_shell_splits_them():
+    """A review found `--args` split on spaces only: a quoted system prompt broke into words, and the lines after
+    the first were silently lost."""
+    assert split_args('--system_prompt "You are a helpful assistant"\n--learning_rate 1e-5') == [
+        "--system_prompt",
+        "You are a helpful assistant",
+        "--learning_rate",
+        "1e-5",
+    ]
+    assert split_args("--x $(touch /tmp/pwned)") == ["--x", "$(touch", "/tmp/pwned)"]  # nothing is run
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ('--system_prompt "You are', "--args: No closing quotation"),
+        ("--use_vllm maybe", "use_vllm: expected true or false, got 'maybe'"),
+        ("--gradient_accumulation_steps two", "gradient_accumulation_steps: expected a positive integer"),
+    ],
+)
+def test_a_mistake_in_the_args_is_one_line_before_anything_starts(args, message):
+    result = run_outside_a_job("train.slurm", *SFT, "--args", args, "--dry-run", OPEN_R1_CHECK_RECIPE="false")
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("train.slurm: error: ") and message in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_a_recipe_that_is_no_yaml_is_one_line(tmp_path):
+    """A review found a broken recipe printing PyYAML's 40-line traceback, and the script going on."""
+    root = tmp_path / "repo"
+    (root / "recipes" / "broken" / "sft").mkdir(parents=True)
+    (root / "recipes" / "broken" / "sft" / "config_cpu.yaml").write_text("model_name_or_path: [data/tiny-model\n")
+    (root / "recipes" / "accelerate_configs").symlink_to(REPO_ROOT / "recipes" / "accelerate_configs")
+    for linked in ("slurm", "src"):
+        (root / linked).symlink_to(REPO_ROOT / linked)
+    command = ["--model", "broken", *SFT[2:]]
+    result = run_outside_a_job(
+        "train.slurm", *command, "--dry-run", OPEN_R1_ROOT=str(root), OPEN_R1_CHECK_RECIPE="false"
+    )
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("train.slurm: error: recipes/broken/sft/config_cpu.yaml:2:1: "), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_a_quoted_value_in_the_args_stays_one_word_in_the_plan(tiny_args):
+    result = run_outside_a_job(
+        "train.slurm", *SFT, "--args", f'{tiny_args} --system_prompt "You are a helpful assistant"', "--dry-run"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--system_prompt You\\ are\\ a\\ helpful\\ assistant" in result.stdout, result.stdout
+
+
+def test_args_given_twice_is_refused():
+    """A review found a second --args silently replacing the first."""
+    result = run_outside_a_job(
+        "train.slurm", *SFT, "--args", "--learning_rate 1e-5", "--args", "--max_steps 2", "--dry-run"
+    )
+    assert result.returncode == 2, result
+    assert "--args is given twice; put every training argument in one --args" in result.stderr, result.stderr
 
 
 def test_the_one_process_accelerate_config_is_refused():

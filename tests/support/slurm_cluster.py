@@ -354,7 +354,8 @@ def run_outside_a_job(script: str, *args: str, **settings: str) -> subprocess.Co
     """`bash slurm/<script> <args>` from the repository root as on a login node: no SLURM_* variables, this checkout's
     environment (cluster.env's settings, overridden by `settings`)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("SLURM_")}
-    env.update(OPEN_R1_ROOT=str(REPO_ROOT), OPEN_R1_MODULES="", OPEN_R1_VENV=str(REPO_ROOT / ".venv"), **settings)
+    env.update({"OPEN_R1_ROOT": str(REPO_ROOT), "OPEN_R1_MODULES": "", "OPEN_R1_VENV": str(REPO_ROOT / ".venv")})
+    env.update(settings)  # OPEN_R1_ROOT too: a test's own copy of the repository
     return subprocess.run(
         ["bash", f"slurm/{script}", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
     )
