@@ -297,3 +297,15 @@ def test_the_vllm_server_is_read_from_args_with_dashes_and_its_model_is_quoted(s
     assert result.returncode == 0, result
     server_line = next(line for line in result.output.splitlines() if line.startswith("vLLM server on "))
     assert "vllm serve data/tiny\\ model " in server_line and server_line.endswith("--revision a\\;b"), server_line
+
+
+def test_a_failed_training_ends_the_log_saying_so(submit, tmp_path):
+    """A review found the last line of a failed training's log to be the ERR trap's unexpanded srun command."""
+    failing = tmp_path / "failing.py"
+    failing.write_text("import sys\n\nsys.exit('a rank failed')\n")
+    result = submit(["--nodes=1", "slurm/train.slurm", *SFT], OPEN_R1_TRAIN_SCRIPT=str(failing))
+    assert result.returncode != 0, result
+    assert (
+        "train.slurm: error: training failed (status 1) on node1; the failing rank's error is above" in result.output
+    )
+    assert '"srun --nodes=' not in result.output, result
