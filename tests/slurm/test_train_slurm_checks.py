@@ -4,6 +4,9 @@ A mistake gets one line and exit status 2 here, before the job waits in the queu
 on a real Slurm cluster (test_train_slurm.py, slow).
 """
 
+import os
+import subprocess
+
 import pytest
 
 from open_r1.utils.slurm_launch import launch_settings, split_args
@@ -48,6 +51,7 @@ def test_outside_a_job_it_refuses_to_train_and_names_the_dry_run():
         (SFT[:-1] + ["zer03"], "(did you mean 'zero3'?)"),
         ([*SFT, "--dp", "2"], "--dp/--tp size the vLLM server"),
         ([*SFT, "--bogus"], "unknown argument '--bogus'"),
+        (["--model=tiny", *SFT[2:]], "unknown argument '--model=tiny' (did you mean '--model tiny'?"),
     ],
 )
 def test_a_mistake_in_the_command_is_one_line_with_exit_status_2(args, message):
@@ -211,3 +215,16 @@ def test_more_processes_than_gpus_is_fine_on_cpu():
     settings = {"OPEN_R1_PROCESSES_PER_NODE": "8", "SLURM_GPUS_ON_NODE": "4", "ACCELERATE_USE_CPU": "true"}
     result = run_outside_a_job("train.slurm", *SFT, "--dry-run", OPEN_R1_CHECK_RECIPE="false", **settings)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_login_dry_run_says_when_the_log_folder_is_missing(tmp_path):
+    """A job whose log folder (logs/ where sbatch runs) is missing dies without a word: the dry run says so."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SLURM_")}
+    env.update(OPEN_R1_ROOT=str(REPO_ROOT), OPEN_R1_MODULES="", OPEN_R1_CHECK_RECIPE="false")
+    command = ["bash", str(REPO_ROOT / "slurm" / "train.slurm"), *SFT, "--dry-run"]
+    missing = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 0, missing.stderr
+    assert "logs/ missing: mkdir -p logs before sbatch" in missing.stdout
+    (tmp_path / "logs").mkdir()
+    there = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert there.returncode == 0 and "logs/ missing" not in there.stdout, there.stderr
