@@ -11,7 +11,7 @@ export PYTHONPATH := src
 check_dirs := src tests scripts
 
 help:
-	@echo "make TARGET [VARIABLE=value ...]; the README's first commands come after make install:"
+	@echo "make TARGET [VARIABLE=value ...] (a fresh clone: make install first, then the README's first commands):"
 	@awk -F ': ## ' '/^[a-z0-9_]+: ## / { printf "  %-12s%s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
 
 install: ## create .venv with the CPU torch and the project (scripts/install.sh; about 4 minutes)

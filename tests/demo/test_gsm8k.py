@@ -110,7 +110,7 @@ def test_shared_data_missing_from_its_default_folder_names_the_variable_that_poi
     with pytest.raises(UsageError) as stopped:
         gsm8k.check_data_file(SHARED_DATA / "no-such-file.jsonl", "--train_file")
     assert str(stopped.value).endswith(
-        f"; set OPEN_R1_SHARED_DATA (now {SHARED_DATA}) to the folder that holds no-such-file.jsonl, or give "
+        f"; export OPEN_R1_SHARED_DATA (now {SHARED_DATA}) as the folder that holds no-such-file.jsonl, or give "
         "--train_file FILE"
     )
     with pytest.raises(UsageError) as stopped:  # a file of one's own: no word of the shared folder

@@ -155,7 +155,7 @@ def check_data_file(path: pathlib.Path, option: str) -> pathlib.Path:
         hint = ""
         if path.parent == SHARED_DATA:  # the default, beside the checkout: a clone elsewhere names the folder
             hint = (
-                f"; set OPEN_R1_SHARED_DATA (now {SHARED_DATA}) to the folder that holds {path.name}, or give "
+                f"; export OPEN_R1_SHARED_DATA (now {SHARED_DATA}) as the folder that holds {path.name}, or give "
                 f"{option} FILE"
             )
         raise UsageError(f"GSM8K data not found: {missing} (expected a JSONL of id, problem, solution, answer){hint}")
