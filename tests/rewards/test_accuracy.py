@@ -295,7 +295,10 @@ def test_accuracy_reward_is_none_for_an_unparseable_gold_never_a_free_point():
     assert accuracy_reward(completions, solution=["", r"\boxed{}", None]) == [None, None, None]
 
 
-@pytest.mark.parametrize("gold", ["4\u200b", "\ufeff4", "4\x00", "４", "𝟒", "4\u2060", ["4"], "\\boxed{4\u200b}"])
+@pytest.mark.parametrize(
+    "gold",
+    ["4\u200b", "\ufeff4", "4\x00", "４", "𝟒", "4\u2060", ["4"], "\\boxed{4\u200b}", "4\ufe0f", "4\u034f", "4\u3164"],
+)
 def test_a_gold_with_invisible_characters_or_full_width_digits_pays_the_plain_answer(gold):
     """Found by a red team: golds with a zero-width space, a BOM, a NUL or a full-width digit paid `\\boxed{4}` 0.0, and
     a one-element list gold was graded as the text "['4']"."""
@@ -317,6 +320,16 @@ def test_the_answer_is_read_as_the_gold_is_and_earns_nothing_more():
     # Invisible times between 2 and 3 is a product, not 23; 2² is not 22; ½ is no LaTeX math-verify reads; a hedge
     # split by an invisible character stays a hedge.
     assert accuracy_reward([chat(f"\\boxed{{{a}}}") for a in answers], solution=golds) == [1.0] * 4 + [0.0] * 4
+
+
+@pytest.mark.parametrize(
+    ("gold", "answer"),
+    [("24", "\u202e24"), ("24", "\u2067\u202e24\u2069"), ("54", "5\x084"), ("427", "\ufff942\ufffa7\ufffb")],
+)
+def test_an_answer_that_shows_otherwise_than_it_is_graded_earns_nothing(gold, answer):
+    """Found by a review: dropped with the other invisible characters, a right-to-left override (`\\u202e24` shows
+    "42"), a backspace or an annotation anchor let an answer be paid for a value that its readers do not see."""
+    assert accuracy_reward([chat(f"\\boxed{{{answer}}}")], solution=[gold]) == [0.0]
 
 
 def test_accuracy_reward_gives_zero_without_a_final_answer():

@@ -48,6 +48,7 @@ from open_r1.rewards._completions import completion_text, completion_texts, gold
 from open_r1.rewards._grading_pool import CRASHED, TIMED_OUT, run_tasks
 from open_r1.rewards.format import THINK_OPENING
 from open_r1.rewards.grading_protocol import KIND_ANSWER_BLOCK, KIND_BOXED
+from open_r1.rewards.repetition import default_ignorable
 
 # Defaults of the accuracy-style rewards; `open_r1.configs` (reward_num_workers, reward_timeout_seconds) and the
 # evaluator import them from here.
@@ -148,7 +149,8 @@ class _Reading(dict):
     def __missing__(self, code: int) -> str | None:
         character = chr(code)
         category = unicodedata.category(character)
-        if category in ("Cf", "Cc") and not character.isspace() and code not in _INVISIBLE_OPERATORS:
+        unseen = category == "Cf" or code == 0 or code in default_ignorable()
+        if unseen and code not in _KEPT_AS_WRITTEN:
             read = None
         elif unicodedata.decomposition(character).startswith(("<wide>", "<narrow>")) or (
             unicodedata.decomposition(character).startswith("<font>") and category == "Nd"
@@ -161,15 +163,19 @@ class _Reading(dict):
         return read
 
 
-# U+2061-U+2064 (function application, invisible times, separator, plus) stand for an operation: dropped, 2\u20623
-# would read 23.
-_INVISIBLE_OPERATORS = range(0x2061, 0x2065)
+# Invisible characters kept as written, so that math-verify fails on them as it did: what changes how the text shows
+# (direction overrides and isolates: `\u202e24` shows "42"; interlinear annotation anchors) and the invisible
+# operators U+2061-U+2064 (`2\u20623` is a product, not 23). Controls other than NUL stay too (a backspace erases).
+_KEPT_AS_WRITTEN = frozenset(
+    (*range(0x202A, 0x202F), *range(0x2066, 0x206A), *range(0xFFF9, 0xFFFC), *range(0x2061, 0x2065))
+)
 _READING = _Reading()
 
 
 def readable_text(text: str) -> str:
-    """`text` as a reader sees it: format and control characters other than whitespace dropped (zero-width spaces,
-    the BOM, NUL), full- and half-width forms (４) and styled digits (𝟒) read as the plain character (NFKC's
+    """`text` as a reader sees it: characters drawn as nothing dropped (format characters, default-ignorable ones:
+    zero-width spaces, the BOM, variation selectors; and NUL), except those that change how the text shows
+    (`_KEPT_AS_WRITTEN`), full- and half-width forms (４) and styled digits (𝟒) read as the plain character (NFKC's
     reading of them). Other compatibility forms stay as written: NFKC reads x² as x2, ½ as 1⁄2 and ℝ (which
     math-verify reads as the reals) as R. Linear in the text."""
     return text.translate(_READING)

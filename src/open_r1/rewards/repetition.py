@@ -80,7 +80,9 @@ def _character_class(codes: list[int]) -> str:
 
 
 @functools.cache
-def _default_ignorable() -> frozenset[int]:
+def default_ignorable() -> frozenset[int]:
+    """Unicode's default-ignorable code points: drawn as nothing where a font lacks them (the accuracy rewards'
+    reading of answers drops them too)."""
     return frozenset(code for first, last in _DEFAULT_IGNORABLE for code in range(first, last + 1))
 
 
@@ -90,7 +92,7 @@ def _unseen(code: int) -> bool:
     character = chr(code)
     return (
         unicodedata.category(character) in _UNSEEN_CATEGORIES and not character.isspace()
-    ) or code in _default_ignorable()
+    ) or code in default_ignorable()
 
 
 @functools.cache
