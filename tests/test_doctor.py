@@ -282,7 +282,7 @@ def test_without_max_prompt_length_prompts_that_leave_no_room_in_the_context_are
     assert finding.check == "long_prompts"
     assert finding.message.startswith(
         "3 of the 4 prompts checked are longer than 464 tokens, the model's context (512 tokens, "
-        "max_position_embeddings) less max_completion_length (48) (median"
+        "its config's max_position_embeddings with any RoPE scaling) less max_completion_length (48) (median"
     )
     assert "max_prompt_length is unset, so they are not cut" in finding.message
     # Without the model's context, the tokenizer's says it (the tiny model's: 1024).

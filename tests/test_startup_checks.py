@@ -416,6 +416,26 @@ def test_every_sft_conversation_is_checked_not_the_first_alone(tmp_path, row, as
     assert message in str(raised.value)
 
 
+def test_rows_read_as_json_turns_are_held_to_the_same_rules(tmp_path):
+    """A review's: where turns have different keys (a tool call's, a plain turn's) datasets keeps them as JSON, and
+    that path let ShareGPT role names through and named a number as content by the turn's keys."""
+    trace = [CONVERSATION[0], {"role": "assistant", "tool_calls": [CALL]}, {"role": "tool", "content": "2"}]
+    sharegpt = [{"role": "human", "content": "1+1?"}, {"role": "gpt", "content": "2"}]
+    with pytest.raises(UsageError, match=r"; row 1's turn 0 has ShareGPT's role name 'human': rename the roles"):
+        check_sft_dataset(jsonl_dataset(tmp_path, [{"messages": trace}, {"messages": sharegpt}]), *sft_args())
+    numbered = [CONVERSATION[0], {"role": "assistant", "content": 2}]
+    with pytest.raises(UsageError, match=r"; row 1's turn 1 has a int as 'content': 'messages' turns have"):
+        check_sft_dataset(jsonl_dataset(tmp_path, [{"messages": trace}, {"messages": numbered}]), *sft_args())
+
+
+def test_a_conversation_column_is_checked_past_the_first_arrow_batch(tmp_path):
+    """Rows are read in batches of 4,096: the row and turn named are counted from the dataset's start (a review's)."""
+    rows = [{"messages": CONVERSATION}] * 5000
+    rows[4500] = {"messages": [CONVERSATION[0], {"role": "assistant", "content": None}]}
+    with pytest.raises(UsageError, match=r"; row 4500's turn 1 has no 'content' \(null\)"):
+        check_sft_dataset(jsonl_dataset(tmp_path, rows), *sft_args())
+
+
 def test_sft_content_given_as_parts_is_refused(tmp_path):
     parts = [
         {"role": "user", "content": [{"type": "text", "text": "1+1?"}]},
@@ -786,6 +806,16 @@ def test_a_column_the_trainer_takes_for_itself_is_refused(column):
         UsageError, match=rf"^the dataset's column '{column}' \(split 'train'\) (has the name|is read)"
     ):
         check_grpo_dataset(dataset(train=rows), *grpo_args(["accuracy"]))
+
+
+def test_an_environments_column_is_the_trainers_with_tools_only():
+    """GRPO passes `environments` to the rewards only with tools (a review's: it was refused without)."""
+    rows = [{"problem": f"{n}+1?", "answer": str(n + 1), "environments": "lab"} for n in range(2)]
+    check_grpo_dataset(dataset(train=rows), *grpo_args(["accuracy"]))
+    script_args, training_args = grpo_args(["accuracy"])
+    script_args.tools = ["python"]
+    with pytest.raises(UsageError, match=r"^the dataset's column 'environments' \(split 'train'\) has the name"):
+        check_grpo_dataset(dataset(train=rows), script_args, training_args)
 
 
 def test_the_prompt_cannot_be_the_column_the_answers_are_graded_against():

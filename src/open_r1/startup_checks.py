@@ -56,6 +56,7 @@ from typing import Any
 
 from trl.data_utils import is_conversational
 
+from open_r1.doctor.checks import gold_column
 from open_r1.rewards import (
     ACCURACY_REWARD_NAMES,
     CODE_REWARD_NAMES,
@@ -563,12 +564,13 @@ def _feature_kind(feature) -> str:
 IMAGE_COLUMNS = ("image", "images")
 
 
-def _check_columns_the_trainer_takes(part, split: str) -> None:
+def _check_columns_the_trainer_takes(part, split: str, tools: bool) -> None:
     """No column the trainer takes for itself: one named as a keyword GRPOTrainer passes every reward
     (`completions`: "got multiple values for keyword argument" at the first step; `trainer_state`: replaced without
-    a word), or as the prompts' images."""
+    a word; `environments` with tools only), or as the prompts' images."""
+    passed = set(TRAINER_REWARD_KEYWORDS) - (set() if tools else {"environments"})
     for column in part.column_names:
-        if column in TRAINER_REWARD_KEYWORDS:
+        if column in passed:
             raise UsageError(
                 f"the dataset's column {column!r} (split {split!r}) has the name of a keyword GRPOTrainer passes every "
                 "reward itself; rename the column"
@@ -583,7 +585,7 @@ def _check_columns_the_trainer_takes(part, split: str) -> None:
 def _check_gold_column(part, script_args, split: str) -> None:
     """The column an accuracy reward grades against holds one answer a row, and is not the prompt: the policy would
     read the answer it is paid for. A mapping a row (a struct column) is no answer: every one would be unscored."""
-    gold = next((column for column in GOLD_COLUMNS if column in part.column_names), None)
+    gold = gold_column(part.column_names)
     graded = [name for name in _as_list(script_args.reward_funcs) if name in ACCURACY_REWARD_NAMES]
     if not graded or gold is None:
         return
@@ -794,10 +796,18 @@ def _check_every_conversation_as_json(part, column: str, where: str, needs_assis
         for number, turn in enumerate(turns):
             said = isinstance(turn, dict) and (isinstance(turn.get(content_key), str) or turn.get("tool_calls"))
             if not said or not isinstance(turn.get(role_key), str):
-                keys = sorted(turn) if isinstance(turn, dict) else type(turn).__name__
+                if isinstance(turn, dict) and turn.get(content_key) is not None:  # a number, a list of parts
+                    found = f"has a {type(turn[content_key]).__name__} as '{content_key}'"
+                else:
+                    found = f"is {sorted(turn) if isinstance(turn, dict) else type(turn).__name__}"
                 raise UsageError(
-                    f"{where}; row {row}'s turn {number} is {keys}: '{column}' turns have a '{role_key}' and a text "
+                    f"{where}; row {row}'s turn {number} {found}: '{column}' turns have a '{role_key}' and a text "
                     f"'{content_key}' (or tool_calls): fill it in or drop the row"
+                )
+            if turn[role_key] in SHAREGPT_ROLES:
+                raise UsageError(
+                    f"{where}; row {row}'s turn {number} has ShareGPT's role name {turn[role_key]!r}: rename the roles "
+                    "(human -> user, gpt -> assistant)"
                 )
         if needs_assistant and not any(turn[role_key] == "assistant" for turn in turns):
             raise UsageError(
@@ -980,7 +990,7 @@ def check_grpo_dataset(dataset, script_args, training_args) -> None:
             if not hint and "messages" in columns:
                 hint = " (conversations with their answers are SFT's data: is this dataset for src/open_r1/sft.py?)"
             raise UsageError(f"{where}; dataset_prompt_column {prompt_column!r} is not one of them{hint}")
-        _check_columns_the_trainer_takes(part, split)
+        _check_columns_the_trainer_takes(part, split, bool(getattr(script_args, "tools", None)))
         _check_gold_column(part, script_args, split)
         _check_prompt_values(part, prompt_column, split)
         _check_blank_prompts(part, prompt_column, split)

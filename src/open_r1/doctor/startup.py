@@ -272,7 +272,7 @@ def model_context_length(tokenizer, context_length: int | None = None) -> tuple[
     """(the model's context in tokens, where it was read): `context_length` (the caller's, from the model config's
     max_position_embeddings), else the tokenizer's model_max_length where its files set one; None when neither says."""
     if context_length is not None:
-        return context_length, "max_position_embeddings"
+        return context_length, "its config's max_position_embeddings with any RoPE scaling"
     length = getattr(tokenizer, "model_max_length", None)
     if isinstance(length, int) and 0 < length < _NO_MODEL_MAX_LENGTH:
         return length, "the tokenizer's model_max_length"

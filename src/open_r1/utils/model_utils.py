@@ -32,6 +32,7 @@ and GGUF files on the Hub (download the file and pass its path).
 import logging
 import os
 import pathlib
+import re
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
@@ -292,6 +293,22 @@ def check_think_prefill(tokenizer: PreTrainedTokenizerBase, script_args) -> None
         )
 
 
+# An added token that spells a tag (`<think>`, `</answer>`, `<tool_call>`) is text a system prompt may name on purpose.
+_PLAIN_TAG = re.compile(r"</?[A-Za-z_][A-Za-z0-9_]*>")
+
+
+def _turn_tokens(tokenizer: PreTrainedTokenizerBase) -> list[str]:
+    """The tokens that may mark turns: the special ones, and added ones the chat template writes (DeepSeek-R1's
+    `<｜Assistant｜>` is added without being special), other than plain tags."""
+    template = template_text(tokenizer) or ""
+    added = [
+        token.content
+        for token in tokenizer.added_tokens_decoder.values()
+        if token.content in template and not _PLAIN_TAG.fullmatch(token.content)
+    ]
+    return [token for token in dict.fromkeys([*tokenizer.all_special_tokens, *added]) if token]
+
+
 def check_system_prompt(tokenizer: PreTrainedTokenizerBase, system_prompt: str | None) -> None:
     """Fails (UsageError) when the recipe sets `system_prompt` and the chat template drops system turns, so the
     policy would never read it, or when it spells one of the tokenizer's special tokens: tokenized as that token,
@@ -299,10 +316,10 @@ def check_system_prompt(tokenizer: PreTrainedTokenizerBase, system_prompt: str |
     grpo.py calls it beside `check_think_prefill`."""
     if system_prompt is None:
         return
-    spelled = next((token for token in tokenizer.all_special_tokens if token and token in system_prompt), None)
+    spelled = next((token for token in _turn_tokens(tokenizer) if token in system_prompt), None)
     if spelled is not None:
         raise UsageError(
-            f"system_prompt spells the tokenizer's special token {spelled!r}, which the chat template would render as "
+            f"system_prompt spells the tokenizer's control token {spelled!r}, which the chat template would render as "
             "that token (ending the system turn, opening others): remove it; the template writes the turns"
         )
     if not template_text(tokenizer) or keeps_system_turn(tokenizer):
