@@ -189,8 +189,15 @@ def test_the_one_process_accelerate_config_is_refused():
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"OPEN_R1_VLLM_WAIT_SECONDS": "abc"}, "OPEN_R1_VLLM_WAIT_SECONDS must be a number of seconds, got 'abc'"),
-        ({"OPEN_R1_VLLM_WAIT_SECONDS": ""}, "OPEN_R1_VLLM_WAIT_SECONDS must be a number of seconds, got ''"),
+        (
+            {"OPEN_R1_VLLM_WAIT_SECONDS": "abc"},
+            "OPEN_R1_VLLM_WAIT_SECONDS must be a number of seconds, at least 1, got 'abc'",
+        ),
+        (
+            {"OPEN_R1_VLLM_WAIT_SECONDS": ""},
+            "OPEN_R1_VLLM_WAIT_SECONDS must be a number of seconds, at least 1, got ''",
+        ),
+        ({"OPEN_R1_VLLM_WAIT_SECONDS": "0"}, "OPEN_R1_VLLM_WAIT_SECONDS must be a number of seconds, at least 1"),
         ({"OPEN_R1_PROCESSES_PER_NODE": "0"}, "OPEN_R1_PROCESSES_PER_NODE must be a positive integer"),
         ({"OPEN_R1_PROCESSES_PER_NODE": "-1"}, "OPEN_R1_PROCESSES_PER_NODE must be a positive integer"),
         ({"OPEN_R1_PROCESSES_PER_NODE": "abc"}, "OPEN_R1_PROCESSES_PER_NODE must be a positive integer"),
