@@ -1,6 +1,6 @@
 """What slurm/train.slurm needs from a recipe and its `--args`, read as the training script's parser reads them.
 
-    python -m open_r1.utils.slurm_launch RECIPE "ARGS" > words   # RECIPE: recipes/M/TASK/config_C.yaml
+    python -m open_r1.utils.slurm_launch RECIPE "ARGS" > words   # RECIPE: config_C.yaml of recipes/M/TASK
 
 `ARGS` is train.slurm's `--args` string, split into words as a shell splits them (`shlex.split`: quotes are kept
 together, newlines separate like spaces, nothing is run). It prints NUL-terminated records: `name=value` for each
