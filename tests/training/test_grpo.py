@@ -45,6 +45,7 @@ def test_grpo_trains_logs_rewards_saves_and_resumes(tiny_assets, tmp_path):
         "constant_reward (accuracy_reward 0" in first.stdout
     )
 
+    assert "GRPO's mean step (4 log entries) took " in first.stdout + first.stderr
     history = [entry for entry in log_history(output_dir) if "reward" in entry]
     assert [entry["step"] for entry in history] == [1, 2, 3, 4]
     for entry in history:
@@ -64,6 +65,8 @@ def test_grpo_trains_logs_rewards_saves_and_resumes(tiny_assets, tmp_path):
     assert "max_steps: 4 -> 6 (takes effect)" in resumed.stdout
     assert_quiet(resumed.stdout)
     assert [e["step"] for e in log_history(output_dir) if "reward" in e] == [1, 2, 3, 4, 5, 6]
+    # Its own steps, not the checkpoint's too (a session's note: the summary counted the first launch's).
+    assert "GRPO's mean step of this launch (2 log entries) took " in resumed.stdout + resumed.stderr
 
 
 @pytest.mark.slow  # 30 to 75 s on a shared 2-core machine: a launch stopped after its first step

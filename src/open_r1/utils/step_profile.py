@@ -21,12 +21,13 @@ Every GRPO run of src/open_r1/grpo.py (`PromptTruncatingGRPOTrainer`) logs, for 
   generate pads them; each input's own length with vLLM or continuous batching, which may also cache shared
   prefixes); a tool rollout's later rounds read the rollout so far again.
 
-The six seconds add up to `step_time` (runs logged before 2026-11-29 have no `logprobs`: it was scoring's). A step that
-reuses an earlier step's rollouts (`steps_per_generation` above `gradient_accumulation_steps`, or `num_iterations` > 1)
-logs 0 for what it did not do. `summarise` reduces a run's `log_history` to its mean step, which the run logs when
-training ends and `make gsm8k`'s report prints for each arm's GRPO (`describe`). The last step's rollout seconds (all
-but training) also go to a `max_run_minutes` limit among the trainer's callbacks (`open_r1.utils.time_limit`), which
-estimates a step on an earlier generation by the rest of that step.
+The six seconds add up to `step_time` (runs logged before 2026-11-29 have no `logprobs`: it was scoring's). A step
+that reuses an earlier step's rollouts (`steps_per_generation` above `gradient_accumulation_steps`, or
+`num_iterations` > 1) logs 0 for what it did not do. `summarise` reduces a run's `log_history` to its mean step, which
+the run logs when training ends (a resumed run: its launch's steps) and `make gsm8k`'s report prints for each arm's
+GRPO (`describe`). The last step's rollout seconds (all but training) also go to a `max_run_minutes` limit among the
+trainer's callbacks (`open_r1.utils.time_limit`), which estimates a step on an earlier generation by the rest of that
+step.
 
 Times are this process's wall clock (the logs show the main process's). On a GPU, decoding ends synchronised (TRL
 reads the tokens back); a backward pass still running when `training_step` returns is waited for by the Trainer
@@ -57,8 +58,12 @@ class StepProfile:
 
     _step_profile: Optional["_StepSums"] = None  # the running optimizer step's sums, while a training step runs
     last_rollout_seconds: Optional[float] = None  # the last optimizer step's seconds making its micro-batches
+    # Where this launch's log entries start in log_history: a resumed run's earlier ones are the checkpoint's.
+    _first_log_entry: Optional[int] = None
 
     def training_step(self, model, inputs, num_items_in_batch):
+        if self._first_log_entry is None:  # the first step of this train(): a checkpoint's state is loaded by now
+            self._first_log_entry = len(self.state.log_history)
         if self._step_profile is None:
             self._step_profile = _StepSums()
         try:
@@ -74,6 +79,7 @@ class StepProfile:
 
     def train(self, *args, **kwargs):
         self._step_profile = None  # what an earlier train() left, stopped between micro-batches, is not this run's
+        self._first_log_entry = None
         from open_r1.utils.time_limit import RunTimeLimit  # here: the report's `describe` loads no training stack
 
         # A time limit estimates a step on an earlier generation by the last step less its rollouts.
@@ -81,9 +87,12 @@ class StepProfile:
             if isinstance(callback, RunTimeLimit):
                 callback.last_rollout_seconds = lambda: self.last_rollout_seconds
         output = super().train(*args, **kwargs)
-        summary = summarise(self.state.log_history)
+        summary = summarise(self.state.log_history[self._first_log_entry or 0 :])
         if summary is not None and self.accelerator.is_main_process:
-            logger.info("GRPO's mean step (%d log entries) took %s", summary["log_entries"], describe(summary))
+            resumed = " of this launch" if self._first_log_entry else ""
+            logger.info(
+                "GRPO's mean step%s (%d log entries) took %s", resumed, summary["log_entries"], describe(summary)
+            )
         return output
 
     def _log_step_profile(self, sums: "_StepSums", step_time: float) -> None:
