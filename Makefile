@@ -34,6 +34,9 @@ $(if $(filter 0,$(MAKELEVEL)),$(foreach name,$(TARGET_VARIABLES),$(if $(filter e
 environment_not_read = $(foreach name,$(filter $(1),$(FROM_ENVIRONMENT)),$(info make $@: $(name)=$(ENVIRONMENT_$(name)) from the environment is not read; give it on make's command line: make $@ $(name)=$(ENVIRONMENT_$(name))))
 # Switches (FAST, TOOLS, ...) are on when given as 1: make reads any value as on, so FAST=0 is refused, not run as FAST=1.
 only_switches = $(foreach name,$(1),$(if $(filter-out 1,$($(name))),$(error $(name)=$($(name)): a switch is $(name)=1, or not given)))
+# Whole numbers (SEED, step counts) are checked here, so that the message names the make variable, not a script's option.
+without_digits = $(strip $(foreach digit,0 1 2 3 4 5 6 7 8 9,$(eval _number := $(subst $(digit),,$(_number))))$(_number))
+only_whole_numbers = $(foreach name,$(1),$(if $($(name)),$(eval _number := $($(name)))$(if $(call without_digits),$(error $(name)=$($(name)): a whole number, e.g. $(name)=1))))
 
 style: ## format and fix the code (ruff)
 	$(PYTHON) -m ruff format $(check_dirs) setup.py
@@ -70,6 +73,7 @@ slow_test: ## the slow suite: multi-process DeepSpeed, Slurm, full-data and real
 demo: ## the R1 recipe in miniature on the CPU [SEED=1] [FAST=1] [TOOLS=1] [MODEL=smollm2] [OUTPUT_DIR=...]
 	$(call only_variables,TOOLS MODEL SEED FAST OUTPUT_DIR)
 	$(call only_switches,TOOLS FAST)
+	$(call only_whole_numbers,SEED)
 	$(PYTHON) scripts/demo.py $(if $(TOOLS),--tools) $(if $(MODEL),--model $(MODEL)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR))
 
 # The R1 recipe on GSM8K from SmolLM2-135M-Instruct, two arms (chain of thought; python tool calls), each cold-start
@@ -79,6 +83,7 @@ demo: ## the R1 recipe in miniature on the CPU [SEED=1] [FAST=1] [TOOLS=1] [MODE
 gsm8k: ## the R1 recipe on GSM8K from SmolLM2, two arms, for one GPU (FAST=1: minutes on a CPU; docs/gsm8k.md)
 	$(call only_variables,ARM SEED FAST OUTPUT_DIR VLLM COMPILE COMPILE_DECODING MINUTES GRPO_STEPS GRPO_LR GRPO_GENERATIONS GRPO_CALCULATIONS)
 	$(call only_switches,FAST VLLM COMPILE COMPILE_DECODING)
+	$(call only_whole_numbers,SEED GRPO_STEPS GRPO_GENERATIONS GRPO_CALCULATIONS)
 	$(PYTHON) scripts/gsm8k.py $(if $(ARM),--arm $(ARM)) $(if $(SEED),--seed $(SEED)) $(if $(FAST),--fast) $(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) $(if $(VLLM),--use_vllm) $(if $(COMPILE),--compile_generation) $(if $(COMPILE_DECODING),--compile_decoding) $(if $(MINUTES),--time_budget_minutes $(MINUTES)) $(if $(GRPO_STEPS),--grpo_max_steps $(GRPO_STEPS)) $(if $(GRPO_LR),--grpo_learning_rate $(GRPO_LR)) $(if $(GRPO_GENERATIONS),--grpo_num_generations $(GRPO_GENERATIONS)) $(if $(GRPO_CALCULATIONS),--grpo_max_calculations $(GRPO_CALCULATIONS))
 
 # Evaluation. GPU (lighteval + vLLM, the README setting; results under data/evals/$(MODEL)):

@@ -105,6 +105,22 @@ def test_a_switch_set_to_anything_but_1_is_refused_rather_than_read_as_on(comman
     assert f"*** {switch}: a switch is {switch.split('=')[0]}=1, or not given" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "command, setting",
+    [
+        (["demo", "SEED=abc"], "SEED=abc"),
+        (["gsm8k", "GRPO_STEPS=4.5"], "GRPO_STEPS=4.5"),
+        (["gsm8k", "SEED=-1"], "SEED=-1"),
+    ],
+)
+def test_a_number_that_is_no_whole_number_is_refused_by_its_make_name(command, setting):
+    """Found by a newcomer: `make demo SEED=abc` said "argument --seed: invalid int value", a name never typed."""
+    result = make_dry_run(*command)
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"*** {setting}: a whole number, e.g. {setting.split('=')[0]}=1." in result.stderr
+    assert "--seed 12" in make_dry_run("demo", "SEED=12").stdout
+
+
 def test_make_evaluate_on_cpu_checks_and_prints_its_command_on_a_dry_run_and_refuses_the_gpu_variables():
     """Found by newcomer audits: DRY_RUN=1 ran the CPU evaluation, then checked nothing (a missing DATA file passed),
     and PARALLEL/NUM_GPUS were dropped there."""
