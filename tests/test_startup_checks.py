@@ -954,6 +954,11 @@ def test_use_vllm_without_vllm_is_the_only_thing_said(tmp_path, monkeypatch, cap
         ("learning_rate: null", "learning_rate: expected float, got null; leave it out for its default (1e-06)"),
         ("seed: null", "seed: expected int, got null; leave it out for its default (42)"),
         ("run_name: [a, b]", "run_name: expected str, got ['a', 'b']"),
+        # A review's: YAML reads an unquoted `no` as false, and TRL named neither the field nor why.
+        (
+            "save_strategy: no",
+            'save_strategy: YAML reads an unquoted no as false; write it quoted: save_strategy: "no"',
+        ),
     ],
 )
 def test_a_recipe_value_of_the_wrong_type_is_named_before_the_model_loads(tmp_path, setting, message):

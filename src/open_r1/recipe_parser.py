@@ -364,6 +364,15 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
                         f"({self._defaults[name]!r})"
                     )
                 continue
+            choices = [str(getattr(choice, "value", choice)) for choice in action.choices or ()]
+            if isinstance(value, bool) and choices and str(value) not in choices:
+                # YAML 1.1 reads unquoted no/yes/off/on as booleans: `save_strategy: no` arrives as False.
+                words = [word for word in (("no", "off") if not value else ("yes", "on")) if word in choices]
+                if words:
+                    raise UsageError(
+                        f"{self._recipe_source}: {name}: YAML reads an unquoted {words[0]} as {str(value).lower()}; "
+                        f'write it quoted: {name}: "{words[0]}"'
+                    )
             declared = str(self._declared_hints.get(name, expected))
             if isinstance(value, dict) and "dict" in declared:
                 continue  # a mapping-typed field (dataset_mixture) takes the recipe's mapping as it is
