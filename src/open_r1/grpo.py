@@ -51,7 +51,12 @@ from open_r1.configs import TRAINER_ARGUMENTS, GRPOConfig, GRPOScriptArguments, 
 from open_r1.data.mixtures import get_dataset
 from open_r1.doctor import attach_doctor, check_before_training
 from open_r1.rewards import get_reward_funcs, guarded_rewards
-from open_r1.startup_checks import check_grpo_dataset, check_remote_sandboxes_run, check_reward_columns
+from open_r1.startup_checks import (
+    check_grpo_dataset,
+    check_remote_sandboxes_run,
+    check_reward_columns,
+    warn_turn_tokens_in_text,
+)
 from open_r1.tools.rollouts_ahead import ToolRolloutsAhead
 from open_r1.tools.training import ToolCallsAhead, ToolRoundBudget, logged_tool_metrics, python_tool_environment
 from open_r1.utils.callbacks import get_callbacks
@@ -66,6 +71,7 @@ from open_r1.utils.model_utils import (
     get_model,
     get_tokenizer,
     model_context,
+    turn_tokens,
 )
 from open_r1.utils.old_logprobs import OldLogProbsWhereNeeded
 from open_r1.utils.resume import TiedWeightsResume
@@ -181,6 +187,7 @@ def main(script_args: GRPOScriptArguments, training_args: GRPOConfig, model_args
     check_reward_columns(dataset, script_args, training_args, reward_funcs)
     check_remote_sandboxes_run(script_args)
     check_system_prompt(tokenizer, training_args.system_prompt)
+    warn_turn_tokens_in_text(dataset, turn_tokens(tokenizer), ("prompt",))
     environment_factory, tool_stats = None, None
     if script_args.tools:  # one sandboxed python interpreter per rollout; its template and sandbox checked now
         environment_factory, tool_stats = python_tool_environment(

@@ -37,9 +37,9 @@ from trl import ModelConfig, SFTTrainer, get_peft_config
 
 from open_r1.configs import TRAINER_ARGUMENTS, RecipeParser, ScriptArguments, SFTConfig
 from open_r1.data.mixtures import add_system_prompt, get_dataset
-from open_r1.startup_checks import check_sft_dataset, check_sft_lengths
+from open_r1.startup_checks import check_sft_dataset, check_sft_lengths, warn_turn_tokens_in_text
 from open_r1.utils.callbacks import get_callbacks
-from open_r1.utils.model_utils import get_model, get_tokenizer
+from open_r1.utils.model_utils import get_model, get_tokenizer, turn_tokens
 from open_r1.utils.resume import TiedWeightsResume
 from open_r1.utils.training import LocalModelCard, finish_training, log_settings, start_run, training_splits
 
@@ -60,6 +60,8 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: Mod
     dataset = add_system_prompt(dataset, training_args.system_prompt, read_elsewhere=bool(training_args.benchmarks))
     train_dataset, eval_dataset = training_splits(dataset, script_args, training_args)
     tokenizer = get_tokenizer(model_args, training_args)
+    text_columns = ("messages", "prompt", "completion", training_args.dataset_text_field)
+    warn_turn_tokens_in_text(dataset, turn_tokens(tokenizer), text_columns)
     model = get_model(model_args, training_args, tokenizer)
 
     trainer = ResumingSFTTrainer(

@@ -816,6 +816,45 @@ def _check_every_conversation_as_json(part, column: str, where: str, needs_assis
             )
 
 
+def warn_turn_tokens_in_text(datasets: Mapping[str, Any], tokens: list[str], columns: tuple[str, ...]) -> None:
+    """A warning for each split (of `datasets`, split -> datasets.Dataset) whose `columns`' text spells one of
+    `tokens` (`model_utils.turn_tokens`), naming the first row: the chat template renders the spelling as that token,
+    so a prompt reads as turns its dataset did not mean (a system or assistant turn injected) and an SFT trace's
+    assistant mask breaks there. Text columns and turns' `content` are read; linear in the text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not tokens:
+        return
+    for split, part in datasets.items():
+        for column in (name for name in columns if name in part.column_names):
+            feature = part.features[column]
+            turns = getattr(feature, "feature", None)
+            if not _is_text_column(part, column) and not (isinstance(turns, dict) and "content" in turns):
+                continue
+            rows, found, start = set(), set(), 0
+            for values in _column_batches(part, column):
+                values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+                if _is_text_column(part, column):
+                    texts, owners = values, None
+                else:
+                    texts, owners = pc.list_flatten(values).field("content"), pc.list_parent_indices(values)
+                for token in tokens:
+                    hits = pc.indices_nonzero(pc.fill_null(pc.match_substring(texts, token), False))
+                    if len(hits):
+                        found.add(token)
+                        hit_rows = hits if owners is None else pc.take(owners, hits)
+                        rows.update(start + row for row in hit_rows.to_pylist())
+                start += len(values)
+            if rows:
+                logger.warning(
+                    "%d of the %d rows of split %r spell the tokenizer's control token(s) %s in %r (the first: row %d): "
+                    "the chat template renders the spelling as that token, a turn boundary the data did not mean; "
+                    "remove it from the text",
+                    len(rows), len(part), split, sorted(found), column, min(rows),
+                )  # fmt: skip
+
+
 def check_sft_dataset(dataset, script_args, training_args) -> None:
     """Raises unless each split SFT reads has columns TRL's SFTTrainer can train on, conversations when
     `assistant_only_loss` is set. Tokenized datasets (`input_ids`) and `skip_prepare_dataset` pass as they are."""

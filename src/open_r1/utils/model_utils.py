@@ -297,7 +297,7 @@ def check_think_prefill(tokenizer: PreTrainedTokenizerBase, script_args) -> None
 _PLAIN_TAG = re.compile(r"</?[A-Za-z_][A-Za-z0-9_]*>")
 
 
-def _turn_tokens(tokenizer: PreTrainedTokenizerBase) -> list[str]:
+def turn_tokens(tokenizer: PreTrainedTokenizerBase) -> list[str]:
     """The tokens that may mark turns: the special ones, and added ones the chat template writes (DeepSeek-R1's
     `<｜Assistant｜>` is added without being special), other than plain tags."""
     template = template_text(tokenizer) or ""
@@ -316,7 +316,7 @@ def check_system_prompt(tokenizer: PreTrainedTokenizerBase, system_prompt: str |
     grpo.py calls it beside `check_think_prefill`."""
     if system_prompt is None:
         return
-    spelled = next((token for token in _turn_tokens(tokenizer) if token in system_prompt), None)
+    spelled = next((token for token in turn_tokens(tokenizer) if token in system_prompt), None)
     if spelled is not None:
         raise UsageError(
             f"system_prompt spells the tokenizer's control token {spelled!r}, which the chat template would render as "
