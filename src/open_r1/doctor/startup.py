@@ -251,17 +251,23 @@ def _prompt_lengths(prompts: Sequence[list[dict]], tokenizer) -> list[int]:
 def check_prompt_length(prompts: Sequence[list[dict]], tokenizer, max_prompt_length: int) -> Finding | None:
     """`long_prompts`: the share of prompts, rendered by the chat template, longer than `max_prompt_length` tokens,
     which the trainer cuts on the left: the system prompt and the instructions go first."""
-    too_long = _too_long(_prompt_lengths(prompts, tokenizer), max_prompt_length)
-    if too_long is None:
-        return None
-    share, spread = too_long
-    return Finding(
-        "long_prompts",
-        f"{share} prompts checked are longer than max_prompt_length ({max_prompt_length} tokens; {spread}, with "
-        "the chat template): the trainer keeps their last tokens, so the system prompt and the instructions before "
-        "the problem are cut first (prompts/truncated_ratio counts them each step). Raise max_prompt_length, or "
-        "unset it.",
+    return _long_prompts(
+        prompts,
+        tokenizer,
+        max_prompt_length,
+        lambda share, spread: (
+            f"{share} prompts checked are longer than max_prompt_length ({max_prompt_length} "
+            f"tokens; {spread}, with the chat template): the trainer keeps their last tokens, so the system prompt and "
+            "the instructions before the problem are cut first (prompts/truncated_ratio counts them each step). Raise "
+            "max_prompt_length, or unset it."
+        ),
     )
+
+
+def _long_prompts(prompts, tokenizer, limit: int, message) -> Finding | None:
+    """`long_prompts` where prompts, rendered, are longer than `limit` tokens: `message(share, spread)` says it."""
+    too_long = _too_long(_prompt_lengths(prompts, tokenizer), limit)
+    return None if too_long is None else Finding("long_prompts", message(*too_long))
 
 
 # transformers' model_max_length when the tokenizer's files set none (int(1e30)): no context at all.
@@ -290,18 +296,18 @@ def check_prompt_room(
     limit = length - max_completion_length
     if limit <= 0:
         return None
-    too_long = _too_long(_prompt_lengths(prompts, tokenizer), limit)
-    if too_long is None:
-        return None
-    share, spread = too_long
-    return Finding(
-        "long_prompts",
-        f"{share} prompts checked are longer than {limit} tokens, the model's context ({length} tokens, "
-        f"{source}) less max_completion_length ({max_completion_length}) ({spread}, with the chat template): "
-        "max_prompt_length is unset, so they are not cut, and a completion that runs to max_completion_length reaches "
-        "past the context, where positions were never trained (a model with learnt positions fails there). Set "
-        f"max_prompt_length to at most {limit} (the trainer keeps a prompt's last tokens), lower "
-        "max_completion_length, or drop the longest prompts.",
+    return _long_prompts(
+        prompts,
+        tokenizer,
+        limit,
+        lambda share, spread: (
+            f"{share} prompts checked are longer than {limit} tokens, the model's context ({length} "
+            f"tokens, {source}) less max_completion_length ({max_completion_length}) ({spread}, with the chat template): "
+            "max_prompt_length is unset, so they are not cut, and a completion that runs to max_completion_length reaches "
+            "past the context, where positions were never trained (a model with learnt positions fails there). Set "
+            f"max_prompt_length to at most {limit} (the trainer keeps a prompt's last tokens), lower "
+            "max_completion_length, or drop the longest prompts."
+        ),
     )
 
 
