@@ -41,6 +41,7 @@ from open_r1.data.loading import load_dataset_reference
 from open_r1.eval.decoding import flatten, regroup, sample_completions
 from open_r1.hub_access import Push, check_references
 from open_r1.rewards import get_reward_funcs
+from open_r1.startup_checks import REWARD_COLUMNS
 from open_r1.usage import (
     PATH_FIELDS,
     UsageError,
@@ -50,7 +51,7 @@ from open_r1.usage import (
     loaded_references,
     system_prompt_text,
 )
-from open_r1.utils.generation_server import DEFAULT_BASE_URL, server_api_key
+from open_r1.utils.generation_server import DEFAULT_BASE_URL, check_server_answers, server_api_key
 from open_r1.utils.gpu_packages import missing_gpu_package
 from open_r1.utils.logs import configure_logging
 
@@ -143,6 +144,12 @@ class PassRateGenerationArguments:
         metadata={"help": "transformers backend: problems per generate() call (the evaluator's --batch_size)."},
     )
     max_concurrent_requests: int = field(default=64, metadata={"help": "openai backend: requests in flight."})
+    request_timeout: float = field(
+        default=900.0,
+        metadata={
+            "help": "openai backend: seconds a request may wait for the server's answer; a sample past it fails."
+        },
+    )
     tensor_parallel_size: int = field(default=1, metadata={"help": "vllm backend: GPUs per model."})
     gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vllm backend: GPU memory fraction."})
     seed: int = field(default=42, metadata={"help": "Sampling seed."})
@@ -235,27 +242,68 @@ def sample_transformers(conversations: list[list[dict]], args: PassRateGeneratio
 
 
 def sample_openai(conversations: list[list[dict]], args: PassRateGenerationArguments) -> list[list[str]]:
-    from openai import OpenAI
+    """One request per sample; a sample whose request fails (an error answer, one of the wrong shape, no answer
+    within `request_timeout`) is None, and its row is not graded (`drop_failed_samples`): one over-long prompt's
+    400 had lost the whole shard."""
+    import openai
 
-    client = OpenAI(base_url=args.base_url, api_key=server_api_key(), max_retries=5)
+    # One line now, where every request retried and the run then failed without naming the URL.
+    check_server_answers(args.base_url, "base_url", model=args.model_name_or_path, api_key=server_api_key())
+    client = openai.OpenAI(
+        base_url=args.base_url, api_key=server_api_key(), max_retries=2, timeout=args.request_timeout
+    )
 
-    def one(job: tuple[int, int]) -> str:
+    def one(job: tuple[int, int]) -> str | None:
         row, sample = job
-        response = client.chat.completions.create(
-            model=args.model_name_or_path,
-            messages=conversations[row],
-            temperature=args.temperature,
-            top_p=args.top_p,
-            max_tokens=args.max_completion_length,
-            seed=args.seed + row * args.num_generations + sample,
-        )
-        return response.choices[0].message.content or ""
+        try:
+            response = client.chat.completions.create(
+                model=args.model_name_or_path,
+                messages=conversations[row],
+                temperature=args.temperature,
+                top_p=args.top_p,
+                max_tokens=args.max_completion_length,
+                seed=args.seed + row * args.num_generations + sample,
+            )
+            content = response.choices[0].message.content
+        except (openai.APIError, IndexError, AttributeError, TypeError) as error:
+            failures.append(f"row {row}: {type(error).__name__}: {str(error)[:200]}")
+            return None
+        if not isinstance(content, str):  # a null completion is no answer to grade as wrong
+            failures.append(f"row {row}: the server's answer has no text content")
+            return None
+        return content
 
+    failures: list[str] = []
     jobs = [(row, sample) for row in range(len(conversations)) for sample in range(args.num_generations)]
-    with ThreadPoolExecutor(args.max_concurrent_requests) as pool:
+    pool = ThreadPoolExecutor(args.max_concurrent_requests)
+    try:
         texts = list(pool.map(one, jobs))
+    except KeyboardInterrupt:
+        # Leaving the pool would wait for every request in flight (up to request_timeout): stop now, as nothing is
+        # saved before all rows are graded.
+        pool.shutdown(wait=False, cancel_futures=True)
+        print("\ncompute_pass_rate.py: interrupted; nothing was saved", file=sys.stderr, flush=True)
+        os._exit(130)
+    pool.shutdown()
+    if failures:
+        logger.warning("%d of %d requests failed, the first: %s", len(failures), len(jobs), failures[0])
     k = args.num_generations
     return [texts[i * k : (i + 1) * k] for i in range(len(conversations))]
+
+
+def drop_failed_samples(generations: list[list[str | None]], split: str) -> list[list[str]]:
+    """Rows with a sample that failed (None) lose them all and get pass_rate None, named: a rate over the samples
+    that came back would count a row's failures as neither passes nor fails."""
+    failed = [row for row, samples in enumerate(generations) if any(text is None for text in samples)]
+    if failed:
+        logger.warning(
+            "%d rows have samples whose requests failed: not graded, pass_rate None (in %s_all), rows %s%s",
+            len(failed),
+            split,
+            failed[:MAX_NAMED_ROWS],
+            f" (the first {MAX_NAMED_ROWS})" if len(failed) > MAX_NAMED_ROWS else "",
+        )
+    return [[] if row in set(failed) else samples for row, samples in enumerate(generations)]
 
 
 def sample_vllm(conversations: list[list[dict]], args: PassRateGenerationArguments) -> list[list[str]]:
@@ -416,6 +464,14 @@ def load_rows(script_args: PassRateScriptArguments) -> datasets.Dataset:
             f"dataset_prompt_column {column!r} is not a column of the dataset: {dataset.column_names}"
             + did_you_mean(column, dataset.column_names, "dataset_prompt_column ")
         )
+    for reward in script_args.reward_funcs:  # before sampling: the grading found a missing gold after all of it
+        for alternatives in REWARD_COLUMNS.get(reward, ()):
+            if not set(alternatives) & set(dataset.column_names):
+                wanted = " or ".join(repr(name) for name in alternatives)
+                raise UsageError(
+                    f"the {reward!r} reward (reward_funcs) needs a {wanted} column; the dataset has "
+                    f"{dataset.column_names}"
+                )
     return dataset
 
 
@@ -495,7 +551,9 @@ def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArgum
     sampled = [conversation for row, conversation in enumerate(conversations) if row not in too_long]
     logger.info("Sampling %d x %d completions with %s", len(sampled), gen_args.num_generations, gen_args.backend)
     drawn = iter(SAMPLERS[gen_args.backend](sampled, gen_args) if sampled else [])
-    generations = [[] if row in too_long else next(drawn) for row in range(len(conversations))]
+    generations = drop_failed_samples(
+        [[] if row in too_long else next(drawn) for row in range(len(conversations))], split
+    )
     verdicts = grade(rows, generations, reward_funcs)
     rates = [pass_rate(v) for v in verdicts]
 

@@ -387,3 +387,73 @@ def test_backend_vllm_without_vllm_stops_before_the_dataset_loads(script, monkey
         UsageError, match=r"^backend 'vllm' needs vllm, which is not installed here: .*backend 'transformers'$"
     ):
         script.main(script_args, gen_args)
+
+
+@pytest.fixture
+def hostile_server():
+    """An OpenAI-compatible server on loopback that answers "\\boxed{2}", except: a prompt with BAD gets a 400 (a
+    prompt past the server's context), one with NULL a null content, one with EMPTY no choices."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _send(self, status: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            self._send(200, {"object": "list", "data": [{"id": "m", "object": "model"}]})
+
+        def do_POST(self):
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            prompt = request["messages"][-1]["content"]
+            if "BAD" in prompt:
+                return self._send(400, {"error": {"message": "prompt too long", "type": "invalid_request_error"}})
+            choices = [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": None}}]
+            if "NULL" not in prompt:
+                choices[0]["message"]["content"] = "\\boxed{2}"
+            body = {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": choices}
+            self._send(200, {**body, "choices": [] if "EMPTY" in prompt else choices})
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+def test_a_failed_request_costs_its_row_not_the_shard(script, hostile_server, tmp_path, caplog, monkeypatch):
+    """Found by a red team: one 400 (a prompt past the server's context) lost every sample of the shard in a
+    traceback; an answer without choices raised IndexError; a null content was graded as a wrong answer."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    prompts = ["1+1? BAD", "1+1?", "1+1? NULL", "1+1? EMPTY"]
+    write_jsonl(tmp_path / "rows.jsonl", [{"prompt": prompt, "solution": "2"} for prompt in prompts])
+    script_args, gen_args = _args(
+        script, dataset_name=str(tmp_path / "rows.jsonl"), dataset_train_split="train", dataset_prompt_column="prompt",
+        reward_funcs=["accuracy"], pass_rate_min=0.0, pass_rate_max=1.0, output_dir=str(tmp_path / "out"),
+        model_name_or_path="m", backend="openai", base_url=hostile_server, num_generations=2, temperature=1.0,
+    )  # fmt: skip
+    result = script.main(script_args, gen_args)
+    assert result["train_all"]["pass_rate"] == [None, 1.0, None, None]
+    assert "6 of 8 requests failed, the first: row " in caplog.text
+    assert "3 rows have samples whose requests failed: not graded, pass_rate None (in train_all), rows [0, 2, 3]" in (
+        caplog.text
+    )
+
+
+def test_a_missing_gold_column_is_named_before_sampling(script, tmp_path, monkeypatch):
+    """Found by a red team: the grading named it after every completion had been sampled, and nothing was saved."""
+    write_jsonl(tmp_path / "rows.jsonl", [{"prompt": "1+1?", "answer2": "2"}])
+    monkeypatch.setitem(script.SAMPLERS, "openai", lambda *args: pytest.fail("sampled before the check"))
+    script_args, gen_args = _args(
+        script, dataset_name=str(tmp_path / "rows.jsonl"), dataset_train_split="train", dataset_prompt_column="prompt",
+        reward_funcs=["accuracy"], output_dir=str(tmp_path / "out"), model_name_or_path="m", backend="openai",
+    )  # fmt: skip
+    with pytest.raises(script.UsageError, match=r"the 'accuracy' reward \(reward_funcs\) needs a 'solution' or "):
+        script.main(script_args, gen_args)
