@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
 from open_r1.usage import UsageError
+from open_r1.utils.text_reading import readable_text
 from tests.support.files import write_jsonl
 from tests.support.script_module import load_module
 
@@ -29,15 +30,16 @@ BENCHMARK = {
 
 
 def reference_masks(texts, benchmarks, n):
-    """Straightforward definition: shared word n-gram tuple, or whole-text equality below n words."""
+    """Straightforward definition: shared word n-gram tuple, or whole-text equality below n words, of the texts read
+    as they show (`readable_text`) and lower-cased."""
     masks = []
     for text in texts:
-        words = text.lower().split()
+        words = readable_text(text).lower().split()
         grams = {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
         mask = 0
         for bit, problems in enumerate(benchmarks.values()):
             for problem in problems:
-                bench_words = problem.lower().split()
+                bench_words = readable_text(problem).lower().split()
                 if len(bench_words) < n:
                     hit = len(words) < n and words == bench_words
                 else:
@@ -68,6 +70,20 @@ def test_planted_problems_are_found_verbatim_recased_respaced_and_embedded_and_n
     assert flags["geometry"] == [False, False, True, True, False, False, False, False]
 
 
+def test_a_copy_with_invisible_characters_or_full_width_forms_is_found():
+    """Found by a red team: zero-width spaces between or inside words, soft hyphens (common in web text) and
+    full-width digits hid a copied benchmark problem from the n-gram match."""
+    problem = "Let x be a real number such that the sum of its digits equals 17 exactly"
+    index = NgramIndex({"bench": [problem]}, ngram_size=8)
+    copies = [
+        problem.replace(" ", " \u200b"),
+        problem.replace("number", "num\u00adber").replace("digits", "dig\u200bits"),
+        problem.replace("17", "１７").replace("Let", "Ｌｅｔ"),
+        "An unrelated problem about the sum of two numbers that equals nothing in particular at all",
+    ]
+    assert masks_to_flags(index.flag_texts(copies), index.names)["bench"] == [True, True, True, False]
+
+
 def test_benchmark_problem_shorter_than_ngram_matches_only_a_row_equal_to_it():
     index = NgramIndex({"short": ["Compute $\\dbinom{31}{28}$."]}, ngram_size=8)
     rows = ["compute   $\\dbinom{31}{28}$.", "Please compute $\\dbinom{31}{28}$.", "Compute $\\dbinom{31}{29}$."]
@@ -89,7 +105,9 @@ def test_the_script_refuses_no_processes(planted):
             _load_script().parse_args(["--dataset", dataset_file, "--benchmark_files", benchmark_file, *extra])
 
 
-words = st.sampled_from(["a", "b", "c", "Σ", "ΟΣ", "x²", "İ", "déjà", "1", "$x$", "A", "B", "\ud800z"])
+words = st.sampled_from(
+    ["a", "b", "c", "Σ", "ΟΣ", "x²", "İ", "déjà", "1", "$x$", "A", "B", "\ud800z", "a\u200b", "１"]
+)
 spaces = st.sampled_from([" ", "  ", "\n", "\t", "\u3000", "\xa0", "\x1f"])
 texts = st.lists(st.tuples(words, spaces), max_size=14).map(lambda parts: "".join(w + s for w, s in parts))
 

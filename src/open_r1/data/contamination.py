@@ -2,7 +2,8 @@
 
 A row is contaminated by a benchmark when it shares at least one word n-gram (default 8 words)
 with one of the benchmark's problems, after lower-casing and splitting on whitespace, as in
-upstream open-r1's `scripts/decontaminate.py`. Texts shorter than n words have no n-gram, so such
+upstream open-r1's `scripts/decontaminate.py`, and reading both as they show (`open_r1.utils.text_reading`:
+invisible characters dropped, full-width forms folded; upstream matched them as written). Texts shorter than n words have no n-gram, so such
 a benchmark problem matches only a row whose whole normalised text equals it.
 
 How it stays fast: a batch of rows is lower-cased, joined and turned into one code-point array
@@ -31,6 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 
 from open_r1.utils.launch import usable_cores
+from open_r1.utils.text_reading import readable_text
 
 # Upstream's: 8-word n-grams; rows sent to a process at a time.
 DEFAULT_NGRAM_SIZE = 8
@@ -53,6 +55,13 @@ _WHITESPACE_LIMIT = 0x3001
 _IS_WHITESPACE = np.array([chr(code).isspace() for code in range(_WHITESPACE_LIMIT)] + [False])
 
 
+def _normalised(text: str) -> str:
+    """A text as it is matched: read as it shows (`readable_text`: a zero-width space, a soft hyphen or full-width
+    digits inside a copied problem hid it from the match), then lower-cased. ASCII rows, most of them, pass as
+    they are (the reading's only ASCII change is dropping NUL), keeping CPython's fast path."""
+    return (text if text.isascii() else readable_text(text)).lower()
+
+
 class _BatchNgrams:
     """The word n-grams of a batch of texts, hashed with numpy over the code points of one string.
 
@@ -65,7 +74,7 @@ class _BatchNgrams:
         self.ngram_size = ngram_size
         # Lower-casing row by row keeps CPython's fast path for ASCII rows, and each row's length
         # (a character may lower-case to several, e.g. U+0130).
-        pieces = list(map(str.lower, texts))
+        pieces = list(map(_normalised, texts))
         lowered = "\n".join(pieces)
         lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
         self.text = lowered
@@ -175,7 +184,7 @@ class NgramIndex:
                         f"benchmark {name!r}, problem {position}: expected a non-empty string, got {problem!r}"
                     )
             for problem in problems:
-                words = problem.lower().split()
+                words = _normalised(problem).split()
                 if len(words) < ngram_size:
                     line = " ".join(words)
                     self._short_masks[line] = self._short_masks.get(line, 0) | (1 << bit)
@@ -220,7 +229,7 @@ class NgramIndex:
             return masks
         try:
             batch = self._ngrams(texts)
-        except TypeError:  # str.lower met something else: name the row
+        except (TypeError, AttributeError):  # _normalised met something other than text: name the row
             offset = next((i for i, text in enumerate(texts) if not isinstance(text, str)), None)
             if offset is None:
                 raise

@@ -40,7 +40,6 @@ import logging
 import pickletools
 import re
 import time
-import unicodedata
 from collections import deque
 from dataclasses import dataclass
 
@@ -48,7 +47,7 @@ from open_r1.rewards._completions import completion_text, completion_texts, gold
 from open_r1.rewards._grading_pool import CRASHED, TIMED_OUT, run_tasks
 from open_r1.rewards.format import THINK_OPENING
 from open_r1.rewards.grading_protocol import KIND_ANSWER_BLOCK, KIND_BOXED
-from open_r1.rewards.repetition import default_ignorable
+from open_r1.utils.text_reading import readable_text
 
 # Defaults of the accuracy-style rewards; `open_r1.configs` (reward_num_workers, reward_timeout_seconds) and the
 # evaluator import them from here.
@@ -138,47 +137,6 @@ def extract_answer(completion: str) -> str | None:
     """The model's final answer: the last \\boxed{} content after the reasoning, else its <answer> block."""
     extracted = _extract(completion_text(completion))
     return extracted[0] if extracted else None
-
-
-class _Reading(dict):
-    """A `str.translate` table, filled as characters are met, of `readable_text`'s reading of each character."""
-
-    # Characters remembered at most (a text may hold any of Unicode's million); past it each is read anew.
-    MAX_ENTRIES = 1 << 16
-
-    def __missing__(self, code: int) -> str | None:
-        character = chr(code)
-        category = unicodedata.category(character)
-        unseen = category == "Cf" or code == 0 or code in default_ignorable()
-        if unseen and code not in _KEPT_AS_WRITTEN:
-            read = None
-        elif unicodedata.decomposition(character).startswith(("<wide>", "<narrow>")) or (
-            unicodedata.decomposition(character).startswith("<font>") and category == "Nd"
-        ):
-            read = unicodedata.normalize("NFKC", character)
-        else:
-            read = character
-        if len(self) < self.MAX_ENTRIES:
-            self[code] = read
-        return read
-
-
-# Invisible characters kept as written, so that math-verify fails on them as it did: what changes how the text shows
-# (direction overrides and isolates: `\u202e24` shows "42"; interlinear annotation anchors) and the invisible
-# operators U+2061-U+2064 (`2\u20623` is a product, not 23). Controls other than NUL stay too (a backspace erases).
-_KEPT_AS_WRITTEN = frozenset(
-    (*range(0x202A, 0x202F), *range(0x2066, 0x206A), *range(0xFFF9, 0xFFFC), *range(0x2061, 0x2065))
-)
-_READING = _Reading()
-
-
-def readable_text(text: str) -> str:
-    """`text` as a reader sees it: characters drawn as nothing dropped (format characters, default-ignorable ones:
-    zero-width spaces, the BOM, variation selectors; and NUL), except those that change how the text shows
-    (`_KEPT_AS_WRITTEN`), full- and half-width forms (４) and styled digits (𝟒) read as the plain character (NFKC's
-    reading of them). Other compatibility forms stay as written: NFKC reads x² as x2, ½ as 1⁄2 and ℝ (which
-    math-verify reads as the reals) as R. Linear in the text."""
-    return text.translate(_READING)
 
 
 def prepare_gold(gold) -> str | None:

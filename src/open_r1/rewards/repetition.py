@@ -24,6 +24,7 @@ import sys
 import unicodedata
 
 from open_r1.rewards._completions import completion_text, completion_texts
+from open_r1.utils.text_reading import default_ignorable
 
 # Defaults of the repetition penalty (GRPOScriptArguments imports them from here).
 DEFAULT_NGRAM_SIZE = 3
@@ -49,12 +50,6 @@ def repeats_a_line(completion) -> bool:
     return max(counts.values(), default=0) >= REPEATED_LINE_TIMES
 
 
-# Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt) beyond format characters: variation
-# selectors, the combining grapheme joiner, Hangul fillers, Mongolian selectors, ... (rendered as nothing).
-_DEFAULT_IGNORABLE = (
-    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164), (0xFE00, 0xFE0F),
-    (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
-)  # fmt: skip
 # Categories a reader never sees as a letter: format, control (whitespace aside), private use, surrogate, unassigned.
 _UNSEEN_CATEGORIES = ("Cf", "Cc", "Co", "Cs", "Cn")
 # Blank characters that are no whitespace to str.split, read as a space; lower-case Cyrillic and Greek letters
@@ -77,13 +72,6 @@ def _character_class(codes: list[int]) -> str:
             ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
             start = code
     return f"[{''.join(ranges)}]"
-
-
-@functools.cache
-def default_ignorable() -> frozenset[int]:
-    """Unicode's default-ignorable code points: drawn as nothing where a font lacks them (the accuracy rewards'
-    reading of answers drops them too)."""
-    return frozenset(code for first, last in _DEFAULT_IGNORABLE for code in range(first, last + 1))
 
 
 def _unseen(code: int) -> bool:
