@@ -289,18 +289,25 @@ def load_prompts(args: argparse.Namespace) -> list[dict]:
 
 
 def completed_pairs(records: list[dict], rows: list[dict], num_generations: int, path) -> set[tuple[str, int]]:
-    """(uuid, sample_index) already in the output; anything not belonging to this run is an error."""
-    uuids = {row["uuid"] for row in rows}
+    """(uuid, sample_index) already in the output; anything not belonging to this run is a `UsageError`."""
+    prompts = {row["uuid"]: row["prompt"] for row in rows}
     done = set()
     for number, record in enumerate(records, start=1):
         key = (record.get("uuid"), record.get("sample_index"))
-        if key[0] not in uuids or not isinstance(key[1], int) or not 0 <= key[1] < num_generations:
-            raise ValueError(
+        if key[0] not in prompts or not isinstance(key[1], int) or not 0 <= key[1] < num_generations:
+            raise UsageError(
                 f"{path}, line {number}: record {key} is not a (prompt, sample) of this run "
                 f"({len(rows)} prompts x {num_generations} samples); was the file made with other arguments?"
             )
+        # Same uuids and count do not make the same run: another dataset or --prompt-template asks other prompts.
+        if record.get("prompt") != prompts[key[0]]:
+            raise UsageError(
+                f"{path}, line {number}: record {key} holds another prompt than this run's "
+                f"({one_line(str(record.get('prompt')))[:80]!r}, not {one_line(prompts[key[0]])[:80]!r}): "
+                "the file is another run's; give this run another --output-file"
+            )
         if key in done:
-            raise ValueError(f"{path}, line {number}: duplicate record {key}")
+            raise UsageError(f"{path}, line {number}: duplicate record {key}")
         done.add(key)
     return done
 
