@@ -327,13 +327,46 @@ class PermanentError(Exception):
     """A request the server rejected in a way retrying cannot fix (e.g. 400 Bad Request)."""
 
 
+def answer_problem(response) -> str | None:
+    """Why a 200 body is not a chat completion this script can record (None if it is): the first choice's message
+    must hold text (content or reasoning) or tool calls, and the token counts must be numbers."""
+    if not isinstance(response, dict):
+        return f"a JSON {type(response).__name__}, not an object"
+    choices = response.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return f"'choices' is {str(choices)[:80]}, not a list of objects"
+    message = choices[0].get("message")
+    if not isinstance(message, dict):
+        return f"the first choice's 'message' is {str(message)[:80]}, not an object"
+    texts = [message.get(key) for key in ("content", "reasoning_content", "reasoning")]
+    if any(text is not None and not isinstance(text, str) for text in texts):
+        return "the message's content or reasoning is not a string"
+    calls = message.get("tool_calls")
+    if calls is not None and not (isinstance(calls, list) and all(isinstance(call, dict) for call in calls)):
+        return "the message's 'tool_calls' is not a list of objects"
+    if not any(isinstance(text, str) for text in texts) and not calls:
+        return "the message holds no content, reasoning or tool call"
+    usage = response.get("usage")
+    if usage is not None and not isinstance(usage, dict):
+        return f"'usage' is {str(usage)[:80]}, not an object"
+    counts = [(usage or {}).get(key) for key in ("prompt_tokens", "completion_tokens")]
+    if any(count is not None and (not isinstance(count, int) or isinstance(count, bool)) for count in counts):
+        return "the token counts in 'usage' are not integers"
+    return None
+
+
 async def complete(session: aiohttp.ClientSession, payload: dict, args: argparse.Namespace) -> dict:
     """One chat completion, retried with exponential back-off and jitter on transient failures."""
     for attempt in range(args.retries + 1):
         try:
             async with session.post(f"{args.base_url}/chat/completions", json=payload) as response:
                 if response.status == 200:
-                    return await response.json()
+                    answer = await response.json()
+                    problem = answer_problem(answer)
+                    if problem is None:
+                        return answer
+                    # Written as is, it would count as done and never be asked again: a failed sample instead.
+                    raise PermanentError(f"the server's answer is not a chat completion: {problem}")
                 body = (await response.text())[:500]
                 if response.status not in RETRYABLE_STATUS:
                     raise PermanentError(f"HTTP {response.status}: {body}")

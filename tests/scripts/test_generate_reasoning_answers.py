@@ -71,3 +71,66 @@ def test_a_file_of_another_prompt_template_is_refused_naming_the_line(
     assert f"{output}, line 1: record ('0', 0) holds another prompt than this run's" in stderr
     assert "the file is another run's; give this run another --output-file" in stderr and "Traceback" not in stderr
     assert output.read_text() == before
+
+
+def _good_but(**changes):
+    """GOOD with the first choice's message (`message=`) or a top-level field replaced."""
+    answer = json.loads(json.dumps(GOOD))
+    if "message" in changes:
+        answer["choices"][0]["message"] = changes.pop("message")
+    return {**answer, **changes}
+
+
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        ({"choices": [{}]}, "the first choice's 'message' is None, not an object"),
+        (
+            _good_but(message={"role": "assistant", "content": None}),
+            "the message holds no content, reasoning or tool call",
+        ),
+        (_good_but(message={"role": "assistant", "content": 7}), "the message's content or reasoning is not a string"),
+        ([1, 2, 3], "a JSON list, not an object"),
+        (None, "a JSON NoneType, not an object"),
+        ({"choices": ["hello"]}, "'choices' is ['hello'], not a list of objects"),
+        ({"choices": []}, "'choices' is [], not a list of objects"),
+        (_good_but(usage=5), "'usage' is 5, not an object"),
+        (_good_but(usage={"completion_tokens": "many"}), "the token counts in 'usage' are not integers"),
+    ],
+)
+def test_an_answer_that_is_not_a_chat_completion_is_a_failed_sample_retried_by_the_next_run(
+    generator, answering, problems, tmp_path, caplog, body, why
+):
+    """Found by a red team: `{"choices": [{}]}` or a null content was written as done with "generation": null and
+    never asked again; a list or null body, a string choice or `"usage": 5` crashed the whole run."""
+    answer, url = answering
+    output = tmp_path / "out.jsonl"
+    answer(body)
+    assert _run(generator, url, problems, output) == 1
+    assert _records(output) == []
+    assert f"the server's answer is not a chat completion: {why}" in caplog.text
+    assert "2 samples failed" in caplog.text and "run the same command again" in caplog.text
+    answer(GOOD)
+    assert _run(generator, url, problems, output) == 0
+    assert [record["generation"] for record in _records(output)] == ["\\boxed{2}"] * 2
+
+
+def test_reasoning_without_content_is_a_sample(generator, answering, problems, tmp_path):
+    """A reasoning model cut off by --max-tokens while thinking answers reasoning and no content: a real sample."""
+    answer, url = answering
+    output = tmp_path / "out.jsonl"
+    answer(_good_but(message={"role": "assistant", "content": None, "reasoning_content": "Let me think"}))
+    assert _run(generator, url, problems, output) == 0
+    assert [(record["generation"], record["reasoning"]) for record in _records(output)] == [(None, "Let me think")] * 2
+
+
+def test_a_lone_surrogate_in_an_answer_is_written_and_read_back_as_sent(generator, answering, problems, tmp_path):
+    """Found by a red team: content "x\\ud800y" (valid JSON, not encodable as UTF-8) crashed the run in
+    `ResumableJsonl.append` with a UnicodeEncodeError."""
+    answer, url = answering
+    output = tmp_path / "out.jsonl"
+    answer(b'{"choices": [{"message": {"role": "assistant", "content": "x\\ud800y"}, "finish_reason": "stop"}]}')
+    assert _run(generator, url, problems, output) == 0
+    assert [record["generation"] for record in _records(output)] == ["x\ud800y"] * 2
+    assert _run(generator, url, problems, output) == 0  # the rerun reads it back as done
+    assert len(_records(output)) == 2

@@ -62,7 +62,10 @@ class ResumableJsonl:
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        try:
+            line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (a server may send "\ud800"): escaped, it reads back the same
+            line = (json.dumps(record) + "\n").encode("ascii")
         written = os.write(self._fd, line)
         while written < len(line):  # a short write only happens on odd file systems; finish the line
             written += os.write(self._fd, line[written:])
