@@ -56,6 +56,7 @@ from open_r1.usage import (
     ArgumentParser,
     UsageError,
     did_you_mean,
+    exit_on_interrupt,
     exit_on_usage_error,
     one_line,
     system_prompt_text,
@@ -476,8 +477,10 @@ async def generate(args: argparse.Namespace) -> int:
 
 def main(argv=None) -> int:
     configure_logging()
-    with exit_on_usage_error("generate_reasoning.py"):  # a mistake: one line and exit status 2
-        return asyncio.run(generate(parse_args(argv)))
+    # Every sample is a whole line once written, so an interrupted run loses only the requests in flight.
+    with exit_on_interrupt("the samples written so far are kept; run the same command again to continue"):
+        with exit_on_usage_error("generate_reasoning.py"):  # a mistake: one line and exit status 2
+            return asyncio.run(generate(parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -134,3 +134,21 @@ def test_a_lone_surrogate_in_an_answer_is_written_and_read_back_as_sent(generato
     assert [record["generation"] for record in _records(output)] == ["x\ud800y"] * 2
     assert _run(generator, url, problems, output) == 0  # the rerun reads it back as done
     assert len(_records(output)) == 2
+
+
+def test_ctrl_c_is_one_line_saying_the_samples_written_are_kept(
+    generator, answering, problems, tmp_path, capsys, monkeypatch
+):
+    """Found by a red team: Ctrl-C printed a KeyboardInterrupt traceback."""
+    _, url = answering
+
+    async def interrupted(_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generator, "generate", interrupted)
+    with pytest.raises(SystemExit) as exited:
+        _run(generator, url, problems, tmp_path / "out.jsonl")
+    assert exited.value.code == 130
+    stderr = capsys.readouterr().err
+    assert "interrupted; the samples written so far are kept; run the same command again to continue" in stderr
+    assert "Traceback" not in stderr
