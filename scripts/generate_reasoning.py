@@ -47,7 +47,7 @@ import aiohttp
 from tqdm.auto import tqdm
 
 from open_r1.data.jsonl import ResumableJsonl
-from open_r1.data.loading import load_dataset_reference
+from open_r1.data.loading import check_prompts, load_dataset_reference
 from open_r1.eval.arguments import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from open_r1.hub_access import check_references
 from open_r1.tools import TOOLS
@@ -273,11 +273,10 @@ def load_prompts(args: argparse.Namespace) -> list[dict]:
             f"dataset {args.dataset_name!r} has no column(s) {missing}; its columns: {dataset.column_names}"
             + "".join(did_you_mean(column, dataset.column_names) for column in missing)
         )
+    check_prompts(dataset[args.prompt_column], args.prompt_column)
     rows, seen = [], set()
     for number, row in enumerate(dataset.select_columns(list(dict.fromkeys(needed)))):
         prompt = row[args.prompt_column]
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise UsageError(f"row {number}: column {args.prompt_column!r} must be a non-empty string, got {prompt!r}")
         uuid = str(row[args.uuid_column]) if args.uuid_column else str(number)
         if uuid in seen:
             raise UsageError(f"row {number}: --uuid-column {args.uuid_column!r} value {uuid!r} is not unique")

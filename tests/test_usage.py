@@ -574,3 +574,16 @@ def test_a_system_prompt_that_names_a_file_is_read_as_training_evaluation_and_fi
     pass_rate = load_module("scripts/pass_rate_filtering/compute_pass_rate.py", "compute_pass_rate")
     generation = pass_rate.PassRateGenerationArguments(model_name_or_path="m", system_prompt=str(prompt))
     assert generation.system_prompt == "Think first."
+
+
+@pytest.mark.parametrize("bad, shown", [("null", "None"), ('""', "''"), ('"  "', "'  '")])
+def test_generate_py_names_the_first_row_without_a_prompt_before_the_pipeline(tmp_path, monkeypatch, bad, shown):
+    """Found by a red team: a null or empty prompt reached distilabel, which failed its batch with a ~200-line
+    traceback and wrote nothing."""
+    from open_r1 import generate
+
+    monkeypatch.setattr(generate, "build_distilabel_pipeline", lambda **_: pytest.fail("the pipeline was built"))
+    (tmp_path / "p.jsonl").write_text(f'{{"prompt": "1+1?"}}\n{{"prompt": {bad}}}\n{{"prompt": null}}\n')
+    argv = ["--hf-dataset", str(tmp_path / "p.jsonl"), "--model", "m", "--output-file", str(tmp_path / "out.jsonl")]
+    with pytest.raises(UsageError, match=f"^row 1: column 'prompt' must be a non-empty string, got {shown}$"):
+        generate.main([*argv, "--dry-run"])

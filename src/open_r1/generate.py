@@ -31,7 +31,7 @@ import pathlib
 import warnings
 from typing import TYPE_CHECKING
 
-from open_r1.data.loading import load_dataset_reference
+from open_r1.data.loading import check_prompts, load_dataset_reference
 from open_r1.hub_access import Push, check_references
 from open_r1.usage import ArgumentParser, UsageError, did_you_mean, exit_on_usage_error
 from open_r1.utils.generation_server import DEFAULT_BASE_URL, check_server_answers, server_api_key
@@ -226,6 +226,7 @@ def main(argv=None):
             f"--prompt-column {args.prompt_column!r} is not a column of {args.hf_dataset!r}; its columns: {columns}"
             + hint
         )
+    check_prompts(dataset[args.prompt_column], args.prompt_column)  # else distilabel fails the batch, nothing kept
     if args.dry_run:
         print(
             f"checked: {len(dataset)} prompts of {args.hf_dataset} (column {args.prompt_column!r}); would generate "

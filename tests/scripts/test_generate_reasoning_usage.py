@@ -76,3 +76,15 @@ def test_a_model_the_server_refuses_is_one_line_before_any_sample(generator, pro
     assert exited.value.code == 2
     assert capsys.readouterr().err.strip().endswith("(did you mean --model tiny-model?)")
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_row_without_a_prompt_is_one_line_naming_it(generator, tmp_path, capsys):
+    """The check `src/open_r1/generate.py` now shares: the first null or blank prompt, by row."""
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text('{"problem": "1+1?"}\n{"problem": " "}\n')
+    argv = ["--dataset-name", str(problems), "--output-file", str(tmp_path / "o.jsonl"), "--model", "m"]
+    with pytest.raises(SystemExit) as exited:
+        generator.main([*argv, "--api-addr", f"127.0.0.1:{free_port()}"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().endswith("row 1: column 'problem' must be a non-empty string, got ' '")
+    assert not (tmp_path / "o.jsonl").exists()

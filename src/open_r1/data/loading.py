@@ -175,6 +175,14 @@ def without_progress_bars():
             transformers_logging.enable_progress_bar()
 
 
+def check_prompts(prompts, column: str) -> None:
+    """A `UsageError` naming the first of `prompts` (a column's values, in row order) that is not a non-empty
+    string: generation scripts check before any request, where a server or a pipeline fails the whole batch."""
+    for number, prompt in enumerate(prompts):
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise UsageError(f"row {number}: column {column!r} must be a non-empty string, got {prompt!r}")
+
+
 def load_dataset_reference(
     reference: str, config: str | None = None, split: str | None = None, config_field: str = "dataset_config"
 ):
