@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
@@ -24,6 +24,7 @@ from open_r1.rewards.ioi import get_ioi_code_reward
 from open_r1.sandbox.factory import clear_providers
 from open_r1.sandbox.piston import PistonClient, PistonProvider
 from open_r1.utils.competitive_programming import ioi_scoring
+from tests.support.json_server import JsonHandler
 
 needs_gpp = pytest.mark.skipif(shutil.which("g++") is None, reason="the fake cms_ioi package compiles with g++")
 
@@ -100,28 +101,17 @@ class FakePiston:
         self.answer = None  # a function body -> response, to play a misbehaving worker
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _reply(self, status: int, payload) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_GET(self):
-                self._reply(200, [{"language": "cms_ioi", "version": "1.0.0"}, {"language": "python"}])
+                self.reply(200, [{"language": "cms_ioi", "version": "1.0.0"}, {"language": "python"}])
 
             def do_POST(self):
                 if self.path != "/api/v2/execute":
-                    return self._reply(404, {"message": f"no route {self.path}"})
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                    return self.reply(404, {"message": f"no route {self.path}"})
+                body = self.json_body()
                 fake.requests.append(body)
                 if fake.answer is not None:
-                    return self._reply(200, fake.answer(body))
+                    return self.reply(200, fake.answer(body))
                 with tempfile.TemporaryDirectory() as folder:
                     work = pathlib.Path(folder)
                     files = {entry["name"]: entry["content"] for entry in body["files"]}
@@ -133,8 +123,8 @@ class FakePiston:
                     elif body["language"] == "python":
                         answer = _run_python(body, work)
                     else:
-                        return self._reply(400, {"message": f"{body['language']}-{body['version']} not installed"})
-                self._reply(200, {"language": body["language"], "version": "1.0.0", **answer})
+                        return self.reply(400, {"message": f"{body['language']}-{body['version']} not installed"})
+                self.reply(200, {"language": body["language"], "version": "1.0.0", **answer})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v2"

@@ -8,6 +8,7 @@ import pytest
 
 from tests.support import REPO_ROOT
 from tests.support.files import write_jsonl
+from tests.support.json_server import JsonHandler
 from tests.support.script_module import load_module
 
 
@@ -396,31 +397,20 @@ def hostile_server():
     import http.server
     import threading
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def _send(self, status: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def do_GET(self):
-            self._send(200, {"object": "list", "data": [{"id": "m", "object": "model"}]})
+            self.reply(200, {"object": "list", "data": [{"id": "m", "object": "model"}]})
 
         def do_POST(self):
-            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            request = self.json_body()
             prompt = request["messages"][-1]["content"]
             if "BAD" in prompt:
-                return self._send(400, {"error": {"message": "prompt too long", "type": "invalid_request_error"}})
+                return self.reply(400, {"error": {"message": "prompt too long", "type": "invalid_request_error"}})
             choices = [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": None}}]
             if "NULL" not in prompt:
                 choices[0]["message"]["content"] = "\\boxed{2}"
             body = {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": choices}
-            self._send(200, {**body, "choices": [] if "EMPTY" in prompt else choices})
+            self.reply(200, {**body, "choices": [] if "EMPTY" in prompt else choices})
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
