@@ -63,7 +63,8 @@ class StepProfile:
 
     def training_step(self, model, inputs, num_items_in_batch):
         if self._first_log_entry is None:  # the first step of this train(): a checkpoint's state is loaded by now
-            self._first_log_entry = len(self.state.log_history)
+            state = getattr(self, "state", None)
+            self._first_log_entry = len(state.log_history) if state is not None else 0
         if self._step_profile is None:
             self._step_profile = _StepSums()
         try:
