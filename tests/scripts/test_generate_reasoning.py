@@ -172,6 +172,17 @@ def test_torn_last_line_is_cut_off_and_a_corrupt_earlier_line_is_an_error(tmp_pa
         ResumableJsonl(path).recover()
 
 
+def test_a_whole_last_record_without_its_newline_is_kept_and_a_torn_one_is_said(tmp_path, caplog):
+    """Found by a red team: a last record missing only its newline was cut without a word, and so was a torn one."""
+    path = tmp_path / "log.jsonl"
+    path.write_text('{"a": 1}\n{"a": 2}')
+    assert ResumableJsonl(path).recover() == [{"a": 1}, {"a": 2}]
+    assert path.read_text() == '{"a": 1}\n{"a": 2}\n' and not caplog.text
+    path.write_text('{"a": 1}\n{"a": 2')
+    assert ResumableJsonl(path).recover() == [{"a": 1}]
+    assert "log.jsonl: cut its torn last line (7 bytes)" in caplog.text
+
+
 def _distilabel_command(server, prompts_file, output, num_generations):
     base_url, model = server
     return [

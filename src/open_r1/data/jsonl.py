@@ -12,8 +12,11 @@ per line unless `fsync=True`), and concurrent writers.
 """
 
 import json
+import logging
 import os
 import pathlib
+
+logger = logging.getLogger(__name__)
 
 
 def json_row(line: str) -> tuple[dict | None, str | None]:
@@ -37,11 +40,16 @@ class ResumableJsonl:
         self._fd: int | None = None
 
     def recover(self) -> list[dict]:
-        """Reads the whole records, cutting off a torn last line; fails on a corrupt line elsewhere."""
+        """Reads the whole records, cutting off a torn last line (said in a warning); fails on a corrupt line
+        elsewhere. A last line that is a whole record without its newline (a file written by hand) is kept."""
         if not self.path.exists():
             return []
         data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1  # everything after the last newline is a torn write
+        end = data.rfind(b"\n") + 1  # everything after the last newline is a torn write, or a record unterminated
+        if end < len(data) and json_row(data[end:].decode("utf-8", errors="replace"))[0] is not None:
+            with open(self.path, "ab") as file:
+                file.write(b"\n")
+            data, end = data + b"\n", len(data) + 1
         records = []
         for number, line in enumerate(data[:end].splitlines(), start=1):
             try:
@@ -54,6 +62,11 @@ class ResumableJsonl:
                 raise ValueError(f"{self.path}, line {number}: expected a JSON object, got {line[:80]!r}")
             records.append(record)
         if end < len(data):
+            logger.warning(
+                "%s: cut its torn last line (%d bytes), a write a killed run left unfinished",
+                self.path,
+                len(data) - end,
+            )
             with open(self.path, "r+b") as file:
                 file.truncate(end)
         return records
