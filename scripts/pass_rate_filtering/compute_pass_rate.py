@@ -41,7 +41,7 @@ from open_r1.data.loading import load_dataset_reference
 from open_r1.eval.decoding import flatten, regroup, sample_completions
 from open_r1.hub_access import Push, check_references
 from open_r1.rewards import get_reward_funcs
-from open_r1.startup_checks import REWARD_COLUMNS
+from open_r1.startup_checks import missing_reward_column
 from open_r1.usage import (
     PATH_FIELDS,
     UsageError,
@@ -303,7 +303,8 @@ def drop_failed_samples(generations: list[list[str | None]], split: str) -> list
             failed[:MAX_NAMED_ROWS],
             f" (the first {MAX_NAMED_ROWS})" if len(failed) > MAX_NAMED_ROWS else "",
         )
-    return [[] if row in set(failed) else samples for row, samples in enumerate(generations)]
+    dropped = set(failed)
+    return [[] if row in dropped else samples for row, samples in enumerate(generations)]
 
 
 def sample_vllm(conversations: list[list[dict]], args: PassRateGenerationArguments) -> list[list[str]]:
@@ -464,14 +465,10 @@ def load_rows(script_args: PassRateScriptArguments) -> datasets.Dataset:
             f"dataset_prompt_column {column!r} is not a column of the dataset: {dataset.column_names}"
             + did_you_mean(column, dataset.column_names, "dataset_prompt_column ")
         )
-    for reward in script_args.reward_funcs:  # before sampling: the grading found a missing gold after all of it
-        for alternatives in REWARD_COLUMNS.get(reward, ()):
-            if not set(alternatives) & set(dataset.column_names):
-                wanted = " or ".join(repr(name) for name in alternatives)
-                raise UsageError(
-                    f"the {reward!r} reward (reward_funcs) needs a {wanted} column; the dataset has "
-                    f"{dataset.column_names}"
-                )
+    # Before sampling: the grading found a missing gold after all of it.
+    missing = missing_reward_column(dataset.column_names, script_args.reward_funcs)
+    if missing:
+        raise UsageError(f"{missing}; the dataset has {dataset.column_names}")
     return dataset
 
 

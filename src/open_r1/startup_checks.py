@@ -50,6 +50,7 @@ import functools
 import inspect
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -816,6 +817,10 @@ def _check_every_conversation_as_json(part, column: str, where: str, needs_assis
             )
 
 
+# The hits whose text is read back to name the tokens spelled (the message's), however many rows spell one.
+TEXTS_READ_FOR_TOKENS = 100
+
+
 def warn_turn_tokens_in_text(datasets: Mapping[str, Any], tokens: list[str], columns: tuple[str, ...]) -> None:
     """A warning for each split (of `datasets`, split -> datasets.Dataset) whose `columns`' text spells one of
     `tokens` (`model_utils.turn_tokens`), naming the first row: the chat template renders the spelling as that token,
@@ -826,25 +831,27 @@ def warn_turn_tokens_in_text(datasets: Mapping[str, Any], tokens: list[str], col
 
     if not tokens:
         return
+    spelled = "|".join(re.escape(token) for token in tokens)  # one pass over the text for all of them
     for split, part in datasets.items():
         for column in (name for name in columns if name in part.column_names):
-            feature = part.features[column]
-            turns = getattr(feature, "feature", None)
-            if not _is_text_column(part, column) and not (isinstance(turns, dict) and "content" in turns):
+            text_column = _is_text_column(part, column)
+            turns = getattr(part.features[column], "feature", None)
+            if not text_column and not (isinstance(turns, dict) and "content" in turns):
                 continue
             rows, found, start = set(), set(), 0
             for values in _column_batches(part, column):
                 values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-                if _is_text_column(part, column):
+                if text_column:
                     texts, owners = values, None
                 else:
                     texts, owners = pc.list_flatten(values).field("content"), pc.list_parent_indices(values)
-                for token in tokens:
-                    hits = pc.indices_nonzero(pc.fill_null(pc.match_substring(texts, token), False))
-                    if len(hits):
-                        found.add(token)
-                        hit_rows = hits if owners is None else pc.take(owners, hits)
-                        rows.update(start + row for row in hit_rows.to_pylist())
+                hits = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(texts, spelled), False))
+                if len(hits):
+                    # Which tokens, for the message: read in the first hits only, so that this stays one pass.
+                    for text in pc.take(texts, hits[:TEXTS_READ_FOR_TOKENS]).to_pylist():
+                        found.update(token for token in tokens if token in text)
+                    hit_rows = hits if owners is None else pc.take(owners, hits)
+                    rows.update(start + row for row in hit_rows.to_pylist())
                 start += len(values)
             if rows:
                 logger.warning(
@@ -867,14 +874,14 @@ def check_sft_dataset(dataset, script_args, training_args) -> None:
         if "input_ids" in columns:
             continue
         conversation = _conversation(part[0]) if len(part) else None
-        trains_on_turns = text_field not in columns or getattr(training_args, "assistant_only_loss", False)
+        assistant_only = getattr(training_args, "assistant_only_loss", False)
+        trains_on_turns = text_field not in columns or assistant_only
         if conversation is not None and trains_on_turns:  # with a text column TRL may train on that instead
             _check_turns(*conversation, where)
-        assistant_only = getattr(training_args, "assistant_only_loss", False)
-        for column in (name for name in (*TURN_KEYS, "prompt", "completion") if name in columns):
-            if trains_on_turns:
+        if trains_on_turns:
+            for column in (name for name in (*TURN_KEYS, "prompt", "completion") if name in columns):
                 _check_every_conversation(part, column, where, assistant_only and column in TURN_KEYS)
-        if getattr(training_args, "assistant_only_loss", False):
+        if assistant_only:
             if len(part) and conversation is None and not is_conversational(part[0]):
                 raise UsageError(
                     f"{where}; assistant_only_loss: true needs conversations: a 'messages' column of "
@@ -1036,12 +1043,27 @@ def check_grpo_dataset(dataset, script_args, training_args) -> None:
         _check_prompts_differ(part, prompt_column, split)
         for reward in _as_list(script_args.reward_funcs):
             for alternatives in REWARD_COLUMNS.get(reward, ()):
-                wanted = " or ".join(repr(column) for column in alternatives)
                 if getattr(training_args, "remove_unused_columns", False):
                     raise UsageError(
                         f"remove_unused_columns: true leaves the rewards the prompts alone, and the {reward!r} reward "
-                        f"(reward_funcs) reads a {wanted} column: set remove_unused_columns: false (GRPO's default)"
+                        f"(reward_funcs) reads a {_either(alternatives)} column: set remove_unused_columns: false "
+                        "(GRPO's default)"
                     )
-                if not columns & set(alternatives):
-                    raise UsageError(f"{where}; the {reward!r} reward (reward_funcs) needs a {wanted} column")
+        missing = missing_reward_column(columns, script_args.reward_funcs)
+        if missing:
+            raise UsageError(f"{where}; {missing}")
     check_prompts_fill_a_batch(dataset[script_args.dataset_train_split], training_args)
+
+
+def _either(alternatives: tuple[str, ...]) -> str:
+    return " or ".join(repr(column) for column in alternatives)
+
+
+def missing_reward_column(columns, reward_funcs) -> str | None:
+    """`the 'accuracy' reward (reward_funcs) needs a 'solution' or 'answer' column` for the first built-in reward of
+    `reward_funcs` whose column (`REWARD_COLUMNS`) is not among `columns`; None when each has its own."""
+    for reward in _as_list(reward_funcs):
+        for alternatives in REWARD_COLUMNS.get(reward, ()):
+            if not set(columns) & set(alternatives):
+                return f"the {reward!r} reward (reward_funcs) needs a {_either(alternatives)} column"
+    return None
