@@ -35,14 +35,19 @@ def unfinished_save(checkpoint: str) -> str | None:
     path = os.path.join(checkpoint, "trainer_state.json")
     if not os.path.isfile(path):
         return "it has no trainer_state.json (its save was interrupted)"
-    try:
-        with open(path, encoding="utf-8") as file:
-            state = json.load(file)
-    except (OSError, ValueError):
-        state = None
-    if not isinstance(state, dict):
+    if read_json_object(path) is None:
         return "its trainer_state.json is cut short or unreadable (its save was interrupted, or the disk was full)"
     return None
+
+
+def read_json_object(path: str) -> dict | None:
+    """The JSON object in the file at `path`; None for a file that is missing, unreadable, cut short or no object."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            found = json.load(file)
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def newest_complete_checkpoint(folder: str, warn_skipped: bool = False) -> str | None:

@@ -34,7 +34,7 @@ import shutil
 
 from transformers import TrainerCallback
 
-from open_r1.utils.checkpoints import CHECKPOINT_FOLDER
+from open_r1.utils.checkpoints import CHECKPOINT_FOLDER, read_json_object
 
 logger = logging.getLogger("open_r1")
 
@@ -63,17 +63,9 @@ PARTLY_IN_EFFECT = {
 NOT_COMPARED = {"resume_from_checkpoint", "overwrite_output_dir"}
 
 
-def _read_json(path: str) -> dict | None:
-    try:
-        with open(path, encoding="utf-8") as file:
-            return json.load(file)
-    except (OSError, ValueError):
-        return None
-
-
 def finished_run(checkpoint: str, training_args) -> str | None:
     """Why there is nothing left to train from `checkpoint` under this command's limits, or None."""
-    state = _read_json(os.path.join(checkpoint, "trainer_state.json")) or {}
+    state = read_json_object(os.path.join(checkpoint, "trainer_state.json")) or {}
     step = state.get("global_step", 0)
     if training_args.max_steps > 0:
         if step < training_args.max_steps:
@@ -102,11 +94,11 @@ def changed_settings(checkpoint: str, training_args, script_args=None, model_arg
     """'name: before -> now (effect)' for each argument that differs from the checkpoint's run (the training ones,
     then the dataset and model ones where both are there); None when the checkpoint has no record of the training
     ones."""
-    recorded = _read_json(os.path.join(checkpoint, TRAINING_ARGS_FILE))
+    recorded = read_json_object(os.path.join(checkpoint, TRAINING_ARGS_FILE))
     if recorded is None:
         return None
     lines = _differences(recorded, _as_json(training_args))
-    recorded_run = _read_json(os.path.join(checkpoint, RUN_ARGS_FILE)) or {}
+    recorded_run = read_json_object(os.path.join(checkpoint, RUN_ARGS_FILE)) or {}
     for kind, arguments in (("script", script_args), ("model", model_args)):
         if arguments is not None and isinstance(recorded_run.get(kind), dict):
             lines += _differences(recorded_run[kind], _dataclass_as_json(arguments))
