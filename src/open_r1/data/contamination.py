@@ -3,8 +3,8 @@
 A row is contaminated by a benchmark when it shares at least one word n-gram (default 8 words)
 with one of the benchmark's problems, after lower-casing and splitting on whitespace, as in
 upstream open-r1's `scripts/decontaminate.py`, and reading both as they show (`open_r1.utils.text_reading`:
-invisible characters dropped, full-width forms folded; upstream matched them as written). Texts shorter than n words have no n-gram, so such
-a benchmark problem matches only a row whose whole normalised text equals it.
+invisible characters dropped, full-width forms folded; upstream matched them as written). Texts shorter than n
+words have no n-gram, so such a benchmark problem matches only a row whose whole normalised text equals it.
 
 How it stays fast: a batch of rows is lower-cased, joined and turned into one code-point array
 by C loops; word boundaries, word hashes (polynomial over code points, from prefix sums) and

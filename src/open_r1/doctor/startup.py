@@ -73,7 +73,9 @@ def check_gold_answers(rows: Sequence[dict], column: str, accuracy_reward: Calla
     answers = [prepare_gold(gold) for gold in golds]
     # Stated as written, a gold read as text only pays itself: what a model writes for '√2' (\sqrt{2}) is not paid.
     text_only = read_as_text([answer if score == 1.0 else None for answer, score in zip(answers, scores)])
-    structured = [gold is not None and not isinstance(gold, str) and prepare_gold(gold) is None for gold in golds]
+    structured = [
+        gold is not None and not isinstance(gold, str) and answer is None for gold, answer in zip(golds, answers)
+    ]
     prose = [reads_as_prose(answer) for answer in answers]
     numbers = {
         index: number

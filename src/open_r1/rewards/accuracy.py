@@ -13,8 +13,9 @@ How a completion is graded:
   `27.0`, `2,125`) or a worked solution whose last `\\boxed{}` (or GSM8K `#### n` line) is the answer.
   A gold that math-verify cannot parse gives `None`: TRL skips that sample instead of paying a free 1.0, and so does
   a mapping or a list of several values (a one-value list is its value).
-- The gold and the model's answer are read as a reader sees them (`readable_text`): zero-width spaces, the BOM and
-  control characters dropped, full-width and styled digits folded, so a gold `4\\u200b` or `４` pays `\\boxed{4}`.
+- The gold and the model's answer are read as a reader sees them (`readable_text`): zero-width spaces, the BOM,
+  NUL and the other characters drawn as nothing dropped, full-width and styled digits folded, so a gold `4\\u200b`
+  or `４` pays `\\boxed{4}`.
 - Parsing and verifying use math-verify in a pool of worker processes (`_grading_pool`), each grading in
   its own main thread so math-verify's `signal.alarm` timeouts work (0.5.2 silently returns "wrong"
   from any other thread). The caller may be a thread, a worker process or async code. Each distinct gold
