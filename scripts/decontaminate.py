@@ -207,7 +207,7 @@ def main(argv=None) -> dict:
         index.num_ngrams,
         args.ngram_size,
         ", ".join(benchmarks),
-        f", and {index.num_short_problems} problems shorter than that, which only a row equal to one matches"
+        f", and {index.num_short_problems} problems shorter than that, each matched as its whole run of words"
         if index.num_short_problems
         else "",
     )

@@ -77,23 +77,24 @@ def synthetic_rows(benchmarks: dict[str, list[str]], num_rows: int, seed: int = 
 
 def baseline_flags(texts: list[str], benchmarks: dict[str, list[str]], n: int) -> dict[str, list[bool]]:
     """The straightforward way: a set of n-gram tuples per benchmark, every row checked on its own."""
-    ngram_sets, whole_texts = {}, {}
+    ngram_sets, short_problems = {}, {}
     for name, problems in benchmarks.items():
-        ngram_sets[name], whole_texts[name] = set(), set()
+        ngram_sets[name], short_problems[name] = set(), {}
         for problem in problems:
             words = problem.lower().split()
-            if len(words) < n:  # too short for an n-gram: matches only as a whole text
-                whole_texts[name].add(tuple(words))
+            if len(words) < n:  # too short for an n-gram: matched as its whole run of words
+                short_problems[name].setdefault(len(words), set()).add(tuple(words))
             ngram_sets[name].update(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
     flags = {name: [] for name in benchmarks}
     for text in texts:
         words = text.lower().split()
         row_grams = {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
         for name in benchmarks:
-            if len(words) < n:
-                flags[name].append(tuple(words) in whole_texts[name])
-            else:
-                flags[name].append(not row_grams.isdisjoint(ngram_sets[name]))
+            hit = not row_grams.isdisjoint(ngram_sets[name]) or any(
+                not runs.isdisjoint(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
+                for size, runs in short_problems[name].items()
+            )
+            flags[name].append(hit)
     return flags
 
 

@@ -30,8 +30,8 @@ BENCHMARK = {
 
 
 def reference_masks(texts, benchmarks, n):
-    """Straightforward definition: shared word n-gram tuple, or whole-text equality below n words, of the texts read
-    as they show (`readable_text`) and lower-cased."""
+    """Straightforward definition: shared word n-gram tuple, or, for a problem below n words, all of its words in
+    order, of the texts read as they show (`readable_text`) and lower-cased."""
     masks = []
     for text in texts:
         words = readable_text(text).lower().split()
@@ -41,7 +41,8 @@ def reference_masks(texts, benchmarks, n):
             for problem in problems:
                 bench_words = readable_text(problem).lower().split()
                 if len(bench_words) < n:
-                    hit = len(words) < n and words == bench_words
+                    size = len(bench_words)
+                    hit = any(words[i : i + size] == bench_words for i in range(len(words) - size + 1))
                 else:
                     hit = bool(grams & {tuple(bench_words[i : i + n]) for i in range(len(bench_words) - n + 1)})
                 if hit:
@@ -84,11 +85,23 @@ def test_a_copy_with_invisible_characters_or_full_width_forms_is_found():
     assert masks_to_flags(index.flag_texts(copies), index.names)["bench"] == [True, True, True, False]
 
 
-def test_benchmark_problem_shorter_than_ngram_matches_only_a_row_equal_to_it():
-    index = NgramIndex({"short": ["Compute $\\dbinom{31}{28}$."]}, ngram_size=8)
-    rows = ["compute   $\\dbinom{31}{28}$.", "Please compute $\\dbinom{31}{28}$.", "Compute $\\dbinom{31}{29}$."]
-    assert index.flag_texts(rows).tolist() == [1, 0, 0]
-    assert (index.num_ngrams, index.num_short_problems) == (0, 1)  # the script's log line says both
+def test_benchmark_problem_shorter_than_ngram_matches_a_row_holding_its_words_in_order():
+    """A data red team's: a short problem (32 of MATH-500's 500 at n=8) wrapped in a prompt template passed."""
+    index = NgramIndex(
+        {"short": ["Compute $\\dbinom{31}{28}$.", "Evaluate $\\log_264$."], "other": ["x"]}, ngram_size=8
+    )
+    rows = [
+        "compute   $\\dbinom{31}{28}$.",
+        "Please compute $\\dbinom{31}{28}$. Put the final answer in \\boxed{}.",
+        "Compute $\\dbinom{31}{29}$.",
+        "compute $\\dbinom{31}{28}$",  # another last word: not the problem's run of words
+        "$\\dbinom{31}{28}$. Compute",
+        "first row ends with Compute",
+        "$\\dbinom{31}{28}$. opens the second",  # a run across two rows is no match
+        "x marks the spot; then evaluate $\\log_264$.",
+    ]
+    assert index.flag_texts(rows).tolist() == [1, 1, 0, 0, 0, 0, 0, 3]
+    assert (index.num_ngrams, index.num_short_problems) == (0, 3)  # the script's log line says both
 
 
 def test_the_script_refuses_no_processes(planted):

@@ -3,8 +3,8 @@
 A row is contaminated by a benchmark when it shares at least one word n-gram (default 8 words)
 with one of the benchmark's problems, after lower-casing and splitting on whitespace, as in
 upstream open-r1's `scripts/decontaminate.py`, and reading both as they show (`open_r1.utils.text_reading`:
-invisible characters dropped, full-width forms folded; upstream matched them as written). Texts shorter than n
-words have no n-gram, so such a benchmark problem matches only a row whose whole normalised text equals it.
+invisible characters dropped, full-width forms folded; upstream matched them as written). A benchmark problem
+shorter than n words has no n-gram: it matches a row holding all of its words in order (upstream never matched one).
 
 How it stays fast: a batch of rows is lower-cased, joined and turned into one code-point array
 by C loops; word boundaries, word hashes (polynomial over code points, from prefix sums) and
@@ -27,7 +27,7 @@ normalisation beyond what whitespace splitting gives (as upstream).
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -96,16 +96,24 @@ class _BatchNgrams:
         word_hashes = (prefix[self.word_ends] - prefix[self.word_starts]) * powers.inverse_up_to(codes.size)[
             self.word_starts
         ]
-        n, num_words = ngram_size, word_hashes.size
-        num_grams = max(num_words - n + 1, 0)
-        word_prefix = word_powers.scratch(num_words + 1)
-        word_prefix[0] = 0
-        np.multiply(word_hashes, word_powers.up_to(num_words), out=word_prefix[1:])
-        np.cumsum(word_prefix[1:], out=word_prefix[1:])
-        gram_hashes = (word_prefix[n : n + num_grams] - word_prefix[:num_grams]) * word_powers.inverse_up_to(num_grams)
-        # An n-gram is real only when its first and last words are in the same row.
-        self.first_words = np.flatnonzero(self.word_rows[:num_grams] == self.word_rows[n - 1 : n - 1 + num_grams])
-        self.hashes = gram_hashes[self.first_words]
+        num_words = word_hashes.size
+        # Valid until the next batch is built: it is the word powers' scratch buffer.
+        self._word_prefix = word_powers.scratch(num_words + 1)
+        self._word_prefix[0] = 0
+        np.multiply(word_hashes, word_powers.up_to(num_words), out=self._word_prefix[1:])
+        np.cumsum(self._word_prefix[1:], out=self._word_prefix[1:])
+        self._word_powers = word_powers
+        self.first_words, self.hashes = self.grams(ngram_size)
+
+    def grams(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(first word, hash) of every run of `size` words within one row; the index's n-grams are those of
+        `ngram_size`, and a benchmark problem shorter than that is looked for as a run of its own length."""
+        num_grams = max(self.word_rows.size - size + 1, 0)
+        prefix = self._word_prefix
+        hashes = (prefix[size : size + num_grams] - prefix[:num_grams]) * self._word_powers.inverse_up_to(num_grams)
+        # A run is real only when its first and last words are in the same row.
+        first_words = np.flatnonzero(self.word_rows[:num_grams] == self.word_rows[size - 1 : size - 1 + num_grams])
+        return first_words, hashes[first_words]
 
     def words(self, first: int, count: int) -> str:
         """Words first..first+count-1 of the batch, normalised (joined by single spaces)."""
@@ -113,11 +121,6 @@ class _BatchNgrams:
 
     def ngram(self, position: int) -> str:
         return self.words(int(self.first_words[position]), self.ngram_size)
-
-    def short_rows(self) -> Iterator[tuple[str, int]]:
-        """(normalised text, row) of the non-empty rows too short to hold an n-gram."""
-        for row in np.flatnonzero((self.row_word_counts > 0) & (self.row_word_counts < self.ngram_size)).tolist():
-            yield self.words(int(self.row_first_words[row]), int(self.row_word_counts[row])), row
 
 
 def _power_table(base: int, length: int, block: int = 4096) -> np.ndarray:
@@ -175,7 +178,9 @@ class NgramIndex:
         self._powers, self._word_powers = _Powers(_CHAR_BASE), _Powers(_WORD_BASE)
         # Normalised n-gram -> benchmark bits: the ground truth every hash hit is confirmed against.
         self._ngram_masks: dict[str, int] = {}
+        # The same for problems shorter than n words (each its whole normalised text), grouped by word count.
         self._short_masks: dict[str, int] = {}
+        short_lines: dict[int, list[str]] = {}
         hashes, masks = [], []
         for bit, (name, problems) in enumerate(benchmarks.items()):
             for position, problem in enumerate(problems):
@@ -187,6 +192,8 @@ class NgramIndex:
                 words = _normalised(problem).split()
                 if len(words) < ngram_size:
                     line = " ".join(words)
+                    if line not in self._short_masks:
+                        short_lines.setdefault(len(words), []).append(line)
                     self._short_masks[line] = self._short_masks.get(line, 0) | (1 << bit)
                 for start in range(len(words) - ngram_size + 1):
                     key = " ".join(words[start : start + ngram_size])
@@ -206,6 +213,14 @@ class NgramIndex:
         self._table_bits = max(16, int(np.ceil(np.log2(max(self._hash_keys.size, 1) * 32))))
         self._table = np.zeros(1 << self._table_bits, dtype=bool)
         self._table[self._table_slots(self._hash_keys)] = True
+        # Sorted hashes of the short problems, by word count (each is its own one run of that length), and a bit
+        # table over all of them, which rejects nearly every run of a row with one lookup as above.
+        self._short_hashes = {
+            size: np.unique(self._ngrams(lines).grams(size)[1]) for size, lines in sorted(short_lines.items())
+        }
+        self._short_table = np.zeros(1 << self._table_bits, dtype=bool)
+        for keys in self._short_hashes.values():
+            self._short_table[self._table_slots(keys)] = True
 
     @property
     def num_ngrams(self) -> int:
@@ -213,7 +228,7 @@ class NgramIndex:
 
     @property
     def num_short_problems(self) -> int:
-        """Distinct problems shorter than `ngram_size` words: each matches only a row whose whole text equals it."""
+        """Distinct problems shorter than `ngram_size` words: each matches a row holding its words in order."""
         return len(self._short_masks)
 
     def _ngrams(self, texts: Sequence[str]) -> _BatchNgrams:
@@ -246,9 +261,12 @@ class NgramIndex:
             for position, row, bits in zip(hits.tolist(), hit_rows.tolist(), hit_masks.tolist()):
                 if bits & ~int(masks[row]):
                     masks[row] |= np.uint64(self._ngram_masks.get(batch.ngram(position), 0))
-        if self._short_masks:
-            for line, row in batch.short_rows():
-                masks[row] |= np.uint64(self._short_masks.get(line, 0))
+        for size, keys in self._short_hashes.items():
+            first_words, hashes = batch.grams(size)
+            candidates = np.flatnonzero(self._short_table[self._table_slots(hashes)])
+            slots = np.minimum(np.searchsorted(keys, hashes[candidates]), keys.size - 1)
+            for first in first_words[candidates[keys[slots] == hashes[candidates]]].tolist():
+                masks[batch.word_rows[first]] |= np.uint64(self._short_masks.get(batch.words(first, size), 0))
         return masks
 
 
