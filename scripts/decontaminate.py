@@ -29,6 +29,7 @@ import sys
 
 import datasets
 import numpy as np
+import pyarrow.compute
 
 from open_r1.data.contamination import (
     DEFAULT_BATCH_SIZE,
@@ -120,6 +121,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--dataset {args.dataset} is local: give --output_dir, or --new_dataset_name to push to the Hub")
     if args.output_dir:
         check_output_folder("--output_dir", args.output_dir)
+        _check_output_is_not_the_input(args.dataset, args.output_dir)
     for path in args.benchmark_files:
         check_local_path("--benchmark_files", path)
         if not pathlib.Path(path).is_file():
@@ -136,8 +138,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def _check_output_is_not_the_input(dataset: str, output_dir: str) -> None:
+    """A saved dataset cannot be saved over itself: `save_to_disk` into the folder it reads from failed after all the
+    matching (a data red team's)."""
+    source, output = pathlib.Path(dataset).expanduser(), pathlib.Path(output_dir).expanduser()
+    if source.exists() and source.resolve() == output.resolve():
+        raise UsageError(f"--output_dir {output_dir} is the --dataset folder it reads; name another folder")
+
+
 def _check_text_column(dataset: datasets.Dataset, column: str, source: str, option: str) -> None:
-    """`column` of `dataset` exists and holds text: a UsageError naming `option` otherwise, before any matching."""
+    """`column` of `dataset` exists and holds text in every row: a UsageError naming `option` otherwise, before any
+    matching (a null row failed inside the worker pool with a traceback)."""
     if column not in dataset.column_names:
         raise UsageError(
             f"{option} {column!r} is not a column of {source}; its columns are {dataset.column_names}"
@@ -146,6 +157,11 @@ def _check_text_column(dataset: datasets.Dataset, column: str, source: str, opti
     feature = dataset.features[column]
     if getattr(feature, "dtype", None) not in ("string", "large_string"):
         raise UsageError(f"{option} {column!r} of {source} holds {feature}, not problem text; name a text column")
+    texts = dataset.select_columns([column]).with_format("arrow")[:][column]
+    if texts.null_count:
+        first = pyarrow.compute.index(texts.is_null(), True).as_py()
+        rows = f"row {first} holds" if texts.null_count == 1 else f"{texts.null_count} rows hold, from row {first},"
+        raise UsageError(f"{option} {column!r} of {source}: {rows} no text (null); drop or fill them")
 
 
 def _problem_texts(dataset: datasets.Dataset, column: str, source: str, option: str) -> list[str]:
@@ -200,8 +216,15 @@ def main(argv=None) -> dict:
         dataset = load_dataset_reference(args.dataset, args.config, args.split, config_field="--config")
     except ValueError as error:  # e.g. no such split
         raise UsageError(f"--dataset {args.dataset}: {one_line(error)}") from None
+    earlier_flags = [name for name in dataset.column_names if name.startswith("contaminated_")]
+    if earlier_flags:  # an earlier check's columns: add_column failed on them after all the matching
+        logger.info("Replacing the flags of an earlier check: %s", ", ".join(earlier_flags))
+        dataset = dataset.remove_columns(earlier_flags)
     benchmarks = load_benchmarks(args)
-    index = NgramIndex(benchmarks, args.ngram_size)
+    try:
+        index = NgramIndex(benchmarks, args.ngram_size)
+    except ValueError as error:  # an empty problem: "benchmark 'math500', problem 7: expected a non-empty string"
+        raise UsageError(str(error)) from None
     logger.info(
         "Indexed %d benchmark n-grams of %d words from %s%s",
         index.num_ngrams,

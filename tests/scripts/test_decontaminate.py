@@ -244,6 +244,41 @@ def test_a_column_that_is_not_text_is_named_before_any_matching(planted, tmp_pat
         )
 
 
+def test_null_rows_and_empty_benchmark_problems_are_named_before_any_matching(planted, tmp_path):
+    """A data red team's: a null row failed inside the worker pool, an empty benchmark problem in the index, both as
+    tracebacks."""
+    from open_r1.usage import UsageError
+
+    dataset_file, benchmark_file = planted
+    output = ["--output_dir", str(tmp_path / "o")]
+    holes = write_jsonl(tmp_path / "holes.jsonl", [{"problem": "a b"}, {"problem": None}, {"problem": None}])
+    with pytest.raises(UsageError, match=r"^--problem_column 'problem' of the dataset: 2 rows hold, from row 1, no"):
+        _load_script().main(["--dataset", str(holes), "--benchmark_files", benchmark_file, "--num_proc", "2", *output])
+    holes2 = write_jsonl(tmp_path / "holes2.jsonl", [{"problem": "a b"}, {"problem": "c"}, {"problem": None}])
+    with pytest.raises(UsageError, match=r"^--benchmark_column .problem. of benchmark file .*: row 2 holds no text"):
+        _load_script().main(["--dataset", dataset_file, "--benchmark_files", str(holes2), *output])
+    empty = write_jsonl(tmp_path / "empty.jsonl", [{"problem": " "}])
+    with pytest.raises(UsageError, match=r"^benchmark 'empty', problem 0: expected a non-empty string, got ' '$"):
+        _load_script().main(["--dataset", dataset_file, "--benchmark_files", str(empty), *output])
+
+
+def test_a_flagged_dataset_can_be_checked_again_but_not_saved_over_itself(planted, tmp_path):
+    """A data red team's: re-checking a flagged dataset failed on its flag columns after all the matching, and saving
+    over the folder read from failed there too."""
+    from open_r1.usage import UsageError
+
+    dataset_file, benchmark_file = planted
+    script = _load_script()
+    flagged = str(tmp_path / "flagged")
+    script.main(["--dataset", dataset_file, "--benchmark_files", benchmark_file, "--output_dir", flagged])
+    with pytest.raises(UsageError, match=r"^--output_dir .*flagged is the --dataset folder it reads; name another"):
+        script.parse_args(["--dataset", flagged, "--benchmark_files", benchmark_file, "--output_dir", flagged])
+    again = str(tmp_path / "again")
+    report = script.main(["--dataset", flagged, "--benchmark_files", benchmark_file, "--output_dir", again])
+    assert report == {"rows": 20, "contaminated": {"algebra_bench": 2}, "removed": 0}
+    assert datasets.load_from_disk(again).column_names == ["problem", "id", "contaminated_algebra_bench"]
+
+
 def test_real_benchmark_problems_planted_in_a_dataset_are_found(shared_data, tmp_path):
     benchmark_files = [str(shared_data / name) for name in ("math500.jsonl", "aime24.jsonl", "aime25.jsonl")]
     math500 = [json.loads(line)["problem"] for line in open(shared_data / "math500.jsonl")]
