@@ -90,6 +90,9 @@ class PassRateScriptArguments(GRPOScriptArguments):
             )
         if self.dataset_mixture is not None:
             raise ValueError("pass-rate filtering reads one dataset: set dataset_name, not dataset_mixture")
+        for name in ("dataset_start_index", "dataset_end_index"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:  # a negative one ended in a traceback
+                raise ValueError(f"{name} is a row number, at least 0; got {getattr(self, name)}")
         if self.reward_weights is not None:
             funcs = [self.reward_funcs] if isinstance(self.reward_funcs, str) else list(self.reward_funcs)
             if len(self.reward_weights) != len(funcs) or any(w <= 0 for w in self.reward_weights):
@@ -208,15 +211,23 @@ class PassRateGenerationArguments:
 
 
 def build_conversations(prompts: list, system_prompt: str | None, column: str) -> list[list[dict]]:
-    """Chat messages per row: a string prompt becomes a user message; a message list is used as is."""
+    """Chat messages per row: a string prompt becomes a user message; a message list is used as is. A row that is
+    neither (a number, an empty list: a chat-template traceback once the model had loaded) is a UsageError."""
     conversations = []
     for number, prompt in enumerate(prompts):
         if isinstance(prompt, str):
             messages = [{"role": "user", "content": prompt}]
-        elif isinstance(prompt, list) and all(isinstance(m, dict) and {"role", "content"} <= set(m) for m in prompt):
+        elif (
+            isinstance(prompt, list)
+            and prompt
+            and all(isinstance(m, dict) and {"role", "content"} <= set(m) for m in prompt)
+        ):
             messages = [dict(m) for m in prompt]
         else:
-            raise ValueError(f"row {number}: column {column!r} must be a string or a list of messages, got {prompt!r}")
+            raise UsageError(
+                f"row {number}: column {column!r} must be a string or a non-empty list of messages (role, content), "
+                f"got {prompt!r:.200}"
+            )
         if system_prompt and messages[0]["role"] != "system":
             messages.insert(0, {"role": "system", "content": system_prompt})
         conversations.append(messages)
@@ -538,12 +549,12 @@ def main(script_args: PassRateScriptArguments, gen_args: PassRateGenerationArgum
     dataset = load_rows(script_args)
     split = script_args.dataset_train_split
     column = script_args.dataset_prompt_column
+    conversations = build_conversations(dataset[column], gen_args.system_prompt, column)
     tokenizer = local_tokenizer(gen_args)
     check_template_against_think_prefilled(script_args, tokenizer)  # it may set think_prefilled for the rewards
     reward_funcs = get_reward_funcs(script_args)
     rows = dataset.to_dict()
     report_rows_whose_tests_expect_nothing(rows, script_args)
-    conversations = build_conversations(dataset[column], gen_args.system_prompt, column)
     too_long = set(report_rows_past_the_context(conversations, tokenizer, gen_args, split))
     sampled = [conversation for row, conversation in enumerate(conversations) if row not in too_long]
     logger.info("Sampling %d x %d completions with %s", len(sampled), gen_args.num_generations, gen_args.backend)

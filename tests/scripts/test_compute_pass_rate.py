@@ -106,11 +106,16 @@ def test_a_last_shard_past_the_split_ends_with_it_and_an_empty_one_is_refused(sc
         return script.load_rows(script_args)
 
     assert len(rows(2, 5000)) == 2  # the fixture's 4 problems, from the third
+    for start, end, name in ((-2, None, "dataset_start_index"), (0, -1, "dataset_end_index")):  # were tracebacks
+        with pytest.raises(ValueError, match=f"^{name} is a row number, at least 0; got -"):
+            rows(start, end)
     with pytest.raises(UsageError, match="dataset_start_index 10 to dataset_end_index 20 keeps none of the 4 rows"):
         rows(10, 20)
 
 
 def test_conversational_prompts_are_used_as_is_and_a_system_prompt_is_prepended(script):
+    from open_r1.usage import UsageError
+
     conversations = script.build_conversations(
         ["Solve x.", [{"role": "user", "content": "Hi"}]], system_prompt="Think.", column="prompt"
     )
@@ -118,8 +123,25 @@ def test_conversational_prompts_are_used_as_is_and_a_system_prompt_is_prepended(
         [{"role": "system", "content": "Think."}, {"role": "user", "content": "Solve x."}],
         [{"role": "system", "content": "Think."}, {"role": "user", "content": "Hi"}],
     ]
-    with pytest.raises(ValueError, match="row 0: column 'prompt' must be a string or a list of messages"):
-        script.build_conversations([42], None, "prompt")
+    # A red team's: an empty conversation was a chat-template traceback once the model had loaded.
+    for prompt in (42, []):
+        with pytest.raises(
+            UsageError, match="row 1: column 'prompt' must be a string or a non-empty list of messages"
+        ):
+            script.build_conversations(["Solve x.", prompt], None, "prompt")
+
+
+def test_a_prompt_that_is_no_conversation_is_named_before_any_model_loads(script, tmp_path):
+    from open_r1.usage import UsageError
+
+    chats = [{"prompt": [{"role": "user", "content": "1+1?"}], "solution": "2"}, {"prompt": [], "solution": "3"}]
+    script_args, gen_args = _args(
+        script, dataset_name=str(write_jsonl(tmp_path / "chats.jsonl", chats)), dataset_prompt_column="prompt",
+        reward_funcs=["accuracy"], output_dir=str(tmp_path / "out"), model_name_or_path=str(tmp_path / "no-model"),
+        backend="transformers",
+    )  # fmt: skip
+    with pytest.raises(UsageError, match=r"^row 1: column 'prompt' must be a string or a non-empty list of messages"):
+        script.main(script_args, gen_args)
 
 
 def test_bad_bounds_and_missing_outputs_are_rejected(script, monkeypatch):
