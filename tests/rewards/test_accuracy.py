@@ -262,6 +262,41 @@ def test_a_hedge_without_a_number_earns_nothing_and_one_value_keeps_full_credit(
     assert {answer: graded[answer] for answer, _ in HONEST_WITHOUT_NUMBERS if graded[answer] != 1.0} == {}
 
 
+# An equation or approximation whose other side is a complex number, a matrix or an expression in symbols (an
+# evaluation red team's: math-verify reads `i` as a symbol and never evaluates a matrix, so each earned 1.0; these
+# graders are the training reward too). (answer, gold)
+TWO_VALUES_BEYOND_NUMBERS = [
+    (r"7 = 1+2i", "1+2i"),
+    (r"1+2i \approx 7", "1+2i"),
+    (r"3+i = 2", "2"),
+    (r"2 \approx 2+5i", "2"),
+    (r"\begin{pmatrix}1\\2\end{pmatrix} = 5", "5"),
+    (r"\begin{pmatrix}1\\2\end{pmatrix} = \begin{pmatrix}3\\4\end{pmatrix}", r"\begin{pmatrix}3\\4\end{pmatrix}"),
+    (r"5 = x^2+1", "x^2+1"),
+    (r"x^2+1 \approx 5", "x^2+1"),
+]
+# The same shapes stating one value: a variable named, an index `i`, the expression on the left of its value.
+ONE_VALUE_BEYOND_NUMBERS = [
+    (r"z = 1+2i", "1+2i"),
+    (r"2+3i = 2+3i", "2+3i"),
+    (r"a_i = 2i + 1", "2i+1"),
+    (r"i = 3", "3"),
+    (r"x + y = 10", "10"),
+    (r"f(x) = x^2+1", "x^2+1"),
+    (r"\mathbf{v} = \begin{pmatrix}1\\2\end{pmatrix}", r"\begin{pmatrix}1\\2\end{pmatrix}"),
+    (r"x \approx 3.14", "3.14"),
+]
+
+
+@pytest.mark.timeout(120)
+def test_two_values_beside_a_complex_number_matrix_or_expression_earn_nothing_and_one_value_keeps_credit():
+    cases = TWO_VALUES_BEYOND_NUMBERS + ONE_VALUE_BEYOND_NUMBERS
+    rewards = accuracy_reward([chat(f"\\boxed{{{answer}}}") for answer, _ in cases], solution=[g for _, g in cases])
+    graded = dict(zip([answer for answer, _ in cases], rewards))
+    assert {answer: graded[answer] for answer, _ in TWO_VALUES_BEYOND_NUMBERS if graded[answer] != 0.0} == {}
+    assert {answer: graded[answer] for answer, _ in ONE_VALUE_BEYOND_NUMBERS if graded[answer] != 1.0} == {}
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     ("answer", "gold"),

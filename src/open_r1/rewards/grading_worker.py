@@ -407,15 +407,61 @@ def _chain_states_two_values(conjunction: sympy.And, constant_value: Callable) -
     return False
 
 
+def _side_value(side) -> complex | None:
+    """A side's constant value (`_constant_value`), reading `i` in a compound side ("1+2i", "3+i") as the imaginary
+    unit, which math-verify leaves a symbol: "7 = 1+2i" was no false equation, and graded as 1+2i. A lone `i` ("i =
+    3") may name an index and stays a symbol."""
+    value = _constant_value(side)
+    if value is not None or not isinstance(side, sympy.Expr) or isinstance(side, sympy.Symbol):
+        return value
+    symbols = side.free_symbols
+    if len(symbols) != 1 or next(iter(symbols)).name != "i":
+        return None
+    return _constant_value(side.xreplace({next(iter(symbols)): sympy.I}))
+
+
+def _constant_matrix(side) -> tuple[tuple[int, int], list[complex]] | None:
+    """(shape, entry values) of a matrix whose entries are all constants; None for anything else."""
+    if not isinstance(side, sympy.MatrixBase):
+        return None
+    entries = [_side_value(entry) for entry in side]
+    return None if any(entry is None for entry in entries) else (side.shape, entries)
+
+
+def _names_a_value(side) -> bool:
+    """An expression in free symbols that is not a lone symbol ("x^2 + 1", not "x" or "f"): said equal to a number,
+    it is given a value."""
+    return isinstance(side, sympy.Expr) and not isinstance(side, sympy.Symbol) and bool(side.free_symbols)
+
+
+def _sides_state_two_values(left, right, value_of: Callable) -> bool:
+    """Whether an equation's two sides are different values: constants clearly apart ("41 = 42", "7 = 1+2i"), a
+    matrix and a number, constant matrices of other shapes or entries, or a number before an expression in symbols
+    ("5 = x^2+1": verify grades an equation by its right side, so the expression was paid as if stated alone; the
+    other way round, "x + y = 10", is an honest answer of 10)."""
+    left_value, right_value = value_of(left), value_of(right)
+    if left_value is not None and right_value is not None:
+        return _clearly_apart(left_value, right_value)
+    left_matrix, right_matrix = _constant_matrix(left), _constant_matrix(right)
+    if (left_matrix and right_value is not None) or (right_matrix and left_value is not None):
+        return True
+    if left_matrix and right_matrix:
+        return left_matrix[0] != right_matrix[0] or any(
+            _clearly_apart(a, b) for a, b in zip(left_matrix[1], right_matrix[1])
+        )
+    return left_value is not None and _names_a_value(right)
+
+
 def _false_equation(parsed: list) -> bool:
-    """Whether a parse holds an equation between two constants that are clearly apart ("41 = 42", "6 \\times 7 =
-    43"), directly or through a chain's variable ("43 = x = 42")."""
+    """Whether a parse holds an equation between two different values ("41 = 42", "6 \\times 7 = 43", "7 = 1+2i", a
+    matrix = 5, "5 = x^2+1": `_sides_state_two_values`), directly or, for constants, through a chain's variable ("43 =
+    x = 42")."""
     values: dict = {}
 
     def constant_value(side) -> complex | None:
         # A chain's inner sides belong to two equations: evaluate each once.
         if side not in values:
-            values[side] = _constant_value(side)
+            values[side] = _side_value(side)
         return values[side]
 
     for item in parsed:
@@ -423,8 +469,7 @@ def _false_equation(parsed: list) -> bool:
             continue
         for node in sympy.preorder_traversal(item):
             if isinstance(node, sympy.Eq):
-                left, right = constant_value(node.lhs), constant_value(node.rhs)
-                if left is not None and right is not None and _clearly_apart(left, right):
+                if _sides_state_two_values(node.lhs, node.rhs, constant_value):
                     return True
             elif isinstance(node, sympy.And) and _chain_states_two_values(node, constant_value):
                 return True
@@ -434,20 +479,24 @@ def _false_equation(parsed: list) -> bool:
 def _approximations_disagree(sides: list[str], parses: list[list]) -> bool:
     """Whether the constant sides of "a \\approx b \\approx ..." (`parses`: each side's) differ by a unit in the last
     place of the coarsest decimal among them or more ("42 \\approx 41"; "\\pi \\approx 3.14" agree), or clearly when none
-    is a decimal."""
-    values, last_place = [], None
+    is a decimal; or a number sits beside a matrix or an expression in symbols ("x^2+1 \\approx 5", which math-verify
+    graded as x^2+1; "x \\approx 3.14" gives x a value)."""
+    values, last_place, valued = [], None, False
     for side, parsed in zip(sides, parses):
         item = parsed[0] if parsed else None
         if isinstance(item, sympy.Basic) and is_equation(item):
             item = take_last_relation(item).rhs  # "x = 41 \\approx 42": x's value is 41
-        value = _constant_value(item) if isinstance(item, sympy.Basic) else None
+        value = _side_value(item) if isinstance(item, sympy.Basic) else None
         if value is None:
+            valued = valued or _names_a_value(item) or isinstance(item, sympy.MatrixBase)
             continue
         values.append(value)
         decimal = _DECIMAL.fullmatch(side)
         if decimal:
             place = 10.0 ** -min(len(decimal.group(1) or ""), _MAX_DECIMAL_PLACES)
             last_place = place if last_place is None else max(last_place, place)
+    if valued and values:
+        return True
     if len(values) < 2:
         return False
     if last_place is None:
@@ -526,8 +575,8 @@ def states_another_value(answer: str, kind: str, parsed: list, timeout: float) -
       Text without numbers ("42 \\text{ cm}", "42 \\text{ (exact)}") is a unit or a comment; text with another number,
       in digits or English words, is a hedge, even "42 \\text{ (2 s.f.)}" or "42 \\text{ (only one)}"; so is dropped text
       with a hedge word or, beside a choice letter, another letter ("C \\text{ or D}", "B \\text{/C}": `_hedged_in_text`);
-    - an equation whose sides are constants clearly apart ("41 = 42", "x = 41 = 42", "41 \\equiv 42"), also through a
-      chain's other sides ("43 = x = 42"); a boxed chain is parsed whole for this, and one that cannot be ("x := 41 :=
+    - an equation whose sides are constants clearly apart ("41 = 42", "x = 41 = 42", "41 \\equiv 42", "7 = 1+2i"), also
+      through a chain's other sides ("43 = x = 42"), or other values (a matrix = 5, "5 = x^2+1": `_sides_state_two_values`); a boxed chain is parsed whole for this, and one that cannot be ("x := 41 :=
       42") is wrong. "x = 42", "6 \\times 7 = 42", "x = 6 \\times 7 = 42" and "y = 2x + 3" state one value;
     - approximations that disagree ("42 \\approx 41", see `_approximations_disagree`).
     Sets, "or", "\\pm" and lists are math-verify's: they parse to several values, which a single gold never equals.
