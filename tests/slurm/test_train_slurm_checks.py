@@ -218,6 +218,20 @@ def test_a_bad_number_in_the_cluster_settings_is_one_line_naming_it(settings, me
     assert result.stderr.count("\n") == 1, result.stderr
 
 
+def test_a_vllm_server_larger_than_its_node_is_one_line():
+    """A newcomer's: --dp 4 --tp 4 on 8-GPU nodes printed a plan for a server that cannot start."""
+    vllm = [*SFT[:3], "grpo", *SFT[4:], "--args", "--use_vllm true --vllm_mode server"]
+    settings = {"OPEN_R1_PROCESSES_PER_NODE": "8", "ACCELERATE_USE_CPU": "false", "OPEN_R1_CHECK_RECIPE": "false"}
+    result = run_outside_a_job("train.slurm", *vllm, "--dp", "4", "--tp", "4", "--dry-run", **settings)
+    assert result.returncode == 2, result
+    assert result.stderr == (
+        "train.slurm: error: --dp 4 x --tp 4 asks 16 GPUs of the vLLM server's node, which has 8 "
+        "(OPEN_R1_PROCESSES_PER_NODE, one per GPU); lower --dp or --tp\n"
+    )
+    fits = run_outside_a_job("train.slurm", *vllm, "--dp", "2", "--tp", "4", "--dry-run", **settings)
+    assert fits.returncode == 0, fits.stderr
+
+
 def test_more_processes_than_gpus_is_fine_on_cpu():
     settings = {"OPEN_R1_PROCESSES_PER_NODE": "8", "SLURM_GPUS_ON_NODE": "4", "ACCELERATE_USE_CPU": "true"}
     result = run_outside_a_job("train.slurm", *SFT, "--dry-run", OPEN_R1_CHECK_RECIPE="false", **settings)
