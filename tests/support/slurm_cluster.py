@@ -11,17 +11,22 @@ environment, so `SLURM_CONF` in that environment reaches every process a job sta
     result = cluster.sbatch(["--nodes=1", "slurm/train.slurm", ...], cwd=repo_root)   # waits; exit code + log
     cluster.stop()
 
+To try the slurm/ scripts by hand on it: `python -m tests.support.slurm_cluster [FOLDER]` starts it, prints the
+`SLURM_CONF` to export in another shell, and stops it on Ctrl-C.
+
 Install the daemons with `bash scripts/install_slurm.sh`. This does not cover accounting
 (slurmdbd), cgroups or real GPUs, and it needs root (slurmd runs jobs as their owner).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import pathlib
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
@@ -359,3 +364,35 @@ def run_outside_a_job(script: str, *args: str, **settings: str) -> subprocess.Co
     return subprocess.run(
         ["bash", f"slurm/{script}", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Runs the cluster until Ctrl-C (or SIGTERM), for trying the slurm/ scripts by hand."""
+    parser = argparse.ArgumentParser(prog="python -m tests.support.slurm_cluster", description=main.__doc__)
+    parser.add_argument("folder", nargs="?", default="/tmp/open-r1-slurm", help="Where its files and logs go.")
+    parser.add_argument("--nodes", type=int, default=2, help="Pretend 8-GPU nodes.")
+    args = parser.parse_args(argv)
+    missing = missing_programs()
+    if missing:
+        parser.error(f"Slurm/munge not installed (missing {missing}); run: bash scripts/install_slurm.sh")
+    cluster = SlurmCluster(pathlib.Path(args.folder), num_nodes=args.nodes)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the daemons on kill too
+    try:
+        cluster.start()
+        print(
+            f"Slurm cluster up: {args.nodes} pretend 8-GPU nodes in partition {cluster.partition}. In another shell:\n"
+            f"    export SLURM_CONF={cluster.conf_path} PATH=$PATH:/usr/sbin\n"
+            "    export OPEN_R1_PROCESSES_PER_NODE=1 ACCELERATE_USE_CPU=true   # the jobs train on the CPU\n"
+            "Ctrl-C here stops it.",
+            flush=True,
+        )
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
