@@ -3,6 +3,7 @@
     python scripts/run_benchmarks.py --model-id deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B --benchmarks aime24 math_500
     python scripts/run_benchmarks.py --model-id org/model --model-revision v01.00-step-000100 --benchmarks all
     python scripts/run_benchmarks.py --list-benchmarks
+    python scripts/run_benchmarks.py --model-id data/my-model --benchmarks math_500 --dry-run   # print, don't submit
 
 It goes through `open_r1.eval.slurm_jobs.run_benchmark_jobs`, the launcher the training callbacks
 call after a push, so a manual launch and an automatic one submit identical jobs (GPU count and
@@ -10,6 +11,7 @@ data/tensor parallelism chosen from the model's size). Needs `sbatch` on PATH.
 Not covered: evaluating without Slurm (`make evaluate`) or without a GPU (`python -m open_r1.evaluate`).
 """
 
+import shlex
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -17,8 +19,9 @@ from types import SimpleNamespace
 from typing import Optional
 
 from open_r1.eval.benchmark_registry import SUPPORTED_BENCHMARKS, resolve_benchmarks
-from open_r1.eval.slurm_jobs import SubmissionError, run_benchmark_jobs
-from open_r1.usage import UsageError, check_local_path, dataclass_parser, exit_on_usage_error, looks_local
+from open_r1.eval.slurm_jobs import SubmissionError, evaluation_resources, run_benchmark_jobs, sbatch_command
+from open_r1.hub_access import check_references
+from open_r1.usage import UsageError, dataclass_parser, exit_on_usage_error, looks_local
 
 
 @dataclass
@@ -31,6 +34,7 @@ class RunBenchmarksArguments:
     )
     system_prompt: Optional[str] = field(default=None, metadata={"help": "System prompt for every problem."})
     list_benchmarks: bool = field(default=False, metadata={"help": "Print the supported benchmarks and exit."})
+    dry_run: bool = field(default=False, metadata={"help": "Print the sbatch commands instead of submitting them."})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,13 +45,31 @@ def main(argv: list[str] | None = None) -> int:
     if not args.model_id or not args.benchmarks:
         raise UsageError("--model-id and --benchmarks are required (or --list-benchmarks)")
     # Each mistake now, before the Hub is asked for the model's size.
-    resolve_benchmarks(args.benchmarks, "--benchmarks")
-    check_local_path("--model-id", args.model_id)
+    benchmarks = resolve_benchmarks(args.benchmarks, "--benchmarks")
+    # A local path must exist; a Hub id is asked for once, in seconds (reading its size retried for half a minute).
+    check_references([("--model-id", args.model_id, "model")])
     if looks_local(args.model_id) and args.model_revision != "main":
         raise UsageError(
             f"--model-revision {args.model_revision}: {args.model_id} is a local folder, which has no revisions; "
             "name the revision's Hub id, or leave --model-revision out"
         )
+    if args.dry_run:
+        parallel, num_gpus = evaluation_resources(args.model_id, args.model_revision, args.trust_remote_code)
+        for benchmark in benchmarks:
+            print(
+                shlex.join(
+                    sbatch_command(
+                        benchmark,
+                        args.model_id,
+                        args.model_revision,
+                        parallel,
+                        num_gpus,
+                        args.trust_remote_code,
+                        args.system_prompt,
+                    )
+                )
+            )
+        return 0
     if shutil.which("sbatch") is None:
         raise UsageError("sbatch is not on PATH: this script submits Slurm jobs; without Slurm, use make evaluate")
     # run_benchmark_jobs reads the fields the training configs carry.
@@ -59,10 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         run_benchmark_jobs(training_args, SimpleNamespace(trust_remote_code=args.trust_remote_code))
-    except SubmissionError as error:  # most often the partition: slurm/cluster.env sets it for sbatch
-        raise UsageError(
-            f"{error} (slurm/cluster.env: set OPEN_R1_PARTITION, then `source slurm/cluster.env`)"
-        ) from None
+    except SubmissionError as error:
+        # A partition sbatch cannot use is the usual one here: slurm/cluster.env sets it for sbatch.
+        hint = " (slurm/cluster.env: set OPEN_R1_PARTITION, then `source slurm/cluster.env`)"
+        raise UsageError(f"{error}{hint if 'partition' in str(error).lower() else ''}") from None
     return 0
 
 

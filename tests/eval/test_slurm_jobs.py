@@ -224,3 +224,28 @@ def test_run_benchmarks_names_sbatchs_reason_when_it_refuses_the_job(
         raised.value
     )
     assert "OPEN_R1_PARTITION" in str(raised.value)
+    # Another refusal gets no partition hint (a newcomer's: with no Slurm configuration at all, it named the partition).
+    refusing.write_text("#!/bin/bash\necho 'sbatch: fatal: Could not establish a configuration source' >&2\nexit 1\n")
+    with pytest.raises(UsageError) as raised:
+        run_benchmarks.main(["--model-id", str(tiny_model), "--benchmarks", "aime24"])
+    assert str(raised.value).endswith("(exit status 1): sbatch: fatal: Could not establish a configuration source")
+
+
+def test_run_benchmarks_dry_run_prints_the_jobs_it_would_submit(run_benchmarks, fake_sbatch, tiny_model, capsys):
+    assert run_benchmarks.main(["--model-id", str(tiny_model), "--benchmarks", "aime24", "math_500", "--dry-run"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] + line.split()[3:6] for line in printed] == [
+        ["sbatch", "--gres=gpu:8", "slurm/evaluate.slurm", "aime24", str(tiny_model)],
+        ["sbatch", "--gres=gpu:8", "slurm/evaluate.slurm", "math_500", str(tiny_model)],
+    ]
+    assert _calls(fake_sbatch) == []
+
+
+def test_run_benchmarks_names_an_unreachable_hub_model_in_one_line(run_benchmarks, fake_sbatch, monkeypatch):
+    """A newcomer's: a Hub id offline retried for 28 s, then an httpx traceback."""
+    from open_r1.usage import UsageError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UsageError, match=r"--model-id org/model"):
+        run_benchmarks.main(["--model-id", "org/model", "--benchmarks", "aime24"])
+    assert _calls(fake_sbatch) == []
