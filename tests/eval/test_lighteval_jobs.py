@@ -147,13 +147,13 @@ def test_make_evaluate_on_cpu_runs_the_offline_evaluator_on_the_data_file():
 
 @pytest.mark.slow  # starts Python in a subprocess; the fast tests check the same command in-process
 def test_the_slurm_script_runs_the_same_command_as_make_evaluate(tmp_path):
-    env = {**os.environ, "OPEN_R1_EVAL_DRY_RUN": "1", "OPEN_R1_ROOT": str(REPO_ROOT), "OPEN_R1_MODULES": ""}
+    env = {**os.environ, "OPEN_R1_ROOT": str(REPO_ROOT), "OPEN_R1_MODULES": ""}
     env["OPEN_R1_VENV"] = str(REPO_ROOT / ".venv")
     arguments = ["math_500", "org/model", "main", "tensor", "4", "false"]
     # SYSTEM_PROMPT left out: no system turn; given, even empty: one, as training adds it.
     for system_prompt in ([], [""]):
         result = subprocess.run(
-            ["bash", "slurm/evaluate.slurm", *arguments, *system_prompt],
+            ["bash", "slurm/evaluate.slurm", "--dry-run", *arguments, *system_prompt],
             cwd=REPO_ROOT,
             env=env,
             capture_output=True,

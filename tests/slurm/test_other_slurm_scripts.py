@@ -1,6 +1,6 @@
 """The other slurm/ scripts submitted to a real Slurm cluster (slow): evaluation and the sandbox routers.
 
-evaluate.slurm runs with OPEN_R1_EVAL_DRY_RUN (it prints the lighteval command; vLLM needs a GPU).
+evaluate.slurm runs with --dry-run (it prints the lighteval command; vLLM needs a GPU).
 The routers are long-running services: a test submits one, waits until it answers GET /health on
 the port given to the script, and cancels it. Their cloud keys are dummies: nothing is sent to
 E2B or Morph.
@@ -35,13 +35,13 @@ def test_evaluate_job_builds_the_lighteval_command_for_the_benchmark(submit):
             "--gres=gpu:8",
             "--job-name=or1_math_500_test",
             "slurm/evaluate.slurm",
+            "--dry-run",
             "math_500",
             "org/model",
             "main",
             "tensor",
             "8",
         ],
-        OPEN_R1_EVAL_DRY_RUN="1",
     )
     assert result.returncode == 0, result
     command = next(line for line in result.output.splitlines() if "lighteval vllm" in line)
@@ -54,7 +54,7 @@ def test_evaluate_job_builds_the_lighteval_command_for_the_benchmark(submit):
 def test_evaluate_job_without_a_model_fails_with_its_usage(submit):
     result = submit(["slurm/evaluate.slurm", "aime24"])
     assert result.returncode != 0, result
-    assert "usage: sbatch slurm/evaluate.slurm BENCHMARK MODEL" in result.output
+    assert "usage: sbatch slurm/evaluate.slurm [--dry-run] BENCHMARK MODEL" in result.output
 
 
 def test_evaluate_job_refuses_a_trust_remote_code_that_is_neither_true_nor_false():
@@ -71,6 +71,20 @@ def test_evaluate_job_refuses_a_trust_remote_code_that_is_neither_true_nor_false
     assert result.stderr == (
         "evaluate.slurm: error: TRUST_REMOTE_CODE (6th argument) must be true or false, got 'yes'\n"
     )
+
+
+def test_evaluate_outside_a_job_runs_only_as_a_dry_run():
+    """A newcomer's: there was no login-node check, and run outside a job it would have evaluated there."""
+    from tests.support.slurm_cluster import run_outside_a_job
+
+    refused = run_outside_a_job("evaluate.slurm", "aime24", "org/model")
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr == (
+        "evaluate.slurm: error: not inside a Slurm job; submit it with sbatch (or check it here first: bash "
+        "slurm/evaluate.slurm --dry-run aime24 org/model)\n"
+    )
+    checked = run_outside_a_job("evaluate.slurm", "--dry-run", "math500", "org/model")
+    assert checked.returncode == 2 and "unknown benchmark 'math500' (did you mean" in checked.stderr, checked
 
 
 @pytest.mark.parametrize(
