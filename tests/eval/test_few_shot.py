@@ -126,15 +126,57 @@ def test_a_shot_file_without_solutions_or_with_too_few_rows_is_refused(tmp_path,
         ("The answer is 18.", "18", None, False),  # no '#### ': no answer
         ("####18", "18", None, False),
         ("", "18", None, False),
+        ("**#### 18**", "18", "18", True),  # markdown bold ends the number
+        ("#### 18%", "18", "18", True),
+        ("#### 72", "72.0", "72", True),  # a JSON number 72.0, read back as text, is the gold 72
+        ("#### 1000", "1,000.00", "1000", True),
     ],
 )
 def test_answers_are_graded_as_lighteval_gsm8k_quasi_exact_match(completion, gold, extracted, correct):
     assert few_shot.grade_hash_answer(completion, gold) == (extracted, float(correct))
 
 
-def test_a_gold_that_is_not_a_number_is_an_error_not_a_silent_zero():
-    with pytest.raises(ValueError, match="not a number"):
-        few_shot.grade_hash_answer("#### 1", "\\frac{1}{2}")
+@pytest.mark.parametrize(
+    ("completion", "extracted"),
+    [
+        ("#### 3/4", "3/4"),
+        ("#### 3 / 4 of them", "3 / 4"),
+        ("#### 3 1/2", "3 1/2"),
+        ("#### 3e2", "3e2"),
+        ("#### 3^2", "3^2"),
+        ("#### 3-7 days", "3-7"),
+        ("#### 3+1", "3+1"),
+        ("#### 3\\frac{1}{2}", "3\\frac{1}{2}"),
+        ("#### 3:30", "3:30"),
+    ],
+)
+def test_a_number_continued_by_an_expression_is_that_expression_not_its_leading_digits(completion, extracted):
+    """Red team: lighteval's normaliser reads `#### 3/4` as 3 and pays it against the gold 3 (deliberately not
+    followed: docs/upstream.md)."""
+    assert few_shot.grade_hash_answer(completion, "3") == (extracted, 0.0)
+
+
+@pytest.mark.parametrize("gold", ["\\frac{1}{2}", "3/4", "1e3", "5-7", "3\\frac{1}{2}", "3.5", "1 000", "", "12,"])
+def test_a_gold_that_is_not_a_whole_number_is_an_error_not_a_grade(gold):
+    """Red team: a gold cut to its leading number (`3/4` as 3) paid `#### 3`; every such gold is refused instead."""
+    with pytest.raises(ValueError, match="not a whole number"):
+        few_shot.grade_hash_answer(f"#### {gold}", gold)
+
+
+def test_a_file_whose_golds_are_not_all_whole_numbers_is_refused_naming_the_first_and_the_count(tmp_path):
+    problems = [Problem("a", "q", "1,000"), Problem("b", "q", "\\frac{1}{2}"), Problem("c", "q", "2.5")]
+    few_shot.check_whole_number_golds(problems[:1], "test.jsonl")
+    with pytest.raises(UsageError, match=r"^test.jsonl: problem 'b' has the answer '\\\\frac\{1\}\{2\}', and 2 "):
+        few_shot.check_whole_number_golds(problems, "test.jsonl")
+
+
+def test_more_shots_than_the_shot_file_has_rows_are_refused_as_the_user_wrote_the_count(files):
+    shots = few_shot.load_shots(files[0])
+    few_shot.check_shot_count(12, shots)
+    with pytest.raises(UsageError, match=r"^--num_fewshot 13 is more than the 12 rows of the shot file$"):
+        few_shot.check_shot_count(13, shots)
+    with pytest.raises(UsageError, match=r"^<num_fewshot 13> is more than the 12 rows"):
+        few_shot.check_shot_count(13, shots, lambda name, value: f"<{name} {value}>")
 
 
 @pytest.mark.timeout(10)

@@ -219,6 +219,7 @@ def test_the_few_shot_metric_is_the_exact_match_of_the_number_after_hashes(monke
     assert doc_metric.compute(doc, ModelResponse(text=["5-1=4\n#### 4"])) == 1.0
     assert doc_metric.compute(doc, ModelResponse(text=["The answer is 4."])) == 0.0
     assert doc_metric.compute(doc, ModelResponse(text=["#### 3\n#### 4"])) == 0.0
+    assert doc_metric.compute(doc, ModelResponse(text=["#### 4/5"])) == 0.0  # not the leading digits of a fraction
 
 
 def test_a_task_without_a_shot_file_refuses_to_take_shots_from_the_evaluated_file(monkeypatch, gsm8k_files):
@@ -256,6 +257,31 @@ def test_the_few_shot_make_variables_are_named_as_make_evaluate_takes_them(gsm8k
         build_lighteval_cpu_command(str(tiny_model), "gsm8k", str(test), num_fewshot=5)
     with pytest.raises(UsageError, match=r"^NUM_FEWSHOT=-2: expected a count of shots, 0 or more$"):
         build_lighteval_cpu_command(str(tiny_model), "gsm8k", str(test), num_fewshot=-2, fewshot_file=str(train))
+
+
+def test_more_shots_than_the_shot_file_holds_or_a_gold_no_whole_number_are_refused_before_lighteval(
+    gsm8k_files, tiny_model, tmp_path
+):
+    """Red team: lighteval's sampler failed on a 2-row shot file with a traceback ("Sample larger than population"),
+    and a `\\frac12` gold with one after every problem was generated."""
+    train, test = gsm8k_files
+    two_shots = write_jsonl(tmp_path / "two.jsonl", GSM8K_TRAIN[:2])
+    with pytest.raises(UsageError, match=r"^NUM_FEWSHOT=5 is more than the 2 rows of the shot file$"):
+        build_lighteval_cpu_command(str(tiny_model), "gsm8k", str(test), num_fewshot=5, fewshot_file=str(two_shots))
+    build_lighteval_cpu_command(str(tiny_model), "gsm8k", str(test), num_fewshot=2, fewshot_file=str(two_shots))
+    half = write_jsonl(tmp_path / "half.jsonl", [*GSM8K_TEST, {"id": "h", "problem": "Half?", "answer": "\\frac12"}])
+    with pytest.raises(UsageError, match=r"half.jsonl: problem 'h' has the answer .* not a whole number"):
+        build_lighteval_cpu_command(str(tiny_model), "gsm8k", str(half), num_fewshot=2, fewshot_file=str(train))
+
+
+def test_a_few_shot_task_over_golds_that_are_no_whole_numbers_is_refused_as_it_loads(
+    monkeypatch, gsm8k_files, tmp_path
+):
+    train, _ = gsm8k_files
+    half = write_jsonl(tmp_path / "half.jsonl", [*GSM8K_TEST, {"id": "h", "problem": "Half?", "answer": "1/2"}])
+    monkeypatch.setenv("OPEN_R1_EVAL_FEWSHOT", f"gsm8k={train}")
+    with pytest.raises(UsageError, match=r"problem 'h' has the answer '1/2'"):
+        load_tasks_module(monkeypatch, f"gsm8k={half}")
 
 
 def test_the_few_shot_cpu_command_is_greedy_with_lighteval_gsm8k_generation_size(gsm8k_files, tiny_model):

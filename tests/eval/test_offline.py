@@ -648,39 +648,59 @@ def test_few_shot_options_that_cannot_work_together_are_refused(overrides, messa
         EvaluateArguments(task="t", data_files="d", output_dir="o", model="m", **overrides)
 
 
+def refusal_before_loading_a_model(tmp_path, train: pathlib.Path, test: pathlib.Path, num_fewshot: int = 5) -> str:
+    """The one line `python -m open_r1.evaluate` prints when it refuses a few-shot run (exit 2, nothing written), with
+    a model folder that has no weights: a refusal that came after loading the model would fail on the model."""
+    import subprocess
+    import sys
+
+    from tests.support import REPO_ROOT
+
+    (tmp_path / "no-model-here").mkdir()
+    (tmp_path / "no-model-here" / "config.json").write_text("{}")
+    (tmp_path / "no-model-here" / "model.safetensors").write_bytes(b"")
+    argv = few_shot_argv(train, test, tmp_path / "no-model-here", tmp_path / "out")
+    argv[argv.index("--num_fewshot") + 1] = str(num_fewshot)
+    result = subprocess.run(
+        [sys.executable, "-m", "open_r1.evaluate", *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")},
+        timeout=100,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    assert not (tmp_path / "out").exists()
+    return line
+
+
 @pytest.mark.e2e
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("shots", ["the evaluated file", "a file sharing a problem"])
 def test_the_command_refuses_shots_from_the_evaluated_set_in_one_line_before_loading_a_model(
     tmp_path, gsm8k_files, shots
 ):
-    import subprocess
-    import sys
-
-    from tests.support import REPO_ROOT
-
     train, test = gsm8k_files
     if shots == "a file sharing a problem":
         train = write_jsonl(tmp_path / "leaky.jsonl", [*GSM8K_TRAIN, {**GSM8K_TEST[1], "solution": "#### 4"}])
     else:
         train = test
-    # A model folder with no weights: a refusal that came after loading the model would fail on the model instead.
-    (tmp_path / "no-model-here").mkdir()
-    (tmp_path / "no-model-here" / "config.json").write_text("{}")
-    (tmp_path / "no-model-here" / "model.safetensors").write_bytes(b"")
-    argv = few_shot_argv(train, test, tmp_path / "no-model-here", tmp_path / "out")
-    result = subprocess.run(
-        [sys.executable, "-m", "open_r1.evaluate", *argv],
-        capture_output=True,
-        text=True,
-        env={**__import__("os").environ, "PYTHONPATH": str(REPO_ROOT / "src")},
-        timeout=100,
-    )
-    assert result.returncode == 2, result.stderr[-2000:]
-    (line,) = result.stderr.strip().splitlines()
+    line = refusal_before_loading_a_model(tmp_path, train, test)
     expected = "is the evaluated file" if shots == "the evaluated file" else "shares 1 problem(s)"
     assert line.startswith("open_r1.evaluate: error: --fewshot_file") and expected in line, line
-    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+def test_a_gold_that_is_no_whole_number_is_refused_in_one_line_before_loading_a_model(tmp_path, gsm8k_files):
+    """Red team (few-shot grading): a `\\frac{1}{2}` gold was found only at grading, a traceback after generation."""
+    train, _ = gsm8k_files
+    test = write_jsonl(
+        tmp_path / "mixed.jsonl", [*GSM8K_TEST, {"id": "half", "problem": "Half?", "answer": "\\frac12"}]
+    )
+    line = refusal_before_loading_a_model(tmp_path, train, test)
+    assert line.startswith(f"open_r1.evaluate: error: {test}: problem 'half' has the answer '\\\\frac12'"), line
+    assert "not a whole number" in line
 
 
 def test_tool_rollouts_are_graded_on_what_the_model_wrote_and_not_under_the_plain_style(tmp_path, gsm8k_files):

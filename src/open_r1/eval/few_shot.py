@@ -15,6 +15,9 @@ SmolLM2-135M-Instruct's model card reports "GSM8K (5-shot)" from lighteval's tas
   (the task's stop sequences `Question:`, `Question` apply to prompts without one);
 - score: quasi-exact match (`gsm8k_normalizer`): the first `#### <number>` of the completion, commas removed,
   equal as a string to the gold answer's.
+One deliberate difference in the score: lighteval reads the leading number of `#### 3/4` (or `1e3`, `5-7`) and pays
+it against the gold 3; here a number continued by an expression is that expression, which no gold matches. The
+golds must be whole numbers (GSM8K's are; `1,000` and `72.0` read as 1000 and 72), checked before any model loads.
 Here the shots come only from `--fewshot_file` (JSONL with `problem` and `solution`), drawn from a seed and the
 problem's id, so a problem gets the same shots whatever --limit or batch; lighteval draws them in its own order
 from one generator, so the shots differ but follow the same distribution. A shot file that is the evaluated file,
@@ -38,6 +41,14 @@ PROMPT_STYLES = ("boxed", "plain")
 PLAIN_QUERY = "Question: {problem}\nAnswer:"
 # lighteval's `gsm8k_normalizer` (from openai/grade-school-math): the number after the first "#### ".
 HASH_ANSWER = re.compile(r"#### (\-?[0-9\.\,]+)")
+# What makes that number only the start of another one: a fraction (`3/4`, `5 1/2`), an exponent (`1e3`, `2^3`), a
+# range or sum (`5-7`, `5+2`), LaTeX (`3\frac{1}{2}`), a time (`3:30`), letters run into it. lighteval reads the
+# leading digits of such an answer and pays them; here the answer is the whole token, which no whole number matches.
+# (Not `*`: markdown bold, `**#### 18**`, ends an answer.)
+CONTINUED_NUMBER = re.compile(r"(?:[^\W_]|[/^\\+\-=]|:\d|[ \t]*/[ \t]*\d|[ \t]+\d+[ \t]*/[ \t]*\d)\S*")
+# A gold as GSM8K writes one: a whole number, thousands separated by commas or not; a trailing ".0" (a JSON 72.0
+# read back as text) is the same number.
+WHOLE_NUMBER_GOLD = re.compile(r"(-?[0-9][0-9,]*)(?:\.0+)?")
 REQUIRED_SHOT_FIELDS = ("problem", "solution")
 # lighteval's gsm8k task: its generation size, and stop sequences that lighteval applies only without a chat template.
 LIGHTEVAL_GSM8K_GENERATION_SIZE = 256
@@ -110,10 +121,16 @@ def load_disjoint_shots(shots_path: str, data_path: str, problems: list[Problem]
 
 def draw_shots(shots: list[Shot], problem: Problem, num_fewshot: int, seed: int) -> list[Shot]:
     """`num_fewshot` distinct shots for `problem`, the same for the same seed, problem id and pool."""
-    if num_fewshot > len(shots):
-        raise UsageError(f"--num_fewshot {num_fewshot} is more than the {len(shots)} rows of the shot file")
+    check_shot_count(num_fewshot, shots)
     # A string seed is hashed with SHA-512 by `random`, so the draw does not depend on PYTHONHASHSEED.
     return random.Random(f"{seed}:{problem.id}").sample(shots, num_fewshot)
+
+
+def check_shot_count(num_fewshot: int, shots: list[Shot], spell=lambda name, value: f"--{name} {value}") -> None:
+    """Refuses (UsageError, one line) more shots per problem than the shot file has rows, as they are drawn without
+    replacement; `spell` as for `check_fewshot_settings`."""
+    if num_fewshot > len(shots):
+        raise UsageError(f"{spell('num_fewshot', num_fewshot)} is more than the {len(shots)} rows of the shot file")
 
 
 def plain_query(problem_text: str) -> str:
@@ -132,18 +149,46 @@ def plain_messages(problem: Problem, shots: list[Shot], system_prompt: str | Non
 
 
 def extract_hash_answer(text: str) -> str | None:
-    """The number after the first `#### ` (commas removed), or None: lighteval's `gsm8k_normalizer`."""
+    """The number after the first `#### ` (commas removed), or None: lighteval's `gsm8k_normalizer`, except that a
+    number continued by more of an expression (`#### 3/4`) is the whole expression, which matches no gold."""
     match = HASH_ANSWER.search(text.strip())
-    return match.group(1).strip().replace(",", "") if match else None
+    if match is None:
+        return None
+    continued = CONTINUED_NUMBER.match(match.string, match.end())
+    if continued is not None:
+        return match.string[match.start(1) : continued.end()]
+    return match.group(1).strip().replace(",", "")
+
+
+def whole_number_gold(gold: str) -> str | None:
+    """`gold` as the plain style compares it, the digits of a whole number (`2,125` -> `2125`, `72.0` -> `72`); None
+    where it is no whole number (`\\frac{1}{2}`, `3.5`, `1 000`)."""
+    match = WHOLE_NUMBER_GOLD.fullmatch(gold.strip())
+    if match is None or match.group(1).endswith(","):
+        return None
+    return str(int(match.group(1).replace(",", "")))
+
+
+def check_whole_number_golds(problems: list[Problem], path: str) -> None:
+    """Refuses (UsageError, one line, before any model loads) a benchmark file whose golds the plain style cannot
+    grade: each must be a whole number, as GSM8K's are. The first such problem is named, with the count."""
+    bad = [problem for problem in problems if whole_number_gold(problem.answer) is None]
+    if bad:
+        raise UsageError(
+            f"{path}: problem {bad[0].id!r} has the answer {bad[0].answer!r}, and {len(bad)} problem(s) in all have "
+            "an answer that is not a whole number; the GSM8K protocol (plain prompt style, few-shot) grades whole "
+            "numbers such as 72 or 1,000, the boxed style grades others"
+        )
 
 
 def grade_hash_answer(completion: str, gold: str) -> tuple[str | None, float]:
     """(extracted answer, 1.0 or 0.0): lighteval's quasi-exact match of a GSM8K completion against `gold`.
 
-    `gold` is the answer as the benchmark files write it (`2,125`), compared after the same normalisation."""
-    expected = extract_hash_answer(f"#### {gold.strip()}")
+    `gold` is the answer as the benchmark files write it (`2,125`), a whole number (`check_whole_number_golds`); the
+    completion's answer must be those digits, as lighteval compares them (`18.0` is not `18`)."""
+    expected = whole_number_gold(gold)
     if expected is None:
-        raise ValueError(f"gold answer {gold!r} is not a number; the plain style grades GSM8K-like numeric answers")
+        raise ValueError(f"gold answer {gold!r} is not a whole number; the plain style grades GSM8K-like answers")
     answer = extract_hash_answer(completion) if completion else None
     return answer, float(answer == expected)
 

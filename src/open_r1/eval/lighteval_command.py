@@ -176,6 +176,11 @@ def _check_model_samples(model: str, num_samples: int) -> None:
         )
 
 
+def _make_variable(name: str, value) -> str:
+    """A setting as `make evaluate`'s user writes it (`NUM_FEWSHOT=5`), for the messages of `few_shot`'s checks."""
+    return f"{name.upper()}={value}"
+
+
 def build_lighteval_cpu_command(
     model: str,
     task: str,
@@ -202,13 +207,17 @@ def build_lighteval_cpu_command(
         raise UsageError(f"DATA={one_line(error)}") from None
     if num_samples is not None and num_samples < 1:
         raise UsageError(f"NUM_SAMPLES must be >= 1, got {num_samples}")
-    few_shot.check_fewshot_settings(num_fewshot, fewshot_file, lambda name, value: f"{name.upper()}={value}")
+    few_shot.check_fewshot_settings(num_fewshot, fewshot_file, _make_variable)
     if num_fewshot and num_samples not in (None, 1):
         raise UsageError("the few-shot protocol decodes greedily, one completion per problem; drop NUM_SAMPLES")
     env = {"OPEN_R1_EVAL_DATA": f"{task}={Path(data_files).resolve()}"}
     if num_fewshot:
-        # Refused here, in one line, rather than in a traceback from inside lighteval.
-        few_shot.load_disjoint_shots(fewshot_file, data_files, problems)
+        # Refused here, in one line, rather than in a traceback from inside lighteval (its sampler's "Sample larger
+        # than population") or after every problem was generated (a gold the exact match cannot read).
+        few_shot.check_whole_number_golds(problems, data_files)
+        few_shot.check_shot_count(
+            num_fewshot, few_shot.load_disjoint_shots(fewshot_file, data_files, problems), _make_variable
+        )
         env["OPEN_R1_EVAL_FEWSHOT"] = f"{task}={Path(fewshot_file).resolve()}"
     else:
         _check_model_samples(model, num_samples or 1)

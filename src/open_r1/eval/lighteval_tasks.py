@@ -164,6 +164,7 @@ def _dataset_folder(name: str, path: pathlib.Path, shots_path: pathlib.Path | No
         folder = _data_root() / f"{name}-{hashlib.sha256(content).hexdigest()[:16]}"
         _write_once(folder, "test.jsonl", content)
         return str(folder)
+    few_shot.check_whole_number_golds(problems, str(path))  # the exact match reads no other gold
     shots = few_shot.load_disjoint_shots(str(shots_path), str(path), problems)
     # With a train split beside it, both splits must have the same columns for load_dataset.
     test = [{"id": p.id, "problem": p.problem, "answer": p.answer, "solution": ""} for p in problems]

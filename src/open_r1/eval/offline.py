@@ -65,6 +65,7 @@ def build_conversations(args: EvaluateArguments, problems: list[Problem], all_pr
     after refusing a shot file that is the evaluated file or shares a problem with it (`all_problems`)."""
     if args.prompt_style == "boxed":
         return [build_messages(problem, args.system_prompt) for problem in problems]
+    few_shot.check_whole_number_golds(all_problems, args.data_files)  # before the model, not at grading
     pool = []
     if args.num_fewshot:
         pool = few_shot.load_disjoint_shots(args.fewshot_file, args.data_files, all_problems)
