@@ -80,6 +80,66 @@ def test_the_local_metric_is_pass_at_1_over_the_samples_graded_by_the_project_gr
     assert metric.num_samples() == 4
 
 
+@pytest.fixture
+def think_prefilling_model(sampling_model) -> pathlib.Path:
+    """The sampling tiny model with a chat template that opens `<think>` in the prompt, as R1's distilled models'."""
+    from transformers import AutoTokenizer
+
+    from open_r1.utils.chat_templates import CHATML_TEMPLATE
+
+    tokenizer = AutoTokenizer.from_pretrained(sampling_model)
+    tokenizer.chat_template = CHATML_TEMPLATE.replace(
+        "{{- '<|im_start|>assistant\\n' }}", "{{- '<|im_start|>assistant\\n<think>\\n' }}"
+    )
+    assert tokenizer.chat_template != CHATML_TEMPLATE
+    tokenizer.save_pretrained(sampling_model)
+    return sampling_model
+
+
+def test_for_a_model_whose_template_opens_think_an_answer_in_unfinished_reasoning_earns_nothing(
+    monkeypatch, benchmark_file, think_prefilling_model
+):
+    """Red team: the local task paid `\\boxed{}` inside reasoning the prompt opened; the offline evaluator did not."""
+    from open_r1.data.benchmarks import Problem
+    from open_r1.eval.lighteval_command import THINK_PREFILLED_ENV
+    from open_r1.eval.offline import grade_completions
+
+    command = build_lighteval_cpu_command(str(think_prefilling_model), "toy", str(benchmark_file), num_samples=2)
+    assert command.env[THINK_PREFILLED_ENV] == "1"
+    for name, value in command.env.items():
+        monkeypatch.setenv(name, value)
+    (task,) = load_module(LOCAL_TASKS_MODULE, "local_tasks_under_test").TASKS_TABLE
+    metric = task.metrics[0].sample_level_fn
+    metric.n = 2
+    doc = task.prompt_function(PROBLEMS[0], "local:toy")
+    samples = ["Maybe \\boxed{5}? wait, step 1 ...", "So 5.\n</think>\n\\boxed{5}"]
+    assert metric.compute(doc, ModelResponse(text=samples)) == 0.5
+    problems = [Problem("a", PROBLEMS[0]["problem"], "5")]
+    assert grade_completions(problems, [samples], 1, 5.0, think_prefilled=True)[1] == [[0.0, 1.0]]  # the same verdicts
+
+
+def test_for_a_model_whose_template_opens_nothing_an_answer_anywhere_counts(
+    monkeypatch, benchmark_file, sampling_model
+):
+    from open_r1.eval.lighteval_command import THINK_PREFILLED_ENV
+
+    command = build_lighteval_cpu_command(str(sampling_model), "toy", str(benchmark_file), num_samples=2)
+    assert THINK_PREFILLED_ENV not in command.env
+    (task,) = load_tasks_module(monkeypatch, command.env["OPEN_R1_EVAL_DATA"]).TASKS_TABLE
+    doc = task.prompt_function(PROBLEMS[0], "local:toy")
+    assert task.metrics[0].sample_level_fn.compute(doc, ModelResponse(text=["Maybe \\boxed{5}? wait"])) == 1.0
+
+
+def test_the_think_prefilled_switch_is_1_or_0_and_named_alike_on_both_sides(monkeypatch, benchmark_file):
+    from open_r1.eval.lighteval_command import THINK_PREFILLED_ENV
+
+    monkeypatch.setenv(THINK_PREFILLED_ENV, "yes")
+    with pytest.raises(ValueError, match="OPEN_R1_EVAL_THINK_PREFILLED: expected 1 or 0, got 'yes'"):
+        load_tasks_module(monkeypatch, f"toy={benchmark_file}")
+    monkeypatch.setenv(THINK_PREFILLED_ENV, "0")
+    assert load_tasks_module(monkeypatch, f"toy={benchmark_file}").THINK_PREFILLED_ENV == THINK_PREFILLED_ENV
+
+
 def test_a_malformed_data_spec_or_file_is_reported_by_name(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="name=path pairs"):
         load_tasks_module(monkeypatch, "just-a-path.jsonl")

@@ -155,6 +155,8 @@ def build_lighteval_command(
 
 
 LOCAL_TASKS_MODULE = "src/open_r1/eval/lighteval_tasks.py"
+# That module's THINK_PREFILLED_ENV, spelt out: importing it imports lighteval.
+THINK_PREFILLED_ENV = "OPEN_R1_EVAL_THINK_PREFILLED"
 
 
 def _check_model_samples(model: str, num_samples: int) -> None:
@@ -174,6 +176,17 @@ def _check_model_samples(model: str, num_samples: int) -> None:
             f"{DEFAULT_TEMPERATURE}; set it there, or use BACKEND=cpu "
             "(python -m open_r1.evaluate), which samples itself"
         )
+
+
+def _prefills_think(model: str) -> bool:
+    """Whether `model`'s chat template opens `<think>` in the prompt (`open_r1.eval.offline.model_prefills_think`),
+    read before lighteval runs: a tokenizer that does not load is one line naming MODEL."""
+    from open_r1.eval.offline import model_prefills_think
+
+    try:
+        return model_prefills_think(model)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"MODEL={model}: its tokenizer does not load: {one_line(error)}") from None
 
 
 def _make_variable(name: str, value) -> str:
@@ -221,6 +234,8 @@ def build_lighteval_cpu_command(
         env["OPEN_R1_EVAL_FEWSHOT"] = f"{task}={Path(fewshot_file).resolve()}"
     else:
         _check_model_samples(model, num_samples or 1)
+        if _prefills_think(model):  # graded as the offline evaluator grades such a model (lighteval_tasks)
+            env[THINK_PREFILLED_ENV] = "1"
     output_dir = os.path.abspath(output_dir or default_output_dir(model))
     cwd = None
     if Path(model).is_dir():

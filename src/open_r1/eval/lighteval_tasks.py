@@ -8,7 +8,10 @@ lighteval's built-in math tasks download their data from the Hub; these read JSO
 `id`, `problem` and `answer` (the shape of ../shared/data/) instead. OPEN_R1_EVAL_DATA lists them
 as comma-separated `name=path` pairs; each becomes the task `local:<name>`. The prompt is the one
 of `python -m open_r1.evaluate` and the metric is pass@1 estimated from n samples (`local:math_500@n=4|0`)
-with `open_r1.rewards.accuracy.grade_answers`, the code behind `accuracy_reward`.
+with `open_r1.rewards.accuracy.grade_answers`, the code behind `accuracy_reward`. OPEN_R1_EVAL_THINK_PREFILLED=1 says
+the model's chat template opens `<think>` in the prompt: an answer then counts only after the reasoning's `</think>`,
+as the offline evaluator and GRPO's `think_prefilled: true` read it (`build_lighteval_cpu_command` sets it from the
+model's template).
 
 Few-shot: OPEN_R1_EVAL_FEWSHOT names a shot file per task in the same `name=path` form (JSONL with `problem` and
 `solution`, e.g. GSM8K-train). Such a task is lighteval's GSM8K protocol, as `--prompt_style plain` of the offline
@@ -43,21 +46,24 @@ from open_r1.rewards.accuracy import DEFAULT_TIMEOUT_SECONDS
 
 DATA_ENV = "OPEN_R1_EVAL_DATA"
 FEWSHOT_ENV = "OPEN_R1_EVAL_FEWSHOT"
+THINK_PREFILLED_ENV = "OPEN_R1_EVAL_THINK_PREFILLED"
 
 
 class ProjectPassAtK(SamplingMetric, SampleLevelComputation):
-    """pass@k of one problem's n samples, each graded by `open_r1.rewards.accuracy.grade_answers`."""
+    """pass@k of one problem's n samples, each graded by `open_r1.rewards.accuracy.grade_answers`; `think_prefilled`:
+    the prompt opened `<think>`, so an answer inside unfinished reasoning earns nothing (`answer_texts`)."""
 
-    def __init__(self, k: int = 1, n: int | None = None):
+    def __init__(self, k: int = 1, n: int | None = None, think_prefilled: bool = False):
         super().__init__()
-        self.k, self.n = k, n
+        self.k, self.n, self.think_prefilled = k, n, think_prefilled
 
     def compute(self, doc: Doc, model_response: ModelResponse, **kwargs) -> float:
-        from open_r1.rewards.accuracy import grade_answers
+        from open_r1.rewards.accuracy import answer_texts, grade_answers
 
         completions = list(model_response.final_text)
         if self.n is not None:
             completions = completions[: self.n]
+        completions = answer_texts(completions, self.think_prefilled)  # as the offline evaluator's grade_completions
         gold = doc.get_golds()[0]
         grades = grade_answers(
             completions,
@@ -71,10 +77,10 @@ class ProjectPassAtK(SamplingMetric, SampleLevelComputation):
         return self.n if self.n is not None else self.k
 
 
-def project_pass_at_k_metric() -> SampleLevelMetric:
+def project_pass_at_k_metric(think_prefilled: bool = False) -> SampleLevelMetric:
     return SampleLevelMetric(
         metric_name="pass@k",  # the "@" lets lighteval set k and n from the task string (local:x@n=4|0)
-        sample_level_fn=ProjectPassAtK(),
+        sample_level_fn=ProjectPassAtK(think_prefilled=think_prefilled),
         category=SamplingMethod.GENERATIVE,
         corpus_level_fn=np.mean,
         higher_is_better=True,
@@ -180,7 +186,7 @@ def _data_root() -> pathlib.Path:
     return pathlib.Path(tempfile.gettempdir()) / "open_r1_lighteval_data"
 
 
-def local_task(name: str, path: pathlib.Path) -> LightevalTaskConfig:
+def local_task(name: str, path: pathlib.Path, think_prefilled: bool = False) -> LightevalTaskConfig:
     return LightevalTaskConfig(
         name=f"local:{name}",
         prompt_function=local_math_prompt,
@@ -191,7 +197,7 @@ def local_task(name: str, path: pathlib.Path) -> LightevalTaskConfig:
         few_shots_split=None,
         few_shots_select=None,
         generation_size=DEFAULT_MAX_NEW_TOKENS,
-        metrics=[project_pass_at_k_metric()],
+        metrics=[project_pass_at_k_metric(think_prefilled)],
         stop_sequence=[],  # stop at the end-of-turn token only; reasoning can contain any text
         version=0,
     )
@@ -214,17 +220,32 @@ def local_fewshot_task(name: str, path: pathlib.Path, shots_path: pathlib.Path) 
     )
 
 
-def build_tasks(data_spec: str, fewshot_spec: str) -> list[LightevalTaskConfig]:
-    """The `local:<name>` tasks of OPEN_R1_EVAL_DATA, few-shot where OPEN_R1_EVAL_FEWSHOT names a shot file."""
+def read_think_prefilled(value: str) -> bool:
+    """OPEN_R1_EVAL_THINK_PREFILLED: "1" for a model whose chat template opens `<think>`, "0" or unset otherwise."""
+    if value not in ("", "0", "1"):
+        raise ValueError(f"{THINK_PREFILLED_ENV}: expected 1 or 0, got {value!r}")
+    return value == "1"
+
+
+def build_tasks(data_spec: str, fewshot_spec: str, think_prefilled: bool = False) -> list[LightevalTaskConfig]:
+    """The `local:<name>` tasks of OPEN_R1_EVAL_DATA, few-shot where OPEN_R1_EVAL_FEWSHOT names a shot file;
+    `think_prefilled` for the model's chat template (the few-shot exact match reads the number after `####` alone,
+    as the offline evaluator's plain style)."""
     files = parse_data_spec(data_spec, DATA_ENV)
     shot_files = parse_data_spec(fewshot_spec, FEWSHOT_ENV)
     unknown = sorted(set(shot_files) - set(files))
     if unknown:
         raise ValueError(f"{FEWSHOT_ENV}: shot file(s) for {unknown}, which {DATA_ENV} does not name")
     return [
-        local_fewshot_task(name, path, shot_files[name]) if name in shot_files else local_task(name, path)
+        local_fewshot_task(name, path, shot_files[name])
+        if name in shot_files
+        else local_task(name, path, think_prefilled)
         for name, path in files.items()
     ]
 
 
-TASKS_TABLE = build_tasks(os.environ.get(DATA_ENV, ""), os.environ.get(FEWSHOT_ENV, ""))
+TASKS_TABLE = build_tasks(
+    os.environ.get(DATA_ENV, ""),
+    os.environ.get(FEWSHOT_ENV, ""),
+    read_think_prefilled(os.environ.get(THINK_PREFILLED_ENV, "")),
+)
