@@ -243,6 +243,14 @@ def test_a_count_out_of_range_is_one_line(tmp_path, options, message):
         lighteval_jobs.main(["--model", str(tmp_path), "--benchmark", "aime24", "--dry_run", *options])
 
 
+def test_samples_for_a_benchmark_that_fixes_its_own_are_one_line(tmp_path):
+    """Red team: `make evaluate TASK=lcb NUM_SAMPLES=4 DRY_RUN=1` was a traceback ending in the registry's ValueError."""
+    from open_r1.usage import UsageError
+
+    with pytest.raises(UsageError, match=r"^num_samples 4: benchmark 'lcb' fixes its own number of samples .*; drop"):
+        lighteval_jobs.main(["--model", str(tmp_path), "--benchmark", "lcb", "--num_samples", "4", "--dry_run"])
+
+
 def test_a_benchmark_name_lighteval_does_not_know_is_named_with_the_close_one(tmp_path):
     """A newcomer audit's: `--benchmark aime2024` listed the names without the one meant."""
     from open_r1.usage import UsageError

@@ -106,14 +106,20 @@ def resolve_benchmarks(names: str | list[str], option: str = "benchmarks") -> li
 
 
 def task_string(benchmark: str, num_samples: int | None = None) -> str:
-    """The lighteval task argument of `benchmark`, e.g. `aime24|0` or, with 64 samples, `aime24@k=1@n=64|0`."""
+    """The lighteval task argument of `benchmark`, e.g. `aime24|0` or, with 64 samples, `aime24@k=1@n=64|0`; a
+    sample count the benchmark cannot take is a one-line `UsageError` (`make evaluate` prints it, no traceback)."""
+    from open_r1.usage import UsageError
+
     check_benchmark(benchmark)
     tasks = LIGHTEVAL_TASKS[benchmark]
     if num_samples is None:
         return tasks
     if benchmark not in SAMPLE_PARAMETRISABLE:
-        raise ValueError(f"benchmark {benchmark!r} fixes its own number of samples; do not pass num_samples")
+        raise UsageError(
+            f"num_samples {num_samples}: benchmark {benchmark!r} fixes its own number of samples (lighteval's "
+            f"metric for it takes none); drop it, or pick one of {', '.join(sorted(SAMPLE_PARAMETRISABLE))}"
+        )
     if num_samples < 1:
-        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+        raise UsageError(f"num_samples must be >= 1, got {num_samples}")
     # lighteval parametrises a task's pass@k metric with `name@k=..@n=..|fewshot`.
     return ",".join(f"{t.split('|')[0]}@k=1@n={num_samples}|{t.split('|')[1]}" for t in tasks.split(","))
