@@ -111,6 +111,7 @@ evaluate: ## a benchmark: lighteval on vLLM, or BACKEND=cpu|accelerate on a loca
 	$(if $(MODEL),,$(error MODEL is required, e.g. make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B TASK=aime24))
 	$(if $(TASK),,$(error TASK is required: aime24, aime25, math_500, gpqa:diamond (gpqa), lcb or lcb_v4; with BACKEND=cpu or accelerate, any name for DATA))
 	$(if $(NUM_FEWSHOT),$(if $(FEWSHOT_FILE),,$(error NUM_FEWSHOT needs FEWSHOT_FILE=<train .jsonl with problem, solution>)))
+	$(if $(FEWSHOT_FILE),$(if $(NUM_FEWSHOT),,$(error FEWSHOT_FILE needs NUM_FEWSHOT=<shots per problem>, e.g. NUM_FEWSHOT=5; without it the run is 0-shot)))
 	$(if $(filter command line,$(origin BACKEND)),$(if $(filter-out cpu accelerate vllm,$(BACKEND)),$(error BACKEND must be cpu, accelerate or vllm (the default), got '$(BACKEND)')))
 	$(call only_switches,DRY_RUN)
 	$(if $(filter cpu accelerate,$(BACKEND)),$(if $(strip $(LOCAL_IGNORED)),$(error $(strip $(LOCAL_IGNORED)): no effect with BACKEND=$(BACKEND): it spreads the default backend (lighteval on vLLM) over GPUs)))

@@ -94,6 +94,14 @@ def test_make_evaluate_prints_the_command_end_to_end():
         (["TASK=aime24"], "MODEL is required"),
         (["MODEL=m"], "TASK is required"),
         (["MODEL=m", "TASK=math_500", "BACKEND=cpu"], "BACKEND=cpu needs DATA"),
+        # Red team: a shot file without a count ran 0-shot, the file silently dropped.
+        *(
+            (
+                ["MODEL=m", "TASK=t", f"BACKEND={backend}", "DATA=t.jsonl", "FEWSHOT_FILE=shots.jsonl", "DRY_RUN=1"],
+                "FEWSHOT_FILE needs NUM_FEWSHOT=<shots per problem>",
+            )
+            for backend in ("cpu", "accelerate")
+        ),
         (
             ["MODEL=m", "TASK=math_500", "BACKEND=gpu"],
             "BACKEND must be cpu, accelerate or vllm (the default), got 'gpu'",
