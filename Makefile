@@ -37,6 +37,12 @@ only_switches = $(foreach name,$(1),$(if $(filter-out 1,$($(name))),$(error $(na
 # Whole numbers (SEED, step counts) are checked here, so that the message names the make variable, not a script's option.
 without_digits = $(strip $(foreach digit,0 1 2 3 4 5 6 7 8 9,$(eval _number := $(subst $(digit),,$(_number))))$(_number))
 only_whole_numbers = $(foreach name,$(1),$(if $($(name)),$(eval _number := $($(name)))$(if $(call without_digits),$(error $(name)=$($(name)): a whole number, e.g. $(name)=1))))
+# Names (TASK) are letters, digits and _ . : -: the recipe passes them to the shell unquoted (TASK=x|5 ran a pipe),
+# and lighteval reads , | @ = in a task argument as separators.
+NAME_CHARACTERS := a b c d e f g h i j k l m n o p q r s t u v w x y z A B C D E F G H I J K L M N O P Q R S T U V W X Y Z \
+	0 1 2 3 4 5 6 7 8 9 _ . : -
+without_name_characters = $(strip $(foreach character,$(NAME_CHARACTERS),$(eval _name := $(subst $(character),,$(_name)))))$(_name)
+only_names = $(foreach name,$(1),$(eval _name := $($(name)))$(if $(word 2,$($(name)))$(call without_name_characters),$(error $(name)=$($(name)): a name of letters and digits, with _ . : - inside, e.g. $(name)=gsm8k)))
 
 style: ## format and fix the code (ruff)
 	$(PYTHON) -m ruff format $(check_dirs) setup.py
@@ -110,6 +116,7 @@ evaluate: ## a benchmark: lighteval on vLLM, or BACKEND=cpu|accelerate on a loca
 	$(call only_variables,MODEL TASK BACKEND DATA NUM_SAMPLES LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE OUTPUT_DIR PARALLEL NUM_GPUS DRY_RUN)
 	$(if $(MODEL),,$(error MODEL is required, e.g. make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B TASK=aime24))
 	$(if $(TASK),,$(error TASK is required: aime24, aime25, math_500, gpqa:diamond (gpqa), lcb or lcb_v4; with BACKEND=cpu or accelerate, any name for DATA))
+	$(call only_names,TASK)
 	$(if $(NUM_FEWSHOT),$(if $(FEWSHOT_FILE),,$(error NUM_FEWSHOT needs FEWSHOT_FILE=<train .jsonl with problem, solution>)))
 	$(if $(FEWSHOT_FILE),$(if $(NUM_FEWSHOT),,$(error FEWSHOT_FILE needs NUM_FEWSHOT=<shots per problem>, e.g. NUM_FEWSHOT=5; without it the run is 0-shot)))
 	$(if $(filter command line,$(origin BACKEND)),$(if $(filter-out cpu accelerate vllm,$(BACKEND)),$(error BACKEND must be cpu, accelerate or vllm (the default), got '$(BACKEND)')))

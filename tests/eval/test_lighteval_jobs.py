@@ -94,6 +94,11 @@ def test_make_evaluate_prints_the_command_end_to_end():
         (["TASK=aime24"], "MODEL is required"),
         (["MODEL=m"], "TASK is required"),
         (["MODEL=m", "TASK=math_500", "BACKEND=cpu"], "BACKEND=cpu needs DATA"),
+        # Red team: TASK reaches the shell unquoted (x|5 ran a pipe) and lighteval reads , | @ = as separators.
+        *(
+            (["MODEL=m", f"TASK={task}", "BACKEND=accelerate", "DATA=t.jsonl", "DRY_RUN=1"], f"TASK={task}: a name of")
+            for task in ("x|5", "a,b=c", "two words", "x@n=2")
+        ),
         # Red team: a shot file without a count ran 0-shot, the file silently dropped.
         *(
             (

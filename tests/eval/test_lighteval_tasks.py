@@ -149,6 +149,35 @@ def test_a_malformed_data_spec_or_file_is_reported_by_name(monkeypatch, tmp_path
         load_tasks_module(monkeypatch, f"bad={bad}")
 
 
+@pytest.mark.parametrize("task", ["a,b=c", "", "x|5", "toy@n=2", "two words", "../up"])
+def test_a_task_name_lighteval_would_read_as_separators_is_one_line_before_anything_runs(
+    sampling_model, benchmark_file, task
+):
+    """Red team: `a,b=c` or an empty TASK gave a command that failed on import; `x|5` ran the task string `x|5|0`."""
+    with pytest.raises(UsageError, match=r"^TASK=.*: a local task's name is letters and digits"):
+        build_lighteval_cpu_command(str(sampling_model), task, str(benchmark_file), num_samples=1)
+
+
+@pytest.mark.parametrize("spec", ["a,b=c=/x.jsonl", "x|5=/x.jsonl", "toy=/x.jsonl,toy=/y.jsonl"])
+def test_the_environment_names_each_task_once_by_a_simple_name(monkeypatch, spec):
+    with pytest.raises(ValueError, match="OPEN_R1_EVAL_DATA: "):
+        load_tasks_module(monkeypatch, spec)
+
+
+def test_a_data_or_shot_file_whose_path_holds_a_comma_is_one_line_naming_it(sampling_model, gsm8k_files, tmp_path):
+    """Red team: DATA=.../a,we.jsonl was reported as "no such file or folder: .../we" though the file exists."""
+    train, test = gsm8k_files
+    folder = tmp_path / "a,b"
+    folder.mkdir()
+    comma_test, comma_train = (folder / "test.jsonl", folder / "train.jsonl")
+    shutil.copy(test, comma_test)
+    shutil.copy(train, comma_train)
+    with pytest.raises(UsageError, match=r"^DATA=.*a,b/test.jsonl: lighteval's local tasks cannot read a path with"):
+        build_lighteval_cpu_command(str(sampling_model), "toy", str(comma_test), num_samples=1)
+    with pytest.raises(UsageError, match=r"^FEWSHOT_FILE=.*a,b/train.jsonl: lighteval's local tasks cannot read"):
+        build_lighteval_cpu_command(str(sampling_model), "t", str(test), num_fewshot=1, fewshot_file=str(comma_train))
+
+
 def test_the_cpu_command_runs_lighteval_accelerate_on_the_local_task(sampling_model, benchmark_file, tmp_path, capsys):
     argv = ["--backend", "accelerate", "--model", str(sampling_model), "--benchmark", "toy"]
     argv += ["--data_files", str(benchmark_file), "--num_samples", "2", "--max_new_tokens", "4", "--dry_run"]

@@ -26,6 +26,7 @@ exist (`open_r1.eval.benchmark_registry`), Slurm (`open_r1.eval.slurm_jobs`).
 
 import logging
 import os
+import re
 import shlex
 import subprocess
 from dataclasses import dataclass
@@ -155,8 +156,33 @@ def build_lighteval_command(
 
 
 LOCAL_TASKS_MODULE = "src/open_r1/eval/lighteval_tasks.py"
-# That module's THINK_PREFILLED_ENV, spelt out: importing it imports lighteval.
+# Read by that module (which imports it from here: importing that module imports lighteval).
 THINK_PREFILLED_ENV = "OPEN_R1_EVAL_THINK_PREFILLED"
+# A local task's name: lighteval reads ',', '|', '@' and '=' in a task argument as separators, and the name also
+# names a folder of the task's data.
+LOCAL_TASK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
+
+
+def check_local_task_name(task: str) -> None:
+    """Refuses (UsageError, one line) a TASK that is no simple name: `a,b=c` or `x|5` gave a command that failed
+    inside lighteval, or ran another task string than the one asked for."""
+    if not LOCAL_TASK_NAME.fullmatch(task):
+        raise UsageError(
+            f"TASK={task!r}: a local task's name is letters and digits, with _ . : - inside (e.g. gsm8k or math_500); "
+            "lighteval reads , | @ = as separators"
+        )
+
+
+def check_no_comma(variable: str, path: str) -> None:
+    """Refuses (UsageError, one line) a file whose absolute path holds a comma: the custom tasks' environment lists
+    name=path pairs separated by commas (it was reported as a missing file named after the comma)."""
+    resolved = str(Path(path).resolve())
+    if "," in resolved:
+        shown = path if resolved == path else f"{path} ({resolved})"
+        raise UsageError(
+            f"{variable}={shown}: lighteval's local tasks cannot read a path with a comma (their environment lists "
+            "name=path pairs separated by commas); link or copy the file to a path without one, or use BACKEND=cpu"
+        )
 
 
 def _check_model_samples(model: str, num_samples: int) -> None:
@@ -211,6 +237,10 @@ def build_lighteval_cpu_command(
 
     With `num_fewshot` shots from `fewshot_file` it is lighteval's GSM8K protocol (`open_r1.eval.few_shot`): greedy,
     one completion per problem, lighteval's generation size unless `max_new_tokens` says otherwise."""
+    check_local_task_name(task)
+    check_no_comma("DATA", data_files)
+    if fewshot_file is not None:
+        check_no_comma("FEWSHOT_FILE", fewshot_file)
     check_local_path("DATA", data_files)
     if not Path(data_files).is_file():
         raise UsageError(f"DATA={data_files}: not a file (expected a benchmark JSONL with id, problem, answer)")

@@ -41,12 +41,12 @@ from lighteval.tasks.requests import Doc, SamplingMethod
 from open_r1.data.benchmarks import Problem, build_messages, load_problems
 from open_r1.eval import few_shot
 from open_r1.eval.arguments import DEFAULT_MAX_NEW_TOKENS
+from open_r1.eval.lighteval_command import LOCAL_TASK_NAME, THINK_PREFILLED_ENV
 from open_r1.eval.metrics import pass_at_k
 from open_r1.rewards.accuracy import DEFAULT_TIMEOUT_SECONDS
 
 DATA_ENV = "OPEN_R1_EVAL_DATA"
 FEWSHOT_ENV = "OPEN_R1_EVAL_FEWSHOT"
-THINK_PREFILLED_ENV = "OPEN_R1_EVAL_THINK_PREFILLED"
 
 
 class ProjectPassAtK(SamplingMetric, SampleLevelComputation):
@@ -105,12 +105,19 @@ def local_math_prompt(line: dict, task_name: str | None = None) -> Doc:
 
 
 def parse_data_spec(spec: str, variable: str = DATA_ENV) -> dict[str, pathlib.Path]:
-    """`name=path,name=path` (the format of OPEN_R1_EVAL_DATA and OPEN_R1_EVAL_FEWSHOT) as {name: path}."""
+    """`name=path,name=path` (the format of OPEN_R1_EVAL_DATA and OPEN_R1_EVAL_FEWSHOT) as {name: path}; a name is
+    `LOCAL_TASK_NAME`'s (no separator of lighteval's task argument), a path holds no comma."""
     files = {}
     for item in filter(None, (part.strip() for part in spec.split(","))):
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            raise ValueError(f"{variable}: expected comma-separated name=path pairs, got {item!r}")
+            raise ValueError(
+                f"{variable}: expected comma-separated name=path pairs (no comma in a path), got {item!r}"
+            )
+        if not LOCAL_TASK_NAME.fullmatch(name):
+            raise ValueError(f"{variable}: task name {name!r} is not letters and digits with _ . : - inside")
+        if name in files:
+            raise ValueError(f"{variable}: task {name!r} is named twice")
         files[name] = pathlib.Path(path).resolve()
     return files
 
