@@ -2,7 +2,9 @@
 
 import re
 
-from open_r1.data.benchmarks import Problem, build_messages
+import pytest
+
+from open_r1.data.benchmarks import Problem, build_messages, load_problems
 from open_r1.eval.few_shot import plain_messages
 
 PROBLEM = Problem(id="p", problem="What is 6 * 7?", answer="42")
@@ -49,3 +51,64 @@ def test_a_line_that_is_no_json_object_is_said_alike_by_the_data_and_benchmark_r
         assert first_bad_json_line([path]).startswith(f"{path}:2: {problem}")
         with pytest.raises(ValueError, match=rf"^{path}:2: {re.escape(problem)}"):
             load_problems(path)
+
+
+GOOD_ROW = '{"id": "b", "problem": "2+2?", "answer": "4"}\n'
+
+
+@pytest.mark.parametrize("answer", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_an_answer_that_is_no_finite_number_is_refused_naming_the_line(tmp_path, answer):
+    """A red team's: NaN, Infinity and 1e400 (which Python's json reads) loaded as "nan" and "inf", and
+    `\\boxed{\\infty}` then earned credit against 1e400."""
+    path = tmp_path / "bench.jsonl"
+    path.write_text(GOOD_ROW + f'{{"id": "a", "problem": "x", "answer": {answer}}}\n')
+    with pytest.raises(ValueError, match=rf"^{path}:2: field 'answer' is -?(nan|inf), not a finite number"):
+        load_problems(path)
+
+
+@pytest.mark.parametrize("answer", ["\\u200b", "\\u0000", " \\ufeff "])
+def test_an_answer_of_only_invisible_characters_is_empty(tmp_path, answer):
+    """A red team's: an answer of a zero-width space or a NUL passed the emptiness check, then graded as nothing."""
+    path = tmp_path / "bench.jsonl"
+    path.write_text(f'{{"id": "a", "problem": "x", "answer": "{answer}"}}\n')
+    with pytest.raises(ValueError, match=rf"^{path}:1: field 'answer' is empty \(got "):
+        load_problems(path)
+
+
+def test_a_null_field_is_said_to_be_null_not_missing(tmp_path):
+    """A red team's: "missing field(s) ['answer']; ... this one has ['id', 'problem', 'answer']" contradicted itself."""
+    path = tmp_path / "bench.jsonl"
+    path.write_text('{"id": "a", "problem": "x", "answer": null}\n')
+    with pytest.raises(ValueError) as raised:
+        load_problems(path)
+    assert str(raised.value) == (
+        f"{path}:1: field(s) ['answer'] are null; each line needs ['id', 'problem', 'answer'] with a value"
+    )
+
+
+def test_a_file_starting_with_a_byte_order_mark_reads_as_without_it(tmp_path):
+    """A red team's: a BOM (as some editors write) was "not valid JSON (... decode using utf-8-sig)"."""
+    path = tmp_path / "bench.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD_ROW.encode())
+    assert load_problems(path) == [Problem("b", "2+2?", "4")]
+
+
+def test_a_json_array_file_is_told_to_hold_one_object_per_line(tmp_path):
+    path = tmp_path / "bench.json"
+    path.write_text('[{"id": "a", "problem": "1+1?", "answer": "2"}, {"id": "b", "problem": "2+2?", "answer": "4"}]\n')
+    with pytest.raises(ValueError, match=r"a JSON list, .*; write one JSON object per line \(JSONL\)$"):
+        load_problems(path)
+
+
+def test_uneven_prediction_counts_name_the_problems_that_differ(tmp_path):
+    """A red team's: "found counts [1, 2]" left the reader to find which problem."""
+    from open_r1.data.benchmarks import load_predictions
+
+    path = tmp_path / "predictions.jsonl"
+    path.write_text("".join(f'{{"id": "{i}", "completion": "\\\\boxed{{2}}"}}\n' for i in ("a", "a", "b", "b", "c")))
+    problems = [Problem(i, "q", "2") for i in ("a", "b", "c")]
+    with pytest.raises(ValueError) as raised:
+        load_predictions(path, problems)
+    assert (
+        str(raised.value) == f"{path}: every problem needs the same number of completions; most have 2, but 'c' has 1"
+    )

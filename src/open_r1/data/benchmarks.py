@@ -14,12 +14,14 @@ Not covered: code benchmarks (their tests need the sandboxed executor, see `open
 """
 
 import gzip
+import math
 import pathlib
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from open_r1.data.jsonl import json_row
+from open_r1.utils.text_reading import readable_text
 
 # DeepSeek-R1's recommended instruction for math evaluation: reason, then box the final answer,
 # which is where `open_r1.rewards.accuracy.extract_answer` looks for it.
@@ -72,7 +74,9 @@ BINARY_HINTS = {
 
 def _read_rows(path: pathlib.Path, required: tuple[str, ...], limit: int | None, rows: list) -> None:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
+    # utf-8-sig: a byte-order mark that an editor wrote first is no part of the first row (json says "decode using
+    # utf-8-sig" of it).
+    with opener(path, "rt", encoding="utf-8-sig") as handle:
         for line_number, line in enumerate(handle, start=1):
             if limit is not None and len(rows) >= limit:
                 break
@@ -80,23 +84,43 @@ def _read_rows(path: pathlib.Path, required: tuple[str, ...], limit: int | None,
                 continue
             row, problem = json_row(line)
             if problem:
-                raise ValueError(f"{path}:{line_number}: {problem}")
-            missing = [name for name in required if name not in row or row[name] is None]
-            if missing:
-                raise ValueError(
-                    f"{path}:{line_number}: missing field(s) {missing}; each line needs {list(required)}, this one "
-                    f"has {list(row)}"
-                )
+                raise ValueError(f"{path}:{line_number}: {problem}{_array_hint(line)}")
+            _check_required(row, required, path, line_number)
             rows.append((line_number, row))
+
+
+def _array_hint(line: str) -> str:
+    """What to do with a JSON array where a row should be: a file that is one JSON array (or a line of one)."""
+    return "; write one JSON object per line (JSONL)" if line.lstrip().startswith("[") else ""
+
+
+def _check_required(row: dict, required: tuple[str, ...], path: pathlib.Path, line_number: int) -> None:
+    """Raises naming the `required` fields a row lacks, and apart those it gives as null."""
+    missing = [name for name in required if name not in row]
+    null = [name for name in required if name in row and row[name] is None]
+    if missing:
+        raise ValueError(
+            f"{path}:{line_number}: missing field(s) {missing}; each line needs {list(required)}, this one "
+            f"has {list(row)}"
+        )
+    if null:
+        raise ValueError(
+            f"{path}:{line_number}: field(s) {null} are null; each line needs {list(required)} with a value"
+        )
 
 
 def _as_text(value, path: pathlib.Path, line_number: int, name: str) -> str:
     # Answers are sometimes numbers in the source files (27.0); ids are sometimes integers.
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError(f"{path}:{line_number}: field {name!r} must be a string or a number, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):  # NaN, Infinity, 1e400: Python's json reads them
+        raise ValueError(
+            f"{path}:{line_number}: field {name!r} is {value}, not a finite number (NaN, Infinity or a number past a "
+            "float's range such as 1e400); write it as a string if it is meant"
+        )
     text = str(value)
-    if not text.strip():
-        raise ValueError(f"{path}:{line_number}: field {name!r} is empty")
+    if not readable_text(text).strip():  # "\u200b", "\u0000": drawn as nothing, and graded as nothing
+        raise ValueError(f"{path}:{line_number}: field {name!r} is empty (got {text!r})")
     return text
 
 
@@ -154,12 +178,22 @@ def load_predictions(
     missing = [problem.id for problem in problems if problem.id not in by_id]
     if missing:
         raise ValueError(f"{path}: no completion for {len(missing)} problem(s), e.g. {missing[:5]}")
-    counts = {problem.id: len(by_id[problem.id]) for problem in problems}
-    if len(set(counts.values())) != 1:
-        uneven = sorted(set(counts.values()))
-        raise ValueError(f"{path}: every problem needs the same number of completions, found counts {uneven}")
+    _check_even_counts(path, {problem.id: len(by_id[problem.id]) for problem in problems})
     reasons = [reasons_by_id[problem.id] for problem in problems] if every_row_says else None
     return [by_id[problem.id] for problem in problems], reasons
+
+
+def _check_even_counts(path: pathlib.Path, counts: dict[str, int]) -> None:
+    """Raises naming the problems whose number of completions differs from most problems' (pass@k and maj@k need
+    the same number for every problem)."""
+    usual = Counter(counts.values()).most_common(1)[0][0]
+    odd = [f"{problem_id!r} has {count}" for problem_id, count in counts.items() if count != usual]
+    if odd:
+        more = f" (and {len(odd) - 5} more)" if len(odd) > 5 else ""
+        raise ValueError(
+            f"{path}: every problem needs the same number of completions; most have {usual}, but "
+            f"{', '.join(odd[:5])}{more}"
+        )
 
 
 def _as_completion(value, path: pathlib.Path, line_number: int) -> str | list[dict]:
