@@ -411,6 +411,15 @@ def test_a_device_that_is_not_one_or_not_here_is_refused_before_the_model_loads(
             "--compile_decoding compiles generation on a GPU, and --device cpu has no GPU; drop --compile_decoding",
         ),
         (["5"], "unexpected argument(s) ['5']"),
+        # A red team's: these were found once the completions were made (a ValueError from the grader), or never.
+        (["--reward_num_workers", "0"], "--reward_num_workers must be at least 1, got 0"),
+        (["--reward_timeout_seconds", "0"], "--reward_timeout_seconds must be above 0, got 0.0"),
+        (["--reward_timeout_seconds", "nan"], "--reward_timeout_seconds must be a finite number, got nan"),
+        # NaN and Infinity were written into results.json, which is then no JSON.
+        (["--temperature", "nan"], "--temperature must be a finite number, got nan"),
+        (["--temperature", "inf"], "--temperature must be a finite number, got inf"),
+        (["--top_p", "nan"], "--top_p must be a finite number, got nan"),
+        (["--output_dir", ""], "--output_dir is empty; name the folder for results.json and details.jsonl"),
     ],
 )
 def test_every_mistake_on_the_command_line_is_one_usage_error_before_anything_loads(
@@ -420,6 +429,23 @@ def test_every_mistake_on_the_command_line_is_one_usage_error_before_anything_lo
     with pytest.raises(UsageError) as raised:
         parse_command_line([*argv, *extra])
     assert message in str(raised.value)
+
+
+def test_predictions_read_from_the_output_folder_are_refused_before_anything_is_written(
+    tmp_path, benchmark_file, predictions_file
+):
+    """A red team's: `--predictions D/details.jsonl --output_dir D` wrote over the file it graded (its prompts
+    replaced by the bare problem, results.json without the model that made them)."""
+    run(tmp_path, benchmark_file, predictions=str(predictions_file))
+    details = tmp_path / "out" / "details.jsonl"
+    before = details.read_bytes()
+    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--predictions", str(details)]
+    for output_dir in (tmp_path / "out", tmp_path / "out" / "."):
+        with pytest.raises(
+            UsageError, match=r"^--predictions .*details.jsonl lies in --output_dir .*, where this run"
+        ):
+            main([*argv, "--output_dir", str(output_dir)])
+    assert details.read_bytes() == before
 
 
 def test_a_misspelt_option_is_named_before_a_missing_required_one():

@@ -9,6 +9,8 @@ Not covered: the evaluation itself (`open_r1.eval.offline`) and lighteval's own 
 (`open_r1.eval.lighteval_command`).
 """
 
+import math
+import os
 import re
 from dataclasses import dataclass, field, fields
 from typing import Optional
@@ -211,8 +213,35 @@ class EvaluateArguments(ToolArguments):
                 )
             )
 
+    def _check_numbers(self) -> None:
+        """Every float finite (`nan` and `inf` parse as floats, and results.json wrote them as NaN and Infinity,
+        no JSON); the grader's workers and time limit positive: checked here, not once the completions are made."""
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise UsageError(f"--{item.name} must be a finite number, got {value}")
+        if self.reward_num_workers < 1:
+            raise UsageError(f"--reward_num_workers must be at least 1, got {self.reward_num_workers}")
+        if not self.reward_timeout_seconds > 0:
+            raise UsageError(f"--reward_timeout_seconds must be above 0, got {self.reward_timeout_seconds}")
+
+    def _check_output_dir(self) -> None:
+        """A folder named, and not the one --predictions is read from: the run writes details.jsonl and results.json
+        there, and would write over the file it grades (or beside it, a folder of two runs)."""
+        if not self.output_dir.strip():
+            raise UsageError("--output_dir is empty; name the folder for results.json and details.jsonl")
+        if self.predictions is not None:
+            read_from = os.path.realpath(os.path.dirname(os.path.abspath(self.predictions)))
+            if read_from == os.path.realpath(self.output_dir):
+                raise UsageError(
+                    f"--predictions {self.predictions} lies in --output_dir {self.output_dir}, where this run writes "
+                    "its details.jsonl and results.json; name another --output_dir"
+                )
+
     def __post_init__(self):
         self.system_prompt = system_prompt_text(self.system_prompt, "--system_prompt")  # as training reads it
+        self._check_numbers()
+        self._check_output_dir()
         self._check_tools()
         self._check_prompt()
         if (self.model is None) == (self.predictions is None):
