@@ -11,8 +11,10 @@ from open_r1.eval.offline import evaluate, generate_completions, grade_completio
 __all__ = ["evaluate", "generate_completions", "grade_completions", "main", "write_outputs"]
 
 if __name__ == "__main__":
-    from open_r1.usage import exit_on_usage_error
+    from open_r1.eval.offline import INTERRUPTED
+    from open_r1.usage import exit_on_interrupt, exit_on_usage_error
 
-    # A mistake in what to evaluate (e.g. --fewshot_file is the evaluated file): one line, before any model loads.
-    with exit_on_usage_error("open_r1.evaluate"):
+    # A mistake in what to evaluate (e.g. --fewshot_file is the evaluated file): one line, before any model loads;
+    # Ctrl-C: one line saying what it left.
+    with exit_on_interrupt(INTERRUPTED), exit_on_usage_error("open_r1.evaluate"):
         main()

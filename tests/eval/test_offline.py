@@ -5,10 +5,12 @@ import gzip
 import json
 import os
 import pathlib
+import re
 import time
 
 import pytest
 
+from open_r1.data.benchmarks import MATH_INSTRUCTION
 from open_r1.eval.arguments import EvaluateArguments, parse_command_line
 from open_r1.eval.metrics import mean_and_stderr
 from open_r1.eval.offline import read_details
@@ -189,6 +191,41 @@ def test_regrading_an_evaluations_details_keeps_how_each_completion_ended(
     assert [(row["id"], row["finish_reason"]) for row in read_details(tmp_path / "regraded")] == ends
 
 
+def test_a_k_above_the_predictions_count_is_refused_before_the_folder_of_an_earlier_run_is_touched(
+    tmp_path, benchmark_file, predictions_file
+):
+    """A red team's: a second grading into the same folder with --pass_k 4 wrote its details.jsonl, then failed,
+    leaving it beside the first run's results.json."""
+    run(tmp_path, benchmark_file, predictions=str(predictions_file))
+    before = {path.name: path.read_bytes() for path in (tmp_path / "out").iterdir()}
+    one_each = write_jsonl(tmp_path / "one.jsonl", [{"id": row["id"], "completion": "\\boxed{2}"} for row in PROBLEMS])
+    with pytest.raises(UsageError, match=r"exceed the 1 completion\(s\) per problem of --predictions .*one.jsonl"):
+        run(tmp_path, benchmark_file, predictions=str(one_each), pass_k=[4])
+    assert {path.name: path.read_bytes() for path in (tmp_path / "out").iterdir()} == before
+
+
+def test_a_folder_never_holds_one_runs_details_beside_another_runs_results(
+    tmp_path, benchmark_file, predictions_file, monkeypatch, caplog
+):
+    """A red team's: a run stopped after writing its details.jsonl left the previous run's results.json beside it.
+    The earlier results go first, and a line says whose they were (replaced, as upstream and lighteval do)."""
+    from open_r1.eval import offline
+
+    caplog.set_level("INFO", logger="open_r1.eval.offline")
+    run(tmp_path, benchmark_file, predictions=str(predictions_file))
+    interrupt = KeyboardInterrupt()
+    monkeypatch.setattr(offline, "save_results", lambda *args, **kwargs: (_ for _ in ()).throw(interrupt))
+    one_each = write_jsonl(tmp_path / "one.jsonl", [{"id": row["id"], "completion": "\\boxed{2}"} for row in PROBLEMS])
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, benchmark_file, predictions=str(one_each))
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["details.jsonl"]
+    assert len(read_details(tmp_path / "out")) == 3  # the second run's
+    assert (
+        f"replacing the results of a previous run in {tmp_path / 'out'} (task toy, predictions {predictions_file})"
+        in (caplog.text)
+    )
+
+
 def test_limit_grades_only_the_first_problems_and_sets_the_other_predictions_aside(
     tmp_path, benchmark_file, predictions_file
 ):
@@ -260,7 +297,8 @@ def test_arguments_need_exactly_one_of_model_or_predictions_and_k_within_the_sam
         EvaluateArguments(task="t", data_files="d", output_dir="o")
     with pytest.raises(ValueError, match="exactly one of --model"):
         EvaluateArguments(task="t", data_files="d", output_dir="o", model="m", predictions="p")
-    with pytest.raises(ValueError, match=r"k values \[4\] exceed the 2 sample"):
+    # The count of --predictions is the file's: --num_samples is no fix (a red team's: it was advised).
+    with pytest.raises(UsageError, match=r"^--pass_k/--maj_k \[4\] exceed the 2 completion\(s\) per problem of "):
         run(tmp_path, benchmark_file, predictions=str(predictions_file), pass_k=[1, 4])
     with pytest.raises(ValueError, match="--num_samples is 3"):
         run(tmp_path, benchmark_file, predictions=str(predictions_file), num_samples=3)
@@ -803,6 +841,114 @@ def test_a_model_whose_template_opens_think_is_graded_as_grpo_grades_it(tmp_path
     samples = [["First guess \\boxed{4}, then step 1 ...", "So 4.\n</think>\n\\boxed{4}"]]
     assert grade_completions(problems, samples, 1, 5.0, think_prefilled=True)[1] == [[0.0, 1.0]]
     assert grade_completions(problems, samples, 1, 5.0)[1] == [[1.0, 1.0]]
+
+
+def test_saved_completions_are_graded_as_their_saved_prompt_says_they_were_made(tmp_path, benchmark_file):
+    """A red team's: regrading a think-prefilled run's details paid a \\boxed{} inside reasoning cut off by the
+    token budget (the run itself had graded it 0): --predictions was always graded as without a prefilled <think>."""
+    opened = "<|im_start|>user\nWhat is $1+1$?<|im_end|>\n<|im_start|>assistant\n<think>\n"
+    cut_off = {"id": "p1", "completion": "Maybe \\boxed{2}? wait, let me keep checking", "finish_reason": "length"}
+    others = [{"id": i, "completion": "no idea", "finish_reason": "stop"} for i in ("p2", "p3")]
+    (tmp_path / "saved").mkdir()
+    for prompt, score in ((opened, 0.0), (opened.removesuffix("<think>\n"), 1 / 3), (None, 1 / 3)):
+        rows = [{**cut_off, "prompt": prompt}, *others] if prompt else [cut_off, *others]
+        saved = write_jsonl(tmp_path / "saved" / "details.jsonl", rows)
+        assert run(tmp_path, benchmark_file, predictions=str(saved))["pass@1"] == pytest.approx(score)
+        regraded = read_details(tmp_path / "out")
+        # The prompt the completions were made from is kept, not replaced by the bare problem.
+        assert regraded[0]["prompt"] == (prompt or "What is $1+1$?\n\n" + MATH_INSTRUCTION)
+
+
+def test_rows_of_one_problem_with_different_prompts_are_refused_as_two_runs_put_together(tmp_path, benchmark_file):
+    rows = [
+        {"id": i, "completion": "\\boxed{2}", "prompt": f"{i} <think>\n" if n else f"{i}"}
+        for i in ("p1", "p2", "p3")
+        for n in range(2)
+    ]
+    saved = write_jsonl(tmp_path / "saved.jsonl", rows)
+    with pytest.raises(UsageError, match=r"saved.jsonl:2: the prompt of 'p1' differs from its prompt on line 1; "):
+        run(tmp_path, benchmark_file, predictions=str(saved))
+
+
+def test_a_prompt_longer_than_the_models_context_is_named_before_the_model_loads(tmp_path, tiny_model, monkeypatch):
+    """A red team's: MATH-500 on the tiny model (1024 positions) failed after the model loaded, in a ValueError
+    traceback that named no problem."""
+    from open_r1.eval import offline
+
+    long = [{"id": "short", "problem": "1+1?", "answer": "2"}, {"id": "long", "problem": "1+" * 1200, "answer": "2"}]
+    bench = write_jsonl(tmp_path / "bench.jsonl", long)
+    monkeypatch.setattr(offline, "generate_completions", lambda *args, **kwargs: pytest.fail("the model loaded"))
+    argv = [
+        "--task",
+        "toy",
+        "--data_files",
+        str(bench),
+        "--output_dir",
+        str(tmp_path / "o"),
+        "--model",
+        str(tiny_model),
+    ]
+    for extra in ([], ["--dry_run"]):
+        with pytest.raises(
+            UsageError, match=r"^problem 'long' is \d{4} tokens as a prompt, and the context of --model "
+        ):
+            offline.main([*argv, *extra])
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "content, extra, message",
+    [
+        (b"", [], "the file holds no rows"),
+        (b'{"id": "a", "problem": "1+1?", "answer": NaN}\n', [], "field 'answer' is nan, not a finite number"),
+        (b"PAR1\x15\x04\xff\xfe", [], "not UTF-8 text"),
+        (None, ["--fewshot_file", "SAME", "--num_fewshot", "1", "--prompt_style", "plain"], "evaluated"),
+    ],
+)
+def test_a_dry_run_reads_the_benchmark_and_shot_files(tmp_path, content, extra, message, predictions_file, tiny_model):
+    """A red team's: the dry run, whose help says it checks the files, never read them: an empty file, a Parquet
+    file, NaN answers, shots from the evaluated file all passed."""
+    bench = tmp_path / "bench.jsonl"
+    if content is None:
+        write_jsonl(bench, PROBLEMS)
+    else:
+        bench.write_bytes(content)
+    extra = [str(bench) if word == "SAME" else word for word in extra]
+    source = ["--model", str(tiny_model)] if extra else ["--predictions", str(predictions_file)]
+    argv = ["--task", "toy", "--data_files", str(bench), "--output_dir", str(tmp_path / "o"), "--dry_run", *source]
+    with pytest.raises(UsageError, match=re.escape(message)):
+        main([*argv, *extra])
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+def test_ctrl_c_is_one_line_with_status_130(tmp_path, benchmark_file, predictions_file):
+    """A red team's: Ctrl-C printed a KeyboardInterrupt traceback, status 1."""
+    import subprocess
+    import sys
+
+    from tests.support import REPO_ROOT
+
+    interrupted = (
+        "import runpy, sys; from open_r1.eval import offline\n"
+        "def evaluate(args): raise KeyboardInterrupt\n"
+        "offline.evaluate = evaluate\n"
+        "runpy.run_module('open_r1.evaluate', run_name='__main__')"
+    )
+    argv = ["--task", "toy", "--data_files", str(benchmark_file), "--output_dir", str(tmp_path / "o")]
+    result = subprocess.run(
+        [sys.executable, "-c", interrupted, *argv, "--predictions", str(predictions_file)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")},
+        timeout=100,
+    )
+    assert result.returncode == 130, result.stderr[-2000:]
+    assert result.stderr.strip().endswith(
+        "interrupted; an evaluation writes details.jsonl and results.json only once every completion is graded, so "
+        "this one left none; run it again to start over"
+    )
+    assert result.stderr.strip().count("\n") == 0
 
 
 @pytest.mark.parametrize("device", ["cpu", "auto"])  # auto: the README's command, on a machine without a GPU

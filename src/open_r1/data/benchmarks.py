@@ -84,7 +84,8 @@ def _read_rows(path: pathlib.Path, required: tuple[str, ...], limit: int | None,
                 continue
             row, problem = json_row(line)
             if problem:
-                raise ValueError(f"{path}:{line_number}: {problem}{_array_hint(line)}")
+                hint = _array_hint(line) or BINARY_HINTS.get(path.suffix, "")
+                raise ValueError(f"{path}:{line_number}: {problem}{hint}")
             _check_required(row, required, path, line_number)
             rows.append((line_number, row))
 
@@ -141,24 +142,37 @@ def load_problems(path: str | pathlib.Path, limit: int | None = None) -> list[Pr
     return problems
 
 
+@dataclass(frozen=True)
+class Predictions:
+    """Saved completions per problem (in the problems' order), each one's finish reason in the same shape (None
+    unless every row gives one), and each problem's prompt as the run that made them rendered it (None where the
+    file does not give it: a file of id and completion only)."""
+
+    completions: list[list[str | list[dict]]]
+    finish_reasons: list[list[str]] | None
+    prompts: list[str | None]
+
+
 def load_predictions(
     path: str | pathlib.Path,
     problems: list[Problem],
     left_out_ids: set[str] = frozenset(),
     finish_reasons: tuple[str, ...] = (),
-) -> tuple[list[list[str | list[dict]]], list[list[str]] | None]:
-    """Completions per problem (in `problems` order) from a predictions JSONL file, and each one's `finish_reason`
-    in the same shape when every row of the file gives one of `finish_reasons` (an evaluator's details.jsonl), else
-    None; a row giving another reason is an error.
+) -> Predictions:
+    """The completions of a predictions JSONL file for `problems`, with each one's `finish_reason` when every row
+    of the file gives one of `finish_reasons` (an evaluator's details.jsonl; a row giving another reason is an
+    error) and each problem's `prompt` where the rows give it (a details.jsonl's: the chat template's rendering).
 
     Every problem must have the same number of completions, and every id must be one of the
-    problems: a prediction for an unknown id, or a problem without predictions, is an error.
+    problems: a prediction for an unknown id, or a problem without predictions, is an error; so are rows of one
+    problem that give different prompts (details of two runs put together).
     Predictions for `left_out_ids` (problems of the file past --limit) are set aside on purpose.
     """
     path = pathlib.Path(path)
     known = {problem.id for problem in problems}
     by_id: dict[str, list[str]] = defaultdict(list)
     reasons_by_id: dict[str, list[str]] = defaultdict(list)
+    prompts: dict[str, tuple[str | None, int]] = {}
     every_row_says = True
     for line_number, row in read_jsonl(path, REQUIRED_PREDICTION_FIELDS):
         reason = row.get("finish_reason")
@@ -175,12 +189,34 @@ def load_predictions(
             raise ValueError(f"{path}:{line_number}: id {problem_id!r} is not a problem of the benchmark file")
         by_id[problem_id].append(_as_completion(row["completion"], path, line_number))
         reasons_by_id[problem_id].append(reason)
+        _note_prompt(prompts, problem_id, row.get("prompt"), path, line_number)
     missing = [problem.id for problem in problems if problem.id not in by_id]
     if missing:
         raise ValueError(f"{path}: no completion for {len(missing)} problem(s), e.g. {missing[:5]}")
     _check_even_counts(path, {problem.id: len(by_id[problem.id]) for problem in problems})
-    reasons = [reasons_by_id[problem.id] for problem in problems] if every_row_says else None
-    return [by_id[problem.id] for problem in problems], reasons
+    return Predictions(
+        completions=[by_id[problem.id] for problem in problems],
+        finish_reasons=[reasons_by_id[problem.id] for problem in problems] if every_row_says else None,
+        prompts=[prompts[problem.id][0] for problem in problems],
+    )
+
+
+def _note_prompt(
+    prompts: dict[str, tuple[str | None, int]], problem_id: str, prompt, path: pathlib.Path, line_number: int
+) -> None:
+    """Records a row's prompt (None where it gives none) as its problem's, refusing one that is no string or
+    differs from an earlier row's for the same problem."""
+    if prompt is not None and not isinstance(prompt, str):
+        raise ValueError(
+            f"{path}:{line_number}: field 'prompt' must be a string (the rendered prompt), got {prompt!r:.80}"
+        )
+    if problem_id not in prompts:
+        prompts[problem_id] = (prompt, line_number)
+    elif prompts[problem_id][0] != prompt:
+        raise ValueError(
+            f"{path}:{line_number}: the prompt of {problem_id!r} differs from its prompt on line "
+            f"{prompts[problem_id][1]}; a predictions file holds one run's completions"
+        )
 
 
 def _check_even_counts(path: pathlib.Path, counts: dict[str, int]) -> None:

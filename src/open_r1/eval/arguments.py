@@ -111,7 +111,10 @@ class EvaluateArguments(ToolArguments):
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto (cuda when available)."})
     dry_run: bool = field(
         default=False,
-        metadata={"help": "Check the arguments (files, model, options) and print the command, without evaluating."},
+        metadata={
+            "help": "Check the arguments and read the files (benchmark, shots, predictions; the model's tokenizer and "
+            "config, not its weights) as an evaluation would, then print the command, without evaluating."
+        },
     )
     compile_decoding: bool = field(
         default=False,

@@ -16,8 +16,8 @@ It needs neither a GPU nor the Hub. This module turns problems into chats, grade
 the sampling itself (model loading, chat template, batching, transformers' `generate`) is
 `open_r1.eval.decoding.sample_completions`. Grading is `open_r1.rewards.accuracy.grade_answers`, the same
 code as `accuracy_reward`, so an evaluation number and a training reward agree on what "correct" means (a model
-whose chat template opens `<think>` is graded as GRPO's `think_prefilled: true`; saved `--predictions` as without
-it); the
+whose chat template opens `<think>` is graded as GRPO's `think_prefilled: true`; saved `--predictions` as their saved
+prompt says, a details.jsonl's ending in `<think>` so, one without a prompt as without it); the
 `plain` prompt style (lighteval's GSM8K prompt, few-shot, exact match of the number after `####`) is
 `open_r1.eval.few_shot`.
 It writes
@@ -39,14 +39,24 @@ how completions are decoded (`open_r1.eval.decoding`).
 
 import json
 import logging
+import os
 import pathlib
 import shlex
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from open_r1.data.benchmarks import DETAILS_FILES, Problem, build_messages, load_predictions, load_problems, read_jsonl
+from open_r1.data.benchmarks import (
+    DETAILS_FILES,
+    Predictions,
+    Problem,
+    build_messages,
+    load_predictions,
+    load_problems,
+    read_jsonl,
+)
 from open_r1.eval import few_shot
 from open_r1.eval.arguments import EvaluateArguments, parse_command_line
 from open_r1.eval.decoding import FINISH_REASONS, flatten, regroup, resolved_device, sample_completions
@@ -118,12 +128,13 @@ def grade_completions(
     num_workers: int,
     timeout: float,
     prompt_style: str = "boxed",
-    think_prefilled: bool = False,
+    think_prefilled: bool | Sequence[bool] = False,
 ) -> tuple[list[list[str | None]], list[list[float | None]]]:
     """Extracted answers and grades (1.0, 0.0, or None when ungradable) for every completion.
 
     The boxed style grades like `accuracy_reward` (`think_prefilled`: the model's chat template opens `<think>` in
-    the prompt, as GRPO's field); the plain style like lighteval's GSM8K (`few_shot`)."""
+    the prompt, as GRPO's field; one for every problem, or one per problem as saved prompts say); the plain style
+    like lighteval's GSM8K (`few_shot`)."""
     if prompt_style == "plain":
         if any(not isinstance(text, str) for row in completions for text in row):
             raise ValueError("--prompt_style plain grades text completions; tool rollouts are graded as boxed")
@@ -135,7 +146,8 @@ def grade_completions(
     from open_r1.rewards.accuracy import answer_texts, extract_answer, grade_answers
 
     # A tool rollout (a list of messages) is graded on what the model wrote: its assistant turns, as in training.
-    completions = [answer_texts(samples, think_prefilled) for samples in completions]
+    prefilled = [think_prefilled] * len(problems) if isinstance(think_prefilled, bool) else list(think_prefilled)
+    completions = [answer_texts(samples, opened) for samples, opened in zip(completions, prefilled)]
     flat_completions, sizes = flatten(completions)
     flat_golds = [problem.answer for problem, samples in zip(problems, completions) for _ in samples]
     flat_grades = grade_answers(flat_completions, flat_golds, num_workers=num_workers, timeout=timeout)
@@ -158,29 +170,18 @@ def read_details(output_dir: pathlib.Path) -> list[dict] | None:
     return None
 
 
-def write_outputs(
-    args: EvaluateArguments,
+def write_details(
+    path: pathlib.Path,
     problems: list[Problem],
     prompts: list[str],
-    completions: list[list[str]],
+    completions: list[list],
     answers: list[list[str | None]],
     grades: list[list[float | None]],
-    finish_reasons: list[list[str]] | None = None,
-    decoding: dict | None = None,
-    provenance: dict | None = None,
-) -> dict:
-    """Writes details.jsonl and results.json into `args.output_dir`; returns the results.
-
-    `finish_reasons` (None for --predictions that do not give them): each completion's, in the completions' shape;
-    results.json counts them, so completions cut by --max_new_tokens show without reading them. `decoding`: what
-    generation decoded and how long it took (None for --predictions)."""
-    output_dir = pathlib.Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    finish_reasons: list[list[str]] | None,
+) -> None:
+    """details.jsonl at `path`: one line per completion, with its prompt, answer, verdict and finish reason."""
     num_samples = len(completions[0])
-    verdicts = [[grade is not None and grade > 0 for grade in row] for row in grades]
-    ungraded = [(p.id, j) for p, row in zip(problems, grades) for j, grade in enumerate(row) if grade is None]
-
-    with (output_dir / "details.jsonl").open("w", encoding="utf-8") as handle:
+    with path.open("w", encoding="utf-8") as handle:
         for problem, prompt, samples, sample_answers, sample_grades, sample_reasons in zip(
             problems, prompts, completions, answers, grades, finish_reasons or [[None] * num_samples] * len(problems)
         ):
@@ -200,11 +201,54 @@ def write_outputs(
                 }
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
+
+def clear_previous_results(output_dir: pathlib.Path) -> None:
+    """Removes an earlier run's results.json before this run's details.jsonl replaces its details, saying which run
+    it was: a run stopped in between leaves a details.jsonl without results, never one beside another run's results
+    (as upstream and lighteval do, an output folder's earlier results are replaced, not refused)."""
+    previous = output_dir / "results.json"
+    if not previous.is_file():
+        return
+    try:
+        earlier = json.loads(previous.read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        earlier = None
+    if isinstance(earlier, dict):
+        source = (
+            f"model {earlier.get('model')}" if earlier.get("model") else f"predictions {earlier.get('predictions')}"
+        )
+        what = f"task {earlier.get('task')}, {source}"
+    else:
+        what = "unreadable"
+    logger.info("replacing the results of a previous run in %s (%s)", output_dir, what)
+    previous.unlink()
+
+
+def write_outputs(
+    args: EvaluateArguments,
+    problems: list[Problem],
+    prompts: list[str],
+    completions: list[list[str]],
+    answers: list[list[str | None]],
+    grades: list[list[float | None]],
+    finish_reasons: list[list[str]] | None = None,
+    decoding: dict | None = None,
+    provenance: dict | None = None,
+) -> dict:
+    """Writes details.jsonl and results.json into `args.output_dir`; returns the results.
+
+    `finish_reasons` (None for --predictions that do not give them): each completion's, in the completions' shape;
+    results.json counts them, so completions cut by --max_new_tokens show without reading them. `decoding`: what
+    generation decoded and how long it took (None for --predictions)."""
+    output_dir = pathlib.Path(args.output_dir)
+    num_samples = len(completions[0])
+    verdicts = [[grade is not None and grade > 0 for grade in row] for row in grades]
+    ungraded = [(p.id, j) for p, row in zip(problems, grades) for j, grade in enumerate(row) if grade is None]
     pass_ks = sorted(k for k in set(args.pass_k) if k <= num_samples)
     maj_ks = sorted(k for k in set(args.maj_k) if k <= num_samples)
     skipped = sorted(set(args.pass_k + args.maj_k) - set(pass_ks + maj_ks))
-    if skipped:
-        raise ValueError(f"k values {skipped} exceed the {num_samples} sample(s) per problem; raise --num_samples")
+    if skipped:  # before anything is written (`prepare` refuses this of --predictions with a fix)
+        raise ValueError(f"k values {skipped} exceed the {num_samples} sample(s) per problem")
     results = {
         "task": args.task,
         "data_files": args.data_files,
@@ -236,9 +280,102 @@ def write_outputs(
         },
         **(provenance or {}),  # when, at which commit, on which machine (`open_r1.utils.provenance`)
     }
+    # The earlier run's results go first, this run's details next, its results last: a run stopped on the way leaves
+    # a folder of one run (details without results at worst), never its details beside another run's results.
+    output_dir.mkdir(parents=True, exist_ok=True)
+    clear_previous_results(output_dir)
+    partial = output_dir / "details.jsonl.partial"
+    try:
+        write_details(partial, problems, prompts, completions, answers, grades, finish_reasons)
+        os.replace(partial, output_dir / "details.jsonl")
+    finally:
+        partial.unlink(missing_ok=True)
     save_results(output_dir / "results.json", results, quiet=True)
     logger.info("wrote %s and details.jsonl beside it", output_dir / "results.json")
     return results
+
+
+@dataclass
+class Prepared:
+    """What an evaluation reads before any model loads: the problems to grade, the chats asking them, and with
+    --predictions the saved completions (`open_r1.data.benchmarks.Predictions`)."""
+
+    problems: list[Problem]
+    conversations: list[list]
+    predictions: Predictions | None = None
+
+
+def prepare(args: EvaluateArguments) -> Prepared:
+    """Reads and checks everything an evaluation needs short of the model's weights: the benchmark file, the shots,
+    the predictions (their count against --num_samples and the k values), and with --model that every prompt fits
+    its context. Each mistake is one `UsageError` naming its file and line (or problem); `--dry_run` stops here."""
+    try:  # the files' contents: each mistake names its file and line, in one line before the model loads
+        all_problems = load_problems(args.data_files)
+        problems = all_problems[: args.limit] if args.limit is not None else all_problems
+        conversations = build_conversations(args, problems, all_problems)
+        predictions = None
+        if args.predictions is not None:
+            left_out = {problem.id for problem in all_problems[len(problems) :]}
+            predictions = load_predictions(args.predictions, problems, left_out, FINISH_REASONS)
+    except ValueError as error:
+        raise UsageError(one_line(error)) from error
+    if predictions is not None:
+        check_prediction_count(args, len(predictions.completions[0]))
+    else:
+        check_prompts_fit(args.model, problems, conversations)
+    return Prepared(problems, conversations, predictions)
+
+
+def check_prediction_count(args: EvaluateArguments, count: int) -> None:
+    """--predictions' completions per problem (`count`) against --num_samples and the k values: a k above it
+    failed once the new details.jsonl was written (advising --num_samples, which sets no count here)."""
+    if args.num_samples is not None and count != args.num_samples:
+        raise UsageError(
+            f"--predictions {args.predictions} has {count} completions per problem, but --num_samples is "
+            f"{args.num_samples}"
+        )
+    too_many = sorted({k for k in (*args.pass_k, *args.maj_k) if k > count})
+    if too_many:
+        raise UsageError(
+            f"--pass_k/--maj_k {too_many} exceed the {count} completion(s) per problem of --predictions "
+            f"{args.predictions}; use k values up to {count}"
+        )
+
+
+def check_prompts_fit(model: str, problems: list[Problem], conversations: list[list]) -> None:
+    """Every prompt, after `model`'s chat template, leaves room to generate within its context: read from the
+    tokenizer and config before the weights load (a ValueError that named no problem came after). With --tools the
+    prompt also holds the tool's description, so this is the least it is."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from open_r1.utils.model_utils import model_context
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    context = model_context(AutoConfig.from_pretrained(model))
+    if context is None or tokenizer.chat_template is None:  # sampling says so of a missing template
+        return
+    prompts = [
+        tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        for messages in conversations
+    ]
+    # verbose=False: no warning from transformers that a prompt is longer than the model's, which the error says.
+    lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False, verbose=False)["input_ids"]]
+    too_long = [(problem.id, length) for problem, length in zip(problems, lengths) if length >= context]
+    if too_long:
+        (first, length), others = too_long[0], len(too_long) - 1
+        raise UsageError(
+            f"problem {first!r} is {length} tokens as a prompt, and the context of --model {model} is {context}: no "
+            f"room to generate"
+            + (f" ({others} more problem(s) too)" if others else "")
+            + "; leave it out of --data_files, or use --limit, a shorter --system_prompt, fewer shots, or a model "
+            "with a longer context"
+        )
+
+
+def prompt_prefills_think(prompt: str | None) -> bool:
+    """Whether a saved prompt (a details.jsonl row's, as the chat template rendered it) ends by opening `<think>`,
+    as `model_prefills_think` decides of a model: its completions are graded as they were when made."""
+    return prompt is not None and prompt.rstrip().endswith("<think>")
 
 
 def evaluate(args: EvaluateArguments, on_progress: Callable[..., None] | None = None) -> dict:
@@ -247,22 +384,16 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[..., None] | None = 
     `on_progress(done, total)` follows generation, with the tool round as a third argument where the model calls
     tools (None with rows joining; see `open_r1.eval.decoding.sample_completions`)."""
     provenance = provenance_record()
-    try:  # the files' contents: each mistake names its file and line, in one line before the model loads
-        all_problems = load_problems(args.data_files)
-        problems = all_problems[: args.limit] if args.limit is not None else all_problems
-        conversations = build_conversations(args, problems, all_problems)
-        if args.predictions is not None:
-            left_out = {problem.id for problem in all_problems[len(problems) :]}
-            completions, finish_reasons = load_predictions(args.predictions, problems, left_out, FINISH_REASONS)
-    except ValueError as error:
-        raise UsageError(one_line(error)) from error
-    if args.predictions is not None:
-        if args.num_samples is not None and len(completions[0]) != args.num_samples:
-            raise UsageError(
-                f"--predictions {args.predictions} has {len(completions[0])} completions per problem, "
-                f"but --num_samples is {args.num_samples}"
-            )
-        prompts = [conversation[-1]["content"] for conversation in conversations]
+    prepared = prepare(args)
+    problems, conversations, predictions = prepared.problems, prepared.conversations, prepared.predictions
+    if predictions is not None:
+        completions, finish_reasons = predictions.completions, predictions.finish_reasons
+        # The prompt the completions were made from where the file keeps it (a details.jsonl), else the user turn.
+        prompts = [
+            saved if saved is not None else conversation[-1]["content"]
+            for saved, conversation in zip(predictions.prompts, conversations)
+        ]
+        think_prefilled = [prompt_prefills_think(saved) for saved in predictions.prompts]
         decoding = None
     else:
         if args.tools:
@@ -285,13 +416,14 @@ def evaluate(args: EvaluateArguments, on_progress: Callable[..., None] | None = 
             decoding["generation_seconds"],
             decoding["seconds"],
         )
+        think_prefilled = model_prefills_think(args.model)
     answers, grades = grade_completions(
         problems,
         completions,
         args.reward_num_workers,
         args.reward_timeout_seconds,
         args.prompt_style,
-        think_prefilled=args.model is not None and model_prefills_think(args.model),
+        think_prefilled=think_prefilled,
     )
     return write_outputs(
         args, problems, prompts, completions, answers, grades, finish_reasons, decoding, with_end_load(provenance)
@@ -386,7 +518,8 @@ def _is_bool(word: str) -> bool:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_command_line(argv)
-    if args.dry_run:  # the checks passed: what would run, as the shell reads it
+    if args.dry_run:  # the files' checks too (all but loading the model), then what would run, as the shell reads it
+        prepare(args)
         given = list(argv if argv is not None else sys.argv[1:])
         shown = [
             argument
@@ -410,8 +543,14 @@ def main(argv: list[str] | None = None) -> dict:
     return results
 
 
-if __name__ == "__main__":
-    from open_r1.usage import exit_on_usage_error
+# What Ctrl-C leaves: nothing of the unfinished run (resuming one is not supported).
+INTERRUPTED = (
+    "an evaluation writes details.jsonl and results.json only once every completion is graded, so this one left "
+    "none; run it again to start over"
+)
 
-    with exit_on_usage_error("open_r1.evaluate"):
+if __name__ == "__main__":
+    from open_r1.usage import exit_on_interrupt, exit_on_usage_error
+
+    with exit_on_interrupt(INTERRUPTED), exit_on_usage_error("open_r1.evaluate"):
         main(sys.argv[1:])
