@@ -112,3 +112,11 @@ def test_uneven_prediction_counts_name_the_problems_that_differ(tmp_path):
     assert (
         str(raised.value) == f"{path}: every problem needs the same number of completions; most have 2, but 'c' has 1"
     )
+
+
+def test_a_parquet_file_is_told_how_to_become_jsonl_even_where_its_bytes_decode(tmp_path):
+    """A red team's: a small Parquet file that happens to be UTF-8 was "not valid JSON", with no word of Parquet."""
+    path = tmp_path / "bench.parquet"
+    path.write_bytes(b"PAR1 not json\n")
+    with pytest.raises(ValueError, match=r"^.*bench.parquet:1: not valid JSON .* \(a Parquet file: write it as JSONL"):
+        load_problems(path)

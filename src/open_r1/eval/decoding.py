@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 
 from open_r1.eval.few_shot import cut_at_stop_sequences
+from open_r1.usage import UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +55,14 @@ def resolved_device(device: str) -> str:
 
 def budget_within_context(max_new_tokens: int, longest_prompt: int, context: int | None) -> int:
     """`max_new_tokens`, or less where the longest prompt of a generate call and it would run past the model's
-    `context` (positions it was never trained on: noise, or an error for learned positions); ValueError where a prompt
-    leaves no room. The evaluator's default budget (32768) is a reasoning model's, not a small model's."""
+    `context` (positions it was never trained on: noise, or an error for learned positions); a one-line `UsageError`
+    where a prompt leaves no room. The evaluator's default budget (32768) is a reasoning model's, not a small
+    model's."""
     if context is None or longest_prompt + max_new_tokens <= context:
         return max_new_tokens
     room = context - longest_prompt
-    if room < 1:
-        raise ValueError(
+    if room < 1:  # one line, no traceback (the evaluator names the problem before the model loads where it can)
+        raise UsageError(
             f"a prompt is {longest_prompt} tokens, and the model's context {context}: no room to generate (shorten "
             "the prompt or the few-shot examples, or leave the row out)"
         )
