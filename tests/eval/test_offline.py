@@ -909,8 +909,8 @@ def test_a_dry_run_reads_the_benchmark_and_shot_files(tmp_path, content, extra, 
     """A red team's: the dry run, whose help says it checks the files, never read them: an empty file, a Parquet
     file, NaN answers, shots from the evaluated file all passed."""
     bench = tmp_path / "bench.jsonl"
-    if content is None:
-        write_jsonl(bench, PROBLEMS)
+    if content is None:  # the plain style's golds are whole numbers
+        write_jsonl(bench, [problem for problem in PROBLEMS if problem["answer"].isdigit()])
     else:
         bench.write_bytes(content)
     extra = [str(bench) if word == "SAME" else word for word in extra]
