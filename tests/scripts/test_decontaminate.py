@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
 from open_r1.usage import UsageError
-from open_r1.utils.text_reading import readable_text
+from open_r1.utils.text_reading import LATIN_LOOKALIKES, readable_text
 from tests.support.files import write_jsonl
 from tests.support.script_module import load_module
 
@@ -31,15 +31,15 @@ BENCHMARK = {
 
 def reference_masks(texts, benchmarks, n):
     """Straightforward definition: shared word n-gram tuple, or, for a problem below n words, all of its words in
-    order, of the texts read as they show (`readable_text`) and lower-cased."""
+    order, of the texts read as they show (`readable_text`), lower-cased, look-alike letters read as Latin."""
     masks = []
     for text in texts:
-        words = readable_text(text).lower().split()
+        words = readable_text(text).lower().translate(LATIN_LOOKALIKES).split()
         grams = {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
         mask = 0
         for bit, problems in enumerate(benchmarks.values()):
             for problem in problems:
-                bench_words = readable_text(problem).lower().split()
+                bench_words = readable_text(problem).lower().translate(LATIN_LOOKALIKES).split()
                 if len(bench_words) < n:
                     size = len(bench_words)
                     hit = any(words[i : i + size] == bench_words for i in range(len(words) - size + 1))
@@ -71,18 +71,19 @@ def test_planted_problems_are_found_verbatim_recased_respaced_and_embedded_and_n
     assert flags["geometry"] == [False, False, True, True, False, False, False, False]
 
 
-def test_a_copy_with_invisible_characters_or_full_width_forms_is_found():
-    """Found by a red team: zero-width spaces between or inside words, soft hyphens (common in web text) and
-    full-width digits hid a copied benchmark problem from the n-gram match."""
+def test_a_copy_with_invisible_characters_full_width_forms_or_look_alike_letters_is_found():
+    """Found by red teams: zero-width spaces between or inside words, soft hyphens (common in web text), full-width
+    digits and Cyrillic look-alike letters hid a copied benchmark problem from the n-gram match."""
     problem = "Let x be a real number such that the sum of its digits equals 17 exactly"
     index = NgramIndex({"bench": [problem]}, ngram_size=8)
     copies = [
         problem.replace(" ", " \u200b"),
         problem.replace("number", "num\u00adber").replace("digits", "dig\u200bits"),
         problem.replace("17", "１７").replace("Let", "Ｌｅｔ"),
+        problem.replace("a", "\u0430").replace("e", "\u0435").replace("o", "\u043e"),
         "An unrelated problem about the sum of two numbers that equals nothing in particular at all",
     ]
-    assert masks_to_flags(index.flag_texts(copies), index.names)["bench"] == [True, True, True, False]
+    assert masks_to_flags(index.flag_texts(copies), index.names)["bench"] == [True, True, True, True, False]
 
 
 def test_benchmark_problem_shorter_than_ngram_matches_a_row_holding_its_words_in_order():

@@ -3,7 +3,7 @@
 A row is contaminated by a benchmark when it shares at least one word n-gram (default 8 words)
 with one of the benchmark's problems, after lower-casing and splitting on whitespace, as in
 upstream open-r1's `scripts/decontaminate.py`, and reading both as they show (`open_r1.utils.text_reading`:
-invisible characters dropped, full-width forms folded; upstream matched them as written). A benchmark problem
+invisible characters dropped, full-width forms and look-alike letters folded; upstream matched them as written). A benchmark problem
 shorter than n words has no n-gram: it matches a row holding all of its words in order (upstream never matched one).
 
 How it stays fast: a batch of rows is lower-cased, joined and turned into one code-point array
@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from open_r1.utils.launch import usable_cores
-from open_r1.utils.text_reading import readable_text
+from open_r1.utils.text_reading import LATIN_LOOKALIKES, readable_text
 
 # Upstream's: 8-word n-grams; rows sent to a process at a time.
 DEFAULT_NGRAM_SIZE = 8
@@ -57,9 +57,12 @@ _IS_WHITESPACE = np.array([chr(code).isspace() for code in range(_WHITESPACE_LIM
 
 def _normalised(text: str) -> str:
     """A text as it is matched: read as it shows (`readable_text`: a zero-width space, a soft hyphen or full-width
-    digits inside a copied problem hid it from the match), then lower-cased. ASCII rows, most of them, pass as
-    they are (the reading's only ASCII change is dropping NUL), keeping CPython's fast path."""
-    return (text if text.isascii() else readable_text(text)).lower()
+    digits inside a copied problem hid it from the match), lower-cased, and look-alike letters read as Latin
+    (`LATIN_LOOKALIKES`: Cyrillic `а` and `о` hid it too). ASCII rows, most of them, pass as they are (the reading's
+    only ASCII change is dropping NUL), keeping CPython's fast path."""
+    if text.isascii():
+        return text.lower()
+    return readable_text(text).lower().translate(LATIN_LOOKALIKES)
 
 
 class _BatchNgrams:

@@ -24,7 +24,7 @@ import sys
 import unicodedata
 
 from open_r1.rewards._completions import completion_text, completion_texts
-from open_r1.utils.text_reading import default_ignorable
+from open_r1.utils.text_reading import LATIN_LOOKALIKES, default_ignorable
 
 # Defaults of the repetition penalty (GRPOScriptArguments imports them from here).
 DEFAULT_NGRAM_SIZE = 3
@@ -52,13 +52,9 @@ def repeats_a_line(completion) -> bool:
 
 # Categories a reader never sees as a letter: format, control (whitespace aside), private use, surrogate, unassigned.
 _UNSEEN_CATEGORIES = ("Cf", "Cc", "Co", "Cs", "Cn")
-# Blank characters that are no whitespace to str.split, read as a space; lower-case Cyrillic and Greek letters
-# drawn as Latin ones, read as those (the text is lower-cased first, so that a capitalised word stays one word).
-_READ_AS = {
-    0x2800: " ",  # BRAILLE PATTERN BLANK
-    **{ord(look): latin for look, latin in zip("аеорсухіјѕһԁԛԝӏ", "aeopcyxijshdqwl")},
-    **{ord(look): latin for look, latin in zip("οινκρυ", "oivkpu")},
-}
+# Blank characters that are no whitespace to str.split, read as a space; look-alike letters read as Latin (the text
+# is lower-cased first, so that a capitalised word stays one word).
+_READ_AS = {0x2800: " ", **LATIN_LOOKALIKES}  # U+2800: BRAILLE PATTERN BLANK
 # A run of combining marks longer than Unicode's stream-safe limit (UAX #15) is cut to it before NFKC, whose
 # reordering sorts each run by insertion, in quadratic time.
 MAX_COMBINING_RUN = 30

@@ -7,10 +7,12 @@
 The accuracy rewards read gold answers and completions' answers through `readable_text` before math-verify
 (`open_r1.rewards.accuracy`), decontamination reads training rows and benchmark problems through it
 (`open_r1.data.contamination`), and the repetition penalty drops the same default-ignorable characters
-(`open_r1.rewards.repetition`, which also folds look-alike letters). Linear in the text.
+(`open_r1.rewards.repetition`). `LATIN_LOOKALIKES` reads lower-case Cyrillic and Greek letters drawn as Latin ones as
+those (Cyrillic `а` as `a`): decontamination and the repetition penalty fold them, the accuracy rewards do not (a
+look-alike in an answer fails to parse, as it did). Linear in the text.
 
-Not covered: look-alike letters from other scripts (Cyrillic `а` for Latin `a`): the repetition penalty has its own
-table for those; NFKC as a whole (it reads x² as x2).
+Not covered: look-alikes beyond that table (mathematical alphanumerics other than digits, Cherokee, ...); NFKC as a
+whole (it reads x² as x2).
 """
 
 import functools
@@ -22,6 +24,14 @@ _DEFAULT_IGNORABLE = (
     (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164), (0xFE00, 0xFE0F),
     (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
 )  # fmt: skip
+
+
+# Lower-case Cyrillic and Greek letters drawn as Latin ones, as a `str.translate` table (lower-case the text first,
+# so that a capitalised word folds too).
+LATIN_LOOKALIKES = {
+    **{ord(look): latin for look, latin in zip("аеорсухіјѕһԁԛԝӏ", "aeopcyxijshdqwl")},
+    **{ord(look): latin for look, latin in zip("οινκρυ", "oivkpu")},
+}
 
 
 @functools.cache
