@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from open_r1.utils.launch import usable_cores
-from open_r1.utils.text_reading import LATIN_LOOKALIKES, readable_text
+from open_r1.utils.text_reading import fold_latin_lookalikes, readable_text
 
 # Upstream's: 8-word n-grams; rows sent to a process at a time.
 DEFAULT_NGRAM_SIZE = 8
@@ -62,7 +62,7 @@ def _normalised(text: str) -> str:
     only ASCII change is dropping NUL), keeping CPython's fast path."""
     if text.isascii():
         return text.lower()
-    return readable_text(text).lower().translate(LATIN_LOOKALIKES)
+    return fold_latin_lookalikes(readable_text(text).lower())
 
 
 class _BatchNgrams:

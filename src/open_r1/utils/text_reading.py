@@ -16,6 +16,7 @@ whole (it reads x² as x2).
 """
 
 import functools
+import re
 import unicodedata
 
 # Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt) beyond format characters: variation
@@ -32,6 +33,15 @@ LATIN_LOOKALIKES = {
     **{ord(look): latin for look, latin in zip("аеорсухіјѕһԁԛԝӏ", "aeopcyxijshdqwl")},
     **{ord(look): latin for look, latin in zip("οινκρυ", "oivkpu")},
 }
+
+
+_LOOKALIKE = re.compile(f"[{''.join(map(chr, LATIN_LOOKALIKES))}]")
+
+
+def fold_latin_lookalikes(text: str) -> str:
+    """A lower-cased `text` with its look-alike letters read as Latin; the search first, as most texts hold none and
+    translating costs a dictionary lookup per character."""
+    return text.translate(LATIN_LOOKALIKES) if _LOOKALIKE.search(text) else text
 
 
 @functools.cache
