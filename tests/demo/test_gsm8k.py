@@ -1215,6 +1215,59 @@ def test_no_grpo_prompt_left_by_the_calculation_limit_ends_the_run_in_one_line_n
         gsm8k.build_datasets(tmp_path / "datasets", train, settings)
 
 
+def earlier_run_folder(folder: pathlib.Path) -> dict[str, str]:
+    """An earlier run's output folder: its results, report, an evaluation, a curve; returns what each file holds."""
+    files = {
+        "results.json": "{}",
+        "report.md": "r",
+        "evals/base-card/results.json": "{}",
+        "curves-cot.png": "png",
+        "grpo-cot/model.safetensors": "weights",
+    }
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return files
+
+
+def test_a_run_that_refuses_its_training_data_leaves_the_earlier_runs_folder_as_it_was(tmp_path, monkeypatch):
+    """A red team's: the refusal of no GRPO prompt came after the earlier run's results were deleted."""
+    monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: (tmp_path / "smollm2", {}))
+    train = write_jsonl(tmp_path / "train.jsonl", [gsm8k_row("hard", 4)])
+    files = earlier_run_folder(tmp_path / "V")
+    with pytest.raises(UsageError, match=r"GRPO prompts of at most 1 calculations"):
+        gsm8k.run(tmp_path / "V", ("cot",), seed=0, fast=True, train_file=train, test_file=train,
+                  grpo_max_calculations=1)  # fmt: skip
+    # --sft_only converts as a run does, GRPO's prompts included (FAST's: at most 2 calculations).
+    with pytest.raises(UsageError, match=r"GRPO prompts of at most 2 calculations"):
+        gsm8k.sft_only(tmp_path / "V", ("cot",), 0, True, train)
+    assert {name: (tmp_path / "V" / name).read_text() for name in files} == files
+
+
+def test_a_reuse_sft_of_other_training_data_is_refused_before_the_output_folder_is_emptied(tmp_path, monkeypatch):
+    monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: (tmp_path / "smollm2", {}))
+    monkeypatch.setattr(gsm8k, "check_reusable_sft", lambda *args: {"conversion": {"rows": 99}})
+    train = write_jsonl(tmp_path / "train.jsonl", [gsm8k_row("0", 1), gsm8k_row("1", 2)])
+    files = earlier_run_folder(tmp_path / "V")
+    with pytest.raises(UsageError, match=r"--reuse_sft: .* trained SFT on other data \(conversion: "):
+        gsm8k.run(tmp_path / "V", ("cot",), seed=0, fast=True, train_file=train, test_file=train,
+                  reuse_sft=tmp_path / "earlier")  # fmt: skip
+    assert {name: (tmp_path / "V" / name).read_text() for name in files} == files
+
+
+def test_sft_only_into_a_finished_runs_folder_removes_and_names_its_grpo_models_and_curves(
+    tmp_path, monkeypatch, capsys
+):
+    """The GRPO models and curves of the earlier run were trained from the SFT this run replaces."""
+    monkeypatch.setattr(gsm8k, "get_pretrained_model", lambda name: (tmp_path / "smollm2", {}))
+    monkeypatch.setattr(gsm8k.pipeline, "train", lambda *args, **kwargs: 1.0)
+    train = write_jsonl(tmp_path / "train.jsonl", [gsm8k_row("0", 1), gsm8k_row("1", 2)])
+    earlier_run_folder(tmp_path / "V")
+    gsm8k.sft_only(tmp_path / "V", ("cot",), 0, True, train)
+    assert not (tmp_path / "V" / "grpo-cot").exists() and not (tmp_path / "V" / "curves-cot.png").exists()
+    assert "(results.json, report.md, evals, grpo-cot, curves-cot.png)" in capsys.readouterr().out
+
+
 def test_the_evaluations_table_breaks_down_the_greedy_evaluations_that_kept_their_details(tmp_path, capsys):
     test = write_jsonl(tmp_path / "test.jsonl", [gsm8k_row("0", 2), gsm8k_row("1", 2), gsm8k_row("2", 3)])
     for name, verdicts in (("sft-tools-greedy", [True, False, True]), ("grpo-tools-greedy", [True, True, False])):

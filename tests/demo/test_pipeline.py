@@ -172,14 +172,21 @@ def test_an_output_folder_keeps_nothing_of_an_earlier_run_and_says_so(tmp_path, 
 
     prepare_output_dir(tmp_path / "run", ["sft-cot"])
     assert capsys.readouterr().out == f"Writing to {tmp_path / 'run'}\n"
-    for name in ("results.json", "report.md", "evals/sft-cot-greedy/results.json", "sft-cot/model.safetensors"):
+    for name in (
+        "results.json",
+        "report.md",
+        "evals/sft-cot-greedy/results.json",
+        "sft-cot/model.safetensors",
+        "curves-tools.png",  # a run of another arm would leave it beside its own results
+    ):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("earlier")
     prepare_output_dir(tmp_path, ["sft-cot"])
     assert sorted(path.name for path in tmp_path.iterdir()) == ["logs", "run"]
     # A newcomer's: a FAST check replaced a full run's results without a word.
     assert capsys.readouterr().out == (
-        f"Replacing the earlier run in {tmp_path} (results.json, report.md, evals, sft-cot); another --output_dir "
+        f"Replacing the earlier run in {tmp_path} (results.json, report.md, evals, sft-cot, curves-tools.png); "
+        "another --output_dir "
         "(make's OUTPUT_DIR=...) keeps both\n"
     )
 

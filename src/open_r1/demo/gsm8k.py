@@ -121,6 +121,9 @@ from open_r1.utils.provenance import provenance_record, with_end_load
 from open_r1.utils.step_profile import summarise as summarise_step_profile
 
 ARMS = ("cot", "tools")
+# Every model folder a run or --sft_only trains, of either arm: a run into an earlier one's folder removes them all,
+# since another arm's or an SFT-only run's would otherwise lie beside this run's results, trained from other models.
+CHECKPOINTS = tuple(f"{stage}-{arm}" for stage in ("sft", "grpo") for arm in ARMS)
 MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors")
 # On a GPU, the training runs and evaluations that may run at once, all of the run's processes together: on an
 # 80 GB H100 any two that can run together fit (at most 64 GB where measured), three took up to 95 (docs/gsm8k.md).
@@ -204,21 +207,35 @@ def arm_start_models(base_model: pathlib.Path, arms: tuple[str, ...], output_dir
     return models
 
 
-def build_datasets(folder: pathlib.Path, train_file: pathlib.Path, settings: GSM8KSettings) -> dict:
-    """Both arms' SFT conversations, the GRPO prompts, and the conversion's report (also in conversion.json)."""
+def convert_train(train_file: pathlib.Path, settings: GSM8KSettings) -> dict:
+    """GSM8K-train converted in memory: both arms' SFT traces (`convert`), GRPO's prompts (`grpo_prompts`) and the
+    conversion's report; apart from `build_datasets`' writing so that a run can refuse (no GRPO prompt left, another
+    run's SFT data under --reuse_sft) before it empties its output folder."""
     rows = load_rows(train_file, limit=settings.num_train)
     conversion = convert(rows)
-    data = {
-        f"sft_{arm}": pipeline.save_train_split(folder / f"sft_{arm}", [{"messages": trace} for trace in traces])
-        for arm, traces in (("cot", conversion.cot), ("tools", conversion.tools))
-    }
     prompts = grpo_prompts(rows, conversion.prompts, settings.grpo_max_calculations)
-    data["grpo"] = pipeline.save_train_split(folder / "grpo", prompts)
-    data["conversion"] = {
+    summary = {
         **conversion.summary(),
         "grpo_prompts": len(prompts),
         "grpo_max_calculations": settings.grpo_max_calculations,
     }
+    return {"conversion": conversion, "prompts": prompts, "summary": summary}
+
+
+def build_datasets(
+    folder: pathlib.Path, train_file: pathlib.Path, settings: GSM8KSettings, converted: dict | None = None
+) -> dict:
+    """Both arms' SFT conversations, the GRPO prompts, and the conversion's report (also in conversion.json), saved
+    in `folder` from `converted` (`convert_train`'s; None: converted here)."""
+    if converted is None:
+        converted = convert_train(train_file, settings)
+    conversion, prompts = converted["conversion"], converted["prompts"]
+    data = {
+        f"sft_{arm}": pipeline.save_train_split(folder / f"sft_{arm}", [{"messages": trace} for trace in traces])
+        for arm, traces in (("cot", conversion.cot), ("tools", conversion.tools))
+    }
+    data["grpo"] = pipeline.save_train_split(folder / "grpo", prompts)
+    data["conversion"] = converted["summary"]
     (folder / "conversion.json").write_text(json.dumps(data["conversion"], indent=2) + "\n", encoding="utf-8")
     print(
         f"GSM8K-train: {len(conversion.prompts)} rows, {len(conversion.cot)} SFT traces per arm with "
@@ -455,10 +472,13 @@ def sft_only(
                 settings, arms, device, fast, train_file, test_file, device == "cuda", compile_decoding
             )
         )
-    pipeline.prepare_output_dir(output_dir, ["base-tools", *(f"sft-{arm}" for arm in arms)])
-    pipeline.banner(f"SmolLM2-135M-Instruct: the GSM8K SFT of {', '.join(arms)} (seed {seed}, {device})")
+    # Everything that can refuse before the earlier run's folder is emptied: the model's folder, the conversion.
     base_model, _ = get_pretrained_model("smollm2")
-    data = build_datasets(output_dir / "datasets", train_file, settings)
+    converted = convert_train(train_file, settings)
+    # Its GRPO models too (trained from the SFT this run replaces) and its curves.
+    pipeline.prepare_output_dir(output_dir, ["base-tools", *CHECKPOINTS])
+    pipeline.banner(f"SmolLM2-135M-Instruct: the GSM8K SFT of {', '.join(arms)} (seed {seed}, {device})")
+    data = build_datasets(output_dir / "datasets", train_file, settings, converted)
     models = arm_start_models(base_model, arms, output_dir)
     trained, stages = {}, {}
     with contextlib.ExitStack() as stack:
@@ -552,14 +572,16 @@ def run(
     if reuse_base is not None:
         check_reusable(reuse_base, arms, evaluation)
     earlier_sft = check_reusable_sft(reuse_sft, arms, evaluation, seed) if reuse_sft is not None else None
-    checkpoints = [f"{stage}-{arm}" for stage in ("sft", "grpo") for arm in ARMS]
-    pipeline.prepare_output_dir(output_dir, ["base-tools", *checkpoints])
+    # Everything else that can refuse, before the earlier run's folder is emptied (a refusal after it had deleted
+    # that run's results): the model's folder, GRPO's prompts, the SFT data of the run --reuse_sft names.
+    base_model, model_origin = get_pretrained_model("smollm2")
+    converted = convert_train(train_file, settings)
+    if earlier_sft is not None:
+        check_same_conversion(earlier_sft, converted["summary"], reuse_sft)
+    pipeline.prepare_output_dir(output_dir, ["base-tools", *CHECKPOINTS])
 
     pipeline.banner(f"SmolLM2-135M-Instruct and GSM8K (seed {seed}, {device}{', FAST' if fast else ''})")
-    base_model, model_origin = get_pretrained_model("smollm2")
-    data = build_datasets(output_dir / "datasets", train_file, settings)
-    if earlier_sft is not None:
-        check_same_conversion(earlier_sft, data["conversion"], reuse_sft)
+    data = build_datasets(output_dir / "datasets", train_file, settings, converted)
     run_settings = {
         **evaluation,
         "critical_arm": CRITICAL_ARM if CRITICAL_ARM in arms else arms[0],

@@ -30,8 +30,12 @@ def banner(text: str) -> None:
 
 def prepare_output_dir(output_dir: pathlib.Path, checkpoints: list[str]) -> None:
     """Creates `output_dir` with an empty logs/, removing what an earlier run left there (and saying so: a newcomer's
-    check with FAST=1 replaced a full run's results without a word)."""
-    earlier = [name for name in ("results.json", "report.md", "evals", *checkpoints) if (output_dir / name).exists()]
+    check with FAST=1 replaced a full run's results without a word), its curves (curves*.png) included: a run of
+    another arm would otherwise leave the earlier arm's beside its own results."""
+    curves = sorted(path.name for path in output_dir.glob("curves*.png")) if output_dir.is_dir() else []
+    earlier = [
+        name for name in ("results.json", "report.md", "evals", *checkpoints) if (output_dir / name).exists()
+    ] + curves
     if earlier:
         print(
             f"Replacing the earlier run in {output_dir} ({', '.join(earlier)}); another --output_dir (make's "
@@ -45,7 +49,7 @@ def prepare_output_dir(output_dir: pathlib.Path, checkpoints: list[str]) -> None
     for name in ("base-model", "datasets", "evals", "logs", *checkpoints):
         shutil.rmtree(output_dir / name, ignore_errors=True)
     # An earlier run's results beside this run's evaluations, were this one to stop before writing its own.
-    for name in ("results.json", "report.md"):
+    for name in ("results.json", "report.md", *curves):
         (output_dir / name).unlink(missing_ok=True)
     (output_dir / "logs").mkdir()
 
