@@ -953,6 +953,7 @@ def reusing_run(tmp_path, settings=GSM8K_FULL, problems: int = 1319, earlier_run
         "reuse_base": earlier_run,
         "test_file": tmp_path / "gsm8k_test.jsonl",
         "test_calculations": {f"test-{index}": 2 for index in range(problems)},
+        "max_new_tokens": {"cot": 256, "tools": 512},  # the GRPO recipes' max_completion_length
     }
 
 
@@ -989,11 +990,62 @@ def test_a_run_whose_evaluations_decode_compiled_refuses_base_evaluations_decode
     never compiled, it does."""
     run = {**reusing_run(tmp_path), "compile_decoding": True, "train_file": tmp_path / "gsm8k_train.jsonl"}
     with pytest.raises(UsageError, match=r"base-cot-greedy/results.json has compile_decoding False, this run True"):
-        gsm8k_evals.check_reusable(GPU_RUN, ("cot",), run)
+        gsm8k_evals.check_reusable(GPU_RUN, ("cot",), run, seed=0)
     assert gsm8k.evaluate_card_protocol(tmp_path / "never-loaded", tmp_path, run, seed=0)["reused_from"] == str(
         GPU_RUN
     )
-    gsm8k_evals.check_reusable(GPU_RUN, ("cot",), {**run, "compile_decoding": False})
+    gsm8k_evals.check_reusable(GPU_RUN, ("cot",), {**run, "compile_decoding": False}, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("seed", "changes", "message"),
+    [
+        (1, {}, r"base-card/results.json has seed 0, this run 1"),
+        (0, {"max_new_tokens": {"cot": 48, "tools": 512}}, r"base-cot-greedy/results.json has max_new_tokens 256, "),
+    ],
+)
+def test_reuse_base_refuses_base_evaluations_of_another_seed_or_token_budget(tmp_path, seed, changes, message):
+    """A red team's: only the test file, samples, problems and decoding were compared."""
+    run = {**reusing_run(tmp_path), **changes}
+    with pytest.raises(UsageError, match=f"^--reuse_base: .*{message}"):
+        gsm8k_evals.check_reusable(GPU_RUN, ("cot", "tools"), run, seed=seed)
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "value", "message"),
+    [
+        (
+            "base-tools-sampled",
+            "model",
+            "/elsewhere/Qwen2.5-0.5B-f32",
+            r"has model Qwen2.5-0.5B-f32, this run base-tools",
+        ),
+        ("base-cot-greedy", "system_prompt", "Answer.", r"has system_prompt 'Answer.', this run 'Solve the math"),
+        ("base-card", "seed", "0", r"has seed '0', this run 0"),  # hand-typed: not the seed 0 it looks like
+        ("base-cot-sampled", "truncated", None, r"is not JSON \(.*\); expected the evaluator's results.json$"),
+        ("base-cot-sampled", "pass@1", None, r"has no pass@1 \(expected the evaluator's results.json\)"),
+    ],
+)
+def test_reuse_base_refuses_an_evaluation_of_another_model_or_prompt_or_a_broken_file_in_one_line(
+    tmp_path, name, field, value, message
+):
+    earlier = tmp_path / "earlier"
+    shutil.copytree(GPU_RUN / "evals", earlier / "evals")
+    path = earlier / "evals" / name / "results.json"
+    results = json.loads(path.read_text())
+    if field == "truncated":
+        path.write_text(path.read_text()[:100])
+    else:
+        if value is None:
+            del results[field]
+        elif field == "model":
+            results["model"] = value
+        else:
+            results["settings"][field] = value
+        path.write_text(json.dumps(results))
+    run = reusing_run(tmp_path, earlier_run=earlier)
+    with pytest.raises(UsageError, match=f"^--reuse_base: {re.escape(str(path))} {message}"):
+        gsm8k_evals.check_reusable(earlier, ("cot", "tools"), run, seed=0)
 
 
 def test_the_command_refuses_a_reuse_base_folder_without_evaluations_before_anything_runs(tmp_path, monkeypatch):
@@ -1549,21 +1601,25 @@ def fast_cpu_evaluation(test_file: pathlib.Path) -> dict:
 
 
 def sft_run_folder(
-    folder: pathlib.Path, arms=("tools",), prompt=TOOL_SYSTEM_PROMPT, compiled: bool = False, **changes
+    folder: pathlib.Path, recipes_of=("tools",), prompt=TOOL_SYSTEM_PROMPT, compiled: bool = False, **changes
 ) -> pathlib.Path:
-    """`folder` as `--sft_only --evaluate --fast` writes it on a CPU for `arms`, on 4 problems of gsm8k_test.jsonl
-    (`compiled`: as its evaluations record --compile_decoding)."""
+    """`folder` as `--sft_only --evaluate --fast` writes it on a CPU for the arms `recipes_of`, its evaluations the
+    tool arm's, on 4 problems of gsm8k_test.jsonl (`compiled`: as its evaluations record --compile_decoding)."""
+    arms = recipes_of
     results = {
         "sft_only": True, "seed": 0, "fast": True, "device": "CPU",
         "recipes": [GSM8K_FAST.sft_recipes[arm] for arm in arms],
         "sft_recipe_sha256": gsm8k_evals.recipe_digests(GSM8K_FAST, arms),
-        "conversion": {"rows": 16, "calls": 30}, **changes,
+        "conversion": {"rows": 16, "calls": 30}, "arms": {arm: {"sft": {"eval_seconds": 1.0}} for arm in arms},
+        **changes,
     }  # fmt: skip
     folder.mkdir()
     (folder / "results.json").write_text(json.dumps(results))
     for kind, samples in (("greedy", 1), ("sampled", GSM8K_FAST.eval_samples)):
         evaluation = {"data_files": "x/gsm8k_test.jsonl", "num_samples": samples, "num_problems": 4, "pass@1": 0.25,
-                      "settings": {"system_prompt": prompt, "max_new_tokens": 48, "compile_decoding": compiled}}  # fmt: skip
+                      "pass@1_stderr": 0.2, "model": str(folder / "sft-tools"),
+                      "settings": {"system_prompt": prompt, "max_new_tokens": 48, "compile_decoding": compiled,
+                                   "seed": 0}}  # fmt: skip
         (folder / "evals" / f"sft-tools-{kind}").mkdir(parents=True)
         (folder / "evals" / f"sft-tools-{kind}" / "results.json").write_text(json.dumps(evaluation))
     return folder
@@ -1578,7 +1634,10 @@ def sft_run_folder(
         ({"sft_recipe_sha256": {"tools": "0" * 64}}, r"did not train .*config_gsm8k_tools.yaml .* as it is now$"),
         ({"sft_recipe_sha256": None}, r"as it is now \(it records no sft_recipe_sha256\)"),
         ({"device": "NVIDIA H100 80GB HBM3"}, r"results.json has hardware GPU, this run CPU"),
-        ({"prompt": COT_SYSTEM_PROMPT}, r"evals/sft-tools-greedy was evaluated with another system_prompt"),
+        ({"prompt": COT_SYSTEM_PROMPT}, r"evals/sft-tools-greedy/results.json has system_prompt 'Solve the math"),
+        ({"seed": "0"}, r"results.json has seed '0', this run 0"),  # hand-typed: not the seed 0 it looks like
+        ({"arms": {"cot": {"sft": {}}}}, r"earlier ran only the cot arm; it has no tools SFT to reuse$"),
+        ({"arms": ["tools"]}, r"results.json has no arms \(expected the results.json of a make gsm8k run\)"),
         ({"compiled": True}, r"evals/sft-tools-greedy/results.json has compile_decoding True, this run False"),
     ],
 )
@@ -1587,14 +1646,25 @@ def test_reuse_sft_refuses_an_earlier_sft_trained_otherwise_in_one_line(tmp_path
     alike = sft_run_folder(tmp_path / "alike")
     run = fast_cpu_evaluation(test_file)
     assert gsm8k.check_reusable_sft(alike, ("tools",), run, seed=0)["sft_only"]
-    otherwise = sft_run_folder(tmp_path / "otherwise", **changes)
+    otherwise = sft_run_folder(tmp_path / "earlier", **changes)
     with pytest.raises(UsageError, match=f"--reuse_sft: .*{message}"):
         gsm8k.check_reusable_sft(otherwise, ("tools",), run, seed=0)
 
 
+@pytest.mark.parametrize("name", ["results.json", "evals/sft-tools-greedy/results.json"])
+def test_reuse_sft_of_a_truncated_results_file_is_refused_in_one_line(tmp_path, name):
+    test_file = write_jsonl(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(str(index), 2) for index in range(4)])
+    earlier = sft_run_folder(tmp_path / "earlier")
+    (earlier / name).write_text((earlier / name).read_text()[:30])
+    with pytest.raises(UsageError, match=rf"^--reuse_sft: {re.escape(str(earlier / name))} is not JSON"):
+        gsm8k.check_reusable_sft(earlier, ("tools",), fast_cpu_evaluation(test_file), seed=0)
+
+
 def test_reuse_sft_refuses_a_run_without_an_arms_sft_evaluations(tmp_path):
     test_file = write_jsonl(tmp_path / "gsm8k_test.jsonl", [gsm8k_row(str(index), 2) for index in range(4)])
-    both = sft_run_folder(tmp_path / "both", arms=("cot", "tools"))  # the recipes of both, the evaluations of one
+    both = sft_run_folder(
+        tmp_path / "both", recipes_of=("cot", "tools")
+    )  # the recipes of both, the evaluations of one
     run = fast_cpu_evaluation(test_file)
     with pytest.raises(UsageError, match=r"--reuse_sft: .*evals/sft-cot-greedy/results.json not found"):
         gsm8k.check_reusable_sft(both, ("cot", "tools"), run, seed=0)

@@ -570,7 +570,7 @@ def run(
         settings, arms, device, fast, train_file, test_file, arms_at_once, compile_decoding
     )
     if reuse_base is not None:
-        check_reusable(reuse_base, arms, evaluation)
+        check_reusable(reuse_base, arms, evaluation, seed)
     earlier_sft = check_reusable_sft(reuse_sft, arms, evaluation, seed) if reuse_sft is not None else None
     # Everything else that can refuse, before the earlier run's folder is emptied (a refusal after it had deleted
     # that run's results): the model's folder, GRPO's prompts, the SFT data of the run --reuse_sft names.

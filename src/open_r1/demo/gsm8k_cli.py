@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> dict:
         type=pathlib.Path,
         default=None,
         help="An earlier run's output folder whose base-model evaluations (evals/base-*) this run takes instead of "
-        "repeating them; they must score as many problems of a test file of the same name with the same samples.",
+        "repeating them; they must score as many problems of a test file of the same name with the same samples, "
+        "and have evaluated the same model with this run's seed, token budget and system prompt.",
     )
     parser.add_argument(
         "--reuse_sft",

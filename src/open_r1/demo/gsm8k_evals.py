@@ -12,7 +12,8 @@
   evaluations are two jobs, each in its own process, each holding a GPU job slot (`open_r1.utils.gpu_jobs`).
 - `evaluate_card_protocol`: 5 GSM8K-train shots before each problem, greedy (docs/gsm8k_fidelity.md).
 - `--reuse_base`: `check_reusable`, `read_reused` and `reused_evaluation` take an earlier run's base evaluations,
-  checked to score as many problems of a test file of the same name with the same samples.
+  checked to score as many problems of a test file of the same name with the same samples, and to have evaluated
+  the same model with this run's seed, token budget and system prompt (`recorded_as_this_run`).
 - `--reuse_sft`: `check_reusable_sft` takes the SFT evaluations of an earlier run that trained each arm's SFT alike
   (seed, FAST, recipe, training data), for a run that trains SFT again but has no time to evaluate it (a GPU
   lease of 15 minutes holds the tool arm's SFT, GRPO and GRPO evaluations, not its SFT evaluations too).
@@ -46,6 +47,62 @@ CARD_SHOTS = 5
 
 # The stages whose evaluations a run may take from an earlier run, and the option that names that run.
 REUSE_OPTIONS = {"base": "reuse_base", "sft": "reuse_sft"}
+# The folder of the base model's float32 weights, as `scripts/get_model.py smollm2` names it: what the card's and
+# the chain-of-thought arm's base evaluations record as their model (on any machine; the tool arm's: base-tools).
+BASE_MODEL_FOLDER = "SmolLM2-135M-Instruct-f32"
+# What an evaluator's results.json must hold for a run to take its numbers.
+EVALUATION_FIELDS = ("data_files", "num_samples", "num_problems", "pass@1", "pass@1_stderr")
+
+
+def read_json_object(path: pathlib.Path, option: str, expected: str) -> dict:
+    """The JSON object in `path`; else one line naming `option` and the file: cut short, not JSON, or not an object
+    (`expected` says what it should have been)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"{option}: {path} is not JSON ({error}); expected {expected}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{option}: {path} holds a JSON {type(value).__name__}, expected {expected}")
+    return value
+
+
+def card_max_new_tokens(settings: GSM8KSettings) -> int:
+    """The card protocol's token budget: lighteval's generation size for GSM8K, unless the settings set one."""
+    return settings.eval_max_new_tokens or LIGHTEVAL_GSM8K_GENERATION_SIZE
+
+
+def recorded_as_this_run(name: str, run: dict, seed: int) -> dict:
+    """What evaluation `name` (`<stage>-<arm>-<kind>`, or base-card) of an earlier run must have recorded for this
+    run to take it: its model's folder name, the seed, the token budget and, for an arm's, its system prompt."""
+    stage, arm = name.split("-")[:2]
+    if arm == "card":
+        return {
+            "model": BASE_MODEL_FOLDER,
+            "seed": seed,
+            "max_new_tokens": card_max_new_tokens(run["settings"]),
+        }
+    model = BASE_MODEL_FOLDER if (stage, arm) == ("base", "cot") else f"{stage}-{arm}"
+    return {
+        "model": model,
+        "seed": seed,
+        "max_new_tokens": run["max_new_tokens"][arm],
+        "system_prompt": SYSTEM_PROMPTS[arm],
+    }
+
+
+def shown(found, wanted) -> tuple[str, str]:
+    """Two differing values as a one-line refusal writes them: as written where they are of one type and short, else
+    as Python writes them (a hand-typed "0" is not the seed 0 it looks like; a system prompt is cut short)."""
+
+    def written(value) -> str:
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    if type(found) is type(wanted) and not any(
+        isinstance(value, str) and len(value) > 20 for value in (found, wanted)
+    ):
+        return str(found), str(wanted)
+    return written(found), written(wanted)
 
 
 def grading_workers() -> int:
@@ -113,7 +170,9 @@ def evaluate_stage(
     names = {kind: f"{stage}-{arm}-{kind}" for kind in samples}
     if reuse:
         option = f"--{REUSE_OPTIONS[stage]}"
-        evaluations = {kind: reused_evaluation(reuse, names[kind], run, samples[kind], option) for kind in samples}
+        evaluations = {
+            kind: reused_evaluation(reuse, names[kind], run, samples[kind], option, seed) for kind in samples
+        }
     else:
         jobs = {}
         for kind, num_samples in samples.items():
@@ -155,40 +214,51 @@ def read_reused(
     num_samples: int,
     option: str = "--reuse_base",
     decoded_as_this_run: bool = True,
+    seed: int | None = None,
 ) -> dict:
     """The evaluator's results.json of evaluation `name` in an earlier run's output folder, checked to score as
     many problems of a test file of the same name with the same number of samples (a FAST run's 4 problems are
-    refused by a full run) and, where `decoded_as_this_run` (an arm's evaluations; the card protocol's are never
-    compiled), to have decoded as this run's evaluations do (`--compile_decoding` or not; a results.json from before
-    the evaluator recorded it decoded uncompiled); `option` names the option that asked for it in a refusal."""
+    refused by a full run), where `seed` is given to have evaluated the model this run would with its seed, token
+    budget and system prompt (`recorded_as_this_run`; a field the file does not record is not compared) and, where
+    `decoded_as_this_run` (an arm's evaluations; the card protocol's are never compiled), to have decoded as this
+    run's evaluations do (`--compile_decoding` or not; a results.json from before the evaluator recorded it decoded
+    uncompiled); `option` names the option that asked for it in a refusal."""
     path = earlier_run / "evals" / name / "results.json"
     if not path.is_file():
         raise UsageError(f"{option}: {path} not found (the earlier run's evaluation {name})")
-    results = json.loads(path.read_text(encoding="utf-8"))
+    results = read_json_object(path, option, "the evaluator's results.json")
+    missing = [field for field in EVALUATION_FIELDS if field not in results]
+    if missing:
+        raise UsageError(f"{option}: {path} has no {missing[0]} (expected the evaluator's results.json)")
+    recorded = results.get("settings") if isinstance(results.get("settings"), dict) else {}
     expected = {
-        "test file": (pathlib.Path(results["data_files"]).name, pathlib.Path(run["test_file"]).name),
+        "test file": (pathlib.Path(str(results["data_files"])).name, pathlib.Path(run["test_file"]).name),
         "samples": (results["num_samples"], num_samples),
         "problems": (results["num_problems"], len(run["test_calculations"])),
     }
     if decoded_as_this_run:
-        expected["compile_decoding"] = (
-            bool(results.get("settings", {}).get("compile_decoding")),
-            bool(run.get("compile_decoding")),
-        )
+        expected["compile_decoding"] = (bool(recorded.get("compile_decoding")), bool(run.get("compile_decoding")))
+    if seed is not None:
+        for field, wanted in recorded_as_this_run(name, run, seed).items():
+            if field == "model" and results.get("model") is not None:
+                expected["model"] = (pathlib.Path(str(results["model"])).name, wanted)
+            elif field in recorded:
+                expected[field] = (recorded[field], wanted)
     for what, (found, wanted) in expected.items():
-        if found != wanted:
+        if found != wanted or type(found) is not type(wanted):
+            found, wanted = shown(found, wanted)
             raise UsageError(f"{option}: {path} has {what} {found}, this run {wanted}")
     return results
 
 
-def check_reusable(earlier_run: pathlib.Path, arms: tuple[str, ...], run: dict) -> None:
-    """Every base evaluation a run takes from `earlier_run` (`read_reused`), checked before anything loads: found
-    in an arm's process, a mismatch would end the run only once the other processes had ended. `run`: the run's
-    evaluation settings (`gsm8k.evaluation_settings`)."""
-    read_reused(earlier_run, "base-card", run, 1, decoded_as_this_run=False)
+def check_reusable(earlier_run: pathlib.Path, arms: tuple[str, ...], run: dict, seed: int) -> None:
+    """Every base evaluation a run takes from `earlier_run` (`read_reused`, against this run's `seed` too), checked
+    before anything loads: found in an arm's process, a mismatch would end the run only once the other processes had
+    ended. `run`: the run's evaluation settings (`gsm8k.evaluation_settings`)."""
+    read_reused(earlier_run, "base-card", run, 1, decoded_as_this_run=False, seed=seed)
     for arm in arms:
         for kind, num_samples in evaluation_samples(run["settings"]).items():
-            read_reused(earlier_run, f"base-{arm}-{kind}", run, num_samples)
+            read_reused(earlier_run, f"base-{arm}-{kind}", run, num_samples, seed=seed)
 
 
 def recipe_digests(settings: GSM8KSettings, arms: tuple[str, ...]) -> dict[str, str]:
@@ -210,7 +280,17 @@ def check_reusable_sft(earlier_run: pathlib.Path, arms: tuple[str, ...], run: di
         raise UsageError(
             f"--reuse_sft: {path} not found (expected the output folder of an earlier run, or of --sft_only --evaluate)"
         )
-    earlier = json.loads(path.read_text(encoding="utf-8"))
+    earlier = read_json_object(path, "--reuse_sft", "the results.json of a make gsm8k run")
+    if not isinstance(earlier.get("arms"), dict):
+        raise UsageError(f"--reuse_sft: {path} has no arms (expected the results.json of a make gsm8k run)")
+    for arm in arms:
+        if not isinstance(earlier["arms"].get(arm), dict) or not isinstance(earlier["arms"][arm].get("sft"), dict):
+            ran = " and ".join(str(name) for name in earlier["arms"]) or "no"
+            raise UsageError(
+                f"--reuse_sft: {earlier_run} ran only the {ran} arm; it has no {arm} SFT to reuse"
+                if arm not in earlier["arms"]
+                else f"--reuse_sft: {path} has no SFT stage of the {arm} arm (arms.{arm}.sft)"
+            )
     hardware = "CPU" if run["device"] == "cpu" else "GPU"
     earlier_hardware = "CPU" if earlier.get("device") == "CPU" else "GPU"
     for field, found, wanted in (
@@ -218,7 +298,8 @@ def check_reusable_sft(earlier_run: pathlib.Path, arms: tuple[str, ...], run: di
         ("fast", earlier.get("fast"), run["fast"]),
         ("hardware", earlier_hardware, hardware),
     ):
-        if found != wanted:
+        if found != wanted or type(found) is not type(wanted):
+            found, wanted = shown(found, wanted)
             raise UsageError(f"--reuse_sft: {path} has {field} {found}, this run {wanted}")
     digests = earlier.get("sft_recipe_sha256") or {}
     for arm, digest in recipe_digests(settings, arms).items():
@@ -229,14 +310,8 @@ def check_reusable_sft(earlier_run: pathlib.Path, arms: tuple[str, ...], run: di
             )
     for arm in arms:
         for kind, num_samples in evaluation_samples(settings).items():
-            name = f"sft-{arm}-{kind}"
-            recorded = read_reused(earlier_run, name, run, num_samples, "--reuse_sft").get("settings", {})
-            for key, wanted in (
-                ("system_prompt", SYSTEM_PROMPTS[arm]),
-                ("max_new_tokens", run["max_new_tokens"][arm]),
-            ):
-                if key in recorded and recorded[key] != wanted:
-                    raise UsageError(f"--reuse_sft: {earlier_run / 'evals' / name} was evaluated with another {key}")
+            # The model, seed, system prompt and token budget each evaluation recorded, as this run's would be.
+            read_reused(earlier_run, f"sft-{arm}-{kind}", run, num_samples, "--reuse_sft", seed=seed)
     return earlier
 
 
@@ -255,10 +330,11 @@ def check_same_conversion(earlier: dict, conversion: dict, earlier_run: pathlib.
         )
 
 
-def reused_evaluation(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int, option: str):
-    """Evaluation `name` as an earlier run measured it (the base model, or an SFT model trained alike), like
-    `run_evaluation`'s return: its results, its details where that run kept them, and an empty span of time."""
-    results = read_reused(earlier_run, name, run, num_samples, option)
+def reused_evaluation(earlier_run: pathlib.Path, name: str, run: dict, num_samples: int, option: str, seed: int):
+    """Evaluation `name` as an earlier run measured it (the base model, or an SFT model trained alike, with this
+    run's `seed`), like `run_evaluation`'s return: its results, its details where that run kept them, and an empty
+    span of time."""
+    results = read_reused(earlier_run, name, run, num_samples, option, seed=seed)
     return results, read_details(earlier_run / "evals" / name) or [], (0.0, 0.0)
 
 
@@ -266,9 +342,10 @@ def evaluate_card_protocol(base_model: pathlib.Path, output_dir: pathlib.Path, r
     """The base model scored as its model card scores it: 5 worked GSM8K-train solutions before each test problem
     (`open_r1.eval.few_shot`), greedy, the number after `####` matched; beside the card's 1.4%."""
     settings: GSM8KSettings = run["settings"]
-    max_new_tokens = settings.eval_max_new_tokens or LIGHTEVAL_GSM8K_GENERATION_SIZE
+    max_new_tokens = card_max_new_tokens(settings)
     if run.get("reuse_base"):
-        results, seconds = read_reused(run["reuse_base"], "base-card", run, 1, decoded_as_this_run=False), 0.0
+        reused = read_reused(run["reuse_base"], "base-card", run, 1, decoded_as_this_run=False, seed=seed)
+        results, seconds = reused, 0.0
     else:
         results, _, (started, ended) = run_evaluation(
             base_model,
