@@ -1050,9 +1050,38 @@ def test_reuse_base_refuses_an_evaluation_of_another_model_or_prompt_or_a_broken
 
 def test_the_command_refuses_a_reuse_base_folder_without_evaluations_before_anything_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(gsm8k, "run", lambda *args: pytest.fail("the run started"))
+    (tmp_path / "gsm8k-h100").mkdir()
     with pytest.raises(UsageError) as exited:
         gsm8k_cli.main(["--reuse_base", str(tmp_path / "gsm8k-h100"), "--output_dir", str(tmp_path / "out")])
     assert f"--reuse_base: {tmp_path / 'gsm8k-h100'} has no evals/ folder" in str(exited.value)
+
+
+def test_an_earlier_run_misnamed_or_given_by_its_results_file_is_named_in_one_line(tmp_path, monkeypatch):
+    """A red team's: a misspelt folder got no "did you mean", its results.json was refused, and --sft_only's conflict
+    came after the folder's check."""
+    started = []
+    monkeypatch.setattr(gsm8k, "run", lambda *args: started.append(args))
+    (tmp_path / "cot0" / "evals").mkdir(parents=True)
+    (tmp_path / "cot0" / "results.json").write_text("{}")
+    out = ["--output_dir", str(tmp_path / "out")]
+    with pytest.raises(UsageError, match=r"^--reuse_sft: no such file or folder: .*cot00 \(did you mean .*cot0\?\)"):
+        gsm8k_cli.main(["--reuse_sft", str(tmp_path / "cot00"), *out])
+    with pytest.raises(UsageError, match=r"^--reuse_sft has no effect with --sft_only"):
+        gsm8k_cli.main(["--sft_only", "--reuse_sft", str(tmp_path / "cot00"), *out])
+    gsm8k_cli.main(["--reuse_base", str(tmp_path / "cot0" / "results.json"), *out])
+    assert started[0][7] == tmp_path / "cot0", "the run's folder, as --combine takes it"
+
+
+def test_the_evaluations_table_of_a_missing_or_runless_folder_is_one_line_naming_the_runs_inside(tmp_path):
+    """A red team's: it printed an empty table and exited 0."""
+    (tmp_path / "data" / "gsm8k" / "evals").mkdir(parents=True)
+    with pytest.raises(UsageError, match=r"^--evaluations_table: no such file or folder: .*gsm8 \(did you mean"):
+        gsm8k_cli.main(["--evaluations_table", str(tmp_path / "data" / "gsm8")])
+    with pytest.raises(
+        UsageError,
+        match=rf"^--evaluations_table: {tmp_path / 'data'} has no evals/ folder .*; did you mean .*gsm8k\?$",
+    ):
+        gsm8k_cli.main(["--evaluations_table", str(tmp_path / "data")])
 
 
 def test_a_reuse_base_of_other_settings_is_refused_before_anything_loads(tmp_path, monkeypatch):
@@ -1761,6 +1790,7 @@ def test_reusing_the_runs_own_output_folder_is_refused_before_it_is_emptied(opti
 
 def test_a_reuse_sft_folder_without_evaluations_is_refused_before_anything_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(gsm8k, "run", lambda *args: pytest.fail("the run started"))
+    (tmp_path / "lease").mkdir()
     with pytest.raises(UsageError, match=f"--reuse_sft: {tmp_path / 'lease'} has no evals/ folder"):
         gsm8k_cli.main(["--reuse_sft", str(tmp_path / "lease")])
 

@@ -178,3 +178,24 @@ def test_an_unknown_plan_is_refused(capsys):
     with pytest.raises(SystemExit):
         rehearsal.main(["--plans", "cot", "tool"])
     assert "--plans: 'tool' is no make gsm8k plan of scripts/gpu_lease.sh" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--time_budget_minutes", "-5"], "--time_budget_minutes: expected a positive number of minutes, got -5"),
+        (["--time_budget_minutes", "nan"], "--time_budget_minutes: expected a positive number of minutes, got nan"),
+        (["--grpo_max_steps", "0"], "--grpo_max_steps: expected a positive number of steps, got 0"),
+        (["--grpo_max_steps", "-3"], "--grpo_max_steps: expected a positive number of steps, got -3"),
+        (["--lease_minutes", "-1"], "--lease_minutes: expected a positive number of minutes, got -1"),
+        (["--sft_only", "--reuse_sft"], "--reuse_sft has no effect with --sft_only"),
+        (["--sft_only", "--time_budget_minutes", "11"], "--time_budget_minutes has no effect with --sft_only"),
+    ],
+)
+def test_the_rehearsal_refuses_what_scripts_gsm8k_refuses_in_one_line(options, message, capsys):
+    """A red team's: the rehearsal rehearsed runs scripts/gsm8k.py would refuse (--grpo_max_steps 0 ran 20 steps)."""
+    with pytest.raises(SystemExit) as stop:
+        rehearsal.main(options)
+    assert stop.value.code == 2
+    said = capsys.readouterr().err
+    assert said.count("\n") == 1 and f"error: {message}" in said

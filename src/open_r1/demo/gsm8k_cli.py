@@ -17,7 +17,78 @@ from open_r1.demo.gsm8k_report import (
     kept_greedy_details,
 )
 from open_r1.tasks.gsm8k import GSM8K_TEST_FILE, GSM8K_TRAIN_FILE
-from open_r1.usage import ArgumentParser, check_output_folder
+from open_r1.usage import ArgumentParser, UsageError, check_local_path, check_output_folder
+
+# The options of a run that --sft_only, which runs no GRPO and evaluates only SFT, refuses (the rehearsal too).
+NOT_WITH_SFT_ONLY = (
+    "reuse_base",
+    "reuse_sft",
+    "use_vllm",
+    "compile_generation",
+    "time_budget_minutes",
+    "grpo_max_steps",
+    "grpo_learning_rate",
+    "grpo_num_generations",
+    "grpo_max_calculations",
+    "arms_at_once",
+)
+
+
+def check_sft_only(parser: argparse.ArgumentParser, given: list[str]) -> None:
+    """One line for the first option `given` that --sft_only would ignore; shared with the rehearsal
+    (`open_r1.demo.gsm8k_rehearsal`), which must refuse what a run refuses."""
+    for name in given:
+        if name in NOT_WITH_SFT_ONLY:
+            parser.error(f"--{name} has no effect with --sft_only, which runs no GRPO and evaluates only SFT")
+
+
+def check_run_numbers(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """One line for the first number out of range among the run's GRPO and budget options that `args` has (a
+    negative or NaN budget, no GRPO step); shared with the rehearsal, which takes some of them."""
+    steps = getattr(args, "grpo_max_steps", None)
+    if steps is not None and steps < 1:
+        parser.error(f"--grpo_max_steps: expected a positive number of steps, got {steps}")
+    learning_rate = getattr(args, "grpo_learning_rate", None)
+    if learning_rate is not None and not 0 < learning_rate < math.inf:
+        parser.error(f"--grpo_learning_rate: expected a positive learning rate, got {learning_rate:g}")
+    generations = getattr(args, "grpo_num_generations", None)
+    if generations is not None and generations < 2:
+        parser.error(
+            "--grpo_num_generations: expected at least 2 completions per prompt (GRPO's advantage compares them), "
+            f"got {generations}"
+        )
+    calculations = getattr(args, "grpo_max_calculations", None)
+    if calculations is not None and calculations < 1:
+        parser.error(f"--grpo_max_calculations: expected a positive number of calculations, got {calculations}")
+    minutes = getattr(args, "time_budget_minutes", None)
+    if minutes is not None and not 0 < minutes < math.inf:
+        parser.error(f"--time_budget_minutes: expected a positive number of minutes, got {minutes:g}")
+
+
+def earlier_run_folder(
+    parser: argparse.ArgumentParser,
+    option: str,
+    folder: pathlib.Path,
+    what: str = "an earlier run's output folder",
+) -> pathlib.Path:
+    """The output folder of a run that `option` names (`what` it should be; its results.json taken as its folder, as
+    --combine takes it); else one line: no such folder (with the close names), or one without an evals/ folder (with
+    the run folders inside it: `data` for `data/gsm8k`). Checked here, for --reuse_*, not when the stage comes: that
+    is after the card protocol's evaluation."""
+    if folder.name == "results.json" and folder.is_file():
+        folder = folder.parent
+    if not folder.exists():
+        try:
+            check_local_path(option, str(folder), local_only=True)
+        except UsageError as error:
+            parser.error(f"{error} (expected {what})")
+    if not (folder / "evals").is_dir():
+        runs = (
+            sorted(child.name for child in folder.iterdir() if (child / "evals").is_dir()) if folder.is_dir() else []
+        )
+        hint = f"; did you mean {' or '.join(str(folder / run) for run in runs[:3])}?" if runs else ""
+        parser.error(f"{option}: {folder} has no evals/ folder (expected {what}){hint}")
+    return folder
 
 
 def refuse_all_but(parser: argparse.ArgumentParser, given: list[str], taken: tuple[str, ...], mode: str) -> None:
@@ -164,6 +235,10 @@ def main(argv: list[str] | None = None) -> dict:
         refuse_all_but(
             parser, given, ("evaluations_table", "test_file"), "--evaluations_table, which reads a run's evaluations"
         )
+        # A missing or empty folder printed an empty table and exited 0.
+        args.evaluations_table = earlier_run_folder(
+            parser, "--evaluations_table", args.evaluations_table, "a run's output folder, finished or not"
+        )
         print(gsm8k_evaluations_table(args.evaluations_table))
         goals = gsm8k_evaluations_goals(args.evaluations_table)
         if goals:
@@ -176,27 +251,14 @@ def main(argv: list[str] | None = None) -> dict:
         if repetition:
             print(f"\n{repetition}")
         return {}
-    for option, folder in (("reuse_base", args.reuse_base), ("reuse_sft", args.reuse_sft)):
-        if folder is not None and not (folder / "evals").is_dir():
-            # Checked here, not when the stage comes: that is after the card protocol's evaluation.
-            parser.error(f"--{option}: {folder} has no evals/ folder (expected an earlier run's output folder)")
+    if args.sft_only:  # before the folders they name are checked: the options conflict whatever those hold
+        check_sft_only(parser, given)
+    for option in ("reuse_base", "reuse_sft"):
+        if getattr(args, option) is not None:
+            setattr(args, option, earlier_run_folder(parser, f"--{option}", getattr(args, option)))
     if args.evaluate and not args.sft_only:
         parser.error("--evaluate has no effect without --sft_only (a run evaluates every stage)")
-    if args.grpo_max_steps is not None and args.grpo_max_steps < 1:
-        parser.error(f"--grpo_max_steps: expected a positive number of steps, got {args.grpo_max_steps}")
-    if args.grpo_learning_rate is not None and not 0 < args.grpo_learning_rate < math.inf:
-        parser.error(f"--grpo_learning_rate: expected a positive learning rate, got {args.grpo_learning_rate:g}")
-    if args.grpo_num_generations is not None and args.grpo_num_generations < 2:
-        parser.error(
-            "--grpo_num_generations: expected at least 2 completions per prompt (GRPO's advantage compares them), "
-            f"got {args.grpo_num_generations}"
-        )
-    if args.grpo_max_calculations is not None and args.grpo_max_calculations < 1:
-        parser.error(
-            f"--grpo_max_calculations: expected a positive number of calculations, got {args.grpo_max_calculations}"
-        )
-    if args.time_budget_minutes is not None and not args.time_budget_minutes > 0:
-        parser.error(f"--time_budget_minutes: expected a positive number of minutes, got {args.time_budget_minutes:g}")
+    check_run_numbers(parser, args)
     output_dir = pathlib.Path(args.output_dir or gsm8k.default_output_dir(args.fast))
     check_output_folder("--output_dir", str(output_dir))
     if not output_dir.is_absolute():
@@ -209,22 +271,8 @@ def main(argv: list[str] | None = None) -> dict:
             )
     arms = gsm8k.ARMS if args.arm == "both" else (args.arm,)
     if args.sft_only:
-        for name in given:
-            if name in (
-                "reuse_base",
-                "reuse_sft",
-                "use_vllm",
-                "compile_generation",
-                "time_budget_minutes",
-                "grpo_max_steps",
-                "grpo_learning_rate",
-                "grpo_num_generations",
-                "grpo_max_calculations",
-                "arms_at_once",
-            ):
-                parser.error(f"--{name} has no effect with --sft_only, which runs no GRPO and evaluates only SFT")
-            if name == "test_file" and not args.evaluate:
-                parser.error("--test_file has no effect with --sft_only without --evaluate")
+        if "test_file" in given and not args.evaluate:
+            parser.error("--test_file has no effect with --sft_only without --evaluate")
         if args.compile_decoding and not args.evaluate:
             parser.error("--compile_decoding has no effect with --sft_only without --evaluate")
         return gsm8k.sft_only(

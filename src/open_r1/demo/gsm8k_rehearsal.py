@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from transformers import TrainerControl, TrainerState
 
 from open_r1.demo import gsm8k, gsm8k_launch, pipeline
+from open_r1.demo.gsm8k_cli import check_run_numbers, check_sft_only
 from open_r1.demo.settings import GSM8K_FULL
 from open_r1.usage import ArgumentParser, exit_on_usage_error, read_recipe
 from open_r1.utils.gpu_jobs import JobSlots
@@ -405,8 +406,14 @@ def _main(argv: list[str] | None) -> dict:
         results = rehearse_plans(tuple(args.plans) or GSM8K_LEASE_PLANS, 1 / args.speedup)
         report_results(results, args.output, plans_section)
         return results
-    if args.speedup <= 0:
+    if not 0 < args.speedup < math.inf:
         parser.error(f"--speedup: expected a positive number, got {args.speedup:g}")
+    if not 0 < args.lease_minutes < math.inf:
+        parser.error(f"--lease_minutes: expected a positive number of minutes, got {args.lease_minutes:g}")
+    # What scripts/gsm8k.py refuses, refused alike: a rehearsal of a run that would not start says nothing of it.
+    if args.sft_only:
+        check_sft_only(parser, [name for name, value in vars(args).items() if value != parser.get_default(name)])
+    check_run_numbers(parser, args)
     arms = gsm8k.ARMS if args.arm == "both" else (args.arm,)
     measured = "grpo_compiled_step" if args.compile_generation else "grpo_step"
     steps = dict(getattr(LEASE_SECONDS, measured))
