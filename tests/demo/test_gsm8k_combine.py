@@ -31,7 +31,20 @@ def one_arm_run(folder, greedy: dict, seconds: float, **changes) -> dict:
     folder.mkdir(parents=True)
     (folder / "results.json").write_text(json.dumps(results), encoding="utf-8")
     (folder / f"curves-{arm}.png").write_bytes(b"png of " + arm.encode())
+    write_evaluations(folder, results)
     return results
+
+
+def write_evaluations(folder, results: dict) -> None:
+    """The evaluator's results.json behind each stage's numbers in `results`, as the run's evals/ holds them (the
+    card protocol's are the earlier run's that GSM8K_CARD names)."""
+    for arm, stages in results["arms"].items():
+        for stage, numbers in stages.items():
+            for kind in ("greedy", "sampled"):
+                evaluation = folder / "evals" / f"{stage}-{arm}-{kind}" / "results.json"
+                evaluation.parent.mkdir(parents=True, exist_ok=True)
+                measured = {key: numbers[f"{kind}_{key}"] for key in ("pass@1", "pass@1_stderr")}
+                evaluation.write_text(json.dumps(measured), encoding="utf-8")
 
 
 @pytest.fixture
@@ -87,7 +100,6 @@ def test_two_one_arm_runs_make_one_run_of_both_arms_held_to_every_goal(two_lease
 def test_a_run_from_before_the_paired_goal_is_paired_from_the_details_it_kept(two_leases, tmp_path):
     cot, tools = two_leases
     for name, solved in (("sft-cot-greedy", {0, 1}), ("grpo-cot-greedy", {1, 2, 3})):
-        (cot / "evals" / name).mkdir(parents=True)
         rows = [{"id": str(index), "correct": index in solved} for index in range(4)]
         (cot / "evals" / name / "details.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     results = gsm8k_cli.main(["--combine", str(cot), str(tools), "--output_dir", str(tmp_path / "combined")])
@@ -317,3 +329,90 @@ def test_two_fast_one_arm_runs_combine_as_two_leases_would(tmp_path, shared_gsm8
         "| after GRPO, python tool ≥ chain of thought + 3 points |" in report
         and "- **Runs**: 2, one arm each" in report
     )
+
+
+def rewritten(folder, change) -> None:
+    """`folder`'s results.json with `change` made to it (a hand edit)."""
+    results = json.loads((folder / "results.json").read_text())
+    change(results)
+    (folder / "results.json").write_text(json.dumps(results))
+
+
+def delete_grpo(results):
+    del results["arms"]["tools"]["grpo"]
+
+
+def relabel_arm(results):
+    results["arms"]["tool"] = results["arms"].pop("tools")
+
+
+def greedy_text(results):
+    results["arms"]["tools"]["grpo"]["greedy_pass@1"] = "abc"
+
+
+def arms_list(results):
+    results["arms"] = ["tools"]
+
+
+def no_curves(results):
+    results["grpo_curves"] = {}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (delete_grpo, r"has arms.tools.grpo None, expected an object of the stage's numbers"),
+        (relabel_arm, r"has arms \{.*'tool'.*, expected an object of the arms cot and/or tools"),
+        (greedy_text, r"has arms.tools.grpo.greedy_pass@1 'abc', expected a number"),
+        (arms_list, r"has arms \['tools'\], expected an object of the arms"),
+        (no_curves, r"has grpo_curves \{\}, expected an object with the tools arm"),
+    ],
+)
+def test_a_run_whose_results_are_not_as_make_gsm8k_writes_them_is_refused_in_one_line_writing_nothing(
+    two_leases, tmp_path, change, message
+):
+    """A red team's: KeyError, AttributeError, or a TypeError after curves-tools.png had been copied."""
+    cot, tools = two_leases
+    rewritten(tools, change)
+    path = re.escape(str(tools / "results.json"))
+    with pytest.raises(UsageError, match=f"^--combine: {path} {message}"):
+        gsm8k_combine.main([cot, tools], tmp_path / "combined")
+    assert not (tmp_path / "combined").exists()
+
+
+def test_a_runs_numbers_must_be_those_of_the_evaluations_behind_them(two_leases, tmp_path):
+    """A red team's: a hand-edited 75% showed in the report, and a results.json without its evals/ combined."""
+    cot, tools = two_leases
+    rewritten(tools, lambda results: results["arms"]["tools"]["grpo"].update({"greedy_pass@1": 0.75}))
+    with pytest.raises(
+        UsageError,
+        match=rf"^--combine: .*lease-tools/results.json has arms.tools.grpo.greedy_pass@1 0.75, its evaluation "
+        rf"{re.escape(str(tools / 'evals' / 'grpo-tools-greedy' / 'results.json'))} 0.12; the results were not",
+    ):
+        gsm8k_combine.main([cot, tools], tmp_path / "combined")
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "results.json").write_text((tools / "results.json").read_text())
+    with pytest.raises(
+        UsageError, match=r"^--combine: .*bare/results.json gives arms.tools.base.greedy_pass@1 without"
+    ):
+        gsm8k_combine.main([cot, bare / "results.json"], tmp_path / "combined")
+    assert not (tmp_path / "combined").exists()
+
+
+def test_a_combination_says_what_it_replaces_and_refuses_a_folder_that_holds_a_run(two_leases, tmp_path, capsys):
+    cot, tools = two_leases
+    gsm8k_combine.main([cot, tools], tmp_path / "combined")
+    assert "Replacing" not in capsys.readouterr().out
+    gsm8k_combine.main([cot, tools], tmp_path / "combined")
+    assert (
+        f"Replacing the earlier combination in {tmp_path / 'combined'} (results.json, report.md, curves-cot.png, "
+        "curves-tools.png)"
+    ) in capsys.readouterr().out
+    interrupted = tmp_path / "interrupted"  # a run stopped before its results: its evaluations and a curve
+    (interrupted / "evals" / "sft-cot-greedy").mkdir(parents=True)
+    (interrupted / "sft-cot").mkdir()
+    (interrupted / "curves-cot.png").write_bytes(b"png")
+    with pytest.raises(UsageError, match=r"^--output_dir: .*interrupted holds a run \(evals, sft-cot\), finished or"):
+        gsm8k_combine.main([cot, tools], interrupted)
+    assert (interrupted / "curves-cot.png").read_bytes() == b"png"

@@ -5,7 +5,9 @@ leases are read, and held to the goals, together.
 
 A GPU lent 15 minutes at a time runs one arm per lease (`scripts/gpu_lease.sh start cot`, then `start tools`,
 each taking the base evaluations of the same earlier run with `--reuse_base`); each lease brings back its output
-folder (results.json, and curves-<arm>.png where kept). The runs must have measured the same thing: the same seed,
+folder (results.json, its evals/, and curves-<arm>.png where kept). Each run's results.json is checked field by
+field (`check_schema`) and its numbers against the evaluations behind them (`check_against_evaluations`: its own
+evals/, or the earlier run's it took some from, where that is on this machine). The runs must have measured the same thing: the same seed,
 FAST or not, model, training data and its SFT traces, test file and problems, samples per problem and GRPO
 generation engine (transformers or vLLM; whether its decode step was compiled may differ, named arm by arm), the
 evaluator's decoding (`--compile_decoding` or not), all on GPUs or all on the CPU, each arm in one run only, and the
@@ -14,11 +16,13 @@ report, arm by arm. How each arm's GRPO trained may differ, named arm by arm: it
 per prompt and its prompts (`--grpo_learning_rate`, `--grpo_num_generations`, `--grpo_max_calculations`). The
 combined results.json keeps each run's provenance under `runs` (its `make gsm8k` command, arms, date, commit, GPU,
 seconds); its `total_seconds` is their sum, the GPU time of the two arms without the leases' start and install. The
-report is `open_r1.demo.gsm8k_report.gsm8k_report`'s, goals included; each run's curves are copied beside it.
+report is `open_r1.demo.gsm8k_report.gsm8k_report`'s, goals included; each run's curves are copied beside it. The
+output folder may hold an earlier combination, which is replaced (and named), never a run's results or folders.
 Not covered: two runs of the same arm (another seed is another run, read beside this one, not averaged into it).
 """
 
 import json
+import math
 import pathlib
 import shutil
 
@@ -57,6 +61,58 @@ ARMS_ORDER = tuple(GSM8K_ARM_NAMES)
 OUTPUT_DIR = "data/gsm8k-combined"
 # The machine as the runs share it: its load averages (`open_r1.utils.provenance`) are each run's own.
 MACHINE_FIELDS = ("cpu", "cores", "omp_num_threads")
+# Each stage's numbers the report shows, and the evaluation (evals/<stage>-<arm>-<kind>) that measured each.
+STAGE_NUMBERS = {
+    "greedy_pass@1": ("greedy", "pass@1"),
+    "greedy_pass@1_stderr": ("greedy", "pass@1_stderr"),
+    "sampled_pass@1": ("sampled", "pass@1"),
+    "sampled_pass@1_stderr": ("sampled", "pass@1_stderr"),
+}
+# How far a number of results.json may lie from its evaluation's: the report shows hundredths of a percent.
+AGREEMENT = 5e-5
+
+
+def is_number(value) -> bool:
+    """A finite int or float (JSON's numbers; not a bool, a string or NaN)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_schema(path: pathlib.Path, results: dict) -> None:
+    """One line naming `path` and the field for the first part of a run's results.json that is not as `make gsm8k`
+    writes it (a hand-edited or cut file gave a KeyError, an AttributeError or a TypeError, the last after an output
+    folder was half written)."""
+
+    def refuse(field: str, expected: str, value) -> None:
+        raise UsageError(f"--combine: {path} has {field} {shortened(value)}, expected {expected}")
+
+    arms = results["arms"]
+    if not isinstance(arms, dict) or not arms or any(arm not in ARMS_ORDER for arm in arms):
+        refuse("arms", f"an object of the arms {' and/or '.join(ARMS_ORDER)}", arms)
+    for arm, stages in arms.items():
+        if not isinstance(stages, dict):
+            refuse(f"arms.{arm}", "an object of its stages", stages)
+        for stage in pipeline.STAGES:
+            numbers = stages.get(stage)
+            if not isinstance(numbers, dict):
+                refuse(f"arms.{arm}.{stage}", "an object of the stage's numbers", numbers)
+            for field in STAGE_NUMBERS:
+                if not is_number(numbers.get(field)):
+                    refuse(f"arms.{arm}.{stage}.{field}", "a number", numbers.get(field))
+        for field in ("grpo_curves", "eval_max_new_tokens"):
+            if not isinstance(results[field], dict) or arm not in results[field]:
+                refuse(field, f"an object with the {arm} arm", results[field])
+    if "held_out" in results and not isinstance(results["held_out"], dict):
+        refuse("held_out", "an object of the arms", results["held_out"])
+    card = results["card_protocol"]
+    if not isinstance(card, dict) or not all(is_number(card.get(field)) for field in ("pass@1", "pass@1_stderr")):
+        refuse("card_protocol", "an object with the numbers pass@1 and pass@1_stderr", card)
+    if not is_number(results["total_seconds"]):
+        refuse("total_seconds", "a number", results["total_seconds"])
+    for field, kind in (("conversion", dict), ("recipes", list), ("device", str), ("grpo_generation", str)):
+        if not isinstance(results[field], kind):
+            refuse(
+                field, f"a JSON {'object' if kind is dict else 'list' if kind is list else 'string'}", results[field]
+            )
 
 
 def read_run(folder: pathlib.Path) -> dict:
@@ -77,6 +133,7 @@ def read_run(folder: pathlib.Path) -> dict:
             raise UsageError(
                 f"--combine: {path} has no {field} (written before make gsm8k recorded it?); run it again"
             )
+    check_schema(path, results)
     for field in GRPO_PROMPT_FIELDS:  # named arm by arm where the runs differ, so each run must say
         if field not in results["conversion"]:
             raise UsageError(
@@ -258,9 +315,70 @@ def combine(runs: list[dict], command: str) -> dict:
     }
 
 
+def evaluations_folder(reused_from: str | None, run_folder: pathlib.Path) -> pathlib.Path | None:
+    """Where a stage's evaluations are: the run's folder, or the earlier run it took them from (`reused_from`, as
+    the run wrote it: from the checkout's root or as an absolute path), None where that is not on this machine."""
+    if reused_from is None:
+        return run_folder
+    for folder in (pathlib.Path(reused_from), pipeline.REPO_ROOT / reused_from):
+        if (folder / "evals").is_dir():
+            return folder
+    return None
+
+
+def check_against_evaluations(run: dict) -> None:
+    """Each number `run` gives of a stage (greedy and sampled pass@1, ± stderr) and of the card protocol, checked
+    against the evaluator's results.json behind it (evals/<name>/results.json in the run's folder, or in the earlier
+    run it took them from where that is on this machine): a run's own evaluations must be there, and agree. A
+    hand-edited 75% showed in a combined report whose per-calculation table, from the details, said 0%."""
+    path = pathlib.Path(run["source"])
+    measured = [
+        (f"arms.{arm}.{stage}", f"{stage}-{arm}-", numbers)
+        for arm, stages in run["arms"].items()
+        for stage, numbers in stages.items()
+        if stage in pipeline.STAGES
+    ]
+    for where, prefix, numbers in [*measured, ("card_protocol", "base-card", run["card_protocol"])]:
+        folder = evaluations_folder(numbers.get("reused_from"), path.parent)
+        if folder is None:
+            continue  # taken from a run not on this machine, which that run checked when it took them
+        fields = (
+            {"pass@1": ("", "pass@1"), "pass@1_stderr": ("", "pass@1_stderr")}
+            if prefix == "base-card"
+            else {field: (kind, key) for field, (kind, key) in STAGE_NUMBERS.items()}
+        )
+        for field, (kind, key) in fields.items():
+            evaluation = folder / "evals" / f"{prefix}{kind}" / "results.json"
+            if not evaluation.is_file():
+                raise UsageError(
+                    f"--combine: {path} gives {where}.{field} without its evaluation {evaluation} (expected the "
+                    "output folder of a finished make gsm8k run, its evals/ included)"
+                )
+            try:
+                recorded = json.loads(evaluation.read_text(encoding="utf-8")).get(key)
+            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                raise UsageError(f"--combine: {evaluation} is not the evaluator's results.json") from None
+            if not is_number(recorded) or abs(recorded - numbers[field]) > AGREEMENT:
+                raise UsageError(
+                    f"--combine: {path} has {where}.{field} {numbers[field]!r}, its evaluation {evaluation} "
+                    f"{recorded!r}; the results were not written by the run that evaluated them"
+                )
+
+
+def run_folder_parts(folder: pathlib.Path) -> list[str]:
+    """What in `folder` belongs to a run (finished or not): its evals/, sft-*/, grpo-*/ and base-tools/ folders."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in folder.iterdir()
+        if entry.is_dir() and (entry.name in ("evals", "base-tools") or entry.name.startswith(("sft-", "grpo-")))
+    )
+
+
 def check_output_dir(output_dir: pathlib.Path, runs: list[dict]) -> None:
-    """Refuses a folder that holds one of the runs or another run's results: only an earlier combination's are
-    written over."""
+    """Refuses a folder that holds one of the runs, a run's results or a run's folders (an interrupted run's, whose
+    curves a combination would delete): only an earlier combination's are written over."""
     if output_dir.resolve() in {pathlib.Path(run["source"]).resolve().parent for run in runs}:
         raise UsageError(
             f"--output_dir: {output_dir} holds one of the runs; give the combined results a folder of their own"
@@ -276,6 +394,12 @@ def check_output_dir(output_dir: pathlib.Path, runs: list[dict]) -> None:
                 f"--output_dir: {earlier} is a run's results, not an earlier combination; give the combined results "
                 "a folder of their own"
             )
+    parts = run_folder_parts(output_dir)
+    if parts:
+        raise UsageError(
+            f"--output_dir: {output_dir} holds a run ({', '.join(parts)}), finished or not; give the combined results "
+            "a folder of their own"
+        )
 
 
 def main(folders: list[pathlib.Path], output_dir: pathlib.Path) -> dict:
@@ -286,7 +410,15 @@ def main(folders: list[pathlib.Path], output_dir: pathlib.Path) -> dict:
         ["python scripts/gsm8k.py --combine", *(str(folder) for folder in folders), "--output_dir", str(output_dir)]
     )
     results = combine(runs, command)
+    for run in runs:
+        check_against_evaluations(run)
     check_output_dir(output_dir, runs)
+    # The whole report before anything is written: a refusal leaves the folder as it was.
+    report, table = gsm8k_report(results, command), gsm8k_table(results)
+    earlier = [name for name in ("results.json", "report.md") if (output_dir / name).exists()]
+    earlier += sorted(path.name for path in output_dir.glob("curves-*.png")) if output_dir.is_dir() else []
+    if earlier:
+        print(f"Replacing the earlier combination in {output_dir} ({', '.join(earlier)})", flush=True)
     output_dir.mkdir(parents=True, exist_ok=True)
     for stale in output_dir.glob("curves-*.png"):  # an earlier combination's, which these runs may not have
         stale.unlink()
@@ -295,7 +427,5 @@ def main(folders: list[pathlib.Path], output_dir: pathlib.Path) -> dict:
             curves = pathlib.Path(run["source"]).parent / f"curves-{arm}.png"
             if curves.is_file():
                 shutil.copyfile(curves, output_dir / curves.name)
-    pipeline.write_results(
-        output_dir, results, gsm8k_report(results, command), gsm8k_table(results), "results.json, report.md"
-    )
+    pipeline.write_results(output_dir, results, report, table, "results.json, report.md")
     return results
