@@ -1275,6 +1275,8 @@ def test_a_runs_options_are_in_its_results_and_its_command(tmp_path, monkeypatch
     gsm8k.run(tmp_path / "out", ("cot",), seed=0, fast=True, train_file=train, test_file=train, **options)
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert {name: results[name] for name in options} == options
+    # The commit at the end beside the start's: the stages ran as new processes, at whatever was checked out then.
+    assert results["commit_at_end"] == gsm8k.git_commit()
     # On this CPU GRPO generates in TRL's rounds (decoding ahead is a GPU's).
     assert (results["grpo_generation"], results["grpo_tool_rollout_chunk_tokens"]) == ("transformers", {"cot": None})
     # GRPO's prompts are the 4 rows of at most 3 calculations, not the settings' 2 (3 rows).

@@ -295,3 +295,14 @@ def test_the_gsm8k_report_says_where_each_arms_grpo_step_spent_its_time():
         "decoding 60.0 s (7.2 rounds, 1,845 decode steps, slot use 38%), tools 4.0 s, "
         "rewards 0.5 s, scoring 2.5 s, training 8.0 s.\n"
     ) in gsm8k_report(results, "make gsm8k")
+
+
+def test_the_gsm8k_report_says_when_the_checkout_changed_while_the_run_ran():
+    """A red team's: the report gave the commit at the start, while SFT and GRPO, launched later as new processes,
+    ran whatever was checked out then."""
+    results = {**gsm8k_results({"cot": {"base": 0.0, "sft": 0.03, "grpo": 0.05}}, ("cot",)), "commit": "abc1234"}
+    assert "commit abc1234, 16 cores" in gsm8k_report({**results, "commit_at_end": "abc1234"}, "make gsm8k ARM=cot")
+    report = gsm8k_report({**results, "commit_at_end": "def5678+changes"}, "make gsm8k ARM=cot")
+    assert (
+        "commit abc1234 at the start and def5678+changes at the end (its later stages may have run that code), 16 cores"
+    ) in report

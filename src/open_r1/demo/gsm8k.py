@@ -117,7 +117,7 @@ from open_r1.tasks.gsm8k import (
 from open_r1.usage import UsageError, check_local_path, read_recipe
 from open_r1.utils.gpu_jobs import JobBeside, job_slot, launch_beside, shared_job_slots
 from open_r1.utils.launch import SHARED_DATA, LaunchFailed
-from open_r1.utils.provenance import provenance_record, with_end_load
+from open_r1.utils.provenance import git_commit, provenance_record, with_end_load
 from open_r1.utils.step_profile import summarise as summarise_step_profile
 
 ARMS = ("cot", "tools")
@@ -512,6 +512,8 @@ def sft_only(
             "compile_decoding": compile_decoding,
             "total_seconds": time.perf_counter() - started,
             **with_end_load(provenance),
+            # The stages ran as new processes, each at whatever was checked out when it started.
+            "commit_at_end": git_commit(),
         }
         table = gsm8k_evaluations_table(output_dir)
         report = (
@@ -652,6 +654,9 @@ def run(
         "conversion": data["conversion"],
         "total_seconds": time.perf_counter() - started,
         **provenance,
+        # SFT, GRPO and the evaluations ran as new processes, each at whatever was checked out when it started: the
+        # report says so where this differs from the commit at the start.
+        "commit_at_end": git_commit(),
     }
     command = gsm8k_command(results)
     report = gsm8k_report(results, command)

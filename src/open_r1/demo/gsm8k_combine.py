@@ -211,6 +211,7 @@ def run_summary(run: dict) -> dict:
         "arms": list(run["arms"]),
         "date": run.get("date"),
         "commit": run.get("commit"),
+        "commit_at_end": run.get("commit_at_end"),
         "device": run["device"],
         "machine": run.get("machine"),
         "total_seconds": run["total_seconds"],

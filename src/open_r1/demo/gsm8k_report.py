@@ -470,6 +470,13 @@ def gsm8k_command(results: dict) -> str:
     )
 
 
+def commit_at_end_note(run: dict) -> str:
+    """ " ({commit} at the end)" for a run whose checkout changed while it ran (its later stages, launched as new
+    processes, may have run that code); "" otherwise or where not recorded."""
+    at_end = run.get("commit_at_end")
+    return f" ({at_end} at the end)" if at_end is not None and at_end != run.get("commit") else ""
+
+
 def combined_runs_line(results: dict) -> str:
     """The report's line on the runs a combined results.json (`open_r1.demo.gsm8k_combine`) was made of."""
     runs = results.get("runs")
@@ -478,7 +485,8 @@ def combined_runs_line(results: dict) -> str:
     described = "; ".join(
         f"`{run['command']}` ({' and '.join(GSM8K_ARM_NAMES[arm] for arm in run['arms'])}: "
         f"{utc_time(run['date']) if run['date'] else 'date not recorded'}, "
-        f"commit {run['commit'] or 'unknown'}, {run['device']}, {run['total_seconds']:.0f} s, `{run['source']}`)"
+        f"commit {run['commit'] or 'unknown'}{commit_at_end_note(run)}, {run['device']}, {run['total_seconds']:.0f} s, "
+        f"`{run['source']}`)"
         for run in runs
     )
     return f"- **Runs**: {len(runs)}, one arm each, their seconds summed above: {described}.\n"

@@ -294,15 +294,20 @@ held-out pass@1 of the checkpoints marked at their steps).
 
 
 def machine_note(results: dict) -> str:
-    """The commit, cores, CPU and load (start and end) of the run, for its report's first line (empty if not
-    recorded)."""
+    """The commit (and the one at the end, `commit_at_end`, where it differs), cores, CPU and load (start and end)
+    of the run, for its report's first line (empty if not recorded)."""
     record = read_provenance(results)
     machine = record["machine"]
     if machine["cpu"] is None:
         return ""
     load, end = machine["load_average_at_start"], machine["load_average_at_end"]
+    commit = record["commit"] or "unknown"
+    # A run's stages are launched as new processes as it goes: checked out anew meanwhile, they ran other code.
+    at_end = results.get("commit_at_end")
+    if at_end is not None and at_end != record["commit"]:
+        commit += f" at the start and {at_end} at the end (its later stages may have run that code)"
     # The end's too: a run beside other work ran slower than the start's load says (a newcomer's: 0.8, then 4.1).
-    return f", commit {record['commit'] or 'unknown'}, {machine['cores']} cores of {machine['cpu']}" + (
+    return f", commit {commit}, {machine['cores']} cores of {machine['cpu']}" + (
         f", load average {load[0]:.1f} at the start" + (f", {end[0]:.1f} at the end" if end else "") if load else ""
     )
 
