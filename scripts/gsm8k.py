@@ -10,6 +10,8 @@ from open_r1.demo.gsm8k_cli import main
 from open_r1.usage import exit_on_interrupt, exit_on_usage_error
 
 if __name__ == "__main__":
-    with exit_on_interrupt("its output folder holds the stages it finished; a new run starts over"):
+    # A run never resumes: the same command empties the folder first (and names what it removes).
+    message = "its output folder holds the stages it finished; a new run into it starts over and replaces them"
+    with exit_on_interrupt(message):
         with exit_on_usage_error():  # a mistake in the command or its files: one line and exit status 2
             main()

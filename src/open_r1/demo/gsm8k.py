@@ -45,6 +45,9 @@ open_r1.utils.compiled_generation, its cache one length: `GSM8KSettings.compiled
 On a GPU without vLLM the tool arm's GRPO decodes its rollouts ahead of TRL's rounds
 (`GSM8KSettings.grpo_tool_rollout_chunk_tokens`, open_r1.tools.rollouts_ahead) and its evaluations with rows joining
 (`eval_tool_rollout_chunk_tokens`).
+A run never resumes: stopped (Ctrl-C), its output folder keeps the stages it finished, and the same command starts
+over, removing them first and naming what it removes (another --output_dir keeps them); every check that can refuse
+a run comes before that.
 What each training launch adds to its recipe, GRPO's minutes under a budget and the checks of the options that change
 a launch are `open_r1.demo.gsm8k_launch`'s; the command line is `open_r1.demo.gsm8k_cli`'s.
 Not covered: several GPUs; the vLLM path has not run here (vLLM is not installable on the machines this was built
