@@ -58,3 +58,40 @@ def test_the_command_uses_only_options_of_the_installed_lighteval_vllm_command()
 def test_an_unknown_parallelism_is_refused():
     with pytest.raises(ValueError, match="PARALLEL must be one of"):
         build_lighteval_command("m", "aime24", parallel="pipeline")
+
+
+# lighteval's sample cache: keyed by the model's name and arguments, never its weights.
+
+
+@pytest.mark.parametrize("output_dir", ["evals/run", "evals/a,b", "evals/a=b"])
+def test_lighteval_keeps_its_sample_cache_in_the_run_output_folder(tmp_path, output_dir):
+    """Not ~/.cache/huggingface/lighteval/<model name>, where a model folder of the same name (or a checkpoint
+    retrained in place) got an earlier model's answers back; a folder lighteval's `key=value,...` parser would cut
+    (',' or '=') goes through a YAML model config."""
+    from lighteval.models.vllm.vllm_model import VLLMModelConfig
+
+    output_dir = f"{tmp_path}/{output_dir}"
+    command = build_lighteval_command("org/model", "aime24", output_dir=output_dir)
+    assert command.cache_dir == f"{output_dir}/lighteval_cache"
+    if command.model_config_path is None:
+        config = VLLMModelConfig.from_args(command.argv[2])
+    else:
+        config = VLLMModelConfig(**yaml.safe_load(command.model_config_yaml)["model_parameters"])
+    assert config.cache_dir == command.cache_dir and config.model_name == "org/model"
+    assert config.generation_parameters.temperature == 0.6
+
+
+def test_running_a_command_empties_its_sample_cache_before_and_after(tmp_path):
+    """A cache left by a killed run (or by the printed command run by hand) is never read by the next run."""
+    import sys
+
+    from open_r1.eval.lighteval_command import LightevalCommand, run_lighteval_command
+
+    cache = tmp_path / "out" / "lighteval_cache"
+    (cache / "model" / "hash").mkdir(parents=True)
+    (cache / "model" / "hash" / "GENERATIVE.parquet").write_text("an earlier model's answers")
+    # A command that fails (exit status 3) if it finds the cache's earlier content.
+    probe = f"import os, sys; sys.exit(3 if os.path.exists({str(cache / 'model')!r}) else 0)"
+    command = LightevalCommand([sys.executable, "-c", probe], {}, cwd=str(tmp_path), cache_dir="out/lighteval_cache")
+    assert run_lighteval_command(command) == 0
+    assert not cache.exists()

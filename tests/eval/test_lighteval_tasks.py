@@ -199,11 +199,28 @@ def test_the_cpu_command_runs_lighteval_accelerate_on_the_local_task(sampling_mo
     assert command.argv[:4] == [
         "lighteval",
         "accelerate",
-        "model_name=sampling-model,device=cpu,dtype=float32,batch_size=4,"
-        "generation_parameters={max_new_tokens:4,temperature:0.6,top_p:0.95}",
+        # lighteval 0.13 truncates prompts to generation_parameters.max_new_tokens: the tiny model's whole context,
+        # so that no prompt is cut; MAX_NEW_TOKENS is the task's generation_size, which caps the answer.
+        "model_name=sampling-model,device=cpu,dtype=float32,batch_size=4,max_length=1024,"
+        f"cache_dir={tmp_path}/out/lighteval_cache,generation_parameters={{max_new_tokens:1024,temperature:0.6,top_p:0.95}}",
         "local:toy@k=1@n=2|0",
     ]
     assert command.env["OPEN_R1_EVAL_DATA"] == f"toy={benchmark_file.resolve()}"
+    assert command.env["OPEN_R1_EVAL_MAX_NEW_TOKENS"] == "4"
+
+
+def test_the_answer_budget_reaches_lighteval_as_each_task_generation_size(monkeypatch, benchmark_file, gsm8k_files):
+    """Where lighteval's transformers backend caps an answer; unset, each task's default; not a count, by name."""
+    module = load_tasks_module(monkeypatch, f"toy={benchmark_file}")
+    assert [task.generation_size for task in module.TASKS_TABLE] == [32768]
+    monkeypatch.setenv("OPEN_R1_EVAL_MAX_NEW_TOKENS", "16")
+    train, test = gsm8k_files
+    monkeypatch.setenv("OPEN_R1_EVAL_FEWSHOT", f"gsm8k={train}")
+    tasks = load_tasks_module(monkeypatch, f"toy={benchmark_file},gsm8k={test}").TASKS_TABLE
+    assert [task.generation_size for task in tasks] == [16, 16]
+    monkeypatch.setenv("OPEN_R1_EVAL_MAX_NEW_TOKENS", "0")
+    with pytest.raises(ValueError, match="OPEN_R1_EVAL_MAX_NEW_TOKENS: expected a positive whole number"):
+        load_tasks_module(monkeypatch, f"toy={benchmark_file}")
 
 
 def test_a_model_that_would_decode_greedily_is_refused_instead_of_reported_as_sampled(tiny_model, benchmark_file):
@@ -252,7 +269,38 @@ def test_make_evaluate_with_lighteval_on_cpu_writes_results_and_details(sampling
     details = pd.read_parquet(details_file)
     assert len(details) == 2
     assert all(len(response["text"]) == 2 for response in details["model_response"])
+    # The whole prompt reached the model and MAX_NEW_TOKENS capped the answers (lighteval cut the prompt to its last
+    # 4 tokens and generated up to the rest of the context, before the budget became the task's generation_size).
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(sampling_model)
+    for doc, response in zip(details["doc"], details["model_response"]):
+        assert doc["query"] in tokenizer.decode(response["input_tokens"])
+        assert all(len(tokens) <= 4 for tokens in response["output_tokens"])
     assert not list(sampling_model.glob("**/*.parquet"))  # nothing written into the model folder
+
+
+@pytest.mark.slow
+def test_a_model_folder_of_the_same_name_gets_its_own_answers_not_lighteval_cached_ones(
+    sampling_model, benchmark_file, tmp_path
+):
+    """lighteval keyed its sample cache by the folder's name and the model arguments: another `sampling-model`
+    folder, run the same way, got the first one's answers back ("Cache: 1/1 samples are cached")."""
+    namesake = tmp_path / "elsewhere" / sampling_model.name
+    shutil.copytree(sampling_model, namesake)
+    output_dir = tmp_path / "evals"
+    for model in (sampling_model, namesake):
+        result = subprocess.run(
+            ["make", "--no-print-directory", "-s", "evaluate", "BACKEND=accelerate", f"MODEL={model}", "TASK=toy"]
+            + [f"DATA={benchmark_file}", "MAX_NEW_TOKENS=2", "LIMIT=1", f"OUTPUT_DIR={output_dir}"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "Cache: Starting to process 1/1 samples" in result.stderr  # generated, not read back
+        assert "samples are cached" not in result.stderr
+        assert not (output_dir / "lighteval_cache").exists()  # the run's cache went with it
 
 
 # ------------------------------------------------------------------------------------------------
@@ -377,7 +425,9 @@ def test_the_few_shot_cpu_command_is_greedy_with_lighteval_gsm8k_generation_size
     train, test = gsm8k_files
     # The tiny model does not sample by default: fine here, the protocol decodes greedily.
     command = build_lighteval_cpu_command(str(tiny_model), "gsm8k", str(test), num_fewshot=5, fewshot_file=str(train))
-    assert command.argv[2].endswith("generation_parameters={max_new_tokens:256,temperature:0}")
+    assert command.argv[2].endswith("generation_parameters={max_new_tokens:1024,temperature:0}")
+    assert "max_length=1024," in command.argv[2]
+    assert command.env["OPEN_R1_EVAL_MAX_NEW_TOKENS"] == "256"
     assert command.argv[3] == "local:gsm8k|5"
     assert command.env["OPEN_R1_EVAL_DATA"] == f"gsm8k={test.resolve()}"
     assert command.env["OPEN_R1_EVAL_FEWSHOT"] == f"gsm8k={train.resolve()}"
@@ -418,6 +468,14 @@ def test_lighteval_runs_the_five_shot_protocol_on_the_tiny_model(gsm8k_files, ti
     (details_file,) = glob.glob(f"{tmp_path}/evals/details/{tiny_model.name}/*/details_local:gsm8k|5_*.parquet")
     details = pd.read_parquet(details_file)
     assert len(details) == 3
-    for doc in details["doc"]:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    for doc, response in zip(details["doc"], details["model_response"]):
         assert len(doc["fewshot_samples"]) == 5
         assert all("Ann has" in shot["query"] for shot in doc["fewshot_samples"])
+        # The model read all five shots and the question (MAX_NEW_TOKENS=8 once cut the prompt to its last 8
+        # tokens), and answered in at most 8 tokens (not the 256 of lighteval's GSM8K generation size).
+        prompt = tokenizer.decode(response["input_tokens"])
+        assert all(shot["query"] in prompt for shot in doc["fewshot_samples"]) and doc["query"] in prompt
+        assert all(len(tokens) <= 8 for tokens in response["output_tokens"])

@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,13 +51,16 @@ PARALLEL_MODES = ("data", "tensor")
 
 @dataclass(frozen=True)
 class LightevalCommand:
-    """A lighteval invocation: argv, extra environment, and a YAML model config to write first (if any)."""
+    """A lighteval invocation: argv, extra environment, a YAML model config to write first (if any), the folder to
+    run in, and lighteval's sample cache folder (`cache_dir`), which `run_lighteval_command` empties before and after
+    the run."""
 
     argv: list[str]
     env: dict[str, str]
     model_config_path: str | None = None
     model_config_yaml: str | None = None
     cwd: str | None = None
+    cache_dir: str | None = None
 
     def shell(self) -> str:
         env = " ".join(f"{key}={shlex.quote(value)}" for key, value in self.env.items())
@@ -107,14 +111,40 @@ def _inline_value(value) -> str:
 
 
 def fits_inline(params: dict) -> bool:
-    """Whether lighteval's `key=value,...` parser would read every value back unchanged."""
-    return all(not any(c in str(v) for c in ",\n{}") for k, v in params.items() if k != "generation_parameters")
+    """Whether lighteval's `key=value,...` parser would read every value back unchanged (it splits on ',' and keeps
+    what lies between the first two '=': a folder named `a=b` came back as `a`)."""
+    return all(not any(c in str(v) for c in ",\n{}=") for k, v in params.items() if k != "generation_parameters")
 
 
 def inline_model_args(params: dict) -> str:
     if not fits_inline(params):
-        raise ValueError("a model parameter contains ',', '{', '}' or a newline; pass it through a YAML model config")
+        raise ValueError(
+            "a model parameter contains ',', '=', '{', '}' or a newline; pass it through a YAML model config"
+        )
     return ",".join(f"{key}={_inline_value(value)}" for key, value in params.items())
+
+
+def run_cache_dir(output_dir: str) -> str:
+    """lighteval's sample cache for one run: a folder of the run's output folder, emptied before and after it.
+
+    lighteval 0.13 has no switch to turn that cache off (`SampleCache`, used by the transformers and vLLM backends
+    alike): by default it keeps every answer under ~/.cache/huggingface/lighteval/<model_name>/<hash of the model
+    arguments>, and reads them back for any later run with the same arguments. Neither the key nor the folder sees
+    the weights: two model folders of one name (`model_name` is the folder's name alone on the accelerate backend), or
+    a checkpoint retrained in place or pushed again, got the earlier model's answers back ("Cache: 1/1 samples are
+    cached"). A cache that lives only as long as the run is never read by another."""
+    return f"{output_dir}/lighteval_cache"
+
+
+def model_arguments(params: dict, output_dir: str) -> tuple[str, str | None, str | None]:
+    """lighteval's model argument for `params`: inline `key=value,...` when every value reads back unchanged, else
+    a YAML model config in `output_dir` (model_spec, config path, config text)."""
+    if fits_inline(params):
+        return inline_model_args(params), None, None
+    import yaml
+
+    path = f"{output_dir}/model_config.yaml"
+    return path, path, yaml.safe_dump({"model_parameters": params}, sort_keys=False, allow_unicode=True)
 
 
 def default_output_dir(model: str) -> str:
@@ -137,27 +167,32 @@ def build_lighteval_command(
     """The `lighteval vllm` command that evaluates `model` on `benchmark` (see the module docstring)."""
     output_dir = output_dir or default_output_dir(model)
     params = vllm_model_parameters(model, revision, parallel, num_gpus, system_prompt, trust_remote_code)
-    model_config_path = model_config_yaml = None
-    if fits_inline(params):
-        model_spec = inline_model_args(params)
-    else:
-        import yaml
-
-        model_config_path = f"{output_dir}/model_config.yaml"
-        model_config_yaml = yaml.safe_dump({"model_parameters": params}, sort_keys=False, allow_unicode=True)
-        model_spec = model_config_path
+    cache_dir = run_cache_dir(output_dir)
+    # Not the weights' folder: lighteval joins cache_dir and model_name, so an absolute local model path still puts
+    # its cache there (the accelerate backend names a local folder alone for that reason).
+    params = _with_cache_dir(params, cache_dir)
+    model_spec, model_config_path, model_config_yaml = model_arguments(params, output_dir)
     argv = ["lighteval", "vllm", model_spec, task_string(benchmark, num_samples)]
     argv += ["--output-dir", output_dir, "--save-details"]
     if max_samples is not None:
         argv += ["--max-samples", str(max_samples)]
     # vLLM's tensor-parallel workers must not fork a process that already initialised CUDA.
     env = {"VLLM_WORKER_MULTIPROC_METHOD": "spawn"} if parallel == "tensor" else {}
-    return LightevalCommand(argv, env, model_config_path, model_config_yaml)
+    return LightevalCommand(argv, env, model_config_path, model_config_yaml, cache_dir=cache_dir)
+
+
+def _with_cache_dir(params: dict, cache_dir: str) -> dict:
+    """`params` with lighteval's `cache_dir` just before the generation parameters (which stay last)."""
+    rest = {key: value for key, value in params.items() if key != "generation_parameters"}
+    return {**rest, "cache_dir": cache_dir, "generation_parameters": params["generation_parameters"]}
 
 
 LOCAL_TASKS_MODULE = "src/open_r1/eval/lighteval_tasks.py"
 # Read by that module (which imports it from here: importing that module imports lighteval).
 THINK_PREFILLED_ENV = "OPEN_R1_EVAL_THINK_PREFILLED"
+# The answer's token budget (MAX_NEW_TOKENS), which that module makes the tasks' `generation_size`: see
+# `build_lighteval_cpu_command` for why it is not lighteval's `generation_parameters.max_new_tokens`.
+MAX_NEW_TOKENS_ENV = "OPEN_R1_EVAL_MAX_NEW_TOKENS"
 # A local task's name: lighteval reads ',', '|', '@' and '=' in a task argument as separators, and the name also
 # names a folder of the task's data.
 LOCAL_TASK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
@@ -215,6 +250,22 @@ def _prefills_think(model: str) -> bool:
         raise UsageError(f"MODEL={model}: its tokenizer does not load: {one_line(error)}") from None
 
 
+def model_context_length(model: str) -> int:
+    """The positions of `model`'s context as lighteval 0.13's transformers backend reads them (`_init_max_length`:
+    the text config's n_positions, max_position_embeddings or n_ctx, else 2048); a config that does not load is one
+    line naming MODEL."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(model).get_text_config()
+    except (OSError, ValueError) as error:
+        raise UsageError(f"MODEL={model}: its config.json does not load: {one_line(error)}") from None
+    for attribute in ("n_positions", "max_position_embeddings", "n_ctx"):
+        if hasattr(config, attribute):
+            return int(getattr(config, attribute))
+    return 2048
+
+
 def _make_variable(name: str, value) -> str:
     """A setting as `make evaluate`'s user writes it (`NUM_FEWSHOT=5`), for the messages of `few_shot`'s checks."""
     return f"{name.upper()}={value}"
@@ -266,6 +317,7 @@ def build_lighteval_cpu_command(
         _check_model_samples(model, num_samples or 1)
         if _prefills_think(model):  # graded as the offline evaluator grades such a model (lighteval_tasks)
             env[THINK_PREFILLED_ENV] = "1"
+    context = model_context_length(model)  # read here, before `model` becomes a name relative to `cwd`
     output_dir = os.path.abspath(output_dir or default_output_dir(model))
     cwd = None
     if Path(model).is_dir():
@@ -276,27 +328,37 @@ def build_lighteval_cpu_command(
     # The custom tasks import open_r1: this checkout's, from any working directory (`make` exports PYTHONPATH=src).
     inherited = [os.path.abspath(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(REPO_ROOT / "src"), *inherited]))
+    # The answer's budget is the task's generation_size (lighteval_tasks reads it from this variable), where lighteval
+    # 0.13's transformers backend caps generation. Its `generation_parameters.max_new_tokens` is no answer budget there:
+    # it is the `max_length` every prompt is left-truncated to (`_padded_greedy_until`), so MAX_NEW_TOKENS=32 cut each
+    # prompt to its last 32 tokens (few-shot prompts lost their shots) and the answer ran to the task's size. Without
+    # it lighteval truncates to the first prompt of a batch plus generation_size, sorted by the question's characters,
+    # not the prompt's tokens: a few-shot prompt with longer shots would still be cut. So it is the model's whole
+    # context (also passed as max_length): a prompt is cut only if it alone overflows the context.
+    env[MAX_NEW_TOKENS_ENV] = str(
+        max_new_tokens or (few_shot.LIGHTEVAL_GSM8K_GENERATION_SIZE if num_fewshot else DEFAULT_MAX_NEW_TOKENS)
+    )
     if num_fewshot:
         # temperature 0: lighteval's transformers backend then decodes greedily, as the card's protocol does.
-        generation = {"max_new_tokens": max_new_tokens or few_shot.LIGHTEVAL_GSM8K_GENERATION_SIZE, "temperature": 0}
+        generation = {"max_new_tokens": context, "temperature": 0}
     else:
-        generation = {
-            "max_new_tokens": max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
-            "temperature": DEFAULT_TEMPERATURE,
-            "top_p": DEFAULT_TOP_P,
-        }
+        generation = {"max_new_tokens": context, "temperature": DEFAULT_TEMPERATURE, "top_p": DEFAULT_TOP_P}
     params = {"model_name": model, "device": "cpu", "dtype": "float32", "batch_size": batch_size}
-    model_args = inline_model_args({**params, "generation_parameters": generation})
+    params["max_length"] = context
+    cache_dir = run_cache_dir(output_dir)
+    params = _with_cache_dir({**params, "generation_parameters": generation}, cache_dir)
+    model_spec, model_config_path, model_config_yaml = model_arguments(params, output_dir)
     task_arg = f"local:{task}" + (f"@k=1@n={num_samples}" if num_samples else "") + f"|{num_fewshot}"
-    argv = ["lighteval", "accelerate", model_args, task_arg, "--custom-tasks", str(REPO_ROOT / LOCAL_TASKS_MODULE)]
+    argv = ["lighteval", "accelerate", model_spec, task_arg, "--custom-tasks", str(REPO_ROOT / LOCAL_TASKS_MODULE)]
     argv += ["--output-dir", output_dir, "--save-details"]
     if max_samples is not None:
         argv += ["--max-samples", str(max_samples)]
-    return LightevalCommand(argv, env, cwd=cwd)
+    return LightevalCommand(argv, env, model_config_path, model_config_yaml, cwd, cache_dir)
 
 
 def run_lighteval_command(command: LightevalCommand) -> int:
-    """Runs `command` (writing its YAML model config first); returns lighteval's exit status."""
+    """Runs `command` (writing its YAML model config first, in an empty sample cache removed afterwards: see
+    `run_cache_dir`); returns lighteval's exit status."""
     if command.model_config_path is not None:
         Path(command.model_config_path).parent.mkdir(parents=True, exist_ok=True)
         Path(command.model_config_path).write_text(command.model_config_yaml, encoding="utf-8")
@@ -306,4 +368,11 @@ def run_lighteval_command(command: LightevalCommand) -> int:
     if problem:
         logger.error(problem)
         return 1
-    return subprocess.run(command.argv, env={**os.environ, **command.env}, cwd=command.cwd, check=False).returncode
+    cache_dir = None if command.cache_dir is None else Path(command.cwd or ".") / command.cache_dir
+    if cache_dir is not None:
+        shutil.rmtree(cache_dir, ignore_errors=True)  # left by a run that was killed, or by the command run by hand
+    try:
+        return subprocess.run(command.argv, env={**os.environ, **command.env}, cwd=command.cwd, check=False).returncode
+    finally:
+        if cache_dir is not None:
+            shutil.rmtree(cache_dir, ignore_errors=True)

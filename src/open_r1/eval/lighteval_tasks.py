@@ -1,7 +1,7 @@
 """lighteval custom tasks for local benchmark files, graded with the project's math grader.
 
-    OPEN_R1_EVAL_DATA=math_500=../shared/data/math500.jsonl \
-    lighteval accelerate "model_name=data/tiny-model,device=cpu,dtype=float32,batch_size=4,generation_parameters={max_new_tokens:32,temperature:0.6,top_p:0.95}" \
+    OPEN_R1_EVAL_DATA=math_500=../shared/data/math500.jsonl OPEN_R1_EVAL_MAX_NEW_TOKENS=32 \
+    lighteval accelerate "model_name=data/tiny-model,device=cpu,dtype=float32,batch_size=4,max_length=1024,generation_parameters={max_new_tokens:1024,temperature:0.6,top_p:0.95}" \
         "local:math_500|0" --custom-tasks src/open_r1/eval/lighteval_tasks.py --max-samples 5 --output-dir data/evals/tiny
 
 lighteval's built-in math tasks download their data from the Hub; these read JSONL files with
@@ -11,7 +11,9 @@ of `python -m open_r1.evaluate` and the metric is pass@1 estimated from n sample
 with `open_r1.rewards.accuracy.grade_answers`, the code behind `accuracy_reward`. OPEN_R1_EVAL_THINK_PREFILLED=1 says
 the model's chat template opens `<think>` in the prompt: an answer then counts only after the reasoning's `</think>`,
 as the offline evaluator and GRPO's `think_prefilled: true` read it (`build_lighteval_cpu_command` sets it from the
-model's template).
+model's template). OPEN_R1_EVAL_MAX_NEW_TOKENS is the answer's token budget, every task's `generation_size`: where
+lighteval 0.13's transformers backend caps an answer (its `generation_parameters.max_new_tokens` is the length prompts
+are truncated to, so the command sets that to the model's context).
 
 Few-shot: OPEN_R1_EVAL_FEWSHOT names a shot file per task in the same `name=path` form (JSONL with `problem` and
 `solution`, e.g. GSM8K-train). Such a task is lighteval's GSM8K protocol, as `--prompt_style plain` of the offline
@@ -41,7 +43,7 @@ from lighteval.tasks.requests import Doc, SamplingMethod
 from open_r1.data.benchmarks import Problem, build_messages, load_problems
 from open_r1.eval import few_shot
 from open_r1.eval.arguments import DEFAULT_MAX_NEW_TOKENS
-from open_r1.eval.lighteval_command import LOCAL_TASK_NAME, THINK_PREFILLED_ENV
+from open_r1.eval.lighteval_command import LOCAL_TASK_NAME, MAX_NEW_TOKENS_ENV, THINK_PREFILLED_ENV
 from open_r1.eval.metrics import pass_at_k
 from open_r1.rewards.accuracy import DEFAULT_TIMEOUT_SECONDS
 
@@ -193,7 +195,9 @@ def _data_root() -> pathlib.Path:
     return pathlib.Path(tempfile.gettempdir()) / "open_r1_lighteval_data"
 
 
-def local_task(name: str, path: pathlib.Path, think_prefilled: bool = False) -> LightevalTaskConfig:
+def local_task(
+    name: str, path: pathlib.Path, think_prefilled: bool = False, max_new_tokens: int | None = None
+) -> LightevalTaskConfig:
     return LightevalTaskConfig(
         name=f"local:{name}",
         prompt_function=local_math_prompt,
@@ -203,14 +207,16 @@ def local_task(name: str, path: pathlib.Path, think_prefilled: bool = False) -> 
         evaluation_splits=["test"],
         few_shots_split=None,
         few_shots_select=None,
-        generation_size=DEFAULT_MAX_NEW_TOKENS,
+        generation_size=max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
         metrics=[project_pass_at_k_metric(think_prefilled)],
         stop_sequence=[],  # stop at the end-of-turn token only; reasoning can contain any text
         version=0,
     )
 
 
-def local_fewshot_task(name: str, path: pathlib.Path, shots_path: pathlib.Path) -> LightevalTaskConfig:
+def local_fewshot_task(
+    name: str, path: pathlib.Path, shots_path: pathlib.Path, max_new_tokens: int | None = None
+) -> LightevalTaskConfig:
     return LightevalTaskConfig(
         name=f"local:{name}",
         prompt_function=plain_prompt,
@@ -220,7 +226,7 @@ def local_fewshot_task(name: str, path: pathlib.Path, shots_path: pathlib.Path) 
         evaluation_splits=["test"],
         few_shots_split="train",
         few_shots_select="random_sampling_from_train",
-        generation_size=few_shot.LIGHTEVAL_GSM8K_GENERATION_SIZE,
+        generation_size=max_new_tokens or few_shot.LIGHTEVAL_GSM8K_GENERATION_SIZE,
         metrics=[hash_exact_match_metric()],
         stop_sequence=few_shot.LIGHTEVAL_GSM8K_STOP_SEQUENCES,
         version=0,
@@ -234,19 +240,32 @@ def read_think_prefilled(value: str) -> bool:
     return value == "1"
 
 
-def build_tasks(data_spec: str, fewshot_spec: str, think_prefilled: bool = False) -> list[LightevalTaskConfig]:
+def read_max_new_tokens(value: str) -> int | None:
+    """OPEN_R1_EVAL_MAX_NEW_TOKENS: the answer's token budget (a positive whole number), or unset for each task's
+    default (DEFAULT_MAX_NEW_TOKENS; lighteval's GSM8K 256 for a few-shot task)."""
+    if value == "":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{MAX_NEW_TOKENS_ENV}: expected a positive whole number of tokens, got {value!r}")
+    return int(value)
+
+
+def build_tasks(
+    data_spec: str, fewshot_spec: str, think_prefilled: bool = False, max_new_tokens: int | None = None
+) -> list[LightevalTaskConfig]:
     """The `local:<name>` tasks of OPEN_R1_EVAL_DATA, few-shot where OPEN_R1_EVAL_FEWSHOT names a shot file;
     `think_prefilled` for the model's chat template (the few-shot exact match reads the number after `####` alone,
-    as the offline evaluator's plain style)."""
+    as the offline evaluator's plain style); `max_new_tokens` is each task's generation_size, the cap lighteval's
+    transformers backend puts on an answer (`build_lighteval_cpu_command` says why it travels this way)."""
     files = parse_data_spec(data_spec, DATA_ENV)
     shot_files = parse_data_spec(fewshot_spec, FEWSHOT_ENV)
     unknown = sorted(set(shot_files) - set(files))
     if unknown:
         raise ValueError(f"{FEWSHOT_ENV}: shot file(s) for {unknown}, which {DATA_ENV} does not name")
     return [
-        local_fewshot_task(name, path, shot_files[name])
+        local_fewshot_task(name, path, shot_files[name], max_new_tokens)
         if name in shot_files
-        else local_task(name, path, think_prefilled)
+        else local_task(name, path, think_prefilled, max_new_tokens)
         for name, path in files.items()
     ]
 
@@ -255,4 +274,5 @@ TASKS_TABLE = build_tasks(
     os.environ.get(DATA_ENV, ""),
     os.environ.get(FEWSHOT_ENV, ""),
     read_think_prefilled(os.environ.get(THINK_PREFILLED_ENV, "")),
+    read_max_new_tokens(os.environ.get(MAX_NEW_TOKENS_ENV, "")),
 )
