@@ -223,9 +223,22 @@ def test_the_answer_budget_reaches_lighteval_as_each_task_generation_size(monkey
         load_tasks_module(monkeypatch, f"toy={benchmark_file}")
 
 
-def test_a_model_that_would_decode_greedily_is_refused_instead_of_reported_as_sampled(tiny_model, benchmark_file):
-    with pytest.raises(UsageError, match="does not set do_sample=true"):
+def test_a_model_that_would_decode_greedily_is_refused_instead_of_reported_as_sampled(
+    tiny_model, benchmark_file, tmp_path
+):
+    with pytest.raises(UsageError, match="does not set do_sample=true") as raised:
         build_lighteval_cpu_command(str(tiny_model), "toy", str(benchmark_file))
+    # The message says the key to add and the file to add it to (it said "set it there"), and that key is enough.
+    message = str(raised.value)
+    assert f'add "do_sample": true to the JSON object in {tiny_model}/generation_config.json' in message
+    fixed = tmp_path / "fixed"
+    shutil.copytree(tiny_model, fixed)
+    config = json.loads((fixed / "generation_config.json").read_text())
+    (fixed / "generation_config.json").write_text(json.dumps({**config, "do_sample": True}))
+    build_lighteval_cpu_command(str(fixed), "toy", str(benchmark_file))
+    (fixed / "generation_config.json").unlink()  # no file at all: the message says what to create
+    with pytest.raises(UsageError, match=r'create the file as \{"do_sample": true\} if there is none'):
+        build_lighteval_cpu_command(str(fixed), "toy", str(benchmark_file))
 
 
 @pytest.mark.parametrize(

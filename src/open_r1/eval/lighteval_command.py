@@ -231,11 +231,14 @@ def _check_model_samples(model: str, num_samples: int) -> None:
     except OSError:
         do_sample = False
     if not do_sample:
+        # Only that key: temperature and top_p come from the command's generation parameters.
+        config_file = Path(model, "generation_config.json") if Path(model).is_dir() else "its generation_config.json"
         raise UsageError(
-            f"{model}: its generation_config.json does not set do_sample=true, so lighteval's accelerate backend "
+            f"MODEL={model}: its generation_config.json does not set do_sample=true, so lighteval's accelerate backend "
             f"would decode greedily instead of sampling {num_samples} completion(s) at temperature "
-            f"{DEFAULT_TEMPERATURE}; set it there, or use BACKEND=cpu "
-            "(python -m open_r1.evaluate), which samples itself"
+            f'{DEFAULT_TEMPERATURE}; add "do_sample": true to the JSON object in {config_file} (create the file '
+            'as {"do_sample": true} if there is none; temperature and top_p come from the command), or use '
+            "BACKEND=cpu (python -m open_r1.evaluate), which samples itself"
         )
 
 
