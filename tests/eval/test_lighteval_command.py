@@ -72,7 +72,7 @@ def test_lighteval_keeps_its_sample_cache_in_the_run_output_folder(tmp_path, out
 
     output_dir = f"{tmp_path}/{output_dir}"
     command = build_lighteval_command("org/model", "aime24", output_dir=output_dir)
-    assert command.cache_dir == f"{output_dir}/lighteval_cache"
+    assert command.cache_dir == f"{output_dir}/lighteval_cache/aime24"
     if command.model_config_path is None:
         config = VLLMModelConfig.from_args(command.argv[2])
     else:
@@ -82,16 +82,23 @@ def test_lighteval_keeps_its_sample_cache_in_the_run_output_folder(tmp_path, out
 
 
 def test_running_a_command_empties_its_sample_cache_before_and_after(tmp_path):
-    """A cache left by a killed run (or by the printed command run by hand) is never read by the next run."""
+    """A cache left by a killed run (or by the printed command run by hand) is never read by the next run; another
+    task's run into the same output folder (slurm/evaluate.slurm runs a model's benchmarks at once) keeps its own."""
     import sys
 
     from open_r1.eval.lighteval_command import LightevalCommand, run_lighteval_command
 
-    cache = tmp_path / "out" / "lighteval_cache"
-    (cache / "model" / "hash").mkdir(parents=True)
-    (cache / "model" / "hash" / "GENERATIVE.parquet").write_text("an earlier model's answers")
+    caches = tmp_path / "out" / "lighteval_cache"
+    (caches / "aime24" / "model" / "hash").mkdir(parents=True)
+    (caches / "aime24" / "model" / "hash" / "GENERATIVE.parquet").write_text("an earlier model's answers")
+    (caches / "math_500").mkdir()  # a run of another task, under way
     # A command that fails (exit status 3) if it finds the cache's earlier content.
-    probe = f"import os, sys; sys.exit(3 if os.path.exists({str(cache / 'model')!r}) else 0)"
-    command = LightevalCommand([sys.executable, "-c", probe], {}, cwd=str(tmp_path), cache_dir="out/lighteval_cache")
+    probe = f"import os, sys; sys.exit(3 if os.path.exists({str(caches / 'aime24' / 'model')!r}) else 0)"
+    command = LightevalCommand(
+        [sys.executable, "-c", probe], {}, cwd=str(tmp_path), cache_dir="out/lighteval_cache/aime24"
+    )
     assert run_lighteval_command(command) == 0
-    assert not cache.exists()
+    assert [path.name for path in caches.iterdir()] == ["math_500"]
+    (caches / "math_500").rmdir()
+    assert run_lighteval_command(command) == 0
+    assert not caches.exists()

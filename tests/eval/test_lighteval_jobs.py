@@ -26,7 +26,7 @@ def readme_command(model: str, task: str, parallel: str | None, num_gpus: int = 
     parallel_arg = f"{parallel}_parallel_size={num_gpus}," if parallel else ""
     model_args = (
         f"model_name={model},dtype=bfloat16,{parallel_arg}max_model_length=32768,gpu_memory_utilization=0.8,"
-        f"override_chat_template=true,cache_dir=data/evals/{model}/lighteval_cache,{GENERATION}"
+        f"override_chat_template=true,cache_dir=data/evals/{model}/lighteval_cache/{task},{GENERATION}"
     )
     return [
         "lighteval",

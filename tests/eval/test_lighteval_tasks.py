@@ -202,7 +202,7 @@ def test_the_cpu_command_runs_lighteval_accelerate_on_the_local_task(sampling_mo
         # lighteval 0.13 truncates prompts to generation_parameters.max_new_tokens: the tiny model's whole context,
         # so that no prompt is cut; MAX_NEW_TOKENS is the task's generation_size, which caps the answer.
         "model_name=sampling-model,device=cpu,dtype=float32,batch_size=4,max_length=1024,"
-        f"cache_dir={tmp_path}/out/lighteval_cache,generation_parameters={{max_new_tokens:1024,temperature:0.6,top_p:0.95}}",
+        f"cache_dir={tmp_path}/out/lighteval_cache/toy,generation_parameters={{max_new_tokens:1024,temperature:0.6,top_p:0.95}}",
         "local:toy@k=1@n=2|0",
     ]
     assert command.env["OPEN_R1_EVAL_DATA"] == f"toy={benchmark_file.resolve()}"

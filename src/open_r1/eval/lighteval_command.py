@@ -24,6 +24,7 @@ Not covered: anything about vLLM itself (vLLM only runs where the `gpu` extra is
 exist (`open_r1.eval.benchmark_registry`), Slurm (`open_r1.eval.slurm_jobs`).
 """
 
+import contextlib
 import logging
 import os
 import re
@@ -124,8 +125,10 @@ def inline_model_args(params: dict) -> str:
     return ",".join(f"{key}={_inline_value(value)}" for key, value in params.items())
 
 
-def run_cache_dir(output_dir: str) -> str:
-    """lighteval's sample cache for one run: a folder of the run's output folder, emptied before and after it.
+def run_cache_dir(output_dir: str, task: str) -> str:
+    """lighteval's sample cache for one run: a folder of the run's output folder, emptied before and after it, one
+    per task (slurm/evaluate.slurm runs a model's benchmarks at once into one output folder, and lighteval reads its
+    answers back from that cache at the end of the run).
 
     lighteval 0.13 has no switch to turn that cache off (`SampleCache`, used by the transformers and vLLM backends
     alike): by default it keeps every answer under ~/.cache/huggingface/lighteval/<model_name>/<hash of the model
@@ -133,7 +136,7 @@ def run_cache_dir(output_dir: str) -> str:
     the weights: two model folders of one name (`model_name` is the folder's name alone on the accelerate backend), or
     a checkpoint retrained in place or pushed again, got the earlier model's answers back ("Cache: 1/1 samples are
     cached"). A cache that lives only as long as the run is never read by another."""
-    return f"{output_dir}/lighteval_cache"
+    return f"{output_dir}/lighteval_cache/{task}"
 
 
 def model_arguments(params: dict, output_dir: str) -> tuple[str, str | None, str | None]:
@@ -167,7 +170,7 @@ def build_lighteval_command(
     """The `lighteval vllm` command that evaluates `model` on `benchmark` (see the module docstring)."""
     output_dir = output_dir or default_output_dir(model)
     params = vllm_model_parameters(model, revision, parallel, num_gpus, system_prompt, trust_remote_code)
-    cache_dir = run_cache_dir(output_dir)
+    cache_dir = run_cache_dir(output_dir, benchmark)
     # Not the weights' folder: lighteval joins cache_dir and model_name, so an absolute local model path still puts
     # its cache there (the accelerate backend names a local folder alone for that reason).
     params = _with_cache_dir(params, cache_dir)
@@ -348,7 +351,7 @@ def build_lighteval_cpu_command(
         generation = {"max_new_tokens": context, "temperature": DEFAULT_TEMPERATURE, "top_p": DEFAULT_TOP_P}
     params = {"model_name": model, "device": "cpu", "dtype": "float32", "batch_size": batch_size}
     params["max_length"] = context
-    cache_dir = run_cache_dir(output_dir)
+    cache_dir = run_cache_dir(output_dir, task)
     params = _with_cache_dir({**params, "generation_parameters": generation}, cache_dir)
     model_spec, model_config_path, model_config_yaml = model_arguments(params, output_dir)
     task_arg = f"local:{task}" + (f"@k=1@n={num_samples}" if num_samples else "") + f"|{num_fewshot}"
@@ -379,3 +382,5 @@ def run_lighteval_command(command: LightevalCommand) -> int:
     finally:
         if cache_dir is not None:
             shutil.rmtree(cache_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                cache_dir.parent.rmdir()  # lighteval_cache/, once no other task's run holds a folder there
