@@ -106,6 +106,11 @@ gsm8k: ## the R1 recipe on GSM8K from SmolLM2, two arms, for one GPU (FAST=1: mi
 # (on 2 CPU cores about 11 s a problem: LIMIT=5 for a minute, all 1,319 some 4 hours):
 #   make evaluate BACKEND=cpu MODEL=data/models/SmolLM2-135M-Instruct-f32 TASK=gsm8k \
 #       DATA=../shared/data/gsm8k_test.jsonl NUM_FEWSHOT=5 FEWSHOT_FILE=../shared/data/gsm8k_train.jsonl MAX_NEW_TOKENS=256
+# The default OUTPUT_DIR of BACKEND=cpu: data/evals/<MODEL>/<TASK>, MODEL's path without empty, . and .. parts (as
+# default_output_dir of src/open_r1/eval/lighteval_command.py, which the other backends use, without the TASK).
+empty :=
+space := $(empty) $(empty)
+evals_folder = data/evals/$(subst $(space),/,$(strip $(filter-out . ..,$(subst /, ,$(MODEL)))))/$(TASK)
 # The variables only the cpu and accelerate backends read, among those given on the command line (not the
 # environment's: DATA or LIMIT exported on a cluster is no mistake of this command).
 VLLM_IGNORED = $(foreach name,DATA LIMIT MAX_NEW_TOKENS NUM_FEWSHOT FEWSHOT_FILE,$(if $(filter command line,$(origin $(name))),$(name)))
@@ -126,7 +131,7 @@ evaluate: ## a benchmark: lighteval on vLLM, or BACKEND=cpu|accelerate on a loca
 ifeq ($(BACKEND),cpu)
 	$(if $(DATA),,$(error BACKEND=cpu needs DATA=<benchmark .jsonl with id, problem, answer>))
 	$(PYTHON) -m open_r1.evaluate --task $(TASK) --data_files $(DATA) --model $(MODEL) --device cpu $(if $(DRY_RUN),--dry_run) \
-		$(if $(NUM_SAMPLES),--num_samples $(NUM_SAMPLES)) --output_dir $(or $(OUTPUT_DIR),data/evals/$(MODEL)/$(TASK)) \
+		$(if $(NUM_SAMPLES),--num_samples $(NUM_SAMPLES)) --output_dir $(or $(OUTPUT_DIR),$(evals_folder)) \
 		$(if $(LIMIT),--limit $(LIMIT)) $(if $(MAX_NEW_TOKENS),--max_new_tokens $(MAX_NEW_TOKENS)) \
 		$(if $(NUM_FEWSHOT),--prompt_style plain --temperature 0 --num_fewshot $(NUM_FEWSHOT) --fewshot_file $(FEWSHOT_FILE))
 else ifeq ($(BACKEND),accelerate)

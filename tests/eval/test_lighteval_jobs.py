@@ -158,6 +158,28 @@ def test_make_evaluate_on_cpu_runs_the_offline_evaluator_on_the_data_file():
     assert args.output_dir == "data/evals/data/tiny-model/math_500"
 
 
+@pytest.mark.parametrize(
+    "model, folder",
+    [
+        ("data/tiny-model", "data/evals/data/tiny-model"),
+        ("/tmp/x/tiny-model", "data/evals/tmp/x/tiny-model"),  # was data/evals//tmp/x/tiny-model on the cpu backend
+        ("../shared/models/m/", "data/evals/shared/models/m"),  # was data/evals/../shared/...: outside data/evals
+        ("./data//tiny-model", "data/evals/data/tiny-model"),
+        ("org/model", "data/evals/org/model"),
+    ],
+)
+def test_every_backend_writes_by_default_under_data_evals_by_one_rule(model, folder, tmp_path, capsys):
+    """The cpu backend's default (make's) and lighteval's (default_output_dir) read MODEL alike: no double slash, no
+    way out of data/evals; the cpu backend adds the TASK (one results.json per folder)."""
+    from open_r1.eval.lighteval_command import default_output_dir
+
+    assert default_output_dir(model) == folder and default_output_dir(model, "gsm8k") == f"{folder}/gsm8k"
+    words = make_dry_run("BACKEND=cpu", f"MODEL={model}", "TASK=gsm8k", "DATA=bench.jsonl")
+    assert words[words.index("--output_dir") + 1] == f"{folder}/gsm8k"
+    command = build_lighteval_command(model, "aime24")
+    assert command.argv[command.argv.index("--output-dir") + 1] == folder
+
+
 @pytest.mark.slow  # starts Python in a subprocess; the fast tests check the same command in-process
 def test_the_slurm_script_runs_the_same_command_as_make_evaluate(tmp_path):
     env = {**os.environ, "OPEN_R1_ROOT": str(REPO_ROOT), "OPEN_R1_MODULES": ""}

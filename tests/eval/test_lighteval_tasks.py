@@ -223,6 +223,14 @@ def test_the_answer_budget_reaches_lighteval_as_each_task_generation_size(monkey
         load_tasks_module(monkeypatch, f"toy={benchmark_file}")
 
 
+def test_the_accelerate_backend_writes_by_default_where_default_output_dir_says(sampling_model, benchmark_file):
+    from open_r1.eval.lighteval_command import default_output_dir
+
+    command = build_lighteval_cpu_command(str(sampling_model), "toy", str(benchmark_file))
+    written = command.argv[command.argv.index("--output-dir") + 1]
+    assert written == os.path.abspath(default_output_dir(str(sampling_model))) and "//" not in written
+
+
 def test_a_model_that_would_decode_greedily_is_refused_instead_of_reported_as_sampled(
     tiny_model, benchmark_file, tmp_path
 ):

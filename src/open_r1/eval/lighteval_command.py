@@ -150,8 +150,14 @@ def model_arguments(params: dict, output_dir: str) -> tuple[str, str | None, str
     return path, path, yaml.safe_dump({"model_parameters": params}, sort_keys=False, allow_unicode=True)
 
 
-def default_output_dir(model: str) -> str:
-    return f"data/evals/{model.strip('/')}"
+def default_output_dir(model: str, task: str | None = None) -> str:
+    """Where an evaluation of `model` writes when no output folder is named: data/evals/<model>[/<task>], `model`'s
+    path without its empty, `.` and `..` parts (an absolute MODEL made `data/evals//tmp/...` on the cpu backend; a
+    `..` climbed out of data/evals). lighteval's backends name no task (their files carry it); the offline
+    evaluator's one results.json per folder does. The Makefile's cpu branch writes the same rule in make
+    (`evals_folder`); a test holds the two together."""
+    parts = [part for part in model.split("/") if part not in ("", ".", "..")]
+    return "/".join(["data/evals", *parts, *([task] if task else [])])
 
 
 def build_lighteval_command(
