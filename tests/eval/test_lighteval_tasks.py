@@ -207,6 +207,7 @@ def test_the_cpu_command_runs_lighteval_accelerate_on_the_local_task(sampling_mo
     ]
     assert command.env["OPEN_R1_EVAL_DATA"] == f"toy={benchmark_file.resolve()}"
     assert command.env["OPEN_R1_EVAL_MAX_NEW_TOKENS"] == "4"
+    assert command.env["PYTHONWARNINGS"].endswith("ignore:Deprecated argument(s) used in 'list_models':FutureWarning")
 
 
 def test_the_answer_budget_reaches_lighteval_as_each_task_generation_size(monkeypatch, benchmark_file, gsm8k_files):
@@ -223,10 +224,14 @@ def test_the_answer_budget_reaches_lighteval_as_each_task_generation_size(monkey
         load_tasks_module(monkeypatch, f"toy={benchmark_file}")
 
 
-def test_the_accelerate_backend_writes_by_default_where_default_output_dir_says(sampling_model, benchmark_file):
-    from open_r1.eval.lighteval_command import default_output_dir
+def test_the_accelerate_backend_writes_by_default_where_default_output_dir_says(
+    sampling_model, benchmark_file, monkeypatch
+):
+    from open_r1.eval.lighteval_command import QUIET_WARNINGS, default_output_dir
 
+    monkeypatch.setenv("PYTHONWARNINGS", "error::DeprecationWarning")
     command = build_lighteval_cpu_command(str(sampling_model), "toy", str(benchmark_file))
+    assert command.env["PYTHONWARNINGS"] == f"error::DeprecationWarning,{QUIET_WARNINGS}"  # the user's kept
     written = command.argv[command.argv.index("--output-dir") + 1]
     assert written == os.path.abspath(default_output_dir(str(sampling_model))) and "//" not in written
 
@@ -321,6 +326,8 @@ def test_a_model_folder_of_the_same_name_gets_its_own_answers_not_lighteval_cach
         assert result.returncode == 0, result.stderr[-3000:]
         assert "Cache: Starting to process 1/1 samples" in result.stderr  # generated, not read back
         assert "samples are cached" not in result.stderr
+        # lighteval's own deprecation noise is filtered out of the run (the user's PYTHONWARNINGS kept).
+        assert "FutureWarning" not in result.stderr
         assert not (output_dir / "lighteval_cache").exists()  # the run's cache went with it
 
 

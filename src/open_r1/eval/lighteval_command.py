@@ -197,6 +197,11 @@ def _with_cache_dir(params: dict, cache_dir: str) -> dict:
 
 
 LOCAL_TASKS_MODULE = "src/open_r1/eval/lighteval_tasks.py"
+# lighteval 0.13 builds its own LLM-judge metrics as it loads its task registry, and their check calls
+# huggingface_hub's list_models(model_name=...): a FutureWarning on every run, about lighteval's code, not this one.
+# (The registry's ifeval module also tries to download nltk's punkt at import: "[nltk_data] Error loading punkt" when
+# offline, harmless for these tasks and printed by nltk itself, so it stays.)
+QUIET_WARNINGS = "ignore:Deprecated argument(s) used in 'list_models':FutureWarning"
 # Read by that module (which imports it from here: importing that module imports lighteval).
 THINK_PREFILLED_ENV = "OPEN_R1_EVAL_THINK_PREFILLED"
 # The answer's token budget (MAX_NEW_TOKENS), which that module makes the tasks' `generation_size`: see
@@ -340,6 +345,7 @@ def build_lighteval_cpu_command(
     # The custom tasks import open_r1: this checkout's, from any working directory (`make` exports PYTHONPATH=src).
     inherited = [os.path.abspath(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(REPO_ROOT / "src"), *inherited]))
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS", ""), QUIET_WARNINGS]))
     # The answer's budget is the task's generation_size (lighteval_tasks reads it from this variable), where lighteval
     # 0.13's transformers backend caps generation. Its `generation_parameters.max_new_tokens` is no answer budget there:
     # it is the `max_length` every prompt is left-truncated to (`_padded_greedy_until`), so MAX_NEW_TOKENS=32 cut each
