@@ -96,14 +96,19 @@ gsm8k: ## the R1 recipe on GSM8K from SmolLM2, two arms, for one GPU (FAST=1: mi
 #   make evaluate MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-32B TASK=aime24 PARALLEL=tensor NUM_GPUS=8
 #   TASK: aime24 | aime25 | math_500 | gpqa:diamond (gpqa) | lcb | lcb_v4; NUM_SAMPLES=64 estimates pass@1 from 64 samples;
 #   DRY_RUN=1 checks the arguments and prints the command (lighteval's, or the offline evaluator's) without running it.
-# CPU, no Hub (local JSONL with id/problem/answer, graded like accuracy_reward; results.json + details.jsonl):
-#   make evaluate BACKEND=cpu MODEL=data/tiny-model TASK=math_500 DATA=data/tiny-math-test.jsonl \
+# CPU, no Hub (local JSONL with id/problem/answer, graded like accuracy_reward; LIMIT takes the file's first
+# problems; OUTPUT_DIR/results.json + details.jsonl, OUTPUT_DIR by default data/evals/<MODEL>/<TASK>):
+#   make evaluate BACKEND=cpu MODEL=data/tiny-model TASK=tiny-math DATA=data/tiny-math-test.jsonl \
 #       NUM_SAMPLES=2 LIMIT=5 MAX_NEW_TOKENS=64
-# The same through lighteval (accelerate backend on CPU, custom task local:$(TASK); the model's
-# generation_config.json must set do_sample=true, see src/open_r1/eval/lighteval_command.py):
+# The same prompt and grader through lighteval (accelerate backend on CPU, custom task local:$(TASK)), but LIMIT
+# problems drawn by lighteval (shuffled, seed 42), and OUTPUT_DIR (default data/evals/<MODEL>) gets
+# results/<model folder>/results_<time>.json and details/<model folder>/<time>/*.parquet. It samples only if the
+# model's generation_config.json holds "do_sample": true (no shipped model does: add that key, or the run is refused);
+# its log's "[nltk_data] Error loading punkt" offline is lighteval's ifeval module, harmless here:
 #   make evaluate BACKEND=accelerate MODEL=<folder> TASK=math_500 DATA=../shared/data/math500.jsonl LIMIT=5
 # Few-shot, lighteval's GSM8K protocol (SmolLM2's model card; greedy; shots only from FEWSHOT_FILE), either backend
-# (on 2 CPU cores about 11 s a problem: LIMIT=5 for a minute, all 1,319 some 4 hours):
+# (the offline evaluator on 2 CPU cores about 11 s a problem: LIMIT=5 for a minute, all 1,319 some 4 hours;
+# MAX_NEW_TOKENS caps each answer, 256 by default, on both backends: lighteval's prompts are not cut to it):
 #   make evaluate BACKEND=cpu MODEL=data/models/SmolLM2-135M-Instruct-f32 TASK=gsm8k \
 #       DATA=../shared/data/gsm8k_test.jsonl NUM_FEWSHOT=5 FEWSHOT_FILE=../shared/data/gsm8k_train.jsonl MAX_NEW_TOKENS=256
 # The default OUTPUT_DIR of BACKEND=cpu: data/evals/<MODEL>/<TASK>, MODEL's path without empty, . and .. parts (as

@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--trust_remote_code", action="store_true", help="run the model repository's own code")
     parser.add_argument("--num_samples", type=int, default=None, help="samples per problem for pass@1 (@n=)")
-    parser.add_argument("--max_samples", type=int, default=None, help="evaluate only the first N problems")
+    parser.add_argument(
+        "--max_samples", type=int, default=None, help="evaluate N problems, drawn by lighteval (shuffled, seed 42)"
+    )
     parser.add_argument("--max_new_tokens", type=int, default=None, help="accelerate: generation budget")
     parser.add_argument(
         "--num_fewshot", type=int, default=0, help="accelerate: shots from --fewshot_file (GSM8K protocol, greedy)"
