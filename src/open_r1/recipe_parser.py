@@ -148,6 +148,7 @@ class RecipeParser(trl.TrlParser, ArgumentParser):
         # argparse's own usage lists every field (hundreds of lines); the fields follow under "options".
         kwargs.setdefault("usage", "%(prog)s [--config RECIPE.yaml] [--FIELD VALUE ...]")
         super().__init__(dataclass_types, **kwargs)
+        upstream_recipes.accept_bare_booleans(self._actions)
         all_fields = [f for dataclass_type in self.dataclass_types for f in fields(dataclass_type)]
         # transformers' deprecated aliases are translated as upstream names, not taken as fields.
         self._known_fields = {f.name for f in all_fields} - set(upstream_recipes.TRANSFORMERS_ALIASES)

@@ -659,3 +659,16 @@ def test_make_gsm8k_grpo_on_vllm_leaves_no_upstream_default_to_report(caplog):
             _, training_args, _ = parse(REPO_ROOT / recipe, *GSM8K_VLLM_GRPO_OVERRIDES)
         assert training_args.use_vllm and training_args.vllm_mode == "colocate"
         assert not [m for m in upstream_warnings(caplog) if m.startswith("Defaults that differ")]
+
+
+def test_a_bare_boolean_option_means_true_as_upstreams_command_lines_write_it():
+    """An audit's: `--bf16`, `--tf32`, `--hub_private_repo` (TRL 1.16 types them `bool | None`) were refused with
+    "expected one argument"; upstream's README trains with a bare `--bf16`."""
+    parser = RecipeParser((ScriptArguments, SFTConfig, ModelConfig))
+    common = ["--dataset_name", "x", "--output_dir", "out", "--use_cpu"]
+    _, bare, _ = parser.parse_args_and_config([*common, "--disable_tqdm", "--hub_private_repo"])
+    _, spelled, _ = parser.parse_args_and_config([*common, "--disable_tqdm", "false", "--hub_private_repo", "false"])
+    _, unset, _ = parser.parse_args_and_config(common)
+    assert (bare.disable_tqdm, bare.hub_private_repo) == (True, True)
+    assert (spelled.disable_tqdm, spelled.hub_private_repo) == (False, False)
+    assert unset.hub_private_repo is None  # a field left out keeps its default

@@ -31,6 +31,7 @@ This module imports nothing beyond the standard library.
 Remove when: upstream open-r1's recipes and command lines are no longer run here.
 """
 
+import argparse
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -527,6 +528,17 @@ CHANGED_DEFAULTS: tuple[ChangedDefault, ...] = (
         set_by=("wandb_log_unique_prompts",),
     ),
 )
+
+
+def accept_bare_booleans(actions: Iterable[argparse.Action]) -> None:
+    """Lets a bare `--bf16` mean true for the fields TRL 1.16 types `bool | None` (bf16, tf32, hub_private_repo,
+    ...), to which HfArgumentParser gives one required value: upstream's command lines write them bare (transformers
+    4.52 typed them `bool`), and were refused with "expected one argument". Boolean fields are those whose `type` is
+    HfArgumentParser's `string_to_bool` (TRL's copy of it, or transformers')."""
+    for action in actions:
+        converts_to_bool = getattr(action.type, "__name__", None) == "string_to_bool"
+        if converts_to_bool and action.nargs is None and action.option_strings:
+            action.nargs, action.const = "?", True
 
 
 def changed_defaults(trainer: str, values: Mapping[str, Any], explicit: Iterable[str]) -> list[str]:
