@@ -474,6 +474,14 @@ class GRPOConfig(trl.GRPOConfig, _OpenR1TrainingExtras):
             "vllm_max_model_length is set. None keeps whole prompts (TRL 1.16, which removed the field)."
         },
     )
+    num_completions_to_print: Optional[int] = field(
+        default=0,
+        metadata={
+            "help": "Completions printed to the console at each logging step with log_completions (which also logs "
+            "them to wandb/trackio). 0, upstream open-r1's default, prints none; None prints every completion of the "
+            "step (TRL 1.16's default: hundreds of rows a step on 8 GPUs)."
+        },
+    )
     # The GRPO doctor (open_r1.doctor, docs/guide.md "The GRPO doctor").
     doctor: bool = field(
         default=grpo_doctor.DEFAULT_DOCTOR,

@@ -672,3 +672,18 @@ def test_a_bare_boolean_option_means_true_as_upstreams_command_lines_write_it():
     assert (bare.disable_tqdm, bare.hub_private_repo) == (True, True)
     assert (spelled.disable_tqdm, spelled.hub_private_repo) == (False, False)
     assert unset.hub_private_repo is None  # a field left out keeps its default
+
+
+def test_logged_completions_are_not_printed_to_the_console_unless_asked(processes, capsys):
+    """An audit's: TRL 1.16's default (None) printed every completion of each logged step as a console table; upstream's
+    recipes set log_completions: true and logging_steps: 1, and upstream printed none (its default, 0)."""
+    from trl.trainer.utils import print_prompt_completions_sample
+
+    processes(8)
+    _, training_args, _ = parse(REPO_ROOT / UPSTREAM_GRPO_RECIPE)
+    assert training_args.log_completions and training_args.num_completions_to_print == 0
+    rows = (["a prompt"] * 3, ["a completion"] * 3, {"accuracy": [1.0, 0.0, 1.0]}, [0.5, -1.0, 0.5], 1)
+    print_prompt_completions_sample(*rows, training_args.num_completions_to_print)
+    assert capsys.readouterr().out == ""
+    print_prompt_completions_sample(*rows, None)
+    assert "a completion" in capsys.readouterr().out
