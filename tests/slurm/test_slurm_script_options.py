@@ -39,7 +39,7 @@ def test_compute_pass_rate_slurm_says_how_it_is_used():
 @pytest.mark.parametrize(
     "command",
     [
-        ["evaluate.slurm", "aime24", "org/model"],
+        ["evaluate.slurm", "--dry-run", "aime24", "org/model"],
         ["generate.slurm", "--model", "m", "--hf-dataset", "d", "--dry-run"],
         ["compute_pass_rate.slurm", "recipes/dataset_filtering/config_demo.yaml"],
         ["serve_r1.slurm"],
