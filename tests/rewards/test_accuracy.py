@@ -285,6 +285,14 @@ ONE_VALUE_BEYOND_NUMBERS = [
     (r"f(x) = x^2+1", "x^2+1"),
     (r"\mathbf{v} = \begin{pmatrix}1\\2\end{pmatrix}", r"\begin{pmatrix}1\\2\end{pmatrix}"),
     (r"x \approx 3.14", "3.14"),
+    # A review's: each was graded 0 by a first version of this check (a name beside its value, a gold equation).
+    (r"AB \approx 5.2", "5.2"),
+    (r"\sin x \approx 0.5", "0.5"),
+    (r"a+b \approx 7.5", "7.5"),
+    (r"P(A) \approx 0.35", "0.35"),
+    (r"\angle A \approx 41.4^\circ", "41.4"),
+    (r"25 = x^2+y^2", "x^2+y^2=25"),
+    (r"0 = x^2-5x+6", "x^2-5x+6=0"),
 ]
 
 

@@ -436,9 +436,8 @@ def _names_a_value(side) -> bool:
 
 def _sides_state_two_values(left, right, value_of: Callable) -> bool:
     """Whether an equation's two sides are different values: constants clearly apart ("41 = 42", "7 = 1+2i"), a
-    matrix and a number, constant matrices of other shapes or entries, or a number before an expression in symbols
-    ("5 = x^2+1": verify grades an equation by its right side, so the expression was paid as if stated alone; the
-    other way round, "x + y = 10", is an honest answer of 10)."""
+    matrix and a number, or constant matrices of other shapes or entries. ("5 = x^2+1" depends on the gold:
+    `_number_given_to_graded_expression`.)"""
     left_value, right_value = value_of(left), value_of(right)
     if left_value is not None and right_value is not None:
         return _clearly_apart(left_value, right_value)
@@ -449,13 +448,28 @@ def _sides_state_two_values(left, right, value_of: Callable) -> bool:
         return left_matrix[0] != right_matrix[0] or any(
             _clearly_apart(a, b) for a, b in zip(left_matrix[1], right_matrix[1])
         )
-    return left_value is not None and _names_a_value(right)
+    return False
+
+
+def _number_given_to_graded_expression(gold_parsed: list, answer_parsed: list) -> bool:
+    """Whether the answer is "number = expression in symbols" ("5 = x^2+1") against a gold that is no equation:
+    verify then grades the answer by its right side alone, so the expression was paid although the answer says it
+    equals a number. Against an equation gold ("x^2+y^2=25") verify compares the relations whole, and "25 = x^2+y^2"
+    is that equation; "x + y = 10" is graded by its number."""
+    if any(isinstance(gold, sympy.Basic) and is_equation(gold) for gold in gold_parsed):
+        return False
+    return any(
+        isinstance(item, sympy.Eq)
+        and _side_value(item.lhs) is not None
+        and _names_a_value(item.rhs)
+        and _side_value(item.rhs) is None  # "2+3i = 2+3i" is a number on both sides
+        for item in answer_parsed
+    )
 
 
 def _false_equation(parsed: list) -> bool:
     """Whether a parse holds an equation between two different values ("41 = 42", "6 \\times 7 = 43", "7 = 1+2i", a
-    matrix = 5, "5 = x^2+1": `_sides_state_two_values`), directly or, for constants, through a chain's variable ("43 =
-    x = 42")."""
+    matrix = 5: `_sides_state_two_values`), directly or, for constants, through a chain's variable ("43 = x = 42")."""
     values: dict = {}
 
     def constant_value(side) -> complex | None:
@@ -476,19 +490,20 @@ def _false_equation(parsed: list) -> bool:
     return False
 
 
-def _approximations_disagree(sides: list[str], parses: list[list]) -> bool:
+def _approximations_disagree(sides: list[str], parses: list[list], graded) -> bool:
     """Whether the constant sides of "a \\approx b \\approx ..." (`parses`: each side's) differ by a unit in the last
     place of the coarsest decimal among them or more ("42 \\approx 41"; "\\pi \\approx 3.14" agree), or clearly when none
-    is a decimal; or a number sits beside a matrix or an expression in symbols ("x^2+1 \\approx 5", which math-verify
-    graded as x^2+1; "x \\approx 3.14" gives x a value)."""
-    values, last_place, valued = [], None, False
+    is a decimal; or the side math-verify grades (`graded`, the whole answer's parse) is a matrix or an expression in
+    symbols beside a number ("x^2+1 \\approx 5" was graded as x^2+1). A name beside its value ("AB \\approx 5.2",
+    "\\sin x \\approx 0.5", graded as the number) is one value."""
+    values, last_place = [], None
+    valued = _names_a_value(graded) or isinstance(graded, sympy.MatrixBase)
     for side, parsed in zip(sides, parses):
         item = parsed[0] if parsed else None
         if isinstance(item, sympy.Basic) and is_equation(item):
             item = take_last_relation(item).rhs  # "x = 41 \\approx 42": x's value is 41
         value = _side_value(item) if isinstance(item, sympy.Basic) else None
         if value is None:
-            valued = valued or _names_a_value(item) or isinstance(item, sympy.MatrixBase)
             continue
         values.append(value)
         decimal = _DECIMAL.fullmatch(side)
@@ -576,7 +591,8 @@ def states_another_value(answer: str, kind: str, parsed: list, timeout: float) -
       in digits or English words, is a hedge, even "42 \\text{ (2 s.f.)}" or "42 \\text{ (only one)}"; so is dropped text
       with a hedge word or, beside a choice letter, another letter ("C \\text{ or D}", "B \\text{/C}": `_hedged_in_text`);
     - an equation whose sides are constants clearly apart ("41 = 42", "x = 41 = 42", "41 \\equiv 42", "7 = 1+2i"), also
-      through a chain's other sides ("43 = x = 42"), or other values (a matrix = 5, "5 = x^2+1": `_sides_state_two_values`); a boxed chain is parsed whole for this, and one that cannot be ("x := 41 :=
+      through a chain's other sides ("43 = x = 42"), or other values (a matrix = 5: `_sides_state_two_values`; "5 =
+      x^2+1" against a gold that is no equation is graded wrong in `parsed_answers_match`); a boxed chain is parsed whole for this, and one that cannot be ("x := 41 :=
       42") is wrong. "x = 42", "6 \\times 7 = 42", "x = 6 \\times 7 = 42" and "y = 2x + 3" state one value;
     - approximations that disagree ("42 \\approx 41", see `_approximations_disagree`).
     Sets, "or", "\\pm" and lists are math-verify's: they parse to several values, which a single gold never equals.
@@ -598,7 +614,8 @@ def states_another_value(answer: str, kind: str, parsed: list, timeout: float) -
     if len(sides) > _MAX_APPROXIMATIONS:
         return True  # a final answer is one value, not a table of them; and each side costs a parse
     parses = [_parse_boxed(side, timeout) for side in sides]
-    return _within_time(lambda: _approximations_disagree(sides, parses), timeout)
+    graded = next((item for item in parsed if not isinstance(item, str)), None)
+    return _within_time(lambda: _approximations_disagree(sides, parses, graded), timeout)
 
 
 def _clearly_different(gold_parsed: list, answer_parsed: list, timeout: float) -> bool | None:
@@ -631,6 +648,8 @@ def parsed_answers_match(gold_parsed: list, answer_parsed: list, timeout: float)
     (the parent counts the answer ungraded, reward 0). Once the pre-check has, verify is not tried: an answer built to
     stall the grader costs one alarm, not two."""
     if not answer_parsed:
+        return False
+    if _within_time(lambda: _number_given_to_graded_expression(gold_parsed, answer_parsed), timeout):
         return False
     different = _clearly_different(gold_parsed, answer_parsed, timeout)
     if different is None:
