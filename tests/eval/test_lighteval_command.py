@@ -27,7 +27,11 @@ def test_a_system_prompt_with_commas_goes_through_a_yaml_model_config(tmp_path):
 
     prompt = "Please reason step by step, and put your final answer within \\boxed{}.\nBe brief."
     command = build_lighteval_command("org/model", "math_500", system_prompt=prompt, output_dir=str(tmp_path))
-    assert command.argv[2] == command.model_config_path == f"{tmp_path}/model_config.yaml"
+    assert command.argv[2] == command.model_config_path == f"{tmp_path}/model_config_math_500.yaml"
+    # One file per task: evaluate.slurm runs a model's benchmarks at once into one folder, each with its own cache.
+    other = build_lighteval_command("org/model", "gpqa:diamond", system_prompt=prompt, output_dir=str(tmp_path))
+    assert other.model_config_path == f"{tmp_path}/model_config_gpqa_diamond.yaml"
+    assert yaml.safe_load(other.model_config_yaml)["model_parameters"]["cache_dir"].endswith("gpqa:diamond")
     config = VLLMModelConfig(**yaml.safe_load(command.model_config_yaml)["model_parameters"])
     assert config.system_prompt == prompt
     assert config.generation_parameters.temperature == 0.6

@@ -139,14 +139,16 @@ def run_cache_dir(output_dir: str, task: str) -> str:
     return f"{output_dir}/lighteval_cache/{task}"
 
 
-def model_arguments(params: dict, output_dir: str) -> tuple[str, str | None, str | None]:
+def model_arguments(params: dict, output_dir: str, task: str) -> tuple[str, str | None, str | None]:
     """lighteval's model argument for `params`: inline `key=value,...` when every value reads back unchanged, else
-    a YAML model config in `output_dir` (model_spec, config path, config text)."""
+    a YAML model config in `output_dir` (model_spec, config path, config text), one per task: its `cache_dir` is the
+    task's, and slurm/evaluate.slurm runs a model's benchmarks at once into one output folder (a review's: one file
+    for all let a job read another's cache folder, which that job then emptied)."""
     if fits_inline(params):
         return inline_model_args(params), None, None
     import yaml
 
-    path = f"{output_dir}/model_config.yaml"
+    path = f"{output_dir}/model_config_{task.replace(':', '_')}.yaml"
     return path, path, yaml.safe_dump({"model_parameters": params}, sort_keys=False, allow_unicode=True)
 
 
@@ -180,7 +182,7 @@ def build_lighteval_command(
     # Not the weights' folder: lighteval joins cache_dir and model_name, so an absolute local model path still puts
     # its cache there (the accelerate backend names a local folder alone for that reason).
     params = _with_cache_dir(params, cache_dir)
-    model_spec, model_config_path, model_config_yaml = model_arguments(params, output_dir)
+    model_spec, model_config_path, model_config_yaml = model_arguments(params, output_dir, benchmark)
     argv = ["lighteval", "vllm", model_spec, task_string(benchmark, num_samples)]
     argv += ["--output-dir", output_dir, "--save-details"]
     if max_samples is not None:
@@ -365,7 +367,7 @@ def build_lighteval_cpu_command(
     params["max_length"] = context
     cache_dir = run_cache_dir(output_dir, task)
     params = _with_cache_dir({**params, "generation_parameters": generation}, cache_dir)
-    model_spec, model_config_path, model_config_yaml = model_arguments(params, output_dir)
+    model_spec, model_config_path, model_config_yaml = model_arguments(params, output_dir, task)
     task_arg = f"local:{task}" + (f"@k=1@n={num_samples}" if num_samples else "") + f"|{num_fewshot}"
     argv = ["lighteval", "accelerate", model_spec, task_arg, "--custom-tasks", str(REPO_ROOT / LOCAL_TASKS_MODULE)]
     argv += ["--output-dir", output_dir, "--save-details"]
