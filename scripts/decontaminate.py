@@ -34,6 +34,7 @@ import pyarrow.compute
 from open_r1.data.contamination import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_NGRAM_SIZE,
+    MIN_RUN_CHARS,
     NgramIndex,
     flag_texts_parallel,
     masks_to_flags,
@@ -216,11 +217,16 @@ def main(argv=None) -> dict:
         dataset = load_dataset_reference(args.dataset, args.config, args.split, config_field="--config")
     except ValueError as error:  # e.g. no such split
         raise UsageError(f"--dataset {args.dataset}: {one_line(error)}") from None
-    earlier_flags = [name for name in dataset.column_names if name.startswith("contaminated_")]
-    if earlier_flags:  # an earlier check's columns: add_column failed on them after all the matching
-        logger.info("Replacing the flags of an earlier check: %s", ", ".join(earlier_flags))
-        dataset = dataset.remove_columns(earlier_flags)
     benchmarks = load_benchmarks(args)
+    # An earlier check's columns for these benchmarks are replaced (add_column failed on them after all the matching);
+    # those for other benchmarks stay, as data --cleanup does not read.
+    replaced = [f"contaminated_{name}" for name in benchmarks if f"contaminated_{name}" in dataset.column_names]
+    if replaced:
+        logger.info("Replacing the flags of an earlier check: %s", ", ".join(replaced))
+        dataset = dataset.remove_columns(replaced)
+    kept = [name for name in dataset.column_names if name.startswith("contaminated_")]
+    if kept:
+        logger.info("Keeping the flags of an earlier check against other benchmarks: %s", ", ".join(kept))
     try:
         index = NgramIndex(benchmarks, args.ngram_size)
     except ValueError as error:  # an empty problem: "benchmark 'math500', problem 7: expected a non-empty string"
@@ -234,6 +240,12 @@ def main(argv=None) -> dict:
         if index.num_short_problems
         else "",
     )
+    if index.num_whole_row_problems:
+        logger.info(
+            "%d benchmark problems are a single word or under %d characters: each flags only a row that is exactly it",
+            index.num_whole_row_problems,
+            MIN_RUN_CHARS,
+        )
 
     num_rows = len(dataset)
     flags = flag_dataset(dataset, args.problem_column, index, args.num_proc, args.batch_size)

@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 from decontaminate import flag_dataset  # noqa: E402
 
-from open_r1.data.contamination import DEFAULT_NGRAM_SIZE, NgramIndex  # noqa: E402
+from open_r1.data.contamination import DEFAULT_NGRAM_SIZE, MIN_RUN_CHARS, NgramIndex  # noqa: E402
 
 BENCHMARK_FILES = ["math500", "aime24", "aime25", "amc23", "gsm8k_test", "code_contests_py"]
 BEGIN, END = results_markers("decontaminate.py")
@@ -82,7 +82,9 @@ def baseline_flags(texts: list[str], benchmarks: dict[str, list[str]], n: int) -
         ngram_sets[name], short_problems[name] = set(), {}
         for problem in problems:
             words = problem.lower().split()
-            if len(words) < n:  # too short for an n-gram: matched as its whole run of words
+            if len(words) < n and (len(words) < 2 or len(" ".join(words)) < MIN_RUN_CHARS):
+                short_problems[name].setdefault(0, set()).add(tuple(words))  # size 0: the whole row must be it
+            elif len(words) < n:  # too short for an n-gram: matched as its whole run of words
                 short_problems[name].setdefault(len(words), set()).add(tuple(words))
             ngram_sets[name].update(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
     flags = {name: [] for name in benchmarks}
@@ -91,7 +93,9 @@ def baseline_flags(texts: list[str], benchmarks: dict[str, list[str]], n: int) -
         row_grams = {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
         for name in benchmarks:
             hit = not row_grams.isdisjoint(ngram_sets[name]) or any(
-                not runs.isdisjoint(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
+                tuple(words) in runs
+                if size == 0
+                else not runs.isdisjoint(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
                 for size, runs in short_problems[name].items()
             )
             flags[name].append(hit)

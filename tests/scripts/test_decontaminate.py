@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from open_r1.data.contamination import NgramIndex, flag_texts_parallel, masks_to_flags
+from open_r1.data.contamination import MIN_RUN_CHARS, NgramIndex, flag_texts_parallel, masks_to_flags
 from open_r1.usage import UsageError
 from open_r1.utils.text_reading import LATIN_LOOKALIKES, readable_text
 from tests.support.files import write_jsonl
@@ -31,7 +31,8 @@ BENCHMARK = {
 
 def reference_masks(texts, benchmarks, n):
     """Straightforward definition: shared word n-gram tuple, or, for a problem below n words, all of its words in
-    order, of the texts read as they show (`readable_text`), lower-cased, look-alike letters read as Latin."""
+    order (the whole text, for a problem of one word or under MIN_RUN_CHARS characters), of the texts read as they
+    show (`readable_text`), lower-cased, look-alike letters read as Latin."""
     masks = []
     for text in texts:
         words = readable_text(text).lower().translate(LATIN_LOOKALIKES).split()
@@ -40,7 +41,9 @@ def reference_masks(texts, benchmarks, n):
         for bit, problems in enumerate(benchmarks.values()):
             for problem in problems:
                 bench_words = readable_text(problem).lower().translate(LATIN_LOOKALIKES).split()
-                if len(bench_words) < n:
+                if len(bench_words) < n and (len(bench_words) < 2 or len(" ".join(bench_words)) < MIN_RUN_CHARS):
+                    hit = words == bench_words
+                elif len(bench_words) < n:
                     size = len(bench_words)
                     hit = any(words[i : i + size] == bench_words for i in range(len(words) - size + 1))
                 else:
@@ -100,9 +103,13 @@ def test_benchmark_problem_shorter_than_ngram_matches_a_row_holding_its_words_in
         "first row ends with Compute",
         "$\\dbinom{31}{28}$. opens the second",  # a run across two rows is no match
         "x marks the spot; then evaluate $\\log_264$.",
+        "  X ",  # a one-word problem is too common to look for inside rows (a review's): only a row that is it
     ]
-    assert index.flag_texts(rows).tolist() == [1, 1, 0, 0, 0, 0, 0, 3]
-    assert (index.num_ngrams, index.num_short_problems) == (0, 3)  # the script's log line says both
+    assert index.flag_texts(rows).tolist() == [1, 1, 0, 0, 0, 0, 0, 1, 2]
+    counts = (index.num_ngrams, index.num_short_problems, index.num_whole_row_problems)
+    assert counts == (0, 2, 1)  # the script's log lines say each
+    with pytest.raises(ValueError, match=r"problem 0: expected a non-empty string, got '\\u200b'"):
+        NgramIndex({"invisible": ["\u200b"]})  # it read as no word, and silently matched nothing
 
 
 def test_the_script_refuses_no_processes(planted):
@@ -278,6 +285,13 @@ def test_a_flagged_dataset_can_be_checked_again_but_not_saved_over_itself(plante
     report = script.main(["--dataset", flagged, "--benchmark_files", benchmark_file, "--output_dir", again])
     assert report == {"rows": 20, "contaminated": {"algebra_bench": 2}, "removed": 0}
     assert datasets.load_from_disk(again).column_names == ["problem", "id", "contaminated_algebra_bench"]
+    # A check against another benchmark keeps these flags (a review's: every contaminated_* column was dropped).
+    other = write_jsonl(tmp_path / "other_bench.jsonl", [{"problem": "nothing in this dataset says these words"}])
+    third = str(tmp_path / "third")
+    script.main(["--dataset", again, "--benchmark_files", str(other), "--output_dir", third])
+    flags = datasets.load_from_disk(third)
+    assert flags.column_names == ["problem", "id", "contaminated_algebra_bench", "contaminated_other_bench"]
+    assert [i for i, flag in enumerate(flags["contaminated_algebra_bench"]) if flag] == [3, 9]
 
 
 def test_real_benchmark_problems_planted_in_a_dataset_are_found(shared_data, tmp_path):

@@ -4,7 +4,9 @@ A row is contaminated by a benchmark when it shares at least one word n-gram (de
 with one of the benchmark's problems, after lower-casing and splitting on whitespace, as in
 upstream open-r1's `scripts/decontaminate.py`, and reading both as they show (`open_r1.utils.text_reading`:
 invisible characters dropped, full-width forms and look-alike letters folded; upstream matched them as written). A benchmark problem
-shorter than n words has no n-gram: it matches a row holding all of its words in order (upstream never matched one).
+shorter than n words has no n-gram: it matches a row holding all of its words in order (upstream never matched one),
+unless it is a single word or shorter than `MIN_RUN_CHARS` characters, too common to be a copy anywhere ("x", "Solve
+it."): such a problem matches only a row that is exactly it.
 
 How it stays fast: a batch of rows is lower-cased, joined and turned into one code-point array
 by C loops; word boundaries, word hashes (polynomial over code points, from prefix sums) and
@@ -37,6 +39,10 @@ from open_r1.utils.text_reading import fold_latin_lookalikes, readable_text
 # Upstream's: 8-word n-grams; rows sent to a process at a time.
 DEFAULT_NGRAM_SIZE = 8
 DEFAULT_BATCH_SIZE = 2000
+# A problem shorter than the n-gram is looked for inside rows from 2 words and this many characters (MATH-500's
+# shortest, "Simplify $\sqrt{242}$.", has 22); a shorter one is too common to be a copy (a review's: "x" flagged every
+# row holding the word x) and matches only a row that is exactly it.
+MIN_RUN_CHARS = 15
 
 _MAX_BENCHMARKS = 64  # one bit per benchmark in a uint64 mask
 # Odd bases of the code-point and word polynomial hashes, and the multiplier spreading hashes over the bit table.
@@ -181,13 +187,15 @@ class NgramIndex:
         self._powers, self._word_powers = _Powers(_CHAR_BASE), _Powers(_WORD_BASE)
         # Normalised n-gram -> benchmark bits: the ground truth every hash hit is confirmed against.
         self._ngram_masks: dict[str, int] = {}
-        # The same for problems shorter than n words (each its whole normalised text), grouped by word count.
+        # The same for problems shorter than n words (each its whole normalised text), grouped by word count: those
+        # looked for as runs inside rows, and those too short to be, matched only by a whole row.
         self._short_masks: dict[str, int] = {}
+        self._whole_row_masks: dict[str, int] = {}
         short_lines: dict[int, list[str]] = {}
         hashes, masks = [], []
         for bit, (name, problems) in enumerate(benchmarks.items()):
             for position, problem in enumerate(problems):
-                if not isinstance(problem, str) or not problem.split():
+                if not isinstance(problem, str) or not _normalised(problem).split():
                     raise ValueError(
                         f"benchmark {name!r}, problem {position}: expected a non-empty string, got {problem!r}"
                     )
@@ -195,6 +203,9 @@ class NgramIndex:
                 words = _normalised(problem).split()
                 if len(words) < ngram_size:
                     line = " ".join(words)
+                    if len(words) < 2 or len(line) < MIN_RUN_CHARS:
+                        self._whole_row_masks[line] = self._whole_row_masks.get(line, 0) | (1 << bit)
+                        continue
                     if line not in self._short_masks:
                         short_lines.setdefault(len(words), []).append(line)
                     self._short_masks[line] = self._short_masks.get(line, 0) | (1 << bit)
@@ -231,8 +242,13 @@ class NgramIndex:
 
     @property
     def num_short_problems(self) -> int:
-        """Distinct problems shorter than `ngram_size` words: each matches a row holding its words in order."""
+        """Distinct problems shorter than `ngram_size` words that match a row holding their words in order."""
         return len(self._short_masks)
+
+    @property
+    def num_whole_row_problems(self) -> int:
+        """Distinct problems too short to be looked for inside rows (`MIN_RUN_CHARS`): each matches a row equal to it."""
+        return len(self._whole_row_masks)
 
     def _ngrams(self, texts: Sequence[str]) -> _BatchNgrams:
         return _BatchNgrams(texts, self.ngram_size, self._powers, self._word_powers)
@@ -270,6 +286,12 @@ class NgramIndex:
             slots = np.minimum(np.searchsorted(keys, hashes[candidates]), keys.size - 1)
             for first in first_words[candidates[keys[slots] == hashes[candidates]]].tolist():
                 masks[batch.word_rows[first]] |= np.uint64(self._short_masks.get(batch.words(first, size), 0))
+        if self._whole_row_masks:
+            for row in np.flatnonzero(
+                (batch.row_word_counts > 0) & (batch.row_word_counts < self.ngram_size)
+            ).tolist():
+                line = batch.words(int(batch.row_first_words[row]), int(batch.row_word_counts[row]))
+                masks[row] |= np.uint64(self._whole_row_masks.get(line, 0))
         return masks
 
 
