@@ -128,6 +128,9 @@ def test_a_shot_file_without_solutions_or_with_too_few_rows_is_refused(tmp_path,
         ("", "18", None, False),
         ("**#### 18**", "18", "18", True),  # markdown bold ends the number
         ("#### 18%", "18", "18", True),
+        ("#### 18\\%", "18", "18", True),  # a review's: a LaTeX sign or a unit after the number ends it
+        ("#### 18\\$ in all", "18", "18", True),
+        ("#### 18cm", "18", "18", True),
         ("#### 72", "72.0", "72", True),  # a JSON number 72.0, read back as text, is the gold 72
         ("#### 1000", "1,000.00", "1000", True),
     ],

@@ -41,11 +41,14 @@ PROMPT_STYLES = ("boxed", "plain")
 PLAIN_QUERY = "Question: {problem}\nAnswer:"
 # lighteval's `gsm8k_normalizer` (from openai/grade-school-math): the number after the first "#### ".
 HASH_ANSWER = re.compile(r"#### (\-?[0-9\.\,]+)")
-# What makes that number only the start of another one: a fraction (`3/4`, `5 1/2`), an exponent (`1e3`, `2^3`), a
-# range or sum (`5-7`, `5+2`), LaTeX (`3\frac{1}{2}`), a time (`3:30`), letters run into it. lighteval reads the
-# leading digits of such an answer and pays them; here the answer is the whole token, which no whole number matches.
-# (Not `*`: markdown bold, `**#### 18**`, ends an answer.)
-CONTINUED_NUMBER = re.compile(r"(?:[^\W_]|[/^\\+\-=]|:\d|[ \t]*/[ \t]*\d|[ \t]+\d+[ \t]*/[ \t]*\d)\S*")
+# What makes that number only the start of another one: a fraction (`3/4`, `5 1/2`, `3\frac{1}{2}`), an exponent
+# (`1e3`, `2^3`), a range or sum (`5-7`, `5+2`, `5=7`), a time (`3:30`). lighteval reads the leading digits of such an
+# answer and pays them; here the answer is the whole token, which no whole number matches. A unit or a sign after the
+# number ends it, as in lighteval (`18cm`, `18%`, `18\%`, `18\$`; a review's: letters and backslashes had been read
+# as more of the number), and so does markdown bold (`**#### 18**`).
+CONTINUED_NUMBER = re.compile(
+    r"(?:[eE][+-]?\d|\^|[+\-=][ \t]*\d|\\[dt]?frac|:\d|[ \t]*/[ \t]*\d|[ \t]+\d+[ \t]*/[ \t]*\d)\S*"
+)
 # A gold as GSM8K writes one: a whole number, thousands separated by commas or not; a trailing ".0" (a JSON 72.0
 # read back as text) is the same number.
 WHOLE_NUMBER_GOLD = re.compile(r"(-?[0-9][0-9,]*)(?:\.0+)?")
