@@ -11,7 +11,6 @@ data/tensor parallelism chosen from the model's size). Needs `sbatch` on PATH.
 Not covered: evaluating without Slurm (`make evaluate`) or without a GPU (`python -m open_r1.evaluate`).
 """
 
-import shlex
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from types import SimpleNamespace
 from typing import Optional
 
 from open_r1.eval.benchmark_registry import SUPPORTED_BENCHMARKS, resolve_benchmarks
-from open_r1.eval.slurm_jobs import SubmissionError, evaluation_resources, run_benchmark_jobs, sbatch_command
+from open_r1.eval.slurm_jobs import SubmissionError, run_benchmark_jobs
 from open_r1.hub_access import check_references
 from open_r1.usage import UsageError, dataclass_parser, exit_on_usage_error, looks_local
 
@@ -45,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.model_id or not args.benchmarks:
         raise UsageError("--model-id and --benchmarks are required (or --list-benchmarks)")
     # Each mistake now, before the Hub is asked for the model's size.
-    benchmarks = resolve_benchmarks(args.benchmarks, "--benchmarks")
+    resolve_benchmarks(args.benchmarks, "--benchmarks")
     # A local path must exist; a Hub id is asked for once, in seconds (reading its size retried for half a minute).
     check_references([("--model-id", args.model_id, "model")])
     if looks_local(args.model_id) and args.model_revision != "main":
@@ -53,24 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             f"--model-revision {args.model_revision}: {args.model_id} is a local folder, which has no revisions; "
             "name the revision's Hub id, or leave --model-revision out"
         )
-    if args.dry_run:
-        parallel, num_gpus = evaluation_resources(args.model_id, args.model_revision, args.trust_remote_code)
-        for benchmark in benchmarks:
-            print(
-                shlex.join(
-                    sbatch_command(
-                        benchmark,
-                        args.model_id,
-                        args.model_revision,
-                        parallel,
-                        num_gpus,
-                        args.trust_remote_code,
-                        args.system_prompt,
-                    )
-                )
-            )
-        return 0
-    if shutil.which("sbatch") is None:
+    if shutil.which("sbatch") is None and not args.dry_run:
         raise UsageError("sbatch is not on PATH: this script submits Slurm jobs; without Slurm, use make evaluate")
     # run_benchmark_jobs reads the fields the training configs carry.
     training_args = SimpleNamespace(
@@ -80,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         system_prompt=args.system_prompt,
     )
     try:
-        run_benchmark_jobs(training_args, SimpleNamespace(trust_remote_code=args.trust_remote_code))
+        run_benchmark_jobs(training_args, SimpleNamespace(trust_remote_code=args.trust_remote_code), args.dry_run)
     except SubmissionError as error:
         # A partition sbatch cannot use is the usual one here: slurm/cluster.env sets it for sbatch.
         hint = " (slurm/cluster.env: set OPEN_R1_PARTITION, then `source slurm/cluster.env`)"

@@ -545,8 +545,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 # What Ctrl-C leaves: nothing of the unfinished run (resuming one is not supported).
 INTERRUPTED = (
-    "an evaluation writes details.jsonl and results.json only once every completion is graded, so this one left "
-    "none; run it again to start over"
+    "an evaluation writes details.jsonl and results.json only once every completion is graded (stopped while writing "
+    "them, the folder may hold this run's details.jsonl without its results.json); run it again to start over"
 )
 
 if __name__ == "__main__":

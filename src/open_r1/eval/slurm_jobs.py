@@ -142,8 +142,11 @@ class SubmissionError(RuntimeError):
     """sbatch refused an evaluation job (no default partition, an unknown account, ...); its last line says why."""
 
 
-def run_benchmark_jobs(training_args: Union["SFTConfig", "GRPOConfig"], model_args: "ModelConfig") -> None:
-    """Submits one Slurm evaluation job per benchmark of `training_args.benchmarks` for the pushed model."""
+def run_benchmark_jobs(
+    training_args: Union["SFTConfig", "GRPOConfig"], model_args: "ModelConfig", dry_run: bool = False
+) -> None:
+    """Submits one Slurm evaluation job per benchmark of `training_args.benchmarks` for the pushed model; with
+    `dry_run`, prints each sbatch command instead."""
     benchmarks = resolve_benchmarks(training_args.benchmarks)
     if not benchmarks:
         return
@@ -152,7 +155,7 @@ def run_benchmark_jobs(training_args: Union["SFTConfig", "GRPOConfig"], model_ar
         raise ValueError("training_args.hub_model_id is required to evaluate pushed checkpoints")
     resources = evaluation_resources(model, training_args.hub_model_revision, model_args.trust_remote_code)
     for benchmark in benchmarks:
-        run_lighteval_job(benchmark, training_args, model_args, resources=resources)
+        run_lighteval_job(benchmark, training_args, model_args, resources=resources, dry_run=dry_run)
 
 
 def run_lighteval_job(
@@ -160,8 +163,10 @@ def run_lighteval_job(
     training_args: Union["SFTConfig", "GRPOConfig"],
     model_args: "ModelConfig",
     resources: tuple[str, int] | None = None,
+    dry_run: bool = False,
 ) -> None:
-    """Submits the Slurm job that evaluates `benchmark` on `training_args.hub_model_id@hub_model_revision`.
+    """Submits the Slurm job that evaluates `benchmark` on `training_args.hub_model_id@hub_model_revision` (with
+    `dry_run`, prints its sbatch command instead).
 
     `resources`: (parallel mode, GPU count) when already known (`run_benchmark_jobs` reads them once for all
     benchmarks); otherwise read from the model as `evaluation_resources` does."""
@@ -173,6 +178,9 @@ def run_lighteval_job(
     command = sbatch_command(
         benchmark, model, revision, parallel, num_gpus, model_args.trust_remote_code, training_args.system_prompt
     )
+    if dry_run:
+        print(shlex.join(command), flush=True)
+        return
     logger.info("Launching benchmark %s: %s", benchmark, shlex.join(command))
     # evaluate.slurm logs there; Slurm does not create it, and a job without its log folder dies without a word.
     (REPO_ROOT / "logs" / "evaluate").mkdir(parents=True, exist_ok=True)
