@@ -87,6 +87,15 @@ def test_evaluate_outside_a_job_runs_only_as_a_dry_run():
     assert checked.returncode == 2 and "unknown benchmark 'math500' (did you mean" in checked.stderr, checked
 
 
+def test_evaluate_writes_a_local_model_under_data_evals_as_make_evaluate_does(tiny_model):
+    """A review's: an absolute model folder made the output data/evals//<folder>/main."""
+    from tests.support.slurm_cluster import run_outside_a_job
+
+    result = run_outside_a_job("evaluate.slurm", "--dry-run", "aime24", str(tiny_model))
+    assert result.returncode == 0, result.stderr
+    assert f"--output-dir data/evals/{str(tiny_model).lstrip('/')}/main " in result.stdout, result.stdout
+
+
 @pytest.mark.parametrize(
     ("script", "backend", "keys"),
     [
