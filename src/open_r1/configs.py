@@ -200,11 +200,11 @@ class GRPOScriptArguments(ScriptArguments, ToolArguments):
     )
     cosine_min_value_wrong: float = field(
         default=length.COSINE_MIN_VALUE_WRONG,
-        metadata={"help": "Cosine-scaled reward: reward for a wrong answer at maximum length."},
+        metadata={"help": "Cosine-scaled reward: reward for a wrong answer of length 0 (upstream's name)."},
     )
     cosine_max_value_wrong: float = field(
         default=length.COSINE_MAX_VALUE_WRONG,
-        metadata={"help": "Cosine-scaled reward: reward for a wrong answer at length 0."},
+        metadata={"help": "Cosine-scaled reward: reward for a wrong answer at cosine_max_len or longer."},
     )
     cosine_min_value_correct: float = field(
         default=length.COSINE_MIN_VALUE_CORRECT,

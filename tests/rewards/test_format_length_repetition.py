@@ -243,6 +243,17 @@ def test_cosine_scaled_reward_follows_the_cosine_schedule():
     assert rewards[2] == pytest.approx(-0.5 + 0.5 * (-1.0 + 0.5) * (1 + math.cos(len(wrong) / 100 * math.pi)))
 
 
+def test_a_wrong_answer_goes_from_min_value_wrong_at_length_0_to_max_value_wrong_at_max_len():
+    """An audit's: the field help and docstrings had the two ends of a wrong answer's range the other way round. With
+    the defaults (upstream's 0.0 and -0.5) a long wrong answer is punished most."""
+    reward = get_cosine_scaled_reward(min_value_wrong=-10.0, max_value_wrong=0.0, max_len=1000)
+    short, long = chat(r"\boxed{3}"), chat("x" * 1000 + r"\boxed{3}")
+    assert reward([short, long], solution=["2", "2"]) == pytest.approx([-10.0, 0.0], abs=1e-2)
+    assert get_cosine_scaled_reward(max_len=1000)([short, long], solution=["2", "2"]) == pytest.approx(
+        [0.0, -0.5], abs=1e-3
+    )
+
+
 def test_gold_answers_may_be_passed_by_position_as_upstreams_signatures_allow():
     from open_r1.rewards import accuracy_reward
 

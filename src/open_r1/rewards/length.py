@@ -2,9 +2,11 @@
 
 - `len_reward`: within the completions of one call, `0.5 - (len - min_len) / (max_len - min_len)` for a
   correct answer and `min(0, that)` for a wrong one; all 0.0 when every completion has the same length.
-- `cosine_scaled_reward`: a cosine schedule over the completion length (characters) from
-  `max_value_*` at length 0 to `min_value_*` at `max_len`; correct and wrong answers use their own range,
-  so short correct answers earn most and long wrong answers are punished least.
+- `cosine_scaled_reward`: a cosine schedule over the completion length (characters): a correct answer goes from
+  `max_value_correct` at length 0 down to `min_value_correct` at `max_len`, a wrong one from `min_value_wrong` at
+  length 0 to `max_value_wrong` at `max_len` (upstream's names and order). Short correct answers earn most; with
+  `min_value_wrong` below `max_value_wrong` (the paper's -10 and 0) long wrong answers are punished least, while the
+  defaults, upstream's 0.0 and -0.5, punish them most.
 - `soft_overlong_punishment_reward`: 0 up to `max_completion_len - soft_punish_cache` tokens, then a
   linear ramp to -1 at `max_completion_len`, -1 beyond (Eq. 13 of the DAPO paper). It reads TRL's
   `completion_ids`.
@@ -92,7 +94,7 @@ def get_cosine_scaled_reward(
 
     def cosine_scaled_reward(completions, solution=None, **kwargs) -> list[float | None]:
         """Correct: from max_value_correct (length 0) down to min_value_correct (max_len); wrong: from
-        max_value_wrong up to min_value_wrong. Lengths past max_len count as max_len."""
+        min_value_wrong (length 0) to max_value_wrong (max_len). Lengths past max_len count as max_len."""
         texts = completion_texts(completions)
         golds = gold_answers(kwargs | {"solution": solution}, "cosine_scaled_reward", len(texts))
         correctness = reward_grades(
@@ -114,7 +116,7 @@ def get_cosine_scaled_reward(
             if correct == 1.0:
                 low, high = min_value_correct, max_value_correct
             else:
-                # Swapped on purpose: a long wrong answer is punished less than a short one.
+                # Upstream's order: min_value_wrong at length 0, max_value_wrong at max_len.
                 low, high = max_value_wrong, min_value_wrong
             rewards.append(float(low + 0.5 * (high - low) * (1.0 + cosine)))
         return rewards
