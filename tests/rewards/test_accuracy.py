@@ -274,6 +274,27 @@ TWO_VALUES_BEYOND_NUMBERS = [
     (r"\begin{pmatrix}1\\2\end{pmatrix} = \begin{pmatrix}3\\4\end{pmatrix}", r"\begin{pmatrix}3\\4\end{pmatrix}"),
     (r"5 = x^2+1", "x^2+1"),
     (r"x^2+1 \approx 5", "x^2+1"),
+    # A red team's: matrix arithmetic, a matrix with one unknown entry, matrices that disagree under \approx, and a
+    # box inside the answer's box (each earned 1.0, graded by the inner box or the right side alone).
+    (
+        r"\begin{pmatrix}1&0\\0&1\end{pmatrix}^{-1} = \begin{pmatrix}-1&0\\0&-1\end{pmatrix}",
+        r"-\begin{pmatrix}1&0\\0&1\end{pmatrix}",
+    ),
+    (
+        r"2\begin{pmatrix}1\\1\end{pmatrix} = \begin{pmatrix}-2\\-14\end{pmatrix}",
+        r"\begin{pmatrix}-2\\-14\end{pmatrix}",
+    ),
+    (
+        r"\begin{pmatrix}1\\x\end{pmatrix} = \begin{pmatrix}-2\\-14\end{pmatrix}",
+        r"\begin{pmatrix}-2\\-14\end{pmatrix}",
+    ),
+    (
+        r"\begin{pmatrix}-2\\-14\end{pmatrix} \approx \begin{pmatrix}0\\0\end{pmatrix}",
+        r"\begin{pmatrix}-2\\-14\end{pmatrix}",
+    ),
+    (r"41 = \boxed{42}", "42"),
+    (r"\boxed{42} \text{ or } 41", "42"),
+    (r"41 \text{ or } \boxed{42}", "42"),
 ]
 # The same shapes stating one value: a variable named, an index `i`, the expression on the left of its value.
 ONE_VALUE_BEYOND_NUMBERS = [
@@ -293,6 +314,15 @@ ONE_VALUE_BEYOND_NUMBERS = [
     (r"\angle A \approx 41.4^\circ", "41.4"),
     (r"25 = x^2+y^2", "x^2+y^2=25"),
     (r"0 = x^2-5x+6", "x^2-5x+6=0"),
+    # A red team's: complex numbers beside \approx were graded 0 by the first version of the \approx check.
+    (r"z \approx 6 - 5i", "6 - 5i"),
+    (r"6+9i \approx 6.0+9.0i", "6+9i"),
+    (r"\sqrt{2}i \approx 1.414i", r"\sqrt{2}i"),
+    (
+        r"\begin{pmatrix}-2\\-14\end{pmatrix} \approx \begin{pmatrix}-2.0\\-14.0\end{pmatrix}",
+        r"\begin{pmatrix}-2\\-14\end{pmatrix}",
+    ),
+    (r"\boxed{42}", "42"),  # a box in a box is still the one answer
 ]
 
 

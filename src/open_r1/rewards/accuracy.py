@@ -41,7 +41,6 @@ import logging
 import pickletools
 import re
 import time
-from collections import deque
 from dataclasses import dataclass
 
 from open_r1.rewards._completions import completion_text, completion_texts, gold_answers
@@ -70,22 +69,57 @@ logger = logging.getLogger(__name__)
 
 
 def _last_boxed_content(text: str) -> str | None:
-    """The content of the last `\\boxed{`; None when it is never closed (an answer cut off, or retracted: an
-    earlier box is not the final answer)."""
-    last = deque(_BOXED_OPENING.finditer(text), maxlen=1)
-    if not last:
+    """The content of the last `\\boxed{`, or of the box around it, with the inner boxes' `\\boxed` dropped; None when
+    it is never closed (an answer cut off, or retracted: an earlier box is not the final answer). A box inside another
+    is part of that answer: `\\boxed{41 = \\boxed{42}}` and `\\boxed{\\boxed{42} \\text{ or } 41}` were graded by their
+    inner box alone (a red team's). Linear: one pass over the braces from the first opening."""
+    openings = list(_BOXED_OPENING.finditer(text))
+    if not openings:
         return None
-    opening = last[0]
+    last_start = openings[-1].start()
+    # The outermost box still open where the last one opens: scan the braces, tracking where each box opened.
+    outer, depth, open_boxes = openings[-1], 0, []  # open_boxes: (depth inside the box, its opening)
+    next_opening = 0
+    for token in _BRACE_OR_ESCAPE.finditer(text, openings[0].start()):
+        if token.start() >= last_start:
+            break
+        while next_opening < len(openings) and openings[next_opening].end() - 1 == token.start():
+            open_boxes.append((depth + 1, openings[next_opening]))
+            next_opening += 1
+        brace = token.group()
+        if brace == "{":
+            depth += 1
+        elif brace == "}":
+            depth -= 1
+            while open_boxes and open_boxes[-1][0] > depth:
+                open_boxes.pop()
+    if open_boxes:
+        outer = open_boxes[0][1]
     depth = 1
-    for token in _BRACE_OR_ESCAPE.finditer(text, opening.end()):
+    for token in _BRACE_OR_ESCAPE.finditer(text, outer.end()):
         brace = token.group()
         if brace == "{":
             depth += 1
         elif brace == "}":
             depth -= 1
             if depth == 0:
-                return text[opening.end() : token.start()]
+                content, inner_boxes = _BOXED_OPENING.subn("{", text[outer.end() : token.start()])
+                return _without_outer_group(content) if inner_boxes else content
     return None
+
+
+def _without_outer_group(content: str) -> str:
+    """`content` without the braces around all of it that a box in a box left (`\\boxed{\\boxed{42}}` is `42`)."""
+    while (stripped := content.strip()).startswith("{"):
+        depth = 0
+        for token in _BRACE_OR_ESCAPE.finditer(stripped):
+            depth += {"{": 1, "}": -1}.get(token.group(), 0)
+            if depth == 0:
+                break
+        if token.end() != len(stripped):
+            return content
+        content = stripped[1:-1]
+    return content
 
 
 def _last_answer_block(text: str) -> str | None:

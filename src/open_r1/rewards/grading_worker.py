@@ -286,7 +286,7 @@ _APPROX_OR_BRACE = re.compile(r"\\approx(?![A-Za-z])|\\.|[{}]", re.DOTALL)
 _MAX_APPROXIMATIONS = 4
 # Finer places than this are below the precision the values are compared at.
 _MAX_DECIMAL_PLACES = 12
-_DECIMAL = re.compile(r"\s*[-+]?\d+(?:\.(\d*))?\s*")
+_DECIMAL = re.compile(r"\s*[-+]?\d+(?:\.(\d*))?\s*i?\s*")  # "1.414i" too: an imaginary decimal
 # Spacing latex2sympy skips between a number and its subscript ("42\\,_{43}"; \\text{ } is gone from what it read).
 _SPACING = r"(?:\s|\\[,;:! ]|\\q?quad(?![A-Za-z]))*"
 # A number followed by "_": latex2sympy drops that subscript from the value ("42_{43}", "42_{(43)}", "42^2_3" are 42,
@@ -420,12 +420,28 @@ def _side_value(side) -> complex | None:
     return _constant_value(side.xreplace({next(iter(symbols)): sympy.I}))
 
 
-def _constant_matrix(side) -> tuple[tuple[int, int], list[complex]] | None:
-    """(shape, entry values) of a matrix whose entries are all constants; None for anything else."""
+def _matrix_values(side) -> tuple[tuple[int, int], list[complex | None]] | None:
+    """(shape, value of each entry, None where it is no constant) of a matrix, a product, sum or power of constant
+    matrices evaluated first (`(1,1,1)^T + (1,1,1)^T`, a red team's); None for anything else."""
+    if (
+        isinstance(side, sympy.Expr)
+        and not isinstance(side, sympy.MatrixBase)
+        and not side.free_symbols
+        and any(isinstance(node, sympy.MatrixBase) for node in sympy.preorder_traversal(side))
+    ):
+        side = side.doit()  # a power of a matrix parses as a scalar Pow ("I^{-1}"), evaluated to a MatPow
+        if isinstance(side, sympy.MatrixExpr) and not isinstance(side, sympy.MatrixBase):
+            side = side.as_explicit()
     if not isinstance(side, sympy.MatrixBase):
         return None
-    entries = [_side_value(entry) for entry in side]
-    return None if any(entry is None for entry in entries) else (side.shape, entries)
+    return side.shape, [_side_value(entry) for entry in side]
+
+
+def _matrices_differ(left: tuple, right: tuple) -> bool:
+    """Whether two `_matrix_values` differ: in shape, or in an entry that is a constant on both sides."""
+    return left[0] != right[0] or any(
+        a is not None and b is not None and _clearly_apart(a, b) for a, b in zip(left[1], right[1])
+    )
 
 
 def _names_a_value(side) -> bool:
@@ -441,14 +457,10 @@ def _sides_state_two_values(left, right, value_of: Callable) -> bool:
     left_value, right_value = value_of(left), value_of(right)
     if left_value is not None and right_value is not None:
         return _clearly_apart(left_value, right_value)
-    left_matrix, right_matrix = _constant_matrix(left), _constant_matrix(right)
+    left_matrix, right_matrix = _matrix_values(left), _matrix_values(right)
     if (left_matrix and right_value is not None) or (right_matrix and left_value is not None):
         return True
-    if left_matrix and right_matrix:
-        return left_matrix[0] != right_matrix[0] or any(
-            _clearly_apart(a, b) for a, b in zip(left_matrix[1], right_matrix[1])
-        )
-    return False
+    return bool(left_matrix and right_matrix and _matrices_differ(left_matrix, right_matrix))
 
 
 def _number_given_to_graded_expression(gold_parsed: list, answer_parsed: list) -> bool:
@@ -496,12 +508,19 @@ def _approximations_disagree(sides: list[str], parses: list[list], graded) -> bo
     is a decimal; or the side math-verify grades (`graded`, the whole answer's parse) is a matrix or an expression in
     symbols beside a number ("x^2+1 \\approx 5" was graded as x^2+1). A name beside its value ("AB \\approx 5.2",
     "\\sin x \\approx 0.5", graded as the number) is one value."""
-    values, last_place = [], None
-    valued = _names_a_value(graded) or isinstance(graded, sympy.MatrixBase)
+    values, last_place, matrices = [], None, []
+    # A complex number ("6 - 5i", whose i is a symbol to math-verify) is a value, compared below.
+    valued = (_names_a_value(graded) and _side_value(graded) is None) or isinstance(graded, sympy.MatrixBase)
     for side, parsed in zip(sides, parses):
         item = parsed[0] if parsed else None
         if isinstance(item, sympy.Basic) and is_equation(item):
             item = take_last_relation(item).rhs  # "x = 41 \\approx 42": x's value is 41
+        matrix = _matrix_values(item)
+        if matrix is not None:  # "v \\approx (0,0,0)^T" beside another matrix (a red team's)
+            if matrices and _matrices_differ(matrices[0], matrix):
+                return True
+            matrices.append(matrix)
+            continue
         value = _side_value(item) if isinstance(item, sympy.Basic) else None
         if value is None:
             continue
