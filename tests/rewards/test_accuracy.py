@@ -235,6 +235,11 @@ HEDGED_WITHOUT_NUMBERS = [
     (r"C \text{ o{}r D}", "C"),
     (r"C \text{ / {D}}", "C"),
     (r"C \textnormal{ or D}", "C"),
+    # Another value of the same answer named in words (a red team's: each earned 1.0).
+    (r"42 \text{ or its negative}", "42"),
+    (r"42 \text{ (or the opposite)}", "42"),
+    (r"42 \text{ unless negative}", "42"),
+    (r"1+2i \text{ (or its conjugate)}", "1+2i"),
 ]
 # One value still: a comment, a unit with a slash, the choice named again, an "or" math-verify reads as a set.
 HONEST_WITHOUT_NUMBERS = [
@@ -249,6 +254,7 @@ HONEST_WITHOUT_NUMBERS = [
     (r"C \text{, i.e. a right angle}", "C"),
     (r"120 \text{ ways (or arrangements)}", "120"),
     (r"2 \text{ hours or so}", "2"),
+    (r"42 \text{ (the negative root is rejected)}", "42"),
 ]
 
 
@@ -274,6 +280,7 @@ TWO_VALUES_BEYOND_NUMBERS = [
     (r"\begin{pmatrix}1\\2\end{pmatrix} = \begin{pmatrix}3\\4\end{pmatrix}", r"\begin{pmatrix}3\\4\end{pmatrix}"),
     (r"5 = x^2+1", "x^2+1"),
     (r"x^2+1 \approx 5", "x^2+1"),
+    (r"\infty = -13x+3", "-13x+3"),
     # A red team's: matrix arithmetic, a matrix with one unknown entry, matrices that disagree under \approx, and a
     # box inside the answer's box (each earned 1.0, graded by the inner box or the right side alone).
     (

@@ -463,6 +463,11 @@ def _sides_state_two_values(left, right, value_of: Callable) -> bool:
     return bool(left_matrix and right_matrix and _matrices_differ(left_matrix, right_matrix))
 
 
+def _symbol_free(side) -> bool:
+    """A scalar with no free symbols that `_side_value` does not evaluate: infinity, a sum, an integral."""
+    return isinstance(side, sympy.Expr) and not isinstance(side, sympy.MatrixExpr) and not side.free_symbols
+
+
 def _number_given_to_graded_expression(gold_parsed: list, answer_parsed: list) -> bool:
     """Whether the answer is "number = expression in symbols" ("5 = x^2+1") against a gold that is no equation:
     verify then grades the answer by its right side alone, so the expression was paid although the answer says it
@@ -472,7 +477,7 @@ def _number_given_to_graded_expression(gold_parsed: list, answer_parsed: list) -
         return False
     return any(
         isinstance(item, sympy.Eq)
-        and _side_value(item.lhs) is not None
+        and (_side_value(item.lhs) is not None or _symbol_free(item.lhs))  # "\\infty = x+1", a sum, too
         and _names_a_value(item.rhs)
         and _side_value(item.rhs) is None  # "2+3i = 2+3i" is a number on both sides
         for item in answer_parsed
@@ -557,6 +562,14 @@ _HEDGE = re.compile(
     r"\b(?:or|maybe|possibly|perhaps|probably|alternatively|either|otherwise)\b[\s(,:;]*(?:\\[A-Za-z]+|[A-Za-z](?![A-Za-z]))",
     re.IGNORECASE,
 )
+# A hedge word before a word that names another value of the same answer ("42 \\text{ or its negative}", "\\text{ (or
+# minus that)}", "\\text{ unless negative}", "1+2i \\text{ (or its conjugate)}": a red team's, each earned 1.0); a
+# hedge word before another word stays a comment. Bounded: the value word within 40 characters of the hedge word.
+_HEDGE_TO_A_RELATED_VALUE = re.compile(
+    r"\b(?:or|maybe|possibly|perhaps|probably|alternatively|either|otherwise|unless)\b[^.;\n]{0,40}?"
+    r"\b(?:negative|opposite|conjugate|reciprocal|inverse|double|twice|half|minus|sign)\b",
+    re.IGNORECASE,
+)
 # The text commands whose content math-verify drops.
 _TEXT_COMMAND = re.compile(r"\\(?:text|textnormal|textup|textrm|textit|textbf|textsf|mbox|mathrm|operatorname)\s*\{")
 # A multiple-choice answer as read, a capital letter bare or in parentheses; another choice letter in the text.
@@ -593,7 +606,7 @@ def _hedged_in_text(answer: str, parsed: list) -> bool:
     if len(values) != 1 or _several_values(values[0]):
         return False
     texts = _dropped_texts(answer)
-    if any(_HEDGE.search(text) for text in texts):
+    if any(_HEDGE.search(text) or _HEDGE_TO_A_RELATED_VALUE.search(text) for text in texts):
         return True
     read = next((item for item in reversed(parsed) if isinstance(item, str)), "")
     choice = _CHOICE.fullmatch(read.strip())
