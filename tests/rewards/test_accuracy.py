@@ -281,6 +281,8 @@ TWO_VALUES_BEYOND_NUMBERS = [
     (r"5 = x^2+1", "x^2+1"),
     (r"x^2+1 \approx 5", "x^2+1"),
     (r"\infty = -13x+3", "-13x+3"),
+    (r"5\mathrm{i}", "5"),  # an upright i was dropped as a unit
+    (r"3+4\text{i}", "7"),
     # A red team's: matrix arithmetic, a matrix with one unknown entry, matrices that disagree under \approx, and a
     # box inside the answer's box (each earned 1.0, graded by the inner box or the right side alone).
     (
@@ -330,6 +332,8 @@ ONE_VALUE_BEYOND_NUMBERS = [
         r"\begin{pmatrix}-2\\-14\end{pmatrix}",
     ),
     (r"\boxed{42}", "42"),  # a box in a box is still the one answer
+    (r"6 - 5\mathrm{i}", "6 - 5i"),  # the upright imaginary unit is i (this was graded 0)
+    (r"6 - 5i", r"6 - 5\mathrm{i}"),
 ]
 
 

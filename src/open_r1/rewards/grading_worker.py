@@ -70,8 +70,18 @@ def _seconds(timeout: float) -> int:
     return max(1, int(timeout / 2))
 
 
+# The imaginary unit set upright or as text (`6 - 5\\mathrm{i}`): math-verify drops it as a unit, which paid `5\\mathrm{i}`
+# against 5 and graded an honest `6 - 5\\mathrm{i}` 0 (a red team's). Read as the `i` it is, in golds and answers alike.
+_TEXT_IMAGINARY_UNIT = re.compile(r"\\(?:mathrm|textrm|text|mathit|textit)\s*\{\s*i\s*\}")
+
+
+def _plain_imaginary_unit(latex: str) -> str:
+    return _TEXT_IMAGINARY_UNIT.sub("i", latex)
+
+
 def parse_gold(gold_latex: str, timeout: float) -> list:
     """Parses a prepared gold answer (the content of its \\boxed{}, or the bare answer); [] if unparseable."""
+    gold_latex = _plain_imaginary_unit(gold_latex)
     parsed = parse(
         "\\boxed{" + gold_latex + "}",
         extraction_config=GOLD_EXTRACTION,
@@ -96,6 +106,7 @@ def _parse_boxed(answer: str, timeout: float, extraction_config: list = BOXED_AN
 def parse_answer(answer: str, kind: str, timeout: float) -> list:
     """Parses the model's extracted answer: the content of its last \\boxed{}, or an <answer> block; [] (graded
     wrong) for an answer that states more than one value (`states_another_value`)."""
+    answer = _plain_imaginary_unit(answer)
     if kind == KIND_BOXED:
         parsed = _parse_boxed(answer, timeout)
     else:
