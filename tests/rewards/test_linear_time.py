@@ -86,6 +86,7 @@ HOSTILE = {
     "repeated think-answer seams": "<think>\n" + "\n</think>\n<answer>\n" * (SIZE // 19),
     "unclosed boxed": "\\boxed{" * (SIZE // 7),
     "deep braces": "\\boxed{" + "{" * SIZE,
+    "closed nested boxes": "\\boxed{" * (SIZE // 7) + "}" * (SIZE // 7),  # unwrapping box by box was quadratic
     "answer closes then junk": "<think>\n\n</think>\n<answer>\n" + "\n</answer>x" * (SIZE // 11),
 }
 

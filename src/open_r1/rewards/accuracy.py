@@ -109,17 +109,24 @@ def _last_boxed_content(text: str) -> str | None:
 
 
 def _without_outer_group(content: str) -> str:
-    """`content` without the braces around all of it that a box in a box left (`\\boxed{\\boxed{42}}` is `42`)."""
-    while (stripped := content.strip()).startswith("{"):
-        depth = 0
-        for token in _BRACE_OR_ESCAPE.finditer(stripped):
-            depth += {"{": 1, "}": -1}.get(token.group(), 0)
-            if depth == 0:
-                break
-        if token.end() != len(stripped):
-            return content
-        content = stripped[1:-1]
-    return content
+    """`content` without the braces around all of it that a box in a box left (`\\boxed{\\boxed{42}}` is `42`).
+    Linear: the braces are matched in one pass, then peeled from both ends (peeling by rescanning was quadratic in
+    the nesting, which a completion chooses)."""
+    closing, opened = {}, []
+    for token in _BRACE_OR_ESCAPE.finditer(content):
+        if token.group() == "{":
+            opened.append(token.start())
+        elif token.group() == "}" and opened:
+            closing[opened.pop()] = token.start()
+    kept = start, end = 0, len(content)
+    while True:
+        while start < end and content[start].isspace():
+            start += 1
+        while end > start and content[end - 1].isspace():
+            end -= 1
+        if start == end or content[start] != "{" or closing.get(start) != end - 1:
+            return content[kept[0] : kept[1]]
+        kept = start, end = start + 1, end - 1
 
 
 def _last_answer_block(text: str) -> str | None:
