@@ -488,7 +488,7 @@ def _number_given_to_graded_expression(gold_parsed: list, answer_parsed: list) -
         return False
     return any(
         isinstance(item, sympy.Eq)
-        and (_side_value(item.lhs) is not None or _symbol_free(item.lhs))  # "\\infty = x+1", a sum, too
+        and (_symbol_free(item.lhs) or _side_value(item.lhs) is not None)  # "\\infty = x+1", a sum, "1+2i" too
         and _names_a_value(item.rhs)
         and _side_value(item.rhs) is None  # "2+3i = 2+3i" is a number on both sides
         for item in answer_parsed
@@ -569,15 +569,16 @@ def _within_time(check: Callable[[], bool], timeout: float) -> bool:
 # A hedge word followed by a value without a number, in text math-verify dropped: a letter of its own, a command (a
 # symbol) or a parenthesised letter ("C \\text{ or D}", "\\pi \\text{ (or e)}", "B \\text{, possibly C}"); a hedge word
 # before a word is a comment ("120 \\text{ ways (or arrangements)}", "2 \\text{ hours or so}").
+_HEDGE_WORDS = "or|maybe|possibly|perhaps|probably|alternatively|either|otherwise"
 _HEDGE = re.compile(
-    r"\b(?:or|maybe|possibly|perhaps|probably|alternatively|either|otherwise)\b[\s(,:;]*(?:\\[A-Za-z]+|[A-Za-z](?![A-Za-z]))",
+    rf"\b(?:{_HEDGE_WORDS})\b[\s(,:;]*(?:\\[A-Za-z]+|[A-Za-z](?![A-Za-z]))",
     re.IGNORECASE,
 )
 # A hedge word before a word that names another value of the same answer ("42 \\text{ or its negative}", "\\text{ (or
 # minus that)}", "\\text{ unless negative}", "1+2i \\text{ (or its conjugate)}": a red team's, each earned 1.0); a
 # hedge word before another word stays a comment. Bounded: the value word within 40 characters of the hedge word.
 _HEDGE_TO_A_RELATED_VALUE = re.compile(
-    r"\b(?:or|maybe|possibly|perhaps|probably|alternatively|either|otherwise|unless)\b[^.;\n]{0,40}?"
+    rf"\b(?:{_HEDGE_WORDS}|unless)\b[^.;\n]{{0,40}}?"
     r"\b(?:negative|opposite|conjugate|reciprocal|inverse|double|twice|half|minus|sign)\b",
     re.IGNORECASE,
 )
@@ -635,8 +636,8 @@ def states_another_value(answer: str, kind: str, parsed: list, timeout: float) -
       with a hedge word or, beside a choice letter, another letter ("C \\text{ or D}", "B \\text{/C}": `_hedged_in_text`);
     - an equation whose sides are constants clearly apart ("41 = 42", "x = 41 = 42", "41 \\equiv 42", "7 = 1+2i"), also
       through a chain's other sides ("43 = x = 42"), or other values (a matrix = 5: `_sides_state_two_values`; "5 =
-      x^2+1" against a gold that is no equation is graded wrong in `parsed_answers_match`); a boxed chain is parsed whole for this, and one that cannot be ("x := 41 :=
-      42") is wrong. "x = 42", "6 \\times 7 = 42", "x = 6 \\times 7 = 42" and "y = 2x + 3" state one value;
+      x^2+1" against a gold that is no equation is graded wrong in `parsed_answers_match`); a boxed chain is parsed
+      whole for this, and one that cannot be ("x := 41 := 42") is wrong. "x = 42", "6 \\times 7 = 42", "x = 6 \\times 7 = 42" and "y = 2x + 3" state one value;
     - approximations that disagree ("42 \\approx 41", see `_approximations_disagree`).
     Sets, "or", "\\pm" and lists are math-verify's: they parse to several values, which a single gold never equals.
     The scans are linear in the answer's length; a chain costs one more parse, an \\approx one per side (at most
